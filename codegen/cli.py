@@ -1,0 +1,161 @@
+"""`modelgen` command line: argument parsing and terminal output only; the work is done elsewhere.
+
+torch is imported lazily by the parts that need it, so `--help` and header-only reads stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, Sequence
+
+from rich.console import Console
+
+from codegen.errors import ModelgenError
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {}
+
+
+def command(name: str) -> Callable:
+    def register(fn: Callable[[argparse.Namespace, Console], int]) -> Callable:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def _add_checkpoint_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--key", metavar="PATH", help="state dict location inside a trainer dict, e.g. model or ema")
+    p.add_argument("--strip-prefix", metavar="P", action="append", default=[],
+                   help="also strip this key prefix (repeatable)")
+    p.add_argument("--no-strip", action="store_true",
+                   help="keep the module./_orig_mod. prefixes DataParallel and torch.compile add")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelgen",
+        description="Recover a standalone PyTorch model.py from a checkpoint; verify, fine-tune, export.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("inspect", help="show the module tree a checkpoint holds")
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--depth", type=int, default=None, metavar="N", help="tree depth to show")
+    _add_checkpoint_options(p)
+
+    p = sub.add_parser("generate", help="write a model.py that strict-loads the checkpoint")
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("-o", "--output", default="generated/model.py", metavar="PATH")
+    p.add_argument("--class-name", default="RecoveredModel", metavar="NAME")
+    p.add_argument("--hints", metavar="FILE", help="TOML file pinning choices by module path")
+    p.add_argument("--force", action="store_true", help="overwrite a file modelgen did not generate")
+    _add_checkpoint_options(p)
+
+    for extra in EXTRA_PARSERS:
+        extra(sub)
+    return parser
+
+
+# Other parts of the package add their subcommands here (see codegen/harness/commands.py).
+EXTRA_PARSERS: list[Callable[[Any], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_command_modules()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        return COMMANDS[args.command](args, console)
+    except ModelgenError as e:
+        if args.debug:
+            raise
+        print(f"modelgen: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("modelgen: interrupted", file=sys.stderr)
+        return 130
+
+
+def _load_command_modules() -> None:
+    """Subcommands that live with their part of the package register themselves on import."""
+    import importlib
+
+    for module in ("codegen.harness.commands",):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+
+
+def open_from_args(args: argparse.Namespace):
+    from codegen.load import open_checkpoint
+
+    return open_checkpoint(
+        args.checkpoint, key=args.key, strip=not args.no_strip, strip_prefixes=tuple(args.strip_prefix)
+    )
+
+
+# ------------------------------------------------------------------------------------------ inspect
+
+
+@command("inspect")
+def _inspect(args: argparse.Namespace, console: Console) -> int:
+    from codegen.inspect_view import render_tree
+
+    ckpt = open_from_args(args)
+    if args.json:
+        print(json.dumps(ckpt.table.to_json(), indent=2))
+    else:
+        console.print(render_tree(ckpt.table, depth=args.depth))
+    return 0
+
+
+# ----------------------------------------------------------------------------------------- generate
+
+
+@command("generate")
+def _generate(args: argparse.Namespace, console: Console) -> int:
+    from codegen.generate import generate_file
+
+    ckpt = open_from_args(args)
+    report = generate_file(
+        ckpt.table,
+        output=args.output,
+        class_name=args.class_name,
+        hints_path=args.hints,
+        force=args.force,
+        command=_regenerate_command(args),
+    )
+    console.print(report.summary())
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    return 0
+
+
+def _regenerate_command(args: argparse.Namespace) -> str:
+    """The command recorded in the generated docstring: relative paths as the user typed them."""
+    import shlex
+    from pathlib import Path
+
+    parts = ["modelgen", "generate", Path(args.checkpoint).name, "-o", args.output]
+    if args.class_name != "RecoveredModel":
+        parts += ["--class-name", args.class_name]
+    if args.hints:
+        parts += ["--hints", args.hints]
+    if args.key:
+        parts += ["--key", args.key]
+    for p in args.strip_prefix:
+        parts += ["--strip-prefix", p]
+    if args.no_strip:
+        parts.append("--no-strip")
+    return shlex.join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Resolve a MODEL argument (`model.py`, `model.py:Class`, `package.module:Class`) to an nn.Module class."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from codegen.errors import ModelgenError
+
+DEFAULT_CLASS = "RecoveredModel"
+
+
+def load_model_class(spec: str) -> Any:
+    import torch.nn as nn
+
+    target, _, class_name = spec.partition(":")
+    if target.endswith(".py") or Path(target).is_file():
+        module = _import_file(Path(target))
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ImportError as e:
+            raise ModelgenError(f"{spec}: cannot import {target} ({e})") from None
+    if class_name:
+        cls = getattr(module, class_name, None)
+        if cls is None:
+            raise ModelgenError(f"{spec}: no class {class_name} in {target}")
+    else:
+        cls = getattr(module, DEFAULT_CLASS, None) or _last_module_class(module, nn.Module)
+        if cls is None:
+            raise ModelgenError(f"{spec}: defines no nn.Module class; name one with {target}:Class")
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ModelgenError(f"{spec}: {cls!r} is not an nn.Module class")
+    return cls
+
+
+def _import_file(path: Path) -> Any:
+    if not path.is_file():
+        raise ModelgenError(f"{path}: no such file")
+    # A unique, stable module name per file, registered in sys.modules: torch.jit.script reads the
+    # class's source through its module.
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    name = f"modelgen_user_{path.stem}_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ModelgenError(f"{path}: cannot import this file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        del sys.modules[name]
+        raise ModelgenError(f"{path}: importing it failed: {type(e).__name__}: {e}") from None
+    return module
+
+
+def _last_module_class(module: Any, base: type) -> Any:
+    """Generated files define the top class last; hand-written ones usually do too."""
+    found = [
+        v for v in vars(module).values()
+        if isinstance(v, type) and issubclass(v, base) and v.__module__ == module.__name__
+    ]
+    return found[-1] if found else None

@@ -1,0 +1,63 @@
+"""The human view of `modelgen inspect`: a rich tree with counts, shapes and repeats collapsed."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.text import Text
+from rich.tree import Tree
+
+from codegen.keytree import KeyNode, build_tree, repeated_runs
+from codegen.load import TensorTable
+
+
+def render_tree(table: TensorTable, depth: int | None = None) -> Tree:
+    root = build_tree(table)
+    dtypes = Counter(t.dtype for t in table.tensors.values())
+    title = Text.assemble(
+        (table.source, "bold"),
+        f"  {table.format}, {len(table.tensors)} tensors, {_count(root.numel)} elements, ",
+        ", ".join(f"{d} x{n}" for d, n in dtypes.most_common()),
+    )
+    tree = Tree(title)
+    if table.container:
+        also = f" (also present: {', '.join(table.other_containers)})" if table.other_containers else ""
+        tree.add(Text(f"unwrapped: {table.container}{also}", style="cyan"))
+    if table.stripped_prefixes:
+        tree.add(Text(f"stripped prefixes: {', '.join(table.stripped_prefixes)}", style="cyan"))
+    if table.metadata:
+        meta = ", ".join(f"{k}={_short(v)}" for k, v in table.metadata.items())
+        tree.add(Text(f"metadata: {meta}", style="cyan"))
+    ties = [(t.name, t.tied_to) for t in table.tensors.values() if t.tied_to]
+    for name, target in ties:
+        tree.add(Text(f"tied: {name} shares storage with {target}", style="magenta"))
+    _add_children(tree, root, depth, 1)
+    return tree
+
+
+def _add_children(branch: Tree, node: KeyNode, depth: int | None, level: int) -> None:
+    for name, t in node.tensors.items():
+        tied = f"  (tied to {t.tied_to})" if t.tied_to else ""
+        branch.add(Text.assemble((name, "green"), f"  {list(t.shape)} {t.dtype}{tied}"))
+    for run in repeated_runs(node):
+        first = run[0]
+        label = first.name if len(run) == 1 else f"{first.name}-{run[-1].name}"
+        repeat = f"  {len(run)} x identical" if len(run) > 1 else ""
+        dtypes = sorted({t.dtype for t in first.all_tensors()})
+        child = branch.add(
+            Text.assemble((label, "bold"), f"  {_count(first.numel)} elements, {'/'.join(dtypes)}{repeat}")
+        )
+        if depth is None or level < depth:
+            _add_children(child, first, depth, level + 1)
+
+
+def _count(n: int) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+def _short(v: object) -> str:
+    text = str(v)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,83 @@
+"""The dotted keys of a state dict as a tree of module paths, shared by `inspect` and the analyzer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from codegen.load import TensorEntry, TensorTable
+
+
+@dataclass(eq=False)
+class KeyNode:
+    name: str  # last path segment ("" for the root)
+    path: str  # full dotted path ("" for the root)
+    tensors: dict[str, TensorEntry] = field(default_factory=dict)  # direct tensors by local name
+    children: dict[str, KeyNode] = field(default_factory=dict)
+
+    @cached_property
+    def signature(self) -> tuple:
+        """Structure, shapes and dtypes, without the node's own name: equal means interchangeable."""
+        return (
+            tuple((n, t.shape, t.dtype) for n, t in self.tensors.items()),
+            tuple((n, c.signature) for n, c in self.children.items()),
+        )
+
+    @cached_property
+    def shape_free_signature(self) -> tuple:
+        """Structure and ranks only: equal means the same class with other sizes."""
+        return (
+            tuple((n, len(t.shape), t.dtype) for n, t in self.tensors.items()),
+            tuple((n, c.shape_free_signature) for n, c in self.children.items()),
+        )
+
+    @cached_property
+    def numel(self) -> int:
+        own = sum(t.numel for t in self.tensors.values() if t.tied_to is None)
+        return own + sum(c.numel for c in self.children.values())
+
+    def all_tensors(self) -> list[TensorEntry]:
+        out = list(self.tensors.values())
+        for c in self.children.values():
+            out += c.all_tensors()
+        return out
+
+    def walk(self):
+        yield self
+        for c in self.children.values():
+            yield from c.walk()
+
+
+def build_tree(table: TensorTable) -> KeyNode:
+    root = KeyNode("", "")
+    for name, entry in table.tensors.items():
+        *parents, leaf = name.split(".")
+        node = root
+        for part in parents:
+            if part not in node.children:
+                path = f"{node.path}.{part}" if node.path else part
+                node.children[part] = KeyNode(part, path)
+            node = node.children[part]
+        node.tensors[leaf] = entry
+    return root
+
+
+def repeated_runs(node: KeyNode) -> list[list[KeyNode]]:
+    """Children grouped into runs of consecutive numeric siblings with identical structure.
+
+    Non-numeric children and one-off numeric children come back as runs of one.
+    """
+    runs: list[list[KeyNode]] = []
+    for child in node.children.values():
+        last = runs[-1] if runs else None
+        if (
+            last is not None
+            and child.name.isdigit()
+            and last[-1].name.isdigit()
+            and int(child.name) == int(last[-1].name) + 1
+            and child.signature == last[0].signature
+        ):
+            last.append(child)
+        else:
+            runs.append([child])
+    return runs

@@ -1,0 +1,1 @@
+# Makes templates/ importable as `codegen.templates` (see pyproject.toml), so the wheel ships it.
