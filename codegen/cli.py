@@ -143,7 +143,7 @@ def _regenerate_command(args: argparse.Namespace) -> str:
     import shlex
     from pathlib import Path
 
-    parts = ["modelgen", "generate", Path(args.checkpoint).name, "-o", args.output]
+    parts = ["modelgen", "generate", _portable(args.checkpoint), "-o", _portable(args.output)]
     if args.class_name != "RecoveredModel":
         parts += ["--class-name", args.class_name]
     if args.hints:
@@ -155,6 +155,19 @@ def _regenerate_command(args: argparse.Namespace) -> str:
     if args.no_strip:
         parts.append("--no-strip")
     return shlex.join(parts)
+
+
+def _portable(path: str) -> str:
+    """Relative paths stay as typed; absolute ones become relative to here, or just the file name."""
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.is_absolute():
+        return path
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return p.name
 
 
 if __name__ == "__main__":

@@ -1,0 +1,69 @@
+"""Checkpoint table -> ModelIR: structure, then hyperparameters, then each class's forward."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from codegen.analyze.choices import ChoiceResolver
+from codegen.analyze.hyperparams import lift_group
+from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder
+from codegen.forward import infer_forward
+from codegen.ir import ClassDef, Module, ModelIR, Source
+from codegen.keytree import build_tree
+from codegen.load import TensorTable
+
+
+def analyze(
+    table: TensorTable,
+    class_name: str = "RecoveredModel",
+    hints: dict[str, dict[str, Any]] | None = None,
+    command: str = "",
+) -> ModelIR:
+    hints = hints or {}
+    resolver = ChoiceResolver(hints, table.metadata)
+    buffer_hints = {path: v["kind"] for path, v in hints.items() if isinstance(v.get("kind"), str)}
+    structure = StructureBuilder(resolver, buffer_hints, class_name).build(build_tree(table))
+
+    classes: list[ClassDef] = []
+    for group in structure.groups:
+        is_top = group.name == class_name
+        params = lift_group(group, is_top=is_top)
+        classes.append(ClassDef(group.name, params, group.instances[0].members, is_top=is_top))
+    top_module = structure.root_module
+    if top_module.kind != "class":
+        # Keys without a common prefix that one built-in or container holds: subclass it.
+        root = ClassGroup(("root",), class_name, [Instance(None, [top_module], Module("", "class", ""))])  # type: ignore[arg-type]
+        params = lift_group(root, is_top=True)
+        classes.append(ClassDef(class_name, params, [], base=top_module.type_name, base_module=top_module, is_top=True))
+
+    for cls in classes:
+        cls.forward = infer_forward(cls)
+    warnings = [f"{c.name}.forward: cannot infer {c.forward.missing}; it raises NotImplementedError"
+                for c in classes if c.forward.missing]
+    warnings += [f"hint {h} matched no choice" for h in resolver.unused_hints()]
+    source = Source(
+        file=table.source,
+        format=table.format,
+        num_tensors=len(table.tensors),
+        fingerprint=table.fingerprint(),
+        container=table.container,
+        stripped_prefixes=list(table.stripped_prefixes),
+        float_dtype=_main_float_dtype(table),
+        command=command,
+    )
+    return ModelIR(classes, source, summary=_summary(classes[-1], table), warnings=warnings)
+
+
+def _main_float_dtype(table: TensorTable) -> str:
+    counts = Counter(t.dtype for t in table.tensors.values() if "float" in t.dtype)
+    return counts.most_common(1)[0][0] if counts else "float32"
+
+
+def _summary(top: ClassDef, table: TensorTable) -> str:
+    types = Counter()
+    for m in top.members if top.base_module is None else [top.base_module]:
+        if isinstance(m, Module):
+            types[m.type_name.removeprefix("nn.")] += 1
+    parts = ", ".join(f"{n} {t}" if n > 1 else t for t, n in types.most_common(6))
+    return f"{top.name}: {parts}" if parts else top.name

@@ -1,0 +1,266 @@
+"""Lift values into typed constructor parameters, so the file reads like hand-written code.
+
+A generated class gets a parameter for:
+- a size that occurs more than once in it (`d_model` used by six layers), or differs between the
+  subtrees the class stands for (a block used at 64 and 128 channels);
+- every vocabulary size and layer count, so growing a model changes one number;
+- every model-level choice the checkpoint does not record (heads, activation, norm_first...).
+Everything else stays a literal where it is used. Parents pass their children's parameters on, so
+a size set once at the top reaches every layer that uses it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+from codegen.analyze.structure import ClassGroup
+from codegen.ir import Arg, Call, Choice, Module, Param, Ref, Tensor
+
+LIFTED_CHOICES = {"nhead", "activation", "norm_first", "batch_first", "nonlinearity", "eps", "layer_norm_eps"}
+
+# Constructor keywords that name a model-level quantity, and the name the parameter gets.
+SEMANTIC_NAMES = {
+    "d_model": "d_model",
+    "embed_dim": "d_model",
+    "num_embeddings": "vocab_size",
+    "embedding_dim": "embed_dim",
+    "hidden_size": "hidden_size",
+    "input_size": "input_size",
+    "dim_feedforward": "dim_feedforward",
+    "num_heads": "nhead",
+    "nhead": "nhead",
+    "proj_size": "proj_size",
+}
+SEMANTIC_ORDER = ["d_model", "vocab_size", "hidden_size", "input_size", "embed_dim", "dim_feedforward", "nhead", "proj_size"]
+INPUT_KEYWORDS = {"in_features", "in_channels", "in1_features", "in2_features", "kdim", "vdim"}
+OUTPUT_KEYWORDS = {"out_features", "out_channels"}
+
+
+@dataclass
+class Slot:
+    role: str
+    name: str  # keyword or positional parameter name where the value is used
+    member: str  # attribute of the member that uses it, to qualify clashing names
+    provenance: str
+    choice: Choice | None
+    value: Any
+    set: Callable[[Any], None]
+    inherited: bool = False  # the name is a child class's parameter name, already chosen with care
+
+
+def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
+    """Decide the parameters of one class and rewrite its first instance's members to use them."""
+    per_instance = [_collect(inst.members) for inst in group.instances]
+    template = per_instance[0]
+    columns = [tuple(slots[i].value for slots in per_instance) for i in range(len(template))]
+
+    buckets: dict[tuple, list[int]] = {}
+    for i, slot in enumerate(template):
+        constant = len(set(map(_hashable, columns[i]))) == 1
+        if slot.role in ("width", "vocab"):
+            key: tuple = (slot.role, _hashable(columns[i]))
+        elif slot.role == "count":
+            key = ("count", i)
+        elif slot.role in ("choice", "param") and slot.choice is not None and slot.choice.name in LIFTED_CHOICES:
+            key = ("choice", slot.choice.name, _hashable(columns[i]))
+        elif slot.role == "param":  # a child class's parameter: always passed on by name
+            key = ("param", slot.name, _hashable(columns[i]))
+        elif not constant:
+            key = ("vary", i)
+        else:
+            continue
+        buckets.setdefault(key, []).append(i)
+
+    # Sizes first, then layer counts, then the choices: the order people read hyperparameters in.
+    rank = {"width": 0, "vocab": 0, "count": 1, "vary": 2, "param": 3, "choice": 3}
+    ordered = sorted(buckets.items(), key=lambda item: rank[item[0][0]])
+    params: list[Param] = []
+    taken: set[str] = set()
+    for key, indices in ordered:
+        slots = [template[i] for i in indices]
+        role = key[0]
+        constant = len(set(map(_hashable, columns[indices[0]]))) == 1
+        if role == "width" and len(indices) < 2 and constant:
+            continue  # a size used once reads best where it is used
+        name = _unique(_param_name(role, slots), slots[0].member, taken)
+        first = slots[0]
+        value = first.value
+        params.append(Param(name, _type_of(value), value if is_top else None, _provenance(slots),
+                            first.choice if role in ("choice", "param") else None))
+        for i in indices:
+            template[i].set(Ref(name))
+        for inst, slots_i in zip(group.instances, per_instance):
+            used = slots_i[indices[0]]
+            inst.module.args.append(Arg(name, used.value, role, used.provenance, used.choice))
+    return params
+
+
+# ------------------------------------------------------------------------------------------ slots
+
+
+def _collect(members: list[Module | Tensor]) -> list[Slot]:
+    slots: list[Slot] = []
+    for m in members:
+        if isinstance(m, Tensor):
+            slots += _tensor_slots(m)
+        else:
+            slots += _module_slots(m)
+    return slots
+
+
+def _tensor_slots(t: Tensor) -> list[Slot]:
+    out = []
+    for d, size in enumerate(t.shape):
+        if isinstance(size, int) and size > 1:
+            out.append(Slot("width", "dim", t.attr, f"{t.comment.split(':')[0]}.shape[{d}]", None, size,
+                            _setter_shape(t, d)))
+    return out
+
+
+def _setter_shape(t: Tensor, d: int) -> Callable[[Any], None]:
+    def set_dim(v: Any) -> None:
+        shape = list(t.shape)
+        shape[d] = v
+        t.shape = tuple(shape)
+
+    return set_dim
+
+
+def _module_slots(m: Module) -> list[Slot]:
+    slots: list[Slot] = []
+    if m.kind == "class":
+        for arg in m.args:
+            slots.append(Slot("param", arg.keyword or "", m.attr, arg.provenance, arg.choice, arg.value,
+                              _setter_arg(arg), inherited=True))
+            slots[-1].role = _child_param_role(arg)
+        return slots
+    if m.kind == "repeat":
+        slots.append(Slot("count", "num_" + m.attr if m.attr != "layers" else "num_layers", m.attr,
+                          m.comment, None, m.repeat, lambda v: setattr(m, "repeat", v)))
+    if m.kind == "builtin":
+        slots += _call_slots(Call(m.type_name, m.args), m.attr)
+    for child in m.children:
+        slots += _module_slots(child)
+    return slots
+
+
+def _child_param_role(arg: Arg) -> str:
+    """A child's parameter keeps its role in the parent, so sizes merge across levels; choices are
+    passed up to the top, where users look for them; other differences stay local literals."""
+    if arg.role in ("width", "vocab", "count"):
+        return arg.role
+    return "param" if arg.role in ("choice", "param") else "other"
+
+
+def _call_slots(call: Call, member: str) -> list[Slot]:
+    slots: list[Slot] = []
+    names = _positional_names(call.type_name)
+    position = 0
+    for arg in call.args:
+        if arg.keyword is None:
+            name = names[position] if position < len(names) else f"arg{position}"
+            position += 1
+        else:
+            name = arg.keyword
+        if isinstance(arg.value, Call):
+            slots += _call_slots(arg.value, member)
+            continue
+        slots.append(Slot(arg.role, name, member, arg.provenance, arg.choice, arg.value, _setter_arg(arg)))
+    return slots
+
+
+def _setter_arg(arg: Arg) -> Callable[[Any], None]:
+    def set_value(v: Any) -> None:
+        arg.value = v
+
+    return set_value
+
+
+@lru_cache(maxsize=None)
+def _positional_names(type_name: str) -> list[str]:
+    import torch.nn as nn
+
+    cls = getattr(nn, type_name.removeprefix("nn."), None)
+    if cls is None:
+        return []
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+# ------------------------------------------------------------------------------------------ names
+
+
+def _param_name(role: str, slots: list[Slot]) -> str:
+    if role == "count":
+        member = slots[0].member
+        for part in ("encoder", "decoder"):
+            if part in member:
+                return f"num_{part}_layers"
+        return slots[0].name if slots[0].name.startswith("num_") else "num_layers"
+    if role == "choice":
+        return slots[0].choice.name if slots[0].choice else slots[0].name
+    if role == "vocab":
+        return "vocab_size"
+    inherited = [s.name for s in slots if s.inherited and s.name]
+    semantic = [SEMANTIC_NAMES[s.name] for s in slots if s.name in SEMANTIC_NAMES]
+    for name in SEMANTIC_ORDER:
+        if name in semantic:
+            return name
+    if inherited:
+        return inherited[0]
+    if role != "width":
+        return slots[0].name
+    is_in = any(s.name in INPUT_KEYWORDS for s in slots)
+    is_out = any(s.name in OUTPUT_KEYWORDS for s in slots)
+    conv = any("channels" in s.name for s in slots)
+    unit = "channels" if conv else "dim"
+    first_out = next((i for i, s in enumerate(slots) if s.name in OUTPUT_KEYWORDS), None)
+    if first_out is not None and any(s.name in INPUT_KEYWORDS for s in slots[first_out + 1:]):
+        return f"hidden_{unit}"  # produced by one layer, consumed by a later one
+    if is_in:
+        return "in_channels" if conv else "input_dim"
+    if is_out:
+        return "out_channels" if conv else "output_dim"
+    named = [s.name for s in slots if s.name not in ("dim",)]
+    return named[0] if named else "dim"
+
+
+def _unique(name: str, member: str, taken: set[str]) -> str:
+    candidate = name
+    if candidate in taken:
+        qualifier = member if member.isidentifier() and member.isascii() else ""
+        candidate = f"{qualifier}_{name}" if qualifier else name
+    base, n = candidate, 2
+    while candidate in taken or candidate in ("self",):
+        candidate, n = f"{base}_{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _provenance(slots: list[Slot]) -> str:
+    return next((s.provenance for s in slots if s.provenance), "")
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, tuple):
+        return "tuple[int, ...]"
+    return "object"
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, (Ref, Call)):
+        return repr(value)
+    return value

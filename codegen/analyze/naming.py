@@ -1,0 +1,76 @@
+"""Names: which key segments can be Python attributes, and what generated classes are called."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from functools import lru_cache
+
+from codegen.errors import ModelgenError
+
+# Names generated files use at module level; a class must not shadow them.
+MODULE_GLOBALS = {"math", "torch", "nn", "F", "Tensor", "Optional", "List", "Tuple"}
+
+
+@lru_cache(maxsize=1)
+def reserved_names() -> frozenset[str]:
+    """Names nn.Module already uses: a child, parameter or buffer of that name cannot be registered."""
+    import torch.nn as nn
+
+    return frozenset(dir(nn.Module)) | frozenset(vars(nn.Module())) | {"example_inputs"}
+
+
+def is_plain_attr(name: str) -> bool:
+    """Usable as `self.<name>`: an ASCII identifier (Python NFKC-folds others) and no keyword."""
+    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
+
+
+def check_registrable(segment: str, key: str) -> None:
+    """Refuse, naming the key, what no nn.Module can hold under that name."""
+    if segment == "":
+        raise ModelgenError(f"key {key!r} has an empty name segment, which no nn.Module can hold; rename it with --remap")
+    if segment in reserved_names():
+        raise ModelgenError(
+            f"key {key!r}: {segment!r} is an nn.Module attribute, so no module can register it; rename it with --remap"
+        )
+
+
+def class_name_for(path: str, taken: set[str]) -> str:
+    """`pos_encoder` -> PosEncoder, `layers.3` -> Layer, `blocks.0` -> Block; unique among `taken`."""
+    parts = [p for p in path.split(".") if p]
+    base = ""
+    if parts and parts[-1].isdigit():
+        parent = parts[-2] if len(parts) > 1 else ""
+        base = _camel(_singular(parent)) if len(parent) > 2 else "Block"
+    elif parts:
+        base = _camel(parts[-1])
+    if not base or not base.isidentifier() or not base.isascii() or keyword.iskeyword(base):
+        base = "Block"
+    if base in MODULE_GLOBALS or _is_nn_name(base):
+        base += "Module" if not base.endswith("Module") else "Block"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def _camel(text: str) -> str:
+    words = [w for w in re.split(r"[^0-9a-zA-Z]+", text) if w]
+    out = "".join(w[:1].upper() + w[1:] for w in words)
+    return out if out[:1].isalpha() else ""
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+@lru_cache(maxsize=None)
+def _is_nn_name(name: str) -> bool:
+    import torch.nn as nn
+
+    return hasattr(nn, name)

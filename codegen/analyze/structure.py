@@ -1,0 +1,203 @@
+"""Key tree -> modules: built-ins where a recogniser matches, containers for numbered children,
+generated classes for everything else, with structurally equal subtrees sharing one class.
+
+Values stay literal here; `hyperparams.py` later turns the ones that repeat or vary into
+constructor parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from codegen.analyze.builtins import Context, recognise
+from codegen.analyze.choices import ChoiceResolver
+from codegen.analyze.naming import check_registrable, class_name_for
+from codegen.analyze.verify import matches
+from codegen.ir import Call, IOSpec, Module, Tensor
+from codegen.keytree import KeyNode
+
+# Plain tensors under these names are buffers: state that is not trained.
+BUFFER_NAME = re.compile(
+    r"^(pe|pos_?enc\w*|position_ids|token_type_ids|inv_freq|freqs?(_cis)?|cos_cached|sin_cached|.*mask.*|"
+    r"running_\w+|num_batches_tracked|.*_buffer|causal\w*|anchors?|relative_position_index|scale_buf)$"
+)
+
+
+@dataclass
+class Instance:
+    node: KeyNode
+    members: list[Module | Tensor]
+    module: Module  # the registration that uses this instance; hyperparams.py fills its arguments
+
+
+@dataclass
+class ClassGroup:
+    """One generated class and every subtree it is used for."""
+
+    key: tuple
+    name: str
+    instances: list[Instance] = field(default_factory=list)
+
+
+@dataclass
+class Structure:
+    root_module: Module  # the top: kind "class" (or a built-in / container the top class subclasses)
+    groups: list[ClassGroup]  # in creation order: every class after the classes it uses
+
+
+class StructureBuilder:
+    def __init__(self, resolver: ChoiceResolver, buffer_hints: dict[str, str], top_name: str) -> None:
+        self.resolver = resolver
+        self.buffer_hints = buffer_hints  # key path -> "buffer" | "parameter"
+        self.groups: dict[tuple, ClassGroup] = {}
+        self.order: list[ClassGroup] = []
+        self.taken_names: set[str] = {top_name}
+        self.top_name = top_name
+
+    def build(self, root: KeyNode) -> Structure:
+        top = self.module_for(root, Context(self.resolver))
+        if top.kind == "class":
+            # The root's subtree is the whole checkpoint, so its class is never shared: name it.
+            group = self.order[-1]
+            self.taken_names.discard(group.name)
+            group.name = top.type_name = self.top_name
+        return Structure(top, self.order)
+
+    # ------------------------------------------------------------------------------------------
+
+    def module_for(self, node: KeyNode, ctx: Context) -> Module:
+        found = recognise(node, ctx)
+        if found is not None and matches(found.call(), node):
+            return Module(node.name, "builtin", found.type_name, found.args, io=found.io, choices=found.choices)
+        if not node.tensors and node.children and all(_canonical_index(n) for n in node.children):
+            return self._numbered(node)
+        return self._class_instance(node)
+
+    def _members(self, node: KeyNode) -> list[Module | Tensor]:
+        members: list[Module | Tensor] = []
+        for name, entry in node.tensors.items():
+            check_registrable(name, entry.name)
+            members.append(self._tensor(name, entry.name, entry.shape, entry.dtype))
+        prev: IOSpec | None = None
+        children = list(node.children.values())
+        for i, child in enumerate(children):
+            check_registrable(child.name, child.path or child.name)
+            nxt = self._peek_io(children[i + 1]) if i + 1 < len(children) else None
+            module = self.module_for(child, Context(self.resolver, prev, nxt))
+            members.append(module)
+            prev = module.io
+        return members
+
+    def _peek_io(self, node: KeyNode) -> IOSpec | None:
+        """The next sibling's family, for norms whose dimensionality shows only in a neighbour."""
+        found = recognise(node, Context(self.resolver))
+        return found.io if found is not None else None
+
+    def _tensor(self, attr: str, key: str, shape: tuple[int, ...], dtype: str) -> Tensor:
+        hint = self.buffer_hints.get(key)
+        integral = not (dtype.startswith("float") or dtype.startswith("bfloat") or dtype.startswith("complex"))
+        if hint is not None:
+            kind = hint
+        elif integral or BUFFER_NAME.match(attr):
+            kind = "buffer"
+        else:
+            kind = "parameter"
+        if kind == "parameter" and integral:
+            kind = "buffer"  # only floating point tensors can require gradients
+        return Tensor(attr, tuple(shape), dtype, kind, f"{key}: {dtype} {list(shape)}")
+
+    def _numbered(self, node: KeyNode) -> Module:
+        """Numbered children: a repeated block, a ModuleList of blocks, or a Sequential with gaps."""
+        indices = sorted(int(n) for n in node.children)
+        contiguous = indices == list(range(len(indices)))
+        children = [node.children[str(i)] for i in indices]
+        first_sig = children[0].signature
+        if contiguous and len(children) > 1 and all(c.signature == first_sig for c in children):
+            # Identical copies carry no new information: analyze the first only.
+            item = self.module_for(children[0], Context(self.resolver))
+            if item.kind in ("class", "builtin"):
+                return Module(node.name, "repeat", "nn.ModuleList", children=[item], repeat=len(children),
+                              io=item.io, comment=f"{node.path}.0-{len(children) - 1}")
+        items: list[Module] = []
+        prev: IOSpec | None = None
+        for i in range(indices[-1] + 1):
+            child = node.children.get(str(i))
+            if child is None:
+                items.append(self._gap(node, i, prev))
+                continue
+            module = self.module_for(child, Context(self.resolver, prev))
+            items.append(module)
+            prev = module.io or prev
+        chain_in = next((m.io.in_width for m in items if m.io and m.io.in_width), None)
+        chain_out = next((m.io.out_width for m in reversed(items) if m.io and m.io.out_width), None)
+        io = IOSpec("sequential", chain_in, chain_out)
+        has_gaps = len(items) != len(children)
+        kind = "sequential" if has_gaps or _composes(items) else "modulelist"
+        return Module(node.name, kind, "nn.Sequential" if kind == "sequential" else "nn.ModuleList",
+                      children=items, io=io)
+
+    def _gap(self, node: KeyNode, index: int, prev: IOSpec | None) -> Module:
+        """A numbered slot without tensors: a parameter-free layer whose type the keys do not record."""
+        path = f"{node.path}.{index}" if node.path else str(index)
+        default = "nn.ReLU"
+        options = ["nn.ReLU", "nn.GELU", "nn.Tanh", "nn.SiLU", "nn.Sigmoid", "nn.Identity", "nn.Dropout",
+                   "nn.Flatten", "nn.MaxPool2d"]
+        choice = self.resolver.choose(path, "module_type", default, options, "a numbered slot without tensors")
+        io = IOSpec("activation", prev.out_width if prev else None, prev.out_width if prev else None)
+        return Module(str(index), "placeholder", choice.value, io=io, choices=[choice])
+
+    def _class_instance(self, node: KeyNode) -> Module:
+        members = self._members(node)
+        key = (node.shape_free_signature, tuple(_member_key(m) for m in members))
+        group = self.groups.get(key)
+        if group is None:
+            group = ClassGroup(key, class_name_for(node.path, self.taken_names))
+            self.groups[key] = group
+            self.order.append(group)
+        module = Module(node.name, "class", group.name, io=_class_io(members))
+        group.instances.append(Instance(node, members, module))
+        return module
+
+
+def _canonical_index(name: str) -> bool:
+    """`3` is a Sequential index; `03` is not (nn.Sequential would name that child `3`)."""
+    return name.isdigit() and str(int(name)) == name
+
+
+def _composes(items: list[Module]) -> bool:
+    """Consecutive widths line up: the numbered children run one after another (a Sequential)."""
+    width = None
+    for m in items:
+        if m.io is None or m.io.in_width is None:
+            continue
+        if width is not None and m.io.in_width != width:
+            return False
+        width = m.io.out_width
+    return True
+
+
+def _class_io(members: list[Module | Tensor]) -> IOSpec:
+    modules = [m for m in members if isinstance(m, Module) and m.io is not None]
+    first = next((m.io.in_width for m in modules if m.io.in_width), None)
+    last = next((m.io.out_width for m in reversed(modules) if m.io.out_width), None)
+    return IOSpec("class", first, last)
+
+
+def _member_key(m: Module | Tensor) -> tuple:
+    """What must match for two subtrees to share a class: types, keywords and roles, not sizes."""
+    if isinstance(m, Tensor):
+        return ("tensor", m.attr, len(m.shape), m.dtype, m.kind)
+    return (
+        "module", m.attr, m.kind, m.type_name,
+        tuple((a.keyword, a.role, _value_key(a.value, a.role)) for a in m.args),
+        tuple(_member_key(c) for c in m.children),
+        None if m.repeat is None else "repeat",
+    )
+
+
+def _value_key(value: object, role: str) -> object:
+    if isinstance(value, Call):
+        return ("call", value.type_name, tuple((a.keyword, a.role, _value_key(a.value, a.role)) for a in value.args))
+    # Sizes may differ between instances of one class; everything else must be equal.
+    return role if role in ("width", "vocab", "count") else repr(value)

@@ -1,0 +1,67 @@
+"""`modelgen generate`: analyze, render, prove the file builds the checkpoint's keys, write it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codegen.analyze import analyze
+from codegen.analyze.choices import load_hints
+from codegen.errors import ModelgenError
+from codegen.ir import ModelIR
+from codegen.load import TensorTable
+from codegen.render import render_source, write_atomic
+
+
+@dataclass
+class GenerateReport:
+    output: str
+    ir: ModelIR
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        classes = len(self.ir.classes)
+        defaults = sorted({c.name for c in self.ir.all_choices() if c.source == "default" and c.alternatives})
+        line = (f"wrote {self.output}: {classes} class{'es' if classes != 1 else ''}, "
+                f"{self.ir.source.num_tensors} tensors")
+        if defaults:
+            line += f"; choices left at defaults: {', '.join(defaults)}"
+        return line
+
+
+def generate_source(table: TensorTable, class_name: str = "RecoveredModel", hints_path: str | None = None,
+                    command: str = "") -> tuple[str, ModelIR]:
+    if not class_name.isidentifier() or not class_name.isascii():
+        raise ModelgenError(f"--class-name {class_name!r}: not a Python identifier")
+    ir = analyze(table, class_name=class_name, hints=load_hints(hints_path), command=command)
+    source = render_source(ir)
+    check_builds(source, class_name, table)
+    return source, ir
+
+
+def generate_file(table: TensorTable, output: str, class_name: str = "RecoveredModel",
+                  hints_path: str | None = None, force: bool = False, command: str = "") -> GenerateReport:
+    source, ir = generate_source(table, class_name, hints_path, command)
+    write_atomic(Path(output), source, force)
+    return GenerateReport(output, ir, list(ir.warnings))
+
+
+def check_builds(source: str, class_name: str, table: TensorTable) -> None:
+    """Build the generated class on the meta device: its state dict must be the checkpoint's keys
+    and shapes exactly. A mismatch is a generator bug, caught here instead of in the user's load."""
+    import torch
+
+    namespace: dict = {"__name__": "modelgen_check"}
+    exec(compile(source, "model.py", "exec"), namespace)
+    with torch.device("meta"):
+        model = namespace[class_name]()
+    built = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    expected = {k: t.shape for k, t in table.tensors.items()}
+    if built != expected:
+        missing = sorted(set(expected) - set(built))[:3]
+        extra = sorted(set(built) - set(expected))[:3]
+        wrong = sorted(k for k in set(built) & set(expected) if built[k] != expected[k])[:3]
+        raise ModelgenError(
+            f"internal error: the generated model does not match the checkpoint (missing {missing}, "
+            f"unexpected {extra}, wrong shape {wrong}); please report it"
+        )

@@ -1,0 +1,192 @@
+"""The intermediate representation between analysis and rendering: decisions, not raw input.
+
+Plain dataclasses, JSON-serialisable with `dataclasses.asdict`. The analyzer fills them from a
+checkpoint; the renderer turns them into source; a test can build either side by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+
+@dataclass
+class Ref:
+    """A value that is a constructor parameter of the enclosing class (rendered as its name)."""
+
+    name: str
+
+
+@dataclass
+class Call:
+    """A module constructor call used as a value, e.g. the layer passed to nn.TransformerEncoder."""
+
+    type_name: str  # "nn.TransformerEncoderLayer" or a generated class name
+    args: list[Arg] = field(default_factory=list)
+
+
+# A literal (int, float, str, bool, None), a tuple of values, a parameter reference or a call.
+Value = Union[int, float, str, bool, None, tuple, Ref, Call]
+
+
+@dataclass
+class Choice:
+    """A value the checkpoint does not record: what was picked, from where, and what else fits."""
+
+    name: str
+    value: Any
+    alternatives: list[Any]
+    source: str = "default"  # default | hint | metadata | calibrated
+    note: str = ""  # why this default, or which metadata key / hint set it
+
+    def describe(self) -> str:
+        others = ", ".join(_show(a) for a in self.alternatives)
+        if self.source == "default":
+            how = "default"
+        elif self.source == "calibrated":
+            how = "calibrated"
+        else:
+            how = f"from {self.note or self.source}"
+        return f"not in the checkpoint: {how} (alternatives {others})" if others else f"not in the checkpoint: {how}"
+
+
+@dataclass
+class Arg:
+    """One constructor argument: a keyword (None for positional) and its value with provenance."""
+
+    keyword: str | None
+    value: Value
+    role: str = "other"  # width | count | kernel | choice | flag | other: how hyperparameters are lifted
+    provenance: str = ""  # which key and dimension the value came from
+    choice: Choice | None = None
+
+
+@dataclass
+class Param:
+    """A typed constructor parameter of a generated class."""
+
+    name: str
+    type: str  # int | float | bool | str
+    default: Any
+    provenance: str = ""
+    choice: Choice | None = None
+
+    def comment(self) -> str:
+        if self.choice is not None:
+            return self.choice.describe()
+        return self.provenance
+
+
+@dataclass
+class IOSpec:
+    """What a module consumes and produces, for dataflow inference: feature widths and family."""
+
+    family: str  # linear | conv | norm | embedding | rnn | attention | transformer | activation | class
+    in_width: int | None = None
+    out_width: int | None = None
+    ndim: int | None = None  # spatial dims for conv/norm families
+    vocab: int | None = None  # embedding family: how many token ids it accepts
+
+
+@dataclass
+class Module:
+    """A child module registered on a class: `self.<attr> = <constructor>`."""
+
+    attr: str  # the exact key segment
+    kind: str  # builtin | class | sequential | modulelist | repeat | moduledict | placeholder
+    type_name: str  # "nn.Linear", "nn.Sequential", a generated class name...
+    args: list[Arg] = field(default_factory=list)
+    children: list[Module] = field(default_factory=list)  # sequential / modulelist / moduledict items
+    repeat: Value = None  # kind == "repeat": how many copies of children[0]
+    io: IOSpec | None = None
+    choices: list[Choice] = field(default_factory=list)  # e.g. the activation placed in an index gap
+    comment: str = ""
+
+
+@dataclass
+class Tensor:
+    """A parameter or buffer registered directly on a class."""
+
+    attr: str
+    shape: tuple  # of Values
+    dtype: str
+    kind: str  # parameter | buffer
+    comment: str = ""
+
+
+@dataclass
+class Forward:
+    """The dataflow of a generated class's forward, as lines the renderer prints verbatim.
+
+    `missing` set means no dataflow could be inferred: the method raises NotImplementedError naming it.
+    """
+
+    inputs: list[tuple[str, str]] = field(default_factory=list)  # (name, annotation)
+    lines: list[str] = field(default_factory=list)
+    returns: str = "torch.Tensor"
+    missing: str = ""
+    choices: list[Choice] = field(default_factory=list)
+
+
+@dataclass
+class ClassDef:
+    name: str
+    params: list[Param] = field(default_factory=list)
+    members: list[Union[Module, Tensor]] = field(default_factory=list)
+    forward: Forward = field(default_factory=Forward)
+    base: str = "nn.Module"  # a built-in when the checkpoint's root is one (keys without a prefix)
+    base_module: Module | None = None  # that built-in or container, whose arguments go to super()
+    doc: str = ""
+    is_top: bool = False
+
+
+@dataclass
+class Source:
+    """Where the IR came from, for the generated file's docstring."""
+
+    file: str
+    format: str
+    num_tensors: int
+    fingerprint: str
+    container: str | None = None
+    stripped_prefixes: list[str] = field(default_factory=list)
+    float_dtype: str = "float32"
+    command: str = ""
+
+
+@dataclass
+class ModelIR:
+    classes: list[ClassDef]  # smallest first, the top class last
+    source: Source
+    summary: str = ""  # one line: what the model is
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def top(self) -> ClassDef:
+        return self.classes[-1]
+
+    def all_choices(self) -> list[Choice]:
+        seen: list[Choice] = []
+        for cls in self.classes:
+            for p in cls.params:
+                if p.choice is not None:
+                    seen.append(p.choice)
+            seen += cls.forward.choices
+            for m in cls.members:
+                if isinstance(m, Module):
+                    seen += _module_choices(m)
+        return seen
+
+
+def _module_choices(m: Module) -> list[Choice]:
+    out = list(m.choices)
+    for a in m.args:
+        if a.choice is not None:
+            out.append(a.choice)
+    for c in m.children:
+        out += _module_choices(c)
+    return out
+
+
+def _show(v: Any) -> str:
+    return repr(v) if isinstance(v, str) else str(v)
