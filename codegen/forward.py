@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from codegen.ir import ClassDef, Forward, Module, Tensor
+from codegen.analyze.naming import is_plain_attr
+from codegen.ir import Choice, ClassDef, Forward, Module, Tensor
 
 Pattern = Callable[[ClassDef], "Forward | None"]
 
@@ -32,7 +33,7 @@ def _tensors(cls: ClassDef) -> list[Tensor]:
 
 
 def _ref(m: Module) -> str:
-    return f"self.{m.attr}" if m.attr.isidentifier() and m.attr.isascii() else f"getattr(self, {m.attr!r})"
+    return f"self.{m.attr}" if is_plain_attr(m.attr) else f"getattr(self, {m.attr!r})"
 
 
 # ------------------------------------------------------------------------------------- patterns
@@ -57,37 +58,44 @@ def positional_table(cls: ClassDef) -> Forward | None:
 
 
 def encoder_decoder(cls: ClassDef) -> Forward | None:
-    """Embedding/positional front, an encoder stack, a decoder stack that reads its memory, a head."""
+    """Two inputs: a source through the encoder, a target through the decoder that reads its memory.
+
+    Either one nn.Transformer, or an nn.TransformerEncoder followed by an nn.TransformerDecoder.
+    Modules before it embed the inputs: with two embeddings the first takes the source and the second
+    the target; other front modules (positional tables, projections) apply to both. Modules after it
+    form the head.
+    """
     modules = _modules(cls)
     kinds = [m.type_name for m in modules]
-    if "nn.TransformerEncoder" not in kinds or "nn.TransformerDecoder" not in kinds or _tensors(cls):
+    if _tensors(cls) or any(m.kind == "placeholder" for m in modules):
         return None
-    enc = kinds.index("nn.TransformerEncoder")
-    dec = kinds.index("nn.TransformerDecoder")
-    if dec < enc:
+    if "nn.Transformer" in kinds:
+        start = end = kinds.index("nn.Transformer")
+    elif "nn.TransformerEncoder" in kinds and "nn.TransformerDecoder" in kinds:
+        start, end = kinds.index("nn.TransformerEncoder"), kinds.index("nn.TransformerDecoder")
+        if end != start + 1:
+            return None
+    else:
         return None
-    front, head = modules[:enc], modules[dec + 1:]
-    if any(m.kind == "placeholder" for m in front + head) or modules[enc + 1:dec]:
+    front, head = modules[:start], modules[end + 1:]
+    embeddings = [m for m in front if m.io is not None and m.io.family == "embedding"]
+    if len(embeddings) > 2:
         return None
     lines = []
-    for m in front:
-        lines.append(f"src = {_ref(m)}(src)")
-    lines.append(f"memory = {_ref(modules[enc])}(src)")
-    for m in front:
-        lines.append(f"tgt = {_ref(m)}(tgt)")
-    lines.append(f"out = {_ref(modules[dec])}(tgt, memory)")
-    for m in head:
-        lines.append(f"out = {_ref(m)}(out)")
+    for name, own in (("src", 0), ("tgt", 1)):
+        for m in front:
+            if m in embeddings and embeddings.index(m) != own % len(embeddings):
+                continue
+            lines.append(f"{name} = {_ref(m)}({name})")
+        if name == "src" and start != end:
+            lines.append(f"memory = {_ref(modules[start])}(src)")
+    if start == end:
+        lines.append(f"out = {_ref(modules[start])}(src, tgt)")
+    else:
+        lines.append(f"out = {_ref(modules[end])}(tgt, memory)")
+    lines += [f"out = {_ref(m)}(out)" for m in head]
     lines.append("return out")
     return Forward(inputs=[("src", "torch.Tensor"), ("tgt", "torch.Tensor")], lines=lines)
-
-
-def full_transformer(cls: ClassDef) -> Forward | None:
-    modules = _modules(cls)
-    if len(modules) != 1 or modules[0].type_name != "nn.Transformer" or _tensors(cls):
-        return None
-    return Forward(inputs=[("src", "torch.Tensor"), ("tgt", "torch.Tensor")],
-                   lines=[f"return {_ref(modules[0])}(src, tgt)"])
 
 
 def chain(cls: ClassDef) -> Forward | None:
@@ -95,19 +103,46 @@ def chain(cls: ClassDef) -> Forward | None:
     modules = _modules(cls)
     if not modules or _tensors(cls):
         return None
-    width = None
-    lines = []
+    width: int | None = None
+    spatial: int | None = None  # spatial dims of the current output (conv features)
+    lines = ["# Dataflow inferred from registration order and matching widths."]
+    choices: list[Choice] = []
     for m in modules:
         io = m.io
-        if io is not None and io.in_width is not None and width is not None and io.in_width != width:
+        if io is not None and io.family in ("attention", "dict"):
             return None
-        if io is not None and io.family == "attention":
+        if io is not None and io.family == "embedding" and m is not modules[0]:
+            return None  # token ids enter only at the start
+        takes = io.in_width if io is not None else None
+        if spatial and io is not None and io.family in ("linear", "rnn", "transformer", "attention"):
+            step = _collapse_spatial(spatial, width, takes, m.attr)
+            if step is None:
+                return None
+            lines.append(step[0])
+            choices.append(step[1])
+            spatial = None
+        elif takes is not None and width is not None and takes != width:
             return None
         lines += _apply(m)
         if io is not None and io.out_width is not None:
             width = io.out_width
+        if io is not None and io.family != "activation":
+            spatial = io.ndim if io.family in ("conv", "norm", "class", "sequential") else None
     lines.append("return x")
-    return Forward(inputs=[("x", "torch.Tensor")], lines=lines)
+    return Forward(inputs=[("x", "torch.Tensor")], lines=lines, choices=choices)
+
+
+def _collapse_spatial(ndim: int, channels: int | None, in_features: int | None, head: str) -> tuple[str, Choice] | None:
+    """Conv features [N, C, *spatial] meet a Linear: global pooling when in_features == C, else flatten."""
+    dims = ", ".join(str(d) for d in range(2, 2 + ndim))
+    if channels is not None and in_features == channels:
+        choice = Choice("pooling", "mean", ["amax", "flatten"], note=f"before {head}")
+        return f"x = x.mean(dim=[{dims}])  # global average pooling: {head} takes {in_features} = channels", choice
+    if channels and in_features and in_features % channels == 0:
+        choice = Choice("pooling", "flatten", ["mean", "amax"], note=f"before {head}")
+        cells = in_features // channels
+        return f"x = torch.flatten(x, 1)  # {head} takes {in_features} = {channels} channels x {cells} positions", choice
+    return None
 
 
 def _apply(m: Module) -> list[str]:
@@ -118,7 +153,7 @@ def _apply(m: Module) -> list[str]:
     return [f"x = {_ref(m)}(x)"]
 
 
-PATTERNS: list[Pattern] = [positional_table, full_transformer, encoder_decoder, chain]
+PATTERNS: list[Pattern] = [positional_table, encoder_decoder, chain]
 
 
 def _why_not(cls: ClassDef) -> str:

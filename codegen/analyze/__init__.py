@@ -38,7 +38,8 @@ def analyze(
         classes.append(ClassDef(class_name, params, [], base=top_module.type_name, base_module=top_module, is_top=True))
 
     for cls in classes:
-        cls.forward = infer_forward(cls)
+        if cls.base_module is None:  # a subclassed built-in keeps its own forward
+            cls.forward = infer_forward(cls)
     warnings = [f"{c.name}.forward: cannot infer {c.forward.missing}; it raises NotImplementedError"
                 for c in classes if c.forward.missing]
     warnings += [f"hint {h} matched no choice" for h in resolver.unused_hints()]

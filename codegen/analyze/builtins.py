@@ -191,18 +191,25 @@ def conv(node: KeyNode, ctx: Context) -> Recognised | None:
         Arg("kernel_size", kernel[0] if len(set(kernel)) == 1 else tuple(kernel), "kernel", _prov(node, "weight")),
     ]
     stride = ctx.resolver.choose(node.path, "stride", 1, [2])
+    choices = []
     if stride.value != 1 or stride.source != "default":
         args.append(Arg("stride", stride.value, "choice", choice=stride))
+    else:
+        choices.append(stride)
     if not transposed:
-        same = max(kernel) // 2
+        halves = tuple(k // 2 for k in kernel)
+        same = halves[0] if len(set(halves)) == 1 else halves
         padding = ctx.resolver.choose(node.path, "padding", same, [0] if same else [1], "half the kernel keeps the size")
-        args.append(Arg("padding", padding.value, "choice", choice=padding))
+        if padding.value != 0:
+            args.append(Arg("padding", padding.value, "choice", choice=padding))
+        elif padding.alternatives:
+            choices.append(padding)
     if groups != 1:
         args.append(Arg("groups", groups, "other", f"{_prov(node, 'weight', 1)} x groups = input channels"))
     if bias is None:
         args.append(_flag("bias", False, f"no {_prov(node, 'bias')}"))
     type_name = f"nn.ConvTranspose{n}d" if transposed else f"nn.Conv{n}d"
-    return Recognised(type_name, args, IOSpec("conv", in_ch, out_ch, n))
+    return Recognised(type_name, args, IOSpec("conv", in_ch, out_ch, n), choices)
 
 
 def _conv_groups(w: tuple[int, ...], prev: IOSpec | None) -> int:
@@ -229,8 +236,10 @@ def batchnorm(node: KeyNode, ctx: Context) -> Recognised | None:
     n = _norm_dims(ctx)
     instance = _hinted(node, r"instance|^in\d*$|inorm")
     default = f"nn.InstanceNorm{n}d" if instance else f"nn.BatchNorm{n}d"
-    others = [f"nn.BatchNorm{k}d" for k in (1, 2, 3)] + [f"nn.InstanceNorm{k}d" for k in (1, 2, 3)]
-    choice = _type_choice(ctx, node, default, others, "the dimensionality follows the neighbouring layer")
+    # The dimensionality follows the neighbouring layer; without one it is a guess worth showing.
+    told = _neighbour_told(ctx)
+    others = [] if told else [f"nn.BatchNorm{k}d" for k in (1, 2, 3)]
+    choice = _type_choice(ctx, node, default, others, "running statistics")
     args = [Arg(None, c[0], "width", _prov(node, "running_mean", 0))]
     if eps := _eps_arg(ctx, node):
         args.append(eps)
@@ -240,6 +249,10 @@ def batchnorm(node: KeyNode, ctx: Context) -> Recognised | None:
     if instance:
         args.append(_flag("track_running_stats", True, _prov(node, "running_mean")))
     return Recognised(choice.value, args, IOSpec("norm", c[0], c[0], n), [choice])
+
+
+def _neighbour_told(ctx: Context) -> bool:
+    return any(io is not None and io.family in ("conv", "linear", "embedding", "rnn") for io in (ctx.prev, ctx.next))
 
 
 def _norm_dims(ctx: Context) -> int:

@@ -60,7 +60,10 @@ def _ordered(values: list[Any]) -> list[Any]:
 
 
 def _path_matches(pattern: str, path: str) -> bool:
-    return pattern in ("*", "") or fnmatch.fnmatchcase(path, pattern) or path == pattern
+    """A hint for a module applies to everything inside it; globs match whole paths."""
+    if pattern in ("*", "") or path == pattern or path.startswith(pattern + "."):
+        return True
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern + ".*")
 
 
 def _fits(value: Any, default: Any, alternatives: list[Any]) -> bool:

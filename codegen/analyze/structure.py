@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from codegen.analyze.builtins import Context, recognise
 from codegen.analyze.choices import ChoiceResolver
-from codegen.analyze.naming import check_registrable, class_name_for
+from codegen.analyze.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.verify import matches
 from codegen.ir import Call, IOSpec, Module, Tensor
 from codegen.keytree import KeyNode
@@ -72,7 +72,17 @@ class StructureBuilder:
             return Module(node.name, "builtin", found.type_name, found.args, io=found.io, choices=found.choices)
         if not node.tensors and node.children and all(_canonical_index(n) for n in node.children):
             return self._numbered(node)
+        if node.path and not node.tensors and node.children and not any(map(is_plain_attr, node.children)):
+            return self._dict(node)
         return self._class_instance(node)
+
+    def _dict(self, node: KeyNode) -> Module:
+        """Children whose names cannot be attributes: an nn.ModuleDict keyed by the exact names."""
+        items = []
+        for child in node.children.values():
+            check_registrable(child.name, child.path)
+            items.append(self.module_for(child, Context(self.resolver)))
+        return Module(node.name, "moduledict", "nn.ModuleDict", children=items, io=IOSpec("dict"))
 
     def _members(self, node: KeyNode) -> list[Module | Tensor]:
         members: list[Module | Tensor] = []
@@ -129,9 +139,7 @@ class StructureBuilder:
             module = self.module_for(child, Context(self.resolver, prev))
             items.append(module)
             prev = module.io or prev
-        chain_in = next((m.io.in_width for m in items if m.io and m.io.in_width), None)
-        chain_out = next((m.io.out_width for m in reversed(items) if m.io and m.io.out_width), None)
-        io = IOSpec("sequential", chain_in, chain_out)
+        io = _span_io("sequential", items)
         has_gaps = len(items) != len(children)
         kind = "sequential" if has_gaps or _composes(items) else "modulelist"
         return Module(node.name, kind, "nn.Sequential" if kind == "sequential" else "nn.ModuleList",
@@ -178,10 +186,16 @@ def _composes(items: list[Module]) -> bool:
 
 
 def _class_io(members: list[Module | Tensor]) -> IOSpec:
-    modules = [m for m in members if isinstance(m, Module) and m.io is not None]
-    first = next((m.io.in_width for m in modules if m.io.in_width), None)
-    last = next((m.io.out_width for m in reversed(modules) if m.io.out_width), None)
-    return IOSpec("class", first, last)
+    return _span_io("class", [m for m in members if isinstance(m, Module)])
+
+
+def _span_io(family: str, modules: list[Module]) -> IOSpec:
+    """Widths at the two ends of a run of modules, and whether its output still has spatial dims."""
+    known = [m for m in modules if m.io is not None]
+    first = next((m.io.in_width for m in known if m.io.in_width), None)
+    last = next((m.io.out_width for m in reversed(known) if m.io.out_width), None)
+    ndim = next((m.io.ndim for m in reversed(known) if m.io.family != "activation"), None)
+    return IOSpec(family, first, last, ndim)
 
 
 def _member_key(m: Module | Tensor) -> tuple:
