@@ -12,6 +12,8 @@ a size set once at the top reaches every layer that uses it.
 from __future__ import annotations
 
 import inspect
+import keyword
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
@@ -228,10 +230,19 @@ def _param_name(role: str, slots: list[Slot]) -> str:
     return named[0] if named else "dim"
 
 
+def _python_name(text: str) -> str:
+    """A parameter name from key text: ASCII word characters only, never a keyword or a digit first."""
+    name = re.sub(r"\W|[^\x00-\x7f]", "_", text).strip("_") or "value"
+    if name[0].isdigit() or keyword.iskeyword(name):
+        name = "p_" + name
+    return name
+
+
 def _unique(name: str, member: str, taken: set[str]) -> str:
+    name = _python_name(name)
     candidate = name
     if candidate in taken:
-        qualifier = member if member.isidentifier() and member.isascii() else ""
+        qualifier = _python_name(member) if member else ""
         candidate = f"{qualifier}_{name}" if qualifier else name
     base, n = candidate, 2
     while candidate in taken or candidate in ("self",):
