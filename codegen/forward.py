@@ -176,7 +176,7 @@ def example_inputs(cls: ClassDef) -> list[str] | None:
         return None
     if first.io.family == "embedding" and first.io.vocab:
         one = f"torch.randint(0, {first.io.vocab}, (2, 16))"
-    elif first.io.family == "conv" and first.io.in_width:
+    elif first.io.ndim and first.io.family != "norm" and first.io.in_width:
         spatial = ", ".join(["32"] * (first.io.ndim or 2))
         one = f"torch.randn(2, {first.io.in_width}, {spatial})"
     elif first.io.in_width:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,9 @@ def _items(children: list[Module]) -> str:
     lines = []
     for c in children:
         note = _choice_comment(c)
-        lines.append(f"{module_expr(c)},{'  # ' + note if note else ''}\n")
+        if note:
+            lines.append(f"# {note}\n")
+        lines.append(f"{module_expr(c)},\n")
     return "".join(lines)
 
 
@@ -78,7 +81,7 @@ def _choice_comment(m: Module) -> str:
                              f"(or {_listing(c.alternatives)})")
     for c in m.choices:
         if c.name == "module_type" and c.alternatives:
-            return _comment_safe(f"{_short(c.value)} is {_how(c)} for {c.note}; also fits {_listing(c.alternatives)}")
+            return _comment_safe(f"{_short(c.value)}: {_how(c)} ({c.note} also fit {_listing(c.alternatives)})")
     return ""
 
 
@@ -115,7 +118,8 @@ def _pending_args(members: list[Module | Tensor]) -> str:
     if not found:
         return ""
     parts = [f"{name} ({_listing(sorted(set(where)), 6)})" for name, where in found.items()]
-    return _comment_safe("Not recorded in the checkpoint, left at defaults: " + "; ".join(parts) + ".")
+    text = _comment_safe("Not recorded in the checkpoint, left at defaults: " + "; ".join(parts) + ".")
+    return "\n    ".join(textwrap.wrap(text, width=92))
 
 
 def _comment_safe(text: str) -> str:
@@ -241,7 +245,7 @@ def docstring(ir: ModelIR) -> str:
     by_source: dict[str, list[str]] = {}
     for c in choices:
         if c.alternatives or c.source != "default":
-            by_source.setdefault(c.source, []).append(c.name)
+            by_source.setdefault(c.source, []).append("layer types" if c.name == "module_type" else c.name)
     if by_source:
         lines += ["", "Values the checkpoint does not record:"]
         labels = {"calibrated": "calibrated", "hint": "set by --hints", "metadata": "from checkpoint metadata",

@@ -62,9 +62,20 @@ def _main_float_dtype(table: TensorTable) -> str:
 
 
 def _summary(top: ClassDef, table: TensorTable) -> str:
-    types = Counter()
-    for m in top.members if top.base_module is None else [top.base_module]:
+    """One line: the layer types the model is made of, most frequent first."""
+    types: Counter[str] = Counter()
+    for module in _all_modules(top.members if top.base_module is None else [top.base_module]):
+        if module.kind == "builtin":
+            types[module.type_name.removeprefix("nn.")] += 1
+    parts = ", ".join(f"{n} {t}" if n > 1 else t for t, n in types.most_common(5))
+    more = " and more" if len(types) > 5 else ""
+    return f"{top.name}: {parts}{more}" if parts else top.name
+
+
+def _all_modules(members: list) -> list[Module]:
+    out: list[Module] = []
+    for m in members:
         if isinstance(m, Module):
-            types[m.type_name.removeprefix("nn.")] += 1
-    parts = ", ".join(f"{n} {t}" if n > 1 else t for t, n in types.most_common(6))
-    return f"{top.name}: {parts}" if parts else top.name
+            out.append(m)
+            out += _all_modules(m.children)
+    return out

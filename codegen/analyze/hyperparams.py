@@ -241,12 +241,11 @@ def _python_name(text: str) -> str:
 def _unique(name: str, member: str, taken: set[str]) -> str:
     name = _python_name(name)
     candidate = name
-    if candidate in taken:
-        qualifier = _python_name(member) if member else ""
-        candidate = f"{qualifier}_{name}" if qualifier else name
+    if candidate in taken and member and not member[0].isdigit():
+        candidate = f"{_python_name(member)}_{name}"  # transformer_decoder_activation reads well...
     base, n = candidate, 2
     while candidate in taken or candidate in ("self",):
-        candidate, n = f"{base}_{n}", n + 1
+        candidate, n = f"{base}_{n}", n + 1  # ...numbered members do not: hidden_channels_2
     taken.add(candidate)
     return candidate
 
