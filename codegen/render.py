@@ -77,7 +77,7 @@ def _choice_comment(m: Module) -> str:
     """A short note beside a module whose type the shapes do not settle."""
     if m.kind == "placeholder":
         c = m.choices[0]
-        return _comment_safe(f"no tensors at index {m.attr}: {_short(c.value)} is {_how(c)} "
+        return _comment_safe(f"index {m.attr} holds no tensors: {_short(c.value)} is {_how(c)} "
                              f"(or {_listing(c.alternatives)})")
     for c in m.choices:
         if c.name == "module_type" and c.alternatives:

@@ -26,12 +26,12 @@ class RecoveredModel(nn.Module):
         self.features = nn.Sequential(
             nn.Conv2d(3, hidden_channels, kernel_size=3, padding=1),
             nn.BatchNorm2d(hidden_channels),
-            # no tensors at index 2: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
+            # index 2 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
             nn.ReLU(),
             nn.Conv2d(hidden_channels, hidden_channels_2, kernel_size=3, padding=1),
             # GroupNorm: a guess (weight and bias of one shape also fit LayerNorm, BatchNorm, InstanceNorm)
             nn.GroupNorm(32, hidden_channels_2),
-            # no tensors at index 5: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
+            # index 5 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
             nn.ReLU(),
             nn.Conv2d(hidden_channels_2, hidden_channels_2, kernel_size=3, padding=1, groups=32),
             nn.Conv2d(hidden_channels_2, hidden_channels_3, kernel_size=1),

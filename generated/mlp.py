@@ -14,10 +14,10 @@ class RecoveredModel(nn.Sequential):
     ) -> None:
         super().__init__(
             nn.Linear(20, hidden_dim),
-            # no tensors at index 1: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
+            # index 1 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
             nn.ReLU(),
             nn.Linear(hidden_dim, hidden_dim),
-            # no tensors at index 3: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
+            # index 3 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
             nn.ReLU(),
             nn.Linear(hidden_dim, 5),
         )
