@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite a file modelgen did not generate")
     _add_checkpoint_options(p)
 
+    p = sub.add_parser("check", help="exit 1 with a diff when MODEL.py is stale for CKPT")
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("model", metavar="MODEL.py")
+    p.add_argument("--hints", metavar="FILE", help="hints file, when not the one recorded in MODEL.py")
+
     for extra in EXTRA_PARSERS:
         extra(sub)
     return parser
@@ -135,6 +140,29 @@ def _generate(args: argparse.Namespace, console: Console) -> int:
     console.print(report.summary())
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
+    return 0
+
+
+@command("check")
+def _check(args: argparse.Namespace, console: Console) -> int:
+    from pathlib import Path
+
+    from codegen.errors import CheckFailed
+    from codegen.generate import generate_source
+    from codegen.load import open_checkpoint
+    from codegen.regenerate import recorded_options, stale_diff
+
+    path = Path(args.model)
+    recorded = recorded_options(path)
+    ckpt = open_checkpoint(args.checkpoint, key=recorded.key, strip=not recorded.no_strip,
+                           strip_prefixes=recorded.strip_prefixes)
+    regenerated, _ = generate_source(ckpt.table, recorded.class_name, args.hints or recorded.hints,
+                                     command=recorded.command)
+    diff = stale_diff(path.read_text(), regenerated, path.name)
+    if diff:
+        sys.stdout.write(diff)
+        raise CheckFailed(f"{path} is stale for {Path(args.checkpoint).name}; regenerate with: {recorded.command}")
+    console.print(f"{path} is up to date with {Path(args.checkpoint).name}")
     return 0
 
 
