@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-name", default="RecoveredModel", metavar="NAME")
     p.add_argument("--hints", metavar="FILE", help="TOML file pinning choices by module path")
     p.add_argument("--force", action="store_true", help="overwrite a file modelgen did not generate")
+    p.add_argument("--calibrate", metavar="DATA", help="pick unrecorded choices by matching DATA's outputs")
+    p.add_argument("--inputs", metavar="K1,K2", help="DATA keys passed to forward, in order")
+    p.add_argument("--target", metavar="K", help="DATA key of the recorded outputs")
     _add_checkpoint_options(p)
 
     p = sub.add_parser("check", help="exit 1 with a diff when MODEL.py is stale for CKPT")
@@ -136,6 +139,8 @@ def _generate(args: argparse.Namespace, console: Console) -> int:
         hints_path=args.hints,
         force=args.force,
         command=_regenerate_command(args),
+        calibrate_on=_calibration_data(ckpt, args.calibrate, args.inputs, args.target),
+        on_trial=_trial_printer(console) if args.calibrate else None,
     )
     console.print(report.summary())
     for warning in report.warnings:
@@ -156,14 +161,41 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     recorded = recorded_options(path)
     ckpt = open_checkpoint(args.checkpoint, key=recorded.key, strip=not recorded.no_strip,
                            strip_prefixes=recorded.strip_prefixes)
+    calibration = _calibration_data(ckpt, recorded.calibrate, recorded.inputs, recorded.target)
     regenerated, _ = generate_source(ckpt.table, recorded.class_name, args.hints or recorded.hints,
-                                     command=recorded.command)
+                                     command=recorded.command, calibrate_on=calibration)
     diff = stale_diff(path.read_text(), regenerated, path.name)
     if diff:
         sys.stdout.write(diff)
         raise CheckFailed(f"{path} is stale for {Path(args.checkpoint).name}; regenerate with: {recorded.command}")
     console.print(f"{path} is up to date with {Path(args.checkpoint).name}")
     return 0
+
+
+def _calibration_data(ckpt, data_path: str | None, inputs: str | None, target: str | None):
+    if not data_path:
+        if inputs or target:
+            raise ModelgenError("--inputs/--target go with --calibrate DATA")
+        return None
+    from codegen.generate import CalibrationData
+    from codegen.harness.data import load_data
+
+    data = load_data(data_path, inputs, target, need_target=True)
+    return CalibrationData(data_path, ckpt.state_dict(), data.inputs, data.target)
+
+
+def _trial_printer(console: Console):
+    """One line per candidate: the table of what calibration tried and what it kept."""
+    console.print("[bold]calibration[/]: choice, candidate, relative error on the search subset")
+
+    def show(trial) -> None:
+        where = f"{trial.path or '(top)'} {trial.name} = {trial.value!r}"
+        if trial.kept:
+            console.print(f"  [green]kept[/] {where} (final error {trial.error:.3g})")
+        else:
+            console.print(f"  {where}: {trial.error:.3g}")
+
+    return show
 
 
 def _regenerate_command(args: argparse.Namespace) -> str:
@@ -176,6 +208,10 @@ def _regenerate_command(args: argparse.Namespace) -> str:
         parts += ["--class-name", args.class_name]
     if args.hints:
         parts += ["--hints", args.hints]
+    if getattr(args, "calibrate", None):
+        parts += ["--calibrate", _portable(args.calibrate)]
+        parts += ["--inputs", args.inputs] if args.inputs else []
+        parts += ["--target", args.target] if args.target else []
     if args.key:
         parts += ["--key", args.key]
     for p in args.strip_prefix:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from typing import Callable
 
+from codegen.analyze.choices import ChoiceResolver
 from codegen.analyze.naming import is_plain_attr
 from codegen.ir import Choice, ClassDef, Forward, Module, Tensor
 
-Pattern = Callable[[ClassDef], "Forward | None"]
+Pattern = Callable[[ClassDef, ChoiceResolver], "Forward | None"]
 
 
-def infer_forward(cls: ClassDef) -> Forward:
+def infer_forward(cls: ClassDef, resolver: ChoiceResolver | None = None) -> Forward:
+    resolver = resolver or ChoiceResolver()
     for pattern in PATTERNS:
-        found = pattern(cls)
+        found = pattern(cls, resolver)
         if found is not None:
             return found
     return Forward(inputs=[("x", "torch.Tensor")], missing=_why_not(cls))
@@ -39,7 +41,7 @@ def _ref(m: Module) -> str:
 # ------------------------------------------------------------------------------------- patterns
 
 
-def positional_table(cls: ClassDef) -> Forward | None:
+def positional_table(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     """A class holding only a position table: add the rows for the sequence length."""
     tensors = _tensors(cls)
     if _modules(cls) or len(tensors) != 1 or tensors[0].kind != "buffer" or len(tensors[0].shape) not in (2, 3):
@@ -57,7 +59,7 @@ def positional_table(cls: ClassDef) -> Forward | None:
     return Forward(inputs=[("x", "torch.Tensor")], lines=[line])
 
 
-def encoder_decoder(cls: ClassDef) -> Forward | None:
+def encoder_decoder(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     """Two inputs: a source through the encoder, a target through the decoder that reads its memory.
 
     Either one nn.Transformer, or an nn.TransformerEncoder followed by an nn.TransformerDecoder.
@@ -98,7 +100,7 @@ def encoder_decoder(cls: ClassDef) -> Forward | None:
     return Forward(inputs=[("src", "torch.Tensor"), ("tgt", "torch.Tensor")], lines=lines)
 
 
-def chain(cls: ClassDef) -> Forward | None:
+def chain(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     """Members in registration order, each consuming the previous output, where widths compose."""
     modules = _modules(cls)
     if not modules or _tensors(cls):
@@ -115,7 +117,7 @@ def chain(cls: ClassDef) -> Forward | None:
             return None  # token ids enter only at the start
         takes = io.in_width if io is not None else None
         if spatial and io is not None and io.family in ("linear", "rnn", "transformer", "attention"):
-            step = _collapse_spatial(spatial, width, takes, m.attr)
+            step = _collapse_spatial(resolver, f"{cls.name}.{m.attr}", spatial, width, takes, m.attr)
             if step is None:
                 return None
             lines.append(step[0])
@@ -132,16 +134,17 @@ def chain(cls: ClassDef) -> Forward | None:
     return Forward(inputs=[("x", "torch.Tensor")], lines=lines, choices=choices)
 
 
-def _collapse_spatial(ndim: int, channels: int | None, in_features: int | None, head: str) -> tuple[str, Choice] | None:
+def _collapse_spatial(resolver: ChoiceResolver, path: str, ndim: int, channels: int | None,
+                      in_features: int | None, head: str) -> tuple[str, Choice] | None:
     """Conv features [N, C, *spatial] meet a Linear: global pooling when in_features == C, else flatten."""
     dims = ", ".join(str(d) for d in range(2, 2 + ndim))
     if channels is not None and in_features == channels:
-        choice = Choice("pooling", "mean", ["amax", "flatten"], note=f"before {head}")
-        return f"x = x.mean(dim=[{dims}])  # global average pooling: {head} takes {in_features} = channels", choice
+        choice = resolver.choose(path, "pooling", "mean", ["amax"], f"before {head}")
+        how = "average" if choice.value == "mean" else "max"
+        return f"x = x.{choice.value}(dim=[{dims}])  # global {how} pooling: {head} takes {in_features} = channels", choice
     if channels and in_features and in_features % channels == 0:
-        choice = Choice("pooling", "flatten", ["mean", "amax"], note=f"before {head}")
         cells = in_features // channels
-        return f"x = torch.flatten(x, 1)  # {head} takes {in_features} = {channels} channels x {cells} positions", choice
+        return f"x = torch.flatten(x, 1)  # {head} takes {in_features} = {channels} channels x {cells} positions", Choice("pooling", "flatten", [])
     return None
 
 

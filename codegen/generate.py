@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from codegen.analyze import analyze
 from codegen.analyze.choices import load_hints
@@ -29,19 +30,42 @@ class GenerateReport:
         return line
 
 
+@dataclass
+class CalibrationData:
+    """What `--calibrate` reads: the checkpoint's tensors and DATA's inputs and recorded outputs."""
+
+    path: str
+    state: dict
+    inputs: tuple
+    target: object
+
+
 def generate_source(table: TensorTable, class_name: str = "RecoveredModel", hints_path: str | None = None,
-                    command: str = "") -> tuple[str, ModelIR]:
+                    command: str = "", calibrate_on: CalibrationData | None = None,
+                    on_trial: Callable | None = None) -> tuple[str, ModelIR]:
     if not class_name.isidentifier() or not class_name.isascii():
         raise ModelgenError(f"--class-name {class_name!r}: not a Python identifier")
-    ir = analyze(table, class_name=class_name, hints=load_hints(hints_path), command=command)
+    hints = load_hints(hints_path)
+    picked, note = None, ""
+    if calibrate_on is not None:
+        from codegen.calibrate import calibrate
+
+        result = calibrate(table, calibrate_on.state, calibrate_on.inputs, calibrate_on.target, class_name,
+                           hints, on_trial=on_trial)
+        picked = result.picked
+        note = (f"Calibrated on {Path(calibrate_on.path).name} ({result.samples} samples): relative error "
+                f"{result.error:.3g} (defaults: {result.baseline:.3g}).")
+    ir = analyze(table, class_name=class_name, hints=hints, command=command, calibrated=picked,
+                 calibration_note=note)
     source = render_source(ir)
     check_builds(source, class_name, table)
     return source, ir
 
 
 def generate_file(table: TensorTable, output: str, class_name: str = "RecoveredModel",
-                  hints_path: str | None = None, force: bool = False, command: str = "") -> GenerateReport:
-    source, ir = generate_source(table, class_name, hints_path, command)
+                  hints_path: str | None = None, force: bool = False, command: str = "",
+                  calibrate_on: CalibrationData | None = None, on_trial: Callable | None = None) -> GenerateReport:
+    source, ir = generate_source(table, class_name, hints_path, command, calibrate_on, on_trial)
     write_atomic(Path(output), source, force)
     return GenerateReport(output, ir, list(ir.warnings))
 

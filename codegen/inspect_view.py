@@ -10,38 +10,46 @@ from rich.tree import Tree
 from codegen.keytree import KeyNode, build_tree, repeated_runs
 from codegen.load import TensorTable
 
+MAX_TIE_LINES = 8  # a model that ties every layer to one table needs one summary, not 100 lines
+
 
 def render_tree(table: TensorTable, depth: int | None = None) -> Tree:
+    """The module tree; `depth` limits how many levels of modules are shown (0: the summary only)."""
     root = build_tree(table)
     dtypes = Counter(t.dtype for t in table.tensors.values())
     title = Text.assemble(
-        (table.source, "bold"),
+        (_shown(table.source), "bold"),
         f"  {table.format}, {len(table.tensors)} tensors, {_count(root.numel)} elements, ",
         ", ".join(f"{d} x{n}" for d, n in dtypes.most_common()),
     )
     tree = Tree(title)
     if table.container:
-        also = f" (also present: {', '.join(table.other_containers)})" if table.other_containers else ""
-        tree.add(Text(f"unwrapped: {table.container}{also}", style="cyan"))
+        also = f" (also present: {', '.join(map(_shown, table.other_containers))})" if table.other_containers else ""
+        tree.add(Text(f"unwrapped: {_shown(table.container)}{also}", style="cyan"))
     if table.stripped_prefixes:
-        tree.add(Text(f"stripped prefixes: {', '.join(table.stripped_prefixes)}", style="cyan"))
+        tree.add(Text(f"stripped prefixes: {', '.join(map(_shown, table.stripped_prefixes))}", style="cyan"))
+    if table.ignored:
+        tree.add(Text(f"ignored (not model weights): {', '.join(map(_shown, table.ignored))}", style="cyan"))
     if table.metadata:
-        meta = ", ".join(f"{k}={_short(v)}" for k, v in table.metadata.items())
+        meta = ", ".join(f"{_shown(k)}={_short(v)}" for k, v in table.metadata.items())
         tree.add(Text(f"metadata: {meta}", style="cyan"))
     ties = [(t.name, t.tied_to) for t in table.tensors.values() if t.tied_to]
-    for name, target in ties:
-        tree.add(Text(f"tied: {name} shares storage with {target}", style="magenta"))
-    _add_children(tree, root, depth, 1)
+    for name, target in ties[:MAX_TIE_LINES]:
+        tree.add(Text(f"tied: {_shown(name)} shares storage with {_shown(target)}", style="magenta"))
+    if len(ties) > MAX_TIE_LINES:
+        tree.add(Text(f"tied: {len(ties) - MAX_TIE_LINES} more shared tensors", style="magenta"))
+    if depth is None or depth > 0:
+        _add_children(tree, root, depth, 1)
     return tree
 
 
 def _add_children(branch: Tree, node: KeyNode, depth: int | None, level: int) -> None:
     for name, t in node.tensors.items():
-        tied = f"  (tied to {t.tied_to})" if t.tied_to else ""
-        branch.add(Text.assemble((name, "green"), f"  {list(t.shape)} {t.dtype}{tied}"))
+        tied = f"  (tied to {_shown(t.tied_to)})" if t.tied_to else ""
+        branch.add(Text.assemble((_shown(name), "green"), f"  {list(t.shape)} {t.dtype}{tied}"))
     for run in repeated_runs(node):
         first = run[0]
-        label = first.name if len(run) == 1 else f"{first.name}-{run[-1].name}"
+        label = _shown(first.name) if len(run) == 1 else f"{first.name}-{run[-1].name}"
         repeat = f"  {len(run)} x identical" if len(run) > 1 else ""
         dtypes = sorted({t.dtype for t in first.all_tensors()})
         child = branch.add(
@@ -51,13 +59,18 @@ def _add_children(branch: Tree, node: KeyNode, depth: int | None, level: int) ->
             _add_children(child, first, depth, level + 1)
 
 
+def _shown(name: str) -> str:
+    """Key text from a stranger's file: control characters (terminal escapes) are shown escaped."""
+    return name if name.isprintable() else repr(name)
+
+
 def _count(n: int) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if n >= size:
             return f"{n / size:.1f}{unit}"
     return str(n)
 
 
 def _short(v: object) -> str:
-    text = str(v)
+    text = _shown(str(v))
     return text if len(text) <= 60 else text[:57] + "..."

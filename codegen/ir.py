@@ -38,6 +38,7 @@ class Choice:
     alternatives: list[Any]
     source: str = "default"  # default | hint | metadata | calibrated
     note: str = ""  # why this default, or which metadata key / hint set it
+    path: str = ""  # the module path it belongs to: what hints and calibration address
 
     def describe(self) -> str:
         others = ", ".join(_show(a) for a in self.alternatives)
@@ -152,6 +153,7 @@ class Source:
     stripped_prefixes: list[str] = field(default_factory=list)
     float_dtype: str = "float32"
     command: str = ""
+    calibration: str = ""  # what --calibrate used and reached, for the docstring
 
 
 @dataclass
@@ -172,7 +174,7 @@ class ModelIR:
                 if p.choice is not None:
                     seen.append(p.choice)
             seen += cls.forward.choices
-            for m in cls.members:
+            for m in cls.members + ([cls.base_module] if cls.base_module else []):
                 if isinstance(m, Module):
                     seen += _module_choices(m)
         return seen

@@ -72,8 +72,8 @@ def repeated_runs(node: KeyNode) -> list[list[KeyNode]]:
         last = runs[-1] if runs else None
         if (
             last is not None
-            and child.name.isdigit()
-            and last[-1].name.isdigit()
+            and _is_index(child.name)
+            and _is_index(last[-1].name)
             and int(child.name) == int(last[-1].name) + 1
             and child.signature == last[0].signature
         ):
@@ -81,3 +81,8 @@ def repeated_runs(node: KeyNode) -> list[list[KeyNode]]:
         else:
             runs.append([child])
     return runs
+
+
+def _is_index(name: str) -> bool:
+    # str.isdigit() alone accepts "²", which int() rejects: a hostile key must not crash the tree
+    return name.isascii() and name.isdigit()

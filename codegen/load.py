@@ -3,21 +3,27 @@
 Every pickle goes through ``torch.load(weights_only=True)`` (or, for TorchScript archives, a restricted
 unpickler of our own that only knows how to describe tensors), so a checkpoint never runs code. Zip
 checkpoints are memory-mapped and safetensors files are read header-only, so opening a multi-GB file
-costs what its key list costs. torch is imported only when a pickle has to be read.
+costs what its key list costs. Legacy (pre-zip) torch.save files cannot be memory-mapped: torch reads
+their bytes. torch is imported only when a pickle has to be read.
+
+Every failure on bad input is a one-line ``ModelgenError`` that starts with the file's name.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
+import math
 import pickle
 import re
 import struct
+import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any, Callable, Iterator
 
 from codegen.errors import ModelgenError
 
@@ -48,16 +54,26 @@ EXTRA_SAFE_GLOBALS = ("argparse.Namespace", "pathlib.PosixPath", "pathlib.Window
 
 SAFETENSORS_DTYPES = {
     "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
-    "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2",
+    "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2", "F8_E4M3FNUZ": "float8_e4m3fnuz",
+    "F8_E5M2FNUZ": "float8_e5m2fnuz", "F8_E8M0": "float8_e8m0fnu",
     "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8",
     "U16": "uint16", "U32": "uint32", "U64": "uint64", "BOOL": "bool",
     "C64": "complex64", "C128": "complex128",
 }
 DTYPE_BYTES = {
     "float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "float8_e4m3fn": 1, "float8_e5m2": 1,
+    "float8_e4m3fnuz": 1, "float8_e5m2fnuz": 1, "float8_e8m0fnu": 1,
     "int64": 8, "int32": 4, "int16": 2, "int8": 1, "uint8": 1, "uint16": 2, "uint32": 4,
     "uint64": 8, "bool": 1, "complex64": 8, "complex128": 16,
 }
+
+# Hostile pickles can nest containers deeply or share them exponentially often; real trainer dicts
+# are a few levels deep and a few thousand containers wide.
+MAX_DEPTH = 32
+MAX_CONTAINERS = 50_000
+MAX_MESSAGE = 400
+# Real module trees are a few dozen levels deep at most; the tree code downstream is recursive.
+MAX_KEY_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,8 @@ class TensorTable:
     container: str | None = None  # key path of the state dict inside a trainer dict ("a/b")
     other_containers: list[str] = field(default_factory=list)
     stripped_prefixes: list[str] = field(default_factory=list)
+    # key paths that hold tensors which are not model weights (optimizer, scheduler...)
+    ignored: list[str] = field(default_factory=list)
 
     def fingerprint(self) -> str:
         """Stable hash of names, shapes and dtypes: what the generated file depends on."""
@@ -104,6 +122,7 @@ class TensorTable:
             "format": self.format,
             "container": self.container,
             "other_containers": self.other_containers,
+            "ignored": self.ignored,
             "stripped_prefixes": self.stripped_prefixes,
             "fingerprint": self.fingerprint(),
             "metadata": self.metadata,
@@ -124,7 +143,7 @@ class Checkpoint:
 
     def state_dict(self) -> dict[str, Any]:
         """The unwrapped, prefix-stripped state dict as CPU tensors (memory-mapped where possible)."""
-        return self._materialize()
+        return dict(self._materialize())
 
 
 # ----------------------------------------------------------------------------------------- entry
@@ -137,51 +156,114 @@ def open_checkpoint(
     strip_prefixes: tuple[str, ...] = (),
 ) -> Checkpoint:
     """Open any supported checkpoint. Raises ModelgenError with a one-line message on bad input."""
-    path = Path(path)
-    if not path.exists():
+    try:
+        return _open(Path(path), key, strip, tuple(strip_prefixes))
+    except ModelgenError as e:
+        # Key names and library messages can hold newlines; the contract is one line on stderr.
+        text = str(e)
+        one_line = " ".join(text.splitlines())
+        if one_line != text or len(one_line) > MAX_MESSAGE:
+            raise type(e)(one_line[:MAX_MESSAGE]) from None
+        raise
+
+
+def _open(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -> Checkpoint:
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except OSError as e:
+        raise ModelgenError(f"{path}: cannot read ({e.strerror or e})") from None
+    if not exists:
         raise ModelgenError(f"{path}: no such file")
-    if path.is_dir():
+    if is_dir:
         path = _checkpoint_in_directory(path)
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        raise ModelgenError(f"{path.name}: cannot read ({e.strerror or e})") from None
     if size == 0:
         raise ModelgenError(f"{path.name}: empty file, not a checkpoint")
-    with path.open("rb") as f:
-        head = f.read(16)
 
     if head.startswith(b"PK\x03\x04"):
         if _is_torchscript(path):
-            return _open_torchscript(path, key, strip, strip_prefixes)
+            return _open_torchscript(path, key, strip, prefixes)
         raw, fmt = _torch_load_zip(path), "torch-zip"
     elif _looks_like_safetensors(head, size):
-        return _finish_safetensors(path, key, strip, strip_prefixes)
+        return _finish_safetensors(path, key, strip, prefixes)
+    elif _looks_like_truncated_safetensors(head, size):
+        raise ModelgenError(f"{path.name}: truncated safetensors file (header runs past the end)")
     elif head.lstrip().startswith(b"{"):
-        return _open_shard_index(path, key, strip, strip_prefixes)
+        return _open_shard_index(path, key, strip, prefixes)
     elif head[:1] == b"\x80":
-        raw, fmt = _torch_load(path, mmap=False), "torch-legacy"
+        # Legacy files cannot be memory-mapped: describe them without their bytes (skip_data), and
+        # read them for real only when state_dict() asks.
+        raw, fmt = _torch_load(path, mmap=False, skip_data=True), "torch-legacy"
+    elif head.startswith(b"PK"):
+        raise ModelgenError(f"{path.name}: corrupt or truncated zip archive (bad local header)")
     else:
         raise ModelgenError(
             f"{path.name}: unknown format (not a PyTorch zip/pickle, safetensors or shard index file)"
         )
+    state, info = _in_file(path.name, _unwrap, raw, key, strip, prefixes)
+    table = TensorTable(
+        source=path.name, format=fmt, tensors=_in_file(path.name, _entries_from_tensors, state), **info
+    )
+    _check_names(table)
+
+    def materialize() -> dict[str, Any]:
+        if fmt != "torch-legacy" or not _can_skip_data():
+            return state
+        try:
+            full = _torch_load(path, mmap=False)
+            return _in_file(path.name, _unwrap, full, key, strip, prefixes)[0]
+        except ModelgenError as e:  # the pickle was fine but its data was not (a truncated file)
+            reason = str(e).removeprefix(f"{path.name}: ")
+            raise ModelgenError(f"{path.name}: cannot read tensor data ({reason})") from None
+
+    return Checkpoint(table, materialize)
+
+
+def _check_names(table: TensorTable) -> None:
+    for name in table.tensors:
+        if name.count(".") >= MAX_KEY_DEPTH:
+            raise ModelgenError(
+                f"{table.source}: key {name[:60]!r}... nests {name.count('.') + 1} levels deep "
+                f"(more than {MAX_KEY_DEPTH}); not a module tree"
+            )
+
+
+def _in_file(source: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a step that raises context-free ModelgenErrors, prefixing them with the file name."""
     try:
-        state, table_info = _unwrap(raw, key, strip, strip_prefixes)
+        return fn(*args)
     except ModelgenError as e:
-        raise ModelgenError(f"{path.name}: {e}") from None
-    table = TensorTable(source=path.name, format=fmt, tensors=_entries_from_tensors(state), **table_info)
-    return Checkpoint(table, lambda: state)
+        raise ModelgenError(f"{source}: {e}") from None
+    except RecursionError:
+        raise ModelgenError(f"{source}: containers nested too deeply") from None
 
 
 def _checkpoint_in_directory(directory: Path) -> Path:
-    """Accept a Hugging Face style folder when it holds exactly one index or one weights file."""
-    indexes = sorted(directory.glob("*.index.json"))
-    if len(indexes) == 1:
-        return indexes[0]
-    weights = sorted(
-        p for p in directory.iterdir()
-        if p.is_file() and p.suffix in {".safetensors", ".bin", ".pt", ".pth", ".ckpt"}
-    )
-    if not indexes and len(weights) == 1:
-        return weights[0]
-    raise ModelgenError(f"{directory}: is a directory; pass the checkpoint file inside it")
+    """Accept a Hugging Face style folder when it holds one index or one weights file.
+
+    Hub folders often carry the same weights twice (safetensors and .bin); safetensors wins.
+    """
+    try:
+        files = sorted(p for p in directory.iterdir() if p.is_file())
+    except OSError as e:
+        raise ModelgenError(f"{directory}: cannot list directory ({e.strerror or e})") from None
+    indexes = [p for p in files if p.name.endswith(".index.json")]
+    weights = [p for p in files if p.suffix in {".safetensors", ".bin", ".pt", ".pth", ".ckpt"}]
+    for group in (indexes, weights):
+        if len(group) == 1:
+            return group[0]
+        preferred = [p for p in group if ".safetensors" in p.name]
+        if len(preferred) == 1:
+            return preferred[0]
+        if group:
+            names = ", ".join(p.name for p in group[:6]) + (", ..." if len(group) > 6 else "")
+            raise ModelgenError(f"{directory}: is a directory with several checkpoints ({names}); pass one")
+    raise ModelgenError(f"{directory}: is a directory with no checkpoint file; pass the checkpoint file")
 
 
 # ------------------------------------------------------------------------------ pickled formats
@@ -191,8 +273,8 @@ def _zip_names(path: Path) -> list[str]:
     try:
         with zipfile.ZipFile(path) as z:
             return z.namelist()
-    except (zipfile.BadZipFile, OSError) as e:
-        raise ModelgenError(f"{path.name}: corrupt or truncated zip archive ({e})") from None
+    except Exception as e:  # BadZipFile, but also UnicodeDecodeError, EOFError... on damaged directories
+        raise ModelgenError(f"{path.name}: corrupt or truncated zip archive ({_first_line(e)})") from None
 
 
 def _is_torchscript(path: Path) -> bool:
@@ -206,23 +288,46 @@ def _torch_load_zip(path: Path) -> Any:
     return _torch_load(path, mmap=True)
 
 
-def _torch_load(path: Path, mmap: bool) -> Any:
+def _torch_load(path: Path, mmap: bool, skip_data: bool = False) -> Any:
+    import contextlib
+
     import torch
 
     safe = [g for g in (_resolve_global(name) for name in EXTRA_SAFE_GLOBALS) if g is not None]
+    # skip_data (torch >= 2.5) allocates storages without reading them; ties survive, unlike with
+    # map_location="meta", which gives every view its own storage.
+    skip = torch.serialization.skip_data() if skip_data and _can_skip_data() else contextlib.nullcontext()
     try:
-        with torch.serialization.safe_globals(safe):
+        # torch warns about pickle protocols and TypedStorage; the CLI promises one line on stderr.
+        with warnings.catch_warnings(), torch.serialization.safe_globals(safe), skip:
+            warnings.simplefilter("ignore")
             return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as e:
-        blocked = re.search(r"GLOBAL ([\w.]+)", str(e))
-        if blocked:
-            raise ModelgenError(
-                f"{path.name}: refused to unpickle: it needs the global {blocked.group(1)}, "
-                "which is not a plain tensor or container and could run code"
-            ) from None
-        raise ModelgenError(f"{path.name}: unsafe or corrupt pickle ({_first_line(e)})") from None
+        raise ModelgenError(f"{path.name}: {_unpickling_reason(e)}") from None
     except Exception as e:  # torch raises RuntimeError/EOFError/ValueError... for damaged files
         raise ModelgenError(f"{path.name}: corrupt or truncated checkpoint ({_first_line(e)})") from None
+
+
+def _can_skip_data() -> bool:
+    import torch
+
+    return hasattr(torch.serialization, "skip_data")
+
+
+def _unpickling_reason(e: BaseException) -> str:
+    text = str(e)
+    blocked = re.search(r"GLOBAL ([\w.]+)", text)
+    if blocked:
+        name = blocked.group(1)
+        hint = ""
+        if name.startswith("torch.nn.modules."):
+            hint = " (a whole pickled model? re-save its state_dict())"
+        return (f"refused to unpickle: it needs the global {name}, which is not a plain tensor or "
+                f"container and could run code{hint}")
+    # torch's message is a paragraph; the useful part follows "WeightsUnpickler error:".
+    detail = text.split("WeightsUnpickler error:", 1)[-1]
+    lines = [ln.strip() for ln in detail.splitlines() if ln.strip()]
+    return f"unsafe or corrupt pickle ({lines[0][:200] if lines else type(e).__name__})"
 
 
 def _resolve_global(dotted: str) -> Any:
@@ -257,6 +362,8 @@ class _ScriptTensor:
 class _ScriptObject:
     """Stand-in for a TorchScript class instance: keeps its attributes, runs nothing."""
 
+    qualified_name = ""
+
     def __init__(self, *args: Any) -> None:
         self.state: Any = None
 
@@ -275,7 +382,7 @@ class _ScriptUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         if module == "__torch__" or module.startswith("__torch__."):
-            return type(name, (_ScriptObject,), {})
+            return type(name, (_ScriptObject,), {"qualified_name": f"{module}.{name}"})
         if module == "collections" and name == "OrderedDict":
             from collections import OrderedDict
 
@@ -286,6 +393,8 @@ class _ScriptUnpickler(pickle.Unpickler):
             return lambda data, requires_grad, hooks: data
         if module == "torch" and name.endswith("Storage"):
             return name
+        if module == "torch.jit._pickle" and name in _SCRIPT_TYPE_TAGS:
+            return _SCRIPT_TYPE_TAGS[name]
         raise ModelgenError(
             f"{self.source}: refused to unpickle: it needs the global {module}.{name}, "
             "which is not a plain tensor or container and could run code"
@@ -296,21 +405,79 @@ class _ScriptUnpickler(pickle.Unpickler):
         return (pid[2], _storage_dtype(pid[1]))
 
 
+# TorchScript tags typed containers (an LSTM's List[Tensor] of weights...): our own identity
+# stand-ins, mirroring torch.jit._pickle, so nothing of torch's is called.
+_SCRIPT_TYPE_TAGS: dict[str, Callable[..., Any]] = {
+    "restore_type_tag": lambda value, type_str: value,
+    "build_intlist": lambda data: data,
+    "build_tensorlist": lambda data: data,
+    "build_doublelist": lambda data: data,
+    "build_boollist": lambda data: data,
+}
+
+_STORAGE_DTYPES = {
+    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
+    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
+    "BoolStorage": "bool", "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128",
+}
+
+
 def _storage_dtype(storage_type: Any) -> str:
     name = storage_type if isinstance(storage_type, str) else getattr(storage_type, "__name__", "")
-    table = {
-        "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
-        "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
-        "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
-        "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
-        "ComplexDoubleStorage": "complex128",
-    }
-    return table.get(name, "float32")
+    if name not in _STORAGE_DTYPES:
+        raise ValueError(f"unsupported storage type {name!r}")
+    return _STORAGE_DTYPES[name]
 
 
 def _describe_script_tensor(storage: Any, offset: int, shape: Any, stride: Any, *rest: Any) -> Any:
     key, dtype = storage
-    return _ScriptTensor(str(key), dtype, int(offset), tuple(shape), tuple(stride))
+    shape, stride = tuple(int(d) for d in shape), tuple(int(s) for s in stride)
+    if len(shape) != len(stride) or any(d < 0 for d in shape) or any(s < 0 for s in stride) or offset < 0:
+        raise ValueError("inconsistent tensor shape/stride")
+    return _ScriptTensor(str(key), dtype, int(offset), shape, stride)
+
+
+_CLASS_LINE = re.compile(r"^class (\w+)\((\w*)\):", re.M)
+_ATTR_LIST = re.compile(r"^  (__parameters__|__buffers__) = (\[.*\])\s*$", re.M)
+
+
+def _script_module_tensors(z: zipfile.ZipFile, root: str, qualified: str, cache: dict) -> tuple[bool, list[str] | None]:
+    """(is a Module, its parameter + buffer names) from the archive's code/, as TorchScript's own
+    state_dict() sees them. (True, None) when the code cannot be read: then every tensor counts.
+
+    TorchScript records no buffer persistence, so non-persistent buffers are included, as they are in
+    ScriptModule.state_dict(); plain tensor attributes are not.
+    """
+    if qualified in cache:
+        return cache[qualified]
+    module, _, cls = qualified.rpartition(".")
+    result: tuple[bool, list[str] | None] = (True, None)
+    try:
+        text = z.read(f"{root}/code/{module.replace('.', '/')}.py").decode("utf-8")
+    except Exception:
+        text = ""
+    classes = list(_CLASS_LINE.finditer(text))
+    for i, m in enumerate(classes):
+        if m.group(1) != cls:
+            continue
+        body = text[m.end(): classes[i + 1].start() if i + 1 < len(classes) else len(text)]
+        if m.group(2) != "Module":
+            result = (False, [])
+            break
+        lists: dict[str, list[str]] = {}
+        for kind, literal in _ATTR_LIST.findall(body):
+            try:
+                value = ast.literal_eval(literal)  # a literal list of strings: evaluates no code
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                lists[kind] = value
+        if len(lists) == 2:
+            result = (True, lists["__parameters__"] + lists["__buffers__"])
+        break
+    cache[qualified] = result
+    return result
 
 
 def _open_torchscript(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -> Checkpoint:
@@ -319,29 +486,33 @@ def _open_torchscript(path: Path, key: str | None, strip: bool, prefixes: tuple[
     if data_pkl is None:
         raise ModelgenError(f"{path.name}: TorchScript archive without data.pkl")
     root = data_pkl.split("/")[0]
-    with zipfile.ZipFile(path) as z:
-        data = z.read(data_pkl)
+    sizes: dict[str, int] = {}
+    described: dict[str, _ScriptTensor] = {}
     try:
-        top = _ScriptUnpickler(data, path.name).load()
+        with zipfile.ZipFile(path) as z:
+            sizes = {i.filename: i.file_size for i in z.infolist()}
+            top = _ScriptUnpickler(z.read(data_pkl), path.name).load()
+            _walk_script_module(z, root, top, "", described, {}, [0])
     except ModelgenError:
         raise
     except Exception as e:
         raise ModelgenError(f"{path.name}: corrupt TorchScript archive ({_first_line(e)})") from None
 
-    described: dict[str, _ScriptTensor] = {}
-
-    def walk(obj: Any, prefix: str) -> None:
-        state = obj.state if isinstance(obj, _ScriptObject) else None
-        if not isinstance(state, Mapping):
-            return
-        for attr, value in state.items():
-            if isinstance(value, _ScriptTensor):
-                described[prefix + attr] = value
-            elif isinstance(value, _ScriptObject):
-                walk(value, f"{prefix}{attr}.")
-
-    walk(top, "")
-    entries = {n: TensorEntry(n, t.shape, t.dtype) for n, t in described.items()}
+    entries: dict[str, TensorEntry] = {}
+    first_view: dict[tuple, str] = {}
+    for n, t in described.items():
+        # Checked from the zip directory alone: a view must fit in its storage's bytes.
+        size = sizes.get(f"{root}/data/{t.storage}")
+        if size is None:
+            raise ModelgenError(f"{path.name}: tensor {n!r} refers to missing storage {t.storage!r}")
+        numel = math.prod(t.shape)
+        last = t.offset + sum((d - 1) * s for d, s in zip(t.shape, t.stride)) if numel else -1
+        if (last + 1) * DTYPE_BYTES[t.dtype] > size:
+            raise ModelgenError(f"{path.name}: tensor {n!r} points past the end of its storage")
+        sig = (t.storage, t.offset, t.shape, t.stride)
+        tied = first_view.get(sig) if numel else None
+        first_view.setdefault(sig, n)
+        entries[n] = TensorEntry(n, t.shape, t.dtype, tied)
 
     def read_tensors() -> dict[str, Any]:
         import torch
@@ -360,11 +531,38 @@ def _open_torchscript(path: Path, key: str | None, strip: bool, prefixes: tuple[
     return _flat_checkpoint(path.name, "torchscript", entries, {}, key, strip, prefixes, read_tensors)
 
 
+def _walk_script_module(z: zipfile.ZipFile, root: str, obj: Any, prefix: str,
+                        out: dict[str, _ScriptTensor], cache: dict, budget: list[int]) -> None:
+    """Collect parameters and buffers in nn.Module.state_dict() order: own tensors, then children."""
+    budget[0] += 1
+    if budget[0] > 100_000 or prefix.count(".") > MAX_DEPTH:
+        raise ValueError("module tree too large or too deep")  # a cycle, or built to exhaust us
+    state = obj.state if isinstance(obj, _ScriptObject) else None
+    if not isinstance(state, Mapping):
+        return
+    is_module, names = _script_module_tensors(z, root, type(obj).qualified_name, cache)
+    if not is_module:
+        return
+    own = names if names is not None else list(state)
+    for attr in own:
+        value = state.get(attr)
+        if isinstance(value, _ScriptTensor):
+            out[prefix + str(attr)] = value
+    for attr, value in state.items():
+        if isinstance(value, _ScriptObject):
+            _walk_script_module(z, root, value, f"{prefix}{attr}.", out, cache, budget)
+
+
 # ------------------------------------------------------------------------------------ safetensors
 
 
+def _is_index(part: str) -> bool:
+    # str.isdigit() accepts "²", which int() rejects
+    return part.isascii() and part.isdigit()
+
+
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in name.split("."))
+    return tuple((0, int(p)) if _is_index(p) else (1, p) for p in name.split("."))
 
 
 def _looks_like_safetensors(head: bytes, size: int) -> bool:
@@ -372,6 +570,13 @@ def _looks_like_safetensors(head: bytes, size: int) -> bool:
         return False
     (n,) = struct.unpack("<Q", head[:8])
     return 0 < n <= size - 8 and head[8:9] == b"{"
+
+
+def _looks_like_truncated_safetensors(head: bytes, size: int) -> bool:
+    if len(head) < 9:
+        return False
+    (n,) = struct.unpack("<Q", head[:8])
+    return size - 8 < n <= 100_000_000 and head[8:9] == b"{"  # safetensors caps headers at 100 MB
 
 
 def _read_safetensors_header(path: Path) -> tuple[dict[str, TensorEntry], dict[str, str]]:
@@ -382,11 +587,12 @@ def _read_safetensors_header(path: Path) -> tuple[dict[str, TensorEntry], dict[s
         with safe_open(str(path), framework="numpy") as f:
             metadata = dict(f.metadata() or {})
             keys = list(f.keys())
-    except (SafetensorError, OSError, ValueError) as e:
-        raise ModelgenError(f"{path.name}: invalid safetensors file ({_first_line(e)})") from None
-    with path.open("rb") as fh:
-        (n,) = struct.unpack("<Q", fh.read(8))
-        header = json.loads(fh.read(n))
+        with path.open("rb") as fh:
+            (n,) = struct.unpack("<Q", fh.read(8))
+            header = json.loads(fh.read(n))
+    except (SafetensorError, OSError, ValueError, struct.error) as e:
+        reason = _first_line(e).removeprefix("Error while deserializing header: ")
+        raise ModelgenError(f"{path.name}: invalid safetensors file ({reason})") from None
     header.pop("__metadata__", None)
     entries: dict[str, TensorEntry] = {}
     by_offsets: dict[tuple[int, int], str] = {}
@@ -421,8 +627,8 @@ def _decode_metadata(metadata: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in metadata.items():
         try:
-            out[k] = json.loads(v) if isinstance(v, str) and v[:1] in "{[" else v
-        except ValueError:
+            out[k] = _json_safe(json.loads(v)) if isinstance(v, str) and v[:1] in "{[" else v
+        except (ValueError, RecursionError):
             out[k] = v
     return out
 
@@ -430,41 +636,61 @@ def _decode_metadata(metadata: Mapping[str, str]) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- sharded sets
 
 
+def _unsafe_shard_name(shard: str) -> bool:
+    """Shards must lie inside the index's folder. Checked on the name, not the resolved path, so
+    Hugging Face cache folders (whose files are symlinks into a blob store) still open."""
+    if not shard or "\0" in shard:
+        return True
+    for flavour in (PurePosixPath, PureWindowsPath):
+        p = flavour(shard)
+        if p.is_absolute() or p.anchor or ".." in p.parts:
+            return True
+    return False
+
+
 def _open_shard_index(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -> Checkpoint:
     try:
-        index = json.loads(path.read_text())
-        weight_map = index["weight_map"]
-        if not isinstance(weight_map, dict):
-            raise TypeError("weight_map is not an object")
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-        raise ModelgenError(f"{path.name}: not a shard index (expected JSON with a weight_map: {e})") from None
+        index = json.loads(path.read_bytes())
+    except (ValueError, RecursionError) as e:
+        raise ModelgenError(f"{path.name}: starts like JSON but is not valid JSON ({_first_line(e)})") from None
+    except OSError as e:
+        raise ModelgenError(f"{path.name}: cannot read ({e.strerror or e})") from None
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not isinstance(weight_map, dict):
+        raise ModelgenError(f"{path.name}: a JSON file but not a shard index (no \"weight_map\" object)")
 
-    folder = path.parent.resolve()
+    folder = path.parent
     shards: dict[str, list[str]] = {}
     for name, shard in weight_map.items():
-        shard_path = (folder / str(shard)).resolve()
-        if shard_path.parent != folder:
+        if not isinstance(shard, str) or _unsafe_shard_name(shard):
             raise ModelgenError(f"{path.name}: shard {shard!r} points outside the index's folder")
-        if not shard_path.is_file():
+        if not (folder / shard).is_file():
             raise ModelgenError(f"{path.name}: shard {shard!r} is missing (needed for {name!r})")
-        shards.setdefault(str(shard), []).append(name)
+        shards.setdefault(shard, []).append(name)
 
     entries: dict[str, TensorEntry] = {}
-    metadata: dict[str, Any] = dict(index.get("metadata") or {})
+    meta = index.get("metadata")
+    metadata: dict[str, Any] = _json_safe(meta) if isinstance(meta, dict) else {}
     loaded: dict[str, dict[str, Any]] = {}
     fmt = "sharded-safetensors"
     for shard, names in sorted(shards.items()):
         shard_path = folder / shard
-        with shard_path.open("rb") as f:
-            head = f.read(16)
+        try:
+            with shard_path.open("rb") as f:
+                head = f.read(16)
+        except OSError as e:
+            raise ModelgenError(f"{path.name}: cannot read shard {shard!r} ({e.strerror or e})") from None
         if _looks_like_safetensors(head, shard_path.stat().st_size):
             shard_entries, _ = _read_safetensors_header(shard_path)
-        else:
+        elif head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
             fmt = "sharded-bin"
             raw = _torch_load_zip(shard_path) if head.startswith(b"PK") else _torch_load(shard_path, False)
-            state, _, _ = _select(raw, None)
+            state = _in_file(shard_path.name, lambda r: _select(r, None)[0], raw)
             loaded[shard] = state
-            shard_entries = _entries_from_tensors(state)
+            shard_entries = _in_file(shard_path.name, _entries_from_tensors,
+                                     {k: v for k, v in state.items() if _is_tensor(v)})
+        else:
+            raise ModelgenError(f"{path.name}: shard {shard!r} is neither safetensors nor a torch file")
         for name in names:
             if name not in shard_entries:
                 raise ModelgenError(f"{path.name}: {name!r} is listed in {shard!r} but is not in that shard")
@@ -500,12 +726,18 @@ def _flat_checkpoint(
         raise ModelgenError(f"{source}: --key selects inside a trainer dict; {fmt} files hold one flat state dict")
     if not entries:
         raise ModelgenError(f"{source}: holds no tensors")
-    renames, stripped = _strip_plan(list(entries), strip, prefixes)
+    renames, stripped = _in_file(source, _strip_plan, list(entries), strip, prefixes)
     tensors = {renames[n]: _rename(e, renames) for n, e in entries.items()}
     table = TensorTable(source, fmt, tensors, metadata=metadata, stripped_prefixes=stripped)
+    _check_names(table)
 
     def materialize() -> dict[str, Any]:
-        data = read_tensors()
+        try:
+            data = read_tensors()
+        except ModelgenError:
+            raise
+        except Exception as e:  # the header was fine but the data is not (a later truncation...)
+            raise ModelgenError(f"{source}: cannot read tensor data ({_first_line(e)})") from None
         return {renames[n]: data[n] for n in entries}
 
     return Checkpoint(table, materialize)
@@ -524,94 +756,175 @@ def _is_tensor(v: Any) -> bool:
     return isinstance(v, torch.Tensor)
 
 
-def _is_state_dict(obj: Any) -> bool:
-    if not isinstance(obj, Mapping) or not obj:
-        return False
-    if not all(isinstance(k, str) for k in obj):
-        return False
-    tensors = sum(1 for v in obj.values() if _is_tensor(v))
-    # `_extra_state` entries may hold anything; everything else must be a tensor.
-    others = [k for k, v in obj.items() if not _is_tensor(v) and not k.endswith("_extra_state")]
-    return tensors > 0 and not others
-
-
-def _candidates(obj: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Key paths of every mapping below obj that looks like a state dict."""
-    if _is_state_dict(obj):
-        return [path]
-    found: list[tuple[str, ...]] = []
+def _items(obj: Any) -> Iterator[tuple[str, Any]]:
+    """(path segment, value) of a container: mapping keys, or list/tuple indices as "0", "1"..."""
     if isinstance(obj, Mapping):
+        yield from ((k, v) for k, v in obj.items() if isinstance(k, str))
+    elif isinstance(obj, (list, tuple)):
+        yield from ((str(i), v) for i, v in enumerate(obj))
+
+
+class _Walk:
+    """Shared state of one look through an unpickled object: a memo and a budget, so that a pickle
+    that references one container from everywhere (or nests them deeply) stays cheap."""
+
+    def __init__(self) -> None:
+        self.holds: dict[int, bool] = {}
+        self.visited = 0
+
+    def tick(self) -> None:
+        self.visited += 1
+        if self.visited > MAX_CONTAINERS:
+            raise ModelgenError("too many nested containers to search for a state dict")
+
+    def has_tensors(self, obj: Any, depth: int = 0) -> bool:
+        if _is_tensor(obj):
+            return True
+        if not isinstance(obj, (Mapping, list, tuple)):
+            return False
+        if depth > MAX_DEPTH:
+            raise ModelgenError(f"containers nested more than {MAX_DEPTH} levels deep")
+        if id(obj) not in self.holds:
+            self.tick()
+            self.holds[id(obj)] = False  # a cycle counts as "no"
+            values = obj.values() if isinstance(obj, Mapping) else obj  # any keys: Adam's state is by int
+            self.holds[id(obj)] = any(self.has_tensors(v, depth + 1) for v in values)
+        return self.holds[id(obj)]
+
+    def is_state_dict(self, obj: Any) -> bool:
+        """A mapping of names to tensors. Non-tensor scalars (an `epoch` saved beside the weights) are
+        tolerated; nested containers holding tensors are not: those make it a trainer dict."""
+        if not isinstance(obj, Mapping) or not obj or not all(isinstance(k, str) for k in obj):
+            return False
+        has_tensor = False
         for k, v in obj.items():
-            if isinstance(k, str) and k not in NOT_MODEL_KEYS:
-                found += _candidates(v, path + (k,))
-    return found
+            if _is_tensor(v):
+                has_tensor = True
+            elif not k.endswith("_extra_state") and self.has_tensors(v):
+                return False
+        return has_tensor
+
+    def candidates(self, obj: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+        """Key paths of every container below obj that looks like a state dict."""
+        if self.is_state_dict(obj):
+            return [path]
+        if not isinstance(obj, (Mapping, list, tuple)) or len(path) > MAX_DEPTH or not self.has_tensors(obj):
+            return []
+        self.tick()
+        found: list[tuple[str, ...]] = []
+        for k, v in _items(obj):
+            if k not in NOT_MODEL_KEYS:
+                found += self.candidates(v, path + (k,))
+        return found
 
 
-def _rank(path: tuple[str, ...], obj: Any) -> tuple[int, int, int]:
+def _rank(path: tuple[str, ...], obj: Any) -> tuple[int, int, int, int]:
     known = [STATE_DICT_KEYS.index(p) for p in path if p in STATE_DICT_KEYS]
-    return (min(known) if known else len(STATE_DICT_KEYS), len(path), -len(_get(obj, path)))
+    state = _get(obj, path)
+    mixed = sum(1 for v in state.values() if not _is_tensor(v))
+    return (min(known) if known else len(STATE_DICT_KEYS), int(mixed > 0), len(path), -len(state))
 
 
 def _get(obj: Any, path: tuple[str, ...]) -> Any:
     for p in path:
-        obj = obj[p]
+        obj = obj[int(p)] if isinstance(obj, (list, tuple)) else obj[p]
     return obj
 
 
-def _select(raw: Any, key: str | None) -> tuple[Any, tuple[str, ...], list[tuple[str, ...]]]:
-    if key:
-        path = _parse_key(raw, key)
-        found = _candidates(_get(raw, path))
-        if not found:
-            raise ModelgenError(f"--key {key}: no state dict (a dict of tensors) under that key")
-        return _get(raw, path + found[0]), path + found[0], []
-    found = _candidates(raw)
-    if not found:
-        raise ModelgenError("holds no tensors" if not _has_tensors(raw) else
-                            "no state dict found (tensors only under optimizer/scheduler keys)")
-    found.sort(key=lambda p: _rank(p, raw))
-    return _get(raw, found[0]), found[0], found[1:]
-
-
-def _has_tensors(obj: Any) -> bool:
-    if _is_tensor(obj):
-        return True
+def _describe(obj: Any) -> str:
+    """A short description of an object and its keys, for error messages."""
     if isinstance(obj, Mapping):
-        return any(_has_tensors(v) for v in obj.values())
+        keys = [repr(k) if not isinstance(k, str) or not k.isprintable() else k for k in list(obj)[:8]]
+        more = ", ..." if len(obj) > 8 else ""
+        return f"a dict with keys {', '.join(keys)}{more}" if obj else "an empty dict"
     if isinstance(obj, (list, tuple)):
-        return any(_has_tensors(v) for v in obj)
-    return False
+        return f"a {type(obj).__name__} of {len(obj)}"
+    if _is_tensor(obj):
+        return f"a single tensor of shape {list(obj.shape)}"
+    return f"a {type(obj).__name__}"
+
+
+def _select(raw: Any, key: str | None) -> tuple[Any, tuple[str, ...], list[tuple[str, ...]]]:
+    walk = _Walk()
+    found = walk.candidates(raw)
+    found.sort(key=lambda p: _rank(p, raw))
+    paths = ", ".join("/".join(p) or "(top level)" for p in found[:8])
+    if key:
+        base = _parse_key(raw, key)
+        below = [p for p in found if p[: len(base)] == base]
+        if not below:
+            where = f"; state dicts are at: {paths}" if found else ""
+            raise ModelgenError(f"--key {key}: no state dict (a dict of named tensors) there{where}")
+        return _get(raw, below[0]), below[0], [p for p in found if p != below[0]]
+    if found:
+        return _get(raw, found[0]), found[0], found[1:]
+    if _is_tensor(raw):
+        raise ModelgenError(f"holds {_describe(raw)}, not a state dict (a dict of named tensors)")
+    if not walk.has_tensors(raw):
+        raise ModelgenError(f"holds no tensors ({_describe(raw)})")
+    training = [k for k, v in _items(raw) if k in NOT_MODEL_KEYS and walk.has_tensors(v)]
+    if training:
+        raise ModelgenError(f"no model state dict found: tensors only under {', '.join(training)}")
+    raise ModelgenError(f"no state dict (a dict of named tensors) found in {_describe(raw)}")
 
 
 def _parse_key(raw: Any, key: str) -> tuple[str, ...]:
     """`--key` takes `a/b` (or `a.b` when no key of that exact name exists)."""
-    for sep in ("/", "."):
-        path = tuple(key.split(sep)) if sep in key else (key,)
-        try:
-            _get(raw, path)
+    tries = [tuple(key.split("/"))] + ([tuple(key.split("."))] if "." in key and "/" not in key else [])
+    for path in tries:
+        obj, ok = raw, True
+        for i, part in enumerate(path):
+            children = dict(_items(obj))
+            if part not in children:
+                ok = False
+                if path is tries[-1]:
+                    at = f" under {'/'.join(path[:i])}" if i else ""
+                    raise ModelgenError(f"--key {key}: {part!r} not found{at} ({_describe(obj)})")
+                break
+            obj = children[part]
+        if ok:
             return path
-        except (KeyError, TypeError):
-            continue
-    top = ", ".join(sorted(str(k) for k in raw)) if isinstance(raw, Mapping) else type(raw).__name__
-    raise ModelgenError(f"--key {key}: not found (top-level keys: {top})")
+    raise ModelgenError(f"--key {key}: not found")  # unreachable: the last try raises
 
 
 def _strip_plan(names: list[str], strip: bool, extra: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
-    """Prefixes every key shares (DataParallel `module.`, torch.compile `_orig_mod.`, in any nesting)."""
+    """Prefixes every key shares (DataParallel `module.`, torch.compile `_orig_mod.`, in any nesting).
+
+    An explicit prefix is stripped once, from every key that has it, whenever it shows up between
+    wrapper prefixes (`module.` + `backbone.` + `_orig_mod.` works in any order).
+    """
     current = {n: n for n in names}
     stripped: list[str] = []
-    for prefix in extra:  # explicit --strip-prefix: from every key that has it
-        if any(v.startswith(prefix) for v in current.values()):
-            current = {k: v[len(prefix):] if v.startswith(prefix) else v for k, v in current.items()}
-            stripped.append(prefix)
-    while strip and current:
-        prefix = next((p for p in WRAPPER_PREFIXES if all(v.startswith(p) for v in current.values())), None)
-        if prefix is None:
-            break
-        current = {k: v[len(prefix):] for k, v in current.items()}
-        stripped.append(prefix)
-    if len(set(current.values())) != len(current):
-        raise ModelgenError("stripping prefixes would merge two keys; use --no-strip")
+    pending = list(extra)
+    progress = True
+    while progress and current:
+        progress = False
+        for prefix in list(pending):
+            if any(v.startswith(prefix) for v in current.values()):
+                current = {k: v[len(prefix):] if v.startswith(prefix) else v for k, v in current.items()}
+                stripped.append(prefix)
+                pending.remove(prefix)
+                progress = True
+        if strip:
+            for prefix in WRAPPER_PREFIXES:
+                # never strip a key down to nothing: `module.` alone is a real (odd) name
+                if all(v.startswith(prefix) and len(v) > len(prefix) for v in current.values()):
+                    current = {k: v[len(prefix):] for k, v in current.items()}
+                    stripped.append(prefix)
+                    progress = True
+    if pending:
+        raise ModelgenError(f"--strip-prefix {pending[0]!r}: no key starts with it")
+    if stripped and (len(set(current.values())) != len(current) or "" in current.values()):
+        seen: dict[str, str] = {}
+        for k, v in current.items():
+            other = seen.setdefault(v, k)
+            if other != k or not v:
+                renamed = k if k != v else other  # name the key that stripping changed
+                what = "an empty name" if not v else f"{v!r}, which another key already is"
+                raise ModelgenError(
+                    f"stripping {', '.join(stripped)} would turn {renamed!r} into {what}; "
+                    "use --no-strip or another --strip-prefix"
+                )
     return current, stripped
 
 
@@ -619,50 +932,71 @@ def _unwrap(raw: Any, key: str | None, strip: bool, strip_prefixes: tuple[str, .
     state, path, other_paths = _select(raw, key)
     names = [k for k in state if _is_tensor(state[k])]
     renames, stripped = _strip_plan(names, strip, strip_prefixes)
+    metadata, ignored = _metadata(raw, path, other_paths)
     info = {
-        "metadata": _metadata(raw, path),
+        "metadata": metadata,
         "container": "/".join(path) or None,
         "other_containers": ["/".join(p) for p in other_paths],
         "stripped_prefixes": stripped,
+        "ignored": ignored,
     }
     return {renames[n]: state[n] for n in names}, info
 
 
 def _entries_from_tensors(state: Mapping[str, Any]) -> dict[str, TensorEntry]:
     entries: dict[str, TensorEntry] = {}
-    seen: dict[tuple[int, int, tuple[int, ...], tuple[int, ...]], str] = {}
+    seen: dict[tuple, str] = {}
     for name, t in state.items():
-        sig = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()))
-        tied = seen.get(sig) if t.numel() else None
-        seen.setdefault(sig, name)
+        try:
+            sig: tuple | None = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()))
+        except (RuntimeError, NotImplementedError):  # sparse and other layouts have no plain storage
+            sig = None
+        tied = seen.get(sig) if sig is not None and t.numel() else None
+        if sig is not None:
+            seen.setdefault(sig, name)
         entries[name] = TensorEntry(name, tuple(t.shape), str(t.dtype).removeprefix("torch."), tied)
     return entries
 
 
-def _metadata(raw: Any, path: tuple[str, ...]) -> dict[str, Any]:
-    """Non-tensor entries beside the state dict (epoch, config, hyper_parameters...), JSON-safe."""
-    if not isinstance(raw, Mapping) or not path:
-        return {}
+def _metadata(raw: Any, path: tuple[str, ...], others: list[tuple[str, ...]]) -> tuple[dict[str, Any], list[str]]:
+    """Non-tensor entries around the state dict (epoch, config, hyper_parameters...), JSON-safe, and
+    the key paths of tensors that are not the model (optimizer...).
+
+    Entries at every level of the path count (`{"ckpt": {"config": ..., "model": sd}}`); an outer key
+    wins over an inner one of the same name. Entries that lead to the other state dicts are left out:
+    they are listed as other containers already.
+    """
+    walk = _Walk()
     out: dict[str, Any] = {}
-    for k, v in raw.items():
-        if k == path[0] or not isinstance(k, str):
-            continue
-        if _has_tensors(v):
-            out[k] = "<holds tensors, not part of the model>"
-        else:
-            out[k] = _json_safe(v)
-    return out
+    ignored: list[str] = []
+    for i in range(len(path) + 1):
+        at = path[:i]
+        for k, v in _items(_get(raw, at)):
+            full = at + (k,)
+            if i < len(path) and k == path[i]:
+                continue
+            if any(o[: len(full)] == full for o in others):
+                continue
+            if walk.has_tensors(v):
+                if i < len(path):  # tensors in the chosen state dict itself are the model
+                    ignored.append("/".join(full))
+            elif not k.endswith("_extra_state"):
+                out.setdefault(k, _json_safe(v))
+    return out, ignored
 
 
 def _json_safe(v: Any, depth: int = 0) -> Any:
+    """Plain JSON values: `json.dumps` must produce valid JSON (no NaN) and finish quickly."""
     if depth > 6:
         return "..."
-    if v is None or isinstance(v, (bool, int, float, str)):
+    if v is None or isinstance(v, (bool, int, str)):
         return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else str(v)
     if isinstance(v, Mapping):
-        return {str(k): _json_safe(x, depth + 1) for k, x in v.items()}
+        return {str(k): _json_safe(x, depth + 1) for k, x in list(v.items())[:1000]}
     if isinstance(v, (list, tuple)):
-        return [_json_safe(x, depth + 1) for x in v]
+        return [_json_safe(x, depth + 1) for x in v[:1000]]
     if hasattr(v, "__dict__") and not callable(v):  # argparse.Namespace and friends
-        return {str(k): _json_safe(x, depth + 1) for k, x in vars(v).items()}
+        return {str(k): _json_safe(x, depth + 1) for k, x in list(vars(v).items())[:1000]}
     return str(v)[:200]

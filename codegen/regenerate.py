@@ -24,6 +24,9 @@ class Recorded:
     key: str | None = None
     strip_prefixes: tuple[str, ...] = ()
     no_strip: bool = False
+    calibrate: str | None = None
+    inputs: str | None = None
+    target: str | None = None
 
 
 def recorded_options(model_path: Path) -> Recorded:
@@ -49,6 +52,8 @@ def recorded_options(model_path: Path) -> Recorded:
             prefixes.append(value)
         elif flag == "--no-strip":
             options.no_strip = True
+        elif flag in ("--calibrate", "--inputs", "--target"):
+            setattr(options, flag[2:], value)
     options.strip_prefixes = tuple(prefixes)
     return options
 

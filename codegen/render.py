@@ -49,7 +49,7 @@ def module_expr(m: Module) -> str:
     if m.kind in ("builtin", "class"):
         return call_expr(m.type_name, m.args)
     if m.kind == "placeholder":
-        return f"{m.type_name}()"
+        return m.type_name  # a constructor expression: "nn.ReLU()", "nn.MaxPool2d(2)"
     if m.kind == "repeat":
         return f"nn.ModuleList({module_expr(m.children[0])} for _ in range({value_expr(m.repeat)}))"
     if m.kind == "sequential":
@@ -91,7 +91,7 @@ def _how(c: Choice) -> str:
 
 
 def _short(value: Any) -> str:
-    return value.removeprefix("nn.") if isinstance(value, str) else repr(value)
+    return value.removeprefix("nn.").removesuffix("()") if isinstance(value, str) else repr(value)
 
 
 def _listing(values: list[Any], most: int = 5) -> str:
@@ -238,6 +238,8 @@ def docstring(ir: ModelIR) -> str:
         lines.append("Unwrapped: " + "; ".join(how) + ".")
     if s.command:
         lines.append(f"Regenerate: {s.command}")
+    if s.calibration:
+        lines.append(s.calibration)
     if s.float_dtype != "float32":
         lines += ["", f"The weights are {s.float_dtype}; build with {ir.top.name}().to(torch.{s.float_dtype}) "
                       "to compute in that precision."]
@@ -257,14 +259,14 @@ def docstring(ir: ModelIR) -> str:
     return "\n".join(_docstring_safe(line) for line in lines)
 
 
-def render_source(ir: ModelIR) -> str:
-    """The finished, formatted, validated file text."""
+def render_source(ir: ModelIR, formatted: bool = True) -> str:
+    """The finished, formatted, validated file text (`formatted=False`: valid but raw, for calibration)."""
     env = _environment()
     views = [class_view(c, ir.source.float_dtype) for c in ir.classes]
     text = env.get_template("model.py.jinja").render(
         docstring=docstring(ir), imports=_imports(views), classes=views
     )
-    return validate(format_source(text))
+    return validate(format_source(text)) if formatted else text
 
 
 def _imports(views: list[ClassView]) -> list[str]:

@@ -86,7 +86,7 @@ LEAVES = {
 }
 
 names = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True).filter(lambda n: n not in reserved_names())
-odd_names = st.sampled_from(["class", "x-y", "a b", "döner", "0a", "import", "q'uote"])
+odd_names = st.sampled_from(["class", "x-y", "a b", "döner", "0a", "import", "q'uote", "__hidden", "__x__"])
 
 
 @st.composite
@@ -117,7 +117,9 @@ def tree(draw, depth: int = 0) -> nn.Module:
     return module
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# CI runs a fixed sequence of examples (a red build must be reproducible); locally each run explores anew.
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(tree())
 def test_any_module_tree_strict_loads(model):
     state = model.state_dict()

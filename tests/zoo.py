@@ -62,6 +62,9 @@ class ConvAutoencoder(nn.Module):
             nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1),
         )
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))
+
 
 class BasicBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
@@ -74,6 +77,11 @@ class BasicBlock(nn.Module):
         if stride != 1 or cin != cout:
             self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + (x if self.downsample is None else self.downsample(x)))
+
 
 class ResNetTiny(nn.Module):
     def __init__(self) -> None:
@@ -83,6 +91,10 @@ class ResNetTiny(nn.Module):
         self.layer1 = nn.Sequential(BasicBlock(16, 16), BasicBlock(16, 16))
         self.layer2 = nn.Sequential(BasicBlock(16, 32, 2), BasicBlock(32, 32))
         self.fc = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn1(self.conv1(x)))
+        return self.fc(self.layer2(self.layer1(x)).mean(dim=[2, 3]))
 
 
 class ViTTiny(nn.Module):
@@ -96,6 +108,13 @@ class ViTTiny(nn.Module):
         )
         self.norm = nn.LayerNorm(32)
         self.head = nn.Linear(32, 10)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = self.patch_embed(images).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls_token.expand(x.size(0), -1, -1), x], dim=1) + self.pos_embed
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x)[:, 0])
 
 
 class Seq2Seq(nn.Module):
@@ -140,6 +159,13 @@ ZOO: dict[str, Callable[[], nn.Module]] = {
     "seed_transformer": TransformerRegressor,
 }
 
+# Inputs for every model with a forward, for measuring recovery (scripts/recovery_table.py).
+INPUTS: dict[str, Callable[[], tuple[torch.Tensor, ...]]] = {
+    "conv_autoencoder": lambda: (torch.randn(2, 1, 16, 16),),
+    "resnet_tiny": lambda: (torch.randn(2, 3, 16, 16),),
+    "vit_tiny": lambda: (torch.randn(2, 3, 16, 16),),
+}
+
 # Inputs for the models whose forward modelgen recovers exactly without calibration.
 EXACT: dict[str, Callable[[], tuple[torch.Tensor, ...]]] = {
     "mlp": lambda: (torch.randn(4, 20),),
@@ -159,6 +185,9 @@ def checkpoint(name: str, model: nn.Module) -> dict:
     """The model's state dict as a trainer saves it, with its metadata when it has some."""
     meta = METADATA.get(name)
     return {"state_dict": model.state_dict(), **meta} if meta else model.state_dict()
+
+
+INPUTS.update(EXACT)
 
 
 def build(name: str, seed: int = 0) -> nn.Module:

@@ -19,9 +19,11 @@ def analyze(
     class_name: str = "RecoveredModel",
     hints: dict[str, dict[str, Any]] | None = None,
     command: str = "",
+    calibrated: dict[tuple[str, str], Any] | None = None,
+    calibration_note: str = "",
 ) -> ModelIR:
     hints = hints or {}
-    resolver = ChoiceResolver(hints, table.metadata)
+    resolver = ChoiceResolver(hints, table.metadata, calibrated)
     buffer_hints = {path: v["kind"] for path, v in hints.items() if isinstance(v.get("kind"), str)}
     structure = StructureBuilder(resolver, buffer_hints, class_name).build(build_tree(table))
 
@@ -39,7 +41,7 @@ def analyze(
 
     for cls in classes:
         if cls.base_module is None:  # a subclassed built-in keeps its own forward
-            cls.forward = infer_forward(cls)
+            cls.forward = infer_forward(cls, resolver)
     warnings = [f"{c.name}.forward: cannot infer {c.forward.missing}; it raises NotImplementedError"
                 for c in classes if c.forward.missing]
     warnings += [f"hint {h} matched no choice" for h in resolver.unused_hints()]
@@ -52,6 +54,7 @@ def analyze(
         stripped_prefixes=list(table.stripped_prefixes),
         float_dtype=_main_float_dtype(table),
         command=command,
+        calibration=calibration_note,
     )
     return ModelIR(classes, source, summary=_summary(classes[-1], table), warnings=warnings)
 

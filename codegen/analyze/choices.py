@@ -26,13 +26,28 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 
 class ChoiceResolver:
-    def __init__(self, hints: dict[str, dict[str, Any]] | None = None, metadata: dict[str, Any] | None = None):
+    """Makes every choice of one analysis, and remembers them (calibration searches over them)."""
+
+    def __init__(self, hints: dict[str, dict[str, Any]] | None = None, metadata: dict[str, Any] | None = None,
+                 calibrated: dict[tuple[str, str], Any] | None = None):
         self.hints = hints or {}
         self.metadata = _flatten(metadata or {})
+        self.calibrated = calibrated or {}  # (path, name) -> value picked by `generate --calibrate`
         self.used_hints: set[tuple[str, str]] = set()
+        self.made: list[Choice] = []
 
     def choose(self, path: str, name: str, default: Any, alternatives: list[Any], note: str = "") -> Choice:
+        choice = self._choose(path, name, default, alternatives, note)
+        choice.path = path
+        self.made.append(choice)
+        return choice
+
+    def _choose(self, path: str, name: str, default: Any, alternatives: list[Any], note: str) -> Choice:
         alternatives = _ordered([a for a in alternatives if a != default])
+        if (path, name) in self.calibrated:
+            value = self.calibrated[(path, name)]
+            return Choice(name, value, _ordered([a for a in [default, *alternatives] if a != value]), "calibrated",
+                          "generate --calibrate")
         for pattern, values in self.hints.items():
             if name in values and _path_matches(pattern, path):
                 self.used_hints.add((pattern, name))

@@ -21,8 +21,9 @@ def reserved_names() -> frozenset[str]:
 
 
 def is_plain_attr(name: str) -> bool:
-    """Usable as `self.<name>`: an ASCII identifier (Python NFKC-folds others) and no keyword."""
-    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
+    """Usable as `self.<name>`: an ASCII identifier (Python NFKC-folds others), no keyword, and no
+    leading `__` (inside a class body Python would mangle it to `_Class__name`)."""
+    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("__")
 
 
 def check_registrable(segment: str, key: str) -> None:

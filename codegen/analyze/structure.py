@@ -148,9 +148,10 @@ class StructureBuilder:
     def _gap(self, node: KeyNode, index: int, prev: IOSpec | None) -> Module:
         """A numbered slot without tensors: a parameter-free layer whose type the keys do not record."""
         path = f"{node.path}.{index}" if node.path else str(index)
-        default = "nn.ReLU"
-        options = ["nn.ReLU", "nn.GELU", "nn.Tanh", "nn.SiLU", "nn.Sigmoid", "nn.Identity", "nn.Dropout",
-                   "nn.Flatten", "nn.MaxPool2d"]
+        # Constructor expressions, so layers that need arguments (pooling) are candidates too.
+        default = "nn.ReLU()"
+        options = ["nn.ReLU()", "nn.GELU()", "nn.Tanh()", "nn.SiLU()", "nn.Sigmoid()", "nn.Identity()",
+                   "nn.Dropout()", "nn.Flatten()", "nn.MaxPool2d(2)", "nn.AvgPool2d(2)"]
         choice = self.resolver.choose(path, "module_type", default, options, "a numbered slot without tensors")
         io = IOSpec("activation", prev.out_width if prev else None, prev.out_width if prev else None)
         return Module(str(index), "placeholder", choice.value, io=io, choices=[choice])

@@ -1,0 +1,8 @@
+"""The harness: prove a model file right (verify), tune it (finetune), export it (TorchScript).
+
+One concern per module: model_ref (MODEL argument → class), loading (build + strict load), mismatch
+(the grouped key report, reused by `modelgen diff`), data (DATA files), fit (data vs model), inputs
+(smoke-test inputs), verify, freeze (--train patterns), head (cacheable final layers), lstsq, adam,
+losses, distributed (--nproc / torchrun), finetune (orchestration), export, plot, progress, remap,
+device, and commands (the CLI glue, imported at start-up without torch).
+"""

@@ -1,0 +1,168 @@
+"""Read a DATA file (inputs and targets for verify/finetune) and check it is usable.
+
+DATA is a torch file read with `weights_only=True`, in one of the layouts DESIGN.md lists:
+`{"inputs": T | tuple | list, "outputs" | "targets": T}`, `{"x"|"X"|"input": ..., "y"|"target": ...}`,
+a 2-tuple `(inputs, outputs)`, a bare tensor (inputs only), or any dict whose keys `--inputs K1,K2` and
+`--target K` name. Dimension 0 of every tensor is the sample dimension.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codegen.errors import ModelgenError
+
+INPUT_KEYS = ("inputs", "x", "X", "input")
+TARGET_KEYS = ("outputs", "targets", "y", "target")
+
+
+@dataclass
+class Dataset:
+    inputs: tuple[Any, ...]  # tensors, passed to forward positionally
+    target: Any | None
+    input_names: tuple[str, ...]
+    target_name: str | None
+    source: str  # file name, for messages
+
+    def __len__(self) -> int:
+        return int(self.inputs[0].shape[0])
+
+    def take(self, index: Any) -> "Dataset":
+        """The samples at `index` (a slice or an index tensor)."""
+        return Dataset(
+            tuple(t[index] for t in self.inputs),
+            None if self.target is None else self.target[index],
+            self.input_names,
+            self.target_name,
+            self.source,
+        )
+
+    def describe(self) -> str:
+        parts = [f"{n} {_shape(t)}" for n, t in zip(self.input_names, self.inputs)]
+        if self.target is not None:
+            parts.append(f"target {self.target_name} {_shape(self.target)}")
+        return ", ".join(parts)
+
+
+def load_data(
+    path: str | Path, inputs: str | None = None, target: str | None = None, need_target: bool = True
+) -> Dataset:
+    """Load and validate DATA; every problem is a one-line ModelgenError naming the key at fault."""
+    path = Path(path)
+    raw = _read(path)
+    name = path.name
+    input_keys = [k.strip() for k in inputs.split(",") if k.strip()] if inputs else None
+    if input_keys is not None or target is not None:
+        ins, in_names, tgt, tgt_name = _by_keys(raw, name, input_keys, target)
+    else:
+        ins, in_names, tgt, tgt_name = _by_layout(raw, name)
+    if need_target and tgt is None:
+        raise ModelgenError(f"{name}: no target found; name it with --target K{_keys_hint(raw)}")
+    data = Dataset(tuple(ins), tgt, tuple(in_names), tgt_name, name)
+    _validate(data)
+    return data
+
+
+def _read(path: Path) -> Any:
+    # The checkpoint loader's reader: weights_only, the same allow-list and one-line errors.
+    from codegen.load import _torch_load
+
+    if not path.is_file():
+        raise ModelgenError(f"{path}: no such file")
+    return _torch_load(path, mmap=zipfile.is_zipfile(path))
+
+
+def _by_keys(raw: Any, name: str, input_keys: list[str] | None, target: str | None) -> tuple:
+    if not isinstance(raw, Mapping):
+        raise ModelgenError(
+            f"{name}: --inputs/--target name dict keys, but the file holds a {type(raw).__name__}"
+        )
+    if input_keys is None:
+        key = next((k for k in INPUT_KEYS if k in raw), None)
+        if key is None:
+            raise ModelgenError(
+                f"{name}: no inputs found; name them with --inputs K1,K2{_keys_hint(raw)}"
+            )
+        ins, in_names = _as_inputs(raw[key], key)
+    else:
+        for k in input_keys:
+            if k not in raw:
+                raise ModelgenError(f"{name}: no key {k!r} for --inputs{_keys_hint(raw)}")
+        ins, in_names = [raw[k] for k in input_keys], input_keys
+    if target is not None:
+        if target not in raw:
+            raise ModelgenError(f"{name}: no key {target!r} for --target{_keys_hint(raw)}")
+        return ins, in_names, raw[target], target
+    key = next((k for k in TARGET_KEYS if k in raw), None)
+    return ins, in_names, (raw[key] if key else None), key
+
+
+def _by_layout(raw: Any, name: str) -> tuple:
+    if _is_tensor(raw):
+        return [raw], ["inputs"], None, None
+    if isinstance(raw, (tuple, list)) and len(raw) == 2:
+        ins, in_names = _as_inputs(raw[0], "inputs")
+        return ins, in_names, raw[1], "outputs"
+    if isinstance(raw, Mapping):
+        return _by_keys(raw, name, None, None)
+    raise ModelgenError(
+        f"{name}: unknown DATA layout ({type(raw).__name__}); expected a dict such as "
+        "{'inputs': ..., 'targets': ...} or a 2-tuple (inputs, outputs)"
+    )
+
+
+def _as_inputs(value: Any, key: str) -> tuple[list[Any], list[str]]:
+    if isinstance(value, (tuple, list)):
+        return list(value), [f"{key}[{i}]" for i in range(len(value))]
+    return [value], [key]
+
+
+def _validate(data: Dataset) -> None:
+    named = list(zip(data.input_names, data.inputs))
+    if data.target is not None:
+        named.append((data.target_name or "target", data.target))
+    if not data.inputs:
+        raise ModelgenError(f"{data.source}: no inputs")
+    for key, t in named:
+        if not _is_tensor(t):
+            raise ModelgenError(f"{data.source}: {key} is a {type(t).__name__}, not a tensor")
+        if t.dim() == 0:
+            raise ModelgenError(
+                f"{data.source}: {key} is a scalar; dimension 0 must count the samples"
+            )
+    counts = {key: int(t.shape[0]) for key, t in named}
+    if len(set(counts.values())) > 1:
+        listed = ", ".join(f"{k} has {n}" for k, n in counts.items())
+        raise ModelgenError(f"{data.source}: inputs and target differ in sample count ({listed})")
+    if not next(iter(counts.values())):
+        raise ModelgenError(f"{data.source}: holds 0 samples")
+    for key, t in named:
+        if t.is_floating_point() or t.is_complex():
+            import torch
+
+            nan, inf = int(torch.isnan(t).sum()), int(torch.isinf(t).sum())
+            if nan or inf:
+                what = " and ".join(
+                    x for x in (f"{nan} NaN" if nan else "", f"{inf} inf" if inf else "") if x
+                )
+                raise ModelgenError(f"{data.source}: {key} holds {what} value(s)")
+
+
+def _is_tensor(v: Any) -> bool:
+    import torch
+
+    return isinstance(v, torch.Tensor)
+
+
+def _keys_hint(raw: Any) -> str:
+    if isinstance(raw, Mapping):
+        return f" (keys: {', '.join(map(str, raw))})"
+    return ""
+
+
+def _shape(t: Any) -> str:
+    return f"[{', '.join(map(str, t.shape))}] {str(t.dtype).removeprefix('torch.')}"

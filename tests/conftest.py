@@ -1,0 +1,30 @@
+"""Shared test helpers. Fixtures here stay generic: any test file may use them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def run_modelgen():
+    """Run `python -m codegen ARGS` in a fresh interpreter, as a user would; returns the CompletedProcess.
+
+    In-process `codegen.cli.main([...])` is faster; use this where the real stderr matters (warnings
+    printed by libraries, tracebacks, exit codes from the interpreter itself).
+    """
+
+    def run(*args: str | os.PathLike, cwd: str | os.PathLike | None = None, timeout: float = 120):
+        env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        return subprocess.run(
+            [sys.executable, "-m", "codegen", *map(str, args)],
+            cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+        )
+
+    return run

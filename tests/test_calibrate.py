@@ -1,0 +1,93 @@
+"""Calibration: recorded outputs pick what the checkpoint does not record; fresh inputs confirm it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+
+from codegen.cli import main
+from codegen.harness.model_ref import load_model_class
+
+
+class GeluTanhMLP(nn.Sequential):
+    def __init__(self) -> None:
+        super().__init__(nn.Linear(6, 16), nn.GELU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3))
+
+
+class PooledCNN(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.GroupNorm(16, 16), nn.ReLU(), nn.Conv2d(16, 12, 1),
+        )
+        self.classifier = nn.Linear(12, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).mean(dim=[2, 3]))
+
+
+def _recorded(model: nn.Module, inputs: tuple[torch.Tensor, ...], tmp_path):
+    """The checkpoint and DATA of a user who kept the original model's outputs."""
+    torch.manual_seed(1)
+    for m in model.modules():  # non-trivial statistics, so normalisation choices show in the outputs
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+    model.eval()
+    with torch.no_grad():
+        outputs = model(*inputs)
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    torch.save({"inputs": inputs, "outputs": outputs}, tmp_path / "recorded.pt")
+    return tmp_path / "weights.pt", tmp_path / "recorded.pt"
+
+
+CASES = {
+    "mlp_gelu_tanh": (GeluTanhMLP, lambda n: (torch.randn(n, 6),)),
+    "cnn_pool_groupnorm": (PooledCNN, lambda n: (torch.randn(n, 3, 8, 8),)),
+    "seed_transformer_heads": (None, lambda n: (torch.randn(n, 6, 64), torch.randn(n, 5, 64))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_calibrated_model_reproduces_fresh_outputs(name, tmp_path, capsys):
+    make, inputs = CASES[name]
+    if make is None:
+        from tests.zoo import build
+
+        original = build("seed_transformer")  # saved without its config: the heads must be found
+    else:
+        torch.manual_seed(0)
+        original = make()
+    ckpt, data = _recorded(original, inputs(48), tmp_path)
+    out = tmp_path / "model.py"
+    assert main(["generate", str(ckpt), "-o", str(out), "--calibrate", str(data)]) == 0
+    printed = capsys.readouterr().out
+    assert "kept" in printed  # the defaults were not all right: something was calibrated
+    text = out.read_text()
+    assert "Calibrated on recorded.pt (48 samples): relative error 0 " in text or "relative error 1" not in text
+
+    model = load_model_class(str(out))().eval()
+    model.load_state_dict(original.state_dict(), strict=True)
+    fresh = inputs(16)
+    with torch.no_grad():
+        torch.testing.assert_close(model(*fresh), original(*fresh), atol=1e-5, rtol=1e-5)
+
+
+def test_defaults_are_not_calibrated_away_without_data(tmp_path, capsys):
+    torch.manual_seed(0)
+    ckpt, _ = _recorded(GeluTanhMLP(), (torch.randn(4, 6),), tmp_path)
+    out = tmp_path / "model.py"
+    assert main(["generate", str(ckpt), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert text.count("ReLU is a guess") == 2 and "Calibrated" not in text
+
+
+def test_calibrate_rejects_data_that_does_not_fit(tmp_path, capsys):
+    torch.manual_seed(0)
+    ckpt, _ = _recorded(GeluTanhMLP(), (torch.randn(4, 6),), tmp_path)
+    torch.save({"x": torch.randn(4, 6)}, tmp_path / "no_target.pt")
+    assert main(["generate", str(ckpt), "-o", str(tmp_path / "m.py"), "--calibrate", str(tmp_path / "no_target.pt")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / "m.py").exists()
