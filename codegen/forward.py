@@ -100,24 +100,75 @@ def encoder_decoder(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     return Forward(inputs=[("src", "torch.Tensor"), ("tgt", "torch.Tensor")], lines=lines)
 
 
+def residual_block(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
+    """conv/norm pairs plus an optional projection of the input (`downsample`, `shortcut`...):
+    the ResNet block, `relu(body(x) + shortcut(x))`, with the activation between pairs a choice."""
+    modules = _modules(cls)
+    if _tensors(cls) or len(modules) < 4:
+        return None
+    body, shortcut = modules, None
+    if len(modules) % 2 == 1:
+        body, shortcut = modules[:-1], modules[-1]
+        if shortcut.io is None or shortcut.io.family not in ("sequential", "conv"):
+            return None
+    pairs = [(body[i], body[i + 1]) for i in range(0, len(body), 2)]
+    if not all(c.io and c.io.family == "conv" and n.io and n.io.family == "norm" for c, n in pairs):
+        return None
+    c_in, c_out = pairs[0][0].io.in_width, pairs[-1][1].io.out_width  # type: ignore[union-attr]
+    if shortcut is None and c_in != c_out:
+        return None
+    act = resolver.choose(f"{cls.name}.{pairs[0][1].attr}", "activation", "relu", ["gelu", "silu", "identity"],
+                          "between conv/norm pairs and after the sum")
+    apply_act = _activation(act.value)
+    lines = ["# Residual block: conv/norm pairs, then the input (projected when sizes change) is added."]
+    current = "x"
+    for i, (conv, norm) in enumerate(pairs):
+        lines.append(f"out = {_ref(conv)}({current})")
+        lines.append(f"out = {_ref(norm)}(out)")
+        if i < len(pairs) - 1 and apply_act:
+            lines.append(f"out = {apply_act.format('out')}")
+        current = "out"
+    identity = f"{_ref(shortcut)}(x)" if shortcut is not None else "x"
+    lines.append(f"out = out + {identity}")
+    lines.append(f"return {apply_act.format('out') if apply_act else 'out'}")
+    return Forward(inputs=[("x", "torch.Tensor")], lines=lines, choices=[act])
+
+
+def _activation(name: str) -> str:
+    """A format string applying the activation to one name; '' for identity."""
+    return {"relu": "torch.relu({})", "gelu": "nn.functional.gelu({})", "silu": "nn.functional.silu({})",
+            "tanh": "torch.tanh({})", "sigmoid": "torch.sigmoid({})"}.get(name, "")
+
+
+SEQUENCE_FAMILIES = ("rnn", "transformer")
+
+
 def chain(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
-    """Members in registration order, each consuming the previous output, where widths compose."""
+    """Members in registration order, each consuming the previous output, where widths compose.
+
+    Between steps it adds what shapes call for and conventions make likely, each one a choice: global
+    pooling or flatten from conv features to a Linear, pooling over the sequence before a head,
+    an activation after a conv/norm pair, the sqrt(d_model) scale after a token embedding.
+    """
     modules = _modules(cls)
     if not modules or _tensors(cls):
         return None
     width: int | None = None
     spatial: int | None = None  # spatial dims of the current output (conv features)
+    sequence = False  # the current output is [batch, seq, features] from an RNN or transformer
     lines = ["# Dataflow inferred from registration order and matching widths."]
     choices: list[Choice] = []
-    for m in modules:
+    for i, m in enumerate(modules):
         io = m.io
+        nxt = modules[i + 1] if i + 1 < len(modules) else None
         if io is not None and io.family in ("attention", "dict"):
             return None
         if io is not None and io.family == "embedding" and m is not modules[0]:
             return None  # token ids enter only at the start
         takes = io.in_width if io is not None else None
-        if spatial and io is not None and io.family in ("linear", "rnn", "transformer", "attention"):
-            step = _collapse_spatial(resolver, f"{cls.name}.{m.attr}", spatial, width, takes, m.attr)
+        path = f"{cls.name}.{m.attr}"
+        if spatial and io is not None and io.family in ("linear", "rnn", "transformer"):
+            step = _collapse_spatial(resolver, path, spatial, width, takes, m.attr)
             if step is None:
                 return None
             lines.append(step[0])
@@ -125,13 +176,39 @@ def chain(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
             spatial = None
         elif takes is not None and width is not None and takes != width:
             return None
+        if sequence and io is not None and io.family == "linear":
+            pool = resolver.choose(path, "sequence_pooling", "none", ["mean", "first", "last", "max"],
+                                   f"before {m.attr}")
+            choices.append(pool)
+            if pool.value != "none":
+                lines.append(SEQUENCE_POOLING[pool.value])
         lines += _apply(m)
+        if io is not None and io.family == "embedding":
+            scale = resolver.choose(path, "embedding_scale", "none", ["sqrt_d_model"], f"after {m.attr}")
+            choices.append(scale)
+            if scale.value == "sqrt_d_model":
+                lines.append(f"x = x * math.sqrt({io.out_width})  # scaled by sqrt(d_model)")
+        if io is not None and io.family == "norm" and i > 0 and modules[i - 1].io is not None \
+                and modules[i - 1].io.family == "conv" and (nxt is None or nxt.kind != "placeholder"):
+            act = resolver.choose(path, "activation", "relu", ["gelu", "silu", "identity"], f"after {m.attr}")
+            choices.append(act)
+            if _activation(act.value):
+                lines.append(f"x = {_activation(act.value).format('x')}")
         if io is not None and io.out_width is not None:
             width = io.out_width
         if io is not None and io.family != "activation":
             spatial = io.ndim if io.family in ("conv", "norm", "class", "sequential") else None
+            sequence = io.family in SEQUENCE_FAMILIES or (sequence and io.family in ("norm", "linear"))
     lines.append("return x")
     return Forward(inputs=[("x", "torch.Tensor")], lines=lines, choices=choices)
+
+
+SEQUENCE_POOLING = {
+    "mean": "x = x.mean(dim=1)  # pooled over the sequence",
+    "first": "x = x[:, 0]  # the first position (a class token)",
+    "last": "x = x[:, -1]  # the last step",
+    "max": "x = x.amax(dim=1)  # max-pooled over the sequence",
+}
 
 
 def _collapse_spatial(resolver: ChoiceResolver, path: str, ndim: int, channels: int | None,
@@ -156,7 +233,7 @@ def _apply(m: Module) -> list[str]:
     return [f"x = {_ref(m)}(x)"]
 
 
-PATTERNS: list[Pattern] = [positional_table, encoder_decoder, chain]
+PATTERNS: list[Pattern] = [positional_table, encoder_decoder, residual_block, chain]
 
 
 def _why_not(cls: ClassDef) -> str:

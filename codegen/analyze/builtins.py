@@ -26,6 +26,7 @@ class Context:
     resolver: ChoiceResolver
     prev: IOSpec | None = None  # the previous sibling in registration order
     next: IOSpec | None = None
+    stride: int = 1  # the conventional stride where the structure suggests one (residual blocks)
 
 
 @dataclass
@@ -190,14 +191,19 @@ def conv(node: KeyNode, ctx: Context) -> Recognised | None:
         Arg(None, out_ch, "width", out_prov),
         Arg("kernel_size", kernel[0] if len(set(kernel)) == 1 else tuple(kernel), "kernel", _prov(node, "weight")),
     ]
-    stride = ctx.resolver.choose(node.path, "stride", 1, [2])
+    k = kernel[0] if len(set(kernel)) == 1 else None
+    # Conventions: even square kernels of 4 and up patchify (ViT: stride = kernel, no padding); a 7-wide
+    # kernel is an image stem (ResNet: stride 2); a residual block that widens halves the resolution.
+    patchify = k is not None and k >= 4 and k % 2 == 0 and not transposed
+    default_stride = k if patchify else 2 if k == 7 and not transposed else ctx.stride
+    stride = ctx.resolver.choose(node.path, "stride", default_stride, [1, 2] + ([k] if patchify else []))
     choices = []
     if stride.value != 1 or stride.source != "default":
         args.append(Arg("stride", stride.value, "choice", choice=stride))
     else:
         choices.append(stride)
     if not transposed:
-        halves = tuple(k // 2 for k in kernel)
+        halves = tuple(0 if patchify else size // 2 for size in kernel)
         same = halves[0] if len(set(halves)) == 1 else halves
         padding = ctx.resolver.choose(node.path, "padding", same, [0] if same else [1], "half the kernel keeps the size")
         if padding.value != 0:

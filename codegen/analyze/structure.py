@@ -54,9 +54,28 @@ class StructureBuilder:
         self.order: list[ClassGroup] = []
         self.taken_names: set[str] = {top_name}
         self.top_name = top_name
+        self.strides: dict[str, int] = {}  # conv path -> default stride, from the residual convention
+
+    def _plan_strides(self, node: KeyNode) -> None:
+        """A residual block whose shortcut doubles the channels halves the resolution (ResNet): its
+        first spatial conv and the shortcut's conv default to stride 2. Other convs default to 1."""
+        shortcut = next((c for n, c in node.children.items() if n in SHORTCUT_NAMES), None)
+        convs = [c for c in node.children.values() if _conv_weight(c) is not None]
+        if shortcut is None or not convs:
+            return
+        short_convs = [c for c in shortcut.walk() if _conv_weight(c) is not None]
+        if not short_convs:
+            return
+        w_in, w_short = _conv_weight(convs[0]), _conv_weight(short_convs[0])
+        if w_short[0] != 2 * w_in[1]:
+            return
+        spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
+        for conv in (spatial, short_convs[0]):
+            if conv is not None:
+                self.strides[conv.path] = 2
 
     def build(self, root: KeyNode) -> Structure:
-        top = self.module_for(root, Context(self.resolver))
+        top = self.module_for(root, self._context(root))
         if top.kind == "class":
             # The root's subtree is the whole checkpoint, so its class is never shared: name it.
             group = self.order[-1]
@@ -81,10 +100,14 @@ class StructureBuilder:
         items = []
         for child in node.children.values():
             check_registrable(child.name, child.path)
-            items.append(self.module_for(child, Context(self.resolver)))
+            items.append(self.module_for(child, self._context(child)))
         return Module(node.name, "moduledict", "nn.ModuleDict", children=items, io=IOSpec("dict"))
 
+    def _context(self, node: KeyNode, prev: IOSpec | None = None, nxt: IOSpec | None = None) -> Context:
+        return Context(self.resolver, prev, nxt, stride=self.strides.get(node.path, 1))
+
     def _members(self, node: KeyNode) -> list[Module | Tensor]:
+        self._plan_strides(node)
         members: list[Module | Tensor] = []
         for name, entry in node.tensors.items():
             check_registrable(name, entry.name)
@@ -94,7 +117,7 @@ class StructureBuilder:
         for i, child in enumerate(children):
             check_registrable(child.name, child.path or child.name)
             nxt = self._peek_io(children[i + 1]) if i + 1 < len(children) else None
-            module = self.module_for(child, Context(self.resolver, prev, nxt))
+            module = self.module_for(child, self._context(child, prev, nxt))
             members.append(module)
             prev = module.io
         return members
@@ -125,7 +148,7 @@ class StructureBuilder:
         first_sig = children[0].signature
         if contiguous and len(children) > 1 and all(c.signature == first_sig for c in children):
             # Identical copies carry no new information: analyze the first only.
-            item = self.module_for(children[0], Context(self.resolver))
+            item = self.module_for(children[0], self._context(children[0]))
             if item.kind in ("class", "builtin"):
                 return Module(node.name, "repeat", "nn.ModuleList", children=[item], repeat=len(children),
                               io=item.io, comment=f"{node.path}.0-{len(children) - 1}")
@@ -136,7 +159,7 @@ class StructureBuilder:
             if child is None:
                 items.append(self._gap(node, i, prev))
                 continue
-            module = self.module_for(child, Context(self.resolver, prev))
+            module = self.module_for(child, self._context(child, prev))
             items.append(module)
             prev = module.io or prev
         io = _span_io("sequential", items)
@@ -167,6 +190,14 @@ class StructureBuilder:
         module = Module(node.name, "class", group.name, io=_class_io(members))
         group.instances.append(Instance(node, members, module))
         return module
+
+
+SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
+
+
+def _conv_weight(node: KeyNode) -> tuple[int, ...] | None:
+    w = node.tensors.get("weight")
+    return w.shape if w is not None and not node.children and len(w.shape) in (3, 4, 5) else None
 
 
 def _canonical_index(name: str) -> bool:
