@@ -8,6 +8,7 @@ would be worse than one that says it does not know.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from codegen.analyze.choices import ChoiceResolver
@@ -153,32 +154,79 @@ def chain(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     modules = _modules(cls)
     if not modules or _tensors(cls):
         return None
+    walked = _walk(cls, modules, resolver, _Flow())
+    if walked is None:
+        return None
+    lines, choices = walked
+    return Forward(inputs=[("x", "torch.Tensor")],
+                   lines=["# Dataflow inferred from registration order and matching widths.", *lines, "return x"],
+                   choices=choices)
+
+
+def token_sequence(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
+    """A front layer makes tokens, then a class token is prepended and a position table added (ViT):
+    `cls_token` [1, 1, D] and `pos_embed` [1, L, D] as plain tensors beside the layers."""
+    modules, tensors = _modules(cls), _tensors(cls)
+    if not modules or not tensors or len(tensors) > 2:
+        return None
+    front = modules[0]
+    d = front.io.out_width if front.io else None
+    token = next((t for t in tensors if tuple(t.shape[:2]) == (1, 1) and len(t.shape) == 3), None)
+    table = next((t for t in tensors if t is not token and len(t.shape) == 3 and t.shape[0] == 1), None)
+    if d is None or (token is None and table is None) or len(tensors) != (token is not None) + (table is not None):
+        return None
+    lines = [f"x = {_ref(front)}(x)"]
+    if front.io is not None and front.io.family == "conv":
+        lines.append("x = x.flatten(2).transpose(1, 2)  # patches as a sequence: [batch, patches, d_model]")
+    if token is not None:
+        lines.append(f"x = torch.cat([self.{token.attr}.expand(x.size(0), -1, -1), x], dim=1)  # class token first")
+    if table is not None:
+        lines.append(f"x = x + self.{table.attr}[:, : x.size(1)]")
+    flow = _Flow(width=None, sequence=True, pool_default="first" if token is not None else "none")
+    walked = _walk(cls, modules[1:], resolver, flow)
+    if walked is None:
+        return None
+    rest, choices = walked
+    return Forward(inputs=[("x", "torch.Tensor")],
+                   lines=["# Tokens from the first layer, with the class token and position table added.",
+                          *lines, *rest, "return x"], choices=choices)
+
+
+@dataclass
+class _Flow:
+    """What the running value is while walking a chain."""
+
     width: int | None = None
-    spatial: int | None = None  # spatial dims of the current output (conv features)
-    sequence = False  # the current output is [batch, seq, features] from an RNN or transformer
-    lines = ["# Dataflow inferred from registration order and matching widths."]
+    spatial: int | None = None  # spatial dims of conv features [batch, C, *spatial]
+    sequence: bool = False  # [batch, seq, features] from an RNN or transformer
+    pool_default: str = "none"  # how a head reads a sequence unless told otherwise
+
+
+def _walk(cls: ClassDef, modules: list[Module], resolver: ChoiceResolver, flow: _Flow
+          ) -> tuple[list[str], list[Choice]] | None:
+    lines: list[str] = []
     choices: list[Choice] = []
     for i, m in enumerate(modules):
         io = m.io
         nxt = modules[i + 1] if i + 1 < len(modules) else None
         if io is not None and io.family in ("attention", "dict"):
             return None
-        if io is not None and io.family == "embedding" and m is not modules[0]:
+        if io is not None and io.family == "embedding" and i > 0:
             return None  # token ids enter only at the start
         takes = io.in_width if io is not None else None
         path = f"{cls.name}.{m.attr}"
-        if spatial and io is not None and io.family in ("linear", "rnn", "transformer"):
-            step = _collapse_spatial(resolver, path, spatial, width, takes, m.attr)
+        if flow.spatial and io is not None and io.family in ("linear", "rnn", "transformer"):
+            step = _collapse_spatial(resolver, path, flow.spatial, flow.width, takes, m.attr)
             if step is None:
                 return None
             lines.append(step[0])
             choices.append(step[1])
-            spatial = None
-        elif takes is not None and width is not None and takes != width:
+            flow.spatial = None
+        elif takes is not None and flow.width is not None and takes != flow.width:
             return None
-        if sequence and io is not None and io.family == "linear":
-            pool = resolver.choose(path, "sequence_pooling", "none", ["mean", "first", "last", "max"],
-                                   f"before {m.attr}")
+        if flow.sequence and io is not None and io.family == "linear":
+            pool = resolver.choose(path, "sequence_pooling", flow.pool_default,
+                                   ["none", "mean", "first", "last", "max"], f"before {m.attr}")
             choices.append(pool)
             if pool.value != "none":
                 lines.append(SEQUENCE_POOLING[pool.value])
@@ -195,12 +243,11 @@ def chain(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
             if _activation(act.value):
                 lines.append(f"x = {_activation(act.value).format('x')}")
         if io is not None and io.out_width is not None:
-            width = io.out_width
+            flow.width = io.out_width
         if io is not None and io.family != "activation":
-            spatial = io.ndim if io.family in ("conv", "norm", "class", "sequential") else None
-            sequence = io.family in SEQUENCE_FAMILIES or (sequence and io.family in ("norm", "linear"))
-    lines.append("return x")
-    return Forward(inputs=[("x", "torch.Tensor")], lines=lines, choices=choices)
+            flow.spatial = io.ndim if io.family in ("conv", "norm", "class", "sequential") else None
+            flow.sequence = io.family in SEQUENCE_FAMILIES or (flow.sequence and io.family in ("norm", "linear"))
+    return lines, choices
 
 
 SEQUENCE_POOLING = {
@@ -233,7 +280,7 @@ def _apply(m: Module) -> list[str]:
     return [f"x = {_ref(m)}(x)"]
 
 
-PATTERNS: list[Pattern] = [positional_table, encoder_decoder, residual_block, chain]
+PATTERNS: list[Pattern] = [positional_table, encoder_decoder, residual_block, token_sequence, chain]
 
 
 def _why_not(cls: ClassDef) -> str:

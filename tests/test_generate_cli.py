@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from codegen.cli import main
-from tests.zoo import build, checkpoint
+from tests.zoo import build
 
 
 def _seed(tmp_path):
@@ -62,8 +62,9 @@ def test_class_name_and_key_options(tmp_path, capsys):
 
 
 def test_generate_warns_where_forward_is_unknown(tmp_path, capsys):
-    ckpt = tmp_path / "vit.pt"
-    torch.save(checkpoint("vit_tiny", build("vit_tiny")), ckpt)
-    assert main(["generate", str(ckpt), "-o", str(tmp_path / "vit.py")]) == 0
+    ckpt = tmp_path / "gated.pt"
+    torch.save({"gate": torch.ones(4), "proj.weight": torch.zeros(4, 4), "proj.bias": torch.zeros(4)}, ckpt)
+    assert main(["generate", str(ckpt), "-o", str(tmp_path / "gated.py")]) == 0
     out = capsys.readouterr().out
-    assert "warning: RecoveredModel.forward: cannot infer how cls_token, pos_embed enter" in out
+    assert "warning: RecoveredModel.forward: cannot infer how gate enters the computation" in out
+    assert "raise NotImplementedError" in (tmp_path / "gated.py").read_text()

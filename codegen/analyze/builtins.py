@@ -192,30 +192,58 @@ def conv(node: KeyNode, ctx: Context) -> Recognised | None:
         Arg("kernel_size", kernel[0] if len(set(kernel)) == 1 else tuple(kernel), "kernel", _prov(node, "weight")),
     ]
     k = kernel[0] if len(set(kernel)) == 1 else None
-    # Conventions: even square kernels of 4 and up patchify (ViT: stride = kernel, no padding); a 7-wide
-    # kernel is an image stem (ResNet: stride 2); a residual block that widens halves the resolution.
-    patchify = k is not None and k >= 4 and k % 2 == 0 and not transposed
-    default_stride = k if patchify else 2 if k == 7 and not transposed else ctx.stride
-    stride = ctx.resolver.choose(node.path, "stride", default_stride, [1, 2] + ([k] if patchify else []))
     choices = []
-    if stride.value != 1 or stride.source != "default":
-        args.append(Arg("stride", stride.value, "choice", choice=stride))
+    if transposed:
+        args += _transposed_geometry(ctx, node, k, choices)
     else:
-        choices.append(stride)
-    if not transposed:
-        halves = tuple(0 if patchify else size // 2 for size in kernel)
-        same = halves[0] if len(set(halves)) == 1 else halves
-        padding = ctx.resolver.choose(node.path, "padding", same, [0] if same else [1], "half the kernel keeps the size")
-        if padding.value != 0:
-            args.append(Arg("padding", padding.value, "choice", choice=padding))
-        elif padding.alternatives:
-            choices.append(padding)
+        args += _conv_geometry(ctx, node, kernel, k, choices)
     if groups != 1:
         args.append(Arg("groups", groups, "other", f"{_prov(node, 'weight', 1)} x groups = input channels"))
     if bias is None:
         args.append(_flag("bias", False, f"no {_prov(node, 'bias')}"))
     type_name = f"nn.ConvTranspose{n}d" if transposed else f"nn.Conv{n}d"
     return Recognised(type_name, args, IOSpec("conv", in_ch, out_ch, n), choices)
+
+
+def _conv_geometry(ctx: Context, node: KeyNode, kernel: tuple[int, ...], k: int | None,
+                   choices: list[Choice]) -> list[Arg]:
+    """Stride and padding, which the weights do not record. Conventions: even square kernels of 4 and
+    up patchify (ViT: stride = kernel, no padding); a 7-wide kernel is an image stem (ResNet: stride 2);
+    a residual block that widens, or an encoder mirrored by upsampling layers, halves the resolution."""
+    args = []
+    patchify = k is not None and k >= 4 and k % 2 == 0
+    default_stride = k if patchify else 2 if k == 7 else ctx.stride
+    stride = ctx.resolver.choose(node.path, "stride", default_stride, [1, 2] + ([k] if patchify else []))
+    if stride.value != 1 or stride.source != "default":
+        args.append(Arg("stride", stride.value, "choice", choice=stride))
+    else:
+        choices.append(stride)
+    halves = tuple(0 if patchify else size // 2 for size in kernel)
+    same = halves[0] if len(set(halves)) == 1 else halves
+    padding = ctx.resolver.choose(node.path, "padding", same, [0] if same else [1], "half the kernel keeps the size")
+    if padding.value != 0:
+        args.append(Arg("padding", padding.value, "choice", choice=padding))
+    elif padding.alternatives:
+        choices.append(padding)
+    return args
+
+
+def _transposed_geometry(ctx: Context, node: KeyNode, k: int | None, choices: list[Choice]) -> list[Arg]:
+    """(stride, padding, output_padding) as one choice: they only make sense together. The usual use
+    is upsampling by exactly 2: stride 2 with the padding and output padding that give 2x the size."""
+    if k is None:
+        return []
+    pad = max(0, (k - 1) // 2)
+    up2 = (2, pad, 2 + 2 * pad - k) if 0 <= 2 + 2 * pad - k < 2 else (1, 0, 0)
+    geometry = ctx.resolver.choose(node.path, "geometry", up2, [(1, 0, 0), (1, k // 2, 0), (2, 0, 0), up2],
+                                   "stride, padding, output_padding")
+    choices.append(geometry)
+    stride, padding, output_padding = (tuple(geometry.value) + (0, 0, 0))[:3]
+    args = []
+    for keyword, value, default in (("stride", stride, 1), ("padding", padding, 0), ("output_padding", output_padding, 0)):
+        if value != default:
+            args.append(Arg(keyword, value, "other", "not in the checkpoint: see geometry"))
+    return args
 
 
 def _conv_groups(w: tuple[int, ...], prev: IOSpec | None) -> int:
