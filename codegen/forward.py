@@ -8,6 +8,7 @@ would be worse than one that says it does not know.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,13 +19,29 @@ from codegen.ir import Choice, ClassDef, Forward, Module, Tensor
 Pattern = Callable[[ClassDef, ChoiceResolver], "Forward | None"]
 
 
-def infer_forward(cls: ClassDef, resolver: ChoiceResolver | None = None) -> Forward:
+def infer_forward(cls: ClassDef, resolver: ChoiceResolver | None = None,
+                  unknown: frozenset[str] = frozenset()) -> Forward:
+    """`unknown`: generated classes whose own forward could not be inferred. A dataflow through one
+    of them would only move the NotImplementedError and hide where the gap is, so none is built."""
     resolver = resolver or ChoiceResolver()
+    blocked = [m.attr for m in _modules(cls) if _uses(m, unknown)]
+    if blocked:
+        names = sorted({m.type_name if m.kind == "class" else m.children[0].type_name
+                        for m in _modules(cls) if _uses(m, unknown)})
+        return Forward(inputs=[("x", "torch.Tensor")],
+                       missing=f"the dataflow: it calls {', '.join(blocked)}, whose class "
+                               f"{'/'.join(names)} has no inferred forward")
     for pattern in PATTERNS:
         found = pattern(cls, resolver)
         if found is not None:
             return found
     return Forward(inputs=[("x", "torch.Tensor")], missing=_why_not(cls))
+
+
+def _uses(m: Module, unknown: frozenset[str]) -> bool:
+    if m.kind == "class":
+        return m.type_name in unknown
+    return any(_uses(c, unknown) for c in m.children)
 
 
 def _modules(cls: ClassDef) -> list[Module]:
@@ -152,7 +169,7 @@ def chain(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     an activation after a conv/norm pair, the sqrt(d_model) scale after a token embedding.
     """
     modules = _modules(cls)
-    if not modules or _tensors(cls):
+    if not modules or _tensors(cls) or _attention_projections(modules):
         return None
     walked = _walk(cls, modules, resolver, _Flow())
     if walked is None:
@@ -202,6 +219,14 @@ class _Flow:
     pool_default: str = "none"  # how a head reads a sequence unless told otherwise
 
 
+ATTENTION_PROJECTION = re.compile(r"^(q|k|v|query|key|value|to_q|to_k|to_v|wq|wk|wv)(_proj|_lin|_linear)?$")
+
+
+def _attention_projections(modules: list[Module]) -> bool:
+    """Query/key/value projections run side by side and meet in attention, never in a chain."""
+    return sum(1 for m in modules if ATTENTION_PROJECTION.match(m.attr.lower())) >= 2
+
+
 def _walk(cls: ClassDef, modules: list[Module], resolver: ChoiceResolver, flow: _Flow
           ) -> tuple[list[str], list[Choice]] | None:
     lines: list[str] = []
@@ -236,9 +261,13 @@ def _walk(cls: ClassDef, modules: list[Module], resolver: ChoiceResolver, flow: 
             choices.append(scale)
             if scale.value == "sqrt_d_model":
                 lines.append(f"x = x * math.sqrt({io.out_width})  # scaled by sqrt(d_model)")
-        if io is not None and io.family == "norm" and i > 0 and modules[i - 1].io is not None \
-                and modules[i - 1].io.family == "conv" and (nxt is None or nxt.kind != "placeholder"):
-            act = resolver.choose(path, "activation", "relu", ["gelu", "silu", "identity"], f"after {m.attr}")
+        after_conv_norm = io is not None and io.family == "norm" and i > 0 and modules[i - 1].io is not None \
+            and modules[i - 1].io.family == "conv"
+        # Two Linear layers in a row without a nonlinearity would collapse into one: there is one.
+        between_linears = io is not None and io.family == "linear" and nxt is not None and nxt.io is not None \
+            and nxt.io.family == "linear"
+        if (after_conv_norm or between_linears) and (nxt is None or nxt.kind != "placeholder"):
+            act = resolver.choose(path, "activation", "relu", ["gelu", "silu", "tanh", "identity"], f"after {m.attr}")
             choices.append(act)
             if _activation(act.value):
                 lines.append(f"x = {_activation(act.value).format('x')}")
@@ -290,6 +319,9 @@ def _why_not(cls: ClassDef) -> str:
     modules = _modules(cls)
     if not modules:
         return "the computation of a class without modules"
+    if _attention_projections(modules):
+        names = ", ".join(m.attr for m in modules)
+        return f"how {names} combine: an attention whose heads, scaling and masking the checkpoint does not record"
     return "the order in which " + ", ".join(m.attr for m in modules) + " are applied (their widths do not chain)"
 
 
@@ -301,7 +333,7 @@ def example_inputs(cls: ClassDef) -> list[str] | None:
     first = modules[0] if modules else None
     if first is None or first.io is None:
         return None
-    if first.io.family == "embedding" and first.io.vocab:
+    if first.io.vocab:
         one = f"torch.randint(0, {first.io.vocab}, (2, 16))"
     elif first.io.ndim and first.io.family != "norm" and first.io.in_width:
         spatial = ", ".join(["32"] * (first.io.ndim or 2))

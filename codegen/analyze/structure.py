@@ -224,10 +224,13 @@ def _class_io(members: list[Module | Tensor]) -> IOSpec:
 def _span_io(family: str, modules: list[Module]) -> IOSpec:
     """Widths at the two ends of a run of modules, and whether its output still has spatial dims."""
     known = [m for m in modules if m.io is not None]
-    first = next((m.io.in_width for m in known if m.io.in_width), None)
+    head = next((m.io for m in known if m.io.family != "activation"), None)
     last = next((m.io.out_width for m in reversed(known) if m.io.out_width), None)
     ndim = next((m.io.ndim for m in reversed(known) if m.io.family != "activation"), None)
-    return IOSpec(family, first, last, ndim)
+    if head is None:
+        return IOSpec(family, None, last, ndim)
+    # What the run consumes is what its first layer consumes: features of a width, or token ids.
+    return IOSpec(family, head.in_width, last, ndim, vocab=head.vocab)
 
 
 def _member_key(m: Module | Tensor) -> tuple:
