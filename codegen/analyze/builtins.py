@@ -431,24 +431,22 @@ def _layer_args(node: KeyNode, ctx: Context) -> list[Arg] | None:
     return args
 
 
-def transformer_encoder_layer(node: KeyNode, ctx: Context) -> Recognised | None:
-    if node.tensors or set(node.children) != ENCODER_LAYER:
+def _transformer_layer(node: KeyNode, ctx: Context, children: set[str], type_name: str) -> Recognised | None:
+    if node.tensors or set(node.children) != children:
         return None
     args = _layer_args(node, ctx)
     if args is None:
         return None
     d = args[0].value
-    return Recognised("nn.TransformerEncoderLayer", args, IOSpec("transformer", d, d))
+    return Recognised(type_name, args, IOSpec("transformer", d, d))
+
+
+def transformer_encoder_layer(node: KeyNode, ctx: Context) -> Recognised | None:
+    return _transformer_layer(node, ctx, ENCODER_LAYER, "nn.TransformerEncoderLayer")
 
 
 def transformer_decoder_layer(node: KeyNode, ctx: Context) -> Recognised | None:
-    if node.tensors or set(node.children) != DECODER_LAYER:
-        return None
-    args = _layer_args(node, ctx)
-    if args is None:
-        return None
-    d = args[0].value
-    return Recognised("nn.TransformerDecoderLayer", args, IOSpec("transformer", d, d))
+    return _transformer_layer(node, ctx, DECODER_LAYER, "nn.TransformerDecoderLayer")
 
 
 def _stack(node: KeyNode, ctx: Context, layer: Recogniser, type_name: str, layer_kw: str) -> Recognised | None:
