@@ -44,41 +44,30 @@ def calibrate(table: TensorTable, state: dict[str, Any], inputs: tuple[Any, ...]
     n = min(SEARCH_SAMPLES, int(target.shape[0]))
     inputs = tuple(t[:n] for t in inputs)
     target = target[:n]
+    result = Calibration({}, 0.0, 0.0, samples=n)
+    evaluated: dict[frozenset, tuple[float, ModelIR]] = {}
 
-    def evaluate(picked: dict[tuple[str, str], Any]) -> tuple[float, ModelIR]:
-        ir = analyze(table, class_name=class_name, hints=hints, calibrated=picked)
-        return model_error(render_source(ir, formatted=False), class_name, state, inputs, target), ir
+    def evaluate(picked: dict[tuple[str, str], Any], changed: tuple[str, str, Any] | None) -> tuple[float, ModelIR]:
+        key = frozenset(picked.items())
+        if key not in evaluated:
+            ir = analyze(table, class_name=class_name, hints=hints, calibrated=picked)
+            error = model_error(render_source(ir, formatted=False), class_name, state, inputs, target)
+            evaluated[key] = (error, ir)
+            if changed is not None:
+                trial = Trial(*changed, error)
+                result.trials.append(trial)
+                if on_trial:
+                    on_trial(trial)
+        return evaluated[key]
 
+    best, ir = evaluate({}, None)
+    result.baseline = best
     picked: dict[tuple[str, str], Any] = {}
-    best, ir = evaluate(picked)
-    result = Calibration({}, best, best, samples=n)
-    # Beam search over single changes: keep the few best combinations at each step. Errors compound
-    # through the network, so the right value of one choice often shows only once another is right;
-    # following only the single best change gets stuck on small misleading gains.
-    beam: list[tuple[float, dict[tuple[str, str], Any], ModelIR]] = [(best, picked, ir)]
-    seen = {frozenset(picked.items())}
-    for _ in range(max_steps):
-        candidates = []
-        for _, beam_picked, beam_ir in beam:
-            for choice in searchable(beam_ir):
-                for value in choice.alternatives:
-                    trial_picked = {**beam_picked, (choice.path, choice.name): value}
-                    key = frozenset(trial_picked.items())
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    error, trial_ir = evaluate(trial_picked)
-                    trial = Trial(choice.path, choice.name, value, error)
-                    result.trials.append(trial)
-                    if on_trial:
-                        on_trial(trial)
-                    candidates.append((error, trial_picked, trial_ir))
-        candidates.sort(key=lambda c: c[0])
-        if not candidates or candidates[0][0] >= best * (1 - 1e-6) and len(beam) == beam_width:
-            break
-        beam = candidates[:beam_width]
-        if beam[0][0] < best:
-            best, picked, ir = beam[0]
+    # Follow the single best change first (cheap); when that stops short of an exact match, widen to a
+    # beam: errors compound through the network, so one choice's right value often shows only once
+    # another is right, and a beam keeps the runner-up combinations alive. Evaluations are memoised.
+    for width in dict.fromkeys((1, beam_width)):
+        best, picked, ir = _beam_search(evaluate, (best, {}, ir), width, max_steps)
         if best <= EXACT:
             break
     for (path, name), value in picked.items():  # what the search settled on, for the table's end
@@ -91,6 +80,36 @@ def calibrate(table: TensorTable, state: dict[str, Any], inputs: tuple[Any, ...]
         picked.setdefault((choice.path, choice.name), choice.value)
     result.picked, result.error = picked, best
     return result
+
+
+State = tuple[float, dict[tuple[str, str], Any], ModelIR]
+
+
+def _beam_search(evaluate: Callable, start: State, width: int, max_steps: int) -> State:
+    best = start
+    beam = [start]
+    seen = {frozenset(start[1].items())}
+    for _ in range(max_steps):
+        candidates: list[State] = []
+        for _, beam_picked, beam_ir in beam:
+            for choice in searchable(beam_ir):
+                for value in choice.alternatives:
+                    trial_picked = {**beam_picked, (choice.path, choice.name): value}
+                    key = frozenset(trial_picked.items())
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    error, trial_ir = evaluate(trial_picked, (choice.path, choice.name, value))
+                    candidates.append((error, trial_picked, trial_ir))
+        candidates.sort(key=lambda c: c[0])
+        if not candidates or (candidates[0][0] >= best[0] * (1 - 1e-6) and len(beam) == width):
+            break
+        beam = candidates[:width]
+        if beam[0][0] < best[0]:
+            best = beam[0]
+        if best[0] <= EXACT:
+            break
+    return best
 
 
 def searchable(ir: ModelIR) -> list[Choice]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn as nn
@@ -28,6 +30,34 @@ class PooledCNN(nn.Module):
         return self.classifier(self.features(x).mean(dim=[2, 3]))
 
 
+class ScaledPooledEncoder(nn.Module):
+    """Token embedding scaled by sqrt(d_model), a sinusoidal table, an encoder, mean pooling, a head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from tests.zoo import TransformerRegressor
+
+        self.embedding = nn.Embedding(40, 32)
+        self.pos_encoder = TransformerRegressor().pos_encoder.__class__(32, max_len=64)
+        layer = nn.TransformerEncoderLayer(32, 2, 64, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(32, 1)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = self.pos_encoder(self.embedding(tokens) * math.sqrt(32))
+        return self.head(self.encoder(x).mean(dim=1))
+
+
+class LastStepGRU(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(6, 12, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(12, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.gru(x)[0][:, -1])
+
+
 def _recorded(model: nn.Module, inputs: tuple[torch.Tensor, ...], tmp_path):
     """The checkpoint and DATA of a user who kept the original model's outputs."""
     torch.manual_seed(1)
@@ -47,6 +77,8 @@ CASES = {
     "mlp_gelu_tanh": (GeluTanhMLP, lambda n: (torch.randn(n, 6),)),
     "cnn_pool_groupnorm": (PooledCNN, lambda n: (torch.randn(n, 3, 8, 8),)),
     "seed_transformer_heads": (None, lambda n: (torch.randn(n, 6, 64), torch.randn(n, 5, 64))),
+    "embedding_scale_pool_encoder": (ScaledPooledEncoder, lambda n: (torch.randint(0, 40, (n, 7)),)),
+    "gru_last_step": (LastStepGRU, lambda n: (torch.randn(n, 5, 6),)),
 }
 
 
