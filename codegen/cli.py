@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 from rich.console import Console
 
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibrate", metavar="DATA", help="pick unrecorded choices by matching DATA's outputs")
     p.add_argument("--inputs", metavar="K1,K2", help="DATA keys passed to forward, in order")
     p.add_argument("--target", metavar="K", help="DATA key of the recorded outputs")
+    p.add_argument("--remap", metavar="FILE", help="rename checkpoint keys first (see modelgen diff)")
     _add_checkpoint_options(p)
 
     p = sub.add_parser("check", help="exit 1 with a diff when MODEL.py is stale for CKPT")
@@ -102,10 +104,12 @@ def _load_command_modules() -> None:
 
 
 def open_from_args(args: argparse.Namespace):
-    from codegen.load import open_checkpoint
+    """The checkpoint as the options say, with `--remap FILE` applied where the command has one."""
+    from codegen.remap import open_remapped
 
-    return open_checkpoint(
-        args.checkpoint, key=args.key, strip=not args.no_strip, strip_prefixes=tuple(args.strip_prefix)
+    return open_remapped(
+        args.checkpoint, getattr(args, "remap", None), key=args.key, strip=not args.no_strip,
+        strip_prefixes=tuple(args.strip_prefix),
     )
 
 
@@ -132,17 +136,20 @@ def _generate(args: argparse.Namespace, console: Console) -> int:
     from codegen.generate import generate_file
 
     ckpt = open_from_args(args)
-    report = generate_file(
-        ckpt.table,
-        output=args.output,
-        class_name=args.class_name,
-        hints_path=args.hints,
-        force=args.force,
-        command=_regenerate_command(args),
-        calibrate_on=_calibration_data(ckpt, args.calibrate, args.inputs, args.target),
-        on_trial=_trial_printer(console) if args.calibrate else None,
-    )
+    with _survivors_frozen():
+        report = generate_file(
+            ckpt.table,
+            output=args.output,
+            class_name=args.class_name,
+            hints_path=args.hints,
+            force=args.force,
+            command=_regenerate_command(args),
+            calibrate_on=_calibration_data(ckpt, args.calibrate, args.inputs, args.target),
+            on_trial=_trial_printer(console) if args.calibrate else None,
+        )
     console.print(report.summary())
+    for note in report.notes:
+        console.print(note)
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     return 0
@@ -153,23 +160,43 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     from pathlib import Path
 
     from codegen.errors import CheckFailed
-    from codegen.generate import generate_source
-    from codegen.load import open_checkpoint
+    from codegen.generate import generate_source, merge_existing
     from codegen.regenerate import recorded_options, stale_diff
+    from codegen.remap import open_remapped
 
     path = Path(args.model)
     recorded = recorded_options(path)
-    ckpt = open_checkpoint(args.checkpoint, key=recorded.key, strip=not recorded.no_strip,
-                           strip_prefixes=recorded.strip_prefixes)
-    calibration = _calibration_data(ckpt, recorded.calibrate, recorded.inputs, recorded.target)
-    regenerated, _ = generate_source(ckpt.table, recorded.class_name, args.hints or recorded.hints,
-                                     command=recorded.command, calibrate_on=calibration)
+    ckpt = open_remapped(args.checkpoint, recorded.remap, key=recorded.key, strip=not recorded.no_strip,
+                         strip_prefixes=recorded.strip_prefixes)
+    with _survivors_frozen():
+        calibration = _calibration_data(ckpt, recorded.calibrate, recorded.inputs, recorded.target)
+        regenerated, _ = generate_source(ckpt.table, recorded.class_name, args.hints or recorded.hints,
+                                         command=recorded.command, calibrate_on=calibration)
+    # Compare with what generate would write into this file: edits it would keep are not staleness.
+    regenerated = merge_existing(path, regenerated, recorded.class_name, ckpt.table).text
     diff = stale_diff(path.read_text(), regenerated, path.name)
     if diff:
         sys.stdout.write(diff)
         raise CheckFailed(f"{path} is stale for {Path(args.checkpoint).name}; regenerate with: {recorded.command}")
     console.print(f"{path} is up to date with {Path(args.checkpoint).name}")
     return 0
+
+
+@contextmanager
+def _survivors_frozen() -> Iterator[None]:
+    """For generating: import torch (analysis and the build check need it) and keep the garbage
+    collector off every object alive now (torch, the generator's modules, the key table). Each full
+    collection would walk all ~200,000 of them again: a third of generating 10,000 keys. Unfrozen
+    after, so that callers of main() in one long process (tests) lose nothing to the collector."""
+    import gc
+
+    import torch  # noqa: F401
+
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _calibration_data(ckpt, data_path: str | None, inputs: str | None, target: str | None):
@@ -218,6 +245,8 @@ def _regenerate_command(args: argparse.Namespace) -> str:
         parts += ["--strip-prefix", p]
     if args.no_strip:
         parts.append("--no-strip")
+    if getattr(args, "remap", None):
+        parts += ["--remap", _portable(args.remap)]
     return shlex.join(parts)
 
 

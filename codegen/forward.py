@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from codegen.analyze.choices import ChoiceResolver
-from codegen.analyze.naming import is_plain_attr
+from codegen.choices import ChoiceResolver
+from codegen.naming import is_plain_attr
 from codegen.ir import Choice, ClassDef, Forward, Module, Tensor
 
 Pattern = Callable[[ClassDef, ChoiceResolver], "Forward | None"]
@@ -171,13 +171,31 @@ def chain(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     modules = _modules(cls)
     if not modules or _tensors(cls) or _attention_projections(modules):
         return None
-    walked = _walk(cls, modules, resolver, _Flow())
+    front: list[str] = []
+    flow = _Flow()
+    if _learned_positions(modules):
+        # Token ids and their positions, each through its own table, summed (GPT-2's wte + wpe).
+        tokens, positions = modules[0], modules[1]
+        front = ["positions = torch.arange(x.size(1), device=x.device)",
+                 f"x = {_ref(tokens)}(x) + {_ref(positions)}(positions)"]
+        modules = modules[2:]
+        flow = _Flow(width=tokens.io.out_width, sequence=True)  # type: ignore[union-attr]
+    walked = _walk(cls, modules, resolver, flow)
     if walked is None:
         return None
     lines, choices = walked
     return Forward(inputs=[("x", "torch.Tensor")],
-                   lines=["# Dataflow inferred from registration order and matching widths.", *lines, "return x"],
+                   lines=["# Dataflow inferred from registration order and matching widths.", *front, *lines,
+                          "return x"],
                    choices=choices)
+
+
+def _learned_positions(modules: list[Module]) -> bool:
+    """A token embedding followed by a position embedding of the same width."""
+    if len(modules) < 2 or not all(m.io and m.io.family == "embedding" for m in modules[:2]):
+        return False
+    same_width = modules[0].io.out_width == modules[1].io.out_width  # type: ignore[union-attr]
+    return same_width and re.search(r"pos|wpe|position", modules[1].attr, re.IGNORECASE) is not None
 
 
 def token_sequence(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:

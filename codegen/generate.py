@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Callable
 
 from codegen.analyze import analyze
-from codegen.analyze.choices import load_hints
+from codegen.choices import load_hints
 from codegen.errors import ModelgenError
 from codegen.ir import ModelIR
 from codegen.load import TensorTable
-from codegen.render import render_source, write_atomic
+from codegen.merge import Merged, merge_file, record_bodies
+from codegen.render import is_generated, render_source, write_atomic
 
 
 @dataclass
@@ -19,6 +20,7 @@ class GenerateReport:
     output: str
     ir: ModelIR
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a merge kept of the user's edits
 
     def summary(self) -> str:
         classes = len(self.ir.classes)
@@ -57,7 +59,7 @@ def generate_source(table: TensorTable, class_name: str = "RecoveredModel", hint
                 f"{result.error:.3g} (defaults: {result.baseline:.3g}).")
     ir = analyze(table, class_name=class_name, hints=hints, command=command, calibrated=picked,
                  calibration_note=note)
-    source = render_source(ir)
+    source = record_bodies(render_source(ir))  # the hashes a later merge tells the user's edits by
     check_builds(source, class_name, table)
     return source, ir
 
@@ -66,13 +68,33 @@ def generate_file(table: TensorTable, output: str, class_name: str = "RecoveredM
                   hints_path: str | None = None, force: bool = False, command: str = "",
                   calibrate_on: CalibrationData | None = None, on_trial: Callable | None = None) -> GenerateReport:
     source, ir = generate_source(table, class_name, hints_path, command, calibrate_on, on_trial)
-    write_atomic(Path(output), source, force)
-    return GenerateReport(output, ir, list(ir.warnings))
+    report = GenerateReport(output, ir, list(ir.warnings))
+    path = Path(output)
+    if not force and path.is_file() and is_generated(path):
+        merged = merge_existing(path, source, class_name, table)
+        source, report.notes, report.warnings = merged.text, merged.notes, report.warnings + merged.warnings
+    write_atomic(path, source, force)
+    return report
+
+
+def merge_existing(path: Path, source: str, class_name: str, table: TensorTable) -> Merged:
+    """What generate writes into PATH, a file it generated before: `source` with the user's edits kept
+    (codegen/merge.py), proven to build the checkpoint's keys like a fresh file."""
+    return merge_file(path, source, lambda text: build_mismatch(text, class_name, table))
 
 
 def check_builds(source: str, class_name: str, table: TensorTable) -> None:
-    """Build the generated class on the meta device: its state dict must be the checkpoint's keys
-    and shapes exactly. A mismatch is a generator bug, caught here instead of in the user's load."""
+    """A mismatch between a freshly generated file and its checkpoint is a generator bug, caught here
+    instead of in the user's load."""
+    mismatch = build_mismatch(source, class_name, table)
+    if mismatch:
+        raise ModelgenError(f"internal error: the generated model does not match the checkpoint ({mismatch}); "
+                            "please report it")
+
+
+def build_mismatch(source: str, class_name: str, table: TensorTable) -> str:
+    """Build the class on the meta device and compare its state dict with the checkpoint's keys and
+    shapes: '' when equal, else what is missing, unexpected or of the wrong shape."""
     import torch
 
     namespace: dict = {"__name__": "modelgen_check"}
@@ -85,7 +107,5 @@ def check_builds(source: str, class_name: str, table: TensorTable) -> None:
         missing = sorted(set(expected) - set(built))[:3]
         extra = sorted(set(built) - set(expected))[:3]
         wrong = sorted(k for k in set(built) & set(expected) if built[k] != expected[k])[:3]
-        raise ModelgenError(
-            f"internal error: the generated model does not match the checkpoint (missing {missing}, "
-            f"unexpected {extra}, wrong shape {wrong}); please report it"
-        )
+        return f"missing {missing}, unexpected {extra}, wrong shape {wrong}"
+    return ""

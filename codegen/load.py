@@ -3,8 +3,9 @@
 Every pickle goes through ``torch.load(weights_only=True)`` (or, for TorchScript archives, a restricted
 unpickler of our own that only knows how to describe tensors), so a checkpoint never runs code. Zip
 checkpoints are memory-mapped and safetensors files are read header-only, so opening a multi-GB file
-costs what its key list costs. Legacy (pre-zip) torch.save files cannot be memory-mapped: torch reads
-their bytes. torch is imported only when a pickle has to be read.
+costs what its key list costs. Plain zip checkpoints are described by our own restricted unpickler
+(codegen/torchzip.py) without importing torch; anything unusual in them goes to torch.load. Legacy
+(pre-zip) torch.save files cannot be memory-mapped: torch reads their bytes.
 
 Every failure on bad input is a one-line ``ModelgenError`` that starts with the file's name.
 """
@@ -18,6 +19,7 @@ import math
 import pickle
 import re
 import struct
+import sys
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -25,7 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Callable, Iterator
 
+from codegen.dtypes import DTYPE_BYTES, STORAGE_DTYPES
 from codegen.errors import ModelgenError
+from codegen.safetensors_header import read_header
+from codegen.torchzip import PickledTensor, describe
 
 # Trainer dicts keep the weights under one of these keys; earlier names win when several are present.
 STATE_DICT_KEYS = (
@@ -59,12 +64,6 @@ SAFETENSORS_DTYPES = {
     "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8",
     "U16": "uint16", "U32": "uint32", "U64": "uint64", "BOOL": "bool",
     "C64": "complex64", "C128": "complex128",
-}
-DTYPE_BYTES = {
-    "float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "float8_e4m3fn": 1, "float8_e5m2": 1,
-    "float8_e4m3fnuz": 1, "float8_e5m2fnuz": 1, "float8_e8m0fnu": 1,
-    "int64": 8, "int32": 4, "int16": 2, "int8": 1, "uint8": 1, "uint16": 2, "uint32": 4,
-    "uint64": 8, "bool": 1, "complex64": 8, "complex128": 16,
 }
 
 # Hostile pickles can nest containers deeply or share them exponentially often; real trainer dicts
@@ -185,10 +184,16 @@ def _open(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -
     if size == 0:
         raise ModelgenError(f"{path.name}: empty file, not a checkpoint")
 
+    lazy = False  # True when raw holds descriptions and state_dict() must read the file with torch
     if head.startswith(b"PK\x03\x04"):
-        if _is_torchscript(path):
+        with _open_zip(path) as z:  # one read of the directory: 10,000 keys are 10,000 entries
+            names = z.namelist()
+            raw = None if _is_torchscript(names) else _describe_zip(z, names)
+        if _is_torchscript(names):
             return _open_torchscript(path, key, strip, prefixes)
-        raw, fmt = _torch_load_zip(path), "torch-zip"
+        fmt = "torch-zip"
+        lazy = raw is not None
+        raw = raw if lazy else _torch_load_zip(path, names)
     elif _looks_like_safetensors(head, size):
         return _finish_safetensors(path, key, strip, prefixes)
     elif _looks_like_truncated_safetensors(head, size):
@@ -199,6 +204,7 @@ def _open(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -
         # Legacy files cannot be memory-mapped: describe them without their bytes (skip_data), and
         # read them for real only when state_dict() asks.
         raw, fmt = _torch_load(path, mmap=False, skip_data=True), "torch-legacy"
+        lazy = _can_skip_data()
     elif head.startswith(b"PK"):
         raise ModelgenError(f"{path.name}: corrupt or truncated zip archive (bad local header)")
     else:
@@ -212,10 +218,10 @@ def _open(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -
     _check_names(table)
 
     def materialize() -> dict[str, Any]:
-        if fmt != "torch-legacy" or not _can_skip_data():
+        if not lazy:
             return state
         try:
-            full = _torch_load(path, mmap=False)
+            full = _torch_load(path, mmap=fmt == "torch-zip")
             return _in_file(path.name, _unwrap, full, key, strip, prefixes)[0]
         except ModelgenError as e:  # the pickle was fine but its data was not (a truncated file)
             reason = str(e).removeprefix(f"{path.name}: ")
@@ -269,21 +275,32 @@ def _checkpoint_in_directory(directory: Path) -> Path:
 # ------------------------------------------------------------------------------ pickled formats
 
 
-def _zip_names(path: Path) -> list[str]:
+def _open_zip(path: Path) -> zipfile.ZipFile:
     try:
-        with zipfile.ZipFile(path) as z:
-            return z.namelist()
+        return zipfile.ZipFile(path)
     except Exception as e:  # BadZipFile, but also UnicodeDecodeError, EOFError... on damaged directories
         raise ModelgenError(f"{path.name}: corrupt or truncated zip archive ({_first_line(e)})") from None
 
 
-def _is_torchscript(path: Path) -> bool:
-    names = _zip_names(path)
+def _zip_names(path: Path) -> list[str]:
+    with _open_zip(path) as z:
+        return z.namelist()
+
+
+def _is_torchscript(names: list[str]) -> bool:
     return any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names)
 
 
-def _torch_load_zip(path: Path) -> Any:
-    if not any(n.endswith("data.pkl") for n in _zip_names(path)):
+def _describe_zip(z: zipfile.ZipFile, names: list[str]) -> Any | None:
+    """Plain zip checkpoints, without torch; None when torch.load must read the file."""
+    if not any(n.endswith("data.pkl") for n in names):
+        return None  # _torch_load_zip says why
+    data_classes = {name: g for name in EXTRA_SAFE_GLOBALS if (g := _resolve_global(name)) is not None}
+    return describe(z, data_classes)  # damaged archives: None, and torch.load's message
+
+
+def _torch_load_zip(path: Path, names: list[str] | None = None) -> Any:
+    if not any(n.endswith("data.pkl") for n in (names if names is not None else _zip_names(path))):
         raise ModelgenError(f"{path.name}: a zip archive, but not a PyTorch checkpoint (no data.pkl)")
     return _torch_load(path, mmap=True)
 
@@ -415,19 +432,13 @@ _SCRIPT_TYPE_TAGS: dict[str, Callable[..., Any]] = {
     "build_boollist": lambda data: data,
 }
 
-_STORAGE_DTYPES = {
-    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
-    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
-    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
-    "BoolStorage": "bool", "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128",
-}
 
 
 def _storage_dtype(storage_type: Any) -> str:
     name = storage_type if isinstance(storage_type, str) else getattr(storage_type, "__name__", "")
-    if name not in _STORAGE_DTYPES:
+    if name not in STORAGE_DTYPES:
         raise ValueError(f"unsupported storage type {name!r}")
-    return _STORAGE_DTYPES[name]
+    return STORAGE_DTYPES[name]
 
 
 def _describe_script_tensor(storage: Any, offset: int, shape: Any, stride: Any, *rest: Any) -> Any:
@@ -580,7 +591,26 @@ def _looks_like_truncated_safetensors(head: bytes, size: int) -> bool:
 
 
 def _read_safetensors_header(path: Path) -> tuple[dict[str, TensorEntry], dict[str, str]]:
-    """Header only, validated by the safetensors library itself (offsets, dtypes, sizes)."""
+    """Header only, validated by the safetensors library's rules (offsets, dtypes, sizes)."""
+    header, metadata = read_header(path) or _library_header(path)
+    entries: dict[str, TensorEntry] = {}
+    by_offsets: dict[tuple[int, int], str] = {}
+    # Writers order safetensors data by dtype and size, so registration order is lost; numeric-aware
+    # name order at least keeps `layers.2` before `layers.10`.
+    for name in sorted(header, key=natural_key):
+        info = header[name]
+        dtype = SAFETENSORS_DTYPES.get(info["dtype"])
+        if dtype is None:
+            raise ModelgenError(f"{path.name}: tensor {name!r} has unsupported dtype {info['dtype']}")
+        offsets = tuple(info["data_offsets"])
+        tied = by_offsets.get(offsets) if offsets[1] > offsets[0] else None
+        by_offsets.setdefault(offsets, name)
+        entries[name] = TensorEntry(name, tuple(int(d) for d in info["shape"]), dtype, tied)
+    return entries, metadata
+
+
+def _library_header(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """The safetensors library's verdict, for headers codegen/safetensors_header.py left to it."""
     from safetensors import SafetensorError, safe_open
 
     try:
@@ -593,21 +623,7 @@ def _read_safetensors_header(path: Path) -> tuple[dict[str, TensorEntry], dict[s
     except (SafetensorError, OSError, ValueError, struct.error) as e:
         reason = _first_line(e).removeprefix("Error while deserializing header: ")
         raise ModelgenError(f"{path.name}: invalid safetensors file ({reason})") from None
-    header.pop("__metadata__", None)
-    entries: dict[str, TensorEntry] = {}
-    by_offsets: dict[tuple[int, int], str] = {}
-    # Writers order safetensors data by dtype and size, so registration order is lost; numeric-aware
-    # name order at least keeps `layers.2` before `layers.10`.
-    for name in sorted(keys, key=natural_key):
-        info = header[name]
-        dtype = SAFETENSORS_DTYPES.get(info["dtype"])
-        if dtype is None:
-            raise ModelgenError(f"{path.name}: tensor {name!r} has unsupported dtype {info['dtype']}")
-        offsets = tuple(info["data_offsets"])
-        tied = by_offsets.get(offsets) if offsets[1] > offsets[0] else None
-        by_offsets.setdefault(offsets, name)
-        entries[name] = TensorEntry(name, tuple(int(d) for d in info["shape"]), dtype, tied)
-    return entries, metadata
+    return {k: header[k] for k in keys}, metadata
 
 
 def _finish_safetensors(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -> Checkpoint:
@@ -751,9 +767,10 @@ def _rename(e: TensorEntry, renames: dict[str, str]) -> TensorEntry:
 
 
 def _is_tensor(v: Any) -> bool:
-    import torch
-
-    return isinstance(v, torch.Tensor)
+    if isinstance(v, PickledTensor):
+        return True
+    torch = sys.modules.get("torch")  # real tensors exist only once torch.load has imported it
+    return torch is not None and isinstance(v, torch.Tensor)
 
 
 def _items(obj: Any) -> Iterator[tuple[str, Any]]:
@@ -947,14 +964,19 @@ def _entries_from_tensors(state: Mapping[str, Any]) -> dict[str, TensorEntry]:
     entries: dict[str, TensorEntry] = {}
     seen: dict[tuple, str] = {}
     for name, t in state.items():
-        try:
-            sig: tuple | None = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()))
-        except (RuntimeError, NotImplementedError):  # sparse and other layouts have no plain storage
-            sig = None
-        tied = seen.get(sig) if sig is not None and t.numel() else None
+        if isinstance(t, PickledTensor):
+            sig: tuple | None = t.view_signature
+            shape, dtype, numel = t.shape, t.dtype, math.prod(t.shape)
+        else:
+            try:
+                sig = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()))
+            except (RuntimeError, NotImplementedError):  # sparse and other layouts have no plain storage
+                sig = None
+            shape, dtype, numel = tuple(t.shape), str(t.dtype).removeprefix("torch."), t.numel()
+        tied = seen.get(sig) if sig is not None and numel else None
         if sig is not None:
             seen.setdefault(sig, name)
-        entries[name] = TensorEntry(name, tuple(t.shape), str(t.dtype).removeprefix("torch."), tied)
+        entries[name] = TensorEntry(name, shape, dtype, tied)
     return entries
 
 

@@ -27,6 +27,7 @@ class Recorded:
     calibrate: str | None = None
     inputs: str | None = None
     target: str | None = None
+    remap: str | None = None
 
 
 def recorded_options(model_path: Path) -> Recorded:
@@ -52,14 +53,15 @@ def recorded_options(model_path: Path) -> Recorded:
             prefixes.append(value)
         elif flag == "--no-strip":
             options.no_strip = True
-        elif flag in ("--calibrate", "--inputs", "--target"):
+        elif flag in ("--calibrate", "--inputs", "--target", "--remap"):
             setattr(options, flag[2:], value)
     options.strip_prefixes = tuple(prefixes)
     return options
 
 
 def stale_diff(current: str, regenerated: str, name: str) -> str:
-    """A unified diff from the file on disk to what generate would write now ('' when equal)."""
+    """A unified diff from the file on disk to what generate would write now ('' when equal). For a
+    file the user edited that is the merge (generate.merge_existing): edits it keeps are not staleness."""
     return "".join(
         difflib.unified_diff(
             current.splitlines(keepends=True), regenerated.splitlines(keepends=True),

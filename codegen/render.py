@@ -152,7 +152,7 @@ def member_lines(m: Module | Tensor, float_dtype: str) -> list[str]:
 
 
 def _plain(attr: str) -> bool:
-    from codegen.analyze.naming import is_plain_attr
+    from codegen.naming import is_plain_attr
 
     return is_plain_attr(attr)
 

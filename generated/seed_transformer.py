@@ -6,7 +6,11 @@ Regenerate: modelgen generate seed_transformer.pt -o generated/seed_transformer.
 
 Values the checkpoint does not record:
 - from checkpoint metadata: nhead
-- left at defaults (calibrate or pin with --hints): activation, batch_first, norm_first"""
+- left at defaults (calibrate or pin with --hints): activation, batch_first, norm_first
+
+Generated bodies (regenerating keeps the ones you edit): PosEncoder.__init__=c8734c13,
+PosEncoder.forward=572dcca7, RecoveredModel.__init__=7f366279,
+RecoveredModel.example_inputs=77278440, RecoveredModel.forward=7f42989b"""
 
 import torch
 import torch.nn as nn

@@ -268,12 +268,12 @@ def test_outputs_never_overwrite_the_checkpoint(capsys, tiny):
     assert code == 2 and "that is the input checkpoint" in one_line_error(err)
 
 
-def test_remap_is_refused_plainly(capsys, tiny):
+def test_a_missing_remap_file_is_one_line(capsys, tiny):
     weights, data, model = tiny
     code, _, err = run_cli(
         capsys, "finetune", weights, model, "--data", data, "--train", "head", "--remap", "r.json"
     )
-    assert code == 2 and one_line_error(err) == "modelgen: error: --remap is not supported yet"
+    assert code == 2 and one_line_error(err) == "modelgen: error: r.json: no such file"
 
 
 def test_least_squares_recovers_an_exact_linear_map_and_ridges_a_singular_one():

@@ -440,14 +440,15 @@ def test_state_dict_returns_a_fresh_dict(tmp_path):
 
 
 def test_zip_checkpoints_are_memory_mapped(tmp_path):
-    """Opening reads no tensor bytes: the tensors come back backed by the file, not copied."""
+    """Opening reads no tensor bytes; the tensors come back backed by the file, not copied."""
     torch.save({"w": torch.zeros(256, 1024)}, tmp_path / "big.pt")
     ckpt = open_checkpoint(tmp_path / "big.pt")
     if not Path("/proc/self/maps").exists():
         pytest.skip("needs /proc to see memory maps")
+    state = ckpt.state_dict()
     maps = Path("/proc/self/maps").read_text()
     assert str(tmp_path / "big.pt") in maps
-    assert torch.equal(ckpt.state_dict()["w"], torch.zeros(256, 1024))
+    assert torch.equal(state["w"], torch.zeros(256, 1024))
 
 
 def test_torch_is_imported_lazily_for_safetensors(tmp_path):

@@ -11,7 +11,7 @@ import torch.nn as nn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codegen.analyze.naming import reserved_names
+from codegen.naming import reserved_names
 from codegen.generate import generate_source
 from codegen.load import open_checkpoint
 

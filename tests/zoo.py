@@ -129,6 +129,23 @@ class Seq2Seq(nn.Module):
         return self.generator(self.transformer(self.src_embed(src), self.tgt_embed(tgt)))
 
 
+class GPTLike(nn.Module):
+    """Learned token and position tables summed, an encoder stack, a final norm, an LM head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tok_emb = nn.Embedding(50, 32)
+        self.pos_emb = nn.Embedding(20, 32)
+        layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+        self.blocks = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.ln_f = nn.LayerNorm(32)
+        self.lm_head = nn.Linear(32, 50, bias=False)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        x = self.tok_emb(idx) + self.pos_emb(torch.arange(idx.size(1)))
+        return self.lm_head(self.ln_f(self.blocks(x)))
+
+
 def mlp() -> nn.Module:
     return nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 5))
 
@@ -157,6 +174,7 @@ ZOO: dict[str, Callable[[], nn.Module]] = {
     "vit_tiny": ViTTiny,
     "seq2seq": Seq2Seq,
     "seed_transformer": TransformerRegressor,
+    "gpt_like": GPTLike,
 }
 
 # Inputs for every model with a forward, for measuring recovery (scripts/recovery_table.py).
@@ -174,6 +192,7 @@ EXACT: dict[str, Callable[[], tuple[torch.Tensor, ...]]] = {
     "gru_classifier": lambda: (torch.randn(2, 5, 12),),
     "seq2seq": lambda: (torch.randint(0, 50, (2, 5)), torch.randint(0, 60, (2, 4))),
     "seed_transformer": lambda: (torch.randn(2, 6, 64), torch.randn(2, 5, 64)),
+    "gpt_like": lambda: (torch.randint(0, 50, (2, 7)),),
 }
 
 

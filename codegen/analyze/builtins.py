@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from codegen.analyze.choices import ChoiceResolver
+from codegen.choices import ChoiceResolver
 from codegen.ir import Arg, Call, Choice, IOSpec
 from codegen.keytree import KeyNode
 

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from codegen.analyze.builtins import Context, recognise
-from codegen.analyze.choices import ChoiceResolver
-from codegen.analyze.naming import check_registrable, class_name_for, is_plain_attr
+from codegen.choices import ChoiceResolver
+from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.verify import matches
 from codegen.ir import Call, IOSpec, Module, Tensor
 from codegen.keytree import KeyNode

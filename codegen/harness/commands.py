@@ -1,4 +1,4 @@
-"""`modelgen verify` and `modelgen finetune`: arguments in, rich output out; the work is in the modules
+"""`modelgen verify`, `finetune` and `diff`: arguments in, rich output out; the work is in the modules
 beside this one. Imported at CLI start-up, so torch is only imported inside the handlers."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _add_data_options(p: argparse.ArgumentParser, required: bool) -> None:
         choices=("auto", "cpu", "cuda"),
         help="auto = cuda when available",
     )
-    p.add_argument("--remap", metavar="FILE", help="rename checkpoint keys before loading")
+    p.add_argument("--remap", metavar="FILE", help="rename checkpoint keys before loading (see modelgen diff)")
     p.add_argument(
         "--json",
         action="store_true",
@@ -99,6 +99,15 @@ def _add_parsers(sub: Any) -> None:
     p.add_argument("--plot", metavar="PNG", help="write the loss curve")
     cli._add_checkpoint_options(p)
 
+    p = sub.add_parser(
+        "diff", help="why CKPT does not strict-load into MODEL (and a remap), or what changed from CKPT to CKPT2"
+    )
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("other", metavar="MODEL|CKPT2", help="model.py, file.py:Class, package.module:Class, or a checkpoint")
+    p.add_argument("--write-remap", metavar="FILE", help="write the suggested remap (JSON) for --remap")
+    p.add_argument("--remap", metavar="FILE", help="judge CKPT with this remap applied")
+    cli._add_checkpoint_options(p)
+
 
 cli.EXTRA_PARSERS.append(_add_parsers)
 
@@ -120,11 +129,10 @@ def _verify(args: argparse.Namespace, console: Console) -> int:
     from codegen.harness.data import load_data
     from codegen.harness.device import resolve_device
     from codegen.harness.loading import LoadFailed
-    from codegen.harness.remap import apply_remap
     from codegen.harness.verify import verify
 
     out = _report_console(args, console)
-    state = apply_remap(args.remap, cli.open_from_args(args).state_dict())
+    state = cli.open_from_args(args).state_dict()  # with --remap applied
     device = resolve_device(args.device)
     data = load_data(args.data, args.inputs, args.target, need_target=False) if args.data else None
     try:
@@ -334,21 +342,13 @@ def _summary(args: argparse.Namespace, p: Any, result: Any) -> dict[str, Any]:
 
 def _check_output_paths(args: argparse.Namespace) -> None:
     """The input checkpoint is never written, and a missing folder is found before training, not after."""
-    source = Path(args.checkpoint).resolve()
     for flag, value in (
         ("--out", args.out),
         ("--save-state", args.save_state),
         ("--plot", args.plot),
     ):
-        if value is None:
-            continue
-        target = Path(value).resolve()
-        if target == source:
-            raise ModelgenError(
-                f"{flag} {value}: that is the input checkpoint, which modelgen never writes"
-            )
-        if not target.parent.is_dir():
-            raise ModelgenError(f"{flag} {value}: folder {target.parent} does not exist")
+        if value is not None:
+            _check_writable(flag, value, args.checkpoint)
 
 
 def _check_nproc(args: argparse.Namespace, comm: Any, device: Any) -> None:
@@ -365,3 +365,57 @@ def _check_nproc(args: argparse.Namespace, comm: Any, device: Any) -> None:
             raise ModelgenError(
                 f"--nproc {args.nproc}: only {torch.cuda.device_count()} GPU(s); nccl needs one per process"
             )
+
+
+# -------------------------------------------------------------------------------------------- diff
+
+
+@cli.command("diff")
+def _diff(args: argparse.Namespace, console: Console) -> int:
+    """Exit 0 when CKPT strict-loads into MODEL (after the written remap, if any) or the checkpoints
+    are the same; 1 otherwise, with the report on stdout."""
+    from codegen.harness.model_ref import looks_like_model
+
+    if looks_like_model(args.other):
+        return _diff_model(args, console)
+    if args.write_remap:
+        raise ModelgenError("--write-remap needs a MODEL as the second argument, not a checkpoint")
+    return _diff_checkpoints(args, console)
+
+
+def _diff_model(args: argparse.Namespace, console: Console) -> int:
+    from codegen.harness.diff import diff_model, render
+    from codegen.remap import write_remap
+
+    if args.remap and args.write_remap:
+        raise ModelgenError("--remap and --write-remap: pass one (edit the remap by hand, or write a fresh one)")
+    if args.write_remap:
+        _check_writable("--write-remap", args.write_remap, args.checkpoint)
+    d = diff_model(args.checkpoint, args.other, args.key, not args.no_strip, tuple(args.strip_prefix), args.remap)
+    if args.write_remap:
+        write_remap(d.chosen.remap, args.write_remap)
+    for line in render(d, args.remap and f"--remap {args.remap}", args.write_remap):
+        console.print(line, markup=False, highlight=False)
+    return 0 if (d.ok_after if args.write_remap else d.ok_now) else 1
+
+
+def _diff_checkpoints(args: argparse.Namespace, console: Console) -> int:
+    from codegen.harness.ckpt_diff import diff_checkpoints, render
+    from codegen.load import open_checkpoint
+
+    options = {"key": args.key, "strip": not args.no_strip, "strip_prefixes": tuple(args.strip_prefix)}
+    a = cli.open_from_args(args).table  # with --remap applied
+    b = open_checkpoint(args.other, **options).table
+    d = diff_checkpoints(a, b)
+    for line in render(d):
+        console.print(line, markup=False, highlight=False)
+    return 0 if d.same else 1
+
+
+def _check_writable(flag: str, value: str, checkpoint: str) -> None:
+    """The input checkpoint is never written, and a missing folder is found before any work."""
+    target = Path(value).resolve()
+    if target == Path(checkpoint).resolve():
+        raise ModelgenError(f"{flag} {value}: that is the input checkpoint, which modelgen never writes")
+    if not target.parent.is_dir():
+        raise ModelgenError(f"{flag} {value}: folder {target.parent} does not exist")

@@ -34,7 +34,6 @@ from codegen.harness.losses import loss_sum
 from codegen.harness.lstsq import NormalEquations
 from codegen.harness.mismatch import MismatchReport
 from codegen.harness.progress import Progress
-from codegen.harness.remap import apply_remap
 
 METHODS = ("auto", "lstsq", "adam")
 EVAL_BATCH = 256  # samples per forward when only measuring
@@ -103,17 +102,16 @@ class TrainResult:
 
 
 def prepare(job: Job, rank: int = 0) -> Prepared:
-    from codegen.load import open_checkpoint
+    from codegen.remap import open_remapped
 
     _check_settings(job)
     device = resolve_device(job.device)
     if device.type == "cuda":
         device = torch.device("cuda", rank)
         torch.cuda.set_device(device)
-    state = open_checkpoint(
-        job.checkpoint, key=job.key, strip=job.strip, strip_prefixes=tuple(job.strip_prefixes)
+    state = open_remapped(
+        job.checkpoint, job.remap, key=job.key, strip=job.strip, strip_prefixes=tuple(job.strip_prefixes)
     ).state_dict()
-    state = dict(apply_remap(job.remap, state))
     model = build_model(job.model)
     report = strict_load(model, state, job.model)
     model.to(device)

@@ -19,6 +19,8 @@ from typing import Any, Mapping, Sequence
 
 Spec = tuple[Sequence[int], str]  # (shape, dtype name such as "float32")
 
+MAX_LEAVES = 8  # per report line; a module with more direct tensors says how many
+
 # BatchNorm checkpoints saved before torch 0.4.1 lack this counter; load_state_dict fills it with 0.
 BATCH_COUNTER = "num_batches_tracked"
 
@@ -146,10 +148,11 @@ def compare(expected: Mapping[str, Spec], found: Mapping[str, Spec]) -> Mismatch
     report = MismatchReport()
     missing_whole = _whole_modules({n for n in expected if n not in found}, expected)
     unexpected_whole = _whole_modules({n for n in found if n not in expected}, found)
+    counters = old_counters(expected, found)
     for name, spec in expected.items():
         other = found.get(name)
         if other is None:
-            if name.endswith("." + BATCH_COUNTER) or name == BATCH_COUNTER:
+            if name in counters:
                 continue  # counted in the note below
             report.differences.append(
                 Difference("missing", name, expected=spec, whole=missing_whole.get(name, ""))
@@ -163,13 +166,22 @@ def compare(expected: Mapping[str, Spec], found: Mapping[str, Spec]) -> Mismatch
         for n, s in found.items()
         if n not in expected
     ]
-    counters = [n for n in expected if n.rpartition(".")[2] == BATCH_COUNTER and n not in found]
     if counters:
         report.notes.append(
             f"{len(counters)} BatchNorm {BATCH_COUNTER} counter(s) are not in the checkpoint "
             "(saved by an older torch); load_state_dict sets them to 0"
         )
     return report
+
+
+def old_counters(expected: Mapping[str, Any], found: Mapping[str, Any]) -> list[str]:
+    """BatchNorm counters `found` lacks while holding the rest of their module: an older torch saved
+    it. A counter whose whole module is absent is just part of a missing module."""
+    modules = {k.rpartition(".")[0] for k in found}
+    return [
+        n for n in expected
+        if n.rpartition(".")[2] == BATCH_COUNTER and n not in found and n.rpartition(".")[0] in modules
+    ]
 
 
 def specs_of(state: Mapping[str, Any]) -> dict[str, Spec]:
@@ -185,15 +197,18 @@ def _whole_modules(names: set[str], side: Mapping[str, Spec]) -> dict[str, str]:
     contains submodules' keys too: a missing layer is then one line, not one per sublayer."""
     total: dict[str, int] = {}
     hit: dict[str, int] = {}
+    nested: set[str] = set()  # modules with keys of submodules
     for counts, keys in ((total, side), (hit, names)):
         for key in keys:
-            for prefix in _prefixes(key):
+            prefixes = _prefixes(key)
+            for prefix in prefixes:
                 counts[prefix] = counts.get(prefix, 0) + 1
+            nested.update(prefixes[:-1])
     out: dict[str, str] = {}
     for key in names:
         own = key.rpartition(".")[0]
-        whole = next((p for p in _prefixes(key) if hit[p] == total[p]), own)
-        if whole != own:
+        whole = next((p for p in _prefixes(key) if hit[p] == total[p]), None)
+        if whole is not None and (whole != own or whole in nested):  # `model.scale` beside `model.fc.*` too
             out[key] = whole
     return out
 
@@ -242,14 +257,16 @@ def _describe(kind: str, diffs: list[Difference]) -> str:
         n = sum(d.module == first_module for d in diffs)
         return f"the whole module ({n} keys)"
     parts = []  # folded modules share their leaves and specs: show one
-    for d in (d for d in diffs if d.module == first_module):
+    own = [d for d in diffs if d.module == first_module]
+    for d in own[:MAX_LEAVES]:
         if kind == "shape":
             parts.append(f"{d.leaf} [{_dims(d.expected)}] vs [{_dims(d.found)}]")
         elif kind == "dtype":
             parts.append(f"{d.leaf} {d.expected[1]} vs {d.found[1]}")  # type: ignore[index]
         else:
             parts.append(d.leaf)
-    return ", ".join(parts)
+    more = f", ... ({len(own)} keys)" if len(own) > MAX_LEAVES else ""
+    return ", ".join(parts) + more
 
 
 def _dims(spec: Spec | None) -> str:

@@ -14,6 +14,18 @@ from codegen.errors import ModelgenError
 DEFAULT_CLASS = "RecoveredModel"
 
 
+def looks_like_model(arg: str) -> bool:
+    """A MODEL argument (`x.py`, `x.py:Class`, `package.module:Class`) rather than a checkpoint: an
+    existing file or folder not ending in .py is a checkpoint, anything else goes by its form. So a
+    checkpoint is never imported, and a model file never unpickled."""
+    if not arg.endswith(".py") and Path(arg).exists():
+        return False
+    target, colon, name = arg.rpartition(":")
+    if colon and name.isidentifier():
+        return target.endswith(".py") or all(part.isidentifier() for part in target.split("."))
+    return arg.endswith(".py")
+
+
 def load_model_class(spec: str) -> Any:
     import torch.nn as nn
 

@@ -1,0 +1,187 @@
+"""Describe a `torch.save` zip checkpoint without torch: its containers, and tensors as storage views.
+
+`torch.load(weights_only=True)` unpickles in Python and builds every tensor: about a second for a
+10,000-key file, on top of importing torch. This reader covers the common case only. The pickle may use
+plain containers and the globals `torch.save` writes for dense tensors; anything else (a global torch
+would refuse, a quantized or sparse tensor, an odd argument, a missing or compressed record, a damaged
+byte) makes `describe` return None, and the caller hands the file to `torch.load`, which decides with
+its own checks and messages. Like the TorchScript reader in load.py, it calls nothing but its own
+stand-ins, so a pickle cannot run code.
+
+It uses the pure-Python unpickler on purpose: the C one sizes its memo from the indices in the file,
+so a few hostile bytes (`LONG_BINPUT 2**28`) make it allocate gigabytes; this one keeps a dict.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from codegen.dtypes import DTYPE_BYTES, STORAGE_DTYPES
+
+MAX_DIM = 2**63  # torch sizes, strides and offsets are int64
+EXACT_DTYPES = {"bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64"}
+
+
+class GiveUp(Exception):
+    """Not the common case: let torch.load read the file."""
+
+
+def _refuse_build(self: Any, state: Any) -> None:
+    # A pickle's BUILD opcode would set a stand-in's fields past the checks (frozen dataclasses with
+    # slots get a __setstate__ that does just that); torch never BUILDs these from a plain save.
+    raise GiveUp("BUILD on a tensor or storage")
+
+
+@dataclass(frozen=True, slots=True)
+class PickledTensor:
+    """A tensor of a zip checkpoint, described but not read: a view of storage `data/<storage>`."""
+
+    storage: str
+    dtype: str  # torch dtype name without "torch."
+    offset: int
+    shape: tuple[int, ...]
+    stride: tuple[int, ...]
+
+    __setstate__ = _refuse_build
+
+    @property
+    def view_signature(self) -> tuple:
+        """Equal for views torch would load as the same tensor (one storage per record)."""
+        return (self.storage, self.offset, self.shape, self.stride)
+
+
+@dataclass(frozen=True, slots=True)
+class _StorageType:
+    dtype: str  # uint8 for UntypedStorage, whose numel counts bytes
+
+    __setstate__ = _refuse_build
+
+
+@dataclass(frozen=True, slots=True)
+class _Dtype:
+    name: str
+
+    __setstate__ = _refuse_build
+
+
+@dataclass(frozen=True, slots=True)
+class _Storage:
+    key: str
+    dtype: str
+    nbytes: int
+
+    __setstate__ = _refuse_build
+
+
+def describe(z: zipfile.ZipFile, data_classes: Mapping[str, type] | None = None) -> Any | None:
+    """The unpickled data.pkl with PickledTensor stand-ins, or None when torch.load must decide.
+
+    `data_classes`: more globals to allow by qualified name, classes that only hold data (the ones
+    the caller also allows torch.load, such as argparse.Namespace).
+    """
+    try:
+        infos = {i.filename: i for i in z.infolist()}
+        root = next(iter(infos)).split("/")[0]
+        reader = _Reader(z.read(f"{root}/data.pkl"), infos, root, data_classes or {})
+        return reader.load()
+    except Exception:  # GiveUp, but also anything a damaged pickle or archive raises
+        return None
+
+
+class _Reader(pickle._Unpickler):  # the pure-Python unpickler: see the module docstring
+    def __init__(self, data: bytes, infos: dict[str, zipfile.ZipInfo], root: str,
+                 data_classes: Mapping[str, type]) -> None:
+        super().__init__(io.BytesIO(data))
+        self.infos = infos
+        self.root = root
+        self.data_classes = data_classes
+        self.dtypes: dict[str, str] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        qualified = f"{module}.{name}"
+        if qualified == "collections.OrderedDict":
+            return OrderedDict
+        if qualified in _REBUILDERS:
+            return _REBUILDERS[qualified]
+        if qualified in self.data_classes:
+            return self.data_classes[qualified]
+        if qualified == "torch.storage.UntypedStorage":
+            return _StorageType("uint8")
+        if module == "torch" and name in STORAGE_DTYPES:
+            return _StorageType(STORAGE_DTYPES[name])
+        if module == "torch" and name in DTYPE_BYTES:
+            return _Dtype(name)
+        raise GiveUp(qualified)
+
+    def persistent_load(self, pid: Any) -> _Storage:
+        # ("storage", storage type, record key, location, numel), as torch.save writes it
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+            raise GiveUp("persistent id")
+        _, kind, key, location, numel = pid
+        if not (isinstance(kind, _StorageType) and isinstance(key, str) and isinstance(location, str)
+                and _is_size(numel)):
+            raise GiveUp("persistent id")
+        # torch loads each record once, with the dtype it first sees
+        if self.dtypes.setdefault(key, kind.dtype) != kind.dtype:
+            raise GiveUp("one record, two dtypes")
+        info = self.infos.get(f"{self.root}/data/{key}")
+        nbytes = numel * DTYPE_BYTES[kind.dtype]
+        if info is None or info.compress_type != zipfile.ZIP_STORED or info.file_size < nbytes:
+            raise GiveUp("storage record")  # torch reports it better
+        return _Storage(key, kind.dtype, nbytes)
+
+
+def _is_size(v: Any) -> bool:
+    return type(v) is int and 0 <= v < MAX_DIM
+
+
+def _view(storage: Any, dtype: str, offset: Any, shape: Any, stride: Any, requires_grad: Any,
+          hooks: Any, metadata: Any) -> PickledTensor:
+    """The checks torch's `Tensor.set_` makes, plus the plain-case ones: else torch decides."""
+    if not (isinstance(storage, _Storage) and _is_size(offset) and isinstance(shape, tuple)
+            and isinstance(stride, tuple) and len(shape) == len(stride)
+            and all(map(_is_size, shape)) and all(map(_is_size, stride))):
+        raise GiveUp("tensor arguments")
+    if type(requires_grad) is not bool or (requires_grad and dtype in EXACT_DTYPES):
+        raise GiveUp("requires_grad")
+    if not isinstance(hooks, dict) or hooks or metadata:  # hooks and conj/neg bits: rare, torch's
+        raise GiveUp("hooks or metadata")
+    if all(shape):  # torch checks bounds only for non-empty views
+        last = offset + sum((d - 1) * s for d, s in zip(shape, stride))
+        if (last + 1) * DTYPE_BYTES[dtype] > storage.nbytes:
+            raise GiveUp("view past the end of its storage")
+    return PickledTensor(storage.key, dtype, offset, shape, stride)
+
+
+def _rebuild_v2(storage: Any, offset: Any, shape: Any, stride: Any, requires_grad: Any, hooks: Any,
+                metadata: Any = None) -> PickledTensor:
+    if not isinstance(storage, _Storage):
+        raise GiveUp("storage")
+    return _view(storage, storage.dtype, offset, shape, stride, requires_grad, hooks, metadata)
+
+
+def _rebuild_v3(storage: Any, offset: Any, shape: Any, stride: Any, requires_grad: Any, hooks: Any,
+                dtype: Any, metadata: Any = None) -> PickledTensor:
+    if not isinstance(dtype, _Dtype):
+        raise GiveUp("dtype")
+    return _view(storage, dtype.name, offset, shape, stride, requires_grad, hooks, metadata)
+
+
+def _rebuild_parameter(data: Any, requires_grad: Any, hooks: Any) -> PickledTensor:
+    if not isinstance(data, PickledTensor) or type(requires_grad) is not bool or hooks:
+        raise GiveUp("parameter")
+    if requires_grad and data.dtype in EXACT_DTYPES:
+        raise GiveUp("requires_grad")
+    return data
+
+
+_REBUILDERS: dict[str, Callable[..., PickledTensor]] = {
+    "torch._utils._rebuild_tensor_v2": _rebuild_v2,
+    "torch._utils._rebuild_tensor_v3": _rebuild_v3,
+    "torch._utils._rebuild_parameter": _rebuild_parameter,
+}
