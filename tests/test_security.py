@@ -1,0 +1,122 @@
+"""Hostile input through every command: a pickle's payload never runs, key text never becomes code."""
+
+from __future__ import annotations
+
+import ast
+import io
+import keyword
+import os
+import tokenize
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from codegen.cli import main
+from codegen.errors import ModelgenError
+from codegen.generate import generate_source
+from codegen.load import TensorEntry, TensorTable
+from tests.zoo import build
+
+
+class Payload:
+    """Unpickling this would create the marker file: the attack every reader must refuse."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.fixture
+def files(tmp_path):
+    marker = tmp_path / "PWNED"
+    good = tmp_path / "good.pt"
+    torch.save(build("mlp").state_dict(), good)
+    evil = tmp_path / "evil.pt"
+    torch.save({"state_dict": build("mlp").state_dict(), "extra": Payload(str(marker))}, evil)
+    model = tmp_path / "model.py"
+    assert main(["generate", str(good), "-o", str(model)]) == 0
+    data = tmp_path / "data.pt"
+    torch.save({"x": torch.randn(8, 20), "y": torch.randn(8, 5)}, data)
+    return {"good": good, "evil": evil, "marker": marker, "model": model, "data": data, "dir": tmp_path}
+
+
+COMMANDS = {
+    "inspect": lambda f, ck, data: ["inspect", ck],
+    "generate": lambda f, ck, data: ["generate", ck, "-o", str(f["dir"] / "out.py")],
+    "calibrate": lambda f, ck, data: ["generate", ck, "-o", str(f["dir"] / "out.py"), "--calibrate", data],
+    "check": lambda f, ck, data: ["check", ck, str(f["model"])],
+    "verify": lambda f, ck, data: ["verify", ck, str(f["model"]), "--data", data],
+    "finetune": lambda f, ck, data: ["finetune", ck, str(f["model"]), "--data", data, "--train", "4",
+                                     "--out", str(f["dir"] / "tuned.pt")],
+    "diff": lambda f, ck, data: ["diff", ck, str(f["model"])],
+    "diff_checkpoints": lambda f, ck, data: ["diff", str(f["good"]), ck],
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_malicious_checkpoint_is_refused_by_every_command(name, files, capsys):
+    args = COMMANDS[name](files, str(files["evil"]), str(files["data"]))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "posix.system" in err
+    assert not files["marker"].exists()
+
+
+@pytest.mark.parametrize("name", ["calibrate", "verify", "finetune"])
+def test_malicious_data_file_is_refused(name, files, capsys):
+    evil_data = files["dir"] / "evil_data.pt"
+    torch.save({"x": torch.randn(8, 20), "y": Payload(str(files["marker"]))}, evil_data)
+    args = COMMANDS[name](files, str(files["good"]), str(evil_data))
+    assert main(args) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not files["marker"].exists()
+
+
+# Key names: any text at all either generates a file whose code contains none of it, or is refused.
+segment = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=0, max_size=12)
+PAYLOADS = [
+    'x"); __import__("os").system("id',
+    "a\nimport os\nos.system('id')\n#",
+    '"""',
+    "\\x00\\",
+    "os.system",
+]
+hostile = st.one_of(segment, segment, st.sampled_from(PAYLOADS))
+
+
+@settings(max_examples=150, deadline=None, derandomize=bool(os.environ.get("CI")),
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(hostile, min_size=1, max_size=3).map(".".join), min_size=1, max_size=4, unique=True))
+def test_any_key_text_compiles_loads_or_is_refused(keys):
+    state = {f"{k}.weight": torch.zeros(2, 3) for k in keys}
+    table = TensorTable("fuzz.pt", "torch-zip", {k: TensorEntry(k, (2, 3), "float32") for k in state})
+    try:
+        source, _ = generate_source(table)
+    except ModelgenError as e:
+        message = str(e)
+        assert "\n" not in message and ("--remap" in message or "would merge" in message), message
+        return
+    namespace: dict = {"__name__": "fuzzed"}
+    exec(compile(source, "model.py", "exec"), namespace)  # importing it has no side effects
+    namespace["RecoveredModel"]().load_state_dict(state, strict=True)
+    tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type != tokenize.NL]
+    names = [t.string for t in tokens if t.type == tokenize.NAME]
+    assert names.count("import") == len([line for line in source.splitlines() if line.startswith("import ")])
+    # A key segment reaches code at most as an attribute name (`self.os`), never as a free name that
+    # would be looked up, called or imported; all other key text stays in strings and comments.
+    tree = ast.parse(source)
+    own = {n.name for n in ast.walk(tree) if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    own |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs}
+    own |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    vocabulary = own | {"torch", "nn", "math", "super", "range", "staticmethod", "tuple", "int", "float", "bool",
+                        "str", "getattr", "NotImplementedError", "None", "True", "False"}
+    segments = {part for key in keys for part in key.split(".")}
+    for before, token in zip(tokens, tokens[1:]):
+        if token.type == tokenize.NAME and token.string in segments and not keyword.iskeyword(token.string):
+            assert before.string == "." or token.string in vocabulary, (token.string, source)
+    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    assert loaded <= vocabulary, loaded - vocabulary
