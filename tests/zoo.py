@@ -180,7 +180,6 @@ ZOO: dict[str, Callable[[], nn.Module]] = {
 # Inputs for every model with a forward, for measuring recovery (scripts/recovery_table.py).
 INPUTS: dict[str, Callable[[], tuple[torch.Tensor, ...]]] = {
     "conv_autoencoder": lambda: (torch.randn(2, 1, 16, 16),),
-    "resnet_tiny": lambda: (torch.randn(2, 3, 16, 16),),
     "vit_tiny": lambda: (torch.randn(2, 3, 16, 16),),
 }
 
@@ -193,6 +192,7 @@ EXACT: dict[str, Callable[[], tuple[torch.Tensor, ...]]] = {
     "seq2seq": lambda: (torch.randint(0, 50, (2, 5)), torch.randint(0, 60, (2, 4))),
     "seed_transformer": lambda: (torch.randn(2, 6, 64), torch.randn(2, 5, 64)),
     "gpt_like": lambda: (torch.randint(0, 50, (2, 7)),),
+    "resnet_tiny": lambda: (torch.randn(2, 3, 16, 16),),
 }
 
 
