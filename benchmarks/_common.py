@@ -1,8 +1,9 @@
 """Shared by the benchmarks: commands measured in fresh processes, and the result table.
 
 Each measurement runs in a fresh interpreter, as a user's command would: its wall time, and its peak
-resident memory as the kernel accounted it (`getrusage(RUSAGE_CHILDREN)` in a small launcher). Commands that are compared
-run interleaved, several times, and the median is kept, so a busy machine slows both sides alike.
+resident memory as the kernel accounted it (`getrusage(RUSAGE_CHILDREN)` in a small launcher).
+Commands that are compared run interleaved, several times, and the median is kept, so a busy machine
+slows both sides alike.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def print_table(rows: list[Row], title: str | None = None) -> None:
     if title:
         print(title)
     header = ("benchmark", "measured", "goal", "met")
-    cells = [header] + [(r.benchmark, r.measured, r.goal, {True: "yes", False: "NO", None: ""}[r.met]) for r in rows]
+    verdict = {True: "yes", False: "NO", None: ""}
+    cells = [header] + [(r.benchmark, r.measured, r.goal, verdict[r.met]) for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(4)]
     for i, c in enumerate(cells):
         print("| " + " | ".join(v.ljust(w) for v, w in zip(c, widths)) + " |")

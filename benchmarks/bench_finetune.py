@@ -8,7 +8,12 @@ All three tune only `output_layer` (8,256 of 612,800 parameters) under MSE on th
   and final-loss checks;
 - modelgen --method adam: the same cached features, trained with Adam, to show what caching alone buys.
 
-Run: python benchmarks/bench_finetune.py [--samples N] [--epochs E]   (under a minute on 2 CPU cores)
+The goal (issue 9) is at equal or better loss: naive Adam trains until it matches least squares' loss
+(at most --max-epochs; if it never does, the ratio is a lower bound). Training time only: the naive
+loop's per-epoch loss checks are not counted. The fixed-epoch comparison is shown too.
+
+Run: python benchmarks/bench_finetune.py [--samples N] [--epochs E] [--max-epochs M]
+(about 15 s on 2 idle CPU cores; torch's threads make the naive loop far slower on a busy machine)
 """
 
 from __future__ import annotations
@@ -37,9 +42,12 @@ MODEL = f"{ROOT / 'examples' / 'seed_transformer.py'}:TransformerRegressor"
 
 
 def naive_adam(
-    weights: Path, data: Path, epochs: int, batch_size: int, lr: float
-) -> tuple[float, float]:
-    """The loop a user would write: full forward every step, only output_layer trainable."""
+    weights: Path, data: Path, batch_size: int, lr: float, min_epochs: int, target: float, max_epochs: int
+) -> list[tuple[float, float]]:
+    """The loop a user would write: full forward every step, only output_layer trainable.
+
+    (full-data loss, training seconds so far) after each epoch: at least `min_epochs`, then on until
+    the loss reaches `target` or `max_epochs` ran. The per-epoch loss checks are not timed."""
     state = torch.load(weights, weights_only=True)["model_state_dict"]
     model = TransformerRegressor().eval()
     model.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
@@ -48,9 +56,11 @@ def naive_adam(
     d = torch.load(data, weights_only=True)
     src, tgt = d["src_sequences"], d["tgt_sequences"]
     opt = torch.optim.Adam(model.output_layer.parameters(), lr=lr)
-    started = time.perf_counter()
     generator = torch.Generator().manual_seed(0)
-    for _ in range(epochs):
+    history: list[tuple[float, float]] = []
+    seconds = 0.0
+    while len(history) < max_epochs and (len(history) < min_epochs or history[-1][0] > target):
+        started = time.perf_counter()
         order = torch.randperm(len(src), generator=generator)
         for start in range(0, len(src), batch_size):
             idx = order[start : start + batch_size]
@@ -58,9 +68,10 @@ def naive_adam(
             opt.zero_grad()
             loss.backward()
             opt.step()
-    with torch.no_grad():
-        final = F.mse_loss(model(src, tgt), tgt).item()
-    return final, time.perf_counter() - started
+        seconds += time.perf_counter() - started
+        with torch.no_grad():
+            history.append((F.mse_loss(model(src, tgt), tgt).item(), seconds))
+    return history
 
 
 def harness(
@@ -91,25 +102,36 @@ def harness(
 GOAL = 10.0
 
 
-def run(samples: int = 512, epochs: int = 10, batch_size: int = 32, lr: float = 1e-2) -> list[Row]:
+def run(samples: int = 512, epochs: int = 10, batch_size: int = 32, lr: float = 1e-2,
+        max_epochs: int = 40) -> list[Row]:
     torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])  # pay torch's one-time optimizer import up front
     with tempfile.TemporaryDirectory() as tmp:
         weights, data = build(Path(tmp), samples=samples)
-        naive_loss, naive_s = naive_adam(weights, data, epochs, batch_size, lr)
-        cached_loss, cached_s, baseline = harness(weights, data, "adam", epochs, batch_size, lr)
-        lstsq_loss, lstsq_s, _ = harness(weights, data, "lstsq", epochs, batch_size, lr)
+        lstsq_loss, lstsq_s, baseline = harness(weights, data, "lstsq", epochs, batch_size, lr)
+        cached_loss, cached_s, _ = harness(weights, data, "adam", epochs, batch_size, lr)
+        # The same Adam run gives both figures: its state after `epochs`, and when it first matched
+        # least squares' loss (or, if it never did, how long it tried).
+        history = naive_adam(weights, data, batch_size, lr, epochs, lstsq_loss * (1 + 1e-6), max_epochs)
 
-    speedup = naive_s / lstsq_s
-    no_worse = lstsq_loss <= naive_loss * (1 + 1e-6)
+    naive_loss, naive_s = history[epochs - 1]
+    matched = next((i for i, (loss, _) in enumerate(history) if loss <= lstsq_loss * (1 + 1e-6)), None)
+    tried_s = history[-1][1] if matched is None else history[matched][1]
+    ratio = tried_s / lstsq_s
+    if matched is None:
+        equal = (f">= {ratio:.1f}x: naive Adam never reached {lstsq_loss:.4f} in {len(history)} epochs "
+                 f"({tried_s:.2f} s; best {min(h[0] for h in history):.4f}), least squares {lstsq_s:.2f} s")
+    else:
+        equal = f"{ratio:.1f}x faster ({lstsq_s:.2f} s vs naive Adam's {tried_s:.2f} s, {matched + 1} epochs)"
     return [
+        Row(f"fine-tune a head to equal loss: least squares vs naive Adam (from {baseline:.4f})", equal,
+            f">= {GOAL:g}x", ratio >= GOAL),
         Row(
-            f"fine-tune a head: least squares vs naive Adam ({epochs} epochs)",
-            f"{speedup:.1f}x faster ({lstsq_s:.2f} s vs {naive_s:.2f} s); loss {lstsq_loss:.4f} vs "
-            f"{naive_loss:.4f} (from {baseline:.4f})",
-            f">= {GOAL:g}x, loss no worse", speedup >= GOAL and no_worse,
+            f"fine-tune a head, {epochs} epochs: least squares vs naive Adam",
+            f"{naive_s / lstsq_s:.1f}x faster ({lstsq_s:.2f} s vs {naive_s:.2f} s); loss {lstsq_loss:.4f} vs "
+            f"{naive_loss:.4f}", "", None,
         ),
         Row(  # what caching the frozen trunk's features alone buys, with the same optimiser and steps
-            "fine-tune a head: Adam on cached features vs naive Adam",
+            f"fine-tune a head, {epochs} epochs: Adam on cached features vs naive Adam",
             f"{naive_s / cached_s:.1f}x faster ({cached_s:.2f} s vs {naive_s:.2f} s); loss {cached_loss:.4f}",
             "", None,
         ),
@@ -122,10 +144,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-2)
+    parser.add_argument("--max-epochs", type=int, default=40, help="how long naive Adam may try to match")
     args = parser.parse_args()
-    rows = run(args.samples, args.epochs, args.batch_size, args.lr)
+    rows = run(args.samples, args.epochs, args.batch_size, args.lr, args.max_epochs)
     print_table(rows, f"seed transformer, {args.samples} samples, output_layer only, MSE; {environment()}")
-    print("least squares' figure is a lower bound: Adam needs far more epochs to reach its loss")
 
 
 if __name__ == "__main__":

@@ -51,12 +51,15 @@ def run(repeats: int = 5) -> list[Row]:
         commands = {
             "help": modelgen("--help"),
             "inspect st": modelgen("inspect", st),
-            "torch st": [sys.executable, "-c", f"from safetensors.torch import load_file; load_file({str(st)!r})"],
+            "torch st": [sys.executable, "-c",
+                         f"import torch; from safetensors.torch import load_file; load_file({str(st)!r})"],
             "inspect pt": modelgen("inspect", pt),
-            "torch pt": [sys.executable, "-c", f"import torch; torch.load({str(pt)!r}, weights_only=True, mmap=True)"],
+            "torch pt": [sys.executable, "-c",
+                         f"import torch; torch.load({str(pt)!r}, weights_only=True, mmap=True)"],
         }
         got = compare(commands, repeats)
-        torch_free = {name: not _imports_torch(commands[name][3:]) for name in ("help", "inspect st", "inspect pt")}
+        ours = ("help", "inspect st", "inspect pt")  # commands[...][3:]: the arguments after python -m codegen
+        torch_free = {name: not _imports_torch(commands[name][3:]) for name in ours}
         size = size_text(st)
 
     def row(name: str, label: str, against: str, what: str) -> Row:

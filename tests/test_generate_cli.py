@@ -68,3 +68,14 @@ def test_generate_warns_where_forward_is_unknown(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "warning: RecoveredModel.forward: cannot infer how gate enters the computation" in out
     assert "raise NotImplementedError" in (tmp_path / "gated.py").read_text()
+
+
+def test_generate_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    """generate freezes what is alive while it works (speed on big key lists), and only then."""
+    import gc
+
+    assert main(["generate", str(_seed(tmp_path)), "-o", str(tmp_path / "m.py")]) == 0
+    assert gc.get_freeze_count() == 0
+    (tmp_path / "bad.pt").write_bytes(b"")
+    assert main(["generate", str(tmp_path / "bad.pt"), "-o", str(tmp_path / "n.py")]) == 2
+    assert gc.get_freeze_count() == 0
