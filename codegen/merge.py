@@ -76,10 +76,12 @@ def record_bodies(source: str) -> str:
     entries = ", ".join(f"{c}.{f}={h}" for (c, f), h in _method_hashes(module).items())
     record = textwrap.fill(f"{RECORD_HEAD} {entries}", width=96, break_long_words=False, break_on_hyphens=False)
     string = _docstring(module)
-    if string is None or not string.value.endswith('"""'):
+    if string is None or not string.value.endswith('"""') or not source.startswith('"""'):
         raise ModelgenError("internal error: the generated file opens without a docstring; please report it")
-    text = string.value[3:-3].rstrip()
-    return module.deep_replace(string, string.with_changes(value=f'"""{text}\n\n{record}"""')).code
+    # Splice the record in as text: the renderer escapes any triple quote inside the docstring, so the
+    # first one after the opening closes it (a tree replace costs seconds on files with 10k lines).
+    end = source.index('"""', 3)
+    return f"{source[:end].rstrip()}\n\n{record}{source[end:]}"
 
 
 def _recorded(module: cst.Module) -> dict[Key, str] | None:
