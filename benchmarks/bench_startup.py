@@ -1,7 +1,7 @@
 """Commands that need no tensors start without torch: `modelgen --help` and `modelgen inspect`.
 
 `inspect` of a safetensors file reads its JSON header only, and of a torch zip file its pickle only
-(codegen/torchzip.py), so neither imports torch. Each is timed in a fresh process against the torch-based
+(codegen/load/torchzip.py), so neither imports torch. Each is timed in a fresh process against the torch-based
 read of the same file a user would otherwise write (`safetensors.torch.load_file`, `torch.load`); the
 goal (issue 9) is at least 5x faster. A second check runs the same commands in-process and reports
 whether `torch` ended up in sys.modules.

@@ -11,3 +11,9 @@ class CheckFailed(ModelgenError):
     """The input was fine but the check it asked for did not pass (stale file, load failure...)."""
 
     exit_code = 1
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message (its type when empty): the detail a one-line error shows."""
+    text = str(e).strip().splitlines()
+    return (text[0] if text else type(e).__name__)[:200]

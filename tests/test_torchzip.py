@@ -15,7 +15,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-import codegen.load as load
+import codegen.load.pickled as pickled
 from codegen.errors import ModelgenError
 from codegen.load import open_checkpoint
 from tests import zoo
@@ -25,7 +25,7 @@ def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, **options) -> tuple[
     """(table via our reader, table via torch.load), as JSON, with ties."""
     ours = open_checkpoint(path, **options)
     with monkeypatch.context() as m:
-        m.setattr(load, "describe", lambda *args: None)
+        m.setattr(pickled, "describe", lambda *args: None)
         theirs = open_checkpoint(path, **options)
     return ours.table.to_json(), theirs.table.to_json()
 
@@ -72,7 +72,7 @@ LEFT_TO_TORCH = {"metadata torch must read"}
 def test_same_table_as_torch_load(tmp_path, monkeypatch, case):
     torch.save(CASES[case](), tmp_path / "c.pt")
     with zipfile.ZipFile(tmp_path / "c.pt") as z:
-        assert (load._describe_zip(z, z.namelist()) is None) == (case in LEFT_TO_TORCH)
+        assert (pickled._describe_zip(z, z.namelist()) is None) == (case in LEFT_TO_TORCH)
     ours, theirs = _both_ways(tmp_path / "c.pt", monkeypatch)
     assert ours == theirs
 
@@ -158,7 +158,7 @@ def test_a_build_opcode_cannot_rewrite_a_description(tmp_path):
         for info, d in entries:
             z.writestr(info, crafted if info.filename == "c/data.pkl" else d)
     with zipfile.ZipFile(tmp_path / "d.pt") as z:
-        assert load.describe(z) is None
+        assert pickled.describe(z) is None
     try:
         table = open_checkpoint(tmp_path / "d.pt").table  # torch.load decides
     except ModelgenError:

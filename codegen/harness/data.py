@@ -69,7 +69,7 @@ def load_data(
 
 def _read(path: Path) -> Any:
     # The checkpoint loader's reader: weights_only, the same allow-list and one-line errors.
-    from codegen.load import _torch_load
+    from codegen.load.pickled import _torch_load
 
     if not path.is_file():
         raise ModelgenError(f"{path}: no such file")

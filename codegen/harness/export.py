@@ -12,7 +12,7 @@ from typing import Any, Iterator, Mapping
 
 from codegen.errors import CheckFailed
 from codegen.harness.mismatch import MismatchReport, Spec, compare, specs_of
-from codegen.load import _first_line
+from codegen.errors import first_line
 
 RTOL, ATOL = 1e-4, 1e-5
 
@@ -93,7 +93,7 @@ def _to_torchscript(model: Any, example: tuple[Any, ...] | None) -> tuple[Any, s
     try:
         return torch.jit.script(model), "script", None
     except Exception as e:
-        reason = _first_line(e)
+        reason = first_line(e)
     if example is None:
         raise CheckFailed(
             f"torch.jit.script failed ({reason}); tracing needs inputs and none are available"
@@ -103,7 +103,7 @@ def _to_torchscript(model: Any, example: tuple[Any, ...] | None) -> tuple[Any, s
         return torch.jit.trace(model, example, check_trace=False), "trace", reason
     except Exception as e:
         raise CheckFailed(
-            f"torch.jit.script failed ({reason}) and so did torch.jit.trace ({_first_line(e)})"
+            f"torch.jit.script failed ({reason}) and so did torch.jit.trace ({first_line(e)})"
         ) from None
 
 

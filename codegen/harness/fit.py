@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from codegen.load import _first_line  # shared one-line error text
+from codegen.errors import first_line
 from codegen.errors import ModelgenError
 from codegen.harness.data import Dataset
 from codegen.harness.device import to_device
@@ -45,7 +45,7 @@ def check_fits(model: Any, data: Dataset, loss: str | None, device: Any) -> Any:
             f"{n} [{', '.join(map(str, t.shape))}]" for n, t in zip(data.input_names, data.inputs)
         )
         raise ModelgenError(
-            f"{data.source}: inputs ({shapes}) do not fit the model: {type(e).__name__}: {_first_line(e)}"
+            f"{data.source}: inputs ({shapes}) do not fit the model: {type(e).__name__}: {first_line(e)}"
         ) from None
     if loss is not None and data.target is not None:
         try:

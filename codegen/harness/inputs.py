@@ -13,7 +13,7 @@ from typing import Any
 
 from codegen.errors import CheckFailed
 from codegen.harness.fit import forward_params
-from codegen.load import _first_line
+from codegen.errors import first_line
 
 BATCH, LENGTH, SPATIAL = 2, 8, 16
 
@@ -59,7 +59,7 @@ def _declared(model: Any) -> tuple[Any, ...]:
         value = model.example_inputs()
     except Exception as e:
         raise CheckFailed(
-            f"example_inputs() failed: {type(e).__name__}: {_first_line(e)}"
+            f"example_inputs() failed: {type(e).__name__}: {first_line(e)}"
         ) from None
     value = (value,) if isinstance(value, torch.Tensor) else tuple(value)
     if not all(isinstance(v, torch.Tensor) for v in value):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from codegen.load import _first_line  # shared one-line error text
+from codegen.errors import first_line
 from codegen.errors import CheckFailed, ModelgenError
 from codegen.harness.mismatch import MismatchReport, compare, specs_of
 from codegen.harness.model_ref import load_model_class
@@ -25,11 +25,11 @@ def build_model(spec: str) -> Any:
         return cls()
     except TypeError as e:
         raise ModelgenError(
-            f"{spec}: {cls.__name__}() cannot be built without arguments ({_first_line(e)})"
+            f"{spec}: {cls.__name__}() cannot be built without arguments ({first_line(e)})"
         ) from None
     except Exception as e:
         raise CheckFailed(
-            f"{spec}: building {cls.__name__}() failed: {type(e).__name__}: {_first_line(e)}"
+            f"{spec}: building {cls.__name__}() failed: {type(e).__name__}: {first_line(e)}"
         ) from None
 
 
@@ -47,6 +47,6 @@ def strict_load(model: Any, state: Mapping[str, Any], what: str) -> MismatchRepo
         model.load_state_dict(state, strict=True)
     except Exception as e:  # a custom _load_from_state_dict can still refuse
         raise LoadFailed(
-            f"{what}: load_state_dict(strict=True) failed: {_first_line(e)}", report
+            f"{what}: load_state_dict(strict=True) failed: {first_line(e)}", report
         ) from None
     return report

@@ -19,7 +19,7 @@ from codegen.harness.fit import check_fits
 from codegen.harness.inputs import smoke_inputs
 from codegen.harness.loading import build_model, strict_load
 from codegen.harness.mismatch import Spec, specs_of
-from codegen.load import _first_line
+from codegen.errors import first_line
 
 DATA_SAMPLES = 4  # forward and export checks run on this many samples of DATA
 
@@ -102,7 +102,7 @@ def _forward_check(
             with torch.no_grad():
                 output = model(*to_device(inputs, device))
         except Exception as e:
-            errors.append(f"{_shapes(inputs)}: {type(e).__name__}: {_first_line(e)}")
+            errors.append(f"{_shapes(inputs)}: {type(e).__name__}: {first_line(e)}")
             continue
         finite = _all_finite(output)
         detail = f"{_shapes(inputs)} from {source} -> {_shapes(output)}"

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from codegen.dtypes import DTYPE_BYTES, STORAGE_DTYPES
+from codegen.load.dtypes import DTYPE_BYTES, STORAGE_DTYPES
 
 MAX_DIM = 2**63  # torch sizes, strides and offsets are int64
 EXACT_DTYPES = {"bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64"}
