@@ -81,7 +81,7 @@ def _choice_comment(m: Module) -> str:
                              f"(or {_listing(c.alternatives)})")
     for c in m.choices:
         if c.name == "module_type" and c.alternatives:
-            return _comment_safe(f"{_short(c.value)}: {_how(c)} ({c.note} also fit {_listing(c.alternatives)})")
+            return _comment_safe(f"{_short(c.value)}: {_how(c)} ({c.note}; could also be {_listing(c.alternatives)})")
     return ""
 
 

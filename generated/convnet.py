@@ -6,7 +6,7 @@ Regenerate: modelgen generate convnet.pt -o generated/convnet.py
 Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): layer types, num_groups, padding, pooling, stride
 
-Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=e722fcfd,
+Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=982a7067,
 RecoveredModel.example_inputs=64bc4280, RecoveredModel.forward=f849a95c"""
 
 import torch
@@ -31,7 +31,7 @@ class RecoveredModel(nn.Module):
             # index 2 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
             nn.ReLU(),
             nn.Conv2d(hidden_channels, hidden_channels_2, kernel_size=3, padding=1),
-            # GroupNorm: a guess (weight and bias of one shape also fit LayerNorm, BatchNorm, InstanceNorm)
+            # GroupNorm: a guess (weight and bias of one shape; could also be LayerNorm, BatchNorm, InstanceNorm)
             nn.GroupNorm(32, hidden_channels_2),
             # index 5 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
             nn.ReLU(),

@@ -6,7 +6,7 @@ Regenerate: modelgen generate lstm_tagger.pt -o generated/lstm_tagger.py
 Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): batch_first, embedding_scale, layer types, sequence_pooling
 
-Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=8e22235a,
+Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=d44bd421,
 RecoveredModel.example_inputs=984393d2, RecoveredModel.forward=4d243a70"""
 
 import torch
@@ -22,7 +22,7 @@ class RecoveredModel(nn.Module):
         batch_first: bool = True,  # not in the checkpoint: default (alternatives False)
     ) -> None:
         super().__init__()
-        # Embedding: a guess (a 2-D weight named like an embedding also fit Linear)
+        # Embedding: a guess (a 2-D weight named like an embedding; could also be Linear)
         self.embedding = nn.Embedding(vocab_size, embed_dim)
         self.lstm = nn.LSTM(
             embed_dim, 48, num_layers=num_layers, batch_first=batch_first, bidirectional=True

@@ -6,7 +6,7 @@ Regenerate: modelgen generate seq2seq.pt -o generated/seq2seq.py
 Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): activation, batch_first, layer types, nhead, norm_first
 
-Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=9c9a7b13,
+Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=666f4cea,
 RecoveredModel.example_inputs=4ddf97f2, RecoveredModel.forward=63f87bef"""
 
 import torch
@@ -27,9 +27,9 @@ class RecoveredModel(nn.Module):
         norm_first: bool = False,  # not in the checkpoint: default (alternatives True)
     ) -> None:
         super().__init__()
-        # Embedding: a guess (a 2-D weight named like an embedding also fit Linear)
+        # Embedding: a guess (a 2-D weight named like an embedding; could also be Linear)
         self.src_embed = nn.Embedding(vocab_size, d_model)
-        # Embedding: a guess (a 2-D weight named like an embedding also fit Linear)
+        # Embedding: a guess (a 2-D weight named like an embedding; could also be Linear)
         self.tgt_embed = nn.Embedding(tgt_embed_vocab_size, d_model)
         self.transformer = nn.Transformer(
             d_model=d_model,
