@@ -120,3 +120,19 @@ def test_any_key_text_compiles_loads_or_is_refused(keys):
             assert before.string == "." or token.string in vocabulary, (token.string, source)
     loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     assert loaded <= vocabulary, loaded - vocabulary
+
+
+def test_absurd_shapes_are_analyzed_from_metadata_without_allocating():
+    """A header can claim any size: 10^12-element tensors are generated for on the meta device only."""
+    import resource
+
+    table = TensorTable("huge.safetensors", "safetensors", {
+        "embed.weight": TensorEntry("embed.weight", (1_000_000, 1_000_000), "float32"),
+        "head.weight": TensorEntry("head.weight", (10, 1_000_000), "float32"),
+        "head.bias": TensorEntry("head.bias", (10,), "float32"),
+    })
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    source, _ = generate_source(table)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert "nn.Embedding(vocab_size, d_model)" in source or "1000000" in source
+    assert grown_mb < 200  # 4 TB of float32 were never allocated
