@@ -205,3 +205,26 @@ def test_smoke_inputs_follow_the_first_layer(module, shapes):
     if isinstance(module, nn.Embedding):
         ids = smoke.candidates[0][0]
         assert ids.dtype == torch.int64 and 0 <= ids.min() and ids.max() < 11
+
+
+def test_non_persistent_buffers_do_not_fail_the_export_check(tmp_path, capsys):
+    """TorchScript lists non-persistent buffers in its state dict; verify names them instead of failing."""
+    from codegen.cli import main
+
+    model_file = tmp_path / "scaled.py"
+    model_file.write_text(
+        "import torch\nimport torch.nn as nn\n\n\n"
+        "class Scaled(nn.Module):\n"
+        "    def __init__(self) -> None:\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n"
+        "        self.register_buffer('scale', torch.ones(4), persistent=False)\n\n"
+        "    @staticmethod\n"
+        "    def example_inputs() -> tuple[torch.Tensor, ...]:\n"
+        "        return (torch.randn(3, 4),)\n\n"
+        "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n"
+        "        return self.fc(x * self.scale)\n"
+    )
+    torch.save({"fc.weight": torch.zeros(2, 4), "fc.bias": torch.zeros(2)}, tmp_path / "w.pt")
+    assert main(["verify", str(tmp_path / "w.pt"), f"{model_file}:Scaled"]) == 0
+    assert "non-persistent buffer(s) scale" in capsys.readouterr().out
