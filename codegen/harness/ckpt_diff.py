@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codegen.harness.mismatch import BATCH_COUNTER, Difference, MismatchReport, compare, old_counters, specs_of
+from codegen.harness.mismatch import (
+    BATCH_COUNTER, Difference, MismatchReport, change_text, compare, old_counters, specs_of,
+)
 from codegen.load import TensorTable
 
 MAX_GROUPS = 25
@@ -67,17 +69,8 @@ def _describe(kind: str, diffs: list[Difference]) -> str:
         per = f"{len(first)} keys"
         return f"{verb} ({len(modules)} x {per})" if len(modules) > 1 else f"{verb} ({per})"
     parts = []
-    for x in first:  # folded modules share leaves and specs: show one
-        old, new = x.found, x.expected  # A is "found", B "expected"
-        if kind == "shape":
-            parts.append(f"{x.leaf} {_dims(old)} -> {_dims(new)}")
-        elif kind == "dtype":
-            parts.append(f"{x.leaf} {old[1]} -> {new[1]}")  # type: ignore[index]
-        else:
-            parts.append(x.leaf)
+    for x in first:  # folded modules share leaves and specs: show one; A is "found", B "expected"
+        parts.append(change_text(kind, x.leaf, x.found, x.expected, "->"))
     times = f" (x {len(modules)})" if len(modules) > 1 else ""
     return f"{verb} {', '.join(parts)}{times}"
 
-
-def _dims(spec) -> str:
-    return "[" + ", ".join(map(str, spec[0])) + "]" if spec else "[]"

@@ -259,14 +259,18 @@ def _describe(kind: str, diffs: list[Difference]) -> str:
     parts = []  # folded modules share their leaves and specs: show one
     own = [d for d in diffs if d.module == first_module]
     for d in own[:MAX_LEAVES]:
-        if kind == "shape":
-            parts.append(f"{d.leaf} [{_dims(d.expected)}] vs [{_dims(d.found)}]")
-        elif kind == "dtype":
-            parts.append(f"{d.leaf} {d.expected[1]} vs {d.found[1]}")  # type: ignore[index]
-        else:
-            parts.append(d.leaf)
+        parts.append(change_text(kind, d.leaf, d.expected, d.found, "vs"))
     more = f", ... ({len(own)} keys)" if len(own) > MAX_LEAVES else ""
     return ", ".join(parts) + more
+
+
+def change_text(kind: str, leaf: str, first: Spec | None, second: Spec | None, sep: str) -> str:
+    """One leaf of a group: `weight [10, 64] vs [12, 64]`, `weight float32 -> float16`, or its name."""
+    if kind == "shape":
+        return f"{leaf} [{_dims(first)}] {sep} [{_dims(second)}]"
+    if kind == "dtype":
+        return f"{leaf} {first[1]} {sep} {second[1]}"  # type: ignore[index]
+    return leaf
 
 
 def _dims(spec: Spec | None) -> str:
