@@ -48,21 +48,34 @@ print(json.dumps([proc.returncode, wall, usage.ru_maxrss, usage.ru_utime + usage
 
 def child_env() -> dict[str, str]:
     """This checkout's codegen first on the path, whatever `pip install -e` points at."""
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    return dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
 
 
 def measure(cmd: list[str], cwd: Path | None = None) -> Sample:
     """One run of cmd in a fresh process. A failed run measures nothing, so it stops the benchmark."""
-    out = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], cwd=cwd, env=child_env(), capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *cmd],
+        cwd=cwd,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     *output, last = out.splitlines()
     code, wall, peak, cpu = json.loads(last)
     if code != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {code}:\n" + "\n".join(output))
-    return Sample(wall, peak / (2**20 if sys.platform == "darwin" else 2**10), cpu)  # bytes on macOS, else KiB
+    return Sample(
+        wall, peak / (2**20 if sys.platform == "darwin" else 2**10), cpu
+    )  # bytes on macOS, else KiB
 
 
-def compare(commands: dict[str, list[str]], repeats: int = 3, cwd: Path | None = None) -> dict[str, Sample]:
+def compare(
+    commands: dict[str, list[str]], repeats: int = 3, cwd: Path | None = None
+) -> dict[str, Sample]:
     """Median wall time, peak memory and CPU time of each command, after one warm-up run; round-robin."""
     runs: dict[str, list[Sample]] = {name: [] for name in commands}
     for cmd in commands.values():
@@ -71,7 +84,9 @@ def compare(commands: dict[str, list[str]], repeats: int = 3, cwd: Path | None =
         for name, cmd in commands.items():
             runs[name].append(measure(cmd, cwd))
     return {
-        name: Sample(*(statistics.median(getattr(s, f) for s in got) for f in ("wall_s", "peak_mb", "cpu_s")))
+        name: Sample(
+            *(statistics.median(getattr(s, f) for s in got) for f in ("wall_s", "peak_mb", "cpu_s"))
+        )
         for name, got in runs.items()
     }
 
@@ -103,5 +118,7 @@ def environment() -> str:
 
     import torch
 
-    return (f"python {platform.python_version()}, torch {torch.__version__}, {os.cpu_count()} CPUs "
-            f"({torch.get_num_threads()} torch threads), {platform.system()} {platform.machine()}")
+    return (
+        f"python {platform.python_version()}, torch {torch.__version__}, {os.cpu_count()} CPUs "
+        f"({torch.get_num_threads()} torch threads), {platform.system()} {platform.machine()}"
+    )

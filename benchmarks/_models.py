@@ -66,7 +66,9 @@ def save_sharded(state: dict[str, torch.Tensor], folder: Path, shards: int) -> P
         weight_map.update(dict.fromkeys(part, shard))
     total = sum(t.numel() * t.element_size() for t in state.values())
     index = folder / "model.safetensors.index.json"
-    index.write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
+    index.write_text(
+        json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2)
+    )
     return index
 
 

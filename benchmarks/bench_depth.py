@@ -27,22 +27,33 @@ GOAL = 1.05
 def _generate(depth: int, folder: Path) -> list[str]:
     ckpt = save(state_dict(WIDTH, depth), folder / f"depth{depth}.pt")
     out = folder / f"depth{depth}.py"
-    subprocess.run(modelgen("generate", ckpt.name, "-o", out.name), cwd=folder, env=child_env(), check=True,
-                   capture_output=True)
+    subprocess.run(
+        modelgen("generate", ckpt.name, "-o", out.name),
+        cwd=folder,
+        env=child_env(),
+        check=True,
+        capture_output=True,
+    )
     return out.read_text().splitlines()
 
 
 def run() -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         shallow, deep = _generate(SHALLOW, Path(tmp)), _generate(DEEP, Path(tmp))
-    changed = sum(1 for line in difflib.unified_diff(shallow, deep, lineterm="", n=0)
-                  if line[:1] == "+" and not line.startswith("+++"))
+    changed = sum(
+        1
+        for line in difflib.unified_diff(shallow, deep, lineterm="", n=0)
+        if line[:1] == "+" and not line.startswith("+++")
+    )
     ratio = len(deep) / len(shallow)
-    return [Row(
-        f"generated lines, {DEEP} vs {SHALLOW} layers of one block",
-        f"{ratio:.2f}x ({len(deep)} vs {len(shallow)} lines; {changed} lines differ)",
-        f"<= {GOAL}x", ratio <= GOAL,
-    )]
+    return [
+        Row(
+            f"generated lines, {DEEP} vs {SHALLOW} layers of one block",
+            f"{ratio:.2f}x ({len(deep)} vs {len(shallow)} lines; {changed} lines differ)",
+            f"<= {GOAL}x",
+            ratio <= GOAL,
+        )
+    ]
 
 
 def main() -> None:

@@ -42,7 +42,13 @@ MODEL = f"{ROOT / 'examples' / 'seed_transformer.py'}:TransformerRegressor"
 
 
 def naive_adam(
-    weights: Path, data: Path, batch_size: int, lr: float, min_epochs: int, target: float, max_epochs: int
+    weights: Path,
+    data: Path,
+    batch_size: int,
+    lr: float,
+    min_epochs: int,
+    target: float,
+    max_epochs: int,
 ) -> list[tuple[float, float]]:
     """The loop a user would write: full forward every step, only output_layer trainable.
 
@@ -102,38 +108,58 @@ def harness(
 GOAL = 10.0
 
 
-def run(samples: int = 512, epochs: int = 10, batch_size: int = 32, lr: float = 1e-2,
-        max_epochs: int = 40) -> list[Row]:
-    torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])  # pay torch's one-time optimizer import up front
+def run(
+    samples: int = 512,
+    epochs: int = 10,
+    batch_size: int = 32,
+    lr: float = 1e-2,
+    max_epochs: int = 40,
+) -> list[Row]:
+    torch.optim.Adam(
+        [torch.nn.Parameter(torch.zeros(1))]
+    )  # pay torch's one-time optimizer import up front
     with tempfile.TemporaryDirectory() as tmp:
         weights, data = build(Path(tmp), samples=samples)
         lstsq_loss, lstsq_s, baseline = harness(weights, data, "lstsq", epochs, batch_size, lr)
         cached_loss, cached_s, _ = harness(weights, data, "adam", epochs, batch_size, lr)
         # The same Adam run gives both figures: its state after `epochs`, and when it first matched
         # least squares' loss (or, if it never did, how long it tried).
-        history = naive_adam(weights, data, batch_size, lr, epochs, lstsq_loss * (1 + 1e-6), max_epochs)
+        history = naive_adam(
+            weights, data, batch_size, lr, epochs, lstsq_loss * (1 + 1e-6), max_epochs
+        )
 
     naive_loss, naive_s = history[epochs - 1]
-    matched = next((i for i, (loss, _) in enumerate(history) if loss <= lstsq_loss * (1 + 1e-6)), None)
+    matched = next(
+        (i for i, (loss, _) in enumerate(history) if loss <= lstsq_loss * (1 + 1e-6)), None
+    )
     tried_s = history[-1][1] if matched is None else history[matched][1]
     ratio = tried_s / lstsq_s
     if matched is None:
-        equal = (f">= {ratio:.1f}x: naive Adam never reached {lstsq_loss:.4f} in {len(history)} epochs "
-                 f"({tried_s:.2f} s; best {min(h[0] for h in history):.4f}), least squares {lstsq_s:.2f} s")
+        equal = (
+            f">= {ratio:.1f}x: naive Adam never reached {lstsq_loss:.4f} in {len(history)} epochs "
+            f"({tried_s:.2f} s; best {min(h[0] for h in history):.4f}), least squares {lstsq_s:.2f} s"
+        )
     else:
         equal = f"{ratio:.1f}x faster ({lstsq_s:.2f} s vs naive Adam's {tried_s:.2f} s, {matched + 1} epochs)"
     return [
-        Row(f"fine-tune a head to equal loss: least squares vs naive Adam (from {baseline:.4f})", equal,
-            f">= {GOAL:g}x", ratio >= GOAL),
+        Row(
+            f"fine-tune a head to equal loss: least squares vs naive Adam (from {baseline:.4f})",
+            equal,
+            f">= {GOAL:g}x",
+            ratio >= GOAL,
+        ),
         Row(
             f"fine-tune a head, {epochs} epochs: least squares vs naive Adam",
             f"{naive_s / lstsq_s:.1f}x faster ({lstsq_s:.2f} s vs {naive_s:.2f} s); loss {lstsq_loss:.4f} vs "
-            f"{naive_loss:.4f}", "", None,
+            f"{naive_loss:.4f}",
+            "",
+            None,
         ),
         Row(  # what caching the frozen trunk's features alone buys, with the same optimiser and steps
             f"fine-tune a head, {epochs} epochs: Adam on cached features vs naive Adam",
             f"{naive_s / cached_s:.1f}x faster ({cached_s:.2f} s vs {naive_s:.2f} s); loss {cached_loss:.4f}",
-            "", None,
+            "",
+            None,
         ),
     ]
 
@@ -144,10 +170,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-2)
-    parser.add_argument("--max-epochs", type=int, default=40, help="how long naive Adam may try to match")
+    parser.add_argument(
+        "--max-epochs", type=int, default=40, help="how long naive Adam may try to match"
+    )
     args = parser.parse_args()
     rows = run(args.samples, args.epochs, args.batch_size, args.lr, args.max_epochs)
-    print_table(rows, f"seed transformer, {args.samples} samples, output_layer only, MSE; {environment()}")
+    print_table(
+        rows, f"seed transformer, {args.samples} samples, output_layer only, MSE; {environment()}"
+    )
 
 
 if __name__ == "__main__":

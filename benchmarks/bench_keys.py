@@ -33,7 +33,9 @@ def run(repeats: int = 3) -> list[Row]:
         inputs = {
             ".pt": save(state, folder / "model.pt"),
             ".safetensors": save(state, folder / "model.safetensors"),
-            f"{SHARDS} safetensors shards via index.json": save_sharded(state, folder / "sharded", SHARDS),
+            f"{SHARDS} safetensors shards via index.json": save_sharded(
+                state, folder / "sharded", SHARDS
+            ),
         }
         commands = {"torch": IMPORT_TORCH} | {
             name: modelgen("generate", path, "-o", folder / f"out{i}.py", "--force")
@@ -44,18 +46,23 @@ def run(repeats: int = 3) -> list[Row]:
     for name in inputs:
         beyond = got[name].wall_s - got["torch"].wall_s
         cpu = got[name].cpu_s - got["torch"].cpu_s
-        rows.append(Row(
-            f"generate {len(state):,} keys ({name}): time beyond `import torch`",
-            f"{beyond:.2f} s ({got[name].wall_s:.2f} s vs {got['torch'].wall_s:.2f} s; "
-            f"CPU time {cpu:.2f} s beyond)",
-            f"< {GOAL_S:g} s", beyond < GOAL_S,
-        ))
+        rows.append(
+            Row(
+                f"generate {len(state):,} keys ({name}): time beyond `import torch`",
+                f"{beyond:.2f} s ({got[name].wall_s:.2f} s vs {got['torch'].wall_s:.2f} s; "
+                f"CPU time {cpu:.2f} s beyond)",
+                f"< {GOAL_S:g} s",
+                beyond < GOAL_S,
+            )
+        )
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each command; the median counts")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs of each command; the median counts"
+    )
     args = parser.parse_args()
     print_table(run(args.repeats), f"generate on a 10,000-key checkpoint; {environment()}")
 

@@ -43,29 +43,39 @@ def run(repeats: int = 3) -> list[Row]:
                 },
                 repeats,
             )
-            same = (folder / "tiny.py").read_text().count("\n") == (folder / "big.py").read_text().count("\n")
+            same = (folder / "tiny.py").read_text().count("\n") == (
+                folder / "big.py"
+            ).read_text().count("\n")
             size = f"{size_text(big)} {suffix}"
             big.unlink()
             time_ratio = got["big"].wall_s / got["tiny"].wall_s
-            rows.append(Row(
-                f"generate {size} vs {size_text(tiny)}, same keys: time",
-                f"{time_ratio:.2f}x ({got['big'].wall_s:.2f} s vs {got['tiny'].wall_s:.2f} s)"
-                + ("" if same else "; outputs differ in length"),
-                f"<= {TIME_GOAL}x", time_ratio <= TIME_GOAL,
-            ))
+            rows.append(
+                Row(
+                    f"generate {size} vs {size_text(tiny)}, same keys: time",
+                    f"{time_ratio:.2f}x ({got['big'].wall_s:.2f} s vs {got['tiny'].wall_s:.2f} s)"
+                    + ("" if same else "; outputs differ in length"),
+                    f"<= {TIME_GOAL}x",
+                    time_ratio <= TIME_GOAL,
+                )
+            )
             over = got["big"].peak_mb - got["torch"].peak_mb
-            rows.append(Row(
-                f"generate {size}: peak memory over `import torch`",
-                f"+{over:.0f} MB ({got['big'].peak_mb:.0f} vs {got['torch'].peak_mb:.0f} MB; "
-                f"tiny +{got['tiny'].peak_mb - got['torch'].peak_mb:.0f} MB)",
-                f"<= +{MEMORY_GOAL_MB} MB", over <= MEMORY_GOAL_MB,
-            ))
+            rows.append(
+                Row(
+                    f"generate {size}: peak memory over `import torch`",
+                    f"+{over:.0f} MB ({got['big'].peak_mb:.0f} vs {got['torch'].peak_mb:.0f} MB; "
+                    f"tiny +{got['tiny'].peak_mb - got['torch'].peak_mb:.0f} MB)",
+                    f"<= +{MEMORY_GOAL_MB} MB",
+                    over <= MEMORY_GOAL_MB,
+                )
+            )
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each command; the median counts")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs of each command; the median counts"
+    )
     args = parser.parse_args()
     print_table(run(args.repeats), f"generate on big vs tiny checkpoints; {environment()}")
 

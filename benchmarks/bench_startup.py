@@ -38,8 +38,13 @@ print("torch imported" if "torch" in sys.modules else "torch not imported", file
 
 
 def _imports_torch(args: list[str]) -> bool:
-    proc = subprocess.run([sys.executable, "-c", _TORCH_CHECK, *args], env=child_env(), capture_output=True,
-                          text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _TORCH_CHECK, *args],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return proc.stderr.strip().splitlines()[-1] == "torch imported"
 
 
@@ -51,14 +56,24 @@ def run(repeats: int = 5) -> list[Row]:
         commands = {
             "help": modelgen("--help"),
             "inspect st": modelgen("inspect", st),
-            "torch st": [sys.executable, "-c",
-                         f"import torch; from safetensors.torch import load_file; load_file({str(st)!r})"],
+            "torch st": [
+                sys.executable,
+                "-c",
+                f"import torch; from safetensors.torch import load_file; load_file({str(st)!r})",
+            ],
             "inspect pt": modelgen("inspect", pt),
-            "torch pt": [sys.executable, "-c",
-                         f"import torch; torch.load({str(pt)!r}, weights_only=True, mmap=True)"],
+            "torch pt": [
+                sys.executable,
+                "-c",
+                f"import torch; torch.load({str(pt)!r}, weights_only=True, mmap=True)",
+            ],
         }
         got = compare(commands, repeats)
-        ours = ("help", "inspect st", "inspect pt")  # commands[...][3:]: the arguments after python -m codegen
+        ours = (
+            "help",
+            "inspect st",
+            "inspect pt",
+        )  # commands[...][3:]: the arguments after python -m codegen
         torch_free = {name: not _imports_torch(commands[name][3:]) for name in ours}
         size = size_text(st)
 
@@ -68,19 +83,24 @@ def run(repeats: int = 5) -> list[Row]:
         return Row(
             f"`modelgen {label}` vs {what}",
             f"{ratio:.1f}x faster ({got[name].wall_s:.2f} s vs {got[against].wall_s:.2f} s){imported}",
-            f">= {GOAL:g}x, no torch", ratio >= GOAL and torch_free[name],
+            f">= {GOAL:g}x, no torch",
+            ratio >= GOAL and torch_free[name],
         )
 
     return [
         row("help", "--help", "torch st", f"load_file of a {size} safetensors file"),
         row("inspect st", "inspect model.safetensors", "torch st", "safetensors.torch.load_file"),
-        row("inspect pt", "inspect model.pt", "torch pt", "torch.load(weights_only=True, mmap=True)"),
+        row(
+            "inspect pt", "inspect model.pt", "torch pt", "torch.load(weights_only=True, mmap=True)"
+        ),
     ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="runs of each command; the median counts")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="runs of each command; the median counts"
+    )
     args = parser.parse_args()
     print_table(run(args.repeats), f"commands that need no tensors; {environment()}")
 

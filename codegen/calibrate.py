@@ -38,20 +38,32 @@ class Calibration:
     samples: int = 0
 
 
-def calibrate(table: TensorTable, state: dict[str, Any], inputs: tuple[Any, ...], target: Any,
-              class_name: str, hints: dict[str, dict[str, Any]], max_steps: int = 8, beam_width: int = 2,
-              on_trial: Callable[[Trial], None] | None = None) -> Calibration:
+def calibrate(
+    table: TensorTable,
+    state: dict[str, Any],
+    inputs: tuple[Any, ...],
+    target: Any,
+    class_name: str,
+    hints: dict[str, dict[str, Any]],
+    max_steps: int = 8,
+    beam_width: int = 2,
+    on_trial: Callable[[Trial], None] | None = None,
+) -> Calibration:
     n = min(SEARCH_SAMPLES, int(target.shape[0]))
     inputs = tuple(t[:n] for t in inputs)
     target = target[:n]
     result = Calibration({}, 0.0, 0.0, samples=n)
     evaluated: dict[frozenset, tuple[float, ModelIR]] = {}
 
-    def evaluate(picked: dict[tuple[str, str], Any], changed: tuple[str, str, Any] | None) -> tuple[float, ModelIR]:
+    def evaluate(
+        picked: dict[tuple[str, str], Any], changed: tuple[str, str, Any] | None
+    ) -> tuple[float, ModelIR]:
         key = frozenset(picked.items())
         if key not in evaluated:
             ir = analyze(table, class_name=class_name, hints=hints, calibrated=picked)
-            error = model_error(render_source(ir, formatted=False), class_name, state, inputs, target)
+            error = model_error(
+                render_source(ir, formatted=False), class_name, state, inputs, target
+            )
             evaluated[key] = (error, ir)
             if changed is not None:
                 trial = Trial(*changed, error)
@@ -123,7 +135,9 @@ def searchable(ir: ModelIR) -> list[Choice]:
     return out
 
 
-def model_error(source: str, class_name: str, state: dict[str, Any], inputs: tuple[Any, ...], target: Any) -> float:
+def model_error(
+    source: str, class_name: str, state: dict[str, Any], inputs: tuple[Any, ...], target: Any
+) -> float:
     """Relative squared error of the generated model on the data; inf when it cannot run."""
     import torch
 

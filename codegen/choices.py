@@ -15,7 +15,15 @@ from codegen.ir import Choice
 
 # Metadata names that mean the same choice, as trainers and libraries spell them.
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "nhead": ("nhead", "n_head", "num_heads", "num_attention_heads", "n_heads", "heads", "num_head"),
+    "nhead": (
+        "nhead",
+        "n_head",
+        "num_heads",
+        "num_attention_heads",
+        "n_heads",
+        "heads",
+        "num_head",
+    ),
     "activation": ("activation", "hidden_act", "activation_function", "act", "act_fn"),
     "norm_first": ("norm_first", "pre_norm", "prenorm", "normalize_before"),
     "batch_first": ("batch_first",),
@@ -28,43 +36,70 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 class ChoiceResolver:
     """Makes every choice of one analysis, and remembers them (calibration searches over them)."""
 
-    def __init__(self, hints: dict[str, dict[str, Any]] | None = None, metadata: dict[str, Any] | None = None,
-                 calibrated: dict[tuple[str, str], Any] | None = None):
+    def __init__(
+        self,
+        hints: dict[str, dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+        calibrated: dict[tuple[str, str], Any] | None = None,
+    ):
         self.hints = hints or {}
         self.metadata = _flatten(metadata or {})
         self.calibrated = calibrated or {}  # (path, name) -> value picked by `generate --calibrate`
         self.used_hints: set[tuple[str, str]] = set()
         self.made: list[Choice] = []
 
-    def choose(self, path: str, name: str, default: Any, alternatives: list[Any], note: str = "") -> Choice:
+    def choose(
+        self, path: str, name: str, default: Any, alternatives: list[Any], note: str = ""
+    ) -> Choice:
         choice = self._choose(path, name, default, alternatives, note)
         choice.path = path
         self.made.append(choice)
         return choice
 
-    def _choose(self, path: str, name: str, default: Any, alternatives: list[Any], note: str) -> Choice:
+    def _choose(
+        self, path: str, name: str, default: Any, alternatives: list[Any], note: str
+    ) -> Choice:
         alternatives = _ordered([a for a in alternatives if a != default])
         if (path, name) in self.calibrated:
             value = self.calibrated[(path, name)]
-            return Choice(name, value, _ordered([a for a in [default, *alternatives] if a != value]), "calibrated",
-                          "generate --calibrate")
+            return Choice(
+                name,
+                value,
+                _ordered([a for a in [default, *alternatives] if a != value]),
+                "calibrated",
+                "generate --calibrate",
+            )
         for pattern, values in self.hints.items():
             if name in values and _path_matches(pattern, path):
                 self.used_hints.add((pattern, name))
                 value = values[name]
-                return Choice(name, value, _ordered([a for a in [default, *alternatives] if a != value]), "hint",
-                              f"hints [{pattern}]")
+                return Choice(
+                    name,
+                    value,
+                    _ordered([a for a in [default, *alternatives] if a != value]),
+                    "hint",
+                    f"hints [{pattern}]",
+                )
         for key in SYNONYMS.get(name, (name,)):
             if key in self.metadata:
                 value = self.metadata[key][1]
                 if _fits(value, default, alternatives):
-                    return Choice(name, value, _ordered([a for a in [default, *alternatives] if a != value]),
-                                  "metadata", f"checkpoint metadata {self.metadata[key][0]}")
+                    return Choice(
+                        name,
+                        value,
+                        _ordered([a for a in [default, *alternatives] if a != value]),
+                        "metadata",
+                        f"checkpoint metadata {self.metadata[key][0]}",
+                    )
         return Choice(name, default, alternatives, "default", note)
 
     def unused_hints(self) -> list[str]:
-        return [f"[{p}] {n}" for p, values in self.hints.items() for n in values
-                if (p, n) not in self.used_hints]
+        return [
+            f"[{p}] {n}"
+            for p, values in self.hints.items()
+            for n in values
+            if (p, n) not in self.used_hints
+        ]
 
 
 def _ordered(values: list[Any]) -> list[Any]:

@@ -27,11 +27,21 @@ def command(name: str) -> Callable:
 
 
 def _add_checkpoint_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--key", metavar="PATH", help="state dict location inside a trainer dict, e.g. model or ema")
-    p.add_argument("--strip-prefix", metavar="P", action="append", default=[],
-                   help="also strip this key prefix (repeatable)")
-    p.add_argument("--no-strip", action="store_true",
-                   help="keep the module./_orig_mod. prefixes DataParallel and torch.compile add")
+    p.add_argument(
+        "--key", metavar="PATH", help="state dict location inside a trainer dict, e.g. model or ema"
+    )
+    p.add_argument(
+        "--strip-prefix",
+        metavar="P",
+        action="append",
+        default=[],
+        help="also strip this key prefix (repeatable)",
+    )
+    p.add_argument(
+        "--no-strip",
+        action="store_true",
+        help="keep the module./_orig_mod. prefixes DataParallel and torch.compile add",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,17 +63,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="generated/model.py", metavar="PATH")
     p.add_argument("--class-name", default="RecoveredModel", metavar="NAME")
     p.add_argument("--hints", metavar="FILE", help="TOML file pinning choices by module path")
-    p.add_argument("--force", action="store_true", help="overwrite a file modelgen did not generate")
-    p.add_argument("--calibrate", metavar="DATA", help="pick unrecorded choices by matching DATA's outputs")
+    p.add_argument(
+        "--force", action="store_true", help="overwrite a file modelgen did not generate"
+    )
+    p.add_argument(
+        "--calibrate", metavar="DATA", help="pick unrecorded choices by matching DATA's outputs"
+    )
     p.add_argument("--inputs", metavar="K1,K2", help="DATA keys passed to forward, in order")
     p.add_argument("--target", metavar="K", help="DATA key of the recorded outputs")
-    p.add_argument("--remap", metavar="FILE", help="rename checkpoint keys first (see modelgen diff)")
+    p.add_argument(
+        "--remap", metavar="FILE", help="rename checkpoint keys first (see modelgen diff)"
+    )
     _add_checkpoint_options(p)
 
     p = sub.add_parser("check", help="exit 1 with a diff when MODEL.py is stale for CKPT")
     p.add_argument("checkpoint", metavar="CKPT")
     p.add_argument("model", metavar="MODEL.py")
-    p.add_argument("--hints", metavar="FILE", help="hints file, when not the one recorded in MODEL.py")
+    p.add_argument(
+        "--hints", metavar="FILE", help="hints file, when not the one recorded in MODEL.py"
+    )
 
     for extra in EXTRA_PARSERS:
         extra(sub)
@@ -108,7 +126,10 @@ def open_from_args(args: argparse.Namespace):
     from codegen.remap import open_remapped
 
     return open_remapped(
-        args.checkpoint, getattr(args, "remap", None), key=args.key, strip=not args.no_strip,
+        args.checkpoint,
+        getattr(args, "remap", None),
+        key=args.key,
+        strip=not args.no_strip,
         strip_prefixes=tuple(args.strip_prefix),
     )
 
@@ -166,18 +187,30 @@ def _check(args: argparse.Namespace, console: Console) -> int:
 
     path = Path(args.model)
     recorded = recorded_options(path)
-    ckpt = open_remapped(args.checkpoint, recorded.remap, key=recorded.key, strip=not recorded.no_strip,
-                         strip_prefixes=recorded.strip_prefixes)
+    ckpt = open_remapped(
+        args.checkpoint,
+        recorded.remap,
+        key=recorded.key,
+        strip=not recorded.no_strip,
+        strip_prefixes=recorded.strip_prefixes,
+    )
     with _survivors_frozen():
         calibration = _calibration_data(ckpt, recorded.calibrate, recorded.inputs, recorded.target)
-        regenerated, _ = generate_source(ckpt.table, recorded.class_name, args.hints or recorded.hints,
-                                         command=recorded.command, calibrate_on=calibration)
+        regenerated, _ = generate_source(
+            ckpt.table,
+            recorded.class_name,
+            args.hints or recorded.hints,
+            command=recorded.command,
+            calibrate_on=calibration,
+        )
     # Compare with what generate would write into this file: edits it would keep are not staleness.
     regenerated = merge_existing(path, regenerated, recorded.class_name, ckpt.table).text
     diff = stale_diff(path.read_text(), regenerated, path.name)
     if diff:
         sys.stdout.write(diff)
-        raise CheckFailed(f"{path} is stale for {Path(args.checkpoint).name}; regenerate with: {recorded.command}")
+        raise CheckFailed(
+            f"{path} is stale for {Path(args.checkpoint).name}; regenerate with: {recorded.command}"
+        )
     console.print(f"{path} is up to date with {Path(args.checkpoint).name}")
     return 0
 

@@ -19,18 +19,26 @@ from codegen.ir import Choice, ClassDef, Forward, Module, Tensor
 Pattern = Callable[[ClassDef, ChoiceResolver], "Forward | None"]
 
 
-def infer_forward(cls: ClassDef, resolver: ChoiceResolver | None = None,
-                  unknown: frozenset[str] = frozenset()) -> Forward:
+def infer_forward(
+    cls: ClassDef, resolver: ChoiceResolver | None = None, unknown: frozenset[str] = frozenset()
+) -> Forward:
     """`unknown`: generated classes whose own forward could not be inferred. A dataflow through one
     of them would only move the NotImplementedError and hide where the gap is, so none is built."""
     resolver = resolver or ChoiceResolver()
     blocked = [m.attr for m in _modules(cls) if _uses(m, unknown)]
     if blocked:
-        names = sorted({m.type_name if m.kind == "class" else m.children[0].type_name
-                        for m in _modules(cls) if _uses(m, unknown)})
-        return Forward(inputs=[("x", "torch.Tensor")],
-                       missing=f"the dataflow: it calls {', '.join(blocked)}, whose class "
-                               f"{'/'.join(names)} has no inferred forward")
+        names = sorted(
+            {
+                m.type_name if m.kind == "class" else m.children[0].type_name
+                for m in _modules(cls)
+                if _uses(m, unknown)
+            }
+        )
+        return Forward(
+            inputs=[("x", "torch.Tensor")],
+            missing=f"the dataflow: it calls {', '.join(blocked)}, whose class "
+            f"{'/'.join(names)} has no inferred forward",
+        )
     for pattern in PATTERNS:
         found = pattern(cls, resolver)
         if found is not None:
@@ -62,7 +70,12 @@ def _ref(m: Module) -> str:
 def positional_table(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     """A class holding only a position table: add the rows for the sequence length."""
     tensors = _tensors(cls)
-    if _modules(cls) or len(tensors) != 1 or tensors[0].kind != "buffer" or len(tensors[0].shape) not in (2, 3):
+    if (
+        _modules(cls)
+        or len(tensors) != 1
+        or tensors[0].kind != "buffer"
+        or len(tensors[0].shape) not in (2, 3)
+    ):
         return None
     t = tensors[0]
     name = f"self.{t.attr}"
@@ -97,7 +110,7 @@ def encoder_decoder(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
             return None
     else:
         return None
-    front, head = modules[:start], modules[end + 1:]
+    front, head = modules[:start], modules[end + 1 :]
     embeddings = [m for m in front if m.io is not None and m.io.family == "embedding"]
     if len(embeddings) > 2:
         return None
@@ -135,10 +148,17 @@ def residual_block(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     c_in, c_out = pairs[0][0].io.in_width, pairs[-1][1].io.out_width  # type: ignore[union-attr]
     if shortcut is None and c_in != c_out:
         return None
-    act = resolver.choose(f"{cls.name}.{pairs[0][1].attr}", "activation", "relu", ["gelu", "silu", "identity"],
-                          "between conv/norm pairs and after the sum")
+    act = resolver.choose(
+        f"{cls.name}.{pairs[0][1].attr}",
+        "activation",
+        "relu",
+        ["gelu", "silu", "identity"],
+        "between conv/norm pairs and after the sum",
+    )
     apply_act = _activation(act.value)
-    lines = ["# Residual block: conv/norm pairs, then the input (projected when sizes change) is added."]
+    lines = [
+        "# Residual block: conv/norm pairs, then the input (projected when sizes change) is added."
+    ]
     current = "x"
     for i, (conv, norm) in enumerate(pairs):
         lines.append(f"out = {_ref(conv)}({current})")
@@ -154,8 +174,13 @@ def residual_block(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
 
 def _activation(name: str) -> str:
     """A format string applying the activation to one name; '' for identity."""
-    return {"relu": "torch.relu({})", "gelu": "nn.functional.gelu({})", "silu": "nn.functional.silu({})",
-            "tanh": "torch.tanh({})", "sigmoid": "torch.sigmoid({})"}.get(name, "")
+    return {
+        "relu": "torch.relu({})",
+        "gelu": "nn.functional.gelu({})",
+        "silu": "nn.functional.silu({})",
+        "tanh": "torch.tanh({})",
+        "sigmoid": "torch.sigmoid({})",
+    }.get(name, "")
 
 
 SEQUENCE_FAMILIES = ("rnn", "transformer")
@@ -176,18 +201,26 @@ def chain(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     if _learned_positions(modules):
         # Token ids and their positions, each through its own table, summed (GPT-2's wte + wpe).
         tokens, positions = modules[0], modules[1]
-        front = ["positions = torch.arange(x.size(1), device=x.device)",
-                 f"x = {_ref(tokens)}(x) + {_ref(positions)}(positions)"]
+        front = [
+            "positions = torch.arange(x.size(1), device=x.device)",
+            f"x = {_ref(tokens)}(x) + {_ref(positions)}(positions)",
+        ]
         modules = modules[2:]
         flow = _Flow(width=tokens.io.out_width, sequence=True)  # type: ignore[union-attr]
     walked = _walk(cls, modules, resolver, flow)
     if walked is None:
         return None
     lines, choices = walked
-    return Forward(inputs=[("x", "torch.Tensor")],
-                   lines=["# Dataflow inferred from registration order and matching widths.", *front, *lines,
-                          "return x"],
-                   choices=choices)
+    return Forward(
+        inputs=[("x", "torch.Tensor")],
+        lines=[
+            "# Dataflow inferred from registration order and matching widths.",
+            *front,
+            *lines,
+            "return x",
+        ],
+        choices=choices,
+    )
 
 
 def _learned_positions(modules: list[Module]) -> bool:
@@ -207,14 +240,24 @@ def token_sequence(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     front = modules[0]
     d = front.io.out_width if front.io else None
     token = next((t for t in tensors if tuple(t.shape[:2]) == (1, 1) and len(t.shape) == 3), None)
-    table = next((t for t in tensors if t is not token and len(t.shape) == 3 and t.shape[0] == 1), None)
-    if d is None or (token is None and table is None) or len(tensors) != (token is not None) + (table is not None):
+    table = next(
+        (t for t in tensors if t is not token and len(t.shape) == 3 and t.shape[0] == 1), None
+    )
+    if (
+        d is None
+        or (token is None and table is None)
+        or len(tensors) != (token is not None) + (table is not None)
+    ):
         return None
     lines = [f"x = {_ref(front)}(x)"]
     if front.io is not None and front.io.family == "conv":
-        lines.append("x = x.flatten(2).transpose(1, 2)  # patches as a sequence: [batch, patches, d_model]")
+        lines.append(
+            "x = x.flatten(2).transpose(1, 2)  # patches as a sequence: [batch, patches, d_model]"
+        )
     if token is not None:
-        lines.append(f"x = torch.cat([self.{token.attr}.expand(x.size(0), -1, -1), x], dim=1)  # class token first")
+        lines.append(
+            f"x = torch.cat([self.{token.attr}.expand(x.size(0), -1, -1), x], dim=1)  # class token first"
+        )
     if table is not None:
         lines.append(f"x = x + self.{table.attr}[:, : x.size(1)]")
     flow = _Flow(width=None, sequence=True, pool_default="first" if token is not None else "none")
@@ -222,9 +265,16 @@ def token_sequence(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     if walked is None:
         return None
     rest, choices = walked
-    return Forward(inputs=[("x", "torch.Tensor")],
-                   lines=["# Tokens from the first layer, with the class token and position table added.",
-                          *lines, *rest, "return x"], choices=choices)
+    return Forward(
+        inputs=[("x", "torch.Tensor")],
+        lines=[
+            "# Tokens from the first layer, with the class token and position table added.",
+            *lines,
+            *rest,
+            "return x",
+        ],
+        choices=choices,
+    )
 
 
 @dataclass
@@ -237,7 +287,9 @@ class _Flow:
     pool_default: str = "none"  # how a head reads a sequence unless told otherwise
 
 
-ATTENTION_PROJECTION = re.compile(r"^(q|k|v|query|key|value|to_q|to_k|to_v|wq|wk|wv)(_proj|_lin|_linear)?$")
+ATTENTION_PROJECTION = re.compile(
+    r"^(q|k|v|query|key|value|to_q|to_k|to_v|wq|wk|wv)(_proj|_lin|_linear)?$"
+)
 
 
 def _attention_projections(modules: list[Module]) -> bool:
@@ -245,8 +297,9 @@ def _attention_projections(modules: list[Module]) -> bool:
     return sum(1 for m in modules if ATTENTION_PROJECTION.match(m.attr.lower())) >= 2
 
 
-def _walk(cls: ClassDef, modules: list[Module], resolver: ChoiceResolver, flow: _Flow
-          ) -> tuple[list[str], list[Choice]] | None:
+def _walk(
+    cls: ClassDef, modules: list[Module], resolver: ChoiceResolver, flow: _Flow
+) -> tuple[list[str], list[Choice]] | None:
     lines: list[str] = []
     choices: list[Choice] = []
     for i, m in enumerate(modules):
@@ -268,24 +321,43 @@ def _walk(cls: ClassDef, modules: list[Module], resolver: ChoiceResolver, flow: 
         elif takes is not None and flow.width is not None and takes != flow.width:
             return None
         if flow.sequence and io is not None and io.family == "linear":
-            pool = resolver.choose(path, "sequence_pooling", flow.pool_default,
-                                   ["none", "mean", "first", "last", "max"], f"before {m.attr}")
+            pool = resolver.choose(
+                path,
+                "sequence_pooling",
+                flow.pool_default,
+                ["none", "mean", "first", "last", "max"],
+                f"before {m.attr}",
+            )
             choices.append(pool)
             if pool.value != "none":
                 lines.append(SEQUENCE_POOLING[pool.value])
         lines += _apply(m)
         if io is not None and io.family == "embedding":
-            scale = resolver.choose(path, "embedding_scale", "none", ["sqrt_d_model"], f"after {m.attr}")
+            scale = resolver.choose(
+                path, "embedding_scale", "none", ["sqrt_d_model"], f"after {m.attr}"
+            )
             choices.append(scale)
             if scale.value == "sqrt_d_model":
                 lines.append(f"x = x * math.sqrt({io.out_width})  # scaled by sqrt(d_model)")
-        after_conv_norm = io is not None and io.family == "norm" and i > 0 and modules[i - 1].io is not None \
+        after_conv_norm = (
+            io is not None
+            and io.family == "norm"
+            and i > 0
+            and modules[i - 1].io is not None
             and modules[i - 1].io.family == "conv"
+        )
         # Two Linear layers in a row without a nonlinearity would collapse into one: there is one.
-        between_linears = io is not None and io.family == "linear" and nxt is not None and nxt.io is not None \
+        between_linears = (
+            io is not None
+            and io.family == "linear"
+            and nxt is not None
+            and nxt.io is not None
             and nxt.io.family == "linear"
+        )
         if (after_conv_norm or between_linears) and (nxt is None or nxt.kind != "placeholder"):
-            act = resolver.choose(path, "activation", "relu", ["gelu", "silu", "tanh", "identity"], f"after {m.attr}")
+            act = resolver.choose(
+                path, "activation", "relu", ["gelu", "silu", "tanh", "identity"], f"after {m.attr}"
+            )
             choices.append(act)
             if _activation(act.value):
                 lines.append(f"x = {_activation(act.value).format('x')}")
@@ -293,7 +365,9 @@ def _walk(cls: ClassDef, modules: list[Module], resolver: ChoiceResolver, flow: 
             flow.width = io.out_width
         if io is not None and io.family != "activation":
             flow.spatial = io.ndim if io.family in ("conv", "norm", "class", "sequential") else None
-            flow.sequence = io.family in SEQUENCE_FAMILIES or (flow.sequence and io.family in ("norm", "linear"))
+            flow.sequence = io.family in SEQUENCE_FAMILIES or (
+                flow.sequence and io.family in ("norm", "linear")
+            )
     return lines, choices
 
 
@@ -305,17 +379,29 @@ SEQUENCE_POOLING = {
 }
 
 
-def _collapse_spatial(resolver: ChoiceResolver, path: str, ndim: int, channels: int | None,
-                      in_features: int | None, head: str) -> tuple[str, Choice] | None:
+def _collapse_spatial(
+    resolver: ChoiceResolver,
+    path: str,
+    ndim: int,
+    channels: int | None,
+    in_features: int | None,
+    head: str,
+) -> tuple[str, Choice] | None:
     """Conv features [N, C, *spatial] meet a Linear: global pooling when in_features == C, else flatten."""
     dims = ", ".join(str(d) for d in range(2, 2 + ndim))
     if channels is not None and in_features == channels:
         choice = resolver.choose(path, "pooling", "mean", ["amax"], f"before {head}")
         how = "average" if choice.value == "mean" else "max"
-        return f"x = x.{choice.value}(dim=[{dims}])  # global {how} pooling: {head} takes {in_features} = channels", choice
+        return (
+            f"x = x.{choice.value}(dim=[{dims}])  # global {how} pooling: {head} takes {in_features} = channels",
+            choice,
+        )
     if channels and in_features and in_features % channels == 0:
         cells = in_features // channels
-        return f"x = torch.flatten(x, 1)  # {head} takes {in_features} = {channels} channels x {cells} positions", Choice("pooling", "flatten", [])
+        return (
+            f"x = torch.flatten(x, 1)  # {head} takes {in_features} = {channels} channels x {cells} positions",
+            Choice("pooling", "flatten", []),
+        )
     return None
 
 
@@ -340,7 +426,11 @@ def _why_not(cls: ClassDef) -> str:
     if _attention_projections(modules):
         names = ", ".join(m.attr for m in modules)
         return f"how {names} combine: an attention whose heads, scaling and masking the checkpoint does not record"
-    return "the order in which " + ", ".join(m.attr for m in modules) + " are applied (their widths do not chain)"
+    return (
+        "the order in which "
+        + ", ".join(m.attr for m in modules)
+        + " are applied (their widths do not chain)"
+    )
 
 
 def example_inputs(cls: ClassDef) -> list[str] | None:

@@ -24,9 +24,13 @@ class GenerateReport:
 
     def summary(self) -> str:
         classes = len(self.ir.classes)
-        defaults = sorted({c.name for c in self.ir.all_choices() if c.source == "default" and c.alternatives})
-        line = (f"wrote {self.output}: {classes} class{'es' if classes != 1 else ''}, "
-                f"{self.ir.source.num_tensors} tensors")
+        defaults = sorted(
+            {c.name for c in self.ir.all_choices() if c.source == "default" and c.alternatives}
+        )
+        line = (
+            f"wrote {self.output}: {classes} class{'es' if classes != 1 else ''}, "
+            f"{self.ir.source.num_tensors} tensors"
+        )
         if defaults:
             line += f"; choices left at defaults: {', '.join(defaults)}"
         return line
@@ -42,9 +46,14 @@ class CalibrationData:
     target: object
 
 
-def generate_source(table: TensorTable, class_name: str = "RecoveredModel", hints_path: str | None = None,
-                    command: str = "", calibrate_on: CalibrationData | None = None,
-                    on_trial: Callable | None = None) -> tuple[str, ModelIR]:
+def generate_source(
+    table: TensorTable,
+    class_name: str = "RecoveredModel",
+    hints_path: str | None = None,
+    command: str = "",
+    calibrate_on: CalibrationData | None = None,
+    on_trial: Callable | None = None,
+) -> tuple[str, ModelIR]:
     if not class_name.isidentifier() or not class_name.isascii():
         raise ModelgenError(f"--class-name {class_name!r}: not a Python identifier")
     hints = load_hints(hints_path)
@@ -52,27 +61,53 @@ def generate_source(table: TensorTable, class_name: str = "RecoveredModel", hint
     if calibrate_on is not None:
         from codegen.calibrate import calibrate
 
-        result = calibrate(table, calibrate_on.state, calibrate_on.inputs, calibrate_on.target, class_name,
-                           hints, on_trial=on_trial)
+        result = calibrate(
+            table,
+            calibrate_on.state,
+            calibrate_on.inputs,
+            calibrate_on.target,
+            class_name,
+            hints,
+            on_trial=on_trial,
+        )
         picked = result.picked
-        note = (f"Calibrated on {Path(calibrate_on.path).name} ({result.samples} samples): relative error "
-                f"{result.error:.3g} (defaults: {result.baseline:.3g}).")
-    ir = analyze(table, class_name=class_name, hints=hints, command=command, calibrated=picked,
-                 calibration_note=note)
+        note = (
+            f"Calibrated on {Path(calibrate_on.path).name} ({result.samples} samples): relative error "
+            f"{result.error:.3g} (defaults: {result.baseline:.3g})."
+        )
+    ir = analyze(
+        table,
+        class_name=class_name,
+        hints=hints,
+        command=command,
+        calibrated=picked,
+        calibration_note=note,
+    )
     source = record_bodies(render_source(ir))  # the hashes a later merge tells the user's edits by
     check_builds(source, class_name, table)
     return source, ir
 
 
-def generate_file(table: TensorTable, output: str, class_name: str = "RecoveredModel",
-                  hints_path: str | None = None, force: bool = False, command: str = "",
-                  calibrate_on: CalibrationData | None = None, on_trial: Callable | None = None) -> GenerateReport:
+def generate_file(
+    table: TensorTable,
+    output: str,
+    class_name: str = "RecoveredModel",
+    hints_path: str | None = None,
+    force: bool = False,
+    command: str = "",
+    calibrate_on: CalibrationData | None = None,
+    on_trial: Callable | None = None,
+) -> GenerateReport:
     source, ir = generate_source(table, class_name, hints_path, command, calibrate_on, on_trial)
     report = GenerateReport(output, ir, list(ir.warnings))
     path = Path(output)
     if not force and path.is_file() and is_generated(path):
         merged = merge_existing(path, source, class_name, table)
-        source, report.notes, report.warnings = merged.text, merged.notes, report.warnings + merged.warnings
+        source, report.notes, report.warnings = (
+            merged.text,
+            merged.notes,
+            report.warnings + merged.warnings,
+        )
     write_atomic(path, source, force)
     return report
 
@@ -88,8 +123,10 @@ def check_builds(source: str, class_name: str, table: TensorTable) -> None:
     instead of in the user's load."""
     mismatch = build_mismatch(source, class_name, table)
     if mismatch:
-        raise ModelgenError(f"internal error: the generated model does not match the checkpoint ({mismatch}); "
-                            "please report it")
+        raise ModelgenError(
+            f"internal error: the generated model does not match the checkpoint ({mismatch}); "
+            "please report it"
+        )
 
 
 def build_mismatch(source: str, class_name: str, table: TensorTable) -> str:

@@ -24,18 +24,34 @@ def render_tree(table: TensorTable, depth: int | None = None) -> Tree:
     )
     tree = Tree(title)
     if table.container:
-        also = f" (also present: {', '.join(map(_shown, table.other_containers))})" if table.other_containers else ""
+        also = (
+            f" (also present: {', '.join(map(_shown, table.other_containers))})"
+            if table.other_containers
+            else ""
+        )
         tree.add(Text(f"unwrapped: {_shown(table.container)}{also}", style="cyan"))
     if table.stripped_prefixes:
-        tree.add(Text(f"stripped prefixes: {', '.join(map(_shown, table.stripped_prefixes))}", style="cyan"))
+        tree.add(
+            Text(
+                f"stripped prefixes: {', '.join(map(_shown, table.stripped_prefixes))}",
+                style="cyan",
+            )
+        )
     if table.ignored:
-        tree.add(Text(f"ignored (not model weights): {', '.join(map(_shown, table.ignored))}", style="cyan"))
+        tree.add(
+            Text(
+                f"ignored (not model weights): {', '.join(map(_shown, table.ignored))}",
+                style="cyan",
+            )
+        )
     if table.metadata:
         meta = ", ".join(f"{_shown(k)}={_short(v)}" for k, v in table.metadata.items())
         tree.add(Text(f"metadata: {meta}", style="cyan"))
     ties = [(t.name, t.tied_to) for t in table.tensors.values() if t.tied_to]
     for name, target in ties[:MAX_TIE_LINES]:
-        tree.add(Text(f"tied: {_shown(name)} shares storage with {_shown(target)}", style="magenta"))
+        tree.add(
+            Text(f"tied: {_shown(name)} shares storage with {_shown(target)}", style="magenta")
+        )
     if len(ties) > MAX_TIE_LINES:
         tree.add(Text(f"tied: {len(ties) - MAX_TIE_LINES} more shared tensors", style="magenta"))
     if depth is None or depth > 0:
@@ -53,7 +69,9 @@ def _add_children(branch: Tree, node: KeyNode, depth: int | None, level: int) ->
         repeat = f"  {len(run)} x identical" if len(run) > 1 else ""
         dtypes = sorted({t.dtype for t in first.all_tensors()})
         child = branch.add(
-            Text.assemble((label, "bold"), f"  {_count(first.numel)} elements, {'/'.join(dtypes)}{repeat}")
+            Text.assemble(
+                (label, "bold"), f"  {_count(first.numel)} elements, {'/'.join(dtypes)}{repeat}"
+            )
         )
         if depth is None or level < depth:
             _add_children(child, first, depth, level + 1)

@@ -48,7 +48,11 @@ class Choice:
             how = "calibrated"
         else:
             how = f"from {self.note or self.source}"
-        return f"not in the checkpoint: {how} (alternatives {others})" if others else f"not in the checkpoint: {how}"
+        return (
+            f"not in the checkpoint: {how} (alternatives {others})"
+            if others
+            else f"not in the checkpoint: {how}"
+        )
 
 
 @dataclass
@@ -57,7 +61,9 @@ class Arg:
 
     keyword: str | None
     value: Value
-    role: str = "other"  # width | count | kernel | choice | flag | other: how hyperparameters are lifted
+    role: str = (
+        "other"  # width | count | kernel | choice | flag | other: how hyperparameters are lifted
+    )
     provenance: str = ""  # which key and dimension the value came from
     choice: Choice | None = None
 
@@ -82,7 +88,9 @@ class Param:
 class IOSpec:
     """What a module consumes and produces, for dataflow inference: feature widths and family."""
 
-    family: str  # linear | conv | norm | embedding | rnn | attention | transformer | activation | class
+    family: (
+        str  # linear | conv | norm | embedding | rnn | attention | transformer | activation | class
+    )
     in_width: int | None = None
     out_width: int | None = None
     ndim: int | None = None  # spatial dims for conv/norm families
@@ -97,10 +105,14 @@ class Module:
     kind: str  # builtin | class | sequential | modulelist | repeat | moduledict | placeholder
     type_name: str  # "nn.Linear", "nn.Sequential", a generated class name...
     args: list[Arg] = field(default_factory=list)
-    children: list[Module] = field(default_factory=list)  # sequential / modulelist / moduledict items
+    children: list[Module] = field(
+        default_factory=list
+    )  # sequential / modulelist / moduledict items
     repeat: Value = None  # kind == "repeat": how many copies of children[0]
     io: IOSpec | None = None
-    choices: list[Choice] = field(default_factory=list)  # e.g. the activation placed in an index gap
+    choices: list[Choice] = field(
+        default_factory=list
+    )  # e.g. the activation placed in an index gap
     comment: str = ""
 
 

@@ -32,8 +32,9 @@ RECORD_HEAD = "Generated bodies (regenerating keeps the ones you edit):"
 _ENTRY = re.compile(r"\b(\w+)\.(\w+)=([0-9a-f]{8})\b")
 
 # Every import render._imports can emit; any other import in the file is the user's.
-_OWN_IMPORTS = frozenset({"import math", "import torch", "import torch.nn as nn",
-                          "import torch.nn.functional as F"})
+_OWN_IMPORTS = frozenset(
+    {"import math", "import torch", "import torch.nn as nn", "import torch.nn.functional as F"}
+)
 
 Key = tuple[str, str]  # (class, method)
 N = TypeVar("N", bound=cst.CSTNode)
@@ -46,10 +47,14 @@ _DROP = object()  # `place` answer for modelgen's own old code that the new gene
 def body_hash(func: cst.FunctionDef) -> str:
     """8 hex digits of a method as code, blind to layout: black at any line length is no edit, a
     changed statement, signature or comment is. Hashes the AST printed field by field (empty fields
-    skipped, so Python versions that add optional fields agree) plus the comments, which the AST drops."""
+    skipped, so Python versions that add optional fields agree) plus the comments, which the AST drops.
+    """
     code = cst.Module(body=[func.with_changes(leading_lines=())]).code
-    comments = [t.string.lstrip("#").strip() for t in tokenize.generate_tokens(io.StringIO(code).readline)
-                if t.type == tokenize.COMMENT]
+    comments = [
+        t.string.lstrip("#").strip()
+        for t in tokenize.generate_tokens(io.StringIO(code).readline)
+        if t.type == tokenize.COMMENT
+    ]
     text = _canonical(ast.parse(code).body[0]) + "\n" + "\n".join(comments)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
@@ -59,25 +64,40 @@ def _canonical(node: object) -> str:
         return "[" + ", ".join(_canonical(n) for n in node) + "]"
     if not isinstance(node, ast.AST):
         return repr(node)
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+    if (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    ):
         return f"Doc({' '.join(node.value.value.split())!r})"  # black re-indents docstrings
-    fields = [f"{k}={_canonical(v)}" for k, v in ast.iter_fields(node)
-              if v is not None and not (isinstance(v, list) and not v) and k not in ("kind", "type_comment")]
+    fields = [
+        f"{k}={_canonical(v)}"
+        for k, v in ast.iter_fields(node)
+        if v is not None
+        and not (isinstance(v, list) and not v)
+        and k not in ("kind", "type_comment")
+    ]
     return f"{type(node).__name__}({', '.join(fields)})"
 
 
 def _method_hashes(module: cst.Module) -> dict[Key, str]:
-    return {(c.name.value, f.name.value): body_hash(f) for c in _classes(module) for f in _methods(c)}
+    return {
+        (c.name.value, f.name.value): body_hash(f) for c in _classes(module) for f in _methods(c)
+    }
 
 
 def record_bodies(source: str) -> str:
     """A freshly generated file with the hash of each of its methods added to the docstring."""
     module = cst.parse_module(source)
     entries = ", ".join(f"{c}.{f}={h}" for (c, f), h in _method_hashes(module).items())
-    record = textwrap.fill(f"{RECORD_HEAD} {entries}", width=96, break_long_words=False, break_on_hyphens=False)
+    record = textwrap.fill(
+        f"{RECORD_HEAD} {entries}", width=96, break_long_words=False, break_on_hyphens=False
+    )
     string = _docstring(module)
     if string is None or not string.value.endswith('"""') or not source.startswith('"""'):
-        raise ModelgenError("internal error: the generated file opens without a docstring; please report it")
+        raise ModelgenError(
+            "internal error: the generated file opens without a docstring; please report it"
+        )
     # Splice the record in as text: the renderer escapes any triple quote inside the docstring, so the
     # first one after the opening closes it (a tree replace costs seconds on files with 10k lines).
     end = source.index('"""', 3)
@@ -115,8 +135,10 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
     Raises a one-line ModelgenError suggesting --force when the merge cannot be done cleanly."""
 
     def refuse(why: str) -> ModelgenError:
-        return ModelgenError(f"cannot merge into {path}: {why}; `modelgen generate --force` regenerates it "
-                             "from scratch (dropping your edits)")
+        return ModelgenError(
+            f"cannot merge into {path}: {why}; `modelgen generate --force` regenerates it "
+            "from scratch (dropping your edits)"
+        )
 
     try:
         current = cst.parse_module(path.read_text(encoding="utf-8"))
@@ -126,7 +148,10 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
         raise refuse("it is not UTF-8 text") from None
     except cst.ParserSyntaxError as e:
         raise refuse(f"it does not parse (line {e.raw_line}: {e.message})") from None
-    from codegen.render import format_source, validate  # lazily: render's imports reach back into analyze
+    from codegen.render import (
+        format_source,
+        validate,
+    )  # lazily: render's imports reach back into analyze
 
     merger = _Merger(current, cst.parse_module(generated))
     try:
@@ -140,7 +165,9 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
     try:
         wrong = mismatch(text)
     except Exception as e:  # the user's code runs here: whatever it raises, the merge cannot stand
-        wrong = f"building it raised {type(e).__name__}" + (f": {str(e).splitlines()[0]}" if str(e) else "")
+        wrong = f"building it raised {type(e).__name__}" + (
+            f": {str(e).splitlines()[0]}" if str(e) else ""
+        )
     if wrong:
         raise refuse(f"the merged model does not build the checkpoint ({wrong})")
     return Merged(text, merger.notes, merger.warnings)
@@ -153,8 +180,11 @@ class _Merger:
         self.new_hashes = _method_hashes(new)
         self.new_classes = {c.name.value: c for c in _classes(new)}
         old_names = {c.name.value for c in _classes(old)}
-        self.generated_before = ({c for c, _ in self.record} if self.record is not None
-                                 else old_names & set(self.new_classes))
+        self.generated_before = (
+            {c for c, _ in self.record}
+            if self.record is not None
+            else old_names & set(self.new_classes)
+        )
         self.notes: list[str] = []
         self.warnings: list[str] = []
         self.additions: list[str] = []  # labels of the user's own code, reported in one line
@@ -170,12 +200,20 @@ class _Merger:
 
     def merge(self) -> str:
         new_body = list(self.new.body)
-        header = 1 + next(i for i, s in enumerate(new_body[1:]) if not _is_import(s))  # docstring, imports
+        header = 1 + next(
+            i for i, s in enumerate(new_body[1:]) if not _is_import(s)
+        )  # docstring, imports
         own_imports = {_code(s) for s in new_body[1:header]}
-        old_body = list(self.old.body)[1 if _docstring(self.old) is not None else 0:]
-        future = [s for s in old_body if m.matches(s, m.SimpleStatementLine([m.ImportFrom(m.Name("__future__"))]))]
+        old_body = list(self.old.body)[1 if _docstring(self.old) is not None else 0 :]
+        future = [
+            s
+            for s in old_body
+            if m.matches(s, m.SimpleStatementLine([m.ImportFrom(m.Name("__future__"))]))
+        ]
         own = [s for s in old_body if _is_import(s) and _code(s) in _OWN_IMPORTS | own_imports]
-        unused_own = [s for s in own if _code(s) not in own_imports]  # kept below if the user's code needs them
+        unused_own = [
+            s for s in own if _code(s) not in own_imports
+        ]  # kept below if the user's code needs them
         moved = {id(s) for s in future + own}
         rest = [s for s in old_body if id(s) not in moved]
 
@@ -183,8 +221,10 @@ class _Merger:
         deleted = sorted((self.generated_before & self.new_classes.keys()) - old_classes.keys())
         if deleted:
             raise _Conflict(f"class {deleted[0]}, which modelgen generated, is missing")
-        classes = [self.merge_class(old_classes[c.name.value], c) if c.name.value in old_classes else c
-                   for c in new_body[header:]]
+        classes = [
+            self.merge_class(old_classes[c.name.value], c) if c.name.value in old_classes else c
+            for c in new_body[header:]
+        ]
         index = {c.name.value: i for i, c in enumerate(classes)}
 
         def place(stmt: cst.CSTNode) -> int | object | None:
@@ -194,7 +234,9 @@ class _Merger:
                     return index[name]
                 return None if self.keep_stale_class(stmt) else _DROP
             if name in index:
-                raise _Conflict(f"your {_label(stmt)} has the name of a class modelgen now generates; rename it")
+                raise _Conflict(
+                    f"your {_label(stmt)} has the name of a class modelgen now generates; rename it"
+                )
             self.additions.append(_label(stmt))
             self.kept.append((_label(stmt), stmt, None))
             return None
@@ -206,17 +248,24 @@ class _Merger:
         if self.additions:
             shown = ", ".join(self.additions[:5]) + (", ..." if len(self.additions) > 5 else "")
             self.notes.append(f"kept your own code: {shown}")
-        merged = self.new.with_changes(header=self.old.header, footer=self.old.footer,
-                                       body=[new_body[0], *future, *imports, *body])
+        merged = self.new.with_changes(
+            header=self.old.header,
+            footer=self.old.footer,
+            body=[new_body[0], *future, *imports, *body],
+        )
         return merged.code
 
     def keep_stale_class(self, cls: cst.ClassDef) -> bool:
         """A class modelgen no longer generates goes, unless the user changed something in it."""
         name = cls.name.value
-        changed = [f"{name}.{f.name.value}" for f in _methods(cls) if self.edited(name, f.name.value, f)]
+        changed = [
+            f"{name}.{f.name.value}" for f in _methods(cls) if self.edited(name, f.name.value, f)
+        ]
         if changed:
-            self.warnings.append(f"kept class {name}, which modelgen no longer generates, because you edited "
-                                 f"{', '.join(changed)}; delete it if nothing uses it")
+            self.warnings.append(
+                f"kept class {name}, which modelgen no longer generates, because you edited "
+                f"{', '.join(changed)}; delete it if nothing uses it"
+            )
         return bool(changed)
 
     # ---- one class
@@ -228,13 +277,22 @@ class _Merger:
         for member in new.body.body:
             method = member.name.value if isinstance(member, cst.FunctionDef) else None
             mine = old_methods.get(method) if method else None
-            if method and mine is None and self.record is not None and (name, method) in self.record:
+            if (
+                method
+                and mine is None
+                and self.record is not None
+                and (name, method) in self.record
+            ):
                 if method == "__init__":
                     raise _Conflict(f"{name}.__init__, which modelgen generated, is missing")
                 self.notes.append(f"left out {name}.{method}: you deleted it")
                 continue
             if mine is not None and self.edited(name, method, mine):
-                member = self.merge_init(name, mine, member) if method == "__init__" else self.keep(name, mine)
+                member = (
+                    self.merge_init(name, mine, member)
+                    if method == "__init__"
+                    else self.keep(name, mine)
+                )
             members.append(member)
         index = {s.name.value: i for i, s in enumerate(members) if isinstance(s, cst.FunctionDef)}
         new_doc = 0 if members and _is_docstring(members[0]) else None
@@ -249,15 +307,20 @@ class _Merger:
             if method is not None and self.record is not None and (name, method) in self.record:
                 if not self.edited(name, method, stmt):
                     return _DROP  # generated before, no longer generated, untouched
-                self.warnings.append(f"kept {label}, which modelgen no longer generates, because you edited it")
+                self.warnings.append(
+                    f"kept {label}, which modelgen no longer generates, because you edited it"
+                )
             else:
                 self.additions.append(label)
             self.kept.append((label, stmt, name))
             return None
 
         body = _interleave(members, list(old.body.body), place)
-        return new.with_changes(body=new.body.with_changes(body=body), leading_lines=old.leading_lines,
-                                decorators=old.decorators)
+        return new.with_changes(
+            body=new.body.with_changes(body=body),
+            leading_lines=old.leading_lines,
+            decorators=old.decorators,
+        )
 
     def keep(self, cls: str, func: cst.FunctionDef) -> cst.FunctionDef:
         label = f"{cls}.{func.name.value}"
@@ -285,14 +348,21 @@ class _Merger:
         extra = [p for p in old.params.params if p.name.value not in names and p.name.value in used]
         label = f"{cls}.__init__"
         if added:
-            self.notes.append(f"kept your additions to {label} ({len(added)} statement{'s' * (len(added) > 1)}); "
-                              "its parameters and registrations are modelgen's and were regenerated")
+            self.notes.append(
+                f"kept your additions to {label} ({len(added)} statement{'s' * (len(added) > 1)}); "
+                "its parameters and registrations are modelgen's and were regenerated"
+            )
             self.kept += [(label, s, cls) for s in added]
         else:
-            self.warnings.append(f"regenerated {label}: your edits there were to parameters or registrations, "
-                                 "which modelgen owns (pin choices with --hints)")
-        return new.with_changes(body=new.body.with_changes(body=body), leading_lines=old.leading_lines,
-                                params=new.params.with_changes(params=[*new.params.params, *extra]))
+            self.warnings.append(
+                f"regenerated {label}: your edits there were to parameters or registrations, "
+                "which modelgen owns (pin choices with --hints)"
+            )
+        return new.with_changes(
+            body=new.body.with_changes(body=body),
+            leading_lines=old.leading_lines,
+            params=new.params.with_changes(params=[*new.params.params, *extra]),
+        )
 
     # ---- references from kept code
 
@@ -303,15 +373,19 @@ class _Merger:
         for label, code, cls in self.kept:
             names = {n.value for n in m.findall(code, m.Name())}
             for name in sorted(names & gone):
-                self.warnings.append(f"{label} (kept) uses {name}, a class modelgen no longer generates")
+                self.warnings.append(
+                    f"{label} (kept) uses {name}, a class modelgen no longer generates"
+                )
             owner = classes.get(cls) if cls else None
             plain = m.ClassDef(bases=[m.Arg(m.Attribute(m.Name("nn"), m.Name("Module")))])
             if owner is None or not m.matches(owner, plain):
                 continue  # attributes a torch base class sets up cannot be read off the source
             used = {a.attr.value for a in m.findall(code, m.Attribute(value=m.Name("self")))}
             for attr in sorted(used - _defined(owner)):
-                self.warnings.append(f"{label} (kept) uses self.{attr}, which the regenerated {cls} "
-                                     "does not define")
+                self.warnings.append(
+                    f"{label} (kept) uses self.{attr}, which the regenerated {cls} "
+                    "does not define"
+                )
 
 
 def _defined(cls: cst.ClassDef) -> set[str]:
@@ -336,7 +410,8 @@ def _defined(cls: cst.ClassDef) -> set[str]:
 def _interleave(owned: Sequence[N], old: Sequence[N], place: Callable[[N], object]) -> list[N]:
     """`owned` in its order, with each old item that `place` answers None for (the user's) right after
     the owned item that preceded it in the old file, so the user's code stays where they put it.
-    `place` answers the index of an old item's owned counterpart, or _DROP for modelgen's leftovers."""
+    `place` answers the index of an old item's owned counterpart, or _DROP for modelgen's leftovers.
+    """
     after: dict[int, list[N]] = defaultdict(list)
     anchor = -1
     for item in old:
@@ -392,17 +467,22 @@ def _code(node: cst.CSTNode) -> str:
 
 def _target(stmt: cst.CSTNode) -> str | None:
     """The attribute a constructor statement registers: `self.X = ...`, `self.add_module('X', ...)`,
-    `self.register_buffer('X', ...)`, `self.register_parameter('X', ...)`; `super().__init__` for that call."""
+    `self.register_buffer('X', ...)`, `self.register_parameter('X', ...)`; `super().__init__` for that call.
+    """
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
         return None
     s = stmt.body[0]
     self_attr = m.Attribute(value=m.Name("self"), attr=m.Name())
     if m.matches(s, m.Assign(targets=[m.AssignTarget(self_attr)]) | m.AnnAssign(target=self_attr)):
         return (s.targets[0].target if isinstance(s, cst.Assign) else s.target).attr.value
-    if m.matches(s, m.Expr(m.Call(func=m.Attribute(m.Call(func=m.Name("super")), m.Name("__init__"))))):
+    if m.matches(
+        s, m.Expr(m.Call(func=m.Attribute(m.Call(func=m.Name("super")), m.Name("__init__"))))
+    ):
         return "super().__init__"
     registers = m.Name("add_module") | m.Name("register_buffer") | m.Name("register_parameter")
-    call = m.Call(func=m.Attribute(m.Name("self"), registers), args=[m.Arg(m.SimpleString()), m.ZeroOrMore()])
+    call = m.Call(
+        func=m.Attribute(m.Name("self"), registers), args=[m.Arg(m.SimpleString()), m.ZeroOrMore()]
+    )
     if m.matches(s, m.Expr(call)):
         return str(ast.literal_eval(s.value.args[0].value.value))
     return None

@@ -23,13 +23,20 @@ def reserved_names() -> frozenset[str]:
 def is_plain_attr(name: str) -> bool:
     """Usable as `self.<name>`: an ASCII identifier (Python NFKC-folds others), no keyword, and no
     leading `__` (inside a class body Python would mangle it to `_Class__name`)."""
-    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("__")
+    return (
+        name.isascii()
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("__")
+    )
 
 
 def check_registrable(segment: str, key: str) -> None:
     """Refuse, naming the key, what no nn.Module can hold under that name."""
     if segment == "":
-        raise ModelgenError(f"key {key!r} has an empty name segment, which no nn.Module can hold; rename it with --remap")
+        raise ModelgenError(
+            f"key {key!r} has an empty name segment, which no nn.Module can hold; rename it with --remap"
+        )
     if segment in reserved_names():
         raise ModelgenError(
             f"key {key!r}: {segment!r} is an nn.Module attribute, so no module can register it; rename it with --remap"

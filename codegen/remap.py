@@ -71,7 +71,11 @@ class Remap:
 
     def apply_table(self, table: TensorTable) -> TensorTable:
         new = self.mapping(table.tensors)
-        tensors = {new[k]: dataclasses.replace(e, name=new[k]) for k, e in table.tensors.items() if k in new}
+        tensors = {
+            new[k]: dataclasses.replace(e, name=new[k])
+            for k, e in table.tensors.items()
+            if k in new
+        }
         _retie(tensors, table.tensors, new)
         return dataclasses.replace(
             table,
@@ -129,19 +133,21 @@ def parse_remap(data: Any, source: str = "remap") -> Remap:
     rename = data.get("rename", {})
     drop = data.get("drop", [])
     if container is not None and (not isinstance(container, str) or not container):
-        raise bad("container must be a key path such as \"model\" or \"ckpt/ema\", or null")
+        raise bad('container must be a key path such as "model" or "ckpt/ema", or null')
     if not _strings(strip) or "" in strip:
         raise bad("strip_prefixes must be a list of non-empty strings")
     if not isinstance(add, str) or (add and not add.endswith(".")):
-        raise bad(f"add_prefix {add!r} must be \"\" or end with \".\"")
+        raise bad(f'add_prefix {add!r} must be "" or end with "."')
     if not isinstance(rename, dict) or not _strings(rename.values()):
-        raise bad("rename must be an object of \"old\": \"new\" strings")
+        raise bad('rename must be an object of "old": "new" strings')
     if not _strings(drop):
         raise bad("drop must be a list of strings")
     for old, new in rename.items():
         Pattern(old, bad)
         if old.endswith(".") and new and not new.endswith("."):
-            raise bad(f"rename {old!r}: a prefix (ending in \".\") must map to \"\" or another prefix, not {new!r}")
+            raise bad(
+                f'rename {old!r}: a prefix (ending in ".") must map to "" or another prefix, not {new!r}'
+            )
         if not old.endswith(".") and (not new or new.endswith(".")):
             raise bad(f"rename {old!r}: an exact key must map to a key, not {new!r}")
         if new.count("*") != old.count("*"):
@@ -175,15 +181,24 @@ def open_remapped(
         return open_checkpoint(path, key=key, strip=strip, strip_prefixes=strip_prefixes)
     remap = load_remap(remap_path)
     if key and remap.container and key != remap.container:
-        raise ModelgenError(f"--key {key} conflicts with container {remap.container!r} in {remap.source}")
+        raise ModelgenError(
+            f"--key {key} conflicts with container {remap.container!r} in {remap.source}"
+        )
     try:
-        ckpt = open_checkpoint(path, key=key or remap.container, strip=strip, strip_prefixes=strip_prefixes)
+        ckpt = open_checkpoint(
+            path, key=key or remap.container, strip=strip, strip_prefixes=strip_prefixes
+        )
     except ModelgenError as e:
         if key or not remap.container:
             raise
         # load says "--key X"; here the user never typed one: name the remap field instead
-        raise ModelgenError(str(e).replace(f"--key {remap.container}:", f"container {remap.container!r} "
-                                           f"(from {remap.source}):", 1)) from None
+        raise ModelgenError(
+            str(e).replace(
+                f"--key {remap.container}:",
+                f"container {remap.container!r} " f"(from {remap.source}):",
+                1,
+            )
+        ) from None
     return Checkpoint(remap.apply_table(ckpt.table), lambda: remap.apply_state(ckpt.state_dict()))
 
 
@@ -209,7 +224,11 @@ class Pattern:
         """(the segments `*` stood for, the rest of the key) or None."""
         parts = key.split(".")
         n = len(self.parts)
-        if len(parts) < n or (not self.prefix and len(parts) != n) or (self.prefix and len(parts) == n):
+        if (
+            len(parts) < n
+            or (not self.prefix and len(parts) != n)
+            or (self.prefix and len(parts) == n)
+        ):
             return None
         stars = []
         for want, got in zip(self.parts, parts):
@@ -232,7 +251,8 @@ class Pattern:
 
 class Rules:
     """Patterns looked up by key: literal ones through dicts (a remap with hundreds of exact renames
-    stays fast on a 100k-key checkpoint), wildcard ones by scanning; the most specific match wins."""
+    stays fast on a 100k-key checkpoint), wildcard ones by scanning; the most specific match wins.
+    """
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.exact: dict[str, Pattern] = {}
@@ -249,8 +269,11 @@ class Rules:
         found = [self.exact[key]] if key in self.exact else []
         if self.prefixes:
             parts = key.split(".")
-            found += [self.prefixes[p] for i in range(1, len(parts))
-                      if (p := ".".join(parts[:i]) + ".") in self.prefixes]
+            found += [
+                self.prefixes[p]
+                for i in range(1, len(parts))
+                if (p := ".".join(parts[:i]) + ".") in self.prefixes
+            ]
         found += [w for w in self.wild if w.match(key) is not None]
         return min(found, key=Pattern.rank) if found else None
 
@@ -269,7 +292,9 @@ def _check_unique(remap: Remap, mapping: Mapping[str, str]) -> None:
             raise remap.error(f"{other!r} and {old!r} would both become {new!r}")
 
 
-def _retie(tensors: dict[str, TensorEntry], before: Mapping[str, TensorEntry], new: Mapping[str, str]) -> None:
+def _retie(
+    tensors: dict[str, TensorEntry], before: Mapping[str, TensorEntry], new: Mapping[str, str]
+) -> None:
     """Ties point at renamed keys; when the first key of a tie was dropped, the next one takes over."""
     owner: dict[str, str] = {}
     for old, entry in before.items():

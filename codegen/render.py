@@ -41,7 +41,10 @@ def call_expr(type_name: str, args: list[Arg]) -> str:
 
 
 def _args(args: list[Arg]) -> str:
-    parts = [value_expr(a.value) if a.keyword is None else f"{a.keyword}={value_expr(a.value)}" for a in args]
+    parts = [
+        value_expr(a.value) if a.keyword is None else f"{a.keyword}={value_expr(a.value)}"
+        for a in args
+    ]
     return ", ".join(parts)
 
 
@@ -77,17 +80,25 @@ def _choice_comment(m: Module) -> str:
     """A short note beside a module whose type the shapes do not settle."""
     if m.kind == "placeholder":
         c = m.choices[0]
-        return _comment_safe(f"index {m.attr} holds no tensors: {_short(c.value)} is {_how(c)} "
-                             f"(or {_listing(c.alternatives)})")
+        return _comment_safe(
+            f"index {m.attr} holds no tensors: {_short(c.value)} is {_how(c)} "
+            f"(or {_listing(c.alternatives)})"
+        )
     for c in m.choices:
         if c.name == "module_type" and c.alternatives:
-            return _comment_safe(f"{_short(c.value)}: {_how(c)} ({c.note}; could also be {_listing(c.alternatives)})")
+            return _comment_safe(
+                f"{_short(c.value)}: {_how(c)} ({c.note}; could also be {_listing(c.alternatives)})"
+            )
     return ""
 
 
 def _how(c: Choice) -> str:
-    return {"default": "a guess", "hint": "set by --hints", "metadata": "from metadata",
-            "calibrated": "calibrated"}.get(c.source, c.source)
+    return {
+        "default": "a guess",
+        "hint": "set by --hints",
+        "metadata": "from metadata",
+        "calibrated": "calibrated",
+    }.get(c.source, c.source)
 
 
 def _short(value: Any) -> str:
@@ -104,9 +115,9 @@ def _pending_args(members: list[Module | Tensor]) -> str:
     found: dict[str, list[str]] = {}
 
     def visit(m: Module, label: str) -> None:
-        for c in [a.choice for a in m.args if a.choice is not None and not isinstance(a.value, Ref)] + [
-            c for c in m.choices if c.name != "module_type"
-        ]:
+        for c in [
+            a.choice for a in m.args if a.choice is not None and not isinstance(a.value, Ref)
+        ] + [c for c in m.choices if c.name != "module_type"]:
             if c.source == "default" and c.alternatives:
                 found.setdefault(c.name, []).append(label)
         for child in m.children:
@@ -118,13 +129,17 @@ def _pending_args(members: list[Module | Tensor]) -> str:
     if not found:
         return ""
     parts = [f"{name} ({_listing(sorted(set(where)), 6)})" for name, where in found.items()]
-    text = _comment_safe("Not recorded in the checkpoint, left at defaults: " + "; ".join(parts) + ".")
+    text = _comment_safe(
+        "Not recorded in the checkpoint, left at defaults: " + "; ".join(parts) + "."
+    )
     return "\n    ".join(textwrap.wrap(text, width=92))
 
 
 def _comment_safe(text: str) -> str:
     """Escape line breaks and other control characters: a comment must stay one comment."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
 
 
 def _docstring_safe(text: str) -> str:
@@ -198,28 +213,51 @@ def class_view(cls: ClassDef, float_dtype: str) -> ClassView:
     params = []
     for p in cls.params:
         default = f" = {value_expr(p.default)}" if cls.is_top else ""
-        params.append(ParamView(f"{p.name}: {p.type}{default}", _comment_safe(p.comment()) if cls.is_top else ""))
+        params.append(
+            ParamView(
+                f"{p.name}: {p.type}{default}", _comment_safe(p.comment()) if cls.is_top else ""
+            )
+        )
     init_lines: list[str] = []
     for m in cls.members:
         init_lines += member_lines(m, float_dtype)
     super_call = "super().__init__()"
     if cls.base_module is not None:
         expr = module_expr(cls.base_module)
-        super_call = "super().__init__" + expr[len(cls.base_module.type_name):]
+        super_call = "super().__init__" + expr[len(cls.base_module.type_name) :]
         if cls.base_module.kind == "repeat":
             super_call = f"super().__init__({module_expr(cls.base_module.children[0])} for _ in range({value_expr(cls.base_module.repeat)}))"
     fwd = cls.forward
     forward_lines: list[str] = []
     if cls.base_module is None:
         if fwd.missing:
-            forward_lines = [f"raise NotImplementedError({('modelgen could not infer ' + fwd.missing)!r})"]
+            forward_lines = [
+                f"raise NotImplementedError({('modelgen could not infer ' + fwd.missing)!r})"
+            ]
         else:
             forward_lines = list(fwd.lines)
     forward_args = ", ".join(f"{n}: {a}" for n, a in (fwd.inputs or [("x", "torch.Tensor")]))
     examples = (example_inputs(cls) or []) if cls.is_top and cls.base_module is None else []
-    doc = "\n\n    ".join(p for p in (_docstring_safe(cls.doc), _pending_args(cls.members + ([cls.base_module] if cls.base_module else []))) if p)
-    return ClassView(cls.name, cls.base, doc, params, super_call, init_lines,
-                     forward_args, fwd.returns, forward_lines, examples)
+    doc = "\n\n    ".join(
+        p
+        for p in (
+            _docstring_safe(cls.doc),
+            _pending_args(cls.members + ([cls.base_module] if cls.base_module else [])),
+        )
+        if p
+    )
+    return ClassView(
+        cls.name,
+        cls.base,
+        doc,
+        params,
+        super_call,
+        init_lines,
+        forward_args,
+        fwd.returns,
+        forward_lines,
+        examples,
+    )
 
 
 # ---------------------------------------------------------------------------------- the file
@@ -227,8 +265,12 @@ def class_view(cls: ClassDef, float_dtype: str) -> ClassView:
 
 def docstring(ir: ModelIR) -> str:
     s = ir.source
-    lines = [f"{ir.summary}.", "", f"{MARKER} from {s.file} ({s.format}, {s.num_tensors} tensors, "
-             f"fingerprint {s.fingerprint})."]
+    lines = [
+        f"{ir.summary}.",
+        "",
+        f"{MARKER} from {s.file} ({s.format}, {s.num_tensors} tensors, "
+        f"fingerprint {s.fingerprint}).",
+    ]
     if s.container or s.stripped_prefixes:
         how = []
         if s.container:
@@ -241,17 +283,26 @@ def docstring(ir: ModelIR) -> str:
     if s.calibration:
         lines.append(s.calibration)
     if s.float_dtype != "float32":
-        lines += ["", f"The weights are {s.float_dtype}; build with {ir.top.name}().to(torch.{s.float_dtype}) "
-                      "to compute in that precision."]
+        lines += [
+            "",
+            f"The weights are {s.float_dtype}; build with {ir.top.name}().to(torch.{s.float_dtype}) "
+            "to compute in that precision.",
+        ]
     choices = ir.all_choices()
     by_source: dict[str, list[str]] = {}
     for c in choices:
         if c.alternatives or c.source != "default":
-            by_source.setdefault(c.source, []).append("layer types" if c.name == "module_type" else c.name)
+            by_source.setdefault(c.source, []).append(
+                "layer types" if c.name == "module_type" else c.name
+            )
     if by_source:
         lines += ["", "Values the checkpoint does not record:"]
-        labels = {"calibrated": "calibrated", "hint": "set by --hints", "metadata": "from checkpoint metadata",
-                  "default": "left at defaults (calibrate or pin with --hints)"}
+        labels = {
+            "calibrated": "calibrated",
+            "hint": "set by --hints",
+            "metadata": "from checkpoint metadata",
+            "default": "left at defaults (calibrate or pin with --hints)",
+        }
         for source in ("calibrated", "hint", "metadata", "default"):
             if source in by_source:
                 names = sorted(set(by_source[source]))
@@ -304,7 +355,9 @@ def format_source(text: str) -> str:
     try:
         return black.format_str(text, mode=black.Mode(line_length=100))
     except black.InvalidInput as e:  # a renderer bug, never the user's input
-        raise ModelgenError(f"internal error: rendered code does not parse ({e}); please report it") from None
+        raise ModelgenError(
+            f"internal error: rendered code does not parse ({e}); please report it"
+        ) from None
 
 
 def validate(text: str) -> str:
@@ -314,7 +367,9 @@ def validate(text: str) -> str:
         libcst.parse_module(text)
         compile(text, "model.py", "exec")
     except (libcst.ParserSyntaxError, SyntaxError, ValueError) as e:
-        raise ModelgenError(f"internal error: generated code is invalid ({e}); please report it") from None
+        raise ModelgenError(
+            f"internal error: generated code is invalid ({e}); please report it"
+        ) from None
     return text
 
 
@@ -334,7 +389,9 @@ def write_atomic(path: Path, text: str, force: bool) -> None:
     if path.is_dir():
         raise ModelgenError(f"{path}: is a directory")
     if path.exists() and not force and not is_generated(path):
-        raise ModelgenError(f"{path}: exists and was not generated by modelgen; use --force to overwrite it")
+        raise ModelgenError(
+            f"{path}: exists and was not generated by modelgen; use --force to overwrite it"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -34,9 +34,15 @@ class TransformerRegressor(nn.Module):
         super().__init__()
         self.embedding = nn.Linear(input_dim, d_model)
         self.pos_encoder = PositionalEncoding(d_model)
-        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=256, dropout=0.0, batch_first=True)
-        self.transformer_encoder = nn.TransformerEncoder(layer, num_layers=3, enable_nested_tensor=False)
-        dec = nn.TransformerDecoderLayer(d_model, nhead, dim_feedforward=256, dropout=0.0, batch_first=True)
+        layer = nn.TransformerEncoderLayer(
+            d_model, nhead, dim_feedforward=256, dropout=0.0, batch_first=True
+        )
+        self.transformer_encoder = nn.TransformerEncoder(
+            layer, num_layers=3, enable_nested_tensor=False
+        )
+        dec = nn.TransformerDecoderLayer(
+            d_model, nhead, dim_feedforward=256, dropout=0.0, batch_first=True
+        )
         self.transformer_decoder = nn.TransformerDecoder(dec, num_layers=1)
         self.output_layer = nn.Linear(d_model, input_dim)
 
@@ -55,7 +61,9 @@ def build(out_dir: Path, samples: int = 256, seq_len: int = 16, seed: int = 0) -
     out_dir.mkdir(parents=True, exist_ok=True)
     weights, data = out_dir / "weights.pt", out_dir / "data.pt"
     state = {f"module.{k}": v for k, v in model.state_dict().items()}  # as nn.DataParallel saves it
-    torch.save({"epoch": 12, "model_state_dict": state, "config": {"d_model": 128, "nhead": 4}}, weights)
+    torch.save(
+        {"epoch": 12, "model_state_dict": state, "config": {"d_model": 128, "nhead": 4}}, weights
+    )
     torch.save({"src_sequences": src, "tgt_sequences": tgt}, data)
     return weights, data
 

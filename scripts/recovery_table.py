@@ -53,7 +53,12 @@ def main() -> None:
             with torch.no_grad():
                 outputs = original(*inputs)
             try:
-                calibrated, _ = generate_source(table, calibrate_on=CalibrationData("recorded.pt", original.state_dict(), inputs, outputs))
+                calibrated, _ = generate_source(
+                    table,
+                    calibrate_on=CalibrationData(
+                        "recorded.pt", original.state_dict(), inputs, outputs
+                    ),
+                )
                 after = max_error(calibrated, original, fresh)
             except ModelgenError as e:
                 after = f"error: {e}"

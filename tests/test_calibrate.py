@@ -14,15 +14,23 @@ from codegen.harness.model_ref import load_model_class
 
 class GeluTanhMLP(nn.Sequential):
     def __init__(self) -> None:
-        super().__init__(nn.Linear(6, 16), nn.GELU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3))
+        super().__init__(
+            nn.Linear(6, 16), nn.GELU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3)
+        )
 
 
 class PooledCNN(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(8, 16, 3, padding=1), nn.GroupNorm(16, 16), nn.ReLU(), nn.Conv2d(16, 12, 1),
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1),
+            nn.GroupNorm(16, 16),
+            nn.ReLU(),
+            nn.Conv2d(16, 12, 1),
         )
         self.classifier = nn.Linear(12, 5)
 
@@ -61,7 +69,9 @@ class LastStepGRU(nn.Module):
 def _recorded(model: nn.Module, inputs: tuple[torch.Tensor, ...], tmp_path):
     """The checkpoint and DATA of a user who kept the original model's outputs."""
     torch.manual_seed(1)
-    for m in model.modules():  # non-trivial statistics, so normalisation choices show in the outputs
+    for (
+        m
+    ) in model.modules():  # non-trivial statistics, so normalisation choices show in the outputs
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-1, 1)
             m.running_var.uniform_(0.5, 2)
@@ -77,7 +87,10 @@ CASES = {
     "mlp_gelu_tanh": (GeluTanhMLP, lambda n: (torch.randn(n, 6),)),
     "cnn_pool_groupnorm": (PooledCNN, lambda n: (torch.randn(n, 3, 8, 8),)),
     "seed_transformer_heads": (None, lambda n: (torch.randn(n, 6, 64), torch.randn(n, 5, 64))),
-    "embedding_scale_pool_encoder": (ScaledPooledEncoder, lambda n: (torch.randint(0, 40, (n, 7)),)),
+    "embedding_scale_pool_encoder": (
+        ScaledPooledEncoder,
+        lambda n: (torch.randint(0, 40, (n, 7)),),
+    ),
     "gru_last_step": (LastStepGRU, lambda n: (torch.randn(n, 5, 6),)),
     "conv_autoencoder": ("conv_autoencoder", lambda n: (torch.randn(n, 1, 16, 16),)),
     "vit": ("vit_tiny", lambda n: (torch.randn(n, 3, 16, 16),)),
@@ -101,7 +114,10 @@ def test_calibrated_model_reproduces_fresh_outputs(name, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "kept" in printed  # the defaults were not all right: something was calibrated
     text = out.read_text()
-    assert "Calibrated on recorded.pt (48 samples): relative error 0 " in text or "relative error 1" not in text
+    assert (
+        "Calibrated on recorded.pt (48 samples): relative error 0 " in text
+        or "relative error 1" not in text
+    )
 
     model = load_model_class(str(out))().eval()
     model.load_state_dict(original.state_dict(), strict=True)
@@ -123,6 +139,18 @@ def test_calibrate_rejects_data_that_does_not_fit(tmp_path, capsys):
     torch.manual_seed(0)
     ckpt, _ = _recorded(GeluTanhMLP(), (torch.randn(4, 6),), tmp_path)
     torch.save({"x": torch.randn(4, 6)}, tmp_path / "no_target.pt")
-    assert main(["generate", str(ckpt), "-o", str(tmp_path / "m.py"), "--calibrate", str(tmp_path / "no_target.pt")]) == 2
+    assert (
+        main(
+            [
+                "generate",
+                str(ckpt),
+                "-o",
+                str(tmp_path / "m.py"),
+                "--calibrate",
+                str(tmp_path / "no_target.pt"),
+            ]
+        )
+        == 2
+    )
     assert capsys.readouterr().err.count("\n") == 1
     assert not (tmp_path / "m.py").exists()

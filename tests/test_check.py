@@ -21,7 +21,12 @@ def test_check_fresh_then_stale(tmp_path, capsys):
     model = tmp_path / "model.py"
     hints = tmp_path / "hints.toml"
     hints.write_text('activation = "gelu"\n')
-    assert main(["generate", str(ckpt), "-o", str(model), "--hints", str(hints), "--class-name", "Net"]) == 0
+    assert (
+        main(
+            ["generate", str(ckpt), "-o", str(model), "--hints", str(hints), "--class-name", "Net"]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["check", str(ckpt), str(model)]) == 0  # options come from the file itself
     assert "up to date" in capsys.readouterr().out
@@ -47,8 +52,13 @@ def test_output_does_not_depend_on_hash_seed(tmp_path):
     for seed in ("0", "12345"):
         out = tmp_path / f"m{seed}.py"
         env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(REPO))
-        subprocess.run([sys.executable, "-m", "codegen", "generate", str(ckpt), "-o", "m.py"], cwd=tmp_path,
-                       env=env, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "codegen", "generate", str(ckpt), "-o", "m.py"],
+            cwd=tmp_path,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         (tmp_path / "m.py").rename(out)
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]

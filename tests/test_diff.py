@@ -1,6 +1,7 @@
 """`modelgen diff`: why a checkpoint does not strict-load into a class, the remap that fixes it, and what
 changed between two checkpoints. Every case a remap can fix is closed by the loop the user would run:
-`diff --write-remap r.json` (exit 0), `verify --remap r.json` (exit 0), `diff --remap r.json` (exit 0)."""
+`diff --write-remap r.json` (exit 0), `verify --remap r.json` (exit 0), `diff --remap r.json` (exit 0).
+"""
 
 from __future__ import annotations
 
@@ -131,7 +132,10 @@ def test_a_matching_checkpoint_exits_0_and_says_so(models, capsys):
 
 def test_trainer_dict_names_its_state_dict_and_the_others(models, capsys):
     sd = state(models)
-    torch.save({"model": sd, "ema": sd, "optimizer": {"state": {0: {"m": torch.zeros(2)}}}, "epoch": 3}, "w.pt")
+    torch.save(
+        {"model": sd, "ema": sd, "optimizer": {"state": {0: {"m": torch.zeros(2)}}}, "epoch": 3},
+        "w.pt",
+    )
     code, out = diff(capsys, "w.pt", "models.py:Net")
     assert code == 0
     assert "state dict 'model' (other state dicts: 'ema')" in out
@@ -150,7 +154,9 @@ def test_wrong_container_is_found_and_the_remap_selects_it(models, capsys):
     assert remap["container"] == "discriminator" and remap["rename"] == {} and remap["drop"] == []
 
 
-@pytest.mark.parametrize("prefix", ["module.", "_orig_mod.", "module._orig_mod.", "_orig_mod.module."])
+@pytest.mark.parametrize(
+    "prefix", ["module.", "_orig_mod.", "module._orig_mod.", "_orig_mod.module."]
+)
 def test_dataparallel_and_compile_prefixes_are_stripped_on_load(models, capsys, prefix):
     torch.save(prefixed(prefix, state(models)), "w.pt")
     code, out = diff(capsys, "w.pt", "models.py:Net")
@@ -242,7 +248,9 @@ def test_a_saved_non_persistent_buffer_is_dropped(models, capsys):
 
 def test_extra_ema_weights_in_the_state_dict_are_dropped_not_renamed(models, capsys):
     sd = state(models, head="classifier")
-    torch.save(sd | prefixed("ema.", state(models)), "w.pt")  # the EMA copy already has the new names
+    torch.save(
+        sd | prefixed("ema.", state(models)), "w.pt"
+    )  # the EMA copy already has the new names
     code, out = diff(capsys, "w.pt", "models.py:Net")
     assert code == 1
     assert "ema.  (10 tensors, a second copy of the model (EMA weights?))" in out
@@ -253,8 +261,14 @@ def test_extra_ema_weights_in_the_state_dict_are_dropped_not_renamed(models, cap
 def test_combination_trainer_dict_lightning_compile_rename_ema(models, capsys):
     old = prefixed("model._orig_mod.", state(models, head="classifier"))
     ema = prefixed("model._orig_mod.", state(models, head="classifier"))
-    torch.save({"optimizer_states": [{}], "state_dict": old | {"loss_fn.pos_weight": torch.ones(3)},
-                "ema_state_dict": ema}, "combo.ckpt")
+    torch.save(
+        {
+            "optimizer_states": [{}],
+            "state_dict": old | {"loss_fn.pos_weight": torch.ones(3)},
+            "ema_state_dict": ema,
+        },
+        "combo.ckpt",
+    )
     code, out = diff(capsys, "combo.ckpt", "models.py:Net")
     assert code == 1
     remap = fix_and_verify(capsys, "combo.ckpt")
@@ -293,7 +307,10 @@ def test_a_100_layer_model_gives_a_short_report_and_a_small_remap(models, capsys
     lines = out.splitlines()
     assert len(lines) <= 25, out
     assert "    layers.{0-99}.attention: weight, bias" in lines
-    assert "  layers.*.attn. -> layers.*.attention.  99%  (100 subtrees, 200 tensors, same shapes)" in lines
+    assert (
+        "  layers.*.attn. -> layers.*.attention.  99%  (100 subtrees, 200 tensors, same shapes)"
+        in lines
+    )
     assert "    head: weight [10, 8] vs [12, 8], bias [10] vs [12]" in lines
     remap = json.loads(open("r.json").read())
     assert remap["rename"] == {"layers.*.attn.": "layers.*.attention."}
@@ -311,7 +328,10 @@ def test_two_checkpoints_added_layers_resized_and_dtype_collapsed(models, capsys
     code, out = diff(capsys, "a.pt", "b.pt")
     assert code == 1
     lines = out.splitlines()
-    assert lines[0] == "a.pt (51 tensors) -> b.pt (99 tensors): keys: 48 added, 2 resized, 1 dtype changes"
+    assert (
+        lines[0]
+        == "a.pt (51 tensors) -> b.pt (99 tensors): keys: 48 added, 2 resized, 1 dtype changes"
+    )
     assert "  layers.{6-11}: added (6 x 8 keys)" in lines
     assert "  head: resized weight [10, 8] -> [20, 8], bias [10] -> [20]" in lines
     assert "  embed: dtype weight float32 -> float16" in lines
@@ -328,11 +348,22 @@ def test_two_equal_checkpoints_exit_0(models, capsys):
 # ----------------------------------------------------------------------------------------- refusals
 
 
-@pytest.mark.parametrize("arg, is_model", [
-    ("model.py", True), ("dir/model.py:Net", True), ("pkg.mod:Net", True), ("weights.pt", False),
-    ("hf_folder", False), ("C:\\w.pt", False), ("pkg.mod", False), ("odd:Name", False),
-])
-def test_the_second_argument_is_a_model_by_its_form_unless_it_is_a_file(arg, is_model, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "arg, is_model",
+    [
+        ("model.py", True),
+        ("dir/model.py:Net", True),
+        ("pkg.mod:Net", True),
+        ("weights.pt", False),
+        ("hf_folder", False),
+        ("C:\\w.pt", False),
+        ("pkg.mod", False),
+        ("odd:Name", False),
+    ],
+)
+def test_the_second_argument_is_a_model_by_its_form_unless_it_is_a_file(
+    arg, is_model, tmp_path, monkeypatch
+):
     from codegen.harness.model_ref import looks_like_model
 
     monkeypatch.chdir(tmp_path)
@@ -347,7 +378,11 @@ def test_a_malicious_pickle_is_refused_in_either_position(models, tmp_path, caps
     evil = _malicious_files(tmp_path, marker)[kind]
     torch.save(state(models), "w.pt")
     if position == "first":
-        tries = [(evil, "w.pt"), (evil, "models.py:Net"), (evil, "models.py:Net", "--write-remap", "r.json")]
+        tries = [
+            (evil, "w.pt"),
+            (evil, "models.py:Net"),
+            (evil, "models.py:Net", "--write-remap", "r.json"),
+        ]
     else:
         tries = [("w.pt", evil)]
     for args in tries:
@@ -362,7 +397,9 @@ def test_option_conflicts_are_one_line_errors(models, capsys):
     torch.save(state(models), "w.pt")
     code, _, err = run_cli(capsys, "diff", "w.pt", "w.pt", "--write-remap", "r.json")
     assert code == 2 and "--write-remap needs a MODEL" in one_line_error(err)
-    code, _, err = run_cli(capsys, "diff", "w.pt", "models.py:Net", "--remap", "a.json", "--write-remap", "b.json")
+    code, _, err = run_cli(
+        capsys, "diff", "w.pt", "models.py:Net", "--remap", "a.json", "--write-remap", "b.json"
+    )
     assert code == 2 and "pass one" in one_line_error(err)
     code, _, err = run_cli(capsys, "diff", "w.pt", "models.py:Net", "--write-remap", "w.pt")
     assert code == 2 and "that is the input checkpoint" in one_line_error(err)

@@ -56,7 +56,9 @@ def test_seed_reads_like_the_design(tmp_path):
     source, _ = generate_for(state, tmp_path, "seed")
     assert "d_model: int = 128,  # embedding.weight.shape[0]" in source
     assert "num_encoder_layers: int = 3,  # transformer_encoder.layers.0-2" in source
-    assert re.search(r"nhead: int = 4,  # not in the checkpoint: from checkpoint metadata config.nhead", source)
+    assert re.search(
+        r"nhead: int = 4,  # not in the checkpoint: from checkpoint metadata config.nhead", source
+    )
     assert "def forward(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:" in source
     imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     assert imports == ["import torch", "import torch.nn as nn"]
@@ -65,9 +67,7 @@ def test_seed_reads_like_the_design(tmp_path):
 def test_depth_changes_only_numbers(tmp_path):
     small, _ = generate_for(transformer_encoder_regressor(24).state_dict(), tmp_path, "d24")
     large, _ = generate_for(transformer_encoder_regressor(48).state_dict(), tmp_path, "d48")
-    changed = [
-        (a, b) for a, b in _changed_lines(small, large)
-    ]
+    changed = [(a, b) for a, b in _changed_lines(small, large)]
     assert changed, "depth must show up somewhere"
     hashes = r"\b[0-9a-f]{16}\b|\b[0-9a-f]{8}\b|\d+"  # fingerprint, recorded body hashes, numbers
     for a, b in changed:
@@ -80,7 +80,11 @@ def _changed_lines(a: str, b: str) -> list[tuple[str, str]]:
     matcher = difflib.SequenceMatcher(None, a.splitlines(), b.splitlines())
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag != "equal":
-            assert tag == "replace" and i2 - i1 == j2 - j1, (tag, a.splitlines()[i1:i2], b.splitlines()[j1:j2])
+            assert tag == "replace" and i2 - i1 == j2 - j1, (
+                tag,
+                a.splitlines()[i1:i2],
+                b.splitlines()[j1:j2],
+            )
             pairs += zip(a.splitlines()[i1:i2], b.splitlines()[j1:j2])
     return pairs
 
@@ -120,8 +124,17 @@ def test_sequential_gaps_are_marked_choices(tmp_path):
 
 @pytest.mark.parametrize(
     "key",
-    ["class.weight", "with space.weight", 'quo"te.weight', "back\\slash.weight", "new\nline.weight",
-     "ünï.weight", "x" * 300 + ".weight", "0.x-y.weight", "import os; os.system('x').weight"],
+    [
+        "class.weight",
+        "with space.weight",
+        'quo"te.weight',
+        "back\\slash.weight",
+        "new\nline.weight",
+        "ünï.weight",
+        "x" * 300 + ".weight",
+        "0.x-y.weight",
+        "import os; os.system('x').weight",
+    ],
 )
 def test_odd_key_names_compile_and_load(key, tmp_path):
     state = {key: torch.zeros(3, 2), "head.weight": torch.zeros(1, 3)}
@@ -129,11 +142,17 @@ def test_odd_key_names_compile_and_load(key, tmp_path):
     model = cls()
     model.load_state_dict(state, strict=True)
     # Key text appears only inside string literals and comments, never as code.
-    names = {t.string for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type == tokenize.NAME}
+    names = {
+        t.string
+        for t in tokenize.generate_tokens(io.StringIO(source).readline)
+        if t.type == tokenize.NAME
+    }
     assert "system" not in names and "os" not in names
 
 
-@pytest.mark.parametrize("key", ["forward.weight", "a..b", ".lead", "trail.", "training", "layer.state_dict.w"])
+@pytest.mark.parametrize(
+    "key", ["forward.weight", "a..b", ".lead", "trail.", "training", "layer.state_dict.w"]
+)
 def test_keys_no_module_can_hold_are_refused(key, tmp_path):
     torch.save({key: torch.zeros(2)}, tmp_path / "bad.pt")
     with pytest.raises(ModelgenError, match="--remap"):
@@ -147,5 +166,8 @@ def test_hints_pin_choices(tmp_path):
     torch.save(state, tmp_path / "w.pt")
     source, ir = generate_source(open_checkpoint(tmp_path / "w.pt").table, hints_path=str(hints))
     assert "nhead: int = 8,  # not in the checkpoint: from hints [*]" in source
-    assert 'activation: str = "gelu",  # not in the checkpoint: from hints [transformer_encoder]' in source
+    assert (
+        'activation: str = "gelu",  # not in the checkpoint: from hints [transformer_encoder]'
+        in source
+    )
     assert 'transformer_decoder_activation: str = "relu"' in source

@@ -10,7 +10,15 @@ from tests.zoo import build
 
 def _seed(tmp_path):
     ckpt = tmp_path / "weights.pt"
-    torch.save({"epoch": 3, "model_state_dict": {f"module.{k}": v for k, v in build("seed_transformer").state_dict().items()}}, ckpt)
+    torch.save(
+        {
+            "epoch": 3,
+            "model_state_dict": {
+                f"module.{k}": v for k, v in build("seed_transformer").state_dict().items()
+            },
+        },
+        ckpt,
+    )
     return ckpt
 
 
@@ -55,7 +63,9 @@ def test_class_name_and_key_options(tmp_path, capsys):
     model = build("mlp")
     torch.save({"model": model.state_dict(), "ema": model.state_dict()}, ckpt)
     target = tmp_path / "m.py"
-    assert main(["generate", str(ckpt), "-o", str(target), "--class-name", "Net", "--key", "ema"]) == 0
+    assert (
+        main(["generate", str(ckpt), "-o", str(target), "--class-name", "Net", "--key", "ema"]) == 0
+    )
     text = target.read_text()
     assert "class Net(nn.Sequential):" in text and "--class-name Net --key ema" in text
     assert main(["generate", str(ckpt), "-o", str(target), "--class-name", "not valid"]) == 2
@@ -63,7 +73,9 @@ def test_class_name_and_key_options(tmp_path, capsys):
 
 def test_generate_warns_where_forward_is_unknown(tmp_path, capsys):
     ckpt = tmp_path / "gated.pt"
-    torch.save({"gate": torch.ones(4), "proj.weight": torch.zeros(4, 4), "proj.bias": torch.zeros(4)}, ckpt)
+    torch.save(
+        {"gate": torch.ones(4), "proj.weight": torch.zeros(4, 4), "proj.bias": torch.zeros(4)}, ckpt
+    )
     assert main(["generate", str(ckpt), "-o", str(tmp_path / "gated.py")]) == 0
     out = capsys.readouterr().out
     assert "warning: RecoveredModel.forward: cannot infer how gate enters the computation" in out

@@ -31,4 +31,6 @@ def test_golden_file(name, tmp_path):
     if os.environ.get("MODELGEN_UPDATE_GOLDEN"):
         golden.write_text(source)
     assert golden.exists(), f"missing {golden}; run with MODELGEN_UPDATE_GOLDEN=1"
-    assert source == golden.read_text(), f"{golden.name} is stale; rerun with MODELGEN_UPDATE_GOLDEN=1 and review"
+    assert (
+        source == golden.read_text()
+    ), f"{golden.name} is stale; rerun with MODELGEN_UPDATE_GOLDEN=1 and review"

@@ -72,7 +72,11 @@ def _malicious_files(tmp_path: Path, marker: Path) -> dict[str, Path]:
     files["zip"] = tmp_path / "evil.pt"
     torch.save({"w": torch.zeros(2), "x": Payload(marker)}, files["zip"])
     files["legacy"] = tmp_path / "evil_legacy.pt"
-    torch.save({"w": torch.zeros(2), "x": Payload(marker)}, files["legacy"], _use_new_zipfile_serialization=False)
+    torch.save(
+        {"w": torch.zeros(2), "x": Payload(marker)},
+        files["legacy"],
+        _use_new_zipfile_serialization=False,
+    )
     files["pickle"] = tmp_path / "evil.pkl"  # a bare pickle, not even a torch file
     files["pickle"].write_bytes(pickle.dumps(Payload(marker), protocol=2))
     # A zip laid out like a TorchScript archive, so it goes to the TorchScript reader.
@@ -154,7 +158,7 @@ def _make(tmp_path: Path, case: str) -> Path:
     elif case == "corrupt zip":
         data = bytearray(_zip_checkpoint(tmp_path))
         mid = len(data) // 2
-        data[mid - 200: mid + 200] = bytes(b ^ 0xFF for b in data[mid - 200: mid + 200])
+        data[mid - 200 : mid + 200] = bytes(b ^ 0xFF for b in data[mid - 200 : mid + 200])
         data[-60:] = b"\0" * 60  # and the central directory, so no reader can recover
         p.write_bytes(bytes(data))
     elif case == "zip without data.pkl":
@@ -179,25 +183,39 @@ def _make(tmp_path: Path, case: str) -> Path:
         p = tmp_path / "config.json"
         p.write_text('{"hidden_size": 8}')
     elif case == "safetensors shape/offset mismatch":
-        p = write_safetensors_raw(tmp_path / "m.safetensors",
-                                  {"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, b"\0" * 8)
+        p = write_safetensors_raw(
+            tmp_path / "m.safetensors",
+            {"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}},
+            b"\0" * 8,
+        )
     elif case == "safetensors bad dtype":
-        p = write_safetensors_raw(tmp_path / "m.safetensors",
-                                  {"a": {"dtype": "Q7", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 8)
+        p = write_safetensors_raw(
+            tmp_path / "m.safetensors",
+            {"a": {"dtype": "Q7", "shape": [2], "data_offsets": [0, 8]}},
+            b"\0" * 8,
+        )
     elif case == "safetensors dtype torch lacks":
-        p = write_safetensors_raw(tmp_path / "m.safetensors",
-                                  {"a": {"dtype": "F4", "shape": [2], "data_offsets": [0, 1]}}, b"\0")
+        p = write_safetensors_raw(
+            tmp_path / "m.safetensors",
+            {"a": {"dtype": "F4", "shape": [2], "data_offsets": [0, 1]}},
+            b"\0",
+        )
     elif case == "safetensors truncated":
         save_file(small_state(), tmp_path / "m.safetensors")
         p = tmp_path / "m.safetensors"
         p.write_bytes(p.read_bytes()[:40])
     elif case == "safetensors absurd shape":
-        p = write_safetensors_raw(tmp_path / "m.safetensors",
-                                  {"a": {"dtype": "F32", "shape": [10**6, 10**6], "data_offsets": [0, 4 * 10**12]}},
-                                  b"\0" * 8)
+        p = write_safetensors_raw(
+            tmp_path / "m.safetensors",
+            {"a": {"dtype": "F32", "shape": [10**6, 10**6], "data_offsets": [0, 4 * 10**12]}},
+            b"\0" * 8,
+        )
     elif case == "safetensors overflowing shape":
-        p = write_safetensors_raw(tmp_path / "m.safetensors",
-                                  {"a": {"dtype": "F32", "shape": [2**40, 2**40], "data_offsets": [0, 8]}}, b"\0" * 8)
+        p = write_safetensors_raw(
+            tmp_path / "m.safetensors",
+            {"a": {"dtype": "F32", "shape": [2**40, 2**40], "data_offsets": [0, 8]}},
+            b"\0" * 8,
+        )
     elif case == "key nested absurdly deep":
         torch.save({".".join(["a"] * 5000): torch.zeros(1)}, p)
     elif case == "containers nested deep":
@@ -295,8 +313,10 @@ def test_absurd_consistent_shapes_are_metadata_only(tmp_path, capsys):
     dimension (safetensors) or a stride-0 view (torch zip). Both open from metadata."""
     p = write_safetensors_raw(
         tmp_path / "m.safetensors",
-        {"empty": {"dtype": "F32", "shape": [0, 10**12], "data_offsets": [0, 0]},
-         "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}},
+        {
+            "empty": {"dtype": "F32", "shape": [0, 10**12], "data_offsets": [0, 0]},
+            "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+        },
         b"\0" * 8,
     )
     table = open_checkpoint(p).table
@@ -322,8 +342,12 @@ def originals(tmp_path_factory) -> dict[str, bytes]:
     torch.save(sd, d / "legacy.pt", _use_new_zipfile_serialization=False)
     save_file(sd, d / "m.safetensors", metadata={"config": '{"a": 1}'})
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated; its files are not
-        torch.jit.script(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3))).save(str(d / "ts.pt"))
+        warnings.simplefilter(
+            "ignore", DeprecationWarning
+        )  # torch.jit is deprecated; its files are not
+        torch.jit.script(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3))).save(
+            str(d / "ts.pt")
+        )
     return {
         "zip": (d / "zip.pt").read_bytes(),
         "legacy": (d / "legacy.pt").read_bytes(),
@@ -348,8 +372,12 @@ def corruptions(draw, originals: dict[str, bytes]) -> tuple[str, bytes]:
 def test_corrupted_files_fail_cleanly(originals, tmp_path_factory):
     target = tmp_path_factory.mktemp("fuzz") / "ckpt"
 
-    @settings(max_examples=100, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=100,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(corruptions(originals))
     def check(case: tuple[str, bytes]) -> None:
         kind, data = case

@@ -118,18 +118,30 @@ def test_json_output(capsys, trainer_ckpt):
 
 def test_json_with_key_and_no_strip(capsys, tmp_path):
     sd = {"module.w": torch.zeros(2)}
-    torch.save({"model": sd, "ema": {"module.w": torch.ones(2)}, "optimizer": {"state": {0: {"m": torch.zeros(2)}}}},
-               tmp_path / "c.pt")
+    torch.save(
+        {
+            "model": sd,
+            "ema": {"module.w": torch.ones(2)},
+            "optimizer": {"state": {0: {"m": torch.zeros(2)}}},
+        },
+        tmp_path / "c.pt",
+    )
     data = json.loads(inspect(capsys, tmp_path / "c.pt", "--json", "--key", "ema", "--no-strip"))
-    assert (data["container"], data["other_containers"], data["ignored"]) == ("ema", ["model"], ["optimizer"])
+    assert (data["container"], data["other_containers"], data["ignored"]) == (
+        "ema",
+        ["model"],
+        ["optimizer"],
+    )
     assert data["stripped_prefixes"] == []
     assert [t["name"] for t in data["tensors"]] == ["module.w"]
 
 
 def test_other_containers_are_not_repeated_as_metadata(capsys, tmp_path):
     sd = Stack(n=2).state_dict()
-    torch.save({"model": sd, "ema": sd, "optimizer": {"state": {0: {"m": torch.zeros(2)}}}, "epoch": 3},
-               tmp_path / "c.pt")
+    torch.save(
+        {"model": sd, "ema": sd, "optimizer": {"state": {0: {"m": torch.zeros(2)}}}, "epoch": 3},
+        tmp_path / "c.pt",
+    )
     out = inspect(capsys, tmp_path / "c.pt", "--depth", "1")
     assert lines_with(out, "unwrapped: model (also present: ema)")
     assert lines_with(out, "ignored (not model weights): optimizer")
@@ -153,15 +165,27 @@ def test_tied_weights_are_shown(capsys, tmp_path):
 
 
 def test_safetensors_metadata_in_tree_and_json(capsys, tmp_path):
-    save_file({"w": torch.zeros(2)}, tmp_path / "m.safetensors", metadata={"config": '{"d_model": 8}'})
-    assert lines_with(inspect(capsys, tmp_path / "m.safetensors"), "metadata: config={'d_model': 8}")
-    assert json.loads(inspect(capsys, tmp_path / "m.safetensors", "--json"))["metadata"] == {"config": {"d_model": 8}}
+    save_file(
+        {"w": torch.zeros(2)}, tmp_path / "m.safetensors", metadata={"config": '{"d_model": 8}'}
+    )
+    assert lines_with(
+        inspect(capsys, tmp_path / "m.safetensors"), "metadata: config={'d_model': 8}"
+    )
+    assert json.loads(inspect(capsys, tmp_path / "m.safetensors", "--json"))["metadata"] == {
+        "config": {"d_model": 8}
+    }
 
 
 def test_hostile_key_names_are_shown_escaped(capsys, tmp_path):
     """A key is text from a stranger: terminal escapes are shown, not sent to the terminal."""
-    torch.save({"a\x1b[2Jb.weight": torch.zeros(1), "layers.\u00b2.w": torch.zeros(1),
-                "layers.1.w": torch.zeros(1)}, tmp_path / "k.pt")
+    torch.save(
+        {
+            "a\x1b[2Jb.weight": torch.zeros(1),
+            "layers.\u00b2.w": torch.zeros(1),
+            "layers.1.w": torch.zeros(1),
+        },
+        tmp_path / "k.pt",
+    )
     out = inspect(capsys, tmp_path / "k.pt")
     assert "\x1b" not in out
     assert lines_with(out, "'a\\x1b[2Jb'")

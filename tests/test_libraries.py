@@ -11,17 +11,50 @@ from codegen.load import open_checkpoint
 transformers = pytest.importorskip("transformers")
 
 CONFIGS = {
-    "bert": lambda T: T.BertModel(T.BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2,
-                                               num_attention_heads=4, intermediate_size=64, max_position_embeddings=40)),
-    "gpt2": lambda T: T.GPT2LMHeadModel(T.GPT2Config(vocab_size=99, n_embd=32, n_layer=2, n_head=4, n_positions=40,
-                                                     bos_token_id=0, eos_token_id=0)),
-    "llama": lambda T: T.LlamaForCausalLM(T.LlamaConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2,
-                                                        num_attention_heads=4, num_key_value_heads=2,
-                                                        intermediate_size=64)),
-    "t5": lambda T: T.T5ForConditionalGeneration(T.T5Config(vocab_size=99, d_model=32, d_kv=8, d_ff=64,
-                                                            num_layers=2, num_heads=4)),
-    "vit": lambda T: T.ViTModel(T.ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                                            intermediate_size=64, image_size=16, patch_size=4)),
+    "bert": lambda T: T.BertModel(
+        T.BertConfig(
+            vocab_size=99,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            max_position_embeddings=40,
+        )
+    ),
+    "gpt2": lambda T: T.GPT2LMHeadModel(
+        T.GPT2Config(
+            vocab_size=99,
+            n_embd=32,
+            n_layer=2,
+            n_head=4,
+            n_positions=40,
+            bos_token_id=0,
+            eos_token_id=0,
+        )
+    ),
+    "llama": lambda T: T.LlamaForCausalLM(
+        T.LlamaConfig(
+            vocab_size=99,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            intermediate_size=64,
+        )
+    ),
+    "t5": lambda T: T.T5ForConditionalGeneration(
+        T.T5Config(vocab_size=99, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)
+    ),
+    "vit": lambda T: T.ViTModel(
+        T.ViTConfig(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            image_size=16,
+            patch_size=4,
+        )
+    ),
 }
 
 
@@ -38,4 +71,6 @@ def test_library_model_strict_loads(name, tmp_path):
     # Attention is never passed off as a chain of projections: the gap is named instead.
     assert "raise NotImplementedError" in source and ir.warnings
     if name != "gpt2":  # GPT-2 packs q, k, v into one Conv1D-style parameter pair instead
-        assert "an attention whose heads, scaling and masking the checkpoint does not record" in source
+        assert (
+            "an attention whose heads, scaling and masking the checkpoint does not record" in source
+        )

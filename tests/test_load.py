@@ -16,7 +16,9 @@ from codegen.errors import ModelgenError
 from codegen.load import Checkpoint, open_checkpoint
 
 # torch.jit is deprecated but its archives are still out there: reading them is the point.
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:`torch.jit.script` is deprecated:DeprecationWarning"
+)
 
 
 class Net(nn.Module):
@@ -113,20 +115,32 @@ def test_legacy_format_reads_tensor_bytes_only_on_demand(tmp_path):
     sd = {"w": torch.randn(64, 64)}
     torch.save(sd, tmp_path / "old.pth", _use_new_zipfile_serialization=False)
     data = (tmp_path / "old.pth").read_bytes()
-    (tmp_path / "cut.pth").write_bytes(data[:-1000])  # the pickle is whole, the tensor bytes are not
+    (tmp_path / "cut.pth").write_bytes(
+        data[:-1000]
+    )  # the pickle is whole, the tensor bytes are not
     ckpt = open_checkpoint(tmp_path / "cut.pth")
     assert ckpt.table.tensors["w"].shape == (64, 64)
-    with pytest.raises(ModelgenError, match=r"^cut\.pth: cannot read tensor data \(corrupt or truncated"):
+    with pytest.raises(
+        ModelgenError, match=r"^cut\.pth: cannot read tensor data \(corrupt or truncated"
+    ):
         ckpt.state_dict()
 
 
 def test_safetensors_header_only_with_metadata(tmp_path):
     sd = {k: v.contiguous() for k, v in net_state().items()}
-    meta = {"format": "pt", "config": json.dumps({"d_model": 8, "layers": [1, 2]}), "broken": "{not json"}
+    meta = {
+        "format": "pt",
+        "config": json.dumps({"d_model": 8, "layers": [1, 2]}),
+        "broken": "{not json",
+    }
     save_file(sd, tmp_path / "model.safetensors", metadata=meta)
     ckpt = open_checkpoint(tmp_path / "model.safetensors")
     assert ckpt.table.format == "safetensors"
-    assert ckpt.table.metadata == {"format": "pt", "config": {"d_model": 8, "layers": [1, 2]}, "broken": "{not json"}
+    assert ckpt.table.metadata == {
+        "format": "pt",
+        "config": {"d_model": 8, "layers": [1, 2]},
+        "broken": "{not json",
+    }
     # writers reorder by dtype/size; numeric-aware names keep layer 2 before layer 10
     assert_matches(ckpt, sd)
 
@@ -135,7 +149,9 @@ def test_safetensors_numeric_name_order(tmp_path):
     sd = {f"layers.{i}.w": torch.zeros(1) for i in (10, 2, 1)}
     save_file(sd, tmp_path / "m.safetensors")
     assert list(open_checkpoint(tmp_path / "m.safetensors").table.tensors) == [
-        "layers.1.w", "layers.2.w", "layers.10.w"
+        "layers.1.w",
+        "layers.2.w",
+        "layers.10.w",
     ]
 
 
@@ -224,7 +240,10 @@ def test_directory_with_several_checkpoints_is_refused(tmp_path):
 
 def test_trainer_dict_with_dataparallel_prefix(tmp_path):
     sd = net_state()
-    torch.save({"epoch": 3, "model_state_dict": {f"module.{k}": v for k, v in sd.items()}}, tmp_path / "c.pt")
+    torch.save(
+        {"epoch": 3, "model_state_dict": {f"module.{k}": v for k, v in sd.items()}},
+        tmp_path / "c.pt",
+    )
     ckpt = open_checkpoint(tmp_path / "c.pt")
     assert ckpt.table.container == "model_state_dict"
     assert ckpt.table.stripped_prefixes == ["module."]
@@ -250,7 +269,9 @@ def test_model_and_ema_picks_model_and_lists_ema(tmp_path):
     ckpt = open_checkpoint(tmp_path / "c.pt")
     assert ckpt.table.container == "model"
     assert ckpt.table.other_containers == ["ema"]
-    assert ckpt.table.metadata == {"epoch": 2}  # ema is listed once, as a container, not as metadata
+    assert ckpt.table.metadata == {
+        "epoch": 2
+    }  # ema is listed once, as a container, not as metadata
     assert_matches(ckpt, sd)
     picked = open_checkpoint(tmp_path / "c.pt", key="ema")
     assert picked.table.container == "ema"
@@ -269,10 +290,18 @@ def test_key_path(tmp_path, key):
 
 
 def test_key_errors_say_what_is_there(tmp_path):
-    torch.save({"model": net_state(), "ema": net_state(), "epoch": 3, "optimizer": {}}, tmp_path / "c.pt")
-    with pytest.raises(ModelgenError, match=r"^c\.pt: --key nope: 'nope' not found \(a dict with keys model, ema, epoch"):
+    torch.save(
+        {"model": net_state(), "ema": net_state(), "epoch": 3, "optimizer": {}}, tmp_path / "c.pt"
+    )
+    with pytest.raises(
+        ModelgenError,
+        match=r"^c\.pt: --key nope: 'nope' not found \(a dict with keys model, ema, epoch",
+    ):
         open_checkpoint(tmp_path / "c.pt", key="nope")
-    with pytest.raises(ModelgenError, match=r"^c\.pt: --key epoch: no state dict .* state dicts are at: model, ema$"):
+    with pytest.raises(
+        ModelgenError,
+        match=r"^c\.pt: --key epoch: no state dict .* state dicts are at: model, ema$",
+    ):
         open_checkpoint(tmp_path / "c.pt", key="epoch")
     with pytest.raises(ModelgenError, match=r"^c\.pt: --key model/x: 'x' not found under model"):
         open_checkpoint(tmp_path / "c.pt", key="model/x")
@@ -280,7 +309,9 @@ def test_key_errors_say_what_is_there(tmp_path):
 
 def test_key_refused_for_flat_formats(tmp_path):
     save_file(net_state(), tmp_path / "m.safetensors")
-    with pytest.raises(ModelgenError, match=r"^m\.safetensors: --key selects inside a trainer dict"):
+    with pytest.raises(
+        ModelgenError, match=r"^m\.safetensors: --key selects inside a trainer dict"
+    ):
         open_checkpoint(tmp_path / "m.safetensors", key="model")
 
 
@@ -304,7 +335,9 @@ def test_optimizer_tensors_are_ignored(tmp_path):
 
 def test_only_optimizer_tensors_is_an_error(tmp_path):
     torch.save({"optimizer": {"state": {0: {"exp_avg": torch.zeros(2)}}}}, tmp_path / "c.pt")
-    with pytest.raises(ModelgenError, match=r"^c\.pt: no model state dict found: tensors only under optimizer$"):
+    with pytest.raises(
+        ModelgenError, match=r"^c\.pt: no model state dict found: tensors only under optimizer$"
+    ):
         open_checkpoint(tmp_path / "c.pt")
 
 
@@ -331,7 +364,9 @@ def test_namespace_and_paths_in_metadata(tmp_path):
     torch.save({"state_dict": sd, "args": args}, tmp_path / "c.pt")
     ckpt = open_checkpoint(tmp_path / "c.pt")
     # plain JSON: the Namespace is a dict, the path a string, NaN a string (json.dumps stays valid JSON)
-    assert ckpt.table.metadata == {"args": {"lr": 0.5, "layers": [1, 2], "out": "runs/x", "loss": "nan"}}
+    assert ckpt.table.metadata == {
+        "args": {"lr": 0.5, "layers": [1, 2], "out": "runs/x", "loss": "nan"}
+    }
     json.loads(json.dumps(ckpt.table.to_json(), allow_nan=False))
 
 
@@ -339,7 +374,8 @@ def test_namespace_and_paths_in_metadata(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "prefix", ["module.", "_orig_mod.", "module._orig_mod.", "_orig_mod.module.", "module.module._orig_mod."]
+    "prefix",
+    ["module.", "_orig_mod.", "module._orig_mod.", "_orig_mod.module.", "module.module._orig_mod."],
 )
 def test_wrapper_prefixes_stripped_in_any_order(tmp_path, prefix):
     sd = net_state()
@@ -365,7 +401,9 @@ def test_strip_prefix_from_some_keys(tmp_path):
 
 def test_strip_prefix_that_matches_nothing_is_an_error(tmp_path):
     torch.save(net_state(), tmp_path / "c.pt")
-    with pytest.raises(ModelgenError, match=r"^c\.pt: --strip-prefix 'encoder\.': no key starts with it$"):
+    with pytest.raises(
+        ModelgenError, match=r"^c\.pt: --strip-prefix 'encoder\.': no key starts with it$"
+    ):
         open_checkpoint(tmp_path / "c.pt", strip_prefixes=("encoder.",))
 
 
@@ -398,13 +436,22 @@ def test_prefix_only_on_some_keys_is_kept(tmp_path):
 @pytest.mark.parametrize("legacy", [False, True])
 def test_tied_weights(tmp_path, legacy):
     model = Tied()
-    torch.save({"module." + k: v for k, v in model.state_dict().items()}, tmp_path / "t.pt",
-               _use_new_zipfile_serialization=not legacy)
+    torch.save(
+        {"module." + k: v for k, v in model.state_dict().items()},
+        tmp_path / "t.pt",
+        _use_new_zipfile_serialization=not legacy,
+    )
     table = open_checkpoint(tmp_path / "t.pt").table
     assert table.tensors["wte.weight"].tied_to is None
-    assert table.tensors["lm_head.weight"].tied_to == "wte.weight"  # renamed with the stripped prefix
-    assert table.to_json()["tensors"][1] == {"name": "lm_head.weight", "shape": [10, 4], "dtype": "float32",
-                                             "tied_to": "wte.weight"}
+    assert (
+        table.tensors["lm_head.weight"].tied_to == "wte.weight"
+    )  # renamed with the stripped prefix
+    assert table.to_json()["tensors"][1] == {
+        "name": "lm_head.weight",
+        "shape": [10, 4],
+        "dtype": "float32",
+        "tied_to": "wte.weight",
+    }
 
 
 def test_views_of_one_storage_are_not_tied(tmp_path):
@@ -419,7 +466,9 @@ def test_fingerprint_stable_across_formats_and_sensitive_to_shapes(tmp_path):
     torch.save(sd, tmp_path / "a.pt")
     torch.save(sd, tmp_path / "b.pt", _use_new_zipfile_serialization=False)
     torch.save({"model": {f"module.{k}": v for k, v in sd.items()}}, tmp_path / "c.pt")
-    prints = {open_checkpoint(tmp_path / n).table.fingerprint() for n in ("a.pt", "b.pt", "c.pt", "a.pt")}
+    prints = {
+        open_checkpoint(tmp_path / n).table.fingerprint() for n in ("a.pt", "b.pt", "c.pt", "a.pt")
+    }
     assert len(prints) == 1
     fp = prints.pop()
     assert len(fp) == 16
@@ -462,6 +511,11 @@ def test_torch_is_imported_lazily_for_safetensors(tmp_path):
         f"t = open_checkpoint({str(tmp_path / 'm.safetensors')!r}).table; "
         "print(len(t.tensors), 'torch' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)),
+    )
     assert out.stdout.split() == ["1", "False"]

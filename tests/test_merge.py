@@ -53,11 +53,17 @@ def build(path, state: dict) -> nn.Module:
 
 def changes(a: str, b: str) -> list[tuple[str, list[str], list[str]]]:
     matcher = difflib.SequenceMatcher(None, a.splitlines(), b.splitlines(), autojunk=False)
-    return [(tag, a.splitlines()[i1:i2], b.splitlines()[j1:j2])
-            for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+    return [
+        (tag, a.splitlines()[i1:i2], b.splitlines()[j1:j2])
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
 
 
-FORWARD_EDIT = ("        x = self.encoder(x)\n", "        x = self.encoder(x)\n        x = torch.tanh(x)  # squash\n")
+FORWARD_EDIT = (
+    "        x = self.encoder(x)\n",
+    "        x = self.encoder(x)\n        x = torch.tanh(x)  # squash\n",
+)
 
 
 def test_forward_edit_survives_growth_and_only_numbers_change(tmp_path, capsys):
@@ -78,7 +84,10 @@ def test_forward_edit_survives_growth_and_only_numbers_change(tmp_path, capsys):
     pairs = [(x, y) for _, a, b in diff for x, y in zip(a, b)]
     assert len(pairs) <= 3, pairs  # fingerprint, recorded __init__ hash, num_encoder_layers
     for x, y in pairs:
-        assert re.sub(r"\d+", "N", HASHES.sub("H", x)) == re.sub(r"\d+", "N", HASHES.sub("H", y)), (x, y)
+        assert re.sub(r"\d+", "N", HASHES.sub("H", x)) == re.sub(r"\d+", "N", HASHES.sub("H", y)), (
+            x,
+            y,
+        )
 
     model = build(path, grown.state_dict()).eval()
     assert len(model.encoder.layers) == 12
@@ -91,32 +100,49 @@ def test_forward_edit_survives_growth_and_only_numbers_change(tmp_path, capsys):
 def test_larger_vocabulary_changes_only_numbers(tmp_path):
     assert generate(tmp_path, heads_model(100)) == 0
     path = tmp_path / "model.py"
-    edit(path, "        raise NotImplementedError(", "        return self.head(self.rnn(self.embed(x))[0])\n"
-                                                  "        raise NotImplementedError(")
+    edit(
+        path,
+        "        raise NotImplementedError(",
+        "        return self.head(self.rnn(self.embed(x))[0])\n"
+        "        raise NotImplementedError(",
+    )
     before = path.read_text()
     assert generate(tmp_path, heads_model(200)) == 0
     after = path.read_text()
     assert "return self.head(self.rnn(self.embed(x))[0])" in after
     pairs = [(x, y) for tag, a, b in changes(before, after) for x, y in zip(a, b)]
     assert all(tag == "replace" and len(a) == len(b) for tag, a, b in changes(before, after))
-    assert len(pairs) <= 4, pairs  # fingerprint, recorded __init__ hash, vocab_size, the head's width
+    assert (
+        len(pairs) <= 4
+    ), pairs  # fingerprint, recorded __init__ hash, vocab_size, the head's width
     for x, y in pairs:
-        assert re.sub(r"\d+", "N", HASHES.sub("H", x)) == re.sub(r"\d+", "N", HASHES.sub("H", y)), (x, y)
+        assert re.sub(r"\d+", "N", HASHES.sub("H", x)) == re.sub(r"\d+", "N", HASHES.sub("H", y)), (
+            x,
+            y,
+        )
 
 
 def test_new_head_adds_its_lines(tmp_path):
     assert generate(tmp_path, heads_model(heads=("head", "aux_head"))) == 0
     path = tmp_path / "model.py"
-    edit(path, "        raise NotImplementedError(", "        return self.head(self.rnn(self.embed(x))[0])\n"
-                                                  "        raise NotImplementedError(")
+    edit(
+        path,
+        "        raise NotImplementedError(",
+        "        return self.head(self.rnn(self.embed(x))[0])\n"
+        "        raise NotImplementedError(",
+    )
     before = path.read_text()
     grown = heads_model(heads=("head", "aux_head", "extra_head"))
     assert generate(tmp_path, grown) == 0
     after = path.read_text()
     doc_before, code_before = before.split('"""\n', 1)
     doc_after, code_after = after.split('"""\n', 1)
-    assert changes(code_before, code_after) == [("insert", [], ["        self.extra_head = nn.Linear(embed_dim, 4)"])]
-    assert sum(len(b) for _, _, b in changes(doc_before, doc_after)) <= 4  # summary, fingerprint, hashes
+    assert changes(code_before, code_after) == [
+        ("insert", [], ["        self.extra_head = nn.Linear(embed_dim, 4)"])
+    ]
+    assert (
+        sum(len(b) for _, _, b in changes(doc_before, doc_after)) <= 4
+    )  # summary, fingerprint, hashes
     build(path, grown.state_dict())
 
 
@@ -137,31 +163,60 @@ def test_untouched_bodies_follow_the_checkpoint(tmp_path, capsys):
 def test_kept_edit_using_a_removed_module_is_warned(tmp_path, capsys):
     assert generate(tmp_path, heads_model(heads=("head", "aux_head"))) == 0
     path = tmp_path / "model.py"
-    edit(path, "        raise NotImplementedError(", "        h = self.rnn(self.embed(x))[0]\n"
-                                                  "        return self.head(h) + self.aux_head(h).sum()\n"
-                                                  "        raise NotImplementedError(")
+    edit(
+        path,
+        "        raise NotImplementedError(",
+        "        h = self.rnn(self.embed(x))[0]\n"
+        "        return self.head(h) + self.aux_head(h).sum()\n"
+        "        raise NotImplementedError(",
+    )
     capsys.readouterr()
     assert generate(tmp_path, heads_model(heads=("head", "other_head"))) == 0
     out = capsys.readouterr().out
     assert "kept your edits to RecoveredModel.forward" in out
-    assert ("warning: RecoveredModel.forward (kept) uses self.aux_head, which the regenerated RecoveredModel "
-            "does not define") in out
+    assert (
+        "warning: RecoveredModel.forward (kept) uses self.aux_head, which the regenerated RecoveredModel "
+        "does not define"
+    ) in out
     assert "self.aux_head(h)" in path.read_text()
 
 
 def test_user_imports_helpers_methods_and_init_additions_survive(tmp_path, capsys):
     assert generate(tmp_path, transformer_encoder_regressor(2)) == 0
     path = tmp_path / "model.py"
-    edit(path, "import torch.nn as nn\n", "import torch.nn as nn\nfrom typing import Optional\n\n\n"
-                                         "def squash(x: torch.Tensor) -> torch.Tensor:\n    return torch.tanh(x)\n")
-    edit(path, "        self.head = nn.Linear(d_model, 1)\n",
-         "        self.head = nn.Linear(d_model, 1)\n        self.drop = nn.Dropout(p_drop)\n")
-    edit(path, "        activation: str = \"relu\",", "        activation: str = \"relu\",\n        p_drop: float = 0.1,")
-    edit(path, "        x = self.head(x)\n", "        x = self.head(self.drop(squash(x))) * math.pi\n")
-    edit(path, "import torch\n", "import math\n\nimport torch\n")  # an import modelgen emits, used by the user
-    edit(path, "    def forward(", "    def n_layers(self, extra: Optional[int] = None) -> int:\n"
-                                  "        return len(self.encoder.layers)\n\n    def forward(")
-    path.write_text(path.read_text() + '\n\nif __name__ == "__main__":\n    print(RecoveredModel())\n')
+    edit(
+        path,
+        "import torch.nn as nn\n",
+        "import torch.nn as nn\nfrom typing import Optional\n\n\n"
+        "def squash(x: torch.Tensor) -> torch.Tensor:\n    return torch.tanh(x)\n",
+    )
+    edit(
+        path,
+        "        self.head = nn.Linear(d_model, 1)\n",
+        "        self.head = nn.Linear(d_model, 1)\n        self.drop = nn.Dropout(p_drop)\n",
+    )
+    edit(
+        path,
+        '        activation: str = "relu",',
+        '        activation: str = "relu",\n        p_drop: float = 0.1,',
+    )
+    edit(
+        path,
+        "        x = self.head(x)\n",
+        "        x = self.head(self.drop(squash(x))) * math.pi\n",
+    )
+    edit(
+        path, "import torch\n", "import math\n\nimport torch\n"
+    )  # an import modelgen emits, used by the user
+    edit(
+        path,
+        "    def forward(",
+        "    def n_layers(self, extra: Optional[int] = None) -> int:\n"
+        "        return len(self.encoder.layers)\n\n    def forward(",
+    )
+    path.write_text(
+        path.read_text() + '\n\nif __name__ == "__main__":\n    print(RecoveredModel())\n'
+    )
     capsys.readouterr()
 
     grown = transformer_encoder_regressor(4)
@@ -171,13 +226,26 @@ def test_user_imports_helpers_methods_and_init_additions_survive(tmp_path, capsy
     assert "kept your edits to RecoveredModel.forward" in out
     assert "kept your additions to RecoveredModel.__init__ (1 statement)" in out
     kept = re.search(r"kept your own code: (.*)", out).group(1).split(", ")
-    assert sorted(kept) == ["RecoveredModel.n_layers", "def squash", "from typing import Optional",
-                            'if __name__ == "__main__":'], kept
+    assert sorted(kept) == [
+        "RecoveredModel.n_layers",
+        "def squash",
+        "from typing import Optional",
+        'if __name__ == "__main__":',
+    ], kept
     assert "warning" not in out
-    for kept in ("import math\n", "from typing import Optional", "def squash(", "self.drop = nn.Dropout(p_drop)",
-                 "p_drop: float = 0.1,", "def n_layers(", 'if __name__ == "__main__":'):
+    for kept in (
+        "import math\n",
+        "from typing import Optional",
+        "def squash(",
+        "self.drop = nn.Dropout(p_drop)",
+        "p_drop: float = 0.1,",
+        "def n_layers(",
+        'if __name__ == "__main__":',
+    ):
         assert kept in text, kept
-    assert text.index("def squash(") < text.index("class RecoveredModel") < text.index('if __name__')
+    assert (
+        text.index("def squash(") < text.index("class RecoveredModel") < text.index("if __name__")
+    )
     assert text.index("self.head = ") < text.index("self.drop = ")
     assert build(path, grown.state_dict()).n_layers() == 4
     assert black.format_str(text, mode=black.Mode(line_length=100)) == text
@@ -224,14 +292,23 @@ def test_black_reformatting_is_not_an_edit(tmp_path, capsys):
     assert "raise NotImplementedError" in path.read_text()
 
 
-@pytest.mark.parametrize("damage, message", [
-    (("class RecoveredModel(nn.Module):", "class Renamed(nn.Module):"), "class RecoveredModel, which modelgen "
-                                                                         "generated, is missing"),
-    (("        self.head = nn.Linear(d_model, 1)\n",
-      "        self.head = nn.Linear(d_model, 1)\n        self.extra = nn.Linear(2, 2)\n"),
-     "the merged model does not build the checkpoint (missing [], unexpected ['extra.bias', 'extra.weight']"),
-    (("    def forward(", "    def forward(:"), "it does not parse (line"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (
+            ("class RecoveredModel(nn.Module):", "class Renamed(nn.Module):"),
+            "class RecoveredModel, which modelgen " "generated, is missing",
+        ),
+        (
+            (
+                "        self.head = nn.Linear(d_model, 1)\n",
+                "        self.head = nn.Linear(d_model, 1)\n        self.extra = nn.Linear(2, 2)\n",
+            ),
+            "the merged model does not build the checkpoint (missing [], unexpected ['extra.bias', 'extra.weight']",
+        ),
+        (("    def forward(", "    def forward(:"), "it does not parse (line"),
+    ],
+)
 def test_unmergeable_files_are_refused_and_left_alone(tmp_path, capsys, damage, message):
     assert generate(tmp_path, transformer_encoder_regressor(2)) == 0
     path = tmp_path / "model.py"
@@ -241,7 +318,12 @@ def test_unmergeable_files_are_refused_and_left_alone(tmp_path, capsys, damage, 
     assert generate(tmp_path, transformer_encoder_regressor(4)) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"modelgen: error: cannot merge into {path}: ") and message in err, err
-    assert err.rstrip().endswith("`modelgen generate --force` regenerates it from scratch (dropping your edits)")
+    assert err.rstrip().endswith(
+        "`modelgen generate --force` regenerates it from scratch (dropping your edits)"
+    )
     assert len(err.strip().splitlines()) == 1
     assert path.read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.py", "w.pt"]  # no temporary left over
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model.py",
+        "w.pt",
+    ]  # no temporary left over

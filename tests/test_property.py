@@ -30,7 +30,11 @@ def leaf(draw) -> nn.Module:
 def _conv(draw, a, b, n, transposed=False):
     groups = draw(st.sampled_from([g for g in (1, 2) if a % g == 0 and b % g == 0]))
     kernel = draw(st.integers(1, 3))
-    cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d} if transposed else {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+    cls = (
+        {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
+        if transposed
+        else {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+    )
     return cls[n](a, b, kernel, groups=groups, bias=draw(flags))
 
 
@@ -45,7 +49,14 @@ def _mha(draw, a, b):
 def _rnn(draw, a, b):
     cls = draw(st.sampled_from([nn.RNN, nn.LSTM, nn.GRU]))
     extra = {"proj_size": draw(st.integers(0, b - 1))} if cls is nn.LSTM and b > 1 else {}
-    return cls(a, b, num_layers=draw(st.integers(1, 2)), bias=draw(flags), bidirectional=draw(flags), **extra)
+    return cls(
+        a,
+        b,
+        num_layers=draw(st.integers(1, 2)),
+        bias=draw(flags),
+        bidirectional=draw(flags),
+        **extra,
+    )
 
 
 def _encoder(draw, a, b):
@@ -54,7 +65,9 @@ def _encoder(draw, a, b):
     layer = layer_cls(d, 2, 2 * b, bias=draw(flags))
     if not draw(flags):
         return layer
-    stack = nn.TransformerEncoder if layer_cls is nn.TransformerEncoderLayer else nn.TransformerDecoder
+    stack = (
+        nn.TransformerEncoder if layer_cls is nn.TransformerEncoderLayer else nn.TransformerDecoder
+    )
     norm = nn.LayerNorm(d) if draw(flags) else None
     kwargs = {"enable_nested_tensor": False} if stack is nn.TransformerEncoder else {}
     return stack(layer, draw(st.integers(1, 3)), norm=norm, **kwargs)
@@ -68,11 +81,15 @@ LEAVES = {
     "conv3d": lambda draw, a, b: _conv(draw, a, b, 3),
     "convt1d": lambda draw, a, b: _conv(draw, a, b, 1, True),
     "convt2d": lambda draw, a, b: _conv(draw, a, b, 2, True),
-    "batchnorm": lambda draw, a, b: draw(st.sampled_from([nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d]))(
-        a, affine=draw(flags), track_running_stats=draw(flags)),
-    "instancenorm": lambda draw, a, b: nn.InstanceNorm2d(a, affine=draw(flags), track_running_stats=draw(flags)),
-    "layernorm": lambda draw, a, b: nn.LayerNorm(draw(st.sampled_from([a, (a, b)])), elementwise_affine=draw(flags),
-                                                 bias=draw(flags)),
+    "batchnorm": lambda draw, a, b: draw(
+        st.sampled_from([nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d])
+    )(a, affine=draw(flags), track_running_stats=draw(flags)),
+    "instancenorm": lambda draw, a, b: nn.InstanceNorm2d(
+        a, affine=draw(flags), track_running_stats=draw(flags)
+    ),
+    "layernorm": lambda draw, a, b: nn.LayerNorm(
+        draw(st.sampled_from([a, (a, b)])), elementwise_affine=draw(flags), bias=draw(flags)
+    ),
     "rmsnorm": lambda draw, a, b: nn.RMSNorm(a),
     "groupnorm": lambda draw, a, b: nn.GroupNorm(a, a * b),
     "embedding": lambda draw, a, b: nn.Embedding(a + 1, b),
@@ -80,13 +97,19 @@ LEAVES = {
     "prelu": lambda draw, a, b: nn.PReLU(a),
     "mha": _mha,
     "rnn": _rnn,
-    "cell": lambda draw, a, b: draw(st.sampled_from([nn.RNNCell, nn.LSTMCell, nn.GRUCell]))(a, b, bias=draw(flags)),
+    "cell": lambda draw, a, b: draw(st.sampled_from([nn.RNNCell, nn.LSTMCell, nn.GRUCell]))(
+        a, b, bias=draw(flags)
+    ),
     "transformer": _encoder,
     "activation": lambda draw, a, b: nn.ReLU(),
 }
 
-names = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True).filter(lambda n: n not in reserved_names())
-odd_names = st.sampled_from(["class", "x-y", "a b", "döner", "0a", "import", "q'uote", "__hidden", "__x__"])
+names = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True).filter(
+    lambda n: n not in reserved_names()
+)
+odd_names = st.sampled_from(
+    ["class", "x-y", "a b", "döner", "0a", "import", "q'uote", "__hidden", "__x__"]
+)
 
 
 @st.composite
@@ -118,8 +141,12 @@ def tree(draw, depth: int = 0) -> nn.Module:
 
 
 # CI runs a fixed sequence of examples (a red build must be reproducible); locally each run explores anew.
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(tree())
 def test_any_module_tree_strict_loads(model):
     state = model.state_dict()

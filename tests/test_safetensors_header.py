@@ -15,9 +15,23 @@ from safetensors.torch import save_file
 from codegen.load.safetensors_file import _library_header
 from codegen.load.safetensors_header import read_header
 
-DTYPES = [torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.float8_e4m3fn, torch.float8_e5m2,
-          torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.uint16, torch.uint32,
-          torch.uint64, torch.bool]
+DTYPES = [
+    torch.float64,
+    torch.float32,
+    torch.float16,
+    torch.bfloat16,
+    torch.float8_e4m3fn,
+    torch.float8_e5m2,
+    torch.int64,
+    torch.int32,
+    torch.int16,
+    torch.int8,
+    torch.uint8,
+    torch.uint16,
+    torch.uint32,
+    torch.uint64,
+    torch.bool,
+]
 
 
 def _library(path: Path):
@@ -63,8 +77,12 @@ def test_unusual_headers_are_left_to_the_library(tmp_path):
     assert read_header(_raw(tmp_path / "sur.safetensors", None, b"\0" * 4, surrogate)) is None
 
 
-@settings(max_examples=200, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_never_more_lenient_than_the_library(tmp_path, data):
     """Random headers near valid ones: whatever the fast reader accepts, the library accepts identically."""
@@ -80,7 +98,10 @@ def test_never_more_lenient_than_the_library(tmp_path, data):
         right = numel * {"F32": 4, "F16": 2, "I64": 8, "C64": 8}.get(dtype, 1)
         size = data.draw(st.sampled_from([right, right, right, right + 1, 0]))
         header[data.draw(st.sampled_from(["a", "b", "c", f"t{i}"]))] = {
-            "dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+            "dtype": dtype,
+            "shape": shape,
+            "data_offsets": [offset, offset + size],
+        }
         offset += data.draw(st.sampled_from([size, size, size, size + 1, 0]))
     if data.draw(st.booleans()):
         values = st.one_of(st.text(max_size=3), st.integers())

@@ -41,17 +41,40 @@ def files(tmp_path):
     assert main(["generate", str(good), "-o", str(model)]) == 0
     data = tmp_path / "data.pt"
     torch.save({"x": torch.randn(8, 20), "y": torch.randn(8, 5)}, data)
-    return {"good": good, "evil": evil, "marker": marker, "model": model, "data": data, "dir": tmp_path}
+    return {
+        "good": good,
+        "evil": evil,
+        "marker": marker,
+        "model": model,
+        "data": data,
+        "dir": tmp_path,
+    }
 
 
 COMMANDS = {
     "inspect": lambda f, ck, data: ["inspect", ck],
     "generate": lambda f, ck, data: ["generate", ck, "-o", str(f["dir"] / "out.py")],
-    "calibrate": lambda f, ck, data: ["generate", ck, "-o", str(f["dir"] / "out.py"), "--calibrate", data],
+    "calibrate": lambda f, ck, data: [
+        "generate",
+        ck,
+        "-o",
+        str(f["dir"] / "out.py"),
+        "--calibrate",
+        data,
+    ],
     "check": lambda f, ck, data: ["check", ck, str(f["model"])],
     "verify": lambda f, ck, data: ["verify", ck, str(f["model"]), "--data", data],
-    "finetune": lambda f, ck, data: ["finetune", ck, str(f["model"]), "--data", data, "--train", "4",
-                                     "--out", str(f["dir"] / "tuned.pt")],
+    "finetune": lambda f, ck, data: [
+        "finetune",
+        ck,
+        str(f["model"]),
+        "--data",
+        data,
+        "--train",
+        "4",
+        "--out",
+        str(f["dir"] / "tuned.pt"),
+    ],
     "diff": lambda f, ck, data: ["diff", ck, str(f["model"])],
     "diff_checkpoints": lambda f, ck, data: ["diff", str(f["good"]), ck],
 }
@@ -88,12 +111,22 @@ PAYLOADS = [
 hostile = st.one_of(segment, segment, st.sampled_from(PAYLOADS))
 
 
-@settings(max_examples=150, deadline=None, derandomize=bool(os.environ.get("CI")),
-          suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(hostile, min_size=1, max_size=3).map(".".join), min_size=1, max_size=4, unique=True))
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    st.lists(
+        st.lists(hostile, min_size=1, max_size=3).map(".".join), min_size=1, max_size=4, unique=True
+    )
+)
 def test_any_key_text_compiles_loads_or_is_refused(keys):
     state = {f"{k}.weight": torch.zeros(2, 3) for k in keys}
-    table = TensorTable("fuzz.pt", "torch-zip", {k: TensorEntry(k, (2, 3), "float32") for k in state})
+    table = TensorTable(
+        "fuzz.pt", "torch-zip", {k: TensorEntry(k, (2, 3), "float32") for k in state}
+    )
     try:
         source, _ = generate_source(table)
     except ModelgenError as e:
@@ -103,22 +136,52 @@ def test_any_key_text_compiles_loads_or_is_refused(keys):
     namespace: dict = {"__name__": "fuzzed"}
     exec(compile(source, "model.py", "exec"), namespace)  # importing it has no side effects
     namespace["RecoveredModel"]().load_state_dict(state, strict=True)
-    tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type != tokenize.NL]
+    tokens = [
+        t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type != tokenize.NL
+    ]
     names = [t.string for t in tokens if t.type == tokenize.NAME]
-    assert names.count("import") == len([line for line in source.splitlines() if line.startswith("import ")])
+    assert names.count("import") == len(
+        [line for line in source.splitlines() if line.startswith("import ")]
+    )
     # A key segment reaches code at most as an attribute name (`self.os`), never as a free name that
     # would be looked up, called or imported; all other key text stays in strings and comments.
     tree = ast.parse(source)
     own = {n.name for n in ast.walk(tree) if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
-    own |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs}
-    own |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    vocabulary = own | {"torch", "nn", "math", "super", "range", "staticmethod", "tuple", "int", "float", "bool",
-                        "str", "getattr", "NotImplementedError", "None", "True", "False"}
+    own |= {
+        a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs
+    }
+    own |= {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    vocabulary = own | {
+        "torch",
+        "nn",
+        "math",
+        "super",
+        "range",
+        "staticmethod",
+        "tuple",
+        "int",
+        "float",
+        "bool",
+        "str",
+        "getattr",
+        "NotImplementedError",
+        "None",
+        "True",
+        "False",
+    }
     segments = {part for key in keys for part in key.split(".")}
     for before, token in zip(tokens, tokens[1:]):
-        if token.type == tokenize.NAME and token.string in segments and not keyword.iskeyword(token.string):
+        if (
+            token.type == tokenize.NAME
+            and token.string in segments
+            and not keyword.iskeyword(token.string)
+        ):
             assert before.string == "." or token.string in vocabulary, (token.string, source)
-    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    loaded = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
     assert loaded <= vocabulary, loaded - vocabulary
 
 
@@ -126,11 +189,15 @@ def test_absurd_shapes_are_analyzed_from_metadata_without_allocating():
     """A header can claim any size: 10^12-element tensors are generated for on the meta device only."""
     import resource
 
-    table = TensorTable("huge.safetensors", "safetensors", {
-        "embed.weight": TensorEntry("embed.weight", (1_000_000, 1_000_000), "float32"),
-        "head.weight": TensorEntry("head.weight", (10, 1_000_000), "float32"),
-        "head.bias": TensorEntry("head.bias", (10,), "float32"),
-    })
+    table = TensorTable(
+        "huge.safetensors",
+        "safetensors",
+        {
+            "embed.weight": TensorEntry("embed.weight", (1_000_000, 1_000_000), "float32"),
+            "head.weight": TensorEntry("head.weight", (10, 1_000_000), "float32"),
+            "head.bias": TensorEntry("head.bias", (10,), "float32"),
+        },
+    )
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     source, _ = generate_source(table)
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024

@@ -54,13 +54,18 @@ CASES = {
     "tied": lambda: nn.Sequential(nn.Embedding(5, 4), nn.Linear(4, 5)).state_dict(),
     "odd dtypes and views": _odd_dtypes,
     "trainer dict": lambda: {
-        "epoch": 3, "args": argparse.Namespace(lr=0.1), "path": Path("runs/a"),
+        "epoch": 3,
+        "args": argparse.Namespace(lr=0.1),
+        "path": Path("runs/a"),
         "model": {f"module.{k}": v for k, v in zoo.build("mlp").state_dict().items()},
         "ema": zoo.build("mlp").state_dict(),
         "optimizer": {"state": {0: {"exp_avg": torch.zeros(2)}}, "param_groups": [{"lr": 0.1}]},
     },
-    "metadata torch must read": lambda: {"shape": torch.Size([2, 3]), "dtype": torch.float16,
-                                         "model": zoo.build("mlp").state_dict()},
+    "metadata torch must read": lambda: {
+        "shape": torch.Size([2, 3]),
+        "dtype": torch.float16,
+        "model": zoo.build("mlp").state_dict(),
+    },
 }
 
 
@@ -90,7 +95,9 @@ def test_state_dict_still_reads_the_tensors(tmp_path):
     got = open_checkpoint(tmp_path / "c.pt").state_dict()
     assert set(got) == set(sd)
     for k, v in sd.items():
-        assert isinstance(got[k], torch.Tensor) and got[k].dtype == v.dtype and got[k].shape == v.shape
+        assert (
+            isinstance(got[k], torch.Tensor) and got[k].dtype == v.dtype and got[k].shape == v.shape
+        )
         assert torch.equal(_bytes(got[k]), _bytes(v))
 
 
@@ -105,8 +112,13 @@ def test_zip_checkpoints_open_without_importing_torch(tmp_path):
         f"t = open_checkpoint({str(tmp_path / 'c.pt')!r}).table; "
         "print(len(t.tensors), 'torch' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)),
+    )
     assert out.stdout.split() == ["6", "False"]
 
 

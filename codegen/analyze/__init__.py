@@ -37,7 +37,16 @@ def analyze(
         # Keys without a common prefix that one built-in or container holds: subclass it.
         root = ClassGroup(("root",), class_name, [Instance(None, [top_module], Module("", "class", ""))])  # type: ignore[arg-type]
         params = lift_group(root, is_top=True)
-        classes.append(ClassDef(class_name, params, [], base=top_module.type_name, base_module=top_module, is_top=True))
+        classes.append(
+            ClassDef(
+                class_name,
+                params,
+                [],
+                base=top_module.type_name,
+                base_module=top_module,
+                is_top=True,
+            )
+        )
 
     unknown: set[str] = set()
     for cls in classes:  # smallest first: a class's children are settled before it
@@ -46,11 +55,20 @@ def analyze(
             if cls.forward.missing:
                 unknown.add(cls.name)
     # One warning per gap; classes that only call into a gap are counted, not listed.
-    roots = [c for c in classes if c.forward.missing and not c.forward.missing.startswith("the dataflow: it calls")]
-    warnings = [f"{c.name}.forward: cannot infer {c.forward.missing}; it raises NotImplementedError" for c in roots]
+    roots = [
+        c
+        for c in classes
+        if c.forward.missing and not c.forward.missing.startswith("the dataflow: it calls")
+    ]
+    warnings = [
+        f"{c.name}.forward: cannot infer {c.forward.missing}; it raises NotImplementedError"
+        for c in roots
+    ]
     blocked = [c.name for c in classes if c.forward.missing and c not in roots]
     if blocked:
-        warnings.append(f"{', '.join(blocked)}: forward raises NotImplementedError too, as it calls the above")
+        warnings.append(
+            f"{', '.join(blocked)}: forward raises NotImplementedError too, as it calls the above"
+        )
     warnings += [f"hint {h} matched no choice" for h in resolver.unused_hints()]
     source = Source(
         file=table.source,

@@ -34,7 +34,9 @@ class Recognised:
     type_name: str
     args: list[Arg]
     io: IOSpec
-    choices: list[Choice] = field(default_factory=list)  # which type, where the shapes allow several
+    choices: list[Choice] = field(
+        default_factory=list
+    )  # which type, where the shapes allow several
 
     def call(self) -> Call:
         return Call(self.type_name, self.args)
@@ -63,11 +65,15 @@ def _hinted(node: KeyNode, pattern: str) -> bool:
     return re.search(pattern, node.name, re.IGNORECASE) is not None
 
 
-def _type_choice(ctx: Context, node: KeyNode, default: str, alternatives: list[str], note: str) -> Choice:
+def _type_choice(
+    ctx: Context, node: KeyNode, default: str, alternatives: list[str], note: str
+) -> Choice:
     return ctx.resolver.choose(node.path, "module_type", default, alternatives, note)
 
 
-def _float_choice(ctx: Context, node: KeyNode, name: str, default: float, alternatives: list[float]) -> Arg:
+def _float_choice(
+    ctx: Context, node: KeyNode, name: str, default: float, alternatives: list[float]
+) -> Arg:
     c = ctx.resolver.choose(node.path, name, default, alternatives)
     return Arg(name, c.value, "choice", choice=c)
 
@@ -133,10 +139,16 @@ def embedding(node: KeyNode, ctx: Context) -> Recognised | None:
         Arg(None, w[0], "vocab", _prov(node, "weight", 0)),
         Arg(None, w[1], "width", _prov(node, "weight", 1)),
     ]
-    choice = _type_choice(ctx, node, type_name, ["nn.Linear"], "a 2-D weight named like an embedding")
+    choice = _type_choice(
+        ctx, node, type_name, ["nn.Linear"], "a 2-D weight named like an embedding"
+    )
     if choice.value == "nn.Linear":
-        return Recognised("nn.Linear", [args[1], args[0], _flag("bias", False, f"no {_prov(node, 'bias')}")],
-                          IOSpec("linear", w[1], w[0]), [choice])
+        return Recognised(
+            "nn.Linear",
+            [args[1], args[0], _flag("bias", False, f"no {_prov(node, 'bias')}")],
+            IOSpec("linear", w[1], w[0]),
+            [choice],
+        )
     return Recognised(type_name, args, IOSpec("embedding", None, w[1], vocab=w[0]), [choice])
 
 
@@ -189,7 +201,12 @@ def conv(node: KeyNode, ctx: Context) -> Recognised | None:
     args = [
         Arg(None, in_ch, "width", in_prov),
         Arg(None, out_ch, "width", out_prov),
-        Arg("kernel_size", kernel[0] if len(set(kernel)) == 1 else tuple(kernel), "kernel", _prov(node, "weight")),
+        Arg(
+            "kernel_size",
+            kernel[0] if len(set(kernel)) == 1 else tuple(kernel),
+            "kernel",
+            _prov(node, "weight"),
+        ),
     ]
     k = kernel[0] if len(set(kernel)) == 1 else None
     choices = []
@@ -198,29 +215,37 @@ def conv(node: KeyNode, ctx: Context) -> Recognised | None:
     else:
         args += _conv_geometry(ctx, node, kernel, k, choices)
     if groups != 1:
-        args.append(Arg("groups", groups, "other", f"{_prov(node, 'weight', 1)} x groups = input channels"))
+        args.append(
+            Arg("groups", groups, "other", f"{_prov(node, 'weight', 1)} x groups = input channels")
+        )
     if bias is None:
         args.append(_flag("bias", False, f"no {_prov(node, 'bias')}"))
     type_name = f"nn.ConvTranspose{n}d" if transposed else f"nn.Conv{n}d"
     return Recognised(type_name, args, IOSpec("conv", in_ch, out_ch, n), choices)
 
 
-def _conv_geometry(ctx: Context, node: KeyNode, kernel: tuple[int, ...], k: int | None,
-                   choices: list[Choice]) -> list[Arg]:
+def _conv_geometry(
+    ctx: Context, node: KeyNode, kernel: tuple[int, ...], k: int | None, choices: list[Choice]
+) -> list[Arg]:
     """Stride and padding, which the weights do not record. Conventions: even square kernels of 4 and
     up patchify (ViT: stride = kernel, no padding); a 7-wide kernel is an image stem (ResNet: stride 2);
-    a residual block that widens, or an encoder mirrored by upsampling layers, halves the resolution."""
+    a residual block that widens, or an encoder mirrored by upsampling layers, halves the resolution.
+    """
     args = []
     patchify = k is not None and k >= 4 and k % 2 == 0
     default_stride = k if patchify else 2 if k == 7 else ctx.stride
-    stride = ctx.resolver.choose(node.path, "stride", default_stride, [1, 2] + ([k] if patchify else []))
+    stride = ctx.resolver.choose(
+        node.path, "stride", default_stride, [1, 2] + ([k] if patchify else [])
+    )
     if stride.value != 1 or stride.source != "default":
         args.append(Arg("stride", stride.value, "choice", choice=stride))
     else:
         choices.append(stride)
     halves = tuple(0 if patchify else size // 2 for size in kernel)
     same = halves[0] if len(set(halves)) == 1 else halves
-    padding = ctx.resolver.choose(node.path, "padding", same, [0] if same else [1], "half the kernel keeps the size")
+    padding = ctx.resolver.choose(
+        node.path, "padding", same, [0] if same else [1], "half the kernel keeps the size"
+    )
     if padding.value != 0:
         args.append(Arg("padding", padding.value, "choice", choice=padding))
     elif padding.alternatives:
@@ -228,19 +253,31 @@ def _conv_geometry(ctx: Context, node: KeyNode, kernel: tuple[int, ...], k: int 
     return args
 
 
-def _transposed_geometry(ctx: Context, node: KeyNode, k: int | None, choices: list[Choice]) -> list[Arg]:
+def _transposed_geometry(
+    ctx: Context, node: KeyNode, k: int | None, choices: list[Choice]
+) -> list[Arg]:
     """(stride, padding, output_padding) as one choice: they only make sense together. The usual use
-    is upsampling by exactly 2: stride 2 with the padding and output padding that give 2x the size."""
+    is upsampling by exactly 2: stride 2 with the padding and output padding that give 2x the size.
+    """
     if k is None:
         return []
     pad = max(0, (k - 1) // 2)
     up2 = (2, pad, 2 + 2 * pad - k) if 0 <= 2 + 2 * pad - k < 2 else (1, 0, 0)
-    geometry = ctx.resolver.choose(node.path, "geometry", up2, [(1, 0, 0), (1, k // 2, 0), (2, 0, 0), up2],
-                                   "stride, padding, output_padding")
+    geometry = ctx.resolver.choose(
+        node.path,
+        "geometry",
+        up2,
+        [(1, 0, 0), (1, k // 2, 0), (2, 0, 0), up2],
+        "stride, padding, output_padding",
+    )
     choices.append(geometry)
     stride, padding, output_padding = (tuple(geometry.value) + (0, 0, 0))[:3]
     args = []
-    for keyword, value, default in (("stride", stride, 1), ("padding", padding, 0), ("output_padding", output_padding, 0)):
+    for keyword, value, default in (
+        ("stride", stride, 1),
+        ("padding", padding, 0),
+        ("output_padding", output_padding, 0),
+    ):
         if value != default:
             args.append(Arg(keyword, value, "other", "not in the checkpoint: see geometry"))
     return args
@@ -260,7 +297,11 @@ BN_KEYS = {"running_mean", "running_var"}
 
 def batchnorm(node: KeyNode, ctx: Context) -> Recognised | None:
     names = _names(node)
-    if node.children or not BN_KEYS <= names or not names <= BN_KEYS | {"weight", "bias", "num_batches_tracked"}:
+    if (
+        node.children
+        or not BN_KEYS <= names
+        or not names <= BN_KEYS | {"weight", "bias", "num_batches_tracked"}
+    ):
         return None
     c = _shape(node, "running_mean")
     if len(c) != 1 or any(_shape(node, k) != c for k in names & {"running_var", "weight", "bias"}):
@@ -286,7 +327,10 @@ def batchnorm(node: KeyNode, ctx: Context) -> Recognised | None:
 
 
 def _neighbour_told(ctx: Context) -> bool:
-    return any(io is not None and io.family in ("conv", "linear", "embedding", "rnn") for io in (ctx.prev, ctx.next))
+    return any(
+        io is not None and io.family in ("conv", "linear", "embedding", "rnn")
+        for io in (ctx.prev, ctx.next)
+    )
 
 
 def _norm_dims(ctx: Context) -> int:
@@ -322,19 +366,42 @@ def affine_norm(node: KeyNode, ctx: Context) -> Recognised | None:
         return None
     else:
         default = "nn.LayerNorm"
-    alternatives = ["nn.LayerNorm"] + (["nn.GroupNorm", "nn.BatchNorm", "nn.InstanceNorm"] if len(w) == 1 else [])
+    alternatives = ["nn.LayerNorm"] + (
+        ["nn.GroupNorm", "nn.BatchNorm", "nn.InstanceNorm"] if len(w) == 1 else []
+    )
     choice = _type_choice(ctx, node, default, alternatives, "weight and bias of one shape")
     c = w[0]
     if choice.value == "nn.GroupNorm":
         divisors = [g for g in (1, 2, 4, 8, 16, 32, 64) if c % g == 0]
-        groups = ctx.resolver.choose(node.path, "num_groups", 32 if c % 32 == 0 else max(divisors), divisors)
-        args = [Arg(None, groups.value, "choice", choice=groups), Arg(None, c, "width", _prov(node, "weight", 0))]
-        return Recognised("nn.GroupNorm", args + _eps(ctx, node), IOSpec("norm", c, c, ctx.prev.ndim if after_conv else 2), [choice])
+        groups = ctx.resolver.choose(
+            node.path, "num_groups", 32 if c % 32 == 0 else max(divisors), divisors
+        )
+        args = [
+            Arg(None, groups.value, "choice", choice=groups),
+            Arg(None, c, "width", _prov(node, "weight", 0)),
+        ]
+        return Recognised(
+            "nn.GroupNorm",
+            args + _eps(ctx, node),
+            IOSpec("norm", c, c, ctx.prev.ndim if after_conv else 2),
+            [choice],
+        )
     if choice.value in ("nn.BatchNorm", "nn.InstanceNorm"):
         n = _norm_dims(ctx)
-        extra = [_flag("track_running_stats", False, f"no {_prov(node, 'running_mean')}")] if choice.value == "nn.BatchNorm" else [_flag("affine", True, _prov(node, "weight"))]
-        return Recognised(f"{choice.value}{n}d", [Arg(None, c, "width", _prov(node, "weight", 0))] + _eps(ctx, node) + extra, IOSpec("norm", c, c, n), [choice])
-    return Recognised("nn.LayerNorm", args_ln + _eps(ctx, node), IOSpec("norm", w[-1], w[-1]), [choice])
+        extra = (
+            [_flag("track_running_stats", False, f"no {_prov(node, 'running_mean')}")]
+            if choice.value == "nn.BatchNorm"
+            else [_flag("affine", True, _prov(node, "weight"))]
+        )
+        return Recognised(
+            f"{choice.value}{n}d",
+            [Arg(None, c, "width", _prov(node, "weight", 0))] + _eps(ctx, node) + extra,
+            IOSpec("norm", c, c, n),
+            [choice],
+        )
+    return Recognised(
+        "nn.LayerNorm", args_ln + _eps(ctx, node), IOSpec("norm", w[-1], w[-1]), [choice]
+    )
 
 
 def _eps(ctx: Context, node: KeyNode) -> list[Arg]:
@@ -350,21 +417,38 @@ def weight_only_norm(node: KeyNode, ctx: Context) -> Recognised | None:
     if len(w) != 1 or w[0] < 1:
         return None
     if _hinted(node, r"prelu|act"):
-        return Recognised("nn.PReLU", [Arg("num_parameters", w[0], "width", _prov(node, "weight", 0))],
-                          IOSpec("activation", w[0], w[0]))
-    default = "nn.LayerNorm" if _hinted(node, r"^ln|layer_?norm$") and not _hinted(node, r"rms") else "nn.RMSNorm"
+        return Recognised(
+            "nn.PReLU",
+            [Arg("num_parameters", w[0], "width", _prov(node, "weight", 0))],
+            IOSpec("activation", w[0], w[0]),
+        )
+    default = (
+        "nn.LayerNorm"
+        if _hinted(node, r"^ln|layer_?norm$") and not _hinted(node, r"rms")
+        else "nn.RMSNorm"
+    )
     choice = _type_choice(ctx, node, default, ["nn.RMSNorm", "nn.LayerNorm"], "a lone 1-D weight")
     args = [Arg(None, w[0], "width", _prov(node, "weight", 0))]
     if choice.value == "nn.LayerNorm":
         args.append(_flag("bias", False, f"no {_prov(node, 'bias')}"))
     else:
-        c = ctx.resolver.choose(node.path, "eps", None, [1e-6, 1e-5], "None uses the dtype's machine epsilon")
+        c = ctx.resolver.choose(
+            node.path, "eps", None, [1e-6, 1e-5], "None uses the dtype's machine epsilon"
+        )
         if c.source != "default":
             args.append(Arg("eps", c.value, "choice", choice=c))
     return Recognised(choice.value, args, IOSpec("norm", w[0], w[0]), [choice])
 
 
-MHA_TENSORS = {"in_proj_weight", "in_proj_bias", "q_proj_weight", "k_proj_weight", "v_proj_weight", "bias_k", "bias_v"}
+MHA_TENSORS = {
+    "in_proj_weight",
+    "in_proj_bias",
+    "q_proj_weight",
+    "k_proj_weight",
+    "v_proj_weight",
+    "bias_k",
+    "bias_v",
+}
 
 
 def multihead_attention(node: KeyNode, ctx: Context) -> Recognised | None:
@@ -431,7 +515,9 @@ def _layer_args(node: KeyNode, ctx: Context) -> list[Arg] | None:
     return args
 
 
-def _transformer_layer(node: KeyNode, ctx: Context, children: set[str], type_name: str) -> Recognised | None:
+def _transformer_layer(
+    node: KeyNode, ctx: Context, children: set[str], type_name: str
+) -> Recognised | None:
     if node.tensors or set(node.children) != children:
         return None
     args = _layer_args(node, ctx)
@@ -449,7 +535,9 @@ def transformer_decoder_layer(node: KeyNode, ctx: Context) -> Recognised | None:
     return _transformer_layer(node, ctx, DECODER_LAYER, "nn.TransformerDecoderLayer")
 
 
-def _stack(node: KeyNode, ctx: Context, layer: Recogniser, type_name: str, layer_kw: str) -> Recognised | None:
+def _stack(
+    node: KeyNode, ctx: Context, layer: Recogniser, type_name: str, layer_kw: str
+) -> Recognised | None:
     if node.tensors or not {"layers"} <= set(node.children) <= {"layers", "norm"}:
         return None
     layers = node.children["layers"]
@@ -471,9 +559,19 @@ def _stack(node: KeyNode, ctx: Context, layer: Recogniser, type_name: str, layer
     ]
     if "norm" in node.children:
         norm = node.children["norm"]
-        if set(norm.tensors) != {"weight", "bias"} or norm.tensors["weight"].shape != (d,) or norm.children:
+        if (
+            set(norm.tensors) != {"weight", "bias"}
+            or norm.tensors["weight"].shape != (d,)
+            or norm.children
+        ):
             return None
-        args.append(Arg("norm", Call("nn.LayerNorm", [Arg(None, d, "width", _prov(norm, "weight", 0))]), "other"))
+        args.append(
+            Arg(
+                "norm",
+                Call("nn.LayerNorm", [Arg(None, d, "width", _prov(norm, "weight", 0))]),
+                "other",
+            )
+        )
     if type_name == "nn.TransformerEncoder":
         # The nested-tensor fast path changes results for padded batches and warns with norm_first.
         args.append(Arg("enable_nested_tensor", False, "flag", "exact results on padded batches"))
@@ -504,7 +602,11 @@ def transformer(node: KeyNode, ctx: Context) -> Recognised | None:
     args.append(Arg("num_encoder_layers", e.args[1].value, "count", e.args[1].provenance))
     args.append(Arg("num_decoder_layers", d.args[1].value, "count", d.args[1].provenance))
     args += [layer_args[k] for k in ("dim_feedforward", "dropout", "activation") if k in layer_args]
-    args += [layer_args[k] for k in ("layer_norm_eps", "batch_first", "norm_first", "bias") if k in layer_args]
+    args += [
+        layer_args[k]
+        for k in ("layer_norm_eps", "batch_first", "norm_first", "bias")
+        if k in layer_args
+    ]
     width = e.io.out_width
     return Recognised("nn.Transformer", args, IOSpec("transformer", width, width))
 
@@ -553,7 +655,12 @@ def rnn(node: KeyNode, ctx: Context) -> Recognised | None:
 
 def rnn_cell(node: KeyNode, ctx: Context) -> Recognised | None:
     names = _names(node)
-    if node.children or not {"weight_ih", "weight_hh"} <= names <= {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}:
+    if node.children or not {"weight_ih", "weight_hh"} <= names <= {
+        "weight_ih",
+        "weight_hh",
+        "bias_ih",
+        "bias_hh",
+    }:
         return None
     w_ih, w_hh = _shape(node, "weight_ih"), _shape(node, "weight_hh")
     if len(w_ih) != 2 or len(w_hh) != 2 or w_hh[0] % w_hh[1]:
@@ -562,7 +669,10 @@ def rnn_cell(node: KeyNode, ctx: Context) -> Recognised | None:
     type_name = {1: "nn.RNNCell", 3: "nn.GRUCell", 4: "nn.LSTMCell"}.get(w_hh[0] // hidden)
     if type_name is None:
         return None
-    args = [Arg(None, w_ih[1], "width", _prov(node, "weight_ih", 1)), Arg(None, hidden, "width", _prov(node, "weight_hh", 1))]
+    args = [
+        Arg(None, w_ih[1], "width", _prov(node, "weight_ih", 1)),
+        Arg(None, hidden, "width", _prov(node, "weight_hh", 1)),
+    ]
     if "bias_ih" not in names:
         args.append(_flag("bias", False, f"no {_prov(node, 'bias_ih')}"))
     return Recognised(type_name, args, IOSpec("rnn", w_ih[1], hidden))

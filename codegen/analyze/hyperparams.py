@@ -21,7 +21,15 @@ from typing import Any, Callable
 from codegen.analyze.structure import ClassGroup
 from codegen.ir import Arg, Call, Choice, Module, Param, Ref, Tensor
 
-LIFTED_CHOICES = {"nhead", "activation", "norm_first", "batch_first", "nonlinearity", "eps", "layer_norm_eps"}
+LIFTED_CHOICES = {
+    "nhead",
+    "activation",
+    "norm_first",
+    "batch_first",
+    "nonlinearity",
+    "eps",
+    "layer_norm_eps",
+}
 
 # Constructor keywords that name a model-level quantity, and the name the parameter gets.
 SEMANTIC_NAMES = {
@@ -36,7 +44,16 @@ SEMANTIC_NAMES = {
     "nhead": "nhead",
     "proj_size": "proj_size",
 }
-SEMANTIC_ORDER = ["d_model", "vocab_size", "hidden_size", "input_size", "embed_dim", "dim_feedforward", "nhead", "proj_size"]
+SEMANTIC_ORDER = [
+    "d_model",
+    "vocab_size",
+    "hidden_size",
+    "input_size",
+    "embed_dim",
+    "dim_feedforward",
+    "nhead",
+    "proj_size",
+]
 INPUT_KEYWORDS = {"in_features", "in_channels", "in1_features", "in2_features", "kdim", "vdim"}
 OUTPUT_KEYWORDS = {"out_features", "out_channels"}
 
@@ -66,7 +83,11 @@ def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
             key: tuple = (slot.role, _hashable(columns[i]))
         elif slot.role == "count":
             key = ("count", i)
-        elif slot.role in ("choice", "param") and slot.choice is not None and slot.choice.name in LIFTED_CHOICES:
+        elif (
+            slot.role in ("choice", "param")
+            and slot.choice is not None
+            and slot.choice.name in LIFTED_CHOICES
+        ):
             key = ("choice", slot.choice.name, _hashable(columns[i]))
         elif slot.role == "param":  # a child class's parameter: always passed on by name
             key = ("param", slot.name, _hashable(columns[i]))
@@ -90,8 +111,15 @@ def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
         name = _unique(_param_name(role, slots), slots[0].member, taken)
         first = slots[0]
         value = first.value
-        params.append(Param(name, _type_of(value), value if is_top else None, _provenance(slots),
-                            first.choice if role in ("choice", "param") else None))
+        params.append(
+            Param(
+                name,
+                _type_of(value),
+                value if is_top else None,
+                _provenance(slots),
+                first.choice if role in ("choice", "param") else None,
+            )
+        )
         for i in indices:
             template[i].set(Ref(name))
         for inst, slots_i in zip(group.instances, per_instance):
@@ -117,8 +145,17 @@ def _tensor_slots(t: Tensor) -> list[Slot]:
     out = []
     for d, size in enumerate(t.shape):
         if isinstance(size, int) and size > 1:
-            out.append(Slot("width", "dim", t.attr, f"{t.comment.split(':')[0]}.shape[{d}]", None, size,
-                            _setter_shape(t, d)))
+            out.append(
+                Slot(
+                    "width",
+                    "dim",
+                    t.attr,
+                    f"{t.comment.split(':')[0]}.shape[{d}]",
+                    None,
+                    size,
+                    _setter_shape(t, d),
+                )
+            )
     return out
 
 
@@ -135,13 +172,32 @@ def _module_slots(m: Module) -> list[Slot]:
     slots: list[Slot] = []
     if m.kind == "class":
         for arg in m.args:
-            slots.append(Slot("param", arg.keyword or "", m.attr, arg.provenance, arg.choice, arg.value,
-                              _setter_arg(arg), inherited=True))
+            slots.append(
+                Slot(
+                    "param",
+                    arg.keyword or "",
+                    m.attr,
+                    arg.provenance,
+                    arg.choice,
+                    arg.value,
+                    _setter_arg(arg),
+                    inherited=True,
+                )
+            )
             slots[-1].role = _child_param_role(arg)
         return slots
     if m.kind == "repeat":
-        slots.append(Slot("count", "num_" + m.attr if m.attr != "layers" else "num_layers", m.attr,
-                          m.comment, None, m.repeat, lambda v: setattr(m, "repeat", v)))
+        slots.append(
+            Slot(
+                "count",
+                "num_" + m.attr if m.attr != "layers" else "num_layers",
+                m.attr,
+                m.comment,
+                None,
+                m.repeat,
+                lambda v: setattr(m, "repeat", v),
+            )
+        )
     if m.kind == "builtin":
         slots += _call_slots(Call(m.type_name, m.args), m.attr)
     for child in m.children:
@@ -170,7 +226,9 @@ def _call_slots(call: Call, member: str) -> list[Slot]:
         if isinstance(arg.value, Call):
             slots += _call_slots(arg.value, member)
             continue
-        slots.append(Slot(arg.role, name, member, arg.provenance, arg.choice, arg.value, _setter_arg(arg)))
+        slots.append(
+            Slot(arg.role, name, member, arg.provenance, arg.choice, arg.value, _setter_arg(arg))
+        )
     return slots
 
 
@@ -220,7 +278,7 @@ def _param_name(role: str, slots: list[Slot]) -> str:
     conv = any("channels" in s.name for s in slots)
     unit = "channels" if conv else "dim"
     first_out = next((i for i, s in enumerate(slots) if s.name in OUTPUT_KEYWORDS), None)
-    if first_out is not None and any(s.name in INPUT_KEYWORDS for s in slots[first_out + 1:]):
+    if first_out is not None and any(s.name in INPUT_KEYWORDS for s in slots[first_out + 1 :]):
         return f"hidden_{unit}"  # produced by one layer, consumed by a later one
     if is_in:
         return "in_channels" if conv else "input_dim"

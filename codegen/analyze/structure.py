@@ -42,19 +42,25 @@ class ClassGroup:
 
 @dataclass
 class Structure:
-    root_module: Module  # the top: kind "class" (or a built-in / container the top class subclasses)
+    root_module: (
+        Module  # the top: kind "class" (or a built-in / container the top class subclasses)
+    )
     groups: list[ClassGroup]  # in creation order: every class after the classes it uses
 
 
 class StructureBuilder:
-    def __init__(self, resolver: ChoiceResolver, buffer_hints: dict[str, str], top_name: str) -> None:
+    def __init__(
+        self, resolver: ChoiceResolver, buffer_hints: dict[str, str], top_name: str
+    ) -> None:
         self.resolver = resolver
         self.buffer_hints = buffer_hints  # key path -> "buffer" | "parameter"
         self.groups: dict[tuple, ClassGroup] = {}
         self.order: list[ClassGroup] = []
         self.taken_names: set[str] = {top_name}
         self.top_name = top_name
-        self.strides: dict[str, int] = {}  # conv path -> default stride, from the residual convention
+        self.strides: dict[str, int] = (
+            {}
+        )  # conv path -> default stride, from the residual convention
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels halves the resolution (ResNet): its
@@ -88,10 +94,22 @@ class StructureBuilder:
     def module_for(self, node: KeyNode, ctx: Context) -> Module:
         found = recognise(node, ctx)
         if found is not None and matches(found.call(), node):
-            return Module(node.name, "builtin", found.type_name, found.args, io=found.io, choices=found.choices)
+            return Module(
+                node.name,
+                "builtin",
+                found.type_name,
+                found.args,
+                io=found.io,
+                choices=found.choices,
+            )
         if not node.tensors and node.children and all(_canonical_index(n) for n in node.children):
             return self._numbered(node)
-        if node.path and not node.tensors and node.children and not any(map(is_plain_attr, node.children)):
+        if (
+            node.path
+            and not node.tensors
+            and node.children
+            and not any(map(is_plain_attr, node.children))
+        ):
             return self._dict(node)
         return self._class_instance(node)
 
@@ -103,7 +121,9 @@ class StructureBuilder:
             items.append(self.module_for(child, self._context(child)))
         return Module(node.name, "moduledict", "nn.ModuleDict", children=items, io=IOSpec("dict"))
 
-    def _context(self, node: KeyNode, prev: IOSpec | None = None, nxt: IOSpec | None = None) -> Context:
+    def _context(
+        self, node: KeyNode, prev: IOSpec | None = None, nxt: IOSpec | None = None
+    ) -> Context:
         return Context(self.resolver, prev, nxt, stride=self.strides.get(node.path, 1))
 
     def _members(self, node: KeyNode) -> list[Module | Tensor]:
@@ -129,7 +149,9 @@ class StructureBuilder:
 
     def _tensor(self, attr: str, key: str, shape: tuple[int, ...], dtype: str) -> Tensor:
         hint = self.buffer_hints.get(key)
-        integral = not (dtype.startswith("float") or dtype.startswith("bfloat") or dtype.startswith("complex"))
+        integral = not (
+            dtype.startswith("float") or dtype.startswith("bfloat") or dtype.startswith("complex")
+        )
         if hint is not None:
             kind = hint
         elif integral or BUFFER_NAME.match(attr):
@@ -150,8 +172,15 @@ class StructureBuilder:
             # Identical copies carry no new information: analyze the first only.
             item = self.module_for(children[0], self._context(children[0]))
             if item.kind in ("class", "builtin"):
-                return Module(node.name, "repeat", "nn.ModuleList", children=[item], repeat=len(children),
-                              io=item.io, comment=f"{node.path}.0-{len(children) - 1}")
+                return Module(
+                    node.name,
+                    "repeat",
+                    "nn.ModuleList",
+                    children=[item],
+                    repeat=len(children),
+                    io=item.io,
+                    comment=f"{node.path}.0-{len(children) - 1}",
+                )
         items: list[Module] = []
         prev: IOSpec | None = None
         for i in range(indices[-1] + 1):
@@ -165,18 +194,37 @@ class StructureBuilder:
         io = _span_io("sequential", items)
         has_gaps = len(items) != len(children)
         kind = "sequential" if has_gaps or _composes(items) else "modulelist"
-        return Module(node.name, kind, "nn.Sequential" if kind == "sequential" else "nn.ModuleList",
-                      children=items, io=io)
+        return Module(
+            node.name,
+            kind,
+            "nn.Sequential" if kind == "sequential" else "nn.ModuleList",
+            children=items,
+            io=io,
+        )
 
     def _gap(self, node: KeyNode, index: int, prev: IOSpec | None) -> Module:
         """A numbered slot without tensors: a parameter-free layer whose type the keys do not record."""
         path = f"{node.path}.{index}" if node.path else str(index)
         # Constructor expressions, so layers that need arguments (pooling) are candidates too.
         default = "nn.ReLU()"
-        options = ["nn.ReLU()", "nn.GELU()", "nn.Tanh()", "nn.SiLU()", "nn.Sigmoid()", "nn.Identity()",
-                   "nn.Dropout()", "nn.Flatten()", "nn.MaxPool2d(2)", "nn.AvgPool2d(2)"]
-        choice = self.resolver.choose(path, "module_type", default, options, "a numbered slot without tensors")
-        io = IOSpec("activation", prev.out_width if prev else None, prev.out_width if prev else None)
+        options = [
+            "nn.ReLU()",
+            "nn.GELU()",
+            "nn.Tanh()",
+            "nn.SiLU()",
+            "nn.Sigmoid()",
+            "nn.Identity()",
+            "nn.Dropout()",
+            "nn.Flatten()",
+            "nn.MaxPool2d(2)",
+            "nn.AvgPool2d(2)",
+        ]
+        choice = self.resolver.choose(
+            path, "module_type", default, options, "a numbered slot without tensors"
+        )
+        io = IOSpec(
+            "activation", prev.out_width if prev else None, prev.out_width if prev else None
+        )
         return Module(str(index), "placeholder", choice.value, io=io, choices=[choice])
 
     def _class_instance(self, node: KeyNode) -> Module:
@@ -238,7 +286,10 @@ def _member_key(m: Module | Tensor) -> tuple:
     if isinstance(m, Tensor):
         return ("tensor", m.attr, len(m.shape), m.dtype, m.kind)
     return (
-        "module", m.attr, m.kind, m.type_name,
+        "module",
+        m.attr,
+        m.kind,
+        m.type_name,
         tuple((a.keyword, a.role, _value_key(a.value, a.role)) for a in m.args),
         tuple(_member_key(c) for c in m.children),
         None if m.repeat is None else "repeat",
@@ -247,6 +298,10 @@ def _member_key(m: Module | Tensor) -> tuple:
 
 def _value_key(value: object, role: str) -> object:
     if isinstance(value, Call):
-        return ("call", value.type_name, tuple((a.keyword, a.role, _value_key(a.value, a.role)) for a in value.args))
+        return (
+            "call",
+            value.type_name,
+            tuple((a.keyword, a.role, _value_key(a.value, a.role)) for a in value.args),
+        )
     # Sizes may differ between instances of one class; everything else must be equal.
     return role if role in ("width", "vocab", "count") else repr(value)

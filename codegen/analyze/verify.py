@@ -53,7 +53,9 @@ def matches(call: Call, node: KeyNode) -> bool:
         shapes = state_shapes(call)
     except Exception:  # a recogniser proposed arguments torch rejects: not a match
         return False
-    expected = {t.name[len(node.path) + 1:] if node.path else t.name: t.shape for t in node.all_tensors()}
+    expected = {
+        t.name[len(node.path) + 1 :] if node.path else t.name: t.shape for t in node.all_tensors()
+    }
     if "num_batches_tracked" in shapes and "num_batches_tracked" not in expected:
         # Checkpoints from before num_batches_tracked existed load fine: BatchNorm fills it in.
         shapes = {k: v for k, v in shapes.items() if k != "num_batches_tracked"}

@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from codegen.harness.mismatch import (
-    BATCH_COUNTER, Difference, MismatchReport, change_text, compare, old_counters, specs_of,
+    BATCH_COUNTER,
+    Difference,
+    MismatchReport,
+    change_text,
+    compare,
+    old_counters,
+    specs_of,
 )
 from codegen.load import TensorTable
 
@@ -22,7 +28,9 @@ class CheckpointDiff:
     a: TensorTable
     b: TensorTable
     report: MismatchReport  # expected = B, found = A
-    counters_added: int  # BatchNorm counters only B has (compare leaves them out of its differences)
+    counters_added: (
+        int  # BatchNorm counters only B has (compare leaves them out of its differences)
+    )
 
     @property
     def same(self) -> bool:
@@ -39,7 +47,9 @@ def render(d: CheckpointDiff) -> list[str]:
     head = f"{a.source} ({len(a.tensors)} tensors) -> {b.source} ({len(b.tensors)} tensors)"
     lines = [f"{head}: {_summary(d)}"]
     if a.container != b.container:
-        lines.append(f"  state dict: {a.container or '(top level)'!r} -> {b.container or '(top level)'!r}")
+        lines.append(
+            f"  state dict: {a.container or '(top level)'!r} -> {b.container or '(top level)'!r}"
+        )
     if a.stripped_prefixes != b.stripped_prefixes:
         lines.append(f"  stripped prefixes: {a.stripped_prefixes} -> {b.stripped_prefixes}")
     groups = d.report.groups()
@@ -55,7 +65,12 @@ def render(d: CheckpointDiff) -> list[str]:
 def _summary(d: CheckpointDiff) -> str:
     if d.same:
         return "same names, shapes and dtypes"
-    words = {"missing": "added", "unexpected": "removed", "shape": "resized", "dtype": "dtype changes"}
+    words = {
+        "missing": "added",
+        "unexpected": "removed",
+        "shape": "resized",
+        "dtype": "dtype changes",
+    }
     parts = [f"{len(d.report.of_kind(k))} {w}" for k, w in words.items() if d.report.of_kind(k)]
     return "keys: " + ", ".join(parts) if parts else "only BatchNorm counters differ"
 
@@ -73,4 +88,3 @@ def _describe(kind: str, diffs: list[Difference]) -> str:
         parts.append(change_text(kind, x.leaf, x.found, x.expected, "->"))
     times = f" (x {len(modules)})" if len(modules) > 1 else ""
     return f"{verb} {', '.join(parts)}{times}"
-

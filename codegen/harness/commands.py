@@ -32,7 +32,9 @@ def _add_data_options(p: argparse.ArgumentParser, required: bool) -> None:
         choices=("auto", "cpu", "cuda"),
         help="auto = cuda when available",
     )
-    p.add_argument("--remap", metavar="FILE", help="rename checkpoint keys before loading (see modelgen diff)")
+    p.add_argument(
+        "--remap", metavar="FILE", help="rename checkpoint keys before loading (see modelgen diff)"
+    )
     p.add_argument(
         "--json",
         action="store_true",
@@ -100,11 +102,18 @@ def _add_parsers(sub: Any) -> None:
     cli._add_checkpoint_options(p)
 
     p = sub.add_parser(
-        "diff", help="why CKPT does not strict-load into MODEL (and a remap), or what changed from CKPT to CKPT2"
+        "diff",
+        help="why CKPT does not strict-load into MODEL (and a remap), or what changed from CKPT to CKPT2",
     )
     p.add_argument("checkpoint", metavar="CKPT")
-    p.add_argument("other", metavar="MODEL|CKPT2", help="model.py, file.py:Class, package.module:Class, or a checkpoint")
-    p.add_argument("--write-remap", metavar="FILE", help="write the suggested remap (JSON) for --remap")
+    p.add_argument(
+        "other",
+        metavar="MODEL|CKPT2",
+        help="model.py, file.py:Class, package.module:Class, or a checkpoint",
+    )
+    p.add_argument(
+        "--write-remap", metavar="FILE", help="write the suggested remap (JSON) for --remap"
+    )
     p.add_argument("--remap", metavar="FILE", help="judge CKPT with this remap applied")
     cli._add_checkpoint_options(p)
 
@@ -388,10 +397,19 @@ def _diff_model(args: argparse.Namespace, console: Console) -> int:
     from codegen.remap import write_remap
 
     if args.remap and args.write_remap:
-        raise ModelgenError("--remap and --write-remap: pass one (edit the remap by hand, or write a fresh one)")
+        raise ModelgenError(
+            "--remap and --write-remap: pass one (edit the remap by hand, or write a fresh one)"
+        )
     if args.write_remap:
         _check_writable("--write-remap", args.write_remap, args.checkpoint)
-    d = diff_model(args.checkpoint, args.other, args.key, not args.no_strip, tuple(args.strip_prefix), args.remap)
+    d = diff_model(
+        args.checkpoint,
+        args.other,
+        args.key,
+        not args.no_strip,
+        tuple(args.strip_prefix),
+        args.remap,
+    )
     if args.write_remap:
         write_remap(d.chosen.remap, args.write_remap)
     for line in render(d, args.remap and f"--remap {args.remap}", args.write_remap):
@@ -403,7 +421,11 @@ def _diff_checkpoints(args: argparse.Namespace, console: Console) -> int:
     from codegen.harness.ckpt_diff import diff_checkpoints, render
     from codegen.load import open_checkpoint
 
-    options = {"key": args.key, "strip": not args.no_strip, "strip_prefixes": tuple(args.strip_prefix)}
+    options = {
+        "key": args.key,
+        "strip": not args.no_strip,
+        "strip_prefixes": tuple(args.strip_prefix),
+    }
     a = cli.open_from_args(args).table  # with --remap applied
     b = open_checkpoint(args.other, **options).table
     d = diff_checkpoints(a, b)
@@ -416,6 +438,8 @@ def _check_writable(flag: str, value: str, checkpoint: str) -> None:
     """The input checkpoint is never written, and a missing folder is found before any work."""
     target = Path(value).resolve()
     if target == Path(checkpoint).resolve():
-        raise ModelgenError(f"{flag} {value}: that is the input checkpoint, which modelgen never writes")
+        raise ModelgenError(
+            f"{flag} {value}: that is the input checkpoint, which modelgen never writes"
+        )
     if not target.parent.is_dir():
         raise ModelgenError(f"{flag} {value}: folder {target.parent} does not exist")

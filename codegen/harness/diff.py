@@ -83,7 +83,9 @@ class _SkipRandomInit:
     """Random init of meta tensors is a no-op anyway, but torch routes it through code that imports
     torch._dynamo (seconds, once per process); only shapes are read here."""
 
-    NAMES = frozenset({"normal_", "uniform_", "trunc_normal_", "bernoulli_", "exponential_", "random_"})
+    NAMES = frozenset(
+        {"normal_", "uniform_", "trunc_normal_", "bernoulli_", "exponential_", "random_"}
+    )
 
     def __new__(cls) -> Any:
         from torch.overrides import TorchFunctionMode
@@ -113,9 +115,13 @@ def diff_model(
     fits = [default]
     if key is None and remap_path is None:  # the user named none: try every state dict in the file
         for other in table.other_containers[:MAX_CONTAINERS]:
-            other_table = open_checkpoint(checkpoint, key=other, strip=strip, strip_prefixes=strip_prefixes).table
+            other_table = open_checkpoint(
+                checkpoint, key=other, strip=strip, strip_prefixes=strip_prefixes
+            ).table
             fits.append(_fit(keys, other_table))
-    chosen = max(fits, key=lambda f: f.score)  # max keeps the first of equals: the default wins ties
+    chosen = max(
+        fits, key=lambda f: f.score
+    )  # max keeps the first of equals: the default wins ties
     also = [f.table.container for f in fits if f is not chosen and f.after.ok and f.table.container]
     return ModelDiff(keys, default, chosen, also)
 
@@ -140,11 +146,16 @@ def render(d: ModelDiff, remap_flag: str | None, wrote: str | None) -> list[str]
         f"checkpoint: {table.source}, {len(table.tensors)} tensors{_where(table)}",
         f"model: {d.model.spec}, {len(d.model.expected)} keys"
         + (f" ({_count(n_buffers, 'buffer')})" if n_buffers else "")
-        + (f"; {_count(len(d.model.non_persistent), 'non-persistent buffer')} not in its state dict"
-           if d.model.non_persistent else ""),
+        + (
+            f"; {_count(len(d.model.non_persistent), 'non-persistent buffer')} not in its state dict"
+            if d.model.non_persistent
+            else ""
+        ),
     ]
     if d.also_fits:
-        lines.append(f"also fits the model: {_names(d.also_fits)} (to load it instead: --key, or \"container\" in the remap)")
+        lines.append(
+            f'also fits the model: {_names(d.also_fits)} (to load it instead: --key, or "container" in the remap)'
+        )
     now = "with " + remap_flag if remap_flag else "as verify loads it now"
     if d.ok_now and fit is d.default:
         lines.append(f"{now}: {_ok(d.default.before)}")
@@ -154,14 +165,19 @@ def render(d: ModelDiff, remap_flag: str | None, wrote: str | None) -> list[str]
     if fit is d.default:  # another state dict fits better: the details of this one are noise
         lines += _indent(d.default.before.render().splitlines())
         lines += _strict_false(d.default.before)
-    if remap_flag:  # a given remap is judged, not extended: write a fresh one from the original file
+    if (
+        remap_flag
+    ):  # a given remap is judged, not extended: write a fresh one from the original file
         lines += _hints(d, d.default.before)
         return lines
     lines += _plan_lines(d)
     if fit.plan.empty and fit is d.default:
         unrelated = len(fit.before.of_kind("unexpected")) == len(fit.table.tensors)
-        lines.append("no key of the checkpoint is the model's, even renamed: is this the model's checkpoint?"
-                     if unrelated else "no rename or drop fixes this")
+        lines.append(
+            "no key of the checkpoint is the model's, even renamed: is this the model's checkpoint?"
+            if unrelated
+            else "no rename or drop fixes this"
+        )
     else:
         lines.append(f"with the remap: {_ok(fit.after) if fit.after.ok else fit.after.summary()}")
         if not fit.after.ok:
@@ -171,7 +187,9 @@ def render(d: ModelDiff, remap_flag: str | None, wrote: str | None) -> list[str]
     if wrote:
         lines.append(f"wrote {wrote}; pass --remap {wrote} to verify, finetune or generate")
     elif not (fit.plan.empty and fit is d.default):
-        lines.append("write it with --write-remap remap.json, then pass --remap remap.json to verify/finetune/generate")
+        lines.append(
+            "write it with --write-remap remap.json, then pass --remap remap.json to verify/finetune/generate"
+        )
     return lines
 
 
@@ -179,11 +197,15 @@ def _plan_lines(d: ModelDiff) -> list[str]:
     fit, p = d.chosen, d.chosen.plan
     lines = []
     if fit is not d.default:
-        lines.append(f"container: the model fits {fit.table.container!r}, not {d.default.table.container!r} (picked by default)")
+        lines.append(
+            f"container: the model fits {fit.table.container!r}, not {d.default.table.container!r} (picked by default)"
+        )
     for prefix in p.strip_prefixes:
         lines.append(f"prefix: strip {prefix!r} (the model has no such prefix{_known(prefix)})")
     if p.add_prefix:
-        lines.append(f"prefix: add {p.add_prefix!r} (the model expects it; the checkpoint lacks it)")
+        lines.append(
+            f"prefix: add {p.add_prefix!r} (the model expects it; the checkpoint lacks it)"
+        )
     if p.renames:
         lines.append("renames (checkpoint -> model, confidence):")
         lines += [f"  {_rename(s)}" for s in p.renames[:15]]
@@ -208,21 +230,33 @@ def _hints(d: ModelDiff, report: MismatchReport) -> list[str]:
             "them in __init__, register them with persistent=False; otherwise the checkpoint lacks them"
         )
     if report.of_kind("shape"):
-        lines.append("hint: size mismatches mean the model was built with other hyperparameters; "
-                     "change its constructor arguments (no remap changes a shape)")
+        lines.append(
+            "hint: size mismatches mean the model was built with other hyperparameters; "
+            "change its constructor arguments (no remap changes a shape)"
+        )
     return lines
 
 
 def _strict_false(report: MismatchReport) -> list[str]:
     """What the usual "fix" would cost, in tensors left as initialised."""
     n = len(report.of_kind("missing"))
-    return [f"strict=False would hide this and leave {_count(n, 'tensor')} at the model's initial values"] if n else []
+    return (
+        [
+            f"strict=False would hide this and leave {_count(n, 'tensor')} at the model's initial values"
+        ]
+        if n
+        else []
+    )
 
 
 def _where(table: TensorTable) -> str:
     parts = []
     if table.container:
-        others = f" (other state dicts: {_names(table.other_containers)})" if table.other_containers else ""
+        others = (
+            f" (other state dicts: {_names(table.other_containers)})"
+            if table.other_containers
+            else ""
+        )
         parts.append(f"state dict {table.container!r}{others}")
     if table.ignored:
         parts.append(f"ignored: {_names(table.ignored)}")
@@ -265,4 +299,3 @@ def _names(names: list[str]) -> str:
 
 def _indent(lines: list[str], lead: str = "") -> list[str]:
     return [f"  {lead}{line}" for line in lines]
-

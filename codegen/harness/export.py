@@ -24,7 +24,9 @@ class ExportResult:
     fallback_reason: str | None  # why script did not work, when traced
     keys: MismatchReport  # the reloaded module's state dict (expected) against the checkpoint's (found)
     max_diff: float | None  # reloaded vs eager outputs; None when there were no inputs to run
-    extra_buffers: tuple[str, ...] = ()  # non-persistent buffers TorchScript lists in its state dict
+    extra_buffers: tuple[
+        str, ...
+    ] = ()  # non-persistent buffers TorchScript lists in its state dict
 
     def summary(self) -> str:
         how = (
@@ -40,8 +42,10 @@ class ExportResult:
         extra = ""
         if self.extra_buffers:
             # A TorchScript limitation, not the model's: loading into the export needs them too.
-            extra = (f"; TorchScript also lists the non-persistent buffer(s) {', '.join(self.extra_buffers)} "
-                     "in its state dict, so load the checkpoint into it with strict=False plus a key check")
+            extra = (
+                f"; TorchScript also lists the non-persistent buffer(s) {', '.join(self.extra_buffers)} "
+                "in its state dict, so load the checkpoint into it with strict=False plus a key check"
+            )
         return f"{how}; reloaded: {self.keys.summary()}; {diff}{extra}"
 
 
@@ -72,7 +76,9 @@ def export_torchscript(
     # TorchScript's state dict also holds non-persistent buffers (a torch limitation): they are not
     # the checkpoint's to provide, so they are set aside here and named in the summary.
     extra = tuple(sorted(_non_persistent_buffers(model)))
-    keys = compare({k: v for k, v in specs_of(reloaded.state_dict()).items() if k not in extra}, expected)
+    keys = compare(
+        {k: v for k, v in specs_of(reloaded.state_dict()).items() if k not in extra}, expected
+    )
     if not keys.ok:
         raise CheckFailed(
             f"{path.name}: the exported module does not strict-load the checkpoint: {keys.summary()}"
@@ -89,8 +95,11 @@ def export_torchscript(
 
 
 def _non_persistent_buffers(model: Any) -> set[str]:
-    return {f"{prefix}.{name}" if prefix else name
-            for prefix, module in model.named_modules() for name in module._non_persistent_buffers_set}
+    return {
+        f"{prefix}.{name}" if prefix else name
+        for prefix, module in model.named_modules()
+        for name in module._non_persistent_buffers_set
+    }
 
 
 @contextlib.contextmanager

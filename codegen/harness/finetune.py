@@ -110,7 +110,11 @@ def prepare(job: Job, rank: int = 0) -> Prepared:
         device = torch.device("cuda", rank)
         torch.cuda.set_device(device)
     state = open_remapped(
-        job.checkpoint, job.remap, key=job.key, strip=job.strip, strip_prefixes=tuple(job.strip_prefixes)
+        job.checkpoint,
+        job.remap,
+        key=job.key,
+        strip=job.strip,
+        strip_prefixes=tuple(job.strip_prefixes),
     ).state_dict()
     model = build_model(job.model)
     report = strict_load(model, state, job.model)

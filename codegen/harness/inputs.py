@@ -58,9 +58,7 @@ def _declared(model: Any) -> tuple[Any, ...]:
     try:
         value = model.example_inputs()
     except Exception as e:
-        raise CheckFailed(
-            f"example_inputs() failed: {type(e).__name__}: {first_line(e)}"
-        ) from None
+        raise CheckFailed(f"example_inputs() failed: {type(e).__name__}: {first_line(e)}") from None
     value = (value,) if isinstance(value, torch.Tensor) else tuple(value)
     if not all(isinstance(v, torch.Tensor) for v in value):
         raise CheckFailed("example_inputs() must return a tensor or a tuple of tensors")

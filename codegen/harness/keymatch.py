@@ -24,13 +24,17 @@ from codegen.remap import Remap, Rules
 
 WRITE_THRESHOLD = 0.6  # suggestions below this are shown, not written
 SHOW_THRESHOLD = 0.45  # below this, an equal shape is all two keys share
-MAX_CANDIDATES = 50  # partners tried per key or subtree beyond the obvious ones: keeps unrelated files fast
+MAX_CANDIDATES = (
+    50  # partners tried per key or subtree beyond the obvious ones: keeps unrelated files fast
+)
 _DIGITS = re.compile(r"(?<=\.)\d+(?=\.|$)|^\d+(?=\.|$)")
 
 
 @dataclass(frozen=True)
 class Suggestion:
-    source: str  # checkpoint pattern, after the prefix step ("classifier.", "layers.*.attn.", "pos")
+    source: (
+        str  # checkpoint pattern, after the prefix step ("classifier.", "layers.*.attn.", "pos")
+    )
     target: str  # model pattern; "" for a drop
     tensors: int
     confidence: float
@@ -44,7 +48,9 @@ class Plan:
     add_prefix: str = ""
     renames: list[Suggestion] = field(default_factory=list)  # written to the remap
     drops: list[Suggestion] = field(default_factory=list)  # written to the remap
-    possible: list[Suggestion] = field(default_factory=list)  # shown only: too weak or shapes differ
+    possible: list[Suggestion] = field(
+        default_factory=list
+    )  # shown only: too weak or shapes differ
 
     @property
     def empty(self) -> bool:
@@ -78,7 +84,9 @@ def plan(
     # Both sets shrink as renames claim keys; what is left unexpected at the end is dropped.
     unexpected = {n for n in specs if n not in expected}
     missing = {n for n in expected if n not in specs}
-    copies = _copies(specs, expected, unexpected)  # an EMA copy must not lend its tensors to renames
+    copies = _copies(
+        specs, expected, unexpected
+    )  # an EMA copy must not lend its tensors to renames
     for keys in copies.values():
         unexpected -= keys
     renames, possible = _subtree_renames(specs, expected, unexpected, missing)
@@ -105,10 +113,13 @@ def plan(
 
 def _best_prefix(names: Sequence[str], expected: set[str], strip: bool) -> str | None:
     """The dotted prefix whose stripping from the checkpoint's keys (or adding to all of them) makes the
-    most keys match; None when none helps. EMA-looking prefixes lose ties: the plain weights are the model."""
+    most keys match; None when none helps. EMA-looking prefixes lose ties: the plain weights are the model.
+    """
     counts: Counter[str] = Counter()
     have = set(names)
-    for key in (n for n in names if n not in expected) if strip else (e for e in expected if e not in have):
+    for key in (
+        (n for n in names if n not in expected) if strip else (e for e in expected if e not in have)
+    ):
         parts = key.split(".")
         for i in range(1, len(parts)):
             if ".".join(parts[i:]) in (expected if strip else have):
@@ -140,15 +151,21 @@ def _subtree_renames(
     u_trees = {p: k for p, k in u_trees.items() if k <= unexpected}
     m_trees = {p: k for p, k in m_trees.items() if k <= missing}
     loose = _match(u_trees, m_trees, _relative_keys, specs, expected)
-    _claim(loose, u_trees, m_trees, unexpected, missing)  # left for the user, neither renamed nor dropped
+    _claim(
+        loose, u_trees, m_trees, unexpected, missing
+    )  # left for the user, neither renamed nor dropped
     loose = [
-        Suggestion(s.source, s.target, s.tensors, round(s.confidence * 0.5, 2), "same keys, other shapes")
+        Suggestion(
+            s.source, s.target, s.tensors, round(s.confidence * 0.5, 2), "same keys, other shapes"
+        )
         for s in loose
     ]
     return sure, loose
 
 
-def _claim(found: list[Suggestion], u_trees, m_trees, unexpected: set[str], missing: set[str]) -> None:
+def _claim(
+    found: list[Suggestion], u_trees, m_trees, unexpected: set[str], missing: set[str]
+) -> None:
     for s in found:
         unexpected -= u_trees[s.source[:-1]]
         missing -= m_trees[s.target[:-1]]
@@ -157,7 +174,9 @@ def _claim(found: list[Suggestion], u_trees, m_trees, unexpected: set[str], miss
 def _match(u_trees, m_trees, signature, specs, expected) -> list[Suggestion]:
     """Greedy: biggest subtrees first, then equal layer indices, then name similarity."""
     by_sig: dict[tuple, list[str]] = defaultdict(list)
-    by_sig_index: dict[tuple, list[str]] = defaultdict(list)  # a block's partner has its layer index
+    by_sig_index: dict[tuple, list[str]] = defaultdict(
+        list
+    )  # a block's partner has its layer index
     for q, keys in m_trees.items():
         sig = signature(q, keys, expected)
         by_sig[sig].append(q)
@@ -170,7 +189,9 @@ def _match(u_trees, m_trees, signature, specs, expected) -> list[Suggestion]:
         for q in by_sig_index.get((sig, _indices(p))) or by_sig.get(sig, [])[:MAX_CANDIDATES]:
             # a rename inside the same parent (`layers.3.attn` → `layers.3.attention`) beats a move
             same_place = p.rpartition(".")[0] == q.rpartition(".")[0]
-            pairs.append((len(keys), same_place, _indices(q) == _indices(p), _similarity(p, q), p, q))
+            pairs.append(
+                (len(keys), same_place, _indices(q) == _indices(p), _similarity(p, q), p, q)
+            )
     pairs.sort(key=lambda t: (-t[0], -t[1], -t[2], -t[3], t[4], t[5]))
     best_of: dict[str, tuple] = {}
     for t in pairs:  # ranking bonus only for a pair that is each side's unique best
@@ -192,7 +213,9 @@ def _match(u_trees, m_trees, signature, specs, expected) -> list[Suggestion]:
         # equal layer indices settle a repeated block's partner as well as a similar name would
         indexed = bool(_indices(p)) and same_idx and unique
         confidence = 0.5 + 0.2 * unique + 0.1 * (size >= 2) + 0.2 * max(sim, float(indexed))
-        out.append(Suggestion(p + ".", q + ".", size, round(min(confidence, 0.99), 2), "same shapes"))
+        out.append(
+            Suggestion(p + ".", q + ".", size, round(min(confidence, 0.99), 2), "same shapes")
+        )
     return out
 
 
@@ -212,7 +235,9 @@ def _key_renames(
         anywhere = by_shape.get(shape, [])
         for m in by_place.get((u.rpartition(".")[0], shape)) or anywhere[:MAX_CANDIDATES]:
             same_parent = u.rpartition(".")[0] == m.rpartition(".")[0]
-            pairs.append((same_parent, _similarity(u.rpartition(".")[2], m.rpartition(".")[2]), u, m))
+            pairs.append(
+                (same_parent, _similarity(u.rpartition(".")[2], m.rpartition(".")[2]), u, m)
+            )
     pairs.sort(key=lambda t: (-t[0], -t[1], t[2], t[3]))
     best_of: dict[str, tuple] = {}
     for t in pairs:
@@ -237,22 +262,31 @@ def _key_renames(
 # --------------------------------------------------------------------------------------------- drops
 
 
-def _copies(specs: Mapping[str, Spec], expected: Mapping[str, Spec], unexpected: set[str]) -> dict[str, set[str]]:
+def _copies(
+    specs: Mapping[str, Spec], expected: Mapping[str, Spec], unexpected: set[str]
+) -> dict[str, set[str]]:
     """Unexpected modules that hold at least half of the model again under their own prefix (`ema.`,
     `model_ema.module.`): a second set of weights, not renamed layers."""
     wanted = {k for k in expected if not k.endswith(BATCH_COUNTER)}
     out: dict[str, set[str]] = {}
-    for p, keys in sorted(_whole_subtrees(specs, unexpected).items(), key=lambda kv: (kv[0].count("."), kv[0])):
+    for p, keys in sorted(
+        _whole_subtrees(specs, unexpected).items(), key=lambda kv: (kv[0].count("."), kv[0])
+    ):
         if any(p.startswith(q + ".") for q in out) or len(keys) < 2:
             continue
-        same = sum(1 for k in keys if (r := k[len(p) + 1:]) in wanted and tuple(expected[r][0]) == tuple(specs[k][0]))
+        same = sum(
+            1
+            for k in keys
+            if (r := k[len(p) + 1 :]) in wanted and tuple(expected[r][0]) == tuple(specs[k][0])
+        )
         if same >= max(2, len(wanted) / 2):
             out[p] = keys
     return out
 
 
-def _drops(specs: Mapping[str, Spec], pending: set[str], copies: set[str],
-           non_persistent: set[str]) -> list[Suggestion]:
+def _drops(
+    specs: Mapping[str, Spec], pending: set[str], copies: set[str], non_persistent: set[str]
+) -> list[Suggestion]:
     """Whole unexpected modules as one prefix each, stray keys one by one, each with why it is extra."""
     whole = _whole_subtrees(specs, pending)
     out, done = [], set()
@@ -264,7 +298,9 @@ def _drops(specs: Mapping[str, Spec], pending: set[str], copies: set[str],
         why = "a second copy of the model (EMA weights?)" if p in copies else "not in the model"
         out.append(Suggestion(p + ".", "", len(keys), 1.0, why))
     for key in sorted(pending - done):
-        why = "a non-persistent buffer of the model" if key in non_persistent else "not in the model"
+        why = (
+            "a non-persistent buffer of the model" if key in non_persistent else "not in the model"
+        )
         out.append(Suggestion(key, "", 1, 1.0, why))
     return out
 
@@ -281,15 +317,30 @@ def _fold(suggestions: list[Suggestion], specs: Mapping[str, Spec]) -> list[Sugg
     out = []
     for (source, target, reason), members in groups.items():
         carried = all(_indices(s.source) == _indices(s.target) for s in members) or not target
-        if len(members) > 1 and "*" in source and carried and _same_effect(members, source, target, specs):
-            out.append(Suggestion(source, target, sum(s.tensors for s in members),
-                                  min(s.confidence for s in members), reason, len(members)))
+        if (
+            len(members) > 1
+            and "*" in source
+            and carried
+            and _same_effect(members, source, target, specs)
+        ):
+            out.append(
+                Suggestion(
+                    source,
+                    target,
+                    sum(s.tensors for s in members),
+                    min(s.confidence for s in members),
+                    reason,
+                    len(members),
+                )
+            )
         else:
             out += members
     return out
 
 
-def _same_effect(members: list[Suggestion], source: str, target: str, specs: Mapping[str, Spec]) -> bool:
+def _same_effect(
+    members: list[Suggestion], source: str, target: str, specs: Mapping[str, Spec]
+) -> bool:
     explicit = _effect({s.source: s.target or s.source for s in members}, specs)
     return explicit == _effect({source: target or source}, specs)
 
@@ -322,7 +373,9 @@ def _signature(module: str, keys: set[str], side: Mapping[str, Spec]) -> tuple:
     """Multiset of (key relative to the module, shape); BatchNorm counters left out (old checkpoints
     lack them)."""
     cut = len(module) + 1 if module else 0
-    return tuple(sorted((k[cut:], tuple(side[k][0])) for k in keys if not k.endswith(BATCH_COUNTER)))
+    return tuple(
+        sorted((k[cut:], tuple(side[k][0])) for k in keys if not k.endswith(BATCH_COUNTER))
+    )
 
 
 def _relative_keys(module: str, keys: set[str], side: Mapping[str, Spec]) -> tuple:

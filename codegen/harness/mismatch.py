@@ -179,8 +179,11 @@ def old_counters(expected: Mapping[str, Any], found: Mapping[str, Any]) -> list[
     it. A counter whose whole module is absent is just part of a missing module."""
     modules = {k.rpartition(".")[0] for k in found}
     return [
-        n for n in expected
-        if n.rpartition(".")[2] == BATCH_COUNTER and n not in found and n.rpartition(".")[0] in modules
+        n
+        for n in expected
+        if n.rpartition(".")[2] == BATCH_COUNTER
+        and n not in found
+        and n.rpartition(".")[0] in modules
     ]
 
 
@@ -208,7 +211,9 @@ def _whole_modules(names: set[str], side: Mapping[str, Spec]) -> dict[str, str]:
     for key in names:
         own = key.rpartition(".")[0]
         whole = next((p for p in _prefixes(key) if hit[p] == total[p]), None)
-        if whole is not None and (whole != own or whole in nested):  # `model.scale` beside `model.fc.*` too
+        if whole is not None and (
+            whole != own or whole in nested
+        ):  # `model.scale` beside `model.fc.*` too
             out[key] = whole
     return out
 

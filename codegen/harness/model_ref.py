@@ -75,7 +75,8 @@ def _import_file(path: Path) -> Any:
 def _last_module_class(module: Any, base: type) -> Any:
     """Generated files define the top class last; hand-written ones usually do too."""
     found = [
-        v for v in vars(module).values()
+        v
+        for v in vars(module).values()
         if isinstance(v, type) and issubclass(v, base) and v.__module__ == module.__name__
     ]
     return found[-1] if found else None

@@ -17,10 +17,17 @@ from typing import Any
 
 from codegen.errors import ModelgenError
 from codegen.load.pickled import (
-    _can_skip_data, _describe_zip, _is_torchscript, _open_zip, _torch_load, _torch_load_zip,
+    _can_skip_data,
+    _describe_zip,
+    _is_torchscript,
+    _open_zip,
+    _torch_load,
+    _torch_load_zip,
 )
 from codegen.load.safetensors_file import (
-    _finish_safetensors, _looks_like_safetensors, _looks_like_truncated_safetensors,
+    _finish_safetensors,
+    _looks_like_safetensors,
+    _looks_like_truncated_safetensors,
 )
 from codegen.load.shards import _open_shard_index
 from codegen.load.table import Checkpoint, TensorEntry, TensorTable, _check_names, _in_file
@@ -102,7 +109,10 @@ def _open(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -
         )
     state, info = _in_file(path.name, _unwrap, raw, key, strip, prefixes)
     table = TensorTable(
-        source=path.name, format=fmt, tensors=_in_file(path.name, _entries_from_tensors, state), **info
+        source=path.name,
+        format=fmt,
+        tensors=_in_file(path.name, _entries_from_tensors, state),
+        **info,
     )
     _check_names(table)
 
@@ -138,7 +148,9 @@ def _checkpoint_in_directory(directory: Path) -> Path:
             return preferred[0]
         if group:
             names = ", ".join(p.name for p in group[:6]) + (", ..." if len(group) > 6 else "")
-            raise ModelgenError(f"{directory}: is a directory with several checkpoints ({names}); pass one")
-    raise ModelgenError(f"{directory}: is a directory with no checkpoint file; pass the checkpoint file")
-
-
+            raise ModelgenError(
+                f"{directory}: is a directory with several checkpoints ({names}); pass one"
+            )
+    raise ModelgenError(
+        f"{directory}: is a directory with no checkpoint file; pass the checkpoint file"
+    )

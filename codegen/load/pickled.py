@@ -12,7 +12,6 @@ from typing import Any
 from codegen.errors import ModelgenError, first_line
 from codegen.load.torchzip import describe
 
-
 # Harmless types that trainers put into checkpoints, allowed on top of torch's weights_only defaults.
 # Each one only holds data: none of them can call anything while it is unpickled.
 EXTRA_SAFE_GLOBALS = ("argparse.Namespace", "pathlib.PosixPath", "pathlib.WindowsPath")
@@ -23,8 +22,12 @@ EXTRA_SAFE_GLOBALS = ("argparse.Namespace", "pathlib.PosixPath", "pathlib.Window
 def _open_zip(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
-    except Exception as e:  # BadZipFile, but also UnicodeDecodeError, EOFError... on damaged directories
-        raise ModelgenError(f"{path.name}: corrupt or truncated zip archive ({first_line(e)})") from None
+    except (
+        Exception
+    ) as e:  # BadZipFile, but also UnicodeDecodeError, EOFError... on damaged directories
+        raise ModelgenError(
+            f"{path.name}: corrupt or truncated zip archive ({first_line(e)})"
+        ) from None
 
 
 def _zip_names(path: Path) -> list[str]:
@@ -40,13 +43,17 @@ def _describe_zip(z: zipfile.ZipFile, names: list[str]) -> Any | None:
     """Plain zip checkpoints, without torch; None when torch.load must read the file."""
     if not any(n.endswith("data.pkl") for n in names):
         return None  # _torch_load_zip says why
-    data_classes = {name: g for name in EXTRA_SAFE_GLOBALS if (g := _resolve_global(name)) is not None}
+    data_classes = {
+        name: g for name in EXTRA_SAFE_GLOBALS if (g := _resolve_global(name)) is not None
+    }
     return describe(z, data_classes)  # damaged archives: None, and torch.load's message
 
 
 def _torch_load_zip(path: Path, names: list[str] | None = None) -> Any:
     if not any(n.endswith("data.pkl") for n in (names if names is not None else _zip_names(path))):
-        raise ModelgenError(f"{path.name}: a zip archive, but not a PyTorch checkpoint (no data.pkl)")
+        raise ModelgenError(
+            f"{path.name}: a zip archive, but not a PyTorch checkpoint (no data.pkl)"
+        )
     return _torch_load(path, mmap=True)
 
 
@@ -58,7 +65,11 @@ def _torch_load(path: Path, mmap: bool, skip_data: bool = False) -> Any:
     safe = [g for g in (_resolve_global(name) for name in EXTRA_SAFE_GLOBALS) if g is not None]
     # skip_data (torch >= 2.5) allocates storages without reading them; ties survive, unlike with
     # map_location="meta", which gives every view its own storage.
-    skip = torch.serialization.skip_data() if skip_data and _can_skip_data() else contextlib.nullcontext()
+    skip = (
+        torch.serialization.skip_data()
+        if skip_data and _can_skip_data()
+        else contextlib.nullcontext()
+    )
     try:
         # torch warns about pickle protocols and TypedStorage; the CLI promises one line on stderr.
         with warnings.catch_warnings(), torch.serialization.safe_globals(safe), skip:
@@ -67,7 +78,9 @@ def _torch_load(path: Path, mmap: bool, skip_data: bool = False) -> Any:
     except pickle.UnpicklingError as e:
         raise ModelgenError(f"{path.name}: {_unpickling_reason(e)}") from None
     except Exception as e:  # torch raises RuntimeError/EOFError/ValueError... for damaged files
-        raise ModelgenError(f"{path.name}: corrupt or truncated checkpoint ({first_line(e)})") from None
+        raise ModelgenError(
+            f"{path.name}: corrupt or truncated checkpoint ({first_line(e)})"
+        ) from None
 
 
 def _can_skip_data() -> bool:
@@ -84,8 +97,10 @@ def _unpickling_reason(e: BaseException) -> str:
         hint = ""
         if name.startswith("torch.nn.modules."):
             hint = " (a whole pickled model? re-save its state_dict())"
-        return (f"refused to unpickle: it needs the global {name}, which is not a plain tensor or "
-                f"container and could run code{hint}")
+        return (
+            f"refused to unpickle: it needs the global {name}, which is not a plain tensor or "
+            f"container and could run code{hint}"
+        )
     # torch's message is a paragraph; the useful part follows "WeightsUnpickler error:".
     detail = text.split("WeightsUnpickler error:", 1)[-1]
     lines = [ln.strip() for ln in detail.splitlines() if ln.strip()]
@@ -100,5 +115,3 @@ def _resolve_global(dotted: str) -> Any:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):
         return None
-
-

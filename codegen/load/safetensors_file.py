@@ -13,14 +13,27 @@ from codegen.load.safetensors_header import read_header
 from codegen.load.table import Checkpoint, TensorEntry
 from codegen.load.unwrap import _flat_checkpoint, _json_safe
 
-
 SAFETENSORS_DTYPES = {
-    "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
-    "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2", "F8_E4M3FNUZ": "float8_e4m3fnuz",
-    "F8_E5M2FNUZ": "float8_e5m2fnuz", "F8_E8M0": "float8_e8m0fnu",
-    "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8",
-    "U16": "uint16", "U32": "uint32", "U64": "uint64", "BOOL": "bool",
-    "C64": "complex64", "C128": "complex128",
+    "F64": "float64",
+    "F32": "float32",
+    "F16": "float16",
+    "BF16": "bfloat16",
+    "F8_E4M3": "float8_e4m3fn",
+    "F8_E5M2": "float8_e5m2",
+    "F8_E4M3FNUZ": "float8_e4m3fnuz",
+    "F8_E5M2FNUZ": "float8_e5m2fnuz",
+    "F8_E8M0": "float8_e8m0fnu",
+    "I64": "int64",
+    "I32": "int32",
+    "I16": "int16",
+    "I8": "int8",
+    "U8": "uint8",
+    "U16": "uint16",
+    "U32": "uint32",
+    "U64": "uint64",
+    "BOOL": "bool",
+    "C64": "complex64",
+    "C128": "complex128",
 }
 
 # ------------------------------------------------------------------------------------ safetensors
@@ -60,7 +73,9 @@ def _read_safetensors_header(path: Path) -> tuple[dict[str, TensorEntry], dict[s
         info = header[name]
         dtype = SAFETENSORS_DTYPES.get(info["dtype"])
         if dtype is None:
-            raise ModelgenError(f"{path.name}: tensor {name!r} has unsupported dtype {info['dtype']}")
+            raise ModelgenError(
+                f"{path.name}: tensor {name!r} has unsupported dtype {info['dtype']}"
+            )
         offsets = tuple(info["data_offsets"])
         tied = by_offsets.get(offsets) if offsets[1] > offsets[0] else None
         by_offsets.setdefault(offsets, name)
@@ -85,7 +100,9 @@ def _library_header(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     return {k: header[k] for k in keys}, metadata
 
 
-def _finish_safetensors(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -> Checkpoint:
+def _finish_safetensors(
+    path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]
+) -> Checkpoint:
     entries, metadata = _read_safetensors_header(path)
 
     def read_tensors() -> dict[str, Any]:
@@ -93,8 +110,16 @@ def _finish_safetensors(path: Path, key: str | None, strip: bool, prefixes: tupl
 
         return load_file(str(path))
 
-    return _flat_checkpoint(path.name, "safetensors", entries, _decode_metadata(metadata), key, strip,
-                            prefixes, read_tensors)
+    return _flat_checkpoint(
+        path.name,
+        "safetensors",
+        entries,
+        _decode_metadata(metadata),
+        key,
+        strip,
+        prefixes,
+        read_tensors,
+    )
 
 
 def _decode_metadata(metadata: Mapping[str, str]) -> dict[str, Any]:

@@ -18,8 +18,21 @@ MAX_HEADER = 100_000_000  # the library's limit
 USIZE = 2**64  # the library computes sizes in u64 and rejects overflow
 # dtypes every safetensors release since 0.4 accepts, in bits; newer or rarer ones go to the library
 CORE_BITS = {
-    "F64": 64, "F32": 32, "F16": 16, "BF16": 16, "F8_E4M3": 8, "F8_E5M2": 8,
-    "I64": 64, "I32": 32, "I16": 16, "I8": 8, "U64": 64, "U32": 32, "U16": 16, "U8": 8, "BOOL": 8,
+    "F64": 64,
+    "F32": 32,
+    "F16": 16,
+    "BF16": 16,
+    "F8_E4M3": 8,
+    "F8_E5M2": 8,
+    "I64": 64,
+    "I32": 32,
+    "I16": 16,
+    "I8": 8,
+    "U64": 64,
+    "U32": 32,
+    "U16": 16,
+    "U8": 8,
+    "BOOL": 8,
 }
 FIELDS = {"dtype", "shape", "data_offsets"}
 
@@ -65,8 +78,14 @@ def _data_end(header: dict[str, Any]) -> int:
     """Where the last tensor ends, once every tensor is checked to start where the previous ended."""
     infos = list(header.values())
     for info in infos:
-        if not (isinstance(info, dict) and info.keys() == FIELDS and info["dtype"] in CORE_BITS
-                and _uints(info["shape"]) and _uints(info["data_offsets"]) and len(info["data_offsets"]) == 2):
+        if not (
+            isinstance(info, dict)
+            and info.keys() == FIELDS
+            and info["dtype"] in CORE_BITS
+            and _uints(info["shape"])
+            and _uints(info["data_offsets"])
+            and len(info["data_offsets"]) == 2
+        ):
             raise _Unusual("tensor info")
     end = 0
     for info in sorted(infos, key=lambda i: tuple(i["data_offsets"])):

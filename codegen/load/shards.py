@@ -9,10 +9,15 @@ from typing import Any
 from codegen.errors import ModelgenError, first_line
 from codegen.load.table import Checkpoint, TensorEntry
 from codegen.load.table import _in_file
-from codegen.load.unwrap import _entries_from_tensors, _flat_checkpoint, _is_tensor, _json_safe, _select
+from codegen.load.unwrap import (
+    _entries_from_tensors,
+    _flat_checkpoint,
+    _is_tensor,
+    _json_safe,
+    _select,
+)
 from codegen.load.pickled import _torch_load_zip, _torch_load
 from codegen.load.safetensors_file import _looks_like_safetensors, _read_safetensors_header
-
 
 # -------------------------------------------------------------------------------- sharded sets
 
@@ -29,16 +34,22 @@ def _unsafe_shard_name(shard: str) -> bool:
     return False
 
 
-def _open_shard_index(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -> Checkpoint:
+def _open_shard_index(
+    path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]
+) -> Checkpoint:
     try:
         index = json.loads(path.read_bytes())
     except (ValueError, RecursionError) as e:
-        raise ModelgenError(f"{path.name}: starts like JSON but is not valid JSON ({first_line(e)})") from None
+        raise ModelgenError(
+            f"{path.name}: starts like JSON but is not valid JSON ({first_line(e)})"
+        ) from None
     except OSError as e:
         raise ModelgenError(f"{path.name}: cannot read ({e.strerror or e})") from None
     weight_map = index.get("weight_map") if isinstance(index, dict) else None
     if not isinstance(weight_map, dict):
-        raise ModelgenError(f"{path.name}: a JSON file but not a shard index (no \"weight_map\" object)")
+        raise ModelgenError(
+            f'{path.name}: a JSON file but not a shard index (no "weight_map" object)'
+        )
 
     folder = path.parent
     shards: dict[str, list[str]] = {}
@@ -60,21 +71,34 @@ def _open_shard_index(path: Path, key: str | None, strip: bool, prefixes: tuple[
             with shard_path.open("rb") as f:
                 head = f.read(16)
         except OSError as e:
-            raise ModelgenError(f"{path.name}: cannot read shard {shard!r} ({e.strerror or e})") from None
+            raise ModelgenError(
+                f"{path.name}: cannot read shard {shard!r} ({e.strerror or e})"
+            ) from None
         if _looks_like_safetensors(head, shard_path.stat().st_size):
             shard_entries, _ = _read_safetensors_header(shard_path)
         elif head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
             fmt = "sharded-bin"
-            raw = _torch_load_zip(shard_path) if head.startswith(b"PK") else _torch_load(shard_path, False)
+            raw = (
+                _torch_load_zip(shard_path)
+                if head.startswith(b"PK")
+                else _torch_load(shard_path, False)
+            )
             state = _in_file(shard_path.name, lambda r: _select(r, None)[0], raw)
             loaded[shard] = state
-            shard_entries = _in_file(shard_path.name, _entries_from_tensors,
-                                     {k: v for k, v in state.items() if _is_tensor(v)})
+            shard_entries = _in_file(
+                shard_path.name,
+                _entries_from_tensors,
+                {k: v for k, v in state.items() if _is_tensor(v)},
+            )
         else:
-            raise ModelgenError(f"{path.name}: shard {shard!r} is neither safetensors nor a torch file")
+            raise ModelgenError(
+                f"{path.name}: shard {shard!r} is neither safetensors nor a torch file"
+            )
         for name in names:
             if name not in shard_entries:
-                raise ModelgenError(f"{path.name}: {name!r} is listed in {shard!r} but is not in that shard")
+                raise ModelgenError(
+                    f"{path.name}: {name!r} is listed in {shard!r} but is not in that shard"
+                )
             entries[name] = shard_entries[name]
     ordered = {n: entries[n] for n in weight_map}  # the index's order
 

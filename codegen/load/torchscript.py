@@ -18,7 +18,6 @@ from codegen.load.table import Checkpoint, TensorEntry
 from codegen.load.unwrap import MAX_DEPTH, _flat_checkpoint
 from codegen.load.pickled import _zip_names
 
-
 # --------------------------------------------------------------------------- TorchScript archives
 
 
@@ -90,7 +89,6 @@ _SCRIPT_TYPE_TAGS: dict[str, Callable[..., Any]] = {
 }
 
 
-
 def _storage_dtype(storage_type: Any) -> str:
     name = storage_type if isinstance(storage_type, str) else getattr(storage_type, "__name__", "")
     if name not in STORAGE_DTYPES:
@@ -101,7 +99,12 @@ def _storage_dtype(storage_type: Any) -> str:
 def _describe_script_tensor(storage: Any, offset: int, shape: Any, stride: Any, *rest: Any) -> Any:
     key, dtype = storage
     shape, stride = tuple(int(d) for d in shape), tuple(int(s) for s in stride)
-    if len(shape) != len(stride) or any(d < 0 for d in shape) or any(s < 0 for s in stride) or offset < 0:
+    if (
+        len(shape) != len(stride)
+        or any(d < 0 for d in shape)
+        or any(s < 0 for s in stride)
+        or offset < 0
+    ):
         raise ValueError("inconsistent tensor shape/stride")
     return _ScriptTensor(str(key), dtype, int(offset), shape, stride)
 
@@ -110,7 +113,9 @@ _CLASS_LINE = re.compile(r"^class (\w+)\((\w*)\):", re.M)
 _ATTR_LIST = re.compile(r"^  (__parameters__|__buffers__) = (\[.*\])\s*$", re.M)
 
 
-def _script_module_tensors(z: zipfile.ZipFile, root: str, qualified: str, cache: dict) -> tuple[bool, list[str] | None]:
+def _script_module_tensors(
+    z: zipfile.ZipFile, root: str, qualified: str, cache: dict
+) -> tuple[bool, list[str] | None]:
     """(is a Module, its parameter + buffer names) from the archive's code/, as TorchScript's own
     state_dict() sees them. (True, None) when the code cannot be read: then every tensor counts.
 
@@ -129,7 +134,7 @@ def _script_module_tensors(z: zipfile.ZipFile, root: str, qualified: str, cache:
     for i, m in enumerate(classes):
         if m.group(1) != cls:
             continue
-        body = text[m.end(): classes[i + 1].start() if i + 1 < len(classes) else len(text)]
+        body = text[m.end() : classes[i + 1].start() if i + 1 < len(classes) else len(text)]
         if m.group(2) != "Module":
             result = (False, [])
             break
@@ -148,7 +153,9 @@ def _script_module_tensors(z: zipfile.ZipFile, root: str, qualified: str, cache:
     return result
 
 
-def _open_torchscript(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -> Checkpoint:
+def _open_torchscript(
+    path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]
+) -> Checkpoint:
     names = _zip_names(path)
     data_pkl = next((n for n in names if n.endswith("/data.pkl") and n.count("/") == 1), None)
     if data_pkl is None:
@@ -172,7 +179,9 @@ def _open_torchscript(path: Path, key: str | None, strip: bool, prefixes: tuple[
         # Checked from the zip directory alone: a view must fit in its storage's bytes.
         size = sizes.get(f"{root}/data/{t.storage}")
         if size is None:
-            raise ModelgenError(f"{path.name}: tensor {n!r} refers to missing storage {t.storage!r}")
+            raise ModelgenError(
+                f"{path.name}: tensor {n!r} refers to missing storage {t.storage!r}"
+            )
         numel = math.prod(t.shape)
         last = t.offset + sum((d - 1) * s for d, s in zip(t.shape, t.stride)) if numel else -1
         if (last + 1) * DTYPE_BYTES[t.dtype] > size:
@@ -192,15 +201,26 @@ def _open_torchscript(path: Path, key: str | None, strip: bool, prefixes: tuple[
                 if t.storage not in storages:
                     raw = bytearray(z.read(f"{root}/data/{t.storage}"))
                     dtype = getattr(torch, t.dtype)
-                    storages[t.storage] = torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
+                    storages[t.storage] = (
+                        torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
+                    )
                 out[name] = storages[t.storage].as_strided(t.shape, t.stride, t.offset)
         return out
 
-    return _flat_checkpoint(path.name, "torchscript", entries, {}, key, strip, prefixes, read_tensors)
+    return _flat_checkpoint(
+        path.name, "torchscript", entries, {}, key, strip, prefixes, read_tensors
+    )
 
 
-def _walk_script_module(z: zipfile.ZipFile, root: str, obj: Any, prefix: str,
-                        out: dict[str, _ScriptTensor], cache: dict, budget: list[int]) -> None:
+def _walk_script_module(
+    z: zipfile.ZipFile,
+    root: str,
+    obj: Any,
+    prefix: str,
+    out: dict[str, _ScriptTensor],
+    cache: dict,
+    budget: list[int],
+) -> None:
     """Collect parameters and buffers in nn.Module.state_dict() order: own tensors, then children."""
     budget[0] += 1
     if budget[0] > 100_000 or prefix.count(".") > MAX_DEPTH:

@@ -94,8 +94,13 @@ def describe(z: zipfile.ZipFile, data_classes: Mapping[str, type] | None = None)
 
 
 class _Reader(pickle._Unpickler):  # the pure-Python unpickler: see the module docstring
-    def __init__(self, data: bytes, infos: dict[str, zipfile.ZipInfo], root: str,
-                 data_classes: Mapping[str, type]) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        infos: dict[str, zipfile.ZipInfo],
+        root: str,
+        data_classes: Mapping[str, type],
+    ) -> None:
         super().__init__(io.BytesIO(data))
         self.infos = infos
         self.root = root
@@ -123,8 +128,12 @@ class _Reader(pickle._Unpickler):  # the pure-Python unpickler: see the module d
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
             raise GiveUp("persistent id")
         _, kind, key, location, numel = pid
-        if not (isinstance(kind, _StorageType) and isinstance(key, str) and isinstance(location, str)
-                and _is_size(numel)):
+        if not (
+            isinstance(kind, _StorageType)
+            and isinstance(key, str)
+            and isinstance(location, str)
+            and _is_size(numel)
+        ):
             raise GiveUp("persistent id")
         # torch loads each record once, with the dtype it first sees
         if self.dtypes.setdefault(key, kind.dtype) != kind.dtype:
@@ -140,12 +149,26 @@ def _is_size(v: Any) -> bool:
     return type(v) is int and 0 <= v < MAX_DIM
 
 
-def _view(storage: Any, dtype: str, offset: Any, shape: Any, stride: Any, requires_grad: Any,
-          hooks: Any, metadata: Any) -> PickledTensor:
+def _view(
+    storage: Any,
+    dtype: str,
+    offset: Any,
+    shape: Any,
+    stride: Any,
+    requires_grad: Any,
+    hooks: Any,
+    metadata: Any,
+) -> PickledTensor:
     """The checks torch's `Tensor.set_` makes, plus the plain-case ones: else torch decides."""
-    if not (isinstance(storage, _Storage) and _is_size(offset) and isinstance(shape, tuple)
-            and isinstance(stride, tuple) and len(shape) == len(stride)
-            and all(map(_is_size, shape)) and all(map(_is_size, stride))):
+    if not (
+        isinstance(storage, _Storage)
+        and _is_size(offset)
+        and isinstance(shape, tuple)
+        and isinstance(stride, tuple)
+        and len(shape) == len(stride)
+        and all(map(_is_size, shape))
+        and all(map(_is_size, stride))
+    ):
         raise GiveUp("tensor arguments")
     if type(requires_grad) is not bool or (requires_grad and dtype in EXACT_DTYPES):
         raise GiveUp("requires_grad")
@@ -158,15 +181,30 @@ def _view(storage: Any, dtype: str, offset: Any, shape: Any, stride: Any, requir
     return PickledTensor(storage.key, dtype, offset, shape, stride)
 
 
-def _rebuild_v2(storage: Any, offset: Any, shape: Any, stride: Any, requires_grad: Any, hooks: Any,
-                metadata: Any = None) -> PickledTensor:
+def _rebuild_v2(
+    storage: Any,
+    offset: Any,
+    shape: Any,
+    stride: Any,
+    requires_grad: Any,
+    hooks: Any,
+    metadata: Any = None,
+) -> PickledTensor:
     if not isinstance(storage, _Storage):
         raise GiveUp("storage")
     return _view(storage, storage.dtype, offset, shape, stride, requires_grad, hooks, metadata)
 
 
-def _rebuild_v3(storage: Any, offset: Any, shape: Any, stride: Any, requires_grad: Any, hooks: Any,
-                dtype: Any, metadata: Any = None) -> PickledTensor:
+def _rebuild_v3(
+    storage: Any,
+    offset: Any,
+    shape: Any,
+    stride: Any,
+    requires_grad: Any,
+    hooks: Any,
+    dtype: Any,
+    metadata: Any = None,
+) -> PickledTensor:
     if not isinstance(dtype, _Dtype):
         raise GiveUp("dtype")
     return _view(storage, dtype.name, offset, shape, stride, requires_grad, hooks, metadata)

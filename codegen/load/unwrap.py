@@ -11,7 +11,6 @@ from codegen.errors import ModelgenError, first_line
 from codegen.load.table import Checkpoint, TensorEntry, TensorTable, _check_names, _in_file
 from codegen.load.torchzip import PickledTensor
 
-
 # Trainer dicts keep the weights under one of these keys; earlier names win when several are present.
 STATE_DICT_KEYS = (
     "state_dict",
@@ -28,8 +27,20 @@ STATE_DICT_KEYS = (
 )
 # Tensors under these keys belong to the training run, not to the model.
 NOT_MODEL_KEYS = frozenset(
-    {"optimizer", "optimizer_state_dict", "optimizer_states", "optim", "lr_scheduler", "scheduler",
-     "lr_schedulers", "scaler", "grad_scaler", "loops", "callbacks", "rng_state"}
+    {
+        "optimizer",
+        "optimizer_state_dict",
+        "optimizer_states",
+        "optim",
+        "lr_scheduler",
+        "scheduler",
+        "lr_schedulers",
+        "scaler",
+        "grad_scaler",
+        "loops",
+        "callbacks",
+        "rng_state",
+    }
 )
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 
@@ -79,7 +90,9 @@ class _Walk:
         if id(obj) not in self.holds:
             self.tick()
             self.holds[id(obj)] = False  # a cycle counts as "no"
-            values = obj.values() if isinstance(obj, Mapping) else obj  # any keys: Adam's state is by int
+            values = (
+                obj.values() if isinstance(obj, Mapping) else obj
+            )  # any keys: Adam's state is by int
             self.holds[id(obj)] = any(self.has_tensors(v, depth + 1) for v in values)
         return self.holds[id(obj)]
 
@@ -100,7 +113,11 @@ class _Walk:
         """Key paths of every container below obj that looks like a state dict."""
         if self.is_state_dict(obj):
             return [path]
-        if not isinstance(obj, (Mapping, list, tuple)) or len(path) > MAX_DEPTH or not self.has_tensors(obj):
+        if (
+            not isinstance(obj, (Mapping, list, tuple))
+            or len(path) > MAX_DEPTH
+            or not self.has_tensors(obj)
+        ):
             return []
         self.tick()
         found: list[tuple[str, ...]] = []
@@ -126,7 +143,9 @@ def _get(obj: Any, path: tuple[str, ...]) -> Any:
 def _describe(obj: Any) -> str:
     """A short description of an object and its keys, for error messages."""
     if isinstance(obj, Mapping):
-        keys = [repr(k) if not isinstance(k, str) or not k.isprintable() else k for k in list(obj)[:8]]
+        keys = [
+            repr(k) if not isinstance(k, str) or not k.isprintable() else k for k in list(obj)[:8]
+        ]
         more = ", ..." if len(obj) > 8 else ""
         return f"a dict with keys {', '.join(keys)}{more}" if obj else "an empty dict"
     if isinstance(obj, (list, tuple)):
@@ -146,7 +165,9 @@ def _select(raw: Any, key: str | None) -> tuple[Any, tuple[str, ...], list[tuple
         below = [p for p in found if p[: len(base)] == base]
         if not below:
             where = f"; state dicts are at: {paths}" if found else ""
-            raise ModelgenError(f"--key {key}: no state dict (a dict of named tensors) there{where}")
+            raise ModelgenError(
+                f"--key {key}: no state dict (a dict of named tensors) there{where}"
+            )
         return _get(raw, below[0]), below[0], [p for p in found if p != below[0]]
     if found:
         return _get(raw, found[0]), found[0], found[1:]
@@ -162,7 +183,9 @@ def _select(raw: Any, key: str | None) -> tuple[Any, tuple[str, ...], list[tuple
 
 def _parse_key(raw: Any, key: str) -> tuple[str, ...]:
     """`--key` takes `a/b` (or `a.b` when no key of that exact name exists)."""
-    tries = [tuple(key.split("/"))] + ([tuple(key.split("."))] if "." in key and "/" not in key else [])
+    tries = [tuple(key.split("/"))] + (
+        [tuple(key.split("."))] if "." in key and "/" not in key else []
+    )
     for path in tries:
         obj, ok = raw, True
         for i, part in enumerate(path):
@@ -179,7 +202,9 @@ def _parse_key(raw: Any, key: str) -> tuple[str, ...]:
     raise ModelgenError(f"--key {key}: not found")  # unreachable: the last try raises
 
 
-def _strip_plan(names: list[str], strip: bool, extra: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+def _strip_plan(
+    names: list[str], strip: bool, extra: tuple[str, ...]
+) -> tuple[dict[str, str], list[str]]:
     """Prefixes every key shares (DataParallel `module.`, torch.compile `_orig_mod.`, in any nesting).
 
     An explicit prefix is stripped once, from every key that has it, whenever it shows up between
@@ -193,7 +218,9 @@ def _strip_plan(names: list[str], strip: bool, extra: tuple[str, ...]) -> tuple[
         progress = False
         for prefix in list(pending):
             if any(v.startswith(prefix) for v in current.values()):
-                current = {k: v[len(prefix):] if v.startswith(prefix) else v for k, v in current.items()}
+                current = {
+                    k: v[len(prefix) :] if v.startswith(prefix) else v for k, v in current.items()
+                }
                 stripped.append(prefix)
                 pending.remove(prefix)
                 progress = True
@@ -201,7 +228,7 @@ def _strip_plan(names: list[str], strip: bool, extra: tuple[str, ...]) -> tuple[
             for prefix in WRAPPER_PREFIXES:
                 # never strip a key down to nothing: `module.` alone is a real (odd) name
                 if all(v.startswith(prefix) and len(v) > len(prefix) for v in current.values()):
-                    current = {k: v[len(prefix):] for k, v in current.items()}
+                    current = {k: v[len(prefix) :] for k, v in current.items()}
                     stripped.append(prefix)
                     progress = True
     if pending:
@@ -220,7 +247,9 @@ def _strip_plan(names: list[str], strip: bool, extra: tuple[str, ...]) -> tuple[
     return current, stripped
 
 
-def _unwrap(raw: Any, key: str | None, strip: bool, strip_prefixes: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _unwrap(
+    raw: Any, key: str | None, strip: bool, strip_prefixes: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     state, path, other_paths = _select(raw, key)
     names = [k for k in state if _is_tensor(state[k])]
     renames, stripped = _strip_plan(names, strip, strip_prefixes)
@@ -244,8 +273,16 @@ def _entries_from_tensors(state: Mapping[str, Any]) -> dict[str, TensorEntry]:
             shape, dtype, numel = t.shape, t.dtype, math.prod(t.shape)
         else:
             try:
-                sig = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()))
-            except (RuntimeError, NotImplementedError):  # sparse and other layouts have no plain storage
+                sig = (
+                    t.untyped_storage().data_ptr(),
+                    t.storage_offset(),
+                    tuple(t.shape),
+                    tuple(t.stride()),
+                )
+            except (
+                RuntimeError,
+                NotImplementedError,
+            ):  # sparse and other layouts have no plain storage
                 sig = None
             shape, dtype, numel = tuple(t.shape), str(t.dtype).removeprefix("torch."), t.numel()
         tied = seen.get(sig) if sig is not None and numel else None
@@ -255,7 +292,9 @@ def _entries_from_tensors(state: Mapping[str, Any]) -> dict[str, TensorEntry]:
     return entries
 
 
-def _metadata(raw: Any, path: tuple[str, ...], others: list[tuple[str, ...]]) -> tuple[dict[str, Any], list[str]]:
+def _metadata(
+    raw: Any, path: tuple[str, ...], others: list[tuple[str, ...]]
+) -> tuple[dict[str, Any], list[str]]:
     """Non-tensor entries around the state dict (epoch, config, hyper_parameters...), JSON-safe, and
     the key paths of tensors that are not the model (optimizer...).
 
@@ -311,7 +350,9 @@ def _flat_checkpoint(
 ) -> Checkpoint:
     """Finish a checkpoint described without unpickling: same prefix handling, tensors read on demand."""
     if key:
-        raise ModelgenError(f"{source}: --key selects inside a trainer dict; {fmt} files hold one flat state dict")
+        raise ModelgenError(
+            f"{source}: --key selects inside a trainer dict; {fmt} files hold one flat state dict"
+        )
     if not entries:
         raise ModelgenError(f"{source}: holds no tensors")
     renames, stripped = _in_file(source, _strip_plan, list(entries), strip, prefixes)
@@ -332,4 +373,6 @@ def _flat_checkpoint(
 
 
 def _rename(e: TensorEntry, renames: dict[str, str]) -> TensorEntry:
-    return TensorEntry(renames[e.name], e.shape, e.dtype, renames.get(e.tied_to) if e.tied_to else None)
+    return TensorEntry(
+        renames[e.name], e.shape, e.dtype, renames.get(e.tied_to) if e.tied_to else None
+    )
