@@ -15,6 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 IMPORT_TORCH = [sys.executable, "-c", "import torch"]
@@ -122,3 +123,15 @@ def environment() -> str:
         f"python {platform.python_version()}, torch {torch.__version__}, {os.cpu_count()} CPUs "
         f"({torch.get_num_threads()} torch threads), {platform.system()} {platform.machine()}"
     )
+
+
+def run_main(run: Callable[[int], list[Row]], doc: str, title: str, repeats: int = 3) -> None:
+    """The command line every timed benchmark shares: `--repeats N`, then one table."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(
+        "--repeats", type=int, default=repeats, help="runs of each command; the median counts"
+    )
+    args = parser.parse_args()
+    print_table(run(args.repeats), f"{title}; {environment()}")

@@ -10,14 +10,13 @@ Run: python benchmarks/bench_keys.py [--repeats N]   (about a minute on 2 CPU co
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import IMPORT_TORCH, Row, compare, environment, modelgen, print_table  # noqa: E402
+from _common import IMPORT_TORCH, Row, compare, modelgen, run_main  # noqa: E402
 from _models import save, save_sharded, state_dict  # noqa: E402
 
 DEPTH = 1666  # 2 + 1666 x 6 + 4 = 10,002 keys
@@ -59,12 +58,7 @@ def run(repeats: int = 3) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="runs of each command; the median counts"
-    )
-    args = parser.parse_args()
-    print_table(run(args.repeats), f"generate on a 10,000-key checkpoint; {environment()}")
+    run_main(run, __doc__, "generate on a 10,000-key checkpoint")
 
 
 if __name__ == "__main__":

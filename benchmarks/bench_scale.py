@@ -11,14 +11,13 @@ Run: python benchmarks/bench_scale.py [--repeats N]   (about a minute on 2 CPU c
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import IMPORT_TORCH, Row, compare, environment, modelgen, print_table  # noqa: E402
+from _common import IMPORT_TORCH, Row, compare, modelgen, run_main  # noqa: E402
 from _models import save, size_text, state_dict  # noqa: E402
 
 DEPTH = 44
@@ -72,12 +71,7 @@ def run(repeats: int = 3) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="runs of each command; the median counts"
-    )
-    args = parser.parse_args()
-    print_table(run(args.repeats), f"generate on big vs tiny checkpoints; {environment()}")
+    run_main(run, __doc__, "generate on big vs tiny checkpoints")
 
 
 if __name__ == "__main__":

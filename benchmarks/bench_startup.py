@@ -11,7 +11,6 @@ Run: python benchmarks/bench_startup.py [--repeats N]   (under a minute on 2 CPU
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Row, child_env, compare, environment, modelgen, print_table  # noqa: E402
+from _common import Row, child_env, compare, modelgen, run_main  # noqa: E402
 from _models import save, size_text, state_dict  # noqa: E402
 
 WIDTH, DEPTH = 256, 44  # 270 keys, 93 MB of float32
@@ -97,12 +96,7 @@ def run(repeats: int = 5) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--repeats", type=int, default=5, help="runs of each command; the median counts"
-    )
-    args = parser.parse_args()
-    print_table(run(args.repeats), f"commands that need no tensors; {environment()}")
+    run_main(run, __doc__, "commands that need no tensors", repeats=5)
 
 
 if __name__ == "__main__":

@@ -32,3 +32,18 @@ def run_modelgen():
         )
 
     return run
+
+
+def open_in_fresh_process(path: os.PathLike) -> tuple[int, bool]:
+    """Open a checkpoint in a new interpreter: (tensor count, whether torch got imported)."""
+    code = (
+        "import sys; from codegen.load import open_checkpoint; "
+        f"t = open_checkpoint({str(path)!r}).table; "
+        "print(len(t.tensors), 'torch' in sys.modules)"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    count, imported = out.stdout.split()
+    return int(count), imported == "True"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from safetensors.torch import save_file
 
 from codegen.errors import ModelgenError
 from codegen.load import Checkpoint, open_checkpoint
+from tests.conftest import open_in_fresh_process
 
 # torch.jit is deprecated but its archives are still out there: reading them is the point.
 pytestmark = pytest.mark.filterwarnings(
@@ -502,20 +502,5 @@ def test_zip_checkpoints_are_memory_mapped(tmp_path):
 
 def test_torch_is_imported_lazily_for_safetensors(tmp_path):
     """Header-only formats do not pay for importing torch (checked in a fresh interpreter)."""
-    import subprocess
-    import sys
-
     save_file({"w": torch.zeros(2)}, tmp_path / "m.safetensors")
-    code = (
-        "import sys; from codegen.load import open_checkpoint; "
-        f"t = open_checkpoint({str(tmp_path / 'm.safetensors')!r}).table; "
-        "print(len(t.tensors), 'torch' in sys.modules)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)),
-    )
-    assert out.stdout.split() == ["1", "False"]
+    assert open_in_fresh_process(tmp_path / "m.safetensors") == (1, False)

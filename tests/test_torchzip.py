@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import time
 import zipfile
 from collections import OrderedDict
@@ -19,6 +16,7 @@ import codegen.load.pickled as pickled
 from codegen.errors import ModelgenError
 from codegen.load import open_checkpoint
 from tests import zoo
+from tests.conftest import open_in_fresh_process
 
 
 def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, **options) -> tuple[dict, dict]:
@@ -107,19 +105,7 @@ def _bytes(t: torch.Tensor) -> torch.Tensor:
 
 def test_zip_checkpoints_open_without_importing_torch(tmp_path):
     torch.save({"model": zoo.build("mlp").state_dict(), "epoch": 1}, tmp_path / "c.pt")
-    code = (
-        "import sys; from codegen.load import open_checkpoint; "
-        f"t = open_checkpoint({str(tmp_path / 'c.pt')!r}).table; "
-        "print(len(t.tensors), 'torch' in sys.modules)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)),
-    )
-    assert out.stdout.split() == ["6", "False"]
+    assert open_in_fresh_process(tmp_path / "c.pt") == (6, False)
 
 
 def _zip_with_pickle(path: Path, data: bytes) -> Path:
