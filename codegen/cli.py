@@ -261,7 +261,6 @@ def _trial_printer(console: Console):
 def _regenerate_command(args: argparse.Namespace) -> str:
     """The command recorded in the generated docstring: relative paths as the user typed them."""
     import shlex
-    from pathlib import Path
 
     parts = ["modelgen", "generate", _portable(args.checkpoint), "-o", _portable(args.output)]
     if args.class_name != "RecoveredModel":

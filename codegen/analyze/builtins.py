@@ -16,9 +16,6 @@ from codegen.choices import ChoiceResolver
 from codegen.ir import Arg, Call, Choice, IOSpec
 from codegen.keytree import KeyNode
 
-ACTIVATIONS = ["relu", "gelu", "tanh", "silu", "sigmoid", "identity"]
-
-
 @dataclass
 class Context:
     """What a recogniser may look at besides the node: its neighbours and the choice resolver."""
@@ -69,13 +66,6 @@ def _type_choice(
     ctx: Context, node: KeyNode, default: str, alternatives: list[str], note: str
 ) -> Choice:
     return ctx.resolver.choose(node.path, "module_type", default, alternatives, note)
-
-
-def _float_choice(
-    ctx: Context, node: KeyNode, name: str, default: float, alternatives: list[float]
-) -> Arg:
-    c = ctx.resolver.choose(node.path, name, default, alternatives)
-    return Arg(name, c.value, "choice", choice=c)
 
 
 def _eps_arg(ctx: Context, node: KeyNode, keyword: str = "eps") -> Arg | None:

@@ -10,7 +10,6 @@ than the one modelgen picks by default (a GAN's `discriminator`) is found too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from codegen.errors import CheckFailed

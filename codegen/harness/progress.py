@@ -22,7 +22,6 @@ class RichProgress(Progress):
         self.console = console
         self._bar: Any = None
         self._task: Any = None
-        self._val = "-"
 
     def start(self, total_steps: int, description: str) -> None:
         from rich.progress import (
