@@ -154,7 +154,7 @@ def _inspect(args: argparse.Namespace, console: Console) -> int:
 
 @command("generate")
 def _generate(args: argparse.Namespace, console: Console) -> int:
-    from codegen.generate import generate_file
+    from codegen.generate import calibration_data, generate_file
 
     ckpt = open_from_args(args)
     with _survivors_frozen():
@@ -165,7 +165,7 @@ def _generate(args: argparse.Namespace, console: Console) -> int:
             hints_path=args.hints,
             force=args.force,
             command=_regenerate_command(args),
-            calibrate_on=_calibration_data(ckpt, args.calibrate, args.inputs, args.target),
+            calibrate_on=calibration_data(ckpt, args.calibrate, args.inputs, args.target),
             on_trial=_trial_printer(console) if args.calibrate else None,
         )
     console.print(report.summary())
@@ -181,30 +181,11 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     from pathlib import Path
 
     from codegen.errors import CheckFailed
-    from codegen.generate import generate_source, merge_existing
-    from codegen.regenerate import recorded_options, stale_diff
-    from codegen.remap import open_remapped
+    from codegen.regenerate import regenerate_into, stale_diff
 
     path = Path(args.model)
-    recorded = recorded_options(path)
-    ckpt = open_remapped(
-        args.checkpoint,
-        recorded.remap,
-        key=recorded.key,
-        strip=not recorded.no_strip,
-        strip_prefixes=recorded.strip_prefixes,
-    )
     with _survivors_frozen():
-        calibration = _calibration_data(ckpt, recorded.calibrate, recorded.inputs, recorded.target)
-        regenerated, _ = generate_source(
-            ckpt.table,
-            recorded.class_name,
-            args.hints or recorded.hints,
-            command=recorded.command,
-            calibrate_on=calibration,
-        )
-    # Compare with what generate would write into this file: edits it would keep are not staleness.
-    regenerated = merge_existing(path, regenerated, recorded.class_name, ckpt.table).text
+        recorded, regenerated = regenerate_into(args.checkpoint, path, args.hints)
     diff = stale_diff(path.read_text(), regenerated, path.name)
     if diff:
         sys.stdout.write(diff)
@@ -230,18 +211,6 @@ def _survivors_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
-
-
-def _calibration_data(ckpt, data_path: str | None, inputs: str | None, target: str | None):
-    if not data_path:
-        if inputs or target:
-            raise ModelgenError("--inputs/--target go with --calibrate DATA")
-        return None
-    from codegen.generate import CalibrationData
-    from codegen.harness.data import load_data
-
-    data = load_data(data_path, inputs, target, need_target=True)
-    return CalibrationData(data_path, ckpt.state_dict(), data.inputs, data.target)
 
 
 def _trial_printer(console: Console):

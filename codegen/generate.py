@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from codegen.analyze import analyze
 from codegen.choices import load_hints
@@ -44,6 +44,20 @@ class CalibrationData:
     state: dict
     inputs: tuple
     target: object
+
+
+def calibration_data(
+    ckpt: Any, data_path: str | None, inputs: str | None, target: str | None
+) -> CalibrationData | None:
+    """What `--calibrate DATA [--inputs] [--target]` asks for; None without --calibrate."""
+    if not data_path:
+        if inputs or target:
+            raise ModelgenError("--inputs/--target go with --calibrate DATA")
+        return None
+    from codegen.harness.data import load_data
+
+    data = load_data(data_path, inputs, target, need_target=True)
+    return CalibrationData(data_path, ckpt.state_dict(), data.inputs, data.target)
 
 
 def generate_source(

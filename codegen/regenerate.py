@@ -73,3 +73,30 @@ def stale_diff(current: str, regenerated: str, name: str) -> str:
             tofile=f"{name} (regenerated)",
         )
     )
+
+
+def regenerate_into(
+    checkpoint: str, model_path: Path, hints: str | None = None
+) -> tuple[Recorded, str]:
+    """What `generate` would write into MODEL now, with the options recorded in it: the fresh file
+    merged with the edits generate would keep (so kept edits are not staleness)."""
+    from codegen.generate import calibration_data, generate_source, merge_existing
+    from codegen.remap import open_remapped
+
+    recorded = recorded_options(model_path)
+    ckpt = open_remapped(
+        checkpoint,
+        recorded.remap,
+        key=recorded.key,
+        strip=not recorded.no_strip,
+        strip_prefixes=recorded.strip_prefixes,
+    )
+    calibration = calibration_data(ckpt, recorded.calibrate, recorded.inputs, recorded.target)
+    fresh, _ = generate_source(
+        ckpt.table,
+        recorded.class_name,
+        hints or recorded.hints,
+        command=recorded.command,
+        calibrate_on=calibration,
+    )
+    return recorded, merge_existing(model_path, fresh, recorded.class_name, ckpt.table).text

@@ -16,6 +16,7 @@ from codegen.choices import ChoiceResolver
 from codegen.ir import Arg, Call, Choice, IOSpec
 from codegen.keytree import KeyNode
 
+
 @dataclass
 class Context:
     """What a recogniser may look at besides the node: its neighbours and the choice resolver."""
