@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from codegen.errors import ModelgenError
 from codegen.ir import Choice
+from codegen.safetext import printable
 
 # Metadata names that mean the same choice, as trainers and libraries spell them.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -49,15 +50,29 @@ class ChoiceResolver:
         self.made: list[Choice] = []
 
     def choose(
-        self, path: str, name: str, default: Any, alternatives: list[Any], note: str = ""
+        self,
+        path: str,
+        name: str,
+        default: Any,
+        alternatives: list[Any],
+        note: str = "",
+        accepts: Callable[[Any], Any] | None = None,
     ) -> Choice:
-        choice = self._choose(path, name, default, alternatives, note)
+        """`accepts`: for choices whose values are open (a stride, an eps, a layer), turns a hinted
+        value into the one to use or raises ModelgenError; without it only the listed values fit."""
+        choice = self._choose(path, name, default, alternatives, note, accepts)
         choice.path = path
         self.made.append(choice)
         return choice
 
     def _choose(
-        self, path: str, name: str, default: Any, alternatives: list[Any], note: str
+        self,
+        path: str,
+        name: str,
+        default: Any,
+        alternatives: list[Any],
+        note: str,
+        accepts: Callable[[Any], Any] | None,
     ) -> Choice:
         alternatives = _ordered([a for a in alternatives if a != default])
         if (path, name) in self.calibrated:
@@ -72,7 +87,9 @@ class ChoiceResolver:
         for pattern, values in self.hints.items():
             if name in values and _path_matches(pattern, path):
                 self.used_hints.add((pattern, name))
-                value = values[name]
+                value = _hinted_value(
+                    pattern, path, name, values[name], default, alternatives, accepts
+                )
                 return Choice(
                     name,
                     value,
@@ -93,13 +110,89 @@ class ChoiceResolver:
                     )
         return Choice(name, default, alternatives, "default", note)
 
-    def unused_hints(self) -> list[str]:
-        return [
-            f"[{p}] {n}"
-            for p, values in self.hints.items()
-            for n in values
-            if (p, n) not in self.used_hints
-        ]
+    def check_hints_used(self) -> None:
+        """A hint that pins nothing is a typo or a stale file: say so, with what could be pinned."""
+        for pattern, values in self.hints.items():
+            for name in values:
+                if (pattern, name) in self.used_hints:
+                    continue
+                here = sorted(
+                    {f"[{c.path}] {c.name}" for c in self.made if _path_matches(pattern, c.path)}
+                )
+                if here:
+                    allowed = "; choices there: " + _listing(here)
+                else:
+                    allowed = "; no choice has that path" + (
+                        f" (paths look like {_listing(sorted({c.path for c in self.made}))})"
+                        if self.made
+                        else " (this model has no choices)"
+                    )
+                raise ModelgenError(
+                    f"hints [{printable(pattern)}] {printable(name)}: matches no choice{allowed}"
+                    "; modelgen generate CKPT --list-choices lists them all"
+                )
+
+
+def _hinted_value(
+    pattern: str,
+    path: str,
+    name: str,
+    value: Any,
+    default: Any,
+    alternatives: list[Any],
+    accepts: Callable[[Any], Any] | None,
+) -> Any:
+    """A hint's value, if it is one this choice can take; otherwise a one-line error saying which are."""
+    if isinstance(value, list):  # TOML arrays: tuples in the IR, as kernel sizes and paddings are
+        value = tuple(value)
+    allowed = [default, *alternatives]
+    if any(_same(value, a) for a in allowed):
+        return value
+    where = f"hints [{pattern}] {name} = {_shown(value)} (for {path})"
+    if accepts is not None:
+        try:
+            return accepts(value)
+        except ModelgenError as e:
+            raise ModelgenError(f"{where}: {e}") from None
+    listing = ", ".join(_shown(a) for a in allowed)
+    raise ModelgenError(f"{where}: not an allowed value; allowed: {listing}")
+
+
+def _same(value: Any, allowed: Any) -> bool:
+    """Equal and of the same kind: `True` is not `1`, `1` is not `"1"`."""
+    return type(value) is type(allowed) and value == allowed
+
+
+def _shown(value: Any, most: int = 60) -> str:
+    text = printable(repr(value))
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
+def positive_int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 1 << 16:
+        return value
+    raise ModelgenError("must be a positive whole number")
+
+
+def size_value(value: Any) -> int | tuple[int, ...]:
+    """A padding: a non-negative whole number, or one per spatial dimension."""
+    items = value if isinstance(value, tuple) else (value,)
+    if 0 < len(items) <= 3 and all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1 << 16 for v in items
+    ):
+        return value
+    raise ModelgenError("must be a whole number >= 0, or a list of them (one per dimension)")
+
+
+def positive_float(value: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1:
+        return float(value)
+    raise ModelgenError("must be a number between 0 and 1, like 1e-5")
+
+
+def _listing(items: list[str], most: int = 6) -> str:
+    shown = ", ".join(printable(i) for i in items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
 def _ordered(values: list[Any]) -> list[Any]:

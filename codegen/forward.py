@@ -14,6 +14,7 @@ from typing import Callable
 
 from codegen.choices import ChoiceResolver
 from codegen.naming import is_plain_attr
+from codegen.safetext import comment_text
 from codegen.ir import Choice, ClassDef, Forward, Module, Tensor
 
 Pattern = Callable[[ClassDef, ChoiceResolver], "Forward | None"]
@@ -60,7 +61,8 @@ def _tensors(cls: ClassDef) -> list[Tensor]:
     return [m for m in cls.members if isinstance(m, Tensor)]
 
 
-def _ref(m: Module) -> str:
+def _ref(m: Module | Tensor) -> str:
+    """How forward names a member: `self.attr` only for a checked identifier, else a repr literal."""
     return f"self.{m.attr}" if is_plain_attr(m.attr) else f"getattr(self, {m.attr!r})"
 
 
@@ -78,7 +80,7 @@ def positional_table(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
     ):
         return None
     t = tensors[0]
-    name = f"self.{t.attr}"
+    name = _ref(t)
     if len(t.shape) == 3 and t.shape[0] == 1:
         line = f"return x + {name}[:, : x.size(1)]  # table is [1, max_len, d_model]: batch first"
     elif len(t.shape) == 3 and t.shape[1] == 1:
@@ -256,10 +258,10 @@ def token_sequence(cls: ClassDef, resolver: ChoiceResolver) -> Forward | None:
         )
     if token is not None:
         lines.append(
-            f"x = torch.cat([self.{token.attr}.expand(x.size(0), -1, -1), x], dim=1)  # class token first"
+            f"x = torch.cat([{_ref(token)}.expand(x.size(0), -1, -1), x], dim=1)  # class token first"
         )
     if table is not None:
-        lines.append(f"x = x + self.{table.attr}[:, : x.size(1)]")
+        lines.append(f"x = x + {_ref(table)}[:, : x.size(1)]")
     flow = _Flow(width=None, sequence=True, pool_default="first" if token is not None else "none")
     walked = _walk(cls, modules[1:], resolver, flow)
     if walked is None:
@@ -393,13 +395,15 @@ def _collapse_spatial(
         choice = resolver.choose(path, "pooling", "mean", ["amax"], f"before {head}")
         how = "average" if choice.value == "mean" else "max"
         return (
-            f"x = x.{choice.value}(dim=[{dims}])  # global {how} pooling: {head} takes {in_features} = channels",
+            f"x = x.{choice.value}(dim=[{dims}])  # "
+            + comment_text(f"global {how} pooling: {head} takes {in_features} = channels"),
             choice,
         )
     if channels and in_features and in_features % channels == 0:
         cells = in_features // channels
         return (
-            f"x = torch.flatten(x, 1)  # {head} takes {in_features} = {channels} channels x {cells} positions",
+            "x = torch.flatten(x, 1)  # "
+            + comment_text(f"{head} takes {in_features} = {channels} channels x {cells} positions"),
             Choice("pooling", "flatten", []),
         )
     return None

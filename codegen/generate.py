@@ -11,6 +11,7 @@ from codegen.choices import load_hints
 from codegen.errors import ModelgenError
 from codegen.ir import ModelIR
 from codegen.load import TensorTable
+from codegen.naming import check_class_name
 from codegen.merge import Merged, merge_file, record_bodies
 from codegen.render import is_generated, render_source, write_atomic
 
@@ -68,8 +69,7 @@ def generate_source(
     calibrate_on: CalibrationData | None = None,
     on_trial: Callable | None = None,
 ) -> tuple[str, ModelIR]:
-    if not class_name.isidentifier() or not class_name.isascii():
-        raise ModelgenError(f"--class-name {class_name!r}: not a Python identifier")
+    check_class_name(class_name)
     hints = load_hints(hints_path)
     picked, note = None, ""
     if calibrate_on is not None:

@@ -7,6 +7,7 @@ import re
 from functools import lru_cache
 
 from codegen.errors import ModelgenError
+from codegen.safetext import printable
 
 # Names generated files use at module level; a class must not shadow them.
 MODULE_GLOBALS = {"math", "torch", "nn", "F", "Tensor", "Optional", "List", "Tuple"}
@@ -40,6 +41,18 @@ def check_registrable(segment: str, key: str) -> None:
     if segment in reserved_names():
         raise ModelgenError(
             f"key {key!r}: {segment!r} is an nn.Module attribute, so no module can register it; rename it with --remap"
+        )
+
+
+def check_class_name(name: str) -> None:
+    """`--class-name`: a name the generated file can define without shadowing what it uses."""
+    import builtins
+
+    if not (name.isascii() and name.isidentifier()) or keyword.iskeyword(name):
+        raise ModelgenError(f"--class-name {printable(name)!r}: not a Python class name")
+    if name in MODULE_GLOBALS or hasattr(builtins, name) or name.startswith("__"):
+        raise ModelgenError(
+            f"--class-name {name}: the generated file needs that name for something else"
         )
 
 

@@ -50,10 +50,8 @@ def _args(args: list[Arg]) -> str:
 
 
 def module_expr(m: Module) -> str:
-    if m.kind in ("builtin", "class"):
+    if m.kind in ("builtin", "class", "placeholder"):
         return call_expr(m.type_name, m.args)
-    if m.kind == "placeholder":
-        return m.type_name  # a constructor expression: "nn.ReLU()", "nn.MaxPool2d(2)"
     if m.kind == "repeat":
         return f"nn.ModuleList({module_expr(m.children[0])} for _ in range({value_expr(m.repeat)}))"
     if m.kind == "sequential":
@@ -130,10 +128,7 @@ def _pending_args(members: list[Module | Tensor]) -> str:
     if not found:
         return ""
     parts = [f"{name} ({_listing(sorted(set(where)), 6)})" for name, where in found.items()]
-    text = comment_text(
-        "Not recorded in the checkpoint, left at defaults: " + "; ".join(parts) + "."
-    )
-    return "\n    ".join(textwrap.wrap(text, width=92))
+    return "Not recorded in the checkpoint, left at defaults: " + "; ".join(parts) + "."
 
 
 # ------------------------------------------------------------------------------------- members
@@ -228,14 +223,11 @@ def class_view(cls: ClassDef, float_dtype: str) -> ClassView:
             forward_lines = list(fwd.lines)
     forward_args = ", ".join(f"{n}: {a}" for n, a in (fwd.inputs or [("x", "torch.Tensor")]))
     examples = (example_inputs(cls) or []) if cls.is_top and cls.base_module is None else []
-    doc = "\n\n    ".join(
-        p
-        for p in (
-            docstring_text(cls.doc),
-            _pending_args(cls.members + ([cls.base_module] if cls.base_module else [])),
-        )
-        if p
+    paragraphs = (
+        cls.doc,
+        _pending_args(cls.members + ([cls.base_module] if cls.base_module else [])),
     )
+    doc = "\n\n    ".join(_docstring_paragraph(p) for p in paragraphs if p)
     return ClassView(
         cls.name,
         cls.base,
@@ -248,6 +240,14 @@ def class_view(cls: ClassDef, float_dtype: str) -> ClassView:
         forward_lines,
         examples,
     )
+
+
+def _docstring_paragraph(text: str) -> str:
+    """Escaped first, then wrapped at spaces only, so no escape sequence is split across lines."""
+    lines = textwrap.wrap(
+        docstring_text(text), width=92, break_long_words=False, break_on_hyphens=False
+    )
+    return "\n    ".join(lines)
 
 
 # ---------------------------------------------------------------------------------- the file

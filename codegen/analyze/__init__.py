@@ -6,12 +6,14 @@ from collections import Counter
 from typing import Any
 
 from codegen.choices import ChoiceResolver
+from codegen.errors import ModelgenError
 from codegen.analyze.hyperparams import lift_group
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder
 from codegen.forward import infer_forward
 from codegen.ir import ClassDef, Module, ModelIR, Source
 from codegen.keytree import build_tree
 from codegen.load import TensorTable
+from codegen.safetext import printable
 
 
 def analyze(
@@ -22,9 +24,11 @@ def analyze(
     calibrated: dict[tuple[str, str], Any] | None = None,
     calibration_note: str = "",
 ) -> ModelIR:
-    hints = hints or {}
-    resolver = ChoiceResolver(hints, table.metadata, calibrated)
-    buffer_hints = {path: v["kind"] for path, v in hints.items() if isinstance(v.get("kind"), str)}
+    buffer_hints = tensor_kind_hints(hints or {}, table)
+    hints = {
+        p: {n: v for n, v in values.items() if n != "kind"} for p, values in (hints or {}).items()
+    }
+    resolver = ChoiceResolver({p: v for p, v in hints.items() if v}, table.metadata, calibrated)
     structure = StructureBuilder(resolver, buffer_hints, class_name).build(build_tree(table))
 
     classes: list[ClassDef] = []
@@ -69,7 +73,7 @@ def analyze(
         warnings.append(
             f"{', '.join(blocked)}: forward raises NotImplementedError too, as it calls the above"
         )
-    warnings += [f"hint {h} matched no choice" for h in resolver.unused_hints()]
+    resolver.check_hints_used()
     source = Source(
         file=table.source,
         format=table.format,
@@ -82,6 +86,25 @@ def analyze(
         calibration=calibration_note,
     )
     return ModelIR(classes, source, summary=_summary(classes[-1], table), warnings=warnings)
+
+
+def tensor_kind_hints(hints: dict[str, dict[str, Any]], table: TensorTable) -> dict[str, str]:
+    """`kind = "buffer"` or `"parameter"` for a tensor key: how a lone tensor is registered."""
+    kinds = {}
+    for path, values in hints.items():
+        if "kind" not in values:
+            continue
+        if values["kind"] not in ("buffer", "parameter"):
+            raise ModelgenError(
+                f"hints [{printable(path)}] kind = {printable(repr(values['kind']))[:60]}: "
+                "allowed: 'buffer', 'parameter'"
+            )
+        if path not in table.tensors:
+            raise ModelgenError(
+                f"hints [{printable(path)}] kind: no tensor has that key (kind applies to one key)"
+            )
+        kinds[path] = values["kind"]
+    return kinds
 
 
 def _main_float_dtype(table: TensorTable) -> str:

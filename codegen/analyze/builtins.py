@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from codegen.choices import ChoiceResolver
+from codegen.choices import ChoiceResolver, positive_float, positive_int, size_value
 from codegen.ir import Arg, Call, Choice, IOSpec
 from codegen.keytree import KeyNode
 
@@ -70,7 +70,7 @@ def _type_choice(
 
 
 def _eps_arg(ctx: Context, node: KeyNode, keyword: str = "eps") -> Arg | None:
-    c = ctx.resolver.choose(node.path, "eps", 1e-5, [1e-6, 1e-12, 1e-8])
+    c = ctx.resolver.choose(node.path, "eps", 1e-5, [1e-6, 1e-12, 1e-8], accepts=positive_float)
     return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)
 
 
@@ -226,7 +226,11 @@ def _conv_geometry(
     patchify = k is not None and k >= 4 and k % 2 == 0
     default_stride = k if patchify else 2 if k == 7 else ctx.stride
     stride = ctx.resolver.choose(
-        node.path, "stride", default_stride, [1, 2] + ([k] if patchify else [])
+        node.path,
+        "stride",
+        default_stride,
+        [1, 2] + ([k] if patchify else []),
+        accepts=positive_int,
     )
     if stride.value != 1 or stride.source != "default":
         args.append(Arg("stride", stride.value, "choice", choice=stride))
@@ -235,7 +239,12 @@ def _conv_geometry(
     halves = tuple(0 if patchify else size // 2 for size in kernel)
     same = halves[0] if len(set(halves)) == 1 else halves
     padding = ctx.resolver.choose(
-        node.path, "padding", same, [0] if same else [1], "half the kernel keeps the size"
+        node.path,
+        "padding",
+        same,
+        [0] if same else [1],
+        "half the kernel keeps the size",
+        accepts=size_value,
     )
     if padding.value != 0:
         args.append(Arg("padding", padding.value, "choice", choice=padding))
@@ -424,7 +433,12 @@ def weight_only_norm(node: KeyNode, ctx: Context) -> Recognised | None:
         args.append(_flag("bias", False, f"no {_prov(node, 'bias')}"))
     else:
         c = ctx.resolver.choose(
-            node.path, "eps", None, [1e-6, 1e-5], "None uses the dtype's machine epsilon"
+            node.path,
+            "eps",
+            None,
+            [1e-6, 1e-5],
+            "None uses the dtype's machine epsilon",
+            accepts=positive_float,
         )
         if c.source != "default":
             args.append(Arg("eps", c.value, "choice", choice=c))

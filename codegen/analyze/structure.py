@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 from codegen.analyze.builtins import Context, recognise
 from codegen.choices import ChoiceResolver
+from codegen.layer_spec import canonical_layer, parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.verify import matches
-from codegen.ir import Call, IOSpec, Module, Tensor
+from codegen.ir import Arg, Call, IOSpec, Module, Tensor
 from codegen.keytree import KeyNode
 
 # Plain tensors under these names are buffers: state that is not trained.
@@ -220,12 +221,19 @@ class StructureBuilder:
             "nn.AvgPool2d(2)",
         ]
         choice = self.resolver.choose(
-            path, "module_type", default, options, "a numbered slot without tensors"
+            path,
+            "module_type",
+            default,
+            options,
+            "a numbered slot without tensors",
+            accepts=canonical_layer,
         )
         io = IOSpec(
             "activation", prev.out_width if prev else None, prev.out_width if prev else None
         )
-        return Module(str(index), "placeholder", choice.value, io=io, choices=[choice])
+        name, args, kwargs = parse_layer(choice.value)
+        arguments = [Arg(None, a) for a in args] + [Arg(k, v) for k, v in kwargs]
+        return Module(str(index), "placeholder", f"nn.{name}", arguments, io=io, choices=[choice])
 
     def _class_instance(self, node: KeyNode) -> Module:
         members = self._members(node)
