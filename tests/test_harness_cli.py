@@ -6,12 +6,11 @@ import os
 import subprocess
 import sys
 
-from codegen.cli import _load_command_modules, build_parser
+from codegen.cli import build_parser
 from tests.harness_support import ROOT
 
 
 def test_flags_of_the_cli_contract():
-    _load_command_modules()
     parser = build_parser()
     args = parser.parse_args(
         [
@@ -76,7 +75,7 @@ def test_flags_of_the_cli_contract():
 
 def test_help_does_not_import_torch():
     code = (
-        "import sys, codegen.cli as c; c._load_command_modules(); c.build_parser(); "
+        "import sys, codegen.cli as c; c.build_parser(); "
         "print('torch' in sys.modules)"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))

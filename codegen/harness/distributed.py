@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from codegen.errors import CheckFailed, ModelgenError
 
@@ -71,8 +71,11 @@ def from_environment(device: Any) -> Comm:
     return GroupComm(dist.get_rank(), dist.get_world_size())
 
 
-def run_spawned(job: Any, nproc: int, quiet: bool) -> tuple[Any, dict[str, Any]]:
-    """Train `job` on `nproc` spawned processes; returns rank 0's TrainResult and its full state dict."""
+def run_spawned(
+    job: Any, nproc: int, make_progress: Callable[[], Any] | None
+) -> tuple[Any, dict[str, Any]]:
+    """Train `job` on `nproc` spawned processes; returns rank 0's TrainResult and its full state dict.
+    Rank 0 shows `make_progress()` (a picklable, module-level factory) unless it is None."""
     import torch
     import torch.multiprocessing as mp
 
@@ -80,19 +83,19 @@ def run_spawned(job: Any, nproc: int, quiet: bool) -> tuple[Any, dict[str, Any]]
 
     with tempfile.TemporaryDirectory(prefix="modelgen-ddp-") as tmp:
         try:
-            mp.spawn(_worker, args=(nproc, job, tmp, quiet), nprocs=nproc, join=True)
+            mp.spawn(_worker, args=(nproc, job, tmp, make_progress), nprocs=nproc, join=True)
         except Exception as e:  # ProcessRaisedException / ProcessExitedException
             raise _worker_error(Path(tmp), e) from None
         saved = torch.load(Path(tmp) / "result.pt", map_location="cpu", weights_only=True)
     return TrainResult(**saved["result"]), saved["state"]
 
 
-def _worker(rank: int, world: int, job: Any, tmp: str, quiet: bool) -> None:
+def _worker(rank: int, world: int, job: Any, tmp: str, make_progress: Any) -> None:
     import torch
     import torch.distributed as dist
 
     from codegen.harness.finetune import prepare, train
-    from codegen.harness.progress import Progress, RichProgress
+    from codegen.harness.progress import Progress
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))  # N processes share the cores
     try:
@@ -103,11 +106,7 @@ def _worker(rank: int, world: int, job: Any, tmp: str, quiet: bool) -> None:
             rank=rank,
             world_size=world,
         )
-        progress = Progress()
-        if rank == 0 and not quiet:
-            from rich.console import Console
-
-            progress = RichProgress(Console(highlight=False))
+        progress = make_progress() if rank == 0 and make_progress is not None else Progress()
         result = train(prepared, GroupComm(rank, world), progress)
         if rank == 0:
             state = {k: v.detach().cpu() for k, v in prepared.model.state_dict().items()}

@@ -1,13 +1,11 @@
-"""The training progress bar (rich), or nothing: training code only calls start/advance/epoch/close."""
+"""The training progress interface: training code only calls start/advance/epoch/close. This base
+shows nothing (non-zero ranks, --json); the CLI passes its rich progress bar (codegen/cli/progress.py).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 
 class Progress:
-    """No output; the base for RichProgress and what non-zero ranks use."""
-
     def start(self, total_steps: int, description: str) -> None: ...
 
     def advance(self, loss: float) -> None: ...
@@ -15,40 +13,3 @@ class Progress:
     def epoch(self, epoch: int, train: float, val: float | None) -> None: ...
 
     def close(self) -> None: ...
-
-
-class RichProgress(Progress):
-    def __init__(self, console: Any) -> None:
-        self.console = console
-        self._bar: Any = None
-        self._task: Any = None
-
-    def start(self, total_steps: int, description: str) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress as Bar,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self._bar = Bar(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}  val {task.fields[val]}"),
-            TimeElapsedColumn(),
-            console=self.console,
-        )
-        self._bar.start()
-        self._task = self._bar.add_task(description, total=total_steps, loss="-", val="-")
-
-    def advance(self, loss: float) -> None:
-        self._bar.update(self._task, advance=1, loss=f"{loss:.4g}")
-
-    def epoch(self, epoch: int, train: float, val: float | None) -> None:
-        self._bar.update(self._task, loss=f"{train:.4g}", val="-" if val is None else f"{val:.4g}")
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()

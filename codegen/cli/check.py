@@ -1,0 +1,38 @@
+"""`modelgen check CKPT MODEL.py`: exit 1 with a diff when the generated file is stale."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from codegen.cli.common import survivors_frozen
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("check", help="exit 1 with a diff when MODEL.py is stale for CKPT")
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("model", metavar="MODEL.py")
+    p.add_argument(
+        "--hints", metavar="FILE", help="hints file, when not the one recorded in MODEL.py"
+    )
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from codegen.errors import CheckFailed
+    from codegen.regenerate import regenerate_into, stale_diff
+
+    path = Path(args.model)
+    with survivors_frozen():
+        recorded, regenerated = regenerate_into(args.checkpoint, path, args.hints)
+    diff = stale_diff(path.read_text(), regenerated, path.name)
+    if diff:
+        sys.stdout.write(diff)
+        raise CheckFailed(
+            f"{path} is stale for {Path(args.checkpoint).name}; regenerate with: {recorded.command}"
+        )
+    console.print(f"{path} is up to date with {Path(args.checkpoint).name}")
+    return 0

@@ -1,0 +1,104 @@
+"""`modelgen generate CKPT`: write a model.py that strict-loads the checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+
+from codegen.cli.common import add_checkpoint_options, open_from_args, survivors_frozen
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("generate", help="write a model.py that strict-loads the checkpoint")
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("-o", "--output", default="generated/model.py", metavar="PATH")
+    p.add_argument("--class-name", default="RecoveredModel", metavar="NAME")
+    p.add_argument("--hints", metavar="FILE", help="TOML file pinning choices by module path")
+    p.add_argument(
+        "--force", action="store_true", help="overwrite a file modelgen did not generate"
+    )
+    p.add_argument(
+        "--calibrate", metavar="DATA", help="pick unrecorded choices by matching DATA's outputs"
+    )
+    p.add_argument("--inputs", metavar="K1,K2", help="DATA keys passed to forward, in order")
+    p.add_argument("--target", metavar="K", help="DATA key of the recorded outputs")
+    p.add_argument(
+        "--remap", metavar="FILE", help="rename checkpoint keys first (see modelgen diff)"
+    )
+    add_checkpoint_options(p)
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from codegen.generate import calibration_data, generate_file
+
+    ckpt = open_from_args(args)
+    with survivors_frozen():
+        report = generate_file(
+            ckpt.table,
+            output=args.output,
+            class_name=args.class_name,
+            hints_path=args.hints,
+            force=args.force,
+            command=regenerate_command(args),
+            calibrate_on=calibration_data(ckpt, args.calibrate, args.inputs, args.target),
+            on_trial=_trial_printer(console) if args.calibrate else None,
+        )
+    console.print(report.summary())
+    for note in report.notes:
+        console.print(note)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    return 0
+
+
+def _trial_printer(console: Console):
+    """One line per candidate: the table of what calibration tried and what it kept."""
+    console.print("[bold]calibration[/]: choice, candidate, relative error on the search subset")
+
+    def show(trial) -> None:
+        where = f"{trial.path or '(top)'} {trial.name} = {trial.value!r}"
+        if trial.kept:
+            console.print(f"  [green]kept[/] {where} (final error {trial.error:.3g})")
+        else:
+            console.print(f"  {where}: {trial.error:.3g}")
+
+    return show
+
+
+def regenerate_command(args: argparse.Namespace) -> str:
+    """The command recorded in the generated docstring: relative paths as the user typed them."""
+    import shlex
+
+    parts = ["modelgen", "generate", _portable(args.checkpoint), "-o", _portable(args.output)]
+    if args.class_name != "RecoveredModel":
+        parts += ["--class-name", args.class_name]
+    if args.hints:
+        parts += ["--hints", args.hints]
+    if getattr(args, "calibrate", None):
+        parts += ["--calibrate", _portable(args.calibrate)]
+        parts += ["--inputs", args.inputs] if args.inputs else []
+        parts += ["--target", args.target] if args.target else []
+    if args.key:
+        parts += ["--key", args.key]
+    for p in args.strip_prefix:
+        parts += ["--strip-prefix", p]
+    if args.no_strip:
+        parts.append("--no-strip")
+    if getattr(args, "remap", None):
+        parts += ["--remap", _portable(args.remap)]
+    return shlex.join(parts)
+
+
+def _portable(path: str) -> str:
+    """Relative paths stay as typed; absolute ones become relative to here, or just the file name."""
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.is_absolute():
+        return path
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return p.name

@@ -1,0 +1,75 @@
+"""`modelgen verify CKPT MODEL`: strict load, run, compare with DATA, export to TorchScript."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from codegen.cli.common import (
+    MODEL_HELP,
+    add_checkpoint_options,
+    add_data_options,
+    open_from_args,
+    print_json,
+    print_load_failure,
+    report_console,
+)
+from codegen.errors import CheckFailed
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "verify", help="prove MODEL strict-loads CKPT, runs, and exports to TorchScript"
+    )
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    add_data_options(p, required=False)
+    add_checkpoint_options(p)
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from codegen.harness.data import load_data
+    from codegen.harness.device import resolve_device
+    from codegen.harness.loading import LoadFailed
+    from codegen.harness.verify import verify
+
+    out = report_console(args, console)
+    state = open_from_args(args).state_dict()  # with --remap applied
+    device = resolve_device(args.device)
+    data = load_data(args.data, args.inputs, args.target, need_target=False) if args.data else None
+    try:
+        result = verify(
+            args.model,
+            state,
+            data,
+            device,
+            loss=args.loss if data and data.target is not None else None,
+        )
+    except LoadFailed as e:
+        print_load_failure(out, e)
+        if args.json:
+            print_json(
+                {"ok": False, "error": str(e), "load": e.report.to_json() if e.report else None}
+            )
+        raise
+    colors = {"ok": "green", "failed": "red", "skipped": "yellow"}
+    for step in result.steps:
+        out.print(f"[{colors[step.status]}]{step.status:<8}[/] {step.name}: {escape(step.detail)}")
+    if args.json:
+        print_json(
+            {
+                "ok": result.ok,
+                "max_diff": result.max_diff,
+                "steps": [
+                    {"name": s.name, "status": s.status, "detail": s.detail} for s in result.steps
+                ],
+            }
+        )
+    if not result.ok:
+        raise CheckFailed(
+            "verify failed: " + ", ".join(s.name for s in result.steps if s.status == "failed")
+        )
+    return 0
