@@ -62,6 +62,7 @@ class ChoiceResolver:
         value into the one to use or raises ModelgenError; without it only the listed values fit."""
         choice = self._choose(path, name, default, alternatives, note, accepts)
         choice.path = path
+        choice.also_accepts = OPEN_VALUES.get(accepts, "values it accepts") if accepts else ""
         self.made.append(choice)
         return choice
 
@@ -195,6 +196,17 @@ def _listing(items: list[str], most: int = 6) -> str:
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
+def _open_values() -> dict[Callable[[Any], Any], str]:
+    from codegen.layer_spec import canonical_layer
+
+    return {
+        positive_int: "any positive whole number",
+        size_value: "any whole number >= 0, or one per dimension",
+        positive_float: "any number between 0 and 1",
+        canonical_layer: "any parameter-free nn layer, e.g. 'nn.MaxPool2d(3, stride=2)'",
+    }
+
+
 def _ordered(values: list[Any]) -> list[Any]:
     """Numbers ascending; anything else keeps the order the recogniser gave."""
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
@@ -252,3 +264,6 @@ def load_hints(path: str | None) -> dict[str, dict[str, Any]]:
         else:  # top-level keys apply everywhere
             hints.setdefault("*", {})[key] = value
     return hints
+
+
+OPEN_VALUES = _open_values()

@@ -102,6 +102,33 @@ def generate_source(
     return source, ir
 
 
+@dataclass
+class ChoiceRow:
+    """One line of `generate --list-choices`: what a hint can pin, spelled as hints spell it."""
+
+    path: str
+    name: str
+    value: Any
+    source: str
+    allowed: list[Any]
+    also_accepts: str
+
+
+def list_choices(
+    table: TensorTable, class_name: str = "RecoveredModel", hints_path: str | None = None
+) -> list[ChoiceRow]:
+    """Every choice the analysis makes, once per (path, name), in a stable order."""
+    check_class_name(class_name)
+    ir = analyze(table, class_name=class_name, hints=load_hints(hints_path))
+    rows: dict[tuple[str, str], ChoiceRow] = {}
+    for c in ir.all_choices():
+        if (c.path, c.name) not in rows and (c.alternatives or c.also_accepts):
+            rows[(c.path, c.name)] = ChoiceRow(
+                c.path, c.name, c.value, c.source, [c.value, *c.alternatives], c.also_accepts
+            )
+    return sorted(rows.values(), key=lambda r: (r.path, r.name))
+
+
 def generate_file(
     table: TensorTable,
     output: str,

@@ -39,6 +39,7 @@ class Choice:
     source: str = "default"  # default | hint | metadata | calibrated
     note: str = ""  # why this default, or which metadata key / hint set it
     path: str = ""  # the module path it belongs to: what hints and calibration address
+    also_accepts: str = ""  # values beyond `alternatives` a hint may give ("" when only those)
 
     def describe(self) -> str:
         others = ", ".join(_show(a) for a in self.alternatives)

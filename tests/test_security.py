@@ -17,6 +17,7 @@ from codegen.cli import main
 from codegen.errors import ModelgenError
 from codegen.generate import generate_source
 from codegen.load import TensorEntry, TensorTable
+from codegen.safetext import terminal_text
 from tests.zoo import build
 
 
@@ -104,35 +105,79 @@ segment = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_s
 PAYLOADS = [
     'x"); __import__("os").system("id',
     "a\nimport os\nos.system('id')\n#",
+    "pe\nopen('x','w')\n_z = 0 and _y",
     '"""',
+    '"""+(print(1))+"""',
+    '"',
     "\\x00\\",
+    "\\",
     "os.system",
+    "\u202e\x1b[31m\x07",
+    "class",
+    "2",
 ]
 hostile = st.one_of(segment, segment, st.sampled_from(PAYLOADS))
 
+# Where a key's text can land, by the tensors under it: a layer's weight (an attribute, a class name,
+# a ModuleDict key), a lone integer table (a position-table forward), a class token (a sequence
+# forward), a conv layer (its unrecorded stride/padding named in the class docstring).
+ROUTES = {
+    "linear": {"weight": ((2, 3), "float32")},
+    "int_table": {"": ((4, 8), "int64")},
+    "token": {"": ((1, 4, 8), "float32")},
+    "conv": {"weight": ((4, 3, 3, 3), "float32"), "bias": ((4,), "float32")},
+}
+
+
+NN_KEYWORDS = {"bias", "stride", "padding", "groups", "dtype", "eps", "affine", "batch_first"}
+
+
+def _state(keys: list[tuple[str, str]]) -> dict[str, torch.Tensor]:
+    state = {}
+    for key, route in keys:
+        for leaf, (shape, dtype) in ROUTES[route].items():
+            state[f"{key}.{leaf}" if leaf else key] = torch.zeros(
+                shape, dtype=getattr(torch, dtype)
+            )
+    return state
+
 
 @settings(
-    max_examples=150,
+    max_examples=int(os.environ.get("MODELGEN_FUZZ_EXAMPLES", 150)),
     deadline=None,
     derandomize=bool(os.environ.get("CI")),
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(
     st.lists(
-        st.lists(hostile, min_size=1, max_size=3).map(".".join), min_size=1, max_size=4, unique=True
+        st.tuples(
+            st.lists(hostile, min_size=1, max_size=3).map(".".join), st.sampled_from(sorted(ROUTES))
+        ),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda k: k[0],
     )
 )
-def test_any_key_text_compiles_loads_or_is_refused(keys):
-    state = {f"{k}.weight": torch.zeros(2, 3) for k in keys}
+def test_any_key_text_compiles_loads_or_is_refused(routed_keys):
+    state = _state(routed_keys)
+    keys = [k for k, _ in routed_keys]
     table = TensorTable(
-        "fuzz.pt", "torch-zip", {k: TensorEntry(k, (2, 3), "float32") for k in state}
+        "fuzz.pt",
+        "torch-zip",
+        {
+            k: TensorEntry(k, tuple(t.shape), str(t.dtype).removeprefix("torch."))
+            for k, t in state.items()
+        },
     )
     try:
-        source, _ = generate_source(table)
+        source, ir = generate_source(table)
     except ModelgenError as e:
         message = str(e)
-        assert "\n" not in message and ("--remap" in message or "would merge" in message), message
+        assert message.isprintable(), message
+        assert "--remap" in message or "would merge" in message, message
         return
+    for line in ir.warnings:  # what the terminal shows: printable after escaping, one line
+        assert "\n" not in terminal_text(line) and terminal_text(line).isprintable()
     namespace: dict = {"__name__": "fuzzed"}
     exec(compile(source, "model.py", "exec"), namespace)  # importing it has no side effects
     namespace["RecoveredModel"]().load_state_dict(state, strict=True)
@@ -153,6 +198,8 @@ def test_any_key_text_compiles_loads_or_is_refused(keys):
     own |= {
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
+    # Keyword arguments of constructor calls (`bias=False`) are torch.nn's parameter names.
+    own |= {k.arg for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg in NN_KEYWORDS}
     vocabulary = own | {
         "torch",
         "nn",

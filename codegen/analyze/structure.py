@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from codegen.analyze.builtins import Context, recognise
 from codegen.choices import ChoiceResolver
+from codegen.errors import ModelgenError
 from codegen.layer_spec import canonical_layer, parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.verify import matches
@@ -82,6 +83,14 @@ class StructureBuilder:
                 self.strides[conv.path] = 2
 
     def build(self, root: KeyNode) -> Structure:
+        for node in root.walk():
+            both = sorted(set(node.tensors) & set(node.children))
+            if both:
+                key = node.tensors[both[0]].name
+                raise ModelgenError(
+                    f"key {key!r} is a tensor and also a module holding other keys; no nn.Module "
+                    "can hold both under one name: rename one with --remap"
+                )
         top = self.module_for(root, self._context(root))
         if top.kind == "class":
             # The root's subtree is the whole checkpoint, so its class is never shared: name it.

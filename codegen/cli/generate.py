@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
+from codegen.safetext import terminal_text
 from codegen.cli.common import add_checkpoint_options, open_from_args, survivors_frozen
 
 
@@ -22,6 +23,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--calibrate", metavar="DATA", help="pick unrecorded choices by matching DATA's outputs"
     )
+    p.add_argument(
+        "--list-choices",
+        action="store_true",
+        help="list every value the checkpoint does not record (path, name, allowed values), "
+        "as --hints spells them, and write nothing",
+    )
     p.add_argument("--inputs", metavar="K1,K2", help="DATA keys passed to forward, in order")
     p.add_argument("--target", metavar="K", help="DATA key of the recorded outputs")
     p.add_argument(
@@ -34,6 +41,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from codegen.generate import calibration_data, generate_file
 
     ckpt = open_from_args(args)
+    if args.list_choices:
+        return _list_choices(args, ckpt, console)
     with survivors_frozen():
         report = generate_file(
             ckpt.table,
@@ -45,11 +54,31 @@ def run(args: argparse.Namespace, console: Console) -> int:
             calibrate_on=calibration_data(ckpt, args.calibrate, args.inputs, args.target),
             on_trial=_trial_printer(console) if args.calibrate else None,
         )
-    console.print(report.summary())
+    console.print(terminal_text(report.summary()))
     for note in report.notes:
-        console.print(note)
+        console.print(terminal_text(note))
     for warning in report.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {terminal_text(warning)}")
+    return 0
+
+
+def _list_choices(args: argparse.Namespace, ckpt: Any, console: Console) -> int:
+    from codegen.generate import list_choices
+
+    rows = list_choices(ckpt.table, args.class_name, args.hints)
+    if not rows:
+        console.print("no choices: the checkpoint records everything this model needs")
+        return 0
+    console.print(
+        "[bold]choices[/] (\\[path] name = value (source); allowed values), as --hints takes them:"
+    )
+    for r in rows:
+        allowed = ", ".join(repr(v) for v in r.allowed)
+        if r.also_accepts:
+            allowed += f"; or {r.also_accepts}"
+        console.print(
+            terminal_text(f"[{r.path}] {r.name} = {r.value!r} ({r.source}); allowed: {allowed}")
+        )
     return 0
 
 
