@@ -305,7 +305,7 @@ def _walk(
     for i, m in enumerate(modules):
         io = m.io
         nxt = modules[i + 1] if i + 1 < len(modules) else None
-        if io is not None and io.family in ("attention", "dict"):
+        if io is not None and (io.family in ("attention", "dict") or m.type_name == "nn.Bilinear"):
             return None
         if io is not None and io.family == "embedding" and i > 0:
             return None  # token ids enter only at the start

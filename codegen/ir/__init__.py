@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from codegen.ir.graph import Graph
+
 
 @dataclass
 class Ref:
@@ -139,6 +141,7 @@ class Forward:
     returns: str = "torch.Tensor"
     missing: str = ""
     choices: list[Choice] = field(default_factory=list)
+    graph: Graph | None = None  # the dataflow as a graph; when set, the renderer prints it
 
 
 @dataclass
