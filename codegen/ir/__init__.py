@@ -130,6 +130,14 @@ class Tensor:
 
 
 @dataclass
+class ExampleInput:
+    """A tensor forward accepts, for smoke tests: token ids below `vocab`, or random features."""
+
+    shape: tuple[int, ...]
+    vocab: int | None = None
+
+
+@dataclass
 class Forward:
     """The dataflow of a generated class's forward, as lines the renderer prints verbatim.
 
@@ -142,6 +150,8 @@ class Forward:
     missing: str = ""
     choices: list[Choice] = field(default_factory=list)
     graph: Graph | None = None  # the dataflow as a graph; when set, the renderer prints it
+    examples: list[ExampleInput] = field(default_factory=list)  # inputs for a smoke test
+    pattern: str = ""  # the catalogue pattern that built the graph
 
 
 @dataclass

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen.errors import ModelgenError
-from codegen.forward import example_inputs
-from codegen.ir import Arg, Call, Choice, ClassDef, Module, ModelIR, Ref, Tensor
+from codegen.ir import Arg, Call, Choice, ClassDef, ExampleInput, Module, ModelIR, Ref, Tensor
 from codegen.render.graph_printer import print_graph
 from codegen.safetext import comment_text, docstring_text
 
@@ -234,7 +233,9 @@ def class_view(cls: ClassDef, float_dtype: str) -> ClassView:
         else:
             forward_lines = list(fwd.lines)
     forward_args = ", ".join(f"{n}: {a}" for n, a in inputs)
-    examples = (example_inputs(cls) or []) if cls.is_top and cls.base_module is None else []
+    examples = []
+    if cls.is_top and cls.base_module is None and not fwd.missing:
+        examples = [_example_expr(e) for e in fwd.examples]
     doc = "\n\n    ".join(
         p
         for p in (
@@ -256,6 +257,11 @@ def class_view(cls: ClassDef, float_dtype: str) -> ClassView:
         examples,
         imports,
     )
+
+
+def _example_expr(e: ExampleInput) -> str:
+    shape = ", ".join(str(d) for d in e.shape)
+    return f"torch.randint(0, {e.vocab}, ({shape}))" if e.vocab else f"torch.randn({shape})"
 
 
 # ---------------------------------------------------------------------------------- the file
