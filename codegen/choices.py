@@ -56,13 +56,14 @@ class ChoiceResolver:
         default: Any,
         alternatives: list[Any],
         note: str = "",
-        accepts: Callable[[Any], Any] | None = None,
+        accepts: str = "",
     ) -> Choice:
-        """`accepts`: for choices whose values are open (a stride, an eps, a layer), turns a hinted
-        value into the one to use or raises ModelgenError; without it only the listed values fit."""
+        """`accepts`: for choices whose values are open (a stride, an eps, a layer), the name of the
+        domain (OPEN_DOMAINS) a hinted value may come from; without it only the listed values fit.
+        """
         choice = self._choose(path, name, default, alternatives, note, accepts)
         choice.path = path
-        choice.also_accepts = OPEN_VALUES.get(accepts, "values it accepts") if accepts else ""
+        choice.also_accepts = accepts
         self.made.append(choice)
         return choice
 
@@ -73,7 +74,7 @@ class ChoiceResolver:
         default: Any,
         alternatives: list[Any],
         note: str,
-        accepts: Callable[[Any], Any] | None,
+        accepts: str,
     ) -> Choice:
         alternatives = _ordered([a for a in alternatives if a != default])
         if (path, name) in self.calibrated:
@@ -141,7 +142,7 @@ def _hinted_value(
     value: Any,
     default: Any,
     alternatives: list[Any],
-    accepts: Callable[[Any], Any] | None,
+    accepts: str,
 ) -> Any:
     """A hint's value, if it is one this choice can take; otherwise a one-line error saying which are."""
     if isinstance(value, list):  # TOML arrays: tuples in the IR, as kernel sizes and paddings are
@@ -150,9 +151,9 @@ def _hinted_value(
     if any(_same(value, a) for a in allowed):
         return value
     where = f"hints [{pattern}] {name} = {_shown(value)} (for {path})"
-    if accepts is not None:
+    if accepts:
         try:
-            return accepts(value)
+            return OPEN_DOMAINS[accepts][0](value)
         except ModelgenError as e:
             raise ModelgenError(f"{where}: {e}") from None
     listing = ", ".join(_shown(a) for a in allowed)
@@ -196,15 +197,10 @@ def _listing(items: list[str], most: int = 6) -> str:
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
-def _open_values() -> dict[Callable[[Any], Any], str]:
+def _layer(value: Any) -> str:
     from codegen.layer_spec import canonical_layer
 
-    return {
-        positive_int: "any positive whole number",
-        size_value: "any whole number >= 0, or one per dimension",
-        positive_float: "any number between 0 and 1",
-        canonical_layer: "any parameter-free nn layer, e.g. 'nn.MaxPool2d(3, stride=2)'",
-    }
+    return canonical_layer(value)
 
 
 def _ordered(values: list[Any]) -> list[Any]:
@@ -266,4 +262,11 @@ def load_hints(path: str | None) -> dict[str, dict[str, Any]]:
     return hints
 
 
-OPEN_VALUES = _open_values()
+# Domains of open-valued choices: a validator (value -> the value to use, or ModelgenError) and what
+# `--list-choices` says they take beyond the listed values.
+OPEN_DOMAINS: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "positive_int": (positive_int, "any positive whole number"),
+    "size": (size_value, "any whole number >= 0, or one per dimension"),
+    "unit_float": (positive_float, "any number between 0 and 1"),
+    "layer": (_layer, "any parameter-free nn layer, e.g. 'nn.MaxPool2d(3, stride=2)'"),
+}

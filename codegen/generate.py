@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from codegen.analyze import analyze
-from codegen.choices import load_hints
+from codegen.choices import OPEN_DOMAINS, load_hints
 from codegen.errors import ModelgenError
 from codegen.ir import ModelIR
 from codegen.load import TensorTable
@@ -124,7 +124,12 @@ def list_choices(
     for c in ir.all_choices():
         if (c.path, c.name) not in rows and (c.alternatives or c.also_accepts):
             rows[(c.path, c.name)] = ChoiceRow(
-                c.path, c.name, c.value, c.source, [c.value, *c.alternatives], c.also_accepts
+                c.path,
+                c.name,
+                c.value,
+                c.source,
+                [c.value, *c.alternatives],
+                OPEN_DOMAINS[c.also_accepts][1] if c.also_accepts else "",
             )
     return sorted(rows.values(), key=lambda r: (r.path, r.name))
 

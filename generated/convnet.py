@@ -7,7 +7,7 @@ Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): layer types, num_groups, padding, pooling, stride
 
 Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=982a7067,
-RecoveredModel.example_inputs=64bc4280, RecoveredModel.forward=f849a95c"""
+RecoveredModel.example_inputs=64bc4280, RecoveredModel.forward=320097b9"""
 
 import torch
 import torch.nn as nn
@@ -46,8 +46,6 @@ class RecoveredModel(nn.Module):
         return (torch.randn(2, 3, 32, 32),)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Dataflow inferred from registration order and matching widths.
         x = self.features(x)
-        x = x.mean(dim=[2, 3])  # global average pooling: fc takes 64 = channels
-        x = self.fc(x)
-        return x
+        x = x.mean(dim=(2, 3))  # global average pooling: fc takes 64 = channels
+        return self.fc(x)

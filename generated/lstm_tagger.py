@@ -7,7 +7,7 @@ Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): batch_first, embedding_scale, layer types, sequence_pooling
 
 Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=d44bd421,
-RecoveredModel.example_inputs=984393d2, RecoveredModel.forward=4d243a70"""
+RecoveredModel.example_inputs=984393d2, RecoveredModel.forward=60ea9dda"""
 
 import torch
 import torch.nn as nn
@@ -35,8 +35,6 @@ class RecoveredModel(nn.Module):
         return (torch.randint(0, 100, (2, 16)),)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Dataflow inferred from registration order and matching widths.
         x = self.embedding(x)
         x, _ = self.lstm(x)  # outputs of every step
-        x = self.classifier(x)
-        return x
+        return self.classifier(x)

@@ -7,12 +7,13 @@ Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): activation, padding, pooling, stride
 
 Generated bodies (regenerating keeps the ones you edit): Layer1.__init__=5f2cc94f,
-Layer1.forward=3d140c2d, Layer2.__init__=b8075963, Layer2.forward=caa8cdea,
+Layer1.forward=b93da025, Layer2.__init__=b8075963, Layer2.forward=fe2a17e7,
 RecoveredModel.__init__=7095bb36, RecoveredModel.example_inputs=64bc4280,
-RecoveredModel.forward=883fadc7"""
+RecoveredModel.forward=a1dc17fb"""
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 
 class Layer1(nn.Module):
@@ -34,14 +35,10 @@ class Layer1(nn.Module):
         self.bn2 = nn.BatchNorm2d(hidden_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Residual block: conv/norm pairs, then the input (projected when sizes change) is added.
-        out = self.conv1(x)
-        out = self.bn1(out)
-        out = torch.relu(out)
-        out = self.conv2(out)
-        out = self.bn2(out)
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
         out = out + x
-        return torch.relu(out)
+        return F.relu(out)
 
 
 class Layer2(nn.Module):
@@ -68,14 +65,10 @@ class Layer2(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Residual block: conv/norm pairs, then the input (projected when sizes change) is added.
-        out = self.conv1(x)
-        out = self.bn1(out)
-        out = torch.relu(out)
-        out = self.conv2(out)
-        out = self.bn2(out)
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
         out = out + self.downsample(x)
-        return torch.relu(out)
+        return F.relu(out)
 
 
 class RecoveredModel(nn.Module):
@@ -106,13 +99,11 @@ class RecoveredModel(nn.Module):
         return (torch.randn(2, 3, 32, 32),)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Dataflow inferred from registration order and matching widths.
         x = self.conv1(x)
         x = self.bn1(x)
-        x = torch.relu(x)
+        x = F.relu(x)
         for layer in self.layer1:
             x = layer(x)
         x = self.layer2(x)
-        x = x.mean(dim=[2, 3])  # global average pooling: fc takes 32 = channels
-        x = self.fc(x)
-        return x
+        x = x.mean(dim=(2, 3))  # global average pooling: fc takes 32 = channels
+        return self.fc(x)

@@ -74,10 +74,7 @@ def test_flags_of_the_cli_contract():
 
 
 def test_help_does_not_import_torch():
-    code = (
-        "import sys, codegen.cli as c; c.build_parser(); "
-        "print('torch' in sys.modules)"
-    )
+    code = "import sys, codegen.cli as c; c.build_parser(); " "print('torch' in sys.modules)"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=env

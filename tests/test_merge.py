@@ -150,10 +150,10 @@ def test_untouched_bodies_follow_the_checkpoint(tmp_path, capsys):
     """forward was inferable for one head and no longer is for two; nobody edited it, so it is replaced."""
     assert generate(tmp_path, heads_model(heads=("head",))) == 0
     path = tmp_path / "model.py"
-    assert "x = self.head(x)" in path.read_text()
+    assert "return self.head(x)" in path.read_text()
     assert generate(tmp_path, heads_model()) == 0
     merged = path.read_text()
-    assert "raise NotImplementedError" in merged and "x = self.head(x)" not in merged
+    assert "raise NotImplementedError" in merged and "self.head(x)" not in merged
     assert "example_inputs" not in merged  # generated before, not now, untouched: gone
     assert "kept" not in capsys.readouterr().out
     assert generate(tmp_path, heads_model(), "--force") == 0
@@ -202,8 +202,8 @@ def test_user_imports_helpers_methods_and_init_additions_survive(tmp_path, capsy
     )
     edit(
         path,
-        "        x = self.head(x)\n",
-        "        x = self.head(self.drop(squash(x))) * math.pi\n",
+        "        return self.head(x)\n",
+        "        return self.head(self.drop(squash(x))) * math.pi\n",
     )
     edit(
         path, "import torch\n", "import math\n\nimport torch\n"

@@ -9,7 +9,7 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.analyze.hyperparams import lift_group
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder
-from codegen.forward import infer_forward
+from codegen.analyze.dataflow import infer_forward
 from codegen.ir import ClassDef, Module, ModelIR, Source
 from codegen.keytree import build_tree
 from codegen.load import TensorTable

@@ -10,14 +10,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from codegen.analyze.builtins import Context, recognise
 from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
-from codegen.layer_spec import canonical_layer, parse_layer
+from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
 from codegen.keytree import KeyNode
+from codegen.patterns._kit import LayerContext as Context
+from codegen.patterns._kit import Recognised
+from codegen.patterns.registry import best
+
+
+def recognise(node: KeyNode, ctx: Context) -> Recognised | None:
+    """The catalogue's most specific layer for this node, or None."""
+    found = best("layer", node, ctx)
+    return found.found if found is not None else None
+
 
 # Plain tensors under these names are buffers: state that is not trained.
 BUFFER_NAME = re.compile(
@@ -235,7 +244,7 @@ class StructureBuilder:
             default,
             options,
             "a numbered slot without tensors",
-            accepts=canonical_layer,
+            accepts="layer",
         )
         io = IOSpec(
             "activation", prev.out_width if prev else None, prev.out_width if prev else None
@@ -267,7 +276,7 @@ def _conv_weight(node: KeyNode) -> tuple[int, ...] | None:
 
 def _canonical_index(name: str) -> bool:
     """`3` is a Sequential index; `03` is not (nn.Sequential would name that child `3`)."""
-    return name.isdigit() and str(int(name)) == name
+    return name.isascii() and name.isdigit() and str(int(name)) == name
 
 
 def _composes(items: list[Module]) -> bool:

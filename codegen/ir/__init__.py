@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from codegen.ir.graph import Graph
+
 
 @dataclass
 class Ref:
@@ -39,7 +41,7 @@ class Choice:
     source: str = "default"  # default | hint | metadata | calibrated
     note: str = ""  # why this default, or which metadata key / hint set it
     path: str = ""  # the module path it belongs to: what hints and calibration address
-    also_accepts: str = ""  # values beyond `alternatives` a hint may give ("" when only those)
+    also_accepts: str = ""  # an open domain (choices.OPEN_DOMAINS) hints may pick from beyond these
 
     def describe(self) -> str:
         others = ", ".join(_show(a) for a in self.alternatives)
@@ -129,6 +131,14 @@ class Tensor:
 
 
 @dataclass
+class ExampleInput:
+    """A tensor forward accepts, for smoke tests: token ids below `vocab`, or random features."""
+
+    shape: tuple[int, ...]
+    vocab: int | None = None
+
+
+@dataclass
 class Forward:
     """The dataflow of a generated class's forward, as lines the renderer prints verbatim.
 
@@ -140,6 +150,9 @@ class Forward:
     returns: str = "torch.Tensor"
     missing: str = ""
     choices: list[Choice] = field(default_factory=list)
+    graph: Graph | None = None  # the dataflow as a graph; when set, the renderer prints it
+    examples: list[ExampleInput] = field(default_factory=list)  # inputs for a smoke test
+    pattern: str = ""  # the catalogue pattern that built the graph
 
 
 @dataclass

@@ -1,0 +1,75 @@
+"""Each generated class's forward: the catalogue's most specific block pattern builds its graph.
+
+When no pattern fits, the forward raises NotImplementedError naming what could not be inferred, and
+`generate` warns: a model that loads but computes something else would be worse than one that says
+it does not know. A class that calls a class without a forward gets none either, so the gap is
+reported where it is rather than moved.
+"""
+
+from __future__ import annotations
+
+from codegen.choices import ChoiceResolver
+from codegen.ir import ClassDef, ExampleInput, Forward, Module
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, modules
+from codegen.patterns.blocks.chain import why_not
+from codegen.patterns.registry import best
+
+
+def infer_forward(
+    cls: ClassDef, resolver: ChoiceResolver, unknown: frozenset[str] = frozenset()
+) -> Forward:
+    blocked = [m for m in modules(cls) if _uses(m, unknown)]
+    if blocked:
+        names = sorted(
+            {m.type_name if m.kind == "class" else m.children[0].type_name for m in blocked}
+        )
+        return Forward(
+            inputs=[("x", "torch.Tensor")],
+            missing=f"the dataflow: it calls {', '.join(m.attr for m in blocked)}, whose class "
+            f"{'/'.join(names)} has no inferred forward",
+        )
+    match = best("block", cls, BlockContext(resolver, unknown))
+    if match is None:
+        return Forward(inputs=[("x", "torch.Tensor")], missing=why_not(cls))
+    g = Graph()
+    match.pattern.forward(match, g)
+    forward = Forward(
+        inputs=[(n.target, n.annotation) for n in g.inputs],
+        choices=match.choices,
+        graph=g,
+        pattern=type(match.pattern).__name__,
+    )
+    forward.examples = example_inputs(cls, g)
+    return forward
+
+
+def _uses(m: Module, unknown: frozenset[str]) -> bool:
+    if m.kind == "class":
+        return m.type_name in unknown
+    return any(_uses(c, unknown) for c in m.children)
+
+
+def example_inputs(cls: ClassDef, g: Graph) -> list[ExampleInput]:
+    """Inputs forward accepts, for smoke tests: from the layer the first input reaches."""
+    first = _first_module(cls, g)
+    if first is None or first.io is None:
+        return []
+    io = first.io
+    if io.vocab:
+        one = ExampleInput((2, 16), vocab=io.vocab)
+    elif io.ndim and io.family != "norm" and io.in_width:
+        one = ExampleInput((2, io.in_width) + (32,) * io.ndim)
+    elif io.in_width:
+        one = ExampleInput((2, 16, io.in_width))
+    else:
+        return []
+    return [one] * len(g.inputs)
+
+
+def _first_module(cls: ClassDef, g: Graph) -> Module | None:
+    by_attr = {m.attr: m for m in modules(cls)}
+    for node in g.nodes:
+        if node.op == "call_module" and len(node.target) == 1 and node.target[0] in by_attr:
+            return by_attr[node.target[0]]
+    return None

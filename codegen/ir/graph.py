@@ -1,0 +1,131 @@
+"""The forward of a generated class as a dataflow graph: what is computed from what, never code text.
+
+Nodes are appended in execution order and refer to earlier nodes through `Value`s, as in torch.fx:
+
+- `input`: a forward argument (`name`, `annotation`).
+- `call_module`: a child module called on values; `path` is a tuple of key segments (`("layers",
+  "0")`), so a key is data here and becomes code only through the printer's checks. `each=True`
+  applies every item of a container in turn (`for layer in self.blocks: x = layer(x)`).
+- `call_function`: a function from the printer's closed table (`"relu"`, `"add"`, `"cat"`...).
+- `call_method`: a tensor method from the printer's closed table (`"mean"`, `"size"`...).
+- `getattr`: a parameter or buffer of the class (`path` as above).
+- `constant`: a literal; `output`: what forward returns.
+
+Arguments are Values, literals (int, float, bool, str, None), `Slice`s, or tuples and lists of these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+
+@dataclass(frozen=True)
+class Value:
+    """The result of one node, by its index in the graph."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class Slice:
+    """`start:stop` inside an index expression; either end may be a Value or an int."""
+
+    start: Any = None
+    stop: Any = None
+
+
+Arg = Union[Value, Slice, int, float, bool, str, None, tuple, list]
+
+OPS = ("input", "call_module", "call_function", "call_method", "getattr", "constant", "output")
+
+
+@dataclass
+class Node:
+    op: str
+    target: Any = (
+        None  # key-segment tuple (call_module, getattr), function or method name, input name
+    )
+    args: tuple = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    name: str = "x"  # the variable the printer prefers for the result
+    comment: str = ""  # plain prose, escaped by the printer (a shape, why a step is there)
+    annotation: str = "torch.Tensor"  # input nodes
+    each: bool = False  # call_module over every item of a container, in order
+    inline: bool = False  # printed inside its single consumer: `F.relu(self.bn1(self.conv1(x)))`
+    unpack: int = 0  # call_module returning a tuple: keep element 0 of `unpack` (`x, _ = rnn(x)`)
+
+
+@dataclass
+class Graph:
+    nodes: list[Node] = field(default_factory=list)
+
+    def _add(self, node: Node) -> Value:
+        if node.op not in OPS:
+            raise ValueError(f"unknown graph op {node.op!r}")
+        self.nodes.append(node)
+        return Value(len(self.nodes) - 1)
+
+    def input(self, name: str, annotation: str = "torch.Tensor") -> Value:
+        return self._add(Node("input", name, name=name, annotation=annotation))
+
+    def call_module(self, path: tuple[str, ...], *args: Arg, **options: Any) -> Value:
+        return self._add(Node("call_module", tuple(path), args, **_node_options(options)))
+
+    def call_function(self, fn: str, *args: Arg, **options: Any) -> Value:
+        kwargs = options.pop("kwargs", {})
+        return self._add(Node("call_function", fn, args, dict(kwargs), **_node_options(options)))
+
+    def call_method(self, method: str, obj: Value, *args: Arg, **options: Any) -> Value:
+        kwargs = options.pop("kwargs", {})
+        return self._add(
+            Node("call_method", method, (obj, *args), dict(kwargs), **_node_options(options))
+        )
+
+    def getattr(self, path: tuple[str, ...], **options: Any) -> Value:
+        return self._add(Node("getattr", tuple(path), **_node_options({"inline": True, **options})))
+
+    def constant(self, value: Any, **options: Any) -> Value:
+        return self._add(Node("constant", value, **_node_options({"inline": True, **options})))
+
+    def output(self, value: Value, **options: Any) -> Value:
+        return self._add(Node("output", None, (value,), **_node_options(options)))
+
+    # ------------------------------------------------------------------------------ queries
+
+    def __getitem__(self, value: Value) -> Node:
+        return self.nodes[value.index]
+
+    @property
+    def inputs(self) -> list[Node]:
+        return [n for n in self.nodes if n.op == "input"]
+
+    def modules_called(self) -> list[tuple[str, ...]]:
+        return [n.target for n in self.nodes if n.op == "call_module"]
+
+    def uses(self) -> dict[int, int]:
+        """How many times each node's value is used by later nodes."""
+        counts: dict[int, int] = {}
+        for node in self.nodes:
+            for v in values_in((node.args, tuple(node.kwargs.values()))):
+                counts[v.index] = counts.get(v.index, 0) + 1
+        return counts
+
+
+def values_in(arg: Any) -> list[Value]:
+    """Every Value inside an argument, in order."""
+    if isinstance(arg, Value):
+        return [arg]
+    if isinstance(arg, Slice):
+        return values_in((arg.start, arg.stop))
+    if isinstance(arg, (tuple, list)):
+        return [v for a in arg for v in values_in(a)]
+    return []
+
+
+def _node_options(options: dict[str, Any]) -> dict[str, Any]:
+    allowed = {"name", "comment", "each", "inline", "unpack"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(f"unknown node options {sorted(unknown)}")
+    return options

@@ -1,0 +1,194 @@
+"""What every pattern is made of: the base classes, the match record, and small shared helpers.
+
+A pattern recognises one thing from the names and shapes of a subtree, never from key order:
+- a `LayerPattern` is one torch.nn type that owns tensors; it matches a key-tree node and builds the
+  constructor call that reproduces exactly its tensors (sizes from shapes, the rest as choices);
+- a `BlockPattern` is a generated class's dataflow; it matches the class's members (names and
+  widths) and adds the forward's nodes to a graph (codegen.ir.graph).
+The registry (registry.py) asks every pattern of a kind and keeps the most specific match: the one
+that explains the most keys or members, ties broken by `priority`, never by list order.
+
+Each pattern carries `examples()`: tiny torch reference modules it must reproduce exactly (strict
+load, equal outputs, TorchScript); tests/test_patterns.py runs every registered pattern's examples.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from codegen.ir import Arg, Call, Choice, ClassDef, IOSpec, Module, Tensor
+from codegen.ir.graph import Graph
+
+if TYPE_CHECKING:
+    from codegen.choices import ChoiceResolver
+    from codegen.keytree import KeyNode
+
+
+@dataclass
+class Match:
+    """A pattern's claim on a subtree: how much of it it explains, and what it found."""
+
+    pattern: Pattern
+    explains: int  # keys (layers) or members (blocks) accounted for: more is more specific
+    found: Any = None  # whatever build/forward need (a Recognised for layers)
+    choices: list[Choice] = field(default_factory=list)
+
+
+@dataclass
+class Example:
+    """A reference module and inputs it accepts: the generated file must match it exactly."""
+
+    module: Any
+    inputs: tuple | None  # None: the layer must load and script; its forward is not inferred
+
+
+class Pattern:
+    kind: ClassVar[str] = ""  # "layer" | "block"
+    role: ClassVar[str] = ""  # what a human calls it: "Linear", "BasicBlock", "SqueezeExcite"
+    priority: ClassVar[int] = 0  # breaks ties between matches that explain as much
+    trust: ClassVar[str] = "inferred"  # of the forward it builds: inferred | guessed
+    # Metadata names (config.json, trainer hparams) that mean one of this pattern's choices.
+    synonyms: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    @staticmethod
+    def examples() -> list[Example]:
+        """Tiny torch modules this pattern must reproduce: same keys, same outputs, scriptable."""
+        return []
+
+    def __repr__(self) -> str:
+        return f"<pattern {self.kind}:{type(self).__name__}>"
+
+
+# --------------------------------------------------------------------------------------- layers
+
+
+@dataclass
+class LayerContext:
+    """What a layer pattern may look at besides the node: neighbours and the choice resolver."""
+
+    resolver: ChoiceResolver
+    prev: IOSpec | None = None  # the producer of this layer's input, where the dataflow shows it
+    next: IOSpec | None = None
+    stride: int = 1  # the conventional stride where the structure suggests one (residual blocks)
+
+
+@dataclass
+class Recognised:
+    type_name: str
+    args: list[Arg]
+    io: IOSpec
+    choices: list[Choice] = field(default_factory=list)  # which type, where shapes allow several
+
+    def call(self) -> Call:
+        return Call(self.type_name, self.args)
+
+
+class LayerPattern(Pattern):
+    kind = "layer"
+
+    def recognise(self, node: KeyNode, ctx: LayerContext) -> Recognised | None:
+        raise NotImplementedError
+
+    def match(self, node: KeyNode, ctx: LayerContext) -> Match | None:
+        found = self.recognise(node, ctx)
+        if found is None:
+            return None
+        return Match(self, len(node.all_tensors()), found, found.choices)
+
+    def build(self, match: Match) -> Recognised:
+        return match.found
+
+
+# --------------------------------------------------------------------------------------- blocks
+
+
+@dataclass
+class BlockContext:
+    """What a block pattern may look at: the class, the resolver, classes without a forward."""
+
+    resolver: ChoiceResolver
+    unknown: frozenset[str] = frozenset()
+
+    def choose(self, cls: ClassDef, where: str, name: str, default: Any, others: list, note=""):
+        """One choice for the generated class (shared by its instances), addressed Class.member."""
+        return self.resolver.choose(f"{cls.name}.{where}", name, default, others, note)
+
+
+class BlockPattern(Pattern):
+    kind = "block"
+
+    def match(self, cls: ClassDef, ctx: BlockContext) -> Match | None:
+        raise NotImplementedError
+
+    def forward(self, match: Match, g: Graph) -> None:
+        raise NotImplementedError
+
+
+# -------------------------------------------------------------------------------------- helpers
+
+
+def names(node: KeyNode) -> set[str]:
+    return set(node.tensors)
+
+
+def shape(node: KeyNode, name: str) -> tuple[int, ...]:
+    return node.tensors[name].shape
+
+
+def prov(node: KeyNode, name: str, dim: int | None = None) -> str:
+    key = f"{node.path}.{name}" if node.path else name
+    return f"{key}.shape[{dim}]" if dim is not None else key
+
+
+def hinted(node: KeyNode, pattern: str) -> bool:
+    return re.search(pattern, node.name, re.IGNORECASE) is not None
+
+
+def flag(keyword: str, value: bool, provenance: str) -> Arg:
+    return Arg(keyword, value, "flag", provenance)
+
+
+def type_choice(
+    ctx: LayerContext, node: KeyNode, default: str, alternatives: list[str], note: str
+) -> Choice:
+    return ctx.resolver.choose(node.path, "module_type", default, alternatives, note)
+
+
+def eps_arg(ctx: LayerContext, node: KeyNode, keyword: str = "eps") -> Arg | None:
+    c = ctx.resolver.choose(node.path, "eps", 1e-5, [1e-6, 1e-12, 1e-8], accepts="unit_float")
+    return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)
+
+
+def eps_args(ctx: LayerContext, node: KeyNode) -> list[Arg]:
+    eps = eps_arg(ctx, node)
+    return [eps] if eps else []
+
+
+def nhead_choice(ctx: LayerContext, node: KeyNode, d_model: int) -> Choice:
+    divisors = [h for h in (1, 2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 64) if d_model % h == 0]
+    # Head size 64 is the common convention for wide models; small ones usually use 8 heads or fewer.
+    if d_model >= 512 and d_model % 64 == 0:
+        default = d_model // 64
+    else:
+        default = next((h for h in (8, 4, 2, 1) if d_model % h == 0 and d_model // h >= 8), 1)
+    if default not in divisors:
+        divisors.append(default)
+    return ctx.resolver.choose(node.path, "nhead", default, sorted(divisors), "")
+
+
+def index_range(path: str, count: int) -> str:
+    return f"{path}.0" if count == 1 else f"{path}.0-{count - 1}"
+
+
+def modules(cls: ClassDef) -> list[Module]:
+    return [m for m in cls.members if isinstance(m, Module)]
+
+
+def tensors(cls: ClassDef) -> list[Tensor]:
+    return [m for m in cls.members if isinstance(m, Tensor)]
+
+
+def family(m: Module | None) -> str | None:
+    return m.io.family if m is not None and m.io is not None else None

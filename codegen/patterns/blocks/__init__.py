@@ -1,0 +1,1 @@
+"""Block patterns: the dataflow of a generated class, recognised from its members' names and widths."""

@@ -1,0 +1,322 @@
+"""The fallback: members applied one after another where their widths compose. Its forward is
+`guessed`, and every step the widths do not force is a choice of the class.
+
+The order comes from widths first (each layer takes what the previous one gave), then from names:
+token tables and stems first, heads and final norms last, the numbers in names (`conv1` before
+`conv2`, `bn1` beside `conv1`), and a layer before the norm of the same width. Never from key
+order, which a safetensors file sorts alphabetically.
+
+Between steps it adds what shapes call for and conventions make likely, each one a choice: global
+pooling or flatten from conv features to a Linear, pooling over the sequence before a head, an
+activation after a conv/norm pair or between two Linear layers, the sqrt(d_model) embedding scale.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from codegen.ir import Choice, ClassDef, Module
+from codegen.ir.graph import Graph, Value
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+    tensors,
+)
+
+FIRST = re.compile(r"^(emb|wte|tok|stem|patch|input|in_|enc|features|conv_in)", re.I)
+LAST = re.compile(r"head|classifier|^fc$|^out|output|decoder|^dec|final|ln_f|norm_out|logits", re.I)
+POSITIONS = re.compile(r"pos|wpe|position", re.I)
+ATTENTION_PROJECTION = re.compile(
+    r"^(q|k|v|query|key|value|to_q|to_k|to_v|wq|wk|wv)(_proj|_lin|_linear)?$"
+)
+SEQUENCE_FAMILIES = ("rnn", "transformer")
+FAMILY_RANK = {"embedding": 0, "conv": 1, "linear": 1, "rnn": 1, "norm": 2, "activation": 3}
+SEQUENCE_POOLING = {  # how: (method, arguments, comment)
+    "mean": "pooled over the sequence",
+    "first": "the first position (a class token)",
+    "last": "the last step",
+    "max": "max-pooled over the sequence",
+}
+
+
+def tie_order(m: Module) -> tuple:
+    """Where names put a layer when widths allow several orders: token tables, then position
+    tables, then stems and encoders; heads, decoders and final norms last; numbers in names."""
+    if family(m) == "embedding":
+        stage = (0, 0)
+    elif POSITIONS.search(m.attr):
+        stage = (0, 1)
+    elif FIRST.search(m.attr):
+        stage = (0, 2)
+    elif LAST.search(m.attr):
+        stage = (2, 0)
+    else:
+        stage = (1, 0)
+    numbers = tuple(int(n) for n in re.findall(r"\d+", m.attr))
+    return (stage, numbers, FAMILY_RANK.get(family(m) or "", 1), m.attr)
+
+
+def dataflow_order(members: list[Module], width: int | None = None) -> list[Module] | None:
+    """An order in which every layer takes the width the previous one gave (None: there is none)."""
+    ranked = sorted(members, key=tie_order)
+    if width is None:  # a layer whose input no other layer here produces is where data enters
+        sources = [m for m in ranked if _takes(m) is not None and not _produced_by_other(m, ranked)]
+        ranked = sources + [m for m in ranked if m not in sources]
+
+    def extend(order: list[Module], rest: list[Module], width: int | None):
+        if not rest:
+            return order
+        for m in _next_candidates(order, rest):
+            takes = _takes(m)
+            if width is not None and takes is not None and takes != width:
+                continue
+            if family(m) == "embedding" and order:
+                continue  # token ids enter only at the start
+            out = m.io.out_width if m.io is not None and m.io.out_width else width
+            found = extend(order + [m], [r for r in rest if r is not m], out)
+            if found is not None:
+                return found
+        return None
+
+    return extend([], ranked, width)
+
+
+def _next_candidates(order: list[Module], rest: list[Module]) -> list[Module]:
+    """A norm follows the conv or Linear whose output it normalises (conv-bn, BERT's dense-LN)."""
+    if order and family(order[-1]) in ("conv", "linear"):
+        norms = [m for m in rest if family(m) == "norm"]
+        return norms + [m for m in rest if m not in norms]
+    return rest
+
+
+def _produced_by_other(m: Module, members: list[Module]) -> bool:
+    return any(o is not m and o.io is not None and o.io.out_width == _takes(m) for o in members)
+
+
+def _takes(m: Module) -> int | None:
+    return m.io.in_width if m.io is not None else None
+
+
+@dataclass
+class Flow:
+    """What the running value is while walking a chain."""
+
+    width: int | None = None
+    spatial: int | None = None  # spatial dims of conv features [batch, C, *spatial]
+    sequence: bool = False  # [batch, seq, features] from an RNN or transformer
+    pool_default: str = "none"  # how a head reads a sequence unless told otherwise
+
+
+def plan(
+    cls: ClassDef, ctx: BlockContext, members: list[Module], flow: Flow
+) -> tuple[list[tuple], list[Choice]] | None:
+    """The steps of a chain over `members` (already in dataflow order), and the choices made."""
+    steps: list[tuple] = []
+    choices: list[Choice] = []
+    for i, m in enumerate(members):
+        io = m.io
+        nxt = members[i + 1] if i + 1 < len(members) else None
+        if io is not None and (io.family in ("attention", "dict") or m.type_name == "nn.Bilinear"):
+            return None
+        takes = io.in_width if io is not None else None
+        if flow.spatial and io is not None and io.family in ("linear", "rnn", "transformer"):
+            if flow.width is not None and takes == flow.width:
+                pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
+                choices.append(pool)
+                steps.append(("global_pool", pool.value, flow.spatial, m.attr, takes))
+            elif flow.width and takes and takes % flow.width == 0:
+                steps.append(("flatten", m.attr, takes, flow.width))
+            else:
+                return None
+            flow.spatial = None
+        elif takes is not None and flow.width is not None and takes != flow.width:
+            return None
+        if flow.sequence and io is not None and io.family == "linear":
+            pool = ctx.choose(
+                cls,
+                m.attr,
+                "sequence_pooling",
+                flow.pool_default,
+                ["none", "mean", "first", "last", "max"],
+                f"before {m.attr}",
+            )
+            choices.append(pool)
+            if pool.value != "none":
+                steps.append(("sequence_pool", pool.value))
+        steps.append(("module", m.attr, m.kind, m.type_name))
+        if io is not None and io.family == "embedding":
+            scale = ctx.choose(cls, m.attr, "embedding_scale", "none", ["sqrt_d_model"], "")
+            choices.append(scale)
+            if scale.value == "sqrt_d_model":
+                steps.append(("scale", io.out_width))
+        after_conv_norm = io is not None and io.family == "norm" and i > 0
+        after_conv_norm = after_conv_norm and family(members[i - 1]) == "conv"
+        # Two Linear layers in a row without a nonlinearity would collapse into one: there is one.
+        between_linears = family(m) == "linear" and family(nxt) == "linear"
+        if after_conv_norm or between_linears:
+            activation = ctx.choose(
+                cls, m.attr, "activation", "relu", act.alternatives("relu"), f"after {m.attr}"
+            )
+            choices.append(activation)
+            steps.append(("activation", activation.value))
+        if io is not None and io.out_width is not None:
+            flow.width = io.out_width
+        if io is not None and io.family != "activation":
+            flow.spatial = io.ndim if io.family in ("conv", "norm", "class", "sequential") else None
+            flow.sequence = io.family in SEQUENCE_FAMILIES or (
+                flow.sequence and io.family in ("norm", "linear")
+            )
+    return steps, choices
+
+
+def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
+    """The graph nodes of a plan, applied to `x`."""
+    for step in steps:
+        kind = step[0]
+        if kind == "module":
+            _, attr, module_kind, type_name = step
+            if module_kind == "repeat":
+                x = g.call_module((attr,), x, each=True)
+            elif type_name in ("nn.RNN", "nn.LSTM", "nn.GRU"):
+                x = g.call_module((attr,), x, unpack=2, comment="outputs of every step")
+            else:
+                x = g.call_module((attr,), x)
+        elif kind == "global_pool":
+            _, how, ndim, head, takes = step
+            dims = tuple(range(2, 2 + ndim))
+            word = "average" if how == "mean" else "max"
+            x = g.call_method(
+                how,
+                x,
+                kwargs={"dim": dims},
+                comment=f"global {word} pooling: {head} takes {takes} = channels",
+            )
+        elif kind == "flatten":
+            _, head, takes, channels = step
+            x = g.call_function(
+                "flatten",
+                x,
+                1,
+                comment=f"{head} takes {takes} = {channels} channels x {takes // channels} positions",
+            )
+        elif kind == "sequence_pool":
+            how = step[1]
+            if how == "mean":
+                x = g.call_method("mean", x, kwargs={"dim": 1}, comment=SEQUENCE_POOLING[how])
+            elif how == "max":
+                x = g.call_method("amax", x, kwargs={"dim": 1}, comment=SEQUENCE_POOLING[how])
+            else:
+                index = (slice_all(), 0 if how == "first" else -1)
+                x = g.call_function("getitem", x, index, comment=SEQUENCE_POOLING[how])
+        elif kind == "scale":
+            root = g.call_function("sqrt", step[1], inline=True)
+            x = g.call_function("mul", x, root, comment="scaled by sqrt(d_model)")
+        elif kind == "activation":
+            x = act.apply(g, step[1], x)
+    return x
+
+
+def slice_all():
+    from codegen.ir.graph import Slice
+
+    return Slice()
+
+
+class Chain(BlockPattern):
+    role = "Sequence"
+    priority = -100  # the weakest: any pattern that explains as much wins
+    trust = "guessed"
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if not members or tensors(cls) or _attention_projections(members):
+            return None
+        front: list[str] = []
+        flow = Flow()
+        tables = _learned_positions(members)
+        if tables is not None:
+            front = [tables[0].attr, tables[1].attr]
+            members = [m for m in members if m not in tables]
+            flow = Flow(width=tables[0].io.out_width, sequence=True)
+        ordered = dataflow_order(members, flow.width)
+        if ordered is None:
+            return None
+        found = plan(cls, ctx, ordered, flow)
+        if found is None:
+            return None
+        steps, choices = found
+        return Match(self, len(modules(cls)), (front, steps), choices)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        front, steps = match.found
+        x = g.input("x")
+        if front:
+            # Token ids and their positions, each through its own table, summed (GPT-2's wte + wpe).
+            length = g.call_method("size", x, 1, inline=True)
+            device = g.call_method("device", x, inline=True)
+            positions = g.call_function(
+                "arange", length, kwargs={"device": device}, name="positions"
+            )
+            x = g.call_function(
+                "add",
+                g.call_module((front[0],), x, inline=True),
+                g.call_module((front[1],), positions, inline=True),
+            )
+        g.output(emit(g, steps, x))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        class Autoencoder(nn.Module):  # equal-free widths: 12 -> 4 -> 12, decoder sorted first
+            def __init__(self) -> None:
+                super().__init__()
+                self.decoder = nn.Linear(4, 12)
+                self.encoder = nn.Linear(12, 4)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.decoder(torch.relu(self.encoder(x)))
+
+        return [Example(Autoencoder(), (torch.randn(3, 12),))]
+
+
+def _learned_positions(members: list[Module]) -> tuple[Module, Module] | None:
+    """A token embedding and a position embedding of the same width: (tokens, positions)."""
+    tables = [m for m in members if family(m) == "embedding"]
+    if len(tables) != 2 or tables[0].io.out_width != tables[1].io.out_width:
+        return None
+    positions = [m for m in tables if POSITIONS.search(m.attr)]
+    if len(positions) != 1:
+        return None
+    tokens = next(m for m in tables if m is not positions[0])
+    return tokens, positions[0]
+
+
+def _attention_projections(members: list[Module]) -> bool:
+    """Query/key/value projections run side by side and meet in attention, never in a chain."""
+    return sum(1 for m in members if ATTENTION_PROJECTION.match(m.attr.lower())) >= 2
+
+
+def why_not(cls: ClassDef) -> str:
+    """What no pattern could infer, for the NotImplementedError the forward raises."""
+    if tensors(cls):
+        names = ", ".join(t.attr for t in tensors(cls))
+        return f"how {names} enter{'s' if len(tensors(cls)) == 1 else ''} the computation"
+    members = modules(cls)
+    if not members:
+        return "the computation of a class without modules"
+    if _attention_projections(members):
+        names = ", ".join(m.attr for m in members)
+        return (
+            f"how {names} combine: an attention whose heads, scaling and masking "
+            "the checkpoint does not record"
+        )
+    names = ", ".join(m.attr for m in members)
+    return f"the order in which {names} are applied (their widths do not chain)"

@@ -1,0 +1,96 @@
+"""Squeeze-and-excitation: pool each channel, reduce, activate, expand, gate, rescale the input.
+
+`x * gate(expand(act(reduce(mean(x)))))`, with 1x1 convolutions or Linear layers for reduce and
+expand. Which is which comes from the shapes (reduce: C -> r, expand: r -> C), never key order.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codegen.ir.graph import Graph, Slice
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+
+SE_NAME = re.compile(r"squeeze|excit|^se|reduce|expand|^fc\d", re.I)
+
+
+class SqueezeExcite(BlockPattern):
+    role = "SqueezeExcite"
+    priority = 10  # two layers that widen back: an SE gate rather than a plain chain
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if len(members) != 2 or len(cls.members) != 2:
+            return None
+        kinds = {family(m) for m in members}
+        if kinds not in ({"conv"}, {"linear"}) or any(m.kind != "builtin" for m in members):
+            return None
+        if kinds == {"conv"} and any(_kernel(m) != 1 for m in members):
+            return None
+        if kinds == {"linear"} and not all(SE_NAME.search(m.attr) for m in members):
+            return None  # Linear C -> r -> C is also an autoencoder: only SE names say gate
+        a, b = members
+        reduce, expand = (a, b) if a.io.out_width < a.io.in_width else (b, a)
+        channels, squeezed = reduce.io.in_width, reduce.io.out_width
+        if not squeezed < channels or (expand.io.in_width, expand.io.out_width) != (
+            squeezed,
+            channels,
+        ):
+            return None
+        activation = ctx.choose(
+            cls, reduce.attr, "activation", "relu", act.alternatives("relu"), "after the reduction"
+        )
+        gate = ctx.choose(
+            cls, expand.attr, "gate", "sigmoid", act.alternatives("sigmoid", gates=True)
+        )
+        conv = kinds == {"conv"}
+        return Match(self, 2, (reduce.attr, expand.attr, conv), [activation, gate])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        reduce, expand, conv = match.found
+        activation, gate = (c.value for c in match.choices)
+        x = g.input("x")
+        s = g.call_method(
+            "mean", x, (2, 3), name="scale", kwargs={"keepdim": conv}, comment="squeeze: [batch, C]"
+        )
+        s = g.call_module((reduce,), s, name="scale", inline=True)
+        s = act.apply(g, activation, s, name="scale")
+        s = act.apply(g, gate, g.call_module((expand,), s, inline=True), name="scale")
+        if not conv:
+            s = g.call_function("getitem", s, (Slice(), Slice(), None, None), inline=True)
+        g.output(g.call_function("mul", x, s))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class ConvSE(nn.Module):  # timm / torchvision style: 1x1 convolutions, ReLU, sigmoid
+            def __init__(self) -> None:
+                super().__init__()
+                self.fc1 = nn.Conv2d(16, 4, 1)
+                self.fc2 = nn.Conv2d(4, 16, 1)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                s = x.mean((2, 3), keepdim=True)
+                return x * torch.sigmoid(self.fc2(F.relu(self.fc1(s))))
+
+        class LinearSE(nn.Module):  # the paper's form: Linear layers on the pooled vector
+            def __init__(self) -> None:
+                super().__init__()
+                self.excite = nn.Linear(2, 8)  # registered first: the shapes decide the order
+                self.squeeze = nn.Linear(8, 2)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                s = torch.sigmoid(self.excite(F.relu(self.squeeze(x.mean((2, 3))))))
+                return x * s[:, :, None, None]
+
+        x = torch.randn(2, 16, 5, 5)
+        return [Example(ConvSE(), (x,)), Example(LinearSE(), (torch.randn(2, 8, 5, 5),))]
+
+
+def _kernel(m) -> int | None:
+    k = next((a.value for a in m.args if a.keyword == "kernel_size"), None)
+    return k if isinstance(k, int) else None

@@ -1,0 +1,112 @@
+"""Tokens from a front layer, a class token prepended and a position table added (ViT): `cls_token`
+[1, 1, D] and `pos_embed` [1, L, D] beside the layers; the rest is a chain over the tokens."""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+    tensors,
+)
+from codegen.patterns.blocks.chain import (
+    FIRST,
+    Flow,
+    _produced_by_other,
+    dataflow_order,
+    emit,
+    plan,
+)
+
+
+class TokenSequence(BlockPattern):
+    role = "VisionTransformer"
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members, found = modules(cls), tensors(cls)
+        if not members or not found or len(found) > 2:
+            return None
+        token = next((t for t in found if len(t.shape) == 3 and tuple(t.shape[:2]) == (1, 1)), None)
+        table = next(
+            (t for t in found if t is not token and len(t.shape) == 3 and t.shape[0] == 1), None
+        )
+        if (token is None and table is None) or len(found) != (token is not None) + (
+            table is not None
+        ):
+            return None
+        # The front layer makes the tokens: its input is not produced by any other layer here.
+        fronts = [
+            m
+            for m in members
+            if family(m) in ("conv", "linear") and not _produced_by_other(m, members)
+        ]
+        if len(fronts) != 1:
+            fronts = [m for m in members if FIRST.search(m.attr)]
+        if len(fronts) != 1:
+            return None
+        front = fronts[0]
+        d = front.io.out_width
+        flow = Flow(width=d, sequence=True, pool_default="first" if token is not None else "none")
+        rest = dataflow_order([m for m in members if m is not front], d)
+        if rest is None:
+            return None
+        walked = plan(cls, ctx, rest, flow)
+        if walked is None:
+            return None
+        steps, choices = walked
+        attrs = (
+            front.attr,
+            family(front),
+            token.attr if token else None,
+            table.attr if table else None,
+        )
+        return Match(self, len(cls.members), (attrs, steps), choices)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        (front, kind, token, table), steps = match.found
+        x = g.input("x")
+        x = g.call_module((front,), x)
+        if kind == "conv":
+            flat = g.call_method("flatten", x, 2, inline=True)
+            x = g.call_method(
+                "transpose", flat, 1, 2, comment="patches as a sequence: [batch, patches, d_model]"
+            )
+        if token is not None:
+            batch = g.call_method("size", x, 0, inline=True)
+            expanded = g.call_method("expand", g.getattr((token,)), batch, -1, -1, inline=True)
+            x = g.call_function(
+                "cat", [expanded, x], kwargs={"dim": 1}, comment="class token first"
+            )
+        if table is not None:
+            length = g.call_method("size", x, 1, inline=True)
+            rows = g.call_function(
+                "getitem", g.getattr((table,)), (Slice(), Slice(None, length)), inline=True
+            )
+            x = g.call_function("add", x, rows)
+        g.output(emit(g, steps, x))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        class TinyViT(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.patch_embed = nn.Conv2d(3, 16, 4, stride=4)
+                self.cls_token = nn.Parameter(torch.randn(1, 1, 16))
+                self.pos_embed = nn.Parameter(torch.randn(1, 5, 16))
+                self.ln = nn.LayerNorm(16)  # "norm" right after a conv reads as GroupNorm today
+                self.head = nn.Linear(16, 10)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                x = self.patch_embed(x).flatten(2).transpose(1, 2)
+                x = torch.cat([self.cls_token.expand(x.size(0), -1, -1), x], dim=1)
+                x = self.ln(x + self.pos_embed[:, : x.size(1)])
+                return self.head(x[:, 0])
+
+        return [Example(TinyViT(), (torch.randn(2, 3, 8, 8),))]

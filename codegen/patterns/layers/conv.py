@@ -1,0 +1,176 @@
+"""nn.ConvNd and nn.ConvTransposeNd: weights (out, in/groups, *kernel) or (in, out/groups, *kernel).
+
+Stride and padding are not in the weights: conventions give defaults, each one a choice.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from codegen.ir import Arg, Choice, IOSpec
+from codegen.patterns._kit import (
+    Example,
+    LayerContext,
+    LayerPattern,
+    Recognised,
+    flag,
+    hinted,
+    names,
+    prov,
+    shape,
+)
+
+if TYPE_CHECKING:
+    from codegen.keytree import KeyNode
+
+
+def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
+    found = names(node)
+    if node.children or "weight" not in found or not found <= {"weight", "bias"}:
+        return None
+    w = shape(node, "weight")
+    if len(w) not in (3, 4, 5):
+        return None
+    n = len(w) - 2
+    bias = shape(node, "bias") if "bias" in found else None
+    if bias is not None and len(bias) != 1:
+        return None
+    # Conv weights are (out, in/groups, k...); transposed ones (in, out/groups, k...). The bias length
+    # (the output channels) tells them apart when in != out; otherwise the name does.
+    transposed = hinted(node, r"deconv|transpose|convt|up_?conv|upsampl")
+    if bias is not None and bias[0] != w[0]:
+        transposed = True
+    if transposed:
+        groups = 1
+        if bias is not None and bias[0] % w[1] == 0 and bias[0] != w[1]:
+            groups = bias[0] // w[1]
+        in_ch, out_ch = w[0], w[1] * groups
+        if bias is not None and bias[0] != out_ch:
+            return None
+        in_prov, out_prov = prov(node, "weight", 0), prov(node, "weight", 1)
+    else:
+        groups = _conv_groups(w, ctx.prev)
+        in_ch, out_ch = w[1] * groups, w[0]
+        in_prov, out_prov = prov(node, "weight", 1), prov(node, "weight", 0)
+    kernel = w[2:]
+    args = [
+        Arg(None, in_ch, "width", in_prov),
+        Arg(None, out_ch, "width", out_prov),
+        Arg(
+            "kernel_size",
+            kernel[0] if len(set(kernel)) == 1 else tuple(kernel),
+            "kernel",
+            prov(node, "weight"),
+        ),
+    ]
+    k = kernel[0] if len(set(kernel)) == 1 else None
+    choices = []
+    if transposed:
+        args += _transposed_geometry(ctx, node, k, choices)
+    else:
+        args += _conv_geometry(ctx, node, kernel, k, choices)
+    if groups != 1:
+        args.append(
+            Arg("groups", groups, "other", f"{prov(node, 'weight', 1)} x groups = input channels")
+        )
+    if bias is None:
+        args.append(flag("bias", False, f"no {prov(node, 'bias')}"))
+    type_name = f"nn.ConvTranspose{n}d" if transposed else f"nn.Conv{n}d"
+    return Recognised(type_name, args, IOSpec("conv", in_ch, out_ch, n), choices)
+
+
+def _conv_geometry(
+    ctx: LayerContext, node: KeyNode, kernel: tuple[int, ...], k: int | None, choices: list[Choice]
+) -> list[Arg]:
+    """Stride and padding, which the weights do not record. Conventions: even square kernels of 4 and
+    up patchify (ViT: stride = kernel, no padding); a 7-wide kernel is an image stem (ResNet: stride 2);
+    a residual block that widens, or an encoder mirrored by upsampling layers, halves the resolution.
+    """
+    args = []
+    patchify = k is not None and k >= 4 and k % 2 == 0
+    default_stride = k if patchify else 2 if k == 7 else ctx.stride
+    stride = ctx.resolver.choose(
+        node.path,
+        "stride",
+        default_stride,
+        [1, 2] + ([k] if patchify else []),
+        accepts="positive_int",
+    )
+    if stride.value != 1 or stride.source != "default":
+        args.append(Arg("stride", stride.value, "choice", choice=stride))
+    else:
+        choices.append(stride)
+    halves = tuple(0 if patchify else size // 2 for size in kernel)
+    same = halves[0] if len(set(halves)) == 1 else halves
+    padding = ctx.resolver.choose(
+        node.path,
+        "padding",
+        same,
+        [0] if same else [1],
+        "half the kernel keeps the size",
+        accepts="size",
+    )
+    if padding.value != 0:
+        args.append(Arg("padding", padding.value, "choice", choice=padding))
+    elif padding.alternatives:
+        choices.append(padding)
+    return args
+
+
+def _transposed_geometry(
+    ctx: LayerContext, node: KeyNode, k: int | None, choices: list[Choice]
+) -> list[Arg]:
+    """(stride, padding, output_padding) as one choice: they only make sense together. The usual use
+    is upsampling by exactly 2: stride 2 with the padding and output padding that give 2x the size.
+    """
+    if k is None:
+        return []
+    pad = max(0, (k - 1) // 2)
+    up2 = (2, pad, 2 + 2 * pad - k) if 0 <= 2 + 2 * pad - k < 2 else (1, 0, 0)
+    geometry = ctx.resolver.choose(
+        node.path,
+        "geometry",
+        up2,
+        [(1, 0, 0), (1, k // 2, 0), (2, 0, 0), up2],
+        "stride, padding, output_padding",
+    )
+    choices.append(geometry)
+    stride, padding, output_padding = (tuple(geometry.value) + (0, 0, 0))[:3]
+    args = []
+    for keyword, value, default in (
+        ("stride", stride, 1),
+        ("padding", padding, 0),
+        ("output_padding", output_padding, 0),
+    ):
+        if value != default:
+            args.append(Arg(keyword, value, "other", "not in the checkpoint: see geometry"))
+    return args
+
+
+def _conv_groups(w: tuple[int, ...], prev: IOSpec | None) -> int:
+    """Grouped and depthwise convolutions show only in_channels/groups; the producer tells in_channels."""
+    if prev is None or prev.out_width is None or prev.out_width == w[1]:
+        return 1
+    if prev.out_width % w[1] == 0 and w[0] % (prev.out_width // w[1]) == 0:
+        return prev.out_width // w[1]
+    return 1
+
+
+class ConvNd(LayerPattern):
+    """Conv1d/2d/3d and their transposed forms: one class, the rank from the weight."""
+
+    role = "ConvNd"
+
+    def recognise(self, node, ctx: LayerContext) -> Recognised | None:
+        return conv(node, ctx)
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        return [
+            Example(nn.Conv2d(3, 8, 3, padding=1), (torch.randn(2, 3, 9, 9),)),
+            Example(nn.Conv1d(4, 6, 5, padding=2, bias=False), (torch.randn(2, 4, 11),)),
+            Example(nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1), (torch.randn(2, 8, 5, 5),)),
+        ]

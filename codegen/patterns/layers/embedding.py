@@ -1,0 +1,57 @@
+"""nn.Embedding (and nn.EmbeddingBag by name): a lone 2-D weight, one row per token id."""
+
+from __future__ import annotations
+
+from codegen.ir import Arg, IOSpec
+from codegen.patterns._kit import (
+    Example,
+    LayerContext,
+    LayerPattern,
+    Recognised,
+    flag,
+    hinted,
+    names,
+    prov,
+    shape,
+    type_choice,
+)
+
+
+class Embedding(LayerPattern):
+    role = "Embedding"
+
+    def recognise(self, node, ctx: LayerContext) -> Recognised | None:
+        if node.children or names(node) != {"weight"} or len(shape(node, "weight")) != 2:
+            return None
+        w = shape(node, "weight")
+        type_name = "nn.EmbeddingBag" if hinted(node, r"bag") else "nn.Embedding"
+        args = [
+            Arg(None, w[0], "vocab", prov(node, "weight", 0)),
+            Arg(None, w[1], "width", prov(node, "weight", 1)),
+        ]
+        choice = type_choice(
+            ctx, node, type_name, ["nn.Linear"], "a 2-D weight named like an embedding"
+        )
+        if choice.value == "nn.Linear":
+            return Recognised(
+                "nn.Linear",
+                [args[1], args[0], flag("bias", False, f"no {prov(node, 'bias')}")],
+                IOSpec("linear", w[1], w[0]),
+                [choice],
+            )
+        return Recognised(type_name, args, IOSpec("embedding", None, w[1], vocab=w[0]), [choice])
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        class Tokens(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.embedding = nn.Embedding(10, 4)
+
+            def forward(self, ids: torch.Tensor) -> torch.Tensor:
+                return self.embedding(ids)
+
+        return [Example(Tokens(), (torch.randint(0, 10, (2, 5)),))]

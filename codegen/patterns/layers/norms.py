@@ -1,0 +1,215 @@
+"""Normalisation layers: BatchNorm/InstanceNorm with running statistics, affine norms (LayerNorm,
+GroupNorm, stat-free BatchNorm), and a lone weight (RMSNorm, bias-free LayerNorm, PReLU).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from codegen.ir import Arg, IOSpec
+from codegen.patterns._kit import (
+    Example,
+    LayerContext,
+    LayerPattern,
+    Recognised,
+    eps_arg,
+    eps_args,
+    flag,
+    hinted,
+    names,
+    prov,
+    shape,
+    type_choice,
+)
+
+if TYPE_CHECKING:
+    from codegen.keytree import KeyNode
+
+BN_KEYS = {"running_mean", "running_var"}
+
+
+def batchnorm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
+    found = names(node)
+    if (
+        node.children
+        or not BN_KEYS <= found
+        or not found <= BN_KEYS | {"weight", "bias", "num_batches_tracked"}
+    ):
+        return None
+    c = shape(node, "running_mean")
+    if len(c) != 1 or any(shape(node, k) != c for k in found & {"running_var", "weight", "bias"}):
+        return None
+    if ("weight" in found) != ("bias" in found):
+        return None
+    n = _norm_dims(ctx)
+    instance = hinted(node, r"instance|^in\d*$|inorm")
+    default = f"nn.InstanceNorm{n}d" if instance else f"nn.BatchNorm{n}d"
+    # The dimensionality follows the neighbouring layer; without one it is a guess worth showing.
+    told = _neighbour_told(ctx)
+    others = [] if told else [f"nn.BatchNorm{k}d" for k in (1, 2, 3)]
+    choice = type_choice(ctx, node, default, others, "running statistics")
+    args = [Arg(None, c[0], "width", prov(node, "running_mean", 0))]
+    if eps := eps_arg(ctx, node):
+        args.append(eps)
+    affine_default = not instance
+    if ("weight" in found) != affine_default:
+        args.append(flag("affine", "weight" in found, prov(node, "weight")))
+    if instance:
+        args.append(flag("track_running_stats", True, prov(node, "running_mean")))
+    return Recognised(choice.value, args, IOSpec("norm", c[0], c[0], n), [choice])
+
+
+def _neighbour_told(ctx: LayerContext) -> bool:
+    return any(
+        io is not None and io.family in ("conv", "linear", "embedding", "rnn")
+        for io in (ctx.prev, ctx.next)
+    )
+
+
+def _norm_dims(ctx: LayerContext) -> int:
+    for io in (ctx.prev, ctx.next):
+        if io is not None and io.family == "conv" and io.ndim:
+            return io.ndim
+        if io is not None and io.family in ("linear", "embedding", "rnn"):
+            return 1
+    return 2
+
+
+def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
+    """weight + bias of one shape: LayerNorm, GroupNorm, InstanceNorm(affine) or stat-free BatchNorm."""
+    found = names(node)
+    if node.children or found != {"weight", "bias"}:
+        return None
+    w = shape(node, "weight")
+    if shape(node, "bias") != w or not w:
+        return None
+    args_ln = [Arg(None, w[0] if len(w) == 1 else tuple(w), "width", prov(node, "weight"))]
+    after_conv = ctx.prev is not None and ctx.prev.family == "conv"
+    if len(w) > 1:
+        default = "nn.LayerNorm"
+    elif hinted(node, r"^gn|group"):
+        default = "nn.GroupNorm"
+    elif hinted(node, r"^ln|layer_?norm|ln_?\d*$"):
+        default = "nn.LayerNorm"
+    elif hinted(node, r"^bn|batch"):
+        default = "nn.BatchNorm"
+    elif after_conv:
+        default = "nn.GroupNorm"
+    elif hinted(node, r"prelu"):
+        return None
+    else:
+        default = "nn.LayerNorm"
+    alternatives = ["nn.LayerNorm"] + (
+        ["nn.GroupNorm", "nn.BatchNorm", "nn.InstanceNorm"] if len(w) == 1 else []
+    )
+    choice = type_choice(ctx, node, default, alternatives, "weight and bias of one shape")
+    c = w[0]
+    if choice.value == "nn.GroupNorm":
+        divisors = [g for g in (1, 2, 4, 8, 16, 32, 64) if c % g == 0]
+        groups = ctx.resolver.choose(
+            node.path, "num_groups", 32 if c % 32 == 0 else max(divisors), divisors
+        )
+        args = [
+            Arg(None, groups.value, "choice", choice=groups),
+            Arg(None, c, "width", prov(node, "weight", 0)),
+        ]
+        return Recognised(
+            "nn.GroupNorm",
+            args + eps_args(ctx, node),
+            IOSpec("norm", c, c, ctx.prev.ndim if after_conv else 2),
+            [choice],
+        )
+    if choice.value in ("nn.BatchNorm", "nn.InstanceNorm"):
+        n = _norm_dims(ctx)
+        extra = (
+            [flag("track_running_stats", False, f"no {prov(node, 'running_mean')}")]
+            if choice.value == "nn.BatchNorm"
+            else [flag("affine", True, prov(node, "weight"))]
+        )
+        return Recognised(
+            f"{choice.value}{n}d",
+            [Arg(None, c, "width", prov(node, "weight", 0))] + eps_args(ctx, node) + extra,
+            IOSpec("norm", c, c, n),
+            [choice],
+        )
+    return Recognised(
+        "nn.LayerNorm", args_ln + eps_args(ctx, node), IOSpec("norm", w[-1], w[-1]), [choice]
+    )
+
+
+def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
+    """A lone 1-D (or N-D) `weight`: RMSNorm, bias-free LayerNorm, or PReLU's slopes."""
+    if node.children or names(node) != {"weight"}:
+        return None
+    w = shape(node, "weight")
+    if len(w) != 1 or w[0] < 1:
+        return None
+    if hinted(node, r"prelu|act"):
+        return Recognised(
+            "nn.PReLU",
+            [Arg("num_parameters", w[0], "width", prov(node, "weight", 0))],
+            IOSpec("activation", w[0], w[0]),
+        )
+    default = (
+        "nn.LayerNorm"
+        if hinted(node, r"^ln|layer_?norm$") and not hinted(node, r"rms")
+        else "nn.RMSNorm"
+    )
+    choice = type_choice(ctx, node, default, ["nn.RMSNorm", "nn.LayerNorm"], "a lone 1-D weight")
+    args = [Arg(None, w[0], "width", prov(node, "weight", 0))]
+    if choice.value == "nn.LayerNorm":
+        args.append(flag("bias", False, f"no {prov(node, 'bias')}"))
+    else:
+        c = ctx.resolver.choose(
+            node.path,
+            "eps",
+            None,
+            [1e-6, 1e-5],
+            "None uses the dtype's machine epsilon",
+            accepts="unit_float",
+        )
+        if c.source != "default":
+            args.append(Arg("eps", c.value, "choice", choice=c))
+    return Recognised(choice.value, args, IOSpec("norm", w[0], w[0]), [choice])
+
+
+class BatchNorm(LayerPattern):
+    role = "BatchNorm"
+
+    def recognise(self, node, ctx: LayerContext) -> Recognised | None:
+        return batchnorm(node, ctx)
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        return [Example(nn.BatchNorm2d(4), (torch.randn(2, 4, 5, 5),))]
+
+
+class AffineNorm(LayerPattern):
+    role = "AffineNorm"
+
+    def recognise(self, node, ctx: LayerContext) -> Recognised | None:
+        return affine_norm(node, ctx)
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        return [Example(nn.LayerNorm(8), (torch.randn(2, 3, 8),))]
+
+
+class WeightOnlyNorm(LayerPattern):
+    role = "WeightOnlyNorm"
+
+    def recognise(self, node, ctx: LayerContext) -> Recognised | None:
+        return weight_only_norm(node, ctx)
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        return [Example(nn.RMSNorm(8), (torch.randn(2, 3, 8),))]

@@ -1,0 +1,75 @@
+"""Every pattern in the catalogue, found by scanning the package: adding a pattern is adding a file.
+
+`best(kind, subject, ctx)` asks every pattern of that kind, keeps the match that explains the most
+(keys for a layer, members for a block) and breaks ties by the patterns' declared `priority`. Two
+matches equal on both are a catalogue bug and raise, so list order never decides anything. Choices
+the losing patterns looked at are forgotten: only the winner's decisions reach the file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from functools import lru_cache
+from typing import Any
+
+from codegen.patterns._kit import BlockPattern, LayerPattern, Match, Pattern
+
+PACKAGES = ("codegen.patterns.layers", "codegen.patterns.blocks")
+
+
+@lru_cache(maxsize=1)
+def all_patterns() -> tuple[Pattern, ...]:
+    found: list[Pattern] = []
+    for package_name in PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+            if info.name.startswith("_"):
+                continue
+            module = importlib.import_module(f"{package_name}.{info.name}")
+            for obj in vars(module).values():
+                if (
+                    inspect.isclass(obj)
+                    and issubclass(obj, (LayerPattern, BlockPattern))
+                    and obj.__module__ == module.__name__
+                    and obj.role
+                ):
+                    found.append(obj())
+    return tuple(found)
+
+
+def patterns(kind: str) -> list[Pattern]:
+    return [p for p in all_patterns() if p.kind == kind]
+
+
+def best(kind: str, subject: Any, ctx: Any) -> Match | None:
+    """The most specific match of a `kind` pattern for `subject` (a KeyNode or a ClassDef)."""
+    resolver = ctx.resolver
+    made, used = len(resolver.made), set(resolver.used_hints)
+    matches = [m for p in patterns(kind) if (m := p.match(subject, ctx)) is not None]
+    # Trial matches may have consulted hints and recorded choices: undo that, then rerun the winner.
+    del resolver.made[made:]
+    resolver.used_hints = used
+    if not matches:
+        return None
+    ranked = sorted(matches, key=lambda m: (m.explains, m.pattern.priority), reverse=True)
+    top = ranked[0]
+    if len(ranked) > 1 and (ranked[1].explains, ranked[1].pattern.priority) == (
+        top.explains,
+        top.pattern.priority,
+    ):
+        raise AssertionError(
+            f"patterns {top.pattern!r} and {ranked[1].pattern!r} match equally well: "
+            "give one a higher priority"
+        )
+    return top.pattern.match(subject, ctx)
+
+
+def synonyms() -> dict[str, tuple[str, ...]]:
+    """Metadata names for each choice, as the patterns that make the choice declare them."""
+    out: dict[str, tuple[str, ...]] = {}
+    for p in all_patterns():
+        for choice, names in p.synonyms.items():
+            out[choice] = tuple(dict.fromkeys(out.get(choice, ()) + names))
+    return out

@@ -1,0 +1,250 @@
+"""A forward graph (codegen.ir.graph) printed as the lines of a `forward` method.
+
+The one place where dataflow becomes code. Key segments become `self.<name>` only when they are
+plain identifiers, `[i]` for container indices, and `getattr(..., 'repr')` otherwise; functions and
+tensor methods come from closed tables below, so no text from a checkpoint is ever printed as code.
+Comments go through `safetext.comment_text`. The imports a forward needs come from the same tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from codegen.ir.graph import Graph, Node, Slice, Value, values_in
+from codegen.naming import is_plain_attr
+from codegen.safetext import comment_text
+
+# name -> (how it prints, the import it needs). "{}" slots take the positional arguments in order.
+FUNCTIONS: dict[str, tuple[str, str]] = {
+    "relu": ("F.relu", "F"),
+    "gelu": ("F.gelu", "F"),
+    "silu": ("F.silu", "F"),
+    "hardswish": ("F.hardswish", "F"),
+    "hardsigmoid": ("F.hardsigmoid", "F"),
+    "sigmoid": ("torch.sigmoid", "torch"),
+    "tanh": ("torch.tanh", "torch"),
+    "softmax": ("F.softmax", "F"),
+    "adaptive_avg_pool": ("F.adaptive_avg_pool2d", "F"),
+    "cat": ("torch.cat", "torch"),
+    "flatten": ("torch.flatten", "torch"),
+    "arange": ("torch.arange", "torch"),
+    "sqrt": ("math.sqrt", "math"),
+}
+# Operators: printed infix, parenthesised when nested inside another operator or a method call.
+OPERATORS: dict[str, str] = {"add": "+", "sub": "-", "mul": "*", "truediv": "/"}
+# Tensor methods; "property" ones print without a call (`x.device`).
+METHODS: dict[str, str] = {
+    "mean": "method",
+    "amax": "method",
+    "sum": "method",
+    "flatten": "method",
+    "transpose": "method",
+    "permute": "method",
+    "reshape": "method",
+    "view": "method",
+    "expand": "method",
+    "size": "method",
+    "unsqueeze": "method",
+    "squeeze": "method",
+    "contiguous": "method",
+    "chunk": "method",
+    "device": "property",
+    "dtype": "property",
+}
+
+
+@dataclass
+class PrintedForward:
+    arguments: list[tuple[str, str]]  # (name, annotation) of the forward's parameters
+    lines: list[str]  # the body, relative indentation included
+    imports: set[str] = field(default_factory=set)  # "torch", "F", "math"
+
+
+def print_graph(graph: Graph) -> PrintedForward:
+    return _Printer(graph).run()
+
+
+class _Printer:
+    def __init__(self, graph: Graph) -> None:
+        self.g = graph
+        self.uses = graph.uses()
+        self.last_use = _last_uses(graph)
+        self.names: dict[int, str] = {}  # node index -> variable holding its value
+        self.holder: dict[str, int] = {}  # variable -> node index whose value it holds now
+        self.imports: set[str] = {"torch"}
+        self.lines: list[str] = []
+
+    def run(self) -> PrintedForward:
+        args = []
+        for i, node in enumerate(self.g.nodes):
+            if node.op == "input":
+                if not (is_plain_attr(node.target) and node.target != "self"):
+                    raise ValueError(f"forward input {node.target!r} is not a plain identifier")
+                self._bind(i, node.target)
+                args.append((node.target, node.annotation))
+            elif node.op == "output":
+                self._emit(f"return {self._expr(node.args[0])}", node.comment)
+            elif self._inlined(i):
+                continue
+            else:
+                self._statement(i, node)
+        return PrintedForward(args, self.lines, self.imports)
+
+    # -------------------------------------------------------------------------- statements
+
+    def _inlined(self, i: int) -> bool:
+        return _is_inlined(self.g, self.uses, i)
+
+    def _statement(self, i: int, node: Node) -> None:
+        if node.op == "call_module" and node.each:
+            source = self._expr(node.args[0])
+            name = self._name_for(i, node.name)
+            if source != name:
+                self._emit(f"{name} = {source}")
+            self._emit(f"for layer in {self._module(node.target)}:", node.comment)
+            self._emit(f"    {name} = layer({name})")
+            self._bind(i, name)
+            return
+        expr = self._call(node)
+        name = self._name_for(i, node.name)
+        target = f"{name}, _" if node.unpack else name
+        self._emit(f"{target} = {expr}", node.comment)
+        self._bind(i, name)
+
+    def _emit(self, line: str, comment: str = "") -> None:
+        self.lines.append(f"{line}  # {comment_text(comment)}" if comment else line)
+
+    def _name_for(self, i: int, preferred: str) -> str:
+        """The preferred variable unless it still holds a value needed after this node."""
+        base = preferred if is_plain_attr(preferred) and preferred != "self" else "x"
+        name, n = base, 2
+        while name in self.holder and self.last_use.get(self.holder[name], -1) > i:
+            name, n = f"{base}_{n}", n + 1
+        return name
+
+    def _bind(self, i: int, name: str) -> None:
+        self.names[i] = name
+        self.holder[name] = i
+
+    # -------------------------------------------------------------------------- expressions
+
+    def _expr(self, arg: Any, nested: bool = False) -> str:
+        if isinstance(arg, Value):
+            if arg.index in self.names:
+                return self.names[arg.index]
+            node = self.g.nodes[arg.index]
+            text = self._call(node)
+            return f"({text})" if nested and node.op == "call_function" and _infix(node) else text
+        if isinstance(arg, Slice):
+            start = "" if arg.start is None else self._expr(arg.start)
+            stop = "" if arg.stop is None else self._expr(arg.stop)
+            return f"{start}:{stop}" if not stop else f"{start}: {stop}"
+        if isinstance(arg, tuple):
+            inner = ", ".join(self._expr(a) for a in arg)
+            return f"({inner},)" if len(arg) == 1 else f"({inner})"
+        if isinstance(arg, list):
+            return "[" + ", ".join(self._expr(a) for a in arg) + "]"
+        if arg is None or isinstance(arg, (bool, int, float, str)):
+            return repr(arg)
+        raise TypeError(f"cannot print a {type(arg).__name__} in a forward graph")
+
+    def _call(self, node: Node) -> str:
+        if node.op == "call_module":
+            return f"{self._module(node.target)}({self._arguments(node)})"
+        if node.op == "getattr":
+            return self._module(node.target)
+        if node.op == "constant":
+            return self._expr(node.target)
+        if node.op == "call_method":
+            return self._method(node)
+        if node.op == "call_function":
+            return self._function(node)
+        raise ValueError(f"cannot print a {node.op} node as an expression")
+
+    def _function(self, node: Node) -> str:
+        if node.target in OPERATORS:
+            left, right = node.args
+            return f"{self._expr(left, True)} {OPERATORS[node.target]} {self._expr(right, True)}"
+        if node.target == "getitem":
+            obj, index = node.args
+            inner = (
+                ", ".join(self._expr(i) for i in index)
+                if isinstance(index, tuple)
+                else self._expr(index)
+            )
+            return f"{self._expr(obj, True)}[{inner}]"
+        if node.target not in FUNCTIONS:
+            raise ValueError(f"{node.target!r} is not in the forward printer's function table")
+        text, module = FUNCTIONS[node.target]
+        self.imports.add(module)
+        return f"{text}({self._arguments(node)})"
+
+    def _method(self, node: Node) -> str:
+        kind = METHODS.get(node.target)
+        if kind is None:
+            raise ValueError(f"{node.target!r} is not in the forward printer's method table")
+        obj = self._expr(node.args[0], nested=True)
+        if kind == "property":
+            return f"{obj}.{node.target}"
+        rest = Node(node.op, node.target, node.args[1:], node.kwargs)
+        return f"{obj}.{node.target}({self._arguments(rest)})"
+
+    def _arguments(self, node: Node) -> str:
+        parts = [self._expr(a) for a in node.args]
+        for key, value in node.kwargs.items():
+            if not is_plain_attr(key):
+                raise ValueError(f"keyword {key!r} is not a plain identifier")
+            parts.append(f"{key}={self._expr(value)}")
+        return ", ".join(parts)
+
+    def _module(self, path: tuple[str, ...]) -> str:
+        return attr_path(path)
+
+
+def attr_path(path: tuple[str, ...]) -> str:
+    """`self.a.b`, `self.layers[0]`, or `getattr(self, 'odd key')` for segments that are not names."""
+    text = "self"
+    for segment in path:
+        if segment.isascii() and segment.isdigit() and str(int(segment)) == segment:
+            text = f"{text}[{segment}]"
+        elif is_plain_attr(segment) and segment != "self":
+            text = f"{text}.{segment}"
+        else:
+            text = f"getattr({text}, {segment!r})"
+    return text
+
+
+def _is_inlined(graph: Graph, uses: dict[int, int], i: int) -> bool:
+    """Printed inside its one consumer: when asked to, or when that consumer is the return."""
+    node = graph.nodes[i]
+    if node.op in ("input", "output") or node.each or node.unpack or uses.get(i, 0) != 1:
+        return False
+    returned = i + 1 < len(graph.nodes) and graph.nodes[i + 1].op == "output"
+    return node.inline or (returned and graph.nodes[i + 1].args[0].index == i and not node.comment)
+
+
+def _infix(node: Node) -> bool:
+    return node.target in OPERATORS
+
+
+def _last_uses(graph: Graph) -> dict[int, int]:
+    """Node index -> index of the last node that reads it (through inlined consumers too)."""
+    last: dict[int, int] = {}
+    consumer = list(range(len(graph.nodes)))
+    uses = graph.uses()
+    # An inlined node is evaluated where its consumer is: attribute its reads to that consumer.
+    for i in reversed(range(len(graph.nodes))):
+        if _is_inlined(graph, uses, i):
+            for j in range(i + 1, len(graph.nodes)):
+                if any(v.index == i for v in _reads(graph.nodes[j])):
+                    consumer[i] = consumer[j]
+                    break
+    for i, node in enumerate(graph.nodes):
+        for v in _reads(node):
+            last[v.index] = max(last.get(v.index, -1), consumer[i])
+    return last
+
+
+def _reads(node: Node) -> list[Value]:
+    return values_in((node.args, tuple(node.kwargs.values())))
