@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from codegen.errors import ModelgenError
+from codegen.errors import ModelgenError, read_small_text
 from codegen.load import Checkpoint, TensorEntry, TensorTable, open_checkpoint
 
 FIELDS = ("container", "strip_prefixes", "add_prefix", "rename", "drop")
@@ -105,16 +105,13 @@ class Remap:
 
 def load_remap(path: str | Path) -> Remap:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ModelgenError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ModelgenError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+    text = read_small_text(path, "remap")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ModelgenError(f"{path.name}: not valid JSON (line {e.lineno}: {e.msg})") from None
+    except RecursionError:
+        raise ModelgenError(f"{path.name}: nested too deeply for a remap") from None
     return parse_remap(data, path.name)
 
 
