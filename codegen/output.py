@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import errno
 import importlib.machinery
 import json
 import os
@@ -33,7 +32,7 @@ from codegen.trailer import recorded_bodies
 
 _TEMP = re.compile(r"\.(.+)\.modelgen-(\d+)\.tmp")
 _MARK_READ_LIMIT = 64 << 20  # a larger file is not a generated model.py: don't read it to find out
-_FOLDER_FILES_LIMIT = 100_000  # files of a checkpoint folder compared with an output
+_FOLDER_FILES_LIMIT = 10_000  # files of a checkpoint folder compared with an output
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,8 @@ class Output:
     flag: str = "output"
     force: bool = False
     inputs: tuple[tuple[str, Path], ...] = ()  # (what it is, path) of every file the command reads
-    marked: bool = (
-        False  # a generated source file: replaceable without --force when it has the trailer
-    )
+    # A generated source file: replaceable without --force when it holds the trailer.
+    marked: bool = False
 
     def error(self, why: str) -> ModelgenError:
         return ModelgenError(f"{self.flag} {self.path}: {why}")
@@ -67,7 +65,7 @@ def planned(args: Any, flag: str, value: str, marked: bool = False) -> Output:
 def check(out: Output) -> None:
     """Raise a one-line ModelgenError when OUT cannot or must not be written; creates its folder."""
     path = out.path
-    if path.name in ("", ".", "..") or path.is_dir():
+    if path.name in ("", ".", ".."):
         raise out.error("is a folder; give a file name")
     _prepare_folder(out)
     try:
@@ -76,6 +74,8 @@ def check(out: Output) -> None:
         return  # nothing there (or a dangling link, which os.replace replaces, not follows)
     except OSError as e:
         raise out.error(f"cannot check it ({e.strerror or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise out.error("is a folder; give a file name")
     for what, source in out.inputs:
         if _same(st, source):
             raise out.error(f"that is {what}, which modelgen never overwrites, even with --force")
@@ -106,7 +106,7 @@ def _prepare_folder(out: Output) -> None:
     ancestor = folder
     while not os.path.lexists(ancestor) and ancestor != ancestor.parent:
         ancestor = ancestor.parent
-    if not ancestor.is_dir():
+    if not os.path.isdir(ancestor):
         raise out.error(f"{ancestor} is not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -115,13 +115,7 @@ def _prepare_folder(out: Output) -> None:
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         probe.unlink()
     except OSError as e:
-        raise out.error(f"cannot write in {folder} ({_reason(e)})") from None
-
-
-def _reason(e: OSError) -> str:
-    if e.errno == errno.EROFS:
-        return "read-only file system"
-    return e.strerror or str(e)
+        raise out.error(f"cannot write in {folder} ({e.strerror or e})") from None
 
 
 def _same(st: os.stat_result, source: Path) -> bool:
@@ -163,30 +157,30 @@ def command_inputs(args: Any) -> tuple[tuple[str, Path], ...]:
 
 
 def _checkpoint_files(value: str, what: str) -> list[tuple[str, Path]]:
-    """CKPT, and for a folder every file in it, for a shard index every shard it names."""
+    """CKPT; for a folder, every file in it (the loader picks among them); for a shard index (told
+    by its content, as the loader does), every shard it names."""
     path = Path(value)
     found = [(what, path)]
     part = f"a file of {what}"
-    if path.is_dir():
-        walked = 0
-        for root, _, names in os.walk(path):
-            for name in names:
-                found.append((part, Path(root) / name))
-                walked += 1
-            if walked > _FOLDER_FILES_LIMIT:
-                break
-    indexes = [path] if path.name.endswith(".index.json") else []
-    indexes += [p for _, p in found if p.name.endswith(".index.json") and p != path]
-    for index in indexes:
+    try:
+        listed = sorted(path.iterdir())[:_FOLDER_FILES_LIMIT] if path.is_dir() else []
+    except OSError:
+        listed = []
+    found += [(part, p) for p in listed]
+    for _, index in found[: 1 + len(listed)]:
         found += [(part, index.parent / shard) for shard in _shards(index)]
     return found
 
 
 def _shards(index: Path) -> list[str]:
-    """The shard names an index lists (empty when it cannot be read: the loader reports that)."""
+    """The shard names a JSON shard index lists; empty for anything else, or when it cannot be read
+    (the loader reports that)."""
     try:
         if not index.is_file() or index.stat().st_size > _MARK_READ_LIMIT:
-            return []
+            return []  # is_file: a FIFO is never opened
+        with index.open("rb") as f:
+            if not f.read(64).lstrip().startswith(b"{"):
+                return []
         weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map")
     except (OSError, ValueError, RecursionError, AttributeError):
         return []
@@ -241,14 +235,14 @@ def write_with(out: Output, fill: Callable[[Path], None]) -> None:
     with _removed_on_signals(tmp):
         try:
             tmp.unlink(missing_ok=True)  # a leftover of this pid's namesake: never write through it
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask applies
             fill(tmp)
             _keep_mode(out.path, tmp)
             os.replace(tmp, out.path)
         except BaseException as e:
             tmp.unlink(missing_ok=True)
             if isinstance(e, OSError):
-                raise out.error(f"cannot write it ({_reason(e)})") from None
+                raise out.error(f"cannot write it ({e.strerror or e})") from None
             raise
 
 
@@ -257,13 +251,11 @@ def _temp_path(path: Path) -> Path:
 
 
 def _keep_mode(path: Path, tmp: Path) -> None:
-    """A replaced file keeps its permissions; a new one gets the umask's."""
+    """A replaced file keeps its permissions (a new one has the umask's)."""
     try:
         os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        pass
 
 
 def remove_stale_temps(folder: Path) -> list[Path]:
@@ -293,9 +285,7 @@ def _alive(pid: int) -> bool:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OverflowError:
+    except (ProcessLookupError, OverflowError):
         return False
     except OSError:  # EPERM: alive, someone else's
         return True

@@ -71,6 +71,22 @@ def test_generate_never_overwrites_a_shard_or_a_file_of_a_checkpoint_folder(caps
     assert (folder / "config.json").read_text() == "{}"
 
 
+@pytest.mark.parametrize(
+    "option, what",
+    [
+        ("--hints", "the hints file"),
+        ("--remap", "the remap file"),
+        ("--calibrate", "the DATA file"),
+    ],
+)
+def test_generate_never_overwrites_its_other_inputs(capsys, mlp_ckpt, option, what):
+    victim = mlp_ckpt.parent / "input.txt"
+    victim.write_text("an input")
+    code, _, err = run_cli(capsys, "generate", mlp_ckpt, "-o", victim, option, victim, "--force")
+    assert code == 2 and f"that is {what}" in one_line_error(err)
+    assert victim.read_text() == "an input"
+
+
 @pytest.mark.parametrize("flag", ["--out", "--save-state", "--plot"])
 @pytest.mark.parametrize("victim", ["checkpoint", "data", "model source"])
 def test_finetune_outputs_never_overwrite_an_input(capsys, tiny, flag, victim):
@@ -116,6 +132,26 @@ def test_a_model_given_as_package_module_is_an_input_too(capsys, tiny, monkeypat
     )
     assert code == 2 and "that is the MODEL source" in one_line_error(err)
     assert sha256(package / "net.py") == before
+
+
+def test_finetune_outputs_must_be_different_files(capsys, tiny, tmp_path):
+    weights, data, model = tiny
+    same = tmp_path / "tuned.pt"
+    code, out, err = run_cli(
+        capsys,
+        "finetune",
+        weights,
+        model,
+        "--data",
+        data,
+        "--train",
+        "head",
+        "--out",
+        same,
+        "--save-state",
+        same,
+    )
+    assert code == 2 and "give each a different file" in one_line_error(err) and out == ""
 
 
 @pytest.mark.parametrize("victim", ["checkpoint", "model source"])
