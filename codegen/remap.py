@@ -30,6 +30,7 @@ from typing import Any, Iterable, Mapping
 
 from codegen.errors import ModelgenError, read_small_text
 from codegen.load import Checkpoint, TensorEntry, TensorTable, open_checkpoint
+from codegen.output import Output, write_text
 
 FIELDS = ("container", "strip_prefixes", "add_prefix", "rename", "drop")
 
@@ -154,16 +155,8 @@ def parse_remap(data: Any, source: str = "remap") -> Remap:
     return Remap(container, list(strip), add, dict(rename), list(drop), source)
 
 
-def write_remap(remap: Remap, path: str | Path) -> None:
-    import os
-
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        tmp.write_text(remap.to_json(), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise ModelgenError(f"{path}: cannot write ({e.strerror or e})") from None
+def write_remap(remap: Remap, output: Output) -> None:
+    write_text(output, remap.to_json())
 
 
 def open_remapped(
