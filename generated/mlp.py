@@ -6,7 +6,8 @@ Regenerate: modelgen generate mlp.pt -o generated/mlp.py
 Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): layer types
 
-Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=d7782d15"""
+Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=d7782d15,
+RecoveredModel.from_checkpoint=cffba5d4"""
 
 import torch
 import torch.nn as nn
@@ -26,3 +27,11 @@ class RecoveredModel(nn.Sequential):
             nn.ReLU(),
             nn.Linear(hidden_dim, 5),
         )
+
+    @classmethod
+    def from_checkpoint(cls, path: str) -> "RecoveredModel":
+        """Build the model and strict-load the checkpoint file it was generated from."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model = cls()
+        model.load_state_dict(state)
+        return model

@@ -8,7 +8,13 @@ from typing import Any
 
 from rich.console import Console
 
-from codegen.cli.common import add_checkpoint_options, check_writable, open_from_args
+from codegen.cli.common import (
+    add_checkpoint_options,
+    add_init_args_options,
+    check_writable,
+    init_args_from,
+    open_from_args,
+)
 from codegen.errors import ModelgenError
 
 
@@ -27,6 +33,7 @@ def add_parser(sub: Any) -> None:
         "--write-remap", metavar="FILE", help="write the suggested remap (JSON) for --remap"
     )
     p.add_argument("--remap", metavar="FILE", help="judge CKPT with this remap applied")
+    add_init_args_options(p)
     add_checkpoint_options(p)
 
 
@@ -59,6 +66,7 @@ def _diff_model(args: argparse.Namespace, console: Console) -> int:
         not args.no_strip,
         tuple(args.strip_prefix),
         args.remap,
+        init_args_from(args),
     )
     if args.write_remap:
         write_remap(d.chosen.remap, args.write_remap)
