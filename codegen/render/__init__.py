@@ -363,7 +363,10 @@ def loader_lines(s: Source) -> tuple[list[str], str]:
         + (": " + "; ".join(how) if how else "")
         + "."
     )
-    return lines, "\n        ".join(textwrap.wrap(docstring_text(doc), width=88))
+    wrapped = textwrap.wrap(
+        docstring_text(doc), width=88, break_long_words=False, break_on_hyphens=False
+    )  # escaped first, wrapped at spaces only: no escape sequence is split
+    return lines, "\n        ".join(wrapped)
 
 
 def render_source(ir: ModelIR, formatted: bool = True) -> str:
