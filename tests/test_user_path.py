@@ -357,3 +357,20 @@ def test_from_checkpoint_reads_the_trainer_file_in_one_line(capsys, tmp_path, su
     with torch.no_grad():
         assert torch.equal(model(x), original(x))
         torch.jit.script(model)  # the classmethod does not get in the way of scripting
+
+
+def test_from_checkpoint_quotes_a_hostile_container_name(capsys, tmp_path):
+    original = _Small().eval()
+    name = 'od"d\'\\ key\n"""; import os'
+    torch.save({name: {"0": original.state_dict()}}, tmp_path / "c.pt")
+    code, _, err = run_cli(
+        capsys, "generate", tmp_path / "c.pt", "-o", tmp_path / "model.py", "--key", f"{name}/0"
+    )
+    assert code == 0, err
+    spec = importlib.util.spec_from_file_location("gen_hostile_container", tmp_path / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.RecoveredModel.from_checkpoint(str(tmp_path / "c.pt")).eval()
+    x = torch.randn(2, 4)
+    with torch.no_grad():
+        assert torch.equal(model(x), original(x))

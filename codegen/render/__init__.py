@@ -346,7 +346,9 @@ def loader_lines(s: Source) -> tuple[list[str], str]:
     if s.container:
         for part in s.container.split("/"):  # a digit is a list index or a key, as in load/unwrap
             seq = (
-                f"state[{part}] if isinstance(state, (list, tuple)) else " if part.isdigit() else ""
+                f"state[{int(part)}] if isinstance(state, (list, tuple)) else "
+                if part.isascii() and part.isdigit()  # a list index, as load/unwrap makes them
+                else ""
             )
             lines.append(f"state = {seq}state[{part!r}]")
         how.append(f"the state dict under {s.container!r}")
