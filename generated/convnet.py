@@ -7,7 +7,8 @@ Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): layer types, num_groups, padding, pooling, stride
 
 Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=982a7067,
-RecoveredModel.example_inputs=64bc4280, RecoveredModel.forward=320097b9"""
+RecoveredModel.from_checkpoint=cffba5d4, RecoveredModel.example_inputs=64bc4280,
+RecoveredModel.forward=320097b9"""
 
 import torch
 import torch.nn as nn
@@ -39,6 +40,14 @@ class RecoveredModel(nn.Module):
             nn.Conv2d(hidden_channels_2, hidden_channels_3, kernel_size=1),
         )
         self.fc = nn.Linear(hidden_channels_3, 10)
+
+    @classmethod
+    def from_checkpoint(cls, path: str) -> "RecoveredModel":
+        """Build the model and strict-load the checkpoint file it was generated from."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model = cls()
+        model.load_state_dict(state)
+        return model
 
     @staticmethod
     def example_inputs() -> tuple[torch.Tensor, ...]:

@@ -7,7 +7,8 @@ Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): batch_first, embedding_scale, layer types, sequence_pooling
 
 Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=d44bd421,
-RecoveredModel.example_inputs=984393d2, RecoveredModel.forward=60ea9dda"""
+RecoveredModel.from_checkpoint=cffba5d4, RecoveredModel.example_inputs=984393d2,
+RecoveredModel.forward=60ea9dda"""
 
 import torch
 import torch.nn as nn
@@ -28,6 +29,14 @@ class RecoveredModel(nn.Module):
             embed_dim, 48, num_layers=num_layers, batch_first=batch_first, bidirectional=True
         )
         self.classifier = nn.Linear(96, 7)
+
+    @classmethod
+    def from_checkpoint(cls, path: str) -> "RecoveredModel":
+        """Build the model and strict-load the checkpoint file it was generated from."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model = cls()
+        model.load_state_dict(state)
+        return model
 
     @staticmethod
     def example_inputs() -> tuple[torch.Tensor, ...]:

@@ -7,7 +7,8 @@ Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): activation, batch_first, layer types, nhead, norm_first
 
 Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=666f4cea,
-RecoveredModel.example_inputs=4ddf97f2, RecoveredModel.forward=6cd92201"""
+RecoveredModel.from_checkpoint=cffba5d4, RecoveredModel.example_inputs=4ddf97f2,
+RecoveredModel.forward=6cd92201"""
 
 import torch
 import torch.nn as nn
@@ -42,6 +43,14 @@ class RecoveredModel(nn.Module):
             norm_first=norm_first,
         )
         self.generator = nn.Linear(d_model, 60)
+
+    @classmethod
+    def from_checkpoint(cls, path: str) -> "RecoveredModel":
+        """Build the model and strict-load the checkpoint file it was generated from."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model = cls()
+        model.load_state_dict(state)
+        return model
 
     @staticmethod
     def example_inputs() -> tuple[torch.Tensor, ...]:
