@@ -9,6 +9,7 @@ from rich.tree import Tree
 
 from codegen.keytree import KeyNode, build_tree, repeated_runs
 from codegen.load import TensorTable
+from codegen.load.unwrap import NOT_MODEL_KEYS
 
 MAX_TIE_LINES = 8  # a model that ties every layer to one table needs one summary, not 100 lines
 
@@ -44,9 +45,16 @@ def render_tree(table: TensorTable, depth: int | None = None) -> Tree:
                 style="cyan",
             )
         )
-    if table.metadata:
-        meta = ", ".join(f"{_shown(k)}={_short(v)}" for k, v in table.metadata.items())
-        tree.add(Text(f"metadata: {meta}", style="cyan"))
+    # An optimizer without tensors (SGD, no momentum) or a scheduler's counters are training state,
+    # not metadata about the model.
+    training = {k: v for k, v in table.metadata.items() if k in NOT_MODEL_KEYS}
+    if training:
+        state = ", ".join(f"{_shown(k)}={_short(v)}" for k, v in training.items())
+        tree.add(Text(f"optimizer/training state (not the model): {state}", style="cyan"))
+    meta = {k: v for k, v in table.metadata.items() if k not in NOT_MODEL_KEYS}
+    if meta:
+        text = ", ".join(f"{_shown(k)}={_short(v)}" for k, v in meta.items())
+        tree.add(Text(f"metadata: {text}", style="cyan"))
     ties = [(t.name, t.tied_to) for t in table.tensors.values() if t.tied_to]
     for name, target in ties[:MAX_TIE_LINES]:
         tree.add(

@@ -38,6 +38,14 @@ class RecoveredModel(nn.Module):
         )
         self.fc = nn.Linear(hidden_channels_3, 10)
 
+    @classmethod
+    def from_checkpoint(cls, path: str) -> "RecoveredModel":
+        """Build the model and strict-load the checkpoint file it was generated from."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model = cls()
+        model.load_state_dict(state)
+        return model
+
     @staticmethod
     def example_inputs() -> tuple[torch.Tensor, ...]:
         """Inputs of the right shapes and dtypes for a smoke test; the sizes are arbitrary."""
@@ -50,4 +58,5 @@ class RecoveredModel(nn.Module):
 
 
 # modelgen: fingerprint f79945f308a1e029; bodies RecoveredModel.__init__=982a7067
-#   RecoveredModel.example_inputs=64bc4280 RecoveredModel.forward=320097b9
+#   RecoveredModel.from_checkpoint=cffba5d4 RecoveredModel.example_inputs=64bc4280
+#   RecoveredModel.forward=320097b9

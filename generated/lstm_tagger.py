@@ -27,6 +27,14 @@ class RecoveredModel(nn.Module):
         )
         self.classifier = nn.Linear(96, 7)
 
+    @classmethod
+    def from_checkpoint(cls, path: str) -> "RecoveredModel":
+        """Build the model and strict-load the checkpoint file it was generated from."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model = cls()
+        model.load_state_dict(state)
+        return model
+
     @staticmethod
     def example_inputs() -> tuple[torch.Tensor, ...]:
         """Inputs of the right shapes and dtypes for a smoke test; the sizes are arbitrary."""
@@ -39,4 +47,5 @@ class RecoveredModel(nn.Module):
 
 
 # modelgen: fingerprint 0b1670cbb928c58e; bodies RecoveredModel.__init__=d44bd421
-#   RecoveredModel.example_inputs=984393d2 RecoveredModel.forward=60ea9dda
+#   RecoveredModel.from_checkpoint=cffba5d4 RecoveredModel.example_inputs=984393d2
+#   RecoveredModel.forward=60ea9dda

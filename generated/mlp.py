@@ -25,5 +25,14 @@ class RecoveredModel(nn.Sequential):
             nn.Linear(hidden_dim, 5),
         )
 
+    @classmethod
+    def from_checkpoint(cls, path: str) -> "RecoveredModel":
+        """Build the model and strict-load the checkpoint file it was generated from."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model = cls()
+        model.load_state_dict(state)
+        return model
+
 
 # modelgen: fingerprint 54c3c06b3ba820e1; bodies RecoveredModel.__init__=d7782d15
+#   RecoveredModel.from_checkpoint=cffba5d4

@@ -63,6 +63,16 @@ class RecoveredModel(nn.Module):
         )
         self.output_layer = nn.Linear(d_model, input_dim)
 
+    @classmethod
+    def from_checkpoint(cls, path: str) -> "RecoveredModel":
+        """Build the model and strict-load the checkpoint file it was generated from: the state
+        dict under 'state_dict'."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = state["state_dict"]
+        model = cls()
+        model.load_state_dict(state)
+        return model
+
     @staticmethod
     def example_inputs() -> tuple[torch.Tensor, ...]:
         """Inputs of the right shapes and dtypes for a smoke test; the sizes are arbitrary."""
@@ -83,4 +93,5 @@ class RecoveredModel(nn.Module):
 
 # modelgen: fingerprint b969a9f74b2dd886; bodies PosEncoder.__init__=c8734c13
 #   PosEncoder.forward=5cfc7cef RecoveredModel.__init__=7f366279
-#   RecoveredModel.example_inputs=77278440 RecoveredModel.forward=a69fa225
+#   RecoveredModel.from_checkpoint=f236abb2 RecoveredModel.example_inputs=77278440
+#   RecoveredModel.forward=a69fa225

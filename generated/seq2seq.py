@@ -41,6 +41,14 @@ class RecoveredModel(nn.Module):
         )
         self.generator = nn.Linear(d_model, 60)
 
+    @classmethod
+    def from_checkpoint(cls, path: str) -> "RecoveredModel":
+        """Build the model and strict-load the checkpoint file it was generated from."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model = cls()
+        model.load_state_dict(state)
+        return model
+
     @staticmethod
     def example_inputs() -> tuple[torch.Tensor, ...]:
         """Inputs of the right shapes and dtypes for a smoke test; the sizes are arbitrary."""
@@ -57,4 +65,5 @@ class RecoveredModel(nn.Module):
 
 
 # modelgen: fingerprint 3c3a4ef761335843; bodies RecoveredModel.__init__=666f4cea
-#   RecoveredModel.example_inputs=4ddf97f2 RecoveredModel.forward=6cd92201
+#   RecoveredModel.from_checkpoint=cffba5d4 RecoveredModel.example_inputs=4ddf97f2
+#   RecoveredModel.forward=6cd92201

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The main job end to end on the bundled example: a trainer's checkpoint of an encoder-decoder
 # transformer regressor -> inspect -> generate model.py -> verify -> fine-tune the head -> TorchScript.
+# Installs what modelgen needs first (scripts/install.sh: into .venv/ unless an environment is active).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
-PY=${PYTHON:-python3}
+PY=$(bash scripts/install.sh | tail -n 1)
 set -x
 "$PY" examples/seed_transformer.py demo
 "$PY" -m codegen inspect demo/weights.pt --depth 2

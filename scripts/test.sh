@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need, then runs the whole suite.
+# Installs modelgen with its test tools (scripts/install.sh --test: into .venv/ unless an environment
+# is active), then runs the whole suite; arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
-exec "${PYTHON:-python3}" -m pytest "$@"
+PY=$(bash scripts/install.sh --test | tail -n 1)
+exec "$PY" -m pytest "$@"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 from rich.console import Console
 
 MODEL_HELP = "model.py, file.py:Class or package.module:Class"
+PIPED_WIDTH = 10_000  # "no limit" for rich, which pads nothing with soft_wrap
 
 
 def add_checkpoint_options(p: argparse.ArgumentParser) -> None:
@@ -30,16 +32,48 @@ def add_checkpoint_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """MODEL and the arguments its constructor needs (generated files need none)."""
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    add_init_args_options(p)
+
+
+def add_init_args_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--init-args",
+        metavar="JSON",
+        help="""keyword arguments for MODEL's constructor, e.g. '{"depth": 4}'""",
+    )
+    p.add_argument(
+        "--init-arg",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="one constructor argument (repeatable; VALUE read as JSON, else a string)",
+    )
+
+
+def init_args_from(args: argparse.Namespace) -> dict[str, Any]:
+    from codegen.harness.model_ref import parse_init_args
+
+    return parse_init_args(args.init_args, args.init_arg)
+
+
 def add_data_options(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument(
         "--data",
         required=required,
         metavar="DATA",
-        help="torch file of inputs and targets, read with weights_only=True (layouts: DESIGN.md)",
+        help="torch file of inputs and targets, read with weights_only=True (layouts: see README, Commands)",
     )
     p.add_argument("--inputs", metavar="K1,K2", help="DATA keys passed to forward, in order")
     p.add_argument("--target", metavar="K", help="DATA key of the target")
-    p.add_argument("--loss", default="mse", choices=("mse", "cross_entropy", "l1"))
+    p.add_argument(
+        "--loss",
+        default="mse",
+        choices=("mse", "cross_entropy", "l1"),
+        help="compares outputs with DATA's target",
+    )
     p.add_argument(
         "--device",
         default="auto",
@@ -69,9 +103,18 @@ def open_from_args(args: argparse.Namespace):
     )
 
 
+def make_console(stderr: bool = False) -> Console:
+    """A rich console; piped or redirected, lines keep their full length instead of rich's 80 columns
+    (COLUMNS still wins when set)."""
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPED_WIDTH
+    return console
+
+
 def report_console(args: argparse.Namespace, console: Console) -> Console:
     """With --json, stdout carries only the JSON; everything for people goes to stderr."""
-    return Console(stderr=True, highlight=False, soft_wrap=True) if args.json else console
+    return make_console(stderr=True) if args.json else console
 
 
 def print_json(data: Any) -> None:

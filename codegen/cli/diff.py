@@ -8,7 +8,13 @@ from typing import Any
 
 from rich.console import Console
 
-from codegen.cli.common import add_checkpoint_options, add_force_option, open_from_args
+from codegen.cli.common import (
+    add_checkpoint_options,
+    add_force_option,
+    add_init_args_options,
+    init_args_from,
+    open_from_args,
+)
 from codegen.errors import ModelgenError
 
 
@@ -28,6 +34,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--remap", metavar="FILE", help="judge CKPT with this remap applied")
     add_force_option(p)
+    add_init_args_options(p)
     add_checkpoint_options(p)
 
 
@@ -60,6 +67,7 @@ def _diff_model(args: argparse.Namespace, console: Console) -> int:
         not args.no_strip,
         tuple(args.strip_prefix),
         args.remap,
+        init_args_from(args),
     )
     if output is not None:
         write_remap(d.chosen.remap, output)

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from codegen.cli.common import (
-    MODEL_HELP,
     add_checkpoint_options,
     add_data_options,
+    add_model_options,
+    init_args_from,
     add_force_option,
     print_json,
     print_load_failure,
@@ -27,7 +29,7 @@ def add_parser(sub: Any) -> None:
         "finetune", help="tune selected layers on DATA with the rest frozen; export TorchScript"
     )
     p.add_argument("checkpoint", metavar="CKPT")
-    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    add_model_options(p)
     p.add_argument(
         "--train",
         required=True,
@@ -41,9 +43,9 @@ def add_parser(sub: Any) -> None:
         choices=("auto", "lstsq", "adam"),
         help="auto = least squares when a final Linear trains under MSE, else Adam",
     )
-    p.add_argument("--epochs", type=int, default=20, metavar="N")
-    p.add_argument("--lr", type=float, default=1e-3, metavar="X")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N")
+    p.add_argument("--epochs", type=int, default=20, metavar="N", help="Adam: passes over DATA")
+    p.add_argument("--lr", type=float, default=1e-3, metavar="X", help="Adam: learning rate")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="samples per step")
     p.add_argument(
         "--val-fraction",
         type=float,
@@ -58,7 +60,7 @@ def add_parser(sub: Any) -> None:
         metavar="N",
         help="epochs without improvement before stopping",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="for the split and the shuffling")
     p.add_argument(
         "--nproc",
         type=int,
@@ -70,7 +72,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--save-state", metavar="PATH", help="write the tuned state dict (checkpoint's keys)"
     )
-    p.add_argument("--plot", metavar="PNG", help="write the loss curve")
+    p.add_argument(
+        "--plot", metavar="PNG", help="draw the loss curve (.png/.svg/.pdf; needs matplotlib)"
+    )
     add_force_option(p)
     add_checkpoint_options(p)
 
@@ -81,6 +85,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from codegen.harness.distributed import from_environment, run_spawned
     from codegen.harness.finetune import check, prepare, train
     from codegen.harness.loading import LoadFailed
+    from codegen.harness.adam import Interrupted
     from codegen.harness.progress import Progress
 
     started = time.perf_counter()
@@ -102,7 +107,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         result, state = run_spawned(job, args.nproc, None if args.json else rich_progress_on_stdout)
         p.model.load_state_dict(state)
     else:
-        result = train(p, comm, RichProgress(out) if lead and not args.json else Progress())
+        try:
+            result = train(p, comm, RichProgress(out) if lead and not args.json else Progress())
+        except Interrupted as e:
+            return _keep_best_so_far(out, p, args, outputs, e)
     if not lead:
         return 0
     split, before, after = result.decisive
@@ -123,7 +131,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         if args.plot:
             from codegen.harness.plot import save_loss_plot
 
-            save_loss_plot(result.history, outputs["--plot"])
+            save_loss_plot(result.history, outputs["--plot"], args.loss, result.method)
             out.print(f"wrote the loss curve to {escape(args.plot)}")
         if args.out:
             summary["export"] = _export(out, p, outputs["--out"])
@@ -160,6 +168,7 @@ def _job_from_args(args: argparse.Namespace) -> Any:
         patience=args.patience,
         seed=args.seed,
         device=args.device,
+        init_args=init_args_from(args),
     )
 
 
@@ -203,6 +212,42 @@ def _export(out: Console, p: Any, output: Any) -> dict[str, Any]:
     return {"path": path, "method": result.method, "max_diff": result.max_diff}
 
 
+def _keep_best_so_far(
+    out: Console, p: Any, args: argparse.Namespace, outputs: dict[str, Any], e: Any
+) -> int:
+    """Ctrl-C: the model holds the best parameters so far (restored by training); write them where
+    --save-state says, else to a fresh file in the current folder, and say where."""
+    done = len(e.history)
+    if e.best_epoch == 0:
+        out.print(
+            f"interrupted after {done} epoch(s); none improved on the checkpoint, nothing written"
+        )
+        return 130
+    output = outputs.get("--save-state")
+    if output is None:
+        from codegen.output import planned
+
+        fresh = _fresh_path(f"{Path(args.checkpoint).stem}-interrupted.pt")
+        output = planned(args, "--save-state", str(fresh))
+    path = str(output.path)
+    _save_state(p, output)
+    best = e.history[e.best_epoch - 1]
+    metric = "validation" if best["val"] is not None else "training"
+    loss = best["val"] if best["val"] is not None else best["train"]
+    out.print(
+        f"interrupted after {done} epoch(s); wrote the best weights so far (epoch {e.best_epoch}, "
+        f"{metric} loss {loss:.6g}) to {escape(path)}"
+    )
+    return 130
+
+
+def _fresh_path(name: str) -> Path:
+    path, n = Path(name), 1
+    while path.exists():
+        path, n = Path(f"{Path(name).stem}-{n}.pt"), n + 1
+    return path
+
+
 def _save_state(p: Any, output: Any) -> None:
     import torch
 
@@ -242,6 +287,10 @@ def _planned_outputs(args: argparse.Namespace) -> dict[str, Any]:
 
     flags = {"--out": args.out, "--save-state": args.save_state, "--plot": args.plot}
     outputs = {flag: planned(args, flag, value) for flag, value in flags.items() if value}
+    if args.plot:
+        from codegen.harness.plot import check_can_plot
+
+        check_can_plot(args.plot)
     paths = [o.path.resolve() for o in outputs.values()]
     if len(set(paths)) < len(paths):
         raise ModelgenError("--out, --save-state and --plot: give each a different file")

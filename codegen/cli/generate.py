@@ -19,8 +19,12 @@ from codegen.safetext import terminal_text
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("generate", help="write a model.py that strict-loads the checkpoint")
     p.add_argument("checkpoint", metavar="CKPT")
-    p.add_argument("-o", "--output", default="generated/model.py", metavar="PATH")
-    p.add_argument("--class-name", default="RecoveredModel", metavar="NAME")
+    p.add_argument(
+        "-o", "--output", default="generated/model.py", metavar="PATH", help="file to write"
+    )
+    p.add_argument(
+        "--class-name", default="RecoveredModel", metavar="NAME", help="the top-level class"
+    )
     p.add_argument("--hints", metavar="FILE", help="TOML file pinning choices by module path")
     add_force_option(p)
     p.add_argument(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
-from rich.console import Console
-
+from codegen import __version__
 from codegen.cli import check, diff, finetune, generate, inspect, verify
+from codegen.cli.common import make_console
 from codegen.errors import ModelgenError
 
 # Subcommand name -> module with add_parser(sub) and run(args, console); help lists them in this order.
@@ -22,12 +23,36 @@ COMMANDS = {
 }
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default where it has a meaningful one (not None, False or empty)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help = action.help or ""
+        default = action.default
+        if (
+            action.option_strings
+            and "%(default)" not in help
+            and default not in (None, False, [], argparse.SUPPRESS)
+        ):
+            help += " (default: %(default)s)"
+        return help
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+        # `--debug` before or after the subcommand; SUPPRESS keeps a subparser from resetting it.
+        default = False if kwargs.get("prog") == "modelgen" else argparse.SUPPRESS
+        self.add_argument("--debug", action="store_true", default=default, help="show tracebacks")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="modelgen",
         description="Recover a standalone PyTorch model.py from a checkpoint; verify, fine-tune, export.",
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=f"modelgen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS.values():
         module.add_parser(sub)
@@ -37,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    console = Console(highlight=False, soft_wrap=True)
+    console = make_console()
     try:
         return COMMANDS[args.command].run(args, console)
     except ModelgenError as e:
@@ -48,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("modelgen: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`modelgen inspect --json | head`): stop quietly, as cat and git do.
+        # stdout is pointed at /dev/null so the interpreter's final flush does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, the shell's code for a closed pipe
 
 
 if __name__ == "__main__":

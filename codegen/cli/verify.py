@@ -9,9 +9,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from codegen.cli.common import (
-    MODEL_HELP,
     add_checkpoint_options,
     add_data_options,
+    add_model_options,
+    init_args_from,
     open_from_args,
     print_json,
     print_load_failure,
@@ -25,7 +26,7 @@ def add_parser(sub: Any) -> None:
         "verify", help="prove MODEL strict-loads CKPT, runs, and exports to TorchScript"
     )
     p.add_argument("checkpoint", metavar="CKPT")
-    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    add_model_options(p)
     add_data_options(p, required=False)
     add_checkpoint_options(p)
 
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from codegen.harness.verify import verify
 
     out = report_console(args, console)
+    init_args = init_args_from(args)
     state = open_from_args(args).state_dict()  # with --remap applied
     device = resolve_device(args.device)
     data = load_data(args.data, args.inputs, args.target, need_target=False) if args.data else None
@@ -47,6 +49,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             data,
             device,
             loss=args.loss if data and data.target is not None else None,
+            init_args=init_args,
         )
     except LoadFailed as e:
         print_load_failure(out, e)

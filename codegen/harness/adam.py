@@ -36,6 +36,16 @@ class Rows:
         return tuple(move(t) for t in self.inputs), move(self.target)
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training: the best parameters so far are restored before this is raised, so the
+    caller can keep them. `best_epoch` 0 means no epoch improved on the start."""
+
+    def __init__(self, history: list[dict[str, Any]], best_epoch: int) -> None:
+        super().__init__()
+        self.history = history
+        self.best_epoch = best_epoch
+
+
 @dataclass
 class AdamSettings:
     loss: str
@@ -68,50 +78,74 @@ def train_adam(
     total = int(comm.all_reduce(torch.tensor([len(rows)], device=device)).item())
     steps = -(-total // settings.batch_size)
     best, best_params, waited = start_metric, [p.detach().clone() for p in params], 0
+    best_epoch, interrupted = 0, False
     history: list[dict[str, Any]] = []
     progress.start(settings.epochs * steps, "adam")
-    for epoch in range(1, settings.epochs + 1):
-        order = torch.randperm(
-            total, generator=torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
-        )
-        epoch_sum = torch.zeros(2, dtype=torch.float64, device=device)
-        for start in range(0, total, settings.batch_size):
-            batch = order[start : start + settings.batch_size]
-            mine = batch[batch % comm.world == comm.rank] // comm.world
-            opt.zero_grad(set_to_none=False)
-            if len(mine):
-                inputs, target = rows.get(mine)
-                summed, count = loss_sum(settings.loss, module(*inputs), target)
+    try:
+        for epoch in range(1, settings.epochs + 1):
+            train_loss = _epoch(module, params, rows, settings, comm, opt, total, epoch, progress)
+            val = validate()
+            history.append({"epoch": epoch, "train": train_loss, "val": val})
+            progress.epoch(epoch, train_loss, val)
+            metric = train_loss if val is None else val
+            if metric < best:
+                best, best_params, waited = metric, [p.detach().clone() for p in params], 0
+                best_epoch = epoch
             else:
-                summed, count = torch.zeros((), device=device), 0
-            # Divide by the global number of terms: gradients summed over ranks are then the global mean's.
-            totals = comm.all_reduce(
-                torch.stack(
-                    [
-                        summed.detach().double(),
-                        torch.tensor(float(count), dtype=torch.float64, device=device),
-                    ]
-                )
-            )
-            if len(mine):
-                (summed / totals[1]).backward()
-            comm.all_reduce_grads(params)
-            opt.step()
-            epoch_sum += totals
-            progress.advance(float(totals[0] / totals[1]))
-        train_loss = float(epoch_sum[0] / epoch_sum[1])
-        val = validate()
-        history.append({"epoch": epoch, "train": train_loss, "val": val})
-        progress.epoch(epoch, train_loss, val)
-        metric = train_loss if val is None else val
-        if metric < best:
-            best, best_params, waited = metric, [p.detach().clone() for p in params], 0
-        else:
-            waited += 1
-            if waited >= settings.patience:
-                break
-    progress.close()
+                waited += 1
+                if waited >= settings.patience:
+                    break
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        progress.close()
     with torch.no_grad():
         for p, b in zip(params, best_params):
             p.copy_(b)
+    if interrupted:
+        raise Interrupted(history, best_epoch)
     return history
+
+
+def _epoch(
+    module: torch.nn.Module,
+    params: list[torch.nn.Parameter],
+    rows: Rows,
+    settings: AdamSettings,
+    comm: Comm,
+    opt: torch.optim.Optimizer,
+    total: int,
+    epoch: int,
+    progress: Progress,
+) -> float:
+    """One pass over the global batches; returns the epoch's mean training loss."""
+    device = params[0].device
+    order = torch.randperm(
+        total, generator=torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
+    )
+    epoch_sum = torch.zeros(2, dtype=torch.float64, device=device)
+    for start in range(0, total, settings.batch_size):
+        batch = order[start : start + settings.batch_size]
+        mine = batch[batch % comm.world == comm.rank] // comm.world
+        opt.zero_grad(set_to_none=False)
+        if len(mine):
+            inputs, target = rows.get(mine)
+            summed, count = loss_sum(settings.loss, module(*inputs), target)
+        else:
+            summed, count = torch.zeros((), device=device), 0
+        # Divide by the global number of terms: gradients summed over ranks are then the global mean's.
+        totals = comm.all_reduce(
+            torch.stack(
+                [
+                    summed.detach().double(),
+                    torch.tensor(float(count), dtype=torch.float64, device=device),
+                ]
+            )
+        )
+        if len(mine):
+            (summed / totals[1]).backward()
+        comm.all_reduce_grads(params)
+        opt.step()
+        epoch_sum += totals
+        progress.advance(float(totals[0] / totals[1]))
+    return float(epoch_sum[0] / epoch_sum[1])

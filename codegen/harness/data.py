@@ -1,6 +1,6 @@
 """Read a DATA file (inputs and targets for verify/finetune) and check it is usable.
 
-DATA is a torch file read with `weights_only=True`, in one of the layouts DESIGN.md lists:
+DATA is a torch file read with `weights_only=True`, in one of these layouts:
 `{"inputs": T | tuple | list, "outputs" | "targets": T}`, `{"x"|"X"|"input": ..., "y"|"target": ...}`,
 a 2-tuple `(inputs, outputs)`, a bare tensor (inputs only), or any dict whose keys `--inputs K1,K2` and
 `--target K` name. Dimension 0 of every tensor is the sample dimension.

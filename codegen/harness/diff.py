@@ -10,7 +10,7 @@ than the one modelgen picks by default (a GAN's `discriminator`) is found too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from codegen.errors import CheckFailed
 from codegen.harness.keymatch import Plan, Suggestion, plan
@@ -63,16 +63,16 @@ class ModelDiff:
         return self.chosen.after.ok
 
 
-def model_keys(spec: str) -> ModelKeys:
+def model_keys(spec: str, init_args: Mapping[str, Any] | None = None) -> ModelKeys:
     import torch
 
     from codegen.harness.loading import build_model
 
     try:
         with torch.device("meta"), _SkipRandomInit():
-            model = build_model(spec)
+            model = build_model(spec, init_args)
     except CheckFailed:  # an __init__ that computes values (.item(), numpy) cannot run on meta
-        model = build_model(spec)
+        model = build_model(spec, init_args)
     state = model.state_dict()
     buffers = {name for name, _ in model.named_buffers()}
     return ModelKeys(spec, specs_of(state), buffers & set(state), buffers - set(state))
@@ -107,8 +107,9 @@ def diff_model(
     strip: bool = True,
     strip_prefixes: tuple[str, ...] = (),
     remap_path: str | None = None,
+    init_args: Mapping[str, Any] | None = None,
 ) -> ModelDiff:
-    keys = model_keys(model)
+    keys = model_keys(model, init_args)
     table = open_remapped(checkpoint, remap_path, key, strip, strip_prefixes).table
     default = _fit(keys, table)
     fits = [default]

@@ -62,6 +62,7 @@ class Job:
     patience: int = 5
     seed: int = 0
     device: str = "auto"
+    init_args: dict[str, Any] = field(default_factory=dict)  # MODEL's constructor arguments
 
 
 @dataclass
@@ -101,6 +102,10 @@ class TrainResult:
         return "training", self.baseline, self.final
 
 
+# A loss this small relative to the targets' scale (float round-off) means there is nothing to learn.
+ALREADY_FITS = 1e-9
+
+
 def prepare(job: Job, rank: int = 0) -> Prepared:
     from codegen.remap import open_remapped
 
@@ -116,7 +121,7 @@ def prepare(job: Job, rank: int = 0) -> Prepared:
         strip=job.strip,
         strip_prefixes=tuple(job.strip_prefixes),
     ).state_dict()
-    model = build_model(job.model)
+    model = build_model(job.model, job.init_args)
     report = strict_load(model, state, job.model)
     model.to(device)
     data = load_data(job.data, job.inputs, job.target, need_target=True)
@@ -375,6 +380,17 @@ def _restore_modes(model: torch.nn.Module, modes: list[bool]) -> None:
 # ---------------------------------------------------------------------------------------- check
 
 
+def _target_scale(p: Prepared) -> float:
+    """What a loss of the same size as the targets would be: mean square (mse), mean magnitude (l1),
+    1 for cross entropy (its loss has no target scale)."""
+    target = p.data.target.double()
+    if p.job.loss == "mse":
+        return float(target.square().mean()) or 1.0
+    if p.job.loss == "l1":
+        return float(target.abs().mean()) or 1.0
+    return 1.0
+
+
 def check(p: Prepared, result: TrainResult) -> None:
     """Frozen tensors bit-identical to the checkpoint, and the deciding loss below its baseline."""
     allowed = tuned_keys(p.model, p.selection)
@@ -383,6 +399,12 @@ def check(p: Prepared, result: TrainResult) -> None:
         shown = ", ".join(moved[:5]) + (f" and {len(moved) - 5} more" if len(moved) > 5 else "")
         raise CheckFailed(f"frozen tensors changed during training: {shown}")
     split, before, after = result.decisive
+    scale = _target_scale(p)
+    if before <= ALREADY_FITS * scale:
+        raise CheckFailed(
+            f"the {split} loss is already {before:.3g} before tuning (targets' scale {scale:.3g}): "
+            "the model reproduces DATA's targets (are they its own outputs?); nothing to tune"
+        )
     if not after < before:
         hint = (
             "least squares is optimal on the training split, so the head overfits: add data or "

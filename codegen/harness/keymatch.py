@@ -156,11 +156,27 @@ def _subtree_renames(
     )  # left for the user, neither renamed nor dropped
     loose = [
         Suggestion(
-            s.source, s.target, s.tensors, round(s.confidence * 0.5, 2), "same keys, other shapes"
+            s.source,
+            s.target,
+            s.tensors,
+            round(s.confidence * 0.5, 2),
+            "same keys, other shapes: " + _shape_changes(s.source, s.target, specs, expected),
         )
         for s in loose
     ]
     return sure, loose
+
+
+def _shape_changes(
+    source: str, target: str, specs: Mapping[str, Spec], expected: Mapping[str, Spec], most: int = 3
+) -> str:
+    """`weight [10, 64] -> [12, 64]` for the keys of two subtrees whose shapes differ (checkpoint ->
+    model), so the user sees what a rename would not fix."""
+    ours = {k[len(source) :]: list(v[0]) for k, v in specs.items() if k.startswith(source)}
+    theirs = {k[len(target) :]: list(v[0]) for k, v in expected.items() if k.startswith(target)}
+    changed = [f"{r} {ours[r]} -> {theirs[r]}" for r in sorted(ours) if ours[r] != theirs.get(r)]
+    more = f", ... ({len(changed)} in all)" if len(changed) > most else ""
+    return ", ".join(changed[:most]) + more
 
 
 def _claim(
@@ -253,7 +269,8 @@ def _key_renames(
         used |= {u, m}
         unique = best_of.get(u) == best_of.get("\0" + m) != ()
         confidence = 0.35 + 0.2 * unique + 0.1 * same_parent + 0.35 * sim
-        out.append(Suggestion(u, m, 1, round(min(confidence, 0.99), 2), "same shape"))
+        shape = list(specs[u][0])
+        out.append(Suggestion(u, m, 1, round(min(confidence, 0.99), 2), f"same shape {shape}"))
     unexpected -= used
     missing -= used
     return out

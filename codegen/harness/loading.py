@@ -18,18 +18,23 @@ class LoadFailed(CheckFailed):
         self.report = report
 
 
-def build_model(spec: str) -> Any:
-    """`MODEL()` with its default arguments: generated files default every hyperparameter."""
+def build_model(spec: str, init_args: Mapping[str, Any] | None = None) -> Any:
+    """`MODEL(**init_args)`; generated files default every hyperparameter, so they need none."""
     cls = load_model_class(spec)
+    kwargs = dict(init_args or {})
+    call = f"{cls.__name__}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
     try:
-        return cls()
+        return cls(**kwargs)
     except TypeError as e:
-        raise ModelgenError(
-            f"{spec}: {cls.__name__}() cannot be built without arguments ({first_line(e)})"
-        ) from None
+        hint = (
+            "; pass them with --init-args '{\"name\": value}' or --init-arg name=value"
+            if not kwargs
+            else ""
+        )
+        raise ModelgenError(f"{spec}: {call} cannot be built ({first_line(e)}){hint}") from None
     except Exception as e:
         raise CheckFailed(
-            f"{spec}: building {cls.__name__}() failed: {type(e).__name__}: {first_line(e)}"
+            f"{spec}: building {call} failed: {type(e).__name__}: {first_line(e)}"
         ) from None
 
 

@@ -51,9 +51,10 @@ def verify(
     data: Dataset | None,
     device: Any,
     loss: str | None = None,
+    init_args: Mapping[str, Any] | None = None,
 ) -> VerifyResult:
     result = VerifyResult()
-    model = build_model(model_spec)
+    model = build_model(model_spec, init_args)
     expected: dict[str, Spec] = specs_of(state)
     report = strict_load(model, state, model_spec)
     result.add(

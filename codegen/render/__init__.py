@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from codegen.errors import ModelgenError
-from codegen.ir import Arg, Call, Choice, ClassDef, ExampleInput, Module, ModelIR, Ref, Tensor
+from codegen.ir import (
+    Arg,
+    Call,
+    Choice,
+    ClassDef,
+    ExampleInput,
+    Module,
+    ModelIR,
+    Ref,
+    Source,
+    Tensor,
+)
 from codegen.render.graph_printer import print_graph
 from codegen.safetext import comment_text, docstring_text
 
@@ -187,6 +199,8 @@ class ClassView:
     forward_lines: list[str]
     example_inputs: list[str] = field(default_factory=list)
     imports: set[str] = field(default_factory=set)  # what the printed forward graph needs
+    loader: list[str] = field(default_factory=list)  # body of from_checkpoint (top class only)
+    loader_doc: str = ""
 
 
 def class_view(cls: ClassDef, float_dtype: str) -> ClassView:
@@ -308,10 +322,55 @@ def docstring(ir: ModelIR) -> str:
     return "\n".join(docstring_text(line) for line in lines)
 
 
+def loader_lines(s: Source) -> tuple[list[str], str]:
+    """Body and docstring of the top class's `from_checkpoint(path)`: the file read the way the
+    generator read it (the state dict's container, then the prefixes it stripped), in torch only.
+    None for what one file cannot hold (shards, TorchScript) or a remap (renames are not repeated).
+    """
+    if s.format not in ("torch-zip", "torch-legacy", "safetensors") or "--remap" in s.command:
+        return [], ""
+    if s.format == "safetensors":
+        lines = [
+            "from safetensors.torch import load_file  # needed only here",
+            "",
+            "state = load_file(path)",
+        ]
+    else:
+        lines = ['state = torch.load(path, map_location="cpu", weights_only=True)']
+    how = []
+    if s.container:
+        for part in s.container.split("/"):  # a digit is a list index or a key, as in load/unwrap
+            seq = (
+                f"state[{int(part)}] if isinstance(state, (list, tuple)) else "
+                if part.isascii() and part.isdigit()  # a list index, as load/unwrap makes them
+                else ""
+            )
+            lines.append(f"state = {seq}state[{part!r}]")
+        how.append(f"the state dict under {s.container!r}")
+    if s.stripped_prefixes:
+        names = ", ".join(repr(p) for p in s.stripped_prefixes)
+        lines += [
+            f"for prefix in [{names}]:",
+            "    state = {k.removeprefix(prefix): v for k, v in state.items()}",
+        ]
+        how.append(f"prefixes {names} stripped")
+    lines += ["model = cls()", "model.load_state_dict(state)", "return model"]
+    doc = (
+        "Build the model and strict-load the checkpoint file it was generated from"
+        + (": " + "; ".join(how) if how else "")
+        + "."
+    )
+    wrapped = textwrap.wrap(
+        docstring_text(doc), width=88, break_long_words=False, break_on_hyphens=False
+    )  # escaped first, wrapped at spaces only: no escape sequence is split
+    return lines, "\n        ".join(wrapped)
+
+
 def render_source(ir: ModelIR, formatted: bool = True) -> str:
     """The finished, formatted, validated file text (`formatted=False`: valid but raw, for calibration)."""
     env = _environment()
     views = [class_view(c, ir.source.float_dtype) for c in ir.classes]
+    views[-1].loader, views[-1].loader_doc = loader_lines(ir.source)
     text = env.get_template("model.py.jinja").render(
         docstring=docstring(ir), imports=_imports(views), classes=views
     )
@@ -337,9 +396,13 @@ def _environment():
 
     from importlib.resources import files
 
-    # templates/ is installed as the package `codegen.templates` (see pyproject.toml).
+    # templates/ is installed as the package `codegen.templates` (see pyproject.toml). In a source
+    # checkout it sits beside codegen/: read that one first, so the code and the templates always come
+    # from the same tree (an editable install of another checkout would map the package elsewhere).
+    beside = Path(__file__).resolve().parents[2] / "templates"
+    folder = beside if (beside / "model.py.jinja").is_file() else files("codegen.templates")
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(files("codegen.templates"))),
+        loader=jinja2.FileSystemLoader(str(folder)),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
