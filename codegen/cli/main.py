@@ -10,7 +10,8 @@ from typing import Sequence
 from codegen import __version__
 from codegen.cli import check, diff, finetune, generate, inspect, verify
 from codegen.cli.common import make_console
-from codegen.errors import ModelgenError
+from codegen.errors import ModelgenError, first_line
+from codegen.safetext import printable
 
 # Subcommand name -> module with add_parser(sub) and run(args, console); help lists them in this order.
 COMMANDS = {
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModelgenError as e:
         if args.debug:
             raise
-        print(f"modelgen: error: {e}", file=sys.stderr)
+        print(f"modelgen: error: {printable(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("modelgen: interrupted", file=sys.stderr)
@@ -79,6 +80,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, the shell's code for a closed pipe
+    except Exception as e:  # a bug of ours: still one line, and the way to the details
+        if args.debug:
+            raise
+        print(
+            f"modelgen: internal error: {type(e).__name__}: {printable(first_line(e))} "
+            "(rerun with --debug for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

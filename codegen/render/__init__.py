@@ -378,15 +378,15 @@ def render_source(ir: ModelIR, formatted: bool = True) -> str:
 
 
 def _imports(views: list[ClassView]) -> list[str]:
-    body = "\n".join(line for v in views for line in v.init_lines + v.forward_lines)
+    """From what the forward graphs call, never from searching the text (a key may read `F.x`)."""
     needed = set().union(*(v.imports for v in views))
     imports = []
-    if "math." in body or "math" in needed:
+    if "math" in needed:
         imports.append("import math")
         imports.append("")
     imports.append("import torch")
     imports.append("import torch.nn as nn")
-    if "F." in body or "F" in needed:
+    if "F" in needed:
         imports.append("import torch.nn.functional as F")
     return imports
 
