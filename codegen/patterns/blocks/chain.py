@@ -69,7 +69,13 @@ def tie_order(m: Module) -> tuple:
     else:
         stage = (1, 0)
     numbers = tuple(int(n) for n in re.findall(r"\d+", m.attr))
-    return (stage, numbers, FAMILY_RANK.get(family(m) or "", 1), m.attr)
+    projection = ATTENTION_PROJECTION.match(m.attr.lower())
+    qkv = (
+        "qkv".index(projection.group(1).removeprefix("to_").removeprefix("w")[0])
+        if projection
+        else 3
+    )
+    return (stage, numbers, qkv, FAMILY_RANK.get(family(m) or "", 1), m.attr)
 
 
 def reading_order(members: list[Module]) -> tuple[list[Module], bool]:
