@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from codegen.harness.model_ref import load_model_class
 from codegen.ir import Arg, Choice, ClassDef, Forward, Module, ModelIR, Param, Ref, Source
 from codegen.ir.graph import Graph
 from codegen.render import render_source
@@ -33,35 +34,35 @@ def mlp_ir(missing: str = "") -> ModelIR:
     return ModelIR([top], source_info(), summary="RecoveredModel: 2 Linear")
 
 
-def load(source: str) -> type:
-    namespace: dict = {}
-    exec(compile(source, "<rendered>", "exec"), namespace)
-    return namespace["RecoveredModel"]
+def load(source: str, tmp_path) -> type:
+    path = tmp_path / f"rendered_{abs(hash(source))}.py"  # TorchScript reads the source file
+    path.write_text(source)
+    return load_model_class(str(path))
 
 
-def test_a_hand_built_mlp_renders_to_a_module_that_computes_it():
+def test_a_hand_built_mlp_renders_to_a_module_that_computes_it(tmp_path):
     source = render_source(mlp_ir())
     assert "hidden_dim: int = 16,  # fc1.weight.shape[0]" in source
     assert "self.fc1 = nn.Linear(8, hidden_dim)" in source
-    assert "return self.fc2(F.relu(self.fc1(x)))" in source
+    assert "x = self.fc1(x)\n        x = F.relu(x)\n        return self.fc2(x)\n" in source
     # imports come from the graph: F for relu, nothing for math
     assert "import torch.nn.functional as F" in source and "import math" not in source
     assert all(len(line) <= 100 for line in source.splitlines())
 
-    model = load(source)().eval()
+    model = load(source, tmp_path)().eval()
     reference = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3)).eval()
-    model.load_state_dict(
-        {k.replace("0", "fc1").replace("2", "fc2"): v for k, v in reference.state_dict().items()}
-    )
+    renamed = {"0": "fc1", "2": "fc2"}
+    state = reference.state_dict()
+    model.load_state_dict({renamed[k[0]] + k[1:]: v for k, v in state.items()}, strict=True)
     x = torch.randn(4, 8)
     torch.testing.assert_close(model(x), reference(x))
     torch.testing.assert_close(torch.jit.script(model)(x), reference(x))
-    assert load(source)(hidden_dim=32).fc1.out_features == 32
+    assert load(source, tmp_path)(hidden_dim=32).fc1.out_features == 32
 
 
-def test_a_forward_that_could_not_be_inferred_raises_naming_the_gap():
+def test_a_forward_that_could_not_be_inferred_raises_naming_the_gap(tmp_path):
     source = render_source(mlp_ir(missing="the order of fc1 and fc2"))
-    model = load(source)()
+    model = load(source, tmp_path)()
     try:
         model(torch.randn(2, 8))
     except NotImplementedError as e:
