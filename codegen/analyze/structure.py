@@ -180,6 +180,14 @@ class StructureBuilder:
             if not chained:
                 before = before if before and _paired(before, attr) else None
                 after = after if after and _paired(attr, after) else None
+            elif first[attr].io is not None and first[attr].io.family == "norm":
+                # A norm's type follows the layer it normalises: trust the order only where that
+                # layer is the one member giving this width (a ViT's final norm is not the stem's).
+                width = first[attr].io.in_width
+                givers = [m for m in first.values() if m.attr != attr and _gives(m, width)]
+                if before and not _paired(before, attr) and len(givers) != 1:
+                    before = None
+                after = after if after and _paired(attr, after) else None
             prev = final[before].io if before else None
             nxt = first[after].io if after else None
             child = node.children[attr]
@@ -294,6 +302,10 @@ class StructureBuilder:
 
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
+
+
+def _gives(m: Module, width: int | None) -> bool:
+    return m.io is not None and m.io.out_width is not None and m.io.out_width == width
 
 
 def _paired(a: str, b: str) -> bool:
