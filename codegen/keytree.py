@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -48,7 +49,10 @@ class KeyNode:
             yield from c.walk()
 
 
-def build_tree(table: TensorTable) -> KeyNode:
+def build_tree(table: TensorTable, canonical: bool = False) -> KeyNode:
+    """`canonical`: children and tensors in natural name order (`layer2` before `layer10`), so the
+    tree is the same whatever order the file lists its keys in (safetensors sorts them; a .pt keeps
+    registration order). The analyzer wants that; `inspect` shows the file's own order."""
     root = KeyNode("", "")
     for name, entry in table.tensors.items():
         *parents, leaf = name.split(".")
@@ -59,7 +63,17 @@ def build_tree(table: TensorTable) -> KeyNode:
                 node.children[part] = KeyNode(part, path)
             node = node.children[part]
         node.tensors[leaf] = entry
+    if canonical:
+        for node in root.walk():
+            node.tensors = dict(sorted(node.tensors.items(), key=lambda kv: natural_key(kv[0])))
+            node.children = dict(sorted(node.children.items(), key=lambda kv: natural_key(kv[0])))
     return root
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders the ASCII numbers inside a name by value: `conv2` < `conv10`."""
+    parts = re.split(r"([0-9]+)", name)
+    return tuple((0, int(p), p) if p.isdigit() and p.isascii() else (1, 0, p) for p in parts if p)
 
 
 def repeated_runs(node: KeyNode) -> list[list[KeyNode]]:

@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 
 from codegen.errors import ModelgenError
-from codegen.safetext import printable
+from codegen.safetext import is_plain_attr, printable  # noqa: F401 (is_plain_attr re-exported)
 
 # Names generated files use at module level; a class must not shadow them.
 MODULE_GLOBALS = {"math", "torch", "nn", "F", "Tensor", "Optional", "List", "Tuple"}
@@ -19,17 +19,6 @@ def reserved_names() -> frozenset[str]:
     import torch.nn as nn
 
     return frozenset(dir(nn.Module)) | frozenset(vars(nn.Module())) | {"example_inputs"}
-
-
-def is_plain_attr(name: str) -> bool:
-    """Usable as `self.<name>`: an ASCII identifier (Python NFKC-folds others), no keyword, and no
-    leading `__` (inside a class body Python would mangle it to `_Class__name`)."""
-    return (
-        name.isascii()
-        and name.isidentifier()
-        and not keyword.iskeyword(name)
-        and not name.startswith("__")
-    )
 
 
 def check_registrable(segment: str, key: str) -> None:

@@ -1,16 +1,29 @@
 """The one place where outside text (checkpoint keys, metadata, hints, remaps, command-line values)
 is made safe for where it lands: a comment, a docstring, or the user's terminal.
 
-Generated code takes outside text in exactly three forms: a `repr()` literal, an identifier checked by
-`codegen.naming`, or prose passed through `comment_text` / `docstring_text` here. Anything else is a
-code-injection route (a key holding a newline and code, or a closing triple quote).
+Generated code takes outside text in exactly three forms: a `repr()` literal, an identifier checked
+by `is_plain_attr` here (and `codegen.naming`), or prose passed through `comment_text` /
+`docstring_text` here. Anything else is a code-injection route (a key holding a newline and code, or a closing triple quote).
 """
 
 from __future__ import annotations
 
+import keyword
 import re
 
 from rich.markup import escape as _rich_escape
+
+
+def is_plain_attr(name: str) -> bool:
+    """Usable as `self.<name>`: an ASCII identifier (Python NFKC-folds others), no keyword, and no
+    leading `__` (inside a class body Python would mangle it to `_Class__name`)."""
+    return (
+        name.isascii()
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("__")
+    )
+
 
 # A quote that could help close a triple-quoted string: one followed by another, or the last character.
 _CLOSING_QUOTE = re.compile(r'"(?=")|"$')

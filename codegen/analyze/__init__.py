@@ -29,7 +29,7 @@ def analyze(
         p: {n: v for n, v in values.items() if n != "kind"} for p, values in (hints or {}).items()
     }
     resolver = ChoiceResolver({p: v for p, v in hints.items() if v}, table.metadata, calibrated)
-    structure = StructureBuilder(resolver, buffer_hints, class_name).build(build_tree(table))
+    structure = StructureBuilder(resolver, buffer_hints, class_name).build(build_tree(table, canonical=True))
 
     classes: list[ClassDef] = []
     for group in structure.groups:

@@ -19,6 +19,7 @@ from codegen.ir import Arg, Call, IOSpec, Module, Tensor
 from codegen.keytree import KeyNode
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised
+from codegen.patterns.blocks.chain import reading_order
 from codegen.patterns.registry import best
 
 
@@ -146,25 +147,59 @@ class StructureBuilder:
         return Context(self.resolver, prev, nxt, stride=self.strides.get(node.path, 1))
 
     def _members(self, node: KeyNode) -> list[Module | Tensor]:
+        """Tensors, then modules in reading order: the order data flows through them where widths
+        show it, else by names (`reading_order`), never the file's key order. A layer whose type
+        depends on its neighbours (a norm's dimensionality, a conv's groups) sees its neighbours in
+        that order."""
         self._plan_strides(node)
         members: list[Module | Tensor] = []
         for name, entry in node.tensors.items():
             check_registrable(name, entry.name)
             members.append(self._tensor(name, entry.name, entry.shape, entry.dtype))
-        prev: IOSpec | None = None
-        children = list(node.children.values())
-        for i, child in enumerate(children):
+        # First pass without neighbours: what each child is and which widths it takes and gives.
+        first: dict[str, Module] = {}
+        layers: set[str] = set()
+        for child in node.children.values():
             check_registrable(child.name, child.path or child.name)
-            nxt = self._peek_io(children[i + 1]) if i + 1 < len(children) else None
-            module = self.module_for(child, self._context(child, prev, nxt))
-            members.append(module)
-            prev = module.io
-        return members
+            found = self._peek(child)
+            if found is not None and matches(found.call(), child):
+                layers.add(child.name)
+                first[child.name] = Module(child.name, "builtin", found.type_name, io=found.io)
+            else:  # containers and classes build their own insides; neighbours do not matter
+                first[child.name] = self.module_for(child, self._context(child))
+        ordered, chained = reading_order(list(first.values()))
+        order = [m.attr for m in ordered]
+        final: dict[str, Module] = {}
+        for i, attr in enumerate(order):
+            if attr not in layers:
+                final[attr] = first[attr]
+                continue
+            # Neighbours from the dataflow; in an order by names only, from a named pair (bn1, conv1)
+            before = order[i - 1] if i > 0 else None
+            after = order[i + 1] if i + 1 < len(order) else None
+            if not chained:
+                before = before if before and _paired(before, attr) else None
+                after = after if after and _paired(attr, after) else None
+            elif first[attr].io is not None and first[attr].io.family == "norm":
+                # A norm's type follows the layer it normalises: trust the order only where that
+                # layer is the one member giving this width (a ViT's final norm is not the stem's).
+                width = first[attr].io.in_width
+                givers = [m for m in first.values() if m.attr != attr and _gives(m, width)]
+                if before and not _paired(before, attr) and len(givers) != 1:
+                    before = None
+                after = after if after and _paired(attr, after) else None
+            prev = final[before].io if before else None
+            nxt = first[after].io if after else None
+            child = node.children[attr]
+            final[attr] = self.module_for(child, self._context(child, prev, nxt))
+        return members + [final[attr] for attr in order]
 
-    def _peek_io(self, node: KeyNode) -> IOSpec | None:
-        """The next sibling's family, for norms whose dimensionality shows only in a neighbour."""
-        found = recognise(node, Context(self.resolver))
-        return found.io if found is not None else None
+    def _peek(self, node: KeyNode) -> Recognised | None:
+        """The layer a node would be without neighbours, recording no choice."""
+        made = len(self.resolver.made)
+        found = recognise(node, Context(self.resolver, stride=self.strides.get(node.path, 1)))
+        del self.resolver.made[made:]
+        return found
 
     def _tensor(self, attr: str, key: str, shape: tuple[int, ...], dtype: str) -> Tensor:
         hint = self.buffer_hints.get(key)
@@ -267,6 +302,16 @@ class StructureBuilder:
 
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
+
+
+def _gives(m: Module, width: int | None) -> bool:
+    return m.io is not None and m.io.out_width is not None and m.io.out_width == width
+
+
+def _paired(a: str, b: str) -> bool:
+    """Names that number the same step: `conv1` and `bn1`, `attn_1` and `ln_1`."""
+    numbers = re.findall(r"[0-9]+", a)
+    return bool(numbers) and numbers == re.findall(r"[0-9]+", b)
 
 
 def _conv_weight(node: KeyNode) -> tuple[int, ...] | None:

@@ -82,7 +82,8 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     from codegen.cli.progress import RichProgress, rich_progress_on_stdout
     from codegen.harness.device import resolve_device
-    from codegen.harness.distributed import from_environment, run_spawned
+    from codegen.harness.distributed import from_environment
+    from codegen.harness.spawn import run_spawned
     from codegen.harness.finetune import check, prepare, train
     from codegen.harness.loading import LoadFailed
     from codegen.harness.adam import Interrupted

@@ -140,13 +140,13 @@ class ExampleInput:
 
 @dataclass
 class Forward:
-    """The dataflow of a generated class's forward, as lines the renderer prints verbatim.
+    """The dataflow of a generated class's forward: a graph (codegen.ir.graph), never code text.
 
-    `missing` set means no dataflow could be inferred: the method raises NotImplementedError naming it.
+    `missing` set (or no graph) means no dataflow could be inferred: the method raises
+    NotImplementedError naming it.
     """
 
     inputs: list[tuple[str, str]] = field(default_factory=list)  # (name, annotation)
-    lines: list[str] = field(default_factory=list)
     returns: str = "torch.Tensor"
     missing: str = ""
     choices: list[Choice] = field(default_factory=list)

@@ -25,7 +25,7 @@ from codegen.ir import (
     Tensor,
 )
 from codegen.render.graph_printer import print_graph
-from codegen.safetext import comment_text, docstring_text
+from codegen.safetext import comment_text, docstring_text, is_plain_attr
 
 # --------------------------------------------------------------------------------- expressions
 
@@ -158,8 +158,6 @@ def member_lines(m: Module | Tensor, float_dtype: str) -> list[str]:
 
 
 def _plain(attr: str) -> bool:
-    from codegen.naming import is_plain_attr
-
     return is_plain_attr(attr)
 
 
@@ -226,15 +224,12 @@ def class_view(cls: ClassDef, float_dtype: str) -> ClassView:
     inputs = fwd.inputs or [("x", "torch.Tensor")]
     imports: set[str] = set()
     if cls.base_module is None:
-        if fwd.missing:
-            forward_lines = [
-                f"raise NotImplementedError({('modelgen could not infer ' + fwd.missing)!r})"
-            ]
-        elif fwd.graph is not None:
+        if fwd.graph is not None and not fwd.missing:
             printed = print_graph(fwd.graph)
             forward_lines, inputs, imports = printed.lines, printed.arguments, printed.imports
         else:
-            forward_lines = list(fwd.lines)
+            missing = "modelgen could not infer " + (fwd.missing or "the dataflow")
+            forward_lines = [f"raise NotImplementedError({missing!r})"]
     forward_args = ", ".join(f"{n}: {a}" for n, a in inputs)
     examples = []
     if cls.is_top and cls.base_module is None and not fwd.missing:

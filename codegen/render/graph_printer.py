@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codegen.ir.graph import Graph, Node, Slice, Value, values_in
-from codegen.naming import is_plain_attr
-from codegen.safetext import comment_text
+from codegen.safetext import comment_text, is_plain_attr
 
 # name -> (how it prints, the import it needs). "{}" slots take the positional arguments in order.
 FUNCTIONS: dict[str, tuple[str, str]] = {

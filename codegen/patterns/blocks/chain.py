@@ -29,12 +29,17 @@ from codegen.patterns._kit import (
     tensors,
 )
 
-FIRST = re.compile(r"^(emb|wte|tok|stem|patch|input|in_|enc|features|conv_in)", re.I)
-LAST = re.compile(r"head|classifier|^fc$|^out|output|decoder|^dec|final|ln_f|norm_out|logits", re.I)
+FIRST = re.compile(r"^(emb|wte|tok|stem|patch|input|in_|features|conv_in)", re.I)
+ENCODER = re.compile(r"^enc", re.I)
+LAST = re.compile(
+    r"head|classifier|generator|^fc$|^out|output|decoder|^dec|final|ln_f|norm_out|logits", re.I
+)
+SHORTCUT = re.compile(r"^(downsample|shortcut|skip|residual)", re.I)
 POSITIONS = re.compile(r"pos|wpe|position", re.I)
 ATTENTION_PROJECTION = re.compile(
     r"^(q|k|v|query|key|value|to_q|to_k|to_v|wq|wk|wv)(_proj|_lin|_linear)?$"
 )
+SEARCH_BUDGET = 20_000  # orders tried before deciding that widths do not chain
 SEQUENCE_FAMILIES = ("rnn", "transformer")
 FAMILY_RANK = {"embedding": 0, "conv": 1, "linear": 1, "rnn": 1, "norm": 2, "activation": 3}
 SEQUENCE_POOLING = {  # how: (method, arguments, comment)
@@ -46,20 +51,38 @@ SEQUENCE_POOLING = {  # how: (method, arguments, comment)
 
 
 def tie_order(m: Module) -> tuple:
-    """Where names put a layer when widths allow several orders: token tables, then position
-    tables, then stems and encoders; heads, decoders and final norms last; numbers in names."""
-    if family(m) == "embedding":
+    """Where names put a layer when widths allow several orders: token tables and stems, then
+    position tables (added to what those gave), then encoders; shortcuts after the main path; heads, decoders and final norms last;
+    numbers in names."""
+    if POSITIONS.search(m.attr):
+        stage = (0, 2)  # positions are added to what the token table or stem gave
+    elif family(m) == "embedding":
         stage = (0, 0)
-    elif POSITIONS.search(m.attr):
-        stage = (0, 1)
     elif FIRST.search(m.attr):
-        stage = (0, 2)
+        stage = (0, 1)
+    elif ENCODER.search(m.attr):
+        stage = (0, 3)
     elif LAST.search(m.attr):
         stage = (2, 0)
+    elif SHORTCUT.search(m.attr):
+        stage = (1, 1)  # a residual's side path reads best after the main one
     else:
         stage = (1, 0)
     numbers = tuple(int(n) for n in re.findall(r"\d+", m.attr))
-    return (stage, numbers, FAMILY_RANK.get(family(m) or "", 1), m.attr)
+    projection = ATTENTION_PROJECTION.match(m.attr.lower())
+    qkv = (
+        "qkv".index(projection.group(1).removeprefix("to_").removeprefix("w")[0])
+        if projection
+        else 3
+    )
+    return (stage, numbers, qkv, FAMILY_RANK.get(family(m) or "", 1), m.attr)
+
+
+def reading_order(members: list[Module]) -> tuple[list[Module], bool]:
+    """Members in the order a reader meets them, and whether that order is the dataflow (widths
+    chain) rather than names alone. Never the file's key order, so it never shows in the class."""
+    chained = dataflow_order(members)
+    return (chained, True) if chained is not None else (sorted(members, key=tie_order), False)
 
 
 def dataflow_order(members: list[Module], width: int | None = None) -> list[Module] | None:
@@ -69,9 +92,14 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
         sources = [m for m in ranked if _takes(m) is not None and not _produced_by_other(m, ranked)]
         ranked = sources + [m for m in ranked if m not in sources]
 
+    budget = [SEARCH_BUDGET]
+
     def extend(order: list[Module], rest: list[Module], width: int | None):
         if not rest:
             return order
+        budget[0] -= 1
+        if budget[0] < 0:  # many equal widths and no chain: give up rather than try every order
+            return None
         for m in _next_candidates(order, rest):
             takes = _takes(m)
             if width is not None and takes is not None and takes != width:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns.blocks.chain import reading_order
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -48,7 +49,7 @@ class EncoderDecoder(BlockPattern):
             return None
         d = core[0].io.out_width
         head = [m for m in others if m not in embeddings and _is_head(m, d)]
-        front = [m for m in others if m not in embeddings and m not in head]
+        front, _ = reading_order([m for m in others if m not in embeddings and m not in head])
         if len(head) > 1:
             return None
         found = (

@@ -1,0 +1,117 @@
+"""The analyzer below the CLI: small key tables built in code, the expected IR written inline."""
+
+from __future__ import annotations
+
+import random
+
+from codegen.analyze import analyze
+from codegen.ir import ModelIR, Module
+from codegen.load import TensorEntry, TensorTable
+from codegen.patterns.registry import all_patterns
+
+
+def table(shapes: dict[str, tuple[int, ...]]) -> TensorTable:
+    entries = {
+        key: TensorEntry(key, shape, "int64" if key.endswith("batches_tracked") else "float32")
+        for key, shape in shapes.items()
+    }
+    return TensorTable(source="inline", format="test", tensors=entries)
+
+
+def batchnorm(path: str, c: int) -> dict[str, tuple[int, ...]]:
+    stats = ("weight", "bias", "running_mean", "running_var")
+    return {**{f"{path}.{s}": (c,) for s in stats}, f"{path}.num_batches_tracked": ()}
+
+
+def outline(ir: ModelIR) -> list[tuple]:
+    """Per class: name, parameters with defaults, members with types, forward pattern, trust."""
+    trust = {type(p).__name__: p.trust for p in all_patterns()}
+    return [
+        (
+            c.name,
+            [(p.name, p.default) for p in c.params],
+            [(m.attr, m.type_name if isinstance(m, Module) else m.kind) for m in c.members],
+            c.forward.pattern,
+            trust.get(c.forward.pattern, "missing"),
+        )
+        for c in ir.classes
+    ]
+
+
+def residual_net() -> dict[str, tuple[int, ...]]:
+    shapes = {"stem.weight": (8, 3, 3, 3), **batchnorm("stem_bn", 8)}
+    for i in (1, 2):
+        shapes[f"block.conv{i}.weight"] = (8, 8, 3, 3)
+        shapes.update(batchnorm(f"block.bn{i}", 8))
+    return {**shapes, "fc.weight": (4, 8), "fc.bias": (4,)}
+
+
+def test_residual_block_and_a_guessed_top():
+    ir = analyze(table(residual_net()))
+    assert outline(ir) == [
+        (
+            "Block",
+            [("hidden_channels", None)],
+            [
+                ("conv1", "nn.Conv2d"),
+                ("bn1", "nn.BatchNorm2d"),
+                ("conv2", "nn.Conv2d"),
+                ("bn2", "nn.BatchNorm2d"),
+            ],
+            "BasicBlock",
+            "inferred",
+        ),
+        (
+            "RecoveredModel",
+            [("hidden_channels", 8)],
+            [
+                ("stem", "nn.Conv2d"),
+                ("stem_bn", "nn.BatchNorm2d"),
+                ("block", "Block"),
+                ("fc", "nn.Linear"),
+            ],
+            "Chain",
+            "guessed",
+        ),
+    ]
+    top = ir.top
+    assert [c.name for c in top.forward.choices] == ["activation", "pooling"]
+    assert top.forward.graph is not None and top.forward.graph.inputs[0].target == "x"
+
+
+def test_key_order_does_not_change_the_ir():
+    shapes = residual_net()
+    keys = list(shapes)
+    random.Random(0).shuffle(keys)
+    shuffled = analyze(table({k: shapes[k] for k in keys}))
+    alphabetical = analyze(table(dict(sorted(shapes.items()))))
+    assert outline(shuffled) == outline(alphabetical) == outline(analyze(table(shapes)))
+
+
+def test_numbered_keys_are_a_sequential_with_a_choice_in_the_gap():
+    ir = analyze(table({"0.weight": (16, 8), "0.bias": (16,), "2.weight": (4, 16), "2.bias": (4,)}))
+    (top,) = ir.classes
+    assert top.base == "nn.Sequential" and top.base_module is not None
+    items = [(m.attr, m.kind, m.type_name) for m in top.base_module.children]
+    assert items == [
+        ("0", "builtin", "nn.Linear"),
+        ("1", "placeholder", "nn.ReLU"),
+        ("2", "builtin", "nn.Linear"),
+    ]
+    gap = top.base_module.children[1].choices[0]
+    assert (gap.path, gap.name, gap.value, gap.source) == (
+        "1",
+        "module_type",
+        "nn.ReLU()",
+        "default",
+    )
+
+
+def test_attention_projections_are_a_gap_named_in_the_forward():
+    shapes = {f"attn.{p}.weight": (16, 16) for p in ("q_proj", "k_proj", "v_proj", "out_proj")}
+    ir = analyze(table(shapes))
+    attn = ir.classes[0]
+    assert [m.attr for m in attn.members] == ["q_proj", "k_proj", "v_proj", "out_proj"]
+    assert attn.forward.graph is None
+    assert attn.forward.missing.startswith("how q_proj, k_proj, v_proj, out_proj combine")
+    assert ir.warnings[0].startswith("Attn.forward: cannot infer how q_proj")
