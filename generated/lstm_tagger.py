@@ -30,7 +30,12 @@ class RecoveredModel(nn.Module):
     @classmethod
     def from_checkpoint(cls, path: str) -> "RecoveredModel":
         """Build the model and strict-load the checkpoint file it was generated from."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file  # needed only for this format
+
+            state = load_file(path)
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
         model = cls()
         model.load_state_dict(state)
         return model
@@ -47,5 +52,5 @@ class RecoveredModel(nn.Module):
 
 
 # modelgen: fingerprint 0b1670cbb928c58e; bodies RecoveredModel.__init__=d44bd421
-#   RecoveredModel.from_checkpoint=cffba5d4 RecoveredModel.example_inputs=984393d2
+#   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=984393d2
 #   RecoveredModel.forward=60ea9dda

@@ -28,11 +28,16 @@ class RecoveredModel(nn.Sequential):
     @classmethod
     def from_checkpoint(cls, path: str) -> "RecoveredModel":
         """Build the model and strict-load the checkpoint file it was generated from."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file  # needed only for this format
+
+            state = load_file(path)
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
         model = cls()
         model.load_state_dict(state)
         return model
 
 
 # modelgen: fingerprint 54c3c06b3ba820e1; bodies RecoveredModel.__init__=d7782d15
-#   RecoveredModel.from_checkpoint=cffba5d4
+#   RecoveredModel.from_checkpoint=58f1fd71

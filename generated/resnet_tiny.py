@@ -91,7 +91,12 @@ class RecoveredModel(nn.Module):
     @classmethod
     def from_checkpoint(cls, path: str) -> "RecoveredModel":
         """Build the model and strict-load the checkpoint file it was generated from."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file  # needed only for this format
+
+            state = load_file(path)
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
         model = cls()
         model.load_state_dict(state)
         return model
@@ -114,5 +119,5 @@ class RecoveredModel(nn.Module):
 
 # modelgen: fingerprint fe26bab01ebe4b1d; bodies Layer1.__init__=5f2cc94f Layer1.forward=b93da025
 #   Layer2.__init__=b8075963 Layer2.forward=fe2a17e7 RecoveredModel.__init__=7095bb36
-#   RecoveredModel.from_checkpoint=cffba5d4 RecoveredModel.example_inputs=64bc4280
+#   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=64bc4280
 #   RecoveredModel.forward=a1dc17fb

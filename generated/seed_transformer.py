@@ -67,7 +67,12 @@ class RecoveredModel(nn.Module):
     def from_checkpoint(cls, path: str) -> "RecoveredModel":
         """Build the model and strict-load the checkpoint file it was generated from: the state
         dict under 'state_dict'."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file  # needed only for this format
+
+            state = load_file(path)
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
         state = state["state_dict"]
         model = cls()
         model.load_state_dict(state)
@@ -93,5 +98,5 @@ class RecoveredModel(nn.Module):
 
 # modelgen: fingerprint b969a9f74b2dd886; bodies PosEncoder.__init__=c8734c13
 #   PosEncoder.forward=5cfc7cef RecoveredModel.__init__=7f366279
-#   RecoveredModel.from_checkpoint=f236abb2 RecoveredModel.example_inputs=77278440
+#   RecoveredModel.from_checkpoint=b9bbf49c RecoveredModel.example_inputs=77278440
 #   RecoveredModel.forward=a69fa225

@@ -44,7 +44,12 @@ class RecoveredModel(nn.Module):
     @classmethod
     def from_checkpoint(cls, path: str) -> "RecoveredModel":
         """Build the model and strict-load the checkpoint file it was generated from."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file  # needed only for this format
+
+            state = load_file(path)
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
         model = cls()
         model.load_state_dict(state)
         return model
@@ -65,5 +70,5 @@ class RecoveredModel(nn.Module):
 
 
 # modelgen: fingerprint 3c3a4ef761335843; bodies RecoveredModel.__init__=666f4cea
-#   RecoveredModel.from_checkpoint=cffba5d4 RecoveredModel.example_inputs=4ddf97f2
+#   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=4ddf97f2
 #   RecoveredModel.forward=6cd92201

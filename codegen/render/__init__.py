@@ -324,14 +324,15 @@ def loader_lines(s: Source) -> tuple[list[str], str]:
     """
     if s.format not in ("torch-zip", "torch-legacy", "safetensors") or "--remap" in s.command:
         return [], ""
-    if s.format == "safetensors":
-        lines = [
-            "from safetensors.torch import load_file  # needed only here",
-            "",
-            "state = load_file(path)",
-        ]
-    else:
-        lines = ['state = torch.load(path, map_location="cpu", weights_only=True)']
+    # Either format, whichever the weights were saved in: the file does not depend on it.
+    lines = [
+        'if path.endswith(".safetensors"):',
+        "    from safetensors.torch import load_file  # needed only for this format",
+        "",
+        "    state = load_file(path)",
+        "else:",
+        '    state = torch.load(path, map_location="cpu", weights_only=True)',
+    ]
     how = []
     if s.container:
         for part in s.container.split("/"):  # a digit is a list index or a key, as in load/unwrap
