@@ -34,11 +34,19 @@ from typing import Any, Callable
 
 from codegen.errors import ModelgenError, first_line
 
-# data.pkl of a 10,000-tensor torch.save file is ~1.1 MB (about 115 bytes and 8 memo entries a
-# tensor): these leave room for half a million tensors and refuse what only an attacker writes.
+# data.pkl of a 10,000-tensor torch.save file is ~1.1 MB, about 115 bytes and 8 memo entries a tensor.
+# A stored member is bounded by the file's own size; 64 MiB leaves room for half a million tensors.
+# torch.save never compresses, so a compressed member gets less: deflate inflates 1000-fold, and the
+# pure-Python unpickler takes about a second a million opcodes.
 MAX_PICKLE_BYTES = 64 * 2**20
-MAX_MEMO = 5_000_000
+MAX_INFLATED_BYTES = 8 * 2**20
+# A memo entry costs ~64 bytes; real pickles hold one per ~14 bytes, MEMOIZE one per byte.
+MEMO_BYTES_PER_ENTRY = 4
 MIB = 2**20
+
+
+def member_budget(info: zipfile.ZipInfo) -> int:
+    return MAX_PICKLE_BYTES if info.compress_type == zipfile.ZIP_STORED else MAX_INFLATED_BYTES
 
 
 def regular_file_size(path: Path) -> int:
@@ -57,25 +65,28 @@ def check_member_sizes(z: zipfile.ZipFile) -> None:
     """Refuse a zip whose compressed members would inflate past the budget, before any reader (ours
     or torch's) reads one. Stored members are bounded by the file's own size."""
     for info in z.infolist():
-        if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_PICKLE_BYTES:
-            raise ModelgenError(
-                f"{info.filename} inflates to {info.file_size / MIB:.0f} MiB, over the "
-                f"{MAX_PICKLE_BYTES // MIB} MiB budget for a compressed member (torch.save never "
-                "compresses)"
-            )
+        if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_INFLATED_BYTES:
+            raise ModelgenError(_over_budget(info))
 
 
-def read_member(z: zipfile.ZipFile, name: str, limit: int = MAX_PICKLE_BYTES) -> bytes:
-    """A zip member's bytes, refused before reading when it would inflate past `limit`."""
+def _over_budget(info: zipfile.ZipInfo) -> str:
+    kind = "stored" if info.compress_type == zipfile.ZIP_STORED else "compressed"
+    return (
+        f"{info.filename} inflates to {info.file_size / MIB:.0f} MiB, over the "
+        f"{member_budget(info) // MIB} MiB budget for a {kind} member (refused before reading)"
+    )
+
+
+def read_member(z: zipfile.ZipFile, name: str) -> bytes:
+    """A zip member's bytes (a pickle, code, JSON: never tensor data), refused before reading when
+    it would inflate past its budget."""
     try:
         info = z.getinfo(name)
     except KeyError:
         raise ModelgenError(f"archive has no {name}") from None
+    limit = member_budget(info)
     if info.file_size > limit:
-        raise ModelgenError(
-            f"{name} inflates to {info.file_size / MIB:.0f} MiB, over the {limit // MIB} MiB "
-            "budget for a key list (refused before reading)"
-        )
+        raise ModelgenError(_over_budget(info))
     try:
         with z.open(info) as f:
             data = f.read(limit + 1)  # to the end, so zipfile checks the CRC
@@ -130,6 +141,8 @@ class RestrictedUnpickler(pickle._Unpickler):  # the pure-Python one: a dict mem
     def __init__(self, data: bytes) -> None:
         super().__init__(io.BytesIO(data))
         self.made: dict[int, Any] = {}  # id -> object, held so that no id is reused meanwhile
+        self.size = len(data)
+        self.max_memo = self.size // MEMO_BYTES_PER_ENTRY + 1000
 
     def unsupported(self, what: str) -> None:
         raise ModelgenError(f"refused to unpickle: {what}")
@@ -170,9 +183,10 @@ def _remember_made(op: Callable[[RestrictedUnpickler], None]) -> Callable[..., N
 def _bounded_memo(op: Callable[[RestrictedUnpickler], None]) -> Callable[..., None]:
     def run(self: RestrictedUnpickler) -> None:
         op(self)
-        if len(self.memo) > MAX_MEMO:
+        if len(self.memo) > self.max_memo:
             raise ModelgenError(
-                f"pickle memo over {MAX_MEMO:,} entries: too large to be a checkpoint's key list"
+                f"pickle memo over {self.max_memo:,} entries for {self.size:,} "
+                "bytes: not what torch writes (refused before it grows)"
             )
 
     return run
