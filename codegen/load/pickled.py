@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from codegen.errors import ModelgenError, first_line
+from codegen.load.restricted import check_member_sizes
+from codegen.load.table import _in_file
 from codegen.load.torchzip import describe
 
 # Harmless types that trainers put into checkpoints, allowed on top of torch's weights_only defaults.
@@ -47,7 +49,13 @@ def _describe_zip(z: zipfile.ZipFile, names: list[str]) -> Any | None:
 
 
 def _torch_load_zip(path: Path, names: list[str] | None = None) -> Any:
-    if not any(n.endswith("data.pkl") for n in (names if names is not None else _zip_names(path))):
+    """torch.load of a zip checkpoint; `names`: its member list, when the caller has already
+    checked the member sizes (else they are checked here: shards come this way)."""
+    if names is None:
+        with _open_zip(path) as z:
+            names = z.namelist()
+            _in_file(path.name, check_member_sizes, z)
+    if not any(n.endswith("data.pkl") for n in names):
         raise ModelgenError(
             f"{path.name}: a zip archive, but not a PyTorch checkpoint (no data.pkl)"
         )

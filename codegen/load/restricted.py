@@ -90,7 +90,7 @@ def read_member(z: zipfile.ZipFile, name: str) -> bytes:
     try:
         with z.open(info) as f:
             data = f.read(limit + 1)  # to the end, so zipfile checks the CRC
-    except zipfile.BadZipFile as e:
+    except Exception as e:  # BadZipFile (a bad CRC), zlib.error, NotImplementedError, EOFError...
         raise ModelgenError(f"{name}: corrupt archive member ({first_line(e)})") from None
     if len(data) > limit:  # unreachable while zipfile trusts the header; kept as the real bound
         raise ModelgenError(f"{name} inflates past the {limit // MIB} MiB budget")
