@@ -10,6 +10,7 @@ from rich.tree import Tree
 from codegen.keytree import KeyNode, build_tree, repeated_runs
 from codegen.load import TensorTable
 from codegen.load.unwrap import NOT_MODEL_KEYS
+from codegen.safetext import printable
 
 MAX_TIE_LINES = 8  # a model that ties every layer to one table needs one summary, not 100 lines
 
@@ -73,7 +74,7 @@ def _add_children(branch: Tree, node: KeyNode, depth: int | None, level: int) ->
         branch.add(Text.assemble((_shown(name), "green"), f"  {list(t.shape)} {t.dtype}{tied}"))
     for run in repeated_runs(node):
         first = run[0]
-        label = _shown(first.name) if len(run) == 1 else f"{first.name}-{run[-1].name}"
+        label = _shown(first.name if len(run) == 1 else f"{first.name}-{run[-1].name}")
         repeat = f"  {len(run)} x identical" if len(run) > 1 else ""
         dtypes = sorted({t.dtype for t in first.all_tensors()})
         child = branch.add(
@@ -86,8 +87,9 @@ def _add_children(branch: Tree, node: KeyNode, depth: int | None, level: int) ->
 
 
 def _shown(name: str) -> str:
-    """Key text from a stranger's file: control characters (terminal escapes) are shown escaped."""
-    return name if name.isprintable() else repr(name)
+    """Key text from a stranger's file, for a rich Text (which takes no markup): control characters,
+    bidi controls and lone surrogates shown as escapes, on one line."""
+    return printable(name)
 
 
 def _count(n: int) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 from codegen.errors import ModelgenError
 from codegen.output import is_generated
 
-RECORDED = re.compile(r"^Regenerate: (modelgen generate .*)$", re.MULTILINE)
+# the line may end the docstring: its closing quotes are not part of the command
+RECORDED = re.compile(r'^Regenerate: (modelgen generate .*?)(?:""")?$', re.MULTILINE)
 
 
 @dataclass

@@ -188,7 +188,7 @@ def test_hostile_key_names_are_shown_escaped(capsys, tmp_path):
     )
     out = inspect(capsys, tmp_path / "k.pt")
     assert "\x1b" not in out
-    assert lines_with(out, "'a\\x1b[2Jb'")
+    assert lines_with(out, "a\\x1b[2Jb")  # codegen.safetext.printable's escape
     assert lines_with(out, "\u00b2")  # a superscript digit is a name, not a layer index
     data = json.loads(inspect(capsys, tmp_path / "k.pt", "--json"))
     assert data["tensors"][0]["name"] == "a\x1b[2Jb.weight"

@@ -111,19 +111,20 @@ def test_legacy_format(tmp_path):
     assert_matches(ckpt, sd)
 
 
-def test_legacy_format_reads_tensor_bytes_only_on_demand(tmp_path):
+def test_legacy_format_cut_inside_its_tensor_bytes_is_refused_at_open(tmp_path):
+    """torch reads only the pickles while describing (skip_data); the length check catches a file
+    whose pickles are whole but whose tensor bytes are not (issue 20: it used to pass inspect)."""
     sd = {"w": torch.randn(64, 64)}
     torch.save(sd, tmp_path / "old.pth", _use_new_zipfile_serialization=False)
-    data = (tmp_path / "old.pth").read_bytes()
-    (tmp_path / "cut.pth").write_bytes(
-        data[:-1000]
-    )  # the pickle is whole, the tensor bytes are not
-    ckpt = open_checkpoint(tmp_path / "cut.pth")
+    ckpt = open_checkpoint(tmp_path / "old.pth")
     assert ckpt.table.tensors["w"].shape == (64, 64)
+    assert torch.equal(ckpt.state_dict()["w"], sd["w"])
+    data = (tmp_path / "old.pth").read_bytes()
+    (tmp_path / "cut.pth").write_bytes(data[:-1000])
     with pytest.raises(
-        ModelgenError, match=r"^cut\.pth: cannot read tensor data \(corrupt or truncated"
+        ModelgenError, match=r"^cut\.pth: corrupt or truncated checkpoint \(it ends 1000 bytes"
     ):
-        ckpt.state_dict()
+        open_checkpoint(tmp_path / "cut.pth")
 
 
 def test_safetensors_header_only_with_metadata(tmp_path):

@@ -18,6 +18,7 @@ from typing import Any
 from codegen.errors import ModelgenError
 from codegen.load.pickled import (
     _can_skip_data,
+    _check_legacy_length,
     _describe_zip,
     _is_torchscript,
     _open_zip,
@@ -29,6 +30,7 @@ from codegen.load.safetensors_file import (
     _looks_like_safetensors,
     _looks_like_truncated_safetensors,
 )
+from codegen.load.restricted import check_member_sizes, regular_file_size
 from codegen.load.shards import _open_shard_index
 from codegen.load.table import Checkpoint, TensorEntry, TensorTable, _check_names, _in_file
 from codegen.load.torchscript import _open_torchscript
@@ -71,8 +73,8 @@ def _open(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -
         raise ModelgenError(f"{path}: no such file")
     if is_dir:
         path = _checkpoint_in_directory(path)
+    size = regular_file_size(path)
     try:
-        size = path.stat().st_size
         with path.open("rb") as f:
             head = f.read(16)
     except OSError as e:
@@ -84,7 +86,8 @@ def _open(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -
     if head.startswith(b"PK\x03\x04"):
         with _open_zip(path) as z:  # one read of the directory: 10,000 keys are 10,000 entries
             names = z.namelist()
-            raw = None if _is_torchscript(names) else _describe_zip(z, names)
+            _in_file(path.name, check_member_sizes, z)
+            raw = None if _is_torchscript(names) else _in_file(path.name, _describe_zip, z, names)
         if _is_torchscript(names):
             return _open_torchscript(path, key, strip, prefixes)
         fmt = "torch-zip"
@@ -101,6 +104,8 @@ def _open(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -
         # read them for real only when state_dict() asks.
         raw, fmt = _torch_load(path, mmap=False, skip_data=True), "torch-legacy"
         lazy = _can_skip_data()
+        if lazy:  # torch did not read the tensor bytes: make sure the file holds them
+            _check_legacy_length(path, size, raw)
     elif head.startswith(b"PK"):
         raise ModelgenError(f"{path.name}: corrupt or truncated zip archive (bad local header)")
     else:

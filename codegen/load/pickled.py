@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from codegen.errors import ModelgenError, first_line
+from codegen.load.restricted import check_member_sizes
+from codegen.load.table import _in_file
 from codegen.load.torchzip import describe
 
 # Harmless types that trainers put into checkpoints, allowed on top of torch's weights_only defaults.
@@ -43,14 +45,17 @@ def _describe_zip(z: zipfile.ZipFile, names: list[str]) -> Any | None:
     """Plain zip checkpoints, without torch; None when torch.load must read the file."""
     if not any(n.endswith("data.pkl") for n in names):
         return None  # _torch_load_zip says why
-    data_classes = {
-        name: g for name in EXTRA_SAFE_GLOBALS if (g := _resolve_global(name)) is not None
-    }
-    return describe(z, data_classes)  # damaged archives: None, and torch.load's message
+    return describe(z)  # damaged archives: None, and torch.load's message
 
 
 def _torch_load_zip(path: Path, names: list[str] | None = None) -> Any:
-    if not any(n.endswith("data.pkl") for n in (names if names is not None else _zip_names(path))):
+    """torch.load of a zip checkpoint; `names`: its member list, when the caller has already
+    checked the member sizes (else they are checked here: shards come this way)."""
+    if names is None:
+        with _open_zip(path) as z:
+            names = z.namelist()
+            _in_file(path.name, check_member_sizes, z)
+    if not any(n.endswith("data.pkl") for n in names):
         raise ModelgenError(
             f"{path.name}: a zip archive, but not a PyTorch checkpoint (no data.pkl)"
         )
@@ -81,6 +86,53 @@ def _torch_load(path: Path, mmap: bool, skip_data: bool = False) -> Any:
         raise ModelgenError(
             f"{path.name}: corrupt or truncated checkpoint ({first_line(e)})"
         ) from None
+
+
+def _check_legacy_length(path: Path, size: int, raw: Any) -> None:
+    """A legacy file is five pickles (magic number, protocol, system info, the object, its storage
+    keys), then each storage as an 8-byte count and its bytes. torch.load with skip_data reads only the
+    pickles, so a file cut inside the tensor bytes would pass: compare the length it needs."""
+    import pickletools
+
+    try:
+        with path.open("rb") as f:
+            for _ in range(5):
+                for _op in pickletools.genops(f):  # parses, calls nothing
+                    pass
+            end = f.tell()
+    except (OSError, ValueError) as e:
+        raise ModelgenError(
+            f"{path.name}: corrupt or truncated checkpoint ({first_line(e)})"
+        ) from None
+    needed = end + sum(8 + n for n in _legacy_storage_sizes(raw))
+    if size < needed:
+        raise ModelgenError(
+            f"{path.name}: corrupt or truncated checkpoint (it ends {needed - size} bytes before its "
+            "tensor data does)"
+        )
+
+
+def _legacy_storage_sizes(raw: Any) -> list[int]:
+    """Byte sizes of the distinct storages behind the tensors in `raw` (each container once)."""
+    from collections.abc import Mapping
+
+    import torch
+
+    sizes: dict[int, int] = {}
+    seen: set[int] = set()
+    todo = [raw]
+    while todo and len(seen) < 100_000:  # a bounded look: missing a storage only weakens the check
+        obj = todo.pop()
+        if isinstance(obj, torch.Tensor):
+            try:
+                storage = obj.untyped_storage()
+                sizes[storage.data_ptr()] = storage.nbytes()
+            except (RuntimeError, NotImplementedError):  # nested, sparse...: no plain storage
+                pass
+        elif isinstance(obj, (Mapping, list, tuple)) and id(obj) not in seen:
+            seen.add(id(obj))
+            todo.extend(obj.values() if isinstance(obj, Mapping) else obj)
+    return list(sizes.values())
 
 
 def _can_skip_data() -> bool:

@@ -17,6 +17,7 @@ from codegen.load.unwrap import (
     _select,
 )
 from codegen.load.pickled import _torch_load_zip, _torch_load
+from codegen.load.restricted import MAX_PICKLE_BYTES, regular_file_size
 from codegen.load.safetensors_file import _looks_like_safetensors, _read_safetensors_header
 
 # -------------------------------------------------------------------------------- sharded sets
@@ -37,6 +38,10 @@ def _unsafe_shard_name(shard: str) -> bool:
 def _open_shard_index(
     path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]
 ) -> Checkpoint:
+    if regular_file_size(path) > MAX_PICKLE_BYTES:  # a key list, not weights
+        raise ModelgenError(
+            f"{path.name}: a shard index over the {MAX_PICKLE_BYTES // 2**20} MiB budget for a key list"
+        )
     try:
         index = json.loads(path.read_bytes())
     except (ValueError, RecursionError) as e:

@@ -47,7 +47,12 @@ class TensorTable:
         """Stable hash of names, shapes and dtypes: what the generated file depends on."""
         h = hashlib.sha256()
         for e in self.tensors.values():
-            h.update(f"{e.name}\0{','.join(map(str, e.shape))}\0{e.dtype}\n".encode())
+            # surrogatepass: a key may hold a lone surrogate (legal in a pickle, not in UTF-8)
+            h.update(
+                f"{e.name}\0{','.join(map(str, e.shape))}\0{e.dtype}\n".encode(
+                    "utf-8", "surrogatepass"
+                )
+            )
         return h.hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:

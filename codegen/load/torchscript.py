@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import math
-import pickle
 import re
 import zipfile
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from codegen.load.dtypes import DTYPE_BYTES, STORAGE_DTYPES
 from codegen.load.table import Checkpoint, TensorEntry
 from codegen.load.unwrap import MAX_DEPTH, _flat_checkpoint
 from codegen.load.pickled import _zip_names
+from codegen.load.restricted import RestrictedUnpickler, read_member
 
 # --------------------------------------------------------------------------- TorchScript archives
 
@@ -44,18 +44,29 @@ class _ScriptObject:
         self.state = state
 
 
-class _ScriptUnpickler(pickle.Unpickler):
+class _ScriptUnpickler(RestrictedUnpickler):
     """Reads a TorchScript ``data.pkl`` into stand-ins. Any global it does not know is refused."""
 
     def __init__(self, data: bytes, source: str) -> None:
-        import io
-
-        super().__init__(io.BytesIO(data))
+        super().__init__(data)
         self.source = source
+        self.script_classes: dict[str, type] = (
+            {}
+        )  # one stand-in class per name, however often named
+
+    def builder(self, inst: Any) -> Callable[[Any, Any], None] | None:
+        if isinstance(inst, _ScriptObject):
+            return _ScriptObject.__setstate__  # keeps the attributes, runs nothing
+        return super().builder(inst)
 
     def find_class(self, module: str, name: str) -> Any:
         if module == "__torch__" or module.startswith("__torch__."):
-            return type(name, (_ScriptObject,), {"qualified_name": f"{module}.{name}"})
+            qualified = f"{module}.{name}"
+            if qualified not in self.script_classes:
+                self.script_classes[qualified] = type(
+                    name, (_ScriptObject,), {"qualified_name": qualified}
+                )
+            return self.script_classes[qualified]
         if module == "collections" and name == "OrderedDict":
             from collections import OrderedDict
 
@@ -126,9 +137,10 @@ def _script_module_tensors(
         return cache[qualified]
     module, _, cls = qualified.rpartition(".")
     result: tuple[bool, list[str] | None] = (True, None)
-    try:
-        text = z.read(f"{root}/code/{module.replace('.', '/')}.py").decode("utf-8")
-    except Exception:
+    code = f"{root}/code/{module.replace('.', '/')}.py"
+    try:  # a damaged or oversized member is refused by read_member; a missing one says nothing
+        text = read_member(z, code).decode("utf-8") if code in z.NameToInfo else ""
+    except UnicodeDecodeError:
         text = ""
     classes = list(_CLASS_LINE.finditer(text))
     for i, m in enumerate(classes):
@@ -166,10 +178,10 @@ def _open_torchscript(
     try:
         with zipfile.ZipFile(path) as z:
             sizes = {i.filename: i.file_size for i in z.infolist()}
-            top = _ScriptUnpickler(z.read(data_pkl), path.name).load()
+            top = _ScriptUnpickler(read_member(z, data_pkl), path.name).load()
             _walk_script_module(z, root, top, "", described, {}, [0])
-    except ModelgenError:
-        raise
+    except ModelgenError as e:
+        raise ModelgenError(f"{path.name}: {str(e).removeprefix(f'{path.name}: ')}") from None
     except Exception as e:
         raise ModelgenError(f"{path.name}: corrupt TorchScript archive ({first_line(e)})") from None
 

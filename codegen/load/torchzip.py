@@ -5,23 +5,21 @@
 plain containers and the globals `torch.save` writes for dense tensors; anything else (a global torch
 would refuse, a quantized or sparse tensor, an odd argument, a missing or compressed record, a damaged
 byte) makes `describe` return None, and the caller hands the file to `torch.load`, which decides with
-its own checks and messages. Like the TorchScript reader in load.py, it calls nothing but its own
-stand-ins, so a pickle cannot run code.
-
-It uses the pure-Python unpickler on purpose: the C one sizes its memo from the indices in the file,
-so a few hostile bytes (`LONG_BINPUT 2**28`) make it allocate gigabytes; this one keeps a dict.
+its own checks and messages. Like the TorchScript reader, it calls nothing but its own stand-ins and
+the safe constructors of codegen/load/restricted.py, so a pickle cannot run code; what is plainly an
+attack (a BUILD on a class, a budget blown) is refused outright, before torch ever sees the file.
 """
 
 from __future__ import annotations
 
-import io
-import pickle
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
+from codegen.errors import ModelgenError
 from codegen.load.dtypes import DTYPE_BYTES, STORAGE_DTYPES
+from codegen.load.restricted import SAFE_CONSTRUCTORS, RestrictedUnpickler, read_member
 
 MAX_DIM = 2**63  # torch sizes, strides and offsets are int64
 EXACT_DTYPES = {"bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64"}
@@ -29,12 +27,6 @@ EXACT_DTYPES = {"bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "u
 
 class GiveUp(Exception):
     """Not the common case: let torch.load read the file."""
-
-
-def _refuse_build(self: Any, state: Any) -> None:
-    # A pickle's BUILD opcode would set a stand-in's fields past the checks (frozen dataclasses with
-    # slots get a __setstate__ that does just that); torch never BUILDs these from a plain save.
-    raise GiveUp("BUILD on a tensor or storage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +39,6 @@ class PickledTensor:
     shape: tuple[int, ...]
     stride: tuple[int, ...]
 
-    __setstate__ = _refuse_build
-
     @property
     def view_signature(self) -> tuple:
         """Equal for views torch would load as the same tensor (one storage per record)."""
@@ -59,14 +49,10 @@ class PickledTensor:
 class _StorageType:
     dtype: str  # uint8 for UntypedStorage, whose numel counts bytes
 
-    __setstate__ = _refuse_build
-
 
 @dataclass(frozen=True, slots=True)
 class _Dtype:
     name: str
-
-    __setstate__ = _refuse_build
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,37 +61,35 @@ class _Storage:
     dtype: str
     nbytes: int
 
-    __setstate__ = _refuse_build
 
-
-def describe(z: zipfile.ZipFile, data_classes: Mapping[str, type] | None = None) -> Any | None:
+def describe(z: zipfile.ZipFile) -> Any | None:
     """The unpickled data.pkl with PickledTensor stand-ins, or None when torch.load must decide.
 
-    `data_classes`: more globals to allow by qualified name, classes that only hold data (the ones
-    the caller also allows torch.load, such as argparse.Namespace).
+    Raises ModelgenError (no file name) for what torch must not be handed either: an oversized or
+    damaged data.pkl, a tampering BUILD, a blown memo budget.
     """
+    infos = {i.filename: i for i in z.infolist()}
+    root = next(iter(infos)).split("/")[0]
+    if f"{root}/data.pkl" not in infos:
+        return None
+    data = read_member(z, f"{root}/data.pkl")
     try:
-        infos = {i.filename: i for i in z.infolist()}
-        root = next(iter(infos)).split("/")[0]
-        reader = _Reader(z.read(f"{root}/data.pkl"), infos, root, data_classes or {})
-        return reader.load()
-    except Exception:  # GiveUp, but also anything a damaged pickle or archive raises
+        return _Reader(data, infos, root).load()
+    except ModelgenError:
+        raise
+    except Exception:  # GiveUp, but also anything a damaged pickle raises
         return None
 
 
-class _Reader(pickle._Unpickler):  # the pure-Python unpickler: see the module docstring
-    def __init__(
-        self,
-        data: bytes,
-        infos: dict[str, zipfile.ZipInfo],
-        root: str,
-        data_classes: Mapping[str, type],
-    ) -> None:
-        super().__init__(io.BytesIO(data))
+class _Reader(RestrictedUnpickler):
+    def __init__(self, data: bytes, infos: dict[str, zipfile.ZipInfo], root: str) -> None:
+        super().__init__(data)
         self.infos = infos
         self.root = root
-        self.data_classes = data_classes
         self.dtypes: dict[str, str] = {}
+
+    def unsupported(self, what: str) -> None:
+        raise GiveUp(what)  # torch decides: it fills in tensors and parameters, for one
 
     def find_class(self, module: str, name: str) -> Any:
         qualified = f"{module}.{name}"
@@ -113,8 +97,8 @@ class _Reader(pickle._Unpickler):  # the pure-Python unpickler: see the module d
             return OrderedDict
         if qualified in _REBUILDERS:
             return _REBUILDERS[qualified]
-        if qualified in self.data_classes:
-            return self.data_classes[qualified]
+        if qualified in SAFE_CONSTRUCTORS:
+            return SAFE_CONSTRUCTORS[qualified]
         if qualified == "torch.storage.UntypedStorage":
             return _StorageType("uint8")
         if module == "torch" and name in STORAGE_DTYPES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from itertools import islice
 from collections.abc import Mapping
 from typing import Any, Callable, Iterator
 
@@ -48,6 +49,11 @@ WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 # are a few levels deep and a few thousand containers wide.
 MAX_DEPTH = 32
 MAX_CONTAINERS = 50_000
+# Metadata is shown, not used: written out to this depth and width, within this many values in all.
+MAX_METADATA_DEPTH = 6
+MAX_METADATA_ITEMS = 1000
+MAX_METADATA_NODES = 100_000
+TOO_LARGE = "(too large to show)"
 
 # ------------------------------------------------------------------------------------ unwrapping
 
@@ -268,6 +274,11 @@ def _entries_from_tensors(state: Mapping[str, Any]) -> dict[str, TensorEntry]:
     entries: dict[str, TensorEntry] = {}
     seen: dict[tuple, str] = {}
     for name, t in state.items():
+        if getattr(t, "is_nested", False):  # torch.nested: one tensor of rows of differing shapes
+            raise ModelgenError(
+                f"tensor {name!r} is a nested tensor (torch.nested), which has no single shape; "
+                "not supported"
+            )
         if isinstance(t, PickledTensor):
             sig: tuple | None = t.view_signature
             shape, dtype, numel = t.shape, t.dtype, math.prod(t.shape)
@@ -305,6 +316,7 @@ def _metadata(
     walk = _Walk()
     out: dict[str, Any] = {}
     ignored: list[str] = []
+    room = [MAX_METADATA_NODES]  # one budget for all the metadata of a file
     for i in range(len(path) + 1):
         at = path[:i]
         for k, v in _items(_get(raw, at)):
@@ -317,25 +329,68 @@ def _metadata(
                 if i < len(path):  # tensors in the chosen state dict itself are the model
                     ignored.append("/".join(full))
             elif not k.endswith("_extra_state"):
-                out.setdefault(k, _json_safe(v))
+                out.setdefault(k, _json_safe(v, room))
     return out, ignored
 
 
-def _json_safe(v: Any, depth: int = 0) -> Any:
-    """Plain JSON values: `json.dumps` must produce valid JSON (no NaN) and finish quickly."""
-    if depth > 6:
+def _json_safe(v: Any, room: list[int] | None = None) -> Any:
+    """Plain JSON values: `json.dumps` must produce valid JSON (no NaN) and finish quickly.
+
+    A pickle can share one container from many places (`[[...] * 200]` six deep is 200**6 paths in
+    a few bytes), and json.dumps, str() and the inspect view all write every path. So the size of the
+    written form is measured first, with a memo, and a value over the node budget becomes TOO_LARGE
+    instead. `room` lets a caller share one budget between several values.
+    """
+    room = room if room is not None else [MAX_METADATA_NODES]
+    size = _written_size(v, 0, room[0], {})
+    if size > room[0]:
+        return TOO_LARGE
+    room[0] -= size
+    return _plain(v, 0)
+
+
+def _children(v: Any, depth: int) -> list[tuple[Any, Any]] | None:
+    """(key, value) pairs _plain writes for a container, None for a leaf: one traversal for both."""
+    if depth > MAX_METADATA_DEPTH:
+        return None
+    if isinstance(v, Mapping):
+        return list(islice(v.items(), MAX_METADATA_ITEMS))
+    if isinstance(v, (list, tuple)):
+        return list(enumerate(islice(v, MAX_METADATA_ITEMS)))
+    if hasattr(v, "__dict__") and not callable(v):  # argparse.Namespace and friends
+        return list(islice(vars(v).items(), MAX_METADATA_ITEMS))
+    return None
+
+
+def _written_size(v: Any, depth: int, limit: int, memo: dict[tuple[int, int], int]) -> int:
+    """Nodes _plain would write for v, counted up to just past `limit`; shared containers once."""
+    children = _children(v, depth)
+    if children is None:
+        return 1
+    key = (id(v), depth)
+    if key not in memo:
+        total = 1
+        for _, child in children:
+            total += _written_size(child, depth + 1, limit, memo)
+            if total > limit:
+                break
+        memo[key] = total
+    return memo[key]
+
+
+def _plain(v: Any, depth: int) -> Any:
+    if depth > MAX_METADATA_DEPTH:
         return "..."
     if v is None or isinstance(v, (bool, int, str)):
         return v
     if isinstance(v, float):
         return v if math.isfinite(v) else str(v)
-    if isinstance(v, Mapping):
-        return {str(k): _json_safe(x, depth + 1) for k, x in list(v.items())[:1000]}
+    children = _children(v, depth)
+    if children is None:
+        return str(v)[:200]
     if isinstance(v, (list, tuple)):
-        return [_json_safe(x, depth + 1) for x in v[:1000]]
-    if hasattr(v, "__dict__") and not callable(v):  # argparse.Namespace and friends
-        return {str(k): _json_safe(x, depth + 1) for k, x in list(vars(v).items())[:1000]}
-    return str(v)[:200]
+        return [_plain(x, depth + 1) for _, x in children]
+    return {str(k): _plain(x, depth + 1) for k, x in children}
 
 
 def _flat_checkpoint(
