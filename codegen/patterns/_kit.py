@@ -110,10 +110,24 @@ class BlockContext:
 
     resolver: ChoiceResolver
     unknown: frozenset[str] = frozenset()
+    roles: dict[str, str] = field(default_factory=dict)  # class -> role of its forward's pattern
+    classes: dict[str, ClassDef] = field(default_factory=dict)  # the classes settled so far
 
-    def choose(self, cls: ClassDef, where: str, name: str, default: Any, others: list, note=""):
+    def choose(
+        self, cls: ClassDef, where: str, name: str, default: Any, others: list, note="", **kw
+    ):
         """One choice for the generated class (shared by its instances), addressed Class.member."""
-        return self.resolver.choose(f"{cls.name}.{where}", name, default, others, note)
+        return self.resolver.choose(f"{cls.name}.{where}", name, default, others, note, **kw)
+
+    def role(self, m: Module | None) -> str | None:
+        """The role of a member's forward: a generated class's pattern role, or its layer family."""
+        if m is None:
+            return None
+        if m.kind == "repeat" and m.children:
+            return self.role(m.children[0])
+        if m.kind == "class":
+            return self.roles.get(m.type_name)
+        return family(m)
 
 
 class BlockPattern(Pattern):
