@@ -10,7 +10,7 @@ import fnmatch
 from pathlib import Path
 from typing import Any, Callable
 
-from codegen.errors import ModelgenError
+from codegen.errors import ModelgenError, read_small_text
 from codegen.ir import Choice
 from codegen.safetext import printable
 
@@ -282,12 +282,13 @@ def load_hints(path: str | None) -> dict[str, dict[str, Any]]:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
+    text = read_small_text(Path(path), "hints")
     try:
-        data = tomllib.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ModelgenError(f"{path}: no such hints file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ModelgenError(f"{path}: not valid TOML ({e})") from None
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ModelgenError(f"{path}: not valid TOML ({printable(str(e))})") from None
+    except RecursionError:
+        raise ModelgenError(f"{path}: nested too deeply for a hints file") from None
     hints: dict[str, dict[str, Any]] = {}
     for key, value in data.items():
         if isinstance(value, dict):

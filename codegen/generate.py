@@ -13,7 +13,8 @@ from codegen.ir import ModelIR
 from codegen.load import TensorTable
 from codegen.naming import check_class_name
 from codegen.merge import Merged, merge_file, record_bodies
-from codegen.render import is_generated, render_source, write_atomic
+from codegen.output import Output, is_generated, write_text
+from codegen.render import render_source
 
 
 @dataclass
@@ -97,7 +98,8 @@ def generate_source(
         calibrated=picked,
         calibration_note=note,
     )
-    source = record_bodies(render_source(ir))  # the hashes a later merge tells the user's edits by
+    # The trailer: modelgen's mark, and the hashes a later merge tells the user's edits by.
+    source = record_bodies(render_source(ir), ir.source.fingerprint)
     check_builds(source, class_name, table)
     return source, ir
 
@@ -136,25 +138,23 @@ def list_choices(
 
 def generate_file(
     table: TensorTable,
-    output: str,
+    output: Output,
     class_name: str = "RecoveredModel",
     hints_path: str | None = None,
-    force: bool = False,
     command: str = "",
     calibrate_on: CalibrationData | None = None,
     on_trial: Callable | None = None,
 ) -> GenerateReport:
     source, ir = generate_source(table, class_name, hints_path, command, calibrate_on, on_trial)
-    report = GenerateReport(output, ir, list(ir.warnings))
-    path = Path(output)
-    if not force and path.is_file() and is_generated(path):
-        merged = merge_existing(path, source, class_name, table)
+    report = GenerateReport(str(output.path), ir, list(ir.warnings))
+    if not output.force and is_generated(output.path):
+        merged = merge_existing(output.path, source, class_name, table)
         source, report.notes, report.warnings = (
             merged.text,
             merged.notes,
             report.warnings + merged.warnings,
         )
-    write_atomic(path, source, force)
+    write_text(output, source)
     return report
 
 

@@ -2,9 +2,11 @@
 
 modelgen owns the module docstring, its own imports and, in each class it generates, the header, the
 docstring, the constructor's parameters and registrations, and every method nobody changed since it was
-generated. A method counts as changed when its hash differs from the one recorded in the docstring at
-generation (`record_bodies`). Everything else is the user's and is kept where it was: changed methods,
-statements added to `__init__`, added methods, imports, helpers and any other top-level code.
+generated. A method counts as changed when its hash differs from the one recorded at generation
+(`record_bodies`) in the trailer, one comment block at the end of the file (codegen/trailer.py): it
+touches no line the user edits or reviews as code, and black leaves it alone. Everything else is the
+user's and is kept where it was: changed methods, statements added to `__init__`, added methods,
+imports, helpers and any other top-level code.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
-import re
-import textwrap
 import tokenize
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,19 +24,13 @@ import libcst as cst
 import libcst.matchers as m
 
 from codegen.errors import ModelgenError
-
-# The record is one paragraph at the end of the module docstring, not a comment beside each `def`:
-# the docstring is modelgen's and rewritten on every generation anyway, so the record touches no line
-# the user edits or reviews as code, black leaves it alone, and a reader can skip it in one glance.
-RECORD_HEAD = "Generated bodies (regenerating keeps the ones you edit):"
-_ENTRY = re.compile(r"\b(\w+)\.(\w+)=([0-9a-f]{8})\b")
+from codegen.trailer import Key, recorded_bodies, split_trailer, with_trailer
 
 # Every import render._imports can emit; any other import in the file is the user's.
 _OWN_IMPORTS = frozenset(
     {"import math", "import torch", "import torch.nn as nn", "import torch.nn.functional as F"}
 )
 
-Key = tuple[str, str]  # (class, method)
 N = TypeVar("N", bound=cst.CSTNode)
 _DROP = object()  # `place` answer for modelgen's own old code that the new generation no longer has
 
@@ -86,32 +80,9 @@ def _method_hashes(module: cst.Module) -> dict[Key, str]:
     }
 
 
-def record_bodies(source: str) -> str:
-    """A freshly generated file with the hash of each of its methods added to the docstring."""
-    module = cst.parse_module(source)
-    entries = ", ".join(f"{c}.{f}={h}" for (c, f), h in _method_hashes(module).items())
-    record = textwrap.fill(
-        f"{RECORD_HEAD} {entries}", width=96, break_long_words=False, break_on_hyphens=False
-    )
-    string = _docstring(module)
-    if string is None or not string.value.endswith('"""') or not source.startswith('"""'):
-        raise ModelgenError(
-            "internal error: the generated file opens without a docstring; please report it"
-        )
-    # Splice the record in as text: the renderer escapes any triple quote inside the docstring, so the
-    # first one after the opening closes it (a tree replace costs seconds on files with 10k lines).
-    end = source.index('"""', 3)
-    return f"{source[:end].rstrip()}\n\n{record}{source[end:]}"
-
-
-def _recorded(module: cst.Module) -> dict[Key, str] | None:
-    """The hashes recorded at generation; None for a file written before modelgen recorded them."""
-    string = _docstring(module)
-    text = string.value if string is not None else ""
-    if RECORD_HEAD not in text:
-        return None
-    paragraph = text.split(RECORD_HEAD, 1)[1].split("\n\n", 1)[0]
-    return {(c, f): h for c, f, h in _ENTRY.findall(paragraph)}
+def record_bodies(source: str, fingerprint: str) -> str:
+    """A freshly generated file ending in the trailer: the checkpoint's fingerprint and each method's hash."""
+    return with_trailer(source, fingerprint, _method_hashes(cst.parse_module(source)))
 
 
 # ------------------------------------------------------------------------------------- merging
@@ -141,7 +112,8 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
         )
 
     try:
-        current = cst.parse_module(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        current = cst.parse_module(split_trailer(text)[0])
     except OSError as e:
         raise ModelgenError(f"{path}: {e.strerror}") from None
     except UnicodeDecodeError:
@@ -153,7 +125,10 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
         validate,
     )  # lazily: render's imports reach back into analyze
 
-    merger = _Merger(current, cst.parse_module(generated))
+    generated_body, trailer = split_trailer(generated)
+    if trailer is None:
+        raise ModelgenError("internal error: the generated file has no trailer; please report it")
+    merger = _Merger(current, cst.parse_module(generated_body), recorded_bodies(text))
     try:
         text = merger.merge()
         compile(text, str(path), "exec")
@@ -161,7 +136,7 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
         raise refuse(str(e)) from None
     except SyntaxError as e:
         raise refuse(f"the merged code does not compile (line {e.lineno}: {e.msg})") from None
-    text = validate(format_source(text))
+    text = with_trailer(validate(format_source(text)), trailer.fingerprint, trailer.bodies)
     try:
         wrong = mismatch(text)
     except Exception as e:  # the user's code runs here: whatever it raises, the merge cannot stand
@@ -174,9 +149,9 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
 
 
 class _Merger:
-    def __init__(self, old: cst.Module, new: cst.Module) -> None:
+    def __init__(self, old: cst.Module, new: cst.Module, record: dict[Key, str] | None) -> None:
         self.old, self.new = old, new
-        self.record = _recorded(old)
+        self.record = record
         self.new_hashes = _method_hashes(new)
         self.new_classes = {c.name.value: c for c in _classes(new)}
         old_names = {c.name.value for c in _classes(old)}

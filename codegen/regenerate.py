@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codegen.errors import ModelgenError
-from codegen.render import is_generated
+from codegen.output import is_generated
 
 RECORDED = re.compile(r"^Regenerate: (modelgen generate .*)$", re.MULTILINE)
 

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from codegen.errors import ModelgenError
+from codegen.errors import ModelgenError, read_small_text
 from codegen.load import Checkpoint, TensorEntry, TensorTable, open_checkpoint
+from codegen.output import Output, write_text
 
 FIELDS = ("container", "strip_prefixes", "add_prefix", "rename", "drop")
 
@@ -105,16 +106,13 @@ class Remap:
 
 def load_remap(path: str | Path) -> Remap:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ModelgenError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ModelgenError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+    text = read_small_text(path, "remap")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ModelgenError(f"{path.name}: not valid JSON (line {e.lineno}: {e.msg})") from None
+    except RecursionError:
+        raise ModelgenError(f"{path.name}: nested too deeply for a remap") from None
     return parse_remap(data, path.name)
 
 
@@ -157,16 +155,8 @@ def parse_remap(data: Any, source: str = "remap") -> Remap:
     return Remap(container, list(strip), add, dict(rename), list(drop), source)
 
 
-def write_remap(remap: Remap, path: str | Path) -> None:
-    import os
-
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        tmp.write_text(remap.to_json(), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise ModelgenError(f"{path}: cannot write ({e.strerror or e})") from None
+def write_remap(remap: Remap, output: Output) -> None:
+    write_text(output, remap.to_json())
 
 
 def open_remapped(

@@ -5,9 +5,7 @@ Regenerate: modelgen generate convnet.pt -o generated/convnet.py
 
 Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): layer types, num_groups, padding, pooling, stride
-
-Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=982a7067,
-RecoveredModel.example_inputs=64bc4280, RecoveredModel.forward=320097b9"""
+"""
 
 import torch
 import torch.nn as nn
@@ -49,3 +47,7 @@ class RecoveredModel(nn.Module):
         x = self.features(x)
         x = x.mean(dim=(2, 3))  # global average pooling: fc takes 64 = channels
         return self.fc(x)
+
+
+# modelgen: fingerprint f79945f308a1e029; bodies RecoveredModel.__init__=982a7067
+#   RecoveredModel.example_inputs=64bc4280 RecoveredModel.forward=320097b9

@@ -5,9 +5,7 @@ Regenerate: modelgen generate lstm_tagger.pt -o generated/lstm_tagger.py
 
 Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): batch_first, embedding_scale, layer types, sequence_pooling
-
-Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=d44bd421,
-RecoveredModel.example_inputs=984393d2, RecoveredModel.forward=60ea9dda"""
+"""
 
 import torch
 import torch.nn as nn
@@ -38,3 +36,7 @@ class RecoveredModel(nn.Module):
         x = self.embedding(x)
         x, _ = self.lstm(x)  # outputs of every step
         return self.classifier(x)
+
+
+# modelgen: fingerprint 0b1670cbb928c58e; bodies RecoveredModel.__init__=d44bd421
+#   RecoveredModel.example_inputs=984393d2 RecoveredModel.forward=60ea9dda

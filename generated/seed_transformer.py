@@ -6,11 +6,7 @@ Regenerate: modelgen generate seed_transformer.pt -o generated/seed_transformer.
 
 Values the checkpoint does not record:
 - from checkpoint metadata: nhead
-- left at defaults (calibrate or pin with --hints): activation, batch_first, norm_first
-
-Generated bodies (regenerating keeps the ones you edit): PosEncoder.__init__=c8734c13,
-PosEncoder.forward=5cfc7cef, RecoveredModel.__init__=7f366279,
-RecoveredModel.example_inputs=77278440, RecoveredModel.forward=a69fa225"""
+- left at defaults (calibrate or pin with --hints): activation, batch_first, norm_first"""
 
 import torch
 import torch.nn as nn
@@ -83,3 +79,8 @@ class RecoveredModel(nn.Module):
         tgt = self.pos_encoder(tgt)
         out = self.transformer_decoder(tgt, memory)
         return self.output_layer(out)
+
+
+# modelgen: fingerprint b969a9f74b2dd886; bodies PosEncoder.__init__=c8734c13
+#   PosEncoder.forward=5cfc7cef RecoveredModel.__init__=7f366279
+#   RecoveredModel.example_inputs=77278440 RecoveredModel.forward=a69fa225

@@ -5,9 +5,7 @@ Regenerate: modelgen generate seq2seq.pt -o generated/seq2seq.py
 
 Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): activation, batch_first, layer types, nhead, norm_first
-
-Generated bodies (regenerating keeps the ones you edit): RecoveredModel.__init__=666f4cea,
-RecoveredModel.example_inputs=4ddf97f2, RecoveredModel.forward=6cd92201"""
+"""
 
 import torch
 import torch.nn as nn
@@ -56,3 +54,7 @@ class RecoveredModel(nn.Module):
         tgt = self.tgt_embed(tgt)
         out = self.transformer(src, tgt)
         return self.generator(out)
+
+
+# modelgen: fingerprint 3c3a4ef761335843; bodies RecoveredModel.__init__=666f4cea
+#   RecoveredModel.example_inputs=4ddf97f2 RecoveredModel.forward=6cd92201

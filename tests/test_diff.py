@@ -279,7 +279,7 @@ def test_combination_trainer_dict_lightning_compile_rename_ema(models, capsys):
         "rename": {"classifier.": "fc."},
         "drop": ["loss_fn."],
     }
-    code, out = diff(capsys, "combo.ckpt", "models.py:Net", "--write-remap", "r.json")
+    code, out = diff(capsys, "combo.ckpt", "models.py:Net", "--write-remap", "r.json", "--force")
     assert "also fits the model: 'ema_state_dict'" in out
 
 

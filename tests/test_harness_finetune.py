@@ -273,7 +273,7 @@ def test_a_missing_remap_file_is_one_line(capsys, tiny):
     code, _, err = run_cli(
         capsys, "finetune", weights, model, "--data", data, "--train", "head", "--remap", "r.json"
     )
-    assert code == 2 and one_line_error(err) == "modelgen: error: r.json: no such file"
+    assert code == 2 and one_line_error(err) == "modelgen: error: r.json: no such remap file"
 
 
 def test_least_squares_recovers_an_exact_linear_map_and_ridges_a_singular_one():

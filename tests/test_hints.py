@@ -44,7 +44,7 @@ ATTACKS = {
     "a layer with tensors": '["features.1"]\nmodule_type = "nn.Linear(3, 4)"',
     "non-literal argument": '["features.1"]\nmodule_type = "nn.MaxPool2d(open(\'x\'))"',
     "arguments it refuses": '["features.1"]\nmodule_type = "nn.MaxPool2d(2, nope=1)"',
-    "a megabyte": '["features.1"]\nmodule_type = "' + "x" * (1 << 20) + '"',
+    "half a megabyte": '["features.1"]\nmodule_type = "' + "x" * (1 << 19) + '"',
     "code as pooling": 'pooling = "mean(dim=[2]); import os; x.mean"',
     "wrong type": "pooling = 3",
     "unknown path": '["proj"]\nactivation = "gelu"',

@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 
 from codegen.cli import main
+from codegen.trailer import split_trailer
 from tests.zoo import transformer_encoder_regressor
 
 HASHES = re.compile(r"\b[0-9a-f]{8}\b|\b[0-9a-f]{16}\b")
@@ -137,12 +138,15 @@ def test_new_head_adds_its_lines(tmp_path):
     after = path.read_text()
     doc_before, code_before = before.split('"""\n', 1)
     doc_after, code_after = after.split('"""\n', 1)
+    (code_before, trailer_before), (code_after, trailer_after) = map(
+        split_trailer, (code_before, code_after)
+    )
     assert changes(code_before, code_after) == [
         ("insert", [], ["        self.extra_head = nn.Linear(embed_dim, 4)"])
     ]
-    assert (
-        sum(len(b) for _, _, b in changes(doc_before, doc_after)) <= 4
-    )  # summary, fingerprint, hashes
+    assert sum(len(b) for _, _, b in changes(doc_before, doc_after)) <= 2  # summary, fingerprint
+    assert trailer_after.fingerprint != trailer_before.fingerprint
+    assert trailer_after.bodies.keys() == trailer_before.bodies.keys()  # new hashes, same methods
     build(path, grown.state_dict())
 
 

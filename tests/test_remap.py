@@ -116,7 +116,7 @@ def test_bad_json_and_missing_file(tmp_path):
     (tmp_path / "r.json").write_text('{"rename": {"a.": "b.",}}')
     with pytest.raises(ModelgenError, match=r"^r.json: not valid JSON \(line 1: "):
         load_remap(tmp_path / "r.json")
-    with pytest.raises(ModelgenError, match="nope.json: no such file"):
+    with pytest.raises(ModelgenError, match="nope.json: no such remap file"):
         load_remap(tmp_path / "nope.json")
 
 

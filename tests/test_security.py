@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import io
 import keyword
 import os
@@ -250,3 +251,56 @@ def test_absurd_shapes_are_analyzed_from_metadata_without_allocating():
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert "nn.Embedding(vocab_size, d_model)" in source or "1000000" in source
     assert grown_mb < 200  # 4 TB of float32 were never allocated
+
+
+ORDINARY_ODD_NAMES = ["class", "2", "a'b", 'a"b', "a\\b", "a\tb", 'x"""y', "x²", "e\x1b[31mred\x07"]
+
+
+@pytest.mark.parametrize("name", ORDINARY_ODD_NAMES)
+@pytest.mark.parametrize("route", ["int_table", "conv"])
+def test_odd_names_generate_a_loading_file_or_one_line_error(name, route, tmp_path, capsys):
+    """Names a careless trainer can produce: never an internal error, never raw control characters."""
+    state = _state([(name, route)])
+    ckpt, out = tmp_path / "odd.pt", tmp_path / "model.py"
+    torch.save(state, ckpt)
+    code = main(["generate", str(ckpt), "-o", str(out)])
+    captured = capsys.readouterr()
+    assert "internal error" not in captured.err and "Traceback" not in captured.err
+    for line in (captured.out + captured.err).splitlines():
+        assert line.isprintable(), line
+    if code == 2:
+        assert captured.err.count("\n") == 1
+        return
+    assert code == 0
+    namespace: dict = {}
+    exec(compile(out.read_text(), "model.py", "exec"), namespace)
+    namespace["RecoveredModel"]().load_state_dict(state, strict=True)
+
+
+def test_remap_rename_target_reaches_code_only_as_a_literal(tmp_path, capsys):
+    marker = tmp_path / "MARK"
+    ckpt = tmp_path / "table.pt"
+    torch.save({"pe": torch.zeros(4, 8, dtype=torch.int64)}, ckpt)
+    target = f"pe\nopen({str(marker)!r}, 'w')\n_z = 0 and _y"
+    remap = tmp_path / "remap.json"
+    remap.write_text(json.dumps({"rename": {"pe": target}}))
+    out = tmp_path / "model.py"
+    code = main(["generate", str(ckpt), "-o", str(out), "--remap", str(remap)])
+    capsys.readouterr()
+    if code == 0:
+        namespace: dict = {}
+        exec(compile(out.read_text(), "model.py", "exec"), namespace)
+        namespace["RecoveredModel"]()
+    assert code in (0, 2) and not marker.exists()
+
+
+@pytest.mark.parametrize("kind", ["remap", "hints"])
+def test_deeply_nested_option_files_are_one_line_errors(kind, tmp_path, capsys):
+    ckpt = tmp_path / "mlp.pt"
+    torch.save(build("mlp").state_dict(), ckpt)
+    deep = tmp_path / f"deep.{'json' if kind == 'remap' else 'toml'}"
+    nested = "[" * 100_000 + "]" * 100_000
+    deep.write_text(nested if kind == "remap" else f"a = {nested}\n")
+    code = main(["generate", str(ckpt), "-o", str(tmp_path / "m.py"), f"--{kind}", str(deep)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "nested too deeply" in err

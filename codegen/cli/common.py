@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator
 
 from rich.console import Console
-
-from codegen.errors import ModelgenError
 
 MODEL_HELP = "model.py, file.py:Class or package.module:Class"
 
@@ -86,15 +83,12 @@ def print_load_failure(out: Console, e: Any) -> None:
         out.print(e.report.render(), markup=False, highlight=False)
 
 
-def check_writable(flag: str, value: str, checkpoint: str) -> None:
-    """The input checkpoint is never written, and a missing folder is found before any work."""
-    target = Path(value).resolve()
-    if target == Path(checkpoint).resolve():
-        raise ModelgenError(
-            f"{flag} {value}: that is the input checkpoint, which modelgen never writes"
-        )
-    if not target.parent.is_dir():
-        raise ModelgenError(f"{flag} {value}: folder {target.parent} does not exist")
+def add_force_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite an existing file modelgen did not generate (never one the command reads)",
+    )
 
 
 @contextmanager

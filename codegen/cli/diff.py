@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from codegen.cli.common import add_checkpoint_options, check_writable, open_from_args
+from codegen.cli.common import add_checkpoint_options, add_force_option, open_from_args
 from codegen.errors import ModelgenError
 
 
@@ -27,6 +27,7 @@ def add_parser(sub: Any) -> None:
         "--write-remap", metavar="FILE", help="write the suggested remap (JSON) for --remap"
     )
     p.add_argument("--remap", metavar="FILE", help="judge CKPT with this remap applied")
+    add_force_option(p)
     add_checkpoint_options(p)
 
 
@@ -44,14 +45,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def _diff_model(args: argparse.Namespace, console: Console) -> int:
     from codegen.harness.diff import diff_model, render
+    from codegen.output import planned
     from codegen.remap import write_remap
 
     if args.remap and args.write_remap:
         raise ModelgenError(
             "--remap and --write-remap: pass one (edit the remap by hand, or write a fresh one)"
         )
-    if args.write_remap:
-        check_writable("--write-remap", args.write_remap, args.checkpoint)
+    output = planned(args, "--write-remap", args.write_remap) if args.write_remap else None
     d = diff_model(
         args.checkpoint,
         args.other,
@@ -60,8 +61,8 @@ def _diff_model(args: argparse.Namespace, console: Console) -> int:
         tuple(args.strip_prefix),
         args.remap,
     )
-    if args.write_remap:
-        write_remap(d.chosen.remap, args.write_remap)
+    if output is not None:
+        write_remap(d.chosen.remap, output)
     for line in render(d, args.remap and f"--remap {args.remap}", args.write_remap):
         console.print(line, markup=False, highlight=False)
     return 0 if (d.ok_after if args.write_remap else d.ok_now) else 1

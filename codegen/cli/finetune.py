@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -15,7 +14,7 @@ from codegen.cli.common import (
     MODEL_HELP,
     add_checkpoint_options,
     add_data_options,
-    check_writable,
+    add_force_option,
     print_json,
     print_load_failure,
     report_console,
@@ -72,6 +71,7 @@ def add_parser(sub: Any) -> None:
         "--save-state", metavar="PATH", help="write the tuned state dict (checkpoint's keys)"
     )
     p.add_argument("--plot", metavar="PNG", help="write the loss curve")
+    add_force_option(p)
     add_checkpoint_options(p)
 
 
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
     started = time.perf_counter()
     out = report_console(args, console)
-    _check_output_paths(args)
+    outputs = _planned_outputs(args)  # checked before the training, not after
     job = _job_from_args(args)
     comm = from_environment(resolve_device(args.device))
     _check_nproc(args, comm, resolve_device(args.device))
@@ -118,15 +118,15 @@ def run(args: argparse.Namespace, console: Console) -> int:
         check(p, result)
         out.print("[green]ok[/] frozen tensors bit-identical to the checkpoint; loss improved")
         if args.save_state:
-            _save_state(p, args.save_state)
+            _save_state(p, outputs["--save-state"])
             out.print(f"wrote the tuned state dict to {escape(args.save_state)}")
         if args.plot:
             from codegen.harness.plot import save_loss_plot
 
-            save_loss_plot(result.history, args.plot)
+            save_loss_plot(result.history, outputs["--plot"])
             out.print(f"wrote the loss curve to {escape(args.plot)}")
         if args.out:
-            summary["export"] = _export(out, p, args.out)
+            summary["export"] = _export(out, p, outputs["--out"])
     except ModelgenError as e:
         summary |= {"ok": False, "error": str(e)}
         raise
@@ -187,12 +187,13 @@ def _print_plan(out: Console, p: Any, args: argparse.Namespace) -> None:
     )
 
 
-def _export(out: Console, p: Any, path: str) -> dict[str, Any]:
+def _export(out: Console, p: Any, output: Any) -> dict[str, Any]:
     from codegen.harness.export import export_torchscript
     from codegen.harness.mismatch import specs_of
 
+    path = str(output.path)
     example = tuple(t.cpu() for t in p.data.take(slice(0, 4)).inputs)
-    result = export_torchscript(p.model, path, specs_of(p.state), example)
+    result = export_torchscript(p.model, output, specs_of(p.state), example)
     if result.method == "trace":
         out.print(
             f"[yellow]warning:[/] torch.jit.script failed, exported with torch.jit.trace: "
@@ -202,15 +203,13 @@ def _export(out: Console, p: Any, path: str) -> dict[str, Any]:
     return {"path": path, "method": result.method, "max_diff": result.max_diff}
 
 
-def _save_state(p: Any, path: str) -> None:
-    import os
-
+def _save_state(p: Any, output: Any) -> None:
     import torch
 
+    from codegen.output import write_with
+
     state = {k: v.detach().cpu() for k, v in p.model.state_dict().items()}
-    tmp = Path(path).with_name(f".{Path(path).name}.partial")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    write_with(output, lambda tmp: torch.save(state, tmp))
 
 
 def _summary(args: argparse.Namespace, p: Any, result: Any) -> dict[str, Any]:
@@ -237,15 +236,16 @@ def _summary(args: argparse.Namespace, p: Any, result: Any) -> dict[str, Any]:
     }
 
 
-def _check_output_paths(args: argparse.Namespace) -> None:
-    """The input checkpoint is never written, and a missing folder is found before training, not after."""
-    for flag, value in (
-        ("--out", args.out),
-        ("--save-state", args.save_state),
-        ("--plot", args.plot),
-    ):
-        if value is not None:
-            check_writable(flag, value, args.checkpoint)
+def _planned_outputs(args: argparse.Namespace) -> dict[str, Any]:
+    """The files finetune will write, each checked now by the rules of codegen/output.py."""
+    from codegen.output import planned
+
+    flags = {"--out": args.out, "--save-state": args.save_state, "--plot": args.plot}
+    outputs = {flag: planned(args, flag, value) for flag, value in flags.items() if value}
+    paths = [o.path.resolve() for o in outputs.values()]
+    if len(set(paths)) < len(paths):
+        raise ModelgenError("--out, --save-state and --plot: give each a different file")
+    return outputs
 
 
 def _check_nproc(args: argparse.Namespace, comm: Any, device: Any) -> None:

@@ -7,8 +7,13 @@ from typing import Any
 
 from rich.console import Console
 
+from codegen.cli.common import (
+    add_checkpoint_options,
+    add_force_option,
+    open_from_args,
+    survivors_frozen,
+)
 from codegen.safetext import terminal_text
-from codegen.cli.common import add_checkpoint_options, open_from_args, survivors_frozen
 
 
 def add_parser(sub: Any) -> None:
@@ -17,9 +22,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-o", "--output", default="generated/model.py", metavar="PATH")
     p.add_argument("--class-name", default="RecoveredModel", metavar="NAME")
     p.add_argument("--hints", metavar="FILE", help="TOML file pinning choices by module path")
-    p.add_argument(
-        "--force", action="store_true", help="overwrite a file modelgen did not generate"
-    )
+    add_force_option(p)
     p.add_argument(
         "--calibrate", metavar="DATA", help="pick unrecorded choices by matching DATA's outputs"
     )
@@ -39,17 +42,19 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from codegen.generate import calibration_data, generate_file
+    from codegen.output import planned
 
+    if not args.list_choices:
+        output = planned(args, "-o", args.output, marked=True)  # before any work
     ckpt = open_from_args(args)
     if args.list_choices:
         return _list_choices(args, ckpt, console)
     with survivors_frozen():
         report = generate_file(
             ckpt.table,
-            output=args.output,
+            output=output,
             class_name=args.class_name,
             hints_path=args.hints,
-            force=args.force,
             command=regenerate_command(args),
             calibrate_on=calibration_data(ckpt, args.calibrate, args.inputs, args.target),
             on_trial=_trial_printer(console) if args.calibrate else None,

@@ -4,7 +4,6 @@ the same state-dict keys as the checkpoint, and the same outputs as the eager mo
 from __future__ import annotations
 
 import contextlib
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any, Iterator, Mapping
 from codegen.errors import CheckFailed
 from codegen.harness.mismatch import MismatchReport, Spec, compare, specs_of
 from codegen.errors import first_line
+from codegen.output import Output, write_with
 
 RTOL, ATOL = 1e-4, 1e-5
 
@@ -50,26 +50,21 @@ class ExportResult:
 
 
 def export_torchscript(
-    model: Any, path: str | Path, expected: Mapping[str, Spec], example: tuple[Any, ...] | None
+    model: Any, output: Output, expected: Mapping[str, Spec], example: tuple[Any, ...] | None
 ) -> ExportResult:
-    """Export `model` (moved to CPU, eval mode) to `path` and check the saved file.
+    """Export `model` (moved to CPU, eval mode) to `output` and check the saved file.
 
     `expected` is the checkpoint's `(shape, dtype)` per key; `example` the inputs to trace with and to
     compare outputs on. Raises CheckFailed when scripting and tracing both fail or the round trip differs.
     """
     import torch
 
-    path = Path(path)
+    path = output.path
     model = model.cpu().eval()
     example = None if example is None else tuple(t.cpu() for t in example)
     with _jit_quietly():
         scripted, method, reason = _to_torchscript(model, example)
-        tmp = path.with_name(f".{path.name}.partial")
-        try:
-            scripted.save(str(tmp))
-            os.replace(tmp, path)  # a reader never sees a half-written file
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_with(output, lambda tmp: scripted.save(str(tmp)))
         reloaded = torch.jit.load(str(path), map_location="cpu")
     # The exported module must strict-load the checkpoint: the model's keys, shapes and dtypes as the
     # expected side (an old checkpoint may lack BatchNorm counters the module has), the checkpoint's as found.

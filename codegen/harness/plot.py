@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import struct
 import zlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from codegen.output import Output, write_bytes
 
 WIDTH, HEIGHT, MARGIN = 640, 400, 32
 LOG_SPAN = 20.0
 COLORS = {"train": (31, 119, 180), "val": (255, 127, 14)}
 
 
-def save_loss_plot(history: list[dict[str, Any]], path: str | Path) -> None:
+def save_loss_plot(history: list[dict[str, Any]], output: Output) -> None:
     img = np.full((HEIGHT, WIDTH, 3), 255, dtype=np.uint8)
     values = [h[k] for h in history for k in COLORS if h.get(k) is not None]
     low, high = min(values), max(values)
@@ -46,7 +47,7 @@ def save_loss_plot(history: list[dict[str, Any]], path: str | Path) -> None:
             _line(img, a, b, color)
         for x, y in points:
             img[int(y) - 2 : int(y) + 3, int(x) - 2 : int(x) + 3] = color
-    Path(path).write_bytes(_png(img))
+    write_bytes(output, _png(img))
 
 
 def _line(

@@ -15,6 +15,7 @@ from codegen.errors import CheckFailed
 from codegen.harness.data import Dataset
 from codegen.harness.device import to_device
 from codegen.harness.export import export_torchscript
+from codegen.output import Output
 from codegen.harness.fit import check_fits
 from codegen.harness.inputs import smoke_inputs
 from codegen.harness.loading import build_model, strict_load
@@ -65,7 +66,7 @@ def verify(
     example = _forward_check(model, data, device, loss, result)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            export = export_torchscript(model, Path(tmp) / "model.pt", expected, example)
+            export = export_torchscript(model, Output(Path(tmp) / "model.pt"), expected, example)
         result.max_diff = export.max_diff
         result.add("torchscript", "ok", export.summary())
     except CheckFailed as e:
