@@ -38,6 +38,12 @@ def infer_forward(
     )
     if match is None:
         return Forward(inputs=[("x", "torch.Tensor")], missing=why_not(cls))
+    if match.missing:
+        return Forward(
+            inputs=[("x", "torch.Tensor")],
+            missing=match.missing,
+            pattern=type(match.pattern).__name__,
+        )
     g = Graph()
     match.pattern.forward(match, g)
     forward = Forward(

@@ -34,6 +34,8 @@ class Match:
     explains: int  # keys (layers) or members (blocks) accounted for: more is more specific
     found: Any = None  # whatever build/forward need (a Recognised for layers)
     choices: list[Choice] = field(default_factory=list)
+    # The pattern knows what this is but not enough to compute it: forward raises naming this.
+    missing: str = ""
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Example:
 
     module: Any
     inputs: tuple | None  # None: the layer must load and script; its forward is not inferred
+    metadata: dict | None = None  # saved beside the weights, as a trainer's config would be
 
 
 class Pattern:

@@ -70,6 +70,11 @@ ROTARY_TYPES = (
 INTERLEAVED_TYPES = ("gptj", "codegen")
 HEAD_COUNTS = [1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 25, 32, 40, 48, 56, 64, 71, 96, 128]
 
+UNKNOWN_HEADS = (
+    "an attention whose heads, scaling and masking the checkpoint does not record "
+    "(give the folder's config.json, or --hints nhead = N)"
+)
+
 SYNONYMS = {
     "nhead": ("num_attention_heads", "n_head", "num_heads", "n_heads", "encoder_attention_heads"),
     "kv_heads": ("num_key_value_heads", "n_head_kv", "num_kv_heads", "multi_query_group_num"),
@@ -138,6 +143,8 @@ class Attention(BlockPattern):
         heads = [h for h in HEAD_COUNTS if d_model is None or d_model % h == 0]
         default_heads = next((h for h in (8, 4, 2, 1) if h in heads), 1)
         nhead = ctx.choose(cls, where, "nhead", default_heads, heads, accepts="positive_int")
+        if nhead.source == "default":  # heads are not in the weights: name the gap, guess nothing
+            return Match(self, len(members), missing=UNKNOWN_HEADS)
         choices = [nhead]
         kv_heads = nhead.value
         if fused is None and q.io and qkv[1].io and q.io.out_width and qkv[1].io.out_width:
@@ -265,4 +272,12 @@ class Attention(BlockPattern):
 
     @staticmethod
     def examples():
-        return []
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        m = modules()
+        return [
+            Example(m["holder"](m["attention"]()), None),  # heads unknown: the gap is named
+            Example(m["holder"](m["attention"]()), (torch.randn(2, 5, 16),), {"n_head": 2}),
+        ]

@@ -8,7 +8,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 
 UP = r"c_fc|fc1|up_proj|dense_h_to_4h|fc_in|lin1|w1|wi|fc|linear1|intermediate_dense|ff1"
 DOWN = r"c_proj|fc2|down_proj|dense_4h_to_h|fc_out|lin2|w2|wo|proj|linear2|output_dense|ff2"
@@ -23,7 +23,7 @@ def _one(members, pattern: str):
 
 class MLP(BlockPattern):
     role = "MLP"
-    priority = 5
+    priority = 15  # names say feed-forward, widths say it widens: not a squeeze-excite gate
     synonyms = act.SYNONYMS
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
@@ -42,6 +42,9 @@ class MLP(BlockPattern):
         down = _one([m for m in members if m is not up and m is not gate], DOWN)
         if up is None or down is None:
             return None
+        widths = up.io and up.io.in_width and up.io.out_width
+        if gate is None and widths and up.io.out_width <= up.io.in_width:
+            return None  # a feed-forward widens first; two layers that narrow are a gate (SE)
         activation = ctx.choose(
             cls,
             (gate or up).attr,
@@ -63,3 +66,12 @@ class MLP(BlockPattern):
         else:
             h = act.apply(g, activation, g.call_module((up,), x, inline=True), name="h")
         g.output(g.call_module((down,), h))
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        m = modules()
+        return [Example(m["holder"](m["mlp"]()), (torch.randn(2, 5, 16),))]

@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+    tensors,
+)
 
 FIRST_NORM = (
     r"ln_1|ln1|input_layernorm|attention_norm|attn_norm|norm1|layernorm_before|"
@@ -93,3 +101,12 @@ class TransformerBlock(BlockPattern):
         x = g.call_function("add", x, a)
         m = g.call_module((mlp,), g.call_module((second,), x, inline=True), inline=True)
         g.output(g.call_function("add", x, m))
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        m = modules()
+        return [Example(m["holder"](m["block"]()), (torch.randn(2, 5, 16),), {"n_head": 2})]

@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+    tensors,
+)
 
 TOKENS = r"wte|embed_tokens|word_embeddings|tok_embeddings|token_embedding|embed_in|tok_emb|wte"
 POSITIONS = r"wpe|position_embeddings|embed_positions|pos_emb|pos_embedding|position_embedding"
@@ -68,6 +76,14 @@ class Transformer(BlockPattern):
             x = g.call_module((norm,), x)
         g.output(x)
 
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        return [Example(modules()["lm"](), (torch.randint(0, 50, (2, 7)),), {"n_head": 2})]
+
 
 class CausalLM(BlockPattern):
     role = "CausalLM"
@@ -104,3 +120,11 @@ class CausalLM(BlockPattern):
             return
         g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
         g.output(g.call_function("linear", x, g.getattr((body, tied, "weight"))))
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        return [Example(modules()["lm"](), (torch.randint(0, 50, (2, 7)),), {"n_head": 2})]
