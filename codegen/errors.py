@@ -25,9 +25,7 @@ def first_line(e: BaseException) -> str:
     return (text[0] if text else type(e).__name__)[:200]
 
 
-SMALL_FILE_LIMIT = (
-    1 << 20
-)  # hints and remaps are a few lines; a larger file is a mistake or an attack
+SMALL_FILE_LIMIT = 1 << 20  # hints and remaps are a few lines; a larger file is a mistake or an attack
 
 
 def read_small_text(path: Path, what: str) -> str:
