@@ -42,8 +42,14 @@ class ChoiceResolver:
         hints: dict[str, dict[str, Any]] | None = None,
         metadata: dict[str, Any] | None = None,
         calibrated: dict[tuple[str, str], Any] | None = None,
+        synonyms: dict[str, tuple[str, ...]] | None = None,
     ):
         self.hints = hints or {}
+        # Metadata spellings: the shared table, plus what the catalogue's patterns declare.
+        self.synonyms = {
+            n: tuple(dict.fromkeys(SYNONYMS.get(n, (n,)) + (synonyms or {}).get(n, ())))
+            for n in set(SYNONYMS) | set(synonyms or {})
+        }
         self.metadata = _flatten(metadata or {})
         self.calibrated = calibrated or {}  # (path, name) -> value picked by `generate --calibrate`
         self.used_hints: set[tuple[str, str]] = set()
@@ -57,11 +63,13 @@ class ChoiceResolver:
         alternatives: list[Any],
         note: str = "",
         accepts: str = "",
+        aliases: dict[Any, Any] | None = None,
     ) -> Choice:
-        """`accepts`: for choices whose values are open (a stride, an eps, a layer), the name of the
+        """`aliases`: metadata spellings of values (Hugging Face's "gelu_new" is "gelu_tanh").
+        `accepts`: for choices whose values are open (a stride, an eps, a layer), the name of the
         domain (OPEN_DOMAINS) a hinted value may come from; without it only the listed values fit.
         """
-        choice = self._choose(path, name, default, alternatives, note, accepts)
+        choice = self._choose(path, name, default, alternatives, note, accepts, aliases or {})
         choice.path = path
         choice.also_accepts = accepts
         self.made.append(choice)
@@ -75,6 +83,7 @@ class ChoiceResolver:
         alternatives: list[Any],
         note: str,
         accepts: str,
+        aliases: dict[Any, Any],
     ) -> Choice:
         alternatives = _ordered([a for a in alternatives if a != default])
         if (path, name) in self.calibrated:
@@ -99,18 +108,27 @@ class ChoiceResolver:
                     "hint",
                     f"hints [{pattern}]",
                 )
-        for key in SYNONYMS.get(name, (name,)):
+        for key in self.synonyms.get(name, (name,)):
             if key in self.metadata:
                 value = self.metadata[key][1]
+                if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                    value = aliases.get(value, value)
                 if _fits(value, default, alternatives):
                     return Choice(
                         name,
                         value,
                         _ordered([a for a in [default, *alternatives] if a != value]),
                         "metadata",
-                        f"checkpoint metadata {self.metadata[key][0]}",
+                        cite(self.metadata[key][0]),
                     )
         return Choice(name, default, alternatives, "default", note)
+
+    def evidence(self, *keys: str) -> tuple[str, Any] | None:
+        """The first of `keys` the metadata holds: (where it was found, cited; its value)."""
+        for key in keys:
+            if key in self.metadata:
+                return cite(self.metadata[key][0]), self.metadata[key][1]
+        return None
 
     def check_hints_used(self) -> None:
         """A hint that pins nothing is a typo or a stale file: say so, with what could be pinned."""
@@ -133,6 +151,13 @@ class ChoiceResolver:
                     f"hints [{printable(pattern)}] {printable(name)}: matches no choice{allowed}"
                     "; modelgen generate CKPT --list-choices lists them all"
                 )
+
+
+def cite(path: str) -> str:
+    """How a metadata value is cited: `config.json n_head`, or `checkpoint metadata a.b`."""
+    if path.startswith("config.json."):
+        return f"config.json {path.removeprefix('config.json.')}"
+    return f"checkpoint metadata {path}"
 
 
 def _hinted_value(
@@ -192,6 +217,12 @@ def positive_float(value: Any) -> float:
     raise ModelgenError("must be a number between 0 and 1, like 1e-5")
 
 
+def positive_number(value: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1e12:
+        return float(value)
+    raise ModelgenError("must be a number above 0, like 10000.0")
+
+
 def _listing(items: list[str], most: int = 6) -> str:
     shown = ", ".join(printable(i) for i in items[:most])
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")
@@ -223,6 +254,8 @@ def _fits(value: Any, default: Any, alternatives: list[Any]) -> bool:
         return isinstance(value, bool)
     if alternatives:
         return value == default or value in alternatives
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return True  # `rope_theta: 10000` is the number 10000.0
     return isinstance(value, type(default)) and not isinstance(value, bool)
 
 
@@ -236,6 +269,8 @@ def _flatten(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str,
                 out.setdefault(name, found)
         elif isinstance(v, (int, float, str, bool)):
             out.setdefault(k, (path, v))
+        elif isinstance(v, list) and v and all(isinstance(x, str) for x in v):
+            out.setdefault(k, (path, v[0]))  # `architectures`: the first names the model
     return out
 
 
@@ -269,5 +304,6 @@ OPEN_DOMAINS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "positive_int": (positive_int, "any positive whole number"),
     "size": (size_value, "any whole number >= 0, or one per dimension"),
     "unit_float": (positive_float, "any number between 0 and 1"),
+    "positive_number": (positive_number, "any number above 0"),
     "layer": (_layer, "any parameter-free nn layer, e.g. 'nn.MaxPool2d(3, stride=2)'"),
 }

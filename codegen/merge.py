@@ -208,6 +208,10 @@ class _Merger:
                 if name in index:
                     return index[name]
                 return None if self.keep_stale_class(stmt) else _DROP
+            if isinstance(stmt, cst.FunctionDef) and isinstance(
+                classes[index.get(name, -1)] if name in index else None, cst.FunctionDef
+            ):
+                return _DROP  # a helper modelgen writes (apply_rotary): regenerated as is
             if name in index:
                 raise _Conflict(
                     f"your {_label(stmt)} has the name of a class modelgen now generates; rename it"

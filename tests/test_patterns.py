@@ -22,9 +22,16 @@ CASES = [
 ]
 
 
-def generated_model(module: torch.nn.Module, tmp_path):
+def generated_model(module: torch.nn.Module, tmp_path, metadata: dict | None = None):
     path = tmp_path / "example.pt"
-    torch.save(module.state_dict(), path)
+    torch.save(
+        (
+            {"state_dict": module.state_dict(), "config": metadata}
+            if metadata
+            else module.state_dict()
+        ),
+        path,
+    )
     source, ir = generate_source(open_checkpoint(path).table)
     (tmp_path / "model.py").write_text(source)
     spec = importlib.util.spec_from_file_location(
@@ -41,7 +48,7 @@ def generated_model(module: torch.nn.Module, tmp_path):
 def test_pattern_example(pattern, example, tmp_path):
     torch.manual_seed(0)
     reference = example.module.eval()
-    model, source, ir = generated_model(reference, tmp_path)
+    model, source, ir = generated_model(reference, tmp_path, example.metadata)
     if pattern.kind == "layer":
         own = type(reference).__module__.startswith("torch.nn")
         for layer in [reference] if own else reference.children():

@@ -13,6 +13,7 @@ from codegen.analyze.dataflow import infer_forward
 from codegen.ir import ClassDef, Module, ModelIR, Source
 from codegen.keytree import build_tree
 from codegen.load import TensorTable
+from codegen.patterns.registry import synonyms
 from codegen.safetext import printable
 
 
@@ -28,8 +29,12 @@ def analyze(
     hints = {
         p: {n: v for n, v in values.items() if n != "kind"} for p, values in (hints or {}).items()
     }
-    resolver = ChoiceResolver({p: v for p, v in hints.items() if v}, table.metadata, calibrated)
-    structure = StructureBuilder(resolver, buffer_hints, class_name).build(build_tree(table, canonical=True))
+    resolver = ChoiceResolver(
+        {p: v for p, v in hints.items() if v}, table.metadata, calibrated, synonyms()
+    )
+    structure = StructureBuilder(resolver, buffer_hints, class_name).build(
+        build_tree(table, canonical=True)
+    )
 
     classes: list[ClassDef] = []
     for group in structure.groups:
@@ -53,11 +58,15 @@ def analyze(
         )
 
     unknown: set[str] = set()
+    roles: dict[str, str] = {}  # class name -> role of the pattern that built its forward
     for cls in classes:  # smallest first: a class's children are settled before it
         if cls.base_module is None:  # a subclassed built-in keeps its own forward
-            cls.forward = infer_forward(cls, resolver, frozenset(unknown))
+            settled = {c.name: c for c in classes}
+            cls.forward = infer_forward(cls, resolver, frozenset(unknown), roles, settled)
             if cls.forward.missing:
                 unknown.add(cls.name)
+            else:
+                roles[cls.name] = cls.forward.role
     # One warning per gap; classes that only call into a gap are counted, not listed.
     roots = [
         c

@@ -17,7 +17,11 @@ from codegen.patterns.registry import best
 
 
 def infer_forward(
-    cls: ClassDef, resolver: ChoiceResolver, unknown: frozenset[str] = frozenset()
+    cls: ClassDef,
+    resolver: ChoiceResolver,
+    unknown: frozenset[str] = frozenset(),
+    roles: dict[str, str] | None = None,
+    classes: dict[str, ClassDef] | None = None,
 ) -> Forward:
     blocked = [m for m in modules(cls) if _uses(m, unknown)]
     if blocked:
@@ -29,9 +33,17 @@ def infer_forward(
             missing=f"the dataflow: it calls {', '.join(m.attr for m in blocked)}, whose class "
             f"{'/'.join(names)} has no inferred forward",
         )
-    match = best("block", cls, BlockContext(resolver, unknown))
+    match = best(
+        "block", cls, BlockContext(resolver, unknown, dict(roles or {}), dict(classes or {}))
+    )
     if match is None:
         return Forward(inputs=[("x", "torch.Tensor")], missing=why_not(cls))
+    if match.missing:
+        return Forward(
+            inputs=[("x", "torch.Tensor")],
+            missing=match.missing,
+            pattern=type(match.pattern).__name__,
+        )
     g = Graph()
     match.pattern.forward(match, g)
     forward = Forward(
@@ -39,6 +51,8 @@ def infer_forward(
         choices=match.choices,
         graph=g,
         pattern=type(match.pattern).__name__,
+        role=match.pattern.role,
+        trust=match.pattern.trust,
     )
     forward.examples = example_inputs(cls, g)
     return forward

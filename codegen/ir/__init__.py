@@ -153,6 +153,8 @@ class Forward:
     graph: Graph | None = None  # the dataflow as a graph; when set, the renderer prints it
     examples: list[ExampleInput] = field(default_factory=list)  # inputs for a smoke test
     pattern: str = ""  # the catalogue pattern that built the graph
+    role: str = ""  # that pattern's role ("Attention", "MLP"): what callers may assume of it
+    trust: str = ""  # inferred | guessed, from that pattern
 
 
 @dataclass

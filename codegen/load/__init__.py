@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen.errors import ModelgenError
+from codegen.load.hf_config import CONFIG_NAME, read_config
 from codegen.load.pickled import (
     _can_skip_data,
     _check_legacy_length,
@@ -54,7 +55,12 @@ def open_checkpoint(
 ) -> Checkpoint:
     """Open any supported checkpoint. Raises ModelgenError with a one-line message on bad input."""
     try:
-        return _open(Path(path), key, strip, tuple(strip_prefixes))
+        checkpoint = _open(Path(path), key, strip, tuple(strip_prefixes))
+        if Path(path).is_dir():  # a Hugging Face style folder: its config.json is evidence
+            config = read_config(Path(path))
+            if config:
+                checkpoint.table.metadata = {**checkpoint.table.metadata, CONFIG_NAME: config}
+        return checkpoint
     except ModelgenError as e:
         # Key names and library messages can hold newlines; the contract is one line on stderr.
         text = str(e)

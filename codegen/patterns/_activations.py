@@ -18,6 +18,8 @@ FUNCTIONS: dict[str, str | None] = {
     "hardswish": "hardswish",
     "hardsigmoid": "hardsigmoid",
     "identity": None,
+    "gelu_tanh": "gelu",  # with approximate="tanh" (see apply)
+    "quick_gelu": None,  # x * sigmoid(1.702 * x) (see apply)
 }
 # The module form of each, for numbered slots of a Sequential that hold no tensors.
 MODULES: dict[str, str] = {
@@ -34,8 +36,19 @@ GATES = ["sigmoid", "hardsigmoid"]  # squashing functions that gate a signal int
 SYNONYMS = {"activation": ("activation", "hidden_act", "activation_function", "act", "act_fn")}
 
 
+# Hugging Face `hidden_act` / `activation_function` spellings of the names above.
+ALIASES = {
+    "gelu_new": "gelu_tanh",
+    "gelu_pytorch_tanh": "gelu_tanh",
+    "gelu_fast": "gelu_tanh",
+    "swish": "silu",
+    "quickgelu": "quick_gelu",
+    "linear": "identity",
+}
+
 # What a hidden activation usually is, in the order calibration tries them.
 COMMON = ["relu", "gelu", "silu", "tanh", "identity"]
+TRANSFORMER = ["gelu", "gelu_tanh", "relu", "silu", "quick_gelu"]  # feed-forward activations
 
 
 def alternatives(default: str, *, gates: bool = False) -> list[str]:
@@ -44,6 +57,12 @@ def alternatives(default: str, *, gates: bool = False) -> list[str]:
 
 def apply(g: Graph, activation: str, value: Value, **options) -> Value:
     """`value` through `activation`; unchanged for identity."""
+    if activation == "gelu_tanh":
+        return g.call_function("gelu", value, kwargs={"approximate": "tanh"}, **options)
+    if activation == "quick_gelu":
+        scaled = g.call_function("mul", 1.702, value, inline=True)
+        gate = g.call_function("sigmoid", scaled, inline=True)
+        return g.call_function("mul", value, gate, **options)
     fn = FUNCTIONS.get(activation)
     if fn is None:
         return value

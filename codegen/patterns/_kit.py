@@ -34,6 +34,8 @@ class Match:
     explains: int  # keys (layers) or members (blocks) accounted for: more is more specific
     found: Any = None  # whatever build/forward need (a Recognised for layers)
     choices: list[Choice] = field(default_factory=list)
+    # The pattern knows what this is but not enough to compute it: forward raises naming this.
+    missing: str = ""
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Example:
 
     module: Any
     inputs: tuple | None  # None: the layer must load and script; its forward is not inferred
+    metadata: dict | None = None  # saved beside the weights, as a trainer's config would be
 
 
 class Pattern:
@@ -110,10 +113,24 @@ class BlockContext:
 
     resolver: ChoiceResolver
     unknown: frozenset[str] = frozenset()
+    roles: dict[str, str] = field(default_factory=dict)  # class -> role of its forward's pattern
+    classes: dict[str, ClassDef] = field(default_factory=dict)  # the classes settled so far
 
-    def choose(self, cls: ClassDef, where: str, name: str, default: Any, others: list, note=""):
+    def choose(
+        self, cls: ClassDef, where: str, name: str, default: Any, others: list, note="", **kw
+    ):
         """One choice for the generated class (shared by its instances), addressed Class.member."""
-        return self.resolver.choose(f"{cls.name}.{where}", name, default, others, note)
+        return self.resolver.choose(f"{cls.name}.{where}", name, default, others, note, **kw)
+
+    def role(self, m: Module | None) -> str | None:
+        """The role of a member's forward: a generated class's pattern role, or its layer family."""
+        if m is None:
+            return None
+        if m.kind == "repeat" and m.children:
+            return self.role(m.children[0])
+        if m.kind == "class":
+            return self.roles.get(m.type_name)
+        return family(m)
 
 
 class BlockPattern(Pattern):

@@ -16,7 +16,7 @@ from typing import Any
 
 from codegen.patterns._kit import BlockPattern, LayerPattern, Match, Pattern
 
-PACKAGES = ("codegen.patterns.layers", "codegen.patterns.blocks")
+PACKAGES = ("codegen.patterns.layers", "codegen.patterns.blocks", "codegen.patterns.families")
 
 
 @lru_cache(maxsize=1)

@@ -24,7 +24,7 @@ from codegen.ir import (
     Source,
     Tensor,
 )
-from codegen.render.graph_printer import print_graph
+from codegen.render.graph_printer import HELPERS, print_graph
 from codegen.safetext import comment_text, docstring_text, is_plain_attr
 
 # --------------------------------------------------------------------------------- expressions
@@ -368,9 +368,16 @@ def render_source(ir: ModelIR, formatted: bool = True) -> str:
     views = [class_view(c, ir.source.float_dtype) for c in ir.classes]
     views[-1].loader, views[-1].loader_doc = loader_lines(ir.source)
     text = env.get_template("model.py.jinja").render(
-        docstring=docstring(ir), imports=_imports(views), classes=views
+        docstring=docstring(ir), imports=_imports(views) + _helpers(views), classes=views
     )
     return validate(format_source(text)) if formatted else text
+
+
+def _helpers(views: list[ClassView]) -> list[str]:
+    """Module-level functions the forwards call (rotary embedding), after the imports."""
+    needed = set().union(*(v.imports for v in views))
+    names = sorted(n.removeprefix("helper:") for n in needed if n.startswith("helper:"))
+    return [line for n in names for line in ["", "", *HELPERS[n].strip("\n").splitlines()]]
 
 
 def _imports(views: list[ClassView]) -> list[str]:

@@ -29,9 +29,48 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "flatten": ("torch.flatten", "torch"),
     "arange": ("torch.arange", "torch"),
     "sqrt": ("math.sqrt", "math"),
+    "scaled_dot_product_attention": ("F.scaled_dot_product_attention", "F"),
+    "linear": ("F.linear", "F"),
+    "apply_rotary": ("apply_rotary", "helper:apply_rotary"),
+    "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
+}
+# Module-level functions a forward may call, printed once above the classes when one is used.
+# Fixed text owned by modelgen: nothing from a checkpoint reaches it.
+HELPERS: dict[str, str] = {
+    "apply_rotary": '''
+def apply_rotary(x: torch.Tensor, theta: float, rotary_dim: int) -> torch.Tensor:
+    """Rotary position embedding on the first `rotary_dim` features of each head (halves layout).
+
+    x: [batch, heads, seq, head_dim]; position i turns feature pair (j, j + rotary_dim / 2) by
+    i * theta ** (-2j / rotary_dim).
+    """
+    seq, device = x.size(-2), x.device
+    inv_freq = 1.0 / theta ** (torch.arange(0, rotary_dim, 2, device=device).float() / rotary_dim)
+    angles = torch.outer(torch.arange(seq, device=device).float(), inv_freq)
+    angles = torch.cat((angles, angles), dim=-1)
+    rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
+    half1, half2 = rot.chunk(2, dim=-1)
+    turned = torch.cat((-half2, half1), dim=-1)
+    return torch.cat((rot * angles.cos() + turned * angles.sin(), rest), dim=-1)
+''',
+    "apply_rotary_interleaved": '''
+def apply_rotary_interleaved(x: torch.Tensor, theta: float, rotary_dim: int) -> torch.Tensor:
+    """Rotary position embedding on the first `rotary_dim` features of each head (pairs layout).
+
+    x: [batch, heads, seq, head_dim]; position i turns feature pair (2j, 2j + 1) by
+    i * theta ** (-2j / rotary_dim).
+    """
+    seq, device = x.size(-2), x.device
+    inv_freq = 1.0 / theta ** (torch.arange(0, rotary_dim, 2, device=device).float() / rotary_dim)
+    angles = torch.outer(torch.arange(seq, device=device).float(), inv_freq)
+    angles = angles.repeat_interleave(2, dim=-1)
+    rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
+    turned = torch.stack((-rot[..., 1::2], rot[..., ::2]), dim=-1).flatten(-2)
+    return torch.cat((rot * angles.cos() + turned * angles.sin(), rest), dim=-1)
+''',
 }
 # Operators: printed infix, parenthesised when nested inside another operator or a method call.
-OPERATORS: dict[str, str] = {"add": "+", "sub": "-", "mul": "*", "truediv": "/"}
+OPERATORS: dict[str, str] = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "matmul": "@"}
 # Tensor methods; "property" ones print without a call (`x.device`).
 METHODS: dict[str, str] = {
     "mean": "method",
@@ -48,6 +87,9 @@ METHODS: dict[str, str] = {
     "squeeze": "method",
     "contiguous": "method",
     "chunk": "method",
+    "split": "method",
+    "repeat_interleave": "method",
+    "float": "method",
     "device": "property",
     "dtype": "property",
 }

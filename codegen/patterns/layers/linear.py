@@ -16,6 +16,8 @@ from codegen.patterns._kit import (
     type_choice,
 )
 
+from codegen.patterns.layers.hf_conv1d import is_conv1d
+
 # A bias-free 2-D weight is also what an Embedding holds; these names say it is one.
 EMBEDDING_NAME = r"emb|wte|wpe|tok|vocab|lookup|position|word|shared"
 
@@ -31,6 +33,8 @@ class Linear(LayerPattern):
         w = shape(node, "weight")
         if len(w) != 2 or ("bias" in found and shape(node, "bias") != (w[0],)):
             return None
+        if "bias" in found and w[0] == w[1] and is_conv1d(node, ctx):
+            return None  # stored transposed: a Hugging Face Conv1D (layers/hf_conv1d.py)
         args = [
             Arg(None, w[1], "width", prov(node, "weight", 1)),
             Arg(None, w[0], "width", prov(node, "weight", 0)),

@@ -155,10 +155,19 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         if hinted(node, r"^ln|layer_?norm$") and not hinted(node, r"rms")
         else "nn.RMSNorm"
     )
+    # config.json says which: an `rms_norm_eps` means RMSNorm, a `layer_norm_eps` LayerNorm.
+    rms = ctx.resolver.evidence("rms_norm_eps")
+    ln = ctx.resolver.evidence("layer_norm_eps", "layer_norm_epsilon")
+    cite = rms[0] if rms else ln[0] if ln else ""
+    if cite:
+        default = "nn.RMSNorm" if rms else "nn.LayerNorm"
     choice = type_choice(ctx, node, default, ["nn.RMSNorm", "nn.LayerNorm"], "a lone 1-D weight")
+    if cite and choice.source == "default":
+        choice.source, choice.note = "metadata", cite
     args = [Arg(None, w[0], "width", prov(node, "weight", 0))]
     if choice.value == "nn.LayerNorm":
         args.append(flag("bias", False, f"no {prov(node, 'bias')}"))
+        args += eps_args(ctx, node)
     else:
         c = ctx.resolver.choose(
             node.path,

@@ -1,0 +1,283 @@
+"""Multi-head attention over [batch, seq, d_model]: projections of queries, keys and values (one
+fused layer or three), heads (grouped keys/values where there are fewer), optional rotary position
+embedding, scaled dot product (causal for decoders), then the output projection.
+
+Members are recognised by name across conventions (Hugging Face GPT-2 / LLaMA / BERT / GPT-NeoX,
+fairseq, timm, nanoGPT); sizes come from the layers' widths. Head counts, causality and rotary
+settings are choices, settled by config.json where the folder has one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codegen.ir.graph import Graph, Value
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+
+FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
+QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
+OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo"
+# Fused layouts: [q | k | v] one after another, or per head [q_h k_h v_h] (GPT-NeoX, BLOOM).
+PER_HEAD_NAMES = r"query_key_value"
+PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon")
+# Model types and architectures that attend only to earlier positions.
+DECODER_TYPES = (
+    "gpt2",
+    "openai-gpt",
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "gpt_neox",
+    "opt",
+    "phi",
+    "phi3",
+    "gemma",
+    "gemma2",
+    "bloom",
+    "gptj",
+    "falcon",
+    "mixtral",
+    "olmo",
+    "stablelm",
+    "starcoder2",
+    "gpt_bigcode",
+    "codegen",
+    "imagegpt",
+    "granite",
+    "cohere",
+    "gpt_neo",
+)
+ENCODER_TYPES = ("bert", "roberta", "electra", "distilbert", "albert", "vit", "deit", "xlm-roberta")
+ROTARY_TYPES = (
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "gpt_neox",
+    "phi",
+    "phi3",
+    "gemma",
+    "gemma2",
+    "mixtral",
+    "olmo",
+    "stablelm",
+    "starcoder2",
+    "gptj",
+    "falcon",
+    "persimmon",
+)
+INTERLEAVED_TYPES = ("gptj", "codegen")
+HEAD_COUNTS = [1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 25, 32, 40, 48, 56, 64, 71, 96, 128]
+
+UNKNOWN_HEADS = (
+    "an attention whose heads, scaling and masking the checkpoint does not record "
+    "(give the folder's config.json, or --hints nhead = N)"
+)
+
+SYNONYMS = {
+    "nhead": ("num_attention_heads", "n_head", "num_heads", "n_heads", "encoder_attention_heads"),
+    "kv_heads": ("num_key_value_heads", "n_head_kv", "num_kv_heads", "multi_query_group_num"),
+    "rope_theta": ("rope_theta", "rotary_emb_base", "rope_base", "base"),
+    "rotary_fraction": ("partial_rotary_factor", "rotary_pct"),
+}
+
+
+def _named(members, pattern: str):
+    return [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
+
+
+def _one(members, pattern: str):
+    found = _named(members, pattern)
+    return found[0] if len(found) == 1 else None
+
+
+def _projection(ctx: BlockContext, m) -> bool:
+    return m is not None and ctx.role(m) in ("linear", "Conv1D")
+
+
+def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
+    """ "decoder" / "encoder" from config.json's model_type or architectures, and the citation."""
+    found = ctx.resolver.evidence("model_type")
+    if found and found[1] in DECODER_TYPES:
+        return "decoder", f"{found[0]} {found[1]!r}"
+    if found and found[1] in ENCODER_TYPES:
+        return "encoder", f"{found[0]} {found[1]!r}"
+    arch = ctx.resolver.evidence("architectures")
+    if arch and re.search(r"CausalLM|LMHeadModel", str(arch[1])):
+        return "decoder", f"{arch[0]} {arch[1]!r}"
+    return None, ""
+
+
+def settled_by(choice, citation: str):
+    """A choice whose default was read off evidence (model_type): cite it, unless a hint won."""
+    if citation and choice.source == "default":
+        choice.source, choice.note = "metadata", citation
+    return choice
+
+
+class Attention(BlockPattern):
+    role = "Attention"
+    priority = 10
+    synonyms = SYNONYMS
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or not 2 <= len(members) <= 4:
+            return None
+        fused = _one(members, FUSED)
+        if fused is not None:
+            qkv = [fused]
+        else:
+            qkv = [_one(members, p) for p in (QUERY, KEY, VALUE)]
+        out = _one([m for m in members if m not in qkv], OUT)
+        rest = [m for m in members if m not in qkv and m is not out]
+        if rest or out is None or not all(_projection(ctx, m) for m in qkv + [out]):
+            return None
+        q = qkv[0]
+        d_model = q.io.in_width if q.io else None
+        evidence = ctx.resolver.evidence("hidden_size", "n_embd", "d_model", "dim")
+        if d_model is None and evidence:
+            d_model = evidence[1]
+        where = q.attr
+        heads = [h for h in HEAD_COUNTS if d_model is None or d_model % h == 0]
+        default_heads = next((h for h in (8, 4, 2, 1) if h in heads), 1)
+        nhead = ctx.choose(cls, where, "nhead", default_heads, heads, accepts="positive_int")
+        if nhead.source == "default":  # heads are not in the weights: name the gap, guess nothing
+            return Match(self, len(members), missing=UNKNOWN_HEADS)
+        choices = [nhead]
+        kv_heads = nhead.value
+        if fused is None and q.io and qkv[1].io and q.io.out_width and qkv[1].io.out_width:
+            head_dim, kv_width = q.io.out_width // nhead.value, qkv[1].io.out_width
+            default_kv = kv_width // head_dim if head_dim and kv_width % head_dim == 0 else 1
+            kv = ctx.choose(
+                cls, where, "kv_heads", default_kv, [default_kv], accepts="positive_int"
+            )
+            if kv.value <= 0 or nhead.value % kv.value:
+                return None
+            kv_heads = kv.value
+            choices.append(kv)
+        kind, kind_cite = model_kind(ctx)
+        names_say = fused is not None and fused.attr == "c_attn" or q.attr == "q_proj"
+        causal = ctx.choose(
+            cls,
+            where,
+            "causal",
+            kind == "decoder" if kind else names_say,
+            [not (kind == "decoder" if kind else names_say)],
+            "from the layers' names",
+        )
+        choices.append(settled_by(causal, kind_cite))
+        model_type = ctx.resolver.evidence("model_type")
+        mtype = model_type[1] if model_type else None
+        per_head = fused is not None and (
+            mtype in PER_HEAD_TYPES
+            or (mtype is None and re.fullmatch(PER_HEAD_NAMES, fused.attr) is not None)
+        )
+        rotary = ctx.choose(
+            cls,
+            where,
+            "rotary",
+            mtype in ROTARY_TYPES,
+            [mtype not in ROTARY_TYPES],
+            "rotary position embedding in each attention" if mtype else "no evidence",
+        )
+        choices.append(settled_by(rotary, f"{model_type[0]} {mtype!r}" if model_type else ""))
+        rotary_args = None
+        if rotary.value:
+            theta = ctx.choose(cls, where, "rope_theta", 10000.0, [], accepts="positive_number")
+            fraction = ctx.choose(cls, where, "rotary_fraction", 1.0, [0.25, 0.4, 0.5, 0.75])
+            head_dim = ctx.resolver.evidence("head_dim")
+            if head_dim:
+                hd = head_dim[1]
+            elif fused is None and q.io and q.io.out_width:
+                hd = q.io.out_width // nhead.value
+            elif d_model:
+                hd = d_model // nhead.value
+            else:
+                return None
+            interleaved = mtype in INTERLEAVED_TYPES
+            choices += [theta, fraction]
+            rotary_args = (float(theta.value), int(hd * fraction.value), interleaved)
+        found = (
+            [m.attr for m in qkv],
+            out.attr,
+            nhead.value,
+            kv_heads,
+            bool(causal.value),
+            per_head,
+            rotary_args,
+        )
+        return Match(self, len(members), found, choices)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        qkv, out, nhead, kv_heads, causal, per_head, rotary = match.found
+        x = g.input("x")
+        batch = g.call_method("size", x, 0, name="batch")
+        seq = g.call_method("size", x, 1, name="seq")
+
+        def heads(value: Value, count: int, name: str) -> Value:
+            split = g.call_method("view", value, batch, seq, count, -1, inline=True)
+            return g.call_method("transpose", split, 1, 2, name=name)
+
+        if len(qkv) == 1:
+            fused = g.call_module((qkv[0],), x, inline=True)
+            if per_head:  # [batch, seq, heads, 3 * head_dim]: each head's q, k, v side by side
+                fused = g.call_method("view", fused, batch, seq, nhead, -1, inline=True)
+            parts = g.call_method("chunk", fused, 3, kwargs={"dim": -1}, name="qkv")
+            if per_head:
+                q, k, v = (
+                    g.call_method(
+                        "transpose", g.call_function("getitem", parts, i, inline=True), 1, 2, name=n
+                    )
+                    for i, n in enumerate("qkv")
+                )
+            else:
+                q, k, v = (
+                    heads(g.call_function("getitem", parts, i, inline=True), nhead, n)
+                    for i, n in enumerate("qkv")
+                )
+        else:
+            q = heads(g.call_module((qkv[0],), x, inline=True), nhead, "q")
+            k = heads(g.call_module((qkv[1],), x, inline=True), kv_heads, "k")
+            v = heads(g.call_module((qkv[2],), x, inline=True), kv_heads, "v")
+        if rotary is not None:
+            theta, rotary_dim, interleaved = rotary
+            fn = "apply_rotary_interleaved" if interleaved else "apply_rotary"
+            q = g.call_function(fn, q, theta, rotary_dim, name="q")
+            k = g.call_function(fn, k, theta, rotary_dim, name="k")
+        if kv_heads != nhead:
+            rep = nhead // kv_heads
+            k = g.call_method(
+                "repeat_interleave",
+                k,
+                rep,
+                kwargs={"dim": 1},
+                name="k",
+                comment=f"{kv_heads} key/value heads shared by {nhead} query heads",
+            )
+            v = g.call_method("repeat_interleave", v, rep, kwargs={"dim": 1}, name="v")
+        y = g.call_function(
+            "scaled_dot_product_attention",
+            q,
+            k,
+            v,
+            kwargs={"is_causal": causal},
+            name="y",
+            comment=f"{nhead} heads, " + ("causal" if causal else "every position sees all"),
+        )
+        y = g.call_method("transpose", y, 1, 2, inline=True)
+        y = g.call_method("reshape", y, batch, seq, -1, name="y")
+        g.output(g.call_module((out,), y))
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        m = modules()
+        return [
+            Example(m["holder"](m["attention"]()), None),  # heads unknown: the gap is named
+            Example(m["holder"](m["attention"]()), (torch.randn(2, 5, 16),), {"n_head": 2}),
+        ]

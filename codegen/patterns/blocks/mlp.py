@@ -1,0 +1,81 @@
+"""The transformer feed-forward: `down(act(up(x)))`, or gated `down(act(gate(x)) * up(x))`
+(SwiGLU, GeGLU). Layers are recognised by name across conventions; the activation is a choice of
+the class, settled by config.json's `hidden_act` / `activation_function` where there is one."""
+
+from __future__ import annotations
+
+import re
+
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+
+UP = r"c_fc|fc1|up_proj|dense_h_to_4h|fc_in|lin1|w1|wi|fc|linear1|intermediate_dense|ff1"
+DOWN = r"c_proj|fc2|down_proj|dense_4h_to_h|fc_out|lin2|w2|wo|proj|linear2|output_dense|ff2"
+GATE = r"gate_proj|w3|wi_0|gate"
+GATED_UP = r"up_proj|w1|wi_1|up"  # beside a gate; LLaMA's w1 is the gate's partner
+
+
+def _one(members, pattern: str):
+    found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
+    return found[0] if len(found) == 1 else None
+
+
+class MLP(BlockPattern):
+    role = "MLP"
+    priority = 15  # names say feed-forward, widths say it widens: not a squeeze-excite gate
+    synonyms = act.SYNONYMS
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) not in (2, 3):
+            return None
+        if any(ctx.role(m) not in ("linear", "Conv1D") for m in members):
+            return None
+        gate = _one(members, GATE) if len(members) == 3 else None
+        if len(members) == 3:
+            up = _one([m for m in members if m is not gate], GATED_UP)
+            if gate is None or up is None:
+                return None
+        else:
+            up = _one(members, UP)
+        down = _one([m for m in members if m is not up and m is not gate], DOWN)
+        if up is None or down is None:
+            return None
+        widths = up.io and up.io.in_width and up.io.out_width
+        if gate is None and widths and up.io.out_width <= up.io.in_width:
+            return None  # a feed-forward widens first; two layers that narrow are a gate (SE)
+        # Gated feed-forwards are SwiGLU by convention; a plain one is GELU in a transformer (a
+        # config.json says it is one) and ReLU in the MLPs of everything else.
+        transformer = ctx.resolver.evidence("model_type", "architectures") is not None
+        activation = ctx.choose(
+            cls,
+            (gate or up).attr,
+            "activation",
+            "silu" if gate else "gelu" if transformer else "relu",
+            [a for a in act.TRANSFORMER],
+            "the feed-forward activation",
+            aliases=act.ALIASES,
+        )
+        found = (up.attr, gate.attr if gate else None, down.attr, activation.value)
+        return Match(self, len(members), found, [activation])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        up, gate, down, activation = match.found
+        x = g.input("x")
+        if gate is not None:
+            h = act.apply(g, activation, g.call_module((gate,), x, inline=True), inline=True)
+            h = g.call_function("mul", h, g.call_module((up,), x, inline=True), name="h")
+        else:
+            h = act.apply(g, activation, g.call_module((up,), x, inline=True), name="h")
+        g.output(g.call_module((down,), h))
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        m = modules()
+        mlp = m["holder"](m["mlp"]())
+        return [Example(mlp, (torch.randn(2, 5, 16),), metadata={"hidden_act": "gelu"})]

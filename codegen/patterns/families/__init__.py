@@ -1,0 +1,1 @@
+"""Family patterns: top-level assemblies (decoder LM, encoder, ViT) and which inputs they take."""

@@ -1,0 +1,142 @@
+"""Decoder-only language models (GPT-2, LLaMA, Mistral, Qwen2, GPT-NeoX...): the stack of blocks
+over token embeddings (plus learned positions where there is a table), and the LM head on top.
+
+`Transformer`: `input_ids` -> embeddings -> blocks -> final norm -> hidden states.
+`CausalLM`: the Transformer, then `lm_head` (or the token embedding itself, when config.json says
+the head is tied to it and the checkpoint stores it once) -> logits over the vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+    tensors,
+)
+
+TOKENS = r"wte|embed_tokens|word_embeddings|tok_embeddings|token_embedding|embed_in|tok_emb|wte"
+POSITIONS = r"wpe|position_embeddings|embed_positions|pos_emb|pos_embedding|position_embedding"
+FINAL_NORM = r"ln_f|norm|final_layer_norm|final_layernorm|norm_f|ln_out|final_norm"
+HEAD = r"lm_head|embed_out|output|head"
+
+
+def _one(members, pattern: str):
+    found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
+    return found[0] if len(found) == 1 else None
+
+
+def token_embedding(cls) -> str | None:
+    """The attribute of a class's token embedding, by name."""
+    m = _one([m for m in modules(cls) if family(m) == "embedding"], TOKENS)
+    return m.attr if m is not None else None
+
+
+class Transformer(BlockPattern):
+    role = "Transformer"
+    priority = 10
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        embeddings = [m for m in members if family(m) == "embedding"]
+        tokens = _one(embeddings, TOKENS)
+        positions = _one([m for m in embeddings if m is not tokens], POSITIONS)
+        blocks = [m for m in members if m.kind == "repeat" and ctx.role(m) == "Block"]
+        norm = _one([m for m in members if family(m) == "norm"], FINAL_NORM)
+        used = [m for m in (tokens, positions, norm) if m is not None] + blocks
+        if tokens is None or len(blocks) != 1 or len(used) != len(members):
+            return None
+        found = (
+            tokens.attr,
+            positions.attr if positions else None,
+            blocks[0].attr,
+            norm.attr if norm else None,
+        )
+        return Match(self, len(members), found)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        tokens, positions, blocks, norm = match.found
+        ids = g.input("input_ids")
+        x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
+        if positions is not None:
+            seq = g.call_method("size", ids, 1, inline=True)
+            device = g.call_method("device", ids, inline=True)
+            pos = g.call_function("arange", seq, kwargs={"device": device}, name="positions")
+            x = g.call_function("add", x, g.call_module((positions,), pos, inline=True))
+        x = g.call_module((blocks,), x, each=True)
+        if norm is not None:
+            x = g.call_module((norm,), x)
+        g.output(x)
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        return [
+            Example(
+                modules()["lm"](),
+                (torch.randint(0, 50, (2, 7)),),
+                {"n_head": 2, "hidden_act": "gelu"},
+            )
+        ]
+
+
+class CausalLM(BlockPattern):
+    role = "CausalLM"
+    priority = 10
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or not 1 <= len(members) <= 2:
+            return None
+        body = [m for m in members if ctx.role(m) == "Transformer"]
+        head = _one([m for m in members if family(m) == "linear"], HEAD)
+        if len(body) != 1 or len(members) != 1 + (head is not None):
+            return None
+        tied = None
+        if head is None:
+            arch = ctx.resolver.evidence("architectures")
+            tie = ctx.resolver.evidence("tie_word_embeddings")
+            body_cls = ctx.classes.get(body[0].type_name)
+            if not (arch and re.search(r"CausalLM|LMHeadModel", str(arch[1]))):
+                return None  # no head and no evidence of one: the body alone (hidden states)
+            if (tie is not None and tie[1] is False) or body_cls is None:
+                return None
+            tied = token_embedding(body_cls)
+            if tied is None:
+                return None
+        return Match(self, len(members) + 1, (body[0].attr, head.attr if head else None, tied))
+
+    def forward(self, match: Match, g: Graph) -> None:
+        body, head, tied = match.found
+        ids = g.input("input_ids")
+        x = g.call_module((body,), ids, comment="[batch, seq, d_model]")
+        if head is not None:
+            g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
+            return
+        g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
+        g.output(g.call_function("linear", x, g.getattr((body, tied, "weight"))))
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        return [
+            Example(
+                modules()["lm"](),
+                (torch.randint(0, 50, (2, 7)),),
+                {"n_head": 2, "hidden_act": "gelu"},
+            )
+        ]
