@@ -5,7 +5,7 @@ Unwrapped: state dict under 'state_dict'.
 Regenerate: modelgen generate seed_transformer.pt -o generated/seed_transformer.py
 
 Values the checkpoint does not record:
-- from checkpoint metadata: nhead
+- from checkpoint metadata: nhead (config.nhead)
 - left at defaults (calibrate or pin with --hints): activation, batch_first, norm_first"""
 
 import torch

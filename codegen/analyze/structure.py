@@ -20,7 +20,7 @@ from codegen.keytree import KeyNode
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised
 from codegen.patterns.blocks.chain import reading_order
-from codegen.patterns.registry import best
+from codegen.patterns.registry import best, named_role
 
 
 def recognise(node: KeyNode, ctx: Context) -> Recognised | None:
@@ -50,6 +50,7 @@ class ClassGroup:
     key: tuple
     name: str
     instances: list[Instance] = field(default_factory=list)
+    named: str = ""  # the attribute name its forward depends on (registry.named_role), or ""
 
 
 @dataclass
@@ -290,10 +291,12 @@ class StructureBuilder:
 
     def _class_instance(self, node: KeyNode) -> Module:
         members = self._members(node)
-        key = (node.shape_free_signature, tuple(_member_key(m) for m in members))
+        # Same keys are not the same class where a pattern reads the name (pooler vs intermediate).
+        named = named_role(node.name)
+        key = (node.shape_free_signature, tuple(_member_key(m) for m in members), named)
         group = self.groups.get(key)
         if group is None:
-            group = ClassGroup(key, class_name_for(node.path, self.taken_names))
+            group = ClassGroup(key, class_name_for(node.path, self.taken_names), named=named)
             self.groups[key] = group
             self.order.append(group)
         module = Module(node.name, "class", group.name, io=_class_io(members))
