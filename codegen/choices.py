@@ -10,7 +10,8 @@ import fnmatch
 from pathlib import Path
 from typing import Any, Callable
 
-from codegen.errors import ModelgenError, read_small_text
+from codegen.errors import ModelgenError
+from codegen.files import read_small_text
 from codegen.ir import Choice
 from codegen.safetext import printable
 

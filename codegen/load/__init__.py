@@ -31,8 +31,9 @@ from codegen.load.safetensors_file import (
     _looks_like_safetensors,
     _looks_like_truncated_safetensors,
 )
+from codegen.files import regular_file_size
 from codegen.load.module_pickle import describe_model, open_whole_model
-from codegen.load.restricted import check_member_sizes, regular_file_size
+from codegen.load.restricted import check_member_sizes
 from codegen.load.shards import _open_shard_index
 from codegen.load.table import Checkpoint, TensorEntry, TensorTable, _check_names, _in_file
 from codegen.load.torchscript import _open_torchscript
