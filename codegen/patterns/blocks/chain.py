@@ -286,7 +286,7 @@ class Chain(BlockPattern):
         if not members or tensors(cls) or _attention_projections(members):
             return None
         stages = [m.attr for m in members if ctx.role(m) in TRANSFORMER_ROLES]
-        if stages:  # chaining widths cannot tell where a transformer's masks, norms, heads go
+        if stages and len(members) > 1:  # widths cannot tell where masks, norms, heads go
             return Match(self, len(members), missing=TRANSFORMER_GAP.format(", ".join(stages)))
         front: list[str] = []
         flow = Flow()
