@@ -215,6 +215,13 @@ def positive_int(value: Any) -> int:
     raise ModelgenError("must be a positive whole number")
 
 
+def index_value(value: Any) -> int:
+    """A row of a table (a padding index, the row of position 0)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1 << 24:
+        return value
+    raise ModelgenError("must be a whole number >= 0")
+
+
 def size_value(value: Any) -> int | tuple[int, ...]:
     """A padding: a non-negative whole number, or one per spatial dimension."""
     items = value if isinstance(value, tuple) else (value,)
@@ -316,6 +323,7 @@ def load_hints(path: str | None) -> dict[str, dict[str, Any]]:
 # `--list-choices` says they take beyond the listed values.
 OPEN_DOMAINS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "positive_int": (positive_int, "any positive whole number"),
+    "index": (index_value, "any whole number >= 0"),
     "size": (size_value, "any whole number >= 0, or one per dimension"),
     "unit_float": (positive_float, "any number between 0 and 1"),
     "positive_number": (positive_number, "any number above 0"),

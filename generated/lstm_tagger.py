@@ -6,8 +6,8 @@ Regenerate: modelgen generate lstm_tagger.pt -o generated/lstm_tagger.py
 Forward trust (prove it with modelgen verify --data): guessed RecoveredModel.
 
 Values the checkpoint does not record:
-- left at defaults (calibrate or pin with --hints): batch_first, embedding_scale, layer types, sequence_pooling
-"""
+- left at defaults (calibrate or pin with --hints): batch_first, embedding_scale, layer types,
+  sequence_pooling"""
 
 import torch
 import torch.nn as nn

@@ -7,7 +7,7 @@ Regenerate: modelgen generate seed_transformer.pt -o generated/seed_transformer.
 Forward trust (prove it with modelgen verify --data): inferred PosEncoder, RecoveredModel.
 
 Values the checkpoint does not record:
-- from checkpoint metadata: nhead
+- from checkpoint metadata: nhead (config.nhead)
 - left at defaults (calibrate or pin with --hints): activation, batch_first, norm_first"""
 
 import torch

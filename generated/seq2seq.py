@@ -6,8 +6,8 @@ Regenerate: modelgen generate seq2seq.pt -o generated/seq2seq.py
 Forward trust (prove it with modelgen verify --data): inferred RecoveredModel.
 
 Values the checkpoint does not record:
-- left at defaults (calibrate or pin with --hints): activation, batch_first, layer types, nhead, norm_first
-"""
+- left at defaults (calibrate or pin with --hints): activation, batch_first, layer types, nhead,
+  norm_first"""
 
 import torch
 import torch.nn as nn

@@ -1,6 +1,9 @@
 """Transformer families from the `transformers` library, built from tiny configs in code: the file
 generated from the Hugging Face folder (config.json + model.safetensors) strict-loads, computes the
-library's own output (logits or last hidden state) to 1e-5, and scripts with TorchScript."""
+library's own output (logits or last hidden state) to 1e-5, and scripts with TorchScript.
+
+Text encoders are given a padding mask (and segment ids where they have segments), as users call
+them; vision encoders are given pixels."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
 SMALL = dict(vocab_size=100, num_hidden_layers=2, num_attention_heads=4)
+ENCODER = dict(**SMALL, hidden_size=32, intermediate_size=64, max_position_embeddings=64)
 FAMILIES = {
     "gpt2": lambda t: t.GPT2LMHeadModel(
         t.GPT2Config(vocab_size=100, n_positions=64, n_embd=32, n_layer=2, n_head=4)
@@ -54,16 +58,80 @@ FAMILIES = {
             hidden_act="gelu_pytorch_tanh",
         )
     ),
+    "gpt_neox": lambda t: t.GPTNeoXForCausalLM(
+        t.GPTNeoXConfig(**SMALL, hidden_size=32, intermediate_size=64, rotary_pct=0.5)
+    ),
+    "phi": lambda t: t.PhiForCausalLM(
+        t.PhiConfig(**SMALL, hidden_size=32, intermediate_size=64, partial_rotary_factor=0.5)
+    ),
+    "gemma": lambda t: t.GemmaForCausalLM(
+        t.GemmaConfig(
+            **SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2, head_dim=8
+        )
+    ),
+    "opt": lambda t: t.OPTForCausalLM(
+        t.OPTConfig(**SMALL, hidden_size=32, ffn_dim=64, word_embed_proj_dim=32)
+    ),
+    "opt_post_norm": lambda t: t.OPTForCausalLM(
+        t.OPTConfig(
+            **SMALL,
+            hidden_size=32,
+            ffn_dim=64,
+            word_embed_proj_dim=32,
+            do_layer_norm_before=False,
+            activation_function="gelu",
+        )
+    ),
+    "bert": lambda t: t.BertModel(t.BertConfig(**ENCODER, hidden_act="gelu_new")),
+    "roberta": lambda t: t.RobertaModel(t.RobertaConfig(**{**ENCODER, "pad_token_id": 1})),
+    "electra": lambda t: t.ElectraModel(t.ElectraConfig(**ENCODER, embedding_size=16)),
+    "distilbert": lambda t: t.DistilBertModel(
+        t.DistilBertConfig(
+            vocab_size=100, dim=32, n_layers=2, n_heads=4, hidden_dim=64, max_position_embeddings=64
+        )
+    ),
+    "vit": lambda t: t.ViTModel(
+        t.ViTConfig(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        )
+    ),
 }
+TEXT_ENCODERS = ("bert", "roberta", "electra", "distilbert")
+
+
+def inputs(name: str, model) -> tuple[tuple, dict]:
+    """What a user passes: (positional for the generated model, keywords for the library's)."""
+    torch.manual_seed(1)
+    if name == "vit":
+        pixels = torch.randn(2, 3, 32, 32)
+        return (pixels,), {"pixel_values": pixels}
+    ids = torch.randint(2, 100, (2, 11))
+    if name not in TEXT_ENCODERS:
+        return (ids,), {"input_ids": ids}
+    mask = torch.ones(2, 11, dtype=torch.long)
+    mask[1, 7:] = 0  # the second sequence is padded
+    ids[1, 7:] = model.config.pad_token_id or 0
+    ours, theirs = (ids, mask), {"input_ids": ids, "attention_mask": mask}
+    if getattr(model.config, "type_vocab_size", 0) > 1:
+        types = (torch.arange(11) >= 5).long().expand(2, -1)
+        ours, theirs = ours + (types,), {**theirs, "token_type_ids": types}
+    return ours, theirs
 
 
 def build(name: str):
     torch.manual_seed(0)
     model = FAMILIES[name](transformers).eval()
-    with torch.no_grad():  # biases start at zero: give them values so a wrong use shows
+    with torch.no_grad():  # biases start at zero, norms at one: move them so a wrong use shows
         for n, p in model.named_parameters():
             if n.endswith("bias"):
                 p.normal_(0, 0.1)
+            elif "norm" in n.lower() and p.dim() == 1:
+                p.normal_(1, 0.2)
     return model
 
 
@@ -87,12 +155,12 @@ def test_family_is_exact_from_the_folder(tmp_path, name):
     assert "config.json" in source  # the values taken from the config are cited
     ours = module.RecoveredModel().eval()
     ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
-    ids = torch.randint(0, 100, (2, 11))
+    args, kwargs = inputs(name, model)
     with torch.no_grad():
-        theirs = model(input_ids=ids)
+        theirs = model(**kwargs)
         want = theirs.logits if hasattr(theirs, "logits") else theirs.last_hidden_state
-        torch.testing.assert_close(ours(ids), want, atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(torch.jit.script(ours)(ids), want, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(ours(*args), want, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(ours)(*args), want, atol=1e-5, rtol=1e-5)
 
 
 def test_gpt2_conv1d_keeps_its_layout(tmp_path):
@@ -133,3 +201,43 @@ def test_finetune_lm_head_on_generated_gpt2(capsys, tmp_path):
     )
     assert code == 0, err
     assert summary["final"] < summary["baseline"]
+
+
+def test_bert_pooler_and_intermediate_are_different_classes(tmp_path):
+    """BERT's pooler and intermediate hold the same keys (`dense`) but compute different things:
+    each gets its own class, and the pooler reproduces the library's pooled output."""
+    model = build("bert")
+    folder, out, module = generate(tmp_path, model)
+    source = out.read_text()
+    assert "class Pooler(" in source and "class Intermediate(" in source
+    ours = module.RecoveredModel().eval()
+    ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
+    args, kwargs = inputs("bert", model)
+    with torch.no_grad():
+        want = model(**kwargs).pooler_output
+        torch.testing.assert_close(ours.pooler(ours(*args)), want, atol=1e-5, rtol=1e-5)
+
+
+NOT_YET = {  # family -> what the generated file must name as missing
+    "albert": lambda t: t.AlbertModel(t.AlbertConfig(**ENCODER, embedding_size=16)),
+    "bloom": lambda t: t.BloomForCausalLM(
+        t.BloomConfig(vocab_size=100, hidden_size=32, n_layer=2, n_head=4)
+    ),
+    "t5_encoder": lambda t: t.T5EncoderModel(
+        t.T5Config(vocab_size=100, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)
+    ),
+}
+GAPS = {"albert": "query, LayerNorm", "bloom": "ALiBi", "t5_encoder": "relative_attention_bias"}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_YET))
+def test_family_not_yet_supported_says_where(tmp_path, name):
+    """Never a silent wrong forward: the file raises NotImplementedError naming the missing block."""
+    torch.manual_seed(0)
+    model = NOT_YET[name](transformers).eval()
+    folder, out, module = generate(tmp_path, model)
+    assert GAPS[name] in out.read_text()
+    ours = module.RecoveredModel().eval()
+    ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
+    with pytest.raises(NotImplementedError):  # the top says which class, that class says what
+        ours(torch.randint(0, 100, (2, 5)))

@@ -41,7 +41,8 @@ def analyze(
     for group in structure.groups:
         is_top = group.name == class_name
         params = lift_group(group, is_top=is_top)
-        classes.append(ClassDef(group.name, params, group.instances[0].members, is_top=is_top))
+        members = group.instances[0].members
+        classes.append(ClassDef(group.name, params, members, is_top=is_top, named=group.named))
     top_module = structure.root_module
     if top_module.kind != "class":
         # Keys without a common prefix that one built-in or container holds: subclass it.

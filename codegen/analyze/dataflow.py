@@ -86,7 +86,7 @@ def example_inputs(cls: ClassDef, g: Graph) -> list[ExampleInput]:
         one = ExampleInput((2, 16, io.in_width))
     else:
         return []
-    return [one] * len(g.inputs)
+    return [one] * len([n for n in g.inputs if not n.optional])
 
 
 def _first_module(cls: ClassDef, g: Graph) -> Module | None:

@@ -22,7 +22,7 @@ from codegen.keytree import KeyNode
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised
 from codegen.patterns.blocks.chain import reading_order
-from codegen.patterns.registry import best
+from codegen.patterns.registry import best, named_role
 
 
 def recognise(node: KeyNode, ctx: Context) -> Recognised | None:
@@ -52,6 +52,7 @@ class ClassGroup:
     key: tuple
     name: str
     instances: list[Instance] = field(default_factory=list)
+    named: str = ""  # the attribute name its forward depends on (registry.named_role), or ""
 
 
 @dataclass
@@ -380,13 +381,15 @@ class StructureBuilder:
 
     def _class_instance(self, node: KeyNode) -> Module:
         members = self._members(node)
-        key = (node.shape_free_signature, tuple(_member_key(m) for m in members))
+        # Same keys are not the same class where a pattern reads the name (pooler vs intermediate).
+        named = named_role(node.name)
+        key = (node.shape_free_signature, tuple(_member_key(m) for m in members), named)
         group = self.groups.get(key)
         if group is None:
             desc = self._described(node.path)
             # The pickle's own class name where it recorded one (checked like any other name).
-            named = desc.name if desc is not None and not desc.torch_nn else node.path
-            group = ClassGroup(key, class_name_for(named, self.taken_names))
+            source_name = desc.name if desc is not None and not desc.torch_nn else node.path
+            group = ClassGroup(key, class_name_for(source_name, self.taken_names), named=named)
             self.groups[key] = group
             self.order.append(group)
         module = Module(node.name, "class", group.name, io=_class_io(members))

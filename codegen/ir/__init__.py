@@ -171,6 +171,9 @@ class ClassDef:
     base_module: Module | None = None  # that built-in or container, whose arguments go to super()
     doc: str = ""
     is_top: bool = False
+    # The attribute name all its instances share, where a pattern's forward depends on it (an HF
+    # `pooler` and `intermediate` hold the same keys but compute different things); else "".
+    named: str = ""
 
 
 @dataclass

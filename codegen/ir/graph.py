@@ -2,10 +2,11 @@
 
 Nodes are appended in execution order and refer to earlier nodes through `Value`s, as in torch.fx:
 
-- `input`: a forward argument (`name`, `annotation`).
+- `input`: a forward argument (`name`, `annotation`; `optional` ones default to None).
 - `call_module`: a child module called on values; `path` is a tuple of key segments (`("layers",
   "0")`), so a key is data here and becomes code only through the printer's checks. `each=True`
-  applies every item of a container in turn (`for layer in self.blocks: x = layer(x)`).
+  applies every item of a container in turn to the first argument, passing the others unchanged
+  (`for layer in self.blocks: x = layer(x, mask)`).
 - `call_function`: a function from the printer's closed table (`"relu"`, `"add"`, `"cat"`...).
 - `call_method`: a tensor method from the printer's closed table (`"mean"`, `"size"`...).
 - `getattr`: a parameter or buffer of the class (`path` as above).
@@ -54,6 +55,7 @@ class Node:
     each: bool = False  # call_module over every item of a container, in order
     inline: bool = False  # printed inside its single consumer: `F.relu(self.bn1(self.conv1(x)))`
     unpack: int = 0  # call_module returning a tuple: keep element 0 of `unpack` (`x, _ = rnn(x)`)
+    optional: bool = False  # input nodes: may be None, and is None unless the caller passes it
 
 
 @dataclass
@@ -66,8 +68,14 @@ class Graph:
         self.nodes.append(node)
         return Value(len(self.nodes) - 1)
 
-    def input(self, name: str, annotation: str = "torch.Tensor") -> Value:
-        return self._add(Node("input", name, name=name, annotation=annotation))
+    def input(self, name: str, annotation: str = "torch.Tensor", optional: bool = False) -> Value:
+        """A forward argument; an optional one comes after the required ones and defaults to None."""
+        if not optional and any(n.optional for n in self.inputs):
+            raise ValueError(f"required input {name!r} after an optional one")
+        if optional:
+            annotation = f"{annotation} | None"
+        node = Node("input", name, name=name, annotation=annotation, optional=optional)
+        return self._add(node)
 
     def call_module(self, path: tuple[str, ...], *args: Arg, **options: Any) -> Value:
         return self._add(Node("call_module", tuple(path), args, **_node_options(options)))

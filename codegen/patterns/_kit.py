@@ -55,6 +55,9 @@ class Pattern:
     trust_note: ClassVar[str] = ""  # why, for the class docstring, where the level alone misleads
     # Metadata names (config.json, trainer hparams) that mean one of this pattern's choices.
     synonyms: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # Attribute names (regex) whose forward this pattern tells apart from same-keyed subtrees:
+    # classes registered under such a name are never shared with differently named ones.
+    named: ClassVar[str] = ""
 
     @staticmethod
     def examples() -> list[Example]:
@@ -133,6 +136,14 @@ class BlockContext:
             return self.roles.get(m.type_name)
         return family(m)
 
+    def takes(self, m: Module | None, name: str) -> bool:
+        """Whether a member's generated forward has an argument `name` (a mask, token types)."""
+        if m is not None and m.kind == "repeat" and m.children:
+            return self.takes(m.children[0], name)
+        cls = self.classes.get(m.type_name) if m is not None and m.kind == "class" else None
+        graph = cls.forward.graph if cls is not None else None
+        return graph is not None and any(n.target == name for n in graph.inputs)
+
 
 class BlockPattern(Pattern):
     kind = "block"
@@ -174,8 +185,18 @@ def type_choice(
     return ctx.resolver.choose(node.path, "module_type", default, alternatives, note)
 
 
+# Families whose code fixes the norms' eps instead of recording it in config.json.
+FIXED_EPS = {"distilbert": 1e-12}
+
+
 def eps_arg(ctx: LayerContext, node: KeyNode, keyword: str = "eps") -> Arg | None:
-    c = ctx.resolver.choose(node.path, "eps", 1e-5, [1e-6, 1e-12, 1e-8], accepts="unit_float")
+    model_type = ctx.resolver.evidence("model_type")
+    fixed = FIXED_EPS.get(model_type[1]) if model_type else None
+    default = 1e-5 if fixed is None else fixed
+    others = [e for e in (1e-5, 1e-6, 1e-12, 1e-8) if e != default]
+    c = ctx.resolver.choose(node.path, "eps", default, others, accepts="unit_float")
+    if fixed is not None and c.source == "default":
+        c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
     return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)
 
 
@@ -194,6 +215,36 @@ def nhead_choice(ctx: LayerContext, node: KeyNode, d_model: int) -> Choice:
     if default not in divisors:
         divisors.append(default)
     return ctx.resolver.choose(node.path, "nhead", default, sorted(divisors), "")
+
+
+# Families whose RMSNorm scales by `1 + weight` (the checkpoint stores the offset from one).
+UNIT_OFFSET_NORM_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma")
+
+
+def norm_offset(ctx: BlockContext, cls: ClassDef, where: str) -> tuple[Choice, float | None]:
+    """Whether the class's norms scale by `1 + weight` (Gemma), and the eps they then use."""
+    model_type = ctx.resolver.evidence("model_type")
+    gemma = model_type is not None and model_type[1] in UNIT_OFFSET_NORM_TYPES
+    c = ctx.choose(
+        cls,
+        where,
+        "norm_scale",
+        "1 + weight" if gemma else "weight",
+        ["weight" if gemma else "1 + weight"],
+        "what an RMSNorm multiplies by",
+    )
+    if model_type is not None and c.source == "default":
+        c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+    eps = ctx.resolver.evidence("rms_norm_eps", "layer_norm_eps")
+    return c, (float(eps[1]) if eps else 1e-6) if c.value == "1 + weight" else None
+
+
+def apply_norm(g: Graph, path: tuple[str, ...], x, offset_eps: float | None, **options):
+    """`norm(x)`, or with `offset_eps` an RMSNorm scaling by `1 + norm.weight` (Gemma)."""
+    if offset_eps is None:
+        return g.call_module(path, x, **options)
+    weight = g.getattr(path + ("weight",))
+    return g.call_function("rms_norm_unit_offset", x, weight, offset_eps, **options)
 
 
 def index_range(path: str, count: int) -> str:

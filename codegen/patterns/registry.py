@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -64,6 +65,14 @@ def best(kind: str, subject: Any, ctx: Any) -> Match | None:
             "give one a higher priority"
         )
     return top.pattern.match(subject, ctx)
+
+
+def named_role(attr: str) -> str:
+    """`attr` (lowercased) when some pattern's forward depends on that attribute name, else ""."""
+    for p in all_patterns():
+        if p.named and re.fullmatch(p.named, attr, re.IGNORECASE):
+            return attr.lower()
+    return ""
 
 
 def synonyms() -> dict[str, tuple[str, ...]]:

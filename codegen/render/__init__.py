@@ -238,14 +238,18 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
     forward_lines: list[str] = []
     inputs = fwd.inputs or [("x", "torch.Tensor")]
     imports: set[str] = set()
+    defaults: dict[str, str] = {}
     if cls.base_module is None:
         if fwd.graph is not None and not fwd.missing:
             printed = print_graph(fwd.graph)
             forward_lines, inputs, imports = printed.lines, printed.arguments, printed.imports
+            defaults = printed.defaults
         else:
             missing = "modelgen could not infer " + (fwd.missing or "the dataflow")
             forward_lines = [f"raise NotImplementedError({missing!r})"]
-    forward_args = ", ".join(f"{n}: {a}" for n, a in inputs)
+    forward_args = ", ".join(
+        f"{n}: {a} = {defaults[n]}" if n in defaults else f"{n}: {a}" for n, a in inputs
+    )
     examples = []
     if cls.is_top and cls.base_module is None and not fwd.missing:
         examples = [_example_expr(e) for e in fwd.examples]
@@ -316,9 +320,10 @@ def docstring(ir: ModelIR) -> str:
     by_source: dict[str, list[str]] = {}
     for c in choices:
         if c.alternatives or c.source != "default":
-            by_source.setdefault(c.source, []).append(
-                "layer types" if c.name == "module_type" else c.name
-            )
+            name = "layer types" if c.name == "module_type" else c.name
+            if c.source == "metadata" and c.note:  # cite where: "causal (config.json model_type)"
+                name = f"{name} ({c.note.removeprefix('checkpoint metadata ')})"
+            by_source.setdefault(c.source, []).append(name)
     if by_source:
         lines += ["", "Values the checkpoint does not record:"]
         labels = {
@@ -330,7 +335,10 @@ def docstring(ir: ModelIR) -> str:
         for source in ("calibrated", "hint", "metadata", "default"):
             if source in by_source:
                 names = sorted(set(by_source[source]))
-                lines.append(f"- {labels[source]}: {', '.join(names)}")
+                item = f"- {labels[source]}: {', '.join(names)}"
+                lines += textwrap.wrap(
+                    item, width=98, subsequent_indent="  ", break_on_hyphens=False
+                )
     return "\n".join(docstring_text(line) for line in lines)
 
 

@@ -33,6 +33,10 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "linear": ("F.linear", "F"),
     "apply_rotary": ("apply_rotary", "helper:apply_rotary"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
+    "padding_mask": ("padding_mask", "helper:padding_mask"),
+    "rms_norm_unit_offset": ("rms_norm_unit_offset", "helper:rms_norm_unit_offset"),
+    "token_types": ("token_types", "helper:token_types"),
+    "padded_positions": ("padded_positions", "helper:padded_positions"),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -68,6 +72,34 @@ def apply_rotary_interleaved(x: torch.Tensor, theta: float, rotary_dim: int) -> 
     turned = torch.stack((-rot[..., 1::2], rot[..., ::2]), dim=-1).flatten(-2)
     return torch.cat((rot * angles.cos() + turned * angles.sin(), rest), dim=-1)
 ''',
+    "rms_norm_unit_offset": '''
+def rms_norm_unit_offset(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """RMSNorm that scales by 1 + weight (Gemma stores the weight as an offset from one)."""
+    h = x.float()
+    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
+    return (h * (1.0 + weight.float())).type_as(x)
+''',
+    "padding_mask": '''
+def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """[batch, seq], 1 for tokens to attend to and 0 for padding -> the boolean [batch, 1, 1, seq]
+    mask scaled_dot_product_attention takes; None attends to every token."""
+    if attention_mask is None:
+        return None
+    return attention_mask[:, None, None, :] != 0
+''',
+    "token_types": '''
+def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:
+    """The segment of each token: all in segment 0 unless given."""
+    if token_type_ids is None:
+        return torch.zeros_like(input_ids)
+    return token_type_ids
+''',
+    "padded_positions": '''
+def padded_positions(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
+    """Position ids counted from padding_idx + 1 over the real tokens; padding gets padding_idx."""
+    real = input_ids.ne(padding_idx).long()
+    return torch.cumsum(real, dim=1) * real + padding_idx
+''',
 }
 # Operators: printed infix, parenthesised when nested inside another operator or a method call.
 OPERATORS: dict[str, str] = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "matmul": "@"}
@@ -100,6 +132,7 @@ class PrintedForward:
     arguments: list[tuple[str, str]]  # (name, annotation) of the forward's parameters
     lines: list[str]  # the body, relative indentation included
     imports: set[str] = field(default_factory=set)  # "torch", "F", "math"
+    defaults: dict[str, str] = field(default_factory=dict)  # name -> default, for optional ones
 
 
 def print_graph(graph: Graph) -> PrintedForward:
@@ -117,20 +150,22 @@ class _Printer:
         self.lines: list[str] = []
 
     def run(self) -> PrintedForward:
-        args = []
+        args, defaults = [], {}
         for i, node in enumerate(self.g.nodes):
             if node.op == "input":
                 if not (is_plain_attr(node.target) and node.target != "self"):
                     raise ValueError(f"forward input {node.target!r} is not a plain identifier")
                 self._bind(i, node.target)
                 args.append((node.target, node.annotation))
+                if node.optional:
+                    defaults[node.target] = "None"
             elif node.op == "output":
                 self._emit(f"return {self._expr(node.args[0])}", node.comment)
             elif self._inlined(i):
                 continue
             else:
                 self._statement(i, node)
-        return PrintedForward(args, self.lines, self.imports)
+        return PrintedForward(args, self.lines, self.imports, defaults)
 
     # -------------------------------------------------------------------------- statements
 
@@ -143,8 +178,9 @@ class _Printer:
             name = self._name_for(i, node.name)
             if source != name:
                 self._emit(f"{name} = {source}")
+            rest = "".join(f", {self._expr(a)}" for a in node.args[1:])
             self._emit(f"for layer in {self._module(node.target)}:", node.comment)
-            self._emit(f"    {name} = layer({name})")
+            self._emit(f"    {name} = layer({name}{rest})")
             self._bind(i, name)
             return
         expr = self._call(node)

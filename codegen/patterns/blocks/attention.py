@@ -68,11 +68,18 @@ ROTARY_TYPES = (
     "persimmon",
 )
 INTERLEAVED_TYPES = ("gptj", "codegen")
+# Families whose attention adds a per-head linear position bias (ALiBi): not computed yet.
+ALIBI_TYPES = ("bloom", "mpt")
 HEAD_COUNTS = [1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 25, 32, 40, 48, 56, 64, 71, 96, 128]
 
 UNKNOWN_HEADS = (
     "an attention whose heads, scaling and masking the checkpoint does not record "
     "(give the folder's config.json, or --hints nhead = N)"
+)
+
+ALIBI = (
+    "an attention with ALiBi position biases (config.json model_type says so): the per-head "
+    "linear bias is not implemented yet"
 )
 
 SYNONYMS = {
@@ -120,6 +127,7 @@ class Attention(BlockPattern):
     role = "Attention"
     priority = 10
     synonyms = SYNONYMS
+    projects = True  # ends with the output projection (SelfAttention below stops before it)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -130,9 +138,13 @@ class Attention(BlockPattern):
             qkv = [fused]
         else:
             qkv = [_one(members, p) for p in (QUERY, KEY, VALUE)]
-        out = _one([m for m in members if m not in qkv], OUT)
+        if any(m is None for m in qkv):
+            return None
+        out = _one([m for m in members if m not in qkv], OUT) if self.projects else None
         rest = [m for m in members if m not in qkv and m is not out]
-        if rest or out is None or not all(_projection(ctx, m) for m in qkv + [out]):
+        if rest or (out is None) == self.projects:
+            return None
+        if not all(_projection(ctx, m) for m in qkv + ([out] if out else [])):
             return None
         q = qkv[0]
         d_model = q.io.in_width if q.io else None
@@ -157,6 +169,10 @@ class Attention(BlockPattern):
                 return None
             kv_heads = kv.value
             choices.append(kv)
+        if ctx.resolver.evidence("model_type") and ctx.resolver.evidence("model_type")[1] in (
+            ALIBI_TYPES
+        ):
+            return Match(self, len(members), missing=ALIBI)
         kind, kind_cite = model_kind(ctx)
         names_say = fused is not None and fused.attr == "c_attn" or q.attr == "q_proj"
         causal = ctx.choose(
@@ -201,7 +217,7 @@ class Attention(BlockPattern):
             rotary_args = (float(theta.value), int(hd * fraction.value), interleaved)
         found = (
             [m.attr for m in qkv],
-            out.attr,
+            out.attr if out else None,
             nhead.value,
             kv_heads,
             bool(causal.value),
@@ -213,6 +229,8 @@ class Attention(BlockPattern):
     def forward(self, match: Match, g: Graph) -> None:
         qkv, out, nhead, kv_heads, causal, per_head, rotary = match.found
         x = g.input("x")
+        # Encoders take a padding mask ([batch, 1, 1, seq], True where attended; padding_mask()).
+        mask = None if causal else g.input("mask", optional=True)
         batch = g.call_method("size", x, 0, name="batch")
         seq = g.call_method("size", x, 1, name="seq")
 
@@ -262,13 +280,13 @@ class Attention(BlockPattern):
             q,
             k,
             v,
-            kwargs={"is_causal": causal},
+            kwargs={"is_causal": True} if causal else {"attn_mask": mask},
             name="y",
             comment=f"{nhead} heads, " + ("causal" if causal else "every position sees all"),
         )
         y = g.call_method("transpose", y, 1, 2, inline=True)
         y = g.call_method("reshape", y, batch, seq, -1, name="y")
-        g.output(g.call_module((out,), y))
+        g.output(g.call_module((out,), y) if out is not None else y)
 
     @staticmethod
     def examples():
@@ -281,3 +299,17 @@ class Attention(BlockPattern):
             Example(m["holder"](m["attention"]()), None),  # heads unknown: the gap is named
             Example(m["holder"](m["attention"]()), (torch.randn(2, 5, 16),), {"n_head": 2}),
         ]
+
+
+class SelfAttention(Attention):
+    """Queries, keys and values to the heads' merged outputs, without the output projection: a
+    Hugging Face BERT/ViT `self` (or `attention.attention`) whose projection sits in a sibling."""
+
+    role = "SelfAttention"
+    projects = False
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks.encoder_layer import _example
+
+        return [_example("bert"), _example("vit")]

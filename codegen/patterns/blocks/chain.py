@@ -271,6 +271,24 @@ def residual_choice(cls: ClassDef, ctx: BlockContext, members: list[Module]) -> 
     return ctx.resolver.choose(cls.name, "residual", "none", ["add"], "input width equals output")
 
 
+# Transformer stages built by catalogue patterns: a class around them that no family pattern
+# explains is not chained by widths (an encoder-decoder, ALBERT's shared layers...).
+TRANSFORMER_ROLES = (
+    "Attention",
+    "SelfAttention",
+    "PostNormAttention",
+    "Block",
+    "Encoder",
+    "Transformer",
+    "TextEmbeddings",
+    "VisionEmbeddings",
+)
+TRANSFORMER_GAP = (
+    "how the transformer stages {} are assembled: no family pattern (decoder LM, encoder, ...) "
+    "matches this class"
+)
+
+
 class Chain(BlockPattern):
     role = "Sequence"
     priority = -100  # the weakest: any pattern that explains as much wins
@@ -285,6 +303,9 @@ class Chain(BlockPattern):
         members = modules(cls)
         if not members or tensors(cls) or _attention_projections(members):
             return None
+        stages = [m.attr for m in members if ctx.role(m) in TRANSFORMER_ROLES]
+        if stages and len(members) > 1:  # widths cannot tell where masks, norms, heads go
+            return Match(self, len(members), missing=TRANSFORMER_GAP.format(", ".join(stages)))
         front: list[str] = []
         flow = Flow()
         tables = _learned_positions(members)

@@ -11,25 +11,30 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
     Example,
     Match,
+    apply_norm,
     family,
+    norm_offset,
     modules,
     tensors,
 )
 
 FIRST_NORM = (
     r"ln_1|ln1|input_layernorm|attention_norm|attn_norm|norm1|layernorm_before|"
-    r"self_attn_layer_norm|ln_attn|norm_1|pre_attention_layernorm"
+    r"self_attn_layer_norm|ln_attn|norm_1|pre_attention_layernorm|sa_layer_norm"
 )
 SECOND_NORM = (
     r"ln_2|ln2|post_attention_layernorm|ffn_norm|mlp_norm|norm2|layernorm_after|"
-    r"final_layer_norm|ln_mlp|norm_2|pre_feedforward_layernorm"
+    r"final_layer_norm|ln_mlp|norm_2|pre_feedforward_layernorm|output_layer_norm"
 )
+UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
 PARALLEL_TYPES = {"gpt_neox": "use_parallel_residual", "phi": "", "gptj": "", "codegen": ""}
+POST_TYPES = ("distilbert", "bart", "marian")  # norm after each residual add
 
 
 def _one(members, pattern: str):
@@ -48,7 +53,28 @@ class TransformerBlock(BlockPattern):
         attn = [m for m in members if ctx.role(m) == "Attention"]
         mlp = [m for m in members if ctx.role(m) == "MLP"]
         norms = [m for m in members if family(m) == "norm"]
-        if len(attn) != 1 or len(mlp) != 1 or len(members) != 2 + len(norms):
+        choices = []
+        inline = None  # a feed-forward written into the block (OPT's fc1, fc2): (up, down, act)
+        linears = [m for m in members if family(m) == "linear"]
+        if not mlp and len(linears) == 2:
+            up, down = _one(linears, UP), _one(linears, DOWN)
+            widens = up is not None and up.io and (up.io.out_width or 0) > (up.io.in_width or 0)
+            if up is None or down is None or up is down or not widens:
+                return None
+            activation = ctx.choose(
+                cls,
+                up.attr,
+                "activation",
+                "gelu",
+                [a for a in act.TRANSFORMER if a != "gelu"],
+                "the feed-forward activation",
+                aliases=act.ALIASES,
+            )
+            choices.append(activation)
+            inline, mlp = (up.attr, down.attr, activation.value), [up, down]
+        if len(attn) != 1 or len(members) != 1 + len(mlp) + len(norms):
+            return None
+        if len(mlp) != (2 if inline else 1):
             return None
         if len(norms) == 2:
             first, second = _one(norms, FIRST_NORM), _one(norms, SECOND_NORM)
@@ -62,6 +88,11 @@ class TransformerBlock(BlockPattern):
             return None
         model_type = ctx.resolver.evidence("model_type")
         default, cite = layouts[0], ""
+        if model_type and model_type[1] in POST_TYPES and "post" in layouts:
+            default, cite = "post", f"{model_type[0]} {model_type[1]!r}"
+        norm_first = ctx.resolver.evidence("do_layer_norm_before", "normalize_before")
+        if norm_first is not None and isinstance(norm_first[1], bool) and "post" in layouts:
+            default, cite = "pre" if norm_first[1] else "post", norm_first[0]
         if model_type and model_type[1] in PARALLEL_TYPES and "parallel" in layouts:
             flag = PARALLEL_TYPES[model_type[1]]
             said = ctx.resolver.evidence(flag) if flag else None
@@ -79,27 +110,48 @@ class TransformerBlock(BlockPattern):
         )
         if cite and residual.source == "default":
             residual.source, residual.note = "metadata", cite
-        found = (attn[0].attr, mlp[0].attr, first.attr, second.attr, residual.value)
-        return Match(self, len(members), found, [residual])
+        masked = ctx.takes(attn[0], "mask")
+        choices.insert(0, residual)
+        offset = None
+        if first.type_name == "nn.RMSNorm":
+            scale, offset = norm_offset(ctx, cls, first.attr)
+            choices.append(scale)
+        feed = inline or mlp[0].attr
+        found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
+        return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        attn, mlp, first, second, residual = match.found
+        attn, mlp, first, second, residual, masked, offset = match.found
         x = g.input("x")
+
+        def norm(path: str, value, **options):
+            return apply_norm(g, (path,), value, offset, **options)
+
+        def feed_forward(value, **options):
+            if isinstance(mlp, str):
+                return g.call_module((mlp,), value, **options)
+            up, down, activation = mlp
+            h = act.apply(g, activation, g.call_module((up,), value, inline=True), inline=True)
+            return g.call_module((down,), h, **options)
+
+        # An encoder's attention takes the padding mask: pass it through.
+        mask = (g.input("mask", optional=True),) if masked else ()
         if residual == "post":
-            x = g.call_module((first,), g.call_function("add", x, g.call_module((attn,), x)))
-            y = g.call_function("add", x, g.call_module((mlp,), x, inline=True), inline=True)
-            g.output(g.call_module((second,), y))
+            a = g.call_module((attn,), x, *mask, inline=True)
+            x = norm(first, g.call_function("add", x, a, inline=True))
+            y = g.call_function("add", x, feed_forward(x, inline=True), inline=True)
+            g.output(norm(second, y))
             return
         if residual == "parallel":
-            h1 = g.call_module((first,), x, name="h", inline=first != second)
-            h2 = h1 if first == second else g.call_module((second,), x, inline=True)
-            a = g.call_module((attn,), h1, inline=True)
+            h1 = norm(first, x, name="h", inline=first != second)
+            h2 = h1 if first == second else norm(second, x, inline=True)
+            a = g.call_module((attn,), h1, *mask, inline=True)
             y = g.call_function("add", x, a, inline=True)
-            g.output(g.call_function("add", y, g.call_module((mlp,), h2, inline=True)))
+            g.output(g.call_function("add", y, feed_forward(h2, inline=True)))
             return
-        a = g.call_module((attn,), g.call_module((first,), x, inline=True), inline=True)
+        a = g.call_module((attn,), norm(first, x, inline=True), *mask, inline=True)
         x = g.call_function("add", x, a)
-        m = g.call_module((mlp,), g.call_module((second,), x, inline=True), inline=True)
+        m = feed_forward(norm(second, x, inline=True), inline=True)
         g.output(g.call_function("add", x, m))
 
     @staticmethod

@@ -16,7 +16,9 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    apply_norm,
     family,
+    norm_offset,
     modules,
     tensors,
 )
@@ -25,6 +27,10 @@ TOKENS = r"wte|embed_tokens|word_embeddings|tok_embeddings|token_embedding|embed
 POSITIONS = r"wpe|position_embeddings|embed_positions|pos_emb|pos_embedding|position_embedding"
 FINAL_NORM = r"ln_f|norm|final_layer_norm|final_layernorm|norm_f|ln_out|final_norm"
 HEAD = r"lm_head|embed_out|output|head"
+# Families that scale token embeddings by sqrt(d_model) before the first block.
+SCALED_EMBEDDING_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma")
+# Families whose learned position table keeps its first rows unused: position i is row i + offset.
+POSITION_OFFSETS = {"opt": 2}
 
 
 def _one(members, pattern: str):
@@ -32,10 +38,16 @@ def _one(members, pattern: str):
     return found[0] if len(found) == 1 else None
 
 
-def token_embedding(cls) -> str | None:
-    """The attribute of a class's token embedding, by name."""
-    m = _one([m for m in modules(cls) if family(m) == "embedding"], TOKENS)
-    return m.attr if m is not None else None
+def token_embedding(cls, classes: dict) -> tuple[str, ...] | None:
+    """The path of a class's token embedding, by name; through a wrapper (OPT's `decoder`) too."""
+    members = modules(cls)
+    m = _one([m for m in members if family(m) == "embedding"], TOKENS)
+    if m is not None:
+        return (m.attr,)
+    if len(members) == 1 and members[0].kind == "class" and members[0].type_name in classes:
+        inner = token_embedding(classes[members[0].type_name], classes)
+        return (members[0].attr, *inner) if inner else None
+    return None
 
 
 class Transformer(BlockPattern):
@@ -54,26 +66,74 @@ class Transformer(BlockPattern):
         used = [m for m in (tokens, positions, norm) if m is not None] + blocks
         if tokens is None or len(blocks) != 1 or len(used) != len(members):
             return None
+        model_type = ctx.resolver.evidence("model_type")
+        scaled = model_type is not None and model_type[1] in SCALED_EMBEDDING_TYPES
+        scale = ctx.choose(
+            cls,
+            tokens.attr,
+            "embedding_scale",
+            "sqrt_d_model" if scaled else "none",
+            ["none" if scaled else "sqrt_d_model"],
+            "token embeddings times sqrt(d_model)",
+        )
+        if model_type is not None and scale.source == "default":
+            scale.source, scale.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+        choices = [scale]
+        width = tokens.io.out_width if tokens.io else None
+        if scale.value == "sqrt_d_model" and width is None:
+            return None
+        offset = None
+        if norm is not None and norm.type_name == "nn.RMSNorm":
+            norm_scale, offset = norm_offset(ctx, cls, norm.attr)
+            choices.append(norm_scale)
+        first_row = 0
+        if positions is not None:
+            known = POSITION_OFFSETS.get(model_type[1], 0) if model_type else 0
+            row = ctx.choose(
+                cls,
+                positions.attr,
+                "position_offset",
+                known,
+                [v for v in (0, 2) if v != known],
+                "the table row of position 0",
+                accepts="index",
+            )
+            if model_type is not None and row.source == "default":
+                row.source, row.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+            choices.append(row)
+            first_row = int(row.value)
         found = (
             tokens.attr,
-            positions.attr if positions else None,
+            (positions.attr, first_row) if positions else None,
             blocks[0].attr,
             norm.attr if norm else None,
+            width if scale.value == "sqrt_d_model" else None,
+            offset,
         )
-        return Match(self, len(members), found)
+        return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, blocks, norm = match.found
+        tokens, positions, blocks, norm, scale_width, offset = match.found
         ids = g.input("input_ids")
         x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
+        if scale_width is not None:
+            root = g.call_function("sqrt", scale_width, inline=True)
+            x = g.call_function("mul", x, root, comment="scaled by sqrt(d_model)")
         if positions is not None:
+            table, first_row = positions
             seq = g.call_method("size", ids, 1, inline=True)
             device = g.call_method("device", ids, inline=True)
-            pos = g.call_function("arange", seq, kwargs={"device": device}, name="positions")
-            x = g.call_function("add", x, g.call_module((positions,), pos, inline=True))
+            pos = g.call_function(
+                "arange", seq, kwargs={"device": device}, name="positions", inline=bool(first_row)
+            )
+            if first_row:
+                pos = g.call_function(
+                    "add", pos, first_row, name="positions", comment="the table's first rows unused"
+                )
+            x = g.call_function("add", x, g.call_module((table,), pos, inline=True))
         x = g.call_module((blocks,), x, each=True)
         if norm is not None:
-            x = g.call_module((norm,), x)
+            x = apply_norm(g, (norm,), x, offset)
         g.output(x)
 
     @staticmethod
@@ -85,6 +145,37 @@ class Transformer(BlockPattern):
         return [
             Example(
                 modules()["lm"](),
+                (torch.randint(0, 50, (2, 7)),),
+                {"n_head": 2, "hidden_act": "gelu"},
+            )
+        ]
+
+
+class TransformerWrapper(BlockPattern):
+    """A class holding only the Transformer (OPT's `model.decoder`): it passes the ids through."""
+
+    role = "Transformer"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1 or ctx.role(members[0]) != "Transformer":
+            return None
+        return Match(self, 1, members[0].attr)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        g.output(g.call_module((match.found,), g.input("input_ids")))
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        m = modules()
+        return [
+            Example(
+                m["holder"](m["lm"]().transformer),
                 (torch.randint(0, 50, (2, 7)),),
                 {"n_head": 2, "hidden_act": "gelu"},
             )
@@ -112,7 +203,7 @@ class CausalLM(BlockPattern):
                 return None  # no head and no evidence of one: the body alone (hidden states)
             if (tie is not None and tie[1] is False) or body_cls is None:
                 return None
-            tied = token_embedding(body_cls)
+            tied = token_embedding(body_cls, ctx.classes)
             if tied is None:
                 return None
         return Match(self, len(members) + 1, (body[0].attr, head.attr if head else None, tied))
@@ -125,7 +216,7 @@ class CausalLM(BlockPattern):
             g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
             return
         g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
-        g.output(g.call_function("linear", x, g.getattr((body, tied, "weight"))))
+        g.output(g.call_function("linear", x, g.getattr((body, *tied, "weight"))))
 
     @staticmethod
     def examples():

@@ -20,6 +20,8 @@ from codegen.patterns.layers.hf_conv1d import is_conv1d
 
 # A bias-free 2-D weight is also what an Embedding holds; these names say it is one.
 EMBEDDING_NAME = r"emb|wte|wpe|tok|vocab|lookup|position|word|shared"
+# ...except these, which are LM heads projecting back to the vocabulary (GPT-NeoX's embed_out).
+HEAD_NAME = r"^(embed_out|lm_head)$"
 
 
 class Linear(LayerPattern):
@@ -42,7 +44,7 @@ class Linear(LayerPattern):
         choices = []
         if "bias" not in found:
             args.append(flag("bias", False, f"no {prov(node, 'bias')}"))
-            if hinted(node, EMBEDDING_NAME):
+            if hinted(node, EMBEDDING_NAME) and not hinted(node, HEAD_NAME):
                 return None
             choice = type_choice(ctx, node, "nn.Linear", ["nn.Embedding"], "a bias-free 2-D weight")
             if choice.value != "nn.Linear":

@@ -1,0 +1,250 @@
+"""A transformer encoder layer split the Hugging Face way (BERT, RoBERTa, ELECTRA, ViT...): the
+attention's queries/keys/values in one class (`self`), its output projection in another (`output`),
+the feed-forward as `intermediate` (widen + activation) and `output` (narrow).
+
+Which class is which is told by the attribute name, as the keys are the same: a lone `dense` is
+the widening half of the feed-forward under `intermediate`, the pooler's projection under `pooler`
+and a plain projection under `output`. The structure builder keeps such classes apart
+(`Pattern.named`). Post-norm layers (BERT) add the residual and normalise inside `output`
+(`AddNorm`); pre-norm layers (ViT) normalise before each half and add the residual in the layer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codegen.ir.graph import Graph, Slice
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+    tensors,
+)
+
+BEFORE = r"layernorm_before|ln_1|norm1|attention_norm"
+AFTER = r"layernorm_after|ln_2|norm2|ffn_norm"
+
+
+def _single(cls, ctx: BlockContext, named: str, families: tuple[str, ...]):
+    """The class's members in order of `families` when it is registered under a name matching
+    `named` and holds exactly one member of each family; else None."""
+    members = modules(cls)
+    if tensors(cls) or not re.fullmatch(named, cls.named or "-", re.IGNORECASE):
+        return None
+    if len(members) != len(families):
+        return None
+    found = []
+    for fam in families:
+        these = [m for m in members if ctx.role(m) == fam or family(m) == fam]
+        if len(these) != 1:
+            return None
+        found.append(these[0])
+    return found
+
+
+def _example(name: str):
+    import torch
+
+    from codegen.patterns.families._examples import modules as refs
+
+    m = refs()
+    ids = torch.randint(0, 50, (2, 7))
+    mask = torch.ones(2, 7, dtype=torch.long)
+    mask[1, 5:] = 0
+    config = {"model_type": "bert", "num_attention_heads": 2, "hidden_act": "gelu"}
+    if name == "distil":
+        config = {"model_type": "distilbert", "n_heads": 2, "activation": "gelu"}
+    if name == "vit":
+        config = {"model_type": "vit", "num_attention_heads": 2, "hidden_act": "gelu"}
+        return Example(m[name](), (torch.randn(2, 3, 16, 16),), config)
+    return Example(m[name](), (ids, mask), config)
+
+
+class Intermediate(BlockPattern):
+    """`act(dense(x))`: the widening half of a split feed-forward."""
+
+    role = "Intermediate"
+    named = r"intermediate"
+    synonyms = act.SYNONYMS
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        found = _single(cls, ctx, self.named, ("linear",))
+        if found is None:
+            return None
+        activation = ctx.choose(
+            cls,
+            found[0].attr,
+            "activation",
+            "gelu",
+            [a for a in act.TRANSFORMER if a != "gelu"],
+            "the feed-forward activation",
+            aliases=act.ALIASES,
+        )
+        return Match(self, 1, (found[0].attr, activation.value), [activation])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        dense, activation = match.found
+        x = g.input("x")
+        g.output(act.apply(g, activation, g.call_module((dense,), x, inline=True)))
+
+    @staticmethod
+    def examples():
+        return [_example("bert")]
+
+
+class Projection(BlockPattern):
+    """`dense(x)`: the narrowing half of a pre-norm layer's split feed-forward, or its attention's
+    output projection (ViT); the layer adds the residual."""
+
+    role = "Projection"
+    named = r"output"
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        found = _single(cls, ctx, self.named, ("linear",))
+        return None if found is None else Match(self, 1, found[0].attr)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        g.output(g.call_module((match.found,), g.input("x")))
+
+    @staticmethod
+    def examples():
+        return [_example("vit")]
+
+
+class AddNorm(BlockPattern):
+    """`norm(dense(h) + x)`: a post-norm layer's projection, residual connection and norm."""
+
+    role = "AddNorm"
+    named = r"output"
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        found = _single(cls, ctx, self.named, ("linear", "norm"))
+        return None if found is None else Match(self, 2, (found[0].attr, found[1].attr))
+
+    def forward(self, match: Match, g: Graph) -> None:
+        dense, norm = match.found
+        h, x = g.input("h"), g.input("x")
+        y = g.call_function("add", g.call_module((dense,), h, inline=True), x, inline=True)
+        g.output(g.call_module((norm,), y))
+
+    @staticmethod
+    def examples():
+        return [_example("bert")]
+
+
+class Pooler(BlockPattern):
+    """`tanh(dense(x[:, 0]))`: the first token's hidden state, projected (BERT, ViT)."""
+
+    role = "Pooler"
+    named = r"pooler"
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        found = _single(cls, ctx, self.named, ("linear",))
+        return None if found is None else Match(self, 1, found[0].attr)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        x = g.input("x")
+        first = g.call_function("getitem", x, (Slice(), 0), inline=True)
+        y = g.call_module((match.found,), first, inline=True)
+        g.output(g.call_function("tanh", y), comment="[batch, d_model]: the first token, pooled")
+
+    @staticmethod
+    def examples():
+        return [_example("bert_pooled")]
+
+
+class SplitAttention(BlockPattern):
+    """`output(self(x, mask))`: queries/keys/values in one class, the projection in another."""
+
+    role = "Attention"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 2:
+            return None
+        inner = [m for m in members if ctx.role(m) == "SelfAttention"]
+        out = [m for m in members if ctx.role(m) == self.output_role]
+        if len(inner) != 1 or len(out) != 1:
+            return None
+        return Match(self, 2, (inner[0].attr, out[0].attr))
+
+    output_role = "Projection"
+
+    def forward(self, match: Match, g: Graph) -> None:
+        inner, out = match.found
+        x, mask = g.input("x"), g.input("mask", optional=True)
+        y = g.call_module((inner,), x, mask, inline=True)
+        g.output(g.call_module((out,), y))
+
+    @staticmethod
+    def examples():
+        return [_example("vit")]
+
+
+class PostNormAttention(SplitAttention):
+    """`norm(proj(attn(x, mask)) + x)`: BERT's attention with its residual and norm."""
+
+    role = "PostNormAttention"
+    output_role = "AddNorm"
+
+    def forward(self, match: Match, g: Graph) -> None:
+        inner, out = match.found
+        x, mask = g.input("x"), g.input("mask", optional=True)
+        y = g.call_module((inner,), x, mask, inline=True)
+        g.output(g.call_module((out,), y, x))
+
+    @staticmethod
+    def examples():
+        return [_example("bert")]
+
+
+class SplitLayer(BlockPattern):
+    """A whole split layer. Post-norm (BERT): `a = attention(x)`, `output(intermediate(a), a)`.
+    Pre-norm (ViT): `x + attention(before(x))`, then `x + output(intermediate(after(x)))`."""
+
+    role = "Block"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        roles = {m.attr: ctx.role(m) for m in members}
+        attn = [m.attr for m in members if roles[m.attr] in ("Attention", "PostNormAttention")]
+        inter = [m.attr for m in members if roles[m.attr] == "Intermediate"]
+        out = [m.attr for m in members if roles[m.attr] in ("Projection", "AddNorm")]
+        norms = [m for m in members if family(m) == "norm"]
+        if len(attn) != 1 or len(inter) != 1 or len(out) != 1:
+            return None
+        post = roles[attn[0]] == "PostNormAttention" and roles[out[0]] == "AddNorm"
+        pre = roles[attn[0]] == "Attention" and roles[out[0]] == "Projection"
+        if post and not norms and len(members) == 3:
+            return Match(self, 3, ("post", attn[0], inter[0], out[0], None, None))
+        if pre and len(norms) == 2 and len(members) == 5:
+            before = [m.attr for m in norms if re.fullmatch(BEFORE, m.attr, re.IGNORECASE)]
+            after = [m.attr for m in norms if re.fullmatch(AFTER, m.attr, re.IGNORECASE)]
+            if len(before) == 1 and len(after) == 1:
+                return Match(self, 5, ("pre", attn[0], inter[0], out[0], before[0], after[0]))
+        return None
+
+    def forward(self, match: Match, g: Graph) -> None:
+        layout, attn, inter, out, before, after = match.found
+        x, mask = g.input("x"), g.input("mask", optional=True)
+        if layout == "post":
+            a = g.call_module((attn,), x, mask, name="x")
+            h = g.call_module((inter,), a, inline=True)
+            g.output(g.call_module((out,), h, a))
+            return
+        a = g.call_module((attn,), g.call_module((before,), x, inline=True), mask, inline=True)
+        x = g.call_function("add", x, a)
+        h = g.call_module((inter,), g.call_module((after,), x, inline=True), inline=True)
+        g.output(g.call_function("add", x, g.call_module((out,), h, inline=True)))
+
+    @staticmethod
+    def examples():
+        return [_example("bert"), _example("vit")]

@@ -1,0 +1,250 @@
+"""Encoder-only transformers (BERT, RoBERTa, ELECTRA, DistilBERT, ViT): embeddings, a stack of
+bidirectional layers that take a padding mask, an optional final norm; the last hidden state out.
+
+`TextEmbeddings`: token + position (+ segment) embeddings, then a norm. RoBERTa-style models number
+positions after the padding index, skipping padding (config.json's model_type says which).
+`PatchEmbedding` / `VisionEmbeddings`: ViT's patches as tokens, a class token, learned positions.
+`Encoder`: the layers in turn, each given the mask. `EncoderModel`: the whole; a text model takes
+`input_ids` and an optional `attention_mask` (1 attend, 0 padding) and `token_type_ids`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    tensors,
+)
+
+TOKENS = r"word_embeddings|wte|embed_tokens|tok_embeddings|token_embedding"
+POSITIONS = r"position_embeddings|wpe|embed_positions|pos_embedding|position_embedding"
+SEGMENTS = r"token_type_embeddings|segment_embeddings"
+NORM = r"LayerNorm|layer_norm|norm|ln|layernorm"
+# Position ids counted from padding_idx + 1, skipping padding (fairseq's convention).
+PADDED_POSITION_TYPES = ("roberta", "xlm-roberta", "camembert", "longformer", "data2vec-text")
+PROJECT = r"embeddings_project|embedding_hidden_mapping_in"
+FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm|post_layernorm"
+POOLER = r"pooler"
+
+
+def _one(members, pattern: str):
+    found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
+    return found[0] if len(found) == 1 else None
+
+
+def _example(name: str) -> Example:
+    from codegen.patterns.blocks.encoder_layer import _example as reference
+
+    return reference(name)
+
+
+class TextEmbeddings(BlockPattern):
+    role = "TextEmbeddings"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        embeddings = [m for m in members if family(m) == "embedding"]
+        tokens = _one(embeddings, TOKENS)
+        positions = _one(embeddings, POSITIONS)
+        segments = _one(embeddings, SEGMENTS)
+        norm = _one([m for m in members if family(m) == "norm"], NORM)
+        used = [m for m in (tokens, positions, segments, norm) if m is not None]
+        if tokens is None or positions is None or norm is None or len(used) != len(members):
+            return None
+        model_type = ctx.resolver.evidence("model_type")
+        padded = model_type is not None and model_type[1] in PADDED_POSITION_TYPES
+        choices = []
+        padding_idx = None
+        if padded:
+            pad = ctx.choose(
+                cls,
+                positions.attr,
+                "padding_idx",
+                1,
+                [0],
+                f"positions count from it ({model_type[0]} {model_type[1]!r})",
+                accepts="index",
+            )
+            padding_idx = int(pad.value)
+            choices.append(pad)
+        found = (
+            tokens.attr,
+            positions.attr,
+            segments.attr if segments else None,
+            norm.attr,
+            padding_idx,
+        )
+        return Match(self, len(members), found, choices)
+
+    synonyms = {"padding_idx": ("pad_token_id",)}
+
+    def forward(self, match: Match, g: Graph) -> None:
+        tokens, positions, segments, norm, padding_idx = match.found
+        ids = g.input("input_ids")
+        types = g.input("token_type_ids", optional=True) if segments else None
+        x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
+        if padding_idx is not None:
+            pos = g.call_function(
+                "padded_positions",
+                ids,
+                padding_idx,
+                name="positions",
+                comment="numbered from the padding index + 1, padding excluded",
+            )
+        else:
+            seq = g.call_method("size", ids, 1, inline=True)
+            device = g.call_method("device", ids, inline=True)
+            pos = g.call_function("arange", seq, kwargs={"device": device}, name="positions")
+        x = g.call_function("add", x, g.call_module((positions,), pos, inline=True))
+        if segments is not None:
+            seg = g.call_function("token_types", types, ids, inline=True)
+            x = g.call_function("add", x, g.call_module((segments,), seg, inline=True))
+        g.output(g.call_module((norm,), x))
+
+    @staticmethod
+    def examples():
+        return [_example("bert"), _example("distil")]
+
+
+class PatchEmbedding(BlockPattern):
+    """`proj(pixels).flatten(2).transpose(1, 2)`: non-overlapping patches as a token sequence."""
+
+    role = "PatchEmbedding"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1 or family(members[0]) != "conv":
+            return None
+        if members[0].io is None or members[0].io.ndim != 2 or cls.named != "patch_embeddings":
+            return None
+        return Match(self, 1, members[0].attr)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        x = g.call_module((match.found,), g.input("pixel_values"), inline=True)
+        x = g.call_method("flatten", x, 2, inline=True)
+        g.output(g.call_method("transpose", x, 1, 2), comment="[batch, patches, d_model]")
+
+    named = r"patch_embeddings"
+
+    @staticmethod
+    def examples():
+        return [_example("vit")]
+
+
+class VisionEmbeddings(BlockPattern):
+    """ViT: patches, a learned class token in front, learned positions added."""
+
+    role = "VisionEmbeddings"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members, params = modules(cls), {t.attr: t for t in tensors(cls)}
+        if set(params) != {"cls_token", "position_embeddings"} or len(members) != 1:
+            return None
+        if ctx.role(members[0]) != "PatchEmbedding":
+            return None
+        if len(params["cls_token"].shape) != 3 or len(params["position_embeddings"].shape) != 3:
+            return None
+        return Match(self, 3, members[0].attr)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        pixels = g.input("pixel_values")
+        x = g.call_module((match.found,), pixels, comment="[batch, patches, d_model]")
+        batch = g.call_method("size", x, 0, inline=True)
+        first = g.call_method("expand", g.getattr(("cls_token",)), batch, -1, -1, inline=True)
+        x = g.call_function("cat", (first, x), kwargs={"dim": 1}, comment="class token first")
+        g.output(g.call_function("add", x, g.getattr(("position_embeddings",))))
+
+    @staticmethod
+    def examples():
+        return [_example("vit")]
+
+
+class Encoder(BlockPattern):
+    """The layers in turn; each is given the padding mask when it takes one."""
+
+    role = "Encoder"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1 or members[0].kind != "repeat":
+            return None
+        layers = members[0]
+        if ctx.role(layers) != "Block" or not ctx.takes(layers, "mask"):
+            return None
+        return Match(self, 1, layers.attr)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        x, mask = g.input("x"), g.input("mask", optional=True)
+        g.output(g.call_module((match.found,), x, mask, each=True))
+
+    @staticmethod
+    def examples():
+        return [_example("bert"), _example("distil")]
+
+
+class EncoderModel(BlockPattern):
+    """Embeddings, (a projection to the layers' width,) the encoder, (a final norm): the last
+    hidden state. A pooler, where there is one, is left to the heads that read it
+    (`model.pooler(hidden)`), as the library's `last_hidden_state` does."""
+
+    role = "EncoderModel"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        embed = [m for m in members if ctx.role(m) in ("TextEmbeddings", "VisionEmbeddings")]
+        encoder = [m for m in members if ctx.role(m) == "Encoder"]
+        if len(embed) != 1 or len(encoder) != 1:
+            return None
+        rest = [m for m in members if m is not embed[0] and m is not encoder[0]]
+        project = _one([m for m in rest if family(m) == "linear"], PROJECT)
+        norm = _one([m for m in rest if family(m) == "norm"], FINAL_NORM)
+        pooler = _one([m for m in rest if ctx.role(m) == "Pooler"], POOLER)
+        if len(rest) != sum(m is not None for m in (project, norm, pooler)):
+            return None
+        found = (
+            embed[0].attr,
+            ctx.role(embed[0]) == "TextEmbeddings",
+            ctx.takes(embed[0], "token_type_ids"),
+            project.attr if project else None,
+            encoder[0].attr,
+            norm.attr if norm else None,
+            pooler.attr if pooler else None,
+        )
+        return Match(self, len(members), found)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        embed, text, segments, project, encoder, norm, pooler = match.found
+        if text:
+            ids = g.input("input_ids")
+            attention_mask = g.input("attention_mask", optional=True)
+            args = (ids, g.input("token_type_ids", optional=True)) if segments else (ids,)
+            x = g.call_module((embed,), *args, comment="[batch, seq, d_model]")
+            mask = g.call_function("padding_mask", attention_mask, name="mask")
+        else:
+            x = g.call_module((embed,), g.input("pixel_values"), comment="[batch, seq, d_model]")
+            mask = None
+        if project is not None:
+            x = g.call_module((project,), x)
+        x = g.call_module((encoder,), *((x, mask) if mask is not None else (x,)))
+        if norm is not None:
+            x = g.call_module((norm,), x)
+        g.output(x, comment="[batch, seq, d_model]: the last hidden state")
+
+    @staticmethod
+    def examples():
+        return [_example("bert"), _example("vit"), _example("distil")]
