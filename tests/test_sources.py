@@ -298,3 +298,120 @@ def test_module_shaped_stand_in_with_bad_members_is_refused(tmp_path):
     data = b"\x80\x02cplanted\nThing\n)\x81" + body + b"b."
     with pytest.raises(ModelgenError, match="not a module"):
         open_checkpoint(_zip_with(tmp_path, data))
+
+
+# --------------------------------------------------------------------------- TorchScript archives
+
+
+def generate_from_archive(
+    model: nn.Module, tmp_path, name: str = "model"
+) -> tuple[str, type, list]:
+    ckpt = tmp_path / f"{name}.pt"
+    torch.jit.save(torch.jit.script(model), ckpt)
+    source, ir = generate_source(open_checkpoint(ckpt).table)
+    path = tmp_path / f"{name}_model.py"
+    path.write_text(source)
+    return source, load_model_class(str(path)), ir.warnings
+
+
+@pytest.mark.parametrize("name", sorted(sequential_zoo()))
+def test_sequential_torchscript_is_exact(name, tmp_path):
+    """The archive's module tree (data.pkl) and class constants (code/ headers, read as text) give
+    every layer, parameter-free ones too, with its exact arguments."""
+    original = sequential_zoo()[name].eval()
+    source, cls, warnings = generate_from_archive(original, tmp_path, name)
+    assert not warnings
+    model = cls().eval()
+    model.load_state_dict(original.state_dict(), strict=True)
+    assert_same_layers(model, original)
+    x = SEQUENTIAL_INPUTS[name]()
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), original(x))
+        torch.testing.assert_close(torch.jit.script(model)(x), original(x))
+    assert "# not in the checkpoint" not in source
+
+
+def test_torchscript_zoo_sequential(tmp_path):
+    original = build("mlp")
+    _, cls, warnings = generate_from_archive(original, tmp_path, "mlp")
+    assert not warnings
+    model = cls().eval()
+    model.load_state_dict(original.state_dict(), strict=True)
+    assert_same_layers(model, original)
+    (x,) = EXACT["mlp"]()
+    with torch.no_grad():
+        torch.testing.assert_close(torch.jit.script(model)(x), original(x))
+
+
+def test_torchscript_custom_classes_get_recorded_layers_and_names(tmp_path):
+    torch.manual_seed(0)
+    original = SmallCNN().eval()
+    source, cls, _ = generate_from_archive(original, tmp_path)
+    model = cls().eval()
+    model.load_state_dict(original.state_dict(), strict=True)
+    assert_same_layers(model, original)
+    assert "class Stem(nn.Module)" in source  # the scripted class's own name, mangling dropped
+    assert "nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)" in source
+    torch.jit.script(model)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), original(x))
+
+
+def test_torchscript_tree_matches_the_pickled_one(tmp_path):
+    """One description format for both sources: the same layers, attributes and tensors."""
+    torch.manual_seed(0)
+    original = SmallCNN().eval()
+    torch.save(original, tmp_path / "whole.pt")
+    torch.jit.save(torch.jit.script(original), tmp_path / "script.pt")
+    pickled = open_checkpoint(tmp_path / "whole.pt").table.modules
+    scripted = open_checkpoint(tmp_path / "script.pt").table.modules
+    walk_p, walk_s = pickled.walk(), scripted.walk()
+    assert [(p, d.qualified) for p, d in walk_s] == [(p, d.qualified) for p, d in walk_p]
+    for (path, p), (_, s) in zip(walk_p, walk_s):
+        assert s.attributes == p.attributes, path
+        assert list(s.state()) == list(p.state()), path
+
+
+CODE_PAYLOAD = "__import__('os').system('touch {marker}')"
+
+
+def _plant_in_code(archive, out, marker) -> None:
+    """Copy a TorchScript archive, writing a payload into every class header and forward of code/:
+    as a constant's value, as a class attribute, and as a statement."""
+    payload = CODE_PAYLOAD.format(marker=marker)
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if "/code/" in info.filename and info.filename.endswith(".py"):
+                text = data.decode()
+                text = text.replace(" = (2, 2)", f" = {payload}")  # a Conv2d's stride
+                text = text.replace("  __buffers__ = []", f"  __buffers__ = []\n  evil = {payload}")
+                text = text.replace("    return ", f"    {payload}\n    return ")
+                data = text.encode()
+            dst.writestr(info, data)
+
+
+def test_code_payload_is_never_run_nor_copied(tmp_path):
+    """code/ is read as text: a payload there runs neither on reading nor on generating, and never
+    reaches the generated file; the constant it replaced is not guessed (no silent stride 1)."""
+    marker = tmp_path / "ran.txt"
+    original = sequential_zoo()["cnn"].eval()
+    torch.jit.save(torch.jit.script(original), tmp_path / "clean.pt")
+    _plant_in_code(tmp_path / "clean.pt", tmp_path / "planted.pt", marker)
+    with zipfile.ZipFile(tmp_path / "planted.pt") as z:
+        assert any(b"__import__" in z.read(n) for n in z.namelist() if "/code/" in n)
+    out = subprocess.run(
+        [sys.executable, "-m", "codegen", "generate", "planted.pt", "-o", "gen.py"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": ROOT},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert not marker.exists()
+    text = (tmp_path / "gen.py").read_text()
+    assert "__import__" not in text and "system" not in text and "evil" not in text
+    assert "nn.ReLU6(inplace=True)" in text  # the rest of the record still counts
+    tree = open_checkpoint(tmp_path / "planted.pt").table.modules
+    assert "stride" not in tree.find("0").attributes and "stride" in tree.find("0").other
