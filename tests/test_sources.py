@@ -1,5 +1,6 @@
-"""Whole-model pickles (`torch.save(model)`): described without importing or calling anything, and used
-as evidence: every torch.nn layer, parameter-free ones included, with its exact constructor arguments.
+"""Whole-model pickles (`torch.save(model)`) and TorchScript archives: described without importing,
+calling or compiling anything, and used as evidence: every torch.nn layer, parameter-free ones
+included, with its exact constructor arguments.
 """
 
 from __future__ import annotations
@@ -115,9 +116,19 @@ SEQUENTIAL_INPUTS = {
 }
 
 
-def generate_from_model(model: nn.Module, tmp_path, name: str = "model") -> tuple[str, type, list]:
+def _script_and_save(model: nn.Module, path) -> None:
+    torch.jit.save(torch.jit.script(model), path)
+
+
+# The two sources that record the module tree: a whole-model pickle and a TorchScript archive.
+SAVERS = {"pickle": torch.save, "torchscript": _script_and_save}
+
+
+def generate_from_model(
+    model: nn.Module, tmp_path, name: str = "model", save=torch.save
+) -> tuple[str, type, list]:
     ckpt = tmp_path / f"{name}.pt"
-    torch.save(model, ckpt)
+    save(model, ckpt)
     source, ir = generate_source(open_checkpoint(ckpt).table)
     path = tmp_path / f"{name}_model.py"
     path.write_text(source)
@@ -149,10 +160,13 @@ def assert_same_layers(generated: nn.Module, original: nn.Module) -> None:
     assert list(made) == [p for p, _ in original.named_modules()]  # registration order too
 
 
+@pytest.mark.parametrize("source_kind", sorted(SAVERS))
 @pytest.mark.parametrize("name", sorted(sequential_zoo()))
-def test_sequential_pickle_is_exact(name, tmp_path):
+def test_sequential_models_are_exact(name, source_kind, tmp_path):
+    """Every layer, parameter-free ones too, with its exact arguments: for a TorchScript archive from
+    data.pkl's module tree and the class constants of code/ (read as text, never run)."""
     original = sequential_zoo()[name].eval()
-    source, cls, warnings = generate_from_model(original, tmp_path, name)
+    source, cls, warnings = generate_from_model(original, tmp_path, name, SAVERS[source_kind])
     assert not warnings
     model = cls().eval()
     model.load_state_dict(original.state_dict(), strict=True)
@@ -164,14 +178,15 @@ def test_sequential_pickle_is_exact(name, tmp_path):
     assert "# not in the checkpoint" not in source  # nothing left to a default
 
 
-def test_custom_classes_get_recorded_layers_and_names(tmp_path):
+@pytest.mark.parametrize("source_kind", sorted(SAVERS))
+def test_custom_classes_get_recorded_layers_and_names(source_kind, tmp_path):
     torch.manual_seed(0)
     original = SmallCNN().eval()
-    source, cls, _ = generate_from_model(original, tmp_path)
+    source, cls, _ = generate_from_model(original, tmp_path, save=SAVERS[source_kind])
     model = cls().eval()
     model.load_state_dict(original.state_dict(), strict=True)
     assert_same_layers(model, original)
-    assert "class Stem(nn.Module)" in source  # the pickle's own class name
+    assert "class Stem(nn.Module)" in source  # the model's own class name (TorchScript's unmangled)
     assert "nn.LeakyReLU(negative_slope=0.2, inplace=True)" in source
     assert "nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)" in source
     assert "nn.GELU(approximate='tanh')" in source or 'approximate="tanh"' in source
@@ -181,12 +196,13 @@ def test_custom_classes_get_recorded_layers_and_names(tmp_path):
         torch.testing.assert_close(model(x), original(x))
 
 
+@pytest.mark.parametrize("source_kind", sorted(SAVERS))
 @pytest.mark.parametrize("name", sorted(ZOO))
-def test_zoo_whole_model_pickles(name, tmp_path):
-    """Real architectures: strict load, every torch.nn layer and argument as recorded; outputs
-    equal where the catalogue covers the custom classes; scripts."""
+def test_zoo_whole_models(name, source_kind, tmp_path):
+    """Real architectures, pickled whole or scripted: strict load, every torch.nn layer and argument
+    as recorded; outputs equal where the catalogue covers the custom classes; scripts."""
     original = build(name)
-    source, cls, warnings = generate_from_model(original, tmp_path, name)
+    source, cls, warnings = generate_from_model(original, tmp_path, name, SAVERS[source_kind])
     model = cls().eval()
     model.load_state_dict(original.state_dict(), strict=True)
     assert_same_layers(model, original)
@@ -301,61 +317,6 @@ def test_module_shaped_stand_in_with_bad_members_is_refused(tmp_path):
 
 
 # --------------------------------------------------------------------------- TorchScript archives
-
-
-def generate_from_archive(
-    model: nn.Module, tmp_path, name: str = "model"
-) -> tuple[str, type, list]:
-    ckpt = tmp_path / f"{name}.pt"
-    torch.jit.save(torch.jit.script(model), ckpt)
-    source, ir = generate_source(open_checkpoint(ckpt).table)
-    path = tmp_path / f"{name}_model.py"
-    path.write_text(source)
-    return source, load_model_class(str(path)), ir.warnings
-
-
-@pytest.mark.parametrize("name", sorted(sequential_zoo()))
-def test_sequential_torchscript_is_exact(name, tmp_path):
-    """The archive's module tree (data.pkl) and class constants (code/ headers, read as text) give
-    every layer, parameter-free ones too, with its exact arguments."""
-    original = sequential_zoo()[name].eval()
-    source, cls, warnings = generate_from_archive(original, tmp_path, name)
-    assert not warnings
-    model = cls().eval()
-    model.load_state_dict(original.state_dict(), strict=True)
-    assert_same_layers(model, original)
-    x = SEQUENTIAL_INPUTS[name]()
-    with torch.no_grad():
-        torch.testing.assert_close(model(x), original(x))
-        torch.testing.assert_close(torch.jit.script(model)(x), original(x))
-    assert "# not in the checkpoint" not in source
-
-
-def test_torchscript_zoo_sequential(tmp_path):
-    original = build("mlp")
-    _, cls, warnings = generate_from_archive(original, tmp_path, "mlp")
-    assert not warnings
-    model = cls().eval()
-    model.load_state_dict(original.state_dict(), strict=True)
-    assert_same_layers(model, original)
-    (x,) = EXACT["mlp"]()
-    with torch.no_grad():
-        torch.testing.assert_close(torch.jit.script(model)(x), original(x))
-
-
-def test_torchscript_custom_classes_get_recorded_layers_and_names(tmp_path):
-    torch.manual_seed(0)
-    original = SmallCNN().eval()
-    source, cls, _ = generate_from_archive(original, tmp_path)
-    model = cls().eval()
-    model.load_state_dict(original.state_dict(), strict=True)
-    assert_same_layers(model, original)
-    assert "class Stem(nn.Module)" in source  # the scripted class's own name, mangling dropped
-    assert "nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)" in source
-    torch.jit.script(model)
-    x = torch.randn(2, 3, 32, 32)
-    with torch.no_grad():
-        torch.testing.assert_close(model(x), original(x))
 
 
 def test_torchscript_tree_matches_the_pickled_one(tmp_path):

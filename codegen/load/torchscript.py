@@ -243,7 +243,8 @@ def _class_path(qualified: str) -> tuple[str, str]:
     parts = [p for p in qualified.split(".") if not _MANGLE.fullmatch(p)]
     if parts and parts[0] == "__torch__":
         parts = parts[1:]
-    return ".".join(parts[:-1]), parts[-1] if parts else ""
+    # TorchScript names a class of the script itself `__torch__.Name`
+    return ".".join(parts[:-1]) or "__main__", parts[-1] if parts else ""
 
 
 class _Describer:
