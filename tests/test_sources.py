@@ -213,6 +213,15 @@ def test_zoo_whole_models(name, source_kind, tmp_path):
             torch.testing.assert_close(model(*inputs), original(*inputs), atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("source_kind", sorted(SAVERS))
+def test_unwritable_recorded_value_is_not_replaced_by_a_default(source_kind, tmp_path):
+    """Hardtanh(min_val=-inf): the record holds a value no literal writes; the layer is not rebuilt
+    with the default -1.0 as if recorded, the catalogue's guess says it is one."""
+    original = nn.Sequential(nn.Linear(2, 2), nn.Hardtanh(float("-inf"), 1.0))
+    source, _, _ = generate_from_model(original, tmp_path, save=SAVERS[source_kind])
+    assert "nn.Hardtanh()" not in source and "is a guess" in source
+
+
 def test_buffers_and_parameters_as_recorded(tmp_path):
     original = Odd()
     ckpt = tmp_path / "odd.pt"
