@@ -9,6 +9,7 @@ from typing import Any, Callable
 from codegen.analyze import analyze
 from codegen.choices import OPEN_DOMAINS, load_hints
 from codegen.errors import ModelgenError
+from codegen.harness.forward_run import ForwardRun, compile_source, run_once
 from codegen.ir import ModelIR
 from codegen.load import TensorTable
 from codegen.naming import check_class_name
@@ -23,6 +24,20 @@ class GenerateReport:
     ir: ModelIR
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what a merge kept of the user's edits
+    forward: ForwardRun | None = None  # the written model run once on its example inputs
+    calibration: Any = None  # codegen.calibrate.Calibration, with --calibrate
+
+    def trust_line(self) -> str:
+        """Which classes' forward is exact, inferred, guessed or missing, in one line."""
+        by_level: dict[str, list[str]] = {}
+        for name, level in self.ir.trust_levels().items():
+            by_level.setdefault(level, []).append(name)
+        parts = [
+            f"{level} {', '.join(by_level[level])}"
+            for level in ("exact", "inferred", "guessed", "missing")
+            if level in by_level
+        ]
+        return "forward trust: " + "; ".join(parts)
 
     def summary(self) -> str:
         classes = len(self.ir.classes)
@@ -46,6 +61,9 @@ class CalibrationData:
     state: dict
     inputs: tuple
     target: object
+    training_targets: bool = (
+        False  # DATA's target is what the model trained towards, not its output
+    )
 
 
 def calibration_data(
@@ -59,7 +77,9 @@ def calibration_data(
     from codegen.harness.data import load_data
 
     data = load_data(data_path, inputs, target, need_target=True)
-    return CalibrationData(data_path, ckpt.state_dict(), data.inputs, data.target)
+    return CalibrationData(
+        data_path, ckpt.state_dict(), data.inputs, data.target, data.holds_training_targets
+    )
 
 
 def generate_source(
@@ -70,9 +90,29 @@ def generate_source(
     calibrate_on: CalibrationData | None = None,
     on_trial: Callable | None = None,
 ) -> tuple[str, ModelIR]:
+    built = _generate(table, class_name, hints_path, command, calibrate_on, on_trial)
+    return built.source, built.ir
+
+
+@dataclass
+class _Built:
+    source: str
+    ir: ModelIR
+    meta_model: Any  # the top class built on the meta device, proven to have the checkpoint's keys
+    calibration: Any  # codegen.calibrate.Calibration or None
+
+
+def _generate(
+    table: TensorTable,
+    class_name: str,
+    hints_path: str | None,
+    command: str,
+    calibrate_on: CalibrationData | None,
+    on_trial: Callable | None,
+) -> _Built:
     check_class_name(class_name)
     hints = load_hints(hints_path)
-    picked, note = None, ""
+    picked, note, result = None, "", None
     if calibrate_on is not None:
         from codegen.calibrate import calibrate
 
@@ -84,12 +124,10 @@ def generate_source(
             class_name,
             hints,
             on_trial=on_trial,
+            training_targets=calibrate_on.training_targets,
         )
         picked = result.picked
-        note = (
-            f"Calibrated on {Path(calibrate_on.path).name} ({result.samples} samples): relative error "
-            f"{result.error:.3g} (defaults: {result.baseline:.3g})."
-        )
+        note = result.docstring_note(Path(calibrate_on.path).name)
     ir = analyze(
         table,
         class_name=class_name,
@@ -98,10 +136,11 @@ def generate_source(
         calibrated=picked,
         calibration_note=note,
     )
+    if result is not None and result.reproduces:
+        ir.source.verified = Path(calibrate_on.path).name  # type: ignore[union-attr]
     # The trailer: modelgen's mark, and the hashes a later merge tells the user's edits by.
     source = record_bodies(render_source(ir), ir.source.fingerprint)
-    check_builds(source, class_name, table)
-    return source, ir
+    return _Built(source, ir, check_builds(source, class_name, table), result)
 
 
 @dataclass
@@ -145,16 +184,22 @@ def generate_file(
     calibrate_on: CalibrationData | None = None,
     on_trial: Callable | None = None,
 ) -> GenerateReport:
-    source, ir = generate_source(table, class_name, hints_path, command, calibrate_on, on_trial)
-    report = GenerateReport(str(output.path), ir, list(ir.warnings))
+    built = _generate(table, class_name, hints_path, command, calibrate_on, on_trial)
+    source, meta_model = built.source, built.meta_model
+    report = GenerateReport(
+        str(output.path), built.ir, list(built.ir.warnings), calibration=built.calibration
+    )
     if not output.force and is_generated(output.path):
         merged = merge_existing(output.path, source, class_name, table)
+        if merged.text != source:
+            meta_model = _build_on_meta(merged.text, class_name)
         source, report.notes, report.warnings = (
             merged.text,
             merged.notes,
             report.warnings + merged.warnings,
         )
     write_text(output, source)
+    report.forward = run_once(meta_model, source)
     return report
 
 
@@ -164,26 +209,34 @@ def merge_existing(path: Path, source: str, class_name: str, table: TensorTable)
     return merge_file(path, source, lambda text: build_mismatch(text, class_name, table))
 
 
-def check_builds(source: str, class_name: str, table: TensorTable) -> None:
+def check_builds(source: str, class_name: str, table: TensorTable) -> Any:
     """A mismatch between a freshly generated file and its checkpoint is a generator bug, caught here
-    instead of in the user's load."""
-    mismatch = build_mismatch(source, class_name, table)
+    instead of in the user's load. Returns the model built on the meta device."""
+    model = _build_on_meta(source, class_name)
+    mismatch = _mismatch(model, table)
     if mismatch:
         raise ModelgenError(
             f"internal error: the generated model does not match the checkpoint ({mismatch}); "
             "please report it"
         )
+    return model
 
 
 def build_mismatch(source: str, class_name: str, table: TensorTable) -> str:
     """Build the class on the meta device and compare its state dict with the checkpoint's keys and
     shapes: '' when equal, else what is missing, unexpected or of the wrong shape."""
+    return _mismatch(_build_on_meta(source, class_name), table)
+
+
+def _build_on_meta(source: str, class_name: str) -> Any:
     import torch
 
-    namespace: dict = {"__name__": "modelgen_check"}
-    exec(compile(source, "model.py", "exec"), namespace)
+    _, cls = compile_source(source, class_name)
     with torch.device("meta"):
-        model = namespace[class_name]()
+        return cls()
+
+
+def _mismatch(model: Any, table: TensorTable) -> str:
     built = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     expected = {k: t.shape for k, t in table.tensors.items()}
     if built != expected:
