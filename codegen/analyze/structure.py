@@ -18,7 +18,7 @@ from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
 from codegen.keytree import KeyNode
 from codegen.patterns._kit import LayerContext as Context
-from codegen.patterns._kit import Recognised
+from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks.chain import reading_order
 from codegen.patterns.registry import best
 
@@ -245,6 +245,11 @@ class StructureBuilder:
             module = self.module_for(child, self._context(child, prev))
             items.append(module)
             prev = module.io or prev
+        conv_norm = len(items) == 2 and [family(m) for m in items] == ["conv", "norm"]
+        if conv_norm and node.name not in SHORTCUT_NAMES:  # a shortcut's projection has none
+            # conv-norm-activation (torchvision's Conv2dNormActivation): the activation holds no
+            # tensors, so no key shows it; a slot the keys cannot rule out, as a choice.
+            items.append(self._gap(node, 2, items[-1].io, trailing=True))
         io = _span_io("sequential", items)
         has_gaps = len(items) != len(children)
         kind = "sequential" if has_gaps or _composes(items) else "modulelist"
@@ -256,11 +261,15 @@ class StructureBuilder:
             io=io,
         )
 
-    def _gap(self, node: KeyNode, index: int, prev: IOSpec | None) -> Module:
-        """A numbered slot without tensors: a parameter-free layer whose type the keys do not record."""
+    def _gap(
+        self, node: KeyNode, index: int, prev: IOSpec | None, trailing: bool = False
+    ) -> Module:
+        """A numbered slot without tensors: a parameter-free layer whose type the keys do not record.
+        At the front of a container (a classifier's Sequential(Dropout, Linear)) it is most often
+        dropout; after a layer, an activation."""
         path = f"{node.path}.{index}" if node.path else str(index)
         # Constructor expressions, so layers that need arguments (pooling) are candidates too.
-        default = "nn.ReLU()"
+        default = "nn.Dropout()" if prev is None else "nn.ReLU()"
         options = [
             "nn.ReLU()",
             "nn.GELU()",
@@ -268,6 +277,8 @@ class StructureBuilder:
             "nn.SiLU()",
             "nn.Sigmoid()",
             "nn.Identity()",
+            "nn.ReLU6()",
+            "nn.Hardswish()",
             "nn.Dropout()",
             "nn.Flatten()",
             "nn.MaxPool2d(2)",
@@ -278,7 +289,11 @@ class StructureBuilder:
             "module_type",
             default,
             options,
-            "a numbered slot without tensors",
+            (
+                "after a conv-norm pair: the activation, or none"
+                if trailing
+                else "a numbered slot without tensors"
+            ),
             accepts="layer",
         )
         io = IOSpec(

@@ -17,6 +17,8 @@ from codegen.safetext import comment_text, is_plain_attr
 # name -> (how it prints, the import it needs). "{}" slots take the positional arguments in order.
 FUNCTIONS: dict[str, tuple[str, str]] = {
     "relu": ("F.relu", "F"),
+    "relu6": ("F.relu6", "F"),
+    "layer_norm": ("F.layer_norm", "F"),
     "gelu": ("F.gelu", "F"),
     "silu": ("F.silu", "F"),
     "hardswish": ("F.hardswish", "F"),
@@ -79,6 +81,7 @@ METHODS: dict[str, str] = {
     "flatten": "method",
     "transpose": "method",
     "permute": "method",
+    "shape": "property",
     "reshape": "method",
     "view": "method",
     "expand": "method",

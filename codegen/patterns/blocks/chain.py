@@ -152,8 +152,10 @@ def plan(
         nxt = members[i + 1] if i + 1 < len(members) else None
         if io is not None and (io.family in ("attention", "dict") or m.type_name == "nn.Bilinear"):
             return None
+        if m.kind == "modulelist":
+            return None  # items that do not compose: calling the list is no forward at all
         takes = io.in_width if io is not None else None
-        if flow.spatial and io is not None and io.family in ("linear", "rnn", "transformer"):
+        if flow.spatial and io is not None and _reads_features(io):
             if flow.width is not None and takes == flow.width:
                 pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
                 choices.append(pool)
@@ -201,6 +203,13 @@ def plan(
                 flow.sequence and io.family in ("norm", "linear")
             )
     return steps, choices
+
+
+def _reads_features(io) -> bool:
+    """A layer (or a Sequential head such as Dropout + Linear) that reads flat feature vectors."""
+    if io.family in ("linear", "rnn", "transformer"):
+        return True
+    return io.family in ("sequential", "class") and io.ndim is None and io.in_width is not None
 
 
 def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
