@@ -178,7 +178,8 @@ class StructureBuilder:
             before = order[i - 1] if i > 0 else None
             after = order[i + 1] if i + 1 < len(order) else None
             if not chained:
-                before = before if before and _paired(before, attr) else None
+                feeds = before and _feeds_grouped(first[before], first[attr])
+                before = before if before and (_paired(before, attr) or feeds) else None
                 after = after if after and _paired(attr, after) else None
             elif first[attr].io is not None and first[attr].io.family == "norm":
                 # A norm's type follows the layer it normalises: trust the order only where that
@@ -321,6 +322,17 @@ SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
 
 def _gives(m: Module, width: int | None) -> bool:
     return m.io is not None and m.io.out_width is not None and m.io.out_width == width
+
+
+def _feeds_grouped(prev: Module, conv: Module) -> bool:
+    """A producer whose width is a multiple of what a spatial conv reads per group: a grouped
+    conv (ResNeXt) breaks the width chain, so names alone order it; its producer still counts."""
+    if prev.io is None or conv.io is None or not prev.io.out_width:
+        return False
+    if prev.io.family != "norm" or conv.io.family != "conv":
+        return False
+    reads = conv.io.in_width
+    return bool(reads) and prev.io.out_width != reads and prev.io.out_width % reads == 0
 
 
 def _paired(a: str, b: str) -> bool:

@@ -34,11 +34,18 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "scaled_dot_product_attention": ("F.scaled_dot_product_attention", "F"),
     "linear": ("F.linear", "F"),
     "apply_rotary": ("apply_rotary", "helper:apply_rotary"),
+    "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
 HELPERS: dict[str, str] = {
+    "add_if_same_shape": '''
+def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """A residual where the shapes allow it: blocks of one class that keep the width and the
+    resolution add their input back; those that widen or downsample do not."""
+    return x + out if x.shape == out.shape else out
+''',
     "apply_rotary": '''
 def apply_rotary(x: torch.Tensor, theta: float, rotary_dim: int) -> torch.Tensor:
     """Rotary position embedding on the first `rotary_dim` features of each head (halves layout).

@@ -58,7 +58,11 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
         if len(convs) != 1 or len(norms) > 1 or any(c.kind != "placeholder" for c in others):
             return None
         norm = at + (norms[0].attr,) if norms else None
-        return _unit(at + (convs[0].attr,), convs[0], norm)
+        found = _unit(at + (convs[0].attr,), convs[0], norm)
+        if found is not None and m.io is not None:
+            # The class's members are its first instance's: this instance's widths are its own.
+            found.in_width, found.out_width = m.io.in_width, m.io.out_width
+        return found
     return None
 
 

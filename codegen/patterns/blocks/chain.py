@@ -179,7 +179,11 @@ def plan(
             choices.append(pool)
             if pool.value != "none":
                 steps.append(("sequence_pool", pool.value))
-        steps.append(("module", m.attr, m.kind, m.type_name))
+        if flow.spatial and m.type_name == "nn.LayerNorm" and m.kind == "builtin":
+            # A LayerNorm over the channels of conv features (ConvNeXt's channels_first norm).
+            steps.append(("channels_norm", m.attr, flow.spatial))
+        else:
+            steps.append(("module", m.attr, m.kind, m.type_name))
         if io is not None and io.family == "embedding":
             scale = ctx.choose(cls, m.attr, "embedding_scale", "none", ["sqrt_d_model"], "")
             choices.append(scale)
@@ -209,7 +213,9 @@ def _reads_features(io) -> bool:
     """A layer (or a Sequential head such as Dropout + Linear) that reads flat feature vectors."""
     if io.family in ("linear", "rnn", "transformer"):
         return True
-    return io.family in ("sequential", "class") and io.ndim is None and io.in_width is not None
+    # A generated class ending in a Linear may still keep spatial dims (a ConvNeXt block): only a
+    # Sequential, whose items run one after another, says so.
+    return io.family == "sequential" and io.ndim is None and io.in_width is not None
 
 
 def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
@@ -224,6 +230,13 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
                 x = g.call_module((attr,), x, unpack=2, comment="outputs of every step")
             else:
                 x = g.call_module((attr,), x)
+        elif kind == "channels_norm":
+            _, attr, ndim = step
+            last = tuple([0] + list(range(2, 2 + ndim)) + [1])
+            back = tuple([0, 1 + ndim] + list(range(1, 1 + ndim)))
+            x = g.call_method("permute", x, *last, inline=True)
+            x = g.call_module((attr,), x, inline=True)
+            x = g.call_method("permute", x, *back, comment="LayerNorm over the channels")
         elif kind == "global_pool":
             _, how, ndim, head, takes = step
             dims = tuple(range(2, 2 + ndim))

@@ -50,16 +50,16 @@ class InvertedResidual(BlockPattern):
         expand = front[0] if len(front) == 2 else None
         if not dw.depthwise or not project.pointwise or project.norm is None:
             return None
-        if expand is not None and not (expand.pointwise and expand.out_width == dw.in_width):
+        if expand is not None and expand.out_width != dw.in_width:
             return None
         if dw.norm is None or (expand is not None and expand.norm is None):
             return None
         if project.in_width != dw.out_width:
             return None
-        first = expand or dw
-        residual = first.in_width == project.out_width and all(
-            u.stride in (1, (1, 1)) for u in units
-        )
+        # Blocks of one class may differ in width and stride (the first of a stage widens or
+        # downsamples): the residual is decided by shapes at run time, as torchvision does.
+        # A full conv in front (Hugging Face's MobileNetV2 stem) reads the image: no residual.
+        residual = expand is None or expand.pointwise
         activation = ctx.choose(
             cls,
             dw.conv[0],
@@ -86,7 +86,7 @@ class InvertedResidual(BlockPattern):
         out = g.call_module(project.conv, out, name="out", inline=True)
         out = g.call_module(project.norm, out, name="out", comment="projection, no activation")
         if residual:
-            out = g.call_function("add", x, out, name="out")
+            out = g.call_function("add_if_same_shape", x, out, name="out")
         g.output(out)
 
     @staticmethod
@@ -123,13 +123,26 @@ def _units_of_sequential(seq, ctx) -> list[Unit] | None:
 
 
 def _flow_order(units: list[Unit]) -> list[Unit] | None:
-    """Expand (widens), depthwise (keeps), project (narrows or keeps): by widths, not key order."""
+    """Expand (or a stem conv), depthwise, project: by widths and kernels, not key order. The
+    projection is pointwise and reads what the depthwise gives; the expansion gives what the
+    depthwise reads. Where both 1x1 layers fit either place, names decide (expand before reduce)."""
     dws = [u for u in units if u.depthwise]
     if len(dws) != 1:
         return None
     dw = dws[0]
-    before = [u for u in units if u is not dw and u.out_width == dw.in_width and u.pointwise]
-    after = [u for u in units if u is not dw and u not in before]
-    if len(before) > 1 or len(after) != 1:
+    rest = [u for u in units if u is not dw]
+    if not rest or len(rest) > 2:
         return None
-    return before + [dw] + after
+    projects = [u for u in rest if u.pointwise and u.in_width == dw.out_width]
+    expands = [u for u in rest if u.out_width == dw.in_width]
+    for project in sorted(projects, key=_project_first):
+        before = [u for u in rest if u is not project]
+        if all(u in expands for u in before):
+            return before + [dw, project]
+    return None
+
+
+def _project_first(u: Unit) -> int:
+    """A 1x1 named like a projection is the projection before one named like an expansion."""
+    name = u.conv[0].lower()
+    return 0 if any(w in name for w in ("proj", "reduce", "pwl", "linear")) else 1
