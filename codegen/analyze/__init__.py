@@ -10,6 +10,7 @@ from codegen.errors import ModelgenError
 from codegen.analyze.hyperparams import lift_group
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder
 from codegen.analyze.dataflow import infer_forward
+from codegen.analyze.evidence import recorded_choices
 from codegen.ir import ClassDef, Module, ModelIR, Source
 from codegen.keytree import build_tree
 from codegen.load import TensorTable
@@ -32,9 +33,9 @@ def analyze(
     resolver = ChoiceResolver(
         {p: v for p, v in hints.items() if v}, table.metadata, calibrated, synonyms()
     )
-    structure = StructureBuilder(resolver, buffer_hints, class_name).build(
-        build_tree(table, canonical=True)
-    )
+    resolver.recorded = recorded_choices(table.modules)
+    builder = StructureBuilder(resolver, buffer_hints, class_name, table.modules)
+    structure = builder.build(build_tree(table, canonical=True))
 
     classes: list[ClassDef] = []
     for group in structure.groups:
@@ -82,6 +83,7 @@ def analyze(
         warnings.append(
             f"{', '.join(blocked)}: forward raises NotImplementedError too, as it calls the above"
         )
+    warnings += builder.notes
     resolver.check_hints_used()
     source = Source(
         file=table.source,
