@@ -155,7 +155,7 @@ def plan(
         if m.kind == "modulelist":
             return None  # items that do not compose: calling the list is no forward at all
         takes = io.in_width if io is not None else None
-        if flow.spatial and io is not None and _reads_features(io):
+        if flow.spatial and io is not None and _reads_features(m):
             if flow.width is not None and takes == flow.width:
                 pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
                 choices.append(pool)
@@ -208,16 +208,19 @@ def plan(
             flow.sequence = io.family in SEQUENCE_FAMILIES or (
                 flow.sequence and io.family in ("norm", "linear")
             )
+        if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
+            flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
     return steps, choices
 
 
-def _reads_features(io) -> bool:
+def _reads_features(m: Module) -> bool:
     """A layer (or a Sequential head such as Dropout + Linear) that reads flat feature vectors."""
-    if io.family in ("linear", "rnn", "transformer"):
+    if family(m) in ("linear", "rnn", "transformer"):
         return True
-    # A generated class ending in a Linear may still keep spatial dims (a ConvNeXt block): only a
-    # Sequential, whose items run one after another, says so.
-    return io.family == "sequential" and io.ndim is None and io.in_width is not None
+    # Only a Sequential whose first layer with tensors is a Linear: a generated class ending in a
+    # Linear may still keep spatial dims (a ConvNeXt block), and recorded conv stacks end flat.
+    first = next((c for c in m.children if c.kind != "placeholder"), None)
+    return m.kind == "sequential" and family(first) == "linear"
 
 
 def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
