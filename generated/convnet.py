@@ -39,7 +39,13 @@ class RecoveredModel(nn.Module):
             nn.GroupNorm(32, hidden_channels_2),
             # index 5 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
             nn.ReLU(),
-            nn.Conv2d(hidden_channels_2, hidden_channels_2, kernel_size=3, padding=1, groups=32),
+            nn.Conv2d(
+                hidden_channels_2,
+                hidden_channels_2,
+                kernel_size=3,
+                padding=1,
+                groups=hidden_channels_2,
+            ),
             nn.Conv2d(hidden_channels_2, hidden_channels_3, kernel_size=1),
         )
         self.fc = nn.Linear(hidden_channels_3, 10)
@@ -68,6 +74,6 @@ class RecoveredModel(nn.Module):
         return self.fc(x)
 
 
-# modelgen: fingerprint f79945f308a1e029; bodies RecoveredModel.__init__=982a7067
+# modelgen: fingerprint f79945f308a1e029; bodies RecoveredModel.__init__=d9f04b30
 #   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=64bc4280
 #   RecoveredModel.forward=320097b9

@@ -1,5 +1,6 @@
-"""Whole-model pickles (`torch.save(model)`): described without importing or calling anything, and used
-as evidence: every torch.nn layer, parameter-free ones included, with its exact constructor arguments.
+"""Whole-model pickles (`torch.save(model)`) and TorchScript archives: described without importing,
+calling or compiling anything, and used as evidence: every torch.nn layer, parameter-free ones
+included, with its exact constructor arguments.
 """
 
 from __future__ import annotations
@@ -115,9 +116,19 @@ SEQUENTIAL_INPUTS = {
 }
 
 
-def generate_from_model(model: nn.Module, tmp_path, name: str = "model") -> tuple[str, type, list]:
+def _script_and_save(model: nn.Module, path) -> None:
+    torch.jit.save(torch.jit.script(model), path)
+
+
+# The two sources that record the module tree: a whole-model pickle and a TorchScript archive.
+SAVERS = {"pickle": torch.save, "torchscript": _script_and_save}
+
+
+def generate_from_model(
+    model: nn.Module, tmp_path, name: str = "model", save=torch.save
+) -> tuple[str, type, list]:
     ckpt = tmp_path / f"{name}.pt"
-    torch.save(model, ckpt)
+    save(model, ckpt)
     source, ir = generate_source(open_checkpoint(ckpt).table)
     path = tmp_path / f"{name}_model.py"
     path.write_text(source)
@@ -149,10 +160,13 @@ def assert_same_layers(generated: nn.Module, original: nn.Module) -> None:
     assert list(made) == [p for p, _ in original.named_modules()]  # registration order too
 
 
+@pytest.mark.parametrize("source_kind", sorted(SAVERS))
 @pytest.mark.parametrize("name", sorted(sequential_zoo()))
-def test_sequential_pickle_is_exact(name, tmp_path):
+def test_sequential_models_are_exact(name, source_kind, tmp_path):
+    """Every layer, parameter-free ones too, with its exact arguments: for a TorchScript archive from
+    data.pkl's module tree and the class constants of code/ (read as text, never run)."""
     original = sequential_zoo()[name].eval()
-    source, cls, warnings = generate_from_model(original, tmp_path, name)
+    source, cls, warnings = generate_from_model(original, tmp_path, name, SAVERS[source_kind])
     assert not warnings
     model = cls().eval()
     model.load_state_dict(original.state_dict(), strict=True)
@@ -164,14 +178,15 @@ def test_sequential_pickle_is_exact(name, tmp_path):
     assert "# not in the checkpoint" not in source  # nothing left to a default
 
 
-def test_custom_classes_get_recorded_layers_and_names(tmp_path):
+@pytest.mark.parametrize("source_kind", sorted(SAVERS))
+def test_custom_classes_get_recorded_layers_and_names(source_kind, tmp_path):
     torch.manual_seed(0)
     original = SmallCNN().eval()
-    source, cls, _ = generate_from_model(original, tmp_path)
+    source, cls, _ = generate_from_model(original, tmp_path, save=SAVERS[source_kind])
     model = cls().eval()
     model.load_state_dict(original.state_dict(), strict=True)
     assert_same_layers(model, original)
-    assert "class Stem(nn.Module)" in source  # the pickle's own class name
+    assert "class Stem(nn.Module)" in source  # the model's own class name (TorchScript's unmangled)
     assert "nn.LeakyReLU(negative_slope=0.2, inplace=True)" in source
     assert "nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)" in source
     assert "nn.GELU(approximate='tanh')" in source or 'approximate="tanh"' in source
@@ -181,12 +196,13 @@ def test_custom_classes_get_recorded_layers_and_names(tmp_path):
         torch.testing.assert_close(model(x), original(x))
 
 
+@pytest.mark.parametrize("source_kind", sorted(SAVERS))
 @pytest.mark.parametrize("name", sorted(ZOO))
-def test_zoo_whole_model_pickles(name, tmp_path):
-    """Real architectures: strict load, every torch.nn layer and argument as recorded; outputs
-    equal where the catalogue covers the custom classes; scripts."""
+def test_zoo_whole_models(name, source_kind, tmp_path):
+    """Real architectures, pickled whole or scripted: strict load, every torch.nn layer and argument
+    as recorded; outputs equal where the catalogue covers the custom classes; scripts."""
     original = build(name)
-    source, cls, warnings = generate_from_model(original, tmp_path, name)
+    source, cls, warnings = generate_from_model(original, tmp_path, name, SAVERS[source_kind])
     model = cls().eval()
     model.load_state_dict(original.state_dict(), strict=True)
     assert_same_layers(model, original)
@@ -195,6 +211,15 @@ def test_zoo_whole_model_pickles(name, tmp_path):
         inputs = INPUTS[name]()
         with torch.no_grad():
             torch.testing.assert_close(model(*inputs), original(*inputs), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("source_kind", sorted(SAVERS))
+def test_unwritable_recorded_value_is_not_replaced_by_a_default(source_kind, tmp_path):
+    """Hardtanh(min_val=-inf): the record holds a value no literal writes; the layer is not rebuilt
+    with the default -1.0 as if recorded, the catalogue's guess says it is one."""
+    original = nn.Sequential(nn.Linear(2, 2), nn.Hardtanh(float("-inf"), 1.0))
+    source, _, _ = generate_from_model(original, tmp_path, save=SAVERS[source_kind])
+    assert "nn.Hardtanh()" not in source and "is a guess" in source
 
 
 def test_buffers_and_parameters_as_recorded(tmp_path):
@@ -298,3 +323,65 @@ def test_module_shaped_stand_in_with_bad_members_is_refused(tmp_path):
     data = b"\x80\x02cplanted\nThing\n)\x81" + body + b"b."
     with pytest.raises(ModelgenError, match="not a module"):
         open_checkpoint(_zip_with(tmp_path, data))
+
+
+# --------------------------------------------------------------------------- TorchScript archives
+
+
+def test_torchscript_tree_matches_the_pickled_one(tmp_path):
+    """One description format for both sources: the same layers, attributes and tensors."""
+    torch.manual_seed(0)
+    original = SmallCNN().eval()
+    torch.save(original, tmp_path / "whole.pt")
+    torch.jit.save(torch.jit.script(original), tmp_path / "script.pt")
+    pickled = open_checkpoint(tmp_path / "whole.pt").table.modules
+    scripted = open_checkpoint(tmp_path / "script.pt").table.modules
+    walk_p, walk_s = pickled.walk(), scripted.walk()
+    assert [(p, d.qualified) for p, d in walk_s] == [(p, d.qualified) for p, d in walk_p]
+    for (path, p), (_, s) in zip(walk_p, walk_s):
+        assert s.attributes == p.attributes, path
+        assert list(s.state()) == list(p.state()), path
+
+
+CODE_PAYLOAD = "__import__('os').system('touch {marker}')"
+
+
+def _plant_in_code(archive, out, marker) -> None:
+    """Copy a TorchScript archive, writing a payload into every class header and forward of code/:
+    as a constant's value, as a class attribute, and as a statement."""
+    payload = CODE_PAYLOAD.format(marker=marker)
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if "/code/" in info.filename and info.filename.endswith(".py"):
+                text = data.decode()
+                text = text.replace(" = (2, 2)", f" = {payload}")  # a Conv2d's stride
+                text = text.replace("  __buffers__ = []", f"  __buffers__ = []\n  evil = {payload}")
+                text = text.replace("    return ", f"    {payload}\n    return ")
+                data = text.encode()
+            dst.writestr(info, data)
+
+
+def test_code_payload_is_never_run_nor_copied(tmp_path):
+    """code/ is read as text: a payload there runs neither on reading nor on generating, and never
+    reaches the generated file; the constant it replaced is not guessed (no silent stride 1)."""
+    marker = tmp_path / "ran.txt"
+    original = sequential_zoo()["cnn"].eval()
+    torch.jit.save(torch.jit.script(original), tmp_path / "clean.pt")
+    _plant_in_code(tmp_path / "clean.pt", tmp_path / "planted.pt", marker)
+    with zipfile.ZipFile(tmp_path / "planted.pt") as z:
+        assert any(b"__import__" in z.read(n) for n in z.namelist() if "/code/" in n)
+    out = subprocess.run(
+        [sys.executable, "-m", "codegen", "generate", "planted.pt", "-o", "gen.py"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": ROOT},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert not marker.exists()
+    text = (tmp_path / "gen.py").read_text()
+    assert "__import__" not in text and "system" not in text and "evil" not in text
+    assert "nn.ReLU6(inplace=True)" in text  # the rest of the record still counts
+    tree = open_checkpoint(tmp_path / "planted.pt").table.modules
+    assert "stride" not in tree.find("0").attributes and "stride" in tree.find("0").other

@@ -60,6 +60,8 @@ def nn_call(desc: Any) -> Call | None:
             values[param] = desc.parameters.get("bias") is not None
         elif param in desc.attributes and _literal(desc.attributes[param]):
             values[param] = desc.attributes[param]
+        elif param in desc.other or param in desc.attributes:
+            return None  # recorded, but not as a value the file can write (-inf): no default for it
         elif default is inspect.Parameter.empty:
             return None  # a required argument the module does not record under its own name
     args: list[Arg] = []

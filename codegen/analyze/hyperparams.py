@@ -79,6 +79,8 @@ def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
     buckets: dict[tuple, list[int]] = {}
     for i, slot in enumerate(template):
         constant = len(set(map(_hashable, columns[i]))) == 1
+        if slot.name == "dim" and all(v == 1 for v in columns[i]):
+            continue  # a unit dimension of a tensor (a gain [C, 1, 1, 1]) is no size to name
         if slot.role in ("width", "vocab"):
             key: tuple = (slot.role, _hashable(columns[i]))
         elif slot.role == "count":
@@ -142,9 +144,11 @@ def _collect(members: list[Module | Tensor]) -> list[Slot]:
 
 
 def _tensor_slots(t: Tensor) -> list[Slot]:
+    # One slot per dimension whatever its size: instances of one class must line up slot for slot
+    # (a bias table [1, N] in one block and [4, N] in the next); unit columns are skipped later.
     out = []
     for d, size in enumerate(t.shape):
-        if isinstance(size, int) and size > 1:
+        if isinstance(size, int):
             out.append(
                 Slot(
                     "width",

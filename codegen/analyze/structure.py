@@ -20,7 +20,7 @@ from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
 from codegen.keytree import KeyNode
 from codegen.patterns._kit import LayerContext as Context
-from codegen.patterns._kit import Recognised
+from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks.chain import reading_order
 from codegen.patterns.registry import best, named_role
 
@@ -245,7 +245,8 @@ class StructureBuilder:
             before = order[i - 1] if i > 0 else None
             after = order[i + 1] if i + 1 < len(order) else None
             if not chained:
-                before = before if before and _paired(before, attr) else None
+                feeds = before and _feeds_grouped(first[before], first[attr])
+                before = before if before and (_paired(before, attr) or feeds) else None
                 after = after if after and _paired(attr, after) else None
             elif first[attr].io is not None and first[attr].io.family == "norm":
                 # A norm's type follows the layer it normalises: trust the order only where that
@@ -334,6 +335,11 @@ class StructureBuilder:
             module = self.module_for(child, self._context(child, prev))
             items.append(module)
             prev = module.io or prev
+        conv_norm = len(items) == 2 and [family(m) for m in items] == ["conv", "norm"]
+        if conv_norm and node.name not in SHORTCUT_NAMES:  # a shortcut's projection has none
+            # conv-norm-activation (torchvision's Conv2dNormActivation): the activation holds no
+            # tensors, so no key shows it; a slot the keys cannot rule out, as a choice.
+            items.append(self._gap(node, 2, items[-1].io, trailing=True))
         io = _span_io("sequential", items)
         has_gaps = len(items) != len(children)
         kind = "sequential" if has_gaps or _composes(items) else "modulelist"
@@ -347,11 +353,15 @@ class StructureBuilder:
             io=io,
         )
 
-    def _gap(self, node: KeyNode, index: int, prev: IOSpec | None) -> Module:
-        """A numbered slot without tensors: a parameter-free layer whose type the keys do not record."""
+    def _gap(
+        self, node: KeyNode, index: int, prev: IOSpec | None, trailing: bool = False
+    ) -> Module:
+        """A numbered slot without tensors: a parameter-free layer whose type the keys do not record.
+        At the front of a container (a classifier's Sequential(Dropout, Linear)) it is most often
+        dropout; after a layer, an activation."""
         path = f"{node.path}.{index}" if node.path else str(index)
         # Constructor expressions, so layers that need arguments (pooling) are candidates too.
-        default = "nn.ReLU()"
+        default = "nn.Dropout()" if prev is None else "nn.ReLU()"
         options = [
             "nn.ReLU()",
             "nn.GELU()",
@@ -359,6 +369,8 @@ class StructureBuilder:
             "nn.SiLU()",
             "nn.Sigmoid()",
             "nn.Identity()",
+            "nn.ReLU6()",
+            "nn.Hardswish()",
             "nn.Dropout()",
             "nn.Flatten()",
             "nn.MaxPool2d(2)",
@@ -369,7 +381,11 @@ class StructureBuilder:
             "module_type",
             default,
             options,
-            "a numbered slot without tensors",
+            (
+                "after a conv-norm pair: the activation, or none"
+                if trailing
+                else "a numbered slot without tensors"
+            ),
             accepts="layer",
         )
         io = IOSpec(
@@ -402,6 +418,17 @@ SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
 
 def _gives(m: Module, width: int | None) -> bool:
     return m.io is not None and m.io.out_width is not None and m.io.out_width == width
+
+
+def _feeds_grouped(prev: Module, conv: Module) -> bool:
+    """A producer whose width is a multiple of what a spatial conv reads per group: a grouped
+    conv (ResNeXt) breaks the width chain, so names alone order it; its producer still counts."""
+    if prev.io is None or conv.io is None or not prev.io.out_width:
+        return False
+    if prev.io.family != "norm" or conv.io.family != "conv":
+        return False
+    reads = conv.io.in_width
+    return bool(reads) and prev.io.out_width != reads and prev.io.out_width % reads == 0
 
 
 def _paired(a: str, b: str) -> bool:

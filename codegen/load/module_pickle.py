@@ -210,6 +210,7 @@ _NOT_PLAIN = object()
 
 
 def _plain(value: Any, depth: int = 0) -> Any:
+    """The value as kept in `attributes` (lists as tuples), or _NOT_PLAIN."""
     if type(value) in PLAIN:
         return value
     if isinstance(value, (tuple, list)) and depth < 4 and len(value) <= 64:
@@ -286,11 +287,15 @@ def open_whole_model(
         prefixes,
         lambda: read_views(path, root, state),
     )
-    table = checkpoint.table
-    table.container = container
-    # A stripped wrapper prefix (`module.` of DataParallel) is a module of the tree: descend into it.
+    checkpoint.table.container = container
+    attach_tree(checkpoint.table, model)
+    return checkpoint
+
+
+def attach_tree(table: Any, model: ModuleDescription) -> None:
+    """Give the table its module tree as evidence (whole-model pickles, TorchScript archives). A
+    stripped wrapper prefix (`module.` of DataParallel) is a module of the tree: descend into it."""
     tree: ModuleDescription | None = model
     for prefix in table.stripped_prefixes:
         tree = tree.find(prefix.rstrip(".")) if tree is not None else None
     table.modules = tree
-    return checkpoint

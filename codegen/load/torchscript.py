@@ -1,4 +1,14 @@
-"""TorchScript archives: parameters and buffers described by a restricted unpickler."""
+"""TorchScript archives (`torch.jit.save`): the module tree described, nothing loaded or run.
+
+data.pkl holds one object per module, of a class named like `__torch__.torch.nn.modules.conv.Conv2d`
+or `__torch__.mymodule.Block`, with its tensors, submodules and plain attributes; a restricted
+unpickler reads it into stand-ins. The constants TorchScript folds into the code (`stride`,
+`kernel_size`, `eps`...) and which tensors are parameters or buffers live in the class headers under
+code/: those are parsed as text with `ast` and literal_eval, never compiled (no torch.jit.load). The
+result is the ModuleDescription tree whole-model pickles give (codegen/load/module_pickle.py), so
+codegen/analyze/evidence.py rebuilds each torch.nn layer the same way for both. The forwards in code/
+are not read (translating them is a later step).
+"""
 
 from __future__ import annotations
 
@@ -7,30 +17,27 @@ import math
 import re
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from codegen.errors import ModelgenError, first_line
 from codegen.load.dtypes import DTYPE_BYTES, STORAGE_DTYPES
 from codegen.load.table import Checkpoint, TensorEntry
-from codegen.load.unwrap import MAX_DEPTH, _flat_checkpoint
+from codegen.load.module_pickle import (
+    _NOT_PLAIN,
+    MAX_DEPTH,
+    MAX_MODULES,
+    ModuleDescription,
+    _plain,
+    attach_tree,
+)
+from codegen.load.unwrap import _flat_checkpoint
 from codegen.load.pickled import _zip_names
 from codegen.load.restricted import RestrictedUnpickler, read_member
-from codegen.load.torchzip import read_views
+from codegen.load.torchzip import PickledTensor, read_views
 
 # --------------------------------------------------------------------------- TorchScript archives
-
-
-@dataclass(frozen=True)
-class _ScriptTensor:
-    """A tensor inside a TorchScript archive, described but not read."""
-
-    storage: str
-    dtype: str
-    offset: int
-    shape: tuple[int, ...]
-    stride: tuple[int, ...]
 
 
 class _ScriptObject:
@@ -118,52 +125,180 @@ def _describe_script_tensor(storage: Any, offset: int, shape: Any, stride: Any, 
         or offset < 0
     ):
         raise ValueError("inconsistent tensor shape/stride")
-    return _ScriptTensor(str(key), dtype, int(offset), shape, stride)
+    return PickledTensor(str(key), dtype, int(offset), shape, stride)
 
 
 _CLASS_LINE = re.compile(r"^class (\w+)\((\w*)\):", re.M)
-_ATTR_LIST = re.compile(r"^  (__parameters__|__buffers__) = (\[.*\])\s*$", re.M)
+_MANGLE = re.compile(r"___torch_mangle_\d+")
+# A class header (its attribute lines, before the first method) is a few hundred bytes; parsing one
+# with `ast` costs ~50x its size in memory, so a larger one is not read.
+MAX_HEADER_BYTES = 2**20
 
 
-def _script_module_tensors(
-    z: zipfile.ZipFile, root: str, qualified: str, cache: dict
-) -> tuple[bool, list[str] | None]:
-    """(is a Module, its parameter + buffer names) from the archive's code/, as TorchScript's own
-    state_dict() sees them. (True, None) when the code cannot be read: then every tensor counts.
+@dataclass(frozen=True)
+class _ScriptClass:
+    """What the archive's code/ says about one class, read as text: never compiled or run."""
 
-    TorchScript records no buffer persistence, so non-persistent buffers are included, as they are in
-    ScriptModule.state_dict(); plain tensor attributes are not.
-    """
-    if qualified in cache:
-        return cache[qualified]
-    module, _, cls = qualified.rpartition(".")
-    result: tuple[bool, list[str] | None] = (True, None)
-    code = f"{root}/code/{module.replace('.', '/')}.py"
-    try:  # a damaged or oversized member is refused by read_member; a missing one says nothing
-        text = read_member(z, code).decode("utf-8") if code in z.NameToInfo else ""
-    except UnicodeDecodeError:
-        text = ""
+    is_module: bool
+    # None when the code cannot be read: then every tensor of the instance counts as a parameter
+    parameters: tuple[str, ...] | None = None
+    buffers: tuple[str, ...] = ()
+    # `stride : Final[Tuple[int, int]] = (2, 2)`: the constants TorchScript keeps out of data.pkl
+    constants: dict[str, Any] = field(default_factory=dict)
+    unreadable: tuple[str, ...] = ()  # constants whose value is not a literal: never guessed
+
+
+_UNREAD = _ScriptClass(True)
+
+
+class _Code:
+    """The archive's code/ files, each read once (size-capped by read_member), as class headers."""
+
+    def __init__(self, z: zipfile.ZipFile, root: str) -> None:
+        self.z, self.root = z, root
+        self.classes: dict[str, _ScriptClass] = {}
+        self.texts: dict[str, str] = {}
+
+    def _text(self, module: str) -> str:
+        member = f"{self.root}/code/{module.replace('.', '/')}.py"
+        if member not in self.texts:
+            try:  # a damaged or oversized member is refused by read_member; a missing one says nothing
+                raw = read_member(self.z, member) if member in self.z.NameToInfo else b""
+                self.texts[member] = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self.texts[member] = ""
+        return self.texts[member]
+
+    def script_class(self, qualified: str) -> _ScriptClass:
+        if qualified not in self.classes:
+            module, _, name = qualified.rpartition(".")
+            self.classes[qualified] = _read_class(self._text(module), name)
+        return self.classes[qualified]
+
+
+def _read_class(text: str, name: str) -> _ScriptClass:
+    """The class's header in TorchScript's printed code, parsed with `ast` (syntax only)."""
     classes = list(_CLASS_LINE.finditer(text))
     for i, m in enumerate(classes):
-        if m.group(1) != cls:
+        if m.group(1) != name:
             continue
-        body = text[m.end() : classes[i + 1].start() if i + 1 < len(classes) else len(text)]
         if m.group(2) != "Module":
-            result = (False, [])
-            break
-        lists: dict[str, list[str]] = {}
-        for kind, literal in _ATTR_LIST.findall(body):
-            try:
-                value = ast.literal_eval(literal)  # a literal list of strings: evaluates no code
-            except (ValueError, SyntaxError):
+            return _ScriptClass(False, (), ())
+        body = text[m.start() : classes[i + 1].start() if i + 1 < len(classes) else len(text)]
+        header = body.split("\n  def ", 1)[0]  # attributes precede methods; forwards are not read
+        if len(header) > MAX_HEADER_BYTES:
+            return _UNREAD
+        try:
+            tree = ast.parse(header + "\n  pass\n")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return _UNREAD
+        return _class_header(tree.body[0]) if tree.body else _UNREAD
+    return _UNREAD
+
+
+def _class_header(cls: ast.stmt) -> _ScriptClass:
+    lists: dict[str, tuple[str, ...]] = {}
+    constants: dict[str, Any] = {}
+    unreadable: list[str] = []
+    for stmt in getattr(cls, "body", ()):
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+            if isinstance(target, ast.Name) and target.id in ("__parameters__", "__buffers__"):
+                value = _literal(stmt.value)
+                if isinstance(value, list) and all(type(v) is str for v in value):
+                    lists[target.id] = tuple(value)
+        elif (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and stmt.value is not None
+            and isinstance(stmt.annotation, ast.Subscript)
+            and isinstance(stmt.annotation.value, ast.Name)
+            and stmt.annotation.value.id == "Final"
+        ):
+            value = _plain(_literal(stmt.value))
+            if stmt.target.id.startswith("_"):
                 continue
-            if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                lists[kind] = value
-        if len(lists) == 2:
-            result = (True, lists["__parameters__"] + lists["__buffers__"])
-        break
-    cache[qualified] = result
-    return result
+            if value is _NOT_PLAIN:
+                unreadable.append(stmt.target.id)
+            else:
+                constants[stmt.target.id] = value
+    if len(lists) != 2:
+        return _UNREAD
+    return _ScriptClass(
+        True, lists["__parameters__"], lists["__buffers__"], constants, tuple(unreadable)
+    )
+
+
+def _literal(node: ast.expr) -> Any:
+    """A literal's value (`ast.literal_eval`: evaluates no code); _NOT_PLAIN for anything else."""
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+        return _NOT_PLAIN
+
+
+def _class_path(qualified: str) -> tuple[str, str]:
+    """`__torch__.torch.nn.modules.conv.___torch_mangle_0.Conv2d` -> ("torch.nn.modules.conv",
+    "Conv2d"): the Python class TorchScript compiled, as a whole-model pickle would name it."""
+    parts = [p for p in qualified.split(".") if not _MANGLE.fullmatch(p)]
+    if parts and parts[0] == "__torch__":
+        parts = parts[1:]
+    # TorchScript names a class of the script itself `__torch__.Name`
+    return ".".join(parts[:-1]) or "__main__", parts[-1] if parts else ""
+
+
+class _Describer:
+    """data.pkl's script objects -> the ModuleDescription tree whole-model pickles give."""
+
+    def __init__(self, code: _Code) -> None:
+        self.code = code
+        self.count = 0
+
+    def module(self, obj: Any, depth: int) -> ModuleDescription | None:
+        state = obj.state if isinstance(obj, _ScriptObject) else None
+        if not isinstance(state, Mapping):
+            return None
+        info = self.code.script_class(type(obj).qualified_name)
+        if not info.is_module:
+            return None
+        self.count += 1
+        if self.count > MAX_MODULES or depth > MAX_DEPTH:
+            raise ValueError("module tree too large or too deep")  # a cycle, or built to exhaust us
+        desc = ModuleDescription(*_class_path(type(obj).qualified_name))
+        if info.parameters is None:  # unreadable code: every tensor counts, as a parameter
+            parameters = [k for k, v in state.items() if isinstance(v, PickledTensor)]
+        else:
+            parameters = list(info.parameters)
+        for names, target in ((parameters, desc.parameters), (info.buffers, desc.buffers)):
+            for n in names:
+                value = state.get(n)
+                target[n] = value if isinstance(value, PickledTensor) else None
+        for attr, value in state.items():
+            if not isinstance(attr, str) or attr in desc.parameters or attr in desc.buffers:
+                continue
+            if isinstance(value, _ScriptObject):
+                child = self.module(value, depth + 1)
+                if child is not None:
+                    desc.children[attr] = child
+                    continue
+            if attr.startswith("_") or attr == "training":
+                continue
+            plain = _plain(value)
+            if plain is _NOT_PLAIN:
+                desc.other[attr] = _script_type_name(value)
+            else:
+                desc.attributes[attr] = plain
+        for attr, value in info.constants.items():
+            desc.attributes.setdefault(attr, value)
+        for attr in info.unreadable:  # recorded, but not as a value: no default stands in for it
+            desc.other.setdefault(attr, "constant that is not a literal")
+        return desc
+
+
+def _script_type_name(value: Any) -> str:
+    if isinstance(value, _ScriptObject):
+        return ".".join(_class_path(type(value).qualified_name))
+    return "Tensor" if isinstance(value, PickledTensor) else type(value).__name__
 
 
 def _open_torchscript(
@@ -175,17 +310,19 @@ def _open_torchscript(
         raise ModelgenError(f"{path.name}: TorchScript archive without data.pkl")
     root = data_pkl.split("/")[0]
     sizes: dict[str, int] = {}
-    described: dict[str, _ScriptTensor] = {}
     try:
         with zipfile.ZipFile(path) as z:
             sizes = {i.filename: i.file_size for i in z.infolist()}
             top = _ScriptUnpickler(read_member(z, data_pkl), path.name).load()
-            _walk_script_module(z, root, top, "", described, {}, [0])
+            tree = _Describer(_Code(z, root)).module(top, 0)
     except ModelgenError as e:
         raise ModelgenError(f"{path.name}: {str(e).removeprefix(f'{path.name}: ')}") from None
     except Exception as e:
         raise ModelgenError(f"{path.name}: corrupt TorchScript archive ({first_line(e)})") from None
 
+    # TorchScript records no buffer persistence: non-persistent buffers count, as they do in
+    # ScriptModule.state_dict(); plain tensor attributes do not.
+    described = tree.state() if tree is not None else {}
     entries: dict[str, TensorEntry] = {}
     first_view: dict[tuple, str] = {}
     for n, t in described.items():
@@ -207,35 +344,9 @@ def _open_torchscript(
     def read_tensors() -> dict[str, Any]:
         return read_views(path, root, described)
 
-    return _flat_checkpoint(
+    checkpoint = _flat_checkpoint(
         path.name, "torchscript", entries, {}, key, strip, prefixes, read_tensors
     )
-
-
-def _walk_script_module(
-    z: zipfile.ZipFile,
-    root: str,
-    obj: Any,
-    prefix: str,
-    out: dict[str, _ScriptTensor],
-    cache: dict,
-    budget: list[int],
-) -> None:
-    """Collect parameters and buffers in nn.Module.state_dict() order: own tensors, then children."""
-    budget[0] += 1
-    if budget[0] > 100_000 or prefix.count(".") > MAX_DEPTH:
-        raise ValueError("module tree too large or too deep")  # a cycle, or built to exhaust us
-    state = obj.state if isinstance(obj, _ScriptObject) else None
-    if not isinstance(state, Mapping):
-        return
-    is_module, names = _script_module_tensors(z, root, type(obj).qualified_name, cache)
-    if not is_module:
-        return
-    own = names if names is not None else list(state)
-    for attr in own:
-        value = state.get(attr)
-        if isinstance(value, _ScriptTensor):
-            out[prefix + str(attr)] = value
-    for attr, value in state.items():
-        if isinstance(value, _ScriptObject):
-            _walk_script_module(z, root, value, f"{prefix}{attr}.", out, cache, budget)
+    if tree is not None:
+        attach_tree(checkpoint.table, tree)
+    return checkpoint

@@ -11,6 +11,7 @@ from codegen.ir.graph import Graph, Value
 # name -> the printer's function-table entry (None: nothing to apply)
 FUNCTIONS: dict[str, str | None] = {
     "relu": "relu",
+    "relu6": "relu6",
     "gelu": "gelu",
     "silu": "silu",
     "tanh": "tanh",
@@ -24,6 +25,7 @@ FUNCTIONS: dict[str, str | None] = {
 # The module form of each, for numbered slots of a Sequential that hold no tensors.
 MODULES: dict[str, str] = {
     "relu": "nn.ReLU()",
+    "relu6": "nn.ReLU6()",
     "gelu": "nn.GELU()",
     "tanh": "nn.Tanh()",
     "silu": "nn.SiLU()",

@@ -17,6 +17,8 @@ from codegen.safetext import comment_text, is_plain_attr
 # name -> (how it prints, the import it needs). "{}" slots take the positional arguments in order.
 FUNCTIONS: dict[str, tuple[str, str]] = {
     "relu": ("F.relu", "F"),
+    "relu6": ("F.relu6", "F"),
+    "layer_norm": ("F.layer_norm", "F"),
     "gelu": ("F.gelu", "F"),
     "silu": ("F.silu", "F"),
     "hardswish": ("F.hardswish", "F"),
@@ -32,6 +34,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "scaled_dot_product_attention": ("F.scaled_dot_product_attention", "F"),
     "linear": ("F.linear", "F"),
     "apply_rotary": ("apply_rotary", "helper:apply_rotary"),
+    "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
     "padding_mask": ("padding_mask", "helper:padding_mask"),
     "rms_norm_unit_offset": ("rms_norm_unit_offset", "helper:rms_norm_unit_offset"),
@@ -41,6 +44,12 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
 HELPERS: dict[str, str] = {
+    "add_if_same_shape": '''
+def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """A residual where the shapes allow it: blocks of one class that keep the width and the
+    resolution add their input back; those that widen or downsample do not."""
+    return x + out if x.shape == out.shape else out
+''',
     "apply_rotary": '''
 def apply_rotary(x: torch.Tensor, theta: float, rotary_dim: int) -> torch.Tensor:
     """Rotary position embedding on the first `rotary_dim` features of each head (halves layout).
@@ -111,6 +120,7 @@ METHODS: dict[str, str] = {
     "flatten": "method",
     "transpose": "method",
     "permute": "method",
+    "shape": "property",
     "reshape": "method",
     "view": "method",
     "expand": "method",

@@ -153,8 +153,10 @@ def plan(
         nxt = members[i + 1] if i + 1 < len(members) else None
         if io is not None and (io.family in ("attention", "dict") or m.type_name == "nn.Bilinear"):
             return None
+        if m.kind == "modulelist":
+            return None  # items that do not compose: calling the list is no forward at all
         takes = io.in_width if io is not None else None
-        if flow.spatial and io is not None and io.family in ("linear", "rnn", "transformer"):
+        if flow.spatial and io is not None and _reads_features(m):
             if flow.width is not None and takes == flow.width:
                 pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
                 choices.append(pool)
@@ -178,7 +180,11 @@ def plan(
             choices.append(pool)
             if pool.value != "none":
                 steps.append(("sequence_pool", pool.value))
-        steps.append(("module", m.attr, m.kind, m.type_name))
+        if flow.spatial and m.type_name == "nn.LayerNorm" and m.kind == "builtin":
+            # A LayerNorm over the channels of conv features (ConvNeXt's channels_first norm).
+            steps.append(("channels_norm", m.attr, flow.spatial))
+        else:
+            steps.append(("module", m.attr, m.kind, m.type_name))
         if io is not None and io.family == "embedding":
             scale = ctx.choose(cls, m.attr, "embedding_scale", "none", ["sqrt_d_model"], "")
             choices.append(scale)
@@ -204,7 +210,19 @@ def plan(
             flow.sequence = io.family in SEQUENCE_FAMILIES or (
                 flow.sequence and io.family in ("norm", "linear")
             )
+        if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
+            flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
     return steps, choices
+
+
+def _reads_features(m: Module) -> bool:
+    """A layer (or a Sequential head such as Dropout + Linear) that reads flat feature vectors."""
+    if family(m) in ("linear", "rnn", "transformer"):
+        return True
+    # Only a Sequential whose first layer with tensors is a Linear: a generated class ending in a
+    # Linear may still keep spatial dims (a ConvNeXt block), and recorded conv stacks end flat.
+    first = next((c for c in m.children if c.kind != "placeholder"), None)
+    return m.kind == "sequential" and family(first) == "linear"
 
 
 def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
@@ -219,6 +237,13 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
                 x = g.call_module((attr,), x, unpack=2, comment="outputs of every step")
             else:
                 x = g.call_module((attr,), x)
+        elif kind == "channels_norm":
+            _, attr, ndim = step
+            last = tuple([0] + list(range(2, 2 + ndim)) + [1])
+            back = tuple([0, 1 + ndim] + list(range(1, 1 + ndim)))
+            x = g.call_method("permute", x, *last, inline=True)
+            x = g.call_module((attr,), x, inline=True)
+            x = g.call_method("permute", x, *back, comment="LayerNorm over the channels")
         elif kind == "global_pool":
             _, how, ndim, head, takes = step
             dims = tuple(range(2, 2 + ndim))
@@ -260,6 +285,17 @@ def slice_all():
     return Slice()
 
 
+def residual_choice(cls: ClassDef, ctx: BlockContext, members: list[Module]) -> Choice | None:
+    """Layers mapping a width back to itself may be wrapped in a residual that leaves no keys (a
+    pre-norm MLP block): a choice, not a silent guess, wherever the widths allow one."""
+    ios = [m.io for m in members if m.io is not None and m.io.family != "activation"]
+    if len(ios) < 2 or ios[0].family == "embedding":
+        return None
+    if ios[0].in_width is None or ios[0].in_width != ios[-1].out_width:
+        return None
+    return ctx.resolver.choose(cls.name, "residual", "none", ["add"], "input width equals output")
+
+
 # Transformer stages built by catalogue patterns: a class around them that no family pattern
 # explains is not chained by widths (an encoder-decoder, ALBERT's shared layers...).
 TRANSFORMER_ROLES = (
@@ -276,17 +312,6 @@ TRANSFORMER_GAP = (
     "how the transformer stages {} are assembled: no family pattern (decoder LM, encoder, ...) "
     "matches this class"
 )
-
-
-def residual_choice(cls: ClassDef, ctx: BlockContext, members: list[Module]) -> Choice | None:
-    """Layers mapping a width back to itself may be wrapped in a residual that leaves no keys (a
-    pre-norm MLP block): a choice, not a silent guess, wherever the widths allow one."""
-    ios = [m.io for m in members if m.io is not None and m.io.family != "activation"]
-    if len(ios) < 2 or ios[0].family == "embedding":
-        return None
-    if ios[0].in_width is None or ios[0].in_width != ios[-1].out_width:
-        return None
-    return ctx.resolver.choose(cls.name, "residual", "none", ["add"], "input width equals output")
 
 
 class Chain(BlockPattern):

@@ -5,6 +5,7 @@ Stride and padding are not in the weights: conventions give defaults, each one a
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from codegen.ir import Arg, Choice, IOSpec
@@ -49,7 +50,7 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             return None
         in_prov, out_prov = prov(node, "weight", 0), prov(node, "weight", 1)
     else:
-        groups = _conv_groups(w, ctx.prev)
+        groups, depthwise = _conv_groups(w, ctx, node)
         in_ch, out_ch = w[1] * groups, w[0]
         in_prov, out_prov = prov(node, "weight", 1), prov(node, "weight", 0)
     kernel = w[2:]
@@ -64,14 +65,16 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         ),
     ]
     k = kernel[0] if len(set(kernel)) == 1 else None
-    choices = []
+    choices = [] if transposed or depthwise is None else [depthwise]
     if transposed:
         args += _transposed_geometry(ctx, node, k, choices)
     else:
-        args += _conv_geometry(ctx, node, kernel, k, choices)
+        args += _conv_geometry(ctx, node, kernel, k, choices, grouped=groups != 1)
     if groups != 1:
+        # Depthwise groups are the channel count: a size, lifted with it (groups=channels).
+        role = "width" if groups == out_ch else "other"
         args.append(
-            Arg("groups", groups, "other", f"{prov(node, 'weight', 1)} x groups = input channels")
+            Arg("groups", groups, role, f"{prov(node, 'weight', 1)} x groups = input channels")
         )
     if bias is None:
         args.append(flag("bias", False, f"no {prov(node, 'bias')}"))
@@ -80,7 +83,12 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
 
 
 def _conv_geometry(
-    ctx: LayerContext, node: KeyNode, kernel: tuple[int, ...], k: int | None, choices: list[Choice]
+    ctx: LayerContext,
+    node: KeyNode,
+    kernel: tuple[int, ...],
+    k: int | None,
+    choices: list[Choice],
+    grouped: bool = False,
 ) -> list[Arg]:
     """Stride and padding, which the weights do not record. Conventions: even square kernels of 4 and
     up patchify (ViT: stride = kernel, no padding); a 7-wide kernel is an image stem (ResNet: stride 2);
@@ -88,7 +96,8 @@ def _conv_geometry(
     """
     args = []
     patchify = k is not None and k >= 4 and k % 2 == 0
-    default_stride = k if patchify else 2 if k == 7 else ctx.stride
+    # A grouped 7x7 is a ConvNeXt depthwise mixer inside a block, not a stem.
+    default_stride = k if patchify else 2 if k == 7 and not grouped else ctx.stride
     stride = ctx.resolver.choose(
         node.path,
         "stride",
@@ -147,13 +156,39 @@ def _transposed_geometry(
     return args
 
 
-def _conv_groups(w: tuple[int, ...], prev: IOSpec | None) -> int:
-    """Grouped and depthwise convolutions show only in_channels/groups; the producer tells in_channels."""
-    if prev is None or prev.out_width is None or prev.out_width == w[1]:
-        return 1
-    if prev.out_width % w[1] == 0 and w[0] % (prev.out_width // w[1]) == 0:
-        return prev.out_width // w[1]
-    return 1
+# Path segments on the way to where an image enters: the first item, or a stem/encoder by name.
+ENTRY = re.compile(
+    r"0|conv_?0?1?|conv_in|(conv_)?stem\w*|first\w*|input\w*|embed\w*|patch\w*|enc\w*|"
+    r"features|backbone|body|model|net|module|layers?|head\w*|down\w*|in_?conv\w*|inc",
+    re.I,
+)
+
+
+def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[int, Choice | None]:
+    """Grouped and depthwise convolutions show only in_channels/groups in the weight; the producer of
+    the input tells in_channels. A pointwise (1x1) conv takes no groups from a neighbour: a 1x1
+    shortcut beside a wider path is not grouped. Where the producer is outside the class, a weight
+    [C, 1, k, k] is depthwise (groups=C) unless its path leads to where an image enters (a grayscale
+    stem: first items, stems and encoders): a choice either way, as the weights cannot tell."""
+    prev = ctx.prev
+    pointwise = all(k == 1 for k in w[2:])
+    if prev is not None and prev.out_width is not None:
+        if pointwise or prev.out_width == w[1]:
+            return 1, None
+        if prev.out_width % w[1] == 0 and w[0] % (prev.out_width // w[1]) == 0:
+            return prev.out_width // w[1], None
+        return 1, None
+    if w[1] != 1 or w[0] == 1 or pointwise:
+        return 1, None
+    stem = all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1])
+    depthwise = ctx.resolver.choose(
+        node.path,
+        "depthwise",
+        not stem,
+        [stem],
+        "one input channel per group (groups = channels); false: a single-channel input",
+    )
+    return (w[0] if depthwise.value else 1), depthwise
 
 
 class ConvNd(LayerPattern):

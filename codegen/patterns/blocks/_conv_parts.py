@@ -1,0 +1,92 @@
+"""Reading conv-norm(-activation) units inside a block, whichever way a library wrote them.
+
+A unit may be one member that is a conv, a Sequential `[conv, norm(, activation slot)]`
+(torchvision's Conv2dNormActivation), or a generated class holding one conv and one norm (Hugging
+Face's `ResNetConvLayer`, `MobileNetV2ConvLayer`). Block patterns call the conv and the norm inside
+it directly and apply their own activation choice, so one class that the checkpoint cannot tell
+apart (with or without a trailing activation) never decides what its callers compute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codegen.ir import ClassDef, Module
+from codegen.patterns._kit import BlockContext, family, modules, tensors
+
+
+@dataclass
+class Unit:
+    """Paths (key segments) of a unit's conv and norm, and what the conv does to the input."""
+
+    conv: tuple[str, ...]
+    norm: tuple[str, ...] | None
+    in_width: int | None
+    out_width: int | None
+    kernel: object
+    stride: object  # the conv's stride argument (1 unless the file sets it)
+    groups: object  # 1, or the groups argument (a width when depthwise)
+
+    @property
+    def depthwise(self) -> bool:
+        return self.groups != 1 and self.in_width == self.out_width
+
+    @property
+    def pointwise(self) -> bool:
+        return self.kernel == 1
+
+
+def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | None:
+    """The conv-norm unit a member is (an item of a container: `prefix` is the container's path)."""
+    at = prefix + (m.attr,)
+    if m.kind == "builtin" and family(m) == "conv":
+        return _unit(at, m, None)
+    if m.kind == "sequential":
+        real = [c for c in m.children if c.kind != "placeholder"]
+        if len(real) == 2 and [family(c) for c in real] == ["conv", "norm"]:
+            conv, norm = real
+            return _unit(at + (conv.attr,), conv, at + (norm.attr,))
+        return None
+    if m.kind == "class":
+        cls = ctx.classes.get(m.type_name)
+        if cls is None or tensors(cls):
+            return None
+        inner = modules(cls)
+        convs = [c for c in inner if c.kind == "builtin" and family(c) == "conv"]
+        norms = [c for c in inner if c.kind == "builtin" and family(c) == "norm"]
+        others = [c for c in inner if c not in convs and c not in norms]
+        if len(convs) != 1 or len(norms) > 1 or any(c.kind != "placeholder" for c in others):
+            return None
+        norm = at + (norms[0].attr,) if norms else None
+        found = _unit(at + (convs[0].attr,), convs[0], norm)
+        if found is not None and m.io is not None:
+            # The class's members are its first instance's: this instance's widths are its own.
+            found.in_width, found.out_width = m.io.in_width, m.io.out_width
+        return found
+    return None
+
+
+def _unit(path: tuple[str, ...], conv: Module, norm: tuple[str, ...] | None) -> Unit | None:
+    if conv.io is None or conv.type_name.startswith("nn.ConvTranspose"):
+        return None
+    return Unit(
+        path,
+        norm,
+        conv.io.in_width,
+        conv.io.out_width,
+        arg(conv, "kernel_size"),
+        arg(conv, "stride", 1),
+        arg(conv, "groups", 1),
+    )
+
+
+def arg(m: Module, keyword: str, default: object = None) -> object:
+    """A constructor argument's value as first analysed (a lifted one still knows its literal)."""
+    for a in m.args:
+        if a.keyword == keyword:
+            return a.value
+    return default
+
+
+def class_of(m: Module, ctx: BlockContext) -> ClassDef | None:
+    return ctx.classes.get(m.type_name) if m.kind == "class" else None

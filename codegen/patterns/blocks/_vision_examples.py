@@ -1,0 +1,93 @@
+"""Tiny reference blocks written the way the well-known vision zoos write them (torchvision's
+MobileNetV2 InvertedResidual with Conv2dNormActivation, the official ConvNeXt Block), for the
+vision patterns' examples. Reference code, not generated code: the generated file must match it."""
+
+from __future__ import annotations
+
+
+def modules():
+    import torch
+    import torch.nn as nn
+
+    class Conv2dNormActivation(nn.Sequential):  # torchvision.ops.misc
+        def __init__(self, c_in, c_out, k=3, stride=1, groups=1, act=nn.ReLU6) -> None:
+            layers = [
+                nn.Conv2d(c_in, c_out, k, stride, (k - 1) // 2, groups=groups, bias=False),
+                nn.BatchNorm2d(c_out),
+            ]
+            if act is not None:
+                layers.append(act(inplace=True))
+            super().__init__(*layers)
+
+    class InvertedResidual(nn.Module):  # torchvision.models.mobilenetv2
+        def __init__(self, c_in: int, c_out: int, expand_ratio: int, stride: int = 1) -> None:
+            super().__init__()
+            hidden = c_in * expand_ratio
+            self.use_res_connect = stride == 1 and c_in == c_out
+            layers: list[nn.Module] = []
+            if expand_ratio != 1:
+                layers.append(Conv2dNormActivation(c_in, hidden, k=1))
+            layers += [
+                Conv2dNormActivation(hidden, hidden, stride=stride, groups=hidden),
+                nn.Conv2d(hidden, c_out, 1, 1, 0, bias=False),
+                nn.BatchNorm2d(c_out),
+            ]
+            self.conv = nn.Sequential(*layers)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+    class ConvNeXtBlock(nn.Module):  # the official ConvNeXt (facebookresearch), channels-last MLP
+        def __init__(self, dim: int, layer_scale: float = 0.5) -> None:
+            super().__init__()
+            self.dwconv = nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim)
+            self.norm = nn.LayerNorm(dim, eps=1e-6)
+            self.pwconv1 = nn.Linear(dim, 4 * dim)
+            self.act = nn.GELU()
+            self.pwconv2 = nn.Linear(4 * dim, dim)
+            self.gamma = nn.Parameter(layer_scale * torch.randn(dim))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            shortcut = x
+            x = self.dwconv(x).permute(0, 2, 3, 1)  # (N, C, H, W) -> (N, H, W, C)
+            x = self.pwconv2(self.act(self.pwconv1(self.norm(x))))
+            x = self.gamma * x
+            return shortcut + x.permute(0, 3, 1, 2)
+
+    class Holder(nn.Module):  # a generated class is a member of the top one
+        def __init__(self, inner: nn.Module) -> None:
+            super().__init__()
+            self.block = inner
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.block(x)
+
+    def torchvision_inverted_residual(c_in: int, c_out: int, expand_ratio: int):
+        torch.manual_seed(0)
+        block = InvertedResidual(c_in, c_out, expand_ratio)
+        _randomise_norms(block)
+        return Holder(block)
+
+    def convnext_block(dim: int):
+        torch.manual_seed(0)
+        return Holder(ConvNeXtBlock(dim))
+
+    return dict(
+        conv_norm_act=Conv2dNormActivation,
+        inverted_residual=InvertedResidual,
+        convnext=ConvNeXtBlock,
+        torchvision_inverted_residual=torchvision_inverted_residual,
+        convnext_block=convnext_block,
+    )
+
+
+def _randomise_norms(module) -> None:
+    """Running statistics away from 0/1, so a wrong use of a norm shows in the outputs."""
+    import torch
+
+    with torch.no_grad():
+        for name, buf in module.named_buffers():
+            if name.endswith("running_mean"):
+                buf.normal_(0, 0.2)
+            elif name.endswith("running_var"):
+                buf.uniform_(0.5, 1.5)

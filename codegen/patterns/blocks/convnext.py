@@ -1,0 +1,97 @@
+"""The ConvNeXt block: a depthwise conv mixes space, then a channels-last LayerNorm and a pointwise
+MLP (two Linear layers, GELU) mix channels, scaled per channel by a learned layer scale, and the
+input is added back:
+
+`x + permute_back(gamma * pwconv2(act(pwconv1(norm(permute(dwconv(x)))))))`
+
+The members are told apart by what they are and their widths (the depthwise conv keeps the width, the
+first Linear widens, the second narrows back), never by key order. The layer scale is the one
+tensor of the block: [C] multiplies channels-last (the official code, Hugging Face), [C, 1, 1]
+channels-first (torchvision).
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+    tensors,
+)
+from codegen.patterns.blocks._conv_parts import unit
+
+
+class ConvNeXtBlock(BlockPattern):
+    role = "ConvNeXtBlock"
+    priority = 20
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = [m for m in modules(cls) if m.kind != "placeholder"]
+        convs = [m for m in members if family(m) == "conv"]
+        norms = [m for m in members if family(m) == "norm"]
+        linears = [m for m in members if family(m) == "linear"]
+        scales = tensors(cls)
+        if len(convs) != 1 or len(norms) != 1 or len(linears) != 2 or len(scales) > 1:
+            return None
+        if len(members) != 4 or any(m.kind != "builtin" for m in members):
+            return None
+        dw = unit(convs[0], ctx)
+        if dw is None or not dw.depthwise:
+            return None
+        channels = dw.out_width
+        widen = [m for m in linears if m.io.in_width == channels and m.io.out_width != channels]
+        narrow = [m for m in linears if m.io.out_width == channels and m not in widen]
+        if len(widen) != 1 or len(narrow) != 1 or narrow[0].io.in_width != widen[0].io.out_width:
+            return None
+        norm = norms[0]
+        if norm.type_name != "nn.LayerNorm" or norm.io.in_width != channels:
+            return None
+        scale = None
+        if scales:
+            t = scales[0]
+            if t.kind != "parameter" or len(t.shape) not in (1, 3):
+                return None
+            scale = (t.attr, len(t.shape) == 1)
+        activation = ctx.choose(
+            cls,
+            widen[0].attr,
+            "activation",
+            "gelu",
+            ["gelu_tanh", "relu", "silu"],
+            "between the pointwise layers",
+        )
+        found = (convs[0].attr, norm.attr, widen[0].attr, narrow[0].attr, scale)
+        return Match(self, len(modules(cls)) + len(scales) + 1, found, [activation])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        dwconv, norm, pw1, pw2, scale = match.found
+        activation = match.choices[0].value
+        x = g.input("x")
+        out = g.call_module((dwconv,), x, name="out", inline=True)
+        out = g.call_method(
+            "permute", out, 0, 2, 3, 1, name="out", comment="[batch, height, width, channels]"
+        )
+        out = g.call_module((norm,), out, name="out", inline=True)
+        out = act.apply(g, activation, g.call_module((pw1,), out, inline=True), name="out")
+        out = g.call_module((pw2,), out, name="out")
+        if scale is not None and scale[1]:
+            out = g.call_function("mul", g.getattr((scale[0],)), out, name="out")
+        out = g.call_method("permute", out, 0, 3, 1, 2, name="out", inline=True)
+        if scale is not None and not scale[1]:
+            out = g.call_function("mul", g.getattr((scale[0],)), out, name="out", inline=True)
+        g.output(g.call_function("add", x, out, name="out"))
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.blocks._vision_examples import modules as zoo
+
+        # The official block's LayerNorm eps (1e-6) is not in the weights: a config says it.
+        config = {"layer_norm_eps": 1e-6}
+        return [Example(zoo()["convnext_block"](8), (torch.randn(2, 8, 9, 9),), config)]
