@@ -14,26 +14,6 @@ from codegen.errors import ModelgenError, read_small_text
 from codegen.ir import Choice
 from codegen.safetext import printable
 
-# Metadata names that mean the same choice, as trainers and libraries spell them.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "nhead": (
-        "nhead",
-        "n_head",
-        "num_heads",
-        "num_attention_heads",
-        "n_heads",
-        "heads",
-        "num_head",
-    ),
-    "activation": ("activation", "hidden_act", "activation_function", "act", "act_fn"),
-    "norm_first": ("norm_first", "pre_norm", "prenorm", "normalize_before"),
-    "batch_first": ("batch_first",),
-    "eps": ("layer_norm_eps", "layer_norm_epsilon", "norm_eps", "eps", "rms_norm_eps"),
-    "num_groups": ("num_groups", "groups", "gn_groups"),
-    "nonlinearity": ("nonlinearity",),
-}
-
-
 class ChoiceResolver:
     """Makes every choice of one analysis, and remembers them (calibration searches over them)."""
 
@@ -45,10 +25,10 @@ class ChoiceResolver:
         synonyms: dict[str, tuple[str, ...]] | None = None,
     ):
         self.hints = hints or {}
-        # Metadata spellings: the shared table, plus what the catalogue's patterns declare.
+        # Metadata spellings of each choice, as the catalogue's patterns declare them
+        # (patterns.registry.synonyms()); a choice's own name always counts.
         self.synonyms = {
-            n: tuple(dict.fromkeys(SYNONYMS.get(n, (n,)) + (synonyms or {}).get(n, ())))
-            for n in set(SYNONYMS) | set(synonyms or {})
+            n: tuple(dict.fromkeys((n,) + names)) for n, names in (synonyms or {}).items()
         }
         self.metadata = _flatten(metadata or {})
         self.calibrated = calibrated or {}  # (path, name) -> value picked by `generate --calibrate`

@@ -17,6 +17,7 @@ from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
 from codegen.keytree import KeyNode
+from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised
 from codegen.patterns.blocks.chain import reading_order
@@ -260,19 +261,10 @@ class StructureBuilder:
         """A numbered slot without tensors: a parameter-free layer whose type the keys do not record."""
         path = f"{node.path}.{index}" if node.path else str(index)
         # Constructor expressions, so layers that need arguments (pooling) are candidates too.
-        default = "nn.ReLU()"
-        options = [
-            "nn.ReLU()",
-            "nn.GELU()",
-            "nn.Tanh()",
-            "nn.SiLU()",
-            "nn.Sigmoid()",
-            "nn.Identity()",
-            "nn.Dropout()",
-            "nn.Flatten()",
-            "nn.MaxPool2d(2)",
-            "nn.AvgPool2d(2)",
-        ]
+        # The activations are the catalogue's one vocabulary, in module form; then the other
+        # parameter-free layers such a slot commonly holds.
+        default = act.MODULES["relu"]
+        options = list(act.MODULES.values()) + GAP_LAYERS
         choice = self.resolver.choose(
             path,
             "module_type",
@@ -300,6 +292,8 @@ class StructureBuilder:
         group.instances.append(Instance(node, members, module))
         return module
 
+
+GAP_LAYERS = ["nn.Dropout()", "nn.Flatten()", "nn.MaxPool2d(2)", "nn.AvgPool2d(2)"]
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
 

@@ -173,6 +173,13 @@ def type_choice(
     return ctx.resolver.choose(node.path, "module_type", default, alternatives, note)
 
 
+# Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
+EPS_SYNONYMS = {"eps": ("layer_norm_eps", "layer_norm_epsilon", "norm_eps", "rms_norm_eps")}
+NHEAD_SYNONYMS = {
+    "nhead": ("n_head", "num_heads", "num_attention_heads", "n_heads", "heads", "num_head")
+}
+
+
 def eps_arg(ctx: LayerContext, node: KeyNode, keyword: str = "eps") -> Arg | None:
     c = ctx.resolver.choose(node.path, "eps", 1e-5, [1e-6, 1e-12, 1e-8], accepts="unit_float")
     return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)
