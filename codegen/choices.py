@@ -14,6 +14,7 @@ from codegen.errors import ModelgenError, read_small_text
 from codegen.ir import Choice
 from codegen.safetext import printable
 
+
 class ChoiceResolver:
     """Makes every choice of one analysis, and remembers them (calibration searches over them)."""
 

@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-class Layer1(nn.Module):
+class BasicBlock(nn.Module):
     """Not recorded in the checkpoint, left at defaults: padding (conv1, conv2); stride (conv1,
     conv2)."""
 
@@ -36,7 +36,7 @@ class Layer1(nn.Module):
         return F.relu(out)
 
 
-class Layer2(nn.Module):
+class DownsampleBasicBlock(nn.Module):
     """Not recorded in the checkpoint, left at defaults: stride (conv1, conv2, downsample[0]);
     padding (conv1, conv2, downsample[0])."""
 
@@ -80,11 +80,11 @@ class RecoveredModel(nn.Module):
         self.bn1 = nn.BatchNorm2d(hidden_channels)
         # layer1.0-1: identical blocks
         self.layer1 = nn.ModuleList(
-            Layer1(hidden_channels=hidden_channels) for _ in range(num_layer1)
+            BasicBlock(hidden_channels=hidden_channels) for _ in range(num_layer1)
         )
         self.layer2 = nn.Sequential(
-            Layer2(in_channels=hidden_channels, hidden_channels=hidden_channels_2),
-            Layer1(hidden_channels=hidden_channels_2),
+            DownsampleBasicBlock(in_channels=hidden_channels, hidden_channels=hidden_channels_2),
+            BasicBlock(hidden_channels=hidden_channels_2),
         )
         self.fc = nn.Linear(hidden_channels_2, 10)
 
@@ -117,7 +117,8 @@ class RecoveredModel(nn.Module):
         return self.fc(x)
 
 
-# modelgen: fingerprint fe26bab01ebe4b1d; bodies Layer1.__init__=5f2cc94f Layer1.forward=b93da025
-#   Layer2.__init__=b8075963 Layer2.forward=fe2a17e7 RecoveredModel.__init__=7095bb36
+# modelgen: fingerprint fe26bab01ebe4b1d; bodies BasicBlock.__init__=5f2cc94f
+#   BasicBlock.forward=b93da025 DownsampleBasicBlock.__init__=b8075963
+#   DownsampleBasicBlock.forward=fe2a17e7 RecoveredModel.__init__=dfbd75e4
 #   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=64bc4280
 #   RecoveredModel.forward=a1dc17fb

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 
-class PosEncoder(nn.Module):
+class PositionalEncoding(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         # loaded from the checkpoint (pos_encoder.pe: float32 [1, 5000, 128])
@@ -37,7 +37,7 @@ class RecoveredModel(nn.Module):
     ) -> None:
         super().__init__()
         self.embedding = nn.Linear(input_dim, d_model)
-        self.pos_encoder = PosEncoder()
+        self.pos_encoder = PositionalEncoding()
         self.transformer_encoder = nn.TransformerEncoder(
             encoder_layer=nn.TransformerEncoderLayer(
                 d_model=d_model,
@@ -96,7 +96,7 @@ class RecoveredModel(nn.Module):
         return self.output_layer(out)
 
 
-# modelgen: fingerprint b969a9f74b2dd886; bodies PosEncoder.__init__=c8734c13
-#   PosEncoder.forward=5cfc7cef RecoveredModel.__init__=7f366279
+# modelgen: fingerprint b969a9f74b2dd886; bodies PositionalEncoding.__init__=c8734c13
+#   PositionalEncoding.forward=5cfc7cef RecoveredModel.__init__=3f3b4cc2
 #   RecoveredModel.from_checkpoint=b9bbf49c RecoveredModel.example_inputs=77278440
 #   RecoveredModel.forward=a69fa225

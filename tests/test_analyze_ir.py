@@ -50,7 +50,7 @@ def test_residual_block_and_a_guessed_top():
     ir = analyze(table(residual_net()))
     assert outline(ir) == [
         (
-            "Block",
+            "BasicBlock",  # named by the pattern, not the key path
             [("hidden_channels", None)],
             [
                 ("conv1", "nn.Conv2d"),
@@ -67,7 +67,7 @@ def test_residual_block_and_a_guessed_top():
             [
                 ("stem", "nn.Conv2d"),
                 ("stem_bn", "nn.BatchNorm2d"),
-                ("block", "Block"),
+                ("block", "BasicBlock"),
                 ("fc", "nn.Linear"),
             ],
             "Chain",
@@ -118,3 +118,34 @@ def test_attention_projections_are_a_gap_named_in_the_forward():
     assert attn.forward.missing.startswith("an attention whose heads")
     assert "config.json" in attn.forward.missing and "nhead" in attn.forward.missing
     assert ir.warnings[0].startswith("Attn.forward: cannot infer an attention whose heads")
+
+
+def test_classes_are_named_by_role_and_told_apart_by_what_they_add():
+    shapes = {"stem.weight": (8, 3, 3, 3), **batchnorm("stem_bn", 8)}
+    for i in (1, 2):
+        shapes[f"plain.conv{i}.weight"] = (8, 8, 3, 3)
+        shapes.update(batchnorm(f"plain.bn{i}", 8))
+    shapes["wide.conv1.weight"] = (16, 8, 3, 3)
+    shapes["wide.conv2.weight"] = (16, 16, 3, 3)
+    shapes["wide.downsample.0.weight"] = (16, 8, 1, 1)
+    for name in ("bn1", "bn2", "downsample.1"):
+        shapes.update(batchnorm(f"wide.{name}", 16))
+    ir = analyze(table(shapes))
+    names = {m.attr: m.type_name for m in ir.top.members if isinstance(m, Module)}
+    assert (names["plain"], names["wide"]) == ("BasicBlock", "DownsampleBasicBlock")
+    # Choices of a renamed class are addressed by its final name, as hints would address them.
+    assert {c.path.split(".")[0] for c in ir.classes[1].forward.choices} == {ir.classes[1].name}
+
+
+def test_role_names_fall_back_to_the_key_path_name():
+    from codegen.naming import role_names
+
+    renamed = role_names(
+        [
+            ("Mlp", "MLP", {"fc1", "fc2"}, "encoder.layers.0.mlp"),
+            ("Mlp2", "MLP", {"fc1", "fc2"}, "decoder.layers.0.mlp"),
+            ("Transformer", "Transformer", {"h"}, "transformer"),  # shadows nn.Transformer
+        ],
+        {"Mlp", "Mlp2", "Transformer", "RecoveredModel"},
+    )
+    assert renamed == {"Mlp": "MLP", "Mlp2": "DecoderMLP"}

@@ -10,8 +10,9 @@ from codegen.errors import ModelgenError
 from codegen.analyze.hyperparams import lift_group
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder
 from codegen.analyze.dataflow import infer_forward
-from codegen.ir import ClassDef, Module, ModelIR, Source
+from codegen.ir import Call, ClassDef, Module, ModelIR, Source
 from codegen.keytree import build_tree
+from codegen.naming import role_names
 from codegen.load import TensorTable
 from codegen.patterns.registry import synonyms
 from codegen.safetext import printable
@@ -57,16 +58,25 @@ def analyze(
             )
         )
 
-    unknown: set[str] = set()
-    roles: dict[str, str] = {}  # class name -> role of the pattern that built its forward
-    for cls in classes:  # smallest first: a class's children are settled before it
-        if cls.base_module is None:  # a subclassed built-in keeps its own forward
-            settled = {c.name: c for c in classes}
-            cls.forward = infer_forward(cls, resolver, frozenset(unknown), roles, settled)
-            if cls.forward.missing:
-                unknown.add(cls.name)
-            else:
-                roles[cls.name] = cls.forward.role
+    # Classes are named by what their forward is (BasicBlock, Attention): a first pass finds the
+    # roles and is forgotten; the second runs under the new names, so choices are addressed by them.
+    made, used = len(resolver.made), set(resolver.used_hints)
+    _infer_forwards(classes, resolver)
+    del resolver.made[made:]
+    resolver.used_hints = used
+    paths = {g.name: g.instances[0].node.path for g in structure.groups}
+    _rename(
+        classes,
+        role_names(
+            [
+                (c.name, c.forward.role, {m.attr for m in c.members}, paths.get(c.name, ""))
+                for c in classes
+                if not c.is_top and c.forward.names_class and not c.forward.missing
+            ],
+            {c.name for c in classes},
+        ),
+    )
+    _infer_forwards(classes, resolver)
     # One warning per gap; classes that only call into a gap are counted, not listed.
     roots = [
         c
@@ -95,6 +105,44 @@ def analyze(
         calibration=calibration_note,
     )
     return ModelIR(classes, source, summary=_summary(classes[-1], table), warnings=warnings)
+
+
+def _infer_forwards(classes: list[ClassDef], resolver: ChoiceResolver) -> None:
+    unknown: set[str] = set()
+    roles: dict[str, str] = {}  # class name -> role of the pattern that built its forward
+    for cls in classes:  # smallest first: a class's children are settled before it
+        if cls.base_module is None:  # a subclassed built-in keeps its own forward
+            settled = {c.name: c for c in classes}
+            cls.forward = infer_forward(cls, resolver, frozenset(unknown), roles, settled)
+            if cls.forward.missing:
+                unknown.add(cls.name)
+            else:
+                roles[cls.name] = cls.forward.role
+
+
+def _rename(classes: list[ClassDef], names: dict[str, str]) -> None:
+    """Give classes new names, and every registration and constructor call that uses them."""
+
+    def in_call(call: Call) -> None:
+        call.type_name = names.get(call.type_name, call.type_name)
+        for a in call.args:
+            if isinstance(a.value, Call):
+                in_call(a.value)
+
+    def in_module(m: Module) -> None:
+        if m.kind == "class":
+            m.type_name = names.get(m.type_name, m.type_name)
+        for a in m.args:
+            if isinstance(a.value, Call):
+                in_call(a.value)
+        for c in m.children:
+            in_module(c)
+
+    for cls in classes:
+        cls.name = names.get(cls.name, cls.name)
+        for m in cls.members + ([cls.base_module] if cls.base_module else []):
+            if isinstance(m, Module):
+                in_module(m)
 
 
 def tensor_kind_hints(hints: dict[str, dict[str, Any]], table: TensorTable) -> dict[str, str]:

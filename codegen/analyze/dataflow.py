@@ -52,6 +52,7 @@ def infer_forward(
         graph=g,
         pattern=type(match.pattern).__name__,
         role=match.pattern.role,
+        names_class=match.pattern.names_class,
         trust=match.pattern.trust,
     )
     forward.examples = example_inputs(cls, g)

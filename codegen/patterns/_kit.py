@@ -52,6 +52,8 @@ class Pattern:
     role: ClassVar[str] = ""  # what a human calls it: "Linear", "BasicBlock", "SqueezeExcite"
     priority: ClassVar[int] = 0  # breaks ties between matches that explain as much
     trust: ClassVar[str] = "inferred"  # of the forward it builds: inferred | guessed
+    # Whether a generated class whose forward this pattern builds is named after `role`.
+    names_class: ClassVar[bool] = True
     # Metadata names (config.json, trainer hparams) that mean one of this pattern's choices.
     synonyms: ClassVar[dict[str, tuple[str, ...]]] = {}
 

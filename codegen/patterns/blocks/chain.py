@@ -258,6 +258,7 @@ def slice_all():
 
 class Chain(BlockPattern):
     role = "Sequence"
+    names_class = False  # "a sequence" says nothing a reader could name a class by
     priority = -100  # the weakest: any pattern that explains as much wins
     trust = "guessed"
 
