@@ -67,7 +67,9 @@ class ChoiceResolver:
         aliases: dict[Any, Any],
     ) -> Choice:
         alternatives = _ordered([a for a in alternatives if a != default])
-        if (path, name) in self.calibrated:
+        if (path, name) in self.calibrated and _allowed(
+            self.calibrated[(path, name)], default, alternatives, accepts
+        ):
             value = self.calibrated[(path, name)]
             return Choice(
                 name,
@@ -164,6 +166,16 @@ def _hinted_value(
             raise ModelgenError(f"{where}: {e}") from None
     listing = ", ".join(_shown(a) for a in allowed)
     raise ModelgenError(f"{where}: not an allowed value; allowed: {listing}")
+
+
+def _allowed(value: Any, default: Any, alternatives: list[Any], accepts: str) -> bool:
+    """A recorded value (a calibrated pin read back from a file) this choice can still take."""
+    if any(_same(value, a) for a in [default, *alternatives]):
+        return True
+    try:
+        return bool(accepts) and OPEN_DOMAINS[accepts][0](value) == value
+    except ModelgenError:
+        return False
 
 
 def _same(value: Any, allowed: Any) -> bool:

@@ -15,6 +15,7 @@ from codegen.naming import check_class_name
 from codegen.merge import Merged, merge_file, record_bodies
 from codegen.output import Output, is_generated, write_text
 from codegen.render import render_source
+from codegen.trailer import Pin, Trailer, split_trailer
 
 
 @dataclass
@@ -69,10 +70,16 @@ def generate_source(
     command: str = "",
     calibrate_on: CalibrationData | None = None,
     on_trial: Callable | None = None,
+    kept: Trailer | None = None,
 ) -> tuple[str, ModelIR]:
+    """`kept`: the trailer of the file this one replaces; without new DATA, the values its
+    calibration picked are pinned again (a choice that no longer exists or fits is dropped)."""
     check_class_name(class_name)
     hints = load_hints(hints_path)
     picked, note = None, ""
+    if calibrate_on is None and kept is not None:
+        picked = {(p, n): v for p, n, v, source in kept.pins if source == "calibrated"}
+        note = kept.calibration if picked else ""
     if calibrate_on is not None:
         from codegen.calibrate import calibrate
 
@@ -98,10 +105,23 @@ def generate_source(
         calibrated=picked,
         calibration_note=note,
     )
-    # The trailer: modelgen's mark, and the hashes a later merge tells the user's edits by.
-    source = record_bodies(render_source(ir), ir.source.fingerprint)
+    decided = decisions(ir)
+    if not any(source == "calibrated" for *_, source in decided):
+        ir.source.calibration = ""  # kept pins that no longer apply: nothing calibrated is left
+    # The trailer: modelgen's mark, the hashes a later merge tells the user's edits by, and the
+    # decisions a later regeneration keeps.
+    source = record_bodies(render_source(ir), ir.source.fingerprint, decided, ir.source.calibration)
     check_builds(source, class_name, table)
     return source, ir
+
+
+def decisions(ir: ModelIR) -> tuple[Pin, ...]:
+    """Every choice something settled (calibration, a hint, metadata), once, in a stable order."""
+    found: dict[tuple[str, str], Pin] = {}
+    for c in ir.all_choices():
+        if c.source != "default" and (c.path, c.name) not in found:
+            found[(c.path, c.name)] = (c.path, c.name, c.value, c.source)
+    return tuple(found[k] for k in sorted(found))
 
 
 @dataclass
@@ -144,18 +164,38 @@ def generate_file(
     command: str = "",
     calibrate_on: CalibrationData | None = None,
     on_trial: Callable | None = None,
+    recalibrate: bool = False,
 ) -> GenerateReport:
-    source, ir = generate_source(table, class_name, hints_path, command, calibrate_on, on_trial)
+    """`recalibrate`: forget the values an earlier calibration recorded in the file (DATA given
+    again searches anew either way)."""
+    kept = None
+    if not recalibrate and calibrate_on is None and is_generated(output.path):
+        kept = kept_trailer(output.path)
+    source, ir = generate_source(
+        table, class_name, hints_path, command, calibrate_on, on_trial, kept
+    )
     report = GenerateReport(str(output.path), ir, list(ir.warnings))
+    pinned = sorted({f"{c.path} {c.name}" for c in ir.all_choices() if c.source == "calibrated"})
+    if kept is not None and pinned:
+        report.notes.append(
+            f"kept the calibrated values the file records ({', '.join(pinned)}); "
+            "--recalibrate forgets them, --calibrate DATA searches again"
+        )
     if not output.force and is_generated(output.path):
         merged = merge_existing(output.path, source, class_name, table)
-        source, report.notes, report.warnings = (
-            merged.text,
-            merged.notes,
-            report.warnings + merged.warnings,
-        )
+        source = merged.text
+        report.notes += merged.notes
+        report.warnings += merged.warnings
     write_text(output, source)
     return report
+
+
+def kept_trailer(path: Path) -> Trailer | None:
+    """The trailer of a file modelgen wrote, for the decisions it records; None if unreadable."""
+    try:
+        return split_trailer(path.read_text(encoding="utf-8"))[1]
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def merge_existing(path: Path, source: str, class_name: str, table: TensorTable) -> Merged:

@@ -24,7 +24,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from codegen.errors import ModelgenError
-from codegen.trailer import Key, recorded_bodies, split_trailer, with_trailer
+from codegen.trailer import Key, Pin, recorded_bodies, split_trailer, with_trailer
 
 # Every import render._imports can emit; any other import in the file is the user's.
 _OWN_IMPORTS = frozenset(
@@ -80,9 +80,13 @@ def _method_hashes(module: cst.Module) -> dict[Key, str]:
     }
 
 
-def record_bodies(source: str, fingerprint: str) -> str:
-    """A freshly generated file ending in the trailer: the checkpoint's fingerprint and each method's hash."""
-    return with_trailer(source, fingerprint, _method_hashes(cst.parse_module(source)))
+def record_bodies(
+    source: str, fingerprint: str, pins: tuple[Pin, ...] = (), calibration: str = ""
+) -> str:
+    """A freshly generated file ending in the trailer: the checkpoint's fingerprint, each method's
+    hash, and the decisions a regeneration keeps (trailer.py)."""
+    hashes = _method_hashes(cst.parse_module(source))
+    return with_trailer(source, fingerprint, hashes, pins, calibration)
 
 
 # ------------------------------------------------------------------------------------- merging
@@ -136,7 +140,13 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
         raise refuse(str(e)) from None
     except SyntaxError as e:
         raise refuse(f"the merged code does not compile (line {e.lineno}: {e.msg})") from None
-    text = with_trailer(validate(format_source(text)), trailer.fingerprint, trailer.bodies)
+    text = with_trailer(
+        validate(format_source(text)),
+        trailer.fingerprint,
+        trailer.bodies,
+        trailer.pins,
+        trailer.calibration,
+    )
     try:
         wrong = mismatch(text)
     except Exception as e:  # the user's code runs here: whatever it raises, the merge cannot stand

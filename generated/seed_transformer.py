@@ -100,3 +100,4 @@ class RecoveredModel(nn.Module):
 #   PositionalEncoding.forward=5cfc7cef RecoveredModel.__init__=3f3b4cc2
 #   RecoveredModel.from_checkpoint=b9bbf49c RecoveredModel.example_inputs=77278440
 #   RecoveredModel.forward=a69fa225
+# modelgen: pin ["transformer_encoder.layers.0.self_attn", "nhead", 4, "metadata"]

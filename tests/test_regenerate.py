@@ -1,0 +1,82 @@
+"""Regeneration keeps what was decided (issue 19): calibrated values are recorded in the file's
+trailer and pinned again when the file is regenerated without DATA, and by `check`."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from codegen.trailer import split_trailer
+from tests.harness_support import run_cli
+
+
+def _mlp(*hidden: int) -> nn.Sequential:
+    """Linear layers with Tanh between them: the keys do not say Tanh, only outputs can."""
+    widths = [6, *hidden, 3]
+    layers: list[nn.Module] = []
+    for a, b in zip(widths, widths[1:]):
+        layers += [nn.Linear(a, b), nn.Tanh()]
+    return nn.Sequential(*layers[:-1])
+
+
+def _calibrated(tmp_path, capsys, model: nn.Module):
+    torch.manual_seed(0)
+    x = torch.randn(48, 6)
+    with torch.no_grad():
+        y = model(x)
+    torch.save(model.state_dict(), tmp_path / "w.pt")
+    torch.save({"inputs": (x,), "outputs": y}, tmp_path / "data.pt")
+    out = tmp_path / "model.py"
+    args = ("generate", tmp_path / "w.pt", "-o", out, "--calibrate", tmp_path / "data.pt")
+    code, _, err = run_cli(capsys, *args)
+    assert code == 0, err
+    return out
+
+
+def test_calibrated_values_are_recorded_and_kept_when_a_layer_is_added(tmp_path, capsys):
+    torch.manual_seed(0)
+    out = _calibrated(tmp_path, capsys, _mlp(16))
+    pins = split_trailer(out.read_text())[1].pins
+    assert ("1", "module_type", "nn.Tanh()", "calibrated") in pins
+
+    # The checkpoint grows a layer; a plain regeneration (no DATA) keeps what calibration found.
+    torch.manual_seed(1)
+    torch.save(_mlp(16, 16).state_dict(), tmp_path / "w.pt")
+    code, printed, err = run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)
+    assert code == 0, err
+    assert "kept the calibrated values" in printed and "--recalibrate" in printed
+    text = out.read_text()
+    assert "nn.Tanh()" in text and "Calibrated on data.pt" in text
+    assert ("1", "module_type", "nn.Tanh()", "calibrated") in split_trailer(text)[1].pins
+
+    # --recalibrate forgets them: back to the defaults, and the file no longer claims calibration.
+    code, printed, err = run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out, "--recalibrate")
+    assert code == 0, err
+    text = out.read_text()
+    assert "nn.Tanh()" not in text and "Calibrated on" not in text
+    assert split_trailer(text)[1].pins == ()
+
+
+def test_check_repeats_the_recorded_calibration_without_data(tmp_path, capsys):
+    out = _calibrated(tmp_path, capsys, _mlp(16))
+    (tmp_path / "data.pt").unlink()  # check must not need DATA again: the file records the values
+    code, printed, err = run_cli(capsys, "check", tmp_path / "w.pt", out)
+    assert code == 0, printed + err
+
+
+def test_regenerating_with_nothing_changed_gives_the_same_bytes(tmp_path, capsys):
+    out = _calibrated(tmp_path, capsys, _mlp(16, 8))
+    command = ("generate", tmp_path / "w.pt", "-o", out)
+    assert run_cli(capsys, *command)[0] == 0
+    first = out.read_bytes()
+    assert run_cli(capsys, *command)[0] == 0
+    assert out.read_bytes() == first
+
+
+def test_a_pin_that_no_longer_fits_is_dropped(tmp_path, capsys):
+    out = _calibrated(tmp_path, capsys, _mlp(16))
+    text = out.read_text().replace('"nn.Tanh()", "calibrated"', '"nn.Bogus()", "calibrated"')
+    out.write_text(text)
+    code, _, err = run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)
+    assert code == 0, err
+    assert "Bogus" not in out.read_text()
