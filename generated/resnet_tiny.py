@@ -72,8 +72,9 @@ class RecoveredModel(nn.Module):
     def __init__(
         self,
         hidden_channels: int = 16,  # conv1.weight.shape[0]
-        hidden_channels_2: int = 32,  # layer2.0.conv1.weight.shape[0]
+        layer2_channels: int = 32,  # layer2.0.conv1.weight.shape[0]
         num_layer1: int = 2,  # layer1.0-1
+        num_classes: int = 10,  # fc.weight.shape[0]
     ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, hidden_channels, kernel_size=7, stride=2, padding=3, bias=False)
@@ -83,10 +84,10 @@ class RecoveredModel(nn.Module):
             BasicBlock(hidden_channels=hidden_channels) for _ in range(num_layer1)
         )
         self.layer2 = nn.Sequential(
-            DownsampleBasicBlock(in_channels=hidden_channels, hidden_channels=hidden_channels_2),
-            BasicBlock(hidden_channels=hidden_channels_2),
+            DownsampleBasicBlock(in_channels=hidden_channels, hidden_channels=layer2_channels),
+            BasicBlock(hidden_channels=layer2_channels),
         )
-        self.fc = nn.Linear(hidden_channels_2, 10)
+        self.fc = nn.Linear(layer2_channels, num_classes)
 
     @classmethod
     def from_checkpoint(cls, path: str) -> "RecoveredModel":
@@ -119,6 +120,6 @@ class RecoveredModel(nn.Module):
 
 # modelgen: fingerprint fe26bab01ebe4b1d; bodies BasicBlock.__init__=5f2cc94f
 #   BasicBlock.forward=b93da025 DownsampleBasicBlock.__init__=b8075963
-#   DownsampleBasicBlock.forward=fe2a17e7 RecoveredModel.__init__=dfbd75e4
+#   DownsampleBasicBlock.forward=fe2a17e7 RecoveredModel.__init__=f4ea3fe8
 #   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=64bc4280
 #   RecoveredModel.forward=a1dc17fb

@@ -63,7 +63,7 @@ def test_residual_block_and_a_guessed_top():
         ),
         (
             "RecoveredModel",
-            [("hidden_channels", 8)],
+            [("hidden_channels", 8), ("num_classes", 4)],
             [
                 ("stem", "nn.Conv2d"),
                 ("stem_bn", "nn.BatchNorm2d"),
@@ -149,3 +149,26 @@ def test_role_names_fall_back_to_the_key_path_name():
         {"Mlp", "Mlp2", "Transformer", "RecoveredModel"},
     )
     assert renamed == {"Mlp": "MLP", "Mlp2": "DecoderMLP"}
+
+
+def params(cls) -> dict[str, object]:
+    return {p.name: p.default for p in cls.params}
+
+
+def test_a_linear_output_is_not_tied_to_conv_channels_of_the_same_size():
+    shapes = {"conv1.weight": (8, 3, 3, 3), "conv2.weight": (64, 8, 3, 3)}
+    shapes |= {"fc1.weight": (64, 256), "fc1.bias": (64,), "fc2.weight": (5, 64)}
+    top = analyze(table(shapes)).top
+    fc1 = next(m for m in top.members if m.attr == "fc1")
+    conv2 = next(m for m in top.members if m.attr == "conv2")
+    # conv2 makes 64 channels and fc1 64 features: equal by coincidence, so not one parameter.
+    assert conv2.args[1].value != fc1.args[1].value
+
+
+def test_position_tables_count_positions_and_a_pooled_head_counts_classes():
+    shapes = {"tok_embed.weight": (100, 16), "pos_embed.weight": (32, 16)}
+    names = params(analyze(table(shapes)).top)
+    assert names.get("vocab_size") == 100 and names.get("max_positions") == 32
+    ir = analyze(table(residual_net()))
+    assert params(ir.top)["num_classes"] == 4  # fc after global pooling: a classifier
+    assert "_2" not in "".join(params(ir.top))

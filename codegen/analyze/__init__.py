@@ -10,7 +10,8 @@ from codegen.errors import ModelgenError
 from codegen.analyze.hyperparams import lift_group
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder
 from codegen.analyze.dataflow import infer_forward
-from codegen.ir import Call, ClassDef, Module, ModelIR, Source
+from codegen.ir import Call, ClassDef, Module, ModelIR, Param, Ref, Source
+from codegen.ir.graph import Value
 from codegen.keytree import build_tree
 from codegen.naming import role_names
 from codegen.load import TensorTable
@@ -77,6 +78,7 @@ def analyze(
         ),
     )
     _infer_forwards(classes, resolver)
+    _name_the_head(classes[-1])
     # One warning per gap; classes that only call into a gap are counted, not listed.
     roots = [
         c
@@ -118,6 +120,40 @@ def _infer_forwards(classes: list[ClassDef], resolver: ChoiceResolver) -> None:
                 unknown.add(cls.name)
             else:
                 roles[cls.name] = cls.forward.role
+
+
+POOLING = {("call_method", "mean"), ("call_method", "amax"), ("call_function", "flatten")}
+POOLING |= {("call_function", "adaptive_avg_pool")}
+
+
+def _name_the_head(top: ClassDef) -> None:
+    """The size of what the model returns, when its last step is a linear head, is a parameter
+    named by what it counts: `num_classes` after pooling (a classifier), else `num_outputs`."""
+    g = top.forward.graph
+    if g is None or not g.nodes or g.nodes[-1].op != "output" or not g.nodes[-1].args:
+        return
+    head = g.nodes[-1].args[0]
+    head = g.nodes[head.index] if isinstance(head, Value) else None
+    if head is None or head.op != "call_module" or len(head.target) != 1 or not head.args:
+        return
+    member = next((m for m in top.members if getattr(m, "attr", None) == head.target[0]), None)
+    if not isinstance(member, Module) or member.type_name != "nn.Linear":
+        return
+    out = [a for a in member.args if a.keyword in (None, "out_features")][1:2]
+    if not out or type(out[0].value) is not int or out[0].value < 2:
+        return
+    vocab = [p for p in top.params if p.name.endswith("vocab_size") and p.default == out[0].value]
+    if vocab:  # logits over the tokens an embedding of the model reads
+        out[0].value = Ref(vocab[-1].name)
+        return
+    fed = g.nodes[head.args[0].index] if isinstance(head.args[0], Value) else None
+    name = "num_classes" if fed is not None and (fed.op, fed.target) in POOLING else "num_outputs"
+    if any(p.name == name for p in top.params):
+        return
+    value, out[0].value = out[0].value, Ref(name)
+    param = Param(name, "int", value, out[0].provenance)
+    first_choice = next((i for i, p in enumerate(top.params) if p.choice), len(top.params))
+    top.params.insert(first_choice, param)
 
 
 def _rename(classes: list[ClassDef], names: dict[str, str]) -> None:

@@ -369,4 +369,4 @@ def _value_key(value: object, role: str) -> object:
             tuple((a.keyword, a.role, _value_key(a.value, a.role)) for a in value.args),
         )
     # Sizes may differ between instances of one class; everything else must be equal.
-    return role if role in ("width", "vocab", "count") else repr(value)
+    return role if role in ("width", "vocab", "positions", "count") else repr(value)

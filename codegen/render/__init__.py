@@ -25,6 +25,7 @@ from codegen.ir import (
     Tensor,
 )
 from codegen.render.graph_printer import HELPERS, print_graph
+from codegen.render.width import fit_width
 from codegen.safetext import comment_text, docstring_text, is_plain_attr
 
 # --------------------------------------------------------------------------------- expressions
@@ -370,7 +371,7 @@ def render_source(ir: ModelIR, formatted: bool = True) -> str:
     text = env.get_template("model.py.jinja").render(
         docstring=docstring(ir), imports=_imports(views) + _helpers(views), classes=views
     )
-    return validate(format_source(text)) if formatted else text
+    return validate(fit_width(format_source(text))) if formatted else text
 
 
 def _helpers(views: list[ClassView]) -> list[str]:
