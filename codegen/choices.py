@@ -10,7 +10,8 @@ import fnmatch
 from pathlib import Path
 from typing import Any, Callable
 
-from codegen.errors import ModelgenError, read_small_text
+from codegen.errors import ModelgenError
+from codegen.files import read_small_text
 from codegen.ir import Choice
 from codegen.safetext import printable
 
@@ -35,6 +36,8 @@ class ChoiceResolver:
         self.calibrated = calibrated or {}  # (path, name) -> value picked by `generate --calibrate`
         self.used_hints: set[tuple[str, str]] = set()
         self.made: list[Choice] = []
+        # (path, name) -> value a whole-model pickle recorded (codegen.analyze.evidence)
+        self.recorded: dict[tuple[str, str], Any] = {}
 
     def choose(
         self,
@@ -91,6 +94,17 @@ class ChoiceResolver:
                     "hint",
                     f"hints [{pattern}]",
                 )
+        if (path, name) in self.recorded and _fits(
+            self.recorded[path, name], default, alternatives
+        ):
+            value = self.recorded[path, name]
+            return Choice(
+                name,
+                value,
+                _ordered([a for a in [default, *alternatives] if a != value]),
+                "metadata",
+                "the pickled model",
+            )
         for key in self.synonyms.get(name, (name,)):
             if key in self.metadata:
                 value = self.metadata[key][1]

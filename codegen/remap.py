@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from codegen.errors import ModelgenError, read_small_text
+from codegen.errors import ModelgenError
+from codegen.files import read_small_text
 from codegen.load import Checkpoint, TensorEntry, TensorTable, open_checkpoint
 from codegen.output import Output, write_text
 

@@ -1,8 +1,8 @@
 """The package's import graph matches DESIGN.md's table: data flows one way, no stage imports one
 above it, nothing imports the CLI (bar the `python -m codegen` shim), and there are no cycles.
 
-`errors` and `safetext` are leaves every stage may use: one error type for the exit-code contract,
-one place that makes outside text safe. Imports under `if TYPE_CHECKING:` are annotations, not
+`errors`, `safetext` and `files` are leaves every stage may use: one error type for the exit-code
+contract, one place that makes outside text safe, one set of checks on input files. Imports under `if TYPE_CHECKING:` are annotations, not
 dependencies (a layer pattern's `node: KeyNode`), so they are not counted.
 """
 
@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "codegen"
-LEAVES = ("codegen.errors", "codegen.safetext")
+LEAVES = ("codegen.errors", "codegen.safetext", "codegen.files")
 
 # stage -> the stages it may import (besides itself and the leaves). Longest prefix wins.
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -108,9 +108,9 @@ def test_stages_import_only_what_the_design_allows():
     assert violations == []
 
 
-def test_leaves_import_nothing_from_the_package():
+def test_leaves_import_only_other_leaves():
     graph = import_graph()
-    assert {leaf: graph[leaf] for leaf in LEAVES} == {leaf: set() for leaf in LEAVES}
+    assert {leaf: graph[leaf] - set(LEAVES) for leaf in LEAVES} == {leaf: set() for leaf in LEAVES}
 
 
 def test_nothing_outside_the_cli_imports_it():

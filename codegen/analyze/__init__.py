@@ -10,6 +10,7 @@ from codegen.errors import ModelgenError
 from codegen.analyze.hyperparams import lift_group
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder
 from codegen.analyze.dataflow import infer_forward
+from codegen.analyze.evidence import recorded_choices
 from codegen.ir import Call, ClassDef, Module, ModelIR, Param, Ref, Source
 from codegen.ir.graph import Value
 from codegen.keytree import build_tree
@@ -34,9 +35,9 @@ def analyze(
     resolver = ChoiceResolver(
         {p: v for p, v in hints.items() if v}, table.metadata, calibrated, synonyms()
     )
-    structure = StructureBuilder(resolver, buffer_hints, class_name).build(
-        build_tree(table, canonical=True)
-    )
+    resolver.recorded = recorded_choices(table.modules)
+    builder = StructureBuilder(resolver, buffer_hints, class_name, table.modules)
+    structure = builder.build(build_tree(table, canonical=True))
 
     classes: list[ClassDef] = []
     for group in structure.groups:
@@ -66,13 +67,17 @@ def analyze(
     del resolver.made[made:]
     resolver.used_hints = used
     paths = {g.name: g.instances[0].node.path for g in structure.groups}
+    own = {g.name for g in structure.groups if g.recorded_name}  # a pickle's names are kept
     _rename(
         classes,
         role_names(
             [
                 (c.name, c.forward.role, {m.attr for m in c.members}, paths.get(c.name, ""))
                 for c in classes
-                if not c.is_top and c.forward.names_class and not c.forward.missing
+                if not c.is_top
+                and c.name not in own
+                and c.forward.names_class
+                and not c.forward.missing
             ],
             {c.name for c in classes},
         ),
@@ -94,6 +99,7 @@ def analyze(
         warnings.append(
             f"{', '.join(blocked)}: forward raises NotImplementedError too, as it calls the above"
         )
+    warnings += builder.notes
     resolver.check_hints_used()
     source = Source(
         file=table.source,

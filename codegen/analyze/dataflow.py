@@ -70,6 +70,11 @@ def example_inputs(cls: ClassDef, g: Graph) -> list[ExampleInput]:
     first = _first_module(cls, g)
     if first is None or first.io is None:
         return []
+    while first.kind == "sequential" and first.children:  # what it takes is what its head takes
+        head = next((m for m in first.children if m.io and m.io.family != "activation"), None)
+        if head is None or head.io is None:
+            break
+        first = head
     io = first.io
     if io.vocab:
         one = ExampleInput((2, 16), vocab=io.vocab)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
+from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
 from codegen.keytree import KeyNode
@@ -51,6 +53,7 @@ class ClassGroup:
     key: tuple
     name: str
     instances: list[Instance] = field(default_factory=list)
+    recorded_name: bool = False  # the name is the class's own, from a whole-model pickle
 
 
 @dataclass
@@ -63,9 +66,16 @@ class Structure:
 
 class StructureBuilder:
     def __init__(
-        self, resolver: ChoiceResolver, buffer_hints: dict[str, str], top_name: str
+        self,
+        resolver: ChoiceResolver,
+        buffer_hints: dict[str, str],
+        top_name: str,
+        described: Any = None,
     ) -> None:
         self.resolver = resolver
+        # A whole-model pickle's module tree (codegen.load.module_pickle): exact types and arguments
+        self.described = described
+        self.notes: list[str] = []  # what the pickle recorded that the file does not reproduce
         self.buffer_hints = buffer_hints  # key path -> "buffer" | "parameter"
         self.groups: dict[tuple, ClassGroup] = {}
         self.order: list[ClassGroup] = []
@@ -112,8 +122,16 @@ class StructureBuilder:
 
     # ------------------------------------------------------------------------------------------
 
+    def _described(self, path: str) -> Any:
+        return self.described.find(path) if self.described is not None else None
+
     def module_for(self, node: KeyNode, ctx: Context) -> Module:
+        made = len(self.resolver.made)
         found = recognise(node, ctx)
+        recorded = self._recorded_layer(node, found)
+        if recorded is not None:
+            del self.resolver.made[made:]  # the catalogue's guesses are settled by the record
+            return recorded
         if found is not None and matches(found.call(), node):
             return Module(
                 node.name,
@@ -133,6 +151,46 @@ class StructureBuilder:
         ):
             return self._dict(node)
         return self._class_instance(node)
+
+    def _recorded_layer(self, node: KeyNode, found: Recognised | None) -> Module | None:
+        """The torch.nn layer the pickle recorded at this path, with its proven constructor call."""
+        desc = self._described(node.path)
+        if desc is None or not desc.torch_nn or desc.torch_nn in ("Sequential", "ModuleList"):
+            return None
+        call = nn_call(desc)
+        if call is None or not matches(call, node):
+            if found is not None and found.type_name != f"nn.{desc.torch_nn}":
+                self.notes.append(
+                    f"{node.path or 'the model'}: recorded as nn.{desc.torch_nn}, built as "
+                    f"{found.type_name} (its recorded arguments do not determine a call)"
+                )
+            return None
+        same = found is not None and found.type_name == call.type_name
+        args = merge_args(found.args if same else [], call, call.type_name)
+        # Recorded widths beat the catalogue's reading of shapes (a depthwise conv's groups).
+        recorded_io = io_of(call, desc)
+        if same and found is not None and recorded_io.family not in ("linear", "conv"):
+            recorded_io = found.io
+        io = recorded_io
+        return Module(node.name, "builtin", call.type_name, args, io=io)
+
+    def _unkeyed(self, node: KeyNode) -> dict[str, Module]:
+        """Recorded children the keys do not show (parameter-free layers), by attribute name."""
+        desc = self._described(node.path)
+        out: dict[str, Module] = {}
+        for name, child in (desc.children.items() if desc is not None else ()):
+            if name in node.children or child is None:
+                continue
+            module = evidence_module(name, child)
+            if module is None or not is_plain_attr(name):
+                where = f"{node.path}.{name}" if node.path else name
+                self.notes.append(
+                    f"{where}: recorded {child.qualified} holds no tensors and is not a torch.nn "
+                    "layer the file can rebuild; left out"
+                )
+                continue
+            out[name] = module
+        return out
 
     def _dict(self, node: KeyNode) -> Module:
         """Children whose names cannot be attributes: an nn.ModuleDict keyed by the exact names."""
@@ -170,8 +228,17 @@ class StructureBuilder:
                 first[child.name] = self.module_for(child, self._context(child))
         ordered, chained = reading_order(list(first.values()))
         order = [m.attr for m in ordered]
+        unkeyed = self._unkeyed(node)
+        desc = self._described(node.path)
+        if desc is not None:  # registration order, as recorded: the order the author wrote
+            order = [n for n in desc.children if n in first or n in unkeyed] + [
+                n for n in order if n not in desc.children
+            ]
         final: dict[str, Module] = {}
         for i, attr in enumerate(order):
+            if attr in unkeyed:
+                final[attr] = unkeyed[attr]
+                continue
             if attr not in layers:
                 final[attr] = first[attr]
                 continue
@@ -190,7 +257,7 @@ class StructureBuilder:
                     before = None
                 after = after if after and _paired(attr, after) else None
             prev = final[before].io if before else None
-            nxt = first[after].io if after else None
+            nxt = (first.get(after) or unkeyed[after]).io if after else None
             child = node.children[attr]
             final[attr] = self.module_for(child, self._context(child, prev, nxt))
         return members + [final[attr] for attr in order]
@@ -203,7 +270,7 @@ class StructureBuilder:
         return found
 
     def _tensor(self, attr: str, key: str, shape: tuple[int, ...], dtype: str) -> Tensor:
-        hint = self.buffer_hints.get(key)
+        hint = self.buffer_hints.get(key) or self._recorded_kind(key)
         integral = not (
             dtype.startswith("float") or dtype.startswith("bfloat") or dtype.startswith("complex")
         )
@@ -217,13 +284,32 @@ class StructureBuilder:
             kind = "buffer"  # only floating point tensors can require gradients
         return Tensor(attr, tuple(shape), dtype, kind, f"{key}: {dtype} {list(shape)}")
 
+    def _recorded_kind(self, key: str) -> str | None:
+        owner, _, name = key.rpartition(".")
+        desc = self._described(owner)
+        if desc is None:
+            return None
+        return (
+            "parameter" if name in desc.parameters else "buffer" if name in desc.buffers else None
+        )
+
     def _numbered(self, node: KeyNode) -> Module:
         """Numbered children: a repeated block, a ModuleList of blocks, or a Sequential with gaps."""
         indices = sorted(int(n) for n in node.children)
+        desc = self._described(node.path)
+        recorded = desc is not None and desc.torch_nn in ("Sequential", "ModuleList")
+        if recorded and all(_canonical_index(n) for n in desc.children):
+            indices = sorted(set(indices) | {int(n) for n in desc.children})
         contiguous = indices == list(range(len(indices)))
-        children = [node.children[str(i)] for i in indices]
+        children = [node.children[str(i)] for i in indices if str(i) in node.children]
         first_sig = children[0].signature
-        if contiguous and len(children) > 1 and all(c.signature == first_sig for c in children):
+        if (
+            contiguous
+            and len(children) > 1
+            and len(children) == len(indices)
+            and not (recorded and desc.torch_nn == "Sequential")
+            and all(c.signature == first_sig for c in children)
+        ):
             # Identical copies carry no new information: analyze the first only.
             item = self.module_for(children[0], self._context(children[0]))
             if item.kind in ("class", "builtin"):
@@ -241,7 +327,10 @@ class StructureBuilder:
         for i in range(indices[-1] + 1):
             child = node.children.get(str(i))
             if child is None:
-                items.append(self._gap(node, i, prev))
+                recorded_item = (
+                    evidence_module(str(i), desc.children.get(str(i))) if recorded else None
+                )
+                items.append(recorded_item or self._gap(node, i, prev))
                 continue
             module = self.module_for(child, self._context(child, prev))
             items.append(module)
@@ -249,6 +338,8 @@ class StructureBuilder:
         io = _span_io("sequential", items)
         has_gaps = len(items) != len(children)
         kind = "sequential" if has_gaps or _composes(items) else "modulelist"
+        if recorded:
+            kind = "sequential" if desc.torch_nn == "Sequential" else "modulelist"
         return Module(
             node.name,
             kind,
@@ -285,7 +376,10 @@ class StructureBuilder:
         key = (node.shape_free_signature, tuple(_member_key(m) for m in members))
         group = self.groups.get(key)
         if group is None:
-            group = ClassGroup(key, class_name_for(node.path, self.taken_names))
+            desc = self._described(node.path)
+            # The pickle's own class name where it recorded one (checked like any other name).
+            named = desc.name if desc is not None and not desc.torch_nn else node.path
+            group = ClassGroup(key, class_name_for(named, self.taken_names), [], named != node.path)
             self.groups[key] = group
             self.order.append(group)
         module = Module(node.name, "class", group.name, io=_class_io(members))

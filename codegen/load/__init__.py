@@ -31,7 +31,9 @@ from codegen.load.safetensors_file import (
     _looks_like_safetensors,
     _looks_like_truncated_safetensors,
 )
-from codegen.load.restricted import check_member_sizes, regular_file_size
+from codegen.files import regular_file_size
+from codegen.load.module_pickle import describe_model, open_whole_model
+from codegen.load.restricted import check_member_sizes
 from codegen.load.shards import _open_shard_index
 from codegen.load.table import Checkpoint, TensorEntry, TensorTable, _check_names, _in_file
 from codegen.load.torchscript import _open_torchscript
@@ -94,6 +96,13 @@ def _open(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -
             names = z.namelist()
             _in_file(path.name, check_member_sizes, z)
             raw = None if _is_torchscript(names) else _in_file(path.name, _describe_zip, z, names)
+            model = None
+            if raw is None and not _is_torchscript(names):  # whole-model pickles: described
+                model = _in_file(path.name, describe_model, z)
+        if model is not None:
+            whole = open_whole_model(path, names[0].split("/")[0], model, key, strip, prefixes)
+            if whole is not None:
+                return whole
         if _is_torchscript(names):
             return _open_torchscript(path, key, strip, prefixes)
         fmt = "torch-zip"

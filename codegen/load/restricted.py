@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import pickle
-import stat
 import zipfile
 from collections import OrderedDict
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -47,18 +45,6 @@ MIB = 2**20
 
 def member_budget(info: zipfile.ZipInfo) -> int:
     return MAX_PICKLE_BYTES if info.compress_type == zipfile.ZIP_STORED else MAX_INFLATED_BYTES
-
-
-def regular_file_size(path: Path) -> int:
-    """The size of a regular file; anything else (FIFO, device, socket) refused without opening it."""
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise ModelgenError(f"{path.name}: cannot read ({e.strerror or e})") from None
-    if not stat.S_ISREG(st.st_mode):
-        kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device or special file"
-        raise ModelgenError(f"{path.name}: {kind}, not a regular file; pass a checkpoint file")
-    return st.st_size
 
 
 def check_member_sizes(z: zipfile.ZipFile) -> None:

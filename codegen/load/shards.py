@@ -17,7 +17,8 @@ from codegen.load.unwrap import (
     _select,
 )
 from codegen.load.pickled import _torch_load_zip, _torch_load
-from codegen.load.restricted import MAX_PICKLE_BYTES, regular_file_size
+from codegen.files import regular_file_size
+from codegen.load.restricted import MAX_PICKLE_BYTES
 from codegen.load.safetensors_file import _looks_like_safetensors, _read_safetensors_header
 
 # -------------------------------------------------------------------------------- sharded sets

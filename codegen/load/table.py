@@ -42,6 +42,9 @@ class TensorTable:
     stripped_prefixes: list[str] = field(default_factory=list)
     # key paths that hold tensors which are not model weights (optimizer, scheduler...)
     ignored: list[str] = field(default_factory=list)
+    # Evidence beyond the tensors: the described module tree of a whole-model pickle
+    # (codegen.load.module_pickle.ModuleDescription), None for a plain state dict.
+    modules: Any = None
 
     def fingerprint(self) -> str:
         """Stable hash of names, shapes and dtypes: what the generated file depends on."""

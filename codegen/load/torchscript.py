@@ -17,6 +17,7 @@ from codegen.load.table import Checkpoint, TensorEntry
 from codegen.load.unwrap import MAX_DEPTH, _flat_checkpoint
 from codegen.load.pickled import _zip_names
 from codegen.load.restricted import RestrictedUnpickler, read_member
+from codegen.load.torchzip import read_views
 
 # --------------------------------------------------------------------------- TorchScript archives
 
@@ -204,20 +205,7 @@ def _open_torchscript(
         entries[n] = TensorEntry(n, t.shape, t.dtype, tied)
 
     def read_tensors() -> dict[str, Any]:
-        import torch
-
-        out: dict[str, Any] = {}
-        storages: dict[str, Any] = {}
-        with zipfile.ZipFile(path) as z:
-            for name, t in described.items():
-                if t.storage not in storages:
-                    raw = bytearray(z.read(f"{root}/data/{t.storage}"))
-                    dtype = getattr(torch, t.dtype)
-                    storages[t.storage] = (
-                        torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
-                    )
-                out[name] = storages[t.storage].as_strided(t.shape, t.stride, t.offset)
-        return out
+        return read_views(path, root, described)
 
     return _flat_checkpoint(
         path.name, "torchscript", entries, {}, key, strip, prefixes, read_tensors

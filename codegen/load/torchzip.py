@@ -207,3 +207,22 @@ _REBUILDERS: dict[str, Callable[..., PickledTensor]] = {
     "torch._utils._rebuild_tensor_v3": _rebuild_v3,
     "torch._utils._rebuild_parameter": _rebuild_parameter,
 }
+
+
+def read_views(path: Any, root: str, views: dict[str, Any]) -> dict[str, Any]:
+    """Real tensors for described views (`storage`, `dtype`, `offset`, `shape`, `stride`), each record
+    read once, for readers whose files torch.load must not open (TorchScript, whole models)."""
+    import torch
+
+    out: dict[str, Any] = {}
+    storages: dict[str, Any] = {}
+    with zipfile.ZipFile(path) as z:
+        for name, t in views.items():
+            if t.storage not in storages:
+                raw = bytearray(z.read(f"{root}/data/{t.storage}"))
+                dtype = getattr(torch, t.dtype)
+                storages[t.storage] = (
+                    torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
+                )
+            out[name] = storages[t.storage].as_strided(t.shape, t.stride, t.offset)
+    return out

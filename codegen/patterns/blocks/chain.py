@@ -187,7 +187,8 @@ def plan(
         after_conv_norm = after_conv_norm and family(members[i - 1]) == "conv"
         # Two Linear layers in a row without a nonlinearity would collapse into one: there is one.
         between_linears = family(m) == "linear" and family(nxt) == "linear"
-        if after_conv_norm or between_linears:
+        # ...unless the class has its own parameter-free layer there (recorded by a pickled model)
+        if (after_conv_norm or between_linears) and family(nxt) != "activation":
             activation = ctx.choose(
                 cls, m.attr, "activation", "relu", act.alternatives("relu"), f"after {m.attr}"
             )
@@ -196,7 +197,8 @@ def plan(
         if io is not None and io.out_width is not None:
             flow.width = io.out_width
         if io is not None and io.family != "activation":
-            flow.spatial = io.ndim if io.family in ("conv", "norm", "class", "sequential") else None
+            spatial = ("conv", "norm", "class", "sequential", "pool")
+            flow.spatial = io.ndim if io.family in spatial else None
             flow.sequence = io.family in SEQUENCE_FAMILIES or (
                 flow.sequence and io.family in ("norm", "linear")
             )
