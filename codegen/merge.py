@@ -75,9 +75,19 @@ def _canonical(node: object) -> str:
 
 
 def _method_hashes(module: cst.Module) -> dict[Key, str]:
-    return {
-        (c.name.value, f.name.value): body_hash(f) for c in _classes(module) for f in _methods(c)
-    }
+    hashes = {}
+    for c in _classes(module):
+        first = c.body.body[0] if c.body.body else None
+        if first is not None and _is_docstring(first):  # so a later merge knows it is modelgen's
+            hashes[(c.name.value, "__doc__")] = doc_hash(first)
+        hashes.update({(c.name.value, f.name.value): body_hash(f) for f in _methods(c)})
+    return hashes
+
+
+def doc_hash(stmt: cst.SimpleStatementLine) -> str:
+    """8 hex digits of a class docstring's words (black re-indents docstrings: layout is no edit)."""
+    text = " ".join(cst.Module(body=[stmt]).code.split())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 def record_bodies(
@@ -289,6 +299,9 @@ class _Merger:
         def place(stmt: cst.BaseStatement) -> int | object | None:
             if _is_docstring(stmt) and new_doc is not None:
                 return new_doc
+            recorded_doc = (self.record or {}).get((name, "__doc__"))
+            if _is_docstring(stmt) and recorded_doc == doc_hash(stmt):
+                return _DROP  # modelgen wrote it and now writes none: not the user's code
             method = stmt.name.value if isinstance(stmt, cst.FunctionDef) else None
             if method in index:
                 return index[method]

@@ -118,8 +118,9 @@ class RecoveredModel(nn.Module):
         return self.fc(x)
 
 
-# modelgen: fingerprint fe26bab01ebe4b1d; bodies BasicBlock.__init__=5f2cc94f
-#   BasicBlock.forward=b93da025 DownsampleBasicBlock.__init__=b8075963
-#   DownsampleBasicBlock.forward=fe2a17e7 RecoveredModel.__init__=f4ea3fe8
+# modelgen: fingerprint fe26bab01ebe4b1d; bodies BasicBlock.__doc__=9e05f01d
+#   BasicBlock.__init__=5f2cc94f BasicBlock.forward=b93da025 DownsampleBasicBlock.__doc__=b0d21513
+#   DownsampleBasicBlock.__init__=b8075963 DownsampleBasicBlock.forward=fe2a17e7
+#   RecoveredModel.__doc__=ff6f2520 RecoveredModel.__init__=f4ea3fe8
 #   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=64bc4280
 #   RecoveredModel.forward=a1dc17fb

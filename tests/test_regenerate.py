@@ -80,3 +80,25 @@ def test_a_pin_that_no_longer_fits_is_dropped(tmp_path, capsys):
     code, _, err = run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)
     assert code == 0, err
     assert "Bogus" not in out.read_text()
+
+
+def test_a_docstring_modelgen_wrote_is_not_reported_as_the_users_code(tmp_path):
+    """A class docstring modelgen wrote (listing defaults a calibration then settled) and no longer
+    writes goes quietly; one the user wrote or edited stays, and is said to stay."""
+    from codegen.merge import merge_file, record_bodies
+
+    header = '"""Model."""\n\nimport torch\nimport torch.nn as nn\n\n\n'
+    body = "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n        return x\n"
+    doc = '    """Not recorded in the checkpoint, left at defaults: padding."""\n\n'
+    old = record_bodies(header + "class A(nn.Module):\n" + doc + body, "0" * 16)
+    new = record_bodies(header + "class A(nn.Module):\n" + body, "0" * 16)
+    path = tmp_path / "model.py"
+    path.write_text(old)
+    merged = merge_file(path, new, lambda text: "")
+    assert not any("kept your own code" in n for n in merged.notes)
+    assert "left at defaults" not in merged.text
+
+    path.write_text(old.replace("left at defaults: padding", "my notes on padding"))
+    merged = merge_file(path, new, lambda text: "")
+    assert "my notes on padding" in merged.text
+    assert any("kept your own code" in n for n in merged.notes)
