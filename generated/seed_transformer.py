@@ -31,9 +31,8 @@ class RecoveredModel(nn.Module):
         dim_feedforward: int = 256,  # transformer_encoder.layers.0.linear1.weight.shape[0]
         num_encoder_layers: int = 3,  # transformer_encoder.layers.0-2
         num_decoder_layers: int = 1,  # transformer_decoder.layers.0
-        # not in the checkpoint: from checkpoint metadata config.nhead (alternatives 1, 2, 8, 16,
-        # 32, 64)
-        nhead: int = 4,
+        nhead: int = 4,  # not in the checkpoint: from checkpoint metadata config.nhead
+        # (alternatives 1, 2, 8, 16, 32, 64)
         activation: str = "relu",  # not in the checkpoint: default (alternatives 'gelu')
         batch_first: bool = True,  # not in the checkpoint: default (alternatives False)
         norm_first: bool = False,  # not in the checkpoint: default (alternatives True)
@@ -100,7 +99,7 @@ class RecoveredModel(nn.Module):
 
 
 # modelgen: fingerprint b969a9f74b2dd886; bodies PositionalEncoding.__init__=c8734c13
-#   PositionalEncoding.forward=5cfc7cef RecoveredModel.__init__=599fab2b
+#   PositionalEncoding.forward=5cfc7cef RecoveredModel.__init__=a1113ffe
 #   RecoveredModel.from_checkpoint=b9bbf49c RecoveredModel.example_inputs=77278440
 #   RecoveredModel.forward=a69fa225
 # modelgen: pin ["transformer_encoder.layers.0.self_attn", "nhead", 4, "metadata"]

@@ -1,10 +1,11 @@
 """Every generated line within 100 columns, comments and docstrings included.
 
-black fits code but leaves comments and strings as they are. After black, a comment line that is too
-long is wrapped into several at its indentation; a comment that follows code and does not fit moves
-to its own lines above that code; a docstring line is wrapped at spaces. Only modelgen's own prose is
-touched, found with `tokenize` (never by searching the text), and a line that cannot be broken (a
-single long word, the `Regenerate:` command a later `check` reads back) is left whole.
+black fits code but leaves comments and strings as they are. After black, a comment line that is
+too long is wrapped into several at its indentation; a comment that follows code and does not fit
+goes on in comment lines below it (above it when the code leaves no room); a docstring line is
+wrapped at spaces. Only modelgen's own prose is touched, found with `tokenize` (never by searching
+the text), and a line that cannot be broken (a single long word, the `Regenerate:` command a later
+`check` reads back) is left whole.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def fit_width(text: str) -> str:
 def _comment(line: str, column: int) -> list[str]:
     code, comment = line[:column].rstrip(), line[column:].removeprefix("#").strip()
     indent = line[: len(line) - len(line.lstrip())]
+    room = WIDTH - len(code) - 4  # after `code  # `
+    if code and room >= 30:  # the comment starts beside its code and goes on below it
+        first = _wrap(comment, room)
+        if first is not None:
+            rest = _wrap(comment[len(first[0]) :].strip(), WIDTH - len(indent) - 2) or []
+            return [f"{code}  # {first[0]}"] + [f"{indent}# {part}" for part in rest]
     wrapped = _wrap(comment, WIDTH - len(indent) - 2)
     if wrapped is None:
         return [line]
