@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from codegen.analyze import analyze
+from codegen.analyze import analyze, gap_warnings
 from codegen.choices import OPEN_DOMAINS, load_hints
 from codegen.errors import ModelgenError
 from codegen.ir import ModelIR
@@ -185,6 +185,10 @@ def generate_file(
         merged = merge_existing(output.path, source, class_name, table)
         source = merged.text
         report.notes += merged.notes
+        # A forward the user wrote where modelgen could not infer one is theirs, not a gap.
+        gaps = gap_warnings(ir.classes)
+        report.warnings = [w for w in report.warnings if w not in gaps]
+        report.warnings = gap_warnings(ir.classes, frozenset(merged.yours)) + report.warnings
         report.warnings += merged.warnings
     write_text(output, source)
     return report

@@ -107,6 +107,7 @@ class Merged:
     text: str
     notes: list[str] = field(default_factory=list)  # what was kept
     warnings: list[str] = field(default_factory=list)
+    yours: set[str] = field(default_factory=set)  # methods kept as the user wrote them: "A.forward"
 
 
 class _Conflict(Exception):
@@ -165,7 +166,8 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
         )
     if wrong:
         raise refuse(f"the merged model does not build the checkpoint ({wrong})")
-    return Merged(text, merger.notes, merger.warnings)
+    written = {label for label, code, _ in merger.kept if isinstance(code, cst.FunctionDef)}
+    return Merged(text, merger.notes, merger.warnings, written)
 
 
 class _Merger:

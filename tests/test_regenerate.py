@@ -102,3 +102,32 @@ def test_a_docstring_modelgen_wrote_is_not_reported_as_the_users_code(tmp_path):
     merged = merge_file(path, new, lambda text: "")
     assert "my notes on padding" in merged.text
     assert any("kept your own code" in n for n in merged.notes)
+
+
+def test_a_forward_the_user_wrote_is_theirs_not_a_gap(tmp_path, capsys):
+    """Attention without a recorded head count has no inferred forward; once the user writes it,
+    regenerating keeps it and no longer warns that it raises NotImplementedError."""
+    import re
+
+    state = {f"attn.{p}.weight": torch.randn(16, 16) for p in ("q_proj", "k_proj", "v_proj")}
+    state["attn.out_proj.weight"] = torch.randn(16, 16)
+    torch.save(state, tmp_path / "w.pt")
+    out = tmp_path / "model.py"
+    code, printed, err = run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)
+    assert code == 0, err
+    assert "Attn.forward: cannot infer" in printed
+    text = out.read_text()
+    start = text.index("    def forward", text.index("class Attn("))
+    end = text.index("\n\n\n", start)
+    mine = (
+        "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n"
+        "        q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)\n"
+        "        w = torch.softmax(q @ k.transpose(-2, -1) / 4.0, dim=-1)\n"
+        "        return self.out_proj(w @ v)"
+    )
+    out.write_text(text[:start] + mine + text[end:])
+    code, printed, err = run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)
+    assert code == 0, err
+    assert "kept your edits to Attn.forward" in printed
+    assert not re.search(r"Attn\.forward: cannot infer", printed)
+    assert "torch.softmax(q @ k.transpose" in out.read_text()

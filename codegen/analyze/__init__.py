@@ -84,21 +84,7 @@ def analyze(
     )
     _infer_forwards(classes, resolver)
     _name_the_head(classes[-1])
-    # One warning per gap; classes that only call into a gap are counted, not listed.
-    roots = [
-        c
-        for c in classes
-        if c.forward.missing and not c.forward.missing.startswith("the dataflow: it calls")
-    ]
-    warnings = [
-        f"{c.name}.forward: cannot infer {c.forward.missing}; it raises NotImplementedError"
-        for c in roots
-    ]
-    blocked = [c.name for c in classes if c.forward.missing and c not in roots]
-    if blocked:
-        warnings.append(
-            f"{', '.join(blocked)}: forward raises NotImplementedError too, as it calls the above"
-        )
+    warnings = gap_warnings(classes)
     warnings += builder.notes
     resolver.check_hints_used()
     source = Source(
@@ -113,6 +99,23 @@ def analyze(
         calibration=calibration_note,
     )
     return ModelIR(classes, source, summary=_summary(classes[-1], table), warnings=warnings)
+
+
+def gap_warnings(classes: list[ClassDef], yours: frozenset[str] = frozenset()) -> list[str]:
+    """One warning per forward that raises NotImplementedError; classes that only call into a gap
+    are counted, not listed. A forward in `yours` ("A.forward") the user wrote: it is theirs."""
+    gaps = [c for c in classes if c.forward.missing and f"{c.name}.forward" not in yours]
+    roots = [c for c in gaps if not c.forward.missing.startswith("the dataflow: it calls")]
+    warnings = [
+        f"{c.name}.forward: cannot infer {c.forward.missing}; it raises NotImplementedError"
+        for c in roots
+    ]
+    blocked = [c.name for c in gaps if c not in roots]
+    if blocked:
+        warnings.append(
+            f"{', '.join(blocked)}: forward raises NotImplementedError too, as it calls the above"
+        )
+    return warnings
 
 
 def _infer_forwards(classes: list[ClassDef], resolver: ChoiceResolver) -> None:
