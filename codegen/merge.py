@@ -294,6 +294,8 @@ class _Merger:
                     if method == "__init__"
                     else self.keep(name, mine)
                 )
+                if method == "forward":
+                    self.check_new_members(name, old, new, mine)
             members.append(member)
         index = {s.name.value: i for i, s in enumerate(members) if isinstance(s, cst.FunctionDef)}
         new_doc = 0 if members and _is_docstring(members[0]) else None
@@ -370,6 +372,19 @@ class _Merger:
 
     # ---- references from kept code
 
+    def check_new_members(
+        self, name: str, old: cst.ClassDef, new: cst.ClassDef, forward: cst.FunctionDef
+    ) -> None:
+        """A kept forward that never calls what this checkpoint added computes without it."""
+        added = sorted(_registered(new) - _registered(old))
+        used = {a.attr.value for a in m.findall(forward, m.Attribute(value=m.Name("self")))}
+        unused = [a for a in added if a not in used]
+        if unused:
+            self.warnings.append(
+                f"{name}.forward (kept as you wrote it) does not use {', '.join(unused)}, new in "
+                "this checkpoint: add them to it, or delete the method to get a generated one"
+            )
+
     def check_references(self, classes: dict[str, cst.ClassDef]) -> None:
         """Warn where kept code uses a class modelgen no longer generates, or a `self.<attr>` that the
         regenerated class does not define."""
@@ -390,6 +405,15 @@ class _Merger:
                     f"{label} (kept) uses self.{attr}, which the regenerated {cls} "
                     "does not define"
                 )
+
+
+def _registered(cls: cst.ClassDef) -> set[str]:
+    """What the class's __init__ registers (`self.X = ...`, add_module...)."""
+    init = next((f for f in _methods(cls) if f.name.value == "__init__"), None)
+    if init is None:
+        return set()
+    found = {_target(s) for s in m.findall(init, m.SimpleStatementLine())}
+    return {t for t in found if t and t != "super().__init__"}
 
 
 def _defined(cls: cst.ClassDef) -> set[str]:

@@ -131,3 +131,37 @@ def test_a_forward_the_user_wrote_is_theirs_not_a_gap(tmp_path, capsys):
     assert "kept your edits to Attn.forward" in printed
     assert not re.search(r"Attn\.forward: cannot infer", printed)
     assert "torch.softmax(q @ k.transpose" in out.read_text()
+
+
+class _CNN(nn.Module):
+    def __init__(self, third: bool) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(16)
+        if third:
+            self.conv3 = nn.Conv2d(16, 16, 3, padding=1)
+            self.bn3 = nn.BatchNorm2d(16)
+        self.fc = nn.Linear(16, 4)
+
+
+def test_a_kept_forward_that_ignores_new_layers_is_warned_about(tmp_path, capsys):
+    torch.save(_CNN(third=False).state_dict(), tmp_path / "w.pt")
+    out = tmp_path / "model.py"
+    assert run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)[0] == 0
+    text = out.read_text()
+    start = text.index("    def forward", text.index("class RecoveredModel("))
+    end = text.index("\n\n\n", start)
+    mine = (
+        "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n"
+        "        x = torch.relu(self.bn1(self.conv1(x)))\n"
+        "        x = torch.relu(self.bn2(self.conv2(x)))\n"
+        "        return self.fc(x.amax(dim=(2, 3)))  # my own pooling"
+    )
+    out.write_text(text[:start] + mine + text[end:])
+    torch.save(_CNN(third=True).state_dict(), tmp_path / "w.pt")
+    code, printed, err = run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)
+    assert code == 0, err
+    assert "kept your edits to RecoveredModel.forward" in printed
+    assert "does not use bn3, conv3, new in this checkpoint" in " ".join(printed.split())
