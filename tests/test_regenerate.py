@@ -165,3 +165,16 @@ def test_a_kept_forward_that_ignores_new_layers_is_warned_about(tmp_path, capsys
     assert code == 0, err
     assert "kept your edits to RecoveredModel.forward" in printed
     assert "does not use bn3, conv3, new in this checkpoint" in " ".join(printed.split())
+
+
+def test_a_new_layer_renames_no_existing_parameter(tmp_path):
+    from codegen.analyze import analyze
+    from codegen.load import open_checkpoint
+
+    names = []
+    for third in (False, True):
+        torch.save(_CNN(third).state_dict(), tmp_path / "w.pt")
+        top = analyze(open_checkpoint(tmp_path / "w.pt").table).top
+        names.append({p.name: p.default for p in top.params})
+    assert names[0].items() <= names[1].items()
+    assert not any(n.endswith("_2") for n in names[1])
