@@ -2,8 +2,17 @@
 
 Descent from the defaults: every alternative of every choice is rendered, built, strict-loaded with
 the checkpoint's weights and run on a capped subset of DATA; the single change that lowers the error
-most is kept, and the search repeats from there until nothing improves or the match is exact. Choices pinned by --hints or checkpoint
-metadata are not searched.
+most is kept, and the search repeats from there (then as a beam) until nothing improves or the match
+is exact. Choices pinned by --hints or checkpoint metadata are not searched.
+
+Honesty rules: a change counts as calibrated only when taking it back measurably worsens the fit
+(else the default stays and the data did not decide); a candidate that cannot run says why; the
+result says whether the final model reproduces DATA. DATA holding training targets instead of the
+original's outputs cannot prove anything exact: candidates are then scored by their loss after the
+closed-form refit of a trailing Linear head (what `finetune` would do next), and what the data
+prefers by a wide margin is reported, never written: a wrong architecture can fit targets better than
+the true one (a random or perturbed body gives features that fit by chance), so the defaults stay
+and the user pins a preference with --hints when they know it is right.
 """
 
 from __future__ import annotations
@@ -17,7 +26,11 @@ from codegen.load import TensorTable
 from codegen.render import render_source
 
 SEARCH_SAMPLES = 64
+FINAL_SAMPLES = 1024  # the final model is compared with DATA's outputs on up to this many samples
 EXACT = 1e-12  # relative error treated as an exact match: stop searching
+# How much worse the fit must get without a change for the change to count as calibrated: 1% of the
+# error against recorded outputs; 10% against training targets, whose noise moves every candidate.
+MEASURABLE = {"outputs": 0.01, "targets": 0.10}
 
 
 @dataclass
@@ -27,15 +40,87 @@ class Trial:
     value: Any
     error: float
     kept: bool = False
+    failure: str = ""  # why the candidate could not run (error inf), first line
 
 
 @dataclass
 class Calibration:
-    picked: dict[tuple[str, str], Any]
+    picked: dict[tuple[str, str], Any]  # only the changes that measurably improved the fit
     error: float  # relative error of the final choices on the search subset
     baseline: float  # the same with every default
     trials: list[Trial] = field(default_factory=list)
     samples: int = 0
+    evidence: str = (
+        "outputs"  # outputs: the original's recorded outputs | targets: training targets
+    )
+    undecided: list[str] = field(default_factory=list)  # changes the data did not measurably favour
+    reproduces: bool = False  # the final model matches DATA's outputs within atol/rtol
+    max_abs: float | None = None  # the final model against DATA's outputs
+    compared: int = 0  # on this many samples
+    lowest: float = float("inf")  # the best and worst finite candidate scores
+    highest: float = float("inf")
+    failed: int = 0  # candidates that could not run
+    preferred: dict[tuple[str, str], Any] = field(default_factory=dict)  # targets: not applied
+    preferred_error: float = float("inf")
+
+    @property
+    def separates(self) -> bool:
+        """Did the data tell the candidates apart (their scores differ measurably)?"""
+        if self.highest == float("inf"):
+            return False
+        return self.highest - self.lowest > MEASURABLE[self.evidence] * max(self.highest, EXACT)
+
+    def verdict(self) -> str:
+        """One line for the terminal: what the calibration proved."""
+        if self.evidence == "targets":
+            return (
+                "DATA holds training targets, not the original's outputs: exactness cannot be "
+                f"proven and no choice is taken from them; relative loss after refitting the head "
+                f"{self.baseline:.3g} with the defaults; " + self._decided()
+            )
+        if self.reproduces:
+            return (
+                f"reproduces DATA's outputs on {self.compared} samples "
+                f"(max abs diff {self.max_abs:.3g})"
+            )
+        diff = "" if self.max_abs is None else f"max abs diff {self.max_abs:.3g}, "
+        return (
+            f"does not reproduce DATA's outputs ({diff}relative error {self.error:.3g}, "
+            f"defaults {self.baseline:.3g}); {self._decided()}"
+        )
+
+    def _decided(self) -> str:
+        spread = (
+            f"candidates scored {self.lowest:.3g} to {self.highest:.3g}"
+            if self.highest < float("inf")
+            else "no candidate ran"
+        )
+        if self.failed:
+            spread += f", {self.failed} could not run"
+        if self.preferred:
+            names = ", ".join(f"{p or '(top)'} {n} = {v!r}" for (p, n), v in self.preferred.items())
+            how = (
+                f"the data prefers {names} (loss {self.preferred_error:.3g}); pin it with --hints "
+                "only if you know it is right"
+            )
+        elif self.evidence == "targets":
+            how = "the data does not identify any choice; defaults kept"
+        elif self.picked and self.reproduces:
+            names = ", ".join(sorted({name for _, name in self.picked}))
+            how = f"the data decided {names}"
+        elif self.picked:
+            names = ", ".join(sorted({name for _, name in self.picked}))
+            how = f"{names} lowered the error, but nothing is proven while the forward differs"
+        elif self.separates:
+            how = "no change beat the defaults"
+        else:
+            how = "the data does not tell the choices apart; defaults kept"
+        if self.undecided and self.evidence == "outputs":
+            how += f" (not measurably better, kept at defaults: {', '.join(self.undecided)})"
+        return f"{spread}: {how}"
+
+    def docstring_note(self, data_name: str) -> str:
+        return f"Calibrated on {data_name} ({self.samples} samples): {self.verdict()}."
 
 
 def calibrate(
@@ -48,11 +133,12 @@ def calibrate(
     max_steps: int = 8,
     beam_width: int = 2,
     on_trial: Callable[[Trial], None] | None = None,
+    training_targets: bool = False,
 ) -> Calibration:
+    evidence = "targets" if training_targets else "outputs"
     n = min(SEARCH_SAMPLES, int(target.shape[0]))
-    inputs = tuple(t[:n] for t in inputs)
-    target = target[:n]
-    result = Calibration({}, 0.0, 0.0, samples=n)
+    subset = tuple(t[:n] for t in inputs)
+    result = Calibration({}, 0.0, 0.0, samples=n, evidence=evidence)
     evaluated: dict[frozenset, tuple[float, ModelIR]] = {}
 
     def evaluate(
@@ -61,12 +147,17 @@ def calibrate(
         key = frozenset(picked.items())
         if key not in evaluated:
             ir = analyze(table, class_name=class_name, hints=hints, calibrated=picked)
-            error = model_error(
-                render_source(ir, formatted=False), class_name, state, inputs, target
+            error, failure = model_error(
+                render_source(ir, formatted=False),
+                class_name,
+                state,
+                subset,
+                target[:n],
+                refit_head=training_targets,
             )
             evaluated[key] = (error, ir)
             if changed is not None:
-                trial = Trial(*changed, error)
+                trial = Trial(*changed, error, failure=failure)
                 result.trials.append(trial)
                 if on_trial:
                     on_trial(trial)
@@ -78,20 +169,55 @@ def calibrate(
     # Follow the single best change first (cheap); when that stops short of an exact match, widen to a
     # beam: errors compound through the network, so one choice's right value often shows only once
     # another is right, and a beam keeps the runner-up combinations alive. Evaluations are memoised.
-    for width in dict.fromkeys((1, beam_width)):
-        best, picked, ir = _beam_search(evaluate, (best, {}, ir), width, max_steps)
-        if best <= EXACT:
-            break
+    if best > EXACT:
+        for width in dict.fromkeys((1, beam_width)):
+            best, picked, ir = _beam_search(evaluate, (best, picked, ir), width, max_steps)
+            if best <= EXACT:
+                break
+    best, picked, ir = _keep_measurable(evaluate, best, picked, ir, MEASURABLE[evidence], result)
+    if training_targets and picked:  # reported, never applied (see the module docstring)
+        result.preferred, result.preferred_error = picked, best
+        picked, best = {}, result.baseline
     for (path, name), value in picked.items():  # what the search settled on, for the table's end
         kept = Trial(path, name, value, best, kept=True)
         result.trials.append(kept)
         if on_trial:
             on_trial(kept)
-    # Every searched choice counts as calibrated, also where the default won.
-    for choice in searchable(ir):
-        picked.setdefault((choice.path, choice.name), choice.value)
+    scores = [e for e, _ in evaluated.values() if e < float("inf")]
+    result.failed = sum(1 for t in result.trials if not t.kept and t.error == float("inf"))
+    if scores:
+        result.lowest, result.highest = min(scores), max(scores)
     result.picked, result.error = picked, best
+    if not training_targets:
+        m = min(FINAL_SAMPLES, int(target.shape[0]))
+        result.reproduces, result.max_abs = reproduces(
+            render_source(ir, formatted=False),
+            class_name,
+            state,
+            tuple(t[:m] for t in inputs),
+            target[:m],
+        )
+        result.compared = m
     return result
+
+
+def _keep_measurable(
+    evaluate: Callable,
+    best: float,
+    picked: dict[tuple[str, str], Any],
+    ir: ModelIR,
+    margin: float,
+    result: Calibration,
+) -> tuple[float, dict[tuple[str, str], Any], ModelIR]:
+    """Take back every change whose removal does not measurably worsen the fit: the default stays
+    wherever the data did not decide, and only what it decided is labelled calibrated."""
+    for key in list(picked):
+        without = {k: v for k, v in picked.items() if k != key}
+        error, without_ir = evaluate(without, None)
+        if error - best <= margin * max(error, EXACT) and error < float("inf"):
+            picked, best, ir = without, error, without_ir
+            result.undecided.append(f"{key[0] or '(top)'} {key[1]}")
+    return best, picked, ir
 
 
 State = tuple[float, dict[tuple[str, str], Any], ModelIR]
@@ -136,24 +262,88 @@ def searchable(ir: ModelIR) -> list[Choice]:
 
 
 def model_error(
-    source: str, class_name: str, state: dict[str, Any], inputs: tuple[Any, ...], target: Any
-) -> float:
-    """Relative squared error of the generated model on the data; inf when it cannot run."""
+    source: str,
+    class_name: str,
+    state: dict[str, Any],
+    inputs: tuple[Any, ...],
+    target: Any,
+    refit_head: bool = False,
+) -> tuple[float, str]:
+    """Relative squared error of the generated model on the data, and '' — or inf and why it
+    cannot run (`Class.method, line N: Error: message`). With `refit_head`, the trailing Linear is
+    first refitted to the targets in closed form, as finetune would."""
     import torch
 
-    namespace: dict[str, Any] = {"__name__": "modelgen_calibration"}
     try:
-        exec(compile(source, "model.py", "exec"), namespace)
-        model = namespace[class_name]().eval()
-        model.load_state_dict(state, strict=True)
+        model = _loaded(source, class_name, state)
         with torch.no_grad():
-            out = model(*inputs)
-        if isinstance(out, tuple):
-            out = out[0]
-        if out.shape != target.shape:
-            return float("inf")
-        scale = target.float().pow(2).mean().clamp_min(1e-12)
-        error = (out.float() - target.float()).pow(2).mean() / scale
-        return float(error) if torch.isfinite(error) else float("inf")
-    except Exception:  # a combination that does not run is simply a bad candidate
-        return float("inf")
+            if refit_head:
+                _refit_head(model, inputs, target)
+            out = _first(model(*inputs))
+    except Exception as e:  # a combination that does not run is a bad candidate: say why
+        from codegen.harness.forward_run import SOURCE_NAME, where_failed
+
+        return float("inf"), where_failed(e, SOURCE_NAME, source)
+    if out.shape != target.shape:
+        return float("inf"), (
+            f"output [{', '.join(map(str, out.shape))}] but DATA records "
+            f"[{', '.join(map(str, target.shape))}]"
+        )
+    scale = target.float().pow(2).mean().clamp_min(1e-12)
+    error = (out.float() - target.float()).pow(2).mean() / scale
+    if not torch.isfinite(error):
+        return float("inf"), "output holds NaN/inf"
+    return float(error), ""
+
+
+def reproduces(
+    source: str, class_name: str, state: dict[str, Any], inputs: tuple[Any, ...], target: Any
+) -> tuple[bool, float | None]:
+    """Does the model match the recorded outputs within verify's atol/rtol? And its max abs diff."""
+    import torch
+
+    from codegen.harness.compare import compare_outputs
+
+    try:
+        model = _loaded(source, class_name, state)
+        with torch.no_grad():
+            diffs = compare_outputs(_first(model(*inputs)), target)
+    except Exception:
+        return False, None
+    return all(d.within for d in diffs), diffs[0].max_abs
+
+
+def _loaded(source: str, class_name: str, state: dict[str, Any]) -> Any:
+    from codegen.harness.forward_run import compile_source
+
+    _, cls = compile_source(source, class_name)
+    model = cls().eval()
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def _first(out: Any) -> Any:
+    return out[0] if isinstance(out, tuple) else out
+
+
+def _refit_head(model: Any, inputs: tuple[Any, ...], target: Any) -> None:
+    """Least squares for the last Linear when the model's output is exactly its output (head.py
+    proves it); otherwise the model is scored as it is."""
+    import torch.nn as nn
+
+    from codegen.harness.head import InputCapture, find_head, probe
+    from codegen.harness.lstsq import NormalEquations
+
+    linears = [n for n, m in model.named_modules() if type(m) is nn.Linear]
+    if not linears:
+        return
+    head, _ = find_head(model, [f"{linears[-1]}.weight"])
+    if head is None or not isinstance(head.module, nn.Linear) or probe(model, head, inputs):
+        return
+    with InputCapture(head.entry) as capture:
+        out = model(*inputs)
+    if _first(out).shape != target.shape:
+        return  # scored as it is: the shape check that follows says what is wrong
+    equations = NormalEquations(head.module, device=target.device)
+    equations.add(capture.args[0], target)
+    equations.solve_into_linear()

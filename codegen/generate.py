@@ -9,6 +9,7 @@ from typing import Any, Callable
 from codegen.analyze import analyze, gap_warnings
 from codegen.choices import OPEN_DOMAINS, load_hints
 from codegen.errors import ModelgenError
+from codegen.harness.forward_run import ForwardRun, compile_source, run_once
 from codegen.ir import ModelIR
 from codegen.load import TensorTable
 from codegen.naming import check_class_name
@@ -24,6 +25,20 @@ class GenerateReport:
     ir: ModelIR
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what a merge kept of the user's edits
+    forward: ForwardRun | None = None  # the written model run once on its example inputs
+    calibration: Any = None  # codegen.calibrate.Calibration, with --calibrate
+
+    def trust_line(self) -> str:
+        """Which classes' forward is exact, inferred, guessed or missing, in one line."""
+        by_level: dict[str, list[str]] = {}
+        for name, level in self.ir.trust_levels().items():
+            by_level.setdefault(level, []).append(name)
+        parts = [
+            f"{level} {', '.join(by_level[level])}"
+            for level in ("exact", "inferred", "guessed", "missing")
+            if level in by_level
+        ]
+        return "forward trust: " + "; ".join(parts)
 
     def summary(self) -> str:
         classes = len(self.ir.classes)
@@ -47,6 +62,9 @@ class CalibrationData:
     state: dict
     inputs: tuple
     target: object
+    training_targets: bool = (
+        False  # DATA's target is what the model trained towards, not its output
+    )
 
 
 def calibration_data(
@@ -60,7 +78,9 @@ def calibration_data(
     from codegen.harness.data import load_data
 
     data = load_data(data_path, inputs, target, need_target=True)
-    return CalibrationData(data_path, ckpt.state_dict(), data.inputs, data.target)
+    return CalibrationData(
+        data_path, ckpt.state_dict(), data.inputs, data.target, data.holds_training_targets
+    )
 
 
 def generate_source(
@@ -74,9 +94,30 @@ def generate_source(
 ) -> tuple[str, ModelIR]:
     """`kept`: the trailer of the file this one replaces; without new DATA, the values its
     calibration picked are pinned again (a choice that no longer exists or fits is dropped)."""
+    built = _generate(table, class_name, hints_path, command, calibrate_on, on_trial, kept)
+    return built.source, built.ir
+
+
+@dataclass
+class _Built:
+    source: str
+    ir: ModelIR
+    meta_model: Any  # the top class built on the meta device, proven to have the checkpoint's keys
+    calibration: Any  # codegen.calibrate.Calibration or None
+
+
+def _generate(
+    table: TensorTable,
+    class_name: str,
+    hints_path: str | None,
+    command: str,
+    calibrate_on: CalibrationData | None,
+    on_trial: Callable | None,
+    kept: Trailer | None = None,
+) -> _Built:
     check_class_name(class_name)
     hints = load_hints(hints_path)
-    picked, note = None, ""
+    picked, note, result = None, "", None
     if calibrate_on is None and kept is not None:
         picked = {(p, n): v for p, n, v, source in kept.pins if source == "calibrated"}
         note = kept.calibration if picked else ""
@@ -91,12 +132,10 @@ def generate_source(
             class_name,
             hints,
             on_trial=on_trial,
+            training_targets=calibrate_on.training_targets,
         )
         picked = result.picked
-        note = (
-            f"Calibrated on {Path(calibrate_on.path).name} ({result.samples} samples): relative error "
-            f"{result.error:.3g} (defaults: {result.baseline:.3g})."
-        )
+        note = result.docstring_note(Path(calibrate_on.path).name)
     ir = analyze(
         table,
         class_name=class_name,
@@ -105,14 +144,23 @@ def generate_source(
         calibrated=picked,
         calibration_note=note,
     )
+    if result is not None and result.reproduces:
+        ir.source.verified = Path(calibrate_on.path).name  # type: ignore[union-attr]
+    elif picked and kept is not None and kept.fingerprint == ir.source.fingerprint:
+        ir.source.verified = kept.verified  # the same weights with the same values: still proven
     decided = decisions(ir)
     if not any(source == "calibrated" for *_, source in decided):
         ir.source.calibration = ""  # kept pins that no longer apply: nothing calibrated is left
     # The trailer: modelgen's mark, the hashes a later merge tells the user's edits by, and the
     # decisions a later regeneration keeps.
-    source = record_bodies(render_source(ir), ir.source.fingerprint, decided, ir.source.calibration)
-    check_builds(source, class_name, table)
-    return source, ir
+    source = record_bodies(
+        render_source(ir),
+        ir.source.fingerprint,
+        decided,
+        ir.source.calibration,
+        ir.source.verified if ir.source.calibration else "",
+    )
+    return _Built(source, ir, check_builds(source, class_name, table), result)
 
 
 def decisions(ir: ModelIR) -> tuple[Pin, ...]:
@@ -171,10 +219,9 @@ def generate_file(
     kept = None
     if not recalibrate and calibrate_on is None and is_generated(output.path):
         kept = kept_trailer(output.path)
-    source, ir = generate_source(
-        table, class_name, hints_path, command, calibrate_on, on_trial, kept
-    )
-    report = GenerateReport(str(output.path), ir, list(ir.warnings))
+    built = _generate(table, class_name, hints_path, command, calibrate_on, on_trial, kept)
+    source, meta_model, ir = built.source, built.meta_model, built.ir
+    report = GenerateReport(str(output.path), ir, list(ir.warnings), calibration=built.calibration)
     pinned = sorted({f"{c.path} {c.name}" for c in ir.all_choices() if c.source == "calibrated"})
     if kept is not None and pinned:
         report.notes.append(
@@ -183,6 +230,8 @@ def generate_file(
         )
     if not output.force and is_generated(output.path):
         merged = merge_existing(output.path, source, class_name, table)
+        if merged.text != source:
+            meta_model = _build_on_meta(merged.text, class_name)
         source = merged.text
         report.notes += merged.notes
         # A forward the user wrote where modelgen could not infer one is theirs, not a gap.
@@ -191,6 +240,7 @@ def generate_file(
         report.warnings = gap_warnings(ir.classes, frozenset(merged.yours)) + report.warnings
         report.warnings += merged.warnings
     write_text(output, source)
+    report.forward = run_once(meta_model, source)
     return report
 
 
@@ -208,26 +258,34 @@ def merge_existing(path: Path, source: str, class_name: str, table: TensorTable)
     return merge_file(path, source, lambda text: build_mismatch(text, class_name, table))
 
 
-def check_builds(source: str, class_name: str, table: TensorTable) -> None:
+def check_builds(source: str, class_name: str, table: TensorTable) -> Any:
     """A mismatch between a freshly generated file and its checkpoint is a generator bug, caught here
-    instead of in the user's load."""
-    mismatch = build_mismatch(source, class_name, table)
+    instead of in the user's load. Returns the model built on the meta device."""
+    model = _build_on_meta(source, class_name)
+    mismatch = _mismatch(model, table)
     if mismatch:
         raise ModelgenError(
             f"internal error: the generated model does not match the checkpoint ({mismatch}); "
             "please report it"
         )
+    return model
 
 
 def build_mismatch(source: str, class_name: str, table: TensorTable) -> str:
     """Build the class on the meta device and compare its state dict with the checkpoint's keys and
     shapes: '' when equal, else what is missing, unexpected or of the wrong shape."""
+    return _mismatch(_build_on_meta(source, class_name), table)
+
+
+def _build_on_meta(source: str, class_name: str) -> Any:
     import torch
 
-    namespace: dict = {"__name__": "modelgen_check"}
-    exec(compile(source, "model.py", "exec"), namespace)
+    _, cls = compile_source(source, class_name)
     with torch.device("meta"):
-        model = namespace[class_name]()
+        return cls()
+
+
+def _mismatch(model: Any, table: TensorTable) -> str:
     built = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     expected = {k: t.shape for k, t in table.tensors.items()}
     if built != expected:

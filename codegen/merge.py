@@ -91,12 +91,16 @@ def doc_hash(stmt: cst.SimpleStatementLine) -> str:
 
 
 def record_bodies(
-    source: str, fingerprint: str, pins: tuple[Pin, ...] = (), calibration: str = ""
+    source: str,
+    fingerprint: str,
+    pins: tuple[Pin, ...] = (),
+    calibration: str = "",
+    verified: str = "",
 ) -> str:
     """A freshly generated file ending in the trailer: the checkpoint's fingerprint, each method's
     hash, and the decisions a regeneration keeps (trailer.py)."""
     hashes = _method_hashes(cst.parse_module(source))
-    return with_trailer(source, fingerprint, hashes, pins, calibration)
+    return with_trailer(source, fingerprint, hashes, pins, calibration, verified)
 
 
 # ------------------------------------------------------------------------------------- merging
@@ -157,6 +161,7 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
         trailer.bodies,
         trailer.pins,
         trailer.calibration,
+        trailer.verified,
     )
     try:
         wrong = mismatch(text)

@@ -39,6 +39,9 @@ Key = tuple[str, str]  # (class, method)
 Pin = tuple[str, str, Any, str]  # (choice path, choice name, value, source)
 PIN = "# modelgen: pin "
 CALIBRATION = "# modelgen: calibration "
+VERIFIED = (
+    "# modelgen: verified "  # the DATA file the calibrated values reproduced, for these weights
+)
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,15 @@ class Trailer:
     bodies: dict[Key, str]
     pins: tuple[Pin, ...] = ()
     calibration: str = ""  # the docstring's calibration summary, kept with the calibrated pins
+    verified: str = ""
 
 
 def format_trailer(
-    fingerprint: str, bodies: dict[Key, str], pins: tuple[Pin, ...] = (), calibration: str = ""
+    fingerprint: str,
+    bodies: dict[Key, str],
+    pins: tuple[Pin, ...] = (),
+    calibration: str = "",
+    verified: str = "",
 ) -> str:
     """The trailer's lines (each within WIDTH columns, newline-terminated)."""
     if not re.fullmatch(r"[0-9a-f]{16}", fingerprint):
@@ -64,6 +72,8 @@ def format_trailer(
     lines += [PIN + json.dumps([*p[:2], _plain(p[2]), p[3]], ensure_ascii=True) for p in pins]
     if calibration:
         lines.append(CALIBRATION + json.dumps(calibration, ensure_ascii=True))
+    if verified:
+        lines.append(VERIFIED + json.dumps(verified, ensure_ascii=True))
     return "".join(line + "\n" for line in lines)
 
 
@@ -73,9 +83,10 @@ def with_trailer(
     bodies: dict[Key, str],
     pins: tuple[Pin, ...] = (),
     calibration: str = "",
+    verified: str = "",
 ) -> str:
     """SOURCE (black-formatted) ending in the trailer, laid out as black leaves it."""
-    trailer = format_trailer(fingerprint, bodies, pins, calibration)
+    trailer = format_trailer(fingerprint, bodies, pins, calibration, verified)
     return source.rstrip("\n") + "\n\n\n" + trailer
 
 
@@ -113,20 +124,21 @@ def split_trailer(text: str) -> tuple[str, Trailer | None]:
         end += 1
     bodies = {(c, f): h for chunk in entries for c, f, h in _PAIR.findall(chunk)}
     pins: list[Pin] = []
-    calibration = ""
-    while end < len(lines) and lines[end].startswith((PIN, CALIBRATION)):
+    notes = {CALIBRATION: "", VERIFIED: ""}
+    while end < len(lines) and lines[end].startswith((PIN, CALIBRATION, VERIFIED)):
         if lines[end].startswith(PIN):
             pin = _read_pin(lines[end].removeprefix(PIN))
             pins += [pin] if pin is not None else []
         else:
+            head = CALIBRATION if lines[end].startswith(CALIBRATION) else VERIFIED
             try:
-                note = json.loads(lines[end].removeprefix(CALIBRATION))
+                note = json.loads(lines[end].removeprefix(head))
             except ValueError:
                 note = ""
-            calibration = note if isinstance(note, str) else ""
+            notes[head] = note if isinstance(note, str) else ""
         end += 1
     rest = "\n".join(lines[: starts[-1]] + lines[end:])
-    trailer = Trailer(first.group(1), bodies, tuple(pins), calibration)
+    trailer = Trailer(first.group(1), bodies, tuple(pins), notes[CALIBRATION], notes[VERIFIED])
     return rest.rstrip("\n") + "\n", trailer
 
 

@@ -5,6 +5,9 @@ b969a9f74b2dd886).
 Unwrapped: state dict under 'state_dict'.
 Regenerate: modelgen generate seed_transformer.pt -o generated/seed_transformer.py
 
+Forward trust (prove it with modelgen verify --data): inferred PositionalEncoding,
+RecoveredModel.
+
 Values the checkpoint does not record:
 - from checkpoint metadata: nhead
 - left at defaults (calibrate or pin with --hints): activation, batch_first, norm_first"""
@@ -14,6 +17,8 @@ import torch.nn as nn
 
 
 class PositionalEncoding(nn.Module):
+    """Forward trust: inferred: a recognised pattern; unrecorded values are the choices listed."""
+
     def __init__(self) -> None:
         super().__init__()
         # loaded from the checkpoint (pos_encoder.pe: float32 [1, 5000, 128])
@@ -24,6 +29,8 @@ class PositionalEncoding(nn.Module):
 
 
 class RecoveredModel(nn.Module):
+    """Forward trust: inferred: a recognised pattern; unrecorded values are the choices listed."""
+
     def __init__(
         self,
         input_dim: int = 64,  # embedding.weight.shape[1]
@@ -98,8 +105,9 @@ class RecoveredModel(nn.Module):
         return self.output_layer(out)
 
 
-# modelgen: fingerprint b969a9f74b2dd886; bodies PositionalEncoding.__init__=c8734c13
-#   PositionalEncoding.forward=5cfc7cef RecoveredModel.__init__=a1113ffe
+# modelgen: fingerprint b969a9f74b2dd886; bodies PositionalEncoding.__doc__=b97d441f
+#   PositionalEncoding.__init__=c8734c13 PositionalEncoding.forward=5cfc7cef
+#   RecoveredModel.__doc__=b97d441f RecoveredModel.__init__=a1113ffe
 #   RecoveredModel.from_checkpoint=b9bbf49c RecoveredModel.example_inputs=77278440
 #   RecoveredModel.forward=a69fa225
 # modelgen: pin ["transformer_encoder.layers.0.self_attn", "nhead", 4, "metadata"]

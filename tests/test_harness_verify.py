@@ -125,8 +125,13 @@ def test_broken_model_gets_a_grouped_report_and_exit_1(capsys, models):
 def test_verify_json_summary(capsys, models):
     path, checkpoint = models
     code, summary, _ = run_json(capsys, "verify", checkpoint("Stack"), f"{path}:Stack")
-    assert code == 0 and summary["ok"] is True and summary["max_diff"] == 0.0
-    assert [s["name"] for s in summary["steps"]] == ["strict load", "forward", "torchscript"]
+    assert code == 0 and summary["ok"] is True and summary["torchscript_vs_eager_max_diff"] == 0.0
+    assert [s["name"] for s in summary["steps"]] == [
+        "strict load",
+        "forward",
+        "outputs",
+        "torchscript",
+    ]
     code, summary, _ = run_json(capsys, "verify", checkpoint("Stack"), f"{path}:Broken")
     assert (
         code == 1 and summary["ok"] is False and summary["load"]["summary"].startswith("2 missing")

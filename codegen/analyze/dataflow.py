@@ -32,17 +32,19 @@ def infer_forward(
             inputs=[("x", "torch.Tensor")],
             missing=f"the dataflow: it calls {', '.join(m.attr for m in blocked)}, whose class "
             f"{'/'.join(names)} has no inferred forward",
+            trust="missing",
         )
     match = best(
         "block", cls, BlockContext(resolver, unknown, dict(roles or {}), dict(classes or {}))
     )
     if match is None:
-        return Forward(inputs=[("x", "torch.Tensor")], missing=why_not(cls))
+        return Forward(inputs=[("x", "torch.Tensor")], missing=why_not(cls), trust="missing")
     if match.missing:
         return Forward(
             inputs=[("x", "torch.Tensor")],
             missing=match.missing,
             pattern=type(match.pattern).__name__,
+            trust="missing",
         )
     g = Graph()
     match.pattern.forward(match, g)
@@ -54,6 +56,7 @@ def infer_forward(
         role=match.pattern.role,
         names_class=match.pattern.names_class,
         trust=match.pattern.trust,
+        trust_note=match.pattern.trust_note,
     )
     forward.examples = example_inputs(cls, g)
     return forward

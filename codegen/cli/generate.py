@@ -13,6 +13,7 @@ from codegen.cli.common import (
     open_from_args,
     survivors_frozen,
 )
+from codegen.errors import CheckFailed
 from codegen.safetext import terminal_text
 
 
@@ -74,6 +75,19 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.print(terminal_text(note))
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {terminal_text(warning)}")
+    console.print(terminal_text(report.trust_line()))
+    if report.forward is not None:
+        color = {"ok": "green", "failed": "red", "skipped": "yellow"}[report.forward.status]
+        console.print(f"[{color}]{terminal_text(report.forward.summary())}[/]")
+    calibration = report.calibration
+    if calibration is not None:
+        console.print(f"calibration: {terminal_text(calibration.verdict())}")
+        if not calibration.reproduces:
+            targets = calibration.evidence == "targets"
+            raise CheckFailed(
+                f"{args.output} was written, but it does not reproduce {args.calibrate}"
+                + (" (training targets prove nothing exact)" if targets else "")
+            )
     return 0
 
 
@@ -102,9 +116,11 @@ def _trial_printer(console: Console):
     console.print("[bold]calibration[/]: choice, candidate, relative error on the search subset")
 
     def show(trial) -> None:
-        where = f"{trial.path or '(top)'} {trial.name} = {trial.value!r}"
+        where = terminal_text(f"{trial.path or '(top)'} {trial.name} = {trial.value!r}")
         if trial.kept:
             console.print(f"  [green]kept[/] {where} (final error {trial.error:.3g})")
+        elif trial.failure:
+            console.print(f"  {where}: inf, does not run: {terminal_text(trial.failure)}")
         else:
             console.print(f"  {where}: {trial.error:.3g}")
 

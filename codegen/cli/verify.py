@@ -28,7 +28,22 @@ def add_parser(sub: Any) -> None:
     p.add_argument("checkpoint", metavar="CKPT")
     add_model_options(p)
     add_data_options(p, required=False)
+    _add_tolerance_options(p)
     add_checkpoint_options(p)
+
+
+def _add_tolerance_options(p: argparse.ArgumentParser) -> None:
+    from codegen.harness.compare import ATOL, RTOL
+
+    p.add_argument(
+        "--atol",
+        type=float,
+        default=ATOL,
+        metavar="X",
+        help="outputs match DATA's recorded outputs within atol + rtol*|recorded| "
+        f"(default {ATOL:g})",
+    )
+    p.add_argument("--rtol", type=float, default=RTOL, metavar="X", help=f"(default {RTOL:g})")
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -50,6 +65,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             device,
             loss=args.loss if data and data.target is not None else None,
             init_args=init_args,
+            atol=args.atol,
+            rtol=args.rtol,
         )
     except LoadFailed as e:
         print_load_failure(out, e)
@@ -62,15 +79,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     for step in result.steps:
         out.print(f"[{colors[step.status]}]{step.status:<8}[/] {step.name}: {escape(step.detail)}")
     if args.json:
-        print_json(
-            {
-                "ok": result.ok,
-                "max_diff": result.max_diff,
-                "steps": [
-                    {"name": s.name, "status": s.status, "detail": s.detail} for s in result.steps
-                ],
-            }
-        )
+        print_json(result.to_json())
     if not result.ok:
         raise CheckFailed(
             "verify failed: " + ", ".join(s.name for s in result.steps if s.status == "failed")

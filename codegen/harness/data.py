@@ -18,6 +18,10 @@ from codegen.errors import ModelgenError
 
 INPUT_KEYS = ("inputs", "x", "X", "input")
 TARGET_KEYS = ("outputs", "targets", "y", "target")
+# Keys that name what the original model computed (a 2-tuple's second item is read as "outputs").
+# Any other target (`targets`, `y`, a key --target names) is what a model was trained towards:
+# such DATA cannot prove a forward exact, only say how well it fits.
+OUTPUT_KEYS = ("outputs", "output")
 
 
 @dataclass
@@ -40,6 +44,12 @@ class Dataset:
             self.target_name,
             self.source,
         )
+
+    @property
+    def holds_training_targets(self) -> bool:
+        """True when the target is what the model was trained towards (`targets`, `y`, any key
+        --target names other than `outputs`), not its recorded outputs (`outputs`, a 2-tuple)."""
+        return self.target is not None and self.target_name not in OUTPUT_KEYS
 
     def describe(self) -> str:
         parts = [f"{n} {_shape(t)}" for n, t in zip(self.input_names, self.inputs)]

@@ -27,14 +27,7 @@ def check_fits(model: Any, data: Dataset, loss: str | None, device: Any) -> Any:
     """
     import torch
 
-    try:
-        inspect.signature(model.forward).bind(*data.inputs)
-    except TypeError:
-        names = forward_params(model) or []
-        raise ModelgenError(
-            f"{data.source}: forward({', '.join(names)}) does not take {len(data.inputs)} input(s) "
-            f"({', '.join(data.input_names)}); choose them with --inputs K1,K2"
-        ) from None
+    check_arity(model, data)
     sample = data.take(slice(0, 2))
     model.eval()  # a probe must not move BatchNorm statistics
     try:
@@ -55,6 +48,18 @@ def check_fits(model: Any, data: Dataset, loss: str | None, device: Any) -> Any:
         if loss == "cross_entropy" and not data.target.is_floating_point():
             _check_labels(data, _classes(output, sample.target))
     return output
+
+
+def check_arity(model: Any, data: Dataset) -> None:
+    """One-line error when forward does not take as many inputs as DATA gives."""
+    try:
+        inspect.signature(model.forward).bind(*data.inputs)
+    except TypeError:
+        names = forward_params(model) or []
+        raise ModelgenError(
+            f"{data.source}: forward({', '.join(names)}) does not take {len(data.inputs)} input(s) "
+            f"({', '.join(data.input_names)}); choose them with --inputs K1,K2"
+        ) from None
 
 
 def _classes(output: Any, target: Any) -> int:

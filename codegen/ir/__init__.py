@@ -143,7 +143,10 @@ class Forward:
     """The dataflow of a generated class's forward: a graph (codegen.ir.graph), never code text.
 
     `missing` set (or no graph) means no dataflow could be inferred: the method raises
-    NotImplementedError naming it.
+    NotImplementedError naming it. `trust` says how far the forward can be believed (DESIGN.md,
+    "Choices, evidence and trust"): inferred (a catalogue pattern), guessed (width chaining), missing
+    (raises NotImplementedError); exact once DATA verified the whole file (ModelIR.trust_levels);
+    `trust_note` says why, for the docstring.
     """
 
     inputs: list[tuple[str, str]] = field(default_factory=list)  # (name, annotation)
@@ -155,7 +158,8 @@ class Forward:
     pattern: str = ""  # the catalogue pattern that built the graph
     role: str = ""  # that pattern's role ("Attention", "MLP"): what callers may assume of it
     names_class: bool = False  # the role is a good name for the class (not a fallback's)
-    trust: str = ""  # inferred | guessed, from that pattern
+    trust: str = "inferred"  # inferred | guessed (from that pattern) | missing
+    trust_note: str = ""
 
 
 @dataclass
@@ -183,6 +187,7 @@ class Source:
     float_dtype: str = "float32"
     command: str = ""
     calibration: str = ""  # what --calibrate used and reached, for the docstring
+    verified: str = ""  # DATA's name when calibration reproduced it: every forward is then exact
 
 
 @dataclass
@@ -195,6 +200,10 @@ class ModelIR:
     @property
     def top(self) -> ClassDef:
         return self.classes[-1]
+
+    def trust_levels(self) -> dict[str, str]:
+        """Each class's trust level: exact everywhere once DATA has verified the whole forward."""
+        return {c.name: "exact" if self.source.verified else c.forward.trust for c in self.classes}
 
     def all_choices(self) -> list[Choice]:
         seen: list[Choice] = []

@@ -54,6 +54,7 @@ class Pattern:
     trust: ClassVar[str] = "inferred"  # of the forward it builds: inferred | guessed
     # Whether a generated class whose forward this pattern builds is named after `role`.
     names_class: ClassVar[bool] = True
+    trust_note: ClassVar[str] = ""  # why, for the class docstring, where the level alone misleads
     # Metadata names (config.json, trainer hparams) that mean one of this pattern's choices.
     synonyms: ClassVar[dict[str, tuple[str, ...]]] = {}
 

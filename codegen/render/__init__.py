@@ -202,7 +202,22 @@ class ClassView:
     loader_doc: str = ""
 
 
-def class_view(cls: ClassDef, float_dtype: str) -> ClassView:
+TRUST_MEANING = {
+    "inferred": "a recognised pattern; unrecorded values are the choices listed",
+    "guessed": "",  # the pattern's own note says what it guessed
+    "missing": "it raises NotImplementedError naming what is missing",
+}
+
+
+def trust_line(cls: ClassDef, trust: str) -> str:
+    """The class docstring's line on how far its forward can be believed; '' when exact."""
+    if trust == "exact":
+        return ""
+    why = cls.forward.trust_note or TRUST_MEANING.get(trust, "")
+    return f"Forward trust: {trust}" + (f": {why}." if why else ".")
+
+
+def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> ClassView:
     params = []
     for p in cls.params:
         default = f" = {value_expr(p.default)}" if cls.is_top else ""
@@ -237,6 +252,7 @@ def class_view(cls: ClassDef, float_dtype: str) -> ClassView:
         examples = [_example_expr(e) for e in fwd.examples]
     paragraphs = (
         cls.doc,
+        trust_line(cls, trust),
         _pending_args(cls.members + ([cls.base_module] if cls.base_module else [])),
     )
     doc = "\n\n    ".join(_docstring_paragraph(p) for p in paragraphs if p)
@@ -290,6 +306,7 @@ def docstring(ir: ModelIR) -> str:
         lines.append(f"Regenerate: {s.command}")
     if s.calibration:
         lines.append(s.calibration)
+    lines += trust_summary(ir)
     if s.float_dtype != "float32":
         lines += [
             "",
@@ -316,6 +333,22 @@ def docstring(ir: ModelIR) -> str:
                 names = sorted(set(by_source[source]))
                 lines.append(f"- {labels[source]}: {', '.join(names)}")
     return "\n".join(docstring_text(line) for line in lines)
+
+
+def trust_summary(ir: ModelIR) -> list[str]:
+    """The docstring's paragraph naming each class whose forward is not exact, by trust level."""
+    by_level: dict[str, list[str]] = {}
+    for name, level in ir.trust_levels().items():
+        by_level.setdefault(level, []).append(name)
+    if set(by_level) <= {"exact"}:
+        return ["", "Forward trust: exact (verified against DATA)."] if ir.source.verified else []
+    parts = [
+        f"{level} {', '.join(by_level[level])}"
+        for level in ("missing", "guessed", "inferred")
+        if level in by_level
+    ]
+    text = "Forward trust (prove it with modelgen verify --data): " + "; ".join(parts) + "."
+    return ["", *textwrap.wrap(text, width=96)]
 
 
 def loader_lines(s: Source) -> tuple[list[str], str]:
@@ -366,7 +399,8 @@ def loader_lines(s: Source) -> tuple[list[str], str]:
 def render_source(ir: ModelIR, formatted: bool = True) -> str:
     """The finished, formatted, validated file text (`formatted=False`: valid but raw, for calibration)."""
     env = _environment()
-    views = [class_view(c, ir.source.float_dtype) for c in ir.classes]
+    trust = ir.trust_levels()
+    views = [class_view(c, ir.source.float_dtype, trust[c.name]) for c in ir.classes]
     views[-1].loader, views[-1].loader_doc = loader_lines(ir.source)
     text = env.get_template("model.py.jinja").render(
         docstring=docstring(ir), imports=_imports(views) + _helpers(views), classes=views

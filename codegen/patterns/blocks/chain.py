@@ -8,7 +8,8 @@ order, which a safetensors file sorts alphabetically.
 
 Between steps it adds what shapes call for and conventions make likely, each one a choice: global
 pooling or flatten from conv features to a Linear, pooling over the sequence before a head, an
-activation after a conv/norm pair or between two Linear layers, the sqrt(d_model) embedding scale.
+activation after a conv/norm pair or between two Linear (or two conv) layers, the sqrt(d_model)
+embedding scale, and a residual around the whole chain where the input width comes back.
 """
 
 from __future__ import annotations
@@ -185,8 +186,9 @@ def plan(
                 steps.append(("scale", io.out_width))
         after_conv_norm = io is not None and io.family == "norm" and i > 0
         after_conv_norm = after_conv_norm and family(members[i - 1]) == "conv"
-        # Two Linear layers in a row without a nonlinearity would collapse into one: there is one.
-        between_linears = family(m) == "linear" and family(nxt) == "linear"
+        # Two Linear (or conv) layers in a row without a nonlinearity would collapse into one: there
+        # is likely one, and the keys cannot say which; a choice either way...
+        between_linears = family(m) in ("linear", "conv") and family(nxt) == family(m)
         # ...unless the class has its own parameter-free layer there (recorded by a pickled model)
         if (after_conv_norm or between_linears) and family(nxt) != "activation":
             activation = ctx.choose(
@@ -258,11 +260,27 @@ def slice_all():
     return Slice()
 
 
+def residual_choice(cls: ClassDef, ctx: BlockContext, members: list[Module]) -> Choice | None:
+    """Layers mapping a width back to itself may be wrapped in a residual that leaves no keys (a
+    pre-norm MLP block): a choice, not a silent guess, wherever the widths allow one."""
+    ios = [m.io for m in members if m.io is not None and m.io.family != "activation"]
+    if len(ios) < 2 or ios[0].family == "embedding":
+        return None
+    if ios[0].in_width is None or ios[0].in_width != ios[-1].out_width:
+        return None
+    return ctx.resolver.choose(cls.name, "residual", "none", ["add"], "input width equals output")
+
+
 class Chain(BlockPattern):
     role = "Sequence"
     names_class = False  # "a sequence" says nothing a reader could name a class by
     priority = -100  # the weakest: any pattern that explains as much wins
     trust = "guessed"
+    trust_note = (
+        "layers linked where their widths compose, in an order read from widths and names; steps "
+        "without tensors (pooling, activations, a residual, a gate) leave no keys, so any not "
+        "offered as a choice is missing"
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -282,11 +300,15 @@ class Chain(BlockPattern):
         if found is None:
             return None
         steps, choices = found
-        return Match(self, len(modules(cls)), (front, steps), choices)
+        residual = None if front else residual_choice(cls, ctx, ordered)
+        if residual is not None:
+            choices.append(residual)
+        add = residual is not None and residual.value == "add"
+        return Match(self, len(modules(cls)), (front, steps, add), choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        front, steps = match.found
-        x = g.input("x")
+        front, steps, residual = match.found
+        x = identity = g.input("x")
         if front:
             # Token ids and their positions, each through its own table, summed (GPT-2's wte + wpe).
             length = g.call_method("size", x, 1, inline=True)
@@ -299,7 +321,10 @@ class Chain(BlockPattern):
                 g.call_module((front[0],), x, inline=True),
                 g.call_module((front[1],), positions, inline=True),
             )
-        g.output(emit(g, steps, x))
+        x = emit(g, steps, x)
+        if residual:
+            x = g.call_function("add", x, identity, comment="residual: the input is added")
+        g.output(x)
 
     @staticmethod
     def examples():

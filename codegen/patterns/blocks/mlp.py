@@ -53,7 +53,7 @@ class MLP(BlockPattern):
             (gate or up).attr,
             "activation",
             "silu" if gate else "gelu" if transformer else "relu",
-            [a for a in act.TRANSFORMER],
+            list(dict.fromkeys(act.TRANSFORMER + act.COMMON)),  # tanh, identity: plain MLPs
             "the feed-forward activation",
             aliases=act.ALIASES,
         )
