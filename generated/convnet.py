@@ -34,15 +34,13 @@ class RecoveredModel(nn.Module):
         self.features = nn.Sequential(
             nn.Conv2d(3, hidden_channels, kernel_size=3, padding=1),
             nn.BatchNorm2d(hidden_channels),
-            # index 2 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity,
-            # ...)
+            # index 2 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, ...)
             nn.ReLU(),
             nn.Conv2d(hidden_channels, features_3_channels, kernel_size=3, padding=1),
             # GroupNorm: a guess (weight and bias of one shape; could also be LayerNorm, BatchNorm,
             # InstanceNorm)
             nn.GroupNorm(32, features_3_channels),
-            # index 5 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity,
-            # ...)
+            # index 5 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, ...)
             nn.ReLU(),
             nn.Conv2d(
                 features_3_channels, features_3_channels, kernel_size=3, padding=1, groups=32
@@ -76,5 +74,5 @@ class RecoveredModel(nn.Module):
 
 
 # modelgen: fingerprint f79945f308a1e029; bodies RecoveredModel.__doc__=87aeece9
-#   RecoveredModel.__init__=05770c78 RecoveredModel.from_checkpoint=58f1fd71
+#   RecoveredModel.__init__=f52508d1 RecoveredModel.from_checkpoint=58f1fd71
 #   RecoveredModel.example_inputs=64bc4280 RecoveredModel.forward=320097b9

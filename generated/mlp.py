@@ -21,12 +21,10 @@ class RecoveredModel(nn.Sequential):
     ) -> None:
         super().__init__(
             nn.Linear(20, hidden_dim),
-            # index 1 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity,
-            # ...)
+            # index 1 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, ...)
             nn.ReLU(),
             nn.Linear(hidden_dim, hidden_dim),
-            # index 3 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity,
-            # ...)
+            # index 3 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, ...)
             nn.ReLU(),
             nn.Linear(hidden_dim, 5),
         )
@@ -46,4 +44,4 @@ class RecoveredModel(nn.Sequential):
 
 
 # modelgen: fingerprint 54c3c06b3ba820e1; bodies RecoveredModel.__doc__=b97d441f
-#   RecoveredModel.__init__=c1cd2bd7 RecoveredModel.from_checkpoint=58f1fd71
+#   RecoveredModel.__init__=8c54db2f RecoveredModel.from_checkpoint=58f1fd71

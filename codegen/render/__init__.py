@@ -88,7 +88,7 @@ def _choice_comment(m: Module) -> str:
         c = m.choices[0]
         return comment_text(
             f"index {m.attr} holds no tensors: {_short(c.value)} is {_how(c)} "
-            f"(or {_listing(c.alternatives)})"
+            f"(or {_listing(c.alternatives, most=4)})"
         )
     for c in m.choices:
         if c.name == "module_type" and c.alternatives:
