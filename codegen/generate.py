@@ -149,7 +149,7 @@ def _generate(
     elif picked and kept is not None and kept.fingerprint == ir.source.fingerprint:
         ir.source.verified = kept.verified  # the same weights with the same values: still proven
     decided = decisions(ir)
-    if not any(source == "calibrated" for *_, source in decided):
+    if calibrate_on is None and not any(source == "calibrated" for *_, source in decided):
         ir.source.calibration = ""  # kept pins that no longer apply: nothing calibrated is left
     # The trailer: modelgen's mark, the hashes a later merge tells the user's edits by, and the
     # decisions a later regeneration keeps.

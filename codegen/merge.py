@@ -75,12 +75,13 @@ def _canonical(node: object) -> str:
 
 
 def _method_hashes(module: cst.Module) -> dict[Key, str]:
-    hashes = {}
-    for c in _classes(module):
+    hashes = {
+        (c.name.value, f.name.value): body_hash(f) for c in _classes(module) for f in _methods(c)
+    }
+    for c in _classes(module):  # after the methods: the trailer's first line stays as it was
         first = c.body.body[0] if c.body.body else None
         if first is not None and _is_docstring(first):  # so a later merge knows it is modelgen's
             hashes[(c.name.value, "__doc__")] = doc_hash(first)
-        hashes.update({(c.name.value, f.name.value): body_hash(f) for f in _methods(c)})
     return hashes
 
 

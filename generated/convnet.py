@@ -73,6 +73,6 @@ class RecoveredModel(nn.Module):
         return self.fc(x)
 
 
-# modelgen: fingerprint f79945f308a1e029; bodies RecoveredModel.__doc__=87aeece9
-#   RecoveredModel.__init__=f52508d1 RecoveredModel.from_checkpoint=58f1fd71
-#   RecoveredModel.example_inputs=64bc4280 RecoveredModel.forward=320097b9
+# modelgen: fingerprint f79945f308a1e029; bodies RecoveredModel.__init__=f52508d1
+#   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=64bc4280
+#   RecoveredModel.forward=320097b9 RecoveredModel.__doc__=87aeece9

@@ -59,6 +59,6 @@ class RecoveredModel(nn.Module):
         return self.classifier(x)
 
 
-# modelgen: fingerprint 0b1670cbb928c58e; bodies RecoveredModel.__doc__=1d729840
-#   RecoveredModel.__init__=946f7950 RecoveredModel.from_checkpoint=58f1fd71
-#   RecoveredModel.example_inputs=984393d2 RecoveredModel.forward=60ea9dda
+# modelgen: fingerprint 0b1670cbb928c58e; bodies RecoveredModel.__init__=946f7950
+#   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=984393d2
+#   RecoveredModel.forward=60ea9dda RecoveredModel.__doc__=1d729840

@@ -43,5 +43,5 @@ class RecoveredModel(nn.Sequential):
         return model
 
 
-# modelgen: fingerprint 54c3c06b3ba820e1; bodies RecoveredModel.__doc__=b97d441f
-#   RecoveredModel.__init__=8c54db2f RecoveredModel.from_checkpoint=58f1fd71
+# modelgen: fingerprint 54c3c06b3ba820e1; bodies RecoveredModel.__init__=8c54db2f
+#   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.__doc__=b97d441f

@@ -129,9 +129,9 @@ class RecoveredModel(nn.Module):
         return self.fc(x)
 
 
-# modelgen: fingerprint fe26bab01ebe4b1d; bodies BasicBlock.__doc__=dee64e90
-#   BasicBlock.__init__=5f2cc94f BasicBlock.forward=b93da025 DownsampleBasicBlock.__doc__=00f3a08c
-#   DownsampleBasicBlock.__init__=b8075963 DownsampleBasicBlock.forward=fe2a17e7
-#   RecoveredModel.__doc__=fdc00fb8 RecoveredModel.__init__=f4ea3fe8
+# modelgen: fingerprint fe26bab01ebe4b1d; bodies BasicBlock.__init__=5f2cc94f
+#   BasicBlock.forward=b93da025 DownsampleBasicBlock.__init__=b8075963
+#   DownsampleBasicBlock.forward=fe2a17e7 RecoveredModel.__init__=f4ea3fe8
 #   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=64bc4280
-#   RecoveredModel.forward=a1dc17fb
+#   RecoveredModel.forward=a1dc17fb BasicBlock.__doc__=dee64e90
+#   DownsampleBasicBlock.__doc__=00f3a08c RecoveredModel.__doc__=fdc00fb8

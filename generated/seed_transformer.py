@@ -105,9 +105,9 @@ class RecoveredModel(nn.Module):
         return self.output_layer(out)
 
 
-# modelgen: fingerprint b969a9f74b2dd886; bodies PositionalEncoding.__doc__=b97d441f
-#   PositionalEncoding.__init__=c8734c13 PositionalEncoding.forward=5cfc7cef
-#   RecoveredModel.__doc__=b97d441f RecoveredModel.__init__=a1113ffe
+# modelgen: fingerprint b969a9f74b2dd886; bodies PositionalEncoding.__init__=c8734c13
+#   PositionalEncoding.forward=5cfc7cef RecoveredModel.__init__=a1113ffe
 #   RecoveredModel.from_checkpoint=b9bbf49c RecoveredModel.example_inputs=77278440
-#   RecoveredModel.forward=a69fa225
+#   RecoveredModel.forward=a69fa225 PositionalEncoding.__doc__=b97d441f
+#   RecoveredModel.__doc__=b97d441f
 # modelgen: pin ["transformer_encoder.layers.0.self_attn", "nhead", 4, "metadata"]

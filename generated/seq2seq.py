@@ -74,6 +74,6 @@ class RecoveredModel(nn.Module):
         return self.generator(out)
 
 
-# modelgen: fingerprint 3c3a4ef761335843; bodies RecoveredModel.__doc__=b97d441f
-#   RecoveredModel.__init__=2fed9fc6 RecoveredModel.from_checkpoint=58f1fd71
-#   RecoveredModel.example_inputs=4ddf97f2 RecoveredModel.forward=6cd92201
+# modelgen: fingerprint 3c3a4ef761335843; bodies RecoveredModel.__init__=2fed9fc6
+#   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=4ddf97f2
+#   RecoveredModel.forward=6cd92201 RecoveredModel.__doc__=b97d441f
