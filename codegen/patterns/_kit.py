@@ -269,3 +269,9 @@ def tensors(cls: ClassDef) -> list[Tensor]:
 
 def family(m: Module | None) -> str | None:
     return m.io.family if m is not None and m.io is not None else None
+
+
+def one_named(members: list, pattern: str):
+    """The one member whose attribute name fully matches `pattern` (any case); None for none or two."""
+    found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
+    return found[0] if len(found) == 1 else None
