@@ -17,6 +17,8 @@ and the user pins a preference with --hints when they know it is right.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -140,6 +142,9 @@ def calibrate(
     subset = tuple(t[:n] for t in inputs)
     result = Calibration({}, 0.0, 0.0, samples=n, evidence=evidence)
     evaluated: dict[frozenset, tuple[float, ModelIR]] = {}
+    # How far a candidate's output shape is from DATA's (0 when equal): among candidates that cannot
+    # be scored, the search prefers those that come closer (an encoder's strides, one at a time).
+    misses: dict[frozenset, float] = {}
 
     def evaluate(
         picked: dict[tuple[str, str], Any], changed: tuple[str, str, Any] | None
@@ -147,7 +152,7 @@ def calibrate(
         key = frozenset(picked.items())
         if key not in evaluated:
             ir = analyze(table, class_name=class_name, hints=hints, calibrated=picked)
-            error, failure = model_error(
+            error, failure, misses[key] = model_error(
                 render_source(ir, formatted=False),
                 class_name,
                 state,
@@ -171,7 +176,7 @@ def calibrate(
     # another is right, and a beam keeps the runner-up combinations alive. Evaluations are memoised.
     if best > EXACT:
         for width in dict.fromkeys((1, beam_width)):
-            best, picked, ir = _beam_search(evaluate, (best, picked, ir), width, max_steps)
+            best, picked, ir = _beam_search(evaluate, (best, picked, ir), width, max_steps, misses)
             if best <= EXACT:
                 break
     best, picked, ir = _keep_measurable(evaluate, best, picked, ir, MEASURABLE[evidence], result)
@@ -223,7 +228,12 @@ def _keep_measurable(
 State = tuple[float, dict[tuple[str, str], Any], ModelIR]
 
 
-def _beam_search(evaluate: Callable, start: State, width: int, max_steps: int) -> State:
+def _beam_search(
+    evaluate: Callable, start: State, width: int, max_steps: int, misses: dict[frozenset, float]
+) -> State:
+    def rank(state: State) -> tuple[float, float]:
+        return state[0], misses.get(frozenset(state[1].items()), float("inf"))
+
     best = start
     beam = [start]
     seen = {frozenset(start[1].items())}
@@ -239,15 +249,29 @@ def _beam_search(evaluate: Callable, start: State, width: int, max_steps: int) -
                     seen.add(key)
                     error, trial_ir = evaluate(trial_picked, (choice.path, choice.name, value))
                     candidates.append((error, trial_picked, trial_ir))
-        candidates.sort(key=lambda c: c[0])
-        if not candidates or (candidates[0][0] >= best[0] * (1 - 1e-6) and len(beam) == width):
+        candidates.sort(key=rank)
+        if not candidates or (not _better(rank(candidates[0]), rank(best)) and len(beam) == width):
             break
         beam = candidates[:width]
-        if beam[0][0] < best[0]:
+        if _better(rank(beam[0]), rank(best)):
             best = beam[0]
         if best[0] <= EXACT:
             break
     return best
+
+
+def _better(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """A lower error; between candidates that cannot be scored, an output shape closer to DATA's."""
+    if a[0] < float("inf") or b[0] < float("inf"):
+        return a[0] < b[0] * (1 - 1e-6)
+    return a[1] < b[1]
+
+
+def shape_miss(shape: tuple[int, ...], wanted: tuple[int, ...]) -> float:
+    """0 for equal shapes; else how many doublings or halvings apart they are (inf for other ranks)."""
+    if len(shape) != len(wanted) or 0 in shape or 0 in wanted:
+        return float("inf")
+    return sum(abs(math.log2(a / b)) for a, b in zip(shape, wanted))
 
 
 def searchable(ir: ModelIR) -> list[Choice]:
@@ -268,7 +292,7 @@ def model_error(
     inputs: tuple[Any, ...],
     target: Any,
     refit_head: bool = False,
-) -> tuple[float, str]:
+) -> tuple[float, str, float]:
     """Relative squared error of the generated model on the data, and '' — or inf and why it
     cannot run (`Class.method, line N: Error: message`). With `refit_head`, the trailing Linear is
     first refitted to the targets in closed form, as finetune would."""
@@ -283,17 +307,19 @@ def model_error(
     except Exception as e:  # a combination that does not run is a bad candidate: say why
         from codegen.harness.forward_run import SOURCE_NAME, where_failed
 
-        return float("inf"), where_failed(e, SOURCE_NAME, source)
+        return float("inf"), where_failed(e, SOURCE_NAME, source), float("inf")
     if out.shape != target.shape:
-        return float("inf"), (
+        return (
+            float("inf"),
             f"output [{', '.join(map(str, out.shape))}] but DATA records "
-            f"[{', '.join(map(str, target.shape))}]"
+            f"[{', '.join(map(str, target.shape))}]",
+            shape_miss(tuple(out.shape), tuple(target.shape)),
         )
     scale = target.float().pow(2).mean().clamp_min(1e-12)
     error = (out.float() - target.float()).pow(2).mean() / scale
     if not torch.isfinite(error):
-        return float("inf"), "output holds NaN/inf"
-    return float(error), ""
+        return float("inf"), "output holds NaN/inf", 0.0
+    return float(error), "", 0.0
 
 
 def reproduces(

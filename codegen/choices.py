@@ -15,25 +15,6 @@ from codegen.files import read_small_text
 from codegen.ir import Choice
 from codegen.safetext import printable
 
-# Metadata names that mean the same choice, as trainers and libraries spell them.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "nhead": (
-        "nhead",
-        "n_head",
-        "num_heads",
-        "num_attention_heads",
-        "n_heads",
-        "heads",
-        "num_head",
-    ),
-    "activation": ("activation", "hidden_act", "activation_function", "act", "act_fn"),
-    "norm_first": ("norm_first", "pre_norm", "prenorm", "normalize_before"),
-    "batch_first": ("batch_first",),
-    "eps": ("layer_norm_eps", "layer_norm_epsilon", "norm_eps", "eps", "rms_norm_eps"),
-    "num_groups": ("num_groups", "groups", "gn_groups"),
-    "nonlinearity": ("nonlinearity",),
-}
-
 
 class ChoiceResolver:
     """Makes every choice of one analysis, and remembers them (calibration searches over them)."""
@@ -46,10 +27,10 @@ class ChoiceResolver:
         synonyms: dict[str, tuple[str, ...]] | None = None,
     ):
         self.hints = hints or {}
-        # Metadata spellings: the shared table, plus what the catalogue's patterns declare.
+        # Metadata spellings of each choice, as the catalogue's patterns declare them
+        # (patterns.registry.synonyms()); a choice's own name always counts.
         self.synonyms = {
-            n: tuple(dict.fromkeys(SYNONYMS.get(n, (n,)) + (synonyms or {}).get(n, ())))
-            for n in set(SYNONYMS) | set(synonyms or {})
+            n: tuple(dict.fromkeys((n,) + names)) for n, names in (synonyms or {}).items()
         }
         self.metadata = _flatten(metadata or {})
         self.calibrated = calibrated or {}  # (path, name) -> value picked by `generate --calibrate`
@@ -89,7 +70,9 @@ class ChoiceResolver:
         aliases: dict[Any, Any],
     ) -> Choice:
         alternatives = _ordered([a for a in alternatives if a != default])
-        if (path, name) in self.calibrated:
+        if (path, name) in self.calibrated and _allowed(
+            self.calibrated[(path, name)], default, alternatives, accepts
+        ):
             value = self.calibrated[(path, name)]
             return Choice(
                 name,
@@ -197,6 +180,16 @@ def _hinted_value(
             raise ModelgenError(f"{where}: {e}") from None
     listing = ", ".join(_shown(a) for a in allowed)
     raise ModelgenError(f"{where}: not an allowed value; allowed: {listing}")
+
+
+def _allowed(value: Any, default: Any, alternatives: list[Any], accepts: str) -> bool:
+    """A recorded value (a calibrated pin read back from a file) this choice can still take."""
+    if any(_same(value, a) for a in [default, *alternatives]):
+        return True
+    try:
+        return bool(accepts) and OPEN_DOMAINS[accepts][0](value) == value
+    except ModelgenError:
+        return False
 
 
 def _same(value: Any, allowed: Any) -> bool:

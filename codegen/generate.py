@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from codegen.analyze import analyze
+from codegen.analyze import analyze, gap_warnings
 from codegen.choices import OPEN_DOMAINS, load_hints
 from codegen.errors import ModelgenError
 from codegen.harness.forward_run import ForwardRun, compile_source, run_once
@@ -16,6 +16,7 @@ from codegen.naming import check_class_name
 from codegen.merge import Merged, merge_file, record_bodies
 from codegen.output import Output, is_generated, write_text
 from codegen.render import render_source
+from codegen.trailer import Pin, Trailer, split_trailer
 
 
 @dataclass
@@ -89,8 +90,11 @@ def generate_source(
     command: str = "",
     calibrate_on: CalibrationData | None = None,
     on_trial: Callable | None = None,
+    kept: Trailer | None = None,
 ) -> tuple[str, ModelIR]:
-    built = _generate(table, class_name, hints_path, command, calibrate_on, on_trial)
+    """`kept`: the trailer of the file this one replaces; without new DATA, the values its
+    calibration picked are pinned again (a choice that no longer exists or fits is dropped)."""
+    built = _generate(table, class_name, hints_path, command, calibrate_on, on_trial, kept)
     return built.source, built.ir
 
 
@@ -109,10 +113,14 @@ def _generate(
     command: str,
     calibrate_on: CalibrationData | None,
     on_trial: Callable | None,
+    kept: Trailer | None = None,
 ) -> _Built:
     check_class_name(class_name)
     hints = load_hints(hints_path)
     picked, note, result = None, "", None
+    if calibrate_on is None and kept is not None:
+        picked = {(p, n): v for p, n, v, source in kept.pins if source == "calibrated"}
+        note = kept.calibration if picked else ""
     if calibrate_on is not None:
         from codegen.calibrate import calibrate
 
@@ -138,9 +146,30 @@ def _generate(
     )
     if result is not None and result.reproduces:
         ir.source.verified = Path(calibrate_on.path).name  # type: ignore[union-attr]
-    # The trailer: modelgen's mark, and the hashes a later merge tells the user's edits by.
-    source = record_bodies(render_source(ir), ir.source.fingerprint)
+    elif picked and kept is not None and kept.fingerprint == ir.source.fingerprint:
+        ir.source.verified = kept.verified  # the same weights with the same values: still proven
+    decided = decisions(ir)
+    if calibrate_on is None and not any(source == "calibrated" for *_, source in decided):
+        ir.source.calibration = ""  # kept pins that no longer apply: nothing calibrated is left
+    # The trailer: modelgen's mark, the hashes a later merge tells the user's edits by, and the
+    # decisions a later regeneration keeps.
+    source = record_bodies(
+        render_source(ir),
+        ir.source.fingerprint,
+        decided,
+        ir.source.calibration,
+        ir.source.verified if ir.source.calibration else "",
+    )
     return _Built(source, ir, check_builds(source, class_name, table), result)
+
+
+def decisions(ir: ModelIR) -> tuple[Pin, ...]:
+    """Every choice something settled (calibration, a hint, metadata), once, in a stable order."""
+    found: dict[tuple[str, str], Pin] = {}
+    for c in ir.all_choices():
+        if c.source != "default" and (c.path, c.name) not in found:
+            found[(c.path, c.name)] = (c.path, c.name, c.value, c.source)
+    return tuple(found[k] for k in sorted(found))
 
 
 @dataclass
@@ -183,24 +212,44 @@ def generate_file(
     command: str = "",
     calibrate_on: CalibrationData | None = None,
     on_trial: Callable | None = None,
+    recalibrate: bool = False,
 ) -> GenerateReport:
-    built = _generate(table, class_name, hints_path, command, calibrate_on, on_trial)
-    source, meta_model = built.source, built.meta_model
-    report = GenerateReport(
-        str(output.path), built.ir, list(built.ir.warnings), calibration=built.calibration
-    )
+    """`recalibrate`: forget the values an earlier calibration recorded in the file (DATA given
+    again searches anew either way)."""
+    kept = None
+    if not recalibrate and calibrate_on is None and is_generated(output.path):
+        kept = kept_trailer(output.path)
+    built = _generate(table, class_name, hints_path, command, calibrate_on, on_trial, kept)
+    source, meta_model, ir = built.source, built.meta_model, built.ir
+    report = GenerateReport(str(output.path), ir, list(ir.warnings), calibration=built.calibration)
+    pinned = sorted({f"{c.path} {c.name}" for c in ir.all_choices() if c.source == "calibrated"})
+    if kept is not None and pinned:
+        report.notes.append(
+            f"kept the calibrated values the file records ({', '.join(pinned)}); "
+            "--recalibrate forgets them, --calibrate DATA searches again"
+        )
     if not output.force and is_generated(output.path):
         merged = merge_existing(output.path, source, class_name, table)
         if merged.text != source:
             meta_model = _build_on_meta(merged.text, class_name)
-        source, report.notes, report.warnings = (
-            merged.text,
-            merged.notes,
-            report.warnings + merged.warnings,
-        )
+        source = merged.text
+        report.notes += merged.notes
+        # A forward the user wrote where modelgen could not infer one is theirs, not a gap.
+        gaps = gap_warnings(ir.classes)
+        report.warnings = [w for w in report.warnings if w not in gaps]
+        report.warnings = gap_warnings(ir.classes, frozenset(merged.yours)) + report.warnings
+        report.warnings += merged.warnings
     write_text(output, source)
     report.forward = run_once(meta_model, source)
     return report
+
+
+def kept_trailer(path: Path) -> Trailer | None:
+    """The trailer of a file modelgen wrote, for the decisions it records; None if unreadable."""
+    try:
+        return split_trailer(path.read_text(encoding="utf-8"))[1]
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def merge_existing(path: Path, source: str, class_name: str, table: TensorTable) -> Merged:

@@ -24,7 +24,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from codegen.errors import ModelgenError
-from codegen.trailer import Key, recorded_bodies, split_trailer, with_trailer
+from codegen.trailer import Key, Pin, recorded_bodies, split_trailer, with_trailer
 
 # Every import render._imports can emit; any other import in the file is the user's.
 _OWN_IMPORTS = frozenset(
@@ -75,14 +75,33 @@ def _canonical(node: object) -> str:
 
 
 def _method_hashes(module: cst.Module) -> dict[Key, str]:
-    return {
+    hashes = {
         (c.name.value, f.name.value): body_hash(f) for c in _classes(module) for f in _methods(c)
     }
+    for c in _classes(module):  # after the methods: the trailer's first line stays as it was
+        first = c.body.body[0] if c.body.body else None
+        if first is not None and _is_docstring(first):  # so a later merge knows it is modelgen's
+            hashes[(c.name.value, "__doc__")] = doc_hash(first)
+    return hashes
 
 
-def record_bodies(source: str, fingerprint: str) -> str:
-    """A freshly generated file ending in the trailer: the checkpoint's fingerprint and each method's hash."""
-    return with_trailer(source, fingerprint, _method_hashes(cst.parse_module(source)))
+def doc_hash(stmt: cst.SimpleStatementLine) -> str:
+    """8 hex digits of a class docstring's words (black re-indents docstrings: layout is no edit)."""
+    text = " ".join(cst.Module(body=[stmt]).code.split())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def record_bodies(
+    source: str,
+    fingerprint: str,
+    pins: tuple[Pin, ...] = (),
+    calibration: str = "",
+    verified: str = "",
+) -> str:
+    """A freshly generated file ending in the trailer: the checkpoint's fingerprint, each method's
+    hash, and the decisions a regeneration keeps (trailer.py)."""
+    hashes = _method_hashes(cst.parse_module(source))
+    return with_trailer(source, fingerprint, hashes, pins, calibration, verified)
 
 
 # ------------------------------------------------------------------------------------- merging
@@ -93,6 +112,7 @@ class Merged:
     text: str
     notes: list[str] = field(default_factory=list)  # what was kept
     warnings: list[str] = field(default_factory=list)
+    yours: set[str] = field(default_factory=set)  # methods kept as the user wrote them: "A.forward"
 
 
 class _Conflict(Exception):
@@ -136,7 +156,14 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
         raise refuse(str(e)) from None
     except SyntaxError as e:
         raise refuse(f"the merged code does not compile (line {e.lineno}: {e.msg})") from None
-    text = with_trailer(validate(format_source(text)), trailer.fingerprint, trailer.bodies)
+    text = with_trailer(
+        validate(format_source(text)),
+        trailer.fingerprint,
+        trailer.bodies,
+        trailer.pins,
+        trailer.calibration,
+        trailer.verified,
+    )
     try:
         wrong = mismatch(text)
     except Exception as e:  # the user's code runs here: whatever it raises, the merge cannot stand
@@ -145,7 +172,8 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
         )
     if wrong:
         raise refuse(f"the merged model does not build the checkpoint ({wrong})")
-    return Merged(text, merger.notes, merger.warnings)
+    written = {label for label, code, _ in merger.kept if isinstance(code, cst.FunctionDef)}
+    return Merged(text, merger.notes, merger.warnings, written)
 
 
 class _Merger:
@@ -272,6 +300,8 @@ class _Merger:
                     if method == "__init__"
                     else self.keep(name, mine)
                 )
+                if method == "forward":
+                    self.check_new_members(name, old, new, mine)
             members.append(member)
         index = {s.name.value: i for i, s in enumerate(members) if isinstance(s, cst.FunctionDef)}
         new_doc = 0 if members and _is_docstring(members[0]) else None
@@ -279,6 +309,9 @@ class _Merger:
         def place(stmt: cst.BaseStatement) -> int | object | None:
             if _is_docstring(stmt) and new_doc is not None:
                 return new_doc
+            recorded_doc = (self.record or {}).get((name, "__doc__"))
+            if _is_docstring(stmt) and recorded_doc == doc_hash(stmt):
+                return _DROP  # modelgen wrote it and now writes none: not the user's code
             method = stmt.name.value if isinstance(stmt, cst.FunctionDef) else None
             if method in index:
                 return index[method]
@@ -345,6 +378,19 @@ class _Merger:
 
     # ---- references from kept code
 
+    def check_new_members(
+        self, name: str, old: cst.ClassDef, new: cst.ClassDef, forward: cst.FunctionDef
+    ) -> None:
+        """A kept forward that never calls what this checkpoint added computes without it."""
+        added = sorted(_registered(new) - _registered(old))
+        used = {a.attr.value for a in m.findall(forward, m.Attribute(value=m.Name("self")))}
+        unused = [a for a in added if a not in used]
+        if unused:
+            self.warnings.append(
+                f"{name}.forward (kept as you wrote it) does not use {', '.join(unused)}, new in "
+                "this checkpoint: add them to it, or delete the method to get a generated one"
+            )
+
     def check_references(self, classes: dict[str, cst.ClassDef]) -> None:
         """Warn where kept code uses a class modelgen no longer generates, or a `self.<attr>` that the
         regenerated class does not define."""
@@ -365,6 +411,15 @@ class _Merger:
                     f"{label} (kept) uses self.{attr}, which the regenerated {cls} "
                     "does not define"
                 )
+
+
+def _registered(cls: cst.ClassDef) -> set[str]:
+    """What the class's __init__ registers (`self.X = ...`, add_module...)."""
+    init = next((f for f in _methods(cls) if f.name.value == "__init__"), None)
+    if init is None:
+        return set()
+    found = {_target(s) for s in m.findall(init, m.SimpleStatementLine())}
+    return {t for t in found if t and t != "super().__init__"}
 
 
 def _defined(cls: cst.ClassDef) -> set[str]:

@@ -65,6 +65,47 @@ def class_name_for(path: str, taken: set[str]) -> str:
     return name
 
 
+def role_names(classes: list[tuple[str, str, set[str], str]], taken: set[str]) -> dict[str, str]:
+    """New names for generated classes whose forward a pattern recognised, from its role.
+
+    `classes`: (current name, role, member names, key path of the first instance). One class of a
+    role is called by the role (`BasicBlock`); several are told apart by a member the plainest one
+    lacks (`DownsampleBasicBlock`), else by where they are used (`DecoderMLP`). A role that is not a
+    usable class name (shadows a torch.nn or module name) leaves the key-path name.
+    Returns {current name: new name} for the classes renamed.
+    """
+    by_role: dict[str, list[tuple[str, set[str], str]]] = {}
+    for name, role, members, path in classes:
+        if role and _camel(role) == role and not _is_nn_name(role) and role not in MODULE_GLOBALS:
+            by_role.setdefault(role, []).append((name, members, path))
+    renamed: dict[str, str] = {}
+    used = set(taken) - {name for group in by_role.values() for name, _, _ in group}
+    for role, group in by_role.items():
+        plain = min(group, key=lambda g: len(g[1]))
+        for name, members, path in group:
+            if len(group) == 1 or (name, members, path) == plain:
+                base = role
+            else:
+                extra = sorted(members - plain[1])
+                # where the two are used differs: the first differing segment says where
+                other = plain[2].split(".")
+                where = [
+                    p
+                    for i, p in enumerate(path.split("."))
+                    if p and not p.isdigit() and (i >= len(other) or other[i] != p)
+                ]
+                words = [_camel(extra[0])] if extra else [_camel(w) for w in where[:1]]
+                base = "".join(w for w in words if w) + role
+            if not (base.isidentifier() and base.isascii()):
+                base = role
+            new, n = base, 2
+            while new in used:
+                new, n = f"{base}{n}", n + 1
+            used.add(new)
+            renamed[name] = new
+    return {old: new for old, new in renamed.items() if old != new}
+
+
 def _camel(text: str) -> str:
     words = [w for w in re.split(r"[^0-9a-zA-Z]+", text) if w]
     out = "".join(w[:1].upper() + w[1:] for w in words)

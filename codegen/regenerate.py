@@ -81,7 +81,7 @@ def regenerate_into(
 ) -> tuple[Recorded, str]:
     """What `generate` would write into MODEL now, with the options recorded in it: the fresh file
     merged with the edits generate would keep (so kept edits are not staleness)."""
-    from codegen.generate import calibration_data, generate_source, merge_existing
+    from codegen.generate import calibration_data, generate_source, kept_trailer, merge_existing
     from codegen.remap import open_remapped
 
     recorded = recorded_options(model_path)
@@ -92,12 +92,17 @@ def regenerate_into(
         strip=not recorded.no_strip,
         strip_prefixes=recorded.strip_prefixes,
     )
-    calibration = calibration_data(ckpt, recorded.calibrate, recorded.inputs, recorded.target)
+    # What an earlier calibration picked is recorded in the file: check repeats it, not the search.
+    kept = kept_trailer(model_path)
+    calibration = None
+    if kept is None or not any(source == "calibrated" for *_, source in kept.pins):
+        calibration = calibration_data(ckpt, recorded.calibrate, recorded.inputs, recorded.target)
     fresh, _ = generate_source(
         ckpt.table,
         recorded.class_name,
         hints or recorded.hints,
         command=recorded.command,
         calibrate_on=calibration,
+        kept=kept,
     )
     return recorded, merge_existing(model_path, fresh, recorded.class_name, ckpt.table).text

@@ -25,30 +25,32 @@ class RecoveredModel(nn.Module):
     def __init__(
         self,
         hidden_channels: int = 16,  # features.0.weight.shape[0]
-        hidden_channels_2: int = 32,  # features.3.weight.shape[0]
-        hidden_channels_3: int = 64,  # features.7.weight.shape[0]
+        features_3_channels: int = 32,  # features.3.weight.shape[0]
+        features_7_channels: int = 64,  # features.7.weight.shape[0]
+        num_classes: int = 10,  # fc.weight.shape[0]
     ) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, hidden_channels, kernel_size=3, padding=1),
             nn.BatchNorm2d(hidden_channels),
-            # index 2 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
+            # index 2 holds no tensors: ReLU is a guess (or ReLU6, GELU, Tanh, SiLU, ...)
             nn.ReLU(),
-            nn.Conv2d(hidden_channels, hidden_channels_2, kernel_size=3, padding=1),
-            # GroupNorm: a guess (weight and bias of one shape; could also be LayerNorm, BatchNorm, InstanceNorm)
-            nn.GroupNorm(32, hidden_channels_2),
-            # index 5 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
+            nn.Conv2d(hidden_channels, features_3_channels, kernel_size=3, padding=1),
+            # GroupNorm: a guess (weight and bias of one shape; could also be LayerNorm, BatchNorm,
+            # InstanceNorm)
+            nn.GroupNorm(32, features_3_channels),
+            # index 5 holds no tensors: ReLU is a guess (or ReLU6, GELU, Tanh, SiLU, ...)
             nn.ReLU(),
             nn.Conv2d(
-                hidden_channels_2,
-                hidden_channels_2,
+                features_3_channels,
+                features_3_channels,
                 kernel_size=3,
                 padding=1,
-                groups=hidden_channels_2,
+                groups=features_3_channels,
             ),
-            nn.Conv2d(hidden_channels_2, hidden_channels_3, kernel_size=1),
+            nn.Conv2d(features_3_channels, features_7_channels, kernel_size=1),
         )
-        self.fc = nn.Linear(hidden_channels_3, 10)
+        self.fc = nn.Linear(features_7_channels, num_classes)
 
     @classmethod
     def from_checkpoint(cls, path: str) -> "RecoveredModel":
@@ -74,6 +76,6 @@ class RecoveredModel(nn.Module):
         return self.fc(x)
 
 
-# modelgen: fingerprint f79945f308a1e029; bodies RecoveredModel.__init__=d9f04b30
+# modelgen: fingerprint f79945f308a1e029; bodies RecoveredModel.__init__=4a909aba
 #   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=64bc4280
-#   RecoveredModel.forward=320097b9
+#   RecoveredModel.forward=320097b9 RecoveredModel.__doc__=87aeece9

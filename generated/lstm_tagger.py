@@ -23,6 +23,7 @@ class RecoveredModel(nn.Module):
         vocab_size: int = 100,  # embedding.weight.shape[0]
         embed_dim: int = 32,  # embedding.weight.shape[1]
         num_layers: int = 2,  # lstm.*_l0-1
+        num_outputs: int = 7,  # classifier.weight.shape[0]
         batch_first: bool = True,  # not in the checkpoint: default (alternatives False)
     ) -> None:
         super().__init__()
@@ -31,7 +32,7 @@ class RecoveredModel(nn.Module):
         self.lstm = nn.LSTM(
             embed_dim, 48, num_layers=num_layers, batch_first=batch_first, bidirectional=True
         )
-        self.classifier = nn.Linear(96, 7)
+        self.classifier = nn.Linear(96, num_outputs)
 
     @classmethod
     def from_checkpoint(cls, path: str) -> "RecoveredModel":
@@ -57,6 +58,6 @@ class RecoveredModel(nn.Module):
         return self.classifier(x)
 
 
-# modelgen: fingerprint 0b1670cbb928c58e; bodies RecoveredModel.__init__=d44bd421
+# modelgen: fingerprint 0b1670cbb928c58e; bodies RecoveredModel.__init__=946f7950
 #   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=984393d2
-#   RecoveredModel.forward=60ea9dda
+#   RecoveredModel.forward=60ea9dda RecoveredModel.__doc__=1d729840

@@ -21,10 +21,10 @@ class RecoveredModel(nn.Sequential):
     ) -> None:
         super().__init__(
             nn.Linear(20, hidden_dim),
-            # index 1 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
+            # index 1 holds no tensors: ReLU is a guess (or ReLU6, GELU, Tanh, SiLU, ...)
             nn.ReLU(),
             nn.Linear(hidden_dim, hidden_dim),
-            # index 3 holds no tensors: ReLU is a guess (or GELU, Tanh, SiLU, Sigmoid, Identity, ...)
+            # index 3 holds no tensors: ReLU is a guess (or ReLU6, GELU, Tanh, SiLU, ...)
             nn.ReLU(),
             nn.Linear(hidden_dim, 5),
         )
@@ -43,5 +43,5 @@ class RecoveredModel(nn.Sequential):
         return model
 
 
-# modelgen: fingerprint 54c3c06b3ba820e1; bodies RecoveredModel.__init__=d7782d15
-#   RecoveredModel.from_checkpoint=58f1fd71
+# modelgen: fingerprint 54c3c06b3ba820e1; bodies RecoveredModel.__init__=eb2cc53b
+#   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.__doc__=b97d441f

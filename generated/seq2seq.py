@@ -43,7 +43,7 @@ class RecoveredModel(nn.Module):
             batch_first=batch_first,
             norm_first=norm_first,
         )
-        self.generator = nn.Linear(d_model, 60)
+        self.generator = nn.Linear(d_model, tgt_embed_vocab_size)
 
     @classmethod
     def from_checkpoint(cls, path: str) -> "RecoveredModel":
@@ -73,6 +73,6 @@ class RecoveredModel(nn.Module):
         return self.generator(out)
 
 
-# modelgen: fingerprint 3c3a4ef761335843; bodies RecoveredModel.__init__=666f4cea
+# modelgen: fingerprint 3c3a4ef761335843; bodies RecoveredModel.__init__=2fed9fc6
 #   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=4ddf97f2
-#   RecoveredModel.forward=6cd92201
+#   RecoveredModel.forward=6cd92201 RecoveredModel.__doc__=b97d441f

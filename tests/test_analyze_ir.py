@@ -50,7 +50,7 @@ def test_residual_block_and_a_guessed_top():
     ir = analyze(table(residual_net()))
     assert outline(ir) == [
         (
-            "Block",
+            "BasicBlock",  # named by the pattern, not the key path
             [("hidden_channels", None)],
             [
                 ("conv1", "nn.Conv2d"),
@@ -63,11 +63,11 @@ def test_residual_block_and_a_guessed_top():
         ),
         (
             "RecoveredModel",
-            [("hidden_channels", 8)],
+            [("hidden_channels", 8), ("num_classes", 4)],
             [
                 ("stem", "nn.Conv2d"),
                 ("stem_bn", "nn.BatchNorm2d"),
-                ("block", "Block"),
+                ("block", "BasicBlock"),
                 ("fc", "nn.Linear"),
             ],
             "Chain",
@@ -118,3 +118,57 @@ def test_attention_projections_are_a_gap_named_in_the_forward():
     assert attn.forward.missing.startswith("an attention whose heads")
     assert "config.json" in attn.forward.missing and "nhead" in attn.forward.missing
     assert ir.warnings[0].startswith("Attn.forward: cannot infer an attention whose heads")
+
+
+def test_classes_are_named_by_role_and_told_apart_by_what_they_add():
+    shapes = {"stem.weight": (8, 3, 3, 3), **batchnorm("stem_bn", 8)}
+    for i in (1, 2):
+        shapes[f"plain.conv{i}.weight"] = (8, 8, 3, 3)
+        shapes.update(batchnorm(f"plain.bn{i}", 8))
+    shapes["wide.conv1.weight"] = (16, 8, 3, 3)
+    shapes["wide.conv2.weight"] = (16, 16, 3, 3)
+    shapes["wide.downsample.0.weight"] = (16, 8, 1, 1)
+    for name in ("bn1", "bn2", "downsample.1"):
+        shapes.update(batchnorm(f"wide.{name}", 16))
+    ir = analyze(table(shapes))
+    names = {m.attr: m.type_name for m in ir.top.members if isinstance(m, Module)}
+    assert (names["plain"], names["wide"]) == ("BasicBlock", "DownsampleBasicBlock")
+    # Choices of a renamed class are addressed by its final name, as hints would address them.
+    assert {c.path.split(".")[0] for c in ir.classes[1].forward.choices} == {ir.classes[1].name}
+
+
+def test_role_names_fall_back_to_the_key_path_name():
+    from codegen.naming import role_names
+
+    renamed = role_names(
+        [
+            ("Mlp", "MLP", {"fc1", "fc2"}, "encoder.layers.0.mlp"),
+            ("Mlp2", "MLP", {"fc1", "fc2"}, "decoder.layers.0.mlp"),
+            ("Transformer", "Transformer", {"h"}, "transformer"),  # shadows nn.Transformer
+        ],
+        {"Mlp", "Mlp2", "Transformer", "RecoveredModel"},
+    )
+    assert renamed == {"Mlp": "MLP", "Mlp2": "DecoderMLP"}
+
+
+def params(cls) -> dict[str, object]:
+    return {p.name: p.default for p in cls.params}
+
+
+def test_a_linear_output_is_not_tied_to_conv_channels_of_the_same_size():
+    shapes = {"conv1.weight": (8, 3, 3, 3), "conv2.weight": (64, 8, 3, 3)}
+    shapes |= {"fc1.weight": (64, 256), "fc1.bias": (64,), "fc2.weight": (5, 64)}
+    top = analyze(table(shapes)).top
+    fc1 = next(m for m in top.members if m.attr == "fc1")
+    conv2 = next(m for m in top.members if m.attr == "conv2")
+    # conv2 makes 64 channels and fc1 64 features: equal by coincidence, so not one parameter.
+    assert conv2.args[1].value != fc1.args[1].value
+
+
+def test_position_tables_count_positions_and_a_pooled_head_counts_classes():
+    shapes = {"tok_embed.weight": (100, 16), "pos_embed.weight": (32, 16)}
+    names = params(analyze(table(shapes)).top)
+    assert names.get("vocab_size") == 100 and names.get("max_positions") == 32
+    ir = analyze(table(residual_net()))
+    assert params(ir.top)["num_classes"] == 4  # fc after global pooling: a classifier
+    assert "_2" not in "".join(params(ir.top))

@@ -34,3 +34,10 @@ def test_golden_file(name, tmp_path):
     assert (
         source == golden.read_text()
     ), f"{golden.name} is stale; rerun with MODELGEN_UPDATE_GOLDEN=1 and review"
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_golden_lines_fit_in_100_columns(name):
+    """Comments and docstrings included: black fits the code, render/width.py the prose."""
+    long = [line for line in (GOLDEN / f"{name}.py").read_text().splitlines() if len(line) > 100]
+    assert long == []

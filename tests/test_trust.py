@@ -117,7 +117,7 @@ def test_generate_runs_the_model_and_names_where_forward_fails(recorded, tmp_pat
     _, ckpt, *_ = recorded("se_net")  # pooling by x.mean between se and head: not in the keys
     code, printed, _ = run_cli(capsys, "generate", ckpt, "-o", tmp_path / "se.py")
     assert code == 0
-    assert "forward trust: inferred Se; guessed RecoveredModel" in printed
+    assert "forward trust: inferred SqueezeExcite; guessed RecoveredModel" in printed
     assert re.search(
         r"forward fails on example_inputs\(\): RecoveredModel\.forward, line \d+ "
         r"`return self\.head\(x\)`: RuntimeError: mat1 and mat2 shapes cannot be multiplied",

@@ -11,8 +11,10 @@ from codegen.analyze.hyperparams import lift_group
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.evidence import recorded_choices
-from codegen.ir import ClassDef, Module, ModelIR, Source
+from codegen.ir import Call, ClassDef, Module, ModelIR, Param, Ref, Source
+from codegen.ir.graph import Value
 from codegen.keytree import build_tree
+from codegen.naming import role_names
 from codegen.load import TensorTable
 from codegen.patterns.registry import synonyms
 from codegen.safetext import printable
@@ -59,31 +61,31 @@ def analyze(
             )
         )
 
-    unknown: set[str] = set()
-    roles: dict[str, str] = {}  # class name -> role of the pattern that built its forward
-    for cls in classes:  # smallest first: a class's children are settled before it
-        if cls.base_module is None:  # a subclassed built-in keeps its own forward
-            settled = {c.name: c for c in classes}
-            cls.forward = infer_forward(cls, resolver, frozenset(unknown), roles, settled)
-            if cls.forward.missing:
-                unknown.add(cls.name)
-            else:
-                roles[cls.name] = cls.forward.role
-    # One warning per gap; classes that only call into a gap are counted, not listed.
-    roots = [
-        c
-        for c in classes
-        if c.forward.missing and not c.forward.missing.startswith("the dataflow: it calls")
-    ]
-    warnings = [
-        f"{c.name}.forward: cannot infer {c.forward.missing}; it raises NotImplementedError"
-        for c in roots
-    ]
-    blocked = [c.name for c in classes if c.forward.missing and c not in roots]
-    if blocked:
-        warnings.append(
-            f"{', '.join(blocked)}: forward raises NotImplementedError too, as it calls the above"
-        )
+    # Classes are named by what their forward is (BasicBlock, Attention): a first pass finds the
+    # roles and is forgotten; the second runs under the new names, so choices are addressed by them.
+    made, used = len(resolver.made), set(resolver.used_hints)
+    _infer_forwards(classes, resolver)
+    del resolver.made[made:]
+    resolver.used_hints = used
+    paths = {g.name: g.instances[0].node.path for g in structure.groups}
+    own = {g.name for g in structure.groups if g.recorded_name}  # a pickle's names are kept
+    _rename(
+        classes,
+        role_names(
+            [
+                (c.name, c.forward.role, {m.attr for m in c.members}, paths.get(c.name, ""))
+                for c in classes
+                if not c.is_top
+                and c.name not in own
+                and c.forward.names_class
+                and not c.forward.missing
+            ],
+            {c.name for c in classes},
+        ),
+    )
+    _infer_forwards(classes, resolver)
+    _name_the_head(classes[-1])
+    warnings = gap_warnings(classes)
     warnings += builder.notes
     resolver.check_hints_used()
     source = Source(
@@ -98,6 +100,95 @@ def analyze(
         calibration=calibration_note,
     )
     return ModelIR(classes, source, summary=_summary(classes[-1], table), warnings=warnings)
+
+
+def gap_warnings(classes: list[ClassDef], yours: frozenset[str] = frozenset()) -> list[str]:
+    """One warning per forward that raises NotImplementedError; classes that only call into a gap
+    are counted, not listed. A forward in `yours` ("A.forward") the user wrote: it is theirs."""
+    gaps = [c for c in classes if c.forward.missing and f"{c.name}.forward" not in yours]
+    roots = [c for c in gaps if not c.forward.missing.startswith("the dataflow: it calls")]
+    warnings = [
+        f"{c.name}.forward: cannot infer {c.forward.missing}; it raises NotImplementedError"
+        for c in roots
+    ]
+    blocked = [c.name for c in gaps if c not in roots]
+    if blocked:
+        warnings.append(
+            f"{', '.join(blocked)}: forward raises NotImplementedError too, as it calls the above"
+        )
+    return warnings
+
+
+def _infer_forwards(classes: list[ClassDef], resolver: ChoiceResolver) -> None:
+    unknown: set[str] = set()
+    roles: dict[str, str] = {}  # class name -> role of the pattern that built its forward
+    for cls in classes:  # smallest first: a class's children are settled before it
+        if cls.base_module is None:  # a subclassed built-in keeps its own forward
+            settled = {c.name: c for c in classes}
+            cls.forward = infer_forward(cls, resolver, frozenset(unknown), roles, settled)
+            if cls.forward.missing:
+                unknown.add(cls.name)
+            else:
+                roles[cls.name] = cls.forward.role
+
+
+POOLING = {("call_method", "mean"), ("call_method", "amax"), ("call_function", "flatten")}
+POOLING |= {("call_function", "adaptive_avg_pool")}
+
+
+def _name_the_head(top: ClassDef) -> None:
+    """The size of what the model returns, when its last step is a linear head, is a parameter
+    named by what it counts: `num_classes` after pooling (a classifier), else `num_outputs`."""
+    g = top.forward.graph
+    if g is None or not g.nodes or g.nodes[-1].op != "output" or not g.nodes[-1].args:
+        return
+    head = g.nodes[-1].args[0]
+    head = g.nodes[head.index] if isinstance(head, Value) else None
+    if head is None or head.op != "call_module" or len(head.target) != 1 or not head.args:
+        return
+    member = next((m for m in top.members if getattr(m, "attr", None) == head.target[0]), None)
+    if not isinstance(member, Module) or member.type_name != "nn.Linear":
+        return
+    out = [a for a in member.args if a.keyword in (None, "out_features")][1:2]
+    if not out or type(out[0].value) is not int or out[0].value < 2:
+        return
+    vocab = [p for p in top.params if p.name.endswith("vocab_size") and p.default == out[0].value]
+    if vocab:  # logits over the tokens an embedding of the model reads
+        out[0].value = Ref(vocab[-1].name)
+        return
+    fed = g.nodes[head.args[0].index] if isinstance(head.args[0], Value) else None
+    name = "num_classes" if fed is not None and (fed.op, fed.target) in POOLING else "num_outputs"
+    if any(p.name == name for p in top.params):
+        return
+    value, out[0].value = out[0].value, Ref(name)
+    param = Param(name, "int", value, out[0].provenance)
+    first_choice = next((i for i, p in enumerate(top.params) if p.choice), len(top.params))
+    top.params.insert(first_choice, param)
+
+
+def _rename(classes: list[ClassDef], names: dict[str, str]) -> None:
+    """Give classes new names, and every registration and constructor call that uses them."""
+
+    def in_call(call: Call) -> None:
+        call.type_name = names.get(call.type_name, call.type_name)
+        for a in call.args:
+            if isinstance(a.value, Call):
+                in_call(a.value)
+
+    def in_module(m: Module) -> None:
+        if m.kind == "class":
+            m.type_name = names.get(m.type_name, m.type_name)
+        for a in m.args:
+            if isinstance(a.value, Call):
+                in_call(a.value)
+        for c in m.children:
+            in_module(c)
+
+    for cls in classes:
+        cls.name = names.get(cls.name, cls.name)
+        for m in cls.members + ([cls.base_module] if cls.base_module else []):
+            if isinstance(m, Module):
+                in_module(m)
 
 
 def tensor_kind_hints(hints: dict[str, dict[str, Any]], table: TensorTable) -> dict[str, str]:

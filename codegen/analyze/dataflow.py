@@ -54,6 +54,7 @@ def infer_forward(
         graph=g,
         pattern=type(match.pattern).__name__,
         role=match.pattern.role,
+        names_class=match.pattern.names_class,
         trust=match.pattern.trust,
         trust_note=match.pattern.trust_note,
     )

@@ -68,6 +68,30 @@ class Slot:
     value: Any
     set: Callable[[Any], None]
     inherited: bool = False  # the name is a child class's parameter name, already chosen with care
+    # What the size measures: "channels" (convolutions and their norms), "features" (what a linear
+    # or embedding produces), or "any" (what a layer consumes, which may be either).
+    unit: str = "any"
+
+
+CHANNEL_LAYERS = re.compile(
+    r"nn\.(Conv|ConvTranspose|LazyConv)\dd|nn\.(BatchNorm[23]d|GroupNorm|InstanceNorm)"
+)
+FEATURE_OUTPUTS = {"out_features", "embedding_dim"}
+
+
+def _unit(slot: Slot, template: list[Slot], columns: list[tuple], i: int) -> str:
+    """Which sizes of one value may share a parameter: channels with channels, features with
+    features (a linear's 64 outputs are not a conv's 64 channels); what a layer consumes joins
+    the features of that size where there are any (the layer before produced them), else the
+    channels (pooled channels feed a classifier)."""
+    if slot.unit != "any":
+        return slot.unit
+    same = {
+        s.unit
+        for s, column in zip(template, columns)
+        if s.role == slot.role and column == columns[i]
+    }
+    return "features" if "features" in same else "channels" if "channels" in same else "features"
 
 
 def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
@@ -81,8 +105,9 @@ def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
         constant = len(set(map(_hashable, columns[i]))) == 1
         if slot.name == "dim" and all(v == 1 for v in columns[i]):
             continue  # a unit dimension of a tensor (a gain [C, 1, 1, 1]) is no size to name
-        if slot.role in ("width", "vocab"):
-            key: tuple = (slot.role, _hashable(columns[i]))
+        if slot.role in ("width", "vocab", "positions"):
+            # Equal sizes share a parameter only when they measure the same thing (see _unit).
+            key: tuple = (slot.role, _unit(slot, template, columns, i), _hashable(columns[i]))
         elif slot.role == "count":
             key = ("count", i)
         elif (
@@ -100,7 +125,7 @@ def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
         buckets.setdefault(key, []).append(i)
 
     # Sizes first, then layer counts, then the choices: the order people read hyperparameters in.
-    rank = {"width": 0, "vocab": 0, "count": 1, "vary": 2, "param": 3, "choice": 3}
+    rank = {"width": 0, "vocab": 0, "positions": 0, "count": 1, "vary": 2, "param": 3, "choice": 3}
     ordered = sorted(buckets.items(), key=lambda item: rank[item[0][0]])
     params: list[Param] = []
     taken: set[str] = set()
@@ -172,7 +197,10 @@ def _setter_shape(t: Tensor, d: int) -> Callable[[Any], None]:
     return set_dim
 
 
-def _module_slots(m: Module) -> list[Slot]:
+def _module_slots(m: Module, where: str = "") -> list[Slot]:
+    """`where`: the member path that names a size when names clash (`layer2`, `features_3`); a
+    block inside a container is named by the container (a stage), a layer by its index too."""
+    where = where or m.attr
     slots: list[Slot] = []
     if m.kind == "class":
         for arg in m.args:
@@ -180,7 +208,7 @@ def _module_slots(m: Module) -> list[Slot]:
                 Slot(
                     "param",
                     arg.keyword or "",
-                    m.attr,
+                    where,
                     arg.provenance,
                     arg.choice,
                     arg.value,
@@ -189,6 +217,7 @@ def _module_slots(m: Module) -> list[Slot]:
                 )
             )
             slots[-1].role = _child_param_role(arg)
+            slots[-1].unit = "channels" if "channels" in (arg.keyword or "") else "any"
         return slots
     if m.kind == "repeat":
         slots.append(
@@ -203,16 +232,16 @@ def _module_slots(m: Module) -> list[Slot]:
             )
         )
     if m.kind == "builtin":
-        slots += _call_slots(Call(m.type_name, m.args), m.attr)
+        slots += _call_slots(Call(m.type_name, m.args), where)
     for child in m.children:
-        slots += _module_slots(child)
+        slots += _module_slots(child, where if child.kind == "class" else f"{where}_{child.attr}")
     return slots
 
 
 def _child_param_role(arg: Arg) -> str:
     """A child's parameter keeps its role in the parent, so sizes merge across levels; choices are
     passed up to the top, where users look for them; other differences stay local literals."""
-    if arg.role in ("width", "vocab", "count"):
+    if arg.role in ("width", "vocab", "positions", "count"):
         return arg.role
     return "param" if arg.role in ("choice", "param") else "other"
 
@@ -230,9 +259,12 @@ def _call_slots(call: Call, member: str) -> list[Slot]:
         if isinstance(arg.value, Call):
             slots += _call_slots(arg.value, member)
             continue
-        slots.append(
-            Slot(arg.role, name, member, arg.provenance, arg.choice, arg.value, _setter_arg(arg))
-        )
+        slot = Slot(arg.role, name, member, arg.provenance, arg.choice, arg.value, _setter_arg(arg))
+        if CHANNEL_LAYERS.match(call.type_name):
+            slot.unit = "channels"
+        elif name in FEATURE_OUTPUTS:
+            slot.unit = "features"
+        slots.append(slot)
     return slots
 
 
@@ -268,6 +300,8 @@ def _param_name(role: str, slots: list[Slot]) -> str:
         return slots[0].choice.name if slots[0].choice else slots[0].name
     if role == "vocab":
         return "vocab_size"
+    if role == "positions":
+        return "max_positions"
     inherited = [s.name for s in slots if s.inherited and s.name]
     semantic = [SEMANTIC_NAMES[s.name] for s in slots if s.name in SEMANTIC_NAMES]
     for name in SEMANTIC_ORDER:
@@ -301,13 +335,16 @@ def _python_name(text: str) -> str:
 
 
 def _unique(name: str, member: str, taken: set[str]) -> str:
+    """A clash is told apart by where the value is used (`layer2_channels`,
+    `transformer_decoder_activation`), never by a number that says nothing."""
     name = _python_name(name)
     candidate = name
-    if candidate in taken and member and not member[0].isdigit():
-        candidate = f"{_python_name(member)}_{name}"  # transformer_decoder_activation reads well...
+    if candidate in taken and member:
+        where = _python_name(f"layer{member}" if member[0].isdigit() else member)
+        candidate = f"{where}_{name.removeprefix('hidden_')}"
     base, n = candidate, 2
     while candidate in taken or candidate in ("self",):
-        candidate, n = f"{base}_{n}", n + 1  # ...numbered members do not: hidden_channels_2
+        candidate, n = f"{base}_{n}", n + 1  # only when two uses at one place still clash
     taken.add(candidate)
     return candidate
 

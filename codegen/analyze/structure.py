@@ -19,6 +19,7 @@ from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_arg
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
 from codegen.keytree import KeyNode
+from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks.chain import reading_order
@@ -53,6 +54,7 @@ class ClassGroup:
     name: str
     instances: list[Instance] = field(default_factory=list)
     named: str = ""  # the attribute name its forward depends on (registry.named_role), or ""
+    recorded_name: bool = False  # the name is the class's own, from a whole-model pickle
 
 
 @dataclass
@@ -361,21 +363,10 @@ class StructureBuilder:
         dropout; after a layer, an activation."""
         path = f"{node.path}.{index}" if node.path else str(index)
         # Constructor expressions, so layers that need arguments (pooling) are candidates too.
-        default = "nn.Dropout()" if prev is None else "nn.ReLU()"
-        options = [
-            "nn.ReLU()",
-            "nn.GELU()",
-            "nn.Tanh()",
-            "nn.SiLU()",
-            "nn.Sigmoid()",
-            "nn.Identity()",
-            "nn.ReLU6()",
-            "nn.Hardswish()",
-            "nn.Dropout()",
-            "nn.Flatten()",
-            "nn.MaxPool2d(2)",
-            "nn.AvgPool2d(2)",
-        ]
+        # The activations are the catalogue's one vocabulary, in module form; then the other
+        # parameter-free layers such a slot commonly holds. At the front, dropout is likelier.
+        default = "nn.Dropout()" if prev is None else act.MODULES["relu"]
+        options = list(act.MODULES.values()) + GAP_LAYERS
         choice = self.resolver.choose(
             path,
             "module_type",
@@ -405,13 +396,20 @@ class StructureBuilder:
             desc = self._described(node.path)
             # The pickle's own class name where it recorded one (checked like any other name).
             source_name = desc.name if desc is not None and not desc.torch_nn else node.path
-            group = ClassGroup(key, class_name_for(source_name, self.taken_names), named=named)
+            group = ClassGroup(
+                key,
+                class_name_for(source_name, self.taken_names),
+                named=named,
+                recorded_name=source_name != node.path,
+            )
             self.groups[key] = group
             self.order.append(group)
         module = Module(node.name, "class", group.name, io=_class_io(members))
         group.instances.append(Instance(node, members, module))
         return module
 
+
+GAP_LAYERS = ["nn.Dropout()", "nn.Flatten()", "nn.MaxPool2d(2)", "nn.AvgPool2d(2)"]
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
 
@@ -498,4 +496,4 @@ def _value_key(value: object, role: str) -> object:
             tuple((a.keyword, a.role, _value_key(a.value, a.role)) for a in value.args),
         )
     # Sizes may differ between instances of one class; everything else must be equal.
-    return role if role in ("width", "vocab", "count") else repr(value)
+    return role if role in ("width", "vocab", "positions", "count") else repr(value)

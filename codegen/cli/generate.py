@@ -37,6 +37,11 @@ def add_parser(sub: Any) -> None:
         help="list every value the checkpoint does not record (path, name, allowed values), "
         "as --hints spells them, and write nothing",
     )
+    p.add_argument(
+        "--recalibrate",
+        action="store_true",
+        help="forget the calibrated values the output file records (they are kept otherwise)",
+    )
     p.add_argument("--inputs", metavar="K1,K2", help="DATA keys passed to forward, in order")
     p.add_argument("--target", metavar="K", help="DATA key of the recorded outputs")
     p.add_argument(
@@ -63,6 +68,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             command=regenerate_command(args),
             calibrate_on=calibration_data(ckpt, args.calibrate, args.inputs, args.target),
             on_trial=_trial_printer(console) if args.calibrate else None,
+            recalibrate=args.recalibrate,
         )
     console.print(terminal_text(report.summary()))
     for note in report.notes:

@@ -157,6 +157,7 @@ class Forward:
     examples: list[ExampleInput] = field(default_factory=list)  # inputs for a smoke test
     pattern: str = ""  # the catalogue pattern that built the graph
     role: str = ""  # that pattern's role ("Attention", "MLP"): what callers may assume of it
+    names_class: bool = False  # the role is a good name for the class (not a fallback's)
     trust: str = "inferred"  # inferred | guessed (from that pattern) | missing
     trust_note: str = ""
 

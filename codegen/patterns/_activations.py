@@ -31,6 +31,7 @@ MODULES: dict[str, str] = {
     "silu": "nn.SiLU()",
     "sigmoid": "nn.Sigmoid()",
     "identity": "nn.Identity()",
+    "hardswish": "nn.Hardswish()",
 }
 GATES = ["sigmoid", "hardsigmoid"]  # squashing functions that gate a signal into [0, 1]
 

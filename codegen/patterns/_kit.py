@@ -52,6 +52,8 @@ class Pattern:
     role: ClassVar[str] = ""  # what a human calls it: "Linear", "BasicBlock", "SqueezeExcite"
     priority: ClassVar[int] = 0  # breaks ties between matches that explain as much
     trust: ClassVar[str] = "inferred"  # of the forward it builds: inferred | guessed
+    # Whether a generated class whose forward this pattern builds is named after `role`.
+    names_class: ClassVar[bool] = True
     trust_note: ClassVar[str] = ""  # why, for the class docstring, where the level alone misleads
     # Metadata names (config.json, trainer hparams) that mean one of this pattern's choices.
     synonyms: ClassVar[dict[str, tuple[str, ...]]] = {}
@@ -188,6 +190,12 @@ def type_choice(
 # Families whose code fixes the norms' eps instead of recording it in config.json.
 FIXED_EPS = {"distilbert": 1e-12}
 
+# Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
+EPS_SYNONYMS = {"eps": ("layer_norm_eps", "layer_norm_epsilon", "norm_eps", "rms_norm_eps")}
+NHEAD_SYNONYMS = {
+    "nhead": ("n_head", "num_heads", "num_attention_heads", "n_heads", "heads", "num_head")
+}
+
 
 def eps_arg(ctx: LayerContext, node: KeyNode, keyword: str = "eps") -> Arg | None:
     model_type = ctx.resolver.evidence("model_type")
@@ -261,3 +269,9 @@ def tensors(cls: ClassDef) -> list[Tensor]:
 
 def family(m: Module | None) -> str | None:
     return m.io.family if m is not None and m.io is not None else None
+
+
+def one_named(members: list, pattern: str):
+    """The one member whose attribute name fully matches `pattern` (any case); None for none or two."""
+    found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
+    return found[0] if len(found) == 1 else None

@@ -25,6 +25,7 @@ from codegen.ir import (
     Tensor,
 )
 from codegen.render.graph_printer import HELPERS, print_graph
+from codegen.render.width import fit_width
 from codegen.safetext import comment_text, docstring_text, is_plain_attr
 
 # --------------------------------------------------------------------------------- expressions
@@ -87,7 +88,7 @@ def _choice_comment(m: Module) -> str:
         c = m.choices[0]
         return comment_text(
             f"index {m.attr} holds no tensors: {_short(c.value)} is {_how(c)} "
-            f"(or {_listing(c.alternatives)})"
+            f"(or {_listing(c.alternatives, most=4)})"
         )
     for c in m.choices:
         if c.name == "module_type" and c.alternatives:
@@ -412,7 +413,7 @@ def render_source(ir: ModelIR, formatted: bool = True) -> str:
     text = env.get_template("model.py.jinja").render(
         docstring=docstring(ir), imports=_imports(views) + _helpers(views), classes=views
     )
-    return validate(format_source(text)) if formatted else text
+    return validate(fit_width(format_source(text))) if formatted else text
 
 
 def _helpers(views: list[ClassView]) -> list[str]:

@@ -12,7 +12,15 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Value
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    one_named,
+    tensors,
+)
 
 FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
@@ -94,11 +102,6 @@ def _named(members, pattern: str):
     return [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
 
 
-def _one(members, pattern: str):
-    found = _named(members, pattern)
-    return found[0] if len(found) == 1 else None
-
-
 def _projection(ctx: BlockContext, m) -> bool:
     return m is not None and ctx.role(m) in ("linear", "Conv1D")
 
@@ -133,14 +136,14 @@ class Attention(BlockPattern):
         members = modules(cls)
         if tensors(cls) or not 2 <= len(members) <= 4:
             return None
-        fused = _one(members, FUSED)
+        fused = one_named(members, FUSED)
         if fused is not None:
             qkv = [fused]
         else:
-            qkv = [_one(members, p) for p in (QUERY, KEY, VALUE)]
+            qkv = [one_named(members, p) for p in (QUERY, KEY, VALUE)]
         if any(m is None for m in qkv):
             return None
-        out = _one([m for m in members if m not in qkv], OUT) if self.projects else None
+        out = one_named([m for m in members if m not in qkv], OUT) if self.projects else None
         rest = [m for m in members if m not in qkv and m is not out]
         if rest or (out is None) == self.projects:
             return None

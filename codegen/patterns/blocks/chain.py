@@ -316,6 +316,7 @@ TRANSFORMER_GAP = (
 
 class Chain(BlockPattern):
     role = "Sequence"
+    names_class = False  # "a sequence" says nothing a reader could name a class by
     priority = -100  # the weakest: any pattern that explains as much wins
     trust = "guessed"
     trust_note = (

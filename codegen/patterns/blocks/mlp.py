@@ -4,21 +4,23 @@ the class, settled by config.json's `hidden_act` / `activation_function` where t
 
 from __future__ import annotations
 
-import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    one_named,
+    tensors,
+)
 
 UP = r"c_fc|fc1|up_proj|dense_h_to_4h|fc_in|lin1|w1|wi|fc|linear1|intermediate_dense|ff1"
 DOWN = r"c_proj|fc2|down_proj|dense_4h_to_h|fc_out|lin2|w2|wo|proj|linear2|output_dense|ff2"
 GATE = r"gate_proj|w3|wi_0|gate"
 GATED_UP = r"up_proj|w1|wi_1|up"  # beside a gate; LLaMA's w1 is the gate's partner
-
-
-def _one(members, pattern: str):
-    found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
-    return found[0] if len(found) == 1 else None
 
 
 class MLP(BlockPattern):
@@ -32,14 +34,14 @@ class MLP(BlockPattern):
             return None
         if any(ctx.role(m) not in ("linear", "Conv1D") for m in members):
             return None
-        gate = _one(members, GATE) if len(members) == 3 else None
+        gate = one_named(members, GATE) if len(members) == 3 else None
         if len(members) == 3:
-            up = _one([m for m in members if m is not gate], GATED_UP)
+            up = one_named([m for m in members if m is not gate], GATED_UP)
             if gate is None or up is None:
                 return None
         else:
-            up = _one(members, UP)
-        down = _one([m for m in members if m is not up and m is not gate], DOWN)
+            up = one_named(members, UP)
+        down = one_named([m for m in members if m is not up and m is not gate], DOWN)
         if up is None or down is None:
             return None
         widths = up.io and up.io.in_width and up.io.out_width

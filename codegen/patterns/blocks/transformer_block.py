@@ -13,6 +13,7 @@ import re
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import (
+    one_named,
     BlockContext,
     BlockPattern,
     Example,
@@ -37,11 +38,6 @@ PARALLEL_TYPES = {"gpt_neox": "use_parallel_residual", "phi": "", "gptj": "", "c
 POST_TYPES = ("distilbert", "bart", "marian")  # norm after each residual add
 
 
-def _one(members, pattern: str):
-    found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
-    return found[0] if len(found) == 1 else None
-
-
 class TransformerBlock(BlockPattern):
     role = "Block"
     priority = 10
@@ -57,7 +53,7 @@ class TransformerBlock(BlockPattern):
         inline = None  # a feed-forward written into the block (OPT's fc1, fc2): (up, down, act)
         linears = [m for m in members if family(m) == "linear"]
         if not mlp and len(linears) == 2:
-            up, down = _one(linears, UP), _one(linears, DOWN)
+            up, down = one_named(linears, UP), one_named(linears, DOWN)
             widens = up is not None and up.io and (up.io.out_width or 0) > (up.io.in_width or 0)
             if up is None or down is None or up is down or not widens:
                 return None
@@ -77,7 +73,7 @@ class TransformerBlock(BlockPattern):
         if len(mlp) != (2 if inline else 1):
             return None
         if len(norms) == 2:
-            first, second = _one(norms, FIRST_NORM), _one(norms, SECOND_NORM)
+            first, second = one_named(norms, FIRST_NORM), one_named(norms, SECOND_NORM)
             if first is None or second is None or first is second:
                 return None
             layouts = ["pre", "post", "parallel"]

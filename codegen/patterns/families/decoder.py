@@ -12,6 +12,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
+    one_named,
     BlockContext,
     BlockPattern,
     Example,
@@ -33,15 +34,10 @@ SCALED_EMBEDDING_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma")
 POSITION_OFFSETS = {"opt": 2}
 
 
-def _one(members, pattern: str):
-    found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
-    return found[0] if len(found) == 1 else None
-
-
 def token_embedding(cls, classes: dict) -> tuple[str, ...] | None:
     """The path of a class's token embedding, by name; through a wrapper (OPT's `decoder`) too."""
     members = modules(cls)
-    m = _one([m for m in members if family(m) == "embedding"], TOKENS)
+    m = one_named([m for m in members if family(m) == "embedding"], TOKENS)
     if m is not None:
         return (m.attr,)
     if len(members) == 1 and members[0].kind == "class" and members[0].type_name in classes:
@@ -59,10 +55,10 @@ class Transformer(BlockPattern):
         if tensors(cls):
             return None
         embeddings = [m for m in members if family(m) == "embedding"]
-        tokens = _one(embeddings, TOKENS)
-        positions = _one([m for m in embeddings if m is not tokens], POSITIONS)
+        tokens = one_named(embeddings, TOKENS)
+        positions = one_named([m for m in embeddings if m is not tokens], POSITIONS)
         blocks = [m for m in members if m.kind == "repeat" and ctx.role(m) == "Block"]
-        norm = _one([m for m in members if family(m) == "norm"], FINAL_NORM)
+        norm = one_named([m for m in members if family(m) == "norm"], FINAL_NORM)
         used = [m for m in (tokens, positions, norm) if m is not None] + blocks
         if tokens is None or len(blocks) != 1 or len(used) != len(members):
             return None
@@ -191,7 +187,7 @@ class CausalLM(BlockPattern):
         if tensors(cls) or not 1 <= len(members) <= 2:
             return None
         body = [m for m in members if ctx.role(m) == "Transformer"]
-        head = _one([m for m in members if family(m) == "linear"], HEAD)
+        head = one_named([m for m in members if family(m) == "linear"], HEAD)
         if len(body) != 1 or len(members) != 1 + (head is not None):
             return None
         tied = None

@@ -10,10 +10,10 @@ positions after the padding index, skipping padding (config.json's model_type sa
 
 from __future__ import annotations
 
-import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
+    one_named,
     BlockContext,
     BlockPattern,
     Match,
@@ -33,11 +33,6 @@ FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm|post_layernorm"
 POOLER = r"pooler"
 
 
-def _one(members, pattern: str):
-    found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
-    return found[0] if len(found) == 1 else None
-
-
 def _example(name: str) -> Example:
     from codegen.patterns.blocks.encoder_layer import _example as reference
 
@@ -53,10 +48,10 @@ class TextEmbeddings(BlockPattern):
         if tensors(cls):
             return None
         embeddings = [m for m in members if family(m) == "embedding"]
-        tokens = _one(embeddings, TOKENS)
-        positions = _one(embeddings, POSITIONS)
-        segments = _one(embeddings, SEGMENTS)
-        norm = _one([m for m in members if family(m) == "norm"], NORM)
+        tokens = one_named(embeddings, TOKENS)
+        positions = one_named(embeddings, POSITIONS)
+        segments = one_named(embeddings, SEGMENTS)
+        norm = one_named([m for m in members if family(m) == "norm"], NORM)
         used = [m for m in (tokens, positions, segments, norm) if m is not None]
         if tokens is None or positions is None or norm is None or len(used) != len(members):
             return None
@@ -211,9 +206,9 @@ class EncoderModel(BlockPattern):
         if len(embed) != 1 or len(encoder) != 1:
             return None
         rest = [m for m in members if m is not embed[0] and m is not encoder[0]]
-        project = _one([m for m in rest if family(m) == "linear"], PROJECT)
-        norm = _one([m for m in rest if family(m) == "norm"], FINAL_NORM)
-        pooler = _one([m for m in rest if ctx.role(m) == "Pooler"], POOLER)
+        project = one_named([m for m in rest if family(m) == "linear"], PROJECT)
+        norm = one_named([m for m in rest if family(m) == "norm"], FINAL_NORM)
+        pooler = one_named([m for m in rest if ctx.role(m) == "Pooler"], POOLER)
         if len(rest) != sum(m is not None for m in (project, norm, pooler)):
             return None
         found = (

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from codegen.ir import Arg, IOSpec
 from codegen.patterns._kit import (
+    NHEAD_SYNONYMS,
     Example,
     LayerContext,
     LayerPattern,
@@ -59,6 +60,7 @@ def multihead_attention(node: KeyNode, ctx: LayerContext) -> Recognised | None:
 
 class MultiheadAttention(LayerPattern):
     role = "MultiheadAttention"
+    synonyms = NHEAD_SYNONYMS
 
     def recognise(self, node, ctx: LayerContext) -> Recognised | None:
         return multihead_attention(node, ctx)

@@ -180,7 +180,9 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
         return 1, None
     if w[1] != 1 or w[0] == 1 or pointwise:
         return 1, None
-    stem = all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1])
+    if all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1]):
+        return 1, None  # where an image enters: one input channel, as before any depthwise rule
+    stem = False
     depthwise = ctx.resolver.choose(
         node.path,
         "depthwise",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from codegen.ir import Arg, IOSpec
 from codegen.patterns._kit import (
     Example,
@@ -16,6 +18,8 @@ from codegen.patterns._kit import (
     type_choice,
 )
 
+POSITIONS = re.compile(r"pos|wpe|position", re.I)
+
 
 class Embedding(LayerPattern):
     role = "Embedding"
@@ -24,9 +28,11 @@ class Embedding(LayerPattern):
         if node.children or names(node) != {"weight"} or len(shape(node, "weight")) != 2:
             return None
         w = shape(node, "weight")
+        # A position table's rows are positions, not tokens: its size is named max_positions.
+        rows = "positions" if POSITIONS.search(node.name) else "vocab"
         type_name = "nn.EmbeddingBag" if hinted(node, r"bag") else "nn.Embedding"
         args = [
-            Arg(None, w[0], "vocab", prov(node, "weight", 0)),
+            Arg(None, w[0], rows, prov(node, "weight", 0)),
             Arg(None, w[1], "width", prov(node, "weight", 1)),
         ]
         choice = type_choice(

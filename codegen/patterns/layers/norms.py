@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from codegen.ir import Arg, IOSpec
 from codegen.patterns._kit import (
+    EPS_SYNONYMS,
     Example,
     LayerContext,
     LayerPattern,
@@ -184,6 +185,7 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
 
 class BatchNorm(LayerPattern):
     role = "BatchNorm"
+    synonyms = EPS_SYNONYMS
 
     def recognise(self, node, ctx: LayerContext) -> Recognised | None:
         return batchnorm(node, ctx)
@@ -198,6 +200,7 @@ class BatchNorm(LayerPattern):
 
 class AffineNorm(LayerPattern):
     role = "AffineNorm"
+    synonyms = {**EPS_SYNONYMS, "num_groups": ("groups", "gn_groups")}
 
     def recognise(self, node, ctx: LayerContext) -> Recognised | None:
         return affine_norm(node, ctx)
@@ -212,6 +215,7 @@ class AffineNorm(LayerPattern):
 
 class WeightOnlyNorm(LayerPattern):
     role = "WeightOnlyNorm"
+    synonyms = EPS_SYNONYMS
 
     def recognise(self, node, ctx: LayerContext) -> Recognised | None:
         return weight_only_norm(node, ctx)

@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 
 
 from codegen.ir import Arg, Call, IOSpec
+from codegen.patterns import _activations as act
 from codegen.patterns._kit import (
+    EPS_SYNONYMS,
+    NHEAD_SYNONYMS,
     Example,
     LayerContext,
     LayerPattern,
@@ -29,6 +32,13 @@ ENCODER_LAYER = {"self_attn", "linear1", "linear2", "norm1", "norm2"}
 
 DECODER_LAYER = ENCODER_LAYER | {"multihead_attn", "norm3"}
 
+SYNONYMS = {
+    **NHEAD_SYNONYMS,
+    **EPS_SYNONYMS,
+    **act.SYNONYMS,
+    "norm_first": ("pre_norm", "prenorm", "normalize_before"),
+}
+
 
 def _linear_dims(node: KeyNode) -> tuple[int, int, bool] | None:
     if node.children or "weight" not in node.tensors or len(node.tensors["weight"].shape) != 2:
@@ -44,6 +54,7 @@ def _layer_args(node: KeyNode, ctx: LayerContext) -> list[Arg] | None:
         return None
     d_model, ff, bias = lin1
     nhead = nhead_choice(ctx, node.children["self_attn"], d_model)
+    # torch's transformer layers take these two names of the one activation vocabulary
     activation = ctx.resolver.choose(node.path, "activation", "relu", ["gelu"])
     norm_first = ctx.resolver.choose(node.path, "norm_first", False, [True])
     batch_first = ctx.resolver.choose(node.path, "batch_first", True, [False])
@@ -162,6 +173,7 @@ def transformer(node: KeyNode, ctx: LayerContext) -> Recognised | None:
 
 class Transformer(LayerPattern):
     role = "Transformer"
+    synonyms = SYNONYMS
 
     def recognise(self, node, ctx: LayerContext) -> Recognised | None:
         return transformer(node, ctx)
@@ -177,6 +189,7 @@ class Transformer(LayerPattern):
 
 class TransformerEncoder(LayerPattern):
     role = "TransformerEncoder"
+    synonyms = SYNONYMS
 
     def recognise(self, node, ctx: LayerContext) -> Recognised | None:
         return transformer_encoder(node, ctx)
@@ -193,6 +206,7 @@ class TransformerEncoder(LayerPattern):
 
 class TransformerDecoder(LayerPattern):
     role = "TransformerDecoder"
+    synonyms = SYNONYMS
 
     def recognise(self, node, ctx: LayerContext) -> Recognised | None:
         return transformer_decoder(node, ctx)
@@ -208,6 +222,7 @@ class TransformerDecoder(LayerPattern):
 
 class TransformerEncoderLayer(LayerPattern):
     role = "TransformerEncoderLayer"
+    synonyms = SYNONYMS
 
     def recognise(self, node, ctx: LayerContext) -> Recognised | None:
         return transformer_encoder_layer(node, ctx)
@@ -223,6 +238,7 @@ class TransformerEncoderLayer(LayerPattern):
 
 class TransformerDecoderLayer(LayerPattern):
     role = "TransformerDecoderLayer"
+    synonyms = SYNONYMS
 
     def recognise(self, node, ctx: LayerContext) -> Recognised | None:
         return transformer_decoder_layer(node, ctx)
