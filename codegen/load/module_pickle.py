@@ -51,6 +51,12 @@ class ModuleDescription:
     buffers: dict[str, PickledTensor | None] = field(default_factory=dict)
     non_persistent: frozenset[str] = frozenset()
     other: dict[str, str] = field(default_factory=dict)  # attributes that are not plain: type names
+    # TorchScript archives only: the class's forward translated from code/ (codegen.ir.graph), or
+    # why not; whole-model pickles record no code (both empty)
+    forward_graph: Any = None
+    forward_note: str = ""
+    forward_returns: str = "torch.Tensor"  # the translated forward's return annotation
+    traced_element: int | None = None  # a TorchScript RNN: script_forward.traced_element
 
     @property
     def qualified(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen.ir.graph import Graph, Node, Slice, Value, values_in
+from codegen.ir.graph import F_OPS, TENSOR_METHODS, TORCH_OPS, Graph, Node, Slice, Value, values_in
 from codegen.safetext import comment_text, is_plain_attr
 
 # name -> (how it prints, the import it needs). "{}" slots take the positional arguments in order.
@@ -41,6 +41,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "token_types": ("token_types", "helper:token_types"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
 }
+# The torch vocabulary of codegen.ir.graph, by the name the graph uses ("torch.relu", "F.gelu").
+FUNCTIONS.update({f"torch.{n}": (f"torch.{n}", "torch") for n in sorted(TORCH_OPS)})
+FUNCTIONS.update({f"F.{n}": (f"F.{n}", "F") for n in sorted(F_OPS)})
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
 HELPERS: dict[str, str] = {
@@ -111,7 +114,14 @@ def padded_positions(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
 ''',
 }
 # Operators: printed infix, parenthesised when nested inside another operator or a method call.
-OPERATORS: dict[str, str] = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "matmul": "@"}
+OPERATORS: dict[str, str] = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "truediv": "/",
+    "floordiv": "//",
+    "matmul": "@",
+}
 # Tensor methods; "property" ones print without a call (`x.device`).
 METHODS: dict[str, str] = {
     "mean": "method",
@@ -135,6 +145,7 @@ METHODS: dict[str, str] = {
     "device": "property",
     "dtype": "property",
 }
+METHODS.update({m: "method" for m in sorted(TENSOR_METHODS) if m not in METHODS})
 
 
 @dataclass
