@@ -321,7 +321,7 @@ class _Translator:
         raise Untranslatable(f"it calls torch.{_short(name)}, outside the translated vocabulary")
 
     def _index(self, name: str, args: list, kwargs: dict, inline: bool) -> Any:
-        """`torch.slice(x, dim, start, end, step)` / `torch.select(x, dim, i)` -> `x[:, start:end]`."""
+        """`torch.slice(x, dim, start, end)` / `torch.select(x, dim, i)` -> `x[:, start:end]`."""
         if kwargs or not args:
             raise Untranslatable(f"it calls torch.{name} with keywords")
         obj, rest = args[0], list(args[1:])

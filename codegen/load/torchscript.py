@@ -213,7 +213,7 @@ def _read_class(text: str, name: str) -> _ScriptClass:
 
 
 def _forwards(body: str) -> dict[str, ast.FunctionDef] | None:
-    """The class's forward methods, parsed as syntax; None when the code is too large or unreadable."""
+    """The class's forward methods, parsed as syntax; None: the code is too large or unreadable."""
     if len(body) > MAX_CODE_BYTES:
         return None
     try:
