@@ -138,3 +138,25 @@ def test_translated_graph_names_only_checked_identifiers(tmp_path):
                         *desc.buffers,
                         "training",
                     )
+
+
+@pytest.mark.parametrize("name", ["cnn", "mlp", "conv1d"])
+def test_traced_layers_get_their_constructor_values_back(name, tmp_path):
+    """A trace records no class constants: each traced torch.nn layer's one aten call holds them
+    (strides, paddings, pool sizes, eps...), and they come back as the recorded arguments."""
+    from tests.test_sources import SEQUENTIAL_INPUTS, assert_same_layers, sequential_zoo
+
+    original = sequential_zoo()[name].eval()
+    x = SEQUENTIAL_INPUTS[name]()
+    torch.jit.save(torch.jit.trace(original, (x,)), tmp_path / "t.pt")
+    source, ir, cls = _generate(tmp_path / "t.pt", tmp_path)
+    model = cls().eval()
+    model.load_state_dict(original.state_dict(), strict=True)
+    if name == "conv1d":
+        # a reflect-padded conv traces as a pad op and a conv with padding 0: not read back, and
+        # the file says the padding was left at a default rather than claim it
+        assert "left at defaults: padding ([0])" in source
+        return
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), original(x), atol=1e-6, rtol=1e-6)
+    assert_same_layers(model, original)

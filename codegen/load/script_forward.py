@@ -536,6 +536,19 @@ def traced_attributes(methods: dict[str, ast.FunctionDef]) -> dict[str, Any]:
     if len(calls) != 1:
         return {}
     call, name = calls[0]
+    # Any other op changes what the constructor values mean (a reflect pad before a conv with
+    # padding 0): only an RNN's zero initial states may stand beside its call.
+    others = [
+        d
+        for n in ast.walk(fn)
+        if isinstance(n, ast.Call)
+        and n is not call
+        and (d := _dotted(n.func) or "").startswith("torch.")
+        and d not in ("torch.device",)
+    ]
+    rnn = name in ("lstm", "gru", "rnn_tanh", "rnn_relu")
+    if any(not (rnn and d in ("torch.zeros", "torch.size")) for d in others):
+        return {}
     inplace = name.endswith("_") and not name.startswith("_")
     positions = _TRACED_ARGUMENTS[name.rstrip("_") if inplace else name]
     out: dict[str, Any] = {"inplace": True} if inplace else {}

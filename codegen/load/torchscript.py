@@ -338,7 +338,7 @@ class _Describer:
             if methods and desc.attributes.get("padding_mode", "zeros") == "zeros":
                 for attr, value in traced_attributes(methods).items():
                     desc.attributes.setdefault(attr, value)
-                _conv_sizes(desc)
+                _traced_sizes(desc)
                 if "forward" in methods and not desc.attributes:  # traced: nothing recorded
                     found = traced_transformer_attributes(desc.name, methods["forward"], desc)
                     desc.attributes.update(found)
@@ -351,24 +351,37 @@ class _Describer:
         )
 
 
-def _conv_sizes(desc: ModuleDescription) -> None:
-    """A traced conv records its groups but not its sizes: the weight's shape gives them."""
+def _traced_sizes(desc: ModuleDescription) -> None:
+    """A trace records a layer's tensors but not the sizes its constructor took: their shapes
+    give them (codegen/analyze/evidence.py proves the rebuilt call against the same shapes)."""
     weight = desc.parameters.get("weight")
-    groups = desc.attributes.get("groups")
-    if (
-        not desc.name.startswith(("Conv", "ConvTranspose"))
-        or weight is None
-        or type(groups) is not int
-    ):
-        return
-    transposed = desc.attributes.get("transposed") is True
-    first, second = weight.shape[0], weight.shape[1] * groups
-    sizes = {
-        "in_channels": first if transposed else second,
-        "out_channels": second if transposed else first,
-        "kernel_size": tuple(weight.shape[2:]),
-        "padding_mode": "zeros",
-    }
+    sizes: dict[str, Any] = {}
+    if desc.name.startswith(("Conv", "ConvTranspose")) and weight is not None:
+        groups = desc.attributes.get("groups")
+        if type(groups) is not int:
+            return
+        transposed = desc.attributes.get("transposed") is True
+        first, second = weight.shape[0], weight.shape[1] * groups
+        sizes = {
+            "in_channels": first if transposed else second,
+            "out_channels": second if transposed else first,
+            "kernel_size": tuple(weight.shape[2:]),
+            "padding_mode": "zeros",
+        }
+    elif desc.name.startswith(("BatchNorm", "InstanceNorm")) and "eps" in desc.attributes:
+        stats = desc.buffers.get("running_mean")
+        width = weight if weight is not None else stats
+        if width is None:
+            return
+        sizes = {
+            "num_features": width.shape[0],
+            "affine": weight is not None,
+            "track_running_stats": stats is not None,
+        }
+    elif desc.name == "LayerNorm" and "eps" in desc.attributes and weight is not None:
+        sizes = {"normalized_shape": weight.shape, "elementwise_affine": True}
+    elif desc.name == "GroupNorm" and "num_groups" in desc.attributes and weight is not None:
+        sizes = {"num_channels": weight.shape[0], "affine": True}
     for attr, value in sizes.items():
         desc.attributes.setdefault(attr, value)
 
