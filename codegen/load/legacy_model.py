@@ -94,9 +94,7 @@ def describe_legacy_model(path: Path, size: int) -> tuple[Any, LegacyStorages] |
         pieces = []
         for start, end in bounds:
             if end - start > MAX_PICKLE_BYTES:
-                raise ModelgenError(
-                    f"{path.name}: the pickle is larger than {MAX_PICKLE_BYTES:,} bytes"
-                )
+                raise ModelgenError(f"the pickle is larger than {MAX_PICKLE_BYTES:,} bytes")
             f.seek(start)
             pieces.append(f.read(end - start))
     try:
@@ -118,7 +116,7 @@ def describe_legacy_model(path: Path, size: int) -> tuple[Any, LegacyStorages] |
         return None
     converted = _Converter().convert(raw, 0)
     if not isinstance(keys, list) or not all(type(k) is str for k in keys):
-        raise ModelgenError(f"{path.name}: corrupt legacy checkpoint (storage keys)")
+        raise ModelgenError(f"corrupt legacy checkpoint (storage keys)")
     places = _storage_places(path, size, bounds[-1][1], keys, reader.storages)
     return converted, LegacyStorages(path, places)
 
@@ -149,23 +147,21 @@ def _storage_places(
     with path.open("rb") as f:
         for key in keys:
             if key not in used:
-                raise ModelgenError(f"{path.name}: corrupt legacy checkpoint (unknown storage)")
+                raise ModelgenError(f"corrupt legacy checkpoint (unknown storage)")
             dtype, numel = used[key]
             f.seek(offset)
             count = f.read(8)
             if len(count) != 8 or int.from_bytes(count, "little") != numel:
-                raise ModelgenError(
-                    f"{path.name}: corrupt or truncated checkpoint (storage {key!r:.20} size)"
-                )
+                raise ModelgenError(f"corrupt or truncated checkpoint (storage {key!r:.20} size)")
             nbytes = numel * DTYPE_BYTES[dtype]
             places[key] = (offset + 8, nbytes, dtype)
             offset += 8 + nbytes
     if offset > size:
         raise ModelgenError(
-            f"{path.name}: corrupt or truncated checkpoint (it ends {offset - size} bytes before "
+            f"corrupt or truncated checkpoint (it ends {offset - size} bytes before "
             "its tensor data does)"
         )
     missing = set(used) - set(places)
     if missing:
-        raise ModelgenError(f"{path.name}: corrupt legacy checkpoint (a storage has no data)")
+        raise ModelgenError(f"corrupt legacy checkpoint (a storage has no data)")
     return places

@@ -59,8 +59,6 @@ class TensorTable:
         return h.hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:
-        from codegen.load.module_pickle import revealed
-
         return {
             "source": self.source,
             "format": self.format,
@@ -70,7 +68,6 @@ class TensorTable:
             "stripped_prefixes": self.stripped_prefixes,
             "fingerprint": self.fingerprint(),
             "metadata": self.metadata,
-            "recorded": revealed(self.modules),
             "tensors": [
                 {"name": e.name, "shape": list(e.shape), "dtype": e.dtype}
                 | ({"tied_to": e.tied_to} if e.tied_to else {})
