@@ -38,6 +38,28 @@ def test_check_fresh_then_stale(tmp_path, capsys):
     assert "is stale for w.pt; regenerate with: modelgen generate" in captured.err
 
 
+def test_check_reads_a_fingerprint_in_the_older_key_order_scheme(tmp_path, capsys):
+    """Files generated before the fingerprint ignored key order record the file-order hash: check
+    takes it for the same weights (and says so); other weights are still stale."""
+    from codegen.load import open_checkpoint
+    from codegen.load.table import _digest
+
+    ckpt = tmp_path / "w.pt"
+    torch.save(build("mlp").state_dict(), ckpt)
+    model = tmp_path / "model.py"
+    assert main(["generate", str(ckpt), "-o", str(model)]) == 0
+    table = open_checkpoint(ckpt).table
+    old = _digest(table.tensors.values())
+    assert old != table.fingerprint()  # module order is not alphabetical here
+    model.write_text(model.read_text().replace(table.fingerprint(), old))
+    capsys.readouterr()
+    assert main(["check", str(ckpt), str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "up to date" in out and f"records fingerprint {old}" in out
+    model.write_text(model.read_text().replace(old, "0123456789abcdef"))
+    assert main(["check", str(ckpt), str(model)]) == 1
+
+
 def test_check_refuses_files_it_did_not_write(tmp_path, capsys):
     (tmp_path / "m.py").write_text("import torch\n")
     torch.save(build("mlp").state_dict(), tmp_path / "w.pt")
