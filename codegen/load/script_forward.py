@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from codegen.safetext import is_plain_attr
 from codegen.ir.graph import (
     F_OPS,
     OPERATOR_OPS,
@@ -102,7 +103,7 @@ class _Translator:
             if default is not None and not (optional and _is_none(default)):
                 raise Untranslatable(f"argument {i + 1} has a default other than None")
             name = _input_name(a.arg, i, len(inputs))
-            if name in arguments[:i] or not _NAME.match(name):
+            if name in arguments[:i] or not is_plain_attr(name) or name == "self":
                 raise Untranslatable(f"argument {i + 1} has an unusual name")
             self.env[a.arg] = self.g.input(name, annotation, optional=default is not None)
         self.returns = _return_annotation(fn.returns)
@@ -299,7 +300,7 @@ class _Translator:
             raise Untranslatable(f"it calls {_short(target)}, outside the translated vocabulary")
         args = [self._result(a) for a in args]
         kwargs = {k: self._result(v) for k, v in kwargs.items()}
-        if not all(_NAME.match(k) for k in kwargs):
+        if not all(is_plain_attr(k) for k in kwargs):
             raise Untranslatable("a keyword is not a plain name")
         inline = not top
         if target.startswith("__torch__.torch.nn.functional."):
