@@ -19,6 +19,8 @@ from codegen.patterns._kit import (
 )
 
 POSITIONS = re.compile(r"pos|wpe|position", re.I)
+# T5's per-head bias by relative-distance bucket: rows are buckets, columns heads (not a width).
+RELATIVE = re.compile(r"relative_attention_bias", re.I)
 
 
 class Embedding(LayerPattern):
@@ -29,11 +31,12 @@ class Embedding(LayerPattern):
             return None
         w = shape(node, "weight")
         # A position table's rows are positions, not tokens: its size is named max_positions.
-        rows = "positions" if POSITIONS.search(node.name) else "vocab"
+        relative = RELATIVE.search(node.name) is not None
+        rows = "other" if relative else "positions" if POSITIONS.search(node.name) else "vocab"
         type_name = "nn.EmbeddingBag" if hinted(node, r"bag") else "nn.Embedding"
         args = [
             Arg(None, w[0], rows, prov(node, "weight", 0)),
-            Arg(None, w[1], "width", prov(node, "weight", 1)),
+            Arg(None, w[1], "other" if relative else "width", prov(node, "weight", 1)),
         ]
         choice = type_choice(
             ctx, node, type_name, ["nn.Linear"], "a 2-D weight named like an embedding"
