@@ -18,6 +18,29 @@ from tests.test_transformers_families import build_from, generate  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
+BART = dict(
+    vocab_size=100,
+    d_model=32,
+    encoder_layers=2,
+    decoder_layers=2,
+    encoder_attention_heads=4,
+    decoder_attention_heads=4,
+    encoder_ffn_dim=64,
+    decoder_ffn_dim=48,
+    max_position_embeddings=64,
+)
+WHISPER = dict(
+    {k: v for k, v in BART.items() if k != "max_position_embeddings"},
+    num_mel_bins=8,
+    max_source_positions=16,
+    max_target_positions=32,
+    pad_token_id=0,
+    bos_token_id=1,
+    eos_token_id=2,
+    decoder_start_token_id=1,
+    suppress_tokens=None,
+    begin_suppress_tokens=None,
+)
 T5 = dict(vocab_size=100, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)
 FAMILIES = {
     "t5_encoder": lambda t: t.T5EncoderModel(t.T5Config(**T5)),
@@ -30,15 +53,36 @@ FAMILIES = {
         )
     ),
     "mt5_encoder": lambda t: t.MT5EncoderModel(t.MT5Config(**T5)),
+    "bart": lambda t: t.BartModel(t.BartConfig(**BART)),
+    "bart_scaled_relu": lambda t: t.BartModel(
+        t.BartConfig(**BART, scale_embedding=True, activation_function="relu")
+    ),
+    "mbart": lambda t: t.MBartModel(t.MBartConfig(**BART)),
+    "marian": lambda t: t.MarianModel(
+        t.MarianConfig(**BART, pad_token_id=1, eos_token_id=2, decoder_start_token_id=3)
+    ),
+    "whisper": lambda t: t.WhisperModel(t.WhisperConfig(**WHISPER)),
 }
 
 
 def inputs(name: str, model) -> tuple[tuple, dict]:
     """What a user passes: (positional for the generated model, keywords for the library's)."""
     torch.manual_seed(1)
-    ids = torch.randint(2, 100, (2, 11))
+    if name == "whisper":
+        features = torch.randn(2, 8, 32)  # [batch, n_mels, 2 * max_source_positions]
+        target = torch.randint(3, 100, (2, 6))
+        return (features, target), {"input_features": features, "decoder_input_ids": target}
+    ids = torch.randint(3, 100, (2, 11))
     mask = torch.ones(2, 11, dtype=torch.long)
     mask[1, 7:] = 0  # the second sequence is padded
+    if name.startswith(("bart", "mbart", "marian")):
+        ids[1, 7:] = model.config.pad_token_id
+        target = torch.randint(3, 100, (2, 6))
+        return (ids, mask, target), {
+            "input_ids": ids,
+            "attention_mask": mask,
+            "decoder_input_ids": target,
+        }
     return (ids, mask), {"input_ids": ids, "attention_mask": mask}
 
 
@@ -74,3 +118,30 @@ def test_family_not_yet_supported_says_where(tmp_path, name):
     ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
     with pytest.raises(NotImplementedError):
         ours(inputs(name, model)[0][0])  # the top says which class, that class says what
+
+
+def test_bart_shifts_the_input_ids_when_no_decoder_ids_are_given(tmp_path):
+    """The library's default: decoder_input_ids = input_ids shifted right behind the start token."""
+    model = build_from(FAMILIES["bart"])
+    folder, out, module = generate(tmp_path, model)
+    ours = module.RecoveredModel().eval()
+    ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
+    (ids, mask, _), _ = inputs("bart", model)
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        torch.testing.assert_close(ours(ids, mask), want, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(ours)(ids, mask), want, atol=1e-5, rtol=1e-5)
+
+
+def test_whisper_encoder_is_exact_on_its_own(tmp_path):
+    """`model.encoder(input_features)`: the audio front end, positions and pre-norm layers."""
+    model = build_from(FAMILIES["whisper"])
+    folder, out, module = generate(tmp_path, model)
+    source = out.read_text()
+    assert "conv2 = nn.Conv1d(" in source and "stride=2" in source
+    ours = module.RecoveredModel().eval()
+    ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
+    (features, _), _ = inputs("whisper", model)
+    with torch.no_grad():
+        want = model.encoder(features).last_hidden_state
+        torch.testing.assert_close(ours.encoder(features), want, atol=1e-5, rtol=1e-5)

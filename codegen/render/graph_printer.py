@@ -42,6 +42,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "padded_positions": ("padded_positions", "helper:padded_positions"),
     "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),
     "additive_padding_mask": ("additive_padding_mask", "helper:additive_padding_mask"),
+    "memory_or": ("memory_or", "helper:memory_or"),
+    "causal_mask": ("causal_mask", "helper:causal_mask"),
+    "decoder_inputs": ("decoder_inputs", "helper:decoder_inputs"),
 }
 # What a helper's own text uses beyond torch: the file imports it too.
 HELPER_IMPORTS: dict[str, tuple[str, ...]] = {"relative_position_bias": ("math", "F")}
@@ -143,6 +146,34 @@ def additive_padding_mask(bias: torch.Tensor, attention_mask: torch.Tensor | Non
         return bias
     padding = attention_mask[:, None, None, :] == 0
     return bias.masked_fill(padding, -3.4028234663852886e38)
+''',
+    "memory_or": '''
+def memory_or(memory: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+    """What keys and values are read from: the encoder's output for cross-attention, else x."""
+    if memory is None:
+        return x
+    return memory
+''',
+    "causal_mask": '''
+def causal_mask(x: torch.Tensor) -> torch.Tensor:
+    """[seq, seq], True where a position may attend: itself and the positions before it."""
+    seq = x.size(1)
+    return torch.ones(seq, seq, dtype=torch.bool, device=x.device).tril()
+''',
+    "decoder_inputs": '''
+def decoder_inputs(
+    decoder_input_ids: torch.Tensor | None,
+    input_ids: torch.Tensor,
+    pad_token_id: int,
+    decoder_start_token_id: int,
+) -> torch.Tensor:
+    """The decoder's ids as given, or else the input ids shifted one to the right behind the
+    start token (what the model is trained to predict next), -100 read as padding."""
+    if decoder_input_ids is not None:
+        return decoder_input_ids
+    shifted = torch.full_like(input_ids, decoder_start_token_id)
+    shifted[:, 1:] = input_ids[:, :-1]
+    return shifted.masked_fill(shifted == -100, pad_token_id)
 ''',
     "padded_positions": '''
 def padded_positions(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:

@@ -36,7 +36,60 @@ def example(name: str) -> Example:
         model = T5Encoder(config).eval()
         metadata = config.to_dict()
         return Example(model, (ids, mask), _json(metadata))
+    if name == "bart":
+        config = t.BartConfig(**BART, scale_embedding=True)
+
+        class Bart(t.BartModel):
+            def forward(self, input_ids, attention_mask=None, decoder_input_ids=None):  # type: ignore[override]
+                out = super().forward(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    decoder_input_ids=decoder_input_ids,
+                )
+                return out.last_hidden_state
+
+        model = Bart(config).eval()
+        return Example(model, (ids, mask, ids[:, :5]), _json(config.to_dict()))
+    if name == "whisper":
+        config = t.WhisperConfig(**WHISPER)
+
+        class Whisper(t.WhisperModel):
+            def forward(self, input_features, decoder_input_ids):  # type: ignore[override]
+                out = super().forward(
+                    input_features=input_features, decoder_input_ids=decoder_input_ids
+                )
+                return out.last_hidden_state
+
+        model = Whisper(config).eval()
+        features = torch.randn(2, config.num_mel_bins, 2 * config.max_source_positions)
+        return Example(model, (features, ids[:, :5]), _json(config.to_dict()))
     raise KeyError(name)
+
+
+BART = dict(
+    vocab_size=50,
+    d_model=16,
+    encoder_layers=2,
+    decoder_layers=2,
+    encoder_attention_heads=4,
+    decoder_attention_heads=4,
+    encoder_ffn_dim=32,
+    decoder_ffn_dim=32,
+    max_position_embeddings=32,
+)
+WHISPER = dict(
+    BART,
+    num_mel_bins=8,
+    max_source_positions=8,
+    max_target_positions=16,
+    pad_token_id=0,
+    bos_token_id=1,
+    eos_token_id=2,
+    decoder_start_token_id=1,
+    suppress_tokens=None,
+    begin_suppress_tokens=None,
+)
+WHISPER.pop("max_position_embeddings")
 
 
 def _json(config: dict) -> dict:
