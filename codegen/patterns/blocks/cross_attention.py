@@ -5,10 +5,13 @@ cross-attention, as the keys are the same (q/k/v/out projections). So the caller
 output. `mask` (True where attended, or None) is the padding mask or the causal mask.
 
 Matched where config.json says the model is an encoder-decoder (its `is_encoder_decoder` or its
-model_type); heads come from the config (`encoder_attention_heads`), scaled dot product.
+model_type), or where the class is held under a cross-attention name (`encoder_attn`); heads come
+from the config (`encoder_attention_heads`) or a hint, scaled dot product.
 """
 
 from __future__ import annotations
+
+import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
@@ -22,6 +25,10 @@ from codegen.patterns._kit import (
 )
 from codegen.patterns.blocks.attention import HEAD_COUNTS, KEY, OUT, QUERY, UNKNOWN_HEADS, VALUE
 
+# Names of the attention that reads the encoder's output from a decoder layer.
+CROSS = (
+    r"encoder_attn|cross_attn|crossattention|cross_attention|encdec_attn|src_attn|EncDecAttention"
+)
 SEQ2SEQ_TYPES = (
     "bart",
     "mbart",
@@ -42,14 +49,22 @@ DIFFERENT_HEADS = (
 )
 
 
-def seq2seq(ctx: BlockContext) -> str:
-    """The citation that says the model is an encoder-decoder, or ""."""
+def seq2seq(ctx: BlockContext, cls=None) -> str:
+    """What says the model is an encoder-decoder, or "": config.json, or the structure (`cls` is
+    held somewhere under a cross-attention name, or an attention was recognised as this one)."""
     said = ctx.resolver.evidence("is_encoder_decoder")
     if said is not None and said[1] is True:
         return said[0]
     model_type = ctx.resolver.evidence("model_type")
     if model_type is not None and model_type[1] in SEQ2SEQ_TYPES:
         return f"{model_type[0]} {model_type[1]!r}"
+    for other in ctx.classes.values():
+        if other.forward.pattern == Seq2SeqAttention.__name__:
+            return "an encoder-decoder attention"
+        for m in modules(other):
+            held = m.kind == "class" and cls is not None and m.type_name == cls.name
+            if held and re.fullmatch(CROSS, m.attr, re.IGNORECASE):
+                return f"held as {m.attr}"
     return ""
 
 
@@ -60,7 +75,7 @@ class Seq2SeqAttention(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) != 4 or not seq2seq(ctx):
+        if tensors(cls) or len(members) != 4 or not seq2seq(ctx, cls):
             return None
         q, k, v = (one_named(members, p) for p in (QUERY, KEY, VALUE))
         out = one_named([m for m in members if m not in (q, k, v)], OUT)

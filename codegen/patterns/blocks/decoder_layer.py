@@ -20,10 +20,10 @@ from codegen.patterns._kit import (
     one_named,
     tensors,
 )
+from codegen.patterns.blocks.cross_attention import CROSS
 from codegen.patterns.blocks.transformer_block import DOWN, POST_TYPES, UP
 
 SELF = r"self_attn|self_attention|attention|attn"
-CROSS = r"encoder_attn|cross_attn|crossattention|cross_attention|encdec_attn|src_attn"
 SELF_NORM = r"self_attn_layer_norm|ln_1|norm1|ln_attn|self_attention_layer_norm"
 CROSS_NORM = r"encoder_attn_layer_norm|ln_2|norm2|ln_cross_attn|cross_attn_layer_norm"
 FEED_NORM = r"final_layer_norm|ln_3|norm3|ln_mlp|ffn_layer_norm"

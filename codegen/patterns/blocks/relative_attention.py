@@ -27,6 +27,17 @@ T5_TYPES = ("t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano", "
 SCALES = ["none", "1/sqrt(head_dim)"]
 
 
+def _table_of_same_kind(ctx: BlockContext, cls, projections: tuple[str, ...]):
+    """The bias table of an attention class with the same projections (T5's first layer)."""
+    for other in ctx.classes.values():
+        members = modules(other)
+        table = one_named(members, TABLE)
+        names = {m.attr for m in members if m is not table}
+        if other is not cls and table is not None and names == set(projections) and table.io:
+            return table
+    return None
+
+
 class RelativeAttention(BlockPattern):
     role = "RelativeAttention"
     priority = 12  # the same four projections as Attention: T5's table or model_type says which
@@ -45,6 +56,8 @@ class RelativeAttention(BlockPattern):
         if table is not None and (family(table) != "embedding" or table.io is None):
             return None
         model_type = ctx.resolver.evidence("model_type")
+        if table is None:  # the first layer's attention holds the table: the heads are its columns
+            table = _table_of_same_kind(ctx, cls, (q.attr, k.attr, v.attr, o.attr))
         if table is None and not (model_type and model_type[1] in T5_TYPES):
             return None  # four plain projections: the generic Attention, unless the config says T5
         inner = q.io.out_width if q.io else None

@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import re
+
 from codegen.ir.graph import Graph
+from codegen.patterns.blocks.cross_attention import CROSS
 from codegen.patterns.blocks.relative_attention import T5_TYPES
 from codegen.patterns._kit import (
     BlockContext,
@@ -40,6 +43,8 @@ class _Sublayer(BlockPattern):
         norm = [m for m in members if family(m) == "norm"]
         if len(inner) != 1 or len(norm) != 1:
             return None
+        if re.fullmatch(CROSS, inner[0].attr, re.IGNORECASE):
+            return None  # reads the encoder's output (T5's EncDecAttention): not self-attention
         residual = ctx.choose(
             cls,
             norm[0].attr,

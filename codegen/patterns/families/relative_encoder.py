@@ -98,7 +98,7 @@ class RelativeEncoder(BlockPattern):
             stack.attr,
             "max_distance",
             128,
-            [],
+            [32, 64, 256],
             "the relative distance the last bucket starts at",
             accepts="positive_int",
         )
