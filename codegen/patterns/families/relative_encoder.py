@@ -93,12 +93,13 @@ class RelativeEncoder(BlockPattern):
         as_module_list(stack)
         if any(table_path(ctx, name) for _, name in items[1:]):
             return Match(self, len(members), missing=PER_LAYER_TABLES)
+        said = ctx.resolver.evidence(*self.synonyms["max_distance"])  # any value config.json has
         distance = ctx.choose(
             cls,
             stack.attr,
             "max_distance",
             128,
-            [32, 64, 256],
+            [32, 64, 256] + ([said[1]] if said and isinstance(said[1], int) else []),
             "the relative distance the last bucket starts at",
             accepts="positive_int",
         )
