@@ -50,6 +50,22 @@ def example(name: str) -> Example:
 
         model = Bart(config).eval()
         return Example(model, (ids, mask, ids[:, :5]), _json(config.to_dict()))
+    if name == "bart_lm":
+        config = t.BartConfig(**BART)
+
+        class BartLM(t.BartForConditionalGeneration):
+            def forward(self, input_ids, attention_mask=None, decoder_input_ids=None):  # type: ignore[override]
+                out = super().forward(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    decoder_input_ids=decoder_input_ids,
+                )
+                return out.logits
+
+        model = BartLM(config).eval()
+        with torch.no_grad():
+            model.final_logits_bias.normal_()  # zeros at first: move it so a wrong use shows
+        return Example(model, (ids, mask, ids[:, :5]), _json(config.to_dict()))
     if name == "whisper":
         config = t.WhisperConfig(**WHISPER)
 

@@ -302,3 +302,76 @@ class Seq2SeqModel(BlockPattern):
         from codegen.patterns.families._seq2seq_examples import example
 
         return [example("bart"), example("whisper")]
+
+
+HEAD = r"lm_head|proj_out|output_projection"
+BIAS = r"final_logits_bias"
+
+
+class Seq2SeqLM(BlockPattern):
+    """The model, then the LM head: its own layer, or the token table (tied, stored once), plus
+    `final_logits_bias` where there is one (BART): logits over the vocabulary."""
+
+    role = "Seq2SeqLM"
+    priority = 10
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        body = [m for m in members if _pattern(ctx, m, Seq2SeqModel)]
+        head = one_named([m for m in members if family(m) == "linear"], HEAD)
+        bias = one_named(tensors(cls), BIAS)
+        if len(body) != 1 or len(members) != 1 + (head is not None):
+            return None
+        if len(tensors(cls)) != (bias is not None):
+            return None
+        tied = None
+        if head is None:
+            tie = ctx.resolver.evidence("tie_word_embeddings")
+            if tie is not None and tie[1] is False:
+                return None
+            tied = _token_table(ctx, body[0])
+            if tied is None:
+                return None
+        inner = ctx.classes[body[0].type_name].forward.graph
+        inputs = [(n.target, n.optional) for n in inner.inputs]
+        found = (body[0].attr, head.attr if head else None, tied, bias.attr if bias else None)
+        return Match(self, len(members) + len(tensors(cls)), (found, inputs))
+
+    def forward(self, match: Match, g: Graph) -> None:
+        (body, head, tied, bias), inputs = match.found
+        args = [g.input(name, optional=optional) for name, optional in inputs]
+        x = g.call_module((body,), *args, comment="[batch, target seq, d_model]")
+        if head is not None:
+            logits = g.call_module((head,), x, inline=bias is not None)
+        else:
+            table = g.getattr((body, *tied, "weight"))
+            logits = g.call_function(
+                "linear", x, table, inline=bias is not None, comment="the head is the token table"
+            )
+        if bias is not None:
+            logits = g.call_function("add", logits, g.getattr((bias,)))
+        g.output(logits, comment="[batch, target seq, vocab_size]")
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("bart_lm")]
+
+
+def _token_table(ctx: BlockContext, body) -> tuple[str, ...] | None:
+    """Where the model's token table is: its shared one, else the decoder's own."""
+    cls = ctx.classes.get(body.type_name)
+    if cls is None:
+        return None
+    members = modules(cls)
+    shared = one_named([m for m in members if family(m) == "embedding"], TOKENS)
+    if shared is not None:
+        return (shared.attr,)
+    for m in members:
+        if _pattern(ctx, m, Seq2SeqDecoder):
+            inner = ctx.classes[m.type_name]
+            tokens = one_named([t for t in modules(inner) if family(t) == "embedding"], TOKENS)
+            if tokens is not None:
+                return (m.attr, tokens.attr)
+    return None
