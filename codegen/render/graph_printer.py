@@ -190,7 +190,14 @@ class _Printer:
                 self._emit(f"{name} = {source}")
             rest = "".join(f", {self._expr(a)}" for a in node.args[1:])
             self._emit(f"for layer in {self._module(node.target)}:", node.comment)
-            self._emit(f"    {name} = layer({name}{rest})")
+            step = f"layer({name}{rest})"
+            if node.each_activation:
+                text, module = FUNCTIONS[node.each_activation]
+                self.imports.add(module)
+                step = f"{text}({step})"
+            if node.each_residual:
+                step = f"{name} + {step}"
+            self._emit(f"    {name} = {step}")
             self._bind(i, name)
             return
         expr = self._call(node)
