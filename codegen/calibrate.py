@@ -198,6 +198,7 @@ def calibrate(
     # be scored, the search prefers those that come closer (an encoder's strides, one at a time).
     misses: dict[frozenset, float] = {}
     lowest = [float("inf")]
+    failures: dict[frozenset, str] = {}  # why each candidate could not run ('' when it ran)
 
     def evaluate(
         picked: dict[tuple[str, str], Any], changed: tuple[str, str, Any] | None
@@ -215,6 +216,7 @@ def calibrate(
                 refit_head=training_targets,
             )
             evaluated[key] = (error, ir)
+            failures[key] = failure
             lowest[0] = min(lowest[0], error)
             if on_progress:
                 on_progress(len(evaluated), lowest[0])
@@ -238,7 +240,7 @@ def calibrate(
                     if found[0] <= EXACT:
                         break
             else:
-                found = _staged_search(evaluate, found, beam_width, max_steps, misses, budget)
+                found = _staged_search(evaluate, found, beam_width, max_steps, misses, failures)
         except BudgetSpent:
             found = _best_seen(evaluated, misses, found)
         best, picked, ir = found
@@ -285,7 +287,7 @@ def _staged_search(
     beam_width: int,
     max_steps: int,
     misses: dict[frozenset, float],
-    budget: Budget,
+    failures: dict[frozenset, str],
 ) -> State:
     """Descent, beam, pairs; after a gain in the beam or pairs stage, descent again from there."""
     best = start
@@ -293,9 +295,11 @@ def _staged_search(
         best = _coordinate_descent(evaluate, best, misses)
         if best[0] <= EXACT:
             return best
-        found = _beam_search(evaluate, best, beam_width, max_steps, misses)
-        if best[0] > EXACT and not _better(_rank(found, misses), _rank(best, misses)):
-            found = _pairs(evaluate, best, misses)
+        found = best
+        if _rank(best, misses) < (float("inf"), float("inf")):  # else nothing ranks a beam
+            found = _beam_search(evaluate, best, beam_width, max_steps, misses)
+        if not _better(_rank(found, misses), _rank(best, misses)):
+            found = _pairs(evaluate, best, misses, failures)
         if not _better(_rank(found, misses), _rank(best, misses)):
             return best
         best = found
@@ -329,6 +333,19 @@ def _coordinate_descent(evaluate: Callable, start: State, misses: dict[frozenset
     improved = True
     while improved and best[0] > EXACT:
         improved = False
+        # Tied moves first, the best of them from one base (steepest: they are few, and a wrong
+        # convention taken early pulls every later choice after it).
+        base, step = best, best
+        for moves in _tied_moves(base[2]):
+            trial = {**base[1], **moves}
+            if trial == base[1]:
+                continue
+            error, ir = evaluate(trial, _described(moves))
+            state = (error, trial, ir)
+            if _better(_rank(state, misses), _rank(step, misses)):
+                step = state
+        if _better(_rank(step, misses), _rank(best, misses), STEP):
+            best, improved = step, True
         for choice in searchable(best[2]):
             key = (choice.path, choice.name)
             if key not in {(c.path, c.name) for c in searchable(best[2])}:
@@ -339,43 +356,81 @@ def _coordinate_descent(evaluate: Callable, start: State, misses: dict[frozenset
                 trial = {**best[1], key: value}
                 error, ir = evaluate(trial, (choice.path, choice.name, value))
                 state = (error, trial, ir)
-                if _better(_rank(state, misses), _rank(best, misses)):
+                # A step must gain measurably: a change that shaves noise off the error can take
+                # away the choice the right value needed (BatchNorm for GroupNorm drops its groups).
+                if _better(_rank(state, misses), _rank(best, misses), STEP):
                     best, improved = state, True
             if best[0] <= EXACT:
                 break
     return best
 
 
-PAIR_CANDIDATES = 24  # single changes combined pairwise: the best-ranked this many
+def _tied_moves(ir: ModelIR) -> list[dict[tuple[str, str], Any]]:
+    """One value for every choice of a name at once (all GroupNorms with 4 groups, every gap's
+    activation GELU): models repeat their conventions, and layers set one at a time often score no
+    better until the others follow."""
+    by_name: dict[str, list[Choice]] = {}
+    for choice in searchable(ir):
+        by_name.setdefault(choice.name, []).append(choice)
+    moves = []
+    for name, group in by_name.items():
+        if len(group) < 2:
+            continue
+        for value in [group[0].value, *group[0].alternatives]:
+            if all(value == c.value or value in c.alternatives for c in group):
+                moves.append({(c.path, c.name): value for c in group})
+    return moves
 
 
-def _pairs(evaluate: Callable, start: State, misses: dict[frozenset, float]) -> State:
-    """Two changes at once, for what neither shows alone; the singles best ranked first."""
+STEP = 0.01  # descent takes a change only when it lowers the error by at least 1%
+PAIR_CANDIDATES = 24  # moves combined pairwise: the best-ranked this many
+
+
+def _pairs(
+    evaluate: Callable,
+    start: State,
+    misses: dict[frozenset, float],
+    failures: dict[frozenset, str],
+) -> State:
+    """Two moves at once (a move: one change, or a tied one), for what neither shows alone; the
+    moves best ranked alone first and, among those that cannot run, first those that move the
+    failure (the head now gets another width)."""
     base = start[1]
-    singles: list[tuple[tuple[float, float], tuple[str, str], Any]] = []
+    stuck = failures.get(frozenset(base.items()), "")
+    moves: list[dict[tuple[str, str], Any]] = []
     for choice in searchable(start[2]):
-        key = (choice.path, choice.name)
         for value in [choice.value, *choice.alternatives]:
-            if base.get(key, choice.value) == value:
-                continue
-            trial = {**base, key: value}
-            error, ir = evaluate(trial, (choice.path, choice.name, value))
-            singles.append((_rank((error, trial, ir), misses), key, value))
-    singles.sort(key=lambda s: s[0])
-    singles = singles[:PAIR_CANDIDATES]
+            if base.get((choice.path, choice.name), choice.value) != value:
+                moves.append({(choice.path, choice.name): value})
+    moves += [m for m in _tied_moves(start[2]) if {**base, **m} != base]
+    ranked: list[tuple[tuple, dict]] = []
+    for move in moves:
+        trial = {**base, **move}
+        error, ir = evaluate(trial, _described(move))
+        moved = not stuck or failures.get(frozenset(trial.items()), "") != stuck
+        ranked.append(((*_rank((error, trial, ir), misses), not moved), move))
+    ranked.sort(key=lambda r: r[0])
+    top = [move for _, move in ranked[:PAIR_CANDIDATES]]
     best = start
-    for i, (_, key_a, value_a) in enumerate(singles):
-        for _, key_b, value_b in singles[i + 1 :]:
-            if key_a == key_b:
+    # Pairs among the best k moves before any with the (k+1)th: both halves ranked high first.
+    for j, move_b in enumerate(top):
+        for move_a in top[:j]:
+            if set(move_a) & set(move_b):
                 continue
-            trial = {**base, key_a: value_a, key_b: value_b}
-            error, ir = evaluate(trial, (key_b[0], key_b[1], value_b))
+            trial = {**base, **move_a, **move_b}
+            error, ir = evaluate(trial, _described(move_b))
             state = (error, trial, ir)
             if _better(_rank(state, misses), _rank(best, misses)):
                 best = state
                 if error <= EXACT:
                     return best
     return best
+
+
+def _described(move: dict[tuple[str, str], Any]) -> tuple[str, str, Any]:
+    """(path, name, value) of a move for the candidate table; a tied move names its first path."""
+    (path, name), value = next(iter(move.items()))
+    return (path if len(move) == 1 else f"{path} (and {len(move) - 1} more)", name, value)
 
 
 def _keep_measurable(
@@ -429,10 +484,10 @@ def _beam_search(
     return best
 
 
-def _better(a: tuple[float, float], b: tuple[float, float]) -> bool:
+def _better(a: tuple, b: tuple, margin: float = 1e-6) -> bool:
     """A lower error; between candidates that cannot be scored, an output shape closer to DATA's."""
     if a[0] < float("inf") or b[0] < float("inf"):
-        return a[0] < b[0] * (1 - 1e-6)
+        return a[0] < b[0] * (1 - margin)
     return a[1] < b[1]
 
 

@@ -51,6 +51,14 @@ SEQUENCE_POOLING = {  # how: (method, arguments, comment)
 }
 
 
+# Pooling between conv stages: (function, kernel, stride, padding) per choice value.
+STAGE_POOLS = {
+    "max_pool": ("max", 2, 2, 0),
+    "avg_pool": ("avg", 2, 2, 0),
+    "max_pool_3x3": ("max", 3, 2, 1),  # a ResNet stem's
+}
+
+
 def tie_order(m: Module) -> tuple:
     """Where names put a layer when widths allow several orders: token tables and stems, then
     position tables (added to what those gave), then encoders; shortcuts after the main path; heads, decoders and final norms last;
@@ -104,7 +112,8 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
         for m in _next_candidates(order, rest):
             takes = _takes(m)
             if width is not None and takes is not None and takes != width:
-                continue
+                if not (order and _flattens_into(order[-1], m, width)):
+                    continue
             if family(m) == "embedding" and order:
                 continue  # token ids enter only at the start
             out = m.io.out_width if m.io is not None and m.io.out_width else width
@@ -122,6 +131,12 @@ def _next_candidates(order: list[Module], rest: list[Module]) -> list[Module]:
         norms = [m for m in rest if family(m) == "norm"]
         return norms + [m for m in rest if m not in norms]
     return rest
+
+
+def _flattens_into(prev: Module, m: Module, width: int) -> bool:
+    """Conv features flattened into a Linear that takes a whole multiple of their channels."""
+    takes = _takes(m)
+    return family(prev) in ("conv", "norm") and family(m) == "linear" and takes % width == 0
 
 
 def _produced_by_other(m: Module, members: list[Module]) -> bool:
@@ -206,18 +221,33 @@ def plan(
         # Between two Sequentials (an encoder and a decoder), an activation ending the first one
         # holds no index the keys can show: offered, but none unless the data says so.
         across = not between_linears and _ends(m) in ("linear", "conv") and _ends(m) == _starts(nxt)
-        if (after_conv_norm or between_linears or across) and family(nxt) != "activation":
+        # Conv features flattened into a Linear: an activation in between, as between two layers.
+        flattened = family(m) in ("conv", "norm") and nxt is not None and flow.width is not None
+        flattened = flattened and io is not None and _flattens_into(m, nxt, io.out_width or 0)
+        flattened = flattened and _takes(nxt) != io.out_width
+        if (after_conv_norm or between_linears or across or flattened) and family(
+            nxt
+        ) != "activation":
             default = "identity" if across else "relu"
             activation = ctx.choose(
                 cls, m.attr, "activation", default, act.alternatives(default), f"after {m.attr}"
             )
             choices.append(activation)
             steps.append(("activation", activation.value))
+            if family(m) in ("conv", "norm") and io.ndim and nxt is not None and not across:
+                # Pooling between stages (a stem's max-pool, a CNN's halving) leaves no keys.
+                pool = ctx.choose(cls, m.attr, "pooling_after", "none", list(STAGE_POOLS), "")
+                choices.append(pool)
+                if pool.value != "none":
+                    steps.append(("stage_pool", pool.value, io.ndim))
         if io is not None and io.out_width is not None:
             flow.width = io.out_width
         if io is not None and io.family != "activation":
             spatial = ("conv", "norm", "class", "sequential", "pool")
-            flow.spatial = io.ndim if io.family in spatial else None
+            keeps = io.family in ("class", "sequential") and io.ndim is None
+            keeps = keeps and io.in_width is not None and io.in_width == io.out_width
+            if not keeps:  # a class mapping the width to itself keeps its input's layout
+                flow.spatial = io.ndim if io.family in spatial else None
             flow.sequence = io.family in SEQUENCE_FAMILIES or (
                 flow.sequence and io.family in ("norm", "linear")
             )
@@ -270,6 +300,12 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
                 x = g.call_module((attr,), x, unpack=2, comment="outputs of every step")
             else:
                 x = g.call_module((attr,), x)
+        elif kind == "stage_pool":
+            _, how, ndim = step
+            fn, kernel, stride, padding = STAGE_POOLS[how]
+            kwargs = {"stride": stride} if stride != kernel else {}
+            kwargs.update({"padding": padding} if padding else {})
+            x = g.call_function(f"{fn}_pool{ndim}d", x, kernel, kwargs=kwargs)
         elif kind == "repeat":
             _, attr, activation, residual = step
             function = act.FUNCTIONS.get(activation) or ""
