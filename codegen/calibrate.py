@@ -377,9 +377,19 @@ def _tied_moves(ir: ModelIR) -> list[dict[tuple[str, str], Any]]:
         if len(group) < 2:
             continue
         for value in [group[0].value, *group[0].alternatives]:
+            if _shapes_layout(value):
+                continue
             if all(value == c.value or value in c.alternatives for c in group):
                 moves.append({(c.path, c.name): value for c in group})
     return moves
+
+
+def _shapes_layout(value: Any) -> bool:
+    """A layer for a numbered slot that is not an activation (a pooling, a flatten): where one goes
+    is a place in the layout, not a convention every slot repeats."""
+    from codegen.patterns._activations import MODULES
+
+    return isinstance(value, str) and value.startswith("nn.") and value not in MODULES.values()
 
 
 STEP = 0.01  # descent takes a change only when it lowers the error by at least 1%

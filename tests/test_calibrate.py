@@ -66,6 +66,48 @@ class LastStepGRU(nn.Module):
         return self.fc(self.gru(x)[0][:, -1])
 
 
+class GroupNormCNN(nn.Module):
+    """A max-pool, GroupNorm(4, 32) twice and adaptive average pooling: none of it in the keys, and
+    no single change shows (one norm's groups help only once the other's are right)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 32, 3, padding=1)
+        self.norm1 = nn.GroupNorm(4, 32)
+        self.conv2 = nn.Conv2d(32, 32, 3, padding=1)
+        self.norm2 = nn.GroupNorm(4, 32)
+        self.fc = nn.Linear(32, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.max_pool2d(torch.relu(self.norm1(self.conv1(x))), 2)
+        x = torch.relu(self.norm2(self.conv2(x)))
+        return self.fc(nn.functional.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+class ResidualMLP(nn.Module):
+    """`x = x + relu(block(x))` over identical blocks: one decision for all of them."""
+
+    def __init__(self, depth: int = 12) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(nn.Linear(16, 16) for _ in range(depth))
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = x + torch.relu(block(x))
+        return self.head(x)
+
+
+def _sigmoid_conv_autoencoder() -> nn.Module:
+    from tests.zoo import ConvAutoencoder
+
+    class SigmoidConvAutoencoder(ConvAutoencoder):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.sigmoid(super().forward(x))
+
+    return SigmoidConvAutoencoder()
+
+
 def _recorded(model: nn.Module, inputs: tuple[torch.Tensor, ...], tmp_path):
     """The checkpoint and DATA of a user who kept the original model's outputs."""
     torch.manual_seed(1)
@@ -75,6 +117,9 @@ def _recorded(model: nn.Module, inputs: tuple[torch.Tensor, ...], tmp_path):
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-1, 1)
             m.running_var.uniform_(0.5, 2)
+        if isinstance(m, nn.GroupNorm):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
     model.eval()
     with torch.no_grad():
         outputs = model(*inputs)
@@ -94,6 +139,9 @@ CASES = {
     "gru_last_step": (LastStepGRU, lambda n: (torch.randn(n, 5, 6),)),
     "conv_autoencoder": ("conv_autoencoder", lambda n: (torch.randn(n, 1, 16, 16),)),
     "vit": ("vit_tiny", lambda n: (torch.randn(n, 3, 16, 16),)),
+    "cnn_maxpool_groupnorm4_adaptive_pool": (GroupNormCNN, lambda n: (torch.randn(n, 3, 16, 16),)),
+    "residual_mlp": (ResidualMLP, lambda n: (torch.randn(n, 16),)),
+    "conv_autoencoder_sigmoid": (_sigmoid_conv_autoencoder, lambda n: (torch.randn(n, 1, 16, 16),)),
 }
 
 
