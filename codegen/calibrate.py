@@ -25,7 +25,8 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from codegen.analyze import analyze
 from codegen.ir import Choice, ModelIR
@@ -171,7 +172,35 @@ class Budget:
         return time.monotonic() - self.started
 
 
-def calibrate(
+def calibrate(*args: Any, **kwargs: Any) -> Calibration:
+    """The search (see `_calibrate` for the arguments), on one thread where the machine is busy."""
+    with _threads_for_small_ops():
+        return _calibrate(*args, **kwargs)
+
+
+@contextmanager
+def _threads_for_small_ops() -> Iterator[None]:
+    """Candidates run a few dozen samples: on a machine already busier than its cores, torch's
+    intra-op threads mostly wait for each other (a 200-layer MLP's search took 4x longer with 2
+    threads than with 1 at load 12 on 2 cores), so the search then runs on one thread."""
+    import os
+
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
+    except OSError:  # no load average on this platform
+        busy = False
+    if busy:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _calibrate(
     table: TensorTable,
     state: dict[str, Any],
     inputs: tuple[Any, ...],
