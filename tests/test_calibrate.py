@@ -202,3 +202,37 @@ def test_calibrate_rejects_data_that_does_not_fit(tmp_path, capsys):
     )
     assert capsys.readouterr().err.count("\n") == 1
     assert not (tmp_path / "m.py").exists()
+
+
+def test_budget_must_be_seconds_above_zero(tmp_path, capsys):
+    torch.manual_seed(0)
+    ckpt, data = _recorded(GeluTanhMLP(), (torch.randn(4, 6),), tmp_path)
+    out = tmp_path / "m.py"
+    args = ["generate", str(ckpt), "-o", str(out), "--calibrate", str(data), "--budget", "0"]
+    assert main(args) == 2
+    assert capsys.readouterr().err.count("\n") == 1 and not out.exists()
+
+
+def test_a_spent_budget_stops_the_search_and_says_so(tmp_path, capsys):
+    """A budget too small for the search: the best found so far, and the summary says why it
+    stopped (here the evaluation cap, so the test does not depend on the machine's speed)."""
+    from codegen.calibrate import calibrate
+    from codegen.load import open_checkpoint
+
+    torch.manual_seed(0)
+    model = GroupNormCNN()
+    ckpt, data = _recorded(model, (torch.randn(8, 3, 16, 16),), tmp_path)
+    recorded = torch.load(data)
+    table = open_checkpoint(ckpt).table
+    result = calibrate(
+        table,
+        model.state_dict(),
+        recorded["inputs"],
+        recorded["outputs"],
+        "RecoveredModel",
+        {},
+        max_evaluations=5,
+    )
+    assert result.budget_spent == "5 candidates" and result.evaluated <= 6
+    assert "stopped when the budget (5 candidates) ran out" in result.cost()
+    assert not result.reproduces and "does not reproduce" in result.verdict()
