@@ -426,7 +426,7 @@ class Chain(BlockPattern):
             choices.append(residual)
         add = residual is not None and residual.value == "add"
         last = None
-        if cls.is_top and _ends(ordered[-1]) in ("linear", "conv"):
+        if cls.is_top and ordered and _ends(ordered[-1]) in ("linear", "conv"):
             # A squashing step after the last layer (an autoencoder's Sigmoid) leaves no keys.
             last = ctx.resolver.choose(
                 cls.name,
