@@ -1,9 +1,14 @@
 """`generate --calibrate DATA`: let recorded outputs decide what the checkpoint does not record.
 
-Descent from the defaults: every alternative of every choice is rendered, built, strict-loaded with
-the checkpoint's weights and run on a capped subset of DATA; the single change that lowers the error
-most is kept, and the search repeats from there (then as a beam) until nothing improves or the match
-is exact. Choices pinned by --hints or checkpoint metadata are not searched.
+A candidate is a set of values for the choices (one decision per generated class: its instances share
+it); each is rendered, built in-process on the meta device, given the checkpoint's tensors and run on
+a capped subset of DATA. The search, within a time and evaluation budget (`--budget`): coordinate
+descent from the defaults (each choice in turn takes its best value), then a beam over single changes,
+then pairs of changes (what one change alone cannot show: two poolings that together give the head
+its width, a residual that only helps with the right activation), back to descent after any gain,
+until nothing improves or the match is exact. Choices pinned by --hints or metadata are not searched.
+`strategy="beam"` runs the earlier search (descent by the best single change, then a beam of 2),
+kept for benchmarks/calibrate_bench.py.
 
 Honesty rules: a change counts as calibrated only when taking it back measurably worsens the fit
 (else the default stays and the data did not decide); a candidate that cannot run says why; the
@@ -18,9 +23,10 @@ and the user pins a preference with --hints when they know it is right.
 from __future__ import annotations
 
 import math
-
+import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from codegen.analyze import analyze
 from codegen.ir import Choice, ModelIR
@@ -29,6 +35,8 @@ from codegen.render import render_source
 
 SEARCH_SAMPLES = 64
 FINAL_SAMPLES = 1024  # the final model is compared with DATA's outputs on up to this many samples
+DEFAULT_BUDGET_S = 120.0  # `generate --budget`: seconds of search before the best so far is taken
+DEFAULT_EVALUATIONS = 600  # and candidates
 EXACT = 1e-12  # relative error treated as an exact match: stop searching
 # How much worse the fit must get without a change for the change to count as calibrated: 1% of the
 # error against recorded outputs; 10% against training targets, whose noise moves every candidate.
@@ -64,6 +72,19 @@ class Calibration:
     failed: int = 0  # candidates that could not run
     preferred: dict[tuple[str, str], Any] = field(default_factory=dict)  # targets: not applied
     preferred_error: float = float("inf")
+    evaluated: int = 0  # candidates built and run
+    seconds: float = 0.0  # the search's wall time
+    budget_spent: str = ""  # "120 s" / "600 candidates" when the budget stopped the search
+
+    def cost(self) -> str:
+        """How much searching it took, for the terminal (never the file: it would not reproduce)."""
+        line = (
+            f"{self.evaluated} candidates evaluated in {self.seconds:.1f} s, "
+            f"final relative error {self.error:.3g}"
+        )
+        if self.budget_spent:
+            line += f"; stopped when the budget ({self.budget_spent}) ran out"
+        return line
 
     @property
     def separates(self) -> bool:
@@ -125,7 +146,61 @@ class Calibration:
         return f"Calibrated on {data_name} ({self.samples} samples): {self.verdict()}."
 
 
-def calibrate(
+class BudgetSpent(Exception):
+    """The search's time or evaluation budget ran out: it stops with the best found so far."""
+
+
+@dataclass
+class Budget:
+    seconds: float = DEFAULT_BUDGET_S
+    evaluations: int = DEFAULT_EVALUATIONS
+    started: float = field(default_factory=time.monotonic)
+    used: int = 0
+    spent: str = ""  # what ran out, once it has
+
+    def charge(self) -> None:
+        if self.used >= self.evaluations:
+            self.spent = f"{self.evaluations} candidates"
+        elif time.monotonic() - self.started > self.seconds:
+            self.spent = f"{self.seconds:g} s"
+        if self.spent:
+            raise BudgetSpent(self.spent)
+        self.used += 1
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def calibrate(*args: Any, **kwargs: Any) -> Calibration:
+    """The search (see `_calibrate` for the arguments), on one thread where the machine is busy."""
+    with _threads_for_small_ops():
+        return _calibrate(*args, **kwargs)
+
+
+@contextmanager
+def _threads_for_small_ops() -> Iterator[None]:
+    """Candidates run a few dozen samples: on a machine already busier than its cores, torch's
+    intra-op threads mostly wait for each other (a 200-layer MLP's search took 4x longer with 2
+    threads than with 1 at load 12 on 2 cores), so the search then runs on one thread."""
+    import os
+
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
+    except OSError:  # no load average on this platform
+        busy = False
+    if busy:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _calibrate(
     table: TensorTable,
     state: dict[str, Any],
     inputs: tuple[Any, ...],
@@ -136,21 +211,30 @@ def calibrate(
     beam_width: int = 2,
     on_trial: Callable[[Trial], None] | None = None,
     training_targets: bool = False,
+    budget_s: float = DEFAULT_BUDGET_S,
+    max_evaluations: int = DEFAULT_EVALUATIONS,
+    strategy: str = "staged",
+    on_progress: Callable[[int, float], None] | None = None,
 ) -> Calibration:
+    """`on_progress(candidates evaluated, best error so far)` after each candidate (a progress bar)."""
     evidence = "targets" if training_targets else "outputs"
     n = min(SEARCH_SAMPLES, int(target.shape[0]))
     subset = tuple(t[:n] for t in inputs)
     result = Calibration({}, 0.0, 0.0, samples=n, evidence=evidence)
+    budget = Budget(budget_s, max_evaluations)
     evaluated: dict[frozenset, tuple[float, ModelIR]] = {}
     # How far a candidate's output shape is from DATA's (0 when equal): among candidates that cannot
     # be scored, the search prefers those that come closer (an encoder's strides, one at a time).
     misses: dict[frozenset, float] = {}
+    lowest = [float("inf")]
+    failures: dict[frozenset, str] = {}  # why each candidate could not run ('' when it ran)
 
     def evaluate(
         picked: dict[tuple[str, str], Any], changed: tuple[str, str, Any] | None
     ) -> tuple[float, ModelIR]:
         key = frozenset(picked.items())
         if key not in evaluated:
+            budget.charge()
             ir = analyze(table, class_name=class_name, hints=hints, calibrated=picked)
             error, failure, misses[key] = model_error(
                 render_source(ir, formatted=False),
@@ -161,6 +245,10 @@ def calibrate(
                 refit_head=training_targets,
             )
             evaluated[key] = (error, ir)
+            failures[key] = failure
+            lowest[0] = min(lowest[0], error)
+            if on_progress:
+                on_progress(len(evaluated), lowest[0])
             if changed is not None:
                 trial = Trial(*changed, error, failure=failure)
                 result.trials.append(trial)
@@ -168,18 +256,30 @@ def calibrate(
                     on_trial(trial)
         return evaluated[key]
 
+    budget.used -= 1  # the defaults are always scored, whatever the budget
     best, ir = evaluate({}, None)
     result.baseline = best
     picked: dict[tuple[str, str], Any] = {}
-    # Follow the single best change first (cheap); when that stops short of an exact match, widen to a
-    # beam: errors compound through the network, so one choice's right value often shows only once
-    # another is right, and a beam keeps the runner-up combinations alive. Evaluations are memoised.
     if best > EXACT:
-        for width in dict.fromkeys((1, beam_width)):
-            best, picked, ir = _beam_search(evaluate, (best, picked, ir), width, max_steps, misses)
-            if best <= EXACT:
-                break
-    best, picked, ir = _keep_measurable(evaluate, best, picked, ir, MEASURABLE[evidence], result)
+        found = (best, picked, ir)
+        try:
+            if strategy == "beam":  # the earlier search, for benchmarks
+                for width in dict.fromkeys((1, beam_width)):
+                    found = _beam_search(evaluate, found, width, max_steps, misses)
+                    if found[0] <= EXACT:
+                        break
+            else:
+                found = _staged_search(evaluate, found, beam_width, max_steps, misses, failures)
+        except BudgetSpent:
+            found = _best_seen(evaluated, misses, found)
+        best, picked, ir = found
+    try:
+        best, picked, ir = _keep_measurable(
+            evaluate, best, picked, ir, MEASURABLE[evidence], result
+        )
+    except BudgetSpent:  # what could not be taken back stays: removal was not shown harmless
+        pass
+    result.budget_spent = budget.spent
     if training_targets and picked:  # reported, never applied (see the module docstring)
         result.preferred, result.preferred_error = picked, best
         picked, best = {}, result.baseline
@@ -193,6 +293,7 @@ def calibrate(
     if scores:
         result.lowest, result.highest = min(scores), max(scores)
     result.picked, result.error = picked, best
+    result.evaluated, result.seconds = len(evaluated), budget.elapsed
     if not training_targets:
         m = min(FINAL_SAMPLES, int(target.shape[0]))
         result.reproduces, result.max_abs = reproduces(
@@ -204,6 +305,171 @@ def calibrate(
         )
         result.compared = m
     return result
+
+
+State = tuple[float, dict[tuple[str, str], Any], ModelIR]
+
+
+def _staged_search(
+    evaluate: Callable,
+    start: State,
+    beam_width: int,
+    max_steps: int,
+    misses: dict[frozenset, float],
+    failures: dict[frozenset, str],
+) -> State:
+    """Descent, beam, pairs; after a gain in the beam or pairs stage, descent again from there."""
+    best = start
+    while True:
+        best = _coordinate_descent(evaluate, best, misses)
+        if best[0] <= EXACT:
+            return best
+        found = best
+        if _rank(best, misses) < (float("inf"), float("inf")):  # else nothing ranks a beam
+            found = _beam_search(evaluate, best, beam_width, max_steps, misses)
+        if not _better(_rank(found, misses), _rank(best, misses)):
+            found = _pairs(evaluate, best, misses, failures)
+        if not _better(_rank(found, misses), _rank(best, misses)):
+            return best
+        best = found
+        if best[0] <= EXACT:
+            return best
+
+
+def _rank(state: State, misses: dict[frozenset, float]) -> tuple[float, float]:
+    return state[0], misses.get(frozenset(state[1].items()), float("inf"))
+
+
+def _best_seen(
+    evaluated: dict[frozenset, tuple[float, ModelIR]],
+    misses: dict[frozenset, float],
+    current: State,
+) -> State:
+    """When the budget runs out mid-stage: the best candidate scored so far."""
+    best = current
+    for key, (error, ir) in evaluated.items():
+        state = (error, dict(key), ir)
+        if _better(_rank(state, misses), _rank(best, misses)):
+            best = state
+    return best
+
+
+def _coordinate_descent(evaluate: Callable, start: State, misses: dict[frozenset, float]) -> State:
+    """Each choice in turn takes the value that scores best with the others held; rounds repeat
+    until one changes nothing. A choice belongs to a generated class, so one evaluation settles it
+    for every instance."""
+    best = start
+    improved = True
+    while improved and best[0] > EXACT:
+        improved = False
+        # Tied moves first, the best of them from one base (steepest: they are few, and a wrong
+        # convention taken early pulls every later choice after it).
+        base, step = best, best
+        for moves in _tied_moves(base[2]):
+            trial = {**base[1], **moves}
+            if trial == base[1]:
+                continue
+            error, ir = evaluate(trial, _described(moves))
+            state = (error, trial, ir)
+            if _better(_rank(state, misses), _rank(step, misses)):
+                step = state
+        if _better(_rank(step, misses), _rank(best, misses), STEP):
+            best, improved = step, True
+        for choice in searchable(best[2]):
+            key = (choice.path, choice.name)
+            if key not in {(c.path, c.name) for c in searchable(best[2])}:
+                continue  # an earlier change in this round removed the choice
+            for value in [choice.value, *choice.alternatives]:
+                if value == best[1].get(key, choice.value):
+                    continue
+                trial = {**best[1], key: value}
+                error, ir = evaluate(trial, (choice.path, choice.name, value))
+                state = (error, trial, ir)
+                # A step must gain measurably: a change that shaves noise off the error can take
+                # away the choice the right value needed (BatchNorm for GroupNorm drops its groups).
+                if _better(_rank(state, misses), _rank(best, misses), STEP):
+                    best, improved = state, True
+            if best[0] <= EXACT:
+                break
+    return best
+
+
+def _tied_moves(ir: ModelIR) -> list[dict[tuple[str, str], Any]]:
+    """One value for every choice of a name at once (all GroupNorms with 4 groups, every gap's
+    activation GELU): models repeat their conventions, and layers set one at a time often score no
+    better until the others follow."""
+    by_name: dict[str, list[Choice]] = {}
+    for choice in searchable(ir):
+        by_name.setdefault(choice.name, []).append(choice)
+    moves = []
+    for name, group in by_name.items():
+        if len(group) < 2:
+            continue
+        for value in [group[0].value, *group[0].alternatives]:
+            if _shapes_layout(value):
+                continue
+            if all(value == c.value or value in c.alternatives for c in group):
+                moves.append({(c.path, c.name): value for c in group})
+    return moves
+
+
+def _shapes_layout(value: Any) -> bool:
+    """A layer for a numbered slot that is not an activation (a pooling, a flatten): where one goes
+    is a place in the layout, not a convention every slot repeats."""
+    from codegen.patterns._activations import MODULES
+
+    return isinstance(value, str) and value.startswith("nn.") and value not in MODULES.values()
+
+
+STEP = 0.01  # descent takes a change only when it lowers the error by at least 1%
+PAIR_CANDIDATES = 24  # moves combined pairwise: the best-ranked this many
+
+
+def _pairs(
+    evaluate: Callable,
+    start: State,
+    misses: dict[frozenset, float],
+    failures: dict[frozenset, str],
+) -> State:
+    """Two moves at once (a move: one change, or a tied one), for what neither shows alone; the
+    moves best ranked alone first and, among those that cannot run, first those that move the
+    failure (the head now gets another width)."""
+    base = start[1]
+    stuck = failures.get(frozenset(base.items()), "")
+    moves: list[dict[tuple[str, str], Any]] = []
+    for choice in searchable(start[2]):
+        for value in [choice.value, *choice.alternatives]:
+            if base.get((choice.path, choice.name), choice.value) != value:
+                moves.append({(choice.path, choice.name): value})
+    moves += [m for m in _tied_moves(start[2]) if {**base, **m} != base]
+    ranked: list[tuple[tuple, dict]] = []
+    for move in moves:
+        trial = {**base, **move}
+        error, ir = evaluate(trial, _described(move))
+        moved = not stuck or failures.get(frozenset(trial.items()), "") != stuck
+        ranked.append(((*_rank((error, trial, ir), misses), not moved), move))
+    ranked.sort(key=lambda r: r[0])
+    top = [move for _, move in ranked[:PAIR_CANDIDATES]]
+    best = start
+    # Pairs among the best k moves before any with the (k+1)th: both halves ranked high first.
+    for j, move_b in enumerate(top):
+        for move_a in top[:j]:
+            if set(move_a) & set(move_b):
+                continue
+            trial = {**base, **move_a, **move_b}
+            error, ir = evaluate(trial, _described(move_b))
+            state = (error, trial, ir)
+            if _better(_rank(state, misses), _rank(best, misses)):
+                best = state
+                if error <= EXACT:
+                    return best
+    return best
+
+
+def _described(move: dict[tuple[str, str], Any]) -> tuple[str, str, Any]:
+    """(path, name, value) of a move for the candidate table; a tied move names its first path."""
+    (path, name), value = next(iter(move.items()))
+    return (path if len(move) == 1 else f"{path} (and {len(move) - 1} more)", name, value)
 
 
 def _keep_measurable(
@@ -223,9 +489,6 @@ def _keep_measurable(
             picked, best, ir = without, error, without_ir
             result.undecided.append(f"{key[0] or '(top)'} {key[1]}")
     return best, picked, ir
-
-
-State = tuple[float, dict[tuple[str, str], Any], ModelIR]
 
 
 def _beam_search(
@@ -260,10 +523,10 @@ def _beam_search(
     return best
 
 
-def _better(a: tuple[float, float], b: tuple[float, float]) -> bool:
+def _better(a: tuple, b: tuple, margin: float = 1e-6) -> bool:
     """A lower error; between candidates that cannot be scored, an output shape closer to DATA's."""
     if a[0] < float("inf") or b[0] < float("inf"):
-        return a[0] < b[0] * (1 - 1e-6)
+        return a[0] < b[0] * (1 - margin)
     return a[1] < b[1]
 
 
@@ -299,7 +562,7 @@ def model_error(
     import torch
 
     try:
-        model = _loaded(source, class_name, state)
+        model = _loaded(source, class_name, state, shared=not refit_head)
         with torch.no_grad():
             if refit_head:
                 _refit_head(model, inputs, target)
@@ -339,10 +602,24 @@ def reproduces(
     return all(d.within for d in diffs), diffs[0].max_abs
 
 
-def _loaded(source: str, class_name: str, state: dict[str, Any]) -> Any:
+def _loaded(source: str, class_name: str, state: dict[str, Any], shared: bool = True) -> Any:
+    """The generated class with the checkpoint's tensors. `shared`: built on the meta device and
+    handed the tensors themselves (no random init, no copy: most of a candidate's cost on a deep
+    model), unless its __init__ computes buffers the checkpoint does not hold; not for a model whose
+    weights are then changed in place (the head refit)."""
+    import torch
+
     from codegen.harness.forward_run import compile_source
 
     _, cls = compile_source(source, class_name)
+    if shared:
+        with torch.device("meta"):
+            model = cls().eval()
+        own = model.state_dict()
+        if all(k in state and state[k].dtype == t.dtype for k, t in own.items()):
+            model.load_state_dict(state, strict=True, assign=True)
+            if not any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+                return model
     model = cls().eval()
     model.load_state_dict(state, strict=True)
     return model

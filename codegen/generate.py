@@ -65,6 +65,7 @@ class CalibrationData:
     training_targets: bool = (
         False  # DATA's target is what the model trained towards, not its output
     )
+    budget_s: float | None = None  # `--budget`: the search's seconds (None: calibrate's default)
 
 
 def calibration_data(
@@ -114,6 +115,7 @@ def _generate(
     calibrate_on: CalibrationData | None,
     on_trial: Callable | None,
     kept: Trailer | None = None,
+    on_progress: Callable | None = None,
 ) -> _Built:
     check_class_name(class_name)
     hints = load_hints(hints_path)
@@ -133,6 +135,8 @@ def _generate(
             hints,
             on_trial=on_trial,
             training_targets=calibrate_on.training_targets,
+            on_progress=on_progress,
+            **({} if calibrate_on.budget_s is None else {"budget_s": calibrate_on.budget_s}),
         )
         picked = result.picked
         note = result.docstring_note(Path(calibrate_on.path).name)
@@ -213,13 +217,16 @@ def generate_file(
     calibrate_on: CalibrationData | None = None,
     on_trial: Callable | None = None,
     recalibrate: bool = False,
+    on_progress: Callable | None = None,
 ) -> GenerateReport:
     """`recalibrate`: forget the values an earlier calibration recorded in the file (DATA given
     again searches anew either way)."""
     kept = None
     if not recalibrate and calibrate_on is None and is_generated(output.path):
         kept = kept_trailer(output.path)
-    built = _generate(table, class_name, hints_path, command, calibrate_on, on_trial, kept)
+    built = _generate(
+        table, class_name, hints_path, command, calibrate_on, on_trial, kept, on_progress
+    )
     source, meta_model, ir = built.source, built.meta_model, built.ir
     report = GenerateReport(str(output.path), ir, list(ir.warnings), calibration=built.calibration)
     pinned = sorted({f"{c.path} {c.name}" for c in ir.all_choices() if c.source == "calibrated"})

@@ -6,8 +6,8 @@ Regenerate: modelgen generate convnet.pt -o generated/convnet.py
 Forward trust (prove it with modelgen verify --data): guessed RecoveredModel.
 
 Values the checkpoint does not record:
-- left at defaults (calibrate or pin with --hints): layer types, num_groups, padding, pooling,
-  stride"""
+- left at defaults (calibrate or pin with --hints): layer types, num_groups, output_activation,
+  padding, pooling, stride"""
 
 import torch
 import torch.nn as nn

@@ -7,7 +7,7 @@ Forward trust (prove it with modelgen verify --data): guessed RecoveredModel.
 
 Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): batch_first, embedding_scale, layer types,
-  sequence_pooling"""
+  output_activation, sequence_pooling"""
 
 import torch
 import torch.nn as nn

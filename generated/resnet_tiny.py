@@ -7,7 +7,8 @@ Forward trust (prove it with modelgen verify --data): guessed RecoveredModel; in
 BasicBlock.
 
 Values the checkpoint does not record:
-- left at defaults (calibrate or pin with --hints): activation, padding, pooling, stride"""
+- left at defaults (calibrate or pin with --hints): activation, output_activation, padding,
+  pooling, pooling_after, stride"""
 
 import torch
 import torch.nn as nn

@@ -75,7 +75,12 @@ def test_residual_block_and_a_guessed_top():
         ),
     ]
     top = ir.top
-    assert [c.name for c in top.forward.choices] == ["activation", "pooling"]
+    assert [c.name for c in top.forward.choices] == [
+        "activation",
+        "pooling_after",  # a stem's max-pool, not in the keys
+        "pooling",
+        "output_activation",
+    ]
     assert top.forward.graph is not None and top.forward.graph.inputs[0].target == "x"
 
 

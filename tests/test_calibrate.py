@@ -66,6 +66,48 @@ class LastStepGRU(nn.Module):
         return self.fc(self.gru(x)[0][:, -1])
 
 
+class GroupNormCNN(nn.Module):
+    """A max-pool, GroupNorm(4, 32) twice and adaptive average pooling: none of it in the keys, and
+    no single change shows (one norm's groups help only once the other's are right)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 32, 3, padding=1)
+        self.norm1 = nn.GroupNorm(4, 32)
+        self.conv2 = nn.Conv2d(32, 32, 3, padding=1)
+        self.norm2 = nn.GroupNorm(4, 32)
+        self.fc = nn.Linear(32, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.max_pool2d(torch.relu(self.norm1(self.conv1(x))), 2)
+        x = torch.relu(self.norm2(self.conv2(x)))
+        return self.fc(nn.functional.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+class ResidualMLP(nn.Module):
+    """`x = x + relu(block(x))` over identical blocks: one decision for all of them."""
+
+    def __init__(self, depth: int = 12) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(nn.Linear(16, 16) for _ in range(depth))
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = x + torch.relu(block(x))
+        return self.head(x)
+
+
+def _sigmoid_conv_autoencoder() -> nn.Module:
+    from tests.zoo import ConvAutoencoder
+
+    class SigmoidConvAutoencoder(ConvAutoencoder):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.sigmoid(super().forward(x))
+
+    return SigmoidConvAutoencoder()
+
+
 def _recorded(model: nn.Module, inputs: tuple[torch.Tensor, ...], tmp_path):
     """The checkpoint and DATA of a user who kept the original model's outputs."""
     torch.manual_seed(1)
@@ -75,6 +117,9 @@ def _recorded(model: nn.Module, inputs: tuple[torch.Tensor, ...], tmp_path):
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-1, 1)
             m.running_var.uniform_(0.5, 2)
+        if isinstance(m, nn.GroupNorm):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
     model.eval()
     with torch.no_grad():
         outputs = model(*inputs)
@@ -94,6 +139,9 @@ CASES = {
     "gru_last_step": (LastStepGRU, lambda n: (torch.randn(n, 5, 6),)),
     "conv_autoencoder": ("conv_autoencoder", lambda n: (torch.randn(n, 1, 16, 16),)),
     "vit": ("vit_tiny", lambda n: (torch.randn(n, 3, 16, 16),)),
+    "cnn_maxpool_groupnorm4_adaptive_pool": (GroupNormCNN, lambda n: (torch.randn(n, 3, 16, 16),)),
+    "residual_mlp": (ResidualMLP, lambda n: (torch.randn(n, 16),)),
+    "conv_autoencoder_sigmoid": (_sigmoid_conv_autoencoder, lambda n: (torch.randn(n, 1, 16, 16),)),
 }
 
 
@@ -154,3 +202,37 @@ def test_calibrate_rejects_data_that_does_not_fit(tmp_path, capsys):
     )
     assert capsys.readouterr().err.count("\n") == 1
     assert not (tmp_path / "m.py").exists()
+
+
+def test_budget_must_be_seconds_above_zero(tmp_path, capsys):
+    torch.manual_seed(0)
+    ckpt, data = _recorded(GeluTanhMLP(), (torch.randn(4, 6),), tmp_path)
+    out = tmp_path / "m.py"
+    args = ["generate", str(ckpt), "-o", str(out), "--calibrate", str(data), "--budget", "0"]
+    assert main(args) == 2
+    assert capsys.readouterr().err.count("\n") == 1 and not out.exists()
+
+
+def test_a_spent_budget_stops_the_search_and_says_so(tmp_path, capsys):
+    """A budget too small for the search: the best found so far, and the summary says why it
+    stopped (here the evaluation cap, so the test does not depend on the machine's speed)."""
+    from codegen.calibrate import calibrate
+    from codegen.load import open_checkpoint
+
+    torch.manual_seed(0)
+    model = GroupNormCNN()
+    ckpt, data = _recorded(model, (torch.randn(8, 3, 16, 16),), tmp_path)
+    recorded = torch.load(data)
+    table = open_checkpoint(ckpt).table
+    result = calibrate(
+        table,
+        model.state_dict(),
+        recorded["inputs"],
+        recorded["outputs"],
+        "RecoveredModel",
+        {},
+        max_evaluations=5,
+    )
+    assert result.budget_spent == "5 candidates" and result.evaluated <= 6
+    assert "stopped when the budget (5 candidates) ran out" in result.cost()
+    assert not result.reproduces and "does not reproduce" in result.verdict()

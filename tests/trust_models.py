@@ -103,6 +103,19 @@ class TanhMLP(nn.Module):
         return self.fc2(torch.tanh(self.fc1(x)))
 
 
+class TwoTower(nn.Module):
+    """Two views of the input, each through its own Linear, concatenated: no chain of widths."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc_a = nn.Linear(10, 8)
+        self.fc_b = nn.Linear(6, 8)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.fc_a(x), self.fc_b(x[:, :6])], dim=1))
+
+
 EXAMPLES: dict[str, Callable[[], nn.Module]] = {
     "pooled_cnn": PooledCNN,
     "lstm_lm": LSTMLanguageModel,
@@ -110,6 +123,7 @@ EXAMPLES: dict[str, Callable[[], nn.Module]] = {
     "se_net": SENet,
     "prenorm_mlp_block": PreNormMLPBlock,
     "tanh_mlp": TanhMLP,
+    "two_tower": TwoTower,
 }
 
 INPUTS: dict[str, Callable[[], tuple[torch.Tensor, ...]]] = {
@@ -119,4 +133,5 @@ INPUTS: dict[str, Callable[[], tuple[torch.Tensor, ...]]] = {
     "se_net": lambda: (torch.randn(8, 3, 8, 8),),
     "prenorm_mlp_block": lambda: (torch.randn(8, 5, 16),),
     "tanh_mlp": lambda: (torch.randn(8, 10),),
+    "two_tower": lambda: (torch.randn(8, 10),),
 }

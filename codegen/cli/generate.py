@@ -13,7 +13,8 @@ from codegen.cli.common import (
     open_from_args,
     survivors_frozen,
 )
-from codegen.errors import CheckFailed
+from codegen.cli.progress import CalibrationBar
+from codegen.errors import CheckFailed, ModelgenError
 from codegen.safetext import terminal_text
 
 
@@ -30,6 +31,18 @@ def add_parser(sub: Any) -> None:
     add_force_option(p)
     p.add_argument(
         "--calibrate", metavar="DATA", help="pick unrecorded choices by matching DATA's outputs"
+    )
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long --calibrate may search before taking the best found (default 120)",
+    )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar or per-candidate table while calibrating",
     )
     p.add_argument(
         "--list-choices",
@@ -59,15 +72,22 @@ def run(args: argparse.Namespace, console: Console) -> int:
     ckpt = open_from_args(args)
     if args.list_choices:
         return _list_choices(args, ckpt, console)
-    with survivors_frozen():
+    if args.budget is not None and not (0 < args.budget <= 86400):
+        raise ModelgenError("--budget: must be a number of seconds above 0 (at most a day)")
+    calibrate_on = calibration_data(ckpt, args.calibrate, args.inputs, args.target)
+    if calibrate_on is not None and args.budget is not None:
+        calibrate_on.budget_s = args.budget
+    quiet = args.quiet or not args.calibrate
+    with survivors_frozen(), CalibrationBar(enabled=not quiet) as bar:
         report = generate_file(
             ckpt.table,
             output=output,
             class_name=args.class_name,
             hints_path=args.hints,
             command=regenerate_command(args),
-            calibrate_on=calibration_data(ckpt, args.calibrate, args.inputs, args.target),
-            on_trial=_trial_printer(console) if args.calibrate else None,
+            calibrate_on=calibrate_on,
+            on_trial=None if quiet else _trial_printer(console),
+            on_progress=bar.update,
             recalibrate=args.recalibrate,
         )
     console.print(terminal_text(report.summary()))
@@ -82,6 +102,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     calibration = report.calibration
     if calibration is not None:
         console.print(f"calibration: {terminal_text(calibration.verdict())}")
+        console.print(f"calibration search: {calibration.cost()}")
         if not calibration.reproduces:
             targets = calibration.evidence == "targets"
             raise CheckFailed(

@@ -1,4 +1,4 @@
-"""The training progress bar (rich): the CLI's implementation of harness.progress.Progress."""
+"""Progress bars (rich): training (the CLI's harness.progress.Progress) and calibration's search."""
 
 from __future__ import annotations
 
@@ -49,3 +49,41 @@ def rich_progress_on_stdout() -> RichProgress:
     from rich.console import Console
 
     return RichProgress(Console(highlight=False))
+
+
+class CalibrationBar:
+    """Candidates tried and the best error so far, on stderr, only when stderr is a terminal (never
+    in tests or pipes, where the per-candidate table says the same)."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        import sys
+
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> "CalibrationBar":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import Progress as Bar, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._bar = Bar(
+                SpinnerColumn(),
+                TextColumn(
+                    "calibrating: {task.completed} candidates, best error {task.fields[best]}"
+                ),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("calibrate", total=None, best="-")
+        return self
+
+    def update(self, evaluated: int, best: float) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=evaluated, best=f"{best:.3g}")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.stop()

@@ -7,7 +7,8 @@ Nodes are appended in execution order and refer to earlier nodes through `Value`
   first argument passes through); `path` is a tuple of key segments (`("layers",
   "0")`), so a key is data here and becomes code only through the printer's checks. `each=True`
   applies every item of a container in turn to the first argument, passing the others unchanged
-  (`for layer in self.blocks: x = layer(x, mask)`).
+  (`for layer in self.blocks: x = layer(x, mask)`); `each_activation` (a function-table name) wraps
+  each call, and `each_residual` adds what entered it (`x = x + F.relu(layer(x))`).
 - `call_function`: a function from the printer's closed table (`"relu"`, `"add"`, `"cat"`...).
 - `call_method`: a tensor method from the printer's closed table (`"mean"`, `"size"`...).
 - `getattr`: a parameter or buffer of the class (`path` as above).
@@ -83,6 +84,8 @@ class Node:
     comment: str = ""  # plain prose, escaped by the printer (a shape, why a step is there)
     annotation: str = "torch.Tensor"  # input nodes
     each: bool = False  # call_module over every item of a container, in order
+    each_activation: str = ""  # each item's output through this function ("" for none)
+    each_residual: bool = False  # each item's output added to its input
     inline: bool = False  # printed inside its single consumer: `F.relu(self.bn1(self.conv1(x)))`
     unpack: int = 0  # call_module returning a tuple: keep element 0 of `unpack` (`x, _ = rnn(x)`)
     # input nodes: may be None, and is None unless the caller passes it. call_module nodes: the
@@ -164,7 +167,7 @@ def values_in(arg: Any) -> list[Value]:
 
 
 def _node_options(options: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"name", "comment", "each", "inline", "unpack"}
+    allowed = {"name", "comment", "each", "each_activation", "each_residual", "inline", "unpack"}
     unknown = set(options) - allowed
     if unknown:
         raise TypeError(f"unknown node options {sorted(unknown)}")

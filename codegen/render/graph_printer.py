@@ -27,6 +27,12 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "tanh": ("torch.tanh", "torch"),
     "softmax": ("F.softmax", "F"),
     "adaptive_avg_pool": ("F.adaptive_avg_pool2d", "F"),
+    "max_pool1d": ("F.max_pool1d", "F"),
+    "max_pool2d": ("F.max_pool2d", "F"),
+    "max_pool3d": ("F.max_pool3d", "F"),
+    "avg_pool1d": ("F.avg_pool1d", "F"),
+    "avg_pool2d": ("F.avg_pool2d", "F"),
+    "avg_pool3d": ("F.avg_pool3d", "F"),
     "cat": ("torch.cat", "torch"),
     "flatten": ("torch.flatten", "torch"),
     "arange": ("torch.arange", "torch"),
@@ -273,7 +279,14 @@ class _Printer:
                 self._emit(f"{name} = {source}")
             rest = "".join(f", {self._expr(a)}" for a in node.args[1:])
             self._emit(f"for layer in {self._module(node.target)}:", node.comment)
-            self._emit(f"    {name} = layer({name}{rest})")
+            step = f"layer({name}{rest})"
+            if node.each_activation:
+                text, module = FUNCTIONS[node.each_activation]
+                self.imports.add(module)
+                step = f"{text}({step})"
+            if node.each_residual:
+                step = f"{name} + {step}"
+            self._emit(f"    {name} = {step}")
             self._bind(i, name)
             return
         expr = self._call(node)

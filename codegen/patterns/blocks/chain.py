@@ -51,6 +51,14 @@ SEQUENCE_POOLING = {  # how: (method, arguments, comment)
 }
 
 
+# Pooling between conv stages: (function, kernel, stride, padding) per choice value.
+STAGE_POOLS = {
+    "max_pool": ("max", 2, 2, 0),
+    "avg_pool": ("avg", 2, 2, 0),
+    "max_pool_3x3": ("max", 3, 2, 1),  # a ResNet stem's
+}
+
+
 def tie_order(m: Module) -> tuple:
     """Where names put a layer when widths allow several orders: token tables and stems, then
     position tables (added to what those gave), then encoders; shortcuts after the main path; heads, decoders and final norms last;
@@ -104,7 +112,8 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
         for m in _next_candidates(order, rest):
             takes = _takes(m)
             if width is not None and takes is not None and takes != width:
-                continue
+                if not (order and _flattens_into(order[-1], m, width)):
+                    continue
             if family(m) == "embedding" and order:
                 continue  # token ids enter only at the start
             out = m.io.out_width if m.io is not None and m.io.out_width else width
@@ -122,6 +131,12 @@ def _next_candidates(order: list[Module], rest: list[Module]) -> list[Module]:
         norms = [m for m in rest if family(m) == "norm"]
         return norms + [m for m in rest if m not in norms]
     return rest
+
+
+def _flattens_into(prev: Module, m: Module, width: int) -> bool:
+    """Conv features flattened into a Linear that takes a whole multiple of their channels."""
+    takes = _takes(m)
+    return family(prev) in ("conv", "norm") and family(m) == "linear" and takes % width == 0
 
 
 def _produced_by_other(m: Module, members: list[Module]) -> bool:
@@ -183,6 +198,13 @@ def plan(
         if flow.spatial and m.type_name == "nn.LayerNorm" and m.kind == "builtin":
             # A LayerNorm over the channels of conv features (ConvNeXt's channels_first norm).
             steps.append(("channels_norm", m.attr, flow.spatial))
+        elif _repeats_a_width(m):
+            # Copies of one layer mapping a width to itself, called in turn: what each call adds
+            # (an activation, a residual around it) leaves no keys. One choice for all copies.
+            each = ctx.choose(cls, m.attr, "each_activation", "identity", act.COMMON[:-1], "")
+            residual = ctx.choose(cls, m.attr, "each_residual", "none", ["add"], "")
+            choices += [each, residual]
+            steps.append(("repeat", m.attr, each.value, residual.value == "add"))
         else:
             steps.append(("module", m.attr, m.kind, m.type_name))
         if io is not None and io.family == "embedding":
@@ -196,23 +218,64 @@ def plan(
         # is likely one, and the keys cannot say which; a choice either way...
         between_linears = family(m) in ("linear", "conv") and family(nxt) == family(m)
         # ...unless the class has its own parameter-free layer there (recorded by a pickled model)
-        if (after_conv_norm or between_linears) and family(nxt) != "activation":
+        # Between two Sequentials (an encoder and a decoder), an activation ending the first one
+        # holds no index the keys can show: offered, but none unless the data says so.
+        across = not between_linears and _ends(m) in ("linear", "conv") and _ends(m) == _starts(nxt)
+        # Conv features flattened into a Linear: an activation in between, as between two layers.
+        flattened = family(m) in ("conv", "norm") and nxt is not None and flow.width is not None
+        flattened = flattened and io is not None and _flattens_into(m, nxt, io.out_width or 0)
+        flattened = flattened and _takes(nxt) != io.out_width
+        if (after_conv_norm or between_linears or across or flattened) and family(
+            nxt
+        ) != "activation":
+            default = "identity" if across else "relu"
             activation = ctx.choose(
-                cls, m.attr, "activation", "relu", act.alternatives("relu"), f"after {m.attr}"
+                cls, m.attr, "activation", default, act.alternatives(default), f"after {m.attr}"
             )
             choices.append(activation)
             steps.append(("activation", activation.value))
+            if family(m) in ("conv", "norm") and io.ndim and nxt is not None and not across:
+                # Pooling between stages (a stem's max-pool, a CNN's halving) leaves no keys.
+                pool = ctx.choose(cls, m.attr, "pooling_after", "none", list(STAGE_POOLS), "")
+                choices.append(pool)
+                if pool.value != "none":
+                    steps.append(("stage_pool", pool.value, io.ndim))
         if io is not None and io.out_width is not None:
             flow.width = io.out_width
         if io is not None and io.family != "activation":
             spatial = ("conv", "norm", "class", "sequential", "pool")
-            flow.spatial = io.ndim if io.family in spatial else None
+            keeps = io.family in ("class", "sequential") and io.ndim is None
+            keeps = keeps and io.in_width is not None and io.in_width == io.out_width
+            if not keeps:  # a class mapping the width to itself keeps its input's layout
+                flow.spatial = io.ndim if io.family in spatial else None
             flow.sequence = io.family in SEQUENCE_FAMILIES or (
                 flow.sequence and io.family in ("norm", "linear")
             )
         if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
             flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
     return steps, choices
+
+
+def _ends(m: Module | None) -> str | None:
+    """The family of the last layer with tensors a member applies (a Sequential's last)."""
+    if m is not None and m.kind == "sequential":
+        return _ends(next((c for c in reversed(m.children) if c.kind != "placeholder"), None))
+    return family(m)
+
+
+def _starts(m: Module | None) -> str | None:
+    if m is not None and m.kind == "sequential":
+        return _starts(next((c for c in m.children if c.kind != "placeholder"), None))
+    return family(m)
+
+
+def _repeats_a_width(m: Module) -> bool:
+    """A repeat of built-in layers (or Sequentials of them) each mapping its width to itself."""
+    item = m.children[0] if m.kind == "repeat" and m.children else None
+    io = item.io if item is not None else None
+    if item is None or item.kind not in ("builtin", "sequential") or io is None:
+        return False
+    return io.family in ("linear", "conv", "sequential") and io.in_width == io.out_width
 
 
 def _reads_features(m: Module) -> bool:
@@ -237,6 +300,18 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
                 x = g.call_module((attr,), x, unpack=2, comment="outputs of every step")
             else:
                 x = g.call_module((attr,), x)
+        elif kind == "stage_pool":
+            _, how, ndim = step
+            fn, kernel, stride, padding = STAGE_POOLS[how]
+            kwargs = {"stride": stride} if stride != kernel else {}
+            kwargs.update({"padding": padding} if padding else {})
+            x = g.call_function(f"{fn}_pool{ndim}d", x, kernel, kwargs=kwargs)
+        elif kind == "repeat":
+            _, attr, activation, residual = step
+            function = act.FUNCTIONS.get(activation) or ""
+            x = g.call_module(
+                (attr,), x, each=True, each_activation=function, each_residual=residual
+            )
         elif kind == "channels_norm":
             _, attr, ndim = step
             last = tuple([0] + list(range(2, 2 + ndim)) + [1])
@@ -350,10 +425,22 @@ class Chain(BlockPattern):
         if residual is not None:
             choices.append(residual)
         add = residual is not None and residual.value == "add"
-        return Match(self, len(modules(cls)), (front, steps, add), choices)
+        last = None
+        if cls.is_top and ordered and _ends(ordered[-1]) in ("linear", "conv"):
+            # A squashing step after the last layer (an autoencoder's Sigmoid) leaves no keys.
+            last = ctx.resolver.choose(
+                cls.name,
+                "output_activation",
+                "identity",
+                ["sigmoid", "tanh"],
+                "after the last layer",
+            )
+            choices.append(last)
+        trailing = last.value if cls.is_top and last is not None else "identity"
+        return Match(self, len(modules(cls)), (front, steps, add, trailing), choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        front, steps, residual = match.found
+        front, steps, residual, trailing = match.found
         x = identity = g.input("x")
         if front:
             # Token ids and their positions, each through its own table, summed (GPT-2's wte + wpe).
@@ -370,7 +457,7 @@ class Chain(BlockPattern):
         x = emit(g, steps, x)
         if residual:
             x = g.call_function("add", x, identity, comment="residual: the input is added")
-        g.output(x)
+        g.output(act.apply(g, trailing, x))
 
     @staticmethod
     def examples():
