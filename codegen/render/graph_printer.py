@@ -27,6 +27,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "tanh": ("torch.tanh", "torch"),
     "softmax": ("F.softmax", "F"),
     "adaptive_avg_pool": ("F.adaptive_avg_pool2d", "F"),
+    "max_pool2d": ("F.max_pool2d", "F"),
     "cat": ("torch.cat", "torch"),
     "flatten": ("torch.flatten", "torch"),
     "arange": ("torch.arange", "torch"),
