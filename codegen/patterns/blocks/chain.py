@@ -180,9 +180,39 @@ def plan(
             choices.append(pool)
             if pool.value != "none":
                 steps.append(("sequence_pool", pool.value))
-        if flow.spatial and m.type_name == "nn.LayerNorm" and m.kind == "builtin":
+        after_trunk = i > 0 and members[i - 1].kind != "builtin"
+        if flow.spatial and _channels_norm(m) and nxt is None and after_trunk:
+            # A trunk's last LayerNorm on conv features normalises the pooled features (Hugging
+            # Face's and torchvision's ConvNeXt); over each position's channels is the other way.
+            pool = ctx.choose(
+                cls, m.attr, "pooling", "mean", ["amax", "none"], f"before the final {m.attr}"
+            )
+            choices.append(pool)
+            if pool.value != "none":
+                steps.append(("global_pool", pool.value, flow.spatial, m.attr, m.io.in_width))
+                steps.append(("module", m.attr, m.kind, m.type_name))
+                flow.spatial = None
+                flow.width = m.io.out_width
+                continue
+        if flow.spatial and _channels_norm(m):
             # A LayerNorm over the channels of conv features (ConvNeXt's channels_first norm).
-            steps.append(("channels_norm", m.attr, flow.spatial))
+            steps.append(("channels_norm", (m.attr,), flow.spatial))
+        elif (
+            m.kind == "sequential"
+            and (flow.spatial or _norm_then_conv(m))
+            and any(map(_channels_norm, m.children))
+        ):
+            # A Sequential holding one (ConvNeXt's downsampling `[LayerNorm, Conv2d]`: the conv
+            # shows the input has channels first): called item by item, since calling it would
+            # normalise the last spatial dim instead.
+            ndim = flow.spatial or _norm_then_conv(m)
+            for c in m.children:
+                if _channels_norm(c):
+                    steps.append(("channels_norm", (m.attr, c.attr), ndim))
+                elif c.kind != "placeholder":
+                    steps.append(("module", (m.attr, c.attr), c.kind, c.type_name))
+                else:
+                    return None  # a parameter-free layer the Sequential would have applied
         else:
             steps.append(("module", m.attr, m.kind, m.type_name))
         if io is not None and io.family == "embedding":
@@ -197,8 +227,16 @@ def plan(
         between_linears = family(m) in ("linear", "conv") and family(nxt) == family(m)
         # ...unless the class has its own parameter-free layer there (recorded by a pickled model)
         if (after_conv_norm or between_linears) and family(nxt) != "activation":
+            # A LayerNorm after a conv (ConvNeXt's and Swin's patchify stems) is followed by none.
+            # (a choice of its own name: a config's hidden_act is the blocks' activation)
+            usual = "identity" if after_conv_norm and _channels_norm(m) else "relu"
             activation = ctx.choose(
-                cls, m.attr, "activation", "relu", act.alternatives("relu"), f"after {m.attr}"
+                cls,
+                m.attr,
+                "activation" if usual == "relu" else "norm_activation",
+                usual,
+                act.alternatives(usual),
+                f"after {m.attr}",
             )
             choices.append(activation)
             steps.append(("activation", activation.value))
@@ -210,9 +248,56 @@ def plan(
             flow.sequence = io.family in SEQUENCE_FAMILIES or (
                 flow.sequence and io.family in ("norm", "linear")
             )
+        if not flow.spatial and io is not None and io.family in ("class", "sequential"):
+            # A class whose last member is a Linear may still give conv features (a ConvNeXt
+            # block mixes channels with Linear layers): its forward's role says so.
+            flow.spatial = spatial_output(m, ctx)
         if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
             flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
     return steps, choices
+
+
+# Block patterns whose forward gives 2-d conv features [batch, C, H, W] whatever their last member.
+SPATIAL_ROLES = (
+    "ConvNeXtBlock",
+    "ResidualLayer",
+    "BasicBlock",
+    "InvertedResidual",
+    "ConvStem",
+    "SqueezeExcite",
+)
+
+
+def spatial_output(m: Module, ctx: BlockContext, depth: int = 0) -> int | None:
+    """2 where a member's output is known to be 2-d conv features: a spatial block's forward, or a
+    container or chain class ending in one (looked up through the classes settled so far)."""
+    if depth > 8 or m is None:
+        return None
+    if m.kind in ("sequential", "repeat", "modulelist"):
+        real = [c for c in m.children if c.kind != "placeholder"]
+        return spatial_output(real[-1], ctx, depth + 1) if real else None
+    if m.kind != "class":
+        return None
+    role = ctx.roles.get(m.type_name)
+    if role in SPATIAL_ROLES:
+        return 2
+    cls = ctx.classes.get(m.type_name)
+    if role != "Sequence" or cls is None:
+        return None
+    last = [c for c in modules(cls) if c.kind != "placeholder"]
+    return spatial_output(last[-1], ctx, depth + 1) if last else None
+
+
+def _norm_then_conv(m: Module) -> int | None:
+    """The conv's dims where a Sequential's first layer is a LayerNorm and its next a conv."""
+    real = [c for c in m.children if c.kind != "placeholder"]
+    if len(real) >= 2 and _channels_norm(real[0]) and family(real[1]) == "conv":
+        return real[1].io.ndim
+    return None
+
+
+def _channels_norm(m: Module) -> bool:
+    return m.kind == "builtin" and m.type_name == "nn.LayerNorm"
 
 
 def _reads_features(m: Module) -> bool:
@@ -231,18 +316,19 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
         kind = step[0]
         if kind == "module":
             _, attr, module_kind, type_name = step
+            path = attr if isinstance(attr, tuple) else (attr,)
             if module_kind == "repeat":
-                x = g.call_module((attr,), x, each=True)
+                x = g.call_module(path, x, each=True)
             elif type_name in ("nn.RNN", "nn.LSTM", "nn.GRU"):
-                x = g.call_module((attr,), x, unpack=2, comment="outputs of every step")
+                x = g.call_module(path, x, unpack=2, comment="outputs of every step")
             else:
-                x = g.call_module((attr,), x)
+                x = g.call_module(path, x)
         elif kind == "channels_norm":
-            _, attr, ndim = step
+            _, path, ndim = step
             last = tuple([0] + list(range(2, 2 + ndim)) + [1])
             back = tuple([0, 1 + ndim] + list(range(1, 1 + ndim)))
             x = g.call_method("permute", x, *last, inline=True)
-            x = g.call_module((attr,), x, inline=True)
+            x = g.call_module(path, x, inline=True)
             x = g.call_method("permute", x, *back, comment="LayerNorm over the channels")
         elif kind == "global_pool":
             _, how, ndim, head, takes = step
