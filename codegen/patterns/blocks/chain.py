@@ -30,13 +30,14 @@ from codegen.patterns._kit import (
     tensors,
 )
 
-FIRST = re.compile(r"^(emb|wte|tok|stem|patch|input|in_|features|conv_in)", re.I)
+FIRST = re.compile(r"^(emb|wte|tok|stem|patch|input|in_|features|conv_in|expan)", re.I)
 ENCODER = re.compile(r"^enc", re.I)
 LAST = re.compile(
     r"head|classifier|generator|^fc$|^out|output|decoder|^dec|final|ln_f|norm_out|logits", re.I
 )
 SHORTCUT = re.compile(r"^(downsample|shortcut|skip|residual)", re.I)
 POSITIONS = re.compile(r"pos|wpe|position", re.I)
+SQUEEZE, EXCITE = re.compile(r"^(squeeze|reduce)", re.I), re.compile(r"^(excit|expand)", re.I)
 ATTENTION_PROJECTION = re.compile(
     r"^(q|k|v|query|key|value|to_q|to_k|to_v|wq|wk|wv)(_proj|_lin|_linear)?$"
 )
@@ -89,6 +90,8 @@ def reading_order(members: list[Module]) -> tuple[list[Module], bool]:
 def dataflow_order(members: list[Module], width: int | None = None) -> list[Module] | None:
     """An order in which every layer takes the width the previous one gave (None: there is none)."""
     ranked = sorted(members, key=tie_order)
+    if len(ranked) == 2 and SQUEEZE.match(ranked[1].attr) and EXCITE.match(ranked[0].attr):
+        ranked.reverse()  # a gate's two layers, C -> r -> C: both orders chain, the names decide
     if width is None:  # a layer whose input no other layer here produces is where data enters
         sources = [m for m in ranked if _takes(m) is not None and not _produced_by_other(m, ranked)]
         ranked = sources + [m for m in ranked if m not in sources]
@@ -237,6 +240,7 @@ def plan(
                 usual,
                 act.alternatives(usual),
                 f"after {m.attr}",
+                aliases=act.ALIASES,
             )
             choices.append(activation)
             steps.append(("activation", activation.value))

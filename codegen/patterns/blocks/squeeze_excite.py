@@ -46,7 +46,13 @@ class SqueezeExcite(BlockPattern):
         ):
             return None
         activation = ctx.choose(
-            cls, reduce.attr, "activation", "relu", act.alternatives("relu"), "after the reduction"
+            cls,
+            reduce.attr,
+            "activation",
+            "relu",
+            act.alternatives("relu"),
+            "after the reduction",
+            aliases=act.ALIASES,
         )
         gate = ctx.choose(
             cls, expand.attr, "gate", "sigmoid", act.alternatives("sigmoid", gates=True)
