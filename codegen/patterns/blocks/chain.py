@@ -92,8 +92,13 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
     ranked = sorted(members, key=tie_order)
     if len(ranked) == 2 and SQUEEZE.match(ranked[1].attr) and EXCITE.match(ranked[0].attr):
         ranked.reverse()  # a gate's two layers, C -> r -> C: both orders chain, the names decide
+    grouped = [m for m in ranked if _grouped_after_other(m, ranked)]
     if width is None:  # a layer whose input no other layer here produces is where data enters
-        sources = [m for m in ranked if _takes(m) is not None and not _produced_by_other(m, ranked)]
+        sources = [
+            m
+            for m in ranked
+            if _takes(m) is not None and not _produced_by_other(m, ranked) and m not in grouped
+        ]
         ranked = sources + [m for m in ranked if m not in sources]
 
     budget = [SEARCH_BUDGET]
@@ -107,7 +112,8 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
         for m in _next_candidates(order, rest):
             takes = _takes(m)
             if width is not None and takes is not None and takes != width:
-                continue
+                if m not in grouped or not _groups_of(m, width):
+                    continue
             if family(m) == "embedding" and order:
                 continue  # token ids enter only at the start
             out = m.io.out_width if m.io is not None and m.io.out_width else width
@@ -125,6 +131,33 @@ def _next_candidates(order: list[Module], rest: list[Module]) -> list[Module]:
         norms = [m for m in rest if family(m) == "norm"]
         return norms + [m for m in rest if m not in norms]
     return rest
+
+
+def _groups_of(m: Module, width: int) -> bool:
+    """Whether a conv reading `takes` channels could be a grouped conv over `width` channels
+    (ResNeXt's 3x3: [C, C / groups, k, k]); its groups then come from that neighbour."""
+    takes = _takes(m)
+    return family(m) == "conv" and takes is not None and takes < width and width % takes == 0
+
+
+def _grouped_after_other(m: Module, members: list[Module]) -> bool:
+    """A conv that reads a fraction of what another member gives, named after it (conv2 after
+    conv1): grouped over that width rather than where data enters."""
+    stem, number = _numbered_name(m.attr)
+    if stem is None:
+        return False
+    for o in members:
+        if o is m or o.io is None or not o.io.out_width or not _groups_of(m, o.io.out_width):
+            continue
+        other_stem, other_number = _numbered_name(o.attr)
+        if other_stem == stem and other_number < number:
+            return True
+    return False
+
+
+def _numbered_name(attr: str) -> tuple[str | None, int]:
+    found = re.fullmatch(r"([A-Za-z_]+?)_?(\d+)", attr)
+    return (found.group(1).lower(), int(found.group(2))) if found else (None, 0)
 
 
 def _produced_by_other(m: Module, members: list[Module]) -> bool:
