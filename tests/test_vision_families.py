@@ -258,7 +258,7 @@ class Stage(nn.Module):
 
 ZOO_BLOCKS = {  # name: (build, input channels, exact: covered by the catalogue)
     "resnet_bottleneck": (lambda: Stage(Bottleneck(16, 8, 2), Bottleneck(32, 8)), 16, True),
-    "resnext_bottleneck": (lambda: Stage(Bottleneck(16, 4, 2, groups=4)), 16, True),
+    "resnext_bottleneck": (lambda: Stage(Bottleneck(8, 4, 2, groups=4)), 8, True),
     "densenet_layer": (lambda: Stage(DenseLayer(8, 4), DenseLayer(12, 4)), 8, False),
     "squeezenet_fire": (lambda: Stage(Fire(8, 4, 8, 8), Fire(16, 4, 8, 8)), 8, False),
     "shufflenet_unit": (lambda: Stage(ShuffleUnit(16)), 16, False),

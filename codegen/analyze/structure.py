@@ -97,9 +97,8 @@ class StructureBuilder:
         )  # conv path -> default stride, from the residual convention
 
     def _plan_strides(self, node: KeyNode) -> None:
-        """A residual block whose shortcut doubles the channels, or projects without widening (a
-        projection kept only for a stride), halves the resolution (ResNet, RegNet): its first spatial
-        conv and the shortcut's conv default to stride 2. Other convs default to 1. The body's convs
+        """A residual block whose shortcut doubles the channels halves the resolution (ResNet): its
+        first spatial conv and the shortcut's conv default to stride 2. Other convs default to 1. The body's convs
         are the block's own or, beside the shortcut, those of one body Sequential (Hugging Face's
         `layer`), in index order."""
         shortcut = next((c for n, c in node.children.items() if n in SHORTCUT_NAMES), None)
@@ -113,7 +112,7 @@ class StructureBuilder:
         if not short_convs:
             return
         w_in, w_short = _conv_weight(convs[0]), _conv_weight(short_convs[0])
-        if w_short[0] != 2 * w_in[1] and w_short[0] != w_short[1]:
+        if w_short[0] != 2 * w_in[1]:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
         for conv in (spatial, short_convs[0]):
