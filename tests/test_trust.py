@@ -114,6 +114,11 @@ def test_generate_calibrate_exits_0_exactly_when_its_file_reproduces_data(
 
 
 def test_generate_runs_the_model_and_names_where_forward_fails(recorded, tmp_path, capsys):
+    _, ckpt, *_ = recorded("se_net")  # the SE block gives conv features: pooled before the head
+    code, printed, _ = run_cli(capsys, "generate", ckpt, "-o", tmp_path / "se.py")
+    assert code == 0
+    assert "forward trust: inferred SqueezeExcite; guessed RecoveredModel" in printed
+    assert "forward runs on example_inputs() -> [2, 5]" in printed
     _, ckpt, *_ = recorded("pooled_cnn")  # F.max_pool2d twice: the default pools nothing
     code, printed, _ = run_cli(capsys, "generate", ckpt, "-o", tmp_path / "cnn.py")
     assert code == 0

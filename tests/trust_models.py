@@ -78,6 +78,20 @@ class SENet(nn.Module):
         return self.head(self.se(self.conv(x)).mean(dim=[2, 3]))
 
 
+class SEPooledNet(nn.Module):
+    """SENet with a 4x4 max-pool before a flat head: the head's width does not chain with the
+    features, so the forward is missing and no calibration candidate runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.se = SqueezeExcite()
+        self.head = nn.Linear(16 * 2 * 2, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(F.max_pool2d(self.se(self.conv(x)), 4), 1))
+
+
 class PreNormMLPBlock(nn.Module):
     """x + fc2(gelu(fc1(norm(x)))): the residual leaves no key."""
 
@@ -121,6 +135,7 @@ EXAMPLES: dict[str, Callable[[], nn.Module]] = {
     "lstm_lm": LSTMLanguageModel,
     "sigmoid_autoencoder": SigmoidAutoencoder,
     "se_net": SENet,
+    "se_pooled_net": SEPooledNet,
     "prenorm_mlp_block": PreNormMLPBlock,
     "tanh_mlp": TanhMLP,
     "two_tower": TwoTower,
@@ -131,6 +146,7 @@ INPUTS: dict[str, Callable[[], tuple[torch.Tensor, ...]]] = {
     "lstm_lm": lambda: (torch.randint(0, 40, (8, 6)),),
     "sigmoid_autoencoder": lambda: (torch.randn(8, 20),),
     "se_net": lambda: (torch.randn(8, 3, 8, 8),),
+    "se_pooled_net": lambda: (torch.randn(8, 3, 8, 8),),
     "prenorm_mlp_block": lambda: (torch.randn(8, 5, 16),),
     "tanh_mlp": lambda: (torch.randn(8, 10),),
     "two_tower": lambda: (torch.randn(8, 10),),

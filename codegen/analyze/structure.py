@@ -98,9 +98,14 @@ class StructureBuilder:
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels halves the resolution (ResNet): its
-        first spatial conv and the shortcut's conv default to stride 2. Other convs default to 1."""
+        first spatial conv and the shortcut's conv default to stride 2. Other convs default to 1. The body's convs
+        are the block's own or, beside the shortcut, those of one body Sequential (Hugging Face's
+        `layer`), in index order."""
         shortcut = next((c for n, c in node.children.items() if n in SHORTCUT_NAMES), None)
         convs = [c for c in node.children.values() if _conv_weight(c) is not None]
+        others = [c for c in node.children.values() if c is not shortcut]
+        if not convs and len(others) == 1 and all(map(_canonical_index, others[0].children)):
+            convs = [c for c in others[0].walk() if _conv_weight(c) is not None]
         if shortcut is None or not convs:
             return
         short_convs = [c for c in shortcut.walk() if _conv_weight(c) is not None]

@@ -191,7 +191,15 @@ def type_choice(
 FIXED_EPS = {"distilbert": 1e-12}
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
-EPS_SYNONYMS = {"eps": ("layer_norm_eps", "layer_norm_epsilon", "norm_eps", "rms_norm_eps")}
+EPS_SYNONYMS = {
+    "eps": (
+        "layer_norm_eps",
+        "layer_norm_epsilon",
+        "norm_eps",
+        "rms_norm_eps",
+        "batch_norm_eps",
+    )
+}
 NHEAD_SYNONYMS = {
     "nhead": ("n_head", "num_heads", "num_attention_heads", "n_heads", "heads", "num_head")
 }
@@ -201,7 +209,8 @@ def eps_arg(ctx: LayerContext, node: KeyNode, keyword: str = "eps") -> Arg | Non
     model_type = ctx.resolver.evidence("model_type")
     fixed = FIXED_EPS.get(model_type[1]) if model_type else None
     default = 1e-5 if fixed is None else fixed
-    others = [e for e in (1e-5, 1e-6, 1e-12, 1e-8) if e != default]
+    # 1e-3: the batch norms of networks ported from TensorFlow (MobileNet, EfficientNet).
+    others = [e for e in (1e-5, 1e-6, 1e-12, 1e-8, 1e-3) if e != default]
     c = ctx.resolver.choose(node.path, "eps", default, others, accepts="unit_float")
     if fixed is not None and c.source == "default":
         c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"

@@ -62,6 +62,60 @@ def modules():
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.block(x)
 
+    class ConvLayer(nn.Module):  # transformers' ResNetConvLayer
+        def __init__(self, c_in: int, c_out: int, k: int = 3, stride: int = 1, act=True) -> None:
+            super().__init__()
+            self.convolution = nn.Conv2d(c_in, c_out, k, stride, k // 2, bias=False)
+            self.normalization = nn.BatchNorm2d(c_out)
+            self.activation = nn.ReLU() if act else nn.Identity()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.activation(self.normalization(self.convolution(x)))
+
+    class ShortCut(nn.Module):  # transformers' ResNetShortCut
+        def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+            super().__init__()
+            self.convolution = nn.Conv2d(c_in, c_out, 1, stride, bias=False)
+            self.normalization = nn.BatchNorm2d(c_out)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.normalization(self.convolution(x))
+
+    class ResidualLayer(nn.Module):  # transformers' ResNetBasicLayer / ResNetBottleNeckLayer
+        def __init__(self, kind: str, c_in: int, c_out: int, stride: int) -> None:
+            super().__init__()
+            project = c_in != c_out or stride != 1
+            self.shortcut = ShortCut(c_in, c_out, stride) if project else nn.Identity()
+            if kind == "basic":
+                units = [ConvLayer(c_in, c_out, stride=stride), ConvLayer(c_out, c_out, act=False)]
+            else:
+                r = c_out // 4
+                units = [
+                    ConvLayer(c_in, r, k=1),
+                    ConvLayer(r, r, stride=stride),
+                    ConvLayer(r, c_out, k=1, act=False),
+                ]
+            self.layer = nn.Sequential(*units)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(self.layer(x) + self.shortcut(x))
+
+    class Layers(nn.Module):  # transformers' ResNetStage: a Sequential of layers
+        def __init__(self, *layers: nn.Module) -> None:
+            super().__init__()
+            self.layers = nn.Sequential(*layers)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.layers(x)
+
+    def hf_residual_stage(kind: str, c_in: int, c_out: int, stride: int):
+        torch.manual_seed(0)
+        stage = Layers(
+            ResidualLayer(kind, c_in, c_out, stride), ResidualLayer(kind, c_out, c_out, 1)
+        )
+        _randomise_norms(stage)
+        return stage
+
     def torchvision_inverted_residual(c_in: int, c_out: int, expand_ratio: int):
         torch.manual_seed(0)
         block = InvertedResidual(c_in, c_out, expand_ratio)
@@ -78,6 +132,7 @@ def modules():
         convnext=ConvNeXtBlock,
         torchvision_inverted_residual=torchvision_inverted_residual,
         convnext_block=convnext_block,
+        hf_residual_stage=hf_residual_stage,
     )
 
 

@@ -30,13 +30,14 @@ from codegen.patterns._kit import (
     tensors,
 )
 
-FIRST = re.compile(r"^(emb|wte|tok|stem|patch|input|in_|features|conv_in)", re.I)
+FIRST = re.compile(r"^(emb|wte|tok|stem|patch|input|in_|features|conv_in|expan)", re.I)
 ENCODER = re.compile(r"^enc", re.I)
 LAST = re.compile(
     r"head|classifier|generator|^fc$|^out|output|decoder|^dec|final|ln_f|norm_out|logits", re.I
 )
 SHORTCUT = re.compile(r"^(downsample|shortcut|skip|residual)", re.I)
 POSITIONS = re.compile(r"pos|wpe|position", re.I)
+SQUEEZE, EXCITE = re.compile(r"^(squeeze|reduce)", re.I), re.compile(r"^(excit|expand)", re.I)
 ATTENTION_PROJECTION = re.compile(
     r"^(q|k|v|query|key|value|to_q|to_k|to_v|wq|wk|wv)(_proj|_lin|_linear)?$"
 )
@@ -97,8 +98,15 @@ def reading_order(members: list[Module]) -> tuple[list[Module], bool]:
 def dataflow_order(members: list[Module], width: int | None = None) -> list[Module] | None:
     """An order in which every layer takes the width the previous one gave (None: there is none)."""
     ranked = sorted(members, key=tie_order)
+    if len(ranked) == 2 and SQUEEZE.match(ranked[1].attr) and EXCITE.match(ranked[0].attr):
+        ranked.reverse()  # a gate's two layers, C -> r -> C: both orders chain, the names decide
+    grouped = [m for m in ranked if _grouped_after_other(m, ranked)]
     if width is None:  # a layer whose input no other layer here produces is where data enters
-        sources = [m for m in ranked if _takes(m) is not None and not _produced_by_other(m, ranked)]
+        sources = [
+            m
+            for m in ranked
+            if _takes(m) is not None and not _produced_by_other(m, ranked) and m not in grouped
+        ]
         ranked = sources + [m for m in ranked if m not in sources]
 
     budget = [SEARCH_BUDGET]
@@ -112,7 +120,8 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
         for m in _next_candidates(order, rest):
             takes = _takes(m)
             if width is not None and takes is not None and takes != width:
-                if not (order and _flattens_into(order[-1], m, width)):
+                flattens = order and _flattens_into(order[-1], m, width)
+                if not flattens and (m not in grouped or not _groups_of(m, width)):
                     continue
             if family(m) == "embedding" and order:
                 continue  # token ids enter only at the start
@@ -137,6 +146,33 @@ def _flattens_into(prev: Module, m: Module, width: int) -> bool:
     """Conv features flattened into a Linear that takes a whole multiple of their channels."""
     takes = _takes(m)
     return family(prev) in ("conv", "norm") and family(m) == "linear" and takes % width == 0
+
+
+def _groups_of(m: Module, width: int) -> bool:
+    """Whether a conv reading `takes` channels could be a grouped conv over `width` channels
+    (ResNeXt's 3x3: [C, C / groups, k, k]); its groups then come from that neighbour."""
+    takes = _takes(m)
+    return family(m) == "conv" and takes is not None and takes < width and width % takes == 0
+
+
+def _grouped_after_other(m: Module, members: list[Module]) -> bool:
+    """A conv that reads a fraction of what another member gives, named after it (conv2 after
+    conv1): grouped over that width rather than where data enters."""
+    stem, number = _numbered_name(m.attr)
+    if stem is None:
+        return False
+    for o in members:
+        if o is m or o.io is None or not o.io.out_width or not _groups_of(m, o.io.out_width):
+            continue
+        other_stem, other_number = _numbered_name(o.attr)
+        if other_stem == stem and other_number < number:
+            return True
+    return False
+
+
+def _numbered_name(attr: str) -> tuple[str | None, int]:
+    found = re.fullmatch(r"([A-Za-z_]+?)_?(\d+)", attr)
+    return (found.group(1).lower(), int(found.group(2))) if found else (None, 0)
 
 
 def _produced_by_other(m: Module, members: list[Module]) -> bool:
@@ -195,9 +231,23 @@ def plan(
             choices.append(pool)
             if pool.value != "none":
                 steps.append(("sequence_pool", pool.value))
-        if flow.spatial and m.type_name == "nn.LayerNorm" and m.kind == "builtin":
+        after_trunk = i > 0 and members[i - 1].kind != "builtin"
+        if flow.spatial and _channels_norm(m) and nxt is None and after_trunk:
+            # A trunk's last LayerNorm on conv features normalises the pooled features (Hugging
+            # Face's and torchvision's ConvNeXt); over each position's channels is the other way.
+            pool = ctx.choose(
+                cls, m.attr, "pooling", "mean", ["amax", "none"], f"before the final {m.attr}"
+            )
+            choices.append(pool)
+            if pool.value != "none":
+                steps.append(("global_pool", pool.value, flow.spatial, m.attr, m.io.in_width))
+                steps.append(("module", m.attr, m.kind, m.type_name))
+                flow.spatial = None
+                flow.width = m.io.out_width
+                continue
+        if flow.spatial and _channels_norm(m):
             # A LayerNorm over the channels of conv features (ConvNeXt's channels_first norm).
-            steps.append(("channels_norm", m.attr, flow.spatial))
+            steps.append(("channels_norm", (m.attr,), flow.spatial))
         elif _repeats_a_width(m):
             # Copies of one layer mapping a width to itself, called in turn: what each call adds
             # (an activation, a residual around it) leaves no keys. One choice for all copies.
@@ -205,6 +255,22 @@ def plan(
             residual = ctx.choose(cls, m.attr, "each_residual", "none", ["add"], "")
             choices += [each, residual]
             steps.append(("repeat", m.attr, each.value, residual.value == "add"))
+        elif (
+            m.kind == "sequential"
+            and (flow.spatial or _norm_then_conv(m))
+            and any(map(_channels_norm, m.children))
+        ):
+            # A Sequential holding one (ConvNeXt's downsampling `[LayerNorm, Conv2d]`: the conv
+            # shows the input has channels first): called item by item, since calling it would
+            # normalise the last spatial dim instead.
+            ndim = flow.spatial or _norm_then_conv(m)
+            for c in m.children:
+                if _channels_norm(c):
+                    steps.append(("channels_norm", (m.attr, c.attr), ndim))
+                elif c.kind != "placeholder":
+                    steps.append(("module", (m.attr, c.attr), c.kind, c.type_name))
+                else:
+                    return None  # a parameter-free layer the Sequential would have applied
         else:
             steps.append(("module", m.attr, m.kind, m.type_name))
         if io is not None and io.family == "embedding":
@@ -228,9 +294,21 @@ def plan(
         if (after_conv_norm or between_linears or across or flattened) and family(
             nxt
         ) != "activation":
-            default = "identity" if across else "relu"
+            # A LayerNorm after a conv (ConvNeXt's and Swin's patchify stems) is followed by none,
+            # a choice of its own name: a config's hidden_act is the blocks' activation.
+            name, usual = "activation", "relu"
+            if across:
+                usual = "identity"
+            elif after_conv_norm and _channels_norm(m):
+                name, usual = "norm_activation", "identity"
             activation = ctx.choose(
-                cls, m.attr, "activation", default, act.alternatives(default), f"after {m.attr}"
+                cls,
+                m.attr,
+                name,
+                usual,
+                act.alternatives(usual),
+                f"after {m.attr}",
+                aliases=act.ALIASES,
             )
             choices.append(activation)
             steps.append(("activation", activation.value))
@@ -251,6 +329,10 @@ def plan(
             flow.sequence = io.family in SEQUENCE_FAMILIES or (
                 flow.sequence and io.family in ("norm", "linear")
             )
+        if not flow.spatial and io is not None and io.family in ("class", "sequential"):
+            # A class whose last member is a Linear may still give conv features (a ConvNeXt
+            # block mixes channels with Linear layers): its forward's role says so.
+            flow.spatial = spatial_output(m, ctx)
         if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
             flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
     return steps, choices
@@ -278,6 +360,49 @@ def _repeats_a_width(m: Module) -> bool:
     return io.family in ("linear", "conv", "sequential") and io.in_width == io.out_width
 
 
+# Block patterns whose forward gives 2-d conv features [batch, C, H, W] whatever their last member.
+SPATIAL_ROLES = (
+    "ConvNeXtBlock",
+    "ResidualLayer",
+    "BasicBlock",
+    "InvertedResidual",
+    "ConvStem",
+    "SqueezeExcite",
+)
+
+
+def spatial_output(m: Module, ctx: BlockContext, depth: int = 0) -> int | None:
+    """2 where a member's output is known to be 2-d conv features: a spatial block's forward, or a
+    container or chain class ending in one (looked up through the classes settled so far)."""
+    if depth > 8 or m is None:
+        return None
+    if m.kind in ("sequential", "repeat", "modulelist"):
+        real = [c for c in m.children if c.kind != "placeholder"]
+        return spatial_output(real[-1], ctx, depth + 1) if real else None
+    if m.kind != "class":
+        return None
+    role = ctx.roles.get(m.type_name)
+    if role in SPATIAL_ROLES:
+        return 2
+    cls = ctx.classes.get(m.type_name)
+    if role != "Sequence" or cls is None:
+        return None
+    last = [c for c in modules(cls) if c.kind != "placeholder"]
+    return spatial_output(last[-1], ctx, depth + 1) if last else None
+
+
+def _norm_then_conv(m: Module) -> int | None:
+    """The conv's dims where a Sequential's first layer is a LayerNorm and its next a conv."""
+    real = [c for c in m.children if c.kind != "placeholder"]
+    if len(real) >= 2 and _channels_norm(real[0]) and family(real[1]) == "conv":
+        return real[1].io.ndim
+    return None
+
+
+def _channels_norm(m: Module) -> bool:
+    return m.kind == "builtin" and m.type_name == "nn.LayerNorm"
+
+
 def _reads_features(m: Module) -> bool:
     """A layer (or a Sequential head such as Dropout + Linear) that reads flat feature vectors."""
     if family(m) in ("linear", "rnn", "transformer"):
@@ -294,12 +419,13 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
         kind = step[0]
         if kind == "module":
             _, attr, module_kind, type_name = step
+            path = attr if isinstance(attr, tuple) else (attr,)
             if module_kind == "repeat":
-                x = g.call_module((attr,), x, each=True)
+                x = g.call_module(path, x, each=True)
             elif type_name in ("nn.RNN", "nn.LSTM", "nn.GRU"):
-                x = g.call_module((attr,), x, unpack=2, comment="outputs of every step")
+                x = g.call_module(path, x, unpack=2, comment="outputs of every step")
             else:
-                x = g.call_module((attr,), x)
+                x = g.call_module(path, x)
         elif kind == "stage_pool":
             _, how, ndim = step
             fn, kernel, stride, padding = STAGE_POOLS[how]
@@ -313,11 +439,11 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
                 (attr,), x, each=True, each_activation=function, each_residual=residual
             )
         elif kind == "channels_norm":
-            _, attr, ndim = step
+            _, path, ndim = step
             last = tuple([0] + list(range(2, 2 + ndim)) + [1])
             back = tuple([0, 1 + ndim] + list(range(1, 1 + ndim)))
             x = g.call_method("permute", x, *last, inline=True)
-            x = g.call_module((attr,), x, inline=True)
+            x = g.call_module(path, x, inline=True)
             x = g.call_method("permute", x, *back, comment="LayerNorm over the channels")
         elif kind == "global_pool":
             _, how, ndim, head, takes = step

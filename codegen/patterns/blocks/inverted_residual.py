@@ -67,6 +67,7 @@ class InvertedResidual(BlockPattern):
             "relu6",
             [a for a in ACTIVATIONS if a != "relu6"],
             "after the expansion and the depthwise conv",
+            aliases=act.ALIASES,
         )
         found = (expand, dw, se, project, residual)
         return Match(self, len(members) + 1, found, [activation])

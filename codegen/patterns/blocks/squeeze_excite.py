@@ -21,14 +21,21 @@ class SqueezeExcite(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if len(members) != 2 or len(cls.members) != 2:
+        prefix: tuple[str, ...] = ()
+        if len(members) == 1 and len(cls.members) == 1 and members[0].kind == "sequential":
+            # Hugging Face's RegNet: `attention = Sequential(conv, act, conv, gate)` beside a pool.
+            prefix = (members[0].attr,)
+            members = [c for c in members[0].children if c.kind != "placeholder"]
+        elif len(members) != 2 or len(cls.members) != 2:
+            return None
+        if len(members) != 2:
             return None
         kinds = {family(m) for m in members}
         if kinds not in ({"conv"}, {"linear"}) or any(m.kind != "builtin" for m in members):
             return None
         if kinds == {"conv"} and any(_kernel(m) != 1 for m in members):
             return None
-        if kinds == {"linear"} and not all(SE_NAME.search(m.attr) for m in members):
+        if kinds == {"linear"} and (prefix or not all(SE_NAME.search(m.attr) for m in members)):
             return None  # Linear C -> r -> C is also an autoencoder: only SE names say gate
         a, b = members
         reduce, expand = (a, b) if a.io.out_width < a.io.in_width else (b, a)
@@ -39,13 +46,20 @@ class SqueezeExcite(BlockPattern):
         ):
             return None
         activation = ctx.choose(
-            cls, reduce.attr, "activation", "relu", act.alternatives("relu"), "after the reduction"
+            cls,
+            reduce.attr,
+            "activation",
+            "relu",
+            act.alternatives("relu"),
+            "after the reduction",
+            aliases=act.ALIASES,
         )
         gate = ctx.choose(
             cls, expand.attr, "gate", "sigmoid", act.alternatives("sigmoid", gates=True)
         )
         conv = kinds == {"conv"}
-        return Match(self, 2, (reduce.attr, expand.attr, conv), [activation, gate])
+        found = (prefix + (reduce.attr,), prefix + (expand.attr,), conv)
+        return Match(self, 2, found, [activation, gate])
 
     def forward(self, match: Match, g: Graph) -> None:
         reduce, expand, conv = match.found
@@ -54,9 +68,9 @@ class SqueezeExcite(BlockPattern):
         s = g.call_method(
             "mean", x, (2, 3), name="scale", kwargs={"keepdim": conv}, comment="squeeze: [batch, C]"
         )
-        s = g.call_module((reduce,), s, name="scale", inline=True)
+        s = g.call_module(reduce, s, name="scale", inline=True)
         s = act.apply(g, activation, s, name="scale")
-        s = act.apply(g, gate, g.call_module((expand,), s, inline=True), name="scale")
+        s = act.apply(g, gate, g.call_module(expand, s, inline=True), name="scale")
         if not conv:
             s = g.call_function("getitem", s, (Slice(), Slice(), None, None), inline=True)
         g.output(g.call_function("mul", x, s))
@@ -87,8 +101,31 @@ class SqueezeExcite(BlockPattern):
                 s = torch.sigmoid(self.excite(F.relu(self.squeeze(x.mean((2, 3))))))
                 return x * s[:, :, None, None]
 
+        class SequentialSE(nn.Module):  # transformers' RegNetSELayer
+            def __init__(self) -> None:
+                super().__init__()
+                self.pooler = nn.AdaptiveAvgPool2d((1, 1))
+                self.attention = nn.Sequential(
+                    nn.Conv2d(16, 4, 1), nn.ReLU(), nn.Conv2d(4, 16, 1), nn.Sigmoid()
+                )
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return x * self.attention(self.pooler(x))
+
+        class Holder(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.se = SequentialSE()
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.se(x)
+
         x = torch.randn(2, 16, 5, 5)
-        return [Example(ConvSE(), (x,)), Example(LinearSE(), (torch.randn(2, 8, 5, 5),))]
+        return [
+            Example(ConvSE(), (x,)),
+            Example(LinearSE(), (torch.randn(2, 8, 5, 5),)),
+            Example(Holder(), (x,)),
+        ]
 
 
 def _kernel(m) -> int | None:

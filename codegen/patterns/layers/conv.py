@@ -95,12 +95,12 @@ def _conv_geometry(
     choices: list[Choice],
     grouped: bool = False,
 ) -> list[Arg]:
-    """Stride and padding, which the weights do not record. Conventions: even square kernels of 4 and
-    up patchify (ViT: stride = kernel, no padding); a 7-wide kernel is an image stem (ResNet: stride 2);
+    """Stride and padding, which the weights do not record. Conventions: even square kernels
+    patchify (ViT: stride = kernel, no padding; ConvNeXt's 2x2 downsampling); a 7-wide kernel is an image stem (ResNet: stride 2);
     a residual block that widens, or an encoder mirrored by upsampling layers, halves the resolution.
     """
     args = []
-    patchify = k is not None and k >= 4 and k % 2 == 0
+    patchify = k is not None and k >= 2 and k % 2 == 0
     # A grouped 7x7 is a ConvNeXt depthwise mixer inside a block, not a stem.
     default_stride = k if patchify else 2 if k == 7 and not grouped else ctx.stride
     model_type = ctx.resolver.evidence("model_type")
