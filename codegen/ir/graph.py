@@ -6,7 +6,8 @@ Nodes are appended in execution order and refer to earlier nodes through `Value`
 - `call_module`: a child module called on values; `path` is a tuple of key segments (`("layers",
   "0")`), so a key is data here and becomes code only through the printer's checks. `each=True`
   applies every item of a container in turn to the first argument, passing the others unchanged
-  (`for layer in self.blocks: x = layer(x, mask)`).
+  (`for layer in self.blocks: x = layer(x, mask)`); `times=N` applies the module (or each item)
+  N times in a row, for layers shared across depth (ALBERT).
 - `call_function`: a function from the printer's closed table (`"relu"`, `"add"`, `"cat"`...).
 - `call_method`: a tensor method from the printer's closed table (`"mean"`, `"size"`...).
 - `getattr`: a parameter or buffer of the class (`path` as above).
@@ -55,6 +56,8 @@ class Node:
     each: bool = False  # call_module over every item of a container, in order
     inline: bool = False  # printed inside its single consumer: `F.relu(self.bn1(self.conv1(x)))`
     unpack: int = 0  # call_module returning a tuple: keep element 0 of `unpack` (`x, _ = rnn(x)`)
+    # call_module applied this many times in a row to its own output (a shared layer, ALBERT).
+    times: int = 0
     optional: bool = False  # input nodes: may be None, and is None unless the caller passes it
 
 
@@ -132,7 +135,7 @@ def values_in(arg: Any) -> list[Value]:
 
 
 def _node_options(options: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"name", "comment", "each", "inline", "unpack"}
+    allowed = {"name", "comment", "each", "inline", "unpack", "times"}
     unknown = set(options) - allowed
     if unknown:
         raise TypeError(f"unknown node options {sorted(unknown)}")

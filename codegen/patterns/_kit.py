@@ -255,6 +255,19 @@ def apply_norm(g: Graph, path: tuple[str, ...], x, offset_eps: float | None, **o
     return g.call_function("rms_norm_unit_offset", x, weight, offset_eps, **options)
 
 
+def stack(m: Module | None) -> tuple[Module, int] | None:
+    """(the item, how many) for a container of identical generated classes applied in turn: a
+    repeat, or a list of one (ALBERT's `albert_layer_groups`, one group); else None."""
+    if m is None or not m.children:
+        return None
+    if m.kind == "repeat":
+        count = m.repeat if isinstance(m.repeat, int) else m.copies
+        return (m.children[0], count) if count else None
+    if m.kind in ("sequential", "modulelist") and len(m.children) == 1:
+        return (m.children[0], 1) if m.children[0].kind == "class" else None
+    return None
+
+
 def index_range(path: str, count: int) -> str:
     return f"{path}.0" if count == 1 else f"{path}.0-{count - 1}"
 

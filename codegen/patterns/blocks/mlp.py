@@ -59,6 +59,7 @@ class MLP(BlockPattern):
             "the feed-forward activation",
             aliases=act.ALIASES,
         )
+        act.fixed_by_model_type(ctx.resolver, activation)
         found = (up.attr, gate.attr if gate else None, down.attr, activation.value)
         return Match(self, len(members), found, [activation])
 
