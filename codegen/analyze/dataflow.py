@@ -39,11 +39,15 @@ def infer_forward(
     )
     if match is None:
         return Forward(inputs=[("x", "torch.Tensor")], missing=why_not(cls), trust="missing")
-    if match.missing:
+    if match.missing:  # its choices stay: picking one (a head count) may fill the gap
         return Forward(
             inputs=[("x", "torch.Tensor")],
+            choices=match.choices,
             missing=match.missing,
             pattern=type(match.pattern).__name__,
+            # Named by what it is, known or not, so its choices keep their address once decided.
+            role=match.pattern.role,
+            names_class=match.pattern.names_class,
             trust="missing",
         )
     g = Graph()

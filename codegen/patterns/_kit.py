@@ -197,7 +197,11 @@ NHEAD_SYNONYMS = {
 }
 
 
-def eps_arg(ctx: LayerContext, node: KeyNode, keyword: str = "eps") -> Arg | None:
+def eps_arg(
+    ctx: LayerContext, node: KeyNode, keyword: str = "eps", searchable: list | None = None
+) -> Arg | None:
+    """The eps argument where it is known (None at the default). `searchable` collects the choice
+    left at its default, so calibration can still try the others (a transformer's norms)."""
     model_type = ctx.resolver.evidence("model_type")
     fixed = FIXED_EPS.get(model_type[1]) if model_type else None
     default = 1e-5 if fixed is None else fixed
@@ -205,11 +209,13 @@ def eps_arg(ctx: LayerContext, node: KeyNode, keyword: str = "eps") -> Arg | Non
     c = ctx.resolver.choose(node.path, "eps", default, others, accepts="unit_float")
     if fixed is not None and c.source == "default":
         c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+    if c.source == "default" and searchable is not None:
+        searchable.append(c)
     return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)
 
 
-def eps_args(ctx: LayerContext, node: KeyNode) -> list[Arg]:
-    eps = eps_arg(ctx, node)
+def eps_args(ctx: LayerContext, node: KeyNode, searchable: list | None = None) -> list[Arg]:
+    eps = eps_arg(ctx, node, searchable=searchable)
     return [eps] if eps else []
 
 

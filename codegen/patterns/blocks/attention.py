@@ -108,6 +108,16 @@ SYNONYMS = {
 }
 
 
+def head_counts(d_model: int | None, qkv: list | None) -> list[int]:
+    """Head counts the shapes allow: they divide the model width, and with separate projections
+    the head size also divides the keys' width (grouped keys/values)."""
+    counts = [h for h in HEAD_COUNTS if d_model is None or d_model % h == 0]
+    if qkv is None or not all(m.io and m.io.out_width for m in qkv):
+        return counts
+    q_width, kv_width = qkv[0].io.out_width, qkv[1].io.out_width
+    return [h for h in counts if q_width % h == 0 and kv_width % (q_width // h) == 0]
+
+
 def _named(members, pattern: str):
     return [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
 
@@ -170,11 +180,14 @@ class Attention(BlockPattern):
         if d_model is None and evidence:
             d_model = evidence[1]
         where = q.attr
-        heads = [h for h in HEAD_COUNTS if d_model is None or d_model % h == 0]
-        default_heads = next((h for h in (8, 4, 2, 1) if h in heads), 1)
-        nhead = ctx.choose(cls, where, "nhead", default_heads, heads, accepts="positive_int")
-        if nhead.source == "default":  # heads are not in the weights: name the gap, guess nothing
-            return Match(self, len(members), missing=UNKNOWN_HEADS)
+        heads = head_counts(d_model, qkv if fused is None else None)
+        # Heads are not in the weights: unknown (None) until config.json, a hint or calibration
+        # picks one of the counts the shapes allow; meanwhile the forward names the gap.
+        nhead = ctx.choose(
+            cls, where, "nhead", None, heads, "unknown: calibrate or hint", accepts="positive_int"
+        )
+        if nhead.value is None:
+            return Match(self, len(members), missing=UNKNOWN_HEADS, choices=[nhead])
         choices = [nhead]
         kv_heads = nhead.value
         if fused is None and q.io and qkv[1].io and q.io.out_width and qkv[1].io.out_width:

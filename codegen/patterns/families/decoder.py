@@ -171,14 +171,31 @@ class TransformerWrapper(BlockPattern):
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or ctx.role(members[0]) != "Transformer":
             return None
-        return Match(self, 1, (members[0].attr, ctx.takes(members[0], "attention_mask")))
+        choices, tied = [], None
+        body_cls = ctx.classes.get(members[0].type_name)
+        embedding = token_embedding(body_cls, ctx.classes) if body_cls else None
+        if embedding is not None and ctx.resolver.evidence("architectures") is None:
+            # Without a config, whether a head tied to the token embedding sat on top (GPT-2's
+            # LMHeadModel stores no lm_head) is not in the weights: a choice calibration can settle.
+            c = ctx.choose(
+                cls, embedding[-1], "tied_head", False, [True], "logits from the token embedding"
+            )
+            choices.append(c)
+            tied = embedding if c.value else None
+        found = (members[0].attr, ctx.takes(members[0], "attention_mask"), tied)
+        return Match(self, 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, masked = match.found
+        body, masked, tied = match.found
         args = [g.input("input_ids")]
         if masked:
             args.append(g.input("attention_mask", optional=True))
-        g.output(g.call_module((body,), *args))
+        if tied is None:
+            g.output(g.call_module((body,), *args))
+            return
+        x = g.call_module((body,), *args, comment="[batch, seq, d_model]")
+        weight = g.getattr((body, *tied, "weight"))
+        g.output(g.call_function("linear", x, weight), comment="the head tied to the embedding")
 
     @staticmethod
     def examples():
@@ -208,13 +225,13 @@ class CausalLM(BlockPattern):
         head = one_named([m for m in members if family(m) == "linear"], HEAD)
         if len(body) != 1 or len(members) != 1 + (head is not None):
             return None
-        tied = None
+        tied, choices = None, []
         if head is None:
             arch = ctx.resolver.evidence("architectures")
             tie = ctx.resolver.evidence("tie_word_embeddings")
             body_cls = ctx.classes.get(body[0].type_name)
             if not (arch and re.search(r"CausalLM|LMHeadModel", str(arch[1]))):
-                return None  # no head and no evidence of one: the body alone (hidden states)
+                return None  # no evidence of a head: TransformerWrapper offers it as a choice
             if (tie is not None and tie[1] is False) or body_cls is None:
                 return None
             tied = token_embedding(body_cls, ctx.classes)
@@ -222,7 +239,7 @@ class CausalLM(BlockPattern):
                 return None
         masked = ctx.takes(body[0], "attention_mask")
         found = (body[0].attr, head.attr if head else None, tied, masked)
-        return Match(self, len(members) + 1, found)
+        return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
         body, head, tied, masked = match.found
@@ -232,6 +249,9 @@ class CausalLM(BlockPattern):
         x = g.call_module((body,), *args, comment="[batch, seq, d_model]")
         if head is not None:
             g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
+            return
+        if tied is None:  # the body alone
+            g.output(x)
             return
         g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
         g.output(g.call_function("linear", x, g.getattr((body, *tied, "weight"))))
