@@ -37,13 +37,20 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
     "padding_mask": ("padding_mask", "helper:padding_mask"),
-    "causal_mask": ("causal_mask", "helper:causal_mask"),
+    "causal_padding_mask": ("causal_padding_mask", "helper:causal_padding_mask"),
     "alibi_bias": ("alibi_bias", "helper:alibi_bias"),
     "last_tokens": ("last_tokens", "helper:last_tokens"),
     "rms_norm_unit_offset": ("rms_norm_unit_offset", "helper:rms_norm_unit_offset"),
     "token_types": ("token_types", "helper:token_types"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
+    "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),
+    "additive_padding_mask": ("additive_padding_mask", "helper:additive_padding_mask"),
+    "memory_or": ("memory_or", "helper:memory_or"),
+    "causal_mask": ("causal_mask", "helper:causal_mask"),
+    "decoder_inputs": ("decoder_inputs", "helper:decoder_inputs"),
 }
+# What a helper's own text uses beyond torch: the file imports it too.
+HELPER_IMPORTS: dict[str, tuple[str, ...]] = {"relative_position_bias": ("math", "F")}
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
 HELPERS: dict[str, str] = {
@@ -99,8 +106,8 @@ def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
         return None
     return attention_mask[:, None, None, :] != 0
 ''',
-    "causal_mask": '''
-def causal_mask(mask: torch.Tensor | None, seq: int, device: torch.device) -> torch.Tensor:
+    "causal_padding_mask": '''
+def causal_padding_mask(mask: torch.Tensor | None, seq: int, device: torch.device) -> torch.Tensor:
     """True where a query may attend: itself and earlier positions, and with a padding mask
     ([batch, 1, 1, seq] from padding_mask()) only real tokens -> [batch or 1, 1, seq, seq]."""
     allowed = torch.ones(seq, seq, dtype=torch.bool, device=device).tril()[None, None]
@@ -139,6 +146,71 @@ def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) ->
     if token_type_ids is None:
         return torch.zeros_like(input_ids)
     return token_type_ids
+''',
+    "relative_position_bias": '''
+def relative_position_bias(
+    table: torch.Tensor, length: int, bidirectional: bool, max_distance: int
+) -> torch.Tensor:
+    """T5's attention bias, [1, heads, length, length], from `table` [num_buckets, heads]: one row
+    per bucket of the distance key - query. Half the buckets hold exact small distances, the rest
+    log-spaced ones up to `max_distance` (farther shares the last); bidirectional (an encoder)
+    gives keys after the query their own half of the buckets."""
+    position = torch.arange(length, dtype=torch.long, device=table.device)
+    distance = position[None, :] - position[:, None]
+    num_buckets = table.size(0)
+    buckets = torch.zeros_like(distance)
+    if bidirectional:
+        num_buckets = num_buckets // 2
+        buckets = buckets + (distance > 0).to(torch.long) * num_buckets
+        distance = torch.abs(distance)
+    else:
+        distance = -torch.min(distance, torch.zeros_like(distance))
+    max_exact = num_buckets // 2
+    far = max_exact + (
+        torch.log(distance.float() / max_exact)
+        / math.log(max_distance / max_exact)
+        * (num_buckets - max_exact)
+    ).to(torch.long)
+    far = torch.min(far, torch.full_like(far, num_buckets - 1))
+    buckets = buckets + torch.where(distance < max_exact, distance, far)
+    return F.embedding(buckets, table).permute(2, 0, 1).unsqueeze(0)
+''',
+    "additive_padding_mask": '''
+def additive_padding_mask(bias: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """`bias` [1 or batch, heads, seq, seq] with the keys where attention_mask is 0 (padding) set
+    to float32's lowest value, so softmax gives them no weight; None attends to every token."""
+    if attention_mask is None:
+        return bias
+    padding = attention_mask[:, None, None, :] == 0
+    return bias.masked_fill(padding, -3.4028234663852886e38)
+''',
+    "memory_or": '''
+def memory_or(memory: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+    """What keys and values are read from: the encoder's output for cross-attention, else x."""
+    if memory is None:
+        return x
+    return memory
+''',
+    "causal_mask": '''
+def causal_mask(x: torch.Tensor) -> torch.Tensor:
+    """[seq, seq], True where a position may attend: itself and the positions before it."""
+    seq = x.size(1)
+    return torch.ones(seq, seq, dtype=torch.bool, device=x.device).tril()
+''',
+    "decoder_inputs": '''
+def decoder_inputs(
+    decoder_input_ids: torch.Tensor | None,
+    input_ids: torch.Tensor,
+    pad_token_id: int,
+    decoder_start_token_id: int,
+) -> torch.Tensor:
+    """The decoder's ids as given, or else the input ids shifted one to the right behind the
+    start token (what the model is trained to predict next), -100 read as padding."""
+    if decoder_input_ids is not None:
+        return decoder_input_ids
+    shifted = torch.full_like(input_ids, decoder_start_token_id)
+    shifted[:, 1:] = input_ids[:, :-1]
+    return shifted.masked_fill(shifted == -100, pad_token_id)
 ''',
     "padded_positions": '''
 def padded_positions(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
@@ -266,7 +338,11 @@ class _Printer:
                 return self.names[arg.index]
             node = self.g.nodes[arg.index]
             text = self._call(node)
-            return f"({text})" if nested and node.op == "call_function" and _infix(node) else text
+            # an operator's operand, a method's object: a looser expression needs parentheses
+            loose = (node.op == "call_function" and _infix(node)) or (
+                node.op == "call_module" and node.optional
+            )
+            return f"({text})" if nested and loose else text
         if isinstance(arg, Slice):
             start = "" if arg.start is None else self._expr(arg.start)
             stop = "" if arg.stop is None else self._expr(arg.stop)
@@ -282,7 +358,11 @@ class _Printer:
 
     def _call(self, node: Node) -> str:
         if node.op == "call_module":
-            return f"{self._module(node.target)}({self._arguments(node)})"
+            module = self._module(node.target)
+            call = f"{module}({self._arguments(node)})"
+            if node.optional:  # None where the class was built without it: the input passes
+                return f"{self._expr(node.args[0], True)} if {module} is None else {call}"
+            return call
         if node.op == "getattr":
             return self._module(node.target)
         if node.op == "constant":
@@ -309,6 +389,7 @@ class _Printer:
             raise ValueError(f"{node.target!r} is not in the forward printer's function table")
         text, module = FUNCTIONS[node.target]
         self.imports.add(module)
+        self.imports.update(HELPER_IMPORTS.get(node.target, ()))
         return f"{text}({self._arguments(node)})"
 
     def _method(self, node: Node) -> str:

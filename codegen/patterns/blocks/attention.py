@@ -276,7 +276,12 @@ class Attention(BlockPattern):
         if causal:
             device = g.call_method("device", x, inline=True)
             mask = g.call_function(
-                "causal_mask", mask, seq, device, name="mask", comment="earlier positions only"
+                "causal_padding_mask",
+                mask,
+                seq,
+                device,
+                name="mask",
+                comment="earlier positions only",
             )
         if alibi:
             mask = g.call_function("alibi_bias", mask, nhead, name="bias", comment="ALiBi")
