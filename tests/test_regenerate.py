@@ -115,9 +115,9 @@ def test_a_forward_the_user_wrote_is_theirs_not_a_gap(tmp_path, capsys):
     out = tmp_path / "model.py"
     code, printed, err = run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)
     assert code == 0, err
-    assert "Attn.forward: cannot infer" in printed
+    assert "Attention.forward: cannot infer" in printed
     text = out.read_text()
-    start = text.index("    def forward", text.index("class Attn("))
+    start = text.index("    def forward", text.index("class Attention("))
     end = text.index("\n\n\n", start)
     mine = (
         "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n"
@@ -128,8 +128,8 @@ def test_a_forward_the_user_wrote_is_theirs_not_a_gap(tmp_path, capsys):
     out.write_text(text[:start] + mine + text[end:])
     code, printed, err = run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)
     assert code == 0, err
-    assert "kept your edits to Attn.forward" in printed
-    assert not re.search(r"Attn\.forward: cannot infer", printed)
+    assert "kept your edits to Attention.forward" in printed
+    assert not re.search(r"Attention\.forward: cannot infer", printed)
     assert "torch.softmax(q @ k.transpose" in out.read_text()
 
 

@@ -99,10 +99,7 @@ def _analyze(
             [
                 (c.name, c.forward.role, {m.attr for m in c.members}, paths.get(c.name, ""))
                 for c in classes
-                if not c.is_top
-                and c.name not in own
-                and c.forward.names_class
-                and not c.forward.missing
+                if not c.is_top and c.name not in own and c.forward.names_class
             ],
             {c.name for c in classes},
         ),

@@ -9,7 +9,7 @@ reported where it is rather than moved.
 from __future__ import annotations
 
 from codegen.choices import ChoiceResolver
-from codegen.ir import ClassDef, ExampleInput, Forward, Module
+from codegen.ir import ClassDef, ExampleInput, Forward, IOSpec, Module
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, modules
 from codegen.patterns.blocks.chain import why_not
@@ -39,11 +39,15 @@ def infer_forward(
     )
     if match is None:
         return Forward(inputs=[("x", "torch.Tensor")], missing=why_not(cls), trust="missing")
-    if match.missing:
+    if match.missing:  # its choices stay: picking one (a head count) may fill the gap
         return Forward(
             inputs=[("x", "torch.Tensor")],
+            choices=match.choices,
             missing=match.missing,
             pattern=type(match.pattern).__name__,
+            # Named by what it is, known or not, so its choices keep their address once decided.
+            role=match.pattern.role,
+            names_class=match.pattern.names_class,
             trust="missing",
         )
     g = Graph()
@@ -79,6 +83,9 @@ def example_inputs(cls: ClassDef, g: Graph) -> list[ExampleInput]:
             break
         first = head
     io = first.io
+    images = bool(g.inputs) and g.inputs[0].target == "pixel_values"
+    if images and io.in_width and not io.ndim:  # a class whose first tensor is not its patch conv
+        io = IOSpec(io.family, io.in_width, io.out_width, 2)
     if io.vocab:
         one = ExampleInput((2, 16), vocab=io.vocab)
     elif io.ndim and io.family != "norm" and io.in_width:

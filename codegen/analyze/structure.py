@@ -368,6 +368,7 @@ class StructureBuilder:
                     "nn.ModuleList",
                     children=[item],
                     repeat=len(children),
+                    copies=len(children),
                     io=item.io,
                     comment=f"{node.path}.0-{len(children) - 1}",
                 )

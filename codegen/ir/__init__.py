@@ -112,6 +112,7 @@ class Module:
         default_factory=list
     )  # sequential / modulelist / moduledict items
     repeat: Value = None  # kind == "repeat": how many copies of children[0]
+    copies: int = 0  # kind == "repeat": that count as found, after `repeat` became a parameter
     io: IOSpec | None = None
     choices: list[Choice] = field(
         default_factory=list

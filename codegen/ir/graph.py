@@ -8,7 +8,8 @@ Nodes are appended in execution order and refer to earlier nodes through `Value`
   "0")`), so a key is data here and becomes code only through the printer's checks. `each=True`
   applies every item of a container in turn to the first argument, passing the others unchanged
   (`for layer in self.blocks: x = layer(x, mask)`); `each_activation` (a function-table name) wraps
-  each call, and `each_residual` adds what entered it (`x = x + F.relu(layer(x))`).
+  each call, and `each_residual` adds what entered it (`x = x + F.relu(layer(x))`); `times=N`
+  applies the module (or each item) N times in a row, for layers shared across depth (ALBERT).
 - `call_function`: a function from the printer's closed table (`"relu"`, `"add"`, `"cat"`...).
 - `call_method`: a tensor method from the printer's closed table (`"mean"`, `"size"`...).
 - `getattr`: a parameter or buffer of the class (`path` as above).
@@ -88,6 +89,8 @@ class Node:
     each_residual: bool = False  # each item's output added to its input
     inline: bool = False  # printed inside its single consumer: `F.relu(self.bn1(self.conv1(x)))`
     unpack: int = 0  # call_module returning a tuple: keep element 0 of `unpack` (`x, _ = rnn(x)`)
+    # call_module applied this many times in a row to its own output (a shared layer, ALBERT).
+    times: int = 0
     # input nodes: may be None, and is None unless the caller passes it. call_module nodes: the
     # module may be None (an optional member), and then the node's value is its first argument.
     optional: bool = False
@@ -167,7 +170,16 @@ def values_in(arg: Any) -> list[Value]:
 
 
 def _node_options(options: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"name", "comment", "each", "each_activation", "each_residual", "inline", "unpack"}
+    allowed = {
+        "name",
+        "comment",
+        "each",
+        "each_activation",
+        "each_residual",
+        "inline",
+        "unpack",
+        "times",
+    }
     unknown = set(options) - allowed
     if unknown:
         raise TypeError(f"unknown node options {sorted(unknown)}")

@@ -496,6 +496,12 @@ _TRACED_ARGUMENTS: dict[str, tuple[tuple[int, str], ...]] = {
     "log_softmax": ((1, "dim"),),
     "flatten": ((1, "start_dim"), (2, "end_dim")),
 }
+# What a trace leaves out: trailing arguments equal to the aten schema's defaults (a LayerNorm at
+# eps 1e-5 is printed `torch.layer_norm(x, [24], weight, bias)`).
+_ATEN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "layer_norm": {"eps": 1e-5},
+    "group_norm": {"eps": 1e-5},
+}
 for _n in ("max_pool1d", "max_pool2d", "max_pool3d"):
     _TRACED_ARGUMENTS[_n] = (
         (1, "kernel_size"),
@@ -551,10 +557,13 @@ def traced_attributes(methods: dict[str, ast.FunctionDef]) -> dict[str, Any]:
     if any(not (rnn and d in ("torch.zeros", "torch.size")) for d in others):
         return {}
     inplace = name.endswith("_") and not name.startswith("_")
-    positions = _TRACED_ARGUMENTS[name.rstrip("_") if inplace else name]
+    op = name.rstrip("_") if inplace else name
+    positions = _TRACED_ARGUMENTS[op]
     out: dict[str, Any] = {"inplace": True} if inplace else {}
     for i, attr in positions:
         if i >= len(call.args):
+            if attr in _ATEN_DEFAULTS.get(op, {}) and not call.keywords:
+                out[attr] = _ATEN_DEFAULTS[op][attr]
             continue
         try:
             value = ast.literal_eval(call.args[i])

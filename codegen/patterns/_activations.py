@@ -58,6 +58,9 @@ ALIASES = {
     "linear": "identity",
 }
 
+# Families whose code fixes the feed-forward activation instead of naming it in config.json.
+FIXED = {"bloom": "gelu_tanh"}
+
 # What a hidden activation usually is, in the order calibration tries them.
 COMMON = ["relu", "gelu", "silu", "tanh", "identity"]
 TRANSFORMER = ["gelu", "gelu_tanh", "relu", "silu", "quick_gelu"]  # feed-forward activations
@@ -79,3 +82,15 @@ def apply(g: Graph, activation: str, value: Value, **options) -> Value:
     if fn is None:
         return value
     return g.call_function(fn, value, **options)
+
+
+def fixed_by_model_type(resolver, choice) -> None:
+    """Settle a defaulted activation choice from config.json's model_type where the family's code
+    fixes it (BLOOM's tanh-approximated GELU): the value and its citation."""
+    model_type = resolver.evidence("model_type")
+    if choice.source == "default" and model_type and model_type[1] in FIXED:
+        old, choice.value = choice.value, FIXED[model_type[1]]
+        choice.alternatives = [old] + [
+            a for a in choice.alternatives if a not in (old, choice.value)
+        ]
+        choice.source, choice.note = "metadata", f"{model_type[0]} {model_type[1]!r}"

@@ -205,7 +205,11 @@ NHEAD_SYNONYMS = {
 }
 
 
-def eps_arg(ctx: LayerContext, node: KeyNode, keyword: str = "eps") -> Arg | None:
+def eps_arg(
+    ctx: LayerContext, node: KeyNode, keyword: str = "eps", searchable: list | None = None
+) -> Arg | None:
+    """The eps argument where it is known (None at the default). `searchable` collects the choice
+    left at its default, so calibration can still try the others (a transformer's norms)."""
     model_type = ctx.resolver.evidence("model_type")
     fixed = FIXED_EPS.get(model_type[1]) if model_type else None
     default = 1e-5 if fixed is None else fixed
@@ -214,11 +218,13 @@ def eps_arg(ctx: LayerContext, node: KeyNode, keyword: str = "eps") -> Arg | Non
     c = ctx.resolver.choose(node.path, "eps", default, others, accepts="unit_float")
     if fixed is not None and c.source == "default":
         c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+    if c.source == "default" and searchable is not None:
+        searchable.append(c)
     return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)
 
 
-def eps_args(ctx: LayerContext, node: KeyNode) -> list[Arg]:
-    eps = eps_arg(ctx, node)
+def eps_args(ctx: LayerContext, node: KeyNode, searchable: list | None = None) -> list[Arg]:
+    eps = eps_arg(ctx, node, searchable=searchable)
     return [eps] if eps else []
 
 
@@ -262,6 +268,19 @@ def apply_norm(g: Graph, path: tuple[str, ...], x, offset_eps: float | None, **o
         return g.call_module(path, x, **options)
     weight = g.getattr(path + ("weight",))
     return g.call_function("rms_norm_unit_offset", x, weight, offset_eps, **options)
+
+
+def stack(m: Module | None) -> tuple[Module, int] | None:
+    """(the item, how many) for a container of identical generated classes applied in turn: a
+    repeat, or a list of one (ALBERT's `albert_layer_groups`, one group); else None."""
+    if m is None or not m.children:
+        return None
+    if m.kind == "repeat":
+        count = m.repeat if isinstance(m.repeat, int) else m.copies
+        return (m.children[0], count) if count else None
+    if m.kind in ("sequential", "modulelist") and len(m.children) == 1:
+        return (m.children[0], 1) if m.children[0].kind == "class" else None
+    return None
 
 
 def index_range(path: str, count: int) -> str:

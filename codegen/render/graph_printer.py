@@ -43,6 +43,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
     "padding_mask": ("padding_mask", "helper:padding_mask"),
+    "causal_padding_mask": ("causal_padding_mask", "helper:causal_padding_mask"),
+    "alibi_bias": ("alibi_bias", "helper:alibi_bias"),
+    "last_tokens": ("last_tokens", "helper:last_tokens"),
     "rms_norm_unit_offset": ("rms_norm_unit_offset", "helper:rms_norm_unit_offset"),
     "token_types": ("token_types", "helper:token_types"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
@@ -111,6 +114,40 @@ def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
     if attention_mask is None:
         return None
     return attention_mask[:, None, None, :] != 0
+''',
+    "causal_padding_mask": '''
+def causal_padding_mask(mask: torch.Tensor | None, seq: int, device: torch.device) -> torch.Tensor:
+    """True where a query may attend: itself and earlier positions, and with a padding mask
+    ([batch, 1, 1, seq] from padding_mask()) only real tokens -> [batch or 1, 1, seq, seq]."""
+    allowed = torch.ones(seq, seq, dtype=torch.bool, device=device).tril()[None, None]
+    if mask is None:
+        return allowed
+    return allowed & mask
+''',
+    "alibi_bias": '''
+def alibi_bias(allowed: torch.Tensor, nhead: int) -> torch.Tensor:
+    """ALiBi: each head adds slope * (key position) to its scores, slopes a geometric series
+    (2 ** (-8 / n), its powers; heads beyond a power of two take the odd powers of the next
+    series). -inf where `allowed` ([batch or 1, 1, seq, seq]) is False -> [.., nhead, seq, seq]."""
+    closest = 1
+    while closest * 2 <= nhead:
+        closest *= 2
+    powers = torch.arange(1, closest + 1, device=allowed.device).float()
+    slopes = torch.pow(2.0 ** (-8.0 / closest), powers)
+    if closest != nhead:
+        odd = torch.arange(1, 2 * (nhead - closest) + 1, 2, device=allowed.device).float()
+        slopes = torch.cat((slopes, torch.pow(2.0 ** (-4.0 / closest), odd)))
+    keys = torch.arange(allowed.size(-1), device=allowed.device).float()
+    bias = slopes[:, None, None] * keys  # softmax ignores a constant per query: no minus i
+    return bias.masked_fill(~allowed, float("-inf"))
+''',
+    "last_tokens": '''
+def last_tokens(x: torch.Tensor, input_ids: torch.Tensor, pad_token_id: int) -> torch.Tensor:
+    """[batch, seq, d] -> [batch, d]: each sequence's last token that is not padding (its final
+    token when none is), as Hugging Face's *ForSequenceClassification picks it."""
+    real = (input_ids != pad_token_id).int()
+    last = (torch.arange(input_ids.size(1), device=input_ids.device) * real).argmax(-1)
+    return x[torch.arange(x.size(0), device=x.device), last]
 ''',
     "token_types": '''
 def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:
@@ -272,21 +309,28 @@ class _Printer:
         return _is_inlined(self.g, self.uses, i)
 
     def _statement(self, i: int, node: Node) -> None:
-        if node.op == "call_module" and node.each:
+        if node.op == "call_module" and (node.each or node.times):
             source = self._expr(node.args[0])
             name = self._name_for(i, node.name)
             if source != name:
                 self._emit(f"{name} = {source}")
             rest = "".join(f", {self._expr(a)}" for a in node.args[1:])
-            self._emit(f"for layer in {self._module(node.target)}:", node.comment)
-            step = f"layer({name}{rest})"
+            indent, layer = "", self._module(node.target)
+            if node.each:
+                self._emit(f"for layer in {layer}:", node.comment)
+                indent, layer = "    ", "layer"
+            if node.times:
+                comment = "" if node.each else node.comment
+                self._emit(f"{indent}for _ in range({int(node.times)}):", comment)
+                indent += "    "
+            step = f"{layer}({name}{rest})"
             if node.each_activation:
                 text, module = FUNCTIONS[node.each_activation]
                 self.imports.add(module)
                 step = f"{text}({step})"
             if node.each_residual:
                 step = f"{name} + {step}"
-            self._emit(f"    {name} = {step}")
+            self._emit(f"{indent}{name} = {step}")
             self._bind(i, name)
             return
         expr = self._call(node)
@@ -410,7 +454,9 @@ def attr_path(path: tuple[str, ...]) -> str:
 def _is_inlined(graph: Graph, uses: dict[int, int], i: int) -> bool:
     """Printed inside its one consumer: when asked to, or when that consumer is the return."""
     node = graph.nodes[i]
-    if node.op in ("input", "output") or node.each or node.unpack or uses.get(i, 0) != 1:
+    if node.op in ("input", "output") or node.each or node.times or node.unpack:
+        return False
+    if uses.get(i, 0) != 1:
         return False
     returned = i + 1 < len(graph.nodes) and graph.nodes[i + 1].op == "output"
     return node.inline or (returned and graph.nodes[i + 1].args[0].index == i and not node.comment)

@@ -17,6 +17,7 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    family,
     modules,
     one_named,
     tensors,
@@ -25,6 +26,7 @@ from codegen.patterns._kit import (
 FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
 OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo"
+ADD_NORM = r"LayerNorm|layer_norm|layernorm|norm|ln|attention_norm|attn_layer_norm"
 # Fused layouts: [q | k | v] one after another, or per head [q_h k_h v_h] (GPT-NeoX, BLOOM).
 PER_HEAD_NAMES = r"query_key_value"
 PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon")
@@ -56,7 +58,20 @@ DECODER_TYPES = (
     "cohere",
     "gpt_neo",
 )
-ENCODER_TYPES = ("bert", "roberta", "electra", "distilbert", "albert", "vit", "deit", "xlm-roberta")
+ENCODER_TYPES = (
+    "bert",
+    "roberta",
+    "electra",
+    "distilbert",
+    "albert",
+    "vit",
+    "deit",
+    "xlm-roberta",
+    "clip_vision_model",
+    "siglip_vision_model",
+)
+# Text encoders that attend only to earlier positions, as decoders do (CLIP's text tower).
+CAUSAL_ENCODER_TYPES = ("clip_text_model",)
 ROTARY_TYPES = (
     "llama",
     "mistral",
@@ -76,7 +91,7 @@ ROTARY_TYPES = (
     "persimmon",
 )
 INTERLEAVED_TYPES = ("gptj", "codegen")
-# Families whose attention adds a per-head linear position bias (ALiBi): not computed yet.
+# Families whose attention adds a per-head linear position bias (ALiBi) instead of rotary.
 ALIBI_TYPES = ("bloom", "mpt")
 HEAD_COUNTS = [1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 25, 32, 40, 48, 56, 64, 71, 96, 128]
 
@@ -85,17 +100,22 @@ UNKNOWN_HEADS = (
     "(give the folder's config.json, or --hints nhead = N)"
 )
 
-ALIBI = (
-    "an attention with ALiBi position biases (config.json model_type says so): the per-head "
-    "linear bias is not implemented yet"
-)
-
 SYNONYMS = {
     "nhead": ("num_attention_heads", "n_head", "num_heads", "n_heads", "encoder_attention_heads"),
     "kv_heads": ("num_key_value_heads", "n_head_kv", "num_kv_heads", "multi_query_group_num"),
     "rope_theta": ("rope_theta", "rotary_emb_base", "rope_base", "base"),
     "rotary_fraction": ("partial_rotary_factor", "rotary_pct"),
 }
+
+
+def head_counts(d_model: int | None, qkv: list | None) -> list[int]:
+    """Head counts the shapes allow: they divide the model width, and with separate projections
+    the head size also divides the keys' width (grouped keys/values)."""
+    counts = [h for h in HEAD_COUNTS if d_model is None or d_model % h == 0]
+    if qkv is None or not all(m.io and m.io.out_width for m in qkv):
+        return counts
+    q_width, kv_width = qkv[0].io.out_width, qkv[1].io.out_width
+    return [h for h in counts if q_width % h == 0 and kv_width % (q_width // h) == 0]
 
 
 def _named(members, pattern: str):
@@ -109,7 +129,7 @@ def _projection(ctx: BlockContext, m) -> bool:
 def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     """ "decoder" / "encoder" from config.json's model_type or architectures, and the citation."""
     found = ctx.resolver.evidence("model_type")
-    if found and found[1] in DECODER_TYPES:
+    if found and (found[1] in DECODER_TYPES or found[1] in CAUSAL_ENCODER_TYPES):
         return "decoder", f"{found[0]} {found[1]!r}"
     if found and found[1] in ENCODER_TYPES:
         return "encoder", f"{found[0]} {found[1]!r}"
@@ -131,10 +151,11 @@ class Attention(BlockPattern):
     priority = 10
     synonyms = SYNONYMS
     projects = True  # ends with the output projection (SelfAttention below stops before it)
+    adds_norm = False  # then adds the input back and normalises (AttentionAddNorm below)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or not 2 <= len(members) <= 4:
+        if tensors(cls) or not 2 <= len(members) <= 4 + self.adds_norm:
             return None
         fused = one_named(members, FUSED)
         if fused is not None:
@@ -145,7 +166,11 @@ class Attention(BlockPattern):
             return None
         out = one_named([m for m in members if m not in qkv], OUT) if self.projects else None
         rest = [m for m in members if m not in qkv and m is not out]
-        if rest or (out is None) == self.projects:
+        norm = None
+        if self.adds_norm:
+            norm = one_named([m for m in rest if family(m) == "norm"], ADD_NORM)
+            rest = [m for m in rest if m is not norm]
+        if rest or (out is None) == self.projects or (norm is None) == self.adds_norm:
             return None
         if not all(_projection(ctx, m) for m in qkv + ([out] if out else [])):
             return None
@@ -155,11 +180,14 @@ class Attention(BlockPattern):
         if d_model is None and evidence:
             d_model = evidence[1]
         where = q.attr
-        heads = [h for h in HEAD_COUNTS if d_model is None or d_model % h == 0]
-        default_heads = next((h for h in (8, 4, 2, 1) if h in heads), 1)
-        nhead = ctx.choose(cls, where, "nhead", default_heads, heads, accepts="positive_int")
-        if nhead.source == "default":  # heads are not in the weights: name the gap, guess nothing
-            return Match(self, len(members), missing=UNKNOWN_HEADS)
+        heads = head_counts(d_model, qkv if fused is None else None)
+        # Heads are not in the weights: unknown (None) until config.json, a hint or calibration
+        # picks one of the counts the shapes allow; meanwhile the forward names the gap.
+        nhead = ctx.choose(
+            cls, where, "nhead", None, heads, "unknown: calibrate or hint", accepts="positive_int"
+        )
+        if nhead.value is None:
+            return Match(self, len(members), missing=UNKNOWN_HEADS, choices=[nhead])
         choices = [nhead]
         kv_heads = nhead.value
         if fused is None and q.io and qkv[1].io and q.io.out_width and qkv[1].io.out_width:
@@ -172,10 +200,6 @@ class Attention(BlockPattern):
                 return None
             kv_heads = kv.value
             choices.append(kv)
-        if ctx.resolver.evidence("model_type") and ctx.resolver.evidence("model_type")[1] in (
-            ALIBI_TYPES
-        ):
-            return Match(self, len(members), missing=ALIBI)
         kind, kind_cite = model_kind(ctx)
         names_say = fused is not None and fused.attr == "c_attn" or q.attr == "q_proj"
         causal = ctx.choose(
@@ -193,12 +217,23 @@ class Attention(BlockPattern):
             mtype in PER_HEAD_TYPES
             or (mtype is None and re.fullmatch(PER_HEAD_NAMES, fused.attr) is not None)
         )
+        alibi = ctx.choose(
+            cls,
+            where,
+            "alibi",
+            mtype in ALIBI_TYPES,
+            [mtype not in ALIBI_TYPES],
+            "a per-head linear position bias (ALiBi)" if mtype else "no evidence",
+        )
+        choices.append(settled_by(alibi, f"{model_type[0]} {mtype!r}" if model_type else ""))
+        if alibi.value and not causal.value:
+            return None  # ALiBi is written for decoders here
         rotary = ctx.choose(
             cls,
             where,
             "rotary",
-            mtype in ROTARY_TYPES,
-            [mtype not in ROTARY_TYPES],
+            mtype in ROTARY_TYPES and not alibi.value,
+            [not (mtype in ROTARY_TYPES and not alibi.value)],
             "rotary position embedding in each attention" if mtype else "no evidence",
         )
         choices.append(settled_by(rotary, f"{model_type[0]} {mtype!r}" if model_type else ""))
@@ -226,16 +261,30 @@ class Attention(BlockPattern):
             bool(causal.value),
             per_head,
             rotary_args,
+            bool(alibi.value),
+            norm.attr if norm else None,
         )
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        qkv, out, nhead, kv_heads, causal, per_head, rotary = match.found
+        qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm = match.found
         x = g.input("x")
-        # Encoders take a padding mask ([batch, 1, 1, seq], True where attended; padding_mask()).
-        mask = None if causal else g.input("mask", optional=True)
+        # A padding mask ([batch, 1, 1, seq], True where attended; padding_mask()), optional.
+        mask = g.input("mask", optional=True)
         batch = g.call_method("size", x, 0, name="batch")
         seq = g.call_method("size", x, 1, name="seq")
+        if causal:
+            device = g.call_method("device", x, inline=True)
+            mask = g.call_function(
+                "causal_padding_mask",
+                mask,
+                seq,
+                device,
+                name="mask",
+                comment="earlier positions only",
+            )
+        if alibi:
+            mask = g.call_function("alibi_bias", mask, nhead, name="bias", comment="ALiBi")
 
         def heads(value: Value, count: int, name: str) -> Value:
             split = g.call_method("view", value, batch, seq, count, -1, inline=True)
@@ -283,12 +332,16 @@ class Attention(BlockPattern):
             q,
             k,
             v,
-            kwargs={"is_causal": True} if causal else {"attn_mask": mask},
+            kwargs={"attn_mask": mask},
             name="y",
             comment=f"{nhead} heads, " + ("causal" if causal else "every position sees all"),
         )
         y = g.call_method("transpose", y, 1, 2, inline=True)
         y = g.call_method("reshape", y, batch, seq, -1, name="y")
+        if norm is not None:  # post-norm: the residual and the norm belong to the attention
+            y = g.call_function("add", g.call_module((out,), y, inline=True), x, inline=True)
+            g.output(g.call_module((norm,), y))
+            return
         g.output(g.call_module((out,), y) if out is not None else y)
 
     @staticmethod
@@ -316,3 +369,17 @@ class SelfAttention(Attention):
         from codegen.patterns.blocks.encoder_layer import _example
 
         return [_example("bert"), _example("vit")]
+
+
+class AttentionAddNorm(Attention):
+    """`norm(x + out(attention(x, mask)))`: a post-norm attention that holds its own residual norm
+    beside the projections (ALBERT's `attention`: query, key, value, dense, LayerNorm)."""
+
+    role = "PostNormAttention"
+    adds_norm = True
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks.post_norm_layer import _example
+
+        return [_example()]

@@ -50,15 +50,19 @@ class MLP(BlockPattern):
         # Gated feed-forwards are SwiGLU by convention; a plain one is GELU in a transformer (a
         # config.json says it is one) and ReLU in the MLPs of everything else.
         transformer = ctx.resolver.evidence("model_type", "architectures") is not None
+        # Hugging Face's Conv1D layers are GPT-2's (and its kin's), whose default is gelu_new.
+        gpt2_like = any(ctx.role(m) == "Conv1D" for m in members)
+        default = "gelu_tanh" if gpt2_like else "gelu" if transformer else "relu"
         activation = ctx.choose(
             cls,
             (gate or up).attr,
             "activation",
-            "silu" if gate else "gelu" if transformer else "relu",
+            "silu" if gate else default,
             list(dict.fromkeys(act.TRANSFORMER + act.COMMON)),  # tanh, identity: plain MLPs
             "the feed-forward activation",
             aliases=act.ALIASES,
         )
+        act.fixed_by_model_type(ctx.resolver, activation)
         found = (up.attr, gate.attr if gate else None, down.attr, activation.value)
         return Match(self, len(members), found, [activation])
 

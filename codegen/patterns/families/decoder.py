@@ -27,6 +27,8 @@ from codegen.patterns._kit import (
 TOKENS = r"wte|embed_tokens|word_embeddings|tok_embeddings|token_embedding|embed_in|tok_emb|wte"
 POSITIONS = r"wpe|position_embeddings|embed_positions|pos_emb|pos_embedding|position_embedding"
 FINAL_NORM = r"ln_f|norm|final_layer_norm|final_layernorm|norm_f|ln_out|final_norm"
+# A norm right after the token embedding (BLOOM).
+EMBED_NORM = r"word_embeddings_layernorm|embed_layer_norm|embed_norm|emb_ln|ln_emb|embedding_norm"
 HEAD = r"lm_head|embed_out|output|head"
 # Families that scale token embeddings by sqrt(d_model) before the first block.
 SCALED_EMBEDDING_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma")
@@ -58,8 +60,10 @@ class Transformer(BlockPattern):
         tokens = one_named(embeddings, TOKENS)
         positions = one_named([m for m in embeddings if m is not tokens], POSITIONS)
         blocks = [m for m in members if m.kind == "repeat" and ctx.role(m) == "Block"]
-        norm = one_named([m for m in members if family(m) == "norm"], FINAL_NORM)
-        used = [m for m in (tokens, positions, norm) if m is not None] + blocks
+        norms = [m for m in members if family(m) == "norm"]
+        embed_norm = one_named(norms, EMBED_NORM)
+        norm = one_named([m for m in norms if m is not embed_norm], FINAL_NORM)
+        used = [m for m in (tokens, positions, embed_norm, norm) if m is not None] + blocks
         if tokens is None or len(blocks) != 1 or len(used) != len(members):
             return None
         model_type = ctx.resolver.evidence("model_type")
@@ -105,12 +109,16 @@ class Transformer(BlockPattern):
             norm.attr if norm else None,
             width if scale.value == "sqrt_d_model" else None,
             offset,
+            embed_norm.attr if embed_norm else None,
+            ctx.takes(blocks[0], "mask"),
         )
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, blocks, norm, scale_width, offset = match.found
+        tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found
         ids = g.input("input_ids")
+        # 1 for tokens to attend to, 0 for padding ([batch, seq]); None attends to every token.
+        attention_mask = g.input("attention_mask", optional=True) if masked else None
         x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
         if scale_width is not None:
             root = g.call_function("sqrt", scale_width, inline=True)
@@ -127,7 +135,13 @@ class Transformer(BlockPattern):
                     "add", pos, first_row, name="positions", comment="the table's first rows unused"
                 )
             x = g.call_function("add", x, g.call_module((table,), pos, inline=True))
-        x = g.call_module((blocks,), x, each=True)
+        if embed_norm is not None:
+            x = g.call_module((embed_norm,), x)
+        if masked:
+            mask = g.call_function("padding_mask", attention_mask, name="mask")
+            x = g.call_module((blocks,), x, mask, each=True)
+        else:
+            x = g.call_module((blocks,), x, each=True)
         if norm is not None:
             x = apply_norm(g, (norm,), x, offset)
         g.output(x)
@@ -157,10 +171,31 @@ class TransformerWrapper(BlockPattern):
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or ctx.role(members[0]) != "Transformer":
             return None
-        return Match(self, 1, members[0].attr)
+        choices, tied = [], None
+        body_cls = ctx.classes.get(members[0].type_name)
+        embedding = token_embedding(body_cls, ctx.classes) if body_cls else None
+        if embedding is not None and ctx.resolver.evidence("architectures") is None:
+            # Without a config, whether a head tied to the token embedding sat on top (GPT-2's
+            # LMHeadModel stores no lm_head) is not in the weights: a choice calibration can settle.
+            c = ctx.choose(
+                cls, embedding[-1], "tied_head", False, [True], "logits from the token embedding"
+            )
+            choices.append(c)
+            tied = embedding if c.value else None
+        found = (members[0].attr, ctx.takes(members[0], "attention_mask"), tied)
+        return Match(self, 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        g.output(g.call_module((match.found,), g.input("input_ids")))
+        body, masked, tied = match.found
+        args = [g.input("input_ids")]
+        if masked:
+            args.append(g.input("attention_mask", optional=True))
+        if tied is None:
+            g.output(g.call_module((body,), *args))
+            return
+        x = g.call_module((body,), *args, comment="[batch, seq, d_model]")
+        weight = g.getattr((body, *tied, "weight"))
+        g.output(g.call_function("linear", x, weight), comment="the head tied to the embedding")
 
     @staticmethod
     def examples():
@@ -190,26 +225,33 @@ class CausalLM(BlockPattern):
         head = one_named([m for m in members if family(m) == "linear"], HEAD)
         if len(body) != 1 or len(members) != 1 + (head is not None):
             return None
-        tied = None
+        tied, choices = None, []
         if head is None:
             arch = ctx.resolver.evidence("architectures")
             tie = ctx.resolver.evidence("tie_word_embeddings")
             body_cls = ctx.classes.get(body[0].type_name)
             if not (arch and re.search(r"CausalLM|LMHeadModel", str(arch[1]))):
-                return None  # no head and no evidence of one: the body alone (hidden states)
+                return None  # no evidence of a head: TransformerWrapper offers it as a choice
             if (tie is not None and tie[1] is False) or body_cls is None:
                 return None
             tied = token_embedding(body_cls, ctx.classes)
             if tied is None:
                 return None
-        return Match(self, len(members) + 1, (body[0].attr, head.attr if head else None, tied))
+        masked = ctx.takes(body[0], "attention_mask")
+        found = (body[0].attr, head.attr if head else None, tied, masked)
+        return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, head, tied = match.found
-        ids = g.input("input_ids")
-        x = g.call_module((body,), ids, comment="[batch, seq, d_model]")
+        body, head, tied, masked = match.found
+        args = [g.input("input_ids")]
+        if masked:  # 1 for tokens to attend to, 0 for padding ([batch, seq])
+            args.append(g.input("attention_mask", optional=True))
+        x = g.call_module((body,), *args, comment="[batch, seq, d_model]")
         if head is not None:
             g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
+            return
+        if tied is None:  # the body alone
+            g.output(x)
             return
         g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
         g.output(g.call_function("linear", x, g.getattr((body, *tied, "weight"))))

@@ -19,6 +19,7 @@ from codegen.patterns._kit import (
     Match,
     family,
     modules,
+    stack,
     tensors,
 )
 
@@ -29,8 +30,13 @@ NORM = r"LayerNorm|layer_norm|norm|ln|layernorm"
 # Position ids counted from padding_idx + 1, skipping padding (fairseq's convention).
 PADDED_POSITION_TYPES = ("roberta", "xlm-roberta", "camembert", "longformer", "data2vec-text")
 PROJECT = r"embeddings_project|embedding_hidden_mapping_in"
-FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm|post_layernorm"
+FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm"
+# A norm between the embeddings and the first layer (CLIP's vision tower spells it pre_layrnorm).
+EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm"
+# A norm of the pooled token only (CLIP vision): not part of the last hidden state.
+POOLED_NORM = r"post_layernorm|ln_post|fc_norm"
 POOLER = r"pooler"
+EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
 
 
 def _example(name: str) -> Example:
@@ -53,8 +59,8 @@ class TextEmbeddings(BlockPattern):
         segments = one_named(embeddings, SEGMENTS)
         norm = one_named([m for m in members if family(m) == "norm"], NORM)
         used = [m for m in (tokens, positions, segments, norm) if m is not None]
-        if tokens is None or positions is None or norm is None or len(used) != len(members):
-            return None
+        if tokens is None or positions is None or len(used) != len(members):
+            return None  # (a norm is optional: CLIP's text embeddings are a plain sum)
         model_type = ctx.resolver.evidence("model_type")
         padded = model_type is not None and model_type[1] in PADDED_POSITION_TYPES
         choices = []
@@ -75,7 +81,7 @@ class TextEmbeddings(BlockPattern):
             tokens.attr,
             positions.attr,
             segments.attr if segments else None,
-            norm.attr,
+            norm.attr if norm else None,
             padding_idx,
         )
         return Match(self, len(members), found, choices)
@@ -103,7 +109,7 @@ class TextEmbeddings(BlockPattern):
         if segments is not None:
             seg = g.call_function("token_types", types, ids, inline=True)
             x = g.call_function("add", x, g.call_module((segments,), seg, inline=True))
-        g.output(g.call_module((norm,), x))
+        g.output(g.call_module((norm,), x) if norm is not None else x)
 
     @staticmethod
     def examples():
@@ -173,12 +179,13 @@ class Encoder(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) != 1 or members[0].kind != "repeat":
+        found = stack(members[0]) if len(members) == 1 and not tensors(cls) else None
+        if found is None:
             return None
-        layers = members[0]
-        if ctx.role(layers) != "Block" or not ctx.takes(layers, "mask"):
+        layer = found[0]
+        if ctx.role(layer) != "Block" or not ctx.takes(layer, "mask"):
             return None
-        return Match(self, 1, layers.attr)
+        return Match(self, 1, members[0].attr)
 
     def forward(self, match: Match, g: Graph) -> None:
         x, mask = g.input("x"), g.input("mask", optional=True)
@@ -201,15 +208,22 @@ class EncoderModel(BlockPattern):
         members = modules(cls)
         if tensors(cls):
             return None
-        embed = [m for m in members if ctx.role(m) in ("TextEmbeddings", "VisionEmbeddings")]
+        embed = [m for m in members if ctx.role(m) in EMBEDDINGS]
         encoder = [m for m in members if ctx.role(m) == "Encoder"]
         if len(embed) != 1 or len(encoder) != 1:
             return None
         rest = [m for m in members if m is not embed[0] and m is not encoder[0]]
         project = one_named([m for m in rest if family(m) == "linear"], PROJECT)
-        norm = one_named([m for m in rest if family(m) == "norm"], FINAL_NORM)
-        pooler = one_named([m for m in rest if ctx.role(m) == "Pooler"], POOLER)
-        if len(rest) != sum(m is not None for m in (project, norm, pooler)):
+        norms = [m for m in rest if family(m) == "norm"]
+        embed_norm = one_named(norms, EMBED_NORM)
+        pooled_norm = one_named(norms, POOLED_NORM)
+        norm = one_named([m for m in norms if m not in (embed_norm, pooled_norm)], FINAL_NORM)
+        # A pooler (a Pooler class, or ALBERT's bare Linear before a tanh) is left to the heads.
+        poolers = [m for m in rest if ctx.role(m) == "Pooler" or family(m) == "linear"]
+        pooler = one_named([m for m in poolers if m is not project], POOLER)
+        if len(rest) != sum(
+            m is not None for m in (project, norm, pooler, embed_norm, pooled_norm)
+        ):
             return None
         found = (
             embed[0].attr,
@@ -219,11 +233,12 @@ class EncoderModel(BlockPattern):
             encoder[0].attr,
             norm.attr if norm else None,
             pooler.attr if pooler else None,
+            embed_norm.attr if embed_norm else None,
         )
         return Match(self, len(members), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        embed, text, segments, project, encoder, norm, pooler = match.found
+        embed, text, segments, project, encoder, norm, pooler, embed_norm = match.found
         if text:
             ids = g.input("input_ids")
             attention_mask = g.input("attention_mask", optional=True)
@@ -235,6 +250,8 @@ class EncoderModel(BlockPattern):
             mask = None
         if project is not None:
             x = g.call_module((project,), x)
+        if embed_norm is not None:
+            x = g.call_module((embed_norm,), x)
         x = g.call_module((encoder,), *((x, mask) if mask is not None else (x,)))
         if norm is not None:
             x = g.call_module((norm,), x)

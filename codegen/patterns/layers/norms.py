@@ -136,8 +136,10 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             IOSpec("norm", c, c, n),
             [choice],
         )
+    searchable: list = []  # a LayerNorm's eps stays a choice calibration may settle
+    eps = eps_args(ctx, node, searchable)
     return Recognised(
-        "nn.LayerNorm", args_ln + eps_args(ctx, node), IOSpec("norm", w[-1], w[-1]), [choice]
+        "nn.LayerNorm", args_ln + eps, IOSpec("norm", w[-1], w[-1]), [choice] + searchable
     )
 
 
@@ -172,9 +174,10 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     if cite and choice.source == "default":
         choice.source, choice.note = "metadata", cite
     args = [Arg(None, w[0], "width", prov(node, "weight", 0))]
+    searchable: list = []  # eps left at its default stays a choice calibration may settle
     if choice.value == "nn.LayerNorm":
         args.append(flag("bias", False, f"no {prov(node, 'bias')}"))
-        args += eps_args(ctx, node)
+        args += eps_args(ctx, node, searchable)
     else:
         c = ctx.resolver.choose(
             node.path,
@@ -186,7 +189,9 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         )
         if c.source != "default":
             args.append(Arg("eps", c.value, "choice", choice=c))
-    return Recognised(choice.value, args, IOSpec("norm", w[0], w[0]), [choice])
+        else:
+            searchable.append(c)
+    return Recognised(choice.value, args, IOSpec("norm", w[0], w[0]), [choice] + searchable)
 
 
 class BatchNorm(LayerPattern):
