@@ -84,6 +84,7 @@ def analyze(
         ),
     )
     _infer_forwards(classes, resolver)
+    _lists_for_multi_input_items(classes)
     _name_the_head(classes[-1])
     warnings = gap_warnings(classes)
     warnings += builder.notes
@@ -130,6 +131,29 @@ def _infer_forwards(classes: list[ClassDef], resolver: ChoiceResolver) -> None:
                 unknown.add(cls.name)
             else:
                 roles[cls.name] = cls.forward.role
+
+
+def _lists_for_multi_input_items(classes: list[ClassDef]) -> None:
+    """A Sequential can only pass one tensor along: one holding blocks whose forward takes more
+    (a U-Net block given the time embedding) is a ModuleList, its items called by the forward that
+    holds it. TorchScript compiles a Sequential's forward and would reject it."""
+    by_name = {c.name: c for c in classes}
+
+    def multi(m: Module) -> bool:
+        cls = by_name.get(m.type_name) if m.kind == "class" else None
+        graph = cls.forward.graph if cls is not None else None
+        if graph is None:
+            return False
+        required = [n for n in graph.inputs if not n.optional]
+        return len(required) > 1 or graph.returns != "torch.Tensor"
+
+    for cls in classes:
+        called = set(cls.forward.graph.modules_called()) if cls.forward.graph else set()
+        for m in cls.members:
+            if not isinstance(m, Module) or m.kind != "sequential" or (m.attr,) in called:
+                continue
+            if any(multi(c) for c in m.children):
+                m.kind, m.type_name = "modulelist", "nn.ModuleList"
 
 
 POOLING = {("call_method", "mean"), ("call_method", "amax"), ("call_function", "flatten")}

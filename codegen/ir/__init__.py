@@ -112,6 +112,7 @@ class Module:
         default_factory=list
     )  # sequential / modulelist / moduledict items
     repeat: Value = None  # kind == "repeat": how many copies of children[0]
+    count: int | None = None  # kind == "repeat": that number as found, after `repeat` is lifted
     io: IOSpec | None = None
     choices: list[Choice] = field(
         default_factory=list

@@ -81,6 +81,7 @@ class LayerContext:
     prev: IOSpec | None = None  # the producer of this layer's input, where the dataflow shows it
     next: IOSpec | None = None
     stride: int = 1  # the conventional stride where the structure suggests one (residual blocks)
+    downsampler: bool = False  # the one conv of a downsampler (its padding has library conventions)
 
 
 @dataclass

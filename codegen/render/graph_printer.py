@@ -33,6 +33,11 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "sqrt": ("math.sqrt", "math"),
     "scaled_dot_product_attention": ("F.scaled_dot_product_attention", "F"),
     "linear": ("F.linear", "F"),
+    "interpolate": ("F.interpolate", "F"),
+    "pad": ("F.pad", "F"),
+    "leaky_relu": ("F.leaky_relu", "F"),
+    "pixel_shuffle": ("F.pixel_shuffle", "F"),
+    "timestep_embedding": ("timestep_embedding", "helper:timestep_embedding"),
     "apply_rotary": ("apply_rotary", "helper:apply_rotary"),
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
@@ -44,6 +49,25 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
 HELPERS: dict[str, str] = {
+    "timestep_embedding": '''
+def timestep_embedding(
+    timesteps: torch.Tensor, dim: int, flip_sin_to_cos: bool, freq_shift: float
+) -> torch.Tensor:
+    """Sinusoidal features of each sample's diffusion timestep: sin and cos of
+    t * 10000 ** (-i / (dim / 2 - freq_shift)), i < dim / 2; cos first when flip_sin_to_cos."""
+    half = dim // 2
+    exponent = -math.log(10000.0) * torch.arange(
+        0, half, dtype=torch.float32, device=timesteps.device
+    )
+    exponent = exponent / (half - freq_shift)
+    emb = timesteps[:, None].float() * torch.exp(exponent)[None, :]
+    emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
+    if flip_sin_to_cos:
+        emb = torch.cat([emb[:, half:], emb[:, :half]], dim=-1)
+    if dim % 2 == 1:
+        emb = F.pad(emb, (0, 1, 0, 0))
+    return emb
+''',
     "add_if_same_shape": '''
 def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """A residual where the shapes allow it: blocks of one class that keep the width and the
@@ -110,6 +134,8 @@ def padded_positions(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
     return torch.cumsum(real, dim=1) * real + padding_idx
 ''',
 }
+# What a helper's own text uses beyond torch, imported with it.
+HELPER_NEEDS: dict[str, tuple[str, ...]] = {"timestep_embedding": ("math", "F")}
 # Operators: printed infix, parenthesised when nested inside another operator or a method call.
 OPERATORS: dict[str, str] = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "matmul": "@"}
 # Tensor methods; "property" ones print without a call (`x.device`).
@@ -265,6 +291,7 @@ class _Printer:
             raise ValueError(f"{node.target!r} is not in the forward printer's function table")
         text, module = FUNCTIONS[node.target]
         self.imports.add(module)
+        self.imports.update(HELPER_NEEDS.get(node.target, ()))
         return f"{text}({self._arguments(node)})"
 
     def _method(self, node: Node) -> str:

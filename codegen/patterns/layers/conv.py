@@ -111,19 +111,38 @@ def _conv_geometry(
         choices.append(stride)
     halves = tuple(0 if patchify else size // 2 for size in kernel)
     same = halves[0] if len(set(halves)) == 1 else halves
+    told = downsample_padding(ctx) if ctx.downsampler else None
+    default = same if told is None else told[1]
     padding = ctx.resolver.choose(
         node.path,
         "padding",
-        same,
-        [0] if same else [1],
+        default,
+        [p for p in (same, 0, 1) if p != default][:1],
         "half the kernel keeps the size",
         accepts="size",
     )
+    if told is not None and padding.source == "default":
+        padding.source, padding.note = "metadata", told[0]
     if padding.value != 0:
         args.append(Arg("padding", padding.value, "choice", choice=padding))
     elif padding.alternatives:
         choices.append(padding)
     return args
+
+
+# diffusers' autoencoders give a downsampler's conv no padding and pad its input by (0, 1, 0, 1).
+ASYMMETRIC_DOWNSAMPLE = ("AutoencoderKL", "AsymmetricAutoencoderKL", "VQModel")
+
+
+def downsample_padding(ctx: LayerContext) -> tuple[str, int] | None:
+    """What config.json says a downsampler's conv pads: (the citation, the padding)."""
+    told = ctx.resolver.evidence("downsample_padding")
+    if told is not None and type(told[1]) is int and 0 <= told[1] <= 1:
+        return told
+    library = ctx.resolver.evidence("_class_name")
+    if library is not None and library[1] in ASYMMETRIC_DOWNSAMPLE:
+        return f"{library[0]} {library[1]!r}", 0
+    return None
 
 
 def _transposed_geometry(
