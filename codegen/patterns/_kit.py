@@ -188,8 +188,14 @@ def type_choice(
     return ctx.resolver.choose(node.path, "module_type", default, alternatives, note)
 
 
-# Families whose code fixes the norms' eps instead of recording it in config.json.
-FIXED_EPS = {"distilbert": 1e-12}
+# Families whose code fixes the norms' eps instead of recording it in config.json (transformers'
+# model_type, or diffusers' _class_name).
+FIXED_EPS = {
+    "distilbert": 1e-12,
+    "AutoencoderKL": 1e-6,
+    "AsymmetricAutoencoderKL": 1e-6,
+    "VQModel": 1e-6,
+}
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
 EPS_SYNONYMS = {"eps": ("layer_norm_eps", "layer_norm_epsilon", "norm_eps", "rms_norm_eps")}
@@ -199,7 +205,7 @@ NHEAD_SYNONYMS = {
 
 
 def eps_arg(ctx: LayerContext, node: KeyNode, keyword: str = "eps") -> Arg | None:
-    model_type = ctx.resolver.evidence("model_type")
+    model_type = ctx.resolver.evidence("model_type") or ctx.resolver.evidence("_class_name")
     fixed = FIXED_EPS.get(model_type[1]) if model_type else None
     default = 1e-5 if fixed is None else fixed
     others = [e for e in (1e-5, 1e-6, 1e-12, 1e-8) if e != default]

@@ -227,6 +227,62 @@ def modules():
                     x = block.upsamplers[0](x)
             return self.conv_out(F.silu(self.conv_norm_out(x)))
 
+    class Coder(nn.Module):  # diffusers' Encoder (down stages) or Decoder (up stages)
+        def __init__(self, c_in: int, c_out: int, down: bool) -> None:
+            super().__init__()
+            self.conv_in = nn.Conv2d(c_in, 8, 3, padding=1)
+            if down:
+                self.down_blocks = nn.ModuleList(
+                    [
+                        Stage([ResnetBlock2D(8, 8, None)], down=Downsample2D(8, 0)),
+                        Stage([ResnetBlock2D(8, 16, None)]),
+                    ]
+                )
+                self.mid_block = UNetMidBlock2D(None)
+                self.mid_block.resnets = nn.ModuleList([ResnetBlock2D(16, 16, None)] * 2)
+                self.mid_block.attentions = nn.ModuleList([Attention(16, 16)])
+                self.conv_norm_out = nn.GroupNorm(4, 16, eps=1e-6)
+                self.conv_out = nn.Conv2d(16, c_out, 3, padding=1)
+            else:
+                self.conv_in = nn.Conv2d(c_in, 16, 3, padding=1)
+                self.mid_block = UNetMidBlock2D(None)
+                self.mid_block.resnets = nn.ModuleList([ResnetBlock2D(16, 16, None)] * 2)
+                self.mid_block.attentions = nn.ModuleList([Attention(16, 16)])
+                self.up_blocks = nn.ModuleList(
+                    [
+                        Stage([ResnetBlock2D(16, 16, None)], up=Upsample2D(16)),
+                        Stage([ResnetBlock2D(16, 8, None)]),
+                    ]
+                )
+                self.conv_norm_out = nn.GroupNorm(4, 8, eps=1e-6)
+                self.conv_out = nn.Conv2d(8, c_out, 3, padding=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.conv_in(x)
+            if hasattr(self, "down_blocks"):
+                for block in self.down_blocks:
+                    x = block.resnets[0](x)
+                    if hasattr(block, "downsamplers"):
+                        x = block.downsamplers[0](x)
+                x = self.mid_block(x)
+            else:
+                x = self.mid_block(x)
+                for block in self.up_blocks:
+                    x = block.resnets[0](x)
+                    if hasattr(block, "upsamplers"):
+                        x = block.upsamplers[0](x)
+            return self.conv_out(F.silu(self.conv_norm_out(x)))
+
+    class AutoencoderKL(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder, self.decoder = Coder(3, 4, True), Coder(2, 3, False)
+            self.quant_conv, self.post_quant_conv = nn.Conv2d(4, 4, 1), nn.Conv2d(2, 2, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            mean = self.quant_conv(self.encoder(x)).chunk(2, dim=1)[0]
+            return self.decoder(self.post_quant_conv(mean))
+
     def up_inputs():
         torch.manual_seed(1)
         x, temb = torch.randn(2, 8, 8, 8), torch.randn(2, 12)
@@ -260,6 +316,7 @@ def modules():
         stage=lambda: Holder(built(DownEncoderBlock2D())),
         up_inputs=up_inputs,
         unet=lambda: built(UNet2D()),
+        vae=lambda: built(AutoencoderKL()),
         with_temb=with_temb,
         image=image,
     )
@@ -267,3 +324,5 @@ def modules():
 
 # What diffusers' config.json says of the blocks above (group count and eps of every norm).
 META = {"norm_num_groups": 4, "norm_eps": 1e-6}
+# AutoencoderKL's config.json: no eps (its code fixes 1e-6), and the class name that says so.
+VAE_META = {"norm_num_groups": 4, "_class_name": "AutoencoderKL"}

@@ -104,3 +104,31 @@ def stage(cls: ClassDef, ctx: BlockContext, sampler_role: str | None) -> Stage |
 def stage_examples(cls: ClassDef) -> list:
     """No smoke-test inputs for a block inside a U-Net: what it takes depends on its neighbours."""
     return []
+
+
+CONV_IN, CONV_OUT, NORM_OUT = r"conv_in", r"conv_out", r"conv_norm_out|norm_out"
+MID = r"mid_block|mid"
+
+
+def coder(cls: ClassDef, ctx: BlockContext, blocks_name: str):
+    """An autoencoder's encoder or decoder: conv_in, stages (`blocks_name`), an optional middle
+    block, conv_norm_out and conv_out, nothing else. (conv_in, stage paths, mid, norm, conv_out)."""
+    from codegen.patterns._kit import family
+
+    members = modules(cls)
+    if tensors(cls):
+        return None
+    conv_in, conv_out = one_named(members, CONV_IN), one_named(members, CONV_OUT)
+    norm, mid = one_named(members, NORM_OUT), one_named(members, MID)
+    blocks = one_named(members, blocks_name)
+    used = [m for m in (conv_in, conv_out, norm, mid, blocks) if m is not None]
+    if None in (conv_in, conv_out, norm, blocks) or len(used) != len(members):
+        return None
+    if family(conv_in) != "conv" or family(conv_out) != "conv" or family(norm) != "norm":
+        return None
+    if mid is not None and (ctx.role(mid) != "MidBlock" or takes_temb(mid, ctx)):
+        return None
+    stages = items(cls, blocks, ctx, "ResnetStage")
+    if not stages:
+        return None
+    return conv_in.attr, stages, mid.attr if mid else None, norm.attr, conv_out.attr
