@@ -289,11 +289,31 @@ def residual_choice(cls: ClassDef, ctx: BlockContext, members: list[Module]) -> 
     """Layers mapping a width back to itself may be wrapped in a residual that leaves no keys (a
     pre-norm MLP block): a choice, not a silent guess, wherever the widths allow one."""
     ios = [m.io for m in members if m.io is not None and m.io.family != "activation"]
-    if len(ios) < 2 or ios[0].family == "embedding":
+    # One Sequential holding the whole net (DnCNN's `model`) may be wrapped too.
+    whole = len(members) == 1 and members[0].kind == "sequential"
+    if (len(ios) < 2 and not whole) or not ios or ios[0].family == "embedding":
         return None
     if ios[0].in_width is None or ios[0].in_width != ios[-1].out_width:
         return None
-    return ctx.resolver.choose(cls.name, "residual", "none", ["add"], "input width equals output")
+    return ctx.resolver.choose(
+        cls.name,
+        "residual",
+        "none",
+        ["add", "subtract"],
+        "input width equals output; subtract: the net predicts what to take away (DnCNN)",
+    )
+
+
+def output_activation_choice(cls: ClassDef, ctx: BlockContext, members: list[Module]):
+    """An image-to-image conv net may squash its output (Sigmoid, Tanh) with no key to show it."""
+    last = members[-1] if members else None
+    while last is not None and last.kind == "sequential" and last.children:
+        last = last.children[-1]
+    if last is None or last.kind != "builtin" or family(last) != "conv":
+        return None
+    return ctx.resolver.choose(
+        cls.name, "output_activation", "identity", ["sigmoid", "tanh"], "after the last conv"
+    )
 
 
 # Transformer stages built by catalogue patterns: a class around them that no family pattern
@@ -347,13 +367,18 @@ class Chain(BlockPattern):
             return None
         steps, choices = found
         residual = None if front else residual_choice(cls, ctx, ordered)
+        squash = None
         if residual is not None:
             choices.append(residual)
-        add = residual is not None and residual.value == "add"
-        return Match(self, len(modules(cls)), (front, steps, add), choices)
+            squash = output_activation_choice(cls, ctx, ordered)
+            if squash is not None:
+                choices.append(squash)
+        how = residual.value if residual is not None else "none"
+        output = squash.value if squash is not None else "identity"
+        return Match(self, len(modules(cls)), (front, steps, how, output), choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        front, steps, residual = match.found
+        front, steps, residual, output = match.found
         x = identity = g.input("x")
         if front:
             # Token ids and their positions, each through its own table, summed (GPT-2's wte + wpe).
@@ -368,9 +393,13 @@ class Chain(BlockPattern):
                 g.call_module((front[1],), positions, inline=True),
             )
         x = emit(g, steps, x)
-        if residual:
+        if residual == "add":
             x = g.call_function("add", x, identity, comment="residual: the input is added")
-        g.output(x)
+        elif residual == "subtract":
+            x = g.call_function(
+                "sub", identity, x, comment="global residual: the net predicts what to remove"
+            )
+        g.output(act.apply(g, output, x, inline=True) if output != "identity" else x)
 
     @staticmethod
     def examples():

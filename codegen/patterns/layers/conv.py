@@ -19,6 +19,7 @@ from codegen.patterns._kit import (
     names,
     prov,
     shape,
+    type_choice,
 )
 
 if TYPE_CHECKING:
@@ -38,9 +39,19 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     # Conv weights are (out, in/groups, k...); transposed ones (in, out/groups, k...). The bias length
     # (the output channels) tells them apart when in != out; otherwise the name does.
-    transposed = hinted(node, r"deconv|transpose|convt|up_?conv|upsampl")
+    transposed = hinted(node, r"deconv|transpose|convt")
+    kind_choice = None
     if bias is not None and bias[0] != w[0]:
         transposed = True
+    elif not transposed and hinted(node, r"up_?conv|upsampl|conv_?up"):
+        # An upsampling conv: transposed (even kernels: 2x2, 4x4 with stride 2), or a plain conv
+        # after an interpolation (odd kernels: ESRGAN's upconv). The weights fit both.
+        even = all(k % 2 == 0 for k in w[2:])
+        plain, trans = f"nn.Conv{len(w) - 2}d", f"nn.ConvTranspose{len(w) - 2}d"
+        kind_choice = type_choice(
+            ctx, node, trans if even else plain, [plain if even else trans], "an upsampling conv"
+        )
+        transposed = kind_choice.value == trans
     if transposed:
         groups = 1
         if bias is not None and bias[0] % w[1] == 0 and bias[0] != w[1]:
@@ -66,6 +77,8 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     ]
     k = kernel[0] if len(set(kernel)) == 1 else None
     choices = [] if transposed or depthwise is None else [depthwise]
+    if kind_choice is not None:
+        choices.append(kind_choice)
     if transposed:
         args += _transposed_geometry(ctx, node, k, choices)
     else:
