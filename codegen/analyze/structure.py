@@ -448,7 +448,9 @@ def _feeds_grouped(prev: Module, conv: Module, members: list[Module]) -> bool:
         return False
     if prev.io.family != "norm" or conv.io.family != "conv":
         return False
-    if not any(m is not conv and family(m) == "conv" and _gives(m, prev.io.out_width) for m in members):
+    if not any(
+        m is not conv and family(m) == "conv" and _gives(m, prev.io.out_width) for m in members
+    ):
         return False
     reads = conv.io.in_width
     return bool(reads) and prev.io.out_width != reads and prev.io.out_width % reads == 0

@@ -76,7 +76,11 @@ def modules():
     class TimestepEmbedding(nn.Module):
         def __init__(self, c: int, dim: int) -> None:
             super().__init__()
-            self.linear_1, self.act, self.linear_2 = nn.Linear(c, dim), nn.SiLU(), nn.Linear(dim, dim)
+            self.linear_1, self.act, self.linear_2 = (
+                nn.Linear(c, dim),
+                nn.SiLU(),
+                nn.Linear(dim, dim),
+            )
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.linear_2(self.act(self.linear_1(x)))

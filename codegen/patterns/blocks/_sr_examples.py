@@ -63,7 +63,9 @@ def modules():
         def __init__(self, c: int = 3, nf: int = 8) -> None:
             super().__init__()
             self.conv_first = nn.Conv2d(c, nf, 3, 1, 1)
-            self.body = nn.Sequential(nn.Conv2d(nf, nf, 3, 1, 1), nn.ReLU(), nn.Conv2d(nf, nf, 3, 1, 1))
+            self.body = nn.Sequential(
+                nn.Conv2d(nf, nf, 3, 1, 1), nn.ReLU(), nn.Conv2d(nf, nf, 3, 1, 1)
+            )
             self.upconv = nn.Conv2d(nf, 4 * nf, 3, 1, 1)
             self.conv_last = nn.Conv2d(nf, c, 3, 1, 1)
 

@@ -37,12 +37,21 @@ class DenseBlock(BlockPattern):
         if any(c.io.out_width != growth for c in convs[:-1]) or convs[-1].io.out_width != width:
             return None
         activation = ctx.choose(
-            cls, convs[0].attr, "activation", "leaky_relu", ["relu", "gelu", "identity"],
+            cls,
+            convs[0].attr,
+            "activation",
+            "leaky_relu",
+            ["relu", "gelu", "identity"],
             "after each conv but the last (LeakyReLU, slope 0.2)",
         )
         scale = ctx.choose(
-            cls, convs[-1].attr, "residual_scale", 0.2, [1.0, 0.1],
-            "the block's output is scaled before the input is added", accepts="positive_number",
+            cls,
+            convs[-1].attr,
+            "residual_scale",
+            0.2,
+            [1.0, 0.1],
+            "the block's output is scaled before the input is added",
+            accepts="positive_number",
         )
         return Match(self, len(modules(cls)), [c.attr for c in convs], [activation, scale])
 
@@ -51,7 +60,9 @@ class DenseBlock(BlockPattern):
         x = g.input("x")
         features = [x]
         for i, conv in enumerate(match.found):
-            source = features[0] if i == 0 else g.call_function("cat", list(features), 1, inline=True)
+            source = (
+                features[0] if i == 0 else g.call_function("cat", list(features), 1, inline=True)
+            )
             out = g.call_module((conv,), source, name=f"x{i + 1}", inline=i == len(match.found) - 1)
             if i < len(match.found) - 1:
                 features.append(act.apply(g, activation, out, name=f"x{i + 1}"))

@@ -45,4 +45,7 @@ class MidBlock(BlockPattern):
         from codegen.patterns.blocks._generative_examples import META, modules as zoo
 
         z = zoo()
-        return [Example(z["mid"](12), z["with_temb"](8, 12), META), Example(z["mid"](None), z["image"](8), META)]
+        return [
+            Example(z["mid"](12), z["with_temb"](8, 12), META),
+            Example(z["mid"](None), z["image"](8), META),
+        ]

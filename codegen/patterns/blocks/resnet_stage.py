@@ -15,7 +15,9 @@ class ResnetStage(BlockPattern):
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        found = stage(cls, ctx, "Downsample") or stage(cls, ctx, "Upsample") or stage(cls, ctx, None)
+        found = (
+            stage(cls, ctx, "Downsample") or stage(cls, ctx, "Upsample") or stage(cls, ctx, None)
+        )
         if found is None or found.temb:
             return None
         return Match(self, found.explains, found)

@@ -19,8 +19,13 @@ class RRDB(BlockPattern):
             return None
         blocks = sorted(members, key=lambda m: name_order(m.attr))  # dense blocks keep widths
         scale = ctx.choose(
-            cls, blocks[-1].attr, "residual_scale", 0.2, [1.0, 0.1],
-            "the blocks' output is scaled before the input is added", accepts="positive_number",
+            cls,
+            blocks[-1].attr,
+            "residual_scale",
+            0.2,
+            [1.0, 0.1],
+            "the blocks' output is scaled before the input is added",
+            accepts="positive_number",
         )
         return Match(self, len(members), [m.attr for m in blocks], [scale])
 

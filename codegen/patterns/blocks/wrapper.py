@@ -26,7 +26,9 @@ class Wrapper(BlockPattern):
         graph = inner.forward.graph if inner is not None else None
         if graph is None or (len(graph.inputs) < 2 and graph.returns == "torch.Tensor"):
             return None
-        inputs = [(n.target, n.annotation.removesuffix(" | None"), n.optional) for n in graph.inputs]
+        inputs = [
+            (n.target, n.annotation.removesuffix(" | None"), n.optional) for n in graph.inputs
+        ]
         return Match(self, 1, (path, inputs, graph.returns, inner.forward.examples))
 
     def forward(self, match: Match, g: Graph) -> None:

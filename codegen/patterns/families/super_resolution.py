@@ -75,19 +75,32 @@ class SuperResolution(BlockPattern):
         interpolation = None
         if any(r == 0 for _, r in steps):
             interpolation = ctx.choose(
-                cls, ups[0].attr, "upsample", "nearest", ["bilinear", "none"],
+                cls,
+                ups[0].attr,
+                "upsample",
+                "nearest",
+                ["bilinear", "none"],
                 "doubling before each up conv that keeps the width",
             )
             choices.append(interpolation)
         activation = ctx.choose(
-            cls, ups[0].attr, "activation", "identity" if shuffles else "leaky_relu",
-            ["leaky_relu", "relu", "identity"], "after each up step and the high-resolution conv",
+            cls,
+            ups[0].attr,
+            "activation",
+            "identity" if shuffles else "leaky_relu",
+            ["leaky_relu", "relu", "identity"],
+            "after each up step and the high-resolution conv",
         )
         choices.append(activation)
         skip = None
         if body is not None:
             skip = ctx.choose(
-                cls, body.attr, "long_skip", "add", ["none"], "the first conv's output around the body"
+                cls,
+                body.attr,
+                "long_skip",
+                "add",
+                ["none"],
+                "the first conv's output around the body",
             )
             choices.append(skip)
         found = dict(
@@ -113,7 +126,9 @@ class SuperResolution(BlockPattern):
             if f["body_conv"]:
                 out = g.call_module((f["body_conv"],), out, name="out", inline=True)
             if values["long_skip"] == "add":
-                fea = g.call_function("add", fea, out, name="fea", comment="long skip over the body")
+                fea = g.call_function(
+                    "add", fea, out, name="fea", comment="long skip over the body"
+                )
             else:
                 fea = out
         for attr, r in f["steps"]:

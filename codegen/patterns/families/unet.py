@@ -21,7 +21,12 @@ from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._unet_parts import RESNETS, item_paths, items
 
 CONV_IN, CONV_OUT, NORM_OUT = r"conv_in", r"conv_out", r"conv_norm_out|norm_out"
-TIME, DOWN, MID, UP = r"time_embedding|time_embed", r"down_blocks|down", r"mid_block|mid", r"up_blocks|up"
+TIME, DOWN, MID, UP = (
+    r"time_embedding|time_embed",
+    r"down_blocks|down",
+    r"mid_block|mid",
+    r"up_blocks|up",
+)
 
 
 def _count_resnets(ctx: BlockContext, path_cls) -> int | None:
@@ -65,7 +70,9 @@ class UNet(BlockPattern):
         if 1 + sum(kept) != sum(taken):
             return None
         flip = ctx.choose(cls, time.attr, "flip_sin_to_cos", True, [False], "cos features first")
-        shift = ctx.choose(cls, time.attr, "freq_shift", 0, [1], "frequencies 1e4 ** (-i / (d/2 - shift))")
+        shift = ctx.choose(
+            cls, time.attr, "freq_shift", 0, [1], "frequencies 1e4 ** (-i / (d/2 - shift))"
+        )
         activation = ctx.choose(
             cls, norm_out.attr, "activation", "silu", act.alternatives("silu"), "before conv_out"
         )
@@ -144,5 +151,6 @@ def _returned(c) -> int | None:
 
 
 def _skip_note(count: int) -> str:
-    return f"takes back the last {count} kept maps" if count != 1 else "takes back the last kept map"
-
+    return (
+        f"takes back the last {count} kept maps" if count != 1 else "takes back the last kept map"
+    )
