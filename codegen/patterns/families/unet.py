@@ -69,6 +69,9 @@ class UNet(BlockPattern):
             return None
         if 1 + sum(kept) != sum(taken):
             return None
+        unsupported = _unsupported(ctx)
+        if unsupported:
+            return Match(self, len(members), missing=unsupported)
         flip = ctx.choose(cls, time.attr, "flip_sin_to_cos", True, [False], "cos features first")
         shift = ctx.choose(
             cls, time.attr, "freq_shift", 0, [1], "frequencies 1e4 ** (-i / (d/2 - shift))"
@@ -130,6 +133,17 @@ class UNet(BlockPattern):
         inputs = (torch.randn(2, 3, 16, 16), torch.tensor([3, 750]))
         meta = {**META, "flip_sin_to_cos": True, "freq_shift": 0}
         return [Example(zoo()["unet"](), inputs, meta)]
+
+
+def _unsupported(ctx: BlockContext) -> str:
+    """Settings config.json records that this forward does not compute: named, never ignored."""
+    center = ctx.resolver.evidence("center_input_sample")
+    if center is not None and center[1] is True:
+        return f"a U-Net that centres its input ({center[0]} is true)"
+    scale = ctx.resolver.evidence("mid_block_scale_factor")
+    if scale is not None and scale[1] != 1:
+        return f"a U-Net whose middle block rescales its output ({scale[0]} = {scale[1]})"
+    return ""
 
 
 def _item_class(cls, container, path, ctx: BlockContext):
