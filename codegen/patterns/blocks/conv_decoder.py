@@ -10,7 +10,7 @@ from codegen.patterns.blocks._unet_parts import coder
 
 
 class Decoder(BlockPattern):
-    role = "Decoder"
+    role = "ConvDecoder"
     priority = 6
     synonyms = act.SYNONYMS
 

@@ -10,7 +10,7 @@ from codegen.patterns.blocks._unet_parts import coder
 
 
 class Encoder(BlockPattern):
-    role = "Encoder"
+    role = "ConvEncoder"
     priority = 6
     synonyms = act.SYNONYMS
 

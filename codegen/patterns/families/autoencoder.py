@@ -29,7 +29,7 @@ class Autoencoder(BlockPattern):
         used = [m for m in (encoder, decoder, quant, post) if m is not None]
         if None in (encoder, decoder) or len(used) != len(members):
             return None
-        if ctx.role(encoder) != "Encoder" or ctx.role(decoder) != "Decoder":
+        if ctx.role(encoder) != "ConvEncoder" or ctx.role(decoder) != "ConvDecoder":
             return None
         for conv in (quant, post):
             if conv is not None and (family(conv) != "conv" or conv.kind != "builtin"):
