@@ -109,6 +109,7 @@ def _analyze(
         if group.optional:
             cls = next(c for c in classes if group.instances[0].module.type_name == c.name)
             _pass_through_optional(cls, group, classes, resolver)
+    _lists_for_multi_input_items(classes)
     _name_the_head(classes[-1])
     warnings = gap_warnings(classes)
     warnings += builder.notes
@@ -166,6 +167,29 @@ def _infer_forwards(
                 unknown.add(cls.name)
             else:
                 roles[cls.name] = cls.forward.role
+
+
+def _lists_for_multi_input_items(classes: list[ClassDef]) -> None:
+    """A Sequential can only pass one tensor along: one holding blocks whose forward takes more
+    (a U-Net block given the time embedding) is a ModuleList, its items called by the forward that
+    holds it. TorchScript compiles a Sequential's forward and would reject it."""
+    by_name = {c.name: c for c in classes}
+
+    def multi(m: Module) -> bool:
+        cls = by_name.get(m.type_name) if m.kind == "class" else None
+        graph = cls.forward.graph if cls is not None else None
+        if graph is None:
+            return False
+        required = [n for n in graph.inputs if not n.optional]
+        return len(required) > 1 or graph.returns != "torch.Tensor"
+
+    for cls in classes:
+        called = set(cls.forward.graph.modules_called()) if cls.forward.graph else set()
+        for m in cls.members:
+            if not isinstance(m, Module) or m.kind != "sequential" or (m.attr,) in called:
+                continue
+            if any(multi(c) for c in m.children):
+                m.kind, m.type_name = "modulelist", "nn.ModuleList"
 
 
 def _pass_through_optional(
@@ -227,7 +251,7 @@ def _without_call(g: Graph, attr: str) -> Graph | None:
         for k, n in enumerate(g.nodes)
         if k != i
     ]
-    return Graph(nodes)
+    return Graph(nodes, g.returns)
 
 
 def _shape(g: Graph) -> list[tuple]:

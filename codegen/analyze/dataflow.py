@@ -54,6 +54,7 @@ def infer_forward(
     match.pattern.forward(match, g)
     forward = Forward(
         inputs=[(n.target, n.annotation) for n in g.inputs],
+        returns=g.returns,
         choices=match.choices,
         graph=g,
         pattern=type(match.pattern).__name__,
@@ -62,7 +63,8 @@ def infer_forward(
         trust=match.pattern.trust,
         trust_note=match.pattern.trust_note,
     )
-    forward.examples = example_inputs(cls, g)
+    own = getattr(match.pattern, "example_inputs", None)  # inputs of another kind (a timestep)
+    forward.examples = own(match, cls) if own is not None else example_inputs(cls, g)
     return forward
 
 

@@ -95,17 +95,25 @@ class StructureBuilder:
         self.strides: dict[str, int] = (
             {}
         )  # conv path -> default stride, from the residual convention
+        self.downsamplers: set[str] = set()  # conv paths that are a downsampler's one conv
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels halves the resolution (ResNet): its
-        first spatial conv and the shortcut's conv default to stride 2. Other convs default to 1. The body's convs
-        are the block's own or, beside the shortcut, those of one body Sequential (Hugging Face's
-        `layer`), in index order."""
+        first spatial conv and the shortcut's conv default to stride 2. Other convs default to 1.
+        The body's convs are the block's own or, beside the shortcut, those of one body Sequential
+        (Hugging Face's `layer`), in index order."""
         shortcut = next((c for n, c in node.children.items() if n in SHORTCUT_NAMES), None)
         convs = [c for c in node.children.values() if _conv_weight(c) is not None]
         others = [c for c in node.children.values() if c is not shortcut]
         if not convs and len(others) == 1 and all(map(_canonical_index, others[0].children)):
             convs = [c for c in others[0].walk() if _conv_weight(c) is not None]
+        if DOWNSAMPLER.fullmatch(naming_segment(node.path)) and len(node.children) == 1:
+            # A downsampler holding one spatial conv that keeps the width (diffusers' Downsample2D,
+            # a U-Net's `down`): it halves the resolution.
+            w = _conv_weight(convs[0]) if convs else None
+            if w is not None and max(w[2:]) > 1 and w[0] == w[1]:
+                self.strides[convs[0].path] = 2
+                self.downsamplers.add(convs[0].path)
         if shortcut is None or not convs:
             return
         short_convs = [c for c in shortcut.walk() if _conv_weight(c) is not None]
@@ -251,7 +259,13 @@ class StructureBuilder:
     def _context(
         self, node: KeyNode, prev: IOSpec | None = None, nxt: IOSpec | None = None
     ) -> Context:
-        return Context(self.resolver, prev, nxt, stride=self.strides.get(node.path, 1))
+        return Context(
+            self.resolver,
+            prev,
+            nxt,
+            stride=self.strides.get(node.path, 1),
+            downsampler=node.path in self.downsamplers,
+        )
 
     def _members(self, node: KeyNode) -> list[Module | Tensor]:
         """Tensors, then modules in reading order: the order data flows through them where widths
@@ -294,7 +308,7 @@ class StructureBuilder:
             before = order[i - 1] if i > 0 else None
             after = order[i + 1] if i + 1 < len(order) else None
             if not chained:
-                feeds = before and _feeds_grouped(first[before], first[attr])
+                feeds = before and _feeds_grouped(first[before], first[attr], list(first.values()))
                 before = before if before and (_paired(before, attr) or feeds) else None
                 after = after if after and _paired(attr, after) else None
             elif first[attr].io is not None and first[attr].io.family == "norm":
@@ -314,7 +328,7 @@ class StructureBuilder:
     def _peek(self, node: KeyNode) -> Recognised | None:
         """The layer a node would be without neighbours, recording no choice."""
         made = len(self.resolver.made)
-        found = recognise(node, Context(self.resolver, stride=self.strides.get(node.path, 1)))
+        found = recognise(node, self._context(node))
         del self.resolver.made[made:]
         return found
 
@@ -437,7 +451,7 @@ class StructureBuilder:
     def _class_instance(self, node: KeyNode) -> Module:
         members = self._members(node)
         # Same keys are not the same class where a pattern reads the name (pooler vs intermediate).
-        named = named_role(node.name)
+        named = named_role(naming_segment(node.path) or node.name)
         key = (node.shape_free_signature, tuple(_member_key(m) for m in members), named)
         group = self.groups.get(key)
         if group is None:
@@ -564,18 +578,30 @@ def _after_their_parts(order: list[ClassGroup]) -> list[ClassGroup]:
 GAP_LAYERS = ["nn.Dropout()", "nn.Flatten()", "nn.MaxPool2d(2)", "nn.AvgPool2d(2)"]
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
+DOWNSAMPLER = re.compile(r"down_?samplers?|down_?sampling|downsample_?conv", re.I)
+
+
+def naming_segment(path: str) -> str:
+    """The last segment of a path that is a name: an item of `downsamplers.0` is a downsampler."""
+    return next((s for s in reversed(path.split(".")) if s and not s.isdigit()), "")
 
 
 def _gives(m: Module, width: int | None) -> bool:
     return m.io is not None and m.io.out_width is not None and m.io.out_width == width
 
 
-def _feeds_grouped(prev: Module, conv: Module) -> bool:
+def _feeds_grouped(prev: Module, conv: Module, members: list[Module]) -> bool:
     """A producer whose width is a multiple of what a spatial conv reads per group: a grouped
-    conv (ResNeXt) breaks the width chain, so names alone order it; its producer still counts."""
+    conv (ResNeXt) breaks the width chain, so names alone order it; its producer still counts.
+    The norm must normalise what another conv of the class gives: a pre-activation norm of the
+    block's input (diffusers' `norm1` before `conv1`) feeds no later conv."""
     if prev.io is None or conv.io is None or not prev.io.out_width:
         return False
     if prev.io.family != "norm" or conv.io.family != "conv":
+        return False
+    if not any(
+        m is not conv and family(m) == "conv" and _gives(m, prev.io.out_width) for m in members
+    ):
         return False
     reads = conv.io.in_width
     return bool(reads) and prev.io.out_width != reads and prev.io.out_width % reads == 0

@@ -99,6 +99,7 @@ class Node:
 @dataclass
 class Graph:
     nodes: list[Node] = field(default_factory=list)
+    returns: str = "torch.Tensor"  # the annotation of what the output node returns
 
     def _add(self, node: Node) -> Value:
         if node.op not in OPS:

@@ -21,6 +21,7 @@ FUNCTIONS: dict[str, str | None] = {
     "identity": None,
     "gelu_tanh": "gelu",  # with approximate="tanh" (see apply)
     "quick_gelu": None,  # x * sigmoid(1.702 * x) (see apply)
+    "leaky_relu": "leaky_relu",  # negative slope 0.2, as ESRGAN-style nets use it (see apply)
 }
 # The module form of each, for numbered slots of a Sequential that hold no tensors.
 MODULES: dict[str, str] = {
@@ -78,6 +79,8 @@ def apply(g: Graph, activation: str, value: Value, **options) -> Value:
         scaled = g.call_function("mul", 1.702, value, inline=True)
         gate = g.call_function("sigmoid", scaled, inline=True)
         return g.call_function("mul", value, gate, **options)
+    if activation == "leaky_relu":
+        return g.call_function("leaky_relu", value, 0.2, **options)
     fn = FUNCTIONS.get(activation)
     if fn is None:
         return value

@@ -81,6 +81,7 @@ class LayerContext:
     prev: IOSpec | None = None  # the producer of this layer's input, where the dataflow shows it
     next: IOSpec | None = None
     stride: int = 1  # the conventional stride where the structure suggests one (residual blocks)
+    downsampler: bool = False  # the one conv of a downsampler (its padding has library conventions)
 
 
 @dataclass
@@ -187,8 +188,14 @@ def type_choice(
     return ctx.resolver.choose(node.path, "module_type", default, alternatives, note)
 
 
-# Families whose code fixes the norms' eps instead of recording it in config.json.
-FIXED_EPS = {"distilbert": 1e-12}
+# Families whose code fixes the norms' eps instead of recording it in config.json (transformers'
+# model_type, or diffusers' _class_name).
+FIXED_EPS = {
+    "distilbert": 1e-12,
+    "AutoencoderKL": 1e-6,
+    "AsymmetricAutoencoderKL": 1e-6,
+    "VQModel": 1e-6,
+}
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
 EPS_SYNONYMS = {
@@ -210,7 +217,7 @@ def eps_arg(
 ) -> Arg | None:
     """The eps argument where it is known (None at the default). `searchable` collects the choice
     left at its default, so calibration can still try the others (a transformer's norms)."""
-    model_type = ctx.resolver.evidence("model_type")
+    model_type = ctx.resolver.evidence("model_type") or ctx.resolver.evidence("_class_name")
     fixed = FIXED_EPS.get(model_type[1]) if model_type else None
     default = 1e-5 if fixed is None else fixed
     # 1e-3: the batch norms of networks ported from TensorFlow (MobileNet, EfficientNet).

@@ -292,7 +292,7 @@ def _docstring_paragraph(text: str) -> str:
 
 
 def _example_expr(e: ExampleInput) -> str:
-    shape = ", ".join(str(d) for d in e.shape)
+    shape = ", ".join(str(d) for d in e.shape) + ("," if len(e.shape) == 1 else "")
     return f"torch.randint(0, {e.vocab}, ({shape}))" if e.vocab else f"torch.randn({shape})"
 
 

@@ -39,6 +39,11 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "sqrt": ("math.sqrt", "math"),
     "scaled_dot_product_attention": ("F.scaled_dot_product_attention", "F"),
     "linear": ("F.linear", "F"),
+    "interpolate": ("F.interpolate", "F"),
+    "pad": ("F.pad", "F"),
+    "leaky_relu": ("F.leaky_relu", "F"),
+    "pixel_shuffle": ("F.pixel_shuffle", "F"),
+    "timestep_embedding": ("timestep_embedding", "helper:timestep_embedding"),
     "apply_rotary": ("apply_rotary", "helper:apply_rotary"),
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
@@ -59,10 +64,32 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
 FUNCTIONS.update({f"torch.{n}": (f"torch.{n}", "torch") for n in sorted(TORCH_OPS)})
 FUNCTIONS.update({f"F.{n}": (f"F.{n}", "F") for n in sorted(F_OPS)})
 # What a helper's own text uses beyond torch: the file imports it too.
-HELPER_IMPORTS: dict[str, tuple[str, ...]] = {"relative_position_bias": ("math", "F")}
+HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
+    "relative_position_bias": ("math", "F"),
+    "timestep_embedding": ("math", "F"),
+}
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
 HELPERS: dict[str, str] = {
+    "timestep_embedding": '''
+def timestep_embedding(
+    timesteps: torch.Tensor, dim: int, flip_sin_to_cos: bool, freq_shift: float
+) -> torch.Tensor:
+    """Sinusoidal features of each sample's diffusion timestep: sin and cos of
+    t * 10000 ** (-i / (dim / 2 - freq_shift)), i < dim / 2; cos first when flip_sin_to_cos."""
+    half = dim // 2
+    exponent = -math.log(10000.0) * torch.arange(
+        0, half, dtype=torch.float32, device=timesteps.device
+    )
+    exponent = exponent / (half - freq_shift)
+    emb = timesteps[:, None].float() * torch.exp(exponent)[None, :]
+    emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
+    if flip_sin_to_cos:
+        emb = torch.cat([emb[:, half:], emb[:, :half]], dim=-1)
+    if dim % 2 == 1:
+        emb = F.pad(emb, (0, 1, 0, 0))
+    return emb
+''',
     "add_if_same_shape": '''
 def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """A residual where the shapes allow it: blocks of one class that keep the width and the

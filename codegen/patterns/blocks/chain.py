@@ -490,11 +490,32 @@ def residual_choice(cls: ClassDef, ctx: BlockContext, members: list[Module]) -> 
     """Layers mapping a width back to itself may be wrapped in a residual that leaves no keys (a
     pre-norm MLP block): a choice, not a silent guess, wherever the widths allow one."""
     ios = [m.io for m in members if m.io is not None and m.io.family != "activation"]
-    if len(ios) < 2 or ios[0].family == "embedding":
+    # One Sequential holding the whole net (DnCNN's `model`) may be wrapped too.
+    whole = len(members) == 1 and members[0].kind == "sequential"
+    if (len(ios) < 2 and not whole) or not ios or ios[0].family == "embedding":
         return None
     if ios[0].in_width is None or ios[0].in_width != ios[-1].out_width:
         return None
-    return ctx.resolver.choose(cls.name, "residual", "none", ["add"], "input width equals output")
+    return ctx.resolver.choose(
+        cls.name,
+        "residual",
+        "none",
+        ["add", "subtract"],
+        "input width equals output; subtract: the net predicts what to take away (DnCNN)",
+    )
+
+
+def output_activation_choice(
+    cls: ClassDef, ctx: BlockContext, members: list[Module], around_residual: bool
+) -> Choice | None:
+    """A squashing step after the last layer leaves no keys: an autoencoder's Sigmoid at the top,
+    or an image-to-image conv net's Tanh after its global residual."""
+    ends = _ends(members[-1]) if members else None
+    if not (cls.is_top and ends in ("linear", "conv")) and not (around_residual and ends == "conv"):
+        return None
+    return ctx.resolver.choose(
+        cls.name, "output_activation", "identity", ["sigmoid", "tanh"], "after the last layer"
+    )
 
 
 # Transformer stages built by catalogue patterns: a class around them that no family pattern
@@ -548,25 +569,18 @@ class Chain(BlockPattern):
             return None
         steps, choices = found
         residual = None if front else residual_choice(cls, ctx, ordered)
+        squash = None
         if residual is not None:
             choices.append(residual)
-        add = residual is not None and residual.value == "add"
-        last = None
-        if cls.is_top and ordered and _ends(ordered[-1]) in ("linear", "conv"):
-            # A squashing step after the last layer (an autoencoder's Sigmoid) leaves no keys.
-            last = ctx.resolver.choose(
-                cls.name,
-                "output_activation",
-                "identity",
-                ["sigmoid", "tanh"],
-                "after the last layer",
-            )
-            choices.append(last)
-        trailing = last.value if cls.is_top and last is not None else "identity"
-        return Match(self, len(modules(cls)), (front, steps, add, trailing), choices)
+        squash = output_activation_choice(cls, ctx, ordered, residual is not None)
+        if squash is not None:
+            choices.append(squash)
+        how = residual.value if residual is not None else "none"
+        output = squash.value if squash is not None else "identity"
+        return Match(self, len(modules(cls)), (front, steps, how, output), choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        front, steps, residual, trailing = match.found
+        front, steps, residual, output = match.found
         x = identity = g.input("x")
         if front:
             # Token ids and their positions, each through its own table, summed (GPT-2's wte + wpe).
@@ -581,9 +595,13 @@ class Chain(BlockPattern):
                 g.call_module((front[1],), positions, inline=True),
             )
         x = emit(g, steps, x)
-        if residual:
+        if residual == "add":
             x = g.call_function("add", x, identity, comment="residual: the input is added")
-        g.output(act.apply(g, trailing, x))
+        elif residual == "subtract":
+            x = g.call_function(
+                "sub", identity, x, comment="global residual: the net predicts what to remove"
+            )
+        g.output(act.apply(g, output, x, inline=True) if output != "identity" else x)
 
     @staticmethod
     def examples():

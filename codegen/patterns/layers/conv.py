@@ -19,6 +19,7 @@ from codegen.patterns._kit import (
     names,
     prov,
     shape,
+    type_choice,
 )
 
 if TYPE_CHECKING:
@@ -38,9 +39,19 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     # Conv weights are (out, in/groups, k...); transposed ones (in, out/groups, k...). The bias length
     # (the output channels) tells them apart when in != out; otherwise the name does.
-    transposed = hinted(node, r"deconv|transpose|convt|up_?conv|upsampl")
+    transposed = hinted(node, r"deconv|transpose|convt")
+    kind_choice = None
     if bias is not None and bias[0] != w[0]:
         transposed = True
+    elif not transposed and hinted(node, r"up_?conv|upsampl|conv_?up"):
+        # An upsampling conv: transposed (even kernels: 2x2, 4x4 with stride 2), or a plain conv
+        # after an interpolation (odd kernels: ESRGAN's upconv). The weights fit both.
+        even = all(k % 2 == 0 for k in w[2:])
+        plain, trans = f"nn.Conv{len(w) - 2}d", f"nn.ConvTranspose{len(w) - 2}d"
+        kind_choice = type_choice(
+            ctx, node, trans if even else plain, [plain if even else trans], "an upsampling conv"
+        )
+        transposed = kind_choice.value == trans
     if transposed:
         groups = 1
         if bias is not None and bias[0] % w[1] == 0 and bias[0] != w[1]:
@@ -66,6 +77,8 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     ]
     k = kernel[0] if len(set(kernel)) == 1 else None
     choices = [] if transposed or depthwise is None else [depthwise]
+    if kind_choice is not None:
+        choices.append(kind_choice)
     if transposed:
         args += _transposed_geometry(ctx, node, k, choices)
     else:
@@ -122,19 +135,38 @@ def _conv_geometry(
         choices.append(stride)
     halves = tuple(0 if patchify else size // 2 for size in kernel)
     same = halves[0] if len(set(halves)) == 1 else halves
+    told = downsample_padding(ctx) if ctx.downsampler else None
+    default = same if told is None else told[1]
     padding = ctx.resolver.choose(
         node.path,
         "padding",
-        same,
-        [0] if same else [1],
+        default,
+        [p for p in (same, 0, 1) if p != default][:1],
         "half the kernel keeps the size",
         accepts="size",
     )
+    if told is not None and padding.source == "default":
+        padding.source, padding.note = "metadata", told[0]
     if padding.value != 0:
         args.append(Arg("padding", padding.value, "choice", choice=padding))
     elif padding.alternatives:
         choices.append(padding)
     return args
+
+
+# diffusers' autoencoders give a downsampler's conv no padding and pad its input by (0, 1, 0, 1).
+ASYMMETRIC_DOWNSAMPLE = ("AutoencoderKL", "AsymmetricAutoencoderKL", "VQModel")
+
+
+def downsample_padding(ctx: LayerContext) -> tuple[str, int] | None:
+    """What config.json says a downsampler's conv pads: (the citation, the padding)."""
+    told = ctx.resolver.evidence("downsample_padding")
+    if told is not None and type(told[1]) is int and 0 <= told[1] <= 1:
+        return told
+    library = ctx.resolver.evidence("_class_name")
+    if library is not None and library[1] in ASYMMETRIC_DOWNSAMPLE:
+        return f"{library[0]} {library[1]!r}", 0
+    return None
 
 
 def _transposed_geometry(

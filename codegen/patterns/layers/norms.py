@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from codegen.keytree import KeyNode
 
 BN_KEYS = {"running_mean", "running_var"}
+GROUP_SYNONYMS = ("norm_num_groups", "groups", "gn_groups")
 # Families whose lone-weight `layer_norm` is an RMSNorm (T5's LayerNorm: no mean, no bias), though
 # their config.json names the eps `layer_norm_epsilon`.
 RMS_TYPES = ("t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano", "udop")
@@ -89,6 +90,10 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     args_ln = [Arg(None, w[0] if len(w) == 1 else tuple(w), "width", prov(node, "weight"))]
     after_conv = ctx.prev is not None and ctx.prev.family == "conv"
+    # config.json's group count for the model's norms (diffusers' norm_num_groups) says they group.
+    groups_told = ctx.resolver.evidence("norm_num_groups") is not None and not any(
+        io is not None and io.family in ("linear", "embedding") for io in (ctx.prev, ctx.next)
+    )
     if len(w) > 1:
         default = "nn.LayerNorm"
     elif hinted(node, r"^gn|group"):
@@ -97,7 +102,7 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         default = "nn.LayerNorm"
     elif hinted(node, r"^bn|batch"):
         default = "nn.BatchNorm"
-    elif after_conv:
+    elif after_conv or (ctx.next is not None and ctx.next.family == "conv") or groups_told:
         default = "nn.GroupNorm"
     elif hinted(node, r"prelu"):
         return None
@@ -107,6 +112,8 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         ["nn.GroupNorm", "nn.BatchNorm", "nn.InstanceNorm"] if len(w) == 1 else []
     )
     choice = type_choice(ctx, node, default, alternatives, "weight and bias of one shape")
+    if groups_told and choice.source == "default" and choice.value == "nn.GroupNorm":
+        choice.source, choice.note = "metadata", ctx.resolver.evidence("norm_num_groups")[0]
     c = w[0]
     if choice.value == "nn.GroupNorm":
         divisors = [g for g in (1, 2, 4, 8, 16, 32, 64) if c % g == 0]
@@ -211,7 +218,7 @@ class BatchNorm(LayerPattern):
 
 class AffineNorm(LayerPattern):
     role = "AffineNorm"
-    synonyms = {**EPS_SYNONYMS, "num_groups": ("groups", "gn_groups")}
+    synonyms = {**EPS_SYNONYMS, "num_groups": GROUP_SYNONYMS}
 
     def recognise(self, node, ctx: LayerContext) -> Recognised | None:
         return affine_norm(node, ctx)

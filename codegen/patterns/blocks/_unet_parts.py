@@ -1,0 +1,134 @@
+"""Reading the containers of a diffusion U-Net or an autoencoder: `resnets`, `attentions`,
+`downsamplers`/`upsamplers`, whichever way they were registered (a ModuleList of copies, a list of
+different blocks, a Sequential), as the items a forward calls in turn.
+
+Member names follow diffusers (`resnets`, `attentions`, `downsamplers`, `upsamplers`) and the
+original latent-diffusion code (`block`, `attn`, `downsample`, `upsample`); what each item is comes
+from the role of its class's forward (ResnetBlock, SpatialAttention, Downsample, Upsample), never
+from a name alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codegen.ir import ClassDef, Module, Ref
+from codegen.patterns._kit import BlockContext, modules, one_named, tensors
+
+RESNETS = r"resnets|block|res_?blocks"
+ATTENTIONS = r"attentions|attn|attn_?blocks"
+DOWNSAMPLERS = r"downsamplers|downsample"
+UPSAMPLERS = r"upsamplers|upsample"
+
+
+def item_paths(cls: ClassDef, m: Module) -> list[tuple[str, ...]]:
+    """The path of each item of a container member, in order (a single class: itself)."""
+    if m.kind == "class":
+        return [(m.attr,)]
+    if m.kind == "repeat":
+        # A lifted count is a parameter; a class's instances all have the same number of copies
+        # (their keys differ otherwise), so the number found is the one to unroll.
+        count = m.copies if isinstance(m.repeat, Ref) else m.repeat
+        if not isinstance(count, int):
+            return []
+        return [(m.attr, str(i)) for i in range(count)]
+    if m.kind in ("modulelist", "sequential"):
+        return [(m.attr, c.attr) for c in m.children if c.kind != "placeholder"]
+    return []
+
+
+def item_roles(m: Module, ctx: BlockContext) -> list[str | None]:
+    if m.kind in ("class", "repeat"):
+        return [ctx.role(m)]
+    return [ctx.role(c) for c in m.children if c.kind != "placeholder"]
+
+
+def items(cls: ClassDef, m: Module | None, ctx: BlockContext, role: str):
+    """The item paths of a container member whose items all have `role`; None otherwise."""
+    if m is None:
+        return None
+    roles = item_roles(m, ctx)
+    paths = item_paths(cls, m)
+    if not paths or not roles or any(r != role for r in roles):
+        return None
+    return paths
+
+
+def takes_temb(m: Module, ctx: BlockContext) -> bool:
+    """Whether a member's items take a time embedding (diffusers' `temb`)."""
+    first = m.children[0] if m.kind in ("repeat", "modulelist", "sequential") else m
+    return ctx.takes(first, "temb")
+
+
+@dataclass
+class Stage:
+    """A stage of resnet blocks, attentions after each, and an optional resampler."""
+
+    resnets: list[tuple[str, ...]]
+    attentions: list[tuple[str, ...]]
+    sampler: tuple[str, ...] | None
+    temb: bool  # the resnets take the time embedding
+    explains: int
+
+
+def stage(cls: ClassDef, ctx: BlockContext, sampler_role: str | None) -> Stage | None:
+    """`resnets` (+ `attentions`, one after each) (+ one sampler of `sampler_role`), nothing else."""
+    members = modules(cls)
+    if tensors(cls):
+        return None
+    resnet_m = one_named(members, RESNETS)
+    attn_m = one_named(members, ATTENTIONS)
+    names = DOWNSAMPLERS if sampler_role == "Downsample" else UPSAMPLERS
+    sampler_m = one_named(members, names) if sampler_role else None
+    used = [m for m in (resnet_m, attn_m, sampler_m) if m is not None]
+    if resnet_m is None or len(used) != len(members):
+        return None
+    resnets = items(cls, resnet_m, ctx, "ResnetBlock")
+    attentions = items(cls, attn_m, ctx, "SpatialAttention") if attn_m else []
+    samplers = items(cls, sampler_m, ctx, sampler_role) if sampler_m else []
+    if resnets is None or attentions is None or samplers is None or len(samplers) > 1:
+        return None
+    if sampler_role and not samplers:
+        return None
+    if attentions and len(attentions) != len(resnets):
+        return None
+    return Stage(
+        resnets,
+        attentions,
+        samplers[0] if samplers else None,
+        takes_temb(resnet_m, ctx),
+        len(members),
+    )
+
+
+def stage_examples(cls: ClassDef) -> list:
+    """No smoke-test inputs for a block inside a U-Net: what it takes depends on its neighbours."""
+    return []
+
+
+CONV_IN, CONV_OUT, NORM_OUT = r"conv_in", r"conv_out", r"conv_norm_out|norm_out"
+MID = r"mid_block|mid"
+
+
+def coder(cls: ClassDef, ctx: BlockContext, blocks_name: str):
+    """An autoencoder's encoder or decoder: conv_in, stages (`blocks_name`), an optional middle
+    block, conv_norm_out and conv_out, nothing else. (conv_in, stage paths, mid, norm, conv_out)."""
+    from codegen.patterns._kit import family
+
+    members = modules(cls)
+    if tensors(cls):
+        return None
+    conv_in, conv_out = one_named(members, CONV_IN), one_named(members, CONV_OUT)
+    norm, mid = one_named(members, NORM_OUT), one_named(members, MID)
+    blocks = one_named(members, blocks_name)
+    used = [m for m in (conv_in, conv_out, norm, mid, blocks) if m is not None]
+    if None in (conv_in, conv_out, norm, blocks) or len(used) != len(members):
+        return None
+    if family(conv_in) != "conv" or family(conv_out) != "conv" or family(norm) != "norm":
+        return None
+    if mid is not None and (ctx.role(mid) != "MidBlock" or takes_temb(mid, ctx)):
+        return None
+    stages = items(cls, blocks, ctx, "ResnetStage")
+    if not stages:
+        return None
+    return conv_in.attr, stages, mid.attr if mid else None, norm.attr, conv_out.attr

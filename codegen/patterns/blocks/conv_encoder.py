@@ -1,0 +1,42 @@
+"""An autoencoder's encoder (diffusers' Encoder in AutoencoderKL): conv_in, the down stages in
+turn, the middle block, then group norm, activation and conv_out to the latent moments."""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
+from codegen.patterns.blocks._unet_parts import coder
+
+
+class Encoder(BlockPattern):
+    role = "ConvEncoder"
+    priority = 6
+    synonyms = act.SYNONYMS
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        found = coder(cls, ctx, r"down_blocks|down")
+        if found is None:
+            return None
+        activation = ctx.choose(
+            cls, found[3], "activation", "silu", act.alternatives("silu"), "before conv_out"
+        )
+        return Match(self, 4 + (found[2] is not None), found, [activation])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        conv_in, stages, mid, norm, conv_out = match.found
+        x = g.call_module((conv_in,), g.input("x"), name="x")
+        for path in stages:
+            x = g.call_module(path, x, name="x")
+        if mid is not None:
+            x = g.call_module((mid,), x, name="x")
+        x = g.call_module((norm,), x, name="x", inline=True)
+        x = act.apply(g, match.choices[0].value, x, name="x", inline=True)
+        g.output(g.call_module((conv_out,), x))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._generative_examples import VAE_META, modules as zoo
+
+        z = zoo()
+        return [Example(z["holder"](z["vae"]().encoder), z["image"](3, 16), VAE_META)]

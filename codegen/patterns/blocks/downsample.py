@@ -1,0 +1,50 @@
+"""A downsampler holding one strided conv that keeps the width (diffusers' Downsample2D, a U-Net's
+`down`): `conv(x)`, or, where the conv has no padding (diffusers' autoencoders), the input padded
+by one pixel on the right and bottom first: `conv(F.pad(x, (0, 1, 0, 1)))`."""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import tensors
+from codegen.patterns.blocks._conv_parts import arg
+
+NAMES = r"down_?samplers?|down_?sampling|downsample_?conv"
+
+
+class Downsample(BlockPattern):
+    role = "Downsample"
+    named = NAMES
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1 or not cls.named:
+            return None
+        conv = members[0]
+        if family(conv) != "conv" or conv.kind != "builtin" or conv.io.ndim != 2:
+            return None
+        if conv.io.in_width != conv.io.out_width or arg(conv, "stride", 1) == 1:
+            return None
+        return Match(self, 1, (conv.attr, arg(conv, "padding", 0) == 0))
+
+    def forward(self, match: Match, g: Graph) -> None:
+        conv, pad = match.found
+        x = g.input("x")
+        if pad:
+            x = g.call_function(
+                "pad", x, (0, 1, 0, 1), comment="one pixel right and bottom: the conv has none"
+            )
+        g.output(g.call_module((conv,), x))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._generative_examples import META, modules as zoo
+
+        z = zoo()
+        return [
+            Example(z["samplers"](True, 8), z["image"](8), META),
+            Example(
+                z["samplers"](True, 8, 0), z["image"](8), {**META, "_class_name": "AutoencoderKL"}
+            ),
+        ]

@@ -1,0 +1,65 @@
+"""The middle of a U-Net or an autoencoder (diffusers' UNetMidBlock2D): a resnet block, then each
+attention followed by the next resnet block (without attentions, held as `mid_block`: the resnet
+blocks in turn). The resnets take the time embedding where they have
+a projection for it."""
+
+from __future__ import annotations
+
+import re
+
+from codegen.ir import ExampleInput
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, one_named
+from codegen.patterns._kit import tensors
+from codegen.patterns.blocks._unet_parts import ATTENTIONS, RESNETS, items, stage_examples
+from codegen.patterns.blocks._unet_parts import takes_temb
+
+
+def naming(cls) -> str:
+    return cls.named
+
+
+class MidBlock(BlockPattern):
+    role = "MidBlock"
+    named = r"mid_?block|mid|middle_?block"
+    priority = 6  # over a stage: one resnet more than attentions
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        resnet_m, attn_m = one_named(members, RESNETS), one_named(members, ATTENTIONS)
+        named = re.fullmatch(r"mid_?block|mid|middle_?block", naming(cls) or "", re.IGNORECASE)
+        if tensors(cls) or resnet_m is None or len(members) != 1 + (attn_m is not None):
+            return None
+        if attn_m is None and not named:  # no attention: a middle block only where it is held
+            return None
+        resnets = items(cls, resnet_m, ctx, "ResnetBlock")
+        attentions = items(cls, attn_m, ctx, "SpatialAttention") if attn_m else []
+        if resnets is None or attentions is None:
+            return None
+        if attentions and len(resnets) != len(attentions) + 1:
+            return None
+        return Match(self, len(members), (resnets, attentions, takes_temb(resnet_m, ctx)))
+
+    def forward(self, match: Match, g: Graph) -> None:
+        resnets, attentions, temb = match.found
+        x = g.input("x")
+        extra = (g.input("temb"),) if temb else ()
+        x = g.call_module(resnets[0], x, *extra, name="x")
+        for i, resnet in enumerate(resnets[1:]):
+            if attentions:
+                x = g.call_module(attentions[i], x, name="x")
+            x = g.call_module(resnet, x, *extra, name="x")
+        g.output(x)
+
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput]:
+        return stage_examples(cls)
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._generative_examples import META, modules as zoo
+
+        z = zoo()
+        return [
+            Example(z["mid"](12), z["with_temb"](8, 12), META),
+            Example(z["mid"](None), z["image"](8), META),
+        ]

@@ -1,0 +1,97 @@
+"""The diffusion/autoencoder resnet block (diffusers' ResnetBlock2D, latent diffusion's
+ResnetBlock): pre-activation group-norm/conv pairs, the time embedding added between them where
+the block has a projection for it, and the input (projected by a 1x1 conv when the width changes)
+added back:
+
+    h = conv1(act(norm1(x)));  h = h + time_emb_proj(act(temb))[:, :, None, None]
+    h = conv2(act(norm2(h)));  return shortcut(x) + h
+
+Recognised from names and widths: norm1 normalises the input, conv1 takes it, norm2/conv2 keep
+conv1's width, the time projection gives it, the shortcut maps input to output width.
+"""
+
+from __future__ import annotations
+
+from codegen.ir import ExampleInput
+from codegen.ir.graph import Graph, Slice
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import one_named, tensors
+
+TIME_PROJ = r"time_emb_proj|temb_proj|emb_proj|time_proj"
+SHORTCUT = r"conv_shortcut|nin_shortcut|shortcut|skip_connection"
+
+
+class ResnetBlock(BlockPattern):
+    role = "ResnetBlock"
+    priority = 5  # over the post-activation BasicBlock: group norms before their convs
+    synonyms = act.SYNONYMS
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        norm1, norm2 = one_named(members, r"norm1"), one_named(members, r"norm2")
+        conv1, conv2 = one_named(members, r"conv1"), one_named(members, r"conv2")
+        proj, short = one_named(members, TIME_PROJ), one_named(members, SHORTCUT)
+        used = [m for m in (norm1, norm2, conv1, conv2, proj, short) if m is not None]
+        if None in (norm1, norm2, conv1, conv2) or len(used) != len(members):
+            return None
+        if [family(m) for m in (norm1, norm2, conv1, conv2)] != ["norm", "norm", "conv", "conv"]:
+            return None
+        if not all(n.type_name == "nn.GroupNorm" for n in (norm1, norm2)):
+            return None
+        if proj is not None and family(proj) != "linear":
+            return None
+        if short is not None and family(short) != "conv":
+            return None
+        c_in, c_mid = conv1.io.in_width, conv1.io.out_width
+        if norm1.io.in_width != c_in or norm2.io.in_width != c_mid:
+            return None
+        if conv2.io.in_width != c_mid or conv2.io.out_width != c_mid:
+            return None
+        if proj is not None and proj.io.out_width != c_mid:
+            return None
+        if short is None and c_in != c_mid:
+            return None
+        activation = ctx.choose(
+            cls, norm1.attr, "activation", "silu", act.alternatives("silu"), "after each norm"
+        )
+        found = (norm1.attr, conv1.attr, norm2.attr, conv2.attr, proj and proj.attr)
+        return Match(self, len(members), found + (short and short.attr,), [activation])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        norm1, conv1, norm2, conv2, proj, short = match.found
+        activation = match.choices[0].value
+        x = g.input("x")
+        temb = g.input("temb") if proj else None
+        h = g.call_module((norm1,), x, name="h", inline=True)
+        h = act.apply(g, activation, h, name="h", inline=True)
+        h = g.call_module((conv1,), h, name="h")
+        if temb is not None:
+            t = act.apply(g, activation, temb, name="t", inline=True)
+            t = g.call_module((proj,), t, name="t", inline=True)
+            t = g.call_function("getitem", t, (Slice(), Slice(), None, None), inline=True)
+            h = g.call_function("add", h, t, name="h", comment="the time embedding, per channel")
+        h = g.call_module((norm2,), h, name="h", inline=True)
+        h = act.apply(g, activation, h, name="h", inline=True)
+        h = g.call_module((conv2,), h, name="h")
+        identity = g.call_module((short,), x, inline=True) if short else x
+        g.output(g.call_function("add", identity, h))
+
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput]:
+        widths = {m.attr: m.io for m in modules(cls)}
+        x = ExampleInput((2, widths[match.found[1]].in_width, 16, 16))
+        proj = match.found[4]
+        return [x, ExampleInput((2, widths[proj].in_width))] if proj else [x]
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._generative_examples import META, modules as zoo
+
+        z = zoo()
+
+        return [
+            Example(z["holder"](z["resnet"](8, 16, 12)), z["with_temb"](8, 12), META),
+            Example(z["holder"](z["resnet"](8, 8, None)), z["image"](8), META),
+        ]

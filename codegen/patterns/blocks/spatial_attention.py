@@ -1,0 +1,106 @@
+"""Self-attention over the pixels of a feature map (diffusers' Attention in U-Net and autoencoder
+blocks, latent diffusion's AttnBlock with linear projections): group-norm the map, read it as a
+sequence of pixels, multi-head scaled dot-product attention, project, and add the input back.
+
+    s = group_norm(x).flatten(2).transpose(1, 2)             # [batch, pixels, channels]
+    out = to_out(attention(to_q(s), to_k(s), to_v(s)))
+    return out.transpose(1, 2).reshape(x.shape) + x
+
+The head size is a choice: config.json's attention_head_dim where the folder has one (diffusers'
+U-Net), else one head over all channels (diffusers' autoencoder).
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import one_named, tensors
+
+NORM = r"group_norm|norm"
+QUERY, KEY, VALUE = r"to_q|query|q", r"to_k|key|k", r"to_v|value|v"
+OUT = r"to_out|proj_attn|proj_out"
+
+
+def _linear_path(m) -> tuple[str, ...] | None:
+    """The path of a Linear member, or of the one Linear in a list beside dropouts (`to_out.0`)."""
+    if m.kind == "builtin":
+        return (m.attr,) if family(m) == "linear" else None
+    if m.kind in ("sequential", "modulelist"):
+        real = [c for c in m.children if c.kind != "placeholder"]
+        if len(real) == 1 and family(real[0]) == "linear":
+            return (m.attr, real[0].attr)
+    return None
+
+
+class SpatialAttention(BlockPattern):
+    role = "SpatialAttention"
+    priority = 5
+    synonyms = {"head_dim": ("attention_head_dim",)}
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        norm = one_named(members, NORM)
+        q, k, v, out = (one_named(members, n) for n in (QUERY, KEY, VALUE, OUT))
+        if None in (norm, q, k, v, out) or len(members) != 5:
+            return None
+        if norm.type_name != "nn.GroupNorm":
+            return None
+        paths = [_linear_path(m) for m in (q, k, v, out)]
+        if None in paths or any(m.kind != "builtin" for m in (q, k, v)):
+            return None
+        width = norm.io.in_width
+        if any(m.io.in_width != width for m in (q, k, v)) or q.io.out_width != k.io.out_width:
+            return None
+        inner = q.io.out_width
+        divisors = [d for d in range(1, inner + 1) if inner % d == 0]
+        head_dim = ctx.choose(
+            cls,
+            q.attr,
+            "head_dim",
+            inner,
+            divisors,
+            "one head over all channels",
+            accepts="positive_int",
+        )
+        if not isinstance(head_dim.value, int) or inner % head_dim.value:
+            return None
+        return Match(self, 5, (norm.attr, *paths), [head_dim])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        norm, q, k, v, out = match.found
+        head_dim = match.choices[0].value
+        x = g.input("x")
+        s = g.call_module((norm,), x, name="s", inline=True)
+        s = g.call_method("flatten", s, 2, name="s", inline=True)
+        s = g.call_method("transpose", s, 1, 2, name="s", comment="[batch, pixels, channels]")
+        batch = g.call_method("size", s, 0, name="batch")
+        pixels = g.call_method("size", s, 1, name="pixels")
+        heads = []
+        for path, name in ((q, "q"), (k, "k"), (v, "v")):
+            h = g.call_module(path, s, name=name, inline=True)
+            h = g.call_method("reshape", h, batch, pixels, -1, head_dim, name=name, inline=True)
+            heads.append(g.call_method("transpose", h, 1, 2, name=name))
+        a = g.call_function("scaled_dot_product_attention", *heads, name="out")
+        a = g.call_method("transpose", a, 1, 2, name="out", inline=True)
+        a = g.call_method("flatten", a, 2, name="out", inline=True)
+        a = g.call_module(out, a, name="out")
+        a = g.call_method("transpose", a, 1, 2, name="out", inline=True)
+        shape = g.call_method("shape", x, inline=True)
+        a = g.call_method("reshape", a, shape, name="out", inline=True)
+        g.output(g.call_function("add", a, x))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._generative_examples import META, modules as zoo
+
+        z = zoo()
+        return [
+            Example(z["holder"](z["attention"](8, 8)), z["image"](8, 4), META),
+            Example(
+                z["holder"](z["attention"](16, 4)),
+                z["image"](16, 4),
+                {**META, "attention_head_dim": 4},
+            ),
+        ]

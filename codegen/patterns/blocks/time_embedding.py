@@ -1,0 +1,53 @@
+"""The MLP that turns a diffusion model's sinusoidal timestep features into its time embedding
+(diffusers' TimestepEmbedding): `linear_2(act(linear_1(t)))`, the activation a choice (SiLU, or
+config.json's act_fn)."""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import one_named, tensors
+
+
+class TimeEmbedding(BlockPattern):
+    role = "TimeEmbedding"
+    named = r"time_embedding|time_embed|temb"
+    priority = 5
+    synonyms = act.SYNONYMS
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        first, second = one_named(members, r"linear_1"), one_named(members, r"linear_2")
+        if tensors(cls) or len(members) != 2 or None in (first, second) or not cls.named:
+            return None
+        if family(first) != "linear" or family(second) != "linear":
+            return None
+        if first.io.out_width != second.io.in_width:
+            return None
+        activation = ctx.choose(
+            cls, first.attr, "activation", "silu", act.alternatives("silu"), "between the two"
+        )
+        return Match(self, 2, (first.attr, second.attr), [activation])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        first, second = match.found
+        t = g.call_module((first,), g.input("t"), name="t", inline=True)
+        t = act.apply(g, match.choices[0].value, t, name="t", inline=True)
+        g.output(g.call_module((second,), t))
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.blocks._generative_examples import modules as zoo
+
+        class Holder(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.time_embedding = zoo()["time_embedding"](8, 16)
+
+            def forward(self, t: torch.Tensor) -> torch.Tensor:
+                return self.time_embedding(t)
+
+        return [Example(Holder(), (torch.randn(3, 8),))]

@@ -1,0 +1,48 @@
+"""An upsampler holding one conv that keeps the width (diffusers' Upsample2D, a U-Net's `up`):
+the map is doubled by nearest-neighbour interpolation, then convolved. The interpolation leaves no
+tensors: it is a choice."""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import tensors
+from codegen.patterns.blocks._conv_parts import arg
+
+NAMES = r"up_?samplers?|up_?sampling|upsample_?conv"
+
+
+class Upsample(BlockPattern):
+    role = "Upsample"
+    named = NAMES
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1 or not cls.named:
+            return None
+        conv = members[0]
+        if family(conv) != "conv" or conv.kind != "builtin" or conv.io.ndim != 2:
+            return None
+        if conv.type_name != "nn.Conv2d" or arg(conv, "stride", 1) != 1:
+            return None
+        mode = ctx.choose(
+            cls, conv.attr, "interpolation", "nearest", ["bilinear"], "doubling before the conv"
+        )
+        return Match(self, 1, conv.attr, [mode])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        x = g.call_function(
+            "interpolate",
+            g.input("x"),
+            kwargs={"scale_factor": 2.0, "mode": match.choices[0].value},
+            comment="twice the height and width",
+        )
+        g.output(g.call_module((match.found,), x))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._generative_examples import META, modules as zoo
+
+        z = zoo()
+        return [Example(z["samplers"](False, 8), z["image"](8), META)]

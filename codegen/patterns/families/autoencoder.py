@@ -1,0 +1,62 @@
+"""A variational autoencoder (diffusers' AutoencoderKL): the encoder gives the moments of a
+diagonal Gaussian over the latent, `quant_conv` mixes them; the forward takes the mean (the
+posterior's mode: deterministic, as `AutoencoderKL(x, sample_posterior=False)`), and decodes it
+through `post_quant_conv` and the decoder.
+
+    moments = quant_conv(encoder(x));  mean, logvar = moments.chunk(2, dim=1)
+    return decoder(post_quant_conv(mean))
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import one_named, tensors
+
+QUANT, POST_QUANT = r"quant_conv", r"post_quant_conv"
+
+
+class Autoencoder(BlockPattern):
+    role = "Autoencoder"
+    priority = 10
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        encoder, decoder = one_named(members, r"encoder"), one_named(members, r"decoder")
+        quant, post = one_named(members, QUANT), one_named(members, POST_QUANT)
+        used = [m for m in (encoder, decoder, quant, post) if m is not None]
+        if None in (encoder, decoder) or len(used) != len(members):
+            return None
+        if ctx.role(encoder) != "ConvEncoder" or ctx.role(decoder) != "ConvDecoder":
+            return None
+        for conv in (quant, post):
+            if conv is not None and (family(conv) != "conv" or conv.kind != "builtin"):
+                return None
+        moments = quant.io.out_width if quant is not None else encoder.io.out_width
+        latent = post.io.in_width if post is not None else decoder.io.in_width
+        if moments is not None and latent is not None and moments != 2 * latent:
+            return None
+        found = (encoder.attr, quant and quant.attr, post and post.attr, decoder.attr)
+        return Match(self, len(members), found)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        encoder, quant, post, decoder = match.found
+        h = g.call_module((encoder,), g.input("sample"), name="moments")
+        if quant is not None:
+            h = g.call_module((quant,), h, name="moments")
+        halves = g.call_method("chunk", h, 2, kwargs={"dim": 1}, inline=True)
+        z = g.call_function(
+            "getitem", halves, 0, name="z", comment="the mean: the posterior's mode, no sampling"
+        )
+        if post is not None:
+            z = g.call_module((post,), z, name="z")
+        g.output(g.call_module((decoder,), z))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._generative_examples import VAE_META, modules as zoo
+
+        z = zoo()
+        return [Example(z["vae"](), z["image"](3, 16), VAE_META)]

@@ -1,0 +1,170 @@
+"""A diffusion U-Net (diffusers' UNet2DModel): `forward(sample, timestep)` returns the predicted
+sample (noise, or whatever the model was trained to predict).
+
+    temb = time_embedding(timestep_embedding(timestep))     # sinusoidal features, then an MLP
+    x = conv_in(sample); every down block returns its maps, kept for the up path
+    x = mid_block(x, temb)
+    each up block concatenates the latest kept maps back, one per resnet
+    return conv_out(act(conv_norm_out(x)))
+
+The sinusoidal features' layout (cos first, frequency shift) leaves no tensors: choices, settled
+by config.json's flip_sin_to_cos and freq_shift where the folder has them.
+"""
+
+from __future__ import annotations
+
+from codegen.ir import ExampleInput
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import one_named, tensors
+from codegen.patterns.blocks._unet_parts import RESNETS, item_paths, items
+
+CONV_IN, CONV_OUT, NORM_OUT = r"conv_in", r"conv_out", r"conv_norm_out|norm_out"
+TIME, DOWN, MID, UP = (
+    r"time_embedding|time_embed",
+    r"down_blocks|down",
+    r"mid_block|mid",
+    r"up_blocks|up",
+)
+
+
+def _count_resnets(ctx: BlockContext, path_cls) -> int | None:
+    """How many resnets an up block runs: one kept map each."""
+    resnets = one_named(modules(path_cls), RESNETS)
+    return len(item_paths(path_cls, resnets)) if resnets is not None else None
+
+
+class UNet(BlockPattern):
+    role = "UNet"
+    priority = 10
+    synonyms = act.SYNONYMS
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        conv_in, conv_out = one_named(members, CONV_IN), one_named(members, CONV_OUT)
+        norm_out, time = one_named(members, NORM_OUT), one_named(members, TIME)
+        down, mid, up = one_named(members, DOWN), one_named(members, MID), one_named(members, UP)
+        used = [m for m in (conv_in, conv_out, norm_out, time, down, mid, up) if m is not None]
+        if None in (conv_in, conv_out, norm_out, time, down, up) or len(used) != len(members):
+            return None
+        if family(conv_in) != "conv" or family(conv_out) != "conv" or family(norm_out) != "norm":
+            return None
+        if ctx.role(time) != "TimeEmbedding" or (mid is not None and ctx.role(mid) != "MidBlock"):
+            return None
+        downs, ups = items(cls, down, ctx, "UNetDownBlock"), items(cls, up, ctx, "UNetUpBlock")
+        if not downs or not ups:
+            return None
+        time_cls = ctx.classes.get(time.type_name)
+        first = [m for m in modules(time_cls) if family(m) == "linear"] if time_cls else []
+        features = min((m.io.in_width for m in first if m.io.in_width), default=None)
+        # What each down block keeps (its returned list) and each up block takes back.
+        down_cls = [_item_class(cls, down, p, ctx) for p in downs]
+        up_cls = [_item_class(cls, up, p, ctx) for p in ups]
+        kept = [_returned(c) for c in down_cls]
+        taken = [_count_resnets(ctx, c) if c else None for c in up_cls]
+        if features is None or None in kept or None in taken:
+            return None
+        if 1 + sum(kept) != sum(taken):
+            return None
+        unsupported = _unsupported(ctx)
+        if unsupported:
+            return Match(self, len(members), missing=unsupported)
+        flip = ctx.choose(cls, time.attr, "flip_sin_to_cos", True, [False], "cos features first")
+        shift = ctx.choose(
+            cls, time.attr, "freq_shift", 0, [1], "frequencies 1e4 ** (-i / (d/2 - shift))"
+        )
+        activation = ctx.choose(
+            cls, norm_out.attr, "activation", "silu", act.alternatives("silu"), "before conv_out"
+        )
+        found = dict(
+            conv_in=conv_in.attr,
+            conv_out=conv_out.attr,
+            norm_out=norm_out.attr,
+            time=time.attr,
+            mid=mid.attr if mid else None,
+            downs=list(zip(downs, kept)),
+            ups=list(zip(ups, taken)),
+            features=features,
+            in_channels=conv_in.io.in_width,
+        )
+        return Match(self, len(members), found, [flip, shift, activation])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        f = match.found
+        flip, shift, activation = (c.value for c in match.choices)
+        sample, timestep = g.input("sample"), g.input("timestep")
+        batch = g.call_method("size", sample, 0, inline=True)
+        t = g.call_method("reshape", timestep, -1, name="t", inline=True)
+        t = g.call_method("expand", t, batch, name="t", comment="one timestep per sample")
+        t = g.call_function(
+            "timestep_embedding", t, f["features"], bool(flip), float(shift), name="t", inline=True
+        )
+        temb = g.call_module((f["time"],), t, name="temb", comment="[batch, time embedding]")
+        x = g.call_module((f["conv_in"],), sample, name="x")
+        kept: list = [x]
+        for path, count in f["downs"]:
+            states = g.call_module(path, x, temb, name="states")
+            maps = [g.call_function("getitem", states, i, inline=True) for i in range(count)]
+            kept += maps
+            x = g.call_function("getitem", states, -1, name="x")
+        if f["mid"]:
+            x = g.call_module((f["mid"],), x, temb, name="x")
+        for path, count in f["ups"]:
+            skips, kept = kept[len(kept) - count :], kept[: len(kept) - count]
+            x = g.call_module(path, x, temb, skips, name="x", comment=_skip_note(count))
+        x = g.call_module((f["norm_out"],), x, name="x", inline=True)
+        x = act.apply(g, activation, x, name="x", inline=True)
+        g.output(g.call_module((f["conv_out"],), x))
+
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput]:
+        size = 2 ** max(len(match.found["downs"]), 3)
+        return [ExampleInput((2, match.found["in_channels"], size, size)), ExampleInput((2,), 1000)]
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.blocks._generative_examples import META, modules as zoo
+
+        torch.manual_seed(1)
+        inputs = (torch.randn(2, 3, 16, 16), torch.tensor([3, 750]))
+        meta = {**META, "flip_sin_to_cos": True, "freq_shift": 0}
+        return [Example(zoo()["unet"](), inputs, meta)]
+
+
+def _unsupported(ctx: BlockContext) -> str:
+    """Settings config.json records that this forward does not compute: named, never ignored."""
+    center = ctx.resolver.evidence("center_input_sample")
+    if center is not None and center[1] is True:
+        return f"a U-Net that centres its input ({center[0]} is true)"
+    scale = ctx.resolver.evidence("mid_block_scale_factor")
+    if scale is not None and scale[1] != 1:
+        return f"a U-Net whose middle block rescales its output ({scale[0]} = {scale[1]})"
+    return ""
+
+
+def _item_class(cls, container, path, ctx: BlockContext):
+    if container.kind == "class":
+        return ctx.classes.get(container.type_name)
+    if container.kind == "repeat":
+        return ctx.classes.get(container.children[0].type_name)
+    child = next((c for c in container.children if c.attr == path[-1]), None)
+    return ctx.classes.get(child.type_name) if child is not None else None
+
+
+def _returned(c) -> int | None:
+    """How many maps a down block's forward returns (its output is a list of them)."""
+    graph = c.forward.graph if c is not None else None
+    if graph is None or graph.returns != "list[torch.Tensor]" or not graph.nodes:
+        return None
+    out = graph.nodes[-1]
+    return len(out.args[0]) if out.op == "output" and isinstance(out.args[0], list) else None
+
+
+def _skip_note(count: int) -> str:
+    return (
+        f"takes back the last {count} kept maps" if count != 1 else "takes back the last kept map"
+    )
