@@ -1,17 +1,24 @@
-"""A class whose only member is a generated class (or a list of one) taking several inputs (a U-Net block given the
-sample and the time embedding): it passes all of them through and returns what the member returns.
-One-input members are the width chain's (chain.py)."""
+"""A class whose only member is a generated class (or a one-item list of one) it passes every input
+to, returning what the member returns: a user's or a library's wrapper around a whole model (OPT's
+`OPTForCausalLM` around `model.decoder`), a U-Net block held with its time embedding input.
+
+A one-input member that is not a whole model stays the width chain's (chain.py), which may add a
+residual or an activation around it; a stack of transformer layers is the encoder's (more specific).
+"""
 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 
+# Roles of classes that are a whole model: holding one says nothing more about the forward.
+WHOLE = ("CausalLM", "Classifier", "EncoderModel")
+
 
 class Wrapper(BlockPattern):
     role = "Wrapper"
     names_class = False
-    priority = 5
+    priority = 4  # below the stacks (Encoder) a one-item list of layers also fits
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -24,7 +31,10 @@ class Wrapper(BlockPattern):
             return None
         inner = ctx.classes.get(held.type_name)
         graph = inner.forward.graph if inner is not None else None
-        if graph is None or (len(graph.inputs) < 2 and graph.returns == "torch.Tensor"):
+        if graph is None:
+            return None
+        whole = ctx.role(held) in WHOLE
+        if not whole and len(graph.inputs) < 2 and graph.returns == "torch.Tensor":
             return None
         inputs = [
             (n.target, n.annotation.removesuffix(" | None"), n.optional) for n in graph.inputs
@@ -42,7 +52,17 @@ class Wrapper(BlockPattern):
 
     @staticmethod
     def examples():
-        from codegen.patterns.blocks._generative_examples import META, modules as zoo
+        import torch
 
-        z = zoo()
-        return [Example(z["holder"](z["resnet"](8, 8, 12)), z["with_temb"](8, 12), META)]
+        from codegen.patterns.blocks._generative_examples import META, modules as zoo
+        from codegen.patterns.families._examples import modules
+
+        z, m = zoo(), modules()
+        return [
+            Example(z["holder"](z["resnet"](8, 8, 12)), z["with_temb"](8, 12), META),
+            Example(
+                m["holder"](m["lm"]()),
+                (torch.randint(0, 50, (2, 7)),),
+                {"n_head": 2, "hidden_act": "gelu"},
+            ),
+        ]
