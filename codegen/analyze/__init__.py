@@ -130,7 +130,9 @@ def _flag_unused_config(top: ClassDef, config: Any, resolver: ChoiceResolver) ->
     if not unused:
         return []
     names = ", ".join(printable(k) for k in unused)
-    note = f"config.json sets {names}, which this file does not use and which may change the forward"
+    note = (
+        f"config.json sets {names}, which this file does not use and which may change the forward"
+    )
     if top.forward.trust == "inferred":
         top.forward.trust = "guessed"
         top.forward.trust_note = note

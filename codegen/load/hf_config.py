@@ -40,8 +40,7 @@ def read_config(directory: Path) -> dict[str, Any]:
 # (ChoiceResolver.consumed), or on one of these reviewed lists, or reported.
 
 # Keys that never change an eval-mode forward in float32: ids, bookkeeping, training-only settings.
-NO_FORWARD_EFFECT = frozenset(
-    """
+NO_FORWARD_EFFECT = frozenset("""
     bos_token_id eos_token_id pad_token_id sep_token_id cls_token_id mask_token_id unk_token_id
     decoder_start_token_id forced_bos_token_id forced_eos_token_id transformers_version
     architectures model_type torch_dtype dtype _name_or_path name_or_path id2label label2id
@@ -53,19 +52,16 @@ NO_FORWARD_EFFECT = frozenset(
     original_max_position_embeddings auxiliary_loss_weight semantic_loss_ignore_index
     summary_activation summary_proj_to_labels summary_type summary_use_proj encoder_stride
     out_features out_indices stage_names reshape_hidden_states
-    """.split()
-)
+    """.split())
 # Sizes and presence flags the checkpoint's shapes and keys already show.
-SHOWN_BY_SHAPES = frozenset(
-    """
+SHOWN_BY_SHAPES = frozenset("""
     vocab_size hidden_size n_embd d_model dim embedding_size intermediate_size ffn_dim n_inner
     hidden_dim ffn_hidden_size num_hidden_layers n_layer num_layers n_layers max_position_embeddings
     n_positions n_ctx type_vocab_size task_type_vocab_size num_channels image_size patch_size
     word_embed_proj_dim attention_bias mlp_bias qkv_bias use_qkv_bias use_bias bias enable_bias
     add_cross_attention tie_word_embeddings mlp_ratio qk_layernorm use_mask_token
     pooler_output_size num_labels use_swiglu_ffn
-    """.split()
-)
+    """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.
 NEUTRAL = {

@@ -191,7 +191,9 @@ def type_choice(
 FIXED_EPS = {"distilbert": 1e-12}
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
-EPS_SYNONYMS = {"eps": ("layer_norm_eps", "layer_norm_epsilon", "norm_eps", "rms_norm_eps")}
+EPS_SYNONYMS = {
+    "eps": ("layer_norm_eps", "layer_norm_epsilon", "norm_eps", "rms_norm_eps", "norm_epsilon")
+}
 NHEAD_SYNONYMS = {
     "nhead": ("n_head", "num_heads", "num_attention_heads", "n_heads", "heads", "num_head")
 }

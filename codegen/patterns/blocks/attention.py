@@ -17,7 +17,10 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    apply_norm,
+    family,
     modules,
+    norm_offset,
     one_named,
     tensors,
 )
@@ -25,9 +28,15 @@ from codegen.patterns._kit import (
 FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
 OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo"
+# Norms of queries and keys (Qwen3, OLMo-2, Gemma 3), per head or over the whole projection.
+Q_NORM = r"q_norm|q_layernorm|query_layernorm|q_ln|norm_q|query_norm"
+K_NORM = r"k_norm|k_layernorm|key_layernorm|k_ln|norm_k|key_norm"
 # Fused layouts: [q | k | v] one after another, or per head [q_h k_h v_h] (GPT-NeoX, BLOOM).
 PER_HEAD_NAMES = r"query_key_value"
 PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon")
+# ... or in 4 model-parallel shards, each [q | v | k] (CodeGen's qkv_proj, written for 4 devices).
+SHARDED_TYPES = {"codegen": "mp4_qvk"}
+QKV_LAYOUTS = ("concat", "per_head", "mp4_qvk")
 # Model types and architectures that attend only to earlier positions.
 DECODER_TYPES = (
     "gpt2",
@@ -76,6 +85,8 @@ ROTARY_TYPES = (
     "persimmon",
 )
 INTERLEAVED_TYPES = ("gptj", "codegen")
+# config.json keys that only a rotary attention has.
+ROPE_KEYS = ("rope_theta", "rotary_dim", "rotary_emb_base", "rope_base")
 # Families whose attention adds a per-head linear position bias (ALiBi): not computed yet.
 ALIBI_TYPES = ("bloom", "mpt")
 HEAD_COUNTS = [1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 25, 32, 40, 48, 56, 64, 71, 96, 128]
@@ -119,6 +130,18 @@ def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     return None, ""
 
 
+def score_scale(ctx: BlockContext) -> tuple[float, str] | None:
+    """The attention scores' scale where config.json replaces 1/sqrt(head_dim): Granite's
+    attention_multiplier, or 1/sqrt(query_pre_attn_scalar) (Gemma 2); with its citation."""
+    found = ctx.resolver.evidence("attention_multiplier")
+    if found is not None and type(found[1]) in (int, float) and found[1] > 0:
+        return float(found[1]), f"{found[0]} {found[1]}"
+    found = ctx.resolver.evidence("query_pre_attn_scalar")
+    if found is not None and type(found[1]) in (int, float) and found[1] > 0:
+        return float(found[1]) ** -0.5, f"1/sqrt({found[0]} {found[1]})"
+    return None
+
+
 def settled_by(choice, citation: str):
     """A choice whose default was read off evidence (model_type): cite it, unless a hint won."""
     if citation and choice.source == "default":
@@ -134,7 +157,7 @@ class Attention(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or not 2 <= len(members) <= 4:
+        if tensors(cls) or not 2 <= len(members) <= 6:
             return None
         fused = one_named(members, FUSED)
         if fused is not None:
@@ -144,7 +167,11 @@ class Attention(BlockPattern):
         if any(m is None for m in qkv):
             return None
         out = one_named([m for m in members if m not in qkv], OUT) if self.projects else None
-        rest = [m for m in members if m not in qkv and m is not out]
+        norms = [m for m in members if family(m) == "norm"]
+        qk_norms = [one_named(norms, QK_NORM) for QK_NORM in (Q_NORM, K_NORM)]
+        if any(n is None for n in qk_norms) or len(norms) != 2 or fused is not None:
+            qk_norms = []
+        rest = [m for m in members if m not in qkv and m is not out and m not in qk_norms]
         if rest or (out is None) == self.projects:
             return None
         if not all(_projection(ctx, m) for m in qkv + ([out] if out else [])):
@@ -172,6 +199,34 @@ class Attention(BlockPattern):
                 return None
             kv_heads = kv.value
             choices.append(kv)
+        split = None  # a fused projection's widths of q, k, v where keys/values have fewer heads
+        if fused is not None and fused.io and fused.io.out_width and d_model:
+            head_dim = ctx.resolver.evidence("head_dim")
+            hd = head_dim[1] if head_dim and type(head_dim[1]) is int else d_model // nhead.value
+            kv_total = fused.io.out_width // hd - nhead.value
+            if fused.io.out_width % hd or kv_total <= 0 or kv_total % 2:
+                return None
+            said = any(k in ctx.resolver.metadata for k in SYNONYMS["kv_heads"])
+            if kv_total // 2 != nhead.value or said:
+                kv = ctx.choose(cls, where, "kv_heads", kv_total // 2, [], accepts="positive_int")
+                if kv.value != kv_total // 2 or nhead.value % kv.value:
+                    return None  # the shapes decide it: a value that disagrees is not this layout
+                multi_query = ctx.resolver.evidence("multi_query")
+                if multi_query is not None and multi_query[1] is not (kv.value == 1):
+                    return None
+                kv_heads = kv.value
+                choices.append(kv)
+                if kv_heads != nhead.value:
+                    split = [nhead.value * hd, kv_heads * hd, kv_heads * hd]
+        qk_norm = None
+        if qk_norms:
+            q_width = qkv[0].io.out_width if qkv[0].io else None
+            widths = {n.io.in_width if n.io else None for n in qk_norms}
+            per_head = q_width and len(widths) == 1 and widths != {q_width}
+            offset = None
+            if qk_norms[0].type_name == "nn.RMSNorm":
+                offset = norm_offset(ctx, cls, qk_norms[0].attr)[1]
+            qk_norm = (qk_norms[0].attr, qk_norms[1].attr, not per_head, offset)
         if ctx.resolver.evidence("model_type") and ctx.resolver.evidence("model_type")[1] in (
             ALIBI_TYPES
         ):
@@ -193,15 +248,36 @@ class Attention(BlockPattern):
             mtype in PER_HEAD_TYPES
             or (mtype is None and re.fullmatch(PER_HEAD_NAMES, fused.attr) is not None)
         )
+        layout = None
+        if fused is not None:
+            known = SHARDED_TYPES.get(mtype) or ("per_head" if per_head else "concat")
+            layout = ctx.choose(
+                cls,
+                fused.attr,
+                "qkv_layout",
+                known,
+                [v for v in QKV_LAYOUTS if v != known],
+                "how the fused projection orders queries, keys and values",
+            )
+            choices.append(settled_by(layout, f"{model_type[0]} {mtype!r}" if model_type else ""))
+            per_head = layout.value
+            if split is not None and per_head != "concat":
+                return None  # fewer key/value heads in a per-head or sharded layout: not known
+        # A rotary base or width in the config says rotary whatever the family is called.
+        rope_key = ctx.resolver.evidence(*ROPE_KEYS)
+        rotate = mtype in ROTARY_TYPES or rope_key is not None
         rotary = ctx.choose(
             cls,
             where,
             "rotary",
-            mtype in ROTARY_TYPES,
-            [mtype not in ROTARY_TYPES],
+            rotate,
+            [not rotate],
             "rotary position embedding in each attention" if mtype else "no evidence",
         )
-        choices.append(settled_by(rotary, f"{model_type[0]} {mtype!r}" if model_type else ""))
+        rotary_cite = f"{model_type[0]} {mtype!r}" if model_type else ""
+        if rope_key is not None and mtype not in ROTARY_TYPES:
+            rotary_cite = rope_key[0]
+        choices.append(settled_by(rotary, rotary_cite))
         rotary_args = None
         if rotary.value:
             theta = ctx.choose(cls, where, "rope_theta", 10000.0, [], accepts="positive_number")
@@ -217,7 +293,13 @@ class Attention(BlockPattern):
                 return None
             interleaved = mtype in INTERLEAVED_TYPES
             choices += [theta, fraction]
-            rotary_args = (float(theta.value), int(hd * fraction.value), interleaved)
+            width = int(hd * fraction.value)
+            rotary_dim = ctx.resolver.evidence("rotary_dim")  # GPT-J, CodeGen: a width, not a share
+            if fraction.source == "default" and rotary_dim and isinstance(rotary_dim[1], int):
+                width = min(rotary_dim[1], hd)
+                fraction.value, fraction.source = rotary_dim[1] / hd, "metadata"
+                fraction.note = f"{rotary_dim[0]} {rotary_dim[1]} of head_dim {hd}"
+            rotary_args = (float(theta.value), width, interleaved)
         found = (
             [m.attr for m in qkv],
             out.attr if out else None,
@@ -226,11 +308,14 @@ class Attention(BlockPattern):
             bool(causal.value),
             per_head,
             rotary_args,
+            score_scale(ctx),
+            split,
+            qk_norm,
         )
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        qkv, out, nhead, kv_heads, causal, per_head, rotary = match.found
+        qkv, out, nhead, kv_heads, causal, per_head, rotary, scale, split, qk_norm = match.found
         x = g.input("x")
         # Encoders take a padding mask ([batch, 1, 1, seq], True where attended; padding_mask()).
         mask = None if causal else g.input("mask", optional=True)
@@ -241,12 +326,52 @@ class Attention(BlockPattern):
             split = g.call_method("view", value, batch, seq, count, -1, inline=True)
             return g.call_method("transpose", split, 1, 2, name=name)
 
-        if len(qkv) == 1:
+        if len(qkv) == 1 and per_head == "mp4_qvk":
             fused = g.call_module((qkv[0],), x, inline=True)
-            if per_head:  # [batch, seq, heads, 3 * head_dim]: each head's q, k, v side by side
+            fused = g.call_method("view", fused, batch, seq, 4, -1, inline=True)
+            parts = g.call_method(
+                "chunk", fused, 3, kwargs={"dim": -1}, name="qvk", comment="4 shards of [q | v | k]"
+            )
+            q, v, k = (
+                g.call_method(
+                    "transpose",
+                    g.call_method(
+                        "reshape",
+                        g.call_function("getitem", parts, i, inline=True),
+                        batch,
+                        seq,
+                        nhead,
+                        -1,
+                        inline=True,
+                    ),
+                    1,
+                    2,
+                    name=n,
+                )
+                for i, n in enumerate("qvk")
+            )
+        elif len(qkv) == 1 and split is not None:
+            fused = g.call_module((qkv[0],), x, inline=True)
+            parts = g.call_method(
+                "split",
+                fused,
+                split,
+                kwargs={"dim": -1},
+                name="qkv",
+                comment=f"{kv_heads} key/value heads",
+            )
+            q, k, v = (
+                heads(g.call_function("getitem", parts, i, inline=True), n_heads, n)
+                for i, (n, n_heads) in enumerate(zip("qkv", (nhead, kv_heads, kv_heads)))
+            )
+        elif len(qkv) == 1:
+            fused = g.call_module((qkv[0],), x, inline=True)
+            if (
+                per_head == "per_head"
+            ):  # [batch, seq, heads, 3 * head_dim]: each head's q, k, v side by side
                 fused = g.call_method("view", fused, batch, seq, nhead, -1, inline=True)
             parts = g.call_method("chunk", fused, 3, kwargs={"dim": -1}, name="qkv")
-            if per_head:
+            if per_head == "per_head":
                 q, k, v = (
                     g.call_method(
                         "transpose", g.call_function("getitem", parts, i, inline=True), 1, 2, name=n
@@ -258,6 +383,16 @@ class Attention(BlockPattern):
                     heads(g.call_function("getitem", parts, i, inline=True), nhead, n)
                     for i, n in enumerate("qkv")
                 )
+        elif qk_norm is not None:  # queries and keys normed, over the projection or each head
+            q_norm, k_norm, whole, offset = qk_norm
+            q, k = (g.call_module((m,), x, inline=True) for m in qkv[:2])
+            if whole:
+                q, k = apply_norm(g, (q_norm,), q, offset), apply_norm(g, (k_norm,), k, offset)
+            q, k = heads(q, nhead, "q"), heads(k, kv_heads, "k")
+            if not whole:
+                q = apply_norm(g, (q_norm,), q, offset, name="q")
+                k = apply_norm(g, (k_norm,), k, offset, name="k")
+            v = heads(g.call_module((qkv[2],), x, inline=True), kv_heads, "v")
         else:
             q = heads(g.call_module((qkv[0],), x, inline=True), nhead, "q")
             k = heads(g.call_module((qkv[1],), x, inline=True), kv_heads, "k")
@@ -283,9 +418,12 @@ class Attention(BlockPattern):
             q,
             k,
             v,
-            kwargs={"is_causal": True} if causal else {"attn_mask": mask},
+            kwargs=({"is_causal": True} if causal else {"attn_mask": mask})
+            | ({"scale": scale[0]} if scale else {}),
             name="y",
-            comment=f"{nhead} heads, " + ("causal" if causal else "every position sees all"),
+            comment=f"{nhead} heads, "
+            + ("causal" if causal else "every position sees all")
+            + (f", scores times {scale[1]}" if scale else ""),
         )
         y = g.call_method("transpose", y, 1, 2, inline=True)
         y = g.call_method("reshape", y, batch, seq, -1, name="y")

@@ -113,12 +113,23 @@ class TransformerBlock(BlockPattern):
             scale, offset = norm_offset(ctx, cls, first.attr)
             choices.append(scale)
         feed = inline or mlp[0].attr
+        # Granite scales each branch before its residual add (config.json residual_multiplier).
+        multiplier = ctx.resolver.evidence("residual_multiplier")
+        branch_scale = None
+        if multiplier is not None and type(multiplier[1]) in (int, float):
+            branch_scale = None if multiplier[1] == 1 else float(multiplier[1])
         found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
+        found += (branch_scale,)
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        attn, mlp, first, second, residual, masked, offset = match.found
+        attn, mlp, first, second, residual, masked, offset, branch_scale = match.found
         x = g.input("x")
+
+        def scaled(branch):  # a branch's output, times branch_scale, before its residual add
+            if branch_scale is None:
+                return branch
+            return g.call_function("mul", branch, branch_scale, inline=True)
 
         def norm(path: str, value, **options):
             return apply_norm(g, (path,), value, offset, **options)
@@ -133,21 +144,21 @@ class TransformerBlock(BlockPattern):
         # An encoder's attention takes the padding mask: pass it through.
         mask = (g.input("mask", optional=True),) if masked else ()
         if residual == "post":
-            a = g.call_module((attn,), x, *mask, inline=True)
+            a = scaled(g.call_module((attn,), x, *mask, inline=True))
             x = norm(first, g.call_function("add", x, a, inline=True))
-            y = g.call_function("add", x, feed_forward(x, inline=True), inline=True)
+            y = g.call_function("add", x, scaled(feed_forward(x, inline=True)), inline=True)
             g.output(norm(second, y))
             return
         if residual == "parallel":
             h1 = norm(first, x, name="h", inline=first != second)
             h2 = h1 if first == second else norm(second, x, inline=True)
-            a = g.call_module((attn,), h1, *mask, inline=True)
+            a = scaled(g.call_module((attn,), h1, *mask, inline=True))
             y = g.call_function("add", x, a, inline=True)
-            g.output(g.call_function("add", y, feed_forward(h2, inline=True)))
+            g.output(g.call_function("add", y, scaled(feed_forward(h2, inline=True))))
             return
-        a = g.call_module((attn,), norm(first, x, inline=True), *mask, inline=True)
+        a = scaled(g.call_module((attn,), norm(first, x, inline=True), *mask, inline=True))
         x = g.call_function("add", x, a)
-        m = feed_forward(norm(second, x, inline=True), inline=True)
+        m = scaled(feed_forward(norm(second, x, inline=True), inline=True))
         g.output(g.call_function("add", x, m))
 
     @staticmethod

@@ -46,6 +46,15 @@ def token_embedding(cls, classes: dict) -> tuple[str, ...] | None:
     return None
 
 
+def config_factor(ctx: BlockContext, key: str) -> tuple[float, str] | None:
+    """A constant factor config.json gives (Granite's embedding_multiplier, logits_scaling), with
+    its citation; None where there is none or it is 1."""
+    found = ctx.resolver.evidence(key)
+    if found is None or type(found[1]) not in (int, float) or found[1] == 1:
+        return None
+    return float(found[1]), f"{found[0]} {found[1]}"
+
+
 class Transformer(BlockPattern):
     role = "Transformer"
     priority = 10
@@ -105,16 +114,19 @@ class Transformer(BlockPattern):
             norm.attr if norm else None,
             width if scale.value == "sqrt_d_model" else None,
             offset,
+            config_factor(ctx, "embedding_multiplier"),
         )
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, blocks, norm, scale_width, offset = match.found
+        tokens, positions, blocks, norm, scale_width, offset, multiplier = match.found
         ids = g.input("input_ids")
         x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
         if scale_width is not None:
             root = g.call_function("sqrt", scale_width, inline=True)
             x = g.call_function("mul", x, root, comment="scaled by sqrt(d_model)")
+        if multiplier is not None:
+            x = g.call_function("mul", x, multiplier[0], comment=f"times {multiplier[1]}")
         if positions is not None:
             table, first_row = positions
             seq = g.call_method("size", ids, 1, inline=True)
@@ -202,17 +214,25 @@ class CausalLM(BlockPattern):
             tied = token_embedding(body_cls, ctx.classes)
             if tied is None:
                 return None
-        return Match(self, len(members) + 1, (body[0].attr, head.attr if head else None, tied))
+        divisor = config_factor(ctx, "logits_scaling")
+        found = (body[0].attr, head.attr if head else None, tied, divisor)
+        return Match(self, len(members) + 1, found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, head, tied = match.found
+        body, head, tied, divisor = match.found
         ids = g.input("input_ids")
         x = g.call_module((body,), ids, comment="[batch, seq, d_model]")
         if head is not None:
-            g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
-            return
-        g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
-        g.output(g.call_function("linear", x, g.getattr((body, *tied, "weight"))))
+            logits = g.call_module((head,), x, inline=divisor is not None)
+        else:
+            g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
+            weight = g.getattr((body, *tied, "weight"))
+            logits = g.call_function("linear", x, weight, inline=divisor is not None)
+        if divisor is not None:
+            logits = g.call_function(
+                "truediv", logits, divisor[0], comment=f"divided by {divisor[1]}"
+            )
+        g.output(logits, comment="[batch, seq, vocab_size]" if head is not None else "")
 
     @staticmethod
     def examples():
