@@ -175,3 +175,61 @@ class TransformerBlock(BlockPattern):
                 {"n_head": 2, "hidden_act": "gelu"},
             )
         ]
+
+
+# Norms on a branch's output, before its residual add (Gemma 2's sandwich, OLMo-2's post-norm).
+# Beside one of these, `post_attention_layernorm` is the attention's output norm, not the MLP's
+# input norm as in LLaMA: the set of names decides.
+POST_ATTN_NORM = r"post_attention_layernorm|post_attn_norm|post_attention_norm"
+PRE_FF_NORM = r"pre_feedforward_layernorm|pre_ffn_norm|pre_mlp_layernorm"
+POST_FF_NORM = r"post_feedforward_layernorm|post_ffn_norm|post_mlp_layernorm"
+PRE_ATTN_NORM = r"input_layernorm|pre_attention_layernorm|ln_1|attention_norm"
+
+
+class SandwichBlock(BlockPattern):
+    """`x + post_attn(attn(pre_attn(x)))` then `x + post_ff(mlp(pre_ff(x)))`, each pre norm
+    optional: a block with a norm on each branch's output (its names say so, and its count)."""
+
+    role = "Block"
+    priority = 11
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        attn = [m for m in members if ctx.role(m) == "Attention"]
+        mlp = [m for m in members if ctx.role(m) == "MLP"]
+        norms = [m for m in members if family(m) == "norm"]
+        if len(attn) != 1 or len(mlp) != 1 or len(members) != 2 + len(norms):
+            return None
+        slots = [one_named(norms, p) for p in (PRE_ATTN_NORM, POST_ATTN_NORM)]
+        slots += [one_named(norms, p) for p in (PRE_FF_NORM, POST_FF_NORM)]
+        if slots[3] is None or slots[1] is None:
+            return None  # no norm on the feed-forward's output: a pre/post/parallel block
+        if len({id(s) for s in slots if s is not None}) != len(norms):
+            return None
+        choices, offset = [], None
+        if norms[0].type_name == "nn.RMSNorm":
+            scale, offset = norm_offset(ctx, cls, norms[0].attr)
+            choices.append(scale)
+        found = (attn[0].attr, mlp[0].attr, [s.attr if s else None for s in slots], offset)
+        return Match(self, len(members) + 1, found, choices)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        attn, mlp, (pre_a, post_a, pre_f, post_f), offset = match.found
+        x = g.input("x")
+        for branch, pre, post in ((attn, pre_a, post_a), (mlp, pre_f, post_f)):
+            h = apply_norm(g, (pre,), x, offset, inline=True) if pre else x
+            h = g.call_module((branch,), h, inline=True)
+            x = g.call_function("add", x, apply_norm(g, (post,), h, offset, inline=True))
+        g.output(x)
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        m = modules()
+        block = m["holder"](m["post_norm_block"]())
+        return [Example(block, (torch.randn(2, 5, 16),), {"n_head": 2, "hidden_act": "gelu"})]
