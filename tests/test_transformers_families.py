@@ -45,6 +45,11 @@ FAMILIES = {
     "mistral": lambda t: t.MistralForCausalLM(
         t.MistralConfig(**SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2)
     ),
+    "mistral_window": lambda t: t.MistralForCausalLM(  # a window shorter than the input
+        t.MistralConfig(
+            **SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2, sliding_window=4
+        )
+    ),
     "qwen2": lambda t: t.Qwen2ForCausalLM(
         t.Qwen2Config(**SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2)
     ),
@@ -156,9 +161,6 @@ FAMILIES = {
         )
     ),
 }
-# Mistral's sliding window (4096) is shorter than its context and not computed: exact on the
-# short inputs here, and the file says 'guessed', naming sliding_window.
-EXACT_ON_SHORT_INPUTS_ONLY = ("mistral",)
 UNUSED_NOTE = "which this file does not use and which may change the forward"
 TEXT_ENCODERS = ("bert", "roberta", "electra", "distilbert")
 
@@ -213,7 +215,7 @@ def test_family_is_exact_from_the_folder(tmp_path, name):
     assert "NotImplementedError" not in source
     assert "config.json" in source  # the values taken from the config are cited
     # Every config.json value that may change the forward was used (or the file says which not).
-    assert (UNUSED_NOTE in " ".join(source.split())) == (name in EXACT_ON_SHORT_INPUTS_ONLY)
+    assert UNUSED_NOTE not in " ".join(source.split())
     ours = module.RecoveredModel().eval()
     ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
     args, kwargs = inputs(name, model)
@@ -328,3 +330,20 @@ def test_neutral_config_values_are_not_reported(tmp_path):
     )
     _, out, _ = generate(tmp_path, transformers.GraniteForCausalLM(config).eval())
     assert UNUSED_NOTE not in " ".join(out.read_text().split())
+
+
+def test_layers_mixing_windowed_and_full_attention_are_flagged(tmp_path):
+    """Qwen2 with a sliding window on some layers only: one Attention class cannot be both, so
+    the window is left unused and named (the file is 'guessed', never silently wrong)."""
+    config = transformers.Qwen2Config(
+        **SMALL,
+        hidden_size=32,
+        intermediate_size=64,
+        num_key_value_heads=2,
+        use_sliding_window=True,
+        sliding_window=4,
+        max_window_layers=1,
+    )
+    _, out, _ = generate(tmp_path, transformers.Qwen2ForCausalLM(config).eval())
+    source = " ".join(out.read_text().split())
+    assert UNUSED_NOTE in source and "sliding_window" in source.split("config.json sets")[1]

@@ -40,6 +40,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "rms_norm_unit_offset": ("rms_norm_unit_offset", "helper:rms_norm_unit_offset"),
     "token_types": ("token_types", "helper:token_types"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
+    "sliding_window_mask": ("sliding_window_mask", "helper:sliding_window_mask"),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -102,6 +103,14 @@ def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) ->
     if token_type_ids is None:
         return torch.zeros_like(input_ids)
     return token_type_ids
+''',
+    "sliding_window_mask": '''
+def sliding_window_mask(seq: int, window: int, device: torch.device) -> torch.Tensor:
+    """[seq, seq], True where position i attends to position j: the last `window` positions up to
+    and including i (a causal mask with a sliding window)."""
+    i = torch.arange(seq, device=device)
+    back = i[:, None] - i[None, :]
+    return (back >= 0) & (back < window)
 ''',
     "padded_positions": '''
 def padded_positions(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:

@@ -142,6 +142,25 @@ def score_scale(ctx: BlockContext) -> tuple[float, str] | None:
     return None
 
 
+def sliding_window(ctx: BlockContext) -> int | None:
+    """config.json's sliding window, where every layer uses it and it is shorter than the context
+    (Mistral, Starcoder2); None otherwise. Layers that mix windowed and full attention leave the
+    key unused, so the file is flagged rather than wrong."""
+    said = ctx.resolver.metadata.get("use_sliding_window")
+    if "sliding_window" not in ctx.resolver.metadata or (said and said[1] is False):
+        return None
+    kinds = ctx.resolver.metadata.get("layer_types")  # flattened: its first entry only
+    if kinds is not None:
+        return None
+    window = ctx.resolver.evidence("sliding_window")
+    context = ctx.resolver.evidence("max_position_embeddings", "n_positions")
+    if window is None or type(window[1]) is not int or window[1] <= 0:
+        return None
+    if context is not None and type(context[1]) is int and window[1] >= context[1]:
+        return None
+    return window[1]
+
+
 def settled_by(choice, citation: str):
     """A choice whose default was read off evidence (model_type): cite it, unless a hint won."""
     if citation and choice.source == "default":
@@ -311,11 +330,14 @@ class Attention(BlockPattern):
             score_scale(ctx),
             split,
             qk_norm,
+            sliding_window(ctx) if causal.value else None,
         )
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        qkv, out, nhead, kv_heads, causal, per_head, rotary, scale, split, qk_norm = match.found
+        qkv, out, nhead, kv_heads, causal, per_head, rotary, scale, split, qk_norm, window = (
+            match.found
+        )
         x = g.input("x")
         # Encoders take a padding mask ([batch, 1, 1, seq], True where attended; padding_mask()).
         mask = None if causal else g.input("mask", optional=True)
@@ -413,16 +435,22 @@ class Attention(BlockPattern):
                 comment=f"{kv_heads} key/value heads shared by {nhead} query heads",
             )
             v = g.call_method("repeat_interleave", v, rep, kwargs={"dim": 1}, name="v")
+        device = g.call_method("device", x, inline=True) if window else None
         y = g.call_function(
             "scaled_dot_product_attention",
             q,
             k,
             v,
-            kwargs=({"is_causal": True} if causal else {"attn_mask": mask})
+            kwargs=(
+                {"attn_mask": g.call_function("sliding_window_mask", seq, window, device)}
+                if window
+                else {"is_causal": True} if causal else {"attn_mask": mask}
+            )
             | ({"scale": scale[0]} if scale else {}),
             name="y",
             comment=f"{nhead} heads, "
             + ("causal" if causal else "every position sees all")
+            + (f", each position sees the last {window}" if window else "")
             + (f", scores times {scale[1]}" if scale else ""),
         )
         y = g.call_method("transpose", y, 1, 2, inline=True)
