@@ -114,7 +114,13 @@ class ChoiceResolver:
                 if isinstance(value, (str, int, float)) and not isinstance(value, bool):
                     value = aliases.get(value, value)
                 if _fits(value, default, alternatives):
-                    self.consumed.add(key)
+                    # Spellings that say the same (Gemma 2's hidden_act beside
+                    # hidden_activation) are used too; one that disagrees stays unused.
+                    self.consumed.update(
+                        k
+                        for k in self.synonyms.get(name, (name,))
+                        if k in self.metadata and self.metadata[k][1] == self.metadata[key][1]
+                    )
                     return Choice(
                         name,
                         value,

@@ -125,6 +125,21 @@ FAMILIES = {
             **SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2, pad_token_id=0
         )
     ),
+    "olmo": lambda t: t.OlmoForCausalLM(  # LayerNorms without parameters: no keys show them
+        t.OlmoConfig(**SMALL, hidden_size=32, intermediate_size=64)
+    ),
+    # Sandwich norms, soft-capped scores and logits, query_pre_attn_scalar; a context no longer
+    # than the window of its sliding layers (a longer one is flagged: not computed per layer).
+    "gemma2": lambda t: t.Gemma2ForCausalLM(
+        t.Gemma2Config(
+            **SMALL,
+            hidden_size=32,
+            intermediate_size=64,
+            num_key_value_heads=2,
+            head_dim=8,
+            max_position_embeddings=64,
+        )
+    ),
     "gpt_bigcode": lambda t: t.GPTBigCodeForCausalLM(
         t.GPTBigCodeConfig(vocab_size=100, n_positions=64, n_embd=32, n_layer=2, n_head=4)
     ),

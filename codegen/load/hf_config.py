@@ -108,8 +108,9 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
             or config.get("use_sliding_window") is False
             or (isinstance(longest, int) and isinstance(value, int) and value >= longest)
         )
-    if key in ("layer_types", "attention_layers", "attention_types"):
-        return set(_strings(value)) <= FULL_ATTENTION
+    if key in ("layer_types", "attention_layers", "attention_types"):  # a window as long as the
+        window = config.get("sliding_window", config.get("window_size"))  # context is no window
+        return set(_strings(value)) <= FULL_ATTENTION or _neutral("sliding_window", window, config)
     return False
 
 

@@ -36,7 +36,16 @@ MODULES: dict[str, str] = {
 GATES = ["sigmoid", "hardsigmoid"]  # squashing functions that gate a signal into [0, 1]
 
 # Metadata spellings of the activation choice (Hugging Face configs, trainers).
-SYNONYMS = {"activation": ("activation", "hidden_act", "activation_function", "act", "act_fn")}
+SYNONYMS = {
+    "activation": (
+        "activation",
+        "hidden_activation",  # Gemma's: it wins over hidden_act where both are given
+        "hidden_act",
+        "activation_function",
+        "act",
+        "act_fn",
+    )
+}
 
 
 # Hugging Face `hidden_act` / `activation_function` spellings of the names above.

@@ -41,6 +41,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "token_types": ("token_types", "helper:token_types"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
     "sliding_window_mask": ("sliding_window_mask", "helper:sliding_window_mask"),
+    "softcapped_attention": ("softcapped_attention", "helper:softcapped_attention"),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -111,6 +112,22 @@ def sliding_window_mask(seq: int, window: int, device: torch.device) -> torch.Te
     i = torch.arange(seq, device=device)
     back = i[:, None] - i[None, :]
     return (back >= 0) & (back < window)
+''',
+    "softcapped_attention": '''
+def softcapped_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float, cap: float, window: int
+) -> torch.Tensor:
+    """Causal attention whose scores are soft-capped to (-cap, cap) by cap * tanh(scores / cap)
+    before the softmax (Gemma 2); `window` > 0 lets each position see only the last `window`."""
+    scores = q @ k.transpose(-2, -1) * scale
+    scores = cap * torch.tanh(scores / cap)
+    i = torch.arange(q.size(-2), device=q.device)
+    back = i[:, None] - i[None, :]
+    allowed = back >= 0
+    if window > 0:
+        allowed = allowed & (back < window)
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    return torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
 ''',
     "padded_positions": '''
 def padded_positions(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:

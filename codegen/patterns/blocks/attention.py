@@ -142,6 +142,14 @@ def score_scale(ctx: BlockContext) -> tuple[float, str] | None:
     return None
 
 
+def score_cap(ctx: BlockContext) -> tuple[float, str] | None:
+    """config.json's soft cap on attention scores (Gemma 2's attn_logit_softcapping), cited."""
+    found = ctx.resolver.evidence("attn_logit_softcapping")
+    if found is None or type(found[1]) not in (int, float) or found[1] <= 0:
+        return None
+    return float(found[1]), f"{found[0]} {found[1]}"
+
+
 def sliding_window(ctx: BlockContext) -> int | None:
     """config.json's sliding window, where every layer uses it and it is shorter than the context
     (Mistral, Starcoder2); None otherwise. Layers that mix windowed and full attention leave the
@@ -331,11 +339,12 @@ class Attention(BlockPattern):
             split,
             qk_norm,
             sliding_window(ctx) if causal.value else None,
+            score_cap(ctx) if causal.value else None,
         )
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        qkv, out, nhead, kv_heads, causal, per_head, rotary, scale, split, qk_norm, window = (
+        qkv, out, nhead, kv_heads, causal, per_head, rotary, scale, split, qk_norm, window, cap = (
             match.found
         )
         x = g.input("x")
@@ -435,24 +444,43 @@ class Attention(BlockPattern):
                 comment=f"{kv_heads} key/value heads shared by {nhead} query heads",
             )
             v = g.call_method("repeat_interleave", v, rep, kwargs={"dim": 1}, name="v")
-        device = g.call_method("device", x, inline=True) if window else None
-        y = g.call_function(
-            "scaled_dot_product_attention",
-            q,
-            k,
-            v,
-            kwargs=(
-                {"attn_mask": g.call_function("sliding_window_mask", seq, window, device)}
-                if window
-                else {"is_causal": True} if causal else {"attn_mask": mask}
+        device = g.call_method("device", x, inline=True) if window and not cap else None
+        if cap is not None:
+            if scale:
+                scores_scale = scale[0]
+            else:  # 1 / sqrt(head_dim)
+                head_dim = g.call_method("size", q, -1, inline=True)
+                root = g.call_function("sqrt", head_dim, inline=True)
+                scores_scale = g.call_function("truediv", 1.0, root, inline=True)
+            y = g.call_function(
+                "softcapped_attention",
+                q,
+                k,
+                v,
+                scores_scale,
+                cap[0],
+                window or 0,
+                name="y",
+                comment=f"{nhead} heads, causal, scores capped ({cap[1]})",
             )
-            | ({"scale": scale[0]} if scale else {}),
-            name="y",
-            comment=f"{nhead} heads, "
-            + ("causal" if causal else "every position sees all")
-            + (f", each position sees the last {window}" if window else "")
-            + (f", scores times {scale[1]}" if scale else ""),
-        )
+        else:
+            y = g.call_function(
+                "scaled_dot_product_attention",
+                q,
+                k,
+                v,
+                kwargs=(
+                    {"attn_mask": g.call_function("sliding_window_mask", seq, window, device)}
+                    if window
+                    else {"is_causal": True} if causal else {"attn_mask": mask}
+                )
+                | ({"scale": scale[0]} if scale else {}),
+                name="y",
+                comment=f"{nhead} heads, "
+                + ("causal" if causal else "every position sees all")
+                + (f", each position sees the last {window}" if window else "")
+                + (f", scores times {scale[1]}" if scale else ""),
+            )
         y = g.call_method("transpose", y, 1, 2, inline=True)
         y = g.call_method("reshape", y, batch, seq, -1, name="y")
         g.output(g.call_module((out,), y) if out is not None else y)

@@ -21,6 +21,8 @@ from codegen.patterns._kit import (
     apply_norm,
     family,
     norm_offset,
+    free_layer_norm,
+    parameter_free_norm,
     modules,
     tensors,
 )
@@ -36,6 +38,15 @@ SECOND_NORM = (
 UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
 PARALLEL_TYPES = {"gpt_neox": "use_parallel_residual", "phi": "", "gptj": "", "codegen": ""}
 POST_TYPES = ("distilbert", "bart", "marian")  # norm after each residual add
+
+
+class _FreeNorm:
+    """Stands for a norm without parameters (no member, no key): its choices sit on `where`."""
+
+    type_name = "F.layer_norm"
+
+    def __init__(self, where: str) -> None:
+        self.attr, self.where = None, where
 
 
 class TransformerBlock(BlockPattern):
@@ -80,6 +91,9 @@ class TransformerBlock(BlockPattern):
         elif len(norms) == 1:
             first = second = norms[0]
             layouts = ["parallel"]
+        elif not norms and parameter_free_norm(ctx) is not None:
+            first = second = _FreeNorm(attn[0].attr if attn else "")
+            layouts = ["pre"]
         else:
             return None
         model_type = ctx.resolver.evidence("model_type")
@@ -98,7 +112,7 @@ class TransformerBlock(BlockPattern):
                 cite = said[0]
         residual = ctx.choose(
             cls,
-            first.attr,
+            first.attr or first.where,
             "residual",
             default,
             [v for v in layouts if v != default],
@@ -119,11 +133,12 @@ class TransformerBlock(BlockPattern):
         if multiplier is not None and type(multiplier[1]) in (int, float):
             branch_scale = None if multiplier[1] == 1 else float(multiplier[1])
         found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
-        found += (branch_scale,)
+        free = parameter_free_norm(ctx) if isinstance(first, _FreeNorm) else None
+        found += (branch_scale, free[0] if free else None)
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        attn, mlp, first, second, residual, masked, offset, branch_scale = match.found
+        attn, mlp, first, second, residual, masked, offset, branch_scale, free_eps = match.found
         x = g.input("x")
 
         def scaled(branch):  # a branch's output, times branch_scale, before its residual add
@@ -131,7 +146,9 @@ class TransformerBlock(BlockPattern):
                 return branch
             return g.call_function("mul", branch, branch_scale, inline=True)
 
-        def norm(path: str, value, **options):
+        def norm(path: str | None, value, **options):
+            if path is None:  # a norm without parameters, so without a key
+                return free_layer_norm(g, value, free_eps, **options)
             return apply_norm(g, (path,), value, offset, **options)
 
         def feed_forward(value, **options):

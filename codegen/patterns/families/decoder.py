@@ -19,6 +19,8 @@ from codegen.patterns._kit import (
     Match,
     apply_norm,
     family,
+    free_layer_norm,
+    parameter_free_norm,
     norm_offset,
     modules,
     tensors,
@@ -115,11 +117,12 @@ class Transformer(BlockPattern):
             width if scale.value == "sqrt_d_model" else None,
             offset,
             config_factor(ctx, "embedding_multiplier"),
+            parameter_free_norm(ctx) if norm is None else None,
         )
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, blocks, norm, scale_width, offset, multiplier = match.found
+        tokens, positions, blocks, norm, scale_width, offset, multiplier, free = match.found
         ids = g.input("input_ids")
         x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
         if scale_width is not None:
@@ -142,6 +145,8 @@ class Transformer(BlockPattern):
         x = g.call_module((blocks,), x, each=True)
         if norm is not None:
             x = apply_norm(g, (norm,), x, offset)
+        elif free is not None:
+            x = free_layer_norm(g, x, free[0], comment=f"no parameters ({free[1]})")
         g.output(x)
 
     @staticmethod
@@ -215,23 +220,31 @@ class CausalLM(BlockPattern):
             if tied is None:
                 return None
         divisor = config_factor(ctx, "logits_scaling")
-        found = (body[0].attr, head.attr if head else None, tied, divisor)
+        cap = config_factor(ctx, "final_logit_softcapping")
+        found = (body[0].attr, head.attr if head else None, tied, divisor, cap)
         return Match(self, len(members) + 1, found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, head, tied, divisor = match.found
+        body, head, tied, divisor, cap = match.found
         ids = g.input("input_ids")
         x = g.call_module((body,), ids, comment="[batch, seq, d_model]")
         if head is not None:
-            logits = g.call_module((head,), x, inline=divisor is not None)
+            logits = g.call_module((head,), x, inline=divisor is not None or cap is not None)
         else:
             g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
             weight = g.getattr((body, *tied, "weight"))
-            logits = g.call_function("linear", x, weight, inline=divisor is not None)
+            logits = g.call_function(
+                "linear", x, weight, inline=divisor is not None or cap is not None
+            )
         if divisor is not None:
             logits = g.call_function(
                 "truediv", logits, divisor[0], comment=f"divided by {divisor[1]}"
             )
+        if cap is not None:  # soft-capped to (-cap, cap)
+            capped = g.call_function(
+                "tanh", g.call_function("truediv", logits, cap[0], inline=True)
+            )
+            logits = g.call_function("mul", capped, cap[0], comment=f"soft cap {cap[1]}")
         g.output(logits, comment="[batch, seq, vocab_size]" if head is not None else "")
 
     @staticmethod
