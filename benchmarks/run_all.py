@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Row, environment, print_table  # noqa: E402
 
-BENCHMARKS = ("startup", "depth", "keys", "scale", "finetune")  # fastest first
+BENCHMARKS = ("startup", "depth", "keys", "scale", "finetune", "families")  # fastest first
 
 
 def main() -> int:

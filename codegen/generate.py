@@ -146,7 +146,7 @@ def _generate(
     )
     if result is not None and result.reproduces:
         ir.source.verified = Path(calibrate_on.path).name  # type: ignore[union-attr]
-    elif picked and kept is not None and kept.fingerprint == ir.source.fingerprint:
+    elif picked and kept is not None and table.recorded_by(kept.fingerprint):
         ir.source.verified = kept.verified  # the same weights with the same values: still proven
     decided = decisions(ir)
     if calibrate_on is None and not any(source == "calibrated" for *_, source in decided):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
+import re
 import tokenize
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -176,6 +177,34 @@ def merge_file(path: Path, generated: str, mismatch: Callable[[str], str]) -> Me
     return Merged(text, merger.notes, merger.warnings, written)
 
 
+_NUMBER = re.compile(r"\d+(\.\d+)?")
+
+
+def _sizes_restated(kept: cst.FunctionDef, fresh: cst.FunctionDef) -> tuple[cst.FunctionDef, int]:
+    """KEPT with each comment that states sizes the way a comment of FRESH does (the same words,
+    other numbers: `fc takes 2048 = ...` beside today's `fc takes 4096 = ...`) restated with
+    FRESH's numbers, in order; how many changed. Comments of the user's own wording stay as
+    written."""
+    todays: dict[str, list[str]] = {}
+    for c in m.findall(fresh, m.Comment()):
+        todays.setdefault(_NUMBER.sub("#", c.value), []).append(c.value)
+    changed = 0
+
+    class Restate(cst.CSTTransformer):
+        def leave_Comment(self, original: cst.Comment, updated: cst.Comment) -> cst.Comment:
+            nonlocal changed
+            same = todays.get(_NUMBER.sub("#", original.value))
+            if not _NUMBER.search(original.value) or not same:
+                return updated
+            value = same.pop(0) if len(same) > 1 else same[0]
+            if value == original.value:
+                return updated
+            changed += 1
+            return updated.with_changes(value=value)
+
+    return kept.visit(Restate()), changed
+
+
 class _Merger:
     def __init__(self, old: cst.Module, new: cst.Module, record: dict[Key, str] | None) -> None:
         self.old, self.new = old, new
@@ -298,7 +327,7 @@ class _Merger:
                 member = (
                     self.merge_init(name, mine, member)
                     if method == "__init__"
-                    else self.keep(name, mine)
+                    else self.keep(name, mine, member)
                 )
                 if method == "forward":
                     self.check_new_members(name, old, new, mine)
@@ -334,9 +363,13 @@ class _Merger:
             decorators=old.decorators,
         )
 
-    def keep(self, cls: str, func: cst.FunctionDef) -> cst.FunctionDef:
+    def keep(self, cls: str, func: cst.FunctionDef, fresh: cst.FunctionDef) -> cst.FunctionDef:
         label = f"{cls}.{func.name.value}"
-        self.notes.append(f"kept your edits to {label}")
+        func, updated = _sizes_restated(func, fresh)
+        self.notes.append(
+            f"kept your edits to {label}"
+            + (f" (restated the sizes in {updated} of its comments)" if updated else "")
+        )
         self.kept.append((label, func, cls))
         return func
 

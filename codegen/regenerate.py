@@ -78,9 +78,11 @@ def stale_diff(current: str, regenerated: str, name: str) -> str:
 
 def regenerate_into(
     checkpoint: str, model_path: Path, hints: str | None = None
-) -> tuple[Recorded, str]:
+) -> tuple[Recorded, str, str]:
     """What `generate` would write into MODEL now, with the options recorded in it: the fresh file
-    merged with the edits generate would keep (so kept edits are not staleness)."""
+    merged with the edits generate would keep (so kept edits are not staleness). Third: the
+    fingerprint MODEL records when it is these weights' hash in the older key-order scheme, which
+    `check` reads as today's ('' otherwise)."""
     from codegen.generate import calibration_data, generate_source, kept_trailer, merge_existing
     from codegen.remap import open_remapped
 
@@ -105,4 +107,12 @@ def regenerate_into(
         calibrate_on=calibration,
         kept=kept,
     )
-    return recorded, merge_existing(model_path, fresh, recorded.class_name, ckpt.table).text
+    merged = merge_existing(model_path, fresh, recorded.class_name, ckpt.table).text
+    old = kept.fingerprint if kept is not None else ""
+    older_scheme = old if old != ckpt.table.fingerprint() and ckpt.table.recorded_by(old) else ""
+    return recorded, merged, older_scheme
+
+
+def with_fingerprint(text: str, old: str, new: str) -> str:
+    """TEXT with the fingerprint OLD, where the docstring and the trailer state it, read as NEW."""
+    return re.sub(rf"\bfingerprint {old}\b", f"fingerprint {new}", text) if old else text

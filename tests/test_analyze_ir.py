@@ -120,21 +120,51 @@ def test_attention_projections_are_a_gap_named_in_the_forward():
     assert ir.warnings[0].startswith("Attn.forward: cannot infer an attention whose heads")
 
 
-def test_classes_are_named_by_role_and_told_apart_by_what_they_add():
+def residual_blocks(wide_out: int) -> dict[str, tuple[int, ...]]:
+    """A stem, a residual block at 8 channels, and one from 8 to WIDE_OUT with a projection."""
     shapes = {"stem.weight": (8, 3, 3, 3), **batchnorm("stem_bn", 8)}
     for i in (1, 2):
         shapes[f"plain.conv{i}.weight"] = (8, 8, 3, 3)
         shapes.update(batchnorm(f"plain.bn{i}", 8))
-    shapes["wide.conv1.weight"] = (16, 8, 3, 3)
-    shapes["wide.conv2.weight"] = (16, 16, 3, 3)
-    shapes["wide.downsample.0.weight"] = (16, 8, 1, 1)
+    shapes["wide.conv1.weight"] = (wide_out, 8, 3, 3)
+    shapes["wide.conv2.weight"] = (wide_out, wide_out, 3, 3)
+    shapes["wide.downsample.0.weight"] = (wide_out, 8, 1, 1)
     for name in ("bn1", "bn2", "downsample.1"):
-        shapes.update(batchnorm(f"wide.{name}", 16))
-    ir = analyze(table(shapes))
+        shapes.update(batchnorm(f"wide.{name}", wide_out))
+    return shapes
+
+
+def test_blocks_that_differ_by_an_optional_member_are_one_class():
+    """STYLE.md's ResNet: one BasicBlock whose projection is built when its arguments call for it
+    (a stride or a width change, read from the instances), else None and passed through."""
+    from codegen.ir import Ref
+    from codegen.render.graph_printer import print_graph
+
+    ir = analyze(table(residual_blocks(16)))
+    names = {m.attr: m.type_name for m in ir.top.members if isinstance(m, Module)}
+    assert names["plain"] == names["wide"] == "BasicBlock"
+    block = next(c for c in ir.classes if c.name == "BasicBlock")
+    assert [p.name for p in block.params] == ["in_channels", "hidden_channels", "stride"]
+    downsample = next(m for m in block.members if m.attr == "downsample")
+    assert downsample.present_if == [
+        (Ref("stride"), 1),
+        (Ref("in_channels"), Ref("hidden_channels")),
+    ]
+    assert (
+        "identity = x if self.downsample is None else self.downsample(x)"
+        in print_graph(block.forward.graph).lines
+    )
+    # Choices of a renamed class are addressed by its final name, as hints would address them.
+    assert {c.path.split(".")[0] for c in block.forward.choices} == {"BasicBlock"}
+
+
+def test_an_optional_member_no_argument_accounts_for_keeps_two_classes():
+    """A projection between equal widths at an equal stride: nothing in the arguments says when
+    it is built, so the blocks stay two classes, told apart by what one adds."""
+    ir = analyze(table(residual_blocks(8)))
     names = {m.attr: m.type_name for m in ir.top.members if isinstance(m, Module)}
     assert (names["plain"], names["wide"]) == ("BasicBlock", "DownsampleBasicBlock")
-    # Choices of a renamed class are addressed by its final name, as hints would address them.
-    assert {c.path.split(".")[0] for c in ir.classes[1].forward.choices} == {ir.classes[1].name}
+    assert not any(m.present_if for c in ir.classes for m in c.members if isinstance(m, Module))
 
 
 def test_role_names_fall_back_to_the_key_path_name():
@@ -172,3 +202,28 @@ def test_position_tables_count_positions_and_a_pooled_head_counts_classes():
     ir = analyze(table(residual_net()))
     assert params(ir.top)["num_classes"] == 4  # fc after global pooling: a classifier
     assert "_2" not in "".join(params(ir.top))
+
+
+def test_table_sizes_are_named_by_what_their_rows_are():
+    """Rows of tokens, positions and token types (BERT's segments) are three different sizes,
+    named by the table's role even where a size is small: never `vocab_size = 2`."""
+    shapes = {
+        "embeddings.word_embeddings.weight": (100, 32),
+        "embeddings.position_embeddings.weight": (64, 32),
+        "embeddings.token_type_embeddings.weight": (2, 32),
+        "embeddings.LayerNorm.weight": (32,),
+        "embeddings.LayerNorm.bias": (32,),
+    }
+    top = params(analyze(table(shapes)).top)
+    assert (top["vocab_size"], top["max_positions"], top["type_vocab_size"]) == (100, 64, 2)
+
+
+def test_a_layer_count_is_named_by_its_container_only_where_the_name_says_something():
+    block = {"fc.weight": (8, 8), "fc.bias": (8,)}
+    for container, expected in (
+        ("h", "num_layers"),
+        ("layer", "num_layers"),
+        ("stage1", "num_stage1"),
+    ):
+        shapes = {f"{container}.{i}.{k}": s for i in range(3) for k, s in block.items()}
+        assert params(analyze(table(shapes)).top).get(expected) == 3, container

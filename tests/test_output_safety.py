@@ -390,3 +390,22 @@ def test_trailer_wraps_within_the_line_length_and_reads_back():
         "",
     ]
     assert split_trailer("# modelgen: fingerprint 0123; bodies A.f=00000000\n")[1] is None
+
+
+def test_long_pins_and_notes_wrap_within_the_line_length_and_read_back():
+    deep = "RecoveredModel." + ".".join(f"stage{i}.blocks.{i}" for i in range(12))
+    pins = (
+        (deep, "activation", "gelu", "calibrated"),
+        ("RecoveredModel." + "x" * 150, "stride", (2, 2), "hint"),  # no space to break at
+        ("RecoveredModel.rnn", "nonlinearity", "relu", "calibrated"),
+    )
+    note = "Calibrated on data.pt (48 samples): " + "relative error 0.01, " * 10 + "found."
+    text = "x = 1\n\n\n" + format_trailer(
+        "0123456789abcdef", {("A", "f"): "0" * 8}, pins, note, "d.pt"
+    )
+    lines = text.splitlines()
+    assert all(len(line) <= WIDTH for line in lines) and len(lines) > 3 + len(pins) + 2
+    assert not any(line.endswith(" ") for line in lines)
+    body, trailer = split_trailer(text + "y = 2\n")
+    assert trailer.pins == pins and trailer.calibration == note and trailer.verified == "d.pt"
+    assert body == "x = 1\n\n\ny = 2\n"

@@ -178,3 +178,91 @@ def test_a_new_layer_renames_no_existing_parameter(tmp_path):
         names.append({p.name: p.default for p in top.params})
     assert names[0].items() <= names[1].items()
     assert not any(n.endswith("_2") for n in names[1])
+
+
+def test_size_comments_in_a_kept_forward_are_restated(tmp_path, capsys):
+    """A kept forward's comment that states sizes the way modelgen's does is restated with today's
+    numbers (never left stale); the user's own comments stay as written."""
+
+    class Net(nn.Module):
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.conv1, self.bn1 = nn.Conv2d(3, width, 3), nn.BatchNorm2d(width)
+            self.fc = nn.Linear(width, 4)
+
+    torch.save(Net(8).state_dict(), tmp_path / "w.pt")
+    out = tmp_path / "model.py"
+    assert run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)[0] == 0
+    text = out.read_text()
+    assert "fc takes 8 = channels" in text
+    start = text.index("    def forward", text.index("class RecoveredModel("))
+    end = text.index("\n\n\n", start)
+    mine = (
+        "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n"
+        "        x = torch.relu(self.bn1(self.conv1(x)))  # my 2 layers\n"
+        "        x = x.amax(dim=(2, 3))  # global average pooling: fc takes 8 = channels\n"
+        "        return self.fc(x)"
+    )
+    out.write_text(text[:start] + mine + text[end:])
+    torch.save(Net(12).state_dict(), tmp_path / "w.pt")
+    code, printed, err = run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)
+    assert code == 0, err
+    assert "restated the sizes in 1 of its comments" in " ".join(printed.split())
+    text = out.read_text()
+    assert "x.amax(dim=(2, 3))  # global average pooling: fc takes 12 = channels" in text
+    assert "fc takes 8" not in text and "# my 2 layers" in text
+
+
+class _Chain(nn.Module):
+    """Named layers with Tanh between them: the keys do not say Tanh, only outputs can."""
+
+    def __init__(self, third: bool) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(6, 16)
+        self.fc2 = nn.Linear(16, 16 if third else 3)
+        self.fc3 = nn.Linear(16, 3) if third else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.fc2(torch.tanh(self.fc1(x)))
+        return self.fc3(torch.tanh(x)) if self.fc3 is not None else x
+
+
+def test_a_calibrated_file_with_a_kept_forward_keeps_its_values_and_warns_of_a_new_layer(
+    tmp_path, capsys
+):
+    out = _calibrated(tmp_path, capsys, _Chain(third=False).eval())
+    text = out.read_text()
+    pins = split_trailer(text)[1].pins
+    assert any(source == "calibrated" and "tanh" in str(v) for *_, v, source in pins), pins
+    start = text.index("    def forward", text.index("class RecoveredModel("))
+    end = text.index("\n\n\n", start)
+    forward = text[start:end]
+    out.write_text(
+        text[:start] + forward.replace("return", "x = x  # mine\n        return") + text[end:]
+    )
+
+    torch.manual_seed(1)
+    torch.save(_Chain(third=True).state_dict(), tmp_path / "w.pt")
+    code, printed, err = run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)
+    assert code == 0, err
+    printed = " ".join(printed.split())
+    assert "kept the calibrated values" in printed
+    assert "kept your edits to RecoveredModel.forward" in printed
+    assert "does not use fc3, new in this checkpoint" in printed
+    after = out.read_text()
+    assert split_trailer(after)[1].pins == pins and "x = x  # mine" in after
+
+
+def test_calibrating_a_file_nobody_edited_reports_no_kept_code(tmp_path, capsys):
+    torch.manual_seed(0)
+    model = _Chain(third=False).eval()
+    x = torch.randn(48, 6)
+    with torch.no_grad():
+        torch.save({"inputs": (x,), "outputs": model(x)}, tmp_path / "data.pt")
+    torch.save(model.state_dict(), tmp_path / "w.pt")
+    out = tmp_path / "model.py"
+    assert run_cli(capsys, "generate", tmp_path / "w.pt", "-o", out)[0] == 0
+    args = ("generate", tmp_path / "w.pt", "-o", out, "--calibrate", tmp_path / "data.pt")
+    code, printed, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert "kept your" not in printed and "torch.tanh" in out.read_text()

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from typing import Any
 
 from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
-from codegen.analyze.hyperparams import lift_group
-from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder
+from codegen.analyze.hyperparams import lift_group, optional_condition
+from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder, Unmergeable
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.evidence import recorded_choices
 from codegen.ir import Call, ClassDef, Module, ModelIR, Param, Ref, Source
-from codegen.ir.graph import Value
+from codegen.ir.graph import Graph, Slice, Value
 from codegen.keytree import build_tree
 from codegen.naming import role_names
 from codegen.load import TensorTable
@@ -29,6 +30,22 @@ def analyze(
     calibrated: dict[tuple[str, str], Any] | None = None,
     calibration_note: str = "",
 ) -> ModelIR:
+    args = (table, class_name, hints, command, calibrated, calibration_note)
+    try:
+        return _analyze(*args, merge_optional=True)
+    except Unmergeable:
+        return _analyze(*args, merge_optional=False)
+
+
+def _analyze(
+    table: TensorTable,
+    class_name: str,
+    hints: dict[str, dict[str, Any]] | None,
+    command: str,
+    calibrated: dict[tuple[str, str], Any] | None,
+    calibration_note: str,
+    merge_optional: bool,
+) -> ModelIR:
     buffer_hints = tensor_kind_hints(hints or {}, table)
     hints = {
         p: {n: v for n, v in values.items() if n != "kind"} for p, values in (hints or {}).items()
@@ -37,7 +54,7 @@ def analyze(
         {p: v for p, v in hints.items() if v}, table.metadata, calibrated, synonyms()
     )
     resolver.recorded = recorded_choices(table.modules)
-    builder = StructureBuilder(resolver, buffer_hints, class_name, table.modules)
+    builder = StructureBuilder(resolver, buffer_hints, class_name, table.modules, merge_optional)
     structure = builder.build(build_tree(table, canonical=True))
 
     classes: list[ClassDef] = []
@@ -45,6 +62,11 @@ def analyze(
         is_top = group.name == class_name
         params = lift_group(group, is_top=is_top)
         members = group.instances[0].members
+        if group.optional:
+            present_if = optional_condition(group, params)
+            for m in members:
+                if m.attr in group.optional:
+                    m.present_if = present_if
         classes.append(ClassDef(group.name, params, members, is_top=is_top, named=group.named))
     top_module = structure.root_module
     if top_module.kind != "class":
@@ -85,6 +107,10 @@ def analyze(
         ),
     )
     _infer_forwards(classes, resolver)
+    for group in structure.groups:
+        if group.optional:
+            cls = next(c for c in classes if group.instances[0].module.type_name == c.name)
+            _pass_through_optional(cls, group, classes, resolver)
     _name_the_head(classes[-1])
     warnings = gap_warnings(classes)
     warnings += _flag_unused_config(classes[-1], table.metadata.get(CONFIG_NAME), resolver)
@@ -154,6 +180,76 @@ def _infer_forwards(classes: list[ClassDef], resolver: ChoiceResolver) -> None:
                 roles[cls.name] = cls.forward.role
 
 
+def _pass_through_optional(
+    cls: ClassDef, group: ClassGroup, classes: list[ClassDef], resolver: ChoiceResolver
+) -> None:
+    """The forward of a class with optional members calls each once, on one input; where it is
+    None that input passes through. That must compute what the forward inferred for an instance
+    without them computes (the same graph with the call taken out): else Unmergeable."""
+    g = cls.forward.graph
+    if g is None or cls.forward.missing:
+        raise Unmergeable(f"{cls.name}: no forward to pass its optional members through")
+    lacking = next(inst for inst in group.instances if inst.absent)
+    made, used = len(resolver.made), set(resolver.used_hints)
+    roles = {c.name: c.forward.role for c in classes if not c.forward.missing}
+    settled = {c.name: c for c in classes}
+    bare = ClassDef(cls.name, cls.params, lacking.members)
+    without = infer_forward(bare, resolver, frozenset(), roles, settled)
+    del resolver.made[made:]
+    resolver.used_hints = used
+    expected = g
+    for attr in group.optional:
+        expected = _without_call(expected, attr)
+        if expected is None:
+            raise Unmergeable(f"{cls.name}.{attr}: not called once on one input")
+    if without.graph is None or without.missing or _shape(without.graph) != _shape(expected):
+        raise Unmergeable(f"{cls.name}: without {group.optional[0]} it computes something else")
+    for node in g.nodes:
+        if node.op == "call_module" and node.target[0] in group.optional:
+            node.optional, node.inline, node.name = True, False, "identity"
+
+
+def _without_call(g: Graph, attr: str) -> Graph | None:
+    """G with its one call of member ATTR replaced by that call's input; None unless ATTR is called
+    exactly once, on one value, returning it whole."""
+    calls = [i for i, n in enumerate(g.nodes) if n.op == "call_module" and n.target[:1] == (attr,)]
+    if len(calls) != 1:
+        return None
+    i = calls[0]
+    call = g.nodes[i]
+    if call.each or call.unpack or len(call.args) != 1 or call.kwargs:
+        return None
+    if not isinstance(call.args[0], Value) or len(call.target) != 1:
+        return None
+
+    def moved(arg: Any) -> Any:
+        if isinstance(arg, Value):
+            arg = call.args[0] if arg.index == i else arg
+            return Value(arg.index - 1) if arg.index > i else arg
+        if isinstance(arg, Slice):
+            return Slice(moved(arg.start), moved(arg.stop))
+        if isinstance(arg, (tuple, list)):
+            return type(arg)(moved(a) for a in arg)
+        return arg
+
+    nodes = [
+        dataclasses.replace(
+            n, args=moved(n.args), kwargs={k: moved(v) for k, v in n.kwargs.items()}
+        )
+        for k, n in enumerate(g.nodes)
+        if k != i
+    ]
+    return Graph(nodes)
+
+
+def _shape(g: Graph) -> list[tuple]:
+    """What a graph computes, without how it is printed (names, comments, inlining)."""
+    return [
+        (n.op, n.target, repr(n.args), repr(sorted(n.kwargs.items())), n.each, n.unpack)
+        for n in g.nodes
+    ]
+
+
 POOLING = {("call_method", "mean"), ("call_method", "amax"), ("call_function", "flatten")}
 POOLING |= {("call_function", "adaptive_avg_pool")}
 
@@ -174,7 +270,13 @@ def _name_the_head(top: ClassDef) -> None:
     out = [a for a in member.args if a.keyword in (None, "out_features")][1:2]
     if not out or type(out[0].value) is not int or out[0].value < 2:
         return
-    vocab = [p for p in top.params if p.name.endswith("vocab_size") and p.default == out[0].value]
+    vocab = [
+        p
+        for p in top.params
+        if p.name.endswith("vocab_size")
+        and not p.name.endswith("type_vocab_size")  # segments are no tokens to predict
+        and p.default == out[0].value
+    ]
     if vocab:  # logits over the tokens an embedding of the model reads
         out[0].value = Ref(vocab[-1].name)
         return

@@ -11,6 +11,7 @@ a size set once at the top reaches every layer that uses it.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import keyword
 import re
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
 
-from codegen.analyze.structure import ClassGroup
+from codegen.analyze.structure import ClassGroup, Instance, Unmergeable
 from codegen.ir import Arg, Call, Choice, Module, Param, Ref, Tensor
 
 LIFTED_CHOICES = {
@@ -98,6 +99,11 @@ def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
     """Decide the parameters of one class and rewrite its first instance's members to use them."""
     per_instance = [_collect(inst.members) for inst in group.instances]
     template = per_instance[0]
+    if group.optional:
+        per_instance = [
+            _with_optional(inst, group.instances[0], template) if inst.absent else slots
+            for inst, slots in zip(group.instances, per_instance)
+        ]
     columns = [tuple(slots[i].value for slots in per_instance) for i in range(len(template))]
 
     buckets: dict[tuple, list[int]] = {}
@@ -105,7 +111,7 @@ def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
         constant = len(set(map(_hashable, columns[i]))) == 1
         if slot.name == "dim" and all(v == 1 for v in columns[i]):
             continue  # a unit dimension of a tensor (a gain [C, 1, 1, 1]) is no size to name
-        if slot.role in ("width", "vocab", "positions"):
+        if slot.role in ("width", "vocab", "positions", "types"):
             # Equal sizes share a parameter only when they measure the same thing (see _unit).
             key: tuple = (slot.role, _unit(slot, template, columns, i), _hashable(columns[i]))
         elif slot.role == "count":
@@ -118,14 +124,23 @@ def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
             key = ("choice", slot.choice.name, _hashable(columns[i]))
         elif slot.role == "param":  # a child class's parameter: always passed on by name
             key = ("param", slot.name, _hashable(columns[i]))
-        elif not constant:
-            key = ("vary", i)
+        elif not constant:  # the same argument varying alike (a block's strides): one parameter
+            key = ("vary", slot.name, _hashable(columns[i]))
         else:
             continue
         buckets.setdefault(key, []).append(i)
 
     # Sizes first, then layer counts, then the choices: the order people read hyperparameters in.
-    rank = {"width": 0, "vocab": 0, "positions": 0, "count": 1, "vary": 2, "param": 3, "choice": 3}
+    rank = {
+        "width": 0,
+        "vocab": 0,
+        "positions": 0,
+        "types": 0,
+        "count": 1,
+        "vary": 2,
+        "param": 3,
+        "choice": 3,
+    }
     ordered = sorted(buckets.items(), key=lambda item: rank[item[0][0]])
     params: list[Param] = []
     taken: set[str] = set()
@@ -153,6 +168,65 @@ def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
             used = slots_i[indices[0]]
             inst.module.args.append(Arg(name, used.value, role, used.provenance, used.choice))
     return params
+
+
+def _with_optional(inst: Instance, full: Instance, template: list[Slot]) -> list[Slot]:
+    """The slots of an instance lacking the class's optional members, as if it had them: each size
+    of such a member (in FULL, the first instance) is the size of the same argument of a member
+    both have, where the two are equal in FULL (a shortcut's conv reads what conv1 reads); others
+    keep FULL's value. So the optional members' sizes are lifted with the sizes they equal."""
+    own = {m.attr: m for m in inst.members}
+    members = [own.get(m.attr) or copy.deepcopy(m) for m in full.members]
+    slots = _collect(members)
+    if [(s.role, s.name) for s in slots] != [(s.role, s.name) for s in template]:
+        raise Unmergeable(f"{inst.node.path}: its layers do not line up with {full.node.path}'s")
+    optional = {i for i, m in enumerate(_owners(full.members)) if m in inst.absent}
+    for i in optional:
+        same = next(
+            (
+                k
+                for k, t in enumerate(template)
+                if k not in optional
+                and (t.role, t.name) == (template[i].role, template[i].name)
+                and _hashable(t.value) == _hashable(template[i].value)
+            ),
+            None,
+        )
+        value = slots[same].value if same is not None else template[i].value
+        slots[i].value = value
+        slots[i].set(value)
+    return slots
+
+
+def _owners(members: list[Module | Tensor]) -> list[str]:
+    """For each slot of MEMBERS, the attribute of the member it belongs to."""
+    return [m.attr for m in members for _ in _collect([m])]
+
+
+def optional_condition(group: ClassGroup, params: list[Param]) -> list[tuple[Ref, Any]]:
+    """When the class's optional members are built, from the arguments its instances are given: a
+    parameter away from the neutral 1 (a stride), or two parameters that differ (in and out
+    channels), each false for every instance that lacks them; together true for every instance
+    that has them. Raises Unmergeable when the arguments cannot tell the two apart."""
+    values = [{a.keyword: a.value for a in inst.module.args} for inst in group.instances]
+    sizes = [p.name for p in params if p.type == "int"]
+    tests: list[tuple[Ref, Any]] = [(Ref(p), 1) for p in sizes]
+    tests += [(Ref(p), Ref(q)) for i, p in enumerate(sizes) for q in sizes[i + 1 :]]
+
+    def holds(test: tuple[Ref, Any], given: dict[str, Any]) -> bool:
+        other = given.get(test[1].name) if isinstance(test[1], Ref) else test[1]
+        return given.get(test[0].name) != other
+
+    lacking = [v for inst, v in zip(group.instances, values) if inst.absent]
+    having = [v for inst, v in zip(group.instances, values) if not inst.absent]
+    chosen = [
+        t
+        for t in tests
+        if not any(holds(t, v) for v in lacking) and any(holds(t, v) for v in having)
+    ]
+    if not chosen or not all(any(holds(t, v) for t in chosen) for v in having):
+        raise Unmergeable(f"{group.name}: no argument tells when {group.optional[0]} is built")
+    return chosen
 
 
 # ------------------------------------------------------------------------------------------ slots
@@ -223,7 +297,7 @@ def _module_slots(m: Module, where: str = "") -> list[Slot]:
         slots.append(
             Slot(
                 "count",
-                "num_" + m.attr if m.attr != "layers" else "num_layers",
+                _count_name(m.attr),
                 m.attr,
                 m.comment,
                 None,
@@ -238,10 +312,16 @@ def _module_slots(m: Module, where: str = "") -> list[Slot]:
     return slots
 
 
+def _count_name(attr: str) -> str:
+    """`num_layer1` for a container named like a stage; a name too short to say anything (GPT-2's
+    `h`) or one that only says "layer" counts layers."""
+    return "num_layers" if len(attr) < 3 or attr.rstrip("s") == "layer" else f"num_{attr}"
+
+
 def _child_param_role(arg: Arg) -> str:
     """A child's parameter keeps its role in the parent, so sizes merge across levels; choices are
     passed up to the top, where users look for them; other differences stay local literals."""
-    if arg.role in ("width", "vocab", "positions", "count"):
+    if arg.role in ("width", "vocab", "positions", "types", "count"):
         return arg.role
     return "param" if arg.role in ("choice", "param") else "other"
 
@@ -302,7 +382,14 @@ def _param_name(role: str, slots: list[Slot]) -> str:
         return "vocab_size"
     if role == "positions":
         return "max_positions"
-    inherited = [s.name for s in slots if s.inherited and s.name]
+    if role == "types":
+        return "type_vocab_size"
+    # A child's name for what it reads (`in_channels`) says nothing about the parent's own size,
+    # which a layer of the parent often produces: other child names come first.
+    inherited = sorted(
+        (s.name for s in slots if s.inherited and s.name),
+        key=lambda n: n.startswith(("in_", "input")),
+    )
     semantic = [SEMANTIC_NAMES[s.name] for s in slots if s.name in SEMANTIC_NAMES]
     for name in SEMANTIC_ORDER:
         if name in semantic:

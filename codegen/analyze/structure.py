@@ -44,6 +44,13 @@ class Instance:
     node: KeyNode
     members: list[Module | Tensor]
     module: Module  # the registration that uses this instance; hyperparams.py fills its arguments
+    absent: tuple[str, ...] = ()  # the class's optional members this subtree lacks
+
+
+class Unmergeable(Exception):
+    """Blocks merged for differing only by optional members turned out not to be one class (no
+    condition on the arguments tells them apart, or the forward does not pass the input through
+    where the member is missing): analysis runs again without merging."""
 
 
 @dataclass
@@ -55,6 +62,7 @@ class ClassGroup:
     instances: list[Instance] = field(default_factory=list)
     named: str = ""  # the attribute name its forward depends on (registry.named_role), or ""
     recorded_name: bool = False  # the name is the class's own, from a whole-model pickle
+    optional: list[str] = field(default_factory=list)  # members some instances lack (in order)
 
 
 @dataclass
@@ -72,8 +80,10 @@ class StructureBuilder:
         buffer_hints: dict[str, str],
         top_name: str,
         described: Any = None,
+        merge_optional: bool = True,
     ) -> None:
         self.resolver = resolver
+        self.merge_optional = merge_optional
         # A whole-model pickle's module tree (codegen.load.module_pickle): exact types and arguments
         self.described = described
         self.notes: list[str] = []  # what the pickle recorded that the file does not reproduce
@@ -114,6 +124,8 @@ class StructureBuilder:
                     "can hold both under one name: rename one with --remap"
                 )
         top = self.module_for(root, self._context(root))
+        if self.merge_optional:
+            self._merge_optional(self.order[-1] if top.kind == "class" else None)
         if top.kind == "class":
             # The root's subtree is the whole checkpoint, so its class is never shared: name it.
             group = self.order[-1]
@@ -122,6 +134,36 @@ class StructureBuilder:
         return Structure(top, self.order)
 
     # ------------------------------------------------------------------------------------------
+
+    def _merge_optional(self, top: ClassGroup | None) -> None:
+        """One class for blocks that differ only by members some of them lack (a residual block
+        with and without its shortcut's projection): the larger group takes the smaller one's
+        instances, which record what they lack. Values a layer does not record (a conv's stride,
+        a choice) may differ; hyperparams.py lifts them and says when the member is built."""
+        while True:
+            pair = next(
+                (
+                    (a, b, extra)
+                    for b in self.order
+                    for a in self.order
+                    if a is not b
+                    and top is not a
+                    and top is not b
+                    and (extra := _optional_extra(a, b)) is not None
+                ),
+                None,
+            )
+            if pair is None:
+                break
+            a, b, extra = pair
+            for inst in a.instances:
+                inst.module.type_name = b.name
+                b.instances.append(Instance(inst.node, inst.members, inst.module, extra))
+            b.optional = extra
+            self.order = [g for g in self.order if g is not a]
+            del self.groups[a.key]
+            self.taken_names.discard(a.name)
+        self.order = _after_their_parts(self.order)
 
     def _described(self, path: str) -> Any:
         return self.described.find(path) if self.described is not None else None
@@ -409,6 +451,110 @@ class StructureBuilder:
         return module
 
 
+def _optional_extra(a: ClassGroup, b: ClassGroup) -> tuple[str, ...] | None:
+    """The modules B's instances hold beyond A's, when that is all that tells them apart: the
+    other members match in order, type and structure, up to values the checkpoint does not record
+    (choices). A's layers then take, as arguments, the choices B's layers pass (a stride of 1
+    that was left out); None, touching nothing, when they cannot."""
+    if a.optional or b.optional or a.named != b.named or a.recorded_name or b.recorded_name:
+        return None
+    mine, theirs = a.instances[0].members, b.instances[0].members
+    by_attr = {m.attr: m for m in theirs}
+    extra = tuple(m.attr for m in theirs if m.attr not in {n.attr for n in mine})
+    if not extra or len(mine) + len(extra) != len(theirs):
+        return None
+    if not all(isinstance(by_attr[e], Module) and by_attr[e].kind != "repeat" for e in extra):
+        return None
+    shared = [m for m in theirs if m.attr not in extra]
+    if [m.attr for m in shared] != [m.attr for m in mine]:
+        return None
+    if [_member_key(m, choices=False) for m in mine] != [
+        _member_key(m, choices=False) for m in shared
+    ]:
+        return None
+    plans = [
+        _choice_plan(x, y)
+        for g in (a, b)
+        for inst in g.instances
+        for x, y in zip(
+            [m for m in inst.members if m.attr not in extra], shared if g is a else mine
+        )
+    ]
+    if any(plan is None for plan in plans):
+        return None
+    for plan in plans:
+        for module, args in plan:
+            _take_choices(module, args)
+    return extra
+
+
+def _choice_plan(
+    m: Module | Tensor, other: Module | Tensor
+) -> list[tuple[Module, list[Arg]]] | None:
+    """For M (and its children), the choice arguments OTHER writes that M leaves out, in OTHER's
+    argument order; None where M has no choice of that name to write."""
+    if isinstance(m, Tensor) or isinstance(other, Tensor):
+        return []
+    plan: list[tuple[Module, list[Arg]]] = []
+    keywords = [a.keyword for a in m.args]
+    missing = [a for a in other.args if a.role == "choice" and a.keyword not in keywords]
+    for arg in missing:
+        if not any(c.name == arg.keyword for c in m.choices):
+            return None
+    if missing:
+        plan.append((m, [a for a in other.args if a.keyword is not None]))
+    for x, y in zip(m.children, other.children):
+        inner = _choice_plan(x, y)
+        if inner is None:
+            return None
+        plan += inner
+    return plan
+
+
+def _take_choices(m: Module, order: list[Arg]) -> None:
+    """M's left-out choices become arguments (stride=1), keywords ordered as in ORDER."""
+    have = {a.keyword for a in m.args}
+    for arg in order:
+        if arg.role == "choice" and arg.keyword not in have:
+            choice = next(c for c in m.choices if c.name == arg.keyword)
+            m.choices.remove(choice)
+            m.args.append(Arg(arg.keyword, choice.value, "choice", choice=choice))
+    rank = {a.keyword: i for i, a in enumerate(order)}
+    positional = [a for a in m.args if a.keyword is None]
+    keywords = sorted(
+        (a for a in m.args if a.keyword is not None), key=lambda a: rank.get(a.keyword, len(rank))
+    )
+    m.args[:] = positional + keywords
+
+
+def _after_their_parts(order: list[ClassGroup]) -> list[ClassGroup]:
+    """ORDER, stably re-sorted so that every class comes after the classes its members use."""
+    by_name = {g.name: g for g in order}
+    done: list[ClassGroup] = []
+    seen: set[int] = set()  # by identity: dataclass equality would compare whole subtrees
+
+    def uses(m: Module | Tensor) -> list[str]:
+        if not isinstance(m, Module):
+            return []
+        own = [m.type_name] if m.kind == "class" else []
+        return own + [n for c in m.children for n in uses(c)]
+
+    def visit(g: ClassGroup) -> None:
+        if id(g) in seen:
+            return
+        seen.add(id(g))
+        for inst in g.instances:
+            for m in inst.members:
+                for name in uses(m):
+                    if name in by_name and by_name[name] is not g:
+                        visit(by_name[name])
+        done.append(g)
+
+    for g in order:
+        visit(g)
+    return done
+
+
 GAP_LAYERS = ["nn.Dropout()", "nn.Flatten()", "nn.MaxPool2d(2)", "nn.AvgPool2d(2)"]
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
@@ -473,8 +619,9 @@ def _span_io(family: str, modules: list[Module]) -> IOSpec:
     return IOSpec(family, head.in_width, last, ndim, vocab=head.vocab)
 
 
-def _member_key(m: Module | Tensor) -> tuple:
-    """What must match for two subtrees to share a class: types, keywords and roles, not sizes."""
+def _member_key(m: Module | Tensor, choices: bool = True) -> tuple:
+    """What must match for two subtrees to share a class: types, keywords and roles, not sizes.
+    Without CHOICES: nor the values the checkpoint does not record (whether a stride is written)."""
     if isinstance(m, Tensor):
         return ("tensor", m.attr, len(m.shape), m.dtype, m.kind)
     return (
@@ -482,8 +629,12 @@ def _member_key(m: Module | Tensor) -> tuple:
         m.attr,
         m.kind,
         m.type_name,
-        tuple((a.keyword, a.role, _value_key(a.value, a.role)) for a in m.args),
-        tuple(_member_key(c) for c in m.children),
+        tuple(
+            (a.keyword, a.role, _value_key(a.value, a.role))
+            for a in m.args
+            if choices or a.role != "choice"
+        ),
+        tuple(_member_key(c, choices) for c in m.children),
         None if m.repeat is None else "repeat",
     )
 
@@ -496,4 +647,4 @@ def _value_key(value: object, role: str) -> object:
             tuple((a.keyword, a.role, _value_key(a.value, a.role)) for a in value.args),
         )
     # Sizes may differ between instances of one class; everything else must be equal.
-    return role if role in ("width", "vocab", "positions", "count") else repr(value)
+    return role if role in ("width", "vocab", "positions", "types", "count") else repr(value)

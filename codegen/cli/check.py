@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,23 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from codegen.errors import CheckFailed
-    from codegen.regenerate import regenerate_into, stale_diff
+    from codegen.regenerate import regenerate_into, stale_diff, with_fingerprint
 
     path = Path(args.model)
     with survivors_frozen():
-        recorded, regenerated = regenerate_into(args.checkpoint, path, args.hints)
-    diff = stale_diff(path.read_text(), regenerated, path.name)
+        recorded, regenerated, older = regenerate_into(args.checkpoint, path, args.hints)
+    new = re.search(r"fingerprint ([0-9a-f]{16})", regenerated)
+    current = with_fingerprint(path.read_text(), older, new.group(1) if new else older)
+    diff = stale_diff(current, regenerated, path.name)
     if diff:
         sys.stdout.write(diff)
         raise CheckFailed(
             f"{path} is stale for {Path(args.checkpoint).name}; regenerate with: {recorded.command}"
         )
     console.print(f"{path} is up to date with {Path(args.checkpoint).name}")
+    if older:
+        console.print(
+            f"(it records fingerprint {older}, these weights' hash in key order as modelgen wrote it "
+            "before; regenerating writes the order-free one)"
+        )
     return 0

@@ -117,6 +117,10 @@ class Module:
         default_factory=list
     )  # e.g. the activation placed in an index gap
     comment: str = ""
+    # An optional member (a shortcut's projection some instances of the class lack): it is built
+    # when any (parameter, other) pair differs, `other` a parameter (Ref) or a neutral int (a
+    # stride of 1); else it is None, and forward passes its input through where it would call it.
+    present_if: list[tuple[Ref, Any]] = field(default_factory=list)
 
 
 @dataclass

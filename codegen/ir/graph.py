@@ -3,7 +3,8 @@
 Nodes are appended in execution order and refer to earlier nodes through `Value`s, as in torch.fx:
 
 - `input`: a forward argument (`name`, `annotation`; `optional` ones default to None).
-- `call_module`: a child module called on values; `path` is a tuple of key segments (`("layers",
+- `call_module`: a child module called on values (an `optional` one may be None: then its
+  first argument passes through); `path` is a tuple of key segments (`("layers",
   "0")`), so a key is data here and becomes code only through the printer's checks. `each=True`
   applies every item of a container in turn to the first argument, passing the others unchanged
   (`for layer in self.blocks: x = layer(x, mask)`).
@@ -55,7 +56,9 @@ class Node:
     each: bool = False  # call_module over every item of a container, in order
     inline: bool = False  # printed inside its single consumer: `F.relu(self.bn1(self.conv1(x)))`
     unpack: int = 0  # call_module returning a tuple: keep element 0 of `unpack` (`x, _ = rnn(x)`)
-    optional: bool = False  # input nodes: may be None, and is None unless the caller passes it
+    # input nodes: may be None, and is None unless the caller passes it. call_module nodes: the
+    # module may be None (an optional member), and then the node's value is its first argument.
+    optional: bool = False
 
 
 @dataclass

@@ -47,16 +47,15 @@ class TensorTable:
     modules: Any = None
 
     def fingerprint(self) -> str:
-        """Stable hash of names, shapes and dtypes: what the generated file depends on."""
-        h = hashlib.sha256()
-        for e in self.tensors.values():
-            # surrogatepass: a key may hold a lone surrogate (legal in a pickle, not in UTF-8)
-            h.update(
-                f"{e.name}\0{','.join(map(str, e.shape))}\0{e.dtype}\n".encode(
-                    "utf-8", "surrogatepass"
-                )
-            )
-        return h.hexdigest()[:16]
+        """Stable hash of names, shapes and dtypes: what the generated file depends on. Keys are
+        hashed sorted, so one model saved as .pt (module order) and as .safetensors (alphabetical)
+        has one fingerprint."""
+        return _digest(sorted(self.tensors.values(), key=lambda e: e.name))
+
+    def recorded_by(self, fingerprint: str) -> bool:
+        """FINGERPRINT is these weights' own: today's, or the hash in file key order that files
+        generated before it was order-free record (so those are not taken for other weights)."""
+        return fingerprint in (self.fingerprint(), _digest(self.tensors.values()))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,3 +108,13 @@ def _in_file(source: str, fn: Callable[..., Any], *args: Any) -> Any:
         raise ModelgenError(f"{source}: {e}") from None
     except RecursionError:
         raise ModelgenError(f"{source}: containers nested too deeply") from None
+
+
+def _digest(entries: Any) -> str:
+    h = hashlib.sha256()
+    for e in entries:
+        # surrogatepass: a key may hold a lone surrogate (legal in a pickle, not in UTF-8)
+        h.update(
+            f"{e.name}\0{','.join(map(str, e.shape))}\0{e.dtype}\n".encode("utf-8", "surrogatepass")
+        )
+    return h.hexdigest()[:16]

@@ -151,11 +151,19 @@ def member_lines(m: Module | Tensor, float_dtype: str) -> list[str]:
     if note:
         lines.append(f"# {note}")
     expr = module_expr(m)
-    if _plain(m.attr):
-        lines.append(f"self.{m.attr} = {expr}")
-    else:
-        lines.append(f"self.add_module({m.attr!r}, {expr})")
+    if m.present_if:  # an optional member: None unless the arguments call for it
+        lines.append(_register(m.attr, "None"))
+        lines.append(
+            f"if {' or '.join(f'{value_expr(a)} != {value_expr(b)}' for a, b in m.present_if)}:"
+        )
+        lines.append("    " + _register(m.attr, expr))
+        return lines
+    lines.append(_register(m.attr, expr))
     return lines
+
+
+def _register(attr: str, expr: str) -> str:
+    return f"self.{attr} = {expr}" if _plain(attr) else f"self.add_module({attr!r}, {expr})"
 
 
 def _plain(attr: str) -> bool:

@@ -248,7 +248,11 @@ class _Printer:
                 return self.names[arg.index]
             node = self.g.nodes[arg.index]
             text = self._call(node)
-            return f"({text})" if nested and node.op == "call_function" and _infix(node) else text
+            # an operator's operand, a method's object: a looser expression needs parentheses
+            loose = (node.op == "call_function" and _infix(node)) or (
+                node.op == "call_module" and node.optional
+            )
+            return f"({text})" if nested and loose else text
         if isinstance(arg, Slice):
             start = "" if arg.start is None else self._expr(arg.start)
             stop = "" if arg.stop is None else self._expr(arg.stop)
@@ -264,7 +268,11 @@ class _Printer:
 
     def _call(self, node: Node) -> str:
         if node.op == "call_module":
-            return f"{self._module(node.target)}({self._arguments(node)})"
+            module = self._module(node.target)
+            call = f"{module}({self._arguments(node)})"
+            if node.optional:  # None where the class was built without it: the input passes
+                return f"{self._expr(node.args[0], True)} if {module} is None else {call}"
+            return call
         if node.op == "getattr":
             return self._module(node.target)
         if node.op == "constant":

@@ -19,6 +19,7 @@ from codegen.patterns._kit import (
 )
 
 POSITIONS = re.compile(r"pos|wpe|position", re.I)
+SEGMENTS = re.compile(r"token_?type|segment", re.I)  # BERT's sentence A/B table: a few rows
 
 
 class Embedding(LayerPattern):
@@ -28,8 +29,10 @@ class Embedding(LayerPattern):
         if node.children or names(node) != {"weight"} or len(shape(node, "weight")) != 2:
             return None
         w = shape(node, "weight")
-        # A position table's rows are positions, not tokens: its size is named max_positions.
+        # A position table's rows are positions, a segment table's are token types, not tokens:
+        # their sizes are named max_positions and type_vocab_size, never vocab_size.
         rows = "positions" if POSITIONS.search(node.name) else "vocab"
+        rows = "types" if SEGMENTS.search(node.name) else rows
         type_name = "nn.EmbeddingBag" if hinted(node, r"bag") else "nn.Embedding"
         args = [
             Arg(None, w[0], rows, prov(node, "weight", 0)),

@@ -1,0 +1,162 @@
+"""How many architectures come out exact: the recovery table over the zoo in _families.py.
+
+For each family: build the library's model from a tiny config, save it as its library does
+(config.json + safetensors), run `modelgen generate` on the folder in a fresh process, strict-load
+the generated class and compare its output with the library's own forward (atol 1e-5, rtol 1e-4).
+
+Verdicts, best first:
+- exact: the outputs match;
+- flagged: they do not (or the forward raises, or generate refuses with a one-line error), and the
+  file says so: a class is marked guessed or missing;
+- WRONG: the outputs differ and nothing in the file says so. The goal is none: a file that runs and
+  silently computes something else is the worst outcome.
+- crash: generate failed with an internal error.
+
+Run: python benchmarks/bench_families.py [NAME ...]   (about 5 minutes on 2 CPU cores)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import inspect
+import json
+import logging
+import re
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Row, child_env, environment, modelgen, print_table  # noqa: E402
+from _families import FAMILIES, reference_call  # noqa: E402
+
+ATOL, RTOL = 1e-5, 1e-4
+TIMEOUT_S = 300
+
+
+def measure_one(name: str) -> dict:
+    """One family, in this process (the benchmark runs each in its own): its verdict and figures."""
+    import torch
+    from safetensors.torch import load_file
+
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    family = FAMILIES[name]
+    try:
+        library = importlib.import_module(family.library)
+        torch.manual_seed(0)
+        model = family.build(library).eval()
+    except (ImportError, AttributeError, TypeError) as e:
+        return {"verdict": "skipped", "note": f"{type(e).__name__}: {e}"[:80]}
+    with torch.no_grad():  # biases start at zero and norms at one: move them so a wrong use shows
+        for n, p in model.named_parameters():
+            if n.endswith("bias"):
+                p.normal_(0, 0.1)
+            elif "norm" in n.lower() and p.dim() == 1:
+                p.normal_(1, 0.2)
+    folder = Path(tempfile.mkdtemp(prefix=f"family-{name}-"))
+    model.save_pretrained(folder / "hf")
+    out = folder / "model.py"
+    run = subprocess.run(
+        modelgen("generate", folder / "hf", "-o", out),
+        env=child_env(),
+        capture_output=True,
+        text=True,
+    )
+    if run.returncode != 0:
+        message = (run.stderr.strip().splitlines() or ["(no message)"])[-1]
+        verdict = "crash" if "internal error" in message else "flagged"
+        return {"verdict": verdict, "note": message[:100]}
+    source = out.read_text()
+    levels = set(re.findall(r"Forward trust: (\w+)", source))
+    flagged = bool(levels & {"guessed", "missing"})
+    spec = importlib.util.spec_from_file_location(f"generated_{name}", out)
+    generated = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generated)
+    ours = generated.RecoveredModel().eval()
+    weights = next((folder / "hf").glob("*.safetensors"))
+    try:
+        ours.load_state_dict(load_file(weights), strict=True)
+    except RuntimeError as e:
+        return {"verdict": "crash", "note": "strict load failed: " + str(e).splitlines()[0][:80]}
+    params = list(inspect.signature(ours.forward).parameters)
+    positional, theirs, read = reference_call(family.kind, model, params)
+    try:
+        with torch.no_grad():
+            want = read(model(**theirs))
+            got = ours(*positional[: len(params)])
+            got = got[0] if isinstance(got, tuple) else got
+    except Exception as e:  # the generated forward raised: a flag if the file admits a gap
+        return {"verdict": "flagged" if flagged else "WRONG", "note": f"{type(e).__name__}"}
+    if got.shape != want.shape:
+        diff, ok = float("inf"), False
+    else:
+        diff = (got - want).abs().max().item()
+        ok = torch.allclose(got, want, atol=ATOL, rtol=RTOL)
+    verdict = "exact" if ok else "flagged" if flagged else "WRONG"
+    note = "" if got.shape == want.shape else f"shape {tuple(got.shape)} vs {tuple(want.shape)}"
+    return {"verdict": verdict, "max_diff": diff, "note": note, "trust": sorted(levels)}
+
+
+def run(names: list[str] | None = None) -> list[Row]:
+    names = names or list(FAMILIES)
+    rows, counts = [], {}
+    for name in names:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one", name],
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+        lines = proc.stdout.strip().splitlines()
+        result = (
+            json.loads(lines[-1])
+            if proc.returncode == 0 and lines
+            else {"verdict": "crash", "note": (proc.stderr.strip().splitlines() or ["?"])[-1][:100]}
+        )
+        verdict = result["verdict"]
+        counts[verdict] = counts.get(verdict, 0) + 1
+        diff = result.get("max_diff")
+        figure = "" if diff is None else f"max diff {diff:.1e}; "
+        measured = f"{verdict}: {figure}{result.get('note', '')}".strip().rstrip(";")
+        rows.append(
+            Row(f"{name} ({FAMILIES[name].library})", measured, "exact", verdict == "exact")
+        )
+        print(f"{name}: {measured}", file=sys.stderr, flush=True)
+    counted = len(names) - counts.get("skipped", 0)
+    rows.append(Row("families exact", f"{counts.get('exact', 0)} of {counted}", "", None))
+    rows.append(
+        Row(
+            "silently wrong (no flag in the file)",
+            str(counts.get("WRONG", 0)),
+            "0",
+            counts.get("WRONG", 0) == 0,
+        )
+    )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", metavar="NAME", help="families (default: all)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure_one(args.one)))
+        return 0
+    unknown = sorted(set(args.names) - set(FAMILIES))
+    if unknown:
+        parser.error(f"unknown families {', '.join(unknown)}; known: {', '.join(FAMILIES)}")
+    rows = run(args.names)
+    print_table(rows, f"modelgen family recovery; {environment()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
