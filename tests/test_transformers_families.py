@@ -322,18 +322,18 @@ def test_family_not_yet_supported_says_where(tmp_path, name):
 
 
 def test_a_config_value_no_pattern_uses_makes_the_file_guessed(tmp_path):
-    """A forward-changing config.json key the file ignores (here a score soft-cap LLaMA does not
-    have) must not leave a file that claims to be inferred: the top class is 'guessed', naming it.
+    """A forward-changing config.json key the file ignores (here Cohere's logit_scale, which LLaMA
+    does not have) must not leave a file that claims to be inferred: the top class is 'guessed', naming it.
     Keys without effect on the forward (ids, dropout, sizes the shapes show) are not reported."""
     torch.manual_seed(0)
     config = transformers.LlamaConfig(
         **SMALL, hidden_size=32, intermediate_size=64, attention_dropout=0.1, bos_token_id=7
     )
-    config.attn_logit_softcapping = 30.0
+    config.logit_scale = 0.0625
     _, out, _ = generate(tmp_path, transformers.LlamaForCausalLM(config).eval())
     source = " ".join(out.read_text().split())
     top = source[source.index("class RecoveredModel(") :].split('"""')[1]
-    assert f"Forward trust: guessed: config.json sets attn_logit_softcapping, {UNUSED_NOTE}" in top
+    assert f"Forward trust: guessed: config.json sets logit_scale, {UNUSED_NOTE}" in top
     # Only it: not attention_dropout, bos_token_id, vocab_size and the like.
     assert source.count("config.json sets") == 1
 
