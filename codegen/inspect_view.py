@@ -9,6 +9,7 @@ from rich.tree import Tree
 
 from codegen.keytree import KeyNode, build_tree, repeated_runs
 from codegen.load import TensorTable
+from codegen.load.module_pickle import revealed
 from codegen.load.unwrap import NOT_MODEL_KEYS
 from codegen.safetext import printable
 
@@ -63,9 +64,35 @@ def render_tree(table: TensorTable, depth: int | None = None) -> Tree:
         )
     if len(ties) > MAX_TIE_LINES:
         tree.add(Text(f"tied: {len(ties) - MAX_TIE_LINES} more shared tensors", style="magenta"))
+    for line in _revealed_lines(table):
+        tree.add(Text(line, style="cyan"))
     if depth is None or depth > 0:
         _add_children(tree, root, depth, 1)
     return tree
+
+
+def _revealed_lines(table: TensorTable) -> list[str]:
+    """What a whole-model pickle or TorchScript archive records beyond its tensors."""
+    seen = revealed(table.modules)
+    if seen is None:
+        return []
+    own = ", ".join(map(_shown, seen["own_classes"][:8])) or "none"
+    lines = [
+        f"module tree recorded: {seen['modules']} modules typed ({seen['torch_nn_modules']} "
+        f"torch.nn, {seen['parameter_free_modules']} without tensors); own classes: {own}",
+        f"attributes recorded: {seen['attributes']}"
+        + (
+            f" ({seen['unreadable_attributes']} not as plain values)"
+            if seen["unreadable_attributes"]
+            else ""
+        ),
+    ]
+    if "forward_code_translated" in seen:
+        done = ", ".join(map(_shown, seen["forward_code_translated"])) or "none"
+        lines.append(f"forward code translated: {done}")
+        for name, why in list(seen["forward_code_not_translated"].items())[:8]:
+            lines.append(f"forward code not translated: {_shown(name)}: {_shown(why)}")
+    return lines
 
 
 def _add_children(branch: Tree, node: KeyNode, depth: int | None, level: int) -> None:

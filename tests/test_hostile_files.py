@@ -118,13 +118,16 @@ def test_malicious_pickle_through_the_cli(tmp_path, run_modelgen, capsys):
     assert not marker.exists()
 
 
-def test_whole_pickled_module_in_the_legacy_format_is_refused_with_a_hint(tmp_path, capsys):
-    # Zip whole-model pickles are described (tests/test_sources.py); legacy ones go to torch.load.
+def test_whole_pickled_module_in_the_legacy_format_is_described(tmp_path):
+    # Legacy whole-model pickles are described like zip ones (codegen/load/legacy_model.py): the
+    # module tree without importing anything (payloads: tests/test_sources.py).
+    from codegen.load import open_checkpoint
+
     path = tmp_path / "model.pt"
     torch.save(torch.nn.Linear(2, 2), path, _use_new_zipfile_serialization=False)
-    line = assert_refused_by_cli(capsys, path)
-    assert "torch.nn.modules.linear.Linear" in line
-    assert "re-save its state_dict()" in line
+    table = open_checkpoint(path).table
+    assert table.format == "torch-legacy-model" and table.modules.name == "Linear"
+    assert list(table.tensors) == ["weight", "bias"]
 
 
 # ---------------------------------------------------------------------------------- broken files

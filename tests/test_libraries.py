@@ -70,7 +70,9 @@ def test_library_model_strict_loads(name, tmp_path):
     namespace["RecoveredModel"]().load_state_dict(state, strict=True)
     # Attention is never passed off as a chain of projections: the gap is named instead.
     assert "raise NotImplementedError" in source and ir.warnings
-    if name != "gpt2":  # GPT-2 packs q, k, v into one Conv1D-style parameter pair instead
+    # GPT-2 packs q, k, v into one Conv1D-style parameter pair instead; T5's heads are recorded
+    # (its relative position table has one column per head), its decoder is what is missing.
+    if name not in ("gpt2", "t5"):
         assert (
             "an attention whose heads, scaling and masking the checkpoint does not record" in source
         )

@@ -385,3 +385,76 @@ def test_code_payload_is_never_run_nor_copied(tmp_path):
     assert "nn.ReLU6(inplace=True)" in text  # the rest of the record still counts
     tree = open_checkpoint(tmp_path / "planted.pt").table.modules
     assert "stride" not in tree.find("0").attributes and "stride" in tree.find("0").other
+
+
+# ------------------------------------------------------------------ legacy (non-zip) whole models
+
+
+def _save_legacy(model: nn.Module, path) -> None:
+    torch.save(model, path, _use_new_zipfile_serialization=False)
+
+
+@pytest.mark.parametrize("name", sorted(sequential_zoo()))
+def test_legacy_whole_model_is_described(name, tmp_path):
+    original = sequential_zoo()[name].eval()
+    source, cls, warnings = generate_from_model(original, tmp_path, name, _save_legacy)
+    assert not warnings
+    checkpoint = open_checkpoint(tmp_path / f"{name}.pt")
+    assert checkpoint.table.format == "torch-legacy-model"
+    model = cls().eval()
+    model.load_state_dict(checkpoint.state_dict(), strict=True)
+    assert_same_layers(model, original)
+    x = SEQUENTIAL_INPUTS[name]()
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), original(x))
+    assert "# not in the checkpoint" not in source
+
+
+def test_legacy_custom_classes_get_recorded_layers(tmp_path):
+    torch.manual_seed(0)
+    original = SmallCNN().eval()
+    source, cls, _ = generate_from_model(original, tmp_path, save=_save_legacy)
+    model = cls().eval()
+    model.load_state_dict(original.state_dict(), strict=True)
+    assert_same_layers(model, original)
+    assert "class Stem(nn.Module)" in source
+
+
+def test_legacy_truncated_tensor_data_is_refused(tmp_path):
+    _save_legacy(sequential_zoo()["mlp"], tmp_path / "full.pt")
+    data = (tmp_path / "full.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[:-100])
+    with pytest.raises(ModelgenError, match="truncated"):
+        open_checkpoint(tmp_path / "cut.pt")
+
+
+def test_legacy_planted_module_is_never_imported(tmp_path):
+    """The legacy format also records each class's source text: never looked at, nor imported."""
+    marker, ran = tmp_path / "imported.txt", tmp_path / "ran.txt"
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "planted_mod.py").write_text(
+        PLANTED.format(marker=str(marker), command=f"touch {ran}")
+    )
+    script = textwrap.dedent(f"""
+        import sys, torch
+        sys.path.insert(0, {str(package)!r})
+        import planted_mod
+        m = planted_mod.Planted()
+        m.payload = planted_mod.Payload()
+        torch.save(m, {str(tmp_path / 'planted.pt')!r}, _use_new_zipfile_serialization=False)
+        """)
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
+    marker.unlink()
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{package}"}
+    out = subprocess.run(
+        [sys.executable, "-m", "codegen", "generate", "planted.pt", "-o", "gen.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert not marker.exists() and not ran.exists()
+    text = (tmp_path / "gen.py").read_text()
+    assert "nn.ReLU()" in text and "planted_mod" not in text

@@ -11,6 +11,7 @@ from codegen.errors import ModelgenError
 from codegen.analyze.hyperparams import lift_group, optional_condition
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder, Unmergeable
 from codegen.analyze.dataflow import infer_forward
+from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
 from codegen.analyze.evidence import recorded_choices
 from codegen.ir import Call, ClassDef, Module, ModelIR, Param, Ref, Source
 from codegen.ir.graph import Graph, Slice, Value
@@ -84,10 +85,11 @@ def _analyze(
             )
         )
 
+    recorded = recorded_forwards(structure.groups, classes, table.modules)
     # Classes are named by what their forward is (BasicBlock, Attention): a first pass finds the
     # roles and is forgotten; the second runs under the new names, so choices are addressed by them.
     made, used = len(resolver.made), set(resolver.used_hints)
-    _infer_forwards(classes, resolver)
+    _infer_forwards(classes, resolver, recorded)
     del resolver.made[made:]
     resolver.used_hints = used
     paths = {g.name: g.instances[0].node.path for g in structure.groups}
@@ -106,7 +108,7 @@ def _analyze(
             {c.name for c in classes},
         ),
     )
-    _infer_forwards(classes, resolver)
+    _infer_forwards(classes, resolver, recorded)
     for group in structure.groups:
         if group.optional:
             cls = next(c for c in classes if group.instances[0].module.type_name == c.name)
@@ -167,13 +169,24 @@ def _flag_unused_config(top: ClassDef, config: Any, resolver: ChoiceResolver) ->
     return [f"{top.name}: {note}; its trust is 'guessed'"]
 
 
-def _infer_forwards(classes: list[ClassDef], resolver: ChoiceResolver) -> None:
+def _infer_forwards(
+    classes: list[ClassDef],
+    resolver: ChoiceResolver,
+    recorded: dict[int, RecordedForward] | None = None,
+) -> None:
     unknown: set[str] = set()
     roles: dict[str, str] = {}  # class name -> role of the pattern that built its forward
     for cls in classes:  # smallest first: a class's children are settled before it
         if cls.base_module is None:  # a subclassed built-in keeps its own forward
             settled = {c.name: c for c in classes}
+            code = (recorded or {}).get(id(cls))
+            if code is not None and code.graph is not None:
+                cls.forward = code.forward(cls)
+                roles[cls.name] = cls.forward.role
+                continue
             cls.forward = infer_forward(cls, resolver, frozenset(unknown), roles, settled)
+            if code is not None:
+                code.flag(cls.forward)
             if cls.forward.missing:
                 unknown.add(cls.name)
             else:

@@ -122,13 +122,12 @@ def _reproduces(call: Call, desc: Any) -> bool:
         if attr not in state or _normal(state[attr]) != _normal(value):
             return False
     for kind, recorded in (("_parameters", desc.parameters), ("_buffers", desc.buffers)):
-        made = state.get(kind, {})
-        if set(made) != set(recorded):
+        # A traced archive lists only the tensors a module has (no `bias: None`): compare those.
+        made = {n: t for n, t in state.get(kind, {}).items() if t is not None}
+        if set(made) != {n for n, t in recorded.items() if t is not None}:
             return False
-        for n, t in recorded.items():
-            if (t is None) != (made[n] is None) or (
-                t is not None and tuple(made[n].shape) != t.shape
-            ):
+        for n, t in made.items():
+            if tuple(t.shape) != recorded[n].shape:
                 return False
     return not desc.children and not any(vars(built)["_modules"])
 

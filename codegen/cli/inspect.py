@@ -23,7 +23,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
     ckpt = open_from_args(args)
     if args.json:
-        print_json(ckpt.table.to_json())
+        from codegen.load.module_pickle import revealed
+
+        # what a whole-model pickle or TorchScript archive records beyond its tensors
+        print_json({**ckpt.table.to_json(), "recorded": revealed(ckpt.table.modules)})
     else:
         console.print(render_tree(ckpt.table, depth=args.depth))
     return 0

@@ -37,6 +37,35 @@ class Slice:
     stop: Any = None
 
 
+# The torch vocabulary a graph may call beyond the catalogue's own function names: aten ops that
+# eager PyTorch spells `torch.<name>` with the same positional arguments, torch.nn.functional ones
+# (`F.<name>`), tensor methods, and aten ops printed as operators. Closed: the printer refuses the
+# rest, and the TorchScript translation (codegen/load/script_forward.py) stops at anything else.
+TORCH_OPS = frozenset(
+    "relu sigmoid tanh add sub mul div matmul bmm mm cat stack flatten transpose permute reshape "
+    "softmax log_softmax layer_norm mean sum exp log sqrt rsqrt pow neg abs select narrow chunk "
+    "split unsqueeze squeeze arange zeros ones zeros_like ones_like where clamp maximum minimum "
+    "max_pool2d max_pool1d adaptive_avg_pool1d conv2d conv1d batch_norm embedding dropout t "
+    "baddbmm addmm erf sin cos tril triu masked_fill floor_divide remainder einsum group_norm "
+    "instance_norm amax argmax logsumexp cumsum repeat_interleave outer unbind roll flip eq ne lt "
+    "gt le ge numel square reciprocal".split()
+)
+F_OPS = frozenset(
+    "relu relu6 gelu silu linear avg_pool2d adaptive_avg_pool2d hardtanh hardswish hardsigmoid "
+    "mish leaky_relu glu softplus scaled_dot_product_attention softmax log_softmax layer_norm "
+    "dropout group_norm batch_norm embedding normalize elu pad".split()
+)
+TENSOR_METHODS = frozenset("view size contiguous expand dim type_as expand_as view_as".split())
+# aten name -> the graph's operator function ("add" prints `a + b`)
+OPERATOR_OPS = {
+    "add": "add",
+    "sub": "sub",
+    "mul": "mul",
+    "div": "truediv",
+    "matmul": "matmul",
+    "floordiv": "floordiv",
+}
+
 Arg = Union[Value, Slice, int, float, bool, str, None, tuple, list]
 
 OPS = ("input", "call_module", "call_function", "call_method", "getattr", "constant", "output")

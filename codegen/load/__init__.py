@@ -32,6 +32,7 @@ from codegen.load.safetensors_file import (
     _looks_like_truncated_safetensors,
 )
 from codegen.files import regular_file_size
+from codegen.load.legacy_model import describe_legacy_model
 from codegen.load.module_pickle import describe_model, open_whole_model
 from codegen.load.restricted import check_member_sizes
 from codegen.load.shards import _open_shard_index
@@ -114,6 +115,17 @@ def _open(path: Path, key: str | None, strip: bool, prefixes: tuple[str, ...]) -
         raise ModelgenError(f"{path.name}: truncated safetensors file (header runs past the end)")
     elif head.lstrip().startswith(b"{"):
         return _open_shard_index(path, key, strip, prefixes)
+    elif head[:1] == b"\x80" and (legacy := _in_file(path.name, describe_legacy_model, path, size)):
+        model, storages = legacy
+        whole = open_whole_model(
+            path, "", model, key, strip, prefixes, storages.read, "torch-legacy-model"
+        )
+        if whole is not None:
+            return whole
+        raw, fmt = _torch_load(path, mmap=False, skip_data=True), "torch-legacy"
+        lazy = _can_skip_data()
+        if lazy:
+            _check_legacy_length(path, size, raw)
     elif head[:1] == b"\x80":
         # Legacy files cannot be memory-mapped: describe them without their bytes (skip_data), and
         # read them for real only when state_dict() asks.

@@ -51,6 +51,12 @@ class ModuleDescription:
     buffers: dict[str, PickledTensor | None] = field(default_factory=dict)
     non_persistent: frozenset[str] = frozenset()
     other: dict[str, str] = field(default_factory=dict)  # attributes that are not plain: type names
+    # TorchScript archives only: the class's forward translated from code/ (codegen.ir.graph), or
+    # why not; whole-model pickles record no code (both empty)
+    forward_graph: Any = None
+    forward_note: str = ""
+    forward_returns: str = "torch.Tensor"  # the translated forward's return annotation
+    traced_element: int | None = None  # a TorchScript RNN: script_forward.traced_element
 
     @property
     def qualified(self) -> str:
@@ -87,6 +93,30 @@ class ModuleDescription:
             if child is not None:
                 out.update(child.state(f"{prefix}{name}."))
         return out
+
+
+def revealed(tree: ModuleDescription | None) -> dict[str, Any] | None:
+    """What a module tree records beyond the tensors, for `inspect`: the modules it types, the
+    attributes it records, and (TorchScript) which classes' forward code was translated."""
+    if tree is None:
+        return None
+    walk = tree.walk()
+    torch_nn = [d for _, d in walk if d.torch_nn is not None]
+    own = [(p, d) for p, d in walk if d.torch_nn is None]
+    out: dict[str, Any] = {
+        "modules": len(walk),
+        "torch_nn_modules": len(torch_nn),
+        "parameter_free_modules": sum(1 for _, d in walk if not d.state()),
+        "own_classes": sorted({d.name for _, d in own}),
+        "attributes": sum(len(d.attributes) for _, d in walk),
+        "unreadable_attributes": sum(len(d.other) for _, d in walk),
+    }
+    translated = sorted({d.name for _, d in own if d.forward_graph is not None})
+    not_translated = {d.name: d.forward_note for _, d in own if d.forward_note}
+    if translated or not_translated:
+        out["forward_code_translated"] = translated
+        out["forward_code_not_translated"] = not_translated
+    return out
 
 
 class _StandIn:
@@ -263,10 +293,18 @@ def select_model(raw: Any, key: str | None) -> tuple[ModuleDescription, str | No
 
 
 def open_whole_model(
-    path: Any, root: str, raw: Any, key: str | None, strip: bool, prefixes: tuple[str, ...]
+    path: Any,
+    root: str,
+    raw: Any,
+    key: str | None,
+    strip: bool,
+    prefixes: tuple[str, ...],
+    read: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    fmt: str = "torch-model",
 ) -> Any | None:
     """A Checkpoint for a whole-model pickle (its table carries the module tree as evidence), or
-    None when the pickle holds no module."""
+    None when the pickle holds no module. `read` gives real tensors for the described views (by
+    default from the zip's data/ records)."""
     from codegen.load.table import _in_file
     from codegen.load.torchzip import read_views
     from codegen.load.unwrap import _entries_from_tensors, _flat_checkpoint
@@ -279,13 +317,13 @@ def open_whole_model(
     entries = _in_file(path.name, _entries_from_tensors, state)
     checkpoint = _flat_checkpoint(
         path.name,
-        "torch-model",
+        fmt,
         entries,
         {},
         None,
         strip,
         prefixes,
-        lambda: read_views(path, root, state),
+        lambda: read(state) if read is not None else read_views(path, root, state),
     )
     checkpoint.table.container = container
     attach_tree(checkpoint.table, model)

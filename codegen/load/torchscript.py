@@ -6,8 +6,9 @@ unpickler reads it into stand-ins. The constants TorchScript folds into the code
 `kernel_size`, `eps`...) and which tensors are parameters or buffers live in the class headers under
 code/: those are parsed as text with `ast` and literal_eval, never compiled (no torch.jit.load). The
 result is the ModuleDescription tree whole-model pickles give (codegen/load/module_pickle.py), so
-codegen/analyze/evidence.py rebuilds each torch.nn layer the same way for both. The forwards in code/
-are not read (translating them is a later step).
+codegen/analyze/evidence.py rebuilds each torch.nn layer the same way for both. Each custom class's
+`forward` is translated into a forward graph (codegen/load/script_forward.py), kept on its
+description.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import math
 import re
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,6 +32,13 @@ from codegen.load.module_pickle import (
     ModuleDescription,
     _plain,
     attach_tree,
+)
+from codegen.load.script_forward import (
+    TUPLE_MODULES,
+    traced_attributes,
+    traced_element,
+    traced_transformer_attributes,
+    translate,
 )
 from codegen.load.unwrap import _flat_checkpoint
 from codegen.load.pickled import _zip_names
@@ -133,6 +141,7 @@ _MANGLE = re.compile(r"___torch_mangle_\d+")
 # A class header (its attribute lines, before the first method) is a few hundred bytes; parsing one
 # with `ast` costs ~50x its size in memory, so a larger one is not read.
 MAX_HEADER_BYTES = 2**20
+MAX_CODE_BYTES = 2**22  # a class's whole code, forwards included
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,8 @@ class _ScriptClass:
     # `stride : Final[Tuple[int, int]] = (2, 2)`: the constants TorchScript keeps out of data.pkl
     constants: dict[str, Any] = field(default_factory=dict)
     unreadable: tuple[str, ...] = ()  # constants whose value is not a literal: never guessed
+    # `forward` (and a scripted RNN's `forward__0`...), parsed, never compiled; None: not readable
+    methods: dict[str, ast.FunctionDef] | None = None
 
 
 _UNREAD = _ScriptClass(True)
@@ -185,15 +196,36 @@ def _read_class(text: str, name: str) -> _ScriptClass:
         if m.group(2) != "Module":
             return _ScriptClass(False, (), ())
         body = text[m.start() : classes[i + 1].start() if i + 1 < len(classes) else len(text)]
-        header = body.split("\n  def ", 1)[0]  # attributes precede methods; forwards are not read
+        header = body.split("\n  def ", 1)[0]  # attributes precede methods
         if len(header) > MAX_HEADER_BYTES:
             return _UNREAD
         try:
             tree = ast.parse(header + "\n  pass\n")
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return _UNREAD
-        return _class_header(tree.body[0]) if tree.body else _UNREAD
+        if not tree.body:
+            return _UNREAD
+        info = _class_header(tree.body[0])
+        if info is _UNREAD:
+            return info
+        return replace(info, methods=_forwards(body))
     return _UNREAD
+
+
+def _forwards(body: str) -> dict[str, ast.FunctionDef] | None:
+    """The class's forward methods, parsed as syntax; None: the code is too large or unreadable."""
+    if len(body) > MAX_CODE_BYTES:
+        return None
+    try:
+        tree = ast.parse(body)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    cls = tree.body[0] if tree.body else None
+    return {
+        f.name: f
+        for f in getattr(cls, "body", ())
+        if isinstance(f, ast.FunctionDef) and re.fullmatch(r"forward(__\d+)?", f.name)
+    }
 
 
 def _class_header(cls: ast.stmt) -> _ScriptClass:
@@ -292,7 +324,66 @@ class _Describer:
             desc.attributes.setdefault(attr, value)
         for attr in info.unreadable:  # recorded, but not as a value: no default stands in for it
             desc.other.setdefault(attr, "constant that is not a literal")
+        self._forward(desc, info)
         return desc
+
+    def _forward(self, desc: ModuleDescription, info: _ScriptClass) -> None:
+        """The class's own forward, translated (torch.nn classes keep theirs: they are rebuilt as
+        nn calls); a TorchScript RNN also says which outputs a trace of it kept."""
+        methods = info.methods
+        if desc.torch_nn in TUPLE_MODULES:
+            desc.traced_element = None if methods is None else traced_element(methods)
+        if desc.torch_nn is not None:
+            # A trace keeps no class constants: its one aten call holds them. Recorded ones win.
+            if methods and desc.attributes.get("padding_mode", "zeros") == "zeros":
+                for attr, value in traced_attributes(methods).items():
+                    desc.attributes.setdefault(attr, value)
+                _traced_sizes(desc)
+                if "forward" in methods and not desc.attributes:  # traced: nothing recorded
+                    found = traced_transformer_attributes(desc.name, methods["forward"], desc)
+                    desc.attributes.update(found)
+            return
+        if methods is None or "forward" not in methods:
+            desc.forward_note = "the archive's code for it could not be read"
+            return
+        desc.forward_graph, desc.forward_note, desc.forward_returns = translate(
+            methods["forward"], desc
+        )
+
+
+def _traced_sizes(desc: ModuleDescription) -> None:
+    """A trace records a layer's tensors but not the sizes its constructor took: their shapes
+    give them (codegen/analyze/evidence.py proves the rebuilt call against the same shapes)."""
+    weight = desc.parameters.get("weight")
+    sizes: dict[str, Any] = {}
+    if desc.name.startswith(("Conv", "ConvTranspose")) and weight is not None:
+        groups = desc.attributes.get("groups")
+        if type(groups) is not int:
+            return
+        transposed = desc.attributes.get("transposed") is True
+        first, second = weight.shape[0], weight.shape[1] * groups
+        sizes = {
+            "in_channels": first if transposed else second,
+            "out_channels": second if transposed else first,
+            "kernel_size": tuple(weight.shape[2:]),
+            "padding_mode": "zeros",
+        }
+    elif desc.name.startswith(("BatchNorm", "InstanceNorm")) and "eps" in desc.attributes:
+        stats = desc.buffers.get("running_mean")
+        width = weight if weight is not None else stats
+        if width is None:
+            return
+        sizes = {
+            "num_features": width.shape[0],
+            "affine": weight is not None,
+            "track_running_stats": stats is not None,
+        }
+    elif desc.name == "LayerNorm" and "eps" in desc.attributes and weight is not None:
+        sizes = {"normalized_shape": weight.shape, "elementwise_affine": True}
+    elif desc.name == "GroupNorm" and "num_groups" in desc.attributes and weight is not None:
+        sizes = {"num_channels": weight.shape[0], "affine": True}
+    for attr, value in sizes.items():
+        desc.attributes.setdefault(attr, value)
 
 
 def _script_type_name(value: Any) -> str:

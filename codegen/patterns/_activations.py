@@ -44,6 +44,7 @@ SYNONYMS = {
         "activation_function",
         "act",
         "act_fn",
+        "dense_act_fn",
     )
 }
 

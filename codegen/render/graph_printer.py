@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen.ir.graph import Graph, Node, Slice, Value, values_in
+from codegen.ir.graph import F_OPS, TENSOR_METHODS, TORCH_OPS, Graph, Node, Slice, Value, values_in
 from codegen.safetext import comment_text, is_plain_attr
 
 # name -> (how it prints, the import it needs). "{}" slots take the positional arguments in order.
@@ -42,7 +42,17 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "padded_positions": ("padded_positions", "helper:padded_positions"),
     "sliding_window_mask": ("sliding_window_mask", "helper:sliding_window_mask"),
     "softcapped_attention": ("softcapped_attention", "helper:softcapped_attention"),
+    "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),
+    "additive_padding_mask": ("additive_padding_mask", "helper:additive_padding_mask"),
+    "memory_or": ("memory_or", "helper:memory_or"),
+    "causal_mask": ("causal_mask", "helper:causal_mask"),
+    "decoder_inputs": ("decoder_inputs", "helper:decoder_inputs"),
 }
+# The torch vocabulary of codegen.ir.graph, by the name the graph uses ("torch.relu", "F.gelu").
+FUNCTIONS.update({f"torch.{n}": (f"torch.{n}", "torch") for n in sorted(TORCH_OPS)})
+FUNCTIONS.update({f"F.{n}": (f"F.{n}", "F") for n in sorted(F_OPS)})
+# What a helper's own text uses beyond torch: the file imports it too.
+HELPER_IMPORTS: dict[str, tuple[str, ...]] = {"relative_position_bias": ("math", "F")}
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
 HELPERS: dict[str, str] = {
@@ -129,6 +139,71 @@ def softcapped_attention(
     scores = scores.masked_fill(~allowed, float("-inf"))
     return torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
 ''',
+    "relative_position_bias": '''
+def relative_position_bias(
+    table: torch.Tensor, length: int, bidirectional: bool, max_distance: int
+) -> torch.Tensor:
+    """T5's attention bias, [1, heads, length, length], from `table` [num_buckets, heads]: one row
+    per bucket of the distance key - query. Half the buckets hold exact small distances, the rest
+    log-spaced ones up to `max_distance` (farther shares the last); bidirectional (an encoder)
+    gives keys after the query their own half of the buckets."""
+    position = torch.arange(length, dtype=torch.long, device=table.device)
+    distance = position[None, :] - position[:, None]
+    num_buckets = table.size(0)
+    buckets = torch.zeros_like(distance)
+    if bidirectional:
+        num_buckets = num_buckets // 2
+        buckets = buckets + (distance > 0).to(torch.long) * num_buckets
+        distance = torch.abs(distance)
+    else:
+        distance = -torch.min(distance, torch.zeros_like(distance))
+    max_exact = num_buckets // 2
+    far = max_exact + (
+        torch.log(distance.float() / max_exact)
+        / math.log(max_distance / max_exact)
+        * (num_buckets - max_exact)
+    ).to(torch.long)
+    far = torch.min(far, torch.full_like(far, num_buckets - 1))
+    buckets = buckets + torch.where(distance < max_exact, distance, far)
+    return F.embedding(buckets, table).permute(2, 0, 1).unsqueeze(0)
+''',
+    "additive_padding_mask": '''
+def additive_padding_mask(bias: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """`bias` [1 or batch, heads, seq, seq] with the keys where attention_mask is 0 (padding) set
+    to float32's lowest value, so softmax gives them no weight; None attends to every token."""
+    if attention_mask is None:
+        return bias
+    padding = attention_mask[:, None, None, :] == 0
+    return bias.masked_fill(padding, -3.4028234663852886e38)
+''',
+    "memory_or": '''
+def memory_or(memory: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+    """What keys and values are read from: the encoder's output for cross-attention, else x."""
+    if memory is None:
+        return x
+    return memory
+''',
+    "causal_mask": '''
+def causal_mask(x: torch.Tensor) -> torch.Tensor:
+    """[seq, seq], True where a position may attend: itself and the positions before it."""
+    seq = x.size(1)
+    return torch.ones(seq, seq, dtype=torch.bool, device=x.device).tril()
+''',
+    "decoder_inputs": '''
+def decoder_inputs(
+    decoder_input_ids: torch.Tensor | None,
+    input_ids: torch.Tensor,
+    pad_token_id: int,
+    decoder_start_token_id: int,
+) -> torch.Tensor:
+    """The decoder's ids as given, or else the input ids shifted one to the right behind the
+    start token (what the model is trained to predict next), -100 read as padding."""
+    if decoder_input_ids is not None:
+        return decoder_input_ids
+    shifted = torch.full_like(input_ids, decoder_start_token_id)
+    shifted[:, 1:] = input_ids[:, :-1]
+    return shifted.masked_fill(shifted == -100, pad_token_id)
+''',
     "padded_positions": '''
 def padded_positions(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
     """Position ids counted from padding_idx + 1 over the real tokens; padding gets padding_idx."""
@@ -137,7 +212,14 @@ def padded_positions(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
 ''',
 }
 # Operators: printed infix, parenthesised when nested inside another operator or a method call.
-OPERATORS: dict[str, str] = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "matmul": "@"}
+OPERATORS: dict[str, str] = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "truediv": "/",
+    "floordiv": "//",
+    "matmul": "@",
+}
 # Tensor methods; "property" ones print without a call (`x.device`).
 METHODS: dict[str, str] = {
     "mean": "method",
@@ -161,6 +243,7 @@ METHODS: dict[str, str] = {
     "device": "property",
     "dtype": "property",
 }
+METHODS.update({m: "method" for m in sorted(TENSOR_METHODS) if m not in METHODS})
 
 
 @dataclass
@@ -299,6 +382,7 @@ class _Printer:
             raise ValueError(f"{node.target!r} is not in the forward printer's function table")
         text, module = FUNCTIONS[node.target]
         self.imports.add(module)
+        self.imports.update(HELPER_IMPORTS.get(node.target, ()))
         return f"{text}({self._arguments(node)})"
 
     def _method(self, node: Node) -> str:

@@ -82,6 +82,11 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     return Recognised(type_name, args, IOSpec("conv", in_ch, out_ch, n), choices)
 
 
+# Strides a family's code fixes and its config.json does not record, by model_type and layer name
+# (ungrouped): Whisper's audio front end keeps the frames in conv1 and halves them in conv2.
+FAMILY_STRIDES = {("whisper", "conv1"): 1, ("whisper", "conv2"): 2}
+
+
 def _conv_geometry(
     ctx: LayerContext,
     node: KeyNode,
@@ -98,6 +103,10 @@ def _conv_geometry(
     patchify = k is not None and k >= 4 and k % 2 == 0
     # A grouped 7x7 is a ConvNeXt depthwise mixer inside a block, not a stem.
     default_stride = k if patchify else 2 if k == 7 and not grouped else ctx.stride
+    model_type = ctx.resolver.evidence("model_type")
+    known = FAMILY_STRIDES.get((model_type[1], node.name)) if model_type else None
+    if known is not None:
+        default_stride = known
     stride = ctx.resolver.choose(
         node.path,
         "stride",
@@ -105,6 +114,8 @@ def _conv_geometry(
         [1, 2] + ([k] if patchify else []),
         accepts="positive_int",
     )
+    if known is not None and stride.source == "default":
+        stride.source, stride.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
     if stride.value != 1 or stride.source != "default":
         args.append(Arg("stride", stride.value, "choice", choice=stride))
     else:
@@ -172,6 +183,9 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
     stem: first items, stems and encoders): a choice either way, as the weights cannot tell."""
     prev = ctx.prev
     pointwise = all(k == 1 for k in w[2:])
+    model_type = ctx.resolver.evidence("model_type")
+    if model_type is not None and (model_type[1], node.name) in FAMILY_STRIDES:
+        return 1, None  # a front end the family's code fixes: plain convs, whatever is beside them
     if prev is not None and prev.out_width is not None:
         if pointwise or prev.out_width == w[1]:
             return 1, None

@@ -20,6 +20,8 @@ from codegen.patterns._kit import (
 
 POSITIONS = re.compile(r"pos|wpe|position", re.I)
 SEGMENTS = re.compile(r"token_?type|segment", re.I)  # BERT's sentence A/B table: a few rows
+# T5's per-head bias by relative-distance bucket: rows are buckets, columns heads (not a width).
+RELATIVE = re.compile(r"relative_attention_bias", re.I)
 
 
 class Embedding(LayerPattern):
@@ -33,10 +35,12 @@ class Embedding(LayerPattern):
         # their sizes are named max_positions and type_vocab_size, never vocab_size.
         rows = "positions" if POSITIONS.search(node.name) else "vocab"
         rows = "types" if SEGMENTS.search(node.name) else rows
+        relative = RELATIVE.search(node.name) is not None
+        rows = "other" if relative else rows
         type_name = "nn.EmbeddingBag" if hinted(node, r"bag") else "nn.Embedding"
         args = [
             Arg(None, w[0], rows, prov(node, "weight", 0)),
-            Arg(None, w[1], "width", prov(node, "weight", 1)),
+            Arg(None, w[1], "other" if relative else "width", prov(node, "weight", 1)),
         ]
         choice = type_choice(
             ctx, node, type_name, ["nn.Linear"], "a 2-D weight named like an embedding"

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from codegen.keytree import KeyNode
 
 BN_KEYS = {"running_mean", "running_var"}
+# Families whose lone-weight `layer_norm` is an RMSNorm (T5's LayerNorm: no mean, no bias), though
+# their config.json names the eps `layer_norm_epsilon`.
+RMS_TYPES = ("t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano", "udop")
 
 
 def batchnorm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
@@ -162,6 +165,9 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     cite = rms[0] if rms else ln[0] if ln else ""
     if cite:
         default = "nn.RMSNorm" if rms else "nn.LayerNorm"
+    model_type = ctx.resolver.evidence("model_type")
+    if model_type is not None and model_type[1] in RMS_TYPES:
+        default, cite = "nn.RMSNorm", f"{model_type[0]} {model_type[1]!r}"
     choice = type_choice(ctx, node, default, ["nn.RMSNorm", "nn.LayerNorm"], "a lone 1-D weight")
     if cite and choice.source == "default":
         choice.source, choice.note = "metadata", cite

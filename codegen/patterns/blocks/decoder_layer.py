@@ -1,0 +1,123 @@
+"""A decoder layer of an encoder-decoder transformer (BART, Whisper, Marian...): masked
+self-attention, cross-attention over the encoder's output, then the feed-forward, each with a norm
+and a residual connection: pre-norm `x + f(norm(x))` (Whisper, mBART) or post-norm
+`norm(x + f(x))` (BART, Marian), a choice settled by config.json's model_type.
+
+Which attention reads the encoder is told by its name (`encoder_attn`, `cross_attn`...), which norm
+belongs to which step likewise (`self_attn_layer_norm`, `encoder_attn_layer_norm`, `final_layer_norm`).
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    one_named,
+    tensors,
+)
+from codegen.patterns.blocks.cross_attention import CROSS
+from codegen.patterns.blocks.transformer_block import DOWN, POST_TYPES, UP
+
+SELF = r"self_attn|self_attention|attention|attn"
+SELF_NORM = r"self_attn_layer_norm|ln_1|norm1|ln_attn|self_attention_layer_norm"
+CROSS_NORM = r"encoder_attn_layer_norm|ln_2|norm2|ln_cross_attn|cross_attn_layer_norm"
+FEED_NORM = r"final_layer_norm|ln_3|norm3|ln_mlp|ffn_layer_norm"
+
+
+class DecoderBlock(BlockPattern):
+    role = "DecoderBlock"
+    priority = 10
+    synonyms = act.SYNONYMS
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) not in (6, 7):
+            return None
+        attns = [m for m in members if ctx.role(m) == "Attention" and ctx.takes(m, "memory")]
+        cross = one_named(attns, CROSS)
+        own = one_named([m for m in attns if m is not cross], SELF)
+        norms = [m for m in members if family(m) == "norm"]
+        found_norms = [one_named(norms, p) for p in (SELF_NORM, CROSS_NORM, FEED_NORM)]
+        if cross is None or own is None or any(n is None for n in found_norms):
+            return None
+        rest = [m for m in members if m not in (cross, own, *found_norms)]
+        mlp = [m for m in rest if ctx.role(m) == "MLP"]
+        choices = []
+        if len(rest) == 1 and mlp:
+            feed = mlp[0].attr
+        elif len(rest) == 2:
+            up, down = one_named(rest, UP), one_named(rest, DOWN)
+            if up is None or down is None or up is down or family(up) != "linear":
+                return None
+            activation = ctx.choose(
+                cls,
+                up.attr,
+                "activation",
+                "gelu",
+                [a for a in act.TRANSFORMER if a != "gelu"],
+                "the feed-forward activation",
+                aliases=act.ALIASES,
+            )
+            choices.append(activation)
+            feed = (up.attr, down.attr, activation.value)
+        else:
+            return None
+        model_type = ctx.resolver.evidence("model_type")
+        post = model_type is not None and model_type[1] in POST_TYPES
+        residual = ctx.choose(
+            cls,
+            found_norms[0].attr,
+            "residual",
+            "post" if post else "pre",
+            ["pre" if post else "post"],
+            "where the norms and residual connections sit",
+        )
+        norm_first = ctx.resolver.evidence("do_layer_norm_before", "normalize_before")
+        if residual.source == "default" and norm_first and isinstance(norm_first[1], bool):
+            residual.value = "pre" if norm_first[1] else "post"
+            residual.alternatives = ["post" if norm_first[1] else "pre"]
+            residual.source, residual.note = "metadata", norm_first[0]
+        elif residual.source == "default" and model_type is not None:
+            residual.source, residual.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+        choices.insert(0, residual)
+        names = (own.attr, cross.attr, *(n.attr for n in found_norms))
+        return Match(self, len(members), (names, feed, residual.value), choices)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        (own, cross, self_norm, cross_norm, feed_norm), feed, residual = match.found
+        x, memory = g.input("x"), g.input("memory")
+        causal = g.input("causal")  # [seq, seq], True where attended
+        memory_mask = g.input("memory_mask", optional=True)  # the encoder's padding, or None
+
+        def feed_forward(value):
+            if isinstance(feed, str):
+                return g.call_module((feed,), value, inline=True)
+            up, down, activation = feed
+            h = act.apply(g, activation, g.call_module((up,), value, inline=True), inline=True)
+            return g.call_module((down,), h, inline=True)
+
+        steps = [
+            (self_norm, lambda h: g.call_module((own,), h, causal, inline=True)),
+            (cross_norm, lambda h: g.call_module((cross,), h, memory_mask, memory, inline=True)),
+            (feed_norm, feed_forward),
+        ]
+        for i, (norm, step) in enumerate(steps):
+            last = i == len(steps) - 1
+            if residual == "post":
+                y = g.call_function("add", x, step(x), inline=True)
+                x = g.call_module((norm,), y, inline=last)
+            else:
+                h = g.call_module((norm,), x, inline=True)
+                x = g.call_function("add", x, step(h), inline=last)
+        g.output(x)
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("bart"), example("whisper")]

@@ -1,0 +1,118 @@
+"""A transformer layer kept as a list of sublayers, each `x + f(norm(x))` with its own norm (T5's
+`block.N.layer.0` attention and `layer.1` feed-forward).
+
+`SelfAttentionLayer`: a norm and a RelativeAttention, which takes the shared bias;
+`FeedForwardLayer`: a norm and an MLP. Pre-norm by default (T5); `residual` is a choice.
+`SublayerBlock`: the list applied in order, the bias given to the attention sublayer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codegen.ir.graph import Graph
+from codegen.patterns.blocks.cross_attention import CROSS
+from codegen.patterns.blocks.relative_attention import T5_TYPES
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    tensors,
+)
+
+
+def as_module_list(m) -> None:
+    """Items called with more than the running value (a bias) are not a Sequential, whose own
+    forward passes one value (TorchScript compiles it): hold them in an nn.ModuleList."""
+    if m.kind == "sequential":
+        m.kind, m.type_name = "modulelist", "nn.ModuleList"
+
+
+class _Sublayer(BlockPattern):
+    inner_role = ""
+    takes_bias = False
+    priority = 8  # a norm beside an attention/MLP: more than width chaining sees
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 2:
+            return None
+        inner = [m for m in members if ctx.role(m) == self.inner_role]
+        norm = [m for m in members if family(m) == "norm"]
+        if len(inner) != 1 or len(norm) != 1:
+            return None
+        if re.fullmatch(CROSS, inner[0].attr, re.IGNORECASE):
+            return None  # reads the encoder's output (T5's EncDecAttention): not self-attention
+        residual = ctx.choose(
+            cls,
+            norm[0].attr,
+            "residual",
+            "pre",
+            ["post"],
+            "x + f(norm(x)), or norm(x + f(x))",
+        )
+        model_type = ctx.resolver.evidence("model_type")
+        if model_type and model_type[1] in T5_TYPES and residual.source == "default":
+            residual.source, residual.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+        found = (inner[0].attr, norm[0].attr, residual.value)
+        return Match(self, 2, found, [residual])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        inner, norm, residual = match.found
+        x = g.input("x")
+        extra = (g.input("bias"),) if self.takes_bias else ()
+        if residual == "post":
+            y = g.call_module((inner,), x, *extra, inline=True)
+            g.output(g.call_module((norm,), g.call_function("add", x, y, inline=True)))
+            return
+        y = g.call_module((inner,), g.call_module((norm,), x, inline=True), *extra, inline=True)
+        g.output(g.call_function("add", x, y))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("t5")]
+
+
+class SelfAttentionLayer(_Sublayer):
+    role = "SelfAttentionLayer"
+    inner_role = "RelativeAttention"
+    takes_bias = True
+
+
+class FeedForwardLayer(_Sublayer):
+    role = "FeedForwardLayer"
+    inner_role = "MLP"
+
+
+class SublayerBlock(BlockPattern):
+    """`x = layer[0](x, bias)`, `x = layer[1](x)`: attention then feed-forward."""
+
+    role = "Block"
+    priority = 8
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1 or members[0].kind not in ("sequential", "modulelist"):
+            return None
+        items = members[0].children
+        roles = [ctx.role(m) for m in items]
+        if roles != ["SelfAttentionLayer", "FeedForwardLayer"]:
+            return None
+        as_module_list(members[0])
+        return Match(self, 1, (members[0].attr, [m.attr for m in items]))
+
+    def forward(self, match: Match, g: Graph) -> None:
+        container, (attention, feed_forward) = match.found
+        x, bias = g.input("x"), g.input("bias")
+        x = g.call_module((container, attention), x, bias)
+        g.output(g.call_module((container, feed_forward), x))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("t5")]

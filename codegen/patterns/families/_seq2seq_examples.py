@@ -1,0 +1,113 @@
+"""Reference models for the encoder-decoder patterns' examples: the `transformers` library's own
+T5 / BART / Whisper (a test dependency), built from tiny configs, returning one tensor as the
+examples' harness compares. Imported only when the examples are asked for."""
+
+from __future__ import annotations
+
+from codegen.patterns._kit import Example
+
+
+def example(name: str) -> Example:
+    import torch
+    import transformers as t
+
+    torch.manual_seed(0)
+    ids = torch.randint(2, 50, (2, 7))
+    mask = torch.ones(2, 7, dtype=torch.long)
+    mask[1, 5:] = 0
+    if name in ("t5", "t5_stack_embeds", "t5_gated"):
+        config = t.T5Config(
+            vocab_size=50,
+            d_model=16,
+            d_kv=4,
+            d_ff=32,
+            num_layers=2,
+            num_heads=4,
+            relative_attention_num_buckets=8,
+            relative_attention_max_distance=16,
+            feed_forward_proj="gated-gelu" if name == "t5_gated" else "relu",
+        )
+
+        class T5Encoder(t.T5EncoderModel):
+            def forward(self, input_ids, attention_mask=None):  # type: ignore[override]
+                out = super().forward(input_ids=input_ids, attention_mask=attention_mask)
+                return out.last_hidden_state
+
+        model = T5Encoder(config).eval()
+        metadata = config.to_dict()
+        return Example(model, (ids, mask), _json(metadata))
+    if name == "bart":
+        config = t.BartConfig(**BART, scale_embedding=True)
+
+        class Bart(t.BartModel):
+            def forward(self, input_ids, attention_mask=None, decoder_input_ids=None):  # type: ignore[override]
+                out = super().forward(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    decoder_input_ids=decoder_input_ids,
+                )
+                return out.last_hidden_state
+
+        model = Bart(config).eval()
+        return Example(model, (ids, mask, ids[:, :5]), _json(config.to_dict()))
+    if name == "bart_lm":
+        config = t.BartConfig(**BART)
+
+        class BartLM(t.BartForConditionalGeneration):
+            def forward(self, input_ids, attention_mask=None, decoder_input_ids=None):  # type: ignore[override]
+                out = super().forward(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    decoder_input_ids=decoder_input_ids,
+                )
+                return out.logits
+
+        model = BartLM(config).eval()
+        with torch.no_grad():
+            model.final_logits_bias.normal_()  # zeros at first: move it so a wrong use shows
+        return Example(model, (ids, mask, ids[:, :5]), _json(config.to_dict()))
+    if name == "whisper":
+        config = t.WhisperConfig(**WHISPER)
+
+        class Whisper(t.WhisperModel):
+            def forward(self, input_features, decoder_input_ids):  # type: ignore[override]
+                out = super().forward(
+                    input_features=input_features, decoder_input_ids=decoder_input_ids
+                )
+                return out.last_hidden_state
+
+        model = Whisper(config).eval()
+        features = torch.randn(2, config.num_mel_bins, 2 * config.max_source_positions)
+        return Example(model, (features, ids[:, :5]), _json(config.to_dict()))
+    raise KeyError(name)
+
+
+BART = dict(
+    vocab_size=50,
+    d_model=16,
+    encoder_layers=2,
+    decoder_layers=2,
+    encoder_attention_heads=4,
+    decoder_attention_heads=4,
+    encoder_ffn_dim=32,
+    decoder_ffn_dim=32,
+    max_position_embeddings=32,
+)
+WHISPER = dict(
+    BART,
+    num_mel_bins=8,
+    max_source_positions=8,
+    max_target_positions=16,
+    pad_token_id=0,
+    bos_token_id=1,
+    eos_token_id=2,
+    decoder_start_token_id=1,
+    suppress_tokens=None,
+    begin_suppress_tokens=None,
+)
+WHISPER.pop("max_position_embeddings")
+
+
+def _json(config: dict) -> dict:
+    """The config as config.json holds it: plain values only."""
+    return {k: v for k, v in config.items() if isinstance(v, (int, float, str, bool, list))}

@@ -1,0 +1,182 @@
+"""Encoders with T5's relative position bias (T5EncoderModel, the encoder of T5 / mT5 / FLAN-T5).
+
+`RelativeEncoder` (T5's stack): the first block's attention owns the bias table; the stack turns it
+into one bias for the sequence (relative_position_bias, padding added) that every block is given,
+then the final norm. No absolute positions. `RelativeEncoderModel`: the token embedding (`shared`)
+and that stack: `input_ids` (+ optional `attention_mask`, 1 attend, 0 padding) in, the last hidden
+state out. A stack where every block owns a table (UMT5) is not computed yet: the file says so.
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    one_named,
+    tensors,
+)
+from codegen.patterns.blocks.relative_attention import TABLE
+from codegen.patterns.blocks.sublayer import as_module_list
+
+TOKENS = r"embed_tokens|shared|wte|word_embeddings|token_embedding"
+FINAL_NORM = r"final_layer_norm|layer_norm|norm|ln_f|final_norm"
+PER_LAYER_TABLES = (
+    "an encoder whose every layer owns a relative position table (UMT5): each layer's own bias "
+    "is not computed yet"
+)
+
+
+def _items(m) -> list[tuple[str, str]]:
+    """(index, class name) of a container's items; a repeat's copies share its first item's class."""
+    if m.kind == "repeat" and m.children:
+        count = m.repeat if isinstance(m.repeat, int) else 2
+        return [(str(i), m.children[0].type_name) for i in range(count)]
+    return [(c.attr, c.type_name) for c in m.children if c.kind == "class"]
+
+
+def table_path(ctx: BlockContext, type_name: str) -> tuple[str, ...] | None:
+    """Where, inside a class, the RelativeAttention that owns a bias table is; None if none."""
+    cls = ctx.classes.get(type_name)
+    if cls is None:
+        return None
+    for m in modules(cls):
+        if m.kind == "class":
+            inner = ctx.classes.get(m.type_name)
+            if ctx.roles.get(m.type_name) == "RelativeAttention" and inner is not None:
+                table = one_named(modules(inner), TABLE)
+                if table is not None:
+                    return (m.attr, table.attr)
+            found = table_path(ctx, m.type_name)
+            if found:
+                return (m.attr, *found)
+        elif m.kind in ("sequential", "modulelist", "repeat"):
+            for index, name in _items(m):
+                found = table_path(ctx, name)
+                if found:
+                    return (m.attr, index, *found)
+    return None
+
+
+class RelativeEncoder(BlockPattern):
+    role = "Encoder"
+    priority = 12
+    synonyms = {"max_distance": ("relative_attention_max_distance",)}
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        stacks = [
+            m
+            for m in members
+            if m.kind in ("sequential", "modulelist", "repeat")
+            and all(ctx.roles.get(name) == "Block" for _, name in _items(m))
+            and _items(m)
+        ]
+        if len(stacks) != 1:
+            return None
+        stack = stacks[0]
+        items = _items(stack)
+        if not all(ctx.takes(m, "bias") for m in stack.children):
+            return None
+        norm = one_named([m for m in members if family(m) == "norm"], FINAL_NORM)
+        tokens = one_named([m for m in members if family(m) == "embedding"], TOKENS)
+        if len(members) != 1 + (norm is not None) + (tokens is not None):
+            return None
+        first = table_path(ctx, items[0][1])
+        if first is None:
+            return None
+        as_module_list(stack)
+        if any(table_path(ctx, name) for _, name in items[1:]):
+            return Match(self, len(members), missing=PER_LAYER_TABLES)
+        said = ctx.resolver.evidence(*self.synonyms["max_distance"])  # any value config.json has
+        distance = ctx.choose(
+            cls,
+            stack.attr,
+            "max_distance",
+            128,
+            [32, 64, 256] + ([said[1]] if said and isinstance(said[1], int) else []),
+            "the relative distance the last bucket starts at",
+            accepts="positive_int",
+        )
+        found = (
+            tokens.attr if tokens else None,
+            (stack.attr, items[0][0], *first, "weight"),
+            stack.attr,
+            norm.attr if norm else None,
+            int(distance.value),
+        )
+        return Match(self, len(members), found, [distance])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        tokens, table, stack, norm, max_distance = match.found
+        if tokens is not None:
+            x = g.call_module((tokens,), g.input("input_ids"), comment="[batch, seq, d_model]")
+        else:
+            x = g.input("x")
+        attention_mask = g.input("attention_mask", optional=True)
+        seq = g.call_method("size", x, 1, inline=True)
+        bias = g.call_function(
+            "relative_position_bias",
+            g.getattr(table),
+            seq,
+            True,
+            max_distance,
+            name="bias",
+            comment="[1, heads, seq, seq]: the first layer's table, shared by all",
+        )
+        bias = g.call_function("additive_padding_mask", bias, attention_mask, name="bias")
+        x = g.call_module((stack,), x, bias, each=True)
+        g.output(g.call_module((norm,), x) if norm else x)
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("t5"), example("t5_stack_embeds")]
+
+
+def _relative_encoder(ctx: BlockContext, m) -> bool:
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    return cls is not None and cls.forward.pattern == RelativeEncoder.__name__
+
+
+class RelativeEncoderModel(BlockPattern):
+    """The token table and the encoder: the ids are embedded here unless the encoder has its own."""
+
+    role = "EncoderModel"
+    priority = 12
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 2:
+            return None
+        encoder = [m for m in members if _relative_encoder(ctx, m)]
+        tokens = one_named([m for m in members if family(m) == "embedding"], TOKENS)
+        if len(encoder) != 1 or tokens is None:
+            return None
+        embeds_itself = ctx.takes(encoder[0], "input_ids")
+        return Match(self, 2, (tokens.attr, encoder[0].attr, embeds_itself))
+
+    def forward(self, match: Match, g: Graph) -> None:
+        tokens, encoder, embeds_itself = match.found
+        ids = g.input("input_ids")
+        attention_mask = g.input("attention_mask", optional=True)
+        if embeds_itself:  # the encoder's own table holds the same weights as this one (tied)
+            g.output(g.call_module((encoder,), ids, attention_mask))
+            return
+        x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
+        g.output(
+            g.call_module((encoder,), x, attention_mask),
+            comment="[batch, seq, d_model]: the last hidden state",
+        )
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("t5")]

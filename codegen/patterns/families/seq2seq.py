@@ -1,0 +1,377 @@
+"""Encoder-decoder transformers (BART, mBART, Marian, Whisper...): the two stacks and the model.
+
+`Seq2SeqEncoder`: text (token embeddings scaled by sqrt(d_model) where config.json's
+`scale_embedding` says so, plus a learned position table whose first `position_offset` rows are
+unused, BART's 2), or audio (Whisper: two Conv1d + GELU over [batch, n_mels, frames], the second
+halving the frames, then the position table), an optional `layernorm_embedding`, the layers given
+the padding mask, an optional final norm. `Seq2SeqDecoder`: the same embeddings for the target,
+then decoder layers (masked self-attention, cross-attention to the encoder's output, feed-forward).
+`Seq2SeqModel`: the encoder's output feeds the decoder; the decoder's last hidden state comes out.
+Without `decoder_input_ids`, a text model shifts `input_ids` one to the right behind the decoder's
+start token, as the library does.
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph, Slice
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    one_named,
+    tensors,
+)
+from codegen.patterns.blocks.cross_attention import seq2seq
+
+TOKENS = r"embed_tokens|shared|word_embeddings|tok_embeddings|token_embedding"
+POSITIONS = r"embed_positions|position_embeddings|pos_embedding|embed_pos"
+EMBED_NORM = r"layernorm_embedding|layer_norm_embedding|embed_norm|emb_layer_norm"
+FINAL_NORM = r"layer_norm|final_layer_norm|norm|ln_f|layernorm"
+CONVS = (r"conv1", r"conv2")
+# Learned position tables whose first rows are unused: position i is row i + offset.
+POSITION_OFFSETS = {"bart": 2, "mbart": 2, "plbart": 2, "blenderbot": 0, "whisper": 0, "marian": 0}
+
+
+def _stack(ctx: BlockContext, members, role: str):
+    found = [m for m in members if m.kind in ("repeat", "modulelist") and ctx.role(m) == role]
+    return found[0] if len(found) == 1 else None
+
+
+def _embeddings(cls, ctx: BlockContext, members, stack) -> tuple | None:
+    """(tokens, positions, embed norm, final norm, convs) by name, when nothing else is there."""
+    embeddings = [m for m in members if family(m) == "embedding"]
+    tokens = one_named(embeddings, TOKENS)
+    positions = one_named([m for m in embeddings if m is not tokens], POSITIONS)
+    norms = [m for m in members if family(m) == "norm"]
+    embed_norm = one_named(norms, EMBED_NORM)
+    final = one_named([m for m in norms if m is not embed_norm], FINAL_NORM)
+    convs = [one_named([m for m in members if family(m) == "conv"], p) for p in CONVS]
+    convs = convs if all(c is not None for c in convs) else []
+    used = [m for m in (stack, tokens, positions, embed_norm, final, *convs) if m is not None]
+    if positions is None or len(used) != len(members) or (convs and tokens is not None):
+        return None
+    return tokens, positions, embed_norm, final, convs
+
+
+def _text_choices(cls, ctx: BlockContext, tokens_attr: str, positions_attr: str) -> tuple:
+    """Embedding scale and the row of position 0: choices, settled by config.json."""
+    model_type = ctx.resolver.evidence("model_type")
+    cite = f"{model_type[0]} {model_type[1]!r}" if model_type else ""
+    said = ctx.resolver.evidence("scale_embedding")
+    scaled = said is not None and said[1] is True
+    scale = ctx.choose(
+        cls,
+        tokens_attr,
+        "embedding_scale",
+        "sqrt_d_model" if scaled else "none",
+        ["none" if scaled else "sqrt_d_model"],
+        "token embeddings times sqrt(d_model)",
+    )
+    if said is not None and scale.source == "default":
+        scale.source, scale.note = "metadata", said[0]
+    known = POSITION_OFFSETS.get(model_type[1], 0) if model_type else 0
+    row = ctx.choose(
+        cls,
+        positions_attr,
+        "position_offset",
+        known,
+        [v for v in (0, 2) if v != known],
+        "the table row of position 0",
+        accepts="index",
+    )
+    if cite and row.source == "default" and model_type[1] in POSITION_OFFSETS:
+        row.source, row.note = "metadata", cite
+    return scale, row
+
+
+class _Stack(BlockPattern):
+    layer_role = ""
+    priority = 10
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or not seq2seq(ctx):
+            return None
+        stack = _stack(ctx, members, self.layer_role)
+        if stack is None or not ctx.takes(stack, self.stack_input):
+            return None
+        parts = _embeddings(cls, ctx, members, stack)
+        if parts is None:
+            return None
+        tokens, positions, embed_norm, final, convs = parts
+        if convs and self.layer_role != "Block":
+            return None  # an audio front end feeds an encoder only
+        choices = []
+        scale_width, first_row, activation = None, 0, None
+        if convs:
+            a = ctx.choose(
+                cls,
+                convs[0].attr,
+                "activation",
+                "gelu",
+                [x for x in act.TRANSFORMER if x != "gelu"],
+                "after each conv of the audio front end",
+                aliases=act.ALIASES,
+            )
+            choices.append(a)
+            activation = a.value
+        else:
+            scale, row = _text_choices(cls, ctx, (tokens or positions).attr, positions.attr)
+            choices += [scale, row]
+            width = positions.io.out_width if positions.io else None
+            if scale.value == "sqrt_d_model":
+                if width is None:
+                    return None
+                scale_width = width
+            first_row = int(row.value)
+        found = (
+            tokens.attr if tokens else None,
+            positions.attr,
+            embed_norm.attr if embed_norm else None,
+            stack.attr,
+            final.attr if final else None,
+            [c.attr for c in convs],
+            scale_width,
+            first_row,
+            activation,
+        )
+        return Match(self, len(members), found, choices)
+
+    stack_input = "mask"
+
+    def embed(self, match: Match, g: Graph, name: str):
+        """The embedded sequence [batch, seq, d_model], from ids, embeddings or audio features."""
+        tokens, positions, embed_norm, _, _, convs, scale_width, first_row, activation = match.found
+        if convs:
+            x = g.input("input_features")  # [batch, n_mels, frames]
+            for conv in convs:
+                x = act.apply(g, activation, g.call_module((conv,), x, inline=True))
+            x = g.call_method("transpose", x, 1, 2, comment="[batch, frames / 2, d_model]")
+            seq = g.call_method("size", x, 1, inline=True)
+            table = g.getattr((positions, "weight"))
+            rows = g.call_function("getitem", table, (Slice(None, seq),), inline=True)
+            return g.call_function("add", x, rows, comment="the position table's first rows")
+        if tokens is not None:
+            x = g.call_module((tokens,), g.input(name), comment="[batch, seq, d_model]")
+        else:
+            x = g.input("x")  # token embeddings from the model's shared table
+        if scale_width is not None:
+            root = g.call_function("sqrt", scale_width, inline=True)
+            x = g.call_function("mul", x, root, comment="scaled by sqrt(d_model)")
+        seq = g.call_method("size", x, 1, inline=True)
+        device = g.call_method("device", x, inline=True)
+        pos = g.call_function(
+            "arange", seq, kwargs={"device": device}, name="positions", inline=bool(first_row)
+        )
+        if first_row:
+            pos = g.call_function(
+                "add", pos, first_row, name="positions", comment="the table's first rows unused"
+            )
+        x = g.call_function("add", x, g.call_module((positions,), pos, inline=True))
+        if embed_norm is not None:
+            x = g.call_module((embed_norm,), x)
+        return x
+
+
+class Seq2SeqEncoder(_Stack):
+    role = "Encoder"
+    layer_role = "Block"
+
+    def forward(self, match: Match, g: Graph) -> None:
+        x = self.embed(match, g, "input_ids")
+        final, stack = match.found[4], match.found[3]
+        if match.found[5]:  # audio: every frame is attended
+            x = g.call_module((stack,), x, each=True)
+        else:
+            attention_mask = g.input("attention_mask", optional=True)
+            mask = g.call_function("padding_mask", attention_mask, name="mask")
+            x = g.call_module((stack,), x, mask, each=True)
+        g.output(g.call_module((final,), x) if final else x, comment="[batch, seq, d_model]")
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("bart"), example("whisper")]
+
+
+class Seq2SeqDecoder(_Stack):
+    role = "Decoder"
+    layer_role = "DecoderBlock"
+    stack_input = "memory"
+
+    def forward(self, match: Match, g: Graph) -> None:
+        x = self.embed(match, g, "input_ids")
+        memory = g.input("memory")  # the encoder's output [batch, source seq, d_model]
+        memory_mask = g.input("memory_mask", optional=True)  # 1 attend, 0 padding; or None
+        final, stack = match.found[4], match.found[3]
+        causal = g.call_function("causal_mask", x, name="causal")
+        mask = g.call_function("padding_mask", memory_mask, name="memory_mask")
+        x = g.call_module((stack,), x, memory, causal, mask, each=True)
+        g.output(g.call_module((final,), x) if final else x, comment="[batch, seq, d_model]")
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("bart"), example("whisper")]
+
+
+def _pattern(ctx: BlockContext, m, pattern: type) -> bool:
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    return cls is not None and cls.forward.pattern == pattern.__name__
+
+
+class Seq2SeqModel(BlockPattern):
+    """`decoder(embed(decoder_input_ids), encoder(embed(input_ids)))`: the decoder's last hidden
+    state. Token embeddings come from the shared table where the stacks hold none of their own."""
+
+    role = "Seq2SeqModel"
+    priority = 10
+    synonyms = {"pad_token_id": ("pad_token_id",), "decoder_start_token_id": ()}
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) not in (2, 3):
+            return None
+        encoder = [m for m in members if _pattern(ctx, m, Seq2SeqEncoder)]
+        decoder = [m for m in members if _pattern(ctx, m, Seq2SeqDecoder)]
+        if len(encoder) != 1 or len(decoder) != 1:
+            return None
+        rest = [m for m in members if m is not encoder[0] and m is not decoder[0]]
+        shared = one_named([m for m in rest if family(m) == "embedding"], TOKENS)
+        if len(rest) != (shared is not None):
+            return None
+        audio = ctx.takes(encoder[0], "input_features")
+        encoder_embeds = audio or ctx.takes(encoder[0], "input_ids")
+        decoder_embeds = ctx.takes(decoder[0], "input_ids")
+        if shared is None and not (encoder_embeds and decoder_embeds):
+            return None
+        choices, shift = [], None
+        if not audio:  # a text model's decoder input defaults to the shifted input ids
+            pad = ctx.choose(cls, decoder[0].attr, "pad_token_id", 1, [0], accepts="index")
+            start = ctx.choose(
+                cls, decoder[0].attr, "decoder_start_token_id", 2, [0, 1], accepts="index"
+            )
+            choices += [pad, start]
+            shift = (int(pad.value), int(start.value))
+        found = (
+            encoder[0].attr,
+            decoder[0].attr,
+            shared.attr if shared else None,
+            audio,
+            encoder_embeds,
+            decoder_embeds,
+            shift,
+        )
+        return Match(self, len(members), found, choices)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        encoder, decoder, shared, audio, encoder_embeds, decoder_embeds, shift = match.found
+        if audio:
+            features = g.input("input_features")  # [batch, n_mels, frames]
+            target = g.input("decoder_input_ids")
+            memory = g.call_module((encoder,), features, name="memory")
+            attention_mask = None
+        else:
+            ids = g.input("input_ids")
+            attention_mask = g.input("attention_mask", optional=True)
+            given = g.input("decoder_input_ids", optional=True)
+            target = g.call_function(
+                "decoder_inputs",
+                given,
+                ids,
+                *shift,
+                name="decoder_input_ids",
+                comment="or the input ids shifted right behind the start token",
+            )
+            source = ids if encoder_embeds else g.call_module((shared,), ids, inline=True)
+            memory = g.call_module(
+                (encoder,), source, attention_mask, name="memory", comment="[batch, seq, d_model]"
+            )
+        if not decoder_embeds:
+            target = g.call_module((shared,), target, inline=True)
+        args = (target, memory) + ((attention_mask,) if attention_mask is not None else ())
+        g.output(g.call_module((decoder,), *args), comment="[batch, target seq, d_model]")
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("bart"), example("whisper")]
+
+
+HEAD = r"lm_head|proj_out|output_projection"
+BIAS = r"final_logits_bias"
+
+
+class Seq2SeqLM(BlockPattern):
+    """The model, then the LM head: its own layer, or the token table (tied, stored once), plus
+    `final_logits_bias` where there is one (BART): logits over the vocabulary."""
+
+    role = "Seq2SeqLM"
+    priority = 10
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        body = [m for m in members if _pattern(ctx, m, Seq2SeqModel)]
+        head = one_named([m for m in members if family(m) == "linear"], HEAD)
+        bias = one_named(tensors(cls), BIAS)
+        if len(body) != 1 or len(members) != 1 + (head is not None):
+            return None
+        if len(tensors(cls)) != (bias is not None):
+            return None
+        tied = None
+        if head is None:
+            tie = ctx.resolver.evidence("tie_word_embeddings")
+            if tie is not None and tie[1] is False:
+                return None
+            tied = _token_table(ctx, body[0])
+            if tied is None:
+                return None
+        inner = ctx.classes[body[0].type_name].forward.graph
+        inputs = [(n.target, n.optional) for n in inner.inputs]
+        found = (body[0].attr, head.attr if head else None, tied, bias.attr if bias else None)
+        return Match(self, len(members) + len(tensors(cls)), (found, inputs))
+
+    def forward(self, match: Match, g: Graph) -> None:
+        (body, head, tied, bias), inputs = match.found
+        args = [g.input(name, optional=optional) for name, optional in inputs]
+        x = g.call_module((body,), *args, comment="[batch, target seq, d_model]")
+        if head is not None:
+            logits = g.call_module((head,), x, inline=bias is not None)
+        else:
+            table = g.getattr((body, *tied, "weight"))
+            logits = g.call_function(
+                "linear", x, table, inline=bias is not None, comment="the head is the token table"
+            )
+        if bias is not None:
+            logits = g.call_function("add", logits, g.getattr((bias,)))
+        g.output(logits, comment="[batch, target seq, vocab_size]")
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("bart_lm")]
+
+
+def _token_table(ctx: BlockContext, body) -> tuple[str, ...] | None:
+    """Where the model's token table is: its shared one, else the decoder's own."""
+    cls = ctx.classes.get(body.type_name)
+    if cls is None:
+        return None
+    members = modules(cls)
+    shared = one_named([m for m in members if family(m) == "embedding"], TOKENS)
+    if shared is not None:
+        return (shared.attr,)
+    for m in members:
+        if _pattern(ctx, m, Seq2SeqDecoder):
+            inner = ctx.classes[m.type_name]
+            tokens = one_named([t for t in modules(inner) if family(t) == "embedding"], TOKENS)
+            if tokens is not None:
+                return (m.attr, tokens.attr)
+    return None
