@@ -38,6 +38,9 @@ class ChoiceResolver:
         self.made: list[Choice] = []
         # (path, name) -> value a whole-model pickle recorded (codegen.analyze.evidence)
         self.recorded: dict[tuple[str, str], Any] = {}
+        # Metadata keys whose values some pattern used: the rest of config.json is checked
+        # against a reviewed list (codegen.load.hf_config.unused_config_keys).
+        self.consumed: set[str] = set()
 
     def choose(
         self,
@@ -111,6 +114,13 @@ class ChoiceResolver:
                 if isinstance(value, (str, int, float)) and not isinstance(value, bool):
                     value = aliases.get(value, value)
                 if _fits(value, default, alternatives):
+                    # Spellings that say the same (Gemma 2's hidden_act beside
+                    # hidden_activation) are used too; one that disagrees stays unused.
+                    self.consumed.update(
+                        k
+                        for k in self.synonyms.get(name, (name,))
+                        if k in self.metadata and self.metadata[k][1] == self.metadata[key][1]
+                    )
                     return Choice(
                         name,
                         value,
@@ -124,6 +134,7 @@ class ChoiceResolver:
         """The first of `keys` the metadata holds: (where it was found, cited; its value)."""
         for key in keys:
             if key in self.metadata:
+                self.consumed.add(key)
                 return cite(self.metadata[key][0]), self.metadata[key][1]
         return None
 

@@ -45,6 +45,11 @@ FAMILIES = {
     "mistral": lambda t: t.MistralForCausalLM(
         t.MistralConfig(**SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2)
     ),
+    "mistral_window": lambda t: t.MistralForCausalLM(  # a window shorter than the input
+        t.MistralConfig(
+            **SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2, sliding_window=4
+        )
+    ),
     "qwen2": lambda t: t.Qwen2ForCausalLM(
         t.Qwen2Config(**SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2)
     ),
@@ -88,6 +93,76 @@ FAMILIES = {
     "bloom_6_heads": lambda t: t.BloomForCausalLM(  # slopes beyond a power of two
         t.BloomConfig(vocab_size=100, hidden_size=48, n_layer=2, n_head=6)
     ),
+    # Families met on the way: rotary given as a width, interleaved (GPT-J, CodeGen with its
+    # 4-shard fused qkv); Granite's multipliers; qk-norm per head (Qwen3) and over the whole
+    # projection with norms on the branch outputs (OLMo-2); a fused qkv and gate_up with fewer
+    # key/value heads (Phi-3); multi-query fused c_attn (GPT-BigCode); LayerNorm with biases
+    # and norm_epsilon (Starcoder2); biases everywhere in LLaMA.
+    "gptj": lambda t: t.GPTJForCausalLM(
+        t.GPTJConfig(vocab_size=100, n_positions=64, n_embd=32, n_layer=2, n_head=4, rotary_dim=4)
+    ),
+    "codegen": lambda t: t.CodeGenForCausalLM(
+        t.CodeGenConfig(
+            vocab_size=100, n_positions=64, n_ctx=64, n_embd=32, n_layer=2, n_head=4, rotary_dim=4
+        )
+    ),
+    "granite": lambda t: t.GraniteForCausalLM(
+        t.GraniteConfig(
+            **SMALL,
+            hidden_size=32,
+            intermediate_size=64,
+            num_key_value_heads=2,
+            embedding_multiplier=3.0,
+            residual_multiplier=0.5,
+            attention_multiplier=0.3,
+            logits_scaling=4.0,
+        )
+    ),
+    "qwen3": lambda t: t.Qwen3ForCausalLM(
+        t.Qwen3Config(
+            **SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2, head_dim=8
+        )
+    ),
+    "olmo2": lambda t: t.Olmo2ForCausalLM(
+        t.Olmo2Config(**SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2)
+    ),
+    "phi3": lambda t: t.Phi3ForCausalLM(
+        t.Phi3Config(
+            **SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2, pad_token_id=0
+        )
+    ),
+    "olmo": lambda t: t.OlmoForCausalLM(  # LayerNorms without parameters: no keys show them
+        t.OlmoConfig(**SMALL, hidden_size=32, intermediate_size=64)
+    ),
+    # Sandwich norms, soft-capped scores and logits, query_pre_attn_scalar; a context no longer
+    # than the window of its sliding layers (a longer one is flagged: not computed per layer).
+    "gemma2": lambda t: t.Gemma2ForCausalLM(
+        t.Gemma2Config(
+            **SMALL,
+            hidden_size=32,
+            intermediate_size=64,
+            num_key_value_heads=2,
+            head_dim=8,
+            max_position_embeddings=64,
+        )
+    ),
+    "gpt_bigcode": lambda t: t.GPTBigCodeForCausalLM(
+        t.GPTBigCodeConfig(vocab_size=100, n_positions=64, n_embd=32, n_layer=2, n_head=4)
+    ),
+    "starcoder2": lambda t: t.Starcoder2ForCausalLM(
+        t.Starcoder2Config(
+            **SMALL,
+            hidden_size=32,
+            intermediate_size=64,
+            num_key_value_heads=2,
+            max_position_embeddings=64,
+        )
+    ),
+    "llama_bias": lambda t: t.LlamaForCausalLM(
+        t.LlamaConfig(
+            **SMALL, hidden_size=32, intermediate_size=64, attention_bias=True, mlp_bias=True
+        )
+    ),
     "bert": lambda t: t.BertModel(t.BertConfig(**ENCODER, hidden_act="gelu_new")),
     "albert": lambda t: t.AlbertModel(t.AlbertConfig(**ENCODER, embedding_size=16)),
     "albert_two_groups": lambda t: t.AlbertModel(
@@ -126,6 +201,7 @@ FAMILIES = {
         )
     ),
 }
+UNUSED_NOTE = "which this file does not use and which may change the forward"
 TEXT_ENCODERS = (
     "bert",
     "roberta",
@@ -191,6 +267,8 @@ def test_family_is_exact_from_the_folder(tmp_path, name):
     source = out.read_text()
     assert "NotImplementedError" not in source
     assert "config.json" in source  # the values taken from the config are cited
+    # Every config.json value that may change the forward was used (or the file says which not).
+    assert UNUSED_NOTE not in " ".join(source.split())
     ours = module.RecoveredModel().eval()
     ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
     args, kwargs = inputs(name, model)
@@ -358,8 +436,7 @@ def test_bert_pooler_and_intermediate_are_different_classes(tmp_path):
         torch.testing.assert_close(ours.pooler(ours(*args)), want, atol=1e-5, rtol=1e-5)
 
 
-NOT_YET = {  # family -> what the generated file must name as missing
-}
+NOT_YET = {}  # family -> what the generated file must name as missing
 GAPS: dict[str, str] = {}  # every family above is exact now (ALBERT, BLOOM, T5's encoder)
 
 
@@ -374,3 +451,46 @@ def test_family_not_yet_supported_says_where(tmp_path, name):
     ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
     with pytest.raises(NotImplementedError):  # the top says which class, that class says what
         ours(torch.randint(0, 100, (2, 5)))
+
+
+def test_a_config_value_no_pattern_uses_makes_the_file_guessed(tmp_path):
+    """A forward-changing config.json key the file ignores (here Cohere's logit_scale, which LLaMA
+    does not have) must not leave a file that claims to be inferred: the top class is 'guessed', naming it.
+    Keys without effect on the forward (ids, dropout, sizes the shapes show) are not reported."""
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(
+        **SMALL, hidden_size=32, intermediate_size=64, attention_dropout=0.1, bos_token_id=7
+    )
+    config.logit_scale = 0.0625
+    _, out, _ = generate(tmp_path, transformers.LlamaForCausalLM(config).eval())
+    source = " ".join(out.read_text().split())
+    top = source[source.index("class RecoveredModel(") :].split('"""')[1]
+    assert f"Forward trust: guessed: config.json sets logit_scale, {UNUSED_NOTE}" in top
+    # Only it: not attention_dropout, bos_token_id, vocab_size and the like.
+    assert source.count("config.json sets") == 1
+
+
+def test_neutral_config_values_are_not_reported(tmp_path):
+    """Granite with every multiplier at 1 except attention's: nothing unused, nothing flagged."""
+    config = transformers.GraniteConfig(
+        **SMALL, hidden_size=32, intermediate_size=64, attention_multiplier=0.125
+    )
+    _, out, _ = generate(tmp_path, transformers.GraniteForCausalLM(config).eval())
+    assert UNUSED_NOTE not in " ".join(out.read_text().split())
+
+
+def test_layers_mixing_windowed_and_full_attention_are_flagged(tmp_path):
+    """Qwen2 with a sliding window on some layers only: one Attention class cannot be both, so
+    the window is left unused and named (the file is 'guessed', never silently wrong)."""
+    config = transformers.Qwen2Config(
+        **SMALL,
+        hidden_size=32,
+        intermediate_size=64,
+        num_key_value_heads=2,
+        use_sliding_window=True,
+        sliding_window=4,
+        max_window_layers=1,
+    )
+    _, out, _ = generate(tmp_path, transformers.Qwen2ForCausalLM(config).eval())
+    source = " ".join(out.read_text().split())
+    assert UNUSED_NOTE in source and "sliding_window" in source.split("config.json sets")[1]

@@ -18,6 +18,7 @@ from codegen.ir.graph import Graph, Slice, Value
 from codegen.keytree import build_tree
 from codegen.naming import role_names
 from codegen.load import TensorTable
+from codegen.load.hf_config import CONFIG_NAME, unused_config_keys
 from codegen.patterns.registry import synonyms
 from codegen.safetext import printable
 
@@ -112,6 +113,7 @@ def _analyze(
     _lists_for_multi_input_items(classes)
     _name_the_head(classes[-1])
     warnings = gap_warnings(classes)
+    warnings += _flag_unused_config(classes[-1], table.metadata.get(CONFIG_NAME), resolver)
     warnings += builder.notes
     resolver.check_hints_used()
     source = Source(
@@ -143,6 +145,26 @@ def gap_warnings(classes: list[ClassDef], yours: frozenset[str] = frozenset()) -
             f"{', '.join(blocked)}: forward raises NotImplementedError too, as it calls the above"
         )
     return warnings
+
+
+def _flag_unused_config(top: ClassDef, config: Any, resolver: ChoiceResolver) -> list[str]:
+    """config.json values no pattern used, that may change the forward: the model cannot claim
+    to be inferred while it ignores them (it is 'guessed', and the note names them)."""
+    if not isinstance(config, dict):
+        return []
+    unused = unused_config_keys(config, resolver.consumed)
+    if not unused:
+        return []
+    names = ", ".join(printable(k) for k in unused)
+    note = (
+        f"config.json sets {names}, which this file does not use and which may change the forward"
+    )
+    if top.forward.trust == "inferred":
+        top.forward.trust = "guessed"
+        top.forward.trust_note = note
+    elif top.forward.trust == "guessed":
+        top.forward.trust_note = "; ".join(filter(None, [top.forward.trust_note, note]))
+    return [f"{top.name}: {note}; its trust is 'guessed'"]
 
 
 def _infer_forwards(

@@ -7,6 +7,7 @@ generated file only as choice values checked by the patterns that use them, and 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,3 +32,116 @@ def read_config(directory: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ModelgenError(f"{directory.name}/{CONFIG_NAME}: not a JSON object")
     return _json_safe(data)
+
+
+# ------------------------------------------------------------------ config keys no pattern used
+# A config.json value that changes the forward but that no pattern read would leave a file that
+# computes something else while claiming to be inferred. So every key is either used by a pattern
+# (ChoiceResolver.consumed), or on one of these reviewed lists, or reported.
+
+# Keys that never change an eval-mode forward in float32: ids, bookkeeping, training-only settings.
+NO_FORWARD_EFFECT = frozenset("""
+    bos_token_id eos_token_id pad_token_id sep_token_id cls_token_id mask_token_id unk_token_id
+    decoder_start_token_id forced_bos_token_id forced_eos_token_id transformers_version
+    architectures model_type torch_dtype dtype _name_or_path name_or_path id2label label2id
+    problem_type finetuning_task tokenizer_class prefix task_specific_params auto_map
+    initializer_range init_std initializer_factor layer_scale_init_value layerscale_value
+    use_cache gradient_checkpointing output_attentions output_hidden_states return_dict
+    torchscript pruned_heads chunk_size_feed_forward pretraining_tp max_window_layers
+    attention_softmax_in_fp32 scale_attention_softmax_in_fp32 reorder_and_upcast_attn
+    original_max_position_embeddings auxiliary_loss_weight semantic_loss_ignore_index
+    summary_activation summary_proj_to_labels summary_type summary_use_proj encoder_stride
+    out_features out_indices stage_names reshape_hidden_states slow_but_exact
+    """.split())
+# Sizes and presence flags the checkpoint's shapes and keys already show.
+SHOWN_BY_SHAPES = frozenset("""
+    vocab_size hidden_size n_embd d_model dim embedding_size intermediate_size ffn_dim n_inner
+    hidden_dim ffn_hidden_size num_hidden_layers n_layer num_layers n_layers max_position_embeddings
+    n_positions n_ctx type_vocab_size task_type_vocab_size num_channels image_size patch_size
+    word_embed_proj_dim attention_bias mlp_bias qkv_bias use_qkv_bias use_bias bias enable_bias
+    add_cross_attention tie_word_embeddings mlp_ratio qk_layernorm use_mask_token
+    pooler_output_size num_labels use_swiglu_ffn projection_dim
+    """.split())
+DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
+# Values that switch a feature off, where the key alone would not.
+NEUTRAL = {
+    "embedding_multiplier": (1.0,),
+    "residual_multiplier": (1.0,),
+    "logits_scaling": (1.0,),
+    "attn_logit_softcapping": (None,),
+    "final_logit_softcapping": (None,),
+    "rope_type": ("default",),
+    "rope_scaling": (None,),
+    "is_decoder": (False,),
+    "use_bidirectional_attention": (None, False),
+    "scale_attn_by_inverse_layer_idx": (False,),
+    "scale_attn_weights": (True,),
+    "alibi": (False,),
+    "sinusoidal_pos_embds": (False,),
+    "scale_embedding": (False,),
+    "position_embedding_type": ("absolute",),
+    "use_absolute_position_embeddings": (False,),
+    "use_relative_position_bias": (False,),
+    "use_shared_relative_position_bias": (False,),
+    "rotary_value": (False,),
+    "use_task_id": (False,),
+    "clip_qkv": (None,),
+    "num_ln_in_parallel_attn": (None,),
+    "_remove_final_layer_norm": (False,),
+    "apply_layernorm": (True,),
+    "apply_residual_connection_post_layernorm": (False,),
+    "layer_norm_elementwise_affine": (True,),
+    "use_sliding_window": (False,),
+    "pooler_act": ("tanh",),
+    "pooler_hidden_act": ("tanh",),
+}
+# Per-layer attention kinds that all mean "every earlier (or every) position".
+FULL_ATTENTION = frozenset({"full_attention", "global", "attention"})
+
+
+def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
+    if key in NEUTRAL:
+        return any(type(v) is type(value) and v == value for v in NEUTRAL[key])
+    if key in ("sliding_window", "window_size"):  # only a window shorter than the sequence acts
+        longest = config.get("max_position_embeddings", config.get("n_positions"))
+        return (
+            value is None
+            or config.get("use_sliding_window") is False
+            or (isinstance(longest, int) and isinstance(value, int) and value >= longest)
+        )
+    if key in ("layer_types", "attention_layers", "attention_types"):  # a window as long as the
+        window = config.get("sliding_window", config.get("window_size"))  # context is no window
+        return set(_strings(value)) <= FULL_ATTENTION or _neutral("sliding_window", window, config)
+    return False
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def unused_config_keys(config: dict[str, Any], consumed: set[str]) -> list[str]:
+    """config.json keys (nested ones by their own name) that may change the forward and that no
+    pattern used: the file cannot claim more than 'guessed' while one is left."""
+    out: list[str] = []
+
+    def visit(table: dict[str, Any]) -> None:
+        for key, value in table.items():
+            if isinstance(value, dict) and key not in NO_FORWARD_EFFECT:
+                visit(value)
+                continue
+            if (
+                key in consumed
+                or key in NO_FORWARD_EFFECT
+                or key in SHOWN_BY_SHAPES
+                or DROPOUT.fullmatch(key)
+                or _neutral(key, value, config)
+            ):
+                continue
+            out.append(key)
+
+    visit(config)
+    return sorted(set(out))

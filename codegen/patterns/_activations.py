@@ -40,6 +40,7 @@ GATES = ["sigmoid", "hardsigmoid"]  # squashing functions that gate a signal int
 SYNONYMS = {
     "activation": (
         "activation",
+        "hidden_activation",  # Gemma's: it wins over hidden_act where both are given
         "hidden_act",
         "activation_function",
         "act",

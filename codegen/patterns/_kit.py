@@ -205,6 +205,7 @@ EPS_SYNONYMS = {
         "norm_eps",
         "rms_norm_eps",
         "batch_norm_eps",
+        "norm_epsilon",
     )
 }
 NHEAD_SYNONYMS = {
@@ -267,6 +268,25 @@ def norm_offset(ctx: BlockContext, cls: ClassDef, where: str) -> tuple[Choice, f
         c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
     eps = ctx.resolver.evidence("rms_norm_eps", "layer_norm_eps")
     return c, (float(eps[1]) if eps else 1e-6) if c.value == "1 + weight" else None
+
+
+# Families whose norms have no parameters (OLMo's LayerNorm without weight or bias): the keys
+# cannot show them, so the model type is the evidence; its eps.
+PARAMETER_FREE_NORM_TYPES = {"olmo": 1e-5}
+
+
+def parameter_free_norm(ctx: BlockContext) -> tuple[float, str] | None:
+    """(eps, citation) where config.json's model type says its norms hold no parameters."""
+    model_type = ctx.resolver.evidence("model_type")
+    if model_type is None or model_type[1] not in PARAMETER_FREE_NORM_TYPES:
+        return None
+    return PARAMETER_FREE_NORM_TYPES[model_type[1]], f"{model_type[0]} {model_type[1]!r}"
+
+
+def free_layer_norm(g: Graph, x, eps: float, **options):
+    """LayerNorm over the last dimension with no weight or bias."""
+    width = g.call_method("size", x, -1, inline=True)
+    return g.call_function("layer_norm", x, [width], kwargs={"eps": eps}, **options)
 
 
 def apply_norm(g: Graph, path: tuple[str, ...], x, offset_eps: float | None, **options):

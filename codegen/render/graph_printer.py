@@ -54,6 +54,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "rms_norm_unit_offset": ("rms_norm_unit_offset", "helper:rms_norm_unit_offset"),
     "token_types": ("token_types", "helper:token_types"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
+    "sliding_window_mask": ("sliding_window_mask", "helper:sliding_window_mask"),
+    "softcapped_attention": ("softcapped_attention", "helper:softcapped_attention"),
     "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),
     "additive_padding_mask": ("additive_padding_mask", "helper:additive_padding_mask"),
     "memory_or": ("memory_or", "helper:memory_or"),
@@ -182,6 +184,25 @@ def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) ->
     if token_type_ids is None:
         return torch.zeros_like(input_ids)
     return token_type_ids
+''',
+    "sliding_window_mask": '''
+def sliding_window_mask(allowed: torch.Tensor, window: int) -> torch.Tensor:
+    """`allowed` ([.., seq, seq], True where a query may attend) narrowed to the last `window`
+    positions up to and including each query (a causal mask with a sliding window)."""
+    i = torch.arange(allowed.size(-1), device=allowed.device)
+    back = i[:, None] - i[None, :]
+    return allowed & (back >= 0) & (back < window)
+''',
+    "softcapped_attention": '''
+def softcapped_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, allowed: torch.Tensor, scale: float, cap: float
+) -> torch.Tensor:
+    """Attention whose scores are soft-capped to (-cap, cap) by cap * tanh(scores / cap) before
+    the softmax (Gemma 2); -inf where `allowed` ([.., seq, seq]) is False."""
+    scores = q @ k.transpose(-2, -1) * scale
+    scores = cap * torch.tanh(scores / cap)
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    return torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
 ''',
     "relative_position_bias": '''
 def relative_position_bias(

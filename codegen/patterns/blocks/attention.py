@@ -17,8 +17,10 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    apply_norm,
     family,
     modules,
+    norm_offset,
     one_named,
     tensors,
 )
@@ -27,9 +29,15 @@ FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
 OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo"
 ADD_NORM = r"LayerNorm|layer_norm|layernorm|norm|ln|attention_norm|attn_layer_norm"
+# Norms of queries and keys (Qwen3, OLMo-2, Gemma 3), per head or over the whole projection.
+Q_NORM = r"q_norm|q_layernorm|query_layernorm|q_ln|norm_q|query_norm"
+K_NORM = r"k_norm|k_layernorm|key_layernorm|k_ln|norm_k|key_norm"
 # Fused layouts: [q | k | v] one after another, or per head [q_h k_h v_h] (GPT-NeoX, BLOOM).
 PER_HEAD_NAMES = r"query_key_value"
 PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon")
+# ... or in 4 model-parallel shards, each [q | v | k] (CodeGen's qkv_proj, written for 4 devices).
+SHARDED_TYPES = {"codegen": "mp4_qvk"}
+QKV_LAYOUTS = ("concat", "per_head", "mp4_qvk")
 # Model types and architectures that attend only to earlier positions.
 DECODER_TYPES = (
     "gpt2",
@@ -91,6 +99,8 @@ ROTARY_TYPES = (
     "persimmon",
 )
 INTERLEAVED_TYPES = ("gptj", "codegen")
+# config.json keys that only a rotary attention has.
+ROPE_KEYS = ("rope_theta", "rotary_dim", "rotary_emb_base", "rope_base")
 # Families whose attention adds a per-head linear position bias (ALiBi) instead of rotary.
 ALIBI_TYPES = ("bloom", "mpt")
 HEAD_COUNTS = [1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 25, 32, 40, 48, 56, 64, 71, 96, 128]
@@ -139,6 +149,45 @@ def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     return None, ""
 
 
+def score_scale(ctx: BlockContext) -> tuple[float, str] | None:
+    """The attention scores' scale where config.json replaces 1/sqrt(head_dim): Granite's
+    attention_multiplier, or 1/sqrt(query_pre_attn_scalar) (Gemma 2); with its citation."""
+    found = ctx.resolver.evidence("attention_multiplier")
+    if found is not None and type(found[1]) in (int, float) and found[1] > 0:
+        return float(found[1]), f"{found[0]} {found[1]}"
+    found = ctx.resolver.evidence("query_pre_attn_scalar")
+    if found is not None and type(found[1]) in (int, float) and found[1] > 0:
+        return float(found[1]) ** -0.5, f"1/sqrt({found[0]} {found[1]})"
+    return None
+
+
+def score_cap(ctx: BlockContext) -> tuple[float, str] | None:
+    """config.json's soft cap on attention scores (Gemma 2's attn_logit_softcapping), cited."""
+    found = ctx.resolver.evidence("attn_logit_softcapping")
+    if found is None or type(found[1]) not in (int, float) or found[1] <= 0:
+        return None
+    return float(found[1]), f"{found[0]} {found[1]}"
+
+
+def sliding_window(ctx: BlockContext) -> int | None:
+    """config.json's sliding window, where every layer uses it and it is shorter than the context
+    (Mistral, Starcoder2); None otherwise. Layers that mix windowed and full attention leave the
+    key unused, so the file is flagged rather than wrong."""
+    said = ctx.resolver.metadata.get("use_sliding_window")
+    if "sliding_window" not in ctx.resolver.metadata or (said and said[1] is False):
+        return None
+    kinds = ctx.resolver.metadata.get("layer_types")  # flattened: its first entry only
+    if kinds is not None:
+        return None
+    window = ctx.resolver.evidence("sliding_window")
+    context = ctx.resolver.evidence("max_position_embeddings", "n_positions")
+    if window is None or type(window[1]) is not int or window[1] <= 0:
+        return None
+    if context is not None and type(context[1]) is int and window[1] >= context[1]:
+        return None
+    return window[1]
+
+
 def settled_by(choice, citation: str):
     """A choice whose default was read off evidence (model_type): cite it, unless a hint won."""
     if citation and choice.source == "default":
@@ -155,7 +204,7 @@ class Attention(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or not 2 <= len(members) <= 4 + self.adds_norm:
+        if tensors(cls) or not 2 <= len(members) <= 6 + self.adds_norm:
             return None
         fused = one_named(members, FUSED)
         if fused is not None:
@@ -170,6 +219,11 @@ class Attention(BlockPattern):
         if self.adds_norm:
             norm = one_named([m for m in rest if family(m) == "norm"], ADD_NORM)
             rest = [m for m in rest if m is not norm]
+        norms = [m for m in rest if family(m) == "norm"]
+        qk_norms = [one_named(norms, QK_NORM) for QK_NORM in (Q_NORM, K_NORM)]
+        if any(n is None for n in qk_norms) or len(norms) != 2 or fused is not None:
+            qk_norms = []
+        rest = [m for m in rest if m not in qk_norms]
         if rest or (out is None) == self.projects or (norm is None) == self.adds_norm:
             return None
         if not all(_projection(ctx, m) for m in qkv + ([out] if out else [])):
@@ -200,6 +254,34 @@ class Attention(BlockPattern):
                 return None
             kv_heads = kv.value
             choices.append(kv)
+        split = None  # a fused projection's widths of q, k, v where keys/values have fewer heads
+        if fused is not None and fused.io and fused.io.out_width and d_model:
+            head_dim = ctx.resolver.evidence("head_dim")
+            hd = head_dim[1] if head_dim and type(head_dim[1]) is int else d_model // nhead.value
+            kv_total = fused.io.out_width // hd - nhead.value
+            if fused.io.out_width % hd or kv_total <= 0 or kv_total % 2:
+                return None
+            said = any(k in ctx.resolver.metadata for k in SYNONYMS["kv_heads"])
+            if kv_total // 2 != nhead.value or said:
+                kv = ctx.choose(cls, where, "kv_heads", kv_total // 2, [], accepts="positive_int")
+                if kv.value != kv_total // 2 or nhead.value % kv.value:
+                    return None  # the shapes decide it: a value that disagrees is not this layout
+                multi_query = ctx.resolver.evidence("multi_query")
+                if multi_query is not None and multi_query[1] is not (kv.value == 1):
+                    return None
+                kv_heads = kv.value
+                choices.append(kv)
+                if kv_heads != nhead.value:
+                    split = [nhead.value * hd, kv_heads * hd, kv_heads * hd]
+        qk_norm = None
+        if qk_norms:
+            q_width = qkv[0].io.out_width if qkv[0].io else None
+            widths = {n.io.in_width if n.io else None for n in qk_norms}
+            per_head = q_width and len(widths) == 1 and widths != {q_width}
+            offset = None
+            if qk_norms[0].type_name == "nn.RMSNorm":
+                offset = norm_offset(ctx, cls, qk_norms[0].attr)[1]
+            qk_norm = (qk_norms[0].attr, qk_norms[1].attr, not per_head, offset)
         kind, kind_cite = model_kind(ctx)
         names_say = fused is not None and fused.attr == "c_attn" or q.attr == "q_proj"
         causal = ctx.choose(
@@ -228,15 +310,36 @@ class Attention(BlockPattern):
         choices.append(settled_by(alibi, f"{model_type[0]} {mtype!r}" if model_type else ""))
         if alibi.value and not causal.value:
             return None  # ALiBi is written for decoders here
+        layout = None
+        if fused is not None:
+            known = SHARDED_TYPES.get(mtype) or ("per_head" if per_head else "concat")
+            layout = ctx.choose(
+                cls,
+                fused.attr,
+                "qkv_layout",
+                known,
+                [v for v in QKV_LAYOUTS if v != known],
+                "how the fused projection orders queries, keys and values",
+            )
+            choices.append(settled_by(layout, f"{model_type[0]} {mtype!r}" if model_type else ""))
+            per_head = layout.value
+            if split is not None and per_head != "concat":
+                return None  # fewer key/value heads in a per-head or sharded layout: not known
+        # A rotary base or width in the config says rotary whatever the family is called.
+        rope_key = ctx.resolver.evidence(*ROPE_KEYS)
+        rotate = (mtype in ROTARY_TYPES or rope_key is not None) and not alibi.value
         rotary = ctx.choose(
             cls,
             where,
             "rotary",
-            mtype in ROTARY_TYPES and not alibi.value,
-            [not (mtype in ROTARY_TYPES and not alibi.value)],
+            rotate,
+            [not rotate],
             "rotary position embedding in each attention" if mtype else "no evidence",
         )
-        choices.append(settled_by(rotary, f"{model_type[0]} {mtype!r}" if model_type else ""))
+        rotary_cite = f"{model_type[0]} {mtype!r}" if model_type else ""
+        if rope_key is not None and mtype not in ROTARY_TYPES:
+            rotary_cite = rope_key[0]
+        choices.append(settled_by(rotary, rotary_cite))
         rotary_args = None
         if rotary.value:
             theta = ctx.choose(cls, where, "rope_theta", 10000.0, [], accepts="positive_number")
@@ -252,7 +355,13 @@ class Attention(BlockPattern):
                 return None
             interleaved = mtype in INTERLEAVED_TYPES
             choices += [theta, fraction]
-            rotary_args = (float(theta.value), int(hd * fraction.value), interleaved)
+            width = int(hd * fraction.value)
+            rotary_dim = ctx.resolver.evidence("rotary_dim")  # GPT-J, CodeGen: a width, not a share
+            if fraction.source == "default" and rotary_dim and isinstance(rotary_dim[1], int):
+                width = min(rotary_dim[1], hd)
+                fraction.value, fraction.source = rotary_dim[1] / hd, "metadata"
+                fraction.note = f"{rotary_dim[0]} {rotary_dim[1]} of head_dim {hd}"
+            rotary_args = (float(theta.value), width, interleaved)
         found = (
             [m.attr for m in qkv],
             out.attr if out else None,
@@ -263,11 +372,19 @@ class Attention(BlockPattern):
             rotary_args,
             bool(alibi.value),
             norm.attr if norm else None,
+            score_scale(ctx),
+            split,
+            qk_norm,
+            sliding_window(ctx) if causal.value else None,
+            score_cap(ctx) if causal.value else None,
         )
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm = match.found
+        qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm, scale, split, qk_norm = (
+            match.found[:12]
+        )
+        window, cap = match.found[12:]
         x = g.input("x")
         # A padding mask ([batch, 1, 1, seq], True where attended; padding_mask()), optional.
         mask = g.input("mask", optional=True)
@@ -290,12 +407,52 @@ class Attention(BlockPattern):
             split = g.call_method("view", value, batch, seq, count, -1, inline=True)
             return g.call_method("transpose", split, 1, 2, name=name)
 
-        if len(qkv) == 1:
+        if len(qkv) == 1 and per_head == "mp4_qvk":
             fused = g.call_module((qkv[0],), x, inline=True)
-            if per_head:  # [batch, seq, heads, 3 * head_dim]: each head's q, k, v side by side
+            fused = g.call_method("view", fused, batch, seq, 4, -1, inline=True)
+            parts = g.call_method(
+                "chunk", fused, 3, kwargs={"dim": -1}, name="qvk", comment="4 shards of [q | v | k]"
+            )
+            q, v, k = (
+                g.call_method(
+                    "transpose",
+                    g.call_method(
+                        "reshape",
+                        g.call_function("getitem", parts, i, inline=True),
+                        batch,
+                        seq,
+                        nhead,
+                        -1,
+                        inline=True,
+                    ),
+                    1,
+                    2,
+                    name=n,
+                )
+                for i, n in enumerate("qvk")
+            )
+        elif len(qkv) == 1 and split is not None:
+            fused = g.call_module((qkv[0],), x, inline=True)
+            parts = g.call_method(
+                "split",
+                fused,
+                split,
+                kwargs={"dim": -1},
+                name="qkv",
+                comment=f"{kv_heads} key/value heads",
+            )
+            q, k, v = (
+                heads(g.call_function("getitem", parts, i, inline=True), n_heads, n)
+                for i, (n, n_heads) in enumerate(zip("qkv", (nhead, kv_heads, kv_heads)))
+            )
+        elif len(qkv) == 1:
+            fused = g.call_module((qkv[0],), x, inline=True)
+            if (
+                per_head == "per_head"
+            ):  # [batch, seq, heads, 3 * head_dim]: each head's q, k, v side by side
                 fused = g.call_method("view", fused, batch, seq, nhead, -1, inline=True)
             parts = g.call_method("chunk", fused, 3, kwargs={"dim": -1}, name="qkv")
-            if per_head:
+            if per_head == "per_head":
                 q, k, v = (
                     g.call_method(
                         "transpose", g.call_function("getitem", parts, i, inline=True), 1, 2, name=n
@@ -307,6 +464,16 @@ class Attention(BlockPattern):
                     heads(g.call_function("getitem", parts, i, inline=True), nhead, n)
                     for i, n in enumerate("qkv")
                 )
+        elif qk_norm is not None:  # queries and keys normed, over the projection or each head
+            q_norm, k_norm, whole, offset = qk_norm
+            q, k = (g.call_module((m,), x, inline=True) for m in qkv[:2])
+            if whole:
+                q, k = apply_norm(g, (q_norm,), q, offset), apply_norm(g, (k_norm,), k, offset)
+            q, k = heads(q, nhead, "q"), heads(k, kv_heads, "k")
+            if not whole:
+                q = apply_norm(g, (q_norm,), q, offset, name="q")
+                k = apply_norm(g, (k_norm,), k, offset, name="k")
+            v = heads(g.call_module((qkv[2],), x, inline=True), kv_heads, "v")
         else:
             q = heads(g.call_module((qkv[0],), x, inline=True), nhead, "q")
             k = heads(g.call_module((qkv[1],), x, inline=True), kv_heads, "k")
@@ -327,15 +494,39 @@ class Attention(BlockPattern):
                 comment=f"{kv_heads} key/value heads shared by {nhead} query heads",
             )
             v = g.call_method("repeat_interleave", v, rep, kwargs={"dim": 1}, name="v")
-        y = g.call_function(
-            "scaled_dot_product_attention",
-            q,
-            k,
-            v,
-            kwargs={"attn_mask": mask},
-            name="y",
-            comment=f"{nhead} heads, " + ("causal" if causal else "every position sees all"),
-        )
+        if window:  # each position sees only the last `window` (and itself)
+            mask = g.call_function("sliding_window_mask", mask, window, name="mask")
+        if cap is not None:
+            if scale:
+                scores_scale = scale[0]
+            else:  # 1 / sqrt(head_dim)
+                head_dim = g.call_method("size", q, -1, inline=True)
+                root = g.call_function("sqrt", head_dim, inline=True)
+                scores_scale = g.call_function("truediv", 1.0, root, inline=True)
+            y = g.call_function(
+                "softcapped_attention",
+                q,
+                k,
+                v,
+                mask,
+                scores_scale,
+                cap[0],
+                name="y",
+                comment=f"{nhead} heads, causal, scores capped ({cap[1]})",
+            )
+        else:
+            y = g.call_function(
+                "scaled_dot_product_attention",
+                q,
+                k,
+                v,
+                kwargs={"attn_mask": mask} | ({"scale": scale[0]} if scale else {}),
+                name="y",
+                comment=f"{nhead} heads, "
+                + ("causal" if causal else "every position sees all")
+                + (f", each position sees the last {window}" if window else "")
+                + (f", scores times {scale[1]}" if scale else ""),
+            )
         y = g.call_method("transpose", y, 1, 2, inline=True)
         y = g.call_method("reshape", y, batch, seq, -1, name="y")
         if norm is not None:  # post-norm: the residual and the norm belong to the attention

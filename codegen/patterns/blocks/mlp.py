@@ -21,6 +21,8 @@ UP = r"c_fc|fc1|up_proj|dense_h_to_4h|fc_in|lin1|w1|wi|fc|linear1|intermediate_d
 DOWN = r"c_proj|fc2|down_proj|dense_4h_to_h|fc_out|lin2|w2|wo|proj|linear2|output_dense|ff2"
 GATE = r"gate_proj|w3|wi_0|gate"
 GATED_UP = r"up_proj|w1|wi_1|up"  # beside a gate; LLaMA's w1 is the gate's partner
+# Gate and up in one layer (Phi-3's gate_up_proj, xformers' w12): twice the down layer's input.
+FUSED_GATE_UP = r"gate_up_proj|gate_up|w12|fc1_gate_up"
 
 
 class MLP(BlockPattern):
@@ -34,6 +36,9 @@ class MLP(BlockPattern):
             return None
         if any(ctx.role(m) not in ("linear", "Conv1D") for m in members):
             return None
+        fused = one_named(members, FUSED_GATE_UP) if len(members) == 2 else None
+        if fused is not None:
+            return self._fused(cls, ctx, fused, next(m for m in members if m is not fused))
         gate = one_named(members, GATE) if len(members) == 3 else None
         if len(members) == 3:
             up = one_named([m for m in members if m is not gate], GATED_UP)
@@ -66,10 +71,39 @@ class MLP(BlockPattern):
         found = (up.attr, gate.attr if gate else None, down.attr, activation.value)
         return Match(self, len(members), found, [activation])
 
+    def _fused(self, cls, ctx: BlockContext, fused, down) -> Match | None:
+        if not (fused.io and down.io and fused.io.out_width and down.io.in_width):
+            return None
+        if fused.io.out_width != 2 * down.io.in_width:
+            return None
+        activation = ctx.choose(
+            cls,
+            fused.attr,
+            "activation",
+            "silu",
+            list(dict.fromkeys(act.TRANSFORMER + act.COMMON)),
+            "the feed-forward activation",
+            aliases=act.ALIASES,
+        )
+        half = ctx.choose(
+            cls, fused.attr, "gate_half", "first", ["second"], "which half of it is the gate"
+        )
+        found = (fused.attr, half.value, down.attr, activation.value)
+        return Match(self, 2, found, [activation, half])
+
     def forward(self, match: Match, g: Graph) -> None:
         up, gate, down, activation = match.found
         x = g.input("x")
-        if gate is not None:
+        if gate in ("first", "second"):  # one layer holds both: split it
+            halves = g.call_method(
+                "chunk", g.call_module((up,), x, inline=True), 2, kwargs={"dim": -1}, name="gate_up"
+            )
+            first = gate == "first"
+            h = g.call_function("getitem", halves, 0 if first else 1, inline=True)
+            h = act.apply(g, activation, h, inline=True)
+            up_half = g.call_function("getitem", halves, 1 if first else 0, inline=True)
+            h = g.call_function("mul", h, up_half, name="h")
+        elif gate is not None:
             h = act.apply(g, activation, g.call_module((gate,), x, inline=True), inline=True)
             h = g.call_function("mul", h, g.call_module((up,), x, inline=True), name="h")
         else:

@@ -43,6 +43,16 @@ class SharedLayers(BlockPattern):
         group, count = stacks[groups[0].attr]
         if not ctx.takes(group, "mask"):
             return None
+        # The config's group sizes must be what the weights show (else this is another layout).
+        inner = ctx.classes.get(group.type_name)
+        inner_stack = stack(modules(inner)[0]) if inner is not None and modules(inner) else None
+        for key, shown in (
+            ("num_hidden_groups", count),
+            ("inner_group_num", inner_stack[1] if inner_stack else None),
+        ):
+            said = ctx.resolver.evidence(key)
+            if said is not None and said[1] != shown:
+                return None
         depth = ctx.choose(
             cls,
             groups[0].attr,

@@ -21,6 +21,8 @@ from codegen.patterns._kit import (
     apply_norm,
     family,
     norm_offset,
+    free_layer_norm,
+    parameter_free_norm,
     modules,
     tensors,
 )
@@ -36,6 +38,15 @@ SECOND_NORM = (
 UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
 PARALLEL_TYPES = {"gpt_neox": "use_parallel_residual", "phi": "", "gptj": "", "codegen": ""}
 POST_TYPES = ("distilbert", "bart", "marian")  # norm after each residual add
+
+
+class _FreeNorm:
+    """Stands for a norm without parameters (no member, no key): its choices sit on `where`."""
+
+    type_name = "F.layer_norm"
+
+    def __init__(self, where: str) -> None:
+        self.attr, self.where = None, where
 
 
 class TransformerBlock(BlockPattern):
@@ -80,6 +91,9 @@ class TransformerBlock(BlockPattern):
         elif len(norms) == 1:
             first = second = norms[0]
             layouts = ["parallel"]
+        elif not norms and parameter_free_norm(ctx) is not None:
+            first = second = _FreeNorm(attn[0].attr if attn else "")
+            layouts = ["pre"]
         else:
             return None
         model_type = ctx.resolver.evidence("model_type")
@@ -98,7 +112,7 @@ class TransformerBlock(BlockPattern):
                 cite = said[0]
         residual = ctx.choose(
             cls,
-            first.attr,
+            first.attr or first.where,
             "residual",
             default,
             [v for v in layouts if v != default],
@@ -113,14 +127,28 @@ class TransformerBlock(BlockPattern):
             scale, offset = norm_offset(ctx, cls, first.attr)
             choices.append(scale)
         feed = inline or mlp[0].attr
+        # Granite scales each branch before its residual add (config.json residual_multiplier).
+        multiplier = ctx.resolver.evidence("residual_multiplier")
+        branch_scale = None
+        if multiplier is not None and type(multiplier[1]) in (int, float):
+            branch_scale = None if multiplier[1] == 1 else float(multiplier[1])
         found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
+        free = parameter_free_norm(ctx) if isinstance(first, _FreeNorm) else None
+        found += (branch_scale, free[0] if free else None)
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        attn, mlp, first, second, residual, masked, offset = match.found
+        attn, mlp, first, second, residual, masked, offset, branch_scale, free_eps = match.found
         x = g.input("x")
 
-        def norm(path: str, value, **options):
+        def scaled(branch):  # a branch's output, times branch_scale, before its residual add
+            if branch_scale is None:
+                return branch
+            return g.call_function("mul", branch, branch_scale, inline=True)
+
+        def norm(path: str | None, value, **options):
+            if path is None:  # a norm without parameters, so without a key
+                return free_layer_norm(g, value, free_eps, **options)
             return apply_norm(g, (path,), value, offset, **options)
 
         def feed_forward(value, **options):
@@ -133,21 +161,21 @@ class TransformerBlock(BlockPattern):
         # An encoder's attention takes the padding mask: pass it through.
         mask = (g.input("mask", optional=True),) if masked else ()
         if residual == "post":
-            a = g.call_module((attn,), x, *mask, inline=True)
+            a = scaled(g.call_module((attn,), x, *mask, inline=True))
             x = norm(first, g.call_function("add", x, a, inline=True))
-            y = g.call_function("add", x, feed_forward(x, inline=True), inline=True)
+            y = g.call_function("add", x, scaled(feed_forward(x, inline=True)), inline=True)
             g.output(norm(second, y))
             return
         if residual == "parallel":
             h1 = norm(first, x, name="h", inline=first != second)
             h2 = h1 if first == second else norm(second, x, inline=True)
-            a = g.call_module((attn,), h1, *mask, inline=True)
+            a = scaled(g.call_module((attn,), h1, *mask, inline=True))
             y = g.call_function("add", x, a, inline=True)
-            g.output(g.call_function("add", y, feed_forward(h2, inline=True)))
+            g.output(g.call_function("add", y, scaled(feed_forward(h2, inline=True))))
             return
-        a = g.call_module((attn,), norm(first, x, inline=True), *mask, inline=True)
+        a = scaled(g.call_module((attn,), norm(first, x, inline=True), *mask, inline=True))
         x = g.call_function("add", x, a)
-        m = feed_forward(norm(second, x, inline=True), inline=True)
+        m = scaled(feed_forward(norm(second, x, inline=True), inline=True))
         g.output(g.call_function("add", x, m))
 
     @staticmethod
@@ -164,3 +192,61 @@ class TransformerBlock(BlockPattern):
                 {"n_head": 2, "hidden_act": "gelu"},
             )
         ]
+
+
+# Norms on a branch's output, before its residual add (Gemma 2's sandwich, OLMo-2's post-norm).
+# Beside one of these, `post_attention_layernorm` is the attention's output norm, not the MLP's
+# input norm as in LLaMA: the set of names decides.
+POST_ATTN_NORM = r"post_attention_layernorm|post_attn_norm|post_attention_norm"
+PRE_FF_NORM = r"pre_feedforward_layernorm|pre_ffn_norm|pre_mlp_layernorm"
+POST_FF_NORM = r"post_feedforward_layernorm|post_ffn_norm|post_mlp_layernorm"
+PRE_ATTN_NORM = r"input_layernorm|pre_attention_layernorm|ln_1|attention_norm"
+
+
+class SandwichBlock(BlockPattern):
+    """`x + post_attn(attn(pre_attn(x)))` then `x + post_ff(mlp(pre_ff(x)))`, each pre norm
+    optional: a block with a norm on each branch's output (its names say so, and its count)."""
+
+    role = "Block"
+    priority = 11
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        attn = [m for m in members if ctx.role(m) == "Attention"]
+        mlp = [m for m in members if ctx.role(m) == "MLP"]
+        norms = [m for m in members if family(m) == "norm"]
+        if len(attn) != 1 or len(mlp) != 1 or len(members) != 2 + len(norms):
+            return None
+        slots = [one_named(norms, p) for p in (PRE_ATTN_NORM, POST_ATTN_NORM)]
+        slots += [one_named(norms, p) for p in (PRE_FF_NORM, POST_FF_NORM)]
+        if slots[3] is None or slots[1] is None:
+            return None  # no norm on the feed-forward's output: a pre/post/parallel block
+        if len({id(s) for s in slots if s is not None}) != len(norms):
+            return None
+        choices, offset = [], None
+        if norms[0].type_name == "nn.RMSNorm":
+            scale, offset = norm_offset(ctx, cls, norms[0].attr)
+            choices.append(scale)
+        found = (attn[0].attr, mlp[0].attr, [s.attr if s else None for s in slots], offset)
+        return Match(self, len(members) + 1, found, choices)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        attn, mlp, (pre_a, post_a, pre_f, post_f), offset = match.found
+        x = g.input("x")
+        for branch, pre, post in ((attn, pre_a, post_a), (mlp, pre_f, post_f)):
+            h = apply_norm(g, (pre,), x, offset, inline=True) if pre else x
+            h = g.call_module((branch,), h, inline=True)
+            x = g.call_function("add", x, apply_norm(g, (post,), h, offset, inline=True))
+        g.output(x)
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        m = modules()
+        block = m["holder"](m["post_norm_block"]())
+        return [Example(block, (torch.randn(2, 5, 16),), {"n_head": 2, "hidden_act": "gelu"})]

@@ -46,6 +46,17 @@ def modules():
             x = x + self.attn(self.ln_1(x))
             return x + self.mlp(self.ln_2(x))
 
+    class PostNormBlock(nn.Module):  # OLMo-2: a norm on each branch's output
+        def __init__(self, d: int = 16) -> None:
+            super().__init__()
+            self.attn, self.mlp = SelfAttention(d), FeedForward(d)
+            self.post_attention_layernorm = nn.LayerNorm(d)
+            self.post_feedforward_layernorm = nn.LayerNorm(d)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = x + self.post_attention_layernorm(self.attn(x))
+            return x + self.post_feedforward_layernorm(self.mlp(x))
+
     class Body(nn.Module):
         def __init__(self, vocab: int = 50, d: int = 16) -> None:
             super().__init__()
@@ -76,6 +87,7 @@ def modules():
             return self.inner(x)
 
     refs = dict(attention=SelfAttention, mlp=FeedForward, block=Block, lm=LM, holder=Holder)
+    refs["post_norm_block"] = PostNormBlock
     return {**refs, **encoders()}
 
 

@@ -19,6 +19,8 @@ from codegen.patterns._kit import (
     Match,
     apply_norm,
     family,
+    free_layer_norm,
+    parameter_free_norm,
     norm_offset,
     modules,
     tensors,
@@ -46,6 +48,15 @@ def token_embedding(cls, classes: dict) -> tuple[str, ...] | None:
         inner = token_embedding(classes[members[0].type_name], classes)
         return (members[0].attr, *inner) if inner else None
     return None
+
+
+def config_factor(ctx: BlockContext, key: str) -> tuple[float, str] | None:
+    """A constant factor config.json gives (Granite's embedding_multiplier, logits_scaling), with
+    its citation; None where there is none or it is 1."""
+    found = ctx.resolver.evidence(key)
+    if found is None or type(found[1]) not in (int, float) or found[1] == 1:
+        return None
+    return float(found[1]), f"{found[0]} {found[1]}"
 
 
 class Transformer(BlockPattern):
@@ -111,11 +122,14 @@ class Transformer(BlockPattern):
             offset,
             embed_norm.attr if embed_norm else None,
             ctx.takes(blocks[0], "mask"),
+            config_factor(ctx, "embedding_multiplier"),
+            parameter_free_norm(ctx) if norm is None else None,
         )
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found
+        tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found[:8]
+        multiplier, free = match.found[8:]
         ids = g.input("input_ids")
         # 1 for tokens to attend to, 0 for padding ([batch, seq]); None attends to every token.
         attention_mask = g.input("attention_mask", optional=True) if masked else None
@@ -123,6 +137,8 @@ class Transformer(BlockPattern):
         if scale_width is not None:
             root = g.call_function("sqrt", scale_width, inline=True)
             x = g.call_function("mul", x, root, comment="scaled by sqrt(d_model)")
+        if multiplier is not None:
+            x = g.call_function("mul", x, multiplier[0], comment=f"times {multiplier[1]}")
         if positions is not None:
             table, first_row = positions
             seq = g.call_method("size", ids, 1, inline=True)
@@ -144,6 +160,8 @@ class Transformer(BlockPattern):
             x = g.call_module((blocks,), x, each=True)
         if norm is not None:
             x = apply_norm(g, (norm,), x, offset)
+        elif free is not None:
+            x = free_layer_norm(g, x, free[0], comment=f"no parameters ({free[1]})")
         g.output(x)
 
     @staticmethod
@@ -238,23 +256,37 @@ class CausalLM(BlockPattern):
             if tied is None:
                 return None
         masked = ctx.takes(body[0], "attention_mask")
-        found = (body[0].attr, head.attr if head else None, tied, masked)
+        divisor = config_factor(ctx, "logits_scaling")
+        cap = config_factor(ctx, "final_logit_softcapping")
+        found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap)
         return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, head, tied, masked = match.found
+        body, head, tied, masked, divisor, cap = match.found
         args = [g.input("input_ids")]
         if masked:  # 1 for tokens to attend to, 0 for padding ([batch, seq])
             args.append(g.input("attention_mask", optional=True))
         x = g.call_module((body,), *args, comment="[batch, seq, d_model]")
+        scaled = divisor is not None or cap is not None
         if head is not None:
-            g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
-            return
-        if tied is None:  # the body alone
+            logits = g.call_module((head,), x, inline=scaled)
+        elif tied is None:  # the body alone
             g.output(x)
             return
-        g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
-        g.output(g.call_function("linear", x, g.getattr((body, *tied, "weight"))))
+        else:
+            g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
+            weight = g.getattr((body, *tied, "weight"))
+            logits = g.call_function("linear", x, weight, inline=scaled)
+        if divisor is not None:
+            logits = g.call_function(
+                "truediv", logits, divisor[0], comment=f"divided by {divisor[1]}"
+            )
+        if cap is not None:  # soft-capped to (-cap, cap)
+            capped = g.call_function(
+                "tanh", g.call_function("truediv", logits, cap[0], inline=True)
+            )
+            logits = g.call_function("mul", capped, cap[0], comment=f"soft cap {cap[1]}")
+        g.output(logits, comment="[batch, seq, vocab_size]" if head is not None else "")
 
     @staticmethod
     def examples():
