@@ -163,7 +163,15 @@ FAMILIES: dict[str, Family] = {
         "transformers", _t("Phi3ForCausalLM", "Phi3Config", **DENSE, pad_token_id=0), "decoder"
     ),
     "stablelm": Family(
-        "transformers", _t("StableLmForCausalLM", "StableLmConfig", **DENSE), "decoder"
+        "transformers",
+        _t(
+            "StableLmForCausalLM",
+            "StableLmConfig",
+            **DENSE,
+            num_key_value_heads=2,  # its default, 32, exceeds 4 query heads: no valid model
+            use_qkv_bias=True,
+        ),
+        "decoder",
     ),
     "starcoder2": Family(
         "transformers",

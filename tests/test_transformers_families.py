@@ -163,6 +163,25 @@ FAMILIES = {
             **SMALL, hidden_size=32, intermediate_size=64, attention_bias=True, mlp_bias=True
         )
     ),
+    "gpt_neo": lambda t: t.GPTNeoForCausalLM(  # scores not divided by sqrt(head_dim)
+        t.GPTNeoConfig(
+            vocab_size=100,
+            max_position_embeddings=64,
+            hidden_size=32,
+            num_layers=2,
+            num_heads=4,
+            attention_types=[[["global"], 2]],
+        )
+    ),
+    "stablelm": lambda t: t.StableLmForCausalLM(  # partial rotary, qkv bias, LayerNorm
+        t.StableLmConfig(**ENCODER, num_key_value_heads=2, use_qkv_bias=True)
+    ),
+    "falcon": lambda t: t.FalconForCausalLM(  # one fused multi-query projection, parallel
+        t.FalconConfig(**SMALL, hidden_size=32)
+    ),
+    "falcon_sequential": lambda t: t.FalconForCausalLM(  # one key/value head per query head
+        t.FalconConfig(**SMALL, hidden_size=32, multi_query=False, parallel_attn=False, bias=True)
+    ),
     "bert": lambda t: t.BertModel(t.BertConfig(**ENCODER, hidden_act="gelu_new")),
     "albert": lambda t: t.AlbertModel(t.AlbertConfig(**ENCODER, embedding_size=16)),
     "albert_two_groups": lambda t: t.AlbertModel(

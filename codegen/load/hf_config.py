@@ -88,6 +88,7 @@ NEUTRAL = {
     "clip_qkv": (None,),
     "num_ln_in_parallel_attn": (None,),
     "_remove_final_layer_norm": (False,),
+    "new_decoder_architecture": (False,),
     "apply_layernorm": (True,),
     "apply_residual_connection_post_layernorm": (False,),
     "layer_norm_elementwise_affine": (True,),

@@ -37,6 +37,8 @@ PER_HEAD_NAMES = r"query_key_value"
 PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon")
 # ... or in 4 model-parallel shards, each [q | v | k] (CodeGen's qkv_proj, written for 4 devices).
 SHARDED_TYPES = {"codegen": "mp4_qvk"}
+# Families whose attention scores are not divided by sqrt(head_dim) (GPT-Neo's softmax_scale 1).
+UNSCALED_TYPES = ("gpt_neo",)
 QKV_LAYOUTS = ("concat", "per_head", "mp4_qvk")
 # Model types and architectures that attend only to earlier positions.
 DECODER_TYPES = (
@@ -264,9 +266,13 @@ class Attention(BlockPattern):
             said = any(k in ctx.resolver.metadata for k in SYNONYMS["kv_heads"])
             if kv_total // 2 != nhead.value or said:
                 kv = ctx.choose(cls, where, "kv_heads", kv_total // 2, [], accepts="positive_int")
+                multi_query = ctx.resolver.evidence("multi_query")
+                if multi_query is not None and multi_query[1] is True and kv_total == 2:
+                    # one key/value head whatever a head count beside it says (Falcon reads its
+                    # num_kv_heads only in its newer layout)
+                    kv.value, kv.source, kv.note = 1, "metadata", f"{multi_query[0]} true"
                 if kv.value != kv_total // 2 or nhead.value % kv.value:
                     return None  # the shapes decide it: a value that disagrees is not this layout
-                multi_query = ctx.resolver.evidence("multi_query")
                 if multi_query is not None and multi_query[1] is not (kv.value == 1):
                     return None
                 kv_heads = kv.value
@@ -323,6 +329,8 @@ class Attention(BlockPattern):
             )
             choices.append(settled_by(layout, f"{model_type[0]} {mtype!r}" if model_type else ""))
             per_head = layout.value
+            if split is not None and kv_heads == 1 and per_head == "per_head":
+                per_head = "concat"  # each group of query heads then its key and value: one group
             if split is not None and per_head != "concat":
                 return None  # fewer key/value heads in a per-head or sharded layout: not known
         # A rotary base or width in the config says rotary whatever the family is called.
@@ -362,6 +370,18 @@ class Attention(BlockPattern):
                 fraction.value, fraction.source = rotary_dim[1] / hd, "metadata"
                 fraction.note = f"{rotary_dim[0]} {rotary_dim[1]} of head_dim {hd}"
             rotary_args = (float(theta.value), width, interleaved)
+        scale = score_scale(ctx)
+        if scale is None:
+            unscaled = ctx.choose(
+                cls,
+                where,
+                "unscaled_scores",
+                mtype in UNSCALED_TYPES,
+                [mtype not in UNSCALED_TYPES],
+                "scores not divided by sqrt(head_dim)" if mtype else "no evidence",
+            )
+            choices.append(settled_by(unscaled, f"{model_type[0]} {mtype!r}" if mtype else ""))
+            scale = (1.0, "1 (not divided by sqrt(head_dim))") if unscaled.value else None
         found = (
             [m.attr for m in qkv],
             out.attr if out else None,
@@ -372,7 +392,7 @@ class Attention(BlockPattern):
             rotary_args,
             bool(alibi.value),
             norm.attr if norm else None,
-            score_scale(ctx),
+            scale,
             split,
             qk_norm,
             sliding_window(ctx) if causal.value else None,

@@ -36,7 +36,8 @@ SECOND_NORM = (
     r"final_layer_norm|ln_mlp|norm_2|pre_feedforward_layernorm|output_layer_norm|layer_norm2"
 )
 UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
-PARALLEL_TYPES = {"gpt_neox": "use_parallel_residual", "phi": "", "gptj": "", "codegen": ""}
+PARALLEL_TYPES = ("gpt_neox", "phi", "gptj", "codegen")
+PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")
 POST_TYPES = ("distilbert", "bart", "marian")  # norm after each residual add
 
 
@@ -104,12 +105,15 @@ class TransformerBlock(BlockPattern):
         if norm_first is not None and isinstance(norm_first[1], bool) and "post" in layouts:
             default, cite = "pre" if norm_first[1] else "post", norm_first[0]
         if model_type and model_type[1] in PARALLEL_TYPES and "parallel" in layouts:
-            flag = PARALLEL_TYPES[model_type[1]]
-            said = ctx.resolver.evidence(flag) if flag else None
-            if said is None or said[1] is True:
-                default, cite = "parallel", f"{model_type[0]} {model_type[1]!r}"
-            else:
-                cite = said[0]
+            default, cite = "parallel", f"{model_type[0]} {model_type[1]!r}"
+        # config.json's own word wins (GPT-NeoX and StableLM's use_parallel_residual, Falcon's
+        # parallel_attn): attention and feed-forward side by side, or one after the other.
+        said = ctx.resolver.evidence(*PARALLEL_KEYS)
+        if said is not None and isinstance(said[1], bool) and "parallel" in layouts:
+            if said[1]:
+                default, cite = "parallel", f"{said[0]} true"
+            elif "pre" in layouts:
+                default, cite = ("pre" if default == "parallel" else default), f"{said[0]} false"
         residual = ctx.choose(
             cls,
             first.attr or first.where,

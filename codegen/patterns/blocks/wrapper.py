@@ -66,3 +66,26 @@ class Wrapper(BlockPattern):
                 {"n_head": 2, "hidden_act": "gelu"},
             ),
         ]
+
+
+class AttentionHolder(Wrapper):
+    """A class holding only an attention (GPT-Neo's `attn.attention`, chosen per layer between
+    global and local attention): it is that attention, with its inputs."""
+
+    role = "Attention"
+    priority = 6
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if len(members) != 1 or ctx.role(members[0]) != "Attention":
+            return None
+        return super().match(cls, ctx)
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules
+
+        m = modules()
+        return [Example(m["holder"](m["attention"]()), (torch.randn(2, 5, 16),), {"n_head": 2})]
