@@ -198,6 +198,42 @@ FAMILIES: dict[str, Family] = {
         ),
         "decoder",
     ),
+    # unseen when measured first (session 4): no pattern was written for them
+    "persimmon": Family(
+        "transformers", _t("PersimmonForCausalLM", "PersimmonConfig", **DENSE), "decoder"
+    ),
+    "nemotron": Family(
+        "transformers",
+        _t("NemotronForCausalLM", "NemotronConfig", **DENSE, num_key_value_heads=2),
+        "decoder",
+    ),
+    "cohere": Family(
+        "transformers",
+        _t("CohereForCausalLM", "CohereConfig", **DENSE, num_key_value_heads=2),
+        "decoder",
+    ),
+    "mixtral": Family(
+        "transformers",
+        _t("MixtralForCausalLM", "MixtralConfig", **DENSE, num_local_experts=4),
+        "decoder",
+    ),
+    "deberta_v2": Family(
+        "transformers", _t("DebertaV2Model", "DebertaV2Config", **DENSE), "encoder"
+    ),
+    "funnel": Family(
+        "transformers",
+        _t(
+            "FunnelBaseModel",
+            "FunnelConfig",
+            vocab_size=100,
+            block_sizes=[1, 1],
+            d_model=32,
+            n_head=4,
+            d_head=8,
+            d_inner=64,
+        ),
+        "encoder",
+    ),
     # encoders: input_ids (+ attention_mask, token_type_ids) -> last hidden state
     "bert": Family("transformers", _t("BertModel", "BertConfig", **DENSE), "encoder"),
     "roberta": Family(
