@@ -217,6 +217,14 @@ FAMILIES = {
             **IMAGE,
         )
     ),
+    "deit": lambda t: t.DeiTModel(t.DeiTConfig(**IMAGE)),  # class and distillation tokens
+    "dinov2": lambda t: t.Dinov2Model(  # LayerScale on each branch; a mask token left unused
+        t.Dinov2Config(
+            **{k: v for k, v in IMAGE.items() if k != "intermediate_size"},
+            mlp_ratio=2,
+            layerscale_value=0.3,
+        )
+    ),
 }
 UNUSED_NOTE = "which this file does not use and which may change the forward"
 TEXT_ENCODERS = (
@@ -228,7 +236,7 @@ TEXT_ENCODERS = (
     "albert_two_groups",
     "clip_text",
 )
-VISION = ("vit", "clip_vision")
+VISION = ("vit", "clip_vision", "deit", "dinov2")
 
 
 def inputs(name: str, model) -> tuple[tuple, dict]:

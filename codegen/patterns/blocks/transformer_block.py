@@ -205,6 +205,53 @@ POST_ATTN_NORM = r"post_attention_layernorm|post_attn_norm|post_attention_norm"
 PRE_FF_NORM = r"pre_feedforward_layernorm|pre_ffn_norm|pre_mlp_layernorm"
 POST_FF_NORM = r"post_feedforward_layernorm|post_ffn_norm|post_mlp_layernorm"
 PRE_ATTN_NORM = r"input_layernorm|pre_attention_layernorm|ln_1|attention_norm"
+FIRST_SCALE = r"layer_scale1|layer_scale_1|ls1|ls_1|layerscale1|gamma_1"
+SECOND_SCALE = r"layer_scale2|layer_scale_2|ls2|ls_2|layerscale2|gamma_2"
+
+
+class LayerScale(BlockPattern):
+    """`x * gamma`: a learned per-channel scale on a branch's output (DINOv2's `layer_scale1`,
+    timm's `ls1`), a class holding one vector and nothing else, named like one."""
+
+    role = "LayerScale"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        params = tensors(cls)
+        if modules(cls) or len(params) != 1 or len(params[0].shape) != 1:
+            return None
+        scale_name = f"{FIRST_SCALE}|{SECOND_SCALE}|layer_scale|ls"
+        if not re.fullmatch(scale_name, cls.named or "") and not re.fullmatch(
+            r"lambda1|lambda_1|gamma|scale", params[0].attr
+        ):
+            return None
+        return Match(self, 1, params[0].attr)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        g.output(g.call_function("mul", g.input("x"), g.getattr((match.found,))))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        class Scale(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.lambda1 = nn.Parameter(torch.rand(16))
+
+            def forward(self, x):
+                return x * self.lambda1
+
+        class Holder(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.layer_scale1 = Scale()
+
+            def forward(self, x):
+                return self.layer_scale1(x)
+
+        return [Example(Holder(), (torch.randn(2, 5, 16),))]
 
 
 class SandwichBlock(BlockPattern):
@@ -221,28 +268,51 @@ class SandwichBlock(BlockPattern):
         attn = [m for m in members if ctx.role(m) == "Attention"]
         mlp = [m for m in members if ctx.role(m) == "MLP"]
         norms = [m for m in members if family(m) == "norm"]
-        if len(attn) != 1 or len(mlp) != 1 or len(members) != 2 + len(norms):
+        scales = [m for m in members if ctx.role(m) == "LayerScale"]
+        if len(attn) != 1 or len(mlp) != 1 or len(members) != 2 + len(norms) + len(scales):
             return None
-        slots = [one_named(norms, p) for p in (PRE_ATTN_NORM, POST_ATTN_NORM)]
-        slots += [one_named(norms, p) for p in (PRE_FF_NORM, POST_FF_NORM)]
+        if scales:  # LayerScale on each branch's output (DINOv2, CaiT): pre-norm names
+            slots = [one_named(norms, FIRST_NORM), one_named(scales, FIRST_SCALE)]
+            slots += [one_named(norms, SECOND_NORM), one_named(scales, SECOND_SCALE)]
+            if len(scales) != 2 or len(norms) != 2 or None in slots:
+                return None
+        else:
+            slots = [one_named(norms, p) for p in (PRE_ATTN_NORM, POST_ATTN_NORM)]
+            slots += [one_named(norms, p) for p in (PRE_FF_NORM, POST_FF_NORM)]
         if slots[3] is None or slots[1] is None:
             return None  # no norm on the feed-forward's output: a pre/post/parallel block
-        if len({id(s) for s in slots if s is not None}) != len(norms):
+        if len({id(s) for s in slots if s is not None}) != len(norms) + len(scales):
             return None
         choices, offset = [], None
-        if norms[0].type_name == "nn.RMSNorm":
+        if norms and norms[0].type_name == "nn.RMSNorm":
             scale, offset = norm_offset(ctx, cls, norms[0].attr)
             choices.append(scale)
-        found = (attn[0].attr, mlp[0].attr, [s.attr if s else None for s in slots], offset)
+        found = (
+            attn[0].attr,
+            mlp[0].attr,
+            [s.attr if s else None for s in slots],
+            offset,
+            ctx.takes(attn[0], "mask"),
+            [s is not None and s in scales for s in slots],
+        )
         return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        attn, mlp, (pre_a, post_a, pre_f, post_f), offset = match.found
+        attn, mlp, (pre_a, post_a, pre_f, post_f), offset, masked, scaled = match.found
         x = g.input("x")
-        for branch, pre, post in ((attn, pre_a, post_a), (mlp, pre_f, post_f)):
+        # An encoder's attention takes the padding mask: pass it through.
+        mask = (g.input("mask", optional=True),) if masked else ()
+        for branch, pre, post, extra, layer_scale in (
+            (attn, pre_a, post_a, mask, scaled[1]),
+            (mlp, pre_f, post_f, (), scaled[3]),
+        ):
             h = apply_norm(g, (pre,), x, offset, inline=True) if pre else x
-            h = g.call_module((branch,), h, inline=True)
-            x = g.call_function("add", x, apply_norm(g, (post,), h, offset, inline=True))
+            h = g.call_module((branch,), h, *extra, inline=True)
+            if layer_scale:
+                h = g.call_module((post,), h, inline=True)
+            else:
+                h = apply_norm(g, (post,), h, offset, inline=True)
+            x = g.call_function("add", x, h)
         g.output(x)
 
     @staticmethod

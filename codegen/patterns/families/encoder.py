@@ -10,6 +10,8 @@ positions after the padding index, skipping padding (config.json's model_type sa
 
 from __future__ import annotations
 
+import re
+
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
@@ -37,6 +39,8 @@ EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm"
 POOLED_NORM = r"post_layernorm|ln_post|fc_norm"
 POOLER = r"pooler"
 EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
+CLASS_TOKEN = r"cls_token|class_token|class_embedding"
+MASK_TOKEN = r"mask_token"
 
 
 def _example(name: str) -> Example:
@@ -143,28 +147,41 @@ class PatchEmbedding(BlockPattern):
 
 
 class VisionEmbeddings(BlockPattern):
-    """ViT: patches, a learned class token in front, learned positions added."""
+    """ViT: patches, learned tokens in front (a class token; DeiT's distillation token after it),
+    learned positions added. A mask token (DINOv2, BEiT: a [1, d] vector swapped in for masked
+    patches during pre-training) takes no part when no patch is masked, as a user calls it."""
 
     role = "VisionEmbeddings"
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members, params = modules(cls), {t.attr: t for t in tensors(cls)}
-        if set(params) != {"cls_token", "position_embeddings"} or len(members) != 1:
+        members, params = modules(cls), tensors(cls)
+        if len(members) != 1 or ctx.role(members[0]) != "PatchEmbedding":
             return None
-        if ctx.role(members[0]) != "PatchEmbedding":
+        fronts = [t for t in params if len(t.shape) == 3 and tuple(t.shape[:2]) == (1, 1)]
+        tables = [t for t in params if len(t.shape) == 3 and t.shape[0] == 1 and t.shape[1] > 1]
+        unused = [t for t in params if re.fullmatch(MASK_TOKEN, t.attr) and len(t.shape) <= 2]
+        if not fronts or len(tables) != 1 or len(fronts) + 1 + len(unused) != len(params):
             return None
-        if len(params["cls_token"].shape) != 3 or len(params["position_embeddings"].shape) != 3:
-            return None
-        return Match(self, 3, members[0].attr)
+        fronts.sort(key=lambda t: re.fullmatch(CLASS_TOKEN, t.attr) is None)  # class token first
+        found = (members[0].attr, [t.attr for t in fronts], tables[0].attr)
+        return Match(self, len(params) + 1, found)
 
     def forward(self, match: Match, g: Graph) -> None:
+        patches, fronts, table = match.found
         pixels = g.input("pixel_values")
-        x = g.call_module((match.found,), pixels, comment="[batch, patches, d_model]")
+        x = g.call_module((patches,), pixels, comment="[batch, patches, d_model]")
         batch = g.call_method("size", x, 0, inline=True)
-        first = g.call_method("expand", g.getattr(("cls_token",)), batch, -1, -1, inline=True)
-        x = g.call_function("cat", (first, x), kwargs={"dim": 1}, comment="class token first")
-        g.output(g.call_function("add", x, g.getattr(("position_embeddings",))))
+        tokens = [
+            g.call_method("expand", g.getattr((t,)), batch, -1, -1, inline=True) for t in fronts
+        ]
+        x = g.call_function(
+            "cat",
+            (*tokens, x),
+            kwargs={"dim": 1},
+            comment=" then ".join(fronts) + " in front of the patches",
+        )
+        g.output(g.call_function("add", x, g.getattr((table,))))
 
     @staticmethod
     def examples():
