@@ -371,8 +371,8 @@ class Attention(BlockPattern):
                 fraction.note = f"{rotary_dim[0]} {rotary_dim[1]} of head_dim {hd}"
             rotary_args = (float(theta.value), width, interleaved)
         scale = score_scale(ctx)
-        if scale is None:
-            unscaled = ctx.choose(
+        if scale is None and mtype in UNSCALED_TYPES:  # only with evidence: a choice everywhere
+            unscaled = ctx.choose(  # widens calibration's search past its budget
                 cls,
                 where,
                 "unscaled_scores",
