@@ -318,6 +318,7 @@ FAMILIES: dict[str, Family] = {
             "ConvNextForImageClassification",
             "ConvNextConfig",
             **CNN,
+            num_stages=2,
             hidden_sizes=[8, 16],
             depths=[1, 1],
             num_labels=5,
