@@ -654,7 +654,7 @@ def _loaded(source: str, class_name: str, state: dict[str, Any], shared: bool = 
 
     _, cls = compile_source(source, class_name)
     if shared:
-        with torch.device("meta"):
+        with torch.device("meta"), _no_initialisation():
             model = cls().eval()
         own = model.state_dict()
         if all(k in state and state[k].dtype == t.dtype for k, t in own.items()):
@@ -665,6 +665,31 @@ def _loaded(source: str, class_name: str, state: dict[str, Any], shared: bool = 
     model = cls().eval()
     model.load_state_dict(state, strict=True)
     return model
+
+
+@contextmanager
+def _no_initialisation() -> Iterator[None]:
+    """torch.nn.init's in-place fills do nothing while a candidate is built on the meta device:
+    meta tensors hold no values, and every one is replaced by the checkpoint's (a tensor left on
+    meta sends the build down the ordinary path, outside this). Most of a 200-layer candidate's
+    build went into drawing random values that do not exist."""
+    import torch.nn.init as init
+
+    def skipping(fill: Callable) -> Callable:
+        def fill_unless_meta(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+            return tensor if tensor.is_meta else fill(tensor, *args, **kwargs)
+
+        return fill_unless_meta
+
+    names = [n for n in dir(init) if n.endswith("_") and not n.startswith("_")]
+    saved = {n: getattr(init, n) for n in names if callable(getattr(init, n))}
+    try:
+        for n, fill in saved.items():
+            setattr(init, n, skipping(fill))
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(init, n, f)
 
 
 def _assigned(model: Any, own: dict[str, Any], state: dict[str, Any]) -> bool:
