@@ -231,7 +231,8 @@ def _calibrate(
     replay: bool = True,
 ) -> Calibration:
     """`on_progress(candidates evaluated, best error so far)` after each candidate (a progress bar);
-    `replay`: reuse the best model's activations where a candidate cannot differ (codegen/replay)."""
+    `replay`: reuse the best model's activations where a candidate cannot differ (codegen/replay).
+    """
     from codegen.replay import Replay
 
     evidence = "targets" if training_targets else "outputs"

@@ -189,7 +189,10 @@ def _fingerprints(members: dict[str, Any], source: str) -> dict[str, str | None]
                 parts.append(f"{key}={value!r}")
             if parts is None:
                 break
-            for key, t in (*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)):
+            for key, t in (
+                *module.named_parameters(recurse=False),
+                *module.named_buffers(recurse=False),
+            ):
                 if t is None:
                     continue
                 parts.append(

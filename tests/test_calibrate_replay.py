@@ -17,7 +17,10 @@ from tests.test_calibrate import CASES, GroupNormCNN, ResidualMLP, _recorded
 
 MODELS = {
     "residual_mlp": (lambda: ResidualMLP(6), lambda n: (torch.randn(n, 16),)),
-    "cnn_maxpool_groupnorm4_adaptive_pool": (GroupNormCNN, CASES["cnn_maxpool_groupnorm4_adaptive_pool"][1]),
+    "cnn_maxpool_groupnorm4_adaptive_pool": (
+        GroupNormCNN,
+        CASES["cnn_maxpool_groupnorm4_adaptive_pool"][1],
+    ),
     "mlp_gelu_tanh": CASES["mlp_gelu_tanh"],
     "cnn_pool_groupnorm": CASES["cnn_pool_groupnorm"],
     "embedding_scale_pool_encoder": CASES["embedding_scale_pool_encoder"],
@@ -26,12 +29,8 @@ MODELS = {
 
 def _candidates(ir, limit: int = 14):
     """The defaults, every single change, then a few pairs: the moves the search makes."""
-    singles = [
-        {(c.path, c.name): v} for c in searchable(ir) for v in c.alternatives
-    ]
-    pairs = [
-        {**a, **b} for a, b in itertools.combinations(singles, 2) if a.keys() != b.keys()
-    ]
+    singles = [{(c.path, c.name): v} for c in searchable(ir) for v in c.alternatives]
+    pairs = [{**a, **b} for a, b in itertools.combinations(singles, 2) if a.keys() != b.keys()]
     return [{}, *singles[:limit], *pairs[: limit // 2]]
 
 
