@@ -1,12 +1,17 @@
 """Calibration's cost over a zoo: candidates evaluated and seconds, new search against the old one.
 
 "new": codegen.calibrate as it is (coordinate descent with tied moves, a beam, pairs of moves; each
-candidate built on the meta device and handed the checkpoint's tensors). "old": the search before
+candidate built on the meta device and handed the checkpoint's tensors; the layers a candidate
+shares with the best model so far, called with the same inputs, replayed from its record instead of
+re-run). "no reuse": the same search with replay off, to show what reusing activations gains.
+"old": the search before
 issue 18, run from the same code with `strategy="beam"` (descent by the best single change, then a
 beam of 2) and candidates built as it built them (random init, then a copied state dict). Both run
 in this one process, interleaved model by model, under the same budget, so a busy machine slows
 both alike. The table also gives each model's layers and its distinct decisions (choices the search
-may change): the cost should follow the decisions, not the layers.
+may change): the cost should follow the decisions, not the layers. Under it, the new search's
+milliseconds per candidate by phase (write: analyze and render; build: compile and hand over the
+tensors; run: the forward, replay included) and the share of layer calls it replayed.
 
 Run: python benchmarks/calibrate_bench.py [--only res200 gn_cnn ...] [--budget 120]
 """
@@ -63,6 +68,23 @@ class GroupNormCNN(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
+class DeepCNN(nn.Module):
+    """Six 3x3 convolutions on 32x32 images, then pooling and a Linear head: a forward that costs
+    more than building the candidate, where reusing the unchanged layers' activations shows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 32, 3, padding=1)
+        self.convs = nn.ModuleList(nn.Conv2d(32, 32, 3, padding=1) for _ in range(5))
+        self.head = nn.Linear(32, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.stem(x))
+        for conv in self.convs:
+            x = torch.relu(conv(x))
+        return torch.sigmoid(self.head(F.adaptive_avg_pool2d(x, 1).flatten(1)))
+
+
 def _mobilenet() -> nn.Module:
     from tests.test_vision_families import mobilenet_v2
 
@@ -92,6 +114,7 @@ ZOO: dict[str, tuple[Callable[[], nn.Module], Callable[[], tuple[torch.Tensor, .
     "res_mlp50": (lambda: ResidualMLP(50), lambda: (torch.randn(48, 64),)),
     "res_mlp200": (lambda: ResidualMLP(200), lambda: (torch.randn(48, 64),)),
     "gn_cnn": (GroupNormCNN, lambda: (torch.randn(48, 3, 16, 16),)),
+    "deep_cnn32": (DeepCNN, lambda: (torch.randn(48, 3, 32, 32),)),
     "mobilenet_like": (_mobilenet, lambda: (torch.randn(16, 3, 16, 16),)),
     **{
         f"trust:{name}": (_trust(name), _trust_inputs(name))
@@ -135,6 +158,7 @@ _built_as_before = calibrate_module._loaded
 
 
 def _run(strategy: str, table, state, x, y, budget: float):
+    """strategy: new | noreuse | old."""
     if strategy == "old":
         calibrate_module._loaded = _old_build
     try:
@@ -148,6 +172,7 @@ def _run(strategy: str, table, state, x, y, budget: float):
             {},
             strategy="beam" if strategy == "old" else "staged",
             budget_s=budget,
+            replay=strategy == "new",
         )
         return result, time.monotonic() - started
     finally:
@@ -164,15 +189,31 @@ def main() -> None:
     torch.set_num_threads(min(2, torch.get_num_threads()))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        warm = _checkpoint("trust:tanh_mlp", Path(tmp))  # first-use imports, paid by no row
+        for strategy in ("new", "noreuse", "old"):
+            _run(strategy, *warm, args.budget)
         for name in args.only or list(ZOO):
             table, state, x, y = _checkpoint(name, Path(tmp))
             ir = analyze(table, class_name="RecoveredModel")
             layers = len({k.rsplit(".", 1)[0] for k in table.tensors})  # modules with tensors
             decisions = len(searchable(ir))
-            new, new_s = _run("new", table, state, x, y, args.budget)
-            old, old_s = _run("old", table, state, x, y, args.budget)
-            rows.append((name, layers, decisions, new, new_s, old, old_s))
+            runs = [_run(s, table, state, x, y, args.budget) for s in ("new", "noreuse", "old")]
+            rows.append((name, layers, decisions, runs))
             _print_row(*rows[-1])
+    print("\nwhere the new search's time goes, per candidate:")
+    print(
+        f"{'model':24} {'ms/cand':>8} {'write':>7} {'build':>7} {'run':>7} | "
+        f"{'no reuse: run':>13} | {'layer calls replayed':>20}"
+    )
+    for name, _, _, ((new, new_s), (plain, _), _) in rows:
+        per = 1000 / max(new.evaluated, 1)
+        plain_per = 1000 / max(plain.evaluated, 1)
+        share = f"{new.replayed}/{new.member_calls}" if new.member_calls else "-"
+        print(
+            f"{name:24} {new_s * per:8.1f} {new.phases['write'] * per:7.1f} "
+            f"{new.phases['build'] * per:7.1f} {new.phases['run'] * per:7.1f} | "
+            f"{plain.phases['run'] * plain_per:13.1f} | {share:>20}"
+        )
     print(
         f"\n(python {sys.version.split()[0]}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, budget {args.budget:g} s per search)"
@@ -185,19 +226,20 @@ def _status(result) -> str:
     return "budget" if result.budget_spent else f"off {result.error:.2g}"
 
 
-def _print_row(name, layers, decisions, new, new_s, old, old_s) -> None:
+def _print_row(name, layers, decisions, runs) -> None:
+    (new, new_s), (plain, plain_s), (old, old_s) = runs
     if not hasattr(_print_row, "header"):
         _print_row.header = True
         print(
             f"{'model':24} {'modules':>7} {'decisions':>9} | {'new: cands':>10} {'s':>6} "
-            f"{'result':>9} | {'old: cands':>10} {'s':>6} {'result':>9} | {'s/s':>6} "
-            f"{'new s/decision':>14}"
+            f"{'s/cand':>7} {'result':>9} | {'no reuse: s':>11} {'s/s':>5} | {'old: cands':>10} "
+            f"{'s':>6} {'result':>9} | {'old/new':>7}"
         )
-    ratio = old_s / new_s if new_s else float("inf")
     print(
-        f"{name:24} {layers:7d} {decisions:9d} | {new.evaluated:10d} {new_s:6.1f} "
-        f"{_status(new):>9} | {old.evaluated:10d} {old_s:6.1f} {_status(old):>9} | "
-        f"{ratio:5.1f}x {new_s / max(decisions, 1):14.2f}",
+        f"{name:24} {layers:7d} {decisions:9d} | {new.evaluated:10d} {new_s:6.2f} "
+        f"{new_s / max(new.evaluated, 1):7.3f} {_status(new):>9} | {plain_s:11.2f} "
+        f"{plain_s / new_s:4.2f}x | {old.evaluated:10d} {old_s:6.2f} {_status(old):>9} | "
+        f"{old_s / new_s:6.1f}x",
         flush=True,
     )
 

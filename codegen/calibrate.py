@@ -10,6 +10,10 @@ until nothing improves or the match is exact. Choices pinned by --hints or metad
 `strategy="beam"` runs the earlier search (descent by the best single change, then a beam of 2),
 kept for benchmarks/calibrate_bench.py.
 
+A candidate re-runs only what it changes: the top-level members it shares with the best model so far,
+called with the same inputs, return that model's recorded outputs (codegen/replay.py says when this is
+sound; its error is the full run's, bit for bit). The final model is always checked by a full run.
+
 Honesty rules: a change counts as calibrated only when taking it back measurably worsens the fit
 (else the default stays and the data did not decide); a candidate that cannot run says why; the
 result says whether the final model reproduces DATA. DATA holding training targets instead of the
@@ -75,6 +79,13 @@ class Calibration:
     evaluated: int = 0  # candidates built and run
     seconds: float = 0.0  # the search's wall time
     budget_spent: str = ""  # "120 s" / "600 candidates" when the budget stopped the search
+    replayed: int = 0  # member calls answered from the best model's record, not run
+    member_calls: int = 0  # member calls in all candidates (replayed or run)
+    # Where the candidates' seconds went: write (analyze and render), build (compile, load the
+    # tensors), run (the forward, replay and recording included).
+    phases: dict[str, float] = field(
+        default_factory=lambda: {"write": 0.0, "build": 0.0, "run": 0.0}
+    )
 
     def cost(self) -> str:
         """How much searching it took, for the terminal (never the file: it would not reproduce)."""
@@ -82,6 +93,8 @@ class Calibration:
             f"{self.evaluated} candidates evaluated in {self.seconds:.1f} s, "
             f"final relative error {self.error:.3g}"
         )
+        if self.member_calls:
+            line += f" ({self.replayed} of {self.member_calls} layer calls reused, not re-run)"
         if self.budget_spent:
             line += f"; stopped when the budget ({self.budget_spent}) ran out"
         return line
@@ -215,8 +228,13 @@ def _calibrate(
     max_evaluations: int = DEFAULT_EVALUATIONS,
     strategy: str = "staged",
     on_progress: Callable[[int, float], None] | None = None,
+    replay: bool = True,
 ) -> Calibration:
-    """`on_progress(candidates evaluated, best error so far)` after each candidate (a progress bar)."""
+    """`on_progress(candidates evaluated, best error so far)` after each candidate (a progress bar);
+    `replay`: reuse the best model's activations where a candidate cannot differ (codegen/replay).
+    """
+    from codegen.replay import Replay
+
     evidence = "targets" if training_targets else "outputs"
     n = min(SEARCH_SAMPLES, int(target.shape[0]))
     subset = tuple(t[:n] for t in inputs)
@@ -228,6 +246,7 @@ def _calibrate(
     misses: dict[frozenset, float] = {}
     lowest = [float("inf")]
     failures: dict[frozenset, str] = {}  # why each candidate could not run ('' when it ran)
+    reuse = Replay(subset) if replay and not training_targets else None
 
     def evaluate(
         picked: dict[tuple[str, str], Any], changed: tuple[str, str, Any] | None
@@ -235,14 +254,19 @@ def _calibrate(
         key = frozenset(picked.items())
         if key not in evaluated:
             budget.charge()
+            started = time.monotonic()
             ir = analyze(table, class_name=class_name, hints=hints, calibrated=picked)
+            source = render_source(ir, formatted=False)
+            result.phases["write"] += time.monotonic() - started
             error, failure, misses[key] = model_error(
-                render_source(ir, formatted=False),
+                source,
                 class_name,
                 state,
                 subset,
                 target[:n],
                 refit_head=training_targets,
+                replay=reuse,
+                phases=result.phases,
             )
             evaluated[key] = (error, ir)
             failures[key] = failure
@@ -294,6 +318,8 @@ def _calibrate(
         result.lowest, result.highest = min(scores), max(scores)
     result.picked, result.error = picked, best
     result.evaluated, result.seconds = len(evaluated), budget.elapsed
+    if reuse is not None:
+        result.replayed, result.member_calls = reuse.replayed, reuse.replayed + reuse.computed
     if not training_targets:
         m = min(FINAL_SAMPLES, int(target.shape[0]))
         result.reproduces, result.max_abs = reproduces(
@@ -555,21 +581,35 @@ def model_error(
     inputs: tuple[Any, ...],
     target: Any,
     refit_head: bool = False,
+    replay: Any = None,
+    phases: dict[str, float] | None = None,
 ) -> tuple[float, str, float]:
     """Relative squared error of the generated model on the data, and '' — or inf and why it
     cannot run (`Class.method, line N: Error: message`). With `refit_head`, the trailing Linear is
-    first refitted to the targets in closed form, as finetune would."""
+    first refitted to the targets in closed form, as finetune would. `replay` (a codegen.replay.Replay
+    over these inputs): reuse what its reference model computed; the model is offered as the next
+    reference. `phases`: seconds spent building and running are added to its "build" and "run"."""
     import torch
 
+    clock = phases if phases is not None else {"build": 0.0, "run": 0.0}
+    started, phase = time.monotonic(), "build"
     try:
         model = _loaded(source, class_name, state, shared=not refit_head)
+        built = time.monotonic()
+        clock["build"] += built - started
+        started, phase = built, "run"
         with torch.no_grad():
             if refit_head:
                 _refit_head(model, inputs, target)
-            out = _first(model(*inputs))
+            if replay is not None and not refit_head:
+                out = _first(replay.run(model, source))
+            else:
+                out = _first(model(*inputs))
+        clock["run"] += time.monotonic() - started
     except Exception as e:  # a combination that does not run is a bad candidate: say why
         from codegen.harness.forward_run import SOURCE_NAME, where_failed
 
+        clock[phase] += time.monotonic() - started
         return float("inf"), where_failed(e, SOURCE_NAME, source), float("inf")
     if out.shape != target.shape:
         return (
@@ -580,6 +620,8 @@ def model_error(
         )
     scale = target.float().pow(2).mean().clamp_min(1e-12)
     error = (out.float() - target.float()).pow(2).mean() / scale
+    if replay is not None and not refit_head:
+        replay.offer(float(error) if torch.isfinite(error) else float("inf"))
     if not torch.isfinite(error):
         return float("inf"), "output holds NaN/inf", 0.0
     return float(error), "", 0.0
@@ -613,16 +655,76 @@ def _loaded(source: str, class_name: str, state: dict[str, Any], shared: bool = 
 
     _, cls = compile_source(source, class_name)
     if shared:
-        with torch.device("meta"):
+        with torch.device("meta"), _no_initialisation():
             model = cls().eval()
         own = model.state_dict()
         if all(k in state and state[k].dtype == t.dtype for k, t in own.items()):
-            model.load_state_dict(state, strict=True, assign=True)
+            if not _assigned(model, own, state):
+                model.load_state_dict(state, strict=True, assign=True)
             if not any(t.is_meta for t in (*model.parameters(), *model.buffers())):
                 return model
     model = cls().eval()
     model.load_state_dict(state, strict=True)
     return model
+
+
+@contextmanager
+def _no_initialisation() -> Iterator[None]:
+    """torch.nn.init's in-place fills do nothing while a candidate is built on the meta device:
+    meta tensors hold no values, and every one is replaced by the checkpoint's (a tensor left on
+    meta sends the build down the ordinary path, outside this). Most of a 200-layer candidate's
+    build went into drawing random values that do not exist."""
+    import torch.nn.init as init
+
+    def skipping(fill: Callable) -> Callable:
+        def fill_unless_meta(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+            return tensor if tensor.is_meta else fill(tensor, *args, **kwargs)
+
+        return fill_unless_meta
+
+    names = [n for n in dir(init) if n.endswith("_") and not n.startswith("_")]
+    saved = {n: getattr(init, n) for n in names if callable(getattr(init, n))}
+    try:
+        for n, fill in saved.items():
+            setattr(init, n, skipping(fill))
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(init, n, f)
+
+
+def _assigned(model: Any, own: dict[str, Any], state: dict[str, Any]) -> bool:
+    """`load_state_dict(strict=True, assign=True)` where nothing can differ from it (the same keys,
+    shapes and dtypes; no module with its own loading or load hooks) in one pass: torch's scans the
+    whole state dict once per module, most of a candidate's build on a 200-layer model. False:
+    nothing was done, load_state_dict must run (and say what does not fit)."""
+    import torch.nn as nn
+    from torch.nn.modules.batchnorm import _NormBase
+
+    plain = (nn.Module._load_from_state_dict, _NormBase._load_from_state_dict)
+    if own.keys() != state.keys() or any(
+        state[k].shape != t.shape or state[k].dtype != t.dtype for k, t in own.items()
+    ):
+        return False
+    modules = list(model.named_modules(remove_duplicate=False))
+    if any(
+        type(m)._load_from_state_dict not in plain
+        or m._load_state_dict_pre_hooks
+        or m._load_state_dict_post_hooks
+        for _, m in modules
+    ):
+        return False
+    for prefix, module in modules:
+        at = f"{prefix}." if prefix else ""
+        for name, param in module._parameters.items():
+            if param is not None:
+                module._parameters[name] = nn.Parameter(
+                    state[at + name], requires_grad=param.requires_grad
+                )
+        for name, buffer in module._buffers.items():
+            if buffer is not None and name not in module._non_persistent_buffers_set:
+                module._buffers[name] = state[at + name]
+    return True
 
 
 def _first(out: Any) -> Any:

@@ -6,6 +6,8 @@ Key text reaches the output only through `repr()` (string literals) or `codegen.
 
 from __future__ import annotations
 
+import functools
+
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -445,7 +447,10 @@ def _imports(views: list[ClassView]) -> list[str]:
     return imports
 
 
+@functools.lru_cache(maxsize=1)
 def _environment():
+    """One environment per process: it keeps its compiled templates (calibration renders hundreds
+    of candidates)."""
     import jinja2
 
     from importlib.resources import files
