@@ -373,7 +373,7 @@ HF = {
 # Exact from the folder alone (config.json and weights): every value they need is a convention or
 # in the config. The others need strides (RegNet's 3x3 stem, MobileNetV2's stages) that only
 # calibration can find: exact once those choices are set, which the pinned test below shows.
-EXACT_FROM_CONFIG = {"resnet_basic", "resnet_bottleneck", "convnext"}
+EXACT_FROM_CONFIG = {"resnet_basic", "resnet_bottleneck", "convnext", "regnet", "mobilenet_v2"}
 
 
 def _hf_reference(name: str) -> nn.Module:

@@ -115,7 +115,11 @@ def _conv_geometry(
     args = []
     patchify = k is not None and k >= 2 and k % 2 == 0
     # A grouped 7x7 is a ConvNeXt depthwise mixer inside a block, not a stem.
-    default_stride = k if patchify else 2 if k == 7 and not grouped else ctx.stride
+    default_stride = (
+        k
+        if patchify
+        else ctx.stride if ctx.stride_note else 2 if k == 7 and not grouped else ctx.stride
+    )
     model_type = ctx.resolver.evidence("model_type")
     known = FAMILY_STRIDES.get((model_type[1], node.name)) if model_type else None
     if known is not None:
@@ -129,6 +133,8 @@ def _conv_geometry(
     )
     if known is not None and stride.source == "default":
         stride.source, stride.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+    elif ctx.stride_note and stride.source == "default" and stride.value == ctx.stride != 1:
+        stride.source, stride.note = "metadata", ctx.stride_note
     if stride.value != 1 or stride.source != "default":
         args.append(Arg("stride", stride.value, "choice", choice=stride))
     else:
