@@ -276,6 +276,7 @@ FAMILIES: dict[str, Family] = {
             **CNN,
             hidden_sizes=[8, 16],
             depths=[1, 1],
+            num_stages=2,  # the library indexes hidden_sizes by num_stages (4 by default)
             num_labels=5,
         ),
         "vision",

@@ -369,11 +369,23 @@ HF = {
     "regnet": lambda t: t.RegNetForImageClassification(
         t.RegNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 2], num_labels=5)
     ),
+    "regnet_grouped": lambda t: t.RegNetForImageClassification(
+        t.RegNetConfig(
+            embedding_size=8, hidden_sizes=[8, 16], depths=[1, 2], groups_width=4, num_labels=5
+        )
+    ),
 }
 # Exact from the folder alone (config.json and weights): every value they need is a convention or
-# in the config. The others need strides (RegNet's 3x3 stem, MobileNetV2's stages) that only
-# calibration can find: exact once those choices are set, which the pinned test below shows.
-EXACT_FROM_CONFIG = {"resnet_basic", "resnet_bottleneck", "convnext", "regnet", "mobilenet_v2"}
+# in the config (strides: `num_channels` for the stem, `downsample_in_first_stage`, MobileNetV2's
+# `output_stride`; RegNet's groups: `groups_width`).
+EXACT_FROM_CONFIG = {
+    "resnet_basic",
+    "resnet_bottleneck",
+    "convnext",
+    "regnet",
+    "regnet_grouped",
+    "mobilenet_v2",
+}
 
 
 def _hf_reference(name: str) -> nn.Module:

@@ -218,7 +218,9 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
     the input tells in_channels. A pointwise (1x1) conv takes no groups from a neighbour: a 1x1
     shortcut beside a wider path is not grouped. Where the producer is outside the class, a weight
     [C, 1, k, k] is depthwise (groups=C) unless its path leads to where an image enters (a grayscale
-    stem: first items, stems and encoders): a choice either way, as the weights cannot tell."""
+    stem: first items, stems and encoders): a choice either way, as the weights cannot tell.
+    A config.json `groups_width` (RegNet) says how many input channels each group of a spatial conv
+    reads: a weight [C, groups_width, k, k] is grouped C / groups_width."""
     prev = ctx.prev
     pointwise = all(k == 1 for k in w[2:])
     model_type = ctx.resolver.evidence("model_type")
@@ -230,6 +232,9 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
         if prev.out_width % w[1] == 0 and w[0] % (prev.out_width // w[1]) == 0:
             return prev.out_width // w[1], None
         return 1, None
+    width = ctx.resolver.evidence("groups_width")  # RegNet's config: channels per group
+    if width is not None and not pointwise and w[1] == width[1] < w[0] and w[0] % w[1] == 0:
+        return w[0] // w[1], None
     if w[1] != 1 or w[0] == 1 or pointwise:
         return 1, None
     if all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1]):
