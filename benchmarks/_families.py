@@ -316,7 +316,7 @@ FAMILIES: dict[str, Family] = {
             image_size=32,
             width_coefficient=0.25,
             depth_coefficient=0.25,
-            hidden_dim=64,
+            hidden_dim=320,  # the top conv gives round_filters(1280) = 320; the top norm takes hidden_dim
             num_labels=5,
         ),
         "vision",
