@@ -52,6 +52,8 @@ NO_FORWARD_EFFECT = frozenset("""
     original_max_position_embeddings auxiliary_loss_weight semantic_loss_ignore_index
     summary_activation summary_proj_to_labels summary_type summary_use_proj encoder_stride
     out_features out_indices stage_names reshape_hidden_states slow_but_exact
+    _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
+    shift_factor latents_mean latents_std
     """.split())
 # Sizes and presence flags the checkpoint's shapes and keys already show.
 SHOWN_BY_SHAPES = frozenset("""
@@ -61,6 +63,9 @@ SHOWN_BY_SHAPES = frozenset("""
     word_embed_proj_dim attention_bias mlp_bias qkv_bias use_qkv_bias use_bias bias enable_bias
     add_cross_attention tie_word_embeddings mlp_ratio qk_layernorm use_mask_token
     pooler_output_size num_labels use_swiglu_ffn projection_dim
+    in_channels out_channels latent_channels block_out_channels layers_per_block down_block_types
+    up_block_types mid_block_type add_attention mid_block_add_attention use_quant_conv
+    use_post_quant_conv
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.
@@ -90,6 +95,15 @@ NEUTRAL = {
     "_remove_final_layer_norm": (False,),
     "apply_layernorm": (True,),
     "apply_residual_connection_post_layernorm": (False,),
+    # diffusers: the usual U-Net and autoencoder, without class or extra time conditioning
+    "resnet_time_scale_shift": ("default",),
+    "time_embedding_type": ("positional",),
+    "time_embedding_dim": (None,),
+    "downsample_type": ("conv",),
+    "upsample_type": ("conv",),
+    "class_embed_type": (None,),
+    "num_class_embeds": (None,),
+    "attn_norm_num_groups": (None,),
     "layer_norm_elementwise_affine": (True,),
     "use_sliding_window": (False,),
     "pooler_act": ("tanh",),
