@@ -463,3 +463,19 @@ def test_transformers_vision_classifier_exact_once_strides_are_set(name, tmp_pat
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x).logits, atol=1e-5, rtol=1e-5)
     torch.jit.script(model)
+
+
+def test_efficientnet_strides_follow_its_config(tmp_path, capsys):
+    """EfficientNet's block table (`strides`, `num_block_repeats`, `depth_coefficient`) gives
+    every conv's stride, cited; the output itself is not exact yet (TF 'same' padding before a
+    stride-2 conv, no residual on a row's first block), and the file says it is guessed."""
+    reference, model, folder = _generate_hf("efficientnet", tmp_path, capsys)
+
+    def strides(m: nn.Module) -> list[int]:
+        return [c.stride[0] for c in m.modules() if isinstance(c, nn.Conv2d)]
+
+    assert strides(model) == strides(reference)
+    source = (tmp_path / "model.py").read_text()
+    assert "config.json strides" in " ".join(source.split())
+    _, ir = generate_source(open_checkpoint(folder).table)
+    assert any(c.forward.trust == "guessed" for c in ir.classes)
