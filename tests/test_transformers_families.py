@@ -24,6 +24,14 @@ logging.getLogger("transformers").setLevel(logging.ERROR)
 
 SMALL = dict(vocab_size=100, num_hidden_layers=2, num_attention_heads=4)
 ENCODER = dict(**SMALL, hidden_size=32, intermediate_size=64, max_position_embeddings=64)
+IMAGE = dict(
+    image_size=32,
+    patch_size=8,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=64,
+)
 FAMILIES = {
     "gpt2": lambda t: t.GPT2LMHeadModel(
         t.GPT2Config(vocab_size=100, n_positions=64, n_embd=32, n_layer=2, n_head=4)
@@ -182,22 +190,12 @@ FAMILIES = {
     ),
     "clip_vision": lambda t: t.CLIPVisionModel(
         t.CLIPVisionConfig(  # class vector, bias-free patches, pre_layrnorm (sic)
-            image_size=32,
-            patch_size=8,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            intermediate_size=64,
+            **IMAGE,
         )
     ),
     "vit": lambda t: t.ViTModel(
         t.ViTConfig(
-            image_size=32,
-            patch_size=8,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            intermediate_size=64,
+            **IMAGE,
         )
     ),
 }
@@ -341,12 +339,7 @@ HEADS = {  # *For...Classification: the generated file returns the head's logits
     ),
     "vit_image": lambda t: t.ViTForImageClassification(
         t.ViTConfig(
-            image_size=32,
-            patch_size=8,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            intermediate_size=64,
+            **IMAGE,
             num_labels=4,
         )  # the class token after the final norm
     ),

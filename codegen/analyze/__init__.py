@@ -127,7 +127,7 @@ def _analyze(
         command=command,
         calibration=calibration_note,
     )
-    return ModelIR(classes, source, summary=_summary(classes[-1], table), warnings=warnings)
+    return ModelIR(classes, source, summary=_summary(classes), warnings=warnings)
 
 
 def gap_warnings(classes: list[ClassDef], yours: frozenset[str] = frozenset()) -> list[str]:
@@ -373,15 +373,31 @@ def _main_float_dtype(table: TensorTable) -> str:
     return counts.most_common(1)[0][0] if counts else "float32"
 
 
-def _summary(top: ClassDef, table: TensorTable) -> str:
-    """One line: the layer types the model is made of, most frequent first."""
+def _summary(classes: list[ClassDef]) -> str:
+    """One line: what the top class's forward is (its pattern's role), the recognised blocks it is
+    built from, and the layer types, most frequent first."""
+    top = classes[-1]
     types: Counter[str] = Counter()
-    for module in _all_modules(top.members if top.base_module is None else [top.base_module]):
-        if module.kind == "builtin":
-            types[module.type_name.removeprefix("nn.")] += 1
-    parts = ", ".join(f"{n} {t}" if n > 1 else t for t, n in types.most_common(5))
-    more = " and more" if len(types) > 5 else ""
-    return f"{top.name}: {parts}{more}" if parts else top.name
+    for cls in classes:
+        for module in _all_modules(cls.members if cls.base_module is None else [cls.base_module]):
+            if module.kind == "builtin":
+                types[module.type_name.removeprefix("nn.")] += 1
+    role = top.forward.role if top.forward is not None else ""
+    head = f"{top.name} ({role})" if role and role not in (top.name, "Sequence") else top.name
+    blocks = [
+        c.name
+        for c in classes[:-1]
+        if c.forward is not None and c.forward.trust in ("exact", "inferred")
+    ]
+    parts = []
+    if blocks:
+        more = f" and {len(blocks) - 6} more" if len(blocks) > 6 else ""
+        parts.append(f"blocks {', '.join(blocks[:6])}{more}")
+    if types:
+        more = " and more" if len(types) > 5 else ""
+        common = ", ".join(f"{n} {t}" if n > 1 else t for t, n in types.most_common(5))
+        parts.append(f"layers {common}{more}")
+    return f"{head}: {'; '.join(parts)}" if parts else head
 
 
 def _all_modules(members: list) -> list[Module]:

@@ -63,9 +63,24 @@ def infer_forward(
         trust=match.pattern.trust,
         trust_note=match.pattern.trust_note,
     )
+    if forward.trust == "inferred":
+        _settle_called_types(cls, g, match.pattern.role)
     own = getattr(match.pattern, "example_inputs", None)  # inputs of another kind (a timestep)
     forward.examples = own(match, cls) if own is not None else example_inputs(cls, g)
     return forward
+
+
+def _settle_called_types(cls: ClassDef, g: Graph, role: str) -> None:
+    """A recognised pattern that calls a member as a layer settles the member's type where the
+    shapes alone left it open: the bias-free [out, in] weight an attention projects its queries
+    with is a Linear, never an Embedding. (The width chain vouches for nothing: it is a guess.)"""
+    called = {n.target[0] for n in g.nodes if n.op == "call_module" and len(n.target) == 1}
+    for m in modules(cls):
+        if m.attr not in called:
+            continue
+        for c in m.choices:
+            if c.name == "module_type" and c.source == "default":
+                c.source, c.note = "pattern", f"the {role} pattern calls it as one"
 
 
 def _uses(m: Module, unknown: frozenset[str]) -> bool:

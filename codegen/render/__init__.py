@@ -91,7 +91,7 @@ def _choice_comment(m: Module) -> str:
             f"(or {_listing(c.alternatives, most=4)})"
         )
     for c in m.choices:
-        if c.name == "module_type" and c.alternatives:
+        if c.name == "module_type" and c.alternatives and c.source != "pattern":
             return comment_text(
                 f"{_short(c.value)}: {_how(c)} ({c.note}; could also be {_listing(c.alternatives)})"
             )

@@ -90,3 +90,15 @@ def arg(m: Module, keyword: str, default: object = None) -> object:
 
 def class_of(m: Module, ctx: BlockContext) -> ClassDef | None:
     return ctx.classes.get(m.type_name) if m.kind == "class" else None
+
+
+def lone_conv(cls: ClassDef) -> Module | None:
+    """The one built-in 2-d conv of a class that holds nothing else and is registered under a name
+    its pattern tells apart (a U-Net's down- and upsamplers)."""
+    members = modules(cls)
+    if tensors(cls) or len(members) != 1 or not cls.named:
+        return None
+    conv = members[0]
+    if family(conv) != "conv" or conv.kind != "builtin" or conv.io.ndim != 2:
+        return None
+    return conv

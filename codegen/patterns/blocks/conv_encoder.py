@@ -13,9 +13,12 @@ class Encoder(BlockPattern):
     role = "ConvEncoder"
     priority = 6
     synonyms = act.SYNONYMS
+    stages = r"down_blocks|down"  # the decoder (conv_decoder.py) reads up stages from a latent z,
+    takes = "x"  # with the middle block first
+    middle_first = False
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        found = coder(cls, ctx, r"down_blocks|down")
+        found = coder(cls, ctx, self.stages)
         if found is None:
             return None
         activation = ctx.choose(
@@ -25,11 +28,11 @@ class Encoder(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         conv_in, stages, mid, norm, conv_out = match.found
-        x = g.call_module((conv_in,), g.input("x"), name="x")
-        for path in stages:
+        x = g.call_module((conv_in,), g.input(self.takes), name="x")
+        order = [(mid,)] if mid is not None else []
+        order = order + list(stages) if self.middle_first else list(stages) + order
+        for path in order:
             x = g.call_module(path, x, name="x")
-        if mid is not None:
-            x = g.call_module((mid,), x, name="x")
         x = g.call_module((norm,), x, name="x", inline=True)
         x = act.apply(g, match.choices[0].value, x, name="x", inline=True)
         g.output(g.call_module((conv_out,), x))

@@ -5,9 +5,8 @@ by one pixel on the right and bottom first: `conv(F.pad(x, (0, 1, 0, 1)))`."""
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns._kit import tensors
-from codegen.patterns.blocks._conv_parts import arg
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
+from codegen.patterns.blocks._conv_parts import arg, lone_conv
 
 NAMES = r"down_?samplers?|down_?sampling|downsample_?conv"
 
@@ -18,11 +17,8 @@ class Downsample(BlockPattern):
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or len(members) != 1 or not cls.named:
-            return None
-        conv = members[0]
-        if family(conv) != "conv" or conv.kind != "builtin" or conv.io.ndim != 2:
+        conv = lone_conv(cls)
+        if conv is None:
             return None
         if conv.io.in_width != conv.io.out_width or arg(conv, "stride", 1) == 1:
             return None

@@ -5,9 +5,8 @@ tensors: it is a choice."""
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns._kit import tensors
-from codegen.patterns.blocks._conv_parts import arg
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
+from codegen.patterns.blocks._conv_parts import arg, lone_conv
 
 NAMES = r"up_?samplers?|up_?sampling|upsample_?conv"
 
@@ -18,11 +17,8 @@ class Upsample(BlockPattern):
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or len(members) != 1 or not cls.named:
-            return None
-        conv = members[0]
-        if family(conv) != "conv" or conv.kind != "builtin" or conv.io.ndim != 2:
+        conv = lone_conv(cls)
+        if conv is None:
             return None
         if conv.type_name != "nn.Conv2d" or arg(conv, "stride", 1) != 1:
             return None
