@@ -71,15 +71,18 @@ def infer_forward(
 
 
 def _settle_called_types(cls: ClassDef, g: Graph, role: str) -> None:
-    """A recognised pattern that calls a member as a layer settles the member's type where the
-    shapes alone left it open: the bias-free [out, in] weight an attention projects its queries
-    with is a Linear, never an Embedding. (The width chain vouches for nothing: it is a guess.)"""
+    """A recognised pattern that calls a member as a layer settles whether it is a Linear or an
+    Embedding, which shapes alone leave open: the bias-free [out, in] weight an attention projects
+    its queries with is a Linear, the table a decoder looks token ids up in an Embedding. Other
+    type choices (LayerNorm or RMSNorm) the call does not tell apart: they stay open. (The width
+    chain vouches for nothing: it is a guess.)"""
     called = {n.target[0] for n in g.nodes if n.op == "call_module" and len(n.target) == 1}
     for m in modules(cls):
         if m.attr not in called:
             continue
         for c in m.choices:
-            if c.name == "module_type" and c.source == "default":
+            told_apart = {c.value, *c.alternatives} == {"nn.Linear", "nn.Embedding"}
+            if c.name == "module_type" and c.source == "default" and told_apart:
                 c.source, c.note = "pattern", f"the {role} pattern calls it as one"
 
 
