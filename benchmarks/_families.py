@@ -321,6 +321,7 @@ FAMILIES: dict[str, Family] = {
             num_stages=2,
             hidden_sizes=[8, 16],
             depths=[1, 1],
+            num_stages=2,  # the library indexes hidden_sizes by num_stages (4 by default)
             num_labels=5,
         ),
         "vision",
@@ -360,7 +361,7 @@ FAMILIES: dict[str, Family] = {
             image_size=32,
             width_coefficient=0.25,
             depth_coefficient=0.25,
-            hidden_dim=64,
+            hidden_dim=320,  # the top conv gives round_filters(1280) = 320; the top norm takes hidden_dim
             num_labels=5,
         ),
         "vision",

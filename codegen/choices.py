@@ -285,7 +285,7 @@ def _fits(value: Any, default: Any, alternatives: list[Any]) -> bool:
 
 
 def _flatten(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str, Any]]:
-    """Every scalar in nested metadata by its last key name, with the path it was found at."""
+    """Every scalar (and list of ints) in nested metadata by its last key name, with its path."""
     out: dict[str, tuple[str, Any]] = {}
     for k, v in metadata.items():
         path = f"{prefix}.{k}" if prefix else k
@@ -296,6 +296,8 @@ def _flatten(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str,
             out.setdefault(k, (path, v))
         elif isinstance(v, list) and v and all(isinstance(x, str) for x in v):
             out.setdefault(k, (path, v[0]))  # `architectures`: the first names the model
+        elif isinstance(v, list) and v and all(type(x) is int for x in v):
+            out.setdefault(k, (path, list(v)))  # a per-stage table (EfficientNet's `strides`)
     return out
 
 

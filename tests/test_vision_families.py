@@ -369,11 +369,23 @@ HF = {
     "regnet": lambda t: t.RegNetForImageClassification(
         t.RegNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 2], num_labels=5)
     ),
+    "regnet_grouped": lambda t: t.RegNetForImageClassification(
+        t.RegNetConfig(
+            embedding_size=8, hidden_sizes=[8, 16], depths=[1, 2], groups_width=4, num_labels=5
+        )
+    ),
 }
 # Exact from the folder alone (config.json and weights): every value they need is a convention or
-# in the config. The others need strides (RegNet's 3x3 stem, MobileNetV2's stages) that only
-# calibration can find: exact once those choices are set, which the pinned test below shows.
-EXACT_FROM_CONFIG = {"resnet_basic", "resnet_bottleneck", "convnext"}
+# in the config (strides: `num_channels` for the stem, `downsample_in_first_stage`, MobileNetV2's
+# `output_stride`; RegNet's groups: `groups_width`).
+EXACT_FROM_CONFIG = {
+    "resnet_basic",
+    "resnet_bottleneck",
+    "convnext",
+    "regnet",
+    "regnet_grouped",
+    "mobilenet_v2",
+}
 
 
 def _hf_reference(name: str) -> nn.Module:
@@ -451,3 +463,19 @@ def test_transformers_vision_classifier_exact_once_strides_are_set(name, tmp_pat
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x).logits, atol=1e-5, rtol=1e-5)
     torch.jit.script(model)
+
+
+def test_efficientnet_strides_follow_its_config(tmp_path, capsys):
+    """EfficientNet's block table (`strides`, `num_block_repeats`, `depth_coefficient`) gives
+    every conv's stride, cited; the output itself is not exact yet (TF 'same' padding before a
+    stride-2 conv, no residual on a row's first block), and the file says it is guessed."""
+    reference, model, folder = _generate_hf("efficientnet", tmp_path, capsys)
+
+    def strides(m: nn.Module) -> list[int]:
+        return [c.stride[0] for c in m.modules() if isinstance(c, nn.Conv2d)]
+
+    assert strides(model) == strides(reference)
+    source = (tmp_path / "model.py").read_text()
+    assert "config.json strides" in " ".join(source.split())
+    _, ir = generate_source(open_checkpoint(folder).table)
+    assert any(c.forward.trust == "guessed" for c in ir.classes)

@@ -15,6 +15,7 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
+from codegen.analyze.strides import plan_config_strides
 from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
@@ -96,6 +97,7 @@ class StructureBuilder:
             {}
         )  # conv path -> default stride, from the residual convention
         self.downsamplers: set[str] = set()  # conv paths that are a downsampler's one conv
+        self.planned: dict[str, tuple[int, str]] = {}  # conv path -> stride config.json fixes
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels halves the resolution (ResNet): its
@@ -136,6 +138,7 @@ class StructureBuilder:
                     f"key {key!r} is a tensor and also a module holding other keys; no nn.Module "
                     "can hold both under one name: rename one with --remap"
                 )
+        self.planned = plan_config_strides(root, self.resolver)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
             self._merge_optional(self.order[-1] if top.kind == "class" else None)
@@ -263,7 +266,8 @@ class StructureBuilder:
             self.resolver,
             prev,
             nxt,
-            stride=self.strides.get(node.path, 1),
+            stride=self.planned.get(node.path, (self.strides.get(node.path, 1), None))[0],
+            stride_note=self.planned.get(node.path, (1, None))[1],
             downsampler=node.path in self.downsamplers,
         )
 

@@ -81,6 +81,7 @@ class LayerContext:
     prev: IOSpec | None = None  # the producer of this layer's input, where the dataflow shows it
     next: IOSpec | None = None
     stride: int = 1  # the conventional stride where the structure suggests one (residual blocks)
+    stride_note: str | None = None  # the config.json evidence when config.json fixes the stride
     downsampler: bool = False  # the one conv of a downsampler (its padding has library conventions)
 
 

@@ -115,7 +115,11 @@ def _conv_geometry(
     args = []
     patchify = k is not None and k >= 2 and k % 2 == 0
     # A grouped 7x7 is a ConvNeXt depthwise mixer inside a block, not a stem.
-    default_stride = k if patchify else 2 if k == 7 and not grouped else ctx.stride
+    default_stride = (
+        k
+        if patchify
+        else ctx.stride if ctx.stride_note else 2 if k == 7 and not grouped else ctx.stride
+    )
     model_type = ctx.resolver.evidence("model_type")
     known = FAMILY_STRIDES.get((model_type[1], node.name)) if model_type else None
     if known is not None:
@@ -129,6 +133,8 @@ def _conv_geometry(
     )
     if known is not None and stride.source == "default":
         stride.source, stride.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+    elif ctx.stride_note and stride.source == "default" and stride.value == ctx.stride != 1:
+        stride.source, stride.note = "metadata", ctx.stride_note
     if stride.value != 1 or stride.source != "default":
         args.append(Arg("stride", stride.value, "choice", choice=stride))
     else:
@@ -212,7 +218,9 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
     the input tells in_channels. A pointwise (1x1) conv takes no groups from a neighbour: a 1x1
     shortcut beside a wider path is not grouped. Where the producer is outside the class, a weight
     [C, 1, k, k] is depthwise (groups=C) unless its path leads to where an image enters (a grayscale
-    stem: first items, stems and encoders): a choice either way, as the weights cannot tell."""
+    stem: first items, stems and encoders): a choice either way, as the weights cannot tell.
+    A config.json `groups_width` (RegNet) says how many input channels each group of a spatial conv
+    reads: a weight [C, groups_width, k, k] is grouped C / groups_width."""
     prev = ctx.prev
     pointwise = all(k == 1 for k in w[2:])
     model_type = ctx.resolver.evidence("model_type")
@@ -224,6 +232,9 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
         if prev.out_width % w[1] == 0 and w[0] % (prev.out_width // w[1]) == 0:
             return prev.out_width // w[1], None
         return 1, None
+    width = ctx.resolver.evidence("groups_width")  # RegNet's config: channels per group
+    if width is not None and not pointwise and w[1] == width[1] < w[0] and w[0] % w[1] == 0:
+        return w[0] // w[1], None
     if w[1] != 1 or w[0] == 1 or pointwise:
         return 1, None
     if all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1]):

@@ -1,0 +1,142 @@
+"""Strides the weights cannot show, read from config.json where the library's config fixes them.
+
+A conv's stride leaves no trace in its weight. Where config.json records the layout that decides
+it, the stride is planned here and cited (the conv's choice then says `metadata`, with the key):
+- the image stem: the one odd-kernel conv that reads `num_channels` input channels halves the
+  resolution (the ImageNet classifiers' convention: RegNet's, MobileNet's and EfficientNet's 3x3
+  stem, ResNet's 7x7);
+- residual stages (`downsample_in_first_stage`, as ResNet and RegNet configs have it): the first
+  block of every stage, the one with a projection shortcut, halves the resolution, the first
+  stage's only when the key is true; `downsample_in_bottleneck` moves the stride from the 3x3 onto
+  the bottleneck's first 1x1;
+- a flat list of inverted residual blocks with `output_stride` 32 (no dilation): the MobileNetV2
+  stride schedule (Sandler et al. 2018, table 2), where the list has its length;
+- EfficientNet's block table (`strides`, `num_block_repeats`, `depth_coefficient`): the first block
+  of each row takes the row's stride, its repeats 1.
+Everything else keeps the structural convention (structure.py) and stays a calibration choice.
+"""
+
+from __future__ import annotations
+
+import math
+
+from codegen.choices import ChoiceResolver
+from codegen.keytree import KeyNode
+
+SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
+
+# MobileNetV2's inverted residual stages (Sandler et al. 2018, table 2): (blocks, first stride).
+MOBILENET_V2_STAGES = ((1, 1), (2, 2), (3, 2), (4, 2), (3, 1), (3, 2), (1, 1))
+
+
+def conv_weight(node: KeyNode) -> tuple[int, ...] | None:
+    w = node.tensors.get("weight")
+    return w.shape if w is not None and not node.children and len(w.shape) == 4 else None
+
+
+def _index(name: str) -> int | None:
+    return int(name) if name.isascii() and name.isdigit() and str(int(name)) == name else None
+
+
+def _items(node: KeyNode) -> list[KeyNode] | None:
+    """A list's items in index order, or None when `node` is not a list."""
+    if not node.children or any(_index(n) is None for n in node.children):
+        return None
+    return [node.children[n] for n in sorted(node.children, key=int)]
+
+
+def _depthwise(node: KeyNode) -> KeyNode | None:
+    return next(
+        (c for c in node.walk() if (w := conv_weight(c)) and w[1] == 1 and max(w[2:]) > 1), None
+    )
+
+
+def plan_config_strides(root: KeyNode, resolver: ChoiceResolver) -> dict[str, tuple[int, str]]:
+    """conv path -> (stride, the config.json evidence that fixes it)."""
+    planned: dict[str, tuple[int, str]] = {}
+    _stem(root, resolver, planned)
+    _residual_stages(root, resolver, planned)
+    _inverted_residual_lists(root, resolver, planned)
+    return planned
+
+
+def _stem(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> None:
+    told = resolver.evidence("num_channels")
+    if told is None or type(told[1]) is not int:
+        return
+    readers = [
+        c
+        for c in root.walk()
+        if (w := conv_weight(c)) and w[1] == told[1] and w[2] == w[3] and w[2] % 2 == 1 < w[2]
+    ]
+    if len(readers) == 1:
+        planned[readers[0].path] = (2, f"{told[0]}: the image stem halves the resolution")
+
+
+def _residual_stages(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> None:
+    first_stage = resolver.evidence("downsample_in_first_stage")
+    if first_stage is None or type(first_stage[1]) is not bool:
+        return
+    in_bottleneck = resolver.evidence("downsample_in_bottleneck")
+    on_first = in_bottleneck is not None and in_bottleneck[1] is True
+    for node in root.walk():
+        shortcut = next((c for n, c in node.children.items() if n in SHORTCUT_NAMES), None)
+        indices = [i for i in map(_index, node.path.split(".")) if i is not None]
+        if shortcut is None or len(indices) < 2 or indices[-1] != 0:
+            continue
+        short = [c for c in shortcut.walk() if conv_weight(c)]
+        body = [c for c in node.walk() if conv_weight(c) and not c.path.startswith(shortcut.path)]
+        if not short or not body:
+            continue
+        stride = 2 if indices[-2] > 0 or first_stage[1] else 1
+        spatial = body[0] if on_first else next((c for c in body if conv_weight(c)[2] > 1), None)
+        note = (
+            f"{first_stage[0]}: the first block of {'each' if indices[-2] else 'the first'} stage"
+        )
+        for conv in (spatial, short[0]):
+            if conv is not None:
+                planned[conv.path] = (stride, note)
+
+
+def _inverted_residual_lists(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> None:
+    schedule = [s if i == 0 else 1 for n, s in MOBILENET_V2_STAGES for i in range(n)]
+    output_stride = resolver.evidence("output_stride")
+    table = _efficientnet_schedule(resolver)
+    for node in root.walk():
+        items = _items(node)
+        if not items or len(items) < 2:
+            continue
+        convs = [_depthwise(item) for item in items]
+        if not all(convs):
+            continue
+        if table is not None and len(table[1]) == len(items):
+            strides, note = table[1], table[0]
+        elif output_stride is not None and output_stride[1] == 32:
+            if len(items) not in (len(schedule), len(schedule) - 1):
+                continue
+            strides = schedule[len(schedule) - len(items) :]
+            note = f"{output_stride[0]} 32: the MobileNetV2 stride schedule"
+        else:
+            continue
+        for conv, stride in zip(convs, strides):
+            planned[conv.path] = (stride, note)
+
+
+def _efficientnet_schedule(resolver: ChoiceResolver) -> tuple[str, list[int]] | None:
+    """Each block's stride from EfficientNet's table: a row's first block takes its stride, the
+    row repeats ceil(depth_coefficient x num_block_repeats) times."""
+    strides = resolver.evidence("strides")
+    repeats = resolver.evidence("num_block_repeats")
+    if strides is None or repeats is None:
+        return None
+    depth = resolver.evidence("depth_coefficient")
+    scale = depth[1] if depth is not None and isinstance(depth[1], (int, float)) else 1.0
+    rows, counts = strides[1], repeats[1]
+    if not (isinstance(rows, list) and isinstance(counts, list) and len(rows) == len(counts)):
+        return None
+    if not all(type(v) is int and v > 0 for v in rows + counts):
+        return None
+    out = []
+    for stride, n in zip(rows, counts):
+        out += [stride] + [1] * (math.ceil(scale * n) - 1)
+    return f"{strides[0]} and {repeats[0]}", out
