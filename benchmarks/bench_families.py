@@ -4,7 +4,8 @@ For each family: build the library's model from a tiny config, save it as its li
 (config.json + safetensors), run `modelgen generate` on the folder in a fresh process, strict-load
 the generated class and compare its output with the library's own forward (atol 1e-5, rtol 1e-4).
 
-Verdicts, best first:
+Every weight is redrawn at unit scale first (and batch norm statistics moved), so a wrong padding,
+scale or order shows above the tolerance. Verdicts, best first:
 - exact: the outputs match;
 - flagged: they do not (or the forward raises, or generate refuses with a one-line error), and the
   file says so: a class is marked guessed or missing;
@@ -53,12 +54,21 @@ def measure_one(name: str) -> dict:
         model = family.build(library).eval()
     except Exception as e:  # the library, or this version of it, cannot build the reference
         return {"verdict": "skipped", "note": f"{type(e).__name__}: {e}"[:80]}
-    with torch.no_grad():  # biases start at zero and norms at one: move them so a wrong use shows
+    with torch.no_grad():
+        # Libraries start weights small, biases at zero and norms at one, which can hide a wrong
+        # padding or scale below the tolerance: redraw everything at unit scale.
         for n, p in model.named_parameters():
-            if n.endswith("bias"):
+            if p.dim() >= 2:
+                p.normal_(0, p[0].numel() ** -0.5)  # fan-in scale: activations stay near 1
+            elif n.endswith("bias"):
                 p.normal_(0, 0.1)
-            elif "norm" in n.lower() and p.dim() == 1:
+            elif "norm" in n.lower() or n.endswith("weight"):
                 p.normal_(1, 0.2)
+        for n, b in model.named_buffers():  # batch norm statistics
+            if n.endswith("running_var"):
+                b.uniform_(0.5, 1.5)
+            elif n.endswith("running_mean"):
+                b.normal_(0, 0.1)
     folder = Path(tempfile.mkdtemp(prefix=f"family-{name}-"))
     model.save_pretrained(folder / "hf")
     out = folder / "model.py"
