@@ -318,7 +318,6 @@ FAMILIES: dict[str, Family] = {
             "ConvNextForImageClassification",
             "ConvNextConfig",
             **CNN,
-            num_stages=2,
             hidden_sizes=[8, 16],
             depths=[1, 1],
             num_stages=2,  # the library indexes hidden_sizes by num_stages (4 by default)
