@@ -50,6 +50,14 @@ FAMILIES = {
     "llama": lambda t: t.LlamaForCausalLM(
         t.LlamaConfig(**SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2)
     ),
+    "llama_one_layer": lambda t: t.LlamaForCausalLM(  # a list holding a single layer
+        t.LlamaConfig(
+            **{**SMALL, "num_hidden_layers": 1},
+            hidden_size=32,
+            intermediate_size=64,
+            num_key_value_heads=2,
+        )
+    ),
     "mistral": lambda t: t.MistralForCausalLM(
         t.MistralConfig(**SMALL, hidden_size=32, intermediate_size=64, num_key_value_heads=2)
     ),

@@ -12,7 +12,6 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
-    one_named,
     BlockContext,
     BlockPattern,
     Example,
@@ -20,9 +19,11 @@ from codegen.patterns._kit import (
     apply_norm,
     family,
     free_layer_norm,
-    parameter_free_norm,
-    norm_offset,
     modules,
+    norm_offset,
+    one_named,
+    parameter_free_norm,
+    stack,
     tensors,
 )
 
@@ -70,7 +71,8 @@ class Transformer(BlockPattern):
         embeddings = [m for m in members if family(m) == "embedding"]
         tokens = one_named(embeddings, TOKENS)
         positions = one_named([m for m in embeddings if m is not tokens], POSITIONS)
-        blocks = [m for m in members if m.kind == "repeat" and ctx.role(m) == "Block"]
+        # the layers: a repeat of one Block class, or a list holding a single one (a one-layer model)
+        blocks = [m for m in members if stack(m) is not None and ctx.role(stack(m)[0]) == "Block"]
         norms = [m for m in members if family(m) == "norm"]
         embed_norm = one_named(norms, EMBED_NORM)
         norm = one_named([m for m in norms if m is not embed_norm], FINAL_NORM)
@@ -121,7 +123,7 @@ class Transformer(BlockPattern):
             width if scale.value == "sqrt_d_model" else None,
             offset,
             embed_norm.attr if embed_norm else None,
-            ctx.takes(blocks[0], "mask"),
+            ctx.takes(stack(blocks[0])[0], "mask"),
             config_factor(ctx, "embedding_multiplier"),
             parameter_free_norm(ctx) if norm is None else None,
         )
