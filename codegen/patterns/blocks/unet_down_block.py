@@ -18,9 +18,10 @@ class UNetDownBlock(BlockPattern):
     priority = 5
     # Where a U-Net holds it: a stage with no sampler could be either.
     named = r"down_blocks|down|input_blocks"
+    sampler = "Downsample"  # the up block (unet_up_block.py) matches the same way, with its own
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        found = stage(cls, ctx, "Downsample") or stage(cls, ctx, None)
+        found = stage(cls, ctx, self.sampler) or stage(cls, ctx, None)
         if found is None or not found.temb or not re.fullmatch(self.named, cls.named):
             return None
         return Match(self, found.explains, found)

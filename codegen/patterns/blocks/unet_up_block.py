@@ -5,25 +5,17 @@ is given the time embedding, its attention follows where there are some; an upsa
 
 from __future__ import annotations
 
-import re
-
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
-from codegen.patterns.blocks._unet_parts import stage, stage_examples
+from codegen.patterns._kit import Example, Match
+from codegen.patterns.blocks.unet_down_block import UNetDownBlock
 
 
-class UNetUpBlock(BlockPattern):
+class UNetUpBlock(UNetDownBlock):
     role = "UNetUpBlock"
-    priority = 5
     # Where a U-Net holds it: a stage with no sampler could be either.
     named = r"up_blocks|up|output_blocks"
-
-    def match(self, cls, ctx: BlockContext) -> Match | None:
-        found = stage(cls, ctx, "Upsample") or stage(cls, ctx, None)
-        if found is None or not found.temb or not re.fullmatch(self.named, cls.named):
-            return None
-        return Match(self, found.explains, found)
+    sampler = "Upsample"
 
     def forward(self, match: Match, g: Graph) -> None:
         s = match.found
