@@ -267,10 +267,14 @@ class Payload:
 """
 
 
-def test_planted_module_is_never_imported(tmp_path):
+@pytest.mark.parametrize(
+    "save_options", ["", ", _use_new_zipfile_serialization=False"], ids=["zip", "legacy"]
+)
+def test_planted_module_is_never_imported(tmp_path, save_options):
     """A pickle whose classes live in a module that writes a marker when imported, and that holds a
     payload calling os.system: described, generated, and neither runs, even with the module on the
-    path of the process that reads it."""
+    path of the process that reads it. The legacy format also records each class's source text:
+    never looked at, nor imported."""
     marker, ran = tmp_path / "imported.txt", tmp_path / "ran.txt"
     package = tmp_path / "pkg"
     package.mkdir()
@@ -283,7 +287,7 @@ def test_planted_module_is_never_imported(tmp_path):
         import planted_mod
         m = planted_mod.Planted()
         m.payload = planted_mod.Payload()
-        torch.save(m, {str(tmp_path / 'planted.pt')!r})
+        torch.save(m, {str(tmp_path / 'planted.pt')!r}{save_options})
         """)
     subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
     marker.unlink()
@@ -297,7 +301,8 @@ def test_planted_module_is_never_imported(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert not marker.exists() and not ran.exists()
-    assert "nn.ReLU()" in (tmp_path / "gen.py").read_text()
+    text = (tmp_path / "gen.py").read_text()
+    assert "nn.ReLU()" in text and "planted_mod" not in text
     assert "planted_mod" not in sys.modules
 
 
@@ -426,35 +431,3 @@ def test_legacy_truncated_tensor_data_is_refused(tmp_path):
     (tmp_path / "cut.pt").write_bytes(data[:-100])
     with pytest.raises(ModelgenError, match="truncated"):
         open_checkpoint(tmp_path / "cut.pt")
-
-
-def test_legacy_planted_module_is_never_imported(tmp_path):
-    """The legacy format also records each class's source text: never looked at, nor imported."""
-    marker, ran = tmp_path / "imported.txt", tmp_path / "ran.txt"
-    package = tmp_path / "pkg"
-    package.mkdir()
-    (package / "planted_mod.py").write_text(
-        PLANTED.format(marker=str(marker), command=f"touch {ran}")
-    )
-    script = textwrap.dedent(f"""
-        import sys, torch
-        sys.path.insert(0, {str(package)!r})
-        import planted_mod
-        m = planted_mod.Planted()
-        m.payload = planted_mod.Payload()
-        torch.save(m, {str(tmp_path / 'planted.pt')!r}, _use_new_zipfile_serialization=False)
-        """)
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
-    marker.unlink()
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{package}"}
-    out = subprocess.run(
-        [sys.executable, "-m", "codegen", "generate", "planted.pt", "-o", "gen.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode == 0, out.stderr
-    assert not marker.exists() and not ran.exists()
-    text = (tmp_path / "gen.py").read_text()
-    assert "nn.ReLU()" in text and "planted_mod" not in text
