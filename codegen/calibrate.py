@@ -409,14 +409,43 @@ def _coordinate_descent(evaluate: Callable, start: State, misses: dict[frozenset
                 if value == best[1].get(key, choice.value):
                     continue
                 trial = {**best[1], key: value}
-                error, ir = evaluate(trial, (choice.path, choice.name, value))
-                state = (error, trial, ir)
+                state = _with_opened(
+                    evaluate, best, trial, (choice.path, choice.name, value), misses
+                )
                 # A step must gain measurably: a change that shaves noise off the error can take
                 # away the choice the right value needed (BatchNorm for GroupNorm drops its groups).
                 if _better(_rank(state, misses), _rank(best, misses), STEP):
                     best, improved = state, True
             if best[0] <= EXACT:
                 break
+    return best
+
+
+def _with_opened(
+    evaluate: Callable,
+    base: State,
+    trial: dict[tuple[str, str], Any],
+    described: tuple[str, str, Any],
+    misses: dict[frozenset, float],
+) -> State:
+    """A change that opens choices of its own in the same place (rotary on brings its theta and
+    fraction) is scored with the best value of each one it opens, one at a time: a partial rotary
+    can lose to no rotary at all until its fraction is right. Only from a base that runs: a model
+    that could not run has not made most of its choices yet, and they would all count as opened."""
+    error, ir = evaluate(trial, described)
+    best = (error, trial, ir)
+    if base[0] == float("inf"):
+        return best
+    before = {(c.path, c.name) for c in searchable(base[2])}
+    for choice in searchable(ir):
+        if (choice.path, choice.name) in before or choice.path != described[0]:
+            continue
+        for value in choice.alternatives:
+            opened = {**trial, (choice.path, choice.name): value}
+            error, opened_ir = evaluate(opened, (choice.path, choice.name, value))
+            state = (error, opened, opened_ir)
+            if _better(_rank(state, misses), _rank(best, misses)):
+                best = state
     return best
 
 

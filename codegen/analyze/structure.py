@@ -24,6 +24,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks.chain import reading_order
+from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 
 
@@ -98,6 +99,7 @@ class StructureBuilder:
         )  # conv path -> default stride, from the residual convention
         self.downsamplers: set[str] = set()  # conv paths that are a downsampler's one conv
         self.planned: dict[str, tuple[int, str]] = {}  # conv path -> stride config.json fixes
+        self.conv1d_convention = ""  # layers/hf_conv1d.py: transposed_convention
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels halves the resolution (ResNet): its
@@ -139,6 +141,7 @@ class StructureBuilder:
                     "can hold both under one name: rename one with --remap"
                 )
         self.planned = plan_config_strides(root, self.resolver)
+        self.conv1d_convention = transposed_convention(root)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
             self._merge_optional(self.order[-1] if top.kind == "class" else None)
@@ -269,6 +272,7 @@ class StructureBuilder:
             stride=self.planned.get(node.path, (self.strides.get(node.path, 1), None))[0],
             stride_note=self.planned.get(node.path, (1, None))[1],
             downsampler=node.path in self.downsamplers,
+            conv1d_convention=self.conv1d_convention,
         )
 
     def _members(self, node: KeyNode) -> list[Module | Tensor]:

@@ -81,6 +81,19 @@ class TextEmbeddings(BlockPattern):
             )
             padding_idx = int(pad.value)
             choices.append(pad)
+        elif model_type is None:
+            # Without config.json nothing says how positions are numbered: a choice calibration
+            # settles (its own name, so a BERT's pad_token_id in other metadata never sets it).
+            pad = ctx.choose(
+                cls,
+                positions.attr,
+                "padded_positions",
+                None,
+                [1, 0],
+                "None: numbered from 0; N: from N + 1, skipping padding N (RoBERTa)",
+            )
+            padding_idx = None if pad.value is None else int(pad.value)
+            choices.append(pad)
         found = (
             tokens.attr,
             positions.attr,
@@ -124,7 +137,7 @@ class PatchEmbedding(BlockPattern):
     """`proj(pixels).flatten(2).transpose(1, 2)`: non-overlapping patches as a token sequence."""
 
     role = "PatchEmbedding"
-    priority = 5
+    priority = 6  # over Upsample's lone stride-1 conv: calibration tries other strides too
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
