@@ -506,6 +506,23 @@ def _pairs(
     ranked.sort(key=lambda r: r[0])
     top = [move for _, move in ranked[:PAIR_CANDIDATES]]
     best = start
+    if stuck and ranked and not ranked[0][0][-1]:
+        # Nothing runs yet and the best move gets further (a head count: the attention is now
+        # written, and the audio front end's stride is what fails next): it is paired with every
+        # move first, not only the best-ranked, whose failures all look alike.
+        first = ranked[0][1]
+        for _, move in ranked[1:]:
+            if set(move) & set(first):
+                continue
+            trial = {**base, **first, **move}
+            error, ir = evaluate(trial, _described(move))
+            state = (error, trial, ir)
+            if _better(_rank(state, misses), _rank(best, misses)):
+                best = state
+                if error <= EXACT:
+                    return best
+        if best is not start:
+            return best
     # Pairs among the best k moves before any with the (k+1)th: both halves ranked high first.
     for j, move_b in enumerate(top):
         for move_a in top[:j]:

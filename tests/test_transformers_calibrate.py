@@ -5,9 +5,9 @@ the file then reproduces the library's forward (atol 1e-5) on inputs it was not 
 under torch.jit.script.
 
 The families are tests/test_transformers_families.py's and tests/test_transformers_seq2seq.py's tiny
-configs (biases and norms moved off their initial values, so a wrong use shows). A family listed in
-NOT_YET does not get there: the search must then say the file does not reproduce DATA (exit 1),
-never that it does."""
+configs (biases and norms moved off their initial values, so a wrong use shows). Where the truth is
+not among the candidates (a rotary base no family uses), the search must say the file does not
+reproduce DATA (exit 1), never that it does."""
 
 from __future__ import annotations
 
@@ -49,10 +49,6 @@ CALIBRATED = (
     "vit",
     "whisper",
 )
-# Family -> why calibration does not reproduce it yet (kept short: the search's budget is cut).
-NOT_YET = {
-    "whisper": "without config.json the model takes no decoder input ids",
-}
 VISION = ("vit", "clip_vision")
 
 
@@ -76,8 +72,9 @@ def library_output(model, kwargs: dict) -> torch.Tensor:
     return out.logits if hasattr(out, "logits") else out.last_hidden_state
 
 
-@pytest.mark.parametrize("name", CALIBRATED)
-def test_calibration_settles_what_the_weights_do_not_record(tmp_path, capsys, name):
+def calibrate(tmp_path, name: str, *options: str) -> tuple[int, str, object, object]:
+    """Save the library model without config.json, record its outputs, generate with --calibrate:
+    (exit status, what it printed, the library model, the generated module or None)."""
     model = build_from({**FAMILIES, **SEQ2SEQ}[name])
     folder = tmp_path / "hf"
     model.save_pretrained(folder)
@@ -87,21 +84,33 @@ def test_calibration_settles_what_the_weights_do_not_record(tmp_path, capsys, na
     torch.save(data, tmp_path / "data.pt")
     out = tmp_path / "model.py"
     command = ["generate", str(folder), "-o", str(out), "--calibrate", str(tmp_path / "data.pt")]
-    code = main(command + (["--budget", "5"] if name in NOT_YET else []))
-    printed = capsys.readouterr()
-    if name in NOT_YET:
-        assert code == 1 and "does not reproduce" in printed.out + printed.err
-        return
-    assert code == 0, printed.out + printed.err
-    source = out.read_text()
-    assert "calibrated" in source and "NotImplementedError" not in source
+    code = main(command + list(options))
+    if code != 0:
+        return code, "", model, None
     spec = importlib.util.spec_from_file_location(f"cal_{name}", out)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     ours = module.RecoveredModel().eval()
     ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
+    return code, out.read_text(), model, ours
+
+
+@pytest.mark.parametrize("name", CALIBRATED)
+def test_calibration_settles_what_the_weights_do_not_record(tmp_path, capsys, name):
+    code, source, model, ours = calibrate(tmp_path, name)
+    printed = capsys.readouterr()
+    assert code == 0, printed.out + printed.err
+    assert "reproduces DATA's outputs" in printed.out
+    assert "calibrated" in source and "NotImplementedError" not in source
     args, kwargs = recorded(name, batch=3, seq=11, seed=2)  # not the recorded inputs
     expected = library_output(model, kwargs)
     with torch.no_grad():
         torch.testing.assert_close(ours(*args), expected, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(torch.jit.script(ours)(*args), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_a_value_outside_the_candidates_is_never_called_exact(tmp_path, capsys):
+    """LLaMA with rotary base 500: no candidate has it, so the closest file differs and says so."""
+    code, _, _, _ = calibrate(tmp_path, "llama_tied_theta", "--budget", "10")
+    printed = capsys.readouterr()
+    assert code == 1 and "does not reproduce" in printed.out + printed.err

@@ -602,14 +602,15 @@ def _feeds_grouped(prev: Module, conv: Module, members: list[Module]) -> bool:
     """A producer whose width is a multiple of what a spatial conv reads per group: a grouped
     conv (ResNeXt) breaks the width chain, so names alone order it; its producer still counts.
     The norm must normalise what another conv of the class gives: a pre-activation norm of the
-    block's input (diffusers' `norm1` before `conv1`) feeds no later conv."""
+    block's input (diffusers' `norm1` before `conv1`) feeds no later conv. That conv comes before
+    this one (ResNeXt's conv1, bn1, conv2): the first conv of a class reads what enters it, not the
+    output of a norm further on (Whisper's front end conv1, conv2 before its final layer_norm)."""
     if prev.io is None or conv.io is None or not prev.io.out_width:
         return False
-    if prev.io.family != "norm" or conv.io.family != "conv":
+    if prev.io.family != "norm" or conv.io.family != "conv" or conv not in members:
         return False
-    if not any(
-        m is not conv and family(m) == "conv" and _gives(m, prev.io.out_width) for m in members
-    ):
+    earlier = members[: members.index(conv)]
+    if not any(family(m) == "conv" and _gives(m, prev.io.out_width) for m in earlier):
         return False
     reads = conv.io.in_width
     return bool(reads) and prev.io.out_width != reads and prev.io.out_width % reads == 0
