@@ -284,6 +284,30 @@ FAMILIES: dict[str, Family] = {
         "encoder",
     ),
     "clip_text": Family("transformers", _t("CLIPTextModel", "CLIPTextConfig", **DENSE), "encoder"),
+    # encoders added by encoders15: RoBERTa/BERT relatives the issue names, then unseen ones
+    "camembert": Family(
+        "transformers", _t("CamembertModel", "CamembertConfig", **DENSE, pad_token_id=1), "encoder"
+    ),
+    "data2vec_text": Family(
+        "transformers",
+        _t("Data2VecTextModel", "Data2VecTextConfig", **DENSE, pad_token_id=1),
+        "encoder",
+    ),
+    "megatron_bert": Family(
+        "transformers", _t("MegatronBertModel", "MegatronBertConfig", **DENSE), "encoder"
+    ),
+    "nomic_bert": Family(
+        "transformers", _t("NomicBertModel", "NomicBertConfig", **DENSE), "encoder"
+    ),
+    "esm": Family(
+        "transformers",
+        _t("EsmModel", "EsmConfig", **DENSE, pad_token_id=1, position_embedding_type="rotary"),
+        "encoder",
+    ),
+    "splinter": Family("transformers", _t("SplinterModel", "SplinterConfig", **DENSE), "encoder"),
+    "modernbert": Family(
+        "transformers", _t("ModernBertModel", "ModernBertConfig", **DENSE, pad_token_id=0), "encoder"
+    ),
     # vision: pixel_values -> last hidden state or logits
     "vit": Family(
         "transformers", _t("ViTModel", "ViTConfig", **IMAGE, intermediate_size=64), "vision"

@@ -30,7 +30,14 @@ POSITIONS = r"position_embeddings|wpe|embed_positions|pos_embedding|position_emb
 SEGMENTS = r"token_type_embeddings|segment_embeddings"
 NORM = r"LayerNorm|layer_norm|norm|ln|layernorm"
 # Position ids counted from padding_idx + 1, skipping padding (fairseq's convention).
-PADDED_POSITION_TYPES = ("roberta", "xlm-roberta", "camembert", "longformer", "data2vec-text")
+PADDED_POSITION_TYPES = (
+    "roberta",
+    "xlm-roberta",
+    "camembert",
+    "longformer",
+    "data2vec-text",
+    "mpnet",
+)
 PROJECT = r"embeddings_project|embedding_hidden_mapping_in"
 FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm"
 # A norm between the embeddings and the first layer (CLIP's vision tower spells it pre_layrnorm).
