@@ -49,4 +49,6 @@ def example(name: str) -> Example:
             else:
                 p.normal_(1, 0.2)
     metadata = json.loads(config.to_json_string())
-    return Example(model, (ids, mask), {k: v for k, v in metadata.items() if not isinstance(v, dict)})
+    return Example(
+        model, (ids, mask), {k: v for k, v in metadata.items() if not isinstance(v, dict)}
+    )
