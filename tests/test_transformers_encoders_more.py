@@ -39,6 +39,8 @@ TEXT = {
     "camembert": lambda t: t.CamembertModel(t.CamembertConfig(**DENSE, pad_token_id=1)),
     "data2vec_text": lambda t: t.Data2VecTextModel(t.Data2VecTextConfig(**DENSE, pad_token_id=1)),
     "ernie": lambda t: t.ErnieModel(t.ErnieConfig(**DENSE)),
+    "megatron_bert": lambda t: t.MegatronBertModel(t.MegatronBertConfig(**DENSE)),
+    "splinter": lambda t: t.SplinterModel(t.SplinterConfig(**DENSE)),
     "xlm_roberta": lambda t: t.XLMRobertaModel(t.XLMRobertaConfig(**DENSE, pad_token_id=1)),
 }
 

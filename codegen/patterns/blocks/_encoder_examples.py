@@ -31,6 +31,8 @@ def example(name: str) -> Example:
         config, base = t.MPNetConfig(**TINY), t.MPNetModel
     elif name == "roformer":
         config, base = t.RoFormerConfig(**TINY, embedding_size=16), t.RoFormerModel
+    elif name == "megatron_bert":
+        config, base = t.MegatronBertConfig(**TINY), t.MegatronBertModel
     else:
         raise KeyError(name)
 
