@@ -81,6 +81,7 @@ UNET_VARIANTS = {
     ),
     "class_labels": dict(num_class_embeds=5),
     "fourier": dict(time_embedding_type="fourier", flip_sin_to_cos=False),
+    "learned_time": dict(time_embedding_type="learned", num_train_timesteps=1000),
 }
 
 
