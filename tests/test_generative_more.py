@@ -81,6 +81,7 @@ UNET_VARIANTS = {
     ),
     "class_labels": dict(num_class_embeds=5),
     "fourier": dict(time_embedding_type="fourier", flip_sin_to_cos=False),
+    "learned_time": dict(time_embedding_type="learned", num_train_timesteps=1000),
 }
 
 
@@ -95,3 +96,25 @@ def test_unet2d_variant_exact_from_the_folder(variant, tmp_path, capsys):
     with torch.no_grad():
         expected = reference(*inputs).sample
     _assert_exact(model, source, expected, *inputs)
+
+
+def test_vq_model_exact_from_the_folder(tmp_path, capsys):
+    reference = diffusers.VQModel(
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=(16, 32),
+        layers_per_block=1,
+        norm_num_groups=8,
+        latent_channels=4,
+        num_vq_embeddings=32,
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+    )
+    reference = _redrawn(reference)
+    model, source = _generated(reference, tmp_path, capsys)
+    assert "torch.cdist(" in source  # the nearest codebook row, per pixel
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        expected = reference(x).sample
+    _assert_exact(model, source, expected, x)
