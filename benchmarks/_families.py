@@ -323,6 +323,32 @@ FAMILIES: dict[str, Family] = {
         _t("CLIPVisionModel", "CLIPVisionConfig", **IMAGE, intermediate_size=64),
         "vision",
     ),
+    # vision encoders added by encoders15
+    "beit": Family(
+        "transformers", _t("BeitModel", "BeitConfig", **IMAGE, intermediate_size=64), "vision"
+    ),
+    "beit_relative": Family(
+        "transformers",
+        _t(
+            "BeitModel",
+            "BeitConfig",
+            **IMAGE,
+            intermediate_size=64,
+            use_relative_position_bias=True,
+        ),
+        "vision",
+    ),
+    "data2vec_vision": Family(
+        "transformers",
+        _t(
+            "Data2VecVisionModel",
+            "Data2VecVisionConfig",
+            **IMAGE,
+            intermediate_size=64,
+            use_relative_position_bias=True,
+        ),
+        "vision",
+    ),
     "resnet": Family(
         "transformers",
         _t(

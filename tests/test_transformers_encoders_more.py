@@ -117,3 +117,50 @@ def test_mpnet_table_of_other_bucket_count_is_flagged(tmp_path):
     assert "Forward trust: missing" in source
     with pytest.raises(NotImplementedError):
         ours(torch.randint(2, 100, (2, 5)))
+
+
+IMAGE = dict(
+    image_size=32,
+    patch_size=8,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=64,
+)
+VISION = {
+    "beit": lambda t: t.BeitModel(t.BeitConfig(**IMAGE)),
+    "beit_relative": lambda t: t.BeitModel(t.BeitConfig(**IMAGE, use_relative_position_bias=True)),
+    "beit_absolute_cls_pool": lambda t: t.BeitModel(
+        t.BeitConfig(**IMAGE, use_absolute_position_embeddings=True, use_mean_pooling=False)
+    ),
+    "data2vec_vision": lambda t: t.Data2VecVisionModel(
+        t.Data2VecVisionConfig(**IMAGE, use_relative_position_bias=True)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VISION))
+def test_vision_encoder_is_exact_from_the_folder(tmp_path, name):
+    """BEiT-style: layer scale, relative bias per layer (or absolute positions), and the pooler's
+    mean of the patch tokens, normalised (or the class token)."""
+    torch.manual_seed(0)
+    model = unit_scale(VISION[name](transformers))
+    source, ours = generate(tmp_path, model)
+    assert "Forward trust: guessed" not in source and "Forward trust: missing" not in source
+    pixels = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        theirs = model(pixel_values=pixels)
+    assert_exact(ours, theirs.last_hidden_state, pixels)
+    if model.config.use_mean_pooling and getattr(model, "pooler", None) is not None:
+        with torch.no_grad():
+            pooled = ours.pooler(ours(pixels))
+        torch.testing.assert_close(pooled, theirs.pooler_output, atol=1e-5, rtol=1e-5)
+
+
+def test_beit_bias_shared_by_all_layers_is_flagged(tmp_path):
+    """One table at the top for every layer (use_shared_relative_position_bias) is not computed
+    yet: the file must say so, never run without the bias."""
+    torch.manual_seed(0)
+    config = transformers.BeitConfig(**IMAGE, use_shared_relative_position_bias=True)
+    source, ours = generate(tmp_path, unit_scale(transformers.BeitModel(config)))
+    assert "Forward trust: missing" in source or "Forward trust: guessed" in source

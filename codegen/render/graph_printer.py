@@ -59,6 +59,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),
     "additive_padding_mask": ("additive_padding_mask", "helper:additive_padding_mask"),
     "masked_bias": ("masked_bias", "helper:masked_bias"),
+    "grid_relative_bias": ("grid_relative_bias", "helper:grid_relative_bias"),
     "apply_rotary_table": ("apply_rotary_table", "helper:apply_rotary_table"),
     "memory_or": ("memory_or", "helper:memory_or"),
     "causal_mask": ("causal_mask", "helper:causal_mask"),
@@ -255,6 +256,25 @@ def apply_rotary_table(x: torch.Tensor, sinusoidal: torch.Tensor | None) -> torc
     cos = torch.stack([cos, cos], dim=-1).reshape_as(sinusoidal)
     turned = torch.stack([-x[..., 1::2], x[..., ::2]], dim=-1).reshape_as(x)
     return x * cos + turned * sin
+''',
+    "grid_relative_bias": '''
+def grid_relative_bias(table: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """BEiT's relative position bias for a class token and height x width patches: `table` holds
+    one row per 2-D offset between two patches ((2h - 1)(2w - 1) rows), then rows for
+    class-to-patch, patch-to-class and class-to-class -> [1, heads, hw + 1, hw + 1]."""
+    rows = torch.arange(height, device=table.device).repeat_interleave(width)
+    cols = torch.arange(width, device=table.device).repeat(height)
+    dr = rows[:, None] - rows[None, :] + height - 1
+    dc = cols[:, None] - cols[None, :] + width - 1
+    n = height * width + 1
+    index = torch.zeros(n, n, dtype=torch.long, device=table.device)
+    index[1:, 1:] = dr * (2 * width - 1) + dc
+    distances = table.size(0)
+    index[0, :] = distances - 3
+    index[:, 0] = distances - 2
+    index[0, 0] = distances - 1
+    bias = table[index.view(-1)].view(n, n, -1)
+    return bias.permute(2, 0, 1).unsqueeze(0)
 ''',
     "masked_bias": '''
 def masked_bias(bias: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

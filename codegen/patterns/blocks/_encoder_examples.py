@@ -31,6 +31,8 @@ def example(name: str) -> Example:
         config, base = t.MPNetConfig(**TINY), t.MPNetModel
     elif name == "roformer":
         config, base = t.RoFormerConfig(**TINY, embedding_size=16), t.RoFormerModel
+    elif name.startswith("beit"):
+        return _vision(name)
     elif name == "megatron_bert":
         config, base = t.MegatronBertConfig(**TINY), t.MegatronBertModel
     else:
@@ -54,3 +56,74 @@ def example(name: str) -> Example:
     return Example(
         model, (ids, mask), {k: v for k, v in metadata.items() if not isinstance(v, dict)}
     )
+
+
+def _vision(name: str) -> Example:
+    import torch
+    import transformers as t
+
+    config = t.BeitConfig(
+        image_size=16,
+        patch_size=8,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=32,
+        use_relative_position_bias=name == "beit_relative",
+    )
+    pooled = name == "beit_pooled"
+    # The library's own class (a subclass would be saved under its in-memory names).
+    model = _on_disk(_unit_scale(t.BeitModel(config).eval()), 1 if pooled else 0)
+    metadata = json.loads(config.to_json_string())
+    pixels = torch.randn(2, 3, 16, 16)
+    return Example(model, (pixels,), {k: v for k, v in metadata.items() if not isinstance(v, dict)})
+
+
+def _on_disk(model, output: int = 0):
+    """The library's model with its parameters registered under the names `save_pretrained`
+    writes (transformers 5 renames some families' modules in memory and back on saving, e.g.
+    BEiT's `layers.N.attention.q_proj` is `encoder.layer.N.attention.attention.query` on disk):
+    the layout users' folders hold. Its forward is the library's."""
+    import tempfile
+
+    import torch
+    import torch.nn as nn
+    from safetensors.torch import load_file
+
+    class OnDisk(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            object.__setattr__(self, "library", model)  # not a submodule: not in state_dict
+
+        def forward(self, *args):
+            return self.library(*args, return_dict=False)[output]
+
+    holder = OnDisk()
+    with tempfile.TemporaryDirectory() as folder:
+        model.save_pretrained(folder)
+        saved = load_file(f"{folder}/model.safetensors")
+    params = list(model.parameters())
+    for name, tensor in saved.items():
+        same = [p for p in params if p.shape == tensor.shape and torch.equal(p.detach(), tensor)]
+        owner = holder
+        *path, leaf = name.split(".")
+        for part in path:
+            if part not in owner._modules:
+                owner.add_module(part, nn.Module())
+            owner = owner._modules[part]
+        owner.register_parameter(leaf, same[0])
+    return holder
+
+
+def _unit_scale(model):
+    import torch
+
+    with torch.no_grad():  # unit-scale weights: a wrong scale or order shows above the tolerance
+        for n, p in model.named_parameters():
+            if p.dim() >= 2:
+                p.normal_(0, p[0].numel() ** -0.5)
+            elif n.endswith("bias"):
+                p.normal_(0, 0.1)
+            else:
+                p.normal_(1, 0.2)
+    return model

@@ -176,10 +176,15 @@ class VisionEmbeddings(BlockPattern):
         fronts = [t for t in params if len(t.shape) == 3 and tuple(t.shape[:2]) == (1, 1)]
         tables = [t for t in params if len(t.shape) == 3 and t.shape[0] == 1 and t.shape[1] > 1]
         unused = [t for t in params if re.fullmatch(MASK_TOKEN, t.attr) and len(t.shape) <= 2]
-        if not fronts or len(tables) != 1 or len(fronts) + 1 + len(unused) != len(params):
+        # No position table: positions enter in the attention (BEiT's relative bias), where
+        # config.json does not say there is an absolute table (its use_absolute_position_embeddings).
+        absolute = ctx.resolver.evidence("use_absolute_position_embeddings")
+        if not tables and (absolute is None or absolute[1] is not False):
+            return None
+        if not fronts or len(tables) > 1 or len(fronts) + len(tables) + len(unused) != len(params):
             return None
         fronts.sort(key=lambda t: re.fullmatch(CLASS_TOKEN, t.attr) is None)  # class token first
-        found = (members[0].attr, [t.attr for t in fronts], tables[0].attr)
+        found = (members[0].attr, [t.attr for t in fronts], tables[0].attr if tables else None)
         return Match(self, len(params) + 1, found)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -196,7 +201,7 @@ class VisionEmbeddings(BlockPattern):
             kwargs={"dim": 1},
             comment=" then ".join(fronts) + " in front of the patches",
         )
-        g.output(g.call_function("add", x, g.getattr((table,))))
+        g.output(g.call_function("add", x, g.getattr((table,))) if table else x)
 
     @staticmethod
     def examples():
