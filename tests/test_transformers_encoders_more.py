@@ -164,3 +164,57 @@ def test_beit_bias_shared_by_all_layers_is_flagged(tmp_path):
     config = transformers.BeitConfig(**IMAGE, use_shared_relative_position_bias=True)
     source, ours = generate(tmp_path, unit_scale(transformers.BeitModel(config)))
     assert "Forward trust: missing" in source or "Forward trust: guessed" in source
+
+
+def clip_model(**text):
+    small = dict(num_hidden_layers=2, intermediate_size=64)
+    return transformers.CLIPModel(
+        transformers.CLIPConfig(
+            text_config=dict(
+                **small,
+                vocab_size=100,
+                max_position_embeddings=16,
+                **{"hidden_size": 32, "num_attention_heads": 4, "eos_token_id": 99, **text},
+            ),
+            vision_config=dict(
+                **small, image_size=32, patch_size=8, hidden_size=32, num_attention_heads=4
+            ),
+            projection_dim=16,
+        )
+    )
+
+
+def clip_inputs(eos: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(1)
+    ids = torch.randint(2, 99, (3, 11))
+    ids[:, 8] = eos  # each text ends at its end-of-text token, then padding
+    mask = torch.ones(3, 11, dtype=torch.long)
+    mask[:, 9:] = 0
+    return ids, torch.randn(2, 3, 32, 32), mask
+
+
+@pytest.mark.parametrize("eos", [99, 2])
+def test_clip_model_gives_the_library_logits_per_image(tmp_path, eos):
+    """Both towers (the text one causal, the vision one not, sharing their layer classes), each
+    pooled (end-of-text token; class token after post_layernorm), projected and compared."""
+    torch.manual_seed(0)
+    model = clip_model(eos_token_id=eos)
+    model = unit_scale(model)
+    source, ours = generate(tmp_path, model)
+    assert "Forward trust: guessed" not in source and "Forward trust: missing" not in source
+    ids, pixels, mask = clip_inputs(eos)
+    with torch.no_grad():
+        want = model(input_ids=ids, pixel_values=pixels, attention_mask=mask).logits_per_image
+    assert want.shape == (2, 3)
+    assert_exact(ours, want, ids, pixels, mask)
+
+
+def test_clip_towers_with_other_head_counts_are_flagged(tmp_path):
+    """config.json read by key name gives one head count to both towers: where text_config and
+    vision_config disagree, the file must not claim to be inferred."""
+    torch.manual_seed(0)
+    model = unit_scale(clip_model(num_attention_heads=2))
+    source, _ = generate(tmp_path, model)
+    flat = " ".join(source.split())
+    assert "Forward trust: guessed" in source
+    assert "num_attention_heads differently in its sub-configs" in flat

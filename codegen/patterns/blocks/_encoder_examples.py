@@ -33,6 +33,8 @@ def example(name: str) -> Example:
         config, base = t.RoFormerConfig(**TINY, embedding_size=16), t.RoFormerModel
     elif name.startswith("beit"):
         return _vision(name)
+    elif name == "clip":
+        return _clip()
     elif name == "megatron_bert":
         config, base = t.MegatronBertConfig(**TINY), t.MegatronBertModel
     else:
@@ -127,3 +129,37 @@ def _unit_scale(model):
             else:
                 p.normal_(1, 0.2)
     return model
+
+
+def _clip() -> Example:
+    import torch
+    import transformers as t
+
+    small = dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=4, intermediate_size=32)
+    config = t.CLIPConfig(
+        text_config=dict(**small, vocab_size=50, max_position_embeddings=16, eos_token_id=49),
+        vision_config=dict(**small, image_size=16, patch_size=8),
+        projection_dim=8,
+    )
+
+    class Reference(t.CLIPModel):
+        def forward(self, input_ids, pixel_values, attention_mask):  # type: ignore[override]
+            out = super().forward(
+                input_ids=input_ids, pixel_values=pixel_values, attention_mask=attention_mask
+            )
+            return out.logits_per_image
+
+    model = _unit_scale(Reference(config).eval())
+
+    torch.manual_seed(0)
+    ids = torch.randint(2, 49, (3, 7))
+    ids[:, 5] = 49  # each text ends with its end-of-text token, then padding
+    mask = torch.ones(3, 7, dtype=torch.long)
+    mask[:, 6:] = 0
+    metadata = json.loads(config.to_json_string())
+    return Example(model, (ids, torch.randn(2, 3, 16, 16), mask), _plain(metadata))
+
+
+def _plain(config: dict) -> dict:
+    """config.json's values as they are saved, sub-configs (text_config, vision_config) kept."""
+    return {k: _plain(v) if isinstance(v, dict) else v for k, v in config.items()}

@@ -85,6 +85,7 @@ ENCODER_TYPES = (
     "ernie",
     "megatron-bert",
     "splinter",
+    "clip",  # CLIPModel: both towers' attentions; the text tower applies its causal mask itself
 )
 # Text encoders that attend only to earlier positions, as decoders do (CLIP's text tower).
 CAUSAL_ENCODER_TYPES = ("clip_text_model",)

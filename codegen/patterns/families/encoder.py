@@ -47,6 +47,9 @@ EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm"
 POOLED_NORM = r"post_layernorm|ln_post|fc_norm"
 POOLER = r"pooler"
 EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
+# Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
+# may share its layer classes, attends to all: the text model applies the causal mask (CLIP).
+CAUSAL_TEXT_TOWER_TYPES = ("clip",)
 CLASS_TOKEN = r"cls_token|class_token|class_embedding"
 MASK_TOKEN = r"mask_token"
 
@@ -262,9 +265,12 @@ class EncoderModel(BlockPattern):
             m is not None for m in (project, norm, pooler, embed_norm, pooled_norm)
         ):
             return None
+        text = ctx.role(embed[0]) == "TextEmbeddings"
+        model_type = ctx.resolver.evidence("model_type")
+        causal = text and model_type is not None and model_type[1] in CAUSAL_TEXT_TOWER_TYPES
         found = (
             embed[0].attr,
-            ctx.role(embed[0]) == "TextEmbeddings",
+            (text, causal),
             ctx.takes(embed[0], "token_type_ids"),
             project.attr if project else None,
             encoder[0].attr,
@@ -275,13 +281,19 @@ class EncoderModel(BlockPattern):
         return Match(self, len(members), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        embed, text, segments, project, encoder, norm, pooler, embed_norm = match.found
+        embed, (text, causal), segments, project, encoder, norm, pooler, embed_norm = match.found
         if text:
             ids = g.input("input_ids")
             attention_mask = g.input("attention_mask", optional=True)
             args = (ids, g.input("token_type_ids", optional=True)) if segments else (ids,)
             x = g.call_module((embed,), *args, comment="[batch, seq, d_model]")
             mask = g.call_function("padding_mask", attention_mask, name="mask")
+            if causal:
+                seq = g.call_method("size", ids, 1, inline=True)
+                device = g.call_method("device", ids, inline=True)
+                mask = g.call_function(
+                    "causal_padding_mask", mask, seq, device, name="mask", comment="earlier only"
+                )
         else:
             x = g.call_module((embed,), g.input("pixel_values"), comment="[batch, seq, d_model]")
             mask = None
