@@ -40,6 +40,7 @@ TEXT = {
     "data2vec_text": lambda t: t.Data2VecTextModel(t.Data2VecTextConfig(**DENSE, pad_token_id=1)),
     "ernie": lambda t: t.ErnieModel(t.ErnieConfig(**DENSE)),
     "megatron_bert": lambda t: t.MegatronBertModel(t.MegatronBertConfig(**DENSE)),
+    "nomic_bert": lambda t: t.NomicBertModel(t.NomicBertConfig(**DENSE)),
     "splinter": lambda t: t.SplinterModel(t.SplinterConfig(**DENSE)),
     "xlm_roberta": lambda t: t.XLMRobertaModel(t.XLMRobertaConfig(**DENSE, pad_token_id=1)),
 }

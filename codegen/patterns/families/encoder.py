@@ -14,7 +14,7 @@ import re
 
 
 from codegen.ir.graph import Graph
-from codegen.patterns.blocks.attention import ROTARY_TABLE_TYPES
+from codegen.patterns.blocks.attention import ROTARY_TABLE_TYPES, ROTARY_TYPES
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -42,7 +42,7 @@ PADDED_POSITION_TYPES = (
 PROJECT = r"embeddings_project|embedding_hidden_mapping_in"
 FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm"
 # A norm between the embeddings and the first layer (CLIP's vision tower spells it pre_layrnorm).
-EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm"
+EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm|emb_ln"
 # A norm of the pooled token only (CLIP vision): not part of the last hidden state.
 POOLED_NORM = r"post_layernorm|ln_post|fc_norm"
 POOLER = r"pooler"
@@ -77,7 +77,7 @@ class TextEmbeddings(BlockPattern):
         if tokens is None or len(used) != len(members):
             return None  # (a norm is optional: CLIP's text embeddings are a plain sum)
         model_type = ctx.resolver.evidence("model_type")
-        rotates = model_type is not None and model_type[1] in ROTARY_TABLE_TYPES
+        rotates = model_type is not None and model_type[1] in ROTARY_TABLE_TYPES + ROTARY_TYPES
         if positions is None and not rotates:
             return None  # positions enter in the attention only where config.json says so
         padded = positions is not None and model_type is not None
