@@ -69,7 +69,7 @@ SHOWN_BY_SHAPES = frozenset("""
     pooler_output_size num_labels use_swiglu_ffn projection_dim use_mean_pooling
     in_channels out_channels latent_channels block_out_channels layers_per_block down_block_types
     up_block_types mid_block_type add_attention mid_block_add_attention use_quant_conv
-    use_post_quant_conv
+    use_post_quant_conv num_vq_embeddings vq_embed_dim
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.
