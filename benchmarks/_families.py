@@ -36,7 +36,7 @@ _UNET = dict(  # added by diffusers16: the tiny U-Net the variants below start f
 class Family:
     library: str  # "transformers" | "diffusers"
     build: Callable[[Any], torch.nn.Module]  # given the library module
-    kind: str  # decoder | encoder | vision | unet | vae
+    kind: str  # decoder | encoder | vision | dual (text and image towers) | unet | vae
 
 
 def _t(cls: str, config: str, **kw: Any) -> Callable[[Any], torch.nn.Module]:
@@ -317,7 +317,9 @@ FAMILIES: dict[str, Family] = {
     ),
     "splinter": Family("transformers", _t("SplinterModel", "SplinterConfig", **DENSE), "encoder"),
     "modernbert": Family(
-        "transformers", _t("ModernBertModel", "ModernBertConfig", **DENSE, pad_token_id=0), "encoder"
+        "transformers",
+        _t("ModernBertModel", "ModernBertConfig", **DENSE, pad_token_id=0),
+        "encoder",
     ),
     # vision: pixel_values -> last hidden state or logits
     "vit": Family(
@@ -333,6 +335,43 @@ FAMILIES: dict[str, Family] = {
         "transformers",
         _t("CLIPVisionModel", "CLIPVisionConfig", **IMAGE, intermediate_size=64),
         "vision",
+    ),
+    # vision encoders added by encoders15
+    "beit": Family(
+        "transformers", _t("BeitModel", "BeitConfig", **IMAGE, intermediate_size=64), "vision"
+    ),
+    "beit_relative": Family(
+        "transformers",
+        _t(
+            "BeitModel",
+            "BeitConfig",
+            **IMAGE,
+            intermediate_size=64,
+            use_relative_position_bias=True,
+        ),
+        "vision",
+    ),
+    "data2vec_vision": Family(
+        "transformers",
+        _t(
+            "Data2VecVisionModel",
+            "Data2VecVisionConfig",
+            **IMAGE,
+            intermediate_size=64,
+            use_relative_position_bias=True,
+        ),
+        "vision",
+    ),
+    "clip": Family(  # both towers: (input_ids, pixel_values, attention_mask) -> logits_per_image
+        "transformers",
+        lambda t: t.CLIPModel(
+            t.CLIPConfig(
+                text_config=dict(**DENSE, eos_token_id=99),
+                vision_config=dict(**IMAGE, intermediate_size=64),
+                projection_dim=16,
+            )
+        ),
+        "dual",
     ),
     "resnet": Family(
         "transformers",
@@ -564,6 +603,14 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
             theirs["attention_mask"] = mask
         if _takes(ours, "type"):
             theirs["token_type_ids"] = (torch.arange(11) >= 5).long().expand(2, -1)
+    elif kind == "dual":  # three texts (ending at their end-of-text token, then padding), 2 images
+        ids = torch.randint(2, 99, (3, 11))
+        ids[:, 8] = model.config.text_config.eos_token_id
+        mask = torch.ones(3, 11, dtype=torch.long)
+        mask[:, 9:] = 0
+        theirs = {"input_ids": ids, "pixel_values": torch.randn(2, 3, 32, 32)}
+        if _takes(ours, "mask"):
+            theirs["attention_mask"] = mask
     elif kind == "vision":
         theirs = {"pixel_values": torch.randn(2, 3, 32, 32)}
     elif kind in ("unet", "unet1d"):
@@ -590,7 +637,7 @@ def _takes(params: list[str], word: str) -> bool:
 
 
 def _main_output(out: Any) -> torch.Tensor:
-    for name in ("logits", "last_hidden_state", "sample"):
+    for name in ("logits", "logits_per_image", "last_hidden_state", "sample"):
         if hasattr(out, name):
             return getattr(out, name)
     return out[0] if isinstance(out, tuple) else out

@@ -18,7 +18,7 @@ from codegen.ir.graph import Graph, Slice, Value
 from codegen.keytree import build_tree
 from codegen.naming import role_names
 from codegen.load import TensorTable
-from codegen.load.hf_config import CONFIG_NAME, unused_config_keys
+from codegen.load.hf_config import CONFIG_NAME, conflicting_config_keys, unused_config_keys
 from codegen.patterns.registry import synonyms
 from codegen.safetext import printable
 
@@ -153,12 +153,20 @@ def _flag_unused_config(top: ClassDef, config: Any, resolver: ChoiceResolver) ->
     if not isinstance(config, dict):
         return []
     unused = unused_config_keys(config, resolver.consumed)
-    if not unused:
+    differ = conflicting_config_keys(config, resolver.consumed)
+    if not unused and not differ:
         return []
-    names = ", ".join(printable(k) for k in unused)
-    note = (
-        f"config.json sets {names}, which this file does not use and which may change the forward"
-    )
+    notes = []
+    if unused:
+        names = ", ".join(printable(k) for k in unused)
+        notes.append(
+            f"config.json sets {names}, which this file does not use and which may change the "
+            "forward"
+        )
+    if differ:
+        names = ", ".join(printable(k) for k in differ)
+        notes.append(f"config.json sets {names} differently in its sub-configs; one value is used")
+    note = "; ".join(notes)
     if top.forward.trust == "inferred":
         top.forward.trust = "guessed"
         top.forward.trust_note = note

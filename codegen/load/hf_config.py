@@ -53,6 +53,9 @@ NO_FORWARD_EFFECT = frozenset("""
     original_max_position_embeddings auxiliary_loss_weight semantic_loss_ignore_index
     summary_activation summary_proj_to_labels summary_type summary_use_proj encoder_stride
     out_features out_indices stage_names reshape_hidden_states slow_but_exact
+    logit_scale_init_value
+    use_auxiliary_head auxiliary_channels auxiliary_num_convs
+    auxiliary_concat_input pool_scales add_fpn
     _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
     shift_factor latents_mean latents_std
     """.split())
@@ -63,7 +66,7 @@ SHOWN_BY_SHAPES = frozenset("""
     n_positions n_ctx type_vocab_size task_type_vocab_size num_channels image_size patch_size
     word_embed_proj_dim attention_bias mlp_bias qkv_bias use_qkv_bias use_bias bias enable_bias
     add_cross_attention tie_word_embeddings mlp_ratio qk_layernorm use_mask_token
-    pooler_output_size num_labels use_swiglu_ffn projection_dim
+    pooler_output_size num_labels use_swiglu_ffn projection_dim use_mean_pooling
     in_channels out_channels latent_channels block_out_channels layers_per_block down_block_types
     up_block_types mid_block_type add_attention mid_block_add_attention use_quant_conv
     use_post_quant_conv num_vq_embeddings vq_embed_dim
@@ -161,3 +164,20 @@ def unused_config_keys(config: dict[str, Any], consumed: set[str]) -> list[str]:
 
     visit(config)
     return sorted(set(out))
+
+
+def conflicting_config_keys(config: dict[str, Any], consumed: set[str]) -> list[str]:
+    """Keys a pattern used that config.json sets to different values in different places (a
+    two-tower model's text_config and vision_config heads): evidence is read by key name, so one
+    value served every class, and the classes of the other tower may be wrong."""
+    values: dict[str, list[Any]] = {}
+
+    def visit(table: dict[str, Any]) -> None:
+        for key, value in table.items():
+            if isinstance(value, dict):
+                visit(value)
+            elif key in consumed and key not in NO_FORWARD_EFFECT and not DROPOUT.fullmatch(key):
+                values.setdefault(key, []).append(value)
+
+    visit(config)
+    return sorted(k for k, vs in values.items() if any(v != vs[0] for v in vs[1:]))

@@ -59,6 +59,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),
     "additive_padding_mask": ("additive_padding_mask", "helper:additive_padding_mask"),
     "masked_bias": ("masked_bias", "helper:masked_bias"),
+    "eos_tokens": ("eos_tokens", "helper:eos_tokens"),
+    "similarity_logits": ("similarity_logits", "helper:similarity_logits"),
+    "grid_relative_bias": ("grid_relative_bias", "helper:grid_relative_bias"),
     "apply_rotary_table": ("apply_rotary_table", "helper:apply_rotary_table"),
     "memory_or": ("memory_or", "helper:memory_or"),
     "causal_mask": ("causal_mask", "helper:causal_mask"),
@@ -255,6 +258,45 @@ def apply_rotary_table(x: torch.Tensor, sinusoidal: torch.Tensor | None) -> torc
     cos = torch.stack([cos, cos], dim=-1).reshape_as(sinusoidal)
     turned = torch.stack([-x[..., 1::2], x[..., ::2]], dim=-1).reshape_as(x)
     return x * cos + turned * sin
+''',
+    "grid_relative_bias": '''
+def grid_relative_bias(table: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """BEiT's relative position bias for a class token and height x width patches: `table` holds
+    one row per 2-D offset between two patches ((2h - 1)(2w - 1) rows), then rows for
+    class-to-patch, patch-to-class and class-to-class -> [1, heads, hw + 1, hw + 1]."""
+    rows = torch.arange(height, device=table.device).repeat_interleave(width)
+    cols = torch.arange(width, device=table.device).repeat(height)
+    dr = rows[:, None] - rows[None, :] + height - 1
+    dc = cols[:, None] - cols[None, :] + width - 1
+    n = height * width + 1
+    index = torch.zeros(n, n, dtype=torch.long, device=table.device)
+    index[1:, 1:] = dr * (2 * width - 1) + dc
+    distances = table.size(0)
+    index[0, :] = distances - 3
+    index[:, 0] = distances - 2
+    index[0, 0] = distances - 1
+    bias = table[index.view(-1)].view(n, n, -1)
+    return bias.permute(2, 0, 1).unsqueeze(0)
+''',
+    "eos_tokens": '''
+def eos_tokens(x: torch.Tensor, input_ids: torch.Tensor, eos_token_id: int) -> torch.Tensor:
+    """Each sequence's state at its first `eos_token_id` ([batch, seq, d] -> [batch, d]); an id of
+    2 takes the largest token id instead (CLIP configs written before the id was fixed)."""
+    if eos_token_id == 2:
+        index = input_ids.to(torch.int).argmax(dim=-1)
+    else:
+        index = (input_ids.to(torch.int) == eos_token_id).int().argmax(dim=-1)
+    return x[torch.arange(x.size(0), device=x.device), index]
+''',
+    "similarity_logits": '''
+def similarity_logits(
+    image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale: torch.Tensor
+) -> torch.Tensor:
+    """CLIP's scores: the cosine similarity of every image with every text, times
+    exp(logit_scale) -> [images, texts]."""
+    image_embeds = image_embeds / torch.pow(torch.sum(torch.pow(image_embeds, 2), -1, True), 0.5)
+    text_embeds = text_embeds / torch.pow(torch.sum(torch.pow(text_embeds, 2), -1, True), 0.5)
+    return (torch.matmul(text_embeds, image_embeds.t()) * logit_scale.exp()).t()
 ''',
     "masked_bias": '''
 def masked_bias(bias: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
