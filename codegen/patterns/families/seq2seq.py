@@ -2,7 +2,8 @@
 
 `Seq2SeqEncoder`: text (token embeddings scaled by sqrt(d_model) where config.json's
 `scale_embedding` says so, plus a learned position table whose first `position_offset` rows are
-unused, BART's 2), or audio (Whisper: two Conv1d + GELU over [batch, n_mels, frames], the second
+unused, BART's 2; or, where the checkpoint holds no table and config.json's model_type says the
+library computes it (Marian's LM drops it on save), fixed sinusoidal positions), or audio (Whisper: two Conv1d + GELU over [batch, n_mels, frames], the second
 halving the frames, then the position table), an optional `layernorm_embedding`, the layers given
 the padding mask, an optional final norm. `Seq2SeqDecoder`: the same embeddings for the target,
 then decoder layers (masked self-attention, cross-attention to the encoder's output, feed-forward).
@@ -32,6 +33,9 @@ EMBED_NORM = r"layernorm_embedding|layer_norm_embedding|embed_norm|emb_layer_nor
 FINAL_NORM = r"layer_norm|final_layer_norm|norm|ln_f|layernorm"
 CONVS = (r"conv1", r"conv2")
 # Learned position tables whose first rows are unused: position i is row i + offset.
+# Sinusoidal positions, sin features then cos features (not interleaved), that the library computes
+# and does not save (MarianMTModel drops embed_positions when it saves).
+SINUSOIDAL_TYPES = ("marian", "pegasus")
 POSITION_OFFSETS = {"bart": 2, "mbart": 2, "plbart": 2, "blenderbot": 0, "whisper": 0, "marian": 0}
 
 
@@ -51,12 +55,23 @@ def _embeddings(cls, ctx: BlockContext, members, stack) -> tuple | None:
     convs = [one_named([m for m in members if family(m) == "conv"], p) for p in CONVS]
     convs = convs if all(c is not None for c in convs) else []
     used = [m for m in (stack, tokens, positions, embed_norm, final, *convs) if m is not None]
-    if positions is None or len(used) != len(members) or (convs and tokens is not None):
+    if positions is None and (convs or not _sinusoidal(ctx)):
+        return None
+    if len(used) != len(members) or (convs and tokens is not None):
         return None
     return tokens, positions, embed_norm, final, convs
 
 
-def _text_choices(cls, ctx: BlockContext, tokens_attr: str, positions_attr: str) -> tuple:
+def _sinusoidal(ctx: BlockContext) -> str:
+    """What says a stack without a stored position table computes sinusoidal positions: the
+    model type of a library that drops the fixed table when it saves (Marian), or ""."""
+    model_type = ctx.resolver.evidence("model_type")
+    if model_type and model_type[1] in SINUSOIDAL_TYPES:
+        return f"{model_type[0]} {model_type[1]!r}"
+    return ""
+
+
+def _text_choices(cls, ctx: BlockContext, tokens_attr: str, positions_attr: str | None) -> tuple:
     """Embedding scale and the row of position 0: choices, settled by config.json."""
     model_type = ctx.resolver.evidence("model_type")
     cite = f"{model_type[0]} {model_type[1]!r}" if model_type else ""
@@ -72,6 +87,8 @@ def _text_choices(cls, ctx: BlockContext, tokens_attr: str, positions_attr: str)
     )
     if said is not None and scale.source == "default":
         scale.source, scale.note = "metadata", said[0]
+    if positions_attr is None:  # no table: no row to choose
+        return scale, None
     known = POSITION_OFFSETS.get(model_type[1], 0) if model_type else 0
     row = ctx.choose(
         cls,
@@ -118,6 +135,10 @@ class _Stack(BlockPattern):
             )
             choices.append(a)
             activation = a.value
+        elif positions is None:  # computed, not stored: the width is the embeddings' own
+            scale, _ = _text_choices(cls, ctx, tokens.attr if tokens else stack.attr, None)
+            choices += [scale]
+            scale_width = "x" if scale.value == "sqrt_d_model" else None
         else:
             scale, row = _text_choices(cls, ctx, (tokens or positions).attr, positions.attr)
             choices += [scale, row]
@@ -129,7 +150,7 @@ class _Stack(BlockPattern):
             first_row = int(row.value)
         found = (
             tokens.attr if tokens else None,
-            positions.attr,
+            positions.attr if positions else None,
             embed_norm.attr if embed_norm else None,
             stack.attr,
             final.attr if final else None,
@@ -158,10 +179,21 @@ class _Stack(BlockPattern):
             x = g.call_module((tokens,), g.input(name), comment="[batch, seq, d_model]")
         else:
             x = g.input("x")  # token embeddings from the model's shared table
+        if scale_width == "x":  # d_model is the embeddings' width
+            scale_width = g.call_method("size", x, -1, inline=True)
         if scale_width is not None:
             root = g.call_function("sqrt", scale_width, inline=True)
             x = g.call_function("mul", x, root, comment="scaled by sqrt(d_model)")
         seq = g.call_method("size", x, 1, inline=True)
+        if positions is None:
+            table = g.call_function(
+                "sinusoidal_positions",
+                seq,
+                g.call_method("size", x, -1, inline=True),
+                g.call_method("device", x, inline=True),
+                inline=True,
+            )
+            return g.call_function("add", x, table, comment="fixed sinusoidal positions")
         device = g.call_method("device", x, inline=True)
         pos = g.call_function(
             "arange", seq, kwargs={"device": device}, name="positions", inline=bool(first_row)
