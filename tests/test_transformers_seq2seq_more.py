@@ -7,6 +7,7 @@ forward. Same harness as tests/test_transformers_seq2seq.py."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 
 import pytest
@@ -15,6 +16,7 @@ import torch
 transformers = pytest.importorskip("transformers")
 from safetensors.torch import load_file  # noqa: E402
 
+from codegen.cli.main import main  # noqa: E402
 from tests.test_transformers_families import UNUSED_NOTE, build_from, generate  # noqa: E402
 from tests.test_transformers_seq2seq import BART, T5  # noqa: E402
 
@@ -36,6 +38,10 @@ FAMILIES = {
     "umt5_lm": lambda t: t.UMT5ForConditionalGeneration(t.UMT5Config(**T5_V11)),
     "pegasus": lambda t: t.PegasusModel(t.PegasusConfig(**BART)),
     "mbart_lm": lambda t: t.MBartForConditionalGeneration(t.MBartConfig(**BART)),
+    "plbart": lambda t: t.PLBartModel(t.PLBartConfig(**BART)),  # post-norm, scaled embeddings
+    # post-norm; the decoder norms its token embeddings before adding the positions
+    "blenderbot_small": lambda t: t.BlenderbotSmallModel(t.BlenderbotSmallConfig(**BART)),
+    "blenderbot": lambda t: t.BlenderbotModel(t.BlenderbotConfig(**BART)),
     # MarianMTModel saves no position tables: its sinusoidal ones are computed
     "marian_lm": lambda t: t.MarianMTModel(
         t.MarianConfig(
@@ -114,3 +120,46 @@ def test_umt5_layers_each_add_their_own_table(tmp_path):
         before = ours(ids, mask, target)
         table.mul_(3.0)
         assert not torch.allclose(ours(ids, mask, target), before)
+
+
+def test_t5_checkpoint_with_an_unused_cross_attention_table(tmp_path):
+    """Older T5 checkpoints (t5-small's) also hold a bias table in the first decoder layer's
+    cross-attention, which the library ignores: it strict-loads, and the output stays exact."""
+    from safetensors.torch import save_file
+
+    model = build_from(FAMILIES["t5_lm"])
+    folder = tmp_path / "hf"
+    model.save_pretrained(folder)
+    state = load_file(folder / "model.safetensors")
+    heads = model.config.num_heads
+    key = "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight"
+    state[key] = torch.randn(model.config.relative_attention_num_buckets, heads)
+    save_file(state, folder / "model.safetensors", metadata={"format": "pt"})
+    out = tmp_path / "model.py"
+    assert main(["generate", str(folder), "-o", str(out)]) == 0
+    spec = importlib.util.spec_from_file_location(f"gen_{id(out)}", out)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ours = module.RecoveredModel().eval()
+    ours.load_state_dict(state, strict=True)
+    (ids, mask, target), kwargs = inputs("t5_lm")
+    with torch.no_grad():
+        want = model(**kwargs).logits
+        torch.testing.assert_close(ours(ids, mask, target), want, atol=1e-5, rtol=1e-5)
+
+
+NOT_YET = {  # family -> what the generated file must name as missing
+    "m2m100": lambda t: t.M2M100Model(t.M2M100Config(**BART)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_YET))
+def test_family_not_yet_supported_says_where(tmp_path, name):
+    """Never a silent wrong forward: fairseq's padding-aware positions are named as missing."""
+    model = build_from(NOT_YET[name])
+    folder, out, module = generate(tmp_path, model)
+    assert "non-padding tokens" in out.read_text()
+    ours = module.RecoveredModel().eval()
+    ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
+    with pytest.raises(NotImplementedError):
+        ours.encoder(torch.randint(3, 100, (2, 5)))

@@ -54,6 +54,8 @@ NO_FORWARD_EFFECT = frozenset("""
     out_features out_indices stage_names reshape_hidden_states slow_but_exact
     _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
     shift_factor latents_mean latents_std
+    encoder_no_repeat_ngram_size no_repeat_ngram_size early_stopping length_penalty max_length
+    num_beams
     """.split())
 # Sizes and presence flags the checkpoint's shapes and keys already show.
 SHOWN_BY_SHAPES = frozenset("""
