@@ -58,6 +58,8 @@ NO_FORWARD_EFFECT = frozenset("""
     auxiliary_concat_input pool_scales add_fpn
     _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
     shift_factor latents_mean latents_std
+    encoder_no_repeat_ngram_size no_repeat_ngram_size early_stopping length_penalty max_length
+    num_beams
     """.split())
 # Sizes and presence flags the checkpoint's shapes and keys already show.
 SHOWN_BY_SHAPES = frozenset("""
@@ -70,6 +72,9 @@ SHOWN_BY_SHAPES = frozenset("""
     in_channels out_channels latent_channels block_out_channels layers_per_block down_block_types
     up_block_types mid_block_type add_attention mid_block_add_attention use_quant_conv
     use_post_quant_conv num_vq_embeddings vq_embed_dim
+    d_ff d_kv num_decoder_layers relative_attention_num_buckets is_gated_act encoder_layers
+    decoder_layers encoder_ffn_dim decoder_ffn_dim decoder_vocab_size
+    share_encoder_decoder_embeddings
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.

@@ -58,6 +58,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "softcapped_attention": ("softcapped_attention", "helper:softcapped_attention"),
     "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),
     "additive_padding_mask": ("additive_padding_mask", "helper:additive_padding_mask"),
+    "additive_causal_mask": ("additive_causal_mask", "helper:additive_causal_mask"),
+    "sinusoidal_positions": ("sinusoidal_positions", "helper:sinusoidal_positions"),
     "masked_bias": ("masked_bias", "helper:masked_bias"),
     "eos_tokens": ("eos_tokens", "helper:eos_tokens"),
     "similarity_logits": ("similarity_logits", "helper:similarity_logits"),
@@ -245,6 +247,24 @@ def additive_padding_mask(bias: torch.Tensor, attention_mask: torch.Tensor | Non
         return bias
     padding = attention_mask[:, None, None, :] == 0
     return bias.masked_fill(padding, -3.4028234663852886e38)
+''',
+    "additive_causal_mask": '''
+def additive_causal_mask(bias: torch.Tensor) -> torch.Tensor:
+    """`bias` [1 or batch, heads, seq, seq] with every key after its query set to float32's
+    lowest value: each position attends to itself and the positions before it."""
+    seq = bias.size(-1)
+    future = torch.ones(seq, seq, dtype=torch.bool, device=bias.device).triu(1)
+    return bias.masked_fill(future, -3.4028234663852886e38)
+''',
+    "sinusoidal_positions": '''
+def sinusoidal_positions(seq: int, dim: int, device: torch.device) -> torch.Tensor:
+    """[seq, dim] fixed positions: sin(position * 10000 ** (-2i / dim)) in the first half of the
+    features, cos of the same in the second (not interleaved), computed in float64."""
+    position = torch.arange(seq, dtype=torch.float64, device=device)[:, None]
+    half = (dim + 1) // 2
+    rate = torch.pow(10000.0, -2.0 * torch.arange(half, dtype=torch.float64, device=device) / dim)
+    angles = position * rate[None, :]
+    return torch.cat((torch.sin(angles), torch.cos(angles[:, : dim // 2])), dim=1).float()
 ''',
     "apply_rotary_table": '''
 def apply_rotary_table(x: torch.Tensor, sinusoidal: torch.Tensor | None) -> torch.Tensor:
