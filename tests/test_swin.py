@@ -182,3 +182,23 @@ def test_window_attention_recomputes_the_index_without_the_buffer(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=ATOL, rtol=1e-4)
         torch.testing.assert_close(model(x, mask), reference(x, mask), atol=ATOL, rtol=1e-4)
+
+
+def test_transformers_swin_state_dict_in_memory_exact(tmp_path):
+    """transformers 5 holds Swin as `attention.q_proj`, `attention.relative_position_bias.*` and
+    `mlp.fc1` in memory (save_pretrained writes the older names): a torch.save of that state dict,
+    with a trainer's config naming the activation, is exact too."""
+    config = transformers.SwinConfig(**CONFIGS["tiny"])
+    reference = _unit_scale(transformers.SwinForImageClassification(config))
+    state = reference.state_dict()
+    assert any(".relative_position_bias.relative_position_bias_table" in k for k in state)
+    ckpt = tmp_path / "swin.pt"
+    torch.save({"state_dict": state, "config": {"hidden_act": "gelu"}}, ckpt)
+    _, module = _generate(ckpt, tmp_path, "in_memory")
+    model = module.RecoveredModel().eval()
+    model.load_state_dict(state, strict=True)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        want = reference(pixel_values=x).logits
+        torch.testing.assert_close(model(x), want, atol=ATOL, rtol=1e-4)
+        torch.testing.assert_close(torch.jit.script(model)(x), want, atol=ATOL, rtol=1e-4)

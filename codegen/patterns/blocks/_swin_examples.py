@@ -8,14 +8,16 @@ from __future__ import annotations
 GELU = {"hidden_act": "gelu"}  # the MLP's activation: not in the weights, a config says it
 
 
-def transformers_layout(**kw):
-    """Example: transformers' SwinForImageClassification as saved (shifted windows, odd sizes)."""
+def transformers_layout(positions: int = 0, in_memory: bool = False):
+    """Example: transformers' SwinForImageClassification as save_pretrained writes it, or (in_memory)
+    as transformers 5 holds it (`attention.q_proj`, `attention.relative_position_bias.*`, `mlp`)."""
     import torch
 
     from codegen.patterns._kit import Example
 
     torch.manual_seed(0)
-    model = modules()["SwinClassifier"](**kw).eval()
+    hf = "memory" if in_memory else True
+    model = modules()["SwinClassifier"](positions=positions, hf=hf).eval()
     return Example(model, (torch.randn(2, 3, 32, 32),), {"model_type": "swin", **GELU})
 
 
@@ -85,6 +87,22 @@ def modules():
             self.qkv = lambda x: torch.cat([self.query(x), self.key(x), self.value(x)], -1)
             self.proj = nn.Identity()
 
+    class PositionBias(nn.Module):  # transformers 5 in memory: the table in a class of its own
+        pass
+
+    class MemoryAttention(WindowAttention):  # ... and q_proj, k_proj, v_proj, o_proj
+        def __init__(self, dim: int, heads: int, window: int) -> None:
+            super().__init__(dim, heads, window, persistent=False)
+            del self.qkv, self.proj
+            self.q_proj, self.k_proj, self.v_proj = (nn.Linear(dim, dim) for _ in range(3))
+            self.o_proj = nn.Linear(dim, dim)
+            self.qkv = lambda x: torch.cat([self.q_proj(x), self.k_proj(x), self.v_proj(x)], -1)
+            object.__setattr__(self, "proj", self.o_proj)
+            table = self._parameters.pop("relative_position_bias_table")
+            self.relative_position_bias = PositionBias()
+            self.relative_position_bias.relative_position_bias_table = table
+            object.__setattr__(self, "relative_position_bias_table", table)
+
     class Dense(nn.Module):  # transformers' `output` / `intermediate`: one Linear
         def __init__(self, d_in: int, d_out: int, act=None) -> None:
             super().__init__()
@@ -114,7 +132,16 @@ def modules():
         def __init__(self, dim, heads, window, shift, persistent=True, hf=False):
             super().__init__()
             self.window, self.shift = window, shift
-            if hf:  # transformers' names, the feed-forward split in two classes
+            if hf == "memory":  # transformers 5's modules as they are in memory
+                self.layernorm_before = nn.LayerNorm(dim)
+                self.attention = MemoryAttention(dim, heads, window)
+                self.layernorm_after = nn.LayerNorm(dim)
+                self.mlp = Mlp(dim)
+                object.__setattr__(self, "norm1", self.layernorm_before)
+                object.__setattr__(self, "attn", self.attention)
+                object.__setattr__(self, "norm2", self.layernorm_after)
+                return
+            if hf:  # transformers' names as saved, the feed-forward split in two classes
                 self.layernorm_before = self.norm1 = nn.LayerNorm(dim)
                 self.attention = self.attn = Attention(dim, heads, window)
                 self.layernorm_after = self.norm2 = nn.LayerNorm(dim)
@@ -291,7 +318,9 @@ def modules():
             return x
 
     class SwinModel(nn.Module):  # transformers' layout as save_pretrained writes it
-        def __init__(self, dim=16, depths=(2, 2), heads=(2, 4), window=4, patch=2, positions=0):
+        def __init__(
+            self, dim=16, depths=(2, 2), heads=(2, 4), window=4, patch=2, positions=0, hf=True
+        ):
             super().__init__()
             self.embeddings = Embeddings(patch, dim, positions)
             stages = [
@@ -302,7 +331,7 @@ def modules():
                     window,
                     dim * 2**i if i < len(depths) - 1 else 0,
                     True,
-                    hf=True,
+                    hf=hf,
                 )
                 for i, (d, h) in enumerate(zip(depths, heads))
             ]

@@ -35,7 +35,8 @@ class SwinStage(BlockPattern):
         if merging:
             # The widths of the members as registered here (one stage): the classes they are
             # shared with across stages record another stage's.
-            width = blocks[0].io.in_width if blocks[0].io else None
+            io = blocks[0].io  # blocks keep the width: either end tells it
+            width = (io.in_width or io.out_width) if io else None
             io = merging[0].io
             wide, narrow = (io.in_width, io.out_width) if io else (None, None)
             if width is not None and (wide, narrow) == (4 * width, 2 * width):

@@ -64,7 +64,11 @@ class WindowAttention(BlockPattern):
         members = modules(cls)
         by_attr = {t.attr: t for t in tensors(cls)}
         table, index = by_attr.get(TABLE), by_attr.get(INDEX)
-        if table is None or table.kind != "parameter" or set(by_attr) - {TABLE, INDEX}:
+        # transformers 5 in memory: the table in a class of its own (`relative_position_bias`)
+        held = [m for m in members if ctx.role(m) == "WindowPositionBias"]
+        if len(held) == 1 and not by_attr:
+            members = [m for m in members if m is not held[0]]
+        elif held or table is None or table.kind != "parameter" or set(by_attr) - {TABLE, INDEX}:
             return None
         if any(family(m) != "linear" for m in members):
             return None
@@ -80,8 +84,8 @@ class WindowAttention(BlockPattern):
         out = one_named(rest, OUT) if len(rest) == 1 else None
         if len(rest) > 1 or (rest and out is None):
             return None
-        explains = len(members) + len(by_attr) + 1
-        window = table_window(cls, ctx, depth=0)
+        explains = len(members) + len(by_attr) + len(held) + 1
+        window = table_window(cls, ctx, depth=1 if held else 0)
         if window is None:
             return Match(
                 self, explains, missing=f"a {TABLE} whose rows are not (2 * window - 1) ** 2"
@@ -93,17 +97,22 @@ class WindowAttention(BlockPattern):
                 explains,
                 missing=f"the window: {TABLE} says {window}, {config[0]} says {config[1]!r}",
             )
-        found = (projections, out.attr if out else None, window, index is not None)
+        bias = held[0].attr if held else (TABLE, INDEX if index is not None else None)
+        found = (projections, out.attr if out else None, window, bias)
         return Match(self, explains, found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        projections, out, window, has_index = match.found
+        projections, out, window, bias_from = match.found
         x = g.input("x")
         mask = g.input("mask", optional=True)
         batch = g.call_method("size", x, 0, name="batch")
         seq = g.call_method("size", x, 1, name="seq")
-        table = g.getattr((TABLE,))
-        heads = g.call_method("size", table, 1, name="heads", comment="the table's columns")
+        if isinstance(bias_from, str):  # the class holding the table gives the bias
+            bias = g.call_module((bias_from,), name="bias", comment=f"{window}x{window} windows")
+            heads = g.call_method("size", bias, 1, name="heads")
+        else:
+            table = g.getattr((TABLE,))
+            heads = g.call_method("size", table, 1, name="heads", comment="the table's columns")
         if len(projections) == 1:
             qkv = g.call_module(projections, x, inline=True)
             qkv = g.call_method("view", qkv, batch, seq, 3, heads, -1, inline=True)
@@ -120,15 +129,8 @@ class WindowAttention(BlockPattern):
                 return g.call_method("transpose", y, 1, 2, name=name, inline=True)
 
             q, k, v = (split(a, n) for a, n in zip(projections, "qkv"))
-        index = g.getattr((INDEX,)) if has_index else None
-        bias = g.call_function(
-            "window_position_bias",
-            g.getattr((TABLE,)),
-            window,
-            index,
-            name="bias",
-            comment=f"{window}x{window} windows: the table has {(2 * window - 1) ** 2} rows",
-        )
+        if not isinstance(bias_from, str):
+            bias = position_bias(g, window, bias_from[1] is not None)
         bias = g.call_function("window_attention_bias", bias, mask, batch, name="bias")
         y = g.call_function(
             "scaled_dot_product_attention", q, k, v, kwargs={"attn_mask": bias}, name="y"
@@ -145,6 +147,47 @@ class WindowAttention(BlockPattern):
 
         attn = zoo()["WindowAttention"](16, 2, 4)
         return [Example(attn, (torch.randn(6, 16, 16),))]
+
+
+def position_bias(g: Graph, window: int, has_index: bool):
+    """bias [1, heads, window^2, window^2] from the class's table (and index, where it has it)."""
+    return g.call_function(
+        "window_position_bias",
+        g.getattr((TABLE,)),
+        window,
+        g.getattr((INDEX,)) if has_index else None,
+        name="bias",
+        comment=f"{window}x{window} windows: the table has {(2 * window - 1) ** 2} rows",
+    )
+
+
+class WindowPositionBias(BlockPattern):
+    """A class holding only the table (transformers 5's `relative_position_bias`, as it is in
+    memory): `forward()` gives the bias, [1, heads, window^2, window^2]."""
+
+    role = "WindowPositionBias"
+    priority = 30
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        by_attr = {t.attr: t for t in tensors(cls)}
+        if modules(cls) or TABLE not in by_attr or set(by_attr) - {TABLE, INDEX}:
+            return None
+        window = table_window(cls, ctx, depth=0)
+        if window is None:
+            return None
+        return Match(self, len(by_attr) + 1, (window, INDEX in by_attr))
+
+    def forward(self, match: Match, g: Graph) -> None:
+        g.output(position_bias(g, *match.found))
+
+    def example_inputs(self, match: Match, cls) -> list:
+        return []
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._swin_examples import transformers_layout
+
+        return [transformers_layout(in_memory=True)]
 
 
 class WindowAttentionOutput(BlockPattern):
