@@ -13,7 +13,7 @@ from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder, Un
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
 from codegen.analyze.evidence import recorded_choices
-from codegen.ir import Call, ClassDef, Module, ModelIR, Param, Ref, Source
+from codegen.ir import Call, ClassDef, IOSpec, Module, ModelIR, Param, Ref, Source
 from codegen.ir.graph import Graph, Slice, Value
 from codegen.keytree import build_tree
 from codegen.naming import role_names
@@ -89,7 +89,7 @@ def _analyze(
     # Classes are named by what their forward is (BasicBlock, Attention): a first pass finds the
     # roles and is forgotten; the second runs under the new names, so choices are addressed by them.
     made, used = len(resolver.made), set(resolver.used_hints)
-    _infer_forwards(classes, resolver, recorded)
+    _infer_forwards(classes, resolver, recorded, structure.groups)
     del resolver.made[made:]
     resolver.used_hints = used
     paths = {g.name: g.instances[0].node.path for g in structure.groups}
@@ -105,7 +105,7 @@ def _analyze(
             {c.name for c in classes},
         ),
     )
-    _infer_forwards(classes, resolver, recorded)
+    _infer_forwards(classes, resolver, recorded, structure.groups)
     for group in structure.groups:
         if group.optional:
             cls = next(c for c in classes if group.instances[0].module.type_name == c.name)
@@ -171,6 +171,7 @@ def _infer_forwards(
     classes: list[ClassDef],
     resolver: ChoiceResolver,
     recorded: dict[int, RecordedForward] | None = None,
+    groups: list[ClassGroup] = (),
 ) -> None:
     unknown: set[str] = set()
     roles: dict[str, str] = {}  # class name -> role of the pattern that built its forward
@@ -189,6 +190,50 @@ def _infer_forwards(
                 unknown.add(cls.name)
             else:
                 roles[cls.name] = cls.forward.role
+                if cls.forward.concatenates:
+                    _widen_concatenations(cls, groups, classes)
+
+
+def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
+    """A class whose forward concatenates along the channels (Inception, Fire, a dense block)
+    gives the sum of the widths, which the span of its members cannot show: each registration
+    of it, and each Sequential holding one, says so before the classes around it are inferred."""
+    joined = set(cls.forward.concatenates)
+    for group in groups:
+        if group.name != cls.name:
+            continue
+        for instance in group.instances:
+            io = instance.module.io
+            if io is None:
+                continue
+            parts = [
+                m.io.out_width
+                for m in instance.members
+                if isinstance(m, Module) and m.attr in joined and m.io is not None
+            ]
+            if len(parts) != len(joined) or not all(parts):
+                continue
+            width = sum(parts) + ((io.in_width or 0) if cls.forward.concatenates_input else 0)
+            instance.module.io = IOSpec(io.family, io.in_width, width, io.ndim, io.vocab)
+    for c in classes:
+        for m in c.members:
+            if isinstance(m, Module):
+                _respan(m)
+
+
+def _respan(m: Module) -> None:
+    """A Sequential's output width again, from its (possibly widened) last item."""
+    for child in m.children:
+        _respan(child)
+    if m.kind != "sequential" or m.io is None:
+        return
+    width = None
+    for child in m.children:  # a parameter-free slot passes on what its predecessor gave
+        if child.kind == "placeholder" and width and child.io and child.io.out_width != width:
+            child.io = IOSpec(child.io.family, width, width)
+        width = child.io.out_width if child.io and child.io.out_width else width
+    if width is not None and width != m.io.out_width:
+        m.io = IOSpec(m.io.family, m.io.in_width, width, m.io.ndim, m.io.vocab)
 
 
 def _lists_for_multi_input_items(classes: list[ClassDef]) -> None:

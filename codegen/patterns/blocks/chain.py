@@ -14,6 +14,7 @@ embedding scale, and a residual around the whole chain where the input width com
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -143,9 +144,12 @@ def _next_candidates(order: list[Module], rest: list[Module]) -> list[Module]:
 
 
 def _flattens_into(prev: Module, m: Module, width: int) -> bool:
-    """Conv features flattened into a Linear that takes a whole multiple of their channels."""
+    """Conv features flattened into a Linear (or a head Sequential starting with one: VGG's
+    classifier) that takes a whole multiple of their channels."""
     takes = _takes(m)
-    return family(prev) in ("conv", "norm") and family(m) == "linear" and takes % width == 0
+    ends = family(prev) if prev.kind != "sequential" else _ends(prev)
+    starts = family(m) if m.kind != "sequential" else _starts(m)
+    return ends in ("conv", "norm") and starts == "linear" and bool(takes) and takes % width == 0
 
 
 def _groups_of(m: Module, width: int) -> bool:
@@ -208,11 +212,31 @@ def plan(
             return None  # items that do not compose: calling the list is no forward at all
         takes = io.in_width if io is not None else None
         if flow.spatial and io is not None and _reads_features(m):
+            if i > 0 and _ends_in_batch_norm(members[i - 1], ctx):
+                # A trunk ending in a batch norm (DenseNet's norm5, a pre-activation ResNet's
+                # last bn) is followed by its activation before the pooling: no key shows it.
+                final = ctx.choose(
+                    cls,
+                    members[i - 1].attr,
+                    "activation",
+                    "relu",
+                    act.alternatives("relu"),
+                    f"after {members[i - 1].attr}'s last norm",
+                    aliases=act.ALIASES,
+                )
+                choices.append(final)
+                steps.append(("activation", final.value))
             if flow.width is not None and takes == flow.width:
                 pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
                 choices.append(pool)
                 steps.append(("global_pool", pool.value, flow.spatial, m.attr, takes))
             elif flow.width and takes and takes % flow.width == 0:
+                side = math.isqrt(takes // flow.width)
+                if flow.spatial == 2 and side > 1 and side * side == takes // flow.width:
+                    # A fixed s x s grid (torchvision's VGG: 7 x 7, AlexNet: 6 x 6) is what an
+                    # adaptive average pool gives whatever the input size; on that size itself
+                    # it changes nothing.
+                    steps.append(("adaptive_pool", side))
                 steps.append(("flatten", m.attr, takes, flow.width))
             else:
                 return None
@@ -288,7 +312,7 @@ def plan(
         # holds no index the keys can show: offered, but none unless the data says so.
         across = not between_linears and _ends(m) in ("linear", "conv") and _ends(m) == _starts(nxt)
         # Conv features flattened into a Linear: an activation in between, as between two layers.
-        flattened = family(m) in ("conv", "norm") and nxt is not None and flow.width is not None
+        flattened = _ends(m) in ("conv", "norm") and nxt is not None
         flattened = flattened and io is not None and _flattens_into(m, nxt, io.out_width or 0)
         flattened = flattened and _takes(nxt) != io.out_width
         if (after_conv_norm or between_linears or across or flattened) and family(
@@ -391,6 +415,22 @@ def spatial_output(m: Module, ctx: BlockContext, depth: int = 0) -> int | None:
     return spatial_output(last[-1], ctx, depth + 1) if last else None
 
 
+def _ends_in_batch_norm(m: Module, ctx: BlockContext) -> bool:
+    """Whether a member is a generated class whose forward returns what a batch norm gave."""
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    graph = cls.forward.graph if cls is not None else None
+    if graph is None or not graph.nodes or graph.nodes[-1].op != "output":
+        return False
+    produced = graph.nodes[-1].args[0] if graph.nodes[-1].args else None
+    if not isinstance(produced, Value):
+        return False
+    node = graph[produced]
+    if node.op != "call_module" or len(node.target) != 1:
+        return False
+    member = next((c for c in modules(cls) if c.attr == node.target[0]), None)
+    return member is not None and member.kind == "builtin" and "BatchNorm" in member.type_name
+
+
 def _norm_then_conv(m: Module) -> int | None:
     """The conv's dims where a Sequential's first layer is a LayerNorm and its next a conv."""
     real = [c for c in m.children if c.kind != "placeholder"]
@@ -454,6 +494,10 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
                 x,
                 kwargs={"dim": dims},
                 comment=f"global {word} pooling: {head} takes {takes} = channels",
+            )
+        elif kind == "adaptive_pool":
+            x = g.call_function(
+                "adaptive_avg_pool", x, step[1], comment=f"to a {step[1]}x{step[1]} grid"
             )
         elif kind == "flatten":
             _, head, takes, channels = step
