@@ -563,6 +563,22 @@ FAMILIES: dict[str, Family] = {
         ),
         "vision",
     ),
+    # swin16: a classifier whose second block in each stage shifts its windows
+    "swin_classifier": Family(
+        "transformers",
+        _t(
+            "SwinForImageClassification",
+            "SwinConfig",
+            image_size=32,
+            patch_size=4,
+            embed_dim=16,
+            depths=[2, 2],
+            num_heads=[2, 4],
+            window_size=4,
+            num_labels=5,
+        ),
+        "vision",
+    ),
     # diffusers: (sample, timestep) -> sample, and an autoencoder's reconstruction
     "unet2d": Family(
         "diffusers",

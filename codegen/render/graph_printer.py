@@ -68,6 +68,16 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "memory_or": ("memory_or", "helper:memory_or"),
     "causal_mask": ("causal_mask", "helper:causal_mask"),
     "decoder_inputs": ("decoder_inputs", "helper:decoder_inputs"),
+    # Swin's windows (patterns/blocks/window_attention.py, swin_block.py, patch_merging.py)
+    "pad_to_multiple": ("pad_to_multiple", "helper:pad_to_multiple"),
+    "window_for": ("window_for", "helper:window_for"),
+    "window_shift": ("window_shift", "helper:window_shift"),
+    "window_partition": ("window_partition", "helper:window_partition"),
+    "window_merge": ("window_merge", "helper:window_merge"),
+    "shifted_window_mask": ("shifted_window_mask", "helper:shifted_window_mask"),
+    "window_position_bias": ("window_position_bias", "helper:window_position_bias"),
+    "window_attention_bias": ("window_attention_bias", "helper:window_attention_bias"),
+    "merge_patches": ("merge_patches", "helper:merge_patches"),
 }
 # The torch vocabulary of codegen.ir.graph, by the name the graph uses ("torch.relu", "F.gelu").
 FUNCTIONS.update({f"torch.{n}": (f"torch.{n}", "torch") for n in sorted(TORCH_OPS)})
@@ -76,6 +86,9 @@ FUNCTIONS.update({f"F.{n}": (f"F.{n}", "F") for n in sorted(F_OPS)})
 HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "relative_position_bias": ("math", "F"),
     "timestep_embedding": ("math", "F"),
+    "pad_to_multiple": ("F",),
+    "window_partition": ("F",),
+    "merge_patches": ("F",),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -360,6 +373,118 @@ def padded_positions(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
     real = input_ids.ne(padding_idx).long()
     return torch.cumsum(real, dim=1) * real + padding_idx
 ''',
+    "pad_to_multiple": '''
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Zero-pad an image [batch, channels, height, width] at the bottom and right so that its
+    height and width are multiples of `multiple` (a patch size)."""
+    pad_h = (multiple - x.size(2) % multiple) % multiple
+    pad_w = (multiple - x.size(3) % multiple) % multiple
+    return F.pad(x, (0, pad_w, 0, pad_h))
+''',
+    "window_for": '''
+def window_for(height: int, width: int, window: int) -> int:
+    """The attention window on a height x width map: `window`, or the whole map when it is no
+    larger than one window."""
+    return min(height, width) if min(height, width) <= window else window
+''',
+    "window_shift": '''
+def window_shift(height: int, width: int, window: int, index: int) -> int:
+    """How far the index-th block of a stage rolls the map before cutting windows: every second
+    block by half a window, so windows straddle the previous block's; none on a map no larger
+    than one window."""
+    if min(height, width) <= window or index % 2 == 0:
+        return 0
+    return window // 2
+''',
+    "window_partition": '''
+def window_partition(x: torch.Tensor, window: int, shift: int) -> torch.Tensor:
+    """[batch, height, width, channels] -> [batch * windows, window * window, channels]: padded
+    at the bottom and right to whole windows, rolled up and left by `shift`, cut into
+    window x window tiles (row-major, batch outermost)."""
+    batch, height, width, channels = x.shape
+    pad_h = (window - height % window) % window
+    pad_w = (window - width % window) % window
+    x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
+    if shift > 0:
+        x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))
+    rows, cols = (height + pad_h) // window, (width + pad_w) // window
+    x = x.view(batch, rows, window, cols, window, channels).transpose(2, 3)
+    return x.reshape(-1, window * window, channels)
+''',
+    "window_merge": '''
+def window_merge(
+    windows: torch.Tensor, window: int, shift: int, height: int, width: int
+) -> torch.Tensor:
+    """The inverse of window_partition: [batch * windows, window * window, channels] ->
+    [batch, height, width, channels], rolled back by `shift` and the padding cut off."""
+    channels = windows.size(-1)
+    rows, cols = (height + window - 1) // window, (width + window - 1) // window
+    x = windows.view(-1, rows, cols, window, window, channels).transpose(2, 3)
+    x = x.reshape(-1, rows * window, cols * window, channels)
+    if shift > 0:
+        x = torch.roll(x, shifts=(shift, shift), dims=(1, 2))
+    return x[:, :height, :width, :]
+''',
+    "shifted_window_mask": '''
+def shifted_window_mask(x: torch.Tensor, window: int, shift: int) -> torch.Tensor | None:
+    """For shifted windows on x [batch, height, width, channels]: [windows, window * window,
+    window * window], -100 between positions that came from different regions of the map before
+    the roll (they are not neighbours) and 0 elsewhere; None when nothing is rolled."""
+    if shift <= 0:
+        return None
+    height = (x.size(1) + window - 1) // window * window
+    width = (x.size(2) + window - 1) // window * window
+    rows = torch.arange(height, device=x.device)
+    cols = torch.arange(width, device=x.device)
+    row_region = (rows >= height - window).long() + (rows >= height - shift).long()
+    col_region = (cols >= width - window).long() + (cols >= width - shift).long()
+    region = (row_region[:, None] * 3 + col_region[None, :]).to(x.dtype)
+    region = region.view(height // window, window, width // window, window).transpose(1, 2)
+    region = region.reshape(-1, window * window)
+    differ = region.unsqueeze(1) - region.unsqueeze(2)
+    return torch.zeros_like(differ).masked_fill(differ != 0, -100.0)
+''',
+    "window_position_bias": '''
+def window_position_bias(
+    table: torch.Tensor, window: int, index: torch.Tensor | None
+) -> torch.Tensor:
+    """The attention bias inside a window x window window, [1, heads, window^2, window^2], from
+    `table` [(2 * window - 1) ** 2, heads]: one row per (row, column) offset between two
+    positions. `index` (the checkpoint's relative_position_index) gives the rows where the
+    checkpoint has it; else they are computed: (drow + window - 1) * (2 * window - 1) + dcol +
+    window - 1."""
+    if index is None:
+        coords = torch.arange(window, device=table.device)
+        rows = coords.repeat_interleave(window)
+        cols = coords.repeat(window)
+        drow = rows[:, None] - rows[None, :] + window - 1
+        dcol = cols[:, None] - cols[None, :] + window - 1
+        index = drow * (2 * window - 1) + dcol
+    area = window * window
+    bias = table[index.reshape(-1)].view(area, area, -1)
+    return bias.permute(2, 0, 1).unsqueeze(0)
+''',
+    "window_attention_bias": '''
+def window_attention_bias(
+    bias: torch.Tensor, mask: torch.Tensor | None, batch_windows: int
+) -> torch.Tensor:
+    """The position bias [1, heads, n, n] plus, for shifted windows, each window's mask
+    ([windows, n, n], windows of one image in order) -> [batch * windows or 1, heads, n, n]."""
+    if mask is None:
+        return bias
+    windows = mask.size(0)
+    mask = mask.unsqueeze(1).repeat(batch_windows // windows, 1, 1, 1)
+    return bias + mask
+''',
+    "merge_patches": '''
+def merge_patches(x: torch.Tensor) -> torch.Tensor:
+    """[batch, height, width, channels] -> [batch, height / 2, width / 2, 4 * channels]: each 2x2
+    neighbourhood side by side, in the order (0, 0), (1, 0), (0, 1), (1, 1) (row, column);
+    zero-padded at the bottom and right to even sizes first."""
+    x = F.pad(x, (0, 0, 0, x.size(2) % 2, 0, x.size(1) % 2))
+    parts = [x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]]
+    return torch.cat(parts, dim=-1)
+''',
 }
 # Operators: printed infix, parenthesised when nested inside another operator or a method call.
 OPERATORS: dict[str, str] = {
@@ -449,7 +574,10 @@ class _Printer:
                 self._emit(f"{name} = {source}")
             rest = "".join(f", {self._expr(a)}" for a in node.args[1:])
             indent, layer = "", self._module(node.target)
-            if node.each:
+            if node.each and node.each_index:  # each item also told its position
+                self._emit(f"for index, layer in enumerate({layer}):", node.comment)
+                indent, layer, rest = "    ", "layer", f"{rest}, index"
+            elif node.each:
                 self._emit(f"for layer in {layer}:", node.comment)
                 indent, layer = "    ", "layer"
             if node.times:
