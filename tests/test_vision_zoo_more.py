@@ -65,6 +65,12 @@ BLOCKS = {  # name: (build, input channels, the pattern that must build the bloc
     "densenet_transition": (lambda: zoo._Transition(16, 8), 16, "PreActivation"),
     "squeezenet_fire": (lambda: zoo.Fire(8, 4, 8, 8), 8, "Fire"),
     "googlenet_inception": (lambda: zoo.Inception(8, 4, 4, 6, 2, 4, 4), 8, "Inception"),
+    # ShuffleNetV2's basic units (stride 1): the split is read from the name `branch2` alone.
+    "shufflenet_units": (
+        lambda: nn.Sequential(zoo.ShuffleResidual(16, 16, 1), zoo.ShuffleResidual(16, 16, 1)),
+        16,
+        "ShuffleSplitUnit",
+    ),
 }
 # The transition's 2x2 average pool leaves no key: a choice (`pooling_after`), set here as
 # calibration or --hints would; every other value is the catalogue's default.
