@@ -8,6 +8,7 @@ generalise. A family whose library is missing, or whose class this library versi
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -19,6 +20,16 @@ IMAGE = dict(
     image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4
 )
 CNN = dict(num_channels=3)
+_UNET = dict(  # added by diffusers16: the tiny U-Net the variants below start from
+    sample_size=16,
+    in_channels=3,
+    out_channels=3,
+    block_out_channels=(16, 32),
+    layers_per_block=1,
+    norm_num_groups=8,
+    down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+    up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+)
 
 
 @dataclass
@@ -284,6 +295,30 @@ FAMILIES: dict[str, Family] = {
         "encoder",
     ),
     "clip_text": Family("transformers", _t("CLIPTextModel", "CLIPTextConfig", **DENSE), "encoder"),
+    # encoders added by encoders15: RoBERTa/BERT relatives the issue names, then unseen ones
+    "camembert": Family(
+        "transformers", _t("CamembertModel", "CamembertConfig", **DENSE, pad_token_id=1), "encoder"
+    ),
+    "data2vec_text": Family(
+        "transformers",
+        _t("Data2VecTextModel", "Data2VecTextConfig", **DENSE, pad_token_id=1),
+        "encoder",
+    ),
+    "megatron_bert": Family(
+        "transformers", _t("MegatronBertModel", "MegatronBertConfig", **DENSE), "encoder"
+    ),
+    "nomic_bert": Family(
+        "transformers", _t("NomicBertModel", "NomicBertConfig", **DENSE), "encoder"
+    ),
+    "esm": Family(
+        "transformers",
+        _t("EsmModel", "EsmConfig", **DENSE, pad_token_id=1, position_embedding_type="rotary"),
+        "encoder",
+    ),
+    "splinter": Family("transformers", _t("SplinterModel", "SplinterConfig", **DENSE), "encoder"),
+    "modernbert": Family(
+        "transformers", _t("ModernBertModel", "ModernBertConfig", **DENSE, pad_token_id=0), "encoder"
+    ),
     # vision: pixel_values -> last hidden state or logits
     "vit": Family(
         "transformers", _t("ViTModel", "ViTConfig", **IMAGE, intermediate_size=64), "vision"
@@ -408,6 +443,110 @@ FAMILIES: dict[str, Family] = {
         ),
         "vae",
     ),
+    # added by diffusers16: U-Nets and autoencoders beyond the basic configs
+    "unet2d_scale_shift": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(**_UNET, resnet_time_scale_shift="scale_shift"),
+        "unet",
+    ),
+    "unet2d_class_labels": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(**_UNET, num_class_embeds=5),
+        "unet",
+    ),
+    "unet2d_fourier": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(**_UNET, time_embedding_type="fourier", flip_sin_to_cos=False),
+        "unet",
+    ),
+    "unet2d_no_mid_attention": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(
+            **{**_UNET, "norm_num_groups": 4, "attention_head_dim": 4}, add_attention=False
+        ),
+        "unet",
+    ),
+    "unet2d_attention_everywhere": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(
+            **{
+                **_UNET,
+                "down_block_types": ("AttnDownBlock2D",) * 2,
+                "up_block_types": ("AttnUpBlock2D",) * 2,
+                "attention_head_dim": 16,
+                "layers_per_block": 2,
+            },
+        ),
+        "unet",
+    ),
+    "unet2d_skip": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(
+            **{
+                **_UNET,
+                "down_block_types": ("SkipDownBlock2D", "AttnSkipDownBlock2D"),
+                "up_block_types": ("AttnSkipUpBlock2D", "SkipUpBlock2D"),
+            },
+        ),
+        "unet",
+    ),
+    "unet2d_condition": Family(
+        "diffusers",
+        lambda d: d.UNet2DConditionModel(
+            sample_size=16,
+            in_channels=4,
+            out_channels=4,
+            block_out_channels=(16, 32),
+            layers_per_block=1,
+            norm_num_groups=8,
+            cross_attention_dim=24,
+            attention_head_dim=4,
+            down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+            up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        ),
+        "unet",
+    ),
+    "vq_model": Family(
+        "diffusers",
+        lambda d: d.VQModel(
+            in_channels=3,
+            out_channels=3,
+            block_out_channels=(16, 32),
+            layers_per_block=1,
+            norm_num_groups=8,
+            latent_channels=4,
+            num_vq_embeddings=32,
+            down_block_types=("DownEncoderBlock2D",) * 2,
+            up_block_types=("UpDecoderBlock2D",) * 2,
+        ),
+        "vae",
+    ),
+    "autoencoder_tiny": Family(
+        "diffusers",
+        lambda d: d.AutoencoderTiny(
+            in_channels=3,
+            out_channels=3,
+            encoder_block_out_channels=(16, 16),
+            decoder_block_out_channels=(16, 16),
+            num_encoder_blocks=(1, 1),
+            num_decoder_blocks=(1, 1),
+            latent_channels=4,
+        ),
+        "vae",
+    ),
+    "unet1d": Family(
+        "diffusers",
+        lambda d: d.UNet1DModel(
+            sample_size=16,
+            in_channels=2,
+            out_channels=2,
+            extra_in_channels=16,
+            block_out_channels=(16, 32, 32),
+            down_block_types=("DownBlock1DNoSkip", "DownBlock1D", "AttnDownBlock1D"),
+            up_block_types=("AttnUpBlock1D", "UpBlock1D", "UpBlock1DNoSkip"),
+        ),
+        "unet1d",
+    ),
 }
 
 
@@ -427,10 +566,21 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
             theirs["token_type_ids"] = (torch.arange(11) >= 5).long().expand(2, -1)
     elif kind == "vision":
         theirs = {"pixel_values": torch.randn(2, 3, 32, 32)}
-    elif kind == "unet":
-        theirs = {"sample": torch.randn(2, 3, 16, 16), "timestep": torch.tensor([3, 700])}
+    elif kind in ("unet", "unet1d"):
+        config = model.config
+        size = (16, 16) if kind == "unet" else (16,)
+        theirs = {
+            "sample": torch.randn(2, config.in_channels, *size),
+            "timestep": torch.tensor([3, 700]),
+        }
+        if getattr(config, "num_class_embeds", None):  # the labels a class-conditional U-Net takes
+            theirs["class_labels"] = torch.tensor([1, 4])
+        if getattr(config, "cross_attention_dim", None):  # the text a conditional U-Net attends to
+            theirs["encoder_hidden_states"] = torch.randn(2, 7, config.cross_attention_dim)
     else:
-        theirs = {"sample": torch.randn(2, 3, 16, 16), "sample_posterior": False}
+        theirs = {"sample": torch.randn(2, 3, 16, 16)}
+        if "sample_posterior" in inspect.signature(model.forward).parameters:
+            theirs["sample_posterior"] = False
     positional = [v for k, v in theirs.items() if k != "sample_posterior"]
     return positional, theirs, _main_output
 

@@ -50,14 +50,16 @@ TORCH_OPS = frozenset(
     "max_pool2d max_pool1d adaptive_avg_pool1d conv2d conv1d batch_norm embedding dropout t "
     "baddbmm addmm erf sin cos tril triu masked_fill floor_divide remainder einsum group_norm "
     "instance_norm amax argmax logsumexp cumsum repeat_interleave outer unbind roll flip eq ne lt "
-    "gt le ge numel square reciprocal".split()
+    "gt le ge numel square reciprocal cdist".split()
 )
 F_OPS = frozenset(
     "relu relu6 gelu silu linear avg_pool2d adaptive_avg_pool2d hardtanh hardswish hardsigmoid "
     "mish leaky_relu glu softplus scaled_dot_product_attention softmax log_softmax layer_norm "
     "dropout group_norm batch_norm embedding normalize elu pad".split()
 )
-TENSOR_METHODS = frozenset("view size contiguous expand dim type_as expand_as view_as".split())
+TENSOR_METHODS = frozenset(
+    "view size contiguous expand dim type_as expand_as view_as argmin".split()
+)
 # aten name -> the graph's operator function ("add" prints `a + b`)
 OPERATOR_OPS = {
     "add": "add",

@@ -43,6 +43,7 @@ def read_config(directory: Path) -> dict[str, Any]:
 NO_FORWARD_EFFECT = frozenset("""
     bos_token_id eos_token_id pad_token_id sep_token_id cls_token_id mask_token_id unk_token_id
     decoder_start_token_id forced_bos_token_id forced_eos_token_id transformers_version
+    question_token_id
     architectures model_type torch_dtype dtype _name_or_path name_or_path id2label label2id
     problem_type finetuning_task tokenizer_class prefix task_specific_params auto_map
     initializer_range init_std initializer_factor layer_scale_init_value layerscale_value
@@ -65,7 +66,7 @@ SHOWN_BY_SHAPES = frozenset("""
     pooler_output_size num_labels use_swiglu_ffn projection_dim
     in_channels out_channels latent_channels block_out_channels layers_per_block down_block_types
     up_block_types mid_block_type add_attention mid_block_add_attention use_quant_conv
-    use_post_quant_conv
+    use_post_quant_conv num_vq_embeddings vq_embed_dim
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.

@@ -58,6 +58,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "softcapped_attention": ("softcapped_attention", "helper:softcapped_attention"),
     "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),
     "additive_padding_mask": ("additive_padding_mask", "helper:additive_padding_mask"),
+    "masked_bias": ("masked_bias", "helper:masked_bias"),
+    "apply_rotary_table": ("apply_rotary_table", "helper:apply_rotary_table"),
     "memory_or": ("memory_or", "helper:memory_or"),
     "causal_mask": ("causal_mask", "helper:causal_mask"),
     "decoder_inputs": ("decoder_inputs", "helper:decoder_inputs"),
@@ -240,6 +242,27 @@ def additive_padding_mask(bias: torch.Tensor, attention_mask: torch.Tensor | Non
         return bias
     padding = attention_mask[:, None, None, :] == 0
     return bias.masked_fill(padding, -3.4028234663852886e38)
+''',
+    "apply_rotary_table": '''
+def apply_rotary_table(x: torch.Tensor, sinusoidal: torch.Tensor | None) -> torch.Tensor:
+    """Rotary position embedding from a table (RoFormer): `sinusoidal` [seq, head_dim] holds the
+    sines in its first half and the cosines in its second; each pair (2i, 2i + 1) of x
+    [batch, heads, seq, head_dim] turns by its angle. None leaves x as it is."""
+    if sinusoidal is None:
+        return x
+    sin, cos = sinusoidal.chunk(2, dim=-1)
+    sin = torch.stack([sin, sin], dim=-1).reshape_as(sinusoidal)
+    cos = torch.stack([cos, cos], dim=-1).reshape_as(sinusoidal)
+    turned = torch.stack([-x[..., 1::2], x[..., ::2]], dim=-1).reshape_as(x)
+    return x * cos + turned * sin
+''',
+    "masked_bias": '''
+def masked_bias(bias: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """`bias` [1 or batch, heads, seq, seq] with the keys where `mask` ([batch, 1, 1, seq] from
+    padding_mask()) is False set to float32's lowest value; None attends to every token."""
+    if mask is None:
+        return bias
+    return bias.masked_fill(~mask, -3.4028234663852886e38)
 ''',
     "memory_or": '''
 def memory_or(memory: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:

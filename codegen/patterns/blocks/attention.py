@@ -79,6 +79,12 @@ ENCODER_TYPES = (
     "xlm-roberta",
     "clip_vision_model",
     "siglip_vision_model",
+    "roformer",
+    "camembert",
+    "data2vec-text",
+    "ernie",
+    "megatron-bert",
+    "splinter",
 )
 # Text encoders that attend only to earlier positions, as decoders do (CLIP's text tower).
 CAUSAL_ENCODER_TYPES = ("clip_text_model",)
@@ -101,6 +107,9 @@ ROTARY_TYPES = (
     "persimmon",
 )
 INTERLEAVED_TYPES = ("gptj", "codegen")
+# Rotary whose sin/cos come from a position table the encoder owns and passes to every layer as
+# `sinusoidal` ([seq, head_dim]: sines then cosines; pairs (2i, 2i+1) rotate; RoFormer).
+ROTARY_TABLE_TYPES = ("roformer",)
 # config.json keys that only a rotary attention has.
 ROPE_KEYS = ("rope_theta", "rotary_dim", "rotary_emb_base", "rope_base")
 # Families whose attention adds a per-head linear position bias (ALiBi) instead of rotary.
@@ -335,7 +344,8 @@ class Attention(BlockPattern):
                 return None  # fewer key/value heads in a per-head or sharded layout: not known
         # A rotary base or width in the config says rotary whatever the family is called.
         rope_key = ctx.resolver.evidence(*ROPE_KEYS)
-        rotate = (mtype in ROTARY_TYPES or rope_key is not None) and not alibi.value
+        from_table = mtype in ROTARY_TABLE_TYPES
+        rotate = (mtype in ROTARY_TYPES or rope_key is not None or from_table) and not alibi.value
         rotary = ctx.choose(
             cls,
             where,
@@ -349,7 +359,9 @@ class Attention(BlockPattern):
             rotary_cite = rope_key[0]
         choices.append(settled_by(rotary, rotary_cite))
         rotary_args = None
-        if rotary.value:
+        if rotary.value and from_table:
+            rotary_args = "table"
+        elif rotary.value:
             theta = ctx.choose(cls, where, "rope_theta", 10000.0, [], accepts="positive_number")
             fraction = ctx.choose(cls, where, "rotary_fraction", 1.0, [0.25, 0.4, 0.5, 0.75])
             head_dim = ctx.resolver.evidence("head_dim")
@@ -498,7 +510,11 @@ class Attention(BlockPattern):
             q = heads(g.call_module((qkv[0],), x, inline=True), nhead, "q")
             k = heads(g.call_module((qkv[1],), x, inline=True), kv_heads, "k")
             v = heads(g.call_module((qkv[2],), x, inline=True), kv_heads, "v")
-        if rotary is not None:
+        if rotary == "table":  # sines and cosines given by the encoder's position table
+            sinusoidal = g.input("sinusoidal", optional=True)
+            q = g.call_function("apply_rotary_table", q, sinusoidal, name="q")
+            k = g.call_function("apply_rotary_table", k, sinusoidal, name="k")
+        elif rotary is not None:
             theta, rotary_dim, interleaved = rotary
             fn = "apply_rotary_interleaved" if interleaved else "apply_rotary"
             q = g.call_function(fn, q, theta, rotary_dim, name="q")

@@ -24,6 +24,9 @@ from codegen.patterns.blocks.attention import HEAD_COUNTS, UNKNOWN_HEADS
 TABLE = r"relative_attention_bias"
 # Families whose attention is T5's (evidence for the 4-projection classes without a table).
 T5_TYPES = ("t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano", "udop")
+# Families whose encoder owns one bias table for all layers and whose scores *are* scaled by
+# 1/sqrt(head_dim) before the bias is added (MPNet): the same four projections, given the bias.
+SCALED_BIAS_TYPES = ("mpnet",)
 SCALES = ["none", "1/sqrt(head_dim)"]
 
 
@@ -58,7 +61,8 @@ class RelativeAttention(BlockPattern):
         model_type = ctx.resolver.evidence("model_type")
         if table is None:  # the first layer's attention holds the table: the heads are its columns
             table = _table_of_same_kind(ctx, cls, (q.attr, k.attr, v.attr, o.attr))
-        if table is None and not (model_type and model_type[1] in T5_TYPES):
+        biased = model_type is not None and model_type[1] in T5_TYPES + SCALED_BIAS_TYPES
+        if table is None and not biased:
             return None  # four plain projections: the generic Attention, unless the config says T5
         inner = q.io.out_width if q.io else None
         if table is not None:  # the table's columns are the heads: recorded, not chosen
@@ -72,8 +76,14 @@ class RelativeAttention(BlockPattern):
             nhead = ctx.choose(cls, q.attr, "nhead", 8 if 8 in heads else 1, heads)
             if nhead.source == "default":
                 return Match(self, len(members), missing=UNKNOWN_HEADS)
+        scaled = model_type is not None and model_type[1] in SCALED_BIAS_TYPES
         scale = ctx.choose(
-            cls, q.attr, "scale", "none", SCALES[1:], "T5 folds 1/sqrt(head_dim) into its weights"
+            cls,
+            q.attr,
+            "scale",
+            SCALES[scaled],
+            [s for s in SCALES if s != SCALES[scaled]],
+            "T5 folds 1/sqrt(head_dim) into its weights; MPNet scales",
         )
         if model_type and scale.source == "default":
             scale.source, scale.note = "metadata", f"{model_type[0]} {model_type[1]!r}"

@@ -12,7 +12,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns.blocks.cross_attention import CROSS
-from codegen.patterns.blocks.relative_attention import T5_TYPES
+from codegen.patterns.blocks.relative_attention import SCALED_BIAS_TYPES, T5_TYPES
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -45,16 +45,18 @@ class _Sublayer(BlockPattern):
             return None
         if re.fullmatch(CROSS, inner[0].attr, re.IGNORECASE):
             return None  # reads the encoder's output (T5's EncDecAttention): not self-attention
+        model_type = ctx.resolver.evidence("model_type")
+        post = model_type is not None and model_type[1] in SCALED_BIAS_TYPES  # MPNet: post-norm
         residual = ctx.choose(
             cls,
             norm[0].attr,
             "residual",
-            "pre",
-            ["post"],
+            "post" if post else "pre",
+            ["pre" if post else "post"],
             "x + f(norm(x)), or norm(x + f(x))",
         )
-        model_type = ctx.resolver.evidence("model_type")
-        if model_type and model_type[1] in T5_TYPES and residual.source == "default":
+        known = T5_TYPES + SCALED_BIAS_TYPES
+        if model_type and model_type[1] in known and residual.source == "default":
             residual.source, residual.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
         found = (inner[0].attr, norm[0].attr, residual.value)
         return Match(self, 2, found, [residual])

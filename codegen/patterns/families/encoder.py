@@ -14,6 +14,7 @@ import re
 
 
 from codegen.ir.graph import Graph
+from codegen.patterns.blocks.attention import ROTARY_TABLE_TYPES
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -30,7 +31,14 @@ POSITIONS = r"position_embeddings|wpe|embed_positions|pos_embedding|position_emb
 SEGMENTS = r"token_type_embeddings|segment_embeddings"
 NORM = r"LayerNorm|layer_norm|norm|ln|layernorm"
 # Position ids counted from padding_idx + 1, skipping padding (fairseq's convention).
-PADDED_POSITION_TYPES = ("roberta", "xlm-roberta", "camembert", "longformer", "data2vec-text")
+PADDED_POSITION_TYPES = (
+    "roberta",
+    "xlm-roberta",
+    "camembert",
+    "longformer",
+    "data2vec-text",
+    "mpnet",
+)
 PROJECT = r"embeddings_project|embedding_hidden_mapping_in"
 FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm"
 # A norm between the embeddings and the first layer (CLIP's vision tower spells it pre_layrnorm).
@@ -63,10 +71,14 @@ class TextEmbeddings(BlockPattern):
         segments = one_named(embeddings, SEGMENTS)
         norm = one_named([m for m in members if family(m) == "norm"], NORM)
         used = [m for m in (tokens, positions, segments, norm) if m is not None]
-        if tokens is None or positions is None or len(used) != len(members):
+        if tokens is None or len(used) != len(members):
             return None  # (a norm is optional: CLIP's text embeddings are a plain sum)
         model_type = ctx.resolver.evidence("model_type")
-        padded = model_type is not None and model_type[1] in PADDED_POSITION_TYPES
+        rotates = model_type is not None and model_type[1] in ROTARY_TABLE_TYPES
+        if positions is None and not rotates:
+            return None  # positions enter in the attention only where config.json says so
+        padded = positions is not None and model_type is not None
+        padded = padded and model_type[1] in PADDED_POSITION_TYPES
         choices = []
         padding_idx = None
         if padded:
@@ -83,7 +95,7 @@ class TextEmbeddings(BlockPattern):
             choices.append(pad)
         found = (
             tokens.attr,
-            positions.attr,
+            positions.attr if positions else None,
             segments.attr if segments else None,
             norm.attr if norm else None,
             padding_idx,
@@ -97,7 +109,9 @@ class TextEmbeddings(BlockPattern):
         ids = g.input("input_ids")
         types = g.input("token_type_ids", optional=True) if segments else None
         x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
-        if padding_idx is not None:
+        if positions is None:
+            pass  # positions enter in the attention (rotary)
+        elif padding_idx is not None:
             pos = g.call_function(
                 "padded_positions",
                 ids,
@@ -109,7 +123,8 @@ class TextEmbeddings(BlockPattern):
             seq = g.call_method("size", ids, 1, inline=True)
             device = g.call_method("device", ids, inline=True)
             pos = g.call_function("arange", seq, kwargs={"device": device}, name="positions")
-        x = g.call_function("add", x, g.call_module((positions,), pos, inline=True))
+        if positions is not None:
+            x = g.call_function("add", x, g.call_module((positions,), pos, inline=True))
         if segments is not None:
             seg = g.call_function("token_types", types, ids, inline=True)
             x = g.call_function("add", x, g.call_module((segments,), seg, inline=True))

@@ -157,6 +157,8 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     w = shape(node, "weight")
     if len(w) != 1 or w[0] < 1:
         return None
+    if hinted(node, r"time_proj|fourier_proj|fourier"):  # frequencies (blocks/fourier_features.py)
+        return None
     if hinted(node, r"prelu|act"):
         return Recognised(
             "nn.PReLU",
