@@ -10,6 +10,7 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.analyze.hyperparams import lift_group, optional_condition
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder, Unmergeable
+from codegen.analyze.structure import _class_io
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
 from codegen.analyze.evidence import recorded_choices
@@ -212,7 +213,8 @@ def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> N
             continue
         for instance in group.instances:
             io = instance.module.io
-            if io is None:
+            span = _class_io(instance.members)  # from the members: the same on every pass
+            if io is None or not span.in_width:
                 continue
             parts = [
                 m.io.out_width
@@ -221,8 +223,9 @@ def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> N
             ]
             if len(parts) != len(joined) or not all(parts):
                 continue
-            width = sum(parts) + ((io.in_width or 0) if cls.forward.concatenates_input else 0)
-            instance.module.io = IOSpec(io.family, io.in_width, width, io.ndim, io.vocab)
+            width = sum(parts) + (span.in_width if cls.forward.concatenates_input else 0)
+            reads = span.in_width * (2 if cls.forward.halves_input else 1)
+            instance.module.io = IOSpec(io.family, reads, width, io.ndim, io.vocab)
     for c in classes:
         for m in c.members:
             if isinstance(m, Module):

@@ -169,6 +169,7 @@ class Forward:
     # along the channels: its width is their sum, not what the last member gives.
     concatenates: tuple[str, ...] = ()
     concatenates_input: bool = False
+    halves_input: bool = False  # it reads twice its members' width, passing one half on
 
 
 @dataclass
