@@ -54,6 +54,7 @@ NO_FORWARD_EFFECT = frozenset("""
     out_features out_indices stage_names reshape_hidden_states slow_but_exact
     _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
     shift_factor latents_mean latents_std
+    batch_norm_momentum drop_connect_rate
     """.split())
 # Sizes and presence flags the checkpoint's shapes and keys already show.
 SHOWN_BY_SHAPES = frozenset("""
@@ -66,6 +67,9 @@ SHOWN_BY_SHAPES = frozenset("""
     in_channels out_channels latent_channels block_out_channels layers_per_block down_block_types
     up_block_types mid_block_type add_attention mid_block_add_attention use_quant_conv
     use_post_quant_conv
+    depth_multiplier depth_divisible_by min_depth expand_ratio finegrained_output
+    first_layer_is_expansion width_coefficient depth_divisor expand_ratios kernel_sizes
+    squeeze_expansion_ratio
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.
@@ -109,6 +113,7 @@ NEUTRAL = {
     "use_sliding_window": (False,),
     "pooler_act": ("tanh",),
     "pooler_hidden_act": ("tanh",),
+    "pooling_type": ("mean",),  # EfficientNet's pooler: an average over the whole map
 }
 # Per-layer attention kinds that all mean "every earlier (or every) position".
 FULL_ATTENTION = frozenset({"full_attention", "global", "attention"})
