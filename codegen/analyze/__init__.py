@@ -69,7 +69,17 @@ def _analyze(
             for m in members:
                 if m.attr in group.optional:
                     m.present_if = present_if
-        classes.append(ClassDef(group.name, params, members, is_top=is_top, named=group.named))
+        used = [(i.node.path, i.module.io) for i in group.instances]
+        classes.append(
+            ClassDef(
+                group.name,
+                params,
+                members,
+                is_top=is_top,
+                named=group.named,
+                instances=used,
+            )
+        )
     top_module = structure.root_module
     if top_module.kind != "class":
         # Keys without a common prefix that one built-in or container holds: subclass it.

@@ -60,6 +60,7 @@ NO_FORWARD_EFFECT = frozenset("""
     shift_factor latents_mean latents_std
     encoder_no_repeat_ngram_size no_repeat_ngram_size early_stopping length_penalty max_length
     num_beams
+    batch_norm_momentum drop_connect_rate
     """.split())
 # Sizes and presence flags the checkpoint's shapes and keys already show.
 SHOWN_BY_SHAPES = frozenset("""
@@ -75,6 +76,9 @@ SHOWN_BY_SHAPES = frozenset("""
     d_ff d_kv num_decoder_layers relative_attention_num_buckets is_gated_act encoder_layers
     decoder_layers encoder_ffn_dim decoder_ffn_dim decoder_vocab_size
     share_encoder_decoder_embeddings
+    depth_multiplier depth_divisible_by min_depth expand_ratio finegrained_output
+    first_layer_is_expansion width_coefficient depth_divisor expand_ratios kernel_sizes
+    squeeze_expansion_ratio
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.
@@ -118,6 +122,7 @@ NEUTRAL = {
     "use_sliding_window": (False,),
     "pooler_act": ("tanh",),
     "pooler_hidden_act": ("tanh",),
+    "pooling_type": ("mean",),  # EfficientNet's pooler: an average over the whole map
 }
 # Per-layer attention kinds that all mean "every earlier (or every) position".
 FULL_ATTENTION = frozenset({"full_attention", "global", "attention"})

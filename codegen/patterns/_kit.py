@@ -85,6 +85,9 @@ class LayerContext:
     downsampler: bool = False  # the one conv of a downsampler (its padding has library conventions)
     # Why square Conv1D-named layers are stored transposed here (layers/hf_conv1d.py), or ''.
     conv1d_convention: str = ""
+    # The padding config.json fixes (a value of conv.PADDINGS' kinds) and the evidence, or None.
+    padding: Any = None
+    padding_note: str | None = None
 
 
 @dataclass

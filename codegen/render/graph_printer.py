@@ -46,6 +46,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "timestep_embedding": ("timestep_embedding", "helper:timestep_embedding"),
     "apply_rotary": ("apply_rotary", "helper:apply_rotary"),
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
+    "pad_same": ("pad_same", "helper:pad_same"),
+    "pad_same_even": ("pad_same_even", "helper:pad_same_even"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
     "padding_mask": ("padding_mask", "helper:padding_mask"),
     "causal_padding_mask": ("causal_padding_mask", "helper:causal_padding_mask"),
@@ -89,6 +91,8 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "pad_to_multiple": ("F",),
     "window_partition": ("F",),
     "merge_patches": ("F",),
+    "pad_same": ("F",),
+    "pad_same_even": ("F",),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -111,6 +115,25 @@ def timestep_embedding(
     if dim % 2 == 1:
         emb = F.pad(emb, (0, 1, 0, 0))
     return emb
+''',
+    "pad_same": '''
+def pad_same(
+    x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
+) -> torch.Tensor:
+    """TensorFlow's 'SAME' padding, computed from this input's size: a strided conv then gives
+    ceil(size / stride) positions, and an odd pixel of padding goes after (right, bottom)."""
+    pads: list[int] = []
+    for i in (1, 0):  # F.pad takes the last dimension (the width) first
+        size = x.shape[i - 2]
+        total = max(kernel[i] - (stride[i] if size % stride[i] == 0 else size % stride[i]), 0)
+        pads.extend([total // 2 * dilation[i], (total - total // 2) * dilation[i]])
+    return F.pad(x, pads)
+''',
+    "pad_same_even": '''
+def pad_same_even(x: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
+    """Keras' fixed padding before a strided conv (`correct_pad`): TensorFlow's 'SAME' padding as
+    an even-sized input gets it, one pixel more after (right, bottom) than before."""
+    return F.pad(x, [kernel[1] // 2 - 1, kernel[1] // 2, kernel[0] // 2 - 1, kernel[0] // 2])
 ''',
     "add_if_same_shape": '''
 def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

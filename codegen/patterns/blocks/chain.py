@@ -340,7 +340,7 @@ def plan(
                 m.attr,
                 name,
                 usual,
-                act.alternatives(usual),
+                act.alternatives(usual, told=ctx.resolver),
                 f"after {m.attr}",
                 aliases=act.ALIASES,
             )

@@ -52,7 +52,7 @@ class SqueezeExcite(BlockPattern):
             reduce.attr,
             "activation",
             "relu",
-            act.alternatives("relu"),
+            act.alternatives("relu", told=ctx.resolver),
             "after the reduction",
             aliases=act.ALIASES,
         )
