@@ -107,6 +107,7 @@ def modules():
     return dict(
         attention=lambda *a: Holder(built(Attention(*a)), "attn2"),
         feed_forward=lambda d: Holder(built(FeedForward(d)), "ff"),
+        geglu=lambda d, inner: Holder(built(GEGLU(d, inner)), "act"),
         block=lambda *a: Holder(built(BasicTransformerBlock(*a)), "transformer_blocks"),
         transformer=lambda *a: Holder(built(Transformer2DModel(*a)), "attentions"),
         tokens=tokens,

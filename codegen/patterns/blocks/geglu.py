@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 
 
@@ -45,4 +45,7 @@ class GEGLU(BlockPattern):
 
     @staticmethod
     def examples():
-        return []  # its inner width shows only beside the FeedForward's output layer (its example)
+        from codegen.patterns.blocks._transformer_examples import modules as zoo
+
+        z = zoo()
+        return [Example(z["geglu"](8, 12), z["tokens"](8))]
