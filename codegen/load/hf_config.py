@@ -79,6 +79,7 @@ SHOWN_BY_SHAPES = frozenset("""
     depth_multiplier depth_divisible_by min_depth expand_ratio finegrained_output
     first_layer_is_expansion width_coefficient depth_divisor expand_ratios kernel_sizes
     squeeze_expansion_ratio
+    cross_attention_dim transformer_layers_per_block use_linear_projection
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.
@@ -118,6 +119,28 @@ NEUTRAL = {
     "class_embed_type": (None,),
     "num_class_embeds": (None,),
     "attn_norm_num_groups": (None,),
+    # diffusers' conditional U-Net without its extra conditionings (added by diffusers16)
+    "addition_embed_type": (None,),
+    "addition_time_embed_dim": (None,),
+    "attention_type": ("default",),
+    "class_embeddings_concat": (False,),
+    "conv_in_kernel": (3,),
+    "conv_out_kernel": (3,),
+    "cross_attention_norm": (None,),
+    "dual_cross_attention": (False,),
+    "encoder_hid_dim": (None,),
+    "encoder_hid_dim_type": (None,),
+    "mid_block_only_cross_attention": (None,),
+    "num_attention_heads": (None,),
+    "only_cross_attention": (False,),
+    "projection_class_embeddings_input_dim": (None,),
+    "resnet_out_scale_factor": (1.0, 1),
+    "resnet_skip_time_act": (False,),
+    "reverse_transformer_layers_per_block": (None,),
+    "time_cond_proj_dim": (None,),
+    "time_embedding_act_fn": (None,),
+    "timestep_post_act": (None,),
+    "upcast_attention": (False,),
     "layer_norm_elementwise_affine": (True,),
     "use_sliding_window": (False,),
     "pooler_act": ("tanh",),
