@@ -368,15 +368,7 @@ class Attention(BlockPattern):
         if rotary.value and from_table:
             rotary_args = "table"
         elif rotary.value:
-            # config.json's base joins the candidates, else a value outside them would be
-            # passed over for the default while the key counts as read (Nomic BERT's 1000).
-            said = ctx.resolver.evidence(*SYNONYMS["rope_theta"])
-            known = (
-                [float(said[1])] if said and type(said[1]) in (int, float) and said[1] > 0 else []
-            )
-            theta = ctx.choose(
-                cls, where, "rope_theta", 10000.0, THETAS + known, accepts="positive_number"
-            )
+            theta = ctx.choose(cls, where, "rope_theta", 10000.0, THETAS, accepts="positive_number")
             fraction = ctx.choose(cls, where, "rotary_fraction", 1.0, [0.25, 0.4, 0.5, 0.75])
             head_dim = ctx.resolver.evidence("head_dim")
             if head_dim:
