@@ -83,6 +83,11 @@ class LayerContext:
     stride: int = 1  # the conventional stride where the structure suggests one (residual blocks)
     stride_note: str | None = None  # the config.json evidence when config.json fixes the stride
     downsampler: bool = False  # the one conv of a downsampler (its padding has library conventions)
+    # Why square Conv1D-named layers are stored transposed here (layers/hf_conv1d.py), or ''.
+    conv1d_convention: str = ""
+    # The padding config.json fixes (a value of conv.PADDINGS' kinds) and the evidence, or None.
+    padding: Any = None
+    padding_note: str | None = None
 
 
 @dataclass
