@@ -649,6 +649,7 @@ FAMILIES: dict[str, Family] = {
         lambda d: d.UNet2DModel(
             **{
                 **_UNET,
+                "block_out_channels": (32, 64),  # the skip blocks group by 32 in places
                 "down_block_types": ("SkipDownBlock2D", "AttnSkipDownBlock2D"),
                 "up_block_types": ("AttnSkipUpBlock2D", "SkipUpBlock2D"),
             },
