@@ -60,8 +60,8 @@ def infer_forward(
         pattern=type(match.pattern).__name__,
         role=match.pattern.role,
         names_class=match.pattern.names_class,
-        trust=match.pattern.trust,
-        trust_note=match.pattern.trust_note,
+        trust="guessed" if match.guessed else match.pattern.trust,
+        trust_note=match.guessed or match.pattern.trust_note,
     )
     if forward.trust == "inferred":
         _settle_called_types(cls, g, match.pattern.role)
