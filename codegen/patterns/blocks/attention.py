@@ -79,6 +79,14 @@ ENCODER_TYPES = (
     "xlm-roberta",
     "clip_vision_model",
     "siglip_vision_model",
+    "roformer",
+    "camembert",
+    "data2vec-text",
+    "ernie",
+    "megatron-bert",
+    "splinter",
+    "nomic_bert",
+    "clip",  # CLIPModel: both towers' attentions; the text tower applies its causal mask itself
 )
 # Text encoders that attend only to earlier positions, as decoders do (CLIP's text tower).
 CAUSAL_ENCODER_TYPES = ("clip_text_model",)
@@ -99,6 +107,7 @@ ROTARY_TYPES = (
     "gptj",
     "falcon",
     "persimmon",
+    "nomic_bert",
 )
 INTERLEAVED_TYPES = ("gptj", "codegen", "cohere", "cohere2", "helium", "glm")
 # Families whose full-attention layers (beside windowed ones) apply no rotary (Cohere 2).
@@ -120,8 +129,14 @@ HALVES_TYPES = (
     "ministral",
     "seed_oss",
 )
+# Rotary whose sin/cos come from a position table the encoder owns and passes to every layer as
+# `sinusoidal` ([seq, head_dim]: sines then cosines; pairs (2i, 2i+1) rotate; RoFormer).
+ROTARY_TABLE_TYPES = ("roformer",)
 # config.json keys that only a rotary attention has.
 ROPE_KEYS = ("rope_theta", "rotary_dim", "rotary_emb_base", "rope_base")
+# Rotary bases in common use beside the default 10000 (LLaMA 3, Qwen2 / Mistral v0.2 / Code Llama):
+# what calibration tries when no config.json says; a hint may give any other.
+THETAS = [500000.0, 1000000.0]
 # Families whose attention adds a per-head linear position bias (ALiBi) instead of rotary.
 ALIBI_TYPES = ("bloom", "mpt")
 HEAD_COUNTS = [1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 25, 32, 40, 48, 56, 64, 71, 96, 128]
@@ -385,7 +400,8 @@ class Attention(BlockPattern):
                 return None  # fewer key/value heads in a per-head or sharded layout: not known
         # A rotary base or width in the config says rotary whatever the family is called.
         rope_key = ctx.resolver.evidence(*ROPE_KEYS)
-        rotate = (mtype in ROTARY_TYPES or rope_key is not None) and not alibi.value
+        from_table = mtype in ROTARY_TABLE_TYPES
+        rotate = (mtype in ROTARY_TYPES or rope_key is not None or from_table) and not alibi.value
         rotary = ctx.choose(
             cls,
             where,
@@ -399,8 +415,10 @@ class Attention(BlockPattern):
             rotary_cite = rope_key[0]
         choices.append(settled_by(rotary, rotary_cite))
         rotary_args, guessed = None, ""
-        if rotary.value:
-            theta = ctx.choose(cls, where, "rope_theta", 10000.0, [], accepts="positive_number")
+        if rotary.value and from_table:
+            rotary_args = "table"
+        elif rotary.value:
+            theta = ctx.choose(cls, where, "rope_theta", 10000.0, THETAS, accepts="positive_number")
             fraction = ctx.choose(cls, where, "rotary_fraction", 1.0, [0.25, 0.4, 0.5, 0.75])
             head_dim = ctx.resolver.evidence("head_dim")
             if head_dim:
@@ -575,7 +593,11 @@ class Attention(BlockPattern):
         if qk_norm is not None and len(qkv) == 1:  # a fused projection's heads, each normed
             q = apply_norm(g, (qk_norm[0],), q, qk_norm[3], name="q")
             k = apply_norm(g, (qk_norm[1],), k, qk_norm[3], name="k")
-        if rotary is not None:
+        if rotary == "table":  # sines and cosines given by the encoder's position table
+            sinusoidal = g.input("sinusoidal", optional=True)
+            q = g.call_function("apply_rotary_table", q, sinusoidal, name="q")
+            k = g.call_function("apply_rotary_table", k, sinusoidal, name="k")
+        elif rotary is not None:
             theta, rotary_dim, interleaved = rotary
             fn = "apply_rotary_interleaved" if interleaved else "apply_rotary"
             q = g.call_function(fn, q, theta, rotary_dim, name="q")
