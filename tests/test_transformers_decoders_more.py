@@ -142,20 +142,23 @@ def test_decoder_family_is_exact_from_the_folder(tmp_path, name):
 @pytest.mark.parametrize("name", WINDOWED)
 def test_per_layer_windows_with_padding(tmp_path, name):
     """Each layer's window comes from config.json's list, one class for all layers; a padded batch
-    gives the library's logits on its real tokens (padding past a window does not spread NaN)."""
+    gives the library's logits on its real tokens, padded on either side (a query with nothing
+    to attend to does not spread NaN)."""
     model = build(name)
     source, ours = generate(tmp_path, model)
     assert re.search(r"for layer, window in zip\(self\.\w+, \(\d", source)
     torch.manual_seed(1)
     ids = torch.randint(2, 100, (2, 11))
-    mask = torch.ones(2, 11, dtype=torch.long)
-    mask[1, 5:] = 0
-    with torch.no_grad():
-        want = model(input_ids=ids, attention_mask=mask).logits
-        for got in (ours(ids, mask), torch.jit.script(ours)(ids, mask)):
-            assert not got.isnan().any()
-            torch.testing.assert_close(got[0], want[0], atol=1e-5, rtol=1e-4)
-            torch.testing.assert_close(got[1, :5], want[1, :5], atol=1e-5, rtol=1e-4)
+    scripted = torch.jit.script(ours)
+    for real in (slice(0, 5), slice(4, 11)):  # padded on the right, then on the left
+        mask = torch.zeros(2, 11, dtype=torch.long)
+        mask[0], mask[1, real] = 1, 1
+        with torch.no_grad():
+            want = model(input_ids=ids, attention_mask=mask).logits
+            for got in (ours(ids, mask), scripted(ids, mask)):
+                assert not got.isnan().any()
+                torch.testing.assert_close(got[0], want[0], atol=1e-5, rtol=1e-4)
+                torch.testing.assert_close(got[1, real], want[1, real], atol=1e-5, rtol=1e-4)
 
 
 def test_mixture_reads_its_routing_from_the_config(tmp_path):

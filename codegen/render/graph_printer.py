@@ -55,7 +55,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "last_tokens": ("last_tokens", "helper:last_tokens"),
     "rms_norm_unit_offset": ("rms_norm_unit_offset", "helper:rms_norm_unit_offset"),
     "layer_norm_unit_offset": ("layer_norm_unit_offset", "helper:layer_norm_unit_offset"),
-    "sinusoidal_positions": ("sinusoidal_positions", "helper:sinusoidal_positions"),
+    "fairseq_positions": ("fairseq_positions", "helper:fairseq_positions"),
     "top_k_routing": ("top_k_routing", "helper:top_k_routing"),
     "token_types": ("token_types", "helper:token_types"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
@@ -90,7 +90,7 @@ FUNCTIONS.update({f"F.{n}": (f"F.{n}", "F") for n in sorted(F_OPS)})
 # What a helper's own text uses beyond torch: the file imports it too.
 HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "layer_norm_unit_offset": ("F",),
-    "sinusoidal_positions": ("math",),
+    "fairseq_positions": ("math", "F"),
     "top_k_routing": ("F",),
     "relative_position_bias": ("math", "F"),
     "timestep_embedding": ("math", "F"),
@@ -192,10 +192,11 @@ def layer_norm_unit_offset(
     """LayerNorm that scales by 1 + weight (Nemotron stores the weight as an offset from one)."""
     return F.layer_norm(x, [weight.size(0)], weight + 1.0, bias, eps)
 ''',
-    "sinusoidal_positions": '''
-def sinusoidal_positions(seq: int, dim: int, offset: int, device: torch.device) -> torch.Tensor:
-    """[seq, dim] fixed position features (tensor2tensor layout: all sines, then all cosines,
-    frequencies 10000 ** (-i / (dim / 2 - 1))) of positions offset .. offset + seq - 1."""
+    "fairseq_positions": '''
+def fairseq_positions(seq: int, dim: int, offset: int, device: torch.device) -> torch.Tensor:
+    """[seq, dim] fixed position features as fairseq (tensor2tensor) computes them: all sines,
+    then all cosines, frequencies 10000 ** (-i / (dim / 2 - 1)), of positions offset ..
+    offset + seq - 1."""
     half = dim // 2
     step = math.log(10000.0) / (half - 1)
     freqs = torch.exp(torch.arange(half, device=device).float() * -step)
@@ -285,7 +286,8 @@ def softcapped_attention(
     the softmax (Gemma 2); -inf where `allowed` ([.., seq, seq]) is False."""
     scores = q @ k.transpose(-2, -1) * scale
     scores = cap * torch.tanh(scores / cap)
-    scores = scores.masked_fill(~allowed, float("-inf"))
+    # a query with nothing to attend to (left padding) attends everywhere, not to NaN
+    scores = scores.masked_fill(~(allowed | ~allowed.any(dim=-1, keepdim=True)), float("-inf"))
     return torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
 ''',
     "relative_position_bias": '''

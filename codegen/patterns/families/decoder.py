@@ -187,9 +187,7 @@ class Transformer(BlockPattern):
             first_row, width = fixed
             seq = g.call_method("size", ids, 1, inline=True)
             device = g.call_method("device", ids, inline=True)
-            table = g.call_function(
-                "sinusoidal_positions", seq, width, first_row, device, inline=True
-            )
+            table = g.call_function("fairseq_positions", seq, width, first_row, device, inline=True)
             x = g.call_function(
                 "add", x, table, comment=f"sinusoidal positions from row {first_row}"
             )
