@@ -70,6 +70,9 @@ FAMILIES = {
             shared_expert_intermediate_size=32,
         )
     ),
+    "smollm3": lambda t: t.SmolLM3ForCausalLM(  # a rope_theta (2e6) beyond the usual ones
+        t.SmolLM3Config(**DENSE, num_key_value_heads=2, pad_token_id=0)
+    ),
     "gemma2_window": lambda t: t.Gemma2ForCausalLM(  # windowed and full layers alternate
         t.Gemma2Config(**FOUR_LAYERS, num_key_value_heads=2, head_dim=8, sliding_window=4)
     ),
