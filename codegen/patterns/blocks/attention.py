@@ -419,11 +419,6 @@ class Attention(BlockPattern):
             rotary_args = "table"
         elif rotary.value:
             theta = ctx.choose(cls, where, "rope_theta", 10000.0, THETAS, accepts="positive_number")
-            said = ctx.resolver.evidence(*SYNONYMS["rope_theta"])
-            if theta.source == "default" and said and type(said[1]) in (int, float) and said[1] > 0:
-                # config.json's base, whatever it is (SmolLM3's 2e6): not only the usual ones
-                theta.alternatives = [a for a in (10000.0, *THETAS) if a != float(said[1])]
-                theta.value, theta.source, theta.note = float(said[1]), "metadata", said[0]
             fraction = ctx.choose(cls, where, "rotary_fraction", 1.0, [0.25, 0.4, 0.5, 0.75])
             head_dim = ctx.resolver.evidence("head_dim")
             if head_dim:
