@@ -365,7 +365,10 @@ class Attention(BlockPattern):
         if rotary.value and from_table:
             rotary_args = "table"
         elif rotary.value:
-            theta = ctx.choose(cls, where, "rope_theta", 10000.0, THETAS, accepts="positive_number")
+            # Common bases to try only where nothing says (any base a config.json gives is used).
+            said = any(k in ctx.resolver.metadata for k in SYNONYMS["rope_theta"])
+            bases = [] if said else THETAS
+            theta = ctx.choose(cls, where, "rope_theta", 10000.0, bases, accepts="positive_number")
             fraction = ctx.choose(cls, where, "rotary_fraction", 1.0, [0.25, 0.4, 0.5, 0.75])
             head_dim = ctx.resolver.evidence("head_dim")
             if head_dim:
