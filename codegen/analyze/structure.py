@@ -15,7 +15,7 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
-from codegen.analyze.strides import plan_config_strides
+from codegen.analyze.strides import plan_config_paddings, plan_config_strides
 from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
@@ -100,6 +100,7 @@ class StructureBuilder:
         self.downsamplers: set[str] = set()  # conv paths that are a downsampler's one conv
         self.planned: dict[str, tuple[int, str]] = {}  # conv path -> stride config.json fixes
         self.conv1d_convention = ""  # layers/hf_conv1d.py: transposed_convention
+        self.paddings: dict[str, tuple[object, str]] = {}  # and its padding, where not half
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels halves the resolution (ResNet): its
@@ -142,6 +143,7 @@ class StructureBuilder:
                 )
         self.planned = plan_config_strides(root, self.resolver)
         self.conv1d_convention = transposed_convention(root)
+        self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
             self._merge_optional(self.order[-1] if top.kind == "class" else None)
@@ -273,6 +275,8 @@ class StructureBuilder:
             stride_note=self.planned.get(node.path, (1, None))[1],
             downsampler=node.path in self.downsamplers,
             conv1d_convention=self.conv1d_convention,
+            padding=self.paddings.get(node.path, (None, None))[0],
+            padding_note=self.paddings.get(node.path, (None, None))[1],
         )
 
     def _members(self, node: KeyNode) -> list[Module | Tensor]:

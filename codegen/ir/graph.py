@@ -8,8 +8,9 @@ Nodes are appended in execution order and refer to earlier nodes through `Value`
   "0")`), so a key is data here and becomes code only through the printer's checks. `each=True`
   applies every item of a container in turn to the first argument, passing the others unchanged
   (`for layer in self.blocks: x = layer(x, mask)`); `each_activation` (a function-table name) wraps
-  each call, and `each_residual` adds what entered it (`x = x + F.relu(layer(x))`); `times=N`
-  applies the module (or each item) N times in a row, for layers shared across depth (ALBERT).
+  each call, `each_residual` adds what entered it (`x = x + F.relu(layer(x))`) and `each_index`
+  passes each item its position, last (Swin's blocks alternate their windows); `times=N` applies
+  the module (or each item) N times in a row, for layers shared across depth (ALBERT).
 - `call_function`: a function from the printer's closed table (`"relu"`, `"add"`, `"cat"`...).
 - `call_method`: a tensor method from the printer's closed table (`"mean"`, `"size"`...).
 - `getattr`: a parameter or buffer of the class (`path` as above).
@@ -89,6 +90,7 @@ class Node:
     each: bool = False  # call_module over every item of a container, in order
     each_activation: str = ""  # each item's output through this function ("" for none)
     each_residual: bool = False  # each item's output added to its input
+    each_index: bool = False  # each item also given its position in the container, last
     inline: bool = False  # printed inside its single consumer: `F.relu(self.bn1(self.conv1(x)))`
     unpack: int = 0  # call_module returning a tuple: keep element 0 of `unpack` (`x, _ = rnn(x)`)
     # call_module applied this many times in a row to its own output (a shared layer, ALBERT).
@@ -102,6 +104,10 @@ class Node:
 class Graph:
     nodes: list[Node] = field(default_factory=list)
     returns: str = "torch.Tensor"  # the annotation of what the output node returns
+    # Called as `prepare(graph, path, args)` before each call_module is added: it may add nodes
+    # that prepare the arguments (a conv's padding that its constructor cannot express) and
+    # returns them. codegen.analyze.dataflow sets it, so no pattern has to remember the padding.
+    prepare: Any = field(default=None, repr=False, compare=False)
 
     def _add(self, node: Node) -> Value:
         if node.op not in OPS:
@@ -119,6 +125,8 @@ class Graph:
         return self._add(node)
 
     def call_module(self, path: tuple[str, ...], *args: Arg, **options: Any) -> Value:
+        if self.prepare is not None:
+            args = tuple(self.prepare(self, tuple(path), args))
         return self._add(Node("call_module", tuple(path), args, **_node_options(options)))
 
     def call_function(self, fn: str, *args: Arg, **options: Any) -> Value:
@@ -179,6 +187,7 @@ def _node_options(options: dict[str, Any]) -> dict[str, Any]:
         "each",
         "each_activation",
         "each_residual",
+        "each_index",
         "inline",
         "unpack",
         "times",

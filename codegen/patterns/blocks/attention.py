@@ -85,6 +85,8 @@ ENCODER_TYPES = (
     "ernie",
     "megatron-bert",
     "splinter",
+    "nomic_bert",
+    "clip",  # CLIPModel: both towers' attentions; the text tower applies its causal mask itself
 )
 # Text encoders that attend only to earlier positions, as decoders do (CLIP's text tower).
 CAUSAL_ENCODER_TYPES = ("clip_text_model",)
@@ -105,6 +107,7 @@ ROTARY_TYPES = (
     "gptj",
     "falcon",
     "persimmon",
+    "nomic_bert",
 )
 INTERLEAVED_TYPES = ("gptj", "codegen")
 # Rotary whose sin/cos come from a position table the encoder owns and passes to every layer as
