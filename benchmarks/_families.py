@@ -8,6 +8,7 @@ generalise. A family whose library is missing, or whose class this library versi
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -19,13 +20,49 @@ IMAGE = dict(
     image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4
 )
 CNN = dict(num_channels=3)
+T5 = dict(vocab_size=100, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)  # seq2seq15
+BART = dict(  # seq2seq15
+    vocab_size=100,
+    d_model=32,
+    encoder_layers=2,
+    decoder_layers=2,
+    encoder_attention_heads=4,
+    decoder_attention_heads=4,
+    encoder_ffn_dim=64,
+    decoder_ffn_dim=48,
+    max_position_embeddings=64,
+)
+AUDIO = dict(  # seq2seq15: three feature-extractor convs, 400 samples -> 19 frames
+    vocab_size=32,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=64,
+    conv_dim=(16, 16, 16),
+    conv_stride=(5, 2, 2),
+    conv_kernel=(10, 3, 3),
+    num_conv_pos_embeddings=16,
+    num_conv_pos_embedding_groups=4,
+)
+_UNET = dict(  # added by diffusers16: the tiny U-Net the variants below start from
+    sample_size=16,
+    in_channels=3,
+    out_channels=3,
+    block_out_channels=(16, 32),
+    layers_per_block=1,
+    norm_num_groups=8,
+    down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+    up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+)
 
 
 @dataclass
 class Family:
     library: str  # "transformers" | "diffusers"
     build: Callable[[Any], torch.nn.Module]  # given the library module
-    kind: str  # decoder | encoder | vision | unet | vae
+    # decoder | encoder | seq2seq | audio_seq2seq | audio | vision | dual (text and image towers)
+    # | unet | vae
+    kind: str
 
 
 def _t(cls: str, config: str, **kw: Any) -> Callable[[Any], torch.nn.Module]:
@@ -284,6 +321,116 @@ FAMILIES: dict[str, Family] = {
         "encoder",
     ),
     "clip_text": Family("transformers", _t("CLIPTextModel", "CLIPTextConfig", **DENSE), "encoder"),
+    # encoders added by encoders15: RoBERTa/BERT relatives the issue names, then unseen ones
+    "camembert": Family(
+        "transformers", _t("CamembertModel", "CamembertConfig", **DENSE, pad_token_id=1), "encoder"
+    ),
+    "data2vec_text": Family(
+        "transformers",
+        _t("Data2VecTextModel", "Data2VecTextConfig", **DENSE, pad_token_id=1),
+        "encoder",
+    ),
+    "megatron_bert": Family(
+        "transformers", _t("MegatronBertModel", "MegatronBertConfig", **DENSE), "encoder"
+    ),
+    "nomic_bert": Family(
+        "transformers", _t("NomicBertModel", "NomicBertConfig", **DENSE), "encoder"
+    ),
+    "esm": Family(
+        "transformers",
+        _t("EsmModel", "EsmConfig", **DENSE, pad_token_id=1, position_embedding_type="rotary"),
+        "encoder",
+    ),
+    "splinter": Family("transformers", _t("SplinterModel", "SplinterConfig", **DENSE), "encoder"),
+    "modernbert": Family(
+        "transformers",
+        _t("ModernBertModel", "ModernBertConfig", **DENSE, pad_token_id=0),
+        "encoder",
+    ),
+    # seq2seq/audio added by seq2seq15: (input_ids, attention_mask, decoder_input_ids) -> logits or
+    # the decoder's last hidden state; Whisper (input_features, decoder_input_ids); wav2vec2-like
+    # audio encoders input_values -> last hidden state
+    "t5": Family("transformers", _t("T5Model", "T5Config", **T5), "seq2seq"),
+    "t5_lm": Family(
+        "transformers",
+        _t("T5ForConditionalGeneration", "T5Config", **T5, decoder_start_token_id=0),
+        "seq2seq",
+    ),
+    "t5_v1_1_lm": Family(
+        "transformers",
+        _t(
+            "T5ForConditionalGeneration",
+            "T5Config",
+            **{**T5, "d_kv": 4},
+            feed_forward_proj="gated-gelu",
+            tie_word_embeddings=False,
+            num_decoder_layers=3,
+        ),
+        "seq2seq",
+    ),
+    "mt5_lm": Family(
+        "transformers",
+        _t("MT5ForConditionalGeneration", "MT5Config", **T5, feed_forward_proj="gated-gelu"),
+        "seq2seq",
+    ),
+    "umt5_lm": Family(
+        "transformers", _t("UMT5ForConditionalGeneration", "UMT5Config", **T5), "seq2seq"
+    ),
+    "bart": Family("transformers", _t("BartModel", "BartConfig", **BART), "seq2seq"),
+    "mbart_lm": Family(
+        "transformers", _t("MBartForConditionalGeneration", "MBartConfig", **BART), "seq2seq"
+    ),
+    "marian_lm": Family(
+        "transformers",
+        _t(
+            "MarianMTModel",
+            "MarianConfig",
+            **BART,
+            pad_token_id=1,
+            decoder_start_token_id=3,
+            scale_embedding=True,
+        ),
+        "seq2seq",
+    ),
+    "pegasus_lm": Family(
+        "transformers", _t("PegasusForConditionalGeneration", "PegasusConfig", **BART), "seq2seq"
+    ),
+    "plbart": Family("transformers", _t("PLBartModel", "PLBartConfig", **BART), "seq2seq"),
+    "blenderbot_small": Family(
+        "transformers", _t("BlenderbotSmallModel", "BlenderbotSmallConfig", **BART), "seq2seq"
+    ),
+    "m2m100": Family("transformers", _t("M2M100Model", "M2M100Config", **BART), "seq2seq"),
+    "whisper_lm": Family(
+        "transformers",
+        _t(
+            "WhisperForConditionalGeneration",
+            "WhisperConfig",
+            **{k: v for k, v in BART.items() if k != "max_position_embeddings"},
+            num_mel_bins=8,
+            max_source_positions=16,
+            max_target_positions=32,
+            pad_token_id=0,
+            bos_token_id=1,
+            eos_token_id=2,
+            decoder_start_token_id=1,
+            suppress_tokens=None,
+            begin_suppress_tokens=None,
+        ),
+        "audio_seq2seq",
+    ),
+    "wav2vec2": Family("transformers", _t("Wav2Vec2Model", "Wav2Vec2Config", **AUDIO), "audio"),
+    "wav2vec2_stable": Family(
+        "transformers",
+        _t(
+            "Wav2Vec2Model",
+            "Wav2Vec2Config",
+            **AUDIO,
+            do_stable_layer_norm=True,
+            feat_extract_norm="layer",
+        ),
+        "audio",
+    ),
+    "hubert": Family("transformers", _t("HubertModel", "HubertConfig", **AUDIO), "audio"),
     # vision: pixel_values -> last hidden state or logits
     "vit": Family(
         "transformers", _t("ViTModel", "ViTConfig", **IMAGE, intermediate_size=64), "vision"
@@ -298,6 +445,43 @@ FAMILIES: dict[str, Family] = {
         "transformers",
         _t("CLIPVisionModel", "CLIPVisionConfig", **IMAGE, intermediate_size=64),
         "vision",
+    ),
+    # vision encoders added by encoders15
+    "beit": Family(
+        "transformers", _t("BeitModel", "BeitConfig", **IMAGE, intermediate_size=64), "vision"
+    ),
+    "beit_relative": Family(
+        "transformers",
+        _t(
+            "BeitModel",
+            "BeitConfig",
+            **IMAGE,
+            intermediate_size=64,
+            use_relative_position_bias=True,
+        ),
+        "vision",
+    ),
+    "data2vec_vision": Family(
+        "transformers",
+        _t(
+            "Data2VecVisionModel",
+            "Data2VecVisionConfig",
+            **IMAGE,
+            intermediate_size=64,
+            use_relative_position_bias=True,
+        ),
+        "vision",
+    ),
+    "clip": Family(  # both towers: (input_ids, pixel_values, attention_mask) -> logits_per_image
+        "transformers",
+        lambda t: t.CLIPModel(
+            t.CLIPConfig(
+                text_config=dict(**DENSE, eos_token_id=99),
+                vision_config=dict(**IMAGE, intermediate_size=64),
+                projection_dim=16,
+            )
+        ),
+        "dual",
     ),
     "resnet": Family(
         "transformers",
@@ -379,6 +563,22 @@ FAMILIES: dict[str, Family] = {
         ),
         "vision",
     ),
+    # swin16: a classifier whose second block in each stage shifts its windows
+    "swin_classifier": Family(
+        "transformers",
+        _t(
+            "SwinForImageClassification",
+            "SwinConfig",
+            image_size=32,
+            patch_size=4,
+            embed_dim=16,
+            depths=[2, 2],
+            num_heads=[2, 4],
+            window_size=4,
+            num_labels=5,
+        ),
+        "vision",
+    ),
     # diffusers: (sample, timestep) -> sample, and an autoencoder's reconstruction
     "unet2d": Family(
         "diffusers",
@@ -408,6 +608,110 @@ FAMILIES: dict[str, Family] = {
         ),
         "vae",
     ),
+    # added by diffusers16: U-Nets and autoencoders beyond the basic configs
+    "unet2d_scale_shift": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(**_UNET, resnet_time_scale_shift="scale_shift"),
+        "unet",
+    ),
+    "unet2d_class_labels": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(**_UNET, num_class_embeds=5),
+        "unet",
+    ),
+    "unet2d_fourier": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(**_UNET, time_embedding_type="fourier", flip_sin_to_cos=False),
+        "unet",
+    ),
+    "unet2d_no_mid_attention": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(
+            **{**_UNET, "norm_num_groups": 4, "attention_head_dim": 4}, add_attention=False
+        ),
+        "unet",
+    ),
+    "unet2d_attention_everywhere": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(
+            **{
+                **_UNET,
+                "down_block_types": ("AttnDownBlock2D",) * 2,
+                "up_block_types": ("AttnUpBlock2D",) * 2,
+                "attention_head_dim": 16,
+                "layers_per_block": 2,
+            },
+        ),
+        "unet",
+    ),
+    "unet2d_skip": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(
+            **{
+                **_UNET,
+                "down_block_types": ("SkipDownBlock2D", "AttnSkipDownBlock2D"),
+                "up_block_types": ("AttnSkipUpBlock2D", "SkipUpBlock2D"),
+            },
+        ),
+        "unet",
+    ),
+    "unet2d_condition": Family(
+        "diffusers",
+        lambda d: d.UNet2DConditionModel(
+            sample_size=16,
+            in_channels=4,
+            out_channels=4,
+            block_out_channels=(16, 32),
+            layers_per_block=1,
+            norm_num_groups=8,
+            cross_attention_dim=24,
+            attention_head_dim=4,
+            down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+            up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        ),
+        "unet",
+    ),
+    "vq_model": Family(
+        "diffusers",
+        lambda d: d.VQModel(
+            in_channels=3,
+            out_channels=3,
+            block_out_channels=(16, 32),
+            layers_per_block=1,
+            norm_num_groups=8,
+            latent_channels=4,
+            num_vq_embeddings=32,
+            down_block_types=("DownEncoderBlock2D",) * 2,
+            up_block_types=("UpDecoderBlock2D",) * 2,
+        ),
+        "vae",
+    ),
+    "autoencoder_tiny": Family(
+        "diffusers",
+        lambda d: d.AutoencoderTiny(
+            in_channels=3,
+            out_channels=3,
+            encoder_block_out_channels=(16, 16),
+            decoder_block_out_channels=(16, 16),
+            num_encoder_blocks=(1, 1),
+            num_decoder_blocks=(1, 1),
+            latent_channels=4,
+        ),
+        "vae",
+    ),
+    "unet1d": Family(
+        "diffusers",
+        lambda d: d.UNet1DModel(
+            sample_size=16,
+            in_channels=2,
+            out_channels=2,
+            extra_in_channels=16,
+            block_out_channels=(16, 32, 32),
+            down_block_types=("DownBlock1DNoSkip", "DownBlock1D", "AttnDownBlock1D"),
+            up_block_types=("AttnUpBlock1D", "UpBlock1D", "UpBlock1DNoSkip"),
+        ),
+        "unet1d",
+    ),
 }
 
 
@@ -425,12 +729,46 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
             theirs["attention_mask"] = mask
         if _takes(ours, "type"):
             theirs["token_type_ids"] = (torch.arange(11) >= 5).long().expand(2, -1)
+    elif kind == "dual":  # three texts (ending at their end-of-text token, then padding), 2 images
+        ids = torch.randint(2, 99, (3, 11))
+        ids[:, 8] = model.config.text_config.eos_token_id
+        mask = torch.ones(3, 11, dtype=torch.long)
+        mask[:, 9:] = 0
+        theirs = {"input_ids": ids, "pixel_values": torch.randn(2, 3, 32, 32)}
+        if _takes(ours, "mask"):
+            theirs["attention_mask"] = mask
+    elif kind == "seq2seq":
+        ids = torch.randint(3, 100, (2, 11))
+        mask = torch.ones(2, 11, dtype=torch.long)
+        mask[1, 7:] = 0
+        ids[1, 7:] = model.config.pad_token_id or 0
+        target = torch.randint(3, 100, (2, 6))
+        theirs = {"input_ids": ids, "attention_mask": mask, "decoder_input_ids": target}
+    elif kind == "audio_seq2seq":
+        frames = 2 * model.config.max_source_positions
+        theirs = {
+            "input_features": torch.randn(2, model.config.num_mel_bins, frames),
+            "decoder_input_ids": torch.randint(3, 100, (2, 6)),
+        }
+    elif kind == "audio":
+        theirs = {"input_values": torch.randn(2, 400)}
     elif kind == "vision":
         theirs = {"pixel_values": torch.randn(2, 3, 32, 32)}
-    elif kind == "unet":
-        theirs = {"sample": torch.randn(2, 3, 16, 16), "timestep": torch.tensor([3, 700])}
+    elif kind in ("unet", "unet1d"):
+        config = model.config
+        size = (16, 16) if kind == "unet" else (16,)
+        theirs = {
+            "sample": torch.randn(2, config.in_channels, *size),
+            "timestep": torch.tensor([3, 700]),
+        }
+        if getattr(config, "num_class_embeds", None):  # the labels a class-conditional U-Net takes
+            theirs["class_labels"] = torch.tensor([1, 4])
+        if getattr(config, "cross_attention_dim", None):  # the text a conditional U-Net attends to
+            theirs["encoder_hidden_states"] = torch.randn(2, 7, config.cross_attention_dim)
     else:
-        theirs = {"sample": torch.randn(2, 3, 16, 16), "sample_posterior": False}
+        theirs = {"sample": torch.randn(2, 3, 16, 16)}
+        if "sample_posterior" in inspect.signature(model.forward).parameters:
+            theirs["sample_posterior"] = False
     positional = [v for k, v in theirs.items() if k != "sample_posterior"]
     return positional, theirs, _main_output
 
@@ -440,7 +778,7 @@ def _takes(params: list[str], word: str) -> bool:
 
 
 def _main_output(out: Any) -> torch.Tensor:
-    for name in ("logits", "last_hidden_state", "sample"):
+    for name in ("logits", "logits_per_image", "last_hidden_state", "sample"):
         if hasattr(out, name):
             return getattr(out, name)
     return out[0] if isinstance(out, tuple) else out

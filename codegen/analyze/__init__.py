@@ -10,15 +10,16 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.analyze.hyperparams import lift_group, optional_condition
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder, Unmergeable
+from codegen.analyze.structure import _class_io
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
 from codegen.analyze.evidence import recorded_choices
-from codegen.ir import Call, ClassDef, Module, ModelIR, Param, Ref, Source
+from codegen.ir import Call, ClassDef, IOSpec, Module, ModelIR, Param, Ref, Source
 from codegen.ir.graph import Graph, Slice, Value
 from codegen.keytree import build_tree
 from codegen.naming import role_names
 from codegen.load import TensorTable
-from codegen.load.hf_config import CONFIG_NAME, unused_config_keys
+from codegen.load.hf_config import CONFIG_NAME, conflicting_config_keys, unused_config_keys
 from codegen.patterns.registry import synonyms
 from codegen.safetext import printable
 
@@ -99,7 +100,7 @@ def _analyze(
     # Classes are named by what their forward is (BasicBlock, Attention): a first pass finds the
     # roles and is forgotten; the second runs under the new names, so choices are addressed by them.
     made, used = len(resolver.made), set(resolver.used_hints)
-    _infer_forwards(classes, resolver, recorded)
+    _infer_forwards(classes, resolver, recorded, structure.groups)
     del resolver.made[made:]
     resolver.used_hints = used
     paths = {g.name: g.instances[0].node.path for g in structure.groups}
@@ -115,7 +116,7 @@ def _analyze(
             {c.name for c in classes},
         ),
     )
-    _infer_forwards(classes, resolver, recorded)
+    _infer_forwards(classes, resolver, recorded, structure.groups)
     for group in structure.groups:
         if group.optional:
             cls = next(c for c in classes if group.instances[0].module.type_name == c.name)
@@ -163,12 +164,20 @@ def _flag_unused_config(top: ClassDef, config: Any, resolver: ChoiceResolver) ->
     if not isinstance(config, dict):
         return []
     unused = unused_config_keys(config, resolver.consumed)
-    if not unused:
+    differ = conflicting_config_keys(config, resolver.consumed)
+    if not unused and not differ:
         return []
-    names = ", ".join(printable(k) for k in unused)
-    note = (
-        f"config.json sets {names}, which this file does not use and which may change the forward"
-    )
+    notes = []
+    if unused:
+        names = ", ".join(printable(k) for k in unused)
+        notes.append(
+            f"config.json sets {names}, which this file does not use and which may change the "
+            "forward"
+        )
+    if differ:
+        names = ", ".join(printable(k) for k in differ)
+        notes.append(f"config.json sets {names} differently in its sub-configs; one value is used")
+    note = "; ".join(notes)
     if top.forward.trust == "inferred":
         top.forward.trust = "guessed"
         top.forward.trust_note = note
@@ -181,6 +190,7 @@ def _infer_forwards(
     classes: list[ClassDef],
     resolver: ChoiceResolver,
     recorded: dict[int, RecordedForward] | None = None,
+    groups: list[ClassGroup] = (),
 ) -> None:
     unknown: set[str] = set()
     roles: dict[str, str] = {}  # class name -> role of the pattern that built its forward
@@ -199,6 +209,52 @@ def _infer_forwards(
                 unknown.add(cls.name)
             else:
                 roles[cls.name] = cls.forward.role
+                if cls.forward.concatenates:
+                    _widen_concatenations(cls, groups, classes)
+
+
+def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
+    """A class whose forward concatenates along the channels (Inception, Fire, a dense block)
+    gives the sum of the widths, which the span of its members cannot show: each registration
+    of it, and each Sequential holding one, says so before the classes around it are inferred."""
+    joined = set(cls.forward.concatenates)
+    for group in groups:
+        if group.name != cls.name:
+            continue
+        for instance in group.instances:
+            io = instance.module.io
+            span = _class_io(instance.members)  # from the members: the same on every pass
+            if io is None or not span.in_width:
+                continue
+            parts = [
+                m.io.out_width
+                for m in instance.members
+                if isinstance(m, Module) and m.attr in joined and m.io is not None
+            ]
+            if len(parts) != len(joined) or not all(parts):
+                continue
+            width = sum(parts) + (span.in_width if cls.forward.concatenates_input else 0)
+            reads = span.in_width * (2 if cls.forward.halves_input else 1)
+            instance.module.io = IOSpec(io.family, reads, width, io.ndim, io.vocab)
+    for c in classes:
+        for m in c.members:
+            if isinstance(m, Module):
+                _respan(m)
+
+
+def _respan(m: Module) -> None:
+    """A Sequential's output width again, from its (possibly widened) last item."""
+    for child in m.children:
+        _respan(child)
+    if m.kind != "sequential" or m.io is None:
+        return
+    width = None
+    for child in m.children:  # a parameter-free slot passes on what its predecessor gave
+        if child.kind == "placeholder" and width and child.io and child.io.out_width != width:
+            child.io = IOSpec(child.io.family, width, width)
+        width = child.io.out_width if child.io and child.io.out_width else width
+    if width is not None and width != m.io.out_width:
+        m.io = IOSpec(m.io.family, m.io.in_width, width, m.io.ndim, m.io.vocab)
 
 
 def _lists_for_multi_input_items(classes: list[ClassDef]) -> None:

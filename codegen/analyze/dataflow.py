@@ -73,6 +73,10 @@ def infer_forward(
         trust=match.pattern.trust,
         trust_note=match.pattern.trust_note,
     )
+    joined = getattr(match.pattern, "concatenated", None)  # a concatenation's output width
+    if joined is not None:
+        forward.concatenates, forward.concatenates_input = joined(match)
+        forward.halves_input = getattr(match.pattern, "halves_input", False)
     if forward.trust == "inferred":
         _settle_called_types(cls, g, match.pattern.role)
     own = getattr(match.pattern, "example_inputs", None)  # inputs of another kind (a timestep)

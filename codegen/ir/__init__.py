@@ -165,6 +165,11 @@ class Forward:
     names_class: bool = False  # the role is a good name for the class (not a fallback's)
     trust: str = "inferred"  # inferred | guessed (from that pattern) | missing
     trust_note: str = ""
+    # The output concatenates these members' outputs (and the input, with `concatenates_input`)
+    # along the channels: its width is their sum, not what the last member gives.
+    concatenates: tuple[str, ...] = ()
+    concatenates_input: bool = False
+    halves_input: bool = False  # it reads twice its members' width, passing one half on
 
 
 @dataclass

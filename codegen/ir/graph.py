@@ -8,8 +8,9 @@ Nodes are appended in execution order and refer to earlier nodes through `Value`
   "0")`), so a key is data here and becomes code only through the printer's checks. `each=True`
   applies every item of a container in turn to the first argument, passing the others unchanged
   (`for layer in self.blocks: x = layer(x, mask)`); `each_activation` (a function-table name) wraps
-  each call, and `each_residual` adds what entered it (`x = x + F.relu(layer(x))`); `times=N`
-  applies the module (or each item) N times in a row, for layers shared across depth (ALBERT).
+  each call, `each_residual` adds what entered it (`x = x + F.relu(layer(x))`) and `each_index`
+  passes each item its position, last (Swin's blocks alternate their windows); `times=N` applies
+  the module (or each item) N times in a row, for layers shared across depth (ALBERT).
 - `call_function`: a function from the printer's closed table (`"relu"`, `"add"`, `"cat"`...).
 - `call_method`: a tensor method from the printer's closed table (`"mean"`, `"size"`...).
 - `getattr`: a parameter or buffer of the class (`path` as above).
@@ -50,14 +51,16 @@ TORCH_OPS = frozenset(
     "max_pool2d max_pool1d adaptive_avg_pool1d conv2d conv1d batch_norm embedding dropout t "
     "baddbmm addmm erf sin cos tril triu masked_fill floor_divide remainder einsum group_norm "
     "instance_norm amax argmax logsumexp cumsum repeat_interleave outer unbind roll flip eq ne lt "
-    "gt le ge numel square reciprocal".split()
+    "gt le ge numel square reciprocal cdist".split()
 )
 F_OPS = frozenset(
     "relu relu6 gelu silu linear avg_pool2d adaptive_avg_pool2d hardtanh hardswish hardsigmoid "
     "mish leaky_relu glu softplus scaled_dot_product_attention softmax log_softmax layer_norm "
     "dropout group_norm batch_norm embedding normalize elu pad".split()
 )
-TENSOR_METHODS = frozenset("view size contiguous expand dim type_as expand_as view_as".split())
+TENSOR_METHODS = frozenset(
+    "view size contiguous expand dim type_as expand_as view_as argmin".split()
+)
 # aten name -> the graph's operator function ("add" prints `a + b`)
 OPERATOR_OPS = {
     "add": "add",
@@ -87,6 +90,7 @@ class Node:
     each: bool = False  # call_module over every item of a container, in order
     each_activation: str = ""  # each item's output through this function ("" for none)
     each_residual: bool = False  # each item's output added to its input
+    each_index: bool = False  # each item also given its position in the container, last
     inline: bool = False  # printed inside its single consumer: `F.relu(self.bn1(self.conv1(x)))`
     unpack: int = 0  # call_module returning a tuple: keep element 0 of `unpack` (`x, _ = rnn(x)`)
     # call_module applied this many times in a row to its own output (a shared layer, ALBERT).
@@ -183,6 +187,7 @@ def _node_options(options: dict[str, Any]) -> dict[str, Any]:
         "each",
         "each_activation",
         "each_residual",
+        "each_index",
         "inline",
         "unpack",
         "times",

@@ -60,9 +60,26 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "softcapped_attention": ("softcapped_attention", "helper:softcapped_attention"),
     "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),
     "additive_padding_mask": ("additive_padding_mask", "helper:additive_padding_mask"),
+    "additive_causal_mask": ("additive_causal_mask", "helper:additive_causal_mask"),
+    "sinusoidal_positions": ("sinusoidal_positions", "helper:sinusoidal_positions"),
+    "masked_bias": ("masked_bias", "helper:masked_bias"),
+    "eos_tokens": ("eos_tokens", "helper:eos_tokens"),
+    "similarity_logits": ("similarity_logits", "helper:similarity_logits"),
+    "grid_relative_bias": ("grid_relative_bias", "helper:grid_relative_bias"),
+    "apply_rotary_table": ("apply_rotary_table", "helper:apply_rotary_table"),
     "memory_or": ("memory_or", "helper:memory_or"),
     "causal_mask": ("causal_mask", "helper:causal_mask"),
     "decoder_inputs": ("decoder_inputs", "helper:decoder_inputs"),
+    # Swin's windows (patterns/blocks/window_attention.py, swin_block.py, patch_merging.py)
+    "pad_to_multiple": ("pad_to_multiple", "helper:pad_to_multiple"),
+    "window_for": ("window_for", "helper:window_for"),
+    "window_shift": ("window_shift", "helper:window_shift"),
+    "window_partition": ("window_partition", "helper:window_partition"),
+    "window_merge": ("window_merge", "helper:window_merge"),
+    "shifted_window_mask": ("shifted_window_mask", "helper:shifted_window_mask"),
+    "window_position_bias": ("window_position_bias", "helper:window_position_bias"),
+    "window_attention_bias": ("window_attention_bias", "helper:window_attention_bias"),
+    "merge_patches": ("merge_patches", "helper:merge_patches"),
 }
 # The torch vocabulary of codegen.ir.graph, by the name the graph uses ("torch.relu", "F.gelu").
 FUNCTIONS.update({f"torch.{n}": (f"torch.{n}", "torch") for n in sorted(TORCH_OPS)})
@@ -71,6 +88,9 @@ FUNCTIONS.update({f"F.{n}": (f"F.{n}", "F") for n in sorted(F_OPS)})
 HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "relative_position_bias": ("math", "F"),
     "timestep_embedding": ("math", "F"),
+    "pad_to_multiple": ("F",),
+    "window_partition": ("F",),
+    "merge_patches": ("F",),
     "pad_same": ("F",),
     "pad_same_even": ("F",),
 }
@@ -264,6 +284,84 @@ def additive_padding_mask(bias: torch.Tensor, attention_mask: torch.Tensor | Non
     padding = attention_mask[:, None, None, :] == 0
     return bias.masked_fill(padding, -3.4028234663852886e38)
 ''',
+    "additive_causal_mask": '''
+def additive_causal_mask(bias: torch.Tensor) -> torch.Tensor:
+    """`bias` [1 or batch, heads, seq, seq] with every key after its query set to float32's
+    lowest value: each position attends to itself and the positions before it."""
+    seq = bias.size(-1)
+    future = torch.ones(seq, seq, dtype=torch.bool, device=bias.device).triu(1)
+    return bias.masked_fill(future, -3.4028234663852886e38)
+''',
+    "sinusoidal_positions": '''
+def sinusoidal_positions(seq: int, dim: int, device: torch.device) -> torch.Tensor:
+    """[seq, dim] fixed positions: sin(position * 10000 ** (-2i / dim)) in the first half of the
+    features, cos of the same in the second (not interleaved), computed in float64."""
+    position = torch.arange(seq, dtype=torch.float64, device=device)[:, None]
+    half = (dim + 1) // 2
+    rate = torch.pow(10000.0, -2.0 * torch.arange(half, dtype=torch.float64, device=device) / dim)
+    angles = position * rate[None, :]
+    return torch.cat((torch.sin(angles), torch.cos(angles[:, : dim // 2])), dim=1).float()
+''',
+    "apply_rotary_table": '''
+def apply_rotary_table(x: torch.Tensor, sinusoidal: torch.Tensor | None) -> torch.Tensor:
+    """Rotary position embedding from a table (RoFormer): `sinusoidal` [seq, head_dim] holds the
+    sines in its first half and the cosines in its second; each pair (2i, 2i + 1) of x
+    [batch, heads, seq, head_dim] turns by its angle. None leaves x as it is."""
+    if sinusoidal is None:
+        return x
+    sin, cos = sinusoidal.chunk(2, dim=-1)
+    sin = torch.stack([sin, sin], dim=-1).reshape_as(sinusoidal)
+    cos = torch.stack([cos, cos], dim=-1).reshape_as(sinusoidal)
+    turned = torch.stack([-x[..., 1::2], x[..., ::2]], dim=-1).reshape_as(x)
+    return x * cos + turned * sin
+''',
+    "grid_relative_bias": '''
+def grid_relative_bias(table: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """BEiT's relative position bias for a class token and height x width patches: `table` holds
+    one row per 2-D offset between two patches ((2h - 1)(2w - 1) rows), then rows for
+    class-to-patch, patch-to-class and class-to-class -> [1, heads, hw + 1, hw + 1]."""
+    rows = torch.arange(height, device=table.device).repeat_interleave(width)
+    cols = torch.arange(width, device=table.device).repeat(height)
+    dr = rows[:, None] - rows[None, :] + height - 1
+    dc = cols[:, None] - cols[None, :] + width - 1
+    n = height * width + 1
+    index = torch.zeros(n, n, dtype=torch.long, device=table.device)
+    index[1:, 1:] = dr * (2 * width - 1) + dc
+    distances = table.size(0)
+    index[0, :] = distances - 3
+    index[:, 0] = distances - 2
+    index[0, 0] = distances - 1
+    bias = table[index.view(-1)].view(n, n, -1)
+    return bias.permute(2, 0, 1).unsqueeze(0)
+''',
+    "eos_tokens": '''
+def eos_tokens(x: torch.Tensor, input_ids: torch.Tensor, eos_token_id: int) -> torch.Tensor:
+    """Each sequence's state at its first `eos_token_id` ([batch, seq, d] -> [batch, d]); an id of
+    2 takes the largest token id instead (CLIP configs written before the id was fixed)."""
+    if eos_token_id == 2:
+        index = input_ids.to(torch.int).argmax(dim=-1)
+    else:
+        index = (input_ids.to(torch.int) == eos_token_id).int().argmax(dim=-1)
+    return x[torch.arange(x.size(0), device=x.device), index]
+''',
+    "similarity_logits": '''
+def similarity_logits(
+    image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale: torch.Tensor
+) -> torch.Tensor:
+    """CLIP's scores: the cosine similarity of every image with every text, times
+    exp(logit_scale) -> [images, texts]."""
+    image_embeds = image_embeds / torch.pow(torch.sum(torch.pow(image_embeds, 2), -1, True), 0.5)
+    text_embeds = text_embeds / torch.pow(torch.sum(torch.pow(text_embeds, 2), -1, True), 0.5)
+    return (torch.matmul(text_embeds, image_embeds.t()) * logit_scale.exp()).t()
+''',
+    "masked_bias": '''
+def masked_bias(bias: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """`bias` [1 or batch, heads, seq, seq] with the keys where `mask` ([batch, 1, 1, seq] from
+    padding_mask()) is False set to float32's lowest value; None attends to every token."""
+    if mask is None:
+        return bias
+    return bias.masked_fill(~mask, -3.4028234663852886e38)
+''',
     "memory_or": '''
 def memory_or(memory: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
     """What keys and values are read from: the encoder's output for cross-attention, else x."""
@@ -297,6 +395,118 @@ def padded_positions(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
     """Position ids counted from padding_idx + 1 over the real tokens; padding gets padding_idx."""
     real = input_ids.ne(padding_idx).long()
     return torch.cumsum(real, dim=1) * real + padding_idx
+''',
+    "pad_to_multiple": '''
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Zero-pad an image [batch, channels, height, width] at the bottom and right so that its
+    height and width are multiples of `multiple` (a patch size)."""
+    pad_h = (multiple - x.size(2) % multiple) % multiple
+    pad_w = (multiple - x.size(3) % multiple) % multiple
+    return F.pad(x, (0, pad_w, 0, pad_h))
+''',
+    "window_for": '''
+def window_for(height: int, width: int, window: int) -> int:
+    """The attention window on a height x width map: `window`, or the whole map when it is no
+    larger than one window."""
+    return min(height, width) if min(height, width) <= window else window
+''',
+    "window_shift": '''
+def window_shift(height: int, width: int, window: int, index: int) -> int:
+    """How far the index-th block of a stage rolls the map before cutting windows: every second
+    block by half a window, so windows straddle the previous block's; none on a map no larger
+    than one window."""
+    if min(height, width) <= window or index % 2 == 0:
+        return 0
+    return window // 2
+''',
+    "window_partition": '''
+def window_partition(x: torch.Tensor, window: int, shift: int) -> torch.Tensor:
+    """[batch, height, width, channels] -> [batch * windows, window * window, channels]: padded
+    at the bottom and right to whole windows, rolled up and left by `shift`, cut into
+    window x window tiles (row-major, batch outermost)."""
+    batch, height, width, channels = x.shape
+    pad_h = (window - height % window) % window
+    pad_w = (window - width % window) % window
+    x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
+    if shift > 0:
+        x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))
+    rows, cols = (height + pad_h) // window, (width + pad_w) // window
+    x = x.view(batch, rows, window, cols, window, channels).transpose(2, 3)
+    return x.reshape(-1, window * window, channels)
+''',
+    "window_merge": '''
+def window_merge(
+    windows: torch.Tensor, window: int, shift: int, height: int, width: int
+) -> torch.Tensor:
+    """The inverse of window_partition: [batch * windows, window * window, channels] ->
+    [batch, height, width, channels], rolled back by `shift` and the padding cut off."""
+    channels = windows.size(-1)
+    rows, cols = (height + window - 1) // window, (width + window - 1) // window
+    x = windows.view(-1, rows, cols, window, window, channels).transpose(2, 3)
+    x = x.reshape(-1, rows * window, cols * window, channels)
+    if shift > 0:
+        x = torch.roll(x, shifts=(shift, shift), dims=(1, 2))
+    return x[:, :height, :width, :]
+''',
+    "shifted_window_mask": '''
+def shifted_window_mask(x: torch.Tensor, window: int, shift: int) -> torch.Tensor | None:
+    """For shifted windows on x [batch, height, width, channels]: [windows, window * window,
+    window * window], -100 between positions that came from different regions of the map before
+    the roll (they are not neighbours) and 0 elsewhere; None when nothing is rolled."""
+    if shift <= 0:
+        return None
+    height = (x.size(1) + window - 1) // window * window
+    width = (x.size(2) + window - 1) // window * window
+    rows = torch.arange(height, device=x.device)
+    cols = torch.arange(width, device=x.device)
+    row_region = (rows >= height - window).long() + (rows >= height - shift).long()
+    col_region = (cols >= width - window).long() + (cols >= width - shift).long()
+    region = (row_region[:, None] * 3 + col_region[None, :]).to(x.dtype)
+    region = region.view(height // window, window, width // window, window).transpose(1, 2)
+    region = region.reshape(-1, window * window)
+    differ = region.unsqueeze(1) - region.unsqueeze(2)
+    return torch.zeros_like(differ).masked_fill(differ != 0, -100.0)
+''',
+    "window_position_bias": '''
+def window_position_bias(
+    table: torch.Tensor, window: int, index: torch.Tensor | None
+) -> torch.Tensor:
+    """The attention bias inside a window x window window, [1, heads, window^2, window^2], from
+    `table` [(2 * window - 1) ** 2, heads]: one row per (row, column) offset between two
+    positions. `index` (the checkpoint's relative_position_index) gives the rows where the
+    checkpoint has it; else they are computed: (drow + window - 1) * (2 * window - 1) + dcol +
+    window - 1."""
+    if index is None:
+        coords = torch.arange(window, device=table.device)
+        rows = coords.repeat_interleave(window)
+        cols = coords.repeat(window)
+        drow = rows[:, None] - rows[None, :] + window - 1
+        dcol = cols[:, None] - cols[None, :] + window - 1
+        index = drow * (2 * window - 1) + dcol
+    area = window * window
+    bias = table[index.reshape(-1)].view(area, area, -1)
+    return bias.permute(2, 0, 1).unsqueeze(0)
+''',
+    "window_attention_bias": '''
+def window_attention_bias(
+    bias: torch.Tensor, mask: torch.Tensor | None, batch_windows: int
+) -> torch.Tensor:
+    """The position bias [1, heads, n, n] plus, for shifted windows, each window's mask
+    ([windows, n, n], windows of one image in order) -> [batch * windows or 1, heads, n, n]."""
+    if mask is None:
+        return bias
+    windows = mask.size(0)
+    mask = mask.unsqueeze(1).repeat(batch_windows // windows, 1, 1, 1)
+    return bias + mask
+''',
+    "merge_patches": '''
+def merge_patches(x: torch.Tensor) -> torch.Tensor:
+    """[batch, height, width, channels] -> [batch, height / 2, width / 2, 4 * channels]: each 2x2
+    neighbourhood side by side, in the order (0, 0), (1, 0), (0, 1), (1, 1) (row, column);
+    zero-padded at the bottom and right to even sizes first."""
+    x = F.pad(x, (0, 0, 0, x.size(2) % 2, 0, x.size(1) % 2))
+    parts = [x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]]
+    return torch.cat(parts, dim=-1)
 ''',
 }
 # Operators: printed infix, parenthesised when nested inside another operator or a method call.
@@ -387,7 +597,10 @@ class _Printer:
                 self._emit(f"{name} = {source}")
             rest = "".join(f", {self._expr(a)}" for a in node.args[1:])
             indent, layer = "", self._module(node.target)
-            if node.each:
+            if node.each and node.each_index:  # each item also told its position
+                self._emit(f"for index, layer in enumerate({layer}):", node.comment)
+                indent, layer, rest = "    ", "layer", f"{rest}, index"
+            elif node.each:
                 self._emit(f"for layer in {layer}:", node.comment)
                 indent, layer = "    ", "layer"
             if node.times:

@@ -15,11 +15,14 @@ def modules():
     import torch.nn.functional as F
 
     class ResnetBlock2D(nn.Module):
-        def __init__(self, c_in: int, c_out: int, temb: int | None, groups: int = 4) -> None:
+        def __init__(
+            self, c_in: int, c_out: int, temb: int | None, groups: int = 4, scale_shift=False
+        ) -> None:
             super().__init__()
+            self.scale_shift = scale_shift  # diffusers' time_embedding_norm="scale_shift"
             self.norm1 = nn.GroupNorm(groups, c_in, eps=1e-6)
             self.conv1 = nn.Conv2d(c_in, c_out, 3, 1, 1)
-            self.time_emb_proj = nn.Linear(temb, c_out) if temb else None
+            self.time_emb_proj = nn.Linear(temb, c_out * (1 + scale_shift)) if temb else None
             self.norm2 = nn.GroupNorm(groups, c_out, eps=1e-6)
             self.dropout = nn.Dropout(0.0)
             self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1)
@@ -27,6 +30,12 @@ def modules():
 
         def forward(self, x: torch.Tensor, temb: torch.Tensor | None = None) -> torch.Tensor:
             h = self.conv1(F.silu(self.norm1(x)))
+            if self.scale_shift and self.time_emb_proj is not None and temb is not None:
+                scale, shift = self.time_emb_proj(F.silu(temb))[:, :, None, None].chunk(2, dim=1)
+                h = self.norm2(h) * (1 + scale) + shift
+                return (x if self.conv_shortcut is None else self.conv_shortcut(x)) + self.conv2(
+                    F.silu(h)
+                )
             if self.time_emb_proj is not None and temb is not None:
                 h = h + self.time_emb_proj(F.silu(temb))[:, :, None, None]
             h = self.conv2(self.dropout(F.silu(self.norm2(h))))
@@ -35,10 +44,10 @@ def modules():
             return x + h
 
     class Attention(nn.Module):  # diffusers' Attention with a group norm, over pixels
-        def __init__(self, c: int, head_dim: int, groups: int = 4) -> None:
+        def __init__(self, c: int, head_dim: int, groups: int | None = 4) -> None:
             super().__init__()
             self.heads = c // head_dim
-            self.group_norm = nn.GroupNorm(groups, c, eps=1e-6)
+            self.group_norm = nn.GroupNorm(groups, c, eps=1e-6) if groups else nn.Identity()
             self.to_q, self.to_k, self.to_v = nn.Linear(c, c), nn.Linear(c, c), nn.Linear(c, c)
             self.to_out = nn.ModuleList([nn.Linear(c, c), nn.Dropout(0.0)])
 
@@ -309,7 +318,7 @@ def modules():
         return (torch.randn(2, c, size, size),)
 
     return dict(
-        resnet=lambda *a: built(ResnetBlock2D(*a)),
+        resnet=lambda *a, **kw: built(ResnetBlock2D(*a, **kw)),
         attention=lambda *a: built(Attention(*a)),
         samplers=lambda *a: built(Samplers(*a)),
         time_embedding=lambda *a: built(TimestepEmbedding(*a)),

@@ -108,6 +108,53 @@ def modules():
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.layers(x)
 
+    class Fire(nn.Module):  # torchvision.models.squeezenet
+        def __init__(self, c_in: int, squeeze: int, e1: int, e3: int) -> None:
+            super().__init__()
+            self.squeeze = nn.Conv2d(c_in, squeeze, 1)
+            self.expand1x1 = nn.Conv2d(squeeze, e1, 1)
+            self.expand3x3 = nn.Conv2d(squeeze, e3, 3, padding=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = torch.relu(self.squeeze(x))
+            return torch.cat([torch.relu(self.expand1x1(x)), torch.relu(self.expand3x3(x))], 1)
+
+    class BasicConv2d(nn.Module):  # torchvision.models.inception
+        def __init__(self, c_in: int, c_out: int, k: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False)
+            self.bn = nn.BatchNorm2d(c_out)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(self.bn(self.conv(x)))
+
+    class InceptionA(nn.Module):  # torchvision.models.inception.InceptionA, narrowed
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.branch1x1 = BasicConv2d(c, 4, 1)
+            self.branch5x5_1 = BasicConv2d(c, 3, 1)
+            self.branch5x5_2 = BasicConv2d(3, 4, 5)
+            self.branch3x3dbl_1 = BasicConv2d(c, 4, 1)
+            self.branch3x3dbl_2 = BasicConv2d(4, 6, 3)
+            self.branch_pool = BasicConv2d(c, 2, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            b1 = self.branch1x1(x)
+            b5 = self.branch5x5_2(self.branch5x5_1(x))
+            b3 = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
+            bp = self.branch_pool(torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1))
+            return torch.cat([b1, b5, b3, bp], 1)
+
+    def fire(c_in: int, squeeze: int, e1: int, e3: int):
+        torch.manual_seed(0)
+        return Fire(c_in, squeeze, e1, e3)
+
+    def inception(c: int):
+        torch.manual_seed(0)
+        block = InceptionA(c)
+        _randomise_norms(block)
+        return block
+
     def hf_residual_stage(kind: str, c_in: int, c_out: int, stride: int):
         torch.manual_seed(0)
         stage = Layers(
@@ -133,6 +180,9 @@ def modules():
         torchvision_inverted_residual=torchvision_inverted_residual,
         convnext_block=convnext_block,
         hf_residual_stage=hf_residual_stage,
+        fire=fire,
+        inception=inception,
+        holder=Holder,
     )
 
 

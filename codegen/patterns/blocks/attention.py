@@ -79,6 +79,14 @@ ENCODER_TYPES = (
     "xlm-roberta",
     "clip_vision_model",
     "siglip_vision_model",
+    "roformer",
+    "camembert",
+    "data2vec-text",
+    "ernie",
+    "megatron-bert",
+    "splinter",
+    "nomic_bert",
+    "clip",  # CLIPModel: both towers' attentions; the text tower applies its causal mask itself
 )
 # Text encoders that attend only to earlier positions, as decoders do (CLIP's text tower).
 CAUSAL_ENCODER_TYPES = ("clip_text_model",)
@@ -99,10 +107,17 @@ ROTARY_TYPES = (
     "gptj",
     "falcon",
     "persimmon",
+    "nomic_bert",
 )
 INTERLEAVED_TYPES = ("gptj", "codegen")
+# Rotary whose sin/cos come from a position table the encoder owns and passes to every layer as
+# `sinusoidal` ([seq, head_dim]: sines then cosines; pairs (2i, 2i+1) rotate; RoFormer).
+ROTARY_TABLE_TYPES = ("roformer",)
 # config.json keys that only a rotary attention has.
 ROPE_KEYS = ("rope_theta", "rotary_dim", "rotary_emb_base", "rope_base")
+# Rotary bases in common use beside the default 10000 (LLaMA 3, Qwen2 / Mistral v0.2 / Code Llama):
+# what calibration tries when no config.json says; a hint may give any other.
+THETAS = [500000.0, 1000000.0]
 # Families whose attention adds a per-head linear position bias (ALiBi) instead of rotary.
 ALIBI_TYPES = ("bloom", "mpt")
 HEAD_COUNTS = [1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 25, 32, 40, 48, 56, 64, 71, 96, 128]
@@ -335,7 +350,8 @@ class Attention(BlockPattern):
                 return None  # fewer key/value heads in a per-head or sharded layout: not known
         # A rotary base or width in the config says rotary whatever the family is called.
         rope_key = ctx.resolver.evidence(*ROPE_KEYS)
-        rotate = (mtype in ROTARY_TYPES or rope_key is not None) and not alibi.value
+        from_table = mtype in ROTARY_TABLE_TYPES
+        rotate = (mtype in ROTARY_TYPES or rope_key is not None or from_table) and not alibi.value
         rotary = ctx.choose(
             cls,
             where,
@@ -349,8 +365,10 @@ class Attention(BlockPattern):
             rotary_cite = rope_key[0]
         choices.append(settled_by(rotary, rotary_cite))
         rotary_args = None
-        if rotary.value:
-            theta = ctx.choose(cls, where, "rope_theta", 10000.0, [], accepts="positive_number")
+        if rotary.value and from_table:
+            rotary_args = "table"
+        elif rotary.value:
+            theta = ctx.choose(cls, where, "rope_theta", 10000.0, THETAS, accepts="positive_number")
             fraction = ctx.choose(cls, where, "rotary_fraction", 1.0, [0.25, 0.4, 0.5, 0.75])
             head_dim = ctx.resolver.evidence("head_dim")
             if head_dim:
@@ -498,7 +516,11 @@ class Attention(BlockPattern):
             q = heads(g.call_module((qkv[0],), x, inline=True), nhead, "q")
             k = heads(g.call_module((qkv[1],), x, inline=True), kv_heads, "k")
             v = heads(g.call_module((qkv[2],), x, inline=True), kv_heads, "v")
-        if rotary is not None:
+        if rotary == "table":  # sines and cosines given by the encoder's position table
+            sinusoidal = g.input("sinusoidal", optional=True)
+            q = g.call_function("apply_rotary_table", q, sinusoidal, name="q")
+            k = g.call_function("apply_rotary_table", k, sinusoidal, name="k")
+        elif rotary is not None:
             theta, rotary_dim, interleaved = rotary
             fn = "apply_rotary_interleaved" if interleaved else "apply_rotary"
             q = g.call_function(fn, q, theta, rotary_dim, name="q")

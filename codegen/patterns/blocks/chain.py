@@ -14,6 +14,7 @@ embedding scale, and a residual around the whole chain where the input width com
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -143,9 +144,12 @@ def _next_candidates(order: list[Module], rest: list[Module]) -> list[Module]:
 
 
 def _flattens_into(prev: Module, m: Module, width: int) -> bool:
-    """Conv features flattened into a Linear that takes a whole multiple of their channels."""
+    """Conv features flattened into a Linear (or a head Sequential starting with one: VGG's
+    classifier) that takes a whole multiple of their channels."""
     takes = _takes(m)
-    return family(prev) in ("conv", "norm") and family(m) == "linear" and takes % width == 0
+    ends = family(prev) if prev.kind != "sequential" else _ends(prev)
+    starts = family(m) if m.kind != "sequential" else _starts(m)
+    return ends in ("conv", "norm") and starts == "linear" and bool(takes) and takes % width == 0
 
 
 def _groups_of(m: Module, width: int) -> bool:
@@ -207,12 +211,42 @@ def plan(
         if m.kind == "modulelist":
             return None  # items that do not compose: calling the list is no forward at all
         takes = io.in_width if io is not None else None
-        if flow.spatial and io is not None and _reads_features(m):
+        if flow.spatial and io is not None and (_reads_features(m) or _head_class(m, ctx)):
+            if i > 0 and _ends_in_batch_norm(members[i - 1], ctx):
+                # A trunk ending in a batch norm (DenseNet's norm5, a pre-activation ResNet's
+                # last bn) is followed by its activation before the pooling: no key shows it.
+                final = ctx.choose(
+                    cls,
+                    members[i - 1].attr,
+                    "activation",
+                    "relu",
+                    act.alternatives("relu"),
+                    f"after {members[i - 1].attr}'s last norm",
+                    aliases=act.ALIASES,
+                )
+                choices.append(final)
+                steps.append(("activation", final.value))
             if flow.width is not None and takes == flow.width:
                 pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
                 choices.append(pool)
                 steps.append(("global_pool", pool.value, flow.spatial, m.attr, takes))
             elif flow.width and takes and takes % flow.width == 0:
+                side = math.isqrt(takes // flow.width)
+                if flow.spatial == 2 and side > 1 and side * side == takes // flow.width:
+                    # A fixed s x s grid: an adaptive average pool gives it whatever the input
+                    # size (torchvision's VGG 7 x 7, AlexNet 6 x 6); explicit pools before it
+                    # are as likely (other choices). On that size itself it changes nothing.
+                    grid = ctx.choose(
+                        cls,
+                        m.attr,
+                        "grid_pool",
+                        "none",
+                        ["adaptive_avg"],
+                        f"to the {side}x{side} grid {m.attr} reads",
+                    )
+                    choices.append(grid)
+                    if grid.value == "adaptive_avg":
+                        steps.append(("adaptive_pool", side))
                 steps.append(("flatten", m.attr, takes, flow.width))
             else:
                 return None
@@ -257,13 +291,13 @@ def plan(
             steps.append(("repeat", m.attr, each.value, residual.value == "add"))
         elif (
             m.kind == "sequential"
-            and (flow.spatial or _norm_then_conv(m))
+            and (flow.spatial or _norm_then_conv(m) or _conv_then_norm(m))
             and any(map(_channels_norm, m.children))
         ):
             # A Sequential holding one (ConvNeXt's downsampling `[LayerNorm, Conv2d]`: the conv
             # shows the input has channels first): called item by item, since calling it would
             # normalise the last spatial dim instead.
-            ndim = flow.spatial or _norm_then_conv(m)
+            ndim = flow.spatial or _norm_then_conv(m) or _conv_then_norm(m)
             for c in m.children:
                 if _channels_norm(c):
                     steps.append(("channels_norm", (m.attr, c.attr), ndim))
@@ -288,7 +322,7 @@ def plan(
         # holds no index the keys can show: offered, but none unless the data says so.
         across = not between_linears and _ends(m) in ("linear", "conv") and _ends(m) == _starts(nxt)
         # Conv features flattened into a Linear: an activation in between, as between two layers.
-        flattened = family(m) in ("conv", "norm") and nxt is not None and flow.width is not None
+        flattened = _ends(m) in ("conv", "norm") and nxt is not None
         flattened = flattened and io is not None and _flattens_into(m, nxt, io.out_width or 0)
         flattened = flattened and _takes(nxt) != io.out_width
         if (after_conv_norm or between_linears or across or flattened) and family(
@@ -391,12 +425,51 @@ def spatial_output(m: Module, ctx: BlockContext, depth: int = 0) -> int | None:
     return spatial_output(last[-1], ctx, depth + 1) if last else None
 
 
+def _ends_in_batch_norm(m: Module, ctx: BlockContext) -> bool:
+    """Whether a member is a generated class whose forward returns what a batch norm gave."""
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    graph = cls.forward.graph if cls is not None else None
+    if graph is None or not graph.nodes or graph.nodes[-1].op != "output":
+        return False
+    produced = graph.nodes[-1].args[0] if graph.nodes[-1].args else None
+    if not isinstance(produced, Value):
+        return False
+    node = graph[produced]
+    if node.op != "call_module" or len(node.target) != 1:
+        return False
+    member = next((c for c in modules(cls) if c.attr == node.target[0]), None)
+    return member is not None and member.kind == "builtin" and "BatchNorm" in member.type_name
+
+
 def _norm_then_conv(m: Module) -> int | None:
     """The conv's dims where a Sequential's first layer is a LayerNorm and its next a conv."""
     real = [c for c in m.children if c.kind != "placeholder"]
     if len(real) >= 2 and _channels_norm(real[0]) and family(real[1]) == "conv":
         return real[1].io.ndim
     return None
+
+
+def _conv_then_norm(m: Module) -> int | None:
+    """The conv's dims where a Sequential's first layer is a conv and its next a LayerNorm (a
+    patchify stem, timm's ConvNeXt `stem`): the norm then sees conv features."""
+    real = [c for c in m.children if c.kind != "placeholder"]
+    if len(real) >= 2 and family(real[0]) == "conv" and _channels_norm(real[1]):
+        return real[0].io.ndim
+    return None
+
+
+def _head_class(m: Module, ctx: BlockContext) -> bool:
+    """A head class holding a LayerNorm and a Linear (timm's `NormMlpClassifierHead`): after
+    conv features it pools first, then normalises the pooled channels."""
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    if cls is None or tensors(cls) or not LAST.search(m.attr):
+        return False
+    members = [c for c in modules(cls) if c.kind != "placeholder"]
+    norms = [c for c in members if _channels_norm(c)]
+    linears = [c for c in members if family(c) == "linear"]
+    if len(members) != 2 or len(norms) != 1 or len(linears) != 1:
+        return False
+    return norms[0].io.in_width == linears[0].io.in_width
 
 
 def _channels_norm(m: Module) -> bool:
@@ -454,6 +527,10 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
                 x,
                 kwargs={"dim": dims},
                 comment=f"global {word} pooling: {head} takes {takes} = channels",
+            )
+        elif kind == "adaptive_pool":
+            x = g.call_function(
+                "adaptive_avg_pool", x, step[1], comment=f"to a {step[1]}x{step[1]} grid"
             )
         elif kind == "flatten":
             _, head, takes, channels = step

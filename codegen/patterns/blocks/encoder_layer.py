@@ -46,6 +46,15 @@ def _single(cls, ctx: BlockContext, named: str, families: tuple[str, ...]):
     return found
 
 
+# The input a rotary attention reads its sines and cosines from, where its encoder owns the table
+# (RoFormer): passed through each layer untouched.
+ROTARY_TABLE = "sinusoidal"
+
+
+def _rotary_table(g: Graph, passes: bool) -> tuple:
+    return (g.input(ROTARY_TABLE, optional=True),) if passes else ()
+
+
 def _example(name: str):
     import torch
 
@@ -171,14 +180,14 @@ class SplitAttention(BlockPattern):
         out = [m for m in members if ctx.role(m) == self.output_role]
         if len(inner) != 1 or len(out) != 1:
             return None
-        return Match(self, 2, (inner[0].attr, out[0].attr))
+        return Match(self, 2, (inner[0].attr, out[0].attr, ctx.takes(inner[0], ROTARY_TABLE)))
 
     output_role = "Projection"
 
     def forward(self, match: Match, g: Graph) -> None:
-        inner, out = match.found
+        inner, out, rotary = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
-        y = g.call_module((inner,), x, mask, inline=True)
+        y = g.call_module((inner,), x, mask, *_rotary_table(g, rotary), inline=True)
         g.output(g.call_module((out,), y))
 
     @staticmethod
@@ -193,9 +202,9 @@ class PostNormAttention(SplitAttention):
     output_role = "AddNorm"
 
     def forward(self, match: Match, g: Graph) -> None:
-        inner, out = match.found
+        inner, out, rotary = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
-        y = g.call_module((inner,), x, mask, inline=True)
+        y = g.call_module((inner,), x, mask, *_rotary_table(g, rotary), inline=True)
         g.output(g.call_module((out,), y, x))
 
     @staticmethod
@@ -223,24 +232,27 @@ class SplitLayer(BlockPattern):
             return None
         post = roles[attn[0]] == "PostNormAttention" and roles[out[0]] == "AddNorm"
         pre = roles[attn[0]] == "Attention" and roles[out[0]] == "Projection"
+        rotary = ctx.takes(next(m for m in members if m.attr == attn[0]), ROTARY_TABLE)
         if post and not norms and len(members) == 3:
-            return Match(self, 3, ("post", attn[0], inter[0], out[0], None, None))
+            return Match(self, 3, ("post", attn[0], inter[0], out[0], None, None, rotary))
         if pre and len(norms) == 2 and len(members) == 5:
             before = [m.attr for m in norms if re.fullmatch(BEFORE, m.attr, re.IGNORECASE)]
             after = [m.attr for m in norms if re.fullmatch(AFTER, m.attr, re.IGNORECASE)]
             if len(before) == 1 and len(after) == 1:
-                return Match(self, 5, ("pre", attn[0], inter[0], out[0], before[0], after[0]))
+                found = ("pre", attn[0], inter[0], out[0], before[0], after[0], rotary)
+                return Match(self, 5, found)
         return None
 
     def forward(self, match: Match, g: Graph) -> None:
-        layout, attn, inter, out, before, after = match.found
+        layout, attn, inter, out, before, after, rotary = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
         if layout == "post":
-            a = g.call_module((attn,), x, mask, name="x")
+            a = g.call_module((attn,), x, mask, *_rotary_table(g, rotary), name="x")
             h = g.call_module((inter,), a, inline=True)
             g.output(g.call_module((out,), h, a))
             return
-        a = g.call_module((attn,), g.call_module((before,), x, inline=True), mask, inline=True)
+        normed = g.call_module((before,), x, inline=True)
+        a = g.call_module((attn,), normed, mask, *_rotary_table(g, rotary), inline=True)
         x = g.call_function("add", x, a)
         h = g.call_module((inter,), g.call_module((after,), x, inline=True), inline=True)
         g.output(g.call_function("add", x, g.call_module((out,), h, inline=True)))

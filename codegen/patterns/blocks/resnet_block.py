@@ -6,6 +6,10 @@ added back:
     h = conv1(act(norm1(x)));  h = h + time_emb_proj(act(temb))[:, :, None, None]
     h = conv2(act(norm2(h)));  return shortcut(x) + h
 
+A time projection twice conv1's width is a scale and a shift (diffusers'
+resnet_time_scale_shift="scale_shift", the DDPM repositories' ResnetBlock): it modulates the
+normalised map instead, `h = norm2(h) * (1 + scale) + shift`, before the activation.
+
 Recognised from names and widths: norm1 normalises the input, conv1 takes it, norm2/conv2 keep
 conv1's width, the time projection gives it, the shortcut maps input to output width.
 """
@@ -50,30 +54,48 @@ class ResnetBlock(BlockPattern):
             return None
         if conv2.io.in_width != c_mid or conv2.io.out_width != c_mid:
             return None
-        if proj is not None and proj.io.out_width != c_mid:
+        scale_shift = proj is not None and proj.io.out_width == 2 * c_mid
+        if proj is not None and proj.io.out_width != c_mid and not scale_shift:
             return None
+        if scale_shift:  # the shapes say so; config.json's key agrees, or names another norm
+            told = ctx.resolver.evidence("resnet_time_scale_shift", "time_embedding_norm")
+            if told is not None and told[1] != "scale_shift":
+                return None
         if short is None and c_in != c_mid:
             return None
         activation = ctx.choose(
             cls, norm1.attr, "activation", "silu", act.alternatives("silu"), "after each norm"
         )
         found = (norm1.attr, conv1.attr, norm2.attr, conv2.attr, proj and proj.attr)
-        return Match(self, len(members), found + (short and short.attr,), [activation])
+        found += (short and short.attr, scale_shift)
+        return Match(self, len(members), found, [activation])
 
     def forward(self, match: Match, g: Graph) -> None:
-        norm1, conv1, norm2, conv2, proj, short = match.found
+        norm1, conv1, norm2, conv2, proj, short, scale_shift = match.found
         activation = match.choices[0].value
         x = g.input("x")
         temb = g.input("temb") if proj else None
         h = g.call_module((norm1,), x, name="h", inline=True)
         h = act.apply(g, activation, h, name="h", inline=True)
         h = g.call_module((conv1,), h, name="h")
+        t = None
         if temb is not None:
             t = act.apply(g, activation, temb, name="t", inline=True)
             t = g.call_module((proj,), t, name="t", inline=True)
-            t = g.call_function("getitem", t, (Slice(), Slice(), None, None), inline=True)
+            t = g.call_function("getitem", t, (Slice(), Slice(), None, None), name="t")
+        if t is not None and not scale_shift:
             h = g.call_function("add", h, t, name="h", comment="the time embedding, per channel")
-        h = g.call_module((norm2,), h, name="h", inline=True)
+        h = g.call_module((norm2,), h, name="h", inline=scale_shift is False)
+        if t is not None and scale_shift:
+            scale = g.call_method("chunk", t, 2, 1, name="scale", inline=True)
+            scale = g.call_function("getitem", scale, 0, name="scale")
+            shift = g.call_method("chunk", t, 2, 1, name="shift", inline=True)
+            shift = g.call_function("getitem", shift, 1, name="shift")
+            one_plus = g.call_function("add", scale, 1.0, inline=True)
+            h = g.call_function("mul", h, one_plus, name="h", inline=True)
+            h = g.call_function(
+                "add", h, shift, name="h", comment="the time embedding scales and shifts"
+            )
         h = act.apply(g, activation, h, name="h", inline=True)
         h = g.call_module((conv2,), h, name="h")
         identity = g.call_module((short,), x, inline=True) if short else x
@@ -94,4 +116,7 @@ class ResnetBlock(BlockPattern):
         return [
             Example(z["holder"](z["resnet"](8, 16, 12)), z["with_temb"](8, 12), META),
             Example(z["holder"](z["resnet"](8, 8, None)), z["image"](8), META),
+            Example(
+                z["holder"](z["resnet"](8, 16, 12, scale_shift=True)), z["with_temb"](8, 12), META
+            ),
         ]

@@ -6,6 +6,7 @@ sequence of pixels, multi-head scaled dot-product attention, project, and add th
     out = to_out(attention(to_q(s), to_k(s), to_v(s)))
     return out.transpose(1, 2).reshape(x.shape) + x
 
+Some have no norm (diffusers' middle attention of a scale-shift U-Net): the map is read as it is.
 The head size is a choice: config.json's attention_head_dim where the folder has one (diffusers'
 U-Net), else one head over all channels (diffusers' autoencoder).
 """
@@ -43,14 +44,14 @@ class SpatialAttention(BlockPattern):
             return None
         norm = one_named(members, NORM)
         q, k, v, out = (one_named(members, n) for n in (QUERY, KEY, VALUE, OUT))
-        if None in (norm, q, k, v, out) or len(members) != 5:
+        if None in (q, k, v, out) or len(members) != 4 + (norm is not None):
             return None
-        if norm.type_name != "nn.GroupNorm":
+        if norm is not None and norm.type_name != "nn.GroupNorm":
             return None
         paths = [_linear_path(m) for m in (q, k, v, out)]
         if None in paths or any(m.kind != "builtin" for m in (q, k, v)):
             return None
-        width = norm.io.in_width
+        width = norm.io.in_width if norm is not None else q.io.in_width
         if any(m.io.in_width != width for m in (q, k, v)) or q.io.out_width != k.io.out_width:
             return None
         inner = q.io.out_width
@@ -66,13 +67,13 @@ class SpatialAttention(BlockPattern):
         )
         if not isinstance(head_dim.value, int) or inner % head_dim.value:
             return None
-        return Match(self, 5, (norm.attr, *paths), [head_dim])
+        return Match(self, len(members), (norm and norm.attr, *paths), [head_dim])
 
     def forward(self, match: Match, g: Graph) -> None:
         norm, q, k, v, out = match.found
         head_dim = match.choices[0].value
         x = g.input("x")
-        s = g.call_module((norm,), x, name="s", inline=True)
+        s = g.call_module((norm,), x, name="s", inline=True) if norm else x
         s = g.call_method("flatten", s, 2, name="s", inline=True)
         s = g.call_method("transpose", s, 1, 2, name="s", comment="[batch, pixels, channels]")
         batch = g.call_method("size", s, 0, name="batch")
@@ -98,6 +99,7 @@ class SpatialAttention(BlockPattern):
         z = zoo()
         return [
             Example(z["holder"](z["attention"](8, 8)), z["image"](8, 4), META),
+            Example(z["holder"](z["attention"](8, 8, None)), z["image"](8, 4), META),
             Example(
                 z["holder"](z["attention"](16, 4)),
                 z["image"](16, 4),

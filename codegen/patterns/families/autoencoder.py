@@ -5,6 +5,10 @@ through `post_quant_conv` and the decoder.
 
     moments = quant_conv(encoder(x));  mean, logvar = moments.chunk(2, dim=1)
     return decoder(post_quant_conv(mean))
+
+With a codebook (`quantize`, diffusers' VQModel) the latent is not a distribution: each pixel's
+vector is snapped to its nearest codebook row, `decoder(post_quant_conv(quantize(quant_conv(
+encoder(x)))))`.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 
-QUANT, POST_QUANT = r"quant_conv", r"post_quant_conv"
+QUANT, POST_QUANT, CODEBOOK = r"quant_conv", r"post_quant_conv", r"quantize|quantizer|vq"
 
 
 class Autoencoder(BlockPattern):
@@ -26,7 +30,8 @@ class Autoencoder(BlockPattern):
             return None
         encoder, decoder = one_named(members, r"encoder"), one_named(members, r"decoder")
         quant, post = one_named(members, QUANT), one_named(members, POST_QUANT)
-        used = [m for m in (encoder, decoder, quant, post) if m is not None]
+        codebook = one_named(members, CODEBOOK)
+        used = [m for m in (encoder, decoder, quant, post, codebook) if m is not None]
         if None in (encoder, decoder) or len(used) != len(members):
             return None
         if ctx.role(encoder) != "ConvEncoder" or ctx.role(decoder) != "ConvDecoder":
@@ -36,20 +41,27 @@ class Autoencoder(BlockPattern):
                 return None
         moments = quant.io.out_width if quant is not None else encoder.io.out_width
         latent = post.io.in_width if post is not None else decoder.io.in_width
-        if moments is not None and latent is not None and moments != 2 * latent:
+        if codebook is not None:
+            if ctx.role(codebook) != "VectorQuantizer" or not _plain_vq(ctx):
+                return None
+        elif moments is not None and latent is not None and moments != 2 * latent:
             return None
-        found = (encoder.attr, quant and quant.attr, post and post.attr, decoder.attr)
-        return Match(self, len(members), found)
+        found = (encoder.attr, quant and quant.attr, codebook and codebook.attr)
+        return Match(self, len(members), found + (post and post.attr, decoder.attr))
 
     def forward(self, match: Match, g: Graph) -> None:
-        encoder, quant, post, decoder = match.found
-        h = g.call_module((encoder,), g.input("sample"), name="moments")
+        encoder, quant, codebook, post, decoder = match.found
+        name = "h" if codebook else "moments"
+        h = g.call_module((encoder,), g.input("sample"), name=name)
         if quant is not None:
-            h = g.call_module((quant,), h, name="moments")
-        halves = g.call_method("chunk", h, 2, kwargs={"dim": 1}, inline=True)
-        z = g.call_function(
-            "getitem", halves, 0, name="z", comment="the mean: the posterior's mode, no sampling"
-        )
+            h = g.call_module((quant,), h, name=name)
+        if codebook is not None:
+            z = g.call_module((codebook,), h, name="z", comment="nearest codebook vectors")
+        else:
+            halves = g.call_method("chunk", h, 2, kwargs={"dim": 1}, inline=True)
+            z = g.call_function(
+                "getitem", halves, 0, name="z", comment="the mean: the posterior's mode"
+            )
         if post is not None:
             z = g.call_module((post,), z, name="z")
         g.output(g.call_module((decoder,), z))
@@ -60,3 +72,11 @@ class Autoencoder(BlockPattern):
 
         z = zoo()
         return [Example(z["vae"](), z["image"](3, 16), VAE_META)]
+
+
+def _plain_vq(ctx: BlockContext) -> bool:
+    """diffusers' VQModel settings this forward computes: group norms in the decoder (not the
+    spatial norm conditioned on the codes); lookup_from_codebook acts only on decoding codes."""
+    norm = ctx.resolver.evidence("norm_type")
+    ctx.resolver.evidence("lookup_from_codebook")
+    return norm is None or norm[1] == "group"

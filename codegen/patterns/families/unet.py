@@ -21,6 +21,7 @@ from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._unet_parts import RESNETS, item_paths, items
 
 CONV_IN, CONV_OUT, NORM_OUT = r"conv_in", r"conv_out", r"conv_norm_out|norm_out"
+TIME_FEATURES, CLASSES = r"time_proj", r"class_embedding|label_emb|class_embed"
 TIME, DOWN, MID, UP = (
     r"time_embedding|time_embed",
     r"down_blocks|down",
@@ -47,7 +48,9 @@ class UNet(BlockPattern):
         conv_in, conv_out = one_named(members, CONV_IN), one_named(members, CONV_OUT)
         norm_out, time = one_named(members, NORM_OUT), one_named(members, TIME)
         down, mid, up = one_named(members, DOWN), one_named(members, MID), one_named(members, UP)
-        used = [m for m in (conv_in, conv_out, norm_out, time, down, mid, up) if m is not None]
+        features_m, classes = one_named(members, TIME_FEATURES), one_named(members, CLASSES)
+        optional = (mid, features_m, classes)
+        used = [m for m in (conv_in, conv_out, norm_out, time, down, up, *optional) if m]
         if None in (conv_in, conv_out, norm_out, time, down, up) or len(used) != len(members):
             return None
         if family(conv_in) != "conv" or family(conv_out) != "conv" or family(norm_out) != "norm":
@@ -60,10 +63,20 @@ class UNet(BlockPattern):
         time_cls = ctx.classes.get(time.type_name)
         first = [m for m in modules(time_cls) if family(m) == "linear"] if time_cls else []
         features = min((m.io.in_width for m in first if m.io.in_width), default=None)
+        time_width = max((m.io.out_width for m in first if m.io.out_width), default=None)
+        features_kind = _features_kind(features_m, ctx)
+        if features_m is not None and features_kind is None:
+            return None
+        if classes is not None and (
+            family(classes) != "embedding" or classes.io.out_width != time_width
+        ):
+            return None
         # What each down block keeps (its returned list) and each up block takes back.
         down_cls = [_item_class(cls, down, p, ctx) for p in downs]
         up_cls = [_item_class(cls, up, p, ctx) for p in ups]
         kept = [_returned(c) for c in down_cls]
+        mid_cls = ctx.classes.get(mid.type_name) if mid is not None else None
+        context = [_takes_context(c) for c in down_cls + [mid_cls] + up_cls]
         taken = [_count_resnets(ctx, c) if c else None for c in up_cls]
         if features is None or None in kept or None in taken:
             return None
@@ -72,10 +85,27 @@ class UNet(BlockPattern):
         unsupported = _unsupported(ctx)
         if unsupported:
             return Match(self, len(members), missing=unsupported)
-        flip = ctx.choose(cls, time.attr, "flip_sin_to_cos", True, [False], "cos features first")
-        shift = ctx.choose(
-            cls, time.attr, "freq_shift", 0, [1], "frequencies 1e4 ** (-i / (d/2 - shift))"
-        )
+        if features_kind is None:
+            flip = ctx.choose(
+                cls, time.attr, "flip_sin_to_cos", True, [False], "cos features first"
+            )
+            shift = ctx.choose(
+                cls, time.attr, "freq_shift", 0, [1], "frequencies 1e4 ** (-i / (d/2 - shift))"
+            )
+            layout = [flip, shift]
+        else:  # diffusers builds its held features without the sinusoids' layout settings
+            for key in ("time_embedding_type", "flip_sin_to_cos", "freq_shift"):
+                ctx.resolver.evidence(key)
+            layout = []
+        if features_kind == "FourierFeatures":  # score-SDE: the output is divided by the level
+            divide = ctx.choose(
+                cls, conv_out.attr, "divide_by_level", True, [False], "output / noise level"
+            )
+            layout = [divide]
+        if classes is not None:
+            ctx.resolver.evidence("num_class_embeds")
+        if ctx.resolver.evidence("addition_embed_type") is None:  # its head count acts only with it
+            ctx.resolver.evidence("addition_embed_type_num_heads")
         activation = ctx.choose(
             cls, norm_out.attr, "activation", "silu", act.alternatives("silu"), "before conv_out"
         )
@@ -85,43 +115,68 @@ class UNet(BlockPattern):
             norm_out=norm_out.attr,
             time=time.attr,
             mid=mid.attr if mid else None,
-            downs=list(zip(downs, kept)),
-            ups=list(zip(ups, taken)),
+            downs=list(zip(downs, kept, context[: len(downs)])),
+            ups=list(zip(ups, taken, context[len(downs) + 1 :])),
+            mid_context=context[len(downs)],
             features=features,
             in_channels=conv_in.io.in_width,
+            time_proj=(features_m.attr, features_kind) if features_m else None,
+            classes=classes.attr if classes else None,
         )
-        return Match(self, len(members), found, [flip, shift, activation])
+        return Match(self, len(members), found, [*layout, activation])
 
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
-        flip, shift, activation = (c.value for c in match.choices)
+        values = {c.name: c.value for c in match.choices}
         sample, timestep = g.input("sample"), g.input("timestep")
+        text = None
+        if any(c for _, _, c in f["downs"] + f["ups"]) or f["mid_context"]:
+            text = g.input("encoder_hidden_states")  # what the transformers attend to
+        labels = g.input("class_labels") if f["classes"] else None
         batch = g.call_method("size", sample, 0, inline=True)
         t = g.call_method("reshape", timestep, -1, name="t", inline=True)
-        t = g.call_method("expand", t, batch, name="t", comment="one timestep per sample")
-        t = g.call_function(
-            "timestep_embedding", t, f["features"], bool(flip), float(shift), name="t", inline=True
-        )
+        level = g.call_method("expand", t, batch, name="t", comment="one timestep per sample")
+        if f["time_proj"] is None:
+            flip, shift = values["flip_sin_to_cos"], values["freq_shift"]
+            t = g.call_function(
+                "timestep_embedding", level, f["features"], bool(flip), float(shift), name="t"
+            )
+        else:
+            t = g.call_module((f["time_proj"][0],), level, name="t")
         temb = g.call_module((f["time"],), t, name="temb", comment="[batch, time embedding]")
+        if labels is not None:
+            c = g.call_module((f["classes"],), labels, inline=True)
+            temb = g.call_function("add", temb, c, name="temb", comment="plus the class vector")
         x = g.call_module((f["conv_in"],), sample, name="x")
         kept: list = [x]
-        for path, count in f["downs"]:
-            states = g.call_module(path, x, temb, name="states")
+        for path, count, context in f["downs"]:
+            extra = (text,) if context else ()
+            states = g.call_module(path, x, temb, *extra, name="states")
             maps = [g.call_function("getitem", states, i, inline=True) for i in range(count)]
             kept += maps
             x = g.call_function("getitem", states, -1, name="x")
         if f["mid"]:
-            x = g.call_module((f["mid"],), x, temb, name="x")
-        for path, count in f["ups"]:
+            extra = (text,) if f["mid_context"] else ()
+            x = g.call_module((f["mid"],), x, temb, *extra, name="x")
+        for path, count, context in f["ups"]:
             skips, kept = kept[len(kept) - count :], kept[: len(kept) - count]
-            x = g.call_module(path, x, temb, skips, name="x", comment=_skip_note(count))
+            extra = (text,) if context else ()
+            x = g.call_module(path, x, temb, skips, *extra, name="x", comment=_skip_note(count))
         x = g.call_module((f["norm_out"],), x, name="x", inline=True)
-        x = act.apply(g, activation, x, name="x", inline=True)
-        g.output(g.call_module((f["conv_out"],), x))
+        x = act.apply(g, values["activation"], x, name="x", inline=True)
+        x = g.call_module((f["conv_out"],), x, name="x")
+        if values.get("divide_by_level"):
+            level = g.call_method("reshape", level, -1, 1, 1, 1, inline=True)
+            x = g.call_function("truediv", x, level, name="x", comment="score = output / level")
+        g.output(x)
 
     def example_inputs(self, match: Match, cls) -> list[ExampleInput]:
         size = 2 ** max(len(match.found["downs"]), 3)
-        return [ExampleInput((2, match.found["in_channels"], size, size)), ExampleInput((2,), 1000)]
+        sample = ExampleInput((2, match.found["in_channels"], size, size))
+        if not match.found["classes"]:
+            return [sample, ExampleInput((2,), 1000)]
+        classes = next(m for m in modules(cls) if m.attr == match.found["classes"])
+        return [sample, ExampleInput((2,), 1000), ExampleInput((2,), classes.io.vocab)]
 
     @staticmethod
     def examples():
@@ -144,6 +199,20 @@ def _unsupported(ctx: BlockContext) -> str:
     if scale is not None and scale[1] != 1:
         return f"a U-Net whose middle block rescales its output ({scale[0]} = {scale[1]})"
     return ""
+
+
+def _takes_context(c) -> bool:
+    graph = c.forward.graph if c is not None else None
+    return graph is not None and any(n.target == "context" for n in graph.inputs)
+
+
+def _features_kind(m, ctx: BlockContext) -> str | None:
+    """What the U-Net's own time features are: Fourier features, or a table of timesteps."""
+    if m is None:
+        return None
+    if family(m) == "embedding":
+        return "embedding"
+    return "FourierFeatures" if ctx.role(m) == "FourierFeatures" else None
 
 
 def _item_class(cls, container, path, ctx: BlockContext):

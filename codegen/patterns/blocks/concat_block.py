@@ -1,0 +1,214 @@
+"""Parallel branches whose outputs are concatenated along the channels (GoogLeNet's and Inception
+v3's `Inception*` modules, SqueezeNet's `Fire`):
+
+    Inception: cat([branch1(x), branch2(x), ...], 1)     (a branch named *pool* pools x first)
+    Fire:      s = act(squeeze(x)); cat([act(expand1x1(s)), act(expand3x3(s))], 1)
+
+Side by side is what the keys cannot show by widths alone when every branch maps a width to
+itself (they would chain too), so the branches must be named as branches (`branch*`, `expand*`,
+`tower*`); members numbered within a branch (`branch5x5_1`, `branch5x5_2`) run in turn. What a
+branch reads is its first member's width, the same for all. Parameter-free steps are choices:
+the activation after a bare conv (a class or Sequential branch applies its own), and the pooling
+before a pool branch whose keys do not show it (Inception v3: a 3x3 average pool, stride 1).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from codegen.ir import Module
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import tensors
+
+BRANCH = re.compile(r"(branch|expand|tower|path)", re.I)
+ENTRY = re.compile(r"(squeeze|reduce)", re.I)
+POOL_BRANCH = re.compile(r"pool", re.I)
+# Pooling a pool branch applies before its layers: (function, kernel, stride, padding).
+BRANCH_POOLS = {"avg_pool_3x3": ("avg", 3, 1, 1), "max_pool_3x3": ("max", 3, 1, 1)}
+
+
+def _step(attr: str) -> tuple[str, int]:
+    """(branch, position): `branch5x5_2` is the second step of branch `branch5x5`."""
+    found = re.fullmatch(r"(.+?)_(\d+)", attr)
+    return (found.group(1), int(found.group(2))) if found else (attr, 0)
+
+
+def _branches(members: list[Module]) -> list[list[Module]] | None:
+    """Members grouped into branches (steps in order), each reading the previous step's width."""
+    groups: dict[str, list[Module]] = {}
+    for m in members:
+        groups.setdefault(_step(m.attr)[0], []).append(m)
+    branches = []
+    for name in sorted(groups, key=_branch_order):
+        steps = sorted(groups[name], key=lambda m: _step(m.attr)[1])
+        for a, b in zip(steps, steps[1:]):
+            if a.io is None or b.io is None or a.io.out_width != b.io.in_width:
+                return None
+        branches.append(steps)
+    return branches
+
+
+def _branch_order(name: str) -> tuple:
+    """`branch1` before `branch2`, `expand1x1` before `expand3x3`; a doubled branch
+    (`branch3x3dbl`) after the single ones, a pool branch last (torchvision's Inception v3)."""
+    numbers = tuple(int(n) for n in re.findall(r"\d+", name))
+    return (bool(POOL_BRANCH.search(name)), "dbl" in name.lower(), numbers, name)
+
+
+def _spatial(m: Module) -> bool:
+    """Conv features in and out: a conv, or a class or Sequential spanning conv layers."""
+    if m.io is None or not m.io.in_width or not m.io.out_width:
+        return False
+    return family(m) == "conv" or (m.kind in ("class", "sequential") and bool(m.io.ndim))
+
+
+class _Concat(BlockPattern):
+    priority = 8  # side by side, named so: rather than a width chain
+    with_entry = False
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = [m for m in modules(cls) if m.kind != "placeholder"]
+        if tensors(cls) or len(members) != len(modules(cls)) or len(members) < 2:
+            return None
+        if not all(_spatial(m) for m in members):
+            return None
+        entry = None
+        if self.with_entry:
+            entries = [m for m in members if ENTRY.search(m.attr) and not BRANCH.search(m.attr)]
+            if len(entries) != 1 or family(entries[0]) != "conv":
+                return None
+            entry = entries[0]
+            members = [m for m in members if m is not entry]
+        if not all(BRANCH.search(m.attr) for m in members):
+            return None
+        branches = _branches(members)
+        if branches is None or not 2 <= len(branches) <= 4:
+            return None  # more: too many orders to offer (the concatenation's order is a choice)
+        reads = {b[0].io.in_width for b in branches}
+        if len(reads) != 1 or (entry is not None and entry.io.out_width not in reads):
+            return None
+        choices, plan = [], []
+        bare = entry is not None or any(family(s) == "conv" for b in branches for s in b)
+        activation = None
+        if bare:  # a bare conv's activation leaves no key; a class applies its own
+            activation = ctx.choose(
+                cls,
+                (entry or branches[0][0]).attr,
+                "activation",
+                "relu",
+                act.alternatives("relu"),
+                "after each bare conv",
+                aliases=act.ALIASES,
+            )
+            choices.append(activation)
+        names = [_step(b[0].attr)[0] for b in branches]
+        # The order of concatenation leaves no key: a choice, by the names by default.
+        default = ",".join(names)
+        order = ctx.choose(
+            cls,
+            branches[0][0].attr,
+            "branch_order",
+            default,
+            [",".join(p) for p in itertools.permutations(names) if list(p) != names],
+            "the order the branches are concatenated in (by their names by default)",
+        )
+        choices.append(order)
+        by_name = dict(zip(names, branches))
+        wanted = str(order.value).split(",")
+        if sorted(wanted) != sorted(names):
+            return None
+        branches = [by_name[n] for n in wanted]
+        for b in branches:
+            pool = "none"
+            steps = [((s.attr,), family(s) == "conv") for s in b]
+            slot = _starts_with_slot(b[0])
+            if slot:
+                # torchvision's GoogLeNet: `Sequential(MaxPool2d(3, 1, 1), conv)`. The slot's
+                # layer is this choice; the rest are called one by one.
+                rest = b[0].children[1:]
+                if not rest or any(c.kind == "placeholder" for c in rest) or len(b) > 1:
+                    return None
+                steps = [((b[0].attr, c.attr), family(c) == "conv") for c in rest]
+            if slot or POOL_BRANCH.search(b[0].attr):
+                usual = "max_pool_3x3" if slot else "avg_pool_3x3"
+                c = ctx.choose(
+                    cls,
+                    b[0].attr,
+                    "pool_before",
+                    usual,
+                    [p for p in ("avg_pool_3x3", "max_pool_3x3", "none") if p != usual],
+                    "the pool branch's pooling (3x3, stride 1), which holds no tensors",
+                )
+                choices.append(c)
+                pool = c.value
+            plan.append((tuple(steps), pool))
+        found = (
+            (entry.attr if entry else None),
+            plan,
+            activation.value if activation else "identity",
+            tuple(s.attr for s in (b[-1] for b in branches)),
+            [m.io.ndim for m in members][0] or 2,
+        )
+        return Match(self, len(modules(cls)), found, choices)
+
+    def concatenated(self, match: Match) -> tuple[tuple[str, ...], bool]:
+        return match.found[3], False
+
+    def forward(self, match: Match, g: Graph) -> None:
+        entry, plan, activation, _, ndim = match.found
+        x = g.input("x")
+        if entry is not None:
+            x = act.apply(g, activation, g.call_module((entry,), x, inline=True), name="x")
+        outs = []
+        for steps, pool in plan:
+            y = x
+            if pool != "none":
+                fn, kernel, stride, padding = BRANCH_POOLS[pool]
+                y = g.call_function(
+                    f"{fn}_pool{ndim}d",
+                    y,
+                    kernel,
+                    kwargs={"stride": stride, "padding": padding},
+                    inline=True,
+                )
+            for path, bare in steps:
+                y = g.call_module(path, y, inline=bare and activation != "identity")
+                if bare:
+                    y = act.apply(g, activation, y, inline=True)
+            outs.append(y)
+        g.output(g.call_function("cat", outs, 1, comment="the branches side by side"))
+
+
+def _starts_with_slot(m: Module) -> bool:
+    """A Sequential branch whose first item holds no tensors: the pooling is its own layer."""
+    return m.kind == "sequential" and bool(m.children) and m.children[0].kind == "placeholder"
+
+
+class Inception(_Concat):
+    role = "Inception"
+
+    @staticmethod
+    def examples():
+        return [_example("inception", 8)]
+
+
+class Fire(_Concat):
+    role = "Fire"
+    priority = 9
+    with_entry = True
+
+    @staticmethod
+    def examples():
+        return [_example("fire", 8, 4, 8, 8)]
+
+
+def _example(name: str, channels: int, *args: int) -> Example:
+    import torch
+
+    from codegen.patterns.blocks._vision_examples import modules as zoo
+
+    z = zoo()
+    return Example(z["holder"](z[name](channels, *args)), (torch.randn(2, channels, 6, 6),))

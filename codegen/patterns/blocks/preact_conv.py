@@ -1,0 +1,138 @@
+"""Pre-activation conv layers: batch norm, activation, then the conv, pair after pair (DenseNet's
+dense layer `norm1, conv1, norm2, conv2` and its transition `norm, conv`, pre-activation ResNets):
+
+    x = conv1(act(norm1(x))); x = conv2(act(norm2(x))); ...
+
+Pairs are found by the numbers in their names (`norm2` with `conv2`), never key order. Each norm
+normalises what its conv reads, and at least one pair proves it (the norm's width is not what the
+conv gives, so it cannot follow it). What leaves no key is a choice: the activation, a pooling
+after the last conv (DenseNet's transition averages 2x2), and, where the input width comes back,
+a residual.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codegen.ir import Module
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import tensors
+from codegen.patterns.blocks.chain import STAGE_POOLS
+
+
+def _numbers(attr: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", attr))
+
+
+def _pairs(members: list[Module]) -> list[tuple[Module, Module]] | None:
+    norms = [m for m in members if family(m) == "norm"]
+    convs = [m for m in members if family(m) == "conv"]
+    if len(norms) != len(convs) or len(norms) + len(convs) != len(members):
+        return None
+    by_number = {_numbers(n.attr): n for n in norms}
+    if len(by_number) != len(norms) or len({_numbers(c.attr) for c in convs}) != len(convs):
+        return None
+    pairs = []
+    for conv in sorted(convs, key=lambda c: _numbers(c.attr)):
+        norm = by_number.get(_numbers(conv.attr))
+        if norm is None:
+            return None
+        pairs.append((norm, conv))
+    return pairs
+
+
+class PreActivation(BlockPattern):
+    role = "PreActivation"
+    priority = 4
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or not members or any(m.kind != "builtin" for m in members):
+            return None
+        pairs = _pairs(members)
+        if not pairs or any("BatchNorm" not in n.type_name for n, _ in pairs):
+            return None
+        proven = False
+        for i, (norm, conv) in enumerate(pairs):
+            if norm.io.out_width != conv.io.in_width:
+                return None
+            if i and pairs[i - 1][1].io.out_width != norm.io.out_width:
+                return None
+            proven = proven or norm.io.out_width != conv.io.out_width
+        if not proven:
+            return None
+        first, last = pairs[0][1], pairs[-1][1]
+        activation = ctx.choose(
+            cls,
+            pairs[0][0].attr,
+            "activation",
+            "relu",
+            act.alternatives("relu"),
+            "between each norm and its conv",
+            aliases=act.ALIASES,
+        )
+        pool = ctx.choose(
+            cls,
+            last.attr,
+            "pooling_after",
+            "none",
+            list(STAGE_POOLS),
+            "after the last conv (a DenseNet transition averages 2x2)",
+        )
+        choices = [activation, pool]
+        residual = None
+        if first.io.in_width == last.io.out_width:
+            residual = ctx.choose(
+                cls, last.attr, "residual", "none", ["add"], "the input width comes back"
+            )
+            choices.append(residual)
+        steps = [(n.attr, c.attr) for n, c in pairs]
+        found = (steps, first.io.ndim or 2)
+        return Match(self, len(members), found, choices)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        steps, ndim = match.found
+        activation, pool = match.choices[0].value, match.choices[1].value
+        residual = match.choices[2].value if len(match.choices) > 2 else "none"
+        x = identity = g.input("x")
+        for norm, conv in steps:
+            y = g.call_module((norm,), x, inline=True)
+            y = act.apply(g, activation, y, inline=True)
+            x = g.call_module((conv,), y, name="x")
+        if pool != "none":
+            fn, kernel, stride, padding = STAGE_POOLS[pool]
+            kwargs = {"stride": stride} if stride != kernel else {}
+            kwargs.update({"padding": padding} if padding else {})
+            x = g.call_function(f"{fn}_pool{ndim}d", x, kernel, kwargs=kwargs)
+        if residual == "add":
+            x = g.call_function("add", x, identity, comment="residual: the input is added")
+        g.output(x)
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        class Transition(nn.Sequential):  # torchvision's DenseNet _Transition, pool as a choice
+            def __init__(self) -> None:
+                super().__init__()
+                self.norm = nn.BatchNorm2d(8)
+                self.relu = nn.ReLU()
+                self.conv = nn.Conv2d(8, 4, 1, bias=False)
+
+        class Holder(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.transition = Transition()
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.transition(x)
+
+        torch.manual_seed(0)
+        model = Holder()
+        with torch.no_grad():
+            model.transition.norm.running_mean.normal_(0, 0.2)
+            model.transition.norm.running_var.uniform_(0.5, 1.5)
+        return [Example(model, (torch.randn(2, 8, 5, 5),))]

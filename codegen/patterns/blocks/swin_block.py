@@ -1,0 +1,89 @@
+"""A Swin Transformer block on a channels-last map x [batch, height, width, channels]:
+
+    h = window_partition(norm1(x))          # window x window tiles, rolled by half a window
+    x = x + window_merge(attention(h, mask))  # in every second block of a stage (its `index`)
+    x = x + mlp(norm2(x))
+
+The window is the attention's relative position table's (window_attention.py); a map no larger
+than one window is one window, unshifted; odd sizes are padded to whole windows and cut back. The
+shifted blocks' mask keeps apart positions the roll brought together. The feed-forward is one MLP
+class (timm: `mlp.fc1`, `mlp.fc2`) or Hugging Face's `intermediate` / `output` pair.
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, one_named
+from codegen.patterns.blocks.encoder_layer import AFTER, BEFORE
+from codegen.patterns.blocks.window_attention import table_window
+
+WINDOW_ATTENTION = ("WindowAttention", "ProjectedWindowAttention")
+
+
+class SwinBlock(BlockPattern):
+    role = "SwinBlock"
+    priority = 30  # a window attention beside norms and an MLP: not a ViT layer
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if len(members) != len(cls.members) or len(members) not in (4, 5):
+            return None
+        attention = [m for m in members if ctx.role(m) in WINDOW_ATTENTION]
+        if len(attention) != 1:
+            return None
+        before, after = one_named(members, BEFORE), one_named(members, AFTER)
+        if before is None or after is None or before.io is None or after.io is None:
+            return None
+        if before.io.family != "norm" or after.io.family != "norm":
+            return None
+        mlp = [m.attr for m in members if ctx.role(m) == "MLP"]
+        inter = [m.attr for m in members if ctx.role(m) == "Intermediate"]
+        out = [m.attr for m in members if ctx.role(m) == "Projection"]
+        if len(members) == 4 and len(mlp) == 1:
+            feed_forward: tuple = (mlp[0],)
+        elif len(members) == 5 and len(inter) == 1 and len(out) == 1:
+            feed_forward = (inter[0], out[0])
+        else:
+            return None
+        inner = ctx.classes.get(attention[0].type_name)
+        window = table_window(inner, ctx) if inner is not None else None
+        if window is None:
+            return None
+        found = (attention[0].attr, before.attr, after.attr, feed_forward, window)
+        return Match(self, len(members) + 1, found)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        attention, before, after, feed_forward, window = match.found
+        x = g.input("x")  # [batch, height, width, channels]
+        index = g.input("index", "int")  # the block's place in its stage: odd ones shift
+        height = g.call_method("size", x, 1, name="height")
+        width = g.call_method("size", x, 2, name="width")
+        size = g.call_function("window_for", height, width, window, name="window")
+        shift = g.call_function("window_shift", height, width, window, index, name="shift")
+        h = g.call_module((before,), x, name="h")
+        mask = g.call_function("shifted_window_mask", h, size, shift, name="mask")
+        h = g.call_function(
+            "window_partition",
+            h,
+            size,
+            shift,
+            name="h",
+            comment="[batch * windows, window * window, channels]",
+        )
+        h = g.call_module((attention,), h, mask, name="h")
+        h = g.call_function("window_merge", h, size, shift, height, width, inline=True)
+        x = g.call_function("add", x, h)
+        y = g.call_module((after,), x, inline=True)
+        for attr in feed_forward:
+            y = g.call_module((attr,), y, inline=True)
+        g.output(g.call_function("add", x, y))
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.blocks._swin_examples import modules as zoo
+
+        gelu = {"hidden_act": "gelu"}  # the MLP's activation is not in the weights
+        shifted = zoo()["SwinBlock"](16, 2, 4, 2)  # an odd block: half-window shift, 11 x 10 padded
+        return [Example(shifted, (torch.randn(2, 11, 10, 16), 1), gelu)]

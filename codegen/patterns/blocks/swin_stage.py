@@ -1,0 +1,67 @@
+"""A Swin stage: its blocks in turn, each told its place (every second one shifts its windows),
+and a patch merging that halves the resolution, after the blocks (the official code, Hugging
+Face) or before them (timm). The widths say which: merging after the blocks takes their width,
+before them it gives it. Channels-last maps in and out: [batch, height, width, channels]."""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules
+from codegen.patterns.blocks.sublayer import as_module_list
+
+PLACE = "whether the patch merging comes before or after the blocks (their widths do not say)"
+
+
+class SwinStage(BlockPattern):
+    role = "SwinStage"
+    priority = 30
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if len(members) != len(cls.members) or len(members) not in (1, 2):
+            return None
+        blocks = [m for m in members if m.kind in ("repeat", "sequential", "modulelist")]
+        if len(blocks) != 1 or not blocks[0].children:
+            return None
+        if any(ctx.role(b) != "SwinBlock" for b in blocks[0].children):
+            return None
+        merging = [m for m in members if ctx.role(m) == "PatchMerging"]
+        if len(merging) != len(members) - 1:
+            return None
+        place = None
+        if merging and merging[0].present_if:
+            # One class for stages with and without it: its sizes may come from two stages.
+            return Match(self, len(members) + 1, missing=PLACE)
+        if merging:
+            # The widths of the members as registered here (one stage): the classes they are
+            # shared with across stages record another stage's.
+            io = blocks[0].io  # blocks keep the width: either end tells it
+            width = (io.in_width or io.out_width) if io else None
+            io = merging[0].io
+            wide, narrow = (io.in_width, io.out_width) if io else (None, None)
+            if width is not None and (wide, narrow) == (4 * width, 2 * width):
+                place = "after"
+            elif width is not None and (wide, narrow) == (2 * width, width):
+                place = "before"
+            else:
+                return Match(self, len(members) + 1, missing=PLACE)
+        as_module_list(blocks[0])
+        found = (blocks[0].attr, merging[0].attr if merging else None, place)
+        return Match(self, len(members) + 1, found)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        blocks, merging, place = match.found
+        x = g.input("x")  # [batch, height, width, channels]
+        halve = {"name": "x", "comment": "half the resolution"}
+        if place == "before":
+            x = g.call_module((merging,), x, **halve)
+        x = g.call_module((blocks,), x, each=True, each_index=True, name="x")
+        if place == "after":
+            x = g.call_module((merging,), x, **halve)
+        g.output(x)
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._swin_examples import official_layout, transformers_layout
+
+        return [transformers_layout(), official_layout(late_merge=False)]
