@@ -5,8 +5,14 @@ added back when the shapes allow (same width in and out, stride 1).
 `x + project(se(act(dw(act(expand(x))))))`. The units are read from the members whichever way they
 were written (a Sequential of conv-norm Sequentials as torchvision does, or separate members and
 classes as Hugging Face does), in dataflow order by widths: expand widens, the depthwise keeps the
-width, the projection narrows. The activation is one choice of the class: ReLU6 (MobileNetV2) by
-default, SiLU for EfficientNet where a config says so.
+width, the projection narrows; a squeeze-excitation sits between the depthwise conv and the
+projection (MobileNetV3, EfficientNet). The activation is one choice of the class: ReLU6
+(MobileNetV2) by default, SiLU for EfficientNet or hard-swish where a config or hint says so.
+
+Hugging Face's EfficientNet adds no residual on the first block of each row of its block table
+(`id_skip`), whatever the shapes: config.json's table (`strides`, `num_block_repeats`,
+`depth_coefficient`) says which blocks those are, and a class holding both kinds where a first
+block keeps the shape has no single forward (it raises, naming the gap).
 """
 
 from __future__ import annotations
