@@ -95,7 +95,7 @@ def role_names(classes: list[tuple[str, str, set[str], str]], taken: set[str]) -
                     if p and not p.isdigit() and (i >= len(other) or other[i] != p)
                 ]
                 words = [_camel(extra[0])] if extra else [_camel(w) for w in where[:1]]
-                base = "".join(w for w in words if w) + role
+                base = _without_repeats("".join(w for w in words if w), role) + role
             if not (base.isidentifier() and base.isascii()):
                 base = role
             new, n = base, 2
@@ -104,6 +104,14 @@ def role_names(classes: list[tuple[str, str, set[str], str]], taken: set[str]) -
             used.add(new)
             renamed[name] = new
     return {old: new for old, new in renamed.items() if old != new}
+
+
+def _without_repeats(prefix: str, role: str) -> str:
+    """The prefix less the words the role already says: `relative_attention_bias` before
+    `RelativeAttention` gives `BiasRelativeAttention`, not `RelativeAttentionBiasRelativeAttention`."""
+    words = re.findall(r"[A-Z][a-z0-9]*|[a-z0-9]+", prefix)
+    kept = [w for w in words if w not in re.findall(r"[A-Z][a-z0-9]*", role)]
+    return "".join(kept) if kept else prefix
 
 
 def _camel(text: str) -> str:
