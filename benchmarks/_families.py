@@ -706,6 +706,48 @@ FAMILIES: dict[str, Family] = {
         ),
         "vision",
     ),
+    # effnet16: MobileNetV1, MobileNetV2 without TF padding, EfficientNet at full depth (rows of
+    # several blocks, two listed in depthwise_padding)
+    "mobilenet_v1": Family(
+        "transformers",
+        _t(
+            "MobileNetV1ForImageClassification",
+            "MobileNetV1Config",
+            **CNN,
+            depth_multiplier=0.25,
+            image_size=32,
+            num_labels=5,
+        ),
+        "vision",
+    ),
+    "mobilenet_v2_no_tf_padding": Family(
+        "transformers",
+        _t(
+            "MobileNetV2ForImageClassification",
+            "MobileNetV2Config",
+            **CNN,
+            depth_multiplier=0.25,
+            image_size=32,
+            tf_padding=False,
+            num_labels=5,
+        ),
+        "vision",
+    ),
+    "efficientnet_deep": Family(
+        "transformers",
+        _t(
+            "EfficientNetForImageClassification",
+            "EfficientNetConfig",
+            **CNN,
+            image_size=32,
+            width_coefficient=0.25,
+            depth_coefficient=1.0,
+            depthwise_padding=[3, 5],
+            hidden_dim=320,
+            num_labels=5,
+        ),
+        "vision",
+    ),
     # diffusers: (sample, timestep) -> sample, and an autoencoder's reconstruction
     "unet2d": Family(
         "diffusers",

@@ -317,6 +317,10 @@ def _string_lists(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple
     return out
 
 
+# Lists of indices whose emptiness is evidence (EfficientNet's blocks that pad evenly: none).
+EMPTY_LISTS = frozenset({"depthwise_padding"})
+
+
 def _flatten(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str, Any]]:
     """Every scalar (and list of ints) in nested metadata by its last key name, with its path."""
     out: dict[str, tuple[str, Any]] = {}
@@ -329,9 +333,10 @@ def _flatten(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str,
             out.setdefault(k, (path, v))
         elif isinstance(v, list) and v and all(isinstance(x, str) for x in v):
             out.setdefault(k, (path, v[0]))  # `architectures`: the first names the model
-        elif isinstance(v, list) and all(type(x) is int for x in v):
-            # a per-stage table (EfficientNet's `strides`), or an empty list of block indices
-            out.setdefault(k, (path, list(v)))
+        elif isinstance(v, list) and v and all(type(x) is int for x in v):
+            out.setdefault(k, (path, list(v)))  # a per-stage table (EfficientNet's `strides`)
+        elif isinstance(v, list) and not v and k in EMPTY_LISTS:
+            out.setdefault(k, (path, []))  # a list of indices that says "none of them"
     return out
 
 

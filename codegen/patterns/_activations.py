@@ -77,10 +77,16 @@ TRANSFORMER = [
 ]  # feed-forward activations
 
 
-def alternatives(default: str, *, gates: bool = False, told=None) -> list[str]:
-    """The usual alternatives; with `told` (a ChoiceResolver), also the activation config.json
-    names where it is a less common one (MobileNet's relu6), so that the evidence can be used."""
-    out = [n for n in (GATES if gates else COMMON) if n != default]
+# Conv nets' activations beyond the common ones (MobileNetV2's relu6, MobileNetV3's hard-swish):
+# a conv block's activation may be any of them, so a hint naming one fits every pattern that
+# competes for the block.
+CONV = ["relu6", "hardswish"]
+
+
+def alternatives(default: str, *, gates: bool = False, told=None, conv: bool = False) -> list[str]:
+    """The usual alternatives (`conv`: with conv nets' own); with `told` (a ChoiceResolver), also
+    the activation config.json names where it is a less common one, so the evidence is used."""
+    out = [n for n in (GATES if gates else COMMON + (CONV if conv else [])) if n != default]
     found = told.evidence(*SYNONYMS["activation"]) if told is not None and not gates else None
     if found is not None and isinstance(found[1], str):
         name = ALIASES.get(found[1], found[1])
