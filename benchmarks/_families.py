@@ -20,6 +20,30 @@ IMAGE = dict(
     image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4
 )
 CNN = dict(num_channels=3)
+T5 = dict(vocab_size=100, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)  # seq2seq15
+BART = dict(  # seq2seq15
+    vocab_size=100,
+    d_model=32,
+    encoder_layers=2,
+    decoder_layers=2,
+    encoder_attention_heads=4,
+    decoder_attention_heads=4,
+    encoder_ffn_dim=64,
+    decoder_ffn_dim=48,
+    max_position_embeddings=64,
+)
+AUDIO = dict(  # seq2seq15: three feature-extractor convs, 400 samples -> 19 frames
+    vocab_size=32,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=64,
+    conv_dim=(16, 16, 16),
+    conv_stride=(5, 2, 2),
+    conv_kernel=(10, 3, 3),
+    num_conv_pos_embeddings=16,
+    num_conv_pos_embedding_groups=4,
+)
 _UNET = dict(  # added by diffusers16: the tiny U-Net the variants below start from
     sample_size=16,
     in_channels=3,
@@ -36,7 +60,9 @@ _UNET = dict(  # added by diffusers16: the tiny U-Net the variants below start f
 class Family:
     library: str  # "transformers" | "diffusers"
     build: Callable[[Any], torch.nn.Module]  # given the library module
-    kind: str  # decoder | encoder | vision | unet | vae
+    # decoder | encoder | seq2seq | audio_seq2seq | audio | vision | dual (text and image towers)
+    # | unet | vae
+    kind: str
 
 
 def _t(cls: str, config: str, **kw: Any) -> Callable[[Any], torch.nn.Module]:
@@ -317,8 +343,94 @@ FAMILIES: dict[str, Family] = {
     ),
     "splinter": Family("transformers", _t("SplinterModel", "SplinterConfig", **DENSE), "encoder"),
     "modernbert": Family(
-        "transformers", _t("ModernBertModel", "ModernBertConfig", **DENSE, pad_token_id=0), "encoder"
+        "transformers",
+        _t("ModernBertModel", "ModernBertConfig", **DENSE, pad_token_id=0),
+        "encoder",
     ),
+    # seq2seq/audio added by seq2seq15: (input_ids, attention_mask, decoder_input_ids) -> logits or
+    # the decoder's last hidden state; Whisper (input_features, decoder_input_ids); wav2vec2-like
+    # audio encoders input_values -> last hidden state
+    "t5": Family("transformers", _t("T5Model", "T5Config", **T5), "seq2seq"),
+    "t5_lm": Family(
+        "transformers",
+        _t("T5ForConditionalGeneration", "T5Config", **T5, decoder_start_token_id=0),
+        "seq2seq",
+    ),
+    "t5_v1_1_lm": Family(
+        "transformers",
+        _t(
+            "T5ForConditionalGeneration",
+            "T5Config",
+            **{**T5, "d_kv": 4},
+            feed_forward_proj="gated-gelu",
+            tie_word_embeddings=False,
+            num_decoder_layers=3,
+        ),
+        "seq2seq",
+    ),
+    "mt5_lm": Family(
+        "transformers",
+        _t("MT5ForConditionalGeneration", "MT5Config", **T5, feed_forward_proj="gated-gelu"),
+        "seq2seq",
+    ),
+    "umt5_lm": Family(
+        "transformers", _t("UMT5ForConditionalGeneration", "UMT5Config", **T5), "seq2seq"
+    ),
+    "bart": Family("transformers", _t("BartModel", "BartConfig", **BART), "seq2seq"),
+    "mbart_lm": Family(
+        "transformers", _t("MBartForConditionalGeneration", "MBartConfig", **BART), "seq2seq"
+    ),
+    "marian_lm": Family(
+        "transformers",
+        _t(
+            "MarianMTModel",
+            "MarianConfig",
+            **BART,
+            pad_token_id=1,
+            decoder_start_token_id=3,
+            scale_embedding=True,
+        ),
+        "seq2seq",
+    ),
+    "pegasus_lm": Family(
+        "transformers", _t("PegasusForConditionalGeneration", "PegasusConfig", **BART), "seq2seq"
+    ),
+    "plbart": Family("transformers", _t("PLBartModel", "PLBartConfig", **BART), "seq2seq"),
+    "blenderbot_small": Family(
+        "transformers", _t("BlenderbotSmallModel", "BlenderbotSmallConfig", **BART), "seq2seq"
+    ),
+    "m2m100": Family("transformers", _t("M2M100Model", "M2M100Config", **BART), "seq2seq"),
+    "whisper_lm": Family(
+        "transformers",
+        _t(
+            "WhisperForConditionalGeneration",
+            "WhisperConfig",
+            **{k: v for k, v in BART.items() if k != "max_position_embeddings"},
+            num_mel_bins=8,
+            max_source_positions=16,
+            max_target_positions=32,
+            pad_token_id=0,
+            bos_token_id=1,
+            eos_token_id=2,
+            decoder_start_token_id=1,
+            suppress_tokens=None,
+            begin_suppress_tokens=None,
+        ),
+        "audio_seq2seq",
+    ),
+    "wav2vec2": Family("transformers", _t("Wav2Vec2Model", "Wav2Vec2Config", **AUDIO), "audio"),
+    "wav2vec2_stable": Family(
+        "transformers",
+        _t(
+            "Wav2Vec2Model",
+            "Wav2Vec2Config",
+            **AUDIO,
+            do_stable_layer_norm=True,
+            feat_extract_norm="layer",
+        ),
+        "audio",
+    ),
+    "hubert": Family("transformers", _t("HubertModel", "HubertConfig", **AUDIO), "audio"),
     # vision: pixel_values -> last hidden state or logits
     "vit": Family(
         "transformers", _t("ViTModel", "ViTConfig", **IMAGE, intermediate_size=64), "vision"
@@ -333,6 +445,43 @@ FAMILIES: dict[str, Family] = {
         "transformers",
         _t("CLIPVisionModel", "CLIPVisionConfig", **IMAGE, intermediate_size=64),
         "vision",
+    ),
+    # vision encoders added by encoders15
+    "beit": Family(
+        "transformers", _t("BeitModel", "BeitConfig", **IMAGE, intermediate_size=64), "vision"
+    ),
+    "beit_relative": Family(
+        "transformers",
+        _t(
+            "BeitModel",
+            "BeitConfig",
+            **IMAGE,
+            intermediate_size=64,
+            use_relative_position_bias=True,
+        ),
+        "vision",
+    ),
+    "data2vec_vision": Family(
+        "transformers",
+        _t(
+            "Data2VecVisionModel",
+            "Data2VecVisionConfig",
+            **IMAGE,
+            intermediate_size=64,
+            use_relative_position_bias=True,
+        ),
+        "vision",
+    ),
+    "clip": Family(  # both towers: (input_ids, pixel_values, attention_mask) -> logits_per_image
+        "transformers",
+        lambda t: t.CLIPModel(
+            t.CLIPConfig(
+                text_config=dict(**DENSE, eos_token_id=99),
+                vision_config=dict(**IMAGE, intermediate_size=64),
+                projection_dim=16,
+            )
+        ),
+        "dual",
     ),
     "resnet": Family(
         "transformers",
@@ -580,6 +729,29 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
             theirs["attention_mask"] = mask
         if _takes(ours, "type"):
             theirs["token_type_ids"] = (torch.arange(11) >= 5).long().expand(2, -1)
+    elif kind == "dual":  # three texts (ending at their end-of-text token, then padding), 2 images
+        ids = torch.randint(2, 99, (3, 11))
+        ids[:, 8] = model.config.text_config.eos_token_id
+        mask = torch.ones(3, 11, dtype=torch.long)
+        mask[:, 9:] = 0
+        theirs = {"input_ids": ids, "pixel_values": torch.randn(2, 3, 32, 32)}
+        if _takes(ours, "mask"):
+            theirs["attention_mask"] = mask
+    elif kind == "seq2seq":
+        ids = torch.randint(3, 100, (2, 11))
+        mask = torch.ones(2, 11, dtype=torch.long)
+        mask[1, 7:] = 0
+        ids[1, 7:] = model.config.pad_token_id or 0
+        target = torch.randint(3, 100, (2, 6))
+        theirs = {"input_ids": ids, "attention_mask": mask, "decoder_input_ids": target}
+    elif kind == "audio_seq2seq":
+        frames = 2 * model.config.max_source_positions
+        theirs = {
+            "input_features": torch.randn(2, model.config.num_mel_bins, frames),
+            "decoder_input_ids": torch.randint(3, 100, (2, 6)),
+        }
+    elif kind == "audio":
+        theirs = {"input_values": torch.randn(2, 400)}
     elif kind == "vision":
         theirs = {"pixel_values": torch.randn(2, 3, 32, 32)}
     elif kind in ("unet", "unet1d"):
@@ -606,7 +778,7 @@ def _takes(params: list[str], word: str) -> bool:
 
 
 def _main_output(out: Any) -> torch.Tensor:
-    for name in ("logits", "last_hidden_state", "sample"):
+    for name in ("logits", "logits_per_image", "last_hidden_state", "sample"):
         if hasattr(out, name):
             return getattr(out, name)
     return out[0] if isinstance(out, tuple) else out

@@ -409,14 +409,43 @@ def _coordinate_descent(evaluate: Callable, start: State, misses: dict[frozenset
                 if value == best[1].get(key, choice.value):
                     continue
                 trial = {**best[1], key: value}
-                error, ir = evaluate(trial, (choice.path, choice.name, value))
-                state = (error, trial, ir)
+                state = _with_opened(
+                    evaluate, best, trial, (choice.path, choice.name, value), misses
+                )
                 # A step must gain measurably: a change that shaves noise off the error can take
                 # away the choice the right value needed (BatchNorm for GroupNorm drops its groups).
                 if _better(_rank(state, misses), _rank(best, misses), STEP):
                     best, improved = state, True
             if best[0] <= EXACT:
                 break
+    return best
+
+
+def _with_opened(
+    evaluate: Callable,
+    base: State,
+    trial: dict[tuple[str, str], Any],
+    described: tuple[str, str, Any],
+    misses: dict[frozenset, float],
+) -> State:
+    """A change that opens choices of its own in the same place (rotary on brings its theta and
+    fraction) is scored with the best value of each one it opens, one at a time: a partial rotary
+    can lose to no rotary at all until its fraction is right. Only from a base that runs: a model
+    that could not run has not made most of its choices yet, and they would all count as opened."""
+    error, ir = evaluate(trial, described)
+    best = (error, trial, ir)
+    if base[0] == float("inf"):
+        return best
+    before = {(c.path, c.name) for c in searchable(base[2])}
+    for choice in searchable(ir):
+        if (choice.path, choice.name) in before or choice.path != described[0]:
+            continue
+        for value in choice.alternatives:
+            opened = {**trial, (choice.path, choice.name): value}
+            error, opened_ir = evaluate(opened, (choice.path, choice.name, value))
+            state = (error, opened, opened_ir)
+            if _better(_rank(state, misses), _rank(best, misses)):
+                best = state
     return best
 
 
@@ -477,6 +506,23 @@ def _pairs(
     ranked.sort(key=lambda r: r[0])
     top = [move for _, move in ranked[:PAIR_CANDIDATES]]
     best = start
+    if stuck and ranked and not ranked[0][0][-1]:
+        # Nothing runs yet and the best move gets further (a head count: the attention is now
+        # written, and the audio front end's stride is what fails next): it is paired with every
+        # move first, not only the best-ranked, whose failures all look alike.
+        first = ranked[0][1]
+        for _, move in ranked[1:]:
+            if set(move) & set(first):
+                continue
+            trial = {**base, **first, **move}
+            error, ir = evaluate(trial, _described(move))
+            state = (error, trial, ir)
+            if _better(_rank(state, misses), _rank(best, misses)):
+                best = state
+                if error <= EXACT:
+                    return best
+        if best is not start:
+            return best
     # Pairs among the best k moves before any with the (k+1)th: both halves ranked high first.
     for j, move_b in enumerate(top):
         for move_a in top[:j]:

@@ -227,13 +227,19 @@ def index_value(value: Any) -> int:
 
 
 def size_value(value: Any) -> int | tuple[int, ...]:
-    """A padding: a non-negative whole number, or one per spatial dimension."""
+    """A padding: a non-negative whole number, or one per spatial dimension; or one the forward
+    applies before the conv (patterns/layers/conv.py PADDED_FIRST)."""
+    if value in ("pad_same", "pad_same_even"):
+        return value
     items = value if isinstance(value, tuple) else (value,)
     if 0 < len(items) <= 3 and all(
         isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1 << 16 for v in items
     ):
         return value
-    raise ModelgenError("must be a whole number >= 0, or a list of them (one per dimension)")
+    raise ModelgenError(
+        "must be a whole number >= 0, a list of them (one per dimension), 'pad_same' or "
+        "'pad_same_even'"
+    )
 
 
 def positive_float(value: Any) -> float:
@@ -296,8 +302,9 @@ def _flatten(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str,
             out.setdefault(k, (path, v))
         elif isinstance(v, list) and v and all(isinstance(x, str) for x in v):
             out.setdefault(k, (path, v[0]))  # `architectures`: the first names the model
-        elif isinstance(v, list) and v and all(type(x) is int for x in v):
-            out.setdefault(k, (path, list(v)))  # a per-stage table (EfficientNet's `strides`)
+        elif isinstance(v, list) and all(type(x) is int for x in v):
+            # a per-stage table (EfficientNet's `strides`), or an empty list of block indices
+            out.setdefault(k, (path, list(v)))
     return out
 
 

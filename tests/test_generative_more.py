@@ -118,3 +118,33 @@ def test_vq_model_exact_from_the_folder(tmp_path, capsys):
     with torch.no_grad():
         expected = reference(x).sample
     _assert_exact(model, source, expected, x)
+
+
+CONDITIONAL = dict(
+    sample_size=16,
+    in_channels=4,
+    out_channels=4,
+    block_out_channels=(16, 32),
+    layers_per_block=1,
+    norm_num_groups=8,
+    cross_attention_dim=24,
+    attention_head_dim=4,  # in this class: the number of heads
+    down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"use_linear_projection": True, "cross_attention_dim": 16, "attention_head_dim": 2}],
+    ids=["conv_projections", "linear_projections_same_width"],
+)
+def test_unet2d_condition_exact_from_the_folder(config, tmp_path, capsys):
+    reference = _redrawn(diffusers.UNet2DConditionModel(**{**CONDITIONAL, **config}))
+    model, source = _generated(reference, tmp_path, capsys)
+    torch.manual_seed(1)
+    width = reference.config.cross_attention_dim
+    inputs = (torch.randn(2, 4, 16, 16), torch.tensor([3, 700]), torch.randn(2, 7, width))
+    with torch.no_grad():
+        expected = reference(*inputs).sample
+    _assert_exact(model, source, expected, *inputs)

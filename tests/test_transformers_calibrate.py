@@ -1,10 +1,13 @@
-"""Without config.json: the folder's weights alone leave heads, norm eps, rotary, the activation
-and the tied head unrecorded. Each is a named choice; `generate --calibrate DATA` on the original's
-recorded outputs settles them, and the file then reproduces the library's forward (atol 1e-5).
+"""Without config.json: the folder's weights alone leave heads, norm eps, rotary (theta, fraction),
+the activation, the tied head, how positions are numbered and the embedding scale unrecorded. Each
+is a named choice; `generate --calibrate DATA` on the original's recorded outputs settles them, and
+the file then reproduces the library's forward (atol 1e-5) on inputs it was not calibrated on, and
+under torch.jit.script.
 
-GPT-2 is the family that does not get there yet: its square `attn.c_proj` is stored transposed
-(Hugging Face Conv1D) and nothing in the weights says so; the search stops in a local minimum and
-says the file does not reproduce DATA (exit 1), never that it does."""
+The families are tests/test_transformers_families.py's and tests/test_transformers_seq2seq.py's tiny
+configs (biases and norms moved off their initial values, so a wrong use shows). Where the truth is
+not among the candidates (a rotary base no family uses), the search must say the file does not
+reproduce DATA (exit 1), never that it does."""
 
 from __future__ import annotations
 
@@ -18,60 +21,96 @@ transformers = pytest.importorskip("transformers")
 from safetensors.torch import load_file  # noqa: E402
 
 from codegen.cli.main import main  # noqa: E402
+from tests.test_transformers_families import FAMILIES, build_from  # noqa: E402
+from tests.test_transformers_seq2seq import FAMILIES as SEQ2SEQ  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
-SMALL = dict(vocab_size=50, num_hidden_layers=2, num_attention_heads=4, hidden_size=16)
-FAMILIES = {
-    "bert": lambda t: t.BertModel(
-        t.BertConfig(**SMALL, intermediate_size=32, max_position_embeddings=16)
-    ),
-    "llama": lambda t: t.LlamaForCausalLM(
-        t.LlamaConfig(**SMALL, intermediate_size=32, num_key_value_heads=2)
-    ),
-    "gpt2": lambda t: t.GPT2LMHeadModel(
-        t.GPT2Config(vocab_size=50, n_positions=16, n_embd=16, n_layer=2, n_head=4)
-    ),
-}
-EXACT = ("bert", "llama")
+CALIBRATED = (
+    "albert",
+    "bart",
+    "bert",
+    "bloom",
+    "clip_text",
+    "clip_vision",
+    "distilbert",
+    "electra",
+    "gemma",
+    "gpt2",
+    "gpt_neox",
+    "llama",
+    "mistral",
+    "opt",
+    "phi",
+    "qwen2",
+    "roberta",
+    "t5_encoder",
+    "vit",
+    "whisper",
+)
+VISION = ("vit", "clip_vision")
 
 
-def _recorded(tmp_path, name):
-    torch.manual_seed(0)
-    model = FAMILIES[name](transformers).eval()
+def recorded(name: str, batch: int, seq: int, seed: int) -> tuple[tuple, dict]:
+    """(positional inputs of the generated model, the library's keywords) for one family."""
+    g = torch.Generator().manual_seed(seed)
+    if name in VISION:
+        pixels = torch.randn(batch, 3, 32, 32, generator=g)
+        return (pixels,), {"pixel_values": pixels}
+    if name.startswith("whisper"):
+        features = torch.randn(batch, 8, 32, generator=g)  # [batch, n_mels, 2 * positions]
+        target = torch.randint(3, 100, (batch, seq), generator=g)
+        return (features, target), {"input_features": features, "decoder_input_ids": target}
+    ids = torch.randint(3, 100, (batch, seq), generator=g)  # no padding, no special ids
+    return (ids,), {"input_ids": ids}
+
+
+def library_output(model, kwargs: dict) -> torch.Tensor:
+    with torch.no_grad():
+        out = model(**kwargs)
+    return out.logits if hasattr(out, "logits") else out.last_hidden_state
+
+
+def calibrate(tmp_path, name: str, *options: str) -> tuple[int, str, object, object]:
+    """Save the library model without config.json, record its outputs, generate with --calibrate:
+    (exit status, what it printed, the library model, the generated module or None)."""
+    model = build_from({**FAMILIES, **SEQ2SEQ}[name])
     folder = tmp_path / "hf"
     model.save_pretrained(folder)
     (folder / "config.json").unlink()
-    ids = torch.randint(0, 50, (8, 7))
-    with torch.no_grad():
-        out = model(input_ids=ids)
-    want = out.logits if hasattr(out, "logits") else out.last_hidden_state
-    torch.save({"inputs": ids, "outputs": want}, tmp_path / "data.pt")
-    return model, folder, ids, want
-
-
-@pytest.mark.parametrize("name", sorted(FAMILIES))
-def test_calibration_settles_what_the_weights_do_not_record(tmp_path, capsys, name):
-    model, folder, ids, want = _recorded(tmp_path, name)
+    args, kwargs = recorded(name, batch=16, seq=9, seed=0)
+    data = {"inputs": args if len(args) > 1 else args[0], "outputs": library_output(model, kwargs)}
+    torch.save(data, tmp_path / "data.pt")
     out = tmp_path / "model.py"
-    code = main(["generate", str(folder), "-o", str(out), "--calibrate", str(tmp_path / "data.pt")])
-    printed = capsys.readouterr()
-    if name not in EXACT:
-        assert code == 1 and "does not reproduce" in printed.out + printed.err
-        return
-    assert code == 0, printed.out + printed.err
-    source = out.read_text()
-    assert "calibrated" in source and "NotImplementedError" not in source
+    command = ["generate", str(folder), "-o", str(out), "--calibrate", str(tmp_path / "data.pt")]
+    code = main(command + list(options))
+    if code != 0:
+        return code, "", model, None
     spec = importlib.util.spec_from_file_location(f"cal_{name}", out)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     ours = module.RecoveredModel().eval()
     ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
-    torch.manual_seed(2)
-    fresh = torch.randint(0, 50, (3, 9))  # not the recorded inputs
+    return code, out.read_text(), model, ours
+
+
+@pytest.mark.parametrize("name", CALIBRATED)
+def test_calibration_settles_what_the_weights_do_not_record(tmp_path, capsys, name):
+    code, source, model, ours = calibrate(tmp_path, name)
+    printed = capsys.readouterr()
+    assert code == 0, printed.out + printed.err
+    assert "reproduces DATA's outputs" in printed.out
+    assert "calibrated" in source and "NotImplementedError" not in source
+    args, kwargs = recorded(name, batch=3, seq=11, seed=2)  # not the recorded inputs
+    expected = library_output(model, kwargs)
     with torch.no_grad():
-        got, expected = ours(fresh), model(input_ids=fresh)
-        expected = expected.logits if hasattr(expected, "logits") else expected.last_hidden_state
-        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(torch.jit.script(ours)(fresh), expected, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(ours(*args), expected, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(ours)(*args), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_a_value_outside_the_candidates_is_never_called_exact(tmp_path, capsys):
+    """LLaMA with rotary base 500: no candidate has it, so the closest file differs and says so."""
+    code, _, _, _ = calibrate(tmp_path, "llama_tied_theta", "--budget", "10")
+    printed = capsys.readouterr()
+    assert code == 1 and "does not reproduce" in printed.out + printed.err

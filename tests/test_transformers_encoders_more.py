@@ -40,6 +40,7 @@ TEXT = {
     "data2vec_text": lambda t: t.Data2VecTextModel(t.Data2VecTextConfig(**DENSE, pad_token_id=1)),
     "ernie": lambda t: t.ErnieModel(t.ErnieConfig(**DENSE)),
     "megatron_bert": lambda t: t.MegatronBertModel(t.MegatronBertConfig(**DENSE)),
+    "nomic_bert": lambda t: t.NomicBertModel(t.NomicBertConfig(**DENSE)),
     "splinter": lambda t: t.SplinterModel(t.SplinterConfig(**DENSE)),
     "xlm_roberta": lambda t: t.XLMRobertaModel(t.XLMRobertaConfig(**DENSE, pad_token_id=1)),
 }
@@ -117,3 +118,104 @@ def test_mpnet_table_of_other_bucket_count_is_flagged(tmp_path):
     assert "Forward trust: missing" in source
     with pytest.raises(NotImplementedError):
         ours(torch.randint(2, 100, (2, 5)))
+
+
+IMAGE = dict(
+    image_size=32,
+    patch_size=8,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=64,
+)
+VISION = {
+    "beit": lambda t: t.BeitModel(t.BeitConfig(**IMAGE)),
+    "beit_relative": lambda t: t.BeitModel(t.BeitConfig(**IMAGE, use_relative_position_bias=True)),
+    "beit_absolute_cls_pool": lambda t: t.BeitModel(
+        t.BeitConfig(**IMAGE, use_absolute_position_embeddings=True, use_mean_pooling=False)
+    ),
+    "data2vec_vision": lambda t: t.Data2VecVisionModel(
+        t.Data2VecVisionConfig(**IMAGE, use_relative_position_bias=True)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VISION))
+def test_vision_encoder_is_exact_from_the_folder(tmp_path, name):
+    """BEiT-style: layer scale, relative bias per layer (or absolute positions), and the pooler's
+    mean of the patch tokens, normalised (or the class token)."""
+    torch.manual_seed(0)
+    model = unit_scale(VISION[name](transformers))
+    source, ours = generate(tmp_path, model)
+    assert "Forward trust: guessed" not in source and "Forward trust: missing" not in source
+    pixels = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        theirs = model(pixel_values=pixels)
+    assert_exact(ours, theirs.last_hidden_state, pixels)
+    if model.config.use_mean_pooling and getattr(model, "pooler", None) is not None:
+        with torch.no_grad():
+            pooled = ours.pooler(ours(pixels))
+        torch.testing.assert_close(pooled, theirs.pooler_output, atol=1e-5, rtol=1e-5)
+
+
+def test_beit_bias_shared_by_all_layers_is_flagged(tmp_path):
+    """One table at the top for every layer (use_shared_relative_position_bias) is not computed
+    yet: the file must say so, never run without the bias."""
+    torch.manual_seed(0)
+    config = transformers.BeitConfig(**IMAGE, use_shared_relative_position_bias=True)
+    source, ours = generate(tmp_path, unit_scale(transformers.BeitModel(config)))
+    assert "Forward trust: missing" in source or "Forward trust: guessed" in source
+
+
+def clip_model(**text):
+    small = dict(num_hidden_layers=2, intermediate_size=64)
+    return transformers.CLIPModel(
+        transformers.CLIPConfig(
+            text_config=dict(
+                **small,
+                vocab_size=100,
+                max_position_embeddings=16,
+                **{"hidden_size": 32, "num_attention_heads": 4, "eos_token_id": 99, **text},
+            ),
+            vision_config=dict(
+                **small, image_size=32, patch_size=8, hidden_size=32, num_attention_heads=4
+            ),
+            projection_dim=16,
+        )
+    )
+
+
+def clip_inputs(eos: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(1)
+    ids = torch.randint(2, 99, (3, 11))
+    ids[:, 8] = eos  # each text ends at its end-of-text token, then padding
+    mask = torch.ones(3, 11, dtype=torch.long)
+    mask[:, 9:] = 0
+    return ids, torch.randn(2, 3, 32, 32), mask
+
+
+@pytest.mark.parametrize("eos", [99, 2])
+def test_clip_model_gives_the_library_logits_per_image(tmp_path, eos):
+    """Both towers (the text one causal, the vision one not, sharing their layer classes), each
+    pooled (end-of-text token; class token after post_layernorm), projected and compared."""
+    torch.manual_seed(0)
+    model = clip_model(eos_token_id=eos)
+    model = unit_scale(model)
+    source, ours = generate(tmp_path, model)
+    assert "Forward trust: guessed" not in source and "Forward trust: missing" not in source
+    ids, pixels, mask = clip_inputs(eos)
+    with torch.no_grad():
+        want = model(input_ids=ids, pixel_values=pixels, attention_mask=mask).logits_per_image
+    assert want.shape == (2, 3)
+    assert_exact(ours, want, ids, pixels, mask)
+
+
+def test_clip_towers_with_other_head_counts_are_flagged(tmp_path):
+    """config.json read by key name gives one head count to both towers: where text_config and
+    vision_config disagree, the file must not claim to be inferred."""
+    torch.manual_seed(0)
+    model = unit_scale(clip_model(num_attention_heads=2))
+    source, _ = generate(tmp_path, model)
+    flat = " ".join(source.split())
+    assert "Forward trust: guessed" in source
+    assert "num_attention_heads differently in its sub-configs" in flat

@@ -107,9 +107,9 @@ def test_family_is_exact_from_the_folder(tmp_path, name):
         torch.testing.assert_close(torch.jit.script(ours)(*args), want, atol=1e-5, rtol=1e-5)
 
 
-NOT_YET = {  # family -> what the generated file must name as missing
-    "umt5_encoder": (lambda t: t.UMT5EncoderModel(t.UMT5Config(**T5)), "every layer owns"),
-}
+# family -> what the generated file must name as missing (UMT5 and the full T5 are exact now:
+# tests/test_transformers_seq2seq_more.py)
+NOT_YET: dict = {}
 
 
 @pytest.mark.parametrize("name", sorted(NOT_YET))
@@ -150,21 +150,3 @@ def test_whisper_encoder_is_exact_on_its_own(tmp_path):
     with torch.no_grad():
         want = model.encoder(features).last_hidden_state
         torch.testing.assert_close(ours.encoder(features), want, atol=1e-5, rtol=1e-5)
-
-
-def test_t5_with_its_decoder_computes_the_encoder_and_flags_the_rest(tmp_path):
-    """T5Model: the encoder is exact; the decoder (causal relative bias, cross-attention) is not
-    computed yet: its classes are marked guessed, and the model's forward raises."""
-    model = build_from(lambda t: t.T5Model(t.T5Config(**T5)))
-    folder, out, module = generate(tmp_path, model)
-    source = out.read_text()
-    trust = source.split("Forward trust")[1].split("\n\n")[0]
-    assert "guessed" in trust and "Decoder" in trust.split("guessed")[1]
-    ours = module.RecoveredModel().eval()
-    ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
-    (ids, mask), _ = inputs("t5_encoder", model)
-    with torch.no_grad():
-        want = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        torch.testing.assert_close(ours.encoder(ours.shared(ids), mask), want, atol=1e-5, rtol=0)
-        with pytest.raises(NotImplementedError):
-            ours(ids)

@@ -60,11 +60,30 @@ class Holder(nn.Module):  # a generated class is a member of the top one
 
 # --------------------------------------------------------------------------------- blocks
 
-BLOCKS = {  # name: (build, input channels, the pattern that must build the block's forward)
-    "densenet_block": (lambda: zoo._DenseBlock(3, 8, 4, 2), 8, "DenseStage"),
-    "densenet_transition": (lambda: zoo._Transition(16, 8), 16, "PreActivation"),
-    "squeezenet_fire": (lambda: zoo.Fire(8, 4, 8, 8), 8, "Fire"),
-    "googlenet_inception": (lambda: zoo.Inception(8, 4, 4, 6, 2, 4, 4), 8, "Inception"),
+BLOCKS = {  # name: (build, input shape, the pattern that must build the block's forward)
+    "densenet_block": (lambda: zoo._DenseBlock(3, 8, 4, 2), (2, 8, 8, 8), "DenseStage"),
+    "densenet_transition": (lambda: zoo._Transition(16, 8), (2, 16, 8, 8), "PreActivation"),
+    "squeezenet_fire": (lambda: zoo.Fire(8, 4, 8, 8), (2, 8, 8, 8), "Fire"),
+    "googlenet_inception": (
+        lambda: zoo.Inception(8, 4, 4, 6, 2, 4, 4),
+        (2, 8, 8, 8),
+        "Inception",
+    ),
+    # ShuffleNetV2's basic units (stride 1): the split is read from the name `branch2` alone.
+    "shufflenet_units": (
+        lambda: nn.Sequential(zoo.ShuffleResidual(16, 16, 1), zoo.ShuffleResidual(16, 16, 1)),
+        (2, 16, 8, 8),
+        "ShuffleSplitUnit",
+    ),
+    "convnext_timm_block": (lambda: zoo.ConvNeXtBlock(8), (2, 8, 8, 8), "ConvNeXtBlock"),
+    "mixer_block": (lambda: zoo.MixerBlock(8, 6), (2, 6, 8), "MixerBlock"),
+}
+# What leaves no key but a trainer's config records (or calibration finds): GoogLeNet's batch
+# norm eps 1e-3, timm's LayerNorm eps 1e-6 and GELU in its MLPs.
+METADATA = {
+    "googlenet_inception": {"batch_norm_eps": 1e-3},
+    "convnext_timm_block": {"layer_norm_eps": 1e-6, "hidden_act": "gelu"},
+    "mixer_block": {"layer_norm_eps": 1e-6, "hidden_act": "gelu"},
 }
 # The transition's 2x2 average pool leaves no key: a choice (`pooling_after`), set here as
 # calibration or --hints would; every other value is the catalogue's default.
@@ -73,13 +92,11 @@ HINTS = {"densenet_transition": '["PreActivation.conv"]\npooling_after = "avg_po
 
 @pytest.mark.parametrize("name", sorted(BLOCKS))
 def test_zoo_block_exact(name, tmp_path):
-    build, channels, pattern = BLOCKS[name]
+    build, shape, pattern = BLOCKS[name]
     reference = _randomised(Holder(build()))
     ckpt = tmp_path / "weights.pt"
     state = reference.state_dict()
-    # GoogLeNet's batch norms use eps 1e-3, which a trainer's config records (as here) or
-    # calibration finds.
-    metadata = {"batch_norm_eps": 1e-3} if name.startswith("googlenet") else None
+    metadata = METADATA.get(name)
     torch.save({"state_dict": state, "config": metadata} if metadata else state, ckpt)
     hints = None
     if name in HINTS:
@@ -89,7 +106,7 @@ def test_zoo_block_exact(name, tmp_path):
     assert pattern in [c.forward.pattern for c in ir.classes]
     model = _load(source, tmp_path, name).RecoveredModel().eval()
     model.load_state_dict(reference.state_dict(), strict=True)
-    x = torch.randn(2, channels, 8, 8)
+    x = torch.randn(*shape)
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
@@ -150,3 +167,30 @@ def test_zoo_model_exact_or_flagged(name, tmp_path, capsys):
     assert verdict != "WRONG", f"{name}: differs by {diff:.3g} and nothing says so"
     if name in EXACT:
         assert verdict == "exact", f"{name}: max abs diff {diff:.3g}"
+
+
+# Parameter-free layers the keys cannot show (a stem's max-pool, a transition's average pool,
+# VGG's max-pools between conv stages and its adaptive pool to 7x7), pinned as calibration or --hints would, by the addresses
+# `generate --list-choices` gives; with them the generated forward is the reference's.
+PINNED = {
+    "densenet": '["Features.norm0"]\npooling_after = "max_pool_3x3"\n'
+    '["PreActivation.conv"]\npooling_after = "avg_pool"\n',
+    "vgg": '["features.3"]\nmodule_type = "nn.MaxPool2d(2)"\n'
+    '["features.7"]\nmodule_type = "nn.MaxPool2d(2)"\n'
+    '["RecoveredModel.classifier"]\ngrid_pool = "adaptive_avg"\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_zoo_model_exact_once_pooling_is_pinned(name, tmp_path, capsys):
+    reference, x = zoo.build(name)
+    ckpt, hints, out = tmp_path / "weights.pt", tmp_path / "hints.toml", tmp_path / "model.py"
+    torch.save(reference.state_dict(), ckpt)
+    hints.write_text(PINNED[name])
+    assert main(["generate", str(ckpt), "-o", str(out), "--hints", str(hints)]) == 0
+    assert "internal error" not in capsys.readouterr().err
+    model = _load(out.read_text(), tmp_path, name).RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)

@@ -10,6 +10,7 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.analyze.hyperparams import lift_group, optional_condition
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder, Unmergeable
+from codegen.analyze.structure import _class_io
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
 from codegen.analyze.evidence import recorded_choices
@@ -18,7 +19,7 @@ from codegen.ir.graph import Graph, Slice, Value
 from codegen.keytree import build_tree
 from codegen.naming import role_names
 from codegen.load import TensorTable
-from codegen.load.hf_config import CONFIG_NAME, unused_config_keys
+from codegen.load.hf_config import CONFIG_NAME, conflicting_config_keys, unused_config_keys
 from codegen.patterns.registry import synonyms
 from codegen.safetext import printable
 
@@ -68,7 +69,17 @@ def _analyze(
             for m in members:
                 if m.attr in group.optional:
                     m.present_if = present_if
-        classes.append(ClassDef(group.name, params, members, is_top=is_top, named=group.named))
+        used = [(i.node.path, i.module.io) for i in group.instances]
+        classes.append(
+            ClassDef(
+                group.name,
+                params,
+                members,
+                is_top=is_top,
+                named=group.named,
+                instances=used,
+            )
+        )
     top_module = structure.root_module
     if top_module.kind != "class":
         # Keys without a common prefix that one built-in or container holds: subclass it.
@@ -153,12 +164,20 @@ def _flag_unused_config(top: ClassDef, config: Any, resolver: ChoiceResolver) ->
     if not isinstance(config, dict):
         return []
     unused = unused_config_keys(config, resolver.consumed)
-    if not unused:
+    differ = conflicting_config_keys(config, resolver.consumed)
+    if not unused and not differ:
         return []
-    names = ", ".join(printable(k) for k in unused)
-    note = (
-        f"config.json sets {names}, which this file does not use and which may change the forward"
-    )
+    notes = []
+    if unused:
+        names = ", ".join(printable(k) for k in unused)
+        notes.append(
+            f"config.json sets {names}, which this file does not use and which may change the "
+            "forward"
+        )
+    if differ:
+        names = ", ".join(printable(k) for k in differ)
+        notes.append(f"config.json sets {names} differently in its sub-configs; one value is used")
+    note = "; ".join(notes)
     if top.forward.trust == "inferred":
         top.forward.trust = "guessed"
         top.forward.trust_note = note
@@ -204,7 +223,8 @@ def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> N
             continue
         for instance in group.instances:
             io = instance.module.io
-            if io is None:
+            span = _class_io(instance.members)  # from the members: the same on every pass
+            if io is None or not span.in_width:
                 continue
             parts = [
                 m.io.out_width
@@ -213,8 +233,9 @@ def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> N
             ]
             if len(parts) != len(joined) or not all(parts):
                 continue
-            width = sum(parts) + ((io.in_width or 0) if cls.forward.concatenates_input else 0)
-            instance.module.io = IOSpec(io.family, io.in_width, width, io.ndim, io.vocab)
+            width = sum(parts) + (span.in_width if cls.forward.concatenates_input else 0)
+            reads = span.in_width * (2 if cls.forward.halves_input else 1)
+            instance.module.io = IOSpec(io.family, reads, width, io.ndim, io.vocab)
     for c in classes:
         for m in c.members:
             if isinstance(m, Module):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from codegen.choices import ChoiceResolver
 from codegen.ir import ClassDef, ExampleInput, Forward, IOSpec, Module
-from codegen.ir.graph import Graph
+from codegen.ir.graph import Graph, Value
 from codegen.patterns._kit import BlockContext, modules
 from codegen.patterns.blocks.chain import why_not
+from codegen.patterns.layers.conv import PADDED_FIRST
 from codegen.patterns.registry import best
 
 
@@ -51,7 +52,16 @@ def infer_forward(
             trust="missing",
         )
     g = Graph()
+    unpadded: list[str] = []
+    g.prepare = _padding_first(cls, dict(classes or {}), unpadded)
     match.pattern.forward(match, g)
+    if unpadded:
+        return Forward(
+            inputs=[("x", "torch.Tensor")],
+            missing=f"the padding of {', '.join(unpadded)}: it pads its input before the conv, "
+            "which a container called whole cannot do",
+            trust="missing",
+        )
     forward = Forward(
         inputs=[(n.target, n.annotation) for n in g.inputs],
         returns=g.returns,
@@ -66,11 +76,69 @@ def infer_forward(
     joined = getattr(match.pattern, "concatenated", None)  # a concatenation's output width
     if joined is not None:
         forward.concatenates, forward.concatenates_input = joined(match)
+        forward.halves_input = getattr(match.pattern, "halves_input", False)
     if forward.trust == "inferred":
         _settle_called_types(cls, g, match.pattern.role)
     own = getattr(match.pattern, "example_inputs", None)  # inputs of another kind (a timestep)
     forward.examples = own(match, cls) if own is not None else example_inputs(cls, g)
     return forward
+
+
+def _padding_first(cls: ClassDef, classes: dict[str, ClassDef], unpadded: list[str]):
+    """Graph.prepare: a conv whose padding its constructor cannot express (TensorFlow's 'SAME',
+    conv.PADDED_FIRST) gets its input padded wherever a pattern calls it, from the conv's own
+    kernel and stride, so instances of one class that differ in them pad each their own way."""
+
+    def prepare(g: Graph, path: tuple[str, ...], args: tuple) -> tuple:
+        m = _member_at(cls, path, classes)
+        if m is None or not args or not isinstance(args[0], Value):
+            return args
+        if m.kind != "builtin":
+            unpadded.extend(
+                ".".join(path + (c.attr,)) for c in _walk(m) if _padded_first(c) is not None
+            )
+            return args
+        helper = _padded_first(m)
+        if helper is None:
+            return args
+        sizes = ("kernel_size", "stride", "dilation") if helper == "pad_same" else ("kernel_size",)
+        x = g.call_function(
+            helper,
+            args[0],
+            *(g.getattr(path + (a,)) for a in sizes),
+            name=g[args[0]].name,
+            comment=PADDED_FIRST[helper],
+        )
+        return (x, *args[1:])
+
+    return prepare
+
+
+def _member_at(cls: ClassDef, path: tuple[str, ...], classes: dict[str, ClassDef]) -> Module | None:
+    members: list = list(cls.members)
+    found = None
+    for segment in path:
+        if found is not None:
+            inner = classes.get(found.type_name) if found.kind == "class" else None
+            members = list(inner.members) if inner is not None else list(found.children)
+        found = next((m for m in members if isinstance(m, Module) and m.attr == segment), None)
+        if found is None:
+            return None
+    return found
+
+
+def _walk(m: Module) -> list[Module]:
+    return [m] + [d for c in m.children for d in _walk(c)]
+
+
+def _padded_first(m: Module) -> str | None:
+    """The helper that pads a built-in conv's input, where its padding choice says so."""
+    if m.kind != "builtin":
+        return None
+    for c in [a.choice for a in m.args if a.choice is not None] + list(m.choices):
+        if c.name == "padding" and c.value in PADDED_FIRST:
+            return c.value
+    return None
 
 
 def _settle_called_types(cls: ClassDef, g: Graph, role: str) -> None:

@@ -18,15 +18,16 @@ Everything else keeps the structural convention (structure.py) and stays a calib
 
 from __future__ import annotations
 
-import math
-
 from codegen.choices import ChoiceResolver
 from codegen.keytree import KeyNode
+from codegen.patterns.blocks.inverted_residual import efficientnet_rows
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
 
 # MobileNetV2's inverted residual stages (Sandler et al. 2018, table 2): (blocks, first stride).
 MOBILENET_V2_STAGES = ((1, 1), (2, 2), (3, 2), (4, 2), (3, 1), (3, 2), (1, 1))
+# MobileNetV1's depthwise convs (Howard et al. 2017, table 1), each followed by a 1x1 conv.
+MOBILENET_V1_STRIDES = (1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1)
 
 
 def conv_weight(node: KeyNode) -> tuple[int, ...] | None:
@@ -57,7 +58,27 @@ def plan_config_strides(root: KeyNode, resolver: ChoiceResolver) -> dict[str, tu
     _stem(root, resolver, planned)
     _residual_stages(root, resolver, planned)
     _inverted_residual_lists(root, resolver, planned)
+    _depthwise_separable_list(root, resolver, planned)
     return planned
+
+
+def _depthwise_separable_list(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> None:
+    """MobileNetV1 (config.json model_type says so): a flat list of conv layers alternating a
+    depthwise 3x3 and a 1x1, thirteen of each; the depthwise ones take the paper's strides."""
+    model_type = resolver.evidence("model_type")
+    if model_type is None or model_type[1] != "mobilenet_v1":
+        return
+    for node in root.walk():
+        items = _items(node)
+        if not items or len(items) != 2 * len(MOBILENET_V1_STRIDES):
+            continue
+        depthwise = [_depthwise(item) for item in items[::2]]
+        pointwise = [[w for c in item.walk() if (w := conv_weight(c))] for item in items[1::2]]
+        if not all(depthwise) or not all(len(w) == 1 and w[0][2:] == (1, 1) for w in pointwise):
+            continue
+        note = f"{model_type[0]} {model_type[1]!r}: the MobileNetV1 stride schedule"
+        for conv, stride in zip(depthwise, MOBILENET_V1_STRIDES):
+            planned[conv.path] = (stride, note)
 
 
 def _stem(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> None:
@@ -125,18 +146,33 @@ def _inverted_residual_lists(root: KeyNode, resolver: ChoiceResolver, planned: d
 def _efficientnet_schedule(resolver: ChoiceResolver) -> tuple[str, list[int]] | None:
     """Each block's stride from EfficientNet's table: a row's first block takes its stride, the
     row repeats ceil(depth_coefficient x num_block_repeats) times."""
-    strides = resolver.evidence("strides")
-    repeats = resolver.evidence("num_block_repeats")
-    if strides is None or repeats is None:
+    rows = efficientnet_rows(resolver)
+    if rows is None:
         return None
-    depth = resolver.evidence("depth_coefficient")
-    scale = depth[1] if depth is not None and isinstance(depth[1], (int, float)) else 1.0
-    rows, counts = strides[1], repeats[1]
-    if not (isinstance(rows, list) and isinstance(counts, list) and len(rows) == len(counts)):
-        return None
-    if not all(type(v) is int and v > 0 for v in rows + counts):
-        return None
-    out = []
-    for stride, n in zip(rows, counts):
-        out += [stride] + [1] * (math.ceil(scale * n) - 1)
-    return f"{strides[0]} and {repeats[0]}", out
+    note, starts, strides = rows
+    return note, strides
+
+
+def plan_config_paddings(
+    root: KeyNode, resolver: ChoiceResolver, strides: dict[str, tuple[int, str]]
+) -> dict[str, tuple[object, str]]:
+    """conv path -> (padding, the config.json evidence), where the padding is not half the kernel.
+
+    EfficientNet (its config lists `depthwise_padding`, the blocks that pad evenly) pads the input
+    of every strided conv the Keras way, one pixel more after than before (`correct_pad`), and
+    convolves without padding; the listed blocks' depthwise convs pad evenly (half the kernel)."""
+    told = resolver.evidence("depthwise_padding")
+    if told is None or not isinstance(told[1], list) or any(type(i) is not int for i in told[1]):
+        return {}
+    note = f"{told[0]}: Keras' padding before a strided conv"
+    planned: dict[str, tuple[object, str]] = {
+        path: ("pad_same_even", note) for path, (stride, _) in strides.items() if stride == 2
+    }
+    for node in root.walk():
+        items = _items(node)
+        if not items or len(items) < 2 or not all(_depthwise(item) for item in items):
+            continue
+        for i in told[1]:
+            if 0 <= i < len(items):
+                planned.pop(_depthwise(items[i]).path, None)
+    return planned

@@ -15,7 +15,7 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
-from codegen.analyze.strides import plan_config_strides
+from codegen.analyze.strides import plan_config_paddings, plan_config_strides
 from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
@@ -24,6 +24,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks.chain import reading_order
+from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 
 
@@ -98,6 +99,8 @@ class StructureBuilder:
         )  # conv path -> default stride, from the residual convention
         self.downsamplers: set[str] = set()  # conv paths that are a downsampler's one conv
         self.planned: dict[str, tuple[int, str]] = {}  # conv path -> stride config.json fixes
+        self.conv1d_convention = ""  # layers/hf_conv1d.py: transposed_convention
+        self.paddings: dict[str, tuple[object, str]] = {}  # and its padding, where not half
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels halves the resolution (ResNet): its
@@ -139,6 +142,8 @@ class StructureBuilder:
                     "can hold both under one name: rename one with --remap"
                 )
         self.planned = plan_config_strides(root, self.resolver)
+        self.conv1d_convention = transposed_convention(root)
+        self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
             self._merge_optional(self.order[-1] if top.kind == "class" else None)
@@ -269,6 +274,9 @@ class StructureBuilder:
             stride=self.planned.get(node.path, (self.strides.get(node.path, 1), None))[0],
             stride_note=self.planned.get(node.path, (1, None))[1],
             downsampler=node.path in self.downsamplers,
+            conv1d_convention=self.conv1d_convention,
+            padding=self.paddings.get(node.path, (None, None))[0],
+            padding_note=self.paddings.get(node.path, (None, None))[1],
         )
 
     def _members(self, node: KeyNode) -> list[Module | Tensor]:
@@ -598,14 +606,15 @@ def _feeds_grouped(prev: Module, conv: Module, members: list[Module]) -> bool:
     """A producer whose width is a multiple of what a spatial conv reads per group: a grouped
     conv (ResNeXt) breaks the width chain, so names alone order it; its producer still counts.
     The norm must normalise what another conv of the class gives: a pre-activation norm of the
-    block's input (diffusers' `norm1` before `conv1`) feeds no later conv."""
+    block's input (diffusers' `norm1` before `conv1`) feeds no later conv. That conv comes before
+    this one (ResNeXt's conv1, bn1, conv2): the first conv of a class reads what enters it, not the
+    output of a norm further on (Whisper's front end conv1, conv2 before its final layer_norm)."""
     if prev.io is None or conv.io is None or not prev.io.out_width:
         return False
-    if prev.io.family != "norm" or conv.io.family != "conv":
+    if prev.io.family != "norm" or conv.io.family != "conv" or conv not in members:
         return False
-    if not any(
-        m is not conv and family(m) == "conv" and _gives(m, prev.io.out_width) for m in members
-    ):
+    earlier = members[: members.index(conv)]
+    if not any(family(m) == "conv" and _gives(m, prev.io.out_width) for m in earlier):
         return False
     reads = conv.io.in_width
     return bool(reads) and prev.io.out_width != reads and prev.io.out_width % reads == 0

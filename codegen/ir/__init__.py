@@ -169,6 +169,7 @@ class Forward:
     # along the channels: its width is their sum, not what the last member gives.
     concatenates: tuple[str, ...] = ()
     concatenates_input: bool = False
+    halves_input: bool = False  # it reads twice its members' width, passing one half on
 
 
 @dataclass
@@ -184,6 +185,9 @@ class ClassDef:
     # The attribute name all its instances share, where a pattern's forward depends on it (an HF
     # `pooler` and `intermediate` hold the same keys but compute different things); else "".
     named: str = ""
+    # The subtrees it is used for, by key path with their widths (where a pattern's evidence is
+    # per instance, as EfficientNet's block table is).
+    instances: list[tuple[str, IOSpec | None]] = field(default_factory=list)
 
 
 @dataclass

@@ -104,6 +104,10 @@ class Node:
 class Graph:
     nodes: list[Node] = field(default_factory=list)
     returns: str = "torch.Tensor"  # the annotation of what the output node returns
+    # Called as `prepare(graph, path, args)` before each call_module is added: it may add nodes
+    # that prepare the arguments (a conv's padding that its constructor cannot express) and
+    # returns them. codegen.analyze.dataflow sets it, so no pattern has to remember the padding.
+    prepare: Any = field(default=None, repr=False, compare=False)
 
     def _add(self, node: Node) -> Value:
         if node.op not in OPS:
@@ -121,6 +125,8 @@ class Graph:
         return self._add(node)
 
     def call_module(self, path: tuple[str, ...], *args: Arg, **options: Any) -> Value:
+        if self.prepare is not None:
+            args = tuple(self.prepare(self, tuple(path), args))
         return self._add(Node("call_module", tuple(path), args, **_node_options(options)))
 
     def call_function(self, fn: str, *args: Arg, **options: Any) -> Value:

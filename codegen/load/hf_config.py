@@ -53,8 +53,14 @@ NO_FORWARD_EFFECT = frozenset("""
     original_max_position_embeddings auxiliary_loss_weight semantic_loss_ignore_index
     summary_activation summary_proj_to_labels summary_type summary_use_proj encoder_stride
     out_features out_indices stage_names reshape_hidden_states slow_but_exact
+    logit_scale_init_value
+    use_auxiliary_head auxiliary_channels auxiliary_num_convs
+    auxiliary_concat_input pool_scales add_fpn
     _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
     shift_factor latents_mean latents_std
+    encoder_no_repeat_ngram_size no_repeat_ngram_size early_stopping length_penalty max_length
+    num_beams
+    batch_norm_momentum drop_connect_rate
     """.split())
 # Sizes and presence flags the checkpoint's shapes and keys already show.
 SHOWN_BY_SHAPES = frozenset("""
@@ -63,10 +69,17 @@ SHOWN_BY_SHAPES = frozenset("""
     n_positions n_ctx type_vocab_size task_type_vocab_size num_channels image_size patch_size
     word_embed_proj_dim attention_bias mlp_bias qkv_bias use_qkv_bias use_bias bias enable_bias
     add_cross_attention tie_word_embeddings mlp_ratio qk_layernorm use_mask_token
-    pooler_output_size num_labels use_swiglu_ffn projection_dim
+    pooler_output_size num_labels use_swiglu_ffn projection_dim use_mean_pooling
     in_channels out_channels latent_channels block_out_channels layers_per_block down_block_types
     up_block_types mid_block_type add_attention mid_block_add_attention use_quant_conv
     use_post_quant_conv num_vq_embeddings vq_embed_dim
+    d_ff d_kv num_decoder_layers relative_attention_num_buckets is_gated_act encoder_layers
+    decoder_layers encoder_ffn_dim decoder_ffn_dim decoder_vocab_size
+    share_encoder_decoder_embeddings
+    depth_multiplier depth_divisible_by min_depth expand_ratio finegrained_output
+    first_layer_is_expansion width_coefficient depth_divisor expand_ratios kernel_sizes
+    squeeze_expansion_ratio
+    cross_attention_dim transformer_layers_per_block use_linear_projection
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.
@@ -106,10 +119,33 @@ NEUTRAL = {
     "class_embed_type": (None,),
     "num_class_embeds": (None,),
     "attn_norm_num_groups": (None,),
+    # diffusers' conditional U-Net without its extra conditionings (added by diffusers16)
+    "addition_embed_type": (None,),
+    "addition_time_embed_dim": (None,),
+    "attention_type": ("default",),
+    "class_embeddings_concat": (False,),
+    "conv_in_kernel": (3,),
+    "conv_out_kernel": (3,),
+    "cross_attention_norm": (None,),
+    "dual_cross_attention": (False,),
+    "encoder_hid_dim": (None,),
+    "encoder_hid_dim_type": (None,),
+    "mid_block_only_cross_attention": (None,),
+    "num_attention_heads": (None,),
+    "only_cross_attention": (False,),
+    "projection_class_embeddings_input_dim": (None,),
+    "resnet_out_scale_factor": (1.0, 1),
+    "resnet_skip_time_act": (False,),
+    "reverse_transformer_layers_per_block": (None,),
+    "time_cond_proj_dim": (None,),
+    "time_embedding_act_fn": (None,),
+    "timestep_post_act": (None,),
+    "upcast_attention": (False,),
     "layer_norm_elementwise_affine": (True,),
     "use_sliding_window": (False,),
     "pooler_act": ("tanh",),
     "pooler_hidden_act": ("tanh",),
+    "pooling_type": ("mean",),  # EfficientNet's pooler: an average over the whole map
 }
 # Per-layer attention kinds that all mean "every earlier (or every) position".
 FULL_ATTENTION = frozenset({"full_attention", "global", "attention"})
@@ -161,3 +197,20 @@ def unused_config_keys(config: dict[str, Any], consumed: set[str]) -> list[str]:
 
     visit(config)
     return sorted(set(out))
+
+
+def conflicting_config_keys(config: dict[str, Any], consumed: set[str]) -> list[str]:
+    """Keys a pattern used that config.json sets to different values in different places (a
+    two-tower model's text_config and vision_config heads): evidence is read by key name, so one
+    value served every class, and the classes of the other tower may be wrong."""
+    values: dict[str, list[Any]] = {}
+
+    def visit(table: dict[str, Any]) -> None:
+        for key, value in table.items():
+            if isinstance(value, dict):
+                visit(value)
+            elif key in consumed and key not in NO_FORWARD_EFFECT and not DROPOUT.fullmatch(key):
+                values.setdefault(key, []).append(value)
+
+    visit(config)
+    return sorted(k for k, vs in values.items() if any(v != vs[0] for v in vs[1:]))

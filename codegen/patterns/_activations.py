@@ -68,8 +68,16 @@ COMMON = ["relu", "gelu", "silu", "tanh", "identity"]
 TRANSFORMER = ["gelu", "gelu_tanh", "relu", "silu", "quick_gelu"]  # feed-forward activations
 
 
-def alternatives(default: str, *, gates: bool = False) -> list[str]:
-    return [n for n in (GATES if gates else COMMON) if n != default]
+def alternatives(default: str, *, gates: bool = False, told=None) -> list[str]:
+    """The usual alternatives; with `told` (a ChoiceResolver), also the activation config.json
+    names where it is a less common one (MobileNet's relu6), so that the evidence can be used."""
+    out = [n for n in (GATES if gates else COMMON) if n != default]
+    found = told.evidence(*SYNONYMS["activation"]) if told is not None and not gates else None
+    if found is not None and isinstance(found[1], str):
+        name = ALIASES.get(found[1], found[1])
+        if name in FUNCTIONS and name != default and name not in out:
+            out.append(name)
+    return out
 
 
 def apply(g: Graph, activation: str, value: Value, **options) -> Value:

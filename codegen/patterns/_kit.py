@@ -83,6 +83,11 @@ class LayerContext:
     stride: int = 1  # the conventional stride where the structure suggests one (residual blocks)
     stride_note: str | None = None  # the config.json evidence when config.json fixes the stride
     downsampler: bool = False  # the one conv of a downsampler (its padding has library conventions)
+    # Why square Conv1D-named layers are stored transposed here (layers/hf_conv1d.py), or ''.
+    conv1d_convention: str = ""
+    # The padding config.json fixes (a value of conv.PADDINGS' kinds) and the evidence, or None.
+    padding: Any = None
+    padding_note: str | None = None
 
 
 @dataclass
@@ -198,6 +203,13 @@ FIXED_EPS = {
     "VQModel": 1e-6,
 }
 
+# Norms whose eps diffusers' code fixes whatever config.json's norm_eps says (added by
+# diffusers16): the group norm in front of a Transformer2DModel, its blocks' layer norms.
+FIXED_EPS_PATHS = (
+    (re.compile(r"(^|\.)transformer_blocks\.\d+\.norm\d$"), 1e-5, "BasicTransformerBlock"),
+    (re.compile(r"(^|\.)attentions\.\d+\.norm$"), 1e-6, "Transformer2DModel"),
+)
+
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
 EPS_SYNONYMS = {
     "eps": (
@@ -227,6 +239,10 @@ def eps_arg(
     c = ctx.resolver.choose(node.path, "eps", default, others, accepts="unit_float")
     if fixed is not None and c.source == "default":
         c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+    by_path = next((f for f in FIXED_EPS_PATHS if f[0].search(node.path)), None)
+    if by_path and model_type and model_type[0].endswith("_class_name") and c.source == "metadata":
+        c.alternatives = [e for e in [c.value, *c.alternatives] if e != by_path[1]]
+        c.value, c.note = by_path[1], f"{model_type[0]} {model_type[1]!r} ({by_path[2]})"
     if c.source == "default" and searchable is not None:
         searchable.append(c)
     return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)

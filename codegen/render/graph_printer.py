@@ -46,6 +46,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "timestep_embedding": ("timestep_embedding", "helper:timestep_embedding"),
     "apply_rotary": ("apply_rotary", "helper:apply_rotary"),
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
+    "pad_same": ("pad_same", "helper:pad_same"),
+    "pad_same_even": ("pad_same_even", "helper:pad_same_even"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
     "padding_mask": ("padding_mask", "helper:padding_mask"),
     "causal_padding_mask": ("causal_padding_mask", "helper:causal_padding_mask"),
@@ -58,7 +60,12 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "softcapped_attention": ("softcapped_attention", "helper:softcapped_attention"),
     "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),
     "additive_padding_mask": ("additive_padding_mask", "helper:additive_padding_mask"),
+    "additive_causal_mask": ("additive_causal_mask", "helper:additive_causal_mask"),
+    "sinusoidal_positions": ("sinusoidal_positions", "helper:sinusoidal_positions"),
     "masked_bias": ("masked_bias", "helper:masked_bias"),
+    "eos_tokens": ("eos_tokens", "helper:eos_tokens"),
+    "similarity_logits": ("similarity_logits", "helper:similarity_logits"),
+    "grid_relative_bias": ("grid_relative_bias", "helper:grid_relative_bias"),
     "apply_rotary_table": ("apply_rotary_table", "helper:apply_rotary_table"),
     "memory_or": ("memory_or", "helper:memory_or"),
     "causal_mask": ("causal_mask", "helper:causal_mask"),
@@ -84,6 +91,8 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "pad_to_multiple": ("F",),
     "window_partition": ("F",),
     "merge_patches": ("F",),
+    "pad_same": ("F",),
+    "pad_same_even": ("F",),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -106,6 +115,25 @@ def timestep_embedding(
     if dim % 2 == 1:
         emb = F.pad(emb, (0, 1, 0, 0))
     return emb
+''',
+    "pad_same": '''
+def pad_same(
+    x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
+) -> torch.Tensor:
+    """TensorFlow's 'SAME' padding, computed from this input's size: a strided conv then gives
+    ceil(size / stride) positions, and an odd pixel of padding goes after (right, bottom)."""
+    pads: list[int] = []
+    for i in (1, 0):  # F.pad takes the last dimension (the width) first
+        size = x.shape[i - 2]
+        total = max(kernel[i] - (stride[i] if size % stride[i] == 0 else size % stride[i]), 0)
+        pads.extend([total // 2 * dilation[i], (total - total // 2) * dilation[i]])
+    return F.pad(x, pads)
+''',
+    "pad_same_even": '''
+def pad_same_even(x: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
+    """Keras' fixed padding before a strided conv (`correct_pad`): TensorFlow's 'SAME' padding as
+    an even-sized input gets it, one pixel more after (right, bottom) than before."""
+    return F.pad(x, [kernel[1] // 2 - 1, kernel[1] // 2, kernel[0] // 2 - 1, kernel[0] // 2])
 ''',
     "add_if_same_shape": '''
 def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -256,6 +284,24 @@ def additive_padding_mask(bias: torch.Tensor, attention_mask: torch.Tensor | Non
     padding = attention_mask[:, None, None, :] == 0
     return bias.masked_fill(padding, -3.4028234663852886e38)
 ''',
+    "additive_causal_mask": '''
+def additive_causal_mask(bias: torch.Tensor) -> torch.Tensor:
+    """`bias` [1 or batch, heads, seq, seq] with every key after its query set to float32's
+    lowest value: each position attends to itself and the positions before it."""
+    seq = bias.size(-1)
+    future = torch.ones(seq, seq, dtype=torch.bool, device=bias.device).triu(1)
+    return bias.masked_fill(future, -3.4028234663852886e38)
+''',
+    "sinusoidal_positions": '''
+def sinusoidal_positions(seq: int, dim: int, device: torch.device) -> torch.Tensor:
+    """[seq, dim] fixed positions: sin(position * 10000 ** (-2i / dim)) in the first half of the
+    features, cos of the same in the second (not interleaved), computed in float64."""
+    position = torch.arange(seq, dtype=torch.float64, device=device)[:, None]
+    half = (dim + 1) // 2
+    rate = torch.pow(10000.0, -2.0 * torch.arange(half, dtype=torch.float64, device=device) / dim)
+    angles = position * rate[None, :]
+    return torch.cat((torch.sin(angles), torch.cos(angles[:, : dim // 2])), dim=1).float()
+''',
     "apply_rotary_table": '''
 def apply_rotary_table(x: torch.Tensor, sinusoidal: torch.Tensor | None) -> torch.Tensor:
     """Rotary position embedding from a table (RoFormer): `sinusoidal` [seq, head_dim] holds the
@@ -268,6 +314,45 @@ def apply_rotary_table(x: torch.Tensor, sinusoidal: torch.Tensor | None) -> torc
     cos = torch.stack([cos, cos], dim=-1).reshape_as(sinusoidal)
     turned = torch.stack([-x[..., 1::2], x[..., ::2]], dim=-1).reshape_as(x)
     return x * cos + turned * sin
+''',
+    "grid_relative_bias": '''
+def grid_relative_bias(table: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """BEiT's relative position bias for a class token and height x width patches: `table` holds
+    one row per 2-D offset between two patches ((2h - 1)(2w - 1) rows), then rows for
+    class-to-patch, patch-to-class and class-to-class -> [1, heads, hw + 1, hw + 1]."""
+    rows = torch.arange(height, device=table.device).repeat_interleave(width)
+    cols = torch.arange(width, device=table.device).repeat(height)
+    dr = rows[:, None] - rows[None, :] + height - 1
+    dc = cols[:, None] - cols[None, :] + width - 1
+    n = height * width + 1
+    index = torch.zeros(n, n, dtype=torch.long, device=table.device)
+    index[1:, 1:] = dr * (2 * width - 1) + dc
+    distances = table.size(0)
+    index[0, :] = distances - 3
+    index[:, 0] = distances - 2
+    index[0, 0] = distances - 1
+    bias = table[index.view(-1)].view(n, n, -1)
+    return bias.permute(2, 0, 1).unsqueeze(0)
+''',
+    "eos_tokens": '''
+def eos_tokens(x: torch.Tensor, input_ids: torch.Tensor, eos_token_id: int) -> torch.Tensor:
+    """Each sequence's state at its first `eos_token_id` ([batch, seq, d] -> [batch, d]); an id of
+    2 takes the largest token id instead (CLIP configs written before the id was fixed)."""
+    if eos_token_id == 2:
+        index = input_ids.to(torch.int).argmax(dim=-1)
+    else:
+        index = (input_ids.to(torch.int) == eos_token_id).int().argmax(dim=-1)
+    return x[torch.arange(x.size(0), device=x.device), index]
+''',
+    "similarity_logits": '''
+def similarity_logits(
+    image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale: torch.Tensor
+) -> torch.Tensor:
+    """CLIP's scores: the cosine similarity of every image with every text, times
+    exp(logit_scale) -> [images, texts]."""
+    image_embeds = image_embeds / torch.pow(torch.sum(torch.pow(image_embeds, 2), -1, True), 0.5)
+    text_embeds = text_embeds / torch.pow(torch.sum(torch.pow(text_embeds, 2), -1, True), 0.5)
+    return (torch.matmul(text_embeds, image_embeds.t()) * logit_scale.exp()).t()
 ''',
     "masked_bias": '''
 def masked_bias(bias: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

@@ -43,21 +43,27 @@ def item_roles(m: Module, ctx: BlockContext) -> list[str | None]:
     return [ctx.role(c) for c in m.children if c.kind != "placeholder"]
 
 
-def items(cls: ClassDef, m: Module | None, ctx: BlockContext, role: str):
-    """The item paths of a container member whose items all have `role`; None otherwise."""
+def items(cls: ClassDef, m: Module | None, ctx: BlockContext, role: str | tuple[str, ...]):
+    """The item paths of a container member whose items all have `role` (one of them, and all
+    the same one); None otherwise."""
     if m is None:
         return None
     roles = item_roles(m, ctx)
     paths = item_paths(cls, m)
-    if not paths or not roles or any(r != role for r in roles):
+    allowed = (role,) if isinstance(role, str) else role
+    if not paths or not roles or roles[0] not in allowed or any(r != roles[0] for r in roles):
         return None
     return paths
 
 
-def takes_temb(m: Module, ctx: BlockContext) -> bool:
-    """Whether a member's items take a time embedding (diffusers' `temb`)."""
+# What follows each resnet: attention over the pixels, or a transformer attending to `context`.
+PIXEL_ATTENTIONS = ("SpatialAttention", "SpatialTransformer")
+
+
+def takes_temb(m: Module, ctx: BlockContext, name: str = "temb") -> bool:
+    """Whether a member's items take a time embedding (diffusers' `temb`), or another input."""
     first = m.children[0] if m.kind in ("repeat", "modulelist", "sequential") else m
-    return ctx.takes(first, "temb")
+    return ctx.takes(first, name)
 
 
 @dataclass
@@ -69,6 +75,7 @@ class Stage:
     sampler: tuple[str, ...] | None
     temb: bool  # the resnets take the time embedding
     explains: int
+    context: bool = False  # the attentions take `context` (a text encoder's states)
 
 
 def stage(cls: ClassDef, ctx: BlockContext, sampler_role: str | None) -> Stage | None:
@@ -84,7 +91,7 @@ def stage(cls: ClassDef, ctx: BlockContext, sampler_role: str | None) -> Stage |
     if resnet_m is None or len(used) != len(members):
         return None
     resnets = items(cls, resnet_m, ctx, "ResnetBlock")
-    attentions = items(cls, attn_m, ctx, "SpatialAttention") if attn_m else []
+    attentions = items(cls, attn_m, ctx, PIXEL_ATTENTIONS) if attn_m else []
     samplers = items(cls, sampler_m, ctx, sampler_role) if sampler_m else []
     if resnets is None or attentions is None or samplers is None or len(samplers) > 1:
         return None
@@ -98,6 +105,7 @@ def stage(cls: ClassDef, ctx: BlockContext, sampler_role: str | None) -> Stage |
         samplers[0] if samplers else None,
         takes_temb(resnet_m, ctx),
         len(members),
+        attn_m is not None and takes_temb(attn_m, ctx, "context"),
     )
 
 

@@ -85,6 +85,8 @@ ENCODER_TYPES = (
     "ernie",
     "megatron-bert",
     "splinter",
+    "nomic_bert",
+    "clip",  # CLIPModel: both towers' attentions; the text tower applies its causal mask itself
 )
 # Text encoders that attend only to earlier positions, as decoders do (CLIP's text tower).
 CAUSAL_ENCODER_TYPES = ("clip_text_model",)
@@ -105,6 +107,7 @@ ROTARY_TYPES = (
     "gptj",
     "falcon",
     "persimmon",
+    "nomic_bert",
 )
 INTERLEAVED_TYPES = ("gptj", "codegen")
 # Rotary whose sin/cos come from a position table the encoder owns and passes to every layer as
@@ -112,6 +115,9 @@ INTERLEAVED_TYPES = ("gptj", "codegen")
 ROTARY_TABLE_TYPES = ("roformer",)
 # config.json keys that only a rotary attention has.
 ROPE_KEYS = ("rope_theta", "rotary_dim", "rotary_emb_base", "rope_base")
+# Rotary bases in common use beside the default 10000 (LLaMA 3, Qwen2 / Mistral v0.2 / Code Llama):
+# what calibration tries when no config.json says; a hint may give any other.
+THETAS = [500000.0, 1000000.0]
 # Families whose attention adds a per-head linear position bias (ALiBi) instead of rotary.
 ALIBI_TYPES = ("bloom", "mpt")
 HEAD_COUNTS = [1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 25, 32, 40, 48, 56, 64, 71, 96, 128]
@@ -362,7 +368,7 @@ class Attention(BlockPattern):
         if rotary.value and from_table:
             rotary_args = "table"
         elif rotary.value:
-            theta = ctx.choose(cls, where, "rope_theta", 10000.0, [], accepts="positive_number")
+            theta = ctx.choose(cls, where, "rope_theta", 10000.0, THETAS, accepts="positive_number")
             fraction = ctx.choose(cls, where, "rotary_fraction", 1.0, [0.25, 0.4, 0.5, 0.75])
             head_dim = ctx.resolver.evidence("head_dim")
             if head_dim:

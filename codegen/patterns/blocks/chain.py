@@ -211,7 +211,7 @@ def plan(
         if m.kind == "modulelist":
             return None  # items that do not compose: calling the list is no forward at all
         takes = io.in_width if io is not None else None
-        if flow.spatial and io is not None and _reads_features(m):
+        if flow.spatial and io is not None and (_reads_features(m) or _head_class(m, ctx)):
             if i > 0 and _ends_in_batch_norm(members[i - 1], ctx):
                 # A trunk ending in a batch norm (DenseNet's norm5, a pre-activation ResNet's
                 # last bn) is followed by its activation before the pooling: no key shows it.
@@ -233,10 +233,20 @@ def plan(
             elif flow.width and takes and takes % flow.width == 0:
                 side = math.isqrt(takes // flow.width)
                 if flow.spatial == 2 and side > 1 and side * side == takes // flow.width:
-                    # A fixed s x s grid (torchvision's VGG: 7 x 7, AlexNet: 6 x 6) is what an
-                    # adaptive average pool gives whatever the input size; on that size itself
-                    # it changes nothing.
-                    steps.append(("adaptive_pool", side))
+                    # A fixed s x s grid: an adaptive average pool gives it whatever the input
+                    # size (torchvision's VGG 7 x 7, AlexNet 6 x 6); explicit pools before it
+                    # are as likely (other choices). On that size itself it changes nothing.
+                    grid = ctx.choose(
+                        cls,
+                        m.attr,
+                        "grid_pool",
+                        "none",
+                        ["adaptive_avg"],
+                        f"to the {side}x{side} grid {m.attr} reads",
+                    )
+                    choices.append(grid)
+                    if grid.value == "adaptive_avg":
+                        steps.append(("adaptive_pool", side))
                 steps.append(("flatten", m.attr, takes, flow.width))
             else:
                 return None
@@ -281,13 +291,13 @@ def plan(
             steps.append(("repeat", m.attr, each.value, residual.value == "add"))
         elif (
             m.kind == "sequential"
-            and (flow.spatial or _norm_then_conv(m))
+            and (flow.spatial or _norm_then_conv(m) or _conv_then_norm(m))
             and any(map(_channels_norm, m.children))
         ):
             # A Sequential holding one (ConvNeXt's downsampling `[LayerNorm, Conv2d]`: the conv
             # shows the input has channels first): called item by item, since calling it would
             # normalise the last spatial dim instead.
-            ndim = flow.spatial or _norm_then_conv(m)
+            ndim = flow.spatial or _norm_then_conv(m) or _conv_then_norm(m)
             for c in m.children:
                 if _channels_norm(c):
                     steps.append(("channels_norm", (m.attr, c.attr), ndim))
@@ -330,7 +340,7 @@ def plan(
                 m.attr,
                 name,
                 usual,
-                act.alternatives(usual),
+                act.alternatives(usual, told=ctx.resolver),
                 f"after {m.attr}",
                 aliases=act.ALIASES,
             )
@@ -437,6 +447,29 @@ def _norm_then_conv(m: Module) -> int | None:
     if len(real) >= 2 and _channels_norm(real[0]) and family(real[1]) == "conv":
         return real[1].io.ndim
     return None
+
+
+def _conv_then_norm(m: Module) -> int | None:
+    """The conv's dims where a Sequential's first layer is a conv and its next a LayerNorm (a
+    patchify stem, timm's ConvNeXt `stem`): the norm then sees conv features."""
+    real = [c for c in m.children if c.kind != "placeholder"]
+    if len(real) >= 2 and family(real[0]) == "conv" and _channels_norm(real[1]):
+        return real[0].io.ndim
+    return None
+
+
+def _head_class(m: Module, ctx: BlockContext) -> bool:
+    """A head class holding a LayerNorm and a Linear (timm's `NormMlpClassifierHead`): after
+    conv features it pools first, then normalises the pooled channels."""
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    if cls is None or tensors(cls) or not LAST.search(m.attr):
+        return False
+    members = [c for c in modules(cls) if c.kind != "placeholder"]
+    norms = [c for c in members if _channels_norm(c)]
+    linears = [c for c in members if family(c) == "linear"]
+    if len(members) != 2 or len(norms) != 1 or len(linears) != 1:
+        return False
+    return norms[0].io.in_width == linears[0].io.in_width
 
 
 def _channels_norm(m: Module) -> bool:

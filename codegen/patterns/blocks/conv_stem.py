@@ -31,7 +31,12 @@ class ConvStem(BlockPattern):
         if members[0].kind == "builtin":
             return None  # a bare conv is a layer, not a stem class
         activation = ctx.choose(
-            cls, u.conv[0], "activation", "relu", act.alternatives("relu"), "after the stem's norm"
+            cls,
+            u.conv[0],
+            "activation",
+            "relu",
+            act.alternatives("relu", told=ctx.resolver),
+            "after the stem's norm",
         )
         pool = ctx.choose(
             cls,

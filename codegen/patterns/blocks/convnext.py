@@ -36,18 +36,30 @@ class ConvNeXtBlock(BlockPattern):
         norms = [m for m in members if family(m) == "norm"]
         linears = [m for m in members if family(m) == "linear"]
         scales = tensors(cls)
-        if len(convs) != 1 or len(norms) != 1 or len(linears) != 2 or len(scales) > 1:
+        # timm's block holds the two Linear layers in an `Mlp` class with its own activation.
+        mlps = [m for m in members if m.kind == "class" and ctx.role(m) == "MLP"]
+        pointwise = len(linears) == 2 or (len(mlps) == 1 and not linears)
+        if len(convs) != 1 or len(norms) != 1 or not pointwise or len(scales) > 1:
             return None
-        if len(members) != 4 or any(m.kind != "builtin" for m in members):
+        if len(members) != 3 + len(linears) // 2:
+            return None
+        if any(m.kind != "builtin" for m in members if m not in mlps):
             return None
         dw = unit(convs[0], ctx)
         if dw is None or not dw.depthwise:
             return None
         channels = dw.out_width
-        widen = [m for m in linears if m.io.in_width == channels and m.io.out_width != channels]
-        narrow = [m for m in linears if m.io.out_width == channels and m not in widen]
-        if len(widen) != 1 or len(narrow) != 1 or narrow[0].io.in_width != widen[0].io.out_width:
-            return None
+        if mlps:
+            if (mlps[0].io.in_width, mlps[0].io.out_width) != (channels, channels):
+                return None
+            widen, narrow = mlps, [None]
+        else:
+            widen = [m for m in linears if m.io.in_width == channels and m.io.out_width != channels]
+            narrow = [m for m in linears if m.io.out_width == channels and m not in widen]
+            if len(widen) != 1 or len(narrow) != 1:
+                return None
+            if narrow[0].io.in_width != widen[0].io.out_width:
+                return None
         norm = norms[0]
         if norm.type_name != "nn.LayerNorm" or norm.io.in_width != channels:
             return None
@@ -57,28 +69,34 @@ class ConvNeXtBlock(BlockPattern):
             if t.kind != "parameter" or len(t.shape) not in (1, 3):
                 return None
             scale = (t.attr, len(t.shape) == 1)
-        activation = ctx.choose(
-            cls,
-            widen[0].attr,
-            "activation",
-            "gelu",
-            ["gelu_tanh", "relu", "silu"],
-            "between the pointwise layers",
-        )
-        found = (convs[0].attr, norm.attr, widen[0].attr, narrow[0].attr, scale)
-        return Match(self, len(modules(cls)) + len(scales) + 1, found, [activation])
+        choices = []
+        if not mlps:
+            activation = ctx.choose(
+                cls,
+                widen[0].attr,
+                "activation",
+                "gelu",
+                ["gelu_tanh", "relu", "silu"],
+                "between the pointwise layers",
+            )
+            choices.append(activation)
+        found = (convs[0].attr, norm.attr, widen[0].attr, narrow[0] and narrow[0].attr, scale)
+        return Match(self, len(modules(cls)) + len(scales) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
         dwconv, norm, pw1, pw2, scale = match.found
-        activation = match.choices[0].value
         x = g.input("x")
         out = g.call_module((dwconv,), x, name="out", inline=True)
         out = g.call_method(
             "permute", out, 0, 2, 3, 1, name="out", comment="[batch, height, width, channels]"
         )
         out = g.call_module((norm,), out, name="out", inline=True)
-        out = act.apply(g, activation, g.call_module((pw1,), out, inline=True), name="out")
-        out = g.call_module((pw2,), out, name="out")
+        if pw2 is None:  # an MLP class: its own activation
+            out = g.call_module((pw1,), out, name="out")
+        else:
+            activation = match.choices[0].value
+            out = act.apply(g, activation, g.call_module((pw1,), out, inline=True), name="out")
+            out = g.call_module((pw2,), out, name="out")
         if scale is not None and scale[1]:
             out = g.call_function("mul", g.getattr((scale[0],)), out, name="out")
         out = g.call_method("permute", out, 0, 3, 1, 2, name="out", inline=True)

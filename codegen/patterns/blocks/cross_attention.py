@@ -83,9 +83,11 @@ class Seq2SeqAttention(BlockPattern):
             return None
         width = q.io.out_width if q.io else None
         heads = [h for h in HEAD_COUNTS if width is None or width % h == 0]
-        nhead = ctx.choose(cls, q.attr, "nhead", 8 if 8 in heads else 1, heads)
-        if nhead.source == "default":
-            return Match(self, 4, missing=UNKNOWN_HEADS)
+        nhead = ctx.choose(
+            cls, q.attr, "nhead", None, heads, "unknown: calibrate or hint", accepts="positive_int"
+        )
+        if nhead.value is None:  # its choice stays: calibration may pick the count
+            return Match(self, 4, missing=UNKNOWN_HEADS, choices=[nhead])
         encoder = ctx.resolver.evidence("encoder_attention_heads")
         decoder = ctx.resolver.evidence("decoder_attention_heads")
         if nhead.source == "metadata" and encoder and decoder and encoder[1] != decoder[1]:

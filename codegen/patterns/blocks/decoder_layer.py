@@ -27,6 +27,10 @@ SELF = r"self_attn|self_attention|attention|attn"
 SELF_NORM = r"self_attn_layer_norm|ln_1|norm1|ln_attn|self_attention_layer_norm"
 CROSS_NORM = r"encoder_attn_layer_norm|ln_2|norm2|ln_cross_attn|cross_attn_layer_norm"
 FEED_NORM = r"final_layer_norm|ln_3|norm3|ln_mlp|ffn_layer_norm"
+# Model types whose decoder layers are known pre-norm; POST_TYPES the post-norm ones. Another
+# model type leaves the residual a choice at its default, not evidence.
+PRE_TYPES = ("mbart", "whisper", "pegasus", "blenderbot", "m2m_100", "nllb-moe", "speech_to_text")
+KNOWN_TYPES = PRE_TYPES + POST_TYPES
 
 
 class DecoderBlock(BlockPattern):
@@ -82,7 +86,7 @@ class DecoderBlock(BlockPattern):
             residual.value = "pre" if norm_first[1] else "post"
             residual.alternatives = ["post" if norm_first[1] else "pre"]
             residual.source, residual.note = "metadata", norm_first[0]
-        elif residual.source == "default" and model_type is not None:
+        elif residual.source == "default" and model_type and model_type[1] in KNOWN_TYPES:
             residual.source, residual.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
         choices.insert(0, residual)
         names = (own.attr, cross.attr, *(n.attr for n in found_norms))

@@ -11,6 +11,8 @@ default, SiLU for EfficientNet where a config says so.
 
 from __future__ import annotations
 
+import math
+
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
@@ -59,7 +61,17 @@ class InvertedResidual(BlockPattern):
         # Blocks of one class may differ in width and stride (the first of a stage widens or
         # downsamples): the residual is decided by shapes at run time, as torchvision does.
         # A full conv in front (Hugging Face's MobileNetV2 stem) reads the image: no residual.
-        residual = expand is None or expand.pointwise
+        residual: object = expand is None or expand.pointwise
+        skip = _row_starts(cls, ctx) if residual else None
+        if skip == "mixed":
+            return Match(
+                self,
+                len(members) + 1,
+                missing="the residual: config.json skips it on each row's first block (id_skip), "
+                "and this class holds first and later blocks",
+            )
+        if skip is not None:
+            residual = skip
         activation = ctx.choose(
             cls,
             dw.conv[0],
@@ -86,9 +98,10 @@ class InvertedResidual(BlockPattern):
             out = g.call_module((se,), out, name="out")
         out = g.call_module(project.conv, out, name="out", inline=True)
         out = g.call_module(project.norm, out, name="out", comment="projection, no activation")
-        if residual:
+        if residual is True:
             out = g.call_function("add_if_same_shape", x, out, name="out")
-        g.output(out)
+        comment = residual if isinstance(residual, str) else ""
+        g.output(out, comment=comment)
 
     @staticmethod
     def examples():
@@ -101,6 +114,54 @@ class InvertedResidual(BlockPattern):
             Example(z["torchvision_inverted_residual"](8, 8, 4), (torch.randn(2, 8, 6, 6),)),
             Example(z["torchvision_inverted_residual"](8, 12, 1), (torch.randn(2, 8, 6, 6),)),
         ]
+
+
+def efficientnet_rows(resolver) -> tuple[str, list[bool], list[int]] | None:
+    """EfficientNet's block table in config.json (`strides`, `num_block_repeats`,
+    `depth_coefficient`): each row repeats ceil(depth_coefficient x repeats) times, its first
+    block taking the row's stride. (the citation, whether each block starts a row, its stride)."""
+    strides = resolver.evidence("strides")
+    repeats = resolver.evidence("num_block_repeats")
+    if strides is None or repeats is None:
+        return None
+    depth = resolver.evidence("depth_coefficient")
+    scale = depth[1] if depth is not None and isinstance(depth[1], (int, float)) else 1.0
+    rows, counts = strides[1], repeats[1]
+    if not (isinstance(rows, list) and isinstance(counts, list) and len(rows) == len(counts)):
+        return None
+    if not all(type(v) is int and v > 0 for v in rows + counts):
+        return None
+    starts: list[bool] = []
+    out: list[int] = []
+    for stride, n in zip(rows, counts):
+        count = math.ceil(scale * n)
+        starts += [True] + [False] * (count - 1)
+        out += [stride] + [1] * (count - 1)
+    return f"{strides[0]} and {repeats[0]}", starts, out
+
+
+def _row_starts(cls, ctx: BlockContext) -> str | None:
+    """Hugging Face's EfficientNet adds no residual on a row's first block (`id_skip`), even one
+    whose shape allows it; later blocks keep the shape and add it. Where config.json's table says
+    all the class's blocks start rows: a comment saying there is none. Where the class also holds
+    later blocks and a row's first block keeps the shape, one forward cannot serve both: "mixed".
+    None where the table says nothing, or where the shapes decide as they do elsewhere."""
+    rows = efficientnet_rows(ctx.resolver)
+    if rows is None or not cls.instances:
+        return None
+    note, starts, strides = rows
+    first, keeps_shape = set(), False
+    for path, io in cls.instances:
+        last = path.rsplit(".", 1)[-1]
+        if not (last.isascii() and last.isdigit()) or int(last) >= len(starts):
+            return None
+        i = int(last)
+        first.add(starts[i])
+        same = io is not None and io.in_width == io.out_width and strides[i] == 1
+        keeps_shape = keeps_shape or (starts[i] and same)
+    if first == {True}:
+        return f"no residual: {note} make each of these blocks the first of its row"
+    return "mixed" if keeps_shape else None
 
 
 def _units_of_sequential(seq, ctx) -> list[Unit] | None:

@@ -11,7 +11,8 @@ from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, one_named
 from codegen.patterns._kit import tensors
-from codegen.patterns.blocks._unet_parts import ATTENTIONS, RESNETS, items, stage_examples
+from codegen.patterns.blocks._unet_parts import ATTENTIONS, PIXEL_ATTENTIONS, RESNETS, items
+from codegen.patterns.blocks._unet_parts import stage_examples
 from codegen.patterns.blocks._unet_parts import takes_temb
 
 
@@ -33,21 +34,24 @@ class MidBlock(BlockPattern):
         if attn_m is None and not named:  # no attention: a middle block only where it is held
             return None
         resnets = items(cls, resnet_m, ctx, "ResnetBlock")
-        attentions = items(cls, attn_m, ctx, "SpatialAttention") if attn_m else []
+        attentions = items(cls, attn_m, ctx, PIXEL_ATTENTIONS) if attn_m else []
         if resnets is None or attentions is None:
             return None
         if attentions and len(resnets) != len(attentions) + 1:
             return None
-        return Match(self, len(members), (resnets, attentions, takes_temb(resnet_m, ctx)))
+        context = attn_m is not None and takes_temb(attn_m, ctx, "context")
+        found = (resnets, attentions, takes_temb(resnet_m, ctx), context)
+        return Match(self, len(members), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        resnets, attentions, temb = match.found
+        resnets, attentions, temb, takes_context = match.found
         x = g.input("x")
         extra = (g.input("temb"),) if temb else ()
+        context = (g.input("context"),) if takes_context else ()
         x = g.call_module(resnets[0], x, *extra, name="x")
         for i, resnet in enumerate(resnets[1:]):
             if attentions:
-                x = g.call_module(attentions[i], x, name="x")
+                x = g.call_module(attentions[i], x, *context, name="x")
             x = g.call_module(resnet, x, *extra, name="x")
         g.output(x)
 

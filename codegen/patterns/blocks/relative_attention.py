@@ -5,9 +5,15 @@ The first layer's attention owns `relative_attention_bias` ([num_buckets, heads]
 around it turns that table into the bias every layer shares (families/relative_encoder.py), so all
 attentions compute the same thing and the table is read once. Heads come from the table's shape
 where there is one, else from config.json (`num_heads`); scaling is a choice, unscaled by default.
+
+A class held under a cross-attention name (T5's decoder `EncDecAttention`, which shares its class
+with the decoder's self-attention) also takes `memory`, the encoder's output keys and values are
+read from, and its bias may be None (no padding in the source).
 """
 
 from __future__ import annotations
+
+import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
@@ -20,6 +26,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks.attention import HEAD_COUNTS, UNKNOWN_HEADS
+from codegen.patterns.blocks.cross_attention import CROSS
 
 TABLE = r"relative_attention_bias"
 # Families whose attention is T5's (evidence for the 4-projection classes without a table).
@@ -39,6 +46,15 @@ def _table_of_same_kind(ctx: BlockContext, cls, projections: tuple[str, ...]):
         if other is not cls and table is not None and names == set(projections) and table.io:
             return table
     return None
+
+
+def held_as_cross(ctx: BlockContext, cls) -> bool:
+    """Whether some class holds `cls` under a cross-attention name (it reads the encoder)."""
+    return any(
+        m.kind == "class" and m.type_name == cls.name and re.fullmatch(CROSS, m.attr, re.I)
+        for other in ctx.classes.values()
+        for m in modules(other)
+    )
 
 
 class RelativeAttention(BlockPattern):
@@ -87,23 +103,40 @@ class RelativeAttention(BlockPattern):
         )
         if model_type and scale.source == "default":
             scale.source, scale.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
-        found = (q.attr, k.attr, v.attr, o.attr, int(nhead.value), scale.value == "none")
+        unscaled = scale.value == "none"
+        found = (
+            q.attr,
+            k.attr,
+            v.attr,
+            o.attr,
+            int(nhead.value),
+            unscaled,
+            held_as_cross(ctx, cls),
+        )
         return Match(self, len(members), found, [nhead, scale])
 
     def forward(self, match: Match, g: Graph) -> None:
-        q_attr, k_attr, v_attr, o_attr, nhead, unscaled = match.found
+        q_attr, k_attr, v_attr, o_attr, nhead, unscaled, cross = match.found
         x = g.input("x")
-        bias = g.input("bias")  # [1 or batch, heads, seq, seq]: positions and padding, added
+        # [1 or batch, heads, seq, seq]: positions and padding, added (cross: padding or None)
+        bias = g.input("bias", optional=cross)
         batch = g.call_method("size", x, 0, name="batch")
         seq = g.call_method("size", x, 1, name="seq")
-
-        def heads(attr: str, name: str):
-            split = g.call_method(
-                "view", g.call_module((attr,), x, inline=True), batch, seq, nhead, -1, inline=True
+        source, length = x, seq
+        if cross:
+            memory = g.input("memory", optional=True)  # the encoder's output, for cross-attention
+            source = g.call_function(
+                "memory_or", memory, x, name="source", comment="keys and values come from here"
             )
+            length = g.call_method("size", source, 1, name="length")
+
+        def heads(attr: str, value, count, name: str):
+            projected = g.call_module((attr,), value, inline=True)
+            split = g.call_method("view", projected, batch, count, nhead, -1, inline=True)
             return g.call_method("transpose", split, 1, 2, name=name)
 
-        q, k, v = heads(q_attr, "q"), heads(k_attr, "k"), heads(v_attr, "v")
+        q = heads(q_attr, x, seq, "q")
+        k, v = heads(k_attr, source, length, "k"), heads(v_attr, source, length, "v")
         y = g.call_function(
             "scaled_dot_product_attention",
             q,

@@ -39,6 +39,8 @@ class SqueezeExcite(BlockPattern):
             return None  # Linear C -> r -> C is also an autoencoder: only SE names say gate
         a, b = members
         reduce, expand = (a, b) if a.io.out_width < a.io.in_width else (b, a)
+        if _numbered_after(reduce.attr, expand.attr):
+            return None  # `fc1` widens, `fc2` narrows back: an MLP (PoolFormer's), not a gate
         channels, squeezed = reduce.io.in_width, reduce.io.out_width
         if not squeezed < channels or (expand.io.in_width, expand.io.out_width) != (
             squeezed,
@@ -50,7 +52,7 @@ class SqueezeExcite(BlockPattern):
             reduce.attr,
             "activation",
             "relu",
-            act.alternatives("relu"),
+            act.alternatives("relu", told=ctx.resolver),
             "after the reduction",
             aliases=act.ALIASES,
         )
@@ -131,3 +133,11 @@ class SqueezeExcite(BlockPattern):
 def _kernel(m) -> int | None:
     k = next((a.value for a in m.args if a.keyword == "kernel_size"), None)
     return k if isinstance(k, int) else None
+
+
+def _numbered_after(a: str, b: str) -> bool:
+    """Whether `a` is numbered after `b` in one series of names (`fc2` after `fc1`)."""
+    found_a, found_b = re.fullmatch(r"(\D*?)_?(\d+)", a), re.fullmatch(r"(\D*?)_?(\d+)", b)
+    if not found_a or not found_b or found_a.group(1) != found_b.group(1):
+        return False
+    return int(found_a.group(2)) > int(found_b.group(2))

@@ -2,8 +2,11 @@
 `block.N.layer.0` attention and `layer.1` feed-forward).
 
 `SelfAttentionLayer`: a norm and a RelativeAttention, which takes the shared bias;
+`CrossAttentionLayer`: a norm and a RelativeAttention held under a cross-attention name
+(`EncDecAttention`), which reads the encoder's output `memory` under its padding mask;
 `FeedForwardLayer`: a norm and an MLP. Pre-norm by default (T5); `residual` is a choice.
-`SublayerBlock`: the list applied in order, the bias given to the attention sublayer.
+`SublayerBlock`: the list applied in order, the bias given to the attention sublayer;
+`DecoderSublayerBlock`: a decoder's list (self-attention, cross-attention, feed-forward).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def as_module_list(m) -> None:
 class _Sublayer(BlockPattern):
     inner_role = ""
     takes_bias = False
+    cross = False  # the inner attention reads the encoder's output
     priority = 8  # a norm beside an attention/MLP: more than width chaining sees
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
@@ -43,8 +47,8 @@ class _Sublayer(BlockPattern):
         norm = [m for m in members if family(m) == "norm"]
         if len(inner) != 1 or len(norm) != 1:
             return None
-        if re.fullmatch(CROSS, inner[0].attr, re.IGNORECASE):
-            return None  # reads the encoder's output (T5's EncDecAttention): not self-attention
+        if bool(re.fullmatch(CROSS, inner[0].attr, re.IGNORECASE)) != self.cross:
+            return None  # T5's EncDecAttention reads the encoder's output: not self-attention
         model_type = ctx.resolver.evidence("model_type")
         post = model_type is not None and model_type[1] in SCALED_BIAS_TYPES  # MPNet: post-norm
         residual = ctx.choose(
@@ -65,6 +69,9 @@ class _Sublayer(BlockPattern):
         inner, norm, residual = match.found
         x = g.input("x")
         extra = (g.input("bias"),) if self.takes_bias else ()
+        if self.cross:  # the encoder's output, and its padding mask (None: no padding)
+            memory = g.input("memory")
+            extra = (g.input("memory_mask", optional=True), memory)
         if residual == "post":
             y = g.call_module((inner,), x, *extra, inline=True)
             g.output(g.call_module((norm,), g.call_function("add", x, y, inline=True)))
@@ -85,6 +92,18 @@ class SelfAttentionLayer(_Sublayer):
     takes_bias = True
 
 
+class CrossAttentionLayer(_Sublayer):
+    role = "CrossAttentionLayer"
+    inner_role = "RelativeAttention"
+    cross = True
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("t5_model")]
+
+
 class FeedForwardLayer(_Sublayer):
     role = "FeedForwardLayer"
     inner_role = "MLP"
@@ -95,26 +114,43 @@ class SublayerBlock(BlockPattern):
 
     role = "Block"
     priority = 8
+    roles = ["SelfAttentionLayer", "FeedForwardLayer"]
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or members[0].kind not in ("sequential", "modulelist"):
             return None
         items = members[0].children
-        roles = [ctx.role(m) for m in items]
-        if roles != ["SelfAttentionLayer", "FeedForwardLayer"]:
+        if [ctx.role(m) for m in items] != self.roles:
             return None
         as_module_list(members[0])
         return Match(self, 1, (members[0].attr, [m.attr for m in items]))
 
     def forward(self, match: Match, g: Graph) -> None:
-        container, (attention, feed_forward) = match.found
+        container, layers = match.found
         x, bias = g.input("x"), g.input("bias")
-        x = g.call_module((container, attention), x, bias)
-        g.output(g.call_module((container, feed_forward), x))
+        x = g.call_module((container, layers[0]), x, bias)
+        if len(layers) == 3:  # the decoder's: cross-attention over the encoder's output
+            memory = g.input("memory")  # [batch, source seq, d_model]
+            memory_mask = g.input("memory_mask", optional=True)  # [batch, 1, 1, source seq]
+            x = g.call_module((container, layers[1]), x, memory, memory_mask)
+        g.output(g.call_module((container, layers[-1]), x))
 
     @staticmethod
     def examples():
         from codegen.patterns.families._seq2seq_examples import example
 
         return [example("t5")]
+
+
+class DecoderSublayerBlock(SublayerBlock):
+    """`layer[0](x, bias)`, `layer[1](x, memory, memory_mask)`, `layer[2](x)`: T5's decoder block."""
+
+    role = "DecoderBlock"
+    roles = ["SelfAttentionLayer", "CrossAttentionLayer", "FeedForwardLayer"]
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("t5_model")]

@@ -38,7 +38,8 @@ SECOND_NORM = (
 UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
 PARALLEL_TYPES = ("gpt_neox", "phi", "gptj", "codegen")
 PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")
-POST_TYPES = ("distilbert", "bart", "marian")  # norm after each residual add
+# norm after each residual add
+POST_TYPES = ("distilbert", "bart", "marian", "plbart", "blenderbot-small", "nomic_bert")
 
 
 class _FreeNorm:

@@ -1,5 +1,6 @@
-"""A diffusion U-Net's down block (diffusers' DownBlock2D / AttnDownBlock2D): resnet blocks given
-the time embedding, each followed by its attention where there are some, then a downsampler. It
+"""A diffusion U-Net's down block (diffusers' DownBlock2D / AttnDownBlock2D / CrossAttnDownBlock2D):
+resnet blocks given the time embedding, each followed by its attention where there are some (a
+transformer given `context` in a conditional U-Net), then a downsampler. It
 returns every intermediate map, the last being the block's output: the up path concatenates them
 back (skip connections)."""
 
@@ -29,11 +30,12 @@ class UNetDownBlock(BlockPattern):
     def forward(self, match: Match, g: Graph) -> None:
         s = match.found
         x, temb = g.input("x"), g.input("temb")
+        context = (g.input("context"),) if s.context else ()
         states = []
         for i, resnet in enumerate(s.resnets):
             x = g.call_module(resnet, x, temb, name="x")
             if s.attentions:
-                x = g.call_module(s.attentions[i], x, name="x")
+                x = g.call_module(s.attentions[i], x, *context, name="x")
             states.append(x)
         if s.sampler is not None:
             states.append(g.call_module(s.sampler, x, name="x"))

@@ -21,12 +21,13 @@ class UNetUpBlock(UNetDownBlock):
         s = match.found
         x, temb = g.input("x"), g.input("temb")
         skips = g.input("skips", "list[torch.Tensor]")
+        context = (g.input("context"),) if s.context else ()
         for i, resnet in enumerate(s.resnets):
             skip = g.call_function("getitem", skips, -1 - i, inline=True)
             x = g.call_function("cat", [x, skip], kwargs={"dim": 1}, name="x", inline=True)
             x = g.call_module(resnet, x, temb, name="x")
             if s.attentions:
-                x = g.call_module(s.attentions[i], x, name="x")
+                x = g.call_module(s.attentions[i], x, *context, name="x")
         if s.sampler is not None:
             x = g.call_module(s.sampler, x, name="x")
         g.output(x)

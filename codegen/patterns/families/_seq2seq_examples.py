@@ -36,6 +36,25 @@ def example(name: str) -> Example:
         model = T5Encoder(config).eval()
         metadata = config.to_dict()
         return Example(model, (ids, mask), _json(metadata))
+    if name in ("umt5", "t5_model", "t5_lm", "umt5_model"):
+        umt5 = name.startswith("umt5")
+        config = (t.UMT5Config if umt5 else t.T5Config)(**T5, feed_forward_proj="gated-gelu")
+        if name == "umt5":
+            base = t.UMT5EncoderModel
+        elif name == "t5_lm":
+            base = t.T5ForConditionalGeneration
+        else:
+            base = t.UMT5Model if umt5 else t.T5Model
+
+        class T5Like(base):
+            def forward(self, input_ids, attention_mask=None, decoder_input_ids=None):  # type: ignore[override]
+                kw = {} if decoder_input_ids is None else {"decoder_input_ids": decoder_input_ids}
+                out = super().forward(input_ids=input_ids, attention_mask=attention_mask, **kw)
+                return out.logits if hasattr(out, "logits") else out.last_hidden_state
+
+        model = T5Like(config).eval()
+        args = (ids, mask) if name == "umt5" else (ids, mask, ids[:, :5])
+        return Example(model, args, _json(config.to_dict()))
     if name == "bart":
         config = t.BartConfig(**BART, scale_embedding=True)
 
@@ -92,6 +111,16 @@ BART = dict(
     encoder_ffn_dim=32,
     decoder_ffn_dim=32,
     max_position_embeddings=32,
+)
+T5 = dict(
+    vocab_size=50,
+    d_model=16,
+    d_kv=4,
+    d_ff=32,
+    num_layers=2,
+    num_heads=4,
+    relative_attention_num_buckets=8,
+    relative_attention_max_distance=16,
 )
 WHISPER = dict(
     BART,

@@ -14,7 +14,7 @@ import re
 
 
 from codegen.ir.graph import Graph
-from codegen.patterns.blocks.attention import ROTARY_TABLE_TYPES
+from codegen.patterns.blocks.attention import ROTARY_TABLE_TYPES, ROTARY_TYPES
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -42,11 +42,14 @@ PADDED_POSITION_TYPES = (
 PROJECT = r"embeddings_project|embedding_hidden_mapping_in"
 FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm"
 # A norm between the embeddings and the first layer (CLIP's vision tower spells it pre_layrnorm).
-EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm"
+EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm|emb_ln"
 # A norm of the pooled token only (CLIP vision): not part of the last hidden state.
 POOLED_NORM = r"post_layernorm|ln_post|fc_norm"
 POOLER = r"pooler"
 EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
+# Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
+# may share its layer classes, attends to all: the text model applies the causal mask (CLIP).
+CAUSAL_TEXT_TOWER_TYPES = ("clip",)
 CLASS_TOKEN = r"cls_token|class_token|class_embedding"
 MASK_TOKEN = r"mask_token"
 
@@ -74,7 +77,7 @@ class TextEmbeddings(BlockPattern):
         if tokens is None or len(used) != len(members):
             return None  # (a norm is optional: CLIP's text embeddings are a plain sum)
         model_type = ctx.resolver.evidence("model_type")
-        rotates = model_type is not None and model_type[1] in ROTARY_TABLE_TYPES
+        rotates = model_type is not None and model_type[1] in ROTARY_TABLE_TYPES + ROTARY_TYPES
         if positions is None and not rotates:
             return None  # positions enter in the attention only where config.json says so
         padded = positions is not None and model_type is not None
@@ -92,6 +95,19 @@ class TextEmbeddings(BlockPattern):
                 accepts="index",
             )
             padding_idx = int(pad.value)
+            choices.append(pad)
+        elif model_type is None:
+            # Without config.json nothing says how positions are numbered: a choice calibration
+            # settles (its own name, so a BERT's pad_token_id in other metadata never sets it).
+            pad = ctx.choose(
+                cls,
+                positions.attr,
+                "padded_positions",
+                None,
+                [1, 0],
+                "None: numbered from 0; N: from N + 1, skipping padding N (RoBERTa)",
+            )
+            padding_idx = None if pad.value is None else int(pad.value)
             choices.append(pad)
         found = (
             tokens.attr,
@@ -139,7 +155,7 @@ class PatchEmbedding(BlockPattern):
     """`proj(pixels).flatten(2).transpose(1, 2)`: non-overlapping patches as a token sequence."""
 
     role = "PatchEmbedding"
-    priority = 5
+    priority = 6  # over Upsample's lone stride-1 conv: calibration tries other strides too
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -176,10 +192,15 @@ class VisionEmbeddings(BlockPattern):
         fronts = [t for t in params if len(t.shape) == 3 and tuple(t.shape[:2]) == (1, 1)]
         tables = [t for t in params if len(t.shape) == 3 and t.shape[0] == 1 and t.shape[1] > 1]
         unused = [t for t in params if re.fullmatch(MASK_TOKEN, t.attr) and len(t.shape) <= 2]
-        if not fronts or len(tables) != 1 or len(fronts) + 1 + len(unused) != len(params):
+        # No position table: positions enter in the attention (BEiT's relative bias), where
+        # config.json does not say there is an absolute table (its use_absolute_position_embeddings).
+        absolute = ctx.resolver.evidence("use_absolute_position_embeddings")
+        if not tables and (absolute is None or absolute[1] is not False):
+            return None
+        if not fronts or len(tables) > 1 or len(fronts) + len(tables) + len(unused) != len(params):
             return None
         fronts.sort(key=lambda t: re.fullmatch(CLASS_TOKEN, t.attr) is None)  # class token first
-        found = (members[0].attr, [t.attr for t in fronts], tables[0].attr)
+        found = (members[0].attr, [t.attr for t in fronts], tables[0].attr if tables else None)
         return Match(self, len(params) + 1, found)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -196,7 +217,7 @@ class VisionEmbeddings(BlockPattern):
             kwargs={"dim": 1},
             comment=" then ".join(fronts) + " in front of the patches",
         )
-        g.output(g.call_function("add", x, g.getattr((table,))))
+        g.output(g.call_function("add", x, g.getattr((table,))) if table else x)
 
     @staticmethod
     def examples():
@@ -257,9 +278,12 @@ class EncoderModel(BlockPattern):
             m is not None for m in (project, norm, pooler, embed_norm, pooled_norm)
         ):
             return None
+        text = ctx.role(embed[0]) == "TextEmbeddings"
+        model_type = ctx.resolver.evidence("model_type")
+        causal = text and model_type is not None and model_type[1] in CAUSAL_TEXT_TOWER_TYPES
         found = (
             embed[0].attr,
-            ctx.role(embed[0]) == "TextEmbeddings",
+            (text, causal),
             ctx.takes(embed[0], "token_type_ids"),
             project.attr if project else None,
             encoder[0].attr,
@@ -270,13 +294,19 @@ class EncoderModel(BlockPattern):
         return Match(self, len(members), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        embed, text, segments, project, encoder, norm, pooler, embed_norm = match.found
+        embed, (text, causal), segments, project, encoder, norm, pooler, embed_norm = match.found
         if text:
             ids = g.input("input_ids")
             attention_mask = g.input("attention_mask", optional=True)
             args = (ids, g.input("token_type_ids", optional=True)) if segments else (ids,)
             x = g.call_module((embed,), *args, comment="[batch, seq, d_model]")
             mask = g.call_function("padding_mask", attention_mask, name="mask")
+            if causal:
+                seq = g.call_method("size", ids, 1, inline=True)
+                device = g.call_method("device", ids, inline=True)
+                mask = g.call_function(
+                    "causal_padding_mask", mask, seq, device, name="mask", comment="earlier only"
+                )
         else:
             x = g.call_module((embed,), g.input("pixel_values"), comment="[batch, seq, d_model]")
             mask = None

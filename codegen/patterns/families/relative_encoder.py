@@ -2,9 +2,11 @@
 
 `RelativeEncoder` (T5's stack): the first block's attention owns the bias table; the stack turns it
 into one bias for the sequence (relative_position_bias, padding added) that every block is given,
-then the final norm. No absolute positions. `RelativeEncoderModel`: the token embedding (`shared`)
-and that stack: `input_ids` (+ optional `attention_mask`, 1 attend, 0 padding) in, the last hidden
-state out. A stack where every block owns a table (UMT5) is not computed yet: the file says so.
+then the final norm. No absolute positions. Where every layer owns a table (UMT5), each layer adds
+its own. `RelativeDecoder`: the same for the decoder (causal buckets, the future masked; the
+encoder's output given to each layer's cross-attention). `RelativeEncoderModel`: the token
+embedding (`shared`) and the encoder: `input_ids` (+ optional `attention_mask`, 1 attend, 0
+padding) in, the last hidden state out.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from codegen.patterns.blocks.sublayer import as_module_list
 
 TOKENS = r"embed_tokens|shared|wte|word_embeddings|token_embedding"
 FINAL_NORM = r"final_layer_norm|layer_norm|norm|ln_f|final_norm"
-PER_LAYER_TABLES = (
-    "an encoder whose every layer owns a relative position table (UMT5): each layer's own bias "
-    "is not computed yet"
+SOME_LAYER_TABLES = (
+    "a stack where some layers after the first own a relative position table and others do not: "
+    "which bias the others add is not known"
 )
 
 
@@ -36,6 +38,19 @@ def _items(m) -> list[tuple[str, str]]:
         count = m.repeat if isinstance(m.repeat, int) else 2
         return [(str(i), m.children[0].type_name) for i in range(count)]
     return [(c.attr, c.type_name) for c in m.children if c.kind == "class"]
+
+
+def _feed_forward_proj_agrees(ctx: BlockContext) -> None:
+    """T5's `feed_forward_proj` ("gated-gelu", "relu"...) says whether the MLP is gated, which its
+    keys show, and its activation, which config.json also writes as `dense_act_fn` (read by the
+    MLP; T5Config derives one from the other, "gated-gelu" giving "gelu_new"). It is used, so not
+    reported, only where the two agree."""
+    proj, dense = (ctx.resolver.metadata.get(k) for k in ("feed_forward_proj", "dense_act_fn"))
+    if proj is None or dense is None or not isinstance(proj[1], str):
+        return
+    activation = "gelu_new" if proj[1] == "gated-gelu" else proj[1].split("-")[-1]
+    if activation == dense[1]:
+        ctx.resolver.evidence("feed_forward_proj")
 
 
 def table_path(ctx: BlockContext, type_name: str) -> tuple[str, ...] | None:
@@ -65,6 +80,8 @@ class RelativeEncoder(BlockPattern):
     role = "Encoder"
     priority = 12
     synonyms = {"max_distance": ("relative_attention_max_distance",)}
+    layer_role = "Block"
+    bidirectional = True  # keys after the query have their own buckets; a decoder's are masked
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -74,7 +91,7 @@ class RelativeEncoder(BlockPattern):
             m
             for m in members
             if m.kind in ("sequential", "modulelist", "repeat")
-            and all(ctx.roles.get(name) == "Block" for _, name in _items(m))
+            and all(ctx.roles.get(name) == self.layer_role for _, name in _items(m))
             and _items(m)
         ]
         if len(stacks) != 1:
@@ -87,12 +104,14 @@ class RelativeEncoder(BlockPattern):
         tokens = one_named([m for m in members if family(m) == "embedding"], TOKENS)
         if len(members) != 1 + (norm is not None) + (tokens is not None):
             return None
-        first = table_path(ctx, items[0][1])
-        if first is None:
+        tables = [table_path(ctx, name) for _, name in items]
+        if tables[0] is None:
             return None
         as_module_list(stack)
-        if any(table_path(ctx, name) for _, name in items[1:]):
-            return Match(self, len(members), missing=PER_LAYER_TABLES)
+        per_layer = any(tables[1:])
+        if per_layer and not all(tables):
+            return Match(self, len(members), missing=SOME_LAYER_TABLES)
+        _feed_forward_proj_agrees(ctx)
         said = ctx.resolver.evidence(*self.synonyms["max_distance"])  # any value config.json has
         distance = ctx.choose(
             cls,
@@ -103,9 +122,11 @@ class RelativeEncoder(BlockPattern):
             "the relative distance the last bucket starts at",
             accepts="positive_int",
         )
+        # (index, path of its bias table): every layer's own (UMT5), or the first one's for all
+        paths = [(i, (stack.attr, i, *t, "weight")) for (i, _), t in zip(items, tables) if t]
         found = (
             tokens.attr if tokens else None,
-            (stack.attr, items[0][0], *first, "weight"),
+            paths if per_layer else paths[:1],
             stack.attr,
             norm.attr if norm else None,
             int(distance.value),
@@ -113,31 +134,71 @@ class RelativeEncoder(BlockPattern):
         return Match(self, len(members), found, [distance])
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, table, stack, norm, max_distance = match.found
+        tokens, tables, stack, norm, max_distance = match.found
         if tokens is not None:
             x = g.call_module((tokens,), g.input("input_ids"), comment="[batch, seq, d_model]")
         else:
             x = g.input("x")
-        attention_mask = g.input("attention_mask", optional=True)
-        seq = g.call_method("size", x, 1, inline=True)
-        bias = g.call_function(
-            "relative_position_bias",
-            g.getattr(table),
-            seq,
-            True,
-            max_distance,
-            name="bias",
-            comment="[1, heads, seq, seq]: the first layer's table, shared by all",
-        )
-        bias = g.call_function("additive_padding_mask", bias, attention_mask, name="bias")
-        x = g.call_module((stack,), x, bias, each=True)
+        extra, mask = self.stack_inputs(g)
+        seq = g.call_method("size", x, 1, name="seq", inline=len(tables) == 1)
+
+        def bias_from(table, comment: str):
+            bias = g.call_function(
+                "relative_position_bias",
+                g.getattr(table),
+                seq,
+                self.bidirectional,
+                max_distance,
+                name="bias",
+                comment=comment,
+            )
+            return self.mask_bias(g, bias, mask)
+
+        if len(tables) == 1:  # T5: the first layer's table gives the bias every layer adds
+            bias = bias_from(tables[0][1], "[1, heads, seq, seq]: the first layer's table")
+            x = g.call_module((stack,), x, bias, *extra, each=True)
+        else:  # UMT5: each layer adds the bias of its own table
+            for index, table in tables:
+                bias = bias_from(table, f"layer {index}'s own table")
+                x = g.call_module((stack, index), x, bias, *extra, name="x")
         g.output(g.call_module((norm,), x) if norm else x)
+
+    def stack_inputs(self, g: Graph) -> tuple:
+        """(the inputs every layer is given after x and bias, the padding mask the bias takes)."""
+        return (), g.input("attention_mask", optional=True)
+
+    def mask_bias(self, g: Graph, bias, mask):
+        return g.call_function("additive_padding_mask", bias, mask, name="bias")
 
     @staticmethod
     def examples():
         from codegen.patterns.families._seq2seq_examples import example
 
-        return [example("t5"), example("t5_stack_embeds")]
+        return [example("t5"), example("t5_stack_embeds"), example("umt5")]
+
+
+class RelativeDecoder(RelativeEncoder):
+    """T5's decoder stack: the first layer's table read causally (the future masked), the
+    encoder's output and its padding mask given to every layer's cross-attention."""
+
+    role = "Decoder"
+    layer_role = "DecoderBlock"
+    bidirectional = False
+
+    def stack_inputs(self, g: Graph) -> tuple:
+        memory = g.input("memory")  # the encoder's output [batch, source seq, d_model]
+        memory_mask = g.input("memory_mask", optional=True)  # 1 attend, 0 padding; or None
+        mask = g.call_function("padding_mask", memory_mask, name="memory_mask")
+        return (memory, mask), None
+
+    def mask_bias(self, g: Graph, bias, mask):
+        return g.call_function("additive_causal_mask", bias, name="bias")
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._seq2seq_examples import example
+
+        return [example("t5_model"), example("umt5_model")]
 
 
 def _relative_encoder(ctx: BlockContext, m) -> bool:
@@ -160,6 +221,7 @@ class RelativeEncoderModel(BlockPattern):
         if len(encoder) != 1 or tokens is None:
             return None
         embeds_itself = ctx.takes(encoder[0], "input_ids")
+        ctx.resolver.evidence("scale_decoder_outputs")  # scales an LM head: none here
         return Match(self, 2, (tokens.attr, encoder[0].attr, embeds_itself))
 
     def forward(self, match: Match, g: Graph) -> None:

@@ -2,7 +2,8 @@
 
 `Seq2SeqEncoder`: text (token embeddings scaled by sqrt(d_model) where config.json's
 `scale_embedding` says so, plus a learned position table whose first `position_offset` rows are
-unused, BART's 2), or audio (Whisper: two Conv1d + GELU over [batch, n_mels, frames], the second
+unused, BART's 2; or, where the checkpoint holds no table and config.json's model_type says the
+library computes it (Marian's LM drops it on save), fixed sinusoidal positions), or audio (Whisper: two Conv1d + GELU over [batch, n_mels, frames], the second
 halving the frames, then the position table), an optional `layernorm_embedding`, the layers given
 the padding mask, an optional final norm. `Seq2SeqDecoder`: the same embeddings for the target,
 then decoder layers (masked self-attention, cross-attention to the encoder's output, feed-forward).
@@ -31,7 +32,18 @@ POSITIONS = r"embed_positions|position_embeddings|pos_embedding|embed_pos"
 EMBED_NORM = r"layernorm_embedding|layer_norm_embedding|embed_norm|emb_layer_norm"
 FINAL_NORM = r"layer_norm|final_layer_norm|norm|ln_f|layernorm"
 CONVS = (r"conv1", r"conv2")
+# fairseq's positions, counted over the non-padding tokens from padding_idx + 1 (make_positions).
+PADDED_POSITION_TYPES = ("fsmt", "m2m_100", "nllb-moe")
+PADDED_POSITIONS = (
+    "positions counted over the non-padding tokens (fairseq's make_positions, config.json "
+    "model_type says so): not computed yet"
+)
+# Decoders that norm the token embeddings (layernorm_embedding) before adding the positions.
+NORM_FIRST_TYPES = ("blenderbot-small",)
 # Learned position tables whose first rows are unused: position i is row i + offset.
+# Sinusoidal positions, sin features then cos features (not interleaved), that the library computes
+# and does not save (MarianMTModel drops embed_positions when it saves).
+SINUSOIDAL_TYPES = ("marian", "pegasus")
 POSITION_OFFSETS = {"bart": 2, "mbart": 2, "plbart": 2, "blenderbot": 0, "whisper": 0, "marian": 0}
 
 
@@ -51,12 +63,23 @@ def _embeddings(cls, ctx: BlockContext, members, stack) -> tuple | None:
     convs = [one_named([m for m in members if family(m) == "conv"], p) for p in CONVS]
     convs = convs if all(c is not None for c in convs) else []
     used = [m for m in (stack, tokens, positions, embed_norm, final, *convs) if m is not None]
-    if positions is None or len(used) != len(members) or (convs and tokens is not None):
+    if positions is None and (convs or not _sinusoidal(ctx)):
+        return None
+    if len(used) != len(members) or (convs and tokens is not None):
         return None
     return tokens, positions, embed_norm, final, convs
 
 
-def _text_choices(cls, ctx: BlockContext, tokens_attr: str, positions_attr: str) -> tuple:
+def _sinusoidal(ctx: BlockContext) -> str:
+    """What says a stack without a stored position table computes sinusoidal positions: the
+    model type of a library that drops the fixed table when it saves (Marian), or ""."""
+    model_type = ctx.resolver.evidence("model_type")
+    if model_type and model_type[1] in SINUSOIDAL_TYPES:
+        return f"{model_type[0]} {model_type[1]!r}"
+    return ""
+
+
+def _text_choices(cls, ctx: BlockContext, tokens_attr: str, positions_attr: str | None) -> tuple:
     """Embedding scale and the row of position 0: choices, settled by config.json."""
     model_type = ctx.resolver.evidence("model_type")
     cite = f"{model_type[0]} {model_type[1]!r}" if model_type else ""
@@ -72,6 +95,8 @@ def _text_choices(cls, ctx: BlockContext, tokens_attr: str, positions_attr: str)
     )
     if said is not None and scale.source == "default":
         scale.source, scale.note = "metadata", said[0]
+    if positions_attr is None:  # no table: no row to choose
+        return scale, None
     known = POSITION_OFFSETS.get(model_type[1], 0) if model_type else 0
     row = ctx.choose(
         cls,
@@ -87,9 +112,28 @@ def _text_choices(cls, ctx: BlockContext, tokens_attr: str, positions_attr: str)
     return scale, row
 
 
+def _embed_norm_order(cls, ctx: BlockContext, where: str, layer_role: str):
+    """Whether `layernorm_embedding` norms the sum with the positions (BART) or, in a decoder of
+    the types that do so (BlenderbotSmall), the token embeddings before the positions are added."""
+    model_type = ctx.resolver.evidence("model_type")
+    first = layer_role == "DecoderBlock" and bool(model_type) and model_type[1] in NORM_FIRST_TYPES
+    order = ctx.choose(
+        cls,
+        where,
+        "embed_norm",
+        "before_positions" if first else "after_positions",
+        ["after_positions", "before_positions"],
+        "layernorm_embedding over the embeddings plus positions, or before the positions",
+    )
+    known = model_type and model_type[1] in NORM_FIRST_TYPES + tuple(POSITION_OFFSETS)
+    if known and order.source == "default":
+        order.source, order.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+    return order
+
+
 class _Stack(BlockPattern):
     layer_role = ""
-    priority = 10
+    priority = 11  # config.json says encoder-decoder: beats the decoder LM's Transformer on ties
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -98,12 +142,16 @@ class _Stack(BlockPattern):
         stack = _stack(ctx, members, self.layer_role)
         if stack is None or not ctx.takes(stack, self.stack_input):
             return None
+        model_type = ctx.resolver.evidence("model_type")
+        if model_type and model_type[1] in PADDED_POSITION_TYPES:
+            return Match(self, len(members), missing=PADDED_POSITIONS)
         parts = _embeddings(cls, ctx, members, stack)
         if parts is None:
             return None
         tokens, positions, embed_norm, final, convs = parts
         if convs and self.layer_role != "Block":
             return None  # an audio front end feeds an encoder only
+
         choices = []
         scale_width, first_row, activation = None, 0, None
         if convs:
@@ -118,6 +166,10 @@ class _Stack(BlockPattern):
             )
             choices.append(a)
             activation = a.value
+        elif positions is None:  # computed, not stored: the width is the embeddings' own
+            scale, _ = _text_choices(cls, ctx, tokens.attr if tokens else stack.attr, None)
+            choices += [scale]
+            scale_width = "x" if scale.value == "sqrt_d_model" else None
         else:
             scale, row = _text_choices(cls, ctx, (tokens or positions).attr, positions.attr)
             choices += [scale, row]
@@ -127,9 +179,14 @@ class _Stack(BlockPattern):
                     return None
                 scale_width = width
             first_row = int(row.value)
+        norm_first = False
+        if embed_norm is not None and not convs:
+            order = _embed_norm_order(cls, ctx, embed_norm.attr, self.layer_role)
+            choices.append(order)
+            norm_first = order.value == "before_positions"
         found = (
             tokens.attr if tokens else None,
-            positions.attr,
+            positions.attr if positions else None,
             embed_norm.attr if embed_norm else None,
             stack.attr,
             final.attr if final else None,
@@ -137,6 +194,7 @@ class _Stack(BlockPattern):
             scale_width,
             first_row,
             activation,
+            norm_first,
         )
         return Match(self, len(members), found, choices)
 
@@ -144,7 +202,18 @@ class _Stack(BlockPattern):
 
     def embed(self, match: Match, g: Graph, name: str):
         """The embedded sequence [batch, seq, d_model], from ids, embeddings or audio features."""
-        tokens, positions, embed_norm, _, _, convs, scale_width, first_row, activation = match.found
+        (
+            tokens,
+            positions,
+            embed_norm,
+            _,
+            _,
+            convs,
+            scale_width,
+            first_row,
+            activation,
+            norm_first,
+        ) = match.found
         if convs:
             x = g.input("input_features")  # [batch, n_mels, frames]
             for conv in convs:
@@ -158,20 +227,34 @@ class _Stack(BlockPattern):
             x = g.call_module((tokens,), g.input(name), comment="[batch, seq, d_model]")
         else:
             x = g.input("x")  # token embeddings from the model's shared table
+        if scale_width == "x":  # d_model is the embeddings' width
+            scale_width = g.call_method("size", x, -1, inline=True)
         if scale_width is not None:
             root = g.call_function("sqrt", scale_width, inline=True)
             x = g.call_function("mul", x, root, comment="scaled by sqrt(d_model)")
+        if embed_norm is not None and norm_first:
+            x = g.call_module((embed_norm,), x, comment="normed before the positions are added")
         seq = g.call_method("size", x, 1, inline=True)
-        device = g.call_method("device", x, inline=True)
-        pos = g.call_function(
-            "arange", seq, kwargs={"device": device}, name="positions", inline=bool(first_row)
-        )
-        if first_row:
-            pos = g.call_function(
-                "add", pos, first_row, name="positions", comment="the table's first rows unused"
+        if positions is None:
+            table = g.call_function(
+                "sinusoidal_positions",
+                seq,
+                g.call_method("size", x, -1, inline=True),
+                g.call_method("device", x, inline=True),
+                inline=True,
             )
-        x = g.call_function("add", x, g.call_module((positions,), pos, inline=True))
-        if embed_norm is not None:
+            x = g.call_function("add", x, table, comment="fixed sinusoidal positions")
+        else:
+            device = g.call_method("device", x, inline=True)
+            pos = g.call_function(
+                "arange", seq, kwargs={"device": device}, name="positions", inline=bool(first_row)
+            )
+            if first_row:
+                pos = g.call_function(
+                    "add", pos, first_row, name="positions", comment="the table's first rows unused"
+                )
+            x = g.call_function("add", x, g.call_module((positions,), pos, inline=True))
+        if embed_norm is not None and not norm_first:
             x = g.call_module((embed_norm,), x)
         return x
 

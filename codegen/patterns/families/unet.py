@@ -75,6 +75,8 @@ class UNet(BlockPattern):
         down_cls = [_item_class(cls, down, p, ctx) for p in downs]
         up_cls = [_item_class(cls, up, p, ctx) for p in ups]
         kept = [_returned(c) for c in down_cls]
+        mid_cls = ctx.classes.get(mid.type_name) if mid is not None else None
+        context = [_takes_context(c) for c in down_cls + [mid_cls] + up_cls]
         taken = [_count_resnets(ctx, c) if c else None for c in up_cls]
         if features is None or None in kept or None in taken:
             return None
@@ -102,6 +104,8 @@ class UNet(BlockPattern):
             layout = [divide]
         if classes is not None:
             ctx.resolver.evidence("num_class_embeds")
+        if ctx.resolver.evidence("addition_embed_type") is None:  # its head count acts only with it
+            ctx.resolver.evidence("addition_embed_type_num_heads")
         activation = ctx.choose(
             cls, norm_out.attr, "activation", "silu", act.alternatives("silu"), "before conv_out"
         )
@@ -111,8 +115,9 @@ class UNet(BlockPattern):
             norm_out=norm_out.attr,
             time=time.attr,
             mid=mid.attr if mid else None,
-            downs=list(zip(downs, kept)),
-            ups=list(zip(ups, taken)),
+            downs=list(zip(downs, kept, context[: len(downs)])),
+            ups=list(zip(ups, taken, context[len(downs) + 1 :])),
+            mid_context=context[len(downs)],
             features=features,
             in_channels=conv_in.io.in_width,
             time_proj=(features_m.attr, features_kind) if features_m else None,
@@ -124,6 +129,9 @@ class UNet(BlockPattern):
         f = match.found
         values = {c.name: c.value for c in match.choices}
         sample, timestep = g.input("sample"), g.input("timestep")
+        text = None
+        if any(c for _, _, c in f["downs"] + f["ups"]) or f["mid_context"]:
+            text = g.input("encoder_hidden_states")  # what the transformers attend to
         labels = g.input("class_labels") if f["classes"] else None
         batch = g.call_method("size", sample, 0, inline=True)
         t = g.call_method("reshape", timestep, -1, name="t", inline=True)
@@ -141,16 +149,19 @@ class UNet(BlockPattern):
             temb = g.call_function("add", temb, c, name="temb", comment="plus the class vector")
         x = g.call_module((f["conv_in"],), sample, name="x")
         kept: list = [x]
-        for path, count in f["downs"]:
-            states = g.call_module(path, x, temb, name="states")
+        for path, count, context in f["downs"]:
+            extra = (text,) if context else ()
+            states = g.call_module(path, x, temb, *extra, name="states")
             maps = [g.call_function("getitem", states, i, inline=True) for i in range(count)]
             kept += maps
             x = g.call_function("getitem", states, -1, name="x")
         if f["mid"]:
-            x = g.call_module((f["mid"],), x, temb, name="x")
-        for path, count in f["ups"]:
+            extra = (text,) if f["mid_context"] else ()
+            x = g.call_module((f["mid"],), x, temb, *extra, name="x")
+        for path, count, context in f["ups"]:
             skips, kept = kept[len(kept) - count :], kept[: len(kept) - count]
-            x = g.call_module(path, x, temb, skips, name="x", comment=_skip_note(count))
+            extra = (text,) if context else ()
+            x = g.call_module(path, x, temb, skips, *extra, name="x", comment=_skip_note(count))
         x = g.call_module((f["norm_out"],), x, name="x", inline=True)
         x = act.apply(g, values["activation"], x, name="x", inline=True)
         x = g.call_module((f["conv_out"],), x, name="x")
@@ -188,6 +199,11 @@ def _unsupported(ctx: BlockContext) -> str:
     if scale is not None and scale[1] != 1:
         return f"a U-Net whose middle block rescales its output ({scale[0]} = {scale[1]})"
     return ""
+
+
+def _takes_context(c) -> bool:
+    graph = c.forward.graph if c is not None else None
+    return graph is not None and any(n.target == "context" for n in graph.inputs)
 
 
 def _features_kind(m, ctx: BlockContext) -> str | None:

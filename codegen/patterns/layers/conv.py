@@ -142,22 +142,50 @@ def _conv_geometry(
     halves = tuple(0 if patchify else size // 2 for size in kernel)
     same = halves[0] if len(set(halves)) == 1 else halves
     told = downsample_padding(ctx) if ctx.downsampler else None
+    if told is None and not patchify:
+        told = _told_padding(ctx, kernel, stride.value, same)
     default = same if told is None else told[1]
+    others = [p for p in (same, 0, 1) if p != default][:1]
+    if default in PADDED_FIRST:  # the padding the weights suggest stays open to calibration
+        others = [same]
     padding = ctx.resolver.choose(
-        node.path,
-        "padding",
-        default,
-        [p for p in (same, 0, 1) if p != default][:1],
-        "half the kernel keeps the size",
-        accepts="size",
+        node.path, "padding", default, others, "half the kernel keeps the size", accepts="size"
     )
     if told is not None and padding.source == "default":
         padding.source, padding.note = "metadata", told[0]
-    if padding.value != 0:
+    if padding.value in PADDED_FIRST and len(kernel) == 2:
+        choices.append(padding)  # the constructor pads nothing: the forward pads first
+    elif padding.value != 0 and padding.value not in PADDED_FIRST:
         args.append(Arg("padding", padding.value, "choice", choice=padding))
     elif padding.alternatives:
         choices.append(padding)
     return args
+
+
+# Paddings a conv's constructor cannot express: the forward pads the input first (dataflow.py
+# adds the step wherever the conv is called), with the helper of the same name.
+PADDED_FIRST = {
+    "pad_same": "TensorFlow 'SAME': computed from each input's size",
+    "pad_same_even": "Keras' fixed 'SAME' padding for even sizes (correct_pad)",
+}
+
+
+def _told_padding(
+    ctx: LayerContext, kernel: tuple[int, ...], stride: object, same: object
+) -> tuple[str, object] | None:
+    """The padding config.json fixes: a plan (EfficientNet's strided convs), or `tf_padding`
+    (MobileNet): TensorFlow's 'SAME', which differs from half the kernel only where the conv
+    strides or the kernel is even, and is computed per input there."""
+    if ctx.padding_note is not None:
+        return ctx.padding_note, ctx.padding
+    tf = ctx.resolver.evidence("tf_padding")
+    if tf is None or type(tf[1]) is not bool:
+        return None
+    if tf[1] and len(kernel) == 2 and (stride != 1 or any(k % 2 == 0 for k in kernel)):
+        return f"{tf[0]} true: TensorFlow 'SAME' padding, from each input's size", "pad_same"
+    if tf[1]:
+        return f"{tf[0]} true: TensorFlow 'SAME', half the kernel at stride 1", same
+    return f"{tf[0]} false: half the kernel", same
 
 
 # diffusers' autoencoders give a downsampler's conv no padding and pad its input by (0, 1, 0, 1).

@@ -4,6 +4,8 @@ GroupNorm, stat-free BatchNorm), and a lone weight (RMSNorm, bias-free LayerNorm
 
 from __future__ import annotations
 
+import re
+
 from typing import TYPE_CHECKING
 
 from codegen.ir import Arg, IOSpec
@@ -91,8 +93,14 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     args_ln = [Arg(None, w[0] if len(w) == 1 else tuple(w), "width", prov(node, "weight"))]
     after_conv = ctx.prev is not None and ctx.prev.family == "conv"
     # config.json's group count for the model's norms (diffusers' norm_num_groups) says they group.
-    groups_told = ctx.resolver.evidence("norm_num_groups") is not None and not any(
-        io is not None and io.family in ("linear", "embedding") for io in (ctx.prev, ctx.next)
+    # Not inside a transformer block (diffusers' transformer_blocks: layer norms over tokens).
+    tokens = re.search(r"(^|\.)transformer_blocks\.", node.path) is not None
+    groups_told = (
+        ctx.resolver.evidence("norm_num_groups") is not None
+        and not tokens
+        and not any(
+            io is not None and io.family in ("linear", "embedding") for io in (ctx.prev, ctx.next)
+        )
     )
     if len(w) > 1:
         default = "nn.LayerNorm"

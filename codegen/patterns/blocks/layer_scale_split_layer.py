@@ -1,0 +1,59 @@
+"""A pre-norm Hugging Face split layer whose two residual branches are scaled per channel by
+learned vectors before they are added (layer scale: BEiT's lambda_1 / lambda_2, Data2Vec-vision):
+`x + lambda_1 * attention(before(x))`, then `x + lambda_2 * output(intermediate(after(x)))`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns.blocks.encoder_layer import AFTER, BEFORE
+
+SCALES = (r"lambda_1|gamma_1|ls1|layer_scale1", r"lambda_2|gamma_2|ls2|layer_scale2")
+
+
+def _one(members, pattern: str):
+    found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
+    return found[0] if len(found) == 1 else None
+
+
+class LayerScaleSplitLayer(BlockPattern):
+    role = "Block"
+    priority = 6
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members, params = modules(cls), tensors(cls)
+        if len(members) != 5 or len(params) != 2:
+            return None
+        scales = [_one(params, p) for p in SCALES]
+        if any(s is None or len(s.shape) != 1 for s in scales):
+            return None
+        roles = {m.attr: ctx.role(m) for m in members}
+        attn = [m.attr for m in members if roles[m.attr] == "Attention"]
+        inter = [m.attr for m in members if roles[m.attr] == "Intermediate"]
+        out = [m.attr for m in members if roles[m.attr] == "Projection"]
+        norms = [m for m in members if family(m) == "norm"]
+        before, after = _one(norms, BEFORE), _one(norms, AFTER)
+        if len(attn) != 1 or len(inter) != 1 or len(out) != 1 or not before or not after:
+            return None
+        found = (attn[0], inter[0], out[0], before.attr, after.attr, [s.attr for s in scales])
+        return Match(self, 7, found)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        attn, inter, out, before, after, (scale1, scale2) = match.found
+        x, mask = g.input("x"), g.input("mask", optional=True)
+        a = g.call_module((attn,), g.call_module((before,), x, inline=True), mask, inline=True)
+        x = g.call_function("add", x, g.call_function("mul", g.getattr((scale1,)), a, inline=True))
+        h = g.call_module((inter,), g.call_module((after,), x, inline=True), inline=True)
+        h = g.call_module((out,), h, inline=True)
+        g.output(
+            g.call_function("add", x, g.call_function("mul", g.getattr((scale2,)), h, inline=True))
+        )
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._encoder_examples import example
+
+        return [example("beit"), example("beit_relative")]
