@@ -113,7 +113,11 @@ class ChoiceResolver:
                 value = self.metadata[key][1]
                 if isinstance(value, (str, int, float)) and not isinstance(value, bool):
                     value = aliases.get(value, value)
-                if _fits(value, default, alternatives):
+                fits = _fits(value, default, alternatives)
+                if not fits and _allowed(value, default, alternatives, accepts):
+                    # an open-domain value beyond those a search tries (a rope_theta of 500)
+                    value, fits = OPEN_DOMAINS[accepts][0](value), True
+                if fits:
                     # Spellings that say the same (Gemma 2's hidden_act beside
                     # hidden_activation) are used too; one that disagrees stays unused.
                     self.consumed.update(

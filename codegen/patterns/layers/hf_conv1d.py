@@ -13,8 +13,12 @@ Without any of these it is nn.Linear, a choice calibration may settle.
 
 from __future__ import annotations
 
-from codegen.keytree import KeyNode
+from typing import TYPE_CHECKING
+
 from codegen.patterns._kit import LayerContext, hinted, type_choice
+
+if TYPE_CHECKING:
+    from codegen.keytree import KeyNode
 
 # Model types whose checkpoints hold Conv1D layers, and the names those layers have.
 CONV1D_MODEL_TYPES = ("gpt2", "openai-gpt", "imagegpt", "decision_transformer")
