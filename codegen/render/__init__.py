@@ -26,7 +26,8 @@ from codegen.ir import (
     Source,
     Tensor,
 )
-from codegen.render.graph_printer import HELPERS, print_graph
+from codegen.render.graph_printer import print_graph
+from codegen.render.helpers import HELPERS
 from codegen.render.width import fit_width
 from codegen.safetext import comment_text, docstring_text, is_plain_attr
 
