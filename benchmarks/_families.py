@@ -882,6 +882,231 @@ FAMILIES: dict[str, Family] = {
         ),
         "unet1d",
     ),
+    # fresh measurement, session 5 (unseen families): 10 decoders, 8 encoders, 6 vision models no
+    # pattern was written for, measured as they come
+    "openai_gpt": Family(
+        "transformers",
+        _t(
+            "OpenAIGPTLMHeadModel",
+            "OpenAIGPTConfig",
+            vocab_size=100,
+            n_positions=64,
+            n_embd=32,
+            n_layer=2,
+            n_head=4,
+        ),
+        "decoder",
+    ),
+    "ctrl": Family(
+        "transformers",
+        _t(
+            "CTRLLMHeadModel",
+            "CTRLConfig",
+            vocab_size=100,
+            n_positions=64,
+            n_embd=32,
+            dff=64,
+            n_layer=2,
+            n_head=4,
+        ),
+        "decoder",
+    ),
+    "mpt": Family(
+        "transformers",
+        _t(
+            "MptForCausalLM",
+            "MptConfig",
+            vocab_size=100,
+            max_seq_len=64,
+            d_model=32,
+            n_layers=2,
+            n_heads=4,
+            expansion_ratio=2,
+        ),
+        "decoder",
+    ),
+    "gemma3_text": Family(
+        "transformers",
+        _t("Gemma3ForCausalLM", "Gemma3TextConfig", **DENSE, num_key_value_heads=2, head_dim=8),
+        "decoder",
+    ),
+    "glm4": Family(
+        "transformers",
+        _t(
+            "Glm4ForCausalLM",
+            "Glm4Config",
+            **DENSE,
+            num_key_value_heads=2,
+            head_dim=8,
+            pad_token_id=0,
+        ),
+        "decoder",
+    ),
+    "dbrx": Family(
+        "transformers",
+        _t(
+            "DbrxForCausalLM",
+            "DbrxConfig",
+            vocab_size=100,
+            max_seq_len=64,
+            d_model=32,
+            n_layers=2,
+            n_heads=4,
+            # this library version reads rope_theta here and clamps with clip_qkv unconditionally
+            attn_config=dict(kv_n_heads=2, rope_theta=10000.0, clip_qkv=8.0),
+            ffn_config=dict(ffn_hidden_size=64, moe_num_experts=4, moe_top_k=2),
+        ),
+        "decoder",
+    ),
+    "ernie4_5": Family(
+        "transformers",
+        _t("Ernie4_5ForCausalLM", "Ernie4_5Config", **DENSE, num_key_value_heads=2, head_dim=8),
+        "decoder",
+    ),
+    "hunyuan_v1_dense": Family(
+        "transformers",
+        _t(
+            "HunYuanDenseV1ForCausalLM",
+            "HunYuanDenseV1Config",
+            **DENSE,
+            num_key_value_heads=2,
+            head_dim=8,
+        ),
+        "decoder",
+    ),
+    "olmo3": Family(
+        "transformers",
+        _t("Olmo3ForCausalLM", "Olmo3Config", **DENSE, num_key_value_heads=2),
+        "decoder",
+    ),
+    "apertus": Family(
+        "transformers",
+        _t("ApertusForCausalLM", "ApertusConfig", **DENSE, num_key_value_heads=2),
+        "decoder",
+    ),
+    "mobilebert": Family(
+        "transformers",
+        _t(
+            "MobileBertModel",
+            "MobileBertConfig",
+            **DENSE,
+            embedding_size=16,
+            intra_bottleneck_size=16,
+            num_feedforward_networks=2,
+        ),
+        "encoder",
+    ),
+    "squeezebert": Family(
+        "transformers",
+        _t("SqueezeBertModel", "SqueezeBertConfig", **DENSE, embedding_size=32),
+        "encoder",
+    ),
+    "convbert": Family(
+        "transformers", _t("ConvBertModel", "ConvBertConfig", **DENSE, embedding_size=32), "encoder"
+    ),
+    "rembert": Family(
+        "transformers",
+        _t(
+            "RemBertModel",
+            "RemBertConfig",
+            **DENSE,
+            input_embedding_size=16,
+            output_embedding_size=16,
+        ),
+        "encoder",
+    ),
+    "xlm": Family(
+        "transformers",
+        _t("XLMModel", "XLMConfig", vocab_size=100, emb_dim=32, n_layers=2, n_heads=4),
+        "encoder",
+    ),
+    "flaubert": Family(
+        "transformers",
+        _t("FlaubertModel", "FlaubertConfig", vocab_size=100, emb_dim=32, n_layers=2, n_heads=4),
+        "encoder",
+    ),
+    "roc_bert": Family(
+        "transformers",
+        _t(
+            "RoCBertModel",
+            "RoCBertConfig",
+            **DENSE,
+            pronunciation_vocab_size=10,
+            shape_vocab_size=10,
+            enable_pronunciation=False,
+            enable_shape=False,
+        ),
+        "encoder",
+    ),
+    "ibert": Family(
+        "transformers", _t("IBertModel", "IBertConfig", **DENSE, pad_token_id=1), "encoder"
+    ),
+    "vit_msn": Family(
+        "transformers", _t("ViTMSNModel", "ViTMSNConfig", **IMAGE, intermediate_size=64), "vision"
+    ),
+    "siglip_vision": Family(
+        "transformers",
+        _t("SiglipVisionModel", "SiglipVisionConfig", **IMAGE, intermediate_size=64),
+        "vision",
+    ),
+    "convnextv2": Family(
+        "transformers",
+        _t(
+            "ConvNextV2ForImageClassification",
+            "ConvNextV2Config",
+            **CNN,
+            hidden_sizes=[8, 16],
+            depths=[1, 1],
+            num_stages=2,
+            num_labels=5,
+        ),
+        "vision",
+    ),
+    "bit": Family(
+        "transformers",
+        _t(
+            "BitForImageClassification",
+            "BitConfig",
+            **CNN,
+            embedding_size=8,
+            hidden_sizes=[8, 16],
+            depths=[1, 1],
+            num_groups=4,
+            num_labels=5,
+        ),
+        "vision",
+    ),
+    "levit": Family(
+        "transformers",
+        _t(
+            "LevitForImageClassification",
+            "LevitConfig",
+            **CNN,
+            image_size=32,
+            hidden_sizes=[16, 32],
+            num_attention_heads=[2, 2],
+            depths=[1, 1],
+            key_dim=[8, 8],
+            mlp_ratio=[2, 2],
+            attention_ratio=[2, 2],
+            down_ops=[["Subsample", 8, 2, 2, 2, 2]],
+            num_labels=5,
+        ),
+        "vision",
+    ),
+    "mobilevit": Family(
+        "transformers",
+        _t(
+            "MobileViTForImageClassification",
+            "MobileViTConfig",
+            **CNN,
+            image_size=32,
+            hidden_sizes=[16, 24, 32],
+            neck_hidden_sizes=[8, 8, 16, 16, 24, 32, 48],
+            num_labels=5,
+        ),
+        "vision",
+    ),
 }
 
 
