@@ -110,6 +110,19 @@ ROTARY_TYPES = (
     "nomic_bert",
 )
 INTERLEAVED_TYPES = ("gptj", "codegen", "cohere", "cohere2", "helium", "glm")
+# Families checked to norm queries and keys before rotary (HunYuan norms after it): for another
+# family with both, the order is a guess the file says.
+QK_NORM_FIRST_TYPES = (
+    "qwen3",
+    "qwen3_moe",
+    "olmo2",
+    "olmoe",
+    "persimmon",
+    "stablelm",
+    "cohere",
+    "gemma3_text",
+    "exaone4",
+)
 # Families whose full-attention layers (beside windowed ones) apply no rotary (Cohere 2).
 FULL_LAYERS_UNROTATED_TYPES = ("cohere2",)
 # Rotary families checked to use the halves layout, beyond ROTARY_TYPES: for a family on neither
@@ -483,6 +496,12 @@ class Attention(BlockPattern):
             window_plan(ctx) if causal.value else None,
             score_cap(ctx) if causal.value else None,
         )
+        if qk_norm and rotary_args and mtype is not None and mtype not in QK_NORM_FIRST_TYPES:
+            order = (
+                f"model_type {mtype!r} is not known to norm queries and keys before rotary, as "
+                "this file does (some families norm after it)"
+            )
+            guessed = f"{guessed}; {order}" if guessed else order
         if rotary_args and isinstance(found[12], tuple) and mtype in FULL_LAYERS_UNROTATED_TYPES:
             guessed = (
                 f"model_type {mtype!r} skips rotary on its full-attention layers, which this "
