@@ -15,7 +15,11 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
-from codegen.analyze.strides import plan_config_paddings, plan_config_strides
+from codegen.analyze.strides import (
+    first_blocks_after_pooled_stem,
+    plan_config_paddings,
+    plan_config_strides,
+)
 from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
@@ -98,6 +102,7 @@ class StructureBuilder:
             {}
         )  # conv path -> default stride, from the residual convention
         self.downsamplers: set[str] = set()  # conv paths that are a downsampler's one conv
+        self.keeps_resolution: set[str] = set()  # residual blocks the stride rule passes over
         self.planned: dict[str, tuple[int, str]] = {}  # conv path -> stride config.json fixes
         self.conv1d_convention = ""  # layers/hf_conv1d.py: transposed_convention
         self.paddings: dict[str, tuple[object, str]] = {}  # and its padding, where not half
@@ -125,7 +130,7 @@ class StructureBuilder:
         if not short_convs:
             return
         w_in, w_short = _conv_weight(convs[0]), _conv_weight(short_convs[0])
-        if w_short[0] != 2 * w_in[1]:
+        if w_short[0] != 2 * w_in[1] or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
         for conv in (spatial, short_convs[0]):
@@ -142,6 +147,7 @@ class StructureBuilder:
                     "can hold both under one name: rename one with --remap"
                 )
         self.planned = plan_config_strides(root, self.resolver)
+        self.keeps_resolution = first_blocks_after_pooled_stem(root)
         self.conv1d_convention = transposed_convention(root)
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         top = self.module_for(root, self._context(root))
