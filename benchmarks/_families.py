@@ -251,7 +251,134 @@ FAMILIES: dict[str, Family] = {
     ),
     "mixtral": Family(
         "transformers",
-        _t("MixtralForCausalLM", "MixtralConfig", **DENSE, num_local_experts=4),
+        _t(
+            "MixtralForCausalLM",
+            "MixtralConfig",
+            **DENSE,
+            num_local_experts=4,
+            num_key_value_heads=2,  # its default, 8, exceeds 4 query heads: no valid model
+        ),
+        "decoder",
+    ),
+    # decoders added by decoders15 (issue 15): per-layer windows, then families unseen before
+    "gemma2_window": Family(
+        "transformers",
+        _t(
+            "Gemma2ForCausalLM",
+            "Gemma2Config",
+            **{**DENSE, "num_hidden_layers": 4},
+            num_key_value_heads=2,
+            head_dim=8,
+            sliding_window=4,  # shorter than the input: windowed and full layers alternate
+        ),
+        "decoder",
+    ),
+    "gpt_neo_local": Family(
+        "transformers",
+        _t(
+            "GPTNeoForCausalLM",
+            "GPTNeoConfig",
+            vocab_size=100,
+            max_position_embeddings=64,
+            hidden_size=32,
+            num_layers=4,
+            num_heads=4,
+            attention_types=[[["global", "local"], 2]],
+            window_size=4,
+        ),
+        "decoder",
+    ),
+    "olmoe": Family(
+        "transformers",
+        _t("OlmoeForCausalLM", "OlmoeConfig", **DENSE, num_experts=4, num_experts_per_tok=2),
+        "decoder",
+    ),
+    "qwen3_moe": Family(
+        "transformers",
+        _t(
+            "Qwen3MoeForCausalLM",
+            "Qwen3MoeConfig",
+            **DENSE,
+            num_key_value_heads=2,
+            num_experts=4,
+            num_experts_per_tok=2,
+            moe_intermediate_size=16,
+            head_dim=8,
+        ),
+        "decoder",
+    ),
+    "qwen2_moe": Family(
+        "transformers",
+        _t(
+            "Qwen2MoeForCausalLM",
+            "Qwen2MoeConfig",
+            **DENSE,
+            num_key_value_heads=2,
+            num_experts=4,
+            num_experts_per_tok=2,
+            moe_intermediate_size=16,
+            shared_expert_intermediate_size=32,
+        ),
+        "decoder",
+    ),
+    "helium": Family(
+        "transformers",
+        _t("HeliumForCausalLM", "HeliumConfig", **DENSE, num_key_value_heads=2, head_dim=8),
+        "decoder",
+    ),
+    "glm": Family(
+        "transformers",
+        _t(
+            "GlmForCausalLM",
+            "GlmConfig",
+            **DENSE,
+            num_key_value_heads=2,
+            head_dim=8,
+            pad_token_id=0,
+        ),
+        "decoder",
+    ),
+    "arcee": Family(
+        "transformers",
+        _t("ArceeForCausalLM", "ArceeConfig", **DENSE, num_key_value_heads=2),
+        "decoder",
+    ),
+    "smollm3": Family(
+        "transformers",
+        _t("SmolLM3ForCausalLM", "SmolLM3Config", **DENSE, num_key_value_heads=2, pad_token_id=0),
+        "decoder",
+    ),
+    "exaone4": Family(
+        "transformers",
+        _t("Exaone4ForCausalLM", "Exaone4Config", **DENSE, num_key_value_heads=2),
+        "decoder",
+    ),
+    "ministral": Family(
+        "transformers",
+        _t("MinistralForCausalLM", "MinistralConfig", **DENSE, num_key_value_heads=2, head_dim=8),
+        "decoder",
+    ),
+    "seed_oss": Family(
+        "transformers",
+        _t("SeedOssForCausalLM", "SeedOssConfig", **DENSE, num_key_value_heads=2, head_dim=8),
+        "decoder",
+    ),
+    "phimoe": Family(
+        "transformers",
+        _t(
+            "PhimoeForCausalLM", "PhimoeConfig", **DENSE, num_key_value_heads=2, num_local_experts=4
+        ),
+        "decoder",
+    ),
+    "granitemoe": Family(
+        "transformers",
+        _t(
+            "GraniteMoeForCausalLM",
+            "GraniteMoeConfig",
+            **DENSE,
+            num_local_experts=4,
+            num_experts_per_tok=2,
+        ),
         "decoder",
     ),
     "deberta_v2": Family(
@@ -579,6 +706,48 @@ FAMILIES: dict[str, Family] = {
         ),
         "vision",
     ),
+    # effnet16: MobileNetV1, MobileNetV2 without TF padding, EfficientNet at full depth (rows of
+    # several blocks, two listed in depthwise_padding)
+    "mobilenet_v1": Family(
+        "transformers",
+        _t(
+            "MobileNetV1ForImageClassification",
+            "MobileNetV1Config",
+            **CNN,
+            depth_multiplier=0.25,
+            image_size=32,
+            num_labels=5,
+        ),
+        "vision",
+    ),
+    "mobilenet_v2_no_tf_padding": Family(
+        "transformers",
+        _t(
+            "MobileNetV2ForImageClassification",
+            "MobileNetV2Config",
+            **CNN,
+            depth_multiplier=0.25,
+            image_size=32,
+            tf_padding=False,
+            num_labels=5,
+        ),
+        "vision",
+    ),
+    "efficientnet_deep": Family(
+        "transformers",
+        _t(
+            "EfficientNetForImageClassification",
+            "EfficientNetConfig",
+            **CNN,
+            image_size=32,
+            width_coefficient=0.25,
+            depth_coefficient=1.0,
+            depthwise_padding=[3, 5],
+            hidden_dim=320,
+            num_labels=5,
+        ),
+        "vision",
+    ),
     # diffusers: (sample, timestep) -> sample, and an autoencoder's reconstruction
     "unet2d": Family(
         "diffusers",
@@ -649,6 +818,7 @@ FAMILIES: dict[str, Family] = {
         lambda d: d.UNet2DModel(
             **{
                 **_UNET,
+                "block_out_channels": (32, 64),  # the skip blocks group by 32 in places
                 "down_block_types": ("SkipDownBlock2D", "AttnSkipDownBlock2D"),
                 "up_block_types": ("AttnSkipUpBlock2D", "SkipUpBlock2D"),
             },

@@ -442,7 +442,8 @@ def _with_opened(
             continue
         for value in choice.alternatives:
             opened = {**trial, (choice.path, choice.name): value}
-            error, opened_ir = evaluate(opened, (choice.path, choice.name, value))
+            with_change = f"{choice.path} (with {described[1]} = {described[2]!r})"
+            error, opened_ir = evaluate(opened, (with_change, choice.name, value))
             state = (error, opened, opened_ir)
             if _better(_rank(state, misses), _rank(best, misses)):
                 best = state

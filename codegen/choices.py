@@ -33,6 +33,8 @@ class ChoiceResolver:
             n: tuple(dict.fromkeys((n,) + names)) for n, names in (synonyms or {}).items()
         }
         self.metadata = _flatten(metadata or {})
+        # Whole lists of strings (per-layer attention kinds), which `metadata` cuts to the first.
+        self.string_lists = _string_lists(metadata or {})
         self.calibrated = calibrated or {}  # (path, name) -> value picked by `generate --calibrate`
         self.used_hints: set[tuple[str, str]] = set()
         self.made: list[Choice] = []
@@ -140,6 +142,14 @@ class ChoiceResolver:
             if key in self.metadata:
                 self.consumed.add(key)
                 return cite(self.metadata[key][0]), self.metadata[key][1]
+        return None
+
+    def evidence_list(self, *keys: str) -> tuple[str, list[str]] | None:
+        """The first of `keys` that is a list of strings (Gemma 2's layer_types), whole, cited."""
+        for key in keys:
+            if key in self.string_lists:
+                self.consumed.add(key)
+                return cite(self.string_lists[key][0]), list(self.string_lists[key][1])
         return None
 
     def check_hints_used(self) -> None:
@@ -294,6 +304,23 @@ def _fits(value: Any, default: Any, alternatives: list[Any]) -> bool:
     return isinstance(value, type(default)) and not isinstance(value, bool)
 
 
+def _string_lists(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str, list]]:
+    """Every list of strings in nested metadata by its last key name, with its path."""
+    out: dict[str, tuple[str, list]] = {}
+    for k, v in metadata.items():
+        path = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, dict):
+            for name, found in _string_lists(v, path).items():
+                out.setdefault(name, found)
+        elif isinstance(v, list) and v and all(isinstance(x, str) for x in v):
+            out.setdefault(k, (path, list(v)))
+    return out
+
+
+# Lists of indices whose emptiness is evidence (EfficientNet's blocks that pad evenly: none).
+EMPTY_LISTS = frozenset({"depthwise_padding"})
+
+
 def _flatten(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str, Any]]:
     """Every scalar (and list of ints) in nested metadata by its last key name, with its path."""
     out: dict[str, tuple[str, Any]] = {}
@@ -306,9 +333,10 @@ def _flatten(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str,
             out.setdefault(k, (path, v))
         elif isinstance(v, list) and v and all(isinstance(x, str) for x in v):
             out.setdefault(k, (path, v[0]))  # `architectures`: the first names the model
-        elif isinstance(v, list) and all(type(x) is int for x in v):
-            # a per-stage table (EfficientNet's `strides`), or an empty list of block indices
-            out.setdefault(k, (path, list(v)))
+        elif isinstance(v, list) and v and all(type(x) is int for x in v):
+            out.setdefault(k, (path, list(v)))  # a per-stage table (EfficientNet's `strides`)
+        elif isinstance(v, list) and not v and k in EMPTY_LISTS:
+            out.setdefault(k, (path, []))  # a list of indices that says "none of them"
     return out
 
 

@@ -165,3 +165,137 @@ def test_a_padded_conv_inside_a_container_called_whole_is_flagged():
     g2.prepare = _padding_first(ClassDef("Conv", members=[conv]), {}, [])
     g2.call_module(("0",), g2.input("x"))
     assert [n.target for n in g2.nodes if n.op == "call_function"] == ["pad_same"]
+
+
+# ------------------------------------------- a MobileNetV3 net, written as torchvision writes it
+
+
+class Conv2dNormActivation(nn.Sequential):  # torchvision.ops.misc.Conv2dNormActivation
+    def __init__(
+        self, c_in: int, c_out: int, k: int = 3, stride: int = 1, groups: int = 1, act=nn.Hardswish
+    ):
+        layers = [
+            nn.Conv2d(c_in, c_out, k, stride, (k - 1) // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(c_out, eps=0.001, momentum=0.01),
+        ]
+        if act is not None:
+            layers.append(act(inplace=True))
+        super().__init__(*layers)
+
+
+class SqueezeExcitation(nn.Module):  # torchvision.ops.misc.SqueezeExcitation, V3's hard gate
+    def __init__(self, c: int, squeeze: int) -> None:
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(c, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, c, 1)
+        self.activation = nn.ReLU()
+        self.scale_activation = nn.Hardsigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+
+
+class InvertedResidualV3(nn.Module):  # torchvision.models.mobilenetv3.InvertedResidual
+    def __init__(self, c_in, expanded, c_out, k, stride, use_se, act) -> None:
+        super().__init__()
+        self.use_res_connect = stride == 1 and c_in == c_out
+        layers: list[nn.Module] = []
+        if expanded != c_in:
+            layers.append(Conv2dNormActivation(c_in, expanded, 1, act=act))
+        layers.append(Conv2dNormActivation(expanded, expanded, k, stride, expanded, act=act))
+        if use_se:
+            layers.append(SqueezeExcitation(expanded, max(8, expanded // 4 // 8 * 8)))
+        layers.append(Conv2dNormActivation(expanded, c_out, 1, act=None))
+        self.block = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.block(x)
+        return out + x if self.use_res_connect else out
+
+
+class MobileNetV3(nn.Module):  # MobileNetV3-Small's first rows, narrowed
+    ROWS = [  # in, expanded, out, kernel, stride, squeeze-excitation, activation
+        (16, 16, 16, 3, 2, True, nn.ReLU),
+        (16, 72, 24, 3, 2, False, nn.ReLU),
+        (24, 88, 24, 3, 1, False, nn.ReLU),
+        (24, 96, 40, 5, 2, True, nn.Hardswish),
+        (40, 240, 40, 5, 1, True, nn.Hardswish),
+    ]
+
+    def __init__(self, num_classes: int = 5) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [Conv2dNormActivation(3, 16, 3, 2)]
+        layers += [InvertedResidualV3(*row) for row in self.ROWS]
+        layers.append(Conv2dNormActivation(40, 240, 1))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(
+            nn.Linear(240, 64),
+            nn.Hardswish(inplace=True),
+            nn.Dropout(0.2),
+            nn.Linear(64, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+ACTIVATION_NAMES = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Hardswish: "hardswish"}
+
+
+def _v3_hints(reference: MobileNetV3, ir=None) -> str:
+    """What calibration or a user would pin, read off the reference: strides, norms' eps, the
+    gate, the parameter-free layers between others, and (given the IR generated with those)
+    each inverted residual class's activation."""
+    modules = dict(reference.named_modules())
+    lines = ['["SqueezeExcite.fc2"]\ngate = "hardsigmoid"\n']
+    for name, m in modules.items():
+        if isinstance(m, nn.Conv2d) and m.stride != (1, 1):
+            lines.append(f'["{name}"]\nstride = {m.stride[0]}\n')
+        elif type(m) in (*ACTIVATION_NAMES, nn.Dropout) and "block" not in name:
+            lines.append(f'["{name}"]\nmodule_type = "nn.{type(m).__name__}()"\n')
+        elif isinstance(m, nn.BatchNorm2d):
+            lines.append(f'["{name}"]\neps = {m.eps}\n')
+    for cls in ir.classes if ir is not None else []:
+        if cls.forward.pattern != "InvertedResidual" or not cls.instances:
+            continue
+        body = modules[cls.instances[0][0]].block
+        act = next(type(m) for m in body.modules() if type(m) in ACTIVATION_NAMES)
+        lines.append(f'["{cls.name}.block"]\nactivation = "{ACTIVATION_NAMES[act]}"\n')
+    return "".join(lines)
+
+
+def test_mobilenet_v3_written_as_torchvision_does(tmp_path):
+    """Hard-swish, a squeeze-excitation gated by a hard sigmoid, conv-norm-activation Sequentials:
+    from the weights alone (no config) the activations and strides are open choices and the file
+    says the top is guessed; pinned (as --hints or calibration would), it is exact and scripts.
+    Each block is one inverted residual, the squeeze-excitation inside it, even the first block,
+    which opens with its depthwise conv."""
+    from codegen.generate import generate_source
+    from codegen.load import open_checkpoint
+
+    torch.manual_seed(0)
+    reference = _unit_scale(MobileNetV3())
+    ckpt = tmp_path / "weights.pt"
+    torch.save(reference.state_dict(), ckpt)
+    source, ir = generate_source(open_checkpoint(ckpt).table)
+    patterns = {c.forward.pattern for c in ir.classes}
+    assert "InvertedResidual" in patterns and "ResidualLayer" not in patterns
+    assert any(c.forward.trust in ("guessed", "missing") for c in ir.classes)
+
+    hints = tmp_path / "hints.toml"
+    hints.write_text(_v3_hints(reference))
+    _, pinned = generate_source(open_checkpoint(ckpt).table, hints_path=str(hints))
+    hints.write_text(_v3_hints(reference, pinned))
+    out = tmp_path / "model.py"
+    assert main(["generate", str(ckpt), "-o", str(out), "--hints", str(hints)]) == 0
+    spec = importlib.util.spec_from_file_location(f"gen_v3_{id(out)}", out)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-4)
+    torch.jit.script(model)

@@ -202,3 +202,18 @@ def test_transformers_swin_state_dict_in_memory_exact(tmp_path):
         want = reference(pixel_values=x).logits
         torch.testing.assert_close(model(x), want, atol=ATOL, rtol=1e-4)
         torch.testing.assert_close(torch.jit.script(model)(x), want, atol=ATOL, rtol=1e-4)
+
+
+def test_transformers_swin_v2_is_flagged(tmp_path):
+    """Swin v2 (cosine attention scaled by logit_scale, a position bias from an MLP over log-spaced
+    offsets, post-norm blocks) is not in the catalogue: the file says which tensor it cannot
+    place and raises, rather than compute v1's attention."""
+    config = transformers.Swinv2Config(**{k: v for k, v in CONFIGS["tiny"].items()})
+    reference = _unit_scale(transformers.Swinv2ForImageClassification(config))
+    folder = tmp_path / "hf"
+    reference.save_pretrained(folder)
+    path, module = _generate(folder, tmp_path, "v2")
+    assert "logit_scale" in path.read_text()
+    model = module.RecoveredModel().eval()
+    with pytest.raises(NotImplementedError):
+        model(torch.randn(1, 3, 32, 32))

@@ -507,9 +507,10 @@ def test_neutral_config_values_are_not_reported(tmp_path):
     assert UNUSED_NOTE not in " ".join(out.read_text().split())
 
 
-def test_layers_mixing_windowed_and_full_attention_are_flagged(tmp_path):
-    """Qwen2 with a sliding window on some layers only: one Attention class cannot be both, so
-    the window is left unused and named (the file is 'guessed', never silently wrong)."""
+def test_layers_of_an_attention_kind_not_known_are_flagged(tmp_path):
+    """Qwen2 whose layer_types name a kind the catalogue does not know beside full attention:
+    the window is left unused and named (the file is 'guessed', never silently wrong). Windowed
+    beside full layers is exact: tests/test_transformers_decoders_more.py."""
     config = transformers.Qwen2Config(
         **SMALL,
         hidden_size=32,
@@ -519,6 +520,7 @@ def test_layers_mixing_windowed_and_full_attention_are_flagged(tmp_path):
         sliding_window=4,
         max_window_layers=1,
     )
+    config.layer_types = ["full_attention", "chunked_attention"]
     _, out, _ = generate(tmp_path, transformers.Qwen2ForCausalLM(config).eval())
     source = " ".join(out.read_text().split())
     assert UNUSED_NOTE in source and "sliding_window" in source.split("config.json sets")[1]

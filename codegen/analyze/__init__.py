@@ -317,7 +317,7 @@ def _without_call(g: Graph, attr: str) -> Graph | None:
         return None
     i = calls[0]
     call = g.nodes[i]
-    if call.each or call.unpack or len(call.args) != 1 or call.kwargs:
+    if call.each or call.each_collect or call.unpack or len(call.args) != 1 or call.kwargs:
         return None
     if not isinstance(call.args[0], Value) or len(call.target) != 1:
         return None
@@ -346,6 +346,7 @@ def _shape(g: Graph) -> list[tuple]:
     """What a graph computes, without how it is printed (names, comments, inlining)."""
     return [
         (n.op, n.target, repr(n.args), repr(sorted(n.kwargs.items())), n.each, n.unpack)
+        + ((n.each_collect,) if n.each_collect else ())
         for n in g.nodes
     ]
 

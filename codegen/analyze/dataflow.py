@@ -70,8 +70,8 @@ def infer_forward(
         pattern=type(match.pattern).__name__,
         role=match.pattern.role,
         names_class=match.pattern.names_class,
-        trust=match.pattern.trust,
-        trust_note=match.pattern.trust_note,
+        trust="guessed" if match.guessed else match.pattern.trust,
+        trust_note=match.guessed or match.pattern.trust_note,
     )
     joined = getattr(match.pattern, "concatenated", None)  # a concatenation's output width
     if joined is not None:

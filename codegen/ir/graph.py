@@ -90,6 +90,11 @@ class Node:
     each: bool = False  # call_module over every item of a container, in order
     each_activation: str = ""  # each item's output through this function ("" for none)
     each_residual: bool = False  # each item's output added to its input
+    # each item applied to the same input, their outputs collected in a list (a mixture's experts)
+    each_collect: bool = False
+    # each item also given its own value, as its second argument: (loop variable, one int per
+    # item), e.g. ("window", (4, 0)) for layers alternating windowed and full attention
+    each_paired: tuple = ()
     each_index: bool = False  # each item also given its position in the container, last
     inline: bool = False  # printed inside its single consumer: `F.relu(self.bn1(self.conv1(x)))`
     unpack: int = 0  # call_module returning a tuple: keep element 0 of `unpack` (`x, _ = rnn(x)`)
@@ -187,6 +192,8 @@ def _node_options(options: dict[str, Any]) -> dict[str, Any]:
         "each",
         "each_activation",
         "each_residual",
+        "each_collect",
+        "each_paired",
         "each_index",
         "inline",
         "unpack",

@@ -51,6 +51,7 @@ NO_FORWARD_EFFECT = frozenset("""
     torchscript pruned_heads chunk_size_feed_forward pretraining_tp max_window_layers
     attention_softmax_in_fp32 scale_attention_softmax_in_fp32 reorder_and_upcast_attn
     original_max_position_embeddings auxiliary_loss_weight semantic_loss_ignore_index
+    router_aux_loss_coef output_router_logits router_jitter_noise router_z_loss_coef
     summary_activation summary_proj_to_labels summary_type summary_use_proj encoder_stride
     out_features out_indices stage_names reshape_hidden_states slow_but_exact
     logit_scale_init_value
@@ -70,6 +71,8 @@ SHOWN_BY_SHAPES = frozenset("""
     word_embed_proj_dim attention_bias mlp_bias qkv_bias use_qkv_bias use_bias bias enable_bias
     add_cross_attention tie_word_embeddings mlp_ratio qk_layernorm use_mask_token
     pooler_output_size num_labels use_swiglu_ffn projection_dim use_mean_pooling
+    num_local_experts num_experts moe_intermediate_size shared_expert_intermediate_size
+    attention_out_bias
     in_channels out_channels latent_channels block_out_channels layers_per_block down_block_types
     up_block_types mid_block_type add_attention mid_block_add_attention use_quant_conv
     use_post_quant_conv num_vq_embeddings vq_embed_dim
@@ -143,6 +146,10 @@ NEUTRAL = {
     "upcast_attention": (False,),
     "layer_norm_elementwise_affine": (True,),
     "use_sliding_window": (False,),
+    "use_qk_norm": (False,),
+    "head_dim": (None,),  # null: d_model / heads, as the shapes show
+    "decoder_sparse_step": (1,),  # every layer's feed-forward a mixture (Qwen2/3-MoE)
+    "mlp_only_layers": ([],),
     "pooler_act": ("tanh",),
     "pooler_hidden_act": ("tanh",),
     "pooling_type": ("mean",),  # EfficientNet's pooler: an average over the whole map
@@ -161,6 +168,12 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
             or config.get("use_sliding_window") is False
             or (isinstance(longest, int) and isinstance(value, int) and value >= longest)
         )
+    if key == "no_rope_layers":  # 1: the layer uses rotary (SmolLM3); all 1 is the usual model
+        return isinstance(value, list) and all(v == 1 for v in value)
+    if key == "no_rope_layer_interval":  # only builds no_rope_layers where that is not given
+        return "no_rope_layers" in config
+    if key == "sliding_window_pattern":  # EXAONE 4's period of windowed layers: moot without one
+        return _neutral("sliding_window", config.get("sliding_window"), config)
     if key in ("layer_types", "attention_layers", "attention_types"):  # a window as long as the
         window = config.get("sliding_window", config.get("window_size"))  # context is no window
         return set(_strings(value)) <= FULL_ATTENTION or _neutral("sliding_window", window, config)

@@ -22,6 +22,7 @@ FUNCTIONS: dict[str, str | None] = {
     "gelu_tanh": "gelu",  # with approximate="tanh" (see apply)
     "quick_gelu": None,  # x * sigmoid(1.702 * x) (see apply)
     "leaky_relu": "leaky_relu",  # negative slope 0.2, as ESRGAN-style nets use it (see apply)
+    "relu_squared": None,  # relu(x) ** 2, Primer's squared ReLU (Nemotron, Persimmon; see apply)
 }
 # The module form of each, for numbered slots of a Sequential that hold no tensors.
 MODULES: dict[str, str] = {
@@ -58,6 +59,7 @@ ALIASES = {
     "swish": "silu",
     "quickgelu": "quick_gelu",
     "linear": "identity",
+    "relu2": "relu_squared",
 }
 
 # Families whose code fixes the feed-forward activation instead of naming it in config.json.
@@ -65,13 +67,26 @@ FIXED = {"bloom": "gelu_tanh"}
 
 # What a hidden activation usually is, in the order calibration tries them.
 COMMON = ["relu", "gelu", "silu", "tanh", "identity"]
-TRANSFORMER = ["gelu", "gelu_tanh", "relu", "silu", "quick_gelu"]  # feed-forward activations
+TRANSFORMER = [
+    "gelu",
+    "gelu_tanh",
+    "relu",
+    "silu",
+    "quick_gelu",
+    "relu_squared",
+]  # feed-forward activations
 
 
-def alternatives(default: str, *, gates: bool = False, told=None) -> list[str]:
-    """The usual alternatives; with `told` (a ChoiceResolver), also the activation config.json
-    names where it is a less common one (MobileNet's relu6), so that the evidence can be used."""
-    out = [n for n in (GATES if gates else COMMON) if n != default]
+# Conv nets' activations beyond the common ones (MobileNetV2's relu6, MobileNetV3's hard-swish):
+# a conv block's activation may be any of them, so a hint naming one fits every pattern that
+# competes for the block.
+CONV = ["relu6", "hardswish"]
+
+
+def alternatives(default: str, *, gates: bool = False, told=None, conv: bool = False) -> list[str]:
+    """The usual alternatives (`conv`: with conv nets' own); with `told` (a ChoiceResolver), also
+    the activation config.json names where it is a less common one, so the evidence is used."""
+    out = [n for n in (GATES if gates else COMMON + (CONV if conv else [])) if n != default]
     found = told.evidence(*SYNONYMS["activation"]) if told is not None and not gates else None
     if found is not None and isinstance(found[1], str):
         name = ALIASES.get(found[1], found[1])
@@ -88,6 +103,9 @@ def apply(g: Graph, activation: str, value: Value, **options) -> Value:
         scaled = g.call_function("mul", 1.702, value, inline=True)
         gate = g.call_function("sigmoid", scaled, inline=True)
         return g.call_function("mul", value, gate, **options)
+    if activation == "relu_squared":
+        relu = g.call_function("relu", value, inline=True)
+        return g.call_function("torch.square", relu, **options)
     if activation == "leaky_relu":
         return g.call_function("leaky_relu", value, 0.2, **options)
     fn = FUNCTIONS.get(activation)

@@ -36,6 +36,9 @@ class Match:
     choices: list[Choice] = field(default_factory=list)
     # The pattern knows what this is but not enough to compute it: forward raises naming this.
     missing: str = ""
+    # The pattern computes it, but a value it rests on is a default it cannot vouch for (a rotary
+    # layout of a family it does not know): the forward's trust is 'guessed', saying this.
+    guessed: str = ""
 
 
 @dataclass
@@ -226,6 +229,11 @@ NHEAD_SYNONYMS = {
 }
 
 
+# Families whose code fixes the norms' eps while config.json records another it never reads
+# (BioGPT's nn.LayerNorm(d) beside layer_norm_eps 1e-12).
+IGNORED_EPS = {"biogpt": 1e-5}
+
+
 def eps_arg(
     ctx: LayerContext, node: KeyNode, keyword: str = "eps", searchable: list | None = None
 ) -> Arg | None:
@@ -239,6 +247,11 @@ def eps_arg(
     c = ctx.resolver.choose(node.path, "eps", default, others, accepts="unit_float")
     if fixed is not None and c.source == "default":
         c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+    ignored = IGNORED_EPS.get(model_type[1]) if model_type else None
+    if ignored is not None and c.source == "metadata" and c.value != ignored:
+        c.alternatives = [c.value] + [a for a in c.alternatives if a not in (c.value, ignored)]
+        c.value = ignored
+        c.note = f"{model_type[0]} {model_type[1]!r}: its code ignores {c.note}"
     by_path = next((f for f in FIXED_EPS_PATHS if f[0].search(node.path)), None)
     if by_path and model_type and model_type[0].endswith("_class_name") and c.source == "metadata":
         c.alternatives = [e for e in [c.value, *c.alternatives] if e != by_path[1]]
@@ -267,24 +280,50 @@ def nhead_choice(ctx: LayerContext, node: KeyNode, d_model: int) -> Choice:
 
 # Families whose RMSNorm scales by `1 + weight` (the checkpoint stores the offset from one).
 UNIT_OFFSET_NORM_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma")
+# ... and whose LayerNorm does (Nemotron's LayerNorm1P: weight + 1, and its bias).
+UNIT_OFFSET_LAYER_NORM_TYPES = ("nemotron",)
 
 
-def norm_offset(ctx: BlockContext, cls: ClassDef, where: str) -> tuple[Choice, float | None]:
-    """Whether the class's norms scale by `1 + weight` (Gemma), and the eps they then use."""
+def norm_offset(
+    ctx: BlockContext, cls: ClassDef, where: str, layer_norm: bool = False
+) -> tuple[Choice, Any]:
+    """Whether the class's norms scale by `1 + weight` (Gemma), and the eps they then use; for a
+    LayerNorm (`layer_norm`) the offset is (eps, "layer_norm")."""
     model_type = ctx.resolver.evidence("model_type")
-    gemma = model_type is not None and model_type[1] in UNIT_OFFSET_NORM_TYPES
+    types = UNIT_OFFSET_LAYER_NORM_TYPES if layer_norm else UNIT_OFFSET_NORM_TYPES
+    offset = model_type is not None and model_type[1] in types
     c = ctx.choose(
         cls,
         where,
         "norm_scale",
-        "1 + weight" if gemma else "weight",
-        ["weight" if gemma else "1 + weight"],
-        "what an RMSNorm multiplies by",
+        "1 + weight" if offset else "weight",
+        ["weight" if offset else "1 + weight"],
+        "what an RMSNorm multiplies by" if not layer_norm else "what a LayerNorm multiplies by",
     )
     if model_type is not None and c.source == "default":
         c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
-    eps = ctx.resolver.evidence("rms_norm_eps", "layer_norm_eps")
-    return c, (float(eps[1]) if eps else 1e-6) if c.value == "1 + weight" else None
+    if c.value != "1 + weight":
+        return c, None
+    eps = ctx.resolver.evidence("rms_norm_eps", "layer_norm_eps", "norm_eps")
+    if layer_norm:
+        return c, (float(eps[1]) if eps else 1e-5, "layer_norm")
+    return c, float(eps[1]) if eps else 1e-6
+
+
+def norm_scale(ctx: BlockContext, cls: ClassDef, norm: Module | None) -> tuple[list[Choice], Any]:
+    """The `norm_scale` choice of a class whose norms are `norm`'s type, and the offset for
+    apply_norm: an RMSNorm always has the choice, a LayerNorm where its family offsets it."""
+    if norm is None:
+        return [], None
+    if norm.type_name == "nn.RMSNorm":
+        c, offset = norm_offset(ctx, cls, norm.attr)
+        return [c], offset
+    model_type = ctx.resolver.metadata.get("model_type")
+    if norm.type_name == "nn.LayerNorm" and model_type:
+        if model_type[1] in UNIT_OFFSET_LAYER_NORM_TYPES:
+            c, offset = norm_offset(ctx, cls, norm.attr, layer_norm=True)
+            return [c], offset
+    return [], None
 
 
 # Families whose norms have no parameters (OLMo's LayerNorm without weight or bias): the keys
@@ -306,11 +345,15 @@ def free_layer_norm(g: Graph, x, eps: float, **options):
     return g.call_function("layer_norm", x, [width], kwargs={"eps": eps}, **options)
 
 
-def apply_norm(g: Graph, path: tuple[str, ...], x, offset_eps: float | None, **options):
-    """`norm(x)`, or with `offset_eps` an RMSNorm scaling by `1 + norm.weight` (Gemma)."""
+def apply_norm(g: Graph, path: tuple[str, ...], x, offset_eps: Any, **options):
+    """`norm(x)`, or with `offset_eps` an RMSNorm scaling by `1 + norm.weight` (Gemma), or with
+    (eps, "layer_norm") a LayerNorm doing so (Nemotron)."""
     if offset_eps is None:
         return g.call_module(path, x, **options)
     weight = g.getattr(path + ("weight",))
+    if isinstance(offset_eps, tuple):
+        bias = g.getattr(path + ("bias",))
+        return g.call_function("layer_norm_unit_offset", x, weight, bias, offset_eps[0], **options)
     return g.call_function("rms_norm_unit_offset", x, weight, offset_eps, **options)
 
 

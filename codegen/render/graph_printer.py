@@ -54,6 +54,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "alibi_bias": ("alibi_bias", "helper:alibi_bias"),
     "last_tokens": ("last_tokens", "helper:last_tokens"),
     "rms_norm_unit_offset": ("rms_norm_unit_offset", "helper:rms_norm_unit_offset"),
+    "layer_norm_unit_offset": ("layer_norm_unit_offset", "helper:layer_norm_unit_offset"),
+    "fairseq_positions": ("fairseq_positions", "helper:fairseq_positions"),
+    "top_k_routing": ("top_k_routing", "helper:top_k_routing"),
     "token_types": ("token_types", "helper:token_types"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
     "sliding_window_mask": ("sliding_window_mask", "helper:sliding_window_mask"),
@@ -86,6 +89,9 @@ FUNCTIONS.update({f"torch.{n}": (f"torch.{n}", "torch") for n in sorted(TORCH_OP
 FUNCTIONS.update({f"F.{n}": (f"F.{n}", "F") for n in sorted(F_OPS)})
 # What a helper's own text uses beyond torch: the file imports it too.
 HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
+    "layer_norm_unit_offset": ("F",),
+    "fairseq_positions": ("math", "F"),
+    "top_k_routing": ("F",),
     "relative_position_bias": ("math", "F"),
     "timestep_embedding": ("math", "F"),
     "pad_to_multiple": ("F",),
@@ -179,6 +185,37 @@ def rms_norm_unit_offset(x: torch.Tensor, weight: torch.Tensor, eps: float) -> t
     h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
     return (h * (1.0 + weight.float())).type_as(x)
 ''',
+    "layer_norm_unit_offset": '''
+def layer_norm_unit_offset(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, eps: float
+) -> torch.Tensor:
+    """LayerNorm that scales by 1 + weight (Nemotron stores the weight as an offset from one)."""
+    return F.layer_norm(x, [weight.size(0)], weight + 1.0, bias, eps)
+''',
+    "fairseq_positions": '''
+def fairseq_positions(seq: int, dim: int, offset: int, device: torch.device) -> torch.Tensor:
+    """[seq, dim] fixed position features as fairseq (tensor2tensor) computes them: all sines,
+    then all cosines, frequencies 10000 ** (-i / (dim / 2 - 1)), of positions offset ..
+    offset + seq - 1."""
+    half = dim // 2
+    step = math.log(10000.0) / (half - 1)
+    freqs = torch.exp(torch.arange(half, device=device).float() * -step)
+    angles = torch.arange(offset, offset + seq, device=device).float()[:, None] * freqs[None, :]
+    table = torch.cat((torch.sin(angles), torch.cos(angles)), dim=1)
+    if dim % 2 == 1:
+        table = F.pad(table, (0, 1))
+    return table
+''',
+    "top_k_routing": '''
+def top_k_routing(logits: torch.Tensor, top_k: int, normalize: bool) -> torch.Tensor:
+    """Router logits [..., experts] -> each expert's weight per token: the softmax of the top_k
+    experts' probabilities (renormalised to sum to one when `normalize`), zero for the rest."""
+    probs = F.softmax(logits.float(), dim=-1)
+    top, index = torch.topk(probs, top_k, dim=-1)
+    if normalize:
+        top = top / top.sum(dim=-1, keepdim=True)
+    return torch.zeros_like(probs).scatter(-1, index, top).type_as(logits)
+''',
     "padding_mask": '''
 def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
     """[batch, seq], 1 for tokens to attend to and 0 for padding -> the boolean [batch, 1, 1, seq]
@@ -231,10 +268,15 @@ def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) ->
     "sliding_window_mask": '''
 def sliding_window_mask(allowed: torch.Tensor, window: int) -> torch.Tensor:
     """`allowed` ([.., seq, seq], True where a query may attend) narrowed to the last `window`
-    positions up to and including each query (a causal mask with a sliding window)."""
+    positions up to and including each query (a causal mask with a sliding window); 0: as is."""
+    if window <= 0:
+        return allowed
     i = torch.arange(allowed.size(-1), device=allowed.device)
     back = i[:, None] - i[None, :]
-    return allowed & (back >= 0) & (back < window)
+    narrowed = allowed & (back >= 0) & (back < window)
+    # A padding query whose window holds only padding would attend to nothing (NaN that spreads
+    # to later layers): it attends everywhere instead; its own output is never read.
+    return narrowed | ~narrowed.any(dim=-1, keepdim=True)
 ''',
     "softcapped_attention": '''
 def softcapped_attention(
@@ -244,7 +286,8 @@ def softcapped_attention(
     the softmax (Gemma 2); -inf where `allowed` ([.., seq, seq]) is False."""
     scores = q @ k.transpose(-2, -1) * scale
     scores = cap * torch.tanh(scores / cap)
-    scores = scores.masked_fill(~allowed, float("-inf"))
+    # a query with nothing to attend to (left padding) attends everywhere, not to NaN
+    scores = scores.masked_fill(~(allowed | ~allowed.any(dim=-1, keepdim=True)), float("-inf"))
     return torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
 ''',
     "relative_position_bias": '''
@@ -590,6 +633,14 @@ class _Printer:
         return _is_inlined(self.g, self.uses, i)
 
     def _statement(self, i: int, node: Node) -> None:
+        if node.op == "call_module" and node.each_collect:
+            args = ", ".join(self._expr(a) for a in node.args)
+            name = self._name_for(i, node.name)
+            self._emit(f"{name} = []", node.comment)
+            self._emit(f"for layer in {self._module(node.target)}:")
+            self._emit(f"    {name}.append(layer({args}))")
+            self._bind(i, name)
+            return
         if node.op == "call_module" and (node.each or node.times):
             source = self._expr(node.args[0])
             name = self._name_for(i, node.name)
@@ -597,7 +648,13 @@ class _Printer:
                 self._emit(f"{name} = {source}")
             rest = "".join(f", {self._expr(a)}" for a in node.args[1:])
             indent, layer = "", self._module(node.target)
-            if node.each and node.each_index:  # each item also told its position
+            if node.each and node.each_paired:
+                var, values = node.each_paired
+                if not (is_plain_attr(var) and all(type(v) is int for v in values)):
+                    raise ValueError("each_paired: a plain name and a tuple of ints")
+                self._emit(f"for layer, {var} in zip({layer}, {tuple(values)!r}):", node.comment)
+                indent, layer, rest = "    ", "layer", f", {var}{rest}"
+            elif node.each and node.each_index:  # each item also told its position
                 self._emit(f"for index, layer in enumerate({layer}):", node.comment)
                 indent, layer, rest = "    ", "layer", f"{rest}, index"
             elif node.each:
@@ -738,7 +795,13 @@ def attr_path(path: tuple[str, ...]) -> str:
 def _is_inlined(graph: Graph, uses: dict[int, int], i: int) -> bool:
     """Printed inside its one consumer: when asked to, or when that consumer is the return."""
     node = graph.nodes[i]
-    if node.op in ("input", "output") or node.each or node.times or node.unpack:
+    if (
+        node.op in ("input", "output")
+        or node.each
+        or node.each_collect
+        or node.times
+        or node.unpack
+    ):
         return False
     if uses.get(i, 0) != 1:
         return False

@@ -32,6 +32,12 @@ class Unit:
         return self.groups != 1 and self.in_width == self.out_width
 
     @property
+    def one_channel_per_group(self) -> bool:
+        """Truly depthwise: groups equal to the channels (a lifted groups argument is a width:
+        layers/conv.py lifts it only then), not a grouped conv reading several per group."""
+        return self.depthwise and (not isinstance(self.groups, int) or self.groups == self.in_width)
+
+    @property
     def pointwise(self) -> bool:
         return self.kernel == 1
 

@@ -20,7 +20,7 @@ from codegen.patterns._kit import (
     apply_norm,
     family,
     modules,
-    norm_offset,
+    norm_scale,
     one_named,
     tensors,
 )
@@ -109,7 +109,26 @@ ROTARY_TYPES = (
     "persimmon",
     "nomic_bert",
 )
-INTERLEAVED_TYPES = ("gptj", "codegen")
+INTERLEAVED_TYPES = ("gptj", "codegen", "cohere", "cohere2", "helium", "glm")
+# Families whose full-attention layers (beside windowed ones) apply no rotary (Cohere 2).
+FULL_LAYERS_UNROTATED_TYPES = ("cohere2",)
+# Rotary families checked to use the halves layout, beyond ROTARY_TYPES: for a family on neither
+# list the layout is a default the file marks as guessed.
+HALVES_TYPES = (
+    "granite",
+    "granitemoe",
+    "nemotron",
+    "olmo2",
+    "olmoe",
+    "qwen2_moe",
+    "qwen3_moe",
+    "arcee",
+    "gemma3_text",
+    "smollm3",
+    "exaone4",
+    "ministral",
+    "seed_oss",
+)
 # Rotary whose sin/cos come from a position table the encoder owns and passes to every layer as
 # `sinusoidal` ([seq, head_dim]: sines then cosines; pairs (2i, 2i+1) rotate; RoFormer).
 ROTARY_TABLE_TYPES = ("roformer",)
@@ -128,7 +147,14 @@ UNKNOWN_HEADS = (
 )
 
 SYNONYMS = {
-    "nhead": ("num_attention_heads", "n_head", "num_heads", "n_heads", "encoder_attention_heads"),
+    "nhead": (
+        "num_attention_heads",
+        "n_head",
+        "num_heads",
+        "n_heads",
+        "encoder_attention_heads",
+        "attention_heads",  # XGLM
+    ),
     "kv_heads": ("num_key_value_heads", "n_head_kv", "num_kv_heads", "multi_query_group_num"),
     "rope_theta": ("rope_theta", "rotary_emb_base", "rope_base", "base"),
     "rotary_fraction": ("partial_rotary_factor", "rotary_pct"),
@@ -186,23 +212,45 @@ def score_cap(ctx: BlockContext) -> tuple[float, str] | None:
     return float(found[1]), f"{found[0]} {found[1]}"
 
 
-def sliding_window(ctx: BlockContext) -> int | None:
-    """config.json's sliding window, where every layer uses it and it is shorter than the context
-    (Mistral, Starcoder2); None otherwise. Layers that mix windowed and full attention leave the
-    key unused, so the file is flagged rather than wrong."""
-    said = ctx.resolver.metadata.get("use_sliding_window")
-    if "sliding_window" not in ctx.resolver.metadata or (said and said[1] is False):
+# Per-layer attention kinds (Gemma 2's layer_types, GPT-Neo's attention_layers): every earlier
+# position, or a sliding window (codegen/load/hf_config.py's FULL_ATTENTION lists the first kind).
+FULL_KINDS = frozenset({"full_attention", "global", "attention"})
+WINDOWED_KINDS = frozenset({"sliding_attention", "local"})
+
+
+def window_plan(ctx: BlockContext) -> int | tuple[int, ...] | None:
+    """config.json's sliding window: its length where every layer uses it (Mistral, Starcoder2),
+    one length per layer where layers mix windowed and full attention (0: full), or None. A
+    window as long as the context is none; kinds not known here leave the keys unused, so the
+    file is flagged rather than wrong."""
+    metadata, lists = ctx.resolver.metadata, ctx.resolver.string_lists
+    said = metadata.get("use_sliding_window")
+    key = next((k for k in ("sliding_window", "window_size") if k in metadata), None)
+    if key is None or (said and said[1] is False):
         return None
-    kinds = ctx.resolver.metadata.get("layer_types")  # flattened: its first entry only
-    if kinds is not None:
-        return None
-    window = ctx.resolver.evidence("sliding_window")
+    window = metadata[key][1]
     context = ctx.resolver.evidence("max_position_embeddings", "n_positions")
-    if window is None or type(window[1]) is not int or window[1] <= 0:
+    if type(window) is not int or window <= 0:
         return None
-    if context is not None and type(context[1]) is int and window[1] >= context[1]:
+    if context is not None and type(context[1]) is int and window >= context[1]:
         return None
-    return window[1]
+    kinds_key = next((k for k in ("layer_types", "attention_layers") if k in lists), None)
+    if kinds_key is None:
+        ctx.resolver.evidence(key)
+        ctx.resolver.evidence("use_sliding_window")
+        return window
+    kinds = lists[kinds_key][1]
+    if not set(kinds) <= FULL_KINDS | WINDOWED_KINDS:
+        return None
+    ctx.resolver.evidence(key)
+    ctx.resolver.evidence("use_sliding_window")
+    ctx.resolver.evidence_list(kinds_key)
+    ctx.resolver.consumed.add("attention_types")  # GPT-Neo's run-length form of the same list
+    if all(k in WINDOWED_KINDS for k in kinds):
+        return window
+    if not any(k in WINDOWED_KINDS for k in kinds):
+        return None
+    return tuple(window if k in WINDOWED_KINDS else 0 for k in kinds)
 
 
 def settled_by(choice, citation: str):
@@ -238,7 +286,7 @@ class Attention(BlockPattern):
             rest = [m for m in rest if m is not norm]
         norms = [m for m in rest if family(m) == "norm"]
         qk_norms = [one_named(norms, QK_NORM) for QK_NORM in (Q_NORM, K_NORM)]
-        if any(n is None for n in qk_norms) or len(norms) != 2 or fused is not None:
+        if any(n is None for n in qk_norms) or len(norms) != 2:
             qk_norms = []
         rest = [m for m in rest if m not in qk_norms]
         if rest or (out is None) == self.projects or (norm is None) == self.adds_norm:
@@ -299,9 +347,11 @@ class Attention(BlockPattern):
             q_width = qkv[0].io.out_width if qkv[0].io else None
             widths = {n.io.in_width if n.io else None for n in qk_norms}
             per_head = q_width and len(widths) == 1 and widths != {q_width}
-            offset = None
-            if qk_norms[0].type_name == "nn.RMSNorm":
-                offset = norm_offset(ctx, cls, qk_norms[0].attr)[1]
+            if fused is not None:  # a fused projection's norms act on each head (Persimmon)
+                per_head = len(widths) == 1 and d_model is not None and widths != {d_model}
+                if not per_head:
+                    return None
+            offset = norm_scale(ctx, cls, qk_norms[0])[1]
             qk_norm = (qk_norms[0].attr, qk_norms[1].attr, not per_head, offset)
         kind, kind_cite = model_kind(ctx)
         names_say = fused is not None and fused.attr == "c_attn" or q.attr == "q_proj"
@@ -364,7 +414,7 @@ class Attention(BlockPattern):
         if rope_key is not None and mtype not in ROTARY_TYPES:
             rotary_cite = rope_key[0]
         choices.append(settled_by(rotary, rotary_cite))
-        rotary_args = None
+        rotary_args, guessed = None, ""
         if rotary.value and from_table:
             rotary_args = "table"
         elif rotary.value:
@@ -380,7 +430,24 @@ class Attention(BlockPattern):
             else:
                 return None
             interleaved = mtype in INTERLEAVED_TYPES
-            choices += [theta, fraction]
+            layout = ctx.choose(
+                cls,
+                where,
+                "rotary_layout",
+                "interleaved" if interleaved else "halves",
+                ["halves" if interleaved else "interleaved"],
+                "which features rotate together: j with j + d/2 (halves) or neighbours",
+            )
+            known = mtype in ROTARY_TYPES or mtype in HALVES_TYPES or interleaved
+            if known:
+                settled_by(layout, f"{model_type[0]} {mtype!r}")
+            elif mtype is not None and layout.source == "default":
+                guessed = (
+                    f"model_type {mtype!r} is not known to pair rotary features as halves or as "
+                    "neighbours (calibrate, or hint rotary_layout)"
+                )
+            interleaved = layout.value == "interleaved"
+            choices += [theta, fraction, layout]
             width = int(hd * fraction.value)
             rotary_dim = ctx.resolver.evidence("rotary_dim")  # GPT-J, CodeGen: a width, not a share
             if fraction.source == "default" and rotary_dim and isinstance(rotary_dim[1], int):
@@ -413,10 +480,15 @@ class Attention(BlockPattern):
             scale,
             split,
             qk_norm,
-            sliding_window(ctx) if causal.value else None,
+            window_plan(ctx) if causal.value else None,
             score_cap(ctx) if causal.value else None,
         )
-        return Match(self, len(members), found, choices)
+        if rotary_args and isinstance(found[12], tuple) and mtype in FULL_LAYERS_UNROTATED_TYPES:
+            guessed = (
+                f"model_type {mtype!r} skips rotary on its full-attention layers, which this "
+                "file does not: only its windowed layers are right"
+            )
+        return Match(self, len(members), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm, scale, split, qk_norm = (
@@ -424,6 +496,8 @@ class Attention(BlockPattern):
         )
         window, cap = match.found[12:]
         x = g.input("x")
+        per_layer = isinstance(window, tuple)  # this layer's window comes with the call
+        window_in = g.input("window", annotation="int") if per_layer else None  # 0: none
         # A padding mask ([batch, 1, 1, seq], True where attended; padding_mask()), optional.
         mask = g.input("mask", optional=True)
         batch = g.call_method("size", x, 0, name="batch")
@@ -516,6 +590,9 @@ class Attention(BlockPattern):
             q = heads(g.call_module((qkv[0],), x, inline=True), nhead, "q")
             k = heads(g.call_module((qkv[1],), x, inline=True), kv_heads, "k")
             v = heads(g.call_module((qkv[2],), x, inline=True), kv_heads, "v")
+        if qk_norm is not None and len(qkv) == 1:  # a fused projection's heads, each normed
+            q = apply_norm(g, (qk_norm[0],), q, qk_norm[3], name="q")
+            k = apply_norm(g, (qk_norm[1],), k, qk_norm[3], name="k")
         if rotary == "table":  # sines and cosines given by the encoder's position table
             sinusoidal = g.input("sinusoidal", optional=True)
             q = g.call_function("apply_rotary_table", q, sinusoidal, name="q")
@@ -536,7 +613,9 @@ class Attention(BlockPattern):
                 comment=f"{kv_heads} key/value heads shared by {nhead} query heads",
             )
             v = g.call_method("repeat_interleave", v, rep, kwargs={"dim": 1}, name="v")
-        if window:  # each position sees only the last `window` (and itself)
+        if per_layer:  # each position sees only the last `window` (and itself), 0: every one
+            mask = g.call_function("sliding_window_mask", mask, window_in, name="mask")
+        elif window:  # each position sees only the last `window` (and itself)
             mask = g.call_function("sliding_window_mask", mask, window, name="mask")
         if cap is not None:
             if scale:
@@ -566,7 +645,8 @@ class Attention(BlockPattern):
                 name="y",
                 comment=f"{nhead} heads, "
                 + ("causal" if causal else "every position sees all")
-                + (f", each position sees the last {window}" if window else "")
+                + (f", each position sees the last {window}" if window and not per_layer else "")
+                + (", the layer's window" if per_layer else "")
                 + (f", scores times {scale[1]}" if scale else ""),
             )
         y = g.call_method("transpose", y, 1, 2, inline=True)

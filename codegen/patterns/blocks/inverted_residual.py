@@ -5,8 +5,14 @@ added back when the shapes allow (same width in and out, stride 1).
 `x + project(se(act(dw(act(expand(x))))))`. The units are read from the members whichever way they
 were written (a Sequential of conv-norm Sequentials as torchvision does, or separate members and
 classes as Hugging Face does), in dataflow order by widths: expand widens, the depthwise keeps the
-width, the projection narrows. The activation is one choice of the class: ReLU6 (MobileNetV2) by
-default, SiLU for EfficientNet where a config says so.
+width, the projection narrows; a squeeze-excitation sits between the depthwise conv and the
+projection (MobileNetV3, EfficientNet). The activation is one choice of the class: ReLU6
+(MobileNetV2) by default, SiLU for EfficientNet or hard-swish where a config or hint says so.
+
+Hugging Face's EfficientNet adds no residual on the first block of each row of its block table
+(`id_skip`), whatever the shapes: config.json's table (`strides`, `num_block_repeats`,
+`depth_coefficient`) says which blocks those are, and a class holding both kinds where a first
+block keeps the shape has no single forward (it raises, naming the gap).
 """
 
 from __future__ import annotations
@@ -35,8 +41,7 @@ class InvertedResidual(BlockPattern):
             items = [c for c in seq.children if c.kind != "placeholder"]
             if len(items) != len(seq.children):
                 return None
-            units = _units_of_sequential(seq, ctx)
-            se = None
+            units, se = _units_of_sequential(seq, ctx)
         else:
             se_members = [m for m in members if ctx.role(m) == "SqueezeExcite"]
             rest = [m for m in members if m not in se_members]
@@ -44,7 +49,7 @@ class InvertedResidual(BlockPattern):
             if len(se_members) > 1 or any(u is None for u in units):
                 return None
             units = _flow_order(units)
-            se = se_members[0].attr if se_members else None
+            se = (se_members[0].attr,) if se_members else None
         if units is None or not 2 <= len(units) <= 3:
             return None
         *front, project = units
@@ -82,7 +87,14 @@ class InvertedResidual(BlockPattern):
             aliases=act.ALIASES,
         )
         found = (expand, dw, se, project, residual)
-        return Match(self, len(members) + 1, found, [activation])
+        explains = len(members) + 1
+        if expand is None or (expand.pointwise and dw.one_channel_per_group):
+            # A body that opens with the depthwise conv (MobileNetV3's and EfficientNet's first
+            # blocks), or expands into a true depthwise one (one channel per group), is this
+            # block, not a ResNet-style residual layer (RegNet's grouped 3x3 reads several
+            # channels per group), which activates after the sum.
+            explains += len(units) + (se is not None) + 1
+        return Match(self, explains, found, [activation])
 
     def forward(self, match: Match, g: Graph) -> None:
         expand, dw, se, project, residual = match.found
@@ -95,7 +107,7 @@ class InvertedResidual(BlockPattern):
             out = g.call_module(u.conv, out, name="out", inline=True)
             out = act.apply(g, activation, g.call_module(u.norm, out, inline=True), name="out")
         if se is not None:
-            out = g.call_module((se,), out, name="out")
+            out = g.call_module(se, out, name="out")
         out = g.call_module(project.conv, out, name="out", inline=True)
         out = g.call_module(project.norm, out, name="out", comment="projection, no activation")
         if residual is True:
@@ -164,24 +176,33 @@ def _row_starts(cls, ctx: BlockContext) -> str | None:
     return "mixed" if keeps_shape else None
 
 
-def _units_of_sequential(seq, ctx) -> list[Unit] | None:
-    """torchvision: [CNA(expand)?, CNA(depthwise), Conv2d(project), BatchNorm2d] or [..., CNA]."""
+def _units_of_sequential(seq, ctx) -> tuple[list[Unit] | None, tuple[str, ...] | None]:
+    """torchvision: [CNA(expand)?, CNA(depthwise), SE?, Conv2d(project), BatchNorm2d] or
+    [..., CNA]; MobileNetV3 and EfficientNet put their squeeze-excitation before the projection.
+    (the units, the squeeze-excitation's path or None)."""
     out: list[Unit] = []
+    se: tuple[str, ...] | None = None
     items = list(seq.children)
     i = 0
     while i < len(items):
         m = items[i]
         nxt = items[i + 1] if i + 1 < len(items) else None
+        if ctx.role(m) == "SqueezeExcite" and se is None and out and out[-1].depthwise:
+            se = (seq.attr, m.attr)
+            i += 1
+            continue
         u = unit(m, ctx, (seq.attr,))
         if u is None:
-            return None
+            return None, None
         if u.norm is None and m.kind == "builtin" and nxt is not None and nxt.io is not None:
             if nxt.io.family == "norm":  # a bare conv followed by its norm
                 u.norm = (seq.attr, nxt.attr)
                 i += 1
         out.append(u)
         i += 1
-    return out
+    if se is not None and len(out) < 2:
+        return None, None
+    return out, se
 
 
 def _flow_order(units: list[Unit]) -> list[Unit] | None:

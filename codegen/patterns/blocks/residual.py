@@ -67,7 +67,7 @@ class BasicBlock(BlockPattern):
             pairs[0][1].attr,
             "activation",
             "relu",
-            act.alternatives("relu"),
+            act.alternatives("relu", conv=True),
             "between conv/norm pairs and after the sum",
         )
         found = ([(c.attr, n.attr) for c, n in pairs], shortcut.attr if shortcut else None)

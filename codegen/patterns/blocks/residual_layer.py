@@ -70,7 +70,7 @@ class ResidualLayer(BlockPattern):
             body.attr,
             "activation",
             "relu",
-            act.alternatives("relu"),
+            act.alternatives("relu", conv=True),
             "after each unit but the last, and after the sum",
         )
         found = (steps, short)

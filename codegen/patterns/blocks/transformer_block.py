@@ -20,7 +20,7 @@ from codegen.patterns._kit import (
     Match,
     apply_norm,
     family,
-    norm_offset,
+    norm_scale,
     free_layer_norm,
     parameter_free_norm,
     modules,
@@ -40,6 +40,7 @@ PARALLEL_TYPES = ("gpt_neox", "phi", "gptj", "codegen")
 PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")
 # norm after each residual add
 POST_TYPES = ("distilbert", "bart", "marian", "plbart", "blenderbot-small", "nomic_bert")
+FEED_FORWARD_ROLES = ("MLP", "MoE")  # a feed-forward, or a mixture of them
 
 
 class _FreeNorm:
@@ -60,7 +61,7 @@ class TransformerBlock(BlockPattern):
         if tensors(cls):
             return None
         attn = [m for m in members if ctx.role(m) == "Attention"]
-        mlp = [m for m in members if ctx.role(m) == "MLP"]
+        mlp = [m for m in members if ctx.role(m) in FEED_FORWARD_ROLES]
         norms = [m for m in members if family(m) == "norm"]
         choices = []
         inline = None  # a feed-forward written into the block (OPT's fc1, fc2): (up, down, act)
@@ -127,10 +128,8 @@ class TransformerBlock(BlockPattern):
             residual.source, residual.note = "metadata", cite
         masked = ctx.takes(attn[0], "mask")
         choices.insert(0, residual)
-        offset = None
-        if first.type_name == "nn.RMSNorm":
-            scale, offset = norm_offset(ctx, cls, first.attr)
-            choices.append(scale)
+        scale, offset = norm_scale(ctx, cls, first if first.attr else None)
+        choices += scale
         feed = inline or mlp[0].attr
         # Granite scales each branch before its residual add (config.json residual_multiplier).
         multiplier = ctx.resolver.evidence("residual_multiplier")
@@ -139,12 +138,14 @@ class TransformerBlock(BlockPattern):
             branch_scale = None if multiplier[1] == 1 else float(multiplier[1])
         found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
         free = parameter_free_norm(ctx) if isinstance(first, _FreeNorm) else None
-        found += (branch_scale, free[0] if free else None)
+        found += (branch_scale, free[0] if free else None, ctx.takes(attn[0], "window"))
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        attn, mlp, first, second, residual, masked, offset, branch_scale, free_eps = match.found
+        attn, mlp, first, second, residual, masked, offset, branch_scale, free_eps = match.found[:9]
         x = g.input("x")
+        # this layer's sliding window (0: none) where layers differ: the attention's argument
+        window = (g.input("window", annotation="int"),) if match.found[9] else ()
 
         def scaled(branch):  # a branch's output, times branch_scale, before its residual add
             if branch_scale is None:
@@ -164,7 +165,7 @@ class TransformerBlock(BlockPattern):
             return g.call_module((down,), h, **options)
 
         # An encoder's attention takes the padding mask: pass it through.
-        mask = (g.input("mask", optional=True),) if masked else ()
+        mask = window + ((g.input("mask", optional=True),) if masked else ())
         if residual == "post":
             a = scaled(g.call_module((attn,), x, *mask, inline=True))
             x = norm(first, g.call_function("add", x, a, inline=True))
@@ -267,7 +268,7 @@ class SandwichBlock(BlockPattern):
         if tensors(cls):
             return None
         attn = [m for m in members if ctx.role(m) == "Attention"]
-        mlp = [m for m in members if ctx.role(m) == "MLP"]
+        mlp = [m for m in members if ctx.role(m) in FEED_FORWARD_ROLES]
         norms = [m for m in members if family(m) == "norm"]
         scales = [m for m in members if ctx.role(m) == "LayerScale"]
         if len(attn) != 1 or len(mlp) != 1 or len(members) != 2 + len(norms) + len(scales):
@@ -284,10 +285,7 @@ class SandwichBlock(BlockPattern):
             return None  # no norm on the feed-forward's output: a pre/post/parallel block
         if len({id(s) for s in slots if s is not None}) != len(norms) + len(scales):
             return None
-        choices, offset = [], None
-        if norms and norms[0].type_name == "nn.RMSNorm":
-            scale, offset = norm_offset(ctx, cls, norms[0].attr)
-            choices.append(scale)
+        choices, offset = norm_scale(ctx, cls, norms[0] if norms else None)
         found = (
             attn[0].attr,
             mlp[0].attr,
@@ -295,14 +293,17 @@ class SandwichBlock(BlockPattern):
             offset,
             ctx.takes(attn[0], "mask"),
             [s is not None and s in scales for s in slots],
+            ctx.takes(attn[0], "window"),
         )
         return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        attn, mlp, (pre_a, post_a, pre_f, post_f), offset, masked, scaled = match.found
+        attn, mlp, (pre_a, post_a, pre_f, post_f), offset, masked, scaled, windowed = match.found
         x = g.input("x")
+        # this layer's sliding window (0: none) where layers differ: the attention's argument
+        window = (g.input("window", annotation="int"),) if windowed else ()
         # An encoder's attention takes the padding mask: pass it through.
-        mask = (g.input("mask", optional=True),) if masked else ()
+        mask = window + ((g.input("mask", optional=True),) if masked else ())
         for branch, pre, post, extra, layer_scale in (
             (attn, pre_a, post_a, mask, scaled[1]),
             (mlp, pre_f, post_f, (), scaled[3]),

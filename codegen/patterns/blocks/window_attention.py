@@ -124,9 +124,15 @@ class WindowAttention(BlockPattern):
 
             def split(attr: str, name: str):
                 y = g.call_method(
-                    "view", g.call_module((attr,), x, inline=True), batch, seq, heads, -1
+                    "view",
+                    g.call_module((attr,), x, inline=True),
+                    batch,
+                    seq,
+                    heads,
+                    -1,
+                    inline=True,
                 )
-                return g.call_method("transpose", y, 1, 2, name=name, inline=True)
+                return g.call_method("transpose", y, 1, 2, name=name)
 
             q, k, v = (split(a, n) for a, n in zip(projections, "qkv"))
         if not isinstance(bias_from, str):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns.blocks.attention import window_plan
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -20,7 +21,7 @@ from codegen.patterns._kit import (
     family,
     free_layer_norm,
     modules,
-    norm_offset,
+    norm_scale,
     one_named,
     parameter_free_norm,
     stack,
@@ -29,14 +30,20 @@ from codegen.patterns._kit import (
 
 TOKENS = r"wte|embed_tokens|word_embeddings|tok_embeddings|token_embedding|embed_in|tok_emb|wte"
 POSITIONS = r"wpe|position_embeddings|embed_positions|pos_emb|pos_embedding|position_embedding"
-FINAL_NORM = r"ln_f|norm|final_layer_norm|final_layernorm|norm_f|ln_out|final_norm"
+FINAL_NORM = r"ln_f|norm|final_layer_norm|final_layernorm|norm_f|ln_out|final_norm|layer_norm"
 # A norm right after the token embedding (BLOOM).
 EMBED_NORM = r"word_embeddings_layernorm|embed_layer_norm|embed_norm|emb_ln|ln_emb|embedding_norm"
 HEAD = r"lm_head|embed_out|output|head"
 # Families that scale token embeddings by sqrt(d_model) before the first block.
 SCALED_EMBEDDING_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma")
 # Families whose learned position table keeps its first rows unused: position i is row i + offset.
-POSITION_OFFSETS = {"opt": 2}
+POSITION_OFFSETS = {"opt": 2, "biogpt": 2}
+# Families whose positions are fixed sines and cosines, not in the checkpoint (fairseq-style,
+# tensor2tensor layout), and the row of position 0.
+SINUSOIDAL_POSITION_TYPES = {"xglm": 2}
+# Families whose logits are multiplied by config.json's logit_scale (Cohere); elsewhere the key
+# changes nothing, and is reported unused.
+LOGIT_SCALE_TYPES = ("cohere", "cohere2")
 
 
 def token_embedding(cls, classes: dict) -> tuple[str, ...] | None:
@@ -81,6 +88,11 @@ class Transformer(BlockPattern):
             return None
         model_type = ctx.resolver.evidence("model_type")
         scaled = model_type is not None and model_type[1] in SCALED_EMBEDDING_TYPES
+        cite = f"{model_type[0]} {model_type[1]!r}" if model_type else ""
+        # fairseq-style decoders (BioGPT, XGLM) say it: scale_embedding true is sqrt(d_model)
+        said = ctx.resolver.evidence("scale_embedding")
+        if said is not None and isinstance(said[1], bool):
+            scaled, cite = said[1], f"{said[0]} {str(said[1]).lower()}"
         scale = ctx.choose(
             cls,
             tokens.attr,
@@ -89,16 +101,14 @@ class Transformer(BlockPattern):
             ["none" if scaled else "sqrt_d_model"],
             "token embeddings times sqrt(d_model)",
         )
-        if model_type is not None and scale.source == "default":
-            scale.source, scale.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+        if cite and scale.source == "default":
+            scale.source, scale.note = "metadata", cite
         choices = [scale]
         width = tokens.io.out_width if tokens.io else None
         if scale.value == "sqrt_d_model" and width is None:
             return None
-        offset = None
-        if norm is not None and norm.type_name == "nn.RMSNorm":
-            norm_scale, offset = norm_offset(ctx, cls, norm.attr)
-            choices.append(norm_scale)
+        scales, offset = norm_scale(ctx, cls, norm)
+        choices += scales
         first_row = 0
         if positions is not None:
             known = POSITION_OFFSETS.get(model_type[1], 0) if model_type else 0
@@ -115,6 +125,18 @@ class Transformer(BlockPattern):
                 row.source, row.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
             choices.append(row)
             first_row = int(row.value)
+        windows = None  # each layer's sliding window (0: none), where they differ
+        if ctx.takes(stack(blocks[0])[0], "window"):
+            windows = window_plan(ctx)
+            kinds = ctx.resolver.evidence_list("layer_types", "attention_layers")
+            if not isinstance(windows, tuple) or len(windows) != stack(blocks[0])[1] or not kinds:
+                return None
+            windows = (windows, kinds[0])
+        fixed = None  # sinusoidal positions computed in the forward: (first row, width)
+        if positions is None and model_type and model_type[1] in SINUSOIDAL_POSITION_TYPES:
+            if width is None:
+                return None
+            fixed = (SINUSOIDAL_POSITION_TYPES[model_type[1]], width)
         found = (
             tokens.attr,
             (positions.attr, first_row) if positions else None,
@@ -126,12 +148,20 @@ class Transformer(BlockPattern):
             ctx.takes(stack(blocks[0])[0], "mask"),
             config_factor(ctx, "embedding_multiplier"),
             parameter_free_norm(ctx) if norm is None else None,
+            fixed,
+            windows,
         )
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
         tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found[:8]
-        multiplier, free = match.found[8:]
+        multiplier, free, fixed, windows = match.found[8:]
+        paired = {}
+        if windows:
+            paired = {
+                "each_paired": ("window", windows[0]),
+                "comment": windows[1],  # 0: no window
+            }
         ids = g.input("input_ids")
         # 1 for tokens to attend to, 0 for padding ([batch, seq]); None attends to every token.
         attention_mask = g.input("attention_mask", optional=True) if masked else None
@@ -153,13 +183,21 @@ class Transformer(BlockPattern):
                     "add", pos, first_row, name="positions", comment="the table's first rows unused"
                 )
             x = g.call_function("add", x, g.call_module((table,), pos, inline=True))
+        if fixed is not None:  # fixed sines and cosines: nothing in the checkpoint
+            first_row, width = fixed
+            seq = g.call_method("size", ids, 1, inline=True)
+            device = g.call_method("device", ids, inline=True)
+            table = g.call_function("fairseq_positions", seq, width, first_row, device, inline=True)
+            x = g.call_function(
+                "add", x, table, comment=f"sinusoidal positions from row {first_row}"
+            )
         if embed_norm is not None:
             x = g.call_module((embed_norm,), x)
         if masked:
             mask = g.call_function("padding_mask", attention_mask, name="mask")
-            x = g.call_module((blocks,), x, mask, each=True)
+            x = g.call_module((blocks,), x, mask, each=True, **paired)
         else:
-            x = g.call_module((blocks,), x, each=True)
+            x = g.call_module((blocks,), x, each=True, **paired)
         if norm is not None:
             x = apply_norm(g, (norm,), x, offset)
         elif free is not None:
@@ -259,17 +297,21 @@ class CausalLM(BlockPattern):
                 return None
         masked = ctx.takes(body[0], "attention_mask")
         divisor = config_factor(ctx, "logits_scaling")
+        model_type = ctx.resolver.evidence("model_type")
+        factor = None
+        if model_type is not None and model_type[1] in LOGIT_SCALE_TYPES:
+            factor = config_factor(ctx, "logit_scale")
         cap = config_factor(ctx, "final_logit_softcapping")
-        found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap)
+        found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap, factor)
         return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, head, tied, masked, divisor, cap = match.found
+        body, head, tied, masked, divisor, cap, factor = match.found
         args = [g.input("input_ids")]
         if masked:  # 1 for tokens to attend to, 0 for padding ([batch, seq])
             args.append(g.input("attention_mask", optional=True))
         x = g.call_module((body,), *args, comment="[batch, seq, d_model]")
-        scaled = divisor is not None or cap is not None
+        scaled = divisor is not None or cap is not None or factor is not None
         if head is not None:
             logits = g.call_module((head,), x, inline=scaled)
         elif tied is None:  # the body alone
@@ -283,6 +325,8 @@ class CausalLM(BlockPattern):
             logits = g.call_function(
                 "truediv", logits, divisor[0], comment=f"divided by {divisor[1]}"
             )
+        if factor is not None:
+            logits = g.call_function("mul", logits, factor[0], comment=f"times {factor[1]}")
         if cap is not None:  # soft-capped to (-cap, cap)
             capped = g.call_function(
                 "tanh", g.call_function("truediv", logits, cap[0], inline=True)

@@ -25,7 +25,7 @@ CONV1D_MODEL_TYPES = ("gpt2", "openai-gpt", "imagegpt", "decision_transformer")
 CONV1D_NAMES = r"^(c_attn|c_proj|c_fc|q_attn)$"
 
 
-def transposed_convention(root: KeyNode) -> str:
+def transposed_convention(root) -> str:
     """Why the checkpoint's square layers named like Conv1D's are stored transposed: its non-square
     ones so named all are ('' when none is, or some are not)."""
     shown: dict[str, bool] = {}  # layer name -> every non-square one so named is transposed

@@ -19,9 +19,10 @@ from codegen.patterns._kit import (
 from codegen.patterns.layers.hf_conv1d import is_conv1d
 
 # A bias-free 2-D weight is also what an Embedding holds; these names say it is one (diffusers'
-# `time_proj` holding a weight: its learned table of timesteps).
+# `time_proj` holding a weight: its learned table of timesteps; `shared` alone: T5's and BART's
+# table, where a `shared_expert_gate` is a Linear).
 EMBEDDING_NAME = (
-    r"emb|wte|wpe|tok|vocab|lookup|position|word|shared|relative_attention_bias|^time_proj$"
+    r"emb|wte|wpe|tok|vocab|lookup|position|word|^shared$|relative_attention_bias|^time_proj$"
 )
 # ...except these, which are LM heads projecting back to the vocabulary (GPT-NeoX's embed_out).
 HEAD_NAME = r"^(embed_out|lm_head)$"
