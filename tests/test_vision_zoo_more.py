@@ -178,6 +178,7 @@ def test_zoo_model_exact_or_flagged(name, tmp_path, capsys):
 # calibration or --hints would, by the addresses
 # `generate --list-choices` gives; with them the generated forward is the reference's.
 PINNED = {
+    "convnext_timm": "",  # its patchify stem's LayerNorm (no activation) is the default now
     "googlenet": '["RecoveredModel.conv1"]\npooling_after = "max_pool_3x3_ceil"\n'
     '["RecoveredModel.conv3"]\npooling_after = "max_pool_3x3_ceil"\n',
     "vgg": '["features.3"]\nmodule_type = "nn.MaxPool2d(2)"\n'
@@ -186,12 +187,16 @@ PINNED = {
 }
 
 
-# GoogLeNet's batch norms use eps 1e-3, which no key records (a trainer's config would).
-PINNED_METADATA = {"googlenet": {"batch_norm_eps": 1e-3}}
+# What no key records and a trainer's config would: GoogLeNet's batch norm eps 1e-3, timm's
+# LayerNorm eps 1e-6 and the GELU in ConvNeXt's MLPs.
+PINNED_METADATA = {
+    "googlenet": {"batch_norm_eps": 1e-3},
+    "convnext_timm": {"layer_norm_eps": 1e-6, "hidden_act": "gelu"},
+}
 
 
 @pytest.mark.parametrize("name", sorted(PINNED))
-def test_zoo_model_exact_once_pooling_is_pinned(name, tmp_path, capsys):
+def test_zoo_model_exact_with_what_no_key_records(name, tmp_path, capsys):
     reference, x = zoo.build(name)
     ckpt, hints, out = tmp_path / "weights.pt", tmp_path / "hints.toml", tmp_path / "model.py"
     metadata = PINNED_METADATA.get(name)

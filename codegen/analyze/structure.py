@@ -414,11 +414,14 @@ class StructureBuilder:
                 )
                 items.append(recorded_item or self._gap(node, i, prev))
                 continue
-            module = self.module_for(child, self._context(child, prev))
+            context = self._context(child, prev)
+            context.after_patchify = bool(items) and _patchify(items[-1])
+            module = self.module_for(child, context)
             items.append(module)
             prev = module.io or prev
         conv_norm = len(items) == 2 and [family(m) for m in items] == ["conv", "norm"]
-        if conv_norm and node.name not in SHORTCUT_NAMES:  # a shortcut's projection has none
+        # A shortcut's projection has none; nor has a patchify conv's norm (ConvNeXt's stem).
+        if conv_norm and node.name not in SHORTCUT_NAMES and not _patchify(items[0]):
             # conv-norm-activation (torchvision's Conv2dNormActivation): the activation holds no
             # tensors, so no key shows it; a slot the keys cannot rule out, as a choice.
             items.append(self._gap(node, 2, items[-1].io, trailing=True))
@@ -630,6 +633,15 @@ def _paired(a: str, b: str) -> bool:
     """Names that number the same step: `conv1` and `bn1`, `attn_1` and `ln_1`."""
     numbers = re.findall(r"[0-9]+", a)
     return bool(numbers) and numbers == re.findall(r"[0-9]+", b)
+
+
+def _patchify(m: Module) -> bool:
+    """A conv cutting the input into patches: its kernel is its stride (as first analysed)."""
+    if family(m) != "conv":
+        return False
+    args = {a.keyword: a.value for a in m.args}
+    kernel, stride = args.get("kernel_size"), args.get("stride", 1)
+    return kernel not in (None, 1, (1, 1)) and kernel == stride
 
 
 def _conv_weight(node: KeyNode) -> tuple[int, ...] | None:
