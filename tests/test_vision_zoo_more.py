@@ -179,6 +179,7 @@ def test_zoo_model_exact_or_flagged(name, tmp_path, capsys):
 # `generate --list-choices` gives; with them the generated forward is the reference's.
 PINNED = {
     "convnext_timm": "",  # its patchify stem's LayerNorm (no activation) is the default now
+    "mlp_mixer": "",  # timm's `stem.proj` is a patch embedding by its shape alone
     "googlenet": '["RecoveredModel.conv1"]\npooling_after = "max_pool_3x3_ceil"\n'
     '["RecoveredModel.conv3"]\npooling_after = "max_pool_3x3_ceil"\n',
     "vgg": '["features.3"]\nmodule_type = "nn.MaxPool2d(2)"\n'
@@ -188,10 +189,11 @@ PINNED = {
 
 
 # What no key records and a trainer's config would: GoogLeNet's batch norm eps 1e-3, timm's
-# LayerNorm eps 1e-6 and the GELU in ConvNeXt's MLPs.
+# LayerNorm eps 1e-6 and the GELU in ConvNeXt's and MLP-Mixer's MLPs.
 PINNED_METADATA = {
     "googlenet": {"batch_norm_eps": 1e-3},
     "convnext_timm": {"layer_norm_eps": 1e-6, "hidden_act": "gelu"},
+    "mlp_mixer": {"layer_norm_eps": 1e-6, "hidden_act": "gelu"},
 }
 
 

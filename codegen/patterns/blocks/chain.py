@@ -378,12 +378,16 @@ def plan(
             if not keeps:  # a class mapping the width to itself keeps its input's layout
                 flow.spatial = io.ndim if io.family in spatial else None
             flow.sequence = io.family in SEQUENCE_FAMILIES or (
-                flow.sequence and io.family in ("norm", "linear")
+                flow.sequence and (io.family in ("norm", "linear") or keeps)
             )
         if not flow.spatial and io is not None and io.family in ("class", "sequential"):
             # A class whose last member is a Linear may still give conv features (a ConvNeXt
             # block mixes channels with Linear layers): its forward's role says so.
             flow.spatial = spatial_output(m, ctx)
+        if ctx.role(m) == "PatchEmbedding":
+            # Patches as tokens [batch, patches, d]; with no class token a head reads their
+            # mean (MLP-Mixer, timm's global_pool "avg"): a choice.
+            flow.spatial, flow.sequence, flow.pool_default = None, True, "mean"
         if m.kind in ("class", "sequential") and flow.spatial and _takes_features(nxt, ctx):
             # Pooling between stages leaves no keys, after a class or Sequential as after a
             # conv-norm pair (a stem's max-pool after ShuffleNet's conv-bn-relu Sequential,
