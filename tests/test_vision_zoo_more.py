@@ -231,3 +231,24 @@ def test_stem_pool_is_a_cited_convention_and_stays_a_choice(tmp_path, capsys):
     model.load_state_dict(reference.state_dict(), strict=True)
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["convnext_timm", "mlp_mixer"])
+def test_zoo_model_exact_after_calibrate(name, tmp_path, capsys):
+    """From the keys alone (no config): --calibrate on recorded outputs settles what no key shows
+    (timm's LayerNorm eps 1e-6, the GELU in the MLPs) within seconds."""
+    reference, x = zoo.build(name)
+    ckpt, data, out = tmp_path / "weights.pt", tmp_path / "data.pt", tmp_path / "model.py"
+    torch.save(reference.state_dict(), ckpt)
+    torch.manual_seed(3)
+    inputs = torch.randn(4, *x.shape[1:])
+    with torch.no_grad():
+        torch.save({"inputs": inputs, "outputs": reference(inputs)}, data)
+    args = ["generate", str(ckpt), "-o", str(out), "--quiet", "--calibrate", str(data)]
+    assert main(args + ["--budget", "60"]) == 0
+    assert "internal error" not in capsys.readouterr().err
+    model = _load(out.read_text(), tmp_path, name).RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
