@@ -27,6 +27,7 @@ from codegen.keytree import KeyNode
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
+from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.chain import reading_order
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
@@ -640,7 +641,7 @@ def _patchify(m: Module) -> bool:
     if family(m) != "conv":
         return False
     args = {a.keyword: a.value for a in m.args}
-    kernel, stride = args.get("kernel_size"), args.get("stride", 1)
+    kernel, stride = conv_kernel(m), args.get("stride", 1)
     return kernel not in (None, 1, (1, 1)) and kernel == stride
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from codegen.ir import Choice, ClassDef, Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
-from codegen.patterns.blocks._conv_parts import arg
+from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -517,7 +517,7 @@ def _pooled_stem(members: list[Module], i: int) -> bool:
         return False
     if any(family(m) not in ("conv", "norm") for m in members[: i + 1]):
         return False
-    kernel = arg(convs[0], "kernel_size")
+    kernel = conv_kernel(convs[0])
     if kernel not in (7, (7, 7)):
         return False
     return any(m.kind in ("class", "sequential", "repeat") for m in members[i + 1 :])
@@ -535,7 +535,7 @@ def _stem_kernel(m: Module, ctx: BlockContext) -> object:
     cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
     members = modules(cls) if cls is not None else m.children
     convs = [c for c in members if family(c) == "conv"]
-    return arg(convs[0], "kernel_size") if len(convs) == 1 else None
+    return conv_kernel(convs[0]) if len(convs) == 1 else None
 
 
 def _reads_features(m: Module) -> bool:

@@ -19,6 +19,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
+from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.chain import STAGE_POOLS, stage_pool
 
 
@@ -41,10 +42,6 @@ def _pairs(members: list[Module]) -> list[tuple[Module, Module]] | None:
             return None
         pairs.append((norm, conv))
     return pairs
-
-
-def _kernel(conv: Module) -> object:
-    return next((a.value for a in conv.args if a.keyword == "kernel_size"), None)
 
 
 class PreActivation(BlockPattern):
@@ -79,7 +76,7 @@ class PreActivation(BlockPattern):
         )
         # One norm-act-1x1 conv that narrows the channels is DenseNet's transition, which
         # averages 2x2 next (Huang et al. 2017, section 3): the convention's default, a choice.
-        transition = len(pairs) == 1 and _kernel(last) in (1, (1, 1))
+        transition = len(pairs) == 1 and conv_kernel(last) in (1, (1, 1))
         transition = transition and last.io.out_width < last.io.in_width
         usual = "avg_pool" if transition else "none"
         pool = ctx.choose(

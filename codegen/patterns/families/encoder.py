@@ -14,6 +14,7 @@ import re
 
 
 from codegen.ir.graph import Graph
+from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.attention import ROTARY_TABLE_TYPES, ROTARY_TYPES
 from codegen.patterns._kit import (
     one_named,
@@ -155,7 +156,7 @@ def _cuts_image_into_patches(conv) -> bool:
     """A lone conv reading image channels (at most 4) in non-overlapping patches (kernel ==
     stride): timm's `patch_embed.proj` / `stem.proj`, whatever its holder is called."""
     args = {a.keyword: a.value for a in conv.args}
-    kernel, stride = args.get("kernel_size"), args.get("stride", 1)
+    kernel, stride = conv_kernel(conv), args.get("stride", 1)
     patches = kernel not in (None, 1, (1, 1)) and kernel == stride
     return patches and conv.io.in_width is not None and conv.io.in_width <= 4
 
