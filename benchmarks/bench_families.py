@@ -32,9 +32,11 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/redraw.py
 
 from _common import Row, child_env, environment, modelgen, print_table  # noqa: E402
 from _families import FAMILIES, reference_call  # noqa: E402
+from tests.redraw import unit_scale  # noqa: E402
 
 ATOL, RTOL = 1e-5, 1e-4
 TIMEOUT_S = 300
@@ -54,24 +56,8 @@ def measure_one(name: str) -> dict:
         model = family.build(library).eval()
     except Exception as e:  # the library, or this version of it, cannot build the reference
         return {"verdict": "skipped", "note": f"{type(e).__name__}: {e}"[:80]}
-    with torch.no_grad():
-        # Libraries start weights small, biases at zero and norms at one, which can hide a wrong
-        # padding or scale below the tolerance: redraw everything at unit scale.
-        unsaved = getattr(model, "_keys_to_ignore_on_save", None) or []  # computed tables
-        for n, p in model.named_parameters():
-            if n in unsaved:
-                continue
-            if p.dim() >= 2:
-                p.normal_(0, p[0].numel() ** -0.5)  # fan-in scale: activations stay near 1
-            elif n.endswith("bias"):
-                p.normal_(0, 0.1)
-            elif "norm" in n.lower() or n.endswith("weight"):
-                p.normal_(1, 0.2)
-        for n, b in model.named_buffers():  # batch norm statistics
-            if n.endswith("running_var"):
-                b.uniform_(0.5, 1.5)
-            elif n.endswith("running_mean"):
-                b.normal_(0, 0.1)
+    unsaved = frozenset(getattr(model, "_keys_to_ignore_on_save", None) or [])  # computed tables
+    model = unit_scale(model, keep=unsaved)
     folder = Path(tempfile.mkdtemp(prefix=f"family-{name}-"))
     model.save_pretrained(folder / "hf")
     out = folder / "model.py"

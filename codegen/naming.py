@@ -108,7 +108,8 @@ def role_names(classes: list[tuple[str, str, set[str], str]], taken: set[str]) -
 
 def _without_repeats(prefix: str, role: str) -> str:
     """The prefix less the words the role already says: `relative_attention_bias` before
-    `RelativeAttention` gives `BiasRelativeAttention`, not `RelativeAttentionBiasRelativeAttention`."""
+    `RelativeAttention` gives `BiasRelativeAttention`, not `RelativeAttentionBiasRelativeAttention`.
+    """
     words = re.findall(r"[A-Z][a-z0-9]*|[a-z0-9]+", prefix)
     kept = [w for w in words if w not in re.findall(r"[A-Z][a-z0-9]*", role)]
     return "".join(kept) if kept else prefix

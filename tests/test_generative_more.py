@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from codegen.cli.main import main
+from tests.redraw import unit_scale
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 diffusers = pytest.importorskip("diffusers")
@@ -28,20 +29,6 @@ UNET = dict(
     down_block_types=("DownBlock2D", "AttnDownBlock2D"),
     up_block_types=("AttnUpBlock2D", "UpBlock2D"),
 )
-
-
-def _redrawn(model: torch.nn.Module) -> torch.nn.Module:
-    """Weights at unit scale (libraries start some at zero, which hides a wrong term)."""
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() >= 2:
-                p.normal_(0, p[0].numel() ** -0.5)
-            elif name.endswith("bias"):
-                p.normal_(0, 0.1)
-            else:
-                p.normal_(1, 0.2)
-    return model.eval()
 
 
 def _generated(reference, tmp_path, capsys):
@@ -87,7 +74,7 @@ UNET_VARIANTS = {
 
 @pytest.mark.parametrize("variant", list(UNET_VARIANTS))
 def test_unet2d_variant_exact_from_the_folder(variant, tmp_path, capsys):
-    reference = _redrawn(diffusers.UNet2DModel(**{**UNET, **UNET_VARIANTS[variant]}))
+    reference = unit_scale(diffusers.UNet2DModel(**{**UNET, **UNET_VARIANTS[variant]}))
     model, source = _generated(reference, tmp_path, capsys)
     torch.manual_seed(1)
     inputs = [torch.randn(2, 3, 16, 16), torch.tensor([3, 700])]
@@ -110,7 +97,7 @@ def test_vq_model_exact_from_the_folder(tmp_path, capsys):
         down_block_types=("DownEncoderBlock2D",) * 2,
         up_block_types=("UpDecoderBlock2D",) * 2,
     )
-    reference = _redrawn(reference)
+    reference = unit_scale(reference)
     model, source = _generated(reference, tmp_path, capsys)
     assert "torch.cdist(" in source  # the nearest codebook row, per pixel
     torch.manual_seed(1)
@@ -140,7 +127,7 @@ CONDITIONAL = dict(
     ids=["conv_projections", "linear_projections_same_width"],
 )
 def test_unet2d_condition_exact_from_the_folder(config, tmp_path, capsys):
-    reference = _redrawn(diffusers.UNet2DConditionModel(**{**CONDITIONAL, **config}))
+    reference = unit_scale(diffusers.UNet2DConditionModel(**{**CONDITIONAL, **config}))
     model, source = _generated(reference, tmp_path, capsys)
     torch.manual_seed(1)
     width = reference.config.cross_attention_dim
@@ -254,7 +241,7 @@ def _ddpm_unet():
 def test_ddpm_style_unet_is_exact_or_flagged(tmp_path, capsys):
     """A U-Net the catalogue has no pattern for (its names and its per-block skips differ from
     diffusers'): the file loads strictly and either computes the original or says it guessed."""
-    reference = _redrawn(_ddpm_unet())
+    reference = unit_scale(_ddpm_unet())
     torch.save(reference.state_dict(), tmp_path / "ddpm.pt")
     out = tmp_path / "model.py"
     assert main(["generate", str(tmp_path / "ddpm.pt"), "-o", str(out)]) == 0

@@ -115,3 +115,24 @@ def test_printed_forward_runs_and_scripts():
     x = torch.randn(1, 4, 5, 5)
     ref = F.relu(model.bn2(model.conv2(F.relu(model.bn1(model.conv1(x))))) + x)
     torch.testing.assert_close(model(x), ref)
+
+
+def test_each_helper_defines_the_name_it_is_filed_under():
+    """A helper filed under another name would be printed for calls it does not define, and two
+    helpers of one name would silently replace each other."""
+    import ast
+
+    from codegen.render import helpers
+    from codegen.render.helpers import HELPER_IMPORTS, HELPERS
+
+    filed = [
+        key.value
+        for node in ast.walk(ast.parse(open(helpers.__file__).read()))
+        if isinstance(node, ast.Dict)
+        for key in node.keys
+    ]
+    assert len(filed) == len(HELPERS) + len(HELPER_IMPORTS)  # no key written twice
+    for name, text in HELPERS.items():
+        defined = [n.name for n in ast.parse(text).body if isinstance(n, ast.FunctionDef)]
+        assert defined == [name], name
+    assert set(HELPER_IMPORTS) <= set(HELPERS)

@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from codegen.cli.main import main
+from tests.redraw import unit_scale
 
 transformers = pytest.importorskip("transformers")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -54,27 +55,9 @@ FAMILIES = {
 }
 
 
-def _unit_scale(model: nn.Module) -> nn.Module:
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() >= 2:
-                p.normal_(0, p[0].numel() ** -0.5)
-            elif name.endswith("bias"):
-                p.normal_(0, 0.1)
-            else:
-                p.normal_(1, 0.2)
-        for name, b in model.named_buffers():
-            if name.endswith("running_var"):
-                b.uniform_(0.5, 1.5)
-            elif name.endswith("running_mean"):
-                b.normal_(0, 0.1)
-    return model.eval()
-
-
 def _generate(name: str, tmp_path, capsys):
     torch.manual_seed(0)
-    reference = _unit_scale(FAMILIES[name]())
+    reference = unit_scale(FAMILIES[name]())
     folder = tmp_path / "hf"
     reference.save_pretrained(folder)
     out = tmp_path / "model.py"
@@ -276,7 +259,7 @@ def test_mobilenet_v3_written_as_torchvision_does(tmp_path):
     from codegen.load import open_checkpoint
 
     torch.manual_seed(0)
-    reference = _unit_scale(MobileNetV3())
+    reference = unit_scale(MobileNetV3())
     ckpt = tmp_path / "weights.pt"
     torch.save(reference.state_dict(), ckpt)
     source, ir = generate_source(open_checkpoint(ckpt).table)

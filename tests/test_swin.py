@@ -14,6 +14,7 @@ from codegen.cli.main import main
 from codegen.generate import generate_source
 from codegen.load import open_checkpoint
 from codegen.patterns.blocks._swin_examples import modules as zoo
+from tests.redraw import unit_scale
 
 ATOL = 1e-5
 
@@ -23,21 +24,6 @@ def _load(path, name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _unit_scale(model: torch.nn.Module) -> torch.nn.Module:
-    """Weights redrawn at unit scale (the library starts tables at zero and norms at one, which
-    would hide a wrong bias lookup or norm)."""
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() >= 2:
-                p.normal_(0, p[0].numel() ** -0.5)
-            elif name.endswith("bias"):
-                p.normal_(0, 0.1)
-            else:
-                p.normal_(1, 0.2)
-    return model.eval()
 
 
 def _generate(folder, tmp_path, name: str, hints: str = ""):
@@ -90,7 +76,7 @@ def test_transformers_swin_exact(name, head, tmp_path):
     cls = (
         transformers.SwinForImageClassification if head == "classifier" else transformers.SwinModel
     )
-    reference = _unit_scale(cls(config))
+    reference = unit_scale(cls(config))
     folder = tmp_path / "hf"
     reference.save_pretrained(folder)
     path, module = _generate(folder, tmp_path, f"{name}_{head}")
@@ -189,7 +175,7 @@ def test_transformers_swin_state_dict_in_memory_exact(tmp_path):
     `mlp.fc1` in memory (save_pretrained writes the older names): a torch.save of that state dict,
     with a trainer's config naming the activation, is exact too."""
     config = transformers.SwinConfig(**CONFIGS["tiny"])
-    reference = _unit_scale(transformers.SwinForImageClassification(config))
+    reference = unit_scale(transformers.SwinForImageClassification(config))
     state = reference.state_dict()
     assert any(".relative_position_bias.relative_position_bias_table" in k for k in state)
     ckpt = tmp_path / "swin.pt"
@@ -209,7 +195,7 @@ def test_transformers_swin_v2_is_flagged(tmp_path):
     offsets, post-norm blocks) is not in the catalogue: the file says which tensor it cannot
     place and raises, rather than compute v1's attention."""
     config = transformers.Swinv2Config(**{k: v for k, v in CONFIGS["tiny"].items()})
-    reference = _unit_scale(transformers.Swinv2ForImageClassification(config))
+    reference = unit_scale(transformers.Swinv2ForImageClassification(config))
     folder = tmp_path / "hf"
     reference.save_pretrained(folder)
     path, module = _generate(folder, tmp_path, "v2")

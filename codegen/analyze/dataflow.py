@@ -147,14 +147,30 @@ def _settle_called_types(cls: ClassDef, g: Graph, role: str) -> None:
     its queries with is a Linear, the table a decoder looks token ids up in an Embedding. Other
     type choices (LayerNorm or RMSNorm) the call does not tell apart: they stay open. (The width
     chain vouches for nothing: it is a guess.)"""
-    called = {n.target[0] for n in g.nodes if n.op == "call_module" and len(n.target) == 1}
+    targets = {tuple(n.target) for n in g.nodes if n.op == "call_module"}
+    called = {t[0] for t in targets if len(t) == 1}
     for m in modules(cls):
-        if m.attr not in called:
+        if m.attr in called:
+            for c in m.choices:
+                told_apart = {c.value, *c.alternatives} == {"nn.Linear", "nn.Embedding"}
+                if c.name == "module_type" and c.source == "default" and told_apart:
+                    c.source, c.note = "pattern", f"the {role} pattern calls it as one"
+        elif m.kind == "sequential" and any(t[:1] == (m.attr,) for t in targets):
+            _settle_skipped_slots(m, targets, role)
+
+
+def _settle_skipped_slots(seq: Module, targets: set[tuple], role: str) -> None:
+    """A Sequential the pattern calls item by item: a slot without tensors it never calls (the
+    dropout between diffusers' GEGLU and its output projection) is printed as what it is to this
+    forward, nn.Identity, rather than as a guessed activation the forward would not apply."""
+    for slot in seq.children:
+        if slot.kind != "placeholder" or (seq.attr, slot.attr) in targets:
             continue
-        for c in m.choices:
-            told_apart = {c.value, *c.alternatives} == {"nn.Linear", "nn.Embedding"}
-            if c.name == "module_type" and c.source == "default" and told_apart:
-                c.source, c.note = "pattern", f"the {role} pattern calls it as one"
+        choice = slot.choices[0]
+        if choice.source == "default":
+            choice.value, choice.source = "nn.Identity()", "pattern"
+            choice.note = f"the {role} pattern does not call it"
+            slot.type_name, slot.args = "nn.Identity", []
 
 
 def _uses(m: Module, unknown: frozenset[str]) -> bool:

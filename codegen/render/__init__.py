@@ -26,7 +26,8 @@ from codegen.ir import (
     Source,
     Tensor,
 )
-from codegen.render.graph_printer import HELPERS, print_graph
+from codegen.render.graph_printer import print_graph
+from codegen.render.helpers import HELPERS
 from codegen.render.width import fit_width
 from codegen.safetext import comment_text, docstring_text, is_plain_attr
 
@@ -88,6 +89,8 @@ def _choice_comment(m: Module) -> str:
     """A short note beside a module whose type the shapes do not settle."""
     if m.kind == "placeholder":
         c = m.choices[0]
+        if c.source == "pattern":
+            return comment_text(f"index {m.attr} holds no tensors and {c.note}")
         return comment_text(
             f"index {m.attr} holds no tensors: {_short(c.value)} is {_how(c)} "
             f"(or {_listing(c.alternatives, most=4)})"

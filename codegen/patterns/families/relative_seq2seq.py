@@ -27,6 +27,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.families.relative_encoder import RelativeDecoder, RelativeEncoder
+from codegen.patterns.families.seq2seq import encode_text
 
 TOKENS = r"shared|embed_tokens|word_embeddings|wte"
 HEAD = r"lm_head"
@@ -126,21 +127,7 @@ class RelativeSeq2Seq(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         shared, encoder, decoder, encoder_embeds, decoder_embeds, shift, head, width = match.found
-        ids = g.input("input_ids")
-        attention_mask = g.input("attention_mask", optional=True)
-        given = g.input("decoder_input_ids", optional=True)
-        target = g.call_function(
-            "decoder_inputs",
-            given,
-            ids,
-            *shift,
-            name="decoder_input_ids",
-            comment="or the input ids shifted right behind the start token",
-        )
-        source = ids if encoder_embeds else g.call_module((shared,), ids, inline=True)
-        memory = g.call_module(
-            (encoder,), source, attention_mask, name="memory", comment="[batch, seq, d_model]"
-        )
+        attention_mask, target, memory = encode_text(g, encoder, shared, encoder_embeds, shift)
         if not decoder_embeds:
             target = g.call_module((shared,), target, inline=True)
         x = g.call_module(

@@ -360,21 +360,7 @@ class Seq2SeqModel(BlockPattern):
             memory = g.call_module((encoder,), features, name="memory")
             attention_mask = None
         else:
-            ids = g.input("input_ids")
-            attention_mask = g.input("attention_mask", optional=True)
-            given = g.input("decoder_input_ids", optional=True)
-            target = g.call_function(
-                "decoder_inputs",
-                given,
-                ids,
-                *shift,
-                name="decoder_input_ids",
-                comment="or the input ids shifted right behind the start token",
-            )
-            source = ids if encoder_embeds else g.call_module((shared,), ids, inline=True)
-            memory = g.call_module(
-                (encoder,), source, attention_mask, name="memory", comment="[batch, seq, d_model]"
-            )
+            attention_mask, target, memory = encode_text(g, encoder, shared, encoder_embeds, shift)
         if not decoder_embeds:
             target = g.call_module((shared,), target, inline=True)
         args = (target, memory) + ((attention_mask,) if attention_mask is not None else ())
@@ -458,3 +444,25 @@ def _token_table(ctx: BlockContext, body) -> tuple[str, ...] | None:
             if tokens is not None:
                 return (m.attr, tokens.attr)
     return None
+
+
+def encode_text(g: Graph, encoder: str, shared: str, embeds_inside: bool, shift: tuple):
+    """The text side of an encoder-decoder's forward: `input_ids` (and an optional padding mask)
+    through the encoder, and the decoder's ids, given or the inputs shifted right behind the start
+    token (`shift`: pad and start ids). Returns (attention_mask, decoder ids, encoder output)."""
+    ids = g.input("input_ids")
+    attention_mask = g.input("attention_mask", optional=True)
+    given = g.input("decoder_input_ids", optional=True)
+    target = g.call_function(
+        "decoder_inputs",
+        given,
+        ids,
+        *shift,
+        name="decoder_input_ids",
+        comment="or the input ids shifted right behind the start token",
+    )
+    source = ids if embeds_inside else g.call_module((shared,), ids, inline=True)
+    memory = g.call_module(
+        (encoder,), source, attention_mask, name="memory", comment="[batch, seq, d_model]"
+    )
+    return attention_mask, target, memory

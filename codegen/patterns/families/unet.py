@@ -122,6 +122,8 @@ class UNet(BlockPattern):
             in_channels=conv_in.io.in_width,
             time_proj=(features_m.attr, features_kind) if features_m else None,
             classes=classes.attr if classes else None,
+            # the width of the states its transformers attend to, for the smoke run's inputs
+            text_width=(ctx.resolver.evidence("cross_attention_dim") or (None, None))[1],
         )
         return Match(self, len(members), found, [*layout, activation])
 
@@ -171,12 +173,16 @@ class UNet(BlockPattern):
         g.output(x)
 
     def example_inputs(self, match: Match, cls) -> list[ExampleInput]:
-        size = 2 ** max(len(match.found["downs"]), 3)
-        sample = ExampleInput((2, match.found["in_channels"], size, size))
-        if not match.found["classes"]:
-            return [sample, ExampleInput((2,), 1000)]
-        classes = next(m for m in modules(cls) if m.attr == match.found["classes"])
-        return [sample, ExampleInput((2,), 1000), ExampleInput((2,), classes.io.vocab)]
+        f = match.found
+        size = 2 ** max(len(f["downs"]), 3)
+        inputs = [ExampleInput((2, f["in_channels"], size, size)), ExampleInput((2,), 1000)]
+        if f["classes"]:
+            classes = next(m for m in modules(cls) if m.attr == f["classes"])
+            inputs.append(ExampleInput((2,), classes.io.vocab))
+        attends = any(c for _, _, c in f["downs"] + f["ups"]) or f["mid_context"]
+        if attends and isinstance(f["text_width"], int):
+            inputs.append(ExampleInput((2, 7, f["text_width"])))
+        return inputs
 
     @staticmethod
     def examples():

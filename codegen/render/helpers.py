@@ -1,0 +1,474 @@
+"""The module-level functions a generated forward may call (rotary, masks, windows, padding...),
+printed once above the classes of a file that uses one.
+
+Fixed text owned by modelgen: nothing from a checkpoint reaches it. Each entry's key is the name its
+text defines (tests/test_graph_printer.py checks), so two helpers can never share a name.
+"""
+
+from __future__ import annotations
+
+# What a helper's own text uses beyond torch: the file imports it too.
+HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
+    "layer_norm_unit_offset": ("F",),
+    "fairseq_positions": ("math", "F"),
+    "top_k_routing": ("F",),
+    "relative_position_bias": ("math", "F"),
+    "timestep_embedding": ("math", "F"),
+    "pad_to_multiple": ("F",),
+    "window_partition": ("F",),
+    "merge_patches": ("F",),
+    "pad_same": ("F",),
+    "pad_same_even": ("F",),
+}
+# Module-level functions a forward may call, printed once above the classes when one is used.
+# Fixed text owned by modelgen: nothing from a checkpoint reaches it.
+HELPERS: dict[str, str] = {
+    "timestep_embedding": '''
+def timestep_embedding(
+    timesteps: torch.Tensor, dim: int, flip_sin_to_cos: bool, freq_shift: float
+) -> torch.Tensor:
+    """Sinusoidal features of each sample's diffusion timestep: sin and cos of
+    t * 10000 ** (-i / (dim / 2 - freq_shift)), i < dim / 2; cos first when flip_sin_to_cos."""
+    half = dim // 2
+    exponent = -math.log(10000.0) * torch.arange(
+        0, half, dtype=torch.float32, device=timesteps.device
+    )
+    exponent = exponent / (half - freq_shift)
+    emb = timesteps[:, None].float() * torch.exp(exponent)[None, :]
+    emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
+    if flip_sin_to_cos:
+        emb = torch.cat([emb[:, half:], emb[:, :half]], dim=-1)
+    if dim % 2 == 1:
+        emb = F.pad(emb, (0, 1, 0, 0))
+    return emb
+''',
+    "pad_same": '''
+def pad_same(
+    x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
+) -> torch.Tensor:
+    """TensorFlow's 'SAME' padding, computed from this input's size: a strided conv then gives
+    ceil(size / stride) positions, and an odd pixel of padding goes after (right, bottom)."""
+    pads: list[int] = []
+    for i in (1, 0):  # F.pad takes the last dimension (the width) first
+        size = x.shape[i - 2]
+        total = max(kernel[i] - (stride[i] if size % stride[i] == 0 else size % stride[i]), 0)
+        pads.extend([total // 2 * dilation[i], (total - total // 2) * dilation[i]])
+    return F.pad(x, pads)
+''',
+    "pad_same_even": '''
+def pad_same_even(x: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
+    """Keras' fixed padding before a strided conv (`correct_pad`): TensorFlow's 'SAME' padding as
+    an even-sized input gets it, one pixel more after (right, bottom) than before."""
+    return F.pad(x, [kernel[1] // 2 - 1, kernel[1] // 2, kernel[0] // 2 - 1, kernel[0] // 2])
+''',
+    "add_if_same_shape": '''
+def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """A residual where the shapes allow it: blocks of one class that keep the width and the
+    resolution add their input back; those that widen or downsample do not."""
+    return x + out if x.shape == out.shape else out
+''',
+    "apply_rotary": '''
+def apply_rotary(x: torch.Tensor, theta: float, rotary_dim: int) -> torch.Tensor:
+    """Rotary position embedding on the first `rotary_dim` features of each head (halves layout).
+
+    x: [batch, heads, seq, head_dim]; position i turns feature pair (j, j + rotary_dim / 2) by
+    i * theta ** (-2j / rotary_dim).
+    """
+    seq, device = x.size(-2), x.device
+    inv_freq = 1.0 / theta ** (torch.arange(0, rotary_dim, 2, device=device).float() / rotary_dim)
+    angles = torch.outer(torch.arange(seq, device=device).float(), inv_freq)
+    angles = torch.cat((angles, angles), dim=-1)
+    rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
+    half1, half2 = rot.chunk(2, dim=-1)
+    turned = torch.cat((-half2, half1), dim=-1)
+    return torch.cat((rot * angles.cos() + turned * angles.sin(), rest), dim=-1)
+''',
+    "apply_rotary_interleaved": '''
+def apply_rotary_interleaved(x: torch.Tensor, theta: float, rotary_dim: int) -> torch.Tensor:
+    """Rotary position embedding on the first `rotary_dim` features of each head (pairs layout).
+
+    x: [batch, heads, seq, head_dim]; position i turns feature pair (2j, 2j + 1) by
+    i * theta ** (-2j / rotary_dim).
+    """
+    seq, device = x.size(-2), x.device
+    inv_freq = 1.0 / theta ** (torch.arange(0, rotary_dim, 2, device=device).float() / rotary_dim)
+    angles = torch.outer(torch.arange(seq, device=device).float(), inv_freq)
+    angles = angles.repeat_interleave(2, dim=-1)
+    rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
+    turned = torch.stack((-rot[..., 1::2], rot[..., ::2]), dim=-1).flatten(-2)
+    return torch.cat((rot * angles.cos() + turned * angles.sin(), rest), dim=-1)
+''',
+    "rms_norm_unit_offset": '''
+def rms_norm_unit_offset(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """RMSNorm that scales by 1 + weight (Gemma stores the weight as an offset from one)."""
+    h = x.float()
+    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
+    return (h * (1.0 + weight.float())).type_as(x)
+''',
+    "layer_norm_unit_offset": '''
+def layer_norm_unit_offset(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, eps: float
+) -> torch.Tensor:
+    """LayerNorm that scales by 1 + weight (Nemotron stores the weight as an offset from one)."""
+    return F.layer_norm(x, [weight.size(0)], weight + 1.0, bias, eps)
+''',
+    "fairseq_positions": '''
+def fairseq_positions(seq: int, dim: int, offset: int, device: torch.device) -> torch.Tensor:
+    """[seq, dim] fixed position features as fairseq (tensor2tensor) computes them: all sines,
+    then all cosines, frequencies 10000 ** (-i / (dim / 2 - 1)), of positions offset ..
+    offset + seq - 1."""
+    half = dim // 2
+    step = math.log(10000.0) / (half - 1)
+    freqs = torch.exp(torch.arange(half, device=device).float() * -step)
+    angles = torch.arange(offset, offset + seq, device=device).float()[:, None] * freqs[None, :]
+    table = torch.cat((torch.sin(angles), torch.cos(angles)), dim=1)
+    if dim % 2 == 1:
+        table = F.pad(table, (0, 1))
+    return table
+''',
+    "top_k_routing": '''
+def top_k_routing(logits: torch.Tensor, top_k: int, normalize: bool) -> torch.Tensor:
+    """Router logits [..., experts] -> each expert's weight per token: the softmax of the top_k
+    experts' probabilities (renormalised to sum to one when `normalize`), zero for the rest."""
+    probs = F.softmax(logits.float(), dim=-1)
+    top, index = torch.topk(probs, top_k, dim=-1)
+    if normalize:
+        top = top / top.sum(dim=-1, keepdim=True)
+    return torch.zeros_like(probs).scatter(-1, index, top).type_as(logits)
+''',
+    "padding_mask": '''
+def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """[batch, seq], 1 for tokens to attend to and 0 for padding -> the boolean [batch, 1, 1, seq]
+    mask scaled_dot_product_attention takes; None attends to every token."""
+    if attention_mask is None:
+        return None
+    return attention_mask[:, None, None, :] != 0
+''',
+    "causal_padding_mask": '''
+def causal_padding_mask(mask: torch.Tensor | None, seq: int, device: torch.device) -> torch.Tensor:
+    """True where a query may attend: itself and earlier positions, and with a padding mask
+    ([batch, 1, 1, seq] from padding_mask()) only real tokens -> [batch or 1, 1, seq, seq]."""
+    allowed = torch.ones(seq, seq, dtype=torch.bool, device=device).tril()[None, None]
+    if mask is None:
+        return allowed
+    return allowed & mask
+''',
+    "alibi_bias": '''
+def alibi_bias(allowed: torch.Tensor, nhead: int) -> torch.Tensor:
+    """ALiBi: each head adds slope * (key position) to its scores, slopes a geometric series
+    (2 ** (-8 / n), its powers; heads beyond a power of two take the odd powers of the next
+    series). -inf where `allowed` ([batch or 1, 1, seq, seq]) is False -> [.., nhead, seq, seq]."""
+    closest = 1
+    while closest * 2 <= nhead:
+        closest *= 2
+    powers = torch.arange(1, closest + 1, device=allowed.device).float()
+    slopes = torch.pow(2.0 ** (-8.0 / closest), powers)
+    if closest != nhead:
+        odd = torch.arange(1, 2 * (nhead - closest) + 1, 2, device=allowed.device).float()
+        slopes = torch.cat((slopes, torch.pow(2.0 ** (-4.0 / closest), odd)))
+    keys = torch.arange(allowed.size(-1), device=allowed.device).float()
+    bias = slopes[:, None, None] * keys  # softmax ignores a constant per query: no minus i
+    return bias.masked_fill(~allowed, float("-inf"))
+''',
+    "last_tokens": '''
+def last_tokens(x: torch.Tensor, input_ids: torch.Tensor, pad_token_id: int) -> torch.Tensor:
+    """[batch, seq, d] -> [batch, d]: each sequence's last token that is not padding (its final
+    token when none is), as Hugging Face's *ForSequenceClassification picks it."""
+    real = (input_ids != pad_token_id).int()
+    last = (torch.arange(input_ids.size(1), device=input_ids.device) * real).argmax(-1)
+    return x[torch.arange(x.size(0), device=x.device), last]
+''',
+    "token_types": '''
+def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:
+    """The segment of each token: all in segment 0 unless given."""
+    if token_type_ids is None:
+        return torch.zeros_like(input_ids)
+    return token_type_ids
+''',
+    "sliding_window_mask": '''
+def sliding_window_mask(allowed: torch.Tensor, window: int) -> torch.Tensor:
+    """`allowed` ([.., seq, seq], True where a query may attend) narrowed to the last `window`
+    positions up to and including each query (a causal mask with a sliding window); 0: as is."""
+    if window <= 0:
+        return allowed
+    i = torch.arange(allowed.size(-1), device=allowed.device)
+    back = i[:, None] - i[None, :]
+    narrowed = allowed & (back >= 0) & (back < window)
+    # A padding query whose window holds only padding would attend to nothing (NaN that spreads
+    # to later layers): it attends everywhere instead; its own output is never read.
+    return narrowed | ~narrowed.any(dim=-1, keepdim=True)
+''',
+    "softcapped_attention": '''
+def softcapped_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, allowed: torch.Tensor, scale: float, cap: float
+) -> torch.Tensor:
+    """Attention whose scores are soft-capped to (-cap, cap) by cap * tanh(scores / cap) before
+    the softmax (Gemma 2); -inf where `allowed` ([.., seq, seq]) is False."""
+    scores = q @ k.transpose(-2, -1) * scale
+    scores = cap * torch.tanh(scores / cap)
+    # a query with nothing to attend to (left padding) attends everywhere, not to NaN
+    scores = scores.masked_fill(~(allowed | ~allowed.any(dim=-1, keepdim=True)), float("-inf"))
+    return torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
+''',
+    "relative_position_bias": '''
+def relative_position_bias(
+    table: torch.Tensor, length: int, bidirectional: bool, max_distance: int
+) -> torch.Tensor:
+    """T5's attention bias, [1, heads, length, length], from `table` [num_buckets, heads]: one row
+    per bucket of the distance key - query. Half the buckets hold exact small distances, the rest
+    log-spaced ones up to `max_distance` (farther shares the last); bidirectional (an encoder)
+    gives keys after the query their own half of the buckets."""
+    position = torch.arange(length, dtype=torch.long, device=table.device)
+    distance = position[None, :] - position[:, None]
+    num_buckets = table.size(0)
+    buckets = torch.zeros_like(distance)
+    if bidirectional:
+        num_buckets = num_buckets // 2
+        buckets = buckets + (distance > 0).to(torch.long) * num_buckets
+        distance = torch.abs(distance)
+    else:
+        distance = -torch.min(distance, torch.zeros_like(distance))
+    max_exact = num_buckets // 2
+    far = max_exact + (
+        torch.log(distance.float() / max_exact)
+        / math.log(max_distance / max_exact)
+        * (num_buckets - max_exact)
+    ).to(torch.long)
+    far = torch.min(far, torch.full_like(far, num_buckets - 1))
+    buckets = buckets + torch.where(distance < max_exact, distance, far)
+    return F.embedding(buckets, table).permute(2, 0, 1).unsqueeze(0)
+''',
+    "additive_padding_mask": '''
+def additive_padding_mask(bias: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """`bias` [1 or batch, heads, seq, seq] with the keys where attention_mask is 0 (padding) set
+    to float32's lowest value, so softmax gives them no weight; None attends to every token."""
+    if attention_mask is None:
+        return bias
+    padding = attention_mask[:, None, None, :] == 0
+    return bias.masked_fill(padding, -3.4028234663852886e38)
+''',
+    "additive_causal_mask": '''
+def additive_causal_mask(bias: torch.Tensor) -> torch.Tensor:
+    """`bias` [1 or batch, heads, seq, seq] with every key after its query set to float32's
+    lowest value: each position attends to itself and the positions before it."""
+    seq = bias.size(-1)
+    future = torch.ones(seq, seq, dtype=torch.bool, device=bias.device).triu(1)
+    return bias.masked_fill(future, -3.4028234663852886e38)
+''',
+    "sinusoidal_positions": '''
+def sinusoidal_positions(seq: int, dim: int, device: torch.device) -> torch.Tensor:
+    """[seq, dim] fixed positions: sin(position * 10000 ** (-2i / dim)) in the first half of the
+    features, cos of the same in the second (not interleaved), computed in float64."""
+    position = torch.arange(seq, dtype=torch.float64, device=device)[:, None]
+    half = (dim + 1) // 2
+    rate = torch.pow(10000.0, -2.0 * torch.arange(half, dtype=torch.float64, device=device) / dim)
+    angles = position * rate[None, :]
+    return torch.cat((torch.sin(angles), torch.cos(angles[:, : dim // 2])), dim=1).float()
+''',
+    "apply_rotary_table": '''
+def apply_rotary_table(x: torch.Tensor, sinusoidal: torch.Tensor | None) -> torch.Tensor:
+    """Rotary position embedding from a table (RoFormer): `sinusoidal` [seq, head_dim] holds the
+    sines in its first half and the cosines in its second; each pair (2i, 2i + 1) of x
+    [batch, heads, seq, head_dim] turns by its angle. None leaves x as it is."""
+    if sinusoidal is None:
+        return x
+    sin, cos = sinusoidal.chunk(2, dim=-1)
+    sin = torch.stack([sin, sin], dim=-1).reshape_as(sinusoidal)
+    cos = torch.stack([cos, cos], dim=-1).reshape_as(sinusoidal)
+    turned = torch.stack([-x[..., 1::2], x[..., ::2]], dim=-1).reshape_as(x)
+    return x * cos + turned * sin
+''',
+    "grid_relative_bias": '''
+def grid_relative_bias(table: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """BEiT's relative position bias for a class token and height x width patches: `table` holds
+    one row per 2-D offset between two patches ((2h - 1)(2w - 1) rows), then rows for
+    class-to-patch, patch-to-class and class-to-class -> [1, heads, hw + 1, hw + 1]."""
+    rows = torch.arange(height, device=table.device).repeat_interleave(width)
+    cols = torch.arange(width, device=table.device).repeat(height)
+    dr = rows[:, None] - rows[None, :] + height - 1
+    dc = cols[:, None] - cols[None, :] + width - 1
+    n = height * width + 1
+    index = torch.zeros(n, n, dtype=torch.long, device=table.device)
+    index[1:, 1:] = dr * (2 * width - 1) + dc
+    distances = table.size(0)
+    index[0, :] = distances - 3
+    index[:, 0] = distances - 2
+    index[0, 0] = distances - 1
+    bias = table[index.view(-1)].view(n, n, -1)
+    return bias.permute(2, 0, 1).unsqueeze(0)
+''',
+    "eos_tokens": '''
+def eos_tokens(x: torch.Tensor, input_ids: torch.Tensor, eos_token_id: int) -> torch.Tensor:
+    """Each sequence's state at its first `eos_token_id` ([batch, seq, d] -> [batch, d]); an id of
+    2 takes the largest token id instead (CLIP configs written before the id was fixed)."""
+    if eos_token_id == 2:
+        index = input_ids.to(torch.int).argmax(dim=-1)
+    else:
+        index = (input_ids.to(torch.int) == eos_token_id).int().argmax(dim=-1)
+    return x[torch.arange(x.size(0), device=x.device), index]
+''',
+    "similarity_logits": '''
+def similarity_logits(
+    image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale: torch.Tensor
+) -> torch.Tensor:
+    """CLIP's scores: the cosine similarity of every image with every text, times
+    exp(logit_scale) -> [images, texts]."""
+    image_embeds = image_embeds / torch.pow(torch.sum(torch.pow(image_embeds, 2), -1, True), 0.5)
+    text_embeds = text_embeds / torch.pow(torch.sum(torch.pow(text_embeds, 2), -1, True), 0.5)
+    return (torch.matmul(text_embeds, image_embeds.t()) * logit_scale.exp()).t()
+''',
+    "masked_bias": '''
+def masked_bias(bias: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """`bias` [1 or batch, heads, seq, seq] with the keys where `mask` ([batch, 1, 1, seq] from
+    padding_mask()) is False set to float32's lowest value; None attends to every token."""
+    if mask is None:
+        return bias
+    return bias.masked_fill(~mask, -3.4028234663852886e38)
+''',
+    "memory_or": '''
+def memory_or(memory: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+    """What keys and values are read from: the encoder's output for cross-attention, else x."""
+    if memory is None:
+        return x
+    return memory
+''',
+    "causal_mask": '''
+def causal_mask(x: torch.Tensor) -> torch.Tensor:
+    """[seq, seq], True where a position may attend: itself and the positions before it."""
+    seq = x.size(1)
+    return torch.ones(seq, seq, dtype=torch.bool, device=x.device).tril()
+''',
+    "decoder_inputs": '''
+def decoder_inputs(
+    decoder_input_ids: torch.Tensor | None,
+    input_ids: torch.Tensor,
+    pad_token_id: int,
+    decoder_start_token_id: int,
+) -> torch.Tensor:
+    """The decoder's ids as given, or else the input ids shifted one to the right behind the
+    start token (what the model is trained to predict next), -100 read as padding."""
+    if decoder_input_ids is not None:
+        return decoder_input_ids
+    shifted = torch.full_like(input_ids, decoder_start_token_id)
+    shifted[:, 1:] = input_ids[:, :-1]
+    return shifted.masked_fill(shifted == -100, pad_token_id)
+''',
+    "padded_positions": '''
+def padded_positions(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
+    """Position ids counted from padding_idx + 1 over the real tokens; padding gets padding_idx."""
+    real = input_ids.ne(padding_idx).long()
+    return torch.cumsum(real, dim=1) * real + padding_idx
+''',
+    "pad_to_multiple": '''
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Zero-pad an image [batch, channels, height, width] at the bottom and right so that its
+    height and width are multiples of `multiple` (a patch size)."""
+    pad_h = (multiple - x.size(2) % multiple) % multiple
+    pad_w = (multiple - x.size(3) % multiple) % multiple
+    return F.pad(x, (0, pad_w, 0, pad_h))
+''',
+    "window_for": '''
+def window_for(height: int, width: int, window: int) -> int:
+    """The attention window on a height x width map: `window`, or the whole map when it is no
+    larger than one window."""
+    return min(height, width) if min(height, width) <= window else window
+''',
+    "window_shift": '''
+def window_shift(height: int, width: int, window: int, index: int) -> int:
+    """How far the index-th block of a stage rolls the map before cutting windows: every second
+    block by half a window, so windows straddle the previous block's; none on a map no larger
+    than one window."""
+    if min(height, width) <= window or index % 2 == 0:
+        return 0
+    return window // 2
+''',
+    "window_partition": '''
+def window_partition(x: torch.Tensor, window: int, shift: int) -> torch.Tensor:
+    """[batch, height, width, channels] -> [batch * windows, window * window, channels]: padded
+    at the bottom and right to whole windows, rolled up and left by `shift`, cut into
+    window x window tiles (row-major, batch outermost)."""
+    batch, height, width, channels = x.shape
+    pad_h = (window - height % window) % window
+    pad_w = (window - width % window) % window
+    x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
+    if shift > 0:
+        x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))
+    rows, cols = (height + pad_h) // window, (width + pad_w) // window
+    x = x.view(batch, rows, window, cols, window, channels).transpose(2, 3)
+    return x.reshape(-1, window * window, channels)
+''',
+    "window_merge": '''
+def window_merge(
+    windows: torch.Tensor, window: int, shift: int, height: int, width: int
+) -> torch.Tensor:
+    """The inverse of window_partition: [batch * windows, window * window, channels] ->
+    [batch, height, width, channels], rolled back by `shift` and the padding cut off."""
+    channels = windows.size(-1)
+    rows, cols = (height + window - 1) // window, (width + window - 1) // window
+    x = windows.view(-1, rows, cols, window, window, channels).transpose(2, 3)
+    x = x.reshape(-1, rows * window, cols * window, channels)
+    if shift > 0:
+        x = torch.roll(x, shifts=(shift, shift), dims=(1, 2))
+    return x[:, :height, :width, :]
+''',
+    "shifted_window_mask": '''
+def shifted_window_mask(x: torch.Tensor, window: int, shift: int) -> torch.Tensor | None:
+    """For shifted windows on x [batch, height, width, channels]: [windows, window * window,
+    window * window], -100 between positions that came from different regions of the map before
+    the roll (they are not neighbours) and 0 elsewhere; None when nothing is rolled."""
+    if shift <= 0:
+        return None
+    height = (x.size(1) + window - 1) // window * window
+    width = (x.size(2) + window - 1) // window * window
+    rows = torch.arange(height, device=x.device)
+    cols = torch.arange(width, device=x.device)
+    row_region = (rows >= height - window).long() + (rows >= height - shift).long()
+    col_region = (cols >= width - window).long() + (cols >= width - shift).long()
+    region = (row_region[:, None] * 3 + col_region[None, :]).to(x.dtype)
+    region = region.view(height // window, window, width // window, window).transpose(1, 2)
+    region = region.reshape(-1, window * window)
+    differ = region.unsqueeze(1) - region.unsqueeze(2)
+    return torch.zeros_like(differ).masked_fill(differ != 0, -100.0)
+''',
+    "window_position_bias": '''
+def window_position_bias(
+    table: torch.Tensor, window: int, index: torch.Tensor | None
+) -> torch.Tensor:
+    """The attention bias inside a window x window window, [1, heads, window^2, window^2], from
+    `table` [(2 * window - 1) ** 2, heads]: one row per (row, column) offset between two
+    positions. `index` (the checkpoint's relative_position_index) gives the rows where the
+    checkpoint has it; else they are computed: (drow + window - 1) * (2 * window - 1) + dcol +
+    window - 1."""
+    if index is None:
+        coords = torch.arange(window, device=table.device)
+        rows = coords.repeat_interleave(window)
+        cols = coords.repeat(window)
+        drow = rows[:, None] - rows[None, :] + window - 1
+        dcol = cols[:, None] - cols[None, :] + window - 1
+        index = drow * (2 * window - 1) + dcol
+    area = window * window
+    bias = table[index.reshape(-1)].view(area, area, -1)
+    return bias.permute(2, 0, 1).unsqueeze(0)
+''',
+    "window_attention_bias": '''
+def window_attention_bias(
+    bias: torch.Tensor, mask: torch.Tensor | None, batch_windows: int
+) -> torch.Tensor:
+    """The position bias [1, heads, n, n] plus, for shifted windows, each window's mask
+    ([windows, n, n], windows of one image in order) -> [batch * windows or 1, heads, n, n]."""
+    if mask is None:
+        return bias
+    windows = mask.size(0)
+    mask = mask.unsqueeze(1).repeat(batch_windows // windows, 1, 1, 1)
+    return bias + mask
+''',
+    "merge_patches": '''
+def merge_patches(x: torch.Tensor) -> torch.Tensor:
+    """[batch, height, width, channels] -> [batch, height / 2, width / 2, 4 * channels]: each 2x2
+    neighbourhood side by side, in the order (0, 0), (1, 0), (0, 1), (1, 1) (row, column);
+    zero-padded at the bottom and right to even sizes first."""
+    x = F.pad(x, (0, 0, 0, x.size(2) % 2, 0, x.size(1) % 2))
+    parts = [x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]]
+    return torch.cat(parts, dim=-1)
+''',
+}

@@ -1,0 +1,31 @@
+"""Weights redrawn at unit scale, for comparisons with a reference implementation.
+
+Libraries start weights small, biases at zero, norms at one and batch-norm statistics at (0, 1),
+which can hide a wrong padding, scale, bias lookup or norm below the tolerance. Used by the tests
+and by benchmarks/bench_families.py, so both compare on the same kind of weights."""
+
+from __future__ import annotations
+
+import torch
+
+
+def unit_scale(model: torch.nn.Module, keep: frozenset[str] = frozenset()) -> torch.nn.Module:
+    """`model` in eval mode with every parameter and batch-norm statistic redrawn (seeded), except
+    the names in `keep` (tables a library computes rather than saves)."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name in keep:
+                continue
+            if p.dim() >= 2:
+                p.normal_(0, p[0].numel() ** -0.5)  # fan-in scale: activations stay near 1
+            elif name.endswith("bias"):
+                p.normal_(0, 0.1)
+            else:
+                p.normal_(1, 0.2)
+        for name, b in model.named_buffers():
+            if name.endswith("running_var"):
+                b.uniform_(0.5, 1.5)
+            elif name.endswith("running_mean"):
+                b.normal_(0, 0.1)
+    return model.eval()
