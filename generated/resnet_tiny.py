@@ -102,6 +102,7 @@ class RecoveredModel(nn.Module):
         x = self.conv1(x)
         x = self.bn1(x)
         x = F.relu(x)
+        x = F.max_pool2d(x, 3, stride=2, padding=1)  # a 7x7 stem's pool by convention (a choice)
         for layer in self.layer1:
             x = layer(x)
         x = self.layer2(x)
@@ -112,4 +113,4 @@ class RecoveredModel(nn.Module):
 # modelgen: fingerprint 7e7af8a5b5cc102a; bodies BasicBlock.__init__=be26bdae
 #   BasicBlock.forward=c2058c81 RecoveredModel.__init__=9ec3ac86
 #   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=64bc4280
-#   RecoveredModel.forward=a1dc17fb BasicBlock.__doc__=a4f48e4f RecoveredModel.__doc__=ae6d3877
+#   RecoveredModel.forward=2aeef856 BasicBlock.__doc__=a4f48e4f RecoveredModel.__doc__=ae6d3877

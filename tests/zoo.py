@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from seed_transformer import TransformerRegressor  # noqa: E402
@@ -105,7 +106,8 @@ class ResNetTiny(nn.Module):
         self.fc = nn.Linear(32, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.bn1(self.conv1(x)))
+        # The 3/2/1 max-pool every well-known ResNet has after its 7x7 stride-2 stem.
+        x = F.max_pool2d(torch.relu(self.bn1(self.conv1(x))), 3, 2, 1)
         return self.fc(self.layer2(self.layer1(x)).mean(dim=[2, 3]))
 
 

@@ -207,6 +207,8 @@ def example_inputs(cls: ClassDef, g: Graph) -> list[ExampleInput]:
 def _first_module(cls: ClassDef, g: Graph) -> Module | None:
     by_attr = {m.attr: m for m in modules(cls)}
     for node in g.nodes:
-        if node.op == "call_module" and len(node.target) == 1 and node.target[0] in by_attr:
+        # A Sequential called item by item (a patchify stem's conv, then its channels norm) is
+        # entered by its first item: the Sequential's head, as when it is called whole.
+        if node.op == "call_module" and node.target and node.target[0] in by_attr:
             return by_attr[node.target[0]]
     return None

@@ -176,3 +176,28 @@ def plan_config_paddings(
             if 0 <= i < len(items):
                 planned.pop(_depthwise(items[i]).path, None)
     return planned
+
+
+def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
+    """The first block of the first residual stage after a 7x7 stem conv: it keeps the resolution
+    even where its shortcut widens the channels. The convention (He et al. 2016, table 1;
+    torchvision's and timm's ResNets, Hugging Face's `downsample_in_first_stage` False): the stem's
+    3x3 stride-2 max-pool halved it already. A structural default, still a calibration choice."""
+    found = set()
+    for node in root.walk():
+        stem = [
+            c
+            for c in node.children.values()
+            if (w := conv_weight(c)) and w[2:] == (7, 7) and not c.children
+        ]
+        if len(stem) != 1:
+            continue
+        stages = []
+        for name, child in node.children.items():
+            block = child.children.get("0")
+            if block is not None and any(n in SHORTCUT_NAMES for n in block.children):
+                number = "".join(ch for ch in name if ch.isdigit())
+                stages.append((int(number) if number else -1, name, block))
+        if len(stages) >= 2:
+            found.add(min(stages, key=lambda s: s[:2])[2].path)
+    return found

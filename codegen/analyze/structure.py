@@ -15,7 +15,11 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
-from codegen.analyze.strides import plan_config_paddings, plan_config_strides
+from codegen.analyze.strides import (
+    first_blocks_after_pooled_stem,
+    plan_config_paddings,
+    plan_config_strides,
+)
 from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
@@ -23,6 +27,7 @@ from codegen.keytree import KeyNode
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
+from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.chain import reading_order
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
@@ -98,6 +103,7 @@ class StructureBuilder:
             {}
         )  # conv path -> default stride, from the residual convention
         self.downsamplers: set[str] = set()  # conv paths that are a downsampler's one conv
+        self.keeps_resolution: set[str] = set()  # residual blocks the stride rule passes over
         self.planned: dict[str, tuple[int, str]] = {}  # conv path -> stride config.json fixes
         self.conv1d_convention = ""  # layers/hf_conv1d.py: transposed_convention
         self.paddings: dict[str, tuple[object, str]] = {}  # and its padding, where not half
@@ -125,7 +131,7 @@ class StructureBuilder:
         if not short_convs:
             return
         w_in, w_short = _conv_weight(convs[0]), _conv_weight(short_convs[0])
-        if w_short[0] != 2 * w_in[1]:
+        if w_short[0] != 2 * w_in[1] or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
         for conv in (spatial, short_convs[0]):
@@ -142,6 +148,7 @@ class StructureBuilder:
                     "can hold both under one name: rename one with --remap"
                 )
         self.planned = plan_config_strides(root, self.resolver)
+        self.keeps_resolution = first_blocks_after_pooled_stem(root)
         self.conv1d_convention = transposed_convention(root)
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         top = self.module_for(root, self._context(root))
@@ -408,11 +415,14 @@ class StructureBuilder:
                 )
                 items.append(recorded_item or self._gap(node, i, prev))
                 continue
-            module = self.module_for(child, self._context(child, prev))
+            context = self._context(child, prev)
+            context.after_patchify = bool(items) and _patchify(items[-1])
+            module = self.module_for(child, context)
             items.append(module)
             prev = module.io or prev
         conv_norm = len(items) == 2 and [family(m) for m in items] == ["conv", "norm"]
-        if conv_norm and node.name not in SHORTCUT_NAMES:  # a shortcut's projection has none
+        # A shortcut's projection has none; nor has a patchify conv's norm (ConvNeXt's stem).
+        if conv_norm and node.name not in SHORTCUT_NAMES and not _patchify(items[0]):
             # conv-norm-activation (torchvision's Conv2dNormActivation): the activation holds no
             # tensors, so no key shows it; a slot the keys cannot rule out, as a choice.
             items.append(self._gap(node, 2, items[-1].io, trailing=True))
@@ -624,6 +634,15 @@ def _paired(a: str, b: str) -> bool:
     """Names that number the same step: `conv1` and `bn1`, `attn_1` and `ln_1`."""
     numbers = re.findall(r"[0-9]+", a)
     return bool(numbers) and numbers == re.findall(r"[0-9]+", b)
+
+
+def _patchify(m: Module) -> bool:
+    """A conv cutting the input into patches: its kernel is its stride (as first analysed)."""
+    if family(m) != "conv":
+        return False
+    args = {a.keyword: a.value for a in m.args}
+    kernel, stride = conv_kernel(m), args.get("stride", 1)
+    return kernel not in (None, 1, (1, 1)) and kernel == stride
 
 
 def _conv_weight(node: KeyNode) -> tuple[int, ...] | None:

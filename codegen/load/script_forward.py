@@ -303,6 +303,11 @@ class _Translator:
         if not all(is_plain_attr(k) for k in kwargs):
             raise Untranslatable("a keyword is not a plain name")
         inline = not top
+        if target.rsplit(".", 1)[-1] in _DISPATCHED and name in TORCH_OPS and len(args) == 7:
+            if args[6] is not False:
+                raise Untranslatable(f"it calls F.{name} returning indices")
+            # the aten op takes the same arguments but return_indices
+            return self.g.call_function(f"torch.{name}", *args[:6], inline=inline)
         if target.startswith("__torch__.torch.nn.functional."):
             if name not in F_OPS:
                 raise Untranslatable(
@@ -370,6 +375,9 @@ def _without_defaults(nn_name: str, args: list) -> list:
     return args
 
 
+_DISPATCHED = {"_max_pool1d", "_max_pool2d", "_max_pool3d"}
+
+
 def _aten_name(target: str) -> str | None:
     for prefix in (
         "torch._C._nn.",
@@ -379,6 +387,8 @@ def _aten_name(target: str) -> str | None:
     ):
         if target.startswith(prefix):
             name = target[len(prefix) :]
+            if prefix == "__torch__.torch.nn.functional." and name in _DISPATCHED:
+                return name[1:]  # F.max_pool2d scripts as its no-indices half, `_max_pool2d`
             return name if _NAME.match(name) and not name.startswith("_") else None
     return None
 

@@ -91,6 +91,9 @@ class LayerContext:
     # The padding config.json fixes (a value of conv.PADDINGS' kinds) and the evidence, or None.
     padding: Any = None
     padding_note: str | None = None
+    # The producer is a patchify conv (kernel == stride): its norm is a LayerNorm over the
+    # channels with no activation (ConvNeXt's and Swin's stems, timm's patch embedding).
+    after_patchify: bool = False
 
 
 @dataclass

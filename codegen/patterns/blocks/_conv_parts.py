@@ -108,3 +108,13 @@ def lone_conv(cls: ClassDef) -> Module | None:
     if family(conv) != "conv" or conv.kind != "builtin" or conv.io.ndim != 2:
         return None
     return conv
+
+
+def conv_kernel(m: Module) -> object:
+    """A conv's kernel size as written: its `kernel_size` keyword or third positional argument
+    (a recorded layer's constructor)."""
+    found = arg(m, "kernel_size")
+    if found is None:
+        positional = [a.value for a in m.args if a.keyword is None]
+        found = positional[2] if len(positional) > 2 else None
+    return found

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from codegen.ir import Choice, ClassDef, Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
+from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -58,7 +59,20 @@ STAGE_POOLS = {
     "max_pool": ("max", 2, 2, 0),
     "avg_pool": ("avg", 2, 2, 0),
     "max_pool_3x3": ("max", 3, 2, 1),  # a ResNet stem's
+    "max_pool_3x3_ceil": ("max", 3, 2, 0),  # GoogLeNet's and SqueezeNet's (ceil_mode)
 }
+
+
+STEM_POOL_NOTE = "a 7x7 stem's pool by convention (a choice)"  # He et al. 2016
+
+
+def stage_pool(g: Graph, how: str, x: Value, ndim: int, comment: str = "") -> Value:
+    """The graph node of a STAGE_POOLS choice applied to `x`."""
+    fn, kernel, stride, padding = STAGE_POOLS[how]
+    kwargs = {"stride": stride} if stride != kernel else {}
+    kwargs.update({"padding": padding} if padding else {})
+    kwargs.update({"ceil_mode": True} if how.endswith("_ceil") else {})
+    return g.call_function(f"{fn}_pool{ndim}d", x, kernel, kwargs=kwargs, comment=comment)
 
 
 def tie_order(m: Module) -> tuple:
@@ -348,10 +362,13 @@ def plan(
             steps.append(("activation", activation.value))
             if family(m) in ("conv", "norm") and io.ndim and nxt is not None and not across:
                 # Pooling between stages (a stem's max-pool, a CNN's halving) leaves no keys.
-                pool = ctx.choose(cls, m.attr, "pooling_after", "none", list(STAGE_POOLS), "")
+                usual = "max_pool_3x3" if _pooled_stem(members, i) else "none"
+                others = [p for p in ("none", *STAGE_POOLS) if p != usual]
+                pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
                 choices.append(pool)
                 if pool.value != "none":
-                    steps.append(("stage_pool", pool.value, io.ndim))
+                    note = STEM_POOL_NOTE if pool.value == usual else ""
+                    steps.append(("stage_pool", pool.value, io.ndim, note))
         if io is not None and io.out_width is not None:
             flow.width = io.out_width
         if io is not None and io.family != "activation":
@@ -361,12 +378,27 @@ def plan(
             if not keeps:  # a class mapping the width to itself keeps its input's layout
                 flow.spatial = io.ndim if io.family in spatial else None
             flow.sequence = io.family in SEQUENCE_FAMILIES or (
-                flow.sequence and io.family in ("norm", "linear")
+                flow.sequence and (io.family in ("norm", "linear") or keeps)
             )
         if not flow.spatial and io is not None and io.family in ("class", "sequential"):
             # A class whose last member is a Linear may still give conv features (a ConvNeXt
             # block mixes channels with Linear layers): its forward's role says so.
             flow.spatial = spatial_output(m, ctx)
+        if ctx.role(m) == "PatchEmbedding":
+            # Patches as tokens [batch, patches, d]; with no class token a head reads their
+            # mean (MLP-Mixer, timm's global_pool "avg"): a choice.
+            flow.spatial, flow.sequence, flow.pool_default = None, True, "mean"
+        if m.kind in ("class", "sequential") and flow.spatial and _takes_features(nxt, ctx):
+            # Pooling between stages leaves no keys, after a class or Sequential as after a
+            # conv-norm pair (a stem's max-pool after ShuffleNet's conv-bn-relu Sequential,
+            # GoogLeNet's between its conv classes).
+            usual = "max_pool_3x3" if i == 0 and _stem_kernel(m, ctx) in (7, (7, 7)) else "none"
+            others = [p for p in ("none", *STAGE_POOLS) if p != usual]
+            pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
+            choices.append(pool)
+            if pool.value != "none":
+                note = STEM_POOL_NOTE if pool.value == usual else ""
+                steps.append(("stage_pool", pool.value, flow.spatial, note))
         if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
             flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
     return steps, choices
@@ -476,6 +508,36 @@ def _channels_norm(m: Module) -> bool:
     return m.kind == "builtin" and m.type_name == "nn.LayerNorm"
 
 
+def _pooled_stem(members: list[Module], i: int) -> bool:
+    """Whether members[i] ends a 7x7 stem conv (and its norm) that stages follow: by convention
+    (He et al. 2016, table 1; torchvision's and timm's ResNets, GoogLeNet) a 3x3 stride-2
+    max-pool comes next. A convention, not evidence: it stays a choice."""
+    convs = [m for m in members[: i + 1] if family(m) == "conv"]
+    if len(convs) != 1 or members.index(convs[0]) not in (i, i - 1):
+        return False
+    if any(family(m) not in ("conv", "norm") for m in members[: i + 1]):
+        return False
+    kernel = conv_kernel(convs[0])
+    if kernel not in (7, (7, 7)):
+        return False
+    return any(m.kind in ("class", "sequential", "repeat") for m in members[i + 1 :])
+
+
+def _takes_features(m: Module | None, ctx: BlockContext) -> bool:
+    """Whether the next member is a stage reading conv features (not a head reading vectors)."""
+    if m is None or _reads_features(m) or _head_class(m, ctx):
+        return False
+    return family(m) in ("conv", "norm") or m.kind in ("class", "sequential", "repeat")
+
+
+def _stem_kernel(m: Module, ctx: BlockContext) -> object:
+    """The kernel of the one conv a stem class or Sequential holds (None: not one conv)."""
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    members = modules(cls) if cls is not None else m.children
+    convs = [c for c in members if family(c) == "conv"]
+    return conv_kernel(convs[0]) if len(convs) == 1 else None
+
+
 def _reads_features(m: Module) -> bool:
     """A layer (or a Sequential head such as Dropout + Linear) that reads flat feature vectors."""
     if family(m) in ("linear", "rnn", "transformer"):
@@ -500,11 +562,8 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
             else:
                 x = g.call_module(path, x)
         elif kind == "stage_pool":
-            _, how, ndim = step
-            fn, kernel, stride, padding = STAGE_POOLS[how]
-            kwargs = {"stride": stride} if stride != kernel else {}
-            kwargs.update({"padding": padding} if padding else {})
-            x = g.call_function(f"{fn}_pool{ndim}d", x, kernel, kwargs=kwargs)
+            _, how, ndim, comment = step
+            x = stage_pool(g, how, x, ndim, comment)
         elif kind == "repeat":
             _, attr, activation, residual = step
             function = act.FUNCTIONS.get(activation) or ""

@@ -19,7 +19,8 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
-from codegen.patterns.blocks.chain import STAGE_POOLS
+from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks.chain import STAGE_POOLS, stage_pool
 
 
 def _numbers(attr: str) -> tuple[int, ...]:
@@ -73,12 +74,17 @@ class PreActivation(BlockPattern):
             "between each norm and its conv",
             aliases=act.ALIASES,
         )
+        # One norm-act-1x1 conv that narrows the channels is DenseNet's transition, which
+        # averages 2x2 next (Huang et al. 2017, section 3): the convention's default, a choice.
+        transition = len(pairs) == 1 and conv_kernel(last) in (1, (1, 1))
+        transition = transition and last.io.out_width < last.io.in_width
+        usual = "avg_pool" if transition else "none"
         pool = ctx.choose(
             cls,
             last.attr,
             "pooling_after",
-            "none",
-            list(STAGE_POOLS),
+            usual,
+            [p for p in ("none", *STAGE_POOLS) if p != usual],
             "after the last conv (a DenseNet transition averages 2x2)",
         )
         choices = [activation, pool]
@@ -89,11 +95,11 @@ class PreActivation(BlockPattern):
             )
             choices.append(residual)
         steps = [(n.attr, c.attr) for n, c in pairs]
-        found = (steps, first.io.ndim or 2)
+        found = (steps, first.io.ndim or 2, usual)
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        steps, ndim = match.found
+        steps, ndim, _ = match.found
         activation, pool = match.choices[0].value, match.choices[1].value
         residual = match.choices[2].value if len(match.choices) > 2 else "none"
         x = identity = g.input("x")
@@ -102,10 +108,8 @@ class PreActivation(BlockPattern):
             y = act.apply(g, activation, y, inline=True)
             x = g.call_module((conv,), y, name="x")
         if pool != "none":
-            fn, kernel, stride, padding = STAGE_POOLS[pool]
-            kwargs = {"stride": stride} if stride != kernel else {}
-            kwargs.update({"padding": padding} if padding else {})
-            x = g.call_function(f"{fn}_pool{ndim}d", x, kernel, kwargs=kwargs)
+            note = "a transition's pool by convention (a choice)"  # Huang et al. 2017
+            x = stage_pool(g, pool, x, ndim, note if pool == match.found[2] else "")
         if residual == "add":
             x = g.call_function("add", x, identity, comment="residual: the input is added")
         g.output(x)
@@ -115,12 +119,13 @@ class PreActivation(BlockPattern):
         import torch
         import torch.nn as nn
 
-        class Transition(nn.Sequential):  # torchvision's DenseNet _Transition, pool as a choice
+        class Transition(nn.Sequential):  # torchvision's DenseNet _Transition
             def __init__(self) -> None:
                 super().__init__()
                 self.norm = nn.BatchNorm2d(8)
                 self.relu = nn.ReLU()
                 self.conv = nn.Conv2d(8, 4, 1, bias=False)
+                self.pool = nn.AvgPool2d(2)
 
         class Holder(nn.Module):
             def __init__(self) -> None:

@@ -14,6 +14,7 @@ import re
 
 
 from codegen.ir.graph import Graph
+from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.attention import ROTARY_TABLE_TYPES, ROTARY_TYPES
 from codegen.patterns._kit import (
     one_named,
@@ -151,6 +152,15 @@ class TextEmbeddings(BlockPattern):
         return [_example("bert"), _example("distil")]
 
 
+def _cuts_image_into_patches(conv) -> bool:
+    """A lone conv reading image channels (at most 4) in non-overlapping patches (kernel ==
+    stride): timm's `patch_embed.proj` / `stem.proj`, whatever its holder is called."""
+    args = {a.keyword: a.value for a in conv.args}
+    kernel, stride = conv_kernel(conv), args.get("stride", 1)
+    patches = kernel not in (None, 1, (1, 1)) and kernel == stride
+    return patches and conv.io.in_width is not None and conv.io.in_width <= 4
+
+
 class PatchEmbedding(BlockPattern):
     """`proj(pixels).flatten(2).transpose(1, 2)`: non-overlapping patches as a token sequence."""
 
@@ -161,7 +171,9 @@ class PatchEmbedding(BlockPattern):
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or family(members[0]) != "conv":
             return None
-        if members[0].io is None or members[0].io.ndim != 2 or cls.named != "patch_embeddings":
+        if members[0].io is None or members[0].io.ndim != 2:
+            return None
+        if cls.named != "patch_embeddings" and not _cuts_image_into_patches(members[0]):
             return None
         return Match(self, 1, members[0].attr)
 

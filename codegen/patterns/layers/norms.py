@@ -110,6 +110,8 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         default = "nn.LayerNorm"
     elif hinted(node, r"^bn|batch"):
         default = "nn.BatchNorm"
+    elif ctx.after_patchify and not groups_told:
+        default = "nn.LayerNorm"
     elif after_conv or (ctx.next is not None and ctx.next.family == "conv") or groups_told:
         default = "nn.GroupNorm"
     elif hinted(node, r"prelu"):
