@@ -18,6 +18,7 @@ from tests import vision_zoo_more_models as zoo
 from codegen.cli.main import main
 from codegen.generate import generate_source
 from codegen.load import open_checkpoint
+from tests.redraw import unit_scale
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -29,24 +30,6 @@ def _load(source: str, tmp_path, name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # TorchScript reads the class source from the file
     return module
-
-
-def _randomised(model: nn.Module) -> nn.Module:
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for key, p in model.named_parameters():
-            if p.dim() > 1:
-                p.normal_(0, p[0].numel() ** -0.5)
-            elif key.endswith("bias"):
-                p.normal_(0, 0.1)
-            else:
-                p.uniform_(0.5, 1.5)
-        for key, buf in model.named_buffers():
-            if key.endswith("running_mean"):
-                buf.normal_(0, 0.2)
-            elif key.endswith("running_var"):
-                buf.uniform_(0.5, 1.5)
-    return model.eval()
 
 
 class Holder(nn.Module):  # a generated class is a member of the top one
@@ -93,7 +76,7 @@ HINTS = {"densenet_transition": '["PreActivation.conv"]\npooling_after = "avg_po
 @pytest.mark.parametrize("name", sorted(BLOCKS))
 def test_zoo_block_exact(name, tmp_path):
     build, shape, pattern = BLOCKS[name]
-    reference = _randomised(Holder(build()))
+    reference = unit_scale(Holder(build()))
     ckpt = tmp_path / "weights.pt"
     state = reference.state_dict()
     metadata = METADATA.get(name)
@@ -115,7 +98,7 @@ def test_zoo_block_exact(name, tmp_path):
 def test_concatenated_width_reaches_the_next_layer(tmp_path):
     """Two Fire modules in a row: the second reads the first's concatenated width (e1 + e3),
     which the members' span alone (the last expansion's width) would not give."""
-    reference = _randomised(nn.Sequential(zoo.Fire(8, 4, 6, 10), zoo.Fire(16, 4, 8, 8)))
+    reference = unit_scale(nn.Sequential(zoo.Fire(8, 4, 6, 10), zoo.Fire(16, 4, 8, 8)))
     reference = Holder(reference)
     ckpt = tmp_path / "weights.pt"
     torch.save(reference.state_dict(), ckpt)

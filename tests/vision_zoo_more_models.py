@@ -11,6 +11,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from tests.redraw import unit_scale
+
 # ----------------------------------------------------------------------------- DenseNet
 
 
@@ -723,19 +725,6 @@ def build(name: str) -> tuple[nn.Module, torch.Tensor]:
     order or scale shows), in eval mode, and an input it accepts."""
     make, shape = ZOO[name]
     torch.manual_seed(0)
-    model = make()
-    with torch.no_grad():
-        for key, p in model.named_parameters():
-            if p.dim() > 1:
-                p.normal_(0, p[0].numel() ** -0.5)
-            elif key.endswith("bias"):
-                p.normal_(0, 0.1)
-            else:
-                p.uniform_(0.5, 1.5)
-        for key, buf in model.named_buffers():
-            if key.endswith("running_mean"):
-                buf.normal_(0, 0.2)
-            elif key.endswith("running_var"):
-                buf.uniform_(0.5, 1.5)
+    model = unit_scale(make())
     torch.manual_seed(3)
-    return model.eval(), torch.randn(*shape)
+    return model, torch.randn(*shape)
