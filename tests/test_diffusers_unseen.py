@@ -52,6 +52,12 @@ COND_VARIANTS = {
         up_block_types=("CrossAttnUpBlock2D",) * 2,
     ),
     "gelu": dict(act_fn="gelu"),
+    # one head count per block (as Stable Diffusion 2 writes it): the head size is the same
+    "heads_per_block": dict(
+        attention_head_dim=(2, 4),
+        down_block_types=("CrossAttnDownBlock2D",) * 2,
+        up_block_types=("CrossAttnUpBlock2D",) * 2,
+    ),
 }
 
 
@@ -87,6 +93,19 @@ def test_only_cross_attention_where_widths_cannot_tell_is_flagged(tmp_path, caps
     )
     _, source = _generated(reference, tmp_path, capsys)
     assert "Forward trust: guessed: attn1 of a block as wide as the context" in source
+
+
+def test_head_counts_per_block_of_different_head_sizes_are_flagged(tmp_path, capsys):
+    torch.manual_seed(0)
+    config = {
+        **COND_UNET,
+        "attention_head_dim": (2, 2),
+        "down_block_types": ("CrossAttnDownBlock2D",) * 2,
+        "up_block_types": ("CrossAttnUpBlock2D",) * 2,
+    }
+    reference = unit_scale(diffusers.UNet2DConditionModel(**config).eval())
+    _, source = _generated(reference, tmp_path, capsys)
+    assert "Forward trust: guessed: head sizes differ between blocks" in source
 
 
 @pytest.mark.parametrize(
