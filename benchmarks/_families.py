@@ -949,8 +949,13 @@ FAMILIES: dict[str, Family] = {
     ),
     "unet2d_resnet_resampling": Family(
         "diffusers",
-        lambda d: d.UNet2DModel(
-            **{**_UNET, "layers_per_block": 2},
+        lambda d: d.UNet2DModel(  # the attention blocks are the ones that resample by resnets
+            **{
+                **_UNET,
+                "layers_per_block": 2,
+                "down_block_types": ("AttnDownBlock2D",) * 2,
+                "up_block_types": ("AttnUpBlock2D",) * 2,
+            },
             downsample_type="resnet",
             upsample_type="resnet",
             act_fn="gelu",

@@ -149,3 +149,28 @@ def test_activation_the_library_fixes_beside_act_fn(build, tmp_path, capsys):
             expected = reference(sample, sample_posterior=False).sample
             _assert_exact(model, source, expected, sample)
     assert "_class_name" in source  # the fixed activations cite the class
+
+
+def test_unet_resampling_by_resnet_blocks_exact(tmp_path, capsys):
+    """downsample_type / upsample_type "resnet": the attention blocks' samplers are resnet blocks
+    that pool or double the map after their first norm (and take the time embedding)."""
+    torch.manual_seed(0)
+    reference = diffusers.UNet2DModel(
+        sample_size=16,
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=(16, 32, 32),
+        layers_per_block=1,
+        norm_num_groups=8,
+        down_block_types=("AttnDownBlock2D",) * 3,
+        up_block_types=("AttnUpBlock2D",) * 3,
+        downsample_type="resnet",
+        upsample_type="resnet",
+    )
+    model, source = _generated(unit_scale(reference.eval()), tmp_path, capsys)
+    torch.manual_seed(1)
+    sample, t = torch.randn(2, 3, 16, 16), torch.tensor([3, 700])
+    with torch.no_grad():
+        expected = reference(sample, t).sample
+    _assert_exact(model, source, expected, sample, t)
+    assert "F.avg_pool2d" in source and "F.interpolate" in source

@@ -16,10 +16,17 @@ def modules():
 
     class ResnetBlock2D(nn.Module):
         def __init__(
-            self, c_in: int, c_out: int, temb: int | None, groups: int = 4, scale_shift=False
+            self,
+            c_in: int,
+            c_out: int,
+            temb: int | None,
+            groups: int = 4,
+            scale_shift=False,
+            resample: str = "",
         ) -> None:
             super().__init__()
             self.scale_shift = scale_shift  # diffusers' time_embedding_norm="scale_shift"
+            self.resample = resample  # "down" / "up": diffusers' down=True / up=True
             self.norm1 = nn.GroupNorm(groups, c_in, eps=1e-6)
             self.conv1 = nn.Conv2d(c_in, c_out, 3, 1, 1)
             self.time_emb_proj = nn.Linear(temb, c_out * (1 + scale_shift)) if temb else None
@@ -29,7 +36,13 @@ def modules():
             self.conv_shortcut = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else None
 
         def forward(self, x: torch.Tensor, temb: torch.Tensor | None = None) -> torch.Tensor:
-            h = self.conv1(F.silu(self.norm1(x)))
+            h = F.silu(self.norm1(x))
+            if self.resample == "down":
+                h, x = F.avg_pool2d(h, kernel_size=2, stride=2), F.avg_pool2d(x, 2, 2)
+            elif self.resample == "up":
+                h = F.interpolate(h, scale_factor=2.0, mode="nearest")
+                x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            h = self.conv1(h)
             if self.scale_shift and self.time_emb_proj is not None and temb is not None:
                 scale, shift = self.time_emb_proj(F.silu(temb))[:, :, None, None].chunk(2, dim=1)
                 h = self.norm2(h) * (1 + scale) + shift
