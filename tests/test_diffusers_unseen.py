@@ -52,6 +52,8 @@ COND_VARIANTS = {
         up_block_types=("CrossAttnUpBlock2D",) * 2,
     ),
     "gelu": dict(act_fn="gelu"),
+    # the text's tokens pooled by attention, added to the time embedding
+    "text_addition": dict(addition_embed_type="text", addition_embed_type_num_heads=4),
     # one head count per block (as Stable Diffusion 2 writes it): the head size is the same
     "heads_per_block": dict(
         attention_head_dim=(2, 4),

@@ -322,6 +322,28 @@ def modules():
                     p.add_(0.1 * torch.randn_like(p))
         return module.eval()
 
+    class AttentionPooling(nn.Module):  # diffusers' pooling of a text encoder's states
+        def __init__(self, d: int, heads: int) -> None:
+            super().__init__()
+            self.heads = heads
+            self.positional_embedding = nn.Parameter(torch.randn(1, d) / d**0.5)
+            self.k_proj, self.q_proj, self.v_proj = (nn.Linear(d, d) for _ in range(3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            b, n, d = x.shape
+            token = x.mean(dim=1, keepdim=True) + self.positional_embedding
+            seq = torch.cat([token, x], dim=1)
+
+            def split(t):  # [b*heads, head size, length], scaled half on each side
+                t = t.view(b, -1, self.heads, d // self.heads).transpose(1, 2)
+                return t.reshape(b * self.heads, -1, d // self.heads).transpose(1, 2)
+
+            scale = 1 / math.sqrt(math.sqrt(d // self.heads))
+            q, k, v = split(self.q_proj(token)), split(self.k_proj(seq)), split(self.v_proj(seq))
+            weight = torch.einsum("bct,bcs->bts", q * scale, k * scale).softmax(dim=-1)
+            out = torch.einsum("bts,bcs->bct", weight, v)
+            return out.reshape(b, -1, 1).transpose(1, 2)[:, 0, :]
+
     def with_temb(c: int, t: int):
         torch.manual_seed(1)
         return torch.randn(2, c, 8, 8), torch.randn(2, t)
@@ -335,6 +357,7 @@ def modules():
         attention=lambda *a: built(Attention(*a)),
         samplers=lambda *a: built(Samplers(*a)),
         time_embedding=lambda *a: built(TimestepEmbedding(*a)),
+        attention_pooling=lambda *a: built(AttentionPooling(*a)),
         holder=Holder,
         unet_down=lambda: Holder(built(DownBlock2D()), "down_blocks"),
         unet_up=lambda: Holder(built(UpBlock2D()), "up_blocks"),

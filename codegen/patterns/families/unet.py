@@ -22,6 +22,7 @@ from codegen.patterns.blocks._unet_parts import RESNETS, item_paths, items
 
 CONV_IN, CONV_OUT, NORM_OUT = r"conv_in", r"conv_out", r"conv_norm_out|norm_out"
 TIME_FEATURES, CLASSES = r"time_proj", r"class_embedding|label_emb|class_embed"
+ADDED = r"add_embedding"  # more conditioning added to the time embedding (text states pooled)
 TIME, DOWN, MID, UP = (
     r"time_embedding|time_embed",
     r"down_blocks|down",
@@ -49,7 +50,8 @@ class UNet(BlockPattern):
         norm_out, time = one_named(members, NORM_OUT), one_named(members, TIME)
         down, mid, up = one_named(members, DOWN), one_named(members, MID), one_named(members, UP)
         features_m, classes = one_named(members, TIME_FEATURES), one_named(members, CLASSES)
-        optional = (mid, features_m, classes)
+        added = one_named(members, ADDED)
+        optional = (mid, features_m, classes, added)
         used = [m for m in (conv_in, conv_out, norm_out, time, down, up, *optional) if m]
         if None in (conv_in, conv_out, norm_out, time, down, up) or len(used) != len(members):
             return None
@@ -66,6 +68,8 @@ class UNet(BlockPattern):
         time_width = max((m.io.out_width for m in first if m.io.out_width), default=None)
         features_kind = _features_kind(features_m, ctx)
         if features_m is not None and features_kind is None:
+            return None
+        if added is not None and ctx.role(added) != "TextTimeEmbedding":
             return None
         class_kind = _class_kind(cls, classes, ctx, features, time_width)
         if classes is not None and class_kind is None:
@@ -104,7 +108,10 @@ class UNet(BlockPattern):
         if classes is not None:
             ctx.resolver.evidence("num_class_embeds")
             layout += [class_kind] if class_kind != "layer" else []
-        if ctx.resolver.evidence("addition_embed_type") is None:  # its head count acts only with it
+        told = ctx.resolver.evidence("addition_embed_type")
+        if added is not None and told is not None and told[1] != "text":
+            return None  # the keys of another kind of added conditioning
+        if told is None or added is None:  # its head count acts only with it
             ctx.resolver.evidence("addition_embed_type_num_heads")
         activation = ctx.choose(
             cls,
@@ -128,6 +135,7 @@ class UNet(BlockPattern):
             in_channels=conv_in.io.in_width,
             time_proj=(features_m.attr, features_kind) if features_m else None,
             classes=classes.attr if classes else None,
+            added=added.attr if added else None,
             class_width=_class_width(classes, ctx),
             # the width of the states its transformers attend to, for the smoke run's inputs
             text_width=(ctx.resolver.evidence("cross_attention_dim") or (None, None))[1],
@@ -139,7 +147,7 @@ class UNet(BlockPattern):
         values = {c.name: c.value for c in match.choices}
         sample, timestep = g.input("sample"), g.input("timestep")
         text = None
-        if any(c for _, _, c in f["downs"] + f["ups"]) or f["mid_context"]:
+        if any(c for _, _, c in f["downs"] + f["ups"]) or f["mid_context"] or f["added"]:
             text = g.input("encoder_hidden_states")  # what the transformers attend to
         labels = g.input("class_labels") if f["classes"] else None
         batch = g.call_method("size", sample, 0, inline=True)
@@ -162,6 +170,9 @@ class UNet(BlockPattern):
                 )
             c = g.call_module((f["classes"],), labels, inline=True)
             temb = g.call_function("add", temb, c, name="temb", comment="plus the class vector")
+        if f["added"]:
+            pooled = g.call_module((f["added"],), text, inline=True)
+            temb = g.call_function("add", temb, pooled, name="temb", comment="plus the text's")
         x = g.call_module((f["conv_in"],), sample, name="x")
         kept: list = [x]
         for path, count, context in f["downs"]:
@@ -197,7 +208,7 @@ class UNet(BlockPattern):
                 inputs.append(ExampleInput((2, f["class_width"])))
             else:
                 inputs.append(ExampleInput((2,), 1000))
-        attends = any(c for _, _, c in f["downs"] + f["ups"]) or f["mid_context"]
+        attends = any(c for _, _, c in f["downs"] + f["ups"]) or f["mid_context"] or f["added"]
         if attends and isinstance(f["text_width"], int):
             inputs.append(ExampleInput((2, 7, f["text_width"])))
         return inputs
