@@ -49,13 +49,33 @@ LOGIT_SCALE_TYPES = ("cohere", "cohere2")
 def token_embedding(cls, classes: dict) -> tuple[str, ...] | None:
     """The path of a class's token embedding, by name; through a wrapper (OPT's `decoder`) too."""
     members = modules(cls)
-    m = one_named([m for m in members if family(m) == "embedding"], TOKENS)
+    embeddings = [m for m in members if family(m) == "embedding"]
+    m = one_named(embeddings, TOKENS) or only(embeddings, "vocab")
     if m is not None:
         return (m.attr,)
     if len(members) == 1 and members[0].kind == "class" and members[0].type_name in classes:
         inner = token_embedding(classes[members[0].type_name], classes)
         return (members[0].attr, *inner) if inner else None
     return None
+
+
+def only(embeddings: list, rows: str):
+    """The one embedding whose rows count `rows` (vocab, positions, types), else None."""
+    found = [m for m in embeddings if m.args and m.args[0].role == rows]
+    return found[0] if len(found) == 1 else None
+
+
+def post_norm_pins(ctx: BlockContext, block) -> list[tuple[str, str, str, str]]:
+    """A decoder stack with no norm after its blocks (nor after the embeddings): in a pre-norm
+    stack the residual stream would reach the head unnormalised, so each block normalises its
+    own output (OpenAI GPT). Pins a block `residual` choice that was left at its default."""
+    cls = ctx.classes.get(block.type_name) if block.kind == "class" else None
+    forward = cls.forward if cls is not None else None
+    for c in forward.choices if forward is not None else []:
+        if c.name == "residual" and c.source == "default" and "post" in c.alternatives:
+            why = "no norm follows the decoder's blocks"
+            return [(c.path, "residual", "post", why)]
+    return []
 
 
 def config_factor(ctx: BlockContext, key: str) -> tuple[float, str] | None:
@@ -76,14 +96,26 @@ class Transformer(BlockPattern):
         if tensors(cls):
             return None
         embeddings = [m for m in members if family(m) == "embedding"]
-        tokens = one_named(embeddings, TOKENS)
-        positions = one_named([m for m in embeddings if m is not tokens], POSITIONS)
+        # By name, else by what the rows are (the Embedding pattern tells positions and token
+        # types from tokens): OpenAI GPT's tokens_embed / positions_embed, any other spelling.
+        tokens = one_named(embeddings, TOKENS) or only(embeddings, "vocab")
+        others = [m for m in embeddings if m is not tokens]
+        positions = one_named(others, POSITIONS) or only(others, "positions")
         # the layers: a repeat of one Block class, or a list holding a single one (a one-layer model)
         blocks = [m for m in members if stack(m) is not None and ctx.role(stack(m)[0]) == "Block"]
         norms = [m for m in members if family(m) == "norm"]
         embed_norm = one_named(norms, EMBED_NORM)
-        norm = one_named([m for m in norms if m is not embed_norm], FINAL_NORM)
-        used = [m for m in (tokens, positions, embed_norm, norm) if m is not None] + blocks
+        rest = [m for m in norms if m is not embed_norm]
+        # the one norm beside the blocks is the final one, whatever its name (CTRL's layernorm)
+        norm = one_named(rest, FINAL_NORM) or (rest[0] if len(rest) == 1 else None)
+        # an LM head in the same class (minGPT's `head`): the one Linear back to the vocabulary
+        vocab = tokens.io.vocab if tokens is not None and tokens.io else None
+        heads = [m for m in members if family(m) == "linear" and m.io and m.io.out_width == vocab]
+        head = heads[0] if len(heads) == 1 and vocab else None
+        used = [m for m in (tokens, positions, embed_norm, norm, head) if m is not None] + blocks
+        if (tokens is None or positions is None) and len(blocks) == 1:
+            if len(used) + 1 == len(members):
+                return self._table_as_linear(cls, members, used)
         if tokens is None or len(blocks) != 1 or len(used) != len(members):
             return None
         model_type = ctx.resolver.evidence("model_type")
@@ -137,6 +169,9 @@ class Transformer(BlockPattern):
             if width is None:
                 return None
             fixed = (SINUSOIDAL_POSITION_TYPES[model_type[1]], width)
+        pins = []
+        if norm is None and embed_norm is None:
+            pins = post_norm_pins(ctx, stack(blocks[0])[0])
         found = (
             tokens.attr,
             (positions.attr, first_row) if positions else None,
@@ -150,12 +185,32 @@ class Transformer(BlockPattern):
             parameter_free_norm(ctx) if norm is None else None,
             fixed,
             windows,
+            head.attr if head is not None else None,
         )
-        return Match(self, len(members), found, choices)
+        return Match(self, len(members), found, choices, pins=pins)
+
+    def _table_as_linear(self, cls, members, used) -> Match | None:
+        """A stack of blocks beside one bias-free 2-D weight the shapes left a Linear (CTRL's `w`,
+        a `pos_table`): the token table, or else the position table, of a body that reads token
+        ids. Pin it an Embedding, and run again."""
+        (table,) = [m for m in members if not any(m is u for u in used)]
+        kind = next((c for c in table.choices if c.name == "module_type"), None)
+        if family(table) != "linear" or kind is None or kind.source != "default":
+            return None
+        if "nn.Embedding" not in kind.alternatives:
+            return None
+        why = "a decoder's table beside its blocks, looked up by index"
+        return Match(
+            self,
+            len(members),
+            None,
+            missing=f"the table {table.attr}: read as a Linear",
+            pins=[(kind.path, "module_type", "nn.Embedding", why)],
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
         tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found[:8]
-        multiplier, free, fixed, windows = match.found[8:]
+        multiplier, free, fixed, windows, head = match.found[8:]
         paired = {}
         if windows:
             paired = {
@@ -202,6 +257,9 @@ class Transformer(BlockPattern):
             x = apply_norm(g, (norm,), x, offset)
         elif free is not None:
             x = free_layer_norm(g, x, free[0], comment=f"no parameters ({free[1]})")
+        if head is not None:
+            g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
+            return
         g.output(x)
 
     @staticmethod
