@@ -159,3 +159,54 @@ def test_openai_gpt_is_exact(tmp_path):
     source, ours = generate(tmp_path, library_folder(tmp_path, model))
     assert_exact(source, ours, lambda ids: model(input_ids=ids).logits, 100)
     assert "activation (config.json afn 'gelu' (openai-gpt))" in " ".join(source.split())
+
+
+# -------------------------------------------------------------- experts stacked in one tensor
+
+
+@pytest.mark.parametrize(
+    "experts, top_k, extra",
+    [(4, 2, {}), (3, 1, {"residual_multiplier": 0.5, "embedding_multiplier": 2.0})],
+    ids=["top2_of_4", "top1_of_3_scaled"],
+)
+def test_granitemoe_expert_bank_is_exact(tmp_path, experts, top_k, extra):
+    """GraniteMoE stores each layer's experts as two 3-D tensors (input_linear [experts, 2 * inner,
+    d_model], output_linear [experts, d_model, inner]) beside a router class: one expert-bank
+    pattern, top-k read from config.json, for any count of experts."""
+    config = transformers.GraniteMoeConfig(
+        vocab_size=100,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        hidden_size=32,
+        intermediate_size=24,
+        max_position_embeddings=64,
+        num_local_experts=experts,
+        num_experts_per_tok=top_k,
+        **extra,
+    )
+    model = unit_scale(transformers.GraniteMoeForCausalLM(config))
+    source, ours = generate(tmp_path, library_folder(tmp_path, model))
+    assert_exact(source, ours, lambda ids: model(input_ids=ids).logits, 100)
+    flat = " ".join(source.split())
+    assert "nn.Conv1d" not in source  # the banks are not read as convolutions
+    assert "top_k (config.json num_experts_per_tok)" in flat
+    assert f"top_k_routing(self.router(x), {top_k}, True)" in flat
+
+
+def test_expert_bank_of_an_unchecked_family_is_flagged(tmp_path):
+    """The same layout under a model_type the catalogue has not checked: the routing is the usual
+    one, not known to be this model's, so the file says 'guessed'."""
+    config = transformers.GraniteMoeConfig(
+        vocab_size=100,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        hidden_size=32,
+        intermediate_size=24,
+        num_local_experts=4,
+    )
+    folder = library_folder(tmp_path, transformers.GraniteMoeForCausalLM(config))
+    written = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**written, "model_type": "bank_like"}))
+    out = tmp_path / "model.py"
+    assert main(["generate", str(folder), "-o", str(out)]) == 0
+    assert "routing by softmax over the top-k logits" in " ".join(out.read_text().split())
