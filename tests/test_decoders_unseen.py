@@ -93,6 +93,36 @@ class Layer(nn.Module):
         return x + self.feed_forward(self.norm2(x))
 
 
+class ListLayer(nn.Module):
+    """CTRL-like names: norms numbered (sublayer_norm1/2), the feed-forward a Sequential."""
+
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.self_attention, self.sublayer_norm1 = SelfAttention(d, 4), nn.LayerNorm(d)
+        self.ffn = nn.Sequential(nn.Linear(d, 2 * d), nn.ReLU(), nn.Linear(2 * d, d))
+        self.sublayer_norm2 = nn.LayerNorm(d)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.self_attention(self.sublayer_norm1(x))
+        return x + self.ffn(self.sublayer_norm2(x))
+
+
+class ListGPT(nn.Module):
+    def __init__(self, vocab: int = 70, d: int = 48) -> None:
+        super().__init__()
+        self.tok_table = nn.Embedding(vocab, d)
+        self.pos_embedding = nn.Embedding(32, d)
+        self.layers = nn.ModuleList(ListLayer(d) for _ in range(2))
+        self.final = nn.LayerNorm(d)
+        self.lm_head = nn.Linear(d, vocab)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.tok_table(ids) + self.pos_embedding(torch.arange(ids.size(1)))
+        for layer in self.layers:
+            x = layer(x)
+        return self.lm_head(self.final(x))
+
+
 class FlatGPT(nn.Module):
     """minGPT-like, everything in one class: tables, a stack, an optional final norm, a head.
     `pos_table` is named like no embedding the layer catalogue knows (a Linear by its shapes)."""
@@ -138,6 +168,15 @@ def test_gpt_with_other_names_is_exact(tmp_path, post):
     assert ("residual (no norm follows the decoder's blocks)" in flat) == post
 
 
+def test_numbered_norms_and_a_sequential_feed_forward(tmp_path):
+    """A block whose norms no naming convention lists (numbered instead) and whose feed-forward
+    is a Sequential with its activation in a slot; a final norm with a name of its own."""
+    model = unit_scale(ListGPT())
+    config = {"architectures": ["ListForCausalLM"], "num_attention_heads": 4}
+    source, ours = generate(tmp_path, save_folder(tmp_path, model, config))
+    assert_exact(source, ours, model, 70)
+
+
 # ------------------------------------------------------------------------ the library's models
 
 transformers = pytest.importorskip("transformers")
@@ -147,6 +186,24 @@ def library_folder(tmp_path, model):
     folder = tmp_path / "hf"
     model.save_pretrained(folder)
     return folder
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [dict(n_embd=32, dff=64, n_layer=2, n_head=4), dict(n_embd=48, dff=80, n_layer=3, n_head=6)],
+    ids=["small", "wider"],
+)
+def test_ctrl_is_exact(tmp_path, sizes):
+    """CTRL: its table `w` named like nothing (pinned an Embedding by the decoder pattern), scaled
+    by sqrt(d_model), fixed sinusoidal positions, numbered norms, a Sequential feed-forward, and a
+    head storing only its bias (the weight is the tied table)."""
+    config = transformers.CTRLConfig(vocab_size=100, n_positions=64, **sizes)
+    model = unit_scale(transformers.CTRLLMHeadModel(config))
+    source, ours = generate(tmp_path, library_folder(tmp_path, model))
+    assert_exact(source, ours, lambda ids: model(input_ids=ids).logits, 100)
+    flat = " ".join(source.split())
+    assert "sinusoidal_positions(" in source and "math.sqrt(" in source
+    assert "self.lm_head(F.linear(x, self.transformer.w.weight))" in flat
 
 
 def test_openai_gpt_is_exact(tmp_path):

@@ -76,7 +76,7 @@ SHOWN_BY_SHAPES = frozenset("""
     in_channels out_channels latent_channels block_out_channels layers_per_block down_block_types
     up_block_types mid_block_type add_attention mid_block_add_attention use_quant_conv
     use_post_quant_conv num_vq_embeddings vq_embed_dim
-    d_ff d_kv num_decoder_layers relative_attention_num_buckets is_gated_act encoder_layers
+    d_ff dff d_kv num_decoder_layers relative_attention_num_buckets is_gated_act encoder_layers
     decoder_layers encoder_ffn_dim decoder_ffn_dim decoder_vocab_size
     share_encoder_decoder_embeddings
     depth_multiplier depth_divisible_by min_depth expand_ratio finegrained_output

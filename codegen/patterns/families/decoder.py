@@ -35,12 +35,13 @@ FINAL_NORM = r"ln_f|norm|final_layer_norm|final_layernorm|norm_f|ln_out|final_no
 EMBED_NORM = r"word_embeddings_layernorm|embed_layer_norm|embed_norm|emb_ln|ln_emb|embedding_norm"
 HEAD = r"lm_head|embed_out|output|head"
 # Families that scale token embeddings by sqrt(d_model) before the first block.
-SCALED_EMBEDDING_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma")
+SCALED_EMBEDDING_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma", "ctrl")
 # Families whose learned position table keeps its first rows unused: position i is row i + offset.
 POSITION_OFFSETS = {"opt": 2, "biogpt": 2}
-# Families whose positions are fixed sines and cosines, not in the checkpoint (fairseq-style,
-# tensor2tensor layout), and the row of position 0.
-SINUSOIDAL_POSITION_TYPES = {"xglm": 2}
+# Families whose positions are fixed sines and cosines, not in the checkpoint: the helper that
+# computes them (fairseq's tensor2tensor layout; all sines then all cosines at 10000 ** (-2i / d),
+# CTRL's), and the row of position 0.
+SINUSOIDAL_POSITION_TYPES = {"xglm": ("fairseq_positions", 2), "ctrl": ("sinusoidal_positions", 0)}
 # Families whose logits are multiplied by config.json's logit_scale (Cohere); elsewhere the key
 # changes nothing, and is reported unused.
 LOGIT_SCALE_TYPES = ("cohere", "cohere2")
@@ -168,7 +169,7 @@ class Transformer(BlockPattern):
         if positions is None and model_type and model_type[1] in SINUSOIDAL_POSITION_TYPES:
             if width is None:
                 return None
-            fixed = (SINUSOIDAL_POSITION_TYPES[model_type[1]], width)
+            fixed = (*SINUSOIDAL_POSITION_TYPES[model_type[1]], width)
         pins = []
         if norm is None and embed_norm is None:
             pins = post_norm_pins(ctx, stack(blocks[0])[0])
@@ -239,13 +240,13 @@ class Transformer(BlockPattern):
                 )
             x = g.call_function("add", x, g.call_module((table,), pos, inline=True))
         if fixed is not None:  # fixed sines and cosines: nothing in the checkpoint
-            first_row, width = fixed
+            helper, first_row, width = fixed
             seq = g.call_method("size", ids, 1, inline=True)
             device = g.call_method("device", ids, inline=True)
-            table = g.call_function("fairseq_positions", seq, width, first_row, device, inline=True)
-            x = g.call_function(
-                "add", x, table, comment=f"sinusoidal positions from row {first_row}"
-            )
+            rows = (first_row,) if helper == "fairseq_positions" else ()
+            table = g.call_function(helper, seq, width, *rows, device, inline=True)
+            where = f" from row {first_row}" if rows else ""
+            x = g.call_function("add", x, table, comment=f"sinusoidal positions{where}")
         if embed_norm is not None:
             x = g.call_module((embed_norm,), x)
         if masked:
@@ -329,6 +330,24 @@ class TransformerWrapper(BlockPattern):
         ]
 
 
+class HeadBias(BlockPattern):
+    """A head that stores only its bias (its weight tied to the token table, so not saved): it
+    adds the bias to the logits the causal LM computes with the table."""
+
+    role = "HeadBias"
+    priority = 5
+    named = HEAD
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        params = tensors(cls)
+        if modules(cls) or len(params) != 1 or params[0].attr != "bias" or not cls.named:
+            return None
+        return Match(self, 1, None) if len(params[0].shape) == 1 else None
+
+    def forward(self, match: Match, g: Graph) -> None:
+        g.output(g.call_function("add", g.input("x"), g.getattr(("bias",))))
+
+
 class CausalLM(BlockPattern):
     role = "CausalLM"
     priority = 10
@@ -339,7 +358,9 @@ class CausalLM(BlockPattern):
             return None
         body = [m for m in members if ctx.role(m) == "Transformer"]
         head = one_named([m for m in members if family(m) == "linear"], HEAD)
-        if len(body) != 1 or len(members) != 1 + (head is not None):
+        # a head that stores only its bias, its weight the token table (CTRL's lm_head)
+        bias = one_named([m for m in members if ctx.role(m) == "HeadBias"], HEAD)
+        if len(body) != 1 or len(members) != 1 + (head is not None or bias is not None):
             return None
         tied, choices = None, []
         if head is None:
@@ -361,10 +382,11 @@ class CausalLM(BlockPattern):
             factor = config_factor(ctx, "logit_scale")
         cap = config_factor(ctx, "final_logit_softcapping")
         found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap, factor)
+        found += (bias.attr if bias else None,)
         return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, head, tied, masked, divisor, cap, factor = match.found
+        body, head, tied, masked, divisor, cap, factor, bias = match.found
         args = [g.input("input_ids")]
         if masked:  # 1 for tokens to attend to, 0 for padding ([batch, seq])
             args.append(g.input("attention_mask", optional=True))
@@ -378,7 +400,9 @@ class CausalLM(BlockPattern):
         else:
             g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
             weight = g.getattr((body, *tied, "weight"))
-            logits = g.call_function("linear", x, weight, inline=scaled)
+            logits = g.call_function("linear", x, weight, inline=scaled or bias is not None)
+            if bias is not None:
+                logits = g.call_module((bias,), logits, inline=scaled, comment="plus its bias")
         if divisor is not None:
             logits = g.call_function(
                 "truediv", logits, divisor[0], comment=f"divided by {divisor[1]}"
