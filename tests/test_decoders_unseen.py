@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import re
 
 import pytest
 import torch
@@ -267,3 +268,28 @@ def test_expert_bank_of_an_unchecked_family_is_flagged(tmp_path):
     out = tmp_path / "model.py"
     assert main(["generate", str(folder), "-o", str(out)]) == 0
     assert "routing by softmax over the top-k logits" in " ".join(out.read_text().split())
+
+
+@pytest.mark.parametrize(
+    "experts, jitter", [(4, 0.01), (6, 0.3)], ids=["default_jitter", "wide_jitter_6_experts"]
+)
+def test_phimoe_sparsemixer_routing_is_exact(tmp_path, experts, jitter):
+    """PhiMoE routes by sparsemixer, not softmax then top-k: the best expert, then the best of the
+    rest, each weighted by a softmax over the experts within 2 * router_jitter_noise of it; a
+    wider threshold lets more experts into each softmax."""
+    config = transformers.PhimoeConfig(
+        vocab_size=100,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        hidden_size=32,
+        intermediate_size=48,
+        max_position_embeddings=64,
+        num_local_experts=experts,
+        router_jitter_noise=jitter,
+    )
+    model = unit_scale(transformers.PhimoeForCausalLM(config))
+    source, ours = generate(tmp_path, library_folder(tmp_path, model))
+    assert_exact(source, ours, lambda ids: model(input_ids=ids).logits, 100)
+    flat = " ".join(source.split())
+    assert re.search(rf"sparsemixer_routing\( ?self\.gate\(x\), {jitter} ?\)", flat)
