@@ -107,8 +107,11 @@ class Transformer(BlockPattern):
         norms = [m for m in members if family(m) == "norm"]
         embed_norm = one_named(norms, EMBED_NORM)
         rest = [m for m in norms if m is not embed_norm]
-        # the one norm beside the blocks is the final one, whatever its name (CTRL's layernorm)
-        norm = one_named(rest, FINAL_NORM) or (rest[0] if len(rest) == 1 else None)
+        # the one norm beside the blocks is the final one, whatever its name (CTRL's layernorm),
+        # unless its name ties it to the embeddings (then nothing here says where it applies)
+        norm = one_named(rest, FINAL_NORM)
+        if norm is None and len(rest) == 1 and not re.search("emb", rest[0].attr, re.I):
+            norm = rest[0]
         # an LM head in the same class (minGPT's `head`): the one Linear back to the vocabulary
         vocab = tokens.io.vocab if tokens is not None and tokens.io else None
         heads = [m for m in members if family(m) == "linear" and m.io and m.io.out_width == vocab]
