@@ -293,3 +293,26 @@ def test_phimoe_sparsemixer_routing_is_exact(tmp_path, experts, jitter):
     assert_exact(source, ours, lambda ids: model(input_ids=ids).logits, 100)
     flat = " ".join(source.split())
     assert re.search(rf"sparsemixer_routing\( ?self\.gate\(x\), {jitter} ?\)", flat)
+
+
+def test_mixtral_in_memory_experts_are_exact(tmp_path):
+    """transformers 5 holds Mixtral's experts as two 3-D tensors of one class (`experts.
+    gate_up_proj`, `experts.down_proj`): what torch.save(model.state_dict()) writes, unlike
+    save_pretrained's per-expert keys. The same expert-bank pattern computes it."""
+    config = transformers.MixtralConfig(
+        vocab_size=100,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        hidden_size=32,
+        intermediate_size=40,
+        max_position_embeddings=64,
+        num_local_experts=4,
+    )
+    model = unit_scale(transformers.MixtralForCausalLM(config))
+    folder = library_folder(tmp_path, model)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    assert any(k.endswith("experts.gate_up_proj") for k in state)
+    save_file(state, folder / "model.safetensors")  # the in-memory layout
+    source, ours = generate(tmp_path, folder)
+    assert_exact(source, ours, lambda ids: model(input_ids=ids).logits, 100)

@@ -343,12 +343,39 @@ class HeadBias(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)
-        if modules(cls) or len(params) != 1 or params[0].attr != "bias" or not cls.named:
+        if modules(cls) or len(params) != 1 or params[0].attr != "bias":
+            return None
+        if not re.fullmatch(HEAD, cls.named or "", re.IGNORECASE):
             return None
         return Match(self, 1, None) if len(params[0].shape) == 1 else None
 
     def forward(self, match: Match, g: Graph) -> None:
         g.output(g.call_function("add", g.input("x"), g.getattr(("bias",))))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        from codegen.patterns.families._examples import modules
+
+        class Bias(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.bias = nn.Parameter(torch.randn(50))
+
+        class TiedLM(nn.Module):  # CTRL's head: only its bias is stored
+            def __init__(self) -> None:
+                super().__init__()
+                self.transformer, self.lm_head = modules()["lm"]().transformer, Bias()
+
+            def forward(self, ids):
+                x = self.transformer(ids)
+                return F.linear(x, self.transformer.wte.weight, self.lm_head.bias)
+
+        config = {"n_head": 2, "hidden_act": "gelu", "architectures": ["TiedLMHeadModel"]}
+        return [Example(TiedLM(), (torch.randint(0, 50, (2, 7)),), config)]
 
 
 class CausalLM(BlockPattern):
