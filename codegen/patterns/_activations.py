@@ -66,6 +66,9 @@ ALIASES = {
 
 # Families whose code fixes the feed-forward activation instead of naming it in config.json.
 FIXED = {"bloom": "gelu_tanh"}
+# Families whose config.json names it under a key of their own, in their own spelling (OpenAI
+# GPT's `afn`: its "gelu" is the tanh approximation).
+OWN_KEY = {"openai-gpt": ("afn", {"gelu": "gelu_tanh", "swish": "silu", "relu": "relu"})}
 
 # What a hidden activation usually is, in the order calibration tries them.
 COMMON = ["relu", "gelu", "silu", "tanh", "identity"]
@@ -149,6 +152,15 @@ def fixed_by_model_type(resolver, choice) -> None:
     """Settle a defaulted activation choice from config.json's model_type where the family's code
     fixes it (BLOOM's tanh-approximated GELU): the value and its citation."""
     model_type = resolver.evidence("model_type")
+    own = OWN_KEY.get(model_type[1]) if model_type else None
+    said = resolver.evidence(own[0]) if own else None
+    if choice.source == "default" and said is not None and said[1] in own[1]:
+        old, choice.value = choice.value, own[1][said[1]]
+        choice.alternatives = [
+            a for a in dict.fromkeys([old, *choice.alternatives]) if a != choice.value
+        ]
+        choice.source, choice.note = "metadata", f"{said[0]} {said[1]!r} ({model_type[1]})"
+        return
     if choice.source == "default" and model_type and model_type[1] in FIXED:
         old, choice.value = choice.value, FIXED[model_type[1]]
         choice.alternatives = [old] + [

@@ -59,6 +59,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "layer_norm_unit_offset": ("layer_norm_unit_offset", "helper:layer_norm_unit_offset"),
     "fairseq_positions": ("fairseq_positions", "helper:fairseq_positions"),
     "top_k_routing": ("top_k_routing", "helper:top_k_routing"),
+    "sparsemixer_routing": ("sparsemixer_routing", "helper:sparsemixer_routing"),
     "token_types": ("token_types", "helper:token_types"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
     "sliding_window_mask": ("sliding_window_mask", "helper:sliding_window_mask"),
