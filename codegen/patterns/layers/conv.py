@@ -115,10 +115,11 @@ def _conv_geometry(
     args = []
     patchify = k is not None and k >= 2 and k % 2 == 0
     # A grouped 7x7 is a ConvNeXt depthwise mixer inside a block, not a stem.
+    # A stride config.json fixes (ctx.stride_note) wins over the conventions.
     default_stride = (
-        k
-        if patchify
-        else ctx.stride if ctx.stride_note else 2 if k == 7 and not grouped else ctx.stride
+        ctx.stride
+        if ctx.stride_note
+        else k if patchify else 2 if k == 7 and not grouped else ctx.stride
     )
     model_type = ctx.resolver.evidence("model_type")
     known = FAMILY_STRIDES.get((model_type[1], node.name)) if model_type else None
@@ -142,7 +143,7 @@ def _conv_geometry(
     halves = tuple(0 if patchify else size // 2 for size in kernel)
     same = halves[0] if len(set(halves)) == 1 else halves
     told = downsample_padding(ctx) if ctx.downsampler else None
-    if told is None and not patchify:
+    if told is None and (not patchify or ctx.padding_note is not None):
         told = _told_padding(ctx, kernel, stride.value, same)
     default = same if told is None else told[1]
     others = [p for p in (same, 0, 1) if p != default][:1]
@@ -236,7 +237,7 @@ def _transposed_geometry(
 # Path segments on the way to where an image enters: the first item, or a stem/encoder by name.
 ENTRY = re.compile(
     r"0|conv_?0?1?|conv_in|(conv_)?stem\w*|first\w*|input\w*|embed\w*|patch\w*|enc\w*|"
-    r"features|backbone|body|model|net|module|layers?|head\w*|down\w*|in_?conv\w*|inc",
+    r"features?\w*|backbone|body|model|net|module|(conv_)?layers?|head\w*|down\w*|in_?conv\w*|inc",
     re.I,
 )
 
