@@ -67,7 +67,7 @@ NO_FORWARD_EFFECT = frozenset("""
     num_codevector_groups num_codevectors_per_group contrastive_logits_temperature
     diversity_loss_weight ctc_loss_reduction ctc_zero_infinity
     adapter_attn_dim adapter_kernel_size adapter_stride num_adapter_layers output_hidden_size
-    tdnn_dim tdnn_kernel tdnn_dilation xvector_output_dim
+    tdnn_dim tdnn_kernel tdnn_dilation xvector_output_dim num_ctc_classes replace_prob
     """.split())
 # (conv6) wav2vec2-like speech models: SpecAugment masking, the pretraining quantizer's and the
 # CTC loss's settings act in training only; the adapter's and the x-vector head's sizes matter only

@@ -7,6 +7,10 @@ a convolutional feature encoder, then a transformer whose positions come from a 
   feature encoder (its activation), as the keys of a lone conv say nothing about what follows it.
 - `PositionalConvEmbedding`: `act(conv(x))` over the frames, cut back to as many frames as came in
   (an even kernel padded by half gives one more: wav2vec2 drops the last).
+- `PositionalConvLayer` and `PositionalConvStack`: Data2VecAudio's positions, a stack of such
+  convs (config.json `conv_pos_kernel_size` says so: wav2vec2's configs have no such key), each
+  followed by a LayerNorm without parameters over the channels (no key shows it) and the
+  activation; the stack transposes the frames in and out once.
 - `ConvPositionEncoder`: `x + positions(x)`, the norm and the layers. Post-norm layers take the
   normalised sum (wav2vec2's base layout); pre-norm layers normalise the stack's output instead
   (`do_stable_layer_norm`): the layers' own residual choice says which, so both follow from it.
@@ -22,12 +26,14 @@ from codegen.patterns._kit import (
     Example,
     Match,
     family,
+    free_layer_norm,
     modules,
     stack,
     tensors,
 )
 
 ACTIVATION = "feat_extract_activation"  # config.json's name, so the choice reads it directly
+STACKED = "conv_pos_kernel_size"  # the kernel of each conv in a stack of positional convs
 
 
 def _activation(cls, ctx: BlockContext, where: str):
@@ -84,6 +90,8 @@ class PositionalConvEmbedding(BlockPattern):
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or ctx.resolver.evidence(ACTIVATION) is None:
             return None
+        if ctx.resolver.evidence(STACKED) is not None:
+            return None  # the conv is one layer of a stack (PositionalConvLayer)
         conv = members[0]
         if ctx.role(conv) != "WeightNormConv" and not (
             family(conv) == "conv" and conv.io.ndim == 1
@@ -105,6 +113,67 @@ class PositionalConvEmbedding(BlockPattern):
     @staticmethod
     def examples():
         return [speech_example("group")]
+
+
+class PositionalConvLayer(BlockPattern):
+    """[batch, d_model, frames] -> the same: conv, cut to the frames that came in, a LayerNorm
+    without parameters over the channels, the activation."""
+
+    role = "PositionalConvLayer"
+    priority = 25  # over FeatureConvLayer: where a stack is configured, a lone conv d -> d is one
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1 or ctx.resolver.evidence(ACTIVATION) is None:
+            return None
+        told = ctx.resolver.evidence(STACKED)
+        conv = members[0]
+        if told is None or family(conv) != "conv" or conv.io.ndim != 1:
+            return None
+        if conv.io.in_width != conv.io.out_width:
+            return None
+        activation = _activation(cls, ctx, conv.attr)
+        eps = ctx.resolver.evidence("layer_norm_eps")
+        eps_value = float(eps[1]) if eps and type(eps[1]) in (int, float) else 1e-5
+        return Match(self, 1, (conv.attr, activation.value, eps_value), [activation])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        conv, activation, eps = match.found
+        x = g.input("x")
+        frames = g.call_method("size", x, 2, name="frames")
+        y = g.call_module((conv,), x, name="y")
+        y = g.call_function("torch.narrow", y, 2, 0, frames, name="y")
+        y = g.call_method("transpose", y, 1, 2, inline=True)
+        y = free_layer_norm(g, y, eps, inline=True)
+        y = g.call_method("transpose", y, 1, 2, name="y", comment="normalised over the channels")
+        g.output(act.apply(g, activation, y))
+
+    @staticmethod
+    def examples():
+        return [speech_example("group", stacked=True)]
+
+
+class PositionalConvStack(BlockPattern):
+    role = "PositionalConvEmbedding"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1:
+            return None
+        found = stack(members[0])
+        if found is None or ctx.role(found[0]) != "PositionalConvLayer":
+            return None
+        return Match(self, 1, members[0].attr)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        x = g.call_method("transpose", g.input("x"), 1, 2, comment="[batch, d_model, frames]")
+        x = g.call_module((match.found,), x, each=True)
+        g.output(g.call_method("transpose", x, 1, 2), comment="[batch, frames, d_model]")
+
+    @staticmethod
+    def examples():
+        return [speech_example("group", stacked=True)]
 
 
 class ConvPositionEncoder(BlockPattern):
@@ -145,7 +214,7 @@ class ConvPositionEncoder(BlockPattern):
         return [speech_example("group"), speech_example("layer")]
 
 
-def speech_example(norm: str) -> Example:
+def speech_example(norm: str, stacked: bool = False) -> Example:
     """A tiny wav2vec2 laid out as Hugging Face's: feature encoder (a GroupNorm on the first conv,
     or a LayerNorm on each), feature projection, weight-normed positional conv, post- or pre-norm
     layers (`norm` "layer" gives wav2vec2's stable layout)."""
@@ -204,6 +273,26 @@ def speech_example(norm: str) -> Example:
             y = self.conv(x.transpose(1, 2))[:, :, : x.size(1)]
             return F.gelu(y).transpose(1, 2)
 
+    class PosConvLayer(nn.Module):  # Data2VecAudio's: plain grouped convs, normed in between
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv1d(d, d, 3, padding=1, groups=pos_groups)
+
+        def forward(self, x):
+            y = F.layer_norm(self.conv(x).transpose(1, 2), [d]).transpose(1, 2)
+            return F.gelu(y)
+
+    class PosConvStack(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = nn.ModuleList(PosConvLayer() for _ in range(2))
+
+        def forward(self, x):
+            x = x.transpose(1, 2)
+            for layer in self.layers:
+                x = layer(x)
+            return x.transpose(1, 2)
+
     class Attention(nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -244,7 +333,8 @@ def speech_example(norm: str) -> Example:
     class Encoder(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.pos_conv_embed, self.layer_norm = PosConvEmbed(), nn.LayerNorm(d)
+            self.pos_conv_embed = PosConvStack() if stacked else PosConvEmbed()
+            self.layer_norm = nn.LayerNorm(d)
             self.layers = nn.ModuleList(Layer() for _ in range(depth))
 
         def forward(self, x):
@@ -274,9 +364,12 @@ def speech_example(norm: str) -> Example:
         "feat_extract_norm": norm,
         "conv_kernel": list(kernels),
         "conv_stride": list(strides),
-        "num_conv_pos_embeddings": pos_kernel,
+        "num_conv_pos_embeddings": 2 if stacked else pos_kernel,
         "num_conv_pos_embedding_groups": pos_groups,
         "do_stable_layer_norm": stable,
         "layer_norm_eps": 1e-5,
+        "hidden_size": d,
     }
+    if stacked:
+        config.update(model_type="data2vec-audio", conv_pos_kernel_size=3)
     return Example(Model(), (torch.randn(2, 120),), config)

@@ -104,6 +104,9 @@ class TransformerBlock(BlockPattern):
         default, cite = layouts[0], ""
         if model_type and model_type[1] in POST_TYPES and "post" in layouts:
             default, cite = "post", f"{model_type[0]} {model_type[1]!r}"
+        speech = ctx.resolver.evidence("conv_stride")  # a speech encoder over conv features
+        if speech is not None and "post" in layouts:  # do_stable_layer_norm (below) says pre
+            default, cite = "post", f"{speech[0]}: a speech encoder's layers (wav2vec2's layout)"
         # wav2vec2's do_stable_layer_norm: its pre-norm layers (the post-norm ones otherwise)
         norm_first = ctx.resolver.evidence(
             "do_layer_norm_before", "normalize_before", "do_stable_layer_norm"

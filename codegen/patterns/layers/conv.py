@@ -237,7 +237,7 @@ def _transposed_geometry(
 # Path segments on the way to where an image enters: the first item, or a stem/encoder by name.
 ENTRY = re.compile(
     r"0|conv_?0?1?|conv_in|(conv_)?stem\w*|first\w*|input\w*|embed\w*|patch\w*|enc\w*|"
-    r"features?\w*|backbone|body|model|net|module|(conv_)?layers?|head\w*|down\w*|in_?conv\w*|inc",
+    r"features|backbone|body|model|net|module|layers?|head\w*|down\w*|in_?conv\w*|inc",
     re.I,
 )
 
@@ -255,12 +255,17 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
     model_type = ctx.resolver.evidence("model_type")
     if model_type is not None and (model_type[1], node.name) in FAMILY_STRIDES:
         return 1, None  # a front end the family's code fixes: plain convs, whatever is beside them
+    if ctx.ungrouped:
+        return 1, None
     if prev is not None and prev.out_width is not None:
         if pointwise or prev.out_width == w[1]:
             return 1, None
         if prev.out_width % w[1] == 0 and w[0] % (prev.out_width // w[1]) == 0:
             return prev.out_width // w[1], None
         return 1, None
+    pos_groups = _positional_conv_groups(w, ctx)
+    if pos_groups is not None:
+        return pos_groups, None
     width = ctx.resolver.evidence("groups_width")  # RegNet's config: channels per group
     if width is not None and not pointwise and w[1] == width[1] < w[0] and w[0] % w[1] == 0:
         return w[0] // w[1], None
@@ -277,6 +282,18 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
         "one input channel per group (groups = channels); false: a single-channel input",
     )
     return (w[0] if depthwise.value else 1), depthwise
+
+
+def _positional_conv_groups(w: tuple[int, ...], ctx: LayerContext) -> int | None:
+    """A speech encoder's positional conv (config.json `num_conv_pos_embedding_groups` G beside
+    `hidden_size` H): a 1-D weight [H, H / G, k] is grouped G."""
+    groups = ctx.resolver.evidence("num_conv_pos_embedding_groups")
+    width = ctx.resolver.evidence("hidden_size")
+    if groups is None or width is None or type(groups[1]) is not int or len(w) != 3:
+        return None
+    if groups[1] > 1 and w[0] == width[1] and w[1] * groups[1] == width[1]:
+        return groups[1]
+    return None
 
 
 class ConvNd(LayerPattern):
