@@ -42,6 +42,7 @@ WIDER = dict(
     num_conv_pos_embedding_groups=2,
     feat_extract_activation="relu",
     hidden_act="gelu_new",
+    layer_norm_eps=1e-3,  # the encoder's norms read it, the feature encoder's keep 1e-5
 )
 STABLE = dict(do_stable_layer_norm=True, feat_extract_norm="layer")
 FAMILIES = {
@@ -52,7 +53,7 @@ FAMILIES = {
     "hubert": lambda t: t.HubertModel(t.HubertConfig(**AUDIO)),
     "hubert_stable": lambda t: t.HubertModel(t.HubertConfig(**WIDER, **STABLE)),
     "data2vec_audio": lambda t: t.Data2VecAudioModel(
-        t.Data2VecAudioConfig(**{**AUDIO, "num_conv_pos_embeddings": 5})
+        t.Data2VecAudioConfig(**{**AUDIO, "num_conv_pos_embeddings": 5, "layer_norm_eps": 1e-3})
     ),
     "unispeech": lambda t: t.UniSpeechModel(t.UniSpeechConfig(**AUDIO)),
 }

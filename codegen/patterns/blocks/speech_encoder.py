@@ -133,9 +133,8 @@ class PositionalConvLayer(BlockPattern):
         if conv.io.in_width != conv.io.out_width:
             return None
         activation = _activation(cls, ctx, conv.attr)
-        eps = ctx.resolver.evidence("layer_norm_eps")
-        eps_value = float(eps[1]) if eps and type(eps[1]) in (int, float) else 1e-5
-        return Match(self, 1, (conv.attr, activation.value, eps_value), [activation])
+        # torch's default eps: Data2VecAudio's code gives this norm no layer_norm_eps
+        return Match(self, 1, (conv.attr, activation.value, 1e-5), [activation])
 
     def forward(self, match: Match, g: Graph) -> None:
         conv, activation, eps = match.found

@@ -89,14 +89,15 @@ FEATURE_ENCODER_NORMS = {"group": "nn.GroupNorm", "layer": "nn.LayerNorm"}
 
 
 def _feature_encoder_norm(ctx: LayerContext) -> tuple[str, str] | None:
-    """(citation, norm type) for a norm after a 1-D conv where config.json names the feature
-    encoder's norm; else None."""
+    """(citation, norm type) for a norm after a 1-D conv where config.json describes a speech
+    feature encoder (the type "" where it does not name it); else None."""
     if ctx.prev is None or ctx.prev.family != "conv" or ctx.prev.ndim != 1:
         return None
     told = ctx.resolver.evidence("feat_extract_norm")
-    if told is None or told[1] not in FEATURE_ENCODER_NORMS:
-        return None
-    return f"{told[0]} {told[1]!r}", FEATURE_ENCODER_NORMS[told[1]]
+    if told is not None and told[1] in FEATURE_ENCODER_NORMS:
+        return f"{told[0]} {told[1]!r}", FEATURE_ENCODER_NORMS[told[1]]
+    speech = ctx.resolver.evidence("conv_stride")  # Data2VecAudio: LayerNorms, by their names
+    return (f"{speech[0]}: a speech feature encoder", "") if speech is not None else None
 
 
 def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
@@ -122,7 +123,7 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     speech = _feature_encoder_norm(ctx) if after_conv and len(w) == 1 else None
     if len(w) > 1:
         default = "nn.LayerNorm"
-    elif speech is not None:
+    elif speech is not None and speech[1]:
         default = speech[1]
     elif hinted(node, r"^gn|group"):
         default = "nn.GroupNorm"
@@ -144,7 +145,7 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     choice = type_choice(ctx, node, default, alternatives, "weight and bias of one shape")
     if groups_told and choice.source == "default" and choice.value == "nn.GroupNorm":
         choice.source, choice.note = "metadata", ctx.resolver.evidence("norm_num_groups")[0]
-    if speech is not None and choice.source == "default":
+    if speech is not None and speech[1] and choice.source == "default":
         choice.source, choice.note = "metadata", speech[0]
     c = w[0]
     if choice.value == "nn.GroupNorm":
@@ -164,7 +165,7 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         ]
         return Recognised(
             "nn.GroupNorm",
-            args + eps_args(ctx, node),
+            args + ([] if speech else eps_args(ctx, node)),
             IOSpec("norm", c, c, ctx.prev.ndim if after_conv else 2),
             [choice],
         )
@@ -182,7 +183,8 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             [choice],
         )
     searchable: list = []  # a LayerNorm's eps stays a choice calibration may settle
-    eps = eps_args(ctx, node, searchable)
+    # the feature encoder's norms keep torch's eps whatever layer_norm_eps says (wav2vec2's code)
+    eps = [] if speech else eps_args(ctx, node, searchable)
     return Recognised(
         "nn.LayerNorm", args_ln + eps, IOSpec("norm", w[-1], w[-1]), [choice] + searchable
     )
