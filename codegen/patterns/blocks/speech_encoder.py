@@ -18,6 +18,8 @@ a convolutional feature encoder, then a transformer whose positions come from a 
 
 from __future__ import annotations
 
+import re
+
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import (
@@ -33,6 +35,7 @@ from codegen.patterns._kit import (
 )
 
 ACTIVATION = "feat_extract_activation"  # config.json's name, so the choice reads it directly
+SEQUENCES = ("sequential", "modulelist", "repeat")
 STACKED = "conv_pos_kernel_size"  # the kernel of each conv in a stack of positional convs
 
 
@@ -80,6 +83,64 @@ class FeatureConvLayer(BlockPattern):
     @staticmethod
     def examples():
         return [speech_example("group"), speech_example("layer")]
+
+
+class FeatureEncoder(BlockPattern):
+    """The conv layers applied in turn: [batch, 1, samples] -> [batch, channels, frames]."""
+
+    role = "FeatureEncoder"
+    priority = 20  # over the width-chaining fallback: every item is a recognised conv layer
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1 or members[0].kind not in SEQUENCES:
+            return None
+        items = members[0].children
+        if len(items) < 1 or any(ctx.role(m) != FeatureConvLayer.role for m in items):
+            return None
+        return Match(self, 1, (members[0].attr, members[0].kind != "sequential"))
+
+    def forward(self, match: Match, g: Graph) -> None:
+        layers, each = match.found
+        x = g.call_module((layers,), g.input("x"), each=each)
+        g.output(x, comment="[batch, channels, frames]")
+
+    @staticmethod
+    def examples():
+        return [speech_example("group")]
+
+
+class FeatureProjection(BlockPattern):
+    """`projection(norm(x))` over each frame's features (the norm where there is one)."""
+
+    role = "FeatureProjection"
+    named = r"feature_?projection"
+    priority = 20
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or ctx.resolver.evidence(ACTIVATION) is None:
+            return None
+        if not re.fullmatch(self.named, cls.named or "-", re.IGNORECASE):
+            return None
+        linears = [m for m in members if family(m) == "linear"]
+        norms = [m for m in members if family(m) == "norm"]
+        if len(linears) != 1 or len(norms) > 1 or len(members) != 1 + len(norms):
+            return None
+        if norms and norms[0].io.out_width != linears[0].io.in_width:
+            return None
+        return Match(self, len(members), (norms[0].attr if norms else None, linears[0].attr))
+
+    def forward(self, match: Match, g: Graph) -> None:
+        norm, projection = match.found
+        x = g.input("x")
+        if norm is not None:
+            x = g.call_module((norm,), x, inline=True)
+        g.output(g.call_module((projection,), x), comment="[batch, frames, d_model]")
+
+    @staticmethod
+    def examples():
+        return [speech_example("group")]
 
 
 class PositionalConvEmbedding(BlockPattern):
@@ -130,7 +191,9 @@ class PositionalConvLayer(BlockPattern):
         conv = members[0]
         if told is None or family(conv) != "conv" or conv.io.ndim != 1:
             return None
-        if conv.io.in_width != conv.io.out_width:
+        # d -> d, padded by half its kernel (the feature encoder's convs pad nothing)
+        padded = any(a.keyword == "padding" and a.value not in (0, (0,)) for a in conv.args)
+        if conv.io.in_width != conv.io.out_width or not padded:
             return None
         activation = _activation(cls, ctx, conv.attr)
         # torch's default eps: Data2VecAudio's code gives this norm no layer_norm_eps
