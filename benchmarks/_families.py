@@ -570,6 +570,34 @@ FAMILIES: dict[str, Family] = {
         "audio",
     ),
     "hubert": Family("transformers", _t("HubertModel", "HubertConfig", **AUDIO), "audio"),
+    # speech encoders added by conv6: relatives of wav2vec2 at other sizes, and a CTC head
+    "data2vec_audio": Family(
+        "transformers",
+        _t(
+            "Data2VecAudioModel",
+            "Data2VecAudioConfig",
+            **AUDIO | {"num_conv_pos_embeddings": 3},
+            layer_norm_eps=1e-3,
+        ),
+        "audio",
+    ),
+    "unispeech_sat": Family(
+        "transformers", _t("UniSpeechSatModel", "UniSpeechSatConfig", **AUDIO), "audio"
+    ),
+    "hubert_ctc_stable": Family(
+        "transformers",
+        _t(
+            "HubertForCTC",
+            "HubertConfig",
+            **AUDIO
+            | {"conv_dim": (8, 12, 24), "conv_kernel": (8, 5, 2), "num_conv_pos_embeddings": 7},
+            conv_bias=True,
+            do_stable_layer_norm=True,
+            feat_extract_norm="layer",
+            feat_extract_activation="relu",
+        ),
+        "audio",
+    ),
     # vision: pixel_values -> last hidden state or logits
     "vit": Family(
         "transformers", _t("ViTModel", "ViTConfig", **IMAGE, intermediate_size=64), "vision"

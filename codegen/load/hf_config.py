@@ -64,7 +64,16 @@ NO_FORWARD_EFFECT = frozenset("""
     encoder_no_repeat_ngram_size no_repeat_ngram_size early_stopping length_penalty max_length
     num_beams
     batch_norm_momentum drop_connect_rate
+    apply_spec_augment mask_time_prob mask_time_length mask_time_min_masks mask_feature_prob
+    mask_feature_length mask_feature_min_masks num_negatives codevector_dim proj_codevector_dim
+    num_codevector_groups num_codevectors_per_group contrastive_logits_temperature
+    diversity_loss_weight ctc_loss_reduction ctc_zero_infinity
+    adapter_attn_dim adapter_kernel_size adapter_stride num_adapter_layers output_hidden_size
+    tdnn_dim tdnn_kernel tdnn_dilation xvector_output_dim num_ctc_classes replace_prob
     """.split())
+# (conv6) wav2vec2-like speech models: SpecAugment masking, the pretraining quantizer's and the
+# CTC loss's settings act in training only; the adapter's and the x-vector head's sizes matter only
+# with those modules, whose keys a model without them lacks (and add_adapter says so, below).
 # Sizes and presence flags the checkpoint's shapes and keys already show.
 SHOWN_BY_SHAPES = frozenset("""
     vocab_size hidden_size n_embd d_model dim embedding_size intermediate_size ffn_dim n_inner
@@ -85,6 +94,8 @@ SHOWN_BY_SHAPES = frozenset("""
     first_layer_is_expansion width_coefficient depth_divisor expand_ratios kernel_sizes
     squeeze_expansion_ratio
     cross_attention_dim transformer_layers_per_block use_linear_projection
+    conv_dim conv_bias num_feat_extract_layers num_conv_pos_embeddings
+    num_conv_pos_embedding_groups classifier_proj_size feat_proj_layer_norm
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.
@@ -154,6 +165,11 @@ NEUTRAL = {
     "pooler_act": ("tanh",),
     "pooler_hidden_act": ("tanh",),
     "pooling_type": ("mean",),  # EfficientNet's pooler: an average over the whole map
+    # speech encoders (conv6): no adapter after the encoder, no weighted sum of the layers, the
+    # positional conv weight-normed (HuBERT's alternative is a batch norm)
+    "add_adapter": (False,),
+    "use_weighted_layer_sum": (False,),
+    "conv_pos_batch_norm": (False,),
 }
 # Per-layer attention kinds that all mean "every earlier (or every) position".
 FULL_ATTENTION = frozenset({"full_attention", "global", "attention"})

@@ -98,6 +98,9 @@ class LayerContext:
     # The producer is a patchify conv (kernel == stride): its norm is a LayerNorm over the
     # channels with no activation (ConvNeXt's and Swin's stems, timm's patch embedding).
     after_patchify: bool = False
+    # config.json fixes the conv as ungrouped (a speech model's feature encoder: its first conv
+    # reads the one-channel waveform, which a [C, 1, k] weight would otherwise call depthwise).
+    ungrouped: bool = False
 
 
 @dataclass

@@ -29,7 +29,8 @@ from codegen.patterns._kit import (
 
 FIRST_NORM = (
     r"ln_1|ln1|input_layernorm|attention_norm|attn_norm|norm1|layernorm_before|"
-    r"self_attn_layer_norm|ln_attn|norm_1|pre_attention_layernorm|sa_layer_norm|layer_norm1"
+    r"self_attn_layer_norm|ln_attn|norm_1|pre_attention_layernorm|sa_layer_norm|layer_norm1|"
+    r"layer_norm"  # beside final_layer_norm (wav2vec2's encoder layers)
 )
 SECOND_NORM = (
     r"ln_2|ln2|post_attention_layernorm|ffn_norm|mlp_norm|norm2|layernorm_after|"
@@ -128,7 +129,13 @@ class TransformerBlock(BlockPattern):
         default, cite = layouts[0], ""
         if model_type and model_type[1] in POST_TYPES and "post" in layouts:
             default, cite = "post", f"{model_type[0]} {model_type[1]!r}"
-        norm_first = ctx.resolver.evidence("do_layer_norm_before", "normalize_before")
+        speech = ctx.resolver.evidence("conv_stride")  # a speech encoder over conv features
+        if speech is not None and "post" in layouts:  # do_stable_layer_norm (below) says pre
+            default, cite = "post", f"{speech[0]}: a speech encoder's layers (wav2vec2's layout)"
+        # wav2vec2's do_stable_layer_norm: its pre-norm layers (the post-norm ones otherwise)
+        norm_first = ctx.resolver.evidence(
+            "do_layer_norm_before", "normalize_before", "do_stable_layer_norm"
+        )
         if norm_first is not None and isinstance(norm_first[1], bool) and "post" in layouts:
             default, cite = "pre" if norm_first[1] else "post", norm_first[0]
         if model_type and model_type[1] in PARALLEL_TYPES and "parallel" in layouts:
