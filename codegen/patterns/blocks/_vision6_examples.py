@@ -1,0 +1,68 @@
+"""Tiny reference modules for the patterns vision6 added (ConvNeXt V2's global response norm and
+block), written the way the official code and timm write them. Reference code, not generated code:
+the generated file must match it."""
+
+from __future__ import annotations
+
+
+def modules():
+    import torch
+    import torch.nn as nn
+
+    class GRN(nn.Module):  # official ConvNeXt-V2: [1, 1, 1, C] gamma and beta
+        def __init__(self, dim: int) -> None:
+            super().__init__()
+            self.gamma = nn.Parameter(torch.randn(1, 1, 1, dim))
+            self.beta = nn.Parameter(torch.randn(1, 1, 1, dim))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            gx = torch.norm(x, p=2, dim=(1, 2), keepdim=True)
+            nx = gx / (gx.mean(dim=-1, keepdim=True) + 1e-6)
+            return self.gamma * (x * nx) + self.beta + x
+
+    class GlobalResponseNorm(nn.Module):  # timm.layers.grn, channels-last: 1-D weight and bias
+        def __init__(self, dim: int) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.randn(dim))
+            self.bias = nn.Parameter(torch.randn(dim))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x_g = x.norm(p=2, dim=(1, 2), keepdim=True)
+            x_n = x_g / (x_g.mean(dim=-1, keepdim=True) + 1e-6)
+            return x + torch.addcmul(
+                self.bias.view(1, 1, 1, -1), self.weight.view(1, 1, 1, -1), x * x_n
+            )
+
+    class ConvNeXtV2Block(nn.Module):  # official ConvNeXt-V2: no layer scale, a GRN in the MLP
+        def __init__(self, dim: int) -> None:
+            super().__init__()
+            self.dwconv = nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim)
+            self.norm = nn.LayerNorm(dim, eps=1e-6)
+            self.pwconv1 = nn.Linear(dim, 4 * dim)
+            self.act = nn.GELU()
+            self.grn = GRN(4 * dim)
+            self.pwconv2 = nn.Linear(4 * dim, dim)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = self.dwconv(x).permute(0, 2, 3, 1)
+            h = self.pwconv2(self.grn(self.act(self.pwconv1(self.norm(h)))))
+            return x + h.permute(0, 3, 1, 2)
+
+    class Holder(nn.Module):  # a generated class is a member of the top one
+        def __init__(self, inner: nn.Module) -> None:
+            super().__init__()
+            self.grn = inner
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.grn(x)
+
+    def global_response_norm(dim: int, official: bool):
+        torch.manual_seed(0)
+        return Holder(GRN(dim) if official else GlobalResponseNorm(dim))
+
+    def convnextv2_block(dim: int):
+        torch.manual_seed(0)
+        holder = Holder(ConvNeXtV2Block(dim))
+        return holder
+
+    return dict(global_response_norm=global_response_norm, convnextv2_block=convnextv2_block)
