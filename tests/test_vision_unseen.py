@@ -38,6 +38,75 @@ MODELS = {
         dict(**CNN, hidden_sizes=[8, 12, 24], depths=[2, 1, 2], num_stages=3, patch_size=2),
         "pooler_output",  # the bare model: its final norm is on the pooled features
     ),
+    # SigLIP's vision tower: patches + a position Embedding (no class token), the post norm on every
+    # token, an attention-pooling head beside (blocks/attention_pooling_head.py)
+    "siglip_vision": (
+        "SiglipVisionModel",
+        "SiglipVisionConfig",
+        dict(
+            **IMAGE,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        ),
+        "last_hidden_state",
+    ),
+    "siglip_vision_other": (
+        "SiglipVisionModel",
+        "SiglipVisionConfig",
+        dict(
+            num_channels=3,
+            image_size=32,
+            patch_size=4,
+            hidden_size=24,
+            num_hidden_layers=3,
+            num_attention_heads=3,
+            intermediate_size=40,
+            hidden_act="gelu",
+        ),
+        "last_hidden_state",
+    ),
+    "siglip_vision_headless": (
+        "SiglipVisionModel",
+        "SiglipVisionConfig",
+        dict(
+            **IMAGE,
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            vision_use_head=False,
+        ),
+        "last_hidden_state",
+    ),
+    # I-JEPA: ViT's patches and position table with no class token in front
+    "ijepa": (
+        "IJepaModel",
+        "IJepaConfig",
+        dict(
+            **IMAGE,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        ),
+        "last_hidden_state",
+    ),
+    "ijepa_other": (
+        "IJepaModel",
+        "IJepaConfig",
+        dict(
+            num_channels=3,
+            image_size=32,
+            patch_size=16,
+            hidden_size=24,
+            num_hidden_layers=3,
+            num_attention_heads=2,
+            intermediate_size=48,
+            layer_norm_eps=1e-6,
+        ),
+        "last_hidden_state",
+    ),
 }
 
 

@@ -48,21 +48,53 @@ def modules():
             h = self.pwconv2(self.grn(self.act(self.pwconv1(self.norm(h)))))
             return x + h.permute(0, 3, 1, 2)
 
-    class Holder(nn.Module):  # a generated class is a member of the top one
-        def __init__(self, inner: nn.Module) -> None:
+    class MLP(nn.Module):
+        def __init__(self, dim: int) -> None:
             super().__init__()
-            self.grn = inner
+            self.fc1 = nn.Linear(dim, 2 * dim)
+            self.fc2 = nn.Linear(2 * dim, dim)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.grn(x)
+            return self.fc2(nn.functional.gelu(self.fc1(x), approximate="tanh"))
+
+    class MultiheadAttentionPoolingHead(nn.Module):  # SigLIP's vision head
+        def __init__(self, dim: int, heads: int) -> None:
+            super().__init__()
+            self.probe = nn.Parameter(torch.randn(1, 1, dim))
+            self.attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+            self.layernorm = nn.LayerNorm(dim, eps=1e-6)
+            self.mlp = MLP(dim)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            probe = self.probe.repeat(x.shape[0], 1, 1)
+            h = self.attention(probe, x, x)[0]
+            h = h + self.mlp(self.layernorm(h))
+            return h[:, 0]
+
+    class Holder(nn.Module):  # a generated class is a member of the top one
+        def __init__(self, inner: nn.Module, name: str = "block") -> None:
+            super().__init__()
+            self.name = name
+            self.add_module(name, inner)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return getattr(self, self.name)(x)
 
     def global_response_norm(dim: int, official: bool):
         torch.manual_seed(0)
-        return Holder(GRN(dim) if official else GlobalResponseNorm(dim))
+        return Holder(GRN(dim) if official else GlobalResponseNorm(dim), "grn")
 
     def convnextv2_block(dim: int):
         torch.manual_seed(0)
         holder = Holder(ConvNeXtV2Block(dim))
         return holder
 
-    return dict(global_response_norm=global_response_norm, convnextv2_block=convnextv2_block)
+    def attention_pooling_head(dim: int, heads: int):
+        torch.manual_seed(0)
+        return Holder(MultiheadAttentionPoolingHead(dim, heads), "head")
+
+    return dict(
+        global_response_norm=global_response_norm,
+        convnextv2_block=convnextv2_block,
+        attention_pooling_head=attention_pooling_head,
+    )

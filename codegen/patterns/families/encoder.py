@@ -209,7 +209,10 @@ class VisionEmbeddings(BlockPattern):
         absolute = ctx.resolver.evidence("use_absolute_position_embeddings")
         if not tables and (absolute is None or absolute[1] is not False):
             return None
-        if not fronts or len(tables) > 1 or len(fronts) + len(tables) + len(unused) != len(params):
+        # No token in front (I-JEPA): patches and positions only, where a table is there.
+        if not (fronts or tables) or len(tables) > 1:
+            return None
+        if len(fronts) + len(tables) + len(unused) != len(params):
             return None
         fronts.sort(key=lambda t: re.fullmatch(CLASS_TOKEN, t.attr) is None)  # class token first
         found = (members[0].attr, [t.attr for t in fronts], tables[0].attr if tables else None)
@@ -219,16 +222,17 @@ class VisionEmbeddings(BlockPattern):
         patches, fronts, table = match.found
         pixels = g.input("pixel_values")
         x = g.call_module((patches,), pixels, comment="[batch, patches, d_model]")
-        batch = g.call_method("size", x, 0, inline=True)
-        tokens = [
-            g.call_method("expand", g.getattr((t,)), batch, -1, -1, inline=True) for t in fronts
-        ]
-        x = g.call_function(
-            "cat",
-            (*tokens, x),
-            kwargs={"dim": 1},
-            comment=" then ".join(fronts) + " in front of the patches",
-        )
+        if fronts:
+            batch = g.call_method("size", x, 0, inline=True)
+            tokens = [
+                g.call_method("expand", g.getattr((t,)), batch, -1, -1, inline=True) for t in fronts
+            ]
+            x = g.call_function(
+                "cat",
+                (*tokens, x),
+                kwargs={"dim": 1},
+                comment=" then ".join(fronts) + " in front of the patches",
+            )
         g.output(g.call_function("add", x, g.getattr((table,))) if table else x)
 
     @staticmethod
@@ -261,6 +265,13 @@ class Encoder(BlockPattern):
         return [_example("bert"), _example("distil")]
 
 
+def _class_token(ctx: BlockContext, embed) -> bool:
+    """Whether the embeddings put a learned token in front ([d] as CLIP's, [1, 1, d] as ViT's)."""
+    cls = ctx.classes.get(embed.type_name)
+    found = tensors(cls) if cls is not None else []
+    return any(len(t.shape) == 1 or tuple(t.shape[:2]) == (1, 1) for t in found)
+
+
 class EncoderModel(BlockPattern):
     """Embeddings, (a projection to the layers' width,) the encoder, (a final norm): the last
     hidden state. A pooler, where there is one, is left to the heads that read it
@@ -286,10 +297,15 @@ class EncoderModel(BlockPattern):
         # A pooler (a Pooler class, or ALBERT's bare Linear before a tanh) is left to the heads.
         poolers = [m for m in rest if ctx.role(m) == "Pooler" or family(m) == "linear"]
         pooler = one_named([m for m in poolers if m is not project], POOLER)
-        if len(rest) != sum(
+        # SigLIP's attention-pooling head reads the last hidden state: left to its callers too.
+        heads = [m for m in rest if ctx.role(m) == "AttentionPoolingHead"]
+        if len(rest) != len(heads[:1]) + sum(
             m is not None for m in (project, norm, pooler, embed_norm, pooled_norm)
         ):
             return None
+        if pooled_norm is not None and norm is None and not _class_token(ctx, embed[0]):
+            # No class token to pool (SigLIP): the post norm is on every token, as a final norm.
+            norm = pooled_norm
         text = ctx.role(embed[0]) == "TextEmbeddings"
         model_type = ctx.resolver.evidence("model_type")
         causal = text and model_type is not None and model_type[1] in CAUSAL_TEXT_TOWER_TYPES
