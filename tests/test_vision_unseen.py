@@ -107,6 +107,29 @@ MODELS = {
         ),
         "last_hidden_state",
     ),
+    # DINOv2 with registers: learned tokens after the class token, outside the position table
+    "dinov2_registers": (
+        "Dinov2WithRegistersModel",
+        "Dinov2WithRegistersConfig",
+        dict(**IMAGE, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, mlp_ratio=2),
+        "last_hidden_state",
+    ),
+    "dinov2_registers_other": (
+        "Dinov2WithRegistersModel",
+        "Dinov2WithRegistersConfig",
+        dict(
+            num_channels=3,
+            image_size=32,
+            patch_size=4,
+            hidden_size=24,
+            num_hidden_layers=3,
+            num_attention_heads=3,
+            mlp_ratio=3,
+            num_register_tokens=5,
+            layerscale_value=0.5,
+        ),
+        "last_hidden_state",
+    ),
 }
 
 

@@ -83,7 +83,7 @@ SHOWN_BY_SHAPES = frozenset("""
     first_layer_is_expansion width_coefficient depth_divisor expand_ratios kernel_sizes
     squeeze_expansion_ratio
     cross_attention_dim transformer_layers_per_block use_linear_projection
-    vision_use_head
+    vision_use_head num_register_tokens
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.

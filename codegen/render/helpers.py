@@ -116,6 +116,19 @@ def global_response_norm(
     c = x.size(-1)
     return weight.reshape(c) * (x * nx) + bias.reshape(c) + x
 ''',
+    "add_positions_and_registers": '''
+def add_positions_and_registers(
+    x: torch.Tensor, table: torch.Tensor, registers: torch.Tensor
+) -> torch.Tensor:
+    """[batch, 1 + patches, d] with the class token first -> register tokens after the class
+    token, positions added: before the registers are put in where the table covers only the class
+    token and the patches (DINOv2 with registers), after where it covers every token (timm)."""
+    reg = registers.expand(x.size(0), -1, -1)
+    if table.size(1) == x.size(1):
+        x = x + table
+        return torch.cat((x[:, :1], reg, x[:, 1:]), dim=1)
+    return torch.cat((x[:, :1], reg, x[:, 1:]), dim=1) + table
+''',
     "layer_norm_unit_offset": '''
 def layer_norm_unit_offset(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, eps: float

@@ -53,6 +53,8 @@ EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
 CAUSAL_TEXT_TOWER_TYPES = ("clip",)
 CLASS_TOKEN = r"cls_token|class_token|class_embedding"
 MASK_TOKEN = r"mask_token"
+# Learned tokens put in after the class token, outside the position table (DINOv2's registers).
+REGISTERS = r"register_tokens|reg_tokens?|registers"
 
 
 def _example(name: str) -> Example:
@@ -201,8 +203,17 @@ class VisionEmbeddings(BlockPattern):
         members, params = modules(cls), tensors(cls)
         if len(members) != 1 or ctx.role(members[0]) != "PatchEmbedding":
             return None
-        fronts = [t for t in params if len(t.shape) == 3 and tuple(t.shape[:2]) == (1, 1)]
-        tables = [t for t in params if len(t.shape) == 3 and t.shape[0] == 1 and t.shape[1] > 1]
+        registers = [t for t in params if re.fullmatch(REGISTERS, t.attr) and len(t.shape) == 3]
+        fronts = [
+            t
+            for t in params
+            if len(t.shape) == 3 and tuple(t.shape[:2]) == (1, 1) and t not in registers
+        ]
+        tables = [
+            t
+            for t in params
+            if len(t.shape) == 3 and t.shape[0] == 1 and t.shape[1] > 1 and t not in registers
+        ]
         unused = [t for t in params if re.fullmatch(MASK_TOKEN, t.attr) and len(t.shape) <= 2]
         # No position table: positions enter in the attention (BEiT's relative bias), where
         # config.json does not say there is an absolute table (its use_absolute_position_embeddings).
@@ -212,14 +223,17 @@ class VisionEmbeddings(BlockPattern):
         # No token in front (I-JEPA): patches and positions only, where a table is there.
         if not (fronts or tables) or len(tables) > 1:
             return None
-        if len(fronts) + len(tables) + len(unused) != len(params):
+        if len(fronts) + len(tables) + len(unused) + len(registers) != len(params):
+            return None
+        if registers and (len(registers) > 1 or len(fronts) != 1 or not tables):
             return None
         fronts.sort(key=lambda t: re.fullmatch(CLASS_TOKEN, t.attr) is None)  # class token first
         found = (members[0].attr, [t.attr for t in fronts], tables[0].attr if tables else None)
+        found += (registers[0].attr if registers else None,)
         return Match(self, len(params) + 1, found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        patches, fronts, table = match.found
+        patches, fronts, table, registers = match.found
         pixels = g.input("pixel_values")
         x = g.call_module((patches,), pixels, comment="[batch, patches, d_model]")
         if fronts:
@@ -233,6 +247,12 @@ class VisionEmbeddings(BlockPattern):
                 kwargs={"dim": 1},
                 comment=" then ".join(fronts) + " in front of the patches",
             )
+        if registers is not None:
+            x = g.call_function(
+                "add_positions_and_registers", x, g.getattr((table,)), g.getattr((registers,))
+            )
+            g.output(x)
+            return
         g.output(g.call_function("add", x, g.getattr((table,))) if table else x)
 
     @staticmethod
