@@ -48,6 +48,28 @@ def modules():
             h = self.pwconv2(self.grn(self.act(self.pwconv1(self.norm(h)))))
             return x + h.permute(0, 3, 1, 2)
 
+    class GlobalResponseNormMlp(nn.Module):  # timm.layers.mlp, channels-last (Linear layers)
+        def __init__(self, dim: int, hidden: int) -> None:
+            super().__init__()
+            self.fc1 = nn.Linear(dim, hidden)
+            self.act = nn.GELU()
+            self.grn = GlobalResponseNorm(hidden)
+            self.fc2 = nn.Linear(hidden, dim)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc2(self.grn(self.act(self.fc1(x))))
+
+    class TimmConvNeXtBlock(nn.Module):  # timm.models.convnext with use_grn, no layer scale
+        def __init__(self, dim: int) -> None:
+            super().__init__()
+            self.conv_dw = nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim)
+            self.norm = nn.LayerNorm(dim, eps=1e-6)
+            self.mlp = GlobalResponseNormMlp(dim, 3 * dim)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = self.norm(self.conv_dw(x).permute(0, 2, 3, 1))
+            return x + self.mlp(h).permute(0, 3, 1, 2)
+
     class MLP(nn.Module):
         def __init__(self, dim: int) -> None:
             super().__init__()
@@ -89,6 +111,10 @@ def modules():
         holder = Holder(ConvNeXtV2Block(dim))
         return holder
 
+    def timm_convnextv2_block(dim: int):
+        torch.manual_seed(0)
+        return Holder(TimmConvNeXtBlock(dim))
+
     def attention_pooling_head(dim: int, heads: int):
         torch.manual_seed(0)
         return Holder(MultiheadAttentionPoolingHead(dim, heads), "head")
@@ -96,5 +122,6 @@ def modules():
     return dict(
         global_response_norm=global_response_norm,
         convnextv2_block=convnextv2_block,
+        timm_convnextv2_block=timm_convnextv2_block,
         attention_pooling_head=attention_pooling_head,
     )

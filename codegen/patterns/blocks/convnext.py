@@ -53,7 +53,8 @@ class ConvNeXtBlock(BlockPattern):
             return None
         channels = dw.out_width
         if mlps:
-            if (mlps[0].io.in_width, mlps[0].io.out_width) != (channels, channels):
+            # (a width read from a GRN member first in key order is unknown: None)
+            if mlps[0].io.out_width != channels or mlps[0].io.in_width not in (None, channels):
                 return None
             widen, narrow = mlps, [None]
         else:
@@ -130,4 +131,5 @@ class ConvNeXtBlock(BlockPattern):
         return [
             Example(zoo()["convnext_block"](8), inputs, config),
             Example(zoo6()["convnextv2_block"](8), inputs, config),
+            Example(zoo6()["timm_convnextv2_block"](8), inputs, {**config, "hidden_act": "gelu"}),
         ]
