@@ -11,6 +11,7 @@ names only break ties (`class_embedding`, `cls_token`...).
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -69,6 +70,8 @@ class ClassTokenEmbeddings(BlockPattern):
             return None
         if len(vectors) != len(params) or not _width(convs[0], tables[0]):
             return None
+        if not vectors and not _patchify(convs[0]):
+            return None  # without a class token, only the conv's shape says these are patches
         found = (convs[0].attr, vectors[0].attr if vectors else None, tables[0].attr)
         return Match(self, 2 + len(vectors), found)
 
@@ -94,3 +97,11 @@ class ClassTokenEmbeddings(BlockPattern):
 
 def _width(conv, table) -> bool:
     return conv.io.out_width is not None and conv.io.out_width == table.io.out_width
+
+
+def _patchify(conv) -> bool:
+    """A conv reading image channels in non-overlapping patches (kernel == stride > 1)."""
+    args = {a.keyword: a.value for a in conv.args}
+    kernel, stride = conv_kernel(conv), args.get("stride", 1)
+    patches = kernel not in (None, 1, (1, 1)) and kernel == stride
+    return patches and conv.io.in_width is not None and conv.io.in_width <= 4
