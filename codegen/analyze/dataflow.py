@@ -40,6 +40,7 @@ def infer_forward(
     )
     if match is None:
         return Forward(inputs=[("x", "torch.Tensor")], missing=why_not(cls), trust="missing")
+    resolver.request(match.pins)
     if match.missing:  # its choices stay: picking one (a head count) may fill the gap
         return Forward(
             inputs=[("x", "torch.Tensor")],

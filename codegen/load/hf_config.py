@@ -52,12 +52,14 @@ NO_FORWARD_EFFECT = frozenset("""
     attention_softmax_in_fp32 scale_attention_softmax_in_fp32 reorder_and_upcast_attn
     original_max_position_embeddings auxiliary_loss_weight semantic_loss_ignore_index
     router_aux_loss_coef output_router_logits router_jitter_noise router_z_loss_coef
+    input_jitter_noise
     summary_activation summary_proj_to_labels summary_type summary_use_proj encoder_stride
     out_features out_indices stage_names reshape_hidden_states slow_but_exact
     logit_scale_init_value
     use_auxiliary_head auxiliary_channels auxiliary_num_convs
     auxiliary_concat_input pool_scales add_fpn
     _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
+    upcast_attention
     shift_factor latents_mean latents_std
     encoder_no_repeat_ngram_size no_repeat_ngram_size early_stopping length_penalty max_length
     num_beams
@@ -72,11 +74,11 @@ SHOWN_BY_SHAPES = frozenset("""
     add_cross_attention tie_word_embeddings mlp_ratio qk_layernorm use_mask_token
     pooler_output_size num_labels use_swiglu_ffn projection_dim use_mean_pooling
     num_local_experts num_experts moe_intermediate_size shared_expert_intermediate_size
-    attention_out_bias
+    attention_out_bias lm_head_bias
     in_channels out_channels latent_channels block_out_channels layers_per_block down_block_types
     up_block_types mid_block_type add_attention mid_block_add_attention use_quant_conv
     use_post_quant_conv num_vq_embeddings vq_embed_dim
-    d_ff d_kv num_decoder_layers relative_attention_num_buckets is_gated_act encoder_layers
+    d_ff dff d_kv num_decoder_layers relative_attention_num_buckets is_gated_act encoder_layers
     decoder_layers encoder_ffn_dim decoder_ffn_dim decoder_vocab_size
     share_encoder_decoder_embeddings
     depth_multiplier depth_divisible_by min_depth expand_ratio finegrained_output
@@ -144,7 +146,6 @@ NEUTRAL = {
     "time_cond_proj_dim": (None,),
     "time_embedding_act_fn": (None,),
     "timestep_post_act": (None,),
-    "upcast_attention": (False,),
     "layer_norm_elementwise_affine": (True,),
     "use_sliding_window": (False,),
     "use_qk_norm": (False,),

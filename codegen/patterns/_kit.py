@@ -39,6 +39,10 @@ class Match:
     # The pattern computes it, but a value it rests on is a default it cannot vouch for (a rotary
     # layout of a family it does not know): the forward's trust is 'guessed', saying this.
     guessed: str = ""
+    # What the whole shows about its parts' choices (a decoder stack without a final norm: its
+    # blocks normalise their own outputs): (choice path, name, value, why). The analysis runs
+    # again with them where a part's choice was left at a default (codegen.analyze.analyze).
+    pins: list[tuple[str, str, Any, str]] = field(default_factory=list)
 
 
 @dataclass

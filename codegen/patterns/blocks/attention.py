@@ -141,6 +141,7 @@ HALVES_TYPES = (
     "exaone4",
     "ministral",
     "seed_oss",
+    "phimoe",  # added by dec6
 )
 # Rotary whose sin/cos come from a position table the encoder owns and passes to every layer as
 # `sinusoidal` ([seq, head_dim]: sines then cosines; pairs (2i, 2i+1) rotate; RoFormer).

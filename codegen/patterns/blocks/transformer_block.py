@@ -43,6 +43,29 @@ POST_TYPES = ("distilbert", "bart", "marian", "plbart", "blenderbot-small", "nom
 FEED_FORWARD_ROLES = ("MLP", "MoE")  # a feed-forward, or a mixture of them
 
 
+def feed_forward_list(m) -> bool:
+    """A Sequential of Linear, a slot without tensors (the activation), Linear that widens then
+    narrows back (CTRL's `ffn`): a feed-forward called whole."""
+    items = m.children if m.kind == "sequential" else []
+    if len(items) != 3 or items[1].kind != "placeholder":
+        return False
+    up, down = items[0].io, items[2].io
+    if not (up and down and up.family == "linear" and down.family == "linear"):
+        return False
+    return bool(up.in_width and up.out_width and up.out_width > up.in_width == down.out_width)
+
+
+def numbered(norms: list) -> tuple:
+    """Two norms named alike but for a trailing number (layernorm1, layernorm2): lower first."""
+    found = [re.fullmatch(r"(.*?)_?(\d+)", m.attr) for m in norms]
+    if None in found or found[0].group(1) != found[1].group(1):
+        return None, None
+    pair = sorted(zip((int(f.group(2)) for f in found), range(2)))
+    if pair[0][0] == pair[1][0]:
+        return None, None
+    return norms[pair[0][1]], norms[pair[1][1]]
+
+
 class _FreeNorm:
     """Stands for a norm without parameters (no member, no key): its choices sit on `where`."""
 
@@ -61,7 +84,7 @@ class TransformerBlock(BlockPattern):
         if tensors(cls):
             return None
         attn = [m for m in members if ctx.role(m) == "Attention"]
-        mlp = [m for m in members if ctx.role(m) in FEED_FORWARD_ROLES]
+        mlp = [m for m in members if ctx.role(m) in FEED_FORWARD_ROLES or feed_forward_list(m)]
         norms = [m for m in members if family(m) == "norm"]
         choices = []
         inline = None  # a feed-forward written into the block (OPT's fc1, fc2): (up, down, act)
@@ -88,6 +111,8 @@ class TransformerBlock(BlockPattern):
             return None
         if len(norms) == 2:
             first, second = one_named(norms, FIRST_NORM), one_named(norms, SECOND_NORM)
+            if first is None and second is None:  # other names: numbered in order (layernorm1)
+                first, second = numbered(norms)
             if first is None or second is None or first is second:
                 return None
             layouts = ["pre", "post", "parallel"]

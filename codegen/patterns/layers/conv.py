@@ -25,6 +25,10 @@ from codegen.patterns._kit import (
 if TYPE_CHECKING:
     from codegen.keytree import KeyNode
 
+# Bias-free 3-D weights under these names are experts stacked on a leading dimension [experts,
+# out, in] (GraniteMoE's input_linear), not Conv1d kernels: patterns/blocks/expert_bank.py.
+EXPERT_BANK = r"input_linear|output_linear|gate_up_proj|down_proj|experts?_\w+"
+
 
 def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     found = names(node)
@@ -33,6 +37,8 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     w = shape(node, "weight")
     if len(w) not in (3, 4, 5):
         return None
+    if len(w) == 3 and "bias" not in found and re.fullmatch(EXPERT_BANK, node.name, re.I):
+        return None  # experts stacked on a leading dimension (patterns/blocks/expert_bank.py)
     n = len(w) - 2
     bias = shape(node, "bias") if "bias" in found else None
     if bias is not None and len(bias) != 1:
