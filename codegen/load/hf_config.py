@@ -96,6 +96,7 @@ SHOWN_BY_SHAPES = frozenset("""
     cross_attention_dim transformer_layers_per_block use_linear_projection
     conv_dim conv_bias num_feat_extract_layers num_conv_pos_embeddings
     num_conv_pos_embedding_groups classifier_proj_size feat_proj_layer_norm
+    vision_use_head num_register_tokens
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.

@@ -400,3 +400,17 @@ def one_named(members: list, pattern: str):
     """The one member whose attribute name fully matches `pattern` (any case); None for none or two."""
     found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
     return found[0] if len(found) == 1 else None
+
+
+# A global response norm (ConvNeXt V2, blocks/global_response_norm.py): by name where its scale and
+# shift are 1-D like a LayerNorm's; layers/norms.py declines these.
+GRN_NAMES = r"grn|global_?response_?norm|response_?norm"
+
+
+def grn_named(name: str) -> bool:
+    return re.search(GRN_NAMES, name, re.IGNORECASE) is not None
+
+
+def broadcast_vector(shape: tuple) -> bool:
+    """[1, ..., 1, C] with at least one leading 1: a per-channel vector shaped to broadcast."""
+    return len(shape) > 1 and all(d == 1 for d in shape[:-1])

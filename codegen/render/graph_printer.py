@@ -57,6 +57,11 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "last_tokens": ("last_tokens", "helper:last_tokens"),
     "rms_norm_unit_offset": ("rms_norm_unit_offset", "helper:rms_norm_unit_offset"),
     "layer_norm_unit_offset": ("layer_norm_unit_offset", "helper:layer_norm_unit_offset"),
+    "global_response_norm": ("global_response_norm", "helper:global_response_norm"),
+    "add_positions_and_registers": (
+        "add_positions_and_registers",
+        "helper:add_positions_and_registers",
+    ),
     "fairseq_positions": ("fairseq_positions", "helper:fairseq_positions"),
     "top_k_routing": ("top_k_routing", "helper:top_k_routing"),
     "sparsemixer_routing": ("sparsemixer_routing", "helper:sparsemixer_routing"),

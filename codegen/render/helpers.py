@@ -105,6 +105,30 @@ def rms_norm_unit_offset(x: torch.Tensor, weight: torch.Tensor, eps: float) -> t
     h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
     return (h * (1.0 + weight.float())).type_as(x)
 ''',
+    "global_response_norm": '''
+def global_response_norm(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
+) -> torch.Tensor:
+    """ConvNeXt V2's global response norm on channels-last [batch, height, width, channels]: each
+    channel's L2 norm over the image, divided by that norm's mean over channels, rescales x."""
+    gx = x.pow(2).sum(dim=(1, 2), keepdim=True).sqrt()
+    nx = gx / (gx.mean(dim=-1, keepdim=True) + 1e-6)
+    c = x.size(-1)
+    return weight.reshape(c) * (x * nx) + bias.reshape(c) + x
+''',
+    "add_positions_and_registers": '''
+def add_positions_and_registers(
+    x: torch.Tensor, table: torch.Tensor, registers: torch.Tensor
+) -> torch.Tensor:
+    """[batch, 1 + patches, d] with the class token first -> register tokens after the class
+    token, positions added: before the registers are put in where the table covers only the class
+    token and the patches (DINOv2 with registers), after where it covers every token (timm)."""
+    reg = registers.expand(x.size(0), -1, -1)
+    if table.size(1) == x.size(1):
+        x = x + table
+        return torch.cat((x[:, :1], reg, x[:, 1:]), dim=1)
+    return torch.cat((x[:, :1], reg, x[:, 1:]), dim=1) + table
+''',
     "layer_norm_unit_offset": '''
 def layer_norm_unit_offset(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, eps: float

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from codegen.ir import Arg, IOSpec
 from codegen.patterns._kit import (
+    broadcast_vector,
+    grn_named,
     EPS_SYNONYMS,
     Example,
     LayerContext,
@@ -107,6 +109,9 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     w = shape(node, "weight")
     if shape(node, "bias") != w or not w:
+        return None
+    # [1, ..., 1, C], or named so: a global response norm (blocks/global_response_norm.py).
+    if broadcast_vector(w) or grn_named(node.name):
         return None
     args_ln = [Arg(None, w[0] if len(w) == 1 else tuple(w), "width", prov(node, "weight"))]
     after_conv = ctx.prev is not None and ctx.prev.family == "conv"
