@@ -62,6 +62,9 @@ NO_FORWARD_EFFECT = frozenset("""
     encoder_no_repeat_ngram_size no_repeat_ngram_size early_stopping length_penalty max_length
     num_beams
     batch_norm_momentum drop_connect_rate
+    apply_spec_augment mask_time_prob mask_time_length mask_time_min_masks mask_feature_prob
+    mask_feature_length mask_feature_min_masks median_filter_width suppress_tokens
+    begin_suppress_tokens
     """.split())
 # Sizes and presence flags the checkpoint's shapes and keys already show.
 SHOWN_BY_SHAPES = frozenset("""
@@ -83,6 +86,7 @@ SHOWN_BY_SHAPES = frozenset("""
     first_layer_is_expansion width_coefficient depth_divisor expand_ratios kernel_sizes
     squeeze_expansion_ratio
     cross_attention_dim transformer_layers_per_block use_linear_projection
+    max_source_positions max_target_positions num_mel_bins classifier_proj_size
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.
@@ -152,6 +156,7 @@ NEUTRAL = {
     "mlp_only_layers": ([],),
     "pooler_act": ("tanh",),
     "pooler_hidden_act": ("tanh",),
+    "use_weighted_layer_sum": (False,),  # only an audio classifier's head mixes the layers
     "pooling_type": ("mean",),  # EfficientNet's pooler: an average over the whole map
 }
 # Per-layer attention kinds that all mean "every earlier (or every) position".

@@ -23,6 +23,7 @@ FUNCTIONS: dict[str, str | None] = {
     "quick_gelu": None,  # x * sigmoid(1.702 * x) (see apply)
     "leaky_relu": "leaky_relu",  # negative slope 0.2, as ESRGAN-style nets use it (see apply)
     "relu_squared": None,  # relu(x) ** 2, Primer's squared ReLU (Nemotron, Persimmon; see apply)
+    "mish": "F.mish",  # x * tanh(softplus(x)), a diffusers act_fn
 }
 # The module form of each, for numbered slots of a Sequential that hold no tensors.
 MODULES: dict[str, str] = {
@@ -64,6 +65,14 @@ ALIASES = {
 
 # Families whose code fixes the feed-forward activation instead of naming it in config.json.
 FIXED = {"bloom": "gelu_tanh"}
+# Places where diffusers' code fixes SiLU whatever config.json's act_fn says (added by configs6):
+# the activation before conv_out of UNet2DModel and of the autoencoders' Encoder / Decoder
+# (`self.conv_act = nn.SiLU()`), and UNet2DModel's time embedding (TimestepEmbedding's default).
+# act_fn still sets every resnet block's. UNet2DConditionModel uses act_fn in both places.
+FIXED_SILU_AT = {
+    "before conv_out": ("UNet2DModel", "AutoencoderKL", "VQModel", "AsymmetricAutoencoderKL"),
+    "time embedding": ("UNet2DModel",),
+}
 
 # What a hidden activation usually is, in the order calibration tries them.
 COMMON = ["relu", "gelu", "silu", "tanh", "identity"]
@@ -87,7 +96,13 @@ def alternatives(default: str, *, gates: bool = False, told=None, conv: bool = F
     """The usual alternatives (`conv`: with conv nets' own); with `told` (a ChoiceResolver), also
     the activation config.json names where it is a less common one, so the evidence is used."""
     out = [n for n in (GATES if gates else COMMON + (CONV if conv else [])) if n != default]
-    found = told.evidence(*SYNONYMS["activation"]) if told is not None and not gates else None
+    # Peeked, not consumed: only a choice that takes the value uses the key (choices.py), so a
+    # name outside the vocabulary leaves it unused and the file says so.
+    found = (
+        next((told.metadata[k] for k in SYNONYMS["activation"] if k in told.metadata), None)
+        if told is not None and not gates
+        else None
+    )
     if found is not None and isinstance(found[1], str):
         name = ALIASES.get(found[1], found[1])
         if name in FUNCTIONS and name != default and name not in out:
@@ -124,3 +139,17 @@ def fixed_by_model_type(resolver, choice) -> None:
             a for a in choice.alternatives if a not in (old, choice.value)
         ]
         choice.source, choice.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+
+
+def fixed_by_class(resolver, choice, place: str) -> None:
+    """Overrule config.json's act_fn at a `place` where the class's code fixes SiLU (FIXED_SILU_AT,
+    by diffusers' _class_name): the value and why."""
+    found = resolver.evidence("_class_name")
+    if choice.source != "metadata" or not found or found[1] not in FIXED_SILU_AT.get(place, ()):
+        return
+    if choice.value != "silu":
+        choice.alternatives = [choice.value] + [
+            a for a in choice.alternatives if a not in (choice.value, "silu")
+        ]
+        choice.value = "silu"
+    choice.note = f"{found[0]} {found[1]!r}: nn.SiLU() {place}, whatever act_fn says"

@@ -24,6 +24,7 @@ class Encoder(BlockPattern):
         activation = ctx.choose(
             cls, found[3], "activation", "silu", act.alternatives("silu"), "before conv_out"
         )
+        act.fixed_by_class(ctx.resolver, activation, "before conv_out")
         return Match(self, 4 + (found[2] is not None), found, [activation])
 
     def forward(self, match: Match, g: Graph) -> None:

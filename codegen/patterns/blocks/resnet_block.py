@@ -64,7 +64,12 @@ class ResnetBlock(BlockPattern):
         if short is None and c_in != c_mid:
             return None
         activation = ctx.choose(
-            cls, norm1.attr, "activation", "silu", act.alternatives("silu"), "after each norm"
+            cls,
+            norm1.attr,
+            "activation",
+            "silu",
+            act.alternatives("silu", told=ctx.resolver),
+            "after each norm",
         )
         found = (norm1.attr, conv1.attr, norm2.attr, conv2.attr, proj and proj.attr)
         found += (short and short.attr, scale_shift)

@@ -28,6 +28,7 @@ class TimeEmbedding(BlockPattern):
         activation = ctx.choose(
             cls, first.attr, "activation", "silu", act.alternatives("silu"), "between the two"
         )
+        act.fixed_by_class(ctx.resolver, activation, "time embedding")
         return Match(self, 2, (first.attr, second.attr), [activation])
 
     def forward(self, match: Match, g: Graph) -> None:

@@ -109,6 +109,7 @@ class UNet(BlockPattern):
         activation = ctx.choose(
             cls, norm_out.attr, "activation", "silu", act.alternatives("silu"), "before conv_out"
         )
+        act.fixed_by_class(ctx.resolver, activation, "before conv_out")
         found = dict(
             conv_in=conv_in.attr,
             conv_out=conv_out.attr,
