@@ -48,13 +48,10 @@ def best(kind: str, subject: Any, ctx: Any) -> Match | None:
     """The most specific match of a `kind` pattern for `subject` (a KeyNode or a ClassDef)."""
     resolver = ctx.resolver
     made, used = len(resolver.made), set(resolver.used_hints)
-    consumed = set(resolver.consumed)
     matches = [m for p in patterns(kind) if (m := p.match(subject, ctx)) is not None]
-    # Trial matches may have consulted hints, recorded choices and used config.json keys: undo
-    # that, then rerun the winner (a key only a losing pattern used is not used by the file).
+    # Trial matches may have consulted hints and recorded choices: undo that, then rerun the winner.
     del resolver.made[made:]
     resolver.used_hints = used
-    resolver.consumed.intersection_update(consumed)
     if not matches:
         return None
     ranked = sorted(matches, key=lambda m: (m.explains, m.pattern.priority), reverse=True)
