@@ -70,6 +70,7 @@ NO_FORWARD_EFFECT = frozenset("""
     diversity_loss_weight ctc_loss_reduction ctc_zero_infinity
     adapter_attn_dim adapter_kernel_size adapter_stride num_adapter_layers output_hidden_size
     tdnn_dim tdnn_kernel tdnn_dilation xvector_output_dim num_ctc_classes replace_prob
+    median_filter_width suppress_tokens begin_suppress_tokens
     """.split())
 # (conv6) wav2vec2-like speech models: SpecAugment masking, the pretraining quantizer's and the
 # CTC loss's settings act in training only; the adapter's and the x-vector head's sizes matter only
@@ -97,6 +98,7 @@ SHOWN_BY_SHAPES = frozenset("""
     conv_dim conv_bias num_feat_extract_layers num_conv_pos_embeddings
     num_conv_pos_embedding_groups classifier_proj_size feat_proj_layer_norm
     vision_use_head num_register_tokens
+    max_source_positions max_target_positions num_mel_bins
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.

@@ -222,6 +222,13 @@ FIXED_EPS_PATHS = (
     (re.compile(r"(^|\.)transformer_blocks\.\d+\.norm\d$"), 1e-5, "BasicTransformerBlock"),
     (re.compile(r"(^|\.)attentions\.\d+\.norm$"), 1e-6, "Transformer2DModel"),
 )
+# The same for transformers' model types (added by configs6): Swin's patch-embedding and
+# patch-merging norms are nn.LayerNorm(dim) whatever layer_norm_eps says (the blocks' use it).
+SWIN_TYPES = ("swin", "swinv2", "donut-swin", "maskformer-swin")
+FIXED_EPS_TYPE_PATHS = (
+    (re.compile(r"(^|\.)embeddings\.norm$"), 1e-5, SWIN_TYPES),
+    (re.compile(r"(^|\.)downsample\.norm$"), 1e-5, SWIN_TYPES),
+)
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
 EPS_SYNONYMS = {
@@ -266,6 +273,17 @@ def eps_arg(
     if by_path and model_type and model_type[0].endswith("_class_name") and c.source == "metadata":
         c.alternatives = [e for e in [c.value, *c.alternatives] if e != by_path[1]]
         c.value, c.note = by_path[1], f"{model_type[0]} {model_type[1]!r} ({by_path[2]})"
+    by_type = next(
+        (
+            f
+            for f in FIXED_EPS_TYPE_PATHS
+            if model_type and model_type[1] in f[2] and f[0].search(node.path)
+        ),
+        None,
+    )
+    if by_type and c.source == "metadata":
+        c.alternatives = [e for e in [c.value, *c.alternatives] if e != by_type[1]]
+        c.value, c.note = by_type[1], f"{model_type[0]} {model_type[1]!r}: a fixed eps here"
     if c.source == "default" and searchable is not None:
         searchable.append(c)
     return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)

@@ -34,7 +34,7 @@ Q_NORM = r"q_norm|q_layernorm|query_layernorm|q_ln|norm_q|query_norm"
 K_NORM = r"k_norm|k_layernorm|key_layernorm|k_ln|norm_k|key_norm"
 # Fused layouts: [q | k | v] one after another, or per head [q_h k_h v_h] (GPT-NeoX, BLOOM).
 PER_HEAD_NAMES = r"query_key_value"
-PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon")
+PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon", "gpt_bigcode")
 # ... or in 4 model-parallel shards, each [q | v | k] (CodeGen's qkv_proj, written for 4 devices).
 SHARDED_TYPES = {"codegen": "mp4_qvk"}
 # Families whose attention scores are not divided by sqrt(head_dim) (GPT-Neo's softmax_scale 1).
@@ -220,6 +220,9 @@ def score_scale(ctx: BlockContext) -> tuple[float, str] | None:
     found = ctx.resolver.evidence("query_pre_attn_scalar")
     if found is not None and type(found[1]) in (int, float) and found[1] > 0:
         return float(found[1]) ** -0.5, f"1/sqrt({found[0]} {found[1]})"
+    found = ctx.resolver.evidence("scale_attn_weights")  # GPT-2's switch (GPT-BigCode's too)
+    if found is not None and found[1] is False:
+        return 1.0, f"1 ({found[0]} false: scores not divided by sqrt(head_dim))"
     return None
 
 

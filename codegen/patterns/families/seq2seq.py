@@ -32,6 +32,9 @@ POSITIONS = r"embed_positions|position_embeddings|pos_embedding|embed_pos"
 EMBED_NORM = r"layernorm_embedding|layer_norm_embedding|embed_norm|emb_layer_norm"
 FINAL_NORM = r"layer_norm|final_layer_norm|norm|ln_f|layernorm"
 CONVS = (r"conv1", r"conv2")
+# Families whose config.json may say scale_embedding but whose code never multiplies by it
+# (Whisper computes embed_scale and leaves it unused).
+SCALE_IGNORED_TYPES = ("whisper",)
 # fairseq's positions, counted over the non-padding tokens from padding_idx + 1 (make_positions).
 PADDED_POSITION_TYPES = ("fsmt", "m2m_100", "nllb-moe")
 PADDED_POSITIONS = (
@@ -85,6 +88,8 @@ def _text_choices(cls, ctx: BlockContext, tokens_attr: str, positions_attr: str 
     cite = f"{model_type[0]} {model_type[1]!r}" if model_type else ""
     said = ctx.resolver.evidence("scale_embedding")
     scaled = said is not None and said[1] is True
+    if scaled and model_type and model_type[1] in SCALE_IGNORED_TYPES:
+        scaled, said = False, (f"{cite}: its code never applies scale_embedding", False)
     scale = ctx.choose(
         cls,
         tokens_attr,
@@ -164,6 +169,11 @@ class _Stack(BlockPattern):
                 "after each conv of the audio front end",
                 aliases=act.ALIASES,
             )
+            if a.source == "metadata" and a.value != "gelu":  # Whisper's code fixes this GELU
+                a.alternatives = [a.value] + [
+                    x for x in a.alternatives if x not in (a.value, "gelu")
+                ]
+                a.value, a.note = "gelu", "fixed in the code, whatever activation_function says"
             choices.append(a)
             activation = a.value
         elif positions is None:  # computed, not stored: the width is the embeddings' own
