@@ -83,6 +83,9 @@ SHOWN_BY_SHAPES = frozenset("""
     first_layer_is_expansion width_coefficient depth_divisor expand_ratios kernel_sizes
     squeeze_expansion_ratio
     cross_attention_dim transformer_layers_per_block use_linear_projection
+    input_embedding_size output_embedding_size
+    enable_pronunciation enable_shape concat_input pronunciation_embed_dim shape_embed_dim
+    pronunciation_vocab_size shape_vocab_size
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Values that switch a feature off, where the key alone would not.
