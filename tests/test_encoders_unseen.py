@@ -59,7 +59,16 @@ EXACT = {
     "roc_bert_shape": lambda t: t.RoCBertModel(
         t.RoCBertConfig(**ROC, shape_embed_dim=8, enable_pronunciation=False, enable_shape=True)
     ),
+    "xlm": lambda t: t.XLMModel(t.XLMConfig(vocab_size=100, emb_dim=32, n_layers=2, n_heads=4)),
+    # unseen: a stored sinusoidal position table, three layers, two heads
+    "xlm_sinusoidal": lambda t: t.XLMModel(
+        t.XLMConfig(vocab_size=100, emb_dim=32, n_layers=3, n_heads=2, sinusoidal_embeddings=True)
+    ),
+    "flaubert": lambda t: t.FlaubertModel(
+        t.FlaubertConfig(vocab_size=100, emb_dim=32, n_layers=2, n_heads=4)
+    ),
 }
+XLM = dict(vocab_size=100, emb_dim=32, n_layers=2, n_heads=4)
 
 
 def generate(tmp_path, model):
@@ -131,3 +140,23 @@ def test_two_extra_tables_concatenated_are_flagged(tmp_path):
     source, _ = generate(tmp_path, model)
     assert "Forward trust: guessed" in source
     assert "the order in which the extra embeddings are concatenated" in source
+
+
+@pytest.mark.parametrize(
+    "settings, says",
+    [
+        (dict(n_langs=3), "lang_embeddings is not added"),
+        (dict(gelu_activation=False), "the feed-forward activation"),
+    ],
+)
+def test_xlm_what_the_parallel_stack_does_not_compute_is_flagged(tmp_path, settings, says):
+    """Language embeddings (added only when the caller passes language ids) and a non-gelu
+    feed-forward are not computed: the file says so, and without language ids it is still exact."""
+    model = build(lambda t: t.XLMModel(t.XLMConfig(**XLM, **settings)))
+    source, ours = generate(tmp_path, model)
+    assert "Forward trust: guessed" in source and says in source
+    if "n_langs" in settings:
+        ids, mask = text_inputs(model)
+        with torch.no_grad():
+            want = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        assert_exact(ours, want, ids, mask)
