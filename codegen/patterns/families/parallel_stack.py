@@ -84,9 +84,6 @@ class ParallelListEncoder(BlockPattern):
             guessed.append(
                 f"{extra[0].attr} is not added (the library adds it only when given ids)"
             )
-        act = ctx.resolver.evidence("gelu_activation")
-        if act is not None and act[1] is not True:
-            guessed.append(f"the feed-forward activation ({act[0]} {act[1]!r}: not gelu)")
         found = (
             tokens.attr,
             positions.attr,
