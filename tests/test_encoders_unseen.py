@@ -161,3 +161,18 @@ def test_xlm_what_the_parallel_stack_does_not_compute_is_flagged(tmp_path, setti
         with torch.no_grad():
             want = model(input_ids=ids, attention_mask=mask).last_hidden_state
         assert_exact(ours, want, ids, mask)
+
+
+@pytest.mark.parametrize("family", ["XLM", "Flaubert"])
+def test_xlm_without_a_mask_leaves_out_the_padding_at_the_end(tmp_path, family):
+    """Called without attention_mask, XLM and FlauBERT mask the tokens past each sequence's count
+    of non-padding tokens: the generated forward does the same."""
+    config = getattr(transformers, f"{family}Config")(**XLM, pad_token_id=1)
+    model = build(lambda t: getattr(t, f"{family}Model")(config))
+    source, ours = generate(tmp_path, model)
+    assert_trusted(source)
+    ids, _ = text_inputs(model)
+    assert (ids[1, 7:] == 1).all()
+    with torch.no_grad():
+        want = model(input_ids=ids).last_hidden_state
+    assert_exact(ours, want, ids)

@@ -60,6 +60,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "top_k_routing": ("top_k_routing", "helper:top_k_routing"),
     "token_types": ("token_types", "helper:token_types"),
     "zero_padding": ("zero_padding", "helper:zero_padding"),
+    "mask_from_lengths": ("mask_from_lengths", "helper:mask_from_lengths"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
     "sliding_window_mask": ("sliding_window_mask", "helper:sliding_window_mask"),
     "softcapped_attention": ("softcapped_attention", "helper:softcapped_attention"),

@@ -23,6 +23,9 @@ from codegen.patterns._kit import (
 )
 from codegen.patterns.families.encoder import POSITIONS, TOKENS
 
+# Families that, given no attention mask, leave out the padding at the end of each sequence
+# (XLM's `lengths`, counted from the pad index).
+LENGTH_MASK_TYPES = ("xlm", "flaubert")
 # XLM names its token table plainly `embeddings`.
 TABLE = TOKENS + r"|embeddings"
 
@@ -75,6 +78,19 @@ class ParallelListEncoder(BlockPattern):
             [True],
             "False: each list's norm after its residual sum (XLM); True: before the sublayer",
         )
+        model_type = ctx.resolver.evidence("model_type")
+        lengths = model_type is not None and model_type[1] in LENGTH_MASK_TYPES
+        pad = ctx.choose(
+            cls,
+            tokens.attr,
+            "pad_index",
+            2 if lengths else None,
+            [None, 0, 1, 2] if lengths else [2, 0, 1],
+            "None: no mask unless given; N: without a mask, padding N at the end is left out",
+            accepts="index",
+        )
+        if lengths and pad.source == "default":
+            pad.source, pad.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
         guessed = []
         if pre.value:
             guessed.append(
@@ -90,15 +106,20 @@ class ParallelListEncoder(BlockPattern):
             embed_norms[0].attr if embed_norms else None,
             (attention[0].attr, norms[0].attr, ffn[0].attr, norms[1].attr),
             bool(pre.value),
+            None if pad.value is None else int(pad.value),
         )
-        return Match(self, len(members), found, [pre], guessed="; ".join(guessed))
+        return Match(self, len(members), found, [pre, pad], guessed="; ".join(guessed))
 
-    synonyms = {"pre_norm": ("pre_norm",)}
+    synonyms = {"pre_norm": ("pre_norm",), "pad_index": ("pad_index", "pad_token_id")}
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, embed_norm, (attns, norm1s, ffns, norm2s), pre = match.found
+        tokens, positions, embed_norm, (attns, norm1s, ffns, norm2s), pre, pad = match.found
         ids = g.input("input_ids")
         attention_mask = g.input("attention_mask", optional=True)
+        if pad is not None:
+            attention_mask = g.call_function(
+                "mask_from_lengths", ids, attention_mask, pad, name="keep", comment="1: a token"
+            )
         x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
         seq = g.call_method("size", ids, 1, inline=True)
         device = g.call_method("device", ids, inline=True)
