@@ -39,6 +39,18 @@ def _count(m) -> int:
     return 0
 
 
+def _norm_order(norms: list) -> tuple[list, bool]:
+    """The attention's norm list, then the feed-forward's, and whether the names say so: numbered
+    1 and 2 (`layer_norm1`, `layer_norm2`), or one named for the attention."""
+    numbered = [re.search(r"([12])\D*$", m.attr) for m in norms]
+    if all(numbered) and {n.group(1) for n in numbered} == {"1", "2"}:
+        return sorted(norms, key=lambda m: re.search(r"([12])\D*$", m.attr).group(1)), True
+    for_attention = [m for m in norms if re.search(r"attn|attention", m.attr, re.IGNORECASE)]
+    if len(for_attention) == 1:
+        return for_attention + [m for m in norms if m is not for_attention[0]], True
+    return sorted(norms, key=lambda m: m.attr), False
+
+
 class ParallelListEncoder(BlockPattern):
     role = "EncoderModel"
     priority = 4
@@ -56,9 +68,10 @@ class ParallelListEncoder(BlockPattern):
         for m in lists:
             by_role.setdefault(ctx.role(m) or "", []).append(m)
         attention, ffn = by_role.get("Attention", []), by_role.get("MLP", [])
-        norms = sorted(by_role.get("norm", []), key=lambda m: m.attr)
+        norms = by_role.get("norm", [])
         if len(attention) != 1 or len(ffn) != 1 or len(norms) != 2:
             return None
+        norms, ordered = _norm_order(norms)
         if not ctx.takes(attention[0], "mask"):
             return None
         singles = [m for m in members if m not in lists]
@@ -91,11 +104,9 @@ class ParallelListEncoder(BlockPattern):
         )
         if lengths and pad.source == "default":
             pad.source, pad.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
-        guessed = []
-        if pre.value:
-            guessed.append(
-                "the norms before each sublayer (pre_norm): not checked against a library"
-            )
+        guessed = (
+            [] if ordered else [f"{norms[0].attr} serves the attention, {norms[1].attr} the FFN"]
+        )
         if extra:  # XLM's lang_embeddings: added only where the caller passes language ids
             guessed.append(
                 f"{extra[0].attr} is not added (the library adds it only when given ids)"
@@ -148,8 +159,8 @@ class ParallelListEncoder(BlockPattern):
 
     @staticmethod
     def examples():
-        # (FlauBERT's pre_norm path fails in this library version: no reference for it here)
-        return [_example("XLM", {}), _example("Flaubert", {})]
+        # (FlauBERT's pre_norm path fails in this library version: a hand-written one stands in)
+        return [_example("XLM", {}), _example("Flaubert", {}), _pre_norm_example()]
 
 
 def _example(family_name: str, settings: dict):
@@ -184,3 +195,66 @@ def _example(family_name: str, settings: dict):
     metadata = json.loads(config.to_json_string())
     plain = {k: v for k, v in metadata.items() if not isinstance(v, dict)}
     return Example(model, (ids, mask), plain)
+
+
+def _pre_norm_example():
+    """Pre-norm layers as parallel lists under other names (FlauBERT's pre_norm forward)."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    from codegen.patterns._kit import Example
+
+    class Attention(nn.Module):
+        def __init__(self, d: int) -> None:
+            super().__init__()
+            self.q_proj, self.k_proj = nn.Linear(d, d), nn.Linear(d, d)
+            self.v_proj, self.out_proj = nn.Linear(d, d), nn.Linear(d, d)
+
+        def forward(self, x, mask):
+            b, t, d = x.shape
+            projections = (self.q_proj, self.k_proj, self.v_proj)
+            q, k, v = (p(x).view(b, t, 4, -1).transpose(1, 2) for p in projections)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            return self.out_proj(y.transpose(1, 2).reshape(b, t, d))
+
+    class FeedForward(nn.Module):
+        def __init__(self, d: int) -> None:
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(d, 2 * d), nn.Linear(2 * d, d)
+
+        def forward(self, x):
+            return self.fc2(F.gelu(self.fc1(x)))
+
+    class Reference(nn.Module):
+        def __init__(self, d: int = 16, n: int = 2) -> None:
+            super().__init__()
+            self.tok_embeddings, self.pos_embedding = nn.Embedding(50, d), nn.Embedding(20, d)
+            self.attn_layers = nn.ModuleList(Attention(d) for _ in range(n))
+            self.attn_norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(n))
+            self.mlp_layers = nn.ModuleList(FeedForward(d) for _ in range(n))
+            self.ffn_norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(n))
+
+        def forward(self, ids, keep):
+            x = self.tok_embeddings(ids) + self.pos_embedding(torch.arange(ids.size(1)))
+            x = x * keep[:, :, None]
+            mask = keep[:, None, None, :] != 0
+            layers = zip(self.attn_layers, self.attn_norms, self.mlp_layers, self.ffn_norms)
+            for attention, norm1, ffn, norm2 in layers:
+                x = x + attention(norm1(x), mask)
+                x = x + ffn(norm2(x))
+                x = x * keep[:, :, None]
+            return x
+
+    torch.manual_seed(0)
+    model = Reference().eval()
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if p.dim() >= 2:
+                p.normal_(0, p[0].numel() ** -0.5)
+            else:
+                p.normal_(*((0, 0.1) if n.endswith("bias") else (1, 0.2)))
+    ids, keep = torch.randint(0, 50, (2, 7)), torch.ones(2, 7, dtype=torch.long)
+    keep[1, 5:] = 0
+    config = {"n_heads": 4, "hidden_act": "gelu", "pre_norm": True, "causal": False}
+    return Example(model, (ids, keep), config)
