@@ -169,6 +169,11 @@ class TextEmbeddings(BlockPattern):
 INPUT_MAP = r"map_inputs?(_layer)?|inputs?_(proj|projection|map|mapping)"
 
 
+def _argument_name(attr: str, taken: set[str]) -> bool:
+    name = f"{attr}_ids"
+    return name.isidentifier() and name.isascii() and name not in taken
+
+
 def _input_map(members: list, used: list, tokens) -> tuple | None:
     """What else the embeddings hold beside token/position/segment tables and a norm: None when
     something is not understood; else ((map, [extra tables concatenated before it]) or None, what
@@ -185,7 +190,9 @@ def _input_map(members: list, used: list, tokens) -> tuple | None:
     mapping, width = linears[0], tokens.io.out_width if tokens.io else None
     if mapping.io is None or width is None or mapping.io.out_width != width:
         return None
-    if not all(m.io and m.io.out_width and f"{m.attr}_ids".isidentifier() for m in extras):
+    # Each extra table's ids are a forward argument named after it: a plain name, not one taken.
+    taken = {"input_ids", "token_type_ids", "attention_mask", "self_ids"}
+    if not all(m.io and m.io.out_width and _argument_name(m.attr, taken) for m in extras):
         return None
     subsets = [
         [m for k, m in enumerate(extras) if picks >> k & 1]
