@@ -39,6 +39,10 @@ class Match:
     # The pattern computes it, but a value it rests on is a default it cannot vouch for (a rotary
     # layout of a family it does not know): the forward's trust is 'guessed', saying this.
     guessed: str = ""
+    # What the whole shows about its parts' choices (a decoder stack without a final norm: its
+    # blocks normalise their own outputs): (choice path, name, value, why). The analysis runs
+    # again with them where a part's choice was left at a default (codegen.analyze.analyze).
+    pins: list[tuple[str, str, Any, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -94,6 +98,9 @@ class LayerContext:
     # The producer is a patchify conv (kernel == stride): its norm is a LayerNorm over the
     # channels with no activation (ConvNeXt's and Swin's stems, timm's patch embedding).
     after_patchify: bool = False
+    # config.json fixes the conv as ungrouped (a speech model's feature encoder: its first conv
+    # reads the one-channel waveform, which a [C, 1, k] weight would otherwise call depthwise).
+    ungrouped: bool = False
 
 
 @dataclass
@@ -393,3 +400,17 @@ def one_named(members: list, pattern: str):
     """The one member whose attribute name fully matches `pattern` (any case); None for none or two."""
     found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
     return found[0] if len(found) == 1 else None
+
+
+# A global response norm (ConvNeXt V2, blocks/global_response_norm.py): by name where its scale and
+# shift are 1-D like a LayerNorm's; layers/norms.py declines these.
+GRN_NAMES = r"grn|global_?response_?norm|response_?norm"
+
+
+def grn_named(name: str) -> bool:
+    return re.search(GRN_NAMES, name, re.IGNORECASE) is not None
+
+
+def broadcast_vector(shape: tuple) -> bool:
+    """[1, ..., 1, C] with at least one leading 1: a per-channel vector shaped to broadcast."""
+    return len(shape) > 1 and all(d == 1 for d in shape[:-1])

@@ -105,6 +105,30 @@ def rms_norm_unit_offset(x: torch.Tensor, weight: torch.Tensor, eps: float) -> t
     h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
     return (h * (1.0 + weight.float())).type_as(x)
 ''',
+    "global_response_norm": '''
+def global_response_norm(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
+) -> torch.Tensor:
+    """ConvNeXt V2's global response norm on channels-last [batch, height, width, channels]: each
+    channel's L2 norm over the image, divided by that norm's mean over channels, rescales x."""
+    gx = x.pow(2).sum(dim=(1, 2), keepdim=True).sqrt()
+    nx = gx / (gx.mean(dim=-1, keepdim=True) + 1e-6)
+    c = x.size(-1)
+    return weight.reshape(c) * (x * nx) + bias.reshape(c) + x
+''',
+    "add_positions_and_registers": '''
+def add_positions_and_registers(
+    x: torch.Tensor, table: torch.Tensor, registers: torch.Tensor
+) -> torch.Tensor:
+    """[batch, 1 + patches, d] with the class token first -> register tokens after the class
+    token, positions added: before the registers are put in where the table covers only the class
+    token and the patches (DINOv2 with registers), after where it covers every token (timm)."""
+    reg = registers.expand(x.size(0), -1, -1)
+    if table.size(1) == x.size(1):
+        x = x + table
+        return torch.cat((x[:, :1], reg, x[:, 1:]), dim=1)
+    return torch.cat((x[:, :1], reg, x[:, 1:]), dim=1) + table
+''',
     "layer_norm_unit_offset": '''
 def layer_norm_unit_offset(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, eps: float
@@ -135,6 +159,21 @@ def top_k_routing(logits: torch.Tensor, top_k: int, normalize: bool) -> torch.Te
     if normalize:
         top = top / top.sum(dim=-1, keepdim=True)
     return torch.zeros_like(probs).scatter(-1, index, top).type_as(logits)
+''',
+    "sparsemixer_routing": '''
+def sparsemixer_routing(logits: torch.Tensor, jitter_eps: float) -> torch.Tensor:
+    """Router logits [..., experts] -> each expert's weight per token, as PhiMoE's sparsemixer
+    routes in eval: the best expert, then the best of the rest; each weighted by its softmax
+    among the experts whose logit is within 2 * jitter_eps (relative) of its own."""
+    out = torch.zeros_like(logits)
+    masked = logits
+    for _ in range(2):
+        top, index = masked.max(dim=-1, keepdim=True)
+        far = (top - logits) / logits.abs().clamp(min=top) > 2 * jitter_eps
+        gates = torch.softmax(masked.masked_fill(far, float("-inf")), dim=-1)
+        out = out.scatter(-1, index, gates.gather(-1, index))
+        masked = masked.scatter(-1, index, float("-inf"))
+    return out
 ''',
     "padding_mask": '''
 def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
@@ -350,6 +389,14 @@ def memory_or(memory: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
     if memory is None:
         return x
     return memory
+''',
+    "keys_source": '''
+def keys_source(key_weight: torch.Tensor, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    """What an attention reads keys from: the context where its key projection takes another
+    width than x's (a block that only cross-attends, diffusers' only_cross_attention), else x."""
+    if key_weight.size(1) != x.size(-1):
+        return context
+    return x
 ''',
     "causal_mask": '''
 def causal_mask(x: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """Patch embeddings with a class token and a position table in one class (CLIP's vision tower,
 `CLIPVisionEmbeddings`): `patch(pixels)` flattened to tokens, the learned class vector in front,
-then row i of the position table added to token i.
+then row i of the position table added to token i. SigLIP's vision tower is the same without
+the class token.
 
 Recognised from shapes: a conv that turns 3-D pixels into tokens of width d, a 1-D parameter of
 width d (the class vector), and a position table of width d (an embedding or a 2-D parameter);
@@ -10,6 +11,7 @@ names only break ties (`class_embedding`, `cls_token`...).
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -23,21 +25,23 @@ from codegen.patterns._kit import (
 CLASS_TOKEN = r"class_embedding|cls_token|class_token|cls_emb"
 
 
-def _example() -> Example:
+def _example(class_token: bool = True) -> Example:
     import torch
     import torch.nn as nn
 
     class Embeddings(nn.Module):
         def __init__(self, d: int = 16) -> None:
             super().__init__()
-            self.class_embedding = nn.Parameter(torch.randn(d))
-            self.patch_embedding = nn.Conv2d(3, d, 8, stride=8, bias=False)
-            self.position_embedding = nn.Embedding(5, d)
+            if class_token:
+                self.class_embedding = nn.Parameter(torch.randn(d))
+            self.patch_embedding = nn.Conv2d(3, d, 8, stride=8, bias=class_token)
+            self.position_embedding = nn.Embedding(5 if class_token else 4, d)
 
         def forward(self, pixels):
             x = self.patch_embedding(pixels).flatten(2).transpose(1, 2)
-            first = self.class_embedding.expand(x.size(0), 1, -1)
-            x = torch.cat((first, x), dim=1)
+            if class_token:
+                first = self.class_embedding.expand(x.size(0), 1, -1)
+                x = torch.cat((first, x), dim=1)
             return x + self.position_embedding(torch.arange(x.size(1)))
 
     class Holder(nn.Module):
@@ -48,7 +52,8 @@ def _example() -> Example:
         def forward(self, pixels):
             return self.embeddings(pixels)
 
-    return Example(Holder(), (torch.randn(2, 3, 16, 16),), {"model_type": "clip_vision_model"})
+    config = {"model_type": "clip_vision_model" if class_token else "siglip_vision_model"}
+    return Example(Holder(), (torch.randn(2, 3, 16, 16),), config)
 
 
 class ClassTokenEmbeddings(BlockPattern):
@@ -60,12 +65,15 @@ class ClassTokenEmbeddings(BlockPattern):
         convs = [m for m in members if family(m) == "conv" and m.io and m.io.ndim == 2]
         tables = [m for m in members if family(m) == "embedding"]
         vectors = [t for t in params if len(t.shape) == 1]
-        if len(convs) != 1 or len(tables) != 1 or len(members) != 2 or len(params) != 1:
+        # SigLIP's vision tower has no class token: patches and positions only.
+        if len(convs) != 1 or len(tables) != 1 or len(members) != 2 or len(params) > 1:
             return None
-        if len(vectors) != 1 or not _width(convs[0], tables[0]):
+        if len(vectors) != len(params) or not _width(convs[0], tables[0]):
             return None
-        found = (convs[0].attr, vectors[0].attr, tables[0].attr)
-        return Match(self, 3, found)
+        if not vectors and not _patchify(convs[0]):
+            return None  # without a class token, only the conv's shape says these are patches
+        found = (convs[0].attr, vectors[0].attr if vectors else None, tables[0].attr)
+        return Match(self, 2 + len(vectors), found)
 
     def forward(self, match: Match, g: Graph) -> None:
         patch, token, table = match.found
@@ -73,9 +81,10 @@ class ClassTokenEmbeddings(BlockPattern):
         x = g.call_module((patch,), pixels, inline=True)
         x = g.call_method("flatten", x, 2, inline=True)
         x = g.call_method("transpose", x, 1, 2, comment="[batch, patches, d_model]")
-        batch = g.call_method("size", x, 0, inline=True)
-        first = g.call_method("expand", g.getattr((token,)), batch, 1, -1, inline=True)
-        x = g.call_function("cat", (first, x), kwargs={"dim": 1}, comment="class token first")
+        if token is not None:
+            batch = g.call_method("size", x, 0, inline=True)
+            first = g.call_method("expand", g.getattr((token,)), batch, 1, -1, inline=True)
+            x = g.call_function("cat", (first, x), kwargs={"dim": 1}, comment="class token first")
         seq = g.call_method("size", x, 1, inline=True)
         device = g.call_method("device", x, inline=True)
         pos = g.call_function("arange", seq, kwargs={"device": device}, name="positions")
@@ -83,8 +92,16 @@ class ClassTokenEmbeddings(BlockPattern):
 
     @staticmethod
     def examples():
-        return [_example()]
+        return [_example(), _example(class_token=False)]
 
 
 def _width(conv, table) -> bool:
     return conv.io.out_width is not None and conv.io.out_width == table.io.out_width
+
+
+def _patchify(conv) -> bool:
+    """A conv reading image channels in non-overlapping patches (kernel == stride > 1)."""
+    args = {a.keyword: a.value for a in conv.args}
+    kernel, stride = conv_kernel(conv), args.get("stride", 1)
+    patches = kernel not in (None, 1, (1, 1)) and kernel == stride
+    return patches and conv.io.in_width is not None and conv.io.in_width <= 4

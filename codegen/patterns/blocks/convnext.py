@@ -2,7 +2,8 @@
 MLP (two Linear layers, GELU) mix channels, scaled per channel by a learned layer scale, and the
 input is added back:
 
-`x + permute_back(gamma * pwconv2(act(pwconv1(norm(permute(dwconv(x)))))))`
+`x + permute_back(gamma * pwconv2(act(pwconv1(norm(permute(dwconv(x)))))))`; ConvNeXt V2 drops the
+layer scale and puts a global response norm (blocks/global_response_norm.py) after `act`.
 
 The members are told apart by what they are and their widths (the depthwise conv keeps the width, the
 first Linear widens, the second narrows back), never by key order. The layer scale is the one
@@ -38,19 +39,22 @@ class ConvNeXtBlock(BlockPattern):
         scales = tensors(cls)
         # timm's block holds the two Linear layers in an `Mlp` class with its own activation.
         mlps = [m for m in members if m.kind == "class" and ctx.role(m) == "MLP"]
+        # ConvNeXt V2 puts a global response norm after the activation (and drops the layer scale).
+        grns = [m for m in members if m.kind == "class" and ctx.role(m) == "GlobalResponseNorm"]
         pointwise = len(linears) == 2 or (len(mlps) == 1 and not linears)
         if len(convs) != 1 or len(norms) != 1 or not pointwise or len(scales) > 1:
             return None
-        if len(members) != 3 + len(linears) // 2:
+        if len(members) != 3 + len(linears) // 2 + len(grns) or len(grns) > len(linears) // 2:
             return None
-        if any(m.kind != "builtin" for m in members if m not in mlps):
+        if any(m.kind != "builtin" for m in members if m not in mlps + grns):
             return None
         dw = unit(convs[0], ctx)
         if dw is None or not dw.depthwise:
             return None
         channels = dw.out_width
         if mlps:
-            if (mlps[0].io.in_width, mlps[0].io.out_width) != (channels, channels):
+            # (a width read from a GRN member first in key order is unknown: None)
+            if mlps[0].io.out_width != channels or mlps[0].io.in_width not in (None, channels):
                 return None
             widen, narrow = mlps, [None]
         else:
@@ -59,6 +63,12 @@ class ConvNeXtBlock(BlockPattern):
             if len(widen) != 1 or len(narrow) != 1:
                 return None
             if narrow[0].io.in_width != widen[0].io.out_width:
+                return None
+            if (
+                grns
+                and grns[0].io is not None
+                and grns[0].io.in_width not in (None, narrow[0].io.in_width)
+            ):
                 return None
         norm = norms[0]
         if norm.type_name != "nn.LayerNorm" or norm.io.in_width != channels:
@@ -80,11 +90,12 @@ class ConvNeXtBlock(BlockPattern):
                 "between the pointwise layers",
             )
             choices.append(activation)
-        found = (convs[0].attr, norm.attr, widen[0].attr, narrow[0] and narrow[0].attr, scale)
+        grn = grns[0].attr if grns else None
+        found = (convs[0].attr, norm.attr, widen[0].attr, narrow[0] and narrow[0].attr, scale, grn)
         return Match(self, len(modules(cls)) + len(scales) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        dwconv, norm, pw1, pw2, scale = match.found
+        dwconv, norm, pw1, pw2, scale, grn = match.found
         x = g.input("x")
         out = g.call_module((dwconv,), x, name="out", inline=True)
         out = g.call_method(
@@ -96,6 +107,8 @@ class ConvNeXtBlock(BlockPattern):
         else:
             activation = match.choices[0].value
             out = act.apply(g, activation, g.call_module((pw1,), out, inline=True), name="out")
+            if grn is not None:
+                out = g.call_module((grn,), out, name="out")
             out = g.call_module((pw2,), out, name="out")
         if scale is not None and scale[1]:
             out = g.call_function("mul", g.getattr((scale[0],)), out, name="out")
@@ -112,4 +125,11 @@ class ConvNeXtBlock(BlockPattern):
 
         # The official block's LayerNorm eps (1e-6) is not in the weights: a config says it.
         config = {"layer_norm_eps": 1e-6}
-        return [Example(zoo()["convnext_block"](8), (torch.randn(2, 8, 9, 9),), config)]
+        from codegen.patterns.blocks._vision6_examples import modules as zoo6
+
+        inputs = (torch.randn(2, 8, 9, 9),)
+        return [
+            Example(zoo()["convnext_block"](8), inputs, config),
+            Example(zoo6()["convnextv2_block"](8), inputs, config),
+            Example(zoo6()["timm_convnextv2_block"](8), inputs, {**config, "hidden_act": "gelu"}),
+        ]

@@ -34,6 +34,17 @@ class MLP(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
+        # timm's GlobalResponseNormMlp (ConvNeXt V2): a global response norm after the activation.
+        grn = [m for m in members if m.kind == "class" and ctx.role(m) == "GlobalResponseNorm"]
+        if len(grn) == 1 and len(members) == 3:
+            found = self.match_layers(cls, ctx, [m for m in members if m is not grn[0]])
+            if found is not None:
+                found.found = found.found[:4] + (grn[0].attr,)
+                found.explains += 1
+            return found
+        return self.match_layers(cls, ctx, members)
+
+    def match_layers(self, cls, ctx: BlockContext, members: list) -> Match | None:
         if tensors(cls) or len(members) not in (2, 3):
             return None
         if any(ctx.role(m) not in ("linear", "Conv1D") for m in members):
@@ -70,7 +81,7 @@ class MLP(BlockPattern):
             aliases=act.ALIASES,
         )
         act.fixed_by_model_type(ctx.resolver, activation)
-        found = (up.attr, gate.attr if gate else None, down.attr, activation.value)
+        found = (up.attr, gate.attr if gate else None, down.attr, activation.value, None)
         return Match(self, len(members), found, [activation])
 
     def _fused(self, cls, ctx: BlockContext, fused, down) -> Match | None:
@@ -90,11 +101,11 @@ class MLP(BlockPattern):
         half = ctx.choose(
             cls, fused.attr, "gate_half", "first", ["second"], "which half of it is the gate"
         )
-        found = (fused.attr, half.value, down.attr, activation.value)
+        found = (fused.attr, half.value, down.attr, activation.value, None)
         return Match(self, 2, found, [activation, half])
 
     def forward(self, match: Match, g: Graph) -> None:
-        up, gate, down, activation = match.found
+        up, gate, down, activation, grn = match.found
         x = g.input("x")
         if gate in ("first", "second"):  # one layer holds both: split it
             halves = g.call_method(
@@ -110,6 +121,8 @@ class MLP(BlockPattern):
             h = g.call_function("mul", h, g.call_module((up,), x, inline=True), name="h")
         else:
             h = act.apply(g, activation, g.call_module((up,), x, inline=True), name="h")
+        if grn is not None:
+            h = g.call_module((grn,), h, name="h")
         g.output(g.call_module((down,), h))
 
     @staticmethod

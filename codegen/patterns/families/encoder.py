@@ -53,6 +53,8 @@ EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
 CAUSAL_TEXT_TOWER_TYPES = ("clip",)
 CLASS_TOKEN = r"cls_token|class_token|class_embedding"
 MASK_TOKEN = r"mask_token"
+# Learned tokens put in after the class token, outside the position table (DINOv2's registers).
+REGISTERS = r"register_tokens|reg_tokens?|registers"
 
 
 def _example(name: str) -> Example:
@@ -259,34 +261,56 @@ class VisionEmbeddings(BlockPattern):
         members, params = modules(cls), tensors(cls)
         if len(members) != 1 or ctx.role(members[0]) != "PatchEmbedding":
             return None
-        fronts = [t for t in params if len(t.shape) == 3 and tuple(t.shape[:2]) == (1, 1)]
-        tables = [t for t in params if len(t.shape) == 3 and t.shape[0] == 1 and t.shape[1] > 1]
+        registers = [t for t in params if re.fullmatch(REGISTERS, t.attr) and len(t.shape) == 3]
+        fronts = [
+            t
+            for t in params
+            if len(t.shape) == 3 and tuple(t.shape[:2]) == (1, 1) and t not in registers
+        ]
+        tables = [
+            t
+            for t in params
+            if len(t.shape) == 3 and t.shape[0] == 1 and t.shape[1] > 1 and t not in registers
+        ]
         unused = [t for t in params if re.fullmatch(MASK_TOKEN, t.attr) and len(t.shape) <= 2]
         # No position table: positions enter in the attention (BEiT's relative bias), where
         # config.json does not say there is an absolute table (its use_absolute_position_embeddings).
         absolute = ctx.resolver.evidence("use_absolute_position_embeddings")
         if not tables and (absolute is None or absolute[1] is not False):
             return None
-        if not fronts or len(tables) > 1 or len(fronts) + len(tables) + len(unused) != len(params):
+        # No token in front (I-JEPA): patches and positions only, where a table is there.
+        if not (fronts or tables) or len(tables) > 1:
+            return None
+        if len(fronts) + len(tables) + len(unused) + len(registers) != len(params):
+            return None
+        if registers and (len(registers) > 1 or len(fronts) != 1 or not tables):
             return None
         fronts.sort(key=lambda t: re.fullmatch(CLASS_TOKEN, t.attr) is None)  # class token first
         found = (members[0].attr, [t.attr for t in fronts], tables[0].attr if tables else None)
+        found += (registers[0].attr if registers else None,)
         return Match(self, len(params) + 1, found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        patches, fronts, table = match.found
+        patches, fronts, table, registers = match.found
         pixels = g.input("pixel_values")
         x = g.call_module((patches,), pixels, comment="[batch, patches, d_model]")
-        batch = g.call_method("size", x, 0, inline=True)
-        tokens = [
-            g.call_method("expand", g.getattr((t,)), batch, -1, -1, inline=True) for t in fronts
-        ]
-        x = g.call_function(
-            "cat",
-            (*tokens, x),
-            kwargs={"dim": 1},
-            comment=" then ".join(fronts) + " in front of the patches",
-        )
+        if fronts:
+            batch = g.call_method("size", x, 0, inline=True)
+            tokens = [
+                g.call_method("expand", g.getattr((t,)), batch, -1, -1, inline=True) for t in fronts
+            ]
+            x = g.call_function(
+                "cat",
+                (*tokens, x),
+                kwargs={"dim": 1},
+                comment=" then ".join(fronts) + " in front of the patches",
+            )
+        if registers is not None:
+            x = g.call_function(
+                "add_positions_and_registers", x, g.getattr((table,)), g.getattr((registers,))
+            )
+            g.output(x)
+            return
         g.output(g.call_function("add", x, g.getattr((table,))) if table else x)
 
     @staticmethod
@@ -337,6 +361,13 @@ class Encoder(BlockPattern):
         return [_example("bert"), _example("distil")]
 
 
+def _class_token(ctx: BlockContext, embed) -> bool:
+    """Whether the embeddings put a learned token in front ([d] as CLIP's, [1, 1, d] as ViT's)."""
+    cls = ctx.classes.get(embed.type_name)
+    found = tensors(cls) if cls is not None else []
+    return any(len(t.shape) == 1 or tuple(t.shape[:2]) == (1, 1) for t in found)
+
+
 class EncoderModel(BlockPattern):
     """Embeddings, (a projection to the layers' width,) the encoder, (a final norm): the last
     hidden state. A pooler, where there is one, is left to the heads that read it
@@ -362,10 +393,15 @@ class EncoderModel(BlockPattern):
         # A pooler (a Pooler class, or ALBERT's bare Linear before a tanh) is left to the heads.
         poolers = [m for m in rest if ctx.role(m) == "Pooler" or family(m) == "linear"]
         pooler = one_named([m for m in poolers if m is not project], POOLER)
-        if len(rest) != sum(
+        # SigLIP's attention-pooling head reads the last hidden state: left to its callers too.
+        heads = [m for m in rest if ctx.role(m) == "AttentionPoolingHead"]
+        if len(rest) != len(heads[:1]) + sum(
             m is not None for m in (project, norm, pooler, embed_norm, pooled_norm)
         ):
             return None
+        if pooled_norm is not None and norm is None and not _class_token(ctx, embed[0]):
+            # No class token to pool (SigLIP): the post norm is on every token, as a final norm.
+            norm = pooled_norm
         text = ctx.role(embed[0]) == "TextEmbeddings"
         model_type = ctx.resolver.evidence("model_type")
         causal = text and model_type is not None and model_type[1] in CAUSAL_TEXT_TOWER_TYPES
