@@ -486,6 +486,48 @@ FAMILIES: dict[str, Family] = {
         _t("ModernBertModel", "ModernBertConfig", **DENSE, pad_token_id=0),
         "encoder",
     ),
+    # enc6 (issue 15): configurations of the parallel-list, projected and mapped embeddings
+    # families no pattern was written for
+    "xlm_relu_sinusoidal": Family(
+        "transformers",
+        _t(
+            "XLMModel",
+            "XLMConfig",
+            vocab_size=100,
+            emb_dim=32,
+            n_layers=3,
+            n_heads=2,
+            gelu_activation=False,
+            sinusoidal_embeddings=True,
+        ),
+        "encoder",
+    ),
+    "roc_bert_shape": Family(
+        "transformers",
+        _t(
+            "RoCBertModel",
+            "RoCBertConfig",
+            **DENSE,
+            pronunciation_vocab_size=10,
+            shape_vocab_size=12,
+            shape_embed_dim=8,
+            enable_pronunciation=False,
+            enable_shape=True,
+        ),
+        "encoder",
+    ),
+    "rembert_wide": Family(
+        "transformers",
+        _t(
+            "RemBertModel",
+            "RemBertConfig",
+            **DENSE,
+            input_embedding_size=48,
+            output_embedding_size=8,
+            hidden_act="relu",
+        ),
+        "encoder",
+    ),
     # seq2seq/audio added by seq2seq15: (input_ids, attention_mask, decoder_input_ids) -> logits or
     # the decoder's last hidden state; Whisper (input_features, decoder_input_ids); wav2vec2-like
     # audio encoders input_values -> last hidden state

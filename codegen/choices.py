@@ -120,6 +120,8 @@ class ChoiceResolver:
                 value = self.metadata[key][1]
                 if isinstance(value, (str, int, float)) and not isinstance(value, bool):
                     value = aliases.get(value, value)
+                elif isinstance(value, bool):  # a switch naming a value (XLM's gelu_activation)
+                    value = aliases.get((key, value), value)
                 fits = _fits(value, default, alternatives)
                 if not fits and _allowed(value, default, alternatives, accepts):
                     # an open-domain value beyond those a search tries (a rope_theta of 500)

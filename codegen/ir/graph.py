@@ -100,6 +100,12 @@ class Node:
     unpack: int = 0  # call_module returning a tuple: keep element 0 of `unpack` (`x, _ = rnn(x)`)
     # call_module applied this many times in a row to its own output (a shared layer, ALBERT).
     times: int = 0
+    # call_module over several containers in step (XLM's parallel lists attentions, ffns, ...):
+    # ((loop variable, container path), ...), and the body: a Graph whose inputs are this node's
+    # arguments (the first carried from step to step) and whose call_module paths start with a
+    # loop variable. Its output is the first argument of the next step. See Graph.loop.
+    loop: tuple = ()
+    body: Any = field(default=None, repr=False)
     # input nodes: may be None, and is None unless the caller passes it. call_module nodes: the
     # module may be None (an optional member), and then the node's value is its first argument.
     optional: bool = False
@@ -134,6 +140,15 @@ class Graph:
             args = tuple(self.prepare(self, tuple(path), args))
         return self._add(Node("call_module", tuple(path), args, **_node_options(options)))
 
+    def loop(self, items: tuple, body: Graph, *args: Arg, **options: Any) -> Value:
+        """`for a, b in zip(self.a_list, self.b_list): x = body(x, ...)`: `items` pairs each loop
+        variable with its container's path; `args` feed the body's inputs in order."""
+        if not items or len(args) != len(body.inputs):
+            raise ValueError("a loop needs containers and one argument per body input")
+        node = Node("call_module", tuple(items[0][1]), args, **_node_options(options))
+        node.loop, node.body = tuple((v, tuple(p)) for v, p in items), body
+        return self._add(node)
+
     def call_function(self, fn: str, *args: Arg, **options: Any) -> Value:
         kwargs = options.pop("kwargs", {})
         return self._add(Node("call_function", fn, args, dict(kwargs), **_node_options(options)))
@@ -163,7 +178,8 @@ class Graph:
         return [n for n in self.nodes if n.op == "input"]
 
     def modules_called(self) -> list[tuple[str, ...]]:
-        return [n.target for n in self.nodes if n.op == "call_module"]
+        called = [n.target for n in self.nodes if n.op == "call_module"]
+        return called + [p for n in self.nodes for _, p in n.loop[1:]]
 
     def uses(self) -> dict[int, int]:
         """How many times each node's value is used by later nodes."""

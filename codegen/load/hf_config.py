@@ -43,7 +43,7 @@ def read_config(directory: Path) -> dict[str, Any]:
 NO_FORWARD_EFFECT = frozenset("""
     bos_token_id eos_token_id pad_token_id sep_token_id cls_token_id mask_token_id unk_token_id
     decoder_start_token_id forced_bos_token_id forced_eos_token_id transformers_version
-    question_token_id
+    question_token_id lang_id mask_index unk_index start_n_top end_n_top embed_init_std
     architectures model_type torch_dtype dtype _name_or_path name_or_path id2label label2id
     problem_type finetuning_task tokenizer_class prefix task_specific_params auto_map
     initializer_range init_std initializer_factor layer_scale_init_value layerscale_value
@@ -95,6 +95,10 @@ SHOWN_BY_SHAPES = frozenset("""
     first_layer_is_expansion width_coefficient depth_divisor expand_ratios kernel_sizes
     squeeze_expansion_ratio
     cross_attention_dim transformer_layers_per_block use_linear_projection
+    input_embedding_size output_embedding_size
+    enable_pronunciation enable_shape concat_input pronunciation_embed_dim shape_embed_dim
+    pronunciation_vocab_size shape_vocab_size
+    emb_dim n_langs use_lang_emb sinusoidal_embeddings asm
     conv_dim conv_bias num_feat_extract_layers num_conv_pos_embeddings
     num_conv_pos_embedding_groups classifier_proj_size feat_proj_layer_norm
     vision_use_head num_register_tokens
@@ -111,6 +115,7 @@ NEUTRAL = {
     "rope_type": ("default",),
     "rope_scaling": (None,),
     "is_decoder": (False,),
+    "is_encoder": (True,),
     "use_bidirectional_attention": (None, False),
     "scale_attn_by_inverse_layer_idx": (False,),
     "scale_attn_weights": (True,),

@@ -49,6 +49,7 @@ SYNONYMS = {
         "act",
         "act_fn",
         "dense_act_fn",
+        "gelu_activation",  # XLM's switch: gelu, else relu (ALIASES)
     )
 }
 
@@ -62,6 +63,8 @@ ALIASES = {
     "quickgelu": "quick_gelu",
     "linear": "identity",
     "relu2": "relu_squared",
+    ("gelu_activation", True): "gelu",
+    ("gelu_activation", False): "relu",
 }
 
 # Families whose code fixes the feed-forward activation instead of naming it in config.json.

@@ -66,6 +66,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "top_k_routing": ("top_k_routing", "helper:top_k_routing"),
     "sparsemixer_routing": ("sparsemixer_routing", "helper:sparsemixer_routing"),
     "token_types": ("token_types", "helper:token_types"),
+    "zero_padding": ("zero_padding", "helper:zero_padding"),
+    "mask_from_lengths": ("mask_from_lengths", "helper:mask_from_lengths"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
     "sliding_window_mask": ("sliding_window_mask", "helper:sliding_window_mask"),
     "softcapped_attention": ("softcapped_attention", "helper:softcapped_attention"),
@@ -144,8 +146,9 @@ def print_graph(graph: Graph) -> PrintedForward:
 
 
 class _Printer:
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, loop_variables: set[str] = frozenset()) -> None:
         self.g = graph
+        self.loop_variables = loop_variables
         self.uses = graph.uses()
         self.last_use = _last_uses(graph)
         self.names: dict[int, str] = {}  # node index -> variable holding its value
@@ -177,6 +180,9 @@ class _Printer:
         return _is_inlined(self.g, self.uses, i)
 
     def _statement(self, i: int, node: Node) -> None:
+        if node.op == "call_module" and node.loop:
+            self._loop(i, node)
+            return
         if node.op == "call_module" and node.each_collect:
             args = ", ".join(self._expr(a) for a in node.args)
             name = self._name_for(i, node.name)
@@ -222,6 +228,36 @@ class _Printer:
         name = self._name_for(i, node.name)
         target = f"{name}, _" if node.unpack else name
         self._emit(f"{target} = {expr}", node.comment)
+        self._bind(i, name)
+
+    def _loop(self, i: int, node: Node) -> None:
+        """The containers in step; the body printed in the loop, its result carried in `name`."""
+        variables = [v for v, _ in node.loop]
+        if not all(is_plain_attr(v) and v != "self" for v in variables):
+            raise ValueError("loop variables must be plain identifiers")
+        source = self._expr(node.args[0])
+        name = self._name_for(i, node.name)
+        if source != name:
+            self._emit(f"{name} = {source}")
+        containers = ", ".join(self._module(p) for _, p in node.loop)
+        self._emit(f"for {', '.join(variables)} in zip({containers}):", node.comment)
+        body = _Printer(node.body, loop_variables=set(variables))
+        # The outer names stay untouched, but for the carried value, which the body may rebind.
+        for held in self.holder:
+            body.holder[held] = -1
+        body.last_use[-1] = len(node.body.nodes) + 1
+        given = [name] + [self._expr(a) for a in node.args[1:]]
+        inputs = [k for k, n in enumerate(node.body.nodes) if n.op == "input"]
+        for k, text in zip(inputs, given):
+            body.names[k] = text
+        body._bind(inputs[0], name)
+        for k, n in enumerate(node.body.nodes):
+            if n.op == "output":
+                body._emit(f"{name} = {body._expr(n.args[0])}", n.comment)
+            elif n.op != "input" and not body._inlined(k):
+                body._statement(k, n)
+        self.lines.extend(f"    {line}" for line in body.lines)
+        self.imports |= body.imports
         self._bind(i, name)
 
     def _emit(self, line: str, comment: str = "") -> None:
@@ -320,6 +356,8 @@ class _Printer:
         return ", ".join(parts)
 
     def _module(self, path: tuple[str, ...]) -> str:
+        if path and path[0] in self.loop_variables:  # an item of a loop's container
+            return path[0] + attr_path(path[1:])[len("self") :]
         return attr_path(path)
 
 
@@ -342,6 +380,7 @@ def _is_inlined(graph: Graph, uses: dict[int, int], i: int) -> bool:
     if (
         node.op in ("input", "output")
         or node.each
+        or node.loop
         or node.each_collect
         or node.times
         or node.unpack

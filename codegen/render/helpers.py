@@ -217,6 +217,25 @@ def last_tokens(x: torch.Tensor, input_ids: torch.Tensor, pad_token_id: int) -> 
     last = (torch.arange(input_ids.size(1), device=input_ids.device) * real).argmax(-1)
     return x[torch.arange(x.size(0), device=x.device), last]
 ''',
+    "mask_from_lengths": '''
+def mask_from_lengths(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor | None, pad_index: int
+) -> torch.Tensor:
+    """The attention_mask given, else 1 for the first n positions of each sequence, n its count of
+    tokens other than pad_index (XLM's lengths: sequences padded at the end)."""
+    if attention_mask is not None:
+        return attention_mask
+    lengths = (input_ids != pad_index).sum(dim=1)
+    positions = torch.arange(input_ids.size(1), device=input_ids.device)
+    return (positions[None, :] < lengths[:, None]).long()
+''',
+    "zero_padding": '''
+def zero_padding(x: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """[batch, seq, d] with the vectors of padding tokens (attention_mask 0) set to zero."""
+    if attention_mask is None:
+        return x
+    return x * attention_mask[:, :, None].to(x.dtype)
+''',
     "token_types": '''
 def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:
     """The segment of each token: all in segment 0 unless given."""

@@ -77,7 +77,10 @@ class TextEmbeddings(BlockPattern):
         segments = one_named(embeddings, SEGMENTS)
         norm = one_named([m for m in members if family(m) == "norm"], NORM)
         used = [m for m in (tokens, positions, segments, norm) if m is not None]
-        if tokens is None or len(used) != len(members):
+        if tokens is None:
+            return None
+        mapped = _input_map(members, used, tokens)
+        if mapped is None:
             return None  # (a norm is optional: CLIP's text embeddings are a plain sum)
         model_type = ctx.resolver.evidence("model_type")
         rotates = model_type is not None and model_type[1] in ROTARY_TABLE_TYPES + ROTARY_TYPES
@@ -118,16 +121,26 @@ class TextEmbeddings(BlockPattern):
             segments.attr if segments else None,
             norm.attr if norm else None,
             padding_idx,
+            mapped[0],
         )
-        return Match(self, len(members), found, choices)
+        return Match(self, len(members), found, choices, guessed=mapped[1])
 
     synonyms = {"padding_idx": ("pad_token_id",)}
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, segments, norm, padding_idx = match.found
+        tokens, positions, segments, norm, padding_idx, mapped = match.found
         ids = g.input("input_ids")
         types = g.input("token_type_ids", optional=True) if segments else None
+        extra_ids = [(a, g.input(f"{a}_ids", optional=True)) for a in mapped[1]] if mapped else []
         x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
+        if mapped is not None:
+            parts = [x] + [
+                g.call_module((a,), g.call_function("token_types", i, ids, inline=True))
+                for a, i in extra_ids
+            ]
+            if len(parts) > 1:
+                x = g.call_function("cat", parts, -1, comment="ids not given: all zeros")
+            x = g.call_module((mapped[0],), x, comment="mapped to the layers' width")
         if positions is None:
             pass  # positions enter in the attention (rotary)
         elif padding_idx is not None:
@@ -152,6 +165,51 @@ class TextEmbeddings(BlockPattern):
     @staticmethod
     def examples():
         return [_example("bert"), _example("distil")]
+
+
+# A linear map of the token embeddings inside the embeddings (RoCBert's `map_inputs_layer`).
+INPUT_MAP = r"map_inputs?(_layer)?|inputs?_(proj|projection|map|mapping)"
+
+
+def _argument_name(attr: str, taken: set[str]) -> bool:
+    name = f"{attr}_ids"
+    return name.isidentifier() and name.isascii() and name not in taken
+
+
+def _input_map(members: list, used: list, tokens) -> tuple | None:
+    """What else the embeddings hold beside token/position/segment tables and a norm: None when
+    something is not understood; else ((map, [extra tables concatenated before it]) or None, what
+    is guessed). A Linear there maps the token embeddings, with extra tables (RoCBert's shape and
+    pronunciation ids) concatenated where its input width says so, before positions are added;
+    the tables its width leaves out are unused (switched off in the library's config)."""
+    rest = [m for m in members if m not in used]
+    if not rest:
+        return None, ""
+    linears = [m for m in rest if family(m) == "linear"]
+    extras = [m for m in rest if family(m) == "embedding"]
+    if len(linears) != 1 or len(linears) + len(extras) != len(rest):
+        return None
+    mapping, width = linears[0], tokens.io.out_width if tokens.io else None
+    if mapping.io is None or width is None or mapping.io.out_width != width:
+        return None
+    # Each extra table's ids are a forward argument named after it: a plain name, not one taken.
+    taken = {"input_ids", "token_type_ids", "attention_mask", "self_ids"}
+    if not all(m.io and m.io.out_width and _argument_name(m.attr, taken) for m in extras):
+        return None
+    subsets = [
+        [m for k, m in enumerate(extras) if picks >> k & 1]
+        for picks in range(1 << len(extras))
+        if width + sum(m.io.out_width for k, m in enumerate(extras) if picks >> k & 1)
+        == mapping.io.in_width
+    ]
+    if len(subsets) != 1:
+        return None  # the widths do not say which tables feed the map
+    guessed = []
+    if len(subsets[0]) > 1:
+        guessed.append("the order in which the extra embeddings are concatenated")
+    if mapping.io.in_width == width and not re.fullmatch(INPUT_MAP, mapping.attr, re.IGNORECASE):
+        guessed.append(f"that {mapping.attr} maps the token embeddings before positions are added")
+    return (mapping.attr, [m.attr for m in subsets[0]]), "; ".join(guessed)
 
 
 def _cuts_image_into_patches(conv) -> bool:
@@ -260,25 +318,43 @@ class VisionEmbeddings(BlockPattern):
         return [_example("vit")]
 
 
+def _input_projection(members: list) -> object | None:
+    """A lone Linear beside the layer stack that maps the embeddings' width to the layers' (RemBERT's
+    `embedding_hidden_mapping_in`): named so, or changing the width (the layers keep theirs, so a
+    width-changing map can only come first)."""
+    linears = [m for m in members if family(m) == "linear"]
+    if len(linears) != 1 or linears[0].io is None:
+        return None
+    named = re.fullmatch(PROJECT, linears[0].attr, re.IGNORECASE) is not None
+    return linears[0] if named or linears[0].io.in_width != linears[0].io.out_width else None
+
+
 class Encoder(BlockPattern):
-    """The layers in turn; each is given the padding mask when it takes one."""
+    """(A projection to the layers' width,) the layers in turn; each is given the padding mask
+    when it takes one."""
 
     role = "Encoder"
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        found = stack(members[0]) if len(members) == 1 and not tensors(cls) else None
-        if found is None:
+        if tensors(cls) or not 1 <= len(members) <= 2:
             return None
-        layer = found[0]
+        stacks = [(m, stack(m)) for m in members if stack(m) is not None]
+        project = _input_projection(members) if len(members) == 2 else None
+        if len(stacks) != 1 or (len(members) == 2 and project is None):
+            return None
+        holder, (layer, _) = stacks[0]
         if ctx.role(layer) != "Block" or not ctx.takes(layer, "mask"):
             return None
-        return Match(self, 1, members[0].attr)
+        return Match(self, len(members), (holder.attr, project.attr if project else None))
 
     def forward(self, match: Match, g: Graph) -> None:
+        layers, project = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
-        g.output(g.call_module((match.found,), x, mask, each=True))
+        if project is not None:
+            x = g.call_module((project,), x, comment="to the layers' width")
+        g.output(g.call_module((layers,), x, mask, each=True))
 
     @staticmethod
     def examples():
