@@ -295,3 +295,10 @@ def qk_norm_order(model_type: str | None) -> str | None:
     """ "before" or "after" rotary where the survey settles it, else None."""
     found = CONVENTIONS.get(model_type or "")
     return found.qk_norm if found else None
+
+
+def reads_rope_type(model_type: str | None) -> bool:
+    """False where the survey found the family's rotary module reads only the default frequencies
+    (a rope_type in its config is then not what it computes); True otherwise."""
+    found = CONVENTIONS.get(model_type or "")
+    return found is None or found.scaling

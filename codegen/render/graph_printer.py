@@ -92,6 +92,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "llama3_frequencies",
             "yarn_frequencies",
             "ntk_frequencies",
+            "longrope_frequencies",
             "layer_frequencies",
             "apply_rotary_frequencies",
             "xielu",

@@ -24,6 +24,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "llama3_frequencies": ("math", "helper:rope_frequencies"),
     "yarn_frequencies": ("math", "helper:rope_frequencies"),
     "ntk_frequencies": ("helper:rope_frequencies",),
+    "longrope_frequencies": ("helper:rope_frequencies",),
     "xielu": ("F",),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
@@ -170,6 +171,22 @@ def ntk_frequencies(
     if seq > context:
         theta = theta * (factor * seq / context - (factor - 1)) ** (rotary_dim / (rotary_dim - 2))
     return rope_frequencies(theta, rotary_dim, device)
+''',
+    "longrope_frequencies": '''
+def longrope_frequencies(
+    theta: float,
+    rotary_dim: int,
+    short_factor: list[float],
+    long_factor: list[float],
+    original_context: int,
+    seq: int,
+    device: torch.device,
+) -> torch.Tensor:
+    """LongRoPE's rotary frequencies: each plain one divided by its own factor, from the long
+    list past the original context, else from the short one."""
+    factors = long_factor if seq > original_context else short_factor
+    divisor = torch.tensor(factors, dtype=torch.float32, device=device)
+    return rope_frequencies(theta, rotary_dim, device) / divisor
 ''',
     "layer_frequencies": '''
 def layer_frequencies(window: int, windowed: torch.Tensor, full: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,7 @@ rope_scaling), per rope_type, as a spec the attention's forward prints with the 
 codegen/render/helpers.py (rope_frequencies, llama3_frequencies, yarn_frequencies,
 ntk_frequencies, apply_rotary_frequencies).
 
-Only the types written here are read: another rope_type (longrope, proportional, ...) leaves its
+Only the types written here are read: another rope_type (proportional, ...) leaves its
 keys unused, so the file is marked guessed naming them (codegen/load/hf_config.py), never silently
 wrong. Per-layer-kind parameters (Gemma 3: windowed layers with their own base) give one spec per
 kind.
@@ -20,6 +20,13 @@ TYPES: dict[str, tuple[str, ...]] = {
     "linear": ("factor",),
     "dynamic": ("factor",),
     "llama3": ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"),
+    "longrope": (
+        "factor",
+        "short_factor",
+        "long_factor",
+        "original_max_position_embeddings",
+        "attention_factor",
+    ),
     "yarn": (
         "factor",
         "beta_fast",
@@ -78,6 +85,12 @@ def spec(params: dict[str, Any], theta: float, context: int | None) -> Spec | st
         return ("dynamic", theta, float(factor), context)
     if not isinstance(original, int) or original <= 0:
         return f"rope_type {kind!r} without original_max_position_embeddings"
+    if kind == "longrope":
+        short, long = params.get("short_factor"), params.get("long_factor")
+        lists = (short, long)
+        if not all(isinstance(f, list) and f and all(_number(v) for v in f) for f in lists):
+            return "longrope without short_factor and long_factor lists of numbers"
+        return ("longrope", theta, tuple(map(float, short)), tuple(map(float, long)), original)
     if kind == "llama3":
         low, high = params.get("low_freq_factor"), params.get("high_freq_factor")
         if not all(isinstance(v, number) for v in (factor, low, high)) or low == high:
@@ -95,13 +108,23 @@ def spec(params: dict[str, Any], theta: float, context: int | None) -> Spec | st
     return ("yarn", theta, float(factor), float(fast), float(slow), original, truncate)
 
 
-def attention_scale(params: dict[str, Any], spec: Spec) -> float:
-    """YaRN's factor on cos and sin (the paper's 0.1 ln(s) + 1, or as configured); 1 otherwise."""
-    if spec[0] != "yarn":
+def _number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def attention_scale(params: dict[str, Any], spec: Spec, context: int | None) -> float:
+    """The factor on cos and sin: YaRN's (the paper's 0.1 ln(s) + 1, or as configured),
+    LongRoPE's (sqrt(1 + ln(s) / ln(original context))); 1 otherwise."""
+    if spec[0] not in ("yarn", "longrope"):
         return 1.0
     given = params.get("attention_factor")
     if isinstance(given, (int, float)):
         return float(given)
+    if spec[0] == "longrope":
+        factor, original = params.get("factor"), spec[4]
+        if not _number(factor):
+            factor = context / original if isinstance(context, int) else 1.0
+        return 1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(original))
     factor, mscale, mscale_all = spec[2], params.get("mscale"), params.get("mscale_all_dim")
 
     def m(scale: float, times: float = 1.0) -> float:
@@ -125,4 +148,6 @@ def describe(spec: Spec) -> str:
     """A few words for the forward's comment."""
     if spec[0] == "default":
         return f"theta {spec[1]:g}"
+    if spec[0] == "longrope":
+        return f"longrope, theta {spec[1]:g}, long factors past {spec[4]} positions"
     return f"{spec[0]} rope, theta {spec[1]:g}, factor {spec[2]:g}"

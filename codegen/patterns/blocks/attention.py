@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Value
-from codegen.patterns._rope_conventions import qk_norm_order, rotary_layout
+from codegen.patterns._rope_conventions import qk_norm_order, reads_rope_type, rotary_layout
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
     BlockContext,
@@ -258,7 +258,7 @@ def rope_plan(ctx: BlockContext, theta: float, hinted: bool) -> tuple[tuple | No
         ctx.resolver.consumed.update(rope.consumed_keys(made))
         if made[0] == "default":
             return None, ""
-        return ("uniform", made, rope.attention_scale(params, made)), ""
+        return ("uniform", made, rope.attention_scale(params, made, context_len)), ""
     specs, scales = {}, set()
     for kind, table in kinds.items():
         base = table.get("rope_theta", theta)
@@ -269,7 +269,7 @@ def rope_plan(ctx: BlockContext, theta: float, hinted: bool) -> tuple[tuple | No
             return None, made
         ctx.resolver.consumed.update(rope.consumed_keys(made))
         specs["windowed" if kind in WINDOWED_KINDS else "full"] = made
-        scales.add(rope.attention_scale(table, made))
+        scales.add(rope.attention_scale(table, made, context_len))
     if len(scales) != 1:
         return None, "layer kinds scale their rotary attention differently: not written here"
     windows = window_plan(ctx)
@@ -311,6 +311,20 @@ def _frequencies(g: Graph, rotary: tuple, q: Value, seq: Value, window: Value | 
                 width,
                 spec[2],
                 spec[3],
+                seq,
+                device,
+                name=name,
+                comment=comment,
+            )
+        if kind == "longrope":  # per-frequency factors, long ones past the original context
+            short, long = list(spec[2]), list(spec[3])
+            return g.call_function(
+                "longrope_frequencies",
+                theta,
+                width,
+                short,
+                long,
+                spec[4],
                 seq,
                 device,
                 name=name,
@@ -536,6 +550,11 @@ class Attention(BlockPattern):
                 fraction.value, fraction.source = rotary_dim[1] / hd, "metadata"
                 fraction.note = f"{rotary_dim[0]} {rotary_dim[1]} of head_dim {hd}"
             scaled, why = rope_plan(ctx, float(theta.value), theta.source == "hint")
+            if scaled and not reads_rope_type(mtype):
+                why = (
+                    f"model_type {mtype!r} reads only the plain rotary frequencies (the survey), "
+                    "while config.json gives a rope_type"
+                )
             if why:
                 guessed = f"{guessed}; {why}" if guessed else why
             if scaled and scaled[0] == "per_layer" and not causal.value:
