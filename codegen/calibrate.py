@@ -615,7 +615,11 @@ def searchable(ir: ModelIR) -> list[Choice]:
     out = []
     for c in ir.all_choices():
         key = (c.path, c.name)
-        if c.alternatives and c.source in ("default", "calibrated") and key not in seen:
+        if (
+            c.alternatives
+            and c.source in ("default", "calibrated", "structure")
+            and key not in seen
+        ):
             seen.add(key)
             out.append(c)
     return out

@@ -44,6 +44,11 @@ class ChoiceResolver:
         # Metadata keys whose values some pattern used: the rest of config.json is checked
         # against a reviewed list (codegen.load.hf_config.unused_config_keys).
         self.consumed: set[str] = set()
+        # (path, name) -> (value, why): what a pattern of an enclosing class showed about a choice
+        # left at its default; used above the default only (ModelIR analysis runs again with them).
+        self.structural: dict[tuple[str, str], tuple[Any, str]] = {}
+        # ... and those the winning patterns of this analysis asked for (Match.pins).
+        self.requested: dict[tuple[str, str], tuple[Any, str]] = {}
 
     def choose(
         self,
@@ -135,7 +140,17 @@ class ChoiceResolver:
                         "metadata",
                         cite(self.metadata[key][0]),
                     )
+        if (path, name) in self.structural:
+            value, why = self.structural[path, name]
+            if _fits(value, default, alternatives):
+                others = _ordered([a for a in [default, *alternatives] if a != value])
+                return Choice(name, value, others, "structure", why)
         return Choice(name, default, alternatives, "default", note)
+
+    def request(self, pins: list[tuple[str, str, Any, str]]) -> None:
+        """A winning pattern's pins (patterns._kit.Match.pins), for the next analysis."""
+        for path, name, value, why in pins:
+            self.requested.setdefault((path, name), (value, why))
 
     def evidence(self, *keys: str) -> tuple[str, Any] | None:
         """The first of `keys` the metadata holds: (where it was found, cited; its value)."""

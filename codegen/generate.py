@@ -192,7 +192,7 @@ def decisions(ir: ModelIR) -> tuple[Pin, ...]:
     A type a recognised pattern settles is read again from the checkpoint each time: not pinned."""
     found: dict[tuple[str, str], Pin] = {}
     for c in ir.all_choices():
-        if c.source not in ("default", "pattern") and (c.path, c.name) not in found:
+        if c.source not in ("default", "pattern", "structure") and (c.path, c.name) not in found:
             found[(c.path, c.name)] = (c.path, c.name, c.value, c.source)
     return tuple(found[k] for k in sorted(found))
 

@@ -33,10 +33,22 @@ def analyze(
     calibration_note: str = "",
 ) -> ModelIR:
     args = (table, class_name, hints, command, calibrated, calibration_note)
-    try:
-        return _analyze(*args, merge_optional=True)
-    except Unmergeable:
-        return _analyze(*args, merge_optional=False)
+    # A pattern may see from the whole what a part's choice is (Match.pins): the analysis runs
+    # again with those pins until none is new (each run can only add pins, so this ends).
+    pins: dict[tuple[str, str], tuple[Any, str]] = {}
+    for _ in range(MAX_PIN_ROUNDS):
+        try:
+            ir, requested = _analyze(*args, merge_optional=True, structural=pins)
+        except Unmergeable:
+            ir, requested = _analyze(*args, merge_optional=False, structural=pins)
+        new = {k: v for k, v in requested.items() if k not in pins}
+        if not new:
+            break
+        pins.update(new)
+    return ir
+
+
+MAX_PIN_ROUNDS = 3
 
 
 def _analyze(
@@ -47,7 +59,8 @@ def _analyze(
     calibrated: dict[tuple[str, str], Any] | None,
     calibration_note: str,
     merge_optional: bool,
-) -> ModelIR:
+    structural: dict[tuple[str, str], tuple[Any, str]],
+) -> tuple[ModelIR, dict[tuple[str, str], tuple[Any, str]]]:
     buffer_hints = tensor_kind_hints(hints or {}, table)
     hints = {
         p: {n: v for n, v in values.items() if n != "kind"} for p, values in (hints or {}).items()
@@ -56,6 +69,7 @@ def _analyze(
         {p: v for p, v in hints.items() if v}, table.metadata, calibrated, synonyms()
     )
     resolver.recorded = recorded_choices(table.modules)
+    resolver.structural = dict(structural)
     builder = StructureBuilder(resolver, buffer_hints, class_name, table.modules, merge_optional)
     structure = builder.build(build_tree(table, canonical=True))
 
@@ -116,6 +130,7 @@ def _analyze(
             {c.name for c in classes},
         ),
     )
+    resolver.requested = {}  # the first pass's classes had other names: only this pass's count
     _infer_forwards(classes, resolver, recorded, structure.groups)
     for group in structure.groups:
         if group.optional:
@@ -138,7 +153,8 @@ def _analyze(
         command=command,
         calibration=calibration_note,
     )
-    return ModelIR(classes, source, summary=_summary(classes), warnings=warnings)
+    ir = ModelIR(classes, source, summary=_summary(classes), warnings=warnings)
+    return ir, resolver.requested
 
 
 def gap_warnings(classes: list[ClassDef], yours: frozenset[str] = frozenset()) -> list[str]:
@@ -291,12 +307,13 @@ def _pass_through_optional(
         raise Unmergeable(f"{cls.name}: no forward to pass its optional members through")
     lacking = next(inst for inst in group.instances if inst.absent)
     made, used = len(resolver.made), set(resolver.used_hints)
+    requested = dict(resolver.requested)
     roles = {c.name: c.forward.role for c in classes if not c.forward.missing}
     settled = {c.name: c for c in classes}
     bare = ClassDef(cls.name, cls.params, lacking.members)
     without = infer_forward(bare, resolver, frozenset(), roles, settled)
     del resolver.made[made:]
-    resolver.used_hints = used
+    resolver.used_hints, resolver.requested = used, requested
     expected = g
     for attr in group.optional:
         expected = _without_call(expected, attr)

@@ -40,6 +40,7 @@ def infer_forward(
     )
     if match is None:
         return Forward(inputs=[("x", "torch.Tensor")], missing=why_not(cls), trust="missing")
+    resolver.request(match.pins)
     if match.missing:  # its choices stay: picking one (a head count) may fill the gap
         return Forward(
             inputs=[("x", "torch.Tensor")],
@@ -190,6 +191,8 @@ def example_inputs(cls: ClassDef, g: Graph) -> list[ExampleInput]:
             break
         first = head
     io = first.io
+    if g.inputs and g.inputs[0].target == "input_values":  # raw audio: one second at 16 kHz
+        return [ExampleInput((2, 16000))]
     images = bool(g.inputs) and g.inputs[0].target == "pixel_values"
     if images and io.in_width and not io.ndim:  # a class whose first tensor is not its patch conv
         io = IOSpec(io.family, io.in_width, io.out_width, 2)

@@ -13,6 +13,8 @@ it, the stride is planned here and cited (the conv's choice then says `metadata`
   stride schedule (Sandler et al. 2018, table 2), where the list has its length;
 - EfficientNet's block table (`strides`, `num_block_repeats`, `depth_coefficient`): the first block
   of each row takes the row's stride, its repeats 1.
+- a speech model's convolutional feature encoder (wav2vec2's `conv_stride` and `conv_kernel`, one
+  entry per layer): a list of 1-D convs with those kernels takes those strides, and no padding.
 Everything else keeps the structural convention (structure.py) and stays a calibration choice.
 """
 
@@ -59,7 +61,47 @@ def plan_config_strides(root: KeyNode, resolver: ChoiceResolver) -> dict[str, tu
     _residual_stages(root, resolver, planned)
     _inverted_residual_lists(root, resolver, planned)
     _depthwise_separable_list(root, resolver, planned)
+    for path, (stride, note, _) in feature_encoder_convs(root, resolver).items():
+        planned[path] = (stride, note)
     return planned
+
+
+def _int_list(resolver: ChoiceResolver, key: str) -> tuple[str, list[int]] | None:
+    told = resolver.evidence(key)
+    if told is None or not isinstance(told[1], list) or not told[1]:
+        return None
+    return told if all(type(i) is int and i > 0 for i in told[1]) else None
+
+
+def feature_encoder_convs(
+    root: KeyNode, resolver: ChoiceResolver
+) -> dict[str, tuple[int, str, str]]:
+    """conv path -> (stride, its evidence, the padding's evidence) for each conv of a speech
+    model's feature encoder: a list whose items hold one 1-D conv each, with the kernels config.json
+    lists in `conv_kernel`; their strides are `conv_stride`'s, their padding none (wav2vec2,
+    HuBERT, Data2VecAudio, SEW, UniSpeech, WavLM build them so)."""
+    strides, kernels = _int_list(resolver, "conv_stride"), _int_list(resolver, "conv_kernel")
+    if strides is None or kernels is None or len(strides[1]) != len(kernels[1]):
+        return {}
+    found = {}
+    for node in root.walk():
+        items = _items(node)
+        if not items or len(items) != len(strides[1]):
+            continue
+        convs = [[c for c in item.walk() if _conv1d_weight(c)] for item in items]
+        if any(len(c) != 1 for c in convs):
+            continue
+        if [_conv1d_weight(c[0])[2] for c in convs] != kernels[1]:
+            continue
+        for i, (conv, stride) in enumerate(zip(convs, strides[1])):
+            note = f"{strides[0]}[{i}]"
+            found[conv[0].path] = (stride, note, f"{kernels[0]}: the feature encoder pads nothing")
+    return found
+
+
+def _conv1d_weight(node: KeyNode) -> tuple[int, ...] | None:
+    w = node.tensors.get("weight")
+    return w.shape if w is not None and not node.children and len(w.shape) == 3 else None
 
 
 def _depthwise_separable_list(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> None:
@@ -161,9 +203,10 @@ def plan_config_paddings(
     EfficientNet (its config lists `depthwise_padding`, the blocks that pad evenly) pads the input
     of every strided conv the Keras way, one pixel more after than before (`correct_pad`), and
     convolves without padding; the listed blocks' depthwise convs pad evenly (half the kernel)."""
+    speech = {p: (0, note) for p, (_, _, note) in feature_encoder_convs(root, resolver).items()}
     told = resolver.evidence("depthwise_padding")
     if told is None or not isinstance(told[1], list) or any(type(i) is not int for i in told[1]):
-        return {}
+        return speech
     note = f"{told[0]}: Keras' padding before a strided conv"
     planned: dict[str, tuple[object, str]] = {
         path: ("pad_same_even", note) for path, (stride, _) in strides.items() if stride == 2
@@ -175,7 +218,7 @@ def plan_config_paddings(
         for i in told[1]:
             if 0 <= i < len(items):
                 planned.pop(_depthwise(items[i]).path, None)
-    return planned
+    return {**planned, **speech}
 
 
 def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:

@@ -16,6 +16,7 @@ from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.strides import (
+    feature_encoder_convs,
     first_blocks_after_pooled_stem,
     plan_config_paddings,
     plan_config_strides,
@@ -107,6 +108,7 @@ class StructureBuilder:
         self.planned: dict[str, tuple[int, str]] = {}  # conv path -> stride config.json fixes
         self.conv1d_convention = ""  # layers/hf_conv1d.py: transposed_convention
         self.paddings: dict[str, tuple[object, str]] = {}  # and its padding, where not half
+        self.ungrouped: set[str] = set()  # conv paths config.json fixes as ungrouped
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels halves the resolution (ResNet): its
@@ -151,6 +153,7 @@ class StructureBuilder:
         self.keeps_resolution = first_blocks_after_pooled_stem(root)
         self.conv1d_convention = transposed_convention(root)
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
+        self.ungrouped = set(feature_encoder_convs(root, self.resolver))
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
             self._merge_optional(self.order[-1] if top.kind == "class" else None)
@@ -284,6 +287,7 @@ class StructureBuilder:
             conv1d_convention=self.conv1d_convention,
             padding=self.paddings.get(node.path, (None, None))[0],
             padding_note=self.paddings.get(node.path, (None, None))[1],
+            ungrouped=node.path in self.ungrouped,
         )
 
     def _members(self, node: KeyNode) -> list[Module | Tensor]:

@@ -38,7 +38,7 @@ class Choice:
     name: str
     value: Any
     alternatives: list[Any]
-    source: str = "default"  # default | hint | metadata | calibrated
+    source: str = "default"  # default | hint | metadata | calibrated | structure | pattern
     note: str = ""  # why this default, or which metadata key / hint set it
     path: str = ""  # the module path it belongs to: what hints and calibration address
     also_accepts: str = ""  # an open domain (choices.OPEN_DOMAINS) hints may pick from beyond these

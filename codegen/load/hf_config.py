@@ -52,17 +52,28 @@ NO_FORWARD_EFFECT = frozenset("""
     attention_softmax_in_fp32 scale_attention_softmax_in_fp32 reorder_and_upcast_attn
     original_max_position_embeddings auxiliary_loss_weight semantic_loss_ignore_index
     router_aux_loss_coef output_router_logits router_jitter_noise router_z_loss_coef
+    input_jitter_noise
     summary_activation summary_proj_to_labels summary_type summary_use_proj encoder_stride
     out_features out_indices stage_names reshape_hidden_states slow_but_exact
     logit_scale_init_value
     use_auxiliary_head auxiliary_channels auxiliary_num_convs
     auxiliary_concat_input pool_scales add_fpn
     _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
+    upcast_attention
     shift_factor latents_mean latents_std
     encoder_no_repeat_ngram_size no_repeat_ngram_size early_stopping length_penalty max_length
     num_beams
     batch_norm_momentum drop_connect_rate
+    apply_spec_augment mask_time_prob mask_time_length mask_time_min_masks mask_feature_prob
+    mask_feature_length mask_feature_min_masks num_negatives codevector_dim proj_codevector_dim
+    num_codevector_groups num_codevectors_per_group contrastive_logits_temperature
+    diversity_loss_weight ctc_loss_reduction ctc_zero_infinity
+    adapter_attn_dim adapter_kernel_size adapter_stride num_adapter_layers output_hidden_size
+    tdnn_dim tdnn_kernel tdnn_dilation xvector_output_dim num_ctc_classes replace_prob
     """.split())
+# (conv6) wav2vec2-like speech models: SpecAugment masking, the pretraining quantizer's and the
+# CTC loss's settings act in training only; the adapter's and the x-vector head's sizes matter only
+# with those modules, whose keys a model without them lacks (and add_adapter says so, below).
 # Sizes and presence flags the checkpoint's shapes and keys already show.
 SHOWN_BY_SHAPES = frozenset("""
     vocab_size hidden_size n_embd d_model dim embedding_size intermediate_size ffn_dim n_inner
@@ -72,17 +83,19 @@ SHOWN_BY_SHAPES = frozenset("""
     add_cross_attention tie_word_embeddings mlp_ratio qk_layernorm use_mask_token
     pooler_output_size num_labels use_swiglu_ffn projection_dim use_mean_pooling
     num_local_experts num_experts moe_intermediate_size shared_expert_intermediate_size
-    attention_out_bias
+    attention_out_bias lm_head_bias
     in_channels out_channels latent_channels block_out_channels layers_per_block down_block_types
     up_block_types mid_block_type add_attention mid_block_add_attention use_quant_conv
     use_post_quant_conv num_vq_embeddings vq_embed_dim
-    d_ff d_kv num_decoder_layers relative_attention_num_buckets is_gated_act encoder_layers
+    d_ff dff d_kv num_decoder_layers relative_attention_num_buckets is_gated_act encoder_layers
     decoder_layers encoder_ffn_dim decoder_ffn_dim decoder_vocab_size
     share_encoder_decoder_embeddings
     depth_multiplier depth_divisible_by min_depth expand_ratio finegrained_output
     first_layer_is_expansion width_coefficient depth_divisor expand_ratios kernel_sizes
     squeeze_expansion_ratio
     cross_attention_dim transformer_layers_per_block use_linear_projection
+    conv_dim conv_bias num_feat_extract_layers num_conv_pos_embeddings
+    num_conv_pos_embedding_groups classifier_proj_size feat_proj_layer_norm
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Special token ids (HunYuan's eod_token_id, ...): what generation stops or starts at, never a
@@ -146,7 +159,6 @@ NEUTRAL = {
     "time_cond_proj_dim": (None,),
     "time_embedding_act_fn": (None,),
     "timestep_post_act": (None,),
-    "upcast_attention": (False,),
     "layer_norm_elementwise_affine": (True,),
     "use_sliding_window": (False,),
     "use_qk_norm": (False,),
@@ -156,6 +168,11 @@ NEUTRAL = {
     "pooler_act": ("tanh",),
     "pooler_hidden_act": ("tanh",),
     "pooling_type": ("mean",),  # EfficientNet's pooler: an average over the whole map
+    # speech encoders (conv6): no adapter after the encoder, no weighted sum of the layers, the
+    # positional conv weight-normed (HuBERT's alternative is a batch norm)
+    "add_adapter": (False,),
+    "use_weighted_layer_sum": (False,),
+    "conv_pos_batch_norm": (False,),
 }
 # Per-layer attention kinds that all mean "every earlier (or every) position".
 FULL_ATTENTION = frozenset({"full_attention", "global", "attention"})

@@ -39,6 +39,10 @@ class Match:
     # The pattern computes it, but a value it rests on is a default it cannot vouch for (a rotary
     # layout of a family it does not know): the forward's trust is 'guessed', saying this.
     guessed: str = ""
+    # What the whole shows about its parts' choices (a decoder stack without a final norm: its
+    # blocks normalise their own outputs): (choice path, name, value, why). The analysis runs
+    # again with them where a part's choice was left at a default (codegen.analyze.analyze).
+    pins: list[tuple[str, str, Any, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -94,6 +98,9 @@ class LayerContext:
     # The producer is a patchify conv (kernel == stride): its norm is a LayerNorm over the
     # channels with no activation (ConvNeXt's and Swin's stems, timm's patch embedding).
     after_patchify: bool = False
+    # config.json fixes the conv as ungrouped (a speech model's feature encoder: its first conv
+    # reads the one-channel waveform, which a [C, 1, k] weight would otherwise call depthwise).
+    ungrouped: bool = False
 
 
 @dataclass

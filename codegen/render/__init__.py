@@ -108,6 +108,7 @@ def _how(c: Choice) -> str:
         "default": "a guess",
         "hint": "set by --hints",
         "metadata": "from metadata",
+        "structure": "read from the structure",
         "calibrated": "calibrated",
     }.get(c.source, c.source)
 
@@ -335,8 +336,8 @@ def docstring(ir: ModelIR) -> str:
     for c in choices:
         if c.alternatives or c.source != "default":
             name = "layer types" if c.name == "module_type" else c.name
-            if c.source == "metadata" and c.note:  # cite where: "causal (config.json model_type)"
-                name = f"{name} ({c.note.removeprefix('checkpoint metadata ')})"
+            if c.source in ("metadata", "structure") and c.note:  # cite where: "causal
+                name = f"{name} ({c.note.removeprefix('checkpoint metadata ')})"  # (model_type)"
             by_source.setdefault(c.source, []).append(name)
     if by_source:
         lines += ["", "Values the checkpoint does not record:"]
@@ -344,9 +345,10 @@ def docstring(ir: ModelIR) -> str:
             "calibrated": "calibrated",
             "hint": "set by --hints",
             "metadata": "from checkpoint metadata",
+            "structure": "read from the model's structure",
             "default": "left at defaults (calibrate or pin with --hints)",
         }
-        for source in ("calibrated", "hint", "metadata", "default"):
+        for source in ("calibrated", "hint", "metadata", "structure", "default"):
             if source in by_source:
                 names = sorted(set(by_source[source]))
                 item = f"- {labels[source]}: {', '.join(names)}"

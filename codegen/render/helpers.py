@@ -269,6 +269,21 @@ def top_k_routing(logits: torch.Tensor, top_k: int, normalize: bool) -> torch.Te
         top = top / top.sum(dim=-1, keepdim=True)
     return torch.zeros_like(probs).scatter(-1, index, top).type_as(logits)
 ''',
+    "sparsemixer_routing": '''
+def sparsemixer_routing(logits: torch.Tensor, jitter_eps: float) -> torch.Tensor:
+    """Router logits [..., experts] -> each expert's weight per token, as PhiMoE's sparsemixer
+    routes in eval: the best expert, then the best of the rest; each weighted by its softmax
+    among the experts whose logit is within 2 * jitter_eps (relative) of its own."""
+    out = torch.zeros_like(logits)
+    masked = logits
+    for _ in range(2):
+        top, index = masked.max(dim=-1, keepdim=True)
+        far = (top - logits) / logits.abs().clamp(min=top) > 2 * jitter_eps
+        gates = torch.softmax(masked.masked_fill(far, float("-inf")), dim=-1)
+        out = out.scatter(-1, index, gates.gather(-1, index))
+        masked = masked.scatter(-1, index, float("-inf"))
+    return out
+''',
     "padding_mask": '''
 def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
     """[batch, seq], 1 for tokens to attend to and 0 for padding -> the boolean [batch, 1, 1, seq]
@@ -464,6 +479,14 @@ def memory_or(memory: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
     if memory is None:
         return x
     return memory
+''',
+    "keys_source": '''
+def keys_source(key_weight: torch.Tensor, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    """What an attention reads keys from: the context where its key projection takes another
+    width than x's (a block that only cross-attends, diffusers' only_cross_attention), else x."""
+    if key_weight.size(1) != x.size(-1):
+        return context
+    return x
 ''',
     "causal_mask": '''
 def causal_mask(x: torch.Tensor) -> torch.Tensor:

@@ -176,6 +176,11 @@ def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     arch = ctx.resolver.evidence("architectures")
     if arch and re.search(r"CausalLM|LMHeadModel", str(arch[1])):
         return "decoder", f"{arch[0]} {arch[1]!r}"
+    # A convolutional feature encoder over audio feeds a bidirectional encoder (wav2vec2, HuBERT,
+    # and any speech model configured the same way).
+    audio = ctx.resolver.evidence("conv_stride")
+    if audio and ctx.resolver.evidence("num_conv_pos_embeddings", "feat_extract_norm"):
+        return "encoder", f"{audio[0]}: a speech encoder over conv features"
     return None, ""
 
 

@@ -31,6 +31,9 @@ SHARED_GATE = r"shared_expert_gate|shared_gate"
 # Families checked to route by softmax then top-k (PhiMoE's sparsemixer, for one, does not): for
 # any other the routing is a default, and the file says 'guessed'.
 SOFTMAX_TOP_K_TYPES = ("mixtral", "olmoe", "qwen2_moe", "qwen3_moe")
+# Families that route top 2 by sparsemixer (render/helpers.py sparsemixer_routing), whose eval
+# threshold is config.json's router_jitter_noise.
+SPARSEMIXER_TYPES = ("phimoe",)
 
 SYNONYMS = {
     "top_k": ("num_experts_per_tok", "moe_top_k", "num_selected_experts", "top_k"),
@@ -87,6 +90,13 @@ class MixtureOfExperts(BlockPattern):
         found += ((shared.attr, shared_gate.attr) if shared else None,)
         model_type = ctx.resolver.evidence("model_type")
         guessed = ""
+        if model_type is not None and model_type[1] in SPARSEMIXER_TYPES:
+            eps = ctx.resolver.evidence("router_jitter_noise")
+            if int(top_k.value) != 2 or eps is None or type(eps[1]) not in (int, float):
+                return None
+            found += (float(eps[1]),)
+            return Match(self, len(members), found, [top_k])
+        found += (None,)
         if model_type is None or model_type[1] not in SOFTMAX_TOP_K_TYPES:
             guessed = (
                 "routing by softmax then top-k is the usual one; "
@@ -96,17 +106,26 @@ class MixtureOfExperts(BlockPattern):
         return Match(self, len(members), found, [top_k, normalize], guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        experts, router, top_k, normalize, shared = match.found
+        experts, router, top_k, normalize, shared, jitter_eps = match.found
         x = g.input("x")
         logits = g.call_module((router,), x, inline=True)
-        weights = g.call_function(
-            "top_k_routing",
-            logits,
-            top_k,
-            normalize,
-            name="weights",
-            comment=f"[batch, seq, experts]: the top {top_k}, zero elsewhere",
-        )
+        if jitter_eps is not None:
+            weights = g.call_function(
+                "sparsemixer_routing",
+                logits,
+                jitter_eps,
+                name="weights",
+                comment="two experts per token, by sparsemixer",
+            )
+        else:
+            weights = g.call_function(
+                "top_k_routing",
+                logits,
+                top_k,
+                normalize,
+                name="weights",
+                comment=f"[batch, seq, experts]: the top {top_k}, zero elsewhere",
+            )
         outs = g.call_module(
             (experts,), x, each_collect=True, name="outs", comment="every expert on every token"
         )

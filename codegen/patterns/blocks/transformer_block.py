@@ -30,7 +30,8 @@ from codegen.patterns._kit import (
 FIRST_NORM = (
     r"ln_1|ln1|input_layernorm|attention_norm|attn_norm|norm1|layernorm_before|"
     r"self_attn_layer_norm|ln_attn|norm_1|pre_attention_layernorm|sa_layer_norm|layer_norm1|"
-    r"attention_layernorm"  # Apertus
+    r"attention_layernorm|"  # Apertus
+    r"layer_norm"  # beside final_layer_norm (wav2vec2's encoder layers)
 )
 SECOND_NORM = (
     r"ln_2|ln2|post_attention_layernorm|ffn_norm|mlp_norm|norm2|layernorm_after|"
@@ -43,6 +44,29 @@ PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")
 # norm after each residual add
 POST_TYPES = ("distilbert", "bart", "marian", "plbart", "blenderbot-small", "nomic_bert")
 FEED_FORWARD_ROLES = ("MLP", "MoE")  # a feed-forward, or a mixture of them
+
+
+def feed_forward_list(m) -> bool:
+    """A Sequential of Linear, a slot without tensors (the activation), Linear that widens then
+    narrows back (CTRL's `ffn`): a feed-forward called whole."""
+    items = m.children if m.kind == "sequential" else []
+    if len(items) != 3 or items[1].kind != "placeholder":
+        return False
+    up, down = items[0].io, items[2].io
+    if not (up and down and up.family == "linear" and down.family == "linear"):
+        return False
+    return bool(up.in_width and up.out_width and up.out_width > up.in_width == down.out_width)
+
+
+def numbered(norms: list) -> tuple:
+    """Two norms named alike but for a trailing number (layernorm1, layernorm2): lower first."""
+    found = [re.fullmatch(r"(.*?)_?(\d+)", m.attr) for m in norms]
+    if None in found or found[0].group(1) != found[1].group(1):
+        return None, None
+    pair = sorted(zip((int(f.group(2)) for f in found), range(2)))
+    if pair[0][0] == pair[1][0]:
+        return None, None
+    return norms[pair[0][1]], norms[pair[1][1]]
 
 
 class _FreeNorm:
@@ -63,7 +87,7 @@ class TransformerBlock(BlockPattern):
         if tensors(cls):
             return None
         attn = [m for m in members if ctx.role(m) == "Attention"]
-        mlp = [m for m in members if ctx.role(m) in FEED_FORWARD_ROLES]
+        mlp = [m for m in members if ctx.role(m) in FEED_FORWARD_ROLES or feed_forward_list(m)]
         norms = [m for m in members if family(m) == "norm"]
         choices = []
         inline = None  # a feed-forward written into the block (OPT's fc1, fc2): (up, down, act)
@@ -90,6 +114,8 @@ class TransformerBlock(BlockPattern):
             return None
         if len(norms) == 2:
             first, second = one_named(norms, FIRST_NORM), one_named(norms, SECOND_NORM)
+            if first is None and second is None:  # other names: numbered in order (layernorm1)
+                first, second = numbered(norms)
             if first is None or second is None or first is second:
                 return None
             layouts = ["pre", "post", "parallel"]
@@ -105,7 +131,13 @@ class TransformerBlock(BlockPattern):
         default, cite = layouts[0], ""
         if model_type and model_type[1] in POST_TYPES and "post" in layouts:
             default, cite = "post", f"{model_type[0]} {model_type[1]!r}"
-        norm_first = ctx.resolver.evidence("do_layer_norm_before", "normalize_before")
+        speech = ctx.resolver.evidence("conv_stride")  # a speech encoder over conv features
+        if speech is not None and "post" in layouts:  # do_stable_layer_norm (below) says pre
+            default, cite = "post", f"{speech[0]}: a speech encoder's layers (wav2vec2's layout)"
+        # wav2vec2's do_stable_layer_norm: its pre-norm layers (the post-norm ones otherwise)
+        norm_first = ctx.resolver.evidence(
+            "do_layer_norm_before", "normalize_before", "do_stable_layer_norm"
+        )
         if norm_first is not None and isinstance(norm_first[1], bool) and "post" in layouts:
             default, cite = "pre" if norm_first[1] else "post", norm_first[0]
         if model_type and model_type[1] in PARALLEL_TYPES and "parallel" in layouts:

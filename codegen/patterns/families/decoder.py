@@ -35,12 +35,13 @@ FINAL_NORM = r"ln_f|norm|final_layer_norm|final_layernorm|norm_f|ln_out|final_no
 EMBED_NORM = r"word_embeddings_layernorm|embed_layer_norm|embed_norm|emb_ln|ln_emb|embedding_norm"
 HEAD = r"lm_head|embed_out|output|head"
 # Families that scale token embeddings by sqrt(d_model) before the first block.
-SCALED_EMBEDDING_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma")
+SCALED_EMBEDDING_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma", "ctrl")
 # Families whose learned position table keeps its first rows unused: position i is row i + offset.
 POSITION_OFFSETS = {"opt": 2, "biogpt": 2}
-# Families whose positions are fixed sines and cosines, not in the checkpoint (fairseq-style,
-# tensor2tensor layout), and the row of position 0.
-SINUSOIDAL_POSITION_TYPES = {"xglm": 2}
+# Families whose positions are fixed sines and cosines, not in the checkpoint: the helper that
+# computes them (fairseq's tensor2tensor layout; all sines then all cosines at 10000 ** (-2i / d),
+# CTRL's), and the row of position 0.
+SINUSOIDAL_POSITION_TYPES = {"xglm": ("fairseq_positions", 2), "ctrl": ("sinusoidal_positions", 0)}
 # Families whose logits are multiplied by config.json's logit_scale (Cohere); elsewhere the key
 # changes nothing, and is reported unused.
 LOGIT_SCALE_TYPES = ("cohere", "cohere2")
@@ -49,13 +50,33 @@ LOGIT_SCALE_TYPES = ("cohere", "cohere2")
 def token_embedding(cls, classes: dict) -> tuple[str, ...] | None:
     """The path of a class's token embedding, by name; through a wrapper (OPT's `decoder`) too."""
     members = modules(cls)
-    m = one_named([m for m in members if family(m) == "embedding"], TOKENS)
+    embeddings = [m for m in members if family(m) == "embedding"]
+    m = one_named(embeddings, TOKENS) or only(embeddings, "vocab")
     if m is not None:
         return (m.attr,)
     if len(members) == 1 and members[0].kind == "class" and members[0].type_name in classes:
         inner = token_embedding(classes[members[0].type_name], classes)
         return (members[0].attr, *inner) if inner else None
     return None
+
+
+def only(embeddings: list, rows: str):
+    """The one embedding whose rows count `rows` (vocab, positions, types), else None."""
+    found = [m for m in embeddings if m.args and m.args[0].role == rows]
+    return found[0] if len(found) == 1 else None
+
+
+def post_norm_pins(ctx: BlockContext, block) -> list[tuple[str, str, str, str]]:
+    """A decoder stack with no norm after its blocks (nor after the embeddings): in a pre-norm
+    stack the residual stream would reach the head unnormalised, so each block normalises its
+    own output (OpenAI GPT). Pins a block `residual` choice that was left at its default."""
+    cls = ctx.classes.get(block.type_name) if block.kind == "class" else None
+    forward = cls.forward if cls is not None else None
+    for c in forward.choices if forward is not None else []:
+        if c.name == "residual" and c.source == "default" and "post" in c.alternatives:
+            why = "no norm follows the decoder's blocks"
+            return [(c.path, "residual", "post", why)]
+    return []
 
 
 def config_factor(ctx: BlockContext, key: str) -> tuple[float, str] | None:
@@ -76,14 +97,29 @@ class Transformer(BlockPattern):
         if tensors(cls):
             return None
         embeddings = [m for m in members if family(m) == "embedding"]
-        tokens = one_named(embeddings, TOKENS)
-        positions = one_named([m for m in embeddings if m is not tokens], POSITIONS)
+        # By name, else by what the rows are (the Embedding pattern tells positions and token
+        # types from tokens): OpenAI GPT's tokens_embed / positions_embed, any other spelling.
+        tokens = one_named(embeddings, TOKENS) or only(embeddings, "vocab")
+        others = [m for m in embeddings if m is not tokens]
+        positions = one_named(others, POSITIONS) or only(others, "positions")
         # the layers: a repeat of one Block class, or a list holding a single one (a one-layer model)
         blocks = [m for m in members if stack(m) is not None and ctx.role(stack(m)[0]) == "Block"]
         norms = [m for m in members if family(m) == "norm"]
         embed_norm = one_named(norms, EMBED_NORM)
-        norm = one_named([m for m in norms if m is not embed_norm], FINAL_NORM)
-        used = [m for m in (tokens, positions, embed_norm, norm) if m is not None] + blocks
+        rest = [m for m in norms if m is not embed_norm]
+        # the one norm beside the blocks is the final one, whatever its name (CTRL's layernorm),
+        # unless its name ties it to the embeddings (then nothing here says where it applies)
+        norm = one_named(rest, FINAL_NORM)
+        if norm is None and len(rest) == 1 and not re.search("emb", rest[0].attr, re.I):
+            norm = rest[0]
+        # an LM head in the same class (minGPT's `head`): the one Linear back to the vocabulary
+        vocab = tokens.io.vocab if tokens is not None and tokens.io else None
+        heads = [m for m in members if family(m) == "linear" and m.io and m.io.out_width == vocab]
+        head = heads[0] if len(heads) == 1 and vocab else None
+        used = [m for m in (tokens, positions, embed_norm, norm, head) if m is not None] + blocks
+        if (tokens is None or positions is None) and len(blocks) == 1:
+            if len(used) + 1 == len(members):
+                return self._table_as_linear(cls, members, used)
         if tokens is None or len(blocks) != 1 or len(used) != len(members):
             return None
         model_type = ctx.resolver.evidence("model_type")
@@ -136,7 +172,10 @@ class Transformer(BlockPattern):
         if positions is None and model_type and model_type[1] in SINUSOIDAL_POSITION_TYPES:
             if width is None:
                 return None
-            fixed = (SINUSOIDAL_POSITION_TYPES[model_type[1]], width)
+            fixed = (*SINUSOIDAL_POSITION_TYPES[model_type[1]], width)
+        pins = []
+        if norm is None and embed_norm is None:
+            pins = post_norm_pins(ctx, stack(blocks[0])[0])
         found = (
             tokens.attr,
             (positions.attr, first_row) if positions else None,
@@ -150,12 +189,32 @@ class Transformer(BlockPattern):
             parameter_free_norm(ctx) if norm is None else None,
             fixed,
             windows,
+            head.attr if head is not None else None,
         )
-        return Match(self, len(members), found, choices)
+        return Match(self, len(members), found, choices, pins=pins)
+
+    def _table_as_linear(self, cls, members, used) -> Match | None:
+        """A stack of blocks beside one bias-free 2-D weight the shapes left a Linear (CTRL's `w`,
+        a `pos_table`): the token table, or else the position table, of a body that reads token
+        ids. Pin it an Embedding, and run again."""
+        (table,) = [m for m in members if not any(m is u for u in used)]
+        kind = next((c for c in table.choices if c.name == "module_type"), None)
+        if family(table) != "linear" or kind is None or kind.source != "default":
+            return None
+        if "nn.Embedding" not in kind.alternatives:
+            return None
+        why = "a decoder's table beside its blocks, looked up by index"
+        return Match(
+            self,
+            len(members),
+            None,
+            missing=f"the table {table.attr}: read as a Linear",
+            pins=[(kind.path, "module_type", "nn.Embedding", why)],
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
         tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found[:8]
-        multiplier, free, fixed, windows = match.found[8:]
+        multiplier, free, fixed, windows, head = match.found[8:]
         paired = {}
         if windows:
             paired = {
@@ -184,13 +243,13 @@ class Transformer(BlockPattern):
                 )
             x = g.call_function("add", x, g.call_module((table,), pos, inline=True))
         if fixed is not None:  # fixed sines and cosines: nothing in the checkpoint
-            first_row, width = fixed
+            helper, first_row, width = fixed
             seq = g.call_method("size", ids, 1, inline=True)
             device = g.call_method("device", ids, inline=True)
-            table = g.call_function("fairseq_positions", seq, width, first_row, device, inline=True)
-            x = g.call_function(
-                "add", x, table, comment=f"sinusoidal positions from row {first_row}"
-            )
+            rows = (first_row,) if helper == "fairseq_positions" else ()
+            table = g.call_function(helper, seq, width, *rows, device, inline=True)
+            where = f" from row {first_row}" if rows else ""
+            x = g.call_function("add", x, table, comment=f"sinusoidal positions{where}")
         if embed_norm is not None:
             x = g.call_module((embed_norm,), x)
         if masked:
@@ -202,6 +261,9 @@ class Transformer(BlockPattern):
             x = apply_norm(g, (norm,), x, offset)
         elif free is not None:
             x = free_layer_norm(g, x, free[0], comment=f"no parameters ({free[1]})")
+        if head is not None:
+            g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
+            return
         g.output(x)
 
     @staticmethod
@@ -271,6 +333,51 @@ class TransformerWrapper(BlockPattern):
         ]
 
 
+class HeadBias(BlockPattern):
+    """A head that stores only its bias (its weight tied to the token table, so not saved): it
+    adds the bias to the logits the causal LM computes with the table."""
+
+    role = "HeadBias"
+    priority = 5
+    named = HEAD
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        params = tensors(cls)
+        if modules(cls) or len(params) != 1 or params[0].attr != "bias":
+            return None
+        if not re.fullmatch(HEAD, cls.named or "", re.IGNORECASE):
+            return None
+        return Match(self, 1, None) if len(params[0].shape) == 1 else None
+
+    def forward(self, match: Match, g: Graph) -> None:
+        g.output(g.call_function("add", g.input("x"), g.getattr(("bias",))))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        from codegen.patterns.families._examples import modules
+
+        class Bias(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.bias = nn.Parameter(torch.randn(50))
+
+        class TiedLM(nn.Module):  # CTRL's head: only its bias is stored
+            def __init__(self) -> None:
+                super().__init__()
+                self.transformer, self.lm_head = modules()["lm"]().transformer, Bias()
+
+            def forward(self, ids):
+                x = self.transformer(ids)
+                return F.linear(x, self.transformer.wte.weight, self.lm_head.bias)
+
+        config = {"n_head": 2, "hidden_act": "gelu", "architectures": ["TiedLMHeadModel"]}
+        return [Example(TiedLM(), (torch.randint(0, 50, (2, 7)),), config)]
+
+
 class CausalLM(BlockPattern):
     role = "CausalLM"
     priority = 10
@@ -281,7 +388,9 @@ class CausalLM(BlockPattern):
             return None
         body = [m for m in members if ctx.role(m) == "Transformer"]
         head = one_named([m for m in members if family(m) == "linear"], HEAD)
-        if len(body) != 1 or len(members) != 1 + (head is not None):
+        # a head that stores only its bias, its weight the token table (CTRL's lm_head)
+        bias = one_named([m for m in members if ctx.role(m) == "HeadBias"], HEAD)
+        if len(body) != 1 or len(members) != 1 + (head is not None or bias is not None):
             return None
         tied, choices = None, []
         if head is None:
@@ -303,10 +412,11 @@ class CausalLM(BlockPattern):
             factor = config_factor(ctx, "logit_scale")
         cap = config_factor(ctx, "final_logit_softcapping")
         found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap, factor)
+        found += (bias.attr if bias else None,)
         return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, head, tied, masked, divisor, cap, factor = match.found
+        body, head, tied, masked, divisor, cap, factor, bias = match.found
         args = [g.input("input_ids")]
         if masked:  # 1 for tokens to attend to, 0 for padding ([batch, seq])
             args.append(g.input("attention_mask", optional=True))
@@ -320,7 +430,9 @@ class CausalLM(BlockPattern):
         else:
             g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
             weight = g.getattr((body, *tied, "weight"))
-            logits = g.call_function("linear", x, weight, inline=scaled)
+            logits = g.call_function("linear", x, weight, inline=scaled or bias is not None)
+            if bias is not None:
+                logits = g.call_module((bias,), logits, inline=scaled, comment="plus its bias")
         if divisor is not None:
             logits = g.call_function(
                 "truediv", logits, divisor[0], comment=f"divided by {divisor[1]}"

@@ -25,6 +25,10 @@ from codegen.patterns._kit import (
 if TYPE_CHECKING:
     from codegen.keytree import KeyNode
 
+# Bias-free 3-D weights under these names are experts stacked on a leading dimension [experts,
+# out, in] (GraniteMoE's input_linear), not Conv1d kernels: patterns/blocks/expert_bank.py.
+EXPERT_BANK = r"input_linear|output_linear|gate_up_proj|down_proj|experts?_\w+"
+
 
 def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     found = names(node)
@@ -33,6 +37,8 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     w = shape(node, "weight")
     if len(w) not in (3, 4, 5):
         return None
+    if len(w) == 3 and "bias" not in found and re.fullmatch(EXPERT_BANK, node.name, re.I):
+        return None  # experts stacked on a leading dimension (patterns/blocks/expert_bank.py)
     n = len(w) - 2
     bias = shape(node, "bias") if "bias" in found else None
     if bias is not None and len(bias) != 1:
@@ -115,10 +121,11 @@ def _conv_geometry(
     args = []
     patchify = k is not None and k >= 2 and k % 2 == 0
     # A grouped 7x7 is a ConvNeXt depthwise mixer inside a block, not a stem.
+    # A stride config.json fixes (ctx.stride_note) wins over the conventions.
     default_stride = (
-        k
-        if patchify
-        else ctx.stride if ctx.stride_note else 2 if k == 7 and not grouped else ctx.stride
+        ctx.stride
+        if ctx.stride_note
+        else k if patchify else 2 if k == 7 and not grouped else ctx.stride
     )
     model_type = ctx.resolver.evidence("model_type")
     known = FAMILY_STRIDES.get((model_type[1], node.name)) if model_type else None
@@ -142,7 +149,7 @@ def _conv_geometry(
     halves = tuple(0 if patchify else size // 2 for size in kernel)
     same = halves[0] if len(set(halves)) == 1 else halves
     told = downsample_padding(ctx) if ctx.downsampler else None
-    if told is None and not patchify:
+    if told is None and (not patchify or ctx.padding_note is not None):
         told = _told_padding(ctx, kernel, stride.value, same)
     default = same if told is None else told[1]
     others = [p for p in (same, 0, 1) if p != default][:1]
@@ -254,12 +261,17 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
     model_type = ctx.resolver.evidence("model_type")
     if model_type is not None and (model_type[1], node.name) in FAMILY_STRIDES:
         return 1, None  # a front end the family's code fixes: plain convs, whatever is beside them
+    if ctx.ungrouped:
+        return 1, None
     if prev is not None and prev.out_width is not None:
         if pointwise or prev.out_width == w[1]:
             return 1, None
         if prev.out_width % w[1] == 0 and w[0] % (prev.out_width // w[1]) == 0:
             return prev.out_width // w[1], None
         return 1, None
+    pos_groups = _positional_conv_groups(w, ctx)
+    if pos_groups is not None:
+        return pos_groups, None
     width = ctx.resolver.evidence("groups_width")  # RegNet's config: channels per group
     if width is not None and not pointwise and w[1] == width[1] < w[0] and w[0] % w[1] == 0:
         return w[0] // w[1], None
@@ -276,6 +288,18 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
         "one input channel per group (groups = channels); false: a single-channel input",
     )
     return (w[0] if depthwise.value else 1), depthwise
+
+
+def _positional_conv_groups(w: tuple[int, ...], ctx: LayerContext) -> int | None:
+    """A speech encoder's positional conv (config.json `num_conv_pos_embedding_groups` G beside
+    `hidden_size` H): a 1-D weight [H, H / G, k] is grouped G."""
+    groups = ctx.resolver.evidence("num_conv_pos_embedding_groups")
+    width = ctx.resolver.evidence("hidden_size")
+    if groups is None or width is None or type(groups[1]) is not int or len(w) != 3:
+        return None
+    if groups[1] > 1 and w[0] == width[1] and w[1] * groups[1] == width[1]:
+        return groups[1]
+    return None
 
 
 class ConvNd(LayerPattern):

@@ -25,7 +25,7 @@ EMBEDDING_NAME = (
     r"emb|wte|wpe|tok|vocab|lookup|position|word|^shared$|relative_attention_bias|^time_proj$"
 )
 # ...except these, which are LM heads projecting back to the vocabulary (GPT-NeoX's embed_out).
-HEAD_NAME = r"^(embed_out|lm_head)$"
+HEAD_NAME = r"^(embed_out|lm_head|unembed|unembedding)$"
 
 
 class Linear(LayerPattern):

@@ -82,6 +82,24 @@ def _norm_dims(ctx: LayerContext) -> int:
     return 2
 
 
+# config.json's `feat_extract_norm` (wav2vec2 and the speech models built like it): the norm after
+# each 1-D conv of the feature encoder; "group" normalises each channel over time (the first layer
+# only), "layer" each frame over the channels.
+FEATURE_ENCODER_NORMS = {"group": "nn.GroupNorm", "layer": "nn.LayerNorm"}
+
+
+def _feature_encoder_norm(ctx: LayerContext) -> tuple[str, str] | None:
+    """(citation, norm type) for a norm after a 1-D conv where config.json describes a speech
+    feature encoder (the type "" where it does not name it); else None."""
+    if ctx.prev is None or ctx.prev.family != "conv" or ctx.prev.ndim != 1:
+        return None
+    told = ctx.resolver.evidence("feat_extract_norm")
+    if told is not None and told[1] in FEATURE_ENCODER_NORMS:
+        return f"{told[0]} {told[1]!r}", FEATURE_ENCODER_NORMS[told[1]]
+    speech = ctx.resolver.evidence("conv_stride")  # Data2VecAudio: LayerNorms, by their names
+    return (f"{speech[0]}: a speech feature encoder", "") if speech is not None else None
+
+
 def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     """weight + bias of one shape: LayerNorm, GroupNorm, InstanceNorm(affine) or stat-free BatchNorm."""
     found = names(node)
@@ -93,8 +111,9 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     args_ln = [Arg(None, w[0] if len(w) == 1 else tuple(w), "width", prov(node, "weight"))]
     after_conv = ctx.prev is not None and ctx.prev.family == "conv"
     # config.json's group count for the model's norms (diffusers' norm_num_groups) says they group.
-    # Not inside a transformer block (diffusers' transformer_blocks: layer norms over tokens).
-    tokens = re.search(r"(^|\.)transformer_blocks\.", node.path) is not None
+    # Not inside a transformer block (diffusers' transformer_blocks: layer norms over tokens), nor
+    # in the pooling of a text encoder's tokens a U-Net adds to its time embedding (add_embedding).
+    tokens = re.search(r"(^|\.)(transformer_blocks|add_embedding)\.", node.path) is not None
     groups_told = (
         ctx.resolver.evidence("norm_num_groups") is not None
         and not tokens
@@ -102,8 +121,11 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             io is not None and io.family in ("linear", "embedding") for io in (ctx.prev, ctx.next)
         )
     )
+    speech = _feature_encoder_norm(ctx) if after_conv and len(w) == 1 else None
     if len(w) > 1:
         default = "nn.LayerNorm"
+    elif speech is not None and speech[1]:
+        default = speech[1]
     elif hinted(node, r"^gn|group"):
         default = "nn.GroupNorm"
     elif hinted(node, r"^ln|layer_?norm|ln_?\d*$"):
@@ -124,19 +146,27 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     choice = type_choice(ctx, node, default, alternatives, "weight and bias of one shape")
     if groups_told and choice.source == "default" and choice.value == "nn.GroupNorm":
         choice.source, choice.note = "metadata", ctx.resolver.evidence("norm_num_groups")[0]
+    if speech is not None and speech[1] and choice.source == "default":
+        choice.source, choice.note = "metadata", speech[0]
     c = w[0]
     if choice.value == "nn.GroupNorm":
         divisors = [g for g in (1, 2, 4, 8, 16, 32, 64) if c % g == 0]
+        each = speech is not None and speech[1] == "nn.GroupNorm"  # one group per channel
         groups = ctx.resolver.choose(
-            node.path, "num_groups", 32 if c % 32 == 0 else max(divisors), divisors
+            node.path,
+            "num_groups",
+            c if each else 32 if c % 32 == 0 else max(divisors),
+            sorted(set(divisors) | {c}),
         )
+        if each and groups.source == "default" and groups.value == c:
+            groups.source, groups.note = "metadata", speech[0]
         args = [
             Arg(None, groups.value, "choice", choice=groups),
             Arg(None, c, "width", prov(node, "weight", 0)),
         ]
         return Recognised(
             "nn.GroupNorm",
-            args + eps_args(ctx, node),
+            args + ([] if speech else eps_args(ctx, node)),
             IOSpec("norm", c, c, ctx.prev.ndim if after_conv else 2),
             [choice],
         )
@@ -154,7 +184,8 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             [choice],
         )
     searchable: list = []  # a LayerNorm's eps stays a choice calibration may settle
-    eps = eps_args(ctx, node, searchable)
+    # the feature encoder's norms keep torch's eps whatever layer_norm_eps says (wav2vec2's code)
+    eps = [] if speech else eps_args(ctx, node, searchable)
     return Recognised(
         "nn.LayerNorm", args_ln + eps, IOSpec("norm", w[-1], w[-1]), [choice] + searchable
     )

@@ -1,0 +1,349 @@
+"""A mixture of experts whose experts are stored as one tensor each, stacked along a leading expert
+dimension (GraniteMoE's `input_linear` [experts, 2 * inner, d_model] and `output_linear`
+[experts, d_model, inner]; Megatron/JetMoE-style banks), beside a router giving one logit per expert.
+
+`ExpertLinear`: a class holding one 3-D weight [experts, out, in]: x [..., experts or 1, in] ->
+[..., experts, out], each expert's slice applied to its own input (or to a shared one).
+`RouterLayer`: a class holding one bias-free Linear under a router's name: its logits.
+`ExpertBank`: router -> top-k weights; the fused gate/up bank, `act(gate) * up`, the down bank;
+the experts' outputs weighted and summed. Every expert runs on every token (exact, scriptable).
+"""
+
+from __future__ import annotations
+
+import re
+
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+    one_named,
+    tensors,
+)
+from codegen.patterns.blocks.moe import SOFTMAX_TOP_K_TYPES, SYNONYMS
+
+UP_BANK = r"input_linear|gate_up_proj|w13|experts?_(gate_)?up\w*"
+DOWN_BANK = r"output_linear|down_proj|w2|experts?_down\w*"
+ROUTER = r"router|gate|gating|w_gate"
+# Families checked to route by softmax over the top-k logits (the same as softmax then top-k,
+# renormalised): GraniteMoE's router.
+BANK_TYPES = SOFTMAX_TOP_K_TYPES + ("granitemoe", "granitemoeshared", "jetmoe")
+
+
+class ExpertLinear(BlockPattern):
+    role = "ExpertLinear"
+    priority = 5
+    # the gate/up and down banks stay two classes: the bank pattern reads each one's sizes
+    named = r"input_linear|output_linear|gate_up_proj|down_proj|experts?_\w+"
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        params = tensors(cls)
+        if modules(cls) or len(params) != 1 or params[0].attr != "weight":
+            return None
+        if len(params[0].shape) != 3:
+            return None
+        return Match(self, 1, None)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        x = g.input("x")  # [..., experts or 1, in]
+        weight = g.call_method("transpose", g.getattr(("weight",)), 1, 2, inline=True)
+        y = g.call_function("matmul", g.call_method("unsqueeze", x, -2, inline=True), weight)
+        g.output(g.call_method("squeeze", y, -2), comment="[..., experts, out]")
+
+    @staticmethod
+    def examples():
+        return ExpertBank.examples()  # its banks are ExpertLinear classes
+
+
+class FusedExperts(BlockPattern):
+    """Both banks as tensors of one class (transformers 5's in-memory experts: `gate_up_proj`
+    [experts, 2 * inner, d_model], `down_proj` [experts, d_model, inner]; what `torch.save(
+    model.state_dict())` holds): x [..., d_model] -> every expert's output [..., experts, d_model].
+    """
+
+    role = "Experts"
+    priority = 5
+    synonyms = act.SYNONYMS
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        params = tensors(cls)
+        if modules(cls) or len(params) != 2:
+            return None
+        up, down = one_named(params, UP_BANK), one_named(params, DOWN_BANK)
+        if up is None or down is None or up is down:
+            return None
+        if not consistent(up.shape, down.shape):
+            return None
+        activation = ctx.choose(
+            cls,
+            up.attr,
+            "activation",
+            "silu",
+            [a for a in act.TRANSFORMER if a != "silu"],
+            "the experts' gate activation",
+            aliases=act.ALIASES,
+        )
+        return Match(self, 2, (up.attr, down.attr, activation.value), [activation])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        up, down, activation = match.found
+        x = g.input("x")
+        shared = g.call_method("unsqueeze", g.call_method("unsqueeze", x, -2, inline=True), -2)
+        g[shared].name, g[shared].comment = "h", "[batch, seq, 1, 1, d_model]"
+        weight = g.call_method("transpose", g.getattr((up,)), 1, 2, inline=True)
+        h = g.call_method("squeeze", g.call_function("matmul", shared, weight, inline=True), -2)
+        g[h].name, g[h].comment = "h", "every expert: [batch, seq, experts, 2 * inner]"
+        g.output(_per_expert(g, _gated(g, h, activation), g.getattr((down,))))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Experts(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.gate_up_proj = nn.Parameter(torch.randn(4, 24, 8) * 8**-0.5)
+                self.down_proj = nn.Parameter(torch.randn(4, 8, 12) * 12**-0.5)
+
+        class Moe(nn.Module):  # transformers 5's in-memory Mixtral experts, top 2 of 4
+            def __init__(self) -> None:
+                super().__init__()
+                self.gate = nn.Linear(8, 4, bias=False)
+                self.experts = Experts()
+
+            def forward(self, x):
+                probs = F.softmax(self.gate(x), dim=-1)
+                top, index = torch.topk(probs, 2, dim=-1)
+                top = top / top.sum(-1, keepdim=True)
+                out = torch.zeros_like(x)
+                for e in range(4):
+                    gate, up = F.linear(x, self.experts.gate_up_proj[e]).chunk(2, dim=-1)
+                    y = F.linear(F.silu(gate) * up, self.experts.down_proj[e])
+                    out = out + y * ((index == e).to(x.dtype) * top).sum(-1, keepdim=True)
+                return out
+
+        class Holder(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.mlp = Moe()
+
+            def forward(self, x):
+                return self.mlp(x)
+
+        config = {"hidden_act": "silu", "model_type": "mixtral", "num_experts_per_tok": 2}
+        return [Example(Holder(), (torch.randn(2, 5, 8),), config)]
+
+
+def consistent(up: tuple, down: tuple) -> bool:
+    """Banks [experts, 2 * inner, d_model] and [experts, d_model, inner], as far as sizes lifted
+    to constructor parameters (the same parameter, or numbers) show it."""
+    if len(up) != 3 or len(down) != 3:
+        return False
+
+    def same(a, b) -> bool:
+        return a == b if type(a) is type(b) else True  # a number beside a parameter: unknown
+
+    doubled = up[1] == 2 * down[2] if type(up[1]) is int and type(down[2]) is int else True
+    return same(up[0], down[0]) and same(up[2], down[1]) and doubled
+
+
+def _per_expert(g: Graph, h, weight):
+    """h [..., experts, in] through each expert's own weight [experts, out, in]."""
+    w = g.call_method("transpose", weight, 1, 2, inline=True)
+    y = g.call_function("matmul", g.call_method("unsqueeze", h, -2, inline=True), w, inline=True)
+    return g.call_method("squeeze", y, -2, name="outs", comment="[batch, seq, experts, d_model]")
+
+
+def _gated(g: Graph, h, activation: str):
+    """`act(gate) * up` of a fused gate/up output h (gate first)."""
+    halves = g.call_method("chunk", h, 2, kwargs={"dim": -1}, name="gate_up")
+    gate = g.call_function("getitem", halves, 0, inline=True)
+    upped = g.call_function("getitem", halves, 1, inline=True)
+    return g.call_function("mul", act.apply(g, activation, gate, inline=True), upped, name="h")
+
+
+class RouterLayer(BlockPattern):
+    """A router's one Linear in a class of its own (GraniteMoE's `router.layer`)."""
+
+    role = "Router"
+    priority = 5
+    named = ROUTER
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1 or family(members[0]) != "linear":
+            return None
+        if not re.fullmatch(ROUTER, cls.named or "", re.IGNORECASE):
+            return None
+        return Match(self, 1, members[0].attr)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        g.output(g.call_module((match.found,), g.input("x")), comment="[..., experts]")
+
+    @staticmethod
+    def examples():
+        return ExpertBank.examples()  # its router is one
+
+
+class ExpertBank(BlockPattern):
+    role = "MoE"
+    priority = 10
+    synonyms = SYNONYMS
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) not in (2, 3):
+            return None
+        routers = [m for m in members if ctx.role(m) in ("Router", "linear")]
+        if len(routers) != 1:
+            return None
+        router = routers[0]
+        whole = [m for m in members if ctx.role(m) == "Experts"]  # both banks in one class
+        if len(members) == 2:
+            if len(whole) != 1:
+                return None
+            up, down = whole[0], None
+            shapes = self._weights(ctx, up)
+        else:
+            banks = [m for m in members if ctx.role(m) == "ExpertLinear"]
+            up, down = one_named(banks, UP_BANK), one_named(banks, DOWN_BANK)
+            if len(banks) != 2 or up is None or down is None or up is down:
+                return None
+            shapes = self._weights(ctx, up) + self._weights(ctx, down)
+        experts = router.io.out_width if router.io else None
+        if len(shapes) != 2 or not consistent(*shapes) or not isinstance(experts, int):
+            return None
+        if experts < 2 or shapes[0][0] not in (experts,) and type(shapes[0][0]) is int:
+            return None  # one router logit per expert
+        top_k = ctx.choose(
+            cls,
+            router.attr,
+            "top_k",
+            2,
+            [k for k in (1, 2, 4, 8) if k <= experts],
+            "experts per token",
+            accepts="positive_int",
+        )
+        if not 1 <= int(top_k.value) <= experts:
+            return None
+        # softmax over the top-k logits (GraniteMoE) is the top-k probabilities renormalised
+        normalize = ctx.choose(
+            cls,
+            router.attr,
+            "normalize_top_k",
+            True,
+            [False],
+            "the chosen experts' weights renormalised to sum to one",
+        )
+        choices = [top_k, normalize]
+        activation = None
+        if down is not None:  # the banks are applied here: the gate's activation is this class's
+            activation = ctx.choose(
+                cls,
+                up.attr,
+                "activation",
+                "silu",
+                [a for a in act.TRANSFORMER if a != "silu"],
+                "the experts' gate activation",
+                aliases=act.ALIASES,
+            )
+            choices.append(activation)
+        model_type = ctx.resolver.evidence("model_type")
+        guessed = ""
+        if model_type is None or model_type[1] not in BANK_TYPES:
+            guessed = (
+                "routing by softmax over the top-k logits, and gate before up in the fused bank, "
+                "are the usual ones; "
+                + (f"model_type {model_type[1]!r}" if model_type else "no config.json")
+                + " does not say they are this model's"
+            )
+        found = (router.attr, up.attr, down.attr if down else None, int(top_k.value))
+        found += (bool(normalize.value), activation.value if activation else None)
+        return Match(self, len(members), found, choices, guessed=guessed)
+
+    @staticmethod
+    def _weights(ctx: BlockContext, m) -> list[tuple]:
+        """The shapes of a member class's tensors (up bank first), where they are plain sizes."""
+        cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+        params = sorted(tensors(cls) if cls is not None else [], key=lambda p: p.attr != "weight")
+        if len(params) == 2:
+            params = [one_named(params, UP_BANK), one_named(params, DOWN_BANK)]
+        return [tuple(p.shape) for p in params] if None not in params else []
+
+    def forward(self, match: Match, g: Graph) -> None:
+        router, up, down, top_k, normalize, activation = match.found
+        x = g.input("x")
+        logits = g.call_module((router,), x, inline=True)
+        weights = g.call_function(
+            "top_k_routing",
+            logits,
+            top_k,
+            normalize,
+            name="weights",
+            comment=f"the top {top_k} experts' weights",
+        )
+        if down is None:
+            outs = g.call_module((up,), x, name="outs", comment="[batch, seq, experts, d_model]")
+        else:
+            h = g.call_module(
+                (up,),
+                g.call_method("unsqueeze", x, -2, inline=True),
+                name="h",
+                comment="every expert: [batch, seq, experts, 2 * inner]",
+            )
+            h = _gated(g, h, activation)
+            outs = g.call_module((down,), h, name="outs", comment="[batch, seq, experts, d_model]")
+        mixed = g.call_function(
+            "mul", outs, g.call_method("unsqueeze", weights, -1, inline=True), inline=True
+        )
+        g.output(g.call_method("sum", mixed, -2), comment="[batch, seq, d_model]")
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Bank(nn.Module):
+            def __init__(self, experts: int, out: int, inp: int) -> None:
+                super().__init__()
+                self.weight = nn.Parameter(torch.randn(experts, out, inp) * inp**-0.5)
+
+        class Router(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.layer = nn.Linear(8, 4, bias=False)
+
+        class Moe(nn.Module):  # GraniteMoE's layout: top-2 of 4, the loop over chosen experts
+            def __init__(self) -> None:
+                super().__init__()
+                self.router = Router()
+                self.input_linear, self.output_linear = Bank(4, 24, 8), Bank(4, 8, 12)
+
+            def forward(self, x):
+                top, index = self.router.layer(x).topk(2, dim=-1)
+                top = F.softmax(top, dim=-1)
+                out = torch.zeros_like(x)
+                for e in range(4):
+                    gate, up = F.linear(x, self.input_linear.weight[e]).chunk(2, dim=-1)
+                    y = F.linear(F.silu(gate) * up, self.output_linear.weight[e])
+                    out = out + y * ((index == e).to(x.dtype) * top).sum(-1, keepdim=True)
+                return out
+
+        class Holder(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.block_sparse_moe = Moe()
+
+            def forward(self, x):
+                return self.block_sparse_moe(x)
+
+        config = {"hidden_act": "silu", "model_type": "granitemoe", "num_experts_per_tok": 2}
+        return [Example(Holder(), (torch.randn(2, 5, 8),), config)]

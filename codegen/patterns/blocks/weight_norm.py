@@ -1,0 +1,125 @@
+"""A weight-normalised conv as `torch.nn.utils.parametrizations.weight_norm` saves it: the conv's
+`bias` beside `parametrizations.weight.original0` (the magnitude g, size 1 except along `dim`) and
+`original1` (the direction v); the weight is `g * v / ||v||`, the norm over every other dimension.
+wav2vec2's positional conv embedding is one (HuBERT's, Data2VecAudio's, SEW's...).
+
+Three small classes mirror the keys: `WeightNorm` (g and v) returns the weight, `Parametrizations`
+returns its `weight()`, and the conv reads it. Parametrized modules do not script, so the file
+spells the computation out rather than calling torch's helper.
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+
+
+def norm_dim(g: tuple, v: tuple) -> int | None:
+    """The one dimension weight_norm keeps: where g is not 1 (a size, or the parameter naming it,
+    the same as v's there); None where that is not one dimension."""
+    kept = [d for d in range(len(g)) if g[d] != 1]
+    if len(g) != len(v) or len(kept) != 1 or g[kept[0]] != v[kept[0]]:
+        return None
+    return kept[0]
+
+
+class WeightNorm(BlockPattern):
+    """`original0` (g) and `original1` (v): forward() gives the normalised weight."""
+
+    role = "WeightNorm"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        found = {t.attr: t for t in tensors(cls)}
+        if modules(cls) or set(found) != {"original0", "original1"}:
+            return None
+        dim = norm_dim(found["original0"].shape, found["original1"].shape)
+        return None if dim is None else Match(self, 2, dim)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        magnitude, direction = g.getattr(("original0",)), g.getattr(("original1",))
+        norm = g.call_function("torch.norm_except_dim", direction, 2, match.found, inline=True)
+        scale = g.call_function("truediv", magnitude, norm, inline=True)
+        g.output(g.call_function("mul", direction, scale), comment="g * v / ||v||")
+
+    @staticmethod
+    def examples():
+        return [_example()]
+
+
+class Parametrizations(BlockPattern):
+    """torch's parametrization holder: `weight()` is what the parametrized module reads."""
+
+    role = "Parametrizations"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1 or members[0].attr != "weight":
+            return None
+        if ctx.role(members[0]) != "WeightNorm":
+            return None
+        return Match(self, 1, members[0].attr)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        g.output(g.call_module((match.found,)))
+
+    @staticmethod
+    def examples():
+        return [_example()]
+
+
+class WeightNormConv(BlockPattern):
+    """A Conv1d whose weight is weight-normalised: groups from the input's channels, padding half
+    the kernel (the convention of the positional conv embeddings that use one)."""
+
+    role = "WeightNormConv"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        names = {t.attr for t in tensors(cls)}
+        if len(members) != 1 or members[0].attr != "parametrizations" or names - {"bias"}:
+            return None
+        if ctx.role(members[0]) != "Parametrizations":
+            return None
+        return Match(self, 1 + len(names), "bias" in names)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        x = g.input("x")
+        weight = g.call_module(("parametrizations", "weight"), name="weight")
+        kernel = g.call_method("size", weight, 2, inline=True)
+        groups = g.call_function(
+            "floordiv",
+            g.call_method("size", x, 1, inline=True),
+            g.call_method("size", weight, 1, inline=True),
+            name="groups",
+        )
+        bias = g.getattr(("bias",)) if match.found else None
+        padding = g.call_function("floordiv", kernel, 2, inline=True)
+        g.output(
+            g.call_function(
+                "torch.conv1d", x, weight, bias, kwargs={"padding": padding, "groups": groups}
+            )
+        )
+
+    @staticmethod
+    def examples():
+        return [_example()]
+
+
+def _example() -> Example:
+    import torch
+    import torch.nn as nn
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.utils.parametrizations.weight_norm(
+                nn.Conv1d(8, 8, 5, padding=2, groups=2), name="weight", dim=2
+            )
+
+        def forward(self, x):
+            return self.conv(x)
+
+    return Example(Model(), (torch.randn(2, 8, 9),))
