@@ -393,6 +393,59 @@ FAMILIES: dict[str, Family] = {
         ),
         "decoder",
     ),
+    # rope6 (issue 15): rope_types beyond the default on LLaMA, Gemma 3 with windowed and full
+    # layers of different bases, and surveyed rotary decoders not measured before
+    "llama_rope_llama3": Family(
+        "transformers",
+        _t(
+            "LlamaForCausalLM",
+            "LlamaConfig",
+            **{**DENSE, "num_attention_heads": 2},
+            rope_parameters=dict(
+                rope_type="llama3",
+                factor=8.0,
+                low_freq_factor=1.0,
+                high_freq_factor=4.0,
+                original_max_position_embeddings=64,
+                rope_theta=500000.0,
+            ),
+        ),
+        "decoder",
+    ),
+    "llama_rope_yarn": Family(
+        "transformers",
+        _t(
+            "LlamaForCausalLM",
+            "LlamaConfig",
+            **{**DENSE, "num_attention_heads": 2},
+            rope_parameters=dict(
+                rope_type="yarn", factor=4.0, original_max_position_embeddings=16, rope_theta=1e4
+            ),
+        ),
+        "decoder",
+    ),
+    "gemma3_mixed_layers": Family(
+        "transformers",
+        _t(
+            "Gemma3ForCausalLM",
+            "Gemma3TextConfig",
+            **{**DENSE, "num_hidden_layers": 6},
+            num_key_value_heads=2,
+            head_dim=8,
+            sliding_window=4,
+        ),
+        "decoder",
+    ),
+    "helium": Family(
+        "transformers",
+        _t("HeliumForCausalLM", "HeliumConfig", **DENSE, num_key_value_heads=2, head_dim=8),
+        "decoder",
+    ),
+    "seed_oss": Family(
+        "transformers",
+        _t("SeedOssForCausalLM", "SeedOssConfig", **DENSE, num_key_value_heads=2, head_dim=8),
+        "decoder",
+    ),
     "deberta_v2": Family(
         "transformers", _t("DebertaV2Model", "DebertaV2Config", **DENSE), "encoder"
     ),

@@ -33,6 +33,7 @@ class ChoiceResolver:
             n: tuple(dict.fromkeys((n,) + names)) for n, names in (synonyms or {}).items()
         }
         self.metadata = _flatten(metadata or {})
+        self.nested = metadata or {}  # as given: tables keyed by layer kind (rope_parameters)
         # Whole lists of strings (per-layer attention kinds), which `metadata` cuts to the first.
         self.string_lists = _string_lists(metadata or {})
         self.calibrated = calibrated or {}  # (path, name) -> value picked by `generate --calibrate`

@@ -105,6 +105,9 @@ SHOWN_BY_SHAPES = frozenset("""
     max_source_positions max_target_positions num_mel_bins
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
+# Special token ids (HunYuan's eod_token_id, ...): what generation stops or starts at, never a
+# value the forward of given input_ids reads.
+TOKEN_ID = re.compile(r"[a-z]+(_[a-z]+)*_token_ids?")
 # Values that switch a feature off, where the key alone would not.
 NEUTRAL = {
     "embedding_multiplier": (1.0,),
@@ -181,6 +184,8 @@ NEUTRAL = {
 }
 # Per-layer attention kinds that all mean "every earlier (or every) position".
 FULL_ATTENTION = frozenset({"full_attention", "global", "attention"})
+# Every per-layer attention kind: the keys of a table of settings per kind.
+LAYER_KINDS = FULL_ATTENTION | {"sliding_attention", "local"}
 
 
 def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
@@ -197,6 +202,8 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
         return isinstance(value, list) and all(v == 1 for v in value)
     if key == "no_rope_layer_interval":  # only builds no_rope_layers where that is not given
         return "no_rope_layers" in config
+    if key == "_sliding_window_pattern":  # Gemma 3's period: only builds a missing layer_types
+        return "layer_types" in config or _neutral("sliding_window_pattern", value, config)
     if key == "sliding_window_pattern":  # EXAONE 4's period of windowed layers: moot without one
         return _neutral("sliding_window", config.get("sliding_window"), config)
     if key in ("layer_types", "attention_layers", "attention_types"):  # a window as long as the
@@ -228,6 +235,7 @@ def unused_config_keys(config: dict[str, Any], consumed: set[str]) -> list[str]:
                 or key in NO_FORWARD_EFFECT
                 or key in SHOWN_BY_SHAPES
                 or DROPOUT.fullmatch(key)
+                or TOKEN_ID.fullmatch(key)
                 or _neutral(key, value, config)
             ):
                 continue
@@ -245,6 +253,8 @@ def conflicting_config_keys(config: dict[str, Any], consumed: set[str]) -> list[
 
     def visit(table: dict[str, Any]) -> None:
         for key, value in table.items():
+            if isinstance(value, dict) and set(value) <= LAYER_KINDS and value:
+                continue  # one table per layer kind (Gemma 3's rope_parameters): read per kind
             if isinstance(value, dict):
                 visit(value)
             elif key in consumed and key not in NO_FORWARD_EFFECT and not DROPOUT.fullmatch(key):

@@ -94,6 +94,20 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "window_position_bias": ("window_position_bias", "helper:window_position_bias"),
     "window_attention_bias": ("window_attention_bias", "helper:window_attention_bias"),
     "merge_patches": ("merge_patches", "helper:merge_patches"),
+    # rotary frequencies of the rope_types beyond the default (patterns/blocks/_rope_scaling.py)
+    **{
+        name: (name, f"helper:{name}")
+        for name in (
+            "rope_frequencies",
+            "llama3_frequencies",
+            "yarn_frequencies",
+            "ntk_frequencies",
+            "longrope_frequencies",
+            "layer_frequencies",
+            "apply_rotary_frequencies",
+            "xielu",
+        )
+    },
 }
 # The torch vocabulary of codegen.ir.graph, by the name the graph uses ("torch.relu", "F.gelu").
 FUNCTIONS.update({f"torch.{n}": (f"torch.{n}", "torch") for n in sorted(TORCH_OPS)})

@@ -7,7 +7,8 @@ text defines (tests/test_graph_printer.py checks), so two helpers can never shar
 
 from __future__ import annotations
 
-# What a helper's own text uses beyond torch: the file imports it too.
+# What a helper's own text uses beyond torch: the file imports it too (a "helper:" entry: another
+# helper it calls, printed beside it).
 HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "layer_norm_unit_offset": ("F",),
     "fairseq_positions": ("math", "F"),
@@ -19,6 +20,12 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "merge_patches": ("F",),
     "pad_same": ("F",),
     "pad_same_even": ("F",),
+    # helpers that build on the plain rotary frequencies print them too
+    "llama3_frequencies": ("math", "helper:rope_frequencies"),
+    "yarn_frequencies": ("math", "helper:rope_frequencies"),
+    "ntk_frequencies": ("helper:rope_frequencies",),
+    "longrope_frequencies": ("helper:rope_frequencies",),
+    "xielu": ("F",),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -97,6 +104,132 @@ def apply_rotary_interleaved(x: torch.Tensor, theta: float, rotary_dim: int) -> 
     rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
     turned = torch.stack((-rot[..., 1::2], rot[..., ::2]), dim=-1).flatten(-2)
     return torch.cat((rot * angles.cos() + turned * angles.sin(), rest), dim=-1)
+''',
+    "rope_frequencies": '''
+def rope_frequencies(theta: float, rotary_dim: int, device: torch.device) -> torch.Tensor:
+    """The rotary angle per position of each feature pair: theta ** (-2j / rotary_dim)."""
+    exponents = torch.arange(0, rotary_dim, 2, device=device).float() / rotary_dim
+    return 1.0 / theta**exponents
+''',
+    "llama3_frequencies": '''
+def llama3_frequencies(
+    theta: float,
+    rotary_dim: int,
+    factor: float,
+    low_freq_factor: float,
+    high_freq_factor: float,
+    original_context: int,
+    device: torch.device,
+) -> torch.Tensor:
+    """LLaMA 3.1's rotary frequencies: wavelengths longer than original_context / low_freq_factor
+    slowed down by `factor`, shorter than original_context / high_freq_factor kept, those between
+    blended smoothly."""
+    inv_freq = rope_frequencies(theta, rotary_dim, device)
+    wavelength = 2 * math.pi / inv_freq
+    slowed = torch.where(wavelength > original_context / low_freq_factor, inv_freq / factor, inv_freq)
+    smooth = (original_context / wavelength - low_freq_factor) / (high_freq_factor - low_freq_factor)
+    blended = (1 - smooth) * slowed / factor + smooth * slowed
+    medium = (wavelength >= original_context / high_freq_factor) & (
+        wavelength <= original_context / low_freq_factor
+    )
+    return torch.where(medium, blended, slowed)
+''',
+    "yarn_frequencies": '''
+def yarn_frequencies(
+    theta: float,
+    rotary_dim: int,
+    factor: float,
+    beta_fast: float,
+    beta_slow: float,
+    original_context: int,
+    truncate: bool,
+    device: torch.device,
+) -> torch.Tensor:
+    """YaRN's rotary frequencies: pairs that turn fewer than beta_slow times over the original
+    context are interpolated (divided by `factor`), those that turn more than beta_fast times kept,
+    with a linear ramp between."""
+    # the feature pair that turns beta times over the original context
+    per_turn = rotary_dim / (2 * math.log(theta))
+    low = per_turn * math.log(original_context / (beta_fast * 2 * math.pi))
+    high = per_turn * math.log(original_context / (beta_slow * 2 * math.pi))
+    if truncate:
+        low, high = float(math.floor(low)), float(math.ceil(high))
+    low, high = max(low, 0.0), min(high, rotary_dim - 1.0)
+    if low == high:
+        high += 0.001
+    inv_freq = rope_frequencies(theta, rotary_dim, device)
+    ramp = (torch.arange(rotary_dim // 2, device=device).float() - low) / (high - low)
+    kept = 1 - ramp.clamp(0, 1)
+    return inv_freq / factor * (1 - kept) + inv_freq * kept
+''',
+    "ntk_frequencies": '''
+def ntk_frequencies(
+    theta: float, rotary_dim: int, factor: float, context: int, seq: int, device: torch.device
+) -> torch.Tensor:
+    """Dynamic NTK rotary frequencies: the plain ones up to `context` positions; beyond it a base
+    raised so that the longest wavelength stretches over the sequence."""
+    if seq > context:
+        theta = theta * (factor * seq / context - (factor - 1)) ** (rotary_dim / (rotary_dim - 2))
+    return rope_frequencies(theta, rotary_dim, device)
+''',
+    "longrope_frequencies": '''
+def longrope_frequencies(
+    theta: float,
+    rotary_dim: int,
+    short_factor: list[float],
+    long_factor: list[float],
+    original_context: int,
+    seq: int,
+    device: torch.device,
+) -> torch.Tensor:
+    """LongRoPE's rotary frequencies: each plain one divided by its own factor, from the long
+    list past the original context, else from the short one."""
+    factors = long_factor if seq > original_context else short_factor
+    divisor = torch.tensor(factors, dtype=torch.float32, device=device)
+    return rope_frequencies(theta, rotary_dim, device) / divisor
+''',
+    "layer_frequencies": '''
+def layer_frequencies(window: int, windowed: torch.Tensor, full: torch.Tensor) -> torch.Tensor:
+    """The rotary frequencies of this layer's kind: windowed layers (window > 0) have their own."""
+    return windowed if window > 0 else full
+''',
+    "apply_rotary_frequencies": '''
+def apply_rotary_frequencies(
+    x: torch.Tensor, inv_freq: torch.Tensor, scale: float, interleaved: bool
+) -> torch.Tensor:
+    """Rotary position embedding with given frequencies on the first 2 * len(inv_freq) features
+    of each head; cos and sin times `scale` (YaRN's attention factor, else 1).
+
+    x: [batch, heads, seq, head_dim]; position i turns feature pair (j, j + rotary_dim / 2)
+    (interleaved: (2j, 2j + 1)) by i * inv_freq[j].
+    """
+    rotary_dim = 2 * inv_freq.size(0)
+    angles = torch.outer(torch.arange(x.size(-2), device=x.device).float(), inv_freq)
+    rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
+    if interleaved:
+        angles = angles.repeat_interleave(2, dim=-1)
+        turned = torch.stack((-rot[..., 1::2], rot[..., ::2]), dim=-1).flatten(-2)
+    else:
+        angles = torch.cat((angles, angles), dim=-1)
+        half1, half2 = rot.chunk(2, dim=-1)
+        turned = torch.cat((-half2, half1), dim=-1)
+    cos, sin = angles.cos() * scale, angles.sin() * scale
+    return torch.cat((rot * cos + turned * sin, rest), dim=-1)
+''',
+    "xielu": '''
+def xielu(
+    x: torch.Tensor,
+    alpha_p: torch.Tensor,
+    alpha_n: torch.Tensor,
+    beta: torch.Tensor,
+    eps: torch.Tensor,
+) -> torch.Tensor:
+    """xIELU (arXiv 2411.13010): a trained quadratic for positive inputs, a trained ELU-like
+    curve for negative ones; alpha_p and alpha_n are stored before softplus."""
+    a_p = F.softplus(alpha_p)
+    a_n = beta + F.softplus(alpha_n)
+    negative = (torch.expm1(torch.minimum(x, eps)) - x) * a_n + beta * x
+    return torch.where(x > 0, a_p * x * x + beta * x, negative)
 ''',
     "rms_norm_unit_offset": '''
 def rms_norm_unit_offset(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Value
+from codegen.patterns._rope_conventions import qk_norm_order, reads_rope_type, rotary_layout
+from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -109,40 +111,11 @@ ROTARY_TYPES = (
     "persimmon",
     "nomic_bert",
 )
-INTERLEAVED_TYPES = ("gptj", "codegen", "cohere", "cohere2", "helium", "glm")
-# Families checked to norm queries and keys before rotary (HunYuan norms after it): for another
-# family with both, the order is a guess the file says.
-QK_NORM_FIRST_TYPES = (
-    "qwen3",
-    "qwen3_moe",
-    "olmo2",
-    "olmoe",
-    "persimmon",
-    "stablelm",
-    "cohere",
-    "gemma3_text",
-    "exaone4",
-)
+# Which features rotate together, and whether queries and keys are normed before or after
+# rotary, per model_type: patterns/_rope_conventions.py (a survey of the library's code). For a
+# family not there the layout and the order are defaults the file marks as guessed.
 # Families whose full-attention layers (beside windowed ones) apply no rotary (Cohere 2).
 FULL_LAYERS_UNROTATED_TYPES = ("cohere2",)
-# Rotary families checked to use the halves layout, beyond ROTARY_TYPES: for a family on neither
-# list the layout is a default the file marks as guessed.
-HALVES_TYPES = (
-    "granite",
-    "granitemoe",
-    "nemotron",
-    "olmo2",
-    "olmoe",
-    "qwen2_moe",
-    "qwen3_moe",
-    "arcee",
-    "gemma3_text",
-    "smollm3",
-    "exaone4",
-    "ministral",
-    "seed_oss",
-    "phimoe",  # added by dec6
-)
 # Rotary whose sin/cos come from a position table the encoder owns and passes to every layer as
 # `sinusoidal` ([seq, head_dim]: sines then cosines; pairs (2i, 2i+1) rotate; RoFormer).
 ROTARY_TABLE_TYPES = ("roformer",)
@@ -255,7 +228,8 @@ def window_plan(ctx: BlockContext) -> int | tuple[int, ...] | None:
     if type(window) is not int or window <= 0:
         return None
     if context is not None and type(context[1]) is int and window >= context[1]:
-        return None
+        if not _kinds_rotate_differently(ctx):  # else the layers' kinds still tell them apart
+            return None
     kinds_key = next((k for k in ("layer_types", "attention_layers") if k in lists), None)
     if kinds_key is None:
         ctx.resolver.evidence(key)
@@ -273,6 +247,113 @@ def window_plan(ctx: BlockContext) -> int | tuple[int, ...] | None:
     if not any(k in WINDOWED_KINDS for k in kinds):
         return None
     return tuple(window if k in WINDOWED_KINDS else 0 for k in kinds)
+
+
+def rope_plan(ctx: BlockContext, theta: float, hinted: bool) -> tuple[tuple | None, str]:
+    """config.json's rotary frequencies where they are not the plain ones: (("uniform", spec,
+    scale) or ("per_layer", windowed spec, full spec, scale), None), or (None, "") for the plain
+    ones; with a reason instead where they cannot be written (the file is then guessed)."""
+    params = rope.rope_parameters(ctx.resolver.nested)
+    if params is None:
+        return None, ""
+    context = ctx.resolver.evidence("max_position_embeddings", "n_positions")
+    context_len = context[1] if context else None
+    kinds = rope.by_kind(params, FULL_KINDS | WINDOWED_KINDS)
+    if kinds is None:
+        made = rope.spec(params, theta, context_len)
+        if isinstance(made, str):
+            return None, made
+        ctx.resolver.consumed.update(rope.consumed_keys(made))
+        if made[0] == "default":
+            return None, ""
+        return ("uniform", made, rope.attention_scale(params, made, context_len)), ""
+    specs, scales = {}, set()
+    for kind, table in kinds.items():
+        base = table.get("rope_theta", theta)
+        if hinted or not isinstance(base, (int, float)):
+            base = theta
+        made = rope.spec(table, float(base), context_len)
+        if isinstance(made, str):
+            return None, made
+        ctx.resolver.consumed.update(rope.consumed_keys(made))
+        specs["windowed" if kind in WINDOWED_KINDS else "full"] = made
+        scales.add(rope.attention_scale(table, made, context_len))
+    if len(scales) != 1:
+        return None, "layer kinds scale their rotary attention differently: not written here"
+    windows = window_plan(ctx)
+    full = specs.get("full", specs.get("windowed"))
+    windowed = specs.get("windowed", full)
+    if windowed != full:
+        if isinstance(windows, tuple):  # layers of both kinds, each told its window
+            return ("per_layer", windowed, full, scales.pop()), ""
+        listed = ctx.resolver.evidence_list("layer_types", "attention_layers")
+        if windows is not None or (listed and set(listed[1]) <= WINDOWED_KINDS):
+            full = windowed  # every layer windowed
+        elif not (listed and set(listed[1]) <= FULL_KINDS):
+            why = "layers of two kinds rotate differently, and which layer is which is not known"
+            return None, why
+    if full[0] == "default" and full[1] == theta:
+        return None, ""
+    return ("uniform", full, scales.pop()), ""
+
+
+def _frequencies(g: Graph, rotary: tuple, q: Value, seq: Value, window: Value | None):
+    """Print the rotary frequencies of a plan (rope_plan): (inv_freq, scale on cos and sin)."""
+    plan, width = rotary[3], rotary[1]
+    device = g.call_method("device", q, inline=True)
+
+    def one(spec: tuple, name: str) -> Value:
+        kind, theta = spec[0], spec[1]
+        comment = rope.describe(spec)
+        if kind in ("default", "linear"):
+            if kind == "default":
+                return g.call_function(
+                    "rope_frequencies", theta, width, device, name=name, comment=comment
+                )
+            inv_freq = g.call_function("rope_frequencies", theta, width, device, inline=True)
+            return g.call_function("truediv", inv_freq, spec[2], name=name, comment=comment)
+        if kind == "dynamic":
+            return g.call_function(
+                "ntk_frequencies",
+                theta,
+                width,
+                spec[2],
+                spec[3],
+                seq,
+                device,
+                name=name,
+                comment=comment,
+            )
+        if kind == "longrope":  # per-frequency factors, long ones past the original context
+            short, long = list(spec[2]), list(spec[3])
+            return g.call_function(
+                "longrope_frequencies",
+                theta,
+                width,
+                short,
+                long,
+                spec[4],
+                seq,
+                device,
+                name=name,
+                comment=comment,
+            )
+        fn = f"{kind}_frequencies"
+        return g.call_function(fn, theta, width, *spec[2:], device, name=name, comment=comment)
+
+    if plan[0] == "uniform":
+        return one(plan[1], "inv_freq"), plan[2]
+    windowed, full = one(plan[1], "windowed_freq"), one(plan[2], "full_freq")
+    inv_freq = g.call_function(
+        "layer_frequencies", window, windowed, full, name="inv_freq", comment="this layer's kind"
+    )
+    return inv_freq, plan[3]
+
+
+def _kinds_rotate_differently(ctx: BlockContext) -> bool:
+    """Whether config.json gives windowed and full layers rotary parameters of their own."""
+    kinds = rope.by_kind(rope.rope_parameters(ctx.resolver.nested), FULL_KINDS | WINDOWED_KINDS)
+    return kinds is not None and len({repr(sorted(v.items())) for v in kinds.values()}) > 1
 
 
 def settled_by(choice, citation: str):
@@ -374,7 +455,7 @@ class Attention(BlockPattern):
                 if not per_head:
                     return None
             offset = norm_scale(ctx, cls, qk_norms[0])[1]
-            qk_norm = (qk_norms[0].attr, qk_norms[1].attr, not per_head, offset)
+            qk_norm = (qk_norms[0].attr, qk_norms[1].attr, not per_head, offset, False)
         kind, kind_cite = model_kind(ctx)
         names_say = fused is not None and fused.attr == "c_attn" or q.attr == "q_proj"
         causal = ctx.choose(
@@ -451,7 +532,8 @@ class Attention(BlockPattern):
                 hd = d_model // nhead.value
             else:
                 return None
-            interleaved = mtype in INTERLEAVED_TYPES
+            surveyed = rotary_layout(mtype)
+            interleaved = surveyed == "interleaved"
             layout = ctx.choose(
                 cls,
                 where,
@@ -460,8 +542,7 @@ class Attention(BlockPattern):
                 ["halves" if interleaved else "interleaved"],
                 "which features rotate together: j with j + d/2 (halves) or neighbours",
             )
-            known = mtype in ROTARY_TYPES or mtype in HALVES_TYPES or interleaved
-            if known:
+            if surveyed is not None:
                 settled_by(layout, f"{model_type[0]} {mtype!r}")
             elif mtype is not None and layout.source == "default":
                 guessed = (
@@ -476,7 +557,18 @@ class Attention(BlockPattern):
                 width = min(rotary_dim[1], hd)
                 fraction.value, fraction.source = rotary_dim[1] / hd, "metadata"
                 fraction.note = f"{rotary_dim[0]} {rotary_dim[1]} of head_dim {hd}"
-            rotary_args = (float(theta.value), width, interleaved)
+            scaled, why = rope_plan(ctx, float(theta.value), theta.source == "hint")
+            if scaled and not reads_rope_type(mtype):
+                why = (
+                    f"model_type {mtype!r} reads only the plain rotary frequencies (the survey), "
+                    "while config.json gives a rope_type"
+                )
+            if why:
+                guessed = f"{guessed}; {why}" if guessed else why
+            if scaled and scaled[0] == "per_layer" and not causal.value:
+                scaled, why = None, "rotary parameters per layer kind are written for decoders only"
+                guessed = f"{guessed}; {why}" if guessed else why
+            rotary_args = (float(theta.value), width, interleaved, scaled)
         scale = score_scale(ctx)
         if scale is None and mtype in UNSCALED_TYPES:  # only with evidence: a choice everywhere
             unscaled = ctx.choose(  # widens calibration's search past its budget
@@ -505,12 +597,16 @@ class Attention(BlockPattern):
             window_plan(ctx) if causal.value else None,
             score_cap(ctx) if causal.value else None,
         )
-        if qk_norm and rotary_args and mtype is not None and mtype not in QK_NORM_FIRST_TYPES:
-            order = (
+        order = qk_norm_order(mtype) if qk_norm and rotary_args else None
+        if order == "after" and not qk_norm[2]:  # per head, after rotary (HunYuan)
+            qk_norm = qk_norm[:4] + (True,)
+            found = found[:11] + (qk_norm,) + found[12:]
+        elif qk_norm and rotary_args and mtype is not None and order != "before":
+            said = (
                 f"model_type {mtype!r} is not known to norm queries and keys before rotary, as "
                 "this file does (some families norm after it)"
             )
-            guessed = f"{guessed}; {order}" if guessed else order
+            guessed = f"{guessed}; {said}" if guessed else said
         if rotary_args and isinstance(found[12], tuple) and mtype in FULL_LAYERS_UNROTATED_TYPES:
             guessed = (
                 f"model_type {mtype!r} skips rotary on its full-attention layers, which this "
@@ -523,6 +619,7 @@ class Attention(BlockPattern):
             match.found[:12]
         )
         window, cap = match.found[12:]
+        late = qk_norm is not None and qk_norm[4]  # normed after rotary
         x = g.input("x")
         per_layer = isinstance(window, tuple)  # this layer's window comes with the call
         window_in = g.input("window", annotation="int") if per_layer else None  # 0: none
@@ -604,8 +701,8 @@ class Attention(BlockPattern):
                     heads(g.call_function("getitem", parts, i, inline=True), nhead, n)
                     for i, n in enumerate("qkv")
                 )
-        elif qk_norm is not None:  # queries and keys normed, over the projection or each head
-            q_norm, k_norm, whole, offset = qk_norm
+        elif qk_norm is not None and not late:  # queries and keys normed (projection or heads)
+            q_norm, k_norm, whole, offset = qk_norm[:4]
             q, k = (g.call_module((m,), x, inline=True) for m in qkv[:2])
             if whole:
                 q, k = apply_norm(g, (q_norm,), q, offset), apply_norm(g, (k_norm,), k, offset)
@@ -618,18 +715,25 @@ class Attention(BlockPattern):
             q = heads(g.call_module((qkv[0],), x, inline=True), nhead, "q")
             k = heads(g.call_module((qkv[1],), x, inline=True), kv_heads, "k")
             v = heads(g.call_module((qkv[2],), x, inline=True), kv_heads, "v")
-        if qk_norm is not None and len(qkv) == 1:  # a fused projection's heads, each normed
+        if qk_norm is not None and len(qkv) == 1 and not late:  # a fused projection's heads
             q = apply_norm(g, (qk_norm[0],), q, qk_norm[3], name="q")
             k = apply_norm(g, (qk_norm[1],), k, qk_norm[3], name="k")
         if rotary == "table":  # sines and cosines given by the encoder's position table
             sinusoidal = g.input("sinusoidal", optional=True)
             q = g.call_function("apply_rotary_table", q, sinusoidal, name="q")
             k = g.call_function("apply_rotary_table", k, sinusoidal, name="k")
+        elif rotary is not None and rotary[3] is not None:  # frequencies of a rope_type
+            inv_freq, turn = _frequencies(g, rotary, q, seq, window_in)
+            q = g.call_function("apply_rotary_frequencies", q, inv_freq, turn, rotary[2], name="q")
+            k = g.call_function("apply_rotary_frequencies", k, inv_freq, turn, rotary[2], name="k")
         elif rotary is not None:
-            theta, rotary_dim, interleaved = rotary
+            theta, rotary_dim, interleaved = rotary[:3]
             fn = "apply_rotary_interleaved" if interleaved else "apply_rotary"
             q = g.call_function(fn, q, theta, rotary_dim, name="q")
             k = g.call_function(fn, k, theta, rotary_dim, name="k")
+        if late:  # each head's queries and keys normed after rotary
+            q = apply_norm(g, (qk_norm[0],), q, qk_norm[3], name="q")
+            k = apply_norm(g, (qk_norm[1],), k, qk_norm[3], name="k")
         if kv_heads != nhead:
             rep = nhead // kv_heads
             k = g.call_method(

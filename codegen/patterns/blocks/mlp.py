@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns.blocks.xielu import ROLE as XIELU_ROLE
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -23,6 +24,7 @@ DOWN = r"c_proj|fc2|down_proj|dense_4h_to_h|fc_out|lin2|w2|wo|proj|linear2|outpu
 # fc11/fc12: flash-attn / Nomic BERT naming (fc12 the gate).
 GATE = r"gate_proj|w1|wi_0|gate|fc12"
 GATED_UP = r"up_proj|w3|wi_1|up|fc11"  # beside a gate
+ACTIVATION_MODULES = (XIELU_ROLE,)  # activations that are member modules with parameters
 # Gate and up in one layer (Phi-3's gate_up_proj, xformers' w12): twice the down layer's input.
 FUSED_GATE_UP = r"gate_up_proj|gate_up|w12|fc1_gate_up"
 
@@ -45,12 +47,18 @@ class MLP(BlockPattern):
         return self.match_layers(cls, ctx, members)
 
     def match_layers(self, cls, ctx: BlockContext, members: list) -> Match | None:
+        # an activation with trained parameters of its own (xIELU), called between the layers
+        own = [m for m in members if ctx.role(m) in ACTIVATION_MODULES]
+        if len(own) > 1:
+            return None
+        if own:
+            members = [m for m in members if m is not own[0]]
         if tensors(cls) or len(members) not in (2, 3):
             return None
         if any(ctx.role(m) not in ("linear", "Conv1D") for m in members):
             return None
         fused = one_named(members, FUSED_GATE_UP) if len(members) == 2 else None
-        if fused is not None:
+        if fused is not None and not own:
             return self._fused(cls, ctx, fused, next(m for m in members if m is not fused))
         gate = one_named(members, GATE) if len(members) == 3 else None
         if len(members) == 3:
@@ -81,6 +89,10 @@ class MLP(BlockPattern):
             aliases=act.ALIASES,
         )
         act.fixed_by_model_type(ctx.resolver, activation)
+        if own:  # the member is the activation: config.json's name for it is read
+            ctx.resolver.evidence(*act.SYNONYMS["activation"])
+            found = (up.attr, gate.attr if gate else None, down.attr, (own[0].attr,), None)
+            return Match(self, len(members) + 1, found)
         found = (up.attr, gate.attr if gate else None, down.attr, activation.value, None)
         return Match(self, len(members), found, [activation])
 
@@ -116,6 +128,10 @@ class MLP(BlockPattern):
             h = act.apply(g, activation, h, inline=True)
             up_half = g.call_function("getitem", halves, 1 if first else 0, inline=True)
             h = g.call_function("mul", h, up_half, name="h")
+        elif isinstance(activation, tuple):  # a member module (xIELU): (its attribute,)
+            h = g.call_module(activation, g.call_module((gate or up,), x, inline=True), name="h")
+            if gate is not None:
+                h = g.call_function("mul", h, g.call_module((up,), x, inline=True), name="h")
         elif gate is not None:
             h = act.apply(g, activation, g.call_module((gate,), x, inline=True), inline=True)
             h = g.call_function("mul", h, g.call_module((up,), x, inline=True), name="h")

@@ -30,11 +30,13 @@ from codegen.patterns._kit import (
 FIRST_NORM = (
     r"ln_1|ln1|input_layernorm|attention_norm|attn_norm|norm1|layernorm_before|"
     r"self_attn_layer_norm|ln_attn|norm_1|pre_attention_layernorm|sa_layer_norm|layer_norm1|"
+    r"attention_layernorm|"  # Apertus
     r"layer_norm"  # beside final_layer_norm (wav2vec2's encoder layers)
 )
 SECOND_NORM = (
     r"ln_2|ln2|post_attention_layernorm|ffn_norm|mlp_norm|norm2|layernorm_after|"
-    r"final_layer_norm|ln_mlp|norm_2|pre_feedforward_layernorm|output_layer_norm|layer_norm2"
+    r"final_layer_norm|ln_mlp|norm_2|pre_feedforward_layernorm|output_layer_norm|layer_norm2|"
+    r"feedforward_layernorm"  # Apertus
 )
 UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
 PARALLEL_TYPES = ("gpt_neox", "phi", "gptj", "codegen")
@@ -236,6 +238,10 @@ class TransformerBlock(BlockPattern):
 # Beside one of these, `post_attention_layernorm` is the attention's output norm, not the MLP's
 # input norm as in LLaMA: the set of names decides.
 POST_ATTN_NORM = r"post_attention_layernorm|post_attn_norm|post_attention_norm"
+# ... unless a name that can only mean the attention's output norm is there too (GLM-4's
+# post_self_attn_layernorm): then post_attention_layernorm is, as in LLaMA, the MLP's input norm.
+ONLY_POST_ATTN_NORM = r"post_self_attn_layernorm|post_self_attention_layernorm"
+LLAMA_PRE_FF_NORM = r"post_attention_layernorm"
 PRE_FF_NORM = r"pre_feedforward_layernorm|pre_ffn_norm|pre_mlp_layernorm"
 POST_FF_NORM = r"post_feedforward_layernorm|post_ffn_norm|post_mlp_layernorm"
 PRE_ATTN_NORM = r"input_layernorm|pre_attention_layernorm|ln_1|attention_norm"
@@ -310,6 +316,9 @@ class SandwichBlock(BlockPattern):
             slots += [one_named(norms, SECOND_NORM), one_named(scales, SECOND_SCALE)]
             if len(scales) != 2 or len(norms) != 2 or None in slots:
                 return None
+        elif one_named(norms, ONLY_POST_ATTN_NORM) is not None:
+            slots = [one_named(norms, p) for p in (PRE_ATTN_NORM, ONLY_POST_ATTN_NORM)]
+            slots += [one_named(norms, p) for p in (LLAMA_PRE_FF_NORM, POST_FF_NORM)]
         else:
             slots = [one_named(norms, p) for p in (PRE_ATTN_NORM, POST_ATTN_NORM)]
             slots += [one_named(norms, p) for p in (PRE_FF_NORM, POST_FF_NORM)]

@@ -1,0 +1,157 @@
+"""Survey of the rotary conventions of every model type in the installed `transformers`.
+
+For each models/<type>/modeling_<type>.py that defines `apply_rotary_pos_emb`, records from the
+code itself (never from a list typed by hand):
+- layout: the function is *called* on probe tensors (one unit feature at a time, a known angle
+  table) and its output compared with the two ways of pairing features: `halves` (j with
+  j + d/2, LLaMA) and `interleaved` (2j with 2j + 1, GPT-J); anything else is `other`;
+- qk_norm: where the attention class norms queries (q_norm / q_layernorm / query_layernorm) and
+  where it calls apply_rotary_pos_emb: `before` or `after` rotary, or none;
+- partial: the config attribute that rotates only part of each head (partial_rotary_factor,
+  rotary_pct, rotary_dim, rope_pct), where the config class has one;
+- scaling: whether the rotary embedding reads ROPE_INIT_FUNCTIONS (then every rope_type of
+  modeling_rope_utils: linear, dynamic, yarn, longrope, llama3, proportional) or only the default.
+
+Run: python benchmarks/survey_rope.py [--python]   (--python prints the table for
+codegen/patterns/_rope_conventions.py). Types whose modules do not import are listed as skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import logging
+import os
+import re
+import sys
+import warnings
+
+QK_NORM_CALL = re.compile(r"self\.(q_norm|q_layernorm|query_layernorm|q_ln|norm_q|query_norm)\(")
+ROTARY_CALL = re.compile(r"apply_rotary_pos_emb\(")
+PARTIAL_KEYS = ("partial_rotary_factor", "rotary_pct", "rotary_dim", "rope_pct")
+
+
+def _halves(x, cos, sin):
+    import torch
+
+    a, b = x.chunk(2, dim=-1)
+    return x * cos + torch.cat((-b, a), dim=-1) * sin
+
+
+def _interleaved(x, cos, sin):
+    import torch
+
+    c = cos[..., : cos.shape[-1] // 2].repeat_interleave(2, dim=-1)
+    s = sin[..., : sin.shape[-1] // 2].repeat_interleave(2, dim=-1)
+    turned = torch.stack((-x[..., 1::2], x[..., ::2]), dim=-1).flatten(-2)
+    return x * c + turned * s
+
+
+def layout_of(fn) -> str:
+    """Call fn(q, k, cos, sin) as the library does and name the pairing it computes."""
+    import torch
+
+    d, seq = 8, 3
+    q = torch.randn(1, 2, seq, d, generator=torch.Generator().manual_seed(0))
+    freqs = torch.outer(torch.arange(seq).float(), torch.tensor([0.9, 0.5, 0.3, 0.1]))
+    halves_table = torch.cat((freqs, freqs), dim=-1)[None]  # [1, seq, d]: most rotary modules
+    cos, sin = halves_table.cos()[:, None], halves_table.sin()[:, None]
+    # the table as given (angles twice, one after the other), or already paired (Cohere's
+    # rotary module repeats each angle in place)
+    for table in (halves_table, freqs.repeat_interleave(2, dim=-1)[None]):
+        try:
+            out = fn(q, q.clone(), table.cos(), table.sin())
+        except Exception:  # noqa: BLE001 - a signature of its own: read by hand
+            return "other"
+        out = out[0] if isinstance(out, tuple) else out
+        for name, ref in (("halves", _halves), ("interleaved", _interleaved)):
+            if out.shape == q.shape and torch.allclose(out, ref(q, cos, sin), atol=1e-6):
+                return name
+    return "other"
+
+
+def qk_norm_order(module) -> str | None:
+    for _, cls in inspect.getmembers(module, inspect.isclass):
+        if cls.__module__ != module.__name__ or not cls.__name__.endswith("Attention"):
+            continue
+        try:
+            body = inspect.getsource(cls.forward)
+        except (TypeError, OSError):
+            continue
+        norm, rot = QK_NORM_CALL.search(body), ROTARY_CALL.search(body)
+        if norm and rot:
+            return "before" if norm.start() < rot.start() else "after"
+    return None
+
+
+def partial_key(mtype: str) -> str | None:
+    try:
+        config = importlib.import_module(f"transformers.models.{mtype}.configuration_{mtype}")
+    except Exception:  # noqa: BLE001
+        return None
+    text = inspect.getsource(config)
+    return next((k for k in PARTIAL_KEYS if re.search(rf"\b{k}\b", text)), None)
+
+
+def survey() -> tuple[dict[str, dict], list[str]]:
+    import transformers
+
+    root = os.path.join(os.path.dirname(transformers.__file__), "models")
+    table, skipped = {}, []
+    for mtype in sorted(os.listdir(root)):
+        path = os.path.join(root, mtype, f"modeling_{mtype}.py")
+        if not os.path.isfile(path) or "def apply_rotary_pos_emb" not in open(path).read():
+            continue
+        try:
+            module = importlib.import_module(f"transformers.models.{mtype}.modeling_{mtype}")
+        except Exception:  # noqa: BLE001 - an optional dependency missing
+            skipped.append(mtype)
+            continue
+        source = inspect.getsource(module)
+        fn = getattr(module, "apply_rotary_pos_emb", None)  # defined inside a class elsewhere
+        table[mtype] = row = {
+            "layout": layout_of(fn) if fn is not None else "other",
+            "qk_norm": qk_norm_order(module),
+            "partial": partial_key(mtype),
+            "scaling": "ROPE_INIT_FUNCTIONS" in source,
+        }
+        for text_type in text_types(mtype):  # the text tower's own model_type (gemma3_text)
+            table[text_type] = row
+    return dict(sorted(table.items())), skipped
+
+
+def text_types(mtype: str) -> list[str]:
+    """model_types of the text configs defined beside the directory's own (Gemma3TextConfig's
+    "gemma3_text"): they run the directory's modeling code."""
+    try:
+        config = importlib.import_module(f"transformers.models.{mtype}.configuration_{mtype}")
+    except Exception:  # noqa: BLE001
+        return []
+    found = []
+    for _, cls in inspect.getmembers(config, inspect.isclass):
+        own = getattr(cls, "model_type", None)
+        if cls.__module__ == config.__name__ and isinstance(own, str) and own.endswith("_text"):
+            found.append(own)
+    return [t for t in found if t != mtype]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--python", action="store_true", help="print the table as Python")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    table, skipped = survey()
+    if args.python:
+        for mtype, row in table.items():
+            print(f"    {mtype!r}: {tuple(row.values())!r},")
+    else:
+        for mtype, row in table.items():
+            print(mtype, *row.values(), sep="\t")
+    print(f"# {len(table)} types surveyed; skipped (did not import): {skipped}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
