@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
 import inspect
 import io
 import itertools
@@ -38,9 +37,9 @@ import torch
 
 from benchmarks._families import reference_call
 from tests.redraw import unit_scale
+from tests.generated_module import load_module
 
 ATOL, RTOL = 1e-5, 1e-4
-_MODULE_NUMBERS = itertools.count()  # a fresh module name for each generated file imported
 
 
 @dataclass(frozen=True)
@@ -704,9 +703,7 @@ def measure(config: Config, folder: Path) -> Result:
     source = out.read_text()
     levels = set(re.findall(r"Forward trust: (\w+)", source))
     flagged = bool(levels & {"guessed", "missing"})
-    spec = importlib.util.spec_from_file_location(f"sweep_{next(_MODULE_NUMBERS)}", out)
-    generated = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generated)
+    generated = load_module(out)
     ours = generated.RecoveredModel().eval()
     weights = next((folder / "hf").glob("*.safetensors"))
     try:

@@ -10,7 +10,6 @@ the same class, and post-norm blocks read from the missing final norm."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import re
@@ -23,6 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from codegen.cli.main import main
 from tests.redraw import unit_scale
+from tests.generated_module import load_module
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
@@ -31,9 +31,7 @@ logging.getLogger("transformers").setLevel(logging.ERROR)
 def generate(tmp_path, folder):
     out = tmp_path / "model.py"
     assert main(["generate", str(folder), "-o", str(out)]) == 0
-    spec = importlib.util.spec_from_file_location(f"gen_{id(out)}", out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(out)
     ours = module.RecoveredModel().eval()
     ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
     return out.read_text(), ours

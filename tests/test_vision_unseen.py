@@ -8,7 +8,6 @@ for (other depths, widths and options), so a rule keyed on one model's names or 
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
 import pytest
@@ -16,6 +15,7 @@ import torch
 
 from codegen.cli.main import main
 from tests.redraw import unit_scale
+from tests.generated_module import load_module
 
 transformers = pytest.importorskip("transformers")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -134,9 +134,7 @@ MODELS = {
 
 
 def _load(path):
-    spec = importlib.util.spec_from_file_location(f"gen_unseen_{path.parent.name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # TorchScript reads the class source from the file
+    module = load_module(path)
     return module
 
 
