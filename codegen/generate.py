@@ -66,6 +66,18 @@ class CalibrationData:
         False  # DATA's target is what the model trained towards, not its output
     )
     budget_s: float | None = None  # `--budget`: the search's seconds (None: calibrate's default)
+    named_inputs: tuple[str, ...] = ()  # DATA's inputs by name: put in forward's order first
+
+    def inputs_for(self, ir: ModelIR) -> tuple:
+        """The inputs in the order the top class's forward takes them."""
+        if not self.named_inputs:
+            return self.inputs
+        from codegen.harness.data import Dataset
+
+        graph = ir.top.forward.graph
+        params = None if graph is None else [n.target for n in graph.inputs]
+        data = Dataset(self.inputs, self.target, self.named_inputs, None, self.path, named=True)
+        return data.in_order(params).inputs
 
 
 def calibration_data(
@@ -80,7 +92,12 @@ def calibration_data(
 
     data = load_data(data_path, inputs, target, need_target=True)
     return CalibrationData(
-        data_path, ckpt.state_dict(), data.inputs, data.target, data.holds_training_targets
+        data_path,
+        ckpt.state_dict(),
+        data.inputs,
+        data.target,
+        data.holds_training_targets,
+        named_inputs=data.input_names if data.named else (),
     )
 
 
@@ -126,10 +143,13 @@ def _generate(
     if calibrate_on is not None:
         from codegen.calibrate import calibrate
 
+        inputs = calibrate_on.inputs
+        if calibrate_on.named_inputs:  # forward's parameter order, from the uncalibrated file
+            inputs = calibrate_on.inputs_for(analyze(table, class_name=class_name, hints=hints))
         result = calibrate(
             table,
             calibrate_on.state,
-            calibrate_on.inputs,
+            inputs,
             calibrate_on.target,
             class_name,
             hints,

@@ -15,7 +15,9 @@ def unit_scale(model: torch.nn.Module, keep: frozenset[str] = frozenset()) -> to
     torch.manual_seed(0)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if name in keep:
+            if (
+                name in keep or not p.numel()
+            ):  # an empty table (no register tokens) has nothing to draw
                 continue
             if p.dim() >= 2:
                 p.normal_(0, p[0].numel() ** -0.5)  # fan-in scale: activations stay near 1

@@ -82,3 +82,35 @@ def test_missing_and_garbage_files(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"\x80\x04not really a pickle")
     with pytest.raises(ModelgenError, match="junk.pt"):
         load_data(tmp_path / "junk.pt")
+
+
+def test_named_inputs_follow_forwards_parameter_order(tmp_path):
+    # A tokenizer's output saved as it comes: names, in any order.
+    torch.save({"inputs": {"attention_mask": Z, "input_ids": X}, "outputs": Y}, tmp_path / "d.pt")
+    data = load_data(tmp_path / "d.pt")
+    assert data.named and data.input_names == ("attention_mask", "input_ids")
+    ordered = data.in_order(["input_ids", "attention_mask", "token_type_ids"])
+    assert ordered.input_names == ("input_ids", "attention_mask")
+    assert torch.equal(ordered.inputs[0], X) and torch.equal(ordered.inputs[1], Z)
+    assert data.in_order(None) is data  # forward(*args): the order is DATA's
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (
+            ["input_ids", "mask"],
+            "input 'attention_mask' is not a parameter of forward(input_ids, mask)",
+        ),
+        (
+            ["input_ids", "token_type_ids", "attention_mask"],
+            "forward(input_ids, token_type_ids, attention_mask) takes 'token_type_ids' before "
+            "attention_mask, and DATA has no 'token_type_ids'",
+        ),
+    ],
+)
+def test_named_inputs_that_cannot_be_passed_say_why(tmp_path, params, message):
+    torch.save(({"input_ids": X, "attention_mask": Z}, Y), tmp_path / "d.pt")
+    with pytest.raises(ModelgenError) as e:
+        load_data(tmp_path / "d.pt").in_order(params)
+    assert message in str(e.value)

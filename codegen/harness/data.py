@@ -3,7 +3,9 @@
 DATA is a torch file read with `weights_only=True`, in one of these layouts:
 `{"inputs": T | tuple | list, "outputs" | "targets": T}`, `{"x"|"X"|"input": ..., "y"|"target": ...}`,
 a 2-tuple `(inputs, outputs)`, a bare tensor (inputs only), or any dict whose keys `--inputs K1,K2` and
-`--target K` name. Dimension 0 of every tensor is the sample dimension.
+`--target K` name. Inputs may be one tensor, a tuple or list (passed in order), or a dict of named
+tensors such as a tokenizer's output (passed in the order forward takes them, see `in_order`).
+Dimension 0 of every tensor is the sample dimension.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Dataset:
     input_names: tuple[str, ...]
     target_name: str | None
     source: str  # file name, for messages
+    named: bool = False  # inputs came as a dict of names, to be matched to forward's parameters
 
     def __len__(self) -> int:
         return int(self.inputs[0].shape[0])
@@ -43,6 +46,37 @@ class Dataset:
             self.input_names,
             self.target_name,
             self.source,
+            self.named,
+        )
+
+    def in_order(self, params: list[str] | None) -> "Dataset":
+        """Named inputs put in the order of forward's positional `params` (None: forward takes
+        *args, order kept). The names must be the first parameters, in any order: a parameter
+        that would have to be skipped cannot be passed positionally, so that is one line."""
+        if not self.named or params is None:
+            return self
+        signature = f"forward({', '.join(params)})"
+        unknown = [n for n in self.input_names if n not in params]
+        if unknown:
+            raise ModelgenError(
+                f"{self.source}: input {unknown[0]!r} is not a parameter of {signature}"
+            )
+        wanted = params[: len(self.input_names)]
+        missing = [p for p in wanted if p not in self.input_names]
+        if missing:
+            raise ModelgenError(
+                f"{self.source}: {signature} takes {missing[0]!r} before "
+                f"{', '.join(n for n in self.input_names if n not in wanted)}, and DATA has no "
+                f"{missing[0]!r}; add it, or choose the inputs with --inputs K1,K2"
+            )
+        by_name = dict(zip(self.input_names, self.inputs))
+        return Dataset(
+            tuple(by_name[p] for p in wanted),
+            self.target,
+            tuple(wanted),
+            self.target_name,
+            self.source,
+            named=False,
         )
 
     @property
@@ -72,7 +106,8 @@ def load_data(
         ins, in_names, tgt, tgt_name = _by_layout(raw, name)
     if need_target and tgt is None:
         raise ModelgenError(f"{name}: no target found; name it with --target K{_keys_hint(raw)}")
-    data = Dataset(tuple(ins), tgt, tuple(in_names), tgt_name, name)
+    named = input_keys is None and _holds_named_inputs(raw)
+    data = Dataset(tuple(ins), tgt, tuple(in_names), tgt_name, name, named)
     _validate(data)
     return data
 
@@ -128,7 +163,19 @@ def _by_layout(raw: Any, name: str) -> tuple:
 def _as_inputs(value: Any, key: str) -> tuple[list[Any], list[str]]:
     if isinstance(value, (tuple, list)):
         return list(value), [f"{key}[{i}]" for i in range(len(value))]
+    if isinstance(value, Mapping):  # named inputs: {"input_ids": ..., "attention_mask": ...}
+        return list(value.values()), [str(k) for k in value]
     return [value], [key]
+
+
+def _holds_named_inputs(raw: Any) -> bool:
+    """True when DATA's inputs are a dict of names (matched to forward's parameters later)."""
+    if isinstance(raw, (tuple, list)) and len(raw) == 2:
+        return isinstance(raw[0], Mapping)
+    if isinstance(raw, Mapping):
+        key = next((k for k in INPUT_KEYS if k in raw), None)
+        return key is not None and isinstance(raw[key], Mapping)
+    return False
 
 
 def _validate(data: Dataset) -> None:

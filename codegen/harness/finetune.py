@@ -19,7 +19,7 @@ from codegen.harness.adam import AdamSettings, Rows, train_adam
 from codegen.harness.data import Dataset, load_data
 from codegen.harness.device import resolve_device, to_device
 from codegen.harness.distributed import Comm
-from codegen.harness.fit import check_fits
+from codegen.harness.fit import arrange_inputs, check_fits
 from codegen.harness.freeze import (
     Selection,
     changed_frozen,
@@ -124,9 +124,10 @@ def prepare(job: Job, rank: int = 0) -> Prepared:
     model = build_model(job.model, job.init_args)
     report = strict_load(model, state, job.model)
     model.to(device)
-    data = load_data(job.data, job.inputs, job.target, need_target=True)
+    data = arrange_inputs(model, load_data(job.data, job.inputs, job.target, need_target=True))
     check_fits(model, data, job.loss, device)
     selection = freeze(model, split_patterns(job.train))
+    _check_output_depends_on(model, job.train, data.take(slice(0, 2)), device)
     head, head_reason = find_head(model, selection.names)
     if head is not None:
         model.eval()
@@ -194,6 +195,20 @@ def _check_settings(job: Job) -> None:
         raise ModelgenError(f"--lr {job.lr}: must be positive")
     if not 0.0 <= job.val_fraction < 1.0:
         raise ModelgenError(f"--val-fraction {job.val_fraction}: must be in [0, 1)")
+
+
+def _check_output_depends_on(model: Any, train: str, sample: Dataset, device: Any) -> None:
+    """One line, before any training, when the trained parameters cannot change the output
+    (a pooler beside a model that returns its hidden states): every step would be a no-op."""
+    model.eval()
+    with torch.enable_grad():
+        output = model(*to_device(sample.inputs, device))
+    outputs = output if isinstance(output, (tuple, list)) else (output,)
+    if not any(isinstance(o, torch.Tensor) and o.requires_grad for o in outputs):
+        raise ModelgenError(
+            f"the model's output does not depend on --train {train}: fine-tuning it cannot change "
+            "what the model computes; train layers the output passes through"
+        )
 
 
 def _split(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -20,6 +20,11 @@ def forward_params(model: Any) -> list[str] | None:
     return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
+def arrange_inputs(model: Any, data: Dataset) -> Dataset:
+    """DATA whose inputs are named, put in the order this model's forward takes them."""
+    return data.in_order(forward_params(model))
+
+
 def check_fits(model: Any, data: Dataset, loss: str | None, device: Any) -> Any:
     """Run forward (eval mode, no grad) on the first two samples; returns the output.
 

@@ -21,7 +21,7 @@ from codegen.harness.compare import ATOL, RTOL, OutputDiff, compare_outputs
 from codegen.harness.data import Dataset
 from codegen.harness.device import to_device
 from codegen.harness.export import export_torchscript
-from codegen.harness.fit import check_arity, check_fits
+from codegen.harness.fit import arrange_inputs, check_arity, check_fits
 from codegen.harness.forward_run import where_failed
 from codegen.harness.inputs import smoke_inputs
 from codegen.harness.loading import build_model, strict_load
@@ -85,6 +85,8 @@ def verify(
         f"{len(state)} keys; {report.summary()}" + "".join(f"; {n}" for n in report.notes),
     )
     model = model.to(device).eval()
+    if data is not None:
+        data = arrange_inputs(model, data)
 
     example = _forward_check(model, data, device, loss, result)
     if data is not None and example is not None:
