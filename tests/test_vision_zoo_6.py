@@ -121,3 +121,85 @@ def test_exact_with_what_no_key_records(name, tmp_path, capsys):
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+# ------------------------------------------------------------------------------ blocks
+
+
+class Holder(nn.Module):  # a generated class is a member of the top one
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(x)
+
+
+BLOCKS = {  # name: (build, input, config, the pattern that must build the block's forward)
+    # timm's MBConv: conv and norm members side by side, the SE before the projection.
+    "timm_mbconv": (lambda: zoo.MBConv(8, 8, 1, 4), (2, 8, 6, 6), "silu", "InvertedResidual"),
+    "timm_mbconv_narrowing": (
+        lambda: zoo.MBConv(8, 12, 1, 4),
+        (2, 8, 6, 6),
+        "silu",
+        "InvertedResidual",
+    ),
+    # timm's EdgeResidual (fused MBConv): a full 3x3 expansion, then the 1x1 projection.
+    "timm_fused_mbconv": (
+        lambda: zoo.EdgeResidual(8, 8, 1, 4),
+        (2, 8, 6, 6),
+        "silu",
+        "InvertedResidual",
+    ),
+    # torchvision's MnasNet block: one Sequential, activation slots after expand and depthwise.
+    "mnasnet_block": (
+        lambda: zoo._InvertedResidual(8, 8, 5, 1, 3),
+        (2, 8, 6, 6),
+        "relu",
+        "InvertedResidual",
+    ),
+    # timm's SE-ResNeXt bottleneck: the squeeze-excitation gates the body before the sum.
+    "seresnext_bottleneck": (
+        lambda: zoo.TimmBottleneck(32, 8, cardinality=4, base_width=16),
+        (2, 32, 6, 6),
+        None,
+        "BasicBlock",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_zoo_block_exact(name, tmp_path):
+    from codegen.generate import generate_source
+    from codegen.load import open_checkpoint
+    from tests.redraw import unit_scale
+
+    build, shape, activation, pattern = BLOCKS[name]
+    torch.manual_seed(0)
+    reference = unit_scale(Holder(build()))
+    ckpt = tmp_path / "weights.pt"
+    config = {"hidden_act": activation} if activation else None
+    state = reference.state_dict()
+    torch.save({"state_dict": state, "config": config} if config else state, ckpt)
+    source, ir = generate_source(open_checkpoint(ckpt).table)
+    assert pattern in [c.forward.pattern for c in ir.classes]
+    model = _load(source, tmp_path, name).RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(*shape)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("mid", [8, 4])
+def test_darknet_block_is_not_a_fused_mbconv(mid, tmp_path):
+    """DarkNet's residual block (a 1x1 then a 3x3, both activated, the input added) has a full
+    conv and a 1x1 like a fused MBConv: the widths and the names' numbers say it is not one."""
+    from codegen.generate import generate_source
+    from codegen.load import open_checkpoint
+
+    reference = Holder(zoo.DarkBlock(8, mid))
+    ckpt = tmp_path / "weights.pt"
+    torch.save(reference.state_dict(), ckpt)
+    _, ir = generate_source(open_checkpoint(ckpt).table)
+    assert "InvertedResidual" not in [c.forward.pattern for c in ir.classes]

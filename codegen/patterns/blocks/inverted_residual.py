@@ -18,6 +18,7 @@ block keeps the shape has no single forward (it raises, naming the gap).
 from __future__ import annotations
 
 import math
+import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
@@ -242,9 +243,17 @@ def _flow_order(units: list[Unit]) -> list[Unit] | None:
     if not dws and len(units) == 2:  # fused: a full kxk conv, then the 1x1 projection
         full = [u for u in units if not u.pointwise]
         project = [u for u in units if u.pointwise]
-        if len(full) == 1 and len(project) == 1 and project[0].in_width == full[0].out_width:
-            return [full[0], project[0]]
-        return None
+        if len(full) != 1 or len(project) != 1 or project[0].in_width != full[0].out_width:
+            return None
+        (f,), (p,) = full, project
+        # Only where the widths say it: the kxk conv expands and the 1x1 narrows back. A 1x1
+        # numbered first (DarkNet's conv1 1x1, conv2 3x3: a bottleneck that activates both and
+        # adds) reads the input instead.
+        if not (f.out_width > f.in_width and p.out_width < p.in_width):
+            return None
+        if _numbered_before(p.conv[0], f.conv[0]):
+            return None
+        return [f, p]
     if len(dws) != 1:
         return None
     dw = dws[0]
@@ -258,6 +267,14 @@ def _flow_order(units: list[Unit]) -> list[Unit] | None:
         if all(u in expands for u in before):
             return before + [dw, project]
     return None
+
+
+def _numbered_before(a: str, b: str) -> bool:
+    """`conv1` before `conv2`: one series of names, `a`'s number lower."""
+    found_a, found_b = re.fullmatch(r"(\D*?)_?(\d+)", a), re.fullmatch(r"(\D*?)_?(\d+)", b)
+    if not found_a or not found_b or found_a.group(1) != found_b.group(1):
+        return False
+    return int(found_a.group(2)) < int(found_b.group(2))
 
 
 def _project_first(u: Unit) -> int:
