@@ -54,6 +54,18 @@ _UNET = dict(  # added by diffusers16: the tiny U-Net the variants below start f
     down_block_types=("DownBlock2D", "AttnDownBlock2D"),
     up_block_types=("AttnUpBlock2D", "UpBlock2D"),
 )
+_COND_UNET = dict(  # gen6: the tiny conditional U-Net its variants start from
+    sample_size=16,
+    in_channels=4,
+    out_channels=4,
+    block_out_channels=(16, 32),
+    layers_per_block=1,
+    norm_num_groups=8,
+    cross_attention_dim=24,
+    attention_head_dim=4,
+    down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+)
 
 
 @dataclass
@@ -61,7 +73,7 @@ class Family:
     library: str  # "transformers" | "diffusers"
     build: Callable[[Any], torch.nn.Module]  # given the library module
     # decoder | encoder | seq2seq | audio_seq2seq | audio | vision | dual (text and image towers)
-    # | unet | vae
+    # | unet | vae | dit | pixart | prior (gen6)
     kind: str
 
 
@@ -882,6 +894,179 @@ FAMILIES: dict[str, Family] = {
         ),
         "unet1d",
     ),
+    # gen6 (session 6): diffusers models no pattern was written for, measured as they come
+    "unet2d_cond_linear_proj": Family(
+        "diffusers",
+        lambda d: d.UNet2DConditionModel(
+            **{
+                **_COND_UNET,
+                "layers_per_block": 2,
+                "down_block_types": ("CrossAttnDownBlock2D",) * 2,
+                "up_block_types": ("CrossAttnUpBlock2D",) * 2,
+            },
+            use_linear_projection=True,
+            transformer_layers_per_block=2,
+        ),
+        "unet",
+    ),
+    "unet2d_cond_scale_shift": Family(
+        "diffusers",
+        lambda d: d.UNet2DConditionModel(
+            **_COND_UNET,
+            resnet_time_scale_shift="scale_shift",
+            only_cross_attention=True,
+            upcast_attention=True,
+            act_fn="mish",
+        ),
+        "unet",
+    ),
+    "unet2d_cond_class_timestep": Family(
+        "diffusers",
+        lambda d: d.UNet2DConditionModel(**_COND_UNET, class_embed_type="timestep"),
+        "unet",
+    ),
+    "unet2d_cond_text_addition": Family(
+        "diffusers",
+        lambda d: d.UNet2DConditionModel(
+            **_COND_UNET, addition_embed_type="text", addition_embed_type_num_heads=4
+        ),
+        "unet",
+    ),
+    "unet2d_upscaler": Family(  # the x4 upscaler's layout: image beside the latents, noise level
+        "diffusers",
+        lambda d: d.UNet2DConditionModel(
+            **{
+                **_COND_UNET,
+                "in_channels": 7,
+                "block_out_channels": (16, 32, 32),
+                "down_block_types": ("DownBlock2D",) + ("CrossAttnDownBlock2D",) * 2,
+                "up_block_types": ("CrossAttnUpBlock2D",) * 2 + ("UpBlock2D",),
+            },
+            num_class_embeds=10,
+            use_linear_projection=True,
+        ),
+        "unet",
+    ),
+    "unet2d_resnet_resampling": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(  # the attention blocks are the ones that resample by resnets
+            **{
+                **_UNET,
+                "layers_per_block": 2,
+                "down_block_types": ("AttnDownBlock2D",) * 2,
+                "up_block_types": ("AttnUpBlock2D",) * 2,
+            },
+            downsample_type="resnet",
+            upsample_type="resnet",
+            act_fn="gelu",
+            dropout=0.0,
+        ),
+        "unet",
+    ),
+    "unet2d_learned_time": Family(
+        "diffusers",
+        lambda d: d.UNet2DModel(
+            **{
+                **_UNET,
+                "block_out_channels": (16, 32, 32),
+                "down_block_types": ("DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
+                "up_block_types": ("UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+            },
+            time_embedding_type="learned",
+            num_train_timesteps=1000,
+            downsample_padding=0,
+        ),
+        "unet",
+    ),
+    "autoencoder_kl_3_stages": Family(
+        "diffusers",
+        lambda d: d.AutoencoderKL(
+            in_channels=3,
+            out_channels=3,
+            block_out_channels=(8, 16, 16),
+            layers_per_block=2,
+            norm_num_groups=4,
+            latent_channels=2,
+            down_block_types=("DownEncoderBlock2D",) * 3,
+            up_block_types=("UpDecoderBlock2D",) * 3,
+            mid_block_add_attention=False,
+            use_quant_conv=False,
+            use_post_quant_conv=False,
+        ),
+        "vae",
+    ),
+    "vq_model_spatial_norm": Family(
+        "diffusers",
+        lambda d: d.VQModel(
+            in_channels=3,
+            out_channels=3,
+            block_out_channels=(32, 64),  # its spatial norms group by 32
+            layers_per_block=1,
+            norm_num_groups=8,
+            latent_channels=4,
+            num_vq_embeddings=32,
+            down_block_types=("DownEncoderBlock2D",) * 2,
+            up_block_types=("UpDecoderBlock2D",) * 2,
+            norm_type="spatial",
+        ),
+        "vae",
+    ),
+    "asymmetric_autoencoder_kl": Family(
+        "diffusers",
+        lambda d: d.AsymmetricAutoencoderKL(
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 2,
+            down_block_out_channels=(16, 32),
+            up_block_types=("UpDecoderBlock2D",) * 2,
+            up_block_out_channels=(16, 32),
+            layers_per_up_block=2,
+            latent_channels=4,
+            norm_num_groups=8,
+        ),
+        "vae",
+    ),
+    "dit": Family(
+        "diffusers",
+        lambda d: d.DiTTransformer2DModel(
+            num_attention_heads=2,
+            attention_head_dim=8,
+            in_channels=4,
+            out_channels=8,
+            num_layers=2,
+            sample_size=8,
+            patch_size=2,
+            num_embeds_ada_norm=10,
+        ),
+        "dit",
+    ),
+    "pixart": Family(
+        "diffusers",
+        lambda d: d.PixArtTransformer2DModel(
+            num_attention_heads=2,
+            attention_head_dim=8,
+            in_channels=4,
+            out_channels=8,
+            num_layers=2,
+            sample_size=8,
+            patch_size=2,
+            cross_attention_dim=16,
+            caption_channels=24,
+        ),
+        "pixart",
+    ),
+    "prior_transformer": Family(
+        "diffusers",
+        lambda d: d.PriorTransformer(
+            num_attention_heads=2,
+            attention_head_dim=8,
+            num_layers=2,
+            embedding_dim=12,
+            num_embeddings=5,
+            additional_embeddings=4,
+        ),
+        "prior",
+    ),
     # fresh measurement, session 5 (unseen families): 10 decoders, 8 encoders, 6 vision models no
     # pattern was written for, measured as they come
     "openai_gpt": Family(
@@ -1312,13 +1497,45 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
         }
         if getattr(config, "num_class_embeds", None):  # the labels a class-conditional U-Net takes
             theirs["class_labels"] = torch.tensor([1, 4])
+        elif getattr(config, "class_embed_type", None) == "timestep":  # gen6: a second timestep
+            theirs["class_labels"] = torch.tensor([20, 400])
         if getattr(config, "cross_attention_dim", None):  # the text a conditional U-Net attends to
             theirs["encoder_hidden_states"] = torch.randn(2, 7, config.cross_attention_dim)
+    elif kind == "dit":  # gen6: a class-conditional transformer over latent patches
+        config = model.config
+        theirs = {
+            "hidden_states": torch.randn(
+                2, config.in_channels, config.sample_size, config.sample_size
+            ),
+            "timestep": torch.tensor([3, 700]),
+            "class_labels": torch.tensor([1, 4]),
+        }
+    elif kind == "pixart":  # gen6: a text-conditional transformer over latent patches
+        config = model.config
+        theirs = {
+            "hidden_states": torch.randn(
+                2, config.in_channels, config.sample_size, config.sample_size
+            ),
+            "encoder_hidden_states": torch.randn(2, 7, config.caption_channels),
+            "timestep": torch.tensor([3, 700]),
+            "added_cond_kwargs": {"resolution": None, "aspect_ratio": None},
+        }
+    elif kind == "prior":  # gen6: unCLIP's prior, image embedding from text states
+        config = model.config
+        d = config.embedding_dim
+        theirs = {
+            "hidden_states": torch.randn(2, d),
+            "timestep": torch.tensor([3, 700]),
+            "proj_embedding": torch.randn(2, d),
+            "encoder_hidden_states": torch.randn(2, config.num_embeddings, d),
+        }
     else:
         theirs = {"sample": torch.randn(2, 3, 16, 16)}
         if "sample_posterior" in inspect.signature(model.forward).parameters:
             theirs["sample_posterior"] = False
-    positional = [v for k, v in theirs.items() if k != "sample_posterior"]
+    positional = [
+        v for k, v in theirs.items() if k not in ("sample_posterior", "added_cond_kwargs")
+    ]
     return positional, theirs, _main_output
 
 
@@ -1327,7 +1544,13 @@ def _takes(params: list[str], word: str) -> bool:
 
 
 def _main_output(out: Any) -> torch.Tensor:
-    for name in ("logits", "logits_per_image", "last_hidden_state", "sample"):
+    for name in (
+        "logits",
+        "logits_per_image",
+        "last_hidden_state",
+        "sample",
+        "predicted_image_embedding",
+    ):
         if hasattr(out, name):
             return getattr(out, name)
     return out[0] if isinstance(out, tuple) else out

@@ -88,7 +88,8 @@ def measure_one(name: str) -> dict:
     try:
         with torch.no_grad():
             want = read(model(**theirs))
-            got = ours(*positional[: len(params)])
+            named = [theirs[p] for p in params if p in theirs]  # the same inputs by name
+            got = ours(*(named if len(named) == len(params) else positional[: len(params)]))
             got = got[0] if isinstance(got, tuple) else got
     except Exception as e:  # the generated forward raised: a flag if the file admits a gap
         return {"verdict": "flagged" if flagged else "WRONG", "note": f"{type(e).__name__}"}

@@ -6,7 +6,6 @@ residual): exact from the catalogue's defaults, or after --calibrate, and flagge
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
 import pytest
@@ -16,14 +15,13 @@ from codegen.cli.main import main
 from codegen.generate import generate_source
 from codegen.load import open_checkpoint
 from codegen.patterns.blocks._sr_examples import modules as sr_zoo
+from tests.generated_module import load_module
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
 def _load(path, name: str):
-    spec = importlib.util.spec_from_file_location(f"gen_{name}_{id(path)}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(path)
     return module
 
 

@@ -6,7 +6,6 @@ library's forward, also under TorchScript. What is not computed exactly is named
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
 import pytest
@@ -14,6 +13,7 @@ import torch
 
 from codegen.cli.main import main
 from tests.redraw import unit_scale
+from tests.generated_module import load_module
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 diffusers = pytest.importorskip("diffusers")
@@ -40,9 +40,7 @@ def _generated(reference, tmp_path, capsys):
     out = tmp_path / "model.py"
     assert main(["generate", str(folder), "-o", str(out)]) == 0
     assert "internal error" not in capsys.readouterr().err
-    spec = importlib.util.spec_from_file_location(f"gen_{id(out)}", out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(out)
     model = module.RecoveredModel().eval()
     weights = next(folder.glob("*.safetensors"))
     model.load_state_dict(load_file(weights), strict=True)
@@ -246,9 +244,7 @@ def test_ddpm_style_unet_is_exact_or_flagged(tmp_path, capsys):
     out = tmp_path / "model.py"
     assert main(["generate", str(tmp_path / "ddpm.pt"), "-o", str(out)]) == 0
     assert "internal error" not in capsys.readouterr().err
-    spec = importlib.util.spec_from_file_location(f"gen_{id(out)}", out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(out)
     model = module.RecoveredModel().eval()
     model.load_state_dict(reference.state_dict(), strict=True)
     source = out.read_text()

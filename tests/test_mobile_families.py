@@ -12,14 +12,13 @@ stride schedule (`model_type`), and the activation (`hidden_act`: relu6, swish).
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import torch
 import torch.nn as nn
 
 from codegen.cli.main import main
 from tests.redraw import unit_scale
+from tests.generated_module import load_module
 
 transformers = pytest.importorskip("transformers")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -63,9 +62,7 @@ def _generate(name: str, tmp_path, capsys):
     out = tmp_path / "model.py"
     assert main(["generate", str(folder), "-o", str(out)]) == 0
     assert "internal error" not in capsys.readouterr().err
-    spec = importlib.util.spec_from_file_location(f"gen_{name}_{id(out)}", out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(out)
     from safetensors.torch import load_file
 
     model = module.RecoveredModel().eval()
@@ -273,9 +270,7 @@ def test_mobilenet_v3_written_as_torchvision_does(tmp_path):
     hints.write_text(_v3_hints(reference, pinned))
     out = tmp_path / "model.py"
     assert main(["generate", str(ckpt), "-o", str(out), "--hints", str(hints)]) == 0
-    spec = importlib.util.spec_from_file_location(f"gen_v3_{id(out)}", out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(out)
     model = module.RecoveredModel().eval()
     model.load_state_dict(reference.state_dict(), strict=True)
     x = torch.randn(2, 3, 32, 32)

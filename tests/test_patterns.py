@@ -3,8 +3,6 @@ TorchScript. Adding a pattern file adds its cases here; nothing to list by hand.
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import torch
 
@@ -14,6 +12,7 @@ from codegen.load import open_checkpoint
 from codegen.patterns import registry
 from codegen.patterns._kit import LayerContext
 from codegen.choices import ChoiceResolver
+from tests.generated_module import load_module
 
 CASES = [
     pytest.param(p, ex, id=f"{p.kind}-{type(p).__name__}-{i}")
@@ -34,11 +33,7 @@ def generated_model(module: torch.nn.Module, tmp_path, metadata: dict | None = N
     )
     source, ir = generate_source(open_checkpoint(path).table)
     (tmp_path / "model.py").write_text(source)
-    spec = importlib.util.spec_from_file_location(
-        f"generated_{tmp_path.name}", tmp_path / "model.py"
-    )
-    generated = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generated)  # TorchScript reads the class source from the file
+    generated = load_module(tmp_path / "model.py")
     model = generated.RecoveredModel()
     model.load_state_dict(module.state_dict(), strict=True)
     return model.eval(), source, ir

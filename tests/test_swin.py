@@ -4,7 +4,6 @@ compared output for output with the reference forward (atol 1e-5), and scripted.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
 import pytest
@@ -15,14 +14,13 @@ from codegen.generate import generate_source
 from codegen.load import open_checkpoint
 from codegen.patterns.blocks._swin_examples import modules as zoo
 from tests.redraw import unit_scale
+from tests.generated_module import load_module
 
 ATOL = 1e-5
 
 
 def _load(path, name: str):
-    spec = importlib.util.spec_from_file_location(f"swin_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(path)
     return module
 
 

@@ -11,7 +11,6 @@ reproduce DATA (exit 1), never that it does."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
 import pytest
@@ -23,6 +22,7 @@ from safetensors.torch import load_file  # noqa: E402
 from codegen.cli.main import main  # noqa: E402
 from tests.test_transformers_families import FAMILIES, build_from  # noqa: E402
 from tests.test_transformers_seq2seq import FAMILIES as SEQ2SEQ  # noqa: E402
+from tests.generated_module import load_module  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
@@ -87,9 +87,7 @@ def calibrate(tmp_path, name: str, *options: str) -> tuple[int, str, object, obj
     code = main(command + list(options))
     if code != 0:
         return code, "", model, None
-    spec = importlib.util.spec_from_file_location(f"cal_{name}", out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(out)
     ours = module.RecoveredModel().eval()
     ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
     return code, out.read_text(), model, ours

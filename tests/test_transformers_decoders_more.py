@@ -11,7 +11,6 @@ with sliding windows on some layers only."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import re
@@ -23,6 +22,7 @@ transformers = pytest.importorskip("transformers")
 from safetensors.torch import load_file  # noqa: E402
 
 from codegen.cli.main import main  # noqa: E402
+from tests.generated_module import load_module  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
@@ -119,9 +119,7 @@ def generate(tmp_path, model):
     model.save_pretrained(folder)
     out = tmp_path / "model.py"
     assert main(["generate", str(folder), "-o", str(out)]) == 0
-    spec = importlib.util.spec_from_file_location(f"gen_{id(out)}", out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(out)
     ours = module.RecoveredModel().eval()
     ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
     return out.read_text(), ours

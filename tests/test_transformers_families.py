@@ -7,7 +7,6 @@ them; vision encoders are given pixels."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
 import pytest
@@ -18,6 +17,7 @@ from safetensors.torch import load_file  # noqa: E402
 
 from codegen.cli.main import main  # noqa: E402
 from tests.harness_support import run_json  # noqa: E402
+from tests.generated_module import load_module  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
@@ -287,9 +287,7 @@ def generate(tmp_path, model):
     model.save_pretrained(folder)
     out = tmp_path / "model.py"
     assert main(["generate", str(folder), "-o", str(out)]) == 0
-    spec = importlib.util.spec_from_file_location(f"gen_{id(out)}", out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(out)
     return folder, out, module
 
 

@@ -7,7 +7,6 @@ forward. Same harness as tests/test_transformers_seq2seq.py."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
 import pytest
@@ -19,6 +18,7 @@ from safetensors.torch import load_file  # noqa: E402
 from codegen.cli.main import main  # noqa: E402
 from tests.test_transformers_families import UNUSED_NOTE, build_from, generate  # noqa: E402
 from tests.test_transformers_seq2seq import BART, T5  # noqa: E402
+from tests.generated_module import load_module  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
@@ -137,9 +137,7 @@ def test_t5_checkpoint_with_an_unused_cross_attention_table(tmp_path):
     save_file(state, folder / "model.safetensors", metadata={"format": "pt"})
     out = tmp_path / "model.py"
     assert main(["generate", str(folder), "-o", str(out)]) == 0
-    spec = importlib.util.spec_from_file_location(f"gen_{id(out)}", out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(out)
     ours = module.RecoveredModel().eval()
     ours.load_state_dict(state, strict=True)
     (ids, mask, target), kwargs = inputs("t5_lm")

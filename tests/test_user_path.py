@@ -4,7 +4,6 @@ Ctrl-C, diff's and inspect's wording, and the generated from_checkpoint()."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 
@@ -15,6 +14,7 @@ import torch.nn as nn
 from codegen import __version__
 from tests.conftest import REPO
 from tests.harness_support import dedent, one_line_error, run_cli, write_tiny
+from tests.generated_module import load_module
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
@@ -186,9 +186,7 @@ def test_plot_without_matplotlib_is_a_one_line_error(capsys, tmp_path, monkeypat
 
 def test_the_models_own_outputs_say_there_is_nothing_to_tune(capsys, tmp_path):
     weights, data, model = write_tiny(tmp_path)
-    spec = importlib.util.spec_from_file_location("tiny_for_own_outputs", model)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(model)
     net = module.TinyRegressor()
     net.load_state_dict(torch.load(weights))
     x = torch.load(data)["x"]
@@ -241,9 +239,7 @@ def test_ctrl_c_keeps_the_best_weights_so_far(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "net.py").write_text(INTERRUPTED)
     torch.manual_seed(0)
-    spec = importlib.util.spec_from_file_location("net_for_interrupt", tmp_path / "net.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(tmp_path / "net.py")
     torch.save(module.Net().state_dict(), "w.pt")
     x = torch.randn(120, 6)
     torch.save({"x": x, "y": torch.tanh(x[:, :3])}, "d.pt")
@@ -346,12 +342,7 @@ def test_from_checkpoint_reads_the_trainer_file_in_one_line(capsys, tmp_path, su
     source = (tmp_path / "model.py").read_text()
     method = source[source.index("    @classmethod") :].split("\n\n")[0]
     assert "def from_checkpoint" in method and max(map(len, method.splitlines())) <= 100
-    spec = importlib.util.spec_from_file_location(
-        f"gen_from_ckpt{suffix[1:]}", tmp_path / "model.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # torch.jit.script reads the source through the module
-    spec.loader.exec_module(module)
+    module = load_module(tmp_path / "model.py")
     model = module.RecoveredModel.from_checkpoint(str(path)).eval()
     x = torch.randn(3, 4)
     with torch.no_grad():
@@ -367,9 +358,7 @@ def test_from_checkpoint_quotes_a_hostile_container_name(capsys, tmp_path):
         capsys, "generate", tmp_path / "c.pt", "-o", tmp_path / "model.py", "--key", f"{name}/0"
     )
     assert code == 0, err
-    spec = importlib.util.spec_from_file_location("gen_hostile_container", tmp_path / "model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(tmp_path / "model.py")
     model = module.RecoveredModel.from_checkpoint(str(tmp_path / "c.pt")).eval()
     x = torch.randn(2, 4)
     with torch.no_grad():

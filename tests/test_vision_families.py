@@ -5,7 +5,6 @@ crash or an internal error, each either exact or saying which class is guessed o
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
 import pytest
@@ -16,6 +15,7 @@ from codegen.cli.main import main
 from codegen.generate import generate_source
 from codegen.load import open_checkpoint
 from codegen.patterns.blocks._vision_examples import modules as zoo
+from tests.generated_module import load_module
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -23,9 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 def _load(source: str, tmp_path, name: str = "model"):
     path = tmp_path / f"{name}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location(f"gen_{name}_{id(path)}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(path)
     return module
 
 

@@ -7,7 +7,6 @@ every whole model loads strictly, generates without an internal error, and is ex
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
@@ -19,6 +18,7 @@ from codegen.cli.main import main
 from codegen.generate import generate_source
 from codegen.load import open_checkpoint
 from tests.redraw import unit_scale
+from tests.generated_module import load_module
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -26,9 +26,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 def _load(source: str, tmp_path, name: str):
     path = tmp_path / f"{name}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location(f"gen_zoo_{name}_{id(path)}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # TorchScript reads the class source from the file
+    module = load_module(path)
     return module
 
 

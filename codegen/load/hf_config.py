@@ -58,6 +58,7 @@ NO_FORWARD_EFFECT = frozenset("""
     use_auxiliary_head auxiliary_channels auxiliary_num_convs
     auxiliary_concat_input pool_scales add_fpn
     _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
+    upcast_attention
     shift_factor latents_mean latents_std
     encoder_no_repeat_ngram_size no_repeat_ngram_size early_stopping length_penalty max_length
     num_beams
@@ -143,7 +144,6 @@ NEUTRAL = {
     "time_cond_proj_dim": (None,),
     "time_embedding_act_fn": (None,),
     "timestep_post_act": (None,),
-    "upcast_attention": (False,),
     "layer_norm_elementwise_affine": (True,),
     "use_sliding_window": (False,),
     "use_qk_norm": (False,),

@@ -23,6 +23,7 @@ FUNCTIONS: dict[str, str | None] = {
     "quick_gelu": None,  # x * sigmoid(1.702 * x) (see apply)
     "leaky_relu": "leaky_relu",  # negative slope 0.2, as ESRGAN-style nets use it (see apply)
     "relu_squared": None,  # relu(x) ** 2, Primer's squared ReLU (Nemotron, Persimmon; see apply)
+    "mish": "mish",
 }
 # The module form of each, for numbered slots of a Sequential that hold no tensors.
 MODULES: dict[str, str] = {
@@ -34,6 +35,7 @@ MODULES: dict[str, str] = {
     "sigmoid": "nn.Sigmoid()",
     "identity": "nn.Identity()",
     "hardswish": "nn.Hardswish()",
+    "mish": "nn.Mish()",
 }
 GATES = ["sigmoid", "hardsigmoid"]  # squashing functions that gate a signal into [0, 1]
 
@@ -87,12 +89,41 @@ def alternatives(default: str, *, gates: bool = False, told=None, conv: bool = F
     """The usual alternatives (`conv`: with conv nets' own); with `told` (a ChoiceResolver), also
     the activation config.json names where it is a less common one, so the evidence is used."""
     out = [n for n in (GATES if gates else COMMON + (CONV if conv else [])) if n != default]
-    found = told.evidence(*SYNONYMS["activation"]) if told is not None and not gates else None
-    if found is not None and isinstance(found[1], str):
-        name = ALIASES.get(found[1], found[1])
-        if name in FUNCTIONS and name != default and name not in out:
-            out.append(name)
+    if told is None or gates:
+        return out
+    # Peeked, not consumed: the choice consumes the key when the value fits, and a name outside
+    # this vocabulary stays unconsumed, so the file says the activation is a guess.
+    key = next((k for k in SYNONYMS["activation"] if k in told.metadata), None)
+    value = told.metadata[key][1] if key is not None else None
+    name = ALIASES.get(value, value) if isinstance(value, str) else None
+    if name in FUNCTIONS and name != default and name not in out:
+        out.append(name)
     return out
+
+
+# Where a library's code fixes an activation whatever config.json's act_fn says: by config.json's
+# _class_name, the role of the class applying it. diffusers' UNet2DModel runs SiLU in its time
+# embedding and before conv_out, its autoencoders before their encoder's and decoder's conv_out;
+# their resnets follow act_fn. (UNet2DConditionModel follows act_fn everywhere.)
+_DIFFUSERS_CODERS = {"ConvEncoder": "silu", "ConvDecoder": "silu"}
+FIXED_BY_CLASS = {
+    "UNet2DModel": {"TimeEmbedding": "silu", "UNet": "silu"},
+    "AutoencoderKL": _DIFFUSERS_CODERS,
+    "VQModel": _DIFFUSERS_CODERS,
+    "AsymmetricAutoencoderKL": _DIFFUSERS_CODERS,
+}
+
+
+def fixed_by_class(resolver, choice, role: str) -> None:
+    """Settle an activation choice config.json's act_fn set (or left at its default) where the
+    library's class fixes it for this role (FIXED_BY_CLASS): the value and its citation."""
+    name = resolver.metadata.get("_class_name")
+    fixed = FIXED_BY_CLASS.get(name[1], {}).get(role) if name is not None else None
+    if fixed is None or choice.source not in ("default", "metadata") or choice.value == fixed:
+        return
+    old, choice.value = choice.value, fixed
+    choice.alternatives = [old] + [a for a in choice.alternatives if a not in (old, fixed)]
+    choice.source, choice.note = "metadata", f"config.json _class_name {name[1]!r} fixes it"
 
 
 def apply(g: Graph, activation: str, value: Value, **options) -> Value:

@@ -23,6 +23,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "gelu": ("F.gelu", "F"),
     "silu": ("F.silu", "F"),
     "hardswish": ("F.hardswish", "F"),
+    "mish": ("F.mish", "F"),
     "hardsigmoid": ("F.hardsigmoid", "F"),
     "sigmoid": ("torch.sigmoid", "torch"),
     "tanh": ("torch.tanh", "torch"),
@@ -72,6 +73,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "grid_relative_bias": ("grid_relative_bias", "helper:grid_relative_bias"),
     "apply_rotary_table": ("apply_rotary_table", "helper:apply_rotary_table"),
     "memory_or": ("memory_or", "helper:memory_or"),
+    "keys_source": ("keys_source", "helper:keys_source"),
     "causal_mask": ("causal_mask", "helper:causal_mask"),
     "decoder_inputs": ("decoder_inputs", "helper:decoder_inputs"),
     # Swin's windows (patterns/blocks/window_attention.py, swin_block.py, patch_merging.py)

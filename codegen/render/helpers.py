@@ -332,6 +332,14 @@ def memory_or(memory: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
         return x
     return memory
 ''',
+    "keys_source": '''
+def keys_source(key_weight: torch.Tensor, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    """What an attention reads keys from: the context where its key projection takes another
+    width than x's (a block that only cross-attends, diffusers' only_cross_attention), else x."""
+    if key_weight.size(1) != x.size(-1):
+        return context
+    return x
+''',
     "causal_mask": '''
 def causal_mask(x: torch.Tensor) -> torch.Tensor:
     """[seq, seq], True where a position may attend: itself and the positions before it."""

@@ -16,10 +16,17 @@ def modules():
 
     class ResnetBlock2D(nn.Module):
         def __init__(
-            self, c_in: int, c_out: int, temb: int | None, groups: int = 4, scale_shift=False
+            self,
+            c_in: int,
+            c_out: int,
+            temb: int | None,
+            groups: int = 4,
+            scale_shift=False,
+            resample: str = "",
         ) -> None:
             super().__init__()
             self.scale_shift = scale_shift  # diffusers' time_embedding_norm="scale_shift"
+            self.resample = resample  # "down" / "up": diffusers' down=True / up=True
             self.norm1 = nn.GroupNorm(groups, c_in, eps=1e-6)
             self.conv1 = nn.Conv2d(c_in, c_out, 3, 1, 1)
             self.time_emb_proj = nn.Linear(temb, c_out * (1 + scale_shift)) if temb else None
@@ -29,7 +36,13 @@ def modules():
             self.conv_shortcut = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else None
 
         def forward(self, x: torch.Tensor, temb: torch.Tensor | None = None) -> torch.Tensor:
-            h = self.conv1(F.silu(self.norm1(x)))
+            h = F.silu(self.norm1(x))
+            if self.resample == "down":
+                h, x = F.avg_pool2d(h, kernel_size=2, stride=2), F.avg_pool2d(x, 2, 2)
+            elif self.resample == "up":
+                h = F.interpolate(h, scale_factor=2.0, mode="nearest")
+                x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            h = self.conv1(h)
             if self.scale_shift and self.time_emb_proj is not None and temb is not None:
                 scale, shift = self.time_emb_proj(F.silu(temb))[:, :, None, None].chunk(2, dim=1)
                 h = self.norm2(h) * (1 + scale) + shift
@@ -309,6 +322,28 @@ def modules():
                     p.add_(0.1 * torch.randn_like(p))
         return module.eval()
 
+    class AttentionPooling(nn.Module):  # diffusers' pooling of a text encoder's states
+        def __init__(self, d: int, heads: int) -> None:
+            super().__init__()
+            self.heads = heads
+            self.positional_embedding = nn.Parameter(torch.randn(1, d) / d**0.5)
+            self.k_proj, self.q_proj, self.v_proj = (nn.Linear(d, d) for _ in range(3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            b, n, d = x.shape
+            token = x.mean(dim=1, keepdim=True) + self.positional_embedding
+            seq = torch.cat([token, x], dim=1)
+
+            def split(t):  # [b*heads, head size, length], scaled half on each side
+                t = t.view(b, -1, self.heads, d // self.heads).transpose(1, 2)
+                return t.reshape(b * self.heads, -1, d // self.heads).transpose(1, 2)
+
+            scale = 1 / math.sqrt(math.sqrt(d // self.heads))
+            q, k, v = split(self.q_proj(token)), split(self.k_proj(seq)), split(self.v_proj(seq))
+            weight = torch.einsum("bct,bcs->bts", q * scale, k * scale).softmax(dim=-1)
+            out = torch.einsum("bts,bcs->bct", weight, v)
+            return out.reshape(b, -1, 1).transpose(1, 2)[:, 0, :]
+
     def with_temb(c: int, t: int):
         torch.manual_seed(1)
         return torch.randn(2, c, 8, 8), torch.randn(2, t)
@@ -322,6 +357,7 @@ def modules():
         attention=lambda *a: built(Attention(*a)),
         samplers=lambda *a: built(Samplers(*a)),
         time_embedding=lambda *a: built(TimestepEmbedding(*a)),
+        attention_pooling=lambda *a: built(AttentionPooling(*a)),
         holder=Holder,
         unet_down=lambda: Holder(built(DownBlock2D()), "down_blocks"),
         unet_up=lambda: Holder(built(UpBlock2D()), "up_blocks"),

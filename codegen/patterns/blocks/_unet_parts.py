@@ -76,6 +76,7 @@ class Stage:
     temb: bool  # the resnets take the time embedding
     explains: int
     context: bool = False  # the attentions take `context` (a text encoder's states)
+    sampler_temb: bool = False  # the sampler takes the time embedding (a resampling resnet)
 
 
 def stage(cls: ClassDef, ctx: BlockContext, sampler_role: str | None) -> Stage | None:
@@ -106,6 +107,7 @@ def stage(cls: ClassDef, ctx: BlockContext, sampler_role: str | None) -> Stage |
         takes_temb(resnet_m, ctx),
         len(members),
         attn_m is not None and takes_temb(attn_m, ctx, "context"),
+        sampler_m is not None and takes_temb(sampler_m, ctx),
     )
 
 

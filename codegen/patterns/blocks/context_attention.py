@@ -37,6 +37,33 @@ def head_count(ctx: BlockContext, cls, where: str, inner: int):
     return choice
 
 
+def head_size_from_lists(ctx: BlockContext, cls, where: str, inner: int):
+    """(the `head_dim` choice, why it is a guess) where config.json gives one head count per
+    U-Net block (diffusers' attention_head_dim [5, 10, 20, 20]): one class serves blocks of
+    several widths, so what is the same in all of them is the head size, width / heads; None
+    where no list is given. Head sizes that differ between blocks leave a guess."""
+    told = next((t for t in map(ctx.resolver.metadata.get, HEAD_KEYS) if t and t[1]), None)
+    if told is None or not isinstance(told[1], list):
+        return None
+    widths = ctx.resolver.evidence("block_out_channels")
+    heads = told[1]
+    sizes = set()
+    if widths is not None and isinstance(widths[1], list) and len(widths[1]) == len(heads):
+        sizes = {w // h for w, h in zip(widths[1], heads) if isinstance(h, int) and h > 0}
+    ctx.resolver.evidence(*HEAD_KEYS)  # the list is used, or the guess below names it
+    divisors = [d for d in range(1, inner + 1) if inner % d == 0]
+    default = next(iter(sizes)) if len(sizes) == 1 else inner
+    choice = ctx.choose(
+        cls, where, "head_dim", default, divisors, "the head size", accepts="positive_int"
+    )
+    cited = f"{told[0].rsplit('.', 1)[-1]} / block_out_channels"
+    if choice.source == "default" and len(sizes) == 1:
+        choice.source, choice.note = "metadata", f"config.json {cited}"
+    if choice.source == "default":
+        return choice, f"head sizes differ between blocks ({cited} per block)"
+    return choice, ""
+
+
 class ContextAttention(BlockPattern):
     role = "ContextAttention"
     named = r"attn1|attn2|attn|attention|self_attn|cross_attn"
@@ -54,12 +81,17 @@ class ContextAttention(BlockPattern):
             return None
         if k.io.in_width != v.io.in_width or q.io.out_width != k.io.out_width:
             return None
+        per_block = head_size_from_lists(ctx, cls, q.attr, q.io.out_width)
+        if per_block is not None:
+            size, guessed = per_block
+            return Match(self, 4, (q.attr, k.attr, v.attr, path), [size], guessed=guessed)
         heads = head_count(ctx, cls, q.attr, q.io.out_width)
         return Match(self, 4, (q.attr, k.attr, v.attr, path), [heads])
 
     def forward(self, match: Match, g: Graph) -> None:
         q_path, k_path, v_path, out_path = match.found
-        heads = match.choices[0].value
+        split = match.choices[0]  # the head count, or the head size (per_block above)
+        shape = (split.value, -1) if split.name == "heads" else (-1, split.value)
         x = g.input("x")
         context = g.input("context", optional=True)
         source = g.call_function("memory_or", context, x, name="source", comment="keys from here")
@@ -68,7 +100,7 @@ class ContextAttention(BlockPattern):
         for path, name, s in ((q_path, "q", x), (k_path, "k", source), (v_path, "v", source)):
             h = g.call_module((path,), s, name=name, inline=True)
             length = g.call_method("size", s, 1, inline=True)
-            h = g.call_method("reshape", h, batch, length, heads, -1, name=name, inline=True)
+            h = g.call_method("reshape", h, batch, length, *shape, name=name, inline=True)
             projected.append(g.call_method("transpose", h, 1, 2, name=name))
         a = g.call_function("scaled_dot_product_attention", *projected, name="out")
         a = g.call_method("transpose", a, 1, 2, name="out", inline=True)

@@ -22,8 +22,14 @@ class Encoder(BlockPattern):
         if found is None:
             return None
         activation = ctx.choose(
-            cls, found[3], "activation", "silu", act.alternatives("silu"), "before conv_out"
+            cls,
+            found[3],
+            "activation",
+            "silu",
+            act.alternatives("silu", told=ctx.resolver),
+            "before conv_out",
         )
+        act.fixed_by_class(ctx.resolver, activation, self.role)
         return Match(self, 4 + (found[2] is not None), found, [activation])
 
     def forward(self, match: Match, g: Graph) -> None:

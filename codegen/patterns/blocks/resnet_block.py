@@ -64,7 +64,12 @@ class ResnetBlock(BlockPattern):
         if short is None and c_in != c_mid:
             return None
         activation = ctx.choose(
-            cls, norm1.attr, "activation", "silu", act.alternatives("silu"), "after each norm"
+            cls,
+            norm1.attr,
+            "activation",
+            "silu",
+            act.alternatives("silu", told=ctx.resolver),
+            "after each norm",
         )
         found = (norm1.attr, conv1.attr, norm2.attr, conv2.attr, proj and proj.attr)
         found += (short and short.attr, scale_shift)
@@ -77,6 +82,7 @@ class ResnetBlock(BlockPattern):
         temb = g.input("temb") if proj else None
         h = g.call_module((norm1,), x, name="h", inline=True)
         h = act.apply(g, activation, h, name="h", inline=True)
+        h, x = self.resample(match, g, h, x)
         h = g.call_module((conv1,), h, name="h")
         t = None
         if temb is not None:
@@ -100,6 +106,11 @@ class ResnetBlock(BlockPattern):
         h = g.call_module((conv2,), h, name="h")
         identity = g.call_module((short,), x, inline=True) if short else x
         g.output(g.call_function("add", identity, h))
+
+    def resample(self, match: Match, g: Graph, h, x):
+        """The activated map and the input, where a resampling block (resampling_resnet.py)
+        halves or doubles both before conv1; here unchanged."""
+        return h, x
 
     def example_inputs(self, match: Match, cls) -> list[ExampleInput]:
         widths = {m.attr: m.io for m in modules(cls)}

@@ -12,7 +12,8 @@ from codegen.patterns._kit import one_named, tensors
 
 class TimeEmbedding(BlockPattern):
     role = "TimeEmbedding"
-    named = r"time_embedding|time_embed|temb"
+    # A U-Net's class embedding can be the same MLP (diffusers' class_embed_type "timestep").
+    named = r"time_embedding|time_embed|temb|class_embedding|class_embed"
     priority = 5
     synonyms = act.SYNONYMS
 
@@ -26,8 +27,14 @@ class TimeEmbedding(BlockPattern):
         if first.io.out_width != second.io.in_width:
             return None
         activation = ctx.choose(
-            cls, first.attr, "activation", "silu", act.alternatives("silu"), "between the two"
+            cls,
+            first.attr,
+            "activation",
+            "silu",
+            act.alternatives("silu", told=ctx.resolver),
+            "between the two",
         )
+        act.fixed_by_class(ctx.resolver, activation, self.role)
         return Match(self, 2, (first.attr, second.attr), [activation])
 
     def forward(self, match: Match, g: Graph) -> None:

@@ -38,7 +38,8 @@ class UNetDownBlock(BlockPattern):
                 x = g.call_module(s.attentions[i], x, *context, name="x")
             states.append(x)
         if s.sampler is not None:
-            states.append(g.call_module(s.sampler, x, name="x"))
+            extra = (temb,) if s.sampler_temb else ()
+            states.append(g.call_module(s.sampler, x, *extra, name="x"))
         g.returns = "list[torch.Tensor]"
         g.output(states, comment="every map, for the skip connections; the last goes on")
 

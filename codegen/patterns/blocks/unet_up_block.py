@@ -29,7 +29,8 @@ class UNetUpBlock(UNetDownBlock):
             if s.attentions:
                 x = g.call_module(s.attentions[i], x, *context, name="x")
         if s.sampler is not None:
-            x = g.call_module(s.sampler, x, name="x")
+            extra = (temb,) if s.sampler_temb else ()
+            x = g.call_module(s.sampler, x, *extra, name="x")
         g.output(x)
 
     def example_inputs(self, match: Match, cls) -> list[ExampleInput]:

@@ -22,6 +22,7 @@ from codegen.patterns.blocks._unet_parts import RESNETS, item_paths, items
 
 CONV_IN, CONV_OUT, NORM_OUT = r"conv_in", r"conv_out", r"conv_norm_out|norm_out"
 TIME_FEATURES, CLASSES = r"time_proj", r"class_embedding|label_emb|class_embed"
+ADDED = r"add_embedding"  # more conditioning added to the time embedding (text states pooled)
 TIME, DOWN, MID, UP = (
     r"time_embedding|time_embed",
     r"down_blocks|down",
@@ -49,7 +50,8 @@ class UNet(BlockPattern):
         norm_out, time = one_named(members, NORM_OUT), one_named(members, TIME)
         down, mid, up = one_named(members, DOWN), one_named(members, MID), one_named(members, UP)
         features_m, classes = one_named(members, TIME_FEATURES), one_named(members, CLASSES)
-        optional = (mid, features_m, classes)
+        added = one_named(members, ADDED)
+        optional = (mid, features_m, classes, added)
         used = [m for m in (conv_in, conv_out, norm_out, time, down, up, *optional) if m]
         if None in (conv_in, conv_out, norm_out, time, down, up) or len(used) != len(members):
             return None
@@ -67,9 +69,10 @@ class UNet(BlockPattern):
         features_kind = _features_kind(features_m, ctx)
         if features_m is not None and features_kind is None:
             return None
-        if classes is not None and (
-            family(classes) != "embedding" or classes.io.out_width != time_width
-        ):
+        if added is not None and ctx.role(added) != "TextTimeEmbedding":
+            return None
+        class_kind = _class_kind(cls, classes, ctx, features, time_width)
+        if classes is not None and class_kind is None:
             return None
         # What each down block keeps (its returned list) and each up block takes back.
         down_cls = [_item_class(cls, down, p, ctx) for p in downs]
@@ -104,11 +107,21 @@ class UNet(BlockPattern):
             layout = [divide]
         if classes is not None:
             ctx.resolver.evidence("num_class_embeds")
-        if ctx.resolver.evidence("addition_embed_type") is None:  # its head count acts only with it
+            layout += [class_kind] if class_kind != "layer" else []
+        told = ctx.resolver.evidence("addition_embed_type")
+        if added is not None and told is not None and told[1] != "text":
+            return None  # the keys of another kind of added conditioning
+        if told is None or added is None:  # its head count acts only with it
             ctx.resolver.evidence("addition_embed_type_num_heads")
         activation = ctx.choose(
-            cls, norm_out.attr, "activation", "silu", act.alternatives("silu"), "before conv_out"
+            cls,
+            norm_out.attr,
+            "activation",
+            "silu",
+            act.alternatives("silu", told=ctx.resolver),
+            "before conv_out",
         )
+        act.fixed_by_class(ctx.resolver, activation, self.role)
         found = dict(
             conv_in=conv_in.attr,
             conv_out=conv_out.attr,
@@ -122,6 +135,8 @@ class UNet(BlockPattern):
             in_channels=conv_in.io.in_width,
             time_proj=(features_m.attr, features_kind) if features_m else None,
             classes=classes.attr if classes else None,
+            added=added.attr if added else None,
+            class_width=_class_width(classes, ctx),
             # the width of the states its transformers attend to, for the smoke run's inputs
             text_width=(ctx.resolver.evidence("cross_attention_dim") or (None, None))[1],
         )
@@ -132,7 +147,7 @@ class UNet(BlockPattern):
         values = {c.name: c.value for c in match.choices}
         sample, timestep = g.input("sample"), g.input("timestep")
         text = None
-        if any(c for _, _, c in f["downs"] + f["ups"]) or f["mid_context"]:
+        if any(c for _, _, c in f["downs"] + f["ups"]) or f["mid_context"] or f["added"]:
             text = g.input("encoder_hidden_states")  # what the transformers attend to
         labels = g.input("class_labels") if f["classes"] else None
         batch = g.call_method("size", sample, 0, inline=True)
@@ -147,8 +162,17 @@ class UNet(BlockPattern):
             t = g.call_module((f["time_proj"][0],), level, name="t")
         temb = g.call_module((f["time"],), t, name="temb", comment="[batch, time embedding]")
         if labels is not None:
+            if values.get("class_input") == "timestep features":  # the labels are timesteps too
+                flip, shift = values.get("flip_sin_to_cos", True), values.get("freq_shift", 0)
+                width = f["class_width"]
+                labels = g.call_function(
+                    "timestep_embedding", labels, width, bool(flip), float(shift), name="c"
+                )
             c = g.call_module((f["classes"],), labels, inline=True)
             temb = g.call_function("add", temb, c, name="temb", comment="plus the class vector")
+        if f["added"]:
+            pooled = g.call_module((f["added"],), text, inline=True)
+            temb = g.call_function("add", temb, pooled, name="temb", comment="plus the text's")
         x = g.call_module((f["conv_in"],), sample, name="x")
         kept: list = [x]
         for path, count, context in f["downs"]:
@@ -178,8 +202,13 @@ class UNet(BlockPattern):
         inputs = [ExampleInput((2, f["in_channels"], size, size)), ExampleInput((2,), 1000)]
         if f["classes"]:
             classes = next(m for m in modules(cls) if m.attr == f["classes"])
-            inputs.append(ExampleInput((2,), classes.io.vocab))
-        attends = any(c for _, _, c in f["downs"] + f["ups"]) or f["mid_context"]
+            if family(classes) == "embedding":
+                inputs.append(ExampleInput((2,), classes.io.vocab))
+            elif {c.name: c.value for c in match.choices}.get("class_input") != "timestep features":
+                inputs.append(ExampleInput((2, f["class_width"])))
+            else:
+                inputs.append(ExampleInput((2,), 1000))
+        attends = any(c for _, _, c in f["downs"] + f["ups"]) or f["mid_context"] or f["added"]
         if attends and isinstance(f["text_width"], int):
             inputs.append(ExampleInput((2, 7, f["text_width"])))
         return inputs
@@ -205,6 +234,62 @@ def _unsupported(ctx: BlockContext) -> str:
     if scale is not None and scale[1] != 1:
         return f"a U-Net whose middle block rescales its output ({scale[0]} = {scale[1]})"
     return ""
+
+
+# How class_embedding reads the labels: config.json's class_embed_type, where it has one.
+CLASS_INPUTS = {"timestep": "timestep features", "projection": "as given"}
+
+
+def _class_kind(cls, classes, ctx: BlockContext, features, time_width):
+    """The `class_input` choice of a U-Net's class conditioning, or None where `classes` is not
+    one. A table looks labels up (no choice to make); an MLP like the time embedding's
+    (diffusers' class_embed_type "timestep" or "projection") takes either the labels' sinusoidal
+    features, as the timestep's, or the labels as given (a vector per sample); a Linear
+    ("simple_projection") takes them as given."""
+    if classes is None:
+        return None
+    kinds = list(CLASS_INPUTS.values())
+    if family(classes) in ("embedding", "linear"):  # a table, or a Linear: no choice to make
+        if classes.io.out_width != time_width:
+            return None
+        ctx.resolver.evidence("class_embed_type")
+        return "layer"
+    if ctx.role(classes) != "TimeEmbedding":
+        return None
+    class_cls = ctx.classes.get(classes.type_name)
+    linears = [m for m in modules(class_cls) if family(m) == "linear"] if class_cls else []
+    if max((m.io.out_width or 0 for m in linears), default=None) != time_width:
+        return None
+    width = _class_width(classes, ctx)
+    told = ctx.resolver.evidence("class_embed_type")
+    ctx.resolver.evidence("projection_class_embeddings_input_dim")  # the width the shapes show
+    # Without config.json, sinusoidal features where the widths agree with the timestep's.
+    default = "timestep features" if width == features else "as given"
+    choice = ctx.choose(
+        cls,
+        classes.attr,
+        "class_input",
+        default,
+        [k for k in kinds if k != default],
+        "what the class MLP reads",
+    )
+    if told is not None and told[1] in CLASS_INPUTS and choice.source == "default":
+        choice.value, choice.source, choice.note = CLASS_INPUTS[told[1]], "metadata", told[0]
+        choice.alternatives = [k for k in kinds if k != choice.value]
+    elif told is not None and told[1] not in CLASS_INPUTS:
+        return None  # a kind this pattern does not compute: the file says the class is unknown
+    return choice
+
+
+def _class_width(classes, ctx: BlockContext) -> int | None:
+    """The width of what the class conditioning reads (its features, or the labels' vector)."""
+    if classes is None:
+        return None
+    if classes.io is not None and family(classes) in ("embedding", "linear"):
+        return classes.io.in_width
+    class_cls = ctx.classes.get(classes.type_name)
+    first = one_named(modules(class_cls), r"linear_1") if class_cls else None
+    return first.io.in_width if first is not None else None
 
 
 def _takes_context(c) -> bool:

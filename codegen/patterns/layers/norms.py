@@ -93,8 +93,9 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     args_ln = [Arg(None, w[0] if len(w) == 1 else tuple(w), "width", prov(node, "weight"))]
     after_conv = ctx.prev is not None and ctx.prev.family == "conv"
     # config.json's group count for the model's norms (diffusers' norm_num_groups) says they group.
-    # Not inside a transformer block (diffusers' transformer_blocks: layer norms over tokens).
-    tokens = re.search(r"(^|\.)transformer_blocks\.", node.path) is not None
+    # Not inside a transformer block (diffusers' transformer_blocks: layer norms over tokens), nor
+    # in the pooling of a text encoder's tokens a U-Net adds to its time embedding (add_embedding).
+    tokens = re.search(r"(^|\.)(transformer_blocks|add_embedding)\.", node.path) is not None
     groups_told = (
         ctx.resolver.evidence("norm_num_groups") is not None
         and not tokens
