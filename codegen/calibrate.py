@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from codegen.analyze import analyze
+from codegen.analyze.strides import stride_layouts
+from codegen.keytree import build_tree
 from codegen.ir import Choice, ModelIR
 from codegen.load import TensorTable
 from codegen.render import render_source
@@ -293,7 +295,10 @@ def _calibrate(
                     if found[0] <= EXACT:
                         break
             else:
-                found = _staged_search(evaluate, found, beam_width, max_steps, misses, failures)
+                layouts = stride_layouts(build_tree(table, canonical=True))
+                found = _staged_search(
+                    evaluate, found, beam_width, max_steps, misses, failures, layouts
+                )
         except BudgetSpent:
             found = _best_seen(evaluated, misses, found)
         best, picked, ir = found
@@ -343,11 +348,12 @@ def _staged_search(
     max_steps: int,
     misses: dict[frozenset, float],
     failures: dict[frozenset, str],
+    layouts: tuple[tuple[str, ...], ...] = (),
 ) -> State:
     """Descent, beam, pairs; after a gain in the beam or pairs stage, descent again from there."""
     best = start
     while True:
-        best = _coordinate_descent(evaluate, best, misses)
+        best = _coordinate_descent(evaluate, best, misses, layouts)
         if best[0] <= EXACT:
             return best
         found = best
@@ -380,7 +386,12 @@ def _best_seen(
     return best
 
 
-def _coordinate_descent(evaluate: Callable, start: State, misses: dict[frozenset, float]) -> State:
+def _coordinate_descent(
+    evaluate: Callable,
+    start: State,
+    misses: dict[frozenset, float],
+    layouts: tuple[tuple[str, ...], ...] = (),
+) -> State:
     """Each choice in turn takes the value that scores best with the others held; rounds repeat
     until one changes nothing. A choice belongs to a generated class, so one evaluation settles it
     for every instance."""
@@ -391,7 +402,7 @@ def _coordinate_descent(evaluate: Callable, start: State, misses: dict[frozenset
         # Tied moves first, the best of them from one base (steepest: they are few, and a wrong
         # convention taken early pulls every later choice after it).
         base, step = best, best
-        for moves in _tied_moves(base[2]):
+        for moves in _tied_moves(base[2], layouts):
             trial = {**base[1], **moves}
             if trial == base[1]:
                 continue
@@ -450,14 +461,22 @@ def _with_opened(
     return best
 
 
-def _tied_moves(ir: ModelIR) -> list[dict[tuple[str, str], Any]]:
+def _tied_moves(
+    ir: ModelIR, layouts: tuple[tuple[str, ...], ...] = ()
+) -> list[dict[tuple[str, str], Any]]:
     """One value for every choice of a name at once (all GroupNorms with 4 groups, every gap's
     activation GELU): models repeat their conventions, and layers set one at a time often score no
-    better until the others follow."""
+    better until the others follow. `layouts`: sets of convs that halve the resolution together
+    (stride_layouts), tried as one move each."""
     by_name: dict[str, list[Choice]] = {}
     for choice in searchable(ir):
         by_name.setdefault(choice.name, []).append(choice)
     moves = []
+    strides = {c.path: c for c in by_name.get("stride", []) if 2 in [c.value, *c.alternatives]}
+    for layout in layouts:
+        move = {(p, "stride"): 2 for p in layout if p in strides}
+        if move and len(move) == len(layout):
+            moves.append(move)
     for name, group in by_name.items():
         if len(group) < 2:
             continue

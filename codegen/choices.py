@@ -7,6 +7,7 @@ metadata (`config`, `model_args`, `hyper_parameters`, safetensors metadata...), 
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,6 +15,18 @@ from codegen.errors import ModelgenError
 from codegen.files import read_small_text
 from codegen.ir import Choice
 from codegen.safetext import printable
+
+
+def _split_from(path: str) -> tuple[str, str]:
+    """The same member of the class `Class2.member` was split from (`Class.member`): instances
+    of one class that a calibrated stride sets apart keep the conventions calibrated for it (an
+    activation), rather than starting again from the defaults. ("", "") for other paths."""
+    head, dot, rest = path.partition(".")
+    found = re.fullmatch(r"([A-Z]\w*?[A-Za-z_])(\d+)", head)
+    if found is None or int(found.group(2)) < 2:
+        return "", ""
+    base = found.group(1) + dot + rest
+    return base, f"generate --calibrate, as for {found.group(1)}"
 
 
 class ChoiceResolver:
@@ -81,17 +94,18 @@ class ChoiceResolver:
         aliases: dict[Any, Any],
     ) -> Choice:
         alternatives = _ordered([a for a in alternatives if a != default])
-        if (path, name) in self.calibrated and _allowed(
-            self.calibrated[(path, name)], default, alternatives, accepts
-        ):
-            value = self.calibrated[(path, name)]
-            return Choice(
-                name,
-                value,
-                _ordered([a for a in [default, *alternatives] if a != value]),
-                "calibrated",
-                "generate --calibrate",
-            )
+        for source, cited in ((path, "generate --calibrate"), _split_from(path)):
+            if (source, name) in self.calibrated and _allowed(
+                self.calibrated[(source, name)], default, alternatives, accepts
+            ):
+                value = self.calibrated[(source, name)]
+                return Choice(
+                    name,
+                    value,
+                    _ordered([a for a in [default, *alternatives] if a != value]),
+                    "calibrated",
+                    cited,
+                )
         for pattern, values in self.hints.items():
             if name in values and _path_matches(pattern, path):
                 self.used_hints.add((pattern, name))

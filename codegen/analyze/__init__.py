@@ -10,12 +10,12 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.analyze.hyperparams import lift_group, optional_condition
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder, Unmergeable
-from codegen.analyze.structure import _class_io
+from codegen.analyze.structure import _class_io, _composes
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
 from codegen.analyze.evidence import recorded_choices
 from codegen.ir import Call, ClassDef, IOSpec, Module, ModelIR, Param, Ref, Source
-from codegen.ir.graph import Graph, Slice, Value
+from codegen.ir.graph import Graph, Slice, Value, values_in
 from codegen.keytree import build_tree
 from codegen.naming import role_names
 from codegen.load import TensorTable
@@ -227,6 +227,8 @@ def _infer_forwards(
                 roles[cls.name] = cls.forward.role
                 if cls.forward.concatenates:
                     _widen_concatenations(cls, groups, classes)
+                else:
+                    _read_input_width(cls, groups, classes)
 
 
 def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
@@ -258,12 +260,93 @@ def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> N
                 _respan(m)
 
 
+READERS = ("conv", "linear", "norm", "sequential", "class")  # layers whose input width is known
+
+
+def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
+    """What a class reads is what the first layer its forward calls on the input reads, which the
+    span of its members (their first in key order: timm's `conv_dw` sorts before `conv_pw`) may
+    not show: each registration of it, and each Sequential holding one, says so before the
+    classes around it are inferred."""
+    g = cls.forward.graph
+    if g is None or not g.inputs:
+        return
+    first = _first_reader(g)
+    if first is None:
+        return
+    changed: set[int] = set()
+    for group in groups:
+        if group.name != cls.name:
+            continue
+        for instance in group.instances:
+            io = instance.module.io
+            reader = _member_path(instance.members, first)
+            if io is None or reader is None or reader.io is None or not reader.io.in_width:
+                continue
+            if (
+                reader.io.family not in ("conv", "linear", "norm")
+                or io.in_width == reader.io.in_width
+            ):
+                continue
+            instance.module.io = IOSpec(
+                io.family, reader.io.in_width, io.out_width, io.ndim, io.vocab
+            )
+            changed.add(id(instance.module))
+    if changed:
+        for c in classes:
+            for m in c.members:
+                if isinstance(m, Module):
+                    _respan(m)
+                    _relist(m, changed)
+
+
+def _relist(m: Module, changed: set[int]) -> bool:
+    """A list the structure could not chain only because an item's width was misread is a
+    Sequential once it reads right (whether `m` or an item of it was re-read)."""
+    inner = [_relist(c, changed) for c in m.children]
+    touched = id(m) in changed or any(inner)
+    if touched and m.kind == "modulelist" and m.io is not None and m.io.family == "sequential":
+        if _composes(m.children):
+            m.kind, m.type_name = "sequential", "nn.Sequential"
+    return touched
+
+
+def _first_reader(g: Graph) -> tuple[str, ...] | None:
+    """The first module the forward calls on its first input, or on a value computed from it
+    alone by functions and methods (a squeeze-excitation's mean over the pixels)."""
+    derived = {next(i for i, n in enumerate(g.nodes) if n is g.inputs[0])}
+    for i, n in enumerate(g.nodes):
+        head = n.args[0] if n.args else None
+        if not isinstance(head, Value) or head.index not in derived:
+            continue
+        if n.op == "call_module":
+            return None if n.each else n.target
+        if n.op in ("call_method", "call_function") and len(values_in(n.args)) == 1:
+            derived.add(i)
+    return None
+
+
+def _member_path(members: list, path: tuple[str, ...]) -> Module | None:
+    found = None
+    for segment in path:
+        found = next((m for m in members if isinstance(m, Module) and m.attr == segment), None)
+        if found is None:
+            return None
+        members = found.children
+    return found
+
+
 def _respan(m: Module) -> None:
-    """A Sequential's output width again, from its (possibly widened) last item."""
+    """A Sequential's widths again, from its (possibly widened or re-read) first and last items."""
     for child in m.children:
         _respan(child)
-    if m.kind != "sequential" or m.io is None:
+    if m.kind not in ("sequential", "modulelist") or m.io is None or m.io.family != "sequential":
         return
+    head = next(
+        (c.io for c in m.children if c.io is not None and c.io.family != "activation"), None
+    )
+    if head is not None and head.in_width and head.in_width != m.io.in_width:
+        m.io = IOSpec(m.io.family, head.in_width, m.io.out_width, m.io.ndim, m.io.vocab)
     width = None
     for child in m.children:  # a parameter-free slot passes on what its predecessor gave
         if child.kind == "placeholder" and width and child.io and child.io.out_width != width:

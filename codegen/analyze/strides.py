@@ -221,6 +221,42 @@ def plan_config_paddings(
     return {**planned, **speech}
 
 
+def deep_stem(node: KeyNode) -> KeyNode | None:
+    """The first conv of a deep stem: a list of two or three 3x3 convs (norms between) where the
+    first reads the image (at most 4 channels). It stands in for ResNet's 7x7 stride-2 stem conv
+    (ResNet-C/-D, He et al. 2019; timm's `stem_type='deep'`), so the first conv halves the
+    resolution and a 3/2/1 max-pool follows, by the same convention."""
+    items = _items(node)
+    if not items or not 3 <= len(items) <= 5:
+        return None
+    convs = [c for c in items if conv_weight(c)]
+    rest = [c for c in items if not conv_weight(c)]
+    if not 2 <= len(convs) <= 3 or items[0] is not convs[0] or conv_weight(convs[0])[1] > 4:
+        return None
+    if any(conv_weight(c)[2:] != (3, 3) for c in convs):
+        return None
+    if any(c.children or "running_mean" not in c.tensors for c in rest):
+        return None  # only batch norms between the convs
+    return convs[0]
+
+
+def avg_down_shortcuts(root: KeyNode) -> set[str]:
+    """Shortcut lists whose index 0 holds no tensors before a 1x1 conv and its norm: ResNet-D's
+    average pool (He et al. 2019; timm's `avg_down`), which downsamples in place of the conv's
+    stride (in a block that keeps the resolution, an identity stands there)."""
+    found = set()
+    for node in root.walk():
+        if node.name not in SHORTCUT_NAMES or "0" in node.children:
+            continue
+        items = node.children
+        conv = items.get("1")
+        if conv is None or set(items) != {"1", "2"} or conv_weight(conv) is None:
+            continue
+        if conv_weight(conv)[2:] == (1, 1) and "running_mean" in items["2"].tensors:
+            found.add(node.path)
+    return found
+
+
 def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
     """The first block of the first residual stage after a 7x7 stem conv: it keeps the resolution
     even where its shortcut widens the channels. The convention (He et al. 2016, table 1;
@@ -231,7 +267,7 @@ def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
         stem = [
             c
             for c in node.children.values()
-            if (w := conv_weight(c)) and w[2:] == (7, 7) and not c.children
+            if ((w := conv_weight(c)) and w[2:] == (7, 7) and not c.children) or deep_stem(c)
         ]
         if len(stem) != 1:
             continue
@@ -244,3 +280,61 @@ def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
         if len(stages) >= 2:
             found.add(min(stages, key=lambda s: s[:2])[2].path)
     return found
+
+
+def stride_layouts(root: KeyNode) -> tuple[tuple[str, ...], ...]:
+    """Where an image classifier usually halves the resolution, as sets of conv paths for
+    calibration to try as one move each (stride 2 on all of them): the image stem (the one spatial
+    conv reading 3 channels, else 1 or 4), then also the first block of every stage (the item 0 of a
+    list of blocks: its first spatial conv outside the shortcut, and the shortcut's first conv),
+    then the same but the first stage. One stride at a time rarely shows a gain (the head pools
+    whatever the resolution; the other blocks still mismatch); together they do, and descent
+    then takes back any one that is wrong."""
+    stem: tuple[str, ...] = ()
+    for channels in (3, 1, 4):  # RGB first: a depthwise [C, 1, k, k] looks like a gray stem
+        stems = [c for c in root.walk() if (w := conv_weight(c)) and w[1] == channels]
+        stems = [c for c in stems if max(conv_weight(c)[2:]) > 1]
+        if stems:
+            stem = (stems[0].path,) if len(stems) == 1 else ()
+            break
+    firsts: list[tuple[str, ...]] = []
+    for node in root.walk():
+        items = _items(node)
+        if not items or not all(_block(item) for item in items):
+            continue
+        convs = _first_strided(items[0])
+        if convs and not any(p in stem for p in convs):
+            firsts.append(convs)
+    layouts = [stem] if stem else []
+    every = stem + tuple(p for convs in firsts for p in convs)
+    if firsts:
+        layouts.append(every)
+    if len(firsts) > 1:
+        layouts.append(stem + tuple(p for convs in firsts[1:] for p in convs))
+    return tuple(tuple(dict.fromkeys(layout)) for layout in layouts if layout)
+
+
+def _block(node: KeyNode) -> bool:
+    """A block: named members (not a bare layer, not a list), at least one of them a conv."""
+    if not node.children or _items(node) is not None:
+        return False
+    return any(conv_weight(c) for c in node.walk())
+
+
+def _first_strided(block: KeyNode) -> tuple[str, ...]:
+    """The convs that halve the resolution in a block that does: its first spatial conv outside
+    the shortcut and (where it has one) its shortcut's first conv."""
+    shortcut = next((c for n, c in block.children.items() if n in SHORTCUT_NAMES), None)
+    inside = set(c.path for c in shortcut.walk()) if shortcut is not None else set()
+    body = next(
+        (
+            c
+            for c in block.walk()
+            if c.path not in inside and (w := conv_weight(c)) and max(w[2:]) > 1
+        ),
+        None,
+    )
+    if body is None:
+        return ()
+    short = [c for c in (shortcut.walk() if shortcut else ()) if conv_weight(c)]
+    return (body.path,) + ((short[0].path,) if short else ())

@@ -16,6 +16,8 @@ from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.strides import (
+    avg_down_shortcuts,
+    deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
     plan_config_paddings,
@@ -109,6 +111,8 @@ class StructureBuilder:
         self.conv1d_convention = ""  # layers/hf_conv1d.py: transposed_convention
         self.paddings: dict[str, tuple[object, str]] = {}  # and its padding, where not half
         self.ungrouped: set[str] = set()  # conv paths config.json fixes as ungrouped
+        self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
+        self.avg_pools: set[str] = set()  # those of them in blocks that downsample
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels halves the resolution (ResNet): its
@@ -136,7 +140,10 @@ class StructureBuilder:
         if w_short[0] != 2 * w_in[1] or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
-        for conv in (spatial, short_convs[0]):
+        if shortcut.path in self.avg_down:  # ResNet-D: the pool before the 1x1 conv strides
+            self.avg_pools.add(shortcut.path)
+            short_convs = []
+        for conv in (spatial, *short_convs[:1]):
             if conv is not None:
                 self.strides[conv.path] = 2
 
@@ -151,6 +158,11 @@ class StructureBuilder:
                 )
         self.planned = plan_config_strides(root, self.resolver)
         self.keeps_resolution = first_blocks_after_pooled_stem(root)
+        self.avg_down = avg_down_shortcuts(root)
+        for node in root.walk():
+            first = deep_stem(node)
+            if first is not None:
+                self.strides[first.path] = 2
         self.conv1d_convention = transposed_convention(root)
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         self.ungrouped = set(feature_encoder_convs(root, self.resolver))
@@ -454,6 +466,8 @@ class StructureBuilder:
         # The activations are the catalogue's one vocabulary, in module form; then the other
         # parameter-free layers such a slot commonly holds. At the front, dropout is likelier.
         default = "nn.Dropout()" if prev is None else act.MODULES["relu"]
+        if node.path in self.avg_pools and index == 0:
+            default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
         options = list(act.MODULES.values()) + GAP_LAYERS
         choice = self.resolver.choose(
             path,
@@ -602,6 +616,7 @@ def _after_their_parts(order: list[ClassGroup]) -> list[ClassGroup]:
 
 
 GAP_LAYERS = ["nn.Dropout()", "nn.Flatten()", "nn.MaxPool2d(2)", "nn.AvgPool2d(2)"]
+AVG_DOWN = "nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)"  # timm's avg_down
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
 DOWNSAMPLER = re.compile(r"down_?samplers?|down_?sampling|downsample_?conv", re.I)

@@ -9,6 +9,8 @@ apart (with or without a trailing activation) never decides what its callers com
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from codegen.ir import ClassDef, Module
@@ -70,6 +72,59 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
             found.in_width, found.out_width = m.io.in_width, m.io.out_width
         return found
     return None
+
+
+def member_units(
+    members: list[Module], ctx: BlockContext, order: Callable[[list[Unit]], list[Unit] | None]
+) -> list[Unit] | None:
+    """The units a block's members make, in dataflow order (`order` sorts units by widths), where
+    a conv and its norm may be separate members of the block (timm's EfficientNet blocks:
+    `conv_pw, bn1, conv_dw, bn2, conv_pwl, bn3`; GhostNet's `conv_dw, bn_dw`). A bare norm joins
+    the conv whose name it shares past the prefix (`bn_dw` with `conv_dw`), else, in the order of
+    the numbers in the norms' names, the next conv in dataflow order whose output width it
+    normalises. None when a member is neither a unit nor a norm, or a norm finds no conv."""
+    norms = [m for m in members if m.kind == "builtin" and family(m) == "norm"]
+    units: list[Unit] = []
+    for m in members:
+        if m in norms:
+            continue
+        u = unit(m, ctx)
+        if u is None:
+            return None
+        units.append(u)
+    ordered = order(units)
+    if ordered is None or not norms:
+        return ordered
+    bare = [u for u in ordered if u.norm is None and len(u.conv) == 1]
+    left = []
+    for norm in norms:
+        tail = _name_tail(norm.attr, ("bn", "norm"))
+        same = [u for u in bare if tail and _name_tail(u.conv[0], ("conv",)) == tail]
+        if len(same) == 1 and same[0].out_width == norm.io.in_width:
+            same[0].norm = (norm.attr,)
+            bare.remove(same[0])
+        else:
+            left.append(norm)
+    for norm in sorted(left, key=lambda m: _name_order(m.attr)):
+        found = next((u for u in bare if u.out_width == norm.io.in_width), None)
+        if found is None:
+            return None
+        found.norm = (norm.attr,)
+        bare = bare[bare.index(found) + 1 :]
+    return ordered
+
+
+def _name_tail(name: str, prefixes: tuple[str, ...]) -> str:
+    """`dw` for `conv_dw` / `bn_dw` / `norm_dw`; "" when the name has no such prefix or tail."""
+    low = name.lower()
+    for p in prefixes:
+        if low.startswith(p) and len(low) > len(p):
+            return low[len(p) :].lstrip("_")
+    return ""
+
+
+def _name_order(attr: str) -> tuple:
+    return (tuple(int(n) for n in re.findall(r"\d+", attr)), attr)
 
 
 def _unit(path: tuple[str, ...], conv: Module, norm: tuple[str, ...] | None) -> Unit | None:

@@ -64,6 +64,7 @@ STAGE_POOLS = {
 
 
 STEM_POOL_NOTE = "a 7x7 stem's pool by convention (a choice)"  # He et al. 2016
+DEEP_STEM_POOL_NOTE = "a deep stem's pool by convention (a choice)"  # He et al. 2019
 
 
 def stage_pool(g: Graph, how: str, x: Value, ndim: int, comment: str = "") -> Value:
@@ -327,7 +328,8 @@ def plan(
             if scale.value == "sqrt_d_model":
                 steps.append(("scale", io.out_width))
         after_conv_norm = io is not None and io.family == "norm" and i > 0
-        after_conv_norm = after_conv_norm and family(members[i - 1]) == "conv"
+        # (the conv may end a Sequential: a deep stem's three convs, then the model's bn1)
+        after_conv_norm = after_conv_norm and _ends(members[i - 1]) == "conv"
         # Two Linear (or conv) layers in a row without a nonlinearity would collapse into one: there
         # is likely one, and the keys cannot say which; a choice either way...
         between_linears = family(m) in ("linear", "conv") and family(nxt) == family(m)
@@ -368,6 +370,8 @@ def plan(
                 choices.append(pool)
                 if pool.value != "none":
                     note = STEM_POOL_NOTE if pool.value == usual else ""
+                    if note and any(_deep_stem(p) for p in members[: i + 1]):
+                        note = DEEP_STEM_POOL_NOTE
                     steps.append(("stage_pool", pool.value, io.ndim, note))
         if io is not None and io.out_width is not None:
             flow.width = io.out_width
@@ -458,7 +462,12 @@ def spatial_output(m: Module, ctx: BlockContext, depth: int = 0) -> int | None:
 
 
 def _ends_in_batch_norm(m: Module, ctx: BlockContext) -> bool:
-    """Whether a member is a generated class whose forward returns what a batch norm gave."""
+    """Whether a member is a generated class whose forward returns what a batch norm gave, or a
+    Sequential whose last item is one (MnasNet's `layers`: its last ReLU, past the last key, has
+    no slot)."""
+    if m.kind == "sequential" and m.children:
+        last = m.children[-1]
+        return last.kind == "builtin" and "BatchNorm" in last.type_name
     cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
     graph = cls.forward.graph if cls is not None else None
     if graph is None or not graph.nodes or graph.nodes[-1].op != "output":
@@ -512,15 +521,28 @@ def _pooled_stem(members: list[Module], i: int) -> bool:
     """Whether members[i] ends a 7x7 stem conv (and its norm) that stages follow: by convention
     (He et al. 2016, table 1; torchvision's and timm's ResNets, GoogLeNet) a 3x3 stride-2
     max-pool comes next. A convention, not evidence: it stays a choice."""
-    convs = [m for m in members[: i + 1] if family(m) == "conv"]
+    convs = [m for m in members[: i + 1] if family(m) == "conv" or _deep_stem(m)]
     if len(convs) != 1 or members.index(convs[0]) not in (i, i - 1):
         return False
-    if any(family(m) not in ("conv", "norm") for m in members[: i + 1]):
+    if any(family(m) not in ("conv", "norm") and not _deep_stem(m) for m in members[: i + 1]):
         return False
-    kernel = conv_kernel(convs[0])
-    if kernel not in (7, (7, 7)):
+    if not _deep_stem(convs[0]) and conv_kernel(convs[0]) not in (7, (7, 7)):
         return False
     return any(m.kind in ("class", "sequential", "repeat") for m in members[i + 1 :])
+
+
+def _deep_stem(m: Module) -> bool:
+    """A Sequential of two or three 3x3 convs (with norms between) standing in for the 7x7 stem
+    conv (ResNet-C/-D, He et al. 2019; timm's `stem_type='deep'`; Inception v3's first three)."""
+    if m.kind != "sequential":
+        return False
+    layers = [c for c in m.children if c.kind != "placeholder"]
+    convs = [c for c in layers if family(c) == "conv"]
+    if not 2 <= len(convs) <= 3 or family(layers[0]) != "conv":
+        return False
+    if any(family(c) not in ("conv", "norm") for c in layers):
+        return False
+    return all(conv_kernel(c) in (3, (3, 3)) for c in convs)
 
 
 def _takes_features(m: Module | None, ctx: BlockContext) -> bool:

@@ -18,11 +18,20 @@ block keeps the shape has no single forward (it raises, naming the gap).
 from __future__ import annotations
 
 import math
+import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
-from codegen.patterns.blocks._conv_parts import Unit, unit
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+    tensors,
+)
+from codegen.patterns.blocks._conv_parts import Unit, member_units, unit
 
 ACTIVATIONS = ["relu6", "relu", "silu", "hardswish", "gelu"]
 
@@ -38,24 +47,30 @@ class InvertedResidual(BlockPattern):
         # A single Sequential holding the units (torchvision), or the units as members (HF).
         if len(members) == 1 and members[0].kind == "sequential":
             seq = members[0]
-            items = [c for c in seq.children if c.kind != "placeholder"]
-            if len(items) != len(seq.children):
-                return None
             units, se = _units_of_sequential(seq, ctx)
         else:
             se_members = [m for m in members if ctx.role(m) == "SqueezeExcite"]
             rest = [m for m in members if m not in se_members]
-            units = [unit(m, ctx) for m in rest]
-            if len(se_members) > 1 or any(u is None for u in units):
+            if len(se_members) > 1:
                 return None
-            units = _flow_order(units)
+            units = member_units(rest, ctx, _flow_order)
+            separate = any(family(m) == "norm" for m in rest)
+            if separate and units and not any(u.one_channel_per_group for u in units):
+                # Bare conv and norm members (timm's blocks): a grouped 3x3 reading several
+                # channels per group is a ResNeXt bottleneck's; only a true depthwise conv, or a
+                # fused expansion, makes this block.
+                if len(units) != 2 or any(u.groups != 1 for u in units):
+                    return None
             se = (se_members[0].attr,) if se_members else None
         if units is None or not 2 <= len(units) <= 3:
             return None
         *front, project = units
         dw = front[-1]
         expand = front[0] if len(front) == 2 else None
-        if not dw.depthwise or not project.pointwise or project.norm is None:
+        # Fused MBConv (EfficientNetV2, timm's EdgeResidual): one full kxk conv that expands
+        # in place of the 1x1 expansion and the depthwise conv, then the 1x1 projection.
+        fused = expand is None and not dw.depthwise and dw.kernel != 1
+        if not (dw.depthwise or fused) or not project.pointwise or project.norm is None:
             return None
         if expand is not None and expand.out_width != dw.in_width:
             return None
@@ -183,10 +198,21 @@ def _units_of_sequential(seq, ctx) -> tuple[list[Unit] | None, tuple[str, ...] |
     out: list[Unit] = []
     se: tuple[str, ...] | None = None
     items = list(seq.children)
+    activated: set[int] = set()  # units an empty slot (an activation) follows
     i = 0
     while i < len(items):
         m = items[i]
         nxt = items[i + 1] if i + 1 < len(items) else None
+        if m.kind == "placeholder":
+            # An empty slot after a unit's norm (MnasNet's `layers`: conv, bn, ReLU, ...) is the
+            # activation this pattern applies; anywhere else (after the projection) it is not.
+            if not out or out[-1].norm is None or out[-1].norm[-1] != items[i - 1].attr:
+                return None, None
+            if nxt is None:
+                return None, None
+            activated.add(len(out) - 1)
+            i += 1
+            continue
         if ctx.role(m) == "SqueezeExcite" and se is None and out and out[-1].depthwise:
             se = (seq.attr, m.attr)
             i += 1
@@ -202,6 +228,10 @@ def _units_of_sequential(seq, ctx) -> tuple[list[Unit] | None, tuple[str, ...] |
         i += 1
     if se is not None and len(out) < 2:
         return None, None
+    if activated and activated != set(range(len(out) - 1)):
+        # Slots show where the activations are: after each unit but the projection. A depthwise
+        # conv with none after it (ShuffleNetV2's branch) is another block.
+        return None, None
     return out, se
 
 
@@ -210,6 +240,20 @@ def _flow_order(units: list[Unit]) -> list[Unit] | None:
     projection is pointwise and reads what the depthwise gives; the expansion gives what the
     depthwise reads. Where both 1x1 layers fit either place, names decide (expand before reduce)."""
     dws = [u for u in units if u.depthwise]
+    if not dws and len(units) == 2:  # fused: a full kxk conv, then the 1x1 projection
+        full = [u for u in units if not u.pointwise]
+        project = [u for u in units if u.pointwise]
+        if len(full) != 1 or len(project) != 1 or project[0].in_width != full[0].out_width:
+            return None
+        (f,), (p,) = full, project
+        # Only where the widths say it: the kxk conv expands and the 1x1 narrows back. A 1x1
+        # numbered first (DarkNet's conv1 1x1, conv2 3x3: a bottleneck that activates both and
+        # adds) reads the input instead.
+        if not (f.out_width > f.in_width and p.out_width < p.in_width):
+            return None
+        if _numbered_before(p.conv[0], f.conv[0]):
+            return None
+        return [f, p]
     if len(dws) != 1:
         return None
     dw = dws[0]
@@ -223,6 +267,14 @@ def _flow_order(units: list[Unit]) -> list[Unit] | None:
         if all(u in expands for u in before):
             return before + [dw, project]
     return None
+
+
+def _numbered_before(a: str, b: str) -> bool:
+    """`conv1` before `conv2`: one series of names, `a`'s number lower."""
+    found_a, found_b = re.fullmatch(r"(\D*?)_?(\d+)", a), re.fullmatch(r"(\D*?)_?(\d+)", b)
+    if not found_a or not found_b or found_a.group(1) != found_b.group(1):
+        return False
+    return int(found_a.group(2)) < int(found_b.group(2))
 
 
 def _project_first(u: Unit) -> int:

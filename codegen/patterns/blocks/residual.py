@@ -17,6 +17,7 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
+from codegen.patterns.blocks.squeeze_excite import gate_width
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
 
@@ -40,6 +41,10 @@ class BasicBlock(BlockPattern):
             (m for m in members if family(m) == "norm"), key=lambda m: name_order(m.attr)
         )
         rest = [m for m in members if m not in convs and m not in norms]
+        gates = [m for m in rest if ctx.role(m) == "SqueezeExcite"]
+        if len(gates) > 1:
+            return None
+        rest = [m for m in rest if m not in gates]
         shortcut = None
         if len(rest) == 1 and family(rest[0]) in ("sequential", "conv"):
             shortcut = rest[0]
@@ -70,20 +75,46 @@ class BasicBlock(BlockPattern):
             act.alternatives("relu", conv=True),
             "between conv/norm pairs and after the sum",
         )
-        found = ([(c.attr, n.attr) for c, n in pairs], shortcut.attr if shortcut else None)
-        return Match(self, len(members), found, [activation])
+        choices = [activation]
+        gate, guessed = None, ""
+        if gates:
+            # SE-ResNet (Hu et al. 2018) gates the body's output before the sum; RegNetY gates
+            # the 3x3 conv's. Widths tell them apart unless both give the gate's width.
+            fits = [c.attr for c, n in pairs if n.io.out_width == gate_width(gates[0], ctx)]
+            if not fits:
+                return None
+            where = ctx.choose(
+                cls,
+                gates[0].attr,
+                "gate_after",
+                fits[-1],
+                fits[:-1],
+                "the conv/norm pair whose output the squeeze-excitation rescales",
+            )
+            choices.append(where)
+            gate = (gates[0].attr, where.value)
+            if len(fits) > 1 and where.source == "default":
+                guessed = (
+                    f"the squeeze-excitation {gates[0].attr} could follow "
+                    f"{' or '.join(fits)} (their widths match); it follows {where.value}"
+                )
+        found = ([(c.attr, n.attr) for c, n in pairs], shortcut.attr if shortcut else None, gate)
+        return Match(self, len(members), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        pairs, shortcut = match.found
+        pairs, shortcut, gate = match.found
         activation = match.choices[0].value
         x = g.input("x")
         out = x
         for i, (conv, norm) in enumerate(pairs):
             out = g.call_module((conv,), out, name="out", inline=True)
             last = i == len(pairs) - 1
-            out = g.call_module((norm,), out, name="out", inline=not last)
+            gated = gate is not None and gate[1] == conv
+            out = g.call_module((norm,), out, name="out", inline=not (last or gated))
             if not last:
                 out = act.apply(g, activation, out, name="out")
+            if gated:
+                out = g.call_module((gate[0],), out, name="out", comment="squeeze-excitation")
         identity = g.call_module((shortcut,), x, inline=True) if shortcut else x
         out = g.call_function("add", out, identity, name="out")
         g.output(act.apply(g, activation, out, name="out", inline=True))

@@ -130,6 +130,12 @@ class SqueezeExcite(BlockPattern):
         ]
 
 
+def gate_width(m, ctx: BlockContext) -> int | None:
+    """The channels a squeeze-excitation member rescales: what its reducing layer reads (the
+    analysis sets a class's input width from its forward, not from the span of its members)."""
+    return m.io.in_width if m.io is not None else None
+
+
 def _kernel(m) -> int | None:
     k = next((a.value for a in m.args if a.keyword == "kernel_size"), None)
     return k if isinstance(k, int) else None
