@@ -7,7 +7,6 @@ mechanism now covers are exact after --calibrate on recorded outputs."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
@@ -16,6 +15,7 @@ import torch.nn as nn
 
 from codegen.cli.main import main
 from tests import vision_zoo_6_models as zoo
+from tests.generated_module import load_module
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -23,10 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 def _load(source: str, tmp_path, name: str):
     path = tmp_path / f"{name}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location(f"gen_zoo6_{name}_{id(path)}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # TorchScript reads the class source from the file
-    return module
+    return load_module(path)
 
 
 def _generate(name: str, tmp_path, capsys, *extra: str) -> tuple[nn.Module, nn.Module, str]:
