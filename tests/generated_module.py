@@ -7,6 +7,7 @@ import itertools
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 _count = itertools.count()
 
@@ -20,3 +21,19 @@ def load_module(path: str | Path) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def generate_from_folder(tmp_path: Path, model: Any) -> tuple[str, Any]:
+    """Save a library model as a Hugging Face folder, generate model.py from it, and return the
+    file's source and its model strict-loaded with the folder's weights (eval mode)."""
+    from safetensors.torch import load_file
+
+    from codegen.cli.main import main
+
+    folder = tmp_path / "hf"
+    model.save_pretrained(folder)
+    out = tmp_path / "model.py"
+    assert main(["generate", str(folder), "-o", str(out)]) == 0
+    ours = load_module(out).RecoveredModel().eval()
+    ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
+    return out.read_text(), ours

@@ -19,10 +19,9 @@ import pytest
 import torch
 
 transformers = pytest.importorskip("transformers")
-from safetensors.torch import load_file  # noqa: E402
 
 from codegen.cli.main import main  # noqa: E402
-from tests.generated_module import load_module  # noqa: E402
+from tests.generated_module import generate_from_folder as generate  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
@@ -112,17 +111,6 @@ def build(name: str):
             else:
                 p.normal_(1, 0.2)
     return model
-
-
-def generate(tmp_path, model):
-    folder = tmp_path / "hf"
-    model.save_pretrained(folder)
-    out = tmp_path / "model.py"
-    assert main(["generate", str(folder), "-o", str(out)]) == 0
-    module = load_module(out)
-    ours = module.RecoveredModel().eval()
-    ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
-    return out.read_text(), ours
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))

@@ -14,12 +14,13 @@ from codegen.analyze.structure import _class_io, _composes
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
 from codegen.analyze.evidence import recorded_choices
-from codegen.ir import Call, ClassDef, IOSpec, Module, ModelIR, Param, Ref, Source
+from codegen.ir import Call, ClassDef, IOSpec, Module, ModelIR, Param, Ref, Source, class_choices
 from codegen.ir.graph import Graph, Slice, Value, values_in
 from codegen.keytree import build_tree
 from codegen.naming import role_names
 from codegen.load import TensorTable
 from codegen.load.hf_config import CONFIG_NAME, conflicting_config_keys, unused_config_keys
+from codegen.patterns._kit import CHECKED_MODEL_TYPES, SURVEYED_CHOICES
 from codegen.patterns.registry import synonyms
 from codegen.safetext import printable
 
@@ -140,6 +141,7 @@ def _analyze(
     _name_the_head(classes[-1])
     warnings = gap_warnings(classes)
     warnings += _flag_unused_config(classes[-1], table.metadata.get(CONFIG_NAME), resolver)
+    warnings += _flag_unchecked_model_type(classes, table.metadata.get(CONFIG_NAME))
     warnings += builder.notes
     resolver.check_hints_used()
     source = Source(
@@ -197,6 +199,35 @@ def _flag_unused_config(top: ClassDef, config: Any, resolver: ChoiceResolver) ->
     if top.forward.trust == "inferred":
         top.forward.trust = "guessed"
         top.forward.trust_note = note
+    elif top.forward.trust == "guessed":
+        top.forward.trust_note = "; ".join(filter(None, [top.forward.trust_note, note]))
+    return [f"{top.name}: {note}; its trust is 'guessed'"]
+
+
+def _flag_unchecked_model_type(classes: list[ClassDef], config: Any) -> list[str]:
+    """Choices whose only evidence is config.json's model_type, for a type whose conventions no
+    test has compared: being absent from a list of families that do something is no evidence
+    that this one does not. The model is 'guessed', naming them."""
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    if not isinstance(model_type, str) or model_type in CHECKED_MODEL_TYPES:
+        return []
+    cite = f"model_type {model_type!r}"
+    resting = sorted(
+        {
+            c.name
+            for c in class_choices(classes)
+            if c.source == "metadata" and c.note.endswith(cite) and c.name not in SURVEYED_CHOICES
+        }
+    )
+    if not resting:
+        return []
+    note = (
+        f"{', '.join(resting)} rest only on config.json's model_type {printable(model_type)!r}, "
+        "whose conventions modelgen has not compared with its library (calibrate, or hint them)"
+    )
+    top = classes[-1]
+    if top.forward.trust == "inferred":
+        top.forward.trust, top.forward.trust_note = "guessed", note
     elif top.forward.trust == "guessed":
         top.forward.trust_note = "; ".join(filter(None, [top.forward.trust_note, note]))
     return [f"{top.name}: {note}; its trust is 'guessed'"]

@@ -222,16 +222,21 @@ class ModelIR:
         return {c.name: "exact" if self.source.verified else c.forward.trust for c in self.classes}
 
     def all_choices(self) -> list[Choice]:
-        seen: list[Choice] = []
-        for cls in self.classes:
-            for p in cls.params:
-                if p.choice is not None:
-                    seen.append(p.choice)
-            seen += cls.forward.choices
-            for m in cls.members + ([cls.base_module] if cls.base_module else []):
-                if isinstance(m, Module):
-                    seen += _module_choices(m)
-        return seen
+        return class_choices(self.classes)
+
+
+def class_choices(classes: list[ClassDef]) -> list[Choice]:
+    """Every choice of these classes: their parameters', forwards' and members' layers'."""
+    seen: list[Choice] = []
+    for cls in classes:
+        for p in cls.params:
+            if p.choice is not None:
+                seen.append(p.choice)
+        seen += cls.forward.choices
+        for m in cls.members + ([cls.base_module] if cls.base_module else []):
+            if isinstance(m, Module):
+                seen += _module_choices(m)
+    return seen
 
 
 def _module_choices(m: Module) -> list[Choice]:

@@ -306,6 +306,27 @@ def nhead_choice(ctx: LayerContext, node: KeyNode, d_model: int) -> Choice:
     return ctx.resolver.choose(node.path, "nhead", default, sorted(divisors), "")
 
 
+# The model types whose conventions (norm offsets, embedding scales, residual order, position
+# offsets...) tests or the family zoo compare with the library. Patterns read "not in the list of
+# families that do X" as evidence for the default; for any other model type that absence proves
+# nothing, and the analysis says the choices resting on it are guesses (analyze, flag_unchecked).
+CHECKED_MODEL_TYPES = frozenset("""
+    albert apertus arcee bart beit bert biogpt bit blenderbot-small bloom camembert clip
+    clip_text_model clip_vision_model codegen cohere convbert convnext convnextv2 ctrl cvt
+    data2vec-audio data2vec-text data2vec-vision dbrx deberta-v2 deit dinov2 distilbert efficientnet
+    electra ernie ernie4_5 esm exaone4 falcon flaubert focalnet funnel gemma gemma2 gemma3_text glm
+    glm4 gpt2 gpt_bigcode gpt_neo gpt_neox gptj granite granitemoe helium hiera hubert
+    hunyuan_v1_dense ibert ijepa levit llama m2m_100 marian mbart megatron-bert ministral mistral
+    mixtral mobilebert mobilenet_v1 mobilenet_v2 mobilevit modernbert mpnet mpt mt5 nemotron
+    nomic_bert olmo olmo2 olmo3 olmoe openai-gpt opt pegasus persimmon phi phi3 phimoe plbart
+    poolformer pvt_v2 qwen2 qwen2_moe qwen3 qwen3_moe regnet rembert resnet roberta roc_bert
+    roformer seed_oss segformer siglip_vision_model smollm3 splinter squeezebert stablelm
+    starcoder2 swin t5 textnet umt5 unispeech-sat vit vit_msn wav2vec2 whisper xglm xlm
+    xlm-roberta
+    """.split())
+# Choices whose per-model-type evidence covers every type of the library (the rotary survey).
+SURVEYED_CHOICES = frozenset({"rotary_layout"})
+
 # Families whose RMSNorm scales by `1 + weight` (the checkpoint stores the offset from one).
 UNIT_OFFSET_NORM_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma")
 # ... and whose LayerNorm does (Nemotron's LayerNorm1P: weight + 1, and its bias).
