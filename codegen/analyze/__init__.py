@@ -205,25 +205,26 @@ def _flag_unused_config(top: ClassDef, config: Any, resolver: ChoiceResolver) ->
 
 
 def _flag_unchecked_model_type(classes: list[ClassDef], config: Any) -> list[str]:
-    """Choices whose only evidence is config.json's model_type, for a type whose conventions no
-    test has compared: being absent from a list of families that do something is no evidence
-    that this one does not. The model is 'guessed', naming them."""
+    """Choices a config.json of an unchecked model_type does not settle: those whose only evidence
+    is the model_type (being absent from a list of families that do something is no evidence that
+    this one does not) and those left at defaults. The model is 'guessed', naming them."""
     model_type = config.get("model_type") if isinstance(config, dict) else None
     if not isinstance(model_type, str) or model_type in CHECKED_MODEL_TYPES:
         return []
     cite = f"model_type {model_type!r}"
-    resting = sorted(
-        {
-            c.name
-            for c in class_choices(classes)
-            if c.source == "metadata" and c.note.endswith(cite) and c.name not in SURVEYED_CHOICES
-        }
-    )
-    if not resting:
+    resting, defaults = set(), set()
+    for c in class_choices(classes):
+        if c.source == "metadata" and c.note.endswith(cite) and c.name not in SURVEYED_CHOICES:
+            resting.add(c.name)
+        elif c.source == "default":
+            defaults.add(c.name)
+    if not resting and not defaults:
         return []
+    parts = [f"{', '.join(sorted(resting))} rest only on its model_type"] if resting else []
+    parts += [f"{', '.join(sorted(defaults))} are defaults"] if defaults else []
     note = (
-        f"{', '.join(resting)} rest only on config.json's model_type {printable(model_type)!r}, "
-        "whose conventions modelgen has not compared with its library (calibrate, or hint them)"
+        f"config.json's model_type {printable(model_type)!r} is not one whose conventions modelgen "
+        f"has compared with its library: {'; '.join(parts)} (calibrate, or hint them)"
     )
     top = classes[-1]
     if top.forward.trust == "inferred":

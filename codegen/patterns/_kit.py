@@ -311,9 +311,9 @@ def nhead_choice(ctx: LayerContext, node: KeyNode, d_model: int) -> Choice:
 # families that do X" as evidence for the default; for any other model type that absence proves
 # nothing, and the analysis says the choices resting on it are guesses (analyze, flag_unchecked).
 CHECKED_MODEL_TYPES = frozenset("""
-    albert apertus arcee bart beit bert biogpt bit blenderbot-small bloom camembert clip
+    albert apertus arcee bart beit bert biogpt bit blenderbot blenderbot-small bloom camembert clip
     clip_text_model clip_vision_model codegen cohere convbert convnext convnextv2 ctrl cvt
-    data2vec-audio data2vec-text data2vec-vision dbrx deberta-v2 deit dinov2 distilbert efficientnet
+    data2vec-audio data2vec-text data2vec-vision dbrx deberta-v2 deit dinov2 dinov2_with_registers distilbert efficientnet
     electra ernie ernie4_5 esm exaone4 falcon flaubert focalnet funnel gemma gemma2 gemma3_text glm
     glm4 gpt2 gpt_bigcode gpt_neo gpt_neox gptj granite granitemoe helium hiera hubert
     hunyuan_v1_dense ibert ijepa levit llama m2m_100 marian mbart megatron-bert ministral mistral
@@ -321,7 +321,7 @@ CHECKED_MODEL_TYPES = frozenset("""
     nomic_bert olmo olmo2 olmo3 olmoe openai-gpt opt pegasus persimmon phi phi3 phimoe plbart
     poolformer pvt_v2 qwen2 qwen2_moe qwen3 qwen3_moe regnet rembert resnet roberta roc_bert
     roformer seed_oss segformer siglip_vision_model smollm3 splinter squeezebert stablelm
-    starcoder2 swin t5 textnet umt5 unispeech-sat vit vit_msn wav2vec2 whisper xglm xlm
+    starcoder2 swin t5 textnet umt5 unispeech unispeech-sat vit vit_msn wav2vec2 whisper xglm xlm
     xlm-roberta
     """.split())
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
