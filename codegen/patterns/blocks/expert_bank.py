@@ -25,7 +25,7 @@ from codegen.patterns._kit import (
     one_named,
     tensors,
 )
-from codegen.patterns.blocks.moe import SOFTMAX_TOP_K_TYPES, SYNONYMS
+from codegen.patterns.blocks.moe import SOFTMAX_TOP_K_TYPES, SYNONYMS, routing_choices
 
 UP_BANK = r"input_linear|gate_up_proj|w13|experts?_(gate_)?up\w*"
 DOWN_BANK = r"output_linear|down_proj|w2|experts?_down\w*"
@@ -222,26 +222,11 @@ class ExpertBank(BlockPattern):
             return None
         if experts < 2 or shapes[0][0] not in (experts,) and type(shapes[0][0]) is int:
             return None  # one router logit per expert
-        top_k = ctx.choose(
-            cls,
-            router.attr,
-            "top_k",
-            2,
-            [k for k in (1, 2, 4, 8) if k <= experts],
-            "experts per token",
-            accepts="positive_int",
-        )
-        if not 1 <= int(top_k.value) <= experts:
-            return None
         # softmax over the top-k logits (GraniteMoE) is the top-k probabilities renormalised
-        normalize = ctx.choose(
-            cls,
-            router.attr,
-            "normalize_top_k",
-            True,
-            [False],
-            "the chosen experts' weights renormalised to sum to one",
-        )
+        routing = routing_choices(ctx, cls, router.attr, experts)
+        if routing is None:
+            return None
+        top_k, normalize = routing
         choices = [top_k, normalize]
         activation = None
         if down is not None:  # the banks are applied here: the gate's activation is this class's

@@ -9,6 +9,7 @@ scriptable, at the cost of computing the unchosen experts (a top-2 of 8 does 4x 
 
 from __future__ import annotations
 
+from codegen.ir import Choice
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
     BlockContext,
@@ -67,25 +68,10 @@ class MixtureOfExperts(BlockPattern):
         count = stack(experts)[1]
         if not (router.io and router.io.out_width == count) or count < 2:
             return None  # one logit per expert
-        top_k = ctx.choose(
-            cls,
-            router.attr,
-            "top_k",
-            2,
-            [k for k in (1, 2, 4, 8) if k <= count],
-            "experts per token",
-            accepts="positive_int",
-        )
-        if not 1 <= int(top_k.value) <= count:
+        routing = routing_choices(ctx, cls, router.attr, count)
+        if routing is None:
             return None
-        normalize = ctx.choose(
-            cls,
-            router.attr,
-            "normalize_top_k",
-            True,
-            [False],
-            "the chosen experts' weights renormalised to sum to one (Mixtral)",
-        )
+        top_k, normalize = routing
         found = (experts.attr, router.attr, int(top_k.value), bool(normalize.value))
         found += ((shared.attr, shared_gate.attr) if shared else None,)
         model_type = ctx.resolver.evidence("model_type")
@@ -184,3 +170,29 @@ class MixtureOfExperts(BlockPattern):
 
         config = {"hidden_act": "silu", "model_type": "mixtral"}
         return [Example(Holder(), (torch.randn(2, 5, 8),), config)]
+
+
+def routing_choices(ctx, cls, router: str, experts: int) -> tuple[Choice, Choice] | None:
+    """A router's choices: how many experts each token goes to, and whether their weights are
+    renormalised to sum to one (Mixtral; a softmax over the top-k logits is the same); None when
+    a value config.json gives cannot route over `experts`."""
+    top_k = ctx.choose(
+        cls,
+        router,
+        "top_k",
+        2,
+        [k for k in (1, 2, 4, 8) if k <= experts],
+        "experts per token",
+        accepts="positive_int",
+    )
+    if not 1 <= int(top_k.value) <= experts:
+        return None
+    normalize = ctx.choose(
+        cls,
+        router,
+        "normalize_top_k",
+        True,
+        [False],
+        "the chosen experts' weights renormalised to sum to one",
+    )
+    return top_k, normalize
