@@ -95,6 +95,12 @@ def test_named_inputs_follow_forwards_parameter_order(tmp_path):
     assert data.in_order(None) is data  # forward(*args): the order is DATA's
 
 
+def test_one_named_input_is_forwards_first_whatever_its_name(tmp_path):
+    torch.save({"inputs": {"pixel_values": X}, "outputs": Y}, tmp_path / "d.pt")
+    ordered = load_data(tmp_path / "d.pt").in_order(["x"])
+    assert len(ordered.inputs) == 1 and torch.equal(ordered.inputs[0], X)
+
+
 @pytest.mark.parametrize(
     "params, message",
     [

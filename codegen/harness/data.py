@@ -52,11 +52,16 @@ class Dataset:
     def in_order(self, params: list[str] | None) -> "Dataset":
         """Named inputs put in the order of forward's positional `params` (None: forward takes
         *args, order kept). The names must be the first parameters, in any order: a parameter
-        that would have to be skipped cannot be passed positionally, so that is one line."""
+        that would have to be skipped cannot be passed positionally, so that is one line. A
+        single input is forward's first, whatever its name (`pixel_values` for `forward(x)`)."""
         if not self.named or params is None:
             return self
         signature = f"forward({', '.join(params)})"
         unknown = [n for n in self.input_names if n not in params]
+        if unknown and len(self.inputs) == 1:  # one tensor, whatever its name: the first input
+            return Dataset(
+                self.inputs, self.target, self.input_names, self.target_name, self.source
+            )
         if unknown:
             raise ModelgenError(
                 f"{self.source}: input {unknown[0]!r} is not a parameter of {signature}"
