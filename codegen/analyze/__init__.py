@@ -220,8 +220,11 @@ def _flag_unchecked_model_type(classes: list[ClassDef], config: Any) -> list[str
             defaults.add(c.name)
     if not resting and not defaults:
         return []
-    parts = [f"{', '.join(sorted(resting))} rest only on its model_type"] if resting else []
-    parts += [f"{', '.join(sorted(defaults))} are defaults"] if defaults else []
+    parts = [
+        f"{', '.join(sorted(resting))} {_verb(resting, 'rests', 'rest')} only on its model_type"
+    ]
+    parts += [f"{', '.join(sorted(defaults))} {_verb(defaults, 'is a default', 'are defaults')}"]
+    parts = [p for p, names in zip(parts, (resting, defaults)) if names]
     note = (
         f"config.json's model_type {printable(model_type)!r} is not one whose conventions modelgen "
         f"has compared with its library: {'; '.join(parts)} (calibrate, or hint them)"
@@ -232,6 +235,10 @@ def _flag_unchecked_model_type(classes: list[ClassDef], config: Any) -> list[str
     elif top.forward.trust == "guessed":
         top.forward.trust_note = "; ".join(filter(None, [top.forward.trust_note, note]))
     return [f"{top.name}: {note}; its trust is 'guessed'"]
+
+
+def _verb(names: set, one: str, many: str) -> str:
+    return one if len(names) == 1 else many
 
 
 def _infer_forwards(

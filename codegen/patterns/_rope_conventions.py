@@ -302,3 +302,9 @@ def reads_rope_type(model_type: str | None) -> bool:
     (a rope_type in its config is then not what it computes); True otherwise."""
     found = CONVENTIONS.get(model_type or "")
     return found is None or found.scaling
+
+
+def rotates_whole_head(model_type: str | None) -> bool:
+    """True where the survey found no config key for partial rotary: every feature turns."""
+    found = CONVENTIONS.get(model_type or "")
+    return found is not None and found.partial is None

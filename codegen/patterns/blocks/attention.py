@@ -12,7 +12,12 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Value
-from codegen.patterns._rope_conventions import qk_norm_order, reads_rope_type, rotary_layout
+from codegen.patterns._rope_conventions import (
+    qk_norm_order,
+    reads_rope_type,
+    rotary_layout,
+    rotates_whole_head,
+)
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
     BlockContext,
@@ -356,6 +361,11 @@ def _kinds_rotate_differently(ctx: BlockContext) -> bool:
     return kinds is not None and len({repr(sorted(v.items())) for v in kinds.values()}) > 1
 
 
+def rotary_dim_given(ctx: BlockContext) -> bool:
+    """config.json names a rotary width or share (read where the fraction is settled)."""
+    return any(k in ctx.resolver.metadata for k in ("rotary_dim", *SYNONYMS["rotary_fraction"]))
+
+
 def settled_by(choice, citation: str):
     """A choice whose default was read off evidence (model_type): cite it, unless a hint won."""
     if citation and choice.source == "default":
@@ -532,6 +542,8 @@ class Attention(BlockPattern):
                 hd = d_model // nhead.value
             else:
                 return None
+            if rotates_whole_head(mtype) and not rotary_dim_given(ctx):
+                settled_by(fraction, f"{model_type[0]} {mtype!r}: no partial rotary (the survey)")
             surveyed = rotary_layout(mtype)
             interleaved = surveyed == "interleaved"
             layout = ctx.choose(
