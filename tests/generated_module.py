@@ -23,9 +23,10 @@ def load_module(path: str | Path) -> ModuleType:
     return module
 
 
-def generate_from_folder(tmp_path: Path, model: Any) -> tuple[str, Any]:
-    """Save a library model as a Hugging Face folder, generate model.py from it, and return the
-    file's source and its model strict-loaded with the folder's weights (eval mode)."""
+def generate_from_folder(tmp_path: Path, model: Any, *options: str) -> tuple[str, Any]:
+    """Save a library model as its library does (a Hugging Face or diffusers folder), generate
+    model.py from it with `options`, and return the file's source and its model strict-loaded with
+    the folder's weights (eval mode)."""
     from safetensors.torch import load_file
 
     from codegen.cli.main import main
@@ -33,7 +34,7 @@ def generate_from_folder(tmp_path: Path, model: Any) -> tuple[str, Any]:
     folder = tmp_path / "hf"
     model.save_pretrained(folder)
     out = tmp_path / "model.py"
-    assert main(["generate", str(folder), "-o", str(out)]) == 0
+    assert main(["generate", str(folder), "-o", str(out), *options]) == 0
     ours = load_module(out).RecoveredModel().eval()
-    ours.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
+    ours.load_state_dict(load_file(next(folder.glob("*.safetensors"))), strict=True)
     return out.read_text(), ours

@@ -13,7 +13,7 @@ import torch
 
 from codegen.cli.main import main
 from tests.redraw import unit_scale
-from tests.generated_module import load_module
+from tests.generated_module import generate_from_folder, load_module
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 diffusers = pytest.importorskip("diffusers")
@@ -33,18 +33,9 @@ UNET = dict(
 
 def _generated(reference, tmp_path, capsys):
     """Save as the library does, generate from the folder, strict-load: (model, source)."""
-    from safetensors.torch import load_file
-
-    folder = tmp_path / "hf"
-    reference.save_pretrained(folder)
-    out = tmp_path / "model.py"
-    assert main(["generate", str(folder), "-o", str(out)]) == 0
+    source, model = generate_from_folder(tmp_path, reference)
     assert "internal error" not in capsys.readouterr().err
-    module = load_module(out)
-    model = module.RecoveredModel().eval()
-    weights = next(folder.glob("*.safetensors"))
-    model.load_state_dict(load_file(weights), strict=True)
-    return model, out.read_text()
+    return model, source
 
 
 def _assert_exact(model, source, expected, *inputs):

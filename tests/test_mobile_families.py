@@ -18,7 +18,7 @@ import torch.nn as nn
 
 from codegen.cli.main import main
 from tests.redraw import unit_scale
-from tests.generated_module import load_module
+from tests.generated_module import generate_from_folder, load_module
 
 transformers = pytest.importorskip("transformers")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -57,17 +57,9 @@ FAMILIES = {
 def _generate(name: str, tmp_path, capsys):
     torch.manual_seed(0)
     reference = unit_scale(FAMILIES[name]())
-    folder = tmp_path / "hf"
-    reference.save_pretrained(folder)
-    out = tmp_path / "model.py"
-    assert main(["generate", str(folder), "-o", str(out)]) == 0
+    source, model = generate_from_folder(tmp_path, reference)
     assert "internal error" not in capsys.readouterr().err
-    module = load_module(out)
-    from safetensors.torch import load_file
-
-    model = module.RecoveredModel().eval()
-    model.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
-    return reference, model, out.read_text()
+    return reference, model, source
 
 
 def _library_output(reference: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -13,9 +13,8 @@ import logging
 import pytest
 import torch
 
-from codegen.cli.main import main
 from tests.redraw import unit_scale
-from tests.generated_module import load_module
+from tests.generated_module import generate_from_folder
 
 transformers = pytest.importorskip("transformers")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -133,30 +132,18 @@ MODELS = {
 }
 
 
-def _load(path):
-    module = load_module(path)
-    return module
-
-
 def _generate(name: str, tmp_path):
     """(the library's model with unit-scale weights, the generated model strict-loaded)."""
     model_cls, config_cls, kw, _ = MODELS[name]
     torch.manual_seed(0)
     reference = getattr(transformers, model_cls)(getattr(transformers, config_cls)(**kw)).eval()
     reference = unit_scale(reference)
-    folder = tmp_path / "hf"
     logging.disable(logging.WARNING)
     try:
-        reference.save_pretrained(folder)
+        source, ours = generate_from_folder(tmp_path, reference, "--quiet")
     finally:
         logging.disable(logging.NOTSET)
-    out = tmp_path / "model.py"
-    assert main(["generate", str(folder), "-o", str(out), "--quiet"]) == 0
-    from safetensors.torch import load_file
-
-    ours = _load(out).RecoveredModel().eval()
-    ours.load_state_dict(load_file(next(folder.glob("*.safetensors"))), strict=True)
-    return reference, ours, out.read_text()
+    return reference, ours, source
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
