@@ -49,7 +49,9 @@ def _verdict(reference: nn.Module, model: nn.Module, source: str, x: torch.Tenso
 
 # From the keys alone (no config, no calibration): every parameter-free step is a convention the
 # generated file cites. The others are flagged: strides, activations and parameter-free steps
-# leave no key; none is silently wrong.
+# leave no key; none is silently wrong. Measured when this zoo was written (session 7): before
+# any change 0 exact, 10 flagged, 0 WRONG; now ResNet-50 (a projection shortcut that keeps the
+# width strides) and ResNet-10-T (the norm after a deep stem Sequential) are exact.
 EXACT_FROM_KEYS = {"tv_resnet50", "timm_resnet10t"}
 
 
