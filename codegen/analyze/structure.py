@@ -232,7 +232,7 @@ class StructureBuilder:
                 choices=found.choices,
             )
         if not node.tensors and node.children and all(_canonical_index(n) for n in node.children):
-            return self._numbered(node, ctx.prev)
+            return self._numbered(node)
         if (
             node.path
             and not node.tensors
@@ -343,9 +343,11 @@ class StructureBuilder:
             if attr not in layers:
                 final[attr] = first[attr]
                 before = order[i - 1] if chained and i > 0 else None
-                if before and _regrouped_by(first[attr], final[before]):
-                    child = node.children[attr]
-                    final[attr] = self.module_for(child, self._context(child, final[before].io))
+                child = node.children[attr]
+                if before and _regrouped_by(first[attr], final[before]) and not child.tensors:
+                    # Only here, where widths chain the siblings: a ModuleList's items (branches)
+                    # do not read each other.
+                    final[attr] = self._numbered(child, final[before].io)
                 continue
             # Neighbours from the dataflow; in an order by names only, from a named pair (bn1, conv1)
             before = order[i - 1] if i > 0 else None
