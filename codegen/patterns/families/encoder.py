@@ -47,6 +47,9 @@ EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm|emb_ln
 # A norm of the pooled token only (CLIP vision): not part of the last hidden state.
 POOLED_NORM = r"post_layernorm|ln_post|fc_norm"
 POOLER = r"pooler"
+# config.json settings read only by a pooler or prediction head (DeBERTa's ContextPooler and its
+# legacy LM head): moot for a model that holds none.
+HEAD_ONLY_KEYS = ("pooler_hidden_size", "pooler_hidden_act", "legacy")
 EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
 # Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
 # may share its layer classes, attends to all: the text model applies the causal mask (CLIP).
@@ -84,7 +87,11 @@ class TextEmbeddings(BlockPattern):
             return None  # (a norm is optional: CLIP's text embeddings are a plain sum)
         model_type = ctx.resolver.evidence("model_type")
         rotates = model_type is not None and model_type[1] in ROTARY_TABLE_TYPES + ROTARY_TYPES
-        if positions is None and not rotates:
+        # DeBERTa's position_biased_input: false, positions enter in the attention alone
+        biased = ctx.resolver.metadata.get("position_biased_input")
+        if biased is not None and biased[1] is (positions is not None):
+            ctx.resolver.evidence("position_biased_input")
+        if positions is None and not rotates and not (biased and biased[1] is False):
             return None  # positions enter in the attention only where config.json says so
         padded = positions is not None and model_type is not None
         padded = padded and model_type[1] in PADDED_POSITION_TYPES
@@ -402,6 +409,9 @@ class EncoderModel(BlockPattern):
         if pooled_norm is not None and norm is None and not _class_token(ctx, embed[0]):
             # No class token to pool (SigLIP): the post norm is on every token, as a final norm.
             norm = pooled_norm
+        if pooler is None and not heads:  # settings of heads this model does not hold
+            for key in HEAD_ONLY_KEYS:
+                ctx.resolver.evidence(key)
         text = ctx.role(embed[0]) == "TextEmbeddings"
         model_type = ctx.resolver.evidence("model_type")
         causal = text and model_type is not None and model_type[1] in CAUSAL_TEXT_TOWER_TYPES
