@@ -610,6 +610,21 @@ FAMILIES: dict[str, Family] = {
         ),
         "encoder",
     ),
+    "deberta_v2_conv": Family(  # as deberta-v2-xlarge: a convolution after the first layer
+        "transformers",
+        _t(
+            "DebertaV2Model",
+            "DebertaV2Config",
+            **DENSE,
+            relative_attention=True,
+            pos_att_type=["p2c", "c2p"],
+            position_buckets=16,
+            norm_rel_ebd="layer_norm",
+            conv_kernel_size=3,
+            conv_act="gelu",
+        ),
+        "encoder",
+    ),
     # seq2seq/audio added by seq2seq15: (input_ids, attention_mask, decoder_input_ids) -> logits or
     # the decoder's last hidden state; Whisper (input_features, decoder_input_ids); wav2vec2-like
     # audio encoders input_values -> last hidden state

@@ -5,8 +5,9 @@ generated from the Hugging Face folder strict-loads, computes the library's last
 DeBERTa's disentangled attention (patterns/blocks/disentangled_attention.py, disentangled_encoder.py)
 across its switches: v3's shared keys with log buckets and a normalised table, v2's own position
 projections with exact positions clamped to a short span, one term only, relative attention off
-(the scale still counts the terms), absolute positions on or off, token types; and v1's fused
-projection with its q/v biases, talking heads and no relative attention.
+(the scale still counts the terms), absolute positions on or off, token types, narrow embeddings
+projected, v2-xlarge's convolution after the first layer; and v1's fused projection with its q/v
+biases, talking heads and no relative attention.
 """
 
 from __future__ import annotations
@@ -72,6 +73,23 @@ EXACT = {
         type_vocab_size=2,
     ),
     "deberta_v2_p2c_shared": _v2(**{**V3, "pos_att_type": ["p2c"]}),
+    # v2-xlarge's layout: a convolution mixed in after the first layer, own projections, buckets
+    "deberta_v2_conv": lambda t: t.DebertaV2Model(
+        t.DebertaV2Config(
+            **{**DENSE, "num_hidden_layers": 3},
+            relative_attention=True,
+            pos_att_type=["p2c", "c2p"],
+            position_buckets=16,
+            norm_rel_ebd="layer_norm",
+            conv_kernel_size=3,
+            conv_act="gelu",
+        )
+    ),
+    # embeddings narrower than the layers: their sum projected (embed_proj), token types
+    "deberta_v2_embed_proj": _v2(**V3, embedding_size=16, type_vocab_size=2),
+    "deberta_v2_embed_proj_positions": _v2(
+        relative_attention=True, pos_att_type=["c2p", "p2c"], embedding_size=16
+    ),
     # relative attention off: the scores are still divided by sqrt(head_dim * 3)
     "deberta_v2_off": _v2(pos_att_type=["c2p", "p2c"]),
     "deberta_v2_plain": _v2(),
