@@ -149,3 +149,13 @@ def test_config_json_values_are_cited(tmp_path):
     source, _ = generate(tmp_path, model)
     assert "position_buckets" in source and "disentangled_scores(" in source
     assert "rel_embeddings" in source and "query_key_mask" in source
+
+
+def test_a_classifier_reads_the_pooler_activation_and_is_flagged(tmp_path):
+    """DeBERTa's ContextPooler applies pooler_hidden_act (gelu), not BERT's tanh; the head around
+    it is not a known family yet, so the file says its top class is guessed."""
+    config = transformers.DebertaV2Config(**DENSE, **V3, num_labels=3)
+    model = build(lambda t: t.DebertaV2ForSequenceClassification(config))
+    source, _ = generate(tmp_path, model)
+    assert "F.gelu(self.dense(x[:, 0]))" in source
+    assert "Forward trust: guessed" in source

@@ -162,13 +162,24 @@ class Pooler(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = _single(cls, ctx, self.named, ("linear",))
-        return None if found is None else Match(self, 1, found[0].attr)
+        if found is None:
+            return None
+        # DeBERTa's ContextPooler names its activation (pooler_hidden_act, gelu by default)
+        said = ctx.resolver.metadata.get("pooler_hidden_act")
+        name = act.ALIASES.get(said[1], said[1]) if said and isinstance(said[1], str) else "tanh"
+        if name not in act.FUNCTIONS:
+            return None  # an activation outside the vocabulary: left unused, so flagged
+        if said is not None:
+            ctx.resolver.evidence("pooler_hidden_act")
+        return Match(self, 1, (found[0].attr, name))
 
     def forward(self, match: Match, g: Graph) -> None:
+        dense, activation = match.found
         x = g.input("x")
         first = g.call_function("getitem", x, (Slice(), 0), inline=True)
-        y = g.call_module((match.found,), first, inline=True)
-        g.output(g.call_function("tanh", y), comment="[batch, d_model]: the first token, pooled")
+        y = g.call_module((dense,), first, inline=True)
+        comment = "[batch, d_model]: the first token, pooled"
+        g.output(act.apply(g, activation, y, comment=comment))
 
     @staticmethod
     def examples():

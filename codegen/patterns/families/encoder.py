@@ -431,7 +431,7 @@ class EncoderModel(BlockPattern):
         if pooled_norm is not None and norm is None and not _class_token(ctx, embed[0]):
             # No class token to pool (SigLIP): the post norm is on every token, as a final norm.
             norm = pooled_norm
-        if pooler is None and not heads:  # settings of heads this model does not hold
+        if cls.is_top and pooler is None and not heads:  # settings of heads it does not hold
             for key in HEAD_ONLY_KEYS:
                 ctx.resolver.evidence(key)
         text = ctx.role(embed[0]) == "TextEmbeddings"
