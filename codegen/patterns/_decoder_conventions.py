@@ -17,7 +17,8 @@ Per model_type (None: the survey could not measure it, and the choice stays a gu
   "head_dim" (head_dim ** -0.5), "none" (1), or the number (a config key's); None where the
   family computes attention itself;
 - softcap: whether that call caps the scores; alibi: whether its mask carries a position bias
-  (where the family computes attention itself: whether its code mentions ALiBi, read not measured);
+  (where the family computes attention itself: whether its code mentions ALiBi, read not
+  measured, so the patterns do not take it as evidence);
 - logits: the logits over the head's own output: "none", a config factor and which way it goes
   ("* logit_scale", "/ logits_scaling", "* logits_scaling"), another number, or "softcap";
 - free_norm: (kind "rms" or "layer", eps) of the norms holding no parameter, whose places the keys

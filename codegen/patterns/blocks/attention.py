@@ -135,7 +135,8 @@ ROPE_KEYS = ("rope_theta", "rotary_dim", "rotary_emb_base", "rope_base")
 # Rotary bases in common use beside the default 10000 (LLaMA 3, Qwen2 / Mistral v0.2 / Code Llama):
 # what calibration tries when no config.json says; a hint may give any other.
 THETAS = [500000.0, 1000000.0]
-# Families whose attention adds a per-head linear position bias (ALiBi) instead of rotary.
+# Families whose attention adds a per-head linear position bias (ALiBi) instead of rotary, where
+# the conventions survey did not measure it (their attention is not the library's function).
 ALIBI_TYPES = ("bloom", "mpt")
 HEAD_COUNTS = [1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 25, 32, 40, 48, 56, 64, 71, 96, 128]
 
@@ -503,7 +504,9 @@ class Attention(BlockPattern):
             mtype in PER_HEAD_TYPES
             or (mtype is None and re.fullmatch(PER_HEAD_NAMES, fused.attr) is not None)
         )
-        measured = convention(mtype, "alibi")  # the conventions survey: a bias in the scores' mask
+        # the conventions survey: a bias in the mask the library's attention function receives
+        # (where the family computes attention itself it only read the code: no evidence here)
+        measured = convention(mtype, "alibi") if convention(mtype, "scaling") else None
         has_alibi = measured if measured is not None else mtype in ALIBI_TYPES
         alibi = ctx.choose(
             cls,

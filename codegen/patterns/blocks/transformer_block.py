@@ -41,8 +41,6 @@ SECOND_NORM = (
     r"feedforward_layernorm"  # Apertus
 )
 UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
-# Where the conventions survey measured no layout (its tiny config does not build these).
-PARALLEL_TYPES = ("gptj", "codegen")
 PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")
 # norm after each residual add (encoders and seq2seq decoders: the survey covers causal LMs)
 POST_TYPES = ("distilbert", "bart", "marian", "plbart", "blenderbot-small", "nomic_bert")
@@ -155,13 +153,6 @@ class TransformerBlock(BlockPattern):
         )
         if norm_first is not None and isinstance(norm_first[1], bool) and "post" in layouts:
             default, cite = "pre" if norm_first[1] else "post", norm_first[0]
-        if (
-            not measured
-            and model_type
-            and model_type[1] in PARALLEL_TYPES
-            and "parallel" in layouts
-        ):
-            default, cite = "parallel", f"{model_type[0]} {model_type[1]!r}"
         # config.json's own word wins (GPT-NeoX and StableLM's use_parallel_residual, Falcon's
         # parallel_attn): attention and feed-forward side by side, or one after the other.
         said = ctx.resolver.evidence(*PARALLEL_KEYS)
