@@ -91,6 +91,22 @@ def apply_rotary(x: torch.Tensor, theta: float, rotary_dim: int) -> torch.Tensor
     turned = torch.cat((-half2, half1), dim=-1)
     return torch.cat((rot * angles.cos() + turned * angles.sin(), rest), dim=-1)
 ''',
+    "apply_rotary_reversed": '''
+def apply_rotary_reversed(x: torch.Tensor, theta: float, rotary_dim: int) -> torch.Tensor:
+    """Rotary position embedding (halves layout) turning the other way: position i turns feature
+    pair (j, j + rotary_dim / 2) by -i * theta ** (-2j / rotary_dim) (NanoChat).
+
+    x: [batch, heads, seq, head_dim].
+    """
+    seq, device = x.size(-2), x.device
+    inv_freq = 1.0 / theta ** (torch.arange(0, rotary_dim, 2, device=device).float() / rotary_dim)
+    angles = torch.outer(torch.arange(seq, device=device).float(), inv_freq)
+    angles = torch.cat((angles, angles), dim=-1)
+    rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
+    half1, half2 = rot.chunk(2, dim=-1)
+    turned = torch.cat((half2, -half1), dim=-1)
+    return torch.cat((rot * angles.cos() + turned * angles.sin(), rest), dim=-1)
+''',
     "apply_rotary_interleaved": '''
 def apply_rotary_interleaved(x: torch.Tensor, theta: float, rotary_dim: int) -> torch.Tensor:
     """Rotary position embedding on the first `rotary_dim` features of each head (pairs layout).

@@ -4,6 +4,7 @@ the class, settled by config.json's `hidden_act` / `activation_function` where t
 
 from __future__ import annotations
 
+import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
@@ -13,6 +14,7 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    family,
     modules,
     one_named,
     tensors,
@@ -29,6 +31,19 @@ ACTIVATION_MODULES = (XIELU_ROLE,)  # activations that are member modules with p
 FUSED_GATE_UP = r"gate_up_proj|gate_up|w12|fc1_gate_up"
 
 
+# A norm inside the feed-forward, over its hidden width (BitNet's ffn_sub_norm, torchscale's
+# ffn_layernorm).
+SUB_NORM = r"ffn_sub_norm|sub_?norm|inner_norm|mid_norm|ffn_layernorm|ffn_ln"
+
+
+def _normalises_hidden(match: Match, members: list) -> bool:
+    """The sub-norm's width is the hidden width `down` reads."""
+    down = next(m for m in members if m.attr == match.found[2])
+    norm = next(m for m in members if family(m) == "norm")
+    width = down.io.in_width if down.io else None
+    return width is not None and norm.io is not None and norm.io.out_width == width
+
+
 class MLP(BlockPattern):
     role = "MLP"
     priority = 15  # names say feed-forward, widths say it widens: not a squeeze-excite gate
@@ -38,10 +53,15 @@ class MLP(BlockPattern):
         members = modules(cls)
         # timm's GlobalResponseNormMlp (ConvNeXt V2): a global response norm after the activation.
         grn = [m for m in members if m.kind == "class" and ctx.role(m) == "GlobalResponseNorm"]
-        if len(grn) == 1 and len(members) == 3:
-            found = self.match_layers(cls, ctx, [m for m in members if m is not grn[0]])
+        # BitNet's ffn_sub_norm: a norm over the hidden width, applied just before `down`
+        inner = [m for m in members if family(m) == "norm" and re.search(SUB_NORM, m.attr, re.I)]
+        extra = grn if len(grn) == 1 else inner if len(inner) == 1 else []
+        if extra and len(members) in (3, 4):
+            found = self.match_layers(cls, ctx, [m for m in members if m is not extra[0]])
+            if found is not None and extra is inner and not _normalises_hidden(found, members):
+                return None
             if found is not None:
-                found.found = found.found[:4] + (grn[0].attr,)
+                found.found = found.found[:4] + (extra[0].attr,)
                 found.explains += 1
             return found
         return self.match_layers(cls, ctx, members)
@@ -137,7 +157,7 @@ class MLP(BlockPattern):
             h = g.call_function("mul", h, g.call_module((up,), x, inline=True), name="h")
         else:
             h = act.apply(g, activation, g.call_module((up,), x, inline=True), name="h")
-        if grn is not None:
+        if grn is not None:  # a global response norm, or a norm over the hidden width
             h = g.call_module((grn,), h, name="h")
         g.output(g.call_module((down,), h))
 
