@@ -14,6 +14,7 @@ import re
 
 
 from codegen.ir.graph import Graph
+from codegen.patterns._position_conventions import SURVEYED as SURVEYED_PADDED_POSITIONS
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.attention import ROTARY_TABLE_TYPES, ROTARY_TYPES
 from codegen.patterns._kit import (
@@ -31,14 +32,13 @@ TOKENS = r"word_embeddings|wte|embed_tokens|tok_embeddings|token_embedding"
 POSITIONS = r"position_embeddings|wpe|embed_positions|pos_embedding|position_embedding"
 SEGMENTS = r"token_type_embeddings|segment_embeddings"
 NORM = r"LayerNorm|layer_norm|norm|ln|layernorm"
-# Position ids counted from padding_idx + 1, skipping padding (fairseq's convention).
-PADDED_POSITION_TYPES = (
-    "roberta",
-    "xlm-roberta",
-    "camembert",
-    "longformer",
-    "data2vec-text",
-    "mpnet",
+# Position ids counted from padding_idx + 1, skipping padding (fairseq's convention): the types
+# the library survey found (_position_conventions.py), and these checked by tests before it.
+PADDED_POSITION_TYPES = tuple(
+    sorted(
+        SURVEYED_PADDED_POSITIONS
+        | {"roberta", "xlm-roberta", "camembert", "longformer", "data2vec-text", "mpnet"}
+    )
 )
 PROJECT = r"embeddings_project|embedding_hidden_mapping_in"
 FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm"

@@ -1,0 +1,100 @@
+"""BERT-like encoders whose layers normalise before each half, or whose embeddings sum more tables
+(issue 15, task enc7a), built from tiny configs in code: the file generated from the Hugging Face
+folder strict-loads, computes the library's last hidden state to 1e-5 with a padding mask, and
+scripts with TorchScript. Each mechanism is checked on the family that motivated it and on a
+configuration or family no pattern was written for.
+
+- pre-norm split layers decided by where the norms sit, whatever they are called: a norm beside
+  the attention's inner and output classes (XLM-R XL's `self_attn_layer_norm`), the feed-forward's
+  norm in the layer or inside `intermediate` (RoBERTa-PreLayerNorm), a final norm after the stack
+  in the encoder or the model;
+- positions numbered after the padding index for the model types the library survey found
+  (benchmarks/survey_positions.py), not a list typed by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+transformers = pytest.importorskip("transformers")
+
+from tests.redraw import unit_scale  # noqa: E402
+from tests.generated_module import generate_from_folder as generate  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+logging.getLogger("transformers").setLevel(logging.ERROR)
+
+DENSE = dict(
+    vocab_size=100,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    hidden_size=32,
+    intermediate_size=64,
+    max_position_embeddings=64,
+)
+
+EXACT = {
+    "roberta_prelayernorm": lambda t: t.RobertaPreLayerNormModel(
+        t.RobertaPreLayerNormConfig(**DENSE)
+    ),
+    # unseen: three layers, two heads, relu, a wider feed-forward
+    "roberta_prelayernorm_relu": lambda t: t.RobertaPreLayerNormModel(
+        t.RobertaPreLayerNormConfig(
+            **{**DENSE, "num_hidden_layers": 3, "num_attention_heads": 2},
+            hidden_act="relu",
+        )
+    ),
+    "xlm_roberta_xl": lambda t: t.XLMRobertaXLModel(t.XLMRobertaXLConfig(**DENSE)),
+    # unseen: two segment rows, tanh-approximated gelu, eps 1e-6
+    "xlm_roberta_xl_types": lambda t: t.XLMRobertaXLModel(
+        t.XLMRobertaXLConfig(**DENSE, type_vocab_size=2, hidden_act="gelu_new", layer_norm_eps=1e-6)
+    ),
+}
+
+
+def text_inputs(model) -> tuple[torch.Tensor, torch.Tensor]:
+    torch.manual_seed(1)
+    ids = torch.randint(2, 100, (2, 11))
+    mask = torch.ones(2, 11, dtype=torch.long)
+    mask[1, 7:] = 0  # the second sequence is padded
+    ids[1, 7:] = model.config.pad_token_id or 0
+    return ids, mask
+
+
+def assert_exact(ours, want, *args) -> None:
+    with torch.no_grad():
+        torch.testing.assert_close(ours(*args), want, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(ours)(*args), want, atol=1e-5, rtol=1e-5)
+
+
+def build(factory):
+    torch.manual_seed(0)
+    return unit_scale(factory(transformers))
+
+
+def assert_trusted(source: str) -> None:
+    assert "NotImplementedError" not in source
+    assert "Forward trust: guessed" not in source and "Forward trust: missing" not in source
+
+
+@pytest.mark.parametrize("name", sorted(EXACT))
+def test_prenorm_encoder_is_exact_from_the_folder(tmp_path, name):
+    model = build(EXACT[name])
+    source, ours = generate(tmp_path, model)
+    assert_trusted(source)
+    ids, mask = text_inputs(model)
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert_exact(ours, want, ids, mask)
+
+
+def test_padded_positions_come_from_the_library_survey():
+    from benchmarks.survey_positions import survey
+    from codegen.patterns._position_conventions import SURVEYED
+
+    assert set(survey()) == SURVEYED  # regenerate: python benchmarks/survey_positions.py --python
+    assert {"roberta", "xlm-roberta-xl", "roberta-prelayernorm"} <= SURVEYED
+    assert "bert" not in SURVEYED and "layoutlm" not in SURVEYED
