@@ -98,3 +98,34 @@ def test_padded_positions_come_from_the_library_survey():
     assert set(survey()) == SURVEYED  # regenerate: python benchmarks/survey_positions.py --python
     assert {"roberta", "xlm-roberta-xl", "roberta-prelayernorm"} <= SURVEYED
     assert "bert" not in SURVEYED and "layoutlm" not in SURVEYED
+
+
+LAYOUT = {
+    "layoutlm": lambda t: t.LayoutLMModel(t.LayoutLMConfig(**DENSE)),
+    # unseen: a smaller page grid, three layers, relu
+    "layoutlm_small_grid": lambda t: t.LayoutLMModel(
+        t.LayoutLMConfig(
+            **{**DENSE, "num_hidden_layers": 3}, max_2d_position_embeddings=64, hidden_act="relu"
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUT))
+def test_box_positions_are_summed_into_the_embeddings(tmp_path, name):
+    """Four 2-D position tables (x, y, h, w) read a `bbox` input the forward takes after the
+    token types; without it the boxes are all zeros, as the library's default."""
+    model = build(LAYOUT[name])
+    source, ours = generate(tmp_path, model)
+    assert_trusted(source)
+    ids, mask = text_inputs(model)
+    types = (torch.arange(11) >= 5).long().expand(2, -1)
+    grid = model.config.max_2d_position_embeddings
+    torch.manual_seed(2)
+    corners = torch.randint(0, grid // 2, (2, 11, 2))
+    bbox = torch.cat([corners, corners + torch.randint(0, grid // 2, (2, 11, 2))], dim=-1)
+    with torch.no_grad():
+        want = model(input_ids=ids, bbox=bbox, attention_mask=mask, token_type_ids=types)
+        plain = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert_exact(ours, want.last_hidden_state, ids, mask, types, bbox)
+    assert_exact(ours, plain, ids, mask)
