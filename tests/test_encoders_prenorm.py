@@ -129,3 +129,62 @@ def test_box_positions_are_summed_into_the_embeddings(tmp_path, name):
         plain = model(input_ids=ids, attention_mask=mask).last_hidden_state
     assert_exact(ours, want.last_hidden_state, ids, mask, types, bbox)
     assert_exact(ours, plain, ids, mask)
+
+
+ROTARY = {
+    # layers beside the embeddings (no encoder holder), rotary from config.json, post-norm: no
+    # norm follows the stack, so each layer normalises its own output
+    "jina_embeddings_v3": lambda t: t.JinaEmbeddingsV3Model(t.JinaEmbeddingsV3Config(**DENSE)),
+    "gte": lambda t: t.GteModel(t.GteConfig(**DENSE)),
+    # unseen: three layers, two heads, another rotary base, relu in the gated feed-forward
+    "gte_relu": lambda t: t.GteModel(
+        t.GteConfig(
+            **{**DENSE, "num_hidden_layers": 3, "num_attention_heads": 2},
+            hidden_act="relu",
+            rope_theta=500.0,
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROTARY))
+def test_rotary_post_norm_encoder_is_exact(tmp_path, name):
+    model = build(ROTARY[name])
+    source, ours = generate(tmp_path, model)
+    assert_trusted(source)
+    ids, mask = text_inputs(model)
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert_exact(ours, want, ids, mask)
+
+
+MASKED = {
+    # decoder-shaped layers (LLaMA's) trained as a masked LM: config.json's mask token says
+    # every position sees all
+    "eurobert": lambda t: t.EuroBertModel(
+        t.EuroBertConfig(**DENSE, pad_token_id=0, bos_token_id=1, eos_token_id=2, mask_token_id=3)
+    ),
+    # unseen: grouped key/value heads, three layers
+    "eurobert_gqa": lambda t: t.EuroBertModel(
+        t.EuroBertConfig(
+            **{**DENSE, "num_hidden_layers": 3},
+            num_key_value_heads=2,
+            pad_token_id=0,
+            bos_token_id=1,
+            eos_token_id=2,
+            mask_token_id=3,
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MASKED))
+def test_masked_lm_with_decoder_layers_attends_both_ways(tmp_path, name):
+    model = build(MASKED[name])
+    source, ours = generate(tmp_path, model)
+    assert "NotImplementedError" not in source
+    assert "mask token" in source  # the citation for the bidirectional attention
+    ids, mask = text_inputs(model)
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert_exact(ours, want, ids, mask)

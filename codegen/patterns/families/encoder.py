@@ -510,7 +510,9 @@ class EncoderModel(BlockPattern):
             # No class token to pool (SigLIP): the post norm is on every token, as a final norm.
             norm = pooled_norm
         text = ctx.role(embed[0]) == "TextEmbeddings"
-        pins = [] if norm is not None else _post_norm_pins(ctx, encoder[0])
+        # No norm after the stack at all (a pooled token's norm counts: CLIP's vision tower).
+        after = norm is not None or pooled_norm is not None
+        pins = [] if after else _post_norm_pins(ctx, encoder[0])
         model_type = ctx.resolver.evidence("model_type")
         causal = text and model_type is not None and model_type[1] in CAUSAL_TEXT_TOWER_TYPES
         found = (
