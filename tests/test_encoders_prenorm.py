@@ -188,3 +188,22 @@ def test_masked_lm_with_decoder_layers_attends_both_ways(tmp_path, name):
     with torch.no_grad():
         want = model(input_ids=ids, attention_mask=mask).last_hidden_state
     assert_exact(ours, want, ids, mask)
+
+
+def test_an_extra_table_is_summed_from_ids_of_its_own_and_flagged(tmp_path):
+    """A table no pattern names (ERNIE's task types, use_task_id): added, looked up from
+    `task_type_ids` (zeros when not given, as the library does); the keys cannot say so, so the
+    file marks it guessed and names the input."""
+    config = transformers.ErnieConfig(**DENSE, use_task_id=True, task_type_vocab_size=3)
+    model = build(lambda t: t.ErnieModel(config))
+    source, ours = generate(tmp_path, model)
+    assert "Forward trust: guessed" in source
+    assert "task_type_embeddings is added, looked up from task_type_ids" in source
+    ids, mask = text_inputs(model)
+    types = (torch.arange(11) >= 5).long().expand(2, -1)
+    tasks = torch.randint(0, 3, (2, 11))
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask, token_type_ids=types, task_type_ids=tasks)
+        plain = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert_exact(ours, want.last_hidden_state, ids, mask, types, tasks)
+    assert_exact(ours, plain, ids, mask)

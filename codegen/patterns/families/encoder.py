@@ -248,7 +248,7 @@ def _summed_tables(members: list, used: list, tokens) -> tuple[dict, str]:
     if not found:
         return {}, ""
     said = ", ".join(
-        f"{a} added, looked up from {n} (zeros when not given)" for a, n in found.items()
+        f"{a} is added, looked up from {n} (zeros when not given)" for a, n in found.items()
     )
     return found, f"that {said}"
 
