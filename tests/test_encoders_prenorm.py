@@ -207,3 +207,18 @@ def test_an_extra_table_is_summed_from_ids_of_its_own_and_flagged(tmp_path):
         plain = model(input_ids=ids, attention_mask=mask).last_hidden_state
     assert_exact(ours, want.last_hidden_state, ids, mask, types, tasks)
     assert_exact(ours, plain, ids, mask)
+
+
+def test_lone_weight_norms_beside_biased_layer_norms_are_layer_norms(tmp_path):
+    """ESM C: q/k and final norms store a weight only, its layers' norms a weight and a bias, and
+    config.json names no eps: the lone weights are bias-free LayerNorms, not RMSNorms. Its layers
+    also divide each residual branch by a constant of the library's code (sqrt(layers / 36)),
+    which nothing in the folder records: the file must stay flagged, not claim exactness."""
+    model = build(lambda t: t.EsmcModel(t.EsmcConfig(**DENSE)))
+    source, ours = generate(tmp_path, model)
+    assert "nn.RMSNorm" not in source and "nn.LayerNorm(hidden_dim, bias=False)" in source
+    assert "Forward trust: guessed" in source
+    ids, mask = text_inputs(model)
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        assert not torch.allclose(ours(ids, mask), want, atol=1e-5)
