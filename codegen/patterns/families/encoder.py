@@ -47,6 +47,9 @@ EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm|emb_ln
 # A norm of the pooled token only (CLIP vision): not part of the last hidden state.
 POOLED_NORM = r"post_layernorm|ln_post|fc_norm"
 POOLER = r"pooler"
+# config.json settings read only by a pooler or prediction head (DeBERTa's ContextPooler and its
+# legacy LM head): moot for a model that holds none.
+HEAD_ONLY_KEYS = ("pooler_hidden_size", "pooler_hidden_act", "legacy")
 EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
 # Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
 # may share its layer classes, attends to all: the text model applies the causal mask (CLIP).
@@ -83,16 +86,22 @@ class TextEmbeddings(BlockPattern):
         used += [m for m in embeddings if layout and m.attr in layout]
         summed, summed_guess = _summed_tables(members, used, tokens)
         used += [m for m in embeddings if m.attr in summed]
-        mapped = _input_map(members, used, tokens)
+        widen = _sum_projection(members, used, tokens, norm)
+        mapped = _input_map(members, used, tokens) if widen is None else (None, "")
         if mapped is None:
             return None  # (a norm is optional: CLIP's text embeddings are a plain sum)
         model_type = ctx.resolver.evidence("model_type")
         rotates = model_type is not None and model_type[1] in ROTARY_TABLE_TYPES + ROTARY_TYPES
         # ... or config.json gives a rotary base, or names rotary positions (ESM, GTE, Jina).
-        kind = ctx.resolver.evidence("position_embedding_type")
+        # (the key is read, never consumed, here: other values are for the attention to take)
+        kind = ctx.resolver.metadata.get("position_embedding_type")
         rotates = rotates or ctx.resolver.evidence(*ROPE_KEYS) is not None
         rotates = rotates or (kind is not None and kind[1] == "rotary")
-        if positions is None and not rotates:
+        # DeBERTa's position_biased_input: false, positions enter in the attention alone
+        biased = ctx.resolver.metadata.get("position_biased_input")
+        if biased is not None and biased[1] is (positions is not None):
+            ctx.resolver.evidence("position_biased_input")
+        if positions is None and not rotates and not (biased and biased[1] is False):
             return None  # positions enter in the attention only where config.json says so
         padded = positions is not None and model_type is not None
         padded = padded and model_type[1] in PADDED_POSITION_TYPES
@@ -132,6 +141,7 @@ class TextEmbeddings(BlockPattern):
             mapped[0],
             layout,
             summed,
+            widen.attr if widen is not None else None,
         )
         guessed = "; ".join(g for g in (mapped[1], summed_guess) if g)
         return Match(self, len(members), found, choices, guessed=guessed)
@@ -139,7 +149,7 @@ class TextEmbeddings(BlockPattern):
     synonyms = {"padding_idx": ("pad_token_id",)}
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, segments, norm, padding_idx, mapped, layout, summed = match.found
+        tokens, positions, segments, norm, padding_idx, mapped, layout, summed, widen = match.found
         ids = g.input("input_ids")
         types = g.input("token_type_ids", optional=True) if segments else None
         extra_ids = [(a, g.input(f"{a}_ids", optional=True)) for a in mapped[1]] if mapped else []
@@ -183,6 +193,8 @@ class TextEmbeddings(BlockPattern):
                 g.call_module((attr,), picked, inline=True),
                 comment="ids: zeros if not given",
             )
+        if widen is not None:
+            x = g.call_module((widen,), x, comment="to the layers' width")
         g.output(g.call_module((norm,), x) if norm is not None else x)
 
     @staticmethod
@@ -251,6 +263,24 @@ def _summed_tables(members: list, used: list, tokens) -> tuple[dict, str]:
         f"{a} is added, looked up from {n} (zeros when not given)" for a, n in found.items()
     )
     return found, f"that {said}"
+
+
+def _sum_projection(members: list, used: list, tokens, norm):
+    """A lone Linear beside the tables that takes their width to another one (DeBERTa's
+    `embed_proj`): the tables' sum is projected, then normalised. Widths say so: every table has
+    the token width (so they are summed before it) and the norm has the projection's."""
+    rest = [m for m in members if m not in used]
+    if len(rest) != 1 or family(rest[0]) != "linear" or rest[0].io is None or tokens.io is None:
+        return None
+    width, io = tokens.io.out_width, rest[0].io
+    if width is None or io.in_width != width or io.out_width in (None, width):
+        return None
+    tables = [m for m in used if family(m) == "embedding"]
+    if any(m.io is None or m.io.out_width != width for m in tables):
+        return None
+    if norm is not None and (norm.io is None or norm.io.in_width != io.out_width):
+        return None
+    return rest[0]
 
 
 # A linear map of the token embeddings inside the embeddings (RoCBert's `map_inputs_layer`).
@@ -509,6 +539,9 @@ class EncoderModel(BlockPattern):
         if pooled_norm is not None and norm is None and not _class_token(ctx, embed[0]):
             # No class token to pool (SigLIP): the post norm is on every token, as a final norm.
             norm = pooled_norm
+        if cls.is_top and pooler is None and not heads:  # settings of heads it does not hold
+            for key in HEAD_ONLY_KEYS:
+                ctx.resolver.evidence(key)
         text = ctx.role(embed[0]) == "TextEmbeddings"
         # No norm after the stack at all (a pooled token's norm counts: CLIP's vision tower).
         after = norm is not None or pooled_norm is not None
