@@ -1772,8 +1772,9 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
             mask = torch.ones(2, 11, dtype=torch.long)
             mask[1, 7:] = 0
             theirs["attention_mask"] = mask
-        if _takes(ours, "type"):
-            theirs["token_type_ids"] = (torch.arange(11) >= 5).long().expand(2, -1)
+        if _takes(ours, "type"):  # two segments where the table has two rows (enc7a: else one)
+            two = getattr(model.config, "type_vocab_size", 2) > 1
+            theirs["token_type_ids"] = (torch.arange(11) >= 5).long().expand(2, -1) * int(two)
     elif kind == "dual":  # three texts (ending at their end-of-text token, then padding), 2 images
         ids = torch.randint(2, 99, (3, 11))
         ids[:, 8] = model.config.text_config.eos_token_id

@@ -98,6 +98,7 @@ SHOWN_BY_SHAPES = frozenset("""
     input_embedding_size output_embedding_size
     enable_pronunciation enable_shape concat_input pronunciation_embed_dim shape_embed_dim
     pronunciation_vocab_size shape_vocab_size
+    max_2d_position_embeddings entity_vocab_size entity_emb_size
     emb_dim n_langs use_lang_emb sinusoidal_embeddings asm
     conv_dim conv_bias num_feat_extract_layers num_conv_pos_embeddings
     num_conv_pos_embedding_groups classifier_proj_size feat_proj_layer_norm

@@ -326,6 +326,7 @@ CHECKED_MODEL_TYPES = frozenset("""
     roformer seed_oss segformer siglip_vision_model smollm3 splinter squeezebert stablelm
     starcoder2 swin t5 textnet umt5 unispeech unispeech-sat vit vit_msn wav2vec2 whisper xglm xlm
     xlm-roberta
+    roberta-prelayernorm xlm-roberta-xl layoutlm jina_embeddings_v3 gte eurobert
     """.split())
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

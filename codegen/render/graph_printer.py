@@ -68,6 +68,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "top_k_routing": ("top_k_routing", "helper:top_k_routing"),
     "sparsemixer_routing": ("sparsemixer_routing", "helper:sparsemixer_routing"),
     "token_types": ("token_types", "helper:token_types"),
+    "token_boxes": ("token_boxes", "helper:token_boxes"),
     "zero_padding": ("zero_padding", "helper:zero_padding"),
     "mask_from_lengths": ("mask_from_lengths", "helper:mask_from_lengths"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),

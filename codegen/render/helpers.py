@@ -393,6 +393,14 @@ def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) ->
         return torch.zeros_like(input_ids)
     return token_type_ids
 ''',
+    "token_boxes": '''
+def token_boxes(bbox: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:
+    """Each token's box (left, top, right, bottom): all zeros unless given."""
+    if bbox is None:
+        batch, seq = input_ids.size(0), input_ids.size(1)
+        return torch.zeros(batch, seq, 4, dtype=torch.long, device=input_ids.device)
+    return bbox
+''',
     "sliding_window_mask": '''
 def sliding_window_mask(allowed: torch.Tensor, window: int) -> torch.Tensor:
     """`allowed` ([.., seq, seq], True where a query may attend) narrowed to the last `window`

@@ -50,6 +50,9 @@ def example(name: str) -> Example:
         return Example(model.eval(), None, _plain(json.loads(config.to_json_string())))
     elif name == "megatron_bert":
         config, base = t.MegatronBertConfig(**TINY), t.MegatronBertModel
+    elif name == "roberta_prelayernorm":  # enc7a: the feed-forward's norm inside intermediate
+        config = t.RobertaPreLayerNormConfig(**TINY)
+        base = t.RobertaPreLayerNormModel
     else:
         raise KeyError(name)
 

@@ -188,6 +188,13 @@ def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     arch = ctx.resolver.evidence("architectures")
     if arch and re.search(r"CausalLM|LMHeadModel", str(arch[1])):
         return "decoder", f"{arch[0]} {arch[1]!r}"
+    if arch and re.search(r"MaskedLM", str(arch[1])):
+        return "encoder", f"{arch[0]} {arch[1]!r}"
+    # A mask token is what a masked language model is trained to fill in, from both sides
+    # (EuroBERT, ESM C: decoder-shaped layers that attend to all positions).
+    masked = ctx.resolver.evidence("mask_token_id")
+    if masked and isinstance(masked[1], int) and not isinstance(masked[1], bool):
+        return "encoder", f"{masked[0]} {masked[1]}: a masked language model's mask token"
     # A convolutional feature encoder over audio feeds a bidirectional encoder (wav2vec2, HuBERT,
     # and any speech model configured the same way).
     audio = ctx.resolver.evidence("conv_stride")

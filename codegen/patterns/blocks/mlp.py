@@ -28,7 +28,9 @@ GATE = r"gate_proj|w1|wi_0|gate|fc12"
 GATED_UP = r"up_proj|w3|wi_1|up|fc11"  # beside a gate
 ACTIVATION_MODULES = (XIELU_ROLE,)  # activations that are member modules with parameters
 # Gate and up in one layer (Phi-3's gate_up_proj, xformers' w12): twice the down layer's input.
-FUSED_GATE_UP = r"gate_up_proj|gate_up|w12|fc1_gate_up"
+FUSED_GATE_UP = r"gate_up_proj|gate_up|w12|fc1_gate_up|up_gate_proj|up_gate"
+# ... named up first (GTE's up_gate_proj): its second half is the gate.
+UP_FIRST = r"up_gate(_proj)?"
 
 
 # A norm inside the feed-forward, over its hidden width (BitNet's ffn_sub_norm, torchscale's
@@ -130,8 +132,14 @@ class MLP(BlockPattern):
             "the feed-forward activation",
             aliases=act.ALIASES,
         )
+        named = "second" if re.fullmatch(UP_FIRST, fused.attr, re.IGNORECASE) else "first"
         half = ctx.choose(
-            cls, fused.attr, "gate_half", "first", ["second"], "which half of it is the gate"
+            cls,
+            fused.attr,
+            "gate_half",
+            named,
+            [h for h in ("first", "second") if h != named],
+            "which half of it is the gate",
         )
         found = (fused.attr, half.value, down.attr, activation.value, None)
         return Match(self, 2, found, [activation, half])

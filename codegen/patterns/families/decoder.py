@@ -14,6 +14,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
 from codegen.patterns.blocks.attention import window_plan
+from codegen.patterns._norm_evidence import lone_weight_norm_pins
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -176,9 +177,9 @@ class Transformer(BlockPattern):
             if width is None:
                 return None
             fixed = (*SINUSOIDAL_POSITION_TYPES[model_type[1]], width)
-        pins = []
+        pins = lone_weight_norm_pins(ctx, cls)
         if norm is None and embed_norm is None:
-            pins = post_norm_pins(ctx, stack(blocks[0])[0])
+            pins += post_norm_pins(ctx, stack(blocks[0])[0])
         found = (
             tokens.attr,
             (positions.attr, first_row) if positions else None,

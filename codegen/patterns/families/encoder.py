@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 
 
-from codegen.ir.graph import Graph
+from codegen.ir.graph import Graph, Slice
+from codegen.patterns._position_conventions import SURVEYED as SURVEYED_PADDED_POSITIONS
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.attention import ROTARY_TABLE_TYPES, ROTARY_TYPES
+from codegen.patterns.blocks.attention import ROPE_KEYS, ROTARY_TABLE_TYPES, ROTARY_TYPES
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -31,14 +32,13 @@ TOKENS = r"word_embeddings|wte|embed_tokens|tok_embeddings|token_embedding"
 POSITIONS = r"position_embeddings|wpe|embed_positions|pos_embedding|position_embedding"
 SEGMENTS = r"token_type_embeddings|segment_embeddings"
 NORM = r"LayerNorm|layer_norm|norm|ln|layernorm"
-# Position ids counted from padding_idx + 1, skipping padding (fairseq's convention).
-PADDED_POSITION_TYPES = (
-    "roberta",
-    "xlm-roberta",
-    "camembert",
-    "longformer",
-    "data2vec-text",
-    "mpnet",
+# Position ids counted from padding_idx + 1, skipping padding (fairseq's convention): the types
+# the library survey found (_position_conventions.py), and these checked by tests before it.
+PADDED_POSITION_TYPES = tuple(
+    sorted(
+        SURVEYED_PADDED_POSITIONS
+        | {"roberta", "xlm-roberta", "camembert", "longformer", "data2vec-text", "mpnet"}
+    )
 )
 PROJECT = r"embeddings_project|embedding_hidden_mapping_in"
 FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm"
@@ -82,12 +82,21 @@ class TextEmbeddings(BlockPattern):
         used = [m for m in (tokens, positions, segments, norm) if m is not None]
         if tokens is None:
             return None
+        layout = _layout_tables(embeddings, used, tokens)
+        used += [m for m in embeddings if layout and m.attr in layout]
+        summed, summed_guess = _summed_tables(members, used, tokens)
+        used += [m for m in embeddings if m.attr in summed]
         widen = _sum_projection(members, used, tokens, norm)
         mapped = _input_map(members, used, tokens) if widen is None else (None, "")
         if mapped is None:
             return None  # (a norm is optional: CLIP's text embeddings are a plain sum)
         model_type = ctx.resolver.evidence("model_type")
         rotates = model_type is not None and model_type[1] in ROTARY_TABLE_TYPES + ROTARY_TYPES
+        # ... or config.json gives a rotary base, or names rotary positions (ESM, GTE, Jina).
+        # (the key is read, never consumed, here: other values are for the attention to take)
+        kind = ctx.resolver.metadata.get("position_embedding_type")
+        rotates = rotates or ctx.resolver.evidence(*ROPE_KEYS) is not None
+        rotates = rotates or (kind is not None and kind[1] == "rotary")
         # DeBERTa's position_biased_input: false, positions enter in the attention alone
         biased = ctx.resolver.metadata.get("position_biased_input")
         if biased is not None and biased[1] is (positions is not None):
@@ -130,17 +139,22 @@ class TextEmbeddings(BlockPattern):
             norm.attr if norm else None,
             padding_idx,
             mapped[0],
+            layout,
+            summed,
             widen.attr if widen is not None else None,
         )
-        return Match(self, len(members), found, choices, guessed=mapped[1])
+        guessed = "; ".join(g for g in (mapped[1], summed_guess) if g)
+        return Match(self, len(members), found, choices, guessed=guessed)
 
     synonyms = {"padding_idx": ("pad_token_id",)}
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, segments, norm, padding_idx, mapped, widen = match.found
+        tokens, positions, segments, norm, padding_idx, mapped, layout, summed, widen = match.found
         ids = g.input("input_ids")
         types = g.input("token_type_ids", optional=True) if segments else None
         extra_ids = [(a, g.input(f"{a}_ids", optional=True)) for a in mapped[1]] if mapped else []
+        summed_ids = [(a, g.input(name, optional=True)) for a, name in summed.items()]
+        boxes = g.input("bbox", optional=True) if layout else None
         x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
         if mapped is not None:
             parts = [x] + [
@@ -169,6 +183,16 @@ class TextEmbeddings(BlockPattern):
         if segments is not None:
             seg = g.call_function("token_types", types, ids, inline=True)
             x = g.call_function("add", x, g.call_module((segments,), seg, inline=True))
+        if layout is not None:
+            x = _add_layout(g, x, layout, boxes, ids)
+        for attr, given in summed_ids:
+            picked = g.call_function("token_types", given, ids, inline=True)
+            x = g.call_function(
+                "add",
+                x,
+                g.call_module((attr,), picked, inline=True),
+                comment="ids: zeros if not given",
+            )
         if widen is not None:
             x = g.call_module((widen,), x, comment="to the layers' width")
         g.output(g.call_module((norm,), x) if norm is not None else x)
@@ -176,6 +200,69 @@ class TextEmbeddings(BlockPattern):
     @staticmethod
     def examples():
         return [_example("bert"), _example("distil")]
+
+
+# 2-D positions of a token's box on a page (LayoutLM): one table per coordinate kind, as wide as
+# the tokens, looked up from `bbox` [batch, seq, 4] = (left, top, right, bottom).
+LAYOUT = {kind: rf"{kind}_?(pos(ition)?_?)?(emb(edding)?s?)?" for kind in ("x", "y", "h", "w")}
+# Argument names the embeddings' own inputs already use.
+TAKEN = {"input_ids", "token_type_ids", "attention_mask", "bbox", "self_ids"}
+
+
+def _layout_tables(embeddings: list, used: list, tokens) -> tuple | None:
+    """(x, y, h, w) tables of 2-D box positions beside the tokens, all four as wide as them."""
+    width = tokens.io.out_width if tokens.io else None
+    rest = [m for m in embeddings if m not in used]
+    found = [one_named(rest, pattern) for pattern in LAYOUT.values()]
+    if any(m is None or m.io is None or m.io.out_width != width for m in found):
+        return None
+    return tuple(m.attr for m in found)
+
+
+def _add_layout(g: Graph, x, layout: tuple, boxes, ids):
+    """`x + x_t(left) + y_t(top) + x_t(right) + y_t(bottom) + h_t(bottom - top) + w_t(right -
+    left)`, the boxes all zeros when not given (as the library does)."""
+    xs, ys, hs, ws = layout
+    box = g.call_function(
+        "token_boxes", boxes, ids, name="box", comment="[batch, seq, 4]: left, top, right, bottom"
+    )
+    sides = ("left", "top", "right", "bottom")
+    corner = [
+        g.call_function("getitem", box, (Slice(), Slice(), k), name=side)
+        for k, side in enumerate(sides)
+    ]
+    for table, coordinate in ((xs, 0), (ys, 1), (xs, 2), (ys, 3)):
+        x = g.call_function("add", x, g.call_module((table,), corner[coordinate], inline=True))
+    height = g.call_function("sub", corner[3], corner[1], inline=True)
+    width = g.call_function("sub", corner[2], corner[0], inline=True)
+    x = g.call_function("add", x, g.call_module((hs,), height, inline=True))
+    return g.call_function("add", x, g.call_module((ws,), width, inline=True))
+
+
+def _summed_tables(members: list, used: list, tokens) -> tuple[dict, str]:
+    """Extra id tables as wide as the tokens, beside no map that could take them ({attr: argument
+    name}, and what is guessed): each is looked up from ids of its own, all zeros when not given
+    (as token types are), and added. Nothing in the keys says the library adds them, nor what a
+    missing input means, so the file says it is guessed."""
+    if any(family(m) == "linear" for m in members if m not in used):
+        return {}, ""  # a map takes the extra tables (RoCBert): _input_map reads its widths
+    width = tokens.io.out_width if tokens.io else None
+    extras = [m for m in members if m not in used and family(m) == "embedding"]
+    found: dict[str, str] = {}
+    for m in extras:
+        stem = re.sub(r"_?(embeddings?|embeds?|emb)$", "", m.attr, flags=re.IGNORECASE)
+        name = f"{stem or m.attr}_ids"
+        if m.io is None or m.io.out_width != width:
+            return {}, ""
+        if not (name.isidentifier() and name.isascii()) or name in TAKEN or name in found.values():
+            return {}, ""
+        found[m.attr] = name
+    if not found:
+        return {}, ""
+    said = ", ".join(
+        f"{a} is added, looked up from {n} (zeros when not given)" for a, n in found.items()
+    )
+    return found, f"that {said}"
 
 
 def _sum_projection(members: list, used: list, tokens, norm):
@@ -222,8 +309,7 @@ def _input_map(members: list, used: list, tokens) -> tuple | None:
     if mapping.io is None or width is None or mapping.io.out_width != width:
         return None
     # Each extra table's ids are a forward argument named after it: a plain name, not one taken.
-    taken = {"input_ids", "token_type_ids", "attention_mask", "self_ids"}
-    if not all(m.io and m.io.out_width and _argument_name(m.attr, taken) for m in extras):
+    if not all(m.io and m.io.out_width and _argument_name(m.attr, TAKEN) for m in extras):
         return None
     subsets = [
         [m for k, m in enumerate(extras) if picks >> k & 1]
@@ -390,6 +476,28 @@ class Encoder(BlockPattern):
         return [_example("bert"), _example("distil")]
 
 
+def _embedding_inputs(ctx: BlockContext, embed) -> tuple[str, ...]:
+    """The text embeddings' inputs after `input_ids` (token types, a box per token, ids of extra
+    tables), in their order: the model takes each, optional, after its attention mask."""
+    cls = ctx.classes.get(embed.type_name)
+    graph = cls.forward.graph if cls is not None and cls.forward is not None else None
+    names = [n.target for n in graph.inputs] if graph is not None else []
+    return tuple(names[1:]) if names[:1] == ["input_ids"] else ()
+
+
+def _post_norm_pins(ctx: BlockContext, encoder) -> list:
+    """An encoder whose stack no norm follows (in the encoder or the model): in a pre-norm stack the
+    residual stream would come out unnormalised, so each layer normalises its own output (BERT's
+    layout, Jina's and GTE's layers). Pins the layers' `residual` choice left at its default."""
+    from codegen.patterns.families.decoder import post_norm_pins
+
+    cls = ctx.classes.get(encoder.type_name)
+    if cls is None or any(family(m) == "norm" for m in modules(cls)):
+        return []
+    stacks = [stack(m) for m in modules(cls) if stack(m) is not None]
+    return post_norm_pins(ctx, stacks[0][0]) if len(stacks) == 1 else []
+
+
 def _class_token(ctx: BlockContext, embed) -> bool:
     """Whether the embeddings put a learned token in front ([d] as CLIP's, [1, 1, d] as ViT's)."""
     cls = ctx.classes.get(embed.type_name)
@@ -435,26 +543,29 @@ class EncoderModel(BlockPattern):
             for key in HEAD_ONLY_KEYS:
                 ctx.resolver.evidence(key)
         text = ctx.role(embed[0]) == "TextEmbeddings"
+        # No norm after the stack at all (a pooled token's norm counts: CLIP's vision tower).
+        after = norm is not None or pooled_norm is not None
+        pins = [] if after else _post_norm_pins(ctx, encoder[0])
         model_type = ctx.resolver.evidence("model_type")
         causal = text and model_type is not None and model_type[1] in CAUSAL_TEXT_TOWER_TYPES
         found = (
             embed[0].attr,
             (text, causal),
-            ctx.takes(embed[0], "token_type_ids"),
+            _embedding_inputs(ctx, embed[0]) if text else (),
             project.attr if project else None,
             encoder[0].attr,
             norm.attr if norm else None,
             pooler.attr if pooler else None,
             embed_norm.attr if embed_norm else None,
         )
-        return Match(self, len(members), found)
+        return Match(self, len(members), found, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        embed, (text, causal), segments, project, encoder, norm, pooler, embed_norm = match.found
+        embed, (text, causal), extra, project, encoder, norm, pooler, embed_norm = match.found
         if text:
             ids = g.input("input_ids")
             attention_mask = g.input("attention_mask", optional=True)
-            args = (ids, g.input("token_type_ids", optional=True)) if segments else (ids,)
+            args = (ids, *(g.input(name, optional=True) for name in extra))
             x = g.call_module((embed,), *args, comment="[batch, seq, d_model]")
             mask = g.call_function("padding_mask", attention_mask, name="mask")
             if causal:
