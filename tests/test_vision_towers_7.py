@@ -56,6 +56,37 @@ MODELS = {
         ),
         "last_hidden_state",
     ),
+    # MLCD's vision tower: CLIP's layout, positions as a 2-D (axial) rotary whose angles the model
+    # computes from the patch grid (the class token's learned) and gives to every layer
+    # (families/axial_rope_vision.py).
+    "mlcd": (
+        "MLCDVisionModel",
+        "MLCDVisionConfig",
+        dict(
+            **IMAGE,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        ),
+        "last_hidden_state",
+    ),
+    "mlcd_other": (
+        "MLCDVisionModel",
+        "MLCDVisionConfig",
+        dict(
+            image_size=24,
+            patch_size=4,
+            num_channels=3,
+            hidden_size=48,
+            num_hidden_layers=3,
+            num_attention_heads=3,
+            intermediate_size=96,
+            hidden_act="quick_gelu",
+            rope_parameters={"rope_theta": 500.0, "rope_type": "axial"},
+        ),
+        "last_hidden_state",
+    ),
 }
 
 

@@ -103,6 +103,7 @@ SHOWN_BY_SHAPES = frozenset("""
     num_conv_pos_embedding_groups classifier_proj_size feat_proj_layer_norm
     vision_use_head num_register_tokens
     max_source_positions max_target_positions num_mel_bins
+    use_head is_native num_key_value_groups
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Special token ids (HunYuan's eod_token_id, ...): what generation stops or starts at, never a

@@ -139,6 +139,17 @@ def mscale_all_dim_ok(value: Any) -> bool:
     return isinstance(value, (int, float)) and value != 0
 
 
+def axial_theta(config: dict[str, Any]) -> float | None:
+    """The rotary base of a 2-D (axial) rotary over image patches (rope_type "axial": MLCD's vision
+    tower), whose angles the model computes from the patch grid and gives to every layer; None
+    where config.json describes no such rotary."""
+    params = rope_parameters(config)
+    if not params or params.get("rope_type", params.get("type")) != "axial":
+        return None
+    theta = params.get("rope_theta", 10000.0)
+    return float(theta) if isinstance(theta, (int, float)) and theta > 0 else None
+
+
 def consumed_keys(spec: Spec) -> tuple[str, ...]:
     """The keys a written spec used: they leave the safety net's list of unused keys."""
     return ("rope_type", "type", "rope_theta") + TYPES[spec[0]]

@@ -12,6 +12,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -173,6 +174,7 @@ class TransformerBlock(BlockPattern):
         found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
         free = parameter_free_norm(ctx) if isinstance(first, _FreeNorm) else None
         found += (branch_scale, free[0] if free else None, ctx.takes(attn[0], "window"))
+        found += (ctx.takes(attn[0], ROTARY_TABLE),)
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -198,8 +200,11 @@ class TransformerBlock(BlockPattern):
             h = act.apply(g, activation, g.call_module((up,), value, inline=True), inline=True)
             return g.call_module((down,), h, **options)
 
-        # An encoder's attention takes the padding mask: pass it through.
+        # An encoder's attention takes the padding mask: pass it through (and the rotary angles
+        # its caller computed, where it reads them).
         mask = window + ((g.input("mask", optional=True),) if masked else ())
+        if match.found[10]:
+            mask += (g.input(ROTARY_TABLE, optional=True),)
         if residual == "post":
             a = scaled(g.call_module((attn,), x, *mask, inline=True))
             x = norm(first, g.call_function("add", x, a, inline=True))

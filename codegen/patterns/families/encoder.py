@@ -16,6 +16,7 @@ import re
 from codegen.ir.graph import Graph
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.attention import ROTARY_TABLE_TYPES, ROTARY_TYPES
+from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -41,7 +42,7 @@ PADDED_POSITION_TYPES = (
     "mpnet",
 )
 PROJECT = r"embeddings_project|embedding_hidden_mapping_in"
-FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm"
+FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm|rms_norm|final_norm"
 # A norm between the embeddings and the first layer (CLIP's vision tower spells it pre_layrnorm).
 EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm|emb_ln"
 # A norm of the pooled token only (CLIP vision): not part of the last hidden state.
@@ -347,14 +348,17 @@ class Encoder(BlockPattern):
         holder, (layer, _) = stacks[0]
         if ctx.role(layer) != "Block" or not ctx.takes(layer, "mask"):
             return None
-        return Match(self, len(members), (holder.attr, project.attr if project else None))
+        rotary = ctx.takes(layer, ROTARY_TABLE)  # angles the model computes (axial rotary)
+        found = (holder.attr, project.attr if project else None, rotary)
+        return Match(self, len(members), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        layers, project = match.found
+        layers, project, rotary = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
+        angles = (g.input(ROTARY_TABLE, optional=True),) if rotary else ()
         if project is not None:
             x = g.call_module((project,), x, comment="to the layers' width")
-        g.output(g.call_module((layers,), x, mask, each=True))
+        g.output(g.call_module((layers,), x, mask, *angles, each=True))
 
     @staticmethod
     def examples():
@@ -384,6 +388,8 @@ class EncoderModel(BlockPattern):
         encoder = [m for m in members if ctx.role(m) == "Encoder"]
         if len(embed) != 1 or len(encoder) != 1:
             return None
+        if ctx.takes(encoder[0], ROTARY_TABLE):
+            return None  # its layers read rotary angles this model computes (axial_rope_vision)
         rest = [m for m in members if m is not embed[0] and m is not encoder[0]]
         project = one_named([m for m in rest if family(m) == "linear"], PROJECT)
         norms = [m for m in rest if family(m) == "norm"]
