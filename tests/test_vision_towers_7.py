@@ -87,6 +87,38 @@ MODELS = {
         ),
         "last_hidden_state",
     ),
+    # DINOv3's ViT: class and register tokens in front of the patches, a 2-D rotary on the patches
+    # only (centred coordinates), LayerScale on both branches, the layers held by the model itself.
+    "dinov3_vit": (
+        "DINOv3ViTModel",
+        "DINOv3ViTConfig",
+        dict(
+            **IMAGE,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        ),
+        "last_hidden_state",
+    ),
+    "dinov3_vit_registers": (
+        "DINOv3ViTModel",
+        "DINOv3ViTConfig",
+        dict(
+            image_size=24,
+            patch_size=4,
+            num_channels=3,
+            hidden_size=48,
+            num_hidden_layers=3,
+            num_attention_heads=3,
+            intermediate_size=96,
+            num_register_tokens=2,
+            rope_theta=50.0,
+            key_bias=True,
+            layerscale_value=0.5,
+        ),
+        "last_hidden_state",
+    ),
 }
 
 

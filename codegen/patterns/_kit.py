@@ -323,7 +323,7 @@ CHECKED_MODEL_TYPES = frozenset("""
     roformer seed_oss segformer siglip_vision_model smollm3 splinter squeezebert stablelm
     starcoder2 swin t5 textnet umt5 unispeech unispeech-sat vit vit_msn wav2vec2 whisper xglm xlm
     xlm-roberta
-    aimv2_vision_model mlcd_vision_model
+    aimv2_vision_model mlcd_vision_model dinov3_vit
     """.split())
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

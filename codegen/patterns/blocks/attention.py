@@ -534,7 +534,7 @@ class Attention(BlockPattern):
         rotary_args, guessed = None, ""
         if rotary.value and from_table:
             rotary_args = "table"
-        elif rotary.value and rope.axial_theta(ctx.resolver.nested) is not None:
+        elif rotary.value and rope.axial_rope(ctx.resolver.nested) is not None:
             # 2-D rotary over image patches: the model computes the angles from the patch grid
             # and gives them to every layer (families/axial_rope_vision.py); halves layout.
             ctx.resolver.consumed.update(("rope_type", "rope_theta"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks._rope_scaling import axial_theta
+from codegen.patterns.blocks._rope_scaling import axial_rope
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -72,7 +72,7 @@ class ClassTokenEmbeddings(BlockPattern):
         vectors = [t for t in params if len(t.shape) == 1]
         # SigLIP's vision tower has no class token: patches and positions only.
         # No position table where the positions enter in the attention as a 2-D rotary (MLCD).
-        rotary = bool(not tables and vectors and axial_theta(ctx.resolver.nested) is not None)
+        rotary = bool(not tables and vectors and axial_rope(ctx.resolver.nested) is not None)
         if len(convs) != 1 or len(tables) != 1 - rotary or len(params) > 1 or len(norms) > 1:
             return None
         if len(members) != 2 - rotary + len(norms) or norms and vectors:

@@ -340,16 +340,22 @@ class SandwichBlock(BlockPattern):
             ctx.takes(attn[0], "mask"),
             [s is not None and s in scales for s in slots],
             ctx.takes(attn[0], "window"),
+            ctx.takes(attn[0], ROTARY_TABLE),
         )
         return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        attn, mlp, (pre_a, post_a, pre_f, post_f), offset, masked, scaled, windowed = match.found
+        attn, mlp, (pre_a, post_a, pre_f, post_f), offset, masked, scaled, windowed = match.found[
+            :7
+        ]
         x = g.input("x")
         # this layer's sliding window (0: none) where layers differ: the attention's argument
         window = (g.input("window", annotation="int"),) if windowed else ()
-        # An encoder's attention takes the padding mask: pass it through.
+        # An encoder's attention takes the padding mask: pass it through (and the rotary angles
+        # its caller computed, where it reads them).
         mask = window + ((g.input("mask", optional=True),) if masked else ())
+        if match.found[7]:
+            mask += (g.input(ROTARY_TABLE, optional=True),)
         for branch, pre, post, extra, layer_scale in (
             (attn, pre_a, post_a, mask, scaled[1]),
             (mlp, pre_f, post_f, (), scaled[3]),

@@ -29,3 +29,26 @@ def mlcd() -> Example:
     model = _on_disk(_unit_scale(t.MLCDVisionModel(config).eval()))
     metadata = json.loads(config.to_json_string())  # rope_parameters included: the rotary's kind
     return Example(model, (torch.randn(2, 3, 16, 16),), metadata)
+
+
+def dinov3() -> Example:
+    """DINOv3's ViT: class and register tokens unturned, the patches at centred coordinates."""
+    import torch
+    import transformers as t
+
+    from codegen.patterns.blocks._encoder_examples import _on_disk, _unit_scale
+
+    torch.manual_seed(0)
+    config = t.DINOv3ViTConfig(
+        image_size=16,
+        patch_size=4,
+        num_channels=3,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_register_tokens=1,
+    )
+    model = _on_disk(_unit_scale(t.DINOv3ViTModel(config).eval()))
+    metadata = json.loads(config.to_json_string())
+    return Example(model, (torch.randn(2, 3, 16, 16),), metadata)

@@ -1,17 +1,20 @@
-"""A vision transformer whose positions are a 2-D (axial) rotary in every attention (MLCD's vision
-tower; the layout of Qwen2-VL's and GLM-4V's): the model computes each patch's rotary angles from
-the patch grid (a quarter of the head's features turn with the row, a quarter with the column;
-`axial_rope_angles`) and gives them to every layer beside the tokens:
+"""A vision transformer whose positions are a 2-D (axial) rotary in every attention (MLCD's and
+DINOv3's vision towers; the layout of Qwen2-VL's and GLM-4V's): the model computes each patch's
+rotary angles from the patch grid (half of the angles turn with the row, half with the column;
+`axial_rope_angles`) and gives their sines and cosines to every layer beside the tokens:
 
     x = pre_norm(embeddings(pixels))
-    angles = [the class token's angles (learned, [1, head_dim / 2]); the patches' angles]
-    x = encoder(x, None, sin | cos of the angles)
+    angles = [the front tokens' angles; the patches' angles]     # [seq, head_dim / 2]
+    x = encoder(x, None, sin | cos of the angles)                # or each layer in turn
 
-Recognised from what the members are (embeddings without a position table, an encoder whose
-layers read rotary angles, norms named as the encoder family names them) and from config.json's
-rope_parameters (rope_type "axial", its theta), patch_size and head width, which no key records.
-A learned [1, head_dim / 2] parameter beside them is the class token's angles; a norm of the
-pooled token only (post_layernorm) is left to the heads, as the library's last hidden state does.
+The conventions are config.json's (_rope_scaling.axial_rope): rope_type "axial" numbers rows and
+columns 0, 1, ... and gives the class token the learned [1, head_dim / 2] angles beside the
+embeddings (MLCD); DINOv3's model_type puts each patch at 2 pi times its centre's coordinates in
+[-1, 1] and leaves the tokens in front (class, registers) unturned. Recognised from what the
+members are (embeddings without a position table, layers that read rotary angles, norms named as
+the encoder family names them) and config.json's patch_size and head width, which no key records.
+A norm of the pooled token only (post_layernorm) is left to the heads, as the library's last
+hidden state does.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from codegen.patterns._kit import (
     family,
     modules,
     one_named,
+    stack,
     tensors,
 )
-from codegen.patterns.blocks._rope_scaling import axial_theta
+from codegen.patterns.blocks._rope_scaling import axial_rope
 from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
 from codegen.patterns.families.encoder import (
     EMBED_NORM,
@@ -44,15 +48,18 @@ class AxialRopeVisionModel(BlockPattern):
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)
         embed = [m for m in members if ctx.role(m) in EMBEDDINGS]
-        encoder = [m for m in members if ctx.role(m) == "Encoder"]
+        # The layers in an Encoder class, or (DINOv3) a stack of them held by the model itself.
+        encoder = [m for m in members if ctx.role(m) in ("Encoder", "Block")]
         if len(embed) != 1 or len(encoder) != 1 or not ctx.takes(encoder[0], ROTARY_TABLE):
             return None
         if ctx.role(embed[0]) != "VisionEmbeddings" or len(params) > 1:
             return None
-        theta = axial_theta(ctx.resolver.nested)
+        if ctx.role(encoder[0]) == "Block" and stack(encoder[0]) is None:
+            return None
+        rotary = axial_rope(ctx.resolver.nested)
         patch = ctx.resolver.evidence("patch_size")
         head_dim = _head_dim(ctx)
-        if theta is None or patch is None or type(patch[1]) is not int or head_dim is None:
+        if rotary is None or patch is None or type(patch[1]) is not int or head_dim is None:
             return None
         if head_dim % 4:
             return None
@@ -69,37 +76,70 @@ class AxialRopeVisionModel(BlockPattern):
             return None
         if front is not None and isinstance(front.shape[1], int) and 2 * front.shape[1] != head_dim:
             return None
-        if (front is not None) != _class_token(ctx, embed[0]):
-            return None  # a class token whose angles nothing gives, or angles for no token
+        centred = rotary[1]
+        if (
+            front is not None
+            and centred
+            or not centred
+            and (front is not None) != _class_token(ctx, embed[0])
+        ):
+            # a class token whose angles nothing gives, or angles for no token; centred (DINOv3):
+            # the tokens in front of the patches are not turned
+            return None
         found = (
             embed[0].attr,
             encoder[0].attr,
             embed_norm.attr if embed_norm else None,
             norm.attr if norm else None,
             front.attr if front is not None else None,
-            (patch[1], head_dim, theta),
+            (patch[1], head_dim, rotary[0], centred),
+            ctx.role(encoder[0]) == "Block",
         )
         return Match(self, len(members) + len(params), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        embed, encoder, embed_norm, norm, front, (patch, head_dim, theta) = match.found
+        embed, encoder, embed_norm, norm, front, (patch, head_dim, theta, centred), each = (
+            match.found
+        )
         pixels = g.input("pixel_values")
         x = g.call_module((embed,), pixels, comment="[batch, seq, d_model]")
         if embed_norm is not None:
             x = g.call_module((embed_norm,), x)
-        height = g.call_function("floordiv", g.call_method("size", pixels, 2), patch, name="height")
-        width = g.call_function("floordiv", g.call_method("size", pixels, 3), patch, name="width")
-        device = g.call_method("device", x, inline=True)
+        height = g.call_function(
+            "floordiv", g.call_method("size", pixels, 2, inline=True), patch, name="height"
+        )
+        width = g.call_function(
+            "floordiv", g.call_method("size", pixels, 3, inline=True), patch, name="width"
+        )
+        device = g.call_method("device", x, name="device")
         angles = g.call_function(
             "axial_rope_angles",
             height,
             width,
             head_dim,
             theta,
+            centred,
             device,
             name="angles",
             comment="[patches, head_dim / 2]: rows, then columns",
         )
+        if centred:  # the tokens in front of the patches (class, registers) are not turned
+            front_count = g.call_function(
+                "sub",
+                g.call_method("size", x, 1, inline=True),
+                g.call_method("size", angles, 0, inline=True),
+                inline=True,
+            )
+            unturned = g.call_function(
+                "torch.zeros", front_count, head_dim // 2, kwargs={"device": device}, inline=True
+            )
+            angles = g.call_function(
+                "cat",
+                (unturned, angles),
+                kwargs={"dim": 0},
+                name="angles",
+                comment="front tokens unturned",
+            )
         if front is not None:
             angles = g.call_function(
                 "cat",
@@ -113,16 +153,16 @@ class AxialRopeVisionModel(BlockPattern):
         sinusoidal = g.call_function(
             "cat", (sines, cosines), kwargs={"dim": -1}, name="sinusoidal", comment="sin | cos"
         )
-        x = g.call_module((encoder,), x, None, sinusoidal)
+        x = g.call_module((encoder,), x, None, sinusoidal, each=each)
         if norm is not None:
             x = g.call_module((norm,), x)
         g.output(x, comment="[batch, seq, d_model]: the last hidden state")
 
     @staticmethod
     def examples():
-        from codegen.patterns.families._vision7_examples import mlcd
+        from codegen.patterns.families._vision7_examples import dinov3, mlcd
 
-        return [mlcd()]
+        return [mlcd(), dinov3()]
 
 
 def _head_dim(ctx: BlockContext) -> int | None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 
 
-from codegen.ir.graph import Graph
+from codegen.ir.graph import Graph, Slice
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.attention import ROTARY_TABLE_TYPES, ROTARY_TYPES
 from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
+from codegen.patterns.blocks._rope_scaling import axial_rope
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -260,7 +261,12 @@ class VisionEmbeddings(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)
-        if len(members) != 1 or ctx.role(members[0]) != "PatchEmbedding":
+        if len(members) != 1:
+            return None
+        # The patches' conv held here itself (DINOv3's `patch_embeddings`), not in a class.
+        conv = family(members[0]) == "conv" and members[0].io is not None
+        conv = conv and members[0].io.ndim == 2 and _cuts_image_into_patches(members[0])
+        if ctx.role(members[0]) != "PatchEmbedding" and not conv:
             return None
         registers = [t for t in params if re.fullmatch(REGISTERS, t.attr) and len(t.shape) == 3]
         fronts = [
@@ -275,26 +281,34 @@ class VisionEmbeddings(BlockPattern):
         ]
         unused = [t for t in params if re.fullmatch(MASK_TOKEN, t.attr) and len(t.shape) <= 2]
         # No position table: positions enter in the attention (BEiT's relative bias), where
-        # config.json does not say there is an absolute table (its use_absolute_position_embeddings).
+        # config.json does not say there is an absolute table (its use_absolute_position_embeddings),
+        # or as a 2-D rotary config.json describes (DINOv3).
         absolute = ctx.resolver.evidence("use_absolute_position_embeddings")
-        if not tables and (absolute is None or absolute[1] is not False):
+        rotary = axial_rope(ctx.resolver.nested) is not None
+        if rotary:  # its [1, 1, d] mask token too stands in for masked patches, never in front
+            unused += [t for t in fronts if re.fullmatch(MASK_TOKEN, t.attr)]
+            fronts = [t for t in fronts if t not in unused]
+        if not tables and not rotary and (absolute is None or absolute[1] is not False):
             return None
         # No token in front (I-JEPA): patches and positions only, where a table is there.
         if not (fronts or tables) or len(tables) > 1:
             return None
         if len(fronts) + len(tables) + len(unused) + len(registers) != len(params):
             return None
-        if registers and (len(registers) > 1 or len(fronts) != 1 or not tables):
+        if registers and (len(registers) > 1 or len(fronts) != 1 or not tables and not rotary):
             return None
         fronts.sort(key=lambda t: re.fullmatch(CLASS_TOKEN, t.attr) is None)  # class token first
         found = (members[0].attr, [t.attr for t in fronts], tables[0].attr if tables else None)
-        found += (registers[0].attr if registers else None,)
+        found += (registers[0].attr if registers else None, ctx.role(members[0]) == "conv")
         return Match(self, len(params) + 1, found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        patches, fronts, table, registers = match.found
+        patches, fronts, table, registers = match.found[:4]
         pixels = g.input("pixel_values")
         x = g.call_module((patches,), pixels, comment="[batch, patches, d_model]")
+        if match.found[4]:  # the conv itself: its patches as a token sequence
+            x = g.call_method("flatten", x, 2, inline=True)
+            x = g.call_method("transpose", x, 1, 2, name="x")
         if fronts:
             batch = g.call_method("size", x, 0, inline=True)
             tokens = [
@@ -306,6 +320,13 @@ class VisionEmbeddings(BlockPattern):
                 kwargs={"dim": 1},
                 comment=" then ".join(fronts) + " in front of the patches",
             )
+        if registers is not None and table is None:  # registers after the class token
+            batch = g.call_method("size", x, 0, inline=True)
+            extra = g.call_method("expand", g.getattr((registers,)), batch, -1, -1, inline=True)
+            first = g.call_function("getitem", x, (Slice(), Slice(None, 1)), inline=True)
+            rest = g.call_function("getitem", x, (Slice(), Slice(1, None)), inline=True)
+            g.output(g.call_function("cat", (first, extra, rest), kwargs={"dim": 1}))
+            return
         if registers is not None:
             x = g.call_function(
                 "add_positions_and_registers", x, g.getattr((table,)), g.getattr((registers,))
