@@ -263,8 +263,10 @@ class VisionEmbeddings(BlockPattern):
         members, params = modules(cls), tensors(cls)
         if len(members) != 1:
             return None
-        # The patches' conv held here itself (DINOv3's `patch_embeddings`), not in a class.
-        conv = family(members[0]) == "conv" and members[0].io is not None
+        # The patches' conv held here itself (DINOv3's `patch_embeddings`), not in a class: only
+        # where the positions are a 2-D rotary (a table beside it may be ViTDet's, resized).
+        rotary = axial_rope(ctx.resolver.nested) is not None
+        conv = rotary and family(members[0]) == "conv" and members[0].io is not None
         conv = conv and members[0].io.ndim == 2 and _cuts_image_into_patches(members[0])
         if ctx.role(members[0]) != "PatchEmbedding" and not conv:
             return None
@@ -284,7 +286,6 @@ class VisionEmbeddings(BlockPattern):
         # config.json does not say there is an absolute table (its use_absolute_position_embeddings),
         # or as a 2-D rotary config.json describes (DINOv3).
         absolute = ctx.resolver.evidence("use_absolute_position_embeddings")
-        rotary = axial_rope(ctx.resolver.nested) is not None
         if rotary:  # its [1, 1, d] mask token too stands in for masked patches, never in front
             unused += [t for t in fronts if re.fullmatch(MASK_TOKEN, t.attr)]
             fronts = [t for t in fronts if t not in unused]
