@@ -60,6 +60,7 @@ NO_FORWARD_EFFECT = frozenset("""
     auxiliary_concat_input pool_scales add_fpn
     _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
     upcast_attention
+    pos_embed_shift pos_embed_jitter pos_embed_rescale
     shift_factor latents_mean latents_std
     encoder_no_repeat_ngram_size no_repeat_ngram_size early_stopping length_penalty max_length
     num_beams
@@ -105,6 +106,7 @@ SHOWN_BY_SHAPES = frozenset("""
     vision_use_head num_register_tokens
     max_source_positions max_target_positions num_mel_bins
     use_post_norm
+    use_head is_native num_key_value_groups query_bias key_bias value_bias proj_bias use_gated_mlp
     """.split())
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Special token ids (HunYuan's eod_token_id, ...): what generation stops or starts at, never a

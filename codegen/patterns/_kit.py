@@ -327,6 +327,7 @@ CHECKED_MODEL_TYPES = frozenset("""
     starcoder2 swin t5 textnet umt5 unispeech unispeech-sat vit vit_msn wav2vec2 whisper xglm xlm
     xlm-roberta
     roberta-prelayernorm xlm-roberta-xl layoutlm jina_embeddings_v3 gte eurobert
+    aimv2_vision_model mlcd_vision_model dinov3_vit
     """.split())
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

@@ -83,6 +83,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "similarity_logits": ("similarity_logits", "helper:similarity_logits"),
     "grid_relative_bias": ("grid_relative_bias", "helper:grid_relative_bias"),
     "apply_rotary_table": ("apply_rotary_table", "helper:apply_rotary_table"),
+    "apply_rotary_table_halves": ("apply_rotary_table_halves", "helper:apply_rotary_table_halves"),
+    "axial_rope_angles": ("axial_rope_angles", "helper:axial_rope_angles"),
     "memory_or": ("memory_or", "helper:memory_or"),
     "keys_source": ("keys_source", "helper:keys_source"),
     "causal_mask": ("causal_mask", "helper:causal_mask"),

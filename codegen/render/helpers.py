@@ -26,6 +26,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "ntk_frequencies": ("helper:rope_frequencies",),
     "longrope_frequencies": ("helper:rope_frequencies",),
     "xielu": ("F",),
+    "axial_rope_angles": ("math",),
     "disentangled_scores": ("math", "helper:log_bucket_positions"),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
@@ -493,6 +494,38 @@ def apply_rotary_table(x: torch.Tensor, sinusoidal: torch.Tensor | None) -> torc
     cos = torch.stack([cos, cos], dim=-1).reshape_as(sinusoidal)
     turned = torch.stack([-x[..., 1::2], x[..., ::2]], dim=-1).reshape_as(x)
     return x * cos + turned * sin
+''',
+    "apply_rotary_table_halves": '''
+def apply_rotary_table_halves(x: torch.Tensor, sinusoidal: torch.Tensor | None) -> torch.Tensor:
+    """Rotary position embedding from angles the caller computed: `sinusoidal` [seq, head_dim]
+    holds the sines of head_dim / 2 angles per token, then their cosines; feature j of x
+    [batch, heads, seq, head_dim] turns with feature j + head_dim / 2 by angle j (halves layout).
+    None leaves x as it is."""
+    if sinusoidal is None:
+        return x
+    sin, cos = sinusoidal.chunk(2, dim=-1)
+    sin, cos = torch.cat([sin, sin], dim=-1), torch.cat([cos, cos], dim=-1)
+    x1, x2 = x.chunk(2, dim=-1)
+    return x * cos + torch.cat([-x2, x1], dim=-1) * sin
+''',
+    "axial_rope_angles": '''
+def axial_rope_angles(
+    height: int, width: int, head_dim: int, theta: float, centred: bool, device: torch.device
+) -> torch.Tensor:
+    """2-D (axial) rotary angles of a height x width grid of patches taken row by row ->
+    [height * width, head_dim / 2]: the first half turn with the patch's row, the second with its
+    column, both at the frequencies theta ** (-4j / head_dim). A patch's row and column are its
+    indices (MLCD's, Qwen2-VL's vision towers) or, `centred`, 2 pi times its centre's coordinates
+    in [-1, 1] (DINOv3's)."""
+    half = head_dim // 2
+    steps = torch.arange(0, half, 2, dtype=torch.float, device=device)
+    inv_freq = 1.0 / theta ** (steps / half)
+    rows = torch.arange(height, device=device).repeat_interleave(width).float()
+    cols = torch.arange(width, device=device).repeat(height).float()
+    if centred:
+        rows = 2 * math.pi * (2.0 * (rows + 0.5) / height - 1.0)
+        cols = 2 * math.pi * (2.0 * (cols + 0.5) / width - 1.0)
+    return torch.cat([rows[:, None] * inv_freq, cols[:, None] * inv_freq], dim=-1)
 ''',
     "grid_relative_bias": '''
 def grid_relative_bias(table: torch.Tensor, height: int, width: int) -> torch.Tensor:

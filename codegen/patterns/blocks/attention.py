@@ -200,6 +200,10 @@ def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     audio = ctx.resolver.evidence("conv_stride")
     if audio and ctx.resolver.evidence("num_conv_pos_embeddings", "feat_extract_norm"):
         return "encoder", f"{audio[0]}: a speech encoder over conv features"
+    # A vision tower (an image cut into patches, no vocabulary) attends over every patch.
+    patches = ctx.resolver.evidence("patch_size")
+    if patches and ctx.resolver.evidence("image_size") and not ctx.resolver.evidence("vocab_size"):
+        return "encoder", f"{patches[0]}: a vision tower over image patches"
     return None, ""
 
 
@@ -565,6 +569,11 @@ class Attention(BlockPattern):
         rotary_args, guessed = None, ""
         if rotary.value and from_table:
             rotary_args = "table"
+        elif rotary.value and rope.axial_rope(ctx.resolver.nested) is not None:
+            # 2-D rotary over image patches: the model computes the angles from the patch grid
+            # and gives them to every layer (families/axial_rope_vision.py); halves layout.
+            ctx.resolver.consumed.update(("rope_type", "rope_theta"))
+            rotary_args = "table_halves"
         elif rotary.value:
             theta = ctx.choose(cls, where, "rope_theta", 10000.0, THETAS, accepts="positive_number")
             fraction = ctx.choose(cls, where, "rotary_fraction", 1.0, [0.25, 0.4, 0.5, 0.75])
@@ -771,10 +780,11 @@ class Attention(BlockPattern):
         if qk_norm is not None and len(qkv) == 1 and not late:  # a fused projection's heads
             q = apply_norm(g, (qk_norm[0],), q, qk_norm[3], name="q")
             k = apply_norm(g, (qk_norm[1],), k, qk_norm[3], name="k")
-        if rotary == "table":  # sines and cosines given by the encoder's position table
+        if rotary in ("table", "table_halves"):  # sines and cosines given by the caller
             sinusoidal = g.input("sinusoidal", optional=True)
-            q = g.call_function("apply_rotary_table", q, sinusoidal, name="q")
-            k = g.call_function("apply_rotary_table", k, sinusoidal, name="k")
+            fn = "apply_rotary_table" if rotary == "table" else "apply_rotary_table_halves"
+            q = g.call_function(fn, q, sinusoidal, name="q")
+            k = g.call_function(fn, k, sinusoidal, name="k")
         elif rotary is not None and rotary[3] is not None:  # frequencies of a rope_type
             inv_freq, turn = _frequencies(g, rotary, q, seq, window_in)
             q = g.call_function("apply_rotary_frequencies", q, inv_freq, turn, rotary[2], name="q")

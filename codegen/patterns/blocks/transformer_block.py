@@ -14,6 +14,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
+from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -182,6 +183,7 @@ class TransformerBlock(BlockPattern):
         found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
         free = parameter_free_norm(ctx) if isinstance(first, _FreeNorm) else None
         found += (branch_scale, free, ctx.takes(attn[0], "window"))
+        found += (ctx.takes(attn[0], ROTARY_TABLE),)
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -207,8 +209,11 @@ class TransformerBlock(BlockPattern):
             h = act.apply(g, activation, g.call_module((up,), value, inline=True), inline=True)
             return g.call_module((down,), h, **options)
 
-        # An encoder's attention takes the padding mask: pass it through.
+        # An encoder's attention takes the padding mask: pass it through (and the rotary angles
+        # its caller computed, where it reads them).
         mask = window + ((g.input("mask", optional=True),) if masked else ())
+        if match.found[10]:
+            mask += (g.input(ROTARY_TABLE, optional=True),)
         if residual == "post":
             a = scaled(g.call_module((attn,), x, *mask, inline=True))
             x = norm(first, g.call_function("add", x, a, inline=True))
@@ -352,6 +357,7 @@ class SandwichBlock(BlockPattern):
             [s is not None and s in scales for s in slots],
             ctx.takes(attn[0], "window"),
             branch_multiplier(ctx),
+            ctx.takes(attn[0], ROTARY_TABLE),
         )
         return Match(self, len(members) + 1, found, choices)
 
@@ -363,8 +369,11 @@ class SandwichBlock(BlockPattern):
         x = g.input("x")
         # this layer's sliding window (0: none) where layers differ: the attention's argument
         window = (g.input("window", annotation="int"),) if windowed else ()
-        # An encoder's attention takes the padding mask: pass it through.
+        # An encoder's attention takes the padding mask: pass it through (and the rotary angles
+        # its caller computed, where it reads them).
         mask = window + ((g.input("mask", optional=True),) if masked else ())
+        if match.found[8]:
+            mask += (g.input(ROTARY_TABLE, optional=True),)
         for branch, pre, post, extra, layer_scale in (
             (attn, pre_a, post_a, mask, scaled[1]),
             (mlp, pre_f, post_f, (), scaled[3]),

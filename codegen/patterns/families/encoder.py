@@ -17,6 +17,8 @@ from codegen.ir.graph import Graph, Slice
 from codegen.patterns._position_conventions import SURVEYED as SURVEYED_PADDED_POSITIONS
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.attention import ROPE_KEYS, ROTARY_TABLE_TYPES, ROTARY_TYPES
+from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
+from codegen.patterns.blocks._rope_scaling import axial_rope
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -41,7 +43,7 @@ PADDED_POSITION_TYPES = tuple(
     )
 )
 PROJECT = r"embeddings_project|embedding_hidden_mapping_in"
-FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm"
+FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm|rms_norm|final_norm"
 # A norm between the embeddings and the first layer (CLIP's vision tower spells it pre_layrnorm).
 EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm|emb_ln"
 # A norm of the pooled token only (CLIP vision): not part of the last hidden state.
@@ -374,7 +376,14 @@ class VisionEmbeddings(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)
-        if len(members) != 1 or ctx.role(members[0]) != "PatchEmbedding":
+        if len(members) != 1:
+            return None
+        # The patches' conv held here itself (DINOv3's `patch_embeddings`), not in a class: only
+        # where the positions are a 2-D rotary (a table beside it may be ViTDet's, resized).
+        rotary = axial_rope(ctx.resolver.nested) is not None
+        conv = rotary and family(members[0]) == "conv" and members[0].io is not None
+        conv = conv and members[0].io.ndim == 2 and _cuts_image_into_patches(members[0])
+        if ctx.role(members[0]) != "PatchEmbedding" and not conv:
             return None
         registers = [t for t in params if re.fullmatch(REGISTERS, t.attr) and len(t.shape) == 3]
         fronts = [
@@ -389,26 +398,33 @@ class VisionEmbeddings(BlockPattern):
         ]
         unused = [t for t in params if re.fullmatch(MASK_TOKEN, t.attr) and len(t.shape) <= 2]
         # No position table: positions enter in the attention (BEiT's relative bias), where
-        # config.json does not say there is an absolute table (its use_absolute_position_embeddings).
+        # config.json does not say there is an absolute table (its use_absolute_position_embeddings),
+        # or as a 2-D rotary config.json describes (DINOv3).
         absolute = ctx.resolver.evidence("use_absolute_position_embeddings")
-        if not tables and (absolute is None or absolute[1] is not False):
+        if rotary:  # its [1, 1, d] mask token too stands in for masked patches, never in front
+            unused += [t for t in fronts if re.fullmatch(MASK_TOKEN, t.attr)]
+            fronts = [t for t in fronts if t not in unused]
+        if not tables and not rotary and (absolute is None or absolute[1] is not False):
             return None
         # No token in front (I-JEPA): patches and positions only, where a table is there.
         if not (fronts or tables) or len(tables) > 1:
             return None
         if len(fronts) + len(tables) + len(unused) + len(registers) != len(params):
             return None
-        if registers and (len(registers) > 1 or len(fronts) != 1 or not tables):
+        if registers and (len(registers) > 1 or len(fronts) != 1 or not tables and not rotary):
             return None
         fronts.sort(key=lambda t: re.fullmatch(CLASS_TOKEN, t.attr) is None)  # class token first
         found = (members[0].attr, [t.attr for t in fronts], tables[0].attr if tables else None)
-        found += (registers[0].attr if registers else None,)
+        found += (registers[0].attr if registers else None, ctx.role(members[0]) == "conv")
         return Match(self, len(params) + 1, found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        patches, fronts, table, registers = match.found
+        patches, fronts, table, registers = match.found[:4]
         pixels = g.input("pixel_values")
         x = g.call_module((patches,), pixels, comment="[batch, patches, d_model]")
+        if match.found[4]:  # the conv itself: its patches as a token sequence
+            x = g.call_method("flatten", x, 2, inline=True)
+            x = g.call_method("transpose", x, 1, 2, name="x")
         if fronts:
             batch = g.call_method("size", x, 0, inline=True)
             tokens = [
@@ -420,6 +436,13 @@ class VisionEmbeddings(BlockPattern):
                 kwargs={"dim": 1},
                 comment=" then ".join(fronts) + " in front of the patches",
             )
+        if registers is not None and table is None:  # registers after the class token
+            batch = g.call_method("size", x, 0, inline=True)
+            extra = g.call_method("expand", g.getattr((registers,)), batch, -1, -1, inline=True)
+            first = g.call_function("getitem", x, (Slice(), Slice(None, 1)), inline=True)
+            rest = g.call_function("getitem", x, (Slice(), Slice(1, None)), inline=True)
+            g.output(g.call_function("cat", (first, extra, rest), kwargs={"dim": 1}))
+            return
         if registers is not None:
             x = g.call_function(
                 "add_positions_and_registers", x, g.getattr((table,)), g.getattr((registers,))
@@ -462,14 +485,17 @@ class Encoder(BlockPattern):
         holder, (layer, _) = stacks[0]
         if ctx.role(layer) != "Block" or not ctx.takes(layer, "mask"):
             return None
-        return Match(self, len(members), (holder.attr, project.attr if project else None))
+        rotary = ctx.takes(layer, ROTARY_TABLE)  # angles the model computes (axial rotary)
+        found = (holder.attr, project.attr if project else None, rotary)
+        return Match(self, len(members), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        layers, project = match.found
+        layers, project, rotary = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
+        angles = (g.input(ROTARY_TABLE, optional=True),) if rotary else ()
         if project is not None:
             x = g.call_module((project,), x, comment="to the layers' width")
-        g.output(g.call_module((layers,), x, mask, each=True))
+        g.output(g.call_module((layers,), x, mask, *angles, each=True))
 
     @staticmethod
     def examples():
@@ -521,6 +547,8 @@ class EncoderModel(BlockPattern):
         encoder = [m for m in members if ctx.role(m) == "Encoder"]
         if len(embed) != 1 or len(encoder) != 1:
             return None
+        if ctx.takes(encoder[0], ROTARY_TABLE):
+            return None  # its layers read rotary angles this model computes (axial_rope_vision)
         rest = [m for m in members if m is not embed[0] and m is not encoder[0]]
         project = one_named([m for m in rest if family(m) == "linear"], PROJECT)
         norms = [m for m in rest if family(m) == "norm"]
