@@ -310,7 +310,8 @@ def nhead_choice(ctx: LayerContext, node: KeyNode, d_model: int) -> Choice:
 # offsets...) tests or the family zoo compare with the library. Patterns read "not in the list of
 # families that do X" as evidence for the default; for any other model type that absence proves
 # nothing, and the analysis says the choices resting on it are guesses (analyze, flag_unchecked).
-CHECKED_MODEL_TYPES = frozenset("""
+CHECKED_MODEL_TYPES = (
+    frozenset("""
     albert apertus arcee bart beit bert biogpt bit blenderbot blenderbot-small bloom camembert clip
     clip_text_model clip_vision_model codegen cohere convbert convnext convnextv2 ctrl cvt
     data2vec-audio data2vec-text data2vec-vision dbrx deberta-v2 deit dinov2 dinov2_with_registers distilbert efficientnet
@@ -324,6 +325,10 @@ CHECKED_MODEL_TYPES = frozenset("""
     starcoder2 swin t5 textnet umt5 unispeech unispeech-sat vit vit_msn wav2vec2 whisper xglm xlm
     xlm-roberta
     """.split())
+    | frozenset(  # moe7: tests/test_moe_families.py compares these
+        "glm4_moe dots1 ernie4_5_moe".split()
+    )
+)
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
 

@@ -64,6 +64,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     ),
     "fairseq_positions": ("fairseq_positions", "helper:fairseq_positions"),
     "top_k_routing": ("top_k_routing", "helper:top_k_routing"),
+    "expert_routing": ("expert_routing", "helper:expert_routing"),
     "sparsemixer_routing": ("sparsemixer_routing", "helper:sparsemixer_routing"),
     "token_types": ("token_types", "helper:token_types"),
     "zero_padding": ("zero_padding", "helper:zero_padding"),

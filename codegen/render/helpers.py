@@ -13,6 +13,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "layer_norm_unit_offset": ("F",),
     "fairseq_positions": ("math", "F"),
     "top_k_routing": ("F",),
+    "expert_routing": ("F",),
     "relative_position_bias": ("math", "F"),
     "timestep_embedding": ("math", "F"),
     "pad_to_multiple": ("F",),
@@ -292,6 +293,37 @@ def top_k_routing(logits: torch.Tensor, top_k: int, normalize: bool) -> torch.Te
     if normalize:
         top = top / top.sum(dim=-1, keepdim=True)
     return torch.zeros_like(probs).scatter(-1, index, top).type_as(logits)
+''',
+    "expert_routing": '''
+def expert_routing(
+    logits: torch.Tensor,
+    correction: torch.Tensor | None,
+    top_k: int,
+    sigmoid: bool,
+    normalize: bool,
+    scale: float,
+    groups: int,
+    top_groups: int,
+) -> torch.Tensor:
+    """Router logits [..., experts] -> each expert's weight per token, zero for the rest.
+
+    Scores are the logits' softmax (or each one's sigmoid). The top_k experts are chosen by score
+    plus `correction` (a per-expert bias that steers the choice, not the weights), only among the
+    `top_groups` of `groups` equal groups of experts whose two best scores sum highest. Their scores
+    are renormalised to sum to one when `normalize`, then multiplied by `scale`."""
+    scores = torch.sigmoid(logits.float()) if sigmoid else F.softmax(logits.float(), dim=-1)
+    choice = scores if correction is None else scores + correction.reshape(-1)
+    if groups > 1:
+        shape = choice.shape
+        grouped = choice.reshape(-1, groups, shape[-1] // groups)
+        best = grouped.topk(2, dim=-1)[0].sum(dim=-1)  # [tokens, groups]
+        kept = torch.zeros_like(best).scatter(-1, best.topk(top_groups, dim=-1)[1], 1.0)
+        choice = grouped.masked_fill(kept.unsqueeze(-1) == 0, float("-inf")).reshape(shape)
+    index = torch.topk(choice, top_k, dim=-1)[1]
+    top = scores.gather(-1, index)
+    if normalize:
+        top = top / top.sum(dim=-1, keepdim=True)
+    return torch.zeros_like(scores).scatter(-1, index, top * scale).type_as(logits)
 ''',
     "sparsemixer_routing": '''
 def sparsemixer_routing(logits: torch.Tensor, jitter_eps: float) -> torch.Tensor:

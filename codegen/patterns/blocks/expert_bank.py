@@ -25,14 +25,11 @@ from codegen.patterns._kit import (
     one_named,
     tensors,
 )
-from codegen.patterns.blocks.moe import SOFTMAX_TOP_K_TYPES, SYNONYMS, routing_choices
+from codegen.patterns.blocks.router import SYNONYMS, router_width, routing
 
 UP_BANK = r"input_linear|gate_up_proj|w13|experts?_(gate_)?up\w*"
 DOWN_BANK = r"output_linear|down_proj|w2|experts?_down\w*"
 ROUTER = r"router|gate|gating|w_gate"
-# Families checked to route by softmax over the top-k logits (the same as softmax then top-k,
-# renormalised): GraniteMoE's router.
-BANK_TYPES = SOFTMAX_TOP_K_TYPES + ("granitemoe", "granitemoeshared", "jetmoe")
 
 
 class ExpertLinear(BlockPattern):
@@ -217,17 +214,16 @@ class ExpertBank(BlockPattern):
             if len(banks) != 2 or up is None or down is None or up is down:
                 return None
             shapes = self._weights(ctx, up) + self._weights(ctx, down)
-        experts = router.io.out_width if router.io else None
+        experts, correction = router_width(ctx, router)
         if len(shapes) != 2 or not consistent(*shapes) or not isinstance(experts, int):
             return None
         if experts < 2 or shapes[0][0] not in (experts,) and type(shapes[0][0]) is int:
             return None  # one router logit per expert
         # softmax over the top-k logits (GraniteMoE) is the top-k probabilities renormalised
-        routing = routing_choices(ctx, cls, router.attr, experts)
-        if routing is None:
+        routed = routing(ctx, cls, router.attr, experts, correction)
+        if routed is None:
             return None
-        top_k, normalize = routing
-        choices = [top_k, normalize]
+        spec, choices, guessed = routed
         activation = None
         if down is not None:  # the banks are applied here: the gate's activation is this class's
             activation = ctx.choose(
@@ -240,17 +236,10 @@ class ExpertBank(BlockPattern):
                 aliases=act.ALIASES,
             )
             choices.append(activation)
-        model_type = ctx.resolver.evidence("model_type")
-        guessed = ""
-        if model_type is None or model_type[1] not in BANK_TYPES:
-            guessed = (
-                "routing by softmax over the top-k logits, and gate before up in the fused bank, "
-                "are the usual ones; "
-                + (f"model_type {model_type[1]!r}" if model_type else "no config.json")
-                + " does not say they are this model's"
-            )
-        found = (router.attr, up.attr, down.attr if down else None, int(top_k.value))
-        found += (bool(normalize.value), activation.value if activation else None)
+        if guessed:
+            guessed += "; gate before up in the fused bank is the usual order, too"
+        found = (router.attr, up.attr, down.attr if down else None, spec)
+        found += (activation.value if activation else None,)
         return Match(self, len(members), found, choices, guessed=guessed)
 
     @staticmethod
@@ -263,17 +252,10 @@ class ExpertBank(BlockPattern):
         return [tuple(p.shape) for p in params] if None not in params else []
 
     def forward(self, match: Match, g: Graph) -> None:
-        router, up, down, top_k, normalize, activation = match.found
+        router, up, down, spec, activation = match.found
         x = g.input("x")
         logits = g.call_module((router,), x, inline=True)
-        weights = g.call_function(
-            "top_k_routing",
-            logits,
-            top_k,
-            normalize,
-            name="weights",
-            comment=f"the top {top_k} experts' weights",
-        )
+        weights = spec.weights(g, logits, comment=f"the top {spec.top_k} experts' weights")
         if down is None:
             outs = g.call_module((up,), x, name="outs", comment="[batch, seq, experts, d_model]")
         else:
