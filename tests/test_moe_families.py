@@ -32,7 +32,7 @@ TEXT = dict(
 
 def _build(config: str, model: str, **kw):
     def build():
-        return getattr(transformers, model)(getattr(transformers, config)(**TEXT, **kw))
+        return getattr(transformers, model)(getattr(transformers, config)(**{**TEXT, **kw}))
 
     return build
 
@@ -90,6 +90,41 @@ FAMILIES = {
         num_experts_per_tok=2,
         mlp_only_layers=[0],
         norm_topk_prob=True,
+    ),
+    # Qwen2-MoE, sparse every second layer, its shared expert gated by a sigmoid
+    "qwen2_moe_sparse_step": _build(
+        "Qwen2MoeConfig",
+        "Qwen2MoeForCausalLM",
+        num_hidden_layers=3,
+        moe_intermediate_size=16,
+        num_experts=4,
+        num_experts_per_tok=2,
+        shared_expert_intermediate_size=32,
+        decoder_sparse_step=2,
+    ),
+    # softmax, top-k renormalised always, its own key for top-k (moe_topk), a shared MLP
+    "hunyuan_v1_moe": _build(
+        "HunYuanMoEV1Config",
+        "HunYuanMoEV1ForCausalLM",
+        num_hidden_layers=2,
+        num_experts=4,
+        moe_topk=2,
+        head_dim=8,
+    ),
+    # GPT-OSS: router bias, top-k then softmax, biased experts stored [experts, in, out] with
+    # gate/up interleaved and a clamped swiglu (a limit the unit-scale weights reach), attention
+    # sinks, windowed and full layers (a window shorter than the input), yarn rotary
+    "gpt_oss_windowed": _build(
+        "GptOssConfig",
+        "GptOssForCausalLM",
+        num_hidden_layers=3,
+        head_dim=8,
+        num_local_experts=6,
+        num_experts_per_tok=3,
+        intermediate_size=24,
+        sliding_window=3,
+        swiglu_limit=2.0,
+        layer_types=["sliding_attention", "full_attention", "sliding_attention"],
     ),
 }
 

@@ -325,6 +325,19 @@ def expert_routing(
         top = top / top.sum(dim=-1, keepdim=True)
     return torch.zeros_like(scores).scatter(-1, index, top * scale).type_as(logits)
 ''',
+    "clamped_swiglu": '''
+def clamped_swiglu(h: torch.Tensor, alpha: float, limit: float, interleaved: bool) -> torch.Tensor:
+    """GPT-OSS's expert activation of a fused gate/up output h [..., 2 * inner]: gate and up
+    interleaved (gate at even features) or as halves, clamped to `limit` (the gate from above
+    only), then (up + 1) * gate * sigmoid(alpha * gate)."""
+    if interleaved:
+        gate, up = h[..., ::2], h[..., 1::2]
+    else:
+        gate, up = h.chunk(2, dim=-1)
+    gate = gate.clamp(max=limit)
+    up = up.clamp(min=-limit, max=limit)
+    return (up + 1) * gate * torch.sigmoid(gate * alpha)
+''',
     "sparsemixer_routing": '''
 def sparsemixer_routing(logits: torch.Tensor, jitter_eps: float) -> torch.Tensor:
     """Router logits [..., experts] -> each expert's weight per token, as PhiMoE's sparsemixer
@@ -420,6 +433,24 @@ def sliding_window_mask(allowed: torch.Tensor, window: int) -> torch.Tensor:
     # A padding query whose window holds only padding would attend to nothing (NaN that spreads
     # to later layers): it attends everywhere instead; its own output is never read.
     return narrowed | ~narrowed.any(dim=-1, keepdim=True)
+''',
+    "sink_attention": '''
+def sink_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    allowed: torch.Tensor,
+    scale: float,
+    sinks: torch.Tensor,
+) -> torch.Tensor:
+    """Attention beside one learned logit per head (`sinks` [heads], GPT-OSS): each softmax runs
+    over the scores and the sink together, and the sink's share, which reads no value, is dropped;
+    -inf where `allowed` ([.., seq, seq]) is False."""
+    scores = q @ k.transpose(-2, -1) * scale
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    sink = sinks.reshape(1, -1, 1, 1).expand(scores.size(0), -1, scores.size(2), 1)
+    probs = torch.softmax(torch.cat([scores, sink.to(scores.dtype)], dim=-1).float(), dim=-1)
+    return probs[..., :-1].to(q.dtype) @ v
 ''',
     "softcapped_attention": '''
 def softcapped_attention(

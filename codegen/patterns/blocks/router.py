@@ -41,13 +41,33 @@ SCORING_BY_TYPE = {
     "dbrx": "softmax",
     "gpt_oss": "softmax",
     "ernie4_5_moe": "softmax",
+    "hunyuan_v1_moe": "softmax",
     "glm4_moe": "sigmoid",
     "dots1": "sigmoid",
     "deepseek_v3": "sigmoid",
 }
 
+# Families that always renormalise the chosen experts' weights (no config key says it), or route
+# by a softmax over the top-k logits, which is the same.
+ALWAYS_NORMALIZED = (
+    "mixtral",
+    "granitemoe",
+    "granitemoeshared",
+    "jetmoe",
+    "gpt_oss",
+    "hunyuan_v1_moe",
+    "ernie4_5_moe",
+)
+
 SYNONYMS = {
-    "top_k": ("num_experts_per_tok", "moe_top_k", "num_selected_experts", "top_k", "moe_k"),
+    "top_k": (
+        "num_experts_per_tok",
+        "moe_top_k",
+        "num_selected_experts",
+        "top_k",
+        "moe_k",
+        "moe_topk",
+    ),
     "normalize_top_k": ("norm_topk_prob",),
     "scoring": ("scoring_func",),
     "groups": ("n_group",),
@@ -341,9 +361,11 @@ def routing(
     )
     if said is not None and normalize.source == "default":
         normalize.source, normalize.note = "metadata", f"{said[0]} {said[1]!r}"
-    choices = [top_k, normalize]
     model_type = ctx.resolver.evidence("model_type")
     mtype = model_type[1] if model_type else None
+    if mtype in ALWAYS_NORMALIZED and normalize.source == "default" and normalize.value:
+        normalize.source, normalize.note = "metadata", f"{model_type[0]} {mtype!r}"
+    choices = [top_k, normalize]
     known = SCORING_BY_TYPE.get(mtype)
     scoring = ctx.choose(
         cls,
