@@ -111,6 +111,16 @@ FAMILIES = {
         moe_topk=2,
         head_dim=8,
     ),
+    # GraniteMoE's expert banks, and beside the mixture a shared MLP with fused gate/up
+    "granitemoeshared": _build(
+        "GraniteMoeSharedConfig",
+        "GraniteMoeSharedForCausalLM",
+        num_hidden_layers=2,
+        num_local_experts=4,
+        num_experts_per_tok=2,
+        shared_intermediate_size=24,
+        residual_multiplier=0.5,
+    ),
     # GPT-OSS: router bias, top-k then softmax, biased experts stored [experts, in, out] with
     # gate/up interleaved and a clamped swiglu (a limit the unit-scale weights reach), attention
     # sinks, windowed and full layers (a window shorter than the input), yarn rotary

@@ -326,7 +326,7 @@ CHECKED_MODEL_TYPES = (
     xlm-roberta
     """.split())
     | frozenset(  # moe7: tests/test_moe_families.py compares these
-        "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe".split()
+        "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared".split()
     )
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
