@@ -121,6 +121,45 @@ FAMILIES = {
         shared_intermediate_size=24,
         residual_multiplier=0.5,
     ),
+    # sigmoid scores, the correction bias on the mixture itself, always renormalised
+    "minimax_m2": _build(
+        "MiniMaxM2Config",
+        "MiniMaxM2ForCausalLM",
+        num_hidden_layers=2,
+        head_dim=8,
+        num_local_experts=4,
+        num_experts_per_tok=2,
+    ),
+    # the same bias placement, a shared expert, a dense first layer, scaled weights
+    "exaone_moe": _build(
+        "ExaoneMoeConfig",
+        "ExaoneMoeForCausalLM",
+        num_hidden_layers=2,
+        moe_intermediate_size=16,
+        num_experts=4,
+        num_experts_per_tok=2,
+        first_k_dense_replace=1,
+        routed_scaling_factor=2.0,
+    ),
+    # DeepSeek-V3's router (sigmoid, correction bias) with plain attention
+    "solar_open": _build(
+        "SolarOpenConfig",
+        "SolarOpenForCausalLM",
+        num_hidden_layers=2,
+        head_dim=8,
+        moe_intermediate_size=16,
+        n_routed_experts=4,
+        num_experts_per_tok=2,
+    ),
+    # OLMoE-like softmax routing, weights not renormalised
+    "flex_olmo": _build(
+        "FlexOlmoConfig",
+        "FlexOlmoForCausalLM",
+        num_hidden_layers=2,
+        num_experts=4,
+        num_experts_per_tok=2,
+        pad_token_id=0,
+    ),
     # GPT-OSS: router bias, top-k then softmax, biased experts stored [experts, in, out] with
     # gate/up interleaved and a clamped swiglu (a limit the unit-scale weights reach), attention
     # sinks, windowed and full layers (a window shorter than the input), yarn rotary

@@ -110,7 +110,7 @@ SHOWN_BY_SHAPES = (
     n_routed_experts n_shared_experts moe_num_shared_experts num_shared_experts moe_num_experts
     shared_intermediate_size
     first_k_dense_replace moe_layer_freq decoder_sparse_step mlp_only_layers num_dense_layers
-    moe_layer_start_index moe_layer_end_index moe_layer_interval
+    moe_layer_start_index moe_layer_end_index moe_layer_interval mlp_layer_types
     """.split())
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a

@@ -326,7 +326,8 @@ CHECKED_MODEL_TYPES = (
     xlm-roberta
     """.split())
     | frozenset(  # moe7: tests/test_moe_families.py compares these
-        "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared".split()
+        "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "
+        "solar_open flex_olmo".split()
     )
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).

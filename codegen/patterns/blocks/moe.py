@@ -9,9 +9,12 @@ scriptable, at the cost of computing the unchosen experts (a top-2 of 8 does 4x 
 
 from __future__ import annotations
 
+import re
+
 from codegen.ir import Choice
 from codegen.ir.graph import Graph
 from codegen.patterns.blocks.router import (
+    CORRECTION,
     SCORING_BY_TYPE,
     SYNONYMS,
     correction_member,
@@ -54,7 +57,11 @@ class MixtureOfExperts(BlockPattern):
         # a correction bias beside the router (ERNIE 4.5's moe_statics), read where it routes
         statics = [m for m in members if ctx.role(m) == "ScoreCorrection"]
         members = [m for m in members if ctx.role(m) != "ScoreCorrection"]
-        if tensors(cls) or len(members) not in (2, 3, 4) or len(statics) > 1:
+        # ... or held by the mixture itself (MiniMax-M2, EXAONE-MoE)
+        own = [t for t in tensors(cls) if re.fullmatch(CORRECTION, t.attr, re.IGNORECASE)]
+        if len(tensors(cls)) != len(own) or len(own) + len(statics) > 1:
+            return None
+        if len(members) not in (2, 3, 4):
             return None
         experts = one_named([m for m in members if stack(m) is not None], EXPERTS)
         linears = [m for m in members if family(m) == "linear"]
@@ -74,10 +81,13 @@ class MixtureOfExperts(BlockPattern):
                 return None  # one gate value per token
         count = stack(experts)[1]
         width, correction = router_width(ctx, router)
-        if statics:
+        if statics or own:
             if correction is not None:
                 return None
-            correction = (statics[0].attr, correction_member(ctx, statics[0]))
+            if statics:
+                correction = (statics[0].attr, correction_member(ctx, statics[0]))
+            else:
+                correction = (own[0].attr,)
         if width != count or count < 2:
             return None  # one logit per expert
         model_type = ctx.resolver.evidence("model_type")
@@ -94,7 +104,7 @@ class MixtureOfExperts(BlockPattern):
         spec, choices, guessed = routed
         shared_pair = (shared.attr, shared_gate.attr if shared_gate else None) if shared else None
         found = (experts.attr, router.attr, spec, shared_pair, None)
-        return Match(self, len(members) + len(statics), found, choices, guessed=guessed)
+        return Match(self, len(members) + len(statics) + len(own), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         experts, router, spec, shared, jitter_eps = match.found

@@ -42,7 +42,11 @@ SCORING_BY_TYPE = {
     "gpt_oss": "softmax",
     "ernie4_5_moe": "softmax",
     "hunyuan_v1_moe": "softmax",
+    "flex_olmo": "softmax",
     "glm4_moe": "sigmoid",
+    "solar_open": "sigmoid",
+    "minimax_m2": "sigmoid",
+    "exaone_moe": "sigmoid",
     "dots1": "sigmoid",
     "deepseek_v3": "sigmoid",
 }
@@ -57,6 +61,7 @@ ALWAYS_NORMALIZED = (
     "gpt_oss",
     "hunyuan_v1_moe",
     "ernie4_5_moe",
+    "minimax_m2",
 )
 
 SYNONYMS = {
