@@ -1,7 +1,9 @@
-"""A sparse mixture of experts (Mixtral, OLMoE, Qwen2-MoE without its shared expert): a router
-(`gate`, one logit per expert) and a list of identical feed-forwards (`experts`). Each token goes
-to its top-k experts by router softmax, their outputs weighted by those probabilities
-(renormalised to sum to one, or not: `norm_topk_prob`).
+"""A sparse mixture of experts (Mixtral, OLMoE, Qwen2-MoE, DeepSeek-V3-style routers): a router
+(`gate`, one logit per expert: a Linear, or a class of bare tensors, router.py) and a list of
+identical feed-forwards (`experts`), optionally a shared expert every token uses (plain, or scaled
+by sigmoid(its gate) as Qwen2-MoE does) and a correction bias (on the router, beside it, or on the
+mixture). How logits become weights is router.py's `routing`: softmax or sigmoid scores, the
+correction bias steering the choice only, grouped top-k, renormalised, scaled.
 
 The forward runs every expert on every token and weights by zero the ones not chosen: exact, and
 scriptable, at the cost of computing the unchosen experts (a top-2 of 8 does 4x the work).
@@ -35,7 +37,8 @@ from codegen.patterns._kit import (
 
 ROUTER = r"gate|router|w_gate|gating|switch"
 EXPERTS = r"experts|expert"
-# An expert every token uses, beside the routed ones, scaled by sigmoid(its gate) (Qwen2-MoE).
+# An expert every token uses, beside the routed ones, scaled by sigmoid(its gate) (Qwen2-MoE) or not
+# (DeepSeek-V3, GLM-4-MoE).
 SHARED = r"shared_expert|shared_experts|shared_mlp"
 SHARED_GATE = r"shared_expert_gate|shared_gate"
 
