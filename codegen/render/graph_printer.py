@@ -97,6 +97,18 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "window_position_bias": ("window_position_bias", "helper:window_position_bias"),
     "window_attention_bias": ("window_attention_bias", "helper:window_attention_bias"),
     "merge_patches": ("merge_patches", "helper:merge_patches"),
+    # DeBERTa's disentangled attention (patterns/blocks/disentangled_attention.py)
+    **{
+        name: (name, f"helper:{name}")
+        for name in (
+            "log_bucket_positions",
+            "disentangled_scores",
+            "masked_softmax",
+            "query_key_mask",
+            "zero_masked",
+            "relative_table",
+        )
+    },
     # rotary frequencies of the rope_types beyond the default (patterns/blocks/_rope_scaling.py)
     **{
         name: (name, f"helper:{name}")
