@@ -313,7 +313,8 @@ def nhead_choice(ctx: LayerContext, node: KeyNode, d_model: int) -> Choice:
 # families that do X" as evidence for the default; for any other model type that absence proves
 # nothing, and the analysis says the choices resting on it are guesses (analyze, flag_unchecked),
 # except those the conventions survey measured for the type (_decoder_conventions.MEASURED).
-CHECKED_MODEL_TYPES = frozenset("""
+CHECKED_MODEL_TYPES = (
+    frozenset("""
     albert apertus arcee bart beit bert biogpt bit blenderbot blenderbot-small bloom camembert clip
     clip_text_model clip_vision_model codegen cohere convbert convnext convnextv2 ctrl cvt
     data2vec-audio data2vec-text data2vec-vision dbrx deberta deberta-v2 deit dinov2 dinov2_with_registers distilbert efficientnet
@@ -329,6 +330,11 @@ CHECKED_MODEL_TYPES = frozenset("""
     roberta-prelayernorm xlm-roberta-xl layoutlm jina_embeddings_v3 gte eurobert
     aimv2_vision_model mlcd_vision_model dinov3_vit
     """.split())
+    | frozenset(  # moe7: tests/test_moe_families.py compares these
+        "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "
+        "solar_open flex_olmo".split()
+    )
+)
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
 

@@ -34,6 +34,8 @@ class RotaryConvention(NamedTuple):
 CHECKED_BY_TESTS = {
     "gptj": RotaryConvention("interleaved", None, "rotary_dim", False),
     "codegen": RotaryConvention("interleaved", None, "rotary_dim", False),
+    # moe7: GPT-OSS turns halves by cos/sin of half width (tests/test_moe_families.py)
+    "gpt_oss": RotaryConvention("halves", None, None, True),
 }
 
 SURVEYED: dict[str, RotaryConvention] = {

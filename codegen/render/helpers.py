@@ -13,6 +13,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "layer_norm_unit_offset": ("F",),
     "fairseq_positions": ("math", "F"),
     "top_k_routing": ("F",),
+    "expert_routing": ("F",),
     "relative_position_bias": ("math", "F"),
     "timestep_embedding": ("math", "F"),
     "pad_to_multiple": ("F",),
@@ -311,6 +312,50 @@ def top_k_routing(logits: torch.Tensor, top_k: int, normalize: bool) -> torch.Te
         top = top / top.sum(dim=-1, keepdim=True)
     return torch.zeros_like(probs).scatter(-1, index, top).type_as(logits)
 ''',
+    "expert_routing": '''
+def expert_routing(
+    logits: torch.Tensor,
+    correction: torch.Tensor | None,
+    top_k: int,
+    sigmoid: bool,
+    normalize: bool,
+    scale: float,
+    groups: int,
+    top_groups: int,
+) -> torch.Tensor:
+    """Router logits [..., experts] -> each expert's weight per token, zero for the rest.
+
+    Scores are the logits' softmax (or each one's sigmoid). The top_k experts are chosen by score
+    plus `correction` (a per-expert bias that steers the choice, not the weights), only among the
+    `top_groups` of `groups` equal groups of experts whose two best scores sum highest. Their scores
+    are renormalised to sum to one when `normalize`, then multiplied by `scale`."""
+    scores = torch.sigmoid(logits.float()) if sigmoid else F.softmax(logits.float(), dim=-1)
+    choice = scores if correction is None else scores + correction.reshape(-1)
+    if groups > 1:
+        shape = choice.shape
+        grouped = choice.reshape(-1, groups, shape[-1] // groups)
+        best = grouped.topk(2, dim=-1)[0].sum(dim=-1)  # [tokens, groups]
+        kept = torch.zeros_like(best).scatter(-1, best.topk(top_groups, dim=-1)[1], 1.0)
+        choice = grouped.masked_fill(kept.unsqueeze(-1) == 0, float("-inf")).reshape(shape)
+    index = torch.topk(choice, top_k, dim=-1)[1]
+    top = scores.gather(-1, index)
+    if normalize:
+        top = top / top.sum(dim=-1, keepdim=True)
+    return torch.zeros_like(scores).scatter(-1, index, top * scale).type_as(logits)
+''',
+    "clamped_swiglu": '''
+def clamped_swiglu(h: torch.Tensor, alpha: float, limit: float, interleaved: bool) -> torch.Tensor:
+    """GPT-OSS's expert activation of a fused gate/up output h [..., 2 * inner]: gate and up
+    interleaved (gate at even features) or as halves, clamped to `limit` (the gate from above
+    only), then (up + 1) * gate * sigmoid(alpha * gate)."""
+    if interleaved:
+        gate, up = h[..., ::2], h[..., 1::2]
+    else:
+        gate, up = h.chunk(2, dim=-1)
+    gate = gate.clamp(max=limit)
+    up = up.clamp(min=-limit, max=limit)
+    return (up + 1) * gate * torch.sigmoid(gate * alpha)
+''',
     "sparsemixer_routing": '''
 def sparsemixer_routing(logits: torch.Tensor, jitter_eps: float) -> torch.Tensor:
     """Router logits [..., experts] -> each expert's weight per token, as PhiMoE's sparsemixer
@@ -414,6 +459,24 @@ def sliding_window_mask(allowed: torch.Tensor, window: int) -> torch.Tensor:
     # A padding query whose window holds only padding would attend to nothing (NaN that spreads
     # to later layers): it attends everywhere instead; its own output is never read.
     return narrowed | ~narrowed.any(dim=-1, keepdim=True)
+''',
+    "sink_attention": '''
+def sink_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    allowed: torch.Tensor,
+    scale: float,
+    sinks: torch.Tensor,
+) -> torch.Tensor:
+    """Attention beside one learned logit per head (`sinks` [heads], GPT-OSS): each softmax runs
+    over the scores and the sink together, and the sink's share, which reads no value, is dropped;
+    -inf where `allowed` ([.., seq, seq]) is False."""
+    scores = q @ k.transpose(-2, -1) * scale
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    sink = sinks.reshape(1, -1, 1, 1).expand(scores.size(0), -1, scores.size(2), 1)
+    probs = torch.softmax(torch.cat([scores, sink.to(scores.dtype)], dim=-1).float(), dim=-1)
+    return probs[..., :-1].to(q.dtype) @ v
 ''',
     "softcapped_attention": '''
 def softcapped_attention(

@@ -36,6 +36,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 
+SINKS = r"sinks|attention_sinks|sink_logits"
 FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
 OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo"
@@ -408,7 +409,13 @@ class Attention(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or not 2 <= len(members) <= 7 + self.adds_norm:
+        # a learned sink logit per head (GPT-OSS): the one tensor an attention may hold
+        sinks = [t for t in tensors(cls) if re.fullmatch(SINKS, t.attr, re.I) and len(t.shape) == 1]
+        if (
+            len(tensors(cls)) != len(sinks)
+            or len(sinks) > 1
+            or not 2 <= len(members) <= 7 + self.adds_norm
+        ):
             return None
         fused = one_named(members, FUSED)
         if fused is not None:
@@ -658,7 +665,10 @@ class Attention(BlockPattern):
             score_cap(ctx) if causal.value else None,
             sub_norm.attr if sub_norm else None,
             free_qk_norm(ctx, mtype) if qk_norm is None else None,
+            sinks[0].attr if sinks else None,
         )
+        if sinks and (found[13] is not None or not causal.value or alibi.value):
+            return None  # sinks beside a soft cap, ALiBi or without a causal mask: not met yet
         order = qk_norm_order(mtype) if qk_norm and rotary_args else None
         if order == "after" and not qk_norm[2]:  # per head, after rotary (HunYuan)
             qk_norm = qk_norm[:4] + (True,)
@@ -680,7 +690,7 @@ class Attention(BlockPattern):
         qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm, scale, split, qk_norm = (
             match.found[:12]
         )
-        window, cap, sub_norm, free_qk = match.found[12:]
+        window, cap, sub_norm, free_qk, sinks = match.found[12:]
         late = qk_norm is not None and qk_norm[4]  # normed after rotary
         x = g.input("x")
         per_layer = isinstance(window, tuple)  # this layer's window comes with the call
@@ -817,13 +827,26 @@ class Attention(BlockPattern):
             mask = g.call_function("sliding_window_mask", mask, window_in, name="mask")
         elif window:  # each position sees only the last `window` (and itself)
             mask = g.call_function("sliding_window_mask", mask, window, name="mask")
-        if cap is not None:
+        if sinks is not None or cap is not None:  # scores computed here, not by SDPA
             if scale:
                 scores_scale = scale[0]
             else:  # 1 / sqrt(head_dim)
                 head_dim = g.call_method("size", q, -1, inline=True)
                 root = g.call_function("sqrt", head_dim, inline=True)
                 scores_scale = g.call_function("truediv", 1.0, root, inline=True)
+        if sinks is not None:
+            y = g.call_function(
+                "sink_attention",
+                q,
+                k,
+                v,
+                mask,
+                scores_scale,
+                g.getattr((sinks,)),
+                name="y",
+                comment=f"{nhead} heads, causal, beside a learned sink per head",
+            )
+        elif cap is not None:
             y = g.call_function(
                 "softcapped_attention",
                 q,

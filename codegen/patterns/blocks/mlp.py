@@ -21,14 +21,18 @@ from codegen.patterns._kit import (
 )
 
 UP = r"c_fc|fc1|up_proj|dense_h_to_4h|fc_in|lin1|w1|wi|fc|linear1|intermediate_dense|ff1"
-DOWN = r"c_proj|fc2|down_proj|dense_4h_to_h|fc_out|lin2|w2|wo|proj|linear2|output_dense|ff2"
+DOWN = (
+    r"c_proj|fc2|down_proj|dense_4h_to_h|fc_out|lin2|w2|wo|proj|linear2|output_dense|ff2|"
+    r"output_linear"
+)
 # Meta's LLaMA and Mixtral: w2(silu(w1(x)) * w3(x)), so w1 is the gate and w3 its partner;
 # fc11/fc12: flash-attn / Nomic BERT naming (fc12 the gate).
 GATE = r"gate_proj|w1|wi_0|gate|fc12"
 GATED_UP = r"up_proj|w3|wi_1|up|fc11"  # beside a gate
 ACTIVATION_MODULES = (XIELU_ROLE,)  # activations that are member modules with parameters
 # Gate and up in one layer (Phi-3's gate_up_proj, xformers' w12): twice the down layer's input.
-FUSED_GATE_UP = r"gate_up_proj|gate_up|w12|fc1_gate_up|up_gate_proj|up_gate"
+# GraniteMoE's shared_mlp.input_linear too.
+FUSED_GATE_UP = r"gate_up_proj|gate_up|w12|fc1_gate_up|up_gate_proj|up_gate|input_linear"
 # ... named up first (GTE's up_gate_proj): its second half is the gate.
 UP_FIRST = r"up_gate(_proj)?"
 

@@ -48,6 +48,7 @@ PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")
 # norm after each residual add (encoders and seq2seq decoders: the survey covers causal LMs)
 POST_TYPES = ("distilbert", "bart", "marian", "plbart", "blenderbot-small", "nomic_bert")
 FEED_FORWARD_ROLES = ("MLP", "MoE")  # a feed-forward, or a mixture of them
+SHARED_MLP = r"shared_mlp|shared_expert|shared_experts"  # beside a mixture, on the same input
 
 
 def feed_forward_list(m) -> bool:
@@ -123,6 +124,12 @@ class TransformerBlock(BlockPattern):
             inline, mlp = (up.attr, down.attr, activation.value), [up, down]
         if len(attn) != 1 or len(members) != 1 + len(mlp) + len(norms):
             return None
+        if not inline and len(mlp) == 2:  # a mixture beside a shared MLP (GraniteMoeShared)
+            moe = [m for m in mlp if ctx.role(m) == "MoE"]
+            shared = one_named([m for m in mlp if ctx.role(m) == "MLP"], SHARED_MLP)
+            if len(moe) != 1 or shared is None:
+                return None
+            inline, mlp = (moe[0].attr, shared.attr), [moe[0], shared]
         if len(mlp) != (2 if inline else 1):
             return None
         if len(norms) == 2:
@@ -205,6 +212,9 @@ class TransformerBlock(BlockPattern):
         def feed_forward(value, **options):
             if isinstance(mlp, str):
                 return g.call_module((mlp,), value, **options)
+            if len(mlp) == 2:  # the mixture's output plus the shared MLP's, on the same input
+                routed = g.call_module((mlp[0],), value, inline=True)
+                return g.call_function("add", routed, g.call_module((mlp[1],), value, **options))
             up, down, activation = mlp
             h = act.apply(g, activation, g.call_module((up,), value, inline=True), inline=True)
             return g.call_module((down,), h, **options)

@@ -67,6 +67,24 @@ def only(embeddings: list, rows: str):
     return found[0] if len(found) == 1 else None
 
 
+def layer_stack(ctx: BlockContext, m) -> tuple[list, int] | None:
+    """A decoder's layers, as (each distinct Block class's member, how many layers): a repeat of
+    one class, or a list of Block classes applied in turn (GLM-4-MoE's dense first layers before
+    its mixture-of-experts ones); None for anything else."""
+    if stack(m) is not None:
+        return ([stack(m)[0]], stack(m)[1]) if ctx.role(stack(m)[0]) == "Block" else None
+    if m.kind not in ("modulelist", "sequential") or len(m.children) < 2:
+        return None
+    distinct, count = {}, 0
+    for child in m.children:
+        item, n = stack(child) or (child, 1)
+        if item.kind != "class" or ctx.role(item) != "Block":
+            return None
+        distinct.setdefault(item.type_name, item)
+        count += n
+    return list(distinct.values()), count
+
+
 def post_norm_pins(ctx: BlockContext, block) -> list[tuple[str, str, str, str]]:
     """A decoder stack with no norm after its blocks (nor after the embeddings): in a pre-norm
     stack the residual stream would reach the head unnormalised, so each block normalises its
@@ -103,8 +121,9 @@ class Transformer(BlockPattern):
         tokens = one_named(embeddings, TOKENS) or only(embeddings, "vocab")
         others = [m for m in embeddings if m is not tokens]
         positions = one_named(others, POSITIONS) or only(others, "positions")
-        # the layers: a repeat of one Block class, or a list holding a single one (a one-layer model)
-        blocks = [m for m in members if stack(m) is not None and ctx.role(stack(m)[0]) == "Block"]
+        # the layers: a repeat of one Block class, or a list holding a single one (a one-layer model),
+        # or a list of Block classes that differ (dense and mixture-of-experts layers)
+        blocks = [m for m in members if layer_stack(ctx, m) is not None]
         norms = [m for m in members if family(m) == "norm"]
         embed_norm = one_named(norms, EMBED_NORM)
         rest = [m for m in norms if m is not embed_norm]
@@ -165,11 +184,16 @@ class Transformer(BlockPattern):
                 row.source, row.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
             choices.append(row)
             first_row = int(row.value)
+        kinds_of_block, layers = layer_stack(ctx, blocks[0])
+        masked = {ctx.takes(b, "mask") for b in kinds_of_block}
+        windowed = {ctx.takes(b, "window") for b in kinds_of_block}
+        if len(masked) != 1 or len(windowed) != 1:
+            return None  # the layers must be called alike
         windows = None  # each layer's sliding window (0: none), where they differ
-        if ctx.takes(stack(blocks[0])[0], "window"):
+        if windowed == {True}:
             windows = window_plan(ctx)
             kinds = ctx.resolver.evidence_list("layer_types", "attention_layers")
-            if not isinstance(windows, tuple) or len(windows) != stack(blocks[0])[1] or not kinds:
+            if not isinstance(windows, tuple) or len(windows) != layers or not kinds:
                 return None
             windows = (windows, kinds[0])
         fixed = None  # sinusoidal positions computed in the forward: (first row, width)
@@ -179,7 +203,7 @@ class Transformer(BlockPattern):
             fixed = (*SINUSOIDAL_POSITION_TYPES[model_type[1]], width)
         pins = lone_weight_norm_pins(ctx, cls)
         if norm is None and embed_norm is None:
-            pins += post_norm_pins(ctx, stack(blocks[0])[0])
+            pins += [p for b in kinds_of_block for p in post_norm_pins(ctx, b)]
         found = (
             tokens.attr,
             (positions.attr, first_row) if positions else None,
@@ -188,7 +212,7 @@ class Transformer(BlockPattern):
             width if scale.value == "sqrt_d_model" else None,
             offset,
             embed_norm.attr if embed_norm else None,
-            ctx.takes(stack(blocks[0])[0], "mask"),
+            masked == {True},
             # where the survey measured none, the family ignores the key (then reported unused)
             config_factor(ctx, "embedding_multiplier") if measured != "none" else None,
             parameter_free_norm(ctx) if norm is None else None,
