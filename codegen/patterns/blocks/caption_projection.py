@@ -46,3 +46,9 @@ class CaptionProjection(BlockPattern):
         h = g.call_module((first,), g.input("text"), name="h", inline=True)
         h = act.apply(g, match.choices[0].value, h, name="h", inline=True)
         g.output(g.call_module((second,), h))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks import _latent_transformer_examples as z
+
+        return [z.pixart_example()]

@@ -113,3 +113,9 @@ class ModulatedTransformerBlock(BlockPattern):
         h = g.call_function("modulate", h, shift2, scale2, name="h")
         h = g.call_module((f["ff"],), h, inline=True)
         g.output(g.call_function("add", x, g.call_function("mul", gate2, h, inline=True)))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks import _latent_transformer_examples as z
+
+        return [z.dit_example(), z.pixart_example()]

@@ -40,6 +40,12 @@ class LabelEmbedding(BlockPattern):
     def forward(self, match: Match, g: Graph) -> None:
         g.output(g.call_module((match.found,), g.input("labels")))
 
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks import _latent_transformer_examples as z
+
+        return [z.dit_example()]
+
 
 class TimestepConditioning(BlockPattern):
     role = "TimestepConditioning"
@@ -91,6 +97,12 @@ class TimestepConditioning(BlockPattern):
             return
         g.output(g.call_function("add", t, g.call_module((labels,), classes, inline=True)))
 
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks import _latent_transformer_examples as z
+
+        return [z.dit_example(), z.pixart_example()]
+
 
 class AdaptiveModulation(BlockPattern):
     role = "AdaptiveModulation"
@@ -119,3 +131,9 @@ class AdaptiveModulation(BlockPattern):
         c = g.call_module((emb,), *inputs, name="c", comment="[batch, d_model] conditioning")
         c = act.apply(g, match.choices[0].value, c, name="c", inline=True)
         g.output(g.call_module((linear,), c), comment="shifts, scales and gates, side by side")
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks import _latent_transformer_examples as z
+
+        return [z.dit_example(), z.pixart_example()]

@@ -171,6 +171,12 @@ class LatentTransformer(BlockPattern):
             inputs.append(ExampleInput((2,), f["classes"]))
         return inputs
 
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks import _latent_transformer_examples as z
+
+        return [z.dit_example(), z.pixart_example()]
+
 
 def _position_choices(ctx: BlockContext, cls, where: str, patch: int):
     """The grid the fixed positions were laid out for (patches per side at the trained size; 0:
