@@ -130,3 +130,40 @@ def test_pixart_with_resolution_conditions_is_not_claimed(tmp_path, capsys):
     reference = diffusers.PixArtTransformer2DModel(**config).eval()
     _, source = _generated(reference, tmp_path, capsys)
     assert "Forward trust: guessed" in source or "Forward trust: missing" in source
+
+
+TINY = dict(
+    in_channels=3,
+    out_channels=3,
+    encoder_block_out_channels=(16, 16),
+    decoder_block_out_channels=(16, 16),
+    num_encoder_blocks=(1, 1),
+    num_decoder_blocks=(1, 1),
+    latent_channels=4,
+)
+TINY_VARIANTS = {
+    "base": {},
+    # three stages, more blocks, other widths, another activation and latent range
+    "three_stages_silu": dict(
+        encoder_block_out_channels=(8, 8, 8),
+        decoder_block_out_channels=(12, 12, 12),
+        num_encoder_blocks=(1, 2, 1),
+        num_decoder_blocks=(2, 1, 1),
+        act_fn="silu",
+        latent_magnitude=2,
+        latent_shift=0.25,
+    ),
+    "bilinear_upsampling": dict(upsample_fn="bilinear"),
+}
+
+
+@pytest.mark.parametrize("variant", list(TINY_VARIANTS))
+def test_autoencoder_tiny_exact_from_the_folder(variant, tmp_path, capsys):
+    """Encode, store the latent as 8-bit values, decode: the library's forward, to the bit."""
+    torch.manual_seed(0)
+    reference = unit_scale(diffusers.AutoencoderTiny(**{**TINY, **TINY_VARIANTS[variant]})).eval()
+    model, source = _generated(reference, tmp_path, capsys)
+    sample = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        expected = reference(sample).sample
+    _assert_exact(model, source, expected, sample)
