@@ -167,3 +167,41 @@ def test_autoencoder_tiny_exact_from_the_folder(variant, tmp_path, capsys):
     with torch.no_grad():
         expected = reference(sample).sample
     _assert_exact(model, source, expected, sample)
+
+
+@pytest.mark.parametrize("norm_type", ["ada_norm_zero", "ada_norm_single"])
+def test_transformer2d_patched_modes_exact(norm_type, tmp_path, capsys):
+    """The generic Transformer2DModel built for patches: the same keys under another class name,
+    other config.json keys (double_self_attention, num_vector_embeds)."""
+    zero = norm_type == "ada_norm_zero"
+    config = dict(
+        num_attention_heads=2,
+        attention_head_dim=8,
+        in_channels=4,
+        out_channels=8,
+        num_layers=2,
+        sample_size=8,
+        patch_size=2,
+        norm_type=norm_type,
+        norm_elementwise_affine=False,
+        activation_fn="gelu-approximate",
+        num_embeds_ada_norm=10 if zero else 1000,
+    )
+    if not zero:
+        config.update(cross_attention_dim=16, caption_channels=24)
+    torch.manual_seed(0)
+    reference = unit_scale(diffusers.Transformer2DModel(**config)).eval()
+    model, source = _generated(reference, tmp_path, capsys)
+    latent, timestep = torch.randn(2, 4, 8, 8), torch.tensor([3, 700])
+    with torch.no_grad():
+        if zero:
+            labels = torch.tensor([1, 4])
+            expected = reference(latent, timestep=timestep, class_labels=labels).sample
+            _assert_exact(model, source, expected, latent, timestep, labels)
+            return
+        text = torch.randn(2, 5, 24)
+        none = {"resolution": None, "aspect_ratio": None}
+        expected = reference(
+            latent, encoder_hidden_states=text, timestep=timestep, added_cond_kwargs=none
+        ).sample
+    _assert_exact(model, source, expected, latent, text, timestep)

@@ -33,6 +33,8 @@ _SHOWN = (
     "use_additional_conditions",  # resolution embedders would have keys
     "caption_channels",
     "upcast_attention",  # float32 attention: what float32 weights compute anyway
+    "num_vector_embeds",  # null for patched inputs (a table of latent pixel classes otherwise)
+    "double_self_attention",  # false (true is refused above)
 )
 
 
@@ -80,6 +82,9 @@ class LatentTransformer(BlockPattern):
         kind = ctx.resolver.evidence("attention_type")
         if kind is not None and kind[1] != "default":
             return Match(self, len(members), missing=f"attention_type {kind[1]!r}")
+        double = ctx.resolver.evidence("double_self_attention")
+        if double is not None and double[1] is True:
+            return Match(self, len(members), missing=f"attn2 as self-attention ({double[0]})")
         for key in _SHOWN:
             _consume(ctx, key)
         choices = _position_choices(ctx, cls, embed.attr, patch)
