@@ -122,14 +122,27 @@ def test_dit_forward_takes_the_library_inputs_in_order(tmp_path, capsys):
     ]
 
 
-def test_pixart_with_resolution_conditions_is_not_claimed(tmp_path, capsys):
-    """Size conditioning (resolution and aspect-ratio embedders) is not computed here: the file
-    must not claim an inferred forward for it."""
+def test_pixart_with_size_conditions_exact(tmp_path, capsys):
+    """Size conditioning (PixArt-alpha at 1024: resolution and aspect-ratio embedders added to the
+    timestep's): the forward takes them after the timestep, as the library's added_cond_kwargs."""
     torch.manual_seed(0)
-    config = {**PIXART, "use_additional_conditions": True}
-    reference = diffusers.PixArtTransformer2DModel(**config).eval()
-    _, source = _generated(reference, tmp_path, capsys)
-    assert "Forward trust: guessed" in source or "Forward trust: missing" in source
+    config = {**PIXART, "num_attention_heads": 3, "cross_attention_dim": 24}
+    config["use_additional_conditions"] = True
+    reference = unit_scale(diffusers.PixArtTransformer2DModel(**config)).eval()
+    model, source = _generated(reference, tmp_path, capsys)
+    latent, text = torch.randn(2, 4, 8, 8), torch.randn(2, 5, 24)
+    timestep = torch.tensor([3, 700])
+    resolution, aspect = torch.tensor([[1024.0, 768.0], [512.0, 512.0]]), torch.tensor(
+        [[0.75], [1.0]]
+    )
+    with torch.no_grad():
+        expected = reference(
+            latent,
+            encoder_hidden_states=text,
+            timestep=timestep,
+            added_cond_kwargs={"resolution": resolution, "aspect_ratio": aspect},
+        ).sample
+    _assert_exact(model, source, expected, latent, text, timestep, resolution, aspect)
 
 
 TINY = dict(

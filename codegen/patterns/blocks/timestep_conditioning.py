@@ -25,6 +25,18 @@ from codegen.patterns._kit import one_named, tensors
 LATENT_TRANSFORMERS = ("DiTTransformer2DModel", "PixArtTransformer2DModel", "Transformer2DModel")
 
 
+# PixArt's size conditions, in the order its forward reads them from added_cond_kwargs.
+SIZE_INPUTS = ("resolution", "aspect_ratio")
+
+
+def _features(ctx: BlockContext, m) -> int | None:
+    """How many sinusoidal features an MLP member reads: its first Linear's input width."""
+    cls = ctx.classes.get(m.type_name)
+    first = one_named(modules(cls), r"linear_1") if cls else None
+    width = first.io.in_width if first is not None and first.io else None
+    return width if isinstance(width, int) else None
+
+
 class LabelEmbedding(BlockPattern):
     role = "LabelEmbedding"
     priority = 5
@@ -55,16 +67,23 @@ class TimestepConditioning(BlockPattern):
         members = modules(cls)
         time = one_named(members, r"timestep_embedder")
         labels = one_named(members, r"class_embedder")
-        used = [m for m in (time, labels) if m is not None]
+        sizes = [
+            one_named(members, r"resolution_embedder"),
+            one_named(members, r"aspect_ratio_embedder"),
+        ]
+        if (sizes[0] is None) != (sizes[1] is None):
+            return None
+        sizes = [] if sizes[0] is None else sizes
+        used = [m for m in (time, labels, *sizes) if m is not None]
         if tensors(cls) or time is None or len(used) != len(members):
             return None
         if ctx.role(time) != "TimeEmbedding":
             return None
         if labels is not None and ctx.role(labels) != "LabelEmbedding":
             return None
-        time_cls = ctx.classes.get(time.type_name)
-        first = one_named(modules(time_cls), r"linear_1") if time_cls else None
-        features = first.io.in_width if first is not None and first.io else None
+        if any(ctx.role(m) != "TimeEmbedding" for m in sizes):
+            return None
+        features = _features(ctx, time)
         if not isinstance(features, int):
             return None
         flip = ctx.choose(cls, time.attr, "flip_sin_to_cos", True, [False], "cos features first")
@@ -80,28 +99,52 @@ class TimestepConditioning(BlockPattern):
         for c in (flip, shift):
             if c.source == "default" and told is not None and told[1] in LATENT_TRANSFORMERS:
                 c.source, c.note = "metadata", f"{told[0]} {told[1]!r} fixes it"
-        found = (time.attr, labels.attr if labels is not None else None, features)
+        size_features = [_features(ctx, m) for m in sizes]
+        if None in size_features:
+            return None
+        found = (
+            time.attr,
+            labels.attr if labels is not None else None,
+            features,
+            [(m.attr, w) for m, w in zip(sizes, size_features)],
+        )
         return Match(self, len(members), found, [flip, shift])
 
     def forward(self, match: Match, g: Graph) -> None:
-        time, labels, features = match.found
+        time, labels, features, sizes = match.found
         flip, shift = (c.value for c in match.choices)
         timestep = g.input("timestep")
         classes = g.input("class_labels") if labels is not None else None
+        conditions = [g.input(n) for n in SIZE_INPUTS] if sizes else []
         t = g.call_function(
             "timestep_embedding", timestep, features, bool(flip), float(shift), name="t"
         )
         t = g.call_module((time,), t, name="t")
-        if classes is None:
-            g.output(t)
-            return
-        g.output(g.call_function("add", t, g.call_module((labels,), classes, inline=True)))
+        if classes is not None:
+            t = g.call_function("add", t, g.call_module((labels,), classes, inline=True), name="t")
+        if sizes:  # each size value's sinusoidal features through its MLP, per sample side by side
+            parts = []
+            for value, (attr, width) in zip(conditions, sizes):
+                flat = g.call_method("flatten", value, inline=True)
+                h = g.call_function(
+                    "timestep_embedding", flat, width, bool(flip), float(shift), inline=True
+                )
+                h = g.call_module((attr,), h, inline=True)
+                batch = g.call_method("size", value, 0, inline=True)
+                parts.append(g.call_method("reshape", h, batch, -1, inline=True))
+            sized = g.call_function("cat", parts, kwargs={"dim": 1}, inline=True)
+            t = g.call_function("add", t, sized, name="t", comment="plus the size conditions")
+        g.output(t)
 
     @staticmethod
     def examples():
         from codegen.patterns.blocks import _latent_transformer_examples as z
 
         return [z.dit_example(), z.pixart_example()]
+
+
+# What a conditioning's forward may take, in order.
+CONDITION_INPUTS = ("timestep", "class_labels") + SIZE_INPUTS
 
 
 class AdaptiveModulation(BlockPattern):
@@ -122,12 +165,12 @@ class AdaptiveModulation(BlockPattern):
         activation = ctx.choose(
             cls, linear.attr, "activation", "silu", act.alternatives("silu"), "before linear"
         )
-        labels = ctx.takes(emb, "class_labels")
-        return Match(self, 2, (emb.attr, linear.attr, labels), [activation])
+        takes = [n for n in CONDITION_INPUTS if ctx.takes(emb, n)]
+        return Match(self, 2, (emb.attr, linear.attr, takes), [activation])
 
     def forward(self, match: Match, g: Graph) -> None:
-        emb, linear, labels = match.found
-        inputs = [g.input("timestep")] + ([g.input("class_labels")] if labels else [])
+        emb, linear, takes = match.found
+        inputs = [g.input(n) for n in takes]
         c = g.call_module((emb,), *inputs, name="c", comment="[batch, d_model] conditioning")
         c = act.apply(g, match.choices[0].value, c, name="c", inline=True)
         g.output(g.call_module((linear,), c), comment="shifts, scales and gates, side by side")

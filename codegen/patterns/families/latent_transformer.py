@@ -1,7 +1,9 @@
 """A transformer over the patches of a diffusion latent (DiT, PixArt: diffusers'
 DiTTransformer2DModel and PixArtTransformer2DModel). `forward` takes what the library's does, in
 its order: (hidden_states, timestep, class_labels) for a class-conditional model,
-(hidden_states, encoder_hidden_states, timestep) for a text-conditional one.
+(hidden_states, encoder_hidden_states, timestep) for a text-conditional one, then PixArt's size
+conditions (resolution [batch, 2], aspect_ratio [batch, 1]: the library's added_cond_kwargs)
+where it embeds them.
 
     x = pos_embed(latent) + sincos_2d_positions(...)   # patches, fixed 2-D positions (no tensors)
     x = each block(x, ...)                             # ModulatedTransformerBlock
@@ -102,6 +104,7 @@ class LatentTransformer(BlockPattern):
             adaln=adaln.attr if adaln is not None else None,
             caption=caption.attr if caption is not None else None,
             labels=ctx.takes(item[0], "class_labels"),
+            sizes=adaln is not None and ctx.takes(adaln, "resolution"),
             context=ctx.takes(item[0], "context"),
             patch=patch,
             width=width,
@@ -119,6 +122,8 @@ class LatentTransformer(BlockPattern):
         text = g.input("encoder_hidden_states") if f["context"] else None
         timestep = g.input("timestep")
         labels = g.input("class_labels") if f["labels"] else None
+        # PixArt's size conditions (the library's added_cond_kwargs), where it embeds them
+        sizes = [g.input("resolution"), g.input("aspect_ratio")] if f["sizes"] else []
         height, width = (
             g.call_function(
                 "floordiv", g.call_method("size", latent, d, inline=True), f["patch"], name=n
@@ -149,12 +154,12 @@ class LatentTransformer(BlockPattern):
             batch = g.call_method("size", latent, 0, inline=True)
             c = g.call_method("reshape", c, batch, 2, -1, name="c")
         else:
-            modulation = g.call_module((f["adaln"],), timestep, name="modulation")
+            modulation = g.call_module((f["adaln"],), timestep, *sizes, name="modulation")
             if text is not None and f["caption"] is not None:
                 text = g.call_module((f["caption"],), text, name="context")
             extra = (text,) if f["context"] else ()
             x = g.call_module((f["blocks"],), x, *extra, modulation, each=True, name="x")
-            c = g.call_module((f["adaln"], "emb"), timestep, inline=True)
+            c = g.call_module((f["adaln"], "emb"), timestep, *sizes, inline=True)
             c = g.call_method("unsqueeze", c, 1, inline=True)
             c = g.call_function("add", g.getattr(("scale_shift_table",)), c, name="c")
         parts = g.call_method("chunk", c, 2, kwargs={"dim": 1}, name="parts")
@@ -174,6 +179,8 @@ class LatentTransformer(BlockPattern):
         inputs.append(ExampleInput((2,), 1000))
         if f["labels"]:
             inputs.append(ExampleInput((2,), f["classes"]))
+        if f["sizes"]:
+            inputs += [ExampleInput((2, 2)), ExampleInput((2, 1))]
         return inputs
 
     @staticmethod
