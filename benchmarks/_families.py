@@ -581,6 +581,50 @@ FAMILIES: dict[str, Family] = {
         ),
         "encoder",
     ),
+    # enc7b (issue 15): DeBERTa v1 beside v2, and the configuration DeBERTa-v3 checkpoints carry
+    # (relative attention, shared keys, log buckets, a normalised table, no absolute positions)
+    "deberta": Family(
+        "transformers",
+        _t(
+            "DebertaModel",
+            "DebertaConfig",
+            **DENSE,
+            relative_attention=True,
+            pos_att_type=["c2p", "p2c"],
+            position_biased_input=False,
+        ),
+        "encoder",
+    ),
+    "deberta_v3": Family(
+        "transformers",
+        _t(
+            "DebertaV2Model",
+            "DebertaV2Config",
+            **DENSE,
+            relative_attention=True,
+            pos_att_type=["p2c", "c2p"],
+            share_att_key=True,
+            position_buckets=16,
+            norm_rel_ebd="layer_norm",
+            position_biased_input=False,
+        ),
+        "encoder",
+    ),
+    "deberta_v2_conv": Family(  # as deberta-v2-xlarge: a convolution after the first layer
+        "transformers",
+        _t(
+            "DebertaV2Model",
+            "DebertaV2Config",
+            **DENSE,
+            relative_attention=True,
+            pos_att_type=["p2c", "c2p"],
+            position_buckets=16,
+            norm_rel_ebd="layer_norm",
+            conv_kernel_size=3,
+            conv_act="gelu",
+        ),
+        "encoder",
+    ),
     # seq2seq/audio added by seq2seq15: (input_ids, attention_mask, decoder_input_ids) -> logits or
     # the decoder's last hidden state; Whisper (input_features, decoder_input_ids); wav2vec2-like
     # audio encoders input_values -> last hidden state

@@ -313,7 +313,7 @@ def nhead_choice(ctx: LayerContext, node: KeyNode, d_model: int) -> Choice:
 CHECKED_MODEL_TYPES = frozenset("""
     albert apertus arcee bart beit bert biogpt bit blenderbot blenderbot-small bloom camembert clip
     clip_text_model clip_vision_model codegen cohere convbert convnext convnextv2 ctrl cvt
-    data2vec-audio data2vec-text data2vec-vision dbrx deberta-v2 deit dinov2 dinov2_with_registers distilbert efficientnet
+    data2vec-audio data2vec-text data2vec-vision dbrx deberta deberta-v2 deit dinov2 dinov2_with_registers distilbert efficientnet
     electra ernie ernie4_5 esm exaone4 falcon flaubert focalnet funnel gemma gemma2 gemma3_text glm
     glm4 gpt2 gpt_bigcode gpt_neo gpt_neox gptj granite granitemoe helium hiera hubert
     hunyuan_v1_dense ibert ijepa levit llama m2m_100 marian mbart megatron-bert ministral mistral

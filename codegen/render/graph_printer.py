@@ -98,6 +98,18 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "sincos_2d_positions": ("sincos_2d_positions", "helper:sincos_2d_positions"),
     "unpatchify": ("unpatchify", "helper:unpatchify"),
     "modulate": ("modulate", "helper:modulate"),
+    # DeBERTa's disentangled attention (patterns/blocks/disentangled_attention.py)
+    **{
+        name: (name, f"helper:{name}")
+        for name in (
+            "log_bucket_positions",
+            "disentangled_scores",
+            "masked_softmax",
+            "query_key_mask",
+            "zero_masked",
+            "relative_table",
+        )
+    },
     # rotary frequencies of the rope_types beyond the default (patterns/blocks/_rope_scaling.py)
     **{
         name: (name, f"helper:{name}")

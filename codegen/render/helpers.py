@@ -26,6 +26,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "ntk_frequencies": ("helper:rope_frequencies",),
     "longrope_frequencies": ("helper:rope_frequencies",),
     "xielu": ("F",),
+    "disentangled_scores": ("math", "helper:log_bucket_positions"),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -704,5 +705,87 @@ def merge_patches(x: torch.Tensor) -> torch.Tensor:
     x = F.pad(x, (0, 0, 0, x.size(2) % 2, 0, x.size(1) % 2))
     parts = [x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]]
     return torch.cat(parts, dim=-1)
+''',
+    "log_bucket_positions": '''
+def log_bucket_positions(
+    seq: int, buckets: int, max_position: int, device: torch.device
+) -> torch.Tensor:
+    """[seq, seq] relative positions query - key. With buckets > 0 (DeBERTa-v2/v3), distances
+    from buckets // 2 on are log-spaced so that max_position - 1 lands on the last bucket."""
+    position = torch.arange(seq, dtype=torch.long, device=device)
+    relative = position[:, None] - position[None, :]
+    if buckets <= 0 or max_position <= 0:
+        return relative
+    mid = buckets // 2
+    near = (relative < mid) & (relative > -mid)
+    distance = torch.where(near, torch.full_like(relative, mid - 1), torch.abs(relative))
+    log_scale = torch.log(torch.tensor((max_position - 1) / mid, device=device))
+    far = torch.ceil(torch.log(distance / mid) / log_scale * (mid - 1)) + mid
+    bucketed = torch.where(distance <= mid, relative.to(far.dtype), far * torch.sign(relative))
+    return bucketed.to(torch.long)
+''',
+    "disentangled_scores": '''
+def disentangled_scores(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    pos_q: torch.Tensor | None,
+    pos_k: torch.Tensor | None,
+    factor: int,
+    buckets: int,
+    max_position: int,
+) -> torch.Tensor:
+    """DeBERTa's attention scores [batch, heads, seq, seq]: content to content (q . k), plus
+    content to position (each query against pos_k at its key's relative position) and position
+    to content (each key against pos_q at its query's), each divided by sqrt(head_dim * factor).
+    pos_q, pos_k: [1, heads, 2 * span, head_dim], the relative table projected; positions
+    further than span either way share its ends."""
+    scale = math.sqrt(q.size(-1) * factor)
+    scores = q @ k.transpose(-1, -2) / scale
+    if pos_k is None and pos_q is None:
+        return scores
+    seq = q.size(-2)
+    shape = [q.size(0), q.size(1), seq, seq]
+    relative = log_bucket_positions(seq, buckets, max_position, q.device)
+    if pos_k is not None:  # content to position
+        span = pos_k.size(-2) // 2
+        index = torch.clamp(relative + span, 0, 2 * span - 1).expand(shape)
+        scores = scores + torch.gather(q @ pos_k.transpose(-1, -2), -1, index) / scale
+    if pos_q is not None:  # position to content
+        span = pos_q.size(-2) // 2
+        index = torch.clamp(span - relative, 0, 2 * span - 1).expand(shape)
+        p2c = torch.gather(k @ pos_q.transpose(-1, -2), -1, index).transpose(-1, -2)
+        scores = scores + p2c / scale
+    return scores
+''',
+    "masked_softmax": '''
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Softmax over the keys, scores where `mask` is False set to float32's lowest value first: a
+    query with no key allowed (padding, under a query-and-key mask) spreads evenly over all."""
+    if mask is not None:
+        scores = scores.masked_fill(~mask, -3.4028234663852886e38)
+    return torch.softmax(scores, dim=-1)
+''',
+    "query_key_mask": '''
+def query_key_mask(mask: torch.Tensor | None) -> torch.Tensor | None:
+    """[batch, 1, 1, seq] padding mask -> [batch, 1, seq, seq], True where both the query and the
+    key are tokens (DeBERTa masks padding queries as well as padding keys)."""
+    if mask is None:
+        return None
+    return mask & mask.transpose(-1, -2)
+''',
+    "zero_masked": '''
+def zero_masked(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """[batch, seq, d] with padding tokens' vectors (False in the [batch, 1, 1, seq] padding
+    mask) set to zero."""
+    if mask is None:
+        return x
+    return x * mask[:, 0, 0, :, None].to(x.dtype)
+''',
+    "relative_table": '''
+def relative_table(table: torch.Tensor | None) -> torch.Tensor:
+    """The relative position embeddings the encoder passes to each layer: required here."""
+    if table is None:
+        raise ValueError("this attention needs the encoder's relative position embeddings")
+    return table
 ''',
 }

@@ -47,6 +47,9 @@ EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm|emb_ln
 # A norm of the pooled token only (CLIP vision): not part of the last hidden state.
 POOLED_NORM = r"post_layernorm|ln_post|fc_norm"
 POOLER = r"pooler"
+# config.json settings read only by a pooler or prediction head (DeBERTa's ContextPooler and its
+# legacy LM head): moot for a model that holds none.
+HEAD_ONLY_KEYS = ("pooler_hidden_size", "pooler_hidden_act", "legacy")
 EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
 # Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
 # may share its layer classes, attends to all: the text model applies the causal mask (CLIP).
@@ -79,12 +82,17 @@ class TextEmbeddings(BlockPattern):
         used = [m for m in (tokens, positions, segments, norm) if m is not None]
         if tokens is None:
             return None
-        mapped = _input_map(members, used, tokens)
+        widen = _sum_projection(members, used, tokens, norm)
+        mapped = _input_map(members, used, tokens) if widen is None else (None, "")
         if mapped is None:
             return None  # (a norm is optional: CLIP's text embeddings are a plain sum)
         model_type = ctx.resolver.evidence("model_type")
         rotates = model_type is not None and model_type[1] in ROTARY_TABLE_TYPES + ROTARY_TYPES
-        if positions is None and not rotates:
+        # DeBERTa's position_biased_input: false, positions enter in the attention alone
+        biased = ctx.resolver.metadata.get("position_biased_input")
+        if biased is not None and biased[1] is (positions is not None):
+            ctx.resolver.evidence("position_biased_input")
+        if positions is None and not rotates and not (biased and biased[1] is False):
             return None  # positions enter in the attention only where config.json says so
         padded = positions is not None and model_type is not None
         padded = padded and model_type[1] in PADDED_POSITION_TYPES
@@ -122,13 +130,14 @@ class TextEmbeddings(BlockPattern):
             norm.attr if norm else None,
             padding_idx,
             mapped[0],
+            widen.attr if widen is not None else None,
         )
         return Match(self, len(members), found, choices, guessed=mapped[1])
 
     synonyms = {"padding_idx": ("pad_token_id",)}
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, segments, norm, padding_idx, mapped = match.found
+        tokens, positions, segments, norm, padding_idx, mapped, widen = match.found
         ids = g.input("input_ids")
         types = g.input("token_type_ids", optional=True) if segments else None
         extra_ids = [(a, g.input(f"{a}_ids", optional=True)) for a in mapped[1]] if mapped else []
@@ -160,11 +169,31 @@ class TextEmbeddings(BlockPattern):
         if segments is not None:
             seg = g.call_function("token_types", types, ids, inline=True)
             x = g.call_function("add", x, g.call_module((segments,), seg, inline=True))
+        if widen is not None:
+            x = g.call_module((widen,), x, comment="to the layers' width")
         g.output(g.call_module((norm,), x) if norm is not None else x)
 
     @staticmethod
     def examples():
         return [_example("bert"), _example("distil")]
+
+
+def _sum_projection(members: list, used: list, tokens, norm):
+    """A lone Linear beside the tables that takes their width to another one (DeBERTa's
+    `embed_proj`): the tables' sum is projected, then normalised. Widths say so: every table has
+    the token width (so they are summed before it) and the norm has the projection's."""
+    rest = [m for m in members if m not in used]
+    if len(rest) != 1 or family(rest[0]) != "linear" or rest[0].io is None or tokens.io is None:
+        return None
+    width, io = tokens.io.out_width, rest[0].io
+    if width is None or io.in_width != width or io.out_width in (None, width):
+        return None
+    tables = [m for m in used if family(m) == "embedding"]
+    if any(m.io is None or m.io.out_width != width for m in tables):
+        return None
+    if norm is not None and (norm.io is None or norm.io.in_width != io.out_width):
+        return None
+    return rest[0]
 
 
 # A linear map of the token embeddings inside the embeddings (RoCBert's `map_inputs_layer`).
@@ -402,6 +431,9 @@ class EncoderModel(BlockPattern):
         if pooled_norm is not None and norm is None and not _class_token(ctx, embed[0]):
             # No class token to pool (SigLIP): the post norm is on every token, as a final norm.
             norm = pooled_norm
+        if cls.is_top and pooler is None and not heads:  # settings of heads it does not hold
+            for key in HEAD_ONLY_KEYS:
+                ctx.resolver.evidence(key)
         text = ctx.role(embed[0]) == "TextEmbeddings"
         model_type = ctx.resolver.evidence("model_type")
         causal = text and model_type is not None and model_type[1] in CAUSAL_TEXT_TOWER_TYPES
