@@ -412,7 +412,9 @@ def _lists_for_multi_input_items(classes: list[ClassDef]) -> None:
         return len(required) > 1 or graph.returns != "torch.Tensor"
 
     for cls in classes:
-        called = set(cls.forward.graph.modules_called()) if cls.forward.graph else set()
+        nodes = cls.forward.graph.nodes if cls.forward.graph else []
+        # called whole (`self.layers(x)`); a loop over its items (`each`) works on a list too
+        called = {n.target for n in nodes if n.op == "call_module" and not n.each}
         for m in cls.members:
             if not isinstance(m, Module) or m.kind != "sequential" or (m.attr,) in called:
                 continue

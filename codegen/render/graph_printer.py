@@ -102,6 +102,10 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "window_position_bias": ("window_position_bias", "helper:window_position_bias"),
     "window_attention_bias": ("window_attention_bias", "helper:window_attention_bias"),
     "merge_patches": ("merge_patches", "helper:merge_patches"),
+    # patchified latent transformers (patterns/families/latent_transformer.py)
+    "sincos_2d_positions": ("sincos_2d_positions", "helper:sincos_2d_positions"),
+    "unpatchify": ("unpatchify", "helper:unpatchify"),
+    "modulate": ("modulate", "helper:modulate"),
     # DeBERTa's disentangled attention (patterns/blocks/disentangled_attention.py)
     **{
         name: (name, f"helper:{name}")

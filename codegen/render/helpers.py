@@ -33,6 +33,41 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
 HELPERS: dict[str, str] = {
+    "sincos_2d_positions": '''
+def sincos_2d_positions(
+    height: int, width: int, dim: int, base_size: int, scale: float, device: torch.device
+) -> torch.Tensor:
+    """[1, height * width, dim] fixed sine-cosine positions of a patch grid, row by row: the first
+    half of the features encodes the column, the second the row, each as the sines then cosines of
+    position * 10000 ** (-i / (dim / 4)). Positions count in steps of base_size / size patches
+    (the grid the model was trained on spans base_size), divided by `scale`."""
+    rows = torch.arange(height, dtype=torch.float32, device=device) / (height / base_size) / scale
+    cols = torch.arange(width, dtype=torch.float32, device=device) / (width / base_size) / scale
+    quarter = dim // 4
+    omega = torch.arange(quarter, dtype=torch.float64, device=device) / (dim / 4.0)
+    omega = 1.0 / torch.pow(10000.0, omega)
+    col = torch.outer(cols.double(), omega)  # [width, dim / 4]
+    row = torch.outer(rows.double(), omega)  # [height, dim / 4]
+    col = torch.cat([torch.sin(col), torch.cos(col)], dim=1)
+    row = torch.cat([torch.sin(row), torch.cos(row)], dim=1)
+    grid = torch.cat(
+        [col[None, :, :].expand(height, width, -1), row[:, None, :].expand(height, width, -1)], -1
+    )
+    return grid.reshape(1, height * width, dim).float()
+''',
+    "unpatchify": '''
+def unpatchify(x: torch.Tensor, height: int, width: int, patch: int) -> torch.Tensor:
+    """[batch, height * width, patch * patch * channels] patch tokens, row by row -> the image
+    [batch, channels, height * patch, width * patch]."""
+    x = x.reshape(x.size(0), height, width, patch, patch, -1)
+    x = torch.einsum("nhwpqc->nchpwq", x)
+    return x.reshape(x.size(0), x.size(1), height * patch, width * patch)
+''',
+    "modulate": '''
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Adaptive layer norm's conditioning of normalised features: x * (1 + scale) + shift."""
+    return x * (1 + scale) + shift
+''',
     "timestep_embedding": '''
 def timestep_embedding(
     timesteps: torch.Tensor, dim: int, flip_sin_to_cos: bool, freq_shift: float
