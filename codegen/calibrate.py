@@ -392,44 +392,108 @@ def _coordinate_descent(
     misses: dict[frozenset, float],
     layouts: tuple[tuple[str, ...], ...] = (),
 ) -> State:
-    """Each choice in turn takes the value that scores best with the others held; rounds repeat
-    until one changes nothing. A choice belongs to a generated class, so one evaluation settles it
-    for every instance."""
+    """Rounds of: tied moves, then single changes ordered by what they gain; until a round changes
+    nothing. A choice belongs to a generated class, so one evaluation settles it for every
+    instance."""
     best = start
     improved = True
     while improved and best[0] > EXACT:
         improved = False
         # Tied moves first, the best of them from one base (steepest: they are few, and a wrong
-        # convention taken early pulls every later choice after it).
-        base, step = best, best
-        for moves in _tied_moves(base[2], layouts):
-            trial = {**base[1], **moves}
-            if trial == base[1]:
-                continue
-            error, ir = evaluate(trial, _described(moves))
-            state = (error, trial, ir)
-            if _better(_rank(state, misses), _rank(step, misses)):
-                step = state
-        if _better(_rank(step, misses), _rank(best, misses), STEP):
-            best, improved = step, True
-        for choice in searchable(best[2]):
-            key = (choice.path, choice.name)
-            if key not in {(c.path, c.name) for c in searchable(best[2])}:
-                continue  # an earlier change in this round removed the choice
-            for value in [choice.value, *choice.alternatives]:
-                if value == best[1].get(key, choice.value):
+        # convention taken early pulls every later choice after it), again from there while one
+        # gains: one change at a time, each fitting what the others still get wrong, would break
+        # a convention the tied moves hold (SiLU everywhere until the strides are right).
+        tied = True
+        while tied and best[0] > EXACT:
+            base, step = best, best
+            for moves in _tied_moves(base[2], layouts):
+                trial = {**base[1], **moves}
+                if trial == base[1]:
                     continue
-                trial = {**best[1], key: value}
-                state = _with_opened(
-                    evaluate, best, trial, (choice.path, choice.name, value), misses
-                )
-                # A step must gain measurably: a change that shaves noise off the error can take
-                # away the choice the right value needed (BatchNorm for GroupNorm drops its groups).
-                if _better(_rank(state, misses), _rank(best, misses), STEP):
-                    best, improved = state, True
-            if best[0] <= EXACT:
-                break
+                error, ir = evaluate(trial, _described(moves))
+                state = (error, trial, ir)
+                if _better(_rank(state, misses), _rank(step, misses)):
+                    step = state
+            tied = _better(_rank(step, misses), _rank(best, misses), STEP)
+            if tied:
+                best, improved = step, True
+        if best[0] <= EXACT:
+            break
+        best, changed = _sensitivity_round(evaluate, best, misses)
+        improved = improved or changed
     return best
+
+
+_DEFAULT = object()  # a move's value that takes a pin back (the choice returns to its default)
+
+
+def _single_moves(best: State) -> list[dict[tuple[str, str], Any]]:
+    """Every other value of every searchable choice, and taking back each pin no listed choice
+    can take back (a layout's stride on a later instance of a class, which the file lists under
+    the first: a layout that halves one stage too many must be able to lose that stage)."""
+    moves = []
+    listed = set()
+    for choice in searchable(best[2]):
+        key = (choice.path, choice.name)
+        listed.add(key)
+        for value in [choice.value, *choice.alternatives]:
+            if value != best[1].get(key, choice.value):
+                moves.append({key: value})
+    moves += [{key: _DEFAULT} for key in best[1] if key not in listed]
+    return moves
+
+
+def _moved(picked: dict[tuple[str, str], Any], move: dict) -> dict[tuple[str, str], Any]:
+    out = dict(picked)
+    for key, value in move.items():
+        if value is _DEFAULT:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def _difference(before: dict, after: dict) -> dict:
+    """The move that takes `before` to `after`."""
+    move = {k: v for k, v in after.items() if before.get(k, _DEFAULT) != v}
+    move.update({k: _DEFAULT for k in before if k not in after})
+    return move
+
+
+def _sensitivity_round(
+    evaluate: Callable, best: State, misses: dict[frozenset, float]
+) -> tuple[State, bool]:
+    """Each single change scored from one base, then taken best first, each kept where it still
+    gains on top of those taken before it. Taking the first change that gains, in the order the
+    choices come, lets a small gain that only fits what is still wrong (another stage's stride
+    taken back instead of the one too many) shut out the change that makes the model exact."""
+    base = best
+    gains: list[tuple[tuple, dict]] = []
+    for move in _single_moves(base):
+        trial = _moved(base[1], move)
+        (key, value), = move.items()
+        shown = "(default)" if value is _DEFAULT else value
+        state = _with_opened(evaluate, base, trial, (key[0], key[1], shown), misses)
+        if state[0] <= EXACT:
+            return state, True
+        if _better(_rank(state, misses), _rank(base, misses), STEP):
+            gains.append((_rank(state, misses), _difference(base[1], state[1])))
+    gains.sort(key=lambda g: g[0])
+    for _, move in gains:
+        trial = _moved(best[1], move)
+        if trial == best[1]:
+            continue
+        (key, value), *_ = move.items()
+        shown = "(default)" if value is _DEFAULT else value
+        error, ir = evaluate(trial, (key[0], key[1], shown))
+        state = (error, trial, ir)
+        # A step must gain measurably: a change that shaves noise off the error can take away
+        # the choice the right value needed (BatchNorm for GroupNorm drops its groups).
+        if _better(_rank(state, misses), _rank(best, misses), STEP):
+            best = state
+            if error <= EXACT:
+                break
+    return best, best is not base
 
 
 def _with_opened(
@@ -472,11 +536,13 @@ def _tied_moves(
     for choice in searchable(ir):
         by_name.setdefault(choice.name, []).append(choice)
     moves = []
-    strides = {c.path: c for c in by_name.get("stride", []) if 2 in [c.value, *c.alternatives]}
+    strides = {c.path for c in by_name.get("stride", []) if 2 in [c.value, *c.alternatives]}
+    # A conv the file does not list is a later instance of a class whose first instance holds the
+    # class's choices: its stride is still its own to pin (the instances then part ways).
+    listed = {c.path for c in ir.all_choices() if c.name == "stride"}
     for layout in layouts:
-        move = {(p, "stride"): 2 for p in layout if p in strides}
-        if move and len(move) == len(layout):
-            moves.append(move)
+        if all(p in strides or p not in listed for p in layout):
+            moves.append({(p, "stride"): 2 for p in layout})
     for name, group in by_name.items():
         if len(group) < 2:
             continue
