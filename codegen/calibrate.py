@@ -2,11 +2,15 @@
 
 A candidate is a set of values for the choices (one decision per generated class: its instances share
 it); each is rendered, built in-process on the meta device, given the checkpoint's tensors and run on
-a capped subset of DATA. The search, within a time and evaluation budget (`--budget`): coordinate
-descent from the defaults (each choice in turn takes its best value), then a beam over single changes,
-then pairs of changes (what one change alone cannot show: two poolings that together give the head
-its width, a residual that only helps with the right activation), back to descent after any gain,
-until nothing improves or the match is exact. Choices pinned by --hints or metadata are not searched.
+a capped subset of DATA. The search, within a time and evaluation budget (`--budget`): descent from
+the defaults, each round first the tied moves (one value for every choice of a name; a stride
+layout: the stem and the first block of each stage halving together) while one gains, then every
+single change (and a halving traded between two stages) scored from one base and taken best first;
+then a beam over single changes, then pairs of changes (what one change alone cannot show: two
+poolings that together give the head its width, a residual that only helps with the right
+activation), back to descent after any gain, until nothing improves or the match is exact. A conv's
+padding, a convention nearly every model keeps, is searched only once the rest has settled short of
+exact. Choices pinned by --hints or metadata are not searched.
 `strategy="beam"` runs the earlier search (descent by the best single change, then a beam of 2),
 kept for benchmarks/calibrate_bench.py.
 
