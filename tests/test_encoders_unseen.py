@@ -21,7 +21,7 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 
-from tests.redraw import unit_scale  # noqa: E402
+from tests.library_compare import assert_exact, assert_trusted, build, text_inputs  # noqa: E402
 from tests.generated_module import generate_from_folder as generate  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -69,31 +69,6 @@ EXACT = {
         t.FlaubertConfig(vocab_size=100, emb_dim=32, n_layers=2, n_heads=4)
     ),
 }
-
-
-def text_inputs(model) -> tuple[torch.Tensor, torch.Tensor]:
-    torch.manual_seed(1)
-    ids = torch.randint(2, 100, (2, 11))
-    mask = torch.ones(2, 11, dtype=torch.long)
-    mask[1, 7:] = 0  # the second sequence is padded
-    ids[1, 7:] = model.config.pad_token_id or 0
-    return ids, mask
-
-
-def assert_exact(ours, want, *args) -> None:
-    with torch.no_grad():
-        torch.testing.assert_close(ours(*args), want, atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(torch.jit.script(ours)(*args), want, atol=1e-5, rtol=1e-5)
-
-
-def build(factory):
-    torch.manual_seed(0)
-    return unit_scale(factory(transformers))
-
-
-def assert_trusted(source: str) -> None:
-    assert "NotImplementedError" not in source
-    assert "Forward trust: guessed" not in source and "Forward trust: missing" not in source
 
 
 @pytest.mark.parametrize("name", sorted(EXACT))

@@ -9,13 +9,10 @@ sizes would fail.
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 import torch
 
-from tests.generated_module import generate_from_folder
-from tests.redraw import unit_scale
+from tests.library_compare import generate_for
 
 transformers = pytest.importorskip("transformers")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -124,16 +121,7 @@ MODELS = {
 
 def _generate(name: str, tmp_path):
     """(the library's model with unit-scale weights, the generated model strict-loaded, source)."""
-    model_cls, config_cls, kw, _ = MODELS[name]
-    torch.manual_seed(0)
-    reference = getattr(transformers, model_cls)(getattr(transformers, config_cls)(**kw)).eval()
-    reference = unit_scale(reference)
-    logging.disable(logging.WARNING)
-    try:
-        source, ours = generate_from_folder(tmp_path, reference, "--quiet")
-    finally:
-        logging.disable(logging.NOTSET)
-    return reference, ours, source
+    return generate_for(tmp_path, *MODELS[name][:3])
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -1,0 +1,59 @@
+"""What the encoder tests share: a padded batch of token ids, a library model at unit scale, and
+the checks that a generated file is trusted and computes the library's output, scripted too."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from tests.redraw import unit_scale
+
+
+def text_inputs(model: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two sequences of 11 token ids, the second padded after 7, and their attention mask."""
+    torch.manual_seed(1)
+    ids = torch.randint(2, 100, (2, 11))
+    mask = torch.ones(2, 11, dtype=torch.long)
+    mask[1, 7:] = 0
+    ids[1, 7:] = model.config.pad_token_id or 0
+    return ids, mask
+
+
+def build(factory: Callable[[Any], torch.nn.Module]) -> torch.nn.Module:
+    """`factory(transformers)`, seeded, its weights redrawn at unit scale."""
+    import transformers
+
+    torch.manual_seed(0)
+    return unit_scale(factory(transformers))
+
+
+def assert_exact(ours: torch.nn.Module, want: torch.Tensor, *args: Any) -> None:
+    with torch.no_grad():
+        torch.testing.assert_close(ours(*args), want, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(ours)(*args), want, atol=1e-5, rtol=1e-5)
+
+
+def assert_trusted(source: str) -> None:
+    assert "NotImplementedError" not in source
+    assert "Forward trust: guessed" not in source and "Forward trust: missing" not in source
+
+
+def generate_for(tmp_path: Any, model_cls: str, config_cls: str, config: dict) -> tuple:
+    """The library's `model_cls(config_cls(**config))` at unit scale, and the model generated from
+    its saved folder, strict-loaded: (reference, ours, source)."""
+    import logging
+
+    import transformers
+
+    from tests.generated_module import generate_from_folder
+
+    torch.manual_seed(0)
+    reference = getattr(transformers, model_cls)(getattr(transformers, config_cls)(**config))
+    reference = unit_scale(reference.eval())
+    logging.disable(logging.WARNING)
+    try:
+        source, ours = generate_from_folder(tmp_path, reference, "--quiet")
+    finally:
+        logging.disable(logging.NOTSET)
+    return reference, ours, source
