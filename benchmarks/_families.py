@@ -2017,6 +2017,7 @@ def _main_output(out: Any) -> torch.Tensor:
         "last_hidden_state",
         "sample",
         "predicted_image_embedding",
+        "pooler_output",  # DPR's encoders return only their pooled projection
     ):
         if hasattr(out, name):
             return getattr(out, name)
