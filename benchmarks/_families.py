@@ -463,6 +463,116 @@ FAMILIES: dict[str, Family] = {
         ),
         "encoder",
     ),
+    # moe7 (issue 15): mixture-of-experts decoders beyond the first ones, one routing mechanism
+    # (sigmoid or softmax scores, correction biases, shared experts, dense first layers)
+    "dots1": Family(
+        "transformers",
+        _t(
+            "Dots1ForCausalLM",
+            "Dots1Config",
+            **DENSE,
+            num_key_value_heads=2,
+            head_dim=8,
+            moe_intermediate_size=16,
+            n_routed_experts=4,
+            num_experts_per_tok=2,
+            n_shared_experts=1,
+            first_k_dense_replace=1,
+        ),
+        "decoder",
+    ),
+    "ernie4_5_moe": Family(
+        "transformers",
+        _t(
+            "Ernie4_5_MoeForCausalLM",
+            "Ernie4_5_MoeConfig",
+            **DENSE,
+            num_key_value_heads=2,
+            moe_intermediate_size=16,
+            moe_num_experts=4,
+            moe_k=2,
+            moe_num_shared_experts=1,
+        ),
+        "decoder",
+    ),
+    "hunyuan_v1_moe": Family(
+        "transformers",
+        _t(
+            "HunYuanMoEV1ForCausalLM",
+            "HunYuanMoEV1Config",
+            **DENSE,
+            num_key_value_heads=2,
+            head_dim=8,
+            num_experts=4,
+            moe_topk=2,
+        ),
+        "decoder",
+    ),
+    "minimax_m2": Family(
+        "transformers",
+        _t(
+            "MiniMaxM2ForCausalLM",
+            "MiniMaxM2Config",
+            **DENSE,
+            num_key_value_heads=2,
+            head_dim=8,
+            num_local_experts=4,
+            num_experts_per_tok=2,
+        ),
+        "decoder",
+    ),
+    "exaone_moe": Family(
+        "transformers",
+        _t(
+            "ExaoneMoeForCausalLM",
+            "ExaoneMoeConfig",
+            **DENSE,
+            num_key_value_heads=2,
+            moe_intermediate_size=16,
+            num_experts=4,
+            num_experts_per_tok=2,
+            first_k_dense_replace=1,
+        ),
+        "decoder",
+    ),
+    "solar_open": Family(
+        "transformers",
+        _t(
+            "SolarOpenForCausalLM",
+            "SolarOpenConfig",
+            **DENSE,
+            num_key_value_heads=2,
+            head_dim=8,
+            moe_intermediate_size=16,
+            n_routed_experts=4,
+            num_experts_per_tok=2,
+        ),
+        "decoder",
+    ),
+    "flex_olmo": Family(
+        "transformers",
+        _t(
+            "FlexOlmoForCausalLM",
+            "FlexOlmoConfig",
+            **DENSE,
+            num_experts=4,
+            num_experts_per_tok=2,
+            pad_token_id=0,
+        ),
+        "decoder",
+    ),
+    "granitemoeshared": Family(
+        "transformers",
+        _t(
+            "GraniteMoeSharedForCausalLM",
+            "GraniteMoeSharedConfig",
+            **DENSE,
+            num_local_experts=4,
+            num_experts_per_tok=2,
+            shared_intermediate_size=24,
+        ),
+        "decoder",
+    ),
     # encoders: input_ids (+ attention_mask, token_type_ids) -> last hidden state
     "bert": Family("transformers", _t("BertModel", "BertConfig", **DENSE), "encoder"),
     "roberta": Family(
@@ -578,6 +688,50 @@ FAMILIES: dict[str, Family] = {
             input_embedding_size=48,
             output_embedding_size=8,
             hidden_act="relu",
+        ),
+        "encoder",
+    ),
+    # enc7b (issue 15): DeBERTa v1 beside v2, and the configuration DeBERTa-v3 checkpoints carry
+    # (relative attention, shared keys, log buckets, a normalised table, no absolute positions)
+    "deberta": Family(
+        "transformers",
+        _t(
+            "DebertaModel",
+            "DebertaConfig",
+            **DENSE,
+            relative_attention=True,
+            pos_att_type=["c2p", "p2c"],
+            position_biased_input=False,
+        ),
+        "encoder",
+    ),
+    "deberta_v3": Family(
+        "transformers",
+        _t(
+            "DebertaV2Model",
+            "DebertaV2Config",
+            **DENSE,
+            relative_attention=True,
+            pos_att_type=["p2c", "c2p"],
+            share_att_key=True,
+            position_buckets=16,
+            norm_rel_ebd="layer_norm",
+            position_biased_input=False,
+        ),
+        "encoder",
+    ),
+    "deberta_v2_conv": Family(  # as deberta-v2-xlarge: a convolution after the first layer
+        "transformers",
+        _t(
+            "DebertaV2Model",
+            "DebertaV2Config",
+            **DENSE,
+            relative_attention=True,
+            pos_att_type=["p2c", "c2p"],
+            position_buckets=16,
+            norm_rel_ebd="layer_norm",
+            conv_kernel_size=3,
+            conv_act="gelu",
         ),
         "encoder",
     ),
@@ -1928,8 +2082,9 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
             mask = torch.ones(2, 11, dtype=torch.long)
             mask[1, 7:] = 0
             theirs["attention_mask"] = mask
-        if _takes(ours, "type"):
-            theirs["token_type_ids"] = (torch.arange(11) >= 5).long().expand(2, -1)
+        if _takes(ours, "type"):  # two segments where the table has two rows (enc7a: else one)
+            two = getattr(model.config, "type_vocab_size", 2) > 1
+            theirs["token_type_ids"] = (torch.arange(11) >= 5).long().expand(2, -1) * int(two)
     elif kind == "dual":  # three texts (ending at their end-of-text token, then padding), 2 images
         ids = torch.randint(2, 99, (3, 11))
         ids[:, 8] = model.config.text_config.eos_token_id

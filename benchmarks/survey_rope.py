@@ -4,7 +4,8 @@ For each models/<type>/modeling_<type>.py that defines `apply_rotary_pos_emb`, r
 code itself (never from a list typed by hand):
 - layout: the function is *called* on probe tensors (one unit feature at a time, a known angle
   table) and its output compared with the two ways of pairing features: `halves` (j with
-  j + d/2, LLaMA) and `interleaved` (2j with 2j + 1, GPT-J); anything else is `other`;
+  j + d/2, LLaMA) and `interleaved` (2j with 2j + 1, GPT-J), or halves turned the other way
+  (`halves_reversed`, NanoChat); anything else is `other`;
 - qk_norm: where the attention class norms queries (q_norm / q_layernorm / query_layernorm) and
   where it calls apply_rotary_pos_emb: `before` or `after` rotary, or none;
 - partial: the config attribute that rotates only part of each head (partial_rotary_factor,
@@ -39,6 +40,14 @@ def _halves(x, cos, sin):
     return x * cos + torch.cat((-b, a), dim=-1) * sin
 
 
+def _halves_reversed(x, cos, sin):
+    """Halves turned the other way (NanoChat's rotate_half gives (x2, -x1))."""
+    import torch
+
+    a, b = x.chunk(2, dim=-1)
+    return x * cos + torch.cat((b, -a), dim=-1) * sin
+
+
 def _interleaved(x, cos, sin):
     import torch
 
@@ -65,7 +74,8 @@ def layout_of(fn) -> str:
         except Exception:  # noqa: BLE001 - a signature of its own: read by hand
             return "other"
         out = out[0] if isinstance(out, tuple) else out
-        for name, ref in (("halves", _halves), ("interleaved", _interleaved)):
+        refs = (("halves", _halves), ("interleaved", _interleaved))
+        for name, ref in refs + (("halves_reversed", _halves_reversed),):
             if out.shape == q.shape and torch.allclose(out, ref(q, cos, sin), atol=1e-6):
                 return name
     return "other"
@@ -118,7 +128,21 @@ def survey() -> tuple[dict[str, dict], list[str]]:
         }
         for text_type in text_types(mtype):  # the text tower's own model_type (gemma3_text)
             table[text_type] = row
+    borrowed(table)
     return dict(sorted(table.items())), skipped
+
+
+def borrowed(table: dict[str, dict]) -> None:
+    """Model types whose causal LM class is another directory's (InternLM3 runs LlamaForCausalLM):
+    they compute what that module does, so they get its row (their own config's partial key)."""
+    import transformers
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    for mtype, class_name in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.items():
+        cls = getattr(transformers, class_name, None) if mtype not in table else None
+        home = cls.__module__.split(".")[-2] if cls is not None else None
+        if home in table:  # the rotary code is the home's; a partial width is the config's
+            table[mtype] = {**table[home], "partial": partial_key(mtype)}
 
 
 def text_types(mtype: str) -> list[str]:

@@ -2,11 +2,15 @@
 
 A candidate is a set of values for the choices (one decision per generated class: its instances share
 it); each is rendered, built in-process on the meta device, given the checkpoint's tensors and run on
-a capped subset of DATA. The search, within a time and evaluation budget (`--budget`): coordinate
-descent from the defaults (each choice in turn takes its best value), then a beam over single changes,
-then pairs of changes (what one change alone cannot show: two poolings that together give the head
-its width, a residual that only helps with the right activation), back to descent after any gain,
-until nothing improves or the match is exact. Choices pinned by --hints or metadata are not searched.
+a capped subset of DATA. The search, within a time and evaluation budget (`--budget`): descent from
+the defaults, each round first the tied moves (one value for every choice of a name; a stride
+layout: the stem and the first block of each stage halving together) while one gains, then every
+single change (and a halving traded between two stages) scored from one base and taken best first;
+then a beam over single changes, then pairs of changes (what one change alone cannot show: two
+poolings that together give the head its width, a residual that only helps with the right
+activation), back to descent after any gain, until nothing improves or the match is exact. A conv's
+padding, a convention nearly every model keeps, is searched only once the rest has settled short of
+exact. Choices pinned by --hints or metadata are not searched.
 `strategy="beam"` runs the earlier search (descent by the best single change, then a beam of 2),
 kept for benchmarks/calibrate_bench.py.
 
@@ -33,7 +37,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from codegen.analyze import analyze
-from codegen.analyze.strides import stride_layouts
+from codegen.analyze.strides import stride_layouts, stride_units
 from codegen.keytree import build_tree
 from codegen.ir import Choice, ModelIR
 from codegen.load import TensorTable
@@ -43,6 +47,7 @@ SEARCH_SAMPLES = 64
 FINAL_SAMPLES = 1024  # the final model is compared with DATA's outputs on up to this many samples
 DEFAULT_BUDGET_S = 120.0  # `generate --budget`: seconds of search before the best so far is taken
 DEFAULT_EVALUATIONS = 600  # and candidates
+GRACE = 0.2  # of --budget, for taking back changes once the search's time ran out
 EXACT = 1e-12  # relative error treated as an exact match: stop searching
 # How much worse the fit must get without a change for the change to count as calibrated: 1% of the
 # error against recorded outputs; 10% against training targets, whose noise moves every candidate.
@@ -182,6 +187,13 @@ class Budget:
             raise BudgetSpent(self.spent)
         self.used += 1
 
+    def grace(self) -> None:
+        """A search the clock stopped gets a fifth of its time again to take back its changes one
+        by one (a candidate each): without it every change the search made stays, and the file
+        calls calibrated what the data never showed. A spent candidate count stays spent."""
+        if self.spent.endswith(" s"):
+            self.spent, self.seconds = "", self.elapsed + GRACE * self.seconds
+
     @property
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -295,20 +307,23 @@ def _calibrate(
                     if found[0] <= EXACT:
                         break
             else:
-                layouts = stride_layouts(build_tree(table, canonical=True))
+                tree = build_tree(table, canonical=True)
+                layouts = (stride_layouts(tree), tuple(stride_units(tree)[1]))
                 found = _staged_search(
                     evaluate, found, beam_width, max_steps, misses, failures, layouts
                 )
         except BudgetSpent:
             found = _best_seen(evaluated, misses, found)
         best, picked, ir = found
+    spent = budget.spent
+    budget.grace()
     try:
         best, picked, ir = _keep_measurable(
             evaluate, best, picked, ir, MEASURABLE[evidence], result
         )
     except BudgetSpent:  # what could not be taken back stays: removal was not shown harmless
         pass
-    result.budget_spent = budget.spent
+    result.budget_spent = spent or budget.spent
     if training_targets and picked:  # reported, never applied (see the module docstring)
         result.preferred, result.preferred_error = picked, best
         picked, best = {}, result.baseline
@@ -339,6 +354,9 @@ def _calibrate(
 
 
 State = tuple[float, dict[tuple[str, str], Any], ModelIR]
+# (stride layouts: conv sets tried at stride 2 as one move; stride units: the convs that halve
+# the resolution together in each stage's first block), codegen.analyze.strides'.
+Layouts = tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]
 
 
 def _staged_search(
@@ -348,9 +366,44 @@ def _staged_search(
     max_steps: int,
     misses: dict[frozenset, float],
     failures: dict[frozenset, str],
-    layouts: tuple[tuple[str, ...], ...] = (),
+    layouts: Layouts = ((), ()),
 ) -> State:
-    """Descent, beam, pairs; after a gain in the beam or pairs stage, descent again from there."""
+    """Descent, beam, pairs; after a gain in the beam or pairs stage, descent again from there.
+    First with the choices whose convention nearly every model keeps (LATE_CHOICES) held at their
+    values, then, where that is not exact, with every choice open, from where the first stopped."""
+    with _holding(LATE_CHOICES):
+        best = _stages(evaluate, start, beam_width, max_steps, misses, failures, layouts)
+    if best[0] <= EXACT:
+        return best
+    return _stages(evaluate, best, beam_width, max_steps, misses, failures, layouts)
+
+
+# A conv's padding: half the kernel is the convention nearly every model keeps, and taking it away
+# shrinks the feature maps, which a pooled head hides: while the strides are still wrong, padding
+# 0 on every conv lowers the error too, and the search then settles around it.
+LATE_CHOICES = frozenset({"padding"})
+_held: frozenset[str] = frozenset()  # choice names searchable() leaves out for now
+
+
+@contextmanager
+def _holding(names: frozenset[str]) -> Iterator[None]:
+    global _held
+    before, _held = _held, names
+    try:
+        yield
+    finally:
+        _held = before
+
+
+def _stages(
+    evaluate: Callable,
+    start: State,
+    beam_width: int,
+    max_steps: int,
+    misses: dict[frozenset, float],
+    failures: dict[frozenset, str],
+    layouts: Layouts,
+) -> State:
     best = start
     while True:
         best = _coordinate_descent(evaluate, best, misses, layouts)
@@ -390,46 +443,135 @@ def _coordinate_descent(
     evaluate: Callable,
     start: State,
     misses: dict[frozenset, float],
-    layouts: tuple[tuple[str, ...], ...] = (),
+    layouts: Layouts = ((), ()),
 ) -> State:
-    """Each choice in turn takes the value that scores best with the others held; rounds repeat
-    until one changes nothing. A choice belongs to a generated class, so one evaluation settles it
-    for every instance."""
+    """Rounds of: tied moves, then single changes ordered by what they gain; until a round changes
+    nothing. A choice belongs to a generated class, so one evaluation settles it for every
+    instance."""
     best = start
     improved = True
     while improved and best[0] > EXACT:
         improved = False
         # Tied moves first, the best of them from one base (steepest: they are few, and a wrong
-        # convention taken early pulls every later choice after it).
-        base, step = best, best
-        for moves in _tied_moves(base[2], layouts):
-            trial = {**base[1], **moves}
-            if trial == base[1]:
-                continue
-            error, ir = evaluate(trial, _described(moves))
-            state = (error, trial, ir)
-            if _better(_rank(state, misses), _rank(step, misses)):
-                step = state
-        if _better(_rank(step, misses), _rank(best, misses), STEP):
-            best, improved = step, True
-        for choice in searchable(best[2]):
-            key = (choice.path, choice.name)
-            if key not in {(c.path, c.name) for c in searchable(best[2])}:
-                continue  # an earlier change in this round removed the choice
-            for value in [choice.value, *choice.alternatives]:
-                if value == best[1].get(key, choice.value):
+        # convention taken early pulls every later choice after it), again from there while one
+        # gains: one change at a time, each fitting what the others still get wrong, would break
+        # a convention the tied moves hold (SiLU everywhere until the strides are right).
+        tied = True
+        while tied and best[0] > EXACT:
+            base, step = best, best
+            for moves in _tied_moves(base[2], layouts[0]):
+                trial = {**base[1], **moves}
+                if trial == base[1]:
                     continue
-                trial = {**best[1], key: value}
-                state = _with_opened(
-                    evaluate, best, trial, (choice.path, choice.name, value), misses
-                )
-                # A step must gain measurably: a change that shaves noise off the error can take
-                # away the choice the right value needed (BatchNorm for GroupNorm drops its groups).
-                if _better(_rank(state, misses), _rank(best, misses), STEP):
-                    best, improved = state, True
-            if best[0] <= EXACT:
-                break
+                error, ir = evaluate(trial, _described(moves))
+                state = (error, trial, ir)
+                if _better(_rank(state, misses), _rank(step, misses)):
+                    step = state
+            tied = _better(_rank(step, misses), _rank(best, misses), STEP)
+            if tied:
+                best, improved = step, True
+        if best[0] <= EXACT:
+            break
+        best, changed = _sensitivity_round(evaluate, best, misses, layouts)
+        improved = improved or changed
     return best
+
+
+_DEFAULT = object()  # a move's value that takes a pin back (the choice returns to its default)
+
+
+def _stride_swaps(best: State, units: tuple[tuple[str, ...], ...]) -> list[dict]:
+    """The halving moved from one stage to another: a stage's first block that halves and one that
+    does not trade strides. Each alone scores worse (one halving too many or too few); the layout
+    moves put the halvings in the usual stages, and a model that halves in another one (a stage
+    that keeps the resolution between two that halve) needs the trade."""
+    current = {c.path: c.value for c in best[2].all_choices() if c.name == "stride"}
+
+    def stride(path: str) -> Any:
+        return best[1].get((path, "stride"), current.get(path, 1))
+
+    halving = [u for u in units if all(stride(p) == 2 for p in u)]
+    keeping = [u for u in units if all(stride(p) == 1 for p in u)]
+    swaps = []
+    for on in halving:
+        for off in keeping:
+            move: dict = {(p, "stride"): _DEFAULT if (p, "stride") in best[1] else 1 for p in on}
+            move.update({(p, "stride"): 2 for p in off})
+            swaps.append(move)
+    return swaps
+
+
+def _single_moves(best: State) -> list[dict[tuple[str, str], Any]]:
+    """Every other value of every searchable choice, and taking back each pin no listed choice
+    can take back (a layout's stride on a later instance of a class, which the file lists under
+    the first: a layout that halves one stage too many must be able to lose that stage)."""
+    moves = []
+    listed = set()
+    for choice in searchable(best[2]):
+        key = (choice.path, choice.name)
+        listed.add(key)
+        for value in [choice.value, *choice.alternatives]:
+            if value != best[1].get(key, choice.value):
+                moves.append({key: value})
+    moves += [{key: _DEFAULT} for key in best[1] if key not in listed]
+    return moves
+
+
+def _moved(picked: dict[tuple[str, str], Any], move: dict) -> dict[tuple[str, str], Any]:
+    out = dict(picked)
+    for key, value in move.items():
+        if value is _DEFAULT:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def _difference(before: dict, after: dict) -> dict:
+    """The move that takes `before` to `after`."""
+    move = {k: v for k, v in after.items() if before.get(k, _DEFAULT) != v}
+    move.update({k: _DEFAULT for k in before if k not in after})
+    return move
+
+
+def _sensitivity_round(
+    evaluate: Callable, best: State, misses: dict[frozenset, float], layouts: Layouts
+) -> tuple[State, bool]:
+    """Each move scored from one base, then taken best first, each kept where it still gains on
+    top of those taken before it. Taking the first change that gains, in the order the choices
+    come, lets a small gain that only fits what is still wrong (another stage's stride taken back
+    instead of the one too many) shut out the change that makes the model exact. A trade of halvings between stages ranks with
+    them: taken before them, it wins where the residual is what is missing."""
+    base = best
+    gains: list[tuple[tuple, dict]] = []
+    for move in _stride_swaps(base, layouts[1]) + _single_moves(base):
+        trial = _moved(base[1], move)
+        if trial == base[1]:
+            continue
+        described = _described(move)
+        if len(move) == 1:  # a single change, with the best value of each choice it opens
+            state = _with_opened(evaluate, base, trial, described, misses)
+        else:
+            error, ir = evaluate(trial, described)
+            state = (error, trial, ir)
+        if state[0] <= EXACT:
+            return state, True
+        if _better(_rank(state, misses), _rank(base, misses), STEP):
+            gains.append((_rank(state, misses), _difference(base[1], state[1])))
+    gains.sort(key=lambda g: g[0])
+    for _, move in gains:
+        trial = _moved(best[1], move)
+        if trial == best[1]:
+            continue
+        error, ir = evaluate(trial, _described(move))
+        state = (error, trial, ir)
+        # A step must gain measurably: a change that shaves noise off the error can take away
+        # the choice the right value needed (BatchNorm for GroupNorm drops its groups).
+        if _better(_rank(state, misses), _rank(best, misses), STEP):
+            best = state
+            if error <= EXACT:
+                break
+    return best, best is not base
 
 
 def _with_opened(
@@ -472,11 +614,13 @@ def _tied_moves(
     for choice in searchable(ir):
         by_name.setdefault(choice.name, []).append(choice)
     moves = []
-    strides = {c.path: c for c in by_name.get("stride", []) if 2 in [c.value, *c.alternatives]}
+    strides = {c.path for c in by_name.get("stride", []) if 2 in [c.value, *c.alternatives]}
+    # A conv the file does not list is a later instance of a class whose first instance holds the
+    # class's choices: its stride is still its own to pin (the instances then part ways).
+    listed = {c.path for c in ir.all_choices() if c.name == "stride"}
     for layout in layouts:
-        move = {(p, "stride"): 2 for p in layout if p in strides}
-        if move and len(move) == len(layout):
-            moves.append(move)
+        if all(p in strides or p not in listed for p in layout):
+            moves.append({(p, "stride"): 2 for p in layout})
     for name, group in by_name.items():
         if len(group) < 2:
             continue
@@ -561,6 +705,7 @@ def _pairs(
 def _described(move: dict[tuple[str, str], Any]) -> tuple[str, str, Any]:
     """(path, name, value) of a move for the candidate table; a tied move names its first path."""
     (path, name), value = next(iter(move.items()))
+    value = "(default)" if value is _DEFAULT else value
     return (path if len(move) == 1 else f"{path} (and {len(move) - 1} more)", name, value)
 
 
@@ -637,6 +782,7 @@ def searchable(ir: ModelIR) -> list[Choice]:
         if (
             c.alternatives
             and c.source in ("default", "calibrated", "structure")
+            and c.name not in _held
             and key not in seen
         ):
             seen.add(key)

@@ -7,9 +7,10 @@ metadata (`config`, `model_args`, `hyper_parameters`, safetensors metadata...), 
 from __future__ import annotations
 
 import fnmatch
+from contextlib import contextmanager
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from codegen.errors import ModelgenError
 from codegen.files import read_small_text
@@ -45,6 +46,10 @@ class ChoiceResolver:
         self.synonyms = {
             n: tuple(dict.fromkeys((n,) + names)) for n, names in (synonyms or {}).items()
         }
+        # The spellings of the patterns now matching, innermost last (`within`): a choice made
+        # inside a pattern that declares its name reads that pattern's spellings only, never
+        # another's (cross-attention's "encoder_attention_heads" is not every "nhead").
+        self.scopes: list[dict[str, tuple[str, ...]]] = []
         self.metadata = _flatten(metadata or {})
         self.nested = metadata or {}  # as given: tables keyed by layer kind (rope_parameters)
         # Whole lists of strings (per-layer attention kinds), which `metadata` cuts to the first.
@@ -130,7 +135,8 @@ class ChoiceResolver:
                 "metadata",
                 "the pickled model",
             )
-        for key in self.synonyms.get(name, (name,)):
+        spellings = self.spellings(name)
+        for key in spellings:
             if key in self.metadata:
                 value = self.metadata[key][1]
                 if isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -146,7 +152,7 @@ class ChoiceResolver:
                     # hidden_activation) are used too; one that disagrees stays unused.
                     self.consumed.update(
                         k
-                        for k in self.synonyms.get(name, (name,))
+                        for k in spellings
                         if k in self.metadata and self.metadata[k][1] == self.metadata[key][1]
                     )
                     return Choice(
@@ -162,6 +168,23 @@ class ChoiceResolver:
                 others = _ordered([a for a in [default, *alternatives] if a != value])
                 return Choice(name, value, others, "structure", why)
         return Choice(name, default, alternatives, "default", note)
+
+    @contextmanager
+    def within(self, synonyms: dict[str, tuple[str, ...]]) -> Iterator[None]:
+        """Choices made in this block read `synonyms` first (a pattern's declared spellings)."""
+        self.scopes.append(synonyms)
+        try:
+            yield
+        finally:
+            self.scopes.pop()
+
+    def spellings(self, name: str) -> tuple[str, ...]:
+        """The metadata keys that mean choice `name` where it is made now."""
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return tuple(dict.fromkeys((name,) + scope[name]))
+        # No pattern here declares the name (or no pattern is matching): every declared spelling.
+        return self.synonyms.get(name, (name,))
 
     def request(self, pins: list[tuple[str, str, Any, str]]) -> None:
         """A winning pattern's pins (patterns._kit.Match.pins), for the next analysis."""

@@ -34,6 +34,7 @@ _OWN_IMPORTS = frozenset(
 
 N = TypeVar("N", bound=cst.CSTNode)
 _DROP = object()  # `place` answer for modelgen's own old code that the new generation no longer has
+HELPER = "def"  # the record's "class" of a module-level helper function modelgen wrote
 
 
 # ------------------------------------------------------------------------------------ the record
@@ -83,6 +84,8 @@ def _method_hashes(module: cst.Module) -> dict[Key, str]:
         first = c.body.body[0] if c.body.body else None
         if first is not None and _is_docstring(first):  # so a later merge knows it is modelgen's
             hashes[(c.name.value, "__doc__")] = doc_hash(first)
+    for f in _functions(module):  # helpers (apply_rotary): "def" is no class name
+        hashes[(HELPER, f.name.value)] = body_hash(f)
     return hashes
 
 
@@ -213,7 +216,7 @@ class _Merger:
         self.new_classes = {c.name.value: c for c in _classes(new)}
         old_names = {c.name.value for c in _classes(old)}
         self.generated_before = (
-            {c for c, _ in self.record}
+            {c for c, _ in self.record if c != HELPER}
             if self.record is not None
             else old_names & set(self.new_classes)
         )
@@ -265,6 +268,8 @@ class _Merger:
                 if name in index:
                     return index[name]
                 return None if self.keep_stale_class(stmt) else _DROP
+            if isinstance(stmt, cst.FunctionDef) and (HELPER, name) in (self.record or {}):
+                return self.place_helper(stmt, classes, index)
             if isinstance(stmt, cst.FunctionDef) and isinstance(
                 classes[index.get(name, -1)] if name in index else None, cst.FunctionDef
             ):
@@ -290,6 +295,27 @@ class _Merger:
             body=[new_body[0], *future, *imports, *body],
         )
         return merged.code
+
+    def place_helper(
+        self, old: cst.FunctionDef, body: list[cst.CSTNode], index: dict[str, int]
+    ) -> object | None:
+        """A helper function modelgen wrote before: regenerated, or gone when this model no longer
+        needs it; the user's edit of it is kept either way (where it was, when it is stale)."""
+        name = old.name.value
+        edited = self.edited(HELPER, name, old)
+        if name in index and isinstance(body[index[name]], cst.FunctionDef):
+            if edited:
+                body[index[name]] = old
+                self.notes.append(f"kept your edit of def {name}")
+            return _DROP
+        if not edited:
+            return _DROP
+        self.warnings.append(
+            f"kept def {name}, which modelgen no longer generates, because you edited it; "
+            "delete it if nothing uses it"
+        )
+        self.kept.append((_label(old), old, None))
+        return None
 
     def keep_stale_class(self, cls: cst.ClassDef) -> bool:
         """A class modelgen no longer generates goes, unless the user changed something in it."""
@@ -427,12 +453,14 @@ class _Merger:
     def check_references(self, classes: dict[str, cst.ClassDef]) -> None:
         """Warn where kept code uses a class modelgen no longer generates, or a `self.<attr>` that the
         regenerated class does not define."""
-        gone = self.generated_before - classes.keys()
+        gone = {n: "class" for n in self.generated_before - classes.keys()}
+        helpers = {f.name.value for f in _functions(self.new)}
+        gone.update((n, "helper") for c, n in self.record or {} if c == HELPER and n not in helpers)
         for label, code, cls in self.kept:
             names = {n.value for n in m.findall(code, m.Name())}
-            for name in sorted(names & gone):
+            for name in sorted(names & gone.keys()):
                 self.warnings.append(
-                    f"{label} (kept) uses {name}, a class modelgen no longer generates"
+                    f"{label} (kept) uses {name}, a {gone[name]} modelgen no longer generates"
                 )
             owner = classes.get(cls) if cls else None
             plain = m.ClassDef(bases=[m.Arg(m.Attribute(m.Name("nn"), m.Name("Module")))])
@@ -495,6 +523,10 @@ def _interleave(owned: Sequence[N], old: Sequence[N], place: Callable[[N], objec
 
 def _classes(module: cst.Module) -> list[cst.ClassDef]:
     return [s for s in module.body if isinstance(s, cst.ClassDef)]
+
+
+def _functions(module: cst.Module) -> list[cst.FunctionDef]:
+    return [s for s in module.body if isinstance(s, cst.FunctionDef)]
 
 
 def _methods(cls: cst.ClassDef) -> list[cst.FunctionDef]:

@@ -140,6 +140,14 @@ def residual_blocks(wide_out: int) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def test_a_projection_that_keeps_the_width_is_a_stride():
+    """A projection shortcut between equal widths exists because the block halves the
+    resolution: one BasicBlock class, its projection built where the stride says so."""
+    ir = analyze(table(residual_blocks(8)))
+    names = {m.attr: m.type_name for m in ir.top.members if isinstance(m, Module)}
+    assert names["plain"] == names["wide"] == "BasicBlock"
+
+
 def test_blocks_that_differ_by_an_optional_member_are_one_class():
     """STYLE.md's ResNet: one BasicBlock whose projection is built when its arguments call for it
     (a stride or a width change, read from the instances), else None and passed through."""
@@ -165,9 +173,11 @@ def test_blocks_that_differ_by_an_optional_member_are_one_class():
 
 
 def test_an_optional_member_no_argument_accounts_for_keeps_two_classes():
-    """A projection between equal widths at an equal stride: nothing in the arguments says when
-    it is built, so the blocks stay two classes, told apart by what one adds."""
-    ir = analyze(table(residual_blocks(8)))
+    """A projection between equal widths at an equal stride (a projection that keeps the width
+    strides by convention; the hints say it does not): nothing in the arguments says when it is
+    built, so the blocks stay two classes, told apart by what one adds."""
+    no_stride = {"wide.conv1": {"stride": 1}, "wide.downsample.0": {"stride": 1}}
+    ir = analyze(table(residual_blocks(8)), hints=no_stride)
     names = {m.attr: m.type_name for m in ir.top.members if isinstance(m, Module)}
     assert (names["plain"], names["wide"]) == ("BasicBlock", "DownsampleBasicBlock")
     assert not any(m.present_if for c in ir.classes for m in c.members if isinstance(m, Module))

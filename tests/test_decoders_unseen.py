@@ -265,7 +265,7 @@ def test_expert_bank_of_an_unchecked_family_is_flagged(tmp_path):
     (folder / "config.json").write_text(json.dumps({**written, "model_type": "bank_like"}))
     out = tmp_path / "model.py"
     assert main(["generate", str(folder), "-o", str(out)]) == 0
-    assert "routing by softmax over the top-k logits" in " ".join(out.read_text().split())
+    assert "routing by softmax scores then top-k" in " ".join(out.read_text().split())
 
 
 @pytest.mark.parametrize(

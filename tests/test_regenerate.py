@@ -266,3 +266,31 @@ def test_calibrating_a_file_nobody_edited_reports_no_kept_code(tmp_path, capsys)
     code, printed, err = run_cli(capsys, *args)
     assert code == 0, err
     assert "kept your" not in printed and "torch.tanh" in out.read_text()
+
+
+def test_a_helper_modelgen_wrote_goes_when_the_model_no_longer_needs_it(tmp_path):
+    """A helper function (apply_rotary) modelgen wrote is recorded like a method: regenerating a
+    model that no longer calls it drops it quietly; the user's edit of a helper is kept, whether
+    modelgen still writes the helper or not, and said to be kept."""
+    from codegen.merge import merge_file, record_bodies
+
+    header = '"""Model."""\n\nimport torch\nimport torch.nn as nn\n\n\n'
+    helper = "def scale(x: torch.Tensor) -> torch.Tensor:\n    return x * 2\n\n\n"
+    cls = "class A(nn.Module):\n    def forward(self, x: torch.Tensor) -> torch.Tensor:\n"
+    old = record_bodies(header + helper + cls + "        return scale(x)\n", "0" * 16)
+    new = record_bodies(header + cls + "        return x\n", "0" * 16)
+    path = tmp_path / "model.py"
+    path.write_text(old)
+    merged = merge_file(path, new, lambda text: "")
+    assert "def scale" not in merged.text
+    assert not merged.notes and not merged.warnings
+
+    path.write_text(old.replace("return x * 2", "return x * 3"))
+    merged = merge_file(path, new, lambda text: "")
+    assert "return x * 3" in merged.text
+    assert any("kept def scale" in w and "you edited it" in w for w in merged.warnings)
+
+    path.write_text(old.replace("return x * 2", "return x * 3"))
+    merged = merge_file(path, old, lambda text: "")  # modelgen still writes it: the edit stays
+    assert "return x * 3" in merged.text and "return x * 2" not in merged.text
+    assert "kept your edit of def scale" in merged.notes

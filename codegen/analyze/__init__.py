@@ -207,7 +207,9 @@ def _flag_unused_config(top: ClassDef, config: Any, resolver: ChoiceResolver) ->
 def _flag_unchecked_model_type(classes: list[ClassDef], config: Any) -> list[str]:
     """Choices a config.json of an unchecked model_type does not settle: those whose only evidence
     is the model_type (being absent from a list of families that do something is no evidence that
-    this one does not) and those left at defaults. The model is 'guessed', naming them."""
+    this one does not) and those left at defaults. The model is 'guessed', naming them. A choice
+    the conventions survey measured for this type (its note ends with _decoder_conventions'
+    MEASURED, or the rotary survey's SURVEYED_CHOICES) is evidence, not a rest on the type."""
     model_type = config.get("model_type") if isinstance(config, dict) else None
     if not isinstance(model_type, str) or model_type in CHECKED_MODEL_TYPES:
         return []
@@ -410,7 +412,9 @@ def _lists_for_multi_input_items(classes: list[ClassDef]) -> None:
         return len(required) > 1 or graph.returns != "torch.Tensor"
 
     for cls in classes:
-        called = set(cls.forward.graph.modules_called()) if cls.forward.graph else set()
+        nodes = cls.forward.graph.nodes if cls.forward.graph else []
+        # called whole (`self.layers(x)`); a loop over its items (`each`) works on a list too
+        called = {n.target for n in nodes if n.op == "call_module" and not n.each}
         for m in cls.members:
             if not isinstance(m, Module) or m.kind != "sequential" or (m.attr,) in called:
                 continue

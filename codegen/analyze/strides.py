@@ -290,6 +290,19 @@ def stride_layouts(root: KeyNode) -> tuple[tuple[str, ...], ...]:
     then the same but the first stage. One stride at a time rarely shows a gain (the head pools
     whatever the resolution; the other blocks still mismatch); together they do, and descent
     then takes back any one that is wrong."""
+    stem, firsts = stride_units(root)
+    layouts = [stem] if stem else []
+    every = stem + tuple(p for convs in firsts for p in convs)
+    if firsts:
+        layouts.append(every)
+    if len(firsts) > 1:
+        layouts.append(stem + tuple(p for convs in firsts[1:] for p in convs))
+    return tuple(tuple(dict.fromkeys(layout)) for layout in layouts if layout)
+
+
+def stride_units(root: KeyNode) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """(the image stem's conv, or none; the convs that halve the resolution together in the first
+    block of each list of blocks): the units stride_layouts combines."""
     stem: tuple[str, ...] = ()
     for channels in (3, 1, 4):  # RGB first: a depthwise [C, 1, k, k] looks like a gray stem
         stems = [c for c in root.walk() if (w := conv_weight(c)) and w[1] == channels]
@@ -305,13 +318,7 @@ def stride_layouts(root: KeyNode) -> tuple[tuple[str, ...], ...]:
         convs = _first_strided(items[0])
         if convs and not any(p in stem for p in convs):
             firsts.append(convs)
-    layouts = [stem] if stem else []
-    every = stem + tuple(p for convs in firsts for p in convs)
-    if firsts:
-        layouts.append(every)
-    if len(firsts) > 1:
-        layouts.append(stem + tuple(p for convs in firsts[1:] for p in convs))
-    return tuple(tuple(dict.fromkeys(layout)) for layout in layouts if layout)
+    return stem, firsts
 
 
 def _block(node: KeyNode) -> bool:

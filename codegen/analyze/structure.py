@@ -115,8 +115,9 @@ class StructureBuilder:
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
 
     def _plan_strides(self, node: KeyNode) -> None:
-        """A residual block whose shortcut doubles the channels halves the resolution (ResNet): its
-        first spatial conv and the shortcut's conv default to stride 2. Other convs default to 1.
+        """A residual block whose shortcut doubles the channels, or projects without widening,
+        halves the resolution (ResNet): its first spatial conv and the shortcut's conv default to
+        stride 2. Other convs default to 1.
         The body's convs are the block's own or, beside the shortcut, those of one body Sequential
         (Hugging Face's `layer`), in index order."""
         shortcut = next((c for n, c in node.children.items() if n in SHORTCUT_NAMES), None)
@@ -137,7 +138,10 @@ class StructureBuilder:
         if not short_convs:
             return
         w_in, w_short = _conv_weight(convs[0]), _conv_weight(short_convs[0])
-        if w_short[0] != 2 * w_in[1] or node.path in self.keeps_resolution:
+        # A projection shortcut that keeps the width exists only because the resolution changes
+        # (torchvision's, timm's and pycls' blocks build one when stride != 1 or widths differ).
+        same_width = w_short[0] == w_short[1] == w_in[1] and max(w_short[2:]) == 1
+        if (w_short[0] != 2 * w_in[1] and not same_width) or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
         if shortcut.path in self.avg_down:  # ResNet-D: the pool before the 1x1 conv strides
@@ -338,6 +342,12 @@ class StructureBuilder:
                 continue
             if attr not in layers:
                 final[attr] = first[attr]
+                before = order[i - 1] if chained and i > 0 else None
+                child = node.children[attr]
+                if before and _regrouped_by(first[attr], final[before]) and not child.tensors:
+                    # Only here, where widths chain the siblings: a ModuleList's items (branches)
+                    # do not read each other.
+                    final[attr] = self._numbered(child, final[before].io)
                 continue
             # Neighbours from the dataflow; in an order by names only, from a named pair (bn1, conv1)
             before = order[i - 1] if i > 0 else None
@@ -391,8 +401,10 @@ class StructureBuilder:
             "parameter" if name in desc.parameters else "buffer" if name in desc.buffers else None
         )
 
-    def _numbered(self, node: KeyNode) -> Module:
-        """Numbered children: a repeated block, a ModuleList of blocks, or a Sequential with gaps."""
+    def _numbered(self, node: KeyNode, entry: IOSpec | None = None) -> Module:
+        """Numbered children: a repeated block, a ModuleList of blocks, or a Sequential with gaps.
+        `entry`: what a sibling before this Sequential gives, where the dataflow shows it; a first
+        conv reads it (a grouped conv's in_channels: torchvision's RegNet `f.b` = [conv, bn])."""
         indices = sorted(int(n) for n in node.children)
         desc = self._described(node.path)
         recorded = desc is not None and desc.torch_nn in ("Sequential", "ModuleList")
@@ -422,7 +434,8 @@ class StructureBuilder:
                     comment=f"{node.path}.0-{len(children) - 1}",
                 )
         items: list[Module] = []
-        prev: IOSpec | None = None
+        first_conv = _conv_weight(children[0]) is not None and "0" in node.children
+        prev: IOSpec | None = entry if first_conv else None
         for i in range(indices[-1] + 1):
             child = node.children.get(str(i))
             if child is None:
@@ -647,6 +660,16 @@ def _feeds_grouped(prev: Module, conv: Module, members: list[Module]) -> bool:
         return False
     reads = conv.io.in_width
     return bool(reads) and prev.io.out_width != reads and prev.io.out_width % reads == 0
+
+
+def _regrouped_by(seq: Module, before: Module) -> bool:
+    """A Sequential whose first conv reads a fraction of what the member before it gives: a
+    grouped conv over that width, which its own first item alone would read as ungrouped."""
+    first = seq.children[0] if seq.kind == "sequential" and seq.children else None
+    if family(first) != "conv" or before.io is None or not before.io.out_width:
+        return False
+    reads, width = first.io.in_width, before.io.out_width
+    return bool(reads) and reads < width and width % reads == 0
 
 
 def _paired(a: str, b: str) -> bool:

@@ -51,7 +51,7 @@ TORCH_OPS = frozenset(
     "max_pool2d max_pool1d adaptive_avg_pool1d conv2d conv1d batch_norm embedding dropout t "
     "baddbmm addmm erf sin cos tril triu masked_fill floor_divide remainder einsum group_norm "
     "instance_norm amax argmax logsumexp cumsum repeat_interleave outer unbind roll flip eq ne lt "
-    "gt le ge numel square reciprocal cdist norm_except_dim".split()
+    "gt le ge numel square reciprocal cdist norm_except_dim round".split()
 )
 F_OPS = frozenset(
     "relu relu6 gelu silu linear avg_pool2d adaptive_avg_pool2d hardtanh hardswish hardsigmoid "

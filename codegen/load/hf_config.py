@@ -53,6 +53,7 @@ NO_FORWARD_EFFECT = frozenset("""
     original_max_position_embeddings auxiliary_loss_weight semantic_loss_ignore_index
     router_aux_loss_coef output_router_logits router_jitter_noise router_z_loss_coef
     input_jitter_noise
+    num_nextn_predict_layers
     summary_activation summary_proj_to_labels summary_type summary_use_proj encoder_stride
     out_features out_indices stage_names reshape_hidden_states slow_but_exact
     logit_scale_init_value
@@ -60,6 +61,7 @@ NO_FORWARD_EFFECT = frozenset("""
     auxiliary_concat_input pool_scales add_fpn
     _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
     upcast_attention
+    pos_embed_shift pos_embed_jitter pos_embed_rescale
     shift_factor latents_mean latents_std
     encoder_no_repeat_ngram_size no_repeat_ngram_size early_stopping length_penalty max_length
     num_beams
@@ -76,7 +78,8 @@ NO_FORWARD_EFFECT = frozenset("""
 # CTC loss's settings act in training only; the adapter's and the x-vector head's sizes matter only
 # with those modules, whose keys a model without them lacks (and add_adapter says so, below).
 # Sizes and presence flags the checkpoint's shapes and keys already show.
-SHOWN_BY_SHAPES = frozenset("""
+SHOWN_BY_SHAPES = (
+    frozenset("""
     vocab_size hidden_size n_embd d_model dim embedding_size intermediate_size ffn_dim n_inner
     hidden_dim ffn_hidden_size num_hidden_layers n_layer num_layers n_layers max_position_embeddings
     n_positions n_ctx type_vocab_size task_type_vocab_size num_channels image_size patch_size
@@ -98,12 +101,24 @@ SHOWN_BY_SHAPES = frozenset("""
     input_embedding_size output_embedding_size
     enable_pronunciation enable_shape concat_input pronunciation_embed_dim shape_embed_dim
     pronunciation_vocab_size shape_vocab_size
+    max_2d_position_embeddings entity_vocab_size entity_emb_size
     emb_dim n_langs use_lang_emb sinusoidal_embeddings asm
     conv_dim conv_bias num_feat_extract_layers num_conv_pos_embeddings
     num_conv_pos_embedding_groups classifier_proj_size feat_proj_layer_norm
     vision_use_head num_register_tokens
     max_source_positions max_target_positions num_mel_bins
+    use_post_norm
+    use_head is_native num_key_value_groups query_bias key_bias value_bias proj_bias use_gated_mlp
     """.split())
+    | frozenset("""
+    n_routed_experts n_shared_experts moe_num_shared_experts num_shared_experts moe_num_experts
+    shared_intermediate_size
+    first_k_dense_replace moe_layer_freq decoder_sparse_step mlp_only_layers num_dense_layers
+    moe_layer_start_index moe_layer_end_index moe_layer_interval mlp_layer_types
+    """.split())
+)
+# (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
+# decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).
 DROPOUT = re.compile(r".*(dropout|pdrop|drop_path|layerdrop).*")
 # Special token ids (HunYuan's eod_token_id, ...): what generation stops or starts at, never a
 # value the forward of given input_ids reads.
@@ -171,8 +186,6 @@ NEUTRAL = {
     "use_sliding_window": (False,),
     "use_qk_norm": (False,),
     "head_dim": (None,),  # null: d_model / heads, as the shapes show
-    "decoder_sparse_step": (1,),  # every layer's feed-forward a mixture (Qwen2/3-MoE)
-    "mlp_only_layers": ([],),
     "pooler_act": ("tanh",),
     "pooler_hidden_act": ("tanh",),
     "pooling_type": ("mean",),  # EfficientNet's pooler: an average over the whole map

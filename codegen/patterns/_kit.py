@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from codegen.ir import Arg, Call, Choice, ClassDef, IOSpec, Module, Tensor
 from codegen.ir.graph import Graph
+from codegen.patterns._decoder_conventions import cite as conventions_cite
+from codegen.patterns._decoder_conventions import convention
 
 if TYPE_CHECKING:
     from codegen.choices import ChoiceResolver
@@ -309,11 +311,13 @@ def nhead_choice(ctx: LayerContext, node: KeyNode, d_model: int) -> Choice:
 # The model types whose conventions (norm offsets, embedding scales, residual order, position
 # offsets...) tests or the family zoo compare with the library. Patterns read "not in the list of
 # families that do X" as evidence for the default; for any other model type that absence proves
-# nothing, and the analysis says the choices resting on it are guesses (analyze, flag_unchecked).
-CHECKED_MODEL_TYPES = frozenset("""
+# nothing, and the analysis says the choices resting on it are guesses (analyze, flag_unchecked),
+# except those the conventions survey measured for the type (_decoder_conventions.MEASURED).
+CHECKED_MODEL_TYPES = (
+    frozenset("""
     albert apertus arcee bart beit bert biogpt bit blenderbot blenderbot-small bloom camembert clip
     clip_text_model clip_vision_model codegen cohere convbert convnext convnextv2 ctrl cvt
-    data2vec-audio data2vec-text data2vec-vision dbrx deberta-v2 deit dinov2 dinov2_with_registers distilbert efficientnet
+    data2vec-audio data2vec-text data2vec-vision dbrx deberta deberta-v2 deit dinov2 dinov2_with_registers distilbert efficientnet
     electra ernie ernie4_5 esm exaone4 falcon flaubert focalnet funnel gemma gemma2 gemma3_text glm
     glm4 gpt2 gpt_bigcode gpt_neo gpt_neox gptj granite granitemoe helium hiera hubert
     hunyuan_v1_dense ibert ijepa levit llama m2m_100 marian mbart megatron-bert ministral mistral
@@ -323,24 +327,36 @@ CHECKED_MODEL_TYPES = frozenset("""
     roformer seed_oss segformer siglip_vision_model smollm3 splinter squeezebert stablelm
     starcoder2 swin t5 textnet umt5 unispeech unispeech-sat vit vit_msn wav2vec2 whisper xglm xlm
     xlm-roberta
+    roberta-prelayernorm xlm-roberta-xl layoutlm jina_embeddings_v3 gte eurobert
+    aimv2_vision_model mlcd_vision_model dinov3_vit
     """.split())
+    | frozenset(  # moe7: tests/test_moe_families.py compares these
+        "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "
+        "solar_open flex_olmo".split()
+    )
+)
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
 
-# Families whose RMSNorm scales by `1 + weight` (the checkpoint stores the offset from one).
-UNIT_OFFSET_NORM_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma")
-# ... and whose LayerNorm does (Nemotron's LayerNorm1P: weight + 1, and its bias).
-UNIT_OFFSET_LAYER_NORM_TYPES = ("nemotron",)
+
+def measured_unit_offset(model_type: tuple[str, Any] | None) -> tuple[bool, str] | None:
+    """Whether the conventions survey measured this model type's norms scaling by `1 + weight`
+    (Gemma's RMSNorm, Nemotron's LayerNorm1P), with the citation; None where it did not."""
+    measured = convention(model_type[1], "norm_scale") if model_type else None
+    if measured not in ("weight", "1 + weight"):
+        return None
+    return measured == "1 + weight", conventions_cite(model_type)
 
 
 def norm_offset(
     ctx: BlockContext, cls: ClassDef, where: str, layer_norm: bool = False
 ) -> tuple[Choice, Any]:
     """Whether the class's norms scale by `1 + weight` (Gemma), and the eps they then use; for a
-    LayerNorm (`layer_norm`) the offset is (eps, "layer_norm")."""
+    LayerNorm (`layer_norm`) the offset is (eps, "layer_norm"). The conventions survey settles
+    it per model type; elsewhere `weight`, cited as resting on the model type alone."""
     model_type = ctx.resolver.evidence("model_type")
-    types = UNIT_OFFSET_LAYER_NORM_TYPES if layer_norm else UNIT_OFFSET_NORM_TYPES
-    offset = model_type is not None and model_type[1] in types
+    measured = measured_unit_offset(model_type)
+    offset = measured is not None and measured[0]
     c = ctx.choose(
         cls,
         where,
@@ -350,7 +366,8 @@ def norm_offset(
         "what an RMSNorm multiplies by" if not layer_norm else "what a LayerNorm multiplies by",
     )
     if model_type is not None and c.source == "default":
-        c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+        c.source = "metadata"
+        c.note = measured[1] if measured else f"{model_type[0]} {model_type[1]!r}"
     if c.value != "1 + weight":
         return c, None
     eps = ctx.resolver.evidence("rms_norm_eps", "layer_norm_eps", "norm_eps")
@@ -369,23 +386,36 @@ def norm_scale(ctx: BlockContext, cls: ClassDef, norm: Module | None) -> tuple[l
         return [c], offset
     model_type = ctx.resolver.metadata.get("model_type")
     if norm.type_name == "nn.LayerNorm" and model_type:
-        if model_type[1] in UNIT_OFFSET_LAYER_NORM_TYPES:
+        measured = measured_unit_offset(model_type)
+        if measured is not None and measured[0]:
             c, offset = norm_offset(ctx, cls, norm.attr, layer_norm=True)
             return [c], offset
     return [], None
 
 
-# Families whose norms have no parameters (OLMo's LayerNorm without weight or bias): the keys
-# cannot show them, so the model type is the evidence; its eps.
-PARAMETER_FREE_NORM_TYPES = {"olmo": 1e-5}
-
-
-def parameter_free_norm(ctx: BlockContext) -> tuple[float, str] | None:
-    """(eps, citation) where config.json's model type says its norms hold no parameters."""
+def parameter_free_norm(ctx: BlockContext) -> tuple[float, str, str] | None:
+    """(eps, citation, kind "layer" or "rms") where the conventions survey measured this model
+    type's norms holding no parameters (OLMo's LayerNorm, NanoChat's RMSNorm): the keys cannot
+    show them. Its eps is the number it measured, or config.json's key where it follows one."""
     model_type = ctx.resolver.evidence("model_type")
-    if model_type is None or model_type[1] not in PARAMETER_FREE_NORM_TYPES:
+    measured = convention(model_type[1], "free_norm") if model_type else None
+    if measured is None:
         return None
-    return PARAMETER_FREE_NORM_TYPES[model_type[1]], f"{model_type[0]} {model_type[1]!r}"
+    kind, eps = measured
+    if isinstance(eps, str):  # read from config.json's key, as the family's code does
+        said = ctx.resolver.evidence(eps)
+        if said is None or type(said[1]) not in (int, float):
+            return None
+        return float(said[1]), f"{said[0]}; {conventions_cite(model_type)}", kind
+    return float(eps), conventions_cite(model_type), kind
+
+
+def free_norm(g: Graph, x, free: tuple[float, str, str], **options):
+    """A LayerNorm or an RMSNorm over the last dimension with no weight or bias."""
+    if free[2] == "rms":
+        width = g.call_method("size", x, -1, inline=True)
+        return g.call_function("rms_norm", x, [width], kwargs={"eps": free[0]}, **options)
+    return free_layer_norm(g, x, free[0], **options)
 
 
 def free_layer_norm(g: Graph, x, eps: float, **options):

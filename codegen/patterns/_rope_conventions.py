@@ -1,11 +1,13 @@
 """Rotary conventions of every model type in the installed `transformers` (5.24) that defines
-`apply_rotary_pos_emb` (and of the text configs beside them, gemma3_text): derived from the
+`apply_rotary_pos_emb` (and of the text configs beside them, gemma3_text, and of the types whose
+causal LM class is another directory's, internlm3 -> llama): derived from the
 library's code by benchmarks/survey_rope.py, not typed by hand. Regenerate with `python benchmarks/survey_rope.py --python` and review the diff.
 
 Per model_type: (layout, qk_norm, partial, scaling)
 - layout: what apply_rotary_pos_emb computes when called on probe tensors: "halves" (feature j
-  turns with j + d/2, LLaMA), "interleaved" (2j with 2j + 1, GPT-J), "other" (neither, or a
-  signature of its own: the file marks the layout guessed);
+  turns with j + d/2, LLaMA), "interleaved" (2j with 2j + 1, GPT-J), "halves_reversed" (halves
+  turned the other way, NanoChat), "other" (none of these, or a signature of its own: the file
+  marks the layout guessed);
 - qk_norm: where the attention norms queries and keys, "before" or "after" rotary, None if it has
   no such norm (or names it otherwise);
 - partial: the config key that rotates only part of each head, where the config has one;
@@ -21,7 +23,7 @@ from typing import NamedTuple
 
 
 class RotaryConvention(NamedTuple):
-    layout: str  # "halves" | "interleaved" | "other"
+    layout: str  # "halves" | "interleaved" | "halves_reversed" | "other"
     qk_norm: str | None  # "before" | "after" | None
     partial: str | None  # config key of a partial rotary width
     scaling: bool  # reads rope_parameters' rope_type beyond "default"
@@ -32,6 +34,8 @@ class RotaryConvention(NamedTuple):
 CHECKED_BY_TESTS = {
     "gptj": RotaryConvention("interleaved", None, "rotary_dim", False),
     "codegen": RotaryConvention("interleaved", None, "rotary_dim", False),
+    # moe7: GPT-OSS turns halves by cos/sin of half width (tests/test_moe_families.py)
+    "gpt_oss": RotaryConvention("halves", None, None, True),
 }
 
 SURVEYED: dict[str, RotaryConvention] = {
@@ -92,6 +96,7 @@ SURVEYED: dict[str, RotaryConvention] = {
     "esmfold2": RotaryConvention("halves", "before", None, False),
     "eurobert": RotaryConvention("halves", None, None, True),
     "evolla": RotaryConvention("halves", None, None, True),
+    "exaone": RotaryConvention("halves", None, None, True),
     "exaone4": RotaryConvention("halves", "before", None, True),
     "exaone4_5": RotaryConvention("halves", "before", None, False),
     "exaone_moe": RotaryConvention("halves", "before", None, True),
@@ -156,6 +161,8 @@ SURVEYED: dict[str, RotaryConvention] = {
     "idefics": RotaryConvention("halves", None, None, True),
     "inkling2": RotaryConvention("other", None, None, False),
     "inkling2_text": RotaryConvention("other", None, None, False),
+    "internlm3": RotaryConvention("halves", None, None, True),
+    "iquestcoder": RotaryConvention("halves", None, None, True),
     "jais2": RotaryConvention("halves", None, None, True),
     "jamba": RotaryConvention("halves", None, None, False),
     "jetmoe": RotaryConvention("halves", None, None, True),
@@ -191,6 +198,7 @@ SURVEYED: dict[str, RotaryConvention] = {
     "mlcd": RotaryConvention("other", None, None, False),
     "mllama": RotaryConvention("halves", None, None, True),
     "modernbert": RotaryConvention("halves", None, None, True),
+    "modernbert-decoder": RotaryConvention("halves", None, None, True),
     "modernbert_decoder": RotaryConvention("halves", None, None, True),
     "molmo2": RotaryConvention("halves", "before", None, True),
     "molmo2_text": RotaryConvention("halves", "before", None, True),
@@ -202,7 +210,7 @@ SURVEYED: dict[str, RotaryConvention] = {
     "muse_glimmer_text": RotaryConvention("halves", None, None, True),
     "muse_spark": RotaryConvention("halves", None, None, True),
     "muse_spark_text": RotaryConvention("halves", None, None, True),
-    "nanochat": RotaryConvention("other", "after", None, True),
+    "nanochat": RotaryConvention("halves_reversed", "after", None, True),
     "nemotron": RotaryConvention("halves", None, "partial_rotary_factor", True),
     "nemotron3_5_transcribe": RotaryConvention("halves", "before", "partial_rotary_factor", True),
     "nemotron3_diarization": RotaryConvention("halves", None, "partial_rotary_factor", True),
@@ -260,6 +268,8 @@ SURVEYED: dict[str, RotaryConvention] = {
     "sam3": RotaryConvention("other", None, None, False),
     "sam3_tracker_video": RotaryConvention("other", None, None, False),
     "sapiens2": RotaryConvention("halves", "before", None, False),
+    "sarvam_mla": RotaryConvention("halves", None, None, True),
+    "sarvam_moe": RotaryConvention("halves", "before", "partial_rotary_factor", True),
     "seed_oss": RotaryConvention("halves", None, None, True),
     "smollm3": RotaryConvention("halves", None, None, True),
     "solar_open": RotaryConvention("halves", None, None, True),
@@ -286,7 +296,8 @@ CONVENTIONS = SURVEYED | CHECKED_BY_TESTS
 
 
 def rotary_layout(model_type: str | None) -> str | None:
-    """ "halves" or "interleaved" where the survey (or a test) settles it, else None."""
+    """ "halves", "interleaved" or "halves_reversed" where the survey (or a test) settles it, else
+    None."""
     found = CONVENTIONS.get(model_type or "")
     return found.layout if found and found.layout != "other" else None
 

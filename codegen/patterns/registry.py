@@ -48,7 +48,7 @@ def best(kind: str, subject: Any, ctx: Any) -> Match | None:
     """The most specific match of a `kind` pattern for `subject` (a KeyNode or a ClassDef)."""
     resolver = ctx.resolver
     made, used = len(resolver.made), set(resolver.used_hints)
-    matches = [m for p in patterns(kind) if (m := p.match(subject, ctx)) is not None]
+    matches = [m for p in patterns(kind) if (m := _match(p, subject, ctx)) is not None]
     # Trial matches may have consulted hints and recorded choices: undo that, then rerun the winner.
     del resolver.made[made:]
     resolver.used_hints = used
@@ -64,7 +64,13 @@ def best(kind: str, subject: Any, ctx: Any) -> Match | None:
             f"patterns {top.pattern!r} and {ranked[1].pattern!r} match equally well: "
             "give one a higher priority"
         )
-    return top.pattern.match(subject, ctx)
+    return _match(top.pattern, subject, ctx)
+
+
+def _match(pattern: Pattern, subject: Any, ctx: Any) -> Match | None:
+    """`pattern.match`, its choices reading the config spellings it declares."""
+    with ctx.resolver.within(pattern.synonyms):
+        return pattern.match(subject, ctx)
 
 
 def named_role(attr: str) -> str:

@@ -20,6 +20,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "relu": ("F.relu", "F"),
     "relu6": ("F.relu6", "F"),
     "layer_norm": ("F.layer_norm", "F"),
+    "rms_norm": ("F.rms_norm", "F"),
     "gelu": ("F.gelu", "F"),
     "silu": ("F.silu", "F"),
     "hardswish": ("F.hardswish", "F"),
@@ -51,6 +52,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "pad_same": ("pad_same", "helper:pad_same"),
     "pad_same_even": ("pad_same_even", "helper:pad_same_even"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
+    "apply_rotary_reversed": ("apply_rotary_reversed", "helper:apply_rotary_reversed"),
     "padding_mask": ("padding_mask", "helper:padding_mask"),
     "causal_padding_mask": ("causal_padding_mask", "helper:causal_padding_mask"),
     "alibi_bias": ("alibi_bias", "helper:alibi_bias"),
@@ -64,13 +66,17 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     ),
     "fairseq_positions": ("fairseq_positions", "helper:fairseq_positions"),
     "top_k_routing": ("top_k_routing", "helper:top_k_routing"),
+    "expert_routing": ("expert_routing", "helper:expert_routing"),
+    "clamped_swiglu": ("clamped_swiglu", "helper:clamped_swiglu"),
     "sparsemixer_routing": ("sparsemixer_routing", "helper:sparsemixer_routing"),
     "token_types": ("token_types", "helper:token_types"),
+    "token_boxes": ("token_boxes", "helper:token_boxes"),
     "zero_padding": ("zero_padding", "helper:zero_padding"),
     "mask_from_lengths": ("mask_from_lengths", "helper:mask_from_lengths"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
     "sliding_window_mask": ("sliding_window_mask", "helper:sliding_window_mask"),
     "softcapped_attention": ("softcapped_attention", "helper:softcapped_attention"),
+    "sink_attention": ("sink_attention", "helper:sink_attention"),
     "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),
     "additive_padding_mask": ("additive_padding_mask", "helper:additive_padding_mask"),
     "additive_causal_mask": ("additive_causal_mask", "helper:additive_causal_mask"),
@@ -80,6 +86,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "similarity_logits": ("similarity_logits", "helper:similarity_logits"),
     "grid_relative_bias": ("grid_relative_bias", "helper:grid_relative_bias"),
     "apply_rotary_table": ("apply_rotary_table", "helper:apply_rotary_table"),
+    "apply_rotary_table_halves": ("apply_rotary_table_halves", "helper:apply_rotary_table_halves"),
+    "axial_rope_angles": ("axial_rope_angles", "helper:axial_rope_angles"),
     "memory_or": ("memory_or", "helper:memory_or"),
     "keys_source": ("keys_source", "helper:keys_source"),
     "causal_mask": ("causal_mask", "helper:causal_mask"),
@@ -94,6 +102,22 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "window_position_bias": ("window_position_bias", "helper:window_position_bias"),
     "window_attention_bias": ("window_attention_bias", "helper:window_attention_bias"),
     "merge_patches": ("merge_patches", "helper:merge_patches"),
+    # patchified latent transformers (patterns/families/latent_transformer.py)
+    "sincos_2d_positions": ("sincos_2d_positions", "helper:sincos_2d_positions"),
+    "unpatchify": ("unpatchify", "helper:unpatchify"),
+    "modulate": ("modulate", "helper:modulate"),
+    # DeBERTa's disentangled attention (patterns/blocks/disentangled_attention.py)
+    **{
+        name: (name, f"helper:{name}")
+        for name in (
+            "log_bucket_positions",
+            "disentangled_scores",
+            "masked_softmax",
+            "query_key_mask",
+            "zero_masked",
+            "relative_table",
+        )
+    },
     # rotary frequencies of the rope_types beyond the default (patterns/blocks/_rope_scaling.py)
     **{
         name: (name, f"helper:{name}")

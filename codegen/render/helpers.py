@@ -13,6 +13,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "layer_norm_unit_offset": ("F",),
     "fairseq_positions": ("math", "F"),
     "top_k_routing": ("F",),
+    "expert_routing": ("F",),
     "relative_position_bias": ("math", "F"),
     "timestep_embedding": ("math", "F"),
     "pad_to_multiple": ("F",),
@@ -26,10 +27,47 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "ntk_frequencies": ("helper:rope_frequencies",),
     "longrope_frequencies": ("helper:rope_frequencies",),
     "xielu": ("F",),
+    "axial_rope_angles": ("math",),
+    "disentangled_scores": ("math", "helper:log_bucket_positions"),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
 HELPERS: dict[str, str] = {
+    "sincos_2d_positions": '''
+def sincos_2d_positions(
+    height: int, width: int, dim: int, base_size: int, scale: float, device: torch.device
+) -> torch.Tensor:
+    """[1, height * width, dim] fixed sine-cosine positions of a patch grid, row by row: the first
+    half of the features encodes the column, the second the row, each as the sines then cosines of
+    position * 10000 ** (-i / (dim / 4)). Positions count in steps of base_size / size patches
+    (the grid the model was trained on spans base_size), divided by `scale`."""
+    rows = torch.arange(height, dtype=torch.float32, device=device) / (height / base_size) / scale
+    cols = torch.arange(width, dtype=torch.float32, device=device) / (width / base_size) / scale
+    quarter = dim // 4
+    omega = torch.arange(quarter, dtype=torch.float64, device=device) / (dim / 4.0)
+    omega = 1.0 / torch.pow(10000.0, omega)
+    col = torch.outer(cols.double(), omega)  # [width, dim / 4]
+    row = torch.outer(rows.double(), omega)  # [height, dim / 4]
+    col = torch.cat([torch.sin(col), torch.cos(col)], dim=1)
+    row = torch.cat([torch.sin(row), torch.cos(row)], dim=1)
+    grid = torch.cat(
+        [col[None, :, :].expand(height, width, -1), row[:, None, :].expand(height, width, -1)], -1
+    )
+    return grid.reshape(1, height * width, dim).float()
+''',
+    "unpatchify": '''
+def unpatchify(x: torch.Tensor, height: int, width: int, patch: int) -> torch.Tensor:
+    """[batch, height * width, patch * patch * channels] patch tokens, row by row -> the image
+    [batch, channels, height * patch, width * patch]."""
+    x = x.reshape(x.size(0), height, width, patch, patch, -1)
+    x = torch.einsum("nhwpqc->nchpwq", x)
+    return x.reshape(x.size(0), x.size(1), height * patch, width * patch)
+''',
+    "modulate": '''
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Adaptive layer norm's conditioning of normalised features: x * (1 + scale) + shift."""
+    return x * (1 + scale) + shift
+''',
     "timestep_embedding": '''
 def timestep_embedding(
     timesteps: torch.Tensor, dim: int, flip_sin_to_cos: bool, freq_shift: float
@@ -88,6 +126,22 @@ def apply_rotary(x: torch.Tensor, theta: float, rotary_dim: int) -> torch.Tensor
     rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
     half1, half2 = rot.chunk(2, dim=-1)
     turned = torch.cat((-half2, half1), dim=-1)
+    return torch.cat((rot * angles.cos() + turned * angles.sin(), rest), dim=-1)
+''',
+    "apply_rotary_reversed": '''
+def apply_rotary_reversed(x: torch.Tensor, theta: float, rotary_dim: int) -> torch.Tensor:
+    """Rotary position embedding (halves layout) turning the other way: position i turns feature
+    pair (j, j + rotary_dim / 2) by -i * theta ** (-2j / rotary_dim) (NanoChat).
+
+    x: [batch, heads, seq, head_dim].
+    """
+    seq, device = x.size(-2), x.device
+    inv_freq = 1.0 / theta ** (torch.arange(0, rotary_dim, 2, device=device).float() / rotary_dim)
+    angles = torch.outer(torch.arange(seq, device=device).float(), inv_freq)
+    angles = torch.cat((angles, angles), dim=-1)
+    rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
+    half1, half2 = rot.chunk(2, dim=-1)
+    turned = torch.cat((half2, -half1), dim=-1)
     return torch.cat((rot * angles.cos() + turned * angles.sin(), rest), dim=-1)
 ''',
     "apply_rotary_interleaved": '''
@@ -293,6 +347,50 @@ def top_k_routing(logits: torch.Tensor, top_k: int, normalize: bool) -> torch.Te
         top = top / top.sum(dim=-1, keepdim=True)
     return torch.zeros_like(probs).scatter(-1, index, top).type_as(logits)
 ''',
+    "expert_routing": '''
+def expert_routing(
+    logits: torch.Tensor,
+    correction: torch.Tensor | None,
+    top_k: int,
+    sigmoid: bool,
+    normalize: bool,
+    scale: float,
+    groups: int,
+    top_groups: int,
+) -> torch.Tensor:
+    """Router logits [..., experts] -> each expert's weight per token, zero for the rest.
+
+    Scores are the logits' softmax (or each one's sigmoid). The top_k experts are chosen by score
+    plus `correction` (a per-expert bias that steers the choice, not the weights), only among the
+    `top_groups` of `groups` equal groups of experts whose two best scores sum highest. Their scores
+    are renormalised to sum to one when `normalize`, then multiplied by `scale`."""
+    scores = torch.sigmoid(logits.float()) if sigmoid else F.softmax(logits.float(), dim=-1)
+    choice = scores if correction is None else scores + correction.reshape(-1)
+    if groups > 1:
+        shape = choice.shape
+        grouped = choice.reshape(-1, groups, shape[-1] // groups)
+        best = grouped.topk(2, dim=-1)[0].sum(dim=-1)  # [tokens, groups]
+        kept = torch.zeros_like(best).scatter(-1, best.topk(top_groups, dim=-1)[1], 1.0)
+        choice = grouped.masked_fill(kept.unsqueeze(-1) == 0, float("-inf")).reshape(shape)
+    index = torch.topk(choice, top_k, dim=-1)[1]
+    top = scores.gather(-1, index)
+    if normalize:
+        top = top / top.sum(dim=-1, keepdim=True)
+    return torch.zeros_like(scores).scatter(-1, index, top * scale).type_as(logits)
+''',
+    "clamped_swiglu": '''
+def clamped_swiglu(h: torch.Tensor, alpha: float, limit: float, interleaved: bool) -> torch.Tensor:
+    """GPT-OSS's expert activation of a fused gate/up output h [..., 2 * inner]: gate and up
+    interleaved (gate at even features) or as halves, clamped to `limit` (the gate from above
+    only), then (up + 1) * gate * sigmoid(alpha * gate)."""
+    if interleaved:
+        gate, up = h[..., ::2], h[..., 1::2]
+    else:
+        gate, up = h.chunk(2, dim=-1)
+    gate = gate.clamp(max=limit)
+    up = up.clamp(min=-limit, max=limit)
+    return (up + 1) * gate * torch.sigmoid(gate * alpha)
+''',
     "sparsemixer_routing": '''
 def sparsemixer_routing(logits: torch.Tensor, jitter_eps: float) -> torch.Tensor:
     """Router logits [..., experts] -> each expert's weight per token, as PhiMoE's sparsemixer
@@ -376,6 +474,14 @@ def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) ->
         return torch.zeros_like(input_ids)
     return token_type_ids
 ''',
+    "token_boxes": '''
+def token_boxes(bbox: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:
+    """Each token's box (left, top, right, bottom): all zeros unless given."""
+    if bbox is None:
+        batch, seq = input_ids.size(0), input_ids.size(1)
+        return torch.zeros(batch, seq, 4, dtype=torch.long, device=input_ids.device)
+    return bbox
+''',
     "sliding_window_mask": '''
 def sliding_window_mask(allowed: torch.Tensor, window: int) -> torch.Tensor:
     """`allowed` ([.., seq, seq], True where a query may attend) narrowed to the last `window`
@@ -388,6 +494,24 @@ def sliding_window_mask(allowed: torch.Tensor, window: int) -> torch.Tensor:
     # A padding query whose window holds only padding would attend to nothing (NaN that spreads
     # to later layers): it attends everywhere instead; its own output is never read.
     return narrowed | ~narrowed.any(dim=-1, keepdim=True)
+''',
+    "sink_attention": '''
+def sink_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    allowed: torch.Tensor,
+    scale: float,
+    sinks: torch.Tensor,
+) -> torch.Tensor:
+    """Attention beside one learned logit per head (`sinks` [heads], GPT-OSS): each softmax runs
+    over the scores and the sink together, and the sink's share, which reads no value, is dropped;
+    -inf where `allowed` ([.., seq, seq]) is False."""
+    scores = q @ k.transpose(-2, -1) * scale
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    sink = sinks.reshape(1, -1, 1, 1).expand(scores.size(0), -1, scores.size(2), 1)
+    probs = torch.softmax(torch.cat([scores, sink.to(scores.dtype)], dim=-1).float(), dim=-1)
+    return probs[..., :-1].to(q.dtype) @ v
 ''',
     "softcapped_attention": '''
 def softcapped_attention(
@@ -468,6 +592,38 @@ def apply_rotary_table(x: torch.Tensor, sinusoidal: torch.Tensor | None) -> torc
     cos = torch.stack([cos, cos], dim=-1).reshape_as(sinusoidal)
     turned = torch.stack([-x[..., 1::2], x[..., ::2]], dim=-1).reshape_as(x)
     return x * cos + turned * sin
+''',
+    "apply_rotary_table_halves": '''
+def apply_rotary_table_halves(x: torch.Tensor, sinusoidal: torch.Tensor | None) -> torch.Tensor:
+    """Rotary position embedding from angles the caller computed: `sinusoidal` [seq, head_dim]
+    holds the sines of head_dim / 2 angles per token, then their cosines; feature j of x
+    [batch, heads, seq, head_dim] turns with feature j + head_dim / 2 by angle j (halves layout).
+    None leaves x as it is."""
+    if sinusoidal is None:
+        return x
+    sin, cos = sinusoidal.chunk(2, dim=-1)
+    sin, cos = torch.cat([sin, sin], dim=-1), torch.cat([cos, cos], dim=-1)
+    x1, x2 = x.chunk(2, dim=-1)
+    return x * cos + torch.cat([-x2, x1], dim=-1) * sin
+''',
+    "axial_rope_angles": '''
+def axial_rope_angles(
+    height: int, width: int, head_dim: int, theta: float, centred: bool, device: torch.device
+) -> torch.Tensor:
+    """2-D (axial) rotary angles of a height x width grid of patches taken row by row ->
+    [height * width, head_dim / 2]: the first half turn with the patch's row, the second with its
+    column, both at the frequencies theta ** (-4j / head_dim). A patch's row and column are its
+    indices (MLCD's, Qwen2-VL's vision towers) or, `centred`, 2 pi times its centre's coordinates
+    in [-1, 1] (DINOv3's)."""
+    half = head_dim // 2
+    steps = torch.arange(0, half, 2, dtype=torch.float, device=device)
+    inv_freq = 1.0 / theta ** (steps / half)
+    rows = torch.arange(height, device=device).repeat_interleave(width).float()
+    cols = torch.arange(width, device=device).repeat(height).float()
+    if centred:
+        rows = 2 * math.pi * (2.0 * (rows + 0.5) / height - 1.0)
+        cols = 2 * math.pi * (2.0 * (cols + 0.5) / width - 1.0)
+    return torch.cat([rows[:, None] * inv_freq, cols[:, None] * inv_freq], dim=-1)
 ''',
     "grid_relative_bias": '''
 def grid_relative_bias(table: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -669,5 +825,87 @@ def merge_patches(x: torch.Tensor) -> torch.Tensor:
     x = F.pad(x, (0, 0, 0, x.size(2) % 2, 0, x.size(1) % 2))
     parts = [x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]]
     return torch.cat(parts, dim=-1)
+''',
+    "log_bucket_positions": '''
+def log_bucket_positions(
+    seq: int, buckets: int, max_position: int, device: torch.device
+) -> torch.Tensor:
+    """[seq, seq] relative positions query - key. With buckets > 0 (DeBERTa-v2/v3), distances
+    from buckets // 2 on are log-spaced so that max_position - 1 lands on the last bucket."""
+    position = torch.arange(seq, dtype=torch.long, device=device)
+    relative = position[:, None] - position[None, :]
+    if buckets <= 0 or max_position <= 0:
+        return relative
+    mid = buckets // 2
+    near = (relative < mid) & (relative > -mid)
+    distance = torch.where(near, torch.full_like(relative, mid - 1), torch.abs(relative))
+    log_scale = torch.log(torch.tensor((max_position - 1) / mid, device=device))
+    far = torch.ceil(torch.log(distance / mid) / log_scale * (mid - 1)) + mid
+    bucketed = torch.where(distance <= mid, relative.to(far.dtype), far * torch.sign(relative))
+    return bucketed.to(torch.long)
+''',
+    "disentangled_scores": '''
+def disentangled_scores(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    pos_q: torch.Tensor | None,
+    pos_k: torch.Tensor | None,
+    factor: int,
+    buckets: int,
+    max_position: int,
+) -> torch.Tensor:
+    """DeBERTa's attention scores [batch, heads, seq, seq]: content to content (q . k), plus
+    content to position (each query against pos_k at its key's relative position) and position
+    to content (each key against pos_q at its query's), each divided by sqrt(head_dim * factor).
+    pos_q, pos_k: [1, heads, 2 * span, head_dim], the relative table projected; positions
+    further than span either way share its ends."""
+    scale = math.sqrt(q.size(-1) * factor)
+    scores = q @ k.transpose(-1, -2) / scale
+    if pos_k is None and pos_q is None:
+        return scores
+    seq = q.size(-2)
+    shape = [q.size(0), q.size(1), seq, seq]
+    relative = log_bucket_positions(seq, buckets, max_position, q.device)
+    if pos_k is not None:  # content to position
+        span = pos_k.size(-2) // 2
+        index = torch.clamp(relative + span, 0, 2 * span - 1).expand(shape)
+        scores = scores + torch.gather(q @ pos_k.transpose(-1, -2), -1, index) / scale
+    if pos_q is not None:  # position to content
+        span = pos_q.size(-2) // 2
+        index = torch.clamp(span - relative, 0, 2 * span - 1).expand(shape)
+        p2c = torch.gather(k @ pos_q.transpose(-1, -2), -1, index).transpose(-1, -2)
+        scores = scores + p2c / scale
+    return scores
+''',
+    "masked_softmax": '''
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Softmax over the keys, scores where `mask` is False set to float32's lowest value first: a
+    query with no key allowed (padding, under a query-and-key mask) spreads evenly over all."""
+    if mask is not None:
+        scores = scores.masked_fill(~mask, -3.4028234663852886e38)
+    return torch.softmax(scores, dim=-1)
+''',
+    "query_key_mask": '''
+def query_key_mask(mask: torch.Tensor | None) -> torch.Tensor | None:
+    """[batch, 1, 1, seq] padding mask -> [batch, 1, seq, seq], True where both the query and the
+    key are tokens (DeBERTa masks padding queries as well as padding keys)."""
+    if mask is None:
+        return None
+    return mask & mask.transpose(-1, -2)
+''',
+    "zero_masked": '''
+def zero_masked(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """[batch, seq, d] with padding tokens' vectors (False in the [batch, 1, 1, seq] padding
+    mask) set to zero."""
+    if mask is None:
+        return x
+    return x * mask[:, 0, 0, :, None].to(x.dtype)
+''',
+    "relative_table": '''
+def relative_table(table: torch.Tensor | None) -> torch.Tensor:
+    """The relative position embeddings the encoder passes to each layer: required here."""
+    if table is None:
+        raise ValueError("this attention needs the encoder's relative position embeddings")
+    return table
 ''',
 }

@@ -35,18 +35,24 @@ def example(name: str) -> Example:
         return _vision(name)
     elif name == "clip":
         return _clip()
-    elif name in ("deberta_v2", "funnel"):  # not computed yet: the file must say so
-        if name == "deberta_v2":
-            config = t.DebertaV2Config(**TINY)
-            model = t.DebertaV2Model(config)
-        else:
-            config = t.FunnelConfig(
-                vocab_size=50, block_sizes=[1, 1], d_model=16, n_head=4, d_head=4, d_inner=32
-            )
-            model = t.FunnelBaseModel(config)
+    elif name == "deberta_v2":  # as DeBERTa-v3 is configured: shared keys, log buckets
+        v3 = dict(relative_attention=True, pos_att_type=["p2c", "c2p"], share_att_key=True)
+        v3 |= dict(position_buckets=8, norm_rel_ebd="layer_norm", position_biased_input=False)
+        config, base = t.DebertaV2Config(**TINY, **v3), t.DebertaV2Model
+    elif name == "deberta_v2_conv":  # as deberta-v2-xlarge: a convolution after the first layer
+        xlarge = dict(relative_attention=True, pos_att_type=["p2c", "c2p"], conv_kernel_size=3)
+        config, base = t.DebertaV2Config(**TINY, **xlarge, conv_act="gelu"), t.DebertaV2Model
+    elif name == "funnel":  # not computed yet: the file must say so
+        config = t.FunnelConfig(
+            vocab_size=50, block_sizes=[1, 1], d_model=16, n_head=4, d_head=4, d_inner=32
+        )
+        model = t.FunnelBaseModel(config)
         return Example(model.eval(), None, _plain(json.loads(config.to_json_string())))
     elif name == "megatron_bert":
         config, base = t.MegatronBertConfig(**TINY), t.MegatronBertModel
+    elif name == "roberta_prelayernorm":  # enc7a: the feed-forward's norm inside intermediate
+        config = t.RobertaPreLayerNormConfig(**TINY)
+        base = t.RobertaPreLayerNormModel
     else:
         raise KeyError(name)
 

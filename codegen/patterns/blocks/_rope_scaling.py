@@ -139,6 +139,42 @@ def mscale_all_dim_ok(value: Any) -> bool:
     return isinstance(value, (int, float)) and value != 0
 
 
+# Vision towers whose 2-D rotary puts each patch at 2 pi times its centre's coordinates in [-1, 1]
+# and leaves the tokens in front of the patches unturned (DINOv3); config.json's rope_theta is the
+# base. The others (rope_type "axial": MLCD) number rows and columns 0, 1, ...
+CENTRED_AXIAL_TYPES = ("dinov3_vit",)
+
+
+def axial_rope(config: dict[str, Any]) -> tuple[float, bool] | None:
+    """(rotary base, centred) of a 2-D (axial) rotary over image patches, whose angles the model
+    computes from the patch grid and gives to every layer; None where config.json describes no
+    such rotary: a rope_parameters table of rope_type "axial", or a model_type known to use one."""
+    params = rope_parameters(config)
+    if params and params.get("rope_type", params.get("type")) == "axial":
+        theta = params.get("rope_theta", 10000.0)
+        return (float(theta), False) if _positive(theta) else None
+    if _find(config, "model_type") in CENTRED_AXIAL_TYPES:
+        theta = _find(config, "rope_theta")
+        return (float(theta), True) if _positive(theta) else None
+    return None
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def _find(config: dict[str, Any], key: str) -> Any:
+    """`key`'s value at the top of config.json, or in the first nested table that has it."""
+    if key in config:
+        return config[key]
+    for value in config.values():
+        if isinstance(value, dict):
+            found = _find(value, key)
+            if found is not None:
+                return found
+    return None
+
+
 def consumed_keys(spec: Spec) -> tuple[str, ...]:
     """The keys a written spec used: they leave the safety net's list of unused keys."""
     return ("rope_type", "type", "rope_theta") + TYPES[spec[0]]

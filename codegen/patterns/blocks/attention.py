@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Value
+from codegen.patterns._decoder_conventions import cite as conventions_cite
+from codegen.patterns._decoder_conventions import convention
 from codegen.patterns._rope_conventions import (
     qk_norm_order,
     reads_rope_type,
@@ -26,15 +28,20 @@ from codegen.patterns._kit import (
     Match,
     apply_norm,
     family,
+    free_norm,
     modules,
     norm_scale,
     one_named,
+    parameter_free_norm,
     tensors,
 )
 
+SINKS = r"sinks|attention_sinks|sink_logits"
 FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
 OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo"
+# A norm over the heads' merged output, before the output projection (BitNet's attn_sub_norm).
+SUB_NORM = r"attn_sub_norm|sub_norm|sub_ln|inner_attn_ln|attn_out_norm"
 ADD_NORM = r"LayerNorm|layer_norm|layernorm|norm|ln|attention_norm|attn_layer_norm"
 # Norms of queries and keys (Qwen3, OLMo-2, Gemma 3), per head or over the whole projection.
 Q_NORM = r"q_norm|q_layernorm|query_layernorm|q_ln|norm_q|query_norm"
@@ -129,7 +136,8 @@ ROPE_KEYS = ("rope_theta", "rotary_dim", "rotary_emb_base", "rope_base")
 # Rotary bases in common use beside the default 10000 (LLaMA 3, Qwen2 / Mistral v0.2 / Code Llama):
 # what calibration tries when no config.json says; a hint may give any other.
 THETAS = [500000.0, 1000000.0]
-# Families whose attention adds a per-head linear position bias (ALiBi) instead of rotary.
+# Families whose attention adds a per-head linear position bias (ALiBi) instead of rotary, where
+# the conventions survey did not measure it (their attention is not the library's function).
 ALIBI_TYPES = ("bloom", "mpt")
 HEAD_COUNTS = [1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 25, 32, 40, 48, 56, 64, 71, 96, 128]
 
@@ -181,11 +189,22 @@ def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     arch = ctx.resolver.evidence("architectures")
     if arch and re.search(r"CausalLM|LMHeadModel", str(arch[1])):
         return "decoder", f"{arch[0]} {arch[1]!r}"
+    if arch and re.search(r"MaskedLM", str(arch[1])):
+        return "encoder", f"{arch[0]} {arch[1]!r}"
+    # A mask token is what a masked language model is trained to fill in, from both sides
+    # (EuroBERT, ESM C: decoder-shaped layers that attend to all positions).
+    masked = ctx.resolver.evidence("mask_token_id")
+    if masked and isinstance(masked[1], int) and not isinstance(masked[1], bool):
+        return "encoder", f"{masked[0]} {masked[1]}: a masked language model's mask token"
     # A convolutional feature encoder over audio feeds a bidirectional encoder (wav2vec2, HuBERT,
     # and any speech model configured the same way).
     audio = ctx.resolver.evidence("conv_stride")
     if audio and ctx.resolver.evidence("num_conv_pos_embeddings", "feat_extract_norm"):
         return "encoder", f"{audio[0]}: a speech encoder over conv features"
+    # A vision tower (an image cut into patches, no vocabulary) attends over every patch.
+    patches = ctx.resolver.evidence("patch_size")
+    if patches and ctx.resolver.evidence("image_size") and not ctx.resolver.evidence("vocab_size"):
+        return "encoder", f"{patches[0]}: a vision tower over image patches"
     return None, ""
 
 
@@ -366,6 +385,14 @@ def rotary_dim_given(ctx: BlockContext) -> bool:
     return any(k in ctx.resolver.metadata for k in ("rotary_dim", *SYNONYMS["rotary_fraction"]))
 
 
+def free_qk_norm(ctx: BlockContext, mtype: str | None) -> tuple[float, str, str] | None:
+    """Queries and keys normed per head by norms without parameters (NanoChat): where the survey
+    measured the queries reaching the attention normalised and the family's norms parameter-free."""
+    if convention(mtype, "qk_normed") is not True:
+        return None
+    return parameter_free_norm(ctx)
+
+
 def settled_by(choice, citation: str):
     """A choice whose default was read off evidence (model_type): cite it, unless a hint won."""
     if citation and choice.source == "default":
@@ -382,7 +409,13 @@ class Attention(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or not 2 <= len(members) <= 6 + self.adds_norm:
+        # a learned sink logit per head (GPT-OSS): the one tensor an attention may hold
+        sinks = [t for t in tensors(cls) if re.fullmatch(SINKS, t.attr, re.I) and len(t.shape) == 1]
+        if (
+            len(tensors(cls)) != len(sinks)
+            or len(sinks) > 1
+            or not 2 <= len(members) <= 7 + self.adds_norm
+        ):
             return None
         fused = one_named(members, FUSED)
         if fused is not None:
@@ -402,6 +435,12 @@ class Attention(BlockPattern):
         if any(n is None for n in qk_norms) or len(norms) != 2:
             qk_norms = []
         rest = [m for m in rest if m not in qk_norms]
+        # BitNet's attn_sub_norm: a norm over the heads' merged output, before the projection
+        sub_norm = one_named([m for m in rest if family(m) == "norm"], SUB_NORM)
+        if sub_norm is not None and out is not None and not self.adds_norm:
+            rest = [m for m in rest if m is not sub_norm]
+        else:
+            sub_norm = None
         if rest or (out is None) == self.projects or (norm is None) == self.adds_norm:
             return None
         if not all(_projection(ctx, m) for m in qkv + ([out] if out else [])):
@@ -483,15 +522,22 @@ class Attention(BlockPattern):
             mtype in PER_HEAD_TYPES
             or (mtype is None and re.fullmatch(PER_HEAD_NAMES, fused.attr) is not None)
         )
+        # the conventions survey: a bias in the mask the library's attention function receives
+        # (where the family computes attention itself it only read the code: no evidence here)
+        measured = convention(mtype, "alibi") if convention(mtype, "scaling") else None
+        has_alibi = measured if measured is not None else mtype in ALIBI_TYPES
         alibi = ctx.choose(
             cls,
             where,
             "alibi",
-            mtype in ALIBI_TYPES,
-            [mtype not in ALIBI_TYPES],
+            has_alibi,
+            [not has_alibi],
             "a per-head linear position bias (ALiBi)" if mtype else "no evidence",
         )
-        choices.append(settled_by(alibi, f"{model_type[0]} {mtype!r}" if model_type else ""))
+        alibi_cite = f"{model_type[0]} {mtype!r}" if model_type else ""
+        if measured is not None:
+            alibi_cite = conventions_cite(model_type)
+        choices.append(settled_by(alibi, alibi_cite))
         if alibi.value and not causal.value:
             return None  # ALiBi is written for decoders here
         layout = None
@@ -530,6 +576,11 @@ class Attention(BlockPattern):
         rotary_args, guessed = None, ""
         if rotary.value and from_table:
             rotary_args = "table"
+        elif rotary.value and rope.axial_rope(ctx.resolver.nested) is not None:
+            # 2-D rotary over image patches: the model computes the angles from the patch grid
+            # and gives them to every layer (families/axial_rope_vision.py); halves layout.
+            ctx.resolver.consumed.update(("rope_type", "rope_theta"))
+            rotary_args = "table_halves"
         elif rotary.value:
             theta = ctx.choose(cls, where, "rope_theta", 10000.0, THETAS, accepts="positive_number")
             fraction = ctx.choose(cls, where, "rotary_fraction", 1.0, [0.25, 0.4, 0.5, 0.75])
@@ -545,13 +596,13 @@ class Attention(BlockPattern):
             if rotates_whole_head(mtype) and not rotary_dim_given(ctx):
                 settled_by(fraction, f"{model_type[0]} {mtype!r}: no partial rotary (the survey)")
             surveyed = rotary_layout(mtype)
-            interleaved = surveyed == "interleaved"
+            known = surveyed or "halves"
             layout = ctx.choose(
                 cls,
                 where,
                 "rotary_layout",
-                "interleaved" if interleaved else "halves",
-                ["halves" if interleaved else "interleaved"],
+                known,
+                [v for v in ("halves", "interleaved") if v != known],  # or the survey's
                 "which features rotate together: j with j + d/2 (halves) or neighbours",
             )
             if surveyed is not None:
@@ -580,7 +631,11 @@ class Attention(BlockPattern):
             if scaled and scaled[0] == "per_layer" and not causal.value:
                 scaled, why = None, "rotary parameters per layer kind are written for decoders only"
                 guessed = f"{guessed}; {why}" if guessed else why
-            rotary_args = (float(theta.value), width, interleaved, scaled)
+            if scaled and layout.value == "halves_reversed":
+                why = "a rope_type's frequencies are written for rotary turning the usual way"
+                guessed = f"{guessed}; {why}" if guessed else why
+                scaled = None
+            rotary_args = (float(theta.value), width, interleaved, scaled, layout.value)
         scale = score_scale(ctx)
         if scale is None and mtype in UNSCALED_TYPES:  # only with evidence: a choice everywhere
             unscaled = ctx.choose(  # widens calibration's search past its budget
@@ -608,7 +663,12 @@ class Attention(BlockPattern):
             qk_norm,
             window_plan(ctx) if causal.value else None,
             score_cap(ctx) if causal.value else None,
+            sub_norm.attr if sub_norm else None,
+            free_qk_norm(ctx, mtype) if qk_norm is None else None,
+            sinks[0].attr if sinks else None,
         )
+        if sinks and (found[13] is not None or not causal.value or alibi.value):
+            return None  # sinks beside a soft cap, ALiBi or without a causal mask: not met yet
         order = qk_norm_order(mtype) if qk_norm and rotary_args else None
         if order == "after" and not qk_norm[2]:  # per head, after rotary (HunYuan)
             qk_norm = qk_norm[:4] + (True,)
@@ -630,7 +690,7 @@ class Attention(BlockPattern):
         qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm, scale, split, qk_norm = (
             match.found[:12]
         )
-        window, cap = match.found[12:]
+        window, cap, sub_norm, free_qk, sinks = match.found[12:]
         late = qk_norm is not None and qk_norm[4]  # normed after rotary
         x = g.input("x")
         per_layer = isinstance(window, tuple)  # this layer's window comes with the call
@@ -730,10 +790,11 @@ class Attention(BlockPattern):
         if qk_norm is not None and len(qkv) == 1 and not late:  # a fused projection's heads
             q = apply_norm(g, (qk_norm[0],), q, qk_norm[3], name="q")
             k = apply_norm(g, (qk_norm[1],), k, qk_norm[3], name="k")
-        if rotary == "table":  # sines and cosines given by the encoder's position table
+        if rotary in ("table", "table_halves"):  # sines and cosines given by the caller
             sinusoidal = g.input("sinusoidal", optional=True)
-            q = g.call_function("apply_rotary_table", q, sinusoidal, name="q")
-            k = g.call_function("apply_rotary_table", k, sinusoidal, name="k")
+            fn = "apply_rotary_table" if rotary == "table" else "apply_rotary_table_halves"
+            q = g.call_function(fn, q, sinusoidal, name="q")
+            k = g.call_function(fn, k, sinusoidal, name="k")
         elif rotary is not None and rotary[3] is not None:  # frequencies of a rope_type
             inv_freq, turn = _frequencies(g, rotary, q, seq, window_in)
             q = g.call_function("apply_rotary_frequencies", q, inv_freq, turn, rotary[2], name="q")
@@ -741,11 +802,16 @@ class Attention(BlockPattern):
         elif rotary is not None:
             theta, rotary_dim, interleaved = rotary[:3]
             fn = "apply_rotary_interleaved" if interleaved else "apply_rotary"
+            if rotary[4] == "halves_reversed":
+                fn = "apply_rotary_reversed"
             q = g.call_function(fn, q, theta, rotary_dim, name="q")
             k = g.call_function(fn, k, theta, rotary_dim, name="k")
         if late:  # each head's queries and keys normed after rotary
             q = apply_norm(g, (qk_norm[0],), q, qk_norm[3], name="q")
             k = apply_norm(g, (qk_norm[1],), k, qk_norm[3], name="k")
+        if free_qk is not None:  # normed without parameters, as the attention receives them
+            q = free_norm(g, q, free_qk, name="q", comment=f"no parameters ({free_qk[1]})")
+            k = free_norm(g, k, free_qk, name="k")
         if kv_heads != nhead:
             rep = nhead // kv_heads
             k = g.call_method(
@@ -761,13 +827,26 @@ class Attention(BlockPattern):
             mask = g.call_function("sliding_window_mask", mask, window_in, name="mask")
         elif window:  # each position sees only the last `window` (and itself)
             mask = g.call_function("sliding_window_mask", mask, window, name="mask")
-        if cap is not None:
+        if sinks is not None or cap is not None:  # scores computed here, not by SDPA
             if scale:
                 scores_scale = scale[0]
             else:  # 1 / sqrt(head_dim)
                 head_dim = g.call_method("size", q, -1, inline=True)
                 root = g.call_function("sqrt", head_dim, inline=True)
                 scores_scale = g.call_function("truediv", 1.0, root, inline=True)
+        if sinks is not None:
+            y = g.call_function(
+                "sink_attention",
+                q,
+                k,
+                v,
+                mask,
+                scores_scale,
+                g.getattr((sinks,)),
+                name="y",
+                comment=f"{nhead} heads, causal, beside a learned sink per head",
+            )
+        elif cap is not None:
             y = g.call_function(
                 "softcapped_attention",
                 q,
@@ -795,6 +874,8 @@ class Attention(BlockPattern):
             )
         y = g.call_method("transpose", y, 1, 2, inline=True)
         y = g.call_method("reshape", y, batch, seq, -1, name="y")
+        if sub_norm is not None:  # normed before the output projection (BitNet)
+            y = g.call_module((sub_norm,), y, name="y")
         if norm is not None:  # post-norm: the residual and the norm belong to the attention
             y = g.call_function("add", g.call_module((out,), y, inline=True), x, inline=True)
             g.output(g.call_module((norm,), y))

@@ -151,8 +151,10 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
 
 
 def _next_candidates(order: list[Module], rest: list[Module]) -> list[Module]:
-    """A norm follows the conv or Linear whose output it normalises (conv-bn, BERT's dense-LN)."""
-    if order and family(order[-1]) in ("conv", "linear"):
+    """A norm follows the conv or Linear whose output it normalises (conv-bn, BERT's dense-LN), or
+    the Sequential ending in one (timm's deep stem `conv1` = [conv, bn, act, ..., conv], then
+    `bn1`)."""
+    if order and _ends(order[-1]) in ("conv", "linear"):
         norms = [m for m in rest if family(m) == "norm"]
         return norms + [m for m in rest if m not in norms]
     return rest
@@ -171,7 +173,8 @@ def _groups_of(m: Module, width: int) -> bool:
     """Whether a conv reading `takes` channels could be a grouped conv over `width` channels
     (ResNeXt's 3x3: [C, C / groups, k, k]); its groups then come from that neighbour."""
     takes = _takes(m)
-    return family(m) == "conv" and takes is not None and takes < width and width % takes == 0
+    conv = family(m) == "conv" or (m.kind == "sequential" and _starts(m) == "conv")
+    return conv and takes is not None and takes < width and width % takes == 0
 
 
 def _grouped_after_other(m: Module, members: list[Module]) -> bool:
@@ -190,8 +193,15 @@ def _grouped_after_other(m: Module, members: list[Module]) -> bool:
 
 
 def _numbered_name(attr: str) -> tuple[str | None, int]:
+    """`conv2` -> ("conv", 2); steps lettered in order (pycls' and torchvision's RegNet `a, b, c`,
+    `conv_a`, `conv_b`) count too: `b` -> ("", 2)."""
     found = re.fullmatch(r"([A-Za-z_]+?)_?(\d+)", attr)
-    return (found.group(1).lower(), int(found.group(2))) if found else (None, 0)
+    if found:
+        return found.group(1).lower(), int(found.group(2))
+    lettered = re.fullmatch(r"(?:([A-Za-z]+)_)?([a-f])", attr)
+    if lettered:
+        return (lettered.group(1) or "").lower(), ord(lettered.group(2)) - ord("a") + 1
+    return None, 0
 
 
 def _produced_by_other(m: Module, members: list[Module]) -> bool:

@@ -49,10 +49,19 @@ def _single(cls, ctx: BlockContext, named: str, families: tuple[str, ...]):
 # The input a rotary attention reads its sines and cosines from, where its encoder owns the table
 # (RoFormer): passed through each layer untouched.
 ROTARY_TABLE = "sinusoidal"
+# ... and the relative position embeddings a disentangled attention reads (DeBERTa), where its
+# encoder owns the table.
+RELATIVE_TABLE = "rel_embeddings"
+SIDE_INPUTS = (ROTARY_TABLE, RELATIVE_TABLE)
 
 
-def _rotary_table(g: Graph, passes: bool) -> tuple:
-    return (g.input(ROTARY_TABLE, optional=True),) if passes else ()
+def _side_names(ctx: BlockContext, m) -> tuple[str, ...]:
+    """The encoder-owned tables a member's forward takes after x and mask, in order."""
+    return tuple(name for name in SIDE_INPUTS if ctx.takes(m, name))
+
+
+def _side_inputs(g: Graph, names: tuple[str, ...]) -> tuple:
+    return tuple(g.input(name, optional=True) for name in names)
 
 
 def _example(name: str):
@@ -153,13 +162,24 @@ class Pooler(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = _single(cls, ctx, self.named, ("linear",))
-        return None if found is None else Match(self, 1, found[0].attr)
+        if found is None:
+            return None
+        # DeBERTa's ContextPooler names its activation (pooler_hidden_act, gelu by default)
+        said = ctx.resolver.metadata.get("pooler_hidden_act")
+        name = act.ALIASES.get(said[1], said[1]) if said and isinstance(said[1], str) else "tanh"
+        if name not in act.FUNCTIONS:
+            return None  # an activation outside the vocabulary: left unused, so flagged
+        if said is not None:
+            ctx.resolver.evidence("pooler_hidden_act")
+        return Match(self, 1, (found[0].attr, name))
 
     def forward(self, match: Match, g: Graph) -> None:
+        dense, activation = match.found
         x = g.input("x")
         first = g.call_function("getitem", x, (Slice(), 0), inline=True)
-        y = g.call_module((match.found,), first, inline=True)
-        g.output(g.call_function("tanh", y), comment="[batch, d_model]: the first token, pooled")
+        y = g.call_module((dense,), first, inline=True)
+        comment = "[batch, d_model]: the first token, pooled"
+        g.output(act.apply(g, activation, y, comment=comment))
 
     @staticmethod
     def examples():
@@ -180,14 +200,14 @@ class SplitAttention(BlockPattern):
         out = [m for m in members if ctx.role(m) == self.output_role]
         if len(inner) != 1 or len(out) != 1:
             return None
-        return Match(self, 2, (inner[0].attr, out[0].attr, ctx.takes(inner[0], ROTARY_TABLE)))
+        return Match(self, 2, (inner[0].attr, out[0].attr, _side_names(ctx, inner[0])))
 
     output_role = "Projection"
 
     def forward(self, match: Match, g: Graph) -> None:
-        inner, out, rotary = match.found
+        inner, out, side = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
-        y = g.call_module((inner,), x, mask, *_rotary_table(g, rotary), inline=True)
+        y = g.call_module((inner,), x, mask, *_side_inputs(g, side), inline=True)
         g.output(g.call_module((out,), y))
 
     @staticmethod
@@ -202,9 +222,9 @@ class PostNormAttention(SplitAttention):
     output_role = "AddNorm"
 
     def forward(self, match: Match, g: Graph) -> None:
-        inner, out, rotary = match.found
+        inner, out, side = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
-        y = g.call_module((inner,), x, mask, *_rotary_table(g, rotary), inline=True)
+        y = g.call_module((inner,), x, mask, *_side_inputs(g, side), inline=True)
         g.output(g.call_module((out,), y, x))
 
     @staticmethod
@@ -232,27 +252,27 @@ class SplitLayer(BlockPattern):
             return None
         post = roles[attn[0]] == "PostNormAttention" and roles[out[0]] == "AddNorm"
         pre = roles[attn[0]] == "Attention" and roles[out[0]] == "Projection"
-        rotary = ctx.takes(next(m for m in members if m.attr == attn[0]), ROTARY_TABLE)
+        side = _side_names(ctx, next(m for m in members if m.attr == attn[0]))
         if post and not norms and len(members) == 3:
-            return Match(self, 3, ("post", attn[0], inter[0], out[0], None, None, rotary))
+            return Match(self, 3, ("post", attn[0], inter[0], out[0], None, None, side))
         if pre and len(norms) == 2 and len(members) == 5:
             before = [m.attr for m in norms if re.fullmatch(BEFORE, m.attr, re.IGNORECASE)]
             after = [m.attr for m in norms if re.fullmatch(AFTER, m.attr, re.IGNORECASE)]
             if len(before) == 1 and len(after) == 1:
-                found = ("pre", attn[0], inter[0], out[0], before[0], after[0], rotary)
+                found = ("pre", attn[0], inter[0], out[0], before[0], after[0], side)
                 return Match(self, 5, found)
         return None
 
     def forward(self, match: Match, g: Graph) -> None:
-        layout, attn, inter, out, before, after, rotary = match.found
+        layout, attn, inter, out, before, after, side = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
         if layout == "post":
-            a = g.call_module((attn,), x, mask, *_rotary_table(g, rotary), name="x")
+            a = g.call_module((attn,), x, mask, *_side_inputs(g, side), name="x")
             h = g.call_module((inter,), a, inline=True)
             g.output(g.call_module((out,), h, a))
             return
         normed = g.call_module((before,), x, inline=True)
-        a = g.call_module((attn,), normed, mask, *_rotary_table(g, rotary), inline=True)
+        a = g.call_module((attn,), normed, mask, *_side_inputs(g, side), inline=True)
         x = g.call_function("add", x, a)
         h = g.call_module((inter,), g.call_module((after,), x, inline=True), inline=True)
         g.output(g.call_function("add", x, g.call_module((out,), h, inline=True)))

@@ -25,14 +25,15 @@ from codegen.patterns._kit import (
     one_named,
     tensors,
 )
-from codegen.patterns.blocks.moe import SOFTMAX_TOP_K_TYPES, SYNONYMS, routing_choices
+from codegen.patterns.blocks.router import SYNONYMS, router_width, routing
 
+# Families whose fused gate/up bank interleaves them (gate at even features) and whose experts use
+# the clamped swiglu of swiglu_alpha / swiglu_limit: GPT-OSS (tests/test_moe_families.py).
+INTERLEAVED_GATE_UP_TYPES = ("gpt_oss",)
+CLAMPED_SWIGLU_TYPES = ("gpt_oss",)
 UP_BANK = r"input_linear|gate_up_proj|w13|experts?_(gate_)?up\w*"
 DOWN_BANK = r"output_linear|down_proj|w2|experts?_down\w*"
 ROUTER = r"router|gate|gating|w_gate"
-# Families checked to route by softmax over the top-k logits (the same as softmax then top-k,
-# renormalised): GraniteMoE's router.
-BANK_TYPES = SOFTMAX_TOP_K_TYPES + ("granitemoe", "granitemoeshared", "jetmoe")
 
 
 class ExpertLinear(BlockPattern):
@@ -72,33 +73,80 @@ class FusedExperts(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)
-        if modules(cls) or len(params) != 2:
+        if modules(cls) or len(params) not in (2, 4):
             return None
-        up, down = one_named(params, UP_BANK), one_named(params, DOWN_BANK)
+        banks = [p for p in params if len(p.shape) == 3]
+        up, down = one_named(banks, UP_BANK), one_named(banks, DOWN_BANK)
         if up is None or down is None or up is down:
             return None
-        if not consistent(up.shape, down.shape):
+        biases = [p for p in params if p not in (up, down)]
+        up_bias = one_named(biases, rf"{up.attr}_?bias|{up.attr}_b")
+        down_bias = one_named(biases, rf"{down.attr}_?bias|{down.attr}_b")
+        if biases and (up_bias is None or down_bias is None or len(down_bias.shape) != 2):
             return None
-        activation = ctx.choose(
-            cls,
-            up.attr,
-            "activation",
-            "silu",
-            [a for a in act.TRANSFORMER if a != "silu"],
-            "the experts' gate activation",
-            aliases=act.ALIASES,
-        )
-        return Match(self, 2, (up.attr, down.attr, activation.value), [activation])
+        layout = bank_layout(up.shape, down.shape, down_bias.shape[1] if down_bias else None)
+        if layout is None:
+            return None
+        choices, guessed = [], ""
+        model_type = ctx.resolver.evidence("model_type")
+        mtype = model_type[1] if model_type else None
+        limit, alpha = ctx.resolver.evidence("swiglu_limit"), ctx.resolver.evidence("swiglu_alpha")
+        if limit is not None or alpha is not None:  # GPT-OSS's clamped swiglu
+            if not all(c is not None and isinstance(c[1], (int, float)) for c in (limit, alpha)):
+                return None
+            activation = ("clamped_swiglu", float(alpha[1]), float(limit[1]))
+            if mtype in CLAMPED_SWIGLU_TYPES:
+                ctx.resolver.evidence("hidden_act")  # its experts' activation is fixed: unused
+            else:
+                guessed = (
+                    f"swiglu_limit read as GPT-OSS's clamped swiglu, (up + 1) * gate * "
+                    f"sigmoid(alpha * gate); model_type {mtype!r} does not say it is this model's"
+                )
+        else:
+            chosen = ctx.choose(
+                cls,
+                up.attr,
+                "activation",
+                "silu",
+                [a for a in act.TRANSFORMER if a != "silu"],
+                "the experts' gate activation",
+                aliases=act.ALIASES,
+            )
+            activation, choices = chosen.value, [chosen]
+        interleaved = mtype in INTERLEAVED_GATE_UP_TYPES
+        if interleaved and activation[0] != "clamped_swiglu":
+            return None  # only its clamped swiglu reads interleaved halves
+        if biases and mtype not in INTERLEAVED_GATE_UP_TYPES + CLAMPED_SWIGLU_TYPES:
+            said = f"model_type {mtype!r} is not known to put gate before up, as halves"
+            guessed = f"{guessed}; {said}" if guessed else said
+        found = (up.attr, down.attr, activation, layout, interleaved)
+        found += (up_bias.attr if up_bias else None, down_bias.attr if down_bias else None)
+        return Match(self, len(params), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        up, down, activation = match.found
+        up, down, activation, layout, interleaved, up_bias, down_bias = match.found
         x = g.input("x")
         shared = g.call_method("unsqueeze", g.call_method("unsqueeze", x, -2, inline=True), -2)
         g[shared].name, g[shared].comment = "h", "[batch, seq, 1, 1, d_model]"
-        weight = g.call_method("transpose", g.getattr((up,)), 1, 2, inline=True)
-        h = g.call_method("squeeze", g.call_function("matmul", shared, weight, inline=True), -2)
+        weight = g.getattr((up,))
+        if layout == "out_major":
+            weight = g.call_method("transpose", weight, 1, 2, inline=True)
+        biased = up_bias is not None
+        h = g.call_method(
+            "squeeze", g.call_function("matmul", shared, weight, inline=True), -2, inline=biased
+        )
+        if biased:
+            h = g.call_function("add", h, g.getattr((up_bias,)))
         g[h].name, g[h].comment = "h", "every expert: [batch, seq, experts, 2 * inner]"
-        g.output(_per_expert(g, _gated(g, h, activation), g.getattr((down,))))
+        if isinstance(activation, tuple):
+            _, alpha, limit = activation
+            h = g.call_function("clamped_swiglu", h, alpha, limit, interleaved, name="h")
+        else:
+            h = _gated(g, h, activation)
+        outs = _per_expert(g, h, g.getattr((down,)), layout == "in_major")
+        if down_bias is not None:
+            outs = g.call_function("add", outs, g.getattr((down_bias,)), name="outs")
+        g.output(outs)
 
     @staticmethod
     def examples():
@@ -144,19 +192,37 @@ class FusedExperts(BlockPattern):
 def consistent(up: tuple, down: tuple) -> bool:
     """Banks [experts, 2 * inner, d_model] and [experts, d_model, inner], as far as sizes lifted
     to constructor parameters (the same parameter, or numbers) show it."""
-    if len(up) != 3 or len(down) != 3:
-        return False
-
-    def same(a, b) -> bool:
-        return a == b if type(a) is type(b) else True  # a number beside a parameter: unknown
-
-    doubled = up[1] == 2 * down[2] if type(up[1]) is int and type(down[2]) is int else True
-    return same(up[0], down[0]) and same(up[2], down[1]) and doubled
+    return bank_layout(up, down) == "out_major"
 
 
-def _per_expert(g: Graph, h, weight):
-    """h [..., experts, in] through each expert's own weight [experts, out, in]."""
-    w = g.call_method("transpose", weight, 1, 2, inline=True)
+def _same(a, b) -> bool:
+    return a == b if type(a) is type(b) else True  # a number beside a parameter: unknown
+
+
+def bank_layout(up: tuple, down: tuple, d_model=None) -> str | None:
+    """How two banks hold their experts' weights: "out_major" [experts, out, in] (transformers
+    5's gate_up_proj [experts, 2 * inner, d_model]), or "in_major" [experts, in, out] (GPT-OSS's
+    [experts, d_model, 2 * inner], applied as x @ W); None when neither fits. Without `d_model`
+    (the down bank's bias width) only the first is read."""
+    if len(up) != 3 or len(down) != 3 or not _same(up[0], down[0]):
+        return None
+
+    def doubled(wide, narrow) -> bool:
+        return wide == 2 * narrow if type(wide) is int and type(narrow) is int else True
+
+    if d_model is None or (_same(up[2], d_model) and _same(down[1], d_model)):
+        if _same(up[2], down[1]) and doubled(up[1], down[2]):
+            return "out_major"
+    if d_model is not None and _same(up[1], d_model) and _same(down[2], d_model):
+        if doubled(up[2], down[1]):
+            return "in_major"
+    return None
+
+
+def _per_expert(g: Graph, h, weight, in_major: bool = False):
+    """h [..., experts, in] through each expert's own weight [experts, out, in] (or [experts, in,
+    out] when `in_major`)."""
+    w = weight if in_major else g.call_method("transpose", weight, 1, 2, inline=True)
     y = g.call_function("matmul", g.call_method("unsqueeze", h, -2, inline=True), w, inline=True)
     return g.call_method("squeeze", y, -2, name="outs", comment="[batch, seq, experts, d_model]")
 
@@ -217,17 +283,18 @@ class ExpertBank(BlockPattern):
             if len(banks) != 2 or up is None or down is None or up is down:
                 return None
             shapes = self._weights(ctx, up) + self._weights(ctx, down)
-        experts = router.io.out_width if router.io else None
-        if len(shapes) != 2 or not consistent(*shapes) or not isinstance(experts, int):
+        experts, correction = router_width(ctx, router)
+        if len(shapes) != 2 or not isinstance(experts, int):
+            return None
+        if down is not None and not consistent(*shapes):  # (an Experts class checked its own)
             return None
         if experts < 2 or shapes[0][0] not in (experts,) and type(shapes[0][0]) is int:
             return None  # one router logit per expert
         # softmax over the top-k logits (GraniteMoE) is the top-k probabilities renormalised
-        routing = routing_choices(ctx, cls, router.attr, experts)
-        if routing is None:
+        routed = routing(ctx, cls, router.attr, experts, correction)
+        if routed is None:
             return None
-        top_k, normalize = routing
-        choices = [top_k, normalize]
+        spec, choices, guessed = routed
         activation = None
         if down is not None:  # the banks are applied here: the gate's activation is this class's
             activation = ctx.choose(
@@ -240,17 +307,10 @@ class ExpertBank(BlockPattern):
                 aliases=act.ALIASES,
             )
             choices.append(activation)
-        model_type = ctx.resolver.evidence("model_type")
-        guessed = ""
-        if model_type is None or model_type[1] not in BANK_TYPES:
-            guessed = (
-                "routing by softmax over the top-k logits, and gate before up in the fused bank, "
-                "are the usual ones; "
-                + (f"model_type {model_type[1]!r}" if model_type else "no config.json")
-                + " does not say they are this model's"
-            )
-        found = (router.attr, up.attr, down.attr if down else None, int(top_k.value))
-        found += (bool(normalize.value), activation.value if activation else None)
+        if guessed and down is not None:
+            guessed += "; gate before up in the fused bank is the usual order, too"
+        found = (router.attr, up.attr, down.attr if down else None, spec)
+        found += (activation.value if activation else None,)
         return Match(self, len(members), found, choices, guessed=guessed)
 
     @staticmethod
@@ -258,22 +318,16 @@ class ExpertBank(BlockPattern):
         """The shapes of a member class's tensors (up bank first), where they are plain sizes."""
         cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
         params = sorted(tensors(cls) if cls is not None else [], key=lambda p: p.attr != "weight")
+        params = [p for p in params if len(p.shape) == 3]  # not the banks' biases
         if len(params) == 2:
             params = [one_named(params, UP_BANK), one_named(params, DOWN_BANK)]
         return [tuple(p.shape) for p in params] if None not in params else []
 
     def forward(self, match: Match, g: Graph) -> None:
-        router, up, down, top_k, normalize, activation = match.found
+        router, up, down, spec, activation = match.found
         x = g.input("x")
         logits = g.call_module((router,), x, inline=True)
-        weights = g.call_function(
-            "top_k_routing",
-            logits,
-            top_k,
-            normalize,
-            name="weights",
-            comment=f"the top {top_k} experts' weights",
-        )
+        weights = spec.weights(g, logits, comment=f"the top {spec.top_k} experts' weights")
         if down is None:
             outs = g.call_module((up,), x, name="outs", comment="[batch, seq, experts, d_model]")
         else:

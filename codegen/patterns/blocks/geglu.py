@@ -1,7 +1,8 @@
 """The input projection of diffusers' FeedForward (GEGLU, GELU, ApproximateGELU): one Linear
 `proj` and an activation. Gated (GEGLU, diffusers' default): the projection is twice the inner
 width, its first half the value and its second the gate, `h * gelu(gate)`; ungated: `gelu(h)`.
-Whether it gates is a choice the enclosing FeedForward checks against the widths."""
+Whether it gates is a choice the enclosing FeedForward checks against the widths; diffusers'
+config.json names both (activation_fn "geglu", "gelu-approximate"...)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,12 @@ class GEGLU(BlockPattern):
             return None
         out = proj.io.out_width
         gated = ctx.choose(cls, proj.attr, "gated", True, [False], "value and gate halves")
-        if gated.value and (not out or out % 2):
-            return None
         activation = ctx.choose(
             cls, proj.attr, "gate_activation", "gelu", act.alternatives("gelu"), "on the gate"
         )
+        _from_activation_fn(ctx, gated, activation)
+        if gated.value and (not out or out % 2):
+            return None
         return Match(self, 1, (proj.attr, out), [gated, activation])
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -49,3 +51,27 @@ class GEGLU(BlockPattern):
 
         z = zoo()
         return [Example(z["geglu"](8, 12), z["tokens"](8))]
+
+
+# diffusers' FeedForward activation_fn -> (gated, activation): GEGLU, GELU(approximate=...).
+ACTIVATION_FN = {
+    "geglu": (True, "gelu"),
+    "geglu-approximate": (True, "gelu_tanh"),
+    "gelu": (False, "gelu"),
+    "gelu-approximate": (False, "gelu_tanh"),
+}
+
+
+def _from_activation_fn(ctx: BlockContext, gated, activation) -> None:
+    """Settle the choices left at their defaults from config.json's activation_fn, where it names
+    one of diffusers' GELU projections (others stay unconsumed, so the file says it guessed)."""
+    said = ctx.resolver.metadata.get("activation_fn")
+    if said is None or said[1] not in ACTIVATION_FN:
+        return
+    where = ctx.resolver.evidence("activation_fn")[0]
+    for choice, value in zip((gated, activation), ACTIVATION_FN[said[1]]):
+        if choice.source == "default" and choice.value != value:
+            choice.alternatives = [choice.value] + [a for a in choice.alternatives if a != value]
+            choice.value = value
+        if choice.source == "default":
+            choice.source, choice.note = "metadata", where

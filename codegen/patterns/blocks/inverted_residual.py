@@ -70,6 +70,8 @@ class InvertedResidual(BlockPattern):
         # Fused MBConv (EfficientNetV2, timm's EdgeResidual): one full kxk conv that expands
         # in place of the 1x1 expansion and the depthwise conv, then the 1x1 projection.
         fused = expand is None and not dw.depthwise and dw.kernel != 1
+        if dw.depthwise and not dw.one_channel_per_group:
+            return None  # several channels per group: a ResNeXt or RegNet bottleneck's 3x3
         if not (dw.depthwise or fused) or not project.pointwise or project.norm is None:
             return None
         if expand is not None and expand.out_width != dw.in_width:

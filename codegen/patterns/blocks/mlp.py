@@ -4,6 +4,7 @@ the class, settled by config.json's `hidden_act` / `activation_function` where t
 
 from __future__ import annotations
 
+import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
@@ -13,20 +14,40 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    family,
     modules,
     one_named,
     tensors,
 )
 
 UP = r"c_fc|fc1|up_proj|dense_h_to_4h|fc_in|lin1|w1|wi|fc|linear1|intermediate_dense|ff1"
-DOWN = r"c_proj|fc2|down_proj|dense_4h_to_h|fc_out|lin2|w2|wo|proj|linear2|output_dense|ff2"
+DOWN = (
+    r"c_proj|fc2|down_proj|dense_4h_to_h|fc_out|lin2|w2|wo|proj|linear2|output_dense|ff2|"
+    r"output_linear"
+)
 # Meta's LLaMA and Mixtral: w2(silu(w1(x)) * w3(x)), so w1 is the gate and w3 its partner;
 # fc11/fc12: flash-attn / Nomic BERT naming (fc12 the gate).
 GATE = r"gate_proj|w1|wi_0|gate|fc12"
 GATED_UP = r"up_proj|w3|wi_1|up|fc11"  # beside a gate
 ACTIVATION_MODULES = (XIELU_ROLE,)  # activations that are member modules with parameters
 # Gate and up in one layer (Phi-3's gate_up_proj, xformers' w12): twice the down layer's input.
-FUSED_GATE_UP = r"gate_up_proj|gate_up|w12|fc1_gate_up"
+# GraniteMoE's shared_mlp.input_linear too.
+FUSED_GATE_UP = r"gate_up_proj|gate_up|w12|fc1_gate_up|up_gate_proj|up_gate|input_linear"
+# ... named up first (GTE's up_gate_proj): its second half is the gate.
+UP_FIRST = r"up_gate(_proj)?"
+
+
+# A norm inside the feed-forward, over its hidden width (BitNet's ffn_sub_norm, torchscale's
+# ffn_layernorm).
+SUB_NORM = r"ffn_sub_norm|sub_?norm|inner_norm|mid_norm|ffn_layernorm|ffn_ln"
+
+
+def _normalises_hidden(match: Match, members: list) -> bool:
+    """The sub-norm's width is the hidden width `down` reads."""
+    down = next(m for m in members if m.attr == match.found[2])
+    norm = next(m for m in members if family(m) == "norm")
+    width = down.io.in_width if down.io else None
+    return width is not None and norm.io is not None and norm.io.out_width == width
 
 
 class MLP(BlockPattern):
@@ -38,10 +59,15 @@ class MLP(BlockPattern):
         members = modules(cls)
         # timm's GlobalResponseNormMlp (ConvNeXt V2): a global response norm after the activation.
         grn = [m for m in members if m.kind == "class" and ctx.role(m) == "GlobalResponseNorm"]
-        if len(grn) == 1 and len(members) == 3:
-            found = self.match_layers(cls, ctx, [m for m in members if m is not grn[0]])
+        # BitNet's ffn_sub_norm: a norm over the hidden width, applied just before `down`
+        inner = [m for m in members if family(m) == "norm" and re.search(SUB_NORM, m.attr, re.I)]
+        extra = grn if len(grn) == 1 else inner if len(inner) == 1 else []
+        if extra and len(members) in (3, 4):
+            found = self.match_layers(cls, ctx, [m for m in members if m is not extra[0]])
+            if found is not None and extra is inner and not _normalises_hidden(found, members):
+                return None
             if found is not None:
-                found.found = found.found[:4] + (grn[0].attr,)
+                found.found = found.found[:4] + (extra[0].attr,)
                 found.explains += 1
             return found
         return self.match_layers(cls, ctx, members)
@@ -110,8 +136,14 @@ class MLP(BlockPattern):
             "the feed-forward activation",
             aliases=act.ALIASES,
         )
+        named = "second" if re.fullmatch(UP_FIRST, fused.attr, re.IGNORECASE) else "first"
         half = ctx.choose(
-            cls, fused.attr, "gate_half", "first", ["second"], "which half of it is the gate"
+            cls,
+            fused.attr,
+            "gate_half",
+            named,
+            [h for h in ("first", "second") if h != named],
+            "which half of it is the gate",
         )
         found = (fused.attr, half.value, down.attr, activation.value, None)
         return Match(self, 2, found, [activation, half])
@@ -137,7 +169,7 @@ class MLP(BlockPattern):
             h = g.call_function("mul", h, g.call_module((up,), x, inline=True), name="h")
         else:
             h = act.apply(g, activation, g.call_module((up,), x, inline=True), name="h")
-        if grn is not None:
+        if grn is not None:  # a global response norm, or a norm over the hidden width
             h = g.call_module((grn,), h, name="h")
         g.output(g.call_module((down,), h))
 

@@ -1,7 +1,9 @@
-"""A sparse mixture of experts (Mixtral, OLMoE, Qwen2-MoE without its shared expert): a router
-(`gate`, one logit per expert) and a list of identical feed-forwards (`experts`). Each token goes
-to its top-k experts by router softmax, their outputs weighted by those probabilities
-(renormalised to sum to one, or not: `norm_topk_prob`).
+"""A sparse mixture of experts (Mixtral, OLMoE, Qwen2-MoE, DeepSeek-V3-style routers): a router
+(`gate`, one logit per expert: a Linear, or a class of bare tensors, router.py) and a list of
+identical feed-forwards (`experts`), optionally a shared expert every token uses (plain, or scaled
+by sigmoid(its gate) as Qwen2-MoE does) and a correction bias (on the router, beside it, or on the
+mixture). How logits become weights is router.py's `routing`: softmax or sigmoid scores, the
+correction bias steering the choice only, grouped top-k, renormalised, scaled.
 
 The forward runs every expert on every token and weights by zero the ones not chosen: exact, and
 scriptable, at the cost of computing the unchosen experts (a top-2 of 8 does 4x the work).
@@ -9,8 +11,18 @@ scriptable, at the cost of computing the unchosen experts (a top-2 of 8 does 4x 
 
 from __future__ import annotations
 
+import re
+
 from codegen.ir import Choice
 from codegen.ir.graph import Graph
+from codegen.patterns.blocks.router import (
+    CORRECTION,
+    SCORING_BY_TYPE,
+    SYNONYMS,
+    correction_member,
+    router_width,
+    routing,
+)
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -25,21 +37,17 @@ from codegen.patterns._kit import (
 
 ROUTER = r"gate|router|w_gate|gating|switch"
 EXPERTS = r"experts|expert"
-# An expert every token uses, beside the routed ones, scaled by sigmoid(its gate) (Qwen2-MoE).
+# An expert every token uses, beside the routed ones, scaled by sigmoid(its gate) (Qwen2-MoE) or not
+# (DeepSeek-V3, GLM-4-MoE).
 SHARED = r"shared_expert|shared_experts|shared_mlp"
 SHARED_GATE = r"shared_expert_gate|shared_gate"
 
 # Families checked to route by softmax then top-k (PhiMoE's sparsemixer, for one, does not): for
 # any other the routing is a default, and the file says 'guessed'.
-SOFTMAX_TOP_K_TYPES = ("mixtral", "olmoe", "qwen2_moe", "qwen3_moe")
+SOFTMAX_TOP_K_TYPES = tuple(t for t, s in SCORING_BY_TYPE.items() if s == "softmax")
 # Families that route top 2 by sparsemixer (render/helpers.py sparsemixer_routing), whose eval
 # threshold is config.json's router_jitter_noise.
 SPARSEMIXER_TYPES = ("phimoe",)
-
-SYNONYMS = {
-    "top_k": ("num_experts_per_tok", "moe_top_k", "num_selected_experts", "top_k"),
-    "normalize_top_k": ("norm_topk_prob",),
-}
 
 
 class MixtureOfExperts(BlockPattern):
@@ -49,50 +57,60 @@ class MixtureOfExperts(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) not in (2, 4):
+        # a correction bias beside the router (ERNIE 4.5's moe_statics), read where it routes
+        statics = [m for m in members if ctx.role(m) == "ScoreCorrection"]
+        members = [m for m in members if ctx.role(m) != "ScoreCorrection"]
+        # ... or held by the mixture itself (MiniMax-M2, EXAONE-MoE)
+        own = [t for t in tensors(cls) if re.fullmatch(CORRECTION, t.attr, re.IGNORECASE)]
+        if len(tensors(cls)) != len(own) or len(own) + len(statics) > 1:
+            return None
+        if len(members) not in (2, 3, 4):
             return None
         experts = one_named([m for m in members if stack(m) is not None], EXPERTS)
         linears = [m for m in members if family(m) == "linear"]
         shared_gate = one_named(linears, SHARED_GATE) if len(members) == 4 else None
-        router = one_named([m for m in linears if m is not shared_gate], ROUTER)
+        routers = [m for m in linears if m is not shared_gate]
+        routers += [m for m in members if ctx.role(m) == "Router"]
+        router = one_named(routers, ROUTER)
         if experts is None or router is None or ctx.role(stack(experts)[0]) != "MLP":
             return None
         shared = None
-        if len(members) == 4:
+        if len(members) > 2:  # an expert every token uses, gated by a sigmoid or not
             mlps = [m for m in members if m is not experts and ctx.role(m) == "MLP"]
             shared = one_named(mlps, SHARED)
-            if shared is None or shared_gate is None or not shared_gate.io:
+            if shared is None or (len(members) == 4) != (shared_gate is not None):
                 return None
-            if shared_gate.io.out_width != 1:
+            if shared_gate is not None and not (shared_gate.io and shared_gate.io.out_width == 1):
                 return None  # one gate value per token
         count = stack(experts)[1]
-        if not (router.io and router.io.out_width == count) or count < 2:
+        width, correction = router_width(ctx, router)
+        if statics or own:
+            if correction is not None:
+                return None
+            if statics:
+                correction = (statics[0].attr, correction_member(ctx, statics[0]))
+            else:
+                correction = (own[0].attr,)
+        if width != count or count < 2:
             return None  # one logit per expert
-        routing = routing_choices(ctx, cls, router.attr, count)
-        if routing is None:
-            return None
-        top_k, normalize = routing
-        found = (experts.attr, router.attr, int(top_k.value), bool(normalize.value))
-        found += ((shared.attr, shared_gate.attr) if shared else None,)
         model_type = ctx.resolver.evidence("model_type")
-        guessed = ""
         if model_type is not None and model_type[1] in SPARSEMIXER_TYPES:
+            top_k = routing_choices(ctx, cls, router.attr, count)[0]
             eps = ctx.resolver.evidence("router_jitter_noise")
             if int(top_k.value) != 2 or eps is None or type(eps[1]) not in (int, float):
                 return None
-            found += (float(eps[1]),)
+            found = (experts.attr, router.attr, None, None, float(eps[1]))
             return Match(self, len(members), found, [top_k])
-        found += (None,)
-        if model_type is None or model_type[1] not in SOFTMAX_TOP_K_TYPES:
-            guessed = (
-                "routing by softmax then top-k is the usual one; "
-                + (f"model_type {model_type[1]!r}" if model_type else "no config.json")
-                + " does not say it is this model's"
-            )
-        return Match(self, len(members), found, [top_k, normalize], guessed=guessed)
+        routed = routing(ctx, cls, router.attr, count, correction)
+        if routed is None:
+            return None
+        spec, choices, guessed = routed
+        shared_pair = (shared.attr, shared_gate.attr if shared_gate else None) if shared else None
+        found = (experts.attr, router.attr, spec, shared_pair, None)
+        return Match(self, len(members) + len(statics) + len(own), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        experts, router, top_k, normalize, shared, jitter_eps = match.found
+        experts, router, spec, shared, jitter_eps = match.found
         x = g.input("x")
         logits = g.call_module((router,), x, inline=True)
         if jitter_eps is not None:
@@ -104,14 +122,7 @@ class MixtureOfExperts(BlockPattern):
                 comment="two experts per token, by sparsemixer",
             )
         else:
-            weights = g.call_function(
-                "top_k_routing",
-                logits,
-                top_k,
-                normalize,
-                name="weights",
-                comment=f"[batch, seq, experts]: the top {top_k}, zero elsewhere",
-            )
+            weights = spec.weights(g, logits)
         outs = g.call_module(
             (experts,), x, each_collect=True, name="outs", comment="every expert on every token"
         )
@@ -122,13 +133,7 @@ class MixtureOfExperts(BlockPattern):
         if shared is None:
             g.output(g.call_method("sum", mixed, -1), comment="[batch, seq, d_model]")
             return
-        routed = g.call_method("sum", mixed, -1, name="out")
-        expert, gate = shared
-        gated = g.call_function("sigmoid", g.call_module((gate,), x, inline=True), inline=True)
-        always = g.call_function(
-            "mul", gated, g.call_module((expert,), x, inline=True), inline=True
-        )
-        g.output(g.call_function("add", routed, always), comment="plus the shared expert")
+        g.output(add_shared(g, x, g.call_method("sum", mixed, -1, name="out"), *shared))
 
     @staticmethod
     def examples():
@@ -172,27 +177,17 @@ class MixtureOfExperts(BlockPattern):
         return [Example(Holder(), (torch.randn(2, 5, 8),), config)]
 
 
+def add_shared(g: Graph, x, routed, expert: str, gate: str | None):
+    """The routed experts' output plus the shared expert's (scaled by sigmoid(gate) if gated)."""
+    always = g.call_module((expert,), x, inline=True)
+    if gate is not None:
+        gated = g.call_function("sigmoid", g.call_module((gate,), x, inline=True), inline=True)
+        always = g.call_function("mul", gated, always, inline=True)
+    return g.call_function("add", routed, always, comment="plus the shared expert")
+
+
 def routing_choices(ctx, cls, router: str, experts: int) -> tuple[Choice, Choice] | None:
     """A router's choices: how many experts each token goes to, and whether their weights are
-    renormalised to sum to one (Mixtral; a softmax over the top-k logits is the same); None when
-    a value config.json gives cannot route over `experts`."""
-    top_k = ctx.choose(
-        cls,
-        router,
-        "top_k",
-        2,
-        [k for k in (1, 2, 4, 8) if k <= experts],
-        "experts per token",
-        accepts="positive_int",
-    )
-    if not 1 <= int(top_k.value) <= experts:
-        return None
-    normalize = ctx.choose(
-        cls,
-        router,
-        "normalize_top_k",
-        True,
-        [False],
-        "the chosen experts' weights renormalised to sum to one",
-    )
-    return top_k, normalize
+    renormalised to sum to one; None when a value config.json gives cannot route over `experts`."""
+    routed = routing(ctx, cls, router, experts)
+    return None if routed is None else tuple(routed[1][:2])

@@ -1,13 +1,22 @@
-"""A Hugging Face split encoder layer that normalises *before* each half (Megatron-BERT): the
-attention class holds its own norm and residual, `x + output(self(ln(x), mask))`; the layer
-norms again before the feed-forward, `a + output(intermediate(ln(a)))`; the encoder ends with a
-norm of its own after the last layer.
+"""A Hugging Face split encoder layer that normalises *before* each half (Megatron-BERT,
+XLM-R XL, RoBERTa-PreLayerNorm, ESM): the attention class holds its own norm and residual,
+`x + output(self(ln(x), mask))`; the feed-forward is normalised first, by a norm in the layer
+(`a + output(intermediate(ln(a)))`) or inside `intermediate` itself (`act(dense(ln(a)))`); the
+stack ends with a norm of its own after the last layer (in the encoder, or in the model).
+
+Where the norms sit decides the layout, whatever they are called: a post-norm layer (BERT) keeps
+its norms inside `output`, after the residual add (`AddNorm`); a norm *beside* the attention's
+inner and output classes, whose output class is a bare projection, can only come before them, as
+the residual is then added by the holder. The names vary across families (`LayerNorm`,
+`self_attn_layer_norm`, `ln`), so none is required.
 
 `PreNormSplitAttention` (role ResidualAttention), `PreNormSplitLayer` (Block) and `NormedEncoder`
 (Encoder: the layers in turn, each given the padding mask, then the final norm).
 """
 
 from __future__ import annotations
+
+import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
@@ -16,13 +25,18 @@ from codegen.patterns._kit import (
     Match,
     family,
     modules,
-    one_named,
     stack,
     tensors,
 )
 
-NORM = r"ln|LayerNorm|layer_norm|layernorm|norm"
-FINAL_NORM = r"ln|LayerNorm|layer_norm|layernorm|norm|final_layer_norm|ln_f"
+# A norm named as coming before the layers (an embeddings norm kept in the encoder) is not final.
+BEFORE_STACK = r"(pre|before|emb(eddings?)?_?(ln|norm|layer_?norm)$)"
+
+
+def _lone_norm(members):
+    """The one norm among `members`, whatever its name; None for none or two."""
+    norms = [m for m in members if family(m) == "norm"]
+    return norms[0] if len(norms) == 1 else None
 
 
 def _one(members, ctx: BlockContext, role: str):
@@ -47,7 +61,7 @@ class PreNormSplitAttention(BlockPattern):
         if tensors(cls) or len(members) != 3:
             return None
         inner, out = _one(members, ctx, "SelfAttention"), _one(members, ctx, "Projection")
-        norm = one_named([m for m in members if family(m) == "norm"], NORM)
+        norm = _lone_norm(members)
         if inner is None or out is None or norm is None:
             return None
         return Match(self, 3, (inner.attr, norm.attr, out.attr))
@@ -64,27 +78,34 @@ class PreNormSplitAttention(BlockPattern):
 
 
 class PreNormSplitLayer(BlockPattern):
-    """`a = attention(x, mask)` (its norm and residual inside), `a + output(intermediate(ln(a)))`."""
+    """`a = attention(x, mask)` (its norm and residual inside), `a + output(intermediate(ln(a)))`;
+    the norm is the layer's, or the intermediate's own (then the layer holds none)."""
 
     role = "Block"
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) != 4:
+        if tensors(cls) or len(members) not in (3, 4):
             return None
         attn = _one(members, ctx, "ResidualAttention")
-        inter, out = _one(members, ctx, "Intermediate"), _one(members, ctx, "Projection")
-        norm = one_named([m for m in members if family(m) == "norm"], NORM)
-        if attn is None or inter is None or out is None or norm is None:
+        out = _one(members, ctx, "Projection")
+        inter = _one(members, ctx, "Intermediate")
+        normed = _one(members, ctx, "NormedIntermediate")
+        norm = _lone_norm(members)
+        if attn is None or out is None or (inter is None) == (normed is None):
             return None
-        return Match(self, 4, (attn.attr, norm.attr, inter.attr, out.attr))
+        if (norm is None) != (inter is None) or len(members) != 3 + (norm is not None):
+            return None  # exactly one norm before the feed-forward
+        found = (attn.attr, norm.attr if norm else None, (inter or normed).attr, out.attr)
+        return Match(self, len(members), found)
 
     def forward(self, match: Match, g: Graph) -> None:
         attn, norm, inter, out = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
         a = g.call_module((attn,), x, mask, name="x")
-        h = g.call_module((inter,), g.call_module((norm,), a, inline=True), inline=True)
+        normed = g.call_module((norm,), a, inline=True) if norm is not None else a
+        h = g.call_module((inter,), normed, inline=True)
         g.output(g.call_function("add", a, g.call_module((out,), h, inline=True)))
 
     @staticmethod
@@ -102,8 +123,10 @@ class NormedEncoder(BlockPattern):
         members = modules(cls)
         if tensors(cls) or len(members) != 2:
             return None
-        norm = one_named([m for m in members if family(m) == "norm"], FINAL_NORM)
-        rest = [m for m in members if m is not norm]
+        norm = _lone_norm(members)  # after the last layer, whatever its name (ESM's
+        rest = [m for m in members if m is not norm]  # emb_layer_norm_after)
+        if norm is not None and re.search(BEFORE_STACK, norm.attr, re.IGNORECASE):
+            return None
         found = stack(rest[0]) if norm is not None and len(rest) == 1 else None
         if found is None or ctx.role(found[0]) != "Block" or not ctx.takes(found[0], "mask"):
             return None

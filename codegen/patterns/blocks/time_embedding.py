@@ -12,8 +12,13 @@ from codegen.patterns._kit import one_named, tensors
 
 class TimeEmbedding(BlockPattern):
     role = "TimeEmbedding"
-    # A U-Net's class embedding can be the same MLP (diffusers' class_embed_type "timestep").
-    named = r"time_embedding|time_embed|temb|class_embedding|class_embed"
+    # A U-Net's class embedding can be the same MLP (diffusers' class_embed_type "timestep"); a
+    # latent transformer's conditioning holds it as `timestep_embedder` (and PixArt's size
+    # conditions as `resolution_embedder`, `aspect_ratio_embedder`).
+    named = (
+        r"time_embedding|time_embed|temb|class_embedding|class_embed|timestep_embedder"
+        r"|resolution_embedder|aspect_ratio_embedder"
+    )
     priority = 5
     synonyms = act.SYNONYMS
 

@@ -12,6 +12,9 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._decoder_conventions import cite as conventions_cite
+from codegen.patterns._decoder_conventions import convention
+from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -21,7 +24,7 @@ from codegen.patterns._kit import (
     apply_norm,
     family,
     norm_scale,
-    free_layer_norm,
+    free_norm,
     parameter_free_norm,
     modules,
     tensors,
@@ -31,19 +34,21 @@ FIRST_NORM = (
     r"ln_1|ln1|input_layernorm|attention_norm|attn_norm|norm1|layernorm_before|"
     r"self_attn_layer_norm|ln_attn|norm_1|pre_attention_layernorm|sa_layer_norm|layer_norm1|"
     r"attention_layernorm|"  # Apertus
+    r"attn_ln|attention_ln|"  # GTE's original layout (enc7a)
     r"layer_norm"  # beside final_layer_norm (wav2vec2's encoder layers)
 )
 SECOND_NORM = (
     r"ln_2|ln2|post_attention_layernorm|ffn_norm|mlp_norm|norm2|layernorm_after|"
     r"final_layer_norm|ln_mlp|norm_2|pre_feedforward_layernorm|output_layer_norm|layer_norm2|"
-    r"feedforward_layernorm"  # Apertus
+    r"feedforward_layernorm|"  # Apertus
+    r"mlp_ln|ffn_ln"  # GTE's original layout (enc7a)
 )
 UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
-PARALLEL_TYPES = ("gpt_neox", "phi", "gptj", "codegen")
 PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")
-# norm after each residual add
+# norm after each residual add (encoders and seq2seq decoders: the survey covers causal LMs)
 POST_TYPES = ("distilbert", "bart", "marian", "plbart", "blenderbot-small", "nomic_bert")
 FEED_FORWARD_ROLES = ("MLP", "MoE")  # a feed-forward, or a mixture of them
+SHARED_MLP = r"shared_mlp|shared_expert|shared_experts"  # beside a mixture, on the same input
 
 
 def feed_forward_list(m) -> bool:
@@ -67,6 +72,15 @@ def numbered(norms: list) -> tuple:
     if pair[0][0] == pair[1][0]:
         return None, None
     return norms[pair[0][1]], norms[pair[1][1]]
+
+
+def branch_multiplier(ctx: BlockContext) -> float | None:
+    """Granite's (and HyperCLOVA X's) factor on each branch's output before its residual add
+    (config.json residual_multiplier); None where there is none or it is 1."""
+    multiplier = ctx.resolver.evidence("residual_multiplier")
+    if multiplier is None or type(multiplier[1]) not in (int, float) or multiplier[1] == 1:
+        return None
+    return float(multiplier[1])
 
 
 class _FreeNorm:
@@ -110,6 +124,12 @@ class TransformerBlock(BlockPattern):
             inline, mlp = (up.attr, down.attr, activation.value), [up, down]
         if len(attn) != 1 or len(members) != 1 + len(mlp) + len(norms):
             return None
+        if not inline and len(mlp) == 2:  # a mixture beside a shared MLP (GraniteMoeShared)
+            moe = [m for m in mlp if ctx.role(m) == "MoE"]
+            shared = one_named([m for m in mlp if ctx.role(m) == "MLP"], SHARED_MLP)
+            if len(moe) != 1 or shared is None:
+                return None
+            inline, mlp = (moe[0].attr, shared.attr), [moe[0], shared]
         if len(mlp) != (2 if inline else 1):
             return None
         if len(norms) == 2:
@@ -129,7 +149,10 @@ class TransformerBlock(BlockPattern):
             return None
         model_type = ctx.resolver.evidence("model_type")
         default, cite = layouts[0], ""
-        if model_type and model_type[1] in POST_TYPES and "post" in layouts:
+        measured = convention(model_type[1], "residual") if model_type else None
+        if measured in layouts:  # the conventions survey called the family's block
+            default, cite = measured, conventions_cite(model_type)
+        elif model_type and model_type[1] in POST_TYPES and "post" in layouts:
             default, cite = "post", f"{model_type[0]} {model_type[1]!r}"
         speech = ctx.resolver.evidence("conv_stride")  # a speech encoder over conv features
         if speech is not None and "post" in layouts:  # do_stable_layer_norm (below) says pre
@@ -140,8 +163,6 @@ class TransformerBlock(BlockPattern):
         )
         if norm_first is not None and isinstance(norm_first[1], bool) and "post" in layouts:
             default, cite = "pre" if norm_first[1] else "post", norm_first[0]
-        if model_type and model_type[1] in PARALLEL_TYPES and "parallel" in layouts:
-            default, cite = "parallel", f"{model_type[0]} {model_type[1]!r}"
         # config.json's own word wins (GPT-NeoX and StableLM's use_parallel_residual, Falcon's
         # parallel_attn): attention and feed-forward side by side, or one after the other.
         said = ctx.resolver.evidence(*PARALLEL_KEYS)
@@ -165,18 +186,15 @@ class TransformerBlock(BlockPattern):
         scale, offset = norm_scale(ctx, cls, first if first.attr else None)
         choices += scale
         feed = inline or mlp[0].attr
-        # Granite scales each branch before its residual add (config.json residual_multiplier).
-        multiplier = ctx.resolver.evidence("residual_multiplier")
-        branch_scale = None
-        if multiplier is not None and type(multiplier[1]) in (int, float):
-            branch_scale = None if multiplier[1] == 1 else float(multiplier[1])
+        branch_scale = branch_multiplier(ctx)
         found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
         free = parameter_free_norm(ctx) if isinstance(first, _FreeNorm) else None
-        found += (branch_scale, free[0] if free else None, ctx.takes(attn[0], "window"))
+        found += (branch_scale, free, ctx.takes(attn[0], "window"))
+        found += (ctx.takes(attn[0], ROTARY_TABLE),)
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        attn, mlp, first, second, residual, masked, offset, branch_scale, free_eps = match.found[:9]
+        attn, mlp, first, second, residual, masked, offset, branch_scale, free = match.found[:9]
         x = g.input("x")
         # this layer's sliding window (0: none) where layers differ: the attention's argument
         window = (g.input("window", annotation="int"),) if match.found[9] else ()
@@ -188,18 +206,24 @@ class TransformerBlock(BlockPattern):
 
         def norm(path: str | None, value, **options):
             if path is None:  # a norm without parameters, so without a key
-                return free_layer_norm(g, value, free_eps, **options)
+                return free_norm(g, value, free, **options)
             return apply_norm(g, (path,), value, offset, **options)
 
         def feed_forward(value, **options):
             if isinstance(mlp, str):
                 return g.call_module((mlp,), value, **options)
+            if len(mlp) == 2:  # the mixture's output plus the shared MLP's, on the same input
+                routed = g.call_module((mlp[0],), value, inline=True)
+                return g.call_function("add", routed, g.call_module((mlp[1],), value, **options))
             up, down, activation = mlp
             h = act.apply(g, activation, g.call_module((up,), value, inline=True), inline=True)
             return g.call_module((down,), h, **options)
 
-        # An encoder's attention takes the padding mask: pass it through.
+        # An encoder's attention takes the padding mask: pass it through (and the rotary angles
+        # its caller computed, where it reads them).
         mask = window + ((g.input("mask", optional=True),) if masked else ())
+        if match.found[10]:
+            mask += (g.input(ROTARY_TABLE, optional=True),)
         if residual == "post":
             a = scaled(g.call_module((attn,), x, *mask, inline=True))
             x = norm(first, g.call_function("add", x, a, inline=True))
@@ -244,6 +268,8 @@ ONLY_POST_ATTN_NORM = r"post_self_attn_layernorm|post_self_attention_layernorm"
 LLAMA_PRE_FF_NORM = r"post_attention_layernorm"
 PRE_FF_NORM = r"pre_feedforward_layernorm|pre_ffn_norm|pre_mlp_layernorm"
 POST_FF_NORM = r"post_feedforward_layernorm|post_ffn_norm|post_mlp_layernorm"
+# Each branch's output norm numbered (HyperCLOVA X's post_norm1, post_norm2).
+NUMBERED_POST_NORM = r"post_norm_?\d|post_ln_?\d|post_layernorm_?\d"
 PRE_ATTN_NORM = r"input_layernorm|pre_attention_layernorm|ln_1|attention_norm"
 FIRST_SCALE = r"layer_scale1|layer_scale_1|ls1|ls_1|layerscale1|gamma_1"
 SECOND_SCALE = r"layer_scale2|layer_scale_2|ls2|ls_2|layerscale2|gamma_2"
@@ -316,6 +342,11 @@ class SandwichBlock(BlockPattern):
             slots += [one_named(norms, SECOND_NORM), one_named(scales, SECOND_SCALE)]
             if len(scales) != 2 or len(norms) != 2 or None in slots:
                 return None
+        elif len([m for m in norms if re.fullmatch(NUMBERED_POST_NORM, m.attr)]) == 2:
+            # post norms numbered by branch: post_attention_layernorm is the MLP's input norm
+            posts = numbered([m for m in norms if re.fullmatch(NUMBERED_POST_NORM, m.attr)])
+            slots = [one_named(norms, PRE_ATTN_NORM), posts[0]]
+            slots += [one_named(norms, LLAMA_PRE_FF_NORM), posts[1]]
         elif one_named(norms, ONLY_POST_ATTN_NORM) is not None:
             slots = [one_named(norms, p) for p in (PRE_ATTN_NORM, ONLY_POST_ATTN_NORM)]
             slots += [one_named(norms, p) for p in (LLAMA_PRE_FF_NORM, POST_FF_NORM)]
@@ -335,16 +366,24 @@ class SandwichBlock(BlockPattern):
             ctx.takes(attn[0], "mask"),
             [s is not None and s in scales for s in slots],
             ctx.takes(attn[0], "window"),
+            branch_multiplier(ctx),
+            ctx.takes(attn[0], ROTARY_TABLE),
         )
         return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        attn, mlp, (pre_a, post_a, pre_f, post_f), offset, masked, scaled, windowed = match.found
+        attn, mlp, (pre_a, post_a, pre_f, post_f), offset, masked, scaled, windowed = match.found[
+            :7
+        ]
+        branch_scale = match.found[7]
         x = g.input("x")
         # this layer's sliding window (0: none) where layers differ: the attention's argument
         window = (g.input("window", annotation="int"),) if windowed else ()
-        # An encoder's attention takes the padding mask: pass it through.
+        # An encoder's attention takes the padding mask: pass it through (and the rotary angles
+        # its caller computed, where it reads them).
         mask = window + ((g.input("mask", optional=True),) if masked else ())
+        if match.found[8]:
+            mask += (g.input(ROTARY_TABLE, optional=True),)
         for branch, pre, post, extra, layer_scale in (
             (attn, pre_a, post_a, mask, scaled[1]),
             (mlp, pre_f, post_f, (), scaled[3]),
@@ -355,6 +394,8 @@ class SandwichBlock(BlockPattern):
                 h = g.call_module((post,), h, inline=True)
             else:
                 h = apply_norm(g, (post,), h, offset, inline=True)
+            if branch_scale is not None:  # config.json residual_multiplier
+                h = g.call_function("mul", h, branch_scale, inline=True)
             x = g.call_function("add", x, h)
         g.output(x)
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._decoder_conventions import cite as conventions_cite
+from codegen.patterns._decoder_conventions import convention
 from codegen.patterns.blocks.attention import window_plan
+from codegen.patterns._norm_evidence import lone_weight_norm_pins
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -19,7 +22,7 @@ from codegen.patterns._kit import (
     Match,
     apply_norm,
     family,
-    free_layer_norm,
+    free_norm,
     modules,
     norm_scale,
     one_named,
@@ -34,17 +37,15 @@ FINAL_NORM = r"ln_f|norm|final_layer_norm|final_layernorm|norm_f|ln_out|final_no
 # A norm right after the token embedding (BLOOM).
 EMBED_NORM = r"word_embeddings_layernorm|embed_layer_norm|embed_norm|emb_ln|ln_emb|embedding_norm"
 HEAD = r"lm_head|embed_out|output|head"
-# Families that scale token embeddings by sqrt(d_model) before the first block.
-SCALED_EMBEDDING_TYPES = ("gemma", "gemma2", "gemma3_text", "recurrent_gemma", "ctrl")
+# Families that scale token embeddings by sqrt(d_model) before the first block, where the
+# conventions survey could not measure it (CTRL's sinusoidal positions are added before the block).
+SCALED_EMBEDDING_TYPES = ("ctrl",)
 # Families whose learned position table keeps its first rows unused: position i is row i + offset.
 POSITION_OFFSETS = {"opt": 2, "biogpt": 2}
 # Families whose positions are fixed sines and cosines, not in the checkpoint: the helper that
 # computes them (fairseq's tensor2tensor layout; all sines then all cosines at 10000 ** (-2i / d),
 # CTRL's), and the row of position 0.
 SINUSOIDAL_POSITION_TYPES = {"xglm": ("fairseq_positions", 2), "ctrl": ("sinusoidal_positions", 0)}
-# Families whose logits are multiplied by config.json's logit_scale (Cohere); elsewhere the key
-# changes nothing, and is reported unused.
-LOGIT_SCALE_TYPES = ("cohere", "cohere2")
 
 
 def token_embedding(cls, classes: dict) -> tuple[str, ...] | None:
@@ -64,6 +65,24 @@ def only(embeddings: list, rows: str):
     """The one embedding whose rows count `rows` (vocab, positions, types), else None."""
     found = [m for m in embeddings if m.args and m.args[0].role == rows]
     return found[0] if len(found) == 1 else None
+
+
+def layer_stack(ctx: BlockContext, m) -> tuple[list, int] | None:
+    """A decoder's layers, as (each distinct Block class's member, how many layers): a repeat of
+    one class, or a list of Block classes applied in turn (GLM-4-MoE's dense first layers before
+    its mixture-of-experts ones); None for anything else."""
+    if stack(m) is not None:
+        return ([stack(m)[0]], stack(m)[1]) if ctx.role(stack(m)[0]) == "Block" else None
+    if m.kind not in ("modulelist", "sequential") or len(m.children) < 2:
+        return None
+    distinct, count = {}, 0
+    for child in m.children:
+        item, n = stack(child) or (child, 1)
+        if item.kind != "class" or ctx.role(item) != "Block":
+            return None
+        distinct.setdefault(item.type_name, item)
+        count += n
+    return list(distinct.values()), count
 
 
 def post_norm_pins(ctx: BlockContext, block) -> list[tuple[str, str, str, str]]:
@@ -102,8 +121,9 @@ class Transformer(BlockPattern):
         tokens = one_named(embeddings, TOKENS) or only(embeddings, "vocab")
         others = [m for m in embeddings if m is not tokens]
         positions = one_named(others, POSITIONS) or only(others, "positions")
-        # the layers: a repeat of one Block class, or a list holding a single one (a one-layer model)
-        blocks = [m for m in members if stack(m) is not None and ctx.role(stack(m)[0]) == "Block"]
+        # the layers: a repeat of one Block class, or a list holding a single one (a one-layer model),
+        # or a list of Block classes that differ (dense and mixture-of-experts layers)
+        blocks = [m for m in members if layer_stack(ctx, m) is not None]
         norms = [m for m in members if family(m) == "norm"]
         embed_norm = one_named(norms, EMBED_NORM)
         rest = [m for m in norms if m is not embed_norm]
@@ -125,6 +145,9 @@ class Transformer(BlockPattern):
         model_type = ctx.resolver.evidence("model_type")
         scaled = model_type is not None and model_type[1] in SCALED_EMBEDDING_TYPES
         cite = f"{model_type[0]} {model_type[1]!r}" if model_type else ""
+        measured = convention(model_type[1], "embedding_scale") if model_type else None
+        if measured in ("none", "sqrt_d_model", "* embedding_multiplier", "normed"):
+            scaled, cite = measured == "sqrt_d_model", conventions_cite(model_type)
         # fairseq-style decoders (BioGPT, XGLM) say it: scale_embedding true is sqrt(d_model)
         said = ctx.resolver.evidence("scale_embedding")
         if said is not None and isinstance(said[1], bool):
@@ -161,11 +184,16 @@ class Transformer(BlockPattern):
                 row.source, row.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
             choices.append(row)
             first_row = int(row.value)
+        kinds_of_block, layers = layer_stack(ctx, blocks[0])
+        masked = {ctx.takes(b, "mask") for b in kinds_of_block}
+        windowed = {ctx.takes(b, "window") for b in kinds_of_block}
+        if len(masked) != 1 or len(windowed) != 1:
+            return None  # the layers must be called alike
         windows = None  # each layer's sliding window (0: none), where they differ
-        if ctx.takes(stack(blocks[0])[0], "window"):
+        if windowed == {True}:
             windows = window_plan(ctx)
             kinds = ctx.resolver.evidence_list("layer_types", "attention_layers")
-            if not isinstance(windows, tuple) or len(windows) != stack(blocks[0])[1] or not kinds:
+            if not isinstance(windows, tuple) or len(windows) != layers or not kinds:
                 return None
             windows = (windows, kinds[0])
         fixed = None  # sinusoidal positions computed in the forward: (first row, width)
@@ -173,9 +201,9 @@ class Transformer(BlockPattern):
             if width is None:
                 return None
             fixed = (*SINUSOIDAL_POSITION_TYPES[model_type[1]], width)
-        pins = []
+        pins = lone_weight_norm_pins(ctx, cls)
         if norm is None and embed_norm is None:
-            pins = post_norm_pins(ctx, stack(blocks[0])[0])
+            pins += [p for b in kinds_of_block for p in post_norm_pins(ctx, b)]
         found = (
             tokens.attr,
             (positions.attr, first_row) if positions else None,
@@ -184,13 +212,17 @@ class Transformer(BlockPattern):
             width if scale.value == "sqrt_d_model" else None,
             offset,
             embed_norm.attr if embed_norm else None,
-            ctx.takes(stack(blocks[0])[0], "mask"),
-            config_factor(ctx, "embedding_multiplier"),
+            masked == {True},
+            # where the survey measured none, the family ignores the key (then reported unused)
+            config_factor(ctx, "embedding_multiplier") if measured != "none" else None,
             parameter_free_norm(ctx) if norm is None else None,
             fixed,
             windows,
             head.attr if head is not None else None,
         )
+        # a norm without parameters on the embeddings, before the first block (NanoChat's)
+        free_first = parameter_free_norm(ctx) if measured == "normed" and not embed_norm else None
+        found += (free_first,)
         return Match(self, len(members), found, choices, pins=pins)
 
     def _table_as_linear(self, cls, members, used) -> Match | None:
@@ -214,7 +246,7 @@ class Transformer(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found[:8]
-        multiplier, free, fixed, windows, head = match.found[8:]
+        multiplier, free, fixed, windows, head, free_first = match.found[8:]
         paired = {}
         if windows:
             paired = {
@@ -252,6 +284,8 @@ class Transformer(BlockPattern):
             x = g.call_function("add", x, table, comment=f"sinusoidal positions{where}")
         if embed_norm is not None:
             x = g.call_module((embed_norm,), x)
+        elif free_first is not None:
+            x = free_norm(g, x, free_first, comment=f"no parameters ({free_first[1]})")
         if masked:
             mask = g.call_function("padding_mask", attention_mask, name="mask")
             x = g.call_module((blocks,), x, mask, each=True, **paired)
@@ -260,7 +294,7 @@ class Transformer(BlockPattern):
         if norm is not None:
             x = apply_norm(g, (norm,), x, offset)
         elif free is not None:
-            x = free_layer_norm(g, x, free[0], comment=f"no parameters ({free[1]})")
+            x = free_norm(g, x, free, comment=f"no parameters ({free[1]})")
         if head is not None:
             g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
             return
@@ -405,11 +439,16 @@ class CausalLM(BlockPattern):
             if tied is None:
                 return None
         masked = ctx.takes(body[0], "attention_mask")
-        divisor = config_factor(ctx, "logits_scaling")
+        # the survey measured which way a family applies its logit factor (Granite divides by
+        # logits_scaling, HyperCLOVA X multiplies, Cohere multiplies by logit_scale); a type it
+        # did not measure divides, as Granite does
         model_type = ctx.resolver.evidence("model_type")
-        factor = None
-        if model_type is not None and model_type[1] in LOGIT_SCALE_TYPES:
-            factor = config_factor(ctx, "logit_scale")
+        measured = convention(model_type[1], "logits") if model_type else None
+        divisor = factor = None
+        if measured in ("* logits_scaling", "* logit_scale"):
+            factor = config_factor(ctx, measured[2:])
+        elif measured is None or measured == "/ logits_scaling":
+            divisor = config_factor(ctx, "logits_scaling")
         cap = config_factor(ctx, "final_logit_softcapping")
         found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap, factor)
         found += (bias.attr if bias else None,)

@@ -13,9 +13,12 @@ from __future__ import annotations
 import re
 
 
-from codegen.ir.graph import Graph
+from codegen.ir.graph import Graph, Slice
+from codegen.patterns._position_conventions import SURVEYED as SURVEYED_PADDED_POSITIONS
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.attention import ROTARY_TABLE_TYPES, ROTARY_TYPES
+from codegen.patterns.blocks.attention import ROPE_KEYS, ROTARY_TABLE_TYPES, ROTARY_TYPES
+from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
+from codegen.patterns.blocks._rope_scaling import axial_rope
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -31,22 +34,24 @@ TOKENS = r"word_embeddings|wte|embed_tokens|tok_embeddings|token_embedding"
 POSITIONS = r"position_embeddings|wpe|embed_positions|pos_embedding|position_embedding"
 SEGMENTS = r"token_type_embeddings|segment_embeddings"
 NORM = r"LayerNorm|layer_norm|norm|ln|layernorm"
-# Position ids counted from padding_idx + 1, skipping padding (fairseq's convention).
-PADDED_POSITION_TYPES = (
-    "roberta",
-    "xlm-roberta",
-    "camembert",
-    "longformer",
-    "data2vec-text",
-    "mpnet",
+# Position ids counted from padding_idx + 1, skipping padding (fairseq's convention): the types
+# the library survey found (_position_conventions.py), and these checked by tests before it.
+PADDED_POSITION_TYPES = tuple(
+    sorted(
+        SURVEYED_PADDED_POSITIONS
+        | {"roberta", "xlm-roberta", "camembert", "longformer", "data2vec-text", "mpnet"}
+    )
 )
 PROJECT = r"embeddings_project|embedding_hidden_mapping_in"
-FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm"
+FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm|rms_norm|final_norm"
 # A norm between the embeddings and the first layer (CLIP's vision tower spells it pre_layrnorm).
 EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm|emb_ln"
 # A norm of the pooled token only (CLIP vision): not part of the last hidden state.
 POOLED_NORM = r"post_layernorm|ln_post|fc_norm"
 POOLER = r"pooler"
+# config.json settings read only by a pooler or prediction head (DeBERTa's ContextPooler and its
+# legacy LM head): moot for a model that holds none.
+HEAD_ONLY_KEYS = ("pooler_hidden_size", "pooler_hidden_act", "legacy")
 EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
 # Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
 # may share its layer classes, attends to all: the text model applies the causal mask (CLIP).
@@ -79,12 +84,26 @@ class TextEmbeddings(BlockPattern):
         used = [m for m in (tokens, positions, segments, norm) if m is not None]
         if tokens is None:
             return None
-        mapped = _input_map(members, used, tokens)
+        layout = _layout_tables(embeddings, used, tokens)
+        used += [m for m in embeddings if layout and m.attr in layout]
+        summed, summed_guess = _summed_tables(members, used, tokens)
+        used += [m for m in embeddings if m.attr in summed]
+        widen = _sum_projection(members, used, tokens, norm)
+        mapped = _input_map(members, used, tokens) if widen is None else (None, "")
         if mapped is None:
             return None  # (a norm is optional: CLIP's text embeddings are a plain sum)
         model_type = ctx.resolver.evidence("model_type")
         rotates = model_type is not None and model_type[1] in ROTARY_TABLE_TYPES + ROTARY_TYPES
-        if positions is None and not rotates:
+        # ... or config.json gives a rotary base, or names rotary positions (ESM, GTE, Jina).
+        # (the key is read, never consumed, here: other values are for the attention to take)
+        kind = ctx.resolver.metadata.get("position_embedding_type")
+        rotates = rotates or ctx.resolver.evidence(*ROPE_KEYS) is not None
+        rotates = rotates or (kind is not None and kind[1] == "rotary")
+        # DeBERTa's position_biased_input: false, positions enter in the attention alone
+        biased = ctx.resolver.metadata.get("position_biased_input")
+        if biased is not None and biased[1] is (positions is not None):
+            ctx.resolver.evidence("position_biased_input")
+        if positions is None and not rotates and not (biased and biased[1] is False):
             return None  # positions enter in the attention only where config.json says so
         padded = positions is not None and model_type is not None
         padded = padded and model_type[1] in PADDED_POSITION_TYPES
@@ -122,16 +141,22 @@ class TextEmbeddings(BlockPattern):
             norm.attr if norm else None,
             padding_idx,
             mapped[0],
+            layout,
+            summed,
+            widen.attr if widen is not None else None,
         )
-        return Match(self, len(members), found, choices, guessed=mapped[1])
+        guessed = "; ".join(g for g in (mapped[1], summed_guess) if g)
+        return Match(self, len(members), found, choices, guessed=guessed)
 
     synonyms = {"padding_idx": ("pad_token_id",)}
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, segments, norm, padding_idx, mapped = match.found
+        tokens, positions, segments, norm, padding_idx, mapped, layout, summed, widen = match.found
         ids = g.input("input_ids")
         types = g.input("token_type_ids", optional=True) if segments else None
         extra_ids = [(a, g.input(f"{a}_ids", optional=True)) for a in mapped[1]] if mapped else []
+        summed_ids = [(a, g.input(name, optional=True)) for a, name in summed.items()]
+        boxes = g.input("bbox", optional=True) if layout else None
         x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
         if mapped is not None:
             parts = [x] + [
@@ -160,11 +185,104 @@ class TextEmbeddings(BlockPattern):
         if segments is not None:
             seg = g.call_function("token_types", types, ids, inline=True)
             x = g.call_function("add", x, g.call_module((segments,), seg, inline=True))
+        if layout is not None:
+            x = _add_layout(g, x, layout, boxes, ids)
+        for attr, given in summed_ids:
+            picked = g.call_function("token_types", given, ids, inline=True)
+            x = g.call_function(
+                "add",
+                x,
+                g.call_module((attr,), picked, inline=True),
+                comment="ids: zeros if not given",
+            )
+        if widen is not None:
+            x = g.call_module((widen,), x, comment="to the layers' width")
         g.output(g.call_module((norm,), x) if norm is not None else x)
 
     @staticmethod
     def examples():
         return [_example("bert"), _example("distil")]
+
+
+# 2-D positions of a token's box on a page (LayoutLM): one table per coordinate kind, as wide as
+# the tokens, looked up from `bbox` [batch, seq, 4] = (left, top, right, bottom).
+LAYOUT = {kind: rf"{kind}_?(pos(ition)?_?)?(emb(edding)?s?)?" for kind in ("x", "y", "h", "w")}
+# Argument names the embeddings' own inputs already use.
+TAKEN = {"input_ids", "token_type_ids", "attention_mask", "bbox", "self_ids"}
+
+
+def _layout_tables(embeddings: list, used: list, tokens) -> tuple | None:
+    """(x, y, h, w) tables of 2-D box positions beside the tokens, all four as wide as them."""
+    width = tokens.io.out_width if tokens.io else None
+    rest = [m for m in embeddings if m not in used]
+    found = [one_named(rest, pattern) for pattern in LAYOUT.values()]
+    if any(m is None or m.io is None or m.io.out_width != width for m in found):
+        return None
+    return tuple(m.attr for m in found)
+
+
+def _add_layout(g: Graph, x, layout: tuple, boxes, ids):
+    """`x + x_t(left) + y_t(top) + x_t(right) + y_t(bottom) + h_t(bottom - top) + w_t(right -
+    left)`, the boxes all zeros when not given (as the library does)."""
+    xs, ys, hs, ws = layout
+    box = g.call_function(
+        "token_boxes", boxes, ids, name="box", comment="[batch, seq, 4]: left, top, right, bottom"
+    )
+    sides = ("left", "top", "right", "bottom")
+    corner = [
+        g.call_function("getitem", box, (Slice(), Slice(), k), name=side)
+        for k, side in enumerate(sides)
+    ]
+    for table, coordinate in ((xs, 0), (ys, 1), (xs, 2), (ys, 3)):
+        x = g.call_function("add", x, g.call_module((table,), corner[coordinate], inline=True))
+    height = g.call_function("sub", corner[3], corner[1], inline=True)
+    width = g.call_function("sub", corner[2], corner[0], inline=True)
+    x = g.call_function("add", x, g.call_module((hs,), height, inline=True))
+    return g.call_function("add", x, g.call_module((ws,), width, inline=True))
+
+
+def _summed_tables(members: list, used: list, tokens) -> tuple[dict, str]:
+    """Extra id tables as wide as the tokens, beside no map that could take them ({attr: argument
+    name}, and what is guessed): each is looked up from ids of its own, all zeros when not given
+    (as token types are), and added. Nothing in the keys says the library adds them, nor what a
+    missing input means, so the file says it is guessed."""
+    if any(family(m) == "linear" for m in members if m not in used):
+        return {}, ""  # a map takes the extra tables (RoCBert): _input_map reads its widths
+    width = tokens.io.out_width if tokens.io else None
+    extras = [m for m in members if m not in used and family(m) == "embedding"]
+    found: dict[str, str] = {}
+    for m in extras:
+        stem = re.sub(r"_?(embeddings?|embeds?|emb)$", "", m.attr, flags=re.IGNORECASE)
+        name = f"{stem or m.attr}_ids"
+        if m.io is None or m.io.out_width != width:
+            return {}, ""
+        if not (name.isidentifier() and name.isascii()) or name in TAKEN or name in found.values():
+            return {}, ""
+        found[m.attr] = name
+    if not found:
+        return {}, ""
+    said = ", ".join(
+        f"{a} is added, looked up from {n} (zeros when not given)" for a, n in found.items()
+    )
+    return found, f"that {said}"
+
+
+def _sum_projection(members: list, used: list, tokens, norm):
+    """A lone Linear beside the tables that takes their width to another one (DeBERTa's
+    `embed_proj`): the tables' sum is projected, then normalised. Widths say so: every table has
+    the token width (so they are summed before it) and the norm has the projection's."""
+    rest = [m for m in members if m not in used]
+    if len(rest) != 1 or family(rest[0]) != "linear" or rest[0].io is None or tokens.io is None:
+        return None
+    width, io = tokens.io.out_width, rest[0].io
+    if width is None or io.in_width != width or io.out_width in (None, width):
+        return None
+    tables = [m for m in used if family(m) == "embedding"]
+    if any(m.io is None or m.io.out_width != width for m in tables):
+        return None
+    if norm is not None and (norm.io is None or norm.io.in_width != io.out_width):
+        return None
+    return rest[0]
 
 
 # A linear map of the token embeddings inside the embeddings (RoCBert's `map_inputs_layer`).
@@ -193,8 +311,7 @@ def _input_map(members: list, used: list, tokens) -> tuple | None:
     if mapping.io is None or width is None or mapping.io.out_width != width:
         return None
     # Each extra table's ids are a forward argument named after it: a plain name, not one taken.
-    taken = {"input_ids", "token_type_ids", "attention_mask", "self_ids"}
-    if not all(m.io and m.io.out_width and _argument_name(m.attr, taken) for m in extras):
+    if not all(m.io and m.io.out_width and _argument_name(m.attr, TAKEN) for m in extras):
         return None
     subsets = [
         [m for k, m in enumerate(extras) if picks >> k & 1]
@@ -259,7 +376,14 @@ class VisionEmbeddings(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)
-        if len(members) != 1 or ctx.role(members[0]) != "PatchEmbedding":
+        if len(members) != 1:
+            return None
+        # The patches' conv held here itself (DINOv3's `patch_embeddings`), not in a class: only
+        # where the positions are a 2-D rotary (a table beside it may be ViTDet's, resized).
+        rotary = axial_rope(ctx.resolver.nested) is not None
+        conv = rotary and family(members[0]) == "conv" and members[0].io is not None
+        conv = conv and members[0].io.ndim == 2 and _cuts_image_into_patches(members[0])
+        if ctx.role(members[0]) != "PatchEmbedding" and not conv:
             return None
         registers = [t for t in params if re.fullmatch(REGISTERS, t.attr) and len(t.shape) == 3]
         fronts = [
@@ -274,26 +398,33 @@ class VisionEmbeddings(BlockPattern):
         ]
         unused = [t for t in params if re.fullmatch(MASK_TOKEN, t.attr) and len(t.shape) <= 2]
         # No position table: positions enter in the attention (BEiT's relative bias), where
-        # config.json does not say there is an absolute table (its use_absolute_position_embeddings).
+        # config.json does not say there is an absolute table (its use_absolute_position_embeddings),
+        # or as a 2-D rotary config.json describes (DINOv3).
         absolute = ctx.resolver.evidence("use_absolute_position_embeddings")
-        if not tables and (absolute is None or absolute[1] is not False):
+        if rotary:  # its [1, 1, d] mask token too stands in for masked patches, never in front
+            unused += [t for t in fronts if re.fullmatch(MASK_TOKEN, t.attr)]
+            fronts = [t for t in fronts if t not in unused]
+        if not tables and not rotary and (absolute is None or absolute[1] is not False):
             return None
         # No token in front (I-JEPA): patches and positions only, where a table is there.
         if not (fronts or tables) or len(tables) > 1:
             return None
         if len(fronts) + len(tables) + len(unused) + len(registers) != len(params):
             return None
-        if registers and (len(registers) > 1 or len(fronts) != 1 or not tables):
+        if registers and (len(registers) > 1 or len(fronts) != 1 or not tables and not rotary):
             return None
         fronts.sort(key=lambda t: re.fullmatch(CLASS_TOKEN, t.attr) is None)  # class token first
         found = (members[0].attr, [t.attr for t in fronts], tables[0].attr if tables else None)
-        found += (registers[0].attr if registers else None,)
+        found += (registers[0].attr if registers else None, ctx.role(members[0]) == "conv")
         return Match(self, len(params) + 1, found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        patches, fronts, table, registers = match.found
+        patches, fronts, table, registers = match.found[:4]
         pixels = g.input("pixel_values")
         x = g.call_module((patches,), pixels, comment="[batch, patches, d_model]")
+        if match.found[4]:  # the conv itself: its patches as a token sequence
+            x = g.call_method("flatten", x, 2, inline=True)
+            x = g.call_method("transpose", x, 1, 2, name="x")
         if fronts:
             batch = g.call_method("size", x, 0, inline=True)
             tokens = [
@@ -305,6 +436,13 @@ class VisionEmbeddings(BlockPattern):
                 kwargs={"dim": 1},
                 comment=" then ".join(fronts) + " in front of the patches",
             )
+        if registers is not None and table is None:  # registers after the class token
+            batch = g.call_method("size", x, 0, inline=True)
+            extra = g.call_method("expand", g.getattr((registers,)), batch, -1, -1, inline=True)
+            first = g.call_function("getitem", x, (Slice(), Slice(None, 1)), inline=True)
+            rest = g.call_function("getitem", x, (Slice(), Slice(1, None)), inline=True)
+            g.output(g.call_function("cat", (first, extra, rest), kwargs={"dim": 1}))
+            return
         if registers is not None:
             x = g.call_function(
                 "add_positions_and_registers", x, g.getattr((table,)), g.getattr((registers,))
@@ -347,18 +485,43 @@ class Encoder(BlockPattern):
         holder, (layer, _) = stacks[0]
         if ctx.role(layer) != "Block" or not ctx.takes(layer, "mask"):
             return None
-        return Match(self, len(members), (holder.attr, project.attr if project else None))
+        rotary = ctx.takes(layer, ROTARY_TABLE)  # angles the model computes (axial rotary)
+        found = (holder.attr, project.attr if project else None, rotary)
+        return Match(self, len(members), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        layers, project = match.found
+        layers, project, rotary = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
+        angles = (g.input(ROTARY_TABLE, optional=True),) if rotary else ()
         if project is not None:
             x = g.call_module((project,), x, comment="to the layers' width")
-        g.output(g.call_module((layers,), x, mask, each=True))
+        g.output(g.call_module((layers,), x, mask, *angles, each=True))
 
     @staticmethod
     def examples():
         return [_example("bert"), _example("distil")]
+
+
+def _embedding_inputs(ctx: BlockContext, embed) -> tuple[str, ...]:
+    """The text embeddings' inputs after `input_ids` (token types, a box per token, ids of extra
+    tables), in their order: the model takes each, optional, after its attention mask."""
+    cls = ctx.classes.get(embed.type_name)
+    graph = cls.forward.graph if cls is not None and cls.forward is not None else None
+    names = [n.target for n in graph.inputs] if graph is not None else []
+    return tuple(names[1:]) if names[:1] == ["input_ids"] else ()
+
+
+def _post_norm_pins(ctx: BlockContext, encoder) -> list:
+    """An encoder whose stack no norm follows (in the encoder or the model): in a pre-norm stack the
+    residual stream would come out unnormalised, so each layer normalises its own output (BERT's
+    layout, Jina's and GTE's layers). Pins the layers' `residual` choice left at its default."""
+    from codegen.patterns.families.decoder import post_norm_pins
+
+    cls = ctx.classes.get(encoder.type_name)
+    if cls is None or any(family(m) == "norm" for m in modules(cls)):
+        return []
+    stacks = [stack(m) for m in modules(cls) if stack(m) is not None]
+    return post_norm_pins(ctx, stacks[0][0]) if len(stacks) == 1 else []
 
 
 def _class_token(ctx: BlockContext, embed) -> bool:
@@ -384,6 +547,8 @@ class EncoderModel(BlockPattern):
         encoder = [m for m in members if ctx.role(m) == "Encoder"]
         if len(embed) != 1 or len(encoder) != 1:
             return None
+        if ctx.takes(encoder[0], ROTARY_TABLE):
+            return None  # its layers read rotary angles this model computes (axial_rope_vision)
         rest = [m for m in members if m is not embed[0] and m is not encoder[0]]
         project = one_named([m for m in rest if family(m) == "linear"], PROJECT)
         norms = [m for m in rest if family(m) == "norm"]
@@ -402,27 +567,33 @@ class EncoderModel(BlockPattern):
         if pooled_norm is not None and norm is None and not _class_token(ctx, embed[0]):
             # No class token to pool (SigLIP): the post norm is on every token, as a final norm.
             norm = pooled_norm
+        if cls.is_top and pooler is None and not heads:  # settings of heads it does not hold
+            for key in HEAD_ONLY_KEYS:
+                ctx.resolver.evidence(key)
         text = ctx.role(embed[0]) == "TextEmbeddings"
+        # No norm after the stack at all (a pooled token's norm counts: CLIP's vision tower).
+        after = norm is not None or pooled_norm is not None
+        pins = [] if after else _post_norm_pins(ctx, encoder[0])
         model_type = ctx.resolver.evidence("model_type")
         causal = text and model_type is not None and model_type[1] in CAUSAL_TEXT_TOWER_TYPES
         found = (
             embed[0].attr,
             (text, causal),
-            ctx.takes(embed[0], "token_type_ids"),
+            _embedding_inputs(ctx, embed[0]) if text else (),
             project.attr if project else None,
             encoder[0].attr,
             norm.attr if norm else None,
             pooler.attr if pooler else None,
             embed_norm.attr if embed_norm else None,
         )
-        return Match(self, len(members), found)
+        return Match(self, len(members), found, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        embed, (text, causal), segments, project, encoder, norm, pooler, embed_norm = match.found
+        embed, (text, causal), extra, project, encoder, norm, pooler, embed_norm = match.found
         if text:
             ids = g.input("input_ids")
             attention_mask = g.input("attention_mask", optional=True)
-            args = (ids, g.input("token_type_ids", optional=True)) if segments else (ids,)
+            args = (ids, *(g.input(name, optional=True) for name in extra))
             x = g.call_module((embed,), *args, comment="[batch, seq, d_model]")
             mask = g.call_function("padding_mask", attention_mask, name="mask")
             if causal:

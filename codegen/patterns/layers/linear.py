@@ -26,6 +26,8 @@ EMBEDDING_NAME = (
 )
 # ...except these, which are LM heads projecting back to the vocabulary (GPT-NeoX's embed_out).
 HEAD_NAME = r"^(embed_out|lm_head|unembed|unembedding)$"
+# ...and these, which project the embeddings to the layers' width (DeBERTa's embed_proj).
+PROJECTION_NAME = r"^(embed|embedding|emb)s?_proj(ection)?$"
 
 
 class Linear(LayerPattern):
@@ -48,7 +50,8 @@ class Linear(LayerPattern):
         choices = []
         if "bias" not in found:
             args.append(flag("bias", False, f"no {prov(node, 'bias')}"))
-            if hinted(node, EMBEDDING_NAME) and not hinted(node, HEAD_NAME):
+            projects = hinted(node, HEAD_NAME) or hinted(node, PROJECTION_NAME)
+            if hinted(node, EMBEDDING_NAME) and not projects:
                 return None
             choice = type_choice(ctx, node, "nn.Linear", ["nn.Embedding"], "a bias-free 2-D weight")
             if choice.value != "nn.Linear":

@@ -1,0 +1,35 @@
+"""What a model's other norms show about a lone-weight norm (a 1-D `weight`, no bias): an RMSNorm
+or a bias-free LayerNorm, which its keys cannot tell apart.
+
+Where config.json names neither eps (`rms_norm_eps` / `layer_norm_eps`) and the model holds
+LayerNorms with a bias, its lone-weight norms are read as LayerNorms without one (ESM C's q/k and
+final norms beside its layers' biased LayerNorms): a family mixes norm kinds far more rarely
+than it drops a bias. A model with no biased LayerNorm keeps the RMSNorm default.
+"""
+
+from __future__ import annotations
+
+from codegen.patterns._kit import BlockContext, family, modules
+
+
+def _biased_layer_norm(m) -> bool:
+    if m.type_name != "nn.LayerNorm":
+        return False
+    return not any(a.keyword == "bias" and a.value is False for a in m.args)
+
+
+def lone_weight_norm_pins(ctx: BlockContext, top) -> list[tuple[str, str, str, str]]:
+    """Pins of the lone-weight norms' `module_type` (left at its RMSNorm default, nothing cited)
+    to nn.LayerNorm, where other norms of the model are LayerNorms with a bias."""
+    norms = [m for cls in (top, *ctx.classes.values()) for m in modules(cls) if family(m) == "norm"]
+    if not any(_biased_layer_norm(m) for m in norms):
+        return []
+    pins = []
+    for m in norms:
+        for c in m.choices:
+            if c.name != "module_type" or c.source != "default" or c.value != "nn.RMSNorm":
+                continue
+            if "nn.LayerNorm" in c.alternatives:
+                why = "the model's other norms are LayerNorms (with a bias)"
+                pins.append((c.path, "module_type", "nn.LayerNorm", why))
+    return pins

@@ -1,0 +1,204 @@
+"""The parts of a tiny autoencoder (diffusers' AutoencoderTiny, after TAESD): plain conv stacks
+without norms, whose parameter-free steps (activations, upsampling) leave gaps in `layers`.
+
+- `TinyResidualBlock` (AutoencoderTinyBlock): `fuse(conv(x) + skip(x))`, `conv` three 3x3 convs
+  with the activation between them, `skip` a 1x1 conv where the width changes (else x), `fuse`
+  a ReLU.
+- `TinyEncoder`: `layers` (a conv, blocks, then per stage a stride-2 conv and blocks, a last
+  conv) on the image moved from [-1, 1] to [0, 1]. The strides leave no trace in the keys; the
+  bias-free convs between stages are the downsamplers (pinned stride 2).
+- `TinyDecoder`: the latent soft-clamped to [-3, 3] (`tanh(z / 3) * 3`), then `layers` (a conv
+  and the activation, per stage blocks, an upsampling where the stage is not the last, a conv),
+  and the output moved back to [-1, 1].
+
+The activation (config.json's act_fn) and the upsampling (upsampling_scaling_factor, upsample_fn)
+are choices; the forwards apply them in place of the gaps.
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
+from codegen.patterns._kit import one_named, tensors
+
+
+def _items(m) -> list | None:
+    if m is None or m.kind not in ("sequential", "modulelist"):
+        return None
+    return list(m.children)
+
+
+def _activation(ctx: BlockContext, cls, where: str, note: str):
+    c = ctx.choose(
+        cls, where, "activation", "relu", act.alternatives("relu", told=ctx.resolver), note
+    )
+    return c
+
+
+class TinyResidualBlock(BlockPattern):
+    role = "TinyResidualBlock"
+    priority = 6
+    synonyms = act.SYNONYMS
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        conv, skip = one_named(members, r"conv"), one_named(members, r"skip")
+        used = [m for m in (conv, skip) if m is not None]
+        if tensors(cls) or conv is None or len(used) != len(members):
+            return None
+        items = _items(conv)
+        kinds = [family(i) if i.kind != "placeholder" else "gap" for i in items or []]
+        if kinds != ["conv", "gap", "conv", "gap", "conv"]:
+            return None
+        if skip is not None and (family(skip) != "conv" or skip.kind != "builtin"):
+            return None
+        activation = _activation(ctx, cls, conv.attr, "between the convs")
+        fuse = ctx.choose(cls, "fuse", "fuse_activation", "relu", ["identity"], "after the sum")
+        found = (conv.attr, [i.attr for i in items], skip.attr if skip is not None else None)
+        return Match(self, len(members), found, [activation, fuse])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        conv, items, skip = match.found
+        activation, fuse = (c.value for c in match.choices)
+        x = g.input("x")
+        h = x
+        for i in (0, 2, 4):
+            h = g.call_module((conv, items[i]), h, name="h", inline=True)
+            if i < 4:
+                h = act.apply(g, activation, h, name="h")
+        shortcut = g.call_module((skip,), x, inline=True) if skip is not None else x
+        out = g.call_function("add", h, shortcut, inline=True)
+        g.output(act.apply(g, fuse, out))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._tiny_examples import tiny_example
+
+        return [tiny_example()]
+
+
+def _stack(cls, ctx: BlockContext):
+    """The one `layers` member and its items' kinds: conv, block, gap."""
+    members = modules(cls)
+    layers = one_named(members, r"layers")
+    if tensors(cls) or layers is None or len(members) != 1:
+        return None
+    items = _items(layers)
+    if not items:
+        return None
+    kinds = []
+    for i in items:
+        if i.kind == "placeholder":
+            kinds.append("gap")
+        elif family(i) == "conv" and i.kind == "builtin":
+            kinds.append("conv")
+        elif ctx.role(i) == "TinyResidualBlock":
+            kinds.append("block")
+        else:
+            return None
+    if kinds[0] != "conv" or kinds[-1] != "conv" or "block" not in kinds:
+        return None
+    return layers, items, kinds
+
+
+def _stride_pin(item, why: str):
+    """A pin setting a conv's stride to 2 where it was left at its default."""
+    made = list(item.choices) + [a.choice for a in item.args if a.choice is not None]
+    c = next((c for c in made if c.name == "stride"), None)
+    if c is None or c.value == 2 or c.source != "default":
+        return None
+    return (c.path, "stride", 2, why)
+
+
+class TinyEncoder(BlockPattern):
+    role = "TinyEncoder"
+    priority = 6
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        found = _stack(cls, ctx)
+        if found is None:
+            return None
+        layers, items, kinds = found
+        if "gap" in kinds:
+            return None
+        # conv, blocks, then (conv, blocks)*, conv: the inner convs downsample
+        inner = [i for i, k in enumerate(kinds) if k == "conv"][1:-1]
+        if any(kinds[i + 1] != "block" for i in inner) or kinds[1] != "block":
+            return None
+        why = "a tiny encoder's conv between stages downsamples"
+        pins = [p for p in (_stride_pin(items[i], why) for i in inner) if p is not None]
+        return Match(self, 1, layers.attr, pins=pins)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        x = g.input("x")
+        x = g.call_function("add", x, 1, inline=True)
+        x = g.call_function("truediv", x, 2, name="x", comment="[-1, 1] -> [0, 1]")
+        g.output(g.call_module((match.found,), x))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._tiny_examples import tiny_example
+
+        return [tiny_example()]
+
+
+UPSAMPLE_MODES = ["nearest", "bilinear", "bicubic"]
+
+
+class TinyDecoder(BlockPattern):
+    role = "TinyDecoder"
+    priority = 6
+    synonyms = {**act.SYNONYMS, "upsample_mode": ("upsample_fn",)}
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        found = _stack(cls, ctx)
+        if found is None:
+            return None
+        layers, items, kinds = found
+        # conv, gap (the activation), then per stage: blocks, [gap (upsampling)], conv
+        if len(kinds) < 4 or kinds[1] != "gap" or kinds[2] != "block":
+            return None
+        steps = []
+        for i, k in enumerate(kinds[2:], start=2):
+            if k == "gap" and (kinds[i - 1] != "block" or kinds[i + 1] != "conv"):
+                return None
+            steps.append((k, items[i].attr))
+        activation = _activation(ctx, cls, layers.attr, "after the first conv")
+        told = ctx.resolver.evidence("upsampling_scaling_factor")
+        scale = ctx.choose(
+            cls, layers.attr, "upsample_scale", told[1] if told else 2, [2, 4], "upsampling"
+        )
+        if told and scale.source == "default":
+            scale.source, scale.note = "metadata", told[0]
+        mode = ctx.choose(cls, layers.attr, "upsample_mode", "nearest", UPSAMPLE_MODES[1:], "")
+        found = (layers.attr, items[0].attr, steps)
+        return Match(self, 1, found, [activation, scale, mode])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        layers, first, steps = match.found
+        activation, scale, mode = (c.value for c in match.choices)
+        z = g.input("z")
+        z = g.call_function("truediv", z, 3, inline=True)
+        z = g.call_function("tanh", z, inline=True)
+        x = g.call_function("mul", z, 3, name="x", comment="soft clamp to [-3, 3]")
+        x = g.call_module((layers, first), x, name="x", inline=True)
+        x = act.apply(g, activation, x, name="x")
+        for kind, attr in steps:
+            if kind == "gap":
+                x = g.call_function(
+                    "interpolate",
+                    x,
+                    kwargs={"scale_factor": float(scale), "mode": mode},
+                    name="x",
+                )
+            else:
+                x = g.call_module((layers, attr), x, name="x")
+        x = g.call_function("mul", x, 2, inline=True)
+        g.output(g.call_function("sub", x, 1), comment="[0, 1] -> [-1, 1]")
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._tiny_examples import tiny_example
+
+        return [tiny_example()]

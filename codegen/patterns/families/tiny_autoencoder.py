@@ -1,0 +1,76 @@
+"""A tiny autoencoder (diffusers' AutoencoderTiny, after TAESD): encode, store the latent as
+8-bit values, decode. `forward(sample)` computes what the library's does:
+
+    z = encoder(sample)
+    z = round(clamp(z / (2 * magnitude) + shift, 0, 1) * 255) / 255   # as an 8-bit image stores it
+    return decoder((z - shift) * 2 * magnitude)
+
+The latent's range (config.json's latent_magnitude, latent_shift) is a choice.
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, one_named, tensors
+
+
+class TinyAutoencoder(BlockPattern):
+    role = "TinyAutoencoder"
+    priority = 10
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        encoder, decoder = one_named(members, r"encoder"), one_named(members, r"decoder")
+        if tensors(cls) or len(members) != 2 or None in (encoder, decoder):
+            return None
+        if ctx.role(encoder) != "TinyEncoder" or ctx.role(decoder) != "TinyDecoder":
+            return None
+        magnitude = ctx.choose(
+            cls,
+            encoder.attr,
+            "latent_magnitude",
+            3.0,
+            [1.0],
+            "latent range",
+            accepts="positive_number",
+        )
+        shift = ctx.choose(
+            cls, encoder.attr, "latent_shift", 0.5, [0.0], "latent offset", accepts="unit_float"
+        )
+        stored = ctx.choose(
+            cls, encoder.attr, "latent_bits", 8, [0], "the latent stored as 8-bit values (0: not)"
+        )
+        # scaling and upcasting serve pipelines; the widths and block counts show in the shapes
+        for key in (
+            "scaling_factor",
+            "shift_factor",
+            "force_upcast",
+            "encoder_block_out_channels",
+            "decoder_block_out_channels",
+            "num_encoder_blocks",
+            "num_decoder_blocks",
+        ):
+            ctx.resolver.evidence(key)
+        return Match(self, 2, (encoder.attr, decoder.attr), [magnitude, shift, stored])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        encoder, decoder = match.found
+        magnitude, shift, bits = (c.value for c in match.choices)
+        z = g.call_module((encoder,), g.input("sample"), name="z")
+        if bits:
+            levels = float(2**bits - 1)
+            z = g.call_function("truediv", z, 2 * float(magnitude), inline=True)
+            z = g.call_function("add", z, float(shift), inline=True)
+            z = g.call_function("torch.clamp", z, 0.0, 1.0, inline=True)
+            z = g.call_function("mul", z, levels, inline=True)
+            z = g.call_function("torch.round", z, inline=True)
+            z = g.call_function("truediv", z, levels, name="z", comment="as 8-bit values")
+            z = g.call_function("sub", z, float(shift), inline=True)
+            z = g.call_function("mul", z, 2 * float(magnitude), name="z")
+        g.output(g.call_module((decoder,), z))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._tiny_examples import tiny_example
+
+        return [tiny_example()]
