@@ -6,6 +6,8 @@ and by benchmarks/bench_families.py, so both compare on the same kind of weights
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 
@@ -31,3 +33,11 @@ def unit_scale(model: torch.nn.Module, keep: frozenset[str] = frozenset()) -> to
             elif name.endswith("running_mean"):
                 b.normal_(0, 0.1)
     return model.eval()
+
+
+def reference_and_input(make: Callable[[], torch.nn.Module], shape: tuple[int, ...]) -> tuple:
+    """A zoo model (`make()`, seeded) at unit scale in eval mode, and a seeded input of `shape`."""
+    torch.manual_seed(0)
+    model = unit_scale(make())
+    torch.manual_seed(3)
+    return model, torch.randn(*shape)

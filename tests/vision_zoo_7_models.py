@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tests.redraw import unit_scale
+from tests.redraw import reference_and_input
 
 
 class CNA(nn.Sequential):  # torchvision.ops.misc.Conv2dNormActivation: keys 0 (conv), 1 (norm)
@@ -635,8 +635,4 @@ ZOO = {  # name: (build, input shape)
 def build(name: str) -> tuple[nn.Module, torch.Tensor]:
     """The reference, weights at unit scale and batch norm statistics moved (so a wrong padding,
     order or scale shows), in eval mode, and an input it accepts."""
-    make, shape = ZOO[name]
-    torch.manual_seed(0)
-    model = unit_scale(make())
-    torch.manual_seed(3)
-    return model, torch.randn(*shape)
+    return reference_and_input(*ZOO[name])

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tests.redraw import unit_scale
+from tests.redraw import reference_and_input
 
 # ----------------------------------------------------------------------------- DenseNet
 
@@ -723,8 +723,4 @@ ZOO = {  # name: (build, input shape)
 def build(name: str) -> tuple[nn.Module, torch.Tensor]:
     """The reference, weights at unit scale and batch norm statistics moved (so a wrong padding,
     order or scale shows), in eval mode, and an input it accepts."""
-    make, shape = ZOO[name]
-    torch.manual_seed(0)
-    model = unit_scale(make())
-    torch.manual_seed(3)
-    return model, torch.randn(*shape)
+    return reference_and_input(*ZOO[name])
