@@ -16,6 +16,9 @@ import torch
 
 TEXT = dict(vocab_size=100, num_hidden_layers=2, num_attention_heads=4, hidden_size=32)
 DENSE = dict(**TEXT, intermediate_size=64, max_position_embeddings=64)
+MLA = dict(  # multi-head latent attention's low-rank projections (DeepSeek-V2 style)
+    kv_lora_rank=16, q_lora_rank=24, qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=8
+)
 IMAGE = dict(
     image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4
 )
@@ -434,16 +437,6 @@ FAMILIES: dict[str, Family] = {
             head_dim=8,
             sliding_window=4,
         ),
-        "decoder",
-    ),
-    "helium": Family(
-        "transformers",
-        _t("HeliumForCausalLM", "HeliumConfig", **DENSE, num_key_value_heads=2, head_dim=8),
-        "decoder",
-    ),
-    "seed_oss": Family(
-        "transformers",
-        _t("SeedOssForCausalLM", "SeedOssConfig", **DENSE, num_key_value_heads=2, head_dim=8),
         "decoder",
     ),
     "deberta_v2": Family(
@@ -1869,7 +1862,8 @@ FAMILIES: dict[str, Family] = {
     ),
     # held out, session 7: 25 families (10 decoders, 7 encoders, 8 vision) picked by the lead from
     # the library's list of models no test, zoo entry or helper task named, measured before and
-    # after the session's work; kept off main (and out of the helpers' sight) until measured after
+    # after the session's work; kept off main (and out of the helpers' sight) until measured after.
+    # The 25th, solar_open, stands in the moe7 block above: a helper added it on its own.
     "ministral3": Family(
         "transformers",
         _t("Ministral3ForCausalLM", "Ministral3Config", **DENSE, num_key_value_heads=2, head_dim=8),
@@ -1881,7 +1875,9 @@ FAMILIES: dict[str, Family] = {
         "decoder",
     ),
     "doge": Family(
-        "transformers", _t("DogeForCausalLM", "DogeConfig", **DENSE, num_key_value_heads=2), "decoder"
+        "transformers",
+        _t("DogeForCausalLM", "DogeConfig", **DENSE, num_key_value_heads=2),
+        "decoder",
     ),
     "minicpm3": Family(
         "transformers",
@@ -1889,25 +1885,7 @@ FAMILIES: dict[str, Family] = {
             "MiniCPM3ForCausalLM",
             "MiniCPM3Config",
             **DENSE,
-            kv_lora_rank=16,
-            q_lora_rank=24,
-            qk_nope_head_dim=8,
-            qk_rope_head_dim=4,
-            v_head_dim=8,
-        ),
-        "decoder",
-    ),
-    "solar_open": Family(
-        "transformers",
-        _t(
-            "SolarOpenForCausalLM",
-            "SolarOpenConfig",
-            **DENSE,
-            num_key_value_heads=2,
-            head_dim=8,
-            moe_intermediate_size=16,
-            n_routed_experts=4,
-            num_experts_per_tok=2,
+            **MLA,
         ),
         "decoder",
     ),
@@ -1917,11 +1895,7 @@ FAMILIES: dict[str, Family] = {
             "YoutuForCausalLM",
             "YoutuConfig",
             **DENSE,
-            kv_lora_rank=16,
-            q_lora_rank=24,
-            qk_nope_head_dim=8,
-            qk_rope_head_dim=4,
-            v_head_dim=8,
+            **MLA,
         ),
         "decoder",
     ),
@@ -1931,11 +1905,7 @@ FAMILIES: dict[str, Family] = {
             "DeepseekV2ForCausalLM",
             "DeepseekV2Config",
             **DENSE,
-            kv_lora_rank=16,
-            q_lora_rank=24,
-            qk_nope_head_dim=8,
-            qk_rope_head_dim=4,
-            v_head_dim=8,
+            **MLA,
             n_routed_experts=4,
             moe_intermediate_size=16,
             num_experts_per_tok=2,
@@ -1994,14 +1964,18 @@ FAMILIES: dict[str, Family] = {
         ),
         "encoder",
     ),
-    "align_text": Family("transformers", _t("AlignTextModel", "AlignTextConfig", **DENSE), "encoder"),
+    "align_text": Family(
+        "transformers", _t("AlignTextModel", "AlignTextConfig", **DENSE), "encoder"
+    ),
     "chinese_clip_text": Family(
         "transformers", _t("ChineseCLIPTextModel", "ChineseCLIPTextConfig", **DENSE), "encoder"
     ),
     "clap_text": Family("transformers", _t("ClapTextModel", "ClapTextConfig", **DENSE), "encoder"),
     "xlnet": Family(
         "transformers",
-        _t("XLNetModel", "XLNetConfig", vocab_size=100, d_model=32, n_layer=2, n_head=4, d_inner=64),
+        _t(
+            "XLNetModel", "XLNetConfig", vocab_size=100, d_model=32, n_layer=2, n_head=4, d_inner=64
+        ),
         "encoder",
     ),
     "donut_swin": Family(
