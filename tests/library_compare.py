@@ -3,6 +3,7 @@ the checks that a generated file is trusted and computes the library's output, s
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable
 
 import torch
@@ -42,8 +43,6 @@ def assert_trusted(source: str) -> None:
 def generate_for(tmp_path: Any, model_cls: str, config_cls: str, config: dict) -> tuple:
     """The library's `model_cls(config_cls(**config))` at unit scale, and the model generated from
     its saved folder, strict-loaded: (reference, ours, source)."""
-    import logging
-
     import transformers
 
     from tests.generated_module import generate_from_folder

@@ -336,8 +336,9 @@ def docstring(ir: ModelIR) -> str:
     for c in choices:
         if c.alternatives or c.source != "default":
             name = "layer types" if c.name == "module_type" else c.name
-            if c.source in ("metadata", "structure") and c.note:  # cite where: "causal
-                name = f"{name} ({c.note.removeprefix('checkpoint metadata ')})"  # (model_type)"
+            # cite where: "causal (config.json model_type)"
+            if c.source in ("metadata", "structure") and c.note:
+                name = f"{name} ({c.note.removeprefix('checkpoint metadata ')})"
             by_source.setdefault(c.source, []).append(name)
     if by_source:
         lines += ["", "Values the checkpoint does not record:"]
