@@ -566,6 +566,57 @@ FAMILIES: dict[str, Family] = {
         ),
         "decoder",
     ),
+    # mla8 (issue 15): multi-head latent attention beyond the held-out three: DeepSeek-V3 (grouped
+    # sigmoid routing, rope_interleave), DeepSeek-V2-Lite's plain queries (q_lora_rank None), and
+    # GLM-4-MoE-Lite with the halves layout
+    "deepseek_v3": Family(
+        "transformers",
+        _t(
+            "DeepseekV3ForCausalLM",
+            "DeepseekV3Config",
+            **DENSE,
+            **MLA,
+            n_routed_experts=4,
+            moe_intermediate_size=16,
+            num_experts_per_tok=2,
+            n_group=2,
+            topk_group=1,
+            first_k_dense_replace=1,
+        ),
+        "decoder",
+    ),
+    "deepseek_v2_lite": Family(
+        "transformers",
+        _t(
+            "DeepseekV2ForCausalLM",
+            "DeepseekV2Config",
+            **DENSE,
+            **dict(MLA, q_lora_rank=None),
+            n_routed_experts=4,
+            moe_intermediate_size=16,
+            num_experts_per_tok=2,
+            n_shared_experts=2,
+            first_k_dense_replace=1,
+        ),
+        "decoder",
+    ),
+    "glm4_moe_lite": Family(
+        "transformers",
+        _t(
+            "Glm4MoeLiteForCausalLM",
+            "Glm4MoeLiteConfig",
+            **DENSE,
+            **MLA,
+            n_routed_experts=4,
+            moe_intermediate_size=16,
+            num_experts_per_tok=2,
+            n_group=1,
+            topk_group=1,
+            first_k_dense_replace=1,
+            rope_interleave=False,
+        ),
+        "decoder",
+    ),
     # encoders: input_ids (+ attention_mask, token_type_ids) -> last hidden state
     "bert": Family("transformers", _t("BertModel", "BertConfig", **DENSE), "encoder"),
     "roberta": Family(

@@ -22,6 +22,7 @@ from codegen.ir import Arg, Call, Choice, ClassDef, IOSpec, Module, Tensor
 from codegen.ir.graph import Graph
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
+from codegen.patterns._latent_conventions import LATENT_NORM_PATH, fixed_latent_eps
 
 if TYPE_CHECKING:
     from codegen.choices import ChoiceResolver
@@ -286,9 +287,22 @@ def eps_arg(
     if by_type and c.source == "metadata":
         c.alternatives = [e for e in [c.value, *c.alternatives] if e != by_type[1]]
         c.value, c.note = by_type[1], f"{model_type[0]} {model_type[1]!r}: a fixed eps here"
+    latent_norm_eps(ctx, node, c)
     if c.source == "default" and searchable is not None:
         searchable.append(c)
     return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)
+
+
+def latent_norm_eps(ctx: LayerContext, node: KeyNode, c: Choice) -> None:
+    """A latent attention's norms whose eps the family's code fixes whatever config.json says
+    (DeepSeek-V2's q_a_layernorm, kv_a_layernorm: 1e-6, measured by the latent survey)."""
+    model_type = ctx.resolver.evidence("model_type")
+    latent = fixed_latent_eps(model_type[1]) if model_type else None
+    if latent is None or not re.search(LATENT_NORM_PATH, node.path) or c.source == "hint":
+        return
+    c.alternatives = [e for e in [c.value, *c.alternatives] if e not in (latent, None)]
+    c.value, c.source = latent, "metadata"
+    c.note = f"{model_type[0]} {model_type[1]!r}: a fixed eps (the latent attention survey)"
 
 
 def eps_args(ctx: LayerContext, node: KeyNode, searchable: list | None = None) -> list[Arg]:
@@ -334,6 +348,8 @@ CHECKED_MODEL_TYPES = (
         "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "
         "solar_open flex_olmo".split()
     )
+    # mla8: tests/test_latent_attention.py compares these
+    | frozenset("deepseek_v2 deepseek_v3 youtu minicpm3 glm4_moe_lite".split())
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
