@@ -37,7 +37,7 @@ YARN = dict(
     rope_theta=10000.0,
     factor=4.0,
     original_max_position_embeddings=16,
-    mscale=0.8,
+    mscale=1.0,  # cos and sin times mscale(1.0) / mscale(0.8); scores times mscale(0.8) squared
     mscale_all_dim=0.8,
 )
 
