@@ -104,6 +104,17 @@ CASES = {
         "Glm4MoeLiteConfig",
         dict(LITE, **MOE, n_group=1, topk_group=1, rope_interleave=False),
     ),
+    # DeepSeek-V3's code under a config class of its own
+    "sarvam_mla": (
+        "DeepseekV3ForCausalLM",
+        "SarvamMLAConfig",
+        dict(MLA, **MOE, n_group=1, topk_group=1, first_k_dense_replace=1),
+    ),
+    "sarvam_mla_plain_q": (
+        "DeepseekV3ForCausalLM",
+        "SarvamMLAConfig",
+        dict(LITE, **MOE, n_group=2, topk_group=1, first_k_dense_replace=1, rope_interleave=False),
+    ),
 }
 
 

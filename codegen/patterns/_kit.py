@@ -349,7 +349,7 @@ CHECKED_MODEL_TYPES = (
         "solar_open flex_olmo".split()
     )
     # mla8: tests/test_latent_attention.py compares these
-    | frozenset("deepseek_v2 deepseek_v3 youtu minicpm3 glm4_moe_lite".split())
+    | frozenset("deepseek_v2 deepseek_v3 youtu minicpm3 glm4_moe_lite sarvam_mla".split())
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

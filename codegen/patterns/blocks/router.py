@@ -52,6 +52,7 @@ SCORING_BY_TYPE = {
     # mla8: tests/test_latent_attention.py compares these
     "deepseek_v2": "softmax",
     "glm4_moe_lite": "sigmoid",
+    "sarvam_mla": "sigmoid",  # DeepSeek-V3's code under a config of its own
 }
 
 # Families that always renormalise the chosen experts' weights (no config key says it), or route
