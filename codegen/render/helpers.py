@@ -285,6 +285,22 @@ def xielu(
     negative = (torch.expm1(torch.minimum(x, eps)) - x) * a_n + beta * x
     return torch.where(x > 0, a_p * x * x + beta * x, negative)
 ''',
+    "selective_scan": '''
+def selective_scan(
+    x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor
+) -> torch.Tensor:
+    """A selective state-space scan (Mamba), one step at a time: x and dt [batch, seq, inner],
+    A [inner, state], B and C [batch, seq, state] -> y [batch, seq, inner], where
+    state_t = exp(dt_t * A) * state_(t-1) + dt_t * B_t * x_t and y_t = state_t . C_t."""
+    decay = torch.exp(dt.unsqueeze(-1) * A)  # [batch, seq, inner, state]
+    drive = dt.unsqueeze(-1) * B.unsqueeze(2) * x.unsqueeze(-1)
+    h = torch.zeros(x.size(0), x.size(2), A.size(1), dtype=x.dtype, device=x.device)
+    ys: list[torch.Tensor] = []
+    for t in range(x.size(1)):
+        h = decay[:, t] * h + drive[:, t]
+        ys.append(torch.matmul(h, C[:, t].unsqueeze(-1)).squeeze(-1))
+    return torch.stack(ys, dim=1)
+''',
     "rms_norm_unit_offset": '''
 def rms_norm_unit_offset(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     """RMSNorm that scales by 1 + weight (Gemma stores the weight as an offset from one)."""

@@ -1,0 +1,75 @@
+"""Decoders whose layers mix the sequence without attention, or with an unusual attention (dec8):
+state-space models (Mamba, FalconMamba), ... Each is built from a tiny config of the library,
+generated from its saved folder, and compared with the library's own forward (atol 1e-5),
+scripted too; two configurations per family."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+from tests.library_compare import assert_exact, assert_trusted, generate_for
+
+MAMBA = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, state_size=8, conv_kernel=4)
+CASES = [
+    ("MambaForCausalLM", "MambaConfig", dict(MAMBA, expand=2)),
+    # other sizes, biased projections, an untied head, a rank of dt other than d / 16
+    (
+        "MambaForCausalLM",
+        "MambaConfig",
+        dict(
+            MAMBA,
+            hidden_size=24,
+            expand=3,
+            state_size=5,
+            conv_kernel=3,
+            time_step_rank=7,
+            use_bias=True,
+            tie_word_embeddings=False,
+            layer_norm_epsilon=1e-4,
+        ),
+    ),
+    ("FalconMambaForCausalLM", "FalconMambaConfig", dict(MAMBA, expand=2)),
+    (
+        "FalconMambaForCausalLM",
+        "FalconMambaConfig",
+        dict(MAMBA, num_hidden_layers=3, state_size=6, mixer_rms_eps=1e-3, use_conv_bias=False),
+    ),
+]
+
+
+def _ids() -> torch.Tensor:
+    torch.manual_seed(1)
+    return torch.randint(2, 100, (2, 11))
+
+
+@pytest.mark.parametrize(
+    "model_cls, config_cls, config", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
+def test_exact_against_the_library(model_cls, config_cls, config, tmp_path):
+    logging.disable(logging.WARNING)  # the library's note that its fast kernels are missing
+    try:
+        reference, ours, source = generate_for(tmp_path, model_cls, config_cls, config)
+        ids = _ids()
+        with torch.no_grad():
+            want = reference(input_ids=ids).logits
+    finally:
+        logging.disable(logging.NOTSET)
+    assert_trusted(source)
+    assert_exact(ours, want, ids)
+
+
+def test_the_scan_norms_follow_the_config(tmp_path):
+    """FalconMamba's weightless norms on dt, B and C leave no key: config.json's mixer_rms_eps
+    is what tells them, and its value is the eps written."""
+    logging.disable(logging.WARNING)
+    try:
+        config = dict(MAMBA, expand=2, mixer_rms_eps=1e-3)
+        _, _, source = generate_for(tmp_path, "FalconMambaForCausalLM", "FalconMambaConfig", config)
+        _, _, plain = generate_for(tmp_path / "m", "MambaForCausalLM", "MambaConfig", MAMBA)
+    finally:
+        logging.disable(logging.NOTSET)
+    assert "F.rms_norm(dt, " in source and "eps=0.001" in source
+    assert "rms_norm(dt" not in plain
