@@ -12,6 +12,8 @@ import torch
 
 from tests.library_compare import assert_exact, assert_trusted, generate_for
 
+DENSE = dict(vocab_size=100, num_hidden_layers=2, num_attention_heads=4, hidden_size=32)
+DENSE.update(intermediate_size=64, max_position_embeddings=64)
 MAMBA = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, state_size=8, conv_kernel=4)
 CASES = [
     ("MambaForCausalLM", "MambaConfig", dict(MAMBA, expand=2)),
@@ -36,6 +38,24 @@ CASES = [
         "FalconMambaForCausalLM",
         "FalconMambaConfig",
         dict(MAMBA, num_hidden_layers=3, state_size=6, mixer_rms_eps=1e-3, use_conv_bias=False),
+    ),
+    # LFM2: gated short-conv layers and attention layers in one stack
+    ("Lfm2ForCausalLM", "Lfm2Config", dict(DENSE, num_key_value_heads=2, full_attn_idxs=[1])),
+    (
+        "Lfm2ForCausalLM",
+        "Lfm2Config",
+        dict(
+            DENSE,
+            num_hidden_layers=3,
+            hidden_size=24,
+            num_attention_heads=3,
+            num_key_value_heads=1,
+            layer_types=["full_attention", "conv", "conv"],
+            conv_L_cache=4,
+            conv_bias=True,
+            block_auto_adjust_ff_dim=False,
+            tie_word_embeddings=False,
+        ),
     ),
 ]
 
@@ -73,3 +93,24 @@ def test_the_scan_norms_follow_the_config(tmp_path):
         logging.disable(logging.NOTSET)
     assert "F.rms_norm(dt, " in source and "eps=0.001" in source
     assert "rms_norm(dt" not in plain
+
+
+@pytest.mark.parametrize("case", [0, 4], ids=["mamba", "lfm2"])
+def test_padding_tokens_enter_the_mixers_as_zeros(case, tmp_path):
+    """With left padding the library zeroes padding tokens before each conv and scan: the real
+    tokens' logits match only if the generated mixers do too."""
+    model_cls, config_cls, config = CASES[case]
+    logging.disable(logging.WARNING)
+    try:
+        reference, ours, _ = generate_for(tmp_path, model_cls, config_cls, config)
+        ids = _ids()
+        mask = torch.ones_like(ids)
+        mask[1, :4] = 0
+        with torch.no_grad():
+            want = reference(input_ids=ids, attention_mask=mask).logits
+    finally:
+        logging.disable(logging.NOTSET)
+    with torch.no_grad():
+        got = ours(ids, mask)
+    real = mask.bool()
+    torch.testing.assert_close(got[real], want[real], atol=1e-5, rtol=1e-5)

@@ -122,6 +122,12 @@ SHOWN_BY_SHAPES = (
     moe_layer_start_index moe_layer_end_index moe_layer_interval mlp_layer_types
     """.split())
     | frozenset("state_size expand time_step_rank use_conv_bias".split())  # dec8: Mamba's sizes
+    # dec8: LFM2's feed-forward width arithmetic, its short conv's kernel, and which layers
+    # attend (each layer's weights show whether it holds attention or a conv)
+    | frozenset(
+        "block_auto_adjust_ff_dim block_ffn_dim_multiplier block_multiple_of conv_L_cache "
+        "full_attn_idxs".split()
+    )
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).

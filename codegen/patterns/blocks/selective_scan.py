@@ -40,9 +40,9 @@ from codegen.patterns._kit import (
 )
 
 ROLE = "SelectiveScan"
-# Roles of sequence mixers a layer may hold in place of attention (MixerLayer, and the transformer
-# block's gated short conv in short_conv.py).
-SEQUENCE_MIXERS = (ROLE,)
+# Roles of sequence mixers a layer may hold in place of attention (MixerLayer here, and the
+# transformer block's): this scan, and LFM2's gated short conv (short_conv.py).
+SEQUENCE_MIXERS = (ROLE, "ShortConv")
 NORM_EPS_SYNONYMS = ("mixer_rms_eps",)
 
 
@@ -118,9 +118,9 @@ class SelectiveScan(BlockPattern):
         if len(a) != 1 or len(d) != 1 or len(convs) != 1 or len(linears) != 4:
             return None
         conv = convs[0]
-        inner, k = _width(conv, "in_width"), _kernel(conv)
-        if inner is None or k is None or _width(conv, "out_width") != inner:
-            return None
+        inner, k = _width(conv, "out_width"), _kernel(conv)
+        if inner is None or k is None or _width(conv, "in_width") not in (1, inner):
+            return None  # read as one input channel until the pin below makes it depthwise
         found = _roles(linears, inner)
         if found is None:
             return None
@@ -165,7 +165,10 @@ class SelectiveScan(BlockPattern):
         names, a_log, d, rank, state, activation, norm_eps = match.found
         in_proj, conv, x_proj, dt_proj, out_proj = names
         h = g.input("x")  # [batch, seq, d_model]
+        # [batch, 1, 1, seq], False at padding: padding tokens enter the scan as zeros
+        mask = g.input("mask", optional=True)
         seq = g.call_method("size", h, 1, inline=True)
+        h = g.call_function("zero_masked", h, mask, inline=True)
         both = g.call_module((in_proj,), h, name="h", comment="[batch, seq, 2 * inner]")
         x = g.call_method("chunk", both, 2, kwargs={"dim": -1}, inline=True)
         x = g.call_function("getitem", x, 0, name="u")
@@ -176,7 +179,10 @@ class SelectiveScan(BlockPattern):
         x = g.call_module((conv,), x, inline=True)
         x = g.call_function("getitem", x, (Slice(), Slice(), Slice(None, seq)), inline=True)
         x = g.call_method("transpose", x, 1, 2, inline=True)
-        x = act.apply(g, activation, x, name="u", comment="causal conv: [batch, seq, inner]")
+        x = act.apply(g, activation, x, inline=True)
+        x = g.call_function(
+            "zero_masked", x, mask, name="u", comment="causal conv: [batch, seq, inner]"
+        )
         parts = g.call_module((x_proj,), x, inline=True)
         parts = g.call_method(
             "split", parts, [rank, state, state], kwargs={"dim": -1}, name="parts"
@@ -221,13 +227,15 @@ class MixerLayer(BlockPattern):
         if len(mixer) != 1 or len(norm) != 1:
             return None
         choices, offset = norm_scale(ctx, cls, norm[0])
-        return Match(self, 2, (mixer[0].attr, norm[0].attr, offset), choices)
+        found = (mixer[0].attr, norm[0].attr, offset, ctx.takes(mixer[0], "mask"))
+        return Match(self, 2, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        mixer, norm, offset = match.found
+        mixer, norm, offset, masked = match.found
         x = g.input("x")
+        mask = (g.input("mask", optional=True),) if masked else ()
         h = apply_norm(g, (norm,), x, offset, inline=True)
-        g.output(g.call_function("add", x, g.call_module((mixer,), h, inline=True)))
+        g.output(g.call_function("add", x, g.call_module((mixer,), h, *mask, inline=True)))
 
     @staticmethod
     def examples():

@@ -15,6 +15,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
 from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
+from codegen.patterns.blocks.selective_scan import SEQUENCE_MIXERS
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -35,6 +36,7 @@ FIRST_NORM = (
     r"self_attn_layer_norm|ln_attn|norm_1|pre_attention_layernorm|sa_layer_norm|layer_norm1|"
     r"attention_layernorm|"  # Apertus
     r"attn_ln|attention_ln|"  # GTE's original layout (enc7a)
+    r"operator_norm|"  # LFM2's: before attention or the short conv (dec8)
     r"layer_norm"  # beside final_layer_norm (wav2vec2's encoder layers)
 )
 SECOND_NORM = (
@@ -100,7 +102,8 @@ class TransformerBlock(BlockPattern):
         members = modules(cls)
         if tensors(cls):
             return None
-        attn = [m for m in members if ctx.role(m) == "Attention"]
+        # attention, or a sequence mixer in its place (LFM2's gated short conv)
+        attn = [m for m in members if ctx.role(m) in ("Attention", *SEQUENCE_MIXERS)]
         mlp = [m for m in members if ctx.role(m) in FEED_FORWARD_ROLES or feed_forward_list(m)]
         norms = [m for m in members if family(m) == "norm"]
         choices = []

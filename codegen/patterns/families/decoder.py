@@ -40,6 +40,9 @@ HEAD = r"lm_head|embed_out|output|head"
 # Families that scale token embeddings by sqrt(d_model) before the first block, where the
 # conventions survey could not measure it (CTRL's sinusoidal positions are added before the block).
 SCALED_EMBEDDING_TYPES = ("ctrl",)
+# What the conventions survey measured the first block's input to be where nothing normalises
+# the token embeddings before it.
+UNNORMED_EMBEDDINGS = ("none", "sqrt_d_model", "* embedding_multiplier")
 # Families whose learned position table keeps its first rows unused: position i is row i + offset.
 POSITION_OFFSETS = {"opt": 2, "biogpt": 2}
 # Families whose positions are fixed sines and cosines, not in the checkpoint: the helper that
@@ -146,6 +149,10 @@ class Transformer(BlockPattern):
         scaled = model_type is not None and model_type[1] in SCALED_EMBEDDING_TYPES
         cite = f"{model_type[0]} {model_type[1]!r}" if model_type else ""
         measured = convention(model_type[1], "embedding_scale") if model_type else None
+        if embed_norm is not None and norm is None and measured in UNNORMED_EMBEDDINGS:
+            # the survey saw the first block read the table's rows as they are: a norm named for
+            # the embeddings is the one after the blocks (LFM2's embedding_norm)
+            norm, embed_norm = embed_norm, None
         if measured in ("none", "sqrt_d_model", "* embedding_multiplier", "normed"):
             scaled, cite = measured == "sqrt_d_model", conventions_cite(model_type)
         # fairseq-style decoders (BioGPT, XGLM) say it: scale_embedding true is sqrt(d_model)
