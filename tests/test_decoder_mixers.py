@@ -57,6 +57,21 @@ CASES = [
             tie_word_embeddings=False,
         ),
     ),
+    # DiffLlama: differential attention, lambda_init following each layer's index
+    ("DiffLlamaForCausalLM", "DiffLlamaConfig", dict(DENSE, num_key_value_heads=2)),
+    (
+        "DiffLlamaForCausalLM",
+        "DiffLlamaConfig",
+        dict(
+            DENSE,
+            num_hidden_layers=3,
+            hidden_size=48,
+            num_attention_heads=6,
+            num_key_value_heads=2,
+            rope_theta=500000.0,
+            rms_norm_eps=1e-5,
+        ),
+    ),
 ]
 
 

@@ -75,10 +75,12 @@ NO_FORWARD_EFFECT = frozenset("""
     median_filter_width suppress_tokens begin_suppress_tokens
     time_step_floor time_step_init_scheme time_step_max time_step_min time_step_scale
     rescale_prenorm_residual use_associative_scan use_mambapy residual_in_fp32
+    lambda_std_dev
     """.split())
 # (dec8) Mamba's: how dt_proj and the out projections are initialised; two other algorithms for
 # the same scan (a parallel one, an associative one); a float32 residual, as attention's
-# softmax in float32 above (a float32 checkpoint's residual is float32 anyway).
+# softmax in float32 above (a float32 checkpoint's residual is float32 anyway); how DiffLlama's
+# lambda vectors are initialised.
 # (conv6) wav2vec2-like speech models: SpecAugment masking, the pretraining quantizer's and the
 # CTC loss's settings act in training only; the adapter's and the x-vector head's sizes matter only
 # with those modules, whose keys a model without them lacks (and add_adapter says so, below).

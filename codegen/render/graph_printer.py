@@ -131,6 +131,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "apply_rotary_frequencies",
             "xielu",
             "selective_scan",  # patterns/blocks/selective_scan.py
+            "differential_heads",  # patterns/blocks/differential_attention.py
         )
     },
 }

@@ -193,7 +193,7 @@ class TransformerBlock(BlockPattern):
         found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
         free = parameter_free_norm(ctx) if isinstance(first, _FreeNorm) else None
         found += (branch_scale, free, ctx.takes(attn[0], "window"))
-        found += (ctx.takes(attn[0], ROTARY_TABLE),)
+        found += (ctx.takes(attn[0], ROTARY_TABLE), ctx.takes(attn[0], "index"))
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -224,9 +224,15 @@ class TransformerBlock(BlockPattern):
 
         # An encoder's attention takes the padding mask: pass it through (and the rotary angles
         # its caller computed, where it reads them).
-        mask = window + ((g.input("mask", optional=True),) if masked else ())
+        # an attention told its layer's place in the stack (differential attention) takes it
+        # last, after its mask: then the mask is a required argument that may be None
+        indexed = match.found[11]
+        optional = {"annotation": "torch.Tensor | None"} if indexed else {"optional": True}
+        mask = window + ((g.input("mask", **optional),) if masked else ())
         if match.found[10]:
-            mask += (g.input(ROTARY_TABLE, optional=True),)
+            mask += (g.input(ROTARY_TABLE, **optional),)
+        if indexed:
+            mask += (g.input("index", "int"),)
         if residual == "post":
             a = scaled(g.call_module((attn,), x, *mask, inline=True))
             x = norm(first, g.call_function("add", x, a, inline=True))

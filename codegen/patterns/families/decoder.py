@@ -194,8 +194,11 @@ class Transformer(BlockPattern):
         kinds_of_block, layers = layer_stack(ctx, blocks[0])
         masked = {ctx.takes(b, "mask") for b in kinds_of_block}
         windowed = {ctx.takes(b, "window") for b in kinds_of_block}
-        if len(masked) != 1 or len(windowed) != 1:
+        indexed = {ctx.takes(b, "index") for b in kinds_of_block}  # told their place (DiffLlama)
+        if len(masked) != 1 or len(windowed) != 1 or len(indexed) != 1:
             return None  # the layers must be called alike
+        if indexed == {True} and windowed == {True}:
+            return None  # not met yet: a window and an index for each layer
         windows = None  # each layer's sliding window (0: none), where they differ
         if windowed == {True}:
             windows = window_plan(ctx)
@@ -229,7 +232,7 @@ class Transformer(BlockPattern):
         )
         # a norm without parameters on the embeddings, before the first block (NanoChat's)
         free_first = parameter_free_norm(ctx) if measured == "normed" and not embed_norm else None
-        found += (free_first,)
+        found += (free_first, indexed == {True})
         return Match(self, len(members), found, choices, pins=pins)
 
     def _table_as_linear(self, cls, members, used) -> Match | None:
@@ -253,8 +256,8 @@ class Transformer(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found[:8]
-        multiplier, free, fixed, windows, head, free_first = match.found[8:]
-        paired = {}
+        multiplier, free, fixed, windows, head, free_first, indexed = match.found[8:]
+        paired = {"each_index": True} if indexed else {}
         if windows:
             paired = {
                 "each_paired": ("window", windows[0]),
