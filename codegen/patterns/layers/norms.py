@@ -35,6 +35,8 @@ GROUP_SYNONYMS = ("norm_num_groups", "groups", "gn_groups")
 # Families whose lone-weight `layer_norm` is an RMSNorm (T5's LayerNorm: no mean, no bias), though
 # their config.json names the eps `layer_norm_epsilon`.
 RMS_TYPES = ("t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano", "udop")
+# ... and the state-space families' (Mamba's RMSNorm reads layer_norm_epsilon too; dec8)
+RMS_TYPES += ("mamba", "falcon_mamba", "mamba2")
 
 
 def batchnorm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
