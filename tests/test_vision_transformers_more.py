@@ -49,6 +49,62 @@ MODELS = {
         ),
         "last_hidden_state",
     ),
+    # ViTDet's backbone (families/grid_vision.py): patches kept as a map, a position table for a
+    # 224-pixel grid after an unused class-token row (dropped, resized bicubic), plain layers.
+    "vitdet": (
+        "VitDetModel",
+        "VitDetConfig",
+        dict(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            mlp_ratio=2,
+        ),
+        "last_hidden_state",
+    ),
+    # ... with decomposed relative positions (blocks/decomposed_attention.py) in windowed and
+    # global layers: tables for 2 x 2 windows and a 6 x 6 grid, resized to the 4 x 4 map.
+    "vitdet_windows": (
+        "VitDetModel",
+        "VitDetConfig",
+        dict(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            num_hidden_layers=3,
+            num_attention_heads=4,
+            mlp_ratio=2,
+            use_relative_position_embeddings=True,
+            window_size=2,
+            window_block_indices=[0, 2],
+            pretrain_image_size=48,
+        ),
+        "last_hidden_state",
+    ),
+    # another: a 5 x 5 map padded to 3 x 3 windows, 6 heads of 8, a table of the map's own grid
+    # (no resize), qkv without bias, windowed layers after a global one
+    "vitdet_padded": (
+        "VitDetModel",
+        "VitDetConfig",
+        dict(
+            image_size=20,
+            patch_size=4,
+            hidden_size=48,
+            num_hidden_layers=4,
+            num_attention_heads=6,
+            mlp_ratio=3,
+            qkv_bias=False,
+            pretrain_image_size=20,
+            use_relative_position_embeddings=True,
+            window_size=3,
+            window_block_indices=[1, 2, 3],
+            layer_norm_eps=1e-5,
+            hidden_act="gelu",
+        ),
+        "last_hidden_state",
+    ),
 }
 
 

@@ -29,6 +29,7 @@ from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
     Example,
+    NHEAD_SYNONYMS,
     Match,
     family,
     modules,
@@ -72,7 +73,17 @@ class GridAttention(BlockPattern):
             return None
         if width and isinstance(head_dim, int) and width % head_dim:
             return None
-        return Match(self, 5, (qkv.attr, out.attr, rows.attr, cols.attr))
+        found = (qkv.attr, out.attr, rows.attr, cols.attr)
+        said = ctx.resolver.evidence(*NHEAD_SYNONYMS["nhead"])  # the tables' width tells
+        if (
+            said is not None
+            and width
+            and isinstance(head_dim, int)
+            and said[1] != width // head_dim
+        ):
+            heads = f"the heads: the tables say {width // head_dim}, {said[0]} says {said[1]!r}"
+            return Match(self, 5, found, missing=heads)
+        return Match(self, 5, found)
 
     def forward(self, match: Match, g: Graph) -> None:
         qkv_attr, out, rows, cols = match.found
