@@ -376,7 +376,10 @@ def _string_lists(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple
 
 
 # Lists of indices whose emptiness is evidence (EfficientNet's blocks that pad evenly: none).
-EMPTY_LISTS = frozenset({"depthwise_padding"})
+# vit8: which layers attend within windows (ViTDet, SAM), or carry a conv block (ViTDet)
+EMPTY_LISTS = frozenset(
+    {"depthwise_padding", "window_block_indices", "global_attn_indexes", "residual_block_indices"}
+)
 
 
 def _flatten(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str, Any]]:
