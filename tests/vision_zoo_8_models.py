@@ -211,24 +211,24 @@ def _down(c_in: int, c_out: int, stride: int, avg: bool) -> nn.Sequential:
 class TimmResNet(nn.Module):  # timm.models.resnet.ResNet with Bottleneck blocks, narrowed
     def __init__(self, deep_stem: bool, se: bool, classes: int = 5) -> None:
         super().__init__()
-        if deep_stem:  # stem_type='deep' (resnet26d): three 3x3 convs, the widths 8, 8, 16
+        if deep_stem:  # stem_type='deep' (resnet26d): three 3x3 convs, the widths 4, 4, 8
             self.conv1 = nn.Sequential(
-                nn.Conv2d(3, 8, 3, 2, 1, bias=False),
-                nn.BatchNorm2d(8),
+                nn.Conv2d(3, 4, 3, 2, 1, bias=False),
+                nn.BatchNorm2d(4),
                 nn.ReLU(inplace=True),
-                nn.Conv2d(8, 8, 3, 1, 1, bias=False),
-                nn.BatchNorm2d(8),
+                nn.Conv2d(4, 4, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(4),
                 nn.ReLU(inplace=True),
-                nn.Conv2d(8, 16, 3, 1, 1, bias=False),
+                nn.Conv2d(4, 8, 3, 1, 1, bias=False),
             )
         else:
-            self.conv1 = nn.Conv2d(3, 16, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
+            self.conv1 = nn.Conv2d(3, 8, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
         self.act1 = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         avg = deep_stem  # resnet26d: avg_down
-        self.layer1 = nn.Sequential(
-            TimmBottleneck(16, 4, 1, None, se), TimmBottleneck(16, 4, 1, None, se)
+        self.layer1 = nn.Sequential(  # the first block widens 4x at stride 1, as in every ResNet
+            TimmBottleneck(8, 4, 1, _down(8, 16, 1, avg), se), TimmBottleneck(16, 4, se=se)
         )
         self.layer2 = nn.Sequential(
             TimmBottleneck(16, 8, 2, _down(16, 32, 2, avg), se), TimmBottleneck(32, 8, se=se)
