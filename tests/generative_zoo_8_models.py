@@ -638,10 +638,10 @@ class UnetSkipConnectionBlock(nn.Module):
 
 
 class UnetGenerator(nn.Module):
-    def __init__(self, input_nc=3, output_nc=3, num_downs=4, ngf=8) -> None:
+    def __init__(self, input_nc=3, output_nc=3, num_downs=5, ngf=8) -> None:
         super().__init__()
         block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True)
-        for _ in range(num_downs - 4):
+        for _ in range(num_downs - 5):
             block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block)
         block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block)
         block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block)
@@ -668,7 +668,7 @@ ZOO = {  # name: (build, input shape, takes a timestep)
     "edsr": (EDSR, (2, 3, 8, 8), False),
     "msrresnet": (MSRResNet, (2, 3, 8, 8), False),
     "srvgg_compact": (SRVGGNetCompact, (2, 3, 8, 8), False),
-    "pix2pix_unet": (UnetGenerator, (2, 3, 16, 16), False),
+    "pix2pix_unet": (UnetGenerator, (2, 3, 32, 32), False),
 }
 
 
