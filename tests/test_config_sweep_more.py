@@ -25,6 +25,13 @@ EXACT = {
     # (and post-norm blocks); the tied head works on the narrow width
     "opt_350m_like": _config("opt", word_embed_proj_dim=16, do_layer_norm_before=False),
     "opt_projected_untied": _config("opt", "OPTModel", word_embed_proj_dim=16),
+    # an activation config.json names beyond the usual feed-forward candidates is used
+    "bert_tanh": _config("bert", hidden_act="tanh"),
+    # is_decoder true: the encoder's layers attend to earlier tokens only
+    "bert_is_decoder": _config("bert", is_decoder=True),
+    "roberta_is_decoder_classifier": _config(
+        "roberta", "RobertaForSequenceClassification", is_decoder=True, hidden_act="silu"
+    ),
 }
 
 
