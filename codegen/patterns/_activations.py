@@ -86,6 +86,21 @@ TRANSFORMER = [
 ]  # feed-forward activations
 
 
+def feed_forward(default: str, told=None, *, common: bool = False) -> list[str]:
+    """A transformer feed-forward's alternatives to `default` (`common`: plain MLPs' tanh and
+    identity too); with `told` (a ChoiceResolver), also the activation config.json names where the
+    vocabulary holds it (BERT's hidden_act "tanh"), so the evidence is used, never left a guess."""
+    names = TRANSFORMER + (COMMON if common else [])
+    out = [n for n in dict.fromkeys(names) if n != default]
+    key = next((k for k in SYNONYMS["activation"] if told and k in told.metadata), None)
+    value = told.metadata[key][1] if key is not None else None
+    name = ALIASES.get(value, value) if isinstance(value, str) else None
+    # (not leaky_relu: the vocabulary's slope is 0.2, Hugging Face's "leaky_relu" 0.01)
+    if name in FUNCTIONS and name not in (default, "leaky_relu") and name not in out:
+        out.append(name)
+    return out
+
+
 # Conv nets' activations beyond the common ones (MobileNetV2's relu6, MobileNetV3's hard-swish):
 # a conv block's activation may be any of them, so a hint naming one fits every pattern that
 # competes for the block.

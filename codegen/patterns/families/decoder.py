@@ -37,6 +37,10 @@ FINAL_NORM = r"ln_f|norm|final_layer_norm|final_layernorm|norm_f|ln_out|final_no
 # A norm right after the token embedding (BLOOM).
 EMBED_NORM = r"word_embeddings_layernorm|embed_layer_norm|embed_norm|emb_ln|ln_emb|embedding_norm"
 HEAD = r"lm_head|embed_out|output|head"
+# Projections between a token table narrower (or wider) than the blocks and the blocks' width, in
+# and back out (OPT-350m's word_embed_proj_dim, fairseq's project_in_dim / project_out_dim).
+PROJECT_IN = r"project_in|project_in_dim|proj_in|embed_proj|emb_proj"
+PROJECT_OUT = r"project_out|project_out_dim|proj_out|output_projection_in"
 # Families that scale token embeddings by sqrt(d_model) before the first block, where the
 # conventions survey could not measure it (CTRL's sinusoidal positions are added before the block).
 SCALED_EMBEDDING_TYPES = ("ctrl",)
@@ -62,6 +66,21 @@ def token_embedding(cls, classes: dict) -> tuple[str, ...] | None:
         inner = token_embedding(classes[members[0].type_name], classes)
         return (members[0].attr, *inner) if inner else None
     return None
+
+
+def projections(members: list, tokens) -> tuple:
+    """(in, out): the Linear from the token table's width to the blocks' and the one back, by
+    name and widths; (None, None) unless both are there and their widths agree."""
+    linears = [m for m in members if family(m) == "linear" and m.io]
+    into, back = one_named(linears, PROJECT_IN), one_named(linears, PROJECT_OUT)
+    width = tokens.io.out_width if tokens is not None and tokens.io else None
+    if into is None or back is None or width is None:
+        return None, None
+    if into.io.in_width != width or back.io.out_width != width:
+        return None, None
+    if into.io.out_width != back.io.in_width:
+        return None, None
+    return into, back
 
 
 def only(embeddings: list, rows: str):
@@ -139,7 +158,9 @@ class Transformer(BlockPattern):
         vocab = tokens.io.vocab if tokens is not None and tokens.io else None
         heads = [m for m in members if family(m) == "linear" and m.io and m.io.out_width == vocab]
         head = heads[0] if len(heads) == 1 and vocab else None
+        project_in, project_out = projections(members, tokens)
         used = [m for m in (tokens, positions, embed_norm, norm, head) if m is not None] + blocks
+        used += [m for m in (project_in, project_out) if m is not None]
         if (tokens is None or positions is None) and len(blocks) == 1:
             if len(used) + 1 == len(members):
                 return self._table_as_linear(cls, members, used)
@@ -233,6 +254,10 @@ class Transformer(BlockPattern):
         # a norm without parameters on the embeddings, before the first block (NanoChat's)
         free_first = parameter_free_norm(ctx) if measured == "normed" and not embed_norm else None
         found += (free_first, indexed == {True})
+        found += (
+            project_in.attr if project_in else None,
+            project_out.attr if project_out else None,
+        )
         return Match(self, len(members), found, choices, pins=pins)
 
     def _table_as_linear(self, cls, members, used) -> Match | None:
@@ -256,7 +281,8 @@ class Transformer(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found[:8]
-        multiplier, free, fixed, windows, head, free_first, indexed = match.found[8:]
+        multiplier, free, fixed, windows, head, free_first, indexed = match.found[8:15]
+        project_in, project_out = match.found[15:]
         paired = {"each_index": True} if indexed else {}
         if windows:
             paired = {
@@ -272,6 +298,8 @@ class Transformer(BlockPattern):
             x = g.call_function("mul", x, root, comment="scaled by sqrt(d_model)")
         if multiplier is not None:
             x = g.call_function("mul", x, multiplier[0], comment=f"times {multiplier[1]}")
+        if project_in is not None:
+            x = g.call_module((project_in,), x, comment="to the blocks' width")
         if positions is not None:
             table, first_row = positions
             seq = g.call_method("size", ids, 1, inline=True)
@@ -305,6 +333,8 @@ class Transformer(BlockPattern):
             x = apply_norm(g, (norm,), x, offset)
         elif free is not None:
             x = free_norm(g, x, free, comment=f"no parameters ({free[1]})")
+        if project_out is not None:
+            x = g.call_module((project_out,), x, comment="back to the token table's width")
         if head is not None:
             g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
             return
