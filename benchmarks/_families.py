@@ -614,6 +614,32 @@ FAMILIES: dict[str, Family] = {
             topk_group=1,
             first_k_dense_replace=1,
             rope_interleave=False,
+    # dec8 (issue 15): state-space decoders (no attention at all), a selective scan per layer
+    "mamba": Family(
+        "transformers",
+        _t(
+            "MambaForCausalLM",
+            "MambaConfig",
+            vocab_size=100,
+            hidden_size=32,
+            num_hidden_layers=2,
+            state_size=8,
+            expand=2,
+            conv_kernel=4,
+        ),
+        "decoder",
+    ),
+    "falcon_mamba": Family(
+        "transformers",
+        _t(
+            "FalconMambaForCausalLM",
+            "FalconMambaConfig",
+            vocab_size=100,
+            hidden_size=32,
+            num_hidden_layers=2,
+            state_size=8,
+            expand=2,
+            conv_kernel=4,
         ),
         "decoder",
     ),
