@@ -614,6 +614,9 @@ FAMILIES: dict[str, Family] = {
             topk_group=1,
             first_k_dense_replace=1,
             rope_interleave=False,
+        ),
+        "decoder",
+    ),
     # dec8 (issue 15): state-space decoders (no attention at all), a selective scan per layer
     "mamba": Family(
         "transformers",
