@@ -351,7 +351,7 @@ CHECKED_MODEL_TYPES = (
     # mla8: tests/test_latent_attention.py compares these
     | frozenset("deepseek_v2 deepseek_v3 youtu minicpm3 glm4_moe_lite sarvam_mla".split())
     | frozenset(
-        "mamba falcon_mamba lfm2".split()
+        "mamba falcon_mamba lfm2 diffllama gpt_neox_japanese".split()
     )  # dec8: tests/test_decoder_mixers.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).

@@ -22,6 +22,7 @@ from codegen.patterns._rope_conventions import (
 )
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
+    CHECKED_MODEL_TYPES,
     BlockContext,
     BlockPattern,
     Example,
@@ -48,7 +49,7 @@ Q_NORM = r"q_norm|q_layernorm|query_layernorm|q_ln|norm_q|query_norm"
 K_NORM = r"k_norm|k_layernorm|key_layernorm|k_ln|norm_k|key_norm"
 # Fused layouts: [q | k | v] one after another, or per head [q_h k_h v_h] (GPT-NeoX, BLOOM).
 PER_HEAD_NAMES = r"query_key_value"
-PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon", "gpt_bigcode")
+PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon", "gpt_bigcode", "gpt_neox_japanese")
 # ... or in 4 model-parallel shards, each [q | v | k] (CodeGen's qkv_proj, written for 4 devices).
 SHARDED_TYPES = {"codegen": "mp4_qvk"}
 # Families whose attention scores are not divided by sqrt(head_dim) (GPT-Neo's softmax_scale 1).
@@ -527,9 +528,14 @@ class Attention(BlockPattern):
         choices.append(settled_by(causal, kind_cite))
         model_type = ctx.resolver.evidence("model_type")
         mtype = model_type[1] if model_type else None
+        # the name is the evidence where the model type is none the tests compare (GPT-NeoX
+        # Japanese's query_key_value, each head's q, k, v side by side as in GPT-NeoX)
         per_head = fused is not None and (
             mtype in PER_HEAD_TYPES
-            or (mtype is None and re.fullmatch(PER_HEAD_NAMES, fused.attr) is not None)
+            or (
+                mtype not in CHECKED_MODEL_TYPES
+                and re.fullmatch(PER_HEAD_NAMES, fused.attr) is not None
+            )
         )
         # the conventions survey: a bias in the mask the library's attention function receives
         # (where the family computes attention itself it only read the code: no evidence here)
