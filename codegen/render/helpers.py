@@ -467,6 +467,12 @@ def zero_padding(x: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.
         return x
     return x * attention_mask[:, :, None].to(x.dtype)
 ''',
+    "fourier_mix": '''
+def fourier_mix(x: torch.Tensor) -> torch.Tensor:
+    """FNet's token mixing: the real part of the 2-D discrete Fourier transform of x [batch, seq,
+    d_model] over the sequence and feature dimensions."""
+    return torch.fft.fftn(x, dim=(1, 2)).real
+''',
     "token_types": '''
 def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:
     """The segment of each token: all in segment 0 unless given."""

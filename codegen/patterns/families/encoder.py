@@ -52,6 +52,9 @@ POOLER = r"pooler"
 # config.json settings read only by a pooler or prediction head (DeBERTa's ContextPooler and its
 # legacy LM head): moot for a model that holds none.
 HEAD_ONLY_KEYS = ("pooler_hidden_size", "pooler_hidden_act", "legacy")
+# ... and by a projection head after the pooled output (CLAP's text projection): moot for the
+# top-level encoder model, whose members are all explained.
+PROJECTION_HEAD_KEYS = ("projection_hidden_act",)
 EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
 # Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
 # may share its layer classes, attends to all: the text model applies the causal mask (CLIP).
@@ -74,7 +77,7 @@ class TextEmbeddings(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls):
+        if any(not _id_buffer(t) for t in tensors(cls)):
             return None
         embeddings = [m for m in members if family(m) == "embedding"]
         tokens = one_named(embeddings, TOKENS)
@@ -145,13 +148,22 @@ class TextEmbeddings(BlockPattern):
             summed,
             widen.attr if widen is not None else None,
         )
+        late = _late_projection(ctx, cls, members, mapped[0], norm)
+        if late is not None:  # the square map comes after the norm, not before the positions
+            choices.append(late)
+            found = found[:5] + (None,) + found[6:] + (mapped[0][0],)
+            mapped = (None, "")
+        else:
+            found += (None,)
         guessed = "; ".join(g for g in (mapped[1], summed_guess) if g)
         return Match(self, len(members), found, choices, guessed=guessed)
 
     synonyms = {"padding_idx": ("pad_token_id",)}
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, segments, norm, padding_idx, mapped, layout, summed, widen = match.found
+        tokens, positions, segments, norm, padding_idx, mapped, layout, summed, widen, late = (
+            match.found
+        )
         ids = g.input("input_ids")
         types = g.input("token_type_ids", optional=True) if segments else None
         extra_ids = [(a, g.input(f"{a}_ids", optional=True)) for a in mapped[1]] if mapped else []
@@ -197,11 +209,25 @@ class TextEmbeddings(BlockPattern):
             )
         if widen is not None:
             x = g.call_module((widen,), x, comment="to the layers' width")
-        g.output(g.call_module((norm,), x) if norm is not None else x)
+        if late is None:
+            g.output(g.call_module((norm,), x) if norm is not None else x)
+            return
+        x = g.call_module((norm,), x)
+        g.output(g.call_module((late,), x, comment="projected after the norm"))
 
     @staticmethod
     def examples():
         return [_example("bert"), _example("distil")]
+
+
+# The library's id buffers, saved persistent by some families (CLAP's text model): positions
+# 0..max-1 and all-zero token types, [1, max_positions] integers. Loaded, never read: the forward
+# computes the same ids from input_ids.
+ID_BUFFERS = ("position_ids", "token_type_ids")
+
+
+def _id_buffer(t) -> bool:
+    return t.kind == "buffer" and t.attr in ID_BUFFERS and "int" in t.dtype and len(t.shape) == 2
 
 
 # 2-D positions of a token's box on a page (LayoutLM): one table per coordinate kind, as wide as
@@ -209,6 +235,30 @@ class TextEmbeddings(BlockPattern):
 LAYOUT = {kind: rf"{kind}_?(pos(ition)?_?)?(emb(edding)?s?)?" for kind in ("x", "y", "h", "w")}
 # Argument names the embeddings' own inputs already use.
 TAKEN = {"input_ids", "token_type_ids", "attention_mask", "bbox", "self_ids"}
+
+
+def _late_projection(ctx: BlockContext, cls, members: list, mapped, norm):
+    """A square Linear beside the tables and a norm, not named as an input map (FNet's
+    `projection`): its widths do not say where it acts. FNet's library normalises the tables'
+    sum, then projects it; the other place (mapping the token embeddings before positions are
+    added) stays a choice calibration can settle. The choice, where it is "after_norm"; else
+    None (and the map stays before the positions, guessed)."""
+    if mapped is None or norm is None or mapped[1]:
+        return None
+    linear = next(m for m in members if m.attr == mapped[0])
+    if re.fullmatch(INPUT_MAP, linear.attr, re.IGNORECASE) or linear.io is None:
+        return None
+    if linear.io.in_width != linear.io.out_width:
+        return None
+    where = ctx.choose(
+        cls,
+        linear.attr,
+        "projection",
+        "after_norm",
+        ["before_positions"],
+        "where the square map acts: on the normalised sum (FNet), or on the token embeddings",
+    )
+    return where if where.value == "after_norm" else None
 
 
 def _layout_tables(embeddings: list, used: list, tokens) -> tuple | None:
@@ -467,6 +517,16 @@ def _input_projection(members: list) -> object | None:
     return linears[0] if named or linears[0].io.in_width != linears[0].io.out_width else None
 
 
+def _maskless_or_masked(ctx: BlockContext, layer) -> bool:
+    """A layer that takes the padding mask, or one whose mixing takes no mask at all (FNet's
+    Fourier sublayer, role PostNormAttention, takes only x)."""
+    if ctx.takes(layer, "mask"):
+        return True
+    cls = ctx.classes.get(layer.type_name)
+    graph = cls.forward.graph if cls is not None and cls.forward is not None else None
+    return graph is not None and [n.target for n in graph.inputs] == ["x"]
+
+
 class Encoder(BlockPattern):
     """(A projection to the layers' width,) the layers in turn; each is given the padding mask
     when it takes one."""
@@ -483,19 +543,21 @@ class Encoder(BlockPattern):
         if len(stacks) != 1 or (len(members) == 2 and project is None):
             return None
         holder, (layer, _) = stacks[0]
-        if ctx.role(layer) != "Block" or not ctx.takes(layer, "mask"):
+        if ctx.role(layer) != "Block" or not _maskless_or_masked(ctx, layer):
             return None
         rotary = ctx.takes(layer, ROTARY_TABLE)  # angles the model computes (axial rotary)
-        found = (holder.attr, project.attr if project else None, rotary)
+        masked = ctx.takes(layer, "mask")
+        found = (holder.attr, project.attr if project else None, rotary, masked)
         return Match(self, len(members), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        layers, project, rotary = match.found
-        x, mask = g.input("x"), g.input("mask", optional=True)
+        layers, project, rotary, masked = match.found
+        x = g.input("x")
+        mask = (g.input("mask", optional=True),) if masked else ()
         angles = (g.input(ROTARY_TABLE, optional=True),) if rotary else ()
         if project is not None:
             x = g.call_module((project,), x, comment="to the layers' width")
-        g.output(g.call_module((layers,), x, mask, *angles, each=True))
+        g.output(g.call_module((layers,), x, *mask, *angles, each=True))
 
     @staticmethod
     def examples():
@@ -570,6 +632,9 @@ class EncoderModel(BlockPattern):
         if cls.is_top and pooler is None and not heads:  # settings of heads it does not hold
             for key in HEAD_ONLY_KEYS:
                 ctx.resolver.evidence(key)
+        if cls.is_top:  # every member is explained: no projection head to read its settings
+            for key in PROJECTION_HEAD_KEYS:
+                ctx.resolver.evidence(key)
         text = ctx.role(embed[0]) == "TextEmbeddings"
         # No norm after the stack at all (a pooled token's norm counts: CLIP's vision tower).
         after = norm is not None or pooled_norm is not None
@@ -585,17 +650,21 @@ class EncoderModel(BlockPattern):
             norm.attr if norm else None,
             pooler.attr if pooler else None,
             embed_norm.attr if embed_norm else None,
+            ctx.takes(encoder[0], "mask"),
         )
         return Match(self, len(members), found, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        embed, (text, causal), extra, project, encoder, norm, pooler, embed_norm = match.found
+        embed, (text, causal), extra, project, encoder, norm, pooler, embed_norm, masked = (
+            match.found
+        )
         if text:
             ids = g.input("input_ids")
-            attention_mask = g.input("attention_mask", optional=True)
+            attention_mask = g.input("attention_mask", optional=True) if masked else None
             args = (ids, *(g.input(name, optional=True) for name in extra))
             x = g.call_module((embed,), *args, comment="[batch, seq, d_model]")
-            mask = g.call_function("padding_mask", attention_mask, name="mask")
+            # (no mask where its layers mix every position: FNet)
+            mask = g.call_function("padding_mask", attention_mask, name="mask") if masked else None
             if causal:
                 seq = g.call_method("size", ids, 1, inline=True)
                 device = g.call_method("device", ids, inline=True)
