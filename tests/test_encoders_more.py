@@ -8,6 +8,8 @@ and scripts with TorchScript. Each mechanism is checked on two configurations.
   encoder (DPR's question and context encoders return only that vector);
 - the library's id buffers (positions, token types) saved beside the weights (CLAP's text model):
   loaded, and the same ids computed from input_ids;
+- a word-only forward beside entity embeddings and entity-aware queries (LUKE): exact for words,
+  and the file says (guessed) that the entity inputs are not taken;
 """
 
 from __future__ import annotations
@@ -106,6 +108,31 @@ def test_clap_text_with_saved_id_buffers_is_exact(tmp_path, config):
     model, source, ours = _generate(tmp_path, lambda t: t.ClapTextModel(t.ClapTextConfig(**config)))
     assert_trusted(source)
     assert 'register_buffer("position_ids"' in source
+    ids, mask = text_inputs(model)
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert_exact(ours, want, ids, mask)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(entity_vocab_size=10, entity_emb_size=16),
+        # no entity-aware queries, three layers, relu
+        dict(
+            entity_vocab_size=12,
+            entity_emb_size=32,
+            use_entity_aware_attention=False,
+            num_hidden_layers=3,
+            hidden_act="relu",
+        ),
+    ],
+    ids=["luke", "luke_plain_attention"],
+)
+def test_luke_word_only_forward_is_exact_and_flagged(tmp_path, settings):
+    config = transformers.LukeConfig(**{**DENSE, **settings})
+    model, source, ours = _generate(tmp_path, lambda t: t.LukeModel(config))
+    assert "Forward trust: guessed" in source and "entity_embeddings is not used" in source
     ids, mask = text_inputs(model)
     with torch.no_grad():
         want = model(input_ids=ids, attention_mask=mask).last_hidden_state

@@ -56,6 +56,8 @@ HEAD_ONLY_KEYS = ("pooler_hidden_size", "pooler_hidden_act", "legacy")
 # top-level encoder model, whose members are all explained.
 PROJECTION_HEAD_KEYS = ("projection_hidden_act",)
 EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
+# A second embeddings class, for inputs other than the text (LUKE's entities).
+SIDE_EMBEDDINGS = r"entity_embeddings|\w+_entity_embeddings"
 # Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
 # may share its layer classes, attends to all: the text model applies the causal mask (CLIP).
 CAUSAL_TEXT_TOWER_TYPES = ("clip",)
@@ -622,6 +624,11 @@ class EncoderModel(BlockPattern):
         pooler = one_named([m for m in poolers if m is not project], POOLER)
         # SigLIP's attention-pooling head reads the last hidden state: left to its callers too.
         heads = [m for m in rest if ctx.role(m) == "AttentionPoolingHead"]
+        # Embeddings of other inputs (LUKE's entity_embeddings): a word-only forward leaves them
+        # unused, as the library does when their ids are not given; the file says so.
+        side = [m for m in rest if m.kind == "class" and re.fullmatch(SIDE_EMBEDDINGS, m.attr)]
+        side = side if ctx.role(embed[0]) == "TextEmbeddings" else []
+        rest = [m for m in rest if m not in side]
         if len(rest) != len(heads[:1]) + sum(
             m is not None for m in (project, norm, pooler, embed_norm, pooled_norm)
         ):
@@ -652,7 +659,13 @@ class EncoderModel(BlockPattern):
             embed_norm.attr if embed_norm else None,
             ctx.takes(encoder[0], "mask"),
         )
-        return Match(self, len(members), found, pins=pins)
+        guessed = ""
+        if side:
+            guessed = (
+                f"{', '.join(m.attr for m in side)} is not used: this forward takes the text "
+                "inputs only (the library's output without the other inputs)"
+            )
+        return Match(self, len(members), found, pins=pins, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         embed, (text, causal), extra, project, encoder, norm, pooler, embed_norm, masked = (
