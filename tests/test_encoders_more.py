@@ -8,6 +8,8 @@ and scripts with TorchScript. Each mechanism is checked on two configurations.
   encoder (DPR's question and context encoders return only that vector);
 - the library's id buffers (positions, token types) saved beside the weights (CLAP's text model):
   loaded, and the same ids computed from input_ids;
+- token-type tables numbered 0..n-1 (TAPAS): one token_type_ids [batch, seq, n], column k for table
+  k, and positions restarted in each table cell where config.json says so;
 - a word-only forward beside entity embeddings and entity-aware queries (LUKE): exact for words,
   and the file says (guessed) that the entity inputs are not taken;
 """
@@ -137,3 +139,34 @@ def test_luke_word_only_forward_is_exact_and_flagged(tmp_path, settings):
     with torch.no_grad():
         want = model(input_ids=ids, attention_mask=mask).last_hidden_state
     assert_exact(ours, want, ids, mask)
+
+
+def _table_types(tables: int) -> torch.Tensor:
+    """Token types of a question then a 2 x 2 table: segment, column, row, then small ids."""
+    torch.manual_seed(2)
+    types = torch.zeros(2, 11, tables, dtype=torch.long)
+    types[:, 4:, 0] = 1  # the table's tokens
+    types[:, 4:, 1] = torch.tensor([1, 1, 2, 2, 1, 1, 2])  # columns
+    types[:, 4:, 2] = torch.tensor([1, 1, 1, 1, 2, 2, 2])  # rows
+    if tables > 3:
+        types[:, :, 3:] = torch.randint(0, 2, (2, 11, tables - 3))
+    return types
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(),  # positions restarted per cell, seven tables
+        dict(reset_position_index_per_cell=False, type_vocab_sizes=[2, 4, 5], hidden_act="relu"),
+    ],
+    ids=["tapas", "tapas_absolute_positions"],
+)
+def test_tapas_type_tables_and_cell_positions_are_exact(tmp_path, settings):
+    config = transformers.TapasConfig(**{**DENSE, **settings})
+    model, source, ours = _generate(tmp_path, lambda t: t.TapasModel(config))
+    assert_trusted(source)
+    ids, mask = text_inputs(model)
+    types = _table_types(len(config.type_vocab_sizes))
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+    assert_exact(ours, want, ids, mask, types)

@@ -334,9 +334,8 @@ CHECKED_MODEL_TYPES = (
         "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "
         "solar_open flex_olmo".split()
     )
-    | frozenset(
-        "fnet dpr clap_text_model".split()
-    )  # enc8: tests/test_encoders_more.py compares these
+    # enc8: tests/test_encoders_more.py compares these
+    | frozenset("fnet dpr clap_text_model tapas".split())
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

@@ -54,7 +54,17 @@ POOLER = r"pooler"
 HEAD_ONLY_KEYS = ("pooler_hidden_size", "pooler_hidden_act", "legacy")
 # ... and by a projection head after the pooled output (CLAP's text projection): moot for the
 # top-level encoder model, whose members are all explained.
-PROJECTION_HEAD_KEYS = ("projection_hidden_act",)
+PROJECTION_HEAD_KEYS = ("projection_hidden_act",) + tuple(
+    # ... and by table question answering's cell-selection and aggregation heads and their losses
+    # (TAPAS): moot for the encoder model alone
+    """aggregation_labels aggregation_loss_weight aggregation_temperature
+    allow_empty_column_selection answer_loss_cutoff answer_loss_importance
+    average_approximation_function average_logits_per_cell cell_selection_preference
+    disable_per_token_loss huber_loss_delta init_cell_selection_weights_to_zero max_num_columns
+    max_num_rows no_aggregation_label_index num_aggregation_labels positive_label_weight
+    select_one_column temperature use_answer_as_supervision use_gumbel_for_aggregation
+    use_gumbel_for_cells use_normalized_answer_loss""".split()
+)
 EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
 # A second embeddings class, for inputs other than the text (LUKE's entities).
 SIDE_EMBEDDINGS = r"entity_embeddings|\w+_entity_embeddings"
@@ -91,6 +101,9 @@ class TextEmbeddings(BlockPattern):
             return None
         layout = _layout_tables(embeddings, used, tokens)
         used += [m for m in embeddings if layout and m.attr in layout]
+        columns = _type_columns(embeddings, used, tokens) if segments is None else ()
+        _type_sizes_shown(ctx, columns)
+        used += [m for m in embeddings if m.attr in columns]
         summed, summed_guess = _summed_tables(members, used, tokens)
         used += [m for m in embeddings if m.attr in summed]
         widen = _sum_projection(members, used, tokens, norm)
@@ -112,6 +125,7 @@ class TextEmbeddings(BlockPattern):
             return None  # positions enter in the attention only where config.json says so
         padded = positions is not None and model_type is not None
         padded = padded and model_type[1] in PADDED_POSITION_TYPES
+        cells = _cell_positions(ctx, columns, positions)
         choices = []
         padding_idx = None
         if padded:
@@ -157,6 +171,7 @@ class TextEmbeddings(BlockPattern):
             mapped = (None, "")
         else:
             found += (None,)
+        found += ((columns, cells),)
         guessed = "; ".join(g for g in (mapped[1], summed_guess) if g)
         return Match(self, len(members), found, choices, guessed=guessed)
 
@@ -164,10 +179,20 @@ class TextEmbeddings(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         tokens, positions, segments, norm, padding_idx, mapped, layout, summed, widen, late = (
-            match.found
+            match.found[:10]
         )
+        columns, cells = match.found[10]
         ids = g.input("input_ids")
-        types = g.input("token_type_ids", optional=True) if segments else None
+        types = g.input("token_type_ids", optional=True) if segments or columns else None
+        if columns:
+            types = g.call_function(
+                "token_type_columns",
+                types,
+                ids,
+                len(columns),
+                name="types",
+                comment="[batch, seq, tables]: zeros if not given",
+            )
         extra_ids = [(a, g.input(f"{a}_ids", optional=True)) for a in mapped[1]] if mapped else []
         summed_ids = [(a, g.input(name, optional=True)) for a, name in summed.items()]
         boxes = g.input("bbox", optional=True) if layout else None
@@ -182,6 +207,14 @@ class TextEmbeddings(BlockPattern):
             x = g.call_module((mapped[0],), x, comment="mapped to the layers' width")
         if positions is None:
             pass  # positions enter in the attention (rotary)
+        elif cells:
+            pos = g.call_function(
+                "cell_positions",
+                types,
+                g.getattr((positions, "num_embeddings")),
+                name="positions",
+                comment="counted from each table cell's first token",
+            )
         elif padding_idx is not None:
             pos = g.call_function(
                 "padded_positions",
@@ -199,6 +232,9 @@ class TextEmbeddings(BlockPattern):
         if segments is not None:
             seg = g.call_function("token_types", types, ids, inline=True)
             x = g.call_function("add", x, g.call_module((segments,), seg, inline=True))
+        for k, attr in enumerate(columns):
+            column = g.call_function("getitem", types, (Slice(), Slice(), k), inline=True)
+            x = g.call_function("add", x, g.call_module((attr,), column, inline=True))
         if layout is not None:
             x = _add_layout(g, x, layout, boxes, ids)
         for attr, given in summed_ids:
@@ -237,6 +273,41 @@ def _id_buffer(t) -> bool:
 LAYOUT = {kind: rf"{kind}_?(pos(ition)?_?)?(emb(edding)?s?)?" for kind in ("x", "y", "h", "w")}
 # Argument names the embeddings' own inputs already use.
 TAKEN = {"input_ids", "token_type_ids", "attention_mask", "bbox", "self_ids"}
+
+
+def _type_columns(embeddings: list, used: list, tokens) -> tuple[str, ...]:
+    """Token-type tables numbered 0..n-1 under one segment name (TAPAS's token_type_embeddings_0
+    to _6), each as wide as the tokens: one `token_type_ids` [batch, seq, n] input whose column k
+    indexes table k, all zeros when not given (as the library does). Else ()."""
+    width = tokens.io.out_width if tokens.io else None
+    numbered = {}
+    for m in embeddings:
+        found = re.fullmatch(rf"({SEGMENTS})_(\d+)", m.attr)
+        if m not in used and found and m.io is not None and m.io.out_width == width:
+            numbered[int(found.group(found.lastindex))] = m.attr
+    if len(numbered) < 2 or sorted(numbered) != list(range(len(numbered))):
+        return ()
+    return tuple(numbered[k] for k in range(len(numbered)))
+
+
+def _type_sizes_shown(ctx: BlockContext, columns: tuple) -> None:
+    """config.json's type_vocab_sizes, one per numbered table: the tables' shapes show them."""
+    said = ctx.resolver.metadata.get("type_vocab_sizes")
+    if said is not None and isinstance(said[1], (list, tuple)) and len(said[1]) == len(columns):
+        ctx.resolver.evidence("type_vocab_sizes")
+
+
+def _cell_positions(ctx: BlockContext, columns: tuple, positions) -> bool:
+    """Whether positions restart at each table cell (config.json reset_position_index_per_cell,
+    TAPAS: a cell is the tokens of one column id (type column 1) and row id (column 2)). Read only
+    where such columns exist; a true value without them stays unconsumed, so the file is flagged."""
+    said = ctx.resolver.metadata.get("reset_position_index_per_cell")
+    if said is None or positions is None or not isinstance(said[1], bool):
+        return False
+    if said[1] and len(columns) < 3:
+        return False
+    ctx.resolver.evidence("reset_position_index_per_cell")
+    return said[1]
 
 
 def _late_projection(ctx: BlockContext, cls, members: list, mapped, norm):
@@ -640,8 +711,7 @@ class EncoderModel(BlockPattern):
             for key in HEAD_ONLY_KEYS:
                 ctx.resolver.evidence(key)
         if cls.is_top:  # every member is explained: no projection head to read its settings
-            for key in PROJECTION_HEAD_KEYS:
-                ctx.resolver.evidence(key)
+            ctx.resolver.consumed.update(PROJECTION_HEAD_KEYS)  # whatever their values, null too
         text = ctx.role(embed[0]) == "TextEmbeddings"
         # No norm after the stack at all (a pooled token's norm counts: CLIP's vision tower).
         after = norm is not None or pooled_norm is not None
