@@ -353,6 +353,8 @@ CHECKED_MODEL_TYPES = (
     | frozenset(
         "mamba falcon_mamba lfm2 diffllama gpt_neox_japanese".split()
     )  # dec8: tests/test_decoder_mixers.py compares these
+    # enc8: tests/test_encoders_more.py compares these
+    | frozenset("fnet dpr clap_text_model tapas".split())
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

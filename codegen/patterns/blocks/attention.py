@@ -39,6 +39,8 @@ from codegen.patterns._kit import (
 
 SINKS = r"sinks|attention_sinks|sink_logits"
 FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
+# Queries for word-to-entity, entity-to-word and entity-to-entity scores (LUKE)
+ENTITY_QUERIES = r"w2e_query|e2w_query|e2e_query"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
 OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo"
 # A norm over the heads' merged output, before the output projection (BitNet's attn_sub_norm).
@@ -451,6 +453,10 @@ class Attention(BlockPattern):
             rest = [m for m in rest if m is not sub_norm]
         else:
             sub_norm = None
+        # LUKE's entity-aware queries act only on entity inputs, which this forward does not take
+        entity = [m for m in rest if re.fullmatch(ENTITY_QUERIES, m.attr)]
+        entity = entity if len(entity) == 3 and all(family(m) == "linear" for m in entity) else []
+        rest = [m for m in rest if m not in entity]
         if rest or (out is None) == self.projects or (norm is None) == self.adds_norm:
             return None
         if not all(_projection(ctx, m) for m in qkv + ([out] if out else [])):
@@ -700,6 +706,12 @@ class Attention(BlockPattern):
                 f"model_type {mtype!r} skips rotary on its full-attention layers, which this "
                 "file does not: only its windowed layers are right"
             )
+        if entity:
+            said = (
+                f"{', '.join(m.attr for m in entity)} (queries for entity tokens) are unused: "
+                "this forward takes words only, as the library's does without entity inputs"
+            )
+            guessed = f"{guessed}; {said}" if guessed else said
         return Match(self, len(members), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
