@@ -105,6 +105,83 @@ MODELS = {
         ),
         "last_hidden_state",
     ),
+    # Pixio: ViT with several class tokens in one [1, n, d] tensor (families/encoder.py)
+    "pixio": (
+        "PixioModel",
+        "PixioConfig",
+        dict(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        ),
+        "last_hidden_state",
+    ),
+    "pixio_other": (
+        "PixioModel",
+        "PixioConfig",
+        dict(
+            image_size=24,
+            patch_size=4,
+            hidden_size=48,
+            num_hidden_layers=3,
+            num_attention_heads=6,
+            intermediate_size=80,
+            n_cls_tokens=3,
+            qkv_bias=False,
+            layer_norm_eps=1e-5,
+        ),
+        "last_hidden_state",
+    ),
+    # TIPSv2's vision tower, saved in the DINOv2 code's flat layout: tokens, table and blocks on
+    # the model, registers after the class token (families/flat_vision.py)
+    "tipsv2_vision": (
+        "Tipsv2VisionModel",
+        "Tipsv2VisionConfig",
+        dict(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        ),
+        "last_hidden_state",
+    ),
+    "tipsv2_vision_other": (
+        "Tipsv2VisionModel",
+        "Tipsv2VisionConfig",
+        dict(
+            image_size=24,
+            patch_size=4,
+            hidden_size=48,
+            num_hidden_layers=3,
+            num_attention_heads=3,
+            intermediate_size=96,
+            num_register_tokens=3,
+            layerscale_value=0.5,
+            use_swiglu_ffn=True,
+        ),
+        "last_hidden_state",
+    ),
+    # DINOv2's SwiGLU feed-forward: silu whatever hidden_act says (patterns/_activations.py)
+    "dinov2_swiglu": (
+        "Dinov2Model",
+        "Dinov2Config",
+        dict(
+            image_size=24,
+            patch_size=4,
+            hidden_size=48,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            mlp_ratio=2,
+            use_swiglu_ffn=True,
+            hidden_act="gelu",
+        ),
+        "last_hidden_state",
+    ),
 }
 
 

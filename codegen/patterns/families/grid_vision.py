@@ -143,3 +143,16 @@ class GridVisionModel(BlockPattern):
             seq = g.call_module((encoder,), seq, name="x", comment="[batch, height * width, C]")
             x = g.call_method("reshape", seq, batch, height, width, -1, name="x")
         g.output(g.call_method("permute", x, 0, 3, 1, 2), comment="[batch, C, height, width]")
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns._kit import Example
+        from codegen.patterns.blocks._grid_examples import modules as zoo
+
+        torch.manual_seed(0)
+        # 24 x 20 pixels in patches of 4: a 6 x 5 map, the table trained for 7 x 7, 2 x 2 windows
+        backbone = zoo()["Backbone"](16, 2, 2, 4, 7, 2, windowed=(1,)).eval()
+        config = {"hidden_act": "gelu", "window_size": 2, "window_block_indices": [1]}
+        return [Example(backbone, (torch.randn(2, 3, 24, 20),), config)]
