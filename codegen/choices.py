@@ -164,7 +164,10 @@ class ChoiceResolver:
                     )
         if (path, name) in self.structural:
             value, why = self.structural[path, name]
-            if _fits(value, default, alternatives):
+            # an open-domain value the structure shows (a causal conv's padding of k - 1)
+            if _fits(value, default, alternatives) or _allowed(
+                value, default, alternatives, accepts
+            ):
                 others = _ordered([a for a in [default, *alternatives] if a != value])
                 return Choice(name, value, others, "structure", why)
         return Choice(name, default, alternatives, "default", note)

@@ -334,6 +334,9 @@ CHECKED_MODEL_TYPES = (
         "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "
         "solar_open flex_olmo".split()
     )
+    | frozenset(
+        "mamba falcon_mamba lfm2".split()
+    )  # dec8: tests/test_decoder_mixers.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

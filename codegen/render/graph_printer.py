@@ -135,6 +135,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "layer_frequencies",
             "apply_rotary_frequencies",
             "xielu",
+            "selective_scan",  # patterns/blocks/selective_scan.py
+            "differential_heads",  # patterns/blocks/differential_attention.py
         )
     },
 }

@@ -27,6 +27,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "ntk_frequencies": ("helper:rope_frequencies",),
     "longrope_frequencies": ("helper:rope_frequencies",),
     "xielu": ("F",),
+    "differential_heads": ("math", "F"),
     "axial_rope_angles": ("math",),
     "disentangled_scores": ("math", "helper:log_bucket_positions"),
     # vit8: grids of patches (ViTDet, SAM): windows with padding, decomposed relative positions
@@ -289,6 +290,41 @@ def xielu(
     a_n = beta + F.softplus(alpha_n)
     negative = (torch.expm1(torch.minimum(x, eps)) - x) * a_n + beta * x
     return torch.where(x > 0, a_p * x * x + beta * x, negative)
+''',
+    "selective_scan": '''
+def selective_scan(
+    x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor
+) -> torch.Tensor:
+    """A selective state-space scan (Mamba), one step at a time: x and dt [batch, seq, inner],
+    A [inner, state], B and C [batch, seq, state] -> y [batch, seq, inner], where
+    state_t = exp(dt_t * A) * state_(t-1) + dt_t * B_t * x_t and y_t = state_t . C_t."""
+    decay = torch.exp(dt.unsqueeze(-1) * A)  # [batch, seq, inner, state]
+    drive = dt.unsqueeze(-1) * B.unsqueeze(2) * x.unsqueeze(-1)
+    h = torch.zeros(x.size(0), x.size(2), A.size(1), dtype=x.dtype, device=x.device)
+    ys: list[torch.Tensor] = []
+    for t in range(x.size(1)):
+        h = decay[:, t] * h + drive[:, t]
+        ys.append(torch.matmul(h, C[:, t].unsqueeze(-1)).squeeze(-1))
+    return torch.stack(ys, dim=1)
+''',
+    "differential_heads": '''
+def differential_heads(
+    y: torch.Tensor,
+    lambda_q1: torch.Tensor,
+    lambda_k1: torch.Tensor,
+    lambda_q2: torch.Tensor,
+    lambda_k2: torch.Tensor,
+    layer: int,
+    eps: float,
+) -> torch.Tensor:
+    """Differential attention's combination (arXiv 2410.05258, heads as DiffLlama arranges them):
+    y [batch, heads, seq, 2 * head_dim]; head p minus lambda times head p + heads / 2, normed
+    (RMS, no weight) and scaled by 1 - lambda_init -> [batch, heads / 2, seq, 2 * head_dim]."""
+    init = 0.8 - 0.6 * math.exp(-0.3 * layer)
+    lam = torch.exp(torch.sum(lambda_q1 * lambda_k1)) - torch.exp(torch.sum(lambda_q2 * lambda_k2))
+    first, second = y.chunk(2, dim=1)
+    y = first - (lam + init) * second
+    return F.rms_norm(y, [y.size(-1)], eps=eps) * (1.0 - init)
 ''',
     "rms_norm_unit_offset": '''
 def rms_norm_unit_offset(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
