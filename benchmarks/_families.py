@@ -2121,6 +2121,34 @@ FAMILIES: dict[str, Family] = {
         ),
         "vision",
     ),
+    # vit8 (session 8): the grid blocks with decomposed relative positions in windowed and global
+    # layers (ViTDet's options the entry above leaves off), and SAM's image encoder
+    "vitdet_windows": Family(
+        "transformers",
+        _t(
+            "VitDetModel",
+            "VitDetConfig",
+            **IMAGE,
+            mlp_ratio=2,
+            use_relative_position_embeddings=True,
+            window_size=2,
+            window_block_indices=[0],
+        ),
+        "vision",
+    ),
+    "sam_vision": Family(
+        "transformers",
+        _t(
+            "SamVisionModel",
+            "SamVisionConfig",
+            **IMAGE,
+            output_channels=16,
+            mlp_dim=64,
+            window_size=2,
+            global_attn_indexes=[1],
+        ),
+        "vision",
+    ),
 }
 
 

@@ -340,7 +340,7 @@ CHECKED_MODEL_TYPES = (
     poolformer pvt_v2 qwen2 qwen2_moe qwen3 qwen3_moe regnet rembert resnet roberta roc_bert
     roformer seed_oss segformer siglip_vision_model smollm3 splinter squeezebert stablelm
     starcoder2 swin t5 textnet umt5 unispeech unispeech-sat vit vit_msn wav2vec2 whisper xglm xlm
-    xlm-roberta donut-swin vitdet
+    xlm-roberta donut-swin vitdet pixio tipsv2_vision_model sam_vision_model
     roberta-prelayernorm xlm-roberta-xl layoutlm jina_embeddings_v3 gte eurobert
     aimv2_vision_model mlcd_vision_model dinov3_vit
     """.split())
