@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from codegen.cli.main import main
+from tests import vision_zoo_7_models as zoo7
 from tests import vision_zoo_8_models as zoo
 from tests.generated_module import load_module
 from tests.redraw import unit_scale
@@ -192,3 +193,28 @@ def test_a_stem_named_so_halves_the_resolution(name, tmp_path, capsys):
     reference = unit_scale(CifarStem(name))
     model, _ = _generate(reference, tmp_path, capsys)
     assert getattr(model, name).stride == getattr(reference, name).stride
+
+
+class TwoBlocks(nn.Module):
+    """torchvision's RegNet blocks: a body class of lettered steps (`f` = a, b, se, c) beside a
+    `proj` shortcut, then one without it (an identity shortcut); X (no gate) and Y layouts."""
+
+    def __init__(self, se: float) -> None:
+        super().__init__()
+        self.first = zoo7.ResBottleneckBlock(8, 16, 1, 4, se)
+        self.second = zoo7.ResBottleneckBlock(16, 16, 1, 4, se)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.second(self.first(x))
+
+
+@pytest.mark.parametrize("se", [0.0, 0.25])
+def test_residual_layer_with_a_body_class_of_lettered_steps(se, tmp_path, capsys):
+    torch.manual_seed(0)
+    reference = unit_scale(TwoBlocks(se))
+    model, source = _generate(reference, tmp_path, capsys)
+    assert "ResidualLayer" in source
+    x = torch.randn(2, 8, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+    torch.jit.script(model)
