@@ -22,6 +22,7 @@ FUNCTIONS: dict[str, str | None] = {
     "gelu_tanh": "gelu",  # with approximate="tanh" (see apply)
     "quick_gelu": None,  # x * sigmoid(1.702 * x) (see apply)
     "leaky_relu": "leaky_relu",  # negative slope 0.2, as ESRGAN-style nets use it (see apply)
+    "leaky_relu_0.1": "leaky_relu",  # negative slope 0.1: Darknet's and YOLO's conv blocks
     "relu_squared": None,  # relu(x) ** 2, Primer's squared ReLU (Nemotron, Persimmon; see apply)
     "mish": "mish",
 }
@@ -36,6 +37,7 @@ MODULES: dict[str, str] = {
     "identity": "nn.Identity()",
     "hardswish": "nn.Hardswish()",
     "mish": "nn.Mish()",
+    "leaky_relu_0.1": "nn.LeakyReLU(0.1)",
 }
 GATES = ["sigmoid", "hardsigmoid"]  # squashing functions that gate a signal into [0, 1]
 
@@ -88,7 +90,7 @@ TRANSFORMER = [
 # Conv nets' activations beyond the common ones (MobileNetV2's relu6, MobileNetV3's hard-swish):
 # a conv block's activation may be any of them, so a hint naming one fits every pattern that
 # competes for the block.
-CONV = ["relu6", "hardswish"]
+CONV = ["relu6", "hardswish", "mish", "leaky_relu_0.1"]
 
 
 def alternatives(default: str, *, gates: bool = False, told=None, conv: bool = False) -> list[str]:
@@ -143,8 +145,9 @@ def apply(g: Graph, activation: str, value: Value, **options) -> Value:
     if activation == "relu_squared":
         relu = g.call_function("relu", value, inline=True)
         return g.call_function("torch.square", relu, **options)
-    if activation == "leaky_relu":
-        return g.call_function("leaky_relu", value, 0.2, **options)
+    if activation in ("leaky_relu", "leaky_relu_0.1"):
+        slope = 0.1 if activation == "leaky_relu_0.1" else 0.2
+        return g.call_function("leaky_relu", value, slope, **options)
     fn = FUNCTIONS.get(activation)
     if fn is None:
         return value
