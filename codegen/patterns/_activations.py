@@ -22,7 +22,7 @@ FUNCTIONS: dict[str, str | None] = {
     "gelu_tanh": "gelu",  # with approximate="tanh" (see apply)
     "quick_gelu": None,  # x * sigmoid(1.702 * x) (see apply)
     "leaky_relu": "leaky_relu",  # negative slope 0.2, as ESRGAN-style nets use it (see apply)
-    "leaky_relu_0.1": "leaky_relu",  # negative slope 0.1: Darknet's and YOLO's conv blocks
+    "leaky_relu_0.1": "leaky_relu",  # slope 0.1: Darknet/YOLO conv blocks, basicsr MSRResNet
     "relu_squared": None,  # relu(x) ** 2, Primer's squared ReLU (Nemotron, Persimmon; see apply)
     "mish": "mish",
 }
@@ -85,6 +85,21 @@ TRANSFORMER = [
     "quick_gelu",
     "relu_squared",
 ]  # feed-forward activations
+
+
+def feed_forward(default: str, told=None, *, common: bool = False) -> list[str]:
+    """A transformer feed-forward's alternatives to `default` (`common`: plain MLPs' tanh and
+    identity too); with `told` (a ChoiceResolver), also the activation config.json names where the
+    vocabulary holds it (BERT's hidden_act "tanh"), so the evidence is used, never left a guess."""
+    names = TRANSFORMER + (COMMON if common else [])
+    out = [n for n in dict.fromkeys(names) if n != default]
+    key = next((k for k in SYNONYMS["activation"] if told and k in told.metadata), None)
+    value = told.metadata[key][1] if key is not None else None
+    name = ALIASES.get(value, value) if isinstance(value, str) else None
+    # (not leaky_relu: the vocabulary's slope is 0.2, Hugging Face's "leaky_relu" 0.01)
+    if name in FUNCTIONS and name not in (default, "leaky_relu") and name not in out:
+        out.append(name)
+    return out
 
 
 # Conv nets' activations beyond the common ones (MobileNetV2's relu6, MobileNetV3's hard-swish):

@@ -98,7 +98,7 @@ class Intermediate(BlockPattern):
             found[0].attr,
             "activation",
             "gelu",
-            [a for a in act.TRANSFORMER if a != "gelu"],
+            act.feed_forward("gelu", ctx.resolver),
             "the feed-forward activation",
             aliases=act.ALIASES,
         )

@@ -110,7 +110,7 @@ class MLP(BlockPattern):
             (gate or up).attr,
             "activation",
             "silu" if gate else default,
-            list(dict.fromkeys(act.TRANSFORMER + act.COMMON)),  # tanh, identity: plain MLPs
+            act.feed_forward("", ctx.resolver, common=True),  # tanh, identity: plain MLPs
             "the feed-forward activation",
             aliases=act.ALIASES,
         )
@@ -132,7 +132,7 @@ class MLP(BlockPattern):
             fused.attr,
             "activation",
             "silu",
-            list(dict.fromkeys(act.TRANSFORMER + act.COMMON)),
+            act.feed_forward("", ctx.resolver, common=True),
             "the feed-forward activation",
             aliases=act.ALIASES,
         )
