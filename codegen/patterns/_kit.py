@@ -254,19 +254,37 @@ NHEAD_SYNONYMS = {
 IGNORED_EPS = {"biogpt": 1e-5}
 
 
+# The eps values a search tries: a LayerNorm's (BERT's 1e-12, timm's 1e-6) and, for batch norms,
+# 1e-3 (networks ported from TensorFlow: MobileNet, EfficientNet, Inception; Keras' default) and
+# 1e-4; any other value fits a hint (open domain).
+EPS_TRIED = (1e-5, 1e-6, 1e-12, 1e-8, 1e-3)
+BATCH_NORM_EPS_TRIED = (1e-5, 1e-3, 1e-4)
+
+
 def eps_arg(
-    ctx: LayerContext, node: KeyNode, keyword: str = "eps", searchable: list | None = None
+    ctx: LayerContext,
+    node: KeyNode,
+    keyword: str = "eps",
+    searchable: list | None = None,
+    tried: tuple[float, ...] = EPS_TRIED,
+    convention: Choice | None = None,
 ) -> Arg | None:
     """The eps argument where it is known (None at the default). `searchable` collects the choice
-    left at its default, so calibration can still try the others (a transformer's norms)."""
+    left at its default, so calibration can still try the others (a transformer's norms).
+    `convention`: a model-wide choice (every batch norm's eps) that, once not at its default,
+    gives the default of this one."""
     model_type = ctx.resolver.evidence("model_type") or ctx.resolver.evidence("_class_name")
     fixed = FIXED_EPS.get(model_type[1]) if model_type else None
     default = 1e-5 if fixed is None else fixed
-    # 1e-3: the batch norms of networks ported from TensorFlow (MobileNet, EfficientNet).
-    others = [e for e in (1e-5, 1e-6, 1e-12, 1e-8, 1e-3) if e != default]
+    if fixed is None and convention is not None and convention.source != "default":
+        default = convention.value
+    others = [e for e in tried if e != default]
     c = ctx.resolver.choose(node.path, "eps", default, others, accepts="unit_float")
     if fixed is not None and c.source == "default":
         c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+    elif c.source == "default" and default != 1e-5:
+        # From the model-wide convention, which is what a search moves: not searched here.
+        c.source, c.note = "pattern", f"batch_norm_eps, {convention.note or convention.source}"
     ignored = IGNORED_EPS.get(model_type[1]) if model_type else None
     if ignored is not None and c.source == "metadata" and c.value != ignored:
         c.alternatives = [c.value] + [a for a in c.alternatives if a not in (c.value, ignored)]
