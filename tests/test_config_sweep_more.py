@@ -32,6 +32,15 @@ EXACT = {
     "roberta_is_decoder_classifier": _config(
         "roberta", "RobertaForSequenceClassification", is_decoder=True, hidden_act="silu"
     ),
+    # masked-LM heads: BERT's transform follows hidden_act and its decoder is the token table
+    # (only a bias stored); RoBERTa's applies GELU whatever hidden_act says; ALBERT's narrows to
+    # the embedding width; ELECTRA's generator and DistilBERT keep the head's parts at the top
+    "bert_mlm_relu": _config("bert", "BertForMaskedLM", hidden_act="relu"),
+    "bert_mlm_untied": _config("bert", "BertForMaskedLM", tie_word_embeddings=False),
+    "roberta_mlm_relu": _config("roberta", "RobertaForMaskedLM", hidden_act="relu"),
+    "albert_mlm": _config("albert", "AlbertForMaskedLM", hidden_act="relu"),
+    "electra_mlm": _config("electra", "ElectraForMaskedLM", hidden_act="relu"),
+    "distilbert_mlm": _config("distilbert", "DistilBertForMaskedLM", activation="relu"),
 }
 
 
