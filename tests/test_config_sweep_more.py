@@ -25,6 +25,17 @@ EXACT = {
     # (and post-norm blocks); the tied head works on the narrow width
     "opt_350m_like": _config("opt", word_embed_proj_dim=16, do_layer_norm_before=False),
     "opt_projected_untied": _config("opt", "OPTModel", word_embed_proj_dim=16),
+    # LayerNorms without parameters (layer_norm_elementwise_affine false): a free norm in each
+    # block, pre or post as do_layer_norm_before says, and after pre-norm blocks only
+    "opt_affine_free": _config("opt", layer_norm_elementwise_affine=False),
+    "opt_affine_free_post": _config(
+        "opt", layer_norm_elementwise_affine=False, do_layer_norm_before=False
+    ),
+    "opt_affine_free_no_final": _config(
+        "opt", layer_norm_elementwise_affine=False, _remove_final_layer_norm=True
+    ),
+    # BLOOM's apply_residual_connection_post_layernorm: residual adds from the normed input
+    "bloom_normed_residual": _config("bloom", apply_residual_connection_post_layernorm=True),
     # an activation config.json names beyond the usual feed-forward candidates is used
     "bert_tanh": _config("bert", hidden_act="tanh"),
     # is_decoder true: the encoder's layers attend to earlier tokens only

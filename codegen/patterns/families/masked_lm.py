@@ -38,7 +38,7 @@ TRANSFORM = r"transform|generator_predictions|vocab_transform"
 HEAD = r"predictions|lm_head|lm_predictions|mlm_head"
 HOLDER = r"cls|lm_predictions"
 NEXT_SENTENCE = r"seq_relationship"  # BERT pre-training's next-sentence head (not the MLM logits)
-BIAS_ONLY = r"vocab_projector|generator_lm_head|decoder|lm_head"
+BIAS_ONLY = r"vocab_projector|generator_lm_head|decoder"  # (a bias-only lm_head: decoder.HeadBias)
 TOKENS = r"word_embeddings|wte|embed_tokens|tok_embeddings|token_embedding"
 # Families whose masked-LM head applies GELU whatever hidden_act says (their `*LMHead` classes).
 GELU_HEAD_TYPES = (
