@@ -566,6 +566,35 @@ FAMILIES: dict[str, Family] = {
         ),
         "decoder",
     ),
+    # dec8 (issue 15): state-space decoders (no attention at all), a selective scan per layer
+    "mamba": Family(
+        "transformers",
+        _t(
+            "MambaForCausalLM",
+            "MambaConfig",
+            vocab_size=100,
+            hidden_size=32,
+            num_hidden_layers=2,
+            state_size=8,
+            expand=2,
+            conv_kernel=4,
+        ),
+        "decoder",
+    ),
+    "falcon_mamba": Family(
+        "transformers",
+        _t(
+            "FalconMambaForCausalLM",
+            "FalconMambaConfig",
+            vocab_size=100,
+            hidden_size=32,
+            num_hidden_layers=2,
+            state_size=8,
+            expand=2,
+            conv_kernel=4,
+        ),
+        "decoder",
+    ),
     # encoders: input_ids (+ attention_mask, token_type_ids) -> last hidden state
     "bert": Family("transformers", _t("BertModel", "BertConfig", **DENSE), "encoder"),
     "roberta": Family(

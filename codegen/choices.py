@@ -164,7 +164,10 @@ class ChoiceResolver:
                     )
         if (path, name) in self.structural:
             value, why = self.structural[path, name]
-            if _fits(value, default, alternatives):
+            # an open-domain value the structure shows (a causal conv's padding of k - 1)
+            if _fits(value, default, alternatives) or _allowed(
+                value, default, alternatives, accepts
+            ):
                 others = _ordered([a for a in [default, *alternatives] if a != value])
                 return Choice(name, value, others, "structure", why)
         return Choice(name, default, alternatives, "default", note)
@@ -373,7 +376,10 @@ def _string_lists(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple
 
 
 # Lists of indices whose emptiness is evidence (EfficientNet's blocks that pad evenly: none).
-EMPTY_LISTS = frozenset({"depthwise_padding"})
+# vit8: which layers attend within windows (ViTDet, SAM), or carry a conv block (ViTDet)
+EMPTY_LISTS = frozenset(
+    {"depthwise_padding", "window_block_indices", "global_attn_indexes", "residual_block_indices"}
+)
 
 
 def _flatten(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str, Any]]:

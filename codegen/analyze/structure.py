@@ -444,7 +444,10 @@ class StructureBuilder:
                 )
                 items.append(recorded_item or self._gap(node, i, prev))
                 continue
-            context = self._context(child, prev)
+            # A lone weight's kind shows in what follows it too (PReLU's slopes between convs).
+            after = node.children.get(str(i + 1)) if set(child.tensors) == {"weight"} else None
+            peeked = self._peek(after) if after is not None and not child.children else None
+            context = self._context(child, prev, peeked.io if peeked is not None else None)
             context.after_patchify = bool(items) and _patchify(items[-1])
             module = self.module_for(child, context)
             items.append(module)

@@ -22,6 +22,7 @@ FUNCTIONS: dict[str, str | None] = {
     "gelu_tanh": "gelu",  # with approximate="tanh" (see apply)
     "quick_gelu": None,  # x * sigmoid(1.702 * x) (see apply)
     "leaky_relu": "leaky_relu",  # negative slope 0.2, as ESRGAN-style nets use it (see apply)
+    "leaky_relu_0.1": "leaky_relu",  # negative slope 0.1: basicsr's MSRResNet, EDVR (see apply)
     "relu_squared": None,  # relu(x) ** 2, Primer's squared ReLU (Nemotron, Persimmon; see apply)
     "mish": "mish",
 }
@@ -158,8 +159,9 @@ def apply(g: Graph, activation: str, value: Value, **options) -> Value:
     if activation == "relu_squared":
         relu = g.call_function("relu", value, inline=True)
         return g.call_function("torch.square", relu, **options)
-    if activation == "leaky_relu":
-        return g.call_function("leaky_relu", value, 0.2, **options)
+    if activation in ("leaky_relu", "leaky_relu_0.1"):
+        slope = 0.1 if activation == "leaky_relu_0.1" else 0.2
+        return g.call_function("leaky_relu", value, slope, **options)
     fn = FUNCTIONS.get(activation)
     if fn is None:
         return value

@@ -326,7 +326,7 @@ CHECKED_MODEL_TYPES = (
     poolformer pvt_v2 qwen2 qwen2_moe qwen3 qwen3_moe regnet rembert resnet roberta roc_bert
     roformer seed_oss segformer siglip_vision_model smollm3 splinter squeezebert stablelm
     starcoder2 swin t5 textnet umt5 unispeech unispeech-sat vit vit_msn wav2vec2 whisper xglm xlm
-    xlm-roberta
+    xlm-roberta donut-swin vitdet
     roberta-prelayernorm xlm-roberta-xl layoutlm jina_embeddings_v3 gte eurobert
     aimv2_vision_model mlcd_vision_model dinov3_vit
     """.split())
@@ -334,6 +334,9 @@ CHECKED_MODEL_TYPES = (
         "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "
         "solar_open flex_olmo".split()
     )
+    | frozenset(
+        "mamba falcon_mamba lfm2".split()
+    )  # dec8: tests/test_decoder_mixers.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

@@ -102,6 +102,11 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "window_position_bias": ("window_position_bias", "helper:window_position_bias"),
     "window_attention_bias": ("window_attention_bias", "helper:window_attention_bias"),
     "merge_patches": ("merge_patches", "helper:merge_patches"),
+    # grids of patches (patterns/blocks/decomposed_attention.py, families/grid_vision.py; vit8)
+    **{
+        n: (n, f"helper:{n}")
+        for n in ("grid_windows", "grid_merge", "decomposed_position_bias", "grid_positions")
+    },
     # patchified latent transformers (patterns/families/latent_transformer.py)
     "sincos_2d_positions": ("sincos_2d_positions", "helper:sincos_2d_positions"),
     "unpatchify": ("unpatchify", "helper:unpatchify"),
@@ -130,6 +135,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "layer_frequencies",
             "apply_rotary_frequencies",
             "xielu",
+            "selective_scan",  # patterns/blocks/selective_scan.py
+            "differential_heads",  # patterns/blocks/differential_attention.py
         )
     },
 }

@@ -15,6 +15,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
 from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
+from codegen.patterns.blocks.selective_scan import SEQUENCE_MIXERS
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -35,6 +36,7 @@ FIRST_NORM = (
     r"self_attn_layer_norm|ln_attn|norm_1|pre_attention_layernorm|sa_layer_norm|layer_norm1|"
     r"attention_layernorm|"  # Apertus
     r"attn_ln|attention_ln|"  # GTE's original layout (enc7a)
+    r"operator_norm|"  # LFM2's: before attention or the short conv (dec8)
     r"layer_norm"  # beside final_layer_norm (wav2vec2's encoder layers)
 )
 SECOND_NORM = (
@@ -100,7 +102,8 @@ class TransformerBlock(BlockPattern):
         members = modules(cls)
         if tensors(cls):
             return None
-        attn = [m for m in members if ctx.role(m) == "Attention"]
+        # attention, or a sequence mixer in its place (LFM2's gated short conv)
+        attn = [m for m in members if ctx.role(m) in ("Attention", *SEQUENCE_MIXERS)]
         mlp = [m for m in members if ctx.role(m) in FEED_FORWARD_ROLES or feed_forward_list(m)]
         norms = [m for m in members if family(m) == "norm"]
         choices = []
@@ -196,7 +199,7 @@ class TransformerBlock(BlockPattern):
         found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
         free = parameter_free_norm(ctx) if isinstance(first, _FreeNorm) else None
         found += (branch_scale, free, ctx.takes(attn[0], "window"))
-        found += (ctx.takes(attn[0], ROTARY_TABLE),)
+        found += (ctx.takes(attn[0], ROTARY_TABLE), ctx.takes(attn[0], "index"))
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -227,9 +230,15 @@ class TransformerBlock(BlockPattern):
 
         # An encoder's attention takes the padding mask: pass it through (and the rotary angles
         # its caller computed, where it reads them).
-        mask = window + ((g.input("mask", optional=True),) if masked else ())
+        # an attention told its layer's place in the stack (differential attention) takes it
+        # last, after its mask: then the mask is a required argument that may be None
+        indexed = match.found[11]
+        optional = {"annotation": "torch.Tensor | None"} if indexed else {"optional": True}
+        mask = window + ((g.input("mask", **optional),) if masked else ())
         if match.found[10]:
-            mask += (g.input(ROTARY_TABLE, optional=True),)
+            mask += (g.input(ROTARY_TABLE, **optional),)
+        if indexed:
+            mask += (g.input("index", "int"),)
         if residual == "post":
             a = scaled(g.call_module((attn,), x, *mask, inline=True))
             x = norm(first, g.call_function("add", x, a, inline=True))

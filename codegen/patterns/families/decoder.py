@@ -44,6 +44,9 @@ PROJECT_OUT = r"project_out|project_out_dim|proj_out|output_projection_in"
 # Families that scale token embeddings by sqrt(d_model) before the first block, where the
 # conventions survey could not measure it (CTRL's sinusoidal positions are added before the block).
 SCALED_EMBEDDING_TYPES = ("ctrl",)
+# What the conventions survey measured the first block's input to be where nothing normalises
+# the token embeddings before it.
+UNNORMED_EMBEDDINGS = ("none", "sqrt_d_model", "* embedding_multiplier")
 # Families whose learned position table keeps its first rows unused: position i is row i + offset.
 POSITION_OFFSETS = {"opt": 2, "biogpt": 2}
 # Families whose positions are fixed sines and cosines, not in the checkpoint: the helper that
@@ -182,6 +185,10 @@ class Transformer(BlockPattern):
         scaled = model_type is not None and model_type[1] in SCALED_EMBEDDING_TYPES
         cite = f"{model_type[0]} {model_type[1]!r}" if model_type else ""
         measured = convention(model_type[1], "embedding_scale") if model_type else None
+        if embed_norm is not None and norm is None and measured in UNNORMED_EMBEDDINGS:
+            # the survey saw the first block read the table's rows as they are: a norm named for
+            # the embeddings is the one after the blocks (LFM2's embedding_norm)
+            norm, embed_norm = embed_norm, None
         if measured in ("none", "sqrt_d_model", "* embedding_multiplier", "normed"):
             scaled, cite = measured == "sqrt_d_model", conventions_cite(model_type)
         # fairseq-style decoders (BioGPT, XGLM) say it: scale_embedding true is sqrt(d_model)
@@ -223,8 +230,11 @@ class Transformer(BlockPattern):
         kinds_of_block, layers = layer_stack(ctx, blocks[0])
         masked = {ctx.takes(b, "mask") for b in kinds_of_block}
         windowed = {ctx.takes(b, "window") for b in kinds_of_block}
-        if len(masked) != 1 or len(windowed) != 1:
+        indexed = {ctx.takes(b, "index") for b in kinds_of_block}  # told their place (DiffLlama)
+        if len(masked) != 1 or len(windowed) != 1 or len(indexed) != 1:
             return None  # the layers must be called alike
+        if indexed == {True} and windowed == {True}:
+            return None  # not met yet: a window and an index for each layer
         windows = None  # each layer's sliding window (0: none), where they differ
         if windowed == {True}:
             windows = window_plan(ctx)
@@ -258,7 +268,7 @@ class Transformer(BlockPattern):
         )
         # a norm without parameters on the embeddings, before the first block (NanoChat's)
         free_first = parameter_free_norm(ctx) if measured == "normed" and not embed_norm else None
-        found += (free_first,)
+        found += (free_first, indexed == {True})
         found += (
             project_in.attr if project_in else None,
             project_out.attr if project_out else None,
@@ -286,10 +296,9 @@ class Transformer(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found[:8]
-        multiplier, free, fixed, windows, head, free_first, project_in, project_out = match.found[
-            8:
-        ]
-        paired = {}
+        multiplier, free, fixed, windows, head, free_first, indexed = match.found[8:15]
+        project_in, project_out = match.found[15:]
+        paired = {"each_index": True} if indexed else {}
         if windows:
             paired = {
                 "each_paired": ("window", windows[0]),

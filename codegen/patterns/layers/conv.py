@@ -277,9 +277,9 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
         return w[0] // w[1], None
     if w[1] != 1 or w[0] == 1 or pointwise:
         return 1, None
-    if all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1]):
-        return 1, None  # where an image enters: one input channel, as before any depthwise rule
-    stem = False
+    # where an image enters: one input channel by default, as before any depthwise rule (a
+    # choice still, so an enclosing pattern that knows better can pin it: a causal depthwise conv)
+    stem = all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1])
     depthwise = ctx.resolver.choose(
         node.path,
         "depthwise",

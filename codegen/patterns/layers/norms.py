@@ -35,6 +35,8 @@ GROUP_SYNONYMS = ("norm_num_groups", "groups", "gn_groups")
 # Families whose lone-weight `layer_norm` is an RMSNorm (T5's LayerNorm: no mean, no bias), though
 # their config.json names the eps `layer_norm_epsilon`.
 RMS_TYPES = ("t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano", "udop")
+# ... and the state-space families' (Mamba's RMSNorm reads layer_norm_epsilon too; dec8)
+RMS_TYPES += ("mamba", "falcon_mamba", "mamba2")
 
 
 def batchnorm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
@@ -205,7 +207,14 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     if hinted(node, r"time_proj|fourier_proj|fourier"):  # frequencies (blocks/fourier_features.py)
         return None
-    if hinted(node, r"prelu|act"):
+    # A numbered slot between two spatial convs (Real-ESRGAN's SRVGGNetCompact `body` list): a
+    # per-channel weight there is PReLU's slopes; a norm without a bias over a feature map's last
+    # axis (what nn.LayerNorm/RMSNorm(C) would compute on [N, C, H, W]) is not a conv net's layer.
+    between_convs = all(
+        io is not None and io.family == "conv" and (io.ndim or 0) >= 2
+        for io in (ctx.prev, ctx.next)
+    )
+    if hinted(node, r"prelu|act") or (between_convs and node.name.isdigit()):
         return Recognised(
             "nn.PReLU",
             [Arg("num_parameters", w[0], "width", prov(node, "weight", 0))],
