@@ -439,7 +439,7 @@ def parameter_free_norm(ctx: BlockContext) -> tuple[float, str, str] | None:
     model_type = ctx.resolver.evidence("model_type")
     measured = convention(model_type[1], "free_norm") if model_type else None
     if measured is None:
-        return None
+        return affine_free_norm(ctx)
     kind, eps = measured
     if isinstance(eps, str):  # read from config.json's key, as the family's code does
         said = ctx.resolver.evidence(eps)
@@ -447,6 +447,19 @@ def parameter_free_norm(ctx: BlockContext) -> tuple[float, str, str] | None:
             return None
         return float(said[1]), f"{said[0]}; {conventions_cite(model_type)}", kind
     return float(eps), conventions_cite(model_type), kind
+
+
+def affine_free_norm(ctx: BlockContext) -> tuple[float, str, str] | None:
+    """(eps, citation, "layer") where config.json says the LayerNorms have no weight or bias
+    (OPT's layer_norm_elementwise_affine false); eps from config.json, else torch's default, as a
+    LayerNorm built without one has."""
+    said = ctx.resolver.evidence("layer_norm_elementwise_affine", "elementwise_affine")
+    if said is None or said[1] is not False:
+        return None
+    eps = ctx.resolver.evidence(*EPS_SYNONYMS["eps"][:2])
+    if eps is not None and type(eps[1]) in (int, float):
+        return float(eps[1]), f"{said[0]} false; {eps[0]}", "layer"
+    return 1e-5, f"{said[0]} false; eps torch's default", "layer"
 
 
 def free_norm(g: Graph, x, free: tuple[float, str, str], **options):
