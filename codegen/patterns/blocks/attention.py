@@ -10,6 +10,7 @@ settings are choices, settled by config.json where the folder has one.
 from __future__ import annotations
 
 import re
+from typing import Any, NamedTuple
 
 from codegen.ir.graph import Graph, Value
 from codegen.patterns._decoder_conventions import cite as conventions_cite
@@ -412,6 +413,30 @@ def settled_by(choice, citation: str):
     return choice
 
 
+class AttentionPlan(NamedTuple):
+    """What Attention.match found, by name: patterns built over it (differential attention, an
+    output bias stored beside it) read fields, so a new entry cannot shift what they read."""
+
+    projections: list  # attribute names: one fused qkv, or q, k, v
+    out: str | None
+    nhead: int
+    kv_heads: int
+    causal: bool
+    per_head: Any
+    rotary: tuple | None
+    alibi: bool
+    norm: str | None  # a norm the attention holds (post-norm layers)
+    scale: tuple | None
+    split: Any
+    qk_norm: tuple | None
+    window: Any
+    cap: Any
+    sub_norm: str | None
+    free_qk: Any
+    sinks: str | None
+    clip: float | None
+
+
 class Attention(BlockPattern):
     role = "Attention"
     priority = 10
@@ -669,7 +694,7 @@ class Attention(BlockPattern):
             )
             choices.append(settled_by(unscaled, f"{model_type[0]} {mtype!r}" if mtype else ""))
             scale = (1.0, "1 (not divided by sqrt(head_dim))") if unscaled.value else None
-        found = (
+        found = AttentionPlan(
             [m.attr for m in qkv],
             out.attr if out else None,
             nhead.value,
@@ -689,19 +714,19 @@ class Attention(BlockPattern):
             sinks[0].attr if sinks else None,
             qkv_clip(ctx),
         )
-        if sinks and (found[13] is not None or not causal.value or alibi.value):
+        if sinks and (found.cap is not None or not causal.value or alibi.value):
             return None  # sinks beside a soft cap, ALiBi or without a causal mask: not met yet
         order = qk_norm_order(mtype) if qk_norm and rotary_args else None
         if order == "after" and not qk_norm[2]:  # per head, after rotary (HunYuan)
             qk_norm = qk_norm[:4] + (True,)
-            found = found[:11] + (qk_norm,) + found[12:]
+            found = found._replace(qk_norm=qk_norm)
         elif qk_norm and rotary_args and mtype is not None and order != "before":
             said = (
                 f"model_type {mtype!r} is not known to norm queries and keys before rotary, as "
                 "this file does (some families norm after it)"
             )
             guessed = f"{guessed}; {said}" if guessed else said
-        if rotary_args and isinstance(found[12], tuple) and mtype in FULL_LAYERS_UNROTATED_TYPES:
+        if rotary_args and isinstance(found.window, tuple) and mtype in FULL_LAYERS_UNROTATED_TYPES:
             guessed = (
                 f"model_type {mtype!r} skips rotary on its full-attention layers, which this "
                 "file does not: only its windowed layers are right"
@@ -718,7 +743,7 @@ class Attention(BlockPattern):
         qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm, scale, split, qk_norm = (
             match.found[:12]
         )
-        window, cap, sub_norm, free_qk, sinks, clip = match.found[12:18]
+        window, cap, sub_norm, free_qk, sinks, clip = match.found[12:]
         late = qk_norm is not None and qk_norm[4]  # normed after rotary
         x = g.input("x")
         per_layer = isinstance(window, tuple)  # this layer's window comes with the call

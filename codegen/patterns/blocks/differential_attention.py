@@ -53,8 +53,9 @@ class DifferentialAttention(Attention):
         found = super().match(plain, ctx)
         if found is None or found.missing:
             return found
-        qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm = found.found[:9]
-        scale, split, qk_norm, window, cap, sub_norm, free_qk, sinks, clip = found.found[9:18]
+        plan = found.found
+        qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm = plan[:9]
+        scale, split, qk_norm, window, cap, sub_norm, free_qk, sinks, clip = plan[9:]
         if len(qkv) != 3 or out is None or not causal or alibi or norm or split or qk_norm:
             return None  # the one arrangement met so far: separate projections, causal
         if (

@@ -32,7 +32,7 @@ class OutputBiasAttention(Attention):
         found = super().match(plain, ctx)
         if found is None or found.missing:
             return found
-        if found.found[1] is None or found.found[8] is not None:
+        if found.found.out is None or found.found.norm is not None:
             return None  # no output projection, or a residual norm inside: not met yet
         return dataclasses.replace(
             found, pattern=self, explains=found.explains + 1, found=(found.found, bias)
