@@ -2121,6 +2121,34 @@ FAMILIES: dict[str, Family] = {
         ),
         "vision",
     ),
+    # vit8 (session 8): the grid blocks with decomposed relative positions in windowed and global
+    # layers (ViTDet's options the entry above leaves off), and SAM's image encoder
+    "vitdet_windows": Family(
+        "transformers",
+        _t(
+            "VitDetModel",
+            "VitDetConfig",
+            **IMAGE,
+            mlp_ratio=2,
+            use_relative_position_embeddings=True,
+            window_size=2,
+            window_block_indices=[0],
+        ),
+        "vision",
+    ),
+    "sam_vision": Family(
+        "transformers",
+        _t(
+            "SamVisionModel",
+            "SamVisionConfig",
+            **IMAGE,
+            output_channels=16,
+            mlp_dim=64,
+            window_size=2,
+            global_attn_indexes=[1],
+        ),
+        "vision",
+    ),
 }
 
 
@@ -2139,6 +2167,9 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
         if _takes(ours, "type"):  # two segments where the table has two rows (enc7a: else one)
             two = getattr(model.config, "type_vocab_size", 2) > 1
             theirs["token_type_ids"] = (torch.arange(11) >= 5).long().expand(2, -1) * int(two)
+            tables = len(getattr(model.config, "type_vocab_sizes", None) or [])
+            if tables:  # enc8: one column per type table (TAPAS: segment, column, row, ...)
+                theirs["token_type_ids"] = theirs["token_type_ids"][..., None].expand(-1, -1, tables)
     elif kind == "dual":  # three texts (ending at their end-of-text token, then padding), 2 images
         ids = torch.randint(2, 99, (3, 11))
         ids[:, 8] = model.config.text_config.eos_token_id

@@ -133,6 +133,7 @@ SHOWN_BY_SHAPES = (
         "block_auto_adjust_ff_dim block_ffn_dim_multiplier block_multiple_of conv_L_cache "
         "full_attn_idxs".split()
     )
+    | frozenset(["intermediate_multiple_size"])  # dec8: GPT-NeoX Japanese's MLP width factor
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).

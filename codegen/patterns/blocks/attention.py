@@ -22,6 +22,7 @@ from codegen.patterns._rope_conventions import (
 )
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
+    CHECKED_MODEL_TYPES,
     BlockContext,
     BlockPattern,
     Example,
@@ -38,6 +39,8 @@ from codegen.patterns._kit import (
 
 SINKS = r"sinks|attention_sinks|sink_logits"
 FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
+# Queries for word-to-entity, entity-to-word and entity-to-entity scores (LUKE)
+ENTITY_QUERIES = r"w2e_query|e2w_query|e2e_query"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
 OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo"
 # A norm over the heads' merged output, before the output projection (BitNet's attn_sub_norm).
@@ -48,7 +51,7 @@ Q_NORM = r"q_norm|q_layernorm|query_layernorm|q_ln|norm_q|query_norm"
 K_NORM = r"k_norm|k_layernorm|key_layernorm|k_ln|norm_k|key_norm"
 # Fused layouts: [q | k | v] one after another, or per head [q_h k_h v_h] (GPT-NeoX, BLOOM).
 PER_HEAD_NAMES = r"query_key_value"
-PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon", "gpt_bigcode")
+PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon", "gpt_bigcode", "gpt_neox_japanese")
 # ... or in 4 model-parallel shards, each [q | v | k] (CodeGen's qkv_proj, written for 4 devices).
 SHARDED_TYPES = {"codegen": "mp4_qvk"}
 # Families whose attention scores are not divided by sqrt(head_dim) (GPT-Neo's softmax_scale 1).
@@ -450,6 +453,10 @@ class Attention(BlockPattern):
             rest = [m for m in rest if m is not sub_norm]
         else:
             sub_norm = None
+        # LUKE's entity-aware queries act only on entity inputs, which this forward does not take
+        entity = [m for m in rest if re.fullmatch(ENTITY_QUERIES, m.attr)]
+        entity = entity if len(entity) == 3 and all(family(m) == "linear" for m in entity) else []
+        rest = [m for m in rest if m not in entity]
         if rest or (out is None) == self.projects or (norm is None) == self.adds_norm:
             return None
         if not all(_projection(ctx, m) for m in qkv + ([out] if out else [])):
@@ -527,9 +534,14 @@ class Attention(BlockPattern):
         choices.append(settled_by(causal, kind_cite))
         model_type = ctx.resolver.evidence("model_type")
         mtype = model_type[1] if model_type else None
+        # the name is the evidence where the model type is none the tests compare (GPT-NeoX
+        # Japanese's query_key_value, each head's q, k, v side by side as in GPT-NeoX)
         per_head = fused is not None and (
             mtype in PER_HEAD_TYPES
-            or (mtype is None and re.fullmatch(PER_HEAD_NAMES, fused.attr) is not None)
+            or (
+                mtype not in CHECKED_MODEL_TYPES
+                and re.fullmatch(PER_HEAD_NAMES, fused.attr) is not None
+            )
         )
         # the conventions survey: a bias in the mask the library's attention function receives
         # (where the family computes attention itself it only read the code: no evidence here)
@@ -694,6 +706,12 @@ class Attention(BlockPattern):
                 f"model_type {mtype!r} skips rotary on its full-attention layers, which this "
                 "file does not: only its windowed layers are right"
             )
+        if entity:
+            said = (
+                f"{', '.join(m.attr for m in entity)} (queries for entity tokens) are unused: "
+                "this forward takes words only, as the library's does without entity inputs"
+            )
+            guessed = f"{guessed}; {said}" if guessed else said
         return Match(self, len(members), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:

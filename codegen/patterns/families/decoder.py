@@ -120,6 +120,21 @@ def post_norm_pins(ctx: BlockContext, block) -> list[tuple[str, str, str, str]]:
     return []
 
 
+def final_free_norm(ctx: BlockContext, blocks: list):
+    """A norm without parameters after pre-norm blocks (none after post-norm ones, nor where
+    config.json removes it: OPT's _remove_final_layer_norm)."""
+    free = parameter_free_norm(ctx)
+    removed = ctx.resolver.evidence("_remove_final_layer_norm")
+    if free is None or (removed is not None and removed[1] is True):
+        return None
+    for b in blocks:
+        cls = ctx.classes.get(b.type_name) if b.kind == "class" else None
+        for c in cls.forward.choices if cls is not None and cls.forward else []:
+            if c.name == "residual" and c.value == "post":
+                return None
+    return free
+
+
 def config_factor(ctx: BlockContext, *keys: str) -> tuple[float, str] | None:
     """A constant factor config.json gives (Granite's embedding_multiplier, logits_scaling,
     MiniCPM's scale_emb), with its citation; None where there is none or it is 1."""
@@ -259,7 +274,7 @@ class Transformer(BlockPattern):
             masked == {True},
             # where the survey measured none, the family ignores the key (then reported unused)
             config_factor(ctx, "embedding_multiplier", "scale_emb") if measured != "none" else None,
-            parameter_free_norm(ctx) if norm is None else None,
+            final_free_norm(ctx, kinds_of_block) if norm is None else None,
             fixed,
             windows,
             head.attr if head is not None else None,
