@@ -171,7 +171,7 @@ def _layout(ctx: BlockContext, cls, where: str, mtype: str | None) -> tuple:
 
 class LatentAttention(BlockPattern):
     role = "Attention"
-    priority = 10
+    priority = 9  # below the generic Attention, should shapes ever fit both (names decide it there)
     synonyms = SYNONYMS
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
