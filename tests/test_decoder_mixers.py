@@ -79,6 +79,21 @@ CASES = [
         "GPTNeoXJapaneseConfig",
         dict(DENSE, num_hidden_layers=3, hidden_size=48, num_attention_heads=3, rotary_pct=0.5),
     ),
+    # Doge: dynamic mask attention (a bias per key from the values), scaled residuals; the
+    # second keeps only the 4 largest biases of the 11 keys
+    ("DogeForCausalLM", "DogeConfig", dict(DENSE, num_key_value_heads=2)),
+    (
+        "DogeForCausalLM",
+        "DogeConfig",
+        dict(
+            DENSE,
+            hidden_size=48,
+            num_attention_heads=6,
+            num_key_value_heads=3,
+            keep_window_size=4,
+            rope_theta=1000.0,
+        ),
+    ),
 ]
 
 

@@ -335,7 +335,7 @@ CHECKED_MODEL_TYPES = (
         "solar_open flex_olmo".split()
     )
     | frozenset(
-        "mamba falcon_mamba lfm2 diffllama gpt_neox_japanese".split()
+        "mamba falcon_mamba lfm2 diffllama gpt_neox_japanese doge".split()
     )  # dec8: tests/test_decoder_mixers.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
