@@ -88,6 +88,22 @@ def modules():
         def forward(self, x):
             return x - self.model(x)
 
+    class SRVGGNetCompact(nn.Module):  # Real-ESRGAN, srvgg_arch.py: PReLUs, residual added
+        def __init__(self, c: int = 3, nf: int = 8, n: int = 2, r: int = 2) -> None:
+            super().__init__()
+            self.r = r
+            self.body = nn.ModuleList([nn.Conv2d(c, nf, 3, 1, 1), nn.PReLU(num_parameters=nf)])
+            for _ in range(n):
+                self.body.extend([nn.Conv2d(nf, nf, 3, 1, 1), nn.PReLU(num_parameters=nf)])
+            self.body.append(nn.Conv2d(nf, c * r * r, 3, 1, 1))
+
+        def forward(self, x):
+            out = x
+            for layer in self.body:
+                out = layer(out)
+            out = F.pixel_shuffle(out, self.r)
+            return out + F.interpolate(x, scale_factor=self.r, mode="nearest")
+
     class Holder(nn.Module):
         def __init__(self, inner: nn.Module) -> None:
             super().__init__()
@@ -116,6 +132,7 @@ def modules():
         rrdbnet=lambda: built(RRDBNet()),
         pixel_shuffle=lambda: built(PixelShuffleSR()),
         dncnn=lambda: built(DnCNN()),
+        compact=lambda: built(SRVGGNetCompact()),
         holder=Holder,
         image=image,
     )

@@ -8,7 +8,9 @@ skip around both, upsampling steps, an optional high-resolution conv, the last c
 
 A step's kind shows in the widths: a conv giving r*r times what the next conv reads is followed by
 a pixel shuffle by r; one that keeps the width follows an interpolation, whose mode is a choice.
-The long skip and the activation leave no tensors: choices too.
+The long skip and the activations leave no tensors: choices too, as is an activation after the
+first conv (basicsr's MSRResNet) and the input, upsampled to the output's size, added at the end
+(MSRResNet adds it bilinear, Real-ESRGAN's compact net nearest; ESRGAN and EDSR add none).
 """
 
 from __future__ import annotations
@@ -27,6 +29,38 @@ BODY_CONV = r"trunk_conv|conv_body|body_conv|conv_after_body"
 UP = r"up_?conv\d*|conv_up\d*|upsample_?conv\d*"
 HR = r"hr_?conv|conv_hr|conv_before_last"
 LAST = r"conv_last|conv_out|last_conv|tail"
+
+
+def _scale(steps: list[tuple[str, int]]) -> int:
+    """How many times larger the output is than the input: x2 per interpolation, r per shuffle."""
+    scale = 1
+    for _, r in steps:
+        scale *= r or 2
+    return scale
+
+
+def input_residual(ctx: BlockContext, cls, where: str):
+    """The input, upsampled to the output's size, added to the output: no tensor shows it."""
+    return ctx.choose(
+        cls,
+        where,
+        "input_residual",
+        "none",
+        ["nearest", "bilinear", "bicubic"],
+        "the input upsampled to the output's size and added",
+    )
+
+
+def add_input_residual(g: Graph, out, x, mode: str, scale: int):
+    if mode == "none":
+        return out
+    kwargs = {"scale_factor": float(scale), "mode": mode}
+    if mode != "nearest":
+        kwargs["align_corners"] = False
+    base = g.call_function(
+        "interpolate", x, kwargs=kwargs, name="base", comment="the input, upsampled"
+    )
+    return g.call_function("add", out, base)
 
 
 def _conv(m) -> bool:
@@ -88,10 +122,21 @@ class SuperResolution(BlockPattern):
             ups[0].attr,
             "activation",
             "identity" if shuffles else "leaky_relu",
-            ["leaky_relu", "relu", "identity"],
+            ["leaky_relu", "leaky_relu_0.1", "relu", "identity"],
             "after each up step and the high-resolution conv",
         )
         choices.append(activation)
+        head_activation = ctx.choose(
+            cls,
+            head.attr,
+            "head_activation",
+            "identity",
+            ["leaky_relu", "leaky_relu_0.1", "relu"],
+            "after the first conv",
+        )
+        choices.append(head_activation)
+        if last.io.out_width is not None and last.io.out_width == head.io.in_width:
+            choices.append(input_residual(ctx, cls, last.attr))
         skip = None
         if body is not None:
             skip = ctx.choose(
@@ -110,15 +155,17 @@ class SuperResolution(BlockPattern):
             steps=steps,
             hr=hr.attr if hr else None,
             last=last.attr,
+            scale=_scale(steps),
         )
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
         values = {c.name: c.value for c in match.choices}
-        activation = values["activation"]
+        activation, head_activation = values["activation"], values["head_activation"]
         x = g.input("x")
         fea = g.call_module((f["head"],), x, name="fea")
+        fea = act.apply(g, head_activation, fea, name="fea")
         if f["body"] is not None:
             attr, kind = f["body"]
             each = kind in ("repeat", "modulelist")
@@ -151,7 +198,8 @@ class SuperResolution(BlockPattern):
         if f["hr"]:
             fea = g.call_module((f["hr"],), fea, name="fea", inline=True)
             fea = act.apply(g, activation, fea, name="fea", inline=True)
-        g.output(g.call_module((f["last"],), fea))
+        out = g.call_module((f["last"],), fea, name="out")
+        g.output(add_input_residual(g, out, x, values.get("input_residual", "none"), f["scale"]))
 
     @staticmethod
     def examples():
