@@ -79,6 +79,21 @@ CASES = [
         "GPTNeoXJapaneseConfig",
         dict(DENSE, num_hidden_layers=3, hidden_size=48, num_attention_heads=3, rotary_pct=0.5),
     ),
+    # Doge: dynamic mask attention (a bias per key from the values), scaled residuals; the
+    # second keeps only the 4 largest biases of the 11 keys
+    ("DogeForCausalLM", "DogeConfig", dict(DENSE, num_key_value_heads=2)),
+    (
+        "DogeForCausalLM",
+        "DogeConfig",
+        dict(
+            DENSE,
+            hidden_size=48,
+            num_attention_heads=6,
+            num_key_value_heads=3,
+            keep_window_size=4,
+            rope_theta=1000.0,
+        ),
+    ),
 ]
 
 
@@ -136,3 +151,33 @@ def test_padding_tokens_enter_the_mixers_as_zeros(case, tmp_path):
         got = ours(ids, mask)
     real = mask.bool()
     torch.testing.assert_close(got[real], want[real], atol=1e-5, rtol=1e-5)
+
+
+def test_a_hybrid_stack_with_normed_scan_inputs_is_exact(tmp_path):
+    """Jamba (no test wrote a rule for it): Mamba layers whose dt, B and C pass through RMSNorms
+    with weights, attention layers, a mixture of experts, read from which weights each layer has.
+    Its routing rests on a default for an unchecked model type, so the file may stay flagged; the
+    forward must be the library's."""
+    config = dict(
+        DENSE,
+        num_key_value_heads=2,
+        num_experts=2,
+        expert_layer_period=2,
+        expert_layer_offset=1,
+        attn_layer_period=2,
+        attn_layer_offset=1,
+        mamba_d_state=8,
+        mamba_expand=2,
+        mamba_dt_rank=4,
+        use_mamba_kernels=False,
+    )
+    logging.disable(logging.WARNING)
+    try:
+        reference, ours, source = generate_for(tmp_path, "JambaForCausalLM", "JambaConfig", config)
+        ids = _ids()
+        with torch.no_grad():
+            want = reference(input_ids=ids).logits
+    finally:
+        logging.disable(logging.NOTSET)
+    assert "NotImplementedError" not in source
+    assert_exact(ours, want, ids)

@@ -134,6 +134,7 @@ SHOWN_BY_SHAPES = (
         "full_attn_idxs".split()
     )
     | frozenset(["intermediate_multiple_size"])  # dec8: GPT-NeoX Japanese's MLP width factor
+    | frozenset(["is_moe"])  # dec8: Doge's switch between an MLP and a mixture, both keyed
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).
@@ -213,6 +214,8 @@ NEUTRAL = {
     "use_weighted_layer_sum": (False,),
     "conv_pos_batch_norm": (False,),
 }
+# How a mixture routes tokens, where config.json says the layers hold none (is_moe false).
+MOOT_WITHOUT_EXPERTS = frozenset({"num_experts_per_tok", "norm_topk_prob"})
 # Per-layer attention kinds that all mean "every earlier (or every) position".
 FULL_ATTENTION = frozenset({"full_attention", "global", "attention"})
 # Every per-layer attention kind: the keys of a table of settings per kind.
@@ -229,6 +232,8 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
             or config.get("use_sliding_window") is False
             or (isinstance(longest, int) and isinstance(value, int) and value >= longest)
         )
+    if key in MOOT_WITHOUT_EXPERTS:  # dec8: Doge's routing settings beside is_moe false
+        return config.get("is_moe") is False
     if key == "no_rope_layers":  # 1: the layer uses rotary (SmolLM3); all 1 is the usual model
         return isinstance(value, list) and all(v == 1 for v in value)
     if key == "no_rope_layer_interval":  # only builds no_rope_layers where that is not given

@@ -369,7 +369,7 @@ CHECKED_MODEL_TYPES = (
     # mla8: tests/test_latent_attention.py compares these
     | frozenset("deepseek_v2 deepseek_v3 youtu minicpm3 glm4_moe_lite sarvam_mla".split())
     | frozenset(
-        "mamba falcon_mamba lfm2 diffllama gpt_neox_japanese".split()
+        "mamba falcon_mamba lfm2 diffllama gpt_neox_japanese doge".split()
     )  # dec8: tests/test_decoder_mixers.py compares these
     # enc8: tests/test_encoders_more.py compares these
     | frozenset("fnet dpr clap_text_model tapas".split())

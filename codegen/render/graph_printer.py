@@ -141,6 +141,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "xielu",
             "selective_scan",  # patterns/blocks/selective_scan.py
             "differential_heads",  # patterns/blocks/differential_attention.py
+            "dynamic_mask",  # patterns/blocks/dynamic_mask_attention.py
         )
     },
 }

@@ -326,6 +326,25 @@ def differential_heads(
     y = first - (lam + init) * second
     return F.rms_norm(y, [y.size(-1)], eps=eps) * (1.0 - init)
 ''',
+    "dynamic_mask": '''
+def dynamic_mask(dt: torch.Tensor, allowed: torch.Tensor, keep: int) -> torch.Tensor:
+    """Dynamic mask attention's additive bias (Doge): dt [batch, kv_heads, seq], one bias per key,
+    for every query where `allowed` ([batch or 1, 1, seq, seq], True where attended) is, the
+    dtype's lowest value elsewhere; past `keep` keys only each query's `keep` largest stay open.
+    -> [batch, kv_heads, seq, seq]."""
+    lowest = -3.4028234663852886e38  # torch.finfo(dtype).min, which TorchScript cannot call
+    if dt.dtype == torch.float16:
+        lowest = -65504.0
+    elif dt.dtype == torch.bfloat16:
+        lowest = -3.3895313892515355e38
+    bias = dt[:, :, None, :].expand(-1, -1, allowed.size(-2), -1)
+    bias = bias.masked_fill(~allowed, lowest)
+    if bias.size(-1) > keep:
+        top = torch.topk(bias, keep, dim=-1, largest=True, sorted=False).indices
+        active = torch.zeros_like(bias).scatter(-1, top, 1.0)
+        bias = bias.masked_fill(active == 0.0, lowest)
+    return bias
+''',
     "rms_norm_unit_offset": '''
 def rms_norm_unit_offset(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     """RMSNorm that scales by 1 + weight (Gemma stores the weight as an offset from one)."""

@@ -21,6 +21,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import EPS_SYNONYMS, BlockContext, Example, Match, tensors
+from codegen.patterns.blocks import _attention_parts as parts
 from codegen.patterns.blocks.attention import SYNONYMS, Attention
 
 LAMBDAS = ("q1", "k1", "q2", "k2")
@@ -53,36 +54,21 @@ class DifferentialAttention(Attention):
         found = super().match(plain, ctx)
         if found is None or found.missing:
             return found
-        plan = found.found
-        qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm = plan[:9]
-        scale, split, qk_norm, window, cap, sub_norm, free_qk, sinks, clip = plan[9:]
-        if len(qkv) != 3 or out is None or not causal or alibi or norm or split or qk_norm:
-            return None  # the one arrangement met so far: separate projections, causal
-        if (
-            window
-            or cap
-            or sub_norm
-            or free_qk
-            or sinks
-            or clip
-            or scale
-            or per_head not in (False, "concat")
-        ):
-            return None
-        if rotary is not None and (not isinstance(rotary, tuple) or rotary[3] is not None):
-            return None
+        if not parts.supported(found.found) or found.found.qk_norm is not None:
+            return None  # the one arrangement met so far: no q/k norms either
+        nhead, kv_heads = found.found.nhead, found.found.kv_heads
         if kv_heads % 2 or nhead % 2:
             return None
         eps = ctx.choose(
             cls,
-            qkv[0],
+            found.found.projections[0],
             "eps",
             1e-6,
             [1e-5],
             "the group norm's (RMS, no weight)",
             accepts="unit_float",
         )
-        kept = (qkv, out, nhead, kv_heads, rotary, [lambdas[n] for n in LAMBDAS], eps.value)
+        kept = (found.found, [lambdas[n] for n in LAMBDAS], eps.value)
         return Match(
             self,
             found.explains + 4,
@@ -93,31 +79,14 @@ class DifferentialAttention(Attention):
         )
 
     def forward(self, match: Match, g: Graph) -> None:
-        qkv, out, nhead, kv_heads, rotary, lambdas, eps = match.found
+        found, lambdas, eps = match.found
+        out, nhead, kv_heads = found[1:4]
         x = g.input("x")
         # [batch, 1, 1, seq] from padding_mask(), or None; then the layer's index in the stack
         mask = g.input("mask", annotation="torch.Tensor | None")
         index = g.input("index", "int")
-        batch = g.call_method("size", x, 0, name="batch")
-        seq = g.call_method("size", x, 1, name="seq")
-        device = g.call_method("device", x, inline=True)
-        mask = g.call_function(
-            "causal_padding_mask", mask, seq, device, name="mask", comment="earlier positions only"
-        )
-
-        def heads(path: str, count: int, name: str):
-            h = g.call_module((path,), x, inline=True)
-            h = g.call_method("view", h, batch, seq, count, -1, inline=True)
-            return g.call_method("transpose", h, 1, 2, name=name)
-
-        q, k, v = (heads(p, n, name) for p, n, name in zip(qkv, (nhead, kv_heads, kv_heads), "qkv"))
-        if rotary is not None:
-            theta, rotary_dim, interleaved = rotary[:3]
-            fn = "apply_rotary_interleaved" if interleaved else "apply_rotary"
-            if rotary[4] == "halves_reversed":
-                fn = "apply_rotary_reversed"
-            q = g.call_function(fn, q, theta, rotary_dim, name="q")
-            k = g.call_function(fn, k, theta, rotary_dim, name="k")
+        batch, seq, mask = parts.causal_mask(g, x, mask)
+        q, k, v = parts.heads(g, x, batch, seq, found)
         first = g.call_method("chunk", v, 2, kwargs={"dim": 1}, name="halves")
         second = g.call_function("getitem", first, 1, inline=True)
         first = g.call_function("getitem", first, 0, inline=True)
@@ -129,17 +98,10 @@ class DifferentialAttention(Attention):
             comment="kv head m beside m + kv/2: [batch, kv / 2, seq, 2 * head_dim]",
         )
         v = g.call_function("cat", [v, v], kwargs={"dim": 1}, name="v", comment="twice: kv heads")
-        if kv_heads != nhead:
-            rep = nhead // kv_heads
-            k = g.call_method(
-                "repeat_interleave",
-                k,
-                rep,
-                kwargs={"dim": 1},
-                name="k",
-                comment=f"{kv_heads} key/value heads shared by {nhead} query heads",
-            )
-            v = g.call_method("repeat_interleave", v, rep, kwargs={"dim": 1}, name="v")
+        k = parts.share_heads(
+            g, k, nhead, kv_heads, "k", comment=f"{kv_heads} key/value heads, {nhead} query heads"
+        )
+        v = parts.share_heads(g, v, nhead, kv_heads, "v")
         y = g.call_function(
             "scaled_dot_product_attention",
             q,
@@ -157,7 +119,7 @@ class DifferentialAttention(Attention):
             index,
             eps,
             name="y",
-            comment="[batch, heads / 2, ...]",
+            comment="[batch, heads / 2, seq, 2 * head_dim]",
         )
         y = g.call_method("transpose", y, 1, 2, inline=True)
         y = g.call_method("reshape", y, batch, seq, -1, name="y")

@@ -36,6 +36,7 @@ from codegen.patterns._kit import (
     family,
     modules,
     norm_scale,
+    one_named,
     tensors,
 )
 
@@ -109,7 +110,9 @@ class SelectiveScan(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params, members = tensors(cls), modules(cls)
-        if len(params) != 2 or len(members) != 5:
+        # Jamba's: dt, B and C through RMSNorms with weights (dt_layernorm, b_/c_layernorm)
+        norms = [m for m in members if family(m) == "norm"]
+        if len(params) != 2 or len(members) - len(norms) != 5 or len(norms) not in (0, 3):
             return None
         a = [t for t in params if len(t.shape) == 2]
         d = [t for t in params if len(t.shape) == 1]
@@ -127,6 +130,13 @@ class SelectiveScan(BlockPattern):
         in_proj, x_proj, dt_proj, out_proj = found
         rank = _width(dt_proj, "in_width")
         state = (_width(x_proj, "out_width") - rank) // 2
+        normed = None
+        if norms:
+            normed = tuple(one_named(norms, p) for p in (r"(dt|time).*", r"b_.*|b", r"c_.*|c"))
+            widths = (rank, state, state)
+            if None in normed or any(_width(n, "in_width") != w for n, w in zip(normed, widths)):
+                return None
+            normed = tuple(n.attr for n in normed)
         activation = ctx.choose(
             cls,
             conv.attr,
@@ -136,27 +146,31 @@ class SelectiveScan(BlockPattern):
             "after the causal conv",
             aliases=act.ALIASES,
         )
-        norm_eps = ctx.choose(
-            cls,
-            x_proj.attr,
-            "bc_dt_norm_eps",
-            None,
-            [1e-6],
-            "RMS norms without weights on dt, B and C (FalconMamba); None: no such norms",
-            accepts="unit_float",
-        )
+        choices = [activation]
+        if normed is None:  # none in the checkpoint: FalconMamba's have no weights
+            norm_eps = ctx.choose(
+                cls,
+                x_proj.attr,
+                "bc_dt_norm_eps",
+                None,
+                [1e-6],
+                "RMS norms without weights on dt, B and C (FalconMamba); None: no such norms",
+                accepts="unit_float",
+            )
+            choices.append(norm_eps)
+            normed = norm_eps.value
         why = "a selective scan's conv is causal (k - 1 steps of the past)"
         pins = conv_pins(conv, {"stride": 1, "padding": k - 1, "depthwise": True}, why)
         guessed = ""
         if not re.search("log", a[0].attr, re.I):
             guessed = f"{a[0].attr} read as log(-A), as Mamba stores it"
         names = (in_proj.attr, conv.attr, x_proj.attr, dt_proj.attr, out_proj.attr)
-        found = (names, a[0].attr, d[0].attr, rank, state, activation.value, norm_eps.value)
+        found = (names, a[0].attr, d[0].attr, rank, state, activation.value, normed)
         return Match(
             self,
             len(params) + len(members),
             found,
-            [activation, norm_eps],
+            choices,
             pins=pins,
             guessed=guessed,
         )
@@ -190,7 +204,12 @@ class SelectiveScan(BlockPattern):
         dt = g.call_function("getitem", parts, 0, name="dt", inline=norm_eps is None)
         b = g.call_function("getitem", parts, 1, name="B", inline=norm_eps is None)
         c = g.call_function("getitem", parts, 2, name="C", inline=norm_eps is None)
-        if norm_eps is not None:  # weightless RMS norms (FalconMamba)
+        if isinstance(norm_eps, tuple):  # the norms are members (Jamba)
+            dt, b, c = (
+                g.call_module((path,), v, name=n)
+                for path, v, n in zip(norm_eps, (dt, b, c), ("dt", "B", "C"))
+            )
+        elif norm_eps is not None:  # weightless RMS norms (FalconMamba)
             dt, b, c = (
                 g.call_function("rms_norm", v, [w], kwargs={"eps": norm_eps}, name=n)
                 for v, w, n in ((dt, rank, "dt"), (b, state, "B"), (c, state, "C"))

@@ -43,7 +43,8 @@ SECOND_NORM = (
     r"ln_2|ln2|post_attention_layernorm|ffn_norm|mlp_norm|norm2|layernorm_after|"
     r"final_layer_norm|ln_mlp|norm_2|pre_feedforward_layernorm|output_layer_norm|layer_norm2|"
     r"feedforward_layernorm|"  # Apertus
-    r"mlp_ln|ffn_ln"  # GTE's original layout (enc7a)
+    r"mlp_ln|ffn_ln|"  # GTE's original layout (enc7a)
+    r"pre_ff_layernorm"  # Jamba's (dec8)
 )
 UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
 PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")
