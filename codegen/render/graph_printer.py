@@ -30,6 +30,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "tanh": ("torch.tanh", "torch"),
     "softmax": ("F.softmax", "F"),
     "adaptive_avg_pool": ("F.adaptive_avg_pool2d", "F"),
+    "adaptive_max_pool": ("F.adaptive_max_pool2d", "F"),
     "max_pool1d": ("F.max_pool1d", "F"),
     "max_pool2d": ("F.max_pool2d", "F"),
     "max_pool3d": ("F.max_pool3d", "F"),

@@ -509,15 +509,22 @@ class VisionEmbeddings(BlockPattern):
         if ctx.role(members[0]) != "PatchEmbedding" and not conv:
             return None
         registers = [t for t in params if re.fullmatch(REGISTERS, t.attr) and len(t.shape) == 3]
+        # Several class tokens in one tensor (Pixio's [1, n, d] `cls_token`): in front, by name.
+        classes = [t for t in params if re.fullmatch(CLASS_TOKEN, t.attr) and len(t.shape) == 3]
         fronts = [
             t
             for t in params
-            if len(t.shape) == 3 and tuple(t.shape[:2]) == (1, 1) and t not in registers
+            if len(t.shape) == 3
+            and (tuple(t.shape[:2]) == (1, 1) or t in classes and t.shape[0] == 1)
+            and t not in registers
         ]
         tables = [
             t
             for t in params
-            if len(t.shape) == 3 and t.shape[0] == 1 and t.shape[1] > 1 and t not in registers
+            if len(t.shape) == 3
+            and t.shape[0] == 1
+            and t.shape[1] > 1
+            and t not in registers + fronts
         ]
         unused = [t for t in params if re.fullmatch(MASK_TOKEN, t.attr) and len(t.shape) <= 2]
         # No position table: positions enter in the attention (BEiT's relative bias), where
@@ -536,6 +543,11 @@ class VisionEmbeddings(BlockPattern):
             return None
         if registers and (len(registers) > 1 or len(fronts) != 1 or not tables and not rotary):
             return None
+        several = [t for t in fronts if t in classes and t.shape[1] != 1]
+        if several:  # config.json's count of class tokens, where it records one, agrees
+            said = ctx.resolver.evidence("n_cls_tokens", "num_cls_tokens", "num_class_tokens")
+            if said is not None and said[1] != several[0].shape[1]:
+                return None
         fronts.sort(key=lambda t: re.fullmatch(CLASS_TOKEN, t.attr) is None)  # class token first
         found = (members[0].attr, [t.attr for t in fronts], tables[0].attr if tables else None)
         found += (registers[0].attr if registers else None, ctx.role(members[0]) == "conv")
