@@ -80,7 +80,7 @@ class DifferentialAttention(Attention):
 
     def forward(self, match: Match, g: Graph) -> None:
         found, lambdas, eps = match.found
-        out, nhead, kv_heads = found[1:4]
+        out, nhead, kv_heads = found.out, found.nhead, found.kv_heads
         x = g.input("x")
         # [batch, 1, 1, seq] from padding_mask(), or None; then the layer's index in the stack
         mask = g.input("mask", annotation="torch.Tensor | None")

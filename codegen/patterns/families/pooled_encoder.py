@@ -4,10 +4,11 @@ projected where a Linear sits beside the encoder (DPR's question and context enc
 pooled vector, not the hidden states, so the generated forward does too.
 
 Which token is pooled is not in the weights. A Linear beside an encoder that has no pooler of its
-own can only take a pooled vector (the first token unless calibrated otherwise); with no Linear,
-only config.json's `architectures` naming a retrieval encoder (`...QuestionEncoder`,
-`...ContextEncoder`, `...PassageEncoder`, `...QueryEncoder`, `...DocumentEncoder`) says the output
-is pooled at all: else the plain wrapper passes the last hidden state through.
+own can only take a pooled vector (the first token: guessed unless config.json or a hint says
+so); with no Linear, only config.json's `architectures` naming a retrieval encoder
+(`...QuestionEncoder`, `...ContextEncoder`, `...PassageEncoder`, `...QueryEncoder`,
+`...DocumentEncoder`) says the output is pooled at all: else the plain wrapper passes the last
+hidden state through.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from codegen.patterns._kit import (
 
 RETRIEVAL = r"(Question|Context|Passage|Query|Document|Doc)Encoder"
 POOLER = r"pooler"
+# The Linear beside the encoder that projects the pooled vector (DPR's encode_proj).
+PROJECTION = r"(encode|text|output|pooled|sentence)?_?proj(ection)?"
 
 
 def _inputs(ctx: BlockContext, body) -> list:
@@ -54,8 +57,8 @@ class PooledEncoder(BlockPattern):
         if not inputs or inputs[0][0] != "input_ids":
             return None
         rest = [m for m in members if m is not body[0]]
-        if rest and (family(rest[0]) != "linear" or rest[0].io is None):
-            return None
+        if rest and (family(rest[0]) != "linear" or not re.fullmatch(PROJECTION, rest[0].attr)):
+            return None  # a head on every token (an LM head) is not a pooled projection
         arch = ctx.resolver.metadata.get("architectures")
         named = arch is not None and re.search(rf"{RETRIEVAL}\b", str(arch[1])) is not None
         if not rest and not named:
@@ -73,7 +76,10 @@ class PooledEncoder(BlockPattern):
         if named and pooling.source == "default":
             pooling.source, pooling.note = "metadata", f"{arch[0]} {arch[1]!r}"
         found = (body[0].attr, inputs, rest[0].attr if rest else None, pooling.value)
-        return Match(self, len(members), found, [pooling])
+        guessed = ""
+        if pooling.source == "default":  # no config names a retrieval encoder: which token?
+            guessed = "that the first token is pooled (a default: calibrate or hint pooling)"
+        return Match(self, len(members), found, [pooling], guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         body, inputs, projection, pooling = match.found
