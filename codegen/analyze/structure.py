@@ -521,7 +521,8 @@ class StructureBuilder:
                 recorded_item = (
                     evidence_module(str(i), desc.children.get(str(i))) if recorded else None
                 )
-                items.append(recorded_item or self._gap(node, i, prev))
+                after_gap = bool(items) and items[-1].kind == "placeholder"
+                items.append(recorded_item or self._gap(node, i, prev, after_gap=after_gap))
                 continue
             # A lone weight's kind shows in what follows it too (PReLU's slopes between convs).
             after = node.children.get(str(i + 1)) if set(child.tensors) == {"weight"} else None
@@ -551,16 +552,26 @@ class StructureBuilder:
         )
 
     def _gap(
-        self, node: KeyNode, index: int, prev: IOSpec | None, trailing: bool = False
+        self,
+        node: KeyNode,
+        index: int,
+        prev: IOSpec | None,
+        trailing: bool = False,
+        after_gap: bool = False,
     ) -> Module:
         """A numbered slot without tensors: a parameter-free layer whose type the keys do not record.
         At the front of a container (a classifier's Sequential(Dropout, Linear)) it is most often
-        dropout; after a layer, an activation."""
+        dropout; after a layer, an activation; after that activation's slot, what follows one
+        (a second activation would change nothing): a halving max-pool on 2-d conv features
+        (VGG's and AlexNet's `conv, relu, pool`), else dropout (`Linear, ReLU, Dropout`)."""
         path = f"{node.path}.{index}" if node.path else str(index)
         # Constructor expressions, so layers that need arguments (pooling) are candidates too.
         # The activations are the catalogue's one vocabulary, in module form; then the other
         # parameter-free layers such a slot commonly holds. At the front, dropout is likelier.
         default = "nn.Dropout()" if prev is None else act.MODULES["relu"]
+        if after_gap and prev is not None:
+            spatial = prev.family in ("conv", "norm") and prev.ndim == 2
+            default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
         options = list(act.MODULES.values()) + GAP_LAYERS
@@ -710,7 +721,16 @@ def _after_their_parts(order: list[ClassGroup]) -> list[ClassGroup]:
     return done
 
 
-GAP_LAYERS = ["nn.Dropout()", "nn.Flatten()", "nn.MaxPool2d(2)", "nn.AvgPool2d(2)"]
+# The pools after the plain halving ones: a ResNet stem's 3/2/1, and the unpadded 3/2 with
+# ceil_mode of SqueezeNet and GoogLeNet (torchvision), whose sizes differ from it on odd maps.
+GAP_LAYERS = [
+    "nn.Dropout()",
+    "nn.Flatten()",
+    "nn.MaxPool2d(2)",
+    "nn.AvgPool2d(2)",
+    "nn.MaxPool2d(3, stride=2, padding=1)",
+    "nn.MaxPool2d(3, stride=2, ceil_mode=True)",
+]
 AVG_DOWN = "nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)"  # timm's avg_down
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}

@@ -261,17 +261,19 @@ def plan(
                     # A fixed s x s grid: an adaptive average pool gives it whatever the input
                     # size (torchvision's VGG 7 x 7, AlexNet 6 x 6); explicit pools before it
                     # are as likely (other choices). On that size itself it changes nothing.
+                    # A max over the grid's cells stands for a halving max-pool past the trunk's
+                    # last key (torchvision's VGG features end in one).
                     grid = ctx.choose(
                         cls,
                         m.attr,
                         "grid_pool",
                         "none",
-                        ["adaptive_avg"],
+                        ["adaptive_avg", "adaptive_max"],
                         f"to the {side}x{side} grid {m.attr} reads",
                     )
                     choices.append(grid)
-                    if grid.value == "adaptive_avg":
-                        steps.append(("adaptive_pool", side))
+                    if grid.value != "none":
+                        steps.append(("adaptive_pool", side, grid.value))
                 steps.append(("flatten", m.attr, takes, flow.width))
             else:
                 return None
@@ -361,12 +363,13 @@ def plan(
                 usual = "identity"
             elif after_conv_norm and _channels_norm(m):
                 name, usual = "norm_activation", "identity"
+            # After a conv-norm pair, conv nets' own activations too (relu6, hard-swish...).
             activation = ctx.choose(
                 cls,
                 m.attr,
                 name,
                 usual,
-                act.alternatives(usual, told=ctx.resolver),
+                act.alternatives(usual, told=ctx.resolver, conv=after_conv_norm and not across),
                 f"after {m.attr}",
                 aliases=act.ALIASES,
             )
@@ -623,9 +626,8 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
                 comment=f"global {word} pooling: {head} takes {takes} = channels",
             )
         elif kind == "adaptive_pool":
-            x = g.call_function(
-                "adaptive_avg_pool", x, step[1], comment=f"to a {step[1]}x{step[1]} grid"
-            )
+            fn = "adaptive_max_pool" if step[2] == "adaptive_max" else "adaptive_avg_pool"
+            x = g.call_function(fn, x, step[1], comment=f"to a {step[1]}x{step[1]} grid")
         elif kind == "flatten":
             _, head, takes, channels = step
             x = g.call_function(
@@ -684,8 +686,31 @@ def output_activation_choice(
     ends = _ends(members[-1]) if members else None
     if not (cls.is_top and ends in ("linear", "conv")) and not (around_residual and ends == "conv"):
         return None
+    # relu: a conv classifier's last conv is followed by its activation before the pooling
+    # (SqueezeNet's final conv, ReLU, global pool), a Sequential's trailing slots no key shows.
     return ctx.resolver.choose(
-        cls.name, "output_activation", "identity", ["sigmoid", "tanh"], "after the last layer"
+        cls.name,
+        "output_activation",
+        "identity",
+        ["sigmoid", "tanh", "relu"],
+        "after the last layer",
+    )
+
+
+def output_pooling_choice(
+    cls: ClassDef, ctx: BlockContext, members: list[Module], flow: Flow
+) -> Choice | None:
+    """A model whose last layer is a conv may end in a global pooling that holds no tensors (a
+    conv classifier head: SqueezeNet's 1x1 conv to the classes, then an adaptive average pool and
+    a flatten, in trailing slots past its last key): the output shape tells whether one is there."""
+    if not cls.is_top or not flow.spatial or not members or _ends(members[-1]) != "conv":
+        return None
+    return ctx.resolver.choose(
+        cls.name,
+        "output_pooling",
+        "none",
+        ["mean", "amax"],
+        "global pooling after the last conv (a conv classifier head)",
     )
 
 
@@ -746,12 +771,16 @@ class Chain(BlockPattern):
         squash = output_activation_choice(cls, ctx, ordered, residual is not None)
         if squash is not None:
             choices.append(squash)
+        pooled = output_pooling_choice(cls, ctx, ordered, flow)
+        if pooled is not None:
+            choices.append(pooled)
         how = residual.value if residual is not None else "none"
         output = squash.value if squash is not None else "identity"
-        return Match(self, len(modules(cls)), (front, steps, how, output), choices)
+        pooling = (pooled.value, flow.spatial) if pooled is not None else ("none", None)
+        return Match(self, len(modules(cls)), (front, steps, how, output, pooling), choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        front, steps, residual, output = match.found
+        front, steps, residual, output, (pooling, ndim) = match.found
         x = identity = g.input("x")
         if front:
             # Token ids and their positions, each through its own table, summed (GPT-2's wte + wpe).
@@ -772,7 +801,13 @@ class Chain(BlockPattern):
             x = g.call_function(
                 "sub", identity, x, comment="global residual: the net predicts what to remove"
             )
-        g.output(act.apply(g, output, x, inline=True) if output != "identity" else x)
+        if output != "identity":
+            x = act.apply(g, output, x, inline=pooling == "none")
+        if pooling != "none":
+            word = "average" if pooling == "mean" else "max"
+            dims = tuple(range(2, 2 + ndim))
+            x = g.call_method(pooling, x, kwargs={"dim": dims}, comment=f"global {word} pooling")
+        g.output(x)
 
     @staticmethod
     def examples():
