@@ -25,6 +25,17 @@ EXACT = {
     # (and post-norm blocks); the tied head works on the narrow width
     "opt_350m_like": _config("opt", word_embed_proj_dim=16, do_layer_norm_before=False),
     "opt_projected_untied": _config("opt", "OPTModel", word_embed_proj_dim=16),
+    # LayerNorms without parameters (layer_norm_elementwise_affine false): a free norm in each
+    # block, pre or post as do_layer_norm_before says, and after pre-norm blocks only
+    "opt_affine_free": _config("opt", layer_norm_elementwise_affine=False),
+    "opt_affine_free_post": _config(
+        "opt", layer_norm_elementwise_affine=False, do_layer_norm_before=False
+    ),
+    "opt_affine_free_no_final": _config(
+        "opt", layer_norm_elementwise_affine=False, _remove_final_layer_norm=True
+    ),
+    # BLOOM's apply_residual_connection_post_layernorm: residual adds from the normed input
+    "bloom_normed_residual": _config("bloom", apply_residual_connection_post_layernorm=True),
     # an activation config.json names beyond the usual feed-forward candidates is used
     "bert_tanh": _config("bert", hidden_act="tanh"),
     # is_decoder true: the encoder's layers attend to earlier tokens only
@@ -32,6 +43,15 @@ EXACT = {
     "roberta_is_decoder_classifier": _config(
         "roberta", "RobertaForSequenceClassification", is_decoder=True, hidden_act="silu"
     ),
+    # masked-LM heads: BERT's transform follows hidden_act and its decoder is the token table
+    # (only a bias stored); RoBERTa's applies GELU whatever hidden_act says; ALBERT's narrows to
+    # the embedding width; ELECTRA's generator and DistilBERT keep the head's parts at the top
+    "bert_mlm_relu": _config("bert", "BertForMaskedLM", hidden_act="relu"),
+    "bert_mlm_untied": _config("bert", "BertForMaskedLM", tie_word_embeddings=False),
+    "roberta_mlm_relu": _config("roberta", "RobertaForMaskedLM", hidden_act="relu"),
+    "albert_mlm": _config("albert", "AlbertForMaskedLM", hidden_act="relu"),
+    "electra_mlm": _config("electra", "ElectraForMaskedLM", hidden_act="relu"),
+    "distilbert_mlm": _config("distilbert", "DistilBertForMaskedLM", activation="relu"),
 }
 
 

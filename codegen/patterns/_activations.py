@@ -188,3 +188,14 @@ def fixed_by_model_type(resolver, choice) -> None:
             a for a in choice.alternatives if a not in (old, choice.value)
         ]
         choice.source, choice.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+
+
+def swiglu_by_config(resolver, choice) -> None:
+    """A gated feed-forward's activation where config.json says the MLP is a SwiGLU
+    (`use_swiglu_ffn`, DINOv2's kin): silu, whatever `hidden_act` says (that is the plain MLP's)."""
+    said = resolver.evidence("use_swiglu_ffn")
+    if said is None or said[1] is not True or choice.source not in ("default", "metadata"):
+        return
+    old, choice.value = choice.value, "silu"
+    choice.alternatives = [a for a in dict.fromkeys([old, *choice.alternatives]) if a != "silu"]
+    choice.source, choice.note = "metadata", f"{said[0]} True: a SwiGLU, whatever hidden_act says"

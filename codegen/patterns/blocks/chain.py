@@ -180,19 +180,19 @@ def _groups_of(m: Module, width: int) -> bool:
 def _grouped_after_other(m: Module, members: list[Module]) -> bool:
     """A conv that reads a fraction of what another member gives, named after it (conv2 after
     conv1): grouped over that width rather than where data enters."""
-    stem, number = _numbered_name(m.attr)
+    stem, number = numbered_name(m.attr)
     if stem is None:
         return False
     for o in members:
         if o is m or o.io is None or not o.io.out_width or not _groups_of(m, o.io.out_width):
             continue
-        other_stem, other_number = _numbered_name(o.attr)
+        other_stem, other_number = numbered_name(o.attr)
         if other_stem == stem and other_number < number:
             return True
     return False
 
 
-def _numbered_name(attr: str) -> tuple[str | None, int]:
+def numbered_name(attr: str) -> tuple[str | None, int]:
     """`conv2` -> ("conv", 2); steps lettered in order (pycls' and torchvision's RegNet `a, b, c`,
     `conv_a`, `conv_b`) count too: `b` -> ("", 2)."""
     found = re.fullmatch(r"([A-Za-z_]+?)_?(\d+)", attr)
@@ -513,14 +513,17 @@ def _conv_then_norm(m: Module) -> int | None:
 
 
 def _head_class(m: Module, ctx: BlockContext) -> bool:
-    """A head class holding a LayerNorm and a Linear (timm's `NormMlpClassifierHead`): after
-    conv features it pools first, then normalises the pooled channels."""
+    """A head class holding a LayerNorm and a Linear (timm's `NormMlpClassifierHead`), or one
+    Linear alone (timm's `ClassifierHead`: its pool holds no tensors): after conv features it
+    pools first, then normalises the pooled channels."""
     cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
     if cls is None or tensors(cls) or not LAST.search(m.attr):
         return False
     members = [c for c in modules(cls) if c.kind != "placeholder"]
     norms = [c for c in members if _channels_norm(c)]
     linears = [c for c in members if family(c) == "linear"]
+    if len(members) == 1 and len(linears) == 1:
+        return True
     if len(members) != 2 or len(norms) != 1 or len(linears) != 1:
         return False
     return norms[0].io.in_width == linears[0].io.in_width

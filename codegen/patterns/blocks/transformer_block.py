@@ -78,8 +78,16 @@ def numbered(norms: list) -> tuple:
 
 def branch_multiplier(ctx: BlockContext) -> float | None:
     """Granite's (and HyperCLOVA X's) factor on each branch's output before its residual add
-    (config.json residual_multiplier); None where there is none or it is 1."""
+    (config.json residual_multiplier, or MiniCPM's scale_depth over the square root of the depth);
+    None where there is none or it is 1."""
     multiplier = ctx.resolver.evidence("residual_multiplier")
+    if multiplier is None:  # MiniCPM's depth-muP: scale_depth / sqrt(num_hidden_layers)
+        depth, layers = ctx.resolver.evidence("scale_depth"), ctx.resolver.evidence(
+            "num_hidden_layers"
+        )
+        numbers = depth is not None and layers is not None and type(depth[1]) in (int, float)
+        if numbers and type(layers[1]) is int and layers[1] > 0:
+            multiplier = (depth[0], depth[1] / layers[1] ** 0.5)
     if multiplier is None or type(multiplier[1]) not in (int, float) or multiplier[1] == 1:
         return None
     return float(multiplier[1])
@@ -147,7 +155,7 @@ class TransformerBlock(BlockPattern):
             layouts = ["parallel"]
         elif not norms and parameter_free_norm(ctx) is not None:
             first = second = _FreeNorm(attn[0].attr if attn else "")
-            layouts = ["pre"]
+            layouts = ["pre", "post"]
         else:
             return None
         model_type = ctx.resolver.evidence("model_type")
@@ -174,6 +182,12 @@ class TransformerBlock(BlockPattern):
                 default, cite = "parallel", f"{said[0]} true"
             elif "pre" in layouts:
                 default, cite = ("pre" if default == "parallel" else default), f"{said[0]} false"
+        # BLOOM's apply_residual_connection_post_layernorm: pre-norm, but each residual add
+        # starts from the normed input rather than the input
+        normed = ctx.resolver.evidence("apply_residual_connection_post_layernorm")
+        if normed is not None and normed[1] is True and default == "pre":
+            layouts = layouts + ["pre_normed_residual"]
+            default, cite = "pre_normed_residual", f"{normed[0]} true"
         residual = ctx.choose(
             cls,
             first.attr or first.where,
@@ -245,6 +259,13 @@ class TransformerBlock(BlockPattern):
             a = scaled(g.call_module((attn,), h1, *mask, inline=True))
             y = g.call_function("add", x, a, inline=True)
             g.output(g.call_function("add", y, scaled(feed_forward(h2, inline=True))))
+            return
+        if residual == "pre_normed_residual":  # each add starts from the normed input
+            h = norm(first, x, name="h")
+            a = scaled(g.call_module((attn,), h, *mask, inline=True))
+            x = g.call_function("add", h, a)
+            h = norm(second, x, name="h")
+            g.output(g.call_function("add", h, scaled(feed_forward(h, inline=True))))
             return
         a = scaled(g.call_module((attn,), norm(first, x, inline=True), *mask, inline=True))
         x = g.call_function("add", x, a)

@@ -19,6 +19,7 @@ from codegen.patterns._kit import (
     LayerPattern,
     Recognised,
     eps_arg,
+    latent_norm_eps,
     eps_args,
     flag,
     hinted,
@@ -264,6 +265,7 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             "None uses the dtype's machine epsilon",
             accepts="unit_float",
         )
+        latent_norm_eps(ctx, node, c)
         if c.source != "default":
             args.append(Arg("eps", c.value, "choice", choice=c))
         else:
