@@ -26,7 +26,8 @@ class PooledCNN(nn.Module):
             nn.Conv2d(3, 8, 3, padding=1),
             nn.BatchNorm2d(8),
             nn.ReLU(),
-            nn.MaxPool2d(2),
+            # not the max-pool a slot after an activation's defaults to: the search must find it
+            nn.AvgPool2d(2),
             nn.Conv2d(8, 16, 3, padding=1),
             nn.GroupNorm(16, 16),
             nn.ReLU(),
