@@ -187,6 +187,46 @@ SWEEPS: dict[str, Sweep] = {
             "num_attention_heads": (2, 8),
         },
     ),
+    # (cfg8) masked-LM heads and their kin: the prediction head's activation (hidden_act, or
+    # GELU fixed), a narrower embedding width (ALBERT, ELECTRA), DistilBERT's layout
+    "distilbert": Sweep(
+        "transformers",
+        ("DistilBertModel", "DistilBertForMaskedLM", "DistilBertForSequenceClassification"),
+        "DistilBertConfig",
+        "encoder",
+        dict(vocab_size=100, dim=32, n_layers=2, n_heads=4, hidden_dim=64),
+        {
+            "activation": ("relu", "gelu_new"),
+            "sinusoidal_pos_embds": (True,),
+            "n_heads": (2, 8),
+            "n_layers": (1, 3),
+        },
+    ),
+    "albert": Sweep(
+        "transformers",
+        ("AlbertModel", "AlbertForMaskedLM", "AlbertForSequenceClassification"),
+        "AlbertConfig",
+        "encoder",
+        {**DENSE, "embedding_size": 16},
+        {
+            "hidden_act": ("relu", "gelu"),
+            "embedding_size": (32,),
+            "layer_norm_eps": (1e-5,),
+            "num_attention_heads": (2,),
+        },
+    ),
+    "electra": Sweep(
+        "transformers",
+        ("ElectraModel", "ElectraForMaskedLM", "ElectraForSequenceClassification"),
+        "ElectraConfig",
+        "encoder",
+        {**DENSE, "embedding_size": 16},
+        {
+            "hidden_act": ("relu", "gelu_new"),
+            "embedding_size": (32,),
+            "num_attention_heads": (2,),
+        },
+    ),
     # --- decoders: input_ids -> logits
     "gpt2": Sweep(
         "transformers",

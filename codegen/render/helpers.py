@@ -27,8 +27,14 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "ntk_frequencies": ("helper:rope_frequencies",),
     "longrope_frequencies": ("helper:rope_frequencies",),
     "xielu": ("F",),
+    "differential_heads": ("math", "F"),
     "axial_rope_angles": ("math",),
     "disentangled_scores": ("math", "helper:log_bucket_positions"),
+    # vit8: grids of patches (ViTDet, SAM): windows with padding, decomposed relative positions
+    "grid_windows": ("F",),
+    "relative_rows": ("F",),
+    "decomposed_position_bias": ("helper:relative_rows",),
+    "grid_positions": ("math", "F"),
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -285,6 +291,41 @@ def xielu(
     negative = (torch.expm1(torch.minimum(x, eps)) - x) * a_n + beta * x
     return torch.where(x > 0, a_p * x * x + beta * x, negative)
 ''',
+    "selective_scan": '''
+def selective_scan(
+    x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor
+) -> torch.Tensor:
+    """A selective state-space scan (Mamba), one step at a time: x and dt [batch, seq, inner],
+    A [inner, state], B and C [batch, seq, state] -> y [batch, seq, inner], where
+    state_t = exp(dt_t * A) * state_(t-1) + dt_t * B_t * x_t and y_t = state_t . C_t."""
+    decay = torch.exp(dt.unsqueeze(-1) * A)  # [batch, seq, inner, state]
+    drive = dt.unsqueeze(-1) * B.unsqueeze(2) * x.unsqueeze(-1)
+    h = torch.zeros(x.size(0), x.size(2), A.size(1), dtype=x.dtype, device=x.device)
+    ys: list[torch.Tensor] = []
+    for t in range(x.size(1)):
+        h = decay[:, t] * h + drive[:, t]
+        ys.append(torch.matmul(h, C[:, t].unsqueeze(-1)).squeeze(-1))
+    return torch.stack(ys, dim=1)
+''',
+    "differential_heads": '''
+def differential_heads(
+    y: torch.Tensor,
+    lambda_q1: torch.Tensor,
+    lambda_k1: torch.Tensor,
+    lambda_q2: torch.Tensor,
+    lambda_k2: torch.Tensor,
+    layer: int,
+    eps: float,
+) -> torch.Tensor:
+    """Differential attention's combination (arXiv 2410.05258, heads as DiffLlama arranges them):
+    y [batch, heads, seq, 2 * head_dim]; head p minus lambda times head p + heads / 2, normed
+    (RMS, no weight) and scaled by 1 - lambda_init -> [batch, heads / 2, seq, 2 * head_dim]."""
+    init = 0.8 - 0.6 * math.exp(-0.3 * layer)
+    lam = torch.exp(torch.sum(lambda_q1 * lambda_k1)) - torch.exp(torch.sum(lambda_q2 * lambda_k2))
+    first, second = y.chunk(2, dim=1)
+    y = first - (lam + init) * second
+    return F.rms_norm(y, [y.size(-1)], eps=eps) * (1.0 - init)
+''',
     "rms_norm_unit_offset": '''
 def rms_norm_unit_offset(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     """RMSNorm that scales by 1 + weight (Gemma stores the weight as an offset from one)."""
@@ -466,6 +507,32 @@ def zero_padding(x: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.
     if attention_mask is None:
         return x
     return x * attention_mask[:, :, None].to(x.dtype)
+''',
+    "fourier_mix": '''
+def fourier_mix(x: torch.Tensor) -> torch.Tensor:
+    """FNet's token mixing: the real part of the 2-D discrete Fourier transform of x [batch, seq,
+    d_model] over the sequence and feature dimensions."""
+    return torch.fft.fftn(x, dim=(1, 2)).real
+''',
+    "token_type_columns": '''
+def token_type_columns(
+    token_type_ids: torch.Tensor | None, input_ids: torch.Tensor, tables: int
+) -> torch.Tensor:
+    """[batch, seq, tables] token types, one column per type table: all zeros unless given."""
+    if token_type_ids is None:
+        return input_ids.new_zeros(input_ids.shape + (tables,))
+    return token_type_ids
+''',
+    "cell_positions": '''
+def cell_positions(token_type_ids: torch.Tensor, max_positions: int) -> torch.Tensor:
+    """TAPAS's positions, restarted in each table cell: a token's index minus that of the first
+    token with its column id (type column 1) and row id (column 2), at most max_positions - 1."""
+    seq = token_type_ids.size(1)
+    cell = token_type_ids[:, :, 1:3]
+    same = (cell[:, :, None, :] == cell[:, None, :, :]).all(-1)  # [batch, seq, seq]
+    index = torch.arange(seq, device=token_type_ids.device)
+    first = torch.where(same, index, seq).amin(-1)
+    return torch.clamp(index - first, max=max_positions - 1)
 ''',
     "token_types": '''
 def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:
@@ -907,5 +974,83 @@ def relative_table(table: torch.Tensor | None) -> torch.Tensor:
     if table is None:
         raise ValueError("this attention needs the encoder's relative position embeddings")
     return table
+''',
+    "grid_windows": '''
+def grid_windows(x: torch.Tensor, window: int) -> torch.Tensor:
+    """[batch, height, width, channels] -> [batch * windows, window, window, channels]: padded
+    with zeros at the bottom and right to whole windows, cut into window x window tiles
+    (row-major, batch outermost). A window of 0 leaves the map whole."""
+    if window <= 0:
+        return x
+    batch, height, width, channels = x.shape
+    pad_h = (window - height % window) % window
+    pad_w = (window - width % window) % window
+    x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
+    rows, cols = (height + pad_h) // window, (width + pad_w) // window
+    x = x.view(batch, rows, window, cols, window, channels).transpose(2, 3)
+    return x.reshape(-1, window, window, channels)
+''',
+    "grid_merge": '''
+def grid_merge(windows: torch.Tensor, window: int, height: int, width: int) -> torch.Tensor:
+    """The inverse of grid_windows: [batch * windows, window, window, channels] ->
+    [batch, height, width, channels], the padding cut off. A window of 0: the map as it is."""
+    if window <= 0:
+        return windows
+    channels = windows.size(-1)
+    rows, cols = (height + window - 1) // window, (width + window - 1) // window
+    x = windows.view(-1, rows, cols, window, window, channels).transpose(2, 3)
+    x = x.reshape(-1, rows * window, cols * window, channels)
+    return x[:, :height, :width, :]
+''',
+    "relative_rows": '''
+def relative_rows(table: torch.Tensor, q_size: int, k_size: int) -> torch.Tensor:
+    """[q_size, k_size, dim]: the row of `table` [2 * size - 1, dim] for each query-key offset
+    along one axis. A table of another length is first resized (linear) to 2 * size - 1 rows;
+    when queries and keys differ in length, the shorter one's coordinates are stretched."""
+    span = 2 * max(q_size, k_size) - 1
+    if table.size(0) != span:
+        resized = F.interpolate(table.t().unsqueeze(0), size=span, mode="linear")
+        table = resized.squeeze(0).t()
+    q_scale = max(k_size / q_size, 1.0)
+    k_scale = max(q_size / k_size, 1.0)
+    q_coords = torch.arange(q_size, device=table.device)[:, None] * q_scale
+    k_coords = torch.arange(k_size, device=table.device)[None, :] * k_scale
+    offsets = (q_coords - k_coords) + (k_size - 1) * k_scale
+    return table[offsets.long()]
+''',
+    "decomposed_position_bias": '''
+def decomposed_position_bias(
+    q: torch.Tensor, table_h: torch.Tensor, table_w: torch.Tensor, height: int, width: int
+) -> torch.Tensor:
+    """The attention bias of decomposed relative positions (MViTv2, ViTDet, SAM): each query
+    [batch, heads, height * width, dim] (unscaled) dotted with the table row of its row offset
+    to each key, plus the one of its column offset -> [batch, heads, height * width, height *
+    width]."""
+    rows = relative_rows(table_h, height, height)  # [height, height, dim]
+    cols = relative_rows(table_w, width, width)  # [width, width, dim]
+    batch, heads, _, dim = q.shape
+    grid = q.reshape(batch, heads, height, width, dim)
+    by_row = torch.einsum("bnhwc,hkc->bnhwk", grid, rows)
+    by_col = torch.einsum("bnhwc,wkc->bnhwk", grid, cols)
+    bias = by_row[:, :, :, :, :, None] + by_col[:, :, :, :, None, :]
+    return bias.reshape(batch, heads, height * width, height * width)
+''',
+    "grid_positions": '''
+def grid_positions(table: torch.Tensor, height: int, width: int, mode: str) -> torch.Tensor:
+    """[1, height, width, dim] absolute positions from a learned table of a square grid, [1,
+    tokens, dim] ([1, side, side, dim] alike): the rows in front of the grid (a class token's,
+    which no token here uses) dropped, the grid resized (`mode`, corners not aligned) when its
+    side differs from the map's."""
+    dim = table.size(-1)
+    table = table.reshape(1, -1, dim)
+    side = int(math.sqrt(float(table.size(1))))
+    table = table[:, table.size(1) - side * side :]
+    grid = table.reshape(1, side, side, dim)
+    if side != height or side != width:
+        resized = F.interpolate(
+            grid.permute(0, 3, 1, 2), size=(height, width), mode=mode, align_corners=False
+        )
+        grid = resized.permute(0, 2, 3, 1)
+    return grid
 ''',
 }

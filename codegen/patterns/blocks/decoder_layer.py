@@ -63,7 +63,7 @@ class DecoderBlock(BlockPattern):
                 up.attr,
                 "activation",
                 "gelu",
-                [a for a in act.TRANSFORMER if a != "gelu"],
+                act.feed_forward("gelu", ctx.resolver),
                 "the feed-forward activation",
                 aliases=act.ALIASES,
             )

@@ -44,7 +44,7 @@ class NormedIntermediate(Intermediate):
             dense.attr,
             "activation",
             "gelu",
-            [a for a in act.TRANSFORMER if a != "gelu"],
+            act.feed_forward("gelu", ctx.resolver),
             "the feed-forward activation",
             aliases=act.ALIASES,
         )

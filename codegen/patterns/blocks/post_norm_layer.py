@@ -137,7 +137,7 @@ class PostNormLayer(BlockPattern):
             up.attr,
             "activation",
             "gelu",
-            [a for a in act.TRANSFORMER if a != "gelu"],
+            act.feed_forward("gelu", ctx.resolver),
             "the feed-forward activation",
             aliases=act.ALIASES,
         )

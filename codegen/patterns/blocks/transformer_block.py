@@ -15,6 +15,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
 from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
+from codegen.patterns.blocks.selective_scan import SEQUENCE_MIXERS
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -35,6 +36,7 @@ FIRST_NORM = (
     r"self_attn_layer_norm|ln_attn|norm_1|pre_attention_layernorm|sa_layer_norm|layer_norm1|"
     r"attention_layernorm|"  # Apertus
     r"attn_ln|attention_ln|"  # GTE's original layout (enc7a)
+    r"operator_norm|"  # LFM2's: before attention or the short conv (dec8)
     r"layer_norm"  # beside final_layer_norm (wav2vec2's encoder layers)
 )
 SECOND_NORM = (
@@ -76,8 +78,16 @@ def numbered(norms: list) -> tuple:
 
 def branch_multiplier(ctx: BlockContext) -> float | None:
     """Granite's (and HyperCLOVA X's) factor on each branch's output before its residual add
-    (config.json residual_multiplier); None where there is none or it is 1."""
+    (config.json residual_multiplier, or MiniCPM's scale_depth over the square root of the depth);
+    None where there is none or it is 1."""
     multiplier = ctx.resolver.evidence("residual_multiplier")
+    if multiplier is None:  # MiniCPM's depth-muP: scale_depth / sqrt(num_hidden_layers)
+        depth, layers = ctx.resolver.evidence("scale_depth"), ctx.resolver.evidence(
+            "num_hidden_layers"
+        )
+        numbers = depth is not None and layers is not None and type(depth[1]) in (int, float)
+        if numbers and type(layers[1]) is int and layers[1] > 0:
+            multiplier = (depth[0], depth[1] / layers[1] ** 0.5)
     if multiplier is None or type(multiplier[1]) not in (int, float) or multiplier[1] == 1:
         return None
     return float(multiplier[1])
@@ -100,7 +110,8 @@ class TransformerBlock(BlockPattern):
         members = modules(cls)
         if tensors(cls):
             return None
-        attn = [m for m in members if ctx.role(m) == "Attention"]
+        # attention, or a sequence mixer in its place (LFM2's gated short conv)
+        attn = [m for m in members if ctx.role(m) in ("Attention", *SEQUENCE_MIXERS)]
         mlp = [m for m in members if ctx.role(m) in FEED_FORWARD_ROLES or feed_forward_list(m)]
         norms = [m for m in members if family(m) == "norm"]
         choices = []
@@ -116,7 +127,7 @@ class TransformerBlock(BlockPattern):
                 up.attr,
                 "activation",
                 "gelu",
-                [a for a in act.TRANSFORMER if a != "gelu"],
+                act.feed_forward("gelu", ctx.resolver),
                 "the feed-forward activation",
                 aliases=act.ALIASES,
             )
@@ -144,7 +155,7 @@ class TransformerBlock(BlockPattern):
             layouts = ["parallel"]
         elif not norms and parameter_free_norm(ctx) is not None:
             first = second = _FreeNorm(attn[0].attr if attn else "")
-            layouts = ["pre"]
+            layouts = ["pre", "post"]
         else:
             return None
         model_type = ctx.resolver.evidence("model_type")
@@ -171,6 +182,12 @@ class TransformerBlock(BlockPattern):
                 default, cite = "parallel", f"{said[0]} true"
             elif "pre" in layouts:
                 default, cite = ("pre" if default == "parallel" else default), f"{said[0]} false"
+        # BLOOM's apply_residual_connection_post_layernorm: pre-norm, but each residual add
+        # starts from the normed input rather than the input
+        normed = ctx.resolver.evidence("apply_residual_connection_post_layernorm")
+        if normed is not None and normed[1] is True and default == "pre":
+            layouts = layouts + ["pre_normed_residual"]
+            default, cite = "pre_normed_residual", f"{normed[0]} true"
         residual = ctx.choose(
             cls,
             first.attr or first.where,
@@ -190,7 +207,7 @@ class TransformerBlock(BlockPattern):
         found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
         free = parameter_free_norm(ctx) if isinstance(first, _FreeNorm) else None
         found += (branch_scale, free, ctx.takes(attn[0], "window"))
-        found += (ctx.takes(attn[0], ROTARY_TABLE),)
+        found += (ctx.takes(attn[0], ROTARY_TABLE), ctx.takes(attn[0], "index"))
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -221,9 +238,15 @@ class TransformerBlock(BlockPattern):
 
         # An encoder's attention takes the padding mask: pass it through (and the rotary angles
         # its caller computed, where it reads them).
-        mask = window + ((g.input("mask", optional=True),) if masked else ())
+        # an attention told its layer's place in the stack (differential attention) takes it
+        # last, after its mask: then the mask is a required argument that may be None
+        indexed = match.found[11]
+        optional = {"annotation": "torch.Tensor | None"} if indexed else {"optional": True}
+        mask = window + ((g.input("mask", **optional),) if masked else ())
         if match.found[10]:
-            mask += (g.input(ROTARY_TABLE, optional=True),)
+            mask += (g.input(ROTARY_TABLE, **optional),)
+        if indexed:
+            mask += (g.input("index", "int"),)
         if residual == "post":
             a = scaled(g.call_module((attn,), x, *mask, inline=True))
             x = norm(first, g.call_function("add", x, a, inline=True))
@@ -236,6 +259,13 @@ class TransformerBlock(BlockPattern):
             a = scaled(g.call_module((attn,), h1, *mask, inline=True))
             y = g.call_function("add", x, a, inline=True)
             g.output(g.call_function("add", y, scaled(feed_forward(h2, inline=True))))
+            return
+        if residual == "pre_normed_residual":  # each add starts from the normed input
+            h = norm(first, x, name="h")
+            a = scaled(g.call_module((attn,), h, *mask, inline=True))
+            x = g.call_function("add", h, a)
+            h = norm(second, x, name="h")
+            g.output(g.call_function("add", h, scaled(feed_forward(h, inline=True))))
             return
         a = scaled(g.call_module((attn,), norm(first, x, inline=True), *mask, inline=True))
         x = g.call_function("add", x, a)

@@ -37,9 +37,16 @@ FINAL_NORM = r"ln_f|norm|final_layer_norm|final_layernorm|norm_f|ln_out|final_no
 # A norm right after the token embedding (BLOOM).
 EMBED_NORM = r"word_embeddings_layernorm|embed_layer_norm|embed_norm|emb_ln|ln_emb|embedding_norm"
 HEAD = r"lm_head|embed_out|output|head"
+# Projections between a token table narrower (or wider) than the blocks and the blocks' width, in
+# and back out (OPT-350m's word_embed_proj_dim, fairseq's project_in_dim / project_out_dim).
+PROJECT_IN = r"project_in|project_in_dim|proj_in|embed_proj|emb_proj"
+PROJECT_OUT = r"project_out|project_out_dim|proj_out|output_projection_in"
 # Families that scale token embeddings by sqrt(d_model) before the first block, where the
 # conventions survey could not measure it (CTRL's sinusoidal positions are added before the block).
 SCALED_EMBEDDING_TYPES = ("ctrl",)
+# What the conventions survey measured the first block's input to be where nothing normalises
+# the token embeddings before it.
+UNNORMED_EMBEDDINGS = ("none", "sqrt_d_model", "* embedding_multiplier")
 # Families whose learned position table keeps its first rows unused: position i is row i + offset.
 POSITION_OFFSETS = {"opt": 2, "biogpt": 2}
 # Families whose positions are fixed sines and cosines, not in the checkpoint: the helper that
@@ -59,6 +66,21 @@ def token_embedding(cls, classes: dict) -> tuple[str, ...] | None:
         inner = token_embedding(classes[members[0].type_name], classes)
         return (members[0].attr, *inner) if inner else None
     return None
+
+
+def projections(members: list, tokens) -> tuple:
+    """(in, out): the Linear from the token table's width to the blocks' and the one back, by
+    name and widths; (None, None) unless both are there and their widths agree."""
+    linears = [m for m in members if family(m) == "linear" and m.io]
+    into, back = one_named(linears, PROJECT_IN), one_named(linears, PROJECT_OUT)
+    width = tokens.io.out_width if tokens is not None and tokens.io else None
+    if into is None or back is None or width is None:
+        return None, None
+    if into.io.in_width != width or back.io.out_width != width:
+        return None, None
+    if into.io.out_width != back.io.in_width:
+        return None, None
+    return into, back
 
 
 def only(embeddings: list, rows: str):
@@ -98,13 +120,41 @@ def post_norm_pins(ctx: BlockContext, block) -> list[tuple[str, str, str, str]]:
     return []
 
 
-def config_factor(ctx: BlockContext, key: str) -> tuple[float, str] | None:
-    """A constant factor config.json gives (Granite's embedding_multiplier, logits_scaling), with
-    its citation; None where there is none or it is 1."""
-    found = ctx.resolver.evidence(key)
+def final_free_norm(ctx: BlockContext, blocks: list):
+    """A norm without parameters after pre-norm blocks (none after post-norm ones, nor where
+    config.json removes it: OPT's _remove_final_layer_norm)."""
+    free = parameter_free_norm(ctx)
+    removed = ctx.resolver.evidence("_remove_final_layer_norm")
+    if free is None or (removed is not None and removed[1] is True):
+        return None
+    for b in blocks:
+        cls = ctx.classes.get(b.type_name) if b.kind == "class" else None
+        for c in cls.forward.choices if cls is not None and cls.forward else []:
+            if c.name == "residual" and c.value == "post":
+                return None
+    return free
+
+
+def config_factor(ctx: BlockContext, *keys: str) -> tuple[float, str] | None:
+    """A constant factor config.json gives (Granite's embedding_multiplier, logits_scaling,
+    MiniCPM's scale_emb), with its citation; None where there is none or it is 1."""
+    found = ctx.resolver.evidence(*keys)
     if found is None or type(found[1]) not in (int, float) or found[1] == 1:
         return None
     return float(found[1]), f"{found[0]} {found[1]}"
+
+
+def logit_divisor(ctx: BlockContext) -> tuple[float, str] | None:
+    """What the last hidden state is divided by before the head: config.json's logits_scaling,
+    or MiniCPM's muP width ratio hidden_size / dim_model_base."""
+    found = config_factor(ctx, "logits_scaling")
+    base = ctx.resolver.evidence("dim_model_base") if found is None else None
+    width = ctx.resolver.evidence("hidden_size") if base is not None else None
+    if base is None or width is None or type(base[1]) not in (int, float) or base[1] <= 0:
+        return found
+    if type(width[1]) is not int or width[1] == base[1]:
+        return found
+    return width[1] / base[1], f"{width[0]} {width[1]} / {base[0]} {base[1]}"
 
 
 class Transformer(BlockPattern):
@@ -136,7 +186,9 @@ class Transformer(BlockPattern):
         vocab = tokens.io.vocab if tokens is not None and tokens.io else None
         heads = [m for m in members if family(m) == "linear" and m.io and m.io.out_width == vocab]
         head = heads[0] if len(heads) == 1 and vocab else None
+        project_in, project_out = projections(members, tokens)
         used = [m for m in (tokens, positions, embed_norm, norm, head) if m is not None] + blocks
+        used += [m for m in (project_in, project_out) if m is not None]
         if (tokens is None or positions is None) and len(blocks) == 1:
             if len(used) + 1 == len(members):
                 return self._table_as_linear(cls, members, used)
@@ -146,6 +198,10 @@ class Transformer(BlockPattern):
         scaled = model_type is not None and model_type[1] in SCALED_EMBEDDING_TYPES
         cite = f"{model_type[0]} {model_type[1]!r}" if model_type else ""
         measured = convention(model_type[1], "embedding_scale") if model_type else None
+        if embed_norm is not None and norm is None and measured in UNNORMED_EMBEDDINGS:
+            # the survey saw the first block read the table's rows as they are: a norm named for
+            # the embeddings is the one after the blocks (LFM2's embedding_norm)
+            norm, embed_norm = embed_norm, None
         if measured in ("none", "sqrt_d_model", "* embedding_multiplier", "normed"):
             scaled, cite = measured == "sqrt_d_model", conventions_cite(model_type)
         # fairseq-style decoders (BioGPT, XGLM) say it: scale_embedding true is sqrt(d_model)
@@ -187,8 +243,11 @@ class Transformer(BlockPattern):
         kinds_of_block, layers = layer_stack(ctx, blocks[0])
         masked = {ctx.takes(b, "mask") for b in kinds_of_block}
         windowed = {ctx.takes(b, "window") for b in kinds_of_block}
-        if len(masked) != 1 or len(windowed) != 1:
+        indexed = {ctx.takes(b, "index") for b in kinds_of_block}  # told their place (DiffLlama)
+        if len(masked) != 1 or len(windowed) != 1 or len(indexed) != 1:
             return None  # the layers must be called alike
+        if indexed == {True} and windowed == {True}:
+            return None  # not met yet: a window and an index for each layer
         windows = None  # each layer's sliding window (0: none), where they differ
         if windowed == {True}:
             windows = window_plan(ctx)
@@ -214,15 +273,19 @@ class Transformer(BlockPattern):
             embed_norm.attr if embed_norm else None,
             masked == {True},
             # where the survey measured none, the family ignores the key (then reported unused)
-            config_factor(ctx, "embedding_multiplier") if measured != "none" else None,
-            parameter_free_norm(ctx) if norm is None else None,
+            config_factor(ctx, "embedding_multiplier", "scale_emb") if measured != "none" else None,
+            final_free_norm(ctx, kinds_of_block) if norm is None else None,
             fixed,
             windows,
             head.attr if head is not None else None,
         )
         # a norm without parameters on the embeddings, before the first block (NanoChat's)
         free_first = parameter_free_norm(ctx) if measured == "normed" and not embed_norm else None
-        found += (free_first,)
+        found += (free_first, indexed == {True})
+        found += (
+            project_in.attr if project_in else None,
+            project_out.attr if project_out else None,
+        )
         return Match(self, len(members), found, choices, pins=pins)
 
     def _table_as_linear(self, cls, members, used) -> Match | None:
@@ -246,8 +309,9 @@ class Transformer(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found[:8]
-        multiplier, free, fixed, windows, head, free_first = match.found[8:]
-        paired = {}
+        multiplier, free, fixed, windows, head, free_first, indexed = match.found[8:15]
+        project_in, project_out = match.found[15:]
+        paired = {"each_index": True} if indexed else {}
         if windows:
             paired = {
                 "each_paired": ("window", windows[0]),
@@ -262,6 +326,8 @@ class Transformer(BlockPattern):
             x = g.call_function("mul", x, root, comment="scaled by sqrt(d_model)")
         if multiplier is not None:
             x = g.call_function("mul", x, multiplier[0], comment=f"times {multiplier[1]}")
+        if project_in is not None:
+            x = g.call_module((project_in,), x, comment="to the blocks' width")
         if positions is not None:
             table, first_row = positions
             seq = g.call_method("size", ids, 1, inline=True)
@@ -295,6 +361,8 @@ class Transformer(BlockPattern):
             x = apply_norm(g, (norm,), x, offset)
         elif free is not None:
             x = free_norm(g, x, free, comment=f"no parameters ({free[1]})")
+        if project_out is not None:
+            x = g.call_module((project_out,), x, comment="back to the token table's width")
         if head is not None:
             g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
             return
@@ -448,7 +516,7 @@ class CausalLM(BlockPattern):
         if measured in ("* logits_scaling", "* logit_scale"):
             factor = config_factor(ctx, measured[2:])
         elif measured is None or measured == "/ logits_scaling":
-            divisor = config_factor(ctx, "logits_scaling")
+            divisor = logit_divisor(ctx)
         cap = config_factor(ctx, "final_logit_softcapping")
         found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap, factor)
         found += (bias.attr if bias else None,)

@@ -2,8 +2,8 @@
 merging between them -> final norm, on channels-last maps [batch, height, width, channels].
 
 - `SwinEncoder`: a class holding only the stages, applied in turn (Hugging Face's `encoder`).
-- `SwinBackbone`: embeddings, encoder and final norm (Hugging Face's `SwinModel`): returns the
-  tokens [batch, height * width, channels], its `last_hidden_state`.
+- `SwinBackbone`: embeddings, encoder and final norm (Hugging Face's `SwinModel`; Donut's has no
+  final norm): returns the tokens [batch, height * width, channels], its `last_hidden_state`.
 - `SwinClassifier`: a backbone and a Linear on the average of its tokens (the model's pooler).
 - `SwinTransformer`: the official code's and timm's single class: `patch_embed`, `layers`,
   `norm`, `head` (a Linear, or a class holding one): logits from the average over the map.
@@ -83,13 +83,14 @@ class SwinBackbone(BlockPattern):
         embeddings = [m for m in members if ctx.role(m) == "SwinEmbeddings"]
         encoder = [m for m in members if ctx.role(m) == "SwinEncoder"]
         norms = [m for m in members if family(m) == "norm"]
-        if len(members) != 3 or len(cls.members) != 3:
+        if len(members) != len(cls.members) or len(members) != 2 + len(norms):
             return None
-        if len(embeddings) != 1 or len(encoder) != 1 or len(norms) != 1:
+        if len(embeddings) != 1 or len(encoder) != 1 or len(norms) > 1:
             return None
         _consume_config(ctx)
-        found = (embeddings[0].attr, encoder[0].attr, norms[0].attr, in_channels(cls, ctx))
-        return Match(self, 4, found)
+        norm = norms[0].attr if norms else None
+        found = (embeddings[0].attr, encoder[0].attr, norm, in_channels(cls, ctx))
+        return Match(self, 2 + len(members), found)
 
     def example_inputs(self, match: Match, cls) -> list:
         return images(match.found[-1])
@@ -98,7 +99,8 @@ class SwinBackbone(BlockPattern):
         embeddings, encoder, norm, _ = match.found
         x = g.call_module((embeddings,), g.input("pixel_values"), name="x")
         x = g.call_module((encoder,), x, name="x", comment="[batch, height, width, channels]")
-        x = g.call_module((norm,), x, inline=True)
+        if norm is not None:
+            x = g.call_module((norm,), x, inline=True)
         g.output(g.call_method("flatten", x, 1, 2), comment="[batch, height * width, channels]")
 
     @staticmethod

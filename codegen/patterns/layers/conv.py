@@ -155,6 +155,10 @@ def _conv_geometry(
     others = [p for p in (same, 0, 1) if p != default][:1]
     if default in PADDED_FIRST:  # the padding the weights suggest stays open to calibration
         others = [same]
+    elif told is None and len(kernel) == 2 and not patchify and stride.value != 1:
+        # Networks ported from TensorFlow pad a strided conv 'SAME' (more after than before),
+        # which no constructor padding gives: with no config to say so, a candidate.
+        others += list(PADDED_FIRST)
     padding = ctx.resolver.choose(
         node.path, "padding", default, others, "half the kernel keeps the size", accepts="size"
     )
@@ -289,9 +293,9 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
         return w[0] // w[1], None
     if w[1] != 1 or w[0] == 1 or pointwise:
         return 1, None
-    if all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1]):
-        return 1, None  # where an image enters: one input channel, as before any depthwise rule
-    stem = False
+    # where an image enters: one input channel by default, as before any depthwise rule (a
+    # choice still, so an enclosing pattern that knows better can pin it: a causal depthwise conv)
+    stem = all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1])
     depthwise = ctx.resolver.choose(
         node.path,
         "depthwise",
