@@ -102,8 +102,16 @@ class _Level(nn.Module):
 
 
 class LdmEncoder(nn.Module):
-    def __init__(self, ch=32, ch_mult=(1, 2), num_res_blocks=1, attn_levels=(1,), in_channels=3,
-                 z_channels=4, double_z=True) -> None:
+    def __init__(
+        self,
+        ch=32,
+        ch_mult=(1, 2),
+        num_res_blocks=1,
+        attn_levels=(1,),
+        in_channels=3,
+        z_channels=4,
+        double_z=True,
+    ) -> None:
         super().__init__()
         self.num_resolutions, self.num_res_blocks = len(ch_mult), num_res_blocks
         self.conv_in = nn.Conv2d(in_channels, ch, 3, 1, 1)
@@ -143,8 +151,9 @@ class LdmEncoder(nn.Module):
 
 
 class LdmDecoder(nn.Module):
-    def __init__(self, ch=32, out_ch=3, ch_mult=(1, 2), num_res_blocks=1, attn_levels=(1,),
-                 z_channels=4) -> None:
+    def __init__(
+        self, ch=32, out_ch=3, ch_mult=(1, 2), num_res_blocks=1, attn_levels=(1,), z_channels=4
+    ) -> None:
         super().__init__()
         self.num_resolutions, self.num_res_blocks = len(ch_mult), num_res_blocks
         c_in = ch * ch_mult[-1]
@@ -186,10 +195,10 @@ class LdmDecoder(nn.Module):
 class LdmAutoencoderKL(nn.Module):
     """ldm.models.autoencoder.AutoencoderKL: the posterior's mode (the mean) is decoded."""
 
-    def __init__(self, embed_dim: int = 4) -> None:
+    def __init__(self, embed_dim: int = 4, **levels) -> None:
         super().__init__()
-        self.encoder = LdmEncoder(z_channels=embed_dim)
-        self.decoder = LdmDecoder(z_channels=embed_dim)
+        self.encoder = LdmEncoder(z_channels=embed_dim, **levels)
+        self.decoder = LdmDecoder(z_channels=embed_dim, **levels)
         self.quant_conv = nn.Conv2d(2 * embed_dim, 2 * embed_dim, 1)
         self.post_quant_conv = nn.Conv2d(embed_dim, embed_dim, 1)
 
@@ -225,13 +234,16 @@ def ddpm_timestep_embedding(timesteps: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class DdpmModel(nn.Module):
-    def __init__(self, ch=32, out_ch=3, ch_mult=(1, 2), num_res_blocks=1, attn_levels=(1,),
-                 in_channels=3) -> None:
+    def __init__(
+        self, ch=32, out_ch=3, ch_mult=(1, 2), num_res_blocks=1, attn_levels=(1,), in_channels=3
+    ) -> None:
         super().__init__()
         self.ch, self.temb_ch = ch, ch * 4
         self.num_resolutions, self.num_res_blocks = len(ch_mult), num_res_blocks
         self.temb = nn.Module()
-        self.temb.dense = nn.ModuleList([nn.Linear(ch, self.temb_ch), nn.Linear(self.temb_ch, self.temb_ch)])
+        self.temb.dense = nn.ModuleList(
+            [nn.Linear(ch, self.temb_ch), nn.Linear(self.temb_ch, self.temb_ch)]
+        )
         self.conv_in = nn.Conv2d(in_channels, ch, 3, 1, 1)
         in_mult = (1,) + tuple(ch_mult)
         self.down = nn.ModuleList()
@@ -431,9 +443,18 @@ class OpenaiAttentionBlock(nn.Module):
 
 
 class OpenaiUNetModel(nn.Module):
-    def __init__(self, in_channels=3, model_channels=32, out_channels=3, num_res_blocks=1,
-                 attention_resolutions=(2,), channel_mult=(1, 2), num_heads=2,
-                 use_scale_shift_norm=False, new_order=False) -> None:
+    def __init__(
+        self,
+        in_channels=3,
+        model_channels=32,
+        out_channels=3,
+        num_res_blocks=1,
+        attention_resolutions=(2,),
+        channel_mult=(1, 2),
+        num_heads=2,
+        use_scale_shift_norm=False,
+        new_order=False,
+    ) -> None:
         super().__init__()
         self.model_channels = model_channels
         ted = model_channels * 4
@@ -497,8 +518,9 @@ class OpenaiUNetModel(nn.Module):
 class MeanShift(nn.Conv2d):
     """EDSR's common.MeanShift: a fixed 1x1 conv that subtracts (or adds) the dataset mean."""
 
-    def __init__(self, rgb_range=255, rgb_mean=(0.4488, 0.4371, 0.4040), rgb_std=(1.0, 1.0, 1.0),
-                 sign=-1) -> None:
+    def __init__(
+        self, rgb_range=255, rgb_mean=(0.4488, 0.4371, 0.4040), rgb_std=(1.0, 1.0, 1.0), sign=-1
+    ) -> None:
         super().__init__(3, 3, kernel_size=1)
         std = torch.tensor(rgb_std)
         self.weight.data = torch.eye(3).view(3, 3, 1, 1) / std.view(3, 1, 1, 1)
@@ -514,8 +536,9 @@ def _default_conv(c_in: int, c_out: int, k: int, bias: bool = True) -> nn.Conv2d
 class EdsrResBlock(nn.Module):
     def __init__(self, n_feats: int, k: int, res_scale: float) -> None:
         super().__init__()
-        self.body = nn.Sequential(_default_conv(n_feats, n_feats, k), nn.ReLU(True),
-                                  _default_conv(n_feats, n_feats, k))
+        self.body = nn.Sequential(
+            _default_conv(n_feats, n_feats, k), nn.ReLU(True), _default_conv(n_feats, n_feats, k)
+        )
         self.res_scale = res_scale
 
     def forward(self, x):
@@ -609,8 +632,9 @@ class SRVGGNetCompact(nn.Module):  # realesrgan/archs/srvgg_arch.py
 
 
 class UnetSkipConnectionBlock(nn.Module):
-    def __init__(self, outer_nc, inner_nc, input_nc=None, submodule=None, outermost=False,
-                 innermost=False) -> None:
+    def __init__(
+        self, outer_nc, inner_nc, input_nc=None, submodule=None, outermost=False, innermost=False
+    ) -> None:
         super().__init__()
         self.outermost = outermost
         use_bias = False  # BatchNorm: the convolutions before it have no bias
@@ -646,8 +670,9 @@ class UnetGenerator(nn.Module):
         block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block)
         block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block)
         block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block)
-        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
-                                             outermost=True)
+        self.model = UnetSkipConnectionBlock(
+            output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True
+        )
 
     def forward(self, x):
         return self.model(x)
@@ -657,6 +682,12 @@ class UnetGenerator(nn.Module):
 
 ZOO = {  # name: (build, input shape, takes a timestep)
     "ldm_autoencoder_kl": (LdmAutoencoderKL, (2, 3, 16, 16), False),
+    # equal widths at every level: only the resamplers show the decoder's order
+    "ldm_autoencoder_kl_flat": (
+        lambda: LdmAutoencoderKL(3, ch_mult=(1, 1, 1), num_res_blocks=2, attn_levels=()),
+        (2, 3, 16, 16),
+        False,
+    ),
     "taming_vq_no_quantizer": (TamingVQAutoencoder, (2, 3, 16, 16), False),
     "ddpm_pesser": (DdpmModel, (2, 3, 16, 16), True),
     "improved_diffusion": (OpenaiUNetModel, (2, 3, 16, 16), True),

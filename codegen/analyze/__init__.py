@@ -415,11 +415,20 @@ def _lists_for_multi_input_items(classes: list[ClassDef]) -> None:
         nodes = cls.forward.graph.nodes if cls.forward.graph else []
         # called whole (`self.layers(x)`); a loop over its items (`each`) works on a list too
         called = {n.target for n in nodes if n.op == "call_module" and not n.each}
-        for m in cls.members:
-            if not isinstance(m, Module) or m.kind != "sequential" or (m.attr,) in called:
-                continue
-            if any(multi(c) for c in m.children):
+
+        def relist(m: Module, path: tuple[str, ...]) -> None:
+            # nested too: a list of Sequentials of them (openai's input_blocks)
+            for c in m.children if m.kind in ("sequential", "modulelist") else ():
+                relist(c, path + (c.attr,))
+            if m.kind != "sequential" or path in called:
+                return
+            # (a ModuleList has no forward: a Sequential holding one cannot run either)
+            if any(multi(c) or c.kind == "modulelist" for c in m.children):
                 m.kind, m.type_name = "modulelist", "nn.ModuleList"
+
+        for m in cls.members:
+            if isinstance(m, Module):
+                relist(m, (m.attr,))
 
 
 def _pass_through_optional(

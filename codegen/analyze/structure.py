@@ -128,7 +128,11 @@ class StructureBuilder:
             convs = [c for c in others[0].walk() if _conv_weight(c) is not None]
         if not convs and shortcut is not None:
             convs = _wrapped_unit_convs(others)
-        if DOWNSAMPLER.fullmatch(naming_segment(node.path)) and len(node.children) == 1:
+        # openai's improved-/guided-diffusion Downsample holds its strided conv as `op`.
+        openai_op = list(node.children) == ["op"]
+        if (DOWNSAMPLER.fullmatch(naming_segment(node.path)) or openai_op) and len(
+            node.children
+        ) == 1:
             # A downsampler holding one spatial conv that keeps the width (diffusers' Downsample2D,
             # a U-Net's `down`): it halves the resolution.
             w = _conv_weight(convs[0]) if convs else None
@@ -524,9 +528,17 @@ class StructureBuilder:
                 after_gap = bool(items) and items[-1].kind == "placeholder"
                 items.append(recorded_item or self._gap(node, i, prev, after_gap=after_gap))
                 continue
-            # A lone weight's kind shows in what follows it too (PReLU's slopes between convs).
-            after = node.children.get(str(i + 1)) if set(child.tensors) == {"weight"} else None
-            peeked = self._peek(after) if after is not None and not child.children else None
+            # A norm-like layer's kind shows in what follows it too, past activation slots (PReLU's
+            # slopes between convs; a norm feeding a conv over a feature map is a group norm).
+            later = [node.children.get(str(j)) for j in range(i + 1, indices[-1] + 1)]
+            after = next((c for c in later if c is not None), None)
+            # (weight and bias: only norm -> activation slot -> layer, openai's [norm, SiLU, conv])
+            weights = set(child.tensors)
+            gap_then = bool(later) and later[0] is None
+            lone = not child.children and (
+                weights == {"weight"} or (weights == {"weight", "bias"} and gap_then)
+            )
+            peeked = self._peek(after) if after is not None and lone else None
             context = self._context(child, prev, peeked.io if peeked is not None else None)
             context.after_patchify = bool(items) and _patchify(items[-1])
             module = self.module_for(child, context)
@@ -734,7 +746,7 @@ GAP_LAYERS = [
 AVG_DOWN = "nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)"  # timm's avg_down
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
-DOWNSAMPLER = re.compile(r"down_?samplers?|down_?sampling|downsample_?conv", re.I)
+DOWNSAMPLER = re.compile(r"down_?sample(rs?)?|down_?sampling|downsample_?conv", re.I)
 
 
 def naming_segment(path: str) -> str:

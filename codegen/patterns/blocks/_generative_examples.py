@@ -344,6 +344,119 @@ def modules():
             out = torch.einsum("bts,bcs->bct", weight, v)
             return out.reshape(b, -1, 1).transpose(1, 2)[:, 0, :]
 
+    class OpenaiResBlock(nn.Module):  # improved-/guided-diffusion's ResBlock, in brief
+        def __init__(self, c: int, c_out: int, t: int, scale_shift: bool) -> None:
+            super().__init__()
+            self.scale_shift = scale_shift
+            self.in_layers = nn.Sequential(
+                nn.GroupNorm(4, c, eps=1e-6), nn.SiLU(), nn.Conv2d(c, c_out, 3, padding=1)
+            )
+            self.emb_layers = nn.Sequential(nn.SiLU(), nn.Linear(t, c_out * (1 + scale_shift)))
+            self.out_layers = nn.Sequential(
+                nn.GroupNorm(4, c_out, eps=1e-6),
+                nn.SiLU(),
+                nn.Dropout(0.0),
+                nn.Conv2d(c_out, c_out, 3, padding=1),
+            )
+            self.skip_connection = nn.Identity() if c == c_out else nn.Conv2d(c, c_out, 1)
+
+        def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+            h = self.in_layers(x)
+            e = self.emb_layers(emb)[..., None, None]
+            if self.scale_shift:
+                scale, shift = e.chunk(2, dim=1)
+                h = self.out_layers[1:](self.out_layers[0](h) * (1 + scale) + shift)
+            else:
+                h = self.out_layers(h + e)
+            return self.skip_connection(x) + h
+
+    class QKVAttentionBlock(nn.Module):  # improved-/guided-diffusion's AttentionBlock
+        def __init__(self, c: int, heads: int, new_order: bool) -> None:
+            super().__init__()
+            self.heads, self.new_order = heads, new_order
+            self.norm = nn.GroupNorm(4, c, eps=1e-6)
+            self.qkv = nn.Conv1d(c, 3 * c, 1)
+            self.proj_out = nn.Conv1d(c, c, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            b, c, hh, ww = x.shape
+            flat = x.reshape(b, c, -1)
+            qkv = self.qkv(self.norm(flat))
+            ch = c // self.heads
+            if self.new_order:  # q, k, v first, then heads
+                q, k, v = (t.reshape(b * self.heads, ch, -1) for t in qkv.chunk(3, dim=1))
+            else:  # heads first, then q, k, v
+                q, k, v = qkv.reshape(b * self.heads, 3 * ch, -1).split(ch, dim=1)
+            scale = 1 / math.sqrt(math.sqrt(ch))
+            w = torch.einsum("bct,bcs->bts", q * scale, k * scale).softmax(dim=-1)
+            a = torch.einsum("bts,bcs->bct", w, v).reshape(b, c, -1)
+            return (flat + self.proj_out(a)).reshape(b, c, hh, ww)
+
+    class TimestepSequential(nn.Sequential):  # openai's TimestepEmbedSequential
+        def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+            for layer in self:
+                x = layer(x, emb) if isinstance(layer, OpenaiResBlock) else layer(x)
+            return x
+
+    class OpDownsample(nn.Module):
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.op = nn.Conv2d(c, c, 3, stride=2, padding=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.op(x)
+
+    class ConvUpsample(nn.Module):
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+    class OpenaiUNetModel(nn.Module):  # improved-diffusion's UNetModel: 2 levels, 1 resnet each
+        def __init__(self, c: int = 8) -> None:
+            super().__init__()
+            self.c, t = c, 4 * c
+            self.time_embed = nn.Sequential(nn.Linear(c, t), nn.SiLU(), nn.Linear(t, t))
+            res = lambda a, b: OpenaiResBlock(a, b, t, False)  # noqa: E731
+            self.input_blocks = nn.ModuleList(
+                [
+                    TimestepSequential(nn.Conv2d(3, c, 3, padding=1)),
+                    TimestepSequential(res(c, c)),
+                    TimestepSequential(OpDownsample(c)),
+                    TimestepSequential(res(c, 2 * c), QKVAttentionBlock(2 * c, 1, False)),
+                ]
+            )
+            self.middle_block = TimestepSequential(res(2 * c, 2 * c), res(2 * c, 2 * c))
+            self.output_blocks = nn.ModuleList(
+                [
+                    TimestepSequential(res(4 * c, 2 * c), QKVAttentionBlock(2 * c, 1, False)),
+                    TimestepSequential(
+                        res(3 * c, 2 * c), QKVAttentionBlock(2 * c, 1, False), ConvUpsample(2 * c)
+                    ),
+                    TimestepSequential(res(3 * c, c)),
+                    TimestepSequential(res(2 * c, c)),
+                ]
+            )
+            self.out = nn.Sequential(
+                nn.GroupNorm(4, c, eps=1e-6), nn.SiLU(), nn.Conv2d(c, 3, 3, padding=1)
+            )
+
+        def forward(self, x: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+            half = self.c // 2
+            freqs = torch.exp(-math.log(10000) * torch.arange(half, dtype=torch.float32) / half)
+            args = timesteps[:, None].float() * freqs[None]
+            emb = self.time_embed(torch.cat([torch.cos(args), torch.sin(args)], dim=-1))
+            hs = []
+            for block in self.input_blocks:
+                x = block(x, emb)
+                hs.append(x)
+            x = self.middle_block(x, emb)
+            for block in self.output_blocks:
+                x = block(torch.cat([x, hs.pop()], dim=1), emb)
+            return self.out(x)
+
     def with_temb(c: int, t: int):
         torch.manual_seed(1)
         return torch.randn(2, c, 8, 8), torch.randn(2, t)
@@ -366,6 +479,9 @@ def modules():
         up_inputs=up_inputs,
         unet=lambda: built(UNet2D()),
         vae=lambda: built(AutoencoderKL()),
+        openai_resblock=lambda *a: built(OpenaiResBlock(*a)),
+        qkv_attention=lambda *a: built(QKVAttentionBlock(*a)),
+        openai_unet=lambda: built(OpenaiUNetModel()),
         with_temb=with_temb,
         image=image,
     )

@@ -141,4 +141,53 @@ def coder(cls: ClassDef, ctx: BlockContext, blocks_name: str):
     stages = items(cls, blocks, ctx, "ResnetStage")
     if not stages:
         return None
+    stages = run_order(blocks, stages, ctx, conv_in.io.out_width, norm.io.in_width)
+    if stages is None:
+        return None
     return conv_in.attr, stages, mid.attr if mid else None, norm.attr, conv_out.attr
+
+
+def last_built_first(blocks: Module, ctx: BlockContext) -> bool:
+    """Whether a list of stages runs from its last item to its first: its first item alone has no
+    resampler (the finest level, which latent diffusion's `up` holds at index 0 and runs last)."""
+    kids = [c for c in blocks.children if c.kind != "placeholder"]
+    if blocks.kind not in ("modulelist", "sequential") or len(kids) < 2:
+        return False
+
+    def resamples(m: Module) -> bool:
+        own = ctx.classes.get(m.type_name) if m.kind == "class" else None
+        names = f"{DOWNSAMPLERS}|{UPSAMPLERS}"
+        return own is not None and one_named(modules(own), names) is not None
+
+    return not resamples(kids[0]) and resamples(kids[-1])
+
+
+def run_order(blocks: Module, stages: list, ctx: BlockContext, entry, exit_width) -> list | None:
+    """The stages in the order they run. diffusers runs them in index order; latent diffusion's
+    decoder builds `up` finest level first and runs it last (`up.0` is the last stage). The widths
+    say which where they change (the first stage reads what the middle or conv_in gives, the last
+    gives what norm_out reads); where they do not, the stage without a resampler runs last.
+    None: neither order chains."""
+    if blocks.kind not in ("modulelist", "sequential"):
+        return stages
+    kids = [c for c in blocks.children if c.kind != "placeholder"]
+    if len(kids) != len(stages) or len(kids) < 2:
+        return stages
+
+    def chains(order: list) -> bool:
+        width = entry
+        for m in order:
+            if m.io is None or None in (m.io.in_width, m.io.out_width, width):
+                return True  # not shown: no objection
+            if m.io.in_width != width:
+                return False
+            width = m.io.out_width
+        return exit_width is None or width == exit_width
+
+    forward, backward = chains(kids), chains(kids[::-1])
+    if forward and backward:  # widths do not tell: the stage without a resampler runs last
+        backward = last_built_first(blocks, ctx)
+        forward = not backward
+    if backward and not forward:
+        return stages[::-1]
+    return stages if forward else None

@@ -3,10 +3,23 @@ turn, the middle block, then group norm, activation and conv_out to the latent m
 
 from __future__ import annotations
 
+import re
+
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
-from codegen.patterns.blocks._unet_parts import coder
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules
+from codegen.patterns.blocks._unet_parts import NORM_OUT, coder
+
+
+def group_pins(cls) -> list:
+    """norm_out, read as a layer norm by default (its keys cannot tell), normalises the feature
+    map conv_out reads: a group norm, as in every resnet block (of a coder or a U-Net)."""
+    norm = next((m for m in modules(cls) if re.fullmatch(NORM_OUT, m.attr)), None)
+    guess = next((c for c in norm.choices if c.name == "module_type"), None) if norm else None
+    if guess is None or guess.source != "default" or norm.type_name == "nn.GroupNorm":
+        return []
+    why = "the norm before conv_out of a conv encoder or decoder normalises a feature map"
+    return [(guess.path, "module_type", "nn.GroupNorm", why)]
 
 
 class Encoder(BlockPattern):
@@ -30,7 +43,7 @@ class Encoder(BlockPattern):
             "before conv_out",
         )
         act.fixed_by_class(ctx.resolver, activation, self.role)
-        return Match(self, 4 + (found[2] is not None), found, [activation])
+        return Match(self, 4 + (found[2] is not None), found, [activation], pins=group_pins(cls))
 
     def forward(self, match: Match, g: Graph) -> None:
         conv_in, stages, mid, norm, conv_out = match.found

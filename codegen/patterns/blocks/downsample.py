@@ -8,7 +8,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
 from codegen.patterns.blocks._conv_parts import arg, lone_conv
 
-NAMES = r"down_?samplers?|down_?sampling|downsample_?conv"
+NAMES = r"down_?sample(rs?)?|down_?sampling|downsample_?conv"  # latent diffusion: `downsample`
 
 
 class Downsample(BlockPattern):
@@ -22,7 +22,18 @@ class Downsample(BlockPattern):
             return None
         if conv.io.in_width != conv.io.out_width or arg(conv, "stride", 1) == 1:
             return None
-        return Match(self, 1, (conv.attr, arg(conv, "padding", 0) == 0))
+        # Libraries pad a downsampler's input two ways (one pixel all round; diffusers'
+        # autoencoders and latent diffusion: right and bottom only, the conv padding nothing),
+        # and no key shows which: without evidence or a cited convention it is a guess.
+        held = list(conv.choices) + [a.choice for a in conv.args if a.choice is not None]
+        padding = next((c for c in held if c.name == "padding"), None)
+        guessed = ""
+        if padding is not None and padding.source == "default":
+            guessed = (
+                "how a downsampler pads leaves no key (one pixel all round, or right and bottom "
+                "only): the conv's padding choice"
+            )
+        return Match(self, 1, (conv.attr, arg(conv, "padding", 0) == 0), guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         conv, pad = match.found

@@ -1,6 +1,7 @@
 """The middle of a U-Net or an autoencoder (diffusers' UNetMidBlock2D): a resnet block, then each
 attention followed by the next resnet block (without attentions, held as `mid_block`: the resnet
-blocks in turn). The resnets take the time embedding where they have
+blocks in turn). Latent diffusion's `mid` holds them as numbered members instead of lists:
+`block_1`, `attn_1`, `block_2`, run in that order. The resnets take the time embedding where they have
 a projection for it."""
 
 from __future__ import annotations
@@ -20,6 +21,34 @@ def naming(cls) -> str:
     return cls.named
 
 
+def _numbered_members(cls, ctx: BlockContext):
+    """`block_1, attn_1, block_2, ...` (latent diffusion's mid): resnets numbered 1..n and
+    attentions 1..n-1, nothing else; the found tuple MidBlock.forward reads, or None."""
+    members = modules(cls)
+    if tensors(cls) or not members:
+        return None
+    blocks, attns = {}, {}
+    for m in members:
+        found = re.fullmatch(r"(block|attn)_?(\d+)", m.attr)
+        if found is None or m.kind != "class":
+            return None
+        (blocks if found.group(1) == "block" else attns)[int(found.group(2))] = m
+    n = len(blocks)
+    if sorted(blocks) != list(range(1, n + 1)) or sorted(attns) != list(range(1, len(attns) + 1)):
+        return None
+    if len(attns) not in (0, n - 1) or n < 1:
+        return None
+    if any(ctx.role(m) != "ResnetBlock" for m in blocks.values()):
+        return None
+    if any(ctx.role(m) not in PIXEL_ATTENTIONS for m in attns.values()):
+        return None
+    first = blocks[1]
+    resnets = [(blocks[i].attr,) for i in range(1, n + 1)]
+    attentions = [(attns[i].attr,) for i in range(1, len(attns) + 1)]
+    context = bool(attns) and ctx.takes(attns[1], "context")
+    return (resnets, attentions, ctx.takes(first, "temb"), context)
+
+
 class MidBlock(BlockPattern):
     role = "MidBlock"
     named = r"mid_?block|mid|middle_?block"
@@ -27,6 +56,9 @@ class MidBlock(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
+        numbered = _numbered_members(cls, ctx)
+        if numbered is not None:
+            return Match(self, len(members), numbered)
         resnet_m, attn_m = one_named(members, RESNETS), one_named(members, ATTENTIONS)
         named = re.fullmatch(r"mid_?block|mid|middle_?block", naming(cls) or "", re.IGNORECASE)
         if tensors(cls) or resnet_m is None or len(members) != 1 + (attn_m is not None):

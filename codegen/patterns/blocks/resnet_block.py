@@ -78,20 +78,24 @@ class ResnetBlock(BlockPattern):
     def forward(self, match: Match, g: Graph) -> None:
         norm1, conv1, norm2, conv2, proj, short, scale_shift = match.found
         activation = match.choices[0].value
+        norm1, conv1, norm2, conv2, proj, short = (
+            p if p is None or isinstance(p, tuple) else (p,)
+            for p in (norm1, conv1, norm2, conv2, proj, short)
+        )  # member names, or paths into Sequentials (openai's in_layers.0)
         x = g.input("x")
         temb = g.input("temb") if proj else None
-        h = g.call_module((norm1,), x, name="h", inline=True)
+        h = g.call_module(norm1, x, name="h", inline=True)
         h = act.apply(g, activation, h, name="h", inline=True)
         h, x = self.resample(match, g, h, x)
-        h = g.call_module((conv1,), h, name="h")
+        h = g.call_module(conv1, h, name="h")
         t = None
         if temb is not None:
             t = act.apply(g, activation, temb, name="t", inline=True)
-            t = g.call_module((proj,), t, name="t", inline=True)
+            t = g.call_module(proj, t, name="t", inline=True)
             t = g.call_function("getitem", t, (Slice(), Slice(), None, None), name="t")
         if t is not None and not scale_shift:
             h = g.call_function("add", h, t, name="h", comment="the time embedding, per channel")
-        h = g.call_module((norm2,), h, name="h", inline=scale_shift is False)
+        h = g.call_module(norm2, h, name="h", inline=scale_shift is False)
         if t is not None and scale_shift:
             scale = g.call_method("chunk", t, 2, 1, name="scale", inline=True)
             scale = g.call_function("getitem", scale, 0, name="scale")
@@ -103,8 +107,8 @@ class ResnetBlock(BlockPattern):
                 "add", h, shift, name="h", comment="the time embedding scales and shifts"
             )
         h = act.apply(g, activation, h, name="h", inline=True)
-        h = g.call_module((conv2,), h, name="h")
-        identity = g.call_module((short,), x, inline=True) if short else x
+        h = g.call_module(conv2, h, name="h")
+        identity = g.call_module(short, x, inline=True) if short else x
         g.output(g.call_function("add", identity, h))
 
     def resample(self, match: Match, g: Graph, h, x):

@@ -6,6 +6,9 @@ sequence of pixels, multi-head scaled dot-product attention, project, and add th
     out = to_out(attention(to_q(s), to_k(s), to_v(s)))
     return out.transpose(1, 2).reshape(x.shape) + x
 
+Latent diffusion's and taming's AttnBlock project with 1x1 convolutions (`q`, `k`, `v`,
+`proj_out`) on the map itself: the same computation, one head. Its norm is a group norm (the
+keys cannot tell it from a layer norm; a norm feeding 1x1 convs over a feature map is one).
 Some have no norm (diffusers' middle attention of a scale-shift U-Net): the map is read as it is.
 The head size is a choice: config.json's attention_head_dim where the folder has one (diffusers'
 U-Net), else one head over all channels (diffusers' autoencoder).
@@ -16,6 +19,7 @@ from __future__ import annotations
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
+from codegen.patterns.blocks._conv_parts import conv_kernel
 
 NORM = r"group_norm|norm"
 QUERY, KEY, VALUE = r"to_q|query|q", r"to_k|key|k", r"to_v|value|v"
@@ -33,6 +37,10 @@ def _linear_path(m) -> tuple[str, ...] | None:
     return None
 
 
+def _pointwise_conv(m) -> bool:
+    return m.kind == "builtin" and m.type_name == "nn.Conv2d" and conv_kernel(m) in (1, (1, 1))
+
+
 class SpatialAttention(BlockPattern):
     role = "SpatialAttention"
     priority = 5
@@ -46,9 +54,15 @@ class SpatialAttention(BlockPattern):
         q, k, v, out = (one_named(members, n) for n in (QUERY, KEY, VALUE, OUT))
         if None in (q, k, v, out) or len(members) != 4 + (norm is not None):
             return None
+        convs = all(_pointwise_conv(m) for m in (q, k, v, out))
+        pins = []
         if norm is not None and norm.type_name != "nn.GroupNorm":
-            return None
-        paths = [_linear_path(m) for m in (q, k, v, out)]
+            guess = next((c for c in norm.choices if c.name == "module_type"), None)
+            if not convs or guess is None or guess.source != "default":
+                return None
+            why = "a norm feeding 1x1-conv projections over a feature map is a group norm"
+            pins.append((guess.path, "module_type", "nn.GroupNorm", why))
+        paths = [(m.attr,) if convs else _linear_path(m) for m in (q, k, v, out)]
         if None in paths or any(m.kind != "builtin" for m in (q, k, v)):
             return None
         width = norm.io.in_width if norm is not None else q.io.in_width
@@ -67,29 +81,43 @@ class SpatialAttention(BlockPattern):
         )
         if not isinstance(head_dim.value, int) or inner % head_dim.value:
             return None
-        return Match(self, len(members), (norm and norm.attr, *paths), [head_dim])
+        found = (norm and norm.attr, *paths, convs)
+        return Match(self, len(members), found, [head_dim], pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        norm, q, k, v, out = match.found
+        norm, q, k, v, out, convs = match.found
         head_dim = match.choices[0].value
         x = g.input("x")
-        s = g.call_module((norm,), x, name="s", inline=True) if norm else x
-        s = g.call_method("flatten", s, 2, name="s", inline=True)
-        s = g.call_method("transpose", s, 1, 2, name="s", comment="[batch, pixels, channels]")
-        batch = g.call_method("size", s, 0, name="batch")
-        pixels = g.call_method("size", s, 1, name="pixels")
+        s = g.call_module((norm,), x, name="h" if convs else "s", inline=True) if norm else x
+        if not convs:
+            s = g.call_method("flatten", s, 2, name="s", inline=True)
+            s = g.call_method("transpose", s, 1, 2, name="s", comment="[batch, pixels, channels]")
+        batch = g.call_method("size", x, 0, name="batch")
+        if convs:
+            flat = g.call_method("flatten", x, 2, inline=True)
+            pixels = g.call_method("size", flat, 2, name="pixels")
+        else:
+            pixels = g.call_method("size", s, 1, name="pixels")
         heads = []
         for path, name in ((q, "q"), (k, "k"), (v, "v")):
             h = g.call_module(path, s, name=name, inline=True)
+            if convs:  # a 1x1 conv on the map: then read its pixels as a sequence
+                h = g.call_method("flatten", h, 2, name=name, inline=True)
+                h = g.call_method("transpose", h, 1, 2, name=name, inline=True)
             h = g.call_method("reshape", h, batch, pixels, -1, head_dim, name=name, inline=True)
             heads.append(g.call_method("transpose", h, 1, 2, name=name))
         a = g.call_function("scaled_dot_product_attention", *heads, name="out")
         a = g.call_method("transpose", a, 1, 2, name="out", inline=True)
         a = g.call_method("flatten", a, 2, name="out", inline=True)
-        a = g.call_module(out, a, name="out")
-        a = g.call_method("transpose", a, 1, 2, name="out", inline=True)
         shape = g.call_method("shape", x, inline=True)
-        a = g.call_method("reshape", a, shape, name="out", inline=True)
+        if convs:
+            a = g.call_method("transpose", a, 1, 2, name="out", inline=True)
+            a = g.call_method("reshape", a, shape, name="out", inline=True)
+            a = g.call_module(out, a, name="out")
+        else:
+            a = g.call_module(out, a, name="out")
+            a = g.call_method("transpose", a, 1, 2, name="out", inline=True)
+            a = g.call_method("reshape", a, shape, name="out", inline=True)
         g.output(g.call_function("add", a, x))
 
     @staticmethod

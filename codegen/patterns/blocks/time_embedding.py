@@ -24,10 +24,19 @@ class TimeEmbedding(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        first, second = one_named(members, r"linear_1"), one_named(members, r"linear_2")
-        if tensors(cls) or len(members) != 2 or None in (first, second) or not cls.named:
+        if tensors(cls) or not cls.named:
             return None
-        if family(first) != "linear" or family(second) != "linear":
+        first, second = one_named(members, r"linear_1"), one_named(members, r"linear_2")
+        paths = ((first.attr,), (second.attr,)) if None not in (first, second) else None
+        if len(members) == 1 and members[0].kind in ("sequential", "modulelist"):
+            # The DDPM port's `temb.dense`: a list of the two Linears.
+            dense = [c for c in members[0].children if c.kind != "placeholder"]
+            if len(dense) == 2:
+                first, second = dense
+                paths = tuple((members[0].attr, m.attr) for m in dense)
+        elif len(members) != 2:
+            return None
+        if paths is None or family(first) != "linear" or family(second) != "linear":
             return None
         if first.io.out_width != second.io.in_width:
             return None
@@ -40,13 +49,13 @@ class TimeEmbedding(BlockPattern):
             "between the two",
         )
         act.fixed_by_class(ctx.resolver, activation, self.role)
-        return Match(self, 2, (first.attr, second.attr), [activation])
+        return Match(self, len(members), paths, [activation])
 
     def forward(self, match: Match, g: Graph) -> None:
         first, second = match.found
-        t = g.call_module((first,), g.input("t"), name="t", inline=True)
+        t = g.call_module(first, g.input("t"), name="t", inline=True)
         t = act.apply(g, match.choices[0].value, t, name="t", inline=True)
-        g.output(g.call_module((second,), t))
+        g.output(g.call_module(second, t))
 
     @staticmethod
     def examples():

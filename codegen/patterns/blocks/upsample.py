@@ -8,7 +8,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
 from codegen.patterns.blocks._conv_parts import arg, lone_conv
 
-NAMES = r"up_?samplers?|up_?sampling|upsample_?conv"
+NAMES = r"up_?sample(rs?)?|up_?sampling|upsample_?conv"  # latent diffusion: `upsample`
 
 
 class Upsample(BlockPattern):

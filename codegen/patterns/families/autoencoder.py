@@ -44,19 +44,24 @@ class Autoencoder(BlockPattern):
         if codebook is not None:
             if ctx.role(codebook) != "VectorQuantizer" or not _plain_vq(ctx):
                 return None
-        elif moments is not None and latent is not None and moments != 2 * latent:
+        elif moments is not None and latent is not None and moments not in (latent, 2 * latent):
             return None
-        found = (encoder.attr, quant and quant.attr, codebook and codebook.attr)
+        # Equal widths and no codebook: the latent passes straight through (a VQ-GAN saved
+        # without its quantizer, latent diffusion's VQModelInterface decoding unquantized).
+        plain = codebook is None and moments is not None and moments == latent
+        found = (encoder.attr, quant and quant.attr, codebook and codebook.attr, plain)
         return Match(self, len(members), found + (post and post.attr, decoder.attr))
 
     def forward(self, match: Match, g: Graph) -> None:
-        encoder, quant, codebook, post, decoder = match.found
-        name = "h" if codebook else "moments"
+        encoder, quant, codebook, plain, post, decoder = match.found
+        name = "h" if codebook or plain else "moments"
         h = g.call_module((encoder,), g.input("sample"), name=name)
         if quant is not None:
             h = g.call_module((quant,), h, name=name)
         if codebook is not None:
             z = g.call_module((codebook,), h, name="z", comment="nearest codebook vectors")
+        elif plain:
+            z = h
         else:
             halves = g.call_method("chunk", h, 2, kwargs={"dim": 1}, inline=True)
             z = g.call_function(

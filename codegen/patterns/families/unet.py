@@ -18,13 +18,14 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
-from codegen.patterns.blocks._unet_parts import RESNETS, item_paths, items
+from codegen.patterns.blocks._unet_parts import RESNETS, item_paths, items, last_built_first
+from codegen.patterns.blocks.conv_encoder import group_pins
 
 CONV_IN, CONV_OUT, NORM_OUT = r"conv_in", r"conv_out", r"conv_norm_out|norm_out"
 TIME_FEATURES, CLASSES = r"time_proj", r"class_embedding|label_emb|class_embed"
 ADDED = r"add_embedding"  # more conditioning added to the time embedding (text states pooled)
 TIME, DOWN, MID, UP = (
-    r"time_embedding|time_embed",
+    r"time_embedding|time_embed|temb",
     r"down_blocks|down",
     r"mid_block|mid",
     r"up_blocks|up",
@@ -62,8 +63,11 @@ class UNet(BlockPattern):
         downs, ups = items(cls, down, ctx, "UNetDownBlock"), items(cls, up, ctx, "UNetUpBlock")
         if not downs or not ups:
             return None
+        if last_built_first(up, ctx):  # latent diffusion's `up`: finest level at 0, run last
+            ups = ups[::-1]
         time_cls = ctx.classes.get(time.type_name)
-        first = [m for m in modules(time_cls) if family(m) == "linear"] if time_cls else []
+        held = [c for m in modules(time_cls) for c in (m.children or [m])] if time_cls else []
+        first = [m for m in held if family(m) == "linear"]  # beside each other, or in a list
         features = min((m.io.in_width for m in first if m.io.in_width), default=None)
         time_width = max((m.io.out_width for m in first if m.io.out_width), default=None)
         features_kind = _features_kind(features_m, ctx)
@@ -89,12 +93,21 @@ class UNet(BlockPattern):
         if unsupported:
             return Match(self, len(members), missing=unsupported)
         if features_kind is None:
+            ddpm = _ddpm_time_layout(time, ctx)
             flip = ctx.choose(
-                cls, time.attr, "flip_sin_to_cos", True, [False], "cos features first"
+                cls, time.attr, "flip_sin_to_cos", not ddpm, [ddpm], "cos features first"
             )
             shift = ctx.choose(
-                cls, time.attr, "freq_shift", 0, [1], "frequencies 1e4 ** (-i / (d/2 - shift))"
+                cls,
+                time.attr,
+                "freq_shift",
+                int(ddpm),
+                [1 - int(ddpm)],
+                "frequencies 1e4 ** (-i / (d/2 - shift))",
             )
+            for c in (flip, shift) if ddpm else ():
+                if c.source == "default":
+                    c.source, c.note = "metadata", DDPM_TIME_LAYOUT
             layout = [flip, shift]
         else:  # diffusers builds its held features without the sinusoids' layout settings
             for key in ("time_embedding_type", "flip_sin_to_cos", "freq_shift"):
@@ -140,7 +153,7 @@ class UNet(BlockPattern):
             # the width of the states its transformers attend to, for the smoke run's inputs
             text_width=(ctx.resolver.evidence("cross_attention_dim") or (None, None))[1],
         )
-        return Match(self, len(members), found, [*layout, activation])
+        return Match(self, len(members), found, [*layout, activation], pins=group_pins(cls))
 
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
@@ -223,6 +236,16 @@ class UNet(BlockPattern):
         inputs = (torch.randn(2, 3, 16, 16), torch.tensor([3, 750]))
         meta = {**META, "flip_sin_to_cos": True, "freq_shift": 0}
         return [Example(zoo()["unet"](), inputs, meta)]
+
+
+# The DDPM port (pesser/pytorch_diffusion, from the original TensorFlow code) holds its time MLP as
+# `temb.dense` and builds the features sin first, frequencies 1e4 ** (-i / (d/2 - 1)).
+DDPM_TIME_LAYOUT = "the DDPM port's get_timestep_embedding (`temb.dense`) by convention"
+
+
+def _ddpm_time_layout(time, ctx: BlockContext) -> bool:
+    own = ctx.classes.get(time.type_name) if time.kind == "class" else None
+    return time.attr == "temb" and own is not None and [m.attr for m in modules(own)] == ["dense"]
 
 
 def _unsupported(ctx: BlockContext) -> str:

@@ -148,7 +148,7 @@ def _conv_geometry(
         choices.append(stride)
     halves = tuple(0 if patchify else size // 2 for size in kernel)
     same = halves[0] if len(set(halves)) == 1 else halves
-    told = downsample_padding(ctx) if ctx.downsampler else None
+    told = downsample_padding(ctx, node.path) if ctx.downsampler else None
     if told is None and (not patchify or ctx.padding_note is not None):
         told = _told_padding(ctx, kernel, stride.value, same)
     default = same if told is None else told[1]
@@ -203,7 +203,15 @@ def _told_padding(
 ASYMMETRIC_DOWNSAMPLE = ("AutoencoderKL", "AsymmetricAutoencoderKL", "VQModel")
 
 
-def downsample_padding(ctx: LayerContext) -> tuple[str, int] | None:
+# The CompVis latent-diffusion code and the repositories built on it (taming-transformers' VQ-GAN,
+# the DDPM port pytorch_diffusion, Stable Diffusion's original Encoder) name a level's downsampler
+# `downsample` holding `conv` (k3, s2, no padding) and pad its input by (0, 1, 0, 1) first.
+LATENT_DIFFUSION_DOWNSAMPLE = re.compile(r"(^|\.)downsample\.conv$")
+# openai's improved-diffusion and guided-diffusion: `input_blocks.N.0.op`, k3, s2, padding 1.
+OPENAI_DOWNSAMPLE = re.compile(r"(^|\.)input_blocks\.\d+\.\d+\.op$")
+
+
+def downsample_padding(ctx: LayerContext, path: str = "") -> tuple[str, int] | None:
     """What config.json says a downsampler's conv pads: (the citation, the padding)."""
     told = ctx.resolver.evidence("downsample_padding")
     if told is not None and type(told[1]) is int and 0 <= told[1] <= 1:
@@ -211,6 +219,10 @@ def downsample_padding(ctx: LayerContext) -> tuple[str, int] | None:
     library = ctx.resolver.evidence("_class_name")
     if library is not None and library[1] in ASYMMETRIC_DOWNSAMPLE:
         return f"{library[0]} {library[1]!r}", 0
+    if LATENT_DIFFUSION_DOWNSAMPLE.search(path):
+        return "latent diffusion's Downsample (`downsample.conv`) by convention", 0
+    if OPENAI_DOWNSAMPLE.search(path):
+        return "improved-/guided-diffusion's Downsample (`op`, padding 1) by convention", 1
     return None
 
 

@@ -118,6 +118,23 @@ def _feature_encoder_norm(ctx: LayerContext) -> tuple[str, str] | None:
     return (f"{speech[0]}: a speech feature encoder", "") if speech is not None else None
 
 
+# The group norms of the CompVis latent-diffusion layout (taming's VQ-GAN, the DDPM port
+# pytorch_diffusion, Stable Diffusion's original autoencoder): `Normalize` is
+# GroupNorm(32, eps=1e-6) in every resnet block (`down.N.block.M.norm1`), attention
+# (`mid.attn_1.norm`) and before conv_out (`norm_out`; diffusers calls its own `conv_norm_out`).
+LATENT_DIFFUSION_NORM = re.compile(
+    r"(^|\.)((down|up)\.\d+\.(block|attn)\.\d+\.norm\d?|mid\.(block|attn)_\d+\.norm\d?|norm_out)$"
+)
+
+
+def _latent_diffusion_eps(ctx: LayerContext, node: KeyNode) -> Arg:
+    c = ctx.resolver.choose(node.path, "eps", 1e-6, [1e-5], accepts="unit_float")
+    if c.source == "default":
+        c.source = "metadata"
+        c.note = "latent diffusion's Normalize (GroupNorm eps 1e-6) by convention"
+    return Arg("eps", c.value, "choice", choice=c)
+
+
 def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     """weight + bias of one shape: LayerNorm, GroupNorm, InstanceNorm(affine) or stat-free BatchNorm."""
     found = names(node)
@@ -185,9 +202,12 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             Arg(None, groups.value, "choice", choice=groups),
             Arg(None, c, "width", prov(node, "weight", 0)),
         ]
+        eps = [] if speech else eps_args(ctx, node)
+        if not speech and not eps and LATENT_DIFFUSION_NORM.search(node.path):
+            eps = [_latent_diffusion_eps(ctx, node)]
         return Recognised(
             "nn.GroupNorm",
-            args + ([] if speech else eps_args(ctx, node)),
+            args + eps,
             IOSpec("norm", c, c, ctx.prev.ndim if after_conv else 2),
             [choice],
         )
