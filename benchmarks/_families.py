@@ -566,6 +566,57 @@ FAMILIES: dict[str, Family] = {
         ),
         "decoder",
     ),
+    # mla8 (issue 15): multi-head latent attention beyond the held-out three: DeepSeek-V3 (grouped
+    # sigmoid routing, rope_interleave), DeepSeek-V2-Lite's plain queries (q_lora_rank None), and
+    # GLM-4-MoE-Lite with the halves layout
+    "deepseek_v3": Family(
+        "transformers",
+        _t(
+            "DeepseekV3ForCausalLM",
+            "DeepseekV3Config",
+            **DENSE,
+            **MLA,
+            n_routed_experts=4,
+            moe_intermediate_size=16,
+            num_experts_per_tok=2,
+            n_group=2,
+            topk_group=1,
+            first_k_dense_replace=1,
+        ),
+        "decoder",
+    ),
+    "deepseek_v2_lite": Family(
+        "transformers",
+        _t(
+            "DeepseekV2ForCausalLM",
+            "DeepseekV2Config",
+            **DENSE,
+            **dict(MLA, q_lora_rank=None),
+            n_routed_experts=4,
+            moe_intermediate_size=16,
+            num_experts_per_tok=2,
+            n_shared_experts=2,
+            first_k_dense_replace=1,
+        ),
+        "decoder",
+    ),
+    "glm4_moe_lite": Family(
+        "transformers",
+        _t(
+            "Glm4MoeLiteForCausalLM",
+            "Glm4MoeLiteConfig",
+            **DENSE,
+            **MLA,
+            n_routed_experts=4,
+            moe_intermediate_size=16,
+            num_experts_per_tok=2,
+            n_group=1,
+            topk_group=1,
+            first_k_dense_replace=1,
+            rope_interleave=False,
+        ),
+        "decoder",
+    ),
     # dec8 (issue 15): state-space decoders (no attention at all), a selective scan per layer
     "mamba": Family(
         "transformers",
@@ -2070,6 +2121,34 @@ FAMILIES: dict[str, Family] = {
         ),
         "vision",
     ),
+    # vit8 (session 8): the grid blocks with decomposed relative positions in windowed and global
+    # layers (ViTDet's options the entry above leaves off), and SAM's image encoder
+    "vitdet_windows": Family(
+        "transformers",
+        _t(
+            "VitDetModel",
+            "VitDetConfig",
+            **IMAGE,
+            mlp_ratio=2,
+            use_relative_position_embeddings=True,
+            window_size=2,
+            window_block_indices=[0],
+        ),
+        "vision",
+    ),
+    "sam_vision": Family(
+        "transformers",
+        _t(
+            "SamVisionModel",
+            "SamVisionConfig",
+            **IMAGE,
+            output_channels=16,
+            mlp_dim=64,
+            window_size=2,
+            global_attn_indexes=[1],
+        ),
+        "vision",
+    ),
 }
 
 
@@ -2088,6 +2167,9 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
         if _takes(ours, "type"):  # two segments where the table has two rows (enc7a: else one)
             two = getattr(model.config, "type_vocab_size", 2) > 1
             theirs["token_type_ids"] = (torch.arange(11) >= 5).long().expand(2, -1) * int(two)
+            tables = len(getattr(model.config, "type_vocab_sizes", None) or [])
+            if tables:  # enc8: one column per type table (TAPAS: segment, column, row, ...)
+                theirs["token_type_ids"] = theirs["token_type_ids"][..., None].expand(-1, -1, tables)
     elif kind == "dual":  # three texts (ending at their end-of-text token, then padding), 2 images
         ids = torch.randint(2, 99, (3, 11))
         ids[:, 8] = model.config.text_config.eos_token_id

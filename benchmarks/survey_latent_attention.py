@@ -13,6 +13,9 @@ causal LM from a tiny config and MEASURE, by calling it (never from a list typed
 - yarn_scale: the score scale it passes to the attention function under a YaRN rope_parameters
   table with mscale_all_dim: `mscale_all_dim` (1/sqrt(qk_head_dim) times (0.1 mscale_all_dim
   ln(factor) + 1) squared, DeepSeek's), `plain` (1/sqrt(qk_head_dim)), or the ratio measured.
+- latent_eps: the eps of the norm on the compressed keys and values (kv_a_layernorm; the query's
+  low-rank norm is built alike): `rms_norm_eps` where it follows config.json's key (set to a
+  telling value), else the number its code fixes.
 A value that could not be measured is None (the family computes attention itself, or does not
 build from the tiny config): the patterns treat it as unknown and the file says so.
 
@@ -53,6 +56,7 @@ TINY = dict(
     moe_intermediate_size=16,
     n_shared_experts=1,
     first_k_dense_replace=1,
+    rms_norm_eps=2e-6,  # a value no family fixes: a latent norm with it follows the key
     n_group=1,  # grouped routing (DeepSeek-V3): one group of the few experts
     topk_group=1,
 )
@@ -192,7 +196,10 @@ def measure(mtype: str) -> dict:
         unset = _layout(mtype)
     else:
         layout = unset = _layout(mtype)
-    _, _, seen, _ = _run(mtype, rope_parameters=dict(YARN))
+    attn, _, seen, _ = _run(mtype, rope_parameters=dict(YARN))
+    norm = attn.kv_a_layernorm
+    eps = getattr(norm, "variance_epsilon", getattr(norm, "eps", None))
+    latent_eps = "rms_norm_eps" if eps == TINY["rms_norm_eps"] else eps
     yarn_scale = None
     if seen is not None and seen["scaling"] is not None:
         plain = (TINY["qk_nope_head_dim"] + TINY["qk_rope_head_dim"]) ** -0.5
@@ -204,7 +211,7 @@ def measure(mtype: str) -> dict:
             yarn_scale = "mscale_all_dim"
         else:
             yarn_scale = round(ratio, 6)
-    return {"layout": layout, "unset": unset, "yarn_scale": yarn_scale}
+    return {"layout": layout, "unset": unset, "yarn_scale": yarn_scale, "latent_eps": latent_eps}
 
 
 def latent_types() -> list[str]:
@@ -237,10 +244,12 @@ def main() -> int:
             skipped.append(f"{mtype} ({type(e).__name__}: {str(e)[:60]})")
             continue
         if args.python:
-            values = (row["layout"], row["unset"], row["yarn_scale"])
+            values = (row["layout"], row["unset"], row["yarn_scale"], row["latent_eps"])
             print(f"    {mtype!r}: LatentConvention{values!r},")
         else:
-            print(mtype, row["layout"], row["unset"], row["yarn_scale"], sep="\t")
+            print(
+                mtype, *(row[k] for k in ("layout", "unset", "yarn_scale", "latent_eps")), sep="\t"
+            )
     print(f"# skipped: {skipped}", file=sys.stderr)
     return 0
 

@@ -506,10 +506,9 @@ def _single_moves(best: State) -> list[dict[tuple[str, str], Any]]:
     can take back (a layout's stride on a later instance of a class, which the file lists under
     the first: a layout that halves one stage too many must be able to lose that stage)."""
     moves = []
-    listed = set()
-    for choice in searchable(best[2]):
+    listed = {(c.path, c.name) for c in searchable(best[2])}
+    for choice in singly(best[2]):
         key = (choice.path, choice.name)
-        listed.add(key)
         for value in [choice.value, *choice.alternatives]:
             if value != best[1].get(key, choice.value):
                 moves.append({key: value})
@@ -621,15 +620,35 @@ def _tied_moves(
     for layout in layouts:
         if all(p in strides or p not in listed for p in layout):
             moves.append({(p, "stride"): 2 for p in layout})
-    for name, group in by_name.items():
-        if len(group) < 2:
-            continue
-        for value in [group[0].value, *group[0].alternatives]:
+    groups = list(by_name.values())
+    for group in by_name.values():
+        # The same convention within one part of the model (a stage, a head, one block class):
+        # a model may keep one eps in its stem and another in its blocks.
+        parts: dict[str, list[Choice]] = {}
+        for c in group:
+            parts.setdefault(_part(c.path), []).append(c)
+        groups += [p for p in parts.values() if 2 <= len(p) < len(group)]
+    seen: set[tuple] = set()
+    for group in groups:
+        values = list(dict.fromkeys(v for c in group for v in [c.value, *c.alternatives]))
+        for value in values:
             if _shapes_layout(value):
                 continue
-            if all(value == c.value or value in c.alternatives for c in group):
-                moves.append({(c.path, c.name): value for c in group})
+            # Every choice of the group that can take the value (TensorFlow's 'SAME' padding is
+            # offered where a conv strides): a convention holds wherever it applies.
+            taking = [c for c in group if value == c.value or value in c.alternatives]
+            move = {(c.path, c.name): value for c in taking}
+            key = (tuple(sorted(move)), repr(value))
+            if len(taking) >= 2 and key not in seen:
+                seen.add(key)
+                moves.append(move)
     return moves
+
+
+def _part(path: str) -> str:
+    """The part of the model a choice belongs to: its class (`Block.bn1` -> `Block`) or the
+    top-level member holding it (`features.3.bn` -> `features`)."""
+    return path.split(".", 1)[0]
 
 
 def _shapes_layout(value: Any) -> bool:
@@ -656,7 +675,7 @@ def _pairs(
     base = start[1]
     stuck = failures.get(frozenset(base.items()), "")
     moves: list[dict[tuple[str, str], Any]] = []
-    for choice in searchable(start[2]):
+    for choice in singly(start[2]):
         for value in [choice.value, *choice.alternatives]:
             if base.get((choice.path, choice.name), choice.value) != value:
                 moves.append({(choice.path, choice.name): value})
@@ -740,7 +759,7 @@ def _beam_search(
     for _ in range(max_steps):
         candidates: list[State] = []
         for _, beam_picked, beam_ir in beam:
-            for choice in searchable(beam_ir):
+            for choice in singly(beam_ir):
                 for value in choice.alternatives:
                     trial_picked = {**beam_picked, (choice.path, choice.name): value}
                     key = frozenset(trial_picked.items())
@@ -772,6 +791,22 @@ def shape_miss(shape: tuple[int, ...], wanted: tuple[int, ...]) -> float:
     if len(shape) != len(wanted) or 0 in shape or 0 in wanted:
         return float("inf")
     return sum(abs(math.log2(a / b)) for a, b in zip(shape, wanted))
+
+
+# Conventions a model keeps across many layers (a batch norm's eps): where a name has more than
+# TIED_ONLY_SINGLES choices, they move together (all of them, or those of one part: _tied_moves),
+# never one layer at a time, which would cost a candidate per layer and fit noise.
+TIED_ONLY = frozenset({"eps"})
+TIED_ONLY_SINGLES = 6
+
+
+def singly(ir: ModelIR) -> list[Choice]:
+    """The searchable choices moved one at a time (see TIED_ONLY)."""
+    choices = searchable(ir)
+    counts: dict[str, int] = {}
+    for c in choices:
+        counts[c.name] = counts.get(c.name, 0) + 1
+    return [c for c in choices if c.name not in TIED_ONLY or counts[c.name] <= TIED_ONLY_SINGLES]
 
 
 def searchable(ir: ModelIR) -> list[Choice]:

@@ -362,15 +362,28 @@ def _fits(value: Any, default: Any, alternatives: list[Any]) -> bool:
     return isinstance(value, type(default)) and not isinstance(value, bool)
 
 
-def _string_lists(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str, list]]:
+def _levels(metadata: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
+    """(path, key, value) of every non-table value in nested metadata, shallowest tables first:
+    a key at the top of config.json outranks the same key in a sub-config (DBRX's attn_config
+    and ffn_config carry a `model_type` of their own, empty, that must not hide the model's)."""
+    tables = [("", metadata)]
+    while tables:
+        deeper = []
+        for prefix, table in tables:
+            for k, v in table.items():
+                path = f"{prefix}.{k}" if prefix else k
+                if isinstance(v, dict):
+                    deeper.append((path, v))
+                else:
+                    yield path, k, v
+        tables = deeper
+
+
+def _string_lists(metadata: dict[str, Any]) -> dict[str, tuple[str, list]]:
     """Every list of strings in nested metadata by its last key name, with its path."""
     out: dict[str, tuple[str, list]] = {}
-    for k, v in metadata.items():
-        path = f"{prefix}.{k}" if prefix else k
-        if isinstance(v, dict):
-            for name, found in _string_lists(v, path).items():
-                out.setdefault(name, found)
-        elif isinstance(v, list) and v and all(isinstance(x, str) for x in v):
+    for path, k, v in _levels(metadata):
+        if isinstance(v, list) and v and all(isinstance(x, str) for x in v):
             out.setdefault(k, (path, list(v)))
     return out
 
@@ -382,15 +395,12 @@ EMPTY_LISTS = frozenset(
 )
 
 
-def _flatten(metadata: dict[str, Any], prefix: str = "") -> dict[str, tuple[str, Any]]:
-    """Every scalar (and list of ints) in nested metadata by its last key name, with its path."""
+def _flatten(metadata: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """Every scalar (and list of ints) in nested metadata by its last key name, with its path;
+    the shallowest wins, and an empty string says nothing."""
     out: dict[str, tuple[str, Any]] = {}
-    for k, v in metadata.items():
-        path = f"{prefix}.{k}" if prefix else k
-        if isinstance(v, dict):
-            for name, found in _flatten(v, path).items():
-                out.setdefault(name, found)
-        elif isinstance(v, (int, float, str, bool)):
+    for path, k, v in _levels(metadata):
+        if isinstance(v, (int, float, str, bool)) and v != "":
             out.setdefault(k, (path, v))
         elif isinstance(v, list) and v and all(isinstance(x, str) for x in v):
             out.setdefault(k, (path, v[0]))  # `architectures`: the first names the model

@@ -6,8 +6,8 @@ Regenerate: modelgen generate convnet.pt -o generated/convnet.py
 Forward trust (prove it with modelgen verify --data): guessed RecoveredModel.
 
 Values the checkpoint does not record:
-- left at defaults (calibrate or pin with --hints): layer types, num_groups, output_activation,
-  padding, pooling, stride"""
+- left at defaults (calibrate or pin with --hints): batch_norm_eps, layer types, num_groups,
+  output_activation, padding, pooling, stride"""
 
 import torch
 import torch.nn as nn
@@ -20,7 +20,7 @@ class RecoveredModel(nn.Module):
 
     Not recorded in the checkpoint, left at defaults: padding (features[0], features[3],
     features[6], features[7]); stride (features[0], features[3], features[6], features[7]);
-    num_groups (features[4])."""
+    batch_norm_eps (features[1]); num_groups (features[4])."""
 
     def __init__(
         self,
@@ -78,4 +78,4 @@ class RecoveredModel(nn.Module):
 
 # modelgen: fingerprint 02ef7db9cb498559; bodies RecoveredModel.__init__=4a909aba
 #   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=64bc4280
-#   RecoveredModel.forward=320097b9 RecoveredModel.__doc__=87aeece9
+#   RecoveredModel.forward=320097b9 RecoveredModel.__doc__=8d59d77a

@@ -7,8 +7,8 @@ Forward trust (prove it with modelgen verify --data): guessed RecoveredModel; in
 BasicBlock.
 
 Values the checkpoint does not record:
-- left at defaults (calibrate or pin with --hints): activation, output_activation, padding,
-  pooling, pooling_after, stride"""
+- left at defaults (calibrate or pin with --hints): activation, batch_norm_eps, output_activation,
+  padding, pooling, pooling_after, stride"""
 
 import torch
 import torch.nn as nn
@@ -19,7 +19,7 @@ class BasicBlock(nn.Module):
     """Forward trust: inferred: a recognised pattern; unrecorded values are the choices listed.
 
     Not recorded in the checkpoint, left at defaults: padding (conv1, conv2, downsample[0]);
-    stride (conv2)."""
+    batch_norm_eps (bn1, bn2, downsample[1]); stride (conv2)."""
 
     def __init__(
         self,
@@ -57,7 +57,7 @@ class RecoveredModel(nn.Module):
     keys, so any not offered as a choice is missing.
 
     Not recorded in the checkpoint, left at defaults: stride (conv1, layer1, layer2[0],
-    layer2[1]); padding (conv1)."""
+    layer2[1]); padding (conv1); batch_norm_eps (bn1)."""
 
     def __init__(
         self,
@@ -113,4 +113,4 @@ class RecoveredModel(nn.Module):
 # modelgen: fingerprint 7e7af8a5b5cc102a; bodies BasicBlock.__init__=be26bdae
 #   BasicBlock.forward=c2058c81 RecoveredModel.__init__=9ec3ac86
 #   RecoveredModel.from_checkpoint=58f1fd71 RecoveredModel.example_inputs=64bc4280
-#   RecoveredModel.forward=2aeef856 BasicBlock.__doc__=a4f48e4f RecoveredModel.__doc__=ae6d3877
+#   RecoveredModel.forward=2aeef856 BasicBlock.__doc__=da757853 RecoveredModel.__doc__=e369198c

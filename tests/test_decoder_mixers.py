@@ -72,6 +72,13 @@ CASES = [
             rms_norm_eps=1e-5,
         ),
     ),
+    # GPT-NeoX Japanese: per-head fused qkv, the last layer's attention bias stored beside it
+    ("GPTNeoXJapaneseForCausalLM", "GPTNeoXJapaneseConfig", DENSE),
+    (
+        "GPTNeoXJapaneseForCausalLM",
+        "GPTNeoXJapaneseConfig",
+        dict(DENSE, num_hidden_layers=3, hidden_size=48, num_attention_heads=3, rotary_pct=0.5),
+    ),
 ]
 
 

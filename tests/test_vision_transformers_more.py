@@ -105,6 +105,83 @@ MODELS = {
         ),
         "last_hidden_state",
     ),
+    # Pixio: ViT with several class tokens in one [1, n, d] tensor (families/encoder.py)
+    "pixio": (
+        "PixioModel",
+        "PixioConfig",
+        dict(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        ),
+        "last_hidden_state",
+    ),
+    "pixio_other": (
+        "PixioModel",
+        "PixioConfig",
+        dict(
+            image_size=24,
+            patch_size=4,
+            hidden_size=48,
+            num_hidden_layers=3,
+            num_attention_heads=6,
+            intermediate_size=80,
+            n_cls_tokens=3,
+            qkv_bias=False,
+            layer_norm_eps=1e-5,
+        ),
+        "last_hidden_state",
+    ),
+    # TIPSv2's vision tower, saved in the DINOv2 code's flat layout: tokens, table and blocks on
+    # the model, registers after the class token (families/flat_vision.py)
+    "tipsv2_vision": (
+        "Tipsv2VisionModel",
+        "Tipsv2VisionConfig",
+        dict(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        ),
+        "last_hidden_state",
+    ),
+    "tipsv2_vision_other": (
+        "Tipsv2VisionModel",
+        "Tipsv2VisionConfig",
+        dict(
+            image_size=24,
+            patch_size=4,
+            hidden_size=48,
+            num_hidden_layers=3,
+            num_attention_heads=3,
+            intermediate_size=96,
+            num_register_tokens=3,
+            layerscale_value=0.5,
+            use_swiglu_ffn=True,
+        ),
+        "last_hidden_state",
+    ),
+    # DINOv2's SwiGLU feed-forward: silu whatever hidden_act says (patterns/_activations.py)
+    "dinov2_swiglu": (
+        "Dinov2Model",
+        "Dinov2Config",
+        dict(
+            image_size=24,
+            patch_size=4,
+            hidden_size=48,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            mlp_ratio=2,
+            use_swiglu_ffn=True,
+            hidden_act="gelu",
+        ),
+        "last_hidden_state",
+    ),
 }
 
 
@@ -134,3 +211,51 @@ def test_vision_transformer_exact_and_scripted(name, tmp_path):
         torch.testing.assert_close(again, want, atol=1e-5, rtol=1e-4)
     assert "Forward trust: missing" not in source
     assert "Forward trust: guessed" not in source
+
+
+# SAM's image encoder: the same grid blocks under other names (layer_norm1, attn, lin1 / lin2), a
+# [1, side, side, d] table on the encoder itself, the blocks held there directly (windows from
+# window_size and global_attn_indexes), then a conv neck. The neck's norms are LayerNorms over the
+# channels, which the keys cannot tell from a GroupNorm: that class stays 'guessed', exactly so.
+SAM = {
+    "sam": dict(
+        image_size=32,
+        patch_size=8,
+        hidden_size=32,
+        output_channels=16,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        mlp_dim=64,
+        window_size=2,
+        global_attn_indexes=[1],
+    ),
+    "sam_other": dict(
+        image_size=40,
+        patch_size=8,
+        hidden_size=24,
+        output_channels=12,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        mlp_dim=40,
+        window_size=3,
+        global_attn_indexes=[0],
+        qkv_bias=False,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAM))
+def test_sam_vision_encoder_exact_and_scripted(name, tmp_path):
+    config = SAM[name]
+    reference, ours, source = generate_for(tmp_path, "SamVisionModel", "SamVisionConfig", config)
+    torch.manual_seed(2)
+    pixels = torch.randn(2, 3, config["image_size"], config["image_size"])
+    with torch.no_grad():
+        want = reference(pixel_values=pixels).last_hidden_state
+        got = ours(pixels)
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(torch.jit.script(ours)(pixels), want, atol=1e-5, rtol=1e-4)
+    assert "Forward trust: missing" not in source
+    assert "class GridVisionModel" in source and "class GridBlock" in source
+    guessed = [c for c in source.split("\nclass ")[1:] if "Forward trust: guessed" in c]
+    assert [c.split("(")[0] for c in guessed] == ["Neck"]  # the neck only, and the classes above

@@ -112,8 +112,9 @@ def test_concatenated_width_reaches_the_next_layer(tmp_path):
 
 # Exact from the keys alone (no calibration): every parameter-free step is a convention the
 # generated file cites (a 7x7 stem's 3/2/1 max-pool and a first stage at stride 1, DenseNet's
-# transition averaging 2x2). Every other model is flagged (a class guessed or missing).
-EXACT = {"densenet", "resnext", "wide_resnet"}
+# transition averaging 2x2; RegNetY's SE after its grouped 3x3 and its stem halving the
+# resolution, session 8). Every other model is flagged (a class guessed or missing).
+EXACT = {"densenet", "resnext", "wide_resnet", "regnety"}
 
 
 def _verdict(name: str, tmp_path, capsys) -> tuple[str, float]:

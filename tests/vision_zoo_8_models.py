@@ -270,7 +270,9 @@ class RegStage(nn.Module):  # timm.models.regnet.RegStage: blocks b1, b2, ...
     def __init__(self, c_in, c_out, depth, group_width, se) -> None:
         super().__init__()
         for i in range(depth):
-            block = RegBottleneck(c_in if i == 0 else c_out, c_out, 2 if i == 0 else 1, group_width, se)
+            block = RegBottleneck(
+                c_in if i == 0 else c_out, c_out, 2 if i == 0 else 1, group_width, se
+            )
             self.add_module(f"b{i + 1}", block)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -410,7 +412,10 @@ class NetworkBlock(nn.Module):  # wideresnet.py NetworkBlock: `layer`, a Sequent
     def __init__(self, depth: int, c_in: int, c_out: int, stride: int) -> None:
         super().__init__()
         self.layer = nn.Sequential(
-            *(WrnBlock(c_in if i == 0 else c_out, c_out, stride if i == 0 else 1) for i in range(depth))
+            *(
+                WrnBlock(c_in if i == 0 else c_out, c_out, stride if i == 0 else 1)
+                for i in range(depth)
+            )
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

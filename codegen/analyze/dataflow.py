@@ -3,10 +3,13 @@
 When no pattern fits, the forward raises NotImplementedError naming what could not be inferred, and
 `generate` warns: a model that loads but computes something else would be worse than one that says
 it does not know. A class that calls a class without a forward gets none either, so the gap is
-reported where it is rather than moved.
+reported where it is rather than moved; unless its pattern leaves that member unused and says so
+(a word-only forward beside LUKE's entity embeddings: trust guessed, naming the member).
 """
 
 from __future__ import annotations
+
+import re
 
 from codegen.choices import ChoiceResolver
 from codegen.ir import ClassDef, ExampleInput, Forward, IOSpec, Module
@@ -25,7 +28,7 @@ def infer_forward(
     classes: dict[str, ClassDef] | None = None,
 ) -> Forward:
     blocked = [m for m in modules(cls) if _uses(m, unknown)]
-    if blocked:
+    if blocked and not _leaves_unused(cls, resolver, unknown, roles, classes, blocked):
         names = sorted(
             {m.type_name if m.kind == "class" else m.children[0].type_name for m in blocked}
         )
@@ -83,6 +86,27 @@ def infer_forward(
     own = getattr(match.pattern, "example_inputs", None)  # inputs of another kind (a timestep)
     forward.examples = own(match, cls) if own is not None else example_inputs(cls, g)
     return forward
+
+
+def _leaves_unused(cls, resolver, unknown, roles, classes, blocked) -> bool:
+    """Whether the best pattern's forward calls none of the members without a forward, and names
+    each in what it says is guessed (LUKE's entity embeddings, unused by a word-only forward):
+    only then are they no obstacle. A look, not a decision: what matching records on the resolver
+    is put back (the real match records it again)."""
+    saved = (set(resolver.used_hints), list(resolver.made), set(resolver.consumed))
+    try:
+        ctx = BlockContext(resolver, unknown, dict(roles or {}), dict(classes or {}))
+        match = best("block", cls, ctx)
+        if match is None or match.missing or not match.guessed:
+            return False
+        if not all(re.search(rf"\b{re.escape(m.attr)}\b", match.guessed) for m in blocked):
+            return False
+        g = Graph()
+        match.pattern.forward(match, g)
+        called = {path[0] for path in g.modules_called() if path}
+        return not called & {m.attr for m in blocked}
+    finally:
+        resolver.used_hints, resolver.made, resolver.consumed = saved
 
 
 def _padding_first(cls: ClassDef, classes: dict[str, ClassDef], unpadded: list[str]):

@@ -240,6 +240,28 @@ def deep_stem(node: KeyNode) -> KeyNode | None:
     return convs[0]
 
 
+STEM_NAMES = {"stem", "conv_stem"}
+
+
+def named_image_stem(root: KeyNode) -> KeyNode | None:
+    """The conv that reads the image where the checkpoint names it a stem (`stem`, `conv_stem`,
+    or a conv directly inside one): the ImageNet classifiers' convention that the stem's 3x3 (or
+    larger, odd) conv halves the resolution (timm's and torchvision's RegNet, EfficientNet,
+    MobileNet, ReXNet, CSPNet stems; Radosavovic et al. 2020, Tan & Le 2019). Only where exactly
+    one spatial conv in the model reads an image (at most 4 channels). A default, still a choice;
+    a conv named otherwise (a CIFAR network's `conv1`, which keeps the resolution) is left at 1."""
+    readers = [
+        c
+        for c in root.walk()
+        if (w := conv_weight(c)) and w[1] <= 4 and w[2] == w[3] and w[2] % 2 == 1 < w[2]
+    ]
+    if len(readers) != 1:
+        return None
+    segments = readers[0].path.split(".")
+    named = segments[-1] in STEM_NAMES or (len(segments) > 1 and segments[-2] in STEM_NAMES)
+    return readers[0] if named else None
+
+
 def avg_down_shortcuts(root: KeyNode) -> set[str]:
     """Shortcut lists whose index 0 holds no tensors before a 1x1 conv and its norm: ResNet-D's
     average pool (He et al. 2019; timm's `avg_down`), which downsamples in place of the conv's

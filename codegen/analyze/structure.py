@@ -20,6 +20,7 @@ from codegen.analyze.strides import (
     deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
+    named_image_stem,
     plan_config_paddings,
     plan_config_strides,
 )
@@ -31,7 +32,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.chain import reading_order
+from codegen.patterns.blocks.chain import numbered_name, reading_order
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 
@@ -125,6 +126,8 @@ class StructureBuilder:
         others = [c for c in node.children.values() if c is not shortcut]
         if not convs and len(others) == 1 and all(map(_canonical_index, others[0].children)):
             convs = [c for c in others[0].walk() if _conv_weight(c) is not None]
+        if not convs and shortcut is not None:
+            convs = _wrapped_unit_convs(others)
         if DOWNSAMPLER.fullmatch(naming_segment(node.path)) and len(node.children) == 1:
             # A downsampler holding one spatial conv that keeps the width (diffusers' Downsample2D,
             # a U-Net's `down`): it halves the resolution.
@@ -167,6 +170,9 @@ class StructureBuilder:
             first = deep_stem(node)
             if first is not None:
                 self.strides[first.path] = 2
+        stem = named_image_stem(root)
+        if stem is not None:
+            self.strides[stem.path] = 2
         self.conv1d_convention = transposed_convention(root)
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         self.ungrouped = set(feature_encoder_convs(root, self.resolver))
@@ -306,7 +312,9 @@ class StructureBuilder:
             ungrouped=node.path in self.ungrouped,
         )
 
-    def _members(self, node: KeyNode) -> list[Module | Tensor]:
+    def _members(
+        self, node: KeyNode, entry_io: IOSpec | None = None
+    ) -> tuple[list[Module | Tensor], bool]:
         """Tensors, then modules in reading order: the order data flows through them where widths
         show it, else by names (`reading_order`), never the file's key order. A layer whose type
         depends on its neighbours (a norm's dimensionality, a conv's groups) sees its neighbours in
@@ -319,6 +327,7 @@ class StructureBuilder:
         # First pass without neighbours: what each child is and which widths it takes and gives.
         first: dict[str, Module] = {}
         layers: set[str] = set()
+        made: dict[str, tuple[int, int]] = {}  # child -> the range of choices its build made
         for child in node.children.values():
             check_registrable(child.name, child.path or child.name)
             found = self._peek(child)
@@ -326,7 +335,10 @@ class StructureBuilder:
                 layers.add(child.name)
                 first[child.name] = Module(child.name, "builtin", found.type_name, io=found.io)
             else:  # containers and classes build their own insides; neighbours do not matter
+                start = len(self.resolver.made)
                 first[child.name] = self.module_for(child, self._context(child))
+                made[child.name] = (start, len(self.resolver.made))
+        self._regroup_wrapped_convs(node, first, made)
         ordered, chained = reading_order(list(first.values()))
         order = [m.attr for m in ordered]
         unkeyed = self._unkeyed(node)
@@ -352,6 +364,14 @@ class StructureBuilder:
             # Neighbours from the dataflow; in an order by names only, from a named pair (bn1, conv1)
             before = order[i - 1] if i > 0 else None
             after = order[i + 1] if i + 1 < len(order) else None
+            if i == 0 and entry_io and first[attr].io and first[attr].io.family == "conv":
+                # What the sibling before this class gives (_regroup_wrapped_convs): the first
+                # conv reads it, grouped where it reads a fraction.
+                prev, nxt = entry_io, (first.get(after) or unkeyed.get(after)) if after else None
+                child = node.children[attr]
+                context = self._context(child, prev, nxt.io if nxt is not None else None)
+                final[attr] = self.module_for(child, context)
+                continue
             if not chained:
                 feeds = before and _feeds_grouped(first[before], first[attr], list(first.values()))
                 before = before if before and (_paired(before, attr) or feeds) else None
@@ -368,7 +388,66 @@ class StructureBuilder:
             nxt = (first.get(after) or unkeyed[after]).io if after else None
             child = node.children[attr]
             final[attr] = self.module_for(child, self._context(child, prev, nxt))
-        return members + [final[attr] for attr in order]
+        return members + [final[attr] for attr in order], chained
+
+    def _regroup_wrapped_convs(
+        self, node: KeyNode, first: dict[str, Module], made: dict[str, tuple[int, int]]
+    ) -> None:
+        """A class wrapping one conv and its norm (timm's ConvNormAct `conv2` = {conv, bn}) whose
+        conv reads a fraction of what the sibling its name follows gives (`conv1`, or `a` before
+        `b`): a grouped conv over that width (RegNet, ResNeXt), which the class alone would read as
+        ungrouped. Built again with that sibling's output as its input; the same rule as for a
+        Sequential (`_regrouped_by`), one level further in."""
+        rebuild = []
+        for attr, module in first.items():
+            inner = self._wrapped_conv(module)
+            if inner is None or not inner.io.in_width:
+                continue
+            stem, number = numbered_name(attr)
+            feeds = [
+                m
+                for a, m in first.items()
+                if a != attr
+                and m.io is not None
+                and m.io.out_width
+                and m.io.out_width > inner.io.in_width
+                and m.io.out_width % inner.io.in_width == 0
+                and stem is not None
+                and numbered_name(a) == (stem, number - 1)
+            ]
+            if len(feeds) == 1 and attr in made:
+                rebuild.append((attr, feeds[0].io))
+        for attr, entry in sorted(rebuild, key=lambda r: made[r[0]][0], reverse=True):
+            start, end = made[attr]
+            del self.resolver.made[start:end]
+            self._forget_instance(first[attr])
+            child = node.children[attr]
+            first[attr] = self._class_instance(child, entry)
+
+    def _wrapped_conv(self, module: Module) -> Module | None:
+        """The conv a class instance applies first, where the class holds only built-in layers
+        (one conv and its norm): None otherwise."""
+        if module.kind != "class":
+            return None
+        group = next((g for g in self.order if g.name == module.type_name), None)
+        inst = next((i for i in group.instances if i.module is module), None) if group else None
+        if inst is None:
+            return None
+        members = [m for m in inst.members if isinstance(m, Module)]
+        if not members or any(m.kind != "builtin" for m in members):
+            return None
+        if [family(m) for m in members].count("conv") != 1 or family(members[0]) != "conv":
+            return None
+        return members[0] if members[0].io is not None else None
+
+    def _forget_instance(self, module: Module) -> None:
+        """Undo one class instance's registration (to build it again with its neighbours)."""
+        group = next(g for g in self.order if g.name == module.type_name)
+        group.instances = [i for i in group.instances if i.module is not module]
+        if not group.instances:
+            self.order.remove(group)
+            del self.groups[group.key]
+            self.taken_names.discard(group.name)
 
     def _peek(self, node: KeyNode) -> Recognised | None:
         """The layer a node would be without neighbours, recording no choice."""
@@ -442,7 +521,8 @@ class StructureBuilder:
                 recorded_item = (
                     evidence_module(str(i), desc.children.get(str(i))) if recorded else None
                 )
-                items.append(recorded_item or self._gap(node, i, prev))
+                after_gap = bool(items) and items[-1].kind == "placeholder"
+                items.append(recorded_item or self._gap(node, i, prev, after_gap=after_gap))
                 continue
             # A lone weight's kind shows in what follows it too (PReLU's slopes between convs).
             after = node.children.get(str(i + 1)) if set(child.tensors) == {"weight"} else None
@@ -472,16 +552,26 @@ class StructureBuilder:
         )
 
     def _gap(
-        self, node: KeyNode, index: int, prev: IOSpec | None, trailing: bool = False
+        self,
+        node: KeyNode,
+        index: int,
+        prev: IOSpec | None,
+        trailing: bool = False,
+        after_gap: bool = False,
     ) -> Module:
         """A numbered slot without tensors: a parameter-free layer whose type the keys do not record.
         At the front of a container (a classifier's Sequential(Dropout, Linear)) it is most often
-        dropout; after a layer, an activation."""
+        dropout; after a layer, an activation; after that activation's slot, what follows one
+        (a second activation would change nothing): a halving max-pool on 2-d conv features
+        (VGG's and AlexNet's `conv, relu, pool`), else dropout (`Linear, ReLU, Dropout`)."""
         path = f"{node.path}.{index}" if node.path else str(index)
         # Constructor expressions, so layers that need arguments (pooling) are candidates too.
         # The activations are the catalogue's one vocabulary, in module form; then the other
         # parameter-free layers such a slot commonly holds. At the front, dropout is likelier.
         default = "nn.Dropout()" if prev is None else act.MODULES["relu"]
+        if after_gap and prev is not None:
+            spatial = prev.family in ("conv", "norm") and prev.ndim == 2
+            default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
         options = list(act.MODULES.values()) + GAP_LAYERS
@@ -504,8 +594,8 @@ class StructureBuilder:
         arguments = [Arg(None, a) for a in args] + [Arg(k, v) for k, v in kwargs]
         return Module(str(index), "placeholder", f"nn.{name}", arguments, io=io, choices=[choice])
 
-    def _class_instance(self, node: KeyNode) -> Module:
-        members = self._members(node)
+    def _class_instance(self, node: KeyNode, entry_io: IOSpec | None = None) -> Module:
+        members, chained = self._members(node, entry_io)
         # Same keys are not the same class where a pattern reads the name (pooler vs intermediate).
         named = named_role(naming_segment(node.path) or node.name)
         key = (node.shape_free_signature, tuple(_member_key(m) for m in members), named)
@@ -522,7 +612,7 @@ class StructureBuilder:
             )
             self.groups[key] = group
             self.order.append(group)
-        module = Module(node.name, "class", group.name, io=_class_io(members))
+        module = Module(node.name, "class", group.name, io=_class_io(members, chained))
         group.instances.append(Instance(node, members, module))
         return module
 
@@ -631,7 +721,16 @@ def _after_their_parts(order: list[ClassGroup]) -> list[ClassGroup]:
     return done
 
 
-GAP_LAYERS = ["nn.Dropout()", "nn.Flatten()", "nn.MaxPool2d(2)", "nn.AvgPool2d(2)"]
+# The pools after the plain halving ones: a ResNet stem's 3/2/1, and the unpadded 3/2 with
+# ceil_mode of SqueezeNet and GoogLeNet (torchvision), whose sizes differ from it on odd maps.
+GAP_LAYERS = [
+    "nn.Dropout()",
+    "nn.Flatten()",
+    "nn.MaxPool2d(2)",
+    "nn.AvgPool2d(2)",
+    "nn.MaxPool2d(3, stride=2, padding=1)",
+    "nn.MaxPool2d(3, stride=2, ceil_mode=True)",
+]
 AVG_DOWN = "nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)"  # timm's avg_down
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
@@ -663,6 +762,26 @@ def _feeds_grouped(prev: Module, conv: Module, members: list[Module]) -> bool:
         return False
     reads = conv.io.in_width
     return bool(reads) and prev.io.out_width != reads and prev.io.out_width % reads == 0
+
+
+def _wrapped_unit_convs(children: list[KeyNode]) -> list[KeyNode]:
+    """The convs of a block whose steps each wrap one conv and its norm (timm's ConvNormAct
+    `conv1`..`conv3`, pycls' `a`..`c`), in the order their names number them; [] unless the steps
+    are numbered apart under one stem. Other children (a squeeze-excitation: 1x1 convs, no norm)
+    are passed over: they do not resample."""
+    steps = []
+    for child in children:
+        leaves = [c for c in child.walk() if c.tensors]
+        convs = [c for c in leaves if _conv_weight(c) is not None]
+        norms = [c for c in leaves if all(len(t.shape) <= 1 for t in c.tensors.values())]
+        if child.children and len(leaves) == 2 and len(convs) == len(norms) == 1:
+            steps.append((numbered_name(child.name), convs[0]))
+    names = [n for n, _ in steps]
+    if len(steps) < 2 or len(set(names)) != len(names) or len({s for s, _ in names}) != 1:
+        return []
+    if names[0][0] is None:
+        return []
+    return [conv for _, conv in sorted(steps, key=lambda s: s[0][1])]
 
 
 def _regrouped_by(seq: Module, before: Module) -> bool:
@@ -712,8 +831,23 @@ def _composes(items: list[Module]) -> bool:
     return True
 
 
-def _class_io(members: list[Module | Tensor]) -> IOSpec:
-    return _span_io("class", [m for m in members if isinstance(m, Module)])
+SHORTCUT_READS = {
+    "downsample",
+    "shortcut",
+    "skip",
+    "residual",
+}  # names of a block input's side path
+
+
+def _class_io(members: list[Module | Tensor], chained: bool = True) -> IOSpec:
+    """Widths at the class's two ends. Where widths do not chain its members (names order them),
+    a residual block's shortcut still reads what enters the block: its width is the input's."""
+    modules = [m for m in members if isinstance(m, Module)]
+    io = _span_io("class", modules)
+    shortcut = next((m for m in modules if m.attr in SHORTCUT_READS and m.io is not None), None)
+    if not chained and shortcut is not None and shortcut.io.in_width:
+        io = IOSpec(io.family, shortcut.io.in_width, io.out_width, io.ndim, vocab=io.vocab)
+    return io
 
 
 def _span_io(family: str, modules: list[Module]) -> IOSpec:

@@ -47,6 +47,7 @@ NO_FORWARD_EFFECT = frozenset("""
     architectures model_type torch_dtype dtype _name_or_path name_or_path id2label label2id
     problem_type finetuning_task tokenizer_class prefix task_specific_params auto_map
     initializer_range init_std initializer_factor layer_scale_init_value layerscale_value
+    embedding_initializer_range
     use_cache gradient_checkpointing output_attentions output_hidden_states return_dict
     torchscript pruned_heads chunk_size_feed_forward pretraining_tp max_window_layers
     attention_softmax_in_fp32 scale_attention_softmax_in_fp32 reorder_and_upcast_attn
@@ -123,6 +124,8 @@ SHOWN_BY_SHAPES = (
     first_k_dense_replace moe_layer_freq decoder_sparse_step mlp_only_layers num_dense_layers
     moe_layer_start_index moe_layer_end_index moe_layer_interval mlp_layer_types
     """.split())
+    # (mla8) a latent attention's ranks and head widths: its projections' shapes show them
+    | frozenset("kv_lora_rank q_lora_rank qk_nope_head_dim qk_rope_head_dim v_head_dim".split())
     | frozenset("state_size expand time_step_rank use_conv_bias".split())  # dec8: Mamba's sizes
     # dec8: LFM2's feed-forward width arithmetic, its short conv's kernel, and which layers
     # attend (each layer's weights show whether it holds attention or a conv)
@@ -130,6 +133,7 @@ SHOWN_BY_SHAPES = (
         "block_auto_adjust_ff_dim block_ffn_dim_multiplier block_multiple_of conv_L_cache "
         "full_attn_idxs".split()
     )
+    | frozenset(["intermediate_multiple_size"])  # dec8: GPT-NeoX Japanese's MLP width factor
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).

@@ -22,7 +22,7 @@ FUNCTIONS: dict[str, str | None] = {
     "gelu_tanh": "gelu",  # with approximate="tanh" (see apply)
     "quick_gelu": None,  # x * sigmoid(1.702 * x) (see apply)
     "leaky_relu": "leaky_relu",  # negative slope 0.2, as ESRGAN-style nets use it (see apply)
-    "leaky_relu_0.1": "leaky_relu",  # negative slope 0.1: basicsr's MSRResNet, EDVR (see apply)
+    "leaky_relu_0.1": "leaky_relu",  # slope 0.1: Darknet/YOLO conv blocks, basicsr MSRResNet
     "relu_squared": None,  # relu(x) ** 2, Primer's squared ReLU (Nemotron, Persimmon; see apply)
     "mish": "mish",
 }
@@ -37,6 +37,7 @@ MODULES: dict[str, str] = {
     "identity": "nn.Identity()",
     "hardswish": "nn.Hardswish()",
     "mish": "nn.Mish()",
+    "leaky_relu_0.1": "nn.LeakyReLU(0.1)",
 }
 GATES = ["sigmoid", "hardsigmoid"]  # squashing functions that gate a signal into [0, 1]
 
@@ -104,7 +105,7 @@ def feed_forward(default: str, told=None, *, common: bool = False) -> list[str]:
 # Conv nets' activations beyond the common ones (MobileNetV2's relu6, MobileNetV3's hard-swish):
 # a conv block's activation may be any of them, so a hint naming one fits every pattern that
 # competes for the block.
-CONV = ["relu6", "hardswish"]
+CONV = ["relu6", "hardswish", "mish", "leaky_relu_0.1"]
 
 
 def alternatives(default: str, *, gates: bool = False, told=None, conv: bool = False) -> list[str]:
@@ -187,3 +188,14 @@ def fixed_by_model_type(resolver, choice) -> None:
             a for a in choice.alternatives if a not in (old, choice.value)
         ]
         choice.source, choice.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+
+
+def swiglu_by_config(resolver, choice) -> None:
+    """A gated feed-forward's activation where config.json says the MLP is a SwiGLU
+    (`use_swiglu_ffn`, DINOv2's kin): silu, whatever `hidden_act` says (that is the plain MLP's)."""
+    said = resolver.evidence("use_swiglu_ffn")
+    if said is None or said[1] is not True or choice.source not in ("default", "metadata"):
+        return
+    old, choice.value = choice.value, "silu"
+    choice.alternatives = [a for a in dict.fromkeys([old, *choice.alternatives]) if a != "silu"]
+    choice.source, choice.note = "metadata", f"{said[0]} True: a SwiGLU, whatever hidden_act says"

@@ -22,6 +22,7 @@ from codegen.ir import Arg, Call, Choice, ClassDef, IOSpec, Module, Tensor
 from codegen.ir.graph import Graph
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
+from codegen.patterns._latent_conventions import LATENT_NORM_PATH, fixed_latent_eps
 
 if TYPE_CHECKING:
     from codegen.choices import ChoiceResolver
@@ -253,19 +254,37 @@ NHEAD_SYNONYMS = {
 IGNORED_EPS = {"biogpt": 1e-5}
 
 
+# The eps values a search tries: a LayerNorm's (BERT's 1e-12, timm's 1e-6) and, for batch norms,
+# 1e-3 (networks ported from TensorFlow: MobileNet, EfficientNet, Inception; Keras' default) and
+# 1e-4; any other value fits a hint (open domain).
+EPS_TRIED = (1e-5, 1e-6, 1e-12, 1e-8, 1e-3)
+BATCH_NORM_EPS_TRIED = (1e-5, 1e-3, 1e-4)
+
+
 def eps_arg(
-    ctx: LayerContext, node: KeyNode, keyword: str = "eps", searchable: list | None = None
+    ctx: LayerContext,
+    node: KeyNode,
+    keyword: str = "eps",
+    searchable: list | None = None,
+    tried: tuple[float, ...] = EPS_TRIED,
+    convention: Choice | None = None,
 ) -> Arg | None:
     """The eps argument where it is known (None at the default). `searchable` collects the choice
-    left at its default, so calibration can still try the others (a transformer's norms)."""
+    left at its default, so calibration can still try the others (a transformer's norms).
+    `convention`: a model-wide choice (every batch norm's eps) that, once not at its default,
+    gives the default of this one."""
     model_type = ctx.resolver.evidence("model_type") or ctx.resolver.evidence("_class_name")
     fixed = FIXED_EPS.get(model_type[1]) if model_type else None
     default = 1e-5 if fixed is None else fixed
-    # 1e-3: the batch norms of networks ported from TensorFlow (MobileNet, EfficientNet).
-    others = [e for e in (1e-5, 1e-6, 1e-12, 1e-8, 1e-3) if e != default]
+    if fixed is None and convention is not None and convention.source != "default":
+        default = convention.value
+    others = [e for e in tried if e != default]
     c = ctx.resolver.choose(node.path, "eps", default, others, accepts="unit_float")
     if fixed is not None and c.source == "default":
         c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+    elif c.source == "default" and default != 1e-5:
+        # From the model-wide convention, which is what a search moves: not searched here.
+        c.source, c.note = "pattern", f"batch_norm_eps, {convention.note or convention.source}"
     ignored = IGNORED_EPS.get(model_type[1]) if model_type else None
     if ignored is not None and c.source == "metadata" and c.value != ignored:
         c.alternatives = [c.value] + [a for a in c.alternatives if a not in (c.value, ignored)]
@@ -286,9 +305,22 @@ def eps_arg(
     if by_type and c.source == "metadata":
         c.alternatives = [e for e in [c.value, *c.alternatives] if e != by_type[1]]
         c.value, c.note = by_type[1], f"{model_type[0]} {model_type[1]!r}: a fixed eps here"
+    latent_norm_eps(ctx, node, c)
     if c.source == "default" and searchable is not None:
         searchable.append(c)
     return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)
+
+
+def latent_norm_eps(ctx: LayerContext, node: KeyNode, c: Choice) -> None:
+    """A latent attention's norms whose eps the family's code fixes whatever config.json says
+    (DeepSeek-V2's q_a_layernorm, kv_a_layernorm: 1e-6, measured by the latent survey)."""
+    model_type = ctx.resolver.evidence("model_type")
+    latent = fixed_latent_eps(model_type[1]) if model_type else None
+    if latent is None or not re.search(LATENT_NORM_PATH, node.path) or c.source == "hint":
+        return
+    c.alternatives = [e for e in [c.value, *c.alternatives] if e not in (latent, None)]
+    c.value, c.source = latent, "metadata"
+    c.note = f"{model_type[0]} {model_type[1]!r}: a fixed eps (the latent attention survey)"
 
 
 def eps_args(ctx: LayerContext, node: KeyNode, searchable: list | None = None) -> list[Arg]:
@@ -326,7 +358,7 @@ CHECKED_MODEL_TYPES = (
     poolformer pvt_v2 qwen2 qwen2_moe qwen3 qwen3_moe regnet rembert resnet roberta roc_bert
     roformer seed_oss segformer siglip_vision_model smollm3 splinter squeezebert stablelm
     starcoder2 swin t5 textnet umt5 unispeech unispeech-sat vit vit_msn wav2vec2 whisper xglm xlm
-    xlm-roberta donut-swin vitdet
+    xlm-roberta donut-swin vitdet pixio tipsv2_vision_model sam_vision_model
     roberta-prelayernorm xlm-roberta-xl layoutlm jina_embeddings_v3 gte eurobert
     aimv2_vision_model mlcd_vision_model dinov3_vit
     """.split())
@@ -334,9 +366,13 @@ CHECKED_MODEL_TYPES = (
         "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "
         "solar_open flex_olmo".split()
     )
+    # mla8: tests/test_latent_attention.py compares these
+    | frozenset("deepseek_v2 deepseek_v3 youtu minicpm3 glm4_moe_lite sarvam_mla".split())
     | frozenset(
-        "mamba falcon_mamba lfm2".split()
+        "mamba falcon_mamba lfm2 diffllama gpt_neox_japanese".split()
     )  # dec8: tests/test_decoder_mixers.py compares these
+    # enc8: tests/test_encoders_more.py compares these
+    | frozenset("fnet dpr clap_text_model tapas".split())
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

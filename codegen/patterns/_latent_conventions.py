@@ -9,7 +9,10 @@ Per model_type:
   "rope_interleave" (follows config.json's key: true interleaved, false halves), "other";
 - unset: the layout where config.json does not give rope_interleave (the config class's default);
 - yarn_scale: the score scale under a YaRN rope table with mscale_all_dim: "mscale_all_dim"
-  (1/sqrt(qk_head_dim) times (0.1 mscale_all_dim ln(factor) + 1) squared), "plain", or a number.
+  (1/sqrt(qk_head_dim) times (0.1 mscale_all_dim ln(factor) + 1) squared), "plain", or a number;
+- latent_eps: the eps of the norms on the low-rank latents (the library names them q_a_layernorm
+  and kv_a_layernorm): "rms_norm_eps" where they follow config.json's key, else the number the
+  family's code fixes whatever config.json says.
 
 A model_type that is not here is unknown: its layout and scale are guesses the file says. Types
 the tiny config did not build (the sparse-indexer families, hybrids) are not here either.
@@ -24,18 +27,30 @@ class LatentConvention(NamedTuple):
     layout: str | None
     unset: str | None
     yarn_scale: str | float | None
+    latent_eps: str | float | None
 
 
 SURVEYED: dict[str, LatentConvention] = {
-    'axk1': LatentConvention('rope_interleave', 'interleaved', 'mscale_all_dim'),
-    'deepseek_v2': LatentConvention('interleaved', 'interleaved', 'mscale_all_dim'),
-    'deepseek_v3': LatentConvention('rope_interleave', 'interleaved', 'mscale_all_dim'),
-    'glm4_moe_lite': LatentConvention('rope_interleave', 'interleaved', 'mscale_all_dim'),
-    'minicpm3': LatentConvention('halves', 'halves', 'mscale_all_dim'),
-    'sarvam_mla': LatentConvention('rope_interleave', 'interleaved', 'mscale_all_dim'),
-    'youtu': LatentConvention('rope_interleave', 'interleaved', 'mscale_all_dim'),
+    "axk1": LatentConvention("rope_interleave", "interleaved", "mscale_all_dim", 1e-06),
+    "deepseek_v2": LatentConvention("interleaved", "interleaved", "mscale_all_dim", 1e-06),
+    "deepseek_v3": LatentConvention("rope_interleave", "interleaved", "mscale_all_dim", 1e-06),
+    "glm4_moe_lite": LatentConvention("rope_interleave", "interleaved", "mscale_all_dim", 1e-06),
+    "minicpm3": LatentConvention("halves", "halves", "mscale_all_dim", 1e-06),
+    "sarvam_mla": LatentConvention("rope_interleave", "interleaved", "mscale_all_dim", 1e-06),
+    "youtu": LatentConvention("rope_interleave", "interleaved", "mscale_all_dim", 1e-06),
 }
+
+
+# The library's names of the latent norms, whose eps the survey measured.
+LATENT_NORM_PATH = r"(^|\.)(q_a_layernorm|kv_a_layernorm)$"
 
 
 def latent_convention(model_type: str | None) -> LatentConvention | None:
     return SURVEYED.get(model_type or "")
+
+
+def fixed_latent_eps(model_type: str | None) -> float | None:
+    """The eps the survey measured this type's latent norms fixing, or None."""
+    found = latent_convention(model_type)
+    eps = found.latent_eps if found else None
+    return float(eps) if type(eps) in (int, float) else None

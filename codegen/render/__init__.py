@@ -59,13 +59,16 @@ def _args(args: list[Arg]) -> str:
     return ", ".join(parts)
 
 
-def module_expr(m: Module) -> str:
+def module_expr(m: Module, in_sequential: bool = False) -> str:
+    """`in_sequential`: an item of a Sequential, which calls it: repeated blocks there are a
+    Sequential too (a ModuleList has no forward)."""
     if m.kind in ("builtin", "class", "placeholder"):
         return call_expr(m.type_name, m.args)
     if m.kind == "repeat":
-        return f"nn.ModuleList({module_expr(m.children[0])} for _ in range({value_expr(m.repeat)}))"
+        item = f"{module_expr(m.children[0])} for _ in range({value_expr(m.repeat)})"
+        return f"nn.Sequential(*({item}))" if in_sequential else f"nn.ModuleList({item})"
     if m.kind == "sequential":
-        return f"nn.Sequential(\n{_items(m.children)})"
+        return f"nn.Sequential(\n{_items(m.children, in_sequential=True)})"
     if m.kind == "modulelist":
         return f"nn.ModuleList(\n[\n{_items(m.children)}])"
     if m.kind == "moduledict":
@@ -74,14 +77,14 @@ def module_expr(m: Module) -> str:
     raise ValueError(f"unknown module kind {m.kind}")
 
 
-def _items(children: list[Module]) -> str:
+def _items(children: list[Module], in_sequential: bool = False) -> str:
     """One item a line, so a placeholder's choice comment can sit beside it (black re-indents)."""
     lines = []
     for c in children:
         note = _choice_comment(c)
         if note:
             lines.append(f"# {note}\n")
-        lines.append(f"{module_expr(c)},\n")
+        lines.append(f"{module_expr(c, in_sequential)},\n")
     return "".join(lines)
 
 

@@ -30,6 +30,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "tanh": ("torch.tanh", "torch"),
     "softmax": ("F.softmax", "F"),
     "adaptive_avg_pool": ("F.adaptive_avg_pool2d", "F"),
+    "adaptive_max_pool": ("F.adaptive_max_pool2d", "F"),
     "max_pool1d": ("F.max_pool1d", "F"),
     "max_pool2d": ("F.max_pool2d", "F"),
     "max_pool3d": ("F.max_pool3d", "F"),
@@ -70,6 +71,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "clamped_swiglu": ("clamped_swiglu", "helper:clamped_swiglu"),
     "sparsemixer_routing": ("sparsemixer_routing", "helper:sparsemixer_routing"),
     "token_types": ("token_types", "helper:token_types"),
+    "token_type_columns": ("token_type_columns", "helper:token_type_columns"),
+    "cell_positions": ("cell_positions", "helper:cell_positions"),
+    "fourier_mix": ("fourier_mix", "helper:fourier_mix"),  # FNet (blocks/fourier_mixing.py)
     "token_boxes": ("token_boxes", "helper:token_boxes"),
     "zero_padding": ("zero_padding", "helper:zero_padding"),
     "mask_from_lengths": ("mask_from_lengths", "helper:mask_from_lengths"),

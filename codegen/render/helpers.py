@@ -508,6 +508,32 @@ def zero_padding(x: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.
         return x
     return x * attention_mask[:, :, None].to(x.dtype)
 ''',
+    "fourier_mix": '''
+def fourier_mix(x: torch.Tensor) -> torch.Tensor:
+    """FNet's token mixing: the real part of the 2-D discrete Fourier transform of x [batch, seq,
+    d_model] over the sequence and feature dimensions."""
+    return torch.fft.fftn(x, dim=(1, 2)).real
+''',
+    "token_type_columns": '''
+def token_type_columns(
+    token_type_ids: torch.Tensor | None, input_ids: torch.Tensor, tables: int
+) -> torch.Tensor:
+    """[batch, seq, tables] token types, one column per type table: all zeros unless given."""
+    if token_type_ids is None:
+        return input_ids.new_zeros(input_ids.shape + (tables,))
+    return token_type_ids
+''',
+    "cell_positions": '''
+def cell_positions(token_type_ids: torch.Tensor, max_positions: int) -> torch.Tensor:
+    """TAPAS's positions, restarted in each table cell: a token's index minus that of the first
+    token with its column id (type column 1) and row id (column 2), at most max_positions - 1."""
+    seq = token_type_ids.size(1)
+    cell = token_type_ids[:, :, 1:3]
+    same = (cell[:, :, None, :] == cell[:, None, :, :]).all(-1)  # [batch, seq, seq]
+    index = torch.arange(seq, device=token_type_ids.device)
+    first = torch.where(same, index, seq).amin(-1)
+    return torch.clamp(index - first, max=max_positions - 1)
+''',
     "token_types": '''
 def token_types(token_type_ids: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:
     """The segment of each token: all in segment 0 unless given."""

@@ -98,4 +98,34 @@ def modules():
                 x = layer(x, window)
             return x
 
-    return {"Attention": Attention, "Block": Block, "Encoder": Encoder}
+    class Embeddings(nn.Module):
+        def __init__(self, dim, patch, trained_side):
+            super().__init__()
+            self.projection = nn.Conv2d(3, dim, patch, stride=patch)
+            # a class token's row first, which the backbone never uses
+            self.position_embeddings = nn.Parameter(torch.randn(1, 1 + trained_side**2, dim))
+
+    class Backbone(nn.Module):
+        """ViTDet's layout: the map keeps its grid; the table, trained for another grid, resized."""
+
+        def __init__(self, dim, heads, depth, patch, trained_side, window, windowed):
+            super().__init__()
+            self.embeddings = Embeddings(dim, patch, trained_side)
+            grid = (trained_side, trained_side)
+            self.encoder = Encoder(dim, heads, depth, grid, window, windowed)
+
+        def forward(self, pixels):
+            x = self.embeddings.projection(pixels)
+            table = self.embeddings.position_embeddings[:, 1:]
+            side = int(table.shape[1] ** 0.5)
+            table = table.reshape(1, side, side, -1).permute(0, 3, 1, 2)
+            table = F.interpolate(table, size=x.shape[2:], mode="bicubic", align_corners=False)
+            x = (x + table).permute(0, 2, 3, 1)
+            return self.encoder(x).permute(0, 3, 1, 2)
+
+    return {
+        "Attention": Attention,
+        "Block": Block,
+        "Encoder": Encoder,
+        "Backbone": Backbone,
+    }

@@ -22,6 +22,7 @@ from codegen.patterns._rope_conventions import (
 )
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
+    CHECKED_MODEL_TYPES,
     BlockContext,
     BlockPattern,
     Example,
@@ -38,6 +39,8 @@ from codegen.patterns._kit import (
 
 SINKS = r"sinks|attention_sinks|sink_logits"
 FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
+# Queries for word-to-entity, entity-to-word and entity-to-entity scores (LUKE)
+ENTITY_QUERIES = r"w2e_query|e2w_query|e2e_query"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
 OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo"
 # A norm over the heads' merged output, before the output projection (BitNet's attn_sub_norm).
@@ -48,7 +51,7 @@ Q_NORM = r"q_norm|q_layernorm|query_layernorm|q_ln|norm_q|query_norm"
 K_NORM = r"k_norm|k_layernorm|key_layernorm|k_ln|norm_k|key_norm"
 # Fused layouts: [q | k | v] one after another, or per head [q_h k_h v_h] (GPT-NeoX, BLOOM).
 PER_HEAD_NAMES = r"query_key_value"
-PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon", "gpt_bigcode")
+PER_HEAD_TYPES = ("gpt_neox", "bloom", "falcon", "persimmon", "gpt_bigcode", "gpt_neox_japanese")
 # ... or in 4 model-parallel shards, each [q | v | k] (CodeGen's qkv_proj, written for 4 devices).
 SHARDED_TYPES = {"codegen": "mp4_qvk"}
 # Families whose attention scores are not divided by sqrt(head_dim) (GPT-Neo's softmax_scale 1).
@@ -221,6 +224,15 @@ def score_scale(ctx: BlockContext) -> tuple[float, str] | None:
     if found is not None and found[1] is False:
         return 1.0, f"1 ({found[0]} false: scores not divided by sqrt(head_dim))"
     return None
+
+
+def qkv_clip(ctx: BlockContext) -> float | None:
+    """config.json's bound on the projected queries, keys and values (OLMo's, DBRX's clip_qkv):
+    each clamped to [-clip, clip] as it leaves its projection."""
+    found = ctx.resolver.evidence("clip_qkv")
+    if found is None or type(found[1]) not in (int, float) or found[1] <= 0:
+        return None
+    return float(found[1])
 
 
 def score_cap(ctx: BlockContext) -> tuple[float, str] | None:
@@ -441,6 +453,10 @@ class Attention(BlockPattern):
             rest = [m for m in rest if m is not sub_norm]
         else:
             sub_norm = None
+        # LUKE's entity-aware queries act only on entity inputs, which this forward does not take
+        entity = [m for m in rest if re.fullmatch(ENTITY_QUERIES, m.attr)]
+        entity = entity if len(entity) == 3 and all(family(m) == "linear" for m in entity) else []
+        rest = [m for m in rest if m not in entity]
         if rest or (out is None) == self.projects or (norm is None) == self.adds_norm:
             return None
         if not all(_projection(ctx, m) for m in qkv + ([out] if out else [])):
@@ -518,9 +534,14 @@ class Attention(BlockPattern):
         choices.append(settled_by(causal, kind_cite))
         model_type = ctx.resolver.evidence("model_type")
         mtype = model_type[1] if model_type else None
+        # the name is the evidence where the model type is none the tests compare (GPT-NeoX
+        # Japanese's query_key_value, each head's q, k, v side by side as in GPT-NeoX)
         per_head = fused is not None and (
             mtype in PER_HEAD_TYPES
-            or (mtype is None and re.fullmatch(PER_HEAD_NAMES, fused.attr) is not None)
+            or (
+                mtype not in CHECKED_MODEL_TYPES
+                and re.fullmatch(PER_HEAD_NAMES, fused.attr) is not None
+            )
         )
         # the conventions survey: a bias in the mask the library's attention function receives
         # (where the family computes attention itself it only read the code: no evidence here)
@@ -666,6 +687,7 @@ class Attention(BlockPattern):
             sub_norm.attr if sub_norm else None,
             free_qk_norm(ctx, mtype) if qk_norm is None else None,
             sinks[0].attr if sinks else None,
+            qkv_clip(ctx),
         )
         if sinks and (found[13] is not None or not causal.value or alibi.value):
             return None  # sinks beside a soft cap, ALiBi or without a causal mask: not met yet
@@ -684,13 +706,19 @@ class Attention(BlockPattern):
                 f"model_type {mtype!r} skips rotary on its full-attention layers, which this "
                 "file does not: only its windowed layers are right"
             )
+        if entity:
+            said = (
+                f"{', '.join(m.attr for m in entity)} (queries for entity tokens) are unused: "
+                "this forward takes words only, as the library's does without entity inputs"
+            )
+            guessed = f"{guessed}; {said}" if guessed else said
         return Match(self, len(members), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm, scale, split, qk_norm = (
             match.found[:12]
         )
-        window, cap, sub_norm, free_qk, sinks = match.found[12:]
+        window, cap, sub_norm, free_qk, sinks, clip = match.found[12:18]
         late = qk_norm is not None and qk_norm[4]  # normed after rotary
         x = g.input("x")
         per_layer = isinstance(window, tuple)  # this layer's window comes with the call
@@ -712,12 +740,18 @@ class Attention(BlockPattern):
         if alibi:
             mask = g.call_function("alibi_bias", mask, nhead, name="bias", comment="ALiBi")
 
+        def project(path: str) -> Value:  # clamped where config.json says (clip_qkv)
+            y = g.call_module((path,), x, inline=True)
+            return (
+                y if clip is None else g.call_function("torch.clamp", y, -clip, clip, inline=True)
+            )
+
         def heads(value: Value, count: int, name: str) -> Value:
             split = g.call_method("view", value, batch, seq, count, -1, inline=True)
             return g.call_method("transpose", split, 1, 2, name=name)
 
         if len(qkv) == 1 and per_head == "mp4_qvk":
-            fused = g.call_module((qkv[0],), x, inline=True)
+            fused = project(qkv[0])
             fused = g.call_method("view", fused, batch, seq, 4, -1, inline=True)
             parts = g.call_method(
                 "chunk", fused, 3, kwargs={"dim": -1}, name="qvk", comment="4 shards of [q | v | k]"
@@ -741,7 +775,7 @@ class Attention(BlockPattern):
                 for i, n in enumerate("qvk")
             )
         elif len(qkv) == 1 and split is not None:
-            fused = g.call_module((qkv[0],), x, inline=True)
+            fused = project(qkv[0])
             parts = g.call_method(
                 "split",
                 fused,
@@ -755,7 +789,7 @@ class Attention(BlockPattern):
                 for i, (n, n_heads) in enumerate(zip("qkv", (nhead, kv_heads, kv_heads)))
             )
         elif len(qkv) == 1:
-            fused = g.call_module((qkv[0],), x, inline=True)
+            fused = project(qkv[0])
             if (
                 per_head == "per_head"
             ):  # [batch, seq, heads, 3 * head_dim]: each head's q, k, v side by side
@@ -775,18 +809,18 @@ class Attention(BlockPattern):
                 )
         elif qk_norm is not None and not late:  # queries and keys normed (projection or heads)
             q_norm, k_norm, whole, offset = qk_norm[:4]
-            q, k = (g.call_module((m,), x, inline=True) for m in qkv[:2])
+            q, k = (project(m) for m in qkv[:2])
             if whole:
                 q, k = apply_norm(g, (q_norm,), q, offset), apply_norm(g, (k_norm,), k, offset)
             q, k = heads(q, nhead, "q"), heads(k, kv_heads, "k")
             if not whole:
                 q = apply_norm(g, (q_norm,), q, offset, name="q")
                 k = apply_norm(g, (k_norm,), k, offset, name="k")
-            v = heads(g.call_module((qkv[2],), x, inline=True), kv_heads, "v")
+            v = heads(project(qkv[2]), kv_heads, "v")
         else:
-            q = heads(g.call_module((qkv[0],), x, inline=True), nhead, "q")
-            k = heads(g.call_module((qkv[1],), x, inline=True), kv_heads, "k")
-            v = heads(g.call_module((qkv[2],), x, inline=True), kv_heads, "v")
+            q = heads(project(qkv[0]), nhead, "q")
+            k = heads(project(qkv[1]), kv_heads, "k")
+            v = heads(project(qkv[2]), kv_heads, "v")
         if qk_norm is not None and len(qkv) == 1 and not late:  # a fused projection's heads
             q = apply_norm(g, (qk_norm[0],), q, qk_norm[3], name="q")
             k = apply_norm(g, (qk_norm[1],), k, qk_norm[3], name="k")

@@ -180,19 +180,19 @@ def _groups_of(m: Module, width: int) -> bool:
 def _grouped_after_other(m: Module, members: list[Module]) -> bool:
     """A conv that reads a fraction of what another member gives, named after it (conv2 after
     conv1): grouped over that width rather than where data enters."""
-    stem, number = _numbered_name(m.attr)
+    stem, number = numbered_name(m.attr)
     if stem is None:
         return False
     for o in members:
         if o is m or o.io is None or not o.io.out_width or not _groups_of(m, o.io.out_width):
             continue
-        other_stem, other_number = _numbered_name(o.attr)
+        other_stem, other_number = numbered_name(o.attr)
         if other_stem == stem and other_number < number:
             return True
     return False
 
 
-def _numbered_name(attr: str) -> tuple[str | None, int]:
+def numbered_name(attr: str) -> tuple[str | None, int]:
     """`conv2` -> ("conv", 2); steps lettered in order (pycls' and torchvision's RegNet `a, b, c`,
     `conv_a`, `conv_b`) count too: `b` -> ("", 2)."""
     found = re.fullmatch(r"([A-Za-z_]+?)_?(\d+)", attr)
@@ -261,17 +261,19 @@ def plan(
                     # A fixed s x s grid: an adaptive average pool gives it whatever the input
                     # size (torchvision's VGG 7 x 7, AlexNet 6 x 6); explicit pools before it
                     # are as likely (other choices). On that size itself it changes nothing.
+                    # A max over the grid's cells stands for a halving max-pool past the trunk's
+                    # last key (torchvision's VGG features end in one).
                     grid = ctx.choose(
                         cls,
                         m.attr,
                         "grid_pool",
                         "none",
-                        ["adaptive_avg"],
+                        ["adaptive_avg", "adaptive_max"],
                         f"to the {side}x{side} grid {m.attr} reads",
                     )
                     choices.append(grid)
-                    if grid.value == "adaptive_avg":
-                        steps.append(("adaptive_pool", side))
+                    if grid.value != "none":
+                        steps.append(("adaptive_pool", side, grid.value))
                 steps.append(("flatten", m.attr, takes, flow.width))
             else:
                 return None
@@ -361,12 +363,13 @@ def plan(
                 usual = "identity"
             elif after_conv_norm and _channels_norm(m):
                 name, usual = "norm_activation", "identity"
+            # After a conv-norm pair, conv nets' own activations too (relu6, hard-swish...).
             activation = ctx.choose(
                 cls,
                 m.attr,
                 name,
                 usual,
-                act.alternatives(usual, told=ctx.resolver),
+                act.alternatives(usual, told=ctx.resolver, conv=after_conv_norm and not across),
                 f"after {m.attr}",
                 aliases=act.ALIASES,
             )
@@ -510,14 +513,17 @@ def _conv_then_norm(m: Module) -> int | None:
 
 
 def _head_class(m: Module, ctx: BlockContext) -> bool:
-    """A head class holding a LayerNorm and a Linear (timm's `NormMlpClassifierHead`): after
-    conv features it pools first, then normalises the pooled channels."""
+    """A head class holding a LayerNorm and a Linear (timm's `NormMlpClassifierHead`), or one
+    Linear alone (timm's `ClassifierHead`: its pool holds no tensors): after conv features it
+    pools first, then normalises the pooled channels."""
     cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
     if cls is None or tensors(cls) or not LAST.search(m.attr):
         return False
     members = [c for c in modules(cls) if c.kind != "placeholder"]
     norms = [c for c in members if _channels_norm(c)]
     linears = [c for c in members if family(c) == "linear"]
+    if len(members) == 1 and len(linears) == 1:
+        return True
     if len(members) != 2 or len(norms) != 1 or len(linears) != 1:
         return False
     return norms[0].io.in_width == linears[0].io.in_width
@@ -620,9 +626,8 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
                 comment=f"global {word} pooling: {head} takes {takes} = channels",
             )
         elif kind == "adaptive_pool":
-            x = g.call_function(
-                "adaptive_avg_pool", x, step[1], comment=f"to a {step[1]}x{step[1]} grid"
-            )
+            fn = "adaptive_max_pool" if step[2] == "adaptive_max" else "adaptive_avg_pool"
+            x = g.call_function(fn, x, step[1], comment=f"to a {step[1]}x{step[1]} grid")
         elif kind == "flatten":
             _, head, takes, channels = step
             x = g.call_function(
@@ -681,8 +686,31 @@ def output_activation_choice(
     ends = _ends(members[-1]) if members else None
     if not (cls.is_top and ends in ("linear", "conv")) and not (around_residual and ends == "conv"):
         return None
+    # relu: a conv classifier's last conv is followed by its activation before the pooling
+    # (SqueezeNet's final conv, ReLU, global pool), a Sequential's trailing slots no key shows.
     return ctx.resolver.choose(
-        cls.name, "output_activation", "identity", ["sigmoid", "tanh"], "after the last layer"
+        cls.name,
+        "output_activation",
+        "identity",
+        ["sigmoid", "tanh", "relu"],
+        "after the last layer",
+    )
+
+
+def output_pooling_choice(
+    cls: ClassDef, ctx: BlockContext, members: list[Module], flow: Flow
+) -> Choice | None:
+    """A model whose last layer is a conv may end in a global pooling that holds no tensors (a
+    conv classifier head: SqueezeNet's 1x1 conv to the classes, then an adaptive average pool and
+    a flatten, in trailing slots past its last key): the output shape tells whether one is there."""
+    if not cls.is_top or not flow.spatial or not members or _ends(members[-1]) != "conv":
+        return None
+    return ctx.resolver.choose(
+        cls.name,
+        "output_pooling",
+        "none",
+        ["mean", "amax"],
+        "global pooling after the last conv (a conv classifier head)",
     )
 
 
@@ -743,12 +771,16 @@ class Chain(BlockPattern):
         squash = output_activation_choice(cls, ctx, ordered, residual is not None)
         if squash is not None:
             choices.append(squash)
+        pooled = output_pooling_choice(cls, ctx, ordered, flow)
+        if pooled is not None:
+            choices.append(pooled)
         how = residual.value if residual is not None else "none"
         output = squash.value if squash is not None else "identity"
-        return Match(self, len(modules(cls)), (front, steps, how, output), choices)
+        pooling = (pooled.value, flow.spatial) if pooled is not None else ("none", None)
+        return Match(self, len(modules(cls)), (front, steps, how, output, pooling), choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        front, steps, residual, output = match.found
+        front, steps, residual, output, (pooling, ndim) = match.found
         x = identity = g.input("x")
         if front:
             # Token ids and their positions, each through its own table, summed (GPT-2's wte + wpe).
@@ -769,7 +801,13 @@ class Chain(BlockPattern):
             x = g.call_function(
                 "sub", identity, x, comment="global residual: the net predicts what to remove"
             )
-        g.output(act.apply(g, output, x, inline=True) if output != "identity" else x)
+        if output != "identity":
+            x = act.apply(g, output, x, inline=pooling == "none")
+        if pooling != "none":
+            word = "average" if pooling == "mean" else "max"
+            dims = tuple(range(2, 2 + ndim))
+            x = g.call_method(pooling, x, kwargs={"dim": dims}, comment=f"global {word} pooling")
+        g.output(x)
 
     @staticmethod
     def examples():

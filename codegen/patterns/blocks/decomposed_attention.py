@@ -139,7 +139,8 @@ class GridBlock(BlockPattern):
             return None
         attention = [m for m in members if ctx.role(m) == "GridAttention"]
         mlp = [m for m in members if ctx.role(m) == "MLP"]
-        before, after = one_named(members, BEFORE), one_named(members, AFTER)
+        before = one_named(members, rf"{BEFORE}|layer_norm1")  # SAM's names too
+        after = one_named(members, rf"{AFTER}|layer_norm2")
         if len(attention) != 1 or len(mlp) != 1 or before is None or after is None:
             return None
         if family(before) != "norm" or family(after) != "norm":
@@ -196,7 +197,7 @@ def layer_windows(ctx: BlockContext, count: int) -> tuple[tuple[int, ...], str] 
         chosen = tuple(0 if i in global_[1] else window for i in range(count))
     else:
         chosen = (window,) * count
-    source = ", ".join(s[0] for s in (size, said) if s is not None)
+    source = "from " + ", ".join(s[0] for s in (size, said) if s is not None)
     return chosen, source
 
 
@@ -219,7 +220,7 @@ class GridEncoder(BlockPattern):
             return None
         windows = layer_windows(ctx, count)
         if windows is None:
-            found = (layers.attr, (0,) * count, "no window in the evidence: all attend globally")
+            found = (layers.attr, (0,) * count, "nowhere: every layer attends to the whole map")
             guess = "which layers attend within windows (config.json's window_size and indices)"
             return Match(self, 2, found, guessed=guess)
         return Match(self, 2, (layers.attr, *windows))
@@ -227,7 +228,7 @@ class GridEncoder(BlockPattern):
     def forward(self, match: Match, g: Graph) -> None:
         layers, windows, source = match.found
         x = g.input("x")  # [batch, height, width, channels]
-        comment = f"windows from {source}; 0: the whole map"
+        comment = f"windows: {source}; 0 for the whole map"
         x = g.call_module(
             (layers,), x, each=True, each_paired=("window", windows), comment=comment, name="x"
         )

@@ -252,7 +252,9 @@ class SplitLayer(BlockPattern):
             return None
         post = roles[attn[0]] == "PostNormAttention" and roles[out[0]] == "AddNorm"
         pre = roles[attn[0]] == "Attention" and roles[out[0]] == "Projection"
-        side = _side_names(ctx, next(m for m in members if m.attr == attn[0]))
+        held = next(m for m in members if m.attr == attn[0])
+        # a mixing sublayer that takes no padding mask (FNet's Fourier transform): nor does the layer
+        side = (_side_names(ctx, held), ctx.takes(held, "mask"))
         if post and not norms and len(members) == 3:
             return Match(self, 3, ("post", attn[0], inter[0], out[0], None, None, side))
         if pre and len(norms) == 2 and len(members) == 5:
@@ -264,15 +266,16 @@ class SplitLayer(BlockPattern):
         return None
 
     def forward(self, match: Match, g: Graph) -> None:
-        layout, attn, inter, out, before, after, side = match.found
-        x, mask = g.input("x"), g.input("mask", optional=True)
+        layout, attn, inter, out, before, after, (side, takes_mask) = match.found
+        x = g.input("x")
+        masked = (g.input("mask", optional=True),) if takes_mask else ()
         if layout == "post":
-            a = g.call_module((attn,), x, mask, *_side_inputs(g, side), name="x")
+            a = g.call_module((attn,), x, *masked, *_side_inputs(g, side), name="x")
             h = g.call_module((inter,), a, inline=True)
             g.output(g.call_module((out,), h, a))
             return
         normed = g.call_module((before,), x, inline=True)
-        a = g.call_module((attn,), normed, mask, *_side_inputs(g, side), inline=True)
+        a = g.call_module((attn,), normed, *masked, *_side_inputs(g, side), inline=True)
         x = g.call_function("add", x, a)
         h = g.call_module((inter,), g.call_module((after,), x, inline=True), inline=True)
         g.output(g.call_function("add", x, g.call_module((out,), h, inline=True)))

@@ -225,7 +225,12 @@ class LatentAttention(BlockPattern):
         scale_note = f"1/sqrt({sizes['nope'] + sizes['rope']})"
         params = rope.rope_parameters(ctx.resolver.nested)
         mscale_all = (params or {}).get("mscale_all_dim")
-        if rotary and rotary[3] and rotary[3][1][0] == "yarn" and rope.mscale_all_dim_ok(mscale_all):
+        if (
+            rotary
+            and rotary[3]
+            and rotary[3][1][0] == "yarn"
+            and rope.mscale_all_dim_ok(mscale_all)
+        ):
             conv = latent_convention(mtype)
             factor = rotary[3][1][2]
             m = 1.0 if factor <= 1 else 0.1 * mscale_all * math.log(factor) + 1.0

@@ -23,7 +23,7 @@ from codegen.patterns._kit import (
 UP = r"c_fc|fc1|up_proj|dense_h_to_4h|fc_in|lin1|w1|wi|fc|linear1|intermediate_dense|ff1"
 DOWN = (
     r"c_proj|fc2|down_proj|dense_4h_to_h|fc_out|lin2|w2|wo|proj|linear2|output_dense|ff2|"
-    r"output_linear"
+    r"output_linear|weights_out"
 )
 # Meta's LLaMA and Mixtral: w2(silu(w1(x)) * w3(x)), so w1 is the gate and w3 its partner;
 # fc11/fc12: flash-attn / Nomic BERT naming (fc12 the gate).
@@ -31,8 +31,8 @@ GATE = r"gate_proj|w1|wi_0|gate|fc12"
 GATED_UP = r"up_proj|w3|wi_1|up|fc11"  # beside a gate
 ACTIVATION_MODULES = (XIELU_ROLE,)  # activations that are member modules with parameters
 # Gate and up in one layer (Phi-3's gate_up_proj, xformers' w12): twice the down layer's input.
-# GraniteMoE's shared_mlp.input_linear too.
-FUSED_GATE_UP = r"gate_up_proj|gate_up|w12|fc1_gate_up|up_gate_proj|up_gate|input_linear"
+# GraniteMoE's shared_mlp.input_linear too; transformers' DINOv2 SwiGLU: weights_in / weights_out.
+FUSED_GATE_UP = r"gate_up_proj|gate_up|w12|fc1_gate_up|up_gate_proj|up_gate|input_linear|weights_in"
 # ... named up first (GTE's up_gate_proj): its second half is the gate.
 UP_FIRST = r"up_gate(_proj)?"
 
@@ -115,6 +115,8 @@ class MLP(BlockPattern):
             aliases=act.ALIASES,
         )
         act.fixed_by_model_type(ctx.resolver, activation)
+        if gate is not None:
+            act.swiglu_by_config(ctx.resolver, activation)
         if own:  # the member is the activation: config.json's name for it is read
             ctx.resolver.evidence(*act.SYNONYMS["activation"])
             found = (up.attr, gate.attr if gate else None, down.attr, (own[0].attr,), None)
@@ -136,6 +138,7 @@ class MLP(BlockPattern):
             "the feed-forward activation",
             aliases=act.ALIASES,
         )
+        act.swiglu_by_config(ctx.resolver, activation)
         named = "second" if re.fullmatch(UP_FIRST, fused.attr, re.IGNORECASE) else "first"
         half = ctx.choose(
             cls,

@@ -17,6 +17,8 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
+from codegen.patterns.blocks._conv_parts import conv_kernel, unit
+from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.squeeze_excite import gate_width
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
@@ -27,12 +29,18 @@ def name_order(attr: str) -> tuple:
     return (tuple(int(n) for n in re.findall(r"\d+", attr)), attr)
 
 
+def _spatial(kernel: object) -> bool:
+    """A kernel wider than 1x1 (an int or a tuple), as a conv's argument reads."""
+    sizes = kernel if isinstance(kernel, (tuple, list)) else (kernel,)
+    return any(isinstance(k, int) and k > 1 for k in sizes)
+
+
 class BasicBlock(BlockPattern):
     role = "BasicBlock"
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) < 4:
+        if tensors(cls) or len(members) < 2:
             return None
         convs = sorted(
             (m for m in members if family(m) == "conv"), key=lambda m: name_order(m.attr)
@@ -45,6 +53,10 @@ class BasicBlock(BlockPattern):
         if len(gates) > 1:
             return None
         rest = [m for m in rest if m not in gates]
+        if not convs and not norms:  # conv-norm units wrapped one per member (timm's ConvNormAct)
+            return self._match_units(cls, ctx, rest, gates, len(members))
+        if len(members) < 4:
+            return None
         shortcut = None
         if len(rest) == 1 and family(rest[0]) in ("sequential", "conv"):
             shortcut = rest[0]
@@ -56,20 +68,57 @@ class BasicBlock(BlockPattern):
             convs.remove(shortcut)
         if len(convs) != len(norms) or len(convs) < 2:
             return None
-        pairs = list(zip(convs, norms))
-        width = pairs[0][0].io.in_width
-        for conv, norm in pairs:  # each conv takes what the previous norm gave
-            if width is not None and conv.io.in_width not in (None, width):
+        pairs = [
+            ((c.attr,), (n.attr,), c.io.in_width, c.io.out_width, conv_kernel(c))
+            for c, n in zip(convs, norms)
+        ]
+        if any(c.io.out_width != n.io.in_width for c, n in zip(convs, norms)):
+            return None
+        short = [(shortcut.attr,)] if shortcut else None
+        return self._finish(cls, ctx, pairs, short, gates, 0)
+
+    def _match_units(self, cls, ctx: BlockContext, rest, gates, size: int) -> Match | None:
+        """Each step one member holding a conv and its norm (a class or a `[conv, norm]`
+        Sequential), ordered by the numbers or letters in their names (`conv1`..`conv3`, `a`..`c`),
+        the shortcut a unit too: its conv and norm are called directly, as the body's are, so a
+        unit class whose own trailing activation the keys cannot show decides nothing."""
+        shortcuts = [m for m in rest if m.attr.lower() in SHORTCUT_NAMES]
+        body = [m for m in rest if m not in shortcuts]
+        if len(shortcuts) > 1 or len(body) < 2:
+            return None
+        found = [unit(m, ctx) for m in body]
+        names = [numbered_name(m.attr) for m in body]
+        stems = {stem for stem, _ in names}
+        if any(u is None or u.norm is None for u in found) or len(stems) != 1 or None in stems:
+            return None
+        if len({n for _, n in names}) != len(names):
+            return None
+        steps = sorted(zip(names, found), key=lambda s: s[0][1])
+        pairs = [(u.conv, u.norm, u.in_width, u.out_width, u.kernel) for _, u in steps]
+        short = None
+        if shortcuts:
+            s = unit(shortcuts[0], ctx)
+            if s is None or s.norm is None or not s.pointwise:
                 return None
-            if conv.io.out_width != norm.io.in_width:
+            if (s.in_width, s.out_width) != (pairs[0][2], pairs[-1][3]):
                 return None
-            width = norm.io.out_width
-        c_in, c_out = pairs[0][0].io.in_width, pairs[-1][1].io.out_width
+            short = [s.conv, s.norm]
+        return self._finish(cls, ctx, pairs, short, gates, size)
+
+    def _finish(self, cls, ctx: BlockContext, pairs, shortcut, gates, size: int) -> Match | None:
+        """`pairs`: (conv path, norm path, in width, out width, kernel) in dataflow order; `shortcut`:
+        the paths the shortcut calls in turn (the member, or a unit's conv and norm)."""
+        width = pairs[0][2]
+        for _, _, takes, gives, _ in pairs:  # each conv takes what the previous norm gave
+            if width is not None and takes not in (None, width):
+                return None
+            width = gives
+        c_in, c_out = pairs[0][2], pairs[-1][3]
         if shortcut is None and c_in != c_out:
             return None
         activation = ctx.choose(
             cls,
-            pairs[0][1].attr,
+            ".".join(pairs[0][1]),
             "activation",
             "relu",
             act.alternatives("relu", conv=True),
@@ -79,16 +128,21 @@ class BasicBlock(BlockPattern):
         gate, guessed = None, ""
         if gates:
             # SE-ResNet (Hu et al. 2018) gates the body's output before the sum; RegNetY gates
-            # the 3x3 conv's. Widths tell them apart unless both give the gate's width.
-            fits = [c.attr for c, n in pairs if n.io.out_width == gate_width(gates[0], ctx)]
+            # the 3x3 conv's. Widths tell them apart unless both give the gate's width; then the
+            # last spatial conv's (RegNetY's grouped 3x3 before its 1x1, Radosavovic et al. 2020;
+            # SE-ResNet's basic block's second 3x3 is also its last conv), still a guess.
+            width = gate_width(gates[0], ctx)
+            fits = [".".join(c) for c, _, _, gives, _ in pairs if gives == width]
             if not fits:
                 return None
+            spatial = [".".join(p[0]) for p in pairs if p[3] == width and _spatial(p[4])]
+            default = spatial[-1] if spatial else fits[-1]
             where = ctx.choose(
                 cls,
                 gates[0].attr,
                 "gate_after",
-                fits[-1],
-                fits[:-1],
+                default,
+                [f for f in fits if f != default],
                 "the conv/norm pair whose output the squeeze-excitation rescales",
             )
             choices.append(where)
@@ -98,8 +152,8 @@ class BasicBlock(BlockPattern):
                     f"the squeeze-excitation {gates[0].attr} could follow "
                     f"{' or '.join(fits)} (their widths match); it follows {where.value}"
                 )
-        found = ([(c.attr, n.attr) for c, n in pairs], shortcut.attr if shortcut else None, gate)
-        return Match(self, len(members), found, choices, guessed=guessed)
+        found = ([(p[0], p[1]) for p in pairs], shortcut, gate)  # gate: (member, conv path)
+        return Match(self, size or len(modules(cls)), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         pairs, shortcut, gate = match.found
@@ -107,15 +161,17 @@ class BasicBlock(BlockPattern):
         x = g.input("x")
         out = x
         for i, (conv, norm) in enumerate(pairs):
-            out = g.call_module((conv,), out, name="out", inline=True)
+            out = g.call_module(conv, out, name="out", inline=True)
             last = i == len(pairs) - 1
-            gated = gate is not None and gate[1] == conv
-            out = g.call_module((norm,), out, name="out", inline=not (last or gated))
+            gated = gate is not None and gate[1] == ".".join(conv)
+            out = g.call_module(norm, out, name="out", inline=not (last or gated))
             if not last:
                 out = act.apply(g, activation, out, name="out")
             if gated:
                 out = g.call_module((gate[0],), out, name="out", comment="squeeze-excitation")
-        identity = g.call_module((shortcut,), x, inline=True) if shortcut else x
+        identity = x
+        for path in shortcut or ():
+            identity = g.call_module(path, identity, name="identity", inline=True)
         out = g.call_function("add", out, identity, name="out")
         g.output(act.apply(g, activation, out, name="out", inline=True))
 

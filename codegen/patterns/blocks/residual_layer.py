@@ -19,7 +19,9 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import unit
+from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
+from codegen.patterns.blocks.squeeze_excite import gate_width
 
 
 class ResidualLayer(BlockPattern):
@@ -31,16 +33,32 @@ class ResidualLayer(BlockPattern):
         if tensors(cls) or not 1 <= len(members) <= 2:
             return None
         bodies = [m for m in members if m.kind in ("sequential", "repeat")]
+        classes = [m for m in members if m.kind == "class"]
+        named_shortcut = [m for m in members if m.attr.lower() in SHORTCUT_NAMES]
+        if len(classes) == 1 and classes[0] not in named_shortcut:
+            # A body class of named steps (torchvision's RegNet `f` = {a, b, se, c}), alone or
+            # beside a shortcut Sequential (`proj` = [conv, norm]).
+            if len(members) == 1 or bodies == named_shortcut:
+                bodies = classes
         if len(bodies) != 1:
             return None
         body = bodies[0]
         shortcut = next((m for m in members if m is not body), None)
-        steps = _body_steps(body, _count(cls, body), ctx)
+        guessed = ""
+        if body.kind == "class":
+            found = _class_body_steps(body, ctx)
+            if found is None:
+                return None
+            steps, guessed = found
+        else:
+            steps = _body_steps(body, _count(cls, body), ctx)
         if steps is None:
             return None
         units = [s for s in steps if s[0] == "unit"]
         first, last = units[0][1], units[-1][1]
         c_in, c_out = first.in_width, last.out_width
+        if body.kind == "class" and body.io is not None:  # its members are its first instance's
+            c_in, c_out = body.io.in_width, body.io.out_width
         short = None
         if shortcut is not None:
             short = unit(shortcut, ctx)
@@ -74,7 +92,8 @@ class ResidualLayer(BlockPattern):
             "after each unit but the last, and after the sum",
         )
         found = (steps, short)
-        return Match(self, len(members) + len(units), found, [activation] + choices)
+        size = len(members) + len(units)
+        return Match(self, size, found, [activation] + choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         steps, short = match.found
@@ -123,6 +142,54 @@ def _count(cls, body) -> int | None:
         return body.repeat
     found = re.search(r"\.0-(\d+)$", body.comment or "")
     return int(found.group(1)) + 1 if found else None
+
+
+def _class_body_steps(body, ctx: BlockContext) -> tuple[list[tuple], str] | None:
+    """A body class's steps: conv-norm units numbered or lettered under one stem (`a`, `b`, `c`;
+    `conv1`..`conv3`), in that order, and at most one squeeze-excitation, which names cannot place:
+    it follows the last spatial unit that gives its width (RegNetY's gate after the grouped 3x3,
+    Radosavovic et al. 2020), a guess where another unit gives that width too."""
+    cls = ctx.classes.get(body.type_name)
+    if cls is None or tensors(cls):
+        return None
+    members = [m for m in modules(cls) if m.kind != "placeholder"]
+    gates = [m for m in members if ctx.role(m) == "SqueezeExcite"]
+    named = [m for m in members if m not in gates]
+    if len(gates) > 1 or not 2 <= len(named) <= 3:
+        return None
+    numbers = [numbered_name(m.attr) for m in named]
+    if len({stem for stem, _ in numbers}) != 1 or numbers[0][0] is None:
+        return None
+    if len({n for _, n in numbers}) != len(numbers):
+        return None
+    ordered = [m for _, m in sorted(zip([n for _, n in numbers], named), key=lambda p: p[0])]
+    units = [unit(m, ctx, (body.attr,)) for m in ordered]
+    if any(u is None or u.norm is None for u in units):
+        return None
+    width = None
+    for u in units:
+        if width is not None and u.in_width not in (None, width):
+            return None
+        width = u.out_width
+    steps: list[tuple] = [("unit", u) for u in units]
+    guessed = ""
+    if gates:
+        gives = gate_width(gates[0], ctx)
+        fits = [i for i, u in enumerate(units) if u.out_width == gives]
+        if not fits:
+            return None
+        spatial = [i for i in fits if not units[i].pointwise]
+        at = spatial[-1] if spatial else fits[-1]
+        steps.insert(at + 1, ("se", (body.attr, gates[0].attr)))
+        if len(fits) > 1:
+            names = " or ".join(ordered[i].attr for i in fits)
+            guessed = (
+                f"the squeeze-excitation {body.attr}.{gates[0].attr} could follow {names} "
+                f"(their widths match); it follows {ordered[at].attr}"
+            )
+    if steps[-1][0] != "unit":
+        return None
+    return steps, guessed
 
 
 def _body_steps(body, count: int | None, ctx: BlockContext) -> list[tuple] | None:

@@ -49,6 +49,10 @@ SCORING_BY_TYPE = {
     "exaone_moe": "sigmoid",
     "dots1": "sigmoid",
     "deepseek_v3": "sigmoid",
+    # mla8: tests/test_latent_attention.py compares these
+    "deepseek_v2": "softmax",
+    "glm4_moe_lite": "sigmoid",
+    "sarvam_mla": "sigmoid",  # DeepSeek-V3's code under a config of its own
 }
 
 # Families that always renormalise the chosen experts' weights (no config key says it), or route
@@ -384,7 +388,18 @@ def routing(
         scoring.source, scoring.note = "metadata", f"{model_type[0]} {mtype!r}"
     choices.append(scoring)
     groups = top_groups = 1
-    group = ctx.resolver.evidence("n_group"), ctx.resolver.evidence("topk_group")
+    # DeepSeek-V2's topk_method: "greedy" is the plain top-k whatever n_group says; its
+    # "group_limited_greedy" ranks groups by their best score, not written here: the key stays
+    # unused, so the file says so. "noaux_tc" is the grouped top-k below.
+    method = ctx.resolver.evidence("topk_method")
+    greedy = method is not None and method[1] == "greedy"
+    if method is not None and method[1] not in ("greedy", "noaux_tc"):
+        ctx.resolver.consumed.discard("topk_method")
+    group = (None, None)
+    if greedy:
+        ctx.resolver.consumed.update(("n_group", "topk_group"))
+    else:
+        group = ctx.resolver.evidence("n_group"), ctx.resolver.evidence("topk_group")
     if group[0] is not None and group[0][1] not in (None, 1):
         groups = group[0][1]
         top_groups = group[1][1] if group[1] is not None else None

@@ -78,8 +78,16 @@ def numbered(norms: list) -> tuple:
 
 def branch_multiplier(ctx: BlockContext) -> float | None:
     """Granite's (and HyperCLOVA X's) factor on each branch's output before its residual add
-    (config.json residual_multiplier); None where there is none or it is 1."""
+    (config.json residual_multiplier, or MiniCPM's scale_depth over the square root of the depth);
+    None where there is none or it is 1."""
     multiplier = ctx.resolver.evidence("residual_multiplier")
+    if multiplier is None:  # MiniCPM's depth-muP: scale_depth / sqrt(num_hidden_layers)
+        depth, layers = ctx.resolver.evidence("scale_depth"), ctx.resolver.evidence(
+            "num_hidden_layers"
+        )
+        numbers = depth is not None and layers is not None and type(depth[1]) in (int, float)
+        if numbers and type(layers[1]) is int and layers[1] > 0:
+            multiplier = (depth[0], depth[1] / layers[1] ** 0.5)
     if multiplier is None or type(multiplier[1]) not in (int, float) or multiplier[1] == 1:
         return None
     return float(multiplier[1])

@@ -135,13 +135,26 @@ def final_free_norm(ctx: BlockContext, blocks: list):
     return free
 
 
-def config_factor(ctx: BlockContext, key: str) -> tuple[float, str] | None:
-    """A constant factor config.json gives (Granite's embedding_multiplier, logits_scaling), with
-    its citation; None where there is none or it is 1."""
-    found = ctx.resolver.evidence(key)
+def config_factor(ctx: BlockContext, *keys: str) -> tuple[float, str] | None:
+    """A constant factor config.json gives (Granite's embedding_multiplier, logits_scaling,
+    MiniCPM's scale_emb), with its citation; None where there is none or it is 1."""
+    found = ctx.resolver.evidence(*keys)
     if found is None or type(found[1]) not in (int, float) or found[1] == 1:
         return None
     return float(found[1]), f"{found[0]} {found[1]}"
+
+
+def logit_divisor(ctx: BlockContext) -> tuple[float, str] | None:
+    """What the last hidden state is divided by before the head: config.json's logits_scaling,
+    or MiniCPM's muP width ratio hidden_size / dim_model_base."""
+    found = config_factor(ctx, "logits_scaling")
+    base = ctx.resolver.evidence("dim_model_base") if found is None else None
+    width = ctx.resolver.evidence("hidden_size") if base is not None else None
+    if base is None or width is None or type(base[1]) not in (int, float) or base[1] <= 0:
+        return found
+    if type(width[1]) is not int or width[1] == base[1]:
+        return found
+    return width[1] / base[1], f"{width[0]} {width[1]} / {base[0]} {base[1]}"
 
 
 class Transformer(BlockPattern):
@@ -260,7 +273,7 @@ class Transformer(BlockPattern):
             embed_norm.attr if embed_norm else None,
             masked == {True},
             # where the survey measured none, the family ignores the key (then reported unused)
-            config_factor(ctx, "embedding_multiplier") if measured != "none" else None,
+            config_factor(ctx, "embedding_multiplier", "scale_emb") if measured != "none" else None,
             final_free_norm(ctx, kinds_of_block) if norm is None else None,
             fixed,
             windows,
@@ -503,7 +516,7 @@ class CausalLM(BlockPattern):
         if measured in ("* logits_scaling", "* logit_scale"):
             factor = config_factor(ctx, measured[2:])
         elif measured is None or measured == "/ logits_scaling":
-            divisor = config_factor(ctx, "logits_scaling")
+            divisor = logit_divisor(ctx)
         cap = config_factor(ctx, "final_logit_softcapping")
         found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap, factor)
         found += (bias.attr if bias else None,)

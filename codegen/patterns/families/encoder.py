@@ -52,7 +52,22 @@ POOLER = r"pooler"
 # config.json settings read only by a pooler or prediction head (DeBERTa's ContextPooler and its
 # legacy LM head): moot for a model that holds none.
 HEAD_ONLY_KEYS = ("pooler_hidden_size", "pooler_hidden_act", "legacy")
+# ... and by a projection head after the pooled output (CLAP's text projection): moot for the
+# top-level encoder model, whose members are all explained.
+PROJECTION_HEAD_KEYS = ("projection_hidden_act",) + tuple(
+    # ... and by table question answering's cell-selection and aggregation heads and their losses
+    # (TAPAS): moot for the encoder model alone
+    """aggregation_labels aggregation_loss_weight aggregation_temperature
+    allow_empty_column_selection answer_loss_cutoff answer_loss_importance
+    average_approximation_function average_logits_per_cell cell_selection_preference
+    disable_per_token_loss huber_loss_delta init_cell_selection_weights_to_zero max_num_columns
+    max_num_rows no_aggregation_label_index num_aggregation_labels positive_label_weight
+    select_one_column temperature use_answer_as_supervision use_gumbel_for_aggregation
+    use_gumbel_for_cells use_normalized_answer_loss""".split()
+)
 EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
+# A second embeddings class, for inputs other than the text (LUKE's entities).
+SIDE_EMBEDDINGS = r"entity_embeddings|\w+_entity_embeddings"
 # Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
 # may share its layer classes, attends to all: the text model applies the causal mask (CLIP).
 CAUSAL_TEXT_TOWER_TYPES = ("clip",)
@@ -74,7 +89,7 @@ class TextEmbeddings(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls):
+        if any(not _id_buffer(t) for t in tensors(cls)):
             return None
         embeddings = [m for m in members if family(m) == "embedding"]
         tokens = one_named(embeddings, TOKENS)
@@ -86,6 +101,9 @@ class TextEmbeddings(BlockPattern):
             return None
         layout = _layout_tables(embeddings, used, tokens)
         used += [m for m in embeddings if layout and m.attr in layout]
+        columns = _type_columns(embeddings, used, tokens) if segments is None else ()
+        _type_sizes_shown(ctx, columns)
+        used += [m for m in embeddings if m.attr in columns]
         summed, summed_guess = _summed_tables(members, used, tokens)
         used += [m for m in embeddings if m.attr in summed]
         widen = _sum_projection(members, used, tokens, norm)
@@ -107,6 +125,7 @@ class TextEmbeddings(BlockPattern):
             return None  # positions enter in the attention only where config.json says so
         padded = positions is not None and model_type is not None
         padded = padded and model_type[1] in PADDED_POSITION_TYPES
+        cells = _cell_positions(ctx, columns, positions)
         choices = []
         padding_idx = None
         if padded:
@@ -145,15 +164,35 @@ class TextEmbeddings(BlockPattern):
             summed,
             widen.attr if widen is not None else None,
         )
+        late = _late_projection(ctx, cls, members, mapped[0], norm)
+        if late is not None:  # the square map comes after the norm, not before the positions
+            choices.append(late)
+            found = found[:5] + (None,) + found[6:] + (mapped[0][0],)
+            mapped = (None, "")
+        else:
+            found += (None,)
+        found += ((columns, cells),)
         guessed = "; ".join(g for g in (mapped[1], summed_guess) if g)
         return Match(self, len(members), found, choices, guessed=guessed)
 
     synonyms = {"padding_idx": ("pad_token_id",)}
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, positions, segments, norm, padding_idx, mapped, layout, summed, widen = match.found
+        tokens, positions, segments, norm, padding_idx, mapped, layout, summed, widen, late = (
+            match.found[:10]
+        )
+        columns, cells = match.found[10]
         ids = g.input("input_ids")
-        types = g.input("token_type_ids", optional=True) if segments else None
+        types = g.input("token_type_ids", optional=True) if segments or columns else None
+        if columns:
+            types = g.call_function(
+                "token_type_columns",
+                types,
+                ids,
+                len(columns),
+                name="types",
+                comment="[batch, seq, tables]: zeros if not given",
+            )
         extra_ids = [(a, g.input(f"{a}_ids", optional=True)) for a in mapped[1]] if mapped else []
         summed_ids = [(a, g.input(name, optional=True)) for a, name in summed.items()]
         boxes = g.input("bbox", optional=True) if layout else None
@@ -168,6 +207,14 @@ class TextEmbeddings(BlockPattern):
             x = g.call_module((mapped[0],), x, comment="mapped to the layers' width")
         if positions is None:
             pass  # positions enter in the attention (rotary)
+        elif cells:
+            pos = g.call_function(
+                "cell_positions",
+                types,
+                g.getattr((positions, "num_embeddings")),
+                name="positions",
+                comment="counted from each table cell's first token",
+            )
         elif padding_idx is not None:
             pos = g.call_function(
                 "padded_positions",
@@ -185,6 +232,9 @@ class TextEmbeddings(BlockPattern):
         if segments is not None:
             seg = g.call_function("token_types", types, ids, inline=True)
             x = g.call_function("add", x, g.call_module((segments,), seg, inline=True))
+        for k, attr in enumerate(columns):
+            column = g.call_function("getitem", types, (Slice(), Slice(), k), inline=True)
+            x = g.call_function("add", x, g.call_module((attr,), column, inline=True))
         if layout is not None:
             x = _add_layout(g, x, layout, boxes, ids)
         for attr, given in summed_ids:
@@ -197,11 +247,25 @@ class TextEmbeddings(BlockPattern):
             )
         if widen is not None:
             x = g.call_module((widen,), x, comment="to the layers' width")
-        g.output(g.call_module((norm,), x) if norm is not None else x)
+        if late is None:
+            g.output(g.call_module((norm,), x) if norm is not None else x)
+            return
+        x = g.call_module((norm,), x)
+        g.output(g.call_module((late,), x, comment="projected after the norm"))
 
     @staticmethod
     def examples():
         return [_example("bert"), _example("distil")]
+
+
+# The library's id buffers, saved persistent by some families (CLAP's text model): positions
+# 0..max-1 and all-zero token types, [1, max_positions] integers. Loaded, never read: the forward
+# computes the same ids from input_ids.
+ID_BUFFERS = ("position_ids", "token_type_ids")
+
+
+def _id_buffer(t) -> bool:
+    return t.kind == "buffer" and t.attr in ID_BUFFERS and "int" in t.dtype and len(t.shape) == 2
 
 
 # 2-D positions of a token's box on a page (LayoutLM): one table per coordinate kind, as wide as
@@ -209,6 +273,65 @@ class TextEmbeddings(BlockPattern):
 LAYOUT = {kind: rf"{kind}_?(pos(ition)?_?)?(emb(edding)?s?)?" for kind in ("x", "y", "h", "w")}
 # Argument names the embeddings' own inputs already use.
 TAKEN = {"input_ids", "token_type_ids", "attention_mask", "bbox", "self_ids"}
+
+
+def _type_columns(embeddings: list, used: list, tokens) -> tuple[str, ...]:
+    """Token-type tables numbered 0..n-1 under one segment name (TAPAS's token_type_embeddings_0
+    to _6), each as wide as the tokens: one `token_type_ids` [batch, seq, n] input whose column k
+    indexes table k, all zeros when not given (as the library does). Else ()."""
+    width = tokens.io.out_width if tokens.io else None
+    numbered = {}
+    for m in embeddings:
+        found = re.fullmatch(rf"({SEGMENTS})_(\d+)", m.attr)
+        if m not in used and found and m.io is not None and m.io.out_width == width:
+            numbered[int(found.group(found.lastindex))] = m.attr
+    if len(numbered) < 2 or sorted(numbered) != list(range(len(numbered))):
+        return ()
+    return tuple(numbered[k] for k in range(len(numbered)))
+
+
+def _type_sizes_shown(ctx: BlockContext, columns: tuple) -> None:
+    """config.json's type_vocab_sizes, one per numbered table: the tables' shapes show them."""
+    said = ctx.resolver.metadata.get("type_vocab_sizes")
+    if said is not None and isinstance(said[1], (list, tuple)) and len(said[1]) == len(columns):
+        ctx.resolver.evidence("type_vocab_sizes")
+
+
+def _cell_positions(ctx: BlockContext, columns: tuple, positions) -> bool:
+    """Whether positions restart at each table cell (config.json reset_position_index_per_cell,
+    TAPAS: a cell is the tokens of one column id (type column 1) and row id (column 2)). Read only
+    where such columns exist; a true value without them stays unconsumed, so the file is flagged."""
+    said = ctx.resolver.metadata.get("reset_position_index_per_cell")
+    if said is None or positions is None or not isinstance(said[1], bool):
+        return False
+    if said[1] and len(columns) < 3:
+        return False
+    ctx.resolver.evidence("reset_position_index_per_cell")
+    return said[1]
+
+
+def _late_projection(ctx: BlockContext, cls, members: list, mapped, norm):
+    """A square Linear beside the tables and a norm, not named as an input map (FNet's
+    `projection`): its widths do not say where it acts. FNet's library normalises the tables'
+    sum, then projects it; the other place (mapping the token embeddings before positions are
+    added) stays a choice calibration can settle. The choice, where it is "after_norm"; else
+    None (and the map stays before the positions, guessed)."""
+    if mapped is None or norm is None or mapped[1]:
+        return None
+    linear = next(m for m in members if m.attr == mapped[0])
+    if re.fullmatch(INPUT_MAP, linear.attr, re.IGNORECASE) or linear.io is None:
+        return None
+    if linear.io.in_width != linear.io.out_width:
+        return None
+    where = ctx.choose(
+        cls,
+        linear.attr,
+        "projection",
+        "after_norm",
+        ["before_positions"],
+        "where the square map acts: on the normalised sum (FNet), or on the token embeddings",
+    )
+    return where if where.value == "after_norm" else None
 
 
 def _layout_tables(embeddings: list, used: list, tokens) -> tuple | None:
@@ -386,15 +509,22 @@ class VisionEmbeddings(BlockPattern):
         if ctx.role(members[0]) != "PatchEmbedding" and not conv:
             return None
         registers = [t for t in params if re.fullmatch(REGISTERS, t.attr) and len(t.shape) == 3]
+        # Several class tokens in one tensor (Pixio's [1, n, d] `cls_token`): in front, by name.
+        classes = [t for t in params if re.fullmatch(CLASS_TOKEN, t.attr) and len(t.shape) == 3]
         fronts = [
             t
             for t in params
-            if len(t.shape) == 3 and tuple(t.shape[:2]) == (1, 1) and t not in registers
+            if len(t.shape) == 3
+            and (tuple(t.shape[:2]) == (1, 1) or t in classes and t.shape[0] == 1)
+            and t not in registers
         ]
         tables = [
             t
             for t in params
-            if len(t.shape) == 3 and t.shape[0] == 1 and t.shape[1] > 1 and t not in registers
+            if len(t.shape) == 3
+            and t.shape[0] == 1
+            and t.shape[1] > 1
+            and t not in registers + fronts
         ]
         unused = [t for t in params if re.fullmatch(MASK_TOKEN, t.attr) and len(t.shape) <= 2]
         # No position table: positions enter in the attention (BEiT's relative bias), where
@@ -413,6 +543,11 @@ class VisionEmbeddings(BlockPattern):
             return None
         if registers and (len(registers) > 1 or len(fronts) != 1 or not tables and not rotary):
             return None
+        several = [t for t in fronts if t in classes and t.shape[1] != 1]
+        if several:  # config.json's count of class tokens, where it records one, agrees
+            said = ctx.resolver.evidence("n_cls_tokens", "num_cls_tokens", "num_class_tokens")
+            if said is not None and said[1] != several[0].shape[1]:
+                return None
         fronts.sort(key=lambda t: re.fullmatch(CLASS_TOKEN, t.attr) is None)  # class token first
         found = (members[0].attr, [t.attr for t in fronts], tables[0].attr if tables else None)
         found += (registers[0].attr if registers else None, ctx.role(members[0]) == "conv")
@@ -467,6 +602,16 @@ def _input_projection(members: list) -> object | None:
     return linears[0] if named or linears[0].io.in_width != linears[0].io.out_width else None
 
 
+def _maskless_or_masked(ctx: BlockContext, layer) -> bool:
+    """A layer that takes the padding mask, or one whose mixing takes no mask at all (FNet's
+    Fourier sublayer, role PostNormAttention, takes only x)."""
+    if ctx.takes(layer, "mask"):
+        return True
+    cls = ctx.classes.get(layer.type_name)
+    graph = cls.forward.graph if cls is not None and cls.forward is not None else None
+    return graph is not None and [n.target for n in graph.inputs] == ["x"]
+
+
 class Encoder(BlockPattern):
     """(A projection to the layers' width,) the layers in turn; each is given the padding mask
     when it takes one."""
@@ -483,19 +628,21 @@ class Encoder(BlockPattern):
         if len(stacks) != 1 or (len(members) == 2 and project is None):
             return None
         holder, (layer, _) = stacks[0]
-        if ctx.role(layer) != "Block" or not ctx.takes(layer, "mask"):
+        if ctx.role(layer) != "Block" or not _maskless_or_masked(ctx, layer):
             return None
         rotary = ctx.takes(layer, ROTARY_TABLE)  # angles the model computes (axial rotary)
-        found = (holder.attr, project.attr if project else None, rotary)
+        masked = ctx.takes(layer, "mask")
+        found = (holder.attr, project.attr if project else None, rotary, masked)
         return Match(self, len(members), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        layers, project, rotary = match.found
-        x, mask = g.input("x"), g.input("mask", optional=True)
+        layers, project, rotary, masked = match.found
+        x = g.input("x")
+        mask = (g.input("mask", optional=True),) if masked else ()
         angles = (g.input(ROTARY_TABLE, optional=True),) if rotary else ()
         if project is not None:
             x = g.call_module((project,), x, comment="to the layers' width")
-        g.output(g.call_module((layers,), x, mask, *angles, each=True))
+        g.output(g.call_module((layers,), x, *mask, *angles, each=True))
 
     @staticmethod
     def examples():
@@ -560,6 +707,11 @@ class EncoderModel(BlockPattern):
         pooler = one_named([m for m in poolers if m is not project], POOLER)
         # SigLIP's attention-pooling head reads the last hidden state: left to its callers too.
         heads = [m for m in rest if ctx.role(m) == "AttentionPoolingHead"]
+        # Embeddings of other inputs (LUKE's entity_embeddings): a word-only forward leaves them
+        # unused, as the library does when their ids are not given; the file says so.
+        side = [m for m in rest if m.kind == "class" and re.fullmatch(SIDE_EMBEDDINGS, m.attr)]
+        side = side if ctx.role(embed[0]) == "TextEmbeddings" else []
+        rest = [m for m in rest if m not in side]
         if len(rest) != len(heads[:1]) + sum(
             m is not None for m in (project, norm, pooler, embed_norm, pooled_norm)
         ):
@@ -570,6 +722,8 @@ class EncoderModel(BlockPattern):
         if cls.is_top and pooler is None and not heads:  # settings of heads it does not hold
             for key in HEAD_ONLY_KEYS:
                 ctx.resolver.evidence(key)
+        if cls.is_top:  # every member is explained: no projection head to read its settings
+            ctx.resolver.consumed.update(PROJECTION_HEAD_KEYS)  # whatever their values, null too
         text = ctx.role(embed[0]) == "TextEmbeddings"
         # No norm after the stack at all (a pooled token's norm counts: CLIP's vision tower).
         after = norm is not None or pooled_norm is not None
@@ -591,17 +745,27 @@ class EncoderModel(BlockPattern):
             norm.attr if norm else None,
             pooler.attr if pooler else None,
             embed_norm.attr if embed_norm else None,
+            ctx.takes(encoder[0], "mask"),
         )
-        return Match(self, len(members), found, pins=pins)
+        guessed = ""
+        if side:
+            guessed = (
+                f"{', '.join(m.attr for m in side)} is not used: this forward takes the text "
+                "inputs only (the library's output without the other inputs)"
+            )
+        return Match(self, len(members), found, pins=pins, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        embed, (text, causal), extra, project, encoder, norm, pooler, embed_norm = match.found
+        embed, (text, causal), extra, project, encoder, norm, pooler, embed_norm, masked = (
+            match.found
+        )
         if text:
             ids = g.input("input_ids")
-            attention_mask = g.input("attention_mask", optional=True)
+            attention_mask = g.input("attention_mask", optional=True) if masked else None
             args = (ids, *(g.input(name, optional=True) for name in extra))
             x = g.call_module((embed,), *args, comment="[batch, seq, d_model]")
-            mask = g.call_function("padding_mask", attention_mask, name="mask")
+            # (no mask where its layers mix every position: FNet)
+            mask = g.call_function("padding_mask", attention_mask, name="mask") if masked else None
             if causal:
                 seq = g.call_method("size", ids, 1, inline=True)
                 device = g.call_method("device", ids, inline=True)

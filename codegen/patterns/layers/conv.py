@@ -155,6 +155,10 @@ def _conv_geometry(
     others = [p for p in (same, 0, 1) if p != default][:1]
     if default in PADDED_FIRST:  # the padding the weights suggest stays open to calibration
         others = [same]
+    elif told is None and len(kernel) == 2 and not patchify and stride.value != 1:
+        # Networks ported from TensorFlow pad a strided conv 'SAME' (more after than before),
+        # which no constructor padding gives: with no config to say so, a candidate.
+        others += list(PADDED_FIRST)
     padding = ctx.resolver.choose(
         node.path, "padding", default, others, "half the kernel keeps the size", accepts="size"
     )

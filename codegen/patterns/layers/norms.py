@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from codegen.ir import Arg, IOSpec
 from codegen.patterns._kit import (
     broadcast_vector,
+    BATCH_NORM_EPS_TRIED,
     grn_named,
     EPS_SYNONYMS,
     Example,
@@ -18,6 +19,7 @@ from codegen.patterns._kit import (
     LayerPattern,
     Recognised,
     eps_arg,
+    latent_norm_eps,
     eps_args,
     flag,
     hinted,
@@ -60,14 +62,26 @@ def batchnorm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     others = [] if told else [f"nn.BatchNorm{k}d" for k in (1, 2, 3)]
     choice = type_choice(ctx, node, default, others, "running statistics")
     args = [Arg(None, c[0], "width", prov(node, "running_mean", 0))]
-    if eps := eps_arg(ctx, node):
+    # One eps for every batch norm of the model, as models keep it (1e-3 in networks ported from
+    # TensorFlow): a model-wide choice calibration settles in one move; each layer's own eps
+    # (hints) still overrides it.
+    convention = ctx.resolver.choose(
+        "",
+        "batch_norm_eps",
+        1e-5,
+        [e for e in BATCH_NORM_EPS_TRIED if e != 1e-5],
+        "every batch norm's eps",
+        accepts="unit_float",
+    )
+    searchable = [convention]
+    if eps := eps_arg(ctx, node, tried=BATCH_NORM_EPS_TRIED, convention=convention):
         args.append(eps)
     affine_default = not instance
     if ("weight" in found) != affine_default:
         args.append(flag("affine", "weight" in found, prov(node, "weight")))
     if instance:
         args.append(flag("track_running_stats", True, prov(node, "running_mean")))
-    return Recognised(choice.value, args, IOSpec("norm", c[0], c[0], n), [choice])
+    return Recognised(choice.value, args, IOSpec("norm", c[0], c[0], n), [choice] + searchable)
 
 
 def _neighbour_told(ctx: LayerContext) -> bool:
@@ -251,6 +265,7 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             "None uses the dtype's machine epsilon",
             accepts="unit_float",
         )
+        latent_norm_eps(ctx, node, c)
         if c.source != "default":
             args.append(Arg("eps", c.value, "choice", choice=c))
         else:
