@@ -54,7 +54,7 @@ class DifferentialAttention(Attention):
         if found is None or found.missing:
             return found
         qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm = found.found[:9]
-        scale, split, qk_norm, window, cap, sub_norm, free_qk, sinks = found.found[9:]
+        scale, split, qk_norm, window, cap, sub_norm, free_qk, sinks, clip = found.found[9:18]
         if len(qkv) != 3 or out is None or not causal or alibi or norm or split or qk_norm:
             return None  # the one arrangement met so far: separate projections, causal
         if (
@@ -63,6 +63,7 @@ class DifferentialAttention(Attention):
             or sub_norm
             or free_qk
             or sinks
+            or clip
             or scale
             or per_head not in (False, "concat")
         ):
