@@ -84,6 +84,15 @@ ROPE = (
         "rope_theta": 10000.0,
         "original_max_position_embeddings": 16,
     },
+    # (cfg8) Phi-3's: per-frequency factors, the long ones past the original context (8 < 11)
+    {
+        "rope_type": "longrope",
+        "rope_theta": 10000.0,
+        "short_factor": [1.0, 1.1, 1.2, 1.3],
+        "long_factor": [2.0, 2.1, 2.2, 2.3],
+        "original_max_position_embeddings": 8,
+        "factor": 4.0,
+    },
 )
 IMAGE = dict(
     image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4
@@ -170,6 +179,7 @@ SWEEPS: dict[str, Sweep] = {
             "num_attention_heads": (2, 8),
             "intermediate_size": (40,),
             "num_hidden_layers": (1, 3),
+            "position_embedding_type": ("relative_key", "relative_key_query"),  # (cfg8)
         },
     ),
     "roberta": Sweep(

@@ -36,6 +36,10 @@ EXACT = {
     ),
     # BLOOM's apply_residual_connection_post_layernorm: residual adds from the normed input
     "bloom_normed_residual": _config("bloom", apply_residual_connection_post_layernorm=True),
+    # a one-layer stack (distilled BART's single decoder layer): a list holding one layer
+    "bart_one_decoder_layer": _config("bart", decoder_layers=1),
+    "bart_model_one_layer_each": _config("bart", "BartModel", encoder_layers=1, decoder_layers=1),
+    "whisper_one_encoder_layer": _config("whisper", encoder_layers=1),
     # an activation config.json names beyond the usual feed-forward candidates is used
     "bert_tanh": _config("bert", hidden_act="tanh"),
     # is_decoder true: the encoder's layers attend to earlier tokens only

@@ -730,8 +730,11 @@ class EncoderModel(BlockPattern):
         pins = [] if after else _post_norm_pins(ctx, encoder[0])
         model_type = ctx.resolver.evidence("model_type")
         causal = text and model_type is not None and model_type[1] in CAUSAL_TEXT_TOWER_TYPES
-        # an encoder's layers run as a decoder (BERT or RoBERTa with is_decoder true): causal
-        said = ctx.resolver.evidence("is_decoder") if text else None
+        # an encoder's layers run as a decoder (BERT or RoBERTa with is_decoder true): causal;
+        # the model's own key only, not a sub-config's (a composite model's decoder_config)
+        top = ctx.resolver.metadata.get("is_decoder")
+        own = top is not None and top[0] in ("is_decoder", "config.json.is_decoder")
+        said = ctx.resolver.evidence("is_decoder") if text and own else None
         causal = causal or (said is not None and said[1] is True)
         found = (
             embed[0].attr,

@@ -121,6 +121,10 @@ class HeadTransform(BlockPattern):
         h = act.apply(g, activation, g.call_module((dense,), g.input("x"), inline=True))
         g.output(g.call_module((norm,), h))
 
+    @staticmethod
+    def examples():
+        return [_example("Bert", "relu")]  # BERT's transform follows hidden_act
+
 
 class MaskedLMHead(BlockPattern):
     """A transform (a class, or its parts), then the vocabulary projection: the `decoder` Linear,
@@ -180,6 +184,10 @@ class MaskedLMHead(BlockPattern):
             logits = g.call_function("linear", h, weight, g.getattr(("bias",)))
         g.output(logits, comment="[batch, seq, vocab_size]")
 
+    @staticmethod
+    def examples():
+        return [_example("Roberta", "relu")]  # RoBERTa's lm_head: GELU whatever hidden_act says
+
 
 class MaskedLMHeadHolder(BlockPattern):
     """A class holding the head (BERT's `cls`), and perhaps the next-sentence head beside it."""
@@ -204,6 +212,10 @@ class MaskedLMHeadHolder(BlockPattern):
         args = (g.input("x"),) + ((g.input("weight"),) if tied else ())
         g.output(g.call_module((head,), *args), comment="the masked-LM logits")
 
+    @staticmethod
+    def examples():
+        return [_example("Bert")]
+
 
 class VocabBias(BlockPattern):
     """A vocabulary projection that stores only its bias (its weight is the token table):
@@ -224,6 +236,10 @@ class VocabBias(BlockPattern):
     def forward(self, match: Match, g: Graph) -> None:
         x, weight = g.input("x"), g.input("weight")
         g.output(g.call_function("linear", x, weight, g.getattr(("bias",))))
+
+    @staticmethod
+    def examples():
+        return [_tied_example()]
 
 
 def _token_table(ctx: BlockContext, body) -> tuple[str, ...] | None:
@@ -351,3 +367,33 @@ def _example(name: str, hidden_act: str = "gelu") -> Example:
     return Example(
         model, (ids, mask), {k: v for k, v in metadata.items() if not isinstance(v, dict)}
     )
+
+
+def _tied_example() -> Example:
+    """DistilBERT's masked LM as saved with its projector tied: only the projector's bias."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    reference = _example("DistilBert")
+    mlm = reference.module
+
+    class Bias(nn.Module):
+        def __init__(self, bias) -> None:
+            super().__init__()
+            self.bias = nn.Parameter(bias.detach().clone())
+
+    class Tied(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.distilbert = mlm.distilbert
+            self.vocab_transform, self.vocab_layer_norm = mlm.vocab_transform, mlm.vocab_layer_norm
+            self.vocab_projector = Bias(mlm.vocab_projector.bias)
+
+        def forward(self, input_ids, attention_mask=None):
+            x = self.distilbert(input_ids=input_ids, attention_mask=attention_mask)[0]
+            h = self.vocab_layer_norm(F.gelu(self.vocab_transform(x)))
+            table = self.distilbert.embeddings.word_embeddings.weight
+            return F.linear(h, table, self.vocab_projector.bias)
+
+    return Example(Tied().eval(), reference.inputs, reference.metadata)

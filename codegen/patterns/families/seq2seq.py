@@ -23,6 +23,7 @@ from codegen.patterns._kit import (
     family,
     modules,
     one_named,
+    stack as layers_of,
     tensors,
 )
 from codegen.patterns.blocks.cross_attention import seq2seq
@@ -51,7 +52,8 @@ POSITION_OFFSETS = {"bart": 2, "mbart": 2, "plbart": 2, "blenderbot": 0, "whispe
 
 
 def _stack(ctx: BlockContext, members, role: str):
-    found = [m for m in members if m.kind in ("repeat", "modulelist") and ctx.role(m) == role]
+    """The layers: a repeat of `role`'s class, or a list holding one (a one-layer stack)."""
+    found = [m for m in members if layers_of(m) and ctx.role(layers_of(m)[0]) == role]
     return found[0] if len(found) == 1 else None
 
 
@@ -145,7 +147,7 @@ class _Stack(BlockPattern):
         if tensors(cls) or not seq2seq(ctx):
             return None
         stack = _stack(ctx, members, self.layer_role)
-        if stack is None or not ctx.takes(stack, self.stack_input):
+        if stack is None or not ctx.takes(layers_of(stack)[0], self.stack_input):
             return None
         model_type = ctx.resolver.evidence("model_type")
         if model_type and model_type[1] in PADDED_POSITION_TYPES:
