@@ -2169,7 +2169,9 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
             theirs["token_type_ids"] = (torch.arange(11) >= 5).long().expand(2, -1) * int(two)
             tables = len(getattr(model.config, "type_vocab_sizes", None) or [])
             if tables:  # enc8: one column per type table (TAPAS: segment, column, row, ...)
-                theirs["token_type_ids"] = theirs["token_type_ids"][..., None].expand(-1, -1, tables)
+                theirs["token_type_ids"] = theirs["token_type_ids"][..., None].expand(
+                    -1, -1, tables
+                )
     elif kind == "dual":  # three texts (ending at their end-of-text token, then padding), 2 images
         ids = torch.randint(2, 99, (3, 11))
         ids[:, 8] = model.config.text_config.eos_token_id
