@@ -72,3 +72,29 @@ def share_heads(g: Graph, value: Value, nhead: int, kv_heads: int, name: str, **
         return value
     rep = nhead // kv_heads
     return g.call_method("repeat_interleave", value, rep, kwargs={"dim": 1}, name=name, **options)
+
+
+def attend(
+    g: Graph, q: Value, k: Value, v: Value, nhead: int, kv_heads: int, mask: Value, comment: str
+) -> Value:
+    """Scaled dot-product attention over the shared key/value heads, merged back to [batch, seq,
+    heads * head_dim]; `mask` is the boolean mask or the additive bias the scores take."""
+    k = share_heads(
+        g, k, nhead, kv_heads, "k", comment=f"{kv_heads} key/value heads, {nhead} query heads"
+    )
+    v = share_heads(g, v, nhead, kv_heads, "v")
+    return g.call_function(
+        "scaled_dot_product_attention",
+        q,
+        k,
+        v,
+        kwargs={"attn_mask": mask},
+        name="y",
+        comment=comment,
+    )
+
+
+def merge_heads(g: Graph, y: Value, batch: Value, seq: Value) -> Value:
+    """[batch, heads, seq, head_dim] -> [batch, seq, heads * head_dim]."""
+    y = g.call_method("transpose", y, 1, 2, inline=True)
+    return g.call_method("reshape", y, batch, seq, -1, name="y")

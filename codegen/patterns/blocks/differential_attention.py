@@ -98,19 +98,8 @@ class DifferentialAttention(Attention):
             comment="kv head m beside m + kv/2: [batch, kv / 2, seq, 2 * head_dim]",
         )
         v = g.call_function("cat", [v, v], kwargs={"dim": 1}, name="v", comment="twice: kv heads")
-        k = parts.share_heads(
-            g, k, nhead, kv_heads, "k", comment=f"{kv_heads} key/value heads, {nhead} query heads"
-        )
-        v = parts.share_heads(g, v, nhead, kv_heads, "v")
-        y = g.call_function(
-            "scaled_dot_product_attention",
-            q,
-            k,
-            v,
-            kwargs={"attn_mask": mask},
-            name="y",
-            comment=f"{nhead} heads, causal: [batch, heads, seq, 2 * head_dim]",
-        )
+        comment = f"{nhead} heads, causal: [batch, heads, seq, 2 * head_dim]"
+        y = parts.attend(g, q, k, v, nhead, kv_heads, mask, comment)
         params = [g.getattr((name,)) for name in lambdas]
         y = g.call_function(
             "differential_heads",
@@ -121,8 +110,7 @@ class DifferentialAttention(Attention):
             name="y",
             comment="[batch, heads / 2, seq, 2 * head_dim]",
         )
-        y = g.call_method("transpose", y, 1, 2, inline=True)
-        y = g.call_method("reshape", y, batch, seq, -1, name="y")
+        y = parts.merge_heads(g, y, batch, seq)
         g.output(g.call_module((out,), y))
 
     @staticmethod

@@ -90,21 +90,9 @@ class DynamicMaskAttention(Attention):
             "dynamic_mask", dt, mask, keep, name="bias", comment="each key's bias, causal"
         )
         bias = parts.share_heads(g, bias, nhead, kv_heads, "bias")
-        k = parts.share_heads(
-            g, k, nhead, kv_heads, "k", comment=f"{kv_heads} key/value heads, {nhead} query heads"
-        )
-        v = parts.share_heads(g, v, nhead, kv_heads, "v")
-        y = g.call_function(
-            "scaled_dot_product_attention",
-            q,
-            k,
-            v,
-            kwargs={"attn_mask": bias},
-            name="y",
-            comment=f"{nhead} heads, scores plus the keys' biases",
-        )
-        y = g.call_method("transpose", y, 1, 2, inline=True)
-        y = g.call_method("reshape", y, batch, seq, -1, name="y")
+        comment = f"{nhead} heads, scores plus the keys' biases"
+        y = parts.attend(g, q, k, v, nhead, kv_heads, bias, comment)
+        y = parts.merge_heads(g, y, batch, seq)
         g.output(g.call_module((out,), y))
 
     @staticmethod
