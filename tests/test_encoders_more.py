@@ -79,6 +79,7 @@ def test_fnet_fourier_mixing_is_exact(tmp_path, config):
 def test_fnet_dft_as_matrix_products_is_flagged(tmp_path):
     """FNet's TPU path (DFT matrices sized for one sequence length) is not what the file computes:
     the file says so (its stored DFT matrices have no inferred use, or the setting is named)."""
+    pytest.importorskip("scipy", reason="the library builds its DFT matrices with scipy")
     config = transformers.FNetConfig(**FNET, use_tpu_fourier_optimizations=True)
     _, source, _ = _generate(tmp_path, lambda t: t.FNetModel(config))
     assert "Forward trust: guessed" in source or "Forward trust: missing" in source
