@@ -517,6 +517,14 @@ def family(m: Module | None) -> str | None:
     return m.io.family if m is not None and m.io is not None else None
 
 
+def body_inputs(ctx: BlockContext, body) -> list[tuple[str, bool]]:
+    """A member's forward arguments as (name, optional), for a head family that takes its body's
+    inputs the same way; [] where the member's class has no forward graph yet."""
+    cls = ctx.classes.get(body.type_name)
+    graph = cls.forward.graph if cls is not None and cls.forward is not None else None
+    return [] if graph is None else [(n.target, n.optional) for n in graph.inputs]
+
+
 def one_named(members: list, pattern: str):
     """The one member whose attribute name fully matches `pattern` (any case); None for none or two."""
     found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]

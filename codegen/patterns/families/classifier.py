@@ -22,6 +22,7 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    body_inputs,
     family,
     modules,
     one_named,
@@ -31,14 +32,6 @@ from codegen.patterns._kit import (
 HEAD = r"classifier|score|head|cls_head|classification_head|fc"
 PRE = r"pre_classifier"
 POOLER = r"pooler"
-
-
-def _body_inputs(ctx: BlockContext, body) -> list:
-    """The body's forward arguments (name, optional), which the classifier takes the same way."""
-    cls = ctx.classes.get(body.type_name)
-    if cls is None or cls.forward.graph is None:
-        return []
-    return [(n.target, n.optional) for n in cls.forward.graph.inputs]
 
 
 def _pooler(ctx: BlockContext, body):
@@ -76,7 +69,7 @@ class EncoderClassifier(BlockPattern):
             return Match(
                 self,
                 3,
-                (body[0].attr, _body_inputs(ctx, body[0]), "head", head_class[0].attr, None, None),
+                (body[0].attr, body_inputs(ctx, body[0]), "head", head_class[0].attr, None, None),
             )
         if head is None or len(rest) != 1 + (pre is not None):
             return None
@@ -102,7 +95,7 @@ class EncoderClassifier(BlockPattern):
             pooling.source, pooling.note = "metadata", cite
         found = (
             body[0].attr,
-            _body_inputs(ctx, body[0]),
+            body_inputs(ctx, body[0]),
             pooling.value,
             head.attr,
             pre.attr if pre else None,
@@ -185,7 +178,7 @@ class DecoderClassifier(BlockPattern):
             "padding's token id; -1: no padding, the last token is scored",
             accepts="index",
         )
-        found = (body[0].attr, _body_inputs(ctx, body[0]), head.attr, int(pad.value))
+        found = (body[0].attr, body_inputs(ctx, body[0]), head.attr, int(pad.value))
         return Match(self, 3, found, [pad])
 
     def forward(self, match: Match, g: Graph) -> None:

@@ -25,6 +25,7 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    body_inputs,
     family,
     modules,
     one_named,
@@ -253,13 +254,6 @@ def _token_table(ctx: BlockContext, body) -> tuple[str, ...] | None:
     return (body.attr, embed[0].attr, tokens.attr, "weight")
 
 
-def _body_inputs(ctx: BlockContext, body) -> list:
-    cls = ctx.classes.get(body.type_name)
-    if cls is None or cls.forward.graph is None:
-        return []
-    return [(n.target, n.optional) for n in cls.forward.graph.inputs]
-
-
 class MaskedLM(BlockPattern):
     """The encoder, then the prediction head on every token."""
 
@@ -306,7 +300,7 @@ class MaskedLM(BlockPattern):
         table = _token_table(ctx, body[0]) if tied else None
         if tied and table is None:
             return None
-        found = (body[0].attr, _body_inputs(ctx, body[0]), table) + found
+        found = (body[0].attr, body_inputs(ctx, body[0]), table) + found
         return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:

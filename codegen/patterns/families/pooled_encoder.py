@@ -21,6 +21,7 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    body_inputs,
     family,
     modules,
     one_named,
@@ -31,12 +32,6 @@ RETRIEVAL = r"(Question|Context|Passage|Query|Document|Doc)Encoder"
 POOLER = r"pooler"
 # The Linear beside the encoder that projects the pooled vector (DPR's encode_proj).
 PROJECTION = r"(encode|text|output|pooled|sentence)?_?proj(ection)?"
-
-
-def _inputs(ctx: BlockContext, body) -> list:
-    cls = ctx.classes.get(body.type_name)
-    graph = cls.forward.graph if cls is not None and cls.forward is not None else None
-    return [] if graph is None else [(n.target, n.optional) for n in graph.inputs]
 
 
 class PooledEncoder(BlockPattern):
@@ -53,7 +48,7 @@ class PooledEncoder(BlockPattern):
         inner = ctx.classes.get(body[0].type_name)
         if inner is None or one_named(modules(inner), POOLER) is not None:
             return None  # a pooler of its own: the heads that read it say how (classifier.py)
-        inputs = _inputs(ctx, body[0])
+        inputs = body_inputs(ctx, body[0])
         if not inputs or inputs[0][0] != "input_ids":
             return None
         rest = [m for m in members if m is not body[0]]
