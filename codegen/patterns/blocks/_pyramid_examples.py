@@ -158,7 +158,19 @@ def modules() -> dict:
                 x = stage(x, nhead)
             return x
 
+    class Classifier(nn.Module):
+        """SegFormer's and PVTv2's image classifier: the last map averaged, a linear head."""
+
+        def __init__(self, widths, depths, ratios, labels: int) -> None:
+            super().__init__()
+            self.encoder = StagesEncoder(widths, depths, ratios)
+            self.classifier = nn.Linear(widths[-1], labels)
+
+        def forward(self, x):
+            return self.classifier(self.encoder(x).mean(dim=(2, 3)))
+
     return {
+        "Classifier": Classifier,
         "DepthwiseConv": DepthwiseConv,
         "MixFeedForward": MixFeedForward,
         "ReducedAttention": ReducedAttention,

@@ -90,8 +90,8 @@ class ReducedAttention(BlockPattern):
                 return None
             if norm.type_name != "nn.LayerNorm":
                 return None
-        elif out is None and not _pyramid_config(ctx):
-            return None  # three projections alone: an ordinary attention's, unless told
+        elif not _pyramid_config(ctx):
+            return None  # projections alone: an ordinary attention's, unless config.json says
         found = (
             (q.attr, k.attr, v.attr),
             out.attr if out is not None else None,
@@ -140,7 +140,9 @@ class ReducedAttention(BlockPattern):
         reduced = z["ReducedAttention"](8, ratio=2, proj=True)
         plain = z["ReducedAttention"](8, ratio=1, proj=True)
         x = torch.randn(2, 6, 4, 8)
-        return [Example(reduced, (x, 2)), Example(plain, (x, 4))]
+        # without a reduction conv, only config.json's ratios (one of them 1) tell it apart
+        told = {"sr_ratios": [2, 1]}
+        return [Example(reduced, (x, 2)), Example(plain, (x, 4), told)]
 
 
 class ReducedAttentionBlock(BlockPattern):

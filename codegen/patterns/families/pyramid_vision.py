@@ -218,3 +218,20 @@ class PyramidClassifier(BlockPattern):
         dims = (2, 3) if is_map else 1
         x = g.call_method("mean", x, kwargs={"dim": dims}, name="x", comment="over positions")
         g.output(g.call_module((head,), x), comment="[batch, num_labels]")
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns._kit import Example
+        from codegen.patterns.blocks._pyramid_examples import modules as zoo
+
+        config = {
+            "hidden_act": "gelu",
+            "num_attention_heads": [1, 2],
+            "strides": [4, 2],
+            "patch_sizes": [7, 3],
+            "sr_ratios": [2, 1],
+        }
+        classifier = zoo()["Classifier"]((8, 16), (1, 1), (2, 1), 5)
+        return [Example(classifier, (torch.randn(2, 3, 32, 28),), config)]
