@@ -90,3 +90,53 @@ def test_pyramid_heads_unknown_is_missing(tmp_path):
     source = out.read_text()
     assert "Forward trust: missing" in source
     assert "each stage's head count" in source
+
+
+# InternVL's vision tower: a ViT whose layers scale both residual branches (lambda_1, lambda_2)
+# around one MLP class; the second configuration has biased q/k/v projections, three layers, two
+# heads, the tanh GELU and its own sizes.
+INTERNVL = [
+    dict(
+        image_size=32,
+        patch_size=8,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+    ),
+    dict(
+        image_size=24,
+        patch_size=8,
+        hidden_size=24,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        intermediate_size=48,
+        attention_bias=True,
+        hidden_act="gelu_pytorch_tanh",
+    ),
+]
+
+
+@pytest.mark.parametrize("config", INTERNVL, ids=["default", "biased"])
+def test_internvl_vision_exact(tmp_path, config):
+    reference, ours, source = generate_for(
+        tmp_path, "InternVLVisionModel", "InternVLVisionConfig", config
+    )
+    assert_trusted(source)
+    side = config["image_size"]
+    torch.manual_seed(1)
+    pixels = torch.randn(2, 3, side, side)
+    with torch.no_grad():
+        want = reference(pixel_values=pixels).last_hidden_state
+    assert_exact(ours, want, pixels)
+
+
+@pytest.mark.parametrize("extra", [{"use_qk_norm": True}, {"norm_type": "rms_norm"}])
+def test_internvl_vision_unsupported_options_are_flagged(tmp_path, extra):
+    """Whole-width q/k RMS norms and RMS-normed layers are not computed as InternVL does yet:
+    the file says its forward is a guess, naming the key."""
+    _, _, source = generate_for(
+        tmp_path, "InternVLVisionModel", "InternVLVisionConfig", {**INTERNVL[1], **extra}
+    )
+    assert "Forward trust: guessed" in source
+    assert next(iter(extra)) in source

@@ -213,6 +213,8 @@ NEUTRAL = {
     "add_adapter": (False,),
     "use_weighted_layer_sum": (False,),
     "conv_pos_batch_norm": (False,),
+    # InternVL's vision layers (vis9): plain LayerNorms, as their weight and bias show
+    "norm_type": ("layer_norm",),
 }
 # How a mixture routes tokens, where config.json says the layers hold none (is_moe false).
 MOOT_WITHOUT_EXPERTS = frozenset({"num_experts_per_tok", "norm_topk_prob"})
