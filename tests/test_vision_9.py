@@ -140,3 +140,40 @@ def test_internvl_vision_unsupported_options_are_flagged(tmp_path, extra):
     )
     assert "Forward trust: guessed" in source
     assert next(iter(extra)) in source
+
+
+# YOLOS: a ViT whose embeddings put learned detection tokens after the patches, its encoder adding
+# a position table after every layer but the last; the second configuration has no such tables,
+# three detection tokens, three layers and a non-square image.
+YOLOS = [
+    dict(
+        image_size=[32, 32],
+        patch_size=8,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        num_detection_tokens=5,
+    ),
+    dict(
+        image_size=[24, 32],
+        patch_size=8,
+        hidden_size=24,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        intermediate_size=48,
+        num_detection_tokens=3,
+        use_mid_position_embeddings=False,
+    ),
+]
+
+
+@pytest.mark.parametrize("config", YOLOS, ids=["mid_positions", "plain"])
+def test_yolos_exact(tmp_path, config):
+    reference, ours, source = generate_for(tmp_path, "YolosModel", "YolosConfig", config)
+    assert_trusted(source)
+    torch.manual_seed(1)
+    pixels = torch.randn(2, 3, *config["image_size"])
+    with torch.no_grad():
+        want = reference(pixel_values=pixels).last_hidden_state
+    assert_exact(ours, want, pixels)

@@ -77,7 +77,10 @@ NO_FORWARD_EFFECT = frozenset("""
     time_step_floor time_step_init_scheme time_step_max time_step_min time_step_scale
     rescale_prenorm_residual use_associative_scan use_mambapy residual_in_fp32
     lambda_std_dev
+    auxiliary_loss class_cost bbox_cost giou_cost bbox_loss_coefficient giou_loss_coefficient
+    eos_coefficient
     """.split())
+# (vis9) DETR-style detectors' (YOLOS) Hungarian matcher costs and loss weights: training only.
 # (dec8) Mamba's: how dt_proj and the out projections are initialised; two other algorithms for
 # the same scan (a parallel one, an associative one); a float32 residual, as attention's
 # softmax in float32 above (a float32 checkpoint's residual is float32 anyway); how DiffLlama's
@@ -215,6 +218,7 @@ NEUTRAL = {
     "conv_pos_batch_norm": (False,),
     # InternVL's vision layers (vis9): plain LayerNorms, as their weight and bias show
     "norm_type": ("layer_norm",),
+    "use_mid_position_embeddings": (False,),  # YOLOS without tables between its layers (vis9)
 }
 # How a mixture routes tokens, where config.json says the layers hold none (is_moe false).
 MOOT_WITHOUT_EXPERTS = frozenset({"num_experts_per_tok", "norm_topk_prob"})

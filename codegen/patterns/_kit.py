@@ -373,7 +373,7 @@ CHECKED_MODEL_TYPES = (
     )  # dec8: tests/test_decoder_mixers.py compares these
     # enc8: tests/test_encoders_more.py compares these
     | frozenset("fnet dpr clap_text_model tapas".split())
-    | frozenset("glpn internvl_vision".split())  # vis9: tests/test_vision_9.py compares these
+    | frozenset("glpn internvl_vision yolos".split())  # vis9: tests/test_vision_9.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
