@@ -77,7 +77,9 @@ NO_FORWARD_EFFECT = frozenset("""
     time_step_floor time_step_init_scheme time_step_max time_step_min time_step_scale
     rescale_prenorm_residual use_associative_scan use_mambapy residual_in_fp32
     lambda_std_dev
+    onnx_export
     """.split())
+# (lin9) Longformer's and LED's onnx_export: another way to cut the same band into chunks.
 # (dec8) Mamba's: how dt_proj and the out projections are initialised; two other algorithms for
 # the same scan (a parallel one, an associative one); a float32 residual, as attention's
 # softmax in float32 above (a float32 checkpoint's residual is float32 anyway); how DiffLlama's

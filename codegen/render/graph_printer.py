@@ -142,6 +142,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "selective_scan",  # patterns/blocks/selective_scan.py
             "differential_heads",  # patterns/blocks/differential_attention.py
             "dynamic_mask",  # patterns/blocks/dynamic_mask_attention.py
+            "band_mask",  # patterns/blocks/banded_attention.py
+            "zero_padding_queries",
         )
     },
 }

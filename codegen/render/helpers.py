@@ -581,6 +581,27 @@ def sliding_window_mask(allowed: torch.Tensor, window: int) -> torch.Tensor:
     # to later layers): it attends everywhere instead; its own output is never read.
     return narrowed | ~narrowed.any(dim=-1, keepdim=True)
 ''',
+    "band_mask": '''
+def band_mask(mask: torch.Tensor | None, seq: int, half: int, device: torch.device) -> torch.Tensor:
+    """True where a query may attend: keys at most `half` positions either side (a sliding window,
+    Longformer's), and with a padding mask ([batch, 1, 1, seq] from padding_mask()) real tokens
+    only -> [batch or 1, 1, seq, seq]. A padding query whose window holds only padding attends
+    everywhere instead (no NaN); zero_padding_queries() zeroes its output."""
+    i = torch.arange(seq, device=device)
+    allowed = ((i[:, None] - i[None, :]).abs() <= half)[None, None]
+    if mask is None:
+        return allowed
+    allowed = allowed & mask
+    return allowed | ~allowed.any(dim=-1, keepdim=True)
+''',
+    "zero_padding_queries": '''
+def zero_padding_queries(y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """[batch, seq, d] with the outputs of padding queries (False in the [batch, 1, 1, seq] mask
+    from padding_mask()) set to zero: they attend to nothing (Longformer)."""
+    if mask is None:
+        return y
+    return y.masked_fill(~mask[:, 0, 0, :, None], 0.0)
+''',
     "sink_attention": '''
 def sink_attention(
     q: torch.Tensor,
