@@ -94,3 +94,42 @@ def test_longformer_windows_per_layer_are_named_missing(tmp_path):
     ids, mask = _padded(model, 11, 7)
     with pytest.raises(NotImplementedError):
         ours(ids)
+
+
+LED = dict(
+    vocab_size=100,
+    d_model=32,
+    encoder_layers=2,
+    decoder_layers=2,
+    encoder_attention_heads=4,
+    decoder_attention_heads=4,
+    encoder_ffn_dim=64,
+    decoder_ffn_dim=48,
+    max_encoder_position_embeddings=64,
+    max_decoder_position_embeddings=32,
+)
+
+
+@pytest.mark.parametrize(
+    "model_cls, settings",
+    [
+        ("LEDModel", dict(attention_window=4)),
+        (
+            "LEDForConditionalGeneration",
+            dict(attention_window=[8, 8], d_model=48, activation_function="relu"),
+        ),
+    ],
+    ids=["model_window4", "lm_window8_relu"],
+)
+def test_led_encoder_sliding_window_is_exact(tmp_path, model_cls, settings):
+    config = transformers.LEDConfig(**{**LED, **settings})
+    model, source, ours = _generate(tmp_path, lambda t: getattr(t, model_cls)(config))
+    assert "band_mask" in source
+    _only_global_flag(source)
+    ids, mask = _padded(model, 11, 7)
+    torch.manual_seed(2)
+    target = torch.randint(3, 100, (2, 6))
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=target)
+    want = out.logits if hasattr(out, "logits") else out.last_hidden_state
+    assert_exact(ours, want, ids, mask, target)

@@ -137,6 +137,8 @@ SHOWN_BY_SHAPES = (
     )
     | frozenset(["intermediate_multiple_size"])  # dec8: GPT-NeoX Japanese's MLP width factor
     | frozenset(["is_moe"])  # dec8: Doge's switch between an MLP and a mixture, both keyed
+    # lin9: LED's position tables, one per stack
+    | frozenset("max_encoder_position_embeddings max_decoder_position_embeddings".split())
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).

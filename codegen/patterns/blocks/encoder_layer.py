@@ -197,7 +197,9 @@ class SplitAttention(BlockPattern):
         if tensors(cls) or len(members) != 2:
             return None
         inner = [m for m in members if ctx.role(m) == "SelfAttention"]
-        out = [m for m in members if ctx.role(m) == self.output_role]
+        # the projection: a class of its own, or (lin9) a bare Linear (LED's `output`)
+        bare = ("linear",) if self.output_role == "Projection" else ()
+        out = [m for m in members if ctx.role(m) in (self.output_role, *bare)]
         if len(inner) != 1 or len(out) != 1:
             return None
         return Match(self, 2, (inner[0].attr, out[0].attr, _side_names(ctx, inner[0])))

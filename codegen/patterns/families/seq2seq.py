@@ -49,6 +49,7 @@ NORM_FIRST_TYPES = ("blenderbot-small",)
 # and does not save (MarianMTModel drops embed_positions when it saves).
 SINUSOIDAL_TYPES = ("marian", "pegasus")
 POSITION_OFFSETS = {"bart": 2, "mbart": 2, "plbart": 2, "blenderbot": 0, "whisper": 0, "marian": 0}
+POSITION_OFFSETS["led"] = 0  # lin9
 
 
 def _stack(ctx: BlockContext, members, role: str):
