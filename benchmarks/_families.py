@@ -808,6 +808,13 @@ FAMILIES: dict[str, Family] = {
         ),
         "encoder",
     ),
+    # lin9 (issue 15): long-sequence encoders; Longformer's sliding window of 4 (the bench's 11
+    # tokens are padded to 12 by the library), global projections unused without a global mask
+    "longformer": Family(
+        "transformers",
+        _t("LongformerModel", "LongformerConfig", **DENSE, attention_window=4),
+        "encoder",
+    ),
     # seq2seq/audio added by seq2seq15: (input_ids, attention_mask, decoder_input_ids) -> logits or
     # the decoder's last hidden state; Whisper (input_features, decoder_input_ids); wav2vec2-like
     # audio encoders input_values -> last hidden state
@@ -878,6 +885,25 @@ FAMILIES: dict[str, Family] = {
             begin_suppress_tokens=None,
         ),
         "audio_seq2seq",
+    ),
+    # lin9 (issue 15): BigBird-Pegasus with full attention, and with block-sparse attention at a
+    # size where the library uses blocks (11 tokens > (5 + 2 * random blocks) * block_size)
+    "bigbird_pegasus": Family(
+        "transformers",
+        _t("BigBirdPegasusModel", "BigBirdPegasusConfig", **BART, attention_type="original_full"),
+        "seq2seq",
+    ),
+    "bigbird_pegasus_sparse": Family(
+        "transformers",
+        _t(
+            "BigBirdPegasusModel",
+            "BigBirdPegasusConfig",
+            **BART,
+            attention_type="block_sparse",
+            block_size=2,
+            num_random_blocks=0,
+        ),
+        "seq2seq",
     ),
     "wav2vec2": Family("transformers", _t("Wav2Vec2Model", "Wav2Vec2Config", **AUDIO), "audio"),
     "wav2vec2_stable": Family(

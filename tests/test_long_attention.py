@@ -19,7 +19,7 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 
-from tests.library_compare import assert_exact, build  # noqa: E402
+from tests.library_compare import assert_exact, assert_trusted, build  # noqa: E402
 from tests.generated_module import generate_from_folder as generate  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -133,3 +133,29 @@ def test_led_encoder_sliding_window_is_exact(tmp_path, model_cls, settings):
         out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=target)
     want = out.logits if hasattr(out, "logits") else out.last_hidden_state
     assert_exact(ours, want, ids, mask, target)
+
+
+@pytest.mark.parametrize(
+    "settings, seq, real",
+    [
+        # landmarks = segment length: the library's plain softmax attention, and the conv skip
+        (dict(num_landmarks=11, segment_means_seq_len=11), 11, 7),
+        # 4 landmarks over 12 positions: the Nystrom approximation itself, a kernel-5 conv
+        (dict(num_landmarks=4, segment_means_seq_len=12, conv_kernel_size=5), 12, 9),
+    ],
+    ids=["exact_path", "landmarks4"],
+)
+def test_nystromformer_is_exact(tmp_path, settings, seq, real):
+    config = transformers.NystromformerConfig(**{**DENSE, **settings})
+    model, source, ours = _generate(tmp_path, lambda t: t.NystromformerModel(config))
+    assert_trusted(source)
+    assert ("nystrom_attention" in source) == (settings["num_landmarks"] != seq)
+    ids, mask = _padded(model, seq, real)
+    if settings["num_landmarks"] != seq:  # the library's landmark path fails given a mask (5.24)
+        with torch.no_grad():
+            want = model(input_ids=ids).last_hidden_state
+        assert_exact(ours, want, ids)
+        return
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert_exact(ours, want, ids, mask)

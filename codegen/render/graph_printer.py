@@ -144,6 +144,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "dynamic_mask",  # patterns/blocks/dynamic_mask_attention.py
             "band_mask",  # patterns/blocks/banded_attention.py
             "zero_padding_queries",
+            "nystrom_attention",  # patterns/blocks/landmark_attention.py
         )
     },
 }

@@ -35,6 +35,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "relative_rows": ("F",),
     "decomposed_position_bias": ("helper:relative_rows",),
     "grid_positions": ("math", "F"),
+    "nystrom_attention": ("math", "F"),  # lin9: patterns/blocks/landmark_attention.py
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -601,6 +602,41 @@ def zero_padding_queries(y: torch.Tensor, mask: torch.Tensor | None) -> torch.Te
     if mask is None:
         return y
     return y.masked_fill(~mask[:, 0, 0, :, None], 0.0)
+''',
+    "nystrom_attention": '''
+def nystrom_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None,
+    landmarks: int,
+    segment: int,
+) -> torch.Tensor:
+    """Nystrom attention over heads q, k, v [batch, heads, seq, head_dim]: softmax(q k~^T)
+    pinv(softmax(q~ k~^T)) softmax(q~ k^T) v, with q~, k~ the means of q, k over `segment //
+    landmarks` consecutive positions (the sequence read as `segment` long, as Nystromformer
+    does). The padding mask ([batch, 1, 1, seq], True where attended) masks the last factor only;
+    pinv is six steps of the iterative Moore-Penrose inverse, started from 1 / the largest column
+    sum over the whole batch (the library's 'original' start)."""
+    scale = math.sqrt(math.sqrt(q.size(-1)))
+    q, k = q / scale, k / scale
+    shape = [-1, q.size(1), landmarks, segment // landmarks, q.size(-1)]
+    q_landmarks = q.reshape(shape).mean(dim=-2)
+    k_landmarks = k.reshape(shape).mean(dim=-2)
+    kernel_1 = F.softmax(q @ k_landmarks.transpose(-1, -2), dim=-1)
+    kernel_2 = F.softmax(q_landmarks @ k_landmarks.transpose(-1, -2), dim=-1)
+    scores = q_landmarks @ k.transpose(-1, -2)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, -3.4028234663852886e38)  # torch.finfo(float32).min
+    kernel_3 = F.softmax(scores, dim=-1)
+    identity = torch.eye(kernel_2.size(-1), device=q.device)
+    inverse = 1 / torch.max(torch.sum(kernel_2, dim=-2)) * kernel_2.transpose(-1, -2)
+    for _ in range(6):
+        product = kernel_2 @ inverse
+        inverse = (0.25 * inverse) @ (
+            13 * identity - product @ (15 * identity - product @ (7 * identity - product))
+        )
+    return (kernel_1 @ inverse) @ (kernel_3 @ v)
 ''',
     "sink_attention": '''
 def sink_attention(
