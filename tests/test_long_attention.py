@@ -159,3 +159,44 @@ def test_nystromformer_is_exact(tmp_path, settings, seq, real):
     with torch.no_grad():
         want = model(input_ids=ids, attention_mask=mask).last_hidden_state
     assert_exact(ours, want, ids, mask)
+
+
+BIGBIRD_PEGASUS = dict(LED, max_position_embeddings=64)
+for _key in ("max_encoder_position_embeddings", "max_decoder_position_embeddings"):
+    BIGBIRD_PEGASUS.pop(_key)
+
+
+@pytest.mark.parametrize(
+    "model_cls, settings",
+    [
+        ("BigBirdPegasusModel", dict()),
+        ("BigBirdPegasusForConditionalGeneration", dict(d_model=48, activation_function="relu")),
+    ],
+    ids=["model", "lm_relu"],
+)
+def test_bigbird_pegasus_full_attention_is_exact(tmp_path, model_cls, settings):
+    """attention_type original_full: a pre-norm seq2seq whose `layernorm_embedding` norms each
+    stack's output (a final norm by another name), positions from row 0."""
+    config = transformers.BigBirdPegasusConfig(
+        **{**BIGBIRD_PEGASUS, **settings, "attention_type": "original_full"}
+    )
+    model, source, ours = _generate(tmp_path, lambda t: getattr(t, model_cls)(config))
+    assert_trusted(source)
+    ids, mask = _padded(model, 11, 7)
+    torch.manual_seed(2)
+    target = torch.randint(3, 100, (2, 6))
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=target)
+    want = out.logits if hasattr(out, "logits") else out.last_hidden_state
+    assert_exact(ours, want, ids, mask, target)
+
+
+def test_bigbird_pegasus_block_sparse_is_flagged(tmp_path):
+    """Block-sparse attention (used where the sequence is longer than its blocks need) is not
+    written: the file says config.json's attention_type is unused."""
+    config = transformers.BigBirdPegasusConfig(
+        **BIGBIRD_PEGASUS, attention_type="block_sparse", block_size=1, num_random_blocks=2
+    )
+    _, source, _ = _generate(tmp_path, lambda t: t.BigBirdPegasusModel(config))
+    words = " ".join(source.split())
+    assert "Forward trust: guessed" in words and "attention_type" in words

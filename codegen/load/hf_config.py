@@ -187,7 +187,7 @@ NEUTRAL = {
     # diffusers' conditional U-Net without its extra conditionings (added by diffusers16)
     "addition_embed_type": (None,),
     "addition_time_embed_dim": (None,),
-    "attention_type": ("default",),
+    "attention_type": ("default", "original_full"),  # original_full: BigBird's full attention
     "class_embeddings_concat": (False,),
     "conv_in_kernel": (3,),
     "conv_out_kernel": (3,),
@@ -218,6 +218,8 @@ NEUTRAL = {
     "use_weighted_layer_sum": (False,),
     "conv_pos_batch_norm": (False,),
 }
+# BigBird's block-sparse attention's sizes, moot with attention_type original_full (lin9).
+BLOCK_SPARSE_KEYS = frozenset({"block_size", "num_random_blocks"})
 # How a mixture routes tokens, where config.json says the layers hold none (is_moe false).
 MOOT_WITHOUT_EXPERTS = frozenset({"num_experts_per_tok", "norm_topk_prob"})
 # Per-layer attention kinds that all mean "every earlier (or every) position".
@@ -236,6 +238,8 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
             or config.get("use_sliding_window") is False
             or (isinstance(longest, int) and isinstance(value, int) and value >= longest)
         )
+    if key in BLOCK_SPARSE_KEYS:  # lin9: BigBird's blocks, moot where every key is attended
+        return config.get("attention_type") == "original_full"
     if key in MOOT_WITHOUT_EXPERTS:  # dec8: Doge's routing settings beside is_moe false
         return config.get("is_moe") is False
     if key == "no_rope_layers":  # 1: the layer uses rotary (SmolLM3); all 1 is the usual model
