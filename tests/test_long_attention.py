@@ -21,18 +21,11 @@ transformers = pytest.importorskip("transformers")
 
 from tests.library_compare import assert_exact, assert_trusted, build  # noqa: E402
 from tests.generated_module import generate_from_folder as generate  # noqa: E402
+from tests.tiny_configs import BART, DENSE  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
-DENSE = dict(
-    vocab_size=100,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    hidden_size=32,
-    intermediate_size=64,
-    max_position_embeddings=64,
-)
 GLOBAL_UNUSED = "the attention of tokens marked global) are unused"
 
 
@@ -96,18 +89,8 @@ def test_longformer_windows_per_layer_are_named_missing(tmp_path):
         ours(ids)
 
 
-LED = dict(
-    vocab_size=100,
-    d_model=32,
-    encoder_layers=2,
-    decoder_layers=2,
-    encoder_attention_heads=4,
-    decoder_attention_heads=4,
-    encoder_ffn_dim=64,
-    decoder_ffn_dim=48,
-    max_encoder_position_embeddings=64,
-    max_decoder_position_embeddings=32,
-)
+LED = {k: v for k, v in BART.items() if k != "max_position_embeddings"}
+LED.update(max_encoder_position_embeddings=64, max_decoder_position_embeddings=32)
 
 
 @pytest.mark.parametrize(
@@ -161,9 +144,7 @@ def test_nystromformer_is_exact(tmp_path, settings, seq, real):
     assert_exact(ours, want, ids, mask)
 
 
-BIGBIRD_PEGASUS = dict(LED, max_position_embeddings=64)
-for _key in ("max_encoder_position_embeddings", "max_decoder_position_embeddings"):
-    BIGBIRD_PEGASUS.pop(_key)
+BIGBIRD_PEGASUS = BART
 
 
 @pytest.mark.parametrize(
