@@ -181,3 +181,30 @@ def test_bigbird_pegasus_block_sparse_is_flagged(tmp_path):
     _, source, _ = _generate(tmp_path, lambda t: t.BigBirdPegasusModel(config))
     words = " ".join(source.split())
     assert "Forward trust: guessed" in words and "attention_type" in words
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [dict(), dict(conv_window=3, hash_code_len=5, num_attention_heads=2, hidden_act="relu")],
+    ids=["default", "conv3_bits5"],
+)
+def test_yoso_expected_attention_is_exact(tmp_path, settings):
+    """use_expectation: the chance hash_code_len hyperplanes agree, no softmax, padding keys
+    weighed too (as the library's mask reaches them: all ones), outputs L2-normalised; the
+    per-head conv of the values (padding zeroed) where conv_window says so."""
+    config = transformers.YosoConfig(**{**DENSE, **settings})
+    model, source, ours = _generate(tmp_path, lambda t: t.YosoModel(config))
+    assert_trusted(source)
+    assert "expectation_attention" in source
+    ids, mask = _padded(model, 11, 7)
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert_exact(ours, want, ids, mask)
+
+
+def test_yoso_sampled_attention_is_named_missing(tmp_path):
+    config = transformers.YosoConfig(**DENSE, use_expectation=False)
+    model, source, ours = _generate(tmp_path, lambda t: t.YosoModel(config))
+    assert "use_expectation false" in " ".join(source.split())
+    with pytest.raises(NotImplementedError):
+        ours(_padded(model, 11, 7)[0])

@@ -374,7 +374,7 @@ CHECKED_MODEL_TYPES = (
     # enc8: tests/test_encoders_more.py compares these
     | frozenset("fnet dpr clap_text_model tapas".split())
     # lin9: tests/test_long_attention.py compares these
-    | frozenset("longformer led nystromformer bigbird_pegasus".split())
+    | frozenset("longformer led nystromformer bigbird_pegasus yoso".split())
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

@@ -145,6 +145,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "band_mask",  # patterns/blocks/banded_attention.py
             "zero_padding_queries",
             "nystrom_attention",  # patterns/blocks/landmark_attention.py
+            "expectation_attention",  # patterns/blocks/expectation_attention.py
+            "zero_padding_heads",
         )
     },
 }

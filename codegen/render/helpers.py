@@ -36,6 +36,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "decomposed_position_bias": ("helper:relative_rows",),
     "grid_positions": ("math", "F"),
     "nystrom_attention": ("math", "F"),  # lin9: patterns/blocks/landmark_attention.py
+    "expectation_attention": ("math", "F"),  # lin9: patterns/blocks/expectation_attention.py
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -637,6 +638,25 @@ def nystrom_attention(
             13 * identity - product @ (15 * identity - product @ (7 * identity - product))
         )
     return (kernel_1 @ inverse) @ (kernel_3 @ v)
+''',
+    "expectation_attention": '''
+def expectation_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, hash_code_len: int
+) -> torch.Tensor:
+    """YOSO's attention in expectation over heads [batch, heads, seq, head_dim]: key j weighs
+    (1 - angle(q_i, k_j) / pi) ** hash_code_len for query i (the chance that many random
+    hyperplanes put both on one side), no softmax; each output L2-normalised."""
+    q, k = F.normalize(q, p=2.0, dim=-1), F.normalize(k, p=2.0, dim=-1)
+    weights = (1 - torch.acos(q @ k.transpose(-1, -2)) / math.pi) ** hash_code_len
+    return F.normalize(weights @ v, p=2.0, dim=-1)
+''',
+    "zero_padding_heads": '''
+def zero_padding_heads(v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Heads [batch, heads, seq, head_dim] with the padding positions (False in the [batch, 1, 1,
+    seq] mask from padding_mask()) set to zero."""
+    if mask is None:
+        return v
+    return v * mask.transpose(-1, -2).to(v.dtype)
 ''',
     "sink_attention": '''
 def sink_attention(

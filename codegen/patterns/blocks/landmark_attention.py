@@ -52,6 +52,8 @@ class LandmarkAttention(Attention):
         said = all(k in ctx.resolver.metadata for k in LANDMARKS + SEGMENT)
         if len(convs) > 1 or (not convs and not said) or (convs and convs[0].io is None):
             return None  # the conv, or config.json's landmarks where it has none
+        if not said and "hash_code_len" in ctx.resolver.metadata:
+            return None  # a conv beside YOSO's attention (expectation_attention.py)
         conv = convs[0] if convs else None
         plain = dataclasses.replace(cls, members=[m for m in cls.members if m is not conv])
         found = super().match(plain, ctx)
@@ -71,6 +73,8 @@ class LandmarkAttention(Attention):
             # its weight [heads, 1, kernel, 1] reads as one input channel unless grouped per head
             pins = conv_pins(conv, {"depthwise": True}, "the values' conv acts on each head alone")
             ctx.resolver.evidence("conv_kernel_size")  # the conv's weight shows it
+        elif ctx.resolver.metadata.get("conv_kernel_size") is None:
+            ctx.resolver.consumed.add("conv_kernel_size")  # null: no conv, as the weights show
         sizes = _sizes(ctx)
         explains = found.explains + (conv is not None)
         if sizes is None:
