@@ -208,3 +208,13 @@ def test_yoso_sampled_attention_is_named_missing(tmp_path):
     assert "use_expectation false" in " ".join(source.split())
     with pytest.raises(NotImplementedError):
         ours(_padded(model, 11, 7)[0])
+
+
+@pytest.mark.parametrize("mode", ["full", "sparse"])
+def test_mra_attention_is_named_missing(tmp_path, mode):
+    """MRA's attention exists only as the library's CUDA kernels (zeros without them): named."""
+    config = transformers.MraConfig(**DENSE, approx_mode=mode)
+    model, source, ours = _generate(tmp_path, lambda t: t.MraModel(config))
+    assert "multi-resolution (MRA) attention" in " ".join(source.split())
+    with pytest.raises(NotImplementedError):
+        ours(_padded(model, 11, 7)[0])
