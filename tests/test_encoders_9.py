@@ -1,0 +1,77 @@
+"""Encoders with blocks of their own (issue 15, task enc9), built from tiny configs in code: the file
+generated from the Hugging Face folder strict-loads, computes the library's output to 1e-5 and
+scripts with TorchScript. Each mechanism is checked on two configurations.
+
+- a channels-first layer of pointwise Conv1d projections, grouped as config.json's
+  `<name>_groups` say (SqueezeBERT): heads split from the channels, LayerNorm over the channels;
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+transformers = pytest.importorskip("transformers")
+
+from tests.library_compare import assert_exact, assert_trusted, build, text_inputs  # noqa: E402
+from tests.generated_module import generate_from_folder as generate  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+logging.getLogger("transformers").setLevel(logging.ERROR)
+
+DENSE = dict(
+    vocab_size=100,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    hidden_size=32,
+    intermediate_size=64,
+    max_position_embeddings=64,
+)
+
+
+def _generate(tmp_path, factory):
+    model = build(factory).eval()
+    logging.disable(logging.WARNING)
+    try:
+        source, ours = generate(tmp_path, model)
+    finally:
+        logging.disable(logging.NOTSET)
+    return model, source, ours
+
+
+def _check_text(tmp_path, factory) -> str:
+    model, source, ours = _generate(tmp_path, factory)
+    assert_trusted(source)
+    ids, mask = text_inputs(model)
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert_exact(ours, want, ids, mask)
+    return source
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(DENSE, embedding_size=32),  # the library's default groups: 4 4 4 1 4 4
+        dict(  # other widths, heads, activation and groups (one of them 1, one 8)
+            DENSE,
+            hidden_size=48,
+            embedding_size=48,
+            num_attention_heads=6,
+            intermediate_size=96,
+            hidden_act="relu",
+            q_groups=2,
+            k_groups=8,
+            v_groups=1,
+            post_attention_groups=3,
+            intermediate_groups=6,
+            output_groups=2,
+        ),
+    ],
+    ids=["default", "regrouped"],
+)
+def test_squeezebert_channels_first_grouped_layers(tmp_path, config):
+    source = _check_text(tmp_path, lambda t: t.SqueezeBertModel(t.SqueezeBertConfig(**config)))
+    assert "groups=" in source and "transpose(1, 2)" in source
