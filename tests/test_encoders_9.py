@@ -4,6 +4,9 @@ scripts with TorchScript. Each mechanism is checked on two configurations.
 
 - a channels-first layer of pointwise Conv1d projections, grouped as config.json's
   `<name>_groups` say (SqueezeBERT): heads split from the channels, LayerNorm over the channels;
+- a layer computed in a bottleneck (MobileBERT): narrowed input and shared query/key input,
+  full-width values, stacked post-norm feed-forwards, the output projected back up; trigram
+  embeddings (each token beside its neighbours) and NoNorm's scale-and-shift norms;
 """
 
 from __future__ import annotations
@@ -75,3 +78,29 @@ def _check_text(tmp_path, factory) -> str:
 def test_squeezebert_channels_first_grouped_layers(tmp_path, config):
     source = _check_text(tmp_path, lambda t: t.SqueezeBertModel(t.SqueezeBertConfig(**config)))
     assert "groups=" in source and "transpose(1, 2)" in source
+
+
+MOBILEBERT = dict(DENSE, embedding_size=16, intra_bottleneck_size=16)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(MOBILEBERT, num_feedforward_networks=2),
+        dict(  # other widths and heads, three feed-forwards per layer, gelu
+            MOBILEBERT,
+            hidden_size=48,
+            embedding_size=8,
+            intra_bottleneck_size=24,
+            num_attention_heads=3,
+            intermediate_size=40,
+            num_feedforward_networks=3,
+            hidden_act="gelu",
+        ),
+        dict(MOBILEBERT, num_feedforward_networks=1),  # no extra feed-forwards
+    ],
+    ids=["default", "wider", "single_ffn"],
+)
+def test_mobilebert_bottleneck_layers(tmp_path, config):
+    source = _check_text(tmp_path, lambda t: t.MobileBertModel(t.MobileBertConfig(**config)))
+    assert "F.pad(e[:, 1:]" in source and "a scale and shift" in source
