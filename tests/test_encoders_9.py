@@ -7,6 +7,8 @@ scripts with TorchScript. Each mechanism is checked on two configurations.
 - a layer computed in a bottleneck (MobileBERT): narrowed input and shared query/key input,
   full-width values, stacked post-norm feed-forwards, the output projected back up; trigram
   embeddings (each token beside its neighbours) and NoNorm's scale-and-shift norms;
+- mixed attention with span-based dynamic convolution (ConvBERT): half the heads attend, half
+  mix a window of values by a kernel computed per position (heads and window from the weights);
 """
 
 from __future__ import annotations
@@ -104,3 +106,23 @@ MOBILEBERT = dict(DENSE, embedding_size=16, intra_bottleneck_size=16)
 def test_mobilebert_bottleneck_layers(tmp_path, config):
     source = _check_text(tmp_path, lambda t: t.MobileBertModel(t.MobileBertConfig(**config)))
     assert "F.pad(e[:, 1:]" in source and "a scale and shift" in source
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(DENSE, embedding_size=32),  # 4 heads at ratio 2: two attend, two convolve; window 9
+        dict(  # other widths, a window of 5, three heads of each kind, embeddings projected
+            DENSE,
+            hidden_size=48,
+            embedding_size=24,
+            num_attention_heads=6,
+            intermediate_size=80,
+            conv_kernel_size=5,
+        ),
+    ],
+    ids=["default", "window5"],
+)
+def test_convbert_span_dynamic_convolution(tmp_path, config):
+    source = _check_text(tmp_path, lambda t: t.ConvBertModel(t.ConvBertConfig(**config)))
+    assert "span_dynamic_conv(" in source

@@ -111,6 +111,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
         n: (n, f"helper:{n}")
         for n in ("grid_windows", "grid_merge", "decomposed_position_bias", "grid_positions")
     },
+    # ConvBERT's span-based dynamic convolution (patterns/blocks/span_conv_attention.py; enc9)
+    "span_dynamic_conv": ("span_dynamic_conv", "helper:span_dynamic_conv"),
     # patchified latent transformers (patterns/families/latent_transformer.py)
     "sincos_2d_positions": ("sincos_2d_positions", "helper:sincos_2d_positions"),
     "unpatchify": ("unpatchify", "helper:unpatchify"),

@@ -35,6 +35,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "relative_rows": ("F",),
     "decomposed_position_bias": ("helper:relative_rows",),
     "grid_positions": ("math", "F"),
+    "span_dynamic_conv": ("F",),  # enc9: ConvBERT's span-based dynamic convolution
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -1071,5 +1072,19 @@ def grid_positions(table: torch.Tensor, height: int, width: int, mode: str) -> t
         )
         grid = resized.permute(0, 2, 3, 1)
     return grid
+''',
+    "span_dynamic_conv": '''
+def span_dynamic_conv(
+    values: torch.Tensor, kernel_logits: torch.Tensor, heads: int, kernel_size: int
+) -> torch.Tensor:
+    """Each position's values mixed over a window centred on it (zeros past the ends) by a kernel
+    of its own per head: values [batch, seq, width], kernel_logits [batch, seq, heads *
+    kernel_size], softmaxed over the window -> [batch, seq, heads, width / heads]."""
+    batch, seq, width = values.shape
+    pad = (kernel_size - 1) // 2
+    windows = F.pad(values.transpose(1, 2), [pad, pad]).unfold(2, kernel_size, 1)
+    windows = windows.permute(0, 2, 1, 3).reshape(batch, seq, heads, width // heads, kernel_size)
+    kernel = kernel_logits.reshape(batch, seq, heads, kernel_size, 1).softmax(dim=3)
+    return torch.matmul(windows, kernel).squeeze(-1)
 ''',
 }
