@@ -9,6 +9,8 @@ scripts with TorchScript. Each mechanism is checked on two configurations.
   embeddings (each token beside its neighbours) and NoNorm's scale-and-shift norms;
 - mixed attention with span-based dynamic convolution (ConvBERT): half the heads attend, half
   mix a window of values by a kernel computed per position (heads and window from the weights);
+- Transformer-XL-style relative attention with content and position biases, segment terms and a
+  padding mask that lets each token see itself (XLNet's content stream);
 """
 
 from __future__ import annotations
@@ -126,3 +128,35 @@ def test_mobilebert_bottleneck_layers(tmp_path, config):
 def test_convbert_span_dynamic_convolution(tmp_path, config):
     source = _check_text(tmp_path, lambda t: t.ConvBertModel(t.ConvBertConfig(**config)))
     assert "span_dynamic_conv(" in source
+
+
+XLNET = dict(vocab_size=100, d_model=32, n_layer=2, n_head=4, d_inner=64)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        XLNET,
+        dict(XLNET, d_model=48, n_head=3, d_inner=80, ff_activation="relu", clamp_len=4),
+    ],
+    ids=["default", "clamped_relu"],
+)
+def test_xlnet_relative_attention_content_stream(tmp_path, config):
+    model, source, ours = _generate(tmp_path, lambda t: t.XLNetModel(t.XLNetConfig(**config)))
+    assert_trusted(source)
+    ids, mask = text_inputs(model)
+    types = torch.zeros_like(ids)
+    types[:, 4:] = 1
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        typed = model(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+    assert_exact(ours, want, ids, mask)
+    assert_exact(ours, typed, ids, mask, types)
+
+
+def test_xlnet_causal_layout_is_flagged(tmp_path):
+    """attn_type "uni" (a causal layout) is not built: the file says so rather than attend to all."""
+    _, source, _ = _generate(
+        tmp_path, lambda t: t.XLNetModel(t.XLNetConfig(**XLNET, attn_type="uni"))
+    )
+    assert "Forward trust: guessed" in source or "Forward trust: missing" in source

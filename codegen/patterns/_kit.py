@@ -373,6 +373,8 @@ CHECKED_MODEL_TYPES = (
     )  # dec8: tests/test_decoder_mixers.py compares these
     # enc8: tests/test_encoders_more.py compares these
     | frozenset("fnet dpr clap_text_model tapas".split())
+    # enc9: tests/test_encoders_9.py compares these
+    | frozenset("xlnet".split())
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
