@@ -102,12 +102,15 @@ MOBILEBERT = dict(DENSE, embedding_size=16, intra_bottleneck_size=16)
             hidden_act="gelu",
         ),
         dict(MOBILEBERT, num_feedforward_networks=1),  # no extra feed-forwards
+        # LayerNorms: two of them at torch's eps whatever layer_norm_eps says, as the library
+        dict(MOBILEBERT, normalization_type="layer_norm", layer_norm_eps=1e-3),
     ],
-    ids=["default", "wider", "single_ffn"],
+    ids=["default", "wider", "single_ffn", "layer_norm"],
 )
 def test_mobilebert_bottleneck_layers(tmp_path, config):
     source = _check_text(tmp_path, lambda t: t.MobileBertModel(t.MobileBertConfig(**config)))
-    assert "F.pad(e[:, 1:]" in source and "a scale and shift" in source
+    assert "F.pad(e[:, 1:]" in source
+    assert ("a scale and shift" in source) == ("normalization_type" not in config)
 
 
 @pytest.mark.parametrize(

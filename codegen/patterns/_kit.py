@@ -231,6 +231,10 @@ SWIN_TYPES = ("swin", "swinv2", "donut-swin", "maskformer-swin")
 FIXED_EPS_TYPE_PATHS = (
     (re.compile(r"(^|\.)embeddings\.norm$"), 1e-5, SWIN_TYPES),
     (re.compile(r"(^|\.)downsample\.norm$"), 1e-5, SWIN_TYPES),
+    # enc9: MobileBERT builds its embeddings' norm and each layer's output norm without
+    # layer_norm_eps (torch's default; moot for its default NoNorm)
+    (re.compile(r"(^|\.)embeddings\.LayerNorm$"), 1e-5, ("mobilebert",)),
+    (re.compile(r"(^|\.)layer\.\d+\.output\.LayerNorm$"), 1e-5, ("mobilebert",)),
 )
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.

@@ -155,6 +155,9 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     if len(w) == 1 and scale_shift_only(ctx.resolver):
         return None  # config.json: the "norms" only scale and shift (blocks/scale_shift.py)
+    said = ctx.resolver.metadata.get("normalization_type")
+    if said is not None and said[1] == "layer_norm":
+        ctx.resolver.evidence("normalization_type")  # what this layer is
     args_ln = [Arg(None, w[0] if len(w) == 1 else tuple(w), "width", prov(node, "weight"))]
     after_conv = ctx.prev is not None and ctx.prev.family == "conv"
     # config.json's group count for the model's norms (diffusers' norm_num_groups) says they group.
