@@ -11,6 +11,7 @@ scripts with TorchScript. Each mechanism is checked on two configurations.
   mix a window of values by a kernel computed per position (heads and window from the weights);
 - Transformer-XL-style relative attention with content and position biases, segment terms and a
   padding mask that lets each token see itself (XLNet's content stream);
+- visual tokens appended after the text, with their own tables and mask (VisualBERT);
 """
 
 from __future__ import annotations
@@ -163,3 +164,36 @@ def test_xlnet_causal_layout_is_flagged(tmp_path):
         tmp_path, lambda t: t.XLNetModel(t.XLNetConfig(**XLNET, attn_type="uni"))
     )
     assert "Forward trust: guessed" in source or "Forward trust: missing" in source
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(DENSE, visual_embedding_dim=16),
+        dict(DENSE, hidden_size=48, num_attention_heads=6, visual_embedding_dim=20),
+    ],
+    ids=["default", "wider"],
+)
+def test_visual_bert_text_and_regions(tmp_path, config):
+    model, source, ours = _generate(
+        tmp_path, lambda t: t.VisualBertModel(t.VisualBertConfig(**config))
+    )
+    assert_trusted(source)
+    ids, mask = text_inputs(model)
+    torch.manual_seed(2)
+    regions = torch.randn(2, 3, config["visual_embedding_dim"])
+    region_mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
+    region_types = torch.tensor([[1, 1, 1], [1, 0, 1]])
+    with torch.no_grad():
+        text = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        both = model(
+            input_ids=ids,
+            attention_mask=mask,
+            visual_embeds=regions,
+            visual_attention_mask=region_mask,
+            visual_token_type_ids=region_types,
+        ).last_hidden_state
+        plain = model(input_ids=ids, visual_embeds=regions).last_hidden_state
+    assert_exact(ours, text, ids, mask)
+    assert_exact(ours, both, ids, mask, None, regions, region_mask, region_types)
+    assert_exact(ours, plain, ids, None, None, regions)

@@ -378,7 +378,7 @@ CHECKED_MODEL_TYPES = (
     # enc8: tests/test_encoders_more.py compares these
     | frozenset("fnet dpr clap_text_model tapas".split())
     # enc9: tests/test_encoders_9.py compares these
-    | frozenset("xlnet".split())
+    | frozenset("xlnet visual_bert".split())
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

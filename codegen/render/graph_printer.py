@@ -122,6 +122,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "padding_or_self_mask",
         )
     },
+    # VisualBERT's visual tokens (patterns/families/visual_text.py; enc9)
+    "append_regions": ("append_regions", "helper:append_regions"),
+    "text_and_region_mask": ("text_and_region_mask", "helper:text_and_region_mask"),
     # patchified latent transformers (patterns/families/latent_transformer.py)
     "sincos_2d_positions": ("sincos_2d_positions", "helper:sincos_2d_positions"),
     "unpatchify": ("unpatchify", "helper:unpatchify"),

@@ -37,6 +37,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "grid_positions": ("math", "F"),
     "span_dynamic_conv": ("F",),  # enc9: ConvBERT's span-based dynamic convolution
     "relative_scores": ("math",),  # enc9: XLNet's relative attention
+    "append_regions": ("F",),  # enc9: VisualBERT's visual tokens
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -1137,5 +1138,48 @@ def padding_or_self_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | 
     seq = attention_mask.size(1)
     itself = torch.eye(seq, dtype=torch.bool, device=attention_mask.device)
     return (attention_mask[:, None, None, :] != 0) | itself
+''',
+    # enc9: visual tokens after the text (VisualBERT)
+    "append_regions": '''
+def append_regions(
+    x: torch.Tensor,
+    visual_embeds: torch.Tensor | None,
+    visual_token_type_ids: torch.Tensor | None,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    position_table: torch.Tensor,
+    type_table: torch.Tensor,
+) -> torch.Tensor:
+    """x [batch, seq, d] with, where visual_embeds [batch, regions, visual_dim] are given, one
+    token per region after the text: projected, plus the first row of its position table and its
+    token type's row (type 1 unless given)."""
+    if visual_embeds is None:
+        return x
+    regions = F.linear(visual_embeds, weight, bias)
+    if visual_token_type_ids is None:
+        visual_token_type_ids = torch.ones(
+            visual_embeds.shape[:-1], dtype=torch.long, device=visual_embeds.device
+        )
+    regions = regions + position_table[0] + F.embedding(visual_token_type_ids, type_table)
+    return torch.cat([x, regions], dim=1)
+''',
+    "text_and_region_mask": '''
+def text_and_region_mask(
+    attention_mask: torch.Tensor | None,
+    input_ids: torch.Tensor,
+    visual_embeds: torch.Tensor | None,
+    visual_attention_mask: torch.Tensor | None,
+) -> torch.Tensor | None:
+    """[batch, seq (+ regions)]: the text's attention mask, then the regions' (all ones unless
+    given); None where neither a mask nor regions are given."""
+    if visual_embeds is None:
+        return attention_mask
+    if attention_mask is None:
+        attention_mask = torch.ones_like(input_ids)
+    if visual_attention_mask is None:
+        visual_attention_mask = torch.ones(
+            visual_embeds.shape[:-1], dtype=attention_mask.dtype, device=visual_embeds.device
+        )
+    return torch.cat([attention_mask, visual_attention_mask.to(attention_mask.dtype)], dim=-1)
 ''',
 }
