@@ -15,6 +15,10 @@ class ScaleShift(BlockPattern):
     role = "norm"
     names_class = False
     priority = 5
+    trust_note = (
+        "a per-feature scale and shift where a norm would be, no statistics (config.json's "
+        "normalization_type no_norm)"
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = {t.attr: t for t in tensors(cls)}
