@@ -302,5 +302,5 @@ def _example(hidden: int, nhead: int, window: int) -> Example:
     ids = torch.randint(0, 50, (2, 7))
     mask = torch.ones(2, 7, dtype=torch.long)
     mask[1, 5:] = 0
-    config = {"num_attention_heads": 2 * nhead, "hidden_act": "gelu"}
+    config = {"num_attention_heads": 2 * nhead, "head_ratio": 2, "hidden_act": "gelu"}
     return Example(Model(), (ids, mask), config)
