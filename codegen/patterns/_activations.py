@@ -52,6 +52,7 @@ SYNONYMS = {
         "act_fn",
         "dense_act_fn",
         "gelu_activation",  # XLM's switch: gelu, else relu (ALIASES)
+        "ff_activation",  # XLNet's feed-forward
     )
 }
 

@@ -231,6 +231,10 @@ SWIN_TYPES = ("swin", "swinv2", "donut-swin", "maskformer-swin")
 FIXED_EPS_TYPE_PATHS = (
     (re.compile(r"(^|\.)embeddings\.norm$"), 1e-5, SWIN_TYPES),
     (re.compile(r"(^|\.)downsample\.norm$"), 1e-5, SWIN_TYPES),
+    # enc9: MobileBERT builds its embeddings' norm and each layer's output norm without
+    # layer_norm_eps (torch's default; moot for its default NoNorm)
+    (re.compile(r"(^|\.)embeddings\.LayerNorm$"), 1e-5, ("mobilebert",)),
+    (re.compile(r"(^|\.)layer\.\d+\.output\.LayerNorm$"), 1e-5, ("mobilebert",)),
 )
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
@@ -375,6 +379,8 @@ CHECKED_MODEL_TYPES = (
     | frozenset("fnet dpr clap_text_model tapas".split())
     # lin9: tests/test_long_attention.py compares these
     | frozenset("longformer led nystromformer bigbird_pegasus yoso".split())
+    # enc9: tests/test_encoders_9.py compares these
+    | frozenset("xlnet visual_bert".split())
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

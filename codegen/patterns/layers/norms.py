@@ -135,6 +135,13 @@ def _latent_diffusion_eps(ctx: LayerContext, node: KeyNode) -> Arg:
     return Arg("eps", c.value, "choice", choice=c)
 
 
+def scale_shift_only(resolver) -> bool:
+    """config.json's normalization_type "no_norm" (MobileBERT's NoNorm): the modules that hold a
+    norm's weight and bias compute `x * weight + bias`, with no statistics."""
+    said = resolver.metadata.get("normalization_type")
+    return said is not None and said[1] == "no_norm"
+
+
 def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     """weight + bias of one shape: LayerNorm, GroupNorm, InstanceNorm(affine) or stat-free BatchNorm."""
     found = names(node)
@@ -146,6 +153,11 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     # [1, ..., 1, C], or named so: a global response norm (blocks/global_response_norm.py).
     if broadcast_vector(w) or grn_named(node.name):
         return None
+    if len(w) == 1 and scale_shift_only(ctx.resolver):
+        return None  # config.json: the "norms" only scale and shift (blocks/scale_shift.py)
+    said = ctx.resolver.metadata.get("normalization_type")
+    if said is not None and said[1] == "layer_norm":
+        ctx.resolver.evidence("normalization_type")  # what this layer is
     args_ln = [Arg(None, w[0] if len(w) == 1 else tuple(w), "width", prov(node, "weight"))]
     after_conv = ctx.prev is not None and ctx.prev.family == "conv"
     # config.json's group count for the model's norms (diffusers' norm_num_groups) says they group.
