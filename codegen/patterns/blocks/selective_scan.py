@@ -43,7 +43,7 @@ from codegen.patterns._kit import (
 ROLE = "SelectiveScan"
 # Roles of sequence mixers a layer may hold in place of attention (MixerLayer here, and the
 # transformer block's): this scan, and LFM2's gated short conv (short_conv.py).
-SEQUENCE_MIXERS = (ROLE, "ShortConv")
+SEQUENCE_MIXERS = (ROLE, "ShortConv", "MultiHeadScan")  # + Mamba-2 (multi_head_scan.py)
 NORM_EPS_SYNONYMS = ("mixer_rms_eps",)
 
 
