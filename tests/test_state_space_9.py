@@ -39,6 +39,29 @@ CASES = [
 ]
 
 
+DENSE = dict(vocab_size=100, num_hidden_layers=2, num_attention_heads=4, hidden_size=32)
+DENSE.update(intermediate_size=64, max_position_embeddings=64)
+BAMBA = dict(DENSE, num_key_value_heads=2, mamba_n_heads=8, mamba_d_head=8, mamba_d_state=8)
+CASES += [
+    # Bamba: Mamba-2 layers and attention layers (which by attn_layer_indices; the weights show)
+    ("BambaForCausalLM", "BambaConfig", dict(BAMBA, attn_layer_indices=[1], mamba_chunk_size=8)),
+    (
+        "BambaForCausalLM",
+        "BambaConfig",
+        dict(
+            BAMBA,
+            num_hidden_layers=3,
+            attn_layer_indices=[0],
+            mamba_n_groups=2,
+            mamba_d_state=4,
+            mamba_chunk_size=4,
+            time_step_limit=(0.2, 2.0),
+            tie_word_embeddings=False,
+        ),
+    ),
+]
+
+
 def _ids() -> torch.Tensor:
     torch.manual_seed(1)
     return torch.randint(2, 100, (2, 11))

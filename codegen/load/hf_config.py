@@ -77,7 +77,12 @@ NO_FORWARD_EFFECT = frozenset("""
     time_step_floor time_step_init_scheme time_step_max time_step_min time_step_scale
     rescale_prenorm_residual use_associative_scan use_mambapy residual_in_fp32
     lambda_std_dev
+    num_logits_to_keep z_loss_coefficient use_mamba_kernels mamba_ssm_cache_dtype
+    mtp_layers_block_type
     """.split())
+# (ssm9) how many logits generation keeps, an auxiliary loss, fused kernels for the same scan, the
+# dtype of a generation cache, the kinds of multi-token-prediction layers (which, like
+# num_nextn_predict_layers', are not in the causal LM's forward).
 # (dec8) Mamba's: how dt_proj and the out projections are initialised; two other algorithms for
 # the same scan (a parallel one, an associative one); a float32 residual, as attention's
 # softmax in float32 above (a float32 checkpoint's residual is float32 anyway); how DiffLlama's
@@ -135,6 +140,12 @@ SHOWN_BY_SHAPES = (
     )
     | frozenset(["intermediate_multiple_size"])  # dec8: GPT-NeoX Japanese's MLP width factor
     | frozenset(["is_moe"])  # dec8: Doge's switch between an MLP and a mixture, both keyed
+    # ssm9: a hybrid's Mamba sizes and biases, and which layers attend (each layer's weights show
+    # what it holds)
+    | frozenset(
+        "mamba_expand mamba_d_conv mamba_conv_bias mamba_proj_bias mamba_d_ssm attn_layer_indices "
+        "layers_block_type".split()
+    )
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).
