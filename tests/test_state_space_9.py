@@ -61,6 +61,91 @@ CASES += [
     ),
 ]
 
+GRANITE = dict(BAMBA, intermediate_size=16, mamba_chunk_size=8, shared_intermediate_size=64)
+NEMOTRON_H = dict(
+    vocab_size=100,
+    hidden_size=32,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=8,
+    intermediate_size=64,
+    max_position_embeddings=64,
+    ssm_state_size=8,
+    mamba_num_heads=8,
+    mamba_head_dim=8,
+    chunk_size=8,
+    use_mamba_kernels=False,
+)
+CASES += [
+    # GraniteMoeHybrid: a mixture beside a shared MLP in every layer, attention without rotary
+    # (position_embedding_type null), scaled by attention_multiplier
+    (
+        "GraniteMoeHybridForCausalLM",
+        "GraniteMoeHybridConfig",
+        dict(GRANITE, layer_types=["mamba", "attention"], num_local_experts=4),
+    ),
+    # ... and with rotary, another scale, three of four experts chosen, groups of heads
+    (
+        "GraniteMoeHybridForCausalLM",
+        "GraniteMoeHybridConfig",
+        dict(
+            GRANITE,
+            num_hidden_layers=3,
+            layer_types=["attention", "mamba", "mamba"],
+            position_embedding_type="rope",
+            attention_multiplier=0.2,
+            num_local_experts=4,
+            num_experts_per_tok=3,
+            mamba_n_groups=2,
+        ),
+    ),
+    # Jamba: four experts, two chosen, their softmax weights not renormalised (its router's code)
+    (
+        "JambaForCausalLM",
+        "JambaConfig",
+        dict(
+            DENSE,
+            num_key_value_heads=2,
+            num_experts=4,
+            num_experts_per_tok=2,
+            expert_layer_period=2,
+            expert_layer_offset=1,
+            attn_layer_period=2,
+            attn_layer_offset=1,
+            mamba_d_state=8,
+            mamba_expand=2,
+            mamba_dt_rank=4,
+            use_mamba_kernels=False,
+        ),
+    ),
+]
+
+
+# Exact, and flagged: NemotronH's layers each hold one mixer, and its MLP-only layers take no
+# padding mask, so the decoder family (which calls its layers alike) does not claim the stack:
+# the backbone is width-chained (guessed), which here computes the library's forward.
+FLAGGED = [
+    # NemotronH: every layer one mixer (scan, attention without rotary, squared-ReLU MLP)
+    (
+        "NemotronHForCausalLM",
+        "NemotronHConfig",
+        dict(NEMOTRON_H, layers_block_type=["mamba", "attention", "mlp"], n_groups=1),
+    ),
+    (
+        "NemotronHForCausalLM",
+        "NemotronHConfig",
+        dict(
+            NEMOTRON_H,
+            layers_block_type=["attention", "mamba", "mlp", "mamba"],
+            n_groups=2,
+            mlp_hidden_act="silu",
+            layer_norm_epsilon=1e-4,
+            time_step_min=0.5,  # NemotronH clamps dt at it: a floor that acts
+            tie_word_embeddings=False,
+        ),
+    ),
+]
+
 
 def _ids() -> torch.Tensor:
     torch.manual_seed(1)
@@ -78,4 +163,21 @@ def test_state_space_decoder_is_exact(tmp_path, model_cls, config_cls, config):
     finally:
         logging.disable(logging.NOTSET)
     assert_trusted(source)
+    assert_exact(ours, want, ids)
+
+
+@pytest.mark.parametrize("model_cls, config_cls, config", FLAGGED)
+def test_flagged_state_space_decoder_is_exact_and_says_where_it_guesses(
+    tmp_path, model_cls, config_cls, config
+):
+    logging.disable(logging.WARNING)
+    try:
+        reference, ours, source = generate_for(tmp_path, model_cls, config_cls, config)
+        ids = _ids()
+        with torch.no_grad():
+            want = reference(input_ids=ids).logits
+    finally:
+        logging.disable(logging.NOTSET)
+    assert "NotImplementedError" not in source
+    assert "Forward trust: guessed" in source
     assert_exact(ours, want, ids)

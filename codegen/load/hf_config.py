@@ -144,7 +144,8 @@ SHOWN_BY_SHAPES = (
     # what it holds)
     | frozenset(
         "mamba_expand mamba_d_conv mamba_conv_bias mamba_proj_bias mamba_d_ssm attn_layer_indices "
-        "layers_block_type".split()
+        "layers_block_type mamba_d_state mamba_dt_rank attn_layer_period attn_layer_offset "
+        "expert_layer_period expert_layer_offset".split()
     )
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
@@ -226,7 +227,13 @@ NEUTRAL = {
     "conv_pos_batch_norm": (False,),
 }
 # How a mixture routes tokens, where config.json says the layers hold none (is_moe false).
-MOOT_WITHOUT_EXPERTS = frozenset({"num_experts_per_tok", "norm_topk_prob"})
+MOOT_WITHOUT_EXPERTS = frozenset({"num_experts_per_tok", "norm_topk_prob"}) | frozenset(
+    # ssm9: NemotronH's router and shared-expert settings, beside a layer list with no "moe"
+    "n_group topk_group routed_scaling_factor moe_latent_size moe_shared_expert_intermediate_size "
+    "moe_shared_expert_overlap".split()
+)
+# Per-layer kind lists that say which layers hold a mixture (NemotronH's "moe"), where one does.
+LAYER_KIND_LISTS = ("layers_block_type",)
 # Per-layer attention kinds that all mean "every earlier (or every) position".
 FULL_ATTENTION = frozenset({"full_attention", "global", "attention"})
 # Every per-layer attention kind: the keys of a table of settings per kind.
@@ -244,7 +251,8 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
             or (isinstance(longest, int) and isinstance(value, int) and value >= longest)
         )
     if key in MOOT_WITHOUT_EXPERTS:  # dec8: Doge's routing settings beside is_moe false
-        return config.get("is_moe") is False
+        kinds = [config.get(k) for k in LAYER_KIND_LISTS if isinstance(config.get(k), list)]
+        return config.get("is_moe") is False or bool(kinds and all("moe" not in k for k in kinds))
     if key == "no_rope_layers":  # 1: the layer uses rotary (SmolLM3); all 1 is the usual model
         return isinstance(value, list) and all(v == 1 for v in value)
     if key == "no_rope_layer_interval":  # only builds no_rope_layers where that is not given

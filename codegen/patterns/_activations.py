@@ -52,6 +52,7 @@ SYNONYMS = {
         "act_fn",
         "dense_act_fn",
         "gelu_activation",  # XLM's switch: gelu, else relu (ALIASES)
+        "mlp_hidden_act",  # ssm9: NemotronH's, beside mamba_hidden_act (its scan's)
     )
 }
 

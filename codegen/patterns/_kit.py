@@ -373,7 +373,9 @@ CHECKED_MODEL_TYPES = (
     )  # dec8: tests/test_decoder_mixers.py compares these
     # enc8: tests/test_encoders_more.py compares these
     | frozenset("fnet dpr clap_text_model tapas".split())
-    | frozenset("mamba2 bamba".split())  # ssm9: tests/test_state_space_9.py compares these
+    | frozenset(
+        "mamba2 bamba granitemoehybrid nemotron_h jamba".split()
+    )  # ssm9: tests/test_state_space_9.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
@@ -544,3 +546,16 @@ def grn_named(name: str) -> bool:
 def broadcast_vector(shape: tuple) -> bool:
     """[1, ..., 1, C] with at least one leading 1: a per-channel vector shaped to broadcast."""
     return len(shape) > 1 and all(d == 1 for d in shape[:-1])
+
+
+def raw_value(ctx: BlockContext, key: str, values: tuple | None = None) -> tuple[str, Any] | None:
+    """(cited, value) of `key` as the metadata holds it (lists, null), shallowest table first,
+    where it is one of `values` (any, without); marked used. None where it is not there (ssm9)."""
+    tables = [("", ctx.resolver.nested)]  # (the file it came from, a table)
+    while tables:
+        for top, table in tables:
+            if key in table and (values is None or table[key] in values):
+                ctx.resolver.consumed.add(key)
+                return f"{top or 'metadata'} {key}", table[key]
+        tables = [(top or k, v) for top, t in tables for k, v in t.items() if isinstance(v, dict)]
+    return None

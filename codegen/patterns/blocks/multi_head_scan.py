@@ -28,7 +28,15 @@ import re
 from codegen.ir import Choice
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    raw_value,
+    tensors,
+)
 from codegen.patterns.blocks.selective_scan import _kernel, _width, conv_pins
 
 ROLE = "MultiHeadScan"
@@ -38,8 +46,12 @@ HEADS = ("mamba_n_heads", "mamba_num_heads", "n_mamba_heads", "num_heads")
 HEAD_DIM = ("mamba_d_head", "mamba_head_dim", "mamba_headdim", "head_dim")
 STATE_SIZE = ("mamba_d_state", "ssm_state_size", "state_size")
 CHUNK_SIZE = ("chunk_size", "mamba_chunk_size")
+# Which key bounds dt, by each family's code (tests/test_state_space_9.py compares them)
+LIMIT_TYPES = ("mamba2", "bamba", "granitemoehybrid", "falcon_h1")
+FLOOR_TYPES = ("nemotron_h", "zamba2")
 SYNONYMS = {
-    **act.SYNONYMS,
+    # a hybrid's own spelling first: its hidden_act (or mlp_hidden_act) is its MLPs'
+    "activation": ("mamba_hidden_act", *act.SYNONYMS["activation"]),
     "n_groups": ("n_groups", "mamba_n_groups", "mamba_ngroups", "ngroups"),
     "norm_before_gate": ("norm_before_gate", "mamba_norm_before_gate"),
 }
@@ -59,39 +71,30 @@ def _parameters(params: list) -> tuple[str, str, str] | None:
     return a[0].attr, d[0].attr, dt[0].attr
 
 
-def _raw(metadata: dict, key: str):
-    """`key`'s value as the metadata holds it (lists too), shallowest table first; else None."""
-    tables = [metadata]
-    while tables:
-        for table in tables:
-            if key in table:
-                return table[key]
-        tables = [v for t in tables for v in t.values() if isinstance(v, dict)]
-    return None
-
-
-def dt_limits(ctx: BlockContext) -> tuple[float, float | None, str] | None:
-    """(floor, ceiling or None, cited) of the step sizes: config.json's time_step_limit where it
-    gives one (Mamba-2, Bamba, GraniteMoeHybrid), else time_step_min as the floor (NemotronH's and
-    Zamba2's code clamp at it); None where neither is given (no clamp beyond softplus's 0)."""
-    value = _raw(ctx.resolver.nested, "time_step_limit")  # a pair: not among the scalars
-    if value is not None:
-        ctx.resolver.consumed.add("time_step_limit")
-        if not isinstance(value, (list, tuple)) or len(value) != 2:
-            return None
-        low, high = value
+def dt_limits(ctx: BlockContext) -> tuple[float, float | None, str, str] | None:
+    """(floor, ceiling or None, cited, guessed) of the step sizes. Each family's code picks one
+    of two keys: config.json's time_step_limit (Mamba-2, Bamba, GraniteMoeHybrid), or
+    time_step_min as a floor (NemotronH, Zamba2: their time_step_limit, if any, is unused).
+    Another family's choice between them is a guess the file states; None where neither is
+    given (no clamp beyond softplus's 0)."""
+    model_type = ctx.resolver.evidence("model_type")
+    mtype = model_type[1] if model_type else None
+    limit = raw_value(ctx, "time_step_limit")  # a pair: not among the scalars
+    floor = ctx.resolver.evidence("time_step_min")
+    guessed = ""
+    if mtype not in LIMIT_TYPES + FLOOR_TYPES and limit is not None and floor is not None:
+        guessed = f"dt clamped by {limit[0]}, not at {floor[0]}: model_type {mtype!r} unchecked"
+    if limit is not None and mtype not in FLOOR_TYPES:
+        low, high = limit[1] if isinstance(limit[1], (list, tuple)) else (None, None)
         if isinstance(high, dict) and high.get("__float__") == "Infinity":
             high = math.inf  # how the library writes inf into config.json
         if type(low) not in (int, float) or type(high) not in (int, float):
             return None
-        return (
-            float(low),
-            (None if math.isinf(high) else float(high)),
-            "config.json time_step_limit",
-        )
-    said = ctx.resolver.evidence("time_step_min")
-    if said is not None and type(said[1]) in (int, float):
-        return float(said[1]), None, f"{said[0]} (a floor on dt)"
+        return float(low), (None if math.isinf(high) else float(high)), limit[0], guessed
+    if floor is not None and type(floor[1]) in (int, float):
+        if mtype not in FLOOR_TYPES:
+            guessed = f"dt floored at {floor[0]}: model_type {mtype!r} unchecked"
+        return float(floor[1]), None, f"{floor[0]} (a floor on dt)", guessed
     return None
 
 
@@ -212,7 +215,7 @@ class MultiHeadScan(BlockPattern):
             before,
             (floor, ceiling),
         )
-        guessed = "; ".join(d for d in disagree if d)
+        guessed = "; ".join(d for d in disagree + [limits[3] if limits else ""] if d)
         return Match(self, len(params) + len(members), found, choices, pins=pins, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
