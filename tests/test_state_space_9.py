@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from tests.library_compare import assert_exact, assert_trusted, generate_for
+from tests.tiny_configs import DENSE
 
 MAMBA2 = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, state_size=8, chunk_size=8)
 CASES = [
@@ -39,8 +40,6 @@ CASES = [
 ]
 
 
-DENSE = dict(vocab_size=100, num_hidden_layers=2, num_attention_heads=4, hidden_size=32)
-DENSE.update(intermediate_size=64, max_position_embeddings=64)
 BAMBA = dict(DENSE, num_key_value_heads=2, mamba_n_heads=8, mamba_d_head=8, mamba_d_state=8)
 CASES += [
     # Bamba: Mamba-2 layers and attention layers (which by attn_layer_indices; the weights show)
@@ -120,6 +119,27 @@ CASES += [
     ),
 ]
 
+RWKV = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, intermediate_size=64)
+CASES += [
+    # RWKV-4: time mixing (the weighted key-value recurrence) and channel mixing
+    ("RwkvForCausalLM", "RwkvConfig", dict(RWKV, attention_hidden_size=32, context_length=64)),
+    # other widths, more layers, an untied head, another eps (not the final norm's: the library
+    # builds ln_out with torch's default); attention_hidden_size stays the model's width, as the
+    # library's own CPU path fails on any other
+    (
+        "RwkvForCausalLM",
+        "RwkvConfig",
+        dict(
+            RWKV,
+            hidden_size=24,
+            num_hidden_layers=3,
+            attention_hidden_size=24,
+            intermediate_size=40,
+            layer_norm_epsilon=1e-4,
+            tie_word_embeddings=False,
+        ),
+    ),
+]
 
 # Exact, and flagged: NemotronH's layers each hold one mixer, and its MLP-only layers take no
 # padding mask, so the decoder family (which calls its layers alike) does not claim the stack:

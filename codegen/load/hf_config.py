@@ -78,11 +78,12 @@ NO_FORWARD_EFFECT = frozenset("""
     rescale_prenorm_residual use_associative_scan use_mambapy residual_in_fp32
     lambda_std_dev
     num_logits_to_keep z_loss_coefficient use_mamba_kernels mamba_ssm_cache_dtype
-    mtp_layers_block_type
+    mtp_layers_block_type context_length
     """.split())
 # (ssm9) how many logits generation keeps, an auxiliary loss, fused kernels for the same scan, the
 # dtype of a generation cache, the kinds of multi-token-prediction layers (which, like
-# num_nextn_predict_layers', are not in the causal LM's forward).
+# num_nextn_predict_layers', are not in the causal LM's forward); the longest sequence RWKV's
+# CUDA kernel is compiled for.
 # (dec8) Mamba's: how dt_proj and the out projections are initialised; two other algorithms for
 # the same scan (a parallel one, an associative one); a float32 residual, as attention's
 # softmax in float32 above (a float32 checkpoint's residual is float32 anyway); how DiffLlama's
@@ -145,7 +146,7 @@ SHOWN_BY_SHAPES = (
     | frozenset(
         "mamba_expand mamba_d_conv mamba_conv_bias mamba_proj_bias mamba_d_ssm attn_layer_indices "
         "layers_block_type mamba_d_state mamba_dt_rank attn_layer_period attn_layer_offset "
-        "expert_layer_period expert_layer_offset".split()
+        "expert_layer_period expert_layer_offset attention_hidden_size".split()
     )
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
@@ -250,6 +251,9 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
             or config.get("use_sliding_window") is False
             or (isinstance(longest, int) and isinstance(value, int) and value >= longest)
         )
+    if key == "rescale_every":  # ssm9: RWKV halves its stream every N layers, where there are N
+        layers = config.get("num_hidden_layers")
+        return value == 0 or (isinstance(layers, int) and isinstance(value, int) and layers < value)
     if key in MOOT_WITHOUT_EXPERTS:  # dec8: Doge's routing settings beside is_moe false
         kinds = [config.get(k) for k in LAYER_KIND_LISTS if isinstance(config.get(k), list)]
         return config.get("is_moe") is False or bool(kinds and all("moe" not in k for k in kinds))

@@ -231,6 +231,8 @@ SWIN_TYPES = ("swin", "swinv2", "donut-swin", "maskformer-swin")
 FIXED_EPS_TYPE_PATHS = (
     (re.compile(r"(^|\.)embeddings\.norm$"), 1e-5, SWIN_TYPES),
     (re.compile(r"(^|\.)downsample\.norm$"), 1e-5, SWIN_TYPES),
+    # ssm9: RwkvModel builds its final ln_out without layer_norm_epsilon (its blocks' use it)
+    (re.compile(r"(^|\.)ln_out$"), 1e-5, ("rwkv",)),
 )
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
@@ -373,9 +375,8 @@ CHECKED_MODEL_TYPES = (
     )  # dec8: tests/test_decoder_mixers.py compares these
     # enc8: tests/test_encoders_more.py compares these
     | frozenset("fnet dpr clap_text_model tapas".split())
-    | frozenset(
-        "mamba2 bamba granitemoehybrid nemotron_h jamba".split()
-    )  # ssm9: tests/test_state_space_9.py compares these
+    # ssm9: tests/test_state_space_9.py compares these
+    | frozenset("mamba2 bamba granitemoehybrid nemotron_h jamba rwkv".split())
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

@@ -345,6 +345,28 @@ def gated_group_rms_norm(
     h = F.rms_norm(h, [h.size(-1)], eps=eps).flatten(-2) * weight
     return h * F.silu(gate) if norm_before_gate else h
 ''',
+    "rwkv_wkv": '''
+def rwkv_wkv(
+    decay: torch.Tensor, first: torch.Tensor, k: torch.Tensor, v: torch.Tensor
+) -> torch.Tensor:
+    """RWKV-4's weighted key-value average over k and v [batch, seq, width]: at step t,
+    (sum_(i<t) e^(k_i - (t - 1 - i) w) v_i + e^(first + k_t) v_t) / (the same without v), with
+    w = exp(decay) per channel; kept in range by carrying the largest exponent separately."""
+    w = -torch.exp(decay)
+    num = torch.zeros_like(k[:, 0])
+    den = torch.zeros_like(k[:, 0])
+    top = torch.zeros_like(k[:, 0]) - 1e38
+    out: list[torch.Tensor] = []
+    for t in range(k.size(1)):
+        kt, vt = k[:, t], v[:, t]
+        m = torch.maximum(top, kt + first)
+        a, b = torch.exp(top - m), torch.exp(kt + first - m)
+        out.append((a * num + b * vt) / (a * den + b))
+        m = torch.maximum(top + w, kt)
+        a, b = torch.exp(top + w - m), torch.exp(kt - m)
+        num, den, top = a * num + b * vt, a * den + b, m
+    return torch.stack(out, dim=1)
+''',
     "differential_heads": '''
 def differential_heads(
     y: torch.Tensor,
