@@ -235,6 +235,8 @@ FIXED_EPS_TYPE_PATHS = (
     # layer_norm_eps (torch's default; moot for its default NoNorm)
     (re.compile(r"(^|\.)embeddings\.LayerNorm$"), 1e-5, ("mobilebert",)),
     (re.compile(r"(^|\.)layer\.\d+\.output\.LayerNorm$"), 1e-5, ("mobilebert",)),
+    # ssm9: RwkvModel builds its final ln_out without layer_norm_epsilon (its blocks' use it)
+    (re.compile(r"(^|\.)ln_out$"), 1e-5, ("rwkv",)),
 )
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
@@ -381,6 +383,8 @@ CHECKED_MODEL_TYPES = (
     | frozenset("longformer led nystromformer bigbird_pegasus yoso".split())
     # enc9: tests/test_encoders_9.py compares these
     | frozenset("xlnet visual_bert".split())
+    # ssm9: tests/test_state_space_9.py compares these
+    | frozenset("mamba2 bamba granitemoehybrid nemotron_h jamba rwkv".split())
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
@@ -564,3 +568,16 @@ def grn_named(name: str) -> bool:
 def broadcast_vector(shape: tuple) -> bool:
     """[1, ..., 1, C] with at least one leading 1: a per-channel vector shaped to broadcast."""
     return len(shape) > 1 and all(d == 1 for d in shape[:-1])
+
+
+def raw_value(ctx: BlockContext, key: str, values: tuple | None = None) -> tuple[str, Any] | None:
+    """(cited, value) of `key` as the metadata holds it (lists, null), shallowest table first,
+    where it is one of `values` (any, without); marked used. None where it is not there (ssm9)."""
+    tables = [("", ctx.resolver.nested)]  # (the file it came from, a table)
+    while tables:
+        for top, table in tables:
+            if key in table and (values is None or table[key] in values):
+                ctx.resolver.consumed.add(key)
+                return f"{top or 'metadata'} {key}", table[key]
+        tables = [(top or k, v) for top, t in tables for k, v in t.items() if isinstance(v, dict)]
+    return None

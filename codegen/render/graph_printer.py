@@ -154,6 +154,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "apply_rotary_frequencies",
             "xielu",
             "selective_scan",  # patterns/blocks/selective_scan.py
+            "multi_head_scan",  # patterns/blocks/multi_head_scan.py
+            "gated_group_rms_norm",
+            "rwkv_wkv",  # patterns/blocks/rwkv_mixing.py
             "differential_heads",  # patterns/blocks/differential_attention.py
             "dynamic_mask",  # patterns/blocks/dynamic_mask_attention.py
             "band_mask",  # patterns/blocks/banded_attention.py

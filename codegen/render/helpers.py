@@ -27,6 +27,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "ntk_frequencies": ("helper:rope_frequencies",),
     "longrope_frequencies": ("helper:rope_frequencies",),
     "xielu": ("F",),
+    "gated_group_rms_norm": ("F",),  # patterns/blocks/multi_head_scan.py
     "differential_heads": ("math", "F"),
     "axial_rope_angles": ("math",),
     "disentangled_scores": ("math", "helper:log_bucket_positions"),
@@ -311,6 +312,65 @@ def selective_scan(
         h = decay[:, t] * h + drive[:, t]
         ys.append(torch.matmul(h, C[:, t].unsqueeze(-1)).squeeze(-1))
     return torch.stack(ys, dim=1)
+''',
+    "multi_head_scan": '''
+def multi_head_scan(
+    x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor
+) -> torch.Tensor:
+    """A multi-head state-space scan (Mamba-2), one step at a time: x [batch, seq, heads, p],
+    dt [batch, seq, heads], A [heads], B and C [batch, seq, groups, state] (each group shared by
+    heads / groups heads) -> y [batch, seq, heads, p], where per head
+    state_t = exp(dt_t * A) * state_(t-1) + dt_t * x_t B_t^T and y_t = state_t C_t."""
+    heads = x.size(2)
+    B = B.repeat_interleave(heads // B.size(2), dim=2)  # [batch, seq, heads, state]
+    C = C.repeat_interleave(heads // C.size(2), dim=2)
+    decay = torch.exp(dt * A)[..., None, None]  # [batch, seq, heads, 1, 1]
+    drive = (dt[..., None] * x)[..., None] * B[:, :, :, None, :]  # [batch, seq, heads, p, state]
+    h = torch.zeros(x.size(0), heads, x.size(3), B.size(3), dtype=x.dtype, device=x.device)
+    ys: list[torch.Tensor] = []
+    for t in range(x.size(1)):
+        h = decay[:, t] * h + drive[:, t]
+        ys.append(torch.matmul(h, C[:, t, :, :, None]).squeeze(-1))
+    return torch.stack(ys, dim=1)
+''',
+    "gated_group_rms_norm": '''
+def gated_group_rms_norm(
+    x: torch.Tensor,
+    gate: torch.Tensor,
+    weight: torch.Tensor,
+    groups: int,
+    eps: float | None,
+    norm_before_gate: bool,
+) -> torch.Tensor:
+    """Mamba-2's gated RMSNorm over [..., d]: x times silu(gate), normalised over each of `groups`
+    equal slices of d, scaled by weight (normalised first, then gated, with norm_before_gate)."""
+    if not norm_before_gate:
+        x = x * F.silu(gate)
+    h = x.unflatten(-1, [groups, -1])
+    h = F.rms_norm(h, [h.size(-1)], eps=eps).flatten(-2) * weight
+    return h * F.silu(gate) if norm_before_gate else h
+''',
+    "rwkv_wkv": '''
+def rwkv_wkv(
+    decay: torch.Tensor, first: torch.Tensor, k: torch.Tensor, v: torch.Tensor
+) -> torch.Tensor:
+    """RWKV-4's weighted key-value average over k and v [batch, seq, width]: at step t,
+    (sum_(i<t) e^(k_i - (t - 1 - i) w) v_i + e^(first + k_t) v_t) / (the same without v), with
+    w = exp(decay) per channel; kept in range by carrying the largest exponent separately."""
+    w = -torch.exp(decay)
+    num = torch.zeros_like(k[:, 0])
+    den = torch.zeros_like(k[:, 0])
+    top = torch.zeros_like(k[:, 0]) - 1e38
+    out: list[torch.Tensor] = []
+    for t in range(k.size(1)):
+        kt, vt = k[:, t], v[:, t]
+        m = torch.maximum(top, kt + first)
+        a, b = torch.exp(top - m), torch.exp(kt + first - m)
+        out.append((a * num + b * vt) / (a * den + b))
+        m = torch.maximum(top + w, kt)
+        a, b = torch.exp(top + w - m), torch.exp(kt - m)
+        num, den, top = a * num + b * vt, a * den + b, m
+    return torch.stack(out, dim=1)
 ''',
     "differential_heads": '''
 def differential_heads(

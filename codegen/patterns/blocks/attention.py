@@ -23,6 +23,7 @@ from codegen.patterns._rope_conventions import (
 )
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
+    raw_value,
     CHECKED_MODEL_TYPES,
     BlockContext,
     BlockPattern,
@@ -618,7 +619,16 @@ class Attention(BlockPattern):
         rotary_cite = f"{model_type[0]} {mtype!r}" if model_type else ""
         if rope_key is not None and mtype not in ROTARY_TYPES:
             rotary_cite = rope_key[0]
+        # ssm9: a decoder's position_embedding_type "rope", or null for none (GraniteMoeHybrid)
+        kind = raw_value(ctx, "position_embedding_type", values=(None, "rope"))
+        if kind is not None and rotary.source == "default" and not from_table:
+            rotary.value, rotary.alternatives = kind[1] == "rope", [kind[1] != "rope"]
+            rotary.source, rotary_cite = "metadata", kind[0]
         choices.append(settled_by(rotary, rotary_cite))
+        if not rotary.value and fused is None and q is not None and q.io and q.io.out_width:
+            said = ctx.resolver.evidence("head_dim")  # shown by q's width where they agree
+            if said is not None and said[1] != q.io.out_width // nhead.value:
+                ctx.resolver.consumed.discard("head_dim")
         rotary_args, guessed = None, ""
         if rotary.value and from_table:
             rotary_args = "table"

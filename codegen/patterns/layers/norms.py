@@ -39,6 +39,7 @@ GROUP_SYNONYMS = ("norm_num_groups", "groups", "gn_groups")
 RMS_TYPES = ("t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano", "udop")
 # ... and the state-space families' (Mamba's RMSNorm reads layer_norm_epsilon too; dec8)
 RMS_TYPES += ("mamba", "falcon_mamba", "mamba2")
+RMS_TYPES += ("nemotron_h",)  # ssm9: NemotronH's RMSNorms read layer_norm_epsilon
 
 
 def batchnorm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
