@@ -77,7 +77,10 @@ NO_FORWARD_EFFECT = frozenset("""
     time_step_floor time_step_init_scheme time_step_max time_step_min time_step_scale
     rescale_prenorm_residual use_associative_scan use_mambapy residual_in_fp32
     lambda_std_dev
+    moe_jitter_eps moe_loss_weight
     """.split())
+# (mix9) DBRX's router jitter (training only, as router_jitter_noise) and its load-balancing
+# loss weight.
 # (dec8) Mamba's: how dt_proj and the out projections are initialised; two other algorithms for
 # the same scan (a parallel one, an associative one); a float32 residual, as attention's
 # softmax in float32 above (a float32 checkpoint's residual is float32 anyway); how DiffLlama's
@@ -135,6 +138,7 @@ SHOWN_BY_SHAPES = (
     )
     | frozenset(["intermediate_multiple_size"])  # dec8: GPT-NeoX Japanese's MLP width factor
     | frozenset(["is_moe"])  # dec8: Doge's switch between an MLP and a mixture, both keyed
+    | frozenset(["max_seq_len"])  # mix9: DBRX's longest context (rotary: no table)
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).

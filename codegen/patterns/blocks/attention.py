@@ -159,7 +159,13 @@ SYNONYMS = {
         "encoder_attention_heads",
         "attention_heads",  # XGLM
     ),
-    "kv_heads": ("num_key_value_heads", "n_head_kv", "num_kv_heads", "multi_query_group_num"),
+    "kv_heads": (
+        "num_key_value_heads",
+        "n_head_kv",
+        "num_kv_heads",
+        "multi_query_group_num",
+        "kv_n_heads",  # DBRX's attn_config (mix9)
+    ),
     "rope_theta": ("rope_theta", "rotary_emb_base", "rope_base", "base"),
     "rotary_fraction": ("partial_rotary_factor", "rotary_pct"),
 }
