@@ -217,9 +217,14 @@ NEUTRAL = {
     "add_adapter": (False,),
     "use_weighted_layer_sum": (False,),
     "conv_pos_batch_norm": (False,),
+    # mix9: Laguna's router without a soft cap on its logits, its weights applied to the outputs
+    "moe_router_logit_softcapping": (0.0, 0, None),
+    "moe_apply_router_weight_on_input": (False,),
 }
 # How a mixture routes tokens, where config.json says the layers hold none (is_moe false).
-MOOT_WITHOUT_EXPERTS = frozenset({"num_experts_per_tok", "norm_topk_prob"})
+MOOT_WITHOUT_EXPERTS = frozenset(
+    {"num_experts_per_tok", "norm_topk_prob", "moe_routed_scaling_factor", "routed_scaling_factor"}
+)
 # Per-layer attention kinds that all mean "every earlier (or every) position".
 FULL_ATTENTION = frozenset({"full_attention", "global", "attention"})
 # Every per-layer attention kind: the keys of a table of settings per kind.
@@ -237,7 +242,11 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
             or (isinstance(longest, int) and isinstance(value, int) and value >= longest)
         )
     if key in MOOT_WITHOUT_EXPERTS:  # dec8: Doge's routing settings beside is_moe false
-        return config.get("is_moe") is False
+        kinds = config.get("mlp_layer_types")  # mix9: Laguna's, every layer "dense"
+        no_sparse = isinstance(kinds, list) and kinds and "sparse" not in kinds
+        return config.get("is_moe") is False or bool(no_sparse)
+    if key == "num_attention_heads_per_layer":  # mix9: Laguna's, every layer the same count
+        return isinstance(value, list) and all(v == config.get("num_attention_heads") for v in value)
     if key == "no_rope_layers":  # 1: the layer uses rotary (SmolLM3); all 1 is the usual model
         return isinstance(value, list) and all(v == 1 for v in value)
     if key == "no_rope_layer_interval":  # only builds no_rope_layers where that is not given

@@ -386,11 +386,44 @@ def _frequencies(g: Graph, rotary: tuple, q: Value, seq: Value, window: Value | 
 
     if plan[0] == "uniform":
         return one(plan[1], "inv_freq"), plan[2]
-    windowed, full = one(plan[1], "windowed_freq"), one(plan[2], "full_freq")
+    widths = plan[4] if len(plan) > 4 else (width, width)  # kinds rotating shares of their own
+    width = widths[0]
+    windowed = one(plan[1], "windowed_freq")
+    width = widths[1]
+    full = one(plan[2], "full_freq")
     inv_freq = g.call_function(
         "layer_frequencies", window, windowed, full, name="inv_freq", comment="this layer's kind"
     )
     return inv_freq, plan[3]
+
+
+def kind_widths(ctx: BlockContext, hd: int, width: int, plan):
+    """(rotary width, plan, why not) where config.json's rotary tables per layer kind give each
+    kind its own partial_rotary_factor (Laguna: half of each head in full layers, all of it in
+    windowed ones): one kind for every layer takes its own width, layers of both kinds carry both
+    in the plan (its fifth item); `why` names what cannot be written."""
+    kinds = rope.by_kind(rope.rope_parameters(ctx.resolver.nested), FULL_KINDS | WINDOWED_KINDS)
+    shares = {}
+    for kind, table in (kinds or {}).items():
+        share = table.get("partial_rotary_factor", 1.0)
+        if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 < share <= 1:
+            return width, plan, f"{kind}'s partial_rotary_factor {share!r} is not a share"
+        shares["windowed" if kind in WINDOWED_KINDS else "full"] = int(hd * share)
+    if len(set(shares.values())) < 2:
+        return width, plan, ""
+    if plan is not None and plan[0] == "per_layer":
+        return width, plan[:4] + ((shares["windowed"], shares["full"]),), ""
+    listed = ctx.resolver.evidence_list("layer_types", "attention_layers")
+    windows = window_plan(ctx)
+    if plan is None and isinstance(windows, tuple):  # the plain frequencies, each kind its share
+        theta = float(ctx.resolver.evidence(*SYNONYMS["rope_theta"])[1])
+        widths = (shares["windowed"], shares["full"])
+        return width, ("per_layer", ("default", theta), ("default", theta), 1.0, widths), ""
+    if listed and set(listed[1]) <= FULL_KINDS and windows is None:
+        return shares["full"], plan, ""
+    if (listed and set(listed[1]) <= WINDOWED_KINDS) or isinstance(windows, int) and windows:
+        return shares["windowed"], plan, ""
+    return width, plan, "layer kinds rotate different shares of each head, which layer is which unknown"
 
 
 def _kinds_rotate_differently(ctx: BlockContext) -> bool:
@@ -687,6 +720,9 @@ class Attention(BlockPattern):
                 why = "a rope_type's frequencies are written for rotary turning the usual way"
                 guessed = f"{guessed}; {why}" if guessed else why
                 scaled = None
+            width, scaled, why = kind_widths(ctx, hd, width, scaled)  # mix9: shares per kind
+            if why:
+                guessed = f"{guessed}; {why}" if guessed else why
             rotary_args = (float(theta.value), width, interleaved, scaled, layout.value)
         scale = score_scale(ctx)
         if scale is None and mtype in UNSCALED_TYPES:  # only with evidence: a choice everywhere
