@@ -246,7 +246,9 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
         no_sparse = isinstance(kinds, list) and kinds and "sparse" not in kinds
         return config.get("is_moe") is False or bool(no_sparse)
     if key == "num_attention_heads_per_layer":  # mix9: Laguna's, every layer the same count
-        return isinstance(value, list) and all(v == config.get("num_attention_heads") for v in value)
+        return isinstance(value, list) and all(
+            v == config.get("num_attention_heads") for v in value
+        )
     if key == "no_rope_layers":  # 1: the layer uses rotary (SmolLM3); all 1 is the usual model
         return isinstance(value, list) and all(v == 1 for v in value)
     if key == "no_rope_layer_interval":  # only builds no_rope_layers where that is not given

@@ -423,7 +423,11 @@ def kind_widths(ctx: BlockContext, hd: int, width: int, plan):
         return shares["full"], plan, ""
     if (listed and set(listed[1]) <= WINDOWED_KINDS) or isinstance(windows, int) and windows:
         return shares["windowed"], plan, ""
-    return width, plan, "layer kinds rotate different shares of each head, which layer is which unknown"
+    return (
+        width,
+        plan,
+        "layer kinds rotate different shares of each head, which layer is which unknown",
+    )
 
 
 def _kinds_rotate_differently(ctx: BlockContext) -> bool:

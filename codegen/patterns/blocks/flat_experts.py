@@ -47,8 +47,13 @@ class FlatExperts(BlockPattern):
             return None
         rows = gate.shape[0]
         count = ctx.choose(
-            cls, gate.attr, "experts", 8, [c for c in COUNTS if c != 8], "how many experts the "
-            "rows hold", accepts="positive_int",
+            cls,
+            gate.attr,
+            "experts",
+            8,
+            [c for c in COUNTS if c != 8],
+            "how many experts the " "rows hold",
+            accepts="positive_int",
         )
         if isinstance(rows, int) and (int(count.value) < 2 or rows % int(count.value)):
             return None
