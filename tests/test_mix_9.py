@@ -8,7 +8,9 @@ the library, generated from its saved folder and compared with the library's own
 - Laguna: attention output gated by softplus(g_proj(x)) per head or per feature, each rope table
   per layer kind with its own partial_rotary_factor. Its experts as the library saves them (a
   container holding the numbered experts and the router's correction bias) are not written yet:
-  that file must say so.
+  that file must say so;
+- GPT-2 with scale_attn_by_inverse_layer_idx (the config sweep's leftover): each layer's scores
+  also divided by its index + 1, the index passed down the stack.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ DBRX = dict(vocab_size=100, max_seq_len=64, d_model=32, n_layers=2, n_heads=4)
 LAGUNA = dict(vocab_size=100, num_hidden_layers=2, num_attention_heads=4, hidden_size=32)
 LAGUNA.update(intermediate_size=64, max_position_embeddings=64, num_key_value_heads=2, head_dim=8)
 LAGUNA.update(moe_intermediate_size=16, shared_expert_intermediate_size=16, num_experts=4)
+GPT2 = dict(vocab_size=100, n_positions=64, n_embd=32, n_layer=2, n_head=4)
 
 CASES = [
     (
@@ -87,6 +90,18 @@ CASES = [
                 "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
             },
         ),
+    ),
+    # GPT-2 with scale_attn_by_inverse_layer_idx (Stanford CRFM's): scores also divided by the
+    # layer's index + 1; then without the sqrt(head_dim) either
+    (
+        "GPT2LMHeadModel",
+        "GPT2Config",
+        dict(GPT2, n_layer=3, scale_attn_by_inverse_layer_idx=True),
+    ),
+    (
+        "GPT2LMHeadModel",
+        "GPT2Config",
+        dict(GPT2, n_head=2, scale_attn_by_inverse_layer_idx=True, scale_attn_weights=False),
     ),
 ]
 

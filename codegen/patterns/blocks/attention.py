@@ -478,6 +478,9 @@ class AttentionPlan(NamedTuple):
     free_qk: Any
     sinks: str | None
     clip: float | None
+    # scores also divided by the layer's index + 1, told by the caller (GPT-2's
+    # scale_attn_by_inverse_layer_idx, Stanford CRFM's models; mix9)
+    layer_scaled: bool = False
 
 
 class Attention(BlockPattern):
@@ -760,6 +763,11 @@ class Attention(BlockPattern):
             sinks[0].attr if sinks else None,
             qkv_clip(ctx),
         )
+        by_layer = ctx.resolver.evidence("scale_attn_by_inverse_layer_idx")
+        if by_layer is not None and by_layer[1] is True:
+            if sinks or found.cap is not None or not causal.value:
+                return None  # beside scores computed here, or in an encoder: not met yet
+            found = found._replace(layer_scaled=True)
         if sinks and (found.cap is not None or not causal.value or alibi.value):
             return None  # sinks beside a soft cap, ALiBi or without a causal mask: not met yet
         order = qk_norm_order(mtype) if qk_norm and rotary_args else None
@@ -789,13 +797,19 @@ class Attention(BlockPattern):
         qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm, scale, split, qk_norm = (
             match.found[:12]
         )
-        window, cap, sub_norm, free_qk, sinks, clip = match.found[12:]
+        window, cap, sub_norm, free_qk, sinks, clip = match.found[12:18]
+        layer_scaled = match.found.layer_scaled
         late = qk_norm is not None and qk_norm[4]  # normed after rotary
         x = g.input("x")
         per_layer = isinstance(window, tuple)  # this layer's window comes with the call
         window_in = g.input("window", annotation="int") if per_layer else None  # 0: none
-        # A padding mask ([batch, 1, 1, seq], True where attended; padding_mask()), optional.
-        mask = g.input("mask", optional=True)
+        # A padding mask ([batch, 1, 1, seq], True where attended; padding_mask()), optional;
+        # where the layer's index follows it, a required argument that may be None.
+        if layer_scaled:
+            mask = g.input("mask", annotation="torch.Tensor | None")
+            index = g.input("index", "int")
+        else:
+            mask = g.input("mask", optional=True)
         batch = g.call_method("size", x, 0, name="batch")
         seq = g.call_method("size", x, 1, name="seq")
         if causal:
@@ -962,6 +976,25 @@ class Attention(BlockPattern):
                 cap[0],
                 name="y",
                 comment=f"{nhead} heads, causal, scores capped ({cap[1]})",
+            )
+        elif layer_scaled:  # the usual scale, divided by the layer's index + 1
+            if scale:
+                base = scale[0]
+            else:
+                root = g.call_function("sqrt", g.call_method("size", q, -1, inline=True), inline=True)
+                base = g.call_function("truediv", 1.0, root, inline=True)
+            deeper = g.call_function("add", index, 1, inline=True)
+            y = g.call_function(
+                "scaled_dot_product_attention",
+                q,
+                k,
+                v,
+                kwargs={
+                    "attn_mask": mask,
+                    "scale": g.call_function("truediv", base, deeper, name="scale"),
+                },
+                name="y",
+                comment=f"{nhead} heads, causal, scores also divided by the layer's index + 1",
             )
         else:
             y = g.call_function(
