@@ -10,7 +10,9 @@ the library, generated from its saved folder and compared with the library's own
   container holding the numbered experts and the router's correction bias) are not written yet:
   that file must say so;
 - GPT-2 with scale_attn_by_inverse_layer_idx (the config sweep's leftover): each layer's scores
-  also divided by its index + 1, the index passed down the stack.
+  also divided by its index + 1, the index passed down the stack;
+- SEW: a speech encoder whose layers run on a squeezed sequence (pooled frames, a strided
+  positional conv, an upsampling projection).
 """
 
 from __future__ import annotations
@@ -167,3 +169,44 @@ def test_flat_experts_without_a_count_are_guessed(tmp_path):
     assert main(["generate", str(weights), "-o", str(out), "--quiet"]) == 0
     source = out.read_text()
     assert "Forward trust: guessed" in source and "rows of w1 do not say" in source
+
+
+AUDIO = dict(
+    vocab_size=32,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=64,
+    conv_dim=(16, 16, 16),
+    conv_stride=(5, 2, 2),
+    conv_kernel=(10, 3, 3),
+    num_conv_pos_embeddings=16,
+    num_conv_pos_embedding_groups=4,
+)
+SEW_CASES = [
+    dict(AUDIO, squeeze_factor=2),
+    # squeezed by 3 (a frame left over), an odd positional kernel, conv features as wide as the
+    # layers (no projection), relu features
+    dict(
+        AUDIO,
+        conv_dim=(32, 32, 32),
+        squeeze_factor=3,
+        num_conv_pos_embeddings=5,
+        num_conv_pos_embedding_groups=2,
+        feat_extract_activation="relu",
+        conv_bias=True,
+    ),
+]
+
+
+@pytest.mark.parametrize("config", SEW_CASES, ids=["sew-0", "sew-1"])
+def test_sew_exact_against_the_library(config, tmp_path):
+    """SEW: the layers run on frames pooled by squeeze_factor, beside a positional conv of that
+    stride; upsampled back and padded to the frames that came in."""
+    reference, ours, source = generate_for(tmp_path, "SEWModel", "SEWConfig", config)
+    torch.manual_seed(1)
+    audio = torch.randn(2, 400)
+    with torch.no_grad():
+        want = reference(input_values=audio).last_hidden_state
+    assert_trusted(source)
+    assert_exact(ours, want, audio)

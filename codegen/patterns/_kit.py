@@ -373,7 +373,7 @@ CHECKED_MODEL_TYPES = (
     )  # dec8: tests/test_decoder_mixers.py compares these
     # enc8: tests/test_encoders_more.py compares these
     | frozenset("fnet dpr clap_text_model tapas".split())
-    | frozenset(["laguna"])  # mix9: tests/test_mix_9.py compares it (its output-gated attention)
+    | frozenset(["laguna", "sew"])  # mix9: tests/test_mix_9.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

@@ -981,7 +981,9 @@ class Attention(BlockPattern):
             if scale:
                 base = scale[0]
             else:
-                root = g.call_function("sqrt", g.call_method("size", q, -1, inline=True), inline=True)
+                root = g.call_function(
+                    "sqrt", g.call_method("size", q, -1, inline=True), inline=True
+                )
                 base = g.call_function("truediv", 1.0, root, inline=True)
             deeper = g.call_function("add", index, 1, inline=True)
             y = g.call_function(
