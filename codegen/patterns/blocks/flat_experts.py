@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 
-from codegen.choices import cite as cite_of
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
@@ -67,14 +66,15 @@ class FlatExperts(BlockPattern):
             aliases=act.ALIASES,
         )
         # DBRX's ffn_config.ffn_act_fn {"name": ...}: a table whose one key is the name
-        said = ctx.resolver.metadata.get("name")
-        if activation.source == "default" and said and "act" in cite_of(said[0]):
+        said = ctx.resolver.evidence("name") if activation.source == "default" else None
+        if said is not None and "act" in said[0]:
             name = act.ALIASES.get(said[1], said[1])
             if name not in act.FUNCTIONS:
                 return None
-            ctx.resolver.evidence("name")
             activation.value, activation.source = name, "metadata"
-            activation.note = f"{cite_of(said[0])} {said[1]!r}"
+            activation.note = f"{said[0]} {said[1]!r}"
+        elif said is not None:  # some other table's name: not this one's to read
+            ctx.resolver.consumed.discard("name")
         guessed = ""
         if count.source == "default":
             guessed = f"{count.value} experts is a default: the rows of {gate.attr} do not say"
