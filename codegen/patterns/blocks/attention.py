@@ -397,7 +397,7 @@ def _frequencies(g: Graph, rotary: tuple, q: Value, seq: Value, window: Value | 
     return inv_freq, plan[3]
 
 
-def kind_widths(ctx: BlockContext, hd: int, width: int, plan):
+def kind_widths(ctx: BlockContext, hd: int, width: int, plan, theta: float):
     """(rotary width, plan, why not) where config.json's rotary tables per layer kind give each
     kind its own partial_rotary_factor (Laguna: half of each head in full layers, all of it in
     windowed ones): one kind for every layer takes its own width, layers of both kinds carry both
@@ -416,7 +416,6 @@ def kind_widths(ctx: BlockContext, hd: int, width: int, plan):
     listed = ctx.resolver.evidence_list("layer_types", "attention_layers")
     windows = window_plan(ctx)
     if plan is None and isinstance(windows, tuple):  # the plain frequencies, each kind its share
-        theta = float(ctx.resolver.evidence(*SYNONYMS["rope_theta"])[1])
         widths = (shares["windowed"], shares["full"])
         return width, ("per_layer", ("default", theta), ("default", theta), 1.0, widths), ""
     if listed and set(listed[1]) <= FULL_KINDS and windows is None:
@@ -727,7 +726,8 @@ class Attention(BlockPattern):
                 why = "a rope_type's frequencies are written for rotary turning the usual way"
                 guessed = f"{guessed}; {why}" if guessed else why
                 scaled = None
-            width, scaled, why = kind_widths(ctx, hd, width, scaled)  # mix9: shares per kind
+            # mix9: each layer kind's share of the head, where its rope table gives one
+            width, scaled, why = kind_widths(ctx, hd, width, scaled, float(theta.value))
             if why:
                 guessed = f"{guessed}; {why}" if guessed else why
             rotary_args = (float(theta.value), width, interleaved, scaled, layout.value)

@@ -4,8 +4,9 @@ layer's input: `o_proj(y * act(g_proj(x)))`. The gate is one value per head (Lag
 feature (AFMoE's `gate_proj`, [batch, seq, heads * head_dim]); its width says which.
 
 The activation is a sigmoid in most families that gate (AFMoE, Step 3, LFM3, dots, HunYuan v4)
-and a softplus in Laguna's: read per model_type below (tests/test_mix_9.py compares them with the
-library); for any other type the sigmoid is a default and the file says 'guessed'.
+and a softplus in Laguna's: read per model_type below (Laguna's compared with the library by
+tests/test_mix_9.py, AFMoE's read from its modeling code); for any other type the sigmoid is a
+default and the file says 'guessed'.
 The rest of the attention is attention.py's.
 """
 
