@@ -23,10 +23,10 @@ import pytest
 import torch
 
 from tests.library_compare import assert_exact, assert_trusted, generate_for
+from tests.tiny_configs import AUDIO, DENSE
 
 DBRX = dict(vocab_size=100, max_seq_len=64, d_model=32, n_layers=2, n_heads=4)
-LAGUNA = dict(vocab_size=100, num_hidden_layers=2, num_attention_heads=4, hidden_size=32)
-LAGUNA.update(intermediate_size=64, max_position_embeddings=64, num_key_value_heads=2, head_dim=8)
+LAGUNA = dict(DENSE, num_key_value_heads=2, head_dim=8)
 LAGUNA.update(moe_intermediate_size=16, shared_expert_intermediate_size=16, num_experts=4)
 GPT2 = dict(vocab_size=100, n_positions=64, n_embd=32, n_layer=2, n_head=4)
 
@@ -171,18 +171,6 @@ def test_flat_experts_without_a_count_are_guessed(tmp_path):
     assert "Forward trust: guessed" in source and "rows of w1 do not say" in source
 
 
-AUDIO = dict(
-    vocab_size=32,
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    intermediate_size=64,
-    conv_dim=(16, 16, 16),
-    conv_stride=(5, 2, 2),
-    conv_kernel=(10, 3, 3),
-    num_conv_pos_embeddings=16,
-    num_conv_pos_embedding_groups=4,
-)
 SEW_CASES = [
     dict(AUDIO, squeeze_factor=2),
     # squeezed by 3 (a frame left over), an odd positional kernel, conv features as wide as the
