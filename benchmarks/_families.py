@@ -50,7 +50,7 @@ class Family:
     library: str  # "transformers" | "diffusers"
     build: Callable[[Any], torch.nn.Module]  # given the library module
     # decoder | encoder | seq2seq | audio_seq2seq | audio | vision | dual (text and image towers)
-    # | unet | vae | dit | pixart | prior (gen6)
+    # | unet | vae | dit | pixart | prior (gen6) | speech_seq2seq (mix9: Speech2Text)
     kind: str
 
 
@@ -879,6 +879,32 @@ FAMILIES: dict[str, Family] = {
         ),
         "seq2seq",
     ),
+    # mix9 (issue 15): sparse seq2seq transformers, a feed-forward of experts every other layer:
+    # Switch Transformers (T5 layers, top-1 router) and NLLB-MoE (M2M-100 layers, top-2 router)
+    "switch_transformers": Family(
+        "transformers",
+        _t(
+            "SwitchTransformersModel",
+            "SwitchTransformersConfig",
+            **T5,
+            num_experts=4,
+            encoder_sparse_step=2,
+            decoder_sparse_step=2,
+        ),
+        "seq2seq",
+    ),
+    "nllb_moe": Family(
+        "transformers",
+        _t(
+            "NllbMoeModel",
+            "NllbMoeConfig",
+            **BART,
+            num_experts=4,
+            encoder_sparse_step=2,
+            decoder_sparse_step=2,
+        ),
+        "seq2seq",
+    ),
     "wav2vec2": Family("transformers", _t("Wav2Vec2Model", "Wav2Vec2Config", **AUDIO), "audio"),
     "wav2vec2_stable": Family(
         "transformers",
@@ -919,6 +945,26 @@ FAMILIES: dict[str, Family] = {
             feat_extract_activation="relu",
         ),
         "audio",
+    ),
+    # mix9 (issue 15): SEW (wav2vec2 with a squeezed sequence between the position conv and the
+    # layers) and Speech2Text (log-mel frames [batch, frames, features], two strided convs, then
+    # an encoder-decoder)
+    "sew": Family("transformers", _t("SEWModel", "SEWConfig", **AUDIO, squeeze_factor=2), "audio"),
+    "speech_to_text": Family(
+        "transformers",
+        _t(
+            "Speech2TextModel",
+            "Speech2TextConfig",
+            **{k: v for k, v in BART.items() if k != "max_position_embeddings"},
+            max_source_positions=64,
+            max_target_positions=32,
+            num_conv_layers=2,
+            conv_kernel_sizes=(5, 5),
+            conv_channels=16,
+            input_feat_per_channel=8,
+            input_channels=1,
+        ),
+        "speech_seq2seq",
     ),
     # vision: pixel_values -> last hidden state or logits
     "vit": Family(
@@ -2563,6 +2609,12 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
         frames = 2 * model.config.max_source_positions
         theirs = {
             "input_features": torch.randn(2, model.config.num_mel_bins, frames),
+            "decoder_input_ids": torch.randint(3, 100, (2, 6)),
+        }
+    elif kind == "speech_seq2seq":  # mix9: frames first, as Speech2Text's feature extractor gives
+        features = model.config.input_feat_per_channel * model.config.input_channels
+        theirs = {
+            "input_features": torch.randn(2, 20, features),
             "decoder_input_ids": torch.randint(3, 100, (2, 6)),
         }
     elif kind == "audio":

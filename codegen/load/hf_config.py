@@ -80,12 +80,15 @@ NO_FORWARD_EFFECT = frozenset("""
     onnx_export
     num_logits_to_keep z_loss_coefficient use_mamba_kernels mamba_ssm_cache_dtype
     mtp_layers_block_type context_length
+    moe_jitter_eps moe_loss_weight
     """.split())
 # (lin9) Longformer's and LED's onnx_export: another way to cut the same band into chunks.
 # (ssm9) how many logits generation keeps, an auxiliary loss, fused kernels for the same scan, the
 # dtype of a generation cache, the kinds of multi-token-prediction layers (which, like
 # num_nextn_predict_layers', are not in the causal LM's forward); the longest sequence RWKV's
 # CUDA kernel is compiled for.
+# (mix9) DBRX's router jitter (training only, as router_jitter_noise) and its load-balancing
+# loss weight.
 # (dec8) Mamba's: how dt_proj and the out projections are initialised; two other algorithms for
 # the same scan (a parallel one, an associative one); a float32 residual, as attention's
 # softmax in float32 above (a float32 checkpoint's residual is float32 anyway); how DiffLlama's
@@ -152,6 +155,7 @@ SHOWN_BY_SHAPES = (
         "layers_block_type mamba_d_state mamba_dt_rank attn_layer_period attn_layer_offset "
         "expert_layer_period expert_layer_offset attention_hidden_size".split()
     )
+    | frozenset(["max_seq_len"])  # mix9: DBRX's longest context (rotary: no table)
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).
@@ -230,17 +234,22 @@ NEUTRAL = {
     "add_adapter": (False,),
     "use_weighted_layer_sum": (False,),
     "conv_pos_batch_norm": (False,),
+    # mix9: Laguna's router without a soft cap on its logits, its weights applied to the outputs
+    "moe_router_logit_softcapping": (0.0, 0, None),
+    "moe_apply_router_weight_on_input": (False,),
 }
 # BigBird's block-sparse attention's sizes, moot with attention_type original_full (lin9).
 BLOCK_SPARSE_KEYS = frozenset({"block_size", "num_random_blocks"})
 # How a mixture routes tokens, where config.json says the layers hold none (is_moe false).
 MOOT_WITHOUT_EXPERTS = frozenset({"num_experts_per_tok", "norm_topk_prob"}) | frozenset(
-    # ssm9: NemotronH's router and shared-expert settings, beside a layer list with no "moe"
+    # ssm9: NemotronH's router and shared-expert settings, beside a layer list with no "moe";
+    # mix9: Laguna's scaling, beside an MLP list with no "sparse"
     "n_group topk_group routed_scaling_factor moe_latent_size moe_shared_expert_intermediate_size "
-    "moe_shared_expert_overlap".split()
+    "moe_shared_expert_overlap moe_routed_scaling_factor".split()
 )
-# Per-layer kind lists that say which layers hold a mixture (NemotronH's "moe"), where one does.
-LAYER_KIND_LISTS = ("layers_block_type",)
+# Per-layer kind lists that say which layers hold a mixture, and the kind that means one:
+# NemotronH's layers_block_type ("moe"), Laguna's mlp_layer_types ("sparse").
+LAYER_KIND_LISTS = {"layers_block_type": "moe", "mlp_layer_types": "sparse"}
 # Per-layer attention kinds that all mean "every earlier (or every) position".
 FULL_ATTENTION = frozenset({"full_attention", "global", "attention"})
 # Every per-layer attention kind: the keys of a table of settings per kind.
@@ -263,8 +272,13 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
         layers = config.get("num_hidden_layers")
         return value == 0 or (isinstance(layers, int) and isinstance(value, int) and layers < value)
     if key in MOOT_WITHOUT_EXPERTS:  # dec8: Doge's routing settings beside is_moe false
-        kinds = [config.get(k) for k in LAYER_KIND_LISTS if isinstance(config.get(k), list)]
-        return config.get("is_moe") is False or bool(kinds and all("moe" not in k for k in kinds))
+        lists = [(config[k], kind) for k, kind in LAYER_KIND_LISTS.items() if k in config]
+        dense = [isinstance(v, list) and v and kind not in v for v, kind in lists]
+        return config.get("is_moe") is False or bool(dense and all(dense))
+    if key == "num_attention_heads_per_layer":  # mix9: Laguna's, every layer the same count
+        return isinstance(value, list) and all(
+            v == config.get("num_attention_heads") for v in value
+        )
     if key == "no_rope_layers":  # 1: the layer uses rotary (SmolLM3); all 1 is the usual model
         return isinstance(value, list) and all(v == 1 for v in value)
     if key == "no_rope_layer_interval":  # only builds no_rope_layers where that is not given

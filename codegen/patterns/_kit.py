@@ -385,6 +385,7 @@ CHECKED_MODEL_TYPES = (
     | frozenset("xlnet visual_bert".split())
     # ssm9: tests/test_state_space_9.py compares these
     | frozenset("mamba2 bamba granitemoehybrid nemotron_h jamba rwkv".split())
+    | frozenset(["laguna", "sew"])  # mix9: tests/test_mix_9.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

@@ -417,7 +417,7 @@ def routing(
             return None
         if experts % groups or not 1 <= top_groups <= groups or experts // groups < 2:
             return None
-    scale = ctx.resolver.evidence("routed_scaling_factor")
+    scale = ctx.resolver.evidence("routed_scaling_factor", "moe_routed_scaling_factor")
     scale = float(scale[1]) if scale and isinstance(scale[1], (int, float)) else 1.0
     guessed = ""
     if known is None and scoring.source == "default":

@@ -40,6 +40,9 @@ RMS_TYPES = ("t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano", 
 # ... and the state-space families' (Mamba's RMSNorm reads layer_norm_epsilon too; dec8)
 RMS_TYPES += ("mamba", "falcon_mamba", "mamba2")
 RMS_TYPES += ("nemotron_h",)  # ssm9: NemotronH's RMSNorms read layer_norm_epsilon
+# Families whose weight-only norms are LayerNorms without a bias, with no eps key in config.json
+# (DBRX's nn.LayerNorm(d_model, bias=False); tests/test_mix_9.py checks the library's modules)
+LAYER_NORM_TYPES = ("dbrx",)
 
 
 def batchnorm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
@@ -281,6 +284,8 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     model_type = ctx.resolver.evidence("model_type")
     if model_type is not None and model_type[1] in RMS_TYPES:
         default, cite = "nn.RMSNorm", f"{model_type[0]} {model_type[1]!r}"
+    if model_type is not None and model_type[1] in LAYER_NORM_TYPES:
+        default, cite = "nn.LayerNorm", f"{model_type[0]} {model_type[1]!r}"
     choice = type_choice(ctx, node, default, ["nn.RMSNorm", "nn.LayerNorm"], "a lone 1-D weight")
     if cite and choice.source == "default":
         choice.source, choice.note = "metadata", cite
