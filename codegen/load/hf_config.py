@@ -81,6 +81,8 @@ NO_FORWARD_EFFECT = frozenset("""
     num_logits_to_keep z_loss_coefficient use_mamba_kernels mamba_ssm_cache_dtype
     mtp_layers_block_type context_length
     moe_jitter_eps moe_loss_weight
+    auxiliary_loss class_cost bbox_cost giou_cost bbox_loss_coefficient giou_loss_coefficient
+    eos_coefficient
     """.split())
 # (lin9) Longformer's and LED's onnx_export: another way to cut the same band into chunks.
 # (ssm9) how many logits generation keeps, an auxiliary loss, fused kernels for the same scan, the
@@ -89,6 +91,7 @@ NO_FORWARD_EFFECT = frozenset("""
 # CUDA kernel is compiled for.
 # (mix9) DBRX's router jitter (training only, as router_jitter_noise) and its load-balancing
 # loss weight.
+# (vis9) DETR-style detectors' (YOLOS) Hungarian matcher costs and loss weights: training only.
 # (dec8) Mamba's: how dt_proj and the out projections are initialised; two other algorithms for
 # the same scan (a parallel one, an associative one); a float32 residual, as attention's
 # softmax in float32 above (a float32 checkpoint's residual is float32 anyway); how DiffLlama's
@@ -237,6 +240,9 @@ NEUTRAL = {
     # mix9: Laguna's router without a soft cap on its logits, its weights applied to the outputs
     "moe_router_logit_softcapping": (0.0, 0, None),
     "moe_apply_router_weight_on_input": (False,),
+    # InternVL's vision layers (vis9): plain LayerNorms, as their weight and bias show
+    "norm_type": ("layer_norm",),
+    "use_mid_position_embeddings": (False,),  # YOLOS without tables between its layers (vis9)
 }
 # BigBird's block-sparse attention's sizes, moot with attention_type original_full (lin9).
 BLOCK_SPARSE_KEYS = frozenset({"block_size", "num_random_blocks"})

@@ -257,7 +257,7 @@ NHEAD_SYNONYMS = {
 
 # Families whose code fixes the norms' eps while config.json records another it never reads
 # (BioGPT's nn.LayerNorm(d) beside layer_norm_eps 1e-12).
-IGNORED_EPS = {"biogpt": 1e-5}
+IGNORED_EPS = {"biogpt": 1e-5, "segformer": 1e-5, "glpn": 1e-5}
 
 
 # The eps values a search tries: a LayerNorm's (BERT's 1e-12, timm's 1e-6) and, for batch norms,
@@ -386,6 +386,7 @@ CHECKED_MODEL_TYPES = (
     # ssm9: tests/test_state_space_9.py compares these
     | frozenset("mamba2 bamba granitemoehybrid nemotron_h jamba rwkv".split())
     | frozenset(["laguna", "sew"])  # mix9: tests/test_mix_9.py compares these
+    | frozenset("glpn internvl_vision yolos".split())  # vis9: tests/test_vision_9.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
