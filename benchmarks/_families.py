@@ -14,38 +14,12 @@ from typing import Any, Callable
 
 import torch
 
-TEXT = dict(vocab_size=100, num_hidden_layers=2, num_attention_heads=4, hidden_size=32)
-DENSE = dict(**TEXT, intermediate_size=64, max_position_embeddings=64)
+from tests.tiny_configs import AUDIO, BART, DENSE, IMAGE, T5, TEXT
+
+CNN = dict(num_channels=3)
+
 MLA = dict(  # multi-head latent attention's low-rank projections (DeepSeek-V2 style)
     kv_lora_rank=16, q_lora_rank=24, qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=8
-)
-IMAGE = dict(
-    image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4
-)
-CNN = dict(num_channels=3)
-T5 = dict(vocab_size=100, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)  # seq2seq15
-BART = dict(  # seq2seq15
-    vocab_size=100,
-    d_model=32,
-    encoder_layers=2,
-    decoder_layers=2,
-    encoder_attention_heads=4,
-    decoder_attention_heads=4,
-    encoder_ffn_dim=64,
-    decoder_ffn_dim=48,
-    max_position_embeddings=64,
-)
-AUDIO = dict(  # seq2seq15: three feature-extractor convs, 400 samples -> 19 frames
-    vocab_size=32,
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    intermediate_size=64,
-    conv_dim=(16, 16, 16),
-    conv_stride=(5, 2, 2),
-    conv_kernel=(10, 3, 3),
-    num_conv_pos_embeddings=16,
-    num_conv_pos_embedding_groups=4,
 )
 _UNET = dict(  # added by diffusers16: the tiny U-Net the variants below start from
     sample_size=16,
