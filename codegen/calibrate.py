@@ -456,19 +456,21 @@ def _coordinate_descent(
         # convention taken early pulls every later choice after it), again from there while one
         # gains: one change at a time, each fitting what the others still get wrong, would break
         # a convention the tied moves hold (SiLU everywhere until the strides are right).
-        # Structure before values: where a move that changes the sampling (a stride layout, its
-        # TensorFlow padding) gains, the best of those is taken even if an activation gains more.
+        # Structure before values: where a layout move (the usual halvings, plain or padded
+        # as TensorFlow pads) gains, the best of those is taken even if an activation gains
+        # more. (Not "every stride 2", the tied move of all strides: it is rarely right.)
         tied = True
         while tied and best[0] > EXACT:
             base = best
-            step = {True: base, False: base}  # the best structural move, and the best other
+            step = {True: base, False: base}  # the best layout move, and the best other
+            layout = _layout_moves(base[2], layouts[0])
             for moves in _tied_moves(base[2], layouts[0]):
                 trial = {**base[1], **moves}
                 if trial == base[1]:
                     continue
                 error, ir = evaluate(trial, _described(moves))
                 state = (error, trial, ir)
-                kind = structural(moves)
+                kind = moves in layout
                 if _better(_rank(state, misses), _rank(step[kind], misses)):
                     step[kind] = state
             for kind in (True, False):
@@ -619,21 +621,7 @@ def _tied_moves(
     by_name: dict[str, list[Choice]] = {}
     for choice in searchable(ir):
         by_name.setdefault(choice.name, []).append(choice)
-    moves = []
-    strides = {c.path for c in by_name.get("stride", []) if 2 in [c.value, *c.alternatives]}
-    # A conv the file does not list is a later instance of a class whose first instance holds the
-    # class's choices: its stride is still its own to pin (the instances then part ways).
-    listed = {c.path for c in ir.all_choices() if c.name == "stride"}
-    for layout in layouts:
-        if all(p in strides or p not in listed for p in layout):
-            moves.append({(p, "stride"): 2 for p in layout})
-            # The same halvings as a network ported from TensorFlow pads them ('SAME': more
-            # after than before): the padding goes with the stride, and the wrong one misaligns
-            # every map after it, so a layout scored without it can lose to a wrong one.
-            moves.append({**moves[-1], **{(p, "padding"): TF_SAME for p in layout}})
-    same = _same_padding_move(ir)
-    if same:
-        moves.append(same)
+    moves = _layout_moves(ir, layouts)
     groups = list(by_name.values())
     for group in by_name.values():
         # The same convention within one part of the model (a stage, a head, one block class):
@@ -692,6 +680,32 @@ def _same_padding_move(ir: ModelIR) -> dict[tuple[str, str], Any]:
             if TF_SAME in c.alternatives:
                 move[(c.path, c.name)] = TF_SAME
     return move
+
+
+def _layout_moves(
+    ir: ModelIR, layouts: tuple[tuple[str, ...], ...]
+) -> list[dict[tuple[str, str], Any]]:
+    """The usual places a conv net halves its resolution (stride_layouts), each as one move,
+    plain and padded as TensorFlow pads; and 'SAME' on every conv that strides now. The descent
+    takes the best of these that gains before any other tied move (_coordinate_descent)."""
+    # A conv the file does not list is a later instance of a class whose first instance holds the
+    # class's choices: its stride is still its own to pin (the instances then part ways).
+    listed = {c.path for c in ir.all_choices() if c.name == "stride"}
+    can_halve = {
+        c.path for c in searchable(ir) if c.name == "stride" and 2 in [c.value, *c.alternatives]
+    }
+    moves = []
+    for layout in layouts:
+        if all(p in can_halve or p not in listed for p in layout):
+            moves.append({(p, "stride"): 2 for p in layout})
+            # The same halvings as a network ported from TensorFlow pads them ('SAME': more
+            # after than before): the padding goes with the stride, and the wrong one misaligns
+            # every map after it, so a layout scored without it can lose to a wrong one.
+            moves.append({**moves[-1], **{(p, "padding"): TF_SAME for p in layout}})
+    same = _same_padding_move(ir)
+    if same:
+        moves.append(same)
+    return moves
 
 
 def _part(path: str) -> str:

@@ -70,7 +70,8 @@ def test_structural_move_is_taken_before_a_larger_activation_gain():
         return _fake_error(picked), _FakeIR(picked)
 
     start = (1.0, {}, _FakeIR({}))
-    error, picked, _ = cal._coordinate_descent(evaluate, start, {})
+    layouts = ((("stem", "block"),), ())  # the stem and the block halve together: one move
+    error, picked, _ = cal._coordinate_descent(evaluate, start, {}, layouts)
     assert error == 0.0
     assert picked[("stem", "stride")] == picked[("block", "stride")] == 2
     assert {picked[(p, "activation")] for p in "AB"} == {"gelu"}
@@ -179,9 +180,7 @@ def test_mobilenet_v2_schedule_is_a_candidate_layout():
     model = nn.Module()
     model.stem = nn.Conv2d(3, 8, 3)
     model.blocks = nn.ModuleList(Block() for _ in range(16))
-    entries = {
-        k: TensorEntry(k, tuple(t.shape), "float32") for k, t in model.state_dict().items()
-    }
+    entries = {k: TensorEntry(k, tuple(t.shape), "float32") for k, t in model.state_dict().items()}
     table = TensorTable(source="inline", format="test", tensors=entries)
     layouts = stride_layouts(build_tree(table, canonical=True))
     # MobileNetV2 without its first block: the first block of each stage that halves.

@@ -775,6 +775,7 @@ def _head_gap(node: KeyNode, index: int, prev: IOSpec | None) -> str | None:
         return GLOBAL_POOLS[0]
     return None
 
+
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
 DOWNSAMPLER = re.compile(r"down_?sample(rs?)?|down_?sampling|downsample_?conv", re.I)
 
