@@ -4,7 +4,8 @@ A candidate is a set of values for the choices (one decision per generated class
 it); each is rendered, built in-process on the meta device, given the checkpoint's tensors and run on
 a capped subset of DATA. The search, within a time and evaluation budget (`--budget`): descent from
 the defaults, each round first the tied moves (one value for every choice of a name; a stride
-layout: the stem and the first block of each stage halving together) while one gains, then every
+layout: the stem and the first block of each stage halving together, plain or padded as TensorFlow
+pads) while one gains, a layout that gains taken before any value (activation) move, then every
 single change (and a halving traded between two stages) scored from one base and taken best first;
 then a beam over single changes, then pairs of changes (what one change alone cannot show: two
 poolings that together give the head its width, a residual that only helps with the right
