@@ -347,7 +347,27 @@ def stride_layouts(root: KeyNode) -> tuple[tuple[str, ...], ...]:
         layouts.append(every)
     if len(firsts) > 1:
         layouts.append(stem + tuple(p for convs in firsts[1:] for p in convs))
+    layouts += [stem + convs for convs in inverted_residual_schedules(root)]
     return tuple(tuple(dict.fromkeys(layout)) for layout in layouts if layout)
+
+
+def inverted_residual_schedules(root: KeyNode) -> list[tuple[str, ...]]:
+    """The depthwise convs that halve the resolution in a flat list of inverted residual blocks
+    as long as MobileNetV2's (with or without its first block): the paper's schedule, which config
+    evidence plans where it has output_stride (_inverted_residual_lists), as a candidate layout
+    where nothing records it. Widths rarely show the stages in small models, where every block
+    may keep one width."""
+    schedule = [s if i == 0 else 1 for n, s in MOBILENET_V2_STAGES for i in range(n)]
+    found = []
+    for node in root.walk():
+        items = _items(node)
+        if not items or len(items) not in (len(schedule), len(schedule) - 1):
+            continue
+        convs = [_depthwise(item) for item in items]
+        if all(convs):
+            strides = schedule[len(schedule) - len(items) :]
+            found.append(tuple(c.path for c, s in zip(convs, strides) if s == 2))
+    return found
 
 
 def stride_units(root: KeyNode) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
