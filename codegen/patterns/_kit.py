@@ -517,6 +517,19 @@ def family(m: Module | None) -> str | None:
     return m.io.family if m is not None and m.io is not None else None
 
 
+def split_body(cls, ctx: BlockContext, role: str, sizes: range) -> tuple | None:
+    """A parameter-free wrapper's one member of `role` (the body a head family wraps) and the
+    members beside it, or None: the wrapper stores tensors of its own, holds a member count outside
+    `sizes`, or not exactly one body."""
+    members = modules(cls)
+    if tensors(cls) or len(members) not in sizes:
+        return None
+    body = [m for m in members if ctx.role(m) == role]
+    if len(body) != 1:
+        return None
+    return body[0], [m for m in members if m is not body[0]]
+
+
 def body_inputs(ctx: BlockContext, body) -> list[tuple[str, bool]]:
     """A member's forward arguments as (name, optional), for a head family that takes its body's
     inputs the same way; [] where the member's class has no forward graph yet."""
