@@ -14,7 +14,8 @@ marked guessed until calibration or --hints settles it.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import tensors
 
 BODY = "body"
 SCALES = [0.1, 0.2, 0.5]
@@ -33,6 +34,10 @@ class ResidualBody(BlockPattern):
             return None
         width = body.io.in_width
         if not width or body.io.out_width != width or (body.io.ndim or 2) != 2:
+            return None
+        if any(family(m) == "norm" for m in body.children):
+            # conv-norm units: a ResNet-style layer, activated after the sum (residual_layer.py);
+            # EDSR-PyTorch's blocks have no norms
             return None
         scale = ctx.choose(
             cls,
