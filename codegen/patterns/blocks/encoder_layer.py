@@ -171,6 +171,11 @@ class Pooler(BlockPattern):
             return None  # an activation outside the vocabulary: left unused, so flagged
         if said is not None:
             ctx.resolver.evidence("pooler_hidden_act")
+        # MobileBERT's classifier_activation: true, the first token through dense and tanh
+        plain = ctx.resolver.metadata.get("classifier_activation")
+        if plain is not None and plain[1] is not True:
+            return None
+        ctx.resolver.evidence("classifier_activation")
         return Match(self, 1, (found[0].attr, name))
 
     def forward(self, match: Match, g: Graph) -> None:
