@@ -67,7 +67,6 @@ class BandedAttention(Attention):
     role = "Attention"
     priority = 11
     synonyms = {**SYNONYMS, "attention_window": WINDOW_KEYS}
-    trust_note = "the global-token projections are unused (no global attention mask is taken)"
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
