@@ -61,6 +61,7 @@ def plan_config_strides(root: KeyNode, resolver: ChoiceResolver) -> dict[str, tu
     _residual_stages(root, resolver, planned)
     _inverted_residual_lists(root, resolver, planned)
     _depthwise_separable_list(root, resolver, planned)
+    _patch_embedding_stages(root, resolver, planned)
     for path, (stride, note, _) in feature_encoder_convs(root, resolver).items():
         planned[path] = (stride, note)
     return planned
@@ -121,6 +122,33 @@ def _depthwise_separable_list(root: KeyNode, resolver: ChoiceResolver, planned: 
         note = f"{model_type[0]} {model_type[1]!r}: the MobileNetV1 stride schedule"
         for conv, stride in zip(depthwise, MOBILENET_V1_STRIDES):
             planned[conv.path] = (stride, note)
+
+
+def _patch_embedding_stages(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> None:
+    """Pyramid vision transformers (PVT, SegFormer, GLPN): config.json lists each stage's patch
+    embedding conv's kernel (`patch_sizes`) and stride (`strides`). In a list with one item per
+    stage, each item's one conv with that square kernel (not depthwise) takes that stride."""
+    strides, sizes = _int_list(resolver, "strides"), _int_list(resolver, "patch_sizes")
+    if strides is None or sizes is None or len(strides[1]) != len(sizes[1]):
+        return
+    for node in root.walk():
+        items = _items(node)
+        if not items or len(items) != len(strides[1]):
+            continue
+        found = []
+        for item, size in zip(items, sizes[1]):
+            convs = [
+                c
+                for c in item.walk()
+                if (w := conv_weight(c)) and w[2] == w[3] == size and w[1] > 1
+            ]
+            if len(convs) != 1:
+                break
+            found.append(convs[0])
+        if len(found) != len(items):
+            continue
+        for i, (conv, stride) in enumerate(zip(found, strides[1])):
+            planned[conv.path] = (stride, f"{strides[0]}[{i}]")
 
 
 def _stem(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> None:
