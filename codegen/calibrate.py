@@ -4,8 +4,8 @@ A candidate is a set of values for the choices (one decision per generated class
 it); each is rendered, built in-process on the meta device, given the checkpoint's tensors and run on
 a capped subset of DATA. The search, within a time and evaluation budget (`--budget`): descent from
 the defaults, each round first the tied moves (one value for every choice of a name; a stride
-layout: the stem and the first block of each stage halving together, plain or padded as TensorFlow
-pads) while one gains, a layout that gains taken before any value (activation) move, then every
+layout: the stem and the first block of each stage halving together, or MobileNetV2's schedule;
+once paddings are searched, also padded as TensorFlow pads) while one gains, then every
 single change (and a halving traded between two stages) scored from one base and taken best first;
 then a beam over single changes, then pairs of changes (what one change alone cannot show: two
 poolings that together give the head its width, a residual that only helps with the right
@@ -457,28 +457,20 @@ def _coordinate_descent(
         # convention taken early pulls every later choice after it), again from there while one
         # gains: one change at a time, each fitting what the others still get wrong, would break
         # a convention the tied moves hold (SiLU everywhere until the strides are right).
-        # Structure before values: where a layout move (the usual halvings, plain or padded
-        # as TensorFlow pads) gains, the best of those is taken even if an activation gains
-        # more. (Not "every stride 2", the tied move of all strides: it is rarely right.)
         tied = True
         while tied and best[0] > EXACT:
-            base = best
-            step = {True: base, False: base}  # the best layout move, and the best other
-            layout = _layout_moves(base[2], layouts[0])
+            base, step = best, best
             for moves in _tied_moves(base[2], layouts[0]):
                 trial = {**base[1], **moves}
                 if trial == base[1]:
                     continue
                 error, ir = evaluate(trial, _described(moves))
                 state = (error, trial, ir)
-                kind = moves in layout
-                if _better(_rank(state, misses), _rank(step[kind], misses)):
-                    step[kind] = state
-            for kind in (True, False):
-                tied = _better(_rank(step[kind], misses), _rank(best, misses), STEP)
-                if tied:
-                    best, improved = step[kind], True
-                    break
+                if _better(_rank(state, misses), _rank(step, misses)):
+                    step = state
+            tied = _better(_rank(step, misses), _rank(best, misses), STEP)
+            if tied:
+                best, improved = step, True
         if best[0] <= EXACT:
             break
         best, changed = _sensitivity_round(evaluate, best, misses, layouts)
@@ -565,9 +557,8 @@ def _sensitivity_round(
         if state[0] <= EXACT:
             return state, True
         if _better(_rank(state, misses), _rank(base, misses), STEP):
-            move = _difference(base[1], state[1])
-            gains.append(((not structural(move), *_rank(state, misses)), move))
-    gains.sort(key=lambda g: g[0])  # structural moves first (see _coordinate_descent)
+            gains.append((_rank(state, misses), _difference(base[1], state[1])))
+    gains.sort(key=lambda g: g[0])
     for _, move in gains:
         trial = _moved(best[1], move)
         if trial == best[1]:
@@ -654,27 +645,12 @@ def _tied_moves(
     return moves
 
 
-# Choices that change where a model samples its input (which pixels each strided conv reads):
-# searched before the ones that change values point by point. While a stride is wrong, swapping an
-# activation (or adding an output one) lowers the error by chance, and the search, taking it
-# first, settles around it before the budget runs out. Not the poolings between stages: rarer than
-# a strided conv, a pooling that gains while the activations are still wrong is as often chance
-# (an average pool stands in for a stride in a net that is still nearly linear).
-STRUCTURAL = frozenset({"stride", "padding"})
-
-
-def structural(move: dict[tuple[str, str], Any]) -> bool:
-    """Does the move change only strides and paddings?"""
-    return all(name in STRUCTURAL for _, name in move)
-
-
 TF_SAME = "pad_same"  # codegen.patterns.layers.conv's TensorFlow 'SAME' padding
 
 
 def _same_padding_move(ir: ModelIR) -> dict[tuple[str, str], Any]:
-    """TensorFlow's 'SAME' padding on every conv that strides now (offered there only): searched
-    with the strides, though padding waits for the rest (LATE_CHOICES): unlike a padding that
-    shrinks the maps, it moves only where a strided conv samples."""
+    """TensorFlow's 'SAME' padding on every conv that strides now (offered there only), as one
+    move: a port from TensorFlow pads all of them so."""
     move = {}
     for c in ir.all_choices():
         if c.name == "padding" and c.source in ("default", "calibrated", "structure"):
@@ -687,8 +663,8 @@ def _layout_moves(
     ir: ModelIR, layouts: tuple[tuple[str, ...], ...]
 ) -> list[dict[tuple[str, str], Any]]:
     """The usual places a conv net halves its resolution (stride_layouts), each as one move,
-    plain and padded as TensorFlow pads; and 'SAME' on every conv that strides now. The descent
-    takes the best of these that gains before any other tied move (_coordinate_descent)."""
+    plain and (once paddings are searched) padded as TensorFlow pads; and then 'SAME' on every
+    conv that strides now."""
     # A conv the file does not list is a later instance of a class whose first instance holds the
     # class's choices: its stride is still its own to pin (the instances then part ways).
     listed = {c.path for c in ir.all_choices() if c.name == "stride"}
@@ -696,14 +672,17 @@ def _layout_moves(
         c.path for c in searchable(ir) if c.name == "stride" and 2 in [c.value, *c.alternatives]
     }
     moves = []
+    # Once paddings are searched (LATE_CHOICES), also the same halvings as a network ported from
+    # TensorFlow pads them ('SAME': more after than before): the padding goes with the stride,
+    # and the wrong one misaligns every map after it, so a layout scored without it can lose to
+    # a wrong one. Not before: with the rest still wrong, 'SAME' fits noise as any padding does.
+    padded = "padding" not in _held
     for layout in layouts:
         if all(p in can_halve or p not in listed for p in layout):
             moves.append({(p, "stride"): 2 for p in layout})
-            # The same halvings as a network ported from TensorFlow pads them ('SAME': more
-            # after than before): the padding goes with the stride, and the wrong one misaligns
-            # every map after it, so a layout scored without it can lose to a wrong one.
-            moves.append({**moves[-1], **{(p, "padding"): TF_SAME for p in layout}})
-    same = _same_padding_move(ir)
+            if padded:
+                moves.append({**moves[-1], **{(p, "padding"): TF_SAME for p in layout}})
+    same = _same_padding_move(ir) if padded else {}
     if same:
         moves.append(same)
     return moves
