@@ -166,9 +166,9 @@ class SENet(nn.Module):  # models/senet.py SENet18, narrowed
         self.bn1 = nn.BatchNorm2d(8)
         self.layer1 = nn.Sequential(SEPreActBlock(8, 8), SEPreActBlock(8, 8))
         self.layer2 = nn.Sequential(SEPreActBlock(8, 16, 2), SEPreActBlock(16, 16))
-        self.layer3 = nn.Sequential(SEPreActBlock(16, 24, 2))
-        self.layer4 = nn.Sequential(SEPreActBlock(24, 32, 2))
-        self.linear = nn.Linear(32, classes)
+        self.layer3 = nn.Sequential(SEPreActBlock(16, 32, 2))  # the widths double, as in SENet-18
+        self.layer4 = nn.Sequential(SEPreActBlock(32, 64, 2))
+        self.linear = nn.Linear(64, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)))
@@ -351,7 +351,9 @@ class DPN(nn.Module):  # models/dpn.py DPN (DPN26 layout), narrowed, groups 4 fo
         self.bn1 = nn.BatchNorm2d(8)
         self.last = 8
         for i, stride in enumerate((1, 2, 2, 2)):
-            layer = self._layer(self.cfg["in"][i], self.cfg["out"][i], self.cfg["blocks"][i], i, stride)
+            layer = self._layer(
+                self.cfg["in"][i], self.cfg["out"][i], self.cfg["blocks"][i], i, stride
+            )
             self.add_module(f"layer{i + 1}", layer)
         self.linear = nn.Linear(24 + 2 * 8, classes)
 
