@@ -14,38 +14,12 @@ from typing import Any, Callable
 
 import torch
 
-TEXT = dict(vocab_size=100, num_hidden_layers=2, num_attention_heads=4, hidden_size=32)
-DENSE = dict(**TEXT, intermediate_size=64, max_position_embeddings=64)
+from tests.tiny_configs import AUDIO, BART, DENSE, IMAGE, T5, TEXT
+
+CNN = dict(num_channels=3)
+
 MLA = dict(  # multi-head latent attention's low-rank projections (DeepSeek-V2 style)
     kv_lora_rank=16, q_lora_rank=24, qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=8
-)
-IMAGE = dict(
-    image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4
-)
-CNN = dict(num_channels=3)
-T5 = dict(vocab_size=100, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)  # seq2seq15
-BART = dict(  # seq2seq15
-    vocab_size=100,
-    d_model=32,
-    encoder_layers=2,
-    decoder_layers=2,
-    encoder_attention_heads=4,
-    decoder_attention_heads=4,
-    encoder_ffn_dim=64,
-    decoder_ffn_dim=48,
-    max_position_embeddings=64,
-)
-AUDIO = dict(  # seq2seq15: three feature-extractor convs, 400 samples -> 19 frames
-    vocab_size=32,
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    intermediate_size=64,
-    conv_dim=(16, 16, 16),
-    conv_stride=(5, 2, 2),
-    conv_kernel=(10, 3, 3),
-    num_conv_pos_embeddings=16,
-    num_conv_pos_embedding_groups=4,
 )
 _UNET = dict(  # added by diffusers16: the tiny U-Net the variants below start from
     sample_size=16,
@@ -76,7 +50,7 @@ class Family:
     library: str  # "transformers" | "diffusers"
     build: Callable[[Any], torch.nn.Module]  # given the library module
     # decoder | encoder | seq2seq | audio_seq2seq | audio | vision | dual (text and image towers)
-    # | unet | vae | dit | pixart | prior (gen6)
+    # | unet | vae | dit | pixart | prior (gen6) | speech_seq2seq (mix9: Speech2Text)
     kind: str
 
 
@@ -808,6 +782,13 @@ FAMILIES: dict[str, Family] = {
         ),
         "encoder",
     ),
+    # lin9 (issue 15): long-sequence encoders; Longformer's sliding window of 4 (the bench's 11
+    # tokens are padded to 12 by the library), global projections unused without a global mask
+    "longformer": Family(
+        "transformers",
+        _t("LongformerModel", "LongformerConfig", **DENSE, attention_window=4),
+        "encoder",
+    ),
     # seq2seq/audio added by seq2seq15: (input_ids, attention_mask, decoder_input_ids) -> logits or
     # the decoder's last hidden state; Whisper (input_features, decoder_input_ids); wav2vec2-like
     # audio encoders input_values -> last hidden state
@@ -879,6 +860,51 @@ FAMILIES: dict[str, Family] = {
         ),
         "audio_seq2seq",
     ),
+    # lin9 (issue 15): BigBird-Pegasus with full attention, and with block-sparse attention at a
+    # size where the library uses blocks (11 tokens > (5 + 2 * random blocks) * block_size)
+    "bigbird_pegasus": Family(
+        "transformers",
+        _t("BigBirdPegasusModel", "BigBirdPegasusConfig", **BART, attention_type="original_full"),
+        "seq2seq",
+    ),
+    "bigbird_pegasus_sparse": Family(
+        "transformers",
+        _t(
+            "BigBirdPegasusModel",
+            "BigBirdPegasusConfig",
+            **BART,
+            attention_type="block_sparse",
+            block_size=1,
+            num_random_blocks=2,
+        ),
+        "seq2seq",
+    ),
+    # mix9 (issue 15): sparse seq2seq transformers, a feed-forward of experts every other layer:
+    # Switch Transformers (T5 layers, top-1 router) and NLLB-MoE (M2M-100 layers, top-2 router)
+    "switch_transformers": Family(
+        "transformers",
+        _t(
+            "SwitchTransformersModel",
+            "SwitchTransformersConfig",
+            **T5,
+            num_experts=4,
+            encoder_sparse_step=2,
+            decoder_sparse_step=2,
+        ),
+        "seq2seq",
+    ),
+    "nllb_moe": Family(
+        "transformers",
+        _t(
+            "NllbMoeModel",
+            "NllbMoeConfig",
+            **BART,
+            num_experts=4,
+            encoder_sparse_step=2,
+            decoder_sparse_step=2,
+        ),
+        "seq2seq",
+    ),
     "wav2vec2": Family("transformers", _t("Wav2Vec2Model", "Wav2Vec2Config", **AUDIO), "audio"),
     "wav2vec2_stable": Family(
         "transformers",
@@ -919,6 +945,26 @@ FAMILIES: dict[str, Family] = {
             feat_extract_activation="relu",
         ),
         "audio",
+    ),
+    # mix9 (issue 15): SEW (wav2vec2 with a squeezed sequence between the position conv and the
+    # layers) and Speech2Text (log-mel frames [batch, frames, features], two strided convs, then
+    # an encoder-decoder)
+    "sew": Family("transformers", _t("SEWModel", "SEWConfig", **AUDIO, squeeze_factor=2), "audio"),
+    "speech_to_text": Family(
+        "transformers",
+        _t(
+            "Speech2TextModel",
+            "Speech2TextConfig",
+            **{k: v for k, v in BART.items() if k != "max_position_embeddings"},
+            max_source_positions=64,
+            max_target_positions=32,
+            num_conv_layers=2,
+            conv_kernel_sizes=(5, 5),
+            conv_channels=16,
+            input_feat_per_channel=8,
+            input_channels=1,
+        ),
+        "speech_seq2seq",
     ),
     # vision: pixel_values -> last hidden state or logits
     "vit": Family(
@@ -2243,6 +2289,127 @@ FAMILIES: dict[str, Family] = {
         ),
         "decoder",
     ),
+    # ssm9 (issue 15): hybrids built on Mamba-2's multi-head scan, RecurrentGemma (RG-LRU and
+    # local attention), RWKV-4 (time and channel mixing); the libraries' torch paths
+    "bamba": Family(
+        "transformers",
+        _t(
+            "BambaForCausalLM",
+            "BambaConfig",
+            **DENSE,
+            num_key_value_heads=2,
+            attn_layer_indices=[1],
+            mamba_n_heads=8,
+            mamba_d_head=8,
+            mamba_d_state=8,
+            mamba_chunk_size=8,
+        ),
+        "decoder",
+    ),
+    "granitemoehybrid": Family(
+        "transformers",
+        _t(
+            "GraniteMoeHybridForCausalLM",
+            "GraniteMoeHybridConfig",
+            **{**DENSE, "intermediate_size": 16},
+            num_key_value_heads=2,
+            layer_types=["mamba", "attention"],
+            mamba_n_heads=8,
+            mamba_d_head=8,
+            mamba_d_state=8,
+            mamba_chunk_size=8,
+            num_local_experts=4,
+            num_experts_per_tok=2,
+            shared_intermediate_size=64,
+        ),
+        "decoder",
+    ),
+    "nemotron_h": Family(
+        "transformers",
+        _t(
+            "NemotronHForCausalLM",
+            "NemotronHConfig",
+            vocab_size=100,
+            hidden_size=32,
+            layers_block_type=["mamba", "attention", "mlp"],
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            head_dim=8,
+            intermediate_size=64,
+            max_position_embeddings=64,
+            ssm_state_size=8,
+            mamba_num_heads=8,
+            mamba_head_dim=8,
+            n_groups=1,
+            chunk_size=8,
+            use_mamba_kernels=False,
+        ),
+        "decoder",
+    ),
+    "zamba2": Family(
+        "transformers",
+        _t(
+            "Zamba2ForCausalLM",
+            "Zamba2Config",
+            vocab_size=100,
+            hidden_size=32,
+            num_hidden_layers=4,
+            layers_block_type=["mamba", "hybrid", "mamba", "hybrid"],
+            num_attention_heads=4,
+            num_key_value_heads=4,
+            intermediate_size=64,
+            max_position_embeddings=64,
+            mamba_d_state=8,
+            n_mamba_heads=8,
+            chunk_size=8,
+            num_mem_blocks=1,
+            use_mamba_kernels=False,
+        ),
+        "decoder",
+    ),
+    "falcon_h1": Family(
+        "transformers",
+        _t(
+            "FalconH1ForCausalLM",
+            "FalconH1Config",
+            **DENSE,
+            num_key_value_heads=2,
+            mamba_expand=2,
+            mamba_n_heads=8,
+            mamba_d_head=8,
+            mamba_d_state=8,
+            mamba_chunk_size=8,
+        ),
+        "decoder",
+    ),
+    "recurrent_gemma": Family(
+        "transformers",
+        _t(
+            "RecurrentGemmaForCausalLM",
+            "RecurrentGemmaConfig",
+            **{**DENSE, "num_hidden_layers": 3},
+            num_key_value_heads=1,
+            lru_width=32,
+            attention_window_size=8,
+            conv1d_width=4,
+            block_types=["recurrent", "recurrent", "attention"],
+        ),
+        "decoder",
+    ),
+    "rwkv": Family(
+        "transformers",
+        _t(
+            "RwkvForCausalLM",
+            "RwkvConfig",
+            vocab_size=100,
+            hidden_size=32,
+            num_hidden_layers=2,
+            attention_hidden_size=32,
+            intermediate_size=64,
+            context_length=64,
+        ),
+        "decoder",
+    ),
     "led": Family(
         "transformers",
         _t(
@@ -2442,6 +2609,12 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
         frames = 2 * model.config.max_source_positions
         theirs = {
             "input_features": torch.randn(2, model.config.num_mel_bins, frames),
+            "decoder_input_ids": torch.randint(3, 100, (2, 6)),
+        }
+    elif kind == "speech_seq2seq":  # mix9: frames first, as Speech2Text's feature extractor gives
+        features = model.config.input_feat_per_channel * model.config.input_channels
+        theirs = {
+            "input_features": torch.randn(2, 20, features),
             "decoder_input_ids": torch.randint(3, 100, (2, 6)),
         }
     elif kind == "audio":

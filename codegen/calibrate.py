@@ -4,7 +4,8 @@ A candidate is a set of values for the choices (one decision per generated class
 it); each is rendered, built in-process on the meta device, given the checkpoint's tensors and run on
 a capped subset of DATA. The search, within a time and evaluation budget (`--budget`): descent from
 the defaults, each round first the tied moves (one value for every choice of a name; a stride
-layout: the stem and the first block of each stage halving together) while one gains, then every
+layout: the stem and the first block of each stage halving together, plain or padded as TensorFlow
+pads) while one gains, a layout that gains taken before any value (activation) move, then every
 single change (and a halving traded between two stages) scored from one base and taken best first;
 then a beam over single changes, then pairs of changes (what one change alone cannot show: two
 poolings that together give the head its width, a residual that only helps with the right
@@ -456,20 +457,28 @@ def _coordinate_descent(
         # convention taken early pulls every later choice after it), again from there while one
         # gains: one change at a time, each fitting what the others still get wrong, would break
         # a convention the tied moves hold (SiLU everywhere until the strides are right).
+        # Structure before values: where a layout move (the usual halvings, plain or padded
+        # as TensorFlow pads) gains, the best of those is taken even if an activation gains
+        # more. (Not "every stride 2", the tied move of all strides: it is rarely right.)
         tied = True
         while tied and best[0] > EXACT:
-            base, step = best, best
+            base = best
+            step = {True: base, False: base}  # the best layout move, and the best other
+            layout = _layout_moves(base[2], layouts[0])
             for moves in _tied_moves(base[2], layouts[0]):
                 trial = {**base[1], **moves}
                 if trial == base[1]:
                     continue
                 error, ir = evaluate(trial, _described(moves))
                 state = (error, trial, ir)
-                if _better(_rank(state, misses), _rank(step, misses)):
-                    step = state
-            tied = _better(_rank(step, misses), _rank(best, misses), STEP)
-            if tied:
-                best, improved = step, True
+                kind = moves in layout
+                if _better(_rank(state, misses), _rank(step[kind], misses)):
+                    step[kind] = state
+            for kind in (True, False):
+                tied = _better(_rank(step[kind], misses), _rank(best, misses), STEP)
+                if tied:
+                    best, improved = step[kind], True
+                    break
         if best[0] <= EXACT:
             break
         best, changed = _sensitivity_round(evaluate, best, misses, layouts)
@@ -556,8 +565,9 @@ def _sensitivity_round(
         if state[0] <= EXACT:
             return state, True
         if _better(_rank(state, misses), _rank(base, misses), STEP):
-            gains.append((_rank(state, misses), _difference(base[1], state[1])))
-    gains.sort(key=lambda g: g[0])
+            move = _difference(base[1], state[1])
+            gains.append(((not structural(move), *_rank(state, misses)), move))
+    gains.sort(key=lambda g: g[0])  # structural moves first (see _coordinate_descent)
     for _, move in gains:
         trial = _moved(best[1], move)
         if trial == best[1]:
@@ -612,14 +622,7 @@ def _tied_moves(
     by_name: dict[str, list[Choice]] = {}
     for choice in searchable(ir):
         by_name.setdefault(choice.name, []).append(choice)
-    moves = []
-    strides = {c.path for c in by_name.get("stride", []) if 2 in [c.value, *c.alternatives]}
-    # A conv the file does not list is a later instance of a class whose first instance holds the
-    # class's choices: its stride is still its own to pin (the instances then part ways).
-    listed = {c.path for c in ir.all_choices() if c.name == "stride"}
-    for layout in layouts:
-        if all(p in strides or p not in listed for p in layout):
-            moves.append({(p, "stride"): 2 for p in layout})
+    moves = _layout_moves(ir, layouts)
     groups = list(by_name.values())
     for group in by_name.values():
         # The same convention within one part of the model (a stage, a head, one block class):
@@ -636,12 +639,73 @@ def _tied_moves(
                 continue
             # Every choice of the group that can take the value (TensorFlow's 'SAME' padding is
             # offered where a conv strides): a convention holds wherever it applies.
-            taking = [c for c in group if value == c.value or value in c.alternatives]
+            # A slot holding a pooling or a flatten is a place in the layout, not one more
+            # activation of the convention (the ConvMixer listing's head slots).
+            taking = [
+                c
+                for c in group
+                if (value == c.value or value in c.alternatives) and not _shapes_layout(c.value)
+            ]
             move = {(c.path, c.name): value for c in taking}
             key = (tuple(sorted(move)), repr(value))
             if len(taking) >= 2 and key not in seen:
                 seen.add(key)
                 moves.append(move)
+    return moves
+
+
+# Choices that change where a model samples its input (which pixels each strided conv reads):
+# searched before the ones that change values point by point. While a stride is wrong, swapping an
+# activation (or adding an output one) lowers the error by chance, and the search, taking it
+# first, settles around it before the budget runs out. Not the poolings between stages: rarer than
+# a strided conv, a pooling that gains while the activations are still wrong is as often chance
+# (an average pool stands in for a stride in a net that is still nearly linear).
+STRUCTURAL = frozenset({"stride", "padding"})
+
+
+def structural(move: dict[tuple[str, str], Any]) -> bool:
+    """Does the move change only strides and paddings?"""
+    return all(name in STRUCTURAL for _, name in move)
+
+
+TF_SAME = "pad_same"  # codegen.patterns.layers.conv's TensorFlow 'SAME' padding
+
+
+def _same_padding_move(ir: ModelIR) -> dict[tuple[str, str], Any]:
+    """TensorFlow's 'SAME' padding on every conv that strides now (offered there only): searched
+    with the strides, though padding waits for the rest (LATE_CHOICES): unlike a padding that
+    shrinks the maps, it moves only where a strided conv samples."""
+    move = {}
+    for c in ir.all_choices():
+        if c.name == "padding" and c.source in ("default", "calibrated", "structure"):
+            if TF_SAME in c.alternatives:
+                move[(c.path, c.name)] = TF_SAME
+    return move
+
+
+def _layout_moves(
+    ir: ModelIR, layouts: tuple[tuple[str, ...], ...]
+) -> list[dict[tuple[str, str], Any]]:
+    """The usual places a conv net halves its resolution (stride_layouts), each as one move,
+    plain and padded as TensorFlow pads; and 'SAME' on every conv that strides now. The descent
+    takes the best of these that gains before any other tied move (_coordinate_descent)."""
+    # A conv the file does not list is a later instance of a class whose first instance holds the
+    # class's choices: its stride is still its own to pin (the instances then part ways).
+    listed = {c.path for c in ir.all_choices() if c.name == "stride"}
+    can_halve = {
+        c.path for c in searchable(ir) if c.name == "stride" and 2 in [c.value, *c.alternatives]
+    }
+    moves = []
+    for layout in layouts:
+        if all(p in can_halve or p not in listed for p in layout):
+            moves.append({(p, "stride"): 2 for p in layout})
+            # The same halvings as a network ported from TensorFlow pads them ('SAME': more
+            # after than before): the padding goes with the stride, and the wrong one misaligns
+            # every map after it, so a layout scored without it can lose to a wrong one.
+            moves.append({**moves[-1], **{(p, "padding"): TF_SAME for p in layout}})
+    same = _same_padding_move(ir)
+    if same:
+        moves.append(same)
     return moves
 
 

@@ -38,6 +38,7 @@ import torch
 from benchmarks._families import reference_call
 from tests.redraw import unit_scale
 from tests.generated_module import load_module
+from tests.tiny_configs import BART, DENSE, IMAGE  # noqa: E402
 
 ATOL, RTOL = 1e-5, 1e-4
 
@@ -57,14 +58,6 @@ class Sweep:
     fix: Callable[[dict], dict] = field(default=lambda kw: kw)
 
 
-DENSE = dict(
-    vocab_size=100,
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    intermediate_size=64,
-    max_position_embeddings=64,
-)
 ACTS = ("gelu", "relu", "gelu_new", "silu", "gelu_pytorch_tanh", "quick_gelu", "tanh")
 ROPE = (
     {"rope_type": "default", "rope_theta": 500.0},
@@ -93,20 +86,6 @@ ROPE = (
         "original_max_position_embeddings": 8,
         "factor": 4.0,
     },
-)
-IMAGE = dict(
-    image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4
-)
-BART = dict(
-    vocab_size=100,
-    d_model=32,
-    encoder_layers=2,
-    decoder_layers=2,
-    encoder_attention_heads=4,
-    decoder_attention_heads=4,
-    encoder_ffn_dim=64,
-    decoder_ffn_dim=48,
-    max_position_embeddings=64,
 )
 
 

@@ -15,22 +15,11 @@ transformers = pytest.importorskip("transformers")
 from safetensors.torch import load_file  # noqa: E402
 
 from tests.test_transformers_families import UNUSED_NOTE, build_from, generate  # noqa: E402
+from tests.tiny_configs import AUDIO  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
-AUDIO = dict(
-    vocab_size=32,
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    intermediate_size=64,
-    conv_dim=(16, 16, 16),
-    conv_stride=(5, 2, 2),
-    conv_kernel=(10, 3, 3),
-    num_conv_pos_embeddings=16,
-    num_conv_pos_embedding_groups=4,
-)
 # Other sizes than AUDIO's: widening convs with a bias, an odd positional kernel, relu features.
 WIDER = dict(
     AUDIO,

@@ -11,9 +11,8 @@ import pytest
 import torch
 
 from tests.library_compare import assert_exact, assert_trusted, generate_for
+from tests.tiny_configs import DENSE
 
-DENSE = dict(vocab_size=100, num_hidden_layers=2, num_attention_heads=4, hidden_size=32)
-DENSE.update(intermediate_size=64, max_position_embeddings=64)
 MAMBA = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, state_size=8, conv_kernel=4)
 CASES = [
     ("MambaForCausalLM", "MambaConfig", dict(MAMBA, expand=2)),

@@ -25,18 +25,11 @@ transformers = pytest.importorskip("transformers")
 
 from tests.library_compare import assert_exact, assert_trusted, build, text_inputs  # noqa: E402
 from tests.generated_module import generate_from_folder as generate  # noqa: E402
+from tests.tiny_configs import DENSE  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
-DENSE = dict(
-    vocab_size=100,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    hidden_size=32,
-    intermediate_size=64,
-    max_position_embeddings=64,
-)
 FNET = dict(
     vocab_size=100,
     num_hidden_layers=2,

@@ -17,17 +17,10 @@ import pytest
 import torch
 
 from tests.library_compare import assert_exact, assert_trusted, generate_for, text_inputs
+from tests.tiny_configs import DENSE  # noqa: E402
 
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
-TEXT = dict(
-    vocab_size=100,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    hidden_size=32,
-    intermediate_size=64,
-    max_position_embeddings=64,
-)
 # every size different, so that a wrong split shows
 MLA = dict(kv_lora_rank=16, q_lora_rank=24, qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=6)
 LITE = dict(MLA, q_lora_rank=None, kv_lora_rank=12, qk_nope_head_dim=6, v_head_dim=10)  # V2-Lite
@@ -120,7 +113,7 @@ CASES = {
 
 def _exact(tmp_path, name: str) -> str:
     model_cls, config_cls, config = CASES[name]
-    reference, ours, source = generate_for(tmp_path, model_cls, config_cls, {**TEXT, **config})
+    reference, ours, source = generate_for(tmp_path, model_cls, config_cls, {**DENSE, **config})
     ids, mask = text_inputs(reference)
     with torch.no_grad():
         want = reference(input_ids=ids, attention_mask=mask).logits
@@ -144,7 +137,7 @@ def test_the_roles_come_from_shapes_not_names(tmp_path):
     from tests.generated_module import load_module
 
     model_cls, config_cls, config = CASES["deepseek_v2"]
-    reference, _, _ = generate_for(tmp_path, model_cls, config_cls, {**TEXT, **config})
+    reference, _, _ = generate_for(tmp_path, model_cls, config_cls, {**DENSE, **config})
     folder = tmp_path / "hf"
     weights = next(folder.glob("*.safetensors"))
     renames = {
@@ -180,7 +173,7 @@ def test_an_unknown_family_says_its_layout_is_a_guess(tmp_path):
     from codegen.cli.main import main
 
     model_cls, config_cls, config = CASES["youtu"]
-    generate_for(tmp_path, model_cls, config_cls, {**TEXT, **config})
+    generate_for(tmp_path, model_cls, config_cls, {**DENSE, **config})
     folder = tmp_path / "hf"
     said = json.loads((folder / "config.json").read_text())
     said["model_type"] = "some_new_latent_model"

@@ -25,18 +25,11 @@ from codegen.cli.main import main  # noqa: E402
 from codegen.patterns import _rope_conventions as conventions  # noqa: E402
 from tests.redraw import unit_scale  # noqa: E402
 from tests.generated_module import generate_from_folder as generate  # noqa: E402
+from tests.tiny_configs import DENSE  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
-DENSE = dict(
-    vocab_size=100,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    hidden_size=32,
-    intermediate_size=64,
-    max_position_embeddings=64,
-)
 GQA = dict(num_key_value_heads=2, head_dim=8)
 WIDE_HEADS = dict(num_attention_heads=2, head_dim=16)  # 8 frequencies: scaling shows
 

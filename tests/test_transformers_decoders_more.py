@@ -22,18 +22,11 @@ transformers = pytest.importorskip("transformers")
 
 from codegen.cli.main import main  # noqa: E402
 from tests.generated_module import generate_from_folder as generate  # noqa: E402
+from tests.tiny_configs import DENSE  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
-DENSE = dict(
-    vocab_size=100,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    hidden_size=32,
-    intermediate_size=64,
-    max_position_embeddings=64,
-)
 FOUR_LAYERS = {**DENSE, "num_hidden_layers": 4}
 FAMILIES = {
     "biogpt": lambda t: t.BioGptForCausalLM(t.BioGptConfig(**DENSE)),

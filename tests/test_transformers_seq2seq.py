@@ -14,21 +14,11 @@ transformers = pytest.importorskip("transformers")
 from safetensors.torch import load_file  # noqa: E402
 
 from tests.test_transformers_families import build_from, generate  # noqa: E402
+from tests.tiny_configs import BART, T5  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
-BART = dict(
-    vocab_size=100,
-    d_model=32,
-    encoder_layers=2,
-    decoder_layers=2,
-    encoder_attention_heads=4,
-    decoder_attention_heads=4,
-    encoder_ffn_dim=64,
-    decoder_ffn_dim=48,
-    max_position_embeddings=64,
-)
 WHISPER = dict(
     {k: v for k, v in BART.items() if k != "max_position_embeddings"},
     num_mel_bins=8,
@@ -41,7 +31,6 @@ WHISPER = dict(
     suppress_tokens=None,
     begin_suppress_tokens=None,
 )
-T5 = dict(vocab_size=100, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)
 FAMILIES = {
     "t5_encoder": lambda t: t.T5EncoderModel(t.T5Config(**T5)),
     "t5_encoder_gated": lambda t: t.T5EncoderModel(

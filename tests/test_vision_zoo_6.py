@@ -7,7 +7,6 @@ mechanism now covers are exact after --calibrate on recorded outputs."""
 
 from __future__ import annotations
 
-import re
 
 import pytest
 import torch
@@ -16,6 +15,7 @@ import torch.nn as nn
 from codegen.cli.main import main
 from tests import vision_zoo_6_models as zoo
 from tests.generated_module import load_module
+from tests.zoo_verdicts import generate_from_state_dict, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -28,27 +28,7 @@ def _load(source: str, tmp_path, name: str):
 
 def _generate(name: str, tmp_path, capsys, *extra: str) -> tuple[nn.Module, nn.Module, str]:
     reference, _ = zoo.build(name)
-    ckpt, out = tmp_path / "weights.pt", tmp_path / "model.py"
-    torch.save(reference.state_dict(), ckpt)
-    assert main(["generate", str(ckpt), "-o", str(out), "--quiet", *extra]) == 0
-    assert "internal error" not in capsys.readouterr().err
-    source = out.read_text()
-    model = _load(source, tmp_path, name).RecoveredModel().eval()
-    model.load_state_dict(reference.state_dict(), strict=True)
-    return reference, model, source
-
-
-def _verdict(reference: nn.Module, model: nn.Module, source: str, x: torch.Tensor) -> str:
-    flagged = bool(set(re.findall(r"Forward trust: (\w+)", source)) & {"guessed", "missing"})
-    with torch.no_grad():
-        expected = reference(x)
-        try:
-            got = model(x)
-        except (NotImplementedError, RuntimeError):
-            return "flagged" if flagged else "WRONG"
-    if got.shape == expected.shape and torch.allclose(got, expected, atol=1e-5, rtol=1e-5):
-        return "exact"
-    return "flagged" if flagged else "WRONG"
+    return (reference, *generate_from_state_dict(reference, tmp_path, capsys, *extra))
 
 
 # From the keys alone (no config, no calibration). SE-ResNeXt-D: a bottleneck with its
@@ -61,9 +41,9 @@ EXACT_FROM_KEYS = {"seresnext_d"}
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
 def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
     reference, model, source = _generate(name, tmp_path, capsys)
-    verdict = _verdict(reference, model, source, zoo.build(name)[1])
-    assert verdict != "WRONG", f"{name}: differs and nothing says so"
-    assert (verdict == "exact") == (name in EXACT_FROM_KEYS), f"{name}: {verdict}"
+    found = verdict(reference, model, source, zoo.build(name)[1], script=False)
+    assert found != "WRONG", f"{name}: differs and nothing says so"
+    assert (found == "exact") == (name in EXACT_FROM_KEYS), f"{name}: {found}"
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -7,44 +7,21 @@ missing (never silently wrong); every depthwise and grouped conv keeps the refer
 
 from __future__ import annotations
 
-import re
 
 import pytest
 import torch
 import torch.nn as nn
 
-from codegen.cli.main import main
 from tests import vision_zoo_7_models as zoo
-from tests.generated_module import load_module
 from tests.redraw import unit_scale
+from tests.zoo_verdicts import generate_from_state_dict, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
 def _generate(name: str, tmp_path, capsys) -> tuple[nn.Module, nn.Module, str]:
     reference, _ = zoo.build(name)
-    ckpt, out = tmp_path / "weights.pt", tmp_path / "model.py"
-    torch.save(reference.state_dict(), ckpt)
-    assert main(["generate", str(ckpt), "-o", str(out), "--quiet"]) == 0
-    assert "internal error" not in capsys.readouterr().err
-    source = out.read_text()
-    model = load_module(out).RecoveredModel().eval()
-    model.load_state_dict(reference.state_dict(), strict=True)
-    return reference, model, source
-
-
-def _verdict(reference: nn.Module, model: nn.Module, source: str, x: torch.Tensor) -> str:
-    flagged = bool(set(re.findall(r"Forward trust: (\w+)", source)) & {"guessed", "missing"})
-    with torch.no_grad():
-        expected = reference(x)
-        try:
-            got = model(x)
-        except (NotImplementedError, RuntimeError):
-            return "flagged" if flagged else "WRONG"
-    if got.shape == expected.shape and torch.allclose(got, expected, atol=1e-5, rtol=1e-5):
-        torch.jit.script(model)
-        return "exact"
-    return "flagged" if flagged else "WRONG"
+    return (reference, *generate_from_state_dict(reference, tmp_path, capsys))
 
 
 # From the keys alone (no config, no calibration): every parameter-free step is a convention the
@@ -58,9 +35,9 @@ EXACT_FROM_KEYS = {"tv_resnet50", "timm_resnet10t"}
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
 def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
     reference, model, source = _generate(name, tmp_path, capsys)
-    verdict = _verdict(reference, model, source, zoo.build(name)[1])
-    assert verdict != "WRONG", f"{name}: differs and nothing says so"
-    assert (verdict == "exact") == (name in EXACT_FROM_KEYS), f"{name}: {verdict}"
+    found = verdict(reference, model, source, zoo.build(name)[1])
+    assert found != "WRONG", f"{name}: differs and nothing says so"
+    assert (found == "exact") == (name in EXACT_FROM_KEYS), f"{name}: {found}"
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
@@ -88,13 +65,8 @@ class Holder(nn.Module):  # a generated class is a member of the top one
 
 
 def _source_and_model(reference: nn.Module, tmp_path, capsys) -> tuple[str, nn.Module]:
-    ckpt, out = tmp_path / "weights.pt", tmp_path / "model.py"
-    torch.save(reference.state_dict(), ckpt)
-    assert main(["generate", str(ckpt), "-o", str(out), "--quiet"]) == 0
-    assert "internal error" not in capsys.readouterr().err
-    model = load_module(out).RecoveredModel().eval()
-    model.load_state_dict(reference.state_dict(), strict=True)
-    return out.read_text(), model
+    model, source = generate_from_state_dict(reference, tmp_path, capsys)
+    return source, model
 
 
 class SameWidthResNet(nn.Module):

@@ -12,43 +12,17 @@ wrapped units; a stem named so halves the resolution; a head class holding one L
 
 from __future__ import annotations
 
-import re
 
 import pytest
 import torch
 import torch.nn as nn
 
-from codegen.cli.main import main
 from tests import vision_zoo_7_models as zoo7
 from tests import vision_zoo_8_models as zoo
-from tests.generated_module import load_module
 from tests.redraw import unit_scale
+from tests.zoo_verdicts import generate_from_state_dict, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
-
-
-def _generate(reference: nn.Module, tmp_path, capsys) -> tuple[nn.Module, str]:
-    ckpt, out = tmp_path / "weights.pt", tmp_path / "model.py"
-    torch.save(reference.state_dict(), ckpt)
-    assert main(["generate", str(ckpt), "-o", str(out), "--quiet"]) == 0
-    assert "internal error" not in capsys.readouterr().err
-    model = load_module(out).RecoveredModel().eval()
-    model.load_state_dict(reference.state_dict(), strict=True)
-    return model, out.read_text()
-
-
-def _verdict(reference: nn.Module, model: nn.Module, source: str, x: torch.Tensor) -> str:
-    flagged = bool(set(re.findall(r"Forward trust: (\w+)", source)) & {"guessed", "missing"})
-    with torch.no_grad():
-        expected = reference(x)
-        try:
-            got = model(x)
-        except (NotImplementedError, RuntimeError):
-            return "flagged" if flagged else "WRONG"
-    if got.shape == expected.shape and torch.allclose(got, expected, atol=1e-5, rtol=1e-5):
-        torch.jit.script(model)
-        return "exact"
-    return "flagged" if flagged else "WRONG"
 
 
 # From the keys alone (no config, no calibration). Measured when this zoo was written (session 8),
@@ -70,16 +44,16 @@ EXACT_FROM_KEYS = {
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
 def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
     reference, x = zoo.build(name)
-    model, source = _generate(reference, tmp_path, capsys)
-    verdict = _verdict(reference, model, source, x)
-    assert verdict != "WRONG", f"{name}: differs and nothing says so"
-    assert (verdict == "exact") == (name in EXACT_FROM_KEYS), f"{name}: {verdict}"
+    model, source = generate_from_state_dict(reference, tmp_path, capsys)
+    found = verdict(reference, model, source, x)
+    assert found != "WRONG", f"{name}: differs and nothing says so"
+    assert (found == "exact") == (name in EXACT_FROM_KEYS), f"{name}: {found}"
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
 def test_depthwise_and_grouped_convs_keep_their_groups(name, tmp_path, capsys):
     reference, _ = zoo.build(name)
-    model, _ = _generate(reference, tmp_path, capsys)
+    model, _ = generate_from_state_dict(reference, tmp_path, capsys)
     ours = dict(model.named_modules())
     for path, conv in reference.named_modules():
         if isinstance(conv, nn.Conv2d):
@@ -126,7 +100,7 @@ class LetteredUnits(nn.Module):
 def test_grouped_conv_in_a_conv_norm_class_reads_the_sibling_before_it(build, tmp_path, capsys):
     torch.manual_seed(0)
     reference = Holder(unit_scale(build()))
-    model, _ = _generate(reference, tmp_path, capsys)
+    model, _ = generate_from_state_dict(reference, tmp_path, capsys)
     ours = dict(model.named_modules())
     grouped = [(p, m) for p, m in reference.named_modules() if getattr(m, "groups", 1) > 1]
     assert grouped
@@ -169,7 +143,7 @@ class UnitResNet(nn.Module):
 def test_residual_block_of_conv_norm_classes_is_exact(tmp_path, capsys):
     torch.manual_seed(0)
     reference = unit_scale(UnitResNet())
-    model, source = _generate(reference, tmp_path, capsys)
+    model, source = generate_from_state_dict(reference, tmp_path, capsys)
     assert "BasicBlock" in source
     x = torch.randn(2, 3, 24, 24)
     with torch.no_grad():
@@ -197,7 +171,7 @@ class CifarStem(nn.Module):
 def test_a_stem_named_so_halves_the_resolution(name, tmp_path, capsys):
     torch.manual_seed(0)
     reference = unit_scale(CifarStem(name))
-    model, _ = _generate(reference, tmp_path, capsys)
+    model, _ = generate_from_state_dict(reference, tmp_path, capsys)
     assert getattr(model, name).stride == getattr(reference, name).stride
 
 
@@ -218,7 +192,7 @@ class TwoBlocks(nn.Module):
 def test_residual_layer_with_a_body_class_of_lettered_steps(se, tmp_path, capsys):
     torch.manual_seed(0)
     reference = unit_scale(TwoBlocks(se))
-    model, source = _generate(reference, tmp_path, capsys)
+    model, source = generate_from_state_dict(reference, tmp_path, capsys)
     assert "ResidualLayer" in source
     x = torch.randn(2, 8, 8, 8)
     with torch.no_grad():

@@ -21,27 +21,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from codegen.cli.main import main
 from tests import vision_zoo_8_models as zoo8
 from tests import vision_zoo_9_models as zoo
-from tests.generated_module import load_module
 from tests.redraw import unit_scale
+from tests.zoo_verdicts import generate_from_state_dict, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
 def _generate(reference: nn.Module, tmp_path, capsys, hints: str = "") -> tuple[nn.Module, str]:
-    ckpt, out = tmp_path / "weights.pt", tmp_path / "model.py"
-    torch.save(reference.state_dict(), ckpt)
-    args = ["generate", str(ckpt), "-o", str(out), "--quiet", "--force"]
+    extra = ["--force"]
     if hints:
         (tmp_path / "hints.toml").write_text(hints)
-        args += ["--hints", str(tmp_path / "hints.toml")]
-    assert main(args) == 0
-    assert "internal error" not in capsys.readouterr().err
-    model = load_module(out).RecoveredModel().eval()
-    model.load_state_dict(reference.state_dict(), strict=True)
-    return model, out.read_text()
+        extra += ["--hints", str(tmp_path / "hints.toml")]
+    return generate_from_state_dict(reference, tmp_path, capsys, *extra)
 
 
 def _trusts(source: str) -> dict[str, str]:
@@ -50,18 +43,7 @@ def _trusts(source: str) -> dict[str, str]:
     return dict(found)
 
 
-def _verdict(reference: nn.Module, model: nn.Module, source: str, x: torch.Tensor) -> str:
-    flagged = bool(set(_trusts(source).values()) & {"guessed", "missing"})
-    with torch.no_grad():
-        expected = reference(x)
-        try:
-            got = model(x)
-        except (NotImplementedError, RuntimeError):
-            return "flagged" if flagged else "WRONG"
-    if got.shape == expected.shape and torch.allclose(got, expected, atol=1e-5, rtol=1e-5):
-        torch.jit.script(model)
-        return "exact"
-    return "flagged" if flagged else "WRONG"
+_verdict = verdict
 
 
 # From the keys alone (no config, no calibration). Measured when this zoo was written (session 9),

@@ -61,6 +61,7 @@ def plan_config_strides(root: KeyNode, resolver: ChoiceResolver) -> dict[str, tu
     _residual_stages(root, resolver, planned)
     _inverted_residual_lists(root, resolver, planned)
     _depthwise_separable_list(root, resolver, planned)
+    _patch_embedding_stages(root, resolver, planned)
     for path, (stride, note, _) in feature_encoder_convs(root, resolver).items():
         planned[path] = (stride, note)
     return planned
@@ -121,6 +122,33 @@ def _depthwise_separable_list(root: KeyNode, resolver: ChoiceResolver, planned: 
         note = f"{model_type[0]} {model_type[1]!r}: the MobileNetV1 stride schedule"
         for conv, stride in zip(depthwise, MOBILENET_V1_STRIDES):
             planned[conv.path] = (stride, note)
+
+
+def _patch_embedding_stages(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> None:
+    """Pyramid vision transformers (PVT, SegFormer, GLPN): config.json lists each stage's patch
+    embedding conv's kernel (`patch_sizes`) and stride (`strides`). In a list with one item per
+    stage, each item's one conv with that square kernel (not depthwise) takes that stride."""
+    strides, sizes = _int_list(resolver, "strides"), _int_list(resolver, "patch_sizes")
+    if strides is None or sizes is None or len(strides[1]) != len(sizes[1]):
+        return
+    for node in root.walk():
+        items = _items(node)
+        if not items or len(items) != len(strides[1]):
+            continue
+        found = []
+        for item, size in zip(items, sizes[1]):
+            convs = [
+                c
+                for c in item.walk()
+                if (w := conv_weight(c)) and w[2] == w[3] == size and w[1] > 1
+            ]
+            if len(convs) != 1:
+                break
+            found.append(convs[0])
+        if len(found) != len(items):
+            continue
+        for i, (conv, stride) in enumerate(zip(found, strides[1])):
+            planned[conv.path] = (stride, f"{strides[0]}[{i}]")
 
 
 def _stem(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> None:
@@ -319,7 +347,27 @@ def stride_layouts(root: KeyNode) -> tuple[tuple[str, ...], ...]:
         layouts.append(every)
     if len(firsts) > 1:
         layouts.append(stem + tuple(p for convs in firsts[1:] for p in convs))
+    layouts += [stem + convs for convs in inverted_residual_schedules(root)]
     return tuple(tuple(dict.fromkeys(layout)) for layout in layouts if layout)
+
+
+def inverted_residual_schedules(root: KeyNode) -> list[tuple[str, ...]]:
+    """The depthwise convs that halve the resolution in a flat list of inverted residual blocks
+    as long as MobileNetV2's (with or without its first block): the paper's schedule, which config
+    evidence plans where it has output_stride (_inverted_residual_lists), as a candidate layout
+    where nothing records it. Widths rarely show the stages in small models, where every block
+    may keep one width."""
+    schedule = [s if i == 0 else 1 for n, s in MOBILENET_V2_STAGES for i in range(n)]
+    found = []
+    for node in root.walk():
+        items = _items(node)
+        if not items or len(items) not in (len(schedule), len(schedule) - 1):
+            continue
+        convs = [_depthwise(item) for item in items]
+        if all(convs):
+            strides = schedule[len(schedule) - len(items) :]
+            found.append(tuple(c.path for c, s in zip(convs, strides) if s == 2))
+    return found
 
 
 def stride_units(root: KeyNode) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:

@@ -530,7 +530,10 @@ class StructureBuilder:
                     evidence_module(str(i), desc.children.get(str(i))) if recorded else None
                 )
                 after_gap = bool(items) and items[-1].kind == "placeholder"
-                items.append(recorded_item or self._gap(node, i, prev, after_gap=after_gap))
+                head = _head_gap(node, i, prev)
+                items.append(
+                    recorded_item or self._gap(node, i, prev, after_gap=after_gap, head=head)
+                )
                 continue
             # A norm-like layer's kind shows in what follows it too, past activation slots (PReLU's
             # slopes between convs; a norm feeding a conv over a feature map is a group norm).
@@ -574,6 +577,7 @@ class StructureBuilder:
         prev: IOSpec | None,
         trailing: bool = False,
         after_gap: bool = False,
+        head: str | None = None,
     ) -> Module:
         """A numbered slot without tensors: a parameter-free layer whose type the keys do not record.
         At the front of a container (a classifier's Sequential(Dropout, Linear)) it is most often
@@ -591,6 +595,9 @@ class StructureBuilder:
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
         options = list(act.MODULES.values()) + GAP_LAYERS
+        if head is not None:  # conv features reach a Linear: see _head_gap
+            default = head
+            options += [p for p in GLOBAL_POOLS if p not in options]
         choice = self.resolver.choose(
             path,
             "module_type",
@@ -748,6 +755,30 @@ GAP_LAYERS = [
     "nn.MaxPool2d(3, stride=2, ceil_mode=True)",
 ]
 AVG_DOWN = "nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)"  # timm's avg_down
+GLOBAL_POOLS = ["nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"]
+
+
+def _head_gap(node: KeyNode, index: int, prev: IOSpec | None) -> str | None:
+    """The layer a slot without tensors most likely holds where a Sequential's 2-d conv features
+    reach a Linear through empty slots (the ConvMixer listing's `..., AdaptiveAvgPool2d(1),
+    Flatten(), Linear`): the last slot flattens, and where the Linear takes the channels, the
+    slot before it pools globally. A Linear over a feature map computes over its last dim
+    (or fails): nothing else those slots could hold keeps the widths. None elsewhere."""
+    if prev is None or prev.ndim != 2 or prev.family not in ("conv", "norm", "sequential", "class"):
+        return None
+    later = sorted(int(n) for n in node.children if n.isdigit() and int(n) > index)
+    if not later:
+        return None
+    weight = node.children[str(later[0])].tensors.get("weight")
+    if weight is None or len(weight.shape) != 2 or node.children[str(later[0])].children:
+        return None
+    gaps_after = later[0] - index - 1
+    if gaps_after == 0:
+        return "nn.Flatten()"
+    if gaps_after == 1 and weight.shape[1] == prev.out_width:
+        return GLOBAL_POOLS[0]
+    return None
+
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
 DOWNSAMPLER = re.compile(r"down_?sample(rs?)?|down_?sampling|downsample_?conv", re.I)

@@ -77,7 +77,21 @@ NO_FORWARD_EFFECT = frozenset("""
     time_step_floor time_step_init_scheme time_step_max time_step_min time_step_scale
     rescale_prenorm_residual use_associative_scan use_mambapy residual_in_fp32
     lambda_std_dev
+    onnx_export
+    num_logits_to_keep z_loss_coefficient use_mamba_kernels mamba_ssm_cache_dtype
+    mtp_layers_block_type context_length
+    moe_jitter_eps moe_loss_weight
+    auxiliary_loss class_cost bbox_cost giou_cost bbox_loss_coefficient giou_loss_coefficient
+    eos_coefficient
     """.split())
+# (lin9) Longformer's and LED's onnx_export: another way to cut the same band into chunks.
+# (ssm9) how many logits generation keeps, an auxiliary loss, fused kernels for the same scan, the
+# dtype of a generation cache, the kinds of multi-token-prediction layers (which, like
+# num_nextn_predict_layers', are not in the causal LM's forward); the longest sequence RWKV's
+# CUDA kernel is compiled for.
+# (mix9) DBRX's router jitter (training only, as router_jitter_noise) and its load-balancing
+# loss weight.
+# (vis9) DETR-style detectors' (YOLOS) Hungarian matcher costs and loss weights: training only.
 # (dec8) Mamba's: how dt_proj and the out projections are initialised; two other algorithms for
 # the same scan (a parallel one, an associative one); a float32 residual, as attention's
 # softmax in float32 above (a float32 checkpoint's residual is float32 anyway); how DiffLlama's
@@ -135,6 +149,16 @@ SHOWN_BY_SHAPES = (
     )
     | frozenset(["intermediate_multiple_size"])  # dec8: GPT-NeoX Japanese's MLP width factor
     | frozenset(["is_moe"])  # dec8: Doge's switch between an MLP and a mixture, both keyed
+    # lin9: LED's position tables, one per stack
+    | frozenset("max_encoder_position_embeddings max_decoder_position_embeddings".split())
+    # ssm9: a hybrid's Mamba sizes and biases, and which layers attend (each layer's weights show
+    # what it holds)
+    | frozenset(
+        "mamba_expand mamba_d_conv mamba_conv_bias mamba_proj_bias mamba_d_ssm attn_layer_indices "
+        "layers_block_type mamba_d_state mamba_dt_rank attn_layer_period attn_layer_offset "
+        "expert_layer_period expert_layer_offset attention_hidden_size".split()
+    )
+    | frozenset(["max_seq_len"])  # mix9: DBRX's longest context (rotary: no table)
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).
@@ -183,7 +207,7 @@ NEUTRAL = {
     # diffusers' conditional U-Net without its extra conditionings (added by diffusers16)
     "addition_embed_type": (None,),
     "addition_time_embed_dim": (None,),
-    "attention_type": ("default",),
+    "attention_type": ("default", "original_full"),  # original_full: BigBird's full attention
     "class_embeddings_concat": (False,),
     "conv_in_kernel": (3,),
     "conv_out_kernel": (3,),
@@ -213,9 +237,25 @@ NEUTRAL = {
     "add_adapter": (False,),
     "use_weighted_layer_sum": (False,),
     "conv_pos_batch_norm": (False,),
+    # mix9: Laguna's router without a soft cap on its logits, its weights applied to the outputs
+    "moe_router_logit_softcapping": (0.0, 0, None),
+    "moe_apply_router_weight_on_input": (False,),
+    # InternVL's vision layers (vis9): plain LayerNorms, as their weight and bias show
+    "norm_type": ("layer_norm",),
+    "use_mid_position_embeddings": (False,),  # YOLOS without tables between its layers (vis9)
 }
+# BigBird's block-sparse attention's sizes, moot with attention_type original_full (lin9).
+BLOCK_SPARSE_KEYS = frozenset({"block_size", "num_random_blocks"})
 # How a mixture routes tokens, where config.json says the layers hold none (is_moe false).
-MOOT_WITHOUT_EXPERTS = frozenset({"num_experts_per_tok", "norm_topk_prob"})
+MOOT_WITHOUT_EXPERTS = frozenset({"num_experts_per_tok", "norm_topk_prob"}) | frozenset(
+    # ssm9: NemotronH's router and shared-expert settings, beside a layer list with no "moe";
+    # mix9: Laguna's scaling, beside an MLP list with no "sparse"
+    "n_group topk_group routed_scaling_factor moe_latent_size moe_shared_expert_intermediate_size "
+    "moe_shared_expert_overlap moe_routed_scaling_factor".split()
+)
+# Per-layer kind lists that say which layers hold a mixture, and the kind that means one:
+# NemotronH's layers_block_type ("moe"), Laguna's mlp_layer_types ("sparse").
+LAYER_KIND_LISTS = {"layers_block_type": "moe", "mlp_layer_types": "sparse"}
 # Per-layer attention kinds that all mean "every earlier (or every) position".
 FULL_ATTENTION = frozenset({"full_attention", "global", "attention"})
 # Every per-layer attention kind: the keys of a table of settings per kind.
@@ -232,8 +272,19 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
             or config.get("use_sliding_window") is False
             or (isinstance(longest, int) and isinstance(value, int) and value >= longest)
         )
+    if key in BLOCK_SPARSE_KEYS:  # lin9: BigBird's blocks, moot where every key is attended
+        return config.get("attention_type") == "original_full"
+    if key == "rescale_every":  # ssm9: RWKV halves its stream every N layers, where there are N
+        layers = config.get("num_hidden_layers")
+        return value == 0 or (isinstance(layers, int) and isinstance(value, int) and layers < value)
     if key in MOOT_WITHOUT_EXPERTS:  # dec8: Doge's routing settings beside is_moe false
-        return config.get("is_moe") is False
+        lists = [(config[k], kind) for k, kind in LAYER_KIND_LISTS.items() if k in config]
+        dense = [isinstance(v, list) and v and kind not in v for v, kind in lists]
+        return config.get("is_moe") is False or bool(dense and all(dense))
+    if key == "num_attention_heads_per_layer":  # mix9: Laguna's, every layer the same count
+        return isinstance(value, list) and all(
+            v == config.get("num_attention_heads") for v in value
+        )
     if key == "no_rope_layers":  # 1: the layer uses rotary (SmolLM3); all 1 is the usual model
         return isinstance(value, list) and all(v == 1 for v in value)
     if key == "no_rope_layer_interval":  # only builds no_rope_layers where that is not given

@@ -52,6 +52,8 @@ SYNONYMS = {
         "act_fn",
         "dense_act_fn",
         "gelu_activation",  # XLM's switch: gelu, else relu (ALIASES)
+        "ff_activation",  # XLNet's feed-forward
+        "mlp_hidden_act",  # ssm9: NemotronH's, beside mamba_hidden_act (its scan's)
     )
 }
 

@@ -111,6 +111,20 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
         n: (n, f"helper:{n}")
         for n in ("grid_windows", "grid_merge", "decomposed_position_bias", "grid_positions")
     },
+    # ConvBERT's span-based dynamic convolution (patterns/blocks/span_conv_attention.py; enc9)
+    "span_dynamic_conv": ("span_dynamic_conv", "helper:span_dynamic_conv"),
+    # Transformer-XL-style relative attention (patterns/blocks/xl_relative_attention.py; enc9)
+    **{
+        name: (name, f"helper:{name}")
+        for name in (
+            "relative_sinusoids",
+            "relative_scores",
+            "padding_or_self_mask",
+        )
+    },
+    # VisualBERT's visual tokens (patterns/families/visual_text.py; enc9)
+    "append_regions": ("append_regions", "helper:append_regions"),
+    "text_and_region_mask": ("text_and_region_mask", "helper:text_and_region_mask"),
     # patchified latent transformers (patterns/families/latent_transformer.py)
     "sincos_2d_positions": ("sincos_2d_positions", "helper:sincos_2d_positions"),
     "unpatchify": ("unpatchify", "helper:unpatchify"),
@@ -140,8 +154,16 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "apply_rotary_frequencies",
             "xielu",
             "selective_scan",  # patterns/blocks/selective_scan.py
+            "multi_head_scan",  # patterns/blocks/multi_head_scan.py
+            "gated_group_rms_norm",
+            "rwkv_wkv",  # patterns/blocks/rwkv_mixing.py
             "differential_heads",  # patterns/blocks/differential_attention.py
             "dynamic_mask",  # patterns/blocks/dynamic_mask_attention.py
+            "band_mask",  # patterns/blocks/banded_attention.py
+            "zero_padding_queries",
+            "nystrom_attention",  # patterns/blocks/landmark_attention.py
+            "expectation_attention",  # patterns/blocks/expectation_attention.py
+            "zero_padding_heads",
         )
     },
 }

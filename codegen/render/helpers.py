@@ -27,6 +27,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "ntk_frequencies": ("helper:rope_frequencies",),
     "longrope_frequencies": ("helper:rope_frequencies",),
     "xielu": ("F",),
+    "gated_group_rms_norm": ("F",),  # patterns/blocks/multi_head_scan.py
     "differential_heads": ("math", "F"),
     "axial_rope_angles": ("math",),
     "disentangled_scores": ("math", "helper:log_bucket_positions"),
@@ -35,6 +36,11 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "relative_rows": ("F",),
     "decomposed_position_bias": ("helper:relative_rows",),
     "grid_positions": ("math", "F"),
+    "nystrom_attention": ("math", "F"),  # lin9: patterns/blocks/landmark_attention.py
+    "expectation_attention": ("math", "F"),  # lin9: patterns/blocks/expectation_attention.py
+    "span_dynamic_conv": ("F",),  # enc9: ConvBERT's span-based dynamic convolution
+    "relative_scores": ("math",),  # enc9: XLNet's relative attention
+    "append_regions": ("F",),  # enc9: VisualBERT's visual tokens
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -306,6 +312,65 @@ def selective_scan(
         h = decay[:, t] * h + drive[:, t]
         ys.append(torch.matmul(h, C[:, t].unsqueeze(-1)).squeeze(-1))
     return torch.stack(ys, dim=1)
+''',
+    "multi_head_scan": '''
+def multi_head_scan(
+    x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor
+) -> torch.Tensor:
+    """A multi-head state-space scan (Mamba-2), one step at a time: x [batch, seq, heads, p],
+    dt [batch, seq, heads], A [heads], B and C [batch, seq, groups, state] (each group shared by
+    heads / groups heads) -> y [batch, seq, heads, p], where per head
+    state_t = exp(dt_t * A) * state_(t-1) + dt_t * x_t B_t^T and y_t = state_t C_t."""
+    heads = x.size(2)
+    B = B.repeat_interleave(heads // B.size(2), dim=2)  # [batch, seq, heads, state]
+    C = C.repeat_interleave(heads // C.size(2), dim=2)
+    decay = torch.exp(dt * A)[..., None, None]  # [batch, seq, heads, 1, 1]
+    drive = (dt[..., None] * x)[..., None] * B[:, :, :, None, :]  # [batch, seq, heads, p, state]
+    h = torch.zeros(x.size(0), heads, x.size(3), B.size(3), dtype=x.dtype, device=x.device)
+    ys: list[torch.Tensor] = []
+    for t in range(x.size(1)):
+        h = decay[:, t] * h + drive[:, t]
+        ys.append(torch.matmul(h, C[:, t, :, :, None]).squeeze(-1))
+    return torch.stack(ys, dim=1)
+''',
+    "gated_group_rms_norm": '''
+def gated_group_rms_norm(
+    x: torch.Tensor,
+    gate: torch.Tensor,
+    weight: torch.Tensor,
+    groups: int,
+    eps: float | None,
+    norm_before_gate: bool,
+) -> torch.Tensor:
+    """Mamba-2's gated RMSNorm over [..., d]: x times silu(gate), normalised over each of `groups`
+    equal slices of d, scaled by weight (normalised first, then gated, with norm_before_gate)."""
+    if not norm_before_gate:
+        x = x * F.silu(gate)
+    h = x.unflatten(-1, [groups, -1])
+    h = F.rms_norm(h, [h.size(-1)], eps=eps).flatten(-2) * weight
+    return h * F.silu(gate) if norm_before_gate else h
+''',
+    "rwkv_wkv": '''
+def rwkv_wkv(
+    decay: torch.Tensor, first: torch.Tensor, k: torch.Tensor, v: torch.Tensor
+) -> torch.Tensor:
+    """RWKV-4's weighted key-value average over k and v [batch, seq, width]: at step t,
+    (sum_(i<t) e^(k_i - (t - 1 - i) w) v_i + e^(first + k_t) v_t) / (the same without v), with
+    w = exp(decay) per channel; kept in range by carrying the largest exponent separately."""
+    w = -torch.exp(decay)
+    num = torch.zeros_like(k[:, 0])
+    den = torch.zeros_like(k[:, 0])
+    top = torch.zeros_like(k[:, 0]) - 1e38
+    out: list[torch.Tensor] = []
+    for t in range(k.size(1)):
+        kt, vt = k[:, t], v[:, t]
+        m = torch.maximum(top, kt + first)
+        a, b = torch.exp(top - m), torch.exp(kt + first - m)
+        out.append((a * num + b * vt) / (a * den + b))
+        m = torch.maximum(top + w, kt)
+        a, b = torch.exp(top + w - m), torch.exp(kt - m)
+        num, den, top = a * num + b * vt, a * den + b, m
+    return torch.stack(out, dim=1)
 ''',
     "differential_heads": '''
 def differential_heads(
@@ -580,6 +645,81 @@ def sliding_window_mask(allowed: torch.Tensor, window: int) -> torch.Tensor:
     # A padding query whose window holds only padding would attend to nothing (NaN that spreads
     # to later layers): it attends everywhere instead; its own output is never read.
     return narrowed | ~narrowed.any(dim=-1, keepdim=True)
+''',
+    "band_mask": '''
+def band_mask(mask: torch.Tensor | None, seq: int, half: int, device: torch.device) -> torch.Tensor:
+    """True where a query may attend: keys at most `half` positions either side (a sliding window,
+    Longformer's), and with a padding mask ([batch, 1, 1, seq] from padding_mask()) real tokens
+    only -> [batch or 1, 1, seq, seq]. A padding query whose window holds only padding attends
+    everywhere instead (no NaN); zero_padding_queries() zeroes its output."""
+    i = torch.arange(seq, device=device)
+    allowed = ((i[:, None] - i[None, :]).abs() <= half)[None, None]
+    if mask is None:
+        return allowed
+    allowed = allowed & mask
+    return allowed | ~allowed.any(dim=-1, keepdim=True)
+''',
+    "zero_padding_queries": '''
+def zero_padding_queries(y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """[batch, seq, d] with the outputs of padding queries (False in the [batch, 1, 1, seq] mask
+    from padding_mask()) set to zero: they attend to nothing (Longformer)."""
+    if mask is None:
+        return y
+    return y.masked_fill(~mask[:, 0, 0, :, None], 0.0)
+''',
+    "nystrom_attention": '''
+def nystrom_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None,
+    landmarks: int,
+    segment: int,
+) -> torch.Tensor:
+    """Nystrom attention over heads q, k, v [batch, heads, seq, head_dim]: softmax(q k~^T)
+    pinv(softmax(q~ k~^T)) softmax(q~ k^T) v, with q~, k~ the means of q, k over `segment //
+    landmarks` consecutive positions (the sequence read as `segment` long, as Nystromformer
+    does). The padding mask ([batch, 1, 1, seq], True where attended) masks the last factor only;
+    pinv is six steps of the iterative Moore-Penrose inverse, started from 1 / the largest column
+    sum over the whole batch (the library's 'original' start)."""
+    scale = math.sqrt(math.sqrt(q.size(-1)))
+    q, k = q / scale, k / scale
+    shape = [-1, q.size(1), landmarks, segment // landmarks, q.size(-1)]
+    q_landmarks = q.reshape(shape).mean(dim=-2)
+    k_landmarks = k.reshape(shape).mean(dim=-2)
+    kernel_1 = F.softmax(q @ k_landmarks.transpose(-1, -2), dim=-1)
+    kernel_2 = F.softmax(q_landmarks @ k_landmarks.transpose(-1, -2), dim=-1)
+    scores = q_landmarks @ k.transpose(-1, -2)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, -3.4028234663852886e38)  # torch.finfo(float32).min
+    kernel_3 = F.softmax(scores, dim=-1)
+    identity = torch.eye(kernel_2.size(-1), device=q.device)
+    inverse = 1 / torch.max(torch.sum(kernel_2, dim=-2)) * kernel_2.transpose(-1, -2)
+    for _ in range(6):
+        product = kernel_2 @ inverse
+        inverse = (0.25 * inverse) @ (
+            13 * identity - product @ (15 * identity - product @ (7 * identity - product))
+        )
+    return (kernel_1 @ inverse) @ (kernel_3 @ v)
+''',
+    "expectation_attention": '''
+def expectation_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, hash_code_len: int
+) -> torch.Tensor:
+    """YOSO's attention in expectation over heads [batch, heads, seq, head_dim]: key j weighs
+    (1 - angle(q_i, k_j) / pi) ** hash_code_len for query i (the chance that many random
+    hyperplanes put both on one side), no softmax; each output L2-normalised."""
+    q, k = F.normalize(q, p=2.0, dim=-1), F.normalize(k, p=2.0, dim=-1)
+    weights = (1 - torch.acos(q @ k.transpose(-1, -2)) / math.pi) ** hash_code_len
+    return F.normalize(weights @ v, p=2.0, dim=-1)
+''',
+    "zero_padding_heads": '''
+def zero_padding_heads(v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Heads [batch, heads, seq, head_dim] with the padding positions (False in the [batch, 1, 1,
+    seq] mask from padding_mask()) set to zero."""
+    if mask is None:
+        return v
+    return v * mask.transpose(-1, -2).to(v.dtype)
 ''',
     "sink_attention": '''
 def sink_attention(
@@ -1071,5 +1211,112 @@ def grid_positions(table: torch.Tensor, height: int, width: int, mode: str) -> t
         )
         grid = resized.permute(0, 2, 3, 1)
     return grid
+''',
+    "span_dynamic_conv": '''
+def span_dynamic_conv(
+    values: torch.Tensor, kernel_logits: torch.Tensor, heads: int, kernel_size: int
+) -> torch.Tensor:
+    """Each position's values mixed over a window centred on it (zeros past the ends) by a kernel
+    of its own per head: values [batch, seq, width], kernel_logits [batch, seq, heads *
+    kernel_size], softmaxed over the window -> [batch, seq, heads, width / heads]."""
+    batch, seq, width = values.shape
+    pad = (kernel_size - 1) // 2
+    windows = F.pad(values.transpose(1, 2), [pad, pad]).unfold(2, kernel_size, 1)
+    windows = windows.permute(0, 2, 1, 3).reshape(batch, seq, heads, width // heads, kernel_size)
+    kernel = kernel_logits.reshape(batch, seq, heads, kernel_size, 1).softmax(dim=3)
+    return torch.matmul(windows, kernel).squeeze(-1)
+''',
+    # enc9: Transformer-XL-style relative attention (XLNet)
+    "relative_sinusoids": '''
+def relative_sinusoids(seq: int, d_model: int, clamp: int, device: torch.device) -> torch.Tensor:
+    """[2 * seq, d_model]: the sines, then the cosines, of relative positions seq, seq - 1, ...,
+    1 - seq (clamped to +-clamp where clamp > 0) at Transformer-XL's frequencies."""
+    positions = torch.arange(seq, -seq, -1, device=device).float()
+    if clamp > 0:
+        positions = positions.clamp(-clamp, clamp)
+    steps = torch.arange(0, d_model, 2, device=device).float()
+    angles = positions[:, None] / torch.pow(10000.0, steps / d_model)[None, :]
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
+''',
+    "relative_scores": '''
+def relative_scores(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    k_r: torch.Tensor,
+    content_bias: torch.Tensor,
+    position_bias: torch.Tensor,
+    segment_bias: torch.Tensor | None,
+    segment_embed: torch.Tensor | None,
+    token_type_ids: torch.Tensor | None,
+) -> torch.Tensor:
+    """q, k [batch, seq, heads, head_dim], k_r [2 * seq, heads, head_dim] (relative positions
+    seq .. 1 - seq) -> scores [batch, heads, seq, seq] over sqrt(head_dim): (q + content_bias).k,
+    plus (q + position_bias) on the relative position i - j (shifted into place as Transformer-XL
+    does), plus, where token types are given, (q + segment_bias) on segment_embed[0] for a key of
+    the query's segment and [1] for another."""
+    content = torch.einsum("bind,bjnd->bnij", q + content_bias, k)
+    position = torch.einsum("bind,pnd->bnip", q + position_bias, k_r)
+    batch, heads, seq, span = position.shape
+    position = position.reshape(batch, heads, span, seq)[:, :, 1:]
+    scores = content + position.reshape(batch, heads, seq, span - 1)[:, :, :, :seq]
+    if segment_bias is not None and segment_embed is not None and token_type_ids is not None:
+        other = (token_type_ids[:, :, None] != token_type_ids[:, None, :]).long()
+        per_kind = torch.einsum("bind,snd->bnis", q + segment_bias, segment_embed)
+        index = other[:, None].expand(-1, heads, -1, -1)
+        scores = scores + torch.gather(per_kind, 3, index)
+    return scores / math.sqrt(q.size(-1))
+''',
+    "padding_or_self_mask": '''
+def padding_or_self_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """[batch, 1, seq, seq], True where a query may attend: real tokens, and always itself
+    (XLNet's non-target mask); None attends to every token."""
+    if attention_mask is None:
+        return None
+    seq = attention_mask.size(1)
+    itself = torch.eye(seq, dtype=torch.bool, device=attention_mask.device)
+    return (attention_mask[:, None, None, :] != 0) | itself
+''',
+    # enc9: visual tokens after the text (VisualBERT)
+    "append_regions": '''
+def append_regions(
+    x: torch.Tensor,
+    visual_embeds: torch.Tensor | None,
+    visual_token_type_ids: torch.Tensor | None,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    position_table: torch.Tensor,
+    type_table: torch.Tensor,
+) -> torch.Tensor:
+    """x [batch, seq, d] with, where visual_embeds [batch, regions, visual_dim] are given, one
+    token per region after the text: projected, plus the first row of its position table and its
+    token type's row (type 1 unless given)."""
+    if visual_embeds is None:
+        return x
+    regions = F.linear(visual_embeds, weight, bias)
+    if visual_token_type_ids is None:
+        visual_token_type_ids = torch.ones(
+            visual_embeds.shape[:-1], dtype=torch.long, device=visual_embeds.device
+        )
+    regions = regions + position_table[0] + F.embedding(visual_token_type_ids, type_table)
+    return torch.cat([x, regions], dim=1)
+''',
+    "text_and_region_mask": '''
+def text_and_region_mask(
+    attention_mask: torch.Tensor | None,
+    input_ids: torch.Tensor,
+    visual_embeds: torch.Tensor | None,
+    visual_attention_mask: torch.Tensor | None,
+) -> torch.Tensor | None:
+    """[batch, seq (+ regions)]: the text's attention mask, then the regions' (all ones unless
+    given); None where neither a mask nor regions are given."""
+    if visual_embeds is None:
+        return attention_mask
+    if attention_mask is None:
+        attention_mask = torch.ones_like(input_ids)
+    if visual_attention_mask is None:
+        visual_attention_mask = torch.ones(
+            visual_embeds.shape[:-1], dtype=attention_mask.dtype, device=visual_embeds.device
+        )
+    return torch.cat([attention_mask, visual_attention_mask.to(attention_mask.dtype)], dim=-1)
 ''',
 }

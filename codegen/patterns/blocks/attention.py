@@ -23,6 +23,7 @@ from codegen.patterns._rope_conventions import (
 )
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
+    raw_value,
     CHECKED_MODEL_TYPES,
     BlockContext,
     BlockPattern,
@@ -43,7 +44,7 @@ FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 # Queries for word-to-entity, entity-to-word and entity-to-entity scores (LUKE)
 ENTITY_QUERIES = r"w2e_query|e2w_query|e2e_query"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
-OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo"
+OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo|projection_layer"
 # A norm over the heads' merged output, before the output projection (BitNet's attn_sub_norm).
 SUB_NORM = r"attn_sub_norm|sub_norm|sub_ln|inner_attn_ln|attn_out_norm"
 ADD_NORM = r"LayerNorm|layer_norm|layernorm|norm|ln|attention_norm|attn_layer_norm"
@@ -159,7 +160,13 @@ SYNONYMS = {
         "encoder_attention_heads",
         "attention_heads",  # XGLM
     ),
-    "kv_heads": ("num_key_value_heads", "n_head_kv", "num_kv_heads", "multi_query_group_num"),
+    "kv_heads": (
+        "num_key_value_heads",
+        "n_head_kv",
+        "num_kv_heads",
+        "multi_query_group_num",
+        "kv_n_heads",  # DBRX's attn_config (mix9)
+    ),
     "rope_theta": ("rope_theta", "rotary_emb_base", "rope_base", "base"),
     "rotary_fraction": ("partial_rotary_factor", "rotary_pct"),
 }
@@ -380,11 +387,47 @@ def _frequencies(g: Graph, rotary: tuple, q: Value, seq: Value, window: Value | 
 
     if plan[0] == "uniform":
         return one(plan[1], "inv_freq"), plan[2]
-    windowed, full = one(plan[1], "windowed_freq"), one(plan[2], "full_freq")
+    widths = plan[4] if len(plan) > 4 else (width, width)  # kinds rotating shares of their own
+    width = widths[0]
+    windowed = one(plan[1], "windowed_freq")
+    width = widths[1]
+    full = one(plan[2], "full_freq")
     inv_freq = g.call_function(
         "layer_frequencies", window, windowed, full, name="inv_freq", comment="this layer's kind"
     )
     return inv_freq, plan[3]
+
+
+def kind_widths(ctx: BlockContext, hd: int, width: int, plan, theta: float):
+    """(rotary width, plan, why not) where config.json's rotary tables per layer kind give each
+    kind its own partial_rotary_factor (Laguna: half of each head in full layers, all of it in
+    windowed ones): one kind for every layer takes its own width, layers of both kinds carry both
+    in the plan (its fifth item); `why` names what cannot be written."""
+    kinds = rope.by_kind(rope.rope_parameters(ctx.resolver.nested), FULL_KINDS | WINDOWED_KINDS)
+    shares = {}
+    for kind, table in (kinds or {}).items():
+        share = table.get("partial_rotary_factor", 1.0)
+        if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 < share <= 1:
+            return width, plan, f"{kind}'s partial_rotary_factor {share!r} is not a share"
+        shares["windowed" if kind in WINDOWED_KINDS else "full"] = int(hd * share)
+    if len(set(shares.values())) < 2:
+        return width, plan, ""
+    if plan is not None and plan[0] == "per_layer":
+        return width, plan[:4] + ((shares["windowed"], shares["full"]),), ""
+    listed = ctx.resolver.evidence_list("layer_types", "attention_layers")
+    windows = window_plan(ctx)
+    if plan is None and isinstance(windows, tuple):  # the plain frequencies, each kind its share
+        widths = (shares["windowed"], shares["full"])
+        return width, ("per_layer", ("default", theta), ("default", theta), 1.0, widths), ""
+    if listed and set(listed[1]) <= FULL_KINDS and windows is None:
+        return shares["full"], plan, ""
+    if (listed and set(listed[1]) <= WINDOWED_KINDS) or isinstance(windows, int) and windows:
+        return shares["windowed"], plan, ""
+    return (
+        width,
+        plan,
+        "layer kinds rotate different shares of each head, which layer is which unknown",
+    )
 
 
 def _kinds_rotate_differently(ctx: BlockContext) -> bool:
@@ -435,6 +478,9 @@ class AttentionPlan(NamedTuple):
     free_qk: Any
     sinks: str | None
     clip: float | None
+    # scores also divided by the layer's index + 1, told by the caller (GPT-2's
+    # scale_attn_by_inverse_layer_idx, Stanford CRFM's models; mix9)
+    layer_scaled: bool = False
 
 
 class Attention(BlockPattern):
@@ -618,7 +664,16 @@ class Attention(BlockPattern):
         rotary_cite = f"{model_type[0]} {mtype!r}" if model_type else ""
         if rope_key is not None and mtype not in ROTARY_TYPES:
             rotary_cite = rope_key[0]
+        # ssm9: a decoder's position_embedding_type "rope", or null for none (GraniteMoeHybrid)
+        kind = raw_value(ctx, "position_embedding_type", values=(None, "rope"))
+        if kind is not None and rotary.source == "default" and not from_table:
+            rotary.value, rotary.alternatives = kind[1] == "rope", [kind[1] != "rope"]
+            rotary.source, rotary_cite = "metadata", kind[0]
         choices.append(settled_by(rotary, rotary_cite))
+        if not rotary.value and fused is None and q is not None and q.io and q.io.out_width:
+            said = ctx.resolver.evidence("head_dim")  # shown by q's width where they agree
+            if said is not None and said[1] != q.io.out_width // nhead.value:
+                ctx.resolver.consumed.discard("head_dim")
         rotary_args, guessed = None, ""
         if rotary.value and from_table:
             rotary_args = "table"
@@ -681,6 +736,10 @@ class Attention(BlockPattern):
                 why = "a rope_type's frequencies are written for rotary turning the usual way"
                 guessed = f"{guessed}; {why}" if guessed else why
                 scaled = None
+            # mix9: each layer kind's share of the head, where its rope table gives one
+            width, scaled, why = kind_widths(ctx, hd, width, scaled, float(theta.value))
+            if why:
+                guessed = f"{guessed}; {why}" if guessed else why
             rotary_args = (float(theta.value), width, interleaved, scaled, layout.value)
         scale = score_scale(ctx)
         if scale is None and mtype in UNSCALED_TYPES:  # only with evidence: a choice everywhere
@@ -714,6 +773,11 @@ class Attention(BlockPattern):
             sinks[0].attr if sinks else None,
             qkv_clip(ctx),
         )
+        by_layer = ctx.resolver.evidence("scale_attn_by_inverse_layer_idx")
+        if by_layer is not None and by_layer[1] is True:
+            if sinks or found.cap is not None or not causal.value:
+                return None  # beside scores computed here, or in an encoder: not met yet
+            found = found._replace(layer_scaled=True)
         if sinks and (found.cap is not None or not causal.value or alibi.value):
             return None  # sinks beside a soft cap, ALiBi or without a causal mask: not met yet
         order = qk_norm_order(mtype) if qk_norm and rotary_args else None
@@ -743,13 +807,19 @@ class Attention(BlockPattern):
         qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm, scale, split, qk_norm = (
             match.found[:12]
         )
-        window, cap, sub_norm, free_qk, sinks, clip = match.found[12:]
+        window, cap, sub_norm, free_qk, sinks, clip = match.found[12:18]
+        layer_scaled = match.found.layer_scaled
         late = qk_norm is not None and qk_norm[4]  # normed after rotary
         x = g.input("x")
         per_layer = isinstance(window, tuple)  # this layer's window comes with the call
         window_in = g.input("window", annotation="int") if per_layer else None  # 0: none
-        # A padding mask ([batch, 1, 1, seq], True where attended; padding_mask()), optional.
-        mask = g.input("mask", optional=True)
+        # A padding mask ([batch, 1, 1, seq], True where attended; padding_mask()), optional;
+        # where the layer's index follows it, a required argument that may be None.
+        if layer_scaled:
+            mask = g.input("mask", annotation="torch.Tensor | None")
+            index = g.input("index", "int")
+        else:
+            mask = g.input("mask", optional=True)
         batch = g.call_method("size", x, 0, name="batch")
         seq = g.call_method("size", x, 1, name="seq")
         if causal:
@@ -916,6 +986,27 @@ class Attention(BlockPattern):
                 cap[0],
                 name="y",
                 comment=f"{nhead} heads, causal, scores capped ({cap[1]})",
+            )
+        elif layer_scaled:  # the usual scale, divided by the layer's index + 1
+            if scale:
+                base = scale[0]
+            else:
+                root = g.call_function(
+                    "sqrt", g.call_method("size", q, -1, inline=True), inline=True
+                )
+                base = g.call_function("truediv", 1.0, root, inline=True)
+            deeper = g.call_function("add", index, 1, inline=True)
+            y = g.call_function(
+                "scaled_dot_product_attention",
+                q,
+                k,
+                v,
+                kwargs={
+                    "attn_mask": mask,
+                    "scale": g.call_function("truediv", base, deeper, name="scale"),
+                },
+                name="y",
+                comment=f"{nhead} heads, causal, scores also divided by the layer's index + 1",
             )
         else:
             y = g.call_function(

@@ -781,6 +781,18 @@ def output_activation_choice(
     """A squashing step after the last layer leaves no keys: an autoencoder's Sigmoid at the top,
     or an image-to-image conv net's Tanh after its global residual."""
     ends = _ends(members[-1]) if members else None
+    # A class that only wraps one conv (RepVGG's deploy-time block, `rbr_reparam`) applies its
+    # activation after it, where no key shows one: chained, two convs would collapse into one.
+    # Named as a block's activation, not the model's output squashing: models repeat it.
+    if not cls.is_top and len(members) == 1 and members[0].kind == "builtin" and ends == "conv":
+        return ctx.resolver.choose(
+            cls.name,
+            "activation",
+            "identity",
+            act.alternatives("identity", conv=True),
+            "after the conv, where no key shows one",
+            aliases=act.ALIASES,
+        )
     if not (cls.is_top and ends in ("linear", "conv")) and not (around_residual and ends == "conv"):
         return None
     # relu: a conv classifier's last conv is followed by its activation before the pooling

@@ -30,6 +30,7 @@ FEED_NORM = r"final_layer_norm|ln_3|norm3|ln_mlp|ffn_layer_norm"
 # Model types whose decoder layers are known pre-norm; POST_TYPES the post-norm ones. Another
 # model type leaves the residual a choice at its default, not evidence.
 PRE_TYPES = ("mbart", "whisper", "pegasus", "blenderbot", "m2m_100", "nllb-moe", "speech_to_text")
+PRE_TYPES += ("bigbird_pegasus",)  # lin9
 KNOWN_TYPES = PRE_TYPES + POST_TYPES
 
 

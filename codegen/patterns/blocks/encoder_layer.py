@@ -171,6 +171,11 @@ class Pooler(BlockPattern):
             return None  # an activation outside the vocabulary: left unused, so flagged
         if said is not None:
             ctx.resolver.evidence("pooler_hidden_act")
+        # MobileBERT's classifier_activation: true, the first token through dense and tanh
+        plain = ctx.resolver.metadata.get("classifier_activation")
+        if plain is not None and plain[1] is not True:
+            return None
+        ctx.resolver.evidence("classifier_activation")
         return Match(self, 1, (found[0].attr, name))
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -197,7 +202,9 @@ class SplitAttention(BlockPattern):
         if tensors(cls) or len(members) != 2:
             return None
         inner = [m for m in members if ctx.role(m) == "SelfAttention"]
-        out = [m for m in members if ctx.role(m) == self.output_role]
+        # the projection: a class of its own, or (lin9) a bare Linear (LED's `output`)
+        bare = ("linear",) if self.output_role == "Projection" else ()
+        out = [m for m in members if ctx.role(m) in (self.output_role, *bare)]
         if len(inner) != 1 or len(out) != 1:
             return None
         return Match(self, 2, (inner[0].attr, out[0].attr, _side_names(ctx, inner[0])))

@@ -284,11 +284,13 @@ class ExpertBank(BlockPattern):
                 return None
             shapes = self._weights(ctx, up) + self._weights(ctx, down)
         experts, correction = router_width(ctx, router)
-        if len(shapes) != 2 or not isinstance(experts, int):
+        # experts stored flat (flat_experts.py) show no count of their own: their class read it
+        flat = down is None and not shapes
+        if not flat and len(shapes) != 2 or not isinstance(experts, int):
             return None
         if down is not None and not consistent(*shapes):  # (an Experts class checked its own)
             return None
-        if experts < 2 or shapes[0][0] not in (experts,) and type(shapes[0][0]) is int:
+        if experts < 2 or not flat and shapes[0][0] != experts and type(shapes[0][0]) is int:
             return None  # one router logit per expert
         # softmax over the top-k logits (GraniteMoE) is the top-k probabilities renormalised
         routed = routing(ctx, cls, router.attr, experts, correction)

@@ -1,6 +1,7 @@
 """A pre-norm Hugging Face split layer whose two residual branches are scaled per channel by
 learned vectors before they are added (layer scale: BEiT's lambda_1 / lambda_2, Data2Vec-vision):
-`x + lambda_1 * attention(before(x))`, then `x + lambda_2 * output(intermediate(after(x)))`.
+`x + lambda_1 * attention(before(x))`, then `x + lambda_2 * output(intermediate(after(x)))`, or
+with one MLP class (InternVL's vision layers) `x + lambda_2 * mlp(after(x))`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class LayerScaleSplitLayer(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)
-        if len(members) != 5 or len(params) != 2:
+        if len(members) not in (4, 5) or len(params) != 2:
             return None
         scales = [_one(params, p) for p in SCALES]
         if any(s is None or len(s.shape) != 1 for s in scales):
@@ -36,18 +37,22 @@ class LayerScaleSplitLayer(BlockPattern):
         out = [m.attr for m in members if roles[m.attr] == "Projection"]
         norms = [m for m in members if family(m) == "norm"]
         before, after = _one(norms, BEFORE), _one(norms, AFTER)
-        if len(attn) != 1 or len(inter) != 1 or len(out) != 1 or not before or not after:
+        # the feed-forward: Hugging Face's intermediate / output pair, or one MLP (InternVL)
+        mlp = [m.attr for m in members if roles[m.attr] == "MLP"]
+        feed = (inter[0], out[0]) if len(inter) == len(out) == 1 else tuple(mlp)
+        if len(attn) != 1 or len(feed) != len(members) - 3 or not before or not after:
             return None
-        found = (attn[0], inter[0], out[0], before.attr, after.attr, [s.attr for s in scales])
-        return Match(self, 7, found)
+        found = (attn[0], feed, before.attr, after.attr, [s.attr for s in scales])
+        return Match(self, len(members) + 2, found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        attn, inter, out, before, after, (scale1, scale2) = match.found
+        attn, feed, before, after, (scale1, scale2) = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
         a = g.call_module((attn,), g.call_module((before,), x, inline=True), mask, inline=True)
         x = g.call_function("add", x, g.call_function("mul", g.getattr((scale1,)), a, inline=True))
-        h = g.call_module((inter,), g.call_module((after,), x, inline=True), inline=True)
-        h = g.call_module((out,), h, inline=True)
+        h = g.call_module((after,), x, inline=True)
+        for attr in feed:
+            h = g.call_module((attr,), h, inline=True)
         g.output(
             g.call_function("add", x, g.call_function("mul", g.getattr((scale2,)), h, inline=True))
         )

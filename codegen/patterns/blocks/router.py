@@ -53,7 +53,13 @@ SCORING_BY_TYPE = {
     "deepseek_v2": "softmax",
     "glm4_moe_lite": "sigmoid",
     "sarvam_mla": "sigmoid",  # DeepSeek-V3's code under a config of its own
+    # ssm9: tests/test_state_space_9.py compares these
+    "jamba": "softmax",
+    "granitemoehybrid": "softmax",
 }
+# Families that keep the chosen experts' softmax weights as they are (no config key says it):
+# Jamba's router takes the top k of the softmax over all experts and does not renormalise.
+NEVER_NORMALIZED = ("jamba",)
 
 # Families that always renormalise the chosen experts' weights (no config key says it), or route
 # by a softmax over the top-k logits, which is the same.
@@ -66,6 +72,7 @@ ALWAYS_NORMALIZED = (
     "hunyuan_v1_moe",
     "ernie4_5_moe",
     "minimax_m2",
+    "granitemoehybrid",  # ssm9: a softmax over the top-k logits, as GraniteMoE's
 )
 
 SYNONYMS = {
@@ -374,6 +381,9 @@ def routing(
     mtype = model_type[1] if model_type else None
     if mtype in ALWAYS_NORMALIZED and normalize.source == "default" and normalize.value:
         normalize.source, normalize.note = "metadata", f"{model_type[0]} {mtype!r}"
+    if mtype in NEVER_NORMALIZED and normalize.source == "default":
+        normalize.value, normalize.alternatives = False, [True]
+        normalize.source, normalize.note = "metadata", f"{model_type[0]} {mtype!r}"
     choices = [top_k, normalize]
     known = SCORING_BY_TYPE.get(mtype)
     scoring = ctx.choose(
@@ -407,7 +417,7 @@ def routing(
             return None
         if experts % groups or not 1 <= top_groups <= groups or experts // groups < 2:
             return None
-    scale = ctx.resolver.evidence("routed_scaling_factor")
+    scale = ctx.resolver.evidence("routed_scaling_factor", "moe_routed_scaling_factor")
     scale = float(scale[1]) if scale and isinstance(scale[1], (int, float)) else 1.0
     guessed = ""
     if known is None and scoring.source == "default":

@@ -43,8 +43,10 @@ from codegen.patterns._kit import (
 ROLE = "SelectiveScan"
 # Roles of sequence mixers a layer may hold in place of attention (MixerLayer here, and the
 # transformer block's): this scan, and LFM2's gated short conv (short_conv.py).
-SEQUENCE_MIXERS = (ROLE, "ShortConv")
+SEQUENCE_MIXERS = (ROLE, "ShortConv", "MultiHeadScan")  # + Mamba-2 (multi_head_scan.py)
 NORM_EPS_SYNONYMS = ("mixer_rms_eps",)
+# What else a MixerLayer's one mixer may be, in a stack whose layers each hold one (NemotronH)
+LAYER_MIXERS = ("Attention", "MoE")
 
 
 def _width(m, side: str) -> int | None:
@@ -241,7 +243,8 @@ class MixerLayer(BlockPattern):
         members = modules(cls)
         if tensors(cls) or len(members) != 2:
             return None
-        mixer = [m for m in members if ctx.role(m) in SEQUENCE_MIXERS]
+        # ssm9: NemotronH's layers hold one mixer each: a scan, an attention or a mixture
+        mixer = [m for m in members if ctx.role(m) in (*SEQUENCE_MIXERS, *LAYER_MIXERS)]
         norm = [m for m in members if family(m) == "norm"]
         if len(mixer) != 1 or len(norm) != 1:
             return None

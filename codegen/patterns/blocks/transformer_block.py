@@ -49,7 +49,7 @@ SECOND_NORM = (
 UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
 PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")
 # norm after each residual add (encoders and seq2seq decoders: the survey covers causal LMs)
-POST_TYPES = ("distilbert", "bart", "marian", "plbart", "blenderbot-small", "nomic_bert")
+POST_TYPES = ("distilbert", "bart", "marian", "plbart", "blenderbot-small", "nomic_bert", "led")
 FEED_FORWARD_ROLES = ("MLP", "MoE")  # a feed-forward, or a mixture of them
 SHARED_MLP = r"shared_mlp|shared_expert|shared_experts"  # beside a mixture, on the same input
 

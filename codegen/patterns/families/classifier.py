@@ -26,6 +26,7 @@ from codegen.patterns._kit import (
     family,
     modules,
     one_named,
+    split_body,
     tensors,
 )
 
@@ -52,13 +53,10 @@ class EncoderClassifier(BlockPattern):
     priority = 10
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or not 2 <= len(members) <= 3:
+        split = split_body(cls, ctx, "EncoderModel", range(2, 4))
+        if split is None:
             return None
-        body = [m for m in members if ctx.role(m) == "EncoderModel"]
-        if len(body) != 1:
-            return None
-        rest = [m for m in members if m is not body[0]]
+        body, rest = split
         head_class = [m for m in rest if ctx.role(m) == "ClassificationHead"]
         linears = [m for m in rest if family(m) == "linear"]
         pre = one_named(linears, PRE)
@@ -69,11 +67,11 @@ class EncoderClassifier(BlockPattern):
             return Match(
                 self,
                 3,
-                (body[0].attr, body_inputs(ctx, body[0]), "head", head_class[0].attr, None, None),
+                (body.attr, body_inputs(ctx, body), "head", head_class[0].attr, None, None),
             )
         if head is None or len(rest) != 1 + (pre is not None):
             return None
-        pooler = _pooler(ctx, body[0])
+        pooler = _pooler(ctx, body)
         arch = ctx.resolver.evidence("architectures")
         options = ["first_token", "per_token"] + (["pooler"] if pooler else [])
         default, cite = ("pooler" if pooler else "first_token"), ""
@@ -94,14 +92,14 @@ class EncoderClassifier(BlockPattern):
         if cite and pooling.source == "default":
             pooling.source, pooling.note = "metadata", cite
         found = (
-            body[0].attr,
-            body_inputs(ctx, body[0]),
+            body.attr,
+            body_inputs(ctx, body),
             pooling.value,
             head.attr,
             pre.attr if pre else None,
             pooler,
         )
-        return Match(self, len(members) + 1, found, [pooling])
+        return Match(self, len(rest) + 2, found, [pooling])
 
     def forward(self, match: Match, g: Graph) -> None:
         body, inputs, pooling, head, pre, pooler = match.found

@@ -42,6 +42,9 @@ PADDED_POSITION_TYPES = tuple(
         | {"roberta", "xlm-roberta", "camembert", "longformer", "data2vec-text", "mpnet"}
     )
 )
+# Position ids from a fixed row, padding not skipped: arange(seq) + 2 (lin9: the library's 5.24
+# code registers `position_ids` as arange + 2 for these types, and no other).
+FIXED_POSITION_OFFSETS = {"nystromformer": 2, "yoso": 2, "mra": 2}
 PROJECT = r"embeddings_project|embedding_hidden_mapping_in"
 FINAL_NORM = r"layernorm|LayerNorm|ln_f|norm|final_layer_norm|rms_norm|final_norm"
 # A norm between the embeddings and the first layer (CLIP's vision tower spells it pre_layrnorm).
@@ -171,7 +174,7 @@ class TextEmbeddings(BlockPattern):
             mapped = (None, "")
         else:
             found += (None,)
-        found += ((columns, cells),)
+        found += ((columns, cells), _position_offset(cls, ctx, positions, padded))
         guessed = "; ".join(g for g in (mapped[1], summed_guess) if g)
         return Match(self, len(members), found, choices, guessed=guessed)
 
@@ -182,6 +185,7 @@ class TextEmbeddings(BlockPattern):
             match.found[:10]
         )
         columns, cells = match.found[10]
+        offset = match.found[11]  # the row of position 0
         ids = g.input("input_ids")
         types = g.input("token_type_ids", optional=True) if segments or columns else None
         if columns:
@@ -227,6 +231,10 @@ class TextEmbeddings(BlockPattern):
             seq = g.call_method("size", ids, 1, inline=True)
             device = g.call_method("device", ids, inline=True)
             pos = g.call_function("arange", seq, kwargs={"device": device}, name="positions")
+            if offset:
+                pos = g.call_function(
+                    "add", pos, offset, name="positions", comment=f"row {offset} is position 0"
+                )
         if positions is not None:
             x = g.call_function("add", x, g.call_module((positions,), pos, inline=True))
         if segments is not None:
@@ -256,6 +264,16 @@ class TextEmbeddings(BlockPattern):
     @staticmethod
     def examples():
         return [_example("bert"), _example("distil")]
+
+
+def _position_offset(cls, ctx: BlockContext, positions, padded: bool) -> int:
+    """The table row of position 0 where the model type's code fixes one (FIXED_POSITION_OFFSETS);
+    0 elsewhere, as BERT numbers them."""
+    model_type = ctx.resolver.evidence("model_type")
+    known = FIXED_POSITION_OFFSETS.get(model_type[1]) if model_type else None
+    if positions is None or padded or known is None:
+        return 0
+    return known
 
 
 # The library's id buffers, saved persistent by some families (CLAP's text model): positions

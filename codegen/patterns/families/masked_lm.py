@@ -29,6 +29,7 @@ from codegen.patterns._kit import (
     family,
     modules,
     one_named,
+    split_body,
     tensors,
 )
 
@@ -261,13 +262,10 @@ class MaskedLM(BlockPattern):
     priority = 10
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or not 2 <= len(members) <= 4:
+        split = split_body(cls, ctx, "EncoderModel", range(2, 5))
+        if split is None:
             return None
-        body = [m for m in members if ctx.role(m) == "EncoderModel"]
-        if len(body) != 1:
-            return None
-        rest = [m for m in members if m is not body[0]]
+        body, rest = split
         head = [m for m in rest if ctx.role(m) == "MaskedLMHead"]
         transform = [m for m in rest if ctx.role(m) == "HeadTransform"]
         bias_only = [m for m in rest if ctx.role(m) == "VocabBias"]
@@ -297,11 +295,11 @@ class MaskedLM(BlockPattern):
         arch = ctx.resolver.evidence("architectures")
         if arch and not re.search(r"MaskedLM|ForPreTraining|ForMaskedLM", str(arch[1])):
             return None
-        table = _token_table(ctx, body[0]) if tied else None
+        table = _token_table(ctx, body) if tied else None
         if tied and table is None:
             return None
-        found = (body[0].attr, body_inputs(ctx, body[0]), table) + found
-        return Match(self, len(members) + 1, found, choices)
+        found = (body.attr, body_inputs(ctx, body), table) + found
+        return Match(self, len(rest) + 2, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
         body, inputs, table, kind = match.found[:4]
@@ -365,7 +363,6 @@ def _example(name: str, hidden_act: str = "gelu") -> Example:
 
 def _tied_example() -> Example:
     """DistilBERT's masked LM as saved with its projector tied: only the projector's bias."""
-    import torch
     import torch.nn as nn
     import torch.nn.functional as F
 

@@ -25,7 +25,7 @@ from codegen.patterns._kit import (
     family,
     modules,
     one_named,
-    tensors,
+    split_body,
 )
 
 RETRIEVAL = r"(Question|Context|Passage|Query|Document|Doc)Encoder"
@@ -39,19 +39,16 @@ class PooledEncoder(BlockPattern):
     priority = 6  # above the plain wrapper that would pass the hidden states through
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or not 1 <= len(members) <= 2:
+        split = split_body(cls, ctx, "EncoderModel", range(1, 3))
+        if split is None:
             return None
-        body = [m for m in members if ctx.role(m) == "EncoderModel"]
-        if len(body) != 1:
-            return None
-        inner = ctx.classes.get(body[0].type_name)
+        body, rest = split
+        inner = ctx.classes.get(body.type_name)
         if inner is None or one_named(modules(inner), POOLER) is not None:
             return None  # a pooler of its own: the heads that read it say how (classifier.py)
-        inputs = body_inputs(ctx, body[0])
+        inputs = body_inputs(ctx, body)
         if not inputs or inputs[0][0] != "input_ids":
             return None
-        rest = [m for m in members if m is not body[0]]
         if rest and (family(rest[0]) != "linear" or not re.fullmatch(PROJECTION, rest[0].attr)):
             return None  # a head on every token (an LM head) is not a pooled projection
         arch = ctx.resolver.metadata.get("architectures")
@@ -62,7 +59,7 @@ class PooledEncoder(BlockPattern):
             ctx.resolver.evidence("architectures")
         pooling = ctx.choose(
             cls,
-            body[0].attr,
+            body.attr,
             "pooling",
             "first_token",
             ["per_token"],
@@ -70,11 +67,11 @@ class PooledEncoder(BlockPattern):
         )
         if named and pooling.source == "default":
             pooling.source, pooling.note = "metadata", f"{arch[0]} {arch[1]!r}"
-        found = (body[0].attr, inputs, rest[0].attr if rest else None, pooling.value)
+        found = (body.attr, inputs, rest[0].attr if rest else None, pooling.value)
         guessed = ""
         if pooling.source == "default":  # no config names a retrieval encoder: which token?
             guessed = "that the first token is pooled (a default: calibrate or hint pooling)"
-        return Match(self, len(members), found, [pooling], guessed=guessed)
+        return Match(self, len(rest) + 1, found, [pooling], guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         body, inputs, projection, pooling = match.found

@@ -49,6 +49,10 @@ NORM_FIRST_TYPES = ("blenderbot-small",)
 # and does not save (MarianMTModel drops embed_positions when it saves).
 SINUSOIDAL_TYPES = ("marian", "pegasus")
 POSITION_OFFSETS = {"bart": 2, "mbart": 2, "plbart": 2, "blenderbot": 0, "whisper": 0, "marian": 0}
+POSITION_OFFSETS.update({"led": 0, "bigbird_pegasus": 0})  # lin9
+# Stacks whose `layernorm_embedding` norms the last layer's output, a final norm by another name
+# (lin9: BigBird-Pegasus's encoder and decoder apply it after their layers).
+LATE_EMBED_NORM_TYPES = ("bigbird_pegasus",)
 
 
 def _stack(ctx: BlockContext, members, role: str):
@@ -156,6 +160,9 @@ class _Stack(BlockPattern):
         if parts is None:
             return None
         tokens, positions, embed_norm, final, convs = parts
+        model_type = ctx.resolver.evidence("model_type")
+        if final is None and model_type is not None and model_type[1] in LATE_EMBED_NORM_TYPES:
+            final, embed_norm = embed_norm, None  # its code norms the output, not the embeddings
         if convs and self.layer_role != "Block":
             return None  # an audio front end feeds an encoder only
 

@@ -29,6 +29,7 @@ FEATURES = r"feature_?(extractor|encoder)"
 PROJECTION = r"feature_?projection"
 MASK_EMBEDDING = r"masked_spec_embed|mask_emb(edding)?"
 HEAD = r"lm_head|ctc_head|head"
+FEATURE_NORM = r"layer_norm|feature_norm|layernorm"
 
 
 class SpeechEncoderModel(BlockPattern):
@@ -44,29 +45,38 @@ class SpeechEncoderModel(BlockPattern):
         inner = [m for m in members if ctx.role(m) == self.role]
         if len(inner) == 1 and not own and head is not None and len(members) == 2:
             # a task model around the encoder (wav2vec2's ForCTC): its head reads every frame
-            return Match(self, 2, (None, None, inner[0].attr, head.attr))
+            return Match(self, 2, (None, None, inner[0].attr, head.attr, None))
         features = one_named(members, FEATURES)
         encoder = [m for m in members if ctx.role(m) == "ConvPositionEncoder"]
         if features is None or features.kind != "class" or len(encoder) != 1:
             return None
         projection = one_named(members, PROJECTION)
-        if len(members) != 2 + (projection is not None) + (head is not None):
+        # SEW's: a LayerNorm over the conv features, then a bare Linear projection where the
+        # widths differ (mix9)
+        norm = one_named([m for m in members if family(m) == "norm"], FEATURE_NORM)
+        if norm is not None and projection is not None and family(projection) != "linear":
+            norm = None
+        extra = (projection is not None) + (head is not None) + (norm is not None)
+        if len(members) != 2 + extra:
             return None
         found = (
             features.attr,
             projection.attr if projection else None,
             encoder[0].attr,
             head.attr if head else None,
+            norm.attr if norm else None,
         )
         return Match(self, len(members) + len(own), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        features, projection, encoder, head = match.found
+        features, projection, encoder, head, norm = match.found
         x = g.input("input_values")  # [batch, samples]
         if features is not None:
             x = g.call_method("unsqueeze", x, 1, inline=True)
             x = g.call_module((features,), x, comment="[batch, channels, frames]")
             x = g.call_method("transpose", x, 1, 2)
+        if norm is not None:
+            x = g.call_module((norm,), x)
         if projection is not None:
             x = g.call_module((projection,), x, comment="[batch, frames, d_model]")
         x = g.call_module((encoder,), x)

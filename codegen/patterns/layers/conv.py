@@ -279,6 +279,9 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
         return 1, None  # a front end the family's code fixes: plain convs, whatever is beside them
     if ctx.ungrouped:
         return 1, None
+    named = _named_groups(w, ctx, node)
+    if named is not None:
+        return named, None
     if prev is not None and prev.out_width is not None:
         if pointwise or prev.out_width == w[1]:
             return 1, None
@@ -318,6 +321,21 @@ def rgb_entries(root: KeyNode) -> set[str]:
         if all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1]):
             found.add(node.path)
     return found
+
+
+def _named_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> int | None:
+    """Groups config.json records by the layer's name: `<name>_groups` for the conv's own name or
+    its parent's, or `<initial>_groups` (SqueezeBERT's q_groups for `query`, intermediate_groups
+    for `intermediate.conv1d`). A pointwise conv shows no neighbour that could tell them."""
+    segments = node.path.split(".")[-2:]
+    names = [s for s in reversed(segments) if s.isidentifier()]
+    names += [node.name[0]] if node.name[:1].isalpha() else []
+    for name in names:
+        said = ctx.resolver.metadata.get(f"{name}_groups")
+        if said is None or type(said[1]) is not int or said[1] < 1 or w[0] % said[1]:
+            continue
+        return ctx.resolver.evidence(f"{name}_groups")[1]
+    return None
 
 
 def _positional_conv_groups(w: tuple[int, ...], ctx: LayerContext) -> int | None:

@@ -39,6 +39,10 @@ GROUP_SYNONYMS = ("norm_num_groups", "groups", "gn_groups")
 RMS_TYPES = ("t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano", "udop")
 # ... and the state-space families' (Mamba's RMSNorm reads layer_norm_epsilon too; dec8)
 RMS_TYPES += ("mamba", "falcon_mamba", "mamba2")
+RMS_TYPES += ("nemotron_h",)  # ssm9: NemotronH's RMSNorms read layer_norm_epsilon
+# Families whose weight-only norms are LayerNorms without a bias, with no eps key in config.json
+# (DBRX's nn.LayerNorm(d_model, bias=False); tests/test_mix_9.py checks the library's modules)
+LAYER_NORM_TYPES = ("dbrx",)
 
 
 def batchnorm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
@@ -135,6 +139,13 @@ def _latent_diffusion_eps(ctx: LayerContext, node: KeyNode) -> Arg:
     return Arg("eps", c.value, "choice", choice=c)
 
 
+def scale_shift_only(resolver) -> bool:
+    """config.json's normalization_type "no_norm" (MobileBERT's NoNorm): the modules that hold a
+    norm's weight and bias compute `x * weight + bias`, with no statistics."""
+    said = resolver.metadata.get("normalization_type")
+    return said is not None and said[1] == "no_norm"
+
+
 def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     """weight + bias of one shape: LayerNorm, GroupNorm, InstanceNorm(affine) or stat-free BatchNorm."""
     found = names(node)
@@ -146,6 +157,11 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     # [1, ..., 1, C], or named so: a global response norm (blocks/global_response_norm.py).
     if broadcast_vector(w) or grn_named(node.name):
         return None
+    if len(w) == 1 and scale_shift_only(ctx.resolver):
+        return None  # config.json: the "norms" only scale and shift (blocks/scale_shift.py)
+    said = ctx.resolver.metadata.get("normalization_type")
+    if said is not None and said[1] == "layer_norm":
+        ctx.resolver.evidence("normalization_type")  # what this layer is
     args_ln = [Arg(None, w[0] if len(w) == 1 else tuple(w), "width", prov(node, "weight"))]
     after_conv = ctx.prev is not None and ctx.prev.family == "conv"
     # config.json's group count for the model's norms (diffusers' norm_num_groups) says they group.
@@ -268,6 +284,8 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     model_type = ctx.resolver.evidence("model_type")
     if model_type is not None and model_type[1] in RMS_TYPES:
         default, cite = "nn.RMSNorm", f"{model_type[0]} {model_type[1]!r}"
+    if model_type is not None and model_type[1] in LAYER_NORM_TYPES:
+        default, cite = "nn.LayerNorm", f"{model_type[0]} {model_type[1]!r}"
     choice = type_choice(ctx, node, default, ["nn.RMSNorm", "nn.LayerNorm"], "a lone 1-D weight")
     if cite and choice.source == "default":
         choice.source, choice.note = "metadata", cite
