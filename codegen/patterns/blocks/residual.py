@@ -17,7 +17,7 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
-from codegen.patterns.blocks._conv_parts import conv_kernel, is_depthwise, unit
+from codegen.patterns.blocks._conv_parts import conv_kernel, unit
 from codegen.patterns.blocks._norm_order import POST, PRE, model_order, proven
 from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
@@ -70,8 +70,6 @@ class BasicBlock(BlockPattern):
             convs.remove(shortcut)
         if len(convs) != len(norms) or len(convs) < 2:
             return None
-        if any(is_depthwise(c) for c in convs):
-            return None  # a depthwise conv between 1x1s is an inverted residual's
         if shortcut is None and not same_width_everywhere(convs[0], convs[-1]):
             return None  # instances that widen with nothing to project the input
         pairs = [
