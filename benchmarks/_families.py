@@ -2374,7 +2374,7 @@ FAMILIES: dict[str, Family] = {
             "FalconH1Config",
             **DENSE,
             num_key_value_heads=2,
-            mamba_expand=2,
+            mamba_d_ssm=64,
             mamba_n_heads=8,
             mamba_d_head=8,
             mamba_d_state=8,

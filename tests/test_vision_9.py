@@ -177,3 +177,31 @@ def test_yolos_exact(tmp_path, config):
     with torch.no_grad():
         want = reference(pixel_values=pixels).last_hidden_state
     assert_exact(ours, want, pixels)
+
+
+def test_vit_mae_keeps_patches_in_order_and_says_so(tmp_path):
+    """ViT-MAE shuffles its patch tokens by random noise even with mask_ratio 0: the file keeps
+    them in order, flags the embeddings as a guess naming mask_ratio, and equals the library
+    given ascending noise (and the library's output put back in order by its ids_restore)."""
+    config = dict(
+        image_size=32,
+        patch_size=8,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        mask_ratio=0.0,
+    )
+    reference, ours, source = generate_for(tmp_path, "ViTMAEModel", "ViTMAEConfig", config)
+    assert "Forward trust: guessed" in source and "mask_ratio" in source
+    torch.manual_seed(1)
+    pixels = torch.randn(2, 3, 32, 32)
+    ascending = torch.arange(16.0).expand(2, -1)
+    with torch.no_grad():
+        want = reference(pixel_values=pixels, noise=ascending).last_hidden_state
+        shuffled = reference(pixel_values=pixels)
+    assert_exact(ours, want, pixels)
+    order = shuffled.ids_restore.unsqueeze(-1).expand(-1, -1, want.size(-1))
+    tokens = shuffled.last_hidden_state
+    restored = torch.cat([tokens[:, :1], torch.gather(tokens[:, 1:], 1, order)], dim=1)
+    torch.testing.assert_close(restored, want, atol=1e-5, rtol=1e-5)

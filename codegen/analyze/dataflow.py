@@ -180,16 +180,22 @@ def _settle_called_types(cls: ClassDef, g: Graph, role: str) -> None:
                 told_apart = {c.value, *c.alternatives} == {"nn.Linear", "nn.Embedding"}
                 if c.name == "module_type" and c.source == "default" and told_apart:
                     c.source, c.note = "pattern", f"the {role} pattern calls it as one"
-        elif m.kind == "sequential" and any(t[:1] == (m.attr,) for t in targets):
-            _settle_skipped_slots(m, targets, role)
+        elif m.kind in ("sequential", "modulelist") and any(t[:1] == (m.attr,) for t in targets):
+            _settle_skipped_slots(m, targets, role, (m.attr,))
 
 
-def _settle_skipped_slots(seq: Module, targets: set[tuple], role: str) -> None:
+def _settle_skipped_slots(seq: Module, targets: set[tuple], role: str, path: tuple) -> None:
     """A Sequential the pattern calls item by item: a slot without tensors it never calls (the
-    dropout between diffusers' GEGLU and its output projection) is printed as what it is to this
-    forward, nn.Identity, rather than as a guessed activation the forward would not apply."""
+    dropout between diffusers' GEGLU and its output projection; a pixel shuffle's slot the pattern
+    applies itself) is printed as what it is to this forward, nn.Identity, rather than as a
+    guessed activation the forward would not apply. Nested containers called item by item too."""
     for slot in seq.children:
-        if slot.kind != "placeholder" or (seq.attr, slot.attr) in targets:
+        at = path + (slot.attr,)
+        nested = slot.kind in ("sequential", "modulelist") and at not in targets
+        if nested and any(t[: len(at)] == at for t in targets):
+            _settle_skipped_slots(slot, targets, role, at)
+            continue
+        if slot.kind != "placeholder" or at in targets:
             continue
         choice = slot.choices[0]
         if choice.source == "default":

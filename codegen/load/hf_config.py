@@ -82,7 +82,7 @@ NO_FORWARD_EFFECT = frozenset("""
     mtp_layers_block_type context_length
     moe_jitter_eps moe_loss_weight
     auxiliary_loss class_cost bbox_cost giou_cost bbox_loss_coefficient giou_loss_coefficient
-    eos_coefficient
+    eos_coefficient norm_pix_loss
     """.split())
 # (lin9) Longformer's and LED's onnx_export: another way to cut the same band into chunks.
 # (ssm9) how many logits generation keeps, an auxiliary loss, fused kernels for the same scan, the
@@ -130,6 +130,8 @@ SHOWN_BY_SHAPES = (
     vision_use_head num_register_tokens
     max_source_positions max_target_positions num_mel_bins
     use_post_norm
+    decoder_num_attention_heads decoder_num_hidden_layers decoder_intermediate_size
+    decoder_hidden_size
     use_head is_native num_key_value_groups query_bias key_bias value_bias proj_bias use_gated_mlp
     """.split())
     | frozenset("""

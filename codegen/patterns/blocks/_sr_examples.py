@@ -104,6 +104,19 @@ def modules():
             out = F.pixel_shuffle(out, self.r)
             return out + F.interpolate(x, scale_factor=self.r, mode="nearest")
 
+    class EspcnLike(nn.Module):  # yjn870's ESPCN layout: two Sequentials, the shuffle last
+        def __init__(self, c: int = 1, r: int = 2) -> None:
+            super().__init__()
+            self.first_part = nn.Sequential(
+                nn.Conv2d(c, 16, 5, padding=2), nn.ReLU(), nn.Conv2d(16, 8, 3, padding=1)
+            )
+            self.last_part = nn.Sequential(
+                nn.Conv2d(8, c * r * r, 3, padding=1), nn.PixelShuffle(r)
+            )
+
+        def forward(self, x):
+            return self.last_part(self.first_part(x))
+
     class Holder(nn.Module):
         def __init__(self, inner: nn.Module) -> None:
             super().__init__()
@@ -133,6 +146,7 @@ def modules():
         pixel_shuffle=lambda: built(PixelShuffleSR()),
         dncnn=lambda: built(DnCNN()),
         compact=lambda: built(SRVGGNetCompact()),
+        espcn=lambda: built(EspcnLike()),
         holder=Holder,
         image=image,
     )

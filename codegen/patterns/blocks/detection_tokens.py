@@ -20,7 +20,6 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
-    Example,
     Match,
     modules,
     stack,
@@ -73,13 +72,9 @@ class DetectionTokenEmbeddings(BlockPattern):
 
     @staticmethod
     def examples():
-        import torch
+        from codegen.patterns.blocks._detection_examples import example
 
-        from codegen.patterns.blocks._detection_examples import modules
-
-        config = {"hidden_act": "gelu", "num_attention_heads": 2, "num_detection_tokens": 3}
-        model = modules()["Model"](16, layers=3, detection=3)
-        return [Example(model, (torch.randn(2, 3, 16, 16),), config)]
+        return [example()]
 
 
 class MidPositionEncoder(BlockPattern):

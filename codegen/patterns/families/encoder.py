@@ -569,7 +569,7 @@ class VisionEmbeddings(BlockPattern):
         fronts.sort(key=lambda t: re.fullmatch(CLASS_TOKEN, t.attr) is None)  # class token first
         found = (members[0].attr, [t.attr for t in fronts], tables[0].attr if tables else None)
         found += (registers[0].attr if registers else None, ctx.role(members[0]) == "conv")
-        return Match(self, len(params) + 1, found)
+        return Match(self, len(params) + 1, found, guessed=_random_masking(ctx))
 
     def forward(self, match: Match, g: Graph) -> None:
         patches, fronts, table, registers = match.found[:4]
@@ -607,6 +607,21 @@ class VisionEmbeddings(BlockPattern):
     @staticmethod
     def examples():
         return [_example("vit")]
+
+
+def _random_masking(ctx: BlockContext) -> str:
+    """Where config.json says the embeddings mask patches at random (ViT-MAE's `mask_ratio`), what
+    this forward does instead (vis9): the library keeps 1 - mask_ratio of the patches, in an order
+    its `noise` input (else torch.rand) draws; this forward keeps every patch, in order."""
+    said = ctx.resolver.evidence("mask_ratio")
+    if said is None or type(said[1]) not in (int, float):
+        return ""
+    kept = "the same tokens in another order" if said[1] == 0 else "fewer tokens, reordered"
+    return (
+        f"config.json {said[0]} {said[1]!r}: the library shuffles the patches by random noise "
+        f"(ViT-MAE's masking) and returns {kept}; this forward keeps every patch in order, as the "
+        "library does given ascending noise"
+    )
 
 
 def _input_projection(members: list) -> object | None:

@@ -49,6 +49,8 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     kind_choice = None
     if bias is not None and bias[0] != w[0]:
         transposed = True
+    elif bias is None and _widths_say_transposed(w, ctx, node):
+        transposed = True
     elif not transposed and hinted(node, r"up_?conv|upsampl|conv_?up"):
         # An upsampling conv: transposed (even kernels: 2x2, 4x4 with stride 2), or a plain conv
         # after an interpolation (odd kernels: ESRGAN's upconv). The weights fit both.
@@ -99,6 +101,27 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         args.append(flag("bias", False, f"no {prov(node, 'bias')}"))
     type_name = f"nn.ConvTranspose{n}d" if transposed else f"nn.Conv{n}d"
     return Recognised(type_name, args, IOSpec("conv", in_ch, out_ch, n), choices)
+
+
+def _widths_say_transposed(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> bool:
+    """A bias-free 4-D/5-D weight that only a transposed conv (in = w[0], out = w[1]) fits between
+    its neighbours: the norm after it normalises w[1] channels (a conv gives w[0] whatever its
+    groups), or the layer before it gives w[0] channels, which no grouping of w[1] reads (DCGAN's
+    generator, `ConvTranspose2d(.., bias=False), BatchNorm2d, ReLU`, and its last layer before
+    Tanh). With a bias, its length tells already. Only in a numbered Sequential, whose order is
+    the order data flows: named neighbours are paired by names (`conv1` beside `bn1`), and a
+    pre-activation block's `bn1` normalises the conv's input."""
+    if w[0] == w[1] or len(w) < 4 or not node.name.isdigit():
+        return False
+    nxt, prev = ctx.next, ctx.prev
+    if nxt is not None and nxt.family == "norm" and nxt.in_width is not None:
+        return nxt.in_width == w[1]
+    given = (
+        prev.out_width
+        if prev is not None and prev.family in ("conv", "norm", "activation")
+        else None
+    )
+    return given == w[0] and (given % w[1] != 0 or w[0] % (given // w[1]) != 0)
 
 
 # Strides a family's code fixes and its config.json does not record, by model_type and layer name

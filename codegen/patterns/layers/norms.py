@@ -257,12 +257,13 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     if hinted(node, r"time_proj|fourier_proj|fourier"):  # frequencies (blocks/fourier_features.py)
         return None
-    # A numbered slot between two spatial convs (Real-ESRGAN's SRVGGNetCompact `body` list): a
+    # A numbered slot between two spatial convs (Real-ESRGAN's SRVGGNetCompact `body` list), or
+    # after one at the end of its Sequential (FSRCNN's `Sequential(Conv2d, PReLU)` parts): a
     # per-channel weight there is PReLU's slopes; a norm without a bias over a feature map's last
     # axis (what nn.LayerNorm/RMSNorm(C) would compute on [N, C, H, W]) is not a conv net's layer.
     between_convs = all(
         io is not None and io.family == "conv" and (io.ndim or 0) >= 2
-        for io in (ctx.prev, ctx.next)
+        for io in (ctx.prev, ctx.next if ctx.next is not None else ctx.prev)
     )
     if hinted(node, r"prelu|act") or (between_convs and node.name.isdigit()):
         return Recognised(

@@ -1,0 +1,83 @@
+"""A residual block that is one `body` Sequential and nothing else, as the EDSR-PyTorch code base
+writes its blocks (sanghyun-son/EDSR-PyTorch `common.ResBlock`, RCAN's `RCAB` and
+`ResidualGroup`, and the nets built on that code: SAN, HAN):
+
+    res = self.body(x).mul(self.res_scale)
+    res += x
+
+The body keeps the width; the skip and its scale leave no tensor. In that code base a block's
+`body` is always added back, so the residual is on by convention; its scale is a constructor
+argument (EDSR's `res_scale`: 1 by default, 0.1 in the large model), a choice, and the forward is
+marked guessed until calibration or --hints settles it.
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import tensors
+
+BODY = "body"
+SCALES = [0.1, 0.2, 0.5]
+
+
+class ResidualBody(BlockPattern):
+    role = "ResidualBlock"
+    priority = 21  # over a chain of the same member, and over ResidualLayer's optional residual
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1 or members[0].attr != BODY:
+            return None
+        body = members[0]
+        if body.kind != "sequential" or body.io is None or body.io.family != "sequential":
+            return None
+        width = body.io.in_width
+        if not width or body.io.out_width != width or (body.io.ndim or 2) != 2:
+            return None
+        if any(family(m) == "norm" for m in body.children):
+            # conv-norm units: a ResNet-style layer, activated after the sum (residual_layer.py);
+            # EDSR-PyTorch's blocks have no norms
+            return None
+        scale = ctx.choose(
+            cls,
+            body.attr,
+            "residual_scale",
+            1.0,
+            SCALES,
+            "the body's output is scaled before the input is added (EDSR's res_scale)",
+            accepts="unit_float",
+        )
+        guessed = ""
+        if scale.source == "default":
+            guessed = (
+                "the residual's scale leaves no tensor (EDSR's res_scale: 1, or 0.1 in its large "
+                "model): the choice residual_scale"
+            )
+        return Match(self, len(members) + 1, body.attr, [scale], guessed=guessed)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        x = g.input("x")
+        res = g.call_module((match.found,), x, name="res")
+        scale = match.choices[0].value
+        if scale != 1.0:
+            res = g.call_function("mul", res, scale, name="res", comment="res_scale")
+        g.output(g.call_function("add", res, x, name="res"))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        class ResBlock(nn.Module):  # EDSR-PyTorch common.ResBlock, res_scale 1
+            def __init__(self, n: int = 8) -> None:
+                super().__init__()
+                self.body = nn.Sequential(
+                    nn.Conv2d(n, n, 3, padding=1), nn.ReLU(True), nn.Conv2d(n, n, 3, padding=1)
+                )
+
+            def forward(self, x):
+                return self.body(x) + x
+
+        torch.manual_seed(0)
+        return [Example(ResBlock().eval(), (torch.randn(2, 8, 6, 6),))]

@@ -1,0 +1,60 @@
+"""One verdict for a generative zoo model (tests/generative_zoo_*_models.py): generate its file from
+the state dict alone (optionally with --calibrate on recorded outputs), load it strictly, and say
+`exact`, `flagged` (differs or cannot run, and the file says a class is guessed or missing) or
+`WRONG` (differs and nothing says so). Used by tests/test_generative_zoo_9.py and
+benchmarks/bench_generative_zoo.py, so both judge the same way."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+from codegen.cli.main import main
+from tests.generated_module import load_module
+
+
+def recorded(reference: torch.nn.Module, inputs: tuple, path: Path) -> list[str]:
+    """Four fresh samples through the reference, saved as DATA; the --calibrate arguments."""
+    torch.manual_seed(5)
+    sample = torch.randn(4, *inputs[0].shape[1:])
+    with torch.no_grad():
+        if len(inputs) == 1:
+            torch.save({"inputs": sample, "outputs": reference(sample)}, path)
+            return ["--calibrate", str(path)]
+        t = torch.tensor([1, 90, 400, 999])
+        record = {"sample": sample, "timestep": t, "outputs": reference(sample, t)}
+    torch.save(record, path)
+    return ["--calibrate", str(path), "--inputs", "sample,timestep", "--target", "outputs"]
+
+
+def generate(reference: torch.nn.Module, folder: Path, *extra: str) -> tuple[torch.nn.Module, str]:
+    """The generated model (strict-loaded with the reference's weights) and its source."""
+    ckpt, out = folder / "weights.pt", folder / "model.py"
+    torch.save(reference.state_dict(), ckpt)
+    code = main(["generate", str(ckpt), "-o", str(out), "--force", *extra])
+    assert code in (0, 1), f"generate exited {code}"
+    model = load_module(out).RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    return model, out.read_text()
+
+
+def verdict(reference, inputs, model, source) -> tuple[str, float]:
+    """`exact` (and scripts), `flagged` or `WRONG`, with the largest difference."""
+    flagged = bool(set(re.findall(r"Forward trust: (\w+)", source)) & {"guessed", "missing"})
+    with torch.no_grad():
+        expected = reference(*inputs)
+        try:
+            got = model(*inputs)
+        except (NotImplementedError, RuntimeError, TypeError):
+            return ("flagged" if flagged else "WRONG"), float("inf")
+    if got.shape != expected.shape:
+        return ("flagged" if flagged else "WRONG"), float("inf")
+    diff = (got - expected).abs().max().item()
+    if torch.allclose(got, expected, atol=1e-5, rtol=1e-5):
+        with torch.no_grad():
+            scripted = torch.jit.script(model)(*inputs)
+        torch.testing.assert_close(scripted, expected, atol=1e-5, rtol=1e-5)
+        return "exact", diff
+    return ("flagged" if flagged else "WRONG"), diff

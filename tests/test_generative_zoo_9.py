@@ -1,0 +1,82 @@
+"""Generative nets as other repositories write them, second zoo (issue 16,
+tests/generative_zoo_9_models.py): lucidrains' and labml's diffusion U-Nets, CycleGAN's ResNet
+generator, DCGAN, ESPCN, FSRCNN, RCAN, a one-level VQ-VAE-2 and DALL-E's dVAE decoder. Each is
+generated from its state dict alone (no config): it loads strictly, generates without an internal
+error, and computes the reference's output, or its file says which class is guessed or missing.
+Never silently wrong. Measured before and after in benchmarks/README.md (bench_generative_zoo.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests import generative_zoo_8_models as zoo8
+from tests import generative_zoo_9_models as zoo
+from tests.generative_zoo_check import generate, recorded, verdict
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+# Exact from the keys alone: FSRCNN's PReLU slopes at the end of each Sequential and its
+# transposed-conv tail (the bias length says transposed); RCAN's EDSR-PyTorch layout (mean shifts
+# by name, the tail's pixel shuffle from widths, `body`-only residual blocks, the channel
+# attention as a squeeze-excitation). RCAN's file still says its residual scale is a guess.
+EXACT = {"fsrcnn", "rcan"}
+
+
+def _run(module, name: str, tmp_path, capsys, *extra: str):
+    reference, inputs = module.build(name)
+    model, source = generate(reference, tmp_path, *extra)
+    assert "internal error" not in capsys.readouterr().err
+    return verdict(reference, inputs, model, source), source
+
+
+@pytest.mark.parametrize("name", sorted(zoo.ZOO))
+def test_zoo_model_exact_or_flagged(name, tmp_path, capsys):
+    (found, diff), _ = _run(zoo, name, tmp_path, capsys)
+    assert found != "WRONG", f"{name}: differs by {diff:.3g} and nothing says so"
+    if name in EXACT:
+        assert found == "exact", f"{name}: max abs diff {diff:.3g}"
+    else:
+        assert found == "flagged", f"{name} is now exact: add it to EXACT"
+
+
+def _calibrated(module, name: str, tmp_path, capsys):
+    reference, inputs = module.build(name)
+    extra = recorded(reference, inputs, tmp_path / "data.pt") + ["--quiet", "--budget", "60"]
+    return _run(module, name, tmp_path, capsys, *extra)
+
+
+def test_espcn_exact_after_calibrate(tmp_path, capsys):
+    """ESPCN in two Sequentials: the shuffle from the widths (the last conv gives r*r times the
+    input's channels); the Tanh inside `first_part` and the one ending it (no key shows a trailing
+    layer) are choices that calibration settles."""
+    (found, diff), source = _calibrated(zoo, "espcn", tmp_path, capsys)
+    assert found == "exact", f"max abs diff {diff:.3g}"
+    assert "pixel_shuffle" in source and "tanh" in source.lower()
+
+
+def test_edsr_exact_after_calibrate(tmp_path, capsys):
+    """EDSR (tests/generative_zoo_8_models.py): the same layout as RCAN, with res_scale 0.1 in its
+    blocks, which no key records: guessed from the keys, exact once calibration finds the scale."""
+    (found, _), source = _run(zoo8, "edsr", tmp_path, capsys)
+    assert found == "flagged" and "residual_scale" in source
+    (found, diff), source = _calibrated(zoo8, "edsr", tmp_path, capsys)
+    assert found == "exact", f"max abs diff {diff:.3g}"
+
+
+def test_dcgan_convs_read_as_transposed(tmp_path, capsys):
+    """DCGAN's bias-free generator convs: the batch norm after each normalises w[1] channels (and
+    the last layer reads what the one before gives as w[0]), which only a transposed conv fits."""
+    reference, _ = zoo.build("dcgan_generator")
+    _, source = generate(reference, tmp_path)
+    assert source.count("nn.ConvTranspose2d(") == 4 and "nn.Conv2d(" not in source
+
+
+def test_rcan_file_names_its_conventions(tmp_path, capsys):
+    """What no key records in RCAN is said: the long skip by EDSR-PyTorch's convention, the
+    residual scale as a guess, the tail's shuffle from widths."""
+    _, source = _run(zoo, "rcan", tmp_path, capsys)
+    assert "EDSR-PyTorch's layout" in source
+    assert "Forward trust: guessed: the residual's scale" in source
+    assert "F.pixel_shuffle(" in source
