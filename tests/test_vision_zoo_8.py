@@ -32,7 +32,13 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # activation of timm's EfficientNet and MobileNetV3 blocks (SiLU, hard-swish) leaves no key; the
 # pre-activation blocks (CIFAR, Wide ResNet) have no pattern yet; Inception's branch order and
 # pools, AlexNet's max-pools between convs are parameter-free steps no key shows.
-EXACT_FROM_KEYS = {"cifar_resnet18", "timm_resnet26d", "timm_seresnet", "timm_regnety"}
+EXACT_FROM_KEYS = {
+    "cifar_resnet18",
+    "timm_resnet26d",
+    "timm_seresnet",
+    "timm_regnety",
+    "cifar_preact_resnet",  # session 9: blocks/preact_residual.py
+}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

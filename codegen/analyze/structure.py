@@ -33,6 +33,7 @@ from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.chain import numbered_name, reading_order
+from codegen.patterns.layers.conv import rgb_entries
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 
@@ -112,6 +113,7 @@ class StructureBuilder:
         self.conv1d_convention = ""  # layers/hf_conv1d.py: transposed_convention
         self.paddings: dict[str, tuple[object, str]] = {}  # and its padding, where not half
         self.ungrouped: set[str] = set()  # conv paths config.json fixes as ungrouped
+        self.rgb_entries: set[str] = set()  # convs reading an RGB image (layers/conv.py)
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
 
@@ -180,6 +182,7 @@ class StructureBuilder:
         self.conv1d_convention = transposed_convention(root)
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         self.ungrouped = set(feature_encoder_convs(root, self.resolver))
+        self.rgb_entries = rgb_entries(root)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
             self._merge_optional(self.order[-1] if top.kind == "class" else None)
@@ -314,6 +317,7 @@ class StructureBuilder:
             padding=self.paddings.get(node.path, (None, None))[0],
             padding_note=self.paddings.get(node.path, (None, None))[1],
             ungrouped=node.path in self.ungrouped,
+            image_enters_elsewhere=bool(self.rgb_entries - {node.path}),
         )
 
     def _members(

@@ -104,6 +104,9 @@ class LayerContext:
     # config.json fixes the conv as ungrouped (a speech model's feature encoder: its first conv
     # reads the one-channel waveform, which a [C, 1, k] weight would otherwise call depthwise).
     ungrouped: bool = False
+    # An RGB image enters through another conv (a stem reading 3 channels): a [C, 1, k, k] weight
+    # on a stem-like path (`layers.0.conv1`) is then depthwise, not a grayscale entry.
+    image_enters_elsewhere: bool = False
 
 
 @dataclass

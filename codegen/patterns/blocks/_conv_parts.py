@@ -165,6 +165,17 @@ def lone_conv(cls: ClassDef) -> Module | None:
     return conv
 
 
+def is_depthwise(conv: Module) -> bool:
+    """A conv with one input channel per group: `groups` its width, or the same parameter as its
+    in_channels (a class whose instances differ in width)."""
+    groups = next((a.value for a in conv.args if a.keyword == "groups"), 1)
+    takes = [a.value for a in conv.args if a.keyword is None][:1]
+    io = conv.io
+    if io is None or io.in_width != io.out_width or groups == 1:
+        return False
+    return groups == io.in_width or takes == [groups]
+
+
 def conv_kernel(m: Module) -> object:
     """A conv's kernel size as written: its `kernel_size` keyword or third positional argument
     (a recorded layer's constructor)."""

@@ -38,6 +38,7 @@ LAST = re.compile(
     r"head|classifier|generator|^fc$|^out|output|decoder|^dec|final|ln_f|norm_out|logits", re.I
 )
 SHORTCUT = re.compile(r"^(downsample|shortcut|skip|residual)", re.I)
+SIDE_PATH = re.compile(r"^(shortcut|skip)", re.I)  # never the main path (`downsample` may be)
 POSITIONS = re.compile(r"pos|wpe|position", re.I)
 SQUEEZE, EXCITE = re.compile(r"^(squeeze|reduce)", re.I), re.compile(r"^(excit|expand)", re.I)
 ATTENTION_PROJECTION = re.compile(
@@ -126,6 +127,7 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
         ranked = sources + [m for m in ranked if m not in sources]
 
     budget = [SEARCH_BUDGET]
+    partners = _conv_partners(ranked)
 
     def extend(order: list[Module], rest: list[Module], width: int | None):
         if not rest:
@@ -134,6 +136,10 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
         if budget[0] < 0:  # many equal widths and no chain: give up rather than try every order
             return None
         for m in _next_candidates(order, rest):
+            if not _beside_partner(order, m, partners):
+                continue
+            if SIDE_PATH.match(m.attr) and len(rest) > 1:
+                continue  # a shortcut reads the block's input beside the main path
             takes = _takes(m)
             if width is not None and takes is not None and takes != width:
                 flattens = order and _flattens_into(order[-1], m, width)
@@ -150,13 +156,57 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
     return extend([], ranked, width)
 
 
+def _conv_partners(members: list[Module]) -> dict[str, str]:
+    """Each numbered norm's conv (`bn2` -> `conv2`), where one conv alone shares its numbers,
+    and back: the pair is one step, the norm right after its conv or right before it."""
+    convs: dict[tuple, list[str]] = {}
+    for m in members:
+        numbers = tuple(re.findall(r"\d+", m.attr))
+        if numbers and m.kind == "builtin" and family(m) == "conv":
+            convs.setdefault(numbers, []).append(m.attr)
+    partners = {}
+    for m in members:
+        numbers = tuple(re.findall(r"\d+", m.attr))
+        if m.kind == "builtin" and family(m) == "norm" and len(convs.get(numbers, ())) == 1:
+            partners[m.attr] = convs[numbers][0]
+            partners[convs[numbers][0]] = m.attr
+    return partners
+
+
+def _beside_partner(order: list[Module], m: Module, partners: dict[str, str]) -> bool:
+    """Whether `m` may come next: a norm placed before its conv is followed by it, and a norm
+    comes right after its conv or before it, never apart from it; numbered convs of one name
+    in their numbers' order (a grouped conv2, which widths alone could put anywhere)."""
+    placed = {o.attr for o in order}
+    last = order[-1].attr if order else None
+    stem, number = numbered_name(m.attr)
+    if stem and m.kind == "builtin" and family(m) == "conv":  # conv2 after conv3: not by names
+        for o in order:
+            if o.kind == "builtin" and family(o) == "conv" and numbered_name(o.attr)[0] == stem:
+                if numbered_name(o.attr)[1] > number:
+                    return False
+    if last in partners and family(order[-1]) == "norm" and partners[last] not in placed:
+        return m.attr == partners[last]
+    partner = partners.get(m.attr)
+    if partner is None or family(m) != "norm":
+        return True
+    return partner == last or partner not in placed
+
+
 def _next_candidates(order: list[Module], rest: list[Module]) -> list[Module]:
     """A norm follows the conv or Linear whose output it normalises (conv-bn, BERT's dense-LN), or
     the Sequential ending in one (timm's deep stem `conv1` = [conv, bn, act, ..., conv], then
-    `bn1`)."""
-    if order and _ends(order[-1]) in ("conv", "linear"):
+    `bn1`). Not after a block (a class): a norm as wide as a stage's blocks is more likely the
+    trunk's last (a pre-activation ResNet's `bn` after its last stage), so the stages go first."""
+    last = order[-1] if order else None
+    while last is not None and last.kind == "sequential":
+        last = next((c for c in reversed(last.children) if c.kind != "placeholder"), None)
+    if last is not None and last.kind == "builtin" and family(last) in ("conv", "linear"):
         norms = [m for m in rest if family(m) == "norm"]
         return norms + [m for m in rest if m not in norms]
+    if last is not None and last.kind in ("class", "repeat"):
+        norms = [m for m in rest if family(m) == "norm"]
+        return [m for m in rest if m not in norms] + norms
     return rest
 
 
@@ -293,6 +343,29 @@ def plan(
             if pool.value != "none":
                 steps.append(("sequence_pool", pool.value))
         after_trunk = i > 0 and members[i - 1].kind != "builtin"
+        if flow.spatial and nxt is None and _conv_head(m, ctx) and takes == flow.width:
+            # A head class holding one 1x1 conv (timm's ClassifierHead with use_conv, BiT's and
+            # ResNetV2's): the pooled features, kept 1x1, through it, then flattened.
+            if i > 0 and _ends_in_batch_norm(members[i - 1], ctx):
+                final = ctx.choose(
+                    cls,
+                    members[i - 1].attr,
+                    "activation",
+                    "relu",
+                    act.alternatives("relu"),
+                    f"after {members[i - 1].attr}'s last norm",
+                    aliases=act.ALIASES,
+                )
+                choices.append(final)
+                steps.append(("activation", final.value))
+            pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
+            choices.append(pool)
+            steps.append(("global_pool", pool.value, flow.spatial, m.attr, takes, True))
+            steps.append(("module", m.attr, m.kind, m.type_name))
+            steps.append(("flatten_pooled",))
+            flow.spatial = None
+            flow.width = io.out_width
+            continue
         if flow.spatial and _channels_norm(m) and nxt is None and after_trunk:
             # A trunk's last LayerNorm on conv features normalises the pooled features (Hugging
             # Face's and torchvision's ConvNeXt); over each position's channels is the other way.
@@ -341,7 +414,9 @@ def plan(
                 steps.append(("scale", io.out_width))
         after_conv_norm = io is not None and io.family == "norm" and i > 0
         # (the conv may end a Sequential: a deep stem's three convs, then the model's bn1)
-        after_conv_norm = after_conv_norm and _ends(members[i - 1]) == "conv"
+        after_conv_norm = after_conv_norm and (
+            _ends(members[i - 1]) == "conv" or _trunk_norm(members[i - 1], m)
+        )
         # Two Linear (or conv) layers in a row without a nonlinearity would collapse into one: there
         # is likely one, and the keys cannot say which; a choice either way...
         between_linears = family(m) in ("linear", "conv") and family(nxt) == family(m)
@@ -426,6 +501,14 @@ def _ends(m: Module | None) -> str | None:
     if m is not None and m.kind == "sequential":
         return _ends(next((c for c in reversed(m.children) if c.kind != "placeholder"), None))
     return family(m)
+
+
+def _trunk_norm(prev: Module, m: Module) -> bool:
+    """A batch norm right after blocks (a class, or a container of them): a pre-activation
+    trunk's last norm (He et al. 2016), which its activation follows, as after a conv."""
+    while prev is not None and prev.kind in ("sequential", "repeat"):
+        prev = next((c for c in reversed(prev.children) if c.kind != "placeholder"), None)
+    return prev is not None and prev.kind == "class" and "BatchNorm" in m.type_name
 
 
 def _starts(m: Module | None) -> str | None:
@@ -529,6 +612,18 @@ def _head_class(m: Module, ctx: BlockContext) -> bool:
     return norms[0].io.in_width == linears[0].io.in_width
 
 
+def _conv_head(m: Module, ctx: BlockContext) -> bool:
+    """A head class (named so) holding one 1x1 conv and nothing else."""
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    if cls is None or tensors(cls) or not LAST.search(m.attr):
+        return False
+    members = [c for c in modules(cls) if c.kind != "placeholder"]
+    if len(members) != 1 or members[0].kind != "builtin" or family(members[0]) != "conv":
+        return False
+    kernel = next((a.value for a in members[0].args if a.keyword == "kernel_size"), None)
+    return kernel in (1, (1, 1))
+
+
 def _channels_norm(m: Module) -> bool:
     return m.kind == "builtin" and m.type_name == "nn.LayerNorm"
 
@@ -616,15 +711,17 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
             x = g.call_module(path, x, inline=True)
             x = g.call_method("permute", x, *back, comment="LayerNorm over the channels")
         elif kind == "global_pool":
-            _, how, ndim, head, takes = step
+            _, how, ndim, head, takes, *keep = step
             dims = tuple(range(2, 2 + ndim))
             word = "average" if how == "mean" else "max"
             x = g.call_method(
                 how,
                 x,
-                kwargs={"dim": dims},
+                kwargs={"dim": dims, "keepdim": True} if keep else {"dim": dims},
                 comment=f"global {word} pooling: {head} takes {takes} = channels",
             )
+        elif kind == "flatten_pooled":
+            x = g.call_function("flatten", x, 1, comment="[batch, num_classes]")
         elif kind == "adaptive_pool":
             fn = "adaptive_max_pool" if step[2] == "adaptive_max" else "adaptive_avg_pool"
             x = g.call_function(fn, x, step[1], comment=f"to a {step[1]}x{step[1]} grid")

@@ -31,7 +31,8 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
-from codegen.patterns.blocks._conv_parts import Unit, member_units, unit
+from codegen.patterns.blocks._conv_parts import Unit, conv_kernel, is_depthwise, member_units
+from codegen.patterns.blocks._conv_parts import unit
 
 ACTIVATIONS = ["relu6", "relu", "silu", "hardswish", "gelu"]
 
@@ -79,6 +80,11 @@ class InvertedResidual(BlockPattern):
         if dw.norm is None or (expand is not None and expand.norm is None):
             return None
         if project.in_width != dw.out_width:
+            return None
+        if expand is None and se is None and not fused and not _expands_elsewhere(cls, ctx):
+            # Depthwise then pointwise alone is also MobileNetV1's separable block (Howard et al.
+            # 2017), activated after the 1x1 and never residual: only a network whose other
+            # blocks expand (MobileNetV2's first block, Sandler et al. 2018) makes it this one.
             return None
         # Blocks of one class may differ in width and stride (the first of a stage widens or
         # downsamples): the residual is decided by shapes at run time, as torchvision does.
@@ -136,12 +142,19 @@ class InvertedResidual(BlockPattern):
     def examples():
         import torch
 
-        from codegen.patterns.blocks._vision_examples import modules as zoo
+        from codegen.patterns.blocks._vision_examples import _randomise_norms, modules as zoo
 
         z = zoo()
+        # MobileNetV2's first block (no expansion) is told from MobileNetV1's separable block by
+        # the block that expands after it.
+        torch.manual_seed(0)
+        pair = torch.nn.Sequential(
+            z["inverted_residual"](8, 12, 1), z["inverted_residual"](12, 12, 4)
+        )
+        _randomise_norms(pair)
         return [
             Example(z["torchvision_inverted_residual"](8, 8, 4), (torch.randn(2, 8, 6, 6),)),
-            Example(z["torchvision_inverted_residual"](8, 12, 1), (torch.randn(2, 8, 6, 6),)),
+            Example(z["holder"](pair), (torch.randn(2, 8, 6, 6),)),
         ]
 
 
@@ -191,6 +204,40 @@ def _row_starts(cls, ctx: BlockContext) -> str | None:
     if first == {True}:
         return f"no residual: {note} make each of these blocks the first of its row"
     return "mixed" if keeps_shape else None
+
+
+def _expands_elsewhere(cls, ctx: BlockContext) -> bool:
+    """Whether another class of the model widens with a 1x1 conv into a depthwise one (an
+    inverted residual's expansion), among its own layers or its Sequentials'."""
+    for other in ctx.classes.values():
+        if other is cls:
+            continue
+        inside = _walk_builtin(modules(other), ctx, skip=cls.name)
+        convs = [c for c in inside if family(c) == "conv" and c.io]
+        depthwise = {c.io.in_width for c in convs if is_depthwise(c)}
+        if any(
+            c.io.out_width in depthwise and c.io.in_width < c.io.out_width
+            for c in convs
+            if _groups(c) == 1 and conv_kernel(c) in (1, (1, 1))
+        ):
+            return True
+    return False
+
+
+def _walk_builtin(members, ctx: BlockContext, depth: int = 0, skip: str = ""):
+    """The built-in layers of members, through Sequentials and generated classes (but `skip`)."""
+    for m in members:
+        if m.kind == "builtin":
+            yield m
+        elif m.kind == "sequential":
+            yield from _walk_builtin(m.children, ctx, depth, skip)
+        elif m.kind == "class" and m.type_name in ctx.classes and m.type_name != skip:
+            if depth < 4:
+                yield from _walk_builtin(modules(ctx.classes[m.type_name]), ctx, depth + 1, skip)
+
+
+def _groups(conv) -> object:
+    return next((a.value for a in conv.args if a.keyword == "groups"), 1)
 
 
 def _units_of_sequential(seq, ctx) -> tuple[list[Unit] | None, tuple[str, ...] | None]:
@@ -279,7 +326,11 @@ def _numbered_before(a: str, b: str) -> bool:
     return int(found_a.group(2)) < int(found_b.group(2))
 
 
-def _project_first(u: Unit) -> int:
-    """A 1x1 named like a projection is the projection before one named like an expansion."""
+def _project_first(u: Unit) -> tuple[int, int]:
+    """A 1x1 named like a projection is the projection before one named like an expansion; of
+    two named alike (kuangliu's `conv1`, `conv3` around the depthwise `conv2`), the one numbered
+    last."""
     name = u.conv[0].lower()
-    return 0 if any(w in name for w in ("proj", "reduce", "pwl", "linear")) else 1
+    number = re.findall(r"\d+", name)
+    named = 0 if any(w in name for w in ("proj", "reduce", "pwl", "linear")) else 1
+    return named, -int(number[-1]) if number else 0

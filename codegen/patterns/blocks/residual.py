@@ -18,6 +18,8 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import conv_kernel, unit
+from codegen.patterns.blocks._norm_order import POST, PRE, model_order, proven
+from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.squeeze_excite import gate_width
 
@@ -68,14 +70,28 @@ class BasicBlock(BlockPattern):
             convs.remove(shortcut)
         if len(convs) != len(norms) or len(convs) < 2:
             return None
+        if shortcut is None and not same_width_everywhere(convs[0], convs[-1]):
+            return None  # instances that widen with nothing to project the input
         pairs = [
             ((c.attr,), (n.attr,), c.io.in_width, c.io.out_width, conv_kernel(c))
             for c, n in zip(convs, norms)
         ]
         if any(c.io.out_width != n.io.in_width for c, n in zip(convs, norms)):
             return None
+        order = POST
+        if POST not in {proven(n, c) for c, n in zip(convs, norms)}:  # each norm could come first
+            order = model_order(ctx)
+            if order == PRE:
+                return None  # the model's other blocks are pre-activation (preact_residual.py)
         short = [(shortcut.attr,)] if shortcut else None
-        return self._finish(cls, ctx, pairs, short, gates, 0)
+        match = self._finish(cls, ctx, pairs, short, gates, 0)
+        if match is not None and order is None and not match.guessed:
+            match.guessed = (
+                "every conv keeps the width, so each norm could also come before its conv "
+                "(a pre-activation block) and no other block proves the order: read as "
+                "conv then norm"
+            )
+        return match
 
     def _match_units(self, cls, ctx: BlockContext, rest, gates, size: int) -> Match | None:
         """Each step one member holding a conv and its norm (a class or a `[conv, norm]`

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
-from codegen.patterns.blocks._conv_parts import arg, lone_conv
+from codegen.patterns.blocks._conv_parts import arg, conv_kernel, lone_conv
 
 NAMES = r"up_?sample(rs?)?|up_?sampling|upsample_?conv"  # latent diffusion: `upsample`
 
@@ -22,6 +22,8 @@ class Upsample(BlockPattern):
             return None
         if conv.type_name != "nn.Conv2d" or arg(conv, "stride", 1) != 1:
             return None
+        if conv_kernel(conv) in (1, (1, 1)):
+            return None  # a lone 1x1 conv is a head's (timm's `head.fc`), not a smoothing 3x3
         mode = ctx.choose(
             cls, conv.attr, "interpolation", "nearest", ["bilinear"], "doubling before the conv"
         )

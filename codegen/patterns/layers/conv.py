@@ -322,6 +322,7 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
     # where an image enters: one input channel by default, as before any depthwise rule (a
     # choice still, so an enclosing pattern that knows better can pin it: a causal depthwise conv)
     stem = all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1])
+    stem = stem and not ctx.image_enters_elsewhere
     depthwise = ctx.resolver.choose(
         node.path,
         "depthwise",
@@ -330,6 +331,19 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
         "one input channel per group (groups = channels); false: a single-channel input",
     )
     return (w[0] if depthwise.value else 1), depthwise
+
+
+def rgb_entries(root: KeyNode) -> set[str]:
+    """Paths of the convs where an RGB image enters: a spatial conv reading 3 channels on a
+    stem-like path (each segment one ENTRY names: `conv1`, `stem.conv`, `features.0.0`)."""
+    found = set()
+    for node in root.walk():
+        w = node.tensors.get("weight")
+        if w is None or node.children or len(w.shape) != 4 or w.shape[1] != 3:
+            continue
+        if all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1]):
+            found.add(node.path)
+    return found
 
 
 def _named_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> int | None:
