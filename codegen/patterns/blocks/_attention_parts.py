@@ -5,9 +5,13 @@ holds q/k norms) and the rotary turn."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Callable, NamedTuple
+
 from codegen.ir.graph import Graph, Value
-from codegen.patterns._kit import apply_norm
+from codegen.patterns._kit import BlockContext, Match, apply_norm, family, modules
 from codegen.patterns.blocks.attention import AttentionPlan
+from codegen.patterns.blocks.selective_scan import conv_pins
 
 
 def supported(plan: AttentionPlan) -> bool:
@@ -24,6 +28,48 @@ def supported(plan: AttentionPlan) -> bool:
     if p.qk_norm is not None and (p.qk_norm[2] or p.qk_norm[4]):  # whole width, or late
         return False
     return p.rotary is None or (isinstance(p.rotary, tuple) and p.rotary[3] is None)
+
+
+class HeadConvAttention(NamedTuple):
+    """A plain bidirectional attention beside at most one conv over its heads' values."""
+
+    found: Match  # attention.py's match on the class without the conv
+    conv: object  # the conv member, or None
+    pins: list  # what keeps the conv depthwise (one channel per head)
+
+
+def with_head_conv(
+    match_plain: Callable, cls, ctx: BlockContext, kernel_key: str
+) -> HeadConvAttention | Match | None:
+    """The landmark and expectation attentions' shared start (Nyströmformer, YOSO): separate q/k/v
+    projections, bidirectional, as many key/value heads as query heads and nothing else, plus at
+    most one Conv2d of one channel per head along the sequence. None where the class is not that;
+    attention.py's match itself where it names what is missing. A null `kernel_key` in config.json
+    is consumed where no conv is held (the weights show there is none)."""
+    convs = [m for m in modules(cls) if family(m) == "conv"]
+    if len(convs) > 1 or (convs and convs[0].io is None):
+        return None
+    conv = convs[0] if convs else None
+    found = match_plain(dataclasses.replace(cls, members=[m for m in cls.members if m is not conv]))
+    if found is None or found.missing:
+        return found
+    p = found.found
+    if len(p.projections) != 3 or p.causal or p.alibi or p.rotary or p.norm or p.split:
+        return None  # otherwise plain: nothing else met yet
+    if p.scale or p.qk_norm or p.cap or p.sub_norm or p.free_qk or p.sinks or p.clip:
+        return None
+    if p.nhead != p.kv_heads:
+        return None
+    pins = []
+    if conv is not None:
+        if conv.io.out_width != p.nhead or conv.io.in_width not in (p.nhead, 1):
+            return None  # one conv channel per head
+        # its weight [heads, 1, kernel, 1] reads as one input channel unless grouped per head
+        pins = conv_pins(conv, {"depthwise": True}, "the values' conv acts on each head alone")
+        ctx.resolver.evidence(kernel_key)  # the conv's weight shows it
+    elif ctx.resolver.metadata.get(kernel_key) is None:
+        ctx.resolver.consumed.add(kernel_key)
+    return HeadConvAttention(found, conv, pins)
 
 
 def causal_mask(g: Graph, x: Value, mask: Value) -> tuple[Value, Value, Value]:

@@ -18,13 +18,10 @@ not reproducible, so the forward names it as missing.
 
 from __future__ import annotations
 
-import dataclasses
-
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, Example, Match, family, modules
+from codegen.patterns._kit import BlockContext, Example, Match
 from codegen.patterns.blocks import _attention_parts as parts
 from codegen.patterns.blocks.attention import SYNONYMS, Attention
-from codegen.patterns.blocks.selective_scan import conv_pins
 
 SAMPLED = (
     "YOSO's sampled attention (use_expectation false): random hyperplanes drawn at every call, "
@@ -41,29 +38,12 @@ class ExpectationAttention(Attention):
         bits = ctx.resolver.metadata.get("hash_code_len")
         if bits is None or type(bits[1]) is not int or bits[1] <= 0:
             return None
-        convs = [m for m in modules(cls) if family(m) == "conv"]
-        if len(convs) > 1 or (convs and convs[0].io is None):
-            return None
-        conv = convs[0] if convs else None
-        plain = dataclasses.replace(cls, members=[m for m in cls.members if m is not conv])
-        found = super().match(plain, ctx)
-        if found is None or found.missing:
-            return found
+        plain = lambda c: Attention.match(self, c, ctx)  # noqa: E731
+        start = parts.with_head_conv(plain, cls, ctx, "conv_window")
+        if not isinstance(start, parts.HeadConvAttention):
+            return start
+        found, conv, pins = start
         p = found.found
-        if len(p.projections) != 3 or p.causal or p.alibi or p.rotary or p.norm or p.split:
-            return None  # otherwise plain: nothing else met yet
-        if p.scale or p.qk_norm or p.cap or p.sub_norm or p.free_qk or p.sinks or p.clip:
-            return None
-        if p.nhead != p.kv_heads:
-            return None
-        pins = []
-        if conv is not None:
-            if conv.io.out_width != p.nhead or conv.io.in_width not in (p.nhead, 1):
-                return None  # one conv channel per head
-            pins = conv_pins(conv, {"depthwise": True}, "the values' conv acts on each head alone")
-            ctx.resolver.evidence("conv_window")  # the conv's weight shows it
-        elif ctx.resolver.metadata.get("conv_window") is None:
-            ctx.resolver.consumed.add("conv_window")  # null: no conv, as the weights show
         explains = found.explains + (conv is not None)
         bits = ctx.resolver.evidence("hash_code_len")
         expected = ctx.resolver.evidence("use_expectation")

@@ -18,13 +18,10 @@ numbers come from config.json; without them the forward names the gap.
 
 from __future__ import annotations
 
-import dataclasses
-
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, Example, Match, family, modules
 from codegen.patterns.blocks import _attention_parts as parts
 from codegen.patterns.blocks.attention import SYNONYMS, Attention
-from codegen.patterns.blocks.selective_scan import conv_pins
 
 LANDMARKS = ("num_landmarks",)
 SEGMENT = ("segment_means_seq_len",)
@@ -48,33 +45,17 @@ class LandmarkAttention(Attention):
     synonyms = {**SYNONYMS}
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        convs = [m for m in modules(cls) if family(m) == "conv"]
         said = all(k in ctx.resolver.metadata for k in LANDMARKS + SEGMENT)
-        if len(convs) > 1 or (not convs and not said) or (convs and convs[0].io is None):
+        if not said and not any(family(m) == "conv" for m in modules(cls)):
             return None  # the conv, or config.json's landmarks where it has none
         if not said and "hash_code_len" in ctx.resolver.metadata:
             return None  # a conv beside YOSO's attention (expectation_attention.py)
-        conv = convs[0] if convs else None
-        plain = dataclasses.replace(cls, members=[m for m in cls.members if m is not conv])
-        found = super().match(plain, ctx)
-        if found is None or found.missing:
-            return found
+        plain = lambda c: Attention.match(self, c, ctx)  # noqa: E731
+        start = parts.with_head_conv(plain, cls, ctx, "conv_kernel_size")
+        if not isinstance(start, parts.HeadConvAttention):
+            return start
+        found, conv, pins = start
         p = found.found
-        if len(p.projections) != 3 or p.causal or p.alibi or p.rotary or p.norm or p.split:
-            return None  # otherwise plain: nothing else met yet
-        if p.scale or p.qk_norm or p.cap or p.sub_norm or p.free_qk or p.sinks or p.clip:
-            return None
-        if p.nhead != p.kv_heads:
-            return None
-        pins = []
-        if conv is not None:
-            if conv.io.out_width != p.nhead or conv.io.in_width not in (p.nhead, 1):
-                return None  # one conv channel per head
-            # its weight [heads, 1, kernel, 1] reads as one input channel unless grouped per head
-            pins = conv_pins(conv, {"depthwise": True}, "the values' conv acts on each head alone")
-            ctx.resolver.evidence("conv_kernel_size")  # the conv's weight shows it
-        elif ctx.resolver.metadata.get("conv_kernel_size") is None:
-            ctx.resolver.consumed.add("conv_kernel_size")  # null: no conv, as the weights show
         sizes = _sizes(ctx)
         explains = found.explains + (conv is not None)
         if sizes is None:
