@@ -547,6 +547,16 @@ def split_body(cls, ctx: BlockContext, role: str, sizes: range) -> tuple | None:
     return body[0], [m for m in members if m is not body[0]]
 
 
+def one_each(cls, ctx: BlockContext, *roles: str) -> tuple | None:
+    """A parameter-free class holding exactly one member of each role and nothing else: those
+    members, in the order of `roles`; None otherwise."""
+    members = modules(cls)
+    if tensors(cls) or len(members) != len(roles):
+        return None
+    found = [[m for m in members if ctx.role(m) == role] for role in roles]
+    return tuple(f[0] for f in found) if all(len(f) == 1 for f in found) else None
+
+
 def body_inputs(ctx: BlockContext, body) -> list[tuple[str, bool]]:
     """A member's forward arguments as (name, optional), for a head family that takes its body's
     inputs the same way; [] where the member's class has no forward graph yet."""

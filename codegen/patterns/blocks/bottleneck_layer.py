@@ -28,6 +28,7 @@ from codegen.patterns._kit import (
     Match,
     family,
     modules,
+    one_each,
     one_named,
     stack,
     tensors,
@@ -176,14 +177,8 @@ class BottleneckAttention(BlockPattern):
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or len(members) != 2:
-            return None
-        inner = [m for m in members if ctx.role(m) == "ValueInputAttention"]
-        out = [m for m in members if ctx.role(m) == "AddNorm"]
-        if len(inner) != 1 or len(out) != 1:
-            return None
-        return Match(self, 2, (inner[0].attr, out[0].attr))
+        found = one_each(cls, ctx, "ValueInputAttention", "AddNorm")
+        return None if found is None else Match(self, 2, tuple(m.attr for m in found))
 
     def forward(self, match: Match, g: Graph) -> None:
         inner, out = match.found
@@ -204,14 +199,8 @@ class PostNormFeedForward(BlockPattern):
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or len(members) != 2:
-            return None
-        inter = [m for m in members if ctx.role(m) == "Intermediate"]
-        out = [m for m in members if ctx.role(m) == "AddNorm"]
-        if len(inter) != 1 or len(out) != 1:
-            return None
-        return Match(self, 2, (inter[0].attr, out[0].attr))
+        found = one_each(cls, ctx, "Intermediate", "AddNorm")
+        return None if found is None else Match(self, 2, tuple(m.attr for m in found))
 
     def forward(self, match: Match, g: Graph) -> None:
         inter, out = match.found

@@ -27,6 +27,7 @@ from codegen.patterns._kit import (
     Match,
     family,
     modules,
+    one_each,
     one_named,
     stack,
     tensors,
@@ -150,14 +151,8 @@ class XLRelativeLayer(BlockPattern):
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or len(members) != 2:
-            return None
-        attn = [m for m in members if ctx.role(m) == "XLRelativeAttention"]
-        ff = [m for m in members if ctx.role(m) == "XLFeedForward"]
-        if len(attn) != 1 or len(ff) != 1:
-            return None
-        return Match(self, 2, (attn[0].attr, ff[0].attr))
+        found = one_each(cls, ctx, "XLRelativeAttention", "XLFeedForward")
+        return None if found is None else Match(self, 2, tuple(m.attr for m in found))
 
     def forward(self, match: Match, g: Graph) -> None:
         attn, ff = match.found
