@@ -158,7 +158,9 @@ class LucidDownsample(nn.Module):
 
 class LucidUpsample(nn.Sequential):
     def __init__(self, dim: int, dim_out: int) -> None:
-        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(dim, dim_out, 3, padding=1))
+        super().__init__(
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(dim, dim_out, 3, padding=1)
+        )
 
 
 class LucidUnet(nn.Module):
@@ -169,7 +171,10 @@ class LucidUnet(nn.Module):
         in_out = list(zip(dims[:-1], dims[1:]))
         time_dim = dim * 4
         self.time_mlp = nn.Sequential(
-            SinusoidalPosEmb(dim), nn.Linear(dim, time_dim), nn.GELU(), nn.Linear(time_dim, time_dim)
+            SinusoidalPosEmb(dim),
+            nn.Linear(dim, time_dim),
+            nn.GELU(),
+            nn.Linear(time_dim, time_dim),
         )
         self.downs, self.ups = nn.ModuleList(), nn.ModuleList()
         for ind, (d_in, d_out) in enumerate(in_out):

@@ -6,13 +6,13 @@ benchmarks/bench_generative_zoo.py, so both judge the same way."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import torch
 
 from codegen.cli.main import main
 from tests.generated_module import load_module
+from tests.zoo_verdicts import flagged as is_flagged
 
 
 def recorded(reference: torch.nn.Module, inputs: tuple, path: Path) -> list[str]:
@@ -42,7 +42,7 @@ def generate(reference: torch.nn.Module, folder: Path, *extra: str) -> tuple[tor
 
 def verdict(reference, inputs, model, source) -> tuple[str, float]:
     """`exact` (and scripts), `flagged` or `WRONG`, with the largest difference."""
-    flagged = bool(set(re.findall(r"Forward trust: (\w+)", source)) & {"guessed", "missing"})
+    flagged = is_flagged(source)
     with torch.no_grad():
         expected = reference(*inputs)
         try:

@@ -31,7 +31,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
 
-
 def _generate(tmp_path, factory):
     model = build(factory).eval()
     logging.disable(logging.WARNING)

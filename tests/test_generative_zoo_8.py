@@ -7,7 +7,6 @@ Never silently wrong."""
 
 from __future__ import annotations
 
-import re
 
 import pytest
 import torch
@@ -15,6 +14,7 @@ import torch
 from codegen.cli.main import main
 from tests import generative_zoo_8_models as zoo
 from tests.generated_module import load_module
+from tests.generative_zoo_check import verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -43,33 +43,14 @@ def _generate(name: str, tmp_path, capsys, *extra: str):
     return reference, inputs, model, out.read_text()
 
 
-def _verdict(reference, inputs, model, source) -> tuple[str, float]:
-    flagged = bool(set(re.findall(r"Forward trust: (\w+)", source)) & {"guessed", "missing"})
-    with torch.no_grad():
-        expected = reference(*inputs)
-        try:
-            got = model(*inputs)
-        except (NotImplementedError, RuntimeError, TypeError):
-            return ("flagged" if flagged else "WRONG"), float("inf")
-    if got.shape != expected.shape:
-        return ("flagged" if flagged else "WRONG"), float("inf")
-    diff = (got - expected).abs().max().item()
-    if torch.allclose(got, expected, atol=1e-5, rtol=1e-5):
-        with torch.no_grad():
-            scripted = torch.jit.script(model)(*inputs)
-        torch.testing.assert_close(scripted, expected, atol=1e-5, rtol=1e-5)
-        return "exact", diff
-    return ("flagged" if flagged else "WRONG"), diff
-
-
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
 def test_zoo_model_exact_or_flagged(name, tmp_path, capsys):
-    verdict, diff = _verdict(*_generate(name, tmp_path, capsys))
-    assert verdict != "WRONG", f"{name}: differs by {diff:.3g} and nothing says so"
+    found, diff = verdict(*_generate(name, tmp_path, capsys))
+    assert found != "WRONG", f"{name}: differs by {diff:.3g} and nothing says so"
     if name in EXACT:
-        assert verdict == "exact", f"{name}: max abs diff {diff:.3g}"
+        assert found == "exact", f"{name}: max abs diff {diff:.3g}"
     else:
-        assert verdict == "flagged", f"{name} is now exact: add it to EXACT"
+        assert found == "flagged", f"{name} is now exact: add it to EXACT"
 
 
 def test_conventions_are_cited(tmp_path, capsys):
@@ -102,8 +83,8 @@ def test_msrresnet_exact_after_calibrate(tmp_path, capsys):
         torch.save({"inputs": sample, "outputs": reference(sample)}, data)
     extra = ("--calibrate", str(data), "--quiet", "--budget", "90")
     reference, inputs, model, source = _generate("msrresnet", tmp_path, capsys, *extra)
-    verdict, diff = _verdict(reference, inputs, model, source)
-    assert verdict == "exact", f"max abs diff {diff:.3g}"
+    found, diff = verdict(reference, inputs, model, source)
+    assert found == "exact", f"max abs diff {diff:.3g}"
 
 
 def _recorded(name: str, tmp_path):
@@ -127,8 +108,8 @@ def test_improved_diffusion_exact_after_calibrate(tmp_path, capsys):
     data = _recorded("improved_diffusion", tmp_path)
     extra = ("--calibrate", data, "--inputs", "sample,timestep", "--target", "outputs")
     extra += ("--quiet", "--budget", "90")
-    verdict, diff = _verdict(*_generate("improved_diffusion", tmp_path, capsys, *extra))
-    assert verdict == "exact", f"max abs diff {diff:.3g}"
+    found, diff = verdict(*_generate("improved_diffusion", tmp_path, capsys, *extra))
+    assert found == "exact", f"max abs diff {diff:.3g}"
 
 
 def test_guided_diffusion_exact_with_heads_pinned(tmp_path, capsys):
@@ -139,5 +120,5 @@ def test_guided_diffusion_exact_with_heads_pinned(tmp_path, capsys):
     hints.write_text("".join(f'["{c}.qkv"]\nnhead = 4\nqkv_order = "qkv_first"\n' for c in classes))
     generated = _generate("guided_diffusion", tmp_path, capsys, "--hints", str(hints))
     assert "Forward trust: guessed" not in generated[3]
-    verdict, diff = _verdict(*generated)
-    assert verdict == "exact", f"max abs diff {diff:.3g}"
+    found, diff = verdict(*generated)
+    assert found == "exact", f"max abs diff {diff:.3g}"

@@ -14,7 +14,7 @@ import torch.nn as nn
 
 from tests import vision_zoo_7_models as zoo
 from tests.redraw import unit_scale
-from tests.zoo_verdicts import generate_from_state_dict, verdict
+from tests.zoo_verdicts import assert_convs_keep_groups, generate_from_state_dict, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -43,13 +43,7 @@ def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
 def test_depthwise_and_grouped_convs_keep_their_groups(name, tmp_path, capsys):
     reference, model, _ = _generate(name, tmp_path, capsys)
-    ours = dict(model.named_modules())
-    for path, conv in reference.named_modules():
-        if isinstance(conv, nn.Conv2d):
-            got = ours[path]
-            assert isinstance(got, nn.Conv2d), path
-            expected = (conv.groups, conv.in_channels, conv.out_channels, conv.kernel_size)
-            assert (got.groups, got.in_channels, got.out_channels, got.kernel_size) == expected
+    assert_convs_keep_groups(reference, model)
 
 
 # ------------------------------------------------------------------------- mechanisms

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from tests import vision_zoo_8_models as zoo8
 from tests import vision_zoo_9_models as zoo
 from tests.redraw import unit_scale
-from tests.zoo_verdicts import generate_from_state_dict, verdict
+from tests.zoo_verdicts import assert_convs_keep_groups, generate_from_state_dict, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -41,9 +41,6 @@ def _trusts(source: str) -> dict[str, str]:
     """Each generated class's forward trust."""
     found = re.findall(r"^class (\w+)\(.*?\n    \"\"\"Forward trust: (\w+)", source, re.M)
     return dict(found)
-
-
-_verdict = verdict
 
 
 # From the keys alone (no config, no calibration). Measured when this zoo was written (session 9),
@@ -63,22 +60,16 @@ EXACT_FROM_KEYS = {"cifar_senet18"}
 def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
     reference, x = zoo.build(name)
     model, source = _generate(reference, tmp_path, capsys)
-    verdict = _verdict(reference, model, source, x)
-    assert verdict != "WRONG", f"{name}: differs and nothing says so"
-    assert (verdict == "exact") == (name in EXACT_FROM_KEYS), f"{name}: {verdict}"
+    found = verdict(reference, model, source, x)
+    assert found != "WRONG", f"{name}: differs and nothing says so"
+    assert (found == "exact") == (name in EXACT_FROM_KEYS), f"{name}: {found}"
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
 def test_depthwise_and_grouped_convs_keep_their_groups(name, tmp_path, capsys):
     reference, _ = zoo.build(name)
     model, _ = _generate(reference, tmp_path, capsys)
-    ours = dict(model.named_modules())
-    for path, conv in reference.named_modules():
-        if isinstance(conv, nn.Conv2d) and conv.groups > 1:
-            got = ours[path]
-            assert isinstance(got, nn.Conv2d), path
-            expected = (conv.groups, conv.in_channels, conv.out_channels, conv.kernel_size)
-            assert (got.groups, got.in_channels, got.out_channels, got.kernel_size) == expected
+    assert_convs_keep_groups(reference, model, grouped_only=True)
 
 
 # ------------------------------------------------------------ pre- or post-activation
@@ -187,8 +178,8 @@ def test_equal_widths_and_nothing_to_tell_is_flagged(block, tmp_path, capsys):
     reference = unit_scale(Holder(block(8), block(8)))
     model, source = _generate(reference, tmp_path, capsys)
     assert "could also come before its conv" in " ".join(source.split())
-    verdict = _verdict(reference, model, source, torch.randn(2, 8, 6, 6))
-    assert verdict == ("exact" if block is PostBlock else "flagged")
+    found = verdict(reference, model, source, torch.randn(2, 8, 6, 6))
+    assert found == ("exact" if block is PostBlock else "flagged")
 
 
 def test_what_a_projection_reads_is_flagged_then_pinned(tmp_path, capsys):
@@ -198,7 +189,7 @@ def test_what_a_projection_reads_is_flagged_then_pinned(tmp_path, capsys):
     model, source = _generate(reference, tmp_path, capsys)
     block = next(n for n, t in _trusts(source).items() if n.endswith("PreActBlock") and "Down" in n)
     assert _trusts(source)[block] == "guessed"
-    assert _verdict(reference, model, source, x) == "flagged"
+    assert verdict(reference, model, source, x) == "flagged"
     hints = f'["{block}.downsample"]\nshortcut_input = "input"\n'
     model, source = _generate(reference, tmp_path, capsys, hints)
     assert _trusts(source)[block] == "inferred"

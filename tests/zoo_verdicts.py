@@ -47,3 +47,24 @@ def verdict(
             torch.jit.script(model)
         return "exact"
     return "flagged" if flagged(source) else "WRONG"
+
+
+def assert_convs_keep_groups(
+    reference: nn.Module, model: nn.Module, grouped_only: bool = False
+) -> int:
+    """Each of the reference's Conv2d (each grouped one, where `grouped_only`) is a Conv2d at the
+    same path of the generated model with the same groups, channels and kernel (a depthwise
+    [C, 1, k, k] weight loads into `Conv2d(1, C, k)` too, and means something else). Returns how
+    many convs were compared."""
+    ours = dict(model.named_modules())
+    convs = [
+        (path, conv)
+        for path, conv in reference.named_modules()
+        if isinstance(conv, nn.Conv2d) and (conv.groups > 1 or not grouped_only)
+    ]
+    for path, conv in convs:
+        got = ours[path]
+        assert isinstance(got, nn.Conv2d), path
+        expected = (conv.groups, conv.in_channels, conv.out_channels, conv.kernel_size)
+        assert (got.groups, got.in_channels, got.out_channels, got.kernel_size) == expected, path
+    return len(convs)
