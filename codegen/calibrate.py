@@ -3,8 +3,8 @@
 A candidate is a set of values for the choices (one decision per generated class: its instances share
 it); each is rendered, built in-process on the meta device, given the checkpoint's tensors and run on
 a capped subset of DATA. The search, within a time and evaluation budget (`--budget` seconds,
-`--candidates` count; a count alone makes the result independent of the machine's load): descent from
-the defaults, each round first the tied moves (one value for every choice of a name; a stride
+`--candidates` count; a count alone makes the result independent of the machine's load): descent
+from the defaults, each round first the tied moves (one value for every choice of a name; a stride
 layout: the stem and the first block of each stage halving together, or MobileNetV2's schedule;
 once paddings are searched, also padded as TensorFlow pads) while one gains, then every
 single change (and a halving traded between two stages) scored from one base and taken best first;
@@ -12,7 +12,9 @@ then a beam over single changes, then pairs of changes (what one change alone ca
 poolings that together give the head its width, a residual that only helps with the right
 activation), back to descent after any gain, until nothing improves or the match is exact. A conv's
 padding, a convention nearly every model keeps, is searched only once the rest has settled short of
-exact. Choices pinned by --hints or metadata are not searched.
+exact. Choices pinned by --hints or metadata are not searched. Where strides or paddings are
+searched and that is not exact, the search runs again from the defaults taking structure first (a
+tied stride/padding move that gains before any value: `_both_orders`), and the better is kept.
 `strategy="beam"` runs the earlier search (descent by the best single change, then a beam of 2),
 kept for benchmarks/calibrate_bench.py.
 
@@ -409,15 +411,15 @@ def _both_orders(
     orders: tuple[bool, ...] = (False, True),
 ) -> State:
     """Two orders of search from the same defaults (`orders`: structure first?; see
-    search_orders), the second only where the first is not exact: best gain first (every tied move scored, the
-    steepest taken), then structure first (a tied move of strides and paddings that gains is
-    taken before any value that gains more). Neither wins everywhere, and the logits cannot tell
-    which applies: with a pooled head, a stage that halves once too often can look best while the
-    activations are still wrong (EfficientNetV2: best gain first is exact), and an activation
+    search_orders), the second only where the first is not exact: best gain first (every tied move
+    scored, the steepest taken), then structure first (a tied move of strides and paddings that
+    gains is taken before any value that gains more). Neither wins everywhere, and the logits cannot
+    tell which applies: with a pooled head, a stage that halves once too often can look best while
+    the activations are still wrong (EfficientNetV2: best gain first is exact), and an activation
     that fits the wrong strides can shut the right layout out (MobileNetV2, RepVGG, a TensorFlow
-    port: structure first is exact). Candidates both orders score run once (the search's cache);
-    the first order gives way after its share of the budget, so the second always gets a turn.
-    The better of the two is kept."""
+    port: structure first is exact). Candidates both orders score run once (the search's cache); the
+    first order gives way after its share of the budget, so the second always gets a turn. The
+    better of the two is kept."""
     found: list[State] = []
     for i, structure_first in enumerate(orders):
         if i < len(orders) - 1:
@@ -457,7 +459,7 @@ def _staged_search(
     """Descent, beam, pairs; after a gain in the beam or pairs stage, descent again from there.
     First with the choices whose convention nearly every model keeps (LATE_CHOICES) held at their
     values, then, where that is not exact, with every choice open, from where the first stopped.
-    `structure_first`: the descent takes a stride layout that gains before any other tied move."""
+    `structure_first`: the descent takes a tied stride/padding move that gains before any other."""
     args = (evaluate, beam_width, max_steps, misses, failures, layouts, structure_first)
     with _holding(LATE_CHOICES):
         best = _stages(start, *args)
