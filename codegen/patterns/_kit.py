@@ -14,6 +14,7 @@ load, equal outputs, TorchScript); tests/test_patterns.py runs every registered 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -567,8 +568,14 @@ def body_inputs(ctx: BlockContext, body) -> list[tuple[str, bool]]:
 
 def one_named(members: list, pattern: str):
     """The one member whose attribute name fully matches `pattern` (any case); None for none or two."""
-    found = [m for m in members if re.fullmatch(pattern, m.attr, re.IGNORECASE)]
+    found = [m for m in members if _named(pattern, m.attr)]
     return found[0] if len(found) == 1 else None
+
+
+@functools.lru_cache(maxsize=65536)
+def _named(pattern: str, attr: str) -> bool:
+    """Memoised: calibration analyses the same names once per candidate (hundreds of times)."""
+    return re.fullmatch(pattern, attr, re.IGNORECASE) is not None
 
 
 # A global response norm (ConvNeXt V2, blocks/global_response_norm.py): by name where its scale and

@@ -14,6 +14,7 @@ embedding scale, and a residual around the whole chain where the input width com
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -242,13 +243,18 @@ def _grouped_after_other(m: Module, members: list[Module]) -> bool:
     return False
 
 
+NUMBERED = re.compile(r"([A-Za-z_]+?)_?(\d+)")
+LETTERED = re.compile(r"(?:([A-Za-z]+)_)?([a-f])")
+
+
+@functools.lru_cache(maxsize=65536)  # calibration analyses the same names once per candidate
 def numbered_name(attr: str) -> tuple[str | None, int]:
     """`conv2` -> ("conv", 2); steps lettered in order (pycls' and torchvision's RegNet `a, b, c`,
     `conv_a`, `conv_b`) count too: `b` -> ("", 2)."""
-    found = re.fullmatch(r"([A-Za-z_]+?)_?(\d+)", attr)
+    found = NUMBERED.fullmatch(attr)
     if found:
         return found.group(1).lower(), int(found.group(2))
-    lettered = re.fullmatch(r"(?:([A-Za-z]+)_)?([a-f])", attr)
+    lettered = LETTERED.fullmatch(attr)
     if lettered:
         return (lettered.group(1) or "").lower(), ord(lettered.group(2)) - ord("a") + 1
     return None, 0
