@@ -2781,6 +2781,9 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
             mask = torch.ones(2, 11, dtype=torch.long)
             mask[1, 7:] = 0
             theirs["attention_mask"] = mask
+        if kind == "encoder" and "encoder_hidden_states" in ours:  # enc10: cross-attention
+            width = getattr(model.config, "encoder_hidden_size", None) or model.config.hidden_size
+            theirs["encoder_hidden_states"] = torch.randn(2, 5, width)
         if _takes(ours, "type"):  # two segments where the table has two rows (enc7a: else one)
             two = getattr(model.config, "type_vocab_size", 2) > 1
             theirs["token_type_ids"] = (torch.arange(11) >= 5).long().expand(2, -1) * int(two)

@@ -57,7 +57,7 @@ NO_FORWARD_EFFECT = frozenset("""
     num_nextn_predict_layers
     summary_activation summary_proj_to_labels summary_type summary_use_proj encoder_stride
     out_features out_indices stage_names reshape_hidden_states slow_but_exact
-    logit_scale_init_value
+    logit_scale_init_value label_smoothing
     use_auxiliary_head auxiliary_channels auxiliary_num_convs
     auxiliary_concat_input pool_scales add_fpn
     _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
@@ -161,6 +161,8 @@ SHOWN_BY_SHAPES = (
         "expert_layer_period expert_layer_offset attention_hidden_size".split()
     )
     | frozenset(["max_seq_len"])  # mix9: DBRX's longest context (rotary: no table)
+    # enc10: the width of the states a cross-attention reads: its keys' and values' in-width
+    | frozenset(["encoder_hidden_size"])
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).

@@ -375,6 +375,7 @@ CHECKED_MODEL_TYPES = (
         "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "
         "solar_open flex_olmo".split()
     )
+    | frozenset(["blip_text_model"])  # enc10: tests/test_encoders_10.py compares it
     # mla8: tests/test_latent_attention.py compares these
     | frozenset("deepseek_v2 deepseek_v3 youtu minicpm3 glm4_moe_lite sarvam_mla".split())
     | frozenset(

@@ -357,7 +357,7 @@ class _Printer:
             text = self._call(node)
             # an operator's operand, a method's object: a looser expression needs parentheses
             loose = (node.op == "call_function" and _infix(node)) or (
-                node.op == "call_module" and node.optional
+                node.op == "call_module" and (node.optional or node.given is not None)
             )
             return f"({text})" if nested and loose else text
         if isinstance(arg, Slice):
@@ -379,6 +379,9 @@ class _Printer:
             call = f"{module}({self._arguments(node)})"
             if node.optional:  # None where the class was built without it: the input passes
                 return f"{self._expr(node.args[0], True)} if {module} is None else {call}"
+            if node.given is not None:  # run only when that input is given: else the input passes
+                given = self._expr(node.given)
+                return f"{self._expr(node.args[0], True)} if {given} is None else {call}"
             return call
         if node.op == "getattr":
             return self._module(node.target)
@@ -487,4 +490,4 @@ def _last_uses(graph: Graph) -> dict[int, int]:
 
 
 def _reads(node: Node) -> list[Value]:
-    return values_in((node.args, tuple(node.kwargs.values())))
+    return values_in((node.args, tuple(node.kwargs.values()), node.given))

@@ -23,12 +23,9 @@ from codegen.patterns._kit import (
     one_named,
     tensors,
 )
+from codegen.patterns.blocks._cross_names import CROSS  # noqa: F401 (its importers read it here)
 from codegen.patterns.blocks.attention import HEAD_COUNTS, KEY, OUT, QUERY, UNKNOWN_HEADS, VALUE
 
-# Names of the attention that reads the encoder's output from a decoder layer.
-CROSS = (
-    r"encoder_attn|cross_attn|crossattention|cross_attention|encdec_attn|src_attn|EncDecAttention"
-)
 SEQ2SEQ_TYPES = (
     "bart",
     "mbart",
@@ -126,7 +123,8 @@ class Seq2SeqAttention(BlockPattern):
         )
         y = g.call_method("transpose", y, 1, 2, inline=True)
         y = g.call_method("reshape", y, batch, seq, -1, name="y")
-        g.output(g.call_module((out,), y))
+        # (no projection: a split attention's sibling holds it, blocks/split_cross_attention.py)
+        g.output(g.call_module((out,), y) if out is not None else y)
 
     @staticmethod
     def examples():

@@ -17,7 +17,7 @@ from codegen.ir.graph import Graph, Slice
 from codegen.patterns._position_conventions import SURVEYED as SURVEYED_PADDED_POSITIONS
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.attention import ROPE_KEYS, ROTARY_TABLE_TYPES, ROTARY_TYPES
-from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
+from codegen.patterns.blocks.encoder_layer import MEMORY, ROTARY_TABLE
 from codegen.patterns.blocks._rope_scaling import axial_rope
 from codegen.patterns._kit import (
     one_named,
@@ -74,6 +74,10 @@ SIDE_EMBEDDINGS = r"entity_embeddings|\w+_entity_embeddings"
 # Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
 # may share its layer classes, attends to all: the text model applies the causal mask (CLIP).
 CAUSAL_TEXT_TOWER_TYPES = ("clip",)
+# Text models whose forward, not config.json's is_decoder, says whether it runs as a decoder, and
+# whose default call runs bidirectional (BLIP's text tower: `is_decoder=False` by default; the
+# only model forward in transformers 5 taking that argument, found by reading them).
+DECODER_BY_CALL_TYPES = ("blip_text_model",)
 CLASS_TOKEN = r"cls_token|class_token|class_embedding"
 MASK_TOKEN = r"mask_token"
 # Learned tokens put in after the class token, outside the position table (DINOv2's registers).
@@ -665,17 +669,20 @@ class Encoder(BlockPattern):
             return None
         rotary = ctx.takes(layer, ROTARY_TABLE)  # angles the model computes (axial rotary)
         masked = ctx.takes(layer, "mask")
-        found = (holder.attr, project.attr if project else None, rotary, masked)
+        # the encoder's states its layers' cross-attention reads (passed after the mask)
+        memory = masked and ctx.takes(layer, MEMORY)
+        found = (holder.attr, project.attr if project else None, rotary, masked, memory)
         return Match(self, len(members), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        layers, project, rotary, masked = match.found
+        layers, project, rotary, masked, memory = match.found
         x = g.input("x")
         mask = (g.input("mask", optional=True),) if masked else ()
         angles = (g.input(ROTARY_TABLE, optional=True),) if rotary else ()
+        states = (g.input(MEMORY, optional=True),) if memory else ()
         if project is not None:
             x = g.call_module((project,), x, comment="to the layers' width")
-        g.output(g.call_module((layers,), x, *mask, *angles, each=True))
+        g.output(g.call_module((layers,), x, *mask, *angles, *states, each=True))
 
     @staticmethod
     def examples():
@@ -768,7 +775,8 @@ class EncoderModel(BlockPattern):
         top = ctx.resolver.metadata.get("is_decoder")
         own = top is not None and top[0] in ("is_decoder", "config.json.is_decoder")
         said = ctx.resolver.evidence("is_decoder") if text and own else None
-        causal = causal or (said is not None and said[1] is True)
+        per_call = model_type is not None and model_type[1] in DECODER_BY_CALL_TYPES
+        causal = causal or (said is not None and said[1] is True and not per_call)
         found = (
             embed[0].attr,
             (text, causal),
@@ -779,6 +787,7 @@ class EncoderModel(BlockPattern):
             pooler.attr if pooler else None,
             embed_norm.attr if embed_norm else None,
             ctx.takes(encoder[0], "mask"),
+            ctx.takes(encoder[0], MEMORY),
         )
         guessed = ""
         if side:
@@ -790,12 +799,14 @@ class EncoderModel(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         embed, (text, causal), extra, project, encoder, norm, pooler, embed_norm, masked = (
-            match.found
+            match.found[:9]
         )
+        crosses = match.found[9]  # its layers read the encoder's states where they are given
         if text:
             ids = g.input("input_ids")
             attention_mask = g.input("attention_mask", optional=True) if masked else None
             args = (ids, *(g.input(name, optional=True) for name in extra))
+            states = g.input("encoder_hidden_states", optional=True) if crosses else None
             x = g.call_module((embed,), *args, comment="[batch, seq, d_model]")
             # (no mask where its layers mix every position: FNet)
             mask = g.call_function("padding_mask", attention_mask, name="mask") if masked else None
@@ -812,7 +823,10 @@ class EncoderModel(BlockPattern):
             x = g.call_module((project,), x)
         if embed_norm is not None:
             x = g.call_module((embed_norm,), x)
-        x = g.call_module((encoder,), *((x, mask) if mask is not None else (x,)))
+        if mask is not None and crosses and text:
+            x = g.call_module((encoder,), x, mask, states)
+        else:
+            x = g.call_module((encoder,), *((x, mask) if mask is not None else (x,)))
         if norm is not None:
             x = g.call_module((norm,), x)
         g.output(x, comment="[batch, seq, d_model]: the last hidden state")
