@@ -15,7 +15,8 @@ CROSS = [  # (model class, config class, extra config): the encoder's states' wi
     ("BlipTextModel", "BlipTextConfig", dict(encoder_hidden_size=24)),
     ("BlipTextModel", "BlipTextConfig", dict(encoder_hidden_size=32, hidden_act="gelu_new")),
     ("BertModel", "BertConfig", dict(is_decoder=True, add_cross_attention=True)),
-    ("RobertaModel", "RobertaConfig", dict(is_decoder=True, add_cross_attention=True)),
+    ("ElectraModel", "ElectraConfig", dict(is_decoder=True, add_cross_attention=True)),
+    ("XLMRobertaModel", "XLMRobertaConfig", dict(is_decoder=True, add_cross_attention=True)),
 ]
 
 
@@ -40,6 +41,26 @@ def test_cross_attention_layers_exact(tmp_path, model_cls, config_cls, extra):
         ours, crossed, input_ids=ids, attention_mask=mask, encoder_hidden_states=states
     )
     assert_exact(ours, alone, ids, mask)
+    if "Blip" in model_cls:  # the library's BLIP drops encoder_attention_mask: so does ours
+        assert "encoder_attention_mask" not in source
+    else:  # and the states' own padding
+        held = torch.ones(2, 5, dtype=torch.long)
+        held[0, 3:] = 0
+        with torch.no_grad():
+            want = reference(
+                input_ids=ids,
+                attention_mask=mask,
+                encoder_hidden_states=states,
+                encoder_attention_mask=held,
+            ).last_hidden_state
+        assert_exact_by_name(
+            ours,
+            want,
+            input_ids=ids,
+            attention_mask=mask,
+            encoder_hidden_states=states,
+            encoder_attention_mask=held,
+        )
 
 
 def assert_exact_by_name(ours: torch.nn.Module, want: torch.Tensor, **inputs) -> None:

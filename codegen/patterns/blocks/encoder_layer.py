@@ -56,6 +56,7 @@ RELATIVE_TABLE = "rel_embeddings"
 # ... and the encoder's states a cross-attention reads keys and values from (the model's
 # `encoder_hidden_states`), last: a layer runs its cross-attention only when they are given.
 MEMORY = "memory"
+MEMORY_MASK = "memory_mask"  # (which of those states to attend to: padding_mask() of theirs)
 SIDE_INPUTS = (ROTARY_TABLE, RELATIVE_TABLE, MEMORY)
 
 
@@ -301,12 +302,13 @@ class SplitLayer(BlockPattern):
         if layout == "post":
             sides = _side_inputs(g, side)
             memory = g.input(MEMORY, optional=True) if cross is not None else None
+            memory_mask = g.input(MEMORY_MASK, optional=True) if cross is not None else None
             a = g.call_module((attn,), x, *masked, *sides, name="x")
             if cross is not None:  # keys and values from the encoder's states, where given
                 a = g.call_module(
                     (cross,),
                     a,
-                    None,
+                    memory_mask,
                     memory,
                     given=memory,
                     name="x",

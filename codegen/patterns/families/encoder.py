@@ -17,7 +17,7 @@ from codegen.ir.graph import Graph, Slice
 from codegen.patterns._position_conventions import SURVEYED as SURVEYED_PADDED_POSITIONS
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.attention import ROPE_KEYS, ROTARY_TABLE_TYPES, ROTARY_TYPES
-from codegen.patterns.blocks.encoder_layer import MEMORY, ROTARY_TABLE
+from codegen.patterns.blocks.encoder_layer import MEMORY, MEMORY_MASK, ROTARY_TABLE
 from codegen.patterns.blocks._rope_scaling import axial_rope
 from codegen.patterns._kit import (
     one_named,
@@ -78,6 +78,10 @@ CAUSAL_TEXT_TOWER_TYPES = ("clip",)
 # whose default call runs bidirectional (BLIP's text tower: `is_decoder=False` by default; the
 # only model forward in transformers 5 taking that argument, found by reading them).
 DECODER_BY_CALL_TYPES = ("blip_text_model",)
+# ... and whose cross-attention is given no mask of the encoder's states: BLIP's BlipTextAttention
+# does not pass encoder_attention_mask on (transformers 5.24), so the library attends to them all
+# and its model takes no such mask here.
+UNMASKED_CROSS_TYPES = ("blip_text_model",)
 CLASS_TOKEN = r"cls_token|class_token|class_embedding"
 MASK_TOKEN = r"mask_token"
 # Learned tokens put in after the class token, outside the position table (DINOv2's registers).
@@ -679,7 +683,9 @@ class Encoder(BlockPattern):
         x = g.input("x")
         mask = (g.input("mask", optional=True),) if masked else ()
         angles = (g.input(ROTARY_TABLE, optional=True),) if rotary else ()
-        states = (g.input(MEMORY, optional=True),) if memory else ()
+        states = (
+            (g.input(MEMORY, optional=True), g.input(MEMORY_MASK, optional=True)) if memory else ()
+        )
         if project is not None:
             x = g.call_module((project,), x, comment="to the layers' width")
         g.output(g.call_module((layers,), x, *mask, *angles, *states, each=True))
@@ -788,6 +794,7 @@ class EncoderModel(BlockPattern):
             embed_norm.attr if embed_norm else None,
             ctx.takes(encoder[0], "mask"),
             ctx.takes(encoder[0], MEMORY),
+            not (model_type is not None and model_type[1] in UNMASKED_CROSS_TYPES),
         )
         guessed = ""
         if side:
@@ -802,11 +809,14 @@ class EncoderModel(BlockPattern):
             match.found[:9]
         )
         crosses = match.found[9]  # its layers read the encoder's states where they are given
+        crosses = crosses and text and masked
+        masks_states = crosses and match.found[10]  # ... attending only to those marked 1
         if text:
             ids = g.input("input_ids")
             attention_mask = g.input("attention_mask", optional=True) if masked else None
             args = (ids, *(g.input(name, optional=True) for name in extra))
             states = g.input("encoder_hidden_states", optional=True) if crosses else None
+            states_mask = g.input("encoder_attention_mask", optional=True) if masks_states else None
             x = g.call_module((embed,), *args, comment="[batch, seq, d_model]")
             # (no mask where its layers mix every position: FNet)
             mask = g.call_function("padding_mask", attention_mask, name="mask") if masked else None
@@ -823,8 +833,10 @@ class EncoderModel(BlockPattern):
             x = g.call_module((project,), x)
         if embed_norm is not None:
             x = g.call_module((embed_norm,), x)
-        if mask is not None and crosses and text:
-            x = g.call_module((encoder,), x, mask, states)
+        if crosses:  # 1 for the states to attend to, 0 padding
+            if masks_states:
+                states_mask = g.call_function("padding_mask", states_mask, name="memory_mask")
+            x = g.call_module((encoder,), x, mask, states, states_mask)
         else:
             x = g.call_module((encoder,), *((x, mask) if mask is not None else (x,)))
         if norm is not None:
