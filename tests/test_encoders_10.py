@@ -1,5 +1,6 @@
 """Encoders with extra inputs (issue 15, session 10): BERT-style layers that carry a cross-attention
-to an encoder's states (BLIP's text tower, BERT/RoBERTa built as decoders with add_cross_attention).
+to an encoder's states (BLIP's text tower; BERT, ELECTRA, XLM-R and the pre-norm XLM-R XL built as
+decoders with add_cross_attention).
 Each generated file is compared with the library's own forward, scripted too, with and without the
 encoder's states."""
 
@@ -17,6 +18,8 @@ CROSS = [  # (model class, config class, extra config): the encoder's states' wi
     ("BertModel", "BertConfig", dict(is_decoder=True, add_cross_attention=True)),
     ("ElectraModel", "ElectraConfig", dict(is_decoder=True, add_cross_attention=True)),
     ("XLMRobertaModel", "XLMRobertaConfig", dict(is_decoder=True, add_cross_attention=True)),
+    # pre-norm: each attention holds its norm and residual
+    ("XLMRobertaXLModel", "XLMRobertaXLConfig", dict(is_decoder=True, add_cross_attention=True)),
 ]
 
 
