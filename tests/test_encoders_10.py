@@ -71,3 +71,25 @@ def assert_exact_by_name(ours: torch.nn.Module, want: torch.Tensor, **inputs) ->
     with torch.no_grad():
         torch.testing.assert_close(ours(**inputs), want, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(torch.jit.script(ours)(**inputs), want, atol=1e-5, rtol=1e-5)
+
+
+LM_HEADS = [  # the masked-LM head on a body run as a decoder: causal, reading the states
+    ("BlipTextLMHeadModel", "BlipTextConfig", dict(encoder_hidden_size=24)),
+    ("RobertaForCausalLM", "RobertaConfig", dict(is_decoder=True, add_cross_attention=True)),
+]
+
+
+@pytest.mark.parametrize("model_cls, config_cls, extra", LM_HEADS, ids=[c[0] for c in LM_HEADS])
+def test_decoder_lm_heads_with_cross_attention_exact(tmp_path, model_cls, config_cls, extra):
+    reference, ours, source = generate_for(tmp_path, model_cls, config_cls, {**DENSE, **extra})
+    assert_trusted(source)
+    assert "causal_padding_mask(" in source
+    ids, mask = text_inputs(reference)
+    width = getattr(reference.config, "encoder_hidden_size", None) or reference.config.hidden_size
+    torch.manual_seed(2)
+    states = torch.randn(2, 5, width)
+    with torch.no_grad():
+        want = reference(input_ids=ids, attention_mask=mask, encoder_hidden_states=states).logits
+    assert_exact_by_name(
+        ours, want, input_ids=ids, attention_mask=mask, encoder_hidden_states=states
+    )

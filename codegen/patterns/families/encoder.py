@@ -781,8 +781,13 @@ class EncoderModel(BlockPattern):
         top = ctx.resolver.metadata.get("is_decoder")
         own = top is not None and top[0] in ("is_decoder", "config.json.is_decoder")
         said = ctx.resolver.evidence("is_decoder") if text and own else None
-        per_call = model_type is not None and model_type[1] in DECODER_BY_CALL_TYPES
-        causal = causal or (said is not None and said[1] is True and not per_call)
+        if model_type is not None and model_type[1] in DECODER_BY_CALL_TYPES:
+            # the call decides: the model's runs bidirectional, its LM-head model's as a decoder
+            # (BlipTextLMHeadModel), whatever config.json's is_decoder says
+            arch = ctx.resolver.evidence("architectures")
+            causal = causal or bool(arch and re.search(r"LMHeadModel|ForCausalLM", str(arch[1])))
+        else:
+            causal = causal or (said is not None and said[1] is True)
         found = (
             embed[0].attr,
             (text, causal),
