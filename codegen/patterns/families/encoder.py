@@ -841,7 +841,8 @@ class EncoderModel(BlockPattern):
         if crosses:  # 1 for the states to attend to, 0 padding
             if masks_states:
                 states_mask = g.call_function("padding_mask", states_mask, name="memory_mask")
-            x = g.call_module((encoder,), x, mask, states, states_mask)
+            unmasked = "" if masks_states else "every state attended, as the library's model does"
+            x = g.call_module((encoder,), x, mask, states, states_mask, comment=unmasked)
         else:
             x = g.call_module((encoder,), *((x, mask) if mask is not None else (x,)))
         if norm is not None:
