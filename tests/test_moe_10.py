@@ -1,6 +1,6 @@
 """Mixture-of-experts routers read by named conventions (patterns/_router_conventions.py), and
-decoders that rotate only their windowed layers, from a Hugging Face folder, compared with the
-library's forward (moe10).
+decoders that rotate only their windowed layers, decayed linear attention (MiniMax) and ImageGPT,
+from a Hugging Face folder, compared with the library's forward (moe10).
 
 Each config differs from its library default where the mechanism has a choice: the scaling factor
 under each family's own key, renormalising on or off, the expert bias switched on or off, muP's
@@ -82,6 +82,32 @@ FAMILIES = {
         "Cohere2ForCausalLM",
         sliding_window=4,
         layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+    ),
+    # MiniMax: decayed linear ("lightning") attention beside softmax attention, each layer's
+    # branches added to its normed input, a softmax router renormalised; blocks of 2 < 9 tokens
+    "minimax": _build(
+        "MiniMaxConfig",
+        "MiniMaxForCausalLM",
+        head_dim=8,
+        num_local_experts=4,
+        num_experts_per_tok=2,
+        layer_types=["linear_attention", "full_attention", "linear_attention"],
+        block_size=2,
+    ),
+    # JetMoE: mixture of attention heads (routed query and output projections, shared keys and
+    # values) and a mixture of experts in banks with an output bias; 3 of 4 experts chosen
+    "jetmoe": lambda: transformers.JetMoeForCausalLM(
+        transformers.JetMoeConfig(
+            vocab_size=100,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_key_value_heads=2,
+            kv_channels=8,
+            intermediate_size=48,
+            max_position_embeddings=64,
+            num_local_experts=4,
+            num_experts_per_tok=3,
+        )
     ),
     # ImageGPT: GPT-2's blocks whose lone-weight norms are RMSNorms (no mean, no bias), its head
     # one row short of the vocabulary; and the bare model with a GELU MLP

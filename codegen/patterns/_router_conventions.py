@@ -62,6 +62,7 @@ ROUTER_CONVENTIONS: dict[str, RouterConvention] = {
     "afmoe": SIGMOID_NORMALIZED,
     "hy_v3": SIGMOID_NORMALIZED,
     "lfm2_moe": SIGMOID,
+    "minimax": SOFTMAX_NORMALIZED,  # moe10: MiniMax's top-k of the softmax, renormalised
 }
 
 # config.json's factor on the chosen experts' weights, after renormalising, by its names in the
