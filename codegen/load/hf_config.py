@@ -83,7 +83,10 @@ NO_FORWARD_EFFECT = frozenset("""
     moe_jitter_eps moe_loss_weight
     auxiliary_loss class_cost bbox_cost giou_cost bbox_loss_coefficient giou_loss_coefficient
     eos_coefficient norm_pix_loss
+    enable_moe_fp32_combine aux_loss_coef
     """.split())
+# (moe10) HunYuan-V3 adds its routed and shared experts' outputs in float32: a float32 model's are;
+# JetMoE's load-balancing loss weight (training only, as router_aux_loss_coef).
 # (lin9) Longformer's and LED's onnx_export: another way to cut the same band into chunks.
 # (ssm9) how many logits generation keeps, an auxiliary loss, fused kernels for the same scan, the
 # dtype of a generation cache, the kinds of multi-token-prediction layers (which, like
@@ -247,6 +250,12 @@ NEUTRAL = {
     # InternVL's vision layers (vis9): plain LayerNorms, as their weight and bias show
     "norm_type": ("layer_norm",),
     "use_mid_position_embeddings": (False,),  # YOLOS without tables between its layers (vis9)
+    # moe10: MiniMax's factors on the residual and the branch before each add, at 1
+    **{
+        f"{where}_{which}_factor": (1, 1.0)
+        for where in ("full_attn", "linear_attn", "mlp")
+        for which in ("alpha", "beta")
+    },
 }
 # BigBird's block-sparse attention's sizes, moot with attention_type original_full (lin9).
 BLOCK_SPARSE_KEYS = frozenset({"block_size", "num_random_blocks"})
@@ -293,6 +302,8 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
         return isinstance(value, list) and all(v == 1 for v in value)
     if key == "no_rope_layer_interval":  # only builds no_rope_layers where that is not given
         return "no_rope_layers" in config
+    if key == "global_attn_every_n_layers":  # moe10: AFMoE's period only builds layer_types
+        return "layer_types" in config
     if key == "_sliding_window_pattern":  # Gemma 3's period: only builds a missing layer_types
         return "layer_types" in config or _neutral("sliding_window_pattern", value, config)
     if key == "sliding_window_pattern":  # EXAONE 4's period of windowed layers: moot without one

@@ -164,6 +164,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "nystrom_attention",  # patterns/blocks/landmark_attention.py
             "expectation_attention",  # patterns/blocks/expectation_attention.py
             "zero_padding_heads",
+            "decayed_linear_attention",  # moe10: patterns/blocks/decayed_linear_attention.py
+            "top_k_softmax",  # moe10: patterns/blocks/head_experts_attention.py
+            "gather_experts",
         )
     },
 }

@@ -1119,6 +1119,34 @@ def query_key_mask(mask: torch.Tensor | None) -> torch.Tensor | None:
         return None
     return mask & mask.transpose(-1, -2)
 ''',
+    "decayed_linear_attention": '''
+def decayed_linear_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, slope: torch.Tensor
+) -> torch.Tensor:
+    """Causal linear attention whose past decays by exp(-slope) a step, one rate per head
+    (MiniMax's lightning attention, summed whole rather than block by block):
+    out[t] = sum over s <= t of exp(-slope * (t - s)) * (q[t] . k[s]) * v[s].
+
+    q, k, v: [batch, heads, seq, head_dim]; slope: [heads, 1, 1]."""
+    steps = torch.arange(q.size(-2), device=q.device)
+    back = (steps[:, None] - steps[None, :]).to(q.dtype)  # [seq, seq]: how far back
+    decay = torch.exp(-slope * back.clamp(min=0)) * (back >= 0).to(q.dtype)
+    return (q @ k.transpose(-1, -2) * decay) @ v
+''',
+    "top_k_softmax": '''
+def top_k_softmax(logits: torch.Tensor, top_k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Router logits [..., experts] -> (the top_k experts [..., top_k], best first, and their
+    weights: a softmax over their logits)."""
+    top, index = logits.float().topk(top_k, dim=-1)
+    return index, torch.softmax(top, dim=-1).type_as(logits)
+''',
+    "gather_experts": '''
+def gather_experts(every: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """The chosen experts' rows: every [..., experts, features] and index [..., k] (the same
+    leading sizes) -> [..., k, features]."""
+    rows = index.unsqueeze(-1).expand(list(index.shape) + [every.size(-1)])
+    return every.gather(-2, rows)
+''',
     "zero_masked": '''
 def zero_masked(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """[batch, seq, d] with padding tokens' vectors (False in the [batch, 1, 1, seq] padding

@@ -131,8 +131,9 @@ ROTARY_TYPES = (
 # Which features rotate together, and whether queries and keys are normed before or after
 # rotary, per model_type: patterns/_rope_conventions.py (a survey of the library's code). For a
 # family not there the layout and the order are defaults the file marks as guessed.
-# Families whose full-attention layers (beside windowed ones) apply no rotary (Cohere 2).
-FULL_LAYERS_UNROTATED_TYPES = ("cohere2",)
+# Families whose full-attention layers (beside windowed ones) apply no rotary, read from their
+# code (Cohere 2; AFMoE, moe10: tests/test_moe_10.py compares it): written as rotary of width 0.
+FULL_LAYERS_UNROTATED_TYPES = ("cohere2", "afmoe")
 # Rotary whose sin/cos come from a position table the encoder owns and passes to every layer as
 # `sinusoidal` ([seq, head_dim]: sines then cosines; pairs (2i, 2i+1) rotate; RoFormer).
 ROTARY_TABLE_TYPES = ("roformer",)
@@ -348,7 +349,7 @@ def _frequencies(g: Graph, rotary: tuple, q: Value, seq: Value, window: Value | 
 
     def one(spec: tuple, name: str) -> Value:
         kind, theta = spec[0], spec[1]
-        comment = rope.describe(spec)
+        comment = rope.describe(spec) if width else "none: these layers do not rotate"
         if kind in ("default", "linear"):
             if kind == "default":
                 return g.call_function(
@@ -430,8 +431,23 @@ def kind_widths(ctx: BlockContext, hd: int, width: int, plan, theta: float):
     )
 
 
+def unrotated_full_layers(plan, width: int, theta: float) -> tuple:
+    """A rotary plan in which full-attention layers rotate nothing (width 0) and windowed ones
+    rotate as `plan` (None: the plain frequencies) says (Cohere 2, AFMoE)."""
+    if plan is None:
+        return ("per_layer", ("default", theta), ("default", theta), 1.0, (width, 0))
+    if plan[0] == "uniform":
+        return ("per_layer", plan[1], plan[1], plan[2], (width, 0))
+    windowed = plan[4][0] if len(plan) > 4 else width
+    return plan[:4] + ((windowed, 0),)
+
+
 def _kinds_rotate_differently(ctx: BlockContext) -> bool:
-    """Whether config.json gives windowed and full layers rotary parameters of their own."""
+    """Whether windowed and full layers rotate differently: config.json gives them rotary
+    parameters of their own, or the family rotates only its windowed layers."""
+    model_type = ctx.resolver.evidence("model_type")
+    if model_type is not None and model_type[1] in FULL_LAYERS_UNROTATED_TYPES:
+        return True
     kinds = rope.by_kind(rope.rope_parameters(ctx.resolver.nested), FULL_KINDS | WINDOWED_KINDS)
     return kinds is not None and len({repr(sorted(v.items())) for v in kinds.values()}) > 1
 
@@ -740,6 +756,12 @@ class Attention(BlockPattern):
             width, scaled, why = kind_widths(ctx, hd, width, scaled, float(theta.value))
             if why:
                 guessed = f"{guessed}; {why}" if guessed else why
+            if (
+                mtype in FULL_LAYERS_UNROTATED_TYPES
+                and causal.value
+                and isinstance(window_plan(ctx), tuple)
+            ):
+                scaled = unrotated_full_layers(scaled, width, float(theta.value))
             rotary_args = (float(theta.value), width, interleaved, scaled, layout.value)
         scale = score_scale(ctx)
         if scale is None and mtype in UNSCALED_TYPES:  # only with evidence: a choice everywhere
@@ -790,11 +812,18 @@ class Attention(BlockPattern):
                 "this file does (some families norm after it)"
             )
             guessed = f"{guessed}; {said}" if guessed else said
-        if rotary_args and isinstance(found.window, tuple) and mtype in FULL_LAYERS_UNROTATED_TYPES:
-            guessed = (
+        listed = ctx.resolver.string_lists.get("layer_types")  # read, not consumed, here
+        if (
+            rotary_args
+            and mtype in FULL_LAYERS_UNROTATED_TYPES
+            and not (isinstance(found.window, tuple) and rotary_args[3] is not None)
+            and not (listed and set(listed[1]) <= WINDOWED_KINDS)  # every layer rotates
+        ):
+            said = (
                 f"model_type {mtype!r} skips rotary on its full-attention layers, which this "
                 "file does not: only its windowed layers are right"
             )
+            guessed = f"{guessed}; {said}" if guessed else said
         if entity:
             said = (
                 f"{', '.join(m.attr for m in entity)} (queries for entity tokens) are unused: "

@@ -77,6 +77,11 @@ def numbered(norms: list) -> tuple:
     return norms[pair[0][1]], norms[pair[1][1]]
 
 
+# Families whose layers norm first and add each branch to the normed input, as BLOOM's
+# apply_residual_connection_post_layernorm, with no key saying it (read from their code; moe10)
+NORMED_RESIDUAL_TYPES = ("minimax",)
+
+
 def branch_multiplier(ctx: BlockContext) -> float | None:
     """Granite's (and HyperCLOVA X's) factor on each branch's output before its residual add
     (config.json residual_multiplier, or MiniCPM's scale_depth over the square root of the depth);
@@ -189,6 +194,9 @@ class TransformerBlock(BlockPattern):
         if normed is not None and normed[1] is True and default == "pre":
             layouts = layouts + ["pre_normed_residual"]
             default, cite = "pre_normed_residual", f"{normed[0]} true"
+        elif model_type and model_type[1] in NORMED_RESIDUAL_TYPES and len(norms) == 2:
+            layouts = layouts + ["pre_normed_residual"]  # which the survey reads as "post"
+            default, cite = "pre_normed_residual", f"{model_type[0]} {model_type[1]!r}"
         residual = ctx.choose(
             cls,
             first.attr or first.where,

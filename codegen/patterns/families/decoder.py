@@ -204,8 +204,9 @@ class Transformer(BlockPattern):
             norm, embed_norm = embed_norm, None
         if measured in ("none", "sqrt_d_model", "* embedding_multiplier", "normed"):
             scaled, cite = measured == "sqrt_d_model", conventions_cite(model_type)
-        # fairseq-style decoders (BioGPT, XGLM) say it: scale_embedding true is sqrt(d_model)
-        said = ctx.resolver.evidence("scale_embedding")
+        # fairseq-style decoders (BioGPT, XGLM) say it: scale_embedding true is sqrt(d_model);
+        # so does AFMoE's mup_enabled (muP's input scaling, its only use in the code; moe10)
+        said = ctx.resolver.evidence("scale_embedding", "mup_enabled")
         if said is not None and isinstance(said[1], bool):
             scaled, cite = said[1], f"{said[0]} {str(said[1]).lower()}"
         scale = ctx.choose(
