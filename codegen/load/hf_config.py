@@ -83,7 +83,7 @@ NO_FORWARD_EFFECT = frozenset("""
     moe_jitter_eps moe_loss_weight
     auxiliary_loss class_cost bbox_cost giou_cost bbox_loss_coefficient giou_loss_coefficient
     eos_coefficient norm_pix_loss
-    """.split())
+    """.split()) | frozenset(["langs"])  # s2s10: FSMT's language names (the tokenizer's)
 # (lin9) Longformer's and LED's onnx_export: another way to cut the same band into chunks.
 # (ssm9) how many logits generation keeps, an auxiliary loss, fused kernels for the same scan, the
 # dtype of a generation cache, the kinds of multi-token-prediction layers (which, like
@@ -161,6 +161,7 @@ SHOWN_BY_SHAPES = (
         "expert_layer_period expert_layer_offset attention_hidden_size".split()
     )
     | frozenset(["max_seq_len"])  # mix9: DBRX's longest context (rotary: no table)
+    | frozenset("src_vocab_size tgt_vocab_size".split())  # s2s10: FSMT's two token tables
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).
