@@ -37,9 +37,28 @@ LED = dict(
     max_decoder_position_embeddings=64,
     attention_window=4,
 )
+SPEECH = dict(
+    {k: v for k, v in BART.items() if k != "max_position_embeddings"},
+    max_source_positions=64,
+    max_target_positions=32,
+    num_conv_layers=3,
+    conv_kernel_sizes=(5, 3, 3),
+    conv_channels=12,
+    input_feat_per_channel=10,
+    input_channels=1,
+)
+SPEECH_FAMILIES = {
+    "speech_to_text": ("Speech2TextModel", "Speech2TextConfig", SPEECH),
+    "speech_to_text_lm": (
+        "Speech2TextForConditionalGeneration",
+        "Speech2TextConfig",
+        {**SPEECH, "num_conv_layers": 2, "conv_kernel_sizes": (5, 5), "pad_token_id": 3},
+    ),
+}
 FAMILIES = {
     "fsmt": ("FSMTModel", "FSMTConfig", FSMT),
-    "fsmt_pre_padded": ("FSMTModel", "FSMTConfig", {**FSMT, "pad_token_id": 0}),
+    "fsmt_pad0": ("FSMTModel", "FSMTConfig", {**FSMT, "pad_token_id": 0}),
+    "fsmt_lm": ("FSMTForConditionalGeneration", "FSMTConfig", FSMT),
     "m2m100_heads": ("M2M100Model", "M2M100Config", {**BART, "decoder_attention_heads": 8}),
     "bart_heads": ("BartModel", "BartConfig", {**BART, "decoder_attention_heads": 2}),
     "led_heads": ("LEDModel", "LEDConfig", LED),
@@ -75,6 +94,21 @@ def test_family_is_exact_from_the_folder(tmp_path, name):
         with torch.no_grad():
             want = reference(input_ids=ids, attention_mask=mask)[0]
         assert_exact(ours, want, ids, mask)
+
+
+@pytest.mark.parametrize("name", sorted(SPEECH_FAMILIES))
+def test_speech_family_is_exact_from_the_folder(tmp_path, name):
+    """Log-mel frames [batch, frames, features] through the gated conv subsampler (stride 2, GLU),
+    fairseq's computed positions, pre-norm layers; the decoder's positions over its ids."""
+    reference, ours, source = generate_for(tmp_path, *SPEECH_FAMILIES[name])
+    assert_trusted(source)
+    torch.manual_seed(1)
+    features = torch.randn(2, 20, 10)
+    target = torch.randint(4, 90, (2, 6))
+    target[1, 4:] = reference.config.pad_token_id
+    with torch.no_grad():
+        want = reference(input_features=features, decoder_input_ids=target)[0]
+    assert_exact(ours, want, features, target)
 
 
 def test_fsmt_layout_is_named_and_post_norm(tmp_path):

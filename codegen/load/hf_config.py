@@ -162,6 +162,8 @@ SHOWN_BY_SHAPES = (
     )
     | frozenset(["max_seq_len"])  # mix9: DBRX's longest context (rotary: no table)
     | frozenset("src_vocab_size tgt_vocab_size".split())  # s2s10: FSMT's two token tables
+    # s2s10: Speech2Text's subsampler sizes (its convs' shapes show them)
+    | frozenset("conv_channels input_channels input_feat_per_channel num_conv_layers".split())
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).

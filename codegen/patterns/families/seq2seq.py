@@ -38,7 +38,7 @@ CONVS = (r"conv1", r"conv2")
 SCALE_IGNORED_TYPES = ("whisper",)
 # fairseq's positions, counted over the non-padding tokens from padding_idx + 1 (make_positions):
 # rows of the stored table (FSMT) or, with none stored, fixed sinusoids computed as fairseq does.
-PADDED_POSITION_TYPES = ("fsmt", "m2m_100", "nllb-moe")
+PADDED_POSITION_TYPES = ("fsmt", "m2m_100", "nllb-moe", "speech_to_text")
 # fairseq's own decoders: the self-attention masks the padding of the decoder's input too, and the
 # default decoder input wraps each row's last real token round to the front (FSMT).
 FAIRSEQ_DECODER_TYPES = ("fsmt",)
@@ -66,8 +66,9 @@ def _stack(ctx: BlockContext, members, role: str):
 def _embeddings(
     cls, ctx: BlockContext, members, stack, padded: bool, decoder: bool
 ) -> tuple | None:
-    """(tokens, positions, embed norm, final norm, convs, head) by name, when nothing else is
-    there. `padded`: positions computed from the ids where no table is stored (fairseq)."""
+    """(tokens, positions, embed norm, final norm, convs, head, front) by name (the front: a conv
+    subsampler by its role), when nothing else is there. `padded`: positions computed from the ids
+    where no table is stored (fairseq)."""
     embeddings = [m for m in members if family(m) == "embedding"]
     tokens = one_named(embeddings, TOKENS)
     positions = one_named([m for m in embeddings if m is not tokens], POSITIONS)
@@ -78,12 +79,15 @@ def _embeddings(
     convs = convs if all(c is not None for c in convs) else []
     linears = [m for m in members if family(m) == "linear"]
     head = one_named(linears, STACK_HEAD) if decoder else None
-    used = [m for m in (stack, tokens, positions, embed_norm, final, *convs, head) if m is not None]
+    fronts = [m for m in members if ctx.role(m) == "ConvSubsampler"]
+    front = fronts[0] if len(fronts) == 1 and not decoder else None
+    used = [stack, tokens, positions, embed_norm, final, *convs, head, front]
+    used = [m for m in used if m is not None]
     if positions is None and (convs or not (padded or _sinusoidal(ctx))):
         return None
-    if len(used) != len(members) or (convs and tokens is not None):
+    if len(used) != len(members) or ((convs or front) and tokens is not None):
         return None
-    return tokens, positions, embed_norm, final, convs, head
+    return tokens, positions, embed_norm, final, convs, head, front
 
 
 def _sinusoidal(ctx: BlockContext) -> str:
@@ -167,7 +171,9 @@ class _Stack(BlockPattern):
         parts = _embeddings(cls, ctx, members, stack, padded, decoder)
         if parts is None or (padded and parts[4]):
             return None
-        tokens, positions, embed_norm, final, convs, head = parts
+        tokens, positions, embed_norm, final, convs, head, front = parts
+        if front is not None and (positions is not None or not padded):
+            return None  # a subsampler's positions: fairseq's computed ones only, for now
         model_type = ctx.resolver.evidence("model_type")
         if final is None and model_type is not None and model_type[1] in LATE_EMBED_NORM_TYPES:
             final, embed_norm = embed_norm, None  # its code norms the output, not the embeddings
@@ -178,10 +184,10 @@ class _Stack(BlockPattern):
         scale_width, first_row, activation, padding_idx = None, 0, None, None
         if padded:  # numbered over the ids: the pad id, and the scale of the embeddings
             cite = f"{model_type[0]} {model_type[1]!r}"
-            scale, _ = _text_choices(cls, ctx, (tokens or positions or stack).attr, None)
+            scale, _ = _text_choices(cls, ctx, (tokens or positions or front or stack).attr, None)
             pad = ctx.choose(
                 cls,
-                (positions or tokens or stack).attr,
+                (positions or tokens or front or stack).attr,
                 "padding_idx",
                 1,
                 [0],
@@ -191,6 +197,8 @@ class _Stack(BlockPattern):
             choices += [scale, pad]
             scale_width = "x" if scale.value == "sqrt_d_model" else None
             padding_idx = int(pad.value)
+            if front is not None and padding_idx == 0:
+                return None  # its code numbers every frame as padding then (a zero mask)
         elif convs:
             a = ctx.choose(
                 cls,
@@ -240,6 +248,7 @@ class _Stack(BlockPattern):
             padding_idx,
             head.attr if head else None,
             decoder and model_type is not None and model_type[1] in FAIRSEQ_DECODER_TYPES,
+            front.attr if front else None,
         )
         return Match(self, len(members), found, choices)
 
@@ -272,7 +281,11 @@ class _Stack(BlockPattern):
             rows = g.call_function("getitem", table, (Slice(None, seq),), inline=True)
             x = g.call_function("add", x, rows, comment="the position table's first rows")
             return x, ids
-        if tokens is not None:
+        front = match.found[13]
+        if front is not None:
+            features = g.input("input_features")  # [batch, frames, features]
+            x = g.call_module((front,), features, comment="[batch, frames, d_model]")
+        elif tokens is not None:
             ids = g.input(name)
             x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
         else:
@@ -286,7 +299,17 @@ class _Stack(BlockPattern):
             x = g.call_function("mul", x, root, comment="scaled by sqrt(d_model)")
         if embed_norm is not None and norm_first:
             x = g.call_module((embed_norm,), x, comment="normed before the positions are added")
-        if padding_idx is not None and positions is None:
+        if front is not None:  # every frame is real: rows padding_idx + 1 on
+            table = g.call_function(
+                "fairseq_positions",
+                g.call_method("size", x, 1, inline=True),
+                g.call_method("size", x, -1, inline=True),
+                padding_idx + 1,
+                g.call_method("device", x, inline=True),
+                inline=True,
+            )
+            x = g.call_function("add", x, table, comment="fixed sinusoids")
+        elif padding_idx is not None and positions is None:
             rows = g.call_function(
                 "fairseq_padded_positions",
                 ids,
@@ -337,7 +360,7 @@ class Seq2SeqEncoder(_Stack):
     def forward(self, match: Match, g: Graph) -> None:
         x, _ = self.embed(match, g, "input_ids")
         final, stack = match.found[4], match.found[3]
-        if match.found[5]:  # audio: every frame is attended
+        if match.found[5] or match.found[13]:  # audio: every frame is attended
             x = g.call_module((stack,), x, each=True)
         else:
             attention_mask = g.input("attention_mask", optional=True)
@@ -490,7 +513,9 @@ class Seq2SeqLM(BlockPattern):
         if len(tensors(cls)) != (bias is not None):
             return None
         tied = None
-        if head is None:
+        if head is None and bias is None and _projects(ctx, body[0]):
+            tied = ()  # fairseq: the decoder's own output projection gives the logits
+        elif head is None:
             tie = ctx.resolver.evidence("tie_word_embeddings")
             if tie is not None and tie[1] is False:
                 return None
@@ -508,6 +533,9 @@ class Seq2SeqLM(BlockPattern):
         x = g.call_module((body,), *args, comment="[batch, target seq, d_model]")
         if head is not None:
             logits = g.call_module((head,), x, inline=bias is not None)
+        elif not tied:
+            g.output(x, comment="[batch, target seq, vocab_size]: the decoder's own projection")
+            return
         else:
             table = g.getattr((body, *tied, "weight"))
             logits = g.call_function(
@@ -522,6 +550,20 @@ class Seq2SeqLM(BlockPattern):
         from codegen.patterns.families._seq2seq_examples import example
 
         return [example("bart_lm")]
+
+
+def _projects(ctx: BlockContext, body) -> bool:
+    """Whether the model's decoder holds its output projection (fairseq's layout): its forward
+    gives the logits already."""
+    cls = ctx.classes.get(body.type_name)
+    for m in modules(cls) if cls is not None else []:
+        if _pattern(ctx, m, Seq2SeqDecoder):
+            inner = ctx.classes[m.type_name]
+            return (
+                one_named([t for t in modules(inner) if family(t) == "linear"], STACK_HEAD)
+                is not None
+            )
+    return False
 
 
 def _token_table(ctx: BlockContext, body) -> tuple[str, ...] | None:
