@@ -622,6 +622,7 @@ class StructureBuilder:
         # Same keys are not the same class where a pattern reads the name (pooler vs intermediate).
         named = named_role(naming_segment(node.path) or node.name)
         key = (node.shape_free_signature, tuple(_member_key(m) for m in members), named)
+        key += (_stack_of(node.path, self.resolver),)
         group = self.groups.get(key)
         if group is None:
             desc = self._described(node.path)
@@ -638,6 +639,25 @@ class StructureBuilder:
         module = Module(node.name, "class", group.name, io=_class_io(members, chained))
         group.instances.append(Instance(node, members, module))
         return module
+
+
+# Per-stack sizes an encoder-decoder's config.json may set apart: where one differs between the two
+# stacks, classes of the same keys under each stack stay apart (each is given its own count).
+STACK_SPECIFIC = (("encoder_attention_heads", "decoder_attention_heads"),)
+STACKS = ("encoder", "decoder")
+
+
+def _stack_of(path: str, resolver: ChoiceResolver) -> str:
+    """The stack ("encoder" or "decoder") `path` lies under, where config.json gives the two stacks
+    different values that the same keys cannot show (head counts); else ""."""
+    metadata = resolver.metadata
+    differ = any(
+        a in metadata and b in metadata and metadata[a][1] != metadata[b][1]
+        for a, b in STACK_SPECIFIC
+    )
+    if not differ:
+        return ""
+    return next((part for part in path.split(".") if part in STACKS), "")
 
 
 def _optional_extra(a: ClassGroup, b: ClassGroup) -> tuple[str, ...] | None:

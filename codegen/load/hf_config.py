@@ -84,7 +84,7 @@ NO_FORWARD_EFFECT = frozenset("""
     auxiliary_loss class_cost bbox_cost giou_cost bbox_loss_coefficient giou_loss_coefficient
     eos_coefficient norm_pix_loss
     enable_moe_fp32_combine aux_loss_coef
-    """.split())
+    """.split()) | frozenset(["langs"])  # s2s10: FSMT's language names (the tokenizer's)
 # (moe10) HunYuan-V3 adds its routed and shared experts' outputs in float32: a float32 model's are;
 # JetMoE's load-balancing loss weight (training only, as router_aux_loss_coef).
 # (lin9) Longformer's and LED's onnx_export: another way to cut the same band into chunks.
@@ -166,6 +166,9 @@ SHOWN_BY_SHAPES = (
     | frozenset(["max_seq_len"])  # mix9: DBRX's longest context (rotary: no table)
     # enc10: the width of the states a cross-attention reads: its keys' and values' in-width
     | frozenset(["encoder_hidden_size"])
+    | frozenset("src_vocab_size tgt_vocab_size".split())  # s2s10: FSMT's two token tables
+    # s2s10: Speech2Text's subsampler sizes (its convs' shapes show them)
+    | frozenset("conv_channels input_channels input_feat_per_channel num_conv_layers".split())
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).

@@ -393,6 +393,7 @@ CHECKED_MODEL_TYPES = (
     | frozenset("glpn internvl_vision yolos".split())  # vis9: tests/test_vision_9.py compares these
     # moe10: tests/test_moe_10.py compares these
     | frozenset("afmoe hy_v3 lfm2_moe cohere2 imagegpt minimax jetmoe".split())
+    | frozenset(["fsmt", "speech_to_text"])  # s2s10: tests/test_seq2seq_10.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

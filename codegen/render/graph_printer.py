@@ -25,6 +25,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "silu": ("F.silu", "F"),
     "hardswish": ("F.hardswish", "F"),
     "mish": ("F.mish", "F"),
+    "glu": ("F.glu", "F"),  # s2s10: a gated conv subsampler (blocks/gated_conv_subsampler.py)
     "hardsigmoid": ("F.hardsigmoid", "F"),
     "sigmoid": ("torch.sigmoid", "torch"),
     "tanh": ("torch.tanh", "torch"),
@@ -66,6 +67,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
         "helper:add_positions_and_registers",
     ),
     "fairseq_positions": ("fairseq_positions", "helper:fairseq_positions"),
+    "fairseq_padded_positions": ("fairseq_padded_positions", "helper:fairseq_padded_positions"),
+    "fairseq_decoder_inputs": ("fairseq_decoder_inputs", "helper:fairseq_decoder_inputs"),
+    "causal_token_mask": ("causal_token_mask", "helper:causal_token_mask"),
     "top_k_routing": ("top_k_routing", "helper:top_k_routing"),
     "expert_routing": ("expert_routing", "helper:expert_routing"),
     "clamped_swiglu": ("clamped_swiglu", "helper:clamped_swiglu"),

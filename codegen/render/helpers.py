@@ -12,6 +12,9 @@ from __future__ import annotations
 HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "layer_norm_unit_offset": ("F",),
     "fairseq_positions": ("math", "F"),
+    "fairseq_padded_positions": ("F", "helper:fairseq_positions", "helper:padded_positions"),
+    "fairseq_decoder_inputs": (),
+    "causal_token_mask": (),
     "top_k_routing": ("F",),
     "expert_routing": ("F",),
     "relative_position_bias": ("math", "F"),
@@ -461,6 +464,38 @@ def fairseq_positions(seq: int, dim: int, offset: int, device: torch.device) -> 
     if dim % 2 == 1:
         table = F.pad(table, (0, 1))
     return table
+''',
+    "fairseq_padded_positions": '''
+def fairseq_padded_positions(input_ids: torch.Tensor, padding_idx: int, dim: int) -> torch.Tensor:
+    """[batch, seq, dim] fairseq's fixed sinusoidal positions (computed, not stored), numbered
+    from padding_idx + 1 over the real tokens; padding gets the row of zeros at padding_idx."""
+    positions = padded_positions(input_ids, padding_idx)
+    table = fairseq_positions(padding_idx + 1 + input_ids.size(1), dim, 0, input_ids.device)
+    table[padding_idx] = 0.0
+    return F.embedding(positions, table)
+''',
+    "causal_token_mask": '''
+def causal_token_mask(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
+    """[batch, 1, seq, seq], True where a query may attend: itself and the earlier positions that
+    are not padding (a fairseq decoder masks the padding in its own input)."""
+    seq = input_ids.size(1)
+    allowed = torch.ones(seq, seq, dtype=torch.bool, device=input_ids.device).tril()
+    return allowed[None, None] & input_ids.ne(padding_idx)[:, None, None, :]
+''',
+    "fairseq_decoder_inputs": '''
+def fairseq_decoder_inputs(
+    decoder_input_ids: torch.Tensor | None, input_ids: torch.Tensor, pad_token_id: int
+) -> torch.Tensor:
+    """The decoder's ids as given, or else fairseq's: the input ids shifted one to the right, each
+    row's last real token (its end of sentence) wrapped round to the front."""
+    if decoder_input_ids is not None:
+        return decoder_input_ids
+    input_ids = input_ids.masked_fill(input_ids == -100, pad_token_id)
+    last = input_ids.ne(pad_token_id).sum(dim=1) - 1
+    shifted = input_ids.clone()
+    shifted[:, 0] = input_ids.gather(1, last[:, None]).squeeze(1)
+    shifted[:, 1:] = input_ids[:, :-1]
+    return shifted
 ''',
     "top_k_routing": '''
 def top_k_routing(logits: torch.Tensor, top_k: int, normalize: bool) -> torch.Tensor:

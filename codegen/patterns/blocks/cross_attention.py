@@ -65,6 +65,15 @@ def seq2seq(ctx: BlockContext, cls=None) -> str:
     return ""
 
 
+def _stack(cls) -> str:
+    """ "encoder" or "decoder" where every instance of `cls` lies under that stack, else ""."""
+    stacks = {
+        next((p for p in path.split(".") if p in ("encoder", "decoder")), "")
+        for path, _ in cls.instances
+    }
+    return stacks.pop() if len(stacks) == 1 else ""
+
+
 class Seq2SeqAttention(BlockPattern):
     role = "Attention"
     priority = 11  # the generic Attention's members: config.json says these serve both stacks
@@ -80,14 +89,26 @@ class Seq2SeqAttention(BlockPattern):
             return None
         width = q.io.out_width if q.io else None
         heads = [h for h in HEAD_COUNTS if width is None or width % h == 0]
-        nhead = ctx.choose(
-            cls, q.attr, "nhead", None, heads, "unknown: calibrate or hint", accepts="positive_int"
-        )
-        if nhead.value is None:  # its choice stays: calibration may pick the count
-            return Match(self, 4, missing=UNKNOWN_HEADS, choices=[nhead])
         encoder = ctx.resolver.evidence("encoder_attention_heads")
         decoder = ctx.resolver.evidence("decoder_attention_heads")
-        if nhead.source == "metadata" and encoder and decoder and encoder[1] != decoder[1]:
+        stack = _stack(cls)
+        differ = encoder and decoder and encoder[1] != decoder[1]
+        # Each stack's own count where the class serves one stack alone (the structure keeps the
+        # stacks' classes apart when config.json gives them different counts).
+        spellings = {"nhead": (f"{stack}_attention_heads",)} if differ and stack else {}
+        with ctx.resolver.within(spellings):
+            nhead = ctx.choose(
+                cls,
+                q.attr,
+                "nhead",
+                None,
+                heads,
+                "unknown: calibrate or hint",
+                accepts="positive_int",
+            )
+        if nhead.value is None:  # its choice stays: calibration may pick the count
+            return Match(self, 4, missing=UNKNOWN_HEADS, choices=[nhead])
+        if nhead.source == "metadata" and differ and not stack:
             return Match(self, 4, missing=DIFFERENT_HEADS)
         found = (q.attr, k.attr, v.attr, out.attr, int(nhead.value))
         return Match(self, 4, found, [nhead])

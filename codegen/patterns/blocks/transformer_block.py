@@ -50,6 +50,7 @@ UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|line
 PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")
 # norm after each residual add (encoders and seq2seq decoders: the survey covers causal LMs)
 POST_TYPES = ("distilbert", "bart", "marian", "plbart", "blenderbot-small", "nomic_bert", "led")
+POST_TYPES += ("fsmt",)  # s2s10: fairseq's default layout (no normalize_before in its config)
 FEED_FORWARD_ROLES = ("MLP", "MoE")  # a feed-forward, or a mixture of them
 SHARED_MLP = r"shared_mlp|shared_expert|shared_experts"  # beside a mixture, on the same input
 
