@@ -390,6 +390,8 @@ CHECKED_MODEL_TYPES = (
     | frozenset("mamba2 bamba granitemoehybrid nemotron_h jamba rwkv".split())
     | frozenset(["laguna", "sew"])  # mix9: tests/test_mix_9.py compares these
     | frozenset("glpn internvl_vision yolos".split())  # vis9: tests/test_vision_9.py compares these
+    # vit10: tests/test_vision_10.py compares these
+    | frozenset("blip_vision_model git_vision_model instructblip_vision_model".split())
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
