@@ -391,7 +391,12 @@ CHECKED_MODEL_TYPES = (
     | frozenset(["laguna", "sew"])  # mix9: tests/test_mix_9.py compares these
     | frozenset("glpn internvl_vision yolos".split())  # vis9: tests/test_vision_9.py compares these
     # vit10: tests/test_vision_10.py compares these
-    | frozenset("blip_vision_model git_vision_model instructblip_vision_model".split())
+    | frozenset(
+        "blip_vision_model git_vision_model instructblip_vision_model pvt blip_2_vision_model "
+        "instructblipvideo_vision_model owlvit_vision_model owlv2_vision_model "
+        "chinese_clip_vision_model altclip_vision_model clipseg_vision_model "
+        "metaclip_2_vision_model idefics3_vision smolvlm_vision".split()
+    )
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
