@@ -78,12 +78,20 @@ PVT_THREE = dict(
 )
 
 
-@pytest.mark.parametrize("config", [PVT_TWO, PVT_THREE], ids=["two_stages", "three_stages"])
-def test_pvt_exact(tmp_path, config):
-    reference, ours, source = generate_for(tmp_path, "PvtModel", "PvtConfig", config)
+PVT_CASES = [
+    ("PvtModel", PVT_TWO),
+    ("PvtModel", PVT_THREE),
+    ("PvtForImageClassification", {**PVT_THREE, "num_labels": 5}),  # a head on the class token
+]
+
+
+@pytest.mark.parametrize("model_cls, config", PVT_CASES, ids=["two", "three", "classifier"])
+def test_pvt_exact(tmp_path, model_cls, config):
+    reference, ours, source = generate_for(tmp_path, model_cls, "PvtConfig", config)
     assert_trusted(source)
     torch.manual_seed(1)
     pixels = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
-        want = reference(pixel_values=pixels).last_hidden_state
+        out = reference(pixel_values=pixels)
+        want = out.logits if "Classification" in model_cls else out.last_hidden_state
     assert_exact(ours, want, pixels)
