@@ -394,6 +394,13 @@ CHECKED_MODEL_TYPES = (
     # moe10: tests/test_moe_10.py compares these
     | frozenset("afmoe hy_v3 lfm2_moe cohere2 imagegpt minimax jetmoe".split())
     | frozenset(["fsmt", "speech_to_text"])  # s2s10: tests/test_seq2seq_10.py compares these
+    # vit10: tests/test_vision_10.py compares these
+    | frozenset(
+        "blip_vision_model git_vision_model instructblip_vision_model pvt blip_2_vision_model "
+        "instructblipvideo_vision_model owlvit_vision_model owlv2_vision_model "
+        "chinese_clip_vision_model altclip_vision_model clipseg_vision_model "
+        "metaclip_2_vision_model idefics3_vision smolvlm_vision".split()
+    )
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

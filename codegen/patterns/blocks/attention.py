@@ -44,7 +44,7 @@ FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 # Queries for word-to-entity, entity-to-word and entity-to-entity scores (LUKE)
 ENTITY_QUERIES = r"w2e_query|e2w_query|e2e_query"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
-OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo|projection_layer"
+OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo|projection_layer|projection"
 # A norm over the heads' merged output, before the output projection (BitNet's attn_sub_norm).
 SUB_NORM = r"attn_sub_norm|sub_norm|sub_ln|inner_attn_ln|attn_out_norm"
 ADD_NORM = r"LayerNorm|layer_norm|layernorm|norm|ln|attention_norm|attn_layer_norm"

@@ -15,6 +15,7 @@ import re
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns._position_conventions import SURVEYED as SURVEYED_PADDED_POSITIONS
+from codegen.patterns._post_norm_conventions import POOLED, SEQUENCE
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.attention import ROPE_KEYS, ROTARY_TABLE_TYPES, ROTARY_TYPES
 from codegen.patterns.blocks.encoder_layer import MEMORY, MEMORY_MASK, ROTARY_TABLE
@@ -527,11 +528,19 @@ class VisionEmbeddings(BlockPattern):
         members, params = modules(cls), tensors(cls)
         if len(members) != 1:
             return None
-        # The patches' conv held here itself (DINOv3's `patch_embeddings`), not in a class: only
-        # where the positions are a 2-D rotary (a table beside it may be ViTDet's, resized).
+        # The patches' conv held here itself (DINOv3's `patch_embeddings`, BLIP's
+        # `patch_embedding`), not in a class: where the positions are a 2-D rotary, or where a
+        # class token goes in front (a table beside a lone conv may be ViTDet's, resized, which
+        # puts no token in front).
         rotary = axial_rope(ctx.resolver.nested) is not None
-        conv = rotary and family(members[0]) == "conv" and members[0].io is not None
+        conv = family(members[0]) == "conv" and members[0].io is not None
         conv = conv and members[0].io.ndim == 2 and _cuts_image_into_patches(members[0])
+        token = any(
+            re.fullmatch(CLASS_TOKEN, t.attr) and tuple(t.shape[:2]) == (1, 1)
+            for t in params
+            if len(t.shape) == 3
+        )
+        conv = conv and (rotary or token)
         if ctx.role(members[0]) != "PatchEmbedding" and not conv:
             return None
         registers = [t for t in params if re.fullmatch(REGISTERS, t.attr) and len(t.shape) == 3]
@@ -724,6 +733,28 @@ def _class_token(ctx: BlockContext, embed) -> bool:
     return any(len(t.shape) == 1 or tuple(t.shape[:2]) == (1, 1) for t in found)
 
 
+def _post_norm_scope(ctx: BlockContext, cls, norm) -> str:
+    """What a norm named as CLIP's pooled-token norm normalises: "pooled" (CLIP: the last hidden
+    state is the stack's output) or "sequence" (BLIP, GIT: every token). Same names either way,
+    so the library's code, surveyed per model_type (_post_norm_conventions), is the evidence."""
+    model_type = ctx.resolver.evidence("model_type")
+    mtype = model_type[1] if model_type is not None else None
+    surveyed = "sequence" if mtype in SEQUENCE else "pooled" if mtype in POOLED else None
+    default = surveyed or "pooled"
+    choice = ctx.choose(
+        cls,
+        norm.attr,
+        "post_norm_scope",
+        default,
+        ["sequence" if default == "pooled" else "pooled"],
+        "whether the norm after the stack normalises every token or the pooled one only",
+    )
+    if surveyed is not None and choice.source == "default":
+        choice.source = "metadata"
+        choice.note = f"the library's code for {model_type[0]} {mtype!r}, surveyed: {surveyed}"
+    return choice.value
+
+
 class EncoderModel(BlockPattern):
     """Embeddings, (a projection to the layers' width,) the encoder, (a final norm): the last
     hidden state. A pooler, where there is one, is left to the heads that read it
@@ -765,6 +796,9 @@ class EncoderModel(BlockPattern):
         if pooled_norm is not None and norm is None and not _class_token(ctx, embed[0]):
             # No class token to pool (SigLIP): the post norm is on every token, as a final norm.
             norm = pooled_norm
+        elif pooled_norm is not None and norm is None:
+            if _post_norm_scope(ctx, cls, pooled_norm) == "sequence":  # BLIP, GIT
+                norm = pooled_norm
         if cls.is_top and pooler is None and not heads:  # settings of heads it does not hold
             for key in HEAD_ONLY_KEYS:
                 ctx.resolver.evidence(key)
