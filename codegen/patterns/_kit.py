@@ -390,6 +390,7 @@ CHECKED_MODEL_TYPES = (
     | frozenset("mamba2 bamba granitemoehybrid nemotron_h jamba rwkv".split())
     | frozenset(["laguna", "sew"])  # mix9: tests/test_mix_9.py compares these
     | frozenset("glpn internvl_vision yolos".split())  # vis9: tests/test_vision_9.py compares these
+    | frozenset(["recurrent_gemma", "esmc", "falcon_h1"])  # hyb10: tests/test_hybrid_10.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

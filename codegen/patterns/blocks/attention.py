@@ -264,7 +264,9 @@ def window_plan(ctx: BlockContext) -> int | tuple[int, ...] | None:
     file is flagged rather than wrong."""
     metadata, lists = ctx.resolver.metadata, ctx.resolver.string_lists
     said = metadata.get("use_sliding_window")
-    key = next((k for k in ("sliding_window", "window_size") if k in metadata), None)
+    # RecurrentGemma spells it attention_window_size
+    windows = ("sliding_window", "window_size", "attention_window_size")
+    key = next((k for k in windows if k in metadata), None)
     if key is None or (said and said[1] is False):
         return None
     window = metadata[key][1]
