@@ -75,22 +75,21 @@ CASES += [
             embedding_multiplier=2.0,
         ),
     ),
+    # the muP factors inside the blocks: on the keys, on the MLP's gate and output, on the
+    # mixer's input and on each part of its projection
+    (
+        "FalconH1ForCausalLM",
+        "FalconH1Config",
+        dict(
+            FALCON_H1,
+            key_multiplier=0.5,
+            mlp_multipliers=[0.5, 2.0],
+            ssm_in_multiplier=1.5,
+            ssm_multipliers=[0.5, 2.0, 0.75, 1.25, 1.5],
+            mamba_rms_norm=True,  # a gated norm in the mixer, normed before the gate
+        ),
+    ),
 ]
-# Falcon-H1's factors no pattern reads yet: the file must say it guesses
-FLAGGED = [
-    ("FalconH1ForCausalLM", "FalconH1Config", dict(FALCON_H1, key_multiplier=0.5)),
-    ("FalconH1ForCausalLM", "FalconH1Config", dict(FALCON_H1, mlp_multipliers=[0.5, 2.0])),
-]
-
-
-@pytest.mark.parametrize("model_cls, config_cls, config", FLAGGED)
-def test_unread_factor_is_flagged(tmp_path, model_cls, config_cls, config):
-    logging.disable(logging.WARNING)
-    try:
-        _, _, source = generate_for(tmp_path, model_cls, config_cls, config)
-    finally:
-        logging.disable(logging.NOTSET)
-    assert "Forward trust: guessed" in source
 
 
 @pytest.mark.parametrize("model_cls, config_cls, config", CASES)

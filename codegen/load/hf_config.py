@@ -176,7 +176,7 @@ TOKEN_ID = re.compile(r"[a-z]+(_[a-z]+)*_token_ids?")
 # Values that switch a feature off, where the key alone would not.
 NEUTRAL = {
     "embedding_multiplier": (1.0,),
-    # hyb10: Falcon-H1's muP factors that no pattern reads yet: flagged unless they are 1
+    # hyb10: Falcon-H1's muP factors (1: none), read by the patterns they act in
     "key_multiplier": (1.0,),
     "ssm_in_multiplier": (1.0,),
     "ssm_multipliers": ([1.0] * 5,),

@@ -333,6 +333,13 @@ def multi_head_scan(
         ys.append(torch.matmul(h, C[:, t, :, :, None]).squeeze(-1))
     return torch.stack(ys, dim=1)
 ''',
+    "scale_segments": '''
+def scale_segments(x: torch.Tensor, sizes: list[int], factors: list[float]) -> torch.Tensor:
+    """x [..., sum(sizes)] with each consecutive slice of the last dim, sizes[i] wide, times
+    factors[i] (Falcon-H1's muP factors on the parts of its mixer's projection)."""
+    parts = x.split(sizes, dim=-1)
+    return torch.cat([parts[i] * factors[i] for i in range(len(sizes))], dim=-1)
+''',
     "linear_recurrence": '''
 def linear_recurrence(a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """A diagonal linear recurrence over the sequence, one step at a time: a and x
