@@ -160,6 +160,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "selective_scan",  # patterns/blocks/selective_scan.py
             "multi_head_scan",  # patterns/blocks/multi_head_scan.py
             "gated_group_rms_norm",
+            "linear_recurrence",  # patterns/blocks/gated_linear_recurrence.py
+            "scale_segments",  # patterns/blocks/multi_head_scan.py (Falcon-H1)
             "rwkv_wkv",  # patterns/blocks/rwkv_mixing.py
             "differential_heads",  # patterns/blocks/differential_attention.py
             "dynamic_mask",  # patterns/blocks/dynamic_mask_attention.py

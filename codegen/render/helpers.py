@@ -336,6 +336,24 @@ def multi_head_scan(
         ys.append(torch.matmul(h, C[:, t, :, :, None]).squeeze(-1))
     return torch.stack(ys, dim=1)
 ''',
+    "scale_segments": '''
+def scale_segments(x: torch.Tensor, sizes: list[int], factors: list[float]) -> torch.Tensor:
+    """x [..., sum(sizes)] with each consecutive slice of the last dim, sizes[i] wide, times
+    factors[i] (Falcon-H1's muP factors on the parts of its mixer's projection)."""
+    parts = x.split(sizes, dim=-1)
+    return torch.cat([parts[i] * factors[i] for i in range(len(sizes))], dim=-1)
+''',
+    "linear_recurrence": '''
+def linear_recurrence(a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """A diagonal linear recurrence over the sequence, one step at a time: a and x
+    [batch, seq, width] -> h [batch, seq, width], where h_t = a_t * h_(t-1) + x_t, h_(-1) = 0."""
+    h = torch.zeros_like(x[:, 0])
+    hs: list[torch.Tensor] = []
+    for t in range(x.size(1)):
+        h = a[:, t] * h + x[:, t]
+        hs.append(h)
+    return torch.stack(hs, dim=1)
+''',
     "gated_group_rms_norm": '''
 def gated_group_rms_norm(
     x: torch.Tensor,

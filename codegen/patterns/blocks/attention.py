@@ -265,7 +265,9 @@ def window_plan(ctx: BlockContext) -> int | tuple[int, ...] | None:
     file is flagged rather than wrong."""
     metadata, lists = ctx.resolver.metadata, ctx.resolver.string_lists
     said = metadata.get("use_sliding_window")
-    key = next((k for k in ("sliding_window", "window_size") if k in metadata), None)
+    # RecurrentGemma spells it attention_window_size
+    windows = ("sliding_window", "window_size", "attention_window_size")
+    key = next((k for k in windows if k in metadata), None)
     if key is None or (said and said[1] is False):
         return None
     window = metadata[key][1]
@@ -764,6 +766,13 @@ class Attention(BlockPattern):
                 scaled = unrotated_full_layers(scaled, width, float(theta.value))
             rotary_args = (float(theta.value), width, interleaved, scaled, layout.value)
         scale = score_scale(ctx)
+        keys = ctx.resolver.evidence("key_multiplier")  # hyb10: Falcon-H1's muP factor on keys
+        if keys is not None and type(keys[1]) in (int, float) and keys[1] != 1:
+            q_width = q.io.out_width if fused is None and q.io else None
+            if scale is None and not isinstance(q_width, int):
+                return None
+            base = scale if scale else ((q_width // nhead.value) ** -0.5, "1/sqrt(head_dim)")
+            scale = (base[0] * keys[1], f"{base[1]} x {keys[0]} {keys[1]} (on the keys)")
         if scale is None and mtype in UNSCALED_TYPES:  # only with evidence: a choice everywhere
             unscaled = ctx.choose(  # widens calibration's search past its budget
                 cls,
