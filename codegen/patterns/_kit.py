@@ -401,7 +401,9 @@ CHECKED_MODEL_TYPES = (
         "chinese_clip_vision_model altclip_vision_model clipseg_vision_model "
         "metaclip_2_vision_model idefics3_vision smolvlm_vision".split()
     )
-    | frozenset(["recurrent_gemma", "esmc", "falcon_h1"])  # hyb10: tests/test_hybrid_10.py compares these
+    | frozenset(
+        ["recurrent_gemma", "esmc", "falcon_h1"]
+    )  # hyb10: tests/test_hybrid_10.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
