@@ -560,14 +560,18 @@ def _coordinate_descent(
                 trial = {**base[1], **moves}
                 if trial == base[1]:
                     continue
-                error, ir = evaluate(trial, _described(moves))
-                state = (error, trial, ir)
+                state = _with_opened(evaluate, base, trial, _described(moves), misses)
                 kind = structure_first and structural(moves)
                 if _better(_rank(state, misses), _rank(step[kind], misses)):
                     step[kind] = state
             tied = False
             for kind in (True, False):
-                if _better(_rank(step[kind], misses), _rank(best, misses), STEP):
+                # From a model that cannot run, a convention moved everywhere is taken only where
+                # it makes the model run: one that only brings the output's shape closer (every
+                # transposed conv striding 2 without padding) can lead away from the single layer
+                # that is off (a generator's first layer, 1x1 latent -> 4x4).
+                runs = step[kind][0] < float("inf") or best[0] < float("inf")
+                if runs and _better(_rank(step[kind], misses), _rank(best, misses), STEP):
                     best, improved, tied = step[kind], True, True
                     break
         if best[0] <= EXACT:
@@ -689,13 +693,20 @@ def _with_opened(
     if base[0] == float("inf"):
         return best
     before = {(c.path, c.name) for c in searchable(base[2])}
+    # A tied move (one value for every choice of a name) opens its choices in each place it
+    # changes: they move tied too (every attention's head count brings its channel order).
+    places = {path for path, _ in _difference(base[1], trial)} or {described[0]}
+    opened_by_name: dict[str, list] = {}
     for choice in searchable(ir):
-        if (choice.path, choice.name) in before or choice.path != described[0]:
-            continue
-        for value in choice.alternatives:
-            opened = {**trial, (choice.path, choice.name): value}
-            with_change = f"{choice.path} (with {described[1]} = {described[2]!r})"
-            error, opened_ir = evaluate(opened, (with_change, choice.name, value))
+        if (choice.path, choice.name) not in before and choice.path in places:
+            opened_by_name.setdefault(choice.name, []).append(choice)
+    for name, group in opened_by_name.items():
+        values = list(dict.fromkeys(v for c in group for v in c.alternatives))
+        for value in values:
+            taking = [c for c in group if value in c.alternatives]
+            opened = {**trial, **{(c.path, c.name): value for c in taking}}
+            with_change = f"{taking[0].path} (with {described[1]} = {described[2]!r})"
+            error, opened_ir = evaluate(opened, (with_change, name, value))
             state = (error, opened, opened_ir)
             if _better(_rank(state, misses), _rank(best, misses)):
                 best = state
