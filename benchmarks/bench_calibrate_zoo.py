@@ -5,7 +5,8 @@ tests/vision_zoo_6_models.py: torchvision- and timm-style key names) and the tra
 families of _families.py (resnet, convnext, mobilenet_v2, efficientnet, regnet) saved as a plain
 state_dict (no config.json, no metadata): weights redrawn at unit scale with batch norm statistics
 moved (tests/redraw.py), outputs recorded on 8 inputs, then `modelgen generate CKPT --calibrate DATA
---budget B` in a fresh process. The generated class is strict-loaded and compared with the
+--candidates N` in a fresh process (a candidate count, not seconds: the verdict does not depend on
+the machine's load; `--budget S` adds a time limit). The generated class is strict-loaded and compared with the
 reference on 4 inputs it was not calibrated on (atol 1e-5, rtol 1e-4).
 
 Verdicts:
@@ -13,10 +14,11 @@ Verdicts:
 - not exact: generate exits 1 and says the file does not reproduce DATA (the promise kept);
 - WRONG: generate exits 0 but the held-out outputs differ (the promise broken; the goal is none);
 - error: generate refused (exit 2) or failed with an internal error.
-Seconds are generate's wall time, calibration included; `rel` is the relative squared error the
-command reported for the final choices.
+Seconds are generate's wall time, calibration included; `cands` the candidates it evaluated;
+`rel` is the relative squared error the command reported for the final choices.
 
-Run: python benchmarks/bench_calibrate_zoo.py [NAME ...] [--budget 120]   (about 15-30 min on 2 cores)
+Run: python benchmarks/bench_calibrate_zoo.py [NAME ...] [--candidates 600] [--budget S]
+(about 15-30 min on 2 cores)
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def _call(model, x):
     return out[0] if isinstance(out, tuple) else out
 
 
-def measure_one(name: str, budget: float) -> dict:
+def measure_one(name: str, candidates: int, budget: float | None) -> dict:
     import torch
 
     warnings.filterwarnings("ignore")
@@ -96,13 +98,20 @@ def measure_one(name: str, budget: float) -> dict:
     held_out = torch.randn(HELD_OUT, *shape, generator=g)
     with torch.no_grad():
         torch.save({"inputs": inputs, "outputs": _call(model, inputs)}, data)
-    cmd = modelgen("generate", ckpt, "-o", out, "--calibrate", data, "--budget", budget)
+    limits = ("--candidates", candidates) + (() if budget is None else ("--budget", budget))
+    cmd = modelgen("generate", ckpt, "-o", out, "--calibrate", data, *limits)
     started = time.monotonic()
     run = subprocess.run(cmd, env=child_env(), capture_output=True, text=True)
     seconds = time.monotonic() - started
     text = run.stdout + run.stderr
     rel = re.search(r"final relative error ([0-9.e+-]+|inf|nan)", text)
-    row = {"seconds": seconds, "rel": rel.group(1) if rel else "", "code": run.returncode}
+    cands = re.search(r"(\d+) candidates evaluated", text)
+    row = {
+        "seconds": seconds,
+        "rel": rel.group(1) if rel else "",
+        "cands": int(cands.group(1)) if cands else 0,
+        "code": run.returncode,
+    }
     if run.returncode not in (0, 1) or not out.exists():
         last = (run.stderr.strip().splitlines() or ["(no message)"])[-1]
         return {**row, "verdict": "error", "note": last[:90]}
@@ -126,22 +135,26 @@ def measure_one(name: str, budget: float) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help="e.g. six:mnasnet hf:resnet")
-    parser.add_argument("--budget", type=float, default=120.0, help="--budget for generate")
+    parser.add_argument("--candidates", type=int, default=600, help="--candidates for generate")
+    parser.add_argument("--budget", type=float, help="--budget (seconds) for generate: none")
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure_one(args.one, args.budget)))
+        print(json.dumps(measure_one(args.one, args.candidates, args.budget)))
         return 0
     wanted = args.names or names()
     unknown = [n for n in wanted if n not in names()]
     if unknown:
         parser.error(f"unknown: {', '.join(unknown)} (known: {', '.join(names())})")
     rows = {}
-    print(f"{'model':28} {'verdict':10} {'seconds':>8} {'rel error':>10}  note", flush=True)
+    head = f"{'model':28} {'verdict':10} {'seconds':>8} {'cands':>6} {'rel error':>10}  note"
+    print(head, flush=True)
     for name in wanted:
+        limits = ["--candidates", str(args.candidates)]
+        limits += [] if args.budget is None else ["--budget", str(args.budget)]
         proc = subprocess.run(
-            [sys.executable, __file__, "--one", name, "--budget", str(args.budget)],
+            [sys.executable, __file__, "--one", name, *limits],
             env=child_env(),
             capture_output=True,
             text=True,
@@ -151,10 +164,11 @@ def main() -> int:
             row = json.loads(lines[-1])
         else:
             note = (proc.stderr.strip().splitlines() or ["?"])[-1][:90]
-            row = {"verdict": "error", "seconds": 0.0, "rel": "", "note": note}
+            row = {"verdict": "error", "seconds": 0.0, "rel": "", "cands": 0, "note": note}
         rows[name] = row
         print(
-            f"{name:28} {row['verdict']:10} {row['seconds']:8.1f} {row['rel']:>10}  "
+            f"{name:28} {row['verdict']:10} {row['seconds']:8.1f} {row['cands']:6d} "
+            f"{row['rel']:>10}  "
             f"{row.get('note', '')}",
             flush=True,
         )

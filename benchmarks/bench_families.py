@@ -92,7 +92,10 @@ def measure_one(name: str) -> dict:
             got = ours(*(named if len(named) == len(params) else positional[: len(params)]))
             got = got[0] if isinstance(got, tuple) else got
     except Exception as e:  # the generated forward raised: a flag if the file admits a gap
-        return {"verdict": "flagged" if flagged else "WRONG", "note": f"{type(e).__name__}"}
+        # the file's own words name the gap (first line only: the table stays one row per family)
+        said = str(e).strip().splitlines()[0][:90] if str(e).strip() else ""
+        note = f"{type(e).__name__}: {said}" if said else type(e).__name__
+        return {"verdict": "flagged" if flagged else "WRONG", "note": note}
     if got.shape != want.shape:
         diff, ok = float("inf"), False
     else:

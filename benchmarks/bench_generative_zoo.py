@@ -51,9 +51,10 @@ def measure(name: str, budget: int, calibrate: bool) -> tuple[str, float, float]
             extra += check.recorded(reference, inputs, folder / "data.pt")
             extra += ["--budget", str(budget)]
         try:
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(
-                io.StringIO()
-            ) as err:
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()) as err,
+            ):
                 model, source = check.generate(reference, folder, *extra)
             if "internal error" in err.getvalue():
                 return "crash", float("nan"), time.perf_counter() - start

@@ -2,8 +2,9 @@
 
 A candidate is a set of values for the choices (one decision per generated class: its instances share
 it); each is rendered, built in-process on the meta device, given the checkpoint's tensors and run on
-a capped subset of DATA. The search, within a time and evaluation budget (`--budget`): descent from
-the defaults, each round first the tied moves (one value for every choice of a name; a stride
+a capped subset of DATA. The search, within a time and evaluation budget (`--budget` seconds,
+`--candidates` count; a count alone makes the result independent of the machine's load): descent
+from the defaults, each round first the tied moves (one value for every choice of a name; a stride
 layout: the stem and the first block of each stage halving together, or MobileNetV2's schedule;
 once paddings are searched, also padded as TensorFlow pads) while one gains, then every
 single change (and a halving traded between two stages) scored from one base and taken best first;
@@ -11,7 +12,9 @@ then a beam over single changes, then pairs of changes (what one change alone ca
 poolings that together give the head its width, a residual that only helps with the right
 activation), back to descent after any gain, until nothing improves or the match is exact. A conv's
 padding, a convention nearly every model keeps, is searched only once the rest has settled short of
-exact. Choices pinned by --hints or metadata are not searched.
+exact. Choices pinned by --hints or metadata are not searched. Where strides or paddings are
+searched and that is not exact, the search runs again from the defaults taking structure first (a
+tied stride/padding move that gains before any value: `_both_orders`), and the better is kept.
 `strategy="beam"` runs the earlier search (descent by the best single change, then a beam of 2),
 kept for benchmarks/calibrate_bench.py.
 
@@ -171,29 +174,51 @@ class BudgetSpent(Exception):
     """The search's time or evaluation budget ran out: it stops with the best found so far."""
 
 
+class ShareSpent(Exception):
+    """One order of search used its share of the candidates: the next order takes over."""
+
+
 @dataclass
 class Budget:
-    seconds: float = DEFAULT_BUDGET_S
+    """`seconds=None`: no clock, only the candidate count stops the search, so what it finds does
+    not depend on how busy the machine is (tests and benchmarks: `generate --candidates N`)."""
+
+    seconds: float | None = DEFAULT_BUDGET_S
     evaluations: int = DEFAULT_EVALUATIONS
     started: float = field(default_factory=time.monotonic)
     used: int = 0
     spent: str = ""  # what ran out, once it has
+    share: int | None = None  # the count at which the current order of search gives way
+    share_s: float | None = None  # and the elapsed seconds
 
     def charge(self) -> None:
         if self.used >= self.evaluations:
             self.spent = f"{self.evaluations} candidates"
-        elif time.monotonic() - self.started > self.seconds:
+        elif self.seconds is not None and time.monotonic() - self.started > self.seconds:
             self.spent = f"{self.seconds:g} s"
         if self.spent:
             raise BudgetSpent(self.spent)
+        if (self.share is not None and self.used >= self.share) or (
+            self.share_s is not None and self.elapsed > self.share_s
+        ):
+            raise ShareSpent()
         self.used += 1
 
-    def grace(self) -> None:
-        """A search the clock stopped gets a fifth of its time again to take back its changes one
-        by one (a candidate each): without it every change the search made stays, and the file
-        calls calibrated what the data never showed. A spent candidate count stays spent."""
+    def give_way_after(self, fraction: float) -> None:
+        """The current order of search stops (ShareSpent) after this fraction of what is left."""
+        self.share = self.used + int(fraction * (self.evaluations - self.used))
+        if self.seconds is not None:
+            self.share_s = self.elapsed + fraction * max(self.seconds - self.elapsed, 0.0)
+
+    def grace(self, changes: int) -> None:
+        """A spent search gets room to take back its `changes` one by one (a candidate each):
+        without it every change the search made stays, and the file calls calibrated what the
+        data never showed. The clock gives a fifth of its time again; a count gives exactly one
+        candidate per change (as deterministic as the count itself)."""
         if self.spent.endswith(" s"):
-            self.spent, self.seconds = "", self.elapsed + GRACE * self.seconds
+            self.spent, self.seconds = "", self.elapsed + GRACE * (self.seconds or 0.0)
+        elif self.spent:
+            self.spent, self.evaluations = "", self.used + changes
 
     @property
     def elapsed(self) -> float:
@@ -201,23 +226,26 @@ class Budget:
 
 
 def calibrate(*args: Any, **kwargs: Any) -> Calibration:
-    """The search (see `_calibrate` for the arguments), on one thread where the machine is busy."""
-    with _threads_for_small_ops():
+    """The search (see `_calibrate` for the arguments), on one thread where the machine is busy
+    or where only a candidate count bounds it (`budget_s=None`)."""
+    with _threads_for_small_ops(always=kwargs.get("budget_s", DEFAULT_BUDGET_S) is None):
         return _calibrate(*args, **kwargs)
 
 
 @contextmanager
-def _threads_for_small_ops() -> Iterator[None]:
+def _threads_for_small_ops(always: bool = False) -> Iterator[None]:
     """Candidates run a few dozen samples: on a machine already busier than its cores, torch's
     intra-op threads mostly wait for each other (a 200-layer MLP's search took 4x longer with 2
-    threads than with 1 at load 12 on 2 cores), so the search then runs on one thread."""
+    threads than with 1 at load 12 on 2 cores), so the search then runs on one thread. `always`:
+    one thread whatever the load, so that no score's last bits (a reduction split another way)
+    depend on the machine's load: a search bounded by a candidate count is then reproducible."""
     import os
 
     import torch
 
     before = torch.get_num_threads()
     try:
-        busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
+        busy = always or os.getloadavg()[0] >= (os.cpu_count() or 1)
     except OSError:  # no load average on this platform
         busy = False
     if busy:
@@ -239,7 +267,7 @@ def _calibrate(
     beam_width: int = 2,
     on_trial: Callable[[Trial], None] | None = None,
     training_targets: bool = False,
-    budget_s: float = DEFAULT_BUDGET_S,
+    budget_s: float | None = DEFAULT_BUDGET_S,
     max_evaluations: int = DEFAULT_EVALUATIONS,
     strategy: str = "staged",
     on_progress: Callable[[int, float], None] | None = None,
@@ -310,14 +338,21 @@ def _calibrate(
             else:
                 tree = build_tree(table, canonical=True)
                 layouts = (stride_layouts(tree), tuple(stride_units(tree)[1]))
-                found = _staged_search(
-                    evaluate, found, beam_width, max_steps, misses, failures, layouts
+                found = _both_orders(
+                    lambda state, first: _staged_search(
+                        evaluate, state, beam_width, max_steps, misses, failures, layouts, first
+                    ),
+                    found,
+                    budget,
+                    lambda state: _best_seen(evaluated, misses, state),
+                    misses,
+                    search_orders(ir),
                 )
         except BudgetSpent:
             found = _best_seen(evaluated, misses, found)
         best, picked, ir = found
     spent = budget.spent
-    budget.grace()
+    budget.grace(len(picked))
     try:
         best, picked, ir = _keep_measurable(
             evaluate, best, picked, ir, MEASURABLE[evidence], result
@@ -360,6 +395,57 @@ State = tuple[float, dict[tuple[str, str], Any], ModelIR]
 Layouts = tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]
 
 
+# The share of the budget (candidates, and seconds where a clock bounds it) the first order of
+# search (best gain first) may use before the second (structure first) starts from the defaults:
+# enough for what the first finds (EfficientNetV2 in 243 candidates), room left for the second
+# (MobileNetV2 in 65, RepVGG in 140).
+FIRST_ORDER_SHARE = 0.5
+
+
+def _both_orders(
+    search: Callable[[State, bool], State],
+    start: State,
+    budget: Budget,
+    best_seen: Callable[[State], State],
+    misses: dict[frozenset, float],
+    orders: tuple[bool, ...] = (False, True),
+) -> State:
+    """Two orders of search from the same defaults (`orders`: structure first?; see
+    search_orders), the second only where the first is not exact: best gain first (every tied move
+    scored, the steepest taken), then structure first (a tied move of strides and paddings that
+    gains is taken before any value that gains more). Neither wins everywhere, and the logits cannot
+    tell which applies: with a pooled head, a stage that halves once too often can look best while
+    the activations are still wrong (EfficientNetV2: best gain first is exact), and an activation
+    that fits the wrong strides can shut the right layout out (MobileNetV2, RepVGG, a TensorFlow
+    port: structure first is exact). Candidates both orders score run once (the search's cache); the
+    first order gives way after its share of the budget, so the second always gets a turn. The
+    better of the two is kept."""
+    found: list[State] = []
+    for i, structure_first in enumerate(orders):
+        if i < len(orders) - 1:
+            budget.give_way_after(FIRST_ORDER_SHARE)
+        try:
+            found.append(search(start, structure_first))
+        except ShareSpent:
+            found.append(best_seen(start))
+        finally:
+            budget.share = budget.share_s = None
+        if found[-1][0] <= EXACT:
+            break
+    best = found[0]
+    for state in found[1:]:
+        if _better(_rank(state, misses), _rank(best, misses)):
+            best = state
+    return best
+
+
+def search_orders(ir: ModelIR) -> tuple[bool, ...]:
+    """Structure first differs from best gain first only where strides or paddings are searched."""
+    if any(c.name in STRUCTURAL for c in searchable(ir)):
+        return (False, True)
+    return (False,)
+
+
 def _staged_search(
     evaluate: Callable,
     start: State,
@@ -368,15 +454,18 @@ def _staged_search(
     misses: dict[frozenset, float],
     failures: dict[frozenset, str],
     layouts: Layouts = ((), ()),
+    structure_first: bool = False,
 ) -> State:
     """Descent, beam, pairs; after a gain in the beam or pairs stage, descent again from there.
     First with the choices whose convention nearly every model keeps (LATE_CHOICES) held at their
-    values, then, where that is not exact, with every choice open, from where the first stopped."""
+    values, then, where that is not exact, with every choice open, from where the first stopped.
+    `structure_first`: the descent takes a tied stride/padding move that gains before any other."""
+    args = (evaluate, beam_width, max_steps, misses, failures, layouts, structure_first)
     with _holding(LATE_CHOICES):
-        best = _stages(evaluate, start, beam_width, max_steps, misses, failures, layouts)
+        best = _stages(start, *args)
     if best[0] <= EXACT:
         return best
-    return _stages(evaluate, best, beam_width, max_steps, misses, failures, layouts)
+    return _stages(best, *args)
 
 
 # A conv's padding: half the kernel is the convention nearly every model keeps, and taking it away
@@ -397,17 +486,18 @@ def _holding(names: frozenset[str]) -> Iterator[None]:
 
 
 def _stages(
-    evaluate: Callable,
     start: State,
+    evaluate: Callable,
     beam_width: int,
     max_steps: int,
     misses: dict[frozenset, float],
     failures: dict[frozenset, str],
     layouts: Layouts,
+    structure_first: bool = False,
 ) -> State:
     best = start
     while True:
-        best = _coordinate_descent(evaluate, best, misses, layouts)
+        best = _coordinate_descent(evaluate, best, misses, layouts, structure_first)
         if best[0] <= EXACT:
             return best
         found = best
@@ -445,10 +535,13 @@ def _coordinate_descent(
     start: State,
     misses: dict[frozenset, float],
     layouts: Layouts = ((), ()),
+    structure_first: bool = False,
 ) -> State:
     """Rounds of: tied moves, then single changes ordered by what they gain; until a round changes
     nothing. A choice belongs to a generated class, so one evaluation settles it for every
-    instance."""
+    instance. `structure_first`: where a tied move of strides and paddings (a stride layout,
+    plain or padded as TensorFlow pads) gains, the best of those is taken even if a value gains
+    more, and TensorFlow-padded layouts are offered from the start."""
     best = start
     improved = True
     while improved and best[0] > EXACT:
@@ -459,18 +552,28 @@ def _coordinate_descent(
         # a convention the tied moves hold (SiLU everywhere until the strides are right).
         tied = True
         while tied and best[0] > EXACT:
-            base, step = best, best
-            for moves in _tied_moves(base[2], layouts[0]):
+            base = best
+            # the best structural move (structure first only), and the best of the others
+            step = {True: base, False: base}
+            padded = structure_first or "padding" not in _held
+            for moves in _tied_moves(base[2], layouts[0], padded):
                 trial = {**base[1], **moves}
                 if trial == base[1]:
                     continue
-                error, ir = evaluate(trial, _described(moves))
-                state = (error, trial, ir)
-                if _better(_rank(state, misses), _rank(step, misses)):
-                    step = state
-            tied = _better(_rank(step, misses), _rank(best, misses), STEP)
-            if tied:
-                best, improved = step, True
+                state = _with_opened(evaluate, base, trial, _described(moves), misses)
+                kind = structure_first and structural(moves)
+                if _better(_rank(state, misses), _rank(step[kind], misses)):
+                    step[kind] = state
+            tied = False
+            for kind in (True, False):
+                # From a model that cannot run, a convention moved everywhere is taken only where
+                # it makes the model run: one that only brings the output's shape closer (every
+                # transposed conv striding 2 without padding) can lead away from the single layer
+                # that is off (a generator's first layer, 1x1 latent -> 4x4).
+                runs = step[kind][0] < float("inf") or best[0] < float("inf")
+                if runs and _better(_rank(step[kind], misses), _rank(best, misses), STEP):
+                    best, improved, tied = step[kind], True, True
+                    break
         if best[0] <= EXACT:
             break
         best, changed = _sensitivity_round(evaluate, best, misses, layouts)
@@ -590,13 +693,20 @@ def _with_opened(
     if base[0] == float("inf"):
         return best
     before = {(c.path, c.name) for c in searchable(base[2])}
+    # A tied move (one value for every choice of a name) opens its choices in each place it
+    # changes: they move tied too (every attention's head count brings its channel order).
+    places = {path for path, _ in _difference(base[1], trial)} or {described[0]}
+    opened_by_name: dict[str, list] = {}
     for choice in searchable(ir):
-        if (choice.path, choice.name) in before or choice.path != described[0]:
-            continue
-        for value in choice.alternatives:
-            opened = {**trial, (choice.path, choice.name): value}
-            with_change = f"{choice.path} (with {described[1]} = {described[2]!r})"
-            error, opened_ir = evaluate(opened, (with_change, choice.name, value))
+        if (choice.path, choice.name) not in before and choice.path in places:
+            opened_by_name.setdefault(choice.name, []).append(choice)
+    for name, group in opened_by_name.items():
+        values = list(dict.fromkeys(v for c in group for v in c.alternatives))
+        for value in values:
+            taking = [c for c in group if value in c.alternatives]
+            opened = {**trial, **{(c.path, c.name): value for c in taking}}
+            with_change = f"{taking[0].path} (with {described[1]} = {described[2]!r})"
+            error, opened_ir = evaluate(opened, (with_change, name, value))
             state = (error, opened, opened_ir)
             if _better(_rank(state, misses), _rank(best, misses)):
                 best = state
@@ -604,7 +714,7 @@ def _with_opened(
 
 
 def _tied_moves(
-    ir: ModelIR, layouts: tuple[tuple[str, ...], ...] = ()
+    ir: ModelIR, layouts: tuple[tuple[str, ...], ...] = (), padded: bool | None = None
 ) -> list[dict[tuple[str, str], Any]]:
     """One value for every choice of a name at once (all GroupNorms with 4 groups, every gap's
     activation GELU): models repeat their conventions, and layers set one at a time often score no
@@ -613,7 +723,7 @@ def _tied_moves(
     by_name: dict[str, list[Choice]] = {}
     for choice in searchable(ir):
         by_name.setdefault(choice.name, []).append(choice)
-    moves = _layout_moves(ir, layouts)
+    moves = _layout_moves(ir, layouts, padded)
     groups = list(by_name.values())
     for group in by_name.values():
         # The same convention within one part of the model (a stage, a head, one block class):
@@ -645,6 +755,15 @@ def _tied_moves(
     return moves
 
 
+STRUCTURAL = frozenset({"stride", "padding"})  # where a conv samples: the structure-first moves
+
+
+def structural(move: dict[tuple[str, str], Any]) -> bool:
+    """Does the move change only strides and paddings (a stride layout, its TensorFlow padding,
+    every stride 2 at once)?"""
+    return all(name in STRUCTURAL for _, name in move)
+
+
 TF_SAME = "pad_same"  # codegen.patterns.layers.conv's TensorFlow 'SAME' padding
 
 
@@ -660,11 +779,11 @@ def _same_padding_move(ir: ModelIR) -> dict[tuple[str, str], Any]:
 
 
 def _layout_moves(
-    ir: ModelIR, layouts: tuple[tuple[str, ...], ...]
+    ir: ModelIR, layouts: tuple[tuple[str, ...], ...], padded: bool | None = None
 ) -> list[dict[tuple[str, str], Any]]:
     """The usual places a conv net halves its resolution (stride_layouts), each as one move,
-    plain and (once paddings are searched) padded as TensorFlow pads; and then 'SAME' on every
-    conv that strides now."""
+    plain and (once paddings are searched, or with `padded`) padded as TensorFlow pads; and then
+    'SAME' on every conv that strides now."""
     # A conv the file does not list is a later instance of a class whose first instance holds the
     # class's choices: its stride is still its own to pin (the instances then part ways).
     listed = {c.path for c in ir.all_choices() if c.name == "stride"}
@@ -675,8 +794,11 @@ def _layout_moves(
     # Once paddings are searched (LATE_CHOICES), also the same halvings as a network ported from
     # TensorFlow pads them ('SAME': more after than before): the padding goes with the stride,
     # and the wrong one misaligns every map after it, so a layout scored without it can lose to
-    # a wrong one. Not before: with the rest still wrong, 'SAME' fits noise as any padding does.
-    padded = "padding" not in _held
+    # a wrong one. Not before in the best-gain order: with the rest still wrong, 'SAME' fits
+    # noise as any padding does. The structure-first order offers them from the start: it takes
+    # a layout before values, and a TensorFlow port's layout only gains with its padding.
+    if padded is None:
+        padded = "padding" not in _held
     for layout in layouts:
         if all(p in can_halve or p not in listed for p in layout):
             moves.append({(p, "stride"): 2 for p in layout})

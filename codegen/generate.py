@@ -66,7 +66,18 @@ class CalibrationData:
         False  # DATA's target is what the model trained towards, not its output
     )
     budget_s: float | None = None  # `--budget`: the search's seconds (None: calibrate's default)
+    candidates: int | None = None  # `--candidates`: how many (alone: no time limit, reproducible)
     named_inputs: tuple[str, ...] = ()  # DATA's inputs by name: put in forward's order first
+
+    def budget(self) -> dict:
+        """calibrate's budget arguments: a count alone bounds the search by candidates only."""
+        out: dict = {}
+        if self.candidates is not None:
+            out["max_evaluations"] = self.candidates
+            out["budget_s"] = None
+        if self.budget_s is not None:
+            out["budget_s"] = self.budget_s
+        return out
 
     def inputs_for(self, ir: ModelIR) -> tuple:
         """The inputs in the order the top class's forward takes them."""
@@ -156,7 +167,7 @@ def _generate(
             on_trial=on_trial,
             training_targets=calibrate_on.training_targets,
             on_progress=on_progress,
-            **({} if calibrate_on.budget_s is None else {"budget_s": calibrate_on.budget_s}),
+            **calibrate_on.budget(),
         )
         picked = result.picked
         note = result.docstring_note(Path(calibrate_on.path).name)

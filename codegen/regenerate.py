@@ -29,6 +29,7 @@ class Recorded:
     inputs: str | None = None
     target: str | None = None
     remap: str | None = None
+    candidates: int | None = None  # calibration's count (recorded only when it alone bounds it)
 
 
 def recorded_options(model_path: Path) -> Recorded:
@@ -58,6 +59,8 @@ def recorded_options(model_path: Path) -> Recorded:
             options.no_strip = True
         elif flag in ("--calibrate", "--inputs", "--target", "--remap"):
             setattr(options, flag[2:], value)
+        elif flag == "--candidates" and value.isdigit():
+            options.candidates = int(value)
     options.strip_prefixes = tuple(prefixes)
     return options
 
@@ -99,6 +102,8 @@ def regenerate_into(
     calibration = None
     if kept is None or not any(source == "calibrated" for *_, source in kept.pins):
         calibration = calibration_data(ckpt, recorded.calibrate, recorded.inputs, recorded.target)
+        if calibration is not None:
+            calibration.candidates = recorded.candidates
     fresh, _ = generate_source(
         ckpt.table,
         recorded.class_name,

@@ -146,7 +146,7 @@ CASES = {
 HINTS = {"tf_same_padding": '["conv_in"]\nstride = 2\n'}
 
 
-def _calibrate(name: str, tmp_path, capsys, budget: str = "60"):
+def _calibrate(name: str, tmp_path, capsys, candidates: str = "600"):
     make, shape = CASES[name]
     torch.manual_seed(0)
     reference = unit_scale(make())
@@ -155,7 +155,8 @@ def _calibrate(name: str, tmp_path, capsys, budget: str = "60"):
     inputs = torch.randn(8, *shape, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         torch.save({"inputs": inputs, "outputs": reference(inputs)}, data)
-    args = ["generate", str(ckpt), "-o", str(out), "--calibrate", str(data), "--budget", budget]
+    args = ["generate", str(ckpt), "-o", str(out), "--calibrate", str(data)]
+    args += ["--candidates", candidates]
     if name in HINTS:
         (tmp_path / "hints.toml").write_text(HINTS[name])
         args += ["--hints", str(tmp_path / "hints.toml")]

@@ -81,7 +81,7 @@ def test_msrresnet_exact_after_calibrate(tmp_path, capsys):
     sample = torch.randn(4, *x.shape[1:])
     with torch.no_grad():
         torch.save({"inputs": sample, "outputs": reference(sample)}, data)
-    extra = ("--calibrate", str(data), "--quiet", "--budget", "90")
+    extra = ("--calibrate", str(data), "--quiet", "--candidates", "600")
     reference, inputs, model, source = _generate("msrresnet", tmp_path, capsys, *extra)
     found, diff = verdict(reference, inputs, model, source)
     assert found == "exact", f"max abs diff {diff:.3g}"
@@ -107,7 +107,7 @@ def test_improved_diffusion_exact_after_calibrate(tmp_path, capsys):
     recorded (sample, timestep) -> output finds it."""
     data = _recorded("improved_diffusion", tmp_path)
     extra = ("--calibrate", data, "--inputs", "sample,timestep", "--target", "outputs")
-    extra += ("--quiet", "--budget", "90")
+    extra += ("--quiet", "--candidates", "600")
     found, diff = verdict(*_generate("improved_diffusion", tmp_path, capsys, *extra))
     assert found == "exact", f"max abs diff {diff:.3g}"
 

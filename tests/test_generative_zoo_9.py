@@ -43,7 +43,7 @@ def test_zoo_model_exact_or_flagged(name, tmp_path, capsys):
 
 def _calibrated(module, name: str, tmp_path, capsys):
     reference, inputs = module.build(name)
-    extra = recorded(reference, inputs, tmp_path / "data.pt") + ["--quiet", "--budget", "60"]
+    extra = recorded(reference, inputs, tmp_path / "data.pt") + ["--quiet", "--candidates", "600"]
     return _run(module, name, tmp_path, capsys, *extra)
 
 

@@ -109,6 +109,6 @@ def test_calibration_settles_what_the_weights_do_not_record(tmp_path, capsys, na
 
 def test_a_value_outside_the_candidates_is_never_called_exact(tmp_path, capsys):
     """LLaMA with rotary base 500: no candidate has it, so the closest file differs and says so."""
-    code, _, _, _ = calibrate(tmp_path, "llama_tied_theta", "--budget", "10")
+    code, _, _, _ = calibrate(tmp_path, "llama_tied_theta", "--candidates", "100")
     printed = capsys.readouterr()
     assert code == 1 and "does not reproduce" in printed.out + printed.err

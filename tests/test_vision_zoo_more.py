@@ -227,7 +227,7 @@ def test_zoo_model_exact_after_calibrate(name, tmp_path, capsys):
     with torch.no_grad():
         torch.save({"inputs": inputs, "outputs": reference(inputs)}, data)
     args = ["generate", str(ckpt), "-o", str(out), "--quiet", "--calibrate", str(data)]
-    assert main(args + ["--budget", "60"]) == 0
+    assert main(args + ["--candidates", "600"]) == 0
     assert "internal error" not in capsys.readouterr().err
     model = _load(out.read_text(), tmp_path, name).RecoveredModel().eval()
     model.load_state_dict(reference.state_dict(), strict=True)

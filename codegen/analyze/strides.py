@@ -64,7 +64,7 @@ def plan_config_strides(root: KeyNode, resolver: ChoiceResolver) -> dict[str, tu
     _inverted_residual_lists(root, resolver, planned)
     _depthwise_separable_list(root, resolver, planned)
     _patch_embedding_stages(root, resolver, planned)
-    for path, (stride, note, _) in feature_encoder_convs(root, resolver).items():
+    for path, (stride, note, _, _) in feature_encoder_convs(root, resolver).items():
         planned[path] = (stride, note)
     return planned
 
@@ -76,14 +76,30 @@ def _int_list(resolver: ChoiceResolver, key: str) -> tuple[str, list[int]] | Non
     return told if all(type(i) is int and i > 0 for i in told[1]) else None
 
 
+# Conv subsamplers whose kernels config.json lists but whose strides and padding the family's
+# code fixes: Speech2Text's halve the frames, each padded by half its kernel (then a GLU).
+FIXED_SUBSAMPLERS = {"speech_to_text": ("conv_kernel_sizes", 2)}
+
+
 def feature_encoder_convs(
     root: KeyNode, resolver: ChoiceResolver
-) -> dict[str, tuple[int, str, str]]:
-    """conv path -> (stride, its evidence, the padding's evidence) for each conv of a speech
+) -> dict[str, tuple[int, str, int, str]]:
+    """conv path -> (stride, its evidence, padding, its evidence) for each conv of a speech
     model's feature encoder: a list whose items hold one 1-D conv each, with the kernels config.json
     lists in `conv_kernel`; their strides are `conv_stride`'s, their padding none (wav2vec2,
-    HuBERT, Data2VecAudio, SEW, UniSpeech, WavLM build them so)."""
+    HuBERT, Data2VecAudio, SEW, UniSpeech, WavLM build them so). Or a subsampler the family's
+    code fixes (FIXED_SUBSAMPLERS), its kernels listed in config.json."""
     strides, kernels = _int_list(resolver, "conv_stride"), _int_list(resolver, "conv_kernel")
+    padding, padding_note = 0, "the feature encoder pads nothing"
+    model_type = resolver.metadata.get("model_type")
+    fixed = FIXED_SUBSAMPLERS.get(model_type[1]) if model_type else None
+    if fixed is not None and (strides is None or kernels is None):
+        kernels = _int_list(resolver, fixed[0])
+        if kernels is None:
+            return {}
+        why = f"config.json model_type {model_type[1]!r}: fixed in its code"
+        strides = (why, [fixed[1]] * len(kernels[1]))
+        padding, padding_note = None, f"{why}, half the kernel"
     if strides is None or kernels is None or len(strides[1]) != len(kernels[1]):
         return {}
     found = {}
@@ -98,7 +114,8 @@ def feature_encoder_convs(
             continue
         for i, (conv, stride) in enumerate(zip(convs, strides[1])):
             note = f"{strides[0]}[{i}]"
-            found[conv[0].path] = (stride, note, f"{kernels[0]}: the feature encoder pads nothing")
+            pad = kernels[1][i] // 2 if padding is None else padding
+            found[conv[0].path] = (stride, note, pad, f"{kernels[0]}: {padding_note}")
     return found
 
 
@@ -233,7 +250,9 @@ def plan_config_paddings(
     EfficientNet (its config lists `depthwise_padding`, the blocks that pad evenly) pads the input
     of every strided conv the Keras way, one pixel more after than before (`correct_pad`), and
     convolves without padding; the listed blocks' depthwise convs pad evenly (half the kernel)."""
-    speech = {p: (0, note) for p, (_, _, note) in feature_encoder_convs(root, resolver).items()}
+    speech = {
+        p: (pad, note) for p, (_, _, pad, note) in feature_encoder_convs(root, resolver).items()
+    }
     told = resolver.evidence("depthwise_padding")
     if told is None or not isinstance(told[1], list) or any(type(i) is not int for i in told[1]):
         return speech

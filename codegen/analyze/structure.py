@@ -536,9 +536,14 @@ class StructureBuilder:
                 )
                 after_gap = bool(items) and items[-1].kind == "placeholder"
                 head = _head_gap(node, i, prev)
+                if head is None and not after_gap:
+                    head = _shuffle_gap(node, i, prev)
                 items.append(
                     recorded_item or self._gap(node, i, prev, after_gap=after_gap, head=head)
                 )
+                slot = items[-1].io
+                if prev is not None and slot is not None and slot.out_width != prev.out_width:
+                    prev = IOSpec(prev.family, slot.in_width, slot.out_width, prev.ndim)  # shuffle
                 continue
             # A norm-like layer's kind shows in what follows it too, past activation slots (PReLU's
             # slopes between convs; a norm feeding a conv over a feature map is a group norm).
@@ -556,6 +561,9 @@ class StructureBuilder:
             module = self.module_for(child, context)
             items.append(module)
             prev = module.io or prev
+        shuffle = _trailing_shuffle(items)
+        if shuffle is not None:  # the last upsampling pair's shuffle: no slot after it shows
+            items.append(self._gap(node, len(items), items[-1].io, head=shuffle))
         conv_norm = len(items) == 2 and [family(m) for m in items] == ["conv", "norm"]
         # A shortcut's projection has none; nor has a patchify conv's norm (ConvNeXt's stem).
         if conv_norm and node.name not in SHORTCUT_NAMES and not _patchify(items[0]):
@@ -600,9 +608,9 @@ class StructureBuilder:
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
         options = list(act.MODULES.values()) + GAP_LAYERS
-        if head is not None:  # conv features reach a Linear: see _head_gap
+        if head is not None:  # conv features reach a Linear (_head_gap), or a shuffle's slot
             default = head
-            options += [p for p in GLOBAL_POOLS if p not in options]
+            options += [p for p in GLOBAL_POOLS + [head] if p not in options]
         choice = self.resolver.choose(
             path,
             "module_type",
@@ -615,10 +623,11 @@ class StructureBuilder:
             ),
             accepts="layer",
         )
-        io = IOSpec(
-            "activation", prev.out_width if prev else None, prev.out_width if prev else None
-        )
         name, args, kwargs = parse_layer(choice.value)
+        width = prev.out_width if prev else None
+        if name == "PixelShuffle" and width and args and width % (args[0] * args[0]) == 0:
+            width //= args[0] * args[0]  # r*r times the channels -> r times the size
+        io = IOSpec("activation", prev.out_width if prev else None, width)
         arguments = [Arg(None, a) for a in args] + [Arg(k, v) for k, v in kwargs]
         return Module(str(index), "placeholder", f"nn.{name}", arguments, io=io, choices=[choice])
 
@@ -627,6 +636,7 @@ class StructureBuilder:
         # Same keys are not the same class where a pattern reads the name (pooler vs intermediate).
         named = named_role(naming_segment(node.path) or node.name)
         key = (node.shape_free_signature, tuple(_member_key(m) for m in members), named)
+        key += (_stack_of(node.path, self.resolver),)
         group = self.groups.get(key)
         if group is None:
             desc = self._described(node.path)
@@ -643,6 +653,25 @@ class StructureBuilder:
         module = Module(node.name, "class", group.name, io=_class_io(members, chained))
         group.instances.append(Instance(node, members, module))
         return module
+
+
+# Per-stack sizes an encoder-decoder's config.json may set apart: where one differs between the two
+# stacks, classes of the same keys under each stack stay apart (each is given its own count).
+STACK_SPECIFIC = (("encoder_attention_heads", "decoder_attention_heads"),)
+STACKS = ("encoder", "decoder")
+
+
+def _stack_of(path: str, resolver: ChoiceResolver) -> str:
+    """The stack ("encoder" or "decoder") `path` lies under, where config.json gives the two stacks
+    different values that the same keys cannot show (head counts); else ""."""
+    metadata = resolver.metadata
+    differ = any(
+        a in metadata and b in metadata and metadata[a][1] != metadata[b][1]
+        for a, b in STACK_SPECIFIC
+    )
+    if not differ:
+        return ""
+    return next((part for part in path.split(".") if part in STACKS), "")
 
 
 def _optional_extra(a: ClassGroup, b: ClassGroup) -> tuple[str, ...] | None:
@@ -783,6 +812,48 @@ def _head_gap(node: KeyNode, index: int, prev: IOSpec | None) -> str | None:
     if gaps_after == 1 and weight.shape[1] == prev.out_width:
         return GLOBAL_POOLS[0]
     return None
+
+
+def _shuffle_gap(node: KeyNode, index: int, prev: IOSpec | None) -> str | None:
+    """A pixel shuffle in the one slot between two 2-d convs, where the conv before gives r*r
+    times the width it reads (r = 2, 3, 4) and the conv after reads that width again:
+    EDSR-PyTorch's and SwinIR's upsamplers, `Sequential(conv(n, 4n), PixelShuffle(2), conv(n,
+    4n), PixelShuffle(2))`. The same weights would also fit a grouped conv behind an activation;
+    but a grouped conv keeps its producer's width rather than going back to what came before the
+    widening (CARN-M's grouped pairs, ResNeXt), and a one-channel-per-group read stays depthwise.
+    A choice still (module_type), so calibration or a hint can say otherwise."""
+    if prev is None or prev.family != "conv" or prev.ndim != 2 or not prev.out_width:
+        return None
+    if not prev.in_width:
+        return None
+    after = node.children.get(str(index + 1))
+    weight = after.tensors.get("weight") if after is not None and not after.children else None
+    if weight is None or len(weight.shape) != 4 or weight.shape[1] <= 1:
+        return None
+    bias = after.tensors.get("bias")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        return None  # a transposed conv's bias: (out,) = w[1] x groups
+    if weight.shape[1] != prev.in_width:
+        return None
+    r = next((r for r in (2, 3, 4) if prev.in_width * r * r == prev.out_width), None)
+    return f"nn.PixelShuffle({r})" if r else None
+
+
+def _trailing_shuffle(items: list[Module]) -> str | None:
+    """The shuffle after a Sequential's last conv, where the Sequential is an upsampler of
+    (conv widening r*r times, shuffle) pairs whose earlier pair's shuffle shows as a slot
+    (_shuffle_gap) and whose last conv widens as the others do: EDSR-PyTorch's and SwinIR's x4
+    and x8 upsamplers, `Sequential(conv, PixelShuffle(2), conv, PixelShuffle(2))`, whose keys
+    end at the last conv. None elsewhere (an x2 upsampler, one conv, shows no pair)."""
+    shuffles = [m for m in items if m.kind == "placeholder" and m.type_name == "nn.PixelShuffle"]
+    last = items[-1] if items else None
+    if not shuffles or last is None or family(last) != "conv" or last.io is None:
+        return None
+    value = shuffles[-1].choices[0].value if shuffles[-1].choices else None
+    r = next((a.value for a in shuffles[-1].args if a.keyword is None), None)
+    if value is None or not isinstance(r, int) or not last.io.in_width:
+        return None
+    return value if last.io.out_width == last.io.in_width * r * r else None
 
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}

@@ -37,7 +37,16 @@ def add_parser(sub: Any) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="how long --calibrate may search before taking the best found (default 120)",
+        help="how long --calibrate may search before taking the best found (default 120, "
+        "or no time limit with --candidates)",
+    )
+    p.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        metavar="N",
+        help="how many candidates --calibrate may evaluate (default 600); given alone, the "
+        "search has no time limit, so its result does not depend on the machine's load",
     )
     p.add_argument(
         "--quiet",
@@ -74,9 +83,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return _list_choices(args, ckpt, console)
     if args.budget is not None and not (0 < args.budget <= 86400):
         raise ModelgenError("--budget: must be a number of seconds above 0 (at most a day)")
+    if args.candidates is not None and not (0 < args.candidates <= 1_000_000):
+        raise ModelgenError("--candidates: must be a whole number above 0 (at most a million)")
     calibrate_on = calibration_data(ckpt, args.calibrate, args.inputs, args.target)
-    if calibrate_on is not None and args.budget is not None:
+    if calibrate_on is not None:
         calibrate_on.budget_s = args.budget
+        calibrate_on.candidates = args.candidates
     quiet = args.quiet or not args.calibrate
     with survivors_frozen(), CalibrationBar(enabled=not quiet) as bar:
         report = generate_file(
@@ -161,6 +173,9 @@ def regenerate_command(args: argparse.Namespace) -> str:
         parts += ["--calibrate", _portable(args.calibrate)]
         parts += ["--inputs", args.inputs] if args.inputs else []
         parts += ["--target", args.target] if args.target else []
+        # A count alone makes the search reproducible: regenerating finds the same choices.
+        if getattr(args, "candidates", None) and getattr(args, "budget", None) is None:
+            parts += ["--candidates", str(args.candidates)]
     if args.key:
         parts += ["--key", args.key]
     for p in args.strip_prefix:

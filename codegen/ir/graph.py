@@ -10,7 +10,9 @@ Nodes are appended in execution order and refer to earlier nodes through `Value`
   (`for layer in self.blocks: x = layer(x, mask)`); `each_activation` (a function-table name) wraps
   each call, `each_residual` adds what entered it (`x = x + F.relu(layer(x))`) and `each_index`
   passes each item its position, last (Swin's blocks alternate their windows); `times=N` applies
-  the module (or each item) N times in a row, for layers shared across depth (ALBERT).
+  the module (or each item) N times in a row, for layers shared across depth (ALBERT);
+  `given=v` calls it only when the optional input `v` is given, else its first argument passes
+  through (a cross-attention sublayer run only when the encoder's states are passed).
 - `call_function`: a function from the printer's closed table (`"relu"`, `"add"`, `"cat"`...).
 - `call_method`: a tensor method from the printer's closed table (`"mean"`, `"size"`...).
 - `getattr`: a parameter or buffer of the class (`path` as above).
@@ -109,6 +111,9 @@ class Node:
     # input nodes: may be None, and is None unless the caller passes it. call_module nodes: the
     # module may be None (an optional member), and then the node's value is its first argument.
     optional: bool = False
+    # call_module: run only when this Value (an optional input) is not None; else the node's
+    # value is its first argument (`a if memory is None else self.cross(a, memory)`).
+    given: Any = None
 
 
 @dataclass
@@ -185,7 +190,7 @@ class Graph:
         """How many times each node's value is used by later nodes."""
         counts: dict[int, int] = {}
         for node in self.nodes:
-            for v in values_in((node.args, tuple(node.kwargs.values()))):
+            for v in values_in((node.args, tuple(node.kwargs.values()), node.given)):
                 counts[v.index] = counts.get(v.index, 0) + 1
         return counts
 
@@ -214,6 +219,7 @@ def _node_options(options: dict[str, Any]) -> dict[str, Any]:
         "inline",
         "unpack",
         "times",
+        "given",
     }
     unknown = set(options) - allowed
     if unknown:

@@ -57,7 +57,7 @@ NO_FORWARD_EFFECT = frozenset("""
     num_nextn_predict_layers
     summary_activation summary_proj_to_labels summary_type summary_use_proj encoder_stride
     out_features out_indices stage_names reshape_hidden_states slow_but_exact
-    logit_scale_init_value
+    logit_scale_init_value label_smoothing
     use_auxiliary_head auxiliary_channels auxiliary_num_convs
     auxiliary_concat_input pool_scales add_fpn
     _diffusers_version _class_name sample_size num_train_timesteps force_upcast scaling_factor
@@ -83,7 +83,12 @@ NO_FORWARD_EFFECT = frozenset("""
     moe_jitter_eps moe_loss_weight
     auxiliary_loss class_cost bbox_cost giou_cost bbox_loss_coefficient giou_loss_coefficient
     eos_coefficient norm_pix_loss
-    """.split())
+    enable_moe_fp32_combine aux_loss_coef
+    w_init_variance_scale final_w_init_variance_scale
+    """.split()) | frozenset(["langs"])  # s2s10: FSMT's language names (the tokenizer's)
+# (moe10) HunYuan-V3 adds its routed and shared experts' outputs in float32: a float32 model's are;
+# JetMoE's load-balancing loss weight (training only, as router_aux_loss_coef).
+# (hyb10) Griffin's initialisation variances.
 # (lin9) Longformer's and LED's onnx_export: another way to cut the same band into chunks.
 # (ssm9) how many logits generation keeps, an auxiliary loss, fused kernels for the same scan, the
 # dtype of a generation cache, the kinds of multi-token-prediction layers (which, like
@@ -161,6 +166,15 @@ SHOWN_BY_SHAPES = (
         "expert_layer_period expert_layer_offset attention_hidden_size".split()
     )
     | frozenset(["max_seq_len"])  # mix9: DBRX's longest context (rotary: no table)
+    # enc10: the width of the states a cross-attention reads: its keys' and values' in-width
+    | frozenset(["encoder_hidden_size"])
+    | frozenset("src_vocab_size tgt_vocab_size".split())  # s2s10: FSMT's two token tables
+    # s2s10: Speech2Text's subsampler sizes (its convs' shapes show them)
+    | frozenset("conv_channels input_channels input_feat_per_channel num_conv_layers".split())
+    # hyb10: Griffin's (RecurrentGemma) recurrence width, conv kernel, and which layers attend
+    | frozenset("lru_width conv1d_width block_types".split())
+    # hyb10: Falcon-H1's projection biases and whether its mixer has a gated norm (keys show both)
+    | frozenset("projectors_bias mamba_rms_norm".split())
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).
@@ -171,6 +185,11 @@ TOKEN_ID = re.compile(r"[a-z]+(_[a-z]+)*_token_ids?")
 # Values that switch a feature off, where the key alone would not.
 NEUTRAL = {
     "embedding_multiplier": (1.0,),
+    # hyb10: Falcon-H1's muP factors (1: none), read by the patterns they act in
+    "key_multiplier": (1.0,),
+    "ssm_in_multiplier": (1.0,),
+    "ssm_multipliers": ([1.0] * 5,),
+    "mlp_multipliers": ([1.0, 1.0],),
     "residual_multiplier": (1.0,),
     "logits_scaling": (1.0,),
     "attn_logit_softcapping": (None,),
@@ -245,6 +264,12 @@ NEUTRAL = {
     # InternVL's vision layers (vis9): plain LayerNorms, as their weight and bias show
     "norm_type": ("layer_norm",),
     "use_mid_position_embeddings": (False,),  # YOLOS without tables between its layers (vis9)
+    # moe10: MiniMax's factors on the residual and the branch before each add, at 1
+    **{
+        f"{where}_{which}_factor": (1, 1.0)
+        for where in ("full_attn", "linear_attn", "mlp")
+        for which in ("alpha", "beta")
+    },
 }
 # BigBird's block-sparse attention's sizes, moot with attention_type original_full (lin9).
 BLOCK_SPARSE_KEYS = frozenset({"block_size", "num_random_blocks"})
@@ -267,7 +292,8 @@ LAYER_KINDS = FULL_ATTENTION | {"sliding_attention", "local"}
 def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
     if key in NEUTRAL:
         return any(type(v) is type(value) and v == value for v in NEUTRAL[key])
-    if key in ("sliding_window", "window_size"):  # only a window shorter than the sequence acts
+    if key in ("sliding_window", "window_size", "attention_window_size"):  # only a window
+        # shorter than the sequence acts
         longest = config.get("max_position_embeddings", config.get("n_positions"))
         return (
             value is None
@@ -276,6 +302,8 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
         )
     if key in BLOCK_SPARSE_KEYS:  # lin9: BigBird's blocks, moot where every key is attended
         return config.get("attention_type") == "original_full"
+    if key == "mamba_norm_before_gate":  # hyb10: Falcon-H1's, moot without the gated norm
+        return config.get("mamba_rms_norm") is False
     if key == "rescale_every":  # ssm9: RWKV halves its stream every N layers, where there are N
         layers = config.get("num_hidden_layers")
         return value == 0 or (isinstance(layers, int) and isinstance(value, int) and layers < value)
@@ -291,6 +319,8 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
         return isinstance(value, list) and all(v == 1 for v in value)
     if key == "no_rope_layer_interval":  # only builds no_rope_layers where that is not given
         return "no_rope_layers" in config
+    if key == "global_attn_every_n_layers":  # moe10: AFMoE's period only builds layer_types
+        return "layer_types" in config
     if key == "_sliding_window_pattern":  # Gemma 3's period: only builds a missing layer_types
         return "layer_types" in config or _neutral("sliding_window_pattern", value, config)
     if key == "sliding_window_pattern":  # EXAONE 4's period of windowed layers: moot without one

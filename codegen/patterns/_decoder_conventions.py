@@ -335,6 +335,9 @@ SURVEYED: dict[str, DecoderConvention] = {
     "lfm2": DecoderConvention(
         "weight", "none", "pre", "head_dim", False, False, "none", None, False
     ),
+    "lfm2_moe": DecoderConvention(
+        "weight", "none", "pre", "head_dim", False, False, "none", None, False
+    ),
     "lfm3": DecoderConvention("weight", "none", None, None, None, False, "none", None, None),
     "llama": DecoderConvention(
         "weight", "none", "pre", "head_dim", False, False, "none", None, False

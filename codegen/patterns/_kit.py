@@ -375,6 +375,7 @@ CHECKED_MODEL_TYPES = (
         "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "
         "solar_open flex_olmo".split()
     )
+    | frozenset(["blip_text_model"])  # enc10: tests/test_encoders_10.py compares it
     # mla8: tests/test_latent_attention.py compares these
     | frozenset("deepseek_v2 deepseek_v3 youtu minicpm3 glm4_moe_lite sarvam_mla".split())
     | frozenset(
@@ -390,6 +391,19 @@ CHECKED_MODEL_TYPES = (
     | frozenset("mamba2 bamba granitemoehybrid nemotron_h jamba rwkv".split())
     | frozenset(["laguna", "sew"])  # mix9: tests/test_mix_9.py compares these
     | frozenset("glpn internvl_vision yolos".split())  # vis9: tests/test_vision_9.py compares these
+    # moe10: tests/test_moe_10.py compares these
+    | frozenset("afmoe hy_v3 lfm2_moe cohere2 imagegpt minimax jetmoe".split())
+    | frozenset(["fsmt", "speech_to_text"])  # s2s10: tests/test_seq2seq_10.py compares these
+    # vit10: tests/test_vision_10.py compares these
+    | frozenset(
+        "blip_vision_model git_vision_model instructblip_vision_model pvt blip_2_vision_model "
+        "instructblipvideo_vision_model owlvit_vision_model owlv2_vision_model "
+        "chinese_clip_vision_model altclip_vision_model clipseg_vision_model "
+        "metaclip_2_vision_model idefics3_vision smolvlm_vision".split()
+    )
+    | frozenset(
+        ["recurrent_gemma", "esmc", "falcon_h1"]
+    )  # hyb10: tests/test_hybrid_10.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

@@ -25,6 +25,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "silu": ("F.silu", "F"),
     "hardswish": ("F.hardswish", "F"),
     "mish": ("F.mish", "F"),
+    "glu": ("F.glu", "F"),  # s2s10: a gated conv subsampler (blocks/gated_conv_subsampler.py)
     "hardsigmoid": ("F.hardsigmoid", "F"),
     "sigmoid": ("torch.sigmoid", "torch"),
     "tanh": ("torch.tanh", "torch"),
@@ -67,6 +68,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
         "helper:add_positions_and_registers",
     ),
     "fairseq_positions": ("fairseq_positions", "helper:fairseq_positions"),
+    "fairseq_padded_positions": ("fairseq_padded_positions", "helper:fairseq_padded_positions"),
+    "fairseq_decoder_inputs": ("fairseq_decoder_inputs", "helper:fairseq_decoder_inputs"),
+    "causal_token_mask": ("causal_token_mask", "helper:causal_token_mask"),
     "top_k_routing": ("top_k_routing", "helper:top_k_routing"),
     "expert_routing": ("expert_routing", "helper:expert_routing"),
     "clamped_swiglu": ("clamped_swiglu", "helper:clamped_swiglu"),
@@ -157,6 +161,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "selective_scan",  # patterns/blocks/selective_scan.py
             "multi_head_scan",  # patterns/blocks/multi_head_scan.py
             "gated_group_rms_norm",
+            "linear_recurrence",  # patterns/blocks/gated_linear_recurrence.py
+            "scale_segments",  # patterns/blocks/multi_head_scan.py (Falcon-H1)
             "rwkv_wkv",  # patterns/blocks/rwkv_mixing.py
             "differential_heads",  # patterns/blocks/differential_attention.py
             "dynamic_mask",  # patterns/blocks/dynamic_mask_attention.py
@@ -165,6 +171,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "nystrom_attention",  # patterns/blocks/landmark_attention.py
             "expectation_attention",  # patterns/blocks/expectation_attention.py
             "zero_padding_heads",
+            "decayed_linear_attention",  # moe10: patterns/blocks/decayed_linear_attention.py
+            "top_k_softmax",  # moe10: patterns/blocks/head_experts_attention.py
+            "gather_experts",
         )
     },
 }
@@ -358,7 +367,7 @@ class _Printer:
             text = self._call(node)
             # an operator's operand, a method's object: a looser expression needs parentheses
             loose = (node.op == "call_function" and _infix(node)) or (
-                node.op == "call_module" and node.optional
+                node.op == "call_module" and (node.optional or node.given is not None)
             )
             return f"({text})" if nested and loose else text
         if isinstance(arg, Slice):
@@ -380,6 +389,9 @@ class _Printer:
             call = f"{module}({self._arguments(node)})"
             if node.optional:  # None where the class was built without it: the input passes
                 return f"{self._expr(node.args[0], True)} if {module} is None else {call}"
+            if node.given is not None:  # run only when that input is given: else the input passes
+                given = self._expr(node.given)
+                return f"{self._expr(node.args[0], True)} if {given} is None else {call}"
             return call
         if node.op == "getattr":
             return self._module(node.target)
@@ -488,4 +500,4 @@ def _last_uses(graph: Graph) -> dict[int, int]:
 
 
 def _reads(node: Node) -> list[Value]:
-    return values_in((node.args, tuple(node.kwargs.values())))
+    return values_in((node.args, tuple(node.kwargs.values()), node.given))

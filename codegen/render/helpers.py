@@ -12,6 +12,9 @@ from __future__ import annotations
 HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "layer_norm_unit_offset": ("F",),
     "fairseq_positions": ("math", "F"),
+    "fairseq_padded_positions": ("F", "helper:fairseq_positions", "helper:padded_positions"),
+    "fairseq_decoder_inputs": (),
+    "causal_token_mask": (),
     "top_k_routing": ("F",),
     "expert_routing": ("F",),
     "relative_position_bias": ("math", "F"),
@@ -339,6 +342,24 @@ def multi_head_scan(
         ys.append(torch.matmul(h, C[:, t, :, :, None]).squeeze(-1))
     return torch.stack(ys, dim=1)
 ''',
+    "scale_segments": '''
+def scale_segments(x: torch.Tensor, sizes: list[int], factors: list[float]) -> torch.Tensor:
+    """x [..., sum(sizes)] with each consecutive slice of the last dim, sizes[i] wide, times
+    factors[i] (Falcon-H1's muP factors on the parts of its mixer's projection)."""
+    parts = x.split(sizes, dim=-1)
+    return torch.cat([parts[i] * factors[i] for i in range(len(sizes))], dim=-1)
+''',
+    "linear_recurrence": '''
+def linear_recurrence(a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """A diagonal linear recurrence over the sequence, one step at a time: a and x
+    [batch, seq, width] -> h [batch, seq, width], where h_t = a_t * h_(t-1) + x_t, h_(-1) = 0."""
+    h = torch.zeros_like(x[:, 0])
+    hs: list[torch.Tensor] = []
+    for t in range(x.size(1)):
+        h = a[:, t] * h + x[:, t]
+        hs.append(h)
+    return torch.stack(hs, dim=1)
+''',
     "gated_group_rms_norm": '''
 def gated_group_rms_norm(
     x: torch.Tensor,
@@ -467,6 +488,38 @@ def fairseq_positions(seq: int, dim: int, offset: int, device: torch.device) -> 
     if dim % 2 == 1:
         table = F.pad(table, (0, 1))
     return table
+''',
+    "fairseq_padded_positions": '''
+def fairseq_padded_positions(input_ids: torch.Tensor, padding_idx: int, dim: int) -> torch.Tensor:
+    """[batch, seq, dim] fairseq's fixed sinusoidal positions (computed, not stored), numbered
+    from padding_idx + 1 over the real tokens; padding gets the row of zeros at padding_idx."""
+    positions = padded_positions(input_ids, padding_idx)
+    table = fairseq_positions(padding_idx + 1 + input_ids.size(1), dim, 0, input_ids.device)
+    table[padding_idx] = 0.0
+    return F.embedding(positions, table)
+''',
+    "causal_token_mask": '''
+def causal_token_mask(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
+    """[batch, 1, seq, seq], True where a query may attend: itself and the earlier positions that
+    are not padding (a fairseq decoder masks the padding in its own input)."""
+    seq = input_ids.size(1)
+    allowed = torch.ones(seq, seq, dtype=torch.bool, device=input_ids.device).tril()
+    return allowed[None, None] & input_ids.ne(padding_idx)[:, None, None, :]
+''',
+    "fairseq_decoder_inputs": '''
+def fairseq_decoder_inputs(
+    decoder_input_ids: torch.Tensor | None, input_ids: torch.Tensor, pad_token_id: int
+) -> torch.Tensor:
+    """The decoder's ids as given, or else fairseq's: the input ids shifted one to the right, each
+    row's last real token (its end of sentence) wrapped round to the front."""
+    if decoder_input_ids is not None:
+        return decoder_input_ids
+    input_ids = input_ids.masked_fill(input_ids == -100, pad_token_id)
+    last = input_ids.ne(pad_token_id).sum(dim=1) - 1
+    shifted = input_ids.clone()
+    shifted[:, 0] = input_ids.gather(1, last[:, None]).squeeze(1)
+    shifted[:, 1:] = input_ids[:, :-1]
+    return shifted
 ''',
     "top_k_routing": '''
 def top_k_routing(logits: torch.Tensor, top_k: int, normalize: bool) -> torch.Tensor:
@@ -1124,6 +1177,34 @@ def query_key_mask(mask: torch.Tensor | None) -> torch.Tensor | None:
     if mask is None:
         return None
     return mask & mask.transpose(-1, -2)
+''',
+    "decayed_linear_attention": '''
+def decayed_linear_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, slope: torch.Tensor
+) -> torch.Tensor:
+    """Causal linear attention whose past decays by exp(-slope) a step, one rate per head
+    (MiniMax's lightning attention, summed whole rather than block by block):
+    out[t] = sum over s <= t of exp(-slope * (t - s)) * (q[t] . k[s]) * v[s].
+
+    q, k, v: [batch, heads, seq, head_dim]; slope: [heads, 1, 1]."""
+    steps = torch.arange(q.size(-2), device=q.device)
+    back = (steps[:, None] - steps[None, :]).to(q.dtype)  # [seq, seq]: how far back
+    decay = torch.exp(-slope * back.clamp(min=0)) * (back >= 0).to(q.dtype)
+    return (q @ k.transpose(-1, -2) * decay) @ v
+''',
+    "top_k_softmax": '''
+def top_k_softmax(logits: torch.Tensor, top_k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Router logits [..., experts] -> (the top_k experts [..., top_k], best first, and their
+    weights: a softmax over their logits)."""
+    top, index = logits.float().topk(top_k, dim=-1)
+    return index, torch.softmax(top, dim=-1).type_as(logits)
+''',
+    "gather_experts": '''
+def gather_experts(every: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """The chosen experts' rows: every [..., experts, features] and index [..., k] (the same
+    leading sizes) -> [..., k, features]."""
+    rows = index.unsqueeze(-1).expand(list(index.shape) + [every.size(-1)])
+    return every.gather(-2, rows)
 ''',
     "zero_masked": '''
 def zero_masked(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

@@ -44,7 +44,7 @@ FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 # Queries for word-to-entity, entity-to-word and entity-to-entity scores (LUKE)
 ENTITY_QUERIES = r"w2e_query|e2w_query|e2e_query"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
-OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo|projection_layer"
+OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo|projection_layer|projection"
 # A norm over the heads' merged output, before the output projection (BitNet's attn_sub_norm).
 SUB_NORM = r"attn_sub_norm|sub_norm|sub_ln|inner_attn_ln|attn_out_norm"
 ADD_NORM = r"LayerNorm|layer_norm|layernorm|norm|ln|attention_norm|attn_layer_norm"
@@ -131,8 +131,9 @@ ROTARY_TYPES = (
 # Which features rotate together, and whether queries and keys are normed before or after
 # rotary, per model_type: patterns/_rope_conventions.py (a survey of the library's code). For a
 # family not there the layout and the order are defaults the file marks as guessed.
-# Families whose full-attention layers (beside windowed ones) apply no rotary (Cohere 2).
-FULL_LAYERS_UNROTATED_TYPES = ("cohere2",)
+# Families whose full-attention layers (beside windowed ones) apply no rotary, read from their
+# code (Cohere 2; AFMoE, moe10: tests/test_moe_10.py compares it): written as rotary of width 0.
+FULL_LAYERS_UNROTATED_TYPES = ("cohere2", "afmoe")
 # Rotary whose sin/cos come from a position table the encoder owns and passes to every layer as
 # `sinusoidal` ([seq, head_dim]: sines then cosines; pairs (2i, 2i+1) rotate; RoFormer).
 ROTARY_TABLE_TYPES = ("roformer",)
@@ -264,7 +265,9 @@ def window_plan(ctx: BlockContext) -> int | tuple[int, ...] | None:
     file is flagged rather than wrong."""
     metadata, lists = ctx.resolver.metadata, ctx.resolver.string_lists
     said = metadata.get("use_sliding_window")
-    key = next((k for k in ("sliding_window", "window_size") if k in metadata), None)
+    # RecurrentGemma spells it attention_window_size
+    windows = ("sliding_window", "window_size", "attention_window_size")
+    key = next((k for k in windows if k in metadata), None)
     if key is None or (said and said[1] is False):
         return None
     window = metadata[key][1]
@@ -348,7 +351,7 @@ def _frequencies(g: Graph, rotary: tuple, q: Value, seq: Value, window: Value | 
 
     def one(spec: tuple, name: str) -> Value:
         kind, theta = spec[0], spec[1]
-        comment = rope.describe(spec)
+        comment = rope.describe(spec) if width else "none: these layers do not rotate"
         if kind in ("default", "linear"):
             if kind == "default":
                 return g.call_function(
@@ -430,8 +433,23 @@ def kind_widths(ctx: BlockContext, hd: int, width: int, plan, theta: float):
     )
 
 
+def unrotated_full_layers(plan, width: int, theta: float) -> tuple:
+    """A rotary plan in which full-attention layers rotate nothing (width 0) and windowed ones
+    rotate as `plan` (None: the plain frequencies) says (Cohere 2, AFMoE)."""
+    if plan is None:
+        return ("per_layer", ("default", theta), ("default", theta), 1.0, (width, 0))
+    if plan[0] == "uniform":
+        return ("per_layer", plan[1], plan[1], plan[2], (width, 0))
+    windowed = plan[4][0] if len(plan) > 4 else width
+    return plan[:4] + ((windowed, 0),)
+
+
 def _kinds_rotate_differently(ctx: BlockContext) -> bool:
-    """Whether config.json gives windowed and full layers rotary parameters of their own."""
+    """Whether windowed and full layers rotate differently: config.json gives them rotary
+    parameters of their own, or the family rotates only its windowed layers."""
+    model_type = ctx.resolver.evidence("model_type")
+    if model_type is not None and model_type[1] in FULL_LAYERS_UNROTATED_TYPES:
+        return True
     kinds = rope.by_kind(rope.rope_parameters(ctx.resolver.nested), FULL_KINDS | WINDOWED_KINDS)
     return kinds is not None and len({repr(sorted(v.items())) for v in kinds.values()}) > 1
 
@@ -740,8 +758,21 @@ class Attention(BlockPattern):
             width, scaled, why = kind_widths(ctx, hd, width, scaled, float(theta.value))
             if why:
                 guessed = f"{guessed}; {why}" if guessed else why
+            if (
+                mtype in FULL_LAYERS_UNROTATED_TYPES
+                and causal.value
+                and isinstance(window_plan(ctx), tuple)
+            ):
+                scaled = unrotated_full_layers(scaled, width, float(theta.value))
             rotary_args = (float(theta.value), width, interleaved, scaled, layout.value)
         scale = score_scale(ctx)
+        keys = ctx.resolver.evidence("key_multiplier")  # hyb10: Falcon-H1's muP factor on keys
+        if keys is not None and type(keys[1]) in (int, float) and keys[1] != 1:
+            q_width = q.io.out_width if fused is None and q.io else None
+            if scale is None and not isinstance(q_width, int):
+                return None
+            base = scale if scale else ((q_width // nhead.value) ** -0.5, "1/sqrt(head_dim)")
+            scale = (base[0] * keys[1], f"{base[1]} x {keys[0]} {keys[1]} (on the keys)")
         if scale is None and mtype in UNSCALED_TYPES:  # only with evidence: a choice everywhere
             unscaled = ctx.choose(  # widens calibration's search past its budget
                 cls,
@@ -790,11 +821,18 @@ class Attention(BlockPattern):
                 "this file does (some families norm after it)"
             )
             guessed = f"{guessed}; {said}" if guessed else said
-        if rotary_args and isinstance(found.window, tuple) and mtype in FULL_LAYERS_UNROTATED_TYPES:
-            guessed = (
+        listed = ctx.resolver.string_lists.get("layer_types")  # read, not consumed, here
+        if (
+            rotary_args
+            and mtype in FULL_LAYERS_UNROTATED_TYPES
+            and not (isinstance(found.window, tuple) and rotary_args[3] is not None)
+            and not (listed and set(listed[1]) <= WINDOWED_KINDS)  # every layer rotates
+        ):
+            said = (
                 f"model_type {mtype!r} skips rotary on its full-attention layers, which this "
                 "file does not: only its windowed layers are right"
             )
+            guessed = f"{guessed}; {said}" if guessed else said
         if entity:
             said = (
                 f"{', '.join(m.attr for m in entity)} (queries for entity tokens) are unused: "

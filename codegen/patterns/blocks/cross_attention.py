@@ -23,12 +23,9 @@ from codegen.patterns._kit import (
     one_named,
     tensors,
 )
+from codegen.patterns.blocks._cross_names import CROSS  # noqa: F401 (its importers read it here)
 from codegen.patterns.blocks.attention import HEAD_COUNTS, KEY, OUT, QUERY, UNKNOWN_HEADS, VALUE
 
-# Names of the attention that reads the encoder's output from a decoder layer.
-CROSS = (
-    r"encoder_attn|cross_attn|crossattention|cross_attention|encdec_attn|src_attn|EncDecAttention"
-)
 SEQ2SEQ_TYPES = (
     "bart",
     "mbart",
@@ -68,6 +65,15 @@ def seq2seq(ctx: BlockContext, cls=None) -> str:
     return ""
 
 
+def _stack(cls) -> str:
+    """ "encoder" or "decoder" where every instance of `cls` lies under that stack, else ""."""
+    stacks = {
+        next((p for p in path.split(".") if p in ("encoder", "decoder")), "")
+        for path, _ in cls.instances
+    }
+    return stacks.pop() if len(stacks) == 1 else ""
+
+
 class Seq2SeqAttention(BlockPattern):
     role = "Attention"
     priority = 11  # the generic Attention's members: config.json says these serve both stacks
@@ -83,14 +89,26 @@ class Seq2SeqAttention(BlockPattern):
             return None
         width = q.io.out_width if q.io else None
         heads = [h for h in HEAD_COUNTS if width is None or width % h == 0]
-        nhead = ctx.choose(
-            cls, q.attr, "nhead", None, heads, "unknown: calibrate or hint", accepts="positive_int"
-        )
-        if nhead.value is None:  # its choice stays: calibration may pick the count
-            return Match(self, 4, missing=UNKNOWN_HEADS, choices=[nhead])
         encoder = ctx.resolver.evidence("encoder_attention_heads")
         decoder = ctx.resolver.evidence("decoder_attention_heads")
-        if nhead.source == "metadata" and encoder and decoder and encoder[1] != decoder[1]:
+        stack = _stack(cls)
+        differ = encoder and decoder and encoder[1] != decoder[1]
+        # Each stack's own count where the class serves one stack alone (the structure keeps the
+        # stacks' classes apart when config.json gives them different counts).
+        spellings = {"nhead": (f"{stack}_attention_heads",)} if differ and stack else {}
+        with ctx.resolver.within(spellings):
+            nhead = ctx.choose(
+                cls,
+                q.attr,
+                "nhead",
+                None,
+                heads,
+                "unknown: calibrate or hint",
+                accepts="positive_int",
+            )
+        if nhead.value is None:  # its choice stays: calibration may pick the count
+            return Match(self, 4, missing=UNKNOWN_HEADS, choices=[nhead])
+        if nhead.source == "metadata" and differ and not stack:
             return Match(self, 4, missing=DIFFERENT_HEADS)
         found = (q.attr, k.attr, v.attr, out.attr, int(nhead.value))
         return Match(self, 4, found, [nhead])
@@ -126,7 +144,8 @@ class Seq2SeqAttention(BlockPattern):
         )
         y = g.call_method("transpose", y, 1, 2, inline=True)
         y = g.call_method("reshape", y, batch, seq, -1, name="y")
-        g.output(g.call_module((out,), y))
+        # (no projection: a split attention's sibling holds it, blocks/split_cross_attention.py)
+        g.output(g.call_module((out,), y) if out is not None else y)
 
     @staticmethod
     def examples():

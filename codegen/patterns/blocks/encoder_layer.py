@@ -15,6 +15,7 @@ import re
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns.blocks._cross_names import CROSS
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -52,7 +53,11 @@ ROTARY_TABLE = "sinusoidal"
 # ... and the relative position embeddings a disentangled attention reads (DeBERTa), where its
 # encoder owns the table.
 RELATIVE_TABLE = "rel_embeddings"
-SIDE_INPUTS = (ROTARY_TABLE, RELATIVE_TABLE)
+# ... and the encoder's states a cross-attention reads keys and values from (the model's
+# `encoder_hidden_states`), last: a layer runs its cross-attention only when they are given.
+MEMORY = "memory"
+MEMORY_MASK = "memory_mask"  # (which of those states to attend to: padding_mask() of theirs)
+SIDE_INPUTS = (ROTARY_TABLE, RELATIVE_TABLE, MEMORY)
 
 
 def _side_names(ctx: BlockContext, m) -> tuple[str, ...]:
@@ -251,6 +256,20 @@ class SplitLayer(BlockPattern):
         if tensors(cls):
             return None
         roles = {m.attr: ctx.role(m) for m in members}
+        # a post-norm cross-attention sublayer after the self-attention (BERT with
+        # add_cross_attention, BLIP's text tower): by its name, and the encoder's states it takes
+        cross = [
+            m
+            for m in members
+            if roles[m.attr] == "PostNormAttention"
+            and re.fullmatch(CROSS, m.attr, re.IGNORECASE)
+            and _side_names(ctx, m) == (MEMORY,)
+            and ctx.takes(m, "mask")
+        ]
+        if len(cross) > 1:
+            return None
+        cross_attr = cross[0].attr if cross else None
+        members = [m for m in members if m.attr != cross_attr]
         attn = [m.attr for m in members if roles[m.attr] in ("Attention", "PostNormAttention")]
         inter = [m.attr for m in members if roles[m.attr] == "Intermediate"]
         out = [m.attr for m in members if roles[m.attr] in ("Projection", "AddNorm")]
@@ -261,9 +280,13 @@ class SplitLayer(BlockPattern):
         pre = roles[attn[0]] == "Attention" and roles[out[0]] == "Projection"
         held = next(m for m in members if m.attr == attn[0])
         # a mixing sublayer that takes no padding mask (FNet's Fourier transform): nor does the layer
-        side = (_side_names(ctx, held), ctx.takes(held, "mask"))
+        own = tuple(name for name in _side_names(ctx, held) if name != MEMORY)
+        side = (own, ctx.takes(held, "mask"), cross_attr)
         if post and not norms and len(members) == 3:
-            return Match(self, 3, ("post", attn[0], inter[0], out[0], None, None, side))
+            score = 3 + (cross_attr is not None)
+            return Match(self, score, ("post", attn[0], inter[0], out[0], None, None, side))
+        if cross_attr is not None:
+            return None  # (a pre-norm layer's cross-attention needs its own norm: not seen yet)
         if pre and len(norms) == 2 and len(members) == 5:
             before = [m.attr for m in norms if re.fullmatch(BEFORE, m.attr, re.IGNORECASE)]
             after = [m.attr for m in norms if re.fullmatch(AFTER, m.attr, re.IGNORECASE)]
@@ -273,11 +296,24 @@ class SplitLayer(BlockPattern):
         return None
 
     def forward(self, match: Match, g: Graph) -> None:
-        layout, attn, inter, out, before, after, (side, takes_mask) = match.found
+        layout, attn, inter, out, before, after, (side, takes_mask, cross) = match.found
         x = g.input("x")
         masked = (g.input("mask", optional=True),) if takes_mask else ()
         if layout == "post":
-            a = g.call_module((attn,), x, *masked, *_side_inputs(g, side), name="x")
+            sides = _side_inputs(g, side)
+            memory = g.input(MEMORY, optional=True) if cross is not None else None
+            memory_mask = g.input(MEMORY_MASK, optional=True) if cross is not None else None
+            a = g.call_module((attn,), x, *masked, *sides, name="x")
+            if cross is not None:  # keys and values from the encoder's states, where given
+                a = g.call_module(
+                    (cross,),
+                    a,
+                    memory_mask,
+                    memory,
+                    given=memory,
+                    name="x",
+                    comment="cross-attention: only when the encoder's states are given",
+                )
             h = g.call_module((inter,), a, inline=True)
             g.output(g.call_module((out,), h, a))
             return

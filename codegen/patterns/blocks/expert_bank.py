@@ -265,7 +265,11 @@ class ExpertBank(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) not in (2, 3):
+        # moe10: a bias added to the mixture's output (JetMoE's, beside GraniteMoE's banks)
+        params = tensors(cls)
+        if len(params) > 1 or params and (params[0].attr != "bias" or len(params[0].shape) != 1):
+            return None
+        if len(members) not in (2, 3) or params and len(members) != 3:
             return None
         routers = [m for m in members if ctx.role(m) in ("Router", "linear")]
         if len(routers) != 1:
@@ -312,8 +316,8 @@ class ExpertBank(BlockPattern):
         if guessed and down is not None:
             guessed += "; gate before up in the fused bank is the usual order, too"
         found = (router.attr, up.attr, down.attr if down else None, spec)
-        found += (activation.value if activation else None,)
-        return Match(self, len(members), found, choices, guessed=guessed)
+        found += (activation.value if activation else None, bool(params))
+        return Match(self, len(members) + len(params), found, choices, guessed=guessed)
 
     @staticmethod
     def _weights(ctx: BlockContext, m) -> list[tuple]:
@@ -326,7 +330,7 @@ class ExpertBank(BlockPattern):
         return [tuple(p.shape) for p in params] if None not in params else []
 
     def forward(self, match: Match, g: Graph) -> None:
-        router, up, down, spec, activation = match.found
+        router, up, down, spec, activation, biased = match.found
         x = g.input("x")
         logits = g.call_module((router,), x, inline=True)
         weights = spec.weights(g, logits, comment=f"the top {spec.top_k} experts' weights")
@@ -344,6 +348,10 @@ class ExpertBank(BlockPattern):
         mixed = g.call_function(
             "mul", outs, g.call_method("unsqueeze", weights, -1, inline=True), inline=True
         )
+        if biased:
+            mixed = g.call_method("sum", mixed, -2, inline=True)
+            g.output(g.call_function("add", mixed, g.getattr(("bias",))), comment="[batch, seq, d]")
+            return
         g.output(g.call_method("sum", mixed, -2), comment="[batch, seq, d_model]")
 
     @staticmethod

@@ -17,12 +17,13 @@ from codegen.patterns._kit import (
     family,
     modules,
     one_named,
+    raw_value,
     tensors,
 )
 
-UP = r"c_fc|fc1|up_proj|dense_h_to_4h|fc_in|lin1|w1|wi|fc|linear1|intermediate_dense|ff1"
+UP = r"c_fc|fc1|up_proj|dense_h_to_4h|fc_in|lin1|w1|wi|fc|linear1|intermediate_dense|ff1|dense1"
 DOWN = (
-    r"c_proj|fc2|down_proj|dense_4h_to_h|fc_out|lin2|w2|wo|proj|linear2|output_dense|ff2|"
+    r"c_proj|fc2|dense2|down_proj|dense_4h_to_h|fc_out|lin2|w2|wo|proj|linear2|output_dense|ff2|"
     r"output_linear|weights_out"
 )
 # Meta's LLaMA and Mixtral: w2(silu(w1(x)) * w3(x)), so w1 is the gate and w3 its partner;
@@ -50,6 +51,23 @@ def _normalises_hidden(match: Match, members: list) -> bool:
     return width is not None and norm.io is not None and norm.io.out_width == width
 
 
+def _gate_down_factors(ctx: BlockContext):
+    """config.json's factors on a gated feed-forward's gate input and on its output (Falcon-H1's
+    mlp_multipliers, a pair); None where there are none, "unreadable" where they are not two
+    numbers (then nothing matches: the file says the block is missing)."""
+    said = raw_value(ctx, "mlp_multipliers")
+    if said is None:
+        return None
+    pair = said[1]
+    if (
+        not isinstance(pair, list)
+        or len(pair) != 2
+        or any(type(v) not in (int, float) for v in pair)
+    ):
+        return "unreadable"
+    return None if pair == [1, 1] else (float(pair[0]), float(pair[1]))
+
+
 class MLP(BlockPattern):
     role = "MLP"
     priority = 15  # names say feed-forward, widths say it widens: not a squeeze-excite gate
@@ -67,7 +85,7 @@ class MLP(BlockPattern):
             if found is not None and extra is inner and not _normalises_hidden(found, members):
                 return None
             if found is not None:
-                found.found = found.found[:4] + (extra[0].attr,)
+                found.found = found.found[:4] + (extra[0].attr,) + found.found[5:]
                 found.explains += 1
             return found
         return self.match_layers(cls, ctx, members)
@@ -121,7 +139,10 @@ class MLP(BlockPattern):
             ctx.resolver.evidence(*act.SYNONYMS["activation"])
             found = (up.attr, gate.attr if gate else None, down.attr, (own[0].attr,), None)
             return Match(self, len(members) + 1, found)
-        found = (up.attr, gate.attr if gate else None, down.attr, activation.value, None)
+        factors = _gate_down_factors(ctx) if gate is not None else None
+        if factors == "unreadable":
+            return None
+        found = (up.attr, gate.attr if gate else None, down.attr, activation.value, None, factors)
         return Match(self, len(members), found, [activation])
 
     def _fused(self, cls, ctx: BlockContext, fused, down) -> Match | None:
@@ -152,7 +173,9 @@ class MLP(BlockPattern):
         return Match(self, 2, found, [activation, half])
 
     def forward(self, match: Match, g: Graph) -> None:
-        up, gate, down, activation, grn = match.found
+        up, gate, down, activation, grn = match.found[:5]
+        # Falcon-H1's muP factors on the gate's input and on the output (1: none)
+        gate_factor, down_factor = (match.found[5:] or [None])[0] or (1.0, 1.0)
         x = g.input("x")
         if gate in ("first", "second"):  # one layer holds both: split it
             halves = g.call_method(
@@ -168,12 +191,18 @@ class MLP(BlockPattern):
             if gate is not None:
                 h = g.call_function("mul", h, g.call_module((up,), x, inline=True), name="h")
         elif gate is not None:
-            h = act.apply(g, activation, g.call_module((gate,), x, inline=True), inline=True)
+            h = g.call_module((gate,), x, inline=True)
+            if gate_factor != 1:
+                h = g.call_function("mul", h, gate_factor, inline=True)
+            h = act.apply(g, activation, h, inline=True)
             h = g.call_function("mul", h, g.call_module((up,), x, inline=True), name="h")
         else:
             h = act.apply(g, activation, g.call_module((up,), x, inline=True), name="h")
         if grn is not None:  # a global response norm, or a norm over the hidden width
             h = g.call_module((grn,), h, name="h")
+        if down_factor != 1:
+            g.output(g.call_function("mul", g.call_module((down,), h, inline=True), down_factor))
+            return
         g.output(g.call_module((down,), h))
 
     @staticmethod

@@ -106,6 +106,23 @@ def _disagrees(ctx: BlockContext, keys: tuple[str, ...], value: int) -> str:
     return f"{said[0]} says {said[1]!r}, the widths {value}"
 
 
+def _mup_factors(ctx: BlockContext):
+    """Falcon-H1's muP factors: (on the mixer's input, [on z, x, B, C, dt] or None), from
+    config.json's ssm_in_multiplier and ssm_multipliers; None where both are 1 or absent,
+    "unreadable" where they are not numbers."""
+    said_in = ctx.resolver.evidence("ssm_in_multiplier")
+    said = raw_value(ctx, "ssm_multipliers")
+    factor_in = said_in[1] if said_in is not None else 1.0
+    factors = said[1] if said is not None else [1.0] * 5
+    if type(factor_in) not in (int, float) or not isinstance(factors, list) or len(factors) != 5:
+        return "unreadable"
+    if any(type(v) not in (int, float) for v in factors):
+        return "unreadable"
+    if factor_in == 1 and all(v == 1 for v in factors):
+        return None
+    return float(factor_in), None if all(v == 1 for v in factors) else [float(v) for v in factors]
+
+
 class MultiHeadScan(BlockPattern):
     role = ROLE
     priority = 10
@@ -184,6 +201,9 @@ class MultiHeadScan(BlockPattern):
                 before = order.value
         if groups.value not in fits or inner % groups.value:
             return None
+        mup = _mup_factors(ctx)
+        if mup == "unreadable":
+            return None
         limits = dt_limits(ctx)
         floor, ceiling = (limits[0], limits[1]) if limits else (0.0, None)
         if limits is not None:
@@ -214,14 +234,16 @@ class MultiHeadScan(BlockPattern):
             activation.value,
             before,
             (floor, ceiling),
+            mup,
         )
         guessed = "; ".join(d for d in disagree + [limits[3] if limits else ""] if d)
         return Match(self, len(params) + len(members), found, choices, pins=pins, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         (in_proj, conv, out_proj, norm), (a_log, d, dt_bias), sizes, activation, before, limits = (
-            match.found
+            match.found[:6]
         )
+        factor_in, factors = match.found[6] or (1.0, None)
         inner, heads, groups, state = sizes
         h = g.input("x")  # [batch, seq, d_model]
         # [batch, 1, 1, seq], False at padding: padding tokens enter the scan as zeros
@@ -229,7 +251,14 @@ class MultiHeadScan(BlockPattern):
         batch = g.call_method("size", h, 0, name="batch")
         seq = g.call_method("size", h, 1, name="seq")
         h = g.call_function("zero_masked", h, mask, inline=True)
+        if factor_in != 1:  # Falcon-H1's ssm_in_multiplier
+            h = g.call_function("mul", h, factor_in, inline=True)
         proj = g.call_module((in_proj,), h, inline=True)
+        if factors is not None:  # Falcon-H1's ssm_multipliers: on z, x, B, C and dt
+            gn = groups * state
+            proj = g.call_function(
+                "scale_segments", proj, [inner, inner, gn, gn, heads], factors, name="proj"
+            )
         width = inner + 2 * groups * state
         parts = g.call_method(
             "split", proj, [inner, width, heads], kwargs={"dim": -1}, name="parts"

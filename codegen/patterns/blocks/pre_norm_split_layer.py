@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns.blocks._cross_names import CROSS
+from codegen.patterns.blocks.encoder_layer import MEMORY, MEMORY_MASK
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -64,12 +66,16 @@ class PreNormSplitAttention(BlockPattern):
         norm = _lone_norm(members)
         if inner is None or out is None or norm is None:
             return None
-        return Match(self, 3, (inner.attr, norm.attr, out.attr))
+        # an inner attention that also reads an encoder's states (a cross-attention's, shared)
+        crossing = ctx.takes(inner, MEMORY)
+        return Match(self, 3, (inner.attr, norm.attr, out.attr, crossing))
 
     def forward(self, match: Match, g: Graph) -> None:
-        inner, norm, out = match.found
+        inner, norm, out, crossing = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
-        y = g.call_module((inner,), g.call_module((norm,), x, inline=True), mask, inline=True)
+        memory = (g.input(MEMORY, optional=True),) if crossing else ()  # keys and values, if given
+        normed = g.call_module((norm,), x, inline=True)
+        y = g.call_module((inner,), normed, mask, *memory, inline=True)
         g.output(g.call_function("add", x, g.call_module((out,), y, inline=True)))
 
     @staticmethod
@@ -86,6 +92,18 @@ class PreNormSplitLayer(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
+        # a cross-attention after the self-attention, by its name (Megatron-BERT, XLM-R XL as
+        # decoders with add_cross_attention): run where the encoder's states are given
+        cross = [
+            m
+            for m in members
+            if ctx.role(m) == "ResidualAttention"
+            and re.fullmatch(CROSS, m.attr, re.IGNORECASE)
+            and ctx.takes(m, MEMORY)
+        ]
+        if len(cross) > 1:
+            return None
+        members = [m for m in members if m not in cross]
         if tensors(cls) or len(members) not in (3, 4):
             return None
         attn = _one(members, ctx, "ResidualAttention")
@@ -98,12 +116,25 @@ class PreNormSplitLayer(BlockPattern):
         if (norm is None) != (inter is None) or len(members) != 3 + (norm is not None):
             return None  # exactly one norm before the feed-forward
         found = (attn.attr, norm.attr if norm else None, (inter or normed).attr, out.attr)
-        return Match(self, len(members), found)
+        found += (cross[0].attr if cross else None,)
+        return Match(self, len(members) + len(cross), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        attn, norm, inter, out = match.found
+        attn, norm, inter, out, cross = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
         a = g.call_module((attn,), x, mask, name="x")
+        if cross is not None:  # keys and values from the encoder's states, where given
+            memory = g.input(MEMORY, optional=True)
+            memory_mask = g.input(MEMORY_MASK, optional=True)
+            a = g.call_module(
+                (cross,),
+                a,
+                memory_mask,
+                memory,
+                given=memory,
+                name="x",
+                comment="cross-attention: only when the encoder's states are given",
+            )
         normed = g.call_module((norm,), a, inline=True) if norm is not None else a
         h = g.call_module((inter,), normed, inline=True)
         g.output(g.call_function("add", a, g.call_module((out,), h, inline=True)))
@@ -132,12 +163,17 @@ class NormedEncoder(BlockPattern):
             return None
         if ctx.takes(found[0], "bias") or ctx.takes(found[0], "sinusoidal"):
             return None  # layers that need more than the mask: another encoder's
-        return Match(self, 2, (rest[0].attr, norm.attr))
+        return Match(self, 2, (rest[0].attr, norm.attr, ctx.takes(found[0], MEMORY)))
 
     def forward(self, match: Match, g: Graph) -> None:
-        layers, norm = match.found
+        layers, norm, crossing = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
-        x = g.call_module((layers,), x, mask, each=True)
+        states = (
+            (g.input(MEMORY, optional=True), g.input(MEMORY_MASK, optional=True))
+            if crossing
+            else ()
+        )
+        x = g.call_module((layers,), x, mask, *states, each=True)
         g.output(g.call_module((norm,), x))
 
     @staticmethod

@@ -54,14 +54,19 @@ class QKVAttention(BlockPattern):
         )
         if not isinstance(heads.value, int) or width % heads.value:
             return None
-        order = ctx.choose(
-            cls,
-            qkv.attr,
-            "qkv_order",
-            ORDERS[0],
-            ORDERS[1:],
-            "the fused channels per head first (improved-diffusion's legacy order)",
-        )
+        # With one head both orders are one computation: the order is a choice only once there
+        # are more, so calibration scores each head count with its best order (a change opens
+        # the choices it brings in) instead of needing both moved at once.
+        order = None
+        if heads.value > 1:
+            order = ctx.choose(
+                cls,
+                qkv.attr,
+                "qkv_order",
+                ORDERS[0],
+                ORDERS[1:],
+                "the fused channels per head first (improved-diffusion's legacy order)",
+            )
         guessed = ""
         if heads.source == "default":
             guessed = "the head count leaves no tensor (one head assumed): the choice nhead"
@@ -73,11 +78,13 @@ class QKVAttention(BlockPattern):
             and norm.type_name != "nn.GroupNorm"
         ]
         found = (norm.attr, qkv.attr, out.attr)
-        return Match(self, len(members), found, [heads, order], guessed=guessed, pins=pins)
+        choices = [heads] + ([order] if order is not None else [])
+        return Match(self, len(members), found, choices, guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         norm, qkv, out = match.found
-        heads, order = (c.value for c in match.choices)
+        heads = match.choices[0].value
+        order = match.choices[1].value if len(match.choices) > 1 else ORDERS[0]
         x = g.input("x")
         batch = g.call_method("size", x, 0, name="batch")
         channels = g.call_method("size", x, 1, name="channels")

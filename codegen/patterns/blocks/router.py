@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from codegen.ir import Ref
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._router_conventions import CORRECTION_SWITCHES, ROUTER_CONVENTIONS, SCALE_KEYS
 
 ROUTER_NAMES = r"gate|router|w_gate|gating|switch|\w*router\w*"
 # A per-expert bias added to the scores for choosing experts only (DeepSeek-V3, GLM-4-MoE, dots1,
@@ -27,53 +28,16 @@ ROUTER_NAMES = r"gate|router|w_gate|gating|switch|\w*router\w*"
 CORRECTION = r"e_score_correction_bias|expert_bias|\w*score_correction\w*|\w*selection_bias"
 STATICS = r"moe_statics|\w*statics"
 
-# How each family scores its router logits, read from its modeling code (tests compare each):
-# any other model_type routes by the default (softmax; sigmoid where a correction bias is
-# stored), and the file says 'guessed' unless config.json names it (scoring_func).
-SCORING_BY_TYPE = {
-    "mixtral": "softmax",
-    "olmoe": "softmax",
-    "qwen2_moe": "softmax",
-    "qwen3_moe": "softmax",
-    "granitemoe": "softmax",
-    "granitemoeshared": "softmax",
-    "jetmoe": "softmax",
-    "dbrx": "softmax",
-    "gpt_oss": "softmax",
-    "ernie4_5_moe": "softmax",
-    "hunyuan_v1_moe": "softmax",
-    "flex_olmo": "softmax",
-    "glm4_moe": "sigmoid",
-    "solar_open": "sigmoid",
-    "minimax_m2": "sigmoid",
-    "exaone_moe": "sigmoid",
-    "dots1": "sigmoid",
-    "deepseek_v3": "sigmoid",
-    # mla8: tests/test_latent_attention.py compares these
-    "deepseek_v2": "softmax",
-    "glm4_moe_lite": "sigmoid",
-    "sarvam_mla": "sigmoid",  # DeepSeek-V3's code under a config of its own
-    # ssm9: tests/test_state_space_9.py compares these
-    "jamba": "softmax",
-    "granitemoehybrid": "softmax",
-}
-# Families that keep the chosen experts' softmax weights as they are (no config key says it):
-# Jamba's router takes the top k of the softmax over all experts and does not renormalise.
-NEVER_NORMALIZED = ("jamba",)
-
+# How each family scores its router logits and whether it renormalises the chosen weights, read
+# from its modeling code (patterns/_router_conventions.py; tests compare each): any other
+# model_type routes by the default (softmax; sigmoid where a correction bias is stored), and the
+# file says 'guessed' unless config.json names it (scoring_func).
+SCORING_BY_TYPE = {t: c.scoring for t, c in ROUTER_CONVENTIONS.items()}
+# Families that keep the chosen experts' weights as they are (no config key says it).
+NEVER_NORMALIZED = tuple(t for t, c in ROUTER_CONVENTIONS.items() if c.normalized is False)
 # Families that always renormalise the chosen experts' weights (no config key says it), or route
 # by a softmax over the top-k logits, which is the same.
-ALWAYS_NORMALIZED = (
-    "mixtral",
-    "granitemoe",
-    "granitemoeshared",
-    "jetmoe",
-    "gpt_oss",
-    "hunyuan_v1_moe",
-    "ernie4_5_moe",
-    "minimax_m2",
-    "granitemoehybrid",  # ssm9: a softmax over the top-k logits, as GraniteMoE's
-)
+ALWAYS_NORMALIZED = tuple(t for t, c in ROUTER_CONVENTIONS.items() if c.normalized is True)
 
 SYNONYMS = {
     "top_k": (
@@ -88,7 +52,7 @@ SYNONYMS = {
     "scoring": ("scoring_func",),
     "groups": ("n_group",),
     "top_groups": ("topk_group",),
-    "scale": ("routed_scaling_factor",),
+    "scale": SCALE_KEYS,
 }
 
 
@@ -417,8 +381,14 @@ def routing(
             return None
         if experts % groups or not 1 <= top_groups <= groups or experts // groups < 2:
             return None
-    scale = ctx.resolver.evidence("routed_scaling_factor", "moe_routed_scaling_factor")
-    scale = float(scale[1]) if scale and isinstance(scale[1], (int, float)) else 1.0
+    scale = ctx.resolver.evidence(*SCALE_KEYS)
+    if scale is not None and (type(scale[1]) not in (int, float) or scale[1] <= 0):
+        return None  # a factor not written here: the key stays on the file's list
+    scale = float(scale[1]) if scale else 1.0
+    # a key that switches the correction bias must agree with what the checkpoint holds
+    switch = ctx.resolver.evidence(*CORRECTION_SWITCHES)
+    if switch is not None and switch[1] is not (correction is not None):
+        ctx.resolver.consumed.difference_update(CORRECTION_SWITCHES)
     guessed = ""
     if known is None and scoring.source == "default":
         guessed = (

@@ -44,6 +44,9 @@ ROLE = "SelectiveScan"
 # Roles of sequence mixers a layer may hold in place of attention (MixerLayer here, and the
 # transformer block's): this scan, and LFM2's gated short conv (short_conv.py).
 SEQUENCE_MIXERS = (ROLE, "ShortConv", "MultiHeadScan")  # + Mamba-2 (multi_head_scan.py)
+SEQUENCE_MIXERS += ("LinearAttention",)  # moe10: MiniMax's (decayed_linear_attention.py)
+# + Griffin's recurrent block (gated_linear_recurrence.py)
+SEQUENCE_MIXERS += ("RecurrentBlock",)
 NORM_EPS_SYNONYMS = ("mixer_rms_eps",)
 # What else a MixerLayer's one mixer may be, in a stack whose layers each hold one (NemotronH)
 LAYER_MIXERS = ("Attention", "MoE")

@@ -37,6 +37,7 @@ FIRST_NORM = (
     r"attention_layernorm|"  # Apertus
     r"attn_ln|attention_ln|"  # GTE's original layout (enc7a)
     r"operator_norm|"  # LFM2's: before attention or the short conv (dec8)
+    r"temporal_pre_norm|"  # Griffin's (RecurrentGemma): before attention or the recurrence
     r"layer_norm"  # beside final_layer_norm (wav2vec2's encoder layers)
 )
 SECOND_NORM = (
@@ -44,12 +45,14 @@ SECOND_NORM = (
     r"final_layer_norm|ln_mlp|norm_2|pre_feedforward_layernorm|output_layer_norm|layer_norm2|"
     r"feedforward_layernorm|"  # Apertus
     r"mlp_ln|ffn_ln|"  # GTE's original layout (enc7a)
-    r"pre_ff_layernorm"  # Jamba's (dec8)
+    r"pre_ff_layernorm|"  # Jamba's (dec8)
+    r"channel_pre_norm"  # Griffin's (RecurrentGemma)
 )
 UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
 PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")
 # norm after each residual add (encoders and seq2seq decoders: the survey covers causal LMs)
 POST_TYPES = ("distilbert", "bart", "marian", "plbart", "blenderbot-small", "nomic_bert", "led")
+POST_TYPES += ("fsmt",)  # s2s10: fairseq's default layout (no normalize_before in its config)
 FEED_FORWARD_ROLES = ("MLP", "MoE")  # a feed-forward, or a mixture of them
 SHARED_MLP = r"shared_mlp|shared_expert|shared_experts"  # beside a mixture, on the same input
 
@@ -77,6 +80,14 @@ def numbered(norms: list) -> tuple:
     return norms[pair[0][1]], norms[pair[1][1]]
 
 
+# Families whose layers norm first and add each branch to the normed input, as BLOOM's
+# apply_residual_connection_post_layernorm, with no key saying it (read from their code; moe10)
+NORMED_RESIDUAL_TYPES = ("minimax",)
+# Families whose library divides each branch's output by sqrt(num_hidden_layers / N) in its code
+# (ESM C's `scaling_factor`, N = 36): the depth comes from config.json, N from the code.
+DEPTH_SCALED_TYPES = {"esmc": 36}
+
+
 def branch_multiplier(ctx: BlockContext) -> float | None:
     """Granite's (and HyperCLOVA X's) factor on each branch's output before its residual add
     (config.json residual_multiplier, or MiniCPM's scale_depth over the square root of the depth);
@@ -89,6 +100,11 @@ def branch_multiplier(ctx: BlockContext) -> float | None:
         numbers = depth is not None and layers is not None and type(depth[1]) in (int, float)
         if numbers and type(layers[1]) is int and layers[1] > 0:
             multiplier = (depth[0], depth[1] / layers[1] ** 0.5)
+    model_type = ctx.resolver.evidence("model_type")
+    if multiplier is None and model_type is not None and model_type[1] in DEPTH_SCALED_TYPES:
+        layers = ctx.resolver.evidence("num_hidden_layers")
+        if layers is not None and type(layers[1]) is int and layers[1] > 0:
+            multiplier = (layers[0], (DEPTH_SCALED_TYPES[model_type[1]] / layers[1]) ** 0.5)
     if multiplier is None or type(multiplier[1]) not in (int, float) or multiplier[1] == 1:
         return None
     return float(multiplier[1])
@@ -189,6 +205,9 @@ class TransformerBlock(BlockPattern):
         if normed is not None and normed[1] is True and default == "pre":
             layouts = layouts + ["pre_normed_residual"]
             default, cite = "pre_normed_residual", f"{normed[0]} true"
+        elif model_type and model_type[1] in NORMED_RESIDUAL_TYPES and len(norms) == 2:
+            layouts = layouts + ["pre_normed_residual"]  # which the survey reads as "post"
+            default, cite = "pre_normed_residual", f"{model_type[0]} {model_type[1]!r}"
         residual = ctx.choose(
             cls,
             first.attr or first.where,

@@ -12,7 +12,14 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 
 # Roles of classes that are a whole model: holding one says nothing more about the forward.
-WHOLE = ("CausalLM", "Classifier", "EncoderModel", "GridVisionModel", "PyramidVisionEncoder")
+WHOLE = (
+    "CausalLM",
+    "Classifier",
+    "EncoderModel",
+    "GridVisionModel",
+    "PyramidVisionEncoder",
+    "TokenPyramidEncoder",
+)
 
 
 class Wrapper(BlockPattern):

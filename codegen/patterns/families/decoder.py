@@ -9,6 +9,7 @@ the head is tied to it and the checkpoint stores it once) -> logits over the voc
 from __future__ import annotations
 
 import re
+import struct
 
 from codegen.ir.graph import Graph
 from codegen.patterns._decoder_conventions import cite as conventions_cite
@@ -44,6 +45,9 @@ PROJECT_OUT = r"project_out|project_out_dim|proj_out|output_projection_in"
 # Families that scale token embeddings by sqrt(d_model) before the first block, where the
 # conventions survey could not measure it (CTRL's sinusoidal positions are added before the block).
 SCALED_EMBEDDING_TYPES = ("ctrl",)
+# Families whose library keeps that sqrt(d_model) as a bfloat16 buffer (RecurrentGemma's
+# `normalizer`): the factor is the rounded value, whatever the weights' dtype.
+BFLOAT16_SCALE_TYPES = ("recurrent_gemma",)
 # What the conventions survey measured the first block's input to be where nothing normalises
 # the token embeddings before it.
 UNNORMED_EMBEDDINGS = ("none", "sqrt_d_model", "* embedding_multiplier")
@@ -135,6 +139,16 @@ def final_free_norm(ctx: BlockContext, blocks: list):
     return free
 
 
+def _scale_width(width: int, model_type) -> int | float:
+    """What token embeddings are scaled by the square root of: the width, or, for a family whose
+    library keeps sqrt(width) in bfloat16, that rounded root itself (a float)."""
+    if model_type is None or model_type[1] not in BFLOAT16_SCALE_TYPES:
+        return width
+    bits = struct.unpack(">I", struct.pack(">f", width**0.5))[0]
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000  # round to nearest even
+    return struct.unpack(">f", struct.pack(">I", bits))[0]
+
+
 def config_factor(ctx: BlockContext, *keys: str) -> tuple[float, str] | None:
     """A constant factor config.json gives (Granite's embedding_multiplier, logits_scaling,
     MiniCPM's scale_emb), with its citation; None where there is none or it is 1."""
@@ -204,8 +218,9 @@ class Transformer(BlockPattern):
             norm, embed_norm = embed_norm, None
         if measured in ("none", "sqrt_d_model", "* embedding_multiplier", "normed"):
             scaled, cite = measured == "sqrt_d_model", conventions_cite(model_type)
-        # fairseq-style decoders (BioGPT, XGLM) say it: scale_embedding true is sqrt(d_model)
-        said = ctx.resolver.evidence("scale_embedding")
+        # fairseq-style decoders (BioGPT, XGLM) say it: scale_embedding true is sqrt(d_model);
+        # so does AFMoE's mup_enabled (muP's input scaling, its only use in the code; moe10)
+        said = ctx.resolver.evidence("scale_embedding", "mup_enabled")
         if said is not None and isinstance(said[1], bool):
             scaled, cite = said[1], f"{said[0]} {str(said[1]).lower()}"
         scale = ctx.choose(
@@ -268,7 +283,7 @@ class Transformer(BlockPattern):
             (positions.attr, first_row) if positions else None,
             blocks[0].attr,
             norm.attr if norm else None,
-            width if scale.value == "sqrt_d_model" else None,
+            _scale_width(width, model_type) if scale.value == "sqrt_d_model" else None,
             offset,
             embed_norm.attr if embed_norm else None,
             masked == {True},
@@ -321,7 +336,11 @@ class Transformer(BlockPattern):
         # 1 for tokens to attend to, 0 for padding ([batch, seq]); None attends to every token.
         attention_mask = g.input("attention_mask", optional=True) if masked else None
         x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
-        if scale_width is not None:
+        if isinstance(scale_width, float):  # sqrt(d_model) as the library rounds it
+            x = g.call_function(
+                "mul", x, scale_width, comment="scaled by sqrt(d_model), rounded to bfloat16"
+            )
+        elif scale_width is not None:
             root = g.call_function("sqrt", scale_width, inline=True)
             x = g.call_function("mul", x, root, comment="scaled by sqrt(d_model)")
         if multiplier is not None:
@@ -517,7 +536,9 @@ class CausalLM(BlockPattern):
             factor = config_factor(ctx, measured[2:])
         elif measured is None or measured == "/ logits_scaling":
             divisor = logit_divisor(ctx)
-        cap = config_factor(ctx, "final_logit_softcapping")
+        if factor is None:  # Falcon-H1's muP factor on the logits
+            factor = config_factor(ctx, "lm_head_multiplier")
+        cap = config_factor(ctx, "final_logit_softcapping", "logits_soft_cap")  # RecurrentGemma's
         found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap, factor)
         found += (bias.attr if bias else None,)
         return Match(self, len(members) + 1, found, choices)

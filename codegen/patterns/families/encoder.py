@@ -15,9 +15,10 @@ import re
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns._position_conventions import SURVEYED as SURVEYED_PADDED_POSITIONS
+from codegen.patterns._post_norm_conventions import POOLED, SEQUENCE
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.attention import ROPE_KEYS, ROTARY_TABLE_TYPES, ROTARY_TYPES
-from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
+from codegen.patterns.blocks.encoder_layer import MEMORY, MEMORY_MASK, ROTARY_TABLE
 from codegen.patterns.blocks._rope_scaling import axial_rope
 from codegen.patterns._kit import (
     one_named,
@@ -74,6 +75,14 @@ SIDE_EMBEDDINGS = r"entity_embeddings|\w+_entity_embeddings"
 # Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
 # may share its layer classes, attends to all: the text model applies the causal mask (CLIP).
 CAUSAL_TEXT_TOWER_TYPES = ("clip",)
+# Text models whose forward, not config.json's is_decoder, says whether it runs as a decoder, and
+# whose default call runs bidirectional (BLIP's text tower: `is_decoder=False` by default; the
+# only model forward in transformers 5 taking that argument, found by reading them).
+DECODER_BY_CALL_TYPES = ("blip_text_model",)
+# ... and whose cross-attention is given no mask of the encoder's states: BLIP's BlipTextAttention
+# does not pass encoder_attention_mask on (transformers 5.24), so the library attends to them all
+# and its model takes no such mask here.
+UNMASKED_CROSS_TYPES = ("blip_text_model",)
 CLASS_TOKEN = r"cls_token|class_token|class_embedding"
 MASK_TOKEN = r"mask_token"
 # Learned tokens put in after the class token, outside the position table (DINOv2's registers).
@@ -519,11 +528,19 @@ class VisionEmbeddings(BlockPattern):
         members, params = modules(cls), tensors(cls)
         if len(members) != 1:
             return None
-        # The patches' conv held here itself (DINOv3's `patch_embeddings`), not in a class: only
-        # where the positions are a 2-D rotary (a table beside it may be ViTDet's, resized).
+        # The patches' conv held here itself (DINOv3's `patch_embeddings`, BLIP's
+        # `patch_embedding`), not in a class: where the positions are a 2-D rotary, or where a
+        # class token goes in front (a table beside a lone conv may be ViTDet's, resized, which
+        # puts no token in front).
         rotary = axial_rope(ctx.resolver.nested) is not None
-        conv = rotary and family(members[0]) == "conv" and members[0].io is not None
+        conv = family(members[0]) == "conv" and members[0].io is not None
         conv = conv and members[0].io.ndim == 2 and _cuts_image_into_patches(members[0])
+        token = any(
+            re.fullmatch(CLASS_TOKEN, t.attr) and tuple(t.shape[:2]) == (1, 1)
+            for t in params
+            if len(t.shape) == 3
+        )
+        conv = conv and (rotary or token)
         if ctx.role(members[0]) != "PatchEmbedding" and not conv:
             return None
         registers = [t for t in params if re.fullmatch(REGISTERS, t.attr) and len(t.shape) == 3]
@@ -665,17 +682,22 @@ class Encoder(BlockPattern):
             return None
         rotary = ctx.takes(layer, ROTARY_TABLE)  # angles the model computes (axial rotary)
         masked = ctx.takes(layer, "mask")
-        found = (holder.attr, project.attr if project else None, rotary, masked)
+        # the encoder's states its layers' cross-attention reads (passed after the mask)
+        memory = masked and ctx.takes(layer, MEMORY)
+        found = (holder.attr, project.attr if project else None, rotary, masked, memory)
         return Match(self, len(members), found)
 
     def forward(self, match: Match, g: Graph) -> None:
-        layers, project, rotary, masked = match.found
+        layers, project, rotary, masked, memory = match.found
         x = g.input("x")
         mask = (g.input("mask", optional=True),) if masked else ()
         angles = (g.input(ROTARY_TABLE, optional=True),) if rotary else ()
+        states = (
+            (g.input(MEMORY, optional=True), g.input(MEMORY_MASK, optional=True)) if memory else ()
+        )
         if project is not None:
             x = g.call_module((project,), x, comment="to the layers' width")
-        g.output(g.call_module((layers,), x, *mask, *angles, each=True))
+        g.output(g.call_module((layers,), x, *mask, *angles, *states, each=True))
 
     @staticmethod
     def examples():
@@ -709,6 +731,28 @@ def _class_token(ctx: BlockContext, embed) -> bool:
     cls = ctx.classes.get(embed.type_name)
     found = tensors(cls) if cls is not None else []
     return any(len(t.shape) == 1 or tuple(t.shape[:2]) == (1, 1) for t in found)
+
+
+def _post_norm_scope(ctx: BlockContext, cls, norm) -> str:
+    """What a norm named as CLIP's pooled-token norm normalises: "pooled" (CLIP: the last hidden
+    state is the stack's output) or "sequence" (BLIP, GIT: every token). Same names either way,
+    so the library's code, surveyed per model_type (_post_norm_conventions), is the evidence."""
+    model_type = ctx.resolver.evidence("model_type")
+    mtype = model_type[1] if model_type is not None else None
+    surveyed = "sequence" if mtype in SEQUENCE else "pooled" if mtype in POOLED else None
+    default = surveyed or "pooled"
+    choice = ctx.choose(
+        cls,
+        norm.attr,
+        "post_norm_scope",
+        default,
+        ["sequence" if default == "pooled" else "pooled"],
+        "whether the norm after the stack normalises every token or the pooled one only",
+    )
+    if surveyed is not None and choice.source == "default":
+        choice.source = "metadata"
+        choice.note = f"the library's code for {model_type[0]} {mtype!r}, surveyed: {surveyed}"
+    return choice.value
 
 
 class EncoderModel(BlockPattern):
@@ -752,6 +796,9 @@ class EncoderModel(BlockPattern):
         if pooled_norm is not None and norm is None and not _class_token(ctx, embed[0]):
             # No class token to pool (SigLIP): the post norm is on every token, as a final norm.
             norm = pooled_norm
+        elif pooled_norm is not None and norm is None:
+            if _post_norm_scope(ctx, cls, pooled_norm) == "sequence":  # BLIP, GIT
+                norm = pooled_norm
         if cls.is_top and pooler is None and not heads:  # settings of heads it does not hold
             for key in HEAD_ONLY_KEYS:
                 ctx.resolver.evidence(key)
@@ -768,7 +815,13 @@ class EncoderModel(BlockPattern):
         top = ctx.resolver.metadata.get("is_decoder")
         own = top is not None and top[0] in ("is_decoder", "config.json.is_decoder")
         said = ctx.resolver.evidence("is_decoder") if text and own else None
-        causal = causal or (said is not None and said[1] is True)
+        if model_type is not None and model_type[1] in DECODER_BY_CALL_TYPES:
+            # the call decides: the model's runs bidirectional, its LM-head model's as a decoder
+            # (BlipTextLMHeadModel), whatever config.json's is_decoder says
+            arch = ctx.resolver.evidence("architectures")
+            causal = causal or bool(arch and re.search(r"LMHeadModel|ForCausalLM", str(arch[1])))
+        else:
+            causal = causal or (said is not None and said[1] is True)
         found = (
             embed[0].attr,
             (text, causal),
@@ -779,6 +832,8 @@ class EncoderModel(BlockPattern):
             pooler.attr if pooler else None,
             embed_norm.attr if embed_norm else None,
             ctx.takes(encoder[0], "mask"),
+            ctx.takes(encoder[0], MEMORY),
+            not (model_type is not None and model_type[1] in UNMASKED_CROSS_TYPES),
         )
         guessed = ""
         if side:
@@ -790,12 +845,17 @@ class EncoderModel(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         embed, (text, causal), extra, project, encoder, norm, pooler, embed_norm, masked = (
-            match.found
+            match.found[:9]
         )
+        crosses = match.found[9]  # its layers read the encoder's states where they are given
+        crosses = crosses and text and masked
+        masks_states = crosses and match.found[10]  # ... attending only to those marked 1
         if text:
             ids = g.input("input_ids")
             attention_mask = g.input("attention_mask", optional=True) if masked else None
             args = (ids, *(g.input(name, optional=True) for name in extra))
+            states = g.input("encoder_hidden_states", optional=True) if crosses else None
+            states_mask = g.input("encoder_attention_mask", optional=True) if masks_states else None
             x = g.call_module((embed,), *args, comment="[batch, seq, d_model]")
             # (no mask where its layers mix every position: FNet)
             mask = g.call_function("padding_mask", attention_mask, name="mask") if masked else None
@@ -812,7 +872,13 @@ class EncoderModel(BlockPattern):
             x = g.call_module((project,), x)
         if embed_norm is not None:
             x = g.call_module((embed_norm,), x)
-        x = g.call_module((encoder,), *((x, mask) if mask is not None else (x,)))
+        if crosses:  # 1 for the states to attend to, 0 padding
+            if masks_states:
+                states_mask = g.call_function("padding_mask", states_mask, name="memory_mask")
+            unmasked = "" if masks_states else "every state attended, as the library's model does"
+            x = g.call_module((encoder,), x, mask, states, states_mask, comment=unmasked)
+        else:
+            x = g.call_module((encoder,), *((x, mask) if mask is not None else (x,)))
         if norm is not None:
             x = g.call_module((norm,), x)
         g.output(x, comment="[batch, seq, d_model]: the last hidden state")

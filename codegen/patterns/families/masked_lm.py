@@ -293,7 +293,10 @@ class MaskedLM(BlockPattern):
             step = transform[0].attr if transform else (parts[0].attr, parts[1].attr)
             found = ("parts", step, choices[0].value if choices else None, projector.attr, tied)
         arch = ctx.resolver.evidence("architectures")
-        if arch and not re.search(r"MaskedLM|ForPreTraining|ForMaskedLM", str(arch[1])):
+        # (enc10: and the same head on a BERT-style body run as a decoder, BertLMHeadModel,
+        # RobertaForCausalLM, BLIP's text decoder: config.json's is_decoder makes the body causal)
+        heads = r"MaskedLM|ForPreTraining|ForMaskedLM|LMHeadModel|ForCausalLM"
+        if arch and not re.search(heads, str(arch[1])):
             return None
         table = _token_table(ctx, body) if tied else None
         if tied and table is None:

@@ -10,8 +10,8 @@ each followed by a pixel shuffle and a last conv, and the mean added back (`add_
 The two mean shifts are 1x1 convs from the image's channels to themselves: the widths cannot say
 which runs first, the names do (this code base's `MeanShift(sign=-1)` is `sub_mean`). The tail's
 pixel shuffles hold no tensors: a conv giving r*r times the width it reads is followed by one.
-(Not yet: x4 tails, two such convs with a shuffle's slot between them, where the second conv is
-read as grouped over the first's r*r-wide output; the class stays missing there.)
+An x4 tail (two such convs with a shuffle's slot between them) reads its second conv ungrouped:
+the slot between two convs is a shuffle where the widths say so (analyze/structure._shuffle_gap).
 """
 
 from __future__ import annotations

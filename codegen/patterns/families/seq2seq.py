@@ -36,12 +36,14 @@ CONVS = (r"conv1", r"conv2")
 # Families whose config.json may say scale_embedding but whose code never multiplies by it
 # (Whisper computes embed_scale and leaves it unused).
 SCALE_IGNORED_TYPES = ("whisper",)
-# fairseq's positions, counted over the non-padding tokens from padding_idx + 1 (make_positions).
-PADDED_POSITION_TYPES = ("fsmt", "m2m_100", "nllb-moe")
-PADDED_POSITIONS = (
-    "positions counted over the non-padding tokens (fairseq's make_positions, config.json "
-    "model_type says so): not computed yet"
-)
+# fairseq's positions, counted over the non-padding tokens from padding_idx + 1 (make_positions):
+# rows of the stored table (FSMT) or, with none stored, fixed sinusoids computed as fairseq does.
+PADDED_POSITION_TYPES = ("fsmt", "m2m_100", "nllb-moe", "speech_to_text")
+# fairseq's own decoders: the self-attention masks the padding of the decoder's input too, and the
+# default decoder input wraps each row's last real token round to the front (FSMT).
+FAIRSEQ_DECODER_TYPES = ("fsmt",)
+# A decoder that holds its output projection (fairseq's layout) returns logits.
+STACK_HEAD = r"output_projection"
 # Decoders that norm the token embeddings (layernorm_embedding) before adding the positions.
 NORM_FIRST_TYPES = ("blenderbot-small",)
 # Learned position tables whose first rows are unused: position i is row i + offset.
@@ -61,8 +63,12 @@ def _stack(ctx: BlockContext, members, role: str):
     return found[0] if len(found) == 1 else None
 
 
-def _embeddings(cls, ctx: BlockContext, members, stack) -> tuple | None:
-    """(tokens, positions, embed norm, final norm, convs) by name, when nothing else is there."""
+def _embeddings(
+    cls, ctx: BlockContext, members, stack, padded: bool, decoder: bool
+) -> tuple | None:
+    """(tokens, positions, embed norm, final norm, convs, head, front) by name (the front: a conv
+    subsampler by its role), when nothing else is there. `padded`: positions computed from the ids
+    where no table is stored (fairseq)."""
     embeddings = [m for m in members if family(m) == "embedding"]
     tokens = one_named(embeddings, TOKENS)
     positions = one_named([m for m in embeddings if m is not tokens], POSITIONS)
@@ -71,12 +77,17 @@ def _embeddings(cls, ctx: BlockContext, members, stack) -> tuple | None:
     final = one_named([m for m in norms if m is not embed_norm], FINAL_NORM)
     convs = [one_named([m for m in members if family(m) == "conv"], p) for p in CONVS]
     convs = convs if all(c is not None for c in convs) else []
-    used = [m for m in (stack, tokens, positions, embed_norm, final, *convs) if m is not None]
-    if positions is None and (convs or not _sinusoidal(ctx)):
+    linears = [m for m in members if family(m) == "linear"]
+    head = one_named(linears, STACK_HEAD) if decoder else None
+    fronts = [m for m in members if ctx.role(m) == "ConvSubsampler"]
+    front = fronts[0] if len(fronts) == 1 and not decoder else None
+    used = [stack, tokens, positions, embed_norm, final, *convs, head, front]
+    used = [m for m in used if m is not None]
+    if positions is None and (convs or not (padded or _sinusoidal(ctx))):
         return None
-    if len(used) != len(members) or (convs and tokens is not None):
+    if len(used) != len(members) or ((convs or front) and tokens is not None):
         return None
-    return tokens, positions, embed_norm, final, convs
+    return tokens, positions, embed_norm, final, convs, head, front
 
 
 def _sinusoidal(ctx: BlockContext) -> str:
@@ -145,6 +156,7 @@ def _embed_norm_order(cls, ctx: BlockContext, where: str, layer_role: str):
 class _Stack(BlockPattern):
     layer_role = ""
     priority = 11  # config.json says encoder-decoder: beats the decoder LM's Transformer on ties
+    synonyms = {"padding_idx": ("pad_token_id",)}
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -154,12 +166,14 @@ class _Stack(BlockPattern):
         if stack is None or not ctx.takes(layers_of(stack)[0], self.stack_input):
             return None
         model_type = ctx.resolver.evidence("model_type")
-        if model_type and model_type[1] in PADDED_POSITION_TYPES:
-            return Match(self, len(members), missing=PADDED_POSITIONS)
-        parts = _embeddings(cls, ctx, members, stack)
-        if parts is None:
+        padded = model_type is not None and model_type[1] in PADDED_POSITION_TYPES
+        decoder = self.layer_role == "DecoderBlock"
+        parts = _embeddings(cls, ctx, members, stack, padded, decoder)
+        if parts is None or (padded and parts[4]):
             return None
-        tokens, positions, embed_norm, final, convs = parts
+        tokens, positions, embed_norm, final, convs, head, front = parts
+        if front is not None and (positions is not None or not padded):
+            return None  # a subsampler's positions: fairseq's computed ones only, for now
         model_type = ctx.resolver.evidence("model_type")
         if final is None and model_type is not None and model_type[1] in LATE_EMBED_NORM_TYPES:
             final, embed_norm = embed_norm, None  # its code norms the output, not the embeddings
@@ -167,8 +181,25 @@ class _Stack(BlockPattern):
             return None  # an audio front end feeds an encoder only
 
         choices = []
-        scale_width, first_row, activation = None, 0, None
-        if convs:
+        scale_width, first_row, activation, padding_idx = None, 0, None, None
+        if padded:  # numbered over the ids: the pad id, and the scale of the embeddings
+            cite = f"{model_type[0]} {model_type[1]!r}"
+            scale, _ = _text_choices(cls, ctx, (tokens or positions or front or stack).attr, None)
+            pad = ctx.choose(
+                cls,
+                (positions or tokens or front or stack).attr,
+                "padding_idx",
+                1,
+                [0],
+                f"positions count from it, fairseq's make_positions ({cite})",
+                accepts="index",
+            )
+            choices += [scale, pad]
+            scale_width = "x" if scale.value == "sqrt_d_model" else None
+            padding_idx = int(pad.value)
+            if front is not None and padding_idx == 0:
+                return None  # its code numbers every frame as padding then (a zero mask)
+        elif convs:
             a = ctx.choose(
                 cls,
                 convs[0].attr,
@@ -214,13 +245,18 @@ class _Stack(BlockPattern):
             first_row,
             activation,
             norm_first,
+            padding_idx,
+            head.attr if head else None,
+            decoder and model_type is not None and model_type[1] in FAIRSEQ_DECODER_TYPES,
+            front.attr if front else None,
         )
         return Match(self, len(members), found, choices)
 
     stack_input = "mask"
 
     def embed(self, match: Match, g: Graph, name: str):
-        """The embedded sequence [batch, seq, d_model], from ids, embeddings or audio features."""
+        """The embedded sequence [batch, seq, d_model], from ids, embeddings or audio features, and
+        the ids where positions are numbered over them (fairseq), else None."""
         (
             tokens,
             positions,
@@ -232,7 +268,9 @@ class _Stack(BlockPattern):
             first_row,
             activation,
             norm_first,
-        ) = match.found
+            padding_idx,
+        ) = match.found[:11]
+        ids = None
         if convs:
             x = g.input("input_features")  # [batch, n_mels, frames]
             for conv in convs:
@@ -241,11 +279,19 @@ class _Stack(BlockPattern):
             seq = g.call_method("size", x, 1, inline=True)
             table = g.getattr((positions, "weight"))
             rows = g.call_function("getitem", table, (Slice(None, seq),), inline=True)
-            return g.call_function("add", x, rows, comment="the position table's first rows")
-        if tokens is not None:
-            x = g.call_module((tokens,), g.input(name), comment="[batch, seq, d_model]")
+            x = g.call_function("add", x, rows, comment="the position table's first rows")
+            return x, ids
+        front = match.found[13]
+        if front is not None:
+            features = g.input("input_features")  # [batch, frames, features]
+            x = g.call_module((front,), features, comment="[batch, frames, d_model]")
+        elif tokens is not None:
+            ids = g.input(name)
+            x = g.call_module((tokens,), ids, comment="[batch, seq, d_model]")
         else:
             x = g.input("x")  # token embeddings from the model's shared table
+            if padding_idx is not None:
+                ids = g.input("ids")  # the ids the positions are numbered over
         if scale_width == "x":  # d_model is the embeddings' width
             scale_width = g.call_method("size", x, -1, inline=True)
         if scale_width is not None:
@@ -253,8 +299,36 @@ class _Stack(BlockPattern):
             x = g.call_function("mul", x, root, comment="scaled by sqrt(d_model)")
         if embed_norm is not None and norm_first:
             x = g.call_module((embed_norm,), x, comment="normed before the positions are added")
-        seq = g.call_method("size", x, 1, inline=True)
-        if positions is None:
+        if front is not None:  # every frame is real: rows padding_idx + 1 on
+            table = g.call_function(
+                "fairseq_positions",
+                g.call_method("size", x, 1, inline=True),
+                g.call_method("size", x, -1, inline=True),
+                padding_idx + 1,
+                g.call_method("device", x, inline=True),
+                inline=True,
+            )
+            x = g.call_function("add", x, table, comment="fixed sinusoids")
+        elif padding_idx is not None and positions is None:
+            rows = g.call_function(
+                "fairseq_padded_positions",
+                ids,
+                padding_idx,
+                g.call_method("size", x, -1, inline=True),
+                inline=True,
+            )
+            x = g.call_function("add", x, rows, comment="fixed sinusoids, padding excluded")
+        elif padding_idx is not None:
+            pos = g.call_function(
+                "padded_positions",
+                ids,
+                padding_idx,
+                name="positions",
+                comment="from the padding index + 1, padding excluded",
+            )
+            x = g.call_function("add", x, g.call_module((positions,), pos, inline=True))
+        elif positions is None:
+            seq = g.call_method("size", x, 1, inline=True)
             table = g.call_function(
                 "sinusoidal_positions",
                 seq,
@@ -264,6 +338,7 @@ class _Stack(BlockPattern):
             )
             x = g.call_function("add", x, table, comment="fixed sinusoidal positions")
         else:
+            seq = g.call_method("size", x, 1, inline=True)
             device = g.call_method("device", x, inline=True)
             pos = g.call_function(
                 "arange", seq, kwargs={"device": device}, name="positions", inline=bool(first_row)
@@ -275,7 +350,7 @@ class _Stack(BlockPattern):
             x = g.call_function("add", x, g.call_module((positions,), pos, inline=True))
         if embed_norm is not None and not norm_first:
             x = g.call_module((embed_norm,), x)
-        return x
+        return x, ids
 
 
 class Seq2SeqEncoder(_Stack):
@@ -283,9 +358,9 @@ class Seq2SeqEncoder(_Stack):
     layer_role = "Block"
 
     def forward(self, match: Match, g: Graph) -> None:
-        x = self.embed(match, g, "input_ids")
+        x, _ = self.embed(match, g, "input_ids")
         final, stack = match.found[4], match.found[3]
-        if match.found[5]:  # audio: every frame is attended
+        if match.found[5] or match.found[13]:  # audio: every frame is attended
             x = g.call_module((stack,), x, each=True)
         else:
             attention_mask = g.input("attention_mask", optional=True)
@@ -306,13 +381,27 @@ class Seq2SeqDecoder(_Stack):
     stack_input = "memory"
 
     def forward(self, match: Match, g: Graph) -> None:
-        x = self.embed(match, g, "input_ids")
+        x, ids = self.embed(match, g, "input_ids")
         memory = g.input("memory")  # the encoder's output [batch, source seq, d_model]
         memory_mask = g.input("memory_mask", optional=True)  # 1 attend, 0 padding; or None
         final, stack = match.found[4], match.found[3]
-        causal = g.call_function("causal_mask", x, name="causal")
+        padding_idx, head, own_padding = match.found[10:13]
+        if own_padding:
+            causal = g.call_function(
+                "causal_token_mask",
+                ids,
+                padding_idx,
+                name="causal",
+                comment="earlier positions, the input's padding excluded",
+            )
+        else:
+            causal = g.call_function("causal_mask", x, name="causal")
         mask = g.call_function("padding_mask", memory_mask, name="memory_mask")
         x = g.call_module((stack,), x, memory, causal, mask, each=True)
+        if head is not None:
+            x = g.call_module((final,), x) if final else x
+            g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
+            return
         g.output(g.call_module((final,), x) if final else x, comment="[batch, seq, d_model]")
 
     @staticmethod
@@ -353,13 +442,18 @@ class Seq2SeqModel(BlockPattern):
         if shared is None and not (encoder_embeds and decoder_embeds):
             return None
         choices, shift = [], None
+        model_type = ctx.resolver.evidence("model_type")
+        wraps = model_type is not None and model_type[1] in FAIRSEQ_DECODER_TYPES
         if not audio:  # a text model's decoder input defaults to the shifted input ids
             pad = ctx.choose(cls, decoder[0].attr, "pad_token_id", 1, [0], accepts="index")
-            start = ctx.choose(
-                cls, decoder[0].attr, "decoder_start_token_id", 2, [0, 1], accepts="index"
-            )
-            choices += [pad, start]
-            shift = (int(pad.value), int(start.value))
+            choices.append(pad)
+            shift = (int(pad.value),)
+            if not wraps:  # fairseq's shift wraps the last token round: no start token
+                start = ctx.choose(
+                    cls, decoder[0].attr, "decoder_start_token_id", 2, [0, 1], accepts="index"
+                )
+                choices.append(start)
+                shift += (int(start.value),)
         found = (
             encoder[0].attr,
             decoder[0].attr,
@@ -368,21 +462,27 @@ class Seq2SeqModel(BlockPattern):
             encoder_embeds,
             decoder_embeds,
             shift,
+            ctx.takes(encoder[0], "ids"),
+            ctx.takes(decoder[0], "ids"),
         )
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        encoder, decoder, shared, audio, encoder_embeds, decoder_embeds, shift = match.found
+        encoder, decoder, shared, audio, encoder_embeds, decoder_embeds, shift = match.found[:7]
+        encoder_ids, decoder_ids = match.found[7:]
         if audio:
             features = g.input("input_features")  # [batch, n_mels, frames]
             target = g.input("decoder_input_ids")
             memory = g.call_module((encoder,), features, name="memory")
             attention_mask = None
         else:
-            attention_mask, target, memory = encode_text(g, encoder, shared, encoder_embeds, shift)
+            attention_mask, target, memory = encode_text(
+                g, encoder, shared, encoder_embeds, shift, encoder_ids
+            )
+        ids = (target,) if decoder_ids else ()  # positions numbered over the decoder's ids
         if not decoder_embeds:
             target = g.call_module((shared,), target, inline=True)
-        args = (target, memory) + ((attention_mask,) if attention_mask is not None else ())
+        args = (target, *ids, memory) + ((attention_mask,) if attention_mask is not None else ())
         g.output(g.call_module((decoder,), *args), comment="[batch, target seq, d_model]")
 
     @staticmethod
@@ -413,7 +513,9 @@ class Seq2SeqLM(BlockPattern):
         if len(tensors(cls)) != (bias is not None):
             return None
         tied = None
-        if head is None:
+        if head is None and bias is None and _projects(ctx, body[0]):
+            tied = ()  # fairseq: the decoder's own output projection gives the logits
+        elif head is None:
             tie = ctx.resolver.evidence("tie_word_embeddings")
             if tie is not None and tie[1] is False:
                 return None
@@ -431,6 +533,9 @@ class Seq2SeqLM(BlockPattern):
         x = g.call_module((body,), *args, comment="[batch, target seq, d_model]")
         if head is not None:
             logits = g.call_module((head,), x, inline=bias is not None)
+        elif not tied:
+            g.output(x, comment="[batch, target seq, vocab_size]: the decoder's own projection")
+            return
         else:
             table = g.getattr((body, *tied, "weight"))
             logits = g.call_function(
@@ -445,6 +550,20 @@ class Seq2SeqLM(BlockPattern):
         from codegen.patterns.families._seq2seq_examples import example
 
         return [example("bart_lm")]
+
+
+def _projects(ctx: BlockContext, body) -> bool:
+    """Whether the model's decoder holds its output projection (fairseq's layout): its forward
+    gives the logits already."""
+    cls = ctx.classes.get(body.type_name)
+    for m in modules(cls) if cls is not None else []:
+        if _pattern(ctx, m, Seq2SeqDecoder):
+            inner = ctx.classes[m.type_name]
+            return (
+                one_named([t for t in modules(inner) if family(t) == "linear"], STACK_HEAD)
+                is not None
+            )
+    return False
 
 
 def _token_table(ctx: BlockContext, body) -> tuple[str, ...] | None:
@@ -465,23 +584,34 @@ def _token_table(ctx: BlockContext, body) -> tuple[str, ...] | None:
     return None
 
 
-def encode_text(g: Graph, encoder: str, shared: str, embeds_inside: bool, shift: tuple):
+def encode_text(
+    g: Graph, encoder: str, shared: str, embeds_inside: bool, shift: tuple, with_ids: bool = False
+):
     """The text side of an encoder-decoder's forward: `input_ids` (and an optional padding mask)
     through the encoder, and the decoder's ids, given or the inputs shifted right behind the start
-    token (`shift`: pad and start ids). Returns (attention_mask, decoder ids, encoder output)."""
+    token (`shift`: pad and start ids; the pad id alone: fairseq's shift, the last real token
+    wrapped round to the front). `with_ids`: the encoder takes the ids beside their embeddings
+    (its positions are numbered over them). Returns (attention_mask, decoder ids, encoder output).
+    """
     ids = g.input("input_ids")
     attention_mask = g.input("attention_mask", optional=True)
     given = g.input("decoder_input_ids", optional=True)
+    wraps = len(shift) == 1
     target = g.call_function(
-        "decoder_inputs",
+        "fairseq_decoder_inputs" if wraps else "decoder_inputs",
         given,
         ids,
         *shift,
         name="decoder_input_ids",
-        comment="or the input ids shifted right behind the start token",
+        comment=(
+            "or the input ids shifted right, the last real token wrapped round to the front"
+            if wraps
+            else "or the input ids shifted right behind the start token"
+        ),
     )
     source = ids if embeds_inside else g.call_module((shared,), ids, inline=True)
+    extra = (ids,) if with_ids and not embeds_inside else ()
     memory = g.call_module(
-        (encoder,), source, attention_mask, name="memory", comment="[batch, seq, d_model]"
+        (encoder,), source, *extra, attention_mask, name="memory", comment="[batch, seq, d_model]"
     )
     return attention_mask, target, memory

@@ -40,6 +40,8 @@ RMS_TYPES = ("t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano", 
 # ... and the state-space families' (Mamba's RMSNorm reads layer_norm_epsilon too; dec8)
 RMS_TYPES += ("mamba", "falcon_mamba", "mamba2")
 RMS_TYPES += ("nemotron_h",)  # ssm9: NemotronH's RMSNorms read layer_norm_epsilon
+# moe10: ImageGPT's ImageGPTLayerNorm divides by the root mean square (no mean, no bias)
+RMS_TYPES += ("imagegpt",)
 # Families whose weight-only norms are LayerNorms without a bias, with no eps key in config.json
 # (DBRX's nn.LayerNorm(d_model, bias=False); tests/test_mix_9.py checks the library's modules)
 LAYER_NORM_TYPES = ("dbrx",)

@@ -1,0 +1,78 @@
+"""How each mixture-of-experts family's router turns logits into expert weights, per model_type:
+read from the family's modeling code in the installed `transformers` (5.x), and compared with the
+library's forward by the tests named beside each entry. blocks/router.py reads this table; any
+other model_type routes by defaults the generated file marks as guessed, unless config.json says.
+
+Per model_type, a `RouterConvention`:
+- scoring: "softmax" (over the experts) or "sigmoid" (each expert's own score). Top-k of the logits
+  then a softmax over them is softmax-then-top-k renormalised, so it is "softmax" with normalized.
+- normalized: True where the code always renormalises the chosen experts' weights to sum to one,
+  False where it never does, None where config.json's norm_topk_prob says (default: the code's).
+- The correction bias (an expert bias that steers the choice, not the weights) shows in the
+  checkpoint; a config key that switches it (use_expert_bias) must agree with the tensors.
+- The routed scaling factor is read from config.json under any of SCALE_KEYS.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class RouterConvention(NamedTuple):
+    scoring: str  # "softmax" | "sigmoid"
+    normalized: bool | None = None  # always (True), never (False), or as config.json says (None)
+
+
+SOFTMAX = RouterConvention("softmax")
+SIGMOID = RouterConvention("sigmoid")
+SOFTMAX_NORMALIZED = RouterConvention("softmax", True)
+SIGMOID_NORMALIZED = RouterConvention("sigmoid", True)
+
+ROUTER_CONVENTIONS: dict[str, RouterConvention] = {
+    "mixtral": SOFTMAX_NORMALIZED,
+    "olmoe": SOFTMAX,
+    "qwen2_moe": SOFTMAX,
+    "qwen3_moe": SOFTMAX,
+    # a softmax over the top-k logits, the same as the top-k probabilities renormalised
+    "granitemoe": SOFTMAX_NORMALIZED,
+    "granitemoeshared": SOFTMAX_NORMALIZED,
+    "jetmoe": SOFTMAX_NORMALIZED,
+    "dbrx": SOFTMAX,
+    "gpt_oss": SOFTMAX_NORMALIZED,
+    "ernie4_5_moe": SOFTMAX_NORMALIZED,
+    "hunyuan_v1_moe": SOFTMAX_NORMALIZED,
+    "flex_olmo": SOFTMAX,
+    "glm4_moe": SIGMOID,
+    "solar_open": SIGMOID,
+    "minimax_m2": SIGMOID_NORMALIZED,
+    "exaone_moe": SIGMOID,
+    "dots1": SIGMOID,
+    "deepseek_v3": SIGMOID,
+    # mla8: tests/test_latent_attention.py compares these
+    "deepseek_v2": SOFTMAX,
+    "glm4_moe_lite": SIGMOID,
+    "sarvam_mla": SIGMOID,  # DeepSeek-V3's code under a config of its own
+    # ssm9: tests/test_state_space_9.py compares these; Jamba keeps the top k of the softmax over
+    # all experts as they are
+    "jamba": RouterConvention("softmax", False),
+    "granitemoehybrid": SOFTMAX_NORMALIZED,
+    # moe10: tests/test_moe_10.py compares these. AFMoE and HunYuan-V3 always renormalise (plus
+    # 1e-20) then scale (route_scale, router_scaling_factor); LFM2-MoE renormalises where
+    # norm_topk_prob says (plus 1e-6) and steers by its expert bias where use_expert_bias says.
+    "afmoe": SIGMOID_NORMALIZED,
+    "hy_v3": SIGMOID_NORMALIZED,
+    "lfm2_moe": SIGMOID,
+    "minimax": SOFTMAX_NORMALIZED,  # moe10: MiniMax's top-k of the softmax, renormalised
+}
+
+# config.json's factor on the chosen experts' weights, after renormalising, by its names in the
+# families above (DeepSeek-V3 and most: routed_scaling_factor; AFMoE: route_scale; HunYuan-V3:
+# router_scaling_factor).
+SCALE_KEYS = (
+    "routed_scaling_factor",
+    "moe_routed_scaling_factor",
+    "route_scale",
+    "router_scaling_factor",
+)
+# config.json keys that switch the correction bias on or off: the checkpoint shows which.
+CORRECTION_SWITCHES = ("use_expert_bias",)
