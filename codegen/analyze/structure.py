@@ -124,12 +124,7 @@ class StructureBuilder:
         The body's convs are the block's own or, beside the shortcut, those of one body Sequential
         (Hugging Face's `layer`), in index order."""
         shortcut = next((c for n, c in node.children.items() if n in SHORTCUT_NAMES), None)
-        if shortcut is None:  # one member named as one (the wide ResNets' `convShortcut`)
-            named = [c for n, c in node.children.items() if SHORTCUT_WORD.search(n)]
-            shortcut = named[0] if len(named) == 1 else None
-        convs = [
-            c for c in node.children.values() if _conv_weight(c) is not None and c is not shortcut
-        ]
+        convs = [c for c in node.children.values() if _conv_weight(c) is not None]
         others = [c for c in node.children.values() if c is not shortcut]
         if not convs and len(others) == 1 and all(map(_canonical_index, others[0].children)):
             convs = [c for c in others[0].walk() if _conv_weight(c) is not None]
@@ -857,7 +852,6 @@ def _trailing_shuffle(items: list[Module]) -> str | None:
 
 
 SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
-SHORTCUT_WORD = re.compile(r"shortcut|downsample", re.IGNORECASE)
 DOWNSAMPLER = re.compile(r"down_?sample(rs?)?|down_?sampling|downsample_?conv", re.I)
 
 
