@@ -12,6 +12,15 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    # Under pytest-xdist (scripts/test.sh runs one worker per core) torch's own thread pool would
+    # oversubscribe the machine, every worker spreading over every core: one thread each.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
 @pytest.fixture
 def run_modelgen():
     """Run `python -m codegen ARGS` in a fresh interpreter, as a user would; returns the CompletedProcess.

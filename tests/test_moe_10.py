@@ -83,6 +83,14 @@ FAMILIES = {
         sliding_window=4,
         layer_types=["sliding_attention", "full_attention", "sliding_attention"],
     ),
+    # EXAONE 4's hybrid stack: "global NoPE", full layers unrotated beside windowed ones
+    "exaone4_hybrid": _build(
+        "Exaone4Config",
+        "Exaone4ForCausalLM",
+        num_hidden_layers=4,
+        sliding_window=4,
+        sliding_window_pattern=2,
+    ),
     # MiniMax: decayed linear ("lightning") attention beside softmax attention, each layer's
     # branches added to its normed input, a softmax router renormalised; blocks of 2 < 9 tokens
     "minimax": _build(

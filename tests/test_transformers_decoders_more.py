@@ -167,12 +167,18 @@ def test_rotary_layout_of_an_unknown_family_is_flagged(tmp_path):
     assert "hint rotary_layout" in flat
 
 
-def test_full_layers_without_rotary_are_flagged(tmp_path):
+def test_full_layers_without_rotary_are_written(tmp_path):
     """Cohere 2 rotates only its windowed layers' queries and keys: with a full-attention layer
-    among them the file says its attention is guessed (never silently wrong)."""
+    among them the file gives full layers no rotary (width 0; moe10) and computes the library's
+    output, where it once said its attention was guessed."""
     config = transformers.Cohere2Config(**FOUR_LAYERS, num_key_value_heads=2, sliding_window=4)
-    source, _ = generate(tmp_path, transformers.Cohere2ForCausalLM(config).eval())
-    assert "skips rotary on its full-attention layers" in " ".join(source.split())
+    model = transformers.Cohere2ForCausalLM(config).eval()
+    source, ours = generate(tmp_path, model)
+    assert "none: these layers do not rotate" in source
+    assert "skips rotary on its full-attention layers" not in " ".join(source.split())
+    ids = torch.randint(0, DENSE["vocab_size"], (2, 9))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(ids), model(input_ids=ids).logits, atol=1e-5, rtol=1e-4)
 
 
 def test_squared_relu_is_one_activation_of_the_vocabulary():

@@ -4,8 +4,10 @@ bearpaw's pytorch-classification (its shortcut reads the raw input), kuangliu/py
 SENet-18 (pre-activation blocks with an inline squeeze-excitation), MobileNetV1, MobileNetV2 and
 DPN, akamaster's CIFAR ResNet-20 (a zero-padded "option A" shortcut with no parameters), the Keras
 port of EfficientNet (lukemelas' EfficientNet-PyTorch, TensorFlow's asymmetric "same" padding),
-timm's VoVNet (one-shot aggregation, effective squeeze-excitation) and ReXNet (a residual added to
-the first channels only). None was in any zoo when the catalogue was written; each is narrowed
+weiaicunzai/pytorch-cifar100's ResNet-18 (each block's body and shortcut two Sequentials) and
+kuangliu's EfficientNet (a 1x1 expansion built but skipped at expansion 1, a two-conv
+squeeze-excitation). (Session 10 replaced timm's VoVNet and ReXNet, zoo 7's families, with these
+two.) None was in any zoo when the catalogue was written; each is narrowed
 to a few blocks. Reference code, not generated code: the generated file must match it, or say
 where it cannot."""
 
@@ -18,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tests.redraw import reference_and_input
-from tests.vision_zoo_8_models import BatchNormAct2d, ConvNormAct
+from tests.vision_zoo_8_models import BatchNormAct2d
 
 # ------------------------------------------------------ ResNetV2, pre-activation (timm)
 
@@ -444,133 +446,104 @@ class KerasEfficientNet(nn.Module):  # efficientnet_pytorch.model.EfficientNet, 
         return self._fc(self._dropout(self._avg_pooling(x).flatten(1)))
 
 
-# ------------------------------------------------------------------------ VoVNet (timm)
+# ------------------------------------------------- ResNet-18 (weiaicunzai/pytorch-cifar100)
 
 
-class EffectiveSEModule(nn.Module):  # timm.layers.squeeze_excite.EffectiveSEModule
-    def __init__(self, c: int) -> None:
+class Cifar100BasicBlock(nn.Module):  # models/resnet.py BasicBlock: two Sequentials, summed
+    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
         super().__init__()
-        self.fc = nn.Conv2d(c, c, 1)
-        self.gate = nn.Hardsigmoid()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.gate(self.fc(x.mean((2, 3), keepdim=True)))
-
-
-class SequentialAppendList(nn.Sequential):  # timm.models.vovnet.SequentialAppendList
-    def forward(self, x: torch.Tensor, concat_list: list[torch.Tensor]) -> torch.Tensor:
-        for module in self:
-            x = module(x)
-            concat_list.append(x)
-        return torch.cat(concat_list, dim=1)
-
-
-class OsaBlock(nn.Module):  # timm.models.vovnet.OsaBlock (no depthwise, ese attention)
-    def __init__(self, c_in: int, mid: int, c_out: int, layers: int, residual: bool) -> None:
-        super().__init__()
-        self.residual = residual
-        self.conv_reduction = None
-        self.conv_mid = SequentialAppendList(
-            *(ConvNormAct(c_in if i == 0 else mid, mid, 3) for i in range(layers))
+        self.residual_function = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
         )
-        self.conv_concat = ConvNormAct(c_in + layers * mid, c_out)
-        self.attn = EffectiveSEModule(c_out)
-        self.drop_path = nn.Identity()
+        self.shortcut = nn.Sequential()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        output = [x]
-        x = self.conv_concat(self.conv_mid(x, output))
-        x = self.attn(x)
-        return self.drop_path(x) + output[0] if self.residual else x
+        return F.relu(self.residual_function(x) + self.shortcut(x))
 
 
-class OsaStage(nn.Module):  # timm.models.vovnet.OsaStage
-    def __init__(self, c_in, mid, c_out, depth, layers, downsample: bool) -> None:
-        super().__init__()
-        self.pool = nn.MaxPool2d(3, 2, ceil_mode=True) if downsample else None
-        self.blocks = nn.Sequential(
-            *(OsaBlock(c_in if i == 0 else c_out, mid, c_out, layers, i > 0) for i in range(depth))
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blocks(x if self.pool is None else self.pool(x))
-
-
-class VovNet(nn.Module):  # timm.models.vovnet.VovNet (ese_vovnet19b layout), narrowed
+class Cifar100ResNet(nn.Module):  # models/resnet.py ResNet (resnet18 layout), narrowed
     def __init__(self, classes: int = 5) -> None:
         super().__init__()
-        self.stem = nn.Sequential(
-            ConvNormAct(3, 4, 3, 2), ConvNormAct(4, 4, 3, 1), ConvNormAct(4, 8, 3, 2)
+        self.conv1 = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(inplace=True)
         )
-        self.stages = nn.Sequential(
-            OsaStage(8, 4, 12, 1, 2, False), OsaStage(12, 6, 16, 2, 2, True)
-        )
-        self.head = nn.Module()  # ClassifierHead: pool, fc
-        self.head.fc = nn.Linear(16, classes)
+        self.conv2_x = nn.Sequential(Cifar100BasicBlock(8, 8), Cifar100BasicBlock(8, 8))
+        self.conv3_x = nn.Sequential(Cifar100BasicBlock(8, 16, 2), Cifar100BasicBlock(16, 16))
+        self.conv4_x = nn.Sequential(Cifar100BasicBlock(16, 32, 2))
+        self.avg_pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(32, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stages(self.stem(x))
-        return self.head.fc(x.mean((2, 3)))
+        out = self.conv4_x(self.conv3_x(self.conv2_x(self.conv1(x))))
+        return self.fc(self.avg_pool(out).view(out.size(0), -1))
 
 
-# ------------------------------------------------------------------------ ReXNet (timm)
+# --------------------------------------------------------- EfficientNet (kuangliu/pytorch-cifar)
 
 
-class SEWithNorm(nn.Module):  # timm.layers.SEModule(norm_layer=BatchNorm2d)
-    def __init__(self, c: int, rd: int) -> None:
+def swish(x: torch.Tensor) -> torch.Tensor:
+    return x * x.sigmoid()
+
+
+class ConvSE(nn.Module):  # models/efficientnet.py SE: two biased 1x1 convs, swish between
+    def __init__(self, c: int, squeezed: int) -> None:
         super().__init__()
-        self.fc1 = nn.Conv2d(c, rd, 1)
-        self.bn = nn.BatchNorm2d(rd)
-        self.act = nn.ReLU(inplace=True)
-        self.fc2 = nn.Conv2d(rd, c, 1)
-        self.gate = nn.Sigmoid()
+        self.se1 = nn.Conv2d(c, squeezed, 1, bias=True)
+        self.se2 = nn.Conv2d(squeezed, c, 1, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.fc2(self.act(self.bn(self.fc1(x.mean((2, 3), keepdim=True)))))
-        return x * self.gate(s)
+        out = swish(self.se1(F.adaptive_avg_pool2d(x, (1, 1))))
+        return x * self.se2(out).sigmoid()
 
 
-class LinearBottleneck(nn.Module):  # timm.models.rexnet.LinearBottleneck
-    def __init__(self, c_in: int, c_out: int, stride: int, expand: int, se: float) -> None:
+class EfficientBlock(nn.Module):  # models/efficientnet.py Block: conv1 built even at expansion 1
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, expand: int) -> None:
         super().__init__()
-        self.use_shortcut = stride == 1 and c_in <= c_out
-        self.in_channels = c_in
-        mid = c_in * expand
-        self.conv_exp = ConvNormAct(c_in, mid, act=nn.SiLU) if expand != 1 else None
-        self.conv_dw = ConvNormAct(mid, mid, 3, stride, groups=mid, act=None)
-        self.se = SEWithNorm(mid, int(mid * se)) if se else None
-        self.act_dw = nn.ReLU6()
-        self.conv_pwl = ConvNormAct(mid, c_out, 1, act=None)
+        self.stride, self.expand = stride, expand
+        mid = expand * c_in
+        self.conv1 = nn.Conv2d(c_in, mid, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        padding = 1 if kernel == 3 else 2
+        self.conv2 = nn.Conv2d(mid, mid, kernel, stride, padding, groups=mid, bias=False)
+        self.bn2 = nn.BatchNorm2d(mid)
+        self.se = ConvSE(mid, int(c_in * 0.25))
+        self.conv3 = nn.Conv2d(mid, c_out, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(c_out)
+        self.has_skip = stride == 1 and c_in == c_out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shortcut = x
-        if self.conv_exp is not None:
-            x = self.conv_exp(x)
-        x = self.conv_dw(x)
-        if self.se is not None:
-            x = self.se(x)
-        x = self.conv_pwl(self.act_dw(x))
-        if self.use_shortcut:  # the input reaches the first channels only
-            x = torch.cat([x[:, : self.in_channels] + shortcut, x[:, self.in_channels :]], 1)
-        return x
+        out = x if self.expand == 1 else swish(self.bn1(self.conv1(x)))  # conv1 unused at 1
+        out = swish(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(self.se(out)))
+        return out + x if self.has_skip else out
 
 
-class ReXNet(nn.Module):  # timm.models.rexnet.RexNet, narrowed
+class CifarEfficientNet(nn.Module):  # models/efficientnet.py EfficientNet (B0 table), narrowed
+    cfg = [(1, 8, 3, 1), (6, 12, 3, 2), (6, 12, 5, 1), (6, 16, 5, 2)]  # expand, out, kernel, s
+
     def __init__(self, classes: int = 5) -> None:
         super().__init__()
-        self.stem = ConvNormAct(3, 8, 3, 2, act=nn.SiLU)
-        self.features = nn.Sequential(
-            LinearBottleneck(8, 8, 1, 1, 0),
-            LinearBottleneck(8, 12, 2, 6, 0.25),
-            LinearBottleneck(12, 14, 1, 6, 0.25),
-            LinearBottleneck(14, 18, 2, 6, 0.25),
-            ConvNormAct(18, 48, 1, act=nn.SiLU),
-        )
-        self.head = nn.Module()
-        self.head.fc = nn.Linear(48, classes)
+        self.conv1 = nn.Conv2d(3, 8, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        layers, c_in = [], 8
+        for expand, c_out, kernel, stride in self.cfg:
+            layers.append(EfficientBlock(c_in, c_out, kernel, stride, expand))
+            c_in = c_out
+        self.layers = nn.Sequential(*layers)
+        self.linear = nn.Linear(16, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head.fc(self.features(self.stem(x)).mean((2, 3)))
+        out = self.layers(swish(self.bn1(self.conv1(x))))
+        out = F.adaptive_avg_pool2d(out, 1)
+        return self.linear(out.view(out.size(0), -1))
 
 
 ZOO = {  # name: (build, input shape)
@@ -582,8 +555,8 @@ ZOO = {  # name: (build, input shape)
     "cifar_mobilenetv2": (MobileNetV2, (2, 3, 32, 32)),
     "cifar_dpn": (DPN, (2, 3, 32, 32)),
     "keras_efficientnet": (KerasEfficientNet, (2, 3, 32, 32)),
-    "timm_vovnet": (VovNet, (2, 3, 32, 32)),
-    "timm_rexnet": (ReXNet, (2, 3, 32, 32)),
+    "cifar100_resnet18": (Cifar100ResNet, (2, 3, 32, 32)),
+    "cifar_efficientnet": (CifarEfficientNet, (2, 3, 32, 32)),
 }
 
 

@@ -20,6 +20,8 @@ Everything else keeps the structural convention (structure.py) and stays a calib
 
 from __future__ import annotations
 
+import re
+
 from codegen.choices import ChoiceResolver
 from codegen.keytree import KeyNode
 from codegen.patterns.blocks.inverted_residual import efficientnet_rows
@@ -336,19 +338,59 @@ def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
         stem = [
             c
             for c in node.children.values()
-            if ((w := conv_weight(c)) and w[2:] == (7, 7) and not c.children) or deep_stem(c)
+            if _conv_7x7(c) or deep_stem(c) or _conv_7x7(c.children.get("conv"))
         ]
+        if not stem and node is root:
+            # A CIFAR network's 3x3 stem reading the RGB image keeps the resolution, and so does
+            # its first stage (He et al. 2016, section 4.2: maps of 32, 16, 8; Zagoruyko and
+            # Komodakis 2016's wide ResNets, whose first stage widens beside a 1x1 projection).
+            stem = [
+                c for c in node.children.values() if _rgb_3x3(c) or _rgb_3x3(c.children.get("0"))
+            ]
         if len(stem) != 1:
             continue
         stages = []
         for name, child in node.children.items():
-            block = child.children.get("0")
-            if block is not None and any(n in SHORTCUT_NAMES for n in block.children):
-                number = "".join(ch for ch in name if ch.isdigit())
-                stages.append((int(number) if number else -1, name, block))
-        if len(stages) >= 2:
-            found.add(min(stages, key=lambda s: s[:2])[2].path)
+            listed = [(name, child)]
+            items = _items(child)
+            if items and all(len(i.children) == 1 and _first(i) is not None for i in items):
+                listed = [(f"{name}{i}", item) for i, item in enumerate(items)]  # timm `stages`
+            for label, stage in listed:
+                block = stage.children.get("0") or _first(stage)
+                if block is None or not block.children:
+                    continue
+                number = "".join(ch for ch in label if ch.isdigit())
+                shortcut = any(
+                    n in SHORTCUT_NAMES or re.search("shortcut|downsample", n, re.I)
+                    for n in block.children
+                )
+                stages.append((int(number) if number else -1, label, block, shortcut))
+        with_shortcut = [s for s in stages if s[3]]
+        if len(with_shortcut) >= 2:
+            # The first stage: a later one's projection strides (ResNet-18's layer1 has none).
+            first = min(stages, key=lambda s: s[:2])
+            if first[3]:
+                found.add(first[2].path)
     return found
+
+
+def _first(stage: KeyNode) -> KeyNode | None:
+    """The first block of a stage that wraps its one list of blocks (`layer`, `blocks`)."""
+    if len(stage.children) != 1:
+        return None
+    blocks = _items(next(iter(stage.children.values())))
+    return blocks[0] if blocks and blocks[0].children else None
+
+
+def _conv_7x7(node: KeyNode | None) -> bool:
+    w = conv_weight(node) if node is not None else None
+    return bool(w) and w[2:] == (7, 7)
+
+
+def _rgb_3x3(node: KeyNode | None) -> bool:
+    """A bare 3x3 conv reading the three channels of an RGB image."""
+    w = conv_weight(node) if node is not None else None
+    return bool(w) and w[1] == 3 and w[2:] == (3, 3)
 
 
 def stride_layouts(root: KeyNode) -> tuple[tuple[str, ...], ...]:

@@ -324,7 +324,10 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
     if key == "_sliding_window_pattern":  # Gemma 3's period: only builds a missing layer_types
         return "layer_types" in config or _neutral("sliding_window_pattern", value, config)
     if key == "sliding_window_pattern":  # EXAONE 4's period of windowed layers: moot without one
-        return _neutral("sliding_window", config.get("sliding_window"), config)
+        # moe10: or beside the layer_types it only builds (no modeling code reads it)
+        return "layer_types" in config or _neutral(
+            "sliding_window", config.get("sliding_window"), config
+        )
     if key in ("layer_types", "attention_layers", "attention_types"):  # a window as long as the
         window = config.get("sliding_window", config.get("window_size"))  # context is no window
         return set(_strings(value)) <= FULL_ATTENTION or _neutral("sliding_window", window, config)

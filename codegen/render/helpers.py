@@ -127,6 +127,12 @@ def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     resolution add their input back; those that widen or downsample do not."""
     return x + out if x.shape == out.shape else out
 ''',
+    "input_if_same_shape": '''
+def input_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """A step skipped where it keeps the shape: blocks of one class that build a 1x1 expansion
+    even at expansion 1 read their input there, and expand it elsewhere."""
+    return x if x.shape == out.shape else out
+''',
     "apply_rotary": '''
 def apply_rotary(x: torch.Tensor, theta: float, rotary_dim: int) -> torch.Tensor:
     """Rotary position embedding on the first `rotary_dim` features of each head (halves layout).

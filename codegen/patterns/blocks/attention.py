@@ -132,8 +132,9 @@ ROTARY_TYPES = (
 # rotary, per model_type: patterns/_rope_conventions.py (a survey of the library's code). For a
 # family not there the layout and the order are defaults the file marks as guessed.
 # Families whose full-attention layers (beside windowed ones) apply no rotary, read from their
-# code (Cohere 2; AFMoE, moe10: tests/test_moe_10.py compares it): written as rotary of width 0.
-FULL_LAYERS_UNROTATED_TYPES = ("cohere2", "afmoe")
+# code (Cohere 2; AFMoE and EXAONE 4's "global NoPE" of hybrid stacks, moe10:
+# tests/test_moe_10.py compares them): written as rotary of width 0.
+FULL_LAYERS_UNROTATED_TYPES = ("cohere2", "afmoe", "exaone4", "exaone_moe", "exaone4_5")
 # Rotary whose sin/cos come from a position table the encoder owns and passes to every layer as
 # `sinusoidal` ([seq, head_dim]: sines then cosines; pairs (2i, 2i+1) rotate; RoFormer).
 ROTARY_TABLE_TYPES = ("roformer",)

@@ -160,17 +160,20 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
 def _conv_partners(members: list[Module]) -> dict[str, str]:
     """Each numbered norm's conv (`bn2` -> `conv2`), where one conv alone shares its numbers,
     and back: the pair is one step, the norm right after its conv or right before it."""
-    convs: dict[tuple, list[str]] = {}
+    convs: dict[tuple, list[Module]] = {}
     for m in members:
         numbers = tuple(re.findall(r"\d+", m.attr))
         if numbers and m.kind == "builtin" and family(m) == "conv":
-            convs.setdefault(numbers, []).append(m.attr)
+            convs.setdefault(numbers, []).append(m)
     partners = {}
     for m in members:
         numbers = tuple(re.findall(r"\d+", m.attr))
         if m.kind == "builtin" and family(m) == "norm" and len(convs.get(numbers, ())) == 1:
-            partners[m.attr] = convs[numbers][0]
-            partners[convs[numbers][0]] = m.attr
+            conv = convs[numbers][0]
+            if m.io.in_width not in (None, conv.io.in_width, conv.io.out_width):
+                continue  # as wide as neither side of the conv: a trunk's last norm (WRN `bn1`)
+            partners[m.attr] = conv.attr
+            partners[conv.attr] = m.attr
     return partners
 
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, one_named
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import one_named
 from codegen.patterns._kit import tensors
 from codegen.patterns._rope_conventions import rotary_layout
 from codegen.patterns.blocks.expert_bank import DOWN_BANK, UP_BANK
@@ -187,4 +188,111 @@ class HeadExpertsAttention(BlockPattern):
 
     @staticmethod
     def examples():
-        return []  # tests/test_moe_10.py compares JetMoE's attention with the library's
+        return [_example()]  # tests/test_moe_10.py compares JetMoE itself with its library
+
+
+def _example() -> Example:
+    """The sum above written out per slot, with JetMoE's names (2 kv heads of 4, 4 experts, top 2)."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    d, kv_heads, head_dim, experts, top_k = 16, 2, 4, 4, 2
+
+    class Bank(nn.Module):  # one weight per expert, [experts, out, in]
+        def __init__(self, n_in: int, n_out: int) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.randn(experts, n_out, n_in) / n_in**0.5)
+
+    class Gating(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = nn.Linear(d, experts, bias=False)
+
+    class Mixture(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bias = nn.Parameter(torch.randn(d))
+            self.input_linear = Bank(d, kv_heads * head_dim)
+            self.output_linear = Bank(kv_heads * head_dim, d)
+            self.router = Gating()
+
+    def rotate(t: torch.Tensor) -> torch.Tensor:  # halves layout, base 10000
+        inv = 1.0 / 10000.0 ** (torch.arange(0, head_dim, 2).float() / head_dim)
+        angles = torch.arange(t.size(-2)).float()[:, None] * inv
+        cos, sin = torch.cat([angles, angles], -1).cos(), torch.cat([angles, angles], -1).sin()
+        first, second = t.chunk(2, dim=-1)
+        return t * cos + torch.cat([-second, first], -1) * sin
+
+    class Attention(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.kv_proj = nn.Linear(d, 2 * kv_heads * head_dim, bias=False)
+            self.experts = Mixture()
+
+        def forward(self, x):
+            b, s, _ = x.shape
+            top, index = self.experts.router.layer(x).topk(top_k, dim=-1)
+            gates = top.softmax(dim=-1)
+            k, v = (
+                t.view(b, s, kv_heads, head_dim).transpose(1, 2)
+                for t in self.kv_proj(x).chunk(2, dim=-1)
+            )
+            k = rotate(k)
+            out = self.experts.bias.expand(b, s, d)
+            for slot in range(top_k):  # each slot's queries see the shared keys and values
+                w_in = self.experts.input_linear.weight[index[..., slot]]  # [b, s, out, in]
+                q = (w_in @ x[..., None]).squeeze(-1).view(b, s, kv_heads, head_dim)
+                q = rotate(q.transpose(1, 2))
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+                y = y.transpose(1, 2).reshape(b, s, -1)
+                w_out = self.experts.output_linear.weight[index[..., slot]]
+                out = out + gates[..., slot, None] * (w_out @ y[..., None]).squeeze(-1)
+            return out
+
+    class FeedForward(Mixture):  # the layer's expert MLP: gated banks of the same class
+        def __init__(self, inner: int = 12) -> None:
+            nn.Module.__init__(self)
+            self.bias = nn.Parameter(torch.randn(d))
+            self.input_linear = Bank(d, 2 * inner)
+            self.output_linear = Bank(inner, d)
+            self.router = Gating()
+
+        def forward(self, x):
+            top, index = self.router.layer(x).topk(top_k, dim=-1)
+            gates = top.softmax(dim=-1)
+            out = self.bias.expand_as(x)
+            for slot in range(top_k):
+                w_in = self.input_linear.weight[index[..., slot]]
+                gate, up = (w_in @ x[..., None]).squeeze(-1).chunk(2, dim=-1)
+                h = F.silu(gate) * up
+                w_out = self.output_linear.weight[index[..., slot]]
+                out = out + gates[..., slot, None] * (w_out @ h[..., None]).squeeze(-1)
+            return out
+
+    class Layer(nn.Module):
+        # JetMoE's banks are one class for the attention's experts and the MLP's: their sizes
+        # are the class's parameters, as in the library's checkpoints
+        def __init__(self) -> None:
+            super().__init__()
+            self.input_layernorm = nn.RMSNorm(d)
+            self.self_attention = Attention()
+            self.post_attention_layernorm = nn.RMSNorm(d)
+            self.mlp = FeedForward()
+
+        def forward(self, x):
+            x = x + self.self_attention(self.input_layernorm(x))
+            return x + self.mlp(self.post_attention_layernorm(x))
+
+    torch.manual_seed(0)
+    config = {
+        "model_type": "jetmoe",
+        "kv_channels": head_dim,
+        "num_key_value_heads": kv_heads,
+        "num_attention_heads": top_k * kv_heads,
+        "num_experts_per_tok": top_k,
+        "rope_theta": 10000.0,
+        "rms_norm_eps": 1e-5,
+        "hidden_act": "silu",
+    }
+    return Example(Layer(), (torch.randn(2, 5, d),), config)

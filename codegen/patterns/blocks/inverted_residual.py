@@ -33,6 +33,7 @@ from codegen.patterns._kit import (
 )
 from codegen.patterns.blocks._conv_parts import Unit, conv_kernel, is_depthwise, member_units
 from codegen.patterns.blocks._conv_parts import unit
+from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 
 ACTIVATIONS = ["relu6", "relu", "silu", "hardswish", "gelu"]
 
@@ -46,6 +47,7 @@ class InvertedResidual(BlockPattern):
         if tensors(cls) or not members:
             return None
         # A single Sequential holding the units (torchvision), or the units as members (HF).
+        shortcut = None
         if len(members) == 1 and members[0].kind == "sequential":
             seq = members[0]
             units, se = _units_of_sequential(seq, ctx)
@@ -53,6 +55,9 @@ class InvertedResidual(BlockPattern):
             se_members = [m for m in members if ctx.role(m) == "SqueezeExcite"]
             rest = [m for m in members if m not in se_members]
             if len(se_members) > 1:
+                return None
+            shortcut, rest = _projection_shortcut(rest, ctx)
+            if shortcut is False:
                 return None
             units = member_units(rest, ctx, _flow_order)
             separate = any(family(m) == "norm" for m in rest)
@@ -81,6 +86,12 @@ class InvertedResidual(BlockPattern):
             return None
         if project.in_width != dw.out_width:
             return None
+        if not _inverted(expand, project):
+            return None  # narrow-wide-narrow only: a depthwise bottleneck (ResNeXt's) is no such
+        if shortcut is not None:
+            takes = (expand or dw).in_width
+            if (shortcut.in_width, shortcut.out_width) != (takes, project.out_width):
+                return None
         if expand is None and se is None and not fused and not _expands_elsewhere(cls, ctx):
             # Depthwise then pointwise alone is also MobileNetV1's separable block (Howard et al.
             # 2017), activated after the 1x1 and never residual: only a network whose other
@@ -100,6 +111,11 @@ class InvertedResidual(BlockPattern):
             )
         if skip is not None:
             residual = skip
+        if shortcut is not None:
+            # kuangliu's MobileNetV2 projects the input where a stride-1 block widens: the
+            # projected input is always added, still with no activation after the sum (the
+            # linear bottleneck, Sandler et al. 2018).
+            residual = (shortcut.conv, shortcut.norm)
         activation = ctx.choose(
             cls,
             dw.conv[0],
@@ -109,6 +125,26 @@ class InvertedResidual(BlockPattern):
             "after the expansion and the depthwise conv",
             aliases=act.ALIASES,
         )
+        choices = [activation]
+        guessed = ""
+        widths = _widths(expand, project)
+        if widths is not None and widths[0] == widths[1]:
+            # Expansion 1 with its 1x1 built anyway: kuangliu's MobileNetV2 applies it, his
+            # EfficientNet skips it (`x if expand_ratio == 1`); the keys are the same.
+            skip = ctx.choose(
+                cls,
+                expand.conv[0],
+                "expansion",
+                "applied",
+                ["skipped"],
+                "a 1x1 expansion that keeps the width: applied, or skipped (the input read)",
+            )
+            choices.append(skip)
+            if skip.source == "default":
+                guessed = (
+                    f"the 1x1 expansion {expand.conv[0]} keeps the width: some blocks skip it "
+                    "there (expansion 1) and the keys cannot tell; read as applied"
+                )
         found = (expand, dw, se, project, residual)
         explains = len(members) + 1
         if expand is None or (expand.pointwise and dw.one_channel_per_group):
@@ -117,24 +153,39 @@ class InvertedResidual(BlockPattern):
             # block, not a ResNet-style residual layer (RegNet's grouped 3x3 reads several
             # channels per group), which activates after the sum.
             explains += len(units) + (se is not None) + 1
-        return Match(self, explains, found, [activation])
+        if _same_widths(expand, project) and not _expands_elsewhere(cls, ctx):
+            # Every 1x1 keeps the width: a depthwise ResNeXt bottleneck has the same keys and
+            # activates after the sum; only another block that expands proves this network's.
+            guessed = (
+                "every conv keeps the width, so this could also be a depthwise bottleneck that "
+                "activates after the sum, and no other block expands: read as an inverted residual"
+            )
+        return Match(self, explains, found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         expand, dw, se, project, residual = match.found
         activation = match.choices[0].value
         x = g.input("x")
+        skipped = len(match.choices) > 1 and match.choices[1].value == "skipped"
         out = x
         for u in (expand, dw):
             if u is None:
                 continue
             out = g.call_module(u.conv, out, name="out", inline=True)
             out = act.apply(g, activation, g.call_module(u.norm, out, inline=True), name="out")
+            if u is expand and skipped:
+                out = g.call_function("input_if_same_shape", x, out, name="out")
         if se is not None:
             out = g.call_module(se, out, name="out")
         out = g.call_module(project.conv, out, name="out", inline=True)
         out = g.call_module(project.norm, out, name="out", comment="projection, no activation")
         if residual is True:
             out = g.call_function("add_if_same_shape", x, out, name="out")
+        elif isinstance(residual, tuple):
+            identity = x
+            for path in residual:
+                identity = g.call_module(path, identity, name="identity", inline=True)
+            out = g.call_function("add", out, identity, name="out")
         comment = residual if isinstance(residual, str) else ""
         g.output(out, comment=comment)
 
@@ -204,6 +255,40 @@ def _row_starts(cls, ctx: BlockContext) -> str | None:
     if first == {True}:
         return f"no residual: {note} make each of these blocks the first of its row"
     return "mixed" if keeps_shape else None
+
+
+def _projection_shortcut(members, ctx: BlockContext) -> tuple[object, list]:
+    """A member named as a shortcut that is a pointwise conv-norm unit (kuangliu's MobileNetV2:
+    `shortcut = Sequential(Conv2d 1x1, BatchNorm2d)`), and the other members. (None, members)
+    where there is none; (False, members) where one is named but is no such unit."""
+    named = [m for m in members if m.attr.lower() in SHORTCUT_NAMES]
+    if not named:
+        return None, members
+    found = unit(named[0], ctx) if len(named) == 1 else None
+    if found is None or found.norm is None or not found.pointwise or found.groups != 1:
+        return False, members
+    return found, [m for m in members if m is not named[0]]
+
+
+def _widths(expand: Unit | None, project: Unit) -> tuple | None:
+    """(input, depthwise, output) widths where all are known and a 1x1 expansion leads."""
+    if expand is None or not expand.pointwise:
+        return None
+    found = (expand.in_width, expand.out_width, project.out_width)
+    return found if all(isinstance(w, int) for w in found) else None
+
+
+def _inverted(expand: Unit | None, project: Unit) -> bool:
+    """The depthwise conv at least as wide as the block's input and output: an inverted
+    bottleneck (Sandler et al. 2018). A ResNeXt bottleneck narrowed to one channel per group is
+    narrowest in the middle, and activates after its sum."""
+    widths = _widths(expand, project)
+    return widths is None or widths[1] >= max(widths[0], widths[2])
+
+
+def _same_widths(expand: Unit | None, project: Unit) -> bool:
+    widths = _widths(expand, project)
+    return widths is not None and len(set(widths)) == 1
 
 
 def _expands_elsewhere(cls, ctx: BlockContext) -> bool:

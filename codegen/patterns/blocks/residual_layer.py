@@ -17,7 +17,15 @@ from dataclasses import replace
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+    tensors,
+)
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
@@ -40,6 +48,8 @@ class ResidualLayer(BlockPattern):
             # beside a shortcut Sequential (`proj` = [conv, norm]).
             if len(members) == 1 or bodies == named_shortcut:
                 bodies = classes
+        if len(bodies) == 2 and len(named_shortcut) == 1 and named_shortcut[0] in bodies:
+            bodies = [b for b in bodies if b is not named_shortcut[0]]  # both Sequentials
         if len(bodies) != 1:
             return None
         body = bodies[0]
@@ -82,6 +92,12 @@ class ResidualLayer(BlockPattern):
                     ["none"],
                     "an identity shortcut leaves no keys",
                 )
+            )
+        flat = body.kind == "sequential" and any(c.kind == "placeholder" for c in body.children)
+        if flat and short is None and not guessed and not _shortcut_elsewhere(cls, ctx):
+            guessed = (
+                f"no shortcut keys, and no other block of the model has a shortcut: {body.attr} "
+                "could also be a plain stack; read as adding its input (a choice)"
             )
         activation = ctx.choose(
             cls,
@@ -133,6 +149,16 @@ class ResidualLayer(BlockPattern):
             Example(z["hf_residual_stage"]("bottleneck", 8, 16, 2), (x,)),
             Example(z["hf_residual_stage"]("basic", 8, 8, 1), (x,)),
         ]
+
+
+def _shortcut_elsewhere(cls, ctx: BlockContext) -> bool:
+    """Whether another class of the model holds a member named as a shortcut: its blocks add."""
+    return any(
+        m.attr.lower() in SHORTCUT_NAMES
+        for other in ctx.classes.values()
+        if other is not cls
+        for m in modules(other)
+    )
 
 
 def _count(cls, body) -> int | None:
@@ -201,15 +227,32 @@ def _body_steps(body, count: int | None, ctx: BlockContext) -> list[tuple] | Non
         if len(items) != 1 or count is None:
             return None
         items = [replace(items[0], attr=str(i)) for i in range(count)]
-    for item in items:
+    flat = False  # conv, norm, activation slot, conv, norm: one Sequential (pytorch-cifar100)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        nxt = items[i + 1] if i + 1 < len(items) else None
+        i += 1
         if item.kind == "placeholder":
-            return None  # a parameter-free layer between units: not this layout
+            # An activation slot is where this layout activates: after a bare conv's norm,
+            # before the next conv. Anywhere else, a parameter-free layer it does not have.
+            if not flat or nxt is None or family(items[i - 2]) != "norm":
+                return None
+            continue
         if ctx.role(item) == "SqueezeExcite":
             if not steps:
                 return None
             steps.append(("se", (body.attr, item.attr)))
             continue
         u = unit(item, ctx, (body.attr,))
+        if u is not None and u.norm is None and item.kind == "builtin" and family(nxt) == "norm":
+            if nxt.io is None or nxt.io.in_width != u.out_width:
+                return None
+            u.norm, flat = (body.attr, nxt.attr), True
+            i += 1
+            after = items[i] if i < len(items) else None
+            if after is not None and after.kind != "placeholder":
+                return None  # a unit with no activation after it (ShuffleNetV2's depthwise)
         if u is None or u.norm is None:
             return None
         if width is not None and u.in_width not in (None, width):
