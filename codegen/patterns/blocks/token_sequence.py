@@ -1,5 +1,10 @@
 """Tokens from a front layer, a class token prepended and a position table added (ViT): `cls_token`
-[1, 1, D] and `pos_embed` [1, L, D] beside the layers; the rest is a chain over the tokens."""
+[1, 1, D] and `pos_embed` [1, L, D] beside the layers; the rest is a chain over the tokens.
+
+Where a norm follows the front layer directly, the keys do not say on which side of it the table
+is added: CLIP normalises the positioned tokens (`ln_pre`), PVT positions the normalised patches.
+That is a named choice (`positions_order`, as positioned_patches.py spells it), not a silent pick.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
+from codegen.patterns.blocks.positioned_patches import ORDERS
 from codegen.patterns.blocks.chain import (
     FIRST,
     Flow,
@@ -64,10 +70,30 @@ class TokenSequence(BlockPattern):
             token.attr if token else None,
             table.attr if table else None,
         )
-        return Match(self, len(cls.members), (attrs, steps), choices)
+        # how many leading steps run before the table is added (0: it is added to the tokens)
+        normed_first, guessed = 0, ""
+        first = steps[0] if steps else None
+        if table is not None and len(rest) > 1 and family(rest[0]) == "norm":
+            if first is not None and first[0] == "module" and first[1] == rest[0].attr:
+                order = ctx.choose(
+                    cls,
+                    table.attr,
+                    "positions_order",
+                    ORDERS[1],
+                    [ORDERS[0]],
+                    f"whether {table.attr} is added before {rest[0].attr} (CLIP) or after it (PVT)",
+                )
+                choices.append(order)
+                normed_first = int(order.value == ORDERS[0])
+                if order.source == "default":
+                    guessed = (
+                        f"{table.attr} added before {rest[0].attr} is a guess (positions_order)"
+                    )
+        found = (attrs, steps, normed_first)
+        return Match(self, len(cls.members), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        (front, kind, token, table), steps = match.found
+        (front, kind, token, table), steps, normed_first = match.found
         x = g.input("x")
         x = g.call_module((front,), x)
         if kind == "conv":
@@ -81,6 +107,8 @@ class TokenSequence(BlockPattern):
             x = g.call_function(
                 "cat", [expanded, x], kwargs={"dim": 1}, comment="class token first"
             )
+        x = emit(g, steps[:normed_first], x)
+        steps = steps[normed_first:]
         if table is not None:
             length = g.call_method("size", x, 1, inline=True)
             rows = g.call_function(
