@@ -101,23 +101,10 @@ class PositionedPatchEmbedding(BlockPattern):
     @staticmethod
     def examples():
         import torch
-        import torch.nn as nn
 
-        class Patches(nn.Module):
-            def __init__(self, cin: int, dim: int, patch: int, grid: int, cls: bool) -> None:
-                super().__init__()
-                self.position_embeddings = nn.Parameter(torch.randn(1, grid + cls, dim))
-                self.cls_token = nn.Parameter(torch.randn(1, 1, dim)) if cls else None
-                self.projection = nn.Conv2d(cin, dim, patch, stride=patch)
-                self.layer_norm = nn.LayerNorm(dim)
+        from codegen.patterns.blocks._pyramid_examples import modules
 
-            def forward(self, x):
-                x = self.layer_norm(self.projection(x).permute(0, 2, 3, 1))
-                if self.cls_token is None:
-                    return x + self.position_embeddings.reshape(1, x.size(1), x.size(2), -1)
-                x = torch.cat([self.cls_token.expand(x.size(0), -1, -1), x.flatten(1, 2)], 1)
-                return x + self.position_embeddings
-
+        Patches = modules()["PositionedPatches"]
         config = {"model_type": "pvt"}
         return [
             Example(Patches(3, 8, 4, 16, False), (torch.randn(2, 3, 16, 16),), config),
