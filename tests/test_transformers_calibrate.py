@@ -101,7 +101,9 @@ def test_calibration_settles_what_the_weights_do_not_record(tmp_path, capsys, na
     printed = capsys.readouterr()
     assert code == 0, printed.out + printed.err
     assert "reproduces DATA's outputs" in printed.out
-    assert "calibrated" in source and "NotImplementedError" not in source
+    # settled by calibration, or already by the defaults the names suggest (T5's lone-weight
+    # `layer_norm` is an RMSNorm): either way the file records that DATA verified it
+    assert '# modelgen: verified "data.pt"' in source and "NotImplementedError" not in source
     args, kwargs = recorded(name, batch=3, seq=11, seed=2)  # not the recorded inputs
     expected = library_output(model, kwargs)
     with torch.no_grad():

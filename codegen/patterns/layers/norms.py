@@ -273,11 +273,9 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             [Arg("num_parameters", w[0], "width", prov(node, "weight", 0))],
             IOSpec("activation", w[0], w[0]),
         )
-    default = (
-        "nn.LayerNorm"
-        if hinted(node, r"^ln|layer_?norm$") and not hinted(node, r"rms")
-        else "nn.RMSNorm"
-    )
+    # nanoGPT's bias-free `ln_1` is a LayerNorm; a `*layernorm` / `layer_norm` name says nothing:
+    # LLaMA's `input_layernorm` and T5's `layer_norm` hold lone weights and are RMSNorms.
+    default = "nn.LayerNorm" if hinted(node, r"^ln") and not hinted(node, r"rms") else "nn.RMSNorm"
     # config.json says which: an `rms_norm_eps` means RMSNorm, a `layer_norm_eps` LayerNorm.
     rms = ctx.resolver.evidence("rms_norm_eps")
     ln = ctx.resolver.evidence("layer_norm_eps", "layer_norm_epsilon")
