@@ -60,6 +60,20 @@ MEMORY_MASK = "memory_mask"  # (which of those states to attend to: padding_mask
 SIDE_INPUTS = (ROTARY_TABLE, RELATIVE_TABLE, MEMORY)
 
 
+def cross_attend(g: Graph, cross: str, x, memory, memory_mask):
+    """A BERT-style layer's `crossattention` on `x`, run only when the encoder's states are given
+    (keys and values from them; `memory_mask` says which to attend to)."""
+    return g.call_module(
+        (cross,),
+        x,
+        memory_mask,
+        memory,
+        given=memory,
+        name="x",
+        comment="cross-attention: only when the encoder's states are given",
+    )
+
+
 def _side_names(ctx: BlockContext, m) -> tuple[str, ...]:
     """The encoder-owned tables a member's forward takes after x and mask, in order."""
     return tuple(name for name in SIDE_INPUTS if ctx.takes(m, name))
@@ -304,16 +318,8 @@ class SplitLayer(BlockPattern):
             memory = g.input(MEMORY, optional=True) if cross is not None else None
             memory_mask = g.input(MEMORY_MASK, optional=True) if cross is not None else None
             a = g.call_module((attn,), x, *masked, *sides, name="x")
-            if cross is not None:  # keys and values from the encoder's states, where given
-                a = g.call_module(
-                    (cross,),
-                    a,
-                    memory_mask,
-                    memory,
-                    given=memory,
-                    name="x",
-                    comment="cross-attention: only when the encoder's states are given",
-                )
+            if cross is not None:
+                a = cross_attend(g, cross, a, memory, memory_mask)
             h = g.call_module((inter,), a, inline=True)
             g.output(g.call_module((out,), h, a))
             return

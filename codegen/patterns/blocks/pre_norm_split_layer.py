@@ -20,7 +20,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns.blocks._cross_names import CROSS
-from codegen.patterns.blocks.encoder_layer import MEMORY, MEMORY_MASK
+from codegen.patterns.blocks.encoder_layer import MEMORY, MEMORY_MASK, cross_attend
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -123,18 +123,9 @@ class PreNormSplitLayer(BlockPattern):
         attn, norm, inter, out, cross = match.found
         x, mask = g.input("x"), g.input("mask", optional=True)
         a = g.call_module((attn,), x, mask, name="x")
-        if cross is not None:  # keys and values from the encoder's states, where given
+        if cross is not None:
             memory = g.input(MEMORY, optional=True)
-            memory_mask = g.input(MEMORY_MASK, optional=True)
-            a = g.call_module(
-                (cross,),
-                a,
-                memory_mask,
-                memory,
-                given=memory,
-                name="x",
-                comment="cross-attention: only when the encoder's states are given",
-            )
+            a = cross_attend(g, cross, a, memory, g.input(MEMORY_MASK, optional=True))
         normed = g.call_module((norm,), a, inline=True) if norm is not None else a
         h = g.call_module((inter,), normed, inline=True)
         g.output(g.call_function("add", a, g.call_module((out,), h, inline=True)))
