@@ -281,6 +281,24 @@ class Flow:
     pool_default: str = "none"  # how a head reads a sequence unless told otherwise
 
 
+def _trunk_activation(cls: ClassDef, ctx: BlockContext, last, steps: list, choices: list) -> None:
+    """A trunk ending in a batch norm (DenseNet's norm5, a pre-activation ResNet's last bn) is
+    followed by its activation before the pooling, whichever head reads it: no key shows it."""
+    if not _ends_in_batch_norm(last, ctx):
+        return
+    final = ctx.choose(
+        cls,
+        last.attr,
+        "activation",
+        "relu",
+        act.alternatives("relu"),
+        f"after {last.attr}'s last norm",
+        aliases=act.ALIASES,
+    )
+    choices.append(final)
+    steps.append(("activation", final.value))
+
+
 def plan(
     cls: ClassDef, ctx: BlockContext, members: list[Module], flow: Flow
 ) -> tuple[list[tuple], list[Choice]] | None:
@@ -296,20 +314,8 @@ def plan(
             return None  # items that do not compose: calling the list is no forward at all
         takes = io.in_width if io is not None else None
         if flow.spatial and io is not None and (_reads_features(m) or _head_class(m, ctx)):
-            if i > 0 and _ends_in_batch_norm(members[i - 1], ctx):
-                # A trunk ending in a batch norm (DenseNet's norm5, a pre-activation ResNet's
-                # last bn) is followed by its activation before the pooling: no key shows it.
-                final = ctx.choose(
-                    cls,
-                    members[i - 1].attr,
-                    "activation",
-                    "relu",
-                    act.alternatives("relu"),
-                    f"after {members[i - 1].attr}'s last norm",
-                    aliases=act.ALIASES,
-                )
-                choices.append(final)
-                steps.append(("activation", final.value))
+            if i > 0:
+                _trunk_activation(cls, ctx, members[i - 1], steps, choices)
             if flow.width is not None and takes == flow.width:
                 pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
                 choices.append(pool)
@@ -355,18 +361,8 @@ def plan(
         if flow.spatial and nxt is None and _conv_head(m, ctx) and takes == flow.width:
             # A head class holding one 1x1 conv (timm's ClassifierHead with use_conv, BiT's and
             # ResNetV2's): the pooled features, kept 1x1, through it, then flattened.
-            if i > 0 and _ends_in_batch_norm(members[i - 1], ctx):
-                final = ctx.choose(
-                    cls,
-                    members[i - 1].attr,
-                    "activation",
-                    "relu",
-                    act.alternatives("relu"),
-                    f"after {members[i - 1].attr}'s last norm",
-                    aliases=act.ALIASES,
-                )
-                choices.append(final)
-                steps.append(("activation", final.value))
+            if i > 0:
+                _trunk_activation(cls, ctx, members[i - 1], steps, choices)
             pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
             choices.append(pool)
             steps.append(("global_pool", pool.value, flow.spatial, m.attr, takes, True))
