@@ -29,7 +29,11 @@ def run_spawned(
         try:
             mp.spawn(_worker, args=(nproc, job, tmp, make_progress), nprocs=nproc, join=True)
         except Exception as e:  # ProcessRaisedException / ProcessExitedException
-            raise _worker_error(Path(tmp), e) from None
+            # A rank that dies while tearing down, after every rank passed the final barrier
+            # (rank 0's result written before it), has lost nothing: gloo can abort there.
+            finished = all((Path(tmp) / f"done-{rank}").exists() for rank in range(nproc))
+            if not finished:
+                raise _worker_error(Path(tmp), e) from None
         saved = torch.load(Path(tmp) / "result.pt", map_location="cpu", weights_only=True)
     return TrainResult(**saved["result"]), saved["state"]
 
@@ -57,6 +61,7 @@ def _worker(rank: int, world: int, job: Any, tmp: str, make_progress: Any) -> No
         # Every rank waits here before tearing down: a rank that leaves while a peer still has a
         # collective in flight makes gloo abort that peer (SIGABRT), seen about 1 run in 10.
         dist.barrier()
+        (Path(tmp) / f"done-{rank}").touch()
         dist.destroy_process_group()
     except ModelgenError as e:
         (Path(tmp) / f"error-{rank}.json").write_text(
