@@ -1206,6 +1206,36 @@ def gather_experts(every: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     rows = index.unsqueeze(-1).expand(list(index.shape) + [every.size(-1)])
     return every.gather(-2, rows)
 ''',
+    "gated_delta_rule": '''
+def gated_delta_rule(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, g: torch.Tensor, beta: torch.Tensor
+) -> torch.Tensor:
+    """The gated delta rule (Gated DeltaNet, arXiv 2412.06464; Kimi's KDA), one step at a time.
+
+    q, k: [batch, seq, key_heads, dk]; v: [batch, seq, heads, dv] (each key head serves
+    heads / key_heads value heads); g: [batch, seq, heads] (one log decay a head) or
+    [batch, seq, heads, dk] (one a key feature); beta: [batch, seq, heads] -> [batch, seq, heads,
+    dv]. With q and k L2-normalised and q scaled by dk ** -0.5, per head:
+    S = exp(g_t) * S;  S = S + k_t (beta_t (v_t - k_t^T S))^T;  y_t = q_t^T S   (S: [dk, dv])."""
+    heads = v.size(2)
+    q = q.float().repeat_interleave(heads // q.size(2), dim=2)
+    k = k.float().repeat_interleave(heads // k.size(2), dim=2)
+    q = q * torch.rsqrt((q * q).sum(-1, keepdim=True) + 1e-6) * q.size(-1) ** -0.5
+    k = k * torch.rsqrt((k * k).sum(-1, keepdim=True) + 1e-6)
+    if g.dim() == 3:
+        g = g.unsqueeze(-1)  # one decay for every key feature of the head
+    decay = torch.exp(g.float()).unsqueeze(-1)  # [batch, seq, heads, dk or 1, 1]
+    v, beta = v.float(), beta.float()
+    state = torch.zeros(v.size(0), heads, k.size(-1), v.size(-1), dtype=v.dtype, device=v.device)
+    ys: list[torch.Tensor] = []
+    for t in range(v.size(1)):
+        state = state * decay[:, t]
+        key = k[:, t].unsqueeze(-1)  # [batch, heads, dk, 1]
+        delta = (v[:, t] - (state * key).sum(-2)) * beta[:, t].unsqueeze(-1)
+        state = state + key * delta.unsqueeze(-2)
+        ys.append((state * q[:, t].unsqueeze(-1)).sum(-2))
+    return torch.stack(ys, dim=1)
+''',
     "zero_masked": '''
 def zero_masked(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """[batch, seq, d] with padding tokens' vectors (False in the [batch, 1, 1, seq] padding
