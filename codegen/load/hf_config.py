@@ -175,6 +175,9 @@ SHOWN_BY_SHAPES = (
     | frozenset("lru_width conv1d_width block_types".split())
     # hyb10: Falcon-H1's projection biases and whether its mixer has a gated norm (keys show both)
     | frozenset("projectors_bias mamba_rms_norm".split())
+    # lin11: a gated delta-rule mixer's conv kernel, its value heads (b's width) and their size
+    # (its norm's): the shapes show them (its key heads are read: gated_delta_net.py)
+    | frozenset("linear_conv_kernel_dim linear_num_value_heads linear_value_head_dim".split())
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).

@@ -63,6 +63,11 @@ ROUTER_CONVENTIONS: dict[str, RouterConvention] = {
     "hy_v3": SIGMOID_NORMALIZED,
     "lfm2_moe": SIGMOID,
     "minimax": SOFTMAX_NORMALIZED,  # moe10: MiniMax's top-k of the softmax, renormalised
+    # lin11: tests/test_linear_11.py compares these. Qwen3-Next: the top k of the softmax,
+    # renormalised where norm_topk_prob says; Kimi Linear: DeepSeek-V3's grouped sigmoid routing
+    # (renormalised where moe_renormalize says, plus 1e-20), then routed_scaling_factor.
+    "qwen3_next": SOFTMAX,
+    "kimi_linear": SIGMOID,
 }
 
 # config.json's factor on the chosen experts' weights, after renormalising, by its names in the
