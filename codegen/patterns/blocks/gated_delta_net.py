@@ -165,24 +165,28 @@ class GatedDeltaNet(BlockPattern):
                 return None
         elif len(shape) != 1 or (layout != "grouped" and w["a"][1] != heads):
             return None
-        # convs: one over [q | k | v], or one each
+        # convs: one over [q | k | v], or one each, stored in that order (the library saves its
+        # fused conv as three equal parts, whatever q's, k's and v's widths: their widths sum to
+        # the fused one, and the file joins them again)
         conv_map = {}
         if len(convs) == 1:
-            if _width(convs[0], "out_width") != 2 * key_dim + value_dim:
-                return None
             conv_map["qkv"] = convs[0]
         else:
             for part, pattern in CONVS.items():
-                conv = one_named(convs, pattern)
-                want = value_dim if part == "v" else key_dim
-                if conv is None or _width(conv, "out_width") != want:
-                    return None
-                conv_map[part] = conv
+                conv_map[part] = one_named(convs, pattern)
+            if None in conv_map.values():
+                return None
+        if sum(_width(c, "out_width") or 0 for c in conv_map.values()) != 2 * key_dim + value_dim:
+            return None
+        kernels = {_kernel(c) for c in conv_map.values()}
+        biased = {
+            next((a.value for a in c.args if a.keyword == "bias"), True) is not False
+            for c in conv_map.values()
+        }
+        if None in kernels or len(kernels) != 1 or len(biased) != 1:
+            return None
         for conv in conv_map.values():
-            if _kernel(conv) is None or _width(conv, "in_width") not in (
-                1,
-                _width(conv, "out_width"),
-            ):
+            if _width(conv, "in_width") not in (1, _width(conv, "out_width")):
                 return None
         choices, guessed = [], []
         model_type = ctx.resolver.evidence("model_type")
@@ -266,7 +270,7 @@ class GatedDeltaNet(BlockPattern):
         found = (
             layout,
             {k: m.attr for k, m in s.items()},
-            {k: m.attr for k, m in conv_map.items()},
+            ([m.attr for m in conv_map.values()], kernels.pop(), biased.pop()),
             norms[0].attr,
             (a_log[0].attr, dt_bias[0].attr),
             (heads, key_heads.value, key_dim, value_dim),
@@ -299,12 +303,27 @@ class GatedDeltaNet(BlockPattern):
         def item(v, i, **options):
             return g.call_function("getitem", v, i, **options)
 
-        def causal(conv: str, v, name: str):  # the conv over time: the first seq outputs
+        conv_attrs, kernel, biased = convs
+
+        def causal(v):  # the depthwise conv over time: padded, its first seq outputs
             v = g.call_method("transpose", v, 1, 2, inline=True)
-            v = g.call_module((conv,), v, inline=True)
+            if len(conv_attrs) == 1:
+                v = g.call_module((conv_attrs[0],), v, inline=True)
+            else:  # the parts' convs joined into one
+                weights = [g.getattr((c, "weight")) for c in conv_attrs]
+                weight = g.call_function("torch.cat", weights, 0, inline=True)
+                bias = None
+                if biased:
+                    bias = g.call_function(
+                        "torch.cat", [g.getattr((c, "bias")) for c in conv_attrs], 0, inline=True
+                    )
+                channels = g.call_method("size", weight, 0, inline=True)
+                v = g.call_function(
+                    "torch.conv1d", v, weight, bias, 1, kernel - 1, 1, channels, inline=True
+                )
             v = item(v, (Slice(), Slice(), Slice(None, seq)), inline=True)
             v = g.call_method("transpose", v, 1, 2, inline=True)
-            return act.apply(g, activation, v, name=name, comment="causal conv")
+            return act.apply(g, activation, v, name="qkv", comment="causal conv")
 
         z = b = a = None
         if layout == "grouped":  # per key-head group: q, k, v, z side by side (and b, a)
@@ -332,17 +351,12 @@ class GatedDeltaNet(BlockPattern):
             mixed = g.call_module((s["qkv"],), h, inline=True)
         else:
             q, k, v = (g.call_module((s[n],), h, inline=True) for n in "qkv")
-            mixed = None
-            if "qkv" in convs:
-                mixed = g.call_function("torch.cat", [q, k, v], -1, inline=True)
-        if "qkv" in convs:
-            mixed = causal(convs["qkv"], mixed, "qkv")
-            parts = g.call_method(
-                "split", mixed, [key_dim, key_dim, value_dim], kwargs={"dim": -1}, name="qkv"
-            )
-            q, k, v = (item(parts, i, inline=True) for i in range(3))
-        else:
-            q, k, v = (causal(convs[n], val, n) for n, val in zip("qkv", (q, k, v)))
+            mixed = g.call_function("torch.cat", [q, k, v], -1, inline=True)
+        mixed = causal(mixed)
+        parts = g.call_method(
+            "split", mixed, [key_dim, key_dim, value_dim], kwargs={"dim": -1}, name="qkv"
+        )
+        q, k, v = (item(parts, i, inline=True) for i in range(3))
         q = g.call_method("view", q, batch, seq, key_heads, dk, name="q")
         k = g.call_method("view", k, batch, seq, key_heads, dk, name="k")
         v = g.call_method("view", v, batch, seq, heads, dv, name="v", comment="[b, s, heads, dv]")
