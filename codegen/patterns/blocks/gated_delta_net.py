@@ -67,6 +67,8 @@ GATE_BY_TYPE = {
     "qwen3_next": "silu",
     "qwen3_5": "silu",
     "qwen3_5_moe": "silu",
+    "qwen3_5_text": "silu",
+    "qwen3_5_moe_text": "silu",
     "lara_mini": "silu",
     "olmo_hybrid": "silu",
     "kimi_linear": "sigmoid",

@@ -22,7 +22,7 @@ from codegen.patterns.blocks.attention import KEY, OUT, QUERY, VALUE, Attention
 
 # Families whose code splits each head's slice of q_proj into [queries | gate] (read from their
 # modeling code: view(..., heads, 2 * head_dim) then chunk(2)); tests/test_linear_11.py compares
-PER_HEAD_TYPES = ("qwen3_next", "qwen3_5", "qwen3_5_moe", "qwen4_exp")
+PER_HEAD_TYPES = ("qwen3_next", "qwen3_5", "qwen3_5_moe", "qwen3_5_text", "qwen3_5_moe_text")
 LAYOUTS = ("per_head", "halves")
 
 
