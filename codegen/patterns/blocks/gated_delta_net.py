@@ -43,6 +43,7 @@ A_LOG, DT_BIAS = r"a_log|log_a", r"dt_bias|time_bias"
 # the Linears, by name (an attribute matches one slot at most)
 SLOTS = {
     "qkvz": r"\w*qkvz\w*",
+    "packed": r"in_proj|in_proj_qkvzba",  # Lara's checkpoints: rows [q | k | v | z | b | a]
     "ba": r"\w*_ba|ba_proj",
     "qkv": r"\w*_qkv|qkv_proj",
     "q": r"q_proj|query|query_proj",
@@ -76,6 +77,7 @@ GATE_BY_TYPE = {
 }
 NORM_EPS_BY_TYPE = {"olmo_hybrid": 1e-5}  # its o_norm: FLA's FusedRMSNormGated default
 PER_FEATURE_TYPES = ("kimi_linear",)
+PACKED_TYPES = ("lara_mini",)  # one in_proj's rows in the order q, k, v, z, b, a (its code)
 DOUBLED_BETA = ("linear_allow_neg_eigval", "allow_neg_eigval")
 
 
@@ -99,6 +101,8 @@ def _layout(s: dict) -> str | None:
     decay = have & {"a"} or (have >= {"fa", "fb"} and {"fa", "fb"})
     if have == {"qkvz", "ba", "out"}:
         return "grouped"
+    if have == {"packed", "out"}:
+        return "packed"
     if not gate or not decay:
         return None
     rest = have - set(gate) - set(decay)
@@ -142,6 +146,8 @@ class GatedDeltaNet(BlockPattern):
             if w["ba"][1] != 2 * heads:
                 return None
             key_dim = (w["qkvz"][1] or 0) - 2 * value_dim
+        elif layout == "packed":
+            key_dim = (w["packed"][1] or 0) - 2 * value_dim - 2 * heads
         elif layout == "flat":
             key_dim = (w["qkv"][1] or 0) - value_dim
         else:
@@ -149,7 +155,7 @@ class GatedDeltaNet(BlockPattern):
         if key_dim <= 0 or key_dim % 2:
             return None
         key_dim //= 2
-        if layout != "grouped" and w["b"][1] != heads:
+        if layout not in ("grouped", "packed") and w["b"][1] != heads:
             return None
         if "z" in s and w["z"][1] != value_dim:
             return None
@@ -165,7 +171,7 @@ class GatedDeltaNet(BlockPattern):
                 return None
             if key_dim % heads or shape[:2] != (1, 1) or shape[3] != 1:
                 return None
-        elif len(shape) != 1 or (layout != "grouped" and w["a"][1] != heads):
+        elif len(shape) != 1 or (layout not in ("grouped", "packed") and w["a"][1] != heads):
             return None
         # convs: one over [q | k | v], or one each, stored in that order (the library saves its
         # fused conv as three equal parts, whatever q's, k's and v's widths: their widths sum to
@@ -262,6 +268,10 @@ class GatedDeltaNet(BlockPattern):
         choices.append(eps)
         doubled = ctx.resolver.evidence(*DOUBLED_BETA)
         double_beta = bool(doubled is not None and doubled[1] is True)
+        if layout == "packed" and mtype not in PACKED_TYPES:
+            guessed.append(
+                f"in_proj's rows read as q, k, v, z, b, a: model_type {mtype!r} unchecked"
+            )
         if per_feature and mtype not in PER_FEATURE_TYPES:
             guessed.append(f"a per-feature decay read as Kimi's: model_type {mtype!r} unchecked")
         why = "a delta-rule mixer's conv is causal (k - 1 steps of the past)"
@@ -349,6 +359,13 @@ class GatedDeltaNet(BlockPattern):
             b = g.call_method("reshape", item(ba, 0, inline=True), batch, seq, heads, name="b")
             a = g.call_method("reshape", item(ba, 1, inline=True), batch, seq, heads, name="a")
             mixed = g.call_function("torch.cat", [q, k, v], -1, inline=True)
+        elif layout == "packed":  # rows [q | k | v | z | b | a]
+            sizes = [2 * key_dim + value_dim, value_dim, heads, heads]
+            proj = g.call_module((s["packed"],), h, inline=True)
+            parts = g.call_method("split", proj, sizes, kwargs={"dim": -1}, name="parts")
+            mixed = item(parts, 0, inline=True)
+            z = g.call_method("view", item(parts, 1, inline=True), batch, seq, heads, dv, name="z")
+            b, a = item(parts, 2, name="b"), item(parts, 3, name="a")
         elif layout == "flat":
             mixed = g.call_module((s["qkv"],), h, inline=True)
         else:
