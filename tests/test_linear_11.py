@@ -54,6 +54,22 @@ CASES = {
             head_dim=8,
         ),
     ),
+    "qwen3_5_moe": (  # Qwen3.5's flat projections beside Qwen3-Next's mixture
+        "Qwen3_5MoeForCausalLM",
+        "Qwen3_5MoeTextConfig",
+        dict(
+            **DENSE,
+            **DELTA,
+            **PAD,
+            layer_types=["linear_attention", "full_attention"],
+            num_key_value_heads=2,
+            head_dim=8,
+            num_experts=4,
+            num_experts_per_tok=2,
+            moe_intermediate_size=16,
+            shared_expert_intermediate_size=16,
+        ),
+    ),
     "olmo_hybrid": (  # separate projections, beta doubled, post-norm attention layers
         "OlmoHybridForCausalLM",
         "OlmoHybridConfig",

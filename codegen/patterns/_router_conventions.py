@@ -67,6 +67,7 @@ ROUTER_CONVENTIONS: dict[str, RouterConvention] = {
     # renormalised where norm_topk_prob says; Kimi Linear: DeepSeek-V3's grouped sigmoid routing
     # (renormalised where moe_renormalize says, plus 1e-20), then routed_scaling_factor.
     "qwen3_next": SOFTMAX,
+    "qwen3_5_moe_text": SOFTMAX,  # Qwen3-Next's router in Qwen3.5's text model
     "kimi_linear": SIGMOID,
 }
 
