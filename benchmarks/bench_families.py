@@ -45,7 +45,6 @@ TIMEOUT_S = 300
 def measure_one(name: str) -> dict:
     """One family, in this process (the benchmark runs each in its own): its verdict and figures."""
     import torch
-    from safetensors.torch import load_file
 
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
@@ -56,17 +55,29 @@ def measure_one(name: str) -> dict:
         model = family.build(library).eval()
     except Exception as e:  # the library, or this version of it, cannot build the reference
         return {"verdict": "skipped", "note": f"{type(e).__name__}: {e}"[:80]}
+    return measure_model(name, model, family.kind)
+
+
+def measure_model(name: str, model, kind: str) -> dict:
+    """Save a built library model, generate its file in a fresh process, and compare the two."""
+    import torch
+    from safetensors.torch import load_file
+
     unsaved = frozenset(getattr(model, "_keys_to_ignore_on_save", None) or [])  # computed tables
     model = unit_scale(model, keep=unsaved)
     folder = Path(tempfile.mkdtemp(prefix=f"family-{name}-"))
     model.save_pretrained(folder / "hf")
     out = folder / "model.py"
-    run = subprocess.run(
-        modelgen("generate", folder / "hf", "-o", out),
-        env=child_env(),
-        capture_output=True,
-        text=True,
-    )
+    try:
+        run = subprocess.run(
+            modelgen("generate", folder / "hf", "-o", out),
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return {"verdict": "crash", "note": f"generate ran past {TIMEOUT_S} s"}
     if run.returncode != 0:
         message = (run.stderr.strip().splitlines() or ["(no message)"])[-1]
         verdict = "crash" if "internal error" in message else "flagged"
@@ -84,12 +95,20 @@ def measure_one(name: str) -> dict:
     except RuntimeError as e:
         return {"verdict": "crash", "note": "strict load failed: " + str(e).splitlines()[0][:80]}
     params = list(inspect.signature(ours.forward).parameters)
-    positional, theirs, read = reference_call(family.kind, model, params)
+    positional, theirs, read = reference_call(kind, model, params)
     try:
         with torch.no_grad():
             want = read(model(**theirs))
-            named = [theirs[p] for p in params if p in theirs]  # the same inputs by name
-            got = ours(*(named if len(named) == len(params) else positional[: len(params)]))
+    except Exception as e:  # the library's own forward refused these inputs: nothing to compare
+        return {"verdict": "skipped", "note": f"reference: {type(e).__name__}: {e}"[:80]}
+    try:
+        with torch.no_grad():
+            # the same inputs by name where ours names every tensor the library was given
+            # (optional ones left out stay at their defaults), else by position
+            tensors = [k for k, v in theirs.items() if isinstance(v, torch.Tensor)]
+            by_name = all(k in params for k in tensors)
+            named = {k: theirs[k] for k in tensors}
+            got = ours(**named) if by_name else ours(*positional[: len(params)])
             got = got[0] if isinstance(got, tuple) else got
     except Exception as e:  # the generated forward raised: a flag if the file admits a gap
         # the file's own words name the gap (first line only: the table stays one row per family)
