@@ -84,6 +84,7 @@ def measure_model(name: str, model, kind: str) -> dict:
         return {"verdict": verdict, "note": message[:100]}
     source = out.read_text()
     levels = set(re.findall(r"Forward trust: (\w+)", source))
+    roots = missing_roots(source)
     flagged = bool(levels & {"guessed", "missing"})
     spec = importlib.util.spec_from_file_location(f"generated_{name}", out)
     generated = importlib.util.module_from_spec(spec)
@@ -114,7 +115,7 @@ def measure_model(name: str, model, kind: str) -> dict:
         # the file's own words name the gap (first line only: the table stays one row per family)
         said = str(e).strip().splitlines()[0][:90] if str(e).strip() else ""
         note = f"{type(e).__name__}: {said}" if said else type(e).__name__
-        return {"verdict": "flagged" if flagged else "WRONG", "note": note}
+        return {"verdict": "flagged" if flagged else "WRONG", "note": note, "missing": roots}
     if got.shape != want.shape:
         diff, ok = float("inf"), False
     else:
@@ -122,7 +123,29 @@ def measure_model(name: str, model, kind: str) -> dict:
         ok = torch.allclose(got, want, atol=ATOL, rtol=RTOL)
     verdict = "exact" if ok else "flagged" if flagged else "WRONG"
     note = "" if got.shape == want.shape else f"shape {tuple(got.shape)} vs {tuple(want.shape)}"
-    return {"verdict": verdict, "max_diff": diff, "note": note, "trust": sorted(levels)}
+    return {
+        "verdict": verdict,
+        "max_diff": diff,
+        "note": note,
+        "trust": sorted(levels),
+        "missing": roots,
+    }
+
+
+def missing_roots(source: str) -> list[str]:
+    """The generated file's missing classes that are missing for a reason of their own (not only
+    because a child is): `Class: the message it raises`, the causes a flagged row is down to."""
+    roots = []
+    for name, body in re.findall(
+        r"\nclass (\w+)\(nn\.Module\):\n(.*?)(?=\nclass |\Z)", source, re.S
+    ):
+        if "Forward trust: missing" not in body:
+            continue
+        said = re.search(r'raise NotImplementedError\(\s*"(.*?)"\s*\)', body, re.S)
+        message = said.group(1) if said else "?"
+        if "has no inferred forward" not in message:
+            roots.append(f"{name}: {message}")
+    return roots
 
 
 def run(names: list[str] | None = None) -> list[Row]:

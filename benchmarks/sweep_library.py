@@ -25,10 +25,12 @@ import inspect
 import json
 import logging
 import re
+import signal
 import subprocess
 import sys
 import warnings
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import child_env  # noqa: E402
 
 TIMEOUT_S = 400
+BUILD_TIMEOUT_S = 60
+
+
+class BuildTimeout(Exception):
+    pass
+
+
+def _build_timed_out(*_: Any) -> None:
+    raise BuildTimeout(f"built for over {BUILD_TIMEOUT_S} s")
+
 
 # The tiny size each recognised field takes. Names are the library's own spellings; a config that
 # lacks a field keeps its default.
@@ -175,12 +187,44 @@ def measure_type(model_type: str) -> dict:
     return {**result, "kind": kind}
 
 
+def measure_apart(model_type: str) -> dict:
+    """measure_type in a fresh process, as a user's command runs, so no type affects another."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one", model_type],
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return {"verdict": "crash", "note": f"ran past {TIMEOUT_S} s"}
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode == 0 and lines:
+        return json.loads(lines[-1])
+    return {"verdict": "crash", "note": (proc.stderr.strip().splitlines() or ["?"])[-1][:100]}
+
+
+def report(model_type: str, result: dict, args: argparse.Namespace) -> None:
+    diff = result.get("max_diff")
+    figure = "" if diff is None else f" max diff {diff:.1e}"
+    note = str(result.get("note", "")).splitlines()[0][:100] if result.get("note") else ""
+    print(
+        f"{result['verdict']:8} {model_type:28} {result.get('kind', ''):8}{figure} {note}".rstrip(),
+        flush=True,
+    )
+    if args.json:
+        with args.json.open("a") as f:
+            f.write(json.dumps({"type": model_type, **result}) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("types", nargs="*", metavar="TYPE", help="default: every unlisted type")
     parser.add_argument("--half", choices=("open", "blind"), help="only this half of the types")
     parser.add_argument("--list", action="store_true", help="print the types and stop")
     parser.add_argument("--json", type=Path, help="also write every result here, one per line")
+    parser.add_argument("--jobs", type=int, default=2, help="types measured at once (default 2)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -192,34 +236,25 @@ def main() -> int:
     if args.list:
         print("\n".join(types))
         return 0
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    signal.signal(signal.SIGALRM, _build_timed_out)
     counts: Counter = Counter()
-    for model_type in types:
+    buildable = []
+    for model_type in types:  # building is cheap; measuring each in its own process is not
+        signal.alarm(BUILD_TIMEOUT_S)  # a few configs build for minutes even when shrunk
         try:
-            proc = subprocess.run(
-                [sys.executable, __file__, "--one", model_type],
-                env=child_env(),
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT_S,
-            )
-            lines = proc.stdout.strip().splitlines()
-            result = json.loads(lines[-1]) if proc.returncode == 0 and lines else None
-            if result is None:
-                note = (proc.stderr.strip().splitlines() or ["?"])[-1][:100]
-                result = {"verdict": "crash", "note": note}
-        except subprocess.TimeoutExpired:
-            result = {"verdict": "crash", "note": f"ran past {TIMEOUT_S} s"}
-        counts[result["verdict"]] += 1
-        diff = result.get("max_diff")
-        figure = "" if diff is None else f" max diff {diff:.1e}"
-        print(
-            f"{result['verdict']:8} {model_type:28} {result.get('kind', ''):8}{figure}"
-            f" {result.get('note', '')}".rstrip(),
-            flush=True,
-        )
-        if args.json:
-            with args.json.open("a") as f:
-                f.write(json.dumps({"type": model_type, **result}) + "\n")
+            build(model_type)
+            buildable.append(model_type)
+        except Exception as e:
+            counts["unbuilt"] += 1
+            report(model_type, {"verdict": "unbuilt", "note": f"{type(e).__name__}: {e}"}, args)
+        finally:
+            signal.alarm(0)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for model_type, result in zip(buildable, pool.map(measure_apart, buildable)):
+            counts[result["verdict"]] += 1
+            report(model_type, result, args)
     measured = sum(counts.values()) - counts["unbuilt"]
     print(
         f"\n{counts['exact']} of {measured} measured types exact; "
