@@ -598,6 +598,15 @@ def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
         return None
     return attention_mask[:, None, None, :] != 0
 ''',
+    "position_temperature": '''
+def position_temperature(
+    seq: int, beta: float, span: float, offset: float, device: torch.device
+) -> torch.Tensor:
+    """[seq, 1] query scales: 1 + beta * log(1 + floor((position + offset) / span)); 1 before the
+    first `span` positions, then growing slowly (attention temperature for long contexts)."""
+    positions = torch.arange(seq, device=device).float() + offset
+    return (1.0 + beta * torch.log1p(torch.floor(positions / span)))[:, None]
+''',
     "causal_padding_mask": '''
 def causal_padding_mask(mask: torch.Tensor | None, seq: int, device: torch.device) -> torch.Tensor:
     """True where a query may attend: itself and earlier positions, and with a padding mask

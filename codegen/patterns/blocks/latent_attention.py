@@ -30,6 +30,7 @@ import re
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._latent_conventions import latent_convention
+from codegen.patterns.blocks import _query_temperature as temp
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns.blocks.attention import (
     SYNONYMS,
@@ -169,6 +170,21 @@ def _layout(ctx: BlockContext, cls, where: str, mtype: str | None) -> tuple:
     return layout, guessed
 
 
+def _rotary_width_said(ctx: BlockContext, sizes: dict) -> str:
+    """Why config.json's head_dim disagrees with the shapes' rotary width ("" where it agrees).
+    DeepSeek's configs set head_dim to the rotary width; Mistral 4's to the whole query head
+    (nope + rope), with rope_parameters' partial_rotary_factor the rotary share of it."""
+    head_dim = ctx.resolver.evidence("head_dim")
+    if head_dim is None or head_dim[1] is None or head_dim[1] == sizes["rope"]:
+        return ""
+    share = (rope.rope_parameters(ctx.resolver.nested) or {}).get("partial_rotary_factor")
+    if head_dim[1] == sizes["nope"] + sizes["rope"] and isinstance(share, (int, float)):
+        if abs(share * head_dim[1] - sizes["rope"]) < 1e-6:
+            ctx.resolver.consumed.add("partial_rotary_factor")
+            return ""
+    return f"{head_dim[0]} {head_dim[1]} is not the rotary width {sizes['rope']}"
+
+
 class LatentAttention(BlockPattern):
     role = "Attention"
     priority = 9  # below the generic Attention, should shapes ever fit both (names decide it there)
@@ -197,9 +213,9 @@ class LatentAttention(BlockPattern):
             want = sizes["nope"] + sizes["rope"] if size == "qk" else sizes.get(size)
             if said is not None and said[1] is not None and said[1] != want:
                 guessed.append(f"{said[0]} {said[1]} disagrees with the shapes ({want})")
-        head_dim = ctx.resolver.evidence("head_dim")  # the rotary width in these configs
-        if head_dim is not None and head_dim[1] not in (None, sizes["rope"]):
-            guessed.append(f"{head_dim[0]} {head_dim[1]} is not the rotary width {sizes['rope']}")
+        why = _rotary_width_said(ctx, sizes)
+        if why:
+            guessed.append(why)
         kind, kind_cite = model_kind(ctx)
         causal = ctx.choose(
             cls, where, "causal", kind != "encoder", [kind == "encoder"], "latent attention"
@@ -240,7 +256,11 @@ class LatentAttention(BlockPattern):
                     "mscale_all_dim as DeepSeek does"
                 )
             scale, scale_note = scale * m * m, f"{scale_note} times YaRN's mscale_all_dim squared"
+        temperature, why = temp.llama4_scaling(ctx, mtype)
+        if why:
+            guessed.append(why)
         found = dict(roles=roles, sizes=sizes, causal=bool(causal.value), rotary=rotary)
+        found["temperature"] = temperature
         found |= dict(scale=scale, scale_note=scale_note)
         return Match(self, len(members), found, choices, guessed="; ".join(guessed))
 
@@ -304,6 +324,8 @@ class LatentAttention(BlockPattern):
             q_rot = g.call_function(fn, q_rot, rotary[0], rope_dim, name="q_rot")
             k_rot = g.call_function(fn, k_rot, rotary[0], rope_dim, name="k_rot")
         q = g.call_function("cat", [q_nope, q_rot], kwargs={"dim": -1}, name="q")
+        if f["temperature"] is not None:
+            q = temp.scale_queries(g, q, seq, f["temperature"])
         k_rot = g.call_method("expand", k_rot, -1, heads, -1, -1, inline=True)
         k = g.call_function(
             "cat", [k_nope, k_rot], kwargs={"dim": -1}, name="k", comment="the rotary key shared"
