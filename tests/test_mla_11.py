@@ -1,7 +1,8 @@
 """Modern mixture-of-experts decoders, from a Hugging Face folder, compared with the library's
 forward (mla11): Mistral 4 (latent attention whose config gives head_dim as the whole query head,
 a YaRN table, queries scaled by position past llama_4_scaling_beta's span, fused experts beside a
-shared expert), Ministral 3's attention temperature on plain attention.
+shared expert), Ministral 3's attention temperature on plain attention, and the sparse attention's
+indexer of DeepSeek-V3.2 and GLM-MoE-DSA keeping fewer keys than the input has.
 
 Each config differs from the library default where the mechanism has a choice: a temperature span
 shorter than the input (so the scale is not 1), grouped routing, a dense first layer. The
@@ -75,6 +76,31 @@ FAMILIES = {
         num_key_value_heads=2,
         rope_parameters=dict(YARN, partial_rotary_factor=1.0),
     ),
+    # DeepSeek-V3.2: the sparse attention's indexer keeps 4 of up to 9 keys; a dense first layer,
+    # then fused experts beside a shared expert, grouped sigmoid routing
+    "deepseek_v32": _build(
+        "DeepseekV32Config",
+        "DeepseekV32ForCausalLM",
+        **LATENT,
+        **EXPERTS,
+        index_n_heads=2,
+        index_head_dim=8,
+        index_topk=4,
+        first_k_dense_replace=1,
+        n_group=2,
+        topk_group=1,
+    ),
+    # GLM-MoE-DSA: the same indexer turning neighbours, every layer sparse
+    "glm_moe_dsa": _build(
+        "GlmMoeDsaConfig",
+        "GlmMoeDsaForCausalLM",
+        **LATENT,
+        **EXPERTS,
+        index_n_heads=2,
+        index_head_dim=8,
+        index_topk=3,
+        first_k_dense_replace=0,
+    ),
 }
 
 
@@ -90,3 +116,22 @@ def test_mla_11_family_is_exact(tmp_path, name):
         torch.testing.assert_close(torch.jit.script(ours)(ids), want, atol=1e-5, rtol=1e-4)
     trust = " ".join(source.split("Values the checkpoint")[0].split())
     assert "guessed" not in trust and "missing" not in trust, trust
+
+
+def test_layers_reusing_an_earlier_indexer_are_flagged(tmp_path):
+    """GLM-MoE-DSA's "shared" layers reuse the keys an earlier layer's indexer chose: not written
+    here, so the file must say it is guessed rather than attend to every key there silently."""
+    torch.manual_seed(0)
+    model = _build(
+        "GlmMoeDsaConfig",
+        "GlmMoeDsaForCausalLM",
+        **LATENT,
+        **EXPERTS,
+        index_n_heads=2,
+        index_head_dim=8,
+        index_topk=3,
+        first_k_dense_replace=0,
+        index_topk_pattern="FS",
+    )()
+    source, _ = generate_from_folder(tmp_path, unit_scale(model.eval()))
+    assert "indexer_types" in source and "Forward trust: guessed" in source

@@ -68,6 +68,7 @@ ROUTER_CONVENTIONS: dict[str, RouterConvention] = {
     # DeepSeek-V3's mixture.
     "mistral4": SOFTMAX,
     "deepseek_v32": SIGMOID,
+    "glm_moe_dsa": SIGMOID,  # GLM-4-MoE's router (GlmMoeDsaTopkRouter)
 }
 
 # config.json's factor on the chosen experts' weights, after renormalising, by its names in the

@@ -192,12 +192,20 @@ class LatentAttention(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if len(members) != len(cls.members) or not 5 <= len(members) <= 7:
+        if len(members) != len(cls.members):
+            return None
+        # mla11: a sparse attention's indexer beside the projections (DeepSeek-V3.2), which keeps
+        # each query's top keys (blocks/sparse_indexer.py)
+        indexers = [m for m in members if ctx.role(m) == "Indexer"]
+        members = [m for m in members if m not in indexers]
+        if len(indexers) > 1 or not 5 <= len(members) <= 7:
             return None
         recognised = find_roles(members)
         if recognised is None:
             return None
         roles, sizes, ambiguous = recognised
+        if indexers and roles["q_norm"] is None:
+            return None  # the indexer reads the low-rank queries
         guessed = [ambiguous] if ambiguous else []
         where = roles["kv_a"].attr
         heads = sizes["heads"]
@@ -261,8 +269,19 @@ class LatentAttention(BlockPattern):
             guessed.append(why)
         found = dict(roles=roles, sizes=sizes, causal=bool(causal.value), rotary=rotary)
         found["temperature"] = temperature
+        found["indexer"] = indexers[0].attr if indexers else None
+        if indexers:
+            if rotary is None or not causal.value:
+                return None  # the indexer turns by the attention's frequencies, in decoders
+            listed = ctx.resolver.evidence_list("layer_types")
+            if listed is not None and set(listed[1]) != {"indexed_attention"}:
+                ctx.resolver.consumed.discard("layer_types")  # other kinds: not written here
+            # GLM-MoE-DSA: "shared" layers reuse an earlier layer's choice of keys: not written
+            modes = ctx.resolver.evidence_list("indexer_types")
+            if modes is not None and set(modes[1]) != {"full"}:
+                ctx.resolver.consumed.discard("indexer_types")
         found |= dict(scale=scale, scale_note=scale_note)
-        return Match(self, len(members), found, choices, guessed="; ".join(guessed))
+        return Match(self, len(members) + len(indexers), found, choices, guessed="; ".join(guessed))
 
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
@@ -278,9 +297,13 @@ class LatentAttention(BlockPattern):
             mask = g.call_function(
                 "causal_padding_mask", mask, seq, device, name="mask", comment="earlier positions"
             )
+        indexer = f["indexer"]
         if roles["q_norm"] is not None:
             q = g.call_module((roles["q_a"].attr,), x, inline=True)
-            q = g.call_module((roles["q_norm"].attr,), q, inline=True)
+            q = g.call_module((roles["q_norm"].attr,), q, inline=indexer is None)
+            if indexer is not None:
+                g[q].name, g[q].comment = "q_resid", "the low-rank queries, normed"
+            q_resid = q
             q = g.call_module((roles["q_b"].attr,), q, inline=True)
         else:
             q = g.call_module((roles["q_b"].attr,), x, inline=True)
@@ -310,8 +333,11 @@ class LatentAttention(BlockPattern):
         v = g.call_function("getitem", kv_parts, 1, name="v")
         k_rot = g.call_function("getitem", parts, 1, inline=True)
         k_rot = g.call_method("view", k_rot, batch, 1, seq, rope_dim, name="k_rot")
-        if rotary is not None and rotary[3] is not None:  # frequencies of a rope_type
-            spec = (rotary[0], rotary[1], rotary[2], rotary[3], None)
+        plan = rotary[3] if rotary is not None else None
+        if indexer is not None:  # the indexer turns by the same frequencies
+            plan = plan or ("uniform", ("default", rotary[0]), 1.0)
+        if plan is not None:  # frequencies of a rope_type
+            spec = (rotary[0], rotary[1], rotary[2], plan, None)
             inv_freq, turn = _frequencies(g, spec, q_rot, seq, None)
             q_rot = g.call_function(
                 "apply_rotary_frequencies", q_rot, inv_freq, turn, rotary[2], name="q_rot"
@@ -323,6 +349,17 @@ class LatentAttention(BlockPattern):
             fn = "apply_rotary_interleaved" if rotary[2] else "apply_rotary"
             q_rot = g.call_function(fn, q_rot, rotary[0], rope_dim, name="q_rot")
             k_rot = g.call_function(fn, k_rot, rotary[0], rope_dim, name="k_rot")
+        if indexer is not None:
+            mask = g.call_module(
+                (indexer,),
+                x,
+                q_resid,
+                mask,
+                inv_freq,
+                turn,
+                name="mask",
+                comment="only the keys the indexer keeps",
+            )
         q = g.call_function("cat", [q_nope, q_rot], kwargs={"dim": -1}, name="q")
         if f["temperature"] is not None:
             q = temp.scale_queries(g, q, seq, f["temperature"])
