@@ -86,6 +86,10 @@ NO_FORWARD_EFFECT = frozenset("""
     enable_moe_fp32_combine aux_loss_coef
     w_init_variance_scale final_w_init_variance_scale
     """.split()) | frozenset(["langs"])  # s2s10: FSMT's language names (the tokenizer's)
+# lin11: how OLMo hybrid initialises its delta-rule mixers' A_log and dt_bias (both stored)
+NO_FORWARD_EFFECT |= frozenset(
+    "linear_a_log_min linear_a_log_max linear_dt_min linear_dt_max linear_dt_init_floor".split()
+)
 # (moe10) HunYuan-V3 adds its routed and shared experts' outputs in float32: a float32 model's are;
 # JetMoE's load-balancing loss weight (training only, as router_aux_loss_coef).
 # (hyb10) Griffin's initialisation variances.
@@ -175,6 +179,13 @@ SHOWN_BY_SHAPES = (
     | frozenset("lru_width conv1d_width block_types".split())
     # hyb10: Falcon-H1's projection biases and whether its mixer has a gated norm (keys show both)
     | frozenset("projectors_bias mamba_rms_norm".split())
+    # lin11: a gated delta-rule mixer's conv kernel, its value heads (b's width) and their size
+    # (its norm's): the shapes show them (its key heads are read: gated_delta_net.py)
+    | frozenset("linear_conv_kernel_dim linear_num_value_heads linear_value_head_dim".split())
+    # lin11: Kimi Linear's longest context: its attention has no rotary and no position table
+    | frozenset(["model_max_length"])
+    # lin11: LFM3's post norms and attention gate: their keys show them
+    | frozenset("use_sandwich_norm use_attention_gate".split())
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).

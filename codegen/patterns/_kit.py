@@ -398,6 +398,8 @@ CHECKED_MODEL_TYPES = (
     # moe10: tests/test_moe_10.py compares these
     | frozenset("afmoe hy_v3 lfm2_moe cohere2 imagegpt minimax jetmoe".split())
     | frozenset(["fsmt", "speech_to_text"])  # s2s10: tests/test_seq2seq_10.py compares these
+    # lin11: tests/test_linear_11.py compares these
+    | frozenset("qwen3_next qwen3_5_text qwen3_5_moe_text olmo_hybrid kimi_linear lfm3".split())
     # vit10: tests/test_vision_10.py compares these
     | frozenset(
         "blip_vision_model git_vision_model instructblip_vision_model pvt blip_2_vision_model "

@@ -174,6 +174,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "expectation_attention",  # patterns/blocks/expectation_attention.py
             "zero_padding_heads",
             "decayed_linear_attention",  # moe10: patterns/blocks/decayed_linear_attention.py
+            "gated_delta_rule",  # lin11: patterns/blocks/gated_delta_net.py
             "top_k_softmax",  # moe10: patterns/blocks/head_experts_attention.py
             "gather_experts",
         )

@@ -31,6 +31,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "longrope_frequencies": ("helper:rope_frequencies",),
     "xielu": ("F",),
     "gated_group_rms_norm": ("F",),  # patterns/blocks/multi_head_scan.py
+    "gated_delta_rule": ("F",),  # lin11: patterns/blocks/gated_delta_net.py
     "differential_heads": ("math", "F"),
     "axial_rope_angles": ("math",),
     "disentangled_scores": ("math", "helper:log_bucket_positions"),
@@ -1223,6 +1224,59 @@ def gather_experts(every: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     leading sizes) -> [..., k, features]."""
     rows = index.unsqueeze(-1).expand(list(index.shape) + [every.size(-1)])
     return every.gather(-2, rows)
+''',
+    "gated_delta_rule": '''
+def gated_delta_rule(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, g: torch.Tensor, beta: torch.Tensor
+) -> torch.Tensor:
+    """The gated delta rule (Gated DeltaNet, arXiv 2412.06464; Kimi's KDA).
+
+    q, k: [batch, seq, key_heads, dk]; v: [batch, seq, heads, dv] (each key head serves
+    heads / key_heads value heads); g: [batch, seq, heads] (one log decay a head) or
+    [batch, seq, heads, dk] (one a key feature); beta: [batch, seq, heads] -> [batch, seq, heads,
+    dv]. With q and k L2-normalised and q scaled by dk ** -0.5, per head and step:
+    S = exp(g_t) * S;  S = S + k_t (beta_t (v_t - k_t^T S))^T;  y_t = q_t^T S   (S: [dk, dv]).
+    A decay per head runs in chunks of 64 steps (the same sums, in the library's order)."""
+    heads = v.size(2)
+    q = q.float().repeat_interleave(heads // q.size(2), dim=2).transpose(1, 2)
+    k = k.float().repeat_interleave(heads // k.size(2), dim=2).transpose(1, 2)
+    q = q * torch.rsqrt((q * q).sum(-1, keepdim=True) + 1e-6) * q.size(-1) ** -0.5
+    k = k * torch.rsqrt((k * k).sum(-1, keepdim=True) + 1e-6)
+    v, beta, g = v.float().transpose(1, 2), beta.float().transpose(1, 2), g.float().transpose(1, 2)
+    state = torch.zeros(v.size(0), heads, k.size(-1), v.size(-1), dtype=v.dtype, device=v.device)
+    ys: list[torch.Tensor] = []
+    if g.dim() == 4:  # one decay a key feature: step by step
+        decay = torch.exp(g).unsqueeze(-1)  # [batch, heads, seq, dk, 1]
+        for t in range(v.size(2)):
+            state = state * decay[:, :, t]
+            key = k[:, :, t].unsqueeze(-1)  # [batch, heads, dk, 1]
+            delta = (v[:, :, t] - (state * key).sum(-2)) * beta[:, :, t].unsqueeze(-1)
+            state = state + key * delta.unsqueeze(-2)
+            ys.append((state * q[:, :, t].unsqueeze(-1)).sum(-2))
+        return torch.stack(ys, dim=1)
+    chunk, seq = 64, v.size(2)
+    pad = (chunk - seq % chunk) % chunk
+    q, k, v = F.pad(q, (0, 0, 0, pad)), F.pad(k, (0, 0, 0, pad)), F.pad(v, (0, 0, 0, pad))
+    beta, g = F.pad(beta, (0, pad)), F.pad(g, (0, pad))
+    k_beta, v_beta = k * beta.unsqueeze(-1), v * beta.unsqueeze(-1)
+    q, k, k_beta, v_beta = [x.unflatten(2, [-1, chunk]) for x in (q, k, k_beta, v_beta)]
+    total = g.unflatten(2, [-1, chunk]).cumsum(-1)  # [batch, heads, chunks, chunk]
+    later = torch.ones(chunk, chunk, dtype=torch.bool, device=v.device).triu(1)
+    pair = (total.unsqueeze(-1) - total.unsqueeze(-2)).masked_fill(later, float("-inf")).exp()
+    system = (k_beta @ k.transpose(-1, -2)) * pair  # solved below (its strict lower part)
+    within = (q @ k.transpose(-1, -2)) * pair
+    values = torch.linalg.solve_triangular(system, v_beta, upper=False, unitriangular=True)
+    keys_read = torch.linalg.solve_triangular(
+        system, k_beta * total.exp().unsqueeze(-1), upper=False, unitriangular=True
+    )
+    q = q * total.exp().unsqueeze(-1)
+    k = k * (total[..., -1:] - total).exp().unsqueeze(-1)
+    chunk_decay = total[..., -1].exp()[..., None, None]
+    for i in range(q.size(2)):
+        fresh = values[:, :, i] - keys_read[:, :, i] @ state
+        ys.append(q[:, :, i] @ state + within[:, :, i] @ fresh)
+        state = state * chunk_decay[:, :, i] + k[:, :, i].transpose(-1, -2) @ fresh
+    return torch.cat(ys, dim=2)[:, :, :seq].transpose(1, 2)
 ''',
     "zero_masked": '''
 def zero_masked(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

@@ -850,6 +850,11 @@ class Attention(BlockPattern):
             guessed = f"{guessed}; {said}" if guessed else said
         return Match(self, len(members), found, choices, guessed=guessed)
 
+    def queries(self, g: Graph, projected: Value, match: Match) -> Value:
+        """The queries from q's projection: all of it here (query_gated_attention.py keeps half,
+        the other half its output gate)."""
+        return projected
+
     def forward(self, match: Match, g: Graph) -> None:
         qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm, scale, split, qk_norm = (
             match.found[:12]
@@ -884,6 +889,8 @@ class Attention(BlockPattern):
 
         def project(path: str) -> Value:  # clamped where config.json says (clip_qkv)
             y = g.call_module((path,), x, inline=True)
+            if len(qkv) == 3 and path == qkv[0]:  # a pattern over this one may take a part
+                y = self.queries(g, y, match)
             return (
                 y if clip is None else g.call_function("torch.clamp", y, -clip, clip, inline=True)
             )
