@@ -241,6 +241,9 @@ FIXED_EPS_TYPE_PATHS = (
     (re.compile(r"(^|\.)layer\.\d+\.output\.LayerNorm$"), 1e-5, ("mobilebert",)),
     # ssm9: RwkvModel builds its final ln_out without layer_norm_epsilon (its blocks' use it)
     (re.compile(r"(^|\.)ln_out$"), 1e-5, ("rwkv",)),
+    # mla11: the sparse attention's indexer builds its key norm with eps 1e-6 whatever
+    # rms_norm_eps says (DeepseekV32Indexer, GlmMoeDsaIndexer)
+    (re.compile(r"(^|\.)indexer\.k_norm$"), 1e-6, ("deepseek_v32", "glm_moe_dsa")),
 )
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
@@ -407,6 +410,9 @@ CHECKED_MODEL_TYPES = (
     | frozenset(
         ["recurrent_gemma", "esmc", "falcon_h1"]
     )  # hyb10: tests/test_hybrid_10.py compares these
+    | frozenset(
+        ["mistral4", "ministral3", "deepseek_v32", "glm_moe_dsa"]
+    )  # mla11: tests/test_mla_11.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

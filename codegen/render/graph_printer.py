@@ -58,6 +58,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "apply_rotary_reversed": ("apply_rotary_reversed", "helper:apply_rotary_reversed"),
     "padding_mask": ("padding_mask", "helper:padding_mask"),
     "causal_padding_mask": ("causal_padding_mask", "helper:causal_padding_mask"),
+    "position_temperature": ("position_temperature", "helper:position_temperature"),
+    "top_k_keys": ("top_k_keys", "helper:top_k_keys"),
     "alibi_bias": ("alibi_bias", "helper:alibi_bias"),
     "last_tokens": ("last_tokens", "helper:last_tokens"),
     "rms_norm_unit_offset": ("rms_norm_unit_offset", "helper:rms_norm_unit_offset"),

@@ -599,6 +599,24 @@ def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
         return None
     return attention_mask[:, None, None, :] != 0
 ''',
+    "position_temperature": '''
+def position_temperature(
+    seq: int, beta: float, span: float, offset: float, device: torch.device
+) -> torch.Tensor:
+    """[seq, 1] query scales: 1 + beta * log(1 + floor((position + offset) / span)); 1 before the
+    first `span` positions, then growing slowly (attention temperature for long contexts)."""
+    positions = torch.arange(seq, device=device).float() + offset
+    return (1.0 + beta * torch.log1p(torch.floor(positions / span)))[:, None]
+''',
+    "top_k_keys": '''
+def top_k_keys(scores: torch.Tensor, allowed: torch.Tensor, top_k: int) -> torch.Tensor:
+    """`allowed` ([batch or 1, 1, seq, seq], True where a query may look) narrowed to the top_k
+    keys of each query by `scores` [batch, seq, seq]; every allowed key where seq <= top_k."""
+    scores = scores.masked_fill(~allowed[:, 0], float("-inf"))
+    index = scores.topk(min(top_k, scores.size(-1)), dim=-1)[1]
+    kept = torch.zeros_like(scores).scatter(-1, index, 1.0) > 0
+    return allowed & kept[:, None]
+''',
     "causal_padding_mask": '''
 def causal_padding_mask(mask: torch.Tensor | None, seq: int, device: torch.device) -> torch.Tensor:
     """True where a query may attend: itself and earlier positions, and with a padding mask

@@ -21,6 +21,7 @@ from codegen.patterns._rope_conventions import (
     rotary_layout,
     rotates_whole_head,
 )
+from codegen.patterns.blocks import _query_temperature as temp
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
     raw_value,
@@ -500,6 +501,8 @@ class AttentionPlan(NamedTuple):
     # scores also divided by the layer's index + 1, told by the caller (GPT-2's
     # scale_attn_by_inverse_layer_idx, Stanford CRFM's models; mix9)
     layer_scaled: bool = False
+    # queries scaled by position (Ministral 3's llama_4_scaling_beta; mla11, _query_temperature)
+    temperature: Any = None
 
 
 class Attention(BlockPattern):
@@ -812,6 +815,11 @@ class Attention(BlockPattern):
             found = found._replace(layer_scaled=True)
         if sinks and (found.cap is not None or not causal.value or alibi.value):
             return None  # sinks beside a soft cap, ALiBi or without a causal mask: not met yet
+        temperature, said = temp.llama4_scaling(ctx, mtype)
+        if temperature is not None:
+            found = found._replace(temperature=temperature)
+        if said:
+            guessed = f"{guessed}; {said}" if guessed else said
         order = qk_norm_order(mtype) if qk_norm and rotary_args else None
         if order == "after" and not qk_norm[2]:  # per head, after rotary (HunYuan)
             qk_norm = qk_norm[:4] + (True,)
@@ -987,6 +995,8 @@ class Attention(BlockPattern):
         if free_qk is not None:  # normed without parameters, as the attention receives them
             q = free_norm(g, q, free_qk, name="q", comment=f"no parameters ({free_qk[1]})")
             k = free_norm(g, k, free_qk, name="k")
+        if match.found.temperature is not None:
+            q = temp.scale_queries(g, q, seq, match.found.temperature)
         if kv_heads != nhead:
             rep = nhead // kv_heads
             k = g.call_method(
