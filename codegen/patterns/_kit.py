@@ -395,6 +395,8 @@ CHECKED_MODEL_TYPES = (
     # moe10: tests/test_moe_10.py compares these
     | frozenset("afmoe hy_v3 lfm2_moe cohere2 imagegpt minimax jetmoe".split())
     | frozenset(["fsmt", "speech_to_text"])  # s2s10: tests/test_seq2seq_10.py compares these
+    # dec11: tests/test_decoders_11.py compares these
+    | frozenset("mvp modernbert-decoder ultrabert hrm_text".split())
     # vit10: tests/test_vision_10.py compares these
     | frozenset(
         "blip_vision_model git_vision_model instructblip_vision_model pvt blip_2_vision_model "
