@@ -400,6 +400,8 @@ CHECKED_MODEL_TYPES = (
     | frozenset(["fsmt", "speech_to_text"])  # s2s10: tests/test_seq2seq_10.py compares these
     # lin11: tests/test_linear_11.py compares these
     | frozenset("qwen3_next qwen3_5_text qwen3_5_moe_text olmo_hybrid kimi_linear lfm3".split())
+    # dec11: tests/test_decoders_11.py compares these
+    | frozenset("mvp modernbert-decoder ultrabert hrm_text".split())
     # vit10: tests/test_vision_10.py compares these
     | frozenset(
         "blip_vision_model git_vision_model instructblip_vision_model pvt blip_2_vision_model "

@@ -86,6 +86,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "mask_from_lengths": ("mask_from_lengths", "helper:mask_from_lengths"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
     "sliding_window_mask": ("sliding_window_mask", "helper:sliding_window_mask"),
+    "window_band_mask": ("window_band_mask", "helper:window_band_mask"),  # dec11
     "softcapped_attention": ("softcapped_attention", "helper:softcapped_attention"),
     "sink_attention": ("sink_attention", "helper:sink_attention"),
     "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),

@@ -724,6 +724,23 @@ def sliding_window_mask(allowed: torch.Tensor, window: int) -> torch.Tensor:
     # to later layers): it attends everywhere instead; its own output is never read.
     return narrowed | ~narrowed.any(dim=-1, keepdim=True)
 ''',
+    "window_band_mask": '''
+def window_band_mask(
+    mask: torch.Tensor | None, seq: int, window: int, device: torch.device
+) -> torch.Tensor | None:
+    """A bidirectional sliding window: True where a key is at most `window` positions either side
+    of the query, and with a padding mask ([batch, 1, 1, seq] from padding_mask()) a real token ->
+    [batch or 1, 1, seq, seq]; 0: every key (the padding mask as it is)."""
+    if window <= 0:
+        return mask
+    i = torch.arange(seq, device=device)
+    allowed = ((i[:, None] - i[None, :]).abs() <= window)[None, None]
+    if mask is None:
+        return allowed
+    allowed = allowed & mask
+    # a padding query whose window holds only padding would attend to nothing (NaN): everywhere
+    return allowed | ~allowed.any(dim=-1, keepdim=True)
+''',
     "band_mask": '''
 def band_mask(mask: torch.Tensor | None, seq: int, half: int, device: torch.device) -> torch.Tensor:
     """True where a query may attend: keys at most `half` positions either side (a sliding window,
