@@ -929,22 +929,30 @@ def apply_rotary_table_halves(x: torch.Tensor, sinusoidal: torch.Tensor | None) 
 ''',
     "axial_rope_angles": '''
 def axial_rope_angles(
-    height: int, width: int, head_dim: int, theta: float, centred: bool, device: torch.device
+    height: int,
+    width: int,
+    head_dim: int,
+    theta: float,
+    centred: bool,
+    staggered: bool,
+    device: torch.device,
 ) -> torch.Tensor:
     """2-D (axial) rotary angles of a height x width grid of patches taken row by row ->
     [height * width, head_dim / 2]: the first half turn with the patch's row, the second with its
-    column, both at the frequencies theta ** (-4j / head_dim). A patch's row and column are its
-    indices (MLCD's, Qwen2-VL's vision towers) or, `centred`, 2 pi times its centre's coordinates
-    in [-1, 1] (DINOv3's)."""
-    half = head_dim // 2
-    steps = torch.arange(0, half, 2, dtype=torch.float, device=device)
-    inv_freq = 1.0 / theta ** (steps / half)
+    column, both at the frequencies theta ** (-4j / head_dim); `staggered`, the columns at
+    theta ** (-(4j + 2) / head_dim) instead (Pixtral's: rows and columns share out the even and
+    odd frequencies of a 1-D rotary over head_dim). A patch's row and column are its indices
+    (MLCD's, Qwen2-VL's vision towers) or, `centred`, 2 pi times its centre's coordinates in
+    [-1, 1] (DINOv3's)."""
+    steps = torch.arange(0, head_dim, 4, dtype=torch.float, device=device)
+    inv_freq = 1.0 / theta ** (steps / head_dim)
+    col_freq = 1.0 / theta ** ((steps + 2) / head_dim) if staggered else inv_freq
     rows = torch.arange(height, device=device).repeat_interleave(width).float()
     cols = torch.arange(width, device=device).repeat(height).float()
     if centred:
         rows = 2 * math.pi * (2.0 * (rows + 0.5) / height - 1.0)
         cols = 2 * math.pi * (2.0 * (cols + 0.5) / width - 1.0)
-    return torch.cat([rows[:, None] * inv_freq, cols[:, None] * inv_freq], dim=-1)
+    return torch.cat([rows[:, None] * inv_freq, cols[:, None] * col_freq], dim=-1)
 ''',
     "grid_relative_bias": '''
 def grid_relative_bias(table: torch.Tensor, height: int, width: int) -> torch.Tensor:

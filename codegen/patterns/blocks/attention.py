@@ -99,6 +99,8 @@ ENCODER_TYPES = (
     "xlm-roberta",
     "clip_vision_model",
     "siglip_vision_model",
+    "siglip_text_model",  # vis11: unlike CLIP's, SigLIP's text towers are given no causal mask
+    "siglip2_text_model",
     "roformer",
     "camembert",
     "data2vec-text",
