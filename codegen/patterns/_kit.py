@@ -405,6 +405,7 @@ CHECKED_MODEL_TYPES = (
     | frozenset(
         ["recurrent_gemma", "esmc", "falcon_h1"]
     )  # hyb10: tests/test_hybrid_10.py compares these
+    | frozenset(["wavlm"])  # audio11: tests/test_audio_11.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
