@@ -241,6 +241,16 @@ FIXED_EPS_TYPE_PATHS = (
     (re.compile(r"(^|\.)layer\.\d+\.output\.LayerNorm$"), 1e-5, ("mobilebert",)),
     # ssm9: RwkvModel builds its final ln_out without layer_norm_epsilon (its blocks' use it)
     (re.compile(r"(^|\.)ln_out$"), 1e-5, ("rwkv",)),
+    # audio11: Wav2Vec2-Conformer's layers build their norms and the conv module's batch norm
+    # without layer_norm_eps (torch's default); only the encoder's final norm reads it
+    (
+        re.compile(
+            r"(^|\.)layers\.\d+\.(ffn[12]_layer_norm|self_attn_layer_norm|final_layer_norm|"
+            r"conv_module\.(layer_norm|batch_norm))$"
+        ),
+        1e-5,
+        ("wav2vec2-conformer",),
+    ),
 )
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
@@ -405,7 +415,7 @@ CHECKED_MODEL_TYPES = (
     | frozenset(
         ["recurrent_gemma", "esmc", "falcon_h1"]
     )  # hyb10: tests/test_hybrid_10.py compares these
-    | frozenset(["wavlm"])  # audio11: tests/test_audio_11.py compares these
+    | frozenset(["wavlm", "wav2vec2-conformer"])  # audio11: tests/test_audio_11.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
