@@ -244,6 +244,16 @@ FIXED_EPS_TYPE_PATHS = (
     # mla11: the sparse attention's indexer builds its key norm with eps 1e-6 whatever
     # rms_norm_eps says (DeepseekV32Indexer, GlmMoeDsaIndexer)
     (re.compile(r"(^|\.)indexer\.k_norm$"), 1e-6, ("deepseek_v32", "glm_moe_dsa")),
+    # audio11: Wav2Vec2-Conformer's layers build their norms and the conv module's batch norm
+    # without layer_norm_eps (torch's default); only the encoder's final norm reads it
+    (
+        re.compile(
+            r"(^|\.)layers\.\d+\.(ffn[12]_layer_norm|self_attn_layer_norm|final_layer_norm|"
+            r"conv_module\.(layer_norm|batch_norm))$"
+        ),
+        1e-5,
+        ("wav2vec2-conformer",),
+    ),
 )
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
@@ -416,6 +426,7 @@ CHECKED_MODEL_TYPES = (
     | frozenset(
         ["mistral4", "ministral3", "deepseek_v32", "glm_moe_dsa"]
     )  # mla11: tests/test_mla_11.py compares these
+    | frozenset(["wavlm", "wav2vec2-conformer"])  # audio11: tests/test_audio_11.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

@@ -130,6 +130,11 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "padding_or_self_mask",
         )
     },
+    # a Conformer's relative positions (patterns/blocks/conformer.py; audio11)
+    "interleaved_relative_sinusoids": (
+        "interleaved_relative_sinusoids",
+        "helper:interleaved_relative_sinusoids",
+    ),
     # VisualBERT's visual tokens (patterns/families/visual_text.py; enc9)
     "append_regions": ("append_regions", "helper:append_regions"),
     "text_and_region_mask": ("text_and_region_mask", "helper:text_and_region_mask"),

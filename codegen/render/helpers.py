@@ -45,6 +45,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "span_dynamic_conv": ("F",),  # enc9: ConvBERT's span-based dynamic convolution
     "relative_scores": ("math",),  # enc9: XLNet's relative attention
     "append_regions": ("F",),  # enc9: VisualBERT's visual tokens
+    "interleaved_relative_sinusoids": ("math",),  # audio11: a Conformer's relative positions
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -1449,6 +1450,17 @@ def relative_scores(
         index = other[:, None].expand(-1, heads, -1, -1)
         scores = scores + torch.gather(per_kind, 3, index)
     return scores / math.sqrt(q.size(-1))
+''',
+    "interleaved_relative_sinusoids": '''
+def interleaved_relative_sinusoids(seq: int, dim: int, device: torch.device) -> torch.Tensor:
+    """[1, 2 * seq - 1, dim]: the relative positions seq - 1 .. 1 - seq (Transformer-XL's order),
+    each as sin and cos of position * 10000 ** (-2i / dim), interleaved (sines in the even
+    features), as ESPnet's and Wav2Vec2-Conformer's relative positional encodings lay them out."""
+    position = torch.arange(seq - 1, -seq, -1, device=device).float()[:, None]
+    steps = torch.arange(0, dim, 2, device=device).float()
+    angle = position * torch.exp(steps * -(math.log(10000.0) / dim))
+    table = torch.stack([torch.sin(angle), torch.cos(angle)], dim=-1)
+    return table.reshape(1, 2 * seq - 1, dim)
 ''',
     "padding_or_self_mask": '''
 def padding_or_self_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:

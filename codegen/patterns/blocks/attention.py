@@ -46,6 +46,9 @@ FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 ENTITY_QUERIES = r"w2e_query|e2w_query|e2e_query"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
 OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo|projection_layer|projection"
+# ESPnet's and the Conformer ports' names (linear_q ... linear_out; audio11)
+QUERY, KEY, VALUE = QUERY + "|linear_q", KEY + "|linear_k", VALUE + "|linear_v"
+OUT += "|linear_out"
 # A norm over the heads' merged output, before the output projection (BitNet's attn_sub_norm).
 SUB_NORM = r"attn_sub_norm|sub_norm|sub_ln|inner_attn_ln|attn_out_norm"
 ADD_NORM = r"LayerNorm|layer_norm|layernorm|norm|ln|attention_norm|attn_layer_norm"

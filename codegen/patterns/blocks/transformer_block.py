@@ -243,12 +243,15 @@ class TransformerBlock(BlockPattern):
             free = parameter_free_norm(ctx)
         found += (branch_scale, free, ctx.takes(attn[0], "window"))
         found += (ctx.takes(attn[0], ROTARY_TABLE), ctx.takes(attn[0], "index"))
+        found += (ctx.takes(attn[0], "bias"),)  # a position bias its caller computed (WavLM)
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
         attn, mlp, first, second, residual, masked, offset, branch_scale, free = match.found[:9]
         x = g.input("x")
         # this layer's sliding window (0: none) where layers differ: the attention's argument
+        # the position bias the caller computed for every layer, first (audio11: WavLM)
+        bias = (g.input("bias"),) if match.found[12] else ()
         window = (g.input("window", annotation="int"),) if match.found[9] else ()
 
         def scaled(branch):  # a branch's output, times branch_scale, before its residual add
@@ -279,7 +282,7 @@ class TransformerBlock(BlockPattern):
         # last, after its mask: then the mask is a required argument that may be None
         indexed = match.found[11]
         optional = {"annotation": "torch.Tensor | None"} if indexed else {"optional": True}
-        mask = window + ((g.input("mask", **optional),) if masked else ())
+        mask = bias + window + ((g.input("mask", **optional),) if masked else ())
         if match.found[10]:
             mask += (g.input(ROTARY_TABLE, **optional),)
         if indexed:
