@@ -73,13 +73,19 @@ def measure(name: str) -> tuple[str, float, str, float]:
             with torch.no_grad():
                 try:
                     got, expected = model(x), reference(x)
-                    diff = (got - expected).abs().max().item() if got.shape == expected.shape else float("inf")
+                    diff = (
+                        (got - expected).abs().max().item()
+                        if got.shape == expected.shape
+                        else float("inf")
+                    )
                 except Exception:  # noqa: BLE001 - a benchmark row
                     diff = float("inf")
         except Exception as exc:  # noqa: BLE001 - a benchmark row, not a test
             line = err.getvalue().strip().splitlines()[-1:] or [f"{type(exc).__name__}: {exc}"]
             return "crash", float("nan"), line[0][:150], time.perf_counter() - start
-    classes = re.findall(r"^class (\w+)\(.*?\n    \"\"\"Forward trust: (guessed|missing)", source, re.M)
+    classes = re.findall(
+        r"^class (\w+)\(.*?\n    \"\"\"Forward trust: (guessed|missing)", source, re.M
+    )
     shown = " ".join(f"{c}:{t[0]}" for c, t in classes)
     return found, diff, shown, time.perf_counter() - start
 
