@@ -52,6 +52,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "apply_rotary": ("apply_rotary", "helper:apply_rotary"),
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
     "input_if_same_shape": ("input_if_same_shape", "helper:input_if_same_shape"),
+    "zero_padded_shortcut": ("zero_padded_shortcut", "helper:zero_padded_shortcut"),
     "pad_same": ("pad_same", "helper:pad_same"),
     "pad_same_even": ("pad_same_even", "helper:pad_same_even"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),

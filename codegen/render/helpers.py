@@ -24,6 +24,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "merge_patches": ("F",),
     "pad_same": ("F",),
     "pad_same_even": ("F",),
+    "zero_padded_shortcut": ("F",),
     # helpers that build on the plain rotary frequencies print them too
     "llama3_frequencies": ("math", "helper:rope_frequencies"),
     "yarn_frequencies": ("math", "helper:rope_frequencies"),
@@ -128,6 +129,18 @@ def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """A residual where the shapes allow it: blocks of one class that keep the width and the
     resolution add their input back; those that widen or downsample do not."""
     return x + out if x.shape == out.shape else out
+''',
+    "zero_padded_shortcut": '''
+def zero_padded_shortcut(x: torch.Tensor, out: torch.Tensor, both_sides: bool) -> torch.Tensor:
+    """He et al. 2016's "option A" shortcut: the input subsampled to the output's resolution
+    (every step-th pixel), its missing channels zeros, on both sides of the input's channels or
+    after them."""
+    step_h = (x.size(-2) + out.size(-2) - 1) // out.size(-2)
+    step_w = (x.size(-1) + out.size(-1) - 1) // out.size(-1)
+    x = x[:, :, ::step_h, ::step_w]
+    extra = out.size(1) - x.size(1)
+    before = extra // 2 if both_sides else 0
+    return F.pad(x, [0, 0, 0, 0, before, extra - before])
 ''',
     "input_if_same_shape": '''
 def input_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
