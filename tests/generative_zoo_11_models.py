@@ -177,9 +177,7 @@ class SrganGenerator(nn.Module):
         for i in range(n_res):
             self.add_module(f"block{i + 2}", SrganResidualBlock(ch))
         self.n_res = n_res
-        self.block7 = nn.Sequential(
-            nn.Conv2d(ch, ch, kernel_size=3, padding=1), nn.BatchNorm2d(ch)
-        )
+        self.block7 = nn.Sequential(nn.Conv2d(ch, ch, kernel_size=3, padding=1), nn.BatchNorm2d(ch))
         block8: list[nn.Module] = [SrganUpsampleBlock(ch, 2) for _ in range(upsample_block_num)]
         block8.append(nn.Conv2d(ch, 3, kernel_size=9, padding=4))
         self.block8 = nn.Sequential(*block8)
