@@ -144,3 +144,14 @@ def test_vanilla_vae_exact_after_calibrate(tmp_path, capsys):
     args = recorded(reference, inputs, tmp_path / "data.pt") + ["--quiet", "--candidates", "600"]
     source = _exact(reference, inputs, tmp_path, *args)
     assert "nn.LeakyReLU()" in source and "nn.ConvTranspose2d(" in source
+
+
+def test_swinir_tail_leaky_relu_after_calibrate(tmp_path):
+    """Zoo 10's SwinIR-style tail: `conv_before_upsample` ends in nn.LeakyReLU() (torch's default
+    slope, 0.01), now in the vocabulary after any conv, so calibration reproduces it."""
+    from tests import generative_zoo_10_models as zoo10
+
+    reference, inputs = zoo10.build("shuffle_tail")
+    args = recorded(reference, inputs, tmp_path / "data.pt") + ["--quiet", "--candidates", "300"]
+    source = _exact(reference, inputs, tmp_path, *args)
+    assert "F.leaky_relu(x, 0.01)" in source
