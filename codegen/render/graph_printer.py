@@ -48,6 +48,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "pad": ("F.pad", "F"),
     "leaky_relu": ("F.leaky_relu", "F"),
     "pixel_shuffle": ("F.pixel_shuffle", "F"),
+    "pixel_unshuffle": ("F.pixel_unshuffle", "F"),
     "timestep_embedding": ("timestep_embedding", "helper:timestep_embedding"),
     "apply_rotary": ("apply_rotary", "helper:apply_rotary"),
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
