@@ -52,8 +52,16 @@ SURVEYED: dict[str, LatentConvention] = {
 LATENT_NORM_PATH = r"(^|\.)(q_a_layernorm|kv_a_layernorm)$"
 
 
+# lin11: read from the family's code (the survey's tiny config does not build these hybrids):
+# Kimi Linear's MLA turns nothing ("MLA with NoPE"), its latent norms at their 1e-6 default;
+# tests/test_linear_11.py compares it with the library.
+READ_FROM_CODE: dict[str, LatentConvention] = {
+    "kimi_linear": LatentConvention("none", "none", "plain", 1e-06),
+}
+
+
 def latent_convention(model_type: str | None) -> LatentConvention | None:
-    return SURVEYED.get(model_type or "")
+    return SURVEYED.get(model_type or "") or READ_FROM_CODE.get(model_type or "")
 
 
 def fixed_latent_eps(model_type: str | None) -> float | None:

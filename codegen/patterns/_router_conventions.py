@@ -69,6 +69,12 @@ ROUTER_CONVENTIONS: dict[str, RouterConvention] = {
     "mistral4": SOFTMAX,
     "deepseek_v32": SIGMOID,
     "glm_moe_dsa": SIGMOID,  # GLM-4-MoE's router (GlmMoeDsaTopkRouter)
+    # lin11: tests/test_linear_11.py compares these. Qwen3-Next: the top k of the softmax,
+    # renormalised where norm_topk_prob says; Kimi Linear: DeepSeek-V3's grouped sigmoid routing
+    # (renormalised where moe_renormalize says, plus 1e-20), then routed_scaling_factor.
+    "qwen3_next": SOFTMAX,
+    "qwen3_5_moe_text": SOFTMAX,  # Qwen3-Next's router in Qwen3.5's text model
+    "kimi_linear": SIGMOID,
     # Llama 4: the sigmoid of each chosen expert's logit, never renormalised, applied to the
     # expert's INPUT (Llama4TextMoe: routed_in = hidden_states * router_scores); see INPUT_WEIGHTED
     "llama4": RouterConvention("sigmoid", False),
