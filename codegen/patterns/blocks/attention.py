@@ -22,6 +22,7 @@ from codegen.patterns._rope_conventions import (
     rotates_whole_head,
 )
 from codegen.patterns.blocks import _query_temperature as temp
+from codegen.patterns.blocks._chunked_attention import chunk_plan
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
     raw_value,
@@ -46,6 +47,9 @@ FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 ENTITY_QUERIES = r"w2e_query|e2w_query|e2e_query"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
 OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo|projection_layer|projection"
+# ESPnet's and the Conformer ports' names (linear_q ... linear_out; audio11)
+QUERY, KEY, VALUE = QUERY + "|linear_q", KEY + "|linear_k", VALUE + "|linear_v"
+OUT += "|linear_out"
 # A norm over the heads' merged output, before the output projection (BitNet's attn_sub_norm).
 SUB_NORM = r"attn_sub_norm|sub_norm|sub_ln|inner_attn_ln|attn_out_norm"
 ADD_NORM = r"LayerNorm|layer_norm|layernorm|norm|ln|attention_norm|attn_layer_norm"
@@ -99,6 +103,8 @@ ENCODER_TYPES = (
     "xlm-roberta",
     "clip_vision_model",
     "siglip_vision_model",
+    "siglip_text_model",  # vis11: unlike CLIP's, SigLIP's text towers are given no causal mask
+    "siglip2_text_model",
     "roformer",
     "camembert",
     "data2vec-text",
@@ -210,6 +216,12 @@ def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     masked = ctx.resolver.evidence("mask_token_id")
     if masked and isinstance(masked[1], int) and not isinstance(masked[1], bool):
         return "encoder", f"{masked[0]} {masked[1]}: a masked language model's mask token"
+    # dec11: a sequence classifier pooling the first token (or every token) is an encoder's: in a
+    # causal model the first token sees nothing after it (ModernBERT, UltraBERT)
+    pooling = ctx.resolver.metadata.get("classifier_pooling")
+    if pooling and pooling[1] in ("cls", "mean"):
+        ctx.resolver.evidence("classifier_pooling")
+        return "encoder", f"{pooling[0]} {pooling[1]!r}: an encoder's pooling"
     # A convolutional feature encoder over audio feeds a bidirectional encoder (wav2vec2, HuBERT,
     # and any speech model configured the same way).
     audio = ctx.resolver.evidence("conv_stride")
@@ -264,15 +276,20 @@ def window_plan(ctx: BlockContext) -> int | tuple[int, ...] | None:
     """config.json's sliding window: its length where every layer uses it (Mistral, Starcoder2),
     one length per layer where layers mix windowed and full attention (0: full), or None. A
     window as long as the context is none; kinds not known here leave the keys unused, so the
-    file is flagged rather than wrong."""
+    file is flagged rather than wrong. In a bidirectional attention the window is the radius
+    either side of each query (the library's bidirectional sliding-window mask: |i - j| <=
+    sliding_window); ModernBERT's local_attention, where no sliding_window is saved, is the whole
+    window: half of it either side (dec11)."""
     metadata, lists = ctx.resolver.metadata, ctx.resolver.string_lists
     said = metadata.get("use_sliding_window")
     # RecurrentGemma spells it attention_window_size
-    windows = ("sliding_window", "window_size", "attention_window_size")
+    windows = ("sliding_window", "window_size", "attention_window_size", "local_attention")
     key = next((k for k in windows if k in metadata), None)
     if key is None or (said and said[1] is False):
         return None
     window = metadata[key][1]
+    if key == "local_attention" and type(window) is int:
+        window //= 2
     context = ctx.resolver.evidence("max_position_embeddings", "n_positions")
     if type(window) is not int or window <= 0:
         return None
@@ -466,6 +483,9 @@ def free_qk_norm(ctx: BlockContext, mtype: str | None) -> tuple[float, str, str]
     measured the queries reaching the attention normalised and the family's norms parameter-free."""
     if convention(mtype, "qk_normed") is not True:
         return None
+    said = ctx.resolver.evidence("use_qk_norm")  # mla11: Llama 4's switch, on when surveyed
+    if said is not None and said[1] is False:
+        return None
     return parameter_free_norm(ctx)
 
 
@@ -503,6 +523,7 @@ class AttentionPlan(NamedTuple):
     layer_scaled: bool = False
     # queries scaled by position (Ministral 3's llama_4_scaling_beta; mla11, _query_temperature)
     temperature: Any = None
+    chunk: int | None = None  # each position sees its own chunk only (Llama 4; _chunked_attention)
 
 
 class Attention(BlockPattern):
@@ -751,7 +772,8 @@ class Attention(BlockPattern):
                 )
             if why:
                 guessed = f"{guessed}; {why}" if guessed else why
-            if scaled and scaled[0] == "per_layer" and not causal.value:
+            per_layer = isinstance(window_plan(ctx), tuple)  # dec11: windows either side too
+            if scaled and scaled[0] == "per_layer" and not causal.value and not per_layer:
                 scaled, why = None, "rotary parameters per layer kind are written for decoders only"
                 guessed = f"{guessed}; {why}" if guessed else why
             if scaled and layout.value == "halves_reversed":
@@ -801,7 +823,7 @@ class Attention(BlockPattern):
             scale,
             split,
             qk_norm,
-            window_plan(ctx) if causal.value else None,
+            window_plan(ctx),
             score_cap(ctx) if causal.value else None,
             sub_norm.attr if sub_norm else None,
             free_qk_norm(ctx, mtype) if qk_norm is None else None,
@@ -818,6 +840,8 @@ class Attention(BlockPattern):
         temperature, said = temp.llama4_scaling(ctx, mtype)
         if temperature is not None:
             found = found._replace(temperature=temperature)
+        if causal.value:
+            found = found._replace(chunk=chunk_plan(ctx))
         if said:
             guessed = f"{guessed}; {said}" if guessed else said
         order = qk_norm_order(mtype) if qk_norm and rotary_args else None
@@ -1008,10 +1032,23 @@ class Attention(BlockPattern):
                 comment=f"{kv_heads} key/value heads shared by {nhead} query heads",
             )
             v = g.call_method("repeat_interleave", v, rep, kwargs={"dim": 1}, name="v")
-        if per_layer:  # each position sees only the last `window` (and itself), 0: every one
+        if window and not causal:  # dec11: keys at most `window` either side, 0: every one
+            mask = g.call_function(
+                "window_band_mask",
+                mask,
+                seq,
+                window_in if per_layer else window,
+                g.call_method("device", x, inline=True),
+                name="mask",
+            )
+        elif per_layer:  # each position sees only the last `window` (and itself), 0: every one
             mask = g.call_function("sliding_window_mask", mask, window_in, name="mask")
         elif window:  # each position sees only the last `window` (and itself)
             mask = g.call_function("sliding_window_mask", mask, window, name="mask")
+        if match.found.chunk:
+            mask = g.call_function(
+                "chunked_mask", mask, match.found.chunk, name="mask", comment="its own chunk only"
+            )
         if sinks is not None or cap is not None:  # scores computed here, not by SDPA
             if scale:
                 scores_scale = scale[0]
@@ -1074,7 +1111,15 @@ class Attention(BlockPattern):
                 name="y",
                 comment=f"{nhead} heads, "
                 + ("causal" if causal else "every position sees all")
-                + (f", each position sees the last {window}" if window and not per_layer else "")
+                + (
+                    f", each position sees the last {window}"
+                    if window and not per_layer and causal
+                    else (
+                        f", each position sees {window} either side"
+                        if window and not per_layer
+                        else ""
+                    )
+                )
                 + (", the layer's window" if per_layer else "")
                 + (f", scores times {scale[1]}" if scale else ""),
             )

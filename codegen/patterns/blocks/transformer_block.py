@@ -121,6 +121,10 @@ class _FreeNorm:
         self.attr, self.where = None, where
 
 
+class _NoNorm(_FreeNorm):
+    """Stands for no norm where a layer's first norm would be (an Identity): its input as it is."""
+
+
 class TransformerBlock(BlockPattern):
     role = "Block"
     priority = 10
@@ -169,6 +173,11 @@ class TransformerBlock(BlockPattern):
             if first is None or second is None or first is second:
                 return None
             layouts = ["pre", "post", "parallel"]
+        elif len(norms) == 1 and one_named(norms, SECOND_NORM) and not one_named(norms, FIRST_NORM):
+            # dec11: only the feed-forward's norm, named so: the attention reads the stream as it
+            # is (ModernBERT's first layer, whose attn_norm is an Identity)
+            first, second = _NoNorm(attn[0].attr if attn else ""), norms[0]
+            layouts = ["pre"]
         elif len(norms) == 1:
             first = second = norms[0]
             layouts = ["parallel"]
@@ -222,20 +231,27 @@ class TransformerBlock(BlockPattern):
             residual.source, residual.note = "metadata", cite
         masked = ctx.takes(attn[0], "mask")
         choices.insert(0, residual)
-        scale, offset = norm_scale(ctx, cls, first if first.attr else None)
+        scale, offset = norm_scale(
+            ctx, cls, first if first.attr else second if second.attr else None
+        )
         choices += scale
         feed = inline or mlp[0].attr
         branch_scale = branch_multiplier(ctx)
         found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
-        free = parameter_free_norm(ctx) if isinstance(first, _FreeNorm) else None
+        free = None
+        if isinstance(first, _FreeNorm) and not isinstance(first, _NoNorm):
+            free = parameter_free_norm(ctx)
         found += (branch_scale, free, ctx.takes(attn[0], "window"))
         found += (ctx.takes(attn[0], ROTARY_TABLE), ctx.takes(attn[0], "index"))
+        found += (ctx.takes(attn[0], "bias"),)  # a position bias its caller computed (WavLM)
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
         attn, mlp, first, second, residual, masked, offset, branch_scale, free = match.found[:9]
         x = g.input("x")
         # this layer's sliding window (0: none) where layers differ: the attention's argument
+        # the position bias the caller computed for every layer, first (audio11: WavLM)
+        bias = (g.input("bias"),) if match.found[12] else ()
         window = (g.input("window", annotation="int"),) if match.found[9] else ()
 
         def scaled(branch):  # a branch's output, times branch_scale, before its residual add
@@ -244,6 +260,8 @@ class TransformerBlock(BlockPattern):
             return g.call_function("mul", branch, branch_scale, inline=True)
 
         def norm(path: str | None, value, **options):
+            if path is None and free is None:  # no norm at all there (_NoNorm)
+                return value
             if path is None:  # a norm without parameters, so without a key
                 return free_norm(g, value, free, **options)
             return apply_norm(g, (path,), value, offset, **options)
@@ -264,7 +282,7 @@ class TransformerBlock(BlockPattern):
         # last, after its mask: then the mask is a required argument that may be None
         indexed = match.found[11]
         optional = {"annotation": "torch.Tensor | None"} if indexed else {"optional": True}
-        mask = window + ((g.input("mask", **optional),) if masked else ())
+        mask = bias + window + ((g.input("mask", **optional),) if masked else ())
         if match.found[10]:
             mask += (g.input(ROTARY_TABLE, **optional),)
         if indexed:
