@@ -414,7 +414,11 @@ class StructureBuilder:
             prev = final[before].io if before else None
             nxt = (first.get(after) or unkeyed[after]).io if after else None
             child = node.children[attr]
-            final[attr] = self.module_for(child, self._context(child, prev, nxt))
+            context = self._context(child, prev, nxt)
+            # A norm right after a named patchify conv (timm's PatchEmbed `proj` then `norm`) is
+            # over the channels of the patch tokens, as after a numbered one (_numbered).
+            context.after_patchify = before is not None and _patchify(final[before])
+            final[attr] = self.module_for(child, context)
         return members + [final[attr] for attr in order], chained
 
     def _regroup_wrapped_convs(

@@ -86,7 +86,16 @@ class BasicBlock(BlockPattern):
         if len(gates) > 1:
             return None
         rest = [m for m in rest if m not in gates]
+        # An activation with tensors of its own (SRGAN's `prelu`, one PReLU shared by the block):
+        # the block's activation, called between the pairs; whether it runs after the sum too
+        # leaves no key (a choice).
+        own = [m for m in rest if family(m) == "activation" and m.kind == "builtin"]
+        if len(own) > 1:
+            return None
+        rest = [m for m in rest if m not in own]
         if not convs and not norms:  # conv-norm units wrapped one per member (timm's ConvNormAct)
+            if own:
+                return None
             return self._match_units(cls, ctx, rest, gates, len(members))
         if len(members) < 4:
             return None
@@ -115,7 +124,8 @@ class BasicBlock(BlockPattern):
             if order == PRE:
                 return None  # the model's other blocks are pre-activation (preact_residual.py)
         short = [(shortcut.attr,)] if shortcut else None
-        match = self._finish(cls, ctx, pairs, short, gates, 0, zero_pad)
+        own_attr = own[0].attr if own else None
+        match = self._finish(cls, ctx, pairs, short, gates, 0, zero_pad, own_attr)
         if match is not None and order is None and not match.guessed:
             match.guessed = (
                 "every conv keeps the width, so each norm could also come before its conv "
@@ -153,11 +163,20 @@ class BasicBlock(BlockPattern):
         return self._finish(cls, ctx, pairs, short, gates, size)
 
     def _finish(
-        self, cls, ctx: BlockContext, pairs, shortcut, gates, size: int, zero_pad: bool = False
+        self,
+        cls,
+        ctx: BlockContext,
+        pairs,
+        shortcut,
+        gates,
+        size: int,
+        zero_pad: bool = False,
+        own: str | None = None,
     ) -> Match | None:
         """`pairs`: (conv path, norm path, in width, out width, kernel) in dataflow order; `shortcut`:
         the paths the shortcut calls in turn (the member, or a unit's conv and norm); `zero_pad`:
-        no shortcut member although instances widen (option A, zero channels)."""
+        no shortcut member although instances widen (option A, zero channels); `own`: an
+        activation member called between the pairs."""
         width = pairs[0][2]
         for _, _, takes, gives, _ in pairs:  # each conv takes what the previous norm gave
             if width is not None and takes not in (None, width):
@@ -170,14 +189,24 @@ class BasicBlock(BlockPattern):
             # Option A doubles the width where a stage begins; pairs that widen otherwise (8 to
             # 12) are a plain stack (a VGG's, MobileNetV1's), which no residual block claims.
             return None
-        activation = ctx.choose(
-            cls,
-            ".".join(pairs[0][1]),
-            "activation",
-            "relu",
-            act.alternatives("relu", conv=True),
-            "between conv/norm pairs and after the sum",
-        )
+        if own is None:
+            activation = ctx.choose(
+                cls,
+                ".".join(pairs[0][1]),
+                "activation",
+                "relu",
+                act.alternatives("relu", conv=True),
+                "between conv/norm pairs and after the sum",
+            )
+        else:  # SRGAN's residual blocks (Ledig et al. 2017) add nothing after the sum
+            activation = ctx.choose(
+                cls,
+                own,
+                "after_sum",
+                "identity",
+                [own, "relu"],
+                f"after the sum ({own} runs between the conv/norm pairs)",
+            )
         choices = [activation]
         gate, guessed = None, ""
         if gates:
@@ -224,12 +253,14 @@ class BasicBlock(BlockPattern):
                     "zero channels on both sides (akamaster's CIFAR ResNets; fb.resnet.torch "
                     "appends them: zero_channels='after')"
                 )
-        found = ([(p[0], p[1]) for p in pairs], shortcut, gate, padding)  # gate: (member, conv)
+        # gate: (member, conv path)
+        found = ([(p[0], p[1]) for p in pairs], shortcut, gate, padding, own)
         return Match(self, size or len(modules(cls)), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        pairs, shortcut, gate, zero_pad = match.found
-        activation = match.choices[0].value
+        pairs, shortcut, gate, zero_pad, own = match.found
+        after_sum = match.choices[0].value
+        activation = "identity" if own else after_sum
         x = g.input("x")
         out = x
         for i, (conv, norm) in enumerate(pairs):
@@ -237,7 +268,9 @@ class BasicBlock(BlockPattern):
             last = i == len(pairs) - 1
             gated = gate is not None and gate[1] == ".".join(conv)
             out = g.call_module(norm, out, name="out", inline=not (last or gated))
-            if not last:
+            if not last and own:
+                out = g.call_module((own,), out, name="out")
+            elif not last:
                 out = act.apply(g, activation, out, name="out")
             if gated:
                 out = g.call_module((gate[0],), out, name="out", comment="squeeze-excitation")
@@ -254,7 +287,10 @@ class BasicBlock(BlockPattern):
                 comment="option A: subsampled, zero channels added",
             )
         out = g.call_function("add", out, identity, name="out")
-        g.output(act.apply(g, activation, out, name="out", inline=True))
+        if own and after_sum == own:
+            g.output(g.call_module((own,), out, name="out", inline=True))
+        else:
+            g.output(act.apply(g, after_sum, out, name="out", inline=True))
 
     @staticmethod
     def examples():
