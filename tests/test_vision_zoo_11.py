@@ -34,7 +34,9 @@ def _generate(reference: nn.Module, tmp_path, capsys, hints: str = "") -> tuple[
 
 # From the keys alone (no config, no calibration). Measured when this zoo was written (session 11,
 # branch cnn11 at 2499835, before any change made for it; `python benchmarks/bench_vision_zoo.py
-# 11`): 1 exact (huy_cifar_resnet18), 9 flagged, 0 WRONG, 0 crash.
+# 11`): 1 exact (huy_cifar_resnet18), 9 flagged, 0 WRONG, 0 crash. Now 5: imgclsmob's ResNet
+# (identity_conv units), d2l's ResNet (an unpaired conv3 projection, the Sequential stem's pool)
+# and DenseNet (layers in one list, the transition's pool), pycls' RegNetY (proj + bn beside f).
 EXACT_FROM_KEYS = {
     "huy_cifar_resnet18",
     "osmr_resnet",

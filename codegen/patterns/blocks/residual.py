@@ -132,6 +132,15 @@ class BasicBlock(BlockPattern):
                 "(a pre-activation block) and no other block proves the order: read as "
                 "conv then norm"
             )
+        unnamed = shortcut is not None and shortcut.attr not in SHORTCUT_NAMES and rest == []
+        keeps = (
+            unnamed and shortcut.io is not None and shortcut.io.in_width == shortcut.io.out_width
+        )
+        if match is not None and keeps and not match.guessed:
+            match.guessed = (
+                f"{shortcut.attr}, a 1x1 conv with no norm that keeps the width, is read as the "
+                "shortcut's projection (d2l's Residual); it could also be a last pointwise step"
+            )
         return match
 
     def _match_units(self, cls, ctx: BlockContext, rest, gates, size: int) -> Match | None:
