@@ -359,7 +359,7 @@ def rope_plan(ctx: BlockContext, theta: float, hinted: bool) -> tuple[tuple | No
 def _frequencies(g: Graph, rotary: tuple, q: Value, seq: Value, window: Value | None):
     """Print the rotary frequencies of a plan (rope_plan): (inv_freq, scale on cos and sin)."""
     plan, width = rotary[3], rotary[1]
-    device = g.call_method("device", q, inline=True)
+    device = g.call_method("device", q, inline=True, name="device")
 
     def one(spec: tuple, name: str) -> Value:
         kind, theta = spec[0], spec[1]
