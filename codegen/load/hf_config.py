@@ -87,6 +87,10 @@ NO_FORWARD_EFFECT = frozenset("""
     w_init_variance_scale final_w_init_variance_scale
     initializer_cutoff_factor deterministic_flash_attn sparse_prediction sparse_pred_ignore_index
     """.split()) | frozenset(["langs"])  # s2s10: FSMT's language names (the tokenizer's)
+# lin11: how OLMo hybrid initialises its delta-rule mixers' A_log and dt_bias (both stored)
+NO_FORWARD_EFFECT |= frozenset(
+    "linear_a_log_min linear_a_log_max linear_dt_min linear_dt_max linear_dt_init_floor".split()
+)
 # (moe10) HunYuan-V3 adds its routed and shared experts' outputs in float32: a float32 model's are;
 # JetMoE's load-balancing loss weight (training only, as router_aux_loss_coef).
 # (hyb10) Griffin's initialisation variances.
@@ -176,6 +180,13 @@ SHOWN_BY_SHAPES = (
     | frozenset("lru_width conv1d_width block_types".split())
     # hyb10: Falcon-H1's projection biases and whether its mixer has a gated norm (keys show both)
     | frozenset("projectors_bias mamba_rms_norm".split())
+    # lin11: a gated delta-rule mixer's conv kernel, its value heads (b's width) and their size
+    # (its norm's): the shapes show them (its key heads are read: gated_delta_net.py)
+    | frozenset("linear_conv_kernel_dim linear_num_value_heads linear_value_head_dim".split())
+    # lin11: Kimi Linear's longest context: its attention has no rotary and no position table
+    | frozenset(["model_max_length"])
+    # lin11: LFM3's post norms and attention gate: their keys show them
+    | frozenset("use_sandwich_norm use_attention_gate".split())
     # dec11: ModernBERT's bias switch of its LayerNorms (the keys show a bias or none)
     | frozenset("norm_bias classifier_bias decoder_bias prediction_head_size".split())
     | frozenset(["num_layers_per_stack"])  # dec11: HRM's layers per stack (each stack's keys)

@@ -21,6 +21,7 @@ from codegen.patterns._rope_conventions import (
     rotary_layout,
     rotates_whole_head,
 )
+from codegen.patterns.blocks import _query_temperature as temp
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
     raw_value,
@@ -45,6 +46,9 @@ FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 ENTITY_QUERIES = r"w2e_query|e2w_query|e2e_query"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
 OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo|projection_layer|projection"
+# ESPnet's and the Conformer ports' names (linear_q ... linear_out; audio11)
+QUERY, KEY, VALUE = QUERY + "|linear_q", KEY + "|linear_k", VALUE + "|linear_v"
+OUT += "|linear_out"
 # A norm over the heads' merged output, before the output projection (BitNet's attn_sub_norm).
 SUB_NORM = r"attn_sub_norm|sub_norm|sub_ln|inner_attn_ln|attn_out_norm"
 ADD_NORM = r"LayerNorm|layer_norm|layernorm|norm|ln|attention_norm|attn_layer_norm"
@@ -98,6 +102,8 @@ ENCODER_TYPES = (
     "xlm-roberta",
     "clip_vision_model",
     "siglip_vision_model",
+    "siglip_text_model",  # vis11: unlike CLIP's, SigLIP's text towers are given no causal mask
+    "siglip2_text_model",
     "roformer",
     "camembert",
     "data2vec-text",
@@ -511,6 +517,8 @@ class AttentionPlan(NamedTuple):
     # scores also divided by the layer's index + 1, told by the caller (GPT-2's
     # scale_attn_by_inverse_layer_idx, Stanford CRFM's models; mix9)
     layer_scaled: bool = False
+    # queries scaled by position (Ministral 3's llama_4_scaling_beta; mla11, _query_temperature)
+    temperature: Any = None
 
 
 class Attention(BlockPattern):
@@ -824,6 +832,11 @@ class Attention(BlockPattern):
             found = found._replace(layer_scaled=True)
         if sinks and (found.cap is not None or not causal.value or alibi.value):
             return None  # sinks beside a soft cap, ALiBi or without a causal mask: not met yet
+        temperature, said = temp.llama4_scaling(ctx, mtype)
+        if temperature is not None:
+            found = found._replace(temperature=temperature)
+        if said:
+            guessed = f"{guessed}; {said}" if guessed else said
         order = qk_norm_order(mtype) if qk_norm and rotary_args else None
         if order == "after" and not qk_norm[2]:  # per head, after rotary (HunYuan)
             qk_norm = qk_norm[:4] + (True,)
@@ -853,6 +866,11 @@ class Attention(BlockPattern):
             )
             guessed = f"{guessed}; {said}" if guessed else said
         return Match(self, len(members), found, choices, guessed=guessed)
+
+    def queries(self, g: Graph, projected: Value, match: Match) -> Value:
+        """The queries from q's projection: all of it here (query_gated_attention.py keeps half,
+        the other half its output gate)."""
+        return projected
 
     def forward(self, match: Match, g: Graph) -> None:
         qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm, scale, split, qk_norm = (
@@ -888,6 +906,8 @@ class Attention(BlockPattern):
 
         def project(path: str) -> Value:  # clamped where config.json says (clip_qkv)
             y = g.call_module((path,), x, inline=True)
+            if len(qkv) == 3 and path == qkv[0]:  # a pattern over this one may take a part
+                y = self.queries(g, y, match)
             return (
                 y if clip is None else g.call_function("torch.clamp", y, -clip, clip, inline=True)
             )
@@ -992,6 +1012,8 @@ class Attention(BlockPattern):
         if free_qk is not None:  # normed without parameters, as the attention receives them
             q = free_norm(g, q, free_qk, name="q", comment=f"no parameters ({free_qk[1]})")
             k = free_norm(g, k, free_qk, name="k")
+        if match.found.temperature is not None:
+            q = temp.scale_queries(g, q, seq, match.found.temperature)
         if kv_heads != nhead:
             rep = nhead // kv_heads
             k = g.call_method(

@@ -271,7 +271,8 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return Recognised(
             "nn.PReLU",
             [Arg("num_parameters", w[0], "width", prov(node, "weight", 0))],
-            IOSpec("activation", w[0], w[0]),
+            # one slope shared by every channel (nn.PReLU()'s default) fits any width
+            IOSpec("activation", *((None, None) if w[0] == 1 else (w[0], w[0]))),
         )
     # nanoGPT's bias-free `ln_1` is a LayerNorm; a `*layernorm` / `layer_norm` name says nothing:
     # LLaMA's `input_layernorm` and T5's `layer_norm` hold lone weights and are RMSNorms.
