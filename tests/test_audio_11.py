@@ -103,3 +103,36 @@ def test_wav2vec2_conformer_rotary_is_flagged(tmp_path):
         tmp_path, "Wav2Vec2ConformerModel", "Wav2Vec2ConformerConfig", config
     )
     assert "Forward trust: missing" in source or "Forward trust: guessed" in source
+
+
+# SEW-D: SEW's squeezed sequence around DeBERTa-v2's encoder (disentangled attention, a relative
+# table normed or not, log buckets or plain clamped distances); its conv features' norm reads
+# feature_layer_norm_eps, the encoder's layer_norm_eps (1e-7 by default).
+SEW_D = dict(AUDIO, squeeze_factor=2, max_position_embeddings=64)
+SEW_D_CASES = {
+    "buckets": ("SEWDModel", dict(SEW_D, position_buckets=16)),
+    "own-position-projections-ctc": (
+        "SEWDForCTC",
+        dict(
+            SEW_D,
+            position_buckets=-1,
+            max_relative_positions=8,
+            share_att_key=False,
+            pos_att_type=("c2p",),
+            norm_rel_ebd="none",
+            hidden_act="gelu_new",
+            squeeze_factor=3,
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SEW_D_CASES))
+def test_sew_d_is_exact_from_the_folder(tmp_path, case):
+    model_cls, config = SEW_D_CASES[case]
+    reference, ours, source = generate_for(tmp_path, model_cls, "SEWDConfig", config)
+    assert_trusted(source)
+    assert "disentangled_scores(" in source and "avg_pool1d(" in source
+    torch.manual_seed(1)
+    audio = torch.randn(2, 400)
+    assert_exact(ours, _audio_output(reference, audio), audio)

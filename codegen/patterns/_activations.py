@@ -67,6 +67,7 @@ ALIASES = {
     "quickgelu": "quick_gelu",
     "linear": "identity",
     "relu2": "relu_squared",
+    "gelu_python": "gelu",  # transformers' erf GELU written out (SEW-D's default; audio11)
     ("gelu_activation", True): "gelu",
     ("gelu_activation", False): "relu",
 }
