@@ -15,7 +15,7 @@ import torch
 pytest.importorskip("transformers")
 
 from tests.library_compare import assert_exact, assert_trusted, generate_for  # noqa: E402
-from tests.tiny_configs import AUDIO  # noqa: E402
+from tests.tiny_configs import AUDIO, T5  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -136,3 +136,50 @@ def test_sew_d_is_exact_from_the_folder(tmp_path, case):
     torch.manual_seed(1)
     audio = torch.randn(2, 400)
     assert_exact(ours, _audio_output(reference, audio), audio)
+
+
+# LongT5: T5 whose encoder attends locally (keys within local_radius of their query, at T5's
+# bucketed distances); its decoder is T5's. Transient-global attention is not built: flagged.
+LONGT5_CASES = {
+    "model": ("LongT5Model", dict(T5, local_radius=3, global_block_size=4)),
+    "encoder-radius-1-gated": (
+        "LongT5EncoderModel",
+        dict(T5, local_radius=1, feed_forward_proj="gated-gelu", relative_attention_num_buckets=8),
+    ),
+}
+
+
+def _text_inputs(with_decoder: bool) -> tuple[tuple, dict]:
+    torch.manual_seed(1)
+    ids = torch.randint(3, 100, (2, 11))
+    mask = torch.ones(2, 11, dtype=torch.long)
+    mask[1, 7:] = 0  # the second sequence is padded
+    if not with_decoder:
+        return (ids, mask), {"input_ids": ids, "attention_mask": mask}
+    target = torch.randint(3, 100, (2, 6))
+    return (ids, mask, target), dict(input_ids=ids, attention_mask=mask, decoder_input_ids=target)
+
+
+@pytest.mark.parametrize("case", sorted(LONGT5_CASES))
+def test_longt5_local_attention_is_exact_from_the_folder(tmp_path, case):
+    """Exact wherever a token is real; a padding query whose whole window is padding is averaged
+    differently by the library's blocks, which the file says (its trust: guessed)."""
+    model_cls, config = LONGT5_CASES[case]
+    reference, ours, source = generate_for(tmp_path, model_cls, "LongT5Config", config)
+    assert "NotImplementedError" not in source and "local_band_bias(" in source
+    assert "whose whole window is padding" in " ".join(source.split())
+    args, kwargs = _text_inputs(with_decoder=model_cls == "LongT5Model")
+    with torch.no_grad():
+        want = reference(**kwargs).last_hidden_state
+        if model_cls == "LongT5Model":  # the decoder reads real tokens only: exact everywhere
+            assert_exact(ours, want, *args)
+            return
+        real = kwargs["attention_mask"].bool()
+        for run in (ours, torch.jit.script(ours)):
+            torch.testing.assert_close(run(*args)[real], want[real], atol=1e-5, rtol=1e-5)
+
+
+def test_longt5_transient_global_is_flagged(tmp_path):
+    config = dict(T5, encoder_attention_type="transient-global", global_block_size=4)
+    _, _, source = generate_for(tmp_path, "LongT5EncoderModel", "LongT5Config", config)
+    assert "Forward trust: missing" in source or "Forward trust: guessed" in source

@@ -436,7 +436,7 @@ CHECKED_MODEL_TYPES = (
         ["recurrent_gemma", "esmc", "falcon_h1"]
     )  # hyb10: tests/test_hybrid_10.py compares these
     # audio11: tests/test_audio_11.py compares these
-    | frozenset(["wavlm", "wav2vec2-conformer", "sew-d"])
+    | frozenset(["wavlm", "wav2vec2-conformer", "sew-d", "longt5"])
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
