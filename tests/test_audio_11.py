@@ -56,8 +56,9 @@ def test_wavlm_is_exact_from_the_folder(tmp_path, case):
 
 
 # Wav2Vec2-Conformer: Conformer layers (half-step feed-forwards, a convolution module), relative
-# positions (Transformer-XL's shift) or none; the layers' norms keep torch's eps whatever
-# layer_norm_eps says (only the final norm reads it), so one case sets it elsewhere.
+# positions (Transformer-XL's shift), rotary positions turning the layers' input, or none; the
+# layers' norms keep torch's eps whatever layer_norm_eps says (only the final norm reads it), so
+# one case sets it elsewhere.
 CONFORMER_CASES = {
     "relative": ("Wav2Vec2ConformerModel", dict(AUDIO, conv_depthwise_kernel_size=3)),
     "relative-wider-eps": (
@@ -69,6 +70,15 @@ CONFORMER_CASES = {
             conv_depthwise_kernel_size=5,
             layer_norm_eps=1e-3,
             hidden_act="swish",
+        ),
+    ),
+    "rotary": (
+        "Wav2Vec2ConformerModel",
+        dict(
+            AUDIO,
+            conv_depthwise_kernel_size=3,
+            position_embeddings_type="rotary",
+            rotary_embedding_base=500,
         ),
     ),
     "no-positions-ctc": (
@@ -90,19 +100,11 @@ def test_wav2vec2_conformer_is_exact_from_the_folder(tmp_path, case):
     reference, ours, source = generate_for(tmp_path, model_cls, "Wav2Vec2ConformerConfig", config)
     assert_trusted(source)
     assert "F.glu(" in source and "* 0.5" in source
-    assert ("interleaved_relative_sinusoids(" in source) == (case != "no-positions-ctc")
+    assert ("interleaved_relative_sinusoids(" in source) == case.startswith("relative")
+    assert ("apply_rotary(" in source) == (case == "rotary")
     torch.manual_seed(1)
     audio = torch.randn(2, 400)
     assert_exact(ours, _audio_output(reference, audio), audio)
-
-
-def test_wav2vec2_conformer_rotary_is_flagged(tmp_path):
-    """Rotary positions turn the layers' input before the projections: not built, and said so."""
-    config = dict(AUDIO, conv_depthwise_kernel_size=3, position_embeddings_type="rotary")
-    _, _, source = generate_for(
-        tmp_path, "Wav2Vec2ConformerModel", "Wav2Vec2ConformerConfig", config
-    )
-    assert "Forward trust: missing" in source or "Forward trust: guessed" in source
 
 
 # SEW-D: SEW's squeezed sequence around DeBERTa-v2's encoder (disentangled attention, a relative
