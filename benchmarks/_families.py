@@ -968,8 +968,9 @@ FAMILIES: dict[str, Family] = {
         "speech_seq2seq",
     ),
     # audio11 (issue 15): the speech encoders of this session's task at other layouts than the
-    # entries above (WavLM pre-norm, Conformer without positions, SEW-D without buckets), LongT5's
-    # local encoder alone, and BigBird's block-sparse encoder (flagged: not built)
+    # entries above (WavLM pre-norm, Conformer without or with rotary positions, SEW-D without
+    # buckets), LongT5's local encoder alone, and BigBird's block-sparse encoder (flagged: not
+    # built)
     "wavlm_stable": Family(
         "transformers",
         _t(
@@ -992,6 +993,17 @@ FAMILIES: dict[str, Family] = {
             conv_depthwise_kernel_size=5,
             position_embeddings_type=None,
             hidden_act="swish",
+        ),
+        "audio",
+    ),
+    "wav2vec2_conformer_rotary": Family(
+        "transformers",
+        _t(
+            "Wav2Vec2ConformerModel",
+            "Wav2Vec2ConformerConfig",
+            **AUDIO,
+            conv_depthwise_kernel_size=3,
+            position_embeddings_type="rotary",
         ),
         "audio",
     ),
