@@ -5,6 +5,11 @@ and compared with the library's own forward (atol 1e-5), scripted too.
   bucket table gives one bias, each layer's attention gates it per head and frame. Measured in
   both layouts (post-norm; `do_stable_layer_norm`'s pre-norm) at other sizes, bucket counts and
   distances than the zoo's, and under a CTC head.
+- Wav2Vec2-Conformer (blocks/conformer.py): relative, rotary or no positions, other widths,
+  activations and eps, a CTC head.
+- SEW-D: SEW's squeezed sequence around DeBERTa-v2's encoder (squeezed_encoder.py,
+  disentangled_attention.py).
+- LongT5: T5 with a local encoder attention (families/relative_encoder.py's local_radius).
 """
 
 from __future__ import annotations
