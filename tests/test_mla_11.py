@@ -2,7 +2,8 @@
 forward (mla11): Mistral 4 (latent attention whose config gives head_dim as the whole query head,
 a YaRN table, queries scaled by position past llama_4_scaling_beta's span, fused experts beside a
 shared expert), Ministral 3's attention temperature on plain attention, and the sparse attention's
-indexer of DeepSeek-V3.2 and GLM-MoE-DSA keeping fewer keys than the input has.
+indexer of DeepSeek-V3.2 and GLM-MoE-DSA keeping fewer keys than the input has, Llama 4's chunked
+attention and experts whose inputs are weighted.
 
 Each config differs from the library default where the mechanism has a choice: a temperature span
 shorter than the input (so the scale is not 1), grouped routing, a dense first layer. The
@@ -101,6 +102,19 @@ FAMILIES = {
         index_topk=3,
         first_k_dense_replace=0,
     ),
+    # Llama 4: chunks of 4 positions, rotary by neighbours then parameter-free qk norms, experts
+    # whose INPUT the sigmoid of the top logits scales, beside a shared expert, every other layer
+    "llama4_text": _build(
+        "Llama4TextConfig",
+        "Llama4ForCausalLM",
+        num_key_value_heads=2,
+        head_dim=8,
+        intermediate_size_mlp=48,
+        num_local_experts=4,
+        num_experts_per_tok=2,
+        interleave_moe_layer_step=2,
+        attention_chunk_size=4,
+    ),
 }
 
 
@@ -135,3 +149,21 @@ def test_layers_reusing_an_earlier_indexer_are_flagged(tmp_path):
     )()
     source, _ = generate_from_folder(tmp_path, unit_scale(model.eval()))
     assert "indexer_types" in source and "Forward trust: guessed" in source
+
+
+def test_llama4_layers_without_rotary_are_flagged(tmp_path):
+    """Llama 4's fourth layer does not rotate (NoPE), attends to every earlier position and tunes
+    its temperature: not written here, so the file must say it is guessed."""
+    torch.manual_seed(0)
+    model = _build(
+        "Llama4TextConfig",
+        "Llama4ForCausalLM",
+        num_hidden_layers=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        num_local_experts=2,
+        num_experts_per_tok=1,
+        attention_chunk_size=4,
+    )()
+    source, _ = generate_from_folder(tmp_path, unit_scale(model.eval()))
+    assert "no_rope_layers" in source and "Forward trust: guessed" in source

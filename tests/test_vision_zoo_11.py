@@ -34,8 +34,16 @@ def _generate(reference: nn.Module, tmp_path, capsys, hints: str = "") -> tuple[
 
 # From the keys alone (no config, no calibration). Measured when this zoo was written (session 11,
 # branch cnn11 at 2499835, before any change made for it; `python benchmarks/bench_vision_zoo.py
-# 11`): 1 exact (huy_cifar_resnet18), 9 flagged, 0 WRONG, 0 crash.
-EXACT_FROM_KEYS = {"huy_cifar_resnet18"}
+# 11`): 1 exact (huy_cifar_resnet18), 9 flagged, 0 WRONG, 0 crash. Now 5: imgclsmob's ResNet
+# (identity_conv units), d2l's ResNet (an unpaired conv3 projection, the Sequential stem's pool)
+# and DenseNet (layers in one list, the transition's pool), pycls' RegNetY (proj + bn beside f).
+EXACT_FROM_KEYS = {
+    "huy_cifar_resnet18",
+    "osmr_resnet",
+    "d2l_resnet",
+    "d2l_densenet",
+    "pycls_regnety",
+}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
@@ -113,3 +121,151 @@ def test_option_a_shortcut_is_exact_or_flagged_and_its_choice_reaches_both(after
     if hints:
         model, source = _generate(reference, tmp_path, capsys, hints)
         assert verdict(reference, model, source, x) == "exact"
+
+
+# ------------------------------------------- the mechanisms, each on a second layout of its kind
+
+
+class UnpairedBottleneck(nn.Module):
+    """d2l's `Residual` as a bottleneck: three conv/norm pairs and a norm-free 1x1 `conv4`
+    projection, built only where the block widens (and strides)."""
+
+    def __init__(self, c_in: int, mid: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(c_in, mid, 1), nn.BatchNorm2d(mid)
+        self.conv2, self.bn2 = nn.Conv2d(mid, mid, 3, stride, 1), nn.BatchNorm2d(mid)
+        self.conv3, self.bn3 = nn.Conv2d(mid, c_out, 1), nn.BatchNorm2d(c_out)
+        self.conv4 = nn.Conv2d(c_in, c_out, 1, stride) if c_in != c_out else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)))
+        y = self.bn3(self.conv3(y))
+        return F.relu(y + (x if self.conv4 is None else self.conv4(x)))
+
+
+def unpaired_bottlenecks() -> nn.Module:
+    stem = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 1), nn.BatchNorm2d(8), nn.ReLU())
+    return nn.Sequential(
+        stem,
+        nn.Sequential(UnpairedBottleneck(8, 4, 8, 1), UnpairedBottleneck(8, 4, 8, 1)),
+        nn.Sequential(UnpairedBottleneck(8, 4, 16, 2)),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 3),
+    )
+
+
+class BasicTransform(nn.Module):  # pycls anynet.BasicTransform: a, a_bn, b, b_bn
+    def __init__(self, w_in: int, w_out: int, stride: int) -> None:
+        super().__init__()
+        self.a, self.a_bn = nn.Conv2d(w_in, w_out, 3, stride, 1, bias=False), nn.BatchNorm2d(w_out)
+        self.b, self.b_bn = nn.Conv2d(w_out, w_out, 3, 1, 1, bias=False), nn.BatchNorm2d(w_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b_bn(self.b(F.relu(self.a_bn(self.a(x)))))
+
+
+class ResBasicBlock(nn.Module):  # pycls anynet.ResBasicBlock: proj, bn, f
+    def __init__(self, w_in: int, w_out: int, stride: int) -> None:
+        super().__init__()
+        self.proj_block = w_in != w_out or stride != 1
+        if self.proj_block:
+            self.proj = nn.Conv2d(w_in, w_out, 1, stride, bias=False)
+            self.bn = nn.BatchNorm2d(w_out)
+        self.f = BasicTransform(w_in, w_out, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = self.bn(self.proj(x)) if self.proj_block else x
+        return F.relu(shortcut + self.f(x))
+
+
+class PyclsResNet(nn.Module):  # pycls AnyNet with ResBasicBlocks (its ResNet-18-like layout)
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = zoo.SimpleStemIN(3, 8)
+        self.s1 = nn.Module()
+        self.s1.b1, self.s1.b2 = ResBasicBlock(8, 8, 1), ResBasicBlock(8, 8, 1)
+        self.s2 = nn.Module()
+        self.s2.b1 = ResBasicBlock(8, 16, 2)
+        self.head = zoo.AnyHead(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.s1.b2(self.s1.b1(self.stem(x)))
+        return self.head(self.s2.b1(x))
+
+
+class OsmrBottleneck(nn.Module):  # imgclsmob resnet.ResBottleneck: conv1..conv3 ConvBlocks
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        mid = c_out // 4
+        self.conv1 = zoo.ConvBlock(c_in, mid, 1, 1, 0)
+        self.conv2 = zoo.ConvBlock(mid, mid, 3, stride, 1)
+        self.conv3 = zoo.ConvBlock(mid, c_out, 1, 1, 0, activate=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv3(self.conv2(self.conv1(x)))
+
+
+class OsmrBottleneckUnit(zoo.ResUnit):  # imgclsmob resnet.ResUnit(bottleneck=True)
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__(c_in, c_out, stride)
+        self.body = OsmrBottleneck(c_in, c_out, stride)
+
+
+def osmr_bottleneck_resnet() -> nn.Module:
+    model = zoo.OsmrResNet(classes=3)
+    model.features.stage1.unit1 = OsmrBottleneckUnit(8, 8, 1)
+    model.features.stage2.unit1 = OsmrBottleneckUnit(8, 16, 2)
+    model.features.stage3.unit1 = OsmrBottleneckUnit(16, 32, 2)
+    return model
+
+
+def sequential_resnet() -> nn.Module:
+    """A ResNet as notebooks write it: one Sequential of a Sequential stem (7x7/2, BN, ReLU,
+    3/2/1 max-pool) and Sequential stages of torchvision-style blocks (RGB input)."""
+    stem = nn.Sequential(
+        nn.Conv2d(3, 8, 7, 2, 3, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(3, 2, 1)
+    )
+    return nn.Sequential(
+        stem,
+        nn.Sequential(zoo.TvBasicBlock(8, 8)),
+        nn.Sequential(zoo.TvBasicBlock(8, 16, 2), zoo.TvBasicBlock(16, 16)),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 3),
+    )
+
+
+def d2l_densenet_three_layers() -> nn.Module:
+    """d2l's DenseNet with three layers a block, growth 6 and two transitions."""
+    blocks, c = [], 8
+    for i in range(3):
+        blocks.append(zoo.DenseBlock(3, c, 6))
+        c += 3 * 6
+        if i != 2:
+            blocks.append(zoo._d2l_transition_block(c, c // 2))
+            c //= 2
+    stem = nn.Sequential(
+        nn.Conv2d(3, 8, 7, 2, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(3, 2, 1)
+    )
+    tail = [nn.BatchNorm2d(c), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 3)]
+    return nn.Sequential(stem, *blocks, *tail)
+
+
+SECOND_LAYOUTS = {  # name: (build, input shape)
+    "unpaired_bottlenecks": (unpaired_bottlenecks, (2, 3, 16, 16)),
+    "pycls_resnet": (PyclsResNet, (2, 3, 32, 32)),
+    "osmr_bottleneck_resnet": (osmr_bottleneck_resnet, (2, 3, 64, 64)),
+    "sequential_resnet": (sequential_resnet, (2, 3, 64, 64)),
+    "d2l_densenet_three_layers": (d2l_densenet_three_layers, (2, 3, 64, 64)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_LAYOUTS))
+def test_second_layout_of_each_kind_is_exact_from_the_keys(name, tmp_path, capsys):
+    from tests.redraw import reference_and_input
+
+    reference, x = reference_and_input(*SECOND_LAYOUTS[name])
+    model, source = _generate(reference, tmp_path, capsys)
+    assert verdict(reference, model, source, x) == "exact", name

@@ -171,6 +171,9 @@ SHOWN_BY_SHAPES = (
         "expert_layer_period expert_layer_offset attention_hidden_size".split()
     )
     | frozenset(["max_seq_len"])  # mix9: DBRX's longest context (rotary: no table)
+    # mla11: Llama 4's layers of experts and the dense layers' MLP width (each layer's weights
+    # show which it holds, and how wide)
+    | frozenset("moe_layers interleave_moe_layer_step intermediate_size_mlp".split())
     # enc10: the width of the states a cross-attention reads: its keys' and values' in-width
     | frozenset(["encoder_hidden_size"])
     | frozenset("src_vocab_size tgt_vocab_size".split())  # s2s10: FSMT's two token tables

@@ -75,6 +75,10 @@ ROUTER_CONVENTIONS: dict[str, RouterConvention] = {
     "qwen3_next": SOFTMAX,
     "qwen3_5_moe_text": SOFTMAX,  # Qwen3-Next's router in Qwen3.5's text model
     "kimi_linear": SIGMOID,
+    # Llama 4: the sigmoid of each chosen expert's logit, never renormalised, applied to the
+    # expert's INPUT (Llama4TextMoe: routed_in = hidden_states * router_scores); see INPUT_WEIGHTED
+    "llama4": RouterConvention("sigmoid", False),
+    "llama4_text": RouterConvention("sigmoid", False),
 }
 
 # config.json's factor on the chosen experts' weights, after renormalising, by its names in the
@@ -86,5 +90,8 @@ SCALE_KEYS = (
     "route_scale",
     "router_scaling_factor",
 )
+# Families whose experts get their input scaled by their routing weight, rather than their output
+# weighted (blocks/input_weighted_experts.py); the other mixtures decline them.
+INPUT_WEIGHTED = ("llama4", "llama4_text")
 # config.json keys that switch the correction bias on or off: the checkpoint shows which.
 CORRECTION_SWITCHES = ("use_expert_bias",)

@@ -62,6 +62,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "causal_padding_mask": ("causal_padding_mask", "helper:causal_padding_mask"),
     "position_temperature": ("position_temperature", "helper:position_temperature"),
     "top_k_keys": ("top_k_keys", "helper:top_k_keys"),
+    "chunked_mask": ("chunked_mask", "helper:chunked_mask"),
     "alibi_bias": ("alibi_bias", "helper:alibi_bias"),
     "last_tokens": ("last_tokens", "helper:last_tokens"),
     "rms_norm_unit_offset": ("rms_norm_unit_offset", "helper:rms_norm_unit_offset"),

@@ -622,6 +622,13 @@ def position_temperature(
     positions = torch.arange(seq, device=device).float() + offset
     return (1.0 + beta * torch.log1p(torch.floor(positions / span)))[:, None]
 ''',
+    "chunked_mask": '''
+def chunked_mask(allowed: torch.Tensor, chunk: int) -> torch.Tensor:
+    """`allowed` ([batch or 1, 1, seq, seq]) narrowed to keys in the query's own chunk of `chunk`
+    positions (0 to chunk - 1, chunk to 2 chunk - 1, ...)."""
+    blocks = torch.arange(allowed.size(-1), device=allowed.device) // chunk
+    return allowed & (blocks[:, None] == blocks[None, :])
+''',
     "top_k_keys": '''
 def top_k_keys(scores: torch.Tensor, allowed: torch.Tensor, top_k: int) -> torch.Tensor:
     """`allowed` ([batch or 1, 1, seq, seq], True where a query may look) narrowed to the top_k

@@ -22,6 +22,7 @@ from codegen.patterns._rope_conventions import (
     rotates_whole_head,
 )
 from codegen.patterns.blocks import _query_temperature as temp
+from codegen.patterns.blocks._chunked_attention import chunk_plan
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
     raw_value,
@@ -482,6 +483,9 @@ def free_qk_norm(ctx: BlockContext, mtype: str | None) -> tuple[float, str, str]
     measured the queries reaching the attention normalised and the family's norms parameter-free."""
     if convention(mtype, "qk_normed") is not True:
         return None
+    said = ctx.resolver.evidence("use_qk_norm")  # mla11: Llama 4's switch, on when surveyed
+    if said is not None and said[1] is False:
+        return None
     return parameter_free_norm(ctx)
 
 
@@ -519,6 +523,7 @@ class AttentionPlan(NamedTuple):
     layer_scaled: bool = False
     # queries scaled by position (Ministral 3's llama_4_scaling_beta; mla11, _query_temperature)
     temperature: Any = None
+    chunk: int | None = None  # each position sees its own chunk only (Llama 4; _chunked_attention)
 
 
 class Attention(BlockPattern):
@@ -835,6 +840,8 @@ class Attention(BlockPattern):
         temperature, said = temp.llama4_scaling(ctx, mtype)
         if temperature is not None:
             found = found._replace(temperature=temperature)
+        if causal.value:
+            found = found._replace(chunk=chunk_plan(ctx))
         if said:
             guessed = f"{guessed}; {said}" if guessed else said
         order = qk_norm_order(mtype) if qk_norm and rotary_args else None
@@ -1038,6 +1045,10 @@ class Attention(BlockPattern):
             mask = g.call_function("sliding_window_mask", mask, window_in, name="mask")
         elif window:  # each position sees only the last `window` (and itself)
             mask = g.call_function("sliding_window_mask", mask, window, name="mask")
+        if match.found.chunk:
+            mask = g.call_function(
+                "chunked_mask", mask, match.found.chunk, name="mask", comment="its own chunk only"
+            )
         if sinks is not None or cap is not None:  # scores computed here, not by SDPA
             if scale:
                 scores_scale = scale[0]

@@ -25,6 +25,7 @@ from codegen.patterns._kit import (
     one_named,
     tensors,
 )
+from codegen.patterns._router_conventions import INPUT_WEIGHTED
 from codegen.patterns.blocks.moe import SHARED, SHARED_GATE, add_shared
 from codegen.patterns.blocks.router import SYNONYMS, router_width, routing
 
@@ -217,6 +218,11 @@ def bank_layout(up: tuple, down: tuple, d_model=None) -> str | None:
     if d_model is not None and _same(up[1], d_model) and _same(down[2], d_model):
         if doubled(up[2], down[1]):
             return "in_major"
+    # mla11: without a bias, the sizes alone (Llama 4's [experts, d_model, 2 * inner] and
+    # [experts, inner, d_model]; the two layouts cannot both fit the same sizes)
+    if d_model is None and type(up[2]) is int and type(down[1]) is int and up[2] == 2 * down[1]:
+        if _same(up[1], down[2]) and up[1] != up[2]:
+            return "in_major"
     return None
 
 
@@ -291,6 +297,9 @@ class ExpertBank(BlockPattern):
         members = [m for m in members if m not in (shared, shared_gate)]
         if len(members) not in (2, 3) or params and len(members) != 3:
             return None
+        model_type = ctx.resolver.evidence("model_type")
+        if model_type is not None and model_type[1] in INPUT_WEIGHTED:
+            return None  # its experts' inputs are weighted: input_weighted_experts.py
         routers = [m for m in members if ctx.role(m) in ("Router", "linear")]
         if len(routers) != 1:
             return None

@@ -30,7 +30,9 @@ from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.squeeze_excite import gate_width
 
-SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
+# What residual blocks call the member on their shortcut path; osmr/imgclsmob's units (ResUnit,
+# SEResUnit, ResNeXtUnit, ...) call it `identity_conv`. The one list analyze/ reads too.
+SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual", "identity_conv"}
 
 
 def name_order(attr: str) -> tuple:
@@ -42,6 +44,28 @@ def _spatial(kernel: object) -> bool:
     """A kernel wider than 1x1 (an int or a tuple), as a conv's argument reads."""
     sizes = kernel if isinstance(kernel, (tuple, list)) else (kernel,)
     return any(isinstance(k, int) and k > 1 for k in sizes)
+
+
+def _unpaired(convs, norms) -> list:
+    """The projection of a block whose convs and norms are numbered in pairs (`conv1`/`bn1`,
+    `conv2`/`bn2`) but for one 1x1 conv with no norm of its number, reading what the first conv
+    reads and giving what the last paired conv gives: d2l's `Residual` (`conv3`, built where
+    `use_1x1conv`). None found: []."""
+    numbers = {name_order(n.attr)[0] for n in norms}
+    if () in numbers or len(numbers) != len(norms):
+        return []
+    extra = [c for c in convs if name_order(c.attr)[0] not in numbers]
+    if len(extra) != 1 or extra[0].io is None or conv_kernel(extra[0]) not in (1, (1, 1)):
+        return []
+    body = [c for c in convs if c is not extra[0]]
+    if (
+        len(body) < 2
+        or None in (body[0].io, body[-1].io)
+        or name_order(extra[0].attr) < name_order(body[-1].attr)
+    ):
+        return []
+    ends = (body[0].io.in_width, body[-1].io.out_width)
+    return extra if (extra[0].io.in_width, extra[0].io.out_width) == ends else []
 
 
 class BasicBlock(BlockPattern):
@@ -79,7 +103,7 @@ class BasicBlock(BlockPattern):
         if len(rest) == 1 and family(rest[0]) in ("sequential", "conv"):
             shortcut = rest[0]
         elif rest or len(convs) == len(norms) + 1:
-            named = [m for m in convs if m.attr in SHORTCUT_NAMES]
+            named = [m for m in convs if m.attr in SHORTCUT_NAMES] or _unpaired(convs, norms)
             if rest or len(named) != 1:
                 return None
             shortcut = named[0]
@@ -107,6 +131,15 @@ class BasicBlock(BlockPattern):
                 "every conv keeps the width, so each norm could also come before its conv "
                 "(a pre-activation block) and no other block proves the order: read as "
                 "conv then norm"
+            )
+        unnamed = shortcut is not None and shortcut.attr not in SHORTCUT_NAMES and rest == []
+        keeps = (
+            unnamed and shortcut.io is not None and shortcut.io.in_width == shortcut.io.out_width
+        )
+        if match is not None and keeps and not match.guessed:
+            match.guessed = (
+                f"{shortcut.attr}, a 1x1 conv with no norm that keeps the width, is read as the "
+                "shortcut's projection (d2l's Residual); it could also be a last pointwise step"
             )
         return match
 
