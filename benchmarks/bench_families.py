@@ -45,7 +45,6 @@ TIMEOUT_S = 300
 def measure_one(name: str) -> dict:
     """One family, in this process (the benchmark runs each in its own): its verdict and figures."""
     import torch
-    from safetensors.torch import load_file
 
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
@@ -56,23 +55,36 @@ def measure_one(name: str) -> dict:
         model = family.build(library).eval()
     except Exception as e:  # the library, or this version of it, cannot build the reference
         return {"verdict": "skipped", "note": f"{type(e).__name__}: {e}"[:80]}
+    return measure_model(name, model, family.kind)
+
+
+def measure_model(name: str, model, kind: str) -> dict:
+    """Save a built library model, generate its file in a fresh process, and compare the two."""
+    import torch
+    from safetensors.torch import load_file
+
     unsaved = frozenset(getattr(model, "_keys_to_ignore_on_save", None) or [])  # computed tables
     model = unit_scale(model, keep=unsaved)
     folder = Path(tempfile.mkdtemp(prefix=f"family-{name}-"))
     model.save_pretrained(folder / "hf")
     out = folder / "model.py"
-    run = subprocess.run(
-        modelgen("generate", folder / "hf", "-o", out),
-        env=child_env(),
-        capture_output=True,
-        text=True,
-    )
+    try:
+        run = subprocess.run(
+            modelgen("generate", folder / "hf", "-o", out),
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return {"verdict": "crash", "note": f"generate ran past {TIMEOUT_S} s"}
     if run.returncode != 0:
         message = (run.stderr.strip().splitlines() or ["(no message)"])[-1]
         verdict = "crash" if "internal error" in message else "flagged"
         return {"verdict": verdict, "note": message[:100]}
     source = out.read_text()
     levels = set(re.findall(r"Forward trust: (\w+)", source))
+    roots = missing_roots(source)
     flagged = bool(levels & {"guessed", "missing"})
     spec = importlib.util.spec_from_file_location(f"generated_{name}", out)
     generated = importlib.util.module_from_spec(spec)
@@ -84,18 +96,26 @@ def measure_one(name: str) -> dict:
     except RuntimeError as e:
         return {"verdict": "crash", "note": "strict load failed: " + str(e).splitlines()[0][:80]}
     params = list(inspect.signature(ours.forward).parameters)
-    positional, theirs, read = reference_call(family.kind, model, params)
+    positional, theirs, read = reference_call(kind, model, params)
     try:
         with torch.no_grad():
             want = read(model(**theirs))
-            named = [theirs[p] for p in params if p in theirs]  # the same inputs by name
-            got = ours(*(named if len(named) == len(params) else positional[: len(params)]))
+    except Exception as e:  # the library's own forward refused these inputs: nothing to compare
+        return {"verdict": "skipped", "note": f"reference: {type(e).__name__}: {e}"[:80]}
+    try:
+        with torch.no_grad():
+            # the same inputs by name where ours names every tensor the library was given
+            # (optional ones left out stay at their defaults), else by position
+            tensors = [k for k, v in theirs.items() if isinstance(v, torch.Tensor)]
+            by_name = all(k in params for k in tensors)
+            named = {k: theirs[k] for k in tensors}
+            got = ours(**named) if by_name else ours(*positional[: len(params)])
             got = got[0] if isinstance(got, tuple) else got
     except Exception as e:  # the generated forward raised: a flag if the file admits a gap
         # the file's own words name the gap (first line only: the table stays one row per family)
         said = str(e).strip().splitlines()[0][:90] if str(e).strip() else ""
         note = f"{type(e).__name__}: {said}" if said else type(e).__name__
-        return {"verdict": "flagged" if flagged else "WRONG", "note": note}
+        return {"verdict": "flagged" if flagged else "WRONG", "note": note, "missing": roots}
     if got.shape != want.shape:
         diff, ok = float("inf"), False
     else:
@@ -103,7 +123,29 @@ def measure_one(name: str) -> dict:
         ok = torch.allclose(got, want, atol=ATOL, rtol=RTOL)
     verdict = "exact" if ok else "flagged" if flagged else "WRONG"
     note = "" if got.shape == want.shape else f"shape {tuple(got.shape)} vs {tuple(want.shape)}"
-    return {"verdict": verdict, "max_diff": diff, "note": note, "trust": sorted(levels)}
+    return {
+        "verdict": verdict,
+        "max_diff": diff,
+        "note": note,
+        "trust": sorted(levels),
+        "missing": roots,
+    }
+
+
+def missing_roots(source: str) -> list[str]:
+    """The generated file's missing classes that are missing for a reason of their own (not only
+    because a child is): `Class: the message it raises`, the causes a flagged row is down to."""
+    roots = []
+    for name, body in re.findall(
+        r"\nclass (\w+)\(nn\.Module\):\n(.*?)(?=\nclass |\Z)", source, re.S
+    ):
+        if "Forward trust: missing" not in body:
+            continue
+        said = re.search(r'raise NotImplementedError\(\s*"(.*?)"\s*\)', body, re.S)
+        message = said.group(1) if said else "?"
+        if "has no inferred forward" not in message:
+            roots.append(f"{name}: {message}")
+    return roots
 
 
 def run(names: list[str] | None = None) -> list[Row]:

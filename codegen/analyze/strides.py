@@ -311,6 +311,28 @@ def named_image_stem(root: KeyNode) -> KeyNode | None:
     return readers[0] if named else None
 
 
+def zero_padded_widening(node: KeyNode) -> KeyNode | None:
+    """The first conv of a residual block that doubles the width with no shortcut member: He et
+    al. 2016's "option A" blocks (the CIFAR ResNets; patterns/blocks/residual.py pads the input
+    with zero channels), which halve the resolution where they widen, as projected blocks do
+    (section 4.2: maps of 32, 16, 8 as filters go 16, 32, 64). Only an item of a list of blocks
+    whose members are numbered convs and their norms (`conv1`, `bn1`, `conv2`, `bn2`)."""
+    if _index(node.path.rsplit(".", 1)[-1]) is None or len(node.children) < 4:
+        return None
+    convs, norms = [], []
+    for name, child in node.children.items():
+        if child.children or not re.fullmatch(r"[a-z_]*\d+", name):
+            return None
+        (convs if conv_weight(child) else norms).append((int(re.sub(r"\D", "", name)), child))
+    if len(convs) != len(norms) or len(convs) < 2 or any(len(n.tensors) < 1 for _, n in norms):
+        return None
+    convs = [c for _, c in sorted(convs, key=lambda item: item[0])]
+    first, last = conv_weight(convs[0]), conv_weight(convs[-1])
+    if first[0] != 2 * first[1] or last[0] != 2 * first[1] or max(first[2:]) == 1:
+        return None
+    return convs[0]
+
+
 def avg_down_shortcuts(root: KeyNode) -> set[str]:
     """Shortcut lists whose index 0 holds no tensors before a 1x1 conv and its norm: ResNet-D's
     average pool (He et al. 2019; timm's `avg_down`), which downsamples in place of the conv's

@@ -23,6 +23,7 @@ from codegen.analyze.strides import (
     named_image_stem,
     plan_config_paddings,
     plan_config_strides,
+    zero_padded_widening,
 )
 from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
 from codegen.analyze.verify import matches
@@ -141,6 +142,10 @@ class StructureBuilder:
             if w is not None and max(w[2:]) > 1 and w[0] == w[1]:
                 self.strides[convs[0].path] = 2
                 self.downsamplers.add(convs[0].path)
+        if shortcut is None and node.path not in self.keeps_resolution:
+            widening = zero_padded_widening(node)  # option A: no shortcut member, widens 2x
+            if widening is not None:
+                self.strides[widening.path] = 2
         if shortcut is None or not convs:
             return
         short_convs = [c for c in shortcut.walk() if _conv_weight(c) is not None]

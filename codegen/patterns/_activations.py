@@ -23,6 +23,7 @@ FUNCTIONS: dict[str, str | None] = {
     "quick_gelu": None,  # x * sigmoid(1.702 * x) (see apply)
     "leaky_relu": "leaky_relu",  # negative slope 0.2, as ESRGAN-style nets use it (see apply)
     "leaky_relu_0.1": "leaky_relu",  # slope 0.1: Darknet/YOLO conv blocks, basicsr MSRResNet
+    "leaky_relu_0.01": "leaky_relu",  # torch's default slope: nn.LeakyReLU() (VAEs, SwinIR tails)
     "relu_squared": None,  # relu(x) ** 2, Primer's squared ReLU (Nemotron, Persimmon; see apply)
     "mish": "mish",
 }
@@ -38,6 +39,8 @@ MODULES: dict[str, str] = {
     "hardswish": "nn.Hardswish()",
     "mish": "nn.Mish()",
     "leaky_relu_0.1": "nn.LeakyReLU(0.1)",
+    "leaky_relu": "nn.LeakyReLU(0.2)",  # GAN discriminators, ESRGAN
+    "leaky_relu_0.01": "nn.LeakyReLU()",
 }
 GATES = ["sigmoid", "hardsigmoid"]  # squashing functions that gate a signal into [0, 1]
 
@@ -67,6 +70,7 @@ ALIASES = {
     "quickgelu": "quick_gelu",
     "linear": "identity",
     "relu2": "relu_squared",
+    "leaky_relu": "leaky_relu_0.01",  # transformers' ACT2FN: nn.LeakyReLU() (slope 0.01)
     ("gelu_activation", True): "gelu",
     ("gelu_activation", False): "relu",
 }
@@ -98,7 +102,7 @@ def feed_forward(default: str, told=None, *, common: bool = False) -> list[str]:
     key = next((k for k in SYNONYMS["activation"] if told and k in told.metadata), None)
     value = told.metadata[key][1] if key is not None else None
     name = ALIASES.get(value, value) if isinstance(value, str) else None
-    # (not leaky_relu: the vocabulary's slope is 0.2, Hugging Face's "leaky_relu" 0.01)
+    # (never the vocabulary's leaky_relu, slope 0.2: Hugging Face's "leaky_relu" is 0.01's alias)
     if name in FUNCTIONS and name not in (default, "leaky_relu") and name not in out:
         out.append(name)
     return out
@@ -107,7 +111,7 @@ def feed_forward(default: str, told=None, *, common: bool = False) -> list[str]:
 # Conv nets' activations beyond the common ones (MobileNetV2's relu6, MobileNetV3's hard-swish):
 # a conv block's activation may be any of them, so a hint naming one fits every pattern that
 # competes for the block.
-CONV = ["relu6", "hardswish", "mish", "leaky_relu_0.1"]
+CONV = ["relu6", "hardswish", "mish", "leaky_relu_0.1", "leaky_relu_0.01"]
 
 
 def alternatives(default: str, *, gates: bool = False, told=None, conv: bool = False) -> list[str]:
@@ -162,8 +166,8 @@ def apply(g: Graph, activation: str, value: Value, **options) -> Value:
     if activation == "relu_squared":
         relu = g.call_function("relu", value, inline=True)
         return g.call_function("torch.square", relu, **options)
-    if activation in ("leaky_relu", "leaky_relu_0.1"):
-        slope = 0.1 if activation == "leaky_relu_0.1" else 0.2
+    if activation.startswith("leaky_relu"):
+        slope = float(activation[len("leaky_relu_") :]) if activation != "leaky_relu" else 0.2
         return g.call_function("leaky_relu", value, slope, **options)
     fn = FUNCTIONS.get(activation)
     if fn is None:

@@ -449,7 +449,12 @@ def plan(
                 m.attr,
                 name,
                 usual,
-                act.alternatives(usual, told=ctx.resolver, conv=after_conv_norm and not across),
+                # (conv nets' own after any conv: SwinIR's tail ends a Sequential in LeakyReLU())
+                act.alternatives(
+                    usual,
+                    told=ctx.resolver,
+                    conv=(after_conv_norm and not across) or _ends(m) == "conv",
+                ),
                 f"after {m.attr}",
                 aliases=act.ALIASES,
             )

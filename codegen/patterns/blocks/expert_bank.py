@@ -25,6 +25,7 @@ from codegen.patterns._kit import (
     one_named,
     tensors,
 )
+from codegen.patterns.blocks.moe import SHARED, SHARED_GATE, add_shared
 from codegen.patterns.blocks.router import SYNONYMS, router_width, routing
 
 # Families whose fused gate/up bank interleaves them (gate at even features) and whose experts use
@@ -258,6 +259,19 @@ class RouterLayer(BlockPattern):
         return ExpertBank.examples()  # its router is one
 
 
+def _shared_expert(ctx: BlockContext, members: list) -> tuple:
+    """(the shared expert, its gate) among a mixture's members: (None, None) where there is none,
+    (False, None) where the names say one but the shapes do not (a gate is one value per token)."""
+    shared = one_named([m for m in members if ctx.role(m) == "MLP"], SHARED)
+    if shared is None:
+        return None, None
+    gates = [m for m in members if family(m) == "linear" and m is not shared]
+    gate = one_named(gates, SHARED_GATE)
+    if gate is not None and not (gate.io and gate.io.out_width == 1):
+        return False, None
+    return shared, gate
+
+
 class ExpertBank(BlockPattern):
     role = "MoE"
     priority = 10
@@ -269,6 +283,12 @@ class ExpertBank(BlockPattern):
         params = tensors(cls)
         if len(params) > 1 or params and (params[0].attr != "bias" or len(params[0].shape) != 1):
             return None
+        # mla11: an expert every token uses beside the banks (Mistral 4, DeepSeek-V3.2 saved by
+        # transformers 5: fused experts and `shared_experts`), scaled by sigmoid(its gate) or not
+        shared, shared_gate = _shared_expert(ctx, members)
+        if shared is False:
+            return None
+        members = [m for m in members if m not in (shared, shared_gate)]
         if len(members) not in (2, 3) or params and len(members) != 3:
             return None
         routers = [m for m in members if ctx.role(m) in ("Router", "linear")]
@@ -317,7 +337,9 @@ class ExpertBank(BlockPattern):
             guessed += "; gate before up in the fused bank is the usual order, too"
         found = (router.attr, up.attr, down.attr if down else None, spec)
         found += (activation.value if activation else None, bool(params))
-        return Match(self, len(members) + len(params), found, choices, guessed=guessed)
+        found += ((shared.attr, shared_gate.attr if shared_gate else None) if shared else None,)
+        explained = len(members) + len(params) + (shared is not None) + (shared_gate is not None)
+        return Match(self, explained, found, choices, guessed=guessed)
 
     @staticmethod
     def _weights(ctx: BlockContext, m) -> list[tuple]:
@@ -330,7 +352,7 @@ class ExpertBank(BlockPattern):
         return [tuple(p.shape) for p in params] if None not in params else []
 
     def forward(self, match: Match, g: Graph) -> None:
-        router, up, down, spec, activation, biased = match.found
+        router, up, down, spec, activation, biased, shared = match.found
         x = g.input("x")
         logits = g.call_module((router,), x, inline=True)
         weights = spec.weights(g, logits, comment=f"the top {spec.top_k} experts' weights")
@@ -351,6 +373,9 @@ class ExpertBank(BlockPattern):
         if biased:
             mixed = g.call_method("sum", mixed, -2, inline=True)
             g.output(g.call_function("add", mixed, g.getattr(("bias",))), comment="[batch, seq, d]")
+            return
+        if shared is not None:
+            g.output(add_shared(g, x, g.call_method("sum", mixed, -2, name="out"), *shared))
             return
         g.output(g.call_method("sum", mixed, -2), comment="[batch, seq, d_model]")
 

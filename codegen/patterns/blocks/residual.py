@@ -1,6 +1,13 @@
 """The ResNet basic block: conv-norm pairs, then the input, projected when the shape changes, is
 added: `act(body(x) + shortcut(x))`. Pairs are found by the numbers in their names (conv1 with bn1)
-and by widths, never by key order; the activation is a choice of the class."""
+and by widths, never by key order; the activation is a choice of the class.
+
+A block whose instances widen with nothing to project the input takes He et al. 2016's "option A"
+shortcut (the CIFAR ResNets): the input subsampled to the output's resolution, its new channels
+zeros; only where a block doubles the width, as those stages do (pairs widening otherwise are a
+plain stack). Where those zeros go is not in any key: both sides by default (akamaster's
+pytorch_resnet_cifar10, the layout most CIFAR ResNets copy), after the input's channels as
+fb.resnet.torch concatenates them; a choice, and the block says it guessed."""
 
 from __future__ import annotations
 
@@ -55,7 +62,16 @@ class BasicBlock(BlockPattern):
         if len(gates) > 1:
             return None
         rest = [m for m in rest if m not in gates]
+        # An activation with tensors of its own (SRGAN's `prelu`, one PReLU shared by the block):
+        # the block's activation, called between the pairs; whether it runs after the sum too
+        # leaves no key (a choice).
+        own = [m for m in rest if family(m) == "activation" and m.kind == "builtin"]
+        if len(own) > 1:
+            return None
+        rest = [m for m in rest if m not in own]
         if not convs and not norms:  # conv-norm units wrapped one per member (timm's ConvNormAct)
+            if own:
+                return None
             return self._match_units(cls, ctx, rest, gates, len(members))
         if len(members) < 4:
             return None
@@ -70,8 +86,8 @@ class BasicBlock(BlockPattern):
             convs.remove(shortcut)
         if len(convs) != len(norms) or len(convs) < 2:
             return None
-        if shortcut is None and not same_width_everywhere(convs[0], convs[-1]):
-            return None  # instances that widen with nothing to project the input
+        # instances that widen with nothing to project the input: option A (zero channels)
+        zero_pad = shortcut is None and not same_width_everywhere(convs[0], convs[-1])
         pairs = [
             ((c.attr,), (n.attr,), c.io.in_width, c.io.out_width, conv_kernel(c))
             for c, n in zip(convs, norms)
@@ -84,7 +100,8 @@ class BasicBlock(BlockPattern):
             if order == PRE:
                 return None  # the model's other blocks are pre-activation (preact_residual.py)
         short = [(shortcut.attr,)] if shortcut else None
-        match = self._finish(cls, ctx, pairs, short, gates, 0)
+        own_attr = own[0].attr if own else None
+        match = self._finish(cls, ctx, pairs, short, gates, 0, zero_pad, own_attr)
         if match is not None and order is None and not match.guessed:
             match.guessed = (
                 "every conv keeps the width, so each norm could also come before its conv "
@@ -121,25 +138,51 @@ class BasicBlock(BlockPattern):
             short = [s.conv, s.norm]
         return self._finish(cls, ctx, pairs, short, gates, size)
 
-    def _finish(self, cls, ctx: BlockContext, pairs, shortcut, gates, size: int) -> Match | None:
+    def _finish(
+        self,
+        cls,
+        ctx: BlockContext,
+        pairs,
+        shortcut,
+        gates,
+        size: int,
+        zero_pad: bool = False,
+        own: str | None = None,
+    ) -> Match | None:
         """`pairs`: (conv path, norm path, in width, out width, kernel) in dataflow order; `shortcut`:
-        the paths the shortcut calls in turn (the member, or a unit's conv and norm)."""
+        the paths the shortcut calls in turn (the member, or a unit's conv and norm); `zero_pad`:
+        no shortcut member although instances widen (option A, zero channels); `own`: an
+        activation member called between the pairs."""
         width = pairs[0][2]
         for _, _, takes, gives, _ in pairs:  # each conv takes what the previous norm gave
             if width is not None and takes not in (None, width):
                 return None
             width = gives
         c_in, c_out = pairs[0][2], pairs[-1][3]
-        if shortcut is None and c_in != c_out:
+        if shortcut is None and c_in != c_out and not zero_pad:
             return None
-        activation = ctx.choose(
-            cls,
-            ".".join(pairs[0][1]),
-            "activation",
-            "relu",
-            act.alternatives("relu", conv=True),
-            "between conv/norm pairs and after the sum",
-        )
+        if zero_pad and (c_in is None or c_out != 2 * c_in):
+            # Option A doubles the width where a stage begins; pairs that widen otherwise (8 to
+            # 12) are a plain stack (a VGG's, MobileNetV1's), which no residual block claims.
+            return None
+        if own is None:
+            activation = ctx.choose(
+                cls,
+                ".".join(pairs[0][1]),
+                "activation",
+                "relu",
+                act.alternatives("relu", conv=True),
+                "between conv/norm pairs and after the sum",
+            )
+        else:  # SRGAN's residual blocks (Ledig et al. 2017) add nothing after the sum
+            activation = ctx.choose(
+                cls,
+                own,
+                "after_sum",
+                "identity",
+                [own, "relu"],
+                f"after the sum ({own} runs between the conv/norm pairs)",
+            )
         choices = [activation]
         gate, guessed = None, ""
         if gates:
@@ -168,12 +211,32 @@ class BasicBlock(BlockPattern):
                     f"the squeeze-excitation {gates[0].attr} could follow "
                     f"{' or '.join(fits)} (their widths match); it follows {where.value}"
                 )
-        found = ([(p[0], p[1]) for p in pairs], shortcut, gate)  # gate: (member, conv path)
+        padding = None
+        if zero_pad:
+            where = ctx.choose(
+                cls,
+                ".".join(pairs[0][0]),
+                "zero_channels",
+                "both_sides",
+                ["after"],
+                "option A shortcut: where the input's added zero channels go",
+            )
+            choices.append(where)
+            padding = where.value
+            if where.source == "default" and not guessed:
+                guessed = (
+                    "instances widen with no projection: the input is subsampled and padded with "
+                    "zero channels on both sides (akamaster's CIFAR ResNets; fb.resnet.torch "
+                    "appends them: zero_channels='after')"
+                )
+        # gate: (member, conv path)
+        found = ([(p[0], p[1]) for p in pairs], shortcut, gate, padding, own)
         return Match(self, size or len(modules(cls)), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        pairs, shortcut, gate = match.found
-        activation = match.choices[0].value
+        pairs, shortcut, gate, zero_pad, own = match.found
+        after_sum = match.choices[0].value
+        activation = "identity" if own else after_sum
         x = g.input("x")
         out = x
         for i, (conv, norm) in enumerate(pairs):
@@ -181,15 +244,29 @@ class BasicBlock(BlockPattern):
             last = i == len(pairs) - 1
             gated = gate is not None and gate[1] == ".".join(conv)
             out = g.call_module(norm, out, name="out", inline=not (last or gated))
-            if not last:
+            if not last and own:
+                out = g.call_module((own,), out, name="out")
+            elif not last:
                 out = act.apply(g, activation, out, name="out")
             if gated:
                 out = g.call_module((gate[0],), out, name="out", comment="squeeze-excitation")
         identity = x
         for path in shortcut or ():
             identity = g.call_module(path, identity, name="identity", inline=True)
+        if zero_pad is not None:
+            identity = g.call_function(
+                "zero_padded_shortcut",
+                x,
+                out,
+                zero_pad == "both_sides",
+                name="identity",
+                comment="option A: subsampled, zero channels added",
+            )
         out = g.call_function("add", out, identity, name="out")
-        g.output(act.apply(g, activation, out, name="out", inline=True))
+        if own and after_sum == own:
+            g.output(g.call_module((own,), out, name="out", inline=True))
+        else:
+            g.output(act.apply(g, after_sum, out, name="out", inline=True))
 
     @staticmethod
     def examples():

@@ -11,12 +11,15 @@ a pixel shuffle by r; one that keeps the width follows an interpolation, whose m
 The long skip and the activations leave no tensors: choices too, as is an activation after the
 first conv (basicsr's MSRResNet) and the input, upsampled to the output's size, added at the end
 (MSRResNet adds it bilinear, Real-ESRGAN's compact net nearest; ESRGAN and EDSR add none).
+A first conv reading r*r times the channels the last conv gives reads the input pixel-unshuffled
+by r (basicsr's RRDBNet at scale 2 or 1: the x4 body then works at half or quarter size).
 """
 
 from __future__ import annotations
 
 import re
 
+from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
@@ -61,6 +64,25 @@ def add_input_residual(g: Graph, out, x, mode: str, scale: int):
         "interpolate", x, kwargs=kwargs, name="base", comment="the input, upsampled"
     )
     return g.call_function("add", out, base)
+
+
+def unshuffle_factor(first_reads: int | None, last_gives: int | None) -> int:
+    """r where the first conv reads r*r times what the last conv gives (an unshuffled input)."""
+    if not first_reads or not last_gives or first_reads == last_gives:
+        return 0
+    return next((r for r in (2, 4) if first_reads == r * r * last_gives), 0)
+
+
+def input_unshuffle(ctx: BlockContext, cls, where: str, r: int):
+    """basicsr's RRDBNet at scale 2 or 1 pixel-unshuffles its image before the first conv."""
+    return ctx.choose(
+        cls,
+        where,
+        "input_unshuffle",
+        r,
+        [0] + [f for f in (2, 4) if f != r],
+        "the input pixel-unshuffled by this factor before the first conv (0: none)",
+    )
 
 
 def _conv(m) -> bool:
@@ -137,6 +159,9 @@ class SuperResolution(BlockPattern):
         choices.append(head_activation)
         if last.io.out_width is not None and last.io.out_width == head.io.in_width:
             choices.append(input_residual(ctx, cls, last.attr))
+        r = unshuffle_factor(head.io.in_width, last.io.out_width)
+        if r:
+            choices.append(input_unshuffle(ctx, cls, head.attr, r))
         skip = None
         if body is not None:
             skip = ctx.choose(
@@ -164,6 +189,11 @@ class SuperResolution(BlockPattern):
         values = {c.name: c.value for c in match.choices}
         activation, head_activation = values["activation"], values["head_activation"]
         x = g.input("x")
+        r = values.get("input_unshuffle", 0)
+        if r:
+            x = g.call_function(
+                "pixel_unshuffle", x, r, name="fea", comment=f"{r}x smaller, {r * r}x channels"
+            )
         fea = g.call_module((f["head"],), x, name="fea")
         fea = act.apply(g, head_activation, fea, name="fea")
         if f["body"] is not None:
@@ -200,6 +230,12 @@ class SuperResolution(BlockPattern):
             fea = act.apply(g, activation, fea, name="fea", inline=True)
         out = g.call_module((f["last"],), fea, name="out")
         g.output(add_input_residual(g, out, x, values.get("input_residual", "none"), f["scale"]))
+
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput]:
+        r = next((c.value for c in match.choices if c.name == "input_unshuffle"), 0)
+        head = next(m for m in modules(cls) if m.attr == match.found["head"])
+        channels = head.io.in_width // (r * r) if r else head.io.in_width
+        return [ExampleInput((2, channels, 32, 32))]
 
     @staticmethod
     def examples():

@@ -60,6 +60,12 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             ctx, node, trans if even else plain, [plain if even else trans], "an upsampling conv"
         )
         transposed = kind_choice.value == trans
+    elif not transposed and _square_in_decoder(w, node):
+        # A decoder's Sequential may open with a transposed conv that keeps the width
+        # (PyTorch-VAE's `final_layer`): the weights fit both; the plain conv stays the default.
+        plain, trans = f"nn.Conv{len(w) - 2}d", f"nn.ConvTranspose{len(w) - 2}d"
+        kind_choice = type_choice(ctx, node, plain, [trans], "a decoder's conv keeping the width")
+        transposed = kind_choice.value == trans
     if transposed:
         groups = 1
         if bias is not None and bias[0] % w[1] == 0 and bias[0] != w[1]:
@@ -101,6 +107,16 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         args.append(flag("bias", False, f"no {prov(node, 'bias')}"))
     type_name = f"nn.ConvTranspose{n}d" if transposed else f"nn.Conv{n}d"
     return Recognised(type_name, args, IOSpec("conv", in_ch, out_ch, n), choices)
+
+
+DECODER_PART = re.compile(r"(^|\.)(decoder|dec|final_?layer|generator)(\.|$)", re.IGNORECASE)
+
+
+def _square_in_decoder(w: tuple[int, ...], node: KeyNode) -> bool:
+    """A 2-d conv keeping the width at the head of a numbered Sequential inside a decoder."""
+    return (
+        len(w) == 4 and w[0] == w[1] and node.name == "0" and bool(DECODER_PART.search(node.path))
+    )
 
 
 def _widths_say_transposed(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> bool:

@@ -271,7 +271,8 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return Recognised(
             "nn.PReLU",
             [Arg("num_parameters", w[0], "width", prov(node, "weight", 0))],
-            IOSpec("activation", w[0], w[0]),
+            # one slope shared by every channel (nn.PReLU()'s default) fits any width
+            IOSpec("activation", *((None, None) if w[0] == 1 else (w[0], w[0]))),
         )
     # nanoGPT's bias-free `ln_1` is a LayerNorm; a `*layernorm` / `layer_norm` name says nothing:
     # LLaMA's `input_layernorm` and T5's `layer_norm` hold lone weights and are RMSNorms.
@@ -282,6 +283,10 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     cite = rms[0] if rms else ln[0] if ln else ""
     if cite:
         default = "nn.RMSNorm" if rms else "nn.LayerNorm"
+    # dec11: a switch for the norms' bias is a LayerNorm's (ModernBERT's norm_bias false: no bias)
+    switch = ctx.resolver.evidence("norm_bias") if not cite else None
+    if switch is not None and switch[1] is False:
+        default, cite = "nn.LayerNorm", f"{switch[0]} false: a LayerNorm's bias switched off"
     model_type = ctx.resolver.evidence("model_type")
     if model_type is not None and model_type[1] in RMS_TYPES:
         default, cite = "nn.RMSNorm", f"{model_type[0]} {model_type[1]!r}"

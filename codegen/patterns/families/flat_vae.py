@@ -1,0 +1,134 @@
+"""A variational autoencoder with a flat latent, as tutorials and AntixK/PyTorch-VAE write it: conv
+features flattened into two linear heads of one shape (the Gaussian's mean and log-variance), the
+mean mapped back to a small feature map by a linear layer, then transposed convs.
+
+    mu = fc_mu(flatten(encoder(x)))                      # fc_var gives the log-variance
+    h = decoder_input(mu).view(-1, C, s, s)              # C: what the decoder reads; s*s = rest
+    return act(final_layer(decoder(h)))
+
+The forward decodes the mean (the posterior's mode, deterministic; training would sample). The
+decoder's first layer fixes C; the map is taken square. A trailing activation (Tanh, Sigmoid)
+leaves no key: a choice.
+"""
+
+from __future__ import annotations
+
+import math
+
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import one_named, tensors
+
+MEAN = r"(fc_?)?(mu|mean)(_?fc)?"
+SPREAD = r"(fc_?)?(log_?)?(var|sigma|std|logvar|log_?sigma)(_?fc)?"
+ENCODER, DECODER = r"encoder|enc", r"decoder|dec"
+FINAL = r"final_?layer|final|output_?layer|out_?layer|last_?layer"
+
+
+def _linear(m) -> bool:
+    return m is not None and m.kind == "builtin" and family(m) == "linear"
+
+
+def _spatial(m) -> bool:
+    """A member whose forward reads feature maps (a conv, or a container of them)."""
+    return m is not None and m.io is not None and bool(m.io.ndim) and (m.io.ndim or 0) >= 1
+
+
+class FlatVAE(BlockPattern):
+    role = "VAE"
+    priority = 10
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        encoder, decoder = one_named(members, ENCODER), one_named(members, DECODER)
+        mean, spread = one_named(members, MEAN), one_named(members, SPREAD)
+        if None in (encoder, decoder, mean, spread) or not (_linear(mean) and _linear(spread)):
+            return None
+        if (mean.io.in_width, mean.io.out_width) != (spread.io.in_width, spread.io.out_width):
+            return None
+        final = one_named(members, FINAL)
+        rest = [m for m in members if m not in (encoder, decoder, mean, spread, final)]
+        # the linear from the latent back to features (`decoder_input`, `fc_decode`, `fc3`)
+        into = [m for m in rest if _linear(m) and m.io.in_width == mean.io.out_width]
+        if len(into) != 1 or len(rest) != 1:
+            return None
+        into = into[0]
+        if not (_spatial(encoder) and _spatial(decoder)):
+            return None
+        channels, flat = decoder.io.in_width, into.io.out_width
+        if not channels or not flat or flat % channels:
+            return None
+        side = math.isqrt(flat // channels)
+        if side * side * channels != flat:
+            return None
+        made = encoder.io.out_width
+        if made and mean.io.in_width % made:
+            return None
+        last = final or decoder
+        output = ctx.choose(
+            cls,
+            last.attr,
+            "output_activation",
+            "identity",
+            ["tanh", "sigmoid"],
+            "after the last layer (images in [-1, 1] or [0, 1])",
+        )
+        found = dict(
+            encoder=encoder.attr,
+            mean=mean.attr,
+            into=into.attr,
+            shape=(channels, side),
+            decoder=decoder.attr,
+            final=final.attr if final is not None else None,
+        )
+        guessed = ""
+        if any(m.kind != "class" for m in (encoder, decoder, final) if m is not None):
+            # Sequentials of convs: their strides, paddings and activations leave no keys
+            guessed = (
+                "the strides, paddings and activations inside the encoder and decoder leave no "
+                "keys: read by convention (calibrate to settle them)"
+            )
+        return Match(self, len(members), found, [output], guessed=guessed)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        f = match.found
+        h = g.call_module((f["encoder"],), g.input("x"), name="h")
+        h = g.call_function("flatten", h, 1, name="h")
+        mu = g.call_module(
+            (f["mean"],), h, name="mu", comment="the posterior's mean: decoded, not sampled"
+        )
+        z = g.call_module((f["into"],), mu, name="z")
+        channels, side = f["shape"]
+        z = g.call_method("view", z, -1, channels, side, side, name="z")
+        out = g.call_module((f["decoder"],), z, name="out")
+        if f["final"]:
+            out = g.call_module((f["final"],), out, name="out")
+        g.output(act.apply(g, match.choices[0].value, out, name="out", inline=True))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        class Vae(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.encoder = nn.Sequential(
+                    nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU()
+                )
+                self.fc_mu = nn.Linear(16, 6)
+                self.fc_var = nn.Linear(16, 6)
+                self.decoder_input = nn.Linear(6, 16)
+                self.decoder = nn.Sequential(
+                    nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)
+                )
+
+            def forward(self, x):
+                mu = self.fc_mu(torch.flatten(self.encoder(x), 1))
+                return self.decoder(self.decoder_input(mu).view(-1, 4, 2, 2))
+
+        torch.manual_seed(0)
+        return [Example(Vae().eval(), (torch.randn(2, 3, 2, 2),))]
