@@ -19,7 +19,7 @@ class Tokens(nn.Module):
         self.patch_embed = nn.Conv2d(3, 16, 4, stride=4)
         self.cls_token = nn.Parameter(torch.randn(1, 1, 16))
         self.pos_embed = nn.Parameter(torch.randn(1, 5, 16))
-        self.ln_pre = nn.LayerNorm(16)  # CLIP's name ("norm" after a conv reads as GroupNorm today)
+        self.ln_pre = nn.LayerNorm(16)  # CLIP's name (tests/test_vision_11.py: a bare "norm")
         self.head = nn.Linear(16, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

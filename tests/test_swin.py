@@ -194,16 +194,18 @@ def test_transformers_swin_state_dict_in_memory_exact(tmp_path):
         torch.testing.assert_close(torch.jit.script(model)(x), want, atol=ATOL, rtol=1e-4)
 
 
-def test_transformers_swin_v2_is_flagged(tmp_path):
+def test_transformers_swin_v2_classifier_exact(tmp_path):
     """Swin v2 (cosine attention scaled by logit_scale, a position bias from an MLP over log-spaced
-    offsets, post-norm blocks) is not in the catalogue: the file says which tensor it cannot
-    place and raises, rather than compute v1's attention."""
+    offsets, post-norm blocks; blocks/cosine_window_attention.py, vis11) with its classifier head,
+    exact from the folder (tests/test_vision_11.py compares the bare model in two configs)."""
     config = transformers.Swinv2Config(**{k: v for k, v in CONFIGS["tiny"].items()})
-    reference = unit_scale(transformers.Swinv2ForImageClassification(config))
+    reference = unit_scale(transformers.Swinv2ForImageClassification(config)).eval()
     folder = tmp_path / "hf"
     reference.save_pretrained(folder)
     path, module = _generate(folder, tmp_path, "v2")
     assert "logit_scale" in path.read_text()
     model = module.RecoveredModel().eval()
-    with pytest.raises(NotImplementedError):
-        model(torch.randn(1, 3, 32, 32))
+    model.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, 3, config.image_size, config.image_size)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x).logits, atol=ATOL, rtol=1e-4)

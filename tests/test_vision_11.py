@@ -137,3 +137,35 @@ def test_siglip_text_towers_exact(tmp_path, model_cls, config_cls, extra):
     with torch.no_grad():
         want = reference(input_ids=ids, attention_mask=mask).last_hidden_state
     assert_exact(ours, want, ids, mask)
+
+
+# Swin V2: scaled cosine window attention, a continuous position bias from an MLP over log-spaced
+# offsets (divided by config.json's pretrained window where it names one), each branch normalised
+# before the residual adds it, patch merging's norm after the reduction. Two configs: the zoo's,
+# and shifted windows over a padded map with other heads and a pretrained window.
+SWINV2 = dict(image_size=32, patch_size=4, embed_dim=16, depths=[1, 1], num_heads=[2, 2])
+SWINV2_CONFIGS = [
+    (dict(SWINV2, window_size=4), 32),
+    (
+        dict(
+            SWINV2,
+            image_size=48,  # the library fixes each stage's window and shift for this size
+            depths=[2, 2],
+            num_heads=[4, 2],
+            window_size=4,
+            pretrained_window_sizes=[6, 6],
+        ),
+        48,
+    ),
+]
+
+
+@pytest.mark.parametrize("config, size", SWINV2_CONFIGS, ids=["zoo", "shifted"])
+def test_swinv2_exact(tmp_path, config, size):
+    reference, ours, source = generate_for(tmp_path, "Swinv2Model", "Swinv2Config", config)
+    assert_trusted(source)
+    torch.manual_seed(1)
+    pixels = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        want = reference(pixel_values=pixels).last_hidden_state
+    assert_exact(ours, want, pixels)

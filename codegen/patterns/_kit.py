@@ -404,7 +404,7 @@ CHECKED_MODEL_TYPES = (
     xlm-roberta donut-swin vitdet pixio tipsv2_vision_model sam_vision_model
     roberta-prelayernorm xlm-roberta-xl layoutlm jina_embeddings_v3 gte eurobert
     aimv2_vision_model mlcd_vision_model dinov3_vit
-    flava_image_model pixtral siglip_text_model siglip2_text_model
+    flava_image_model pixtral siglip_text_model siglip2_text_model swinv2
     """.split())
     | frozenset(  # moe7: tests/test_moe_families.py compares these
         "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "

@@ -116,6 +116,9 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "shifted_window_mask": ("shifted_window_mask", "helper:shifted_window_mask"),
     "window_position_bias": ("window_position_bias", "helper:window_position_bias"),
     "window_attention_bias": ("window_attention_bias", "helper:window_attention_bias"),
+    "log_spaced_offsets": ("log_spaced_offsets", "helper:log_spaced_offsets"),
+    "continuous_window_bias": ("continuous_window_bias", "helper:continuous_window_bias"),
+    "cosine_attention": ("cosine_attention", "helper:cosine_attention"),
     "merge_patches": ("merge_patches", "helper:merge_patches"),
     # grids of patches (patterns/blocks/decomposed_attention.py, families/grid_vision.py; vit8)
     **{

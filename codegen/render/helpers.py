@@ -35,6 +35,10 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "gated_delta_rule": ("F",),  # lin11: patterns/blocks/gated_delta_net.py
     "differential_heads": ("math", "F"),
     "axial_rope_angles": ("math",),
+    # vis11: Swin V2's cosine window attention and continuous position bias
+    "log_spaced_offsets": ("math",),
+    "continuous_window_bias": ("math", "helper:window_position_bias"),
+    "cosine_attention": ("math", "F"),
     "disentangled_scores": ("math", "helper:log_bucket_positions"),
     # vit8: grids of patches (ViTDet, SAM): windows with padding, decomposed relative positions
     "grid_windows": ("F",),
@@ -1154,6 +1158,44 @@ def window_position_bias(
     area = window * window
     bias = table[index.reshape(-1)].view(area, area, -1)
     return bias.permute(2, 0, 1).unsqueeze(0)
+''',
+    "log_spaced_offsets": '''
+def log_spaced_offsets(
+    seq: int, pretrained: int, device: torch.device
+) -> torch.Tensor:
+    """Swin V2's continuous position bias input for square windows of `seq` positions:
+    [(2 * window - 1) ** 2, 2], each (row, column) offset between two positions of a window,
+    divided by the window - 1 (the pretrained window's where `pretrained` > 0), times 8, then
+    log-spaced: sign(t) * log2(|t| + 1) / log2(8)."""
+    window = int(math.sqrt(seq) + 0.5)
+    span = torch.arange(-(window - 1), window, device=device).float()
+    rows = span.repeat_interleave(2 * window - 1)
+    cols = span.repeat(2 * window - 1)
+    offsets = torch.stack([rows, cols], dim=-1)
+    size = pretrained if pretrained > 0 else window
+    if size > 1:
+        offsets = offsets / (size - 1)
+    offsets = offsets * 8
+    return torch.sign(offsets) * torch.log2(offsets.abs() + 1.0) / 3.0  # log2(8)
+''',
+    "continuous_window_bias": '''
+def continuous_window_bias(table: torch.Tensor, seq: int) -> torch.Tensor:
+    """Swin V2's position bias from its MLP's output `table` [(2 * window - 1) ** 2, heads] for
+    windows of `seq` positions: each pair's row (window_position_bias), squashed to
+    16 * sigmoid -> [1, heads, seq, seq]."""
+    window = int(math.sqrt(seq) + 0.5)
+    return 16 * torch.sigmoid(window_position_bias(table, window, None))
+''',
+    "cosine_attention": '''
+def cosine_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, logit_scale: torch.Tensor, bias: torch.Tensor
+) -> torch.Tensor:
+    """Swin V2's scaled cosine attention: the cosine similarity of each query and key times a
+    learned per-head scale (exp of `logit_scale` [heads, 1, 1], capped at 100), plus `bias`,
+    softmax over the keys, weights times the values."""
+    scores = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+    scores = scores * torch.clamp(logit_scale, max=math.log(100.0)).exp() + bias
+    return F.softmax(scores, dim=-1) @ v
 ''',
     "window_attention_bias": '''
 def window_attention_bias(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, one_named
 from codegen.patterns.blocks.encoder_layer import AFTER, BEFORE
+from codegen.patterns.blocks.cosine_window_attention import cosine_window
 from codegen.patterns.blocks.window_attention import table_window
 
 WINDOW_ATTENTION = ("WindowAttention", "ProjectedWindowAttention")
@@ -47,20 +48,34 @@ class SwinBlock(BlockPattern):
             return None
         inner = ctx.classes.get(attention[0].type_name)
         window = table_window(inner, ctx) if inner is not None else None
+        # Swin V2: no table; config.json's window, and each branch normalised before the
+        # residual adds it (res-post-norm), as its cosine attention goes with.
+        cosine = window is None and (window := cosine_window(inner, ctx)) is not None
         if window is None:
             return None
+        place = ctx.choose(
+            cls,
+            before.attr,
+            "norm_place",
+            "post" if cosine else "pre",
+            ["pre" if cosine else "post"],
+            "pre: x + f(norm(x)) (Swin); post: x + norm(f(x)) (Swin V2's res-post-norm)",
+        )
+        if place.source == "default":
+            place.source = "metadata" if cosine else place.source
+            place.note = "Swin V2's cosine attention, whose blocks normalise each branch's output"
         found = (attention[0].attr, before.attr, after.attr, feed_forward, window)
-        return Match(self, len(members) + 1, found)
+        return Match(self, len(members) + 1, (*found, place.value == "post"), [place])
 
     def forward(self, match: Match, g: Graph) -> None:
-        attention, before, after, feed_forward, window = match.found
+        attention, before, after, feed_forward, window, post = match.found
         x = g.input("x")  # [batch, height, width, channels]
         index = g.input("index", "int")  # the block's place in its stage: odd ones shift
         height = g.call_method("size", x, 1, name="height")
         width = g.call_method("size", x, 2, name="width")
         size = g.call_function("window_for", height, width, window, name="window")
         shift = g.call_function("window_shift", height, width, window, index, name="shift")
-        h = g.call_module((before,), x, name="h")
+        h = x if post else g.call_module((before,), x, name="h")
         mask = g.call_function("shifted_window_mask", h, size, shift, name="mask")
         h = g.call_function(
             "window_partition",
@@ -72,10 +87,14 @@ class SwinBlock(BlockPattern):
         )
         h = g.call_module((attention,), h, mask, name="h")
         h = g.call_function("window_merge", h, size, shift, height, width, inline=True)
+        if post:
+            h = g.call_module((before,), h, inline=True)
         x = g.call_function("add", x, h)
-        y = g.call_module((after,), x, inline=True)
+        y = x if post else g.call_module((after,), x, inline=True)
         for attr in feed_forward:
             y = g.call_module((attr,), y, inline=True)
+        if post:
+            y = g.call_module((after,), y, inline=True)
         g.output(g.call_function("add", x, y))
 
     @staticmethod

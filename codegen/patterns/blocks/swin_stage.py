@@ -35,14 +35,16 @@ class SwinStage(BlockPattern):
         if merging:
             # The widths of the members as registered here (one stage): the classes they are
             # shared with across stages record another stage's.
-            io = blocks[0].io  # blocks keep the width: either end tells it
-            width = (io.in_width or io.out_width) if io else None
+            # Blocks keep the width; as chained, one end may be a member reading something else
+            # (Swin V2's position-bias MLP reads 2 coordinates): either end that places it.
+            io = blocks[0].io
+            widths = {w for w in ((io.in_width, io.out_width) if io else ()) if w}
             io = merging[0].io
             wide, narrow = (io.in_width, io.out_width) if io else (None, None)
-            if width is not None and (wide, narrow) == (4 * width, 2 * width):
-                place = "after"
-            elif width is not None and (wide, narrow) == (2 * width, width):
-                place = "before"
+            places = {"after" for w in widths if (wide, narrow) == (4 * w, 2 * w)}
+            places |= {"before" for w in widths if (wide, narrow) == (2 * w, w)}
+            if len(places) == 1:
+                place = places.pop()
             else:
                 return Match(self, len(members) + 1, missing=PLACE)
         as_module_list(blocks[0])

@@ -153,7 +153,7 @@ class TokenSequence(BlockPattern):
                 self.patch_embed = nn.Conv2d(3, 16, 4, stride=4)
                 self.cls_token = nn.Parameter(torch.randn(1, 1, 16))
                 self.pos_embed = nn.Parameter(torch.randn(1, 5, 16))
-                self.ln = nn.LayerNorm(16)  # "norm" right after a conv reads as GroupNorm today
+                self.ln = nn.LayerNorm(16)  # CLIP-style name (a plain "norm" is a LayerNorm too)
                 self.head = nn.Linear(16, 10)
 
             def forward(self, x: torch.Tensor) -> torch.Tensor:
