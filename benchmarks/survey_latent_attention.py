@@ -140,10 +140,14 @@ def _run(mtype: str, **extra):
     from transformers import AttentionInterface
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
+
     AttentionInterface.register(PROBE, _probe_attention)
+    # the boolean mask SDPA gets: families that read the mask themselves (a sparse indexer) see one
+    AttentionMaskInterface.register(PROBE, ALL_MASK_ATTENTION_FUNCTIONS["sdpa"])
     config = transformers.CONFIG_MAPPING[mtype](**TINY, **extra)
     config._attn_implementation = PROBE
-    model_cls = getattr(transformers, MODEL_FOR_CAUSAL_LM_MAPPING_NAMES[mtype])
+    model_cls = getattr(transformers, _causal_lm_name(mtype))
     with torch.device("meta"):
         size = sum(p.numel() for p in model_cls(config).parameters())
     if size > MAX_PARAMETERS:
@@ -168,6 +172,17 @@ def _run(mtype: str, **extra):
     return attn, captured.get("x"), (_seen[0] if _seen else None), float(theta)
 
 
+def _causal_lm_name(mtype: str) -> str:
+    """The family's causal-LM class: the auto mapping's, else its config class's sibling (Mistral 4
+    is not in the mapping)."""
+    import transformers
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    if mtype in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return MODEL_FOR_CAUSAL_LM_MAPPING_NAMES[mtype]
+    return transformers.CONFIG_MAPPING[mtype].__name__.removesuffix("Config") + "ForCausalLM"
+
+
 def _layout(mtype: str, **extra) -> str | None:
     import torch
 
@@ -183,6 +198,21 @@ def _layout(mtype: str, **extra) -> str | None:
     return "other"
 
 
+def _default_table(mtype: str) -> dict:
+    import transformers
+
+    config = transformers.CONFIG_MAPPING[mtype](**TINY)
+    return dict(getattr(config, "rope_parameters", None) or {})
+
+
+def _kept(mtype: str) -> dict:
+    """The keys of the family's own default rope table that its attention reads beside the
+    frequencies (Mistral 4's llama_4_scaling_beta, its partial_rotary_factor): the frequencies'
+    own keys are the survey's."""
+    frequency_keys = set(YARN) | {"type", "rope_type", "beta_fast", "beta_slow"}
+    return {k: v for k, v in _default_table(mtype).items() if k not in frequency_keys}
+
+
 def measure(mtype: str) -> dict:
     import transformers
 
@@ -190,13 +220,19 @@ def measure(mtype: str) -> dict:
     has_key = "rope_interleave" in fields or "rope_interleave" in str(
         transformers.CONFIG_MAPPING[mtype].__init__.__doc__ or ""
     )
+    # plain frequencies where the family's default table scales them: YaRN with factor 1 (Mistral
+    # 4's default rope_type would ignore its partial_rotary_factor)
+    plain = _kept(mtype) | dict(YARN, factor=1.0, mscale_all_dim=1.0)
+    scaled = _default_table(mtype).get("rope_type", "default") != "default"
+    extra = {"rope_parameters": plain} if scaled else {}
     if has_key:
-        on, off = _layout(mtype, rope_interleave=True), _layout(mtype, rope_interleave=False)
+        on = _layout(mtype, rope_interleave=True, **extra)
+        off = _layout(mtype, rope_interleave=False, **extra)
         layout = "rope_interleave" if (on, off) == ("interleaved", "halves") else on
-        unset = _layout(mtype)
+        unset = _layout(mtype, **extra)
     else:
-        layout = unset = _layout(mtype)
-    attn, _, seen, _ = _run(mtype, rope_parameters=dict(YARN))
+        layout = unset = _layout(mtype, **extra)
+    attn, _, seen, _ = _run(mtype, rope_parameters=_kept(mtype) | dict(YARN))
     norm = attn.kv_a_layernorm
     eps = getattr(norm, "variance_epsilon", getattr(norm, "eps", None))
     latent_eps = "rms_norm_eps" if eps == TINY["rms_norm_eps"] else eps
@@ -219,9 +255,11 @@ def latent_types() -> list[str]:
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
     out = []
-    for mtype in sorted(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES):
+    for mtype in sorted(set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES) | set(transformers.CONFIG_MAPPING)):
         try:
             config_cls = transformers.CONFIG_MAPPING[mtype]
+            if not hasattr(transformers, _causal_lm_name(mtype)):
+                continue
         except KeyError:
             continue
         if "kv_lora_rank" in getattr(config_cls, "__dataclass_fields__", {}):

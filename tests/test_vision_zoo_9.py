@@ -62,7 +62,9 @@ def _trusts(source: str) -> dict[str, str]:
 # block is an inverted residual, no longer a trusted ResNet block with a ReLU after the sum; timm's
 # ResNetV2 is exact (its first stage, inside `stages`, keeps the resolution after `stem.conv`).
 # Zoo 9 from the keys: 1 -> 3 exact of 10 (with the two new layouts counted as before: 1 -> 3).
-EXACT_FROM_KEYS = {"cifar_senet18", "cifar100_resnet18", "timm_resnetv2"}
+# Session 11: akamaster's ResNet-20 is exact (option A: blocks that widen with no shortcut member
+# pad the subsampled input with zero channels, and halve the resolution where they widen).
+EXACT_FROM_KEYS = {"cifar_senet18", "cifar100_resnet18", "timm_resnetv2", "akamaster_resnet20"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

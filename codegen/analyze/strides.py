@@ -25,8 +25,7 @@ import re
 from codegen.choices import ChoiceResolver
 from codegen.keytree import KeyNode
 from codegen.patterns.blocks.inverted_residual import efficientnet_rows
-
-SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
+from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 
 # MobileNetV2's inverted residual stages (Sandler et al. 2018, table 2): (blocks, first stride).
 MOBILENET_V2_STAGES = ((1, 1), (2, 2), (3, 2), (4, 2), (3, 1), (3, 2), (1, 1))
@@ -304,11 +303,61 @@ def named_image_stem(root: KeyNode) -> KeyNode | None:
         for c in root.walk()
         if (w := conv_weight(c)) and w[1] <= 4 and w[2] == w[3] and w[2] % 2 == 1 < w[2]
     ]
-    if len(readers) != 1:
+
+    def named(conv: KeyNode) -> bool:
+        segments = conv.path.split(".")
+        return segments[-1] in STEM_NAMES or (len(segments) > 1 and segments[-2] in STEM_NAMES)
+
+    # A grouped 3x3 reading 4 channels a group (pycls' RegNets) looks like an image reader too:
+    # where several do, the one named a stem.
+    stems = [c for c in readers if named(c)]
+    return stems[0] if len(stems) == 1 else None
+
+
+def zero_padded_widening(node: KeyNode) -> KeyNode | None:
+    """The first conv of a residual block that doubles the width with no shortcut member: He et
+    al. 2016's "option A" blocks (the CIFAR ResNets; patterns/blocks/residual.py pads the input
+    with zero channels), which halve the resolution where they widen, as projected blocks do
+    (section 4.2: maps of 32, 16, 8 as filters go 16, 32, 64). Only an item of a list of blocks
+    whose members are numbered convs and their norms (`conv1`, `bn1`, `conv2`, `bn2`)."""
+    if _index(node.path.rsplit(".", 1)[-1]) is None or len(node.children) < 4:
         return None
-    segments = readers[0].path.split(".")
-    named = segments[-1] in STEM_NAMES or (len(segments) > 1 and segments[-2] in STEM_NAMES)
-    return readers[0] if named else None
+    convs, norms = [], []
+    for name, child in node.children.items():
+        if child.children or not re.fullmatch(r"[a-z_]*\d+", name):
+            return None
+        (convs if conv_weight(child) else norms).append((int(re.sub(r"\D", "", name)), child))
+    if len(convs) != len(norms) or len(convs) < 2 or any(len(n.tensors) < 1 for _, n in norms):
+        return None
+    convs = [c for _, c in sorted(convs, key=lambda item: item[0])]
+    first, last = conv_weight(convs[0]), conv_weight(convs[-1])
+    if first[0] != 2 * first[1] or last[0] != 2 * first[1] or max(first[2:]) == 1:
+        return None
+    return convs[0]
+
+
+def unpaired_projection(node: KeyNode) -> KeyNode | None:
+    """A block's projection where nothing names it a shortcut: its convs and norms numbered in
+    pairs (`conv1`/`bn1`, `conv2`/`bn2`) but for one 1x1 conv with no norm of its number, last,
+    reading what the first conv reads and giving what the last paired conv gives (d2l's
+    `Residual`: `conv3` where `use_1x1conv`). patterns/blocks/residual.py reads it so too."""
+    convs, norms = {}, set()
+    for name, child in node.children.items():
+        number = re.fullmatch(r"[a-z_]*?(\d+)", name)
+        if child.children or number is None:
+            return None
+        if conv_weight(child):
+            convs[int(number.group(1))] = child
+        else:
+            norms.add(int(number.group(1)))
+    extra = [n for n in convs if n not in norms]
+    if len(extra) != 1 or len(convs) != len(norms) + 1 or len(convs) < 3:
+        return None
+    body = [convs[n] for n in sorted(convs) if n != extra[0]]
+    short, first, last = conv_weight(convs[extra[0]]), conv_weight(body[0]), conv_weight(body[-1])
+    if extra[0] < max(convs) or short[2:] != (1, 1) or (short[0], short[1]) != (last[0], first[1]):
+        return None
+    return convs[extra[0]]
 
 
 def avg_down_shortcuts(root: KeyNode) -> set[str]:

@@ -23,6 +23,8 @@ from codegen.analyze.strides import (
     named_image_stem,
     plan_config_paddings,
     plan_config_strides,
+    unpaired_projection,
+    zero_padded_widening,
 )
 from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
 from codegen.analyze.verify import matches
@@ -33,6 +35,7 @@ from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.chain import numbered_name, reading_order
+from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.layers.conv import rgb_entries
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
@@ -124,12 +127,24 @@ class StructureBuilder:
         The body's convs are the block's own or, beside the shortcut, those of one body Sequential
         (Hugging Face's `layer`), in index order."""
         shortcut = next((c for n, c in node.children.items() if n in SHORTCUT_NAMES), None)
+        shortcut = shortcut or unpaired_projection(node)
         convs = [c for c in node.children.values() if _conv_weight(c) is not None]
+        if shortcut is not None and shortcut.name not in SHORTCUT_NAMES:
+            convs = [c for c in convs if c is not shortcut]  # an unpaired projection
         others = [c for c in node.children.values() if c is not shortcut]
         if not convs and len(others) == 1 and all(map(_canonical_index, others[0].children)):
             convs = [c for c in others[0].walk() if _conv_weight(c) is not None]
         if not convs and shortcut is not None:
             convs = _wrapped_unit_convs(others)
+        bare = bool(convs) and all(c is shortcut for c in convs)  # pycls' `proj` beside `f`
+        unit_class = not convs and shortcut is not None and "conv" in shortcut.children
+        if shortcut is not None and (bare or unit_class):
+            # The units inside one body class (imgclsmob's ResUnit: `body` = ResBlock of
+            # ConvBlocks), beside the shortcut's own norm where the block holds it (pycls' `bn`).
+            bodies = [c for c in others if c.children]
+            if len(bodies) == 1 and all(c is bodies[0] or not c.children for c in others):
+                inner = list(bodies[0].children.values())
+                convs = _wrapped_unit_convs(inner) or _named_pair_convs(inner) or convs
         # openai's improved-/guided-diffusion Downsample holds its strided conv as `op`.
         openai_op = list(node.children) == ["op"]
         if (DOWNSAMPLER.fullmatch(naming_segment(node.path)) or openai_op) and len(
@@ -141,6 +156,10 @@ class StructureBuilder:
             if w is not None and max(w[2:]) > 1 and w[0] == w[1]:
                 self.strides[convs[0].path] = 2
                 self.downsamplers.add(convs[0].path)
+        if shortcut is None and node.path not in self.keeps_resolution:
+            widening = zero_padded_widening(node)  # option A: no shortcut member, widens 2x
+            if widening is not None:
+                self.strides[widening.path] = 2
         if shortcut is None or not convs:
             return
         short_convs = [c for c in shortcut.walk() if _conv_weight(c) is not None]
@@ -395,7 +414,11 @@ class StructureBuilder:
             prev = final[before].io if before else None
             nxt = (first.get(after) or unkeyed[after]).io if after else None
             child = node.children[attr]
-            final[attr] = self.module_for(child, self._context(child, prev, nxt))
+            context = self._context(child, prev, nxt)
+            # A norm right after a named patchify conv (timm's PatchEmbed `proj` then `norm`) is
+            # over the channels of the patch tokens, as after a numbered one (_numbered).
+            context.after_patchify = before is not None and _patchify(final[before])
+            final[attr] = self.module_for(child, context)
         return members + [final[attr] for attr in order], chained
 
     def _regroup_wrapped_convs(
@@ -556,6 +579,21 @@ class StructureBuilder:
             module = self.module_for(child, context)
             items.append(module)
             prev = module.io or prev
+        stem = node.children.get("0")
+        if stem is not None and items and _sequential_stem(items):
+            # The stem's pool holds no tensors and ends it, so no slot shows it (d2l's ResNet:
+            # `b1 = Sequential(conv 7x7/2, bn, ReLU, MaxPool2d(3, 2, 1))`): a 7x7 stem's pool by
+            # convention (He et al. 2016, table 1), as the chain offers after a stem; a choice.
+            pool = self._gap(stem, 3, items[0].children[-1].io, head=STEM_POOL)
+            items[0].children.append(pool)
+        for item in items[:-1]:
+            if _sequential_transition(item):
+                # A DenseNet transition (BN, ReLU, 1x1 conv narrowing, 2x2 average pool; Huang
+                # et al. 2017) written as a Sequential: its pool ends it, so no slot shows it
+                # (d2l's `transition_block`); by that convention, a choice.
+                last = node.children[item.attr]
+                pool = self._gap(last, len(item.children), item.children[-1].io, head=AVG_POOL)
+                item.children.append(pool)
         shuffle = _trailing_shuffle(items)
         if shuffle is not None:  # the last upsampling pair's shuffle: no slot after it shows
             items.append(self._gap(node, len(items), items[-1].io, head=shuffle))
@@ -809,6 +847,44 @@ def _head_gap(node: KeyNode, index: int, prev: IOSpec | None) -> str | None:
     return None
 
 
+STEM_POOL = "nn.MaxPool2d(3, stride=2, padding=1)"
+AVG_POOL = "nn.AvgPool2d(2)"
+
+
+def _sequential_transition(item: Module) -> bool:
+    """A Sequential `[norm, activation slot, 1x1 conv]` whose conv narrows the channels: a
+    DenseNet transition, pre-activation, between two dense blocks of a Sequential."""
+    if item.kind != "sequential" or len(item.children) != 3:
+        return False
+    norm, slot, conv = item.children
+    if family(norm) != "norm" or slot.kind != "placeholder" or family(conv) != "conv":
+        return False
+    if conv.io is None or not conv.io.in_width or not conv.io.out_width:
+        return False
+    kernel = {a.keyword: a.value for a in conv.args}.get("kernel_size")
+    return kernel in (1, (1, 1)) and conv.io.out_width < conv.io.in_width
+
+
+def _sequential_stem(items: list[Module]) -> bool:
+    """Whether the first of a Sequential's items is a stem Sequential `[conv 7x7 stride 2 reading
+    an image (at most 4 channels), norm, activation slot]` that later items (blocks, stages)
+    follow with no slot between: where a ResNet's 3x3 stride-2 max-pool goes."""
+    first = items[0]
+    if first.kind != "sequential" or len(first.children) != 3 or len(items) < 2:
+        return False
+    conv, norm, slot = first.children
+    if family(conv) != "conv" or family(norm) != "norm" or slot.kind != "placeholder":
+        return False
+    args = {a.keyword: a.value for a in conv.args}
+    kernel = args.get("kernel_size")
+    if kernel not in (7, (7, 7)) or args.get("stride") not in (2, (2, 2)):
+        return False
+    reads = conv.io.in_width if conv.io is not None else None
+    if reads is None or reads > 4:
+        return False
+    return items[1].kind in ("sequential", "class", "repeat", "modulelist")
+
+
 def _shuffle_gap(node: KeyNode, index: int, prev: IOSpec | None) -> str | None:
     """A pixel shuffle in the one slot between two 2-d convs, where the conv before gives r*r
     times the width it reads (r = 2, 3, 4) and the conv after reads that width again:
@@ -851,7 +927,6 @@ def _trailing_shuffle(items: list[Module]) -> str | None:
     return value if last.io.out_width == last.io.in_width * r * r else None
 
 
-SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
 DOWNSAMPLER = re.compile(r"down_?sample(rs?)?|down_?sampling|downsample_?conv", re.I)
 
 
@@ -880,6 +955,22 @@ def _feeds_grouped(prev: Module, conv: Module, members: list[Module]) -> bool:
         return False
     reads = conv.io.in_width
     return bool(reads) and prev.io.out_width != reads and prev.io.out_width % reads == 0
+
+
+def _named_pair_convs(children: list[KeyNode]) -> list[KeyNode]:
+    """The convs of a body whose bare convs are lettered or numbered apart under one stem, each
+    beside a norm named after it (pycls' `a`, `a_bn`, `b`, `b_bn`, `c`, `c_bn`), in that order;
+    [] elsewhere. Other children (a squeeze-excitation) are passed over."""
+    names = {c.name for c in children}
+    convs = [
+        c
+        for c in children
+        if _conv_weight(c) is not None and not c.children and f"{c.name}_bn" in names
+    ]
+    steps = [(numbered_name(c.name), c) for c in convs]
+    if len(steps) < 2 or len({stem for (stem, _), _ in steps}) != 1 or steps[0][0][0] is None:
+        return []
+    return [c for _, c in sorted(steps, key=lambda s: s[0][1])]
 
 
 def _wrapped_unit_convs(children: list[KeyNode]) -> list[KeyNode]:

@@ -85,7 +85,12 @@ NO_FORWARD_EFFECT = frozenset("""
     eos_coefficient norm_pix_loss
     enable_moe_fp32_combine aux_loss_coef
     w_init_variance_scale final_w_init_variance_scale
+    initializer_cutoff_factor deterministic_flash_attn sparse_prediction sparse_pred_ignore_index
     """.split()) | frozenset(["langs"])  # s2s10: FSMT's language names (the tokenizer's)
+# lin11: how OLMo hybrid initialises its delta-rule mixers' A_log and dt_bias (both stored)
+NO_FORWARD_EFFECT |= frozenset(
+    "linear_a_log_min linear_a_log_max linear_dt_min linear_dt_max linear_dt_init_floor".split()
+)
 # (moe10) HunYuan-V3 adds its routed and shared experts' outputs in float32: a float32 model's are;
 # JetMoE's load-balancing loss weight (training only, as router_aux_loss_coef).
 # (hyb10) Griffin's initialisation variances.
@@ -166,6 +171,9 @@ SHOWN_BY_SHAPES = (
         "expert_layer_period expert_layer_offset attention_hidden_size".split()
     )
     | frozenset(["max_seq_len"])  # mix9: DBRX's longest context (rotary: no table)
+    # mla11: Llama 4's layers of experts and the dense layers' MLP width (each layer's weights
+    # show which it holds, and how wide)
+    | frozenset("moe_layers interleave_moe_layer_step intermediate_size_mlp".split())
     # enc10: the width of the states a cross-attention reads: its keys' and values' in-width
     | frozenset(["encoder_hidden_size"])
     | frozenset("src_vocab_size tgt_vocab_size".split())  # s2s10: FSMT's two token tables
@@ -175,6 +183,16 @@ SHOWN_BY_SHAPES = (
     | frozenset("lru_width conv1d_width block_types".split())
     # hyb10: Falcon-H1's projection biases and whether its mixer has a gated norm (keys show both)
     | frozenset("projectors_bias mamba_rms_norm".split())
+    # lin11: a gated delta-rule mixer's conv kernel, its value heads (b's width) and their size
+    # (its norm's): the shapes show them (its key heads are read: gated_delta_net.py)
+    | frozenset("linear_conv_kernel_dim linear_num_value_heads linear_value_head_dim".split())
+    # lin11: Kimi Linear's longest context: its attention has no rotary and no position table
+    | frozenset(["model_max_length"])
+    # lin11: LFM3's post norms and attention gate: their keys show them
+    | frozenset("use_sandwich_norm use_attention_gate".split())
+    # dec11: ModernBERT's bias switch of its LayerNorms (the keys show a bias or none)
+    | frozenset("norm_bias classifier_bias decoder_bias prediction_head_size".split())
+    | frozenset(["num_layers_per_stack"])  # dec11: HRM's layers per stack (each stack's keys)
 )
 # (moe7) mixture-of-experts sizes, and which layers hold experts: the keys show both, and a
 # decoder's layers follow the checkpoint (patterns/families/decoder.py layer_stack).
@@ -210,6 +228,7 @@ NEUTRAL = {
     "use_shared_relative_position_bias": (False,),
     "rotary_value": (False,),
     "use_task_id": (False,),
+    "use_prompt": (False,),  # dec11: MVP without its prompt modules (whose keys would show them)
     "clip_qkv": (None,),
     "num_ln_in_parallel_attn": (None,),
     "_remove_final_layer_norm": (False,),
@@ -271,6 +290,8 @@ NEUTRAL = {
         for which in ("alpha", "beta")
     },
 }
+# The sizes of MVP's prompt modules, moot with use_prompt false (dec11).
+PROMPT_KEYS = frozenset({"prompt_length", "prompt_mid_dim"})
 # BigBird's block-sparse attention's sizes, moot with attention_type original_full (lin9).
 BLOCK_SPARSE_KEYS = frozenset({"block_size", "num_random_blocks"})
 # How a mixture routes tokens, where config.json says the layers hold none (is_moe false).
@@ -300,6 +321,8 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
             or config.get("use_sliding_window") is False
             or (isinstance(longest, int) and isinstance(value, int) and value >= longest)
         )
+    if key in PROMPT_KEYS:  # MVP's prompts: moot where use_prompt is false (no prompt weights)
+        return config.get("use_prompt") is False
     if key in BLOCK_SPARSE_KEYS:  # lin9: BigBird's blocks, moot where every key is attended
         return config.get("attention_type") == "original_full"
     if key == "mamba_norm_before_gate":  # hyb10: Falcon-H1's, moot without the gated norm
@@ -319,6 +342,9 @@ def _neutral(key: str, value: Any, config: dict[str, Any]) -> bool:
         return isinstance(value, list) and all(v == 1 for v in value)
     if key == "no_rope_layer_interval":  # only builds no_rope_layers where that is not given
         return "no_rope_layers" in config
+    if key == "local_attention":  # dec11: ModernBERT decoder's, which only builds sliding_window
+        half = value // 2 if isinstance(value, int) else value  # the radius either side
+        return "sliding_window" in config or _neutral("sliding_window", half, config)
     if key == "global_attn_every_n_layers":  # moe10: AFMoE's period only builds layer_types
         return "layer_types" in config
     if key == "_sliding_window_pattern":  # Gemma 3's period: only builds a missing layer_types

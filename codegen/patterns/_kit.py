@@ -241,6 +241,19 @@ FIXED_EPS_TYPE_PATHS = (
     (re.compile(r"(^|\.)layer\.\d+\.output\.LayerNorm$"), 1e-5, ("mobilebert",)),
     # ssm9: RwkvModel builds its final ln_out without layer_norm_epsilon (its blocks' use it)
     (re.compile(r"(^|\.)ln_out$"), 1e-5, ("rwkv",)),
+    # mla11: the sparse attention's indexer builds its key norm with eps 1e-6 whatever
+    # rms_norm_eps says (DeepseekV32Indexer, GlmMoeDsaIndexer)
+    (re.compile(r"(^|\.)indexer\.k_norm$"), 1e-6, ("deepseek_v32", "glm_moe_dsa")),
+    # audio11: Wav2Vec2-Conformer's layers build their norms and the conv module's batch norm
+    # without layer_norm_eps (torch's default); only the encoder's final norm reads it
+    (
+        re.compile(
+            r"(^|\.)layers\.\d+\.(ffn[12]_layer_norm|self_attn_layer_norm|final_layer_norm|"
+            r"conv_module\.(layer_norm|batch_norm))$"
+        ),
+        1e-5,
+        ("wav2vec2-conformer",),
+    ),
 )
 
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
@@ -371,6 +384,7 @@ CHECKED_MODEL_TYPES = (
     xlm-roberta donut-swin vitdet pixio tipsv2_vision_model sam_vision_model
     roberta-prelayernorm xlm-roberta-xl layoutlm jina_embeddings_v3 gte eurobert
     aimv2_vision_model mlcd_vision_model dinov3_vit
+    flava_image_model pixtral siglip_text_model siglip2_text_model
     """.split())
     | frozenset(  # moe7: tests/test_moe_families.py compares these
         "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "
@@ -395,6 +409,10 @@ CHECKED_MODEL_TYPES = (
     # moe10: tests/test_moe_10.py compares these
     | frozenset("afmoe hy_v3 lfm2_moe cohere2 imagegpt minimax jetmoe".split())
     | frozenset(["fsmt", "speech_to_text"])  # s2s10: tests/test_seq2seq_10.py compares these
+    # lin11: tests/test_linear_11.py compares these
+    | frozenset("qwen3_next qwen3_5_text qwen3_5_moe_text olmo_hybrid kimi_linear lfm3".split())
+    # dec11: tests/test_decoders_11.py compares these
+    | frozenset("mvp modernbert-decoder ultrabert hrm_text".split())
     # vit10: tests/test_vision_10.py compares these
     | frozenset(
         "blip_vision_model git_vision_model instructblip_vision_model pvt blip_2_vision_model "
@@ -405,6 +423,9 @@ CHECKED_MODEL_TYPES = (
     | frozenset(
         ["recurrent_gemma", "esmc", "falcon_h1"]
     )  # hyb10: tests/test_hybrid_10.py compares these
+    # mla11: tests/test_mla_11.py compares these
+    | frozenset("mistral4 ministral3 deepseek_v32 glm_moe_dsa llama4_text".split())
+    | frozenset(["wavlm", "wav2vec2-conformer"])  # audio11: tests/test_audio_11.py compares these
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

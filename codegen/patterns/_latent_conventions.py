@@ -15,7 +15,9 @@ Per model_type:
   family's code fixes whatever config.json says.
 
 A model_type that is not here is unknown: its layout and scale are guesses the file says. Types
-the tiny config did not build (the sparse-indexer families, hybrids) are not here either.
+the tiny config did not build (hybrids, AXK2) are not here either. Families outside the causal-LM
+auto mapping (Mistral 4) are found by their config class's name; the sparse-indexer families
+(DeepSeek-V3.2, GLM-MoE-DSA) are measured with SDPA's boolean mask, which their indexer reads.
 """
 
 from __future__ import annotations
@@ -34,8 +36,13 @@ SURVEYED: dict[str, LatentConvention] = {
     "axk1": LatentConvention("rope_interleave", "interleaved", "mscale_all_dim", 1e-06),
     "deepseek_v2": LatentConvention("interleaved", "interleaved", "mscale_all_dim", 1e-06),
     "deepseek_v3": LatentConvention("rope_interleave", "interleaved", "mscale_all_dim", 1e-06),
+    "deepseek_v32": LatentConvention("interleaved", "interleaved", "mscale_all_dim", 1e-06),
+    "dots3_note_text": LatentConvention("other", "other", "plain", "rms_norm_eps"),
     "glm4_moe_lite": LatentConvention("rope_interleave", "interleaved", "mscale_all_dim", 1e-06),
+    "glm_moe_dsa": LatentConvention("interleaved", "interleaved", "mscale_all_dim", 1e-06),
+    "hy_v4": LatentConvention("halves", "halves", "mscale_all_dim", 1e-06),
     "minicpm3": LatentConvention("halves", "halves", "mscale_all_dim", 1e-06),
+    "mistral4": LatentConvention("rope_interleave", "interleaved", "mscale_all_dim", 1e-06),
     "sarvam_mla": LatentConvention("rope_interleave", "interleaved", "mscale_all_dim", 1e-06),
     "youtu": LatentConvention("rope_interleave", "interleaved", "mscale_all_dim", 1e-06),
 }
@@ -45,8 +52,16 @@ SURVEYED: dict[str, LatentConvention] = {
 LATENT_NORM_PATH = r"(^|\.)(q_a_layernorm|kv_a_layernorm)$"
 
 
+# lin11: read from the family's code (the survey's tiny config does not build these hybrids):
+# Kimi Linear's MLA turns nothing ("MLA with NoPE"), its latent norms at their 1e-6 default;
+# tests/test_linear_11.py compares it with the library.
+READ_FROM_CODE: dict[str, LatentConvention] = {
+    "kimi_linear": LatentConvention("none", "none", "plain", 1e-06),
+}
+
+
 def latent_convention(model_type: str | None) -> LatentConvention | None:
-    return SURVEYED.get(model_type or "")
+    return SURVEYED.get(model_type or "") or READ_FROM_CODE.get(model_type or "")
 
 
 def fixed_latent_eps(model_type: str | None) -> float | None:

@@ -36,6 +36,10 @@ CHECKED_BY_TESTS = {
     "codegen": RotaryConvention("interleaved", None, "rotary_dim", False),
     # moe7: GPT-OSS turns halves by cos/sin of half width (tests/test_moe_families.py)
     "gpt_oss": RotaryConvention("halves", None, None, True),
+    # mla11: Llama 4 turns neighbouring pairs as complex numbers (apply_rotary_emb; its rotary
+    # module reads ROPE_INIT_FUNCTIONS); tests/test_mla_11.py
+    "llama4": RotaryConvention("interleaved", None, None, True),
+    "llama4_text": RotaryConvention("interleaved", None, None, True),
 }
 
 SURVEYED: dict[str, RotaryConvention] = {

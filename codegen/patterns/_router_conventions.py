@@ -63,6 +63,22 @@ ROUTER_CONVENTIONS: dict[str, RouterConvention] = {
     "hy_v3": SIGMOID_NORMALIZED,
     "lfm2_moe": SIGMOID,
     "minimax": SOFTMAX_NORMALIZED,  # moe10: MiniMax's top-k of the softmax, renormalised
+    # mla11: tests/test_mla_11.py compares these. Mistral 4's router is DeepSeek-V2's softmax
+    # with DeepSeek-V3's grouped top-k, renormalised where norm_topk_prob says; DeepSeek-V3.2 keeps
+    # DeepSeek-V3's mixture.
+    "mistral4": SOFTMAX,
+    "deepseek_v32": SIGMOID,
+    "glm_moe_dsa": SIGMOID,  # GLM-4-MoE's router (GlmMoeDsaTopkRouter)
+    # lin11: tests/test_linear_11.py compares these. Qwen3-Next: the top k of the softmax,
+    # renormalised where norm_topk_prob says; Kimi Linear: DeepSeek-V3's grouped sigmoid routing
+    # (renormalised where moe_renormalize says, plus 1e-20), then routed_scaling_factor.
+    "qwen3_next": SOFTMAX,
+    "qwen3_5_moe_text": SOFTMAX,  # Qwen3-Next's router in Qwen3.5's text model
+    "kimi_linear": SIGMOID,
+    # Llama 4: the sigmoid of each chosen expert's logit, never renormalised, applied to the
+    # expert's INPUT (Llama4TextMoe: routed_in = hidden_states * router_scores); see INPUT_WEIGHTED
+    "llama4": RouterConvention("sigmoid", False),
+    "llama4_text": RouterConvention("sigmoid", False),
 }
 
 # config.json's factor on the chosen experts' weights, after renormalising, by its names in the
@@ -74,5 +90,8 @@ SCALE_KEYS = (
     "route_scale",
     "router_scaling_factor",
 )
+# Families whose experts get their input scaled by their routing weight, rather than their output
+# weighted (blocks/input_weighted_experts.py); the other mixtures decline them.
+INPUT_WEIGHTED = ("llama4", "llama4_text")
 # config.json keys that switch the correction bias on or off: the checkpoint shows which.
 CORRECTION_SWITCHES = ("use_expert_bias",)

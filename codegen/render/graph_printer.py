@@ -53,12 +53,16 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "apply_rotary": ("apply_rotary", "helper:apply_rotary"),
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
     "input_if_same_shape": ("input_if_same_shape", "helper:input_if_same_shape"),
+    "zero_padded_shortcut": ("zero_padded_shortcut", "helper:zero_padded_shortcut"),
     "pad_same": ("pad_same", "helper:pad_same"),
     "pad_same_even": ("pad_same_even", "helper:pad_same_even"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
     "apply_rotary_reversed": ("apply_rotary_reversed", "helper:apply_rotary_reversed"),
     "padding_mask": ("padding_mask", "helper:padding_mask"),
     "causal_padding_mask": ("causal_padding_mask", "helper:causal_padding_mask"),
+    "position_temperature": ("position_temperature", "helper:position_temperature"),
+    "top_k_keys": ("top_k_keys", "helper:top_k_keys"),
+    "chunked_mask": ("chunked_mask", "helper:chunked_mask"),
     "alibi_bias": ("alibi_bias", "helper:alibi_bias"),
     "last_tokens": ("last_tokens", "helper:last_tokens"),
     "rms_norm_unit_offset": ("rms_norm_unit_offset", "helper:rms_norm_unit_offset"),
@@ -85,6 +89,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "mask_from_lengths": ("mask_from_lengths", "helper:mask_from_lengths"),
     "padded_positions": ("padded_positions", "helper:padded_positions"),
     "sliding_window_mask": ("sliding_window_mask", "helper:sliding_window_mask"),
+    "window_band_mask": ("window_band_mask", "helper:window_band_mask"),  # dec11
     "softcapped_attention": ("softcapped_attention", "helper:softcapped_attention"),
     "sink_attention": ("sink_attention", "helper:sink_attention"),
     "relative_position_bias": ("relative_position_bias", "helper:relative_position_bias"),
@@ -128,6 +133,11 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "padding_or_self_mask",
         )
     },
+    # a Conformer's relative positions (patterns/blocks/conformer.py; audio11)
+    "interleaved_relative_sinusoids": (
+        "interleaved_relative_sinusoids",
+        "helper:interleaved_relative_sinusoids",
+    ),
     # VisualBERT's visual tokens (patterns/families/visual_text.py; enc9)
     "append_regions": ("append_regions", "helper:append_regions"),
     "text_and_region_mask": ("text_and_region_mask", "helper:text_and_region_mask"),
@@ -173,6 +183,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "expectation_attention",  # patterns/blocks/expectation_attention.py
             "zero_padding_heads",
             "decayed_linear_attention",  # moe10: patterns/blocks/decayed_linear_attention.py
+            "gated_delta_rule",  # lin11: patterns/blocks/gated_delta_net.py
             "top_k_softmax",  # moe10: patterns/blocks/head_experts_attention.py
             "gather_experts",
         )

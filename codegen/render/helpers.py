@@ -24,6 +24,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "merge_patches": ("F",),
     "pad_same": ("F",),
     "pad_same_even": ("F",),
+    "zero_padded_shortcut": ("F",),
     # helpers that build on the plain rotary frequencies print them too
     "llama3_frequencies": ("math", "helper:rope_frequencies"),
     "yarn_frequencies": ("math", "helper:rope_frequencies"),
@@ -31,6 +32,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "longrope_frequencies": ("helper:rope_frequencies",),
     "xielu": ("F",),
     "gated_group_rms_norm": ("F",),  # patterns/blocks/multi_head_scan.py
+    "gated_delta_rule": ("F",),  # lin11: patterns/blocks/gated_delta_net.py
     "differential_heads": ("math", "F"),
     "axial_rope_angles": ("math",),
     "disentangled_scores": ("math", "helper:log_bucket_positions"),
@@ -44,6 +46,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "span_dynamic_conv": ("F",),  # enc9: ConvBERT's span-based dynamic convolution
     "relative_scores": ("math",),  # enc9: XLNet's relative attention
     "append_regions": ("F",),  # enc9: VisualBERT's visual tokens
+    "interleaved_relative_sinusoids": ("math",),  # audio11: a Conformer's relative positions
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -126,6 +129,18 @@ def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """A residual where the shapes allow it: blocks of one class that keep the width and the
     resolution add their input back; those that widen or downsample do not."""
     return x + out if x.shape == out.shape else out
+''',
+    "zero_padded_shortcut": '''
+def zero_padded_shortcut(x: torch.Tensor, out: torch.Tensor, both_sides: bool) -> torch.Tensor:
+    """He et al. 2016's "option A" shortcut: the input subsampled to the output's resolution
+    (every step-th pixel), its missing channels zeros, on both sides of the input's channels or
+    after them."""
+    step_h = (x.size(-2) + out.size(-2) - 1) // out.size(-2)
+    step_w = (x.size(-1) + out.size(-1) - 1) // out.size(-1)
+    x = x[:, :, ::step_h, ::step_w]
+    extra = out.size(1) - x.size(1)
+    before = extra // 2 if both_sides else 0
+    return F.pad(x, [0, 0, 0, 0, before, extra - before])
 ''',
     "input_if_same_shape": '''
 def input_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -598,6 +613,31 @@ def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
         return None
     return attention_mask[:, None, None, :] != 0
 ''',
+    "position_temperature": '''
+def position_temperature(
+    seq: int, beta: float, span: float, offset: float, device: torch.device
+) -> torch.Tensor:
+    """[seq, 1] query scales: 1 + beta * log(1 + floor((position + offset) / span)); 1 before the
+    first `span` positions, then growing slowly (attention temperature for long contexts)."""
+    positions = torch.arange(seq, device=device).float() + offset
+    return (1.0 + beta * torch.log1p(torch.floor(positions / span)))[:, None]
+''',
+    "chunked_mask": '''
+def chunked_mask(allowed: torch.Tensor, chunk: int) -> torch.Tensor:
+    """`allowed` ([batch or 1, 1, seq, seq]) narrowed to keys in the query's own chunk of `chunk`
+    positions (0 to chunk - 1, chunk to 2 chunk - 1, ...)."""
+    blocks = torch.arange(allowed.size(-1), device=allowed.device) // chunk
+    return allowed & (blocks[:, None] == blocks[None, :])
+''',
+    "top_k_keys": '''
+def top_k_keys(scores: torch.Tensor, allowed: torch.Tensor, top_k: int) -> torch.Tensor:
+    """`allowed` ([batch or 1, 1, seq, seq], True where a query may look) narrowed to the top_k
+    keys of each query by `scores` [batch, seq, seq]; every allowed key where seq <= top_k."""
+    scores = scores.masked_fill(~allowed[:, 0], float("-inf"))
+    index = scores.topk(min(top_k, scores.size(-1)), dim=-1)[1]
+    kept = torch.zeros_like(scores).scatter(-1, index, 1.0) > 0
+    return allowed & kept[:, None]
+''',
     "causal_padding_mask": '''
 def causal_padding_mask(mask: torch.Tensor | None, seq: int, device: torch.device) -> torch.Tensor:
     """True where a query may attend: itself and earlier positions, and with a padding mask
@@ -704,6 +744,23 @@ def sliding_window_mask(allowed: torch.Tensor, window: int) -> torch.Tensor:
     # A padding query whose window holds only padding would attend to nothing (NaN that spreads
     # to later layers): it attends everywhere instead; its own output is never read.
     return narrowed | ~narrowed.any(dim=-1, keepdim=True)
+''',
+    "window_band_mask": '''
+def window_band_mask(
+    mask: torch.Tensor | None, seq: int, window: int, device: torch.device
+) -> torch.Tensor | None:
+    """A bidirectional sliding window: True where a key is at most `window` positions either side
+    of the query, and with a padding mask ([batch, 1, 1, seq] from padding_mask()) a real token ->
+    [batch or 1, 1, seq, seq]; 0: every key (the padding mask as it is)."""
+    if window <= 0:
+        return mask
+    i = torch.arange(seq, device=device)
+    allowed = ((i[:, None] - i[None, :]).abs() <= window)[None, None]
+    if mask is None:
+        return allowed
+    allowed = allowed & mask
+    # a padding query whose window holds only padding would attend to nothing (NaN): everywhere
+    return allowed | ~allowed.any(dim=-1, keepdim=True)
 ''',
     "band_mask": '''
 def band_mask(mask: torch.Tensor | None, seq: int, half: int, device: torch.device) -> torch.Tensor:
@@ -893,22 +950,30 @@ def apply_rotary_table_halves(x: torch.Tensor, sinusoidal: torch.Tensor | None) 
 ''',
     "axial_rope_angles": '''
 def axial_rope_angles(
-    height: int, width: int, head_dim: int, theta: float, centred: bool, device: torch.device
+    height: int,
+    width: int,
+    head_dim: int,
+    theta: float,
+    centred: bool,
+    staggered: bool,
+    device: torch.device,
 ) -> torch.Tensor:
     """2-D (axial) rotary angles of a height x width grid of patches taken row by row ->
     [height * width, head_dim / 2]: the first half turn with the patch's row, the second with its
-    column, both at the frequencies theta ** (-4j / head_dim). A patch's row and column are its
-    indices (MLCD's, Qwen2-VL's vision towers) or, `centred`, 2 pi times its centre's coordinates
-    in [-1, 1] (DINOv3's)."""
-    half = head_dim // 2
-    steps = torch.arange(0, half, 2, dtype=torch.float, device=device)
-    inv_freq = 1.0 / theta ** (steps / half)
+    column, both at the frequencies theta ** (-4j / head_dim); `staggered`, the columns at
+    theta ** (-(4j + 2) / head_dim) instead (Pixtral's: rows and columns share out the even and
+    odd frequencies of a 1-D rotary over head_dim). A patch's row and column are its indices
+    (MLCD's, Qwen2-VL's vision towers) or, `centred`, 2 pi times its centre's coordinates in
+    [-1, 1] (DINOv3's)."""
+    steps = torch.arange(0, head_dim, 4, dtype=torch.float, device=device)
+    inv_freq = 1.0 / theta ** (steps / head_dim)
+    col_freq = 1.0 / theta ** ((steps + 2) / head_dim) if staggered else inv_freq
     rows = torch.arange(height, device=device).repeat_interleave(width).float()
     cols = torch.arange(width, device=device).repeat(height).float()
     if centred:
         rows = 2 * math.pi * (2.0 * (rows + 0.5) / height - 1.0)
         cols = 2 * math.pi * (2.0 * (cols + 0.5) / width - 1.0)
-    return torch.cat([rows[:, None] * inv_freq, cols[:, None] * inv_freq], dim=-1)
+    return torch.cat([rows[:, None] * inv_freq, cols[:, None] * col_freq], dim=-1)
 ''',
     "grid_relative_bias": '''
 def grid_relative_bias(table: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -1206,6 +1271,59 @@ def gather_experts(every: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     rows = index.unsqueeze(-1).expand(list(index.shape) + [every.size(-1)])
     return every.gather(-2, rows)
 ''',
+    "gated_delta_rule": '''
+def gated_delta_rule(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, g: torch.Tensor, beta: torch.Tensor
+) -> torch.Tensor:
+    """The gated delta rule (Gated DeltaNet, arXiv 2412.06464; Kimi's KDA).
+
+    q, k: [batch, seq, key_heads, dk]; v: [batch, seq, heads, dv] (each key head serves
+    heads / key_heads value heads); g: [batch, seq, heads] (one log decay a head) or
+    [batch, seq, heads, dk] (one a key feature); beta: [batch, seq, heads] -> [batch, seq, heads,
+    dv]. With q and k L2-normalised and q scaled by dk ** -0.5, per head and step:
+    S = exp(g_t) * S;  S = S + k_t (beta_t (v_t - k_t^T S))^T;  y_t = q_t^T S   (S: [dk, dv]).
+    A decay per head runs in chunks of 64 steps (the same sums, in the library's order)."""
+    heads = v.size(2)
+    q = q.float().repeat_interleave(heads // q.size(2), dim=2).transpose(1, 2)
+    k = k.float().repeat_interleave(heads // k.size(2), dim=2).transpose(1, 2)
+    q = q * torch.rsqrt((q * q).sum(-1, keepdim=True) + 1e-6) * q.size(-1) ** -0.5
+    k = k * torch.rsqrt((k * k).sum(-1, keepdim=True) + 1e-6)
+    v, beta, g = v.float().transpose(1, 2), beta.float().transpose(1, 2), g.float().transpose(1, 2)
+    state = torch.zeros(v.size(0), heads, k.size(-1), v.size(-1), dtype=v.dtype, device=v.device)
+    ys: list[torch.Tensor] = []
+    if g.dim() == 4:  # one decay a key feature: step by step
+        decay = torch.exp(g).unsqueeze(-1)  # [batch, heads, seq, dk, 1]
+        for t in range(v.size(2)):
+            state = state * decay[:, :, t]
+            key = k[:, :, t].unsqueeze(-1)  # [batch, heads, dk, 1]
+            delta = (v[:, :, t] - (state * key).sum(-2)) * beta[:, :, t].unsqueeze(-1)
+            state = state + key * delta.unsqueeze(-2)
+            ys.append((state * q[:, :, t].unsqueeze(-1)).sum(-2))
+        return torch.stack(ys, dim=1)
+    chunk, seq = 64, v.size(2)
+    pad = (chunk - seq % chunk) % chunk
+    q, k, v = F.pad(q, (0, 0, 0, pad)), F.pad(k, (0, 0, 0, pad)), F.pad(v, (0, 0, 0, pad))
+    beta, g = F.pad(beta, (0, pad)), F.pad(g, (0, pad))
+    k_beta, v_beta = k * beta.unsqueeze(-1), v * beta.unsqueeze(-1)
+    q, k, k_beta, v_beta = [x.unflatten(2, [-1, chunk]) for x in (q, k, k_beta, v_beta)]
+    total = g.unflatten(2, [-1, chunk]).cumsum(-1)  # [batch, heads, chunks, chunk]
+    later = torch.ones(chunk, chunk, dtype=torch.bool, device=v.device).triu(1)
+    pair = (total.unsqueeze(-1) - total.unsqueeze(-2)).masked_fill(later, float("-inf")).exp()
+    system = (k_beta @ k.transpose(-1, -2)) * pair  # solved below (its strict lower part)
+    within = (q @ k.transpose(-1, -2)) * pair
+    values = torch.linalg.solve_triangular(system, v_beta, upper=False, unitriangular=True)
+    keys_read = torch.linalg.solve_triangular(
+        system, k_beta * total.exp().unsqueeze(-1), upper=False, unitriangular=True
+    )
+    q = q * total.exp().unsqueeze(-1)
+    k = k * (total[..., -1:] - total).exp().unsqueeze(-1)
+    chunk_decay = total[..., -1].exp()[..., None, None]
+    for i in range(q.size(2)):
+        fresh = values[:, :, i] - keys_read[:, :, i] @ state
+        ys.append(q[:, :, i] @ state + within[:, :, i] @ fresh)
+        state = state * chunk_decay[:, :, i] + k[:, :, i].transpose(-1, -2) @ fresh
+    return torch.cat(ys, dim=2)[:, :, :seq].transpose(1, 2)
+''',
     "zero_masked": '''
 def zero_masked(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """[batch, seq, d] with padding tokens' vectors (False in the [batch, 1, 1, seq] padding
@@ -1352,6 +1470,17 @@ def relative_scores(
         index = other[:, None].expand(-1, heads, -1, -1)
         scores = scores + torch.gather(per_kind, 3, index)
     return scores / math.sqrt(q.size(-1))
+''',
+    "interleaved_relative_sinusoids": '''
+def interleaved_relative_sinusoids(seq: int, dim: int, device: torch.device) -> torch.Tensor:
+    """[1, 2 * seq - 1, dim]: the relative positions seq - 1 .. 1 - seq (Transformer-XL's order),
+    each as sin and cos of position * 10000 ** (-2i / dim), interleaved (sines in the even
+    features), as ESPnet's and Wav2Vec2-Conformer's relative positional encodings lay them out."""
+    position = torch.arange(seq - 1, -seq, -1, device=device).float()[:, None]
+    steps = torch.arange(0, dim, 2, device=device).float()
+    angle = position * torch.exp(steps * -(math.log(10000.0) / dim))
+    table = torch.stack([torch.sin(angle), torch.cos(angle)], dim=-1)
+    return table.reshape(1, 2 * seq - 1, dim)
 ''',
     "padding_or_self_mask": '''
 def padding_or_self_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:

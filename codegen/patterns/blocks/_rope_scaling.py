@@ -145,6 +145,17 @@ def mscale_all_dim_ok(value: Any) -> bool:
 CENTRED_AXIAL_TYPES = ("dinov3_vit",)
 
 
+# Vision towers whose 2-D rotary gives the rows the even and the columns the odd frequencies of a
+# 1-D rotary over the head (modeling_pixtral.py: inv_freq[0::2] then inv_freq[1::2]); MLCD's
+# use the same frequencies, the even ones, for both.
+STAGGERED_AXIAL_TYPES = ("pixtral",)
+
+
+def staggered_axial(config: dict[str, Any]) -> bool:
+    """Whether the 2-D rotary's columns turn at the odd frequencies (STAGGERED_AXIAL_TYPES)."""
+    return _find(config, "model_type") in STAGGERED_AXIAL_TYPES
+
+
 def axial_rope(config: dict[str, Any]) -> tuple[float, bool] | None:
     """(rotary base, centred) of a 2-D (axial) rotary over image patches, whose angles the model
     computes from the patch grid and gives to every layer; None where config.json describes no

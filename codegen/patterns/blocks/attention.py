@@ -21,6 +21,8 @@ from codegen.patterns._rope_conventions import (
     rotary_layout,
     rotates_whole_head,
 )
+from codegen.patterns.blocks import _query_temperature as temp
+from codegen.patterns.blocks._chunked_attention import chunk_plan
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
     raw_value,
@@ -45,6 +47,9 @@ FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 ENTITY_QUERIES = r"w2e_query|e2w_query|e2e_query"
 QUERY, KEY, VALUE = r"q_proj|query|q|q_lin|wq", r"k_proj|key|k|k_lin|wk", r"v_proj|value|v|v_lin|wv"
 OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo|projection_layer|projection"
+# ESPnet's and the Conformer ports' names (linear_q ... linear_out; audio11)
+QUERY, KEY, VALUE = QUERY + "|linear_q", KEY + "|linear_k", VALUE + "|linear_v"
+OUT += "|linear_out"
 # A norm over the heads' merged output, before the output projection (BitNet's attn_sub_norm).
 SUB_NORM = r"attn_sub_norm|sub_norm|sub_ln|inner_attn_ln|attn_out_norm"
 ADD_NORM = r"LayerNorm|layer_norm|layernorm|norm|ln|attention_norm|attn_layer_norm"
@@ -98,6 +103,8 @@ ENCODER_TYPES = (
     "xlm-roberta",
     "clip_vision_model",
     "siglip_vision_model",
+    "siglip_text_model",  # vis11: unlike CLIP's, SigLIP's text towers are given no causal mask
+    "siglip2_text_model",
     "roformer",
     "camembert",
     "data2vec-text",
@@ -209,6 +216,12 @@ def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     masked = ctx.resolver.evidence("mask_token_id")
     if masked and isinstance(masked[1], int) and not isinstance(masked[1], bool):
         return "encoder", f"{masked[0]} {masked[1]}: a masked language model's mask token"
+    # dec11: a sequence classifier pooling the first token (or every token) is an encoder's: in a
+    # causal model the first token sees nothing after it (ModernBERT, UltraBERT)
+    pooling = ctx.resolver.metadata.get("classifier_pooling")
+    if pooling and pooling[1] in ("cls", "mean"):
+        ctx.resolver.evidence("classifier_pooling")
+        return "encoder", f"{pooling[0]} {pooling[1]!r}: an encoder's pooling"
     # A convolutional feature encoder over audio feeds a bidirectional encoder (wav2vec2, HuBERT,
     # and any speech model configured the same way).
     audio = ctx.resolver.evidence("conv_stride")
@@ -263,15 +276,20 @@ def window_plan(ctx: BlockContext) -> int | tuple[int, ...] | None:
     """config.json's sliding window: its length where every layer uses it (Mistral, Starcoder2),
     one length per layer where layers mix windowed and full attention (0: full), or None. A
     window as long as the context is none; kinds not known here leave the keys unused, so the
-    file is flagged rather than wrong."""
+    file is flagged rather than wrong. In a bidirectional attention the window is the radius
+    either side of each query (the library's bidirectional sliding-window mask: |i - j| <=
+    sliding_window); ModernBERT's local_attention, where no sliding_window is saved, is the whole
+    window: half of it either side (dec11)."""
     metadata, lists = ctx.resolver.metadata, ctx.resolver.string_lists
     said = metadata.get("use_sliding_window")
     # RecurrentGemma spells it attention_window_size
-    windows = ("sliding_window", "window_size", "attention_window_size")
+    windows = ("sliding_window", "window_size", "attention_window_size", "local_attention")
     key = next((k for k in windows if k in metadata), None)
     if key is None or (said and said[1] is False):
         return None
     window = metadata[key][1]
+    if key == "local_attention" and type(window) is int:
+        window //= 2
     context = ctx.resolver.evidence("max_position_embeddings", "n_positions")
     if type(window) is not int or window <= 0:
         return None
@@ -465,6 +483,9 @@ def free_qk_norm(ctx: BlockContext, mtype: str | None) -> tuple[float, str, str]
     measured the queries reaching the attention normalised and the family's norms parameter-free."""
     if convention(mtype, "qk_normed") is not True:
         return None
+    said = ctx.resolver.evidence("use_qk_norm")  # mla11: Llama 4's switch, on when surveyed
+    if said is not None and said[1] is False:
+        return None
     return parameter_free_norm(ctx)
 
 
@@ -500,6 +521,9 @@ class AttentionPlan(NamedTuple):
     # scores also divided by the layer's index + 1, told by the caller (GPT-2's
     # scale_attn_by_inverse_layer_idx, Stanford CRFM's models; mix9)
     layer_scaled: bool = False
+    # queries scaled by position (Ministral 3's llama_4_scaling_beta; mla11, _query_temperature)
+    temperature: Any = None
+    chunk: int | None = None  # each position sees its own chunk only (Llama 4; _chunked_attention)
 
 
 class Attention(BlockPattern):
@@ -748,7 +772,8 @@ class Attention(BlockPattern):
                 )
             if why:
                 guessed = f"{guessed}; {why}" if guessed else why
-            if scaled and scaled[0] == "per_layer" and not causal.value:
+            per_layer = isinstance(window_plan(ctx), tuple)  # dec11: windows either side too
+            if scaled and scaled[0] == "per_layer" and not causal.value and not per_layer:
                 scaled, why = None, "rotary parameters per layer kind are written for decoders only"
                 guessed = f"{guessed}; {why}" if guessed else why
             if scaled and layout.value == "halves_reversed":
@@ -798,7 +823,7 @@ class Attention(BlockPattern):
             scale,
             split,
             qk_norm,
-            window_plan(ctx) if causal.value else None,
+            window_plan(ctx),
             score_cap(ctx) if causal.value else None,
             sub_norm.attr if sub_norm else None,
             free_qk_norm(ctx, mtype) if qk_norm is None else None,
@@ -812,6 +837,13 @@ class Attention(BlockPattern):
             found = found._replace(layer_scaled=True)
         if sinks and (found.cap is not None or not causal.value or alibi.value):
             return None  # sinks beside a soft cap, ALiBi or without a causal mask: not met yet
+        temperature, said = temp.llama4_scaling(ctx, mtype)
+        if temperature is not None:
+            found = found._replace(temperature=temperature)
+        if causal.value:
+            found = found._replace(chunk=chunk_plan(ctx))
+        if said:
+            guessed = f"{guessed}; {said}" if guessed else said
         order = qk_norm_order(mtype) if qk_norm and rotary_args else None
         if order == "after" and not qk_norm[2]:  # per head, after rotary (HunYuan)
             qk_norm = qk_norm[:4] + (True,)
@@ -841,6 +873,11 @@ class Attention(BlockPattern):
             )
             guessed = f"{guessed}; {said}" if guessed else said
         return Match(self, len(members), found, choices, guessed=guessed)
+
+    def queries(self, g: Graph, projected: Value, match: Match) -> Value:
+        """The queries from q's projection: all of it here (query_gated_attention.py keeps half,
+        the other half its output gate)."""
+        return projected
 
     def forward(self, match: Match, g: Graph) -> None:
         qkv, out, nhead, kv_heads, causal, per_head, rotary, alibi, norm, scale, split, qk_norm = (
@@ -876,6 +913,8 @@ class Attention(BlockPattern):
 
         def project(path: str) -> Value:  # clamped where config.json says (clip_qkv)
             y = g.call_module((path,), x, inline=True)
+            if len(qkv) == 3 and path == qkv[0]:  # a pattern over this one may take a part
+                y = self.queries(g, y, match)
             return (
                 y if clip is None else g.call_function("torch.clamp", y, -clip, clip, inline=True)
             )
@@ -980,6 +1019,8 @@ class Attention(BlockPattern):
         if free_qk is not None:  # normed without parameters, as the attention receives them
             q = free_norm(g, q, free_qk, name="q", comment=f"no parameters ({free_qk[1]})")
             k = free_norm(g, k, free_qk, name="k")
+        if match.found.temperature is not None:
+            q = temp.scale_queries(g, q, seq, match.found.temperature)
         if kv_heads != nhead:
             rep = nhead // kv_heads
             k = g.call_method(
@@ -991,10 +1032,23 @@ class Attention(BlockPattern):
                 comment=f"{kv_heads} key/value heads shared by {nhead} query heads",
             )
             v = g.call_method("repeat_interleave", v, rep, kwargs={"dim": 1}, name="v")
-        if per_layer:  # each position sees only the last `window` (and itself), 0: every one
+        if window and not causal:  # dec11: keys at most `window` either side, 0: every one
+            mask = g.call_function(
+                "window_band_mask",
+                mask,
+                seq,
+                window_in if per_layer else window,
+                g.call_method("device", x, inline=True),
+                name="mask",
+            )
+        elif per_layer:  # each position sees only the last `window` (and itself), 0: every one
             mask = g.call_function("sliding_window_mask", mask, window_in, name="mask")
         elif window:  # each position sees only the last `window` (and itself)
             mask = g.call_function("sliding_window_mask", mask, window, name="mask")
+        if match.found.chunk:
+            mask = g.call_function(
+                "chunked_mask", mask, match.found.chunk, name="mask", comment="its own chunk only"
+            )
         if sinks is not None or cap is not None:  # scores computed here, not by SDPA
             if scale:
                 scores_scale = scale[0]
@@ -1057,7 +1111,15 @@ class Attention(BlockPattern):
                 name="y",
                 comment=f"{nhead} heads, "
                 + ("causal" if causal else "every position sees all")
-                + (f", each position sees the last {window}" if window and not per_layer else "")
+                + (
+                    f", each position sees the last {window}"
+                    if window and not per_layer and causal
+                    else (
+                        f", each position sees {window} either side"
+                        if window and not per_layer
+                        else ""
+                    )
+                )
                 + (", the layer's window" if per_layer else "")
                 + (f", scores times {scale[1]}" if scale else ""),
             )

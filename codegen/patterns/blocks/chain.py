@@ -126,6 +126,18 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
             if _takes(m) is not None and not _produced_by_other(m, ranked) and m not in grouped
         ]
         ranked = sources + [m for m in ranked if m not in sources]
+        unnamed = len({tie_order(m)[0] for m in ranked}) == 1  # no name says first or last
+        unnamed = unnamed and not any(  # numbered or lettered (`conv1`, pycls' `a`, `b`)
+            re.search(r"\d", m.attr) or numbered_name(m.attr)[0] is not None for m in ranked
+        )
+        if not sources and unnamed and all(m.io is not None and m.io.ndim == 2 for m in ranked):
+            # Every input is another member's output: a conv block mapping a width back to
+            # itself, whose every rotation chains. Where neither numbers nor names order it, it
+            # starts where it widens (an inverted bottleneck's expansion before its depthwise
+            # conv and projection: ProxylessNAS' `inverted_bottleneck`, `depth_conv`,
+            # `point_linear`).
+            widening = [m for m in ranked if _widens(m)]
+            ranked = widening + [m for m in ranked if m not in widening]
 
     budget = [SEARCH_BUDGET]
     partners = _conv_partners(ranked)
@@ -155,6 +167,13 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
         return None
 
     return extend([], ranked, width)
+
+
+def _widens(m: Module) -> bool:
+    io = m.io
+    return (
+        io is not None and bool(io.in_width) and bool(io.out_width) and io.out_width > io.in_width
+    )
 
 
 def _conv_partners(members: list[Module]) -> dict[str, str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._decoder_conventions import cite as conventions_cite
+from codegen.patterns._decoder_conventions import convention
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -74,6 +76,10 @@ class DecoderBlock(BlockPattern):
             return None
         model_type = ctx.resolver.evidence("model_type")
         post = model_type is not None and model_type[1] in POST_TYPES
+        # the conventions survey called this type's causal LM, whose layers are these (MVP)
+        measured = convention(model_type[1], "residual") if model_type else None
+        if measured in ("pre", "post") and model_type[1] not in KNOWN_TYPES:
+            post = measured == "post"
         residual = ctx.choose(
             cls,
             found_norms[0].attr,
@@ -89,6 +95,8 @@ class DecoderBlock(BlockPattern):
             residual.source, residual.note = "metadata", norm_first[0]
         elif residual.source == "default" and model_type and model_type[1] in KNOWN_TYPES:
             residual.source, residual.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+        elif residual.source == "default" and measured in ("pre", "post"):
+            residual.source, residual.note = "metadata", conventions_cite(model_type)
         choices.insert(0, residual)
         names = (own.attr, cross.attr, *(n.attr for n in found_norms))
         return Match(self, len(members), (names, feed, residual.value), choices)

@@ -27,7 +27,10 @@ class DenseStage(BlockPattern):
     priority = 6
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
+        members, prefix = modules(cls), ()
+        if len(members) == 1 and members[0].kind in ("modulelist", "sequential"):
+            # The layers in one list (d2l's DenseBlock: `net` = [BN, ReLU, conv] Sequentials)
+            prefix, members = (members[0].attr,), members[0].children
         if tensors(cls) or len(members) < 2:
             return None
         if any(m.kind not in ("class", "sequential") or m.io is None for m in members):
@@ -41,15 +44,15 @@ class DenseStage(BlockPattern):
         for k, m in enumerate(layers):
             if m.io.in_width != width + k * growth or m.io.out_width != growth:
                 return None
-        return Match(self, len(members), [m.attr for m in layers])
+        return Match(self, len(members), [prefix + (m.attr,) for m in layers])
 
     def concatenated(self, match: Match) -> tuple[tuple[str, ...], bool]:
-        return tuple(match.found), True
+        return tuple(".".join(path) for path in match.found), True
 
     def forward(self, match: Match, g: Graph) -> None:
         features = g.input("x")
-        for i, attr in enumerate(match.found):
-            new = g.call_module((attr,), features, inline=True)
+        for i, path in enumerate(match.found):
+            new = g.call_module(path, features, inline=True)
             features = g.call_function(
                 "cat",
                 [features, new],

@@ -25,6 +25,8 @@ from codegen.patterns._kit import (
     one_named,
     tensors,
 )
+from codegen.patterns._router_conventions import INPUT_WEIGHTED
+from codegen.patterns.blocks.moe import SHARED, SHARED_GATE, add_shared
 from codegen.patterns.blocks.router import SYNONYMS, router_width, routing
 
 # Families whose fused gate/up bank interleaves them (gate at even features) and whose experts use
@@ -216,6 +218,11 @@ def bank_layout(up: tuple, down: tuple, d_model=None) -> str | None:
     if d_model is not None and _same(up[1], d_model) and _same(down[2], d_model):
         if doubled(up[2], down[1]):
             return "in_major"
+    # mla11: without a bias, the sizes alone (Llama 4's [experts, d_model, 2 * inner] and
+    # [experts, inner, d_model]; the two layouts cannot both fit the same sizes)
+    if d_model is None and type(up[2]) is int and type(down[1]) is int and up[2] == 2 * down[1]:
+        if _same(up[1], down[2]) and up[1] != up[2]:
+            return "in_major"
     return None
 
 
@@ -258,6 +265,19 @@ class RouterLayer(BlockPattern):
         return ExpertBank.examples()  # its router is one
 
 
+def _shared_expert(ctx: BlockContext, members: list) -> tuple:
+    """(the shared expert, its gate) among a mixture's members: (None, None) where there is none,
+    (False, None) where the names say one but the shapes do not (a gate is one value per token)."""
+    shared = one_named([m for m in members if ctx.role(m) == "MLP"], SHARED)
+    if shared is None:
+        return None, None
+    gates = [m for m in members if family(m) == "linear" and m is not shared]
+    gate = one_named(gates, SHARED_GATE)
+    if gate is not None and not (gate.io and gate.io.out_width == 1):
+        return False, None
+    return shared, gate
+
+
 class ExpertBank(BlockPattern):
     role = "MoE"
     priority = 10
@@ -269,8 +289,17 @@ class ExpertBank(BlockPattern):
         params = tensors(cls)
         if len(params) > 1 or params and (params[0].attr != "bias" or len(params[0].shape) != 1):
             return None
+        # mla11: an expert every token uses beside the banks (Mistral 4, DeepSeek-V3.2 saved by
+        # transformers 5: fused experts and `shared_experts`), scaled by sigmoid(its gate) or not
+        shared, shared_gate = _shared_expert(ctx, members)
+        if shared is False:
+            return None
+        members = [m for m in members if m not in (shared, shared_gate)]
         if len(members) not in (2, 3) or params and len(members) != 3:
             return None
+        model_type = ctx.resolver.evidence("model_type")
+        if model_type is not None and model_type[1] in INPUT_WEIGHTED:
+            return None  # its experts' inputs are weighted: input_weighted_experts.py
         routers = [m for m in members if ctx.role(m) in ("Router", "linear")]
         if len(routers) != 1:
             return None
@@ -317,7 +346,9 @@ class ExpertBank(BlockPattern):
             guessed += "; gate before up in the fused bank is the usual order, too"
         found = (router.attr, up.attr, down.attr if down else None, spec)
         found += (activation.value if activation else None, bool(params))
-        return Match(self, len(members) + len(params), found, choices, guessed=guessed)
+        found += ((shared.attr, shared_gate.attr if shared_gate else None) if shared else None,)
+        explained = len(members) + len(params) + (shared is not None) + (shared_gate is not None)
+        return Match(self, explained, found, choices, guessed=guessed)
 
     @staticmethod
     def _weights(ctx: BlockContext, m) -> list[tuple]:
@@ -330,7 +361,7 @@ class ExpertBank(BlockPattern):
         return [tuple(p.shape) for p in params] if None not in params else []
 
     def forward(self, match: Match, g: Graph) -> None:
-        router, up, down, spec, activation, biased = match.found
+        router, up, down, spec, activation, biased, shared = match.found
         x = g.input("x")
         logits = g.call_module((router,), x, inline=True)
         weights = spec.weights(g, logits, comment=f"the top {spec.top_k} experts' weights")
@@ -351,6 +382,9 @@ class ExpertBank(BlockPattern):
         if biased:
             mixed = g.call_method("sum", mixed, -2, inline=True)
             g.output(g.call_function("add", mixed, g.getattr(("bias",))), comment="[batch, seq, d]")
+            return
+        if shared is not None:
+            g.output(add_shared(g, x, g.call_method("sum", mixed, -2, name="out"), *shared))
             return
         g.output(g.call_method("sum", mixed, -2), comment="[batch, seq, d_model]")
 

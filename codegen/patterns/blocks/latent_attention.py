@@ -30,6 +30,7 @@ import re
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._latent_conventions import latent_convention
+from codegen.patterns.blocks import _query_temperature as temp
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns.blocks.attention import (
     SYNONYMS,
@@ -169,6 +170,21 @@ def _layout(ctx: BlockContext, cls, where: str, mtype: str | None) -> tuple:
     return layout, guessed
 
 
+def _rotary_width_said(ctx: BlockContext, sizes: dict) -> str:
+    """Why config.json's head_dim disagrees with the shapes' rotary width ("" where it agrees).
+    DeepSeek's configs set head_dim to the rotary width; Mistral 4's to the whole query head
+    (nope + rope), with rope_parameters' partial_rotary_factor the rotary share of it."""
+    head_dim = ctx.resolver.evidence("head_dim")
+    if head_dim is None or head_dim[1] is None or head_dim[1] == sizes["rope"]:
+        return ""
+    share = (rope.rope_parameters(ctx.resolver.nested) or {}).get("partial_rotary_factor")
+    if head_dim[1] == sizes["nope"] + sizes["rope"] and isinstance(share, (int, float)):
+        if abs(share * head_dim[1] - sizes["rope"]) < 1e-6:
+            ctx.resolver.consumed.add("partial_rotary_factor")
+            return ""
+    return f"{head_dim[0]} {head_dim[1]} is not the rotary width {sizes['rope']}"
+
+
 class LatentAttention(BlockPattern):
     role = "Attention"
     priority = 9  # below the generic Attention, should shapes ever fit both (names decide it there)
@@ -176,12 +192,20 @@ class LatentAttention(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if len(members) != len(cls.members) or not 5 <= len(members) <= 7:
+        if len(members) != len(cls.members):
+            return None
+        # mla11: a sparse attention's indexer beside the projections (DeepSeek-V3.2), which keeps
+        # each query's top keys (blocks/sparse_indexer.py)
+        indexers = [m for m in members if ctx.role(m) == "Indexer"]
+        members = [m for m in members if m not in indexers]
+        if len(indexers) > 1 or not 5 <= len(members) <= 7:
             return None
         recognised = find_roles(members)
         if recognised is None:
             return None
         roles, sizes, ambiguous = recognised
+        if indexers and roles["q_norm"] is None:
+            return None  # the indexer reads the low-rank queries
         guessed = [ambiguous] if ambiguous else []
         where = roles["kv_a"].attr
         heads = sizes["heads"]
@@ -197,9 +221,9 @@ class LatentAttention(BlockPattern):
             want = sizes["nope"] + sizes["rope"] if size == "qk" else sizes.get(size)
             if said is not None and said[1] is not None and said[1] != want:
                 guessed.append(f"{said[0]} {said[1]} disagrees with the shapes ({want})")
-        head_dim = ctx.resolver.evidence("head_dim")  # the rotary width in these configs
-        if head_dim is not None and head_dim[1] not in (None, sizes["rope"]):
-            guessed.append(f"{head_dim[0]} {head_dim[1]} is not the rotary width {sizes['rope']}")
+        why = _rotary_width_said(ctx, sizes)
+        if why:
+            guessed.append(why)
         kind, kind_cite = model_kind(ctx)
         causal = ctx.choose(
             cls, where, "causal", kind != "encoder", [kind == "encoder"], "latent attention"
@@ -240,9 +264,24 @@ class LatentAttention(BlockPattern):
                     "mscale_all_dim as DeepSeek does"
                 )
             scale, scale_note = scale * m * m, f"{scale_note} times YaRN's mscale_all_dim squared"
+        temperature, why = temp.llama4_scaling(ctx, mtype)
+        if why:
+            guessed.append(why)
         found = dict(roles=roles, sizes=sizes, causal=bool(causal.value), rotary=rotary)
+        found["temperature"] = temperature
+        found["indexer"] = indexers[0].attr if indexers else None
+        if indexers:
+            if rotary is None or not causal.value:
+                return None  # the indexer turns by the attention's frequencies, in decoders
+            listed = ctx.resolver.evidence_list("layer_types")
+            if listed is not None and set(listed[1]) != {"indexed_attention"}:
+                ctx.resolver.consumed.discard("layer_types")  # other kinds: not written here
+            # GLM-MoE-DSA: "shared" layers reuse an earlier layer's choice of keys: not written
+            modes = ctx.resolver.evidence_list("indexer_types")
+            if modes is not None and set(modes[1]) != {"full"}:
+                ctx.resolver.consumed.discard("indexer_types")
         found |= dict(scale=scale, scale_note=scale_note)
-        return Match(self, len(members), found, choices, guessed="; ".join(guessed))
+        return Match(self, len(members) + len(indexers), found, choices, guessed="; ".join(guessed))
 
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
@@ -258,9 +297,13 @@ class LatentAttention(BlockPattern):
             mask = g.call_function(
                 "causal_padding_mask", mask, seq, device, name="mask", comment="earlier positions"
             )
+        indexer = f["indexer"]
         if roles["q_norm"] is not None:
             q = g.call_module((roles["q_a"].attr,), x, inline=True)
-            q = g.call_module((roles["q_norm"].attr,), q, inline=True)
+            q = g.call_module((roles["q_norm"].attr,), q, inline=indexer is None)
+            if indexer is not None:
+                g[q].name, g[q].comment = "q_resid", "the low-rank queries, normed"
+            q_resid = q
             q = g.call_module((roles["q_b"].attr,), q, inline=True)
         else:
             q = g.call_module((roles["q_b"].attr,), x, inline=True)
@@ -290,8 +333,11 @@ class LatentAttention(BlockPattern):
         v = g.call_function("getitem", kv_parts, 1, name="v")
         k_rot = g.call_function("getitem", parts, 1, inline=True)
         k_rot = g.call_method("view", k_rot, batch, 1, seq, rope_dim, name="k_rot")
-        if rotary is not None and rotary[3] is not None:  # frequencies of a rope_type
-            spec = (rotary[0], rotary[1], rotary[2], rotary[3], None)
+        plan = rotary[3] if rotary is not None else None
+        if indexer is not None:  # the indexer turns by the same frequencies
+            plan = plan or ("uniform", ("default", rotary[0]), 1.0)
+        if plan is not None:  # frequencies of a rope_type
+            spec = (rotary[0], rotary[1], rotary[2], plan, None)
             inv_freq, turn = _frequencies(g, spec, q_rot, seq, None)
             q_rot = g.call_function(
                 "apply_rotary_frequencies", q_rot, inv_freq, turn, rotary[2], name="q_rot"
@@ -303,7 +349,20 @@ class LatentAttention(BlockPattern):
             fn = "apply_rotary_interleaved" if rotary[2] else "apply_rotary"
             q_rot = g.call_function(fn, q_rot, rotary[0], rope_dim, name="q_rot")
             k_rot = g.call_function(fn, k_rot, rotary[0], rope_dim, name="k_rot")
+        if indexer is not None:
+            mask = g.call_module(
+                (indexer,),
+                x,
+                q_resid,
+                mask,
+                inv_freq,
+                turn,
+                name="mask",
+                comment="only the keys the indexer keeps",
+            )
         q = g.call_function("cat", [q_nope, q_rot], kwargs={"dim": -1}, name="q")
+        if f["temperature"] is not None:
+            q = temp.scale_queries(g, q, seq, f["temperature"])
         k_rot = g.call_method("expand", k_rot, -1, heads, -1, -1, inline=True)
         k = g.call_function(
             "cat", [k_nope, k_rot], kwargs={"dim": -1}, name="k", comment="the rotary key shared"

@@ -115,6 +115,13 @@ class MLP(BlockPattern):
         if up is None or down is None:
             return None
         widths = up.io and up.io.in_width and up.io.out_width
+        down_in = down.io.in_width if down.io else None
+        if gate is None and not own and widths and down_in and up.io.out_width == 2 * down_in:
+            # dec11: `up` twice as wide as `down` reads: gate and up in one layer, whatever its
+            # name (ModernBERT's Wi: act(first half) * second half)
+            return self._fused(cls, ctx, up, down)
+        if gate is None and widths and down_in and up.io.out_width != down_in:
+            return None  # `down` cannot read what `up` gives
         if gate is None and widths and up.io.out_width <= up.io.in_width:
             return None  # a feed-forward widens first; two layers that narrow are a gate (SE)
         # Gated feed-forwards are SwiGLU by convention; a plain one is GELU in a transformer (a

@@ -1,6 +1,13 @@
 """The ResNet basic block: conv-norm pairs, then the input, projected when the shape changes, is
 added: `act(body(x) + shortcut(x))`. Pairs are found by the numbers in their names (conv1 with bn1)
-and by widths, never by key order; the activation is a choice of the class."""
+and by widths, never by key order; the activation is a choice of the class.
+
+A block whose instances widen with nothing to project the input takes He et al. 2016's "option A"
+shortcut (the CIFAR ResNets): the input subsampled to the output's resolution, its new channels
+zeros; only where a block doubles the width, as those stages do (pairs widening otherwise are a
+plain stack). Where those zeros go is not in any key: both sides by default (akamaster's
+pytorch_resnet_cifar10, the layout most CIFAR ResNets copy), after the input's channels as
+fb.resnet.torch concatenates them; a choice, and the block says it guessed."""
 
 from __future__ import annotations
 
@@ -23,7 +30,9 @@ from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.squeeze_excite import gate_width
 
-SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual"}
+# What residual blocks call the member on their shortcut path; osmr/imgclsmob's units (ResUnit,
+# SEResUnit, ResNeXtUnit, ...) call it `identity_conv`. The one list analyze/ reads too.
+SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual", "identity_conv"}
 
 
 def name_order(attr: str) -> tuple:
@@ -35,6 +44,28 @@ def _spatial(kernel: object) -> bool:
     """A kernel wider than 1x1 (an int or a tuple), as a conv's argument reads."""
     sizes = kernel if isinstance(kernel, (tuple, list)) else (kernel,)
     return any(isinstance(k, int) and k > 1 for k in sizes)
+
+
+def _unpaired(convs, norms) -> list:
+    """The projection of a block whose convs and norms are numbered in pairs (`conv1`/`bn1`,
+    `conv2`/`bn2`) but for one 1x1 conv with no norm of its number, reading what the first conv
+    reads and giving what the last paired conv gives: d2l's `Residual` (`conv3`, built where
+    `use_1x1conv`). None found: []."""
+    numbers = {name_order(n.attr)[0] for n in norms}
+    if () in numbers or len(numbers) != len(norms):
+        return []
+    extra = [c for c in convs if name_order(c.attr)[0] not in numbers]
+    if len(extra) != 1 or extra[0].io is None or conv_kernel(extra[0]) not in (1, (1, 1)):
+        return []
+    body = [c for c in convs if c is not extra[0]]
+    if (
+        len(body) < 2
+        or None in (body[0].io, body[-1].io)
+        or name_order(extra[0].attr) < name_order(body[-1].attr)
+    ):
+        return []
+    ends = (body[0].io.in_width, body[-1].io.out_width)
+    return extra if (extra[0].io.in_width, extra[0].io.out_width) == ends else []
 
 
 class BasicBlock(BlockPattern):
@@ -72,15 +103,15 @@ class BasicBlock(BlockPattern):
         if len(rest) == 1 and family(rest[0]) in ("sequential", "conv"):
             shortcut = rest[0]
         elif rest or len(convs) == len(norms) + 1:
-            named = [m for m in convs if m.attr in SHORTCUT_NAMES]
+            named = [m for m in convs if m.attr in SHORTCUT_NAMES] or _unpaired(convs, norms)
             if rest or len(named) != 1:
                 return None
             shortcut = named[0]
             convs.remove(shortcut)
         if len(convs) != len(norms) or len(convs) < 2:
             return None
-        if shortcut is None and not same_width_everywhere(convs[0], convs[-1]):
-            return None  # instances that widen with nothing to project the input
+        # instances that widen with nothing to project the input: option A (zero channels)
+        zero_pad = shortcut is None and not same_width_everywhere(convs[0], convs[-1])
         pairs = [
             ((c.attr,), (n.attr,), c.io.in_width, c.io.out_width, conv_kernel(c))
             for c, n in zip(convs, norms)
@@ -93,12 +124,22 @@ class BasicBlock(BlockPattern):
             if order == PRE:
                 return None  # the model's other blocks are pre-activation (preact_residual.py)
         short = [(shortcut.attr,)] if shortcut else None
-        match = self._finish(cls, ctx, pairs, short, gates, 0, own[0].attr if own else None)
+        own_attr = own[0].attr if own else None
+        match = self._finish(cls, ctx, pairs, short, gates, 0, zero_pad, own_attr)
         if match is not None and order is None and not match.guessed:
             match.guessed = (
                 "every conv keeps the width, so each norm could also come before its conv "
                 "(a pre-activation block) and no other block proves the order: read as "
                 "conv then norm"
+            )
+        unnamed = shortcut is not None and shortcut.attr not in SHORTCUT_NAMES and rest == []
+        keeps = (
+            unnamed and shortcut.io is not None and shortcut.io.in_width == shortcut.io.out_width
+        )
+        if match is not None and keeps and not match.guessed:
+            match.guessed = (
+                f"{shortcut.attr}, a 1x1 conv with no norm that keeps the width, is read as the "
+                "shortcut's projection (d2l's Residual); it could also be a last pointwise step"
             )
         return match
 
@@ -131,10 +172,19 @@ class BasicBlock(BlockPattern):
         return self._finish(cls, ctx, pairs, short, gates, size)
 
     def _finish(
-        self, cls, ctx: BlockContext, pairs, shortcut, gates, size: int, own: str | None = None
+        self,
+        cls,
+        ctx: BlockContext,
+        pairs,
+        shortcut,
+        gates,
+        size: int,
+        zero_pad: bool = False,
+        own: str | None = None,
     ) -> Match | None:
         """`pairs`: (conv path, norm path, in width, out width, kernel) in dataflow order; `shortcut`:
-        the paths the shortcut calls in turn (the member, or a unit's conv and norm); `own`: an
+        the paths the shortcut calls in turn (the member, or a unit's conv and norm); `zero_pad`:
+        no shortcut member although instances widen (option A, zero channels); `own`: an
         activation member called between the pairs."""
         width = pairs[0][2]
         for _, _, takes, gives, _ in pairs:  # each conv takes what the previous norm gave
@@ -142,7 +192,11 @@ class BasicBlock(BlockPattern):
                 return None
             width = gives
         c_in, c_out = pairs[0][2], pairs[-1][3]
-        if shortcut is None and c_in != c_out:
+        if shortcut is None and c_in != c_out and not zero_pad:
+            return None
+        if zero_pad and (c_in is None or c_out != 2 * c_in):
+            # Option A doubles the width where a stage begins; pairs that widen otherwise (8 to
+            # 12) are a plain stack (a VGG's, MobileNetV1's), which no residual block claims.
             return None
         if own is None:
             activation = ctx.choose(
@@ -190,12 +244,30 @@ class BasicBlock(BlockPattern):
                     f"the squeeze-excitation {gates[0].attr} could follow "
                     f"{' or '.join(fits)} (their widths match); it follows {where.value}"
                 )
+        padding = None
+        if zero_pad:
+            where = ctx.choose(
+                cls,
+                ".".join(pairs[0][0]),
+                "zero_channels",
+                "both_sides",
+                ["after"],
+                "option A shortcut: where the input's added zero channels go",
+            )
+            choices.append(where)
+            padding = where.value
+            if where.source == "default" and not guessed:
+                guessed = (
+                    "instances widen with no projection: the input is subsampled and padded with "
+                    "zero channels on both sides (akamaster's CIFAR ResNets; fb.resnet.torch "
+                    "appends them: zero_channels='after')"
+                )
         # gate: (member, conv path)
-        found = ([(p[0], p[1]) for p in pairs], shortcut, gate, own)
+        found = ([(p[0], p[1]) for p in pairs], shortcut, gate, padding, own)
         return Match(self, size or len(modules(cls)), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        pairs, shortcut, gate, own = match.found
+        pairs, shortcut, gate, zero_pad, own = match.found
         after_sum = match.choices[0].value
         activation = "identity" if own else after_sum
         x = g.input("x")
@@ -214,6 +286,15 @@ class BasicBlock(BlockPattern):
         identity = x
         for path in shortcut or ():
             identity = g.call_module(path, identity, name="identity", inline=True)
+        if zero_pad is not None:
+            identity = g.call_function(
+                "zero_padded_shortcut",
+                x,
+                out,
+                zero_pad == "both_sides",
+                name="identity",
+                comment="option A: subsampled, zero channels added",
+            )
         out = g.call_function("add", out, identity, name="out")
         if own and after_sum == own:
             g.output(g.call_module((own,), out, name="out", inline=True))

@@ -38,16 +38,20 @@ class ResidualLayer(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]
+        split = _split_shortcut(members)
+        if split is not None:  # pycls' ResBottleneckBlock: `proj` and its norm `bn` beside `f`
+            members = [m for m in members if m is not split[1]]
         if tensors(cls) or not 1 <= len(members) <= 2:
             return None
         bodies = [m for m in members if m.kind in ("sequential", "repeat")]
         classes = [m for m in members if m.kind == "class"]
         named_shortcut = [m for m in members if m.attr.lower() in SHORTCUT_NAMES]
-        if len(classes) == 1 and classes[0] not in named_shortcut:
+        body_classes = [m for m in classes if m not in named_shortcut]
+        if len(body_classes) == 1 and len(members) - 1 == len(named_shortcut):
             # A body class of named steps (torchvision's RegNet `f` = {a, b, se, c}), alone or
-            # beside a shortcut Sequential (`proj` = [conv, norm]).
-            if len(members) == 1 or bodies == named_shortcut:
-                bodies = classes
+            # beside a shortcut Sequential (`proj` = [conv, norm]) or unit class (imgclsmob's
+            # `identity_conv`, a ConvBlock).
+            bodies = body_classes
         if len(bodies) == 2 and len(named_shortcut) == 1 and named_shortcut[0] in bodies:
             bodies = [b for b in bodies if b is not named_shortcut[0]]  # both Sequentials
         if len(bodies) != 1:
@@ -72,6 +76,8 @@ class ResidualLayer(BlockPattern):
         short = None
         if shortcut is not None:
             short = unit(shortcut, ctx)
+            if split is not None and short is not None and shortcut is split[0]:
+                short = replace(short, norm=(split[1].attr,))
             if short is None or short.norm is None or not short.pointwise:
                 return None
             if shortcut.attr.lower() not in SHORTCUT_NAMES and body.attr.lower() in SHORTCUT_NAMES:
@@ -151,6 +157,20 @@ class ResidualLayer(BlockPattern):
         ]
 
 
+def _split_shortcut(members) -> tuple | None:
+    """(conv, norm) where a block holds its shortcut's conv and norm as two members of its own:
+    a conv named as a shortcut (pycls' `proj`) and the block's one norm, as wide as what that
+    conv gives (pycls' `bn`), beside one more member (the body). None elsewhere."""
+    convs = [m for m in members if family(m) == "conv" and m.attr.lower() in SHORTCUT_NAMES]
+    norms = [m for m in members if m.kind == "builtin" and family(m) == "norm"]
+    if len(members) != 3 or len(convs) != 1 or len(norms) != 1:
+        return None
+    conv, norm = convs[0], norms[0]
+    if conv.kind != "builtin" or conv.io is None or norm.io is None:
+        return None
+    return (conv, norm) if norm.io.in_width == conv.io.out_width else None
+
+
 def _shortcut_elsewhere(cls, ctx: BlockContext) -> bool:
     """Whether another class of the model holds a member named as a shortcut: its blocks add."""
     return any(
@@ -181,6 +201,9 @@ def _class_body_steps(body, ctx: BlockContext) -> tuple[list[tuple], str] | None
     members = [m for m in modules(cls) if m.kind != "placeholder"]
     gates = [m for m in members if ctx.role(m) == "SqueezeExcite"]
     named = [m for m in members if m not in gates]
+    norm_of = _norms_named_after(named)  # pycls' `a`, `a_bn`, `b`, `b_bn`, `c`, `c_bn`
+    if norm_of:
+        named = [m for m in named if m.attr in norm_of]
     if len(gates) > 1 or not 2 <= len(named) <= 3:
         return None
     numbers = [numbered_name(m.attr) for m in named]
@@ -190,6 +213,10 @@ def _class_body_steps(body, ctx: BlockContext) -> tuple[list[tuple], str] | None
         return None
     ordered = [m for _, m in sorted(zip([n for _, n in numbers], named), key=lambda p: p[0])]
     units = [unit(m, ctx, (body.attr,)) for m in ordered]
+    if norm_of:
+        units = [
+            u and replace(u, norm=(body.attr, norm_of[m.attr])) for u, m in zip(units, ordered)
+        ]
     if any(u is None or u.norm is None for u in units):
         return None
     width = None
@@ -216,6 +243,24 @@ def _class_body_steps(body, ctx: BlockContext) -> tuple[list[tuple], str] | None
     if steps[-1][0] != "unit":
         return None
     return steps, guessed
+
+
+def _norms_named_after(members) -> dict[str, str]:
+    """conv attr -> its norm's, where a class holds bare convs and norms named after them
+    (`a` / `a_bn`, `conv` / `conv_bn`, `conv` / `bn_conv`) and nothing else; {} elsewhere."""
+    convs = {m.attr: m for m in members if m.kind == "builtin" and family(m) == "conv"}
+    norms = {m.attr: m for m in members if m.kind == "builtin" and family(m) == "norm"}
+    if not norms or len(convs) != len(norms) or len(convs) + len(norms) != len(members):
+        return {}
+    found = {}
+    for attr, conv in convs.items():
+        names = [n for n in (f"{attr}_bn", f"{attr}_norm", f"bn_{attr}") if n in norms]
+        if len(names) != 1 or conv.io is None or norms[names[0]].io is None:
+            return {}
+        if norms[names[0]].io.in_width != conv.io.out_width:
+            return {}
+        found[attr] = names[0]
+    return found
 
 
 def _body_steps(body, count: int | None, ctx: BlockContext) -> list[tuple] | None:

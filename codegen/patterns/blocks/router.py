@@ -47,8 +47,9 @@ SYNONYMS = {
         "top_k",
         "moe_k",
         "moe_topk",
+        "num_experts_per_token",  # lin11: Kimi Linear's
     ),
-    "normalize_top_k": ("norm_topk_prob",),
+    "normalize_top_k": ("norm_topk_prob", "moe_renormalize"),  # Kimi Linear's second
     "scoring": ("scoring_func",),
     "groups": ("n_group",),
     "top_groups": ("topk_group",),
@@ -371,9 +372,11 @@ def routing(
         ctx.resolver.consumed.discard("topk_method")
     group = (None, None)
     if greedy:
-        ctx.resolver.consumed.update(("n_group", "topk_group"))
+        ctx.resolver.consumed.update(("n_group", "num_expert_group", "topk_group"))
     else:
-        group = ctx.resolver.evidence("n_group"), ctx.resolver.evidence("topk_group")
+        group = ctx.resolver.evidence("n_group", "num_expert_group"), ctx.resolver.evidence(
+            "topk_group"
+        )
     if group[0] is not None and group[0][1] not in (None, 1):
         groups = group[0][1]
         top_groups = group[1][1] if group[1] is not None else None

@@ -19,6 +19,10 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks.positioned_patches import ORDERS
+
+# Where a norm follows the patches directly and no table is added: the class token goes in front
+# of the normalised tokens (the norm sees it too), or of the patches after their norm.
+TOKEN_ORDERS = ["token_then_norm", "norm_then_token"]
 from codegen.patterns.blocks.chain import (
     FIRST,
     Flow,
@@ -89,11 +93,29 @@ class TokenSequence(BlockPattern):
                     guessed = (
                         f"{table.attr} added before {rest[0].attr} is a guess (positions_order)"
                     )
-        found = (attrs, steps, normed_first)
+        # ... and, with no table, on which side of that norm the class token goes in front
+        # (a timm ViT's final `norm` after its tokens; a patch embedding's own norm before).
+        before_token = 0
+        if token is not None and table is None and len(rest) > 1 and family(rest[0]) == "norm":
+            if first is not None and first[0] == "module" and first[1] == rest[0].attr:
+                order = ctx.choose(
+                    cls,
+                    token.attr,
+                    "token_order",
+                    TOKEN_ORDERS[0],
+                    TOKEN_ORDERS[1:],
+                    f"whether {token.attr} goes in front before {rest[0].attr} or after it",
+                )
+                choices.append(order)
+                before_token = int(order.value == TOKEN_ORDERS[1])
+                if order.source == "default":
+                    guessed = f"{token.attr} put in front before {rest[0].attr} is a guess"
+                    guessed += " (token_order)"
+        found = (attrs, steps, max(normed_first, before_token), before_token)
         return Match(self, len(cls.members), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        (front, kind, token, table), steps, normed_first = match.found
+        (front, kind, token, table), steps, normed_first, before_token = match.found
         x = g.input("x")
         x = g.call_module((front,), x)
         if kind == "conv":
@@ -101,6 +123,9 @@ class TokenSequence(BlockPattern):
             x = g.call_method(
                 "transpose", flat, 1, 2, comment="patches as a sequence: [batch, patches, d_model]"
             )
+        if before_token:  # the patches' norm, then the class token in front
+            x = emit(g, steps[:1], x)
+            steps, normed_first = steps[1:], 0
         if token is not None:
             batch = g.call_method("size", x, 0, inline=True)
             expanded = g.call_method("expand", g.getattr((token,)), batch, -1, -1, inline=True)

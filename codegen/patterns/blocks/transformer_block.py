@@ -38,6 +38,7 @@ FIRST_NORM = (
     r"attn_ln|attention_ln|"  # GTE's original layout (enc7a)
     r"operator_norm|"  # LFM2's: before attention or the short conv (dec8)
     r"temporal_pre_norm|"  # Griffin's (RecurrentGemma): before attention or the recurrence
+    r"attention_layer_norm|"  # lin11: OLMo-core's (OLMo hybrid's checkpoints)
     r"layer_norm"  # beside final_layer_norm (wav2vec2's encoder layers)
 )
 SECOND_NORM = (
@@ -46,7 +47,8 @@ SECOND_NORM = (
     r"feedforward_layernorm|"  # Apertus
     r"mlp_ln|ffn_ln|"  # GTE's original layout (enc7a)
     r"pre_ff_layernorm|"  # Jamba's (dec8)
-    r"channel_pre_norm"  # Griffin's (RecurrentGemma)
+    r"channel_pre_norm|"  # Griffin's (RecurrentGemma)
+    r"feedforward_layer_norm"  # lin11: OLMo-core's (OLMo hybrid's checkpoints)
 )
 UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
 PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")
@@ -119,6 +121,10 @@ class _FreeNorm:
         self.attr, self.where = None, where
 
 
+class _NoNorm(_FreeNorm):
+    """Stands for no norm where a layer's first norm would be (an Identity): its input as it is."""
+
+
 class TransformerBlock(BlockPattern):
     role = "Block"
     priority = 10
@@ -167,6 +173,11 @@ class TransformerBlock(BlockPattern):
             if first is None or second is None or first is second:
                 return None
             layouts = ["pre", "post", "parallel"]
+        elif len(norms) == 1 and one_named(norms, SECOND_NORM) and not one_named(norms, FIRST_NORM):
+            # dec11: only the feed-forward's norm, named so: the attention reads the stream as it
+            # is (ModernBERT's first layer, whose attn_norm is an Identity)
+            first, second = _NoNorm(attn[0].attr if attn else ""), norms[0]
+            layouts = ["pre"]
         elif len(norms) == 1:
             first = second = norms[0]
             layouts = ["parallel"]
@@ -220,20 +231,27 @@ class TransformerBlock(BlockPattern):
             residual.source, residual.note = "metadata", cite
         masked = ctx.takes(attn[0], "mask")
         choices.insert(0, residual)
-        scale, offset = norm_scale(ctx, cls, first if first.attr else None)
+        scale, offset = norm_scale(
+            ctx, cls, first if first.attr else second if second.attr else None
+        )
         choices += scale
         feed = inline or mlp[0].attr
         branch_scale = branch_multiplier(ctx)
         found = (attn[0].attr, feed, first.attr, second.attr, residual.value, masked, offset)
-        free = parameter_free_norm(ctx) if isinstance(first, _FreeNorm) else None
+        free = None
+        if isinstance(first, _FreeNorm) and not isinstance(first, _NoNorm):
+            free = parameter_free_norm(ctx)
         found += (branch_scale, free, ctx.takes(attn[0], "window"))
         found += (ctx.takes(attn[0], ROTARY_TABLE), ctx.takes(attn[0], "index"))
+        found += (ctx.takes(attn[0], "bias"),)  # a position bias its caller computed (WavLM)
         return Match(self, len(members), found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
         attn, mlp, first, second, residual, masked, offset, branch_scale, free = match.found[:9]
         x = g.input("x")
         # this layer's sliding window (0: none) where layers differ: the attention's argument
+        # the position bias the caller computed for every layer, first (audio11: WavLM)
+        bias = (g.input("bias"),) if match.found[12] else ()
         window = (g.input("window", annotation="int"),) if match.found[9] else ()
 
         def scaled(branch):  # a branch's output, times branch_scale, before its residual add
@@ -242,6 +260,8 @@ class TransformerBlock(BlockPattern):
             return g.call_function("mul", branch, branch_scale, inline=True)
 
         def norm(path: str | None, value, **options):
+            if path is None and free is None:  # no norm at all there (_NoNorm)
+                return value
             if path is None:  # a norm without parameters, so without a key
                 return free_norm(g, value, free, **options)
             return apply_norm(g, (path,), value, offset, **options)
@@ -262,7 +282,7 @@ class TransformerBlock(BlockPattern):
         # last, after its mask: then the mask is a required argument that may be None
         indexed = match.found[11]
         optional = {"annotation": "torch.Tensor | None"} if indexed else {"optional": True}
-        mask = window + ((g.input("mask", **optional),) if masked else ())
+        mask = bias + window + ((g.input("mask", **optional),) if masked else ())
         if match.found[10]:
             mask += (g.input(ROTARY_TABLE, **optional),)
         if indexed:
@@ -311,16 +331,19 @@ class TransformerBlock(BlockPattern):
 # Norms on a branch's output, before its residual add (Gemma 2's sandwich, OLMo-2's post-norm).
 # Beside one of these, `post_attention_layernorm` is the attention's output norm, not the MLP's
 # input norm as in LLaMA: the set of names decides.
-POST_ATTN_NORM = r"post_attention_layernorm|post_attn_norm|post_attention_norm"
+POST_ATTN_NORM = r"post_attention_layernorm|post_attn_norm|post_attention_norm|post_operator_norm"
 # ... unless a name that can only mean the attention's output norm is there too (GLM-4's
 # post_self_attn_layernorm): then post_attention_layernorm is, as in LLaMA, the MLP's input norm.
 ONLY_POST_ATTN_NORM = r"post_self_attn_layernorm|post_self_attention_layernorm"
 LLAMA_PRE_FF_NORM = r"post_attention_layernorm"
-PRE_FF_NORM = r"pre_feedforward_layernorm|pre_ffn_norm|pre_mlp_layernorm"
+PRE_FF_NORM = r"pre_feedforward_layernorm|pre_ffn_norm|pre_mlp_layernorm|ffn_norm"  # LFM3's last
 POST_FF_NORM = r"post_feedforward_layernorm|post_ffn_norm|post_mlp_layernorm"
+# lin11: families whose layers norm only each branch's output (OLMo-2's reordered norms), read
+# from their code; OLMo hybrid's checkpoints name the attention's output norm feedforward_layer_norm
+REORDERED_TYPES = ("olmo2", "olmo3", "olmo_hybrid")
 # Each branch's output norm numbered (HyperCLOVA X's post_norm1, post_norm2).
 NUMBERED_POST_NORM = r"post_norm_?\d|post_ln_?\d|post_layernorm_?\d"
-PRE_ATTN_NORM = r"input_layernorm|pre_attention_layernorm|ln_1|attention_norm"
+PRE_ATTN_NORM = r"input_layernorm|pre_attention_layernorm|ln_1|attention_norm|operator_norm"
 FIRST_SCALE = r"layer_scale1|layer_scale_1|ls1|ls_1|layerscale1|gamma_1"
 SECOND_SCALE = r"layer_scale2|layer_scale_2|ls2|ls_2|layerscale2|gamma_2"
 
@@ -381,7 +404,8 @@ class SandwichBlock(BlockPattern):
         members = modules(cls)
         if tensors(cls):
             return None
-        attn = [m for m in members if ctx.role(m) == "Attention"]
+        # attention, or a sequence mixer in its place (LFM3's short conv)
+        attn = [m for m in members if ctx.role(m) in ("Attention", *SEQUENCE_MIXERS)]
         mlp = [m for m in members if ctx.role(m) in FEED_FORWARD_ROLES]
         norms = [m for m in members if family(m) == "norm"]
         scales = [m for m in members if ctx.role(m) == "LayerScale"]
@@ -403,6 +427,16 @@ class SandwichBlock(BlockPattern):
         else:
             slots = [one_named(norms, p) for p in (PRE_ATTN_NORM, POST_ATTN_NORM)]
             slots += [one_named(norms, p) for p in (PRE_FF_NORM, POST_FF_NORM)]
+        guessed = ""
+        other = [m for m in norms if m is not slots[3]]
+        if slots[3] is not None and len(norms) == 2 and not any(slots[:2]):
+            # a norm on the feed-forward's output, and one more not named for the attention's
+            # input: OLMo-2's reordered block, whose other norm is the attention's output norm
+            # (OLMo hybrid's checkpoints call it feedforward_layer_norm, as olmo-core does)
+            slots = [None, other[0], None, slots[3]]
+            model_type = ctx.resolver.evidence("model_type")
+            if model_type is None or model_type[1] not in REORDERED_TYPES:
+                guessed = f"{other[0].attr} read as the attention's output norm (OLMo-2's layout)"
         if slots[3] is None or slots[1] is None:
             return None  # no norm on the feed-forward's output: a pre/post/parallel block
         if len({id(s) for s in slots if s is not None}) != len(norms) + len(scales):
@@ -419,7 +453,7 @@ class SandwichBlock(BlockPattern):
             branch_multiplier(ctx),
             ctx.takes(attn[0], ROTARY_TABLE),
         )
-        return Match(self, len(members) + 1, found, choices)
+        return Match(self, len(members) + 1, found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         attn, mlp, (pre_a, post_a, pre_f, post_f), offset, masked, scaled, windowed = match.found[

@@ -51,6 +51,9 @@ BFLOAT16_SCALE_TYPES = ("recurrent_gemma",)
 # What the conventions survey measured the first block's input to be where nothing normalises
 # the token embeddings before it.
 UNNORMED_EMBEDDINGS = ("none", "sqrt_d_model", "* embedding_multiplier")
+# Settings of heads on the body (ModernBERT's prediction head's activation): moot in a model that
+# holds no head (dec11).
+HEAD_ONLY_KEYS = ("classifier_activation",)
 # Families whose learned position table keeps its first rows unused: position i is row i + offset.
 POSITION_OFFSETS = {"opt": 2, "biogpt": 2}
 # Families whose positions are fixed sines and cosines, not in the checkpoint: the helper that
@@ -70,6 +73,16 @@ def token_embedding(cls, classes: dict) -> tuple[str, ...] | None:
         inner = token_embedding(classes[members[0].type_name], classes)
         return (members[0].attr, *inner) if inner else None
     return None
+
+
+def _ids_embeddings(ctx: BlockContext, members: list):
+    """The one member that is a text-embeddings class taking `input_ids` alone, or None."""
+    found = [m for m in members if m.kind == "class" and ctx.role(m) == "TextEmbeddings"]
+    cls = ctx.classes.get(found[0].type_name) if len(found) == 1 else None
+    graph = cls.forward.graph if cls is not None and cls.forward is not None else None
+    if graph is None or [n.target for n in graph.inputs] != ["input_ids"]:
+        return None
+    return found[0]
 
 
 def projections(members: list, tokens) -> tuple:
@@ -183,6 +196,8 @@ class Transformer(BlockPattern):
         # By name, else by what the rows are (the Embedding pattern tells positions and token
         # types from tokens): OpenAI GPT's tokens_embed / positions_embed, any other spelling.
         tokens = one_named(embeddings, TOKENS) or only(embeddings, "vocab")
+        # dec11: or an embeddings class that reads the ids alone (ModernBERT's tokens then norm)
+        whole = tokens is None and (tokens := _ids_embeddings(ctx, members)) is not None
         others = [m for m in embeddings if m is not tokens]
         positions = one_named(others, POSITIONS) or only(others, "positions")
         # the layers: a repeat of one Block class, or a list holding a single one (a one-layer model),
@@ -223,6 +238,8 @@ class Transformer(BlockPattern):
         said = ctx.resolver.evidence("scale_embedding", "mup_enabled")
         if said is not None and isinstance(said[1], bool):
             scaled, cite = said[1], f"{said[0]} {str(said[1]).lower()}"
+        if whole:  # the embeddings class computes its own output
+            scaled, cite = False, "the embeddings class's own forward"
         scale = ctx.choose(
             cls,
             tokens.attr,
@@ -275,6 +292,8 @@ class Transformer(BlockPattern):
             if width is None:
                 return None
             fixed = (*SINUSOIDAL_POSITION_TYPES[model_type[1]], width)
+        if cls.is_top and head is None:  # dec11: a head's settings, moot with no head held
+            ctx.resolver.consumed.update(HEAD_ONLY_KEYS)
         pins = lone_weight_norm_pins(ctx, cls)
         if norm is None and embed_norm is None:
             pins += [p for b in kinds_of_block for p in post_norm_pins(ctx, b)]
@@ -295,7 +314,9 @@ class Transformer(BlockPattern):
             head.attr if head is not None else None,
         )
         # a norm without parameters on the embeddings, before the first block (NanoChat's)
-        free_first = parameter_free_norm(ctx) if measured == "normed" and not embed_norm else None
+        free_first = None
+        if measured == "normed" and not embed_norm and not whole:
+            free_first = parameter_free_norm(ctx)
         found += (free_first, indexed == {True})
         found += (
             project_in.attr if project_in else None,

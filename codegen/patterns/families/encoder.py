@@ -53,6 +53,7 @@ EMBED_NORM = r"pre_layrnorm|pre_layernorm|ln_pre|norm_pre|embeddings_norm|emb_ln
 # A norm of the pooled token only (CLIP vision): not part of the last hidden state.
 POOLED_NORM = r"post_layernorm|ln_post|fc_norm"
 POOLER = r"pooler"
+POOLED_HEAD = r"head|projection_head"
 # config.json settings read only by a pooler or prediction head (DeBERTa's ContextPooler and its
 # legacy LM head): moot for a model that holds none.
 HEAD_ONLY_KEYS = ("pooler_hidden_size", "pooler_hidden_act", "legacy")
@@ -566,9 +567,12 @@ class VisionEmbeddings(BlockPattern):
         # config.json does not say there is an absolute table (its use_absolute_position_embeddings),
         # or as a 2-D rotary config.json describes (DINOv3).
         absolute = ctx.resolver.evidence("use_absolute_position_embeddings")
-        if rotary:  # its [1, 1, d] mask token too stands in for masked patches, never in front
-            unused += [t for t in fronts if re.fullmatch(MASK_TOKEN, t.attr)]
-            fronts = [t for t in fronts if t not in unused]
+        # A [1, 1, d] mask token too stands in for masked patches, never in front (DINOv3's
+        # beside a 2-D rotary; FLAVA's image tower beside a table counting one class token).
+        unused += [t for t in fronts if re.fullmatch(MASK_TOKEN, t.attr)]
+        fronts = [t for t in fronts if t not in unused]
+        if unused:  # config.json's switch for it (FLAVA's mask_token, BEiT's use_mask_token)
+            ctx.resolver.evidence("mask_token", "use_mask_token")
         if not tables and not rotary and (absolute is None or absolute[1] is not False):
             return None
         # No token in front (I-JEPA): patches and positions only, where a table is there.
@@ -726,6 +730,17 @@ def _post_norm_pins(ctx: BlockContext, encoder) -> list:
     return post_norm_pins(ctx, stacks[0][0]) if len(stacks) == 1 else []
 
 
+def _pooled_projection(ctx: BlockContext, linears: list):
+    """The one Linear named as a head whose output width is config.json's projection_size (a
+    projection of the pooled token, SigLIP's text tower), or None."""
+    head = one_named(linears, POOLED_HEAD)
+    said = ctx.resolver.metadata.get("projection_size")
+    if head is None or head.io is None or said is None or said[1] != head.io.out_width:
+        return None
+    ctx.resolver.evidence("projection_size")
+    return head
+
+
 def _class_token(ctx: BlockContext, embed) -> bool:
     """Whether the embeddings put a learned token in front ([d] as CLIP's, [1, 1, d] as ViT's)."""
     cls = ctx.classes.get(embed.type_name)
@@ -782,6 +797,9 @@ class EncoderModel(BlockPattern):
         # A pooler (a Pooler class, or ALBERT's bare Linear before a tanh) is left to the heads.
         poolers = [m for m in rest if ctx.role(m) == "Pooler" or family(m) == "linear"]
         pooler = one_named([m for m in poolers if m is not project], POOLER)
+        # A projection of the pooled token whose width config.json names (SigLIP's text `head`:
+        # projection_size), left to the callers that read the pooled output too.
+        pooled_head = _pooled_projection(ctx, [m for m in poolers if m not in (project, pooler)])
         # SigLIP's attention-pooling head reads the last hidden state: left to its callers too.
         heads = [m for m in rest if ctx.role(m) == "AttentionPoolingHead"]
         # Embeddings of other inputs (LUKE's entity_embeddings): a word-only forward leaves them
@@ -790,7 +808,7 @@ class EncoderModel(BlockPattern):
         side = side if ctx.role(embed[0]) == "TextEmbeddings" else []
         rest = [m for m in rest if m not in side]
         if len(rest) != len(heads[:1]) + sum(
-            m is not None for m in (project, norm, pooler, embed_norm, pooled_norm)
+            m is not None for m in (project, norm, pooler, embed_norm, pooled_norm, pooled_head)
         ):
             return None
         if pooled_norm is not None and norm is None and not _class_token(ctx, embed[0]):

@@ -69,7 +69,10 @@ def head_activation(ctx: BlockContext, cls, where: str):
     if model_type is not None and model_type[1] in GELU_HEAD_TYPES:
         cite = f"{model_type[0]} {model_type[1]!r}: its LM head applies GELU"
     else:
-        said = ctx.resolver.evidence(*act.SYNONYMS["activation"])
+        # dec11: ModernBERT's prediction head reads classifier_activation, not hidden_activation
+        said = ctx.resolver.metadata.get("classifier_activation")  # (MobileBERT's: a switch)
+        keys = ("classifier_activation",) if said and isinstance(said[1], str) else ()
+        said = ctx.resolver.evidence(*(keys or act.SYNONYMS["activation"]))
         name = act.ALIASES.get(said[1], said[1]) if said and isinstance(said[1], str) else None
         if name in act.FUNCTIONS and name != "leaky_relu":
             default, cite = name, f"{said[0]} {said[1]!r}"
@@ -105,11 +108,13 @@ class HeadTransform(BlockPattern):
 
     role = "HeadTransform"
     priority = 6
-    named = TRANSFORM
+    # dec11: or a head class holding the transform alone, the vocabulary projection beside it
+    # (ModernBERT's `lm_head` / `head`, then `decoder`)
+    named = f"{TRANSFORM}|{HEAD}|head"
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) != 2 or not re.fullmatch(TRANSFORM, cls.named or "", re.I):
+        if tensors(cls) or len(members) != 2 or not re.fullmatch(self.named, cls.named or "", re.I):
             return None
         parts = _transform_parts(ctx, members)
         if parts is None:
@@ -262,7 +267,10 @@ class MaskedLM(BlockPattern):
     priority = 10
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        split = split_body(cls, ctx, "EncoderModel", range(2, 5))
+        # dec11: or a decoder's body under the same head (ModernBERT's decoder)
+        split = split_body(cls, ctx, "EncoderModel", range(2, 5)) or split_body(
+            cls, ctx, "Transformer", range(2, 5)
+        )
         if split is None:
             return None
         body, rest = split

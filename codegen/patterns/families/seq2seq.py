@@ -99,8 +99,11 @@ def _sinusoidal(ctx: BlockContext) -> str:
     return ""
 
 
-def _text_choices(cls, ctx: BlockContext, tokens_attr: str, positions_attr: str | None) -> tuple:
-    """Embedding scale and the row of position 0: choices, settled by config.json."""
+def _text_choices(
+    cls, ctx: BlockContext, tokens_attr: str, positions_attr: str | None, rows: int | None = None
+) -> tuple:
+    """Embedding scale and the row of position 0: choices, settled by config.json (its model_type,
+    or the table's `rows` beside its max_position_embeddings)."""
     model_type = ctx.resolver.evidence("model_type")
     cite = f"{model_type[0]} {model_type[1]!r}" if model_type else ""
     said = ctx.resolver.evidence("scale_embedding")
@@ -131,7 +134,24 @@ def _text_choices(cls, ctx: BlockContext, tokens_attr: str, positions_attr: str 
     )
     if cite and row.source == "default" and model_type[1] in POSITION_OFFSETS:
         row.source, row.note = "metadata", cite
+    elif row.source == "default":
+        spare = _spare_rows(ctx, rows)
+        if spare is not None:
+            row.value, row.alternatives = spare[0], [v for v in (0, 2) if v != spare[0]]
+            row.source, row.note = "metadata", spare[1]
     return scale, row
+
+
+def _spare_rows(ctx: BlockContext, rows: int | None) -> tuple[int, str] | None:
+    """The row of position 0 that a learned table's size shows beside config.json's longest
+    sequence: BART's code keeps 2 rows in front of position 0 and makes its table that much longer
+    than max_position_embeddings (its clones MVP, PLBart too); a table exactly that long keeps none.
+    None where the two do not tell (no key, or another difference)."""
+    said = ctx.resolver.evidence("max_position_embeddings")
+    if rows is None or said is None or type(said[1]) is not int or rows - said[1] not in (0, 2):
+        return None
+    spare = rows - said[1]
+    return spare, f"the table's {rows} rows beside {said[0]} {said[1]}"
 
 
 def _embed_norm_order(cls, ctx: BlockContext, where: str, layer_role: str):
@@ -221,7 +241,8 @@ class _Stack(BlockPattern):
             choices += [scale]
             scale_width = "x" if scale.value == "sqrt_d_model" else None
         else:
-            scale, row = _text_choices(cls, ctx, (tokens or positions).attr, positions.attr)
+            rows = positions.io.vocab if positions.io else None
+            scale, row = _text_choices(cls, ctx, (tokens or positions).attr, positions.attr, rows)
             choices += [scale, row]
             width = positions.io.out_width if positions.io else None
             if scale.value == "sqrt_d_model":

@@ -283,6 +283,10 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     cite = rms[0] if rms else ln[0] if ln else ""
     if cite:
         default = "nn.RMSNorm" if rms else "nn.LayerNorm"
+    # dec11: a switch for the norms' bias is a LayerNorm's (ModernBERT's norm_bias false: no bias)
+    switch = ctx.resolver.evidence("norm_bias") if not cite else None
+    if switch is not None and switch[1] is False:
+        default, cite = "nn.LayerNorm", f"{switch[0]} false: a LayerNorm's bias switched off"
     model_type = ctx.resolver.evidence("model_type")
     if model_type is not None and model_type[1] in RMS_TYPES:
         default, cite = "nn.RMSNorm", f"{model_type[0]} {model_type[1]!r}"

@@ -1,0 +1,114 @@
+"""CNN classifiers as other libraries write them: exact, flagged or WRONG from the keys alone.
+
+For each model of tests/vision_zoo_{6,7,8,9,11,more}_models.py: `modelgen generate` on its bare
+state dict (no config, no calibration), the file strict-loaded and compared with the reference on
+the zoo's input (atol/rtol 1e-5). Verdicts as tests/zoo_verdicts.py gives them: exact (and
+scripts), flagged (differs or cannot run, and the file says a class is guessed or missing),
+WRONG (differs silently: the goal is none), crash (an internal error or an exception).
+The last column names the flagged classes.
+
+Run: python benchmarks/bench_vision_zoo.py [ZOO[:NAME] ...]   (ZOO is 6, 7, 8, 9, 11 or more;
+no names runs every zoo; a few minutes on 2 cores)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+import re
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+ZOOS = ("6", "7", "8", "9", "11", "more")
+
+
+def _zoo(key: str):
+    return importlib.import_module(f"tests.vision_zoo_{key}_models")
+
+
+def names(selected: list[str]) -> list[str]:
+    found = []
+    for item in selected or list(ZOOS):
+        key, _, short = item.partition(":")
+        try:
+            zoo = _zoo(key)
+        except ModuleNotFoundError:
+            continue
+        found += [f"{key}:{name}" for name in zoo.ZOO if not short or name == short]
+    return found
+
+
+def measure(name: str) -> tuple[str, float, str, float]:
+    """(verdict, largest difference, the guessed/missing classes, seconds)."""
+    import torch
+
+    from tests.zoo_verdicts import generate_from_state_dict, verdict
+
+    class _Capsys:  # what generate_from_state_dict reads of pytest's capsys
+        def __init__(self, err: io.StringIO) -> None:
+            self.err = err
+
+        def readouterr(self):
+            return type("Captured", (), {"err": self.err.getvalue()})()
+
+    key, short = name.split(":", 1)
+    start = time.perf_counter()
+    reference, x = _zoo(key).build(short)
+    with tempfile.TemporaryDirectory() as tmp:
+        err = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+                model, source = generate_from_state_dict(
+                    reference, Path(tmp), _Capsys(err), "--force"
+                )
+            found = verdict(reference, model, source, x)
+            with torch.no_grad():
+                try:
+                    got, expected = model(x), reference(x)
+                    diff = (
+                        (got - expected).abs().max().item()
+                        if got.shape == expected.shape
+                        else float("inf")
+                    )
+                except Exception:  # noqa: BLE001 - a benchmark row
+                    diff = float("inf")
+        except Exception as exc:  # noqa: BLE001 - a benchmark row, not a test
+            line = err.getvalue().strip().splitlines()[-1:] or [f"{type(exc).__name__}: {exc}"]
+            return "crash", float("nan"), line[0][:150], time.perf_counter() - start
+    classes = re.findall(
+        r"^class (\w+)\(.*?\n    \"\"\"Forward trust: (guessed|missing)", source, re.M
+    )
+    shown = " ".join(f"{c}:{t[0]}" for c, t in classes)
+    return found, diff, shown, time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help=f"ZOO or ZOO:NAME (zoos: {' '.join(ZOOS)})")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    counts: dict[str, dict[str, int]] = {}
+    print(f"{'model':30} {'verdict':>8} {'diff':>9} {'s':>5}  flagged classes")
+    for name in names(args.names):
+        found, diff, shown, seconds = measure(name)
+        zoo = name.split(":")[0]
+        counts.setdefault(zoo, {}).setdefault(found, 0)
+        counts[zoo][found] += 1
+        print(f"{name:30} {found:>8} {diff:9.3g} {seconds:5.1f}  {shown}", flush=True)
+    for zoo, row in counts.items():
+        total = sum(row.values())
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(row.items()))
+        print(f"zoo {zoo}: {row.get('exact', 0)}/{total} exact ({parts})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

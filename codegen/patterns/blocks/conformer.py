@@ -1,0 +1,504 @@
+"""Conformer layers (Gulati et al. 2020) as speech encoders hold them (Wav2Vec2-Conformer): a
+half-step feed-forward, self-attention, a convolution module, a second half-step feed-forward,
+then a final norm; attention with Transformer-XL's relative positions.
+
+- `ConformerConvModule`: [batch, frames, d] -> the same: a LayerNorm, a pointwise conv to 2 d, a
+  GLU over the channels, a depthwise conv padded to keep the frames, a BatchNorm, the activation
+  (config.json's hidden_act), a pointwise conv back to d. The convs are told apart by their
+  shapes (2 d outputs; one group per channel; the rest), their stride and padding pinned.
+- `RelativePositionAttention`: q, k, v, output projections as attention.py finds them, plus a
+  bias-free `pos` Linear (d -> d) and two [heads, head_dim] tensors, u and v (the content and
+  position biases). scores = (q + u)·k + shift((q + v)·pos(sinusoids)), both over sqrt(head_dim);
+  the sinusoids are the relative positions frames - 1 .. 1 - frames, given by the caller
+  ([1, 2 frames - 1, d]), and the shift is Transformer-XL's (each query's row moved so that
+  column j holds the distance i - j). Which tensor is u and which v: their names (`*_u`, `*_v`).
+- `ConformerLayer`: the two feed-forwards told apart by their names (`ffn1`/`ffn2`,
+  `feed_forward1`/`2`...), each sublayer's norm by its name starting with the sublayer's. The
+  feed-forwards' outputs are halved before their residual add (the paper's half steps).
+- `ConformerEncoder`: the stack and its final norm: the sinusoids computed once for every layer
+  whose attention takes them. Wav2Vec2-Conformer's encoder holds a positional conv it never
+  calls (Wav2Vec2ConformerEncoder.forward, read from the library's code): for that model type
+  the file leaves it unused; for another the same is a guess and the file says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from codegen.ir.graph import Graph, Slice
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+    one_named,
+    stack,
+    tensors,
+)
+from codegen.patterns.blocks._attention_parts import heads as split_heads
+from codegen.patterns.blocks._attention_parts import merge_heads
+from codegen.patterns.blocks.attention import Attention
+from codegen.patterns.blocks.selective_scan import _kernel, conv_pins
+
+CONV_ROLE = "ConformerConv"
+POSITIONS = "positions"  # the argument the relative attention takes: [1, 2 * frames - 1, d]
+FIRST_FF = r"ffn1|ffn_1|feed_forward1|feed_forward_1|ff1|ff_1|macaron_ffn|feed_forward_macaron"
+SECOND_FF = r"ffn2|ffn_2|feed_forward2|feed_forward_2|ff2|ff_2"
+FINAL_NORM = r"final_layer_norm|final_norm|norm_final|layer_norm_final|norm_out"
+POSITION_PROJECTION = r"linear_pos|pos_proj|position_proj|linear_position|pos_linear"
+CONTENT_BIAS, POSITION_BIAS = (
+    r"pos_bias_u|bias_u|u_bias|r_w_bias",
+    r"pos_bias_v|bias_v|v_bias|r_r_bias",
+)
+HALF_STEP = 0.5
+POSITION_KIND = "position_embeddings_type"  # config.json: "relative", "rotary" or null
+ROTARY_INPUTS = (
+    "rotary positions applied to a conformer layer's input before its projections "
+    "(Wav2Vec2-Conformer's position_embeddings_type 'rotary'): not built yet"
+)
+# Model types whose encoder holds a positional conv its forward never calls (read from the
+# library's code: Wav2Vec2ConformerEncoder builds pos_conv_embed and leaves it out).
+UNUSED_POSITION_CONV_TYPES = ("wav2vec2-conformer",)
+UNKNOWN_POSITION_CONV = (
+    "a conformer encoder beside a positional conv: whether its forward adds the conv's output is "
+    "not known for this model type (Wav2Vec2-Conformer's never does; the file leaves it unused)"
+)
+
+
+def _int(value) -> int | None:
+    return value if type(value) is int else None
+
+
+def _groups(m) -> object:
+    return next((a.value for a in m.args if a.keyword == "groups"), 1)
+
+
+def _type_pin(m, value: str, why: str) -> list[tuple[str, str, object, str]]:
+    return [
+        (c.path, c.name, value, why)
+        for c in m.choices
+        if c.name == "module_type" and c.source == "default" and c.value != value
+    ]
+
+
+class ConformerConvModule(BlockPattern):
+    role = CONV_ROLE
+    priority = 20  # over the width-chaining fallback, which cannot order these
+    synonyms = act.SYNONYMS
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        convs = [m for m in members if family(m) == "conv" and m.io is not None]
+        norms = [m for m in members if family(m) == "norm"]
+        if tensors(cls) or len(convs) != 3 or len(norms) not in (1, 2):
+            return None
+        if len(members) != len(convs) + len(norms) or any(m.io.ndim != 1 for m in convs):
+            return None
+        width = _int(convs[0].io.in_width)
+        if width is None:
+            return None
+        first = [m for m in convs if m.io.out_width == 2 * width and m.io.in_width == width]
+        depthwise = [m for m in convs if m not in first and _groups(m) not in (1, None)]
+        last = [m for m in convs if m not in first and m not in depthwise]
+        if len(first) != 1 or len(depthwise) != 1 or len(last) != 1:
+            return None
+        first, depthwise, last = first[0], depthwise[0], last[0]
+        if _kernel(first) != 1 or _kernel(last) != 1 or (_kernel(depthwise) or 0) % 2 != 1:
+            return None  # pointwise convs beside an odd depthwise one: "same" padding
+        if depthwise.io.in_width != width or last.io.in_width != width:
+            return None
+        batch = [m for m in norms if "BatchNorm" in m.type_name or re.search("batch", m.attr)]
+        layer = [m for m in norms if m not in batch]
+        if len(batch) != 1 or len(layer) > 1:
+            return None
+        activation = _activation(cls, ctx, depthwise.attr)
+        ctx.resolver.evidence("conv_depthwise_kernel_size")  # the depthwise conv's weight shows it
+        k = _kernel(depthwise)
+        why = "a Conformer's convolution module keeps the frames"
+        pins = conv_pins(depthwise, {"stride": 1, "padding": (k - 1) // 2, "depthwise": True}, why)
+        for m in (first, last):
+            pins += conv_pins(m, {"stride": 1, "padding": 0}, why)
+        pins += _type_pin(batch[0], "nn.BatchNorm1d", "a batch norm over [batch, channels, frames]")
+        found = (
+            layer[0].attr if layer else None,
+            first.attr,
+            depthwise.attr,
+            batch[0].attr,
+            last.attr,
+            activation.value,
+        )
+        return Match(self, len(members), found, [activation], pins=pins)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        norm, first, depthwise, batch, last, activation = match.found
+        x = g.input("x")  # [batch, frames, d]
+        if norm is not None:
+            x = g.call_module((norm,), x, inline=True)
+        x = g.call_method("transpose", x, 1, 2, inline=True)
+        x = g.call_module((first,), x, inline=True)
+        x = g.call_function("glu", x, kwargs={"dim": 1}, comment="half the channels gate")
+        x = g.call_module((depthwise,), x, inline=True)
+        x = g.call_module((batch,), x, inline=True)
+        x = act.apply(g, activation, x, name="x")
+        x = g.call_module((last,), x, inline=True)
+        g.output(g.call_method("transpose", x, 1, 2), comment="[batch, frames, d]")
+
+    @staticmethod
+    def examples():
+        return [conformer_example()]
+
+
+def _activation(cls, ctx: BlockContext, where: str):
+    return ctx.choose(
+        cls,
+        where,
+        "activation",
+        "silu",
+        [a for a in act.TRANSFORMER if a != "silu"],
+        "the activation after the depthwise conv (the paper's swish)",
+        aliases=act.ALIASES,
+    )
+
+
+def _relative_parts(cls) -> tuple | None:
+    """(position Linear, content bias, position bias) where the class holds them by name."""
+    params = tensors(cls)
+    u = [t for t in params if re.fullmatch(CONTENT_BIAS, t.attr, re.I) and len(t.shape) == 2]
+    v = [t for t in params if re.fullmatch(POSITION_BIAS, t.attr, re.I) and len(t.shape) == 2]
+    pos = one_named([m for m in modules(cls) if family(m) == "linear"], POSITION_PROJECTION)
+    if len(params) != 2 or len(u) != 1 or len(v) != 1 or pos is None:
+        return None
+    return pos, u[0], v[0]
+
+
+class RelativePositionAttention(Attention):
+    role = "Attention"
+    priority = 12
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        parts = _relative_parts(cls)
+        if parts is None:
+            return None
+        pos, u, v = parts
+        said = ctx.resolver.evidence(POSITION_KIND)
+        if said is not None and said[1] != "relative":
+            return None  # config.json names other positions than these
+        plain = dataclasses.replace(cls, members=[m for m in cls.members if m not in parts])
+        found = super().match(plain, ctx)
+        if found is None or found.missing:
+            return found
+        p = found.found
+        if len(p.projections) != 3 or p.out is None or p.causal or p.rotary or p.alibi:
+            return None
+        if p.norm or p.split or p.scale or p.qk_norm or p.window or p.cap or p.sub_norm:
+            return None
+        if p.free_qk or p.sinks or p.clip or p.layer_scaled or p.per_head:
+            return None
+        q = one_named(modules(cls), re.escape(p.projections[0]))
+        width = _int(q.io.out_width) if q is not None and q.io else None
+        io = pos.io
+        if width is None or p.kv_heads != p.nhead or width % p.nhead:
+            return None
+        if io is None or io.in_width != width or io.out_width != width:
+            return None
+        head_dim = width // p.nhead
+        heads = _int(u.shape[0])
+        if heads is not None and heads != p.nhead:
+            return None  # the biases' rows are the heads: a count that disagrees is not this
+        inner = (p, pos.attr, u.attr, v.attr, head_dim)
+        return dataclasses.replace(found, pattern=self, explains=found.explains + 3, found=inner)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        plan, pos, u, v, head_dim = match.found
+        x = g.input("x")
+        positions = g.input(POSITIONS)  # [1, 2 * frames - 1, d]: distances frames - 1 .. 1 - frames
+        batch = g.call_method("size", x, 0, name="batch")
+        seq = g.call_method("size", x, 1, name="seq")
+        q, k, values = split_heads(g, x, batch, seq, plan)
+        span = g.call_method("size", positions, 1, inline=True)
+        p = g.call_module((pos,), positions, inline=True)
+        p = g.call_method("view", p, 1, span, plan.nhead, head_dim, inline=True)
+        p = g.call_method("permute", p, 0, 2, 3, 1, name="p", comment="[1, heads, head_dim, span]")
+        biased = g.call_function(
+            "add", q, g.call_method("unsqueeze", g.getattr((v,)), 1, inline=True), inline=True
+        )
+        scores = g.call_function(
+            "matmul", biased, p, name="scores", comment="[batch, heads, seq, span]"
+        )
+        # Transformer-XL's shift: row i moved left by seq - 1 - i, so column j holds distance i - j
+        scores = g.call_function("F.pad", scores, (1, 0), inline=True)
+        scores = g.call_method("reshape", scores, batch, plan.nhead, -1, seq, inline=True)
+        scores = g.call_function("getitem", scores, (Slice(), Slice(), Slice(1, None)), inline=True)
+        scores = g.call_method("reshape", scores, batch, plan.nhead, seq, -1, inline=True)
+        scores = g.call_function(
+            "getitem", scores, (Slice(), Slice(), Slice(), Slice(None, seq)), inline=True
+        )
+        bias = g.call_function(
+            "mul", scores, head_dim**-0.5, name="bias", comment="the position scores, scaled"
+        )
+        q = g.call_function(
+            "add", q, g.call_method("unsqueeze", g.getattr((u,)), 1, inline=True), name="q"
+        )
+        y = g.call_function(
+            "scaled_dot_product_attention",
+            q,
+            k,
+            values,
+            kwargs={"attn_mask": bias},
+            name="y",
+            comment=f"{plan.nhead} heads, every position sees all, relative positions added",
+        )
+        y = merge_heads(g, y, batch, seq)
+        g.output(g.call_module((plan.out,), y))
+
+    @staticmethod
+    def examples():
+        return [conformer_example()]
+
+
+def _norm_of(norms: list, sublayer: str):
+    """The norm named after a sublayer (`ffn1_layer_norm`, `self_attn_layer_norm`)."""
+    found = [m for m in norms if m.attr.startswith(sublayer) and m.attr != sublayer]
+    return found[0] if len(found) == 1 else None
+
+
+class ConformerLayer(BlockPattern):
+    role = "Block"
+    priority = 12
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        feeds = [m for m in members if ctx.role(m) == "MLP"]
+        attn = [m for m in members if ctx.role(m) == "Attention"]
+        conv = [m for m in members if ctx.role(m) == CONV_ROLE]
+        norms = [m for m in members if family(m) == "norm"]
+        if len(feeds) != 2 or len(attn) != 1 or len(conv) != 1:
+            return None
+        first, second = one_named(feeds, FIRST_FF), one_named(feeds, SECOND_FF)
+        if first is None or second is None or first is second:
+            return None
+        paired = [_norm_of(norms, m.attr) for m in (first, attn[0], second)]
+        conv_norm = _norm_of(norms, conv[0].attr)
+        final = one_named(norms, FINAL_NORM)
+        if None in paired or final is None or final in paired:
+            return None
+        if len(members) != 4 + len(norms) or len(norms) != 4 + (conv_norm is not None):
+            return None
+        half = ctx.choose(
+            cls,
+            first.attr,
+            "feed_forward_scale",
+            HALF_STEP,
+            [1.0],
+            "the Conformer's half-step feed-forwards",
+        )
+        if half.source == "default":
+            half.source, half.note = (
+                "pattern",
+                "the Conformer's half-step feed-forwards (its paper)",
+            )
+        found = (
+            (first.attr, paired[0].attr),
+            (attn[0].attr, paired[1].attr, ctx.takes(attn[0], POSITIONS)),
+            (conv[0].attr, conv_norm.attr if conv_norm else None),
+            (second.attr, paired[2].attr),
+            final.attr,
+            float(half.value),
+        )
+        return Match(self, len(members), found, [half])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        (ff1, n1), (attn, na, positioned), (conv, nc), (ff2, n2), final, half = match.found
+        x = g.input("x")
+        extra = (g.input(POSITIONS),) if positioned else ()
+
+        def half_step(ff: str, norm: str, value):
+            h = g.call_module((ff,), g.call_module((norm,), value, inline=True), inline=True)
+            return g.call_function("add", value, g.call_function("mul", h, half, inline=True))
+
+        x = half_step(ff1, n1, x)
+        a = g.call_module((attn,), g.call_module((na,), x, inline=True), *extra, inline=True)
+        x = g.call_function("add", x, a)
+        h = g.call_module((nc,), x, inline=True) if nc else x
+        x = g.call_function("add", x, g.call_module((conv,), h, inline=True))
+        x = half_step(ff2, n2, x)
+        g.output(g.call_module((final,), x))
+
+    @staticmethod
+    def examples():
+        return [conformer_example()]
+
+
+class ConformerEncoder(BlockPattern):
+    """The layers, the final norm; the relative positions' sinusoids computed once for all."""
+
+    role = "ConvPositionEncoder"
+    priority = 7  # over ConvPositionEncoder and the gated-bias encoder: its layers are Conformer's
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        layers = [m for m in members if stack(m) and ctx.role(stack(m)[0]) == "Block"]
+        norms = [m for m in members if family(m) == "norm"]
+        conv = [m for m in members if ctx.role(m) == "PositionalConvEmbedding"]
+        if len(layers) != 1 or len(norms) != 1 or len(conv) > 1:
+            return None
+        if len(members) != 2 + len(conv):
+            return None
+        block = ctx.classes.get(stack(layers[0])[0].type_name)
+        if block is None or block.forward.pattern != ConformerLayer.__name__:
+            return None
+        guessed = ""
+        if conv:
+            model_type = ctx.resolver.evidence("model_type")
+            if model_type is None or model_type[1] not in UNUSED_POSITION_CONV_TYPES:
+                guessed = UNKNOWN_POSITION_CONV
+        positioned = ctx.takes(stack(layers[0])[0], POSITIONS)
+        said = ctx.resolver.evidence(POSITION_KIND)
+        kind = said[1] if said is not None else None
+        if said is None:  # null in config.json (no positions): the layers show none is added
+            ctx.resolver.consumed.add(POSITION_KIND)
+        if kind == "rotary":  # its parameter-free table may be saved or not: never a plain stack
+            return Match(self, len(members), missing=ROTARY_INPUTS)
+        if kind not in (None, "relative") or positioned != (kind == "relative"):
+            return None
+        ctx.resolver.evidence("rotary_embedding_base")  # read only by rotary positions
+        found = (layers[0].attr, norms[0].attr, positioned)
+        return Match(self, len(members), found, guessed=guessed)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        layers, norm, positioned = match.found
+        x = g.input("x")  # [batch, frames, d]
+        extra = ()
+        if positioned:
+            frames = g.call_method("size", x, 1, inline=True)
+            width = g.call_method("size", x, 2, inline=True)
+            device = g.call_method("device", x, inline=True)
+            extra = (
+                g.call_function(
+                    "interleaved_relative_sinusoids",
+                    frames,
+                    width,
+                    device,
+                    name="positions",
+                    comment="[1, 2 * frames - 1, d]: distances frames - 1 .. 1 - frames",
+                ),
+            )
+        x = g.call_module((layers,), x, *extra, each=True)
+        g.output(g.call_module((norm,), x), comment="[batch, frames, d]")
+
+    @staticmethod
+    def examples():
+        return [conformer_example()]
+
+
+def conformer_example() -> Example:
+    """A tiny Wav2Vec2-Conformer laid out as Hugging Face's, written here from its description:
+    the speech encoder's parts (blocks/speech_encoder.py's example) with Conformer layers."""
+    import math
+
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    from codegen.patterns.blocks.speech_encoder import speech_example
+
+    base = speech_example("group")
+    d, nhead, kernel = 16, 2, 5
+    head_dim = d // nhead
+
+    def sinusoids(t: int) -> torch.Tensor:
+        position = torch.arange(t - 1, -t, -1).float()[:, None]
+        freq = torch.exp(torch.arange(0, d, 2).float() * -(math.log(10000.0) / d))
+        table = torch.zeros(2 * t - 1, d)
+        table[:, 0::2] = torch.sin(position * freq)
+        table[:, 1::2] = torch.cos(position * freq)
+        return table[None]
+
+    class ConvModule(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer_norm = nn.LayerNorm(d)
+            self.pointwise_conv1 = nn.Conv1d(d, 2 * d, 1, bias=False)
+            self.depthwise_conv = nn.Conv1d(
+                d, d, kernel, padding=(kernel - 1) // 2, groups=d, bias=False
+            )
+            self.batch_norm = nn.BatchNorm1d(d)
+            self.pointwise_conv2 = nn.Conv1d(d, d, 1, bias=False)
+
+        def forward(self, x):
+            x = self.pointwise_conv1(self.layer_norm(x).transpose(1, 2))
+            x = F.glu(x, dim=1)
+            x = F.gelu(self.batch_norm(self.depthwise_conv(x)))  # config.json hidden_act
+            return self.pointwise_conv2(x).transpose(1, 2)
+
+    class SelfAttention(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear_q, self.linear_k = nn.Linear(d, d), nn.Linear(d, d)
+            self.linear_v, self.linear_out = nn.Linear(d, d), nn.Linear(d, d)
+            self.linear_pos = nn.Linear(d, d, bias=False)
+            self.pos_bias_u = nn.Parameter(torch.randn(nhead, head_dim))
+            self.pos_bias_v = nn.Parameter(torch.randn(nhead, head_dim))
+
+        def forward(self, x, positions):
+            b, t = x.size(0), x.size(1)
+            q, k, v = (
+                p(x).view(b, t, nhead, -1).transpose(1, 2)
+                for p in (self.linear_q, self.linear_k, self.linear_v)
+            )
+            p = self.linear_pos(positions).view(1, -1, nhead, head_dim).permute(0, 2, 3, 1)
+            bd = (q + self.pos_bias_v[None, :, None, :]) @ p
+            shape = bd.shape
+            bd = F.pad(bd, (1, 0)).view(shape[0], shape[1], shape[3] + 1, shape[2])
+            bd = bd[:, :, 1:].reshape(shape)[..., :t]
+            ac = (q + self.pos_bias_u[None, :, None, :]) @ k.transpose(2, 3)
+            weights = ((ac + bd) / math.sqrt(head_dim)).softmax(-1)
+            return self.linear_out((weights @ v).transpose(1, 2).reshape(b, t, d))
+
+    class Layer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            feed_forward = base.module.encoder.layers[0].feed_forward.__class__
+            self.ffn1_layer_norm, self.ffn1 = nn.LayerNorm(d), feed_forward()
+            self.self_attn_layer_norm, self.self_attn = nn.LayerNorm(d), SelfAttention()
+            self.conv_module = ConvModule()
+            self.ffn2_layer_norm, self.ffn2 = nn.LayerNorm(d), feed_forward()
+            self.final_layer_norm = nn.LayerNorm(d)
+
+        def forward(self, x, positions):
+            x = x + 0.5 * self.ffn1(self.ffn1_layer_norm(x))
+            x = x + self.self_attn(self.self_attn_layer_norm(x), positions)
+            x = x + self.conv_module(x)
+            x = x + 0.5 * self.ffn2(self.ffn2_layer_norm(x))
+            return self.final_layer_norm(x)
+
+    class Encoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pos_conv_embed = base.module.encoder.pos_conv_embed  # held, never called
+            self.layer_norm = nn.LayerNorm(d)
+            self.layers = nn.ModuleList(Layer() for _ in range(2))
+
+        def forward(self, x):
+            positions = sinusoids(x.size(1))
+            for layer in self.layers:
+                x = layer(x, positions)
+            return self.layer_norm(x)
+
+    model = base.module
+    model.encoder = Encoder()
+    for m in model.modules():  # batch norm statistics away from their initial values
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+    config = dict(base.metadata, model_type="wav2vec2-conformer", conv_depthwise_kernel_size=kernel)
+    config.update(position_embeddings_type="relative", hidden_act="gelu")
+    return Example(model, base.inputs, config)
