@@ -967,6 +967,69 @@ FAMILIES: dict[str, Family] = {
         ),
         "speech_seq2seq",
     ),
+    # audio11 (issue 15): the speech encoders of this session's task at other layouts than the
+    # entries above (WavLM pre-norm, Conformer without or with rotary positions, SEW-D without
+    # buckets), LongT5's local encoder alone, and BigBird's block-sparse encoder (flagged: not
+    # built)
+    "wavlm_stable": Family(
+        "transformers",
+        _t(
+            "WavLMModel",
+            "WavLMConfig",
+            **AUDIO,
+            num_buckets=24,
+            max_bucket_distance=40,
+            do_stable_layer_norm=True,
+            feat_extract_norm="layer",
+        ),
+        "audio",
+    ),
+    "wav2vec2_conformer_plain": Family(
+        "transformers",
+        _t(
+            "Wav2Vec2ConformerModel",
+            "Wav2Vec2ConformerConfig",
+            **AUDIO,
+            conv_depthwise_kernel_size=5,
+            position_embeddings_type=None,
+            hidden_act="swish",
+        ),
+        "audio",
+    ),
+    "wav2vec2_conformer_rotary": Family(
+        "transformers",
+        _t(
+            "Wav2Vec2ConformerModel",
+            "Wav2Vec2ConformerConfig",
+            **AUDIO,
+            conv_depthwise_kernel_size=3,
+            position_embeddings_type="rotary",
+        ),
+        "audio",
+    ),
+    "sew_d_clamped": Family(
+        "transformers",
+        _t(
+            "SEWDModel",
+            "SEWDConfig",
+            **AUDIO,
+            squeeze_factor=3,
+            position_buckets=-1,
+            max_relative_positions=8,
+            share_att_key=False,
+        ),
+        "audio",
+    ),
+    "longt5_encoder": Family(
+        "transformers",
+        _t("LongT5EncoderModel", "LongT5Config", **T5, local_radius=2),
+        "encoder",
+    ),
+    "big_bird_sparse": Family(
+        "transformers",
+        _t("BigBirdModel", "BigBirdConfig", **DENSE, block_size=1, num_random_blocks=2),
+        "encoder",
+    ),
     # vision: pixel_values -> last hidden state or logits
     "vit": Family(
         "transformers", _t("ViTModel", "ViTConfig", **IMAGE, intermediate_size=64), "vision"

@@ -55,6 +55,11 @@ TEXT_FAMILIES = {
         "ModernBertConfig",
         {**DENSE, "num_hidden_layers": 3, "pad_token_id": 0, "local_attention": 6},
     ),
+    "modernbert_mlm": (
+        "ModernBertForMaskedLM",
+        "ModernBertConfig",
+        {**DENSE, "pad_token_id": 0, "local_attention": 4, "classifier_activation": "relu"},
+    ),
     "ultrabert": (
         "UltrabertModel",
         "UltrabertConfig",

@@ -70,6 +70,7 @@ ALIASES = {
     "quickgelu": "quick_gelu",
     "linear": "identity",
     "relu2": "relu_squared",
+    "gelu_python": "gelu",  # transformers' erf GELU written out (SEW-D's default; audio11)
     "leaky_relu": "leaky_relu_0.01",  # transformers' ACT2FN: nn.LeakyReLU() (slope 0.01)
     ("gelu_activation", True): "gelu",
     ("gelu_activation", False): "relu",

@@ -256,6 +256,14 @@ FIXED_EPS_TYPE_PATHS = (
     ),
 )
 
+# Norms whose eps the family's code reads from another config.json key than the model's others
+# (audio11: SEW-D's norm over the conv features reads feature_layer_norm_eps; its encoder's
+# norms layer_norm_eps): (path, key, model types).
+EPS_KEY_TYPE_PATHS = (
+    # the model's own (or, under a task head, its body's): not a conv layer's norm
+    (re.compile(r"^(\w+\.)?layer_norm$"), "feature_layer_norm_eps", ("sew-d",)),
+)
+
 # Metadata spellings of the choices the helpers below make, for the patterns that use them to declare.
 EPS_SYNONYMS = {
     "eps": (
@@ -328,6 +336,18 @@ def eps_arg(
     if by_type and c.source == "metadata":
         c.alternatives = [e for e in [c.value, *c.alternatives] if e != by_type[1]]
         c.value, c.note = by_type[1], f"{model_type[0]} {model_type[1]!r}: a fixed eps here"
+    by_key = next(
+        (
+            f
+            for f in EPS_KEY_TYPE_PATHS
+            if model_type and model_type[1] in f[2] and f[0].search(node.path)
+        ),
+        None,
+    )
+    said = ctx.resolver.evidence(by_key[1]) if by_key else None
+    if said is not None and type(said[1]) is float and c.source in ("metadata", "default"):
+        c.alternatives = [e for e in [c.value, *c.alternatives] if e != said[1]]
+        c.value, c.source, c.note = said[1], "metadata", said[0]
     latent_norm_eps(ctx, node, c)
     if c.source == "default" and searchable is not None:
         searchable.append(c)
@@ -425,7 +445,8 @@ CHECKED_MODEL_TYPES = (
     )  # hyb10: tests/test_hybrid_10.py compares these
     # mla11: tests/test_mla_11.py compares these
     | frozenset("mistral4 ministral3 deepseek_v32 glm_moe_dsa llama4_text".split())
-    | frozenset(["wavlm", "wav2vec2-conformer"])  # audio11: tests/test_audio_11.py compares these
+    # audio11: tests/test_audio_11.py compares these
+    | frozenset(["wavlm", "wav2vec2-conformer", "sew-d", "longt5"])
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

@@ -133,6 +133,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "padding_or_self_mask",
         )
     },
+    # LongT5's local attention (patterns/families/relative_encoder.py; audio11)
+    "local_band_bias": ("local_band_bias", "helper:local_band_bias"),
     # a Conformer's relative positions (patterns/blocks/conformer.py; audio11)
     "interleaved_relative_sinusoids": (
         "interleaved_relative_sinusoids",

@@ -1471,6 +1471,16 @@ def relative_scores(
         scores = scores + torch.gather(per_kind, 3, index)
     return scores / math.sqrt(q.size(-1))
 ''',
+    "local_band_bias": '''
+def local_band_bias(bias: torch.Tensor, radius: int) -> torch.Tensor:
+    """`bias` [.., seq, seq] with every key farther than `radius` positions from its query set to
+    float32's lowest value: local attention (LongT5's blocks of radius + 1 tokens, each beside the
+    blocks before and after it, hold exactly the keys within the radius)."""
+    seq = bias.size(-1)
+    i = torch.arange(seq, device=bias.device)
+    far = (i[:, None] - i[None, :]).abs() > radius
+    return bias.masked_fill(far, -3.4028234663852886e38)
+''',
     "interleaved_relative_sinusoids": '''
 def interleaved_relative_sinusoids(seq: int, dim: int, device: torch.device) -> torch.Tensor:
     """[1, 2 * seq - 1, dim]: the relative positions seq - 1 .. 1 - seq (Transformer-XL's order),

@@ -137,3 +137,23 @@ def examples() -> list[Example]:
         keep = {k: v for k, v in config.items() if isinstance(v, (int, float, str, bool, list))}
         out.append(Example(module.eval(), (torch.randn(2, 9, 16),), keep))
     return out
+
+
+def library_kda() -> Example:
+    """Kimi's KDA as the library's module holds it: the forget gate a module of its own, the
+    fused conv one module (a state dict saved without the library's checkpoint conversion)."""
+    import torch
+
+    mixer, config = _library(
+        "KimiLinearConfig",
+        "transformers.models.kimi_linear.modeling_kimi_linear",
+        "KimiLinearDeltaAttention",
+        linear_num_heads=2,
+        linear_head_dim=6,
+        linear_conv_kernel_dim=3,
+        rms_norm_eps=1e-5,
+    )
+    module = _Holder.wrap(_redraw(mixer, 3, scale=0.3), 16)
+    torch.manual_seed(3)
+    keep = {k: v for k, v in config.items() if isinstance(v, (int, float, str, bool, list))}
+    return Example(module.eval(), (torch.randn(2, 9, 16),), keep)

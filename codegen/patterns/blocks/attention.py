@@ -201,6 +201,19 @@ def _projection(ctx: BlockContext, m) -> bool:
 
 def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     """ "decoder" / "encoder" from config.json's model_type or architectures, and the citation."""
+    kind, cite = _model_kind(ctx)
+    # dec11: a sequence classifier pooling the first token (or every token) is an encoder's: in a
+    # causal model the first token sees nothing after it (ModernBERT, UltraBERT); used where it
+    # agrees (a decoder's config saying so stays unused: the file is flagged)
+    pooling = ctx.resolver.metadata.get("classifier_pooling")
+    if pooling and pooling[1] in ("cls", "mean") and kind in (None, "encoder"):
+        ctx.resolver.evidence("classifier_pooling")
+        if kind is None:
+            return "encoder", f"{pooling[0]} {pooling[1]!r}: an encoder's pooling"
+    return kind, cite
+
+
+def _model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     found = ctx.resolver.evidence("model_type")
     if found and (found[1] in DECODER_TYPES or found[1] in CAUSAL_ENCODER_TYPES):
         return "decoder", f"{found[0]} {found[1]!r}"
@@ -216,12 +229,6 @@ def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     masked = ctx.resolver.evidence("mask_token_id")
     if masked and isinstance(masked[1], int) and not isinstance(masked[1], bool):
         return "encoder", f"{masked[0]} {masked[1]}: a masked language model's mask token"
-    # dec11: a sequence classifier pooling the first token (or every token) is an encoder's: in a
-    # causal model the first token sees nothing after it (ModernBERT, UltraBERT)
-    pooling = ctx.resolver.metadata.get("classifier_pooling")
-    if pooling and pooling[1] in ("cls", "mean"):
-        ctx.resolver.evidence("classifier_pooling")
-        return "encoder", f"{pooling[0]} {pooling[1]!r}: an encoder's pooling"
     # A convolutional feature encoder over audio feeds a bidirectional encoder (wav2vec2, HuBERT,
     # and any speech model configured the same way).
     audio = ctx.resolver.evidence("conv_stride")
@@ -366,7 +373,7 @@ def rope_plan(ctx: BlockContext, theta: float, hinted: bool) -> tuple[tuple | No
 def _frequencies(g: Graph, rotary: tuple, q: Value, seq: Value, window: Value | None):
     """Print the rotary frequencies of a plan (rope_plan): (inv_freq, scale on cos and sin)."""
     plan, width = rotary[3], rotary[1]
-    device = g.call_method("device", q, inline=True)
+    device = g.call_method("device", q, inline=True, name="device")
 
     def one(spec: tuple, name: str) -> Value:
         kind, theta = spec[0], spec[1]

@@ -1,6 +1,6 @@
 """Conformer layers (Gulati et al. 2020) as speech encoders hold them (Wav2Vec2-Conformer): a
 half-step feed-forward, self-attention, a convolution module, a second half-step feed-forward,
-then a final norm; attention with Transformer-XL's relative positions.
+then a final norm; attention with Transformer-XL's relative positions, rotary ones, or none.
 
 - `ConformerConvModule`: [batch, frames, d] -> the same: a LayerNorm, a pointwise conv to 2 d, a
   GLU over the channels, a depthwise conv padded to keep the frames, a BatchNorm, the activation
@@ -12,6 +12,10 @@ then a final norm; attention with Transformer-XL's relative positions.
   the sinusoids are the relative positions frames - 1 .. 1 - frames, given by the caller
   ([1, 2 frames - 1, d]), and the shift is Transformer-XL's (each query's row moved so that
   column j holds the distance i - j). Which tensor is u and which v: their names (`*_u`, `*_v`).
+- `RotaryInputAttention`: position_embeddings_type "rotary" (config.json): each head's slice of
+  the layer's input turned by rotary positions (halves layout, rotary_embedding_base) before the
+  query and key projections; the values read the input unturned. `RotaryFrequencies`: the class
+  holding the frequencies (embed_positions.inv_freq), which the attention computes from the base.
 - `ConformerLayer`: the two feed-forwards told apart by their names (`ffn1`/`ffn2`,
   `feed_forward1`/`2`...), each sublayer's norm by its name starting with the sublayer's. The
   feed-forwards' outputs are halved before their residual add (the paper's half steps).
@@ -57,8 +61,8 @@ CONTENT_BIAS, POSITION_BIAS = (
 HALF_STEP = 0.5
 POSITION_KIND = "position_embeddings_type"  # config.json: "relative", "rotary" or null
 ROTARY_INPUTS = (
-    "rotary positions applied to a conformer layer's input before its projections "
-    "(Wav2Vec2-Conformer's position_embeddings_type 'rotary'): not built yet"
+    "config.json's position_embeddings_type 'rotary' beside layers whose attention is not "
+    "recognised as turning its input (no rotary_embedding_base?)"
 )
 # Model types whose encoder holds a positional conv its forward never calls (read from the
 # library's code: Wav2Vec2ConformerEncoder builds pos_conv_embed and leaves it out).
@@ -335,6 +339,115 @@ class ConformerLayer(BlockPattern):
         return [conformer_example()]
 
 
+FREQUENCIES = r"inv_freq|inverse_freq|inv_freqs"
+
+
+class RotaryFrequencies(BlockPattern):
+    """A class holding only a rotary table's frequencies (Wav2Vec2-Conformer's embed_positions):
+    its forward gives them back; the attention that uses them computes the same from the base."""
+
+    role = "RotaryFrequencies"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        params = tensors(cls)
+        if modules(cls) or len(params) != 1 or len(params[0].shape) != 1:
+            return None
+        if not re.fullmatch(FREQUENCIES, params[0].attr):
+            return None
+        return Match(self, 1, params[0].attr)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        g.input("x")  # what the table would be computed for: the frequencies do not depend on it
+        g.output(g.getattr((match.found,)), comment="theta ** (-2j / head_dim)")
+
+    @staticmethod
+    def examples():
+        return [conformer_example(rotary=True)]
+
+
+def _frequencies_only(ctx: BlockContext, m) -> bool:
+    """A member class holding a rotary table's frequencies and nothing else."""
+    return ctx.role(m) == RotaryFrequencies.role
+
+
+def _rotary_layers(ctx: BlockContext, block) -> bool:
+    """Whether a Conformer layer's attention turns its input by rotary positions."""
+    inner = [ctx.classes.get(m.type_name) for m in modules(block) if m.kind == "class"]
+    return any(c is not None and c.forward.pattern == RotaryInputAttention.__name__ for c in inner)
+
+
+class RotaryInputAttention(Attention):
+    """Rotary positions turned on the layer's input, each head's slice in the halves layout,
+    before the query and key projections (the values read the input as it came): the
+    Conformer ports' position_embeddings_type "rotary" (Wav2Vec2-Conformer's, SeamlessM4T's),
+    the base config.json's rotary_embedding_base."""
+
+    role = "Attention"
+    priority = 12
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        kind = ctx.resolver.metadata.get(POSITION_KIND)
+        base = ctx.resolver.metadata.get("rotary_embedding_base")
+        if kind is None or kind[1] != "rotary" or base is None:
+            return None
+        if type(base[1]) not in (int, float) or base[1] <= 0:
+            return None
+        found = super().match(cls, ctx)
+        if found is None or found.missing:
+            return found
+        p = found.found
+        if len(p.projections) != 3 or p.out is None or p.causal or p.rotary or p.alibi:
+            return None
+        if p.norm or p.split or p.scale or p.qk_norm or p.window or p.cap or p.sub_norm:
+            return None
+        if p.free_qk or p.sinks or p.clip or p.layer_scaled or p.per_head:
+            return None
+        q = one_named(modules(cls), re.escape(p.projections[0]))
+        width = _int(q.io.in_width) if q is not None and q.io else None
+        if width is None or p.kv_heads != p.nhead or width % p.nhead:
+            return None
+        ctx.resolver.evidence(POSITION_KIND, "rotary_embedding_base")
+        theta = float(ctx.resolver.evidence("rotary_embedding_base")[1])
+        inner = (p, width // p.nhead, theta)
+        return dataclasses.replace(found, pattern=self, found=inner)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        plan, head_dim, theta = match.found
+        x = g.input("x")
+        batch = g.call_method("size", x, 0, name="batch")
+        seq = g.call_method("size", x, 1, name="seq")
+        h = g.call_method("view", x, batch, seq, plan.nhead, head_dim, inline=True)
+        h = g.call_method("transpose", h, 1, 2, inline=True)
+        h = g.call_function("apply_rotary", h, theta, head_dim, inline=True)
+        h = g.call_method("transpose", h, 1, 2, inline=True)
+        turned = g.call_method(
+            "reshape", h, batch, seq, -1, name="turned", comment="the input, turned per head"
+        )
+
+        def split(path: str, value, name: str):
+            value = g.call_module((path,), value, inline=True)
+            value = g.call_method("view", value, batch, seq, plan.nhead, -1, inline=True)
+            return g.call_method("transpose", value, 1, 2, name=name)
+
+        q_path, k_path, v_path = plan.projections
+        q, k, v = split(q_path, turned, "q"), split(k_path, turned, "k"), split(v_path, x, "v")
+        y = g.call_function(
+            "scaled_dot_product_attention",
+            q,
+            k,
+            v,
+            name="y",
+            comment=f"{plan.nhead} heads, every position sees all",
+        )
+        y = merge_heads(g, y, batch, seq)
+        g.output(g.call_module((plan.out,), y))
+
+    @staticmethod
+    def examples():
+        return [conformer_example(rotary=True)]
+
+
 class ConformerEncoder(BlockPattern):
     """The layers, the final norm; the relative positions' sinusoids computed once for all."""
 
@@ -350,7 +463,10 @@ class ConformerEncoder(BlockPattern):
         conv = [m for m in members if ctx.role(m) == "PositionalConvEmbedding"]
         if len(layers) != 1 or len(norms) != 1 or len(conv) > 1:
             return None
-        if len(members) != 2 + len(conv):
+        # the rotary frequencies' holder (Wav2Vec2-Conformer's embed_positions.inv_freq): the
+        # layers' attention computes the same from config.json's base, so it is not called
+        tables = [m for m in members if _frequencies_only(ctx, m)]
+        if len(members) != 2 + len(conv) + len(tables) or len(tables) > 1:
             return None
         block = ctx.classes.get(stack(layers[0])[0].type_name)
         if block is None or block.forward.pattern != ConformerLayer.__name__:
@@ -365,11 +481,13 @@ class ConformerEncoder(BlockPattern):
         kind = said[1] if said is not None else None
         if said is None:  # null in config.json (no positions): the layers show none is added
             ctx.resolver.consumed.add(POSITION_KIND)
-        if kind == "rotary":  # its parameter-free table may be saved or not: never a plain stack
-            return Match(self, len(members), missing=ROTARY_INPUTS)
-        if kind not in (None, "relative") or positioned != (kind == "relative"):
+        if tables and kind != "rotary":
             return None
-        ctx.resolver.evidence("rotary_embedding_base")  # read only by rotary positions
+        if kind == "rotary" and not _rotary_layers(ctx, block):
+            return Match(self, len(members), missing=ROTARY_INPUTS)
+        if kind not in (None, "relative", "rotary") or positioned != (kind == "relative"):
+            return None
+        ctx.resolver.evidence("rotary_embedding_base")  # read by the layers' rotary attention
         found = (layers[0].attr, norms[0].attr, positioned)
         return Match(self, len(members), found, guessed=guessed)
 
@@ -399,7 +517,7 @@ class ConformerEncoder(BlockPattern):
         return [conformer_example()]
 
 
-def conformer_example() -> Example:
+def conformer_example(rotary: bool = False) -> Example:
     """A tiny Wav2Vec2-Conformer laid out as Hugging Face's, written here from its description:
     the speech encoder's parts (blocks/speech_encoder.py's example) with Conformer layers."""
     import math
@@ -411,7 +529,7 @@ def conformer_example() -> Example:
     from codegen.patterns.blocks.speech_encoder import speech_example
 
     base = speech_example("group")
-    d, nhead, kernel = 16, 2, 5
+    d, nhead, kernel, rope_base = 16, 2, 5, 500.0
     head_dim = d // nhead
 
     def sinusoids(t: int) -> torch.Tensor:
@@ -463,12 +581,40 @@ def conformer_example() -> Example:
             weights = ((ac + bd) / math.sqrt(head_dim)).softmax(-1)
             return self.linear_out((weights @ v).transpose(1, 2).reshape(b, t, d))
 
+    class RotaryAttention(nn.Module):  # the input turned per head before q and k
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear_q, self.linear_k = nn.Linear(d, d), nn.Linear(d, d)
+            self.linear_v, self.linear_out = nn.Linear(d, d), nn.Linear(d, d)
+
+        def forward(self, x, positions):
+            b, t = x.size(0), x.size(1)
+            h = x.view(b, t, nhead, head_dim)
+            inv = 1.0 / rope_base ** (torch.arange(0, head_dim, 2).float() / head_dim)
+            angle = torch.arange(t).float()[:, None] * inv
+            angle = torch.cat([angle, angle], -1)[:, None, :]
+            half = head_dim // 2
+            turned = torch.cat([-h[..., half:], h[..., :half]], -1)
+            h = (h * angle.cos() + turned * angle.sin()).reshape(b, t, d)
+            q, k = (
+                p(h).view(b, t, nhead, -1).transpose(1, 2) for p in (self.linear_q, self.linear_k)
+            )
+            v = self.linear_v(x).view(b, t, nhead, -1).transpose(1, 2)
+            y = F.scaled_dot_product_attention(q, k, v)
+            return self.linear_out(y.transpose(1, 2).reshape(b, t, d))
+
+    class Frequencies(nn.Module):  # held by the encoder, never called
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("inv_freq", torch.rand(head_dim // 2))
+
     class Layer(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             feed_forward = base.module.encoder.layers[0].feed_forward.__class__
             self.ffn1_layer_norm, self.ffn1 = nn.LayerNorm(d), feed_forward()
-            self.self_attn_layer_norm, self.self_attn = nn.LayerNorm(d), SelfAttention()
+            attention = RotaryAttention() if rotary else SelfAttention()
+            self.self_attn_layer_norm, self.self_attn = nn.LayerNorm(d), attention
             self.conv_module = ConvModule()
             self.ffn2_layer_norm, self.ffn2 = nn.LayerNorm(d), feed_forward()
             self.final_layer_norm = nn.LayerNorm(d)
@@ -486,6 +632,8 @@ def conformer_example() -> Example:
             self.pos_conv_embed = base.module.encoder.pos_conv_embed  # held, never called
             self.layer_norm = nn.LayerNorm(d)
             self.layers = nn.ModuleList(Layer() for _ in range(2))
+            if rotary:
+                self.embed_positions = Frequencies()
 
         def forward(self, x):
             positions = sinusoids(x.size(1))
@@ -500,5 +648,7 @@ def conformer_example() -> Example:
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 1.5)
     config = dict(base.metadata, model_type="wav2vec2-conformer", conv_depthwise_kernel_size=kernel)
-    config.update(position_embeddings_type="relative", hidden_act="gelu")
+    config.update(position_embeddings_type="rotary" if rotary else "relative", hidden_act="gelu")
+    if rotary:
+        config["rotary_embedding_base"] = rope_base
     return Example(model, base.inputs, config)

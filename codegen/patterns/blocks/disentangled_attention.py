@@ -37,7 +37,7 @@ BIASES = (r"q_bias", r"v_bias")
 POSITION_KEYS = r"pos_key_proj|pos_proj"
 POSITION_QUERIES = r"pos_query_proj|pos_q_proj"
 TALKING = (r"head_logits_proj", r"head_weights_proj")
-TYPES = ("deberta", "deberta-v2")
+TYPES = ("deberta", "deberta-v2", "sew-d")  # SEW-D: DeBERTa-v2's attention on SEW (audio11)
 TERMS = ("c2p", "p2c")
 TERM_NAMES = ["c2p|p2c", "c2p", "p2c", "none"]
 

@@ -120,3 +120,9 @@ class GateFusedAttention(BlockPattern):
         gate = g.call_function("getitem", parts, 0, inline=True)
         y = g.call_function("mul", g.call_function("sigmoid", gate, inline=True), y, name="y")
         g.output(g.call_module((out,), y))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._hrm_example import hrm_example
+
+        return [hrm_example()]

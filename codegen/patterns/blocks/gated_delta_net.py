@@ -39,6 +39,7 @@ from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks.selective_scan import _kernel, _width, conv_pins
 
 ROLE = "DeltaNet"
+FORGET_ROLE = "ForgetGate"
 A_LOG, DT_BIAS = r"a_log|log_a", r"dt_bias|time_bias"
 # the Linears, by name (an attribute matches one slot at most)
 SLOTS = {
@@ -94,11 +95,14 @@ def _slots(linears: list) -> dict | None:
     return found
 
 
-def _layout(s: dict) -> str | None:
-    """Which of the three layouts the named Linears make, None for another set."""
+def _layout(s: dict, forget_gate: bool = False) -> str | None:
+    """Which of the layouts the named Linears make (a ForgetGate member holding the decay's),
+    None for another set."""
     have = set(s)
     gate = have & {"z"} or (have >= {"ga", "gb"} and {"ga", "gb"})
     decay = have & {"a"} or (have >= {"fa", "fb"} and {"fa", "fb"})
+    if forget_gate:
+        decay = not decay and {"forget"}
     if have == {"qkvz", "ba", "out"}:
         return "grouped"
     if have == {"packed", "out"}:
@@ -121,7 +125,11 @@ class GatedDeltaNet(BlockPattern):
         params, members = tensors(cls), modules(cls)
         a_log = [t for t in params if re.fullmatch(A_LOG, t.attr, re.I)]
         dt_bias = [t for t in params if re.fullmatch(DT_BIAS, t.attr, re.I)]
-        if len(params) != 2 or len(a_log) != 1 or len(dt_bias) != 1:
+        # Kimi's forget gate as the library's module holds it (its own class), or its parts here
+        forget = [m for m in members if ctx.role(m) == FORGET_ROLE]
+        if forget and (params or len(forget) != 1):
+            return None
+        if not forget and (len(params) != 2 or len(a_log) != 1 or len(dt_bias) != 1):
             return None
         linears = [m for m in members if family(m) == "linear"]
         convs = [m for m in members if family(m) == "conv"]
@@ -129,11 +137,11 @@ class GatedDeltaNet(BlockPattern):
         if (
             len(norms) != 1
             or len(convs) not in (1, 3)
-            or len(members) != len(linears) + len(convs) + 1
+            or len(members) != len(linears) + len(convs) + 1 + len(forget)
         ):
             return None
         s = _slots(linears)
-        layout = _layout(s) if s is not None else None
+        layout = _layout(s, bool(forget)) if s is not None else None
         if layout is None:
             return None
         w = {k: (_width(m, "in_width"), _width(m, "out_width")) for k, m in s.items()}
@@ -164,9 +172,12 @@ class GatedDeltaNet(BlockPattern):
         if any(v[0] != d_model for k, v in w.items() if k not in ("out", "gb", "fb")):
             return None
         # the decay: one a head (A_log [heads]) or one a key feature (Kimi's [1, 1, heads, 1])
-        shape = tuple(a_log[0].shape)
-        per_feature = "fa" in s
-        if per_feature:
+        shape = tuple(a_log[0].shape) if a_log else ()
+        per_feature = "fa" in s or bool(forget)
+        if forget:
+            if key_dim % heads:
+                return None
+        elif per_feature:
             if len(shape) != 4 or w["fb"][1] != key_dim or w["fa"][1] != w["fb"][0]:
                 return None
             if key_dim % heads or shape[:2] != (1, 1) or shape[3] != 1:
@@ -284,7 +295,7 @@ class GatedDeltaNet(BlockPattern):
             {k: m.attr for k, m in s.items()},
             ([m.attr for m in conv_map.values()], kernels.pop(), biased.pop()),
             norms[0].attr,
-            (a_log[0].attr, dt_bias[0].attr),
+            (a_log[0].attr, dt_bias[0].attr) if not forget else forget[0].attr,
             (heads, key_heads.value, key_dim, value_dim),
             activation.value,
             gate_act.value,
@@ -302,7 +313,8 @@ class GatedDeltaNet(BlockPattern):
         )
 
     def forward(self, match: Match, g: Graph) -> None:
-        layout, s, convs, norm, (a_log, dt_bias), sizes = match.found[:6]
+        layout, s, convs, norm, params, sizes = match.found[:6]
+        a_log, dt_bias = params if not isinstance(params, str) else (None, None)
         activation, gate_act, eps, double_beta, per_feature = match.found[6:]
         heads, key_heads, key_dim, value_dim = sizes
         dk, dv = key_dim // key_heads, value_dim // heads
@@ -384,7 +396,9 @@ class GatedDeltaNet(BlockPattern):
         beta = g.call_function("sigmoid", b, name="beta", inline=double_beta)
         if double_beta:  # linear_allow_neg_eigval: beta in (0, 2)
             beta = g.call_function("mul", beta, 2.0, name="beta")
-        if per_feature:  # Kimi's forget gate: a low-rank projection, one decay a key feature
+        if isinstance(params, str):  # the forget gate's own class computes the decay
+            decay = g.call_module((params,), h, name="g", comment="the log decay of the state")
+        elif per_feature:  # Kimi's forget gate: a low-rank projection, one decay a key feature
             f = g.call_module((s["fa"],), h, inline=True)
             f = g.call_module((s["fb"],), f, inline=True)
             f = g.call_function("add", f, g.getattr((dt_bias,)), inline=True)
@@ -393,10 +407,11 @@ class GatedDeltaNet(BlockPattern):
             if a is None:
                 a = g.call_module((s["a"],), h, inline=True)
             a = g.call_function("add", a, g.getattr((dt_bias,)), inline=True)
-        rate = g.call_function("torch.exp", g.getattr((a_log,)), inline=True)
-        decay = g.call_function("F.softplus", a, inline=True)
-        decay = g.call_function("mul", g.call_function("torch.neg", rate, inline=True), decay)
-        g[decay].name, g[decay].comment = "g", "the log decay of the state"
+        if not isinstance(params, str):
+            rate = g.call_function("torch.exp", g.getattr((a_log,)), inline=True)
+            decay = g.call_function("F.softplus", a, inline=True)
+            decay = g.call_function("mul", g.call_function("torch.neg", rate, inline=True), decay)
+            g[decay].name, g[decay].comment = "g", "the log decay of the state"
         y = g.call_function("gated_delta_rule", q, k, v, decay, beta, name="y")
         if z is None:
             if "z" in s:
@@ -418,3 +433,53 @@ class GatedDeltaNet(BlockPattern):
         from codegen.patterns.blocks._delta_net_examples import examples
 
         return examples()
+
+
+class ForgetGate(BlockPattern):
+    """Kimi's forget gate as its library module holds it: one log decay a key feature,
+    -exp(A_log) * softplus(f_b(f_a(x)) + dt_bias) -> [batch, seq, heads, dk], A_log
+    [1, 1, heads, 1] (the mixer above computes the same where the parts sit on it)."""
+
+    role = FORGET_ROLE
+    priority = 10
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        params, members = tensors(cls), modules(cls)
+        a_log = [t for t in params if re.fullmatch(A_LOG, t.attr, re.I)]
+        dt_bias = [t for t in params if re.fullmatch(DT_BIAS, t.attr, re.I)]
+        if len(params) != 2 or len(a_log) != 1 or len(dt_bias) != 1 or len(members) != 2:
+            return None
+        shape = tuple(a_log[0].shape)
+        if len(shape) != 4 or shape[:2] != (1, 1) or shape[3] != 1:
+            return None
+        s = _slots([m for m in members if family(m) == "linear"])
+        if s is None or set(s) != {"fa", "fb"}:
+            return None
+        if _width(s["fa"], "out_width") != _width(s["fb"], "in_width"):
+            return None
+        model_type = ctx.resolver.evidence("model_type")
+        mtype = model_type[1] if model_type else None
+        guessed = ""
+        if mtype not in PER_FEATURE_TYPES:
+            guessed = f"a per-feature decay read as Kimi's: model_type {mtype!r} unchecked"
+        found = (s["fa"].attr, s["fb"].attr, a_log[0].attr, dt_bias[0].attr)
+        return Match(self, len(params) + len(members), found, guessed=guessed)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        fa, fb, a_log, dt_bias = match.found
+        x = g.input("x")  # [batch, seq, d_model]
+        batch = g.call_method("size", x, 0, inline=True)
+        seq = g.call_method("size", x, 1, inline=True)
+        f = g.call_module((fb,), g.call_module((fa,), x, inline=True), inline=True)
+        f = g.call_function("add", f, g.getattr((dt_bias,)), inline=True)
+        heads = g.call_method("size", g.getattr((a_log,)), 2, inline=True)
+        f = g.call_method("view", f, batch, seq, heads, -1, name="f", comment="[b, s, heads, dk]")
+        rate = g.call_function("torch.exp", g.getattr((a_log,)), inline=True)
+        decay = g.call_function("F.softplus", f, inline=True)
+        g.output(g.call_function("mul", g.call_function("torch.neg", rate, inline=True), decay))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._delta_net_examples import library_kda
+
+        return [library_kda()]

@@ -235,7 +235,6 @@ def gated_bias_example(stable: bool) -> Example:
 
     import torch
     import torch.nn as nn
-    import torch.nn.functional as F
 
     from codegen.patterns.blocks.speech_encoder import speech_example
 

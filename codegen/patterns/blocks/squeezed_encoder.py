@@ -14,6 +14,8 @@ giving each squeezed frame s frames back, padded with zeros to the length that c
 
 from __future__ import annotations
 
+import re
+
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
     BlockContext,
@@ -29,6 +31,7 @@ from codegen.patterns.blocks.speech_encoder import ACTIVATION, _activation
 from codegen.patterns import _activations as act
 
 SQUEEZE = "squeeze_factor"
+UPSAMPLE = r"up_?sampl"  # the name SEW's upsampling is held under (SEW-D's intermediate is not)
 
 
 def _squeeze(ctx: BlockContext) -> int | None:
@@ -44,6 +47,8 @@ class SqueezeUpsample(BlockPattern):
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or family(members[0]) != "linear":
             return None
+        if not re.search(UPSAMPLE, cls.named or "", re.IGNORECASE):
+            return None  # a lone widening Linear held as a layer's intermediate is not this
         io = members[0].io
         if ctx.resolver.evidence(ACTIVATION) is None or io is None:
             return None
@@ -112,13 +117,20 @@ class SqueezedPositionEncoder(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) != 4:
+        if tensors(cls) or len(members) not in (3, 4):
             return None
         positions = [m for m in members if ctx.role(m) == "StridedPositionalConv"]
         upsample = [m for m in members if ctx.role(m) == "SqueezeUpsample"]
         norms = [m for m in members if family(m) == "norm"]
         layers = [m for m in members if stack(m) and ctx.role(stack(m)[0]) == "Block"]
-        if not (len(positions) == len(upsample) == len(norms) == len(layers) == 1):
+        # SEW-D's: a whole encoder (DeBERTa-v2's, its own norm and table inside) in their place
+        inner = [m for m in members if m.kind == "class" and ctx.role(m) == "Encoder"]
+        if len(positions) != 1 or len(upsample) != 1:
+            return None
+        if len(members) == 3 and len(inner) == 1:
+            found = (positions[0].attr, None, inner[0].attr, upsample[0].attr, _squeeze(ctx))
+            return Match(self, 3, found)
+        if not (len(norms) == len(layers) == 1 and len(members) == 4):
             return None
         block = ctx.classes.get(stack(layers[0])[0].type_name)
         residual = next(
@@ -142,8 +154,11 @@ class SqueezedPositionEncoder(BlockPattern):
         summed = g.call_function(
             "add", pooled, g.call_module((positions,), h, squeezed, inline=True), inline=True
         )
-        x = g.call_module((norm,), g.call_method("transpose", summed, 1, 2, inline=True))
-        x = g.call_module((layers,), x, each=True)
+        x = g.call_method("transpose", summed, 1, 2, inline=norm is not None)
+        if norm is None:  # an encoder of its own: it is given the sum
+            x = g.call_module((layers,), x)
+        else:
+            x = g.call_module((layers,), g.call_module((norm,), x), each=True)
         x = g.call_module((upsample,), x, name="x")
         short = g.call_function(
             "sub", frames, g.call_method("size", x, 1, inline=True), inline=True

@@ -429,8 +429,8 @@ class SandwichBlock(BlockPattern):
             slots += [one_named(norms, p) for p in (PRE_FF_NORM, POST_FF_NORM)]
         guessed = ""
         other = [m for m in norms if m is not slots[3]]
-        if slots[3] is not None and len(norms) == 2 and not any(slots[:2]):
-            # a norm on the feed-forward's output, and one more not named for the attention's
+        if slots[3] is not None and len(norms) == 2 and not any(slots[:3]):
+            # a norm on the feed-forward's output, and one more named for neither branch's
             # input: OLMo-2's reordered block, whose other norm is the attention's output norm
             # (OLMo hybrid's checkpoints call it feedforward_layer_norm, as olmo-core does)
             slots = [None, other[0], None, slots[3]]

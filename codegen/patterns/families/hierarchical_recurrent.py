@@ -58,6 +58,12 @@ class RecurrentStack(BlockPattern):
         x = g.call_module((layers,), x, *mask, each=True)
         g.output(free_norm(g, x, free, comment=f"no parameters ({free[1]})"))
 
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._hrm_example import hrm_example
+
+        return [hrm_example()]
+
 
 def _named(cls, pattern: str) -> bool:
     import re
@@ -125,6 +131,12 @@ class HierarchicalRecurrence(BlockPattern):
             summed = g.call_function("add", z_high, z_low, inline=True)
             z_high = g.call_module((high,), summed, *mask, name="z_high")
         g.output(z_high, comment="[batch, seq, d_model]")
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.families._hrm_example import hrm_example
+
+        return [hrm_example()]
 
 
 def _named_tensor(t, pattern: str) -> bool:

@@ -40,6 +40,28 @@ def _items(m) -> list[tuple[str, str]]:
     return [(c.attr, c.type_name) for c in m.children if c.kind == "class"]
 
 
+LOCAL_PADDING = (
+    "local attention: a padding query whose whole window is padding gets, in LongT5's blocks, "
+    "the mean of its three blocks' values (zeros past the end); here it attends evenly to all "
+    "keys. Real tokens' outputs are the library's"
+)
+
+
+def local_radius(ctx: BlockContext) -> int | str | None:
+    """LongT5's encoder attention (config.json encoder_attention_type): "local" attends to keys at
+    most local_radius positions away (its blocks of local_radius + 1 tokens, each beside the one
+    before and after, hold exactly those keys, at T5's bucketed distances): the radius. None
+    where config.json names no such type; what is missing where it names another."""
+    kind = ctx.resolver.evidence("encoder_attention_type")
+    if kind is None:
+        return None
+    radius = ctx.resolver.evidence("local_radius")
+    if kind[1] != "local" or radius is None or type(radius[1]) is not int or radius[1] < 0:
+        return f"encoder attention {kind[1]!r} (LongT5's transient global tokens): not built yet"
+    ctx.resolver.evidence("global_block_size")  # read only by transient-global attention
+    return radius[1]
+
+
 def _feed_forward_proj_agrees(ctx: BlockContext) -> None:
     """T5's `feed_forward_proj` ("gated-gelu", "relu"...) says whether the MLP is gated, which its
     keys show, and its activation, which config.json also writes as `dense_act_fn` (read by the
@@ -122,6 +144,9 @@ class RelativeEncoder(BlockPattern):
             "the relative distance the last bucket starts at",
             accepts="positive_int",
         )
+        window = local_radius(ctx) if self.bidirectional else None
+        if isinstance(window, str):
+            return Match(self, len(members), missing=window)
         # (index, path of its bias table): every layer's own (UMT5), or the first one's for all
         paths = [(i, (stack.attr, i, *t, "weight")) for (i, _), t in zip(items, tables) if t]
         found = (
@@ -130,11 +155,13 @@ class RelativeEncoder(BlockPattern):
             stack.attr,
             norm.attr if norm else None,
             int(distance.value),
+            window,
         )
-        return Match(self, len(members), found, [distance])
+        guessed = LOCAL_PADDING if window is not None else ""
+        return Match(self, len(members), found, [distance], guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        tokens, tables, stack, norm, max_distance = match.found
+        tokens, tables, stack, norm, max_distance, window = match.found
         if tokens is not None:
             x = g.call_module((tokens,), g.input("input_ids"), comment="[batch, seq, d_model]")
         else:
@@ -152,6 +179,8 @@ class RelativeEncoder(BlockPattern):
                 name="bias",
                 comment=comment,
             )
+            if window is not None:  # local attention: keys within `window` of their query only
+                bias = g.call_function("local_band_bias", bias, window, name="bias")
             return self.mask_bias(g, bias, mask)
 
         if len(tables) == 1:  # T5: the first layer's table gives the bias every layer adds
