@@ -3,8 +3,10 @@
 The zoo in _families.py holds configs someone chose; this sweep holds none. For each model type it
 takes the library's default config, shrinks every size field it recognises (widths, depths, heads,
 vocabulary, experts, image and patch sizes; recursively into text/vision sub-configs), builds the
-model class a user would hold (causal LM, seq2seq LM, else the base model), infers what it takes
-from its forward's signature, and measures it exactly as bench_families.py does.
+model class a user would hold (causal LM, seq2seq LM, else the base model; a sub-model's config
+gets its `...Model` class), infers what it takes from its forward's first parameter (token ids,
+pixels, audio samples; a multimodal model whose first input is token ids is called with text only),
+and measures it exactly as bench_families.py does.
 
 Types the zoo already lists are left out, so what remains has never been looked at: the widest
 blind measure there is. `--half open|blind` splits it in two by a hash of the type name, so one half
@@ -13,8 +15,9 @@ can guide work while the other stays unseen.
 Verdicts as in bench_families.py, plus "unbuilt" (the shrunk config or the model could not be built,
 or its inputs are none this sweep can make): those are not counted.
 
-Run: python benchmarks/sweep_library.py [TYPE ...] [--half open|blind] [--list] [--causes]
-(every unlisted type: about an hour on 2 busy CPU cores)
+Run: python benchmarks/sweep_library.py [TYPE ...] [--half open|blind] [--list] [--jobs N]
+(about 110 of the 550 unlisted types build; measuring them takes 10-20 minutes on 2 idle cores,
+several times that on a busy machine; each flagged result in --json names its root missing classes)
 """
 
 from __future__ import annotations

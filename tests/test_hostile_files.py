@@ -172,6 +172,8 @@ def _make(tmp_path: Path, case: str) -> Path:
     elif case == "truncated legacy":
         torch.save(small_state(), p, _use_new_zipfile_serialization=False)
         p.write_bytes(p.read_bytes()[:300])
+    elif case == "legacy string of absurd length":  # found by the fuzz test below (MemoryError)
+        p.write_bytes(b"\x80\x02\x8d" + (2**60).to_bytes(8, "little") + b"abc")
     elif case == "empty dict":
         torch.save({}, p)
     elif case == "no tensors":
@@ -248,6 +250,7 @@ BROKEN = {
     "corrupt zip": "corrupt or truncated zip archive",
     "zip without data.pkl": "not a PyTorch checkpoint",
     "truncated legacy": "corrupt or truncated checkpoint",
+    "legacy string of absurd length": "unsafe or corrupt pickle",
     "empty dict": "holds no tensors (an empty dict)",
     "no tensors": "holds no tensors (a dict with keys epoch, config)",
     "bare tensor": "holds a single tensor of shape [3], not a state dict",

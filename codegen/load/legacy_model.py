@@ -11,7 +11,6 @@ file's length before anything is read, so a truncated file is refused rather tha
 
 from __future__ import annotations
 
-import pickletools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from codegen.errors import ModelgenError, first_line
 from codegen.load.dtypes import DTYPE_BYTES
 from codegen.load.module_pickle import _Converter, _ModelReader, _StandIn
+from codegen.load.pickle_walk import pickle_ops
 from codegen.load.restricted import MAX_PICKLE_BYTES, RestrictedUnpickler
 from codegen.load.torchzip import GiveUp, _Storage, _StorageType, _is_size
 
@@ -128,7 +128,7 @@ def _pickle_bounds(path: Path) -> list[tuple[int, int]] | None:
         with path.open("rb") as f:
             for _ in range(5):
                 start = f.tell()
-                for op, _arg, pos in pickletools.genops(f):  # parses, calls nothing
+                for op, _arg, pos in pickle_ops(f):
                     if pos - start > MAX_PICKLE_BYTES:
                         return None
                 bounds.append((start, f.tell()))

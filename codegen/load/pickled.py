@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen.errors import ModelgenError, first_line
+from codegen.load.pickle_walk import pickle_ops
 from codegen.load.restricted import check_member_sizes
 from codegen.load.table import _in_file
 from codegen.load.torchzip import describe
@@ -92,15 +93,13 @@ def _check_legacy_length(path: Path, size: int, raw: Any) -> None:
     """A legacy file is five pickles (magic number, protocol, system info, the object, its storage
     keys), then each storage as an 8-byte count and its bytes. torch.load with skip_data reads only the
     pickles, so a file cut inside the tensor bytes would pass: compare the length it needs."""
-    import pickletools
-
     try:
         with path.open("rb") as f:
             for _ in range(5):
-                for _op in pickletools.genops(f):  # parses, calls nothing
+                for _op in pickle_ops(f):
                     pass
             end = f.tell()
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError) as e:
         raise ModelgenError(
             f"{path.name}: corrupt or truncated checkpoint ({first_line(e)})"
         ) from None
