@@ -30,6 +30,19 @@ def supported(plan: AttentionPlan) -> bool:
     return p.rotary is None or (isinstance(p.rotary, tuple) and p.rotary[3] is None)
 
 
+def plain_bidirectional(plan: AttentionPlan) -> bool:
+    """Whether attention.py's match is a plain bidirectional attention: separate q/k/v projections
+    and an output one, no positions, mask, norms, scales, windows or per-head extras of its own;
+    what the patterns that add their own positions (relative, rotary on the input, gated buckets)
+    build on."""
+    p = plan
+    if len(p.projections) != 3 or p.out is None or p.causal or p.rotary or p.alibi:
+        return False
+    if p.norm or p.split or p.scale or p.qk_norm or p.window or p.cap or p.sub_norm:
+        return False
+    return not (p.free_qk or p.sinks or p.clip or p.layer_scaled or p.per_head)
+
+
 class HeadConvAttention(NamedTuple):
     """A plain bidirectional attention beside at most one conv over its heads' values."""
 

@@ -44,7 +44,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks._attention_parts import heads as split_heads
-from codegen.patterns.blocks._attention_parts import merge_heads
+from codegen.patterns.blocks._attention_parts import merge_heads, plain_bidirectional
 from codegen.patterns.blocks.attention import Attention
 from codegen.patterns.blocks.selective_scan import _kernel, conv_pins
 
@@ -196,11 +196,7 @@ class RelativePositionAttention(Attention):
         if found is None or found.missing:
             return found
         p = found.found
-        if len(p.projections) != 3 or p.out is None or p.causal or p.rotary or p.alibi:
-            return None
-        if p.norm or p.split or p.scale or p.qk_norm or p.window or p.cap or p.sub_norm:
-            return None
-        if p.free_qk or p.sinks or p.clip or p.layer_scaled or p.per_head:
+        if not plain_bidirectional(p):
             return None
         q = one_named(modules(cls), re.escape(p.projections[0]))
         width = _int(q.io.out_width) if q is not None and q.io else None
@@ -397,11 +393,7 @@ class RotaryInputAttention(Attention):
         if found is None or found.missing:
             return found
         p = found.found
-        if len(p.projections) != 3 or p.out is None or p.causal or p.rotary or p.alibi:
-            return None
-        if p.norm or p.split or p.scale or p.qk_norm or p.window or p.cap or p.sub_norm:
-            return None
-        if p.free_qk or p.sinks or p.clip or p.layer_scaled or p.per_head:
+        if not plain_bidirectional(p):
             return None
         q = one_named(modules(cls), re.escape(p.projections[0]))
         width = _int(q.io.in_width) if q is not None and q.io else None

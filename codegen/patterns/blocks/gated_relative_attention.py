@@ -25,7 +25,7 @@ import dataclasses
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns._kit import BlockContext, Example, Match, family, modules, tensors
 from codegen.patterns.blocks._attention_parts import heads as split_heads
-from codegen.patterns.blocks._attention_parts import merge_heads
+from codegen.patterns.blocks._attention_parts import merge_heads, plain_bidirectional
 from codegen.patterns.blocks.attention import Attention
 from codegen.patterns.blocks.speech_encoder import ConvPositionEncoder
 from codegen.patterns.blocks.sublayer import as_module_list
@@ -80,11 +80,7 @@ class GatedRelativeAttention(Attention):
         if found is None or found.missing:
             return found
         p = found.found
-        if len(p.projections) != 3 or p.out is None or p.causal or p.rotary or p.alibi:
-            return None
-        if p.norm or p.split or p.scale or p.qk_norm or p.window or p.cap or p.sub_norm:
-            return None
-        if p.free_qk or p.sinks or p.clip or p.layer_scaled or p.per_head:
+        if not plain_bidirectional(p):
             return None
         if p.nhead != nhead or p.kv_heads != nhead:
             return None  # the gate's tensor shows the heads: a count that disagrees is not this
