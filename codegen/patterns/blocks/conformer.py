@@ -44,7 +44,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks._attention_parts import heads as split_heads
-from codegen.patterns.blocks._attention_parts import merge_heads, plain_bidirectional
+from codegen.patterns.blocks._attention_parts import attend, merge_heads, plain_bidirectional
 from codegen.patterns.blocks.attention import Attention
 from codegen.patterns.blocks.selective_scan import _kernel, conv_pins
 
@@ -243,15 +243,8 @@ class RelativePositionAttention(Attention):
         q = g.call_function(
             "add", q, g.call_method("unsqueeze", g.getattr((u,)), 1, inline=True), name="q"
         )
-        y = g.call_function(
-            "scaled_dot_product_attention",
-            q,
-            k,
-            values,
-            kwargs={"attn_mask": bias},
-            name="y",
-            comment=f"{plan.nhead} heads, every position sees all, relative positions added",
-        )
+        comment = f"{plan.nhead} heads, every position sees all, relative positions added"
+        y = attend(g, q, k, values, plan.nhead, plan.nhead, bias, comment)
         y = merge_heads(g, y, batch, seq)
         g.output(g.call_module((plan.out,), y))
 

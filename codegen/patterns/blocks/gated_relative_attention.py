@@ -25,7 +25,7 @@ import dataclasses
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns._kit import BlockContext, Example, Match, family, modules, tensors
 from codegen.patterns.blocks._attention_parts import heads as split_heads
-from codegen.patterns.blocks._attention_parts import merge_heads, plain_bidirectional
+from codegen.patterns.blocks._attention_parts import attend, merge_heads, plain_bidirectional
 from codegen.patterns.blocks.attention import Attention
 from codegen.patterns.blocks.speech_encoder import ConvPositionEncoder
 from codegen.patterns.blocks.sublayer import as_module_list
@@ -112,15 +112,8 @@ class GatedRelativeAttention(Attention):
         gated = g.call_function("mul", a, scaled, inline=True)
         gated = g.call_function("add", gated, 2.0, name="gate", comment="[batch, heads, frames, 1]")
         bias = g.call_function("mul", gated, bias, name="bias", comment="the gated bias")
-        y = g.call_function(
-            "scaled_dot_product_attention",
-            q,
-            k,
-            v,
-            kwargs={"attn_mask": bias},
-            name="y",
-            comment=f"{plan.nhead} heads, every position sees all, the gated bias added",
-        )
+        comment = f"{plan.nhead} heads, every position sees all, the gated bias added"
+        y = attend(g, q, k, v, plan.nhead, plan.nhead, bias, comment)
         y = merge_heads(g, y, batch, seq)
         g.output(g.call_module((plan.out,), y))
 
