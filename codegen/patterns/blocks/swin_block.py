@@ -73,7 +73,10 @@ class SwinBlock(BlockPattern):
         index = g.input("index", "int")  # the block's place in its stage: odd ones shift
         height = g.call_method("size", x, 1, name="height")
         width = g.call_method("size", x, 2, name="width")
-        size = g.call_function("window_for", height, width, window, name="window")
+        # Swin V2's library fixes each stage's window (and shift) once, from config.json's
+        # image_size; this block takes them from the map it is given: the same at that size.
+        said = "Swin V2 fixes it at config.json's image_size" if post else None
+        size = g.call_function("window_for", height, width, window, name="window", comment=said)
         shift = g.call_function("window_shift", height, width, window, index, name="shift")
         h = x if post else g.call_module((before,), x, name="h")
         mask = g.call_function("shifted_window_mask", h, size, shift, name="mask")
