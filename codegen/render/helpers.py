@@ -38,6 +38,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     # vis11: Swin V2's cosine window attention and continuous position bias
     "log_spaced_offsets": ("math",),
     "continuous_window_bias": ("math", "helper:window_position_bias"),
+    "window_band_mask": ("helper:band_mask",),  # dec11: band_mask where a layer has a window
     "cosine_attention": ("math", "F"),
     "disentangled_scores": ("math", "helper:log_bucket_positions"),
     # vit8: grids of patches (ViTDet, SAM): windows with padding, decomposed relative positions
@@ -758,13 +759,7 @@ def window_band_mask(
     [batch or 1, 1, seq, seq]; 0: every key (the padding mask as it is)."""
     if window <= 0:
         return mask
-    i = torch.arange(seq, device=device)
-    allowed = ((i[:, None] - i[None, :]).abs() <= window)[None, None]
-    if mask is None:
-        return allowed
-    allowed = allowed & mask
-    # a padding query whose window holds only padding would attend to nothing (NaN): everywhere
-    return allowed | ~allowed.any(dim=-1, keepdim=True)
+    return band_mask(mask, seq, window, device)
 ''',
     "band_mask": '''
 def band_mask(mask: torch.Tensor | None, seq: int, half: int, device: torch.device) -> torch.Tensor:
