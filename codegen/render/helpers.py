@@ -766,7 +766,7 @@ def band_mask(mask: torch.Tensor | None, seq: int, half: int, device: torch.devi
     """True where a query may attend: keys at most `half` positions either side (a sliding window,
     Longformer's), and with a padding mask ([batch, 1, 1, seq] from padding_mask()) real tokens
     only -> [batch or 1, 1, seq, seq]. A padding query whose window holds only padding attends
-    everywhere instead (no NaN); zero_padding_queries() zeroes its output."""
+    everywhere instead (no NaN)."""
     i = torch.arange(seq, device=device)
     allowed = ((i[:, None] - i[None, :]).abs() <= half)[None, None]
     if mask is None:
