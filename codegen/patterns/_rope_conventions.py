@@ -14,6 +14,10 @@ Per model_type: (layout, qk_norm, partial, scaling)
 - scaling: whether the rotary module reads every rope_type of modeling_rope_utils (linear,
   dynamic, yarn, longrope, llama3, proportional) or only the default.
 
+SLIDING_ONLY_ROTARY, from the same survey: the types whose attention calls apply_rotary_pos_emb
+only under an `if` that tests its sliding window or local kind (Cohere 2, AFMoE, Flint): their
+full-attention layers do not rotate.
+
 A model_type that is not here is unknown: its layout and qk-norm order are guesses the file says.
 """
 
@@ -297,6 +301,9 @@ SURVEYED: dict[str, RotaryConvention] = {
     "zaya": RotaryConvention("halves", None, "partial_rotary_factor", True),
 }
 CONVENTIONS = SURVEYED | CHECKED_BY_TESTS
+SLIDING_ONLY_ROTARY = frozenset(
+    ["afmoe", "cohere2", "cohere2_moe", "exaone4", "exaone4_5", "exaone_moe", "flint", "kolibri1"]
+)
 
 
 def rotary_layout(model_type: str | None) -> str | None:
