@@ -4,9 +4,11 @@ mapping gives a sink), beside windowed layers that rotate and full-attention lay
 (benchmarks/survey_rope.py finds such families in their code), and a Flint stack with no windowed
 layer, which rotates nothing.
 
-The generated file must match (atol 1e-5) and script; its attention must not be guessed (the
-stack stays flagged: dense layers leave config.json's routing fields unused, and Flint's experts
-are another task's).
+Beam's output gate: a sigmoid of a per-feature projection plus a learned bias per head.
+
+The generated file must match (atol 1e-5) and script; no block but the stack may be guessed (the
+stack stays flagged: dense layers leave config.json's routing fields unused, Beam's rope table
+for full layers too, and its conventions rest on its model_type).
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ CASES = {
 }
 
 
+def assert_attention_trusted(source: str) -> None:
+    """No block guessed but the whole stack (whose config.json fields another task reads)."""
+    trust = " ".join(source.split("Values the checkpoint")[0].split())
+    guessed = trust.split("guessed ", 1)[1].split(";")[0] if "guessed " in trust else ""
+    assert guessed in ("", "RecoveredModel") and "missing" not in trust, trust
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_att_12_is_exact(tmp_path, name):
     reference, ours, source = generate_for(tmp_path, "FlintForCausalLM", "FlintConfig", CASES[name])
@@ -47,6 +56,26 @@ def test_att_12_is_exact(tmp_path, name):
     with torch.no_grad():
         want = reference(input_ids=ids).logits
     assert_exact(ours, want, ids)
-    trust = " ".join(source.split("Values the checkpoint")[0].split())
-    guessed = trust.split("guessed ", 1)[1].split(";")[0] if "guessed " in trust else ""
-    assert "Attention" not in guessed and "missing" not in trust, trust
+    assert_attention_trusted(source)
+
+
+def test_beam_gate_bias_is_exact(tmp_path):
+    """Beam's output gate: a sigmoid of a per-feature projection plus one learned bias per head;
+    every layer windowed (rotary; Beam's full layers scale queries by position instead) and dense."""
+    config = dict(
+        DENSE,
+        num_key_value_heads=2,
+        head_dim=8,
+        sliding_window=4,
+        layer_types=["sliding_attention", "sliding_attention"],
+        mlp_layer_types=["dense", "dense"],
+        final_logit_softcapping=None,
+    )
+    reference, ours, source = generate_for(tmp_path, "BeamForCausalLM", "BeamConfig", config)
+    assert "gate_bias" in source
+    assert reference.model.layers[0].self_attn.gate_bias.abs().min() > 0  # redrawn, not zeros
+    ids = torch.randint(0, DENSE["vocab_size"], (2, 9))
+    with torch.no_grad():
+        want = reference(input_ids=ids).logits
+    assert_exact(ours, want, ids)
+    assert_attention_trusted(source)
