@@ -71,13 +71,13 @@ def layout_of(fn) -> str:
     freqs = torch.outer(torch.arange(seq).float(), torch.tensor([0.9, 0.5, 0.3, 0.1]))
     halves_table = torch.cat((freqs, freqs), dim=-1)[None]  # [1, seq, d]: most rotary modules
     cos, sin = halves_table.cos()[:, None], halves_table.sin()[:, None]
-    # the table as given (angles twice, one after the other), or already paired (Cohere's
-    # rotary module repeats each angle in place)
-    for table in (halves_table, freqs.repeat_interleave(2, dim=-1)[None]):
+    # the table as given (angles twice, one after the other), already paired (Cohere's rotary
+    # module repeats each angle in place), or each angle once (GPT-OSS's: half the head's width)
+    for table in (halves_table, freqs.repeat_interleave(2, dim=-1)[None], freqs[None]):
         try:
             out = fn(q, q.clone(), table.cos(), table.sin())
-        except Exception:  # noqa: BLE001 - a signature of its own: read by hand
-            return "other"
+        except Exception:  # noqa: BLE001 - a table of another width, or a signature of its own
+            continue
         out = out[0] if isinstance(out, tuple) else out
         refs = (("halves", _halves), ("interleaved", _interleaved))
         for name, ref in refs + (("halves_reversed", _halves_reversed),):

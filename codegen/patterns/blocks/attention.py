@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from codegen.ir.graph import Graph, Value
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
+from codegen.patterns._mask_conventions import BIDIRECTIONAL_TYPES
 from codegen.patterns._rope_conventions import (
     SLIDING_ONLY_ROTARY,
     qk_norm_order,
@@ -244,6 +245,9 @@ def _model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     patches = ctx.resolver.evidence("patch_size")
     if patches and ctx.resolver.evidence("image_size") and not ctx.resolver.evidence("vocab_size"):
         return "encoder", f"{patches[0]}: a vision tower over image patches"
+    # att12: a family measured attending both ways (benchmarks/survey_masks.py)
+    if found and found[1] in BIDIRECTIONAL_TYPES:
+        return "encoder", f"{found[0]} {found[1]!r}: attends both ways (the masks survey)"
     return None, ""
 
 
@@ -870,8 +874,8 @@ class Attention(BlockPattern):
             if sinks or found.cap is not None or not causal.value:
                 return None  # beside scores computed here, or in an encoder: not met yet
             found = found._replace(layer_scaled=True)
-        if sinks and (found.cap is not None or not causal.value or alibi.value):
-            return None  # sinks beside a soft cap, ALiBi or without a causal mask: not met yet
+        if sinks and (found.cap is not None or alibi.value or isinstance(found.window, tuple)):
+            return None  # sinks beside a soft cap, ALiBi or windows per layer both ways: not met
         temperature, said = temp.llama4_scaling(ctx, mtype)
         if temperature is not None:
             found = found._replace(temperature=temperature)
@@ -1067,7 +1071,17 @@ class Attention(BlockPattern):
                 comment=f"{kv_heads} key/value heads shared by {nhead} query heads",
             )
             v = g.call_method("repeat_interleave", v, rep, kwargs={"dim": 1}, name="v")
-        if window and not causal:  # dec11: keys at most `window` either side, 0: every one
+        if sinks is not None and not causal:  # both ways: a boolean mask for the sinks' softmax
+            mask = g.call_function(
+                "band_mask",
+                mask,
+                seq,
+                window if window else seq,
+                g.call_method("device", x, inline=True),
+                name="mask",
+                comment=f"keys at most {window} either side" if window else "every key",
+            )
+        elif window and not causal:  # dec11: keys at most `window` either side, 0: every one
             mask = g.call_function(
                 "window_band_mask",
                 mask,
@@ -1101,7 +1115,9 @@ class Attention(BlockPattern):
                 scores_scale,
                 g.getattr((sinks,)),
                 name="y",
-                comment=f"{nhead} heads, causal, beside a learned sink per head",
+                comment=f"{nhead} heads, "
+                + ("causal" if causal else "both ways")
+                + ", beside a learned sink per head",
             )
         elif cap is not None:
             y = g.call_function(
