@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.library_compare import assert_exact, generate_for
+from tests.library_compare import assert_exact, generate_for, text_inputs
 from tests.tiny_configs import DENSE
 
 FLINT = dict(
@@ -41,11 +41,13 @@ CASES = {
 }
 
 
-def assert_attention_trusted(source: str) -> None:
-    """No block guessed but the whole stack (whose config.json fields another task reads)."""
-    trust = " ".join(source.split("Values the checkpoint")[0].split())
+def assert_attention_trusted(source: str, others: tuple[str, ...] = ()) -> None:
+    """No block guessed but the whole stack (whose config.json fields another task reads) and
+    `others` (blocks another task owns)."""
+    trust = " ".join(source.split("Values the checkpoint")[0].split("Forward trust")[1].split())
     guessed = trust.split("guessed ", 1)[1].split(";")[0] if "guessed " in trust else ""
-    assert guessed in ("", "RecoveredModel") and "missing" not in trust, trust
+    assert set(guessed.split(", ")) <= {"", "RecoveredModel", *others}, trust
+    assert "missing" not in trust, trust
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -79,3 +81,29 @@ def test_beam_gate_bias_is_exact(tmp_path):
         want = reference(input_ids=ids).logits
     assert_exact(ours, want, ids)
     assert_attention_trusted(source)
+
+
+@pytest.mark.parametrize("window", [3, 128])
+def test_privacy_filter_attends_both_ways(tmp_path, window):
+    """OpenAI's privacy filter: GPT-OSS layers (learned sinks, rotary turning neighbouring pairs)
+    under a bidirectional mask, read from the masks survey; keys at most `window` either side
+    (128: every key of these 11), a padded batch."""
+    config = dict(
+        DENSE,
+        num_key_value_heads=2,
+        head_dim=8,
+        num_local_experts=4,
+        num_experts_per_tok=2,
+        sliding_window=window,
+        pad_token_id=0,
+        eos_token_id=2,
+    )
+    reference, ours, source = generate_for(
+        tmp_path, "OpenAIPrivacyFilterModel", "OpenAIPrivacyFilterConfig", config
+    )
+    assert "both ways, beside a learned sink per head" in source
+    ids, mask = text_inputs(reference)
+    with torch.no_grad():
+        want = reference(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert_exact(ours, want, ids, mask)
+    assert_attention_trusted(source, ("Experts", "MoE"))  # GPT-OSS's experts: another task's

@@ -874,7 +874,8 @@ class Attention(BlockPattern):
             if sinks or found.cap is not None or not causal.value:
                 return None  # beside scores computed here, or in an encoder: not met yet
             found = found._replace(layer_scaled=True)
-        if sinks and (found.cap is not None or alibi.value or isinstance(found.window, tuple)):
+        both_ways_per_layer = not causal.value and isinstance(found.window, tuple)
+        if sinks and (found.cap is not None or alibi.value or both_ways_per_layer):
             return None  # sinks beside a soft cap, ALiBi or windows per layer both ways: not met
         temperature, said = temp.llama4_scaling(ctx, mtype)
         if temperature is not None:
@@ -1071,9 +1072,9 @@ class Attention(BlockPattern):
                 comment=f"{kv_heads} key/value heads shared by {nhead} query heads",
             )
             v = g.call_method("repeat_interleave", v, rep, kwargs={"dim": 1}, name="v")
-        if sinks is not None and not causal:  # both ways: a boolean mask for the sinks' softmax
+        if sinks is not None and not causal:  # both ways: a query may see no key but its sink
             mask = g.call_function(
-                "band_mask",
+                "band_padding_mask",
                 mask,
                 seq,
                 window if window else seq,
