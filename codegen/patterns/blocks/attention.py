@@ -1072,24 +1072,20 @@ class Attention(BlockPattern):
                 comment=f"{kv_heads} key/value heads shared by {nhead} query heads",
             )
             v = g.call_method("repeat_interleave", v, rep, kwargs={"dim": 1}, name="v")
-        if sinks is not None and not causal:  # both ways: a query may see no key but its sink
+        if (window or sinks is not None) and not causal:
+            # dec11: keys at most `window` either side, 0: every one; beside learned sinks (att12)
+            # a boolean mask in which a query may see no key but its sink
+            sunk = sinks is not None
             mask = g.call_function(
-                "band_padding_mask",
+                "band_padding_mask" if sunk else "window_band_mask",
                 mask,
                 seq,
-                window if window else seq,
+                (window or seq) if sunk else (window_in if per_layer else window),
                 g.call_method("device", x, inline=True),
                 name="mask",
-                comment=f"keys at most {window} either side" if window else "every key",
-            )
-        elif window and not causal:  # dec11: keys at most `window` either side, 0: every one
-            mask = g.call_function(
-                "window_band_mask",
-                mask,
-                seq,
-                window_in if per_layer else window,
-                g.call_method("device", x, inline=True),
-                name="mask",
+                comment=(f"keys at most {window} either side" if window else "every key")
+                if sunk
+                else "",
             )
         elif per_layer:  # each position sees only the last `window` (and itself), 0: every one
             mask = g.call_function("sliding_window_mask", mask, window_in, name="mask")
