@@ -63,7 +63,7 @@ def test_att_12_is_exact(tmp_path, name):
 
 def test_beam_gate_bias_is_exact(tmp_path):
     """Beam's output gate: a sigmoid of a per-feature projection plus one learned bias per head;
-    every layer windowed (rotary; Beam's full layers scale queries by position instead) and dense."""
+    every layer windowed (rotary; Beam's full layers scale queries by position) and dense."""
     config = dict(
         DENSE,
         num_key_value_heads=2,

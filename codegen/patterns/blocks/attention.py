@@ -1083,9 +1083,7 @@ class Attention(BlockPattern):
                 (window or seq) if sunk else (window_in if per_layer else window),
                 g.call_method("device", x, inline=True),
                 name="mask",
-                comment=(f"keys at most {window} either side" if window else "every key")
-                if sunk
-                else "",
+                comment=f"keys at most {window} either side" if sunk and window else "",
             )
         elif per_layer:  # each position sees only the last `window` (and itself), 0: every one
             mask = g.call_function("sliding_window_mask", mask, window_in, name="mask")

@@ -113,7 +113,9 @@ class GatedOutputAttention(Attention):
             seq = g.call_method("size", y, 1, inline=True)
             split = g.call_method("view", logits, batch, seq, plan.nhead, -1, inline=True)
             shifted = g.call_function(
-                "add", split, g.call_method("unsqueeze", g.getattr((bias[0],)), -1, inline=True),
+                "add",
+                split,
+                g.call_method("unsqueeze", g.getattr((bias[0],)), -1, inline=True),
                 inline=True,
             )
             logits = g.call_method("reshape", shifted, batch, seq, -1, inline=True)
