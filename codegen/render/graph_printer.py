@@ -183,6 +183,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "differential_heads",  # patterns/blocks/differential_attention.py
             "dynamic_mask",  # patterns/blocks/dynamic_mask_attention.py
             "band_mask",  # patterns/blocks/banded_attention.py
+            "band_padding_mask",  # att12: learned sinks in an attention both ways
             "zero_padding_queries",
             "nystrom_attention",  # patterns/blocks/landmark_attention.py
             "expectation_attention",  # patterns/blocks/expectation_attention.py
