@@ -14,7 +14,7 @@ import torch
 
 pytest.importorskip("transformers")
 
-from tests.library_compare import assert_exact, generate_for  # noqa: E402
+from tests.library_compare import assert_exact, assert_trusted, generate_for  # noqa: E402
 from tests.tiny_configs import DENSE, IMAGE  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -64,3 +64,28 @@ def test_text_path_of_a_multimodal_model_is_exact(tmp_path, case):
         out = reference(input_ids=ids, attention_mask=mask)
     want = out.logits if hasattr(out, "logits") else out.last_hidden_state
     assert_exact(ours, want, ids, mask)
+
+
+# Swin V2 (blocks/swin_block.py): the library fixes each stage's window and shift at config.json's
+# image_size (32: patch grids 8, 4, 2 against a window of 4); at 64 the maps are 16, 8, 4, so the
+# second stage would shift and the third would take a window of 4 if read from the map.
+SWINV2_AT_CONFIG = dict(
+    image_size=32,
+    patch_size=4,
+    embed_dim=16,
+    depths=[2, 2, 2],
+    num_heads=[2, 2, 4],
+    window_size=4,
+)
+
+
+@pytest.mark.parametrize("size", [32, 64, 40])
+def test_swinv2_keeps_the_windows_it_was_built_with(tmp_path, size):
+    reference, ours, source = generate_for(tmp_path, "Swinv2Model", "Swinv2Config", SWINV2_AT_CONFIG)
+    assert_trusted(source)
+    assert "[8, 4, 2][stage]" in source
+    torch.manual_seed(1)
+    pixels = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        want = reference(pixel_values=pixels).last_hidden_state
+    assert_exact(ours, want, pixels)
