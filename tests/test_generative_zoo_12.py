@@ -145,3 +145,55 @@ def test_pytorch_gan_dcgan_exact_after_calibrate(tmp_path):
     reference, inputs = zoo.build("pytorch_gan_dcgan")
     source = _calibrated(reference, inputs, tmp_path)
     assert "nn.Upsample(scale_factor=2.0)" in source and "0.8" in source
+
+
+def test_resnet_generator_with_dropout_exact_from_keys(tmp_path):
+    """junyanz's ResnetGenerator at another size and depth (one resampling step each way,
+    three blocks, `use_dropout`: the blocks' second conv moves to index 6), under another
+    attribute name: the slots (pads, keyless instance norms, ReLUs, the dropout) and the Tanh
+    past the last key are read by the layout."""
+
+    class Block(nn.Module):
+        def __init__(self, dim: int) -> None:
+            super().__init__()
+            self.conv_block = nn.Sequential(
+                nn.ReflectionPad2d(1),
+                nn.Conv2d(dim, dim, 3),
+                nn.InstanceNorm2d(dim),
+                nn.ReLU(True),
+                nn.Dropout(0.5),
+                nn.ReflectionPad2d(1),
+                nn.Conv2d(dim, dim, 3),
+                nn.InstanceNorm2d(dim),
+            )
+
+        def forward(self, x):
+            return x + self.conv_block(x)
+
+    class Generator(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(
+                nn.ReflectionPad2d(3),
+                nn.Conv2d(1, 6, 7),
+                nn.InstanceNorm2d(6),
+                nn.ReLU(True),
+                nn.Conv2d(6, 12, 3, stride=2, padding=1),
+                nn.InstanceNorm2d(12),
+                nn.ReLU(True),
+                *[Block(12) for _ in range(3)],
+                nn.ConvTranspose2d(12, 6, 3, stride=2, padding=1, output_padding=1),
+                nn.InstanceNorm2d(6),
+                nn.ReLU(True),
+                nn.ReflectionPad2d(3),
+                nn.Conv2d(6, 1, 7),
+                nn.Tanh(),
+            )
+
+        def forward(self, x):
+            return self.net(x)
+
+    reference, x = reference_and_input(Generator, (2, 1, 8, 8))
+    model, source = generate(reference, tmp_path)
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+    assert "nn.Dropout(0.5)" in source and "F.instance_norm(" in source
