@@ -197,3 +197,14 @@ def test_resnet_generator_with_dropout_exact_from_keys(tmp_path):
     model, source = generate(reference, tmp_path)
     assert verdict(reference, (x,), model, source)[0] == "exact"
     assert "nn.Dropout(0.5)" in source and "F.instance_norm(" in source
+
+
+def test_unet_levels_at_another_depth_exact_from_keys(tmp_path):
+    """pix2pix's U-Net levels at another depth and width (six levels, three at the innermost
+    width, whose square 4x4 up-convs only the layout shows transposed): exact from the keys."""
+    from tests.generative_zoo_8_models import UnetGenerator
+
+    reference, x = reference_and_input(lambda: UnetGenerator(1, 2, 6, 4), (2, 1, 64, 64))
+    model, source = generate(reference, tmp_path)
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+    assert "torch.cat([x, out], 1)" in source
