@@ -19,7 +19,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from codegen.ir import Choice, ClassDef, Module
+from codegen.ir import Choice, ClassDef, ExampleInput, Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -1027,6 +1027,18 @@ class Chain(BlockPattern):
             dims = tuple(range(2, 2 + ndim))
             x = g.call_method(pooling, x, kwargs={"dim": dims}, comment=f"global {word} pooling")
         g.output(x)
+
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput] | None:
+        """A latent vector [batch, features] where a Linear's output is viewed as a map (a
+        generator's projection); else None: the first layer's usual input."""
+        front, steps, *_ = match.found
+        first = next((s for s in steps if s[0] == "module"), None)
+        if front or first is None or not any(s[0] == "unflatten" for s in steps):
+            return None
+        attr = first[1] if isinstance(first[1], str) else first[1][0]
+        head = next((m for m in modules(cls) if m.attr == attr), None)
+        takes = _takes(head) if head is not None else None
+        return [ExampleInput((2, takes))] if takes else None
 
     @staticmethod
     def examples():

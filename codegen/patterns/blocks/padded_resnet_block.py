@@ -36,17 +36,29 @@ def arg_pin(m, keyword: str, value: int, why: str) -> tuple | None:
     return (found.path, keyword, value, why) if found is not None else None
 
 
+def numbered_body(cls) -> tuple | None:
+    """A class holding only one Sequential, numbered 0..n without gaps in the module tree (empty
+    slots are placeholders): (that Sequential, its items by index); None otherwise."""
+    members = modules(cls)
+    if tensors(cls) or len(members) != 1 or members[0].kind != "sequential":
+        return None
+    body = members[0]
+    items = {int(c.attr): c for c in body.children if c.attr.isdigit()}
+    if len(items) != len(body.children) or sorted(items) != list(range(len(items))):
+        return None
+    return body, items
+
+
 def _conv3(m, width: int | None = None) -> bool:
     if m.kind != "builtin" or m.type_name != "nn.Conv2d" or conv_kernel(m) not in (3, (3, 3)):
         return False
     return m.io.in_width == m.io.out_width and width in (None, m.io.in_width)
 
 
-def padded_layout(body) -> tuple[int, bool] | None:
+def padded_layout(items: dict) -> tuple[int, bool] | None:
     """(index of the second conv, whether the norms hold tensors) for a Sequential laid out as
     [slot, conv, norm, slot, (slot,) slot, conv(, norm)], both convs 3x3 keeping one width."""
-    items = {int(c.attr): c for c in body.children if c.attr.isdigit()}
-    if len(items) != len(body.children) or 1 not in items or not _conv3(items[1]):
+    if 1 not in items or not _conv3(items[1]):
         return None
     width = items[1].io.in_width
     convs = [i for i, c in items.items() if c.kind != "placeholder" and family(c) == "conv"]
@@ -60,7 +72,7 @@ def padded_layout(body) -> tuple[int, bool] | None:
     if not keyed and norms:
         return None
     held = set(convs) | set(norms)
-    if sorted(items) != list(range(max(items) + 1)) or max(items) != second + keyed:
+    if max(items) != second + keyed:
         return None
     if any(items[i].kind != "placeholder" for i in items if i not in held):
         return None
@@ -72,15 +84,11 @@ class PaddedResnetBlock(BlockPattern):
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or len(members) != 1 or members[0].kind != "sequential":
-            return None
-        body = members[0]
-        layout = padded_layout(body)
+        found = numbered_body(cls)
+        layout = padded_layout(found[1]) if found is not None else None
         if layout is None:
             return None
-        second, keyed = layout
-        items = {int(c.attr): c for c in body.children}
+        (body, items), (second, keyed) = found, layout
         width = items[1].io.in_width
         padding = ctx.choose(
             cls, body.attr, "padding_type", "reflect", ["replicate"], "the layers before the convs"
@@ -101,8 +109,8 @@ class PaddedResnetBlock(BlockPattern):
         pins = [slot_pin(items[i], value, WHY) for i, value in wanted.items()]
         for conv in (items[1], items[second]):
             pins += [arg_pin(conv, "padding", 0, WHY), arg_pin(conv, "stride", 1, WHY)]
-        found = (body.attr, norm == "instance" and not keyed)
-        return Match(self, len(members), found, choices, pins=[p for p in pins if p])
+        trailing = (body.attr, norm == "instance" and not keyed)
+        return Match(self, 1, trailing, choices, pins=[p for p in pins if p])
 
     def forward(self, match: Match, g: Graph) -> None:
         body, trailing_norm = match.found

@@ -16,10 +16,9 @@ level is nested (its concatenation), and gives back what the level reads.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns._kit import tensors
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
+from codegen.patterns.blocks.padded_resnet_block import arg_pin, numbered_body, slot_pin
 
 WHY = "the pix2pix U-Net level layout"
 CONVS = ("nn.Conv2d", "nn.ConvTranspose2d")
@@ -42,13 +41,10 @@ class UnetSkipBlock(BlockPattern):
     priority = 10
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or len(members) != 1 or members[0].kind != "sequential":
+        found = numbered_body(cls)
+        if found is None:
             return None
-        body = members[0]
-        items = {int(c.attr): c for c in body.children if c.attr.isdigit()}
-        if len(items) != len(body.children) or sorted(items) != list(range(len(items))):
-            return None
+        body, items = found
         levels = [i for i, c in items.items() if ctx.role(c) == "UnetSkipBlock"]
         convs = [i for i, c in items.items() if _conv4(c)]
         if len(convs) != 2 or len(levels) > 1:
@@ -76,7 +72,7 @@ class UnetSkipBlock(BlockPattern):
         if up.type_name != "nn.ConvTranspose2d":
             pins.append(arg_pin(up, "module_type", "nn.ConvTranspose2d", WHY))
         found = (body.attr, outermost)
-        return Match(self, len(members), found, pins=[p for p in pins if p])
+        return Match(self, 1, found, pins=[p for p in pins if p])
 
     def forward(self, match: Match, g: Graph) -> None:
         body, outermost = match.found

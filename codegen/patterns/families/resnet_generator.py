@@ -17,10 +17,9 @@ Identity): a choice.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns._kit import tensors
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
+from codegen.patterns.blocks.padded_resnet_block import arg_pin, numbered_body, slot_pin
 
 WHY = "the ResnetGenerator layout"
 
@@ -56,13 +55,10 @@ class ResnetGenerator(BlockPattern):
     priority = 10
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or len(members) != 1 or members[0].kind != "sequential":
+        found = numbered_body(cls)
+        if found is None:
             return None
-        body = members[0]
-        items = {int(c.attr): c for c in body.children if c.attr.isdigit()}
-        if len(items) != len(body.children) or sorted(items) != list(range(len(items))):
-            return None
+        body, items = found
         blocks = [i for i, c in items.items() if ctx.role(c) == "ResnetBlock"]
         last = len(items) - 1
         if not blocks or blocks != list(range(blocks[0], blocks[-1] + 1)):
@@ -104,7 +100,7 @@ class ResnetGenerator(BlockPattern):
                 layer = f"nn.InstanceNorm2d({width})" if norm == "instance" else "nn.Identity()"
                 pins.append(slot_pin(items[i + 1], layer, WHY))
             pins.append(slot_pin(items[i + 2], "nn.ReLU()", WHY))
-        return Match(self, len(members), body.attr, choices, pins=[p for p in pins if p])
+        return Match(self, 1, body.attr, choices, pins=[p for p in pins if p])
 
     def forward(self, match: Match, g: Graph) -> None:
         out = g.call_module((match.found,), g.input("x"), name="out")
