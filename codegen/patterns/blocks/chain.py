@@ -171,7 +171,8 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
             takes = _takes(m)
             if width is not None and takes is not None and takes != width:
                 flattens = order and _flattens_into(order[-1], m, width)
-                flattens = flattens or (order and _unflattens_into(order[-1], m, width))
+                # (a Linear viewed as a map only where it reads the input: a generator's `l1`)
+                flattens = flattens or (len(order) == 1 and _unflattens_into(order[0], m, width))
                 if not flattens and (m not in grouped or not _groups_of(m, width)):
                     continue
             if family(m) == "embedding" and order:
@@ -402,7 +403,7 @@ def plan(
             flow.spatial = None
         elif (
             not flow.spatial
-            and i > 0
+            and i == 1
             and takes is not None
             and _unflattened_side(members[i - 1], m, flow.width or 0) is not None
         ):
@@ -502,7 +503,7 @@ def plan(
         flattened = flattened and io is not None and _flattens_into(m, nxt, io.out_width or 0)
         flattened = flattened and _takes(nxt) != io.out_width
         # A Linear whose output is viewed as a map for convs: an activation between, or none.
-        unflattened = nxt is not None and io is not None and _unflattens_into(m, nxt, 0)
+        unflattened = i == 0 and nxt is not None and io is not None and _unflattens_into(m, nxt, 0)
         across = across or unflattened
         if (after_conv_norm or between_linears or across or flattened) and family(
             nxt
