@@ -821,6 +821,7 @@ GAP_LAYERS = [
     "nn.AvgPool2d(2)",
     "nn.MaxPool2d(3, stride=2, padding=1)",
     "nn.MaxPool2d(3, stride=2, ceil_mode=True)",
+    "nn.Upsample(scale_factor=2.0)",  # nearest doubling: generators' and decoders' conv stacks
 ]
 AVG_DOWN = "nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)"  # timm's avg_down
 GLOBAL_POOLS = ["nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"]

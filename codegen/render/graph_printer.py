@@ -20,6 +20,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "relu": ("F.relu", "F"),
     "relu6": ("F.relu6", "F"),
     "layer_norm": ("F.layer_norm", "F"),
+    "instance_norm": ("F.instance_norm", "F"),
     "rms_norm": ("F.rms_norm", "F"),
     "gelu": ("F.gelu", "F"),
     "silu": ("F.silu", "F"),

@@ -66,6 +66,13 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         plain, trans = f"nn.Conv{len(w) - 2}d", f"nn.ConvTranspose{len(w) - 2}d"
         kind_choice = type_choice(ctx, node, plain, [trans], "a decoder's conv keeping the width")
         transposed = kind_choice.value == trans
+    elif not transposed and len(w) == 4 and w[0] == w[1] and tuple(w[2:]) == (4, 4):
+        # A 4x4 kernel keeping the width: the stride-2 upsampling step of DCGAN-style generators
+        # and pix2pix's U-Net (its innermost level) fits the weights as well as a plain conv.
+        kind_choice = type_choice(
+            ctx, node, "nn.Conv2d", ["nn.ConvTranspose2d"], "a 4x4 conv keeping the width"
+        )
+        transposed = kind_choice.value == "nn.ConvTranspose2d"
     if transposed:
         groups = 1
         if bias is not None and bias[0] % w[1] == 0 and bias[0] != w[1]:
