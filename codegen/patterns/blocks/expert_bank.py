@@ -11,8 +11,10 @@ the experts' outputs weighted and summed. Every expert runs on every token (exac
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
+from codegen.ir import Ref
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import (
@@ -33,8 +35,8 @@ from codegen.patterns.blocks.router import SYNONYMS, router_width, routing
 # the clamped swiglu of swiglu_alpha / swiglu_limit: GPT-OSS (tests/test_moe_families.py).
 INTERLEAVED_GATE_UP_TYPES = ("gpt_oss",)
 CLAMPED_SWIGLU_TYPES = ("gpt_oss",)
-UP_BANK = r"input_linear|gate_up_proj|w13|experts?_(gate_)?up\w*"
-DOWN_BANK = r"output_linear|down_proj|w2|experts?_down\w*"
+UP_BANK = r"input_linear|gate_up_proj|w13|experts?_(gate_)?up\w*|fc1"
+DOWN_BANK = r"output_linear|down_proj|w2|experts?_down\w*|fc2"
 ROUTER = r"router|gate|gating|w_gate"
 
 
@@ -66,7 +68,11 @@ class ExpertLinear(BlockPattern):
 class FusedExperts(BlockPattern):
     """Both banks as tensors of one class (transformers 5's in-memory experts: `gate_up_proj`
     [experts, 2 * inner, d_model], `down_proj` [experts, d_model, inner]; what `torch.save(
-    model.state_dict())` holds): x [..., d_model] -> every expert's output [..., experts, d_model].
+    model.state_dict())` holds), or as the one `weight` of two child banks (Aria's `fc1.weight`
+    [experts, d_model, 2 * inner] and `fc2.weight` [experts, inner, d_model], read by the
+    parent, which knows their layout): x [..., d_model] -> every expert's output
+    [..., experts, d_model]. The chained widths alone decide the layout: a plain (ungated) pair
+    never has an up bank twice as wide as the down bank's input.
     """
 
     role = "Experts"
@@ -74,8 +80,10 @@ class FusedExperts(BlockPattern):
     synonyms = act.SYNONYMS
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        params = tensors(cls)
-        if modules(cls) or len(params) not in (2, 4):
+        params, paths = tensors(cls), {}
+        if modules(cls):  # moe12: two child banks, each one 3-D weight
+            params, paths = _child_banks(cls, ctx)
+        if len(params) not in (2, 4):
             return None
         banks = [p for p in params if len(p.shape) == 3]
         up, down = one_named(banks, UP_BANK), one_named(banks, DOWN_BANK)
@@ -121,7 +129,8 @@ class FusedExperts(BlockPattern):
         if biases and mtype not in INTERLEAVED_GATE_UP_TYPES + CLAMPED_SWIGLU_TYPES:
             said = f"model_type {mtype!r} is not known to put gate before up, as halves"
             guessed = f"{guessed}; {said}" if guessed else said
-        found = (up.attr, down.attr, activation, layout, interleaved)
+        found = (paths.get(up.attr, (up.attr,)), paths.get(down.attr, (down.attr,)))
+        found += (activation, layout, interleaved)
         found += (up_bias.attr if up_bias else None, down_bias.attr if down_bias else None)
         return Match(self, len(params), found, choices, guessed=guessed)
 
@@ -130,7 +139,7 @@ class FusedExperts(BlockPattern):
         x = g.input("x")
         shared = g.call_method("unsqueeze", g.call_method("unsqueeze", x, -2, inline=True), -2)
         g[shared].name, g[shared].comment = "h", "[batch, seq, 1, 1, d_model]"
-        weight = g.getattr((up,))
+        weight = g.getattr(up)
         if layout == "out_major":
             weight = g.call_method("transpose", weight, 1, 2, inline=True)
         biased = up_bias is not None
@@ -145,7 +154,7 @@ class FusedExperts(BlockPattern):
             h = g.call_function("clamped_swiglu", h, alpha, limit, interleaved, name="h")
         else:
             h = _gated(g, h, activation)
-        outs = _per_expert(g, h, g.getattr((down,)), layout == "in_major")
+        outs = _per_expert(g, h, g.getattr(down), layout == "in_major")
         if down_bias is not None:
             outs = g.call_function("add", outs, g.getattr((down_bias,)), name="outs")
         g.output(outs)
@@ -189,6 +198,25 @@ class FusedExperts(BlockPattern):
 
         config = {"hidden_act": "silu", "model_type": "mixtral", "num_experts_per_tok": 2}
         return [Example(Holder(), (torch.randn(2, 5, 8),), config)]
+
+
+def _child_banks(cls, ctx: BlockContext) -> tuple[list, dict]:
+    """The `weight` of each of two bias-free child banks, renamed by its child's name, and each
+    one's path: ([], {}) where the children are not two classes holding one 3-D weight each."""
+    members = modules(cls)
+    if tensors(cls) or len(members) != 2:
+        return [], {}
+    params, paths = [], {}
+    for m in members:
+        child = ctx.classes.get(m.type_name) if m.kind == "class" else None
+        held = tensors(child) if child is not None and not modules(child) else []
+        if len(held) != 1 or held[0].attr != "weight" or len(held[0].shape) != 3:
+            return [], {}
+        args = {a.keyword: a.value for a in m.args if a.keyword}
+        size = tuple(args.get(d.name, d) if isinstance(d, Ref) else d for d in held[0].shape)
+        params.append(dataclasses.replace(held[0], attr=m.attr, shape=size))
+        paths[m.attr] = (m.attr, "weight")
+    return params, paths
 
 
 def consistent(up: tuple, down: tuple) -> bool:
