@@ -196,8 +196,46 @@ class FusedExperts(BlockPattern):
             def forward(self, x):
                 return self.mlp(x)
 
+        class Bank(nn.Module):  # one 3-D weight, [experts, in, out] (Aria's fc1 / fc2)
+            def __init__(self, experts: int, inp: int, out: int) -> None:
+                super().__init__()
+                self.weight = nn.Parameter(torch.randn(experts, inp, out) * inp**-0.5)
+
+        class Banks(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.fc1, self.fc2 = Bank(4, 8, 24), Bank(4, 12, 8)
+
+        class AriaMoe(nn.Module):  # Aria's: a softmax over the top 2 logits of 4
+            def __init__(self) -> None:
+                super().__init__()
+                self.router = nn.Linear(8, 4, bias=False)
+                self.experts = Banks()
+
+            def forward(self, x):
+                top, index = torch.topk(self.router(x), 2, dim=-1)
+                top = F.softmax(top, dim=-1)
+                out = torch.zeros_like(x)
+                for e in range(4):
+                    gate, up = (x @ self.experts.fc1.weight[e]).chunk(2, dim=-1)
+                    y = (F.silu(gate) * up) @ self.experts.fc2.weight[e]
+                    out = out + y * ((index == e).to(x.dtype) * top).sum(-1, keepdim=True)
+                return out
+
+        class AriaHolder(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.mlp = AriaMoe()
+
+            def forward(self, x):
+                return self.mlp(x)
+
         config = {"hidden_act": "silu", "model_type": "mixtral", "num_experts_per_tok": 2}
-        return [Example(Holder(), (torch.randn(2, 5, 8),), config)]
+        aria = {"hidden_act": "silu", "model_type": "aria_text", "moe_topk": 2}
+        return [
+            Example(Holder(), (torch.randn(2, 5, 8),), config),
+            Example(AriaHolder(), (torch.randn(2, 5, 8),), aria),
+        ]
 
 
 def _child_banks(cls, ctx: BlockContext) -> tuple[list, dict]:
