@@ -503,6 +503,28 @@ class SandwichBlock(BlockPattern):
 
         from codegen.patterns.families._examples import modules
 
+        import torch.nn as nn
+
         m = modules()
         block = m["holder"](m["post_norm_block"]())
-        return [Example(block, (torch.randn(2, 5, 16),), {"n_head": 2, "hidden_act": "gelu"})]
+
+        class Sandwich(nn.Module):  # moe12: Kolibri's names, post_attention_layernorm pre-MLP
+            def __init__(self, d: int = 16) -> None:
+                super().__init__()
+                self.self_attn, self.mlp = m["attention"](d), m["mlp"](d)
+                self.input_layernorm, self.post_attn_norm = nn.LayerNorm(d), nn.LayerNorm(d)
+                self.post_attention_layernorm = nn.LayerNorm(d)
+                self.post_ffn_norm = nn.LayerNorm(d)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                x = x + self.post_attn_norm(self.self_attn(self.input_layernorm(x)))
+                return x + self.post_ffn_norm(self.mlp(self.post_attention_layernorm(x)))
+
+        with torch.no_grad():  # norms that are not the identity, so a swapped one shows
+            sandwich = Sandwich()
+            for norm in (sandwich.post_attn_norm, sandwich.post_attention_layernorm):
+                norm.weight.uniform_(0.5, 1.5)
+                norm.bias.normal_()
+        config = {"n_head": 2, "hidden_act": "gelu"}
+        inputs = (torch.randn(2, 5, 16),)
+        return [Example(block, inputs, config), Example(m["holder"](sandwich), inputs, config)]
