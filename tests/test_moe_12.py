@@ -7,9 +7,8 @@ library saves it, and the generated file must compute the library's forward (Tor
 from __future__ import annotations
 
 import pytest
-import torch
 
-from tests.library_compare import assert_exact, assert_trusted, generate_for, text_inputs
+from tests.library_compare import assert_causal_lm_exact, assert_trusted, generate_for
 from tests.tiny_configs import DENSE
 
 PAD = dict(pad_token_id=0, bos_token_id=1, eos_token_id=2)
@@ -43,15 +42,9 @@ CASES = {
 def test_mixture_or_mixer_is_exact(name, tmp_path):
     model_cls, config_cls, config = CASES[name]
     reference, ours, source = generate_for(tmp_path, model_cls, config_cls, config)
-    ids, mask = text_inputs(reference)
-    with torch.no_grad():
-        want = reference(input_ids=ids, attention_mask=mask).logits
-        got = ours(ids, mask)
     if name == "aria_text":
         assert_trusted(source)
     else:  # the mixer is recognised; config keys of the layers this tiny stack lacks stay named
         assert "class DeltaNet" in source and "NotImplementedError" not in source
         assert "Forward trust: guessed: config.json sets" in source
-    # the real tokens (causal: padding after them cannot change them)
-    torch.testing.assert_close(got[mask.bool()], want[mask.bool()], atol=1e-5, rtol=1e-5)
-    assert_exact(ours, ours(ids, mask), ids, mask)  # scripted: the same numbers
+    assert_causal_lm_exact(reference, ours)
