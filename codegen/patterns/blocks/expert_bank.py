@@ -35,6 +35,11 @@ from codegen.patterns.blocks.router import SYNONYMS, router_width, routing
 # the clamped swiglu of swiglu_alpha / swiglu_limit: GPT-OSS (tests/test_moe_families.py).
 INTERLEAVED_GATE_UP_TYPES = ("gpt_oss",)
 CLAMPED_SWIGLU_TYPES = ("gpt_oss",)
+# moe12: swiglu_limit without swiglu_alpha: act(min(gate, limit)) * clamp(up, -limit, limit), the
+# experts of HunYuan-V4, DeepSeek-V4, GLM-5-Next, MiniMax-M3 and the privacy filter. Whether a
+# family's dense MLPs clamp too differs (GLM-5-Next's do, HunYuan-V4's do not), and they read the
+# same key: the types whose code was read, where the dense MLPs do not clamp.
+CLAMPED_GATE_UP_TYPES = ("hy_v4",)
 UP_BANK = r"input_linear|gate_up_proj|w13|experts?_(gate_)?up\w*|fc1"
 DOWN_BANK = r"output_linear|down_proj|w2|experts?_down\w*|fc2"
 ROUTER = r"router|gate|gating|w_gate"
@@ -101,7 +106,17 @@ class FusedExperts(BlockPattern):
         model_type = ctx.resolver.evidence("model_type")
         mtype = model_type[1] if model_type else None
         limit, alpha = ctx.resolver.evidence("swiglu_limit"), ctx.resolver.evidence("swiglu_alpha")
-        if limit is not None or alpha is not None:  # GPT-OSS's clamped swiglu
+        clamp = None
+        if limit is not None and alpha is None:  # the gate and up clamped, then act(gate) * up
+            if not isinstance(limit[1], (int, float)) or isinstance(limit[1], bool):
+                return None
+            clamp = float(limit[1])
+            if mtype not in CLAMPED_GATE_UP_TYPES:
+                guessed = (
+                    f"swiglu_limit read as clamping the experts' gate and up; model_type "
+                    f"{mtype!r} does not say whether its dense MLPs clamp too"
+                )
+        if clamp is None and (limit is not None or alpha is not None):  # GPT-OSS's
             if not all(c is not None and isinstance(c[1], (int, float)) for c in (limit, alpha)):
                 return None
             activation = ("clamped_swiglu", float(alpha[1]), float(limit[1]))
@@ -123,6 +138,8 @@ class FusedExperts(BlockPattern):
                 aliases=act.ALIASES,
             )
             activation, choices = chosen.value, [chosen]
+            if clamp is not None:
+                activation = ("clamped", activation, clamp)
         interleaved = mtype in INTERLEAVED_GATE_UP_TYPES
         if interleaved and activation[0] != "clamped_swiglu":
             return None  # only its clamped swiglu reads interleaved halves
@@ -149,7 +166,9 @@ class FusedExperts(BlockPattern):
         if biased:
             h = g.call_function("add", h, g.getattr((up_bias,)))
         g[h].name, g[h].comment = "h", "every expert: [batch, seq, experts, 2 * inner]"
-        if isinstance(activation, tuple):
+        if isinstance(activation, tuple) and activation[0] == "clamped":
+            h = _gated(g, h, activation[1], activation[2])
+        elif isinstance(activation, tuple):
             _, alpha, limit = activation
             h = g.call_function("clamped_swiglu", h, alpha, limit, interleaved, name="h")
         else:
@@ -230,11 +249,32 @@ class FusedExperts(BlockPattern):
             def forward(self, x):
                 return self.mlp(x)
 
+        class ClampedMoe(Moe):  # HunYuan-V4's experts: gate and up clamped to swiglu_limit
+            def forward(self, x):
+                probs = F.softmax(self.gate(x), dim=-1)
+                top, index = torch.topk(probs, 2, dim=-1)
+                out = torch.zeros_like(x)
+                for e in range(4):
+                    gate, up = F.linear(x, self.experts.gate_up_proj[e]).chunk(2, dim=-1)
+                    gate, up = gate.clamp(max=0.5), up.clamp(min=-0.5, max=0.5)
+                    y = F.linear(F.silu(gate) * up, self.experts.down_proj[e])
+                    out = out + y * ((index == e).to(x.dtype) * top).sum(-1, keepdim=True)
+                return out
+
+        class ClampedHolder(Holder):
+            def __init__(self) -> None:
+                super().__init__()
+                self.mlp = ClampedMoe()
+
         config = {"hidden_act": "silu", "model_type": "mixtral", "num_experts_per_tok": 2}
         aria = {"hidden_act": "silu", "model_type": "aria_text", "moe_topk": 2}
+        clamped = {"hidden_act": "silu", "model_type": "hy_v4", "num_experts_per_tok": 2}
+        clamped.update(swiglu_limit=0.5, norm_topk_prob=False, scoring_func="softmax")
+        x = torch.randn(2, 5, 8)
         return [
-            Example(Holder(), (torch.randn(2, 5, 8),), config),
-            Example(AriaHolder(), (torch.randn(2, 5, 8),), aria),
+            Example(Holder(), (x,), config),
+            Example(AriaHolder(), (x,), aria),
+            Example(ClampedHolder(), (x * 4,), clamped),
         ]
 
 
@@ -300,11 +340,15 @@ def _per_expert(g: Graph, h, weight, in_major: bool = False):
     return g.call_method("squeeze", y, -2, name="outs", comment="[batch, seq, experts, d_model]")
 
 
-def _gated(g: Graph, h, activation: str):
-    """`act(gate) * up` of a fused gate/up output h (gate first)."""
+def _gated(g: Graph, h, activation: str, limit: float | None = None):
+    """`act(gate) * up` of a fused gate/up output h (gate first); with a `limit`, the gate
+    clamped from above and up on both sides first."""
     halves = g.call_method("chunk", h, 2, kwargs={"dim": -1}, name="gate_up")
     gate = g.call_function("getitem", halves, 0, inline=True)
     upped = g.call_function("getitem", halves, 1, inline=True)
+    if limit is not None:
+        gate = g.call_method("clamp", gate, kwargs={"max": limit}, name="gate")
+        upped = g.call_method("clamp", upped, -limit, limit, name="up")
     return g.call_function("mul", act.apply(g, activation, gate, inline=True), upped, name="h")
 
 
