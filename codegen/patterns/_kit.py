@@ -452,6 +452,7 @@ CHECKED_MODEL_TYPES = (
     | frozenset("mistral4 ministral3 deepseek_v32 glm_moe_dsa llama4_text".split())
     # audio11: tests/test_audio_11.py compares these
     | frozenset(["wavlm", "wav2vec2-conformer", "sew-d", "longt5"])
+    | frozenset(["aria_text"])  # moe12: tests/test_moe_12.py compares it
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

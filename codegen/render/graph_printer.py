@@ -227,6 +227,7 @@ METHODS: dict[str, str] = {
     "chunk": "method",
     "split": "method",
     "repeat_interleave": "method",
+    "clamp": "method",  # moe12: clamped gate and up of experts (swiglu_limit)
     "float": "method",
     "device": "property",
     "dtype": "property",
