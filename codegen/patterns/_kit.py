@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from codegen.ir import Arg, Call, Choice, ClassDef, IOSpec, Module, Tensor
 from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
 from codegen.patterns._latent_conventions import LATENT_NORM_PATH, fixed_latent_eps
@@ -152,7 +153,11 @@ class BlockContext:
     def choose(
         self, cls: ClassDef, where: str, name: str, default: Any, others: list, note="", **kw
     ):
-        """One choice for the generated class (shared by its instances), addressed Class.member."""
+        """One choice for the generated class (shared by its instances), addressed Class.member.
+        An `activation` reads config.json's spellings through the one alias table (transformers'
+        "leaky_relu" is slope 0.01, "swish" is silu), whichever pattern makes it."""
+        if name == "activation":
+            kw.setdefault("aliases", act.ALIASES)
         return self.resolver.choose(f"{cls.name}.{where}", name, default, others, note, **kw)
 
     def role(self, m: Module | None) -> str | None:
