@@ -304,11 +304,13 @@ def eps_arg(
     searchable: list | None = None,
     tried: tuple[float, ...] = EPS_TRIED,
     convention: Choice | None = None,
+    model_wide: str = "",
 ) -> Arg | None:
     """The eps argument where it is known (None at the default). `searchable` collects the choice
     left at its default, so calibration can still try the others (a transformer's norms).
     `convention`: a model-wide choice (every batch norm's eps) that, once not at its default,
-    gives the default of this one."""
+    gives the default of this one. `model_wide`: the name of a pin (Match.pins, path "") a block
+    pattern set for every such norm of the model left at its default (a ConvNeXt's LayerNorms)."""
     model_type = ctx.resolver.evidence("model_type") or ctx.resolver.evidence("_class_name")
     fixed = FIXED_EPS.get(model_type[1]) if model_type else None
     default = 1e-5 if fixed is None else fixed
@@ -354,6 +356,10 @@ def eps_arg(
         c.alternatives = [e for e in [c.value, *c.alternatives] if e != said[1]]
         c.value, c.source, c.note = said[1], "metadata", said[0]
     latent_norm_eps(ctx, node, c)
+    pinned = ctx.resolver.structural.get(("", model_wide)) if model_wide else None
+    if pinned is not None and c.source == "default" and c.value != pinned[0]:
+        c.alternatives = [e for e in [c.value, *c.alternatives] if e != pinned[0]]
+        c.value, c.source, c.note = pinned[0], "structure", pinned[1]
     if c.source == "default" and searchable is not None:
         searchable.append(c)
     return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)
@@ -371,8 +377,10 @@ def latent_norm_eps(ctx: LayerContext, node: KeyNode, c: Choice) -> None:
     c.note = f"{model_type[0]} {model_type[1]!r}: a fixed eps (the latent attention survey)"
 
 
-def eps_args(ctx: LayerContext, node: KeyNode, searchable: list | None = None) -> list[Arg]:
-    eps = eps_arg(ctx, node, searchable=searchable)
+def eps_args(
+    ctx: LayerContext, node: KeyNode, searchable: list | None = None, model_wide: str = ""
+) -> list[Arg]:
+    eps = eps_arg(ctx, node, searchable=searchable, model_wide=model_wide)
     return [eps] if eps else []
 
 

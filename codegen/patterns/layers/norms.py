@@ -244,7 +244,7 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         )
     searchable: list = []  # a LayerNorm's eps stays a choice calibration may settle
     # the feature encoder's norms keep torch's eps whatever layer_norm_eps says (wav2vec2's code)
-    eps = [] if speech else eps_args(ctx, node, searchable)
+    eps = [] if speech else eps_args(ctx, node, searchable, model_wide="layer_norm_eps")
     return Recognised(
         "nn.LayerNorm", args_ln + eps, IOSpec("norm", w[-1], w[-1]), [choice] + searchable
     )
