@@ -377,6 +377,27 @@ def latent_norm_eps(ctx: LayerContext, node: KeyNode, c: Choice) -> None:
     c.note = f"{model_type[0]} {model_type[1]!r}: a fixed eps (the latent attention survey)"
 
 
+def convention_pins(
+    ctx: BlockContext, norms: list, mlps: list, why: str, eps: float, activation: str
+) -> list[tuple[str, str, Any, str]]:
+    """Match.pins for what a block's family fixes and no key records, where its parts left them at
+    a default (config.json or a hint still wins): `eps` for every LayerNorm of the model (a
+    model-wide pin, layer_norm_eps, that eps_arg reads), `activation` for its MLP classes'."""
+    pins: list[tuple[str, str, Any, str]] = []
+    if any(
+        c.name == "eps" and c.source == "default" and c.value != eps
+        for n in norms
+        for c in n.choices
+    ):
+        pins.append(("", "layer_norm_eps", eps, f"{why} LayerNorm eps"))
+    for m in mlps:
+        mlp = ctx.classes.get(m.type_name)
+        for c in mlp.forward.choices if mlp is not None else []:
+            if c.name == "activation" and c.source == "default" and c.value != activation:
+                pins.append((c.path, "activation", activation, f"{why} MLP activation"))
+    return pins
+
+
 def eps_args(
     ctx: LayerContext, node: KeyNode, searchable: list | None = None, model_wide: str = ""
 ) -> list[Arg]:

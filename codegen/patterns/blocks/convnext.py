@@ -20,6 +20,7 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    convention_pins,
     family,
     modules,
     tensors,
@@ -28,22 +29,8 @@ from codegen.patterns.blocks._conv_parts import unit
 
 # What the official code, timm and transformers all fix and no key records: the MLP's GELU and
 # the LayerNorms' eps 1e-6 (Liu et al. 2022), the block's and the stem's, downsamplers' and head's
-# beside it (a pin for every LayerNorm of the model), where left at a default: config.json or a
-# hint still wins.
+# beside it (a pin for every LayerNorm of the model).
 _WHY = "ConvNeXt's (Liu et al. 2022: the official code, timm, transformers)"
-
-
-def _convention_pins(norm, mlps, ctx: BlockContext) -> list[tuple[str, str, object, str]]:
-    pins = [
-        ("", "layer_norm_eps", 1e-6, f"{_WHY} LayerNorm eps")
-        for c in norm.choices
-        if c.name == "eps" and c.source == "default" and c.value != 1e-6
-    ]
-    mlp = ctx.classes.get(mlps[0].type_name) if mlps else None
-    for c in mlp.forward.choices if mlp is not None else []:
-        if c.name == "activation" and c.source == "default" and c.value != "gelu":
-            pins.append((c.path, "activation", "gelu", f"{_WHY} MLP activation"))
-    return pins
 
 
 class ConvNeXtBlock(BlockPattern):
@@ -112,7 +99,9 @@ class ConvNeXtBlock(BlockPattern):
         grn = grns[0].attr if grns else None
         found = (convs[0].attr, norm.attr, widen[0].attr, narrow[0] and narrow[0].attr, scale, grn)
         size = len(modules(cls)) + len(scales) + 1
-        return Match(self, size, found, choices, pins=_convention_pins(norm, mlps, ctx))
+        return Match(
+            self, size, found, choices, pins=convention_pins(ctx, [norm], mlps, _WHY, 1e-6, "gelu")
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
         dwconv, norm, pw1, pw2, scale, grn = match.found
