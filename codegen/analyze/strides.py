@@ -275,6 +275,12 @@ def deep_stem(node: KeyNode) -> KeyNode | None:
     (ResNet-C/-D, He et al. 2019; timm's `stem_type='deep'`), so the first conv halves the
     resolution and a 3/2/1 max-pool follows, by the same convention."""
     items = _items(node)
+    units = [_conv_bn(c) for c in items or ()]
+    if items and 2 <= len(items) <= 3 and all(units):
+        # mmcv's ConvModules (OpenMMLab's ResNetV1c/V1d `stem.N.conv`, `stem.N.bn`)
+        if conv_weight(units[0])[1] > 4 or any(conv_weight(c)[2:] != (3, 3) for c in units):
+            return None
+        return units[0]
     if not items or not 3 <= len(items) <= 5:
         return None
     convs = [c for c in items if conv_weight(c)]
@@ -449,6 +455,8 @@ def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
             continue
         stages = []
         for name, child in node.children.items():
+            if child is stem[0]:
+                continue  # a deep stem's list of conv units (OpenMMLab's `stem`) is no stage
             listed = [(name, child)]
             items = _items(child)
             if items and all(len(i.children) == 1 and _first(i) is not None for i in items):
