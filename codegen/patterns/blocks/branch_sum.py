@@ -89,6 +89,8 @@ class BranchSum(BlockPattern):
         import torch
         import torch.nn as nn
 
+        from codegen.patterns.blocks._vision_examples import _randomise_norms
+
         def conv_bn(c_in: int, c_out: int, k: int, stride: int) -> nn.Sequential:
             unit = nn.Sequential()
             unit.add_module("conv", nn.Conv2d(c_in, c_out, k, stride, k // 2, bias=False))
@@ -121,10 +123,5 @@ class BranchSum(BlockPattern):
 
         torch.manual_seed(0)
         net = Net().eval()
-        with torch.no_grad():
-            for name, b in net.named_buffers():
-                if name.endswith("running_var"):
-                    b.uniform_(0.5, 1.5)
-                elif name.endswith("running_mean"):
-                    b.normal_(0, 0.2)
+        _randomise_norms(net)
         return [Example(net, (torch.randn(2, 3, 16, 16),))]

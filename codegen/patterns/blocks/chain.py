@@ -482,25 +482,11 @@ def plan(
             steps.append(("activation", activation.value))
             if family(m) in ("conv", "norm") and io.ndim and nxt is not None and not across:
                 # Pooling between stages (a stem's max-pool, a CNN's halving) leaves no keys.
-                usual = "max_pool_3x3" if _pooled_stem(members, i, ctx) else "none"
-                others = [p for p in ("none", *STAGE_POOLS) if p != usual]
-                pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
-                choices.append(pool)
-                if pool.value != "none":
-                    note = STEM_POOL_NOTE if pool.value == usual else ""
-                    if note and any(_deep_stem(p, ctx) for p in members[: i + 1]):
-                        note = DEEP_STEM_POOL_NOTE
-                    steps.append(("stage_pool", pool.value, io.ndim, note))
+                _pooling_after(cls, ctx, members, i, io.ndim, steps, choices)
         elif nxt is not None and _deep_stem(m, ctx) and m.children[0].kind == "class":
             # A deep stem of conv-norm unit classes, each applying its own activation (OpenMMLab's
             # ConvModules): the stem's max-pool follows the Sequential.
-            usual = "max_pool_3x3" if _pooled_stem(members, i, ctx) else "none"
-            others = [p for p in ("none", *STAGE_POOLS) if p != usual]
-            pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
-            choices.append(pool)
-            if pool.value != "none":
-                note = DEEP_STEM_POOL_NOTE if pool.value == usual else ""
-                steps.append(("stage_pool", pool.value, 2, note))
+            _pooling_after(cls, ctx, members, i, 2, steps, choices)
         if io is not None and io.out_width is not None:
             flow.width = io.out_width
         if io is not None and io.family != "activation":
@@ -534,6 +520,22 @@ def plan(
         if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
             flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
     return steps, choices
+
+
+def _pooling_after(
+    cls: ClassDef, ctx: BlockContext, members: list[Module], i: int, ndim: int, steps, choices
+) -> None:
+    """The pooling_after choice for members[i] (a stem's 3/2/1 max-pool by convention), and its
+    step where it pools."""
+    usual = "max_pool_3x3" if _pooled_stem(members, i, ctx) else "none"
+    others = [p for p in ("none", *STAGE_POOLS) if p != usual]
+    pool = ctx.choose(cls, members[i].attr, "pooling_after", usual, others, "")
+    choices.append(pool)
+    if pool.value != "none":
+        note = STEM_POOL_NOTE if pool.value == usual else ""
+        if note and any(_deep_stem(p, ctx) for p in members[: i + 1]):
+            note = DEEP_STEM_POOL_NOTE
+        steps.append(("stage_pool", pool.value, ndim, note))
 
 
 def _ends(m: Module | None) -> str | None:
