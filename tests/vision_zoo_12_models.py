@@ -45,7 +45,7 @@ class ConvModule(nn.Module):  # mmcv.cnn.ConvModule: conv, bn, activate (no para
 
 
 class MmBottleneck(nn.Module):  # mmpretrain.models.backbones.resnet.Bottleneck (style pytorch)
-    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+    def __init__(self, c_in: int, c_out: int, stride: int, avg_down: bool = True) -> None:
         super().__init__()
         mid = c_out // 4
         self.conv1, self.bn1 = nn.Conv2d(c_in, mid, 1, bias=False), nn.BatchNorm2d(mid)
@@ -56,9 +56,10 @@ class MmBottleneck(nn.Module):  # mmpretrain.models.backbones.resnet.Bottleneck 
         self.downsample = None
         if stride != 1 or c_in != c_out:  # ResLayer(avg_down=True): pool, 1x1 conv, norm
             layers: list[nn.Module] = []
-            if stride != 1:
+            if stride != 1 and avg_down:
                 layers.append(nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False))
-            layers += [nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out)]
+            conv_stride = 1 if avg_down else stride
+            layers += [nn.Conv2d(c_in, c_out, 1, conv_stride, bias=False), nn.BatchNorm2d(c_out)]
             self.downsample = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -69,15 +70,17 @@ class MmBottleneck(nn.Module):  # mmpretrain.models.backbones.resnet.Bottleneck 
         return self.relu(out + identity)
 
 
-class MmResNetV1d(nn.Module):  # mmpretrain ResNetV1d: deep_stem, avg_down
-    def __init__(self) -> None:
+class MmResNetV1d(nn.Module):  # mmpretrain ResNetV1d: deep_stem, avg_down (V1c: no avg_down)
+    def __init__(self, avg_down: bool = True) -> None:
         super().__init__()
         self.stem = nn.Sequential(
             ConvModule(3, 8, 3, 2, 1), ConvModule(8, 8, 3, 1, 1), ConvModule(8, 16, 3, 1, 1)
         )
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         self.layer1 = nn.Sequential(MmBottleneck(16, 32, 1), MmBottleneck(32, 32, 1))
-        self.layer2 = nn.Sequential(MmBottleneck(32, 64, 2), MmBottleneck(64, 64, 1))
+        self.layer2 = nn.Sequential(
+            MmBottleneck(32, 64, 2, avg_down), MmBottleneck(64, 64, 1, avg_down)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layer2(self.layer1(self.maxpool(self.stem(x))))

@@ -5,7 +5,8 @@ activation:
 
     out = act(norm_k(conv_k(x)) + norm_1(conv_1(x)) + identity_norm(x))
 
-The branches are told apart by their kernels (never by names or key order); each branch's conv and
+The activation leaves no key: ReLU, RepVGG's and YOLOv6's, by default (YOLOv7's RepConv runs
+SiLU: the choice says so). The branches are told apart by their kernels (never by names or key order); each branch's conv and
 norm are called directly, so a branch class the checkpoint cannot describe further (with or
 without a trailing activation) never decides what the block computes. The blocks built without
 the identity branch halve the resolution (analyze/strides.py's branch_downsamplers).
