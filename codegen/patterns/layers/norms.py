@@ -200,6 +200,14 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         ["nn.GroupNorm", "nn.BatchNorm", "nn.InstanceNorm"] if len(w) == 1 else []
     )
     choice = type_choice(ctx, node, default, alternatives, "weight and bias of one shape")
+    # A block pattern's model-wide pin (Match.pins, path ""): every such norm of the model
+    # normalises a whole map in one group (PoolFormer's GroupNorm(1), blocks/pool_mixer.py).
+    one_group = ctx.resolver.structural.get(("", "map_norm_one_group")) if len(w) == 1 else None
+    if one_group is not None and choice.source == "default" and choice.value != "nn.GroupNorm":
+        choice.alternatives = [
+            a for a in [choice.value, *choice.alternatives] if a != "nn.GroupNorm"
+        ]
+        choice.value, choice.source, choice.note = "nn.GroupNorm", "structure", one_group[1]
     if groups_told and choice.source == "default" and choice.value == "nn.GroupNorm":
         choice.source, choice.note = "metadata", ctx.resolver.evidence("norm_num_groups")[0]
     if speech is not None and speech[1] and choice.source == "default":
@@ -216,6 +224,9 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         )
         if each and groups.source == "default" and groups.value == c:
             groups.source, groups.note = "metadata", speech[0]
+        if one_group is not None and groups.source == "default" and groups.value != 1:
+            groups.alternatives = [g for g in [groups.value, *groups.alternatives] if g != 1]
+            groups.value, groups.source, groups.note = 1, "structure", one_group[1]
         args = [
             Arg(None, groups.value, "choice", choice=groups),
             Arg(None, c, "width", prov(node, "weight", 0)),
