@@ -119,3 +119,15 @@ def test_pre_activated_units_are_not_read_as_post_activation(tmp_path, capsys):
     trusts = dict(re.findall(r"^class (\w+)\(.*?\n    \"\"\"Forward trust: (\w+)", source, re.M))
     assert "BasicBlock" not in trusts and "ResidualLayer" not in trusts, trusts
     assert verdict(reference, model, source, x) == "flagged"
+
+
+def test_a_sequential_bottleneck_is_not_read_as_parallel_branches(tmp_path, capsys):
+    """CSPDarkNet's bottleneck holds a 1x1 and a 3x3 conv-norm unit of one width, as RepVGG's
+    branches do, but runs them one after the other: without an identity batch norm beside them,
+    or widths that cannot chain, two such units are no re-parameterisable block."""
+    from tests import vision_zoo_6_models as zoo6
+
+    reference, x = zoo6.build("cspdarknet")
+    model, source = _generate(reference, tmp_path, capsys)
+    assert "RepBlock" not in source
+    assert verdict(reference, model, source, x) != "WRONG"

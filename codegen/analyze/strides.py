@@ -429,6 +429,8 @@ def branch_downsamplers(root: KeyNode) -> set[str]:
     blocks = [(n, found) for n in root.walk() if (found := branch_block(n)) is not None]
     if not any(identity for _, (_, identity) in blocks):
         return set()
+    # (a block without its identity that keeps the width: RepVGG's, where the identities elsewhere
+    # show the layout; blocks/branch_sum.py reads its class as branches from its widening siblings)
     return {c.path for _, (convs, identity) in blocks if not identity for c in convs}
 
 

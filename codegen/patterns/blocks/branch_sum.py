@@ -6,7 +6,8 @@ activation:
     out = act(norm_k(conv_k(x)) + norm_1(conv_1(x)) + identity_norm(x))
 
 The activation leaves no key: ReLU, RepVGG's and YOLOv6's, by default (YOLOv7's RepConv runs
-SiLU: the choice says so). The branches are told apart by their kernels (never by names or key order); each branch's conv and
+SiLU: the choice says so). Two branches that keep the width with no identity beside them could as well run one after the
+other (DarkNet's 1x1-then-3x3 bottleneck): no match. The branches are told apart by their kernels (never by names or key order); each branch's conv and
 norm are called directly, so a branch class the checkpoint cannot describe further (with or
 without a trailing activation) never decides what the block computes. The blocks built without
 the identity branch halve the resolution (analyze/strides.py's branch_downsamplers).
@@ -47,6 +48,11 @@ class BranchSum(BlockPattern):
         if kernels[1][0] == 1 or kernels[1][0] % 2 != 1 or any(u.groups != 1 for _, u in units):
             return None
         c_in, c_out = next(iter(widths))
+        if not rest and c_in == c_out:
+            # Two units that keep the width may as well run one after the other (DarkNet's and
+            # CSPNet's 1x1-then-3x3 bottleneck): side by side only where the widths cannot chain
+            # or the identity batch norm is there.
+            return None
         identity = None
         if rest:
             norm = rest[0]
