@@ -276,8 +276,9 @@ def deep_stem(node: KeyNode) -> KeyNode | None:
     resolution and a 3/2/1 max-pool follows, by the same convention."""
     items = _items(node)
     units = [_conv_bn(c) for c in items or ()]
-    if items and 2 <= len(items) <= 3 and all(units):
-        # mmcv's ConvModules (OpenMMLab's ResNetV1c/V1d `stem.N.conv`, `stem.N.bn`)
+    if items and 2 <= len(items) <= 3 and all(units) and "stem" in node.name.lower():
+        # mmcv's ConvModules (OpenMMLab's ResNetV1c/V1d `stem.N.conv`, `stem.N.bn`), where the
+        # checkpoint names the list a stem (a small CNN's first conv blocks keep the resolution)
         if conv_weight(units[0])[1] > 4 or any(conv_weight(c)[2:] != (3, 3) for c in units):
             return None
         return units[0]

@@ -687,12 +687,13 @@ def _pooled_stem(members: list[Module], i: int, ctx: BlockContext) -> bool:
 def _deep_stem(m: Module, ctx: BlockContext | None = None) -> bool:
     """A Sequential of two or three 3x3 convs (with norms between) standing in for the 7x7 stem
     conv (ResNet-C/-D, He et al. 2019; timm's `stem_type='deep'`; Inception v3's first three), or
-    (with `ctx`) of two or three conv-norm unit classes (mmcv's ConvModules, OpenMMLab's
-    ResNetV1c/V1d `stem`) reading the image."""
+    (with `ctx`) of two or three conv-norm unit classes reading the image, where it is named a
+    stem (mmcv's ConvModules, OpenMMLab's ResNetV1c/V1d `stem`)."""
     if m.kind != "sequential":
         return False
     layers = [c for c in m.children if c.kind != "placeholder"]
-    units = [unit(c, ctx) for c in layers if c.kind == "class"] if ctx is not None else []
+    named = ctx is not None and "stem" in m.attr.lower()  # as strides.deep_stem requires
+    units = [unit(c, ctx) for c in layers if c.kind == "class"] if named else []
     if units and len(units) == len(layers) and 2 <= len(units) <= 3:
         return all(u is not None and u.norm and u.kernel in (3, (3, 3)) for u in units) and (
             units[0].in_width in IMAGE_CHANNELS
