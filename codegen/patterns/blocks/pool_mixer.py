@@ -14,8 +14,6 @@ code and timm fix and no key records is pinned (Match.pins): the norms are Group
 
 from __future__ import annotations
 
-import re
-
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
     BlockContext,
@@ -27,12 +25,9 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks.mixer_block import _numbers
 
 _WHY = "PoolFormer's convention (Yu et al. 2022; the official code, timm)"
-
-
-def _numbers(attr: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", attr))
 
 
 def _conv_mlp(m, ctx: BlockContext, width: int):
