@@ -136,22 +136,18 @@ class PoolMixerBlock(BlockPattern):
                 x = x + self.layer_scale_1[:, None, None] * (self.token_mixer(y) - y)
                 return x + self.layer_scale_2[:, None, None] * self.mlp(self.norm2(x))
 
-        class Net(nn.Module):  # patch embedding, a stage of blocks, the norm, a linear head
+        class Holder(nn.Module):  # the block is a member of the top class
             def __init__(self) -> None:
                 super().__init__()
-                self.patch_embed = nn.Conv2d(3, 8, 7, 4, 2)
                 self.network = nn.Sequential(Block(8), Block(8))
-                self.norm = nn.GroupNorm(1, 8)
-                self.head = nn.Linear(8, 4)
 
             def forward(self, x: torch.Tensor) -> torch.Tensor:
-                x = self.norm(self.network(self.patch_embed(x)))
-                return self.head(x.mean([-2, -1]))
+                return self.network(x)
 
         torch.manual_seed(0)
-        net = Net().eval()
+        net = Holder().eval()
         with torch.no_grad():
             for name, p in net.named_parameters():
                 if p.dim() == 1 and "norm" in name:
                     p.normal_(1.0 if name.endswith("weight") else 0.0, 0.3)
-        return [Example(net, (torch.randn(2, 3, 32, 32),))]
+        return [Example(net, (torch.randn(2, 8, 6, 6),))]
