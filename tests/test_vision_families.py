@@ -353,6 +353,15 @@ HF = {
     "resnet_bottleneck": lambda t: t.ResNetForImageClassification(
         t.ResNetConfig(embedding_size=8, hidden_sizes=[32, 64], depths=[1, 2], num_labels=5)
     ),
+    "resnet_leaky_relu": lambda t: t.ResNetForImageClassification(
+        t.ResNetConfig(
+            embedding_size=8,
+            hidden_sizes=[32, 64],
+            depths=[1, 2],
+            hidden_act="leaky_relu",
+            num_labels=5,
+        )
+    ),
     "convnext": lambda t: t.ConvNextForImageClassification(
         t.ConvNextConfig(hidden_sizes=[8, 16], depths=[1, 2], num_stages=2, num_labels=5)
     ),
@@ -379,6 +388,7 @@ HF = {
 EXACT_FROM_CONFIG = {
     "resnet_basic",
     "resnet_bottleneck",
+    "resnet_leaky_relu",  # transformers' "leaky_relu": nn.LeakyReLU() (slope 0.01), the aliases
     "convnext",
     "regnet",
     "regnet_grouped",

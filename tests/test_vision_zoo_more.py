@@ -113,8 +113,10 @@ def test_concatenated_width_reaches_the_next_layer(tmp_path):
 # Exact from the keys alone (no calibration): every parameter-free step is a convention the
 # generated file cites (a 7x7 stem's 3/2/1 max-pool and a first stage at stride 1, DenseNet's
 # transition averaging 2x2; session 8: RegNetX and RegNetY, their lettered steps in a body
-# class, the SE after the grouped 3x3). Every other model is flagged (a class guessed or missing).
-EXACT = {"densenet", "resnext", "wide_resnet", "regnety", "regnetx"}
+# class, the SE after the grouped 3x3; session 12: timm's ConvNeXt, its MLP's GELU and its
+# LayerNorms' eps 1e-6 pinned by the ConvNeXt block; the MLP-Mixer, the same two pinned by its
+# block). Every other model is flagged (a class guessed or missing).
+EXACT = {"densenet", "resnext", "wide_resnet", "regnety", "regnetx", "convnext_timm", "mlp_mixer"}
 
 
 def _verdict(name: str, tmp_path, capsys) -> tuple[str, float]:

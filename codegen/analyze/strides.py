@@ -275,6 +275,13 @@ def deep_stem(node: KeyNode) -> KeyNode | None:
     (ResNet-C/-D, He et al. 2019; timm's `stem_type='deep'`), so the first conv halves the
     resolution and a 3/2/1 max-pool follows, by the same convention."""
     items = _items(node)
+    units = [_conv_bn(c) for c in items or ()]
+    if items and 2 <= len(items) <= 3 and all(units) and "stem" in node.name.lower():
+        # mmcv's ConvModules (OpenMMLab's ResNetV1c/V1d `stem.N.conv`, `stem.N.bn`), where the
+        # checkpoint names the list a stem (a small CNN's first conv blocks keep the resolution)
+        if conv_weight(units[0])[1] > 4 or any(conv_weight(c)[2:] != (3, 3) for c in units):
+            return None
+        return units[0]
     if not items or not 3 <= len(items) <= 5:
         return None
     convs = [c for c in items if conv_weight(c)]
@@ -377,6 +384,57 @@ def avg_down_shortcuts(root: KeyNode) -> set[str]:
     return found
 
 
+def _conv_bn(node: KeyNode) -> KeyNode | None:
+    """The conv of a conv-norm unit node (one conv, one batch norm, nothing else), else None."""
+    kids = list(node.children.values())
+    if node.tensors or len(kids) != 2:
+        return None
+    convs = [c for c in kids if conv_weight(c)]
+    norms = [c for c in kids if not c.children and "running_mean" in c.tensors]
+    return convs[0] if len(convs) == 1 and len(norms) == 1 else None
+
+
+def branch_block(node: KeyNode) -> tuple[list[KeyNode], bool] | None:
+    """(the convs, whether an identity branch is there) of a re-parameterisable block (RepVGG,
+    Ding et al. 2021; YOLOv6/v7's RepConv): a kxk and a 1x1 conv-norm unit of the same widths
+    side by side, and perhaps a batch norm of that width, the identity branch."""
+    kids = list(node.children.values())
+    if node.tensors or len(kids) not in (2, 3):
+        return None
+    convs = [c for k in kids if (c := _conv_bn(k)) is not None]
+    rest = [k for k in kids if _conv_bn(k) is None]
+    if len(convs) != 2 or len({conv_weight(c)[:2] for c in convs}) != 1:
+        return None
+    kernels = sorted(conv_weight(c)[2:] for c in convs)
+    if kernels[0] != (1, 1) or kernels[1][0] != kernels[1][1] or kernels[1][0] % 2 != 1:
+        return None
+    width = conv_weight(convs[0])[0]
+    for k in rest:
+        mean = k.tensors.get("running_mean")
+        if (
+            k.children
+            or mean is None
+            or mean.shape != (width,)
+            or conv_weight(convs[0])[1] != width
+        ):
+            return None
+    return convs, bool(rest)
+
+
+def branch_downsamplers(root: KeyNode) -> set[str]:
+    """The convs of re-parameterisable blocks built without their identity branch, where other
+    blocks of the model have one: RepVGG builds it wherever a block keeps the width and the
+    resolution, so a block without it is the first of a stage, which halves the resolution
+    (Ding et al. 2021, section 3.3: every stage's first layer has stride 2). A convention, still
+    a calibration choice."""
+    blocks = [(n, found) for n in root.walk() if (found := branch_block(n)) is not None]
+    if not any(identity for _, (_, identity) in blocks):
+        return set()
+    # (a block without its identity that keeps the width: RepVGG's, where the identities elsewhere
+    # show the layout; blocks/branch_sum.py reads its class as branches from its widening siblings)
+    return {c.path for _, (convs, identity) in blocks if not identity for c in convs}
+
+
 def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
     """The first block of the first residual stage after a 7x7 stem conv: it keeps the resolution
     even where its shortcut widens the channels. The convention (He et al. 2016, table 1;
@@ -400,6 +458,8 @@ def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
             continue
         stages = []
         for name, child in node.children.items():
+            if child is stem[0]:
+                continue  # a deep stem's list of conv units (OpenMMLab's `stem`) is no stage
             listed = [(name, child)]
             items = _items(child)
             if items and all(len(i.children) == 1 and _first(i) is not None for i in items):

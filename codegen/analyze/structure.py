@@ -17,6 +17,7 @@ from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.strides import (
     avg_down_shortcuts,
+    branch_downsamplers,
     deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
@@ -196,6 +197,8 @@ class StructureBuilder:
             first = deep_stem(node)
             if first is not None:
                 self.strides[first.path] = 2
+        for path in branch_downsamplers(root):
+            self.strides[path] = 2
         stem = named_image_stem(root)
         if stem is not None:
             self.strides[stem.path] = 2

@@ -176,6 +176,36 @@ def apply(g: Graph, activation: str, value: Value, **options) -> Value:
     return g.call_function(fn, value, **options)
 
 
+# Families whose residual blocks keep a fixed activation between their conv layers while
+# config.json's hidden_act runs after each block's sum (and in the stem): transformers' ResNet
+# builds its blocks' first ResNetConvLayers without an activation argument, so with their default
+# "relu" (modeling_resnet.py), whatever hidden_act says.
+INSIDE_BLOCKS = {"resnet": "relu"}
+
+
+def inside_blocks(ctx, cls, where: str, after_sum):
+    """A second activation choice, between a residual block's conv layers, where config.json's
+    model_type fixes it apart from `after_sum` (the block's activation choice, read from
+    hidden_act); None where one activation runs in both places. `ctx` a BlockContext."""
+    model_type = ctx.resolver.evidence("model_type") if after_sum.source == "metadata" else None
+    fixed = INSIDE_BLOCKS.get(model_type[1]) if model_type else None
+    if fixed is None or fixed == after_sum.value:
+        return None
+    between = ctx.choose(
+        cls, where, "inside_activation", fixed, alternatives(fixed, conv=True), "between convs"
+    )
+    if between.source == "default":
+        between.source = "metadata"
+        between.note = f"{model_type[0]} {model_type[1]!r}: the blocks' conv layers keep {fixed}"
+    return between
+
+
+def inside_value(choices: list, after_sum: str) -> str:
+    """The activation between a residual block's conv layers: its inside_activation choice where
+    inside_blocks made one, else `after_sum`."""
+    return next((c.value for c in choices if c.name == "inside_activation"), after_sum)
+
+
 def fixed_by_model_type(resolver, choice) -> None:
     """Settle a defaulted activation choice from config.json's model_type where the family's code
     fixes it (BLOOM's tanh-approximated GELU): the value and its citation."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from codegen.ir import Arg, Call, Choice, ClassDef, IOSpec, Module, Tensor
 from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
 from codegen.patterns._latent_conventions import LATENT_NORM_PATH, fixed_latent_eps
@@ -152,7 +153,11 @@ class BlockContext:
     def choose(
         self, cls: ClassDef, where: str, name: str, default: Any, others: list, note="", **kw
     ):
-        """One choice for the generated class (shared by its instances), addressed Class.member."""
+        """One choice for the generated class (shared by its instances), addressed Class.member.
+        An `activation` reads config.json's spellings through the one alias table (transformers'
+        "leaky_relu" is slope 0.01, "swish" is silu), whichever pattern makes it."""
+        if name == "activation":
+            kw.setdefault("aliases", act.ALIASES)
         return self.resolver.choose(f"{cls.name}.{where}", name, default, others, note, **kw)
 
     def role(self, m: Module | None) -> str | None:
@@ -301,11 +306,13 @@ def eps_arg(
     searchable: list | None = None,
     tried: tuple[float, ...] = EPS_TRIED,
     convention: Choice | None = None,
+    model_wide: str = "",
 ) -> Arg | None:
     """The eps argument where it is known (None at the default). `searchable` collects the choice
     left at its default, so calibration can still try the others (a transformer's norms).
     `convention`: a model-wide choice (every batch norm's eps) that, once not at its default,
-    gives the default of this one."""
+    gives the default of this one. `model_wide`: the name of a pin (Match.pins, path "") a block
+    pattern set for every such norm of the model left at its default (a ConvNeXt's LayerNorms)."""
     model_type = ctx.resolver.evidence("model_type") or ctx.resolver.evidence("_class_name")
     fixed = FIXED_EPS.get(model_type[1]) if model_type else None
     default = 1e-5 if fixed is None else fixed
@@ -354,6 +361,10 @@ def eps_arg(
         c.alternatives = [e for e in [c.value, *c.alternatives] if e != said[1]]
         c.value, c.source, c.note = said[1], "metadata", said[0]
     latent_norm_eps(ctx, node, c)
+    pinned = ctx.resolver.structural.get(("", model_wide)) if model_wide else None
+    if pinned is not None and c.source == "default" and c.value != pinned[0]:
+        c.alternatives = [e for e in [c.value, *c.alternatives] if e != pinned[0]]
+        c.value, c.source, c.note = pinned[0], "structure", pinned[1]
     if c.source in ("default", "calibrated") and searchable is not None:
         searchable.append(c)
     return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)
@@ -371,8 +382,31 @@ def latent_norm_eps(ctx: LayerContext, node: KeyNode, c: Choice) -> None:
     c.note = f"{model_type[0]} {model_type[1]!r}: a fixed eps (the latent attention survey)"
 
 
-def eps_args(ctx: LayerContext, node: KeyNode, searchable: list | None = None) -> list[Arg]:
-    eps = eps_arg(ctx, node, searchable=searchable)
+def convention_pins(
+    ctx: BlockContext, norms: list, mlps: list, why: str, eps: float, activation: str
+) -> list[tuple[str, str, Any, str]]:
+    """Match.pins for what a block's family fixes and no key records, where its parts left them at
+    a default (config.json or a hint still wins): `eps` for every LayerNorm of the model (a
+    model-wide pin, layer_norm_eps, that eps_arg reads), `activation` for its MLP classes'."""
+    pins: list[tuple[str, str, Any, str]] = []
+    if any(
+        c.name == "eps" and c.source == "default" and c.value != eps
+        for n in norms
+        for c in n.choices
+    ):
+        pins.append(("", "layer_norm_eps", eps, f"{why} LayerNorm eps"))
+    for m in mlps:
+        mlp = ctx.classes.get(m.type_name)
+        for c in mlp.forward.choices if mlp is not None else []:
+            if c.name == "activation" and c.source == "default" and c.value != activation:
+                pins.append((c.path, "activation", activation, f"{why} MLP activation"))
+    return pins
+
+
+def eps_args(
+    ctx: LayerContext, node: KeyNode, searchable: list | None = None, model_wide: str = ""
+) -> list[Arg]:
+    eps = eps_arg(ctx, node, searchable=searchable, model_wide=model_wide)
     return [eps] if eps else []
 
 

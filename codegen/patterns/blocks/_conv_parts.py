@@ -65,6 +65,8 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
         others = [c for c in inner if c not in convs and c not in norms]
         if len(convs) != 1 or len(norms) > 1 or any(c.kind != "placeholder" for c in others):
             return None
+        if norms and _preactivated_elsewhere(cls, convs[0], ctx):
+            return None
         norm = at + (norms[0].attr,) if norms else None
         found = _unit(at + (convs[0].attr,), convs[0], norm)
         if found is not None and m.io is not None:
@@ -72,6 +74,26 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
             found.in_width, found.out_width = m.io.in_width, m.io.out_width
         return found
     return None
+
+
+def _preactivated_elsewhere(cls: ClassDef, conv: Module, ctx: BlockContext) -> bool:
+    """A conv and a norm that keep one width, so their order is unknown, where another class of
+    the model with the same member names normalises what its conv reads (the widths prove it:
+    imgclsmob's PreConvBlock `bn`, `conv` where it widens): the same layout, pre-activation too,
+    never a conv-norm unit."""
+    if conv.io is None or conv.io.in_width != conv.io.out_width:
+        return False
+    names = sorted(m.attr for m in modules(cls))
+    for other in ctx.classes.values():
+        members = modules(other)
+        if other is cls or tensors(other) or sorted(m.attr for m in members) != names:
+            continue
+        convs = [m for m in members if family(m) == "conv" and m.io is not None]
+        norms = [m for m in members if family(m) == "norm" and m.io is not None]
+        if len(convs) == 1 and len(norms) == 1 and convs[0].io.in_width != convs[0].io.out_width:
+            if norms[0].io.in_width == convs[0].io.in_width:
+                return True
+    return False
 
 
 def member_units(

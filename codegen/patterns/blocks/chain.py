@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from codegen.ir import Choice, ClassDef, ExampleInput, Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
-from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks._conv_parts import conv_kernel, unit
+from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
 from codegen.patterns._kit import (
     BlockContext,
     LATENT_MEAN,
@@ -534,15 +535,11 @@ def plan(
             steps.append(("activation", activation.value))
             if family(m) in ("conv", "norm") and io.ndim and nxt is not None and not across:
                 # Pooling between stages (a stem's max-pool, a CNN's halving) leaves no keys.
-                usual = "max_pool_3x3" if _pooled_stem(members, i) else "none"
-                others = [p for p in ("none", *STAGE_POOLS) if p != usual]
-                pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
-                choices.append(pool)
-                if pool.value != "none":
-                    note = STEM_POOL_NOTE if pool.value == usual else ""
-                    if note and any(_deep_stem(p) for p in members[: i + 1]):
-                        note = DEEP_STEM_POOL_NOTE
-                    steps.append(("stage_pool", pool.value, io.ndim, note))
+                _pooling_after(cls, ctx, members, i, io.ndim, steps, choices)
+        elif nxt is not None and _deep_stem(m, ctx) and m.children[0].kind == "class":
+            # A deep stem of conv-norm unit classes, each applying its own activation (OpenMMLab's
+            # ConvModules): the stem's max-pool follows the Sequential.
+            _pooling_after(cls, ctx, members, i, 2, steps, choices)
         if io is not None and io.out_width is not None:
             flow.width = io.out_width
         if io is not None and io.family != "activation":
@@ -576,6 +573,22 @@ def plan(
         if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
             flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
     return steps, choices
+
+
+def _pooling_after(
+    cls: ClassDef, ctx: BlockContext, members: list[Module], i: int, ndim: int, steps, choices
+) -> None:
+    """The pooling_after choice for members[i] (a stem's 3/2/1 max-pool by convention), and its
+    step where it pools."""
+    usual = "max_pool_3x3" if _pooled_stem(members, i, ctx) else "none"
+    others = [p for p in ("none", *STAGE_POOLS) if p != usual]
+    pool = ctx.choose(cls, members[i].attr, "pooling_after", usual, others, "")
+    choices.append(pool)
+    if pool.value != "none":
+        note = STEM_POOL_NOTE if pool.value == usual else ""
+        if note and any(_deep_stem(p, ctx) for p in members[: i + 1]):
+            note = DEEP_STEM_POOL_NOTE
+        steps.append(("stage_pool", pool.value, ndim, note))
 
 
 def _ends(m: Module | None) -> str | None:
@@ -720,26 +733,34 @@ def _channels_norm(m: Module) -> bool:
     return m.kind == "builtin" and m.type_name == "nn.LayerNorm"
 
 
-def _pooled_stem(members: list[Module], i: int) -> bool:
+def _pooled_stem(members: list[Module], i: int, ctx: BlockContext) -> bool:
     """Whether members[i] ends a 7x7 stem conv (and its norm) that stages follow: by convention
     (He et al. 2016, table 1; torchvision's and timm's ResNets, GoogLeNet) a 3x3 stride-2
     max-pool comes next. A convention, not evidence: it stays a choice."""
-    convs = [m for m in members[: i + 1] if family(m) == "conv" or _deep_stem(m)]
+    convs = [m for m in members[: i + 1] if family(m) == "conv" or _deep_stem(m, ctx)]
     if len(convs) != 1 or members.index(convs[0]) not in (i, i - 1):
         return False
-    if any(family(m) not in ("conv", "norm") and not _deep_stem(m) for m in members[: i + 1]):
+    if any(family(m) not in ("conv", "norm") and not _deep_stem(m, ctx) for m in members[: i + 1]):
         return False
-    if not _deep_stem(convs[0]) and conv_kernel(convs[0]) not in (7, (7, 7)):
+    if not _deep_stem(convs[0], ctx) and conv_kernel(convs[0]) not in (7, (7, 7)):
         return False
     return any(m.kind in ("class", "sequential", "repeat") for m in members[i + 1 :])
 
 
-def _deep_stem(m: Module) -> bool:
+def _deep_stem(m: Module, ctx: BlockContext | None = None) -> bool:
     """A Sequential of two or three 3x3 convs (with norms between) standing in for the 7x7 stem
-    conv (ResNet-C/-D, He et al. 2019; timm's `stem_type='deep'`; Inception v3's first three)."""
+    conv (ResNet-C/-D, He et al. 2019; timm's `stem_type='deep'`; Inception v3's first three), or
+    (with `ctx`) of two or three conv-norm unit classes reading the image, where it is named a
+    stem (mmcv's ConvModules, OpenMMLab's ResNetV1c/V1d `stem`)."""
     if m.kind != "sequential":
         return False
     layers = [c for c in m.children if c.kind != "placeholder"]
+    named = ctx is not None and "stem" in m.attr.lower()  # as strides.deep_stem requires
+    units = [unit(c, ctx) for c in layers if c.kind == "class"] if named else []
+    if units and len(units) == len(layers) and 2 <= len(units) <= 3:
+        return all(u is not None and u.norm and u.kernel in (3, (3, 3)) for u in units) and (
+            units[0].in_width in IMAGE_CHANNELS
+        )
     convs = [c for c in layers if family(c) == "conv"]
     if not 2 <= len(convs) <= 3 or family(layers[0]) != "conv":
         return False

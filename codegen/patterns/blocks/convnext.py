@@ -20,11 +20,17 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    convention_pins,
     family,
     modules,
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import unit
+
+# What the official code, timm and transformers all fix and no key records: the MLP's GELU and
+# the LayerNorms' eps 1e-6 (Liu et al. 2022), the block's and the stem's, downsamplers' and head's
+# beside it (a pin for every LayerNorm of the model).
+_WHY = "ConvNeXt's (Liu et al. 2022: the official code, timm, transformers)"
 
 
 class ConvNeXtBlock(BlockPattern):
@@ -92,7 +98,10 @@ class ConvNeXtBlock(BlockPattern):
             choices.append(activation)
         grn = grns[0].attr if grns else None
         found = (convs[0].attr, norm.attr, widen[0].attr, narrow[0] and narrow[0].attr, scale, grn)
-        return Match(self, len(modules(cls)) + len(scales) + 1, found, choices)
+        size = len(modules(cls)) + len(scales) + 1
+        return Match(
+            self, size, found, choices, pins=convention_pins(ctx, [norm], mlps, _WHY, 1e-6, "gelu")
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
         dwconv, norm, pw1, pw2, scale, grn = match.found

@@ -14,10 +14,21 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns._kit import tensors
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    convention_pins,
+    family,
+    modules,
+    tensors,
+)
 
 TOKEN = re.compile(r"token", re.I)
+# What timm's and the paper's code fix and no key records: the MLPs' GELU and the LayerNorms' eps
+# 1e-6 (flax's default; timm's norm_layer), the final norm's too.
+_WHY = "MLP-Mixer's (Tolstikhin et al. 2021: the official code, timm)"
 
 
 def _numbers(attr: str) -> tuple[int, ...]:
@@ -52,7 +63,8 @@ class MixerBlock(BlockPattern):
         if channels.io.in_width != width:
             return None
         found = (norms[0].attr, tokens[0].attr, norms[1].attr, channels.attr)
-        return Match(self, len(members) + 1, found)
+        pins = convention_pins(ctx, norms, mlps, _WHY, 1e-6, "gelu")
+        return Match(self, len(members) + 1, found, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         norm1, tokens, norm2, channels = match.found
@@ -82,9 +94,9 @@ class MixerBlock(BlockPattern):
         class Block(nn.Module):  # timm.models.mlp_mixer.MixerBlock
             def __init__(self, dim: int, tokens: int) -> None:
                 super().__init__()
-                self.norm1 = nn.LayerNorm(dim)
+                self.norm1 = nn.LayerNorm(dim, eps=1e-6)
                 self.mlp_tokens = Mlp(tokens, 2 * tokens)
-                self.norm2 = nn.LayerNorm(dim)
+                self.norm2 = nn.LayerNorm(dim, eps=1e-6)
                 self.mlp_channels = Mlp(dim, 4 * dim)
 
             def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -100,5 +112,5 @@ class MixerBlock(BlockPattern):
                 return self.block(x)
 
         torch.manual_seed(0)
-        # The MLPs' GELU leaves no key: a trainer's config says it (or calibration finds it).
-        return [Example(Holder(), (torch.randn(2, 6, 8),), {"hidden_act": "gelu"})]
+        # The MLPs' GELU and the norms' eps leave no key: the block's convention gives them.
+        return [Example(Holder(), (torch.randn(2, 6, 8),))]

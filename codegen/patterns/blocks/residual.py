@@ -217,6 +217,10 @@ class BasicBlock(BlockPattern):
                 f"after the sum ({own} runs between the conv/norm pairs)",
             )
         choices = [activation]
+        if own is None and (
+            between := act.inside_blocks(ctx, cls, ".".join(pairs[0][1]), activation)
+        ):
+            choices.append(between)  # HF ResNet: hidden_act after the sum, relu between the pairs
         gate, guessed = None, ""
         if gates:
             # SE-ResNet (Hu et al. 2018) gates the body's output before the sum; RegNetY gates
@@ -270,6 +274,7 @@ class BasicBlock(BlockPattern):
         pairs, shortcut, gate, zero_pad, own = match.found
         after_sum = match.choices[0].value
         activation = "identity" if own else after_sum
+        activation = act.inside_value(match.choices, activation)
         x = g.input("x")
         out = x
         for i, (conv, norm) in enumerate(pairs):

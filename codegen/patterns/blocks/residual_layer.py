@@ -113,14 +113,17 @@ class ResidualLayer(BlockPattern):
             act.alternatives("relu", conv=True),
             "after each unit but the last, and after the sum",
         )
+        if between := act.inside_blocks(ctx, cls, body.attr, activation):
+            choices.append(between)  # HF ResNet: hidden_act after the sum, relu inside
         found = (steps, short)
         size = len(members) + len(units)
         return Match(self, size, found, [activation] + choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         steps, short = match.found
-        activation = match.choices[0].value
-        residual = len(match.choices) == 1 or match.choices[1].value == "add"
+        after_sum = match.choices[0].value
+        activation = act.inside_value(match.choices, after_sum)
+        residual = all(c.value == "add" for c in match.choices if c.name == "residual")
         x = g.input("x")
         out = x
         last = max(i for i, s in enumerate(steps) if s[0] == "unit")
@@ -139,7 +142,7 @@ class ResidualLayer(BlockPattern):
             else:
                 identity = x
             out = g.call_function("add", out, identity, name="out")
-        g.output(act.apply(g, activation, out, name="out", inline=True))
+        g.output(act.apply(g, after_sum, out, name="out", inline=True))
 
     @staticmethod
     def examples():

@@ -206,6 +206,14 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         ["nn.GroupNorm", "nn.BatchNorm", "nn.InstanceNorm"] if len(w) == 1 else []
     )
     choice = type_choice(ctx, node, default, alternatives, "weight and bias of one shape")
+    # A block pattern's model-wide pin (Match.pins, path ""): every such norm of the model
+    # normalises a whole map in one group (PoolFormer's GroupNorm(1), blocks/pool_mixer.py).
+    one_group = ctx.resolver.structural.get(("", "map_norm_one_group")) if len(w) == 1 else None
+    if one_group is not None and choice.source == "default" and choice.value != "nn.GroupNorm":
+        choice.alternatives = [
+            a for a in [choice.value, *choice.alternatives] if a != "nn.GroupNorm"
+        ]
+        choice.value, choice.source, choice.note = "nn.GroupNorm", "structure", one_group[1]
     if groups_told and choice.source == "default" and choice.value == "nn.GroupNorm":
         choice.source, choice.note = "metadata", ctx.resolver.evidence("norm_num_groups")[0]
     if speech is not None and speech[1] and choice.source == "default":
@@ -222,6 +230,9 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         )
         if each and groups.source == "default" and groups.value == c:
             groups.source, groups.note = "metadata", speech[0]
+        if one_group is not None and groups.source == "default" and groups.value != 1:
+            groups.alternatives = [g for g in [groups.value, *groups.alternatives] if g != 1]
+            groups.value, groups.source, groups.note = 1, "structure", one_group[1]
         args = [
             Arg(None, groups.value, "choice", choice=groups),
             Arg(None, c, "width", prov(node, "weight", 0)),
@@ -250,7 +261,7 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         )
     searchable: list = []  # a LayerNorm's eps stays a choice calibration may settle
     # the feature encoder's norms keep torch's eps whatever layer_norm_eps says (wav2vec2's code)
-    eps = [] if speech else eps_args(ctx, node, searchable)
+    eps = [] if speech else eps_args(ctx, node, searchable, model_wide="layer_norm_eps")
     return Recognised(
         "nn.LayerNorm", args_ln + eps, IOSpec("norm", w[-1], w[-1]), [choice] + searchable
     )
