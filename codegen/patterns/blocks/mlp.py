@@ -27,9 +27,10 @@ DOWN = (
     r"output_linear|weights_out"
 )
 # Meta's LLaMA and Mixtral: w2(silu(w1(x)) * w3(x)), so w1 is the gate and w3 its partner;
-# fc11/fc12: flash-attn / Nomic BERT naming (fc12 the gate).
-GATE = r"gate_proj|w1|wi_0|gate|fc12"
-GATED_UP = r"up_proj|w3|wi_1|up|fc11"  # beside a gate
+# fc11/fc12: flash-attn / Nomic BERT naming (fc12 the gate). An up name numbered _0 and _1 (T5's
+# wi_0 / wi_1, EXAONE's c_fc_0 / c_fc_1): the first is the gate.
+GATE = rf"gate_proj|w1|gate|fc12|(?:{UP})_0"
+GATED_UP = rf"up_proj|w3|up|fc11|(?:{UP})_1"  # beside a gate
 ACTIVATION_MODULES = (XIELU_ROLE,)  # activations that are member modules with parameters
 # Gate and up in one layer (Phi-3's gate_up_proj, xformers' w12): twice the down layer's input.
 # GraniteMoE's shared_mlp.input_linear too; transformers' DINOv2 SwiGLU: weights_in / weights_out.
