@@ -358,4 +358,4 @@ class SplitLayer(BlockPattern):
 
     @staticmethod
     def examples():
-        return [_example("bert"), _example("vit")]
+        return [_example("bert"), _example("vit"), _example("qformer")]
