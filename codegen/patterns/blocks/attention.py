@@ -480,9 +480,12 @@ def _kinds_rotate_differently(ctx: BlockContext) -> bool:
     return kinds is not None and len({repr(sorted(v.items())) for v in kinds.values()}) > 1
 
 
-def rotary_dim_given(ctx: BlockContext) -> bool:
-    """config.json names a rotary width or share (read where the fraction is settled)."""
-    return any(k in ctx.resolver.metadata for k in ("rotary_dim", *SYNONYMS["rotary_fraction"]))
+def rotary_share_given(ctx: BlockContext) -> bool:
+    """config.json names a rotary share (read where the fraction is settled: rope_parameters'
+    partial_rotary_factor reaches every family's rope functions). A rotary width (rotary_dim) is
+    read only by the families the survey found reading it: in another it turns nothing
+    (MiniMax-M3's config stores one its code never reads)."""
+    return any(k in ctx.resolver.metadata for k in SYNONYMS["rotary_fraction"])
 
 
 def free_qk_norm(ctx: BlockContext, mtype: str | None) -> tuple[float, str, str] | None:
@@ -744,7 +747,7 @@ class Attention(BlockPattern):
                 hd = d_model // nhead.value
             else:
                 return None
-            if rotates_whole_head(mtype) and not rotary_dim_given(ctx):
+            if rotates_whole_head(mtype) and not rotary_share_given(ctx):
                 settled_by(fraction, f"{model_type[0]} {mtype!r}: no partial rotary (the survey)")
             surveyed = rotary_layout(mtype)
             known = surveyed or "halves"

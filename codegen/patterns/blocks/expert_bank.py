@@ -26,13 +26,13 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns._router_conventions import INPUT_WEIGHTED
+from codegen.patterns.blocks.mlp import CLAMPED_SWIGLU_TYPES, clamped_swiglu
 from codegen.patterns.blocks.moe import SHARED, SHARED_GATE, add_shared
 from codegen.patterns.blocks.router import SYNONYMS, router_width, routing
 
-# Families whose fused gate/up bank interleaves them (gate at even features) and whose experts use
-# the clamped swiglu of swiglu_alpha / swiglu_limit: GPT-OSS (tests/test_moe_families.py).
+# Families whose fused gate/up bank interleaves them (gate at even features): GPT-OSS
+# (tests/test_moe_families.py); their clamped swiglu: mlp.clamped_swiglu.
 INTERLEAVED_GATE_UP_TYPES = ("gpt_oss",)
-CLAMPED_SWIGLU_TYPES = ("gpt_oss",)
 UP_BANK = r"input_linear|gate_up_proj|w13|experts?_(gate_)?up\w*"
 DOWN_BANK = r"output_linear|down_proj|w2|experts?_down\w*"
 ROUTER = r"router|gate|gating|w_gate"
@@ -92,18 +92,11 @@ class FusedExperts(BlockPattern):
         choices, guessed = [], ""
         model_type = ctx.resolver.evidence("model_type")
         mtype = model_type[1] if model_type else None
-        limit, alpha = ctx.resolver.evidence("swiglu_limit"), ctx.resolver.evidence("swiglu_alpha")
-        if limit is not None or alpha is not None:  # GPT-OSS's clamped swiglu
-            if not all(c is not None and isinstance(c[1], (int, float)) for c in (limit, alpha)):
-                return None
-            activation = ("clamped_swiglu", float(alpha[1]), float(limit[1]))
-            if mtype in CLAMPED_SWIGLU_TYPES:
-                ctx.resolver.evidence("hidden_act")  # its experts' activation is fixed: unused
-            else:
-                guessed = (
-                    f"swiglu_limit read as GPT-OSS's clamped swiglu, (up + 1) * gate * "
-                    f"sigmoid(alpha * gate); model_type {mtype!r} does not say it is this model's"
-                )
+        clamped = clamped_swiglu(ctx)  # GPT-OSS's clamped swiglu
+        if clamped == "unreadable":
+            return None
+        if clamped:
+            activation, guessed = clamped[:3], clamped[3]
         else:
             chosen = ctx.choose(
                 cls,
