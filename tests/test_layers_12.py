@@ -8,7 +8,9 @@ in code and compared with the library's own forward (atol 1e-5), scripted too:
 - InstructBLIP's Q-Former, given text only: its layers' query-token twins of the feed-forward
   (`intermediate_query`, `output_query`) and its cross-attention every other layer act on
   learned queries alone, so the text path is BERT's; the file says the queries' path is not
-  generated (guessed), and layers with and without cross-attention make one stack."""
+  generated (guessed), and layers with and without cross-attention make one stack;
+- MiniMax-M3's text model: a mixture whose router width is lifted, clamped swiglu feed-forwards,
+  and a rotary_dim in config.json its code never reads."""
 
 from __future__ import annotations
 
@@ -54,6 +56,34 @@ def test_decoder_is_exact_from_the_folder(tmp_path, name):
         assert "c_fc_0" in source and "F.silu(self.c_fc_0(x)) * self.c_fc_1(x)" in source
     else:  # a type whose conventions are not surveyed: the layout is a default the file names
         assert "qkv_layout" in source and "Forward trust: missing" not in source
+
+
+def test_minimax_m3_text_is_exact_and_says_what_it_guessed(tmp_path):
+    """A dense layer then a mixture: experts' width lifted into the mixture (the router's width
+    read from num_local_experts), GPT-OSS's clamped swiglu in the banks and in the shared and
+    dense feed-forwards (guessed: not GPT-OSS), and config.json's rotary_dim, which this family's
+    code never reads (every feature of a head turns)."""
+    config = {
+        **DENSE,
+        "num_key_value_heads": 2,
+        "head_dim": 8,
+        "rotary_dim": 4,
+        "num_local_experts": 4,
+        "num_experts_per_tok": 2,
+        "shared_intermediate_size": 48,
+        "dense_intermediate_size": 40,
+        "mlp_layer_types": ["dense", "sparse"],
+        "use_cache": False,
+    }
+    reference, ours, source = generate_for(
+        tmp_path, "MiniMaxM3VLForCausalLM", "MiniMaxM3VLTextConfig", config
+    )
+    assert "Forward trust: missing" not in source
+    assert "swiglu_limit read as GPT-OSS's clamped swiglu" in source
+    ids = torch.randint(2, 100, (2, 11))
+    with torch.no_grad():
+        want = reference(input_ids=ids).logits
+    assert_exact(ours, want, ids)
 
 
 def test_qformer_text_path_is_exact_and_says_the_queries_are_not_generated(tmp_path):
