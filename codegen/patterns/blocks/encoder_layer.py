@@ -323,6 +323,8 @@ class SplitLayer(BlockPattern):
             side = (own, side[1], None)
             found = ("post", attn[0], inter[0], out[0], None, None, side)
             return Match(self, 5 + bool(cross), found, guessed=QUERY_GAP.format(queries_only))
+        if twins:
+            return None  # (query twins beside a pre-norm layer: not seen yet)
         if post and not norms and len(members) == 3:
             score = 3 + (cross_attr is not None)
             return Match(self, score, ("post", attn[0], inter[0], out[0], None, None, side))
