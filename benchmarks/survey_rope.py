@@ -11,7 +11,10 @@ code itself (never from a list typed by hand):
 - partial: the config attribute that rotates only part of each head (partial_rotary_factor,
   rotary_pct, rotary_dim, rope_pct), where the config class has one;
 - scaling: whether the rotary embedding reads ROPE_INIT_FUNCTIONS (then every rope_type of
-  modeling_rope_utils: linear, dynamic, yarn, longrope, llama3, proportional) or only the default.
+  modeling_rope_utils: linear, dynamic, yarn, longrope, llama3, proportional) or only the default;
+- and, apart, the types whose attention calls apply_rotary_pos_emb only under a test of its
+  sliding window (`if self.sliding_window is not None:`, Cohere 2): their full-attention layers
+  do not rotate (printed as the set SLIDING_ONLY_ROTARY).
 
 Run: python benchmarks/survey_rope.py [--python]   (--python prints the table for
 codegen/patterns/_rope_conventions.py). Types whose modules do not import are listed as skipped.
@@ -30,6 +33,8 @@ import warnings
 
 QK_NORM_CALL = re.compile(r"self\.(q_norm|q_layernorm|query_layernorm|q_ln|norm_q|query_norm)\(")
 ROTARY_CALL = re.compile(r"apply_rotary_pos_emb\(")
+# an `if` line that tests the layer's sliding window (or whether it is a local layer: AFMoE)
+SLIDING_TEST = re.compile(r"^\s*if\b[^\n]*(sliding|local|window)[^\n]*:\s*$", re.M)
 PARTIAL_KEYS = ("partial_rotary_factor", "rotary_pct", "rotary_dim", "rope_pct")
 
 
@@ -66,13 +71,13 @@ def layout_of(fn) -> str:
     freqs = torch.outer(torch.arange(seq).float(), torch.tensor([0.9, 0.5, 0.3, 0.1]))
     halves_table = torch.cat((freqs, freqs), dim=-1)[None]  # [1, seq, d]: most rotary modules
     cos, sin = halves_table.cos()[:, None], halves_table.sin()[:, None]
-    # the table as given (angles twice, one after the other), or already paired (Cohere's
-    # rotary module repeats each angle in place)
-    for table in (halves_table, freqs.repeat_interleave(2, dim=-1)[None]):
+    # the table as given (angles twice, one after the other), already paired (Cohere's rotary
+    # module repeats each angle in place), or each angle once (GPT-OSS's: half the head's width)
+    for table in (halves_table, freqs.repeat_interleave(2, dim=-1)[None], freqs[None]):
         try:
             out = fn(q, q.clone(), table.cos(), table.sin())
-        except Exception:  # noqa: BLE001 - a signature of its own: read by hand
-            return "other"
+        except Exception:  # noqa: BLE001 - a table of another width, or a signature of its own
+            continue
         out = out[0] if isinstance(out, tuple) else out
         refs = (("halves", _halves), ("interleaved", _interleaved))
         for name, ref in refs + (("halves_reversed", _halves_reversed),):
@@ -93,6 +98,26 @@ def qk_norm_order(module) -> str | None:
         if norm and rot:
             return "before" if norm.start() < rot.start() else "after"
     return None
+
+
+def rotates_only_windowed(module) -> bool:
+    """Whether an attention class calls apply_rotary_pos_emb only inside an `if` that tests its
+    sliding window: the `if` line is the nearest line above the call indented less than it."""
+    for _, cls in inspect.getmembers(module, inspect.isclass):
+        if cls.__module__ != module.__name__ or not cls.__name__.endswith("Attention"):
+            continue
+        try:
+            lines = inspect.getsource(cls.forward).splitlines()
+        except (TypeError, OSError):
+            continue
+        for i, line in enumerate(lines):
+            if not ROTARY_CALL.search(line):
+                continue
+            indent = len(line) - len(line.lstrip())
+            above = [x for x in lines[:i] if x.strip() and len(x) - len(x.lstrip()) < indent]
+            if above and SLIDING_TEST.match(above[-1]):
+                return True
+    return False
 
 
 def partial_key(mtype: str, modeling: str | None = None) -> str | None:
@@ -135,6 +160,7 @@ def survey() -> tuple[dict[str, dict], list[str]]:
             "qk_norm": qk_norm_order(module),
             "partial": partial_key(mtype, source + (rope_utils if uses_utils else "")),
             "scaling": uses_utils,
+            "sliding_only": rotates_only_windowed(module),
         }
         for text_type in text_types(mtype):  # the text tower's own model_type (gemma3_text)
             table[text_type] = row
@@ -179,7 +205,9 @@ def main() -> int:
     table, skipped = survey()
     if args.python:
         for mtype, row in table.items():
-            print(f"    {mtype!r}: {tuple(row.values())!r},")
+            print(f"    {mtype!r}: {tuple(row.values())[:4]!r},")
+        sliding_only = sorted(t for t, row in table.items() if row["sliding_only"])
+        print(f"SLIDING_ONLY_ROTARY = frozenset({sliding_only!r})")
     else:
         for mtype, row in table.items():
             print(mtype, *row.values(), sep="\t")

@@ -5,8 +5,8 @@ takes the library's default config, shrinks every size field it recognises (widt
 vocabulary, experts, image and patch sizes; recursively into text/vision sub-configs), builds the
 model class a user would hold (causal LM, seq2seq LM, else the base model; a sub-model's config
 gets its `...Model` class), infers what it takes from its forward's first parameter (token ids,
-pixels, audio samples; a multimodal model whose first input is token ids is called with text only),
-and measures it exactly as bench_families.py does.
+pixels, audio samples; a multimodal model whose first inputs are token ids, or token ids and
+optional images, is called with text only), and measures it exactly as bench_families.py does.
 
 Types the zoo already lists are left out, so what remains has never been looked at: the widest
 blind measure there is. `--half open|blind` splits it in two by a hash of the type name, so one half
@@ -163,9 +163,14 @@ def build(model_type: str) -> tuple[Any, str]:
 
 def input_kind(model_class: type) -> str:
     """What a base model takes, from its forward's required and leading parameters."""
-    params = list(inspect.signature(model_class.forward).parameters)[1:]
+    signature = inspect.signature(model_class.forward)
+    params = list(signature.parameters)[1:]
     if "input_ids" in params and "pixel_values" in params[:2]:
-        raise LookupError("takes text and images")
+        # a vision-language model is called with text alone where its images are optional (a
+        # chat turn with no image): its language path, which is what most of its weights are
+        if signature.parameters["pixel_values"].default is inspect.Parameter.empty:
+            raise LookupError("takes text and images")
+        return "encoder"
     if params and params[0] == "input_ids":
         return "seq2seq" if "decoder_input_ids" in params else "encoder"
     if params and params[0] == "pixel_values":

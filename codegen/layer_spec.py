@@ -21,6 +21,7 @@ PARAMETER_FREE = frozenset("""
     Upsample PixelShuffle PixelUnshuffle ChannelShuffle
     ZeroPad1d ZeroPad2d ZeroPad3d ConstantPad1d ConstantPad2d ConstantPad3d
     ReflectionPad1d ReflectionPad2d ReplicationPad1d ReplicationPad2d ReplicationPad3d
+    InstanceNorm1d InstanceNorm2d InstanceNorm3d
     """.split())
 
 MAX_TEXT = 200

@@ -47,7 +47,7 @@ def verdict(reference, inputs, model, source) -> tuple[str, float]:
         expected = reference(*inputs)
         try:
             got = model(*inputs)
-        except (NotImplementedError, RuntimeError, TypeError):
+        except (NotImplementedError, RuntimeError, TypeError, ValueError):  # cannot run
             return ("flagged" if flagged else "WRONG"), float("inf")
     if got.shape != expected.shape:
         return ("flagged" if flagged else "WRONG"), float("inf")

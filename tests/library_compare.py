@@ -35,6 +35,17 @@ def assert_exact(ours: torch.nn.Module, want: torch.Tensor, *args: Any) -> None:
         torch.testing.assert_close(torch.jit.script(ours)(*args), want, atol=1e-5, rtol=1e-5)
 
 
+def assert_causal_lm_exact(reference: torch.nn.Module, ours: torch.nn.Module) -> None:
+    """A causal LM's logits at the real tokens of text_inputs() (padding after them cannot change
+    them) equal the library's, and the scripted file's equal its own."""
+    ids, mask = text_inputs(reference)
+    with torch.no_grad():
+        want = reference(input_ids=ids, attention_mask=mask).logits
+        got = ours(ids, mask)
+    torch.testing.assert_close(got[mask.bool()], want[mask.bool()], atol=1e-5, rtol=1e-5)
+    assert_exact(ours, got, ids, mask)  # scripted: the same numbers
+
+
 def assert_trusted(source: str) -> None:
     assert "NotImplementedError" not in source
     assert "Forward trust: guessed" not in source and "Forward trust: missing" not in source

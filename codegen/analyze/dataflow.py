@@ -84,7 +84,8 @@ def infer_forward(
     if forward.trust == "inferred":
         _settle_called_types(cls, g, match.pattern.role)
     own = getattr(match.pattern, "example_inputs", None)  # inputs of another kind (a timestep)
-    forward.examples = own(match, cls) if own is not None else example_inputs(cls, g)
+    mine = own(match, cls) if own is not None else None  # (None: the pattern leaves it to us)
+    forward.examples = mine if mine is not None else example_inputs(cls, g)
     return forward
 
 

@@ -35,6 +35,7 @@ from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.chain import numbered_name, reading_order
+from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.layers.conv import rgb_entries
 from codegen.patterns.layers.hf_conv1d import transposed_convention
@@ -820,6 +821,7 @@ GAP_LAYERS = [
     "nn.AvgPool2d(2)",
     "nn.MaxPool2d(3, stride=2, padding=1)",
     "nn.MaxPool2d(3, stride=2, ceil_mode=True)",
+    "nn.Upsample(scale_factor=2.0)",  # nearest doubling: generators' and decoders' conv stacks
 ]
 AVG_DOWN = "nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)"  # timm's avg_down
 GLOBAL_POOLS = ["nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"]
@@ -1052,6 +1054,9 @@ def _class_io(members: list[Module | Tensor], chained: bool = True) -> IOSpec:
     """Widths at the class's two ends. Where widths do not chain its members (names order them),
     a residual block's shortcut still reads what enters the block: its width is the input's."""
     modules = [m for m in members if isinstance(m, Module)]
+    kept = None if modules else normalised_width([m for m in members if isinstance(m, Tensor)])
+    if kept is not None:  # a mean and std of its own: what enters it keeps its width
+        return IOSpec("class", kept[0], kept[0], kept[1])
     io = _span_io("class", modules)
     shortcut = next((m for m in modules if m.attr in SHORTCUT_READS and m.io is not None), None)
     if not chained and shortcut is not None and shortcut.io.in_width:

@@ -111,8 +111,8 @@ def feed_forward(default: str, told=None, *, common: bool = False) -> list[str]:
 
 # Conv nets' activations beyond the common ones (MobileNetV2's relu6, MobileNetV3's hard-swish):
 # a conv block's activation may be any of them, so a hint naming one fits every pattern that
-# competes for the block.
-CONV = ["relu6", "hardswish", "mish", "leaky_relu_0.1", "leaky_relu_0.01"]
+# competes for the block. LeakyReLU(0.2) is GANs' and ESRGAN-style nets' (VDSR-like stems too).
+CONV = ["relu6", "hardswish", "mish", "leaky_relu_0.1", "leaky_relu_0.01", "leaky_relu"]
 
 
 def alternatives(default: str, *, gates: bool = False, told=None, conv: bool = False) -> list[str]:

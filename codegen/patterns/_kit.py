@@ -289,7 +289,9 @@ IGNORED_EPS = {"biogpt": 1e-5, "segformer": 1e-5, "glpn": 1e-5}
 # 1e-3 (networks ported from TensorFlow: MobileNet, EfficientNet, Inception; Keras' default) and
 # 1e-4; any other value fits a hint (open domain).
 EPS_TRIED = (1e-5, 1e-6, 1e-12, 1e-8, 1e-3)
-BATCH_NORM_EPS_TRIED = (1e-5, 1e-3, 1e-4)
+# 0.8: eriklindernoren/PyTorch-GAN's generators write nn.BatchNorm2d(c, 0.8), a momentum meant
+# that is the eps.
+BATCH_NORM_EPS_TRIED = (1e-5, 1e-3, 1e-4, 0.8)
 
 
 def eps_arg(
@@ -313,9 +315,12 @@ def eps_arg(
     c = ctx.resolver.choose(node.path, "eps", default, others, accepts="unit_float")
     if fixed is not None and c.source == "default":
         c.source, c.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
-    elif c.source == "default" and default != 1e-5:
+    elif c.source == "default" and default != 1e-5 and searchable is None:
         # From the model-wide convention, which is what a search moves: not searched here.
         c.source, c.note = "pattern", f"batch_norm_eps, {convention.note or convention.source}"
+    elif c.source == "default" and default != 1e-5 and convention is not None:
+        # The calibrated convention, which the search may still move for this layer alone.
+        c.source = "calibrated"
     ignored = IGNORED_EPS.get(model_type[1]) if model_type else None
     if ignored is not None and c.source == "metadata" and c.value != ignored:
         c.alternatives = [c.value] + [a for a in c.alternatives if a not in (c.value, ignored)]
@@ -349,7 +354,7 @@ def eps_arg(
         c.alternatives = [e for e in [c.value, *c.alternatives] if e != said[1]]
         c.value, c.source, c.note = said[1], "metadata", said[0]
     latent_norm_eps(ctx, node, c)
-    if c.source == "default" and searchable is not None:
+    if c.source in ("default", "calibrated") and searchable is not None:
         searchable.append(c)
     return None if c.source == "default" else Arg(keyword, c.value, "choice", choice=c)
 
@@ -447,6 +452,7 @@ CHECKED_MODEL_TYPES = (
     | frozenset("mistral4 ministral3 deepseek_v32 glm_moe_dsa llama4_text".split())
     # audio11: tests/test_audio_11.py compares these
     | frozenset(["wavlm", "wav2vec2-conformer", "sew-d", "longt5"])
+    | frozenset(["aria_text"])  # moe12: tests/test_moe_12.py compares it
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
@@ -620,6 +626,10 @@ def body_inputs(ctx: BlockContext, body) -> list[tuple[str, bool]]:
     cls = ctx.classes.get(body.type_name)
     graph = cls.forward.graph if cls is not None and cls.forward is not None else None
     return [] if graph is None else [(n.target, n.optional) for n in graph.inputs]
+
+
+# The posterior's mean among a VAE's two heads (`fc_mu`, `mean`); families/flat_vae.py, chain.py.
+LATENT_MEAN = r"(fc_?)?(mu|mean)(_?fc)?"
 
 
 def one_named(members: list, pattern: str):

@@ -14,6 +14,10 @@ Per model_type: (layout, qk_norm, partial, scaling)
 - scaling: whether the rotary module reads every rope_type of modeling_rope_utils (linear,
   dynamic, yarn, longrope, llama3, proportional) or only the default.
 
+SLIDING_ONLY_ROTARY, from the same survey: the types whose attention calls apply_rotary_pos_emb
+only under an `if` that tests its sliding window or local kind (Cohere 2, AFMoE, Flint): their
+full-attention layers do not rotate.
+
 A model_type that is not here is unknown: its layout and qk-norm order are guesses the file says.
 """
 
@@ -136,7 +140,7 @@ SURVEYED: dict[str, RotaryConvention] = {
     "glmasr": RotaryConvention("halves", None, "partial_rotary_factor", True),
     "gpt_neox": RotaryConvention("halves", None, "partial_rotary_factor", True),
     "gpt_neox_japanese": RotaryConvention("halves", None, "partial_rotary_factor", True),
-    "gpt_oss": RotaryConvention("other", None, None, True),
+    "gpt_oss": RotaryConvention("halves", None, None, True),
     "gptj": RotaryConvention("other", None, "rotary_dim", False),
     "gradium_phonon_tts": RotaryConvention("halves", None, None, True),
     "granite": RotaryConvention("halves", None, None, True),
@@ -228,7 +232,7 @@ SURVEYED: dict[str, RotaryConvention] = {
     "olmo3": RotaryConvention("halves", "before", None, True),
     "olmo_hybrid": RotaryConvention("halves", "before", None, True),
     "olmoe": RotaryConvention("halves", "before", None, True),
-    "openai_privacy_filter": RotaryConvention("other", None, None, True),
+    "openai_privacy_filter": RotaryConvention("interleaved", None, None, True),
     "paddleocr_vl": RotaryConvention("halves", None, None, True),
     "paddleocr_vl_text": RotaryConvention("halves", None, None, True),
     "parakeet": RotaryConvention("halves", None, None, False),
@@ -297,6 +301,9 @@ SURVEYED: dict[str, RotaryConvention] = {
     "zaya": RotaryConvention("halves", None, "partial_rotary_factor", True),
 }
 CONVENTIONS = SURVEYED | CHECKED_BY_TESTS
+SLIDING_ONLY_ROTARY = frozenset(
+    ["afmoe", "cohere2", "cohere2_moe", "exaone4", "exaone4_5", "exaone_moe", "flint", "kolibri1"]
+)
 
 
 def rotary_layout(model_type: str | None) -> str | None:

@@ -79,6 +79,9 @@ ROUTER_CONVENTIONS: dict[str, RouterConvention] = {
     # expert's INPUT (Llama4TextMoe: routed_in = hidden_states * router_scores); see INPUT_WEIGHTED
     "llama4": RouterConvention("sigmoid", False),
     "llama4_text": RouterConvention("sigmoid", False),
+    # moe12: tests/test_moe_12.py compares these. Aria: a softmax over the top-k logits (its
+    # experts' banks are stored [experts, in, out] as `fc1` / `fc2`)
+    "aria_text": SOFTMAX_NORMALIZED,
 }
 
 # config.json's factor on the chosen experts' weights, after renormalising, by its names in the

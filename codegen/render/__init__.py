@@ -264,7 +264,7 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
             defaults = printed.defaults
         else:
             missing = "modelgen could not infer " + (fwd.missing or "the dataflow")
-            forward_lines = [f"raise NotImplementedError({missing!r})"]
+            forward_lines = _raise_lines(missing)
     forward_args = ", ".join(
         f"{n}: {a} = {defaults[n]}" if n in defaults else f"{n}: {a}" for n, a in inputs
     )
@@ -501,3 +501,17 @@ def validate(text: str) -> str:
             f"internal error: generated code is invalid ({e}); please report it"
         ) from None
     return text
+
+
+def _raise_lines(message: str) -> list[str]:
+    """`raise NotImplementedError(message)` in lines that fit 100 columns inside a method: a long
+    message (many member names) as adjacent string literals, which Python joins back."""
+    single = f"raise NotImplementedError({message!r})"
+    if len(single) <= 92:
+        return [single]
+    parts = textwrap.wrap(
+        message, width=76, drop_whitespace=False, replace_whitespace=False, expand_tabs=False
+    )
+    if "".join(parts) != message:
+        return [single]
+    return ["raise NotImplementedError(", *(f"    {part!r}" for part in parts), ")"]

@@ -20,6 +20,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "relu": ("F.relu", "F"),
     "relu6": ("F.relu6", "F"),
     "layer_norm": ("F.layer_norm", "F"),
+    "instance_norm": ("F.instance_norm", "F"),
     "rms_norm": ("F.rms_norm", "F"),
     "gelu": ("F.gelu", "F"),
     "silu": ("F.silu", "F"),
@@ -183,6 +184,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "differential_heads",  # patterns/blocks/differential_attention.py
             "dynamic_mask",  # patterns/blocks/dynamic_mask_attention.py
             "band_mask",  # patterns/blocks/banded_attention.py
+            "band_padding_mask",  # att12: learned sinks in an attention both ways
             "zero_padding_queries",
             "nystrom_attention",  # patterns/blocks/landmark_attention.py
             "expectation_attention",  # patterns/blocks/expectation_attention.py
@@ -225,6 +227,7 @@ METHODS: dict[str, str] = {
     "chunk": "method",
     "split": "method",
     "repeat_interleave": "method",
+    "clamp": "method",  # moe12: clamped gate and up of experts (swiglu_limit)
     "float": "method",
     "device": "property",
     "dtype": "property",

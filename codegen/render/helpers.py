@@ -38,7 +38,8 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     # vis11: Swin V2's cosine window attention and continuous position bias
     "log_spaced_offsets": ("math",),
     "continuous_window_bias": ("math", "helper:window_position_bias"),
-    "window_band_mask": ("helper:band_mask",),  # dec11: band_mask where a layer has a window
+    "window_band_mask": ("helper:band_mask", "helper:band_padding_mask"),  # dec11
+    "band_mask": ("helper:band_padding_mask",),
     "cosine_attention": ("math", "F"),
     "disentangled_scores": ("math", "helper:log_bucket_positions"),
     # vit8: grids of patches (ViTDet, SAM): windows with padding, decomposed relative positions
@@ -763,16 +764,21 @@ def window_band_mask(
 ''',
     "band_mask": '''
 def band_mask(mask: torch.Tensor | None, seq: int, half: int, device: torch.device) -> torch.Tensor:
+    """band_padding_mask(), where a padding query whose window holds only padding attends
+    everywhere instead (no NaN)."""
+    allowed = band_padding_mask(mask, seq, half, device)
+    return allowed | ~allowed.any(dim=-1, keepdim=True)
+''',
+    "band_padding_mask": '''
+def band_padding_mask(
+    mask: torch.Tensor | None, seq: int, half: int, device: torch.device
+) -> torch.Tensor:
     """True where a query may attend: keys at most `half` positions either side (a sliding window,
     Longformer's), and with a padding mask ([batch, 1, 1, seq] from padding_mask()) real tokens
-    only -> [batch or 1, 1, seq, seq]. A padding query whose window holds only padding attends
-    everywhere instead (no NaN)."""
+    only -> [batch or 1, 1, seq, seq]."""
     i = torch.arange(seq, device=device)
     allowed = ((i[:, None] - i[None, :]).abs() <= half)[None, None]
-    if mask is None:
-        return allowed
-    allowed = allowed & mask
-    return allowed | ~allowed.any(dim=-1, keepdim=True)
+    return allowed if mask is None else allowed & mask
 ''',
     "zero_padding_queries": '''
 def zero_padding_queries(y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

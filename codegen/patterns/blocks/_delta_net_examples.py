@@ -53,9 +53,11 @@ def _redraw(module, seed: int = 0, scale: float = 0.5):
     return module
 
 
-def _kda():
+def _kda(bounded: bool = False):
     """Kimi's KDA as its checkpoints store it: the forget gate's f_a/f_b, dt_bias and A_log on
-    the mixer itself, one causal conv each for q, k and v, the library's chunked rule."""
+    the mixer itself, one causal conv each for q, k and v, the library's chunked rule. `bounded`:
+    Bailing hybrid's as its checkpoints store it: one f_proj, A_log [heads], the decay
+    lower_bound * sigmoid(exp(A_log) * f) (kda_safe_gate), the output Linear named dense."""
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -72,15 +74,21 @@ def _kda():
             for n in "qkv":
                 conv = nn.Conv1d(width, width, kernel, groups=width, padding=kernel - 1, bias=False)
                 setattr(self, f"{n}_conv1d", conv)
-            self.f_a_proj = nn.Linear(d, dk, bias=False)
-            self.f_b_proj = nn.Linear(dk, width, bias=False)
+            if bounded:
+                self.f_proj = nn.Linear(d, width, bias=False)
+                self.A_log = nn.Parameter(torch.zeros(heads))
+                self.g_proj = nn.Linear(d, width, bias=False)
+                self.dense = nn.Linear(width, d, bias=False)
+            else:
+                self.f_a_proj = nn.Linear(d, dk, bias=False)
+                self.f_b_proj = nn.Linear(dk, width, bias=False)
+                self.A_log = nn.Parameter(torch.zeros(1, 1, heads, 1))
+                self.g_a_proj = nn.Linear(d, dk, bias=False)
+                self.g_b_proj = nn.Linear(dk, width, bias=False)
+                self.o_proj = nn.Linear(width, d, bias=False)
             self.dt_bias = nn.Parameter(torch.zeros(width))
-            self.A_log = nn.Parameter(torch.zeros(1, 1, heads, 1))
             self.b_proj = nn.Linear(d, heads, bias=False)
-            self.g_a_proj = nn.Linear(d, dk, bias=False)
-            self.g_b_proj = nn.Linear(dk, width, bias=False)
             self.o_norm = nn.RMSNorm(dk, eps=1e-5)
-            self.o_proj = nn.Linear(width, d, bias=False)
 
         def forward(self, x):
             b, s, _ = x.shape
@@ -89,17 +97,26 @@ def _kda():
                 h = getattr(self, f"{n}_proj")(x).transpose(1, 2)
                 h = F.silu(getattr(self, f"{n}_conv1d")(h)[..., :s]).transpose(1, 2)
                 parts.append(h.reshape(b, s, self.heads, self.dk))
-            f = (self.f_b_proj(self.f_a_proj(x)) + self.dt_bias).view(b, s, self.heads, -1)
-            g = -self.A_log.exp() * F.softplus(f)
+            if bounded:
+                f = (self.f_proj(x) + self.dt_bias).view(b, s, self.heads, -1)
+                g = -5.0 * torch.sigmoid(self.A_log.exp().view(1, 1, -1, 1) * f)
+                gate = self.g_proj(x)
+            else:
+                f = (self.f_b_proj(self.f_a_proj(x)) + self.dt_bias).view(b, s, self.heads, -1)
+                g = -self.A_log.exp() * F.softplus(f)
+                gate = self.g_b_proj(self.g_a_proj(x))
             beta = torch.sigmoid(self.b_proj(x))
             y, _ = chunk_kimi_delta_attention(
                 *parts, g=g, beta=beta, chunk_size=4, use_qk_l2norm_in_kernel=True
             )
-            gate = self.g_b_proj(self.g_a_proj(x)).view(b, s, self.heads, -1)
-            y = self.o_norm(y) * torch.sigmoid(gate)
-            return self.o_proj(y.reshape(b, s, -1))
+            y = self.o_norm(y) * torch.sigmoid(gate.view(b, s, self.heads, -1))
+            out = self.dense if bounded else self.o_proj
+            return out(y.reshape(b, s, -1))
 
     config = {"model_type": "kimi_linear", "hidden_act": "silu", "rms_norm_eps": 1e-5}
+    if bounded:
+        config = {**config, "model_type": "bailing_hybrid", "kda_safe_gate": True}
+        config["kda_lower_bound"] = -5.0
     return _Holder.wrap(_redraw(KDA(), scale=0.3), 16), config
 
 
@@ -128,11 +145,13 @@ def examples() -> list[Example]:
         linear_conv_kernel_dim=4,
     )
     kda, kda_config = _kda()
+    bounded, bounded_config = _kda(bounded=True)
     out = []
     for seed, (mixer, config) in enumerate(
-        ((qwen, qwen_config), (olmo, olmo_config), (kda, kda_config))
+        ((qwen, qwen_config), (olmo, olmo_config), (kda, kda_config), (bounded, bounded_config))
     ):
-        module = mixer if config is kda_config else _Holder.wrap(_redraw(mixer, seed), 16)
+        mine = config is kda_config or config is bounded_config
+        module = mixer if mine else _Holder.wrap(_redraw(mixer, seed), 16)
         torch.manual_seed(seed)
         keep = {k: v for k, v in config.items() if isinstance(v, (int, float, str, bool, list))}
         out.append(Example(module.eval(), (torch.randn(2, 9, 16),), keep))

@@ -15,7 +15,9 @@ from typing import Any, NamedTuple
 from codegen.ir.graph import Graph, Value
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
+from codegen.patterns._mask_conventions import BIDIRECTIONAL_TYPES
 from codegen.patterns._rope_conventions import (
+    SLIDING_ONLY_ROTARY,
     qk_norm_order,
     reads_rope_type,
     rotary_layout,
@@ -41,7 +43,12 @@ from codegen.patterns._kit import (
     tensors,
 )
 
-SINKS = r"sinks|attention_sinks|sink_logits"
+# a learned sink logit per head, by the names checkpoints give it (the library's conversion
+# mapping renames these to `sinks` when it loads them)
+SINKS = (
+    r"sinks|attention_sinks|sink_logits|attn_sinks?|attention_sink_bias|learnable_sink_param"
+    r"|softmax_offset"
+)
 FUSED = r"c_attn|qkv|query_key_value|wqkv|in_proj|qkv_proj|att_proj"
 # Queries for word-to-entity, entity-to-word and entity-to-entity scores (LUKE)
 ENTITY_QUERIES = r"w2e_query|e2w_query|e2e_query"
@@ -138,10 +145,10 @@ ROTARY_TYPES = (
 # Which features rotate together, and whether queries and keys are normed before or after
 # rotary, per model_type: patterns/_rope_conventions.py (a survey of the library's code). For a
 # family not there the layout and the order are defaults the file marks as guessed.
-# Families whose full-attention layers (beside windowed ones) apply no rotary, read from their
-# code (Cohere 2; AFMoE and EXAONE 4's "global NoPE" of hybrid stacks, moe10:
-# tests/test_moe_10.py compares them): written as rotary of width 0.
-FULL_LAYERS_UNROTATED_TYPES = ("cohere2", "afmoe", "exaone4", "exaone_moe", "exaone4_5")
+# Families whose full-attention layers (beside windowed ones) apply no rotary, found in their code
+# by benchmarks/survey_rope.py (Cohere 2; AFMoE and EXAONE 4's "global NoPE" of hybrid stacks,
+# moe10: tests/test_moe_10.py compares them; Flint): written as rotary of width 0.
+FULL_LAYERS_UNROTATED_TYPES = SLIDING_ONLY_ROTARY
 # Rotary whose sin/cos come from a position table the encoder owns and passes to every layer as
 # `sinusoidal` ([seq, head_dim]: sines then cosines; pairs (2i, 2i+1) rotate; RoFormer).
 ROTARY_TABLE_TYPES = ("roformer",)
@@ -238,6 +245,9 @@ def _model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     patches = ctx.resolver.evidence("patch_size")
     if patches and ctx.resolver.evidence("image_size") and not ctx.resolver.evidence("vocab_size"):
         return "encoder", f"{patches[0]}: a vision tower over image patches"
+    # att12: a family measured attending both ways (benchmarks/survey_masks.py)
+    if found and found[1] in BIDIRECTIONAL_TYPES:
+        return "encoder", f"{found[0]} {found[1]!r}: attends both ways (the masks survey)"
     return None, ""
 
 
@@ -468,6 +478,23 @@ def unrotated_full_layers(plan, width: int, theta: float) -> tuple:
         return ("per_layer", plan[1], plan[1], plan[2], (width, 0))
     windowed = plan[4][0] if len(plan) > 4 else width
     return plan[:4] + ((windowed, 0),)
+
+
+def only_full_layers(ctx: BlockContext, mtype: str | None) -> bool:
+    """A family whose full-attention layers do not rotate (the survey's SLIDING_ONLY_ROTARY), in a
+    stack whose config.json sets a sliding window but lists only full-attention layers."""
+    if mtype not in FULL_LAYERS_UNROTATED_TYPES:
+        return False
+    metadata, lists = ctx.resolver.metadata, ctx.resolver.string_lists
+    window = metadata.get("sliding_window")
+    listed = lists.get("layer_types")
+    if window is None or type(window[1]) is not int or not listed:
+        return False
+    if not set(listed[1]) <= FULL_KINDS:
+        return False
+    ctx.resolver.evidence("sliding_window")
+    ctx.resolver.evidence_list("layer_types")
+    return True
 
 
 def _kinds_rotate_differently(ctx: BlockContext) -> bool:
@@ -722,6 +749,11 @@ class Attention(BlockPattern):
         if kind is not None and rotary.source == "default" and not from_table:
             rotary.value, rotary.alternatives = kind[1] == "rope", [kind[1] != "rope"]
             rotary.source, rotary_cite = "metadata", kind[0]
+        if rotary.value and rotary.source != "hint" and only_full_layers(ctx, mtype):
+            # a family that rotates only its windowed layers, in a stack with none (Flint)
+            rotary.value, rotary.source = False, "metadata"
+            rotary.note = f"{model_type[0]} {mtype!r}: only windowed layers rotate; none listed"
+            ctx.resolver.consumed.update(("rope_theta", "rope_type"))
         choices.append(settled_by(rotary, rotary_cite))
         if not rotary.value and fused is None and q is not None and q.io and q.io.out_width:
             said = ctx.resolver.evidence("head_dim")  # shown by q's width where they agree
@@ -845,8 +877,9 @@ class Attention(BlockPattern):
             if sinks or found.cap is not None or not causal.value:
                 return None  # beside scores computed here, or in an encoder: not met yet
             found = found._replace(layer_scaled=True)
-        if sinks and (found.cap is not None or not causal.value or alibi.value):
-            return None  # sinks beside a soft cap, ALiBi or without a causal mask: not met yet
+        both_ways_per_layer = not causal.value and isinstance(found.window, tuple)
+        if sinks and (found.cap is not None or alibi.value or both_ways_per_layer):
+            return None  # sinks beside a soft cap, ALiBi or windows per layer both ways: not met
         temperature, said = temp.llama4_scaling(ctx, mtype)
         if temperature is not None:
             found = found._replace(temperature=temperature)
@@ -1042,14 +1075,18 @@ class Attention(BlockPattern):
                 comment=f"{kv_heads} key/value heads shared by {nhead} query heads",
             )
             v = g.call_method("repeat_interleave", v, rep, kwargs={"dim": 1}, name="v")
-        if window and not causal:  # dec11: keys at most `window` either side, 0: every one
+        if (window or sinks is not None) and not causal:
+            # dec11: keys at most `window` either side, 0: every one; beside learned sinks (att12)
+            # a boolean mask in which a query may see no key but its sink
+            sunk = sinks is not None
             mask = g.call_function(
-                "window_band_mask",
+                "band_padding_mask" if sunk else "window_band_mask",
                 mask,
                 seq,
-                window_in if per_layer else window,
+                (window or seq) if sunk else (window_in if per_layer else window),
                 g.call_method("device", x, inline=True),
                 name="mask",
+                comment=f"keys at most {window} either side" if sunk and window else "",
             )
         elif per_layer:  # each position sees only the last `window` (and itself), 0: every one
             mask = g.call_function("sliding_window_mask", mask, window_in, name="mask")
@@ -1076,7 +1113,9 @@ class Attention(BlockPattern):
                 scores_scale,
                 g.getattr((sinks,)),
                 name="y",
-                comment=f"{nhead} heads, causal, beside a learned sink per head",
+                comment=f"{nhead} heads, "
+                + ("causal" if causal else "both ways")
+                + ", beside a learned sink per head",
             )
         elif cap is not None:
             y = g.call_function(

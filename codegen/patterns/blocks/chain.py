@@ -19,15 +19,17 @@ import math
 import re
 from dataclasses import dataclass
 
-from codegen.ir import Choice, ClassDef, Module
+from codegen.ir import Choice, ClassDef, ExampleInput, Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns._kit import (
     BlockContext,
+    LATENT_MEAN,
     BlockPattern,
     Example,
     Match,
+    _named,
     family,
     modules,
     tensors,
@@ -109,7 +111,13 @@ def tie_order(m: Module) -> tuple:
 def reading_order(members: list[Module]) -> tuple[list[Module], bool]:
     """Members in the order a reader meets them, and whether that order is the dataflow (widths
     chain) rather than names alone. Never the file's key order, so it never shows in the class."""
-    chained = dataflow_order(members)
+    heads = latent_heads(members)
+    if heads is not None:  # a VAE's log-variance head read beside its mean
+        chained = dataflow_order([m for m in members if m is not heads[1]])
+        if chained is not None:
+            chained.insert(chained.index(heads[0]) + 1, heads[1])
+    else:
+        chained = dataflow_order(members)
     return (chained, True) if chained is not None else (sorted(members, key=tie_order), False)
 
 
@@ -126,6 +134,13 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
             if _takes(m) is not None and not _produced_by_other(m, ranked) and m not in grouped
         ]
         ranked = sources + [m for m in ranked if m not in sources]
+        # A Linear reading the input whose output is a square map of what a conv stack reads
+        # (a GAN generator's `l1`, then `view(-1, C, s, s)`): it goes first, where both read the
+        # input; a conv stack flattened into it would be a classifier reading a latent.
+        projections = [
+            m for m in sources if any(_unflattens_into(m, o, 0) for o in sources if o is not m)
+        ]
+        ranked = projections + [m for m in ranked if m not in projections]
         unnamed = len({tie_order(m)[0] for m in ranked}) == 1  # no name says first or last
         unnamed = unnamed and not any(  # numbered or lettered (`conv1`, pycls' `a`, `b`)
             re.search(r"\d", m.attr) or numbered_name(m.attr)[0] is not None for m in ranked
@@ -156,6 +171,8 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
             takes = _takes(m)
             if width is not None and takes is not None and takes != width:
                 flattens = order and _flattens_into(order[-1], m, width)
+                # (a Linear viewed as a map only where it reads the input: a generator's `l1`)
+                flattens = flattens or (len(order) == 1 and _unflattens_into(order[0], m, width))
                 if not flattens and (m not in grouped or not _groups_of(m, width)):
                     continue
             if family(m) == "embedding" and order:
@@ -240,6 +257,28 @@ def _flattens_into(prev: Module, m: Module, width: int) -> bool:
     ends = family(prev) if prev.kind != "sequential" else _ends(prev)
     starts = family(m) if m.kind != "sequential" else _starts(m)
     return ends in ("conv", "norm") and starts == "linear" and bool(takes) and takes % width == 0
+
+
+def _unflattens_into(prev: Module, m: Module, width: int) -> bool:
+    """A Linear's output viewed as a square map of the channels a 2-d conv stack (or a norm
+    opening one) reads: [batch, C * s * s] -> [batch, C, s, s], s > 1 (`width` 0: prev's own)."""
+    side = _unflattened_side(prev, m, width)
+    return side is not None
+
+
+def _unflattened_side(prev: Module, m: Module, width: int) -> int | None:
+    width = width or (prev.io.out_width if prev.io is not None else None) or 0
+    takes = _takes(m)
+    starts = family(m) if m.kind != "sequential" else _starts(m)
+    if _ends(prev) != "linear" or starts not in ("conv", "norm") or not takes or not width:
+        return None
+    first = m
+    while first is not None and first.kind == "sequential":
+        first = next((c for c in first.children if c.kind != "placeholder"), None)
+    if first is None or first.io is None or first.io.ndim != 2 or width % takes:
+        return None
+    side = math.isqrt(width // takes)
+    return side if side > 1 and side * side * takes == width else None
 
 
 def _groups_of(m: Module, width: int) -> bool:
@@ -362,6 +401,14 @@ def plan(
             else:
                 return None
             flow.spatial = None
+        elif (
+            not flow.spatial
+            and i == 1
+            and takes is not None
+            and _unflattened_side(members[i - 1], m, flow.width or 0) is not None
+        ):
+            steps.append(("unflatten", takes, _unflattened_side(members[i - 1], m, flow.width)))
+            flow.spatial, flow.width = 2, takes
         elif takes is not None and flow.width is not None and takes != flow.width:
             return None
         if flow.sequence and io is not None and io.family == "linear":
@@ -448,10 +495,16 @@ def plan(
         # Between two Sequentials (an encoder and a decoder), an activation ending the first one
         # holds no index the keys can show: offered, but none unless the data says so.
         across = not between_linears and _ends(m) in ("linear", "conv") and _ends(m) == _starts(nxt)
+        # A stem conv feeding blocks that open with a conv (VDSR's `input`, ReLU, then its
+        # `residual_layer` of conv-ReLU blocks): an activation in between leaves no key either.
+        across = across or (_ends(m) == "conv" and _block_starts(nxt, ctx) == "conv")
         # Conv features flattened into a Linear: an activation in between, as between two layers.
         flattened = _ends(m) in ("conv", "norm") and nxt is not None
         flattened = flattened and io is not None and _flattens_into(m, nxt, io.out_width or 0)
         flattened = flattened and _takes(nxt) != io.out_width
+        # A Linear whose output is viewed as a map for convs: an activation between, or none.
+        unflattened = i == 0 and nxt is not None and io is not None and _unflattens_into(m, nxt, 0)
+        across = across or unflattened
         if (after_conv_norm or between_linears or across or flattened) and family(
             nxt
         ) != "activation":
@@ -544,6 +597,16 @@ def _starts(m: Module | None) -> str | None:
     if m is not None and m.kind == "sequential":
         return _starts(next((c for c in m.children if c.kind != "placeholder"), None))
     return family(m)
+
+
+def _block_starts(m: Module | None, ctx: BlockContext) -> str | None:
+    """The family of the first layer of a generated class holding one member (or of copies of
+    one), as `_starts` gives it for a Sequential; None where the class holds more."""
+    while m is not None and m.kind == "repeat" and m.children:
+        m = m.children[0]
+    cls = ctx.classes.get(m.type_name) if m is not None and m.kind == "class" else None
+    inner = modules(cls) if cls is not None and not tensors(cls) else []
+    return _starts(inner[0]) if len(inner) == 1 else None
 
 
 def _repeats_a_width(m: Module) -> bool:
@@ -749,6 +812,11 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
                 kwargs={"dim": dims, "keepdim": True} if keep else {"dim": dims},
                 comment=f"global {word} pooling: {head} takes {takes} = channels",
             )
+        elif kind == "unflatten":
+            _, channels, side = step
+            x = g.call_method(
+                "view", x, -1, channels, side, side, comment=f"{channels} channels, {side}x{side}"
+            )
         elif kind == "flatten_pooled":
             x = g.call_function("flatten", x, 1, comment="[batch, num_classes]")
         elif kind == "adaptive_pool":
@@ -890,6 +958,18 @@ class Chain(BlockPattern):
             return Match(self, len(members), missing=TRANSFORMER_GAP.format(", ".join(stages)))
         front: list[str] = []
         flow = Flow()
+        heads = latent_heads(members)
+        latent = None
+        if heads is not None:
+            latent = ctx.resolver.choose(
+                cls.name,
+                "latent_mean",
+                "first",
+                ["second"],
+                "which of two same-shape heads between an encoder and a decoder is the posterior's "
+                "mean, decoded (first by name); the other, the log-variance, is not used",
+            )
+            members = [m for m in members if m is not heads[latent.value == "first"]]
         tables = _learned_positions(members)
         if tables is not None:
             front = [tables[0].attr, tables[1].attr]
@@ -902,6 +982,8 @@ class Chain(BlockPattern):
         if found is None:
             return None
         steps, choices = found
+        if latent is not None:
+            choices.insert(0, latent)
         residual = None if front else residual_choice(cls, ctx, ordered)
         squash = None
         if residual is not None:
@@ -947,6 +1029,18 @@ class Chain(BlockPattern):
             x = g.call_method(pooling, x, kwargs={"dim": dims}, comment=f"global {word} pooling")
         g.output(x)
 
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput] | None:
+        """A latent vector [batch, features] where a Linear's output is viewed as a map (a
+        generator's projection); else None: the first layer's usual input."""
+        front, steps, *_ = match.found
+        first = next((s for s in steps if s[0] == "module"), None)
+        if front or first is None or not any(s[0] == "unflatten" for s in steps):
+            return None
+        attr = first[1] if isinstance(first[1], str) else first[1][0]
+        head = next((m for m in modules(cls) if m.attr == attr), None)
+        takes = _takes(head) if head is not None else None
+        return [ExampleInput((2, takes))] if takes else None
+
     @staticmethod
     def examples():
         import torch
@@ -962,6 +1056,25 @@ class Chain(BlockPattern):
                 return self.decoder(torch.relu(self.encoder(x)))
 
         return [Example(Autoencoder(), (torch.randn(3, 12),))]
+
+
+def latent_heads(members: list[Module]) -> tuple[Module, Module] | None:
+    """A VAE's two heads as pytorch/examples writes them (`fc21`, `fc22`: the mean and the
+    log-variance): the only two Linear layers of one shape, narrowing, reading what another layer
+    gives and giving what another layer reads. The one named as a mean first, else by name."""
+    linears = [m for m in members if m.kind == "builtin" and family(m) == "linear"]
+    shapes = [(m.io.in_width, m.io.out_width) for m in linears]
+    pairs = [m for m, shape in zip(linears, shapes) if shapes.count(shape) == 2]
+    if len(pairs) != 2 or any(m.io.in_width is None or m.io.out_width is None for m in pairs):
+        return None
+    wide, narrow = pairs[0].io.in_width, pairs[0].io.out_width
+    rest = [m for m in members if m not in pairs and m.io is not None]
+    if narrow >= wide or not any(_takes(m) == narrow for m in rest):
+        return None
+    if not any(m.io.out_width == wide for m in rest):
+        return None
+    ordered = sorted(pairs, key=lambda m: (not _named(LATENT_MEAN, m.attr), tie_order(m)))
+    return ordered[0], ordered[1]
 
 
 def _learned_positions(members: list[Module]) -> tuple[Module, Module] | None:

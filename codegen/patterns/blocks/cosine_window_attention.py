@@ -11,9 +11,9 @@ checkpoint without config.json cannot say, and the forward says so (missing) whe
 pretrained window differs from the others'.
 
 The library fixes each stage's window and shift when it builds the model, for config.json's
-image_size; the block here (swin_block.py) takes them from the map it is given, as Swin V1 does:
-the same for images of that size (the benchmark's and the tests'), not for others whose stages
-cross a window's size.
+image_size; so does the block here (swin_block.py) where config.json gives the image, patch and
+stage sizes. Without them it takes the window from the map it is given, as Swin V1 does: the same
+for images of the size the model was built for, not for others whose stages cross a window's size.
 
 Forward: x [batch * windows, window * window, channels] and the shifted windows' mask
 ([windows, n, n], or None) -> [batch * windows, window * window, channels].

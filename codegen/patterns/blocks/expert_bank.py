@@ -11,8 +11,10 @@ the experts' outputs weighted and summed. Every expert runs on every token (exac
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
+from codegen.ir import Ref
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import (
@@ -33,8 +35,13 @@ from codegen.patterns.blocks.router import SYNONYMS, router_width, routing
 # Families whose fused gate/up bank interleaves them (gate at even features): GPT-OSS
 # (tests/test_moe_families.py); their clamped swiglu: mlp.clamped_swiglu.
 INTERLEAVED_GATE_UP_TYPES = ("gpt_oss",)
-UP_BANK = r"input_linear|gate_up_proj|w13|experts?_(gate_)?up\w*"
-DOWN_BANK = r"output_linear|down_proj|w2|experts?_down\w*"
+# moe12: swiglu_limit without swiglu_alpha: act(min(gate, limit)) * clamp(up, -limit, limit), the
+# experts of HunYuan-V4, DeepSeek-V4, GLM-5-Next, MiniMax-M3 and the privacy filter. Whether a
+# family's dense MLPs clamp too differs (GLM-5-Next's do, HunYuan-V4's do not), and they read the
+# same key: the types whose code was read, where the dense MLPs do not clamp.
+CLAMPED_GATE_UP_TYPES = ("hy_v4",)
+UP_BANK = r"input_linear|gate_up_proj|w13|experts?_(gate_)?up\w*|fc1"
+DOWN_BANK = r"output_linear|down_proj|w2|experts?_down\w*|fc2"
 ROUTER = r"router|gate|gating|w_gate"
 
 
@@ -66,7 +73,11 @@ class ExpertLinear(BlockPattern):
 class FusedExperts(BlockPattern):
     """Both banks as tensors of one class (transformers 5's in-memory experts: `gate_up_proj`
     [experts, 2 * inner, d_model], `down_proj` [experts, d_model, inner]; what `torch.save(
-    model.state_dict())` holds): x [..., d_model] -> every expert's output [..., experts, d_model].
+    model.state_dict())` holds), or as the one `weight` of two child banks (Aria's `fc1.weight`
+    [experts, d_model, 2 * inner] and `fc2.weight` [experts, inner, d_model], read by the
+    parent, which knows their layout): x [..., d_model] -> every expert's output
+    [..., experts, d_model]. The chained widths alone decide the layout: a plain (ungated) pair
+    never has an up bank twice as wide as the down bank's input.
     """
 
     role = "Experts"
@@ -74,8 +85,10 @@ class FusedExperts(BlockPattern):
     synonyms = act.SYNONYMS
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        params = tensors(cls)
-        if modules(cls) or len(params) not in (2, 4):
+        params, paths = tensors(cls), {}
+        if modules(cls):  # moe12: two child banks, each one 3-D weight
+            params, paths = _child_banks(cls, ctx)
+        if len(params) not in (2, 4):
             return None
         banks = [p for p in params if len(p.shape) == 3]
         up, down = one_named(banks, UP_BANK), one_named(banks, DOWN_BANK)
@@ -92,7 +105,18 @@ class FusedExperts(BlockPattern):
         choices, guessed = [], ""
         model_type = ctx.resolver.evidence("model_type")
         mtype = model_type[1] if model_type else None
-        clamped = clamped_swiglu(ctx)  # GPT-OSS's clamped swiglu
+        limit, alpha = ctx.resolver.evidence("swiglu_limit"), ctx.resolver.evidence("swiglu_alpha")
+        clamp = None
+        if limit is not None and alpha is None:  # the gate and up clamped, then act(gate) * up
+            if not isinstance(limit[1], (int, float)) or isinstance(limit[1], bool):
+                return None
+            clamp = float(limit[1])
+            if mtype not in CLAMPED_GATE_UP_TYPES:
+                guessed = (
+                    f"swiglu_limit read as clamping the experts' gate and up; model_type "
+                    f"{mtype!r} does not say whether its dense MLPs clamp too"
+                )
+        clamped = clamped_swiglu(ctx) if clamp is None else None  # GPT-OSS's
         if clamped == "unreadable":
             return None
         if clamped:
@@ -108,13 +132,16 @@ class FusedExperts(BlockPattern):
                 aliases=act.ALIASES,
             )
             activation, choices = chosen.value, [chosen]
+            if clamp is not None:
+                activation = ("clamped", activation, clamp)
         interleaved = mtype in INTERLEAVED_GATE_UP_TYPES
         if interleaved and activation[0] != "clamped_swiglu":
             return None  # only its clamped swiglu reads interleaved halves
         if biases and mtype not in INTERLEAVED_GATE_UP_TYPES + CLAMPED_SWIGLU_TYPES:
             said = f"model_type {mtype!r} is not known to put gate before up, as halves"
             guessed = f"{guessed}; {said}" if guessed else said
-        found = (up.attr, down.attr, activation, layout, interleaved)
+        found = (paths.get(up.attr, (up.attr,)), paths.get(down.attr, (down.attr,)))
+        found += (activation, layout, interleaved)
         found += (up_bias.attr if up_bias else None, down_bias.attr if down_bias else None)
         return Match(self, len(params), found, choices, guessed=guessed)
 
@@ -123,7 +150,7 @@ class FusedExperts(BlockPattern):
         x = g.input("x")
         shared = g.call_method("unsqueeze", g.call_method("unsqueeze", x, -2, inline=True), -2)
         g[shared].name, g[shared].comment = "h", "[batch, seq, 1, 1, d_model]"
-        weight = g.getattr((up,))
+        weight = g.getattr(up)
         if layout == "out_major":
             weight = g.call_method("transpose", weight, 1, 2, inline=True)
         biased = up_bias is not None
@@ -133,12 +160,14 @@ class FusedExperts(BlockPattern):
         if biased:
             h = g.call_function("add", h, g.getattr((up_bias,)))
         g[h].name, g[h].comment = "h", "every expert: [batch, seq, experts, 2 * inner]"
-        if isinstance(activation, tuple):
+        if isinstance(activation, tuple) and activation[0] == "clamped":
+            h = _gated(g, h, activation[1], activation[2])
+        elif isinstance(activation, tuple):
             _, alpha, limit = activation
             h = g.call_function("clamped_swiglu", h, alpha, limit, interleaved, name="h")
         else:
             h = _gated(g, h, activation)
-        outs = _per_expert(g, h, g.getattr((down,)), layout == "in_major")
+        outs = _per_expert(g, h, g.getattr(down), layout == "in_major")
         if down_bias is not None:
             outs = g.call_function("add", outs, g.getattr((down_bias,)), name="outs")
         g.output(outs)
@@ -180,8 +209,86 @@ class FusedExperts(BlockPattern):
             def forward(self, x):
                 return self.mlp(x)
 
+        class Bank(nn.Module):  # one 3-D weight, [experts, in, out] (Aria's fc1 / fc2)
+            def __init__(self, experts: int, inp: int, out: int) -> None:
+                super().__init__()
+                self.weight = nn.Parameter(torch.randn(experts, inp, out) * inp**-0.5)
+
+        class Banks(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.fc1, self.fc2 = Bank(4, 8, 24), Bank(4, 12, 8)
+
+        class AriaMoe(nn.Module):  # Aria's: a softmax over the top 2 logits of 4
+            def __init__(self) -> None:
+                super().__init__()
+                self.router = nn.Linear(8, 4, bias=False)
+                self.experts = Banks()
+
+            def forward(self, x):
+                top, index = torch.topk(self.router(x), 2, dim=-1)
+                top = F.softmax(top, dim=-1)
+                out = torch.zeros_like(x)
+                for e in range(4):
+                    gate, up = (x @ self.experts.fc1.weight[e]).chunk(2, dim=-1)
+                    y = (F.silu(gate) * up) @ self.experts.fc2.weight[e]
+                    out = out + y * ((index == e).to(x.dtype) * top).sum(-1, keepdim=True)
+                return out
+
+        class AriaHolder(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.mlp = AriaMoe()
+
+            def forward(self, x):
+                return self.mlp(x)
+
+        class ClampedMoe(Moe):  # HunYuan-V4's experts: gate and up clamped to swiglu_limit
+            def forward(self, x):
+                probs = F.softmax(self.gate(x), dim=-1)
+                top, index = torch.topk(probs, 2, dim=-1)
+                out = torch.zeros_like(x)
+                for e in range(4):
+                    gate, up = F.linear(x, self.experts.gate_up_proj[e]).chunk(2, dim=-1)
+                    gate, up = gate.clamp(max=0.5), up.clamp(min=-0.5, max=0.5)
+                    y = F.linear(F.silu(gate) * up, self.experts.down_proj[e])
+                    out = out + y * ((index == e).to(x.dtype) * top).sum(-1, keepdim=True)
+                return out
+
+        class ClampedHolder(Holder):
+            def __init__(self) -> None:
+                super().__init__()
+                self.mlp = ClampedMoe()
+
         config = {"hidden_act": "silu", "model_type": "mixtral", "num_experts_per_tok": 2}
-        return [Example(Holder(), (torch.randn(2, 5, 8),), config)]
+        aria = {"hidden_act": "silu", "model_type": "aria_text", "moe_topk": 2}
+        clamped = {"hidden_act": "silu", "model_type": "hy_v4", "num_experts_per_tok": 2}
+        clamped.update(swiglu_limit=0.5, norm_topk_prob=False, scoring_func="softmax")
+        x = torch.randn(2, 5, 8)
+        return [
+            Example(Holder(), (x,), config),
+            Example(AriaHolder(), (x,), aria),
+            Example(ClampedHolder(), (x * 4,), clamped),
+        ]
+
+
+def _child_banks(cls, ctx: BlockContext) -> tuple[list, dict]:
+    """The `weight` of each of two bias-free child banks, renamed by its child's name, and each
+    one's path: ([], {}) where the children are not two classes holding one 3-D weight each."""
+    members = modules(cls)
+    if tensors(cls) or len(members) != 2:
+        return [], {}
+    params, paths = [], {}
+    for m in members:
+        child = ctx.classes.get(m.type_name) if m.kind == "class" else None
+        held = tensors(child) if child is not None and not modules(child) else []
+        if len(held) != 1 or held[0].attr != "weight" or len(held[0].shape) != 3:
+            return [], {}
+        args = {a.keyword: a.value for a in m.args if a.keyword}
+        size = tuple(args.get(d.name, d) if isinstance(d, Ref) else d for d in held[0].shape)
+        params.append(dataclasses.replace(held[0], attr=m.attr, shape=size))
+        paths[m.attr] = (m.attr, "weight")
+    return params, paths
 
 
 def consistent(up: tuple, down: tuple) -> bool:
@@ -227,11 +334,15 @@ def _per_expert(g: Graph, h, weight, in_major: bool = False):
     return g.call_method("squeeze", y, -2, name="outs", comment="[batch, seq, experts, d_model]")
 
 
-def _gated(g: Graph, h, activation: str):
-    """`act(gate) * up` of a fused gate/up output h (gate first)."""
+def _gated(g: Graph, h, activation: str, limit: float | None = None):
+    """`act(gate) * up` of a fused gate/up output h (gate first); with a `limit`, the gate
+    clamped from above and up on both sides first."""
     halves = g.call_method("chunk", h, 2, kwargs={"dim": -1}, name="gate_up")
     gate = g.call_function("getitem", halves, 0, inline=True)
     upped = g.call_function("getitem", halves, 1, inline=True)
+    if limit is not None:
+        gate = g.call_method("clamp", gate, kwargs={"max": limit}, name="gate")
+        upped = g.call_method("clamp", upped, -limit, limit, name="up")
     return g.call_function("mul", act.apply(g, activation, gate, inline=True), upped, name="h")
 
 

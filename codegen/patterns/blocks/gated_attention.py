@@ -5,8 +5,11 @@ feature (AFMoE's `gate_proj`, [batch, seq, heads * head_dim]); its width says wh
 
 The activation is a sigmoid in most families that gate (AFMoE, Step 3, LFM3, dots, HunYuan v4)
 and a softplus in Laguna's: read per model_type below (Laguna's compared with the library by
-tests/test_mix_9.py, AFMoE's read from its modeling code); for any other type the sigmoid is a
-default and the file says 'guessed'.
+tests/test_mix_9.py, AFMoE's and Beam's read from their modeling code, Beam's compared by
+tests/test_att_12.py); for any other type the sigmoid is a default and the file says 'guessed'.
+A learned bias may join the gate before its activation: one value per head added to every
+feature of that head (Beam's `gate_bias` [heads] beside a per-feature gate), or one per gate
+output; its length says which.
 The rest of the attention is attention.py's.
 """
 
@@ -16,11 +19,12 @@ import dataclasses
 import re
 
 from codegen.ir.graph import Graph, Value
-from codegen.patterns._kit import BlockContext, Example, Match, family, modules
+from codegen.patterns._kit import BlockContext, Example, Match, family, modules, tensors
 from codegen.patterns.blocks.attention import Attention
 
 GATE = r"g_proj|gate_proj|attn_gate|gate|o_gate|output_gate"
-GATE_ACTIVATION_BY_TYPE = {"laguna": "softplus", "afmoe": "sigmoid"}
+GATE_BIAS = r"g_bias|gate_bias|attn_gate_bias|o_gate_bias|output_gate_bias"
+GATE_ACTIVATION_BY_TYPE = {"laguna": "softplus", "afmoe": "sigmoid", "beam": "sigmoid"}
 ACTIVATIONS = {"sigmoid": "sigmoid", "softplus": "F.softplus"}
 
 
@@ -33,7 +37,11 @@ class GatedOutputAttention(Attention):
         if len(gates) != 1 or family(gates[0]) != "linear" or gates[0].io is None:
             return None
         gate = gates[0]
-        plain = dataclasses.replace(cls, members=[m for m in cls.members if m is not gate])
+        biases = [t for t in tensors(cls) if re.fullmatch(GATE_BIAS, t.attr, re.I)]
+        if len(biases) > 1 or any(len(t.shape) != 1 for t in biases):
+            return None
+        dropped = (gate, *biases)
+        plain = dataclasses.replace(cls, members=[m for m in cls.members if m not in dropped])
         found = super().match(plain, ctx)
         if found is None or found.missing:
             return found
@@ -73,26 +81,47 @@ class GatedOutputAttention(Attention):
                 "to gate this way"
             )
             guessed = f"{guessed}; {said}" if guessed else said
-        gating = (gate.attr, per_head, activation.value)
+        bias = None
+        if biases:  # one value per head (added to each of its features), or one per gate output
+            length = biases[0].shape[0]
+            if length == width:
+                bias = (biases[0].attr, False)
+            elif length == plan.nhead and not per_head:
+                bias = (biases[0].attr, True)
+            else:
+                return None
+        gating = (gate.attr, per_head, activation.value, bias)
         return dataclasses.replace(
             found,
             pattern=self,
-            explains=found.explains + 1,
+            explains=found.explains + 1 + len(biases),
             found=(plan, gating),
             choices=found.choices + [activation],
             guessed=guessed,
         )
 
     def forward(self, match: Match, g: Graph) -> None:
-        plan, (gate, per_head, activation) = match.found
+        plan, (gate, per_head, activation, bias) = match.found
         super().forward(dataclasses.replace(match, found=plan), g)
         g.nodes.pop()  # the output: the projection's input is gated first
         projection = g.nodes.pop()
         y = projection.args[0]
         x = next(Value(i) for i, n in enumerate(g.nodes) if n.op == "input" and n.target == "x")
-        opened = g.call_function(
-            ACTIVATIONS[activation], g.call_module((gate,), x, inline=True), name="gate"
-        )
+        logits = g.call_module((gate,), x, inline=True)
+        if bias is not None and bias[1]:  # a bias per head: each head's features alike
+            batch = g.call_method("size", y, 0, inline=True)
+            seq = g.call_method("size", y, 1, inline=True)
+            split = g.call_method("view", logits, batch, seq, plan.nhead, -1, inline=True)
+            shifted = g.call_function(
+                "add",
+                split,
+                g.call_method("unsqueeze", g.getattr((bias[0],)), -1, inline=True),
+                inline=True,
+            )
+            logits = g.call_method("reshape", shifted, batch, seq, -1, inline=True)
+        elif bias is not None:
+            logits = g.call_function("add", logits, g.getattr((bias[0],)), inline=True)
+        opened = g.call_function(ACTIVATIONS[activation], logits, name="gate")
         g[opened].comment = (
             "one value per head: [batch, seq, heads]"
             if per_head
@@ -117,8 +146,10 @@ class GatedOutputAttention(Attention):
         import torch.nn.functional as F
 
         class Gated(nn.Module):  # Laguna's: 4 query heads, 2 key/value heads, a gate per head
-            def __init__(self, per_head: bool) -> None:
+            def __init__(self, per_head: bool, head_bias: bool = False) -> None:
                 super().__init__()
+                if head_bias:  # Beam's: one bias per head on a gate per feature
+                    self.gate_bias = nn.Parameter(torch.randn(4))
                 self.q_proj = nn.Linear(16, 16, bias=False)
                 self.k_proj = nn.Linear(16, 8, bias=False)
                 self.v_proj = nn.Linear(16, 8, bias=False)
@@ -132,7 +163,10 @@ class GatedOutputAttention(Attention):
                 k = self.k_proj(x).view(b, s, 2, 4).transpose(1, 2).repeat_interleave(2, 1)
                 v = self.v_proj(x).view(b, s, 2, 4).transpose(1, 2).repeat_interleave(2, 1)
                 y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2)
-                gate = F.softplus(self.g_proj(x))
+                logits = self.g_proj(x)
+                if hasattr(self, "gate_bias"):
+                    logits = (logits.view(b, s, 4, 4) + self.gate_bias[:, None]).view(b, s, 16)
+                gate = F.softplus(logits)
                 if self.per_head:
                     y = y * gate.unsqueeze(-1)
                 else:
@@ -140,9 +174,9 @@ class GatedOutputAttention(Attention):
                 return self.o_proj(y.reshape(b, s, 16))
 
         class Holder(nn.Module):
-            def __init__(self, per_head: bool) -> None:
+            def __init__(self, per_head: bool, head_bias: bool = False) -> None:
                 super().__init__()
-                self.self_attn = Gated(per_head)
+                self.self_attn = Gated(per_head, head_bias)
 
             def forward(self, x):
                 return self.self_attn(x)
@@ -154,6 +188,6 @@ class GatedOutputAttention(Attention):
             "num_key_value_heads": 2,
         }
         return [
-            Example(Holder(per_head), (torch.randn(2, 5, 16),), config)
-            for per_head in (True, False)
+            Example(Holder(per_head, head_bias), (torch.randn(2, 5, 16),), config)
+            for per_head, head_bias in ((True, False), (False, False), (False, True))
         ]

@@ -57,7 +57,8 @@ SLOTS = {
     "gb": r"g_b_proj|gate_b_proj",
     "fa": r"f_a_proj|forget_a_proj",
     "fb": r"f_b_proj|forget_b_proj",
-    "out": r"o_proj|out_proj|output_proj",
+    "f": r"f_proj|forget_proj",  # moe12: a full-rank per-feature decay (Bailing's saved KDA)
+    "out": r"o_proj|out_proj|output_proj|dense",
 }
 CONVS = {"q": r"q_conv\w*", "k": r"k_conv\w*", "v": r"v_conv\w*"}
 KEY_HEADS = ("linear_num_key_heads", "linear_num_heads", "num_k_heads")
@@ -77,7 +78,11 @@ GATE_BY_TYPE = {
     "bailing_hybrid": "sigmoid",
 }
 NORM_EPS_BY_TYPE = {"olmo_hybrid": 1e-5}  # its o_norm: FLA's FusedRMSNormGated default
-PER_FEATURE_TYPES = ("kimi_linear",)
+PER_FEATURE_TYPES = ("kimi_linear", "bailing_hybrid")
+# moe12: config.json's switch to the bounded decay lower_bound * sigmoid(exp(A_log) * f) in place
+# of -exp(A_log) * softplus(f) (Bailing hybrid's forget gate: kda_safe_gate, kda_lower_bound)
+SAFE_GATE = ("kda_safe_gate", "safe_gate")
+LOWER_BOUND = ("kda_lower_bound", "lower_bound")
 PACKED_TYPES = ("lara_mini",)  # one in_proj's rows in the order q, k, v, z, b, a (its code)
 DOUBLED_BETA = ("linear_allow_neg_eigval", "allow_neg_eigval")
 
@@ -100,7 +105,7 @@ def _layout(s: dict, forget_gate: bool = False) -> str | None:
     None for another set."""
     have = set(s)
     gate = have & {"z"} or (have >= {"ga", "gb"} and {"ga", "gb"})
-    decay = have & {"a"} or (have >= {"fa", "fb"} and {"fa", "fb"})
+    decay = have & {"a"} or have & {"f"} or (have >= {"fa", "fb"} and {"fa", "fb"})
     if forget_gate:
         decay = not decay and {"forget"}
     if have == {"qkvz", "ba", "out"}:
@@ -173,9 +178,15 @@ class GatedDeltaNet(BlockPattern):
             return None
         # the decay: one a head (A_log [heads]) or one a key feature (Kimi's [1, 1, heads, 1])
         shape = tuple(a_log[0].shape) if a_log else ()
-        per_feature = "fa" in s or bool(forget)
+        per_feature = "fa" in s or "f" in s or bool(forget)
         if forget:
             if key_dim % heads:
+                return None
+        elif "f" in s:  # one Linear gives a decay a key feature; A_log one a head: [heads]
+            # (its size lifted to a parameter; the file views it [1, 1, heads, 1]) or Kimi's
+            if w["f"][1] != key_dim or key_dim % heads:
+                return None
+            if len(shape) != 1 and (len(shape) != 4 or shape[:2] != (1, 1) or shape[3] != 1):
                 return None
         elif per_feature:
             if len(shape) != 4 or w["fb"][1] != key_dim or w["fa"][1] != w["fb"][0]:
@@ -285,6 +296,9 @@ class GatedDeltaNet(BlockPattern):
             )
         if per_feature and mtype not in PER_FEATURE_TYPES:
             guessed.append(f"a per-feature decay read as Kimi's: model_type {mtype!r} unchecked")
+        bound = _lower_bound(ctx) if not forget else None
+        if bound is False:
+            return None
         why = "a delta-rule mixer's conv is causal (k - 1 steps of the past)"
         pins = []
         for conv in conv_map.values():
@@ -302,6 +316,7 @@ class GatedDeltaNet(BlockPattern):
             float(eps.value),
             double_beta,
             per_feature,
+            bound,
         )
         return Match(
             self,
@@ -315,7 +330,7 @@ class GatedDeltaNet(BlockPattern):
     def forward(self, match: Match, g: Graph) -> None:
         layout, s, convs, norm, params, sizes = match.found[:6]
         a_log, dt_bias = params if not isinstance(params, str) else (None, None)
-        activation, gate_act, eps, double_beta, per_feature = match.found[6:]
+        activation, gate_act, eps, double_beta, per_feature, bound = match.found[6:]
         heads, key_heads, key_dim, value_dim = sizes
         dk, dv = key_dim // key_heads, value_dim // heads
         x = g.input("x")  # [batch, seq, d_model]
@@ -398,9 +413,12 @@ class GatedDeltaNet(BlockPattern):
             beta = g.call_function("mul", beta, 2.0, name="beta")
         if isinstance(params, str):  # the forget gate's own class computes the decay
             decay = g.call_module((params,), h, name="g", comment="the log decay of the state")
-        elif per_feature:  # Kimi's forget gate: a low-rank projection, one decay a key feature
-            f = g.call_module((s["fa"],), h, inline=True)
-            f = g.call_module((s["fb"],), f, inline=True)
+        elif per_feature:  # Kimi's forget gate: one decay a key feature (low-rank, or one Linear)
+            if "f" in s:
+                f = g.call_module((s["f"],), h, inline=True)
+            else:
+                f = g.call_module((s["fa"],), h, inline=True)
+                f = g.call_module((s["fb"],), f, inline=True)
             f = g.call_function("add", f, g.getattr((dt_bias,)), inline=True)
             a = g.call_method("view", f, batch, seq, heads, dk, inline=True)
         else:
@@ -409,8 +427,15 @@ class GatedDeltaNet(BlockPattern):
             a = g.call_function("add", a, g.getattr((dt_bias,)), inline=True)
         if not isinstance(params, str):
             rate = g.call_function("torch.exp", g.getattr((a_log,)), inline=True)
-            decay = g.call_function("F.softplus", a, inline=True)
-            decay = g.call_function("mul", g.call_function("torch.neg", rate, inline=True), decay)
+            if per_feature:  # one rate a head, over its key features: [1, 1, heads, 1]
+                rate = g.call_method("view", rate, 1, 1, heads, 1, inline=True)
+            if bound is not None:  # bounded: lower_bound * sigmoid(rate * a), in (lower_bound, 0)
+                decay = g.call_function("sigmoid", g.call_function("mul", rate, a, inline=True))
+                decay = g.call_function("mul", bound, decay, inline=True)
+            else:
+                decay = g.call_function("F.softplus", a, inline=True)
+                decay = g.call_function("torch.neg", rate, inline=True), decay
+                decay = g.call_function("mul", *decay)
             g[decay].name, g[decay].comment = "g", "the log decay of the state"
         y = g.call_function("gated_delta_rule", q, k, v, decay, beta, name="y")
         if z is None:
@@ -433,6 +458,18 @@ class GatedDeltaNet(BlockPattern):
         from codegen.patterns.blocks._delta_net_examples import examples
 
         return examples()
+
+
+def _lower_bound(ctx: BlockContext) -> float | None | bool:
+    """The bounded decay's lower bound where config.json switches it on, None where it does not
+    (or says nothing: -exp(A_log) * softplus), False where it says so without a number."""
+    safe = ctx.resolver.evidence(*SAFE_GATE)
+    if safe is None or safe[1] is not True:
+        return None
+    bound = ctx.resolver.evidence(*LOWER_BOUND)
+    if bound is None or type(bound[1]) not in (int, float):
+        return False
+    return float(bound[1])
 
 
 class ForgetGate(BlockPattern):

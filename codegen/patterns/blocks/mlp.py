@@ -77,10 +77,10 @@ CLAMPED_SWIGLU_TYPES = ("gpt_oss",)
 def clamped_swiglu(ctx: BlockContext):
     """config.json's clamped swiglu (GPT-OSS's swiglu_alpha / swiglu_limit: (up + 1) * gate *
     sigmoid(alpha * gate), both clamped): ("clamped_swiglu", alpha, limit, what is guessed) where
-    it gives both numbers, None where it gives neither, "unreadable" otherwise (then nothing
+    it gives both numbers, None where it gives no alpha, "unreadable" otherwise (then nothing
     matches: the file says the block is missing)."""
     limit, alpha = ctx.resolver.evidence("swiglu_limit"), ctx.resolver.evidence("swiglu_alpha")
-    if limit is None and alpha is None:
+    if alpha is None:  # (a limit alone: the experts' clamped gate and up, expert_bank.py)
         return None
     if not all(c is not None and isinstance(c[1], (int, float)) for c in (limit, alpha)):
         return "unreadable"

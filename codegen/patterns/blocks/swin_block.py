@@ -5,7 +5,8 @@
     x = x + mlp(norm2(x))
 
 The window is the attention's relative position table's (window_attention.py); a map no larger
-than one window is one window, unshifted; odd sizes are padded to whole windows and cut back. The
+than one window is one window, unshifted (Swin V2's library decides that once, at config.json's
+image_size: where config.json gives it, the block is told its stage and takes that map's size); odd sizes are padded to whole windows and cut back. The
 shifted blocks' mask keeps apart positions the roll brought together. The feed-forward is one MLP
 class (timm: `mlp.fc1`, `mlp.fc2`) or Hugging Face's `intermediate` / `output` pair.
 """
@@ -19,6 +20,26 @@ from codegen.patterns.blocks.cosine_window_attention import cosine_window
 from codegen.patterns.blocks.window_attention import table_window
 
 WINDOW_ATTENTION = ("WindowAttention", "ProjectedWindowAttention")
+FIXED_COMMENT = "its map at config.json's image_size, which fixed its window"
+
+
+def config_resolutions(ctx: BlockContext) -> tuple[int, ...] | None:
+    """Each stage's map height at config.json's image_size (patches, halved by each stage but
+    the first), where config.json gives the image, patch and stage sizes; None otherwise. Swin
+    V2's library sets each block's window and shift from these when it builds the model (the
+    height's, for both sides), whatever size the images it is given later."""
+    said = [ctx.resolver.evidence(k) for k in ("image_size", "patch_size", "depths")]
+    if any(s is None for s in said):
+        return None
+    image, patch, depths = (s[1] for s in said)
+    image = image[0] if isinstance(image, list) and image else image
+    patch = patch[0] if isinstance(patch, list) and patch else patch
+    if type(image) is not int or type(patch) is not int or patch <= 0:
+        return None
+    if not isinstance(depths, list) or not depths:
+        return None
+    grid = image // patch
+    return tuple(grid // 2**i for i in range(len(depths)))
 
 
 class SwinBlock(BlockPattern):
@@ -64,20 +85,29 @@ class SwinBlock(BlockPattern):
         if place.source == "default":
             place.source = "metadata" if cosine else place.source
             place.note = "Swin V2's cosine attention, whose blocks normalise each branch's output"
+        post = place.value == "post"
+        fixed = config_resolutions(ctx) if post else None
         found = (attention[0].attr, before.attr, after.attr, feed_forward, window)
-        return Match(self, len(members) + 1, (*found, place.value == "post"), [place])
+        return Match(self, len(members) + 1, (*found, post, fixed), [place])
 
     def forward(self, match: Match, g: Graph) -> None:
-        attention, before, after, feed_forward, window, post = match.found
+        attention, before, after, feed_forward, window, post, fixed = match.found
         x = g.input("x")  # [batch, height, width, channels]
+        stage = g.input("stage", "int") if fixed else None  # which stage holds the block
         index = g.input("index", "int")  # the block's place in its stage: odd ones shift
         height = g.call_method("size", x, 1, name="height")
         width = g.call_method("size", x, 2, name="width")
-        # Swin V2's library fixes each stage's window (and shift) once, from config.json's
-        # image_size; this block takes them from the map it is given: the same at that size.
-        said = "Swin V2 fixes it at config.json's image_size" if post else None
-        size = g.call_function("window_for", height, width, window, name="window", comment=said)
-        shift = g.call_function("window_shift", height, width, window, index, name="shift")
+        rows = cols = None
+        if fixed:  # Swin V2's library fixes each stage's window and shift at config.json's size
+            rows = g.call_function(
+                "getitem", list(fixed), stage, name="built", comment=FIXED_COMMENT
+            )
+            cols = rows
+        # Without config.json's sizes, the window and shift of the map it is given (Swin V1's)
+        said = None if fixed or not post else "Swin V2 fixes it at config.json's image_size"
+        rows, cols = (height, width) if rows is None else (rows, cols)
+        size = g.call_function("window_for", rows, cols, window, name="window", comment=said)
+        shift = g.call_function("window_shift", rows, cols, window, index, name="shift")
         h = x if post else g.call_module((before,), x, name="h")
         mask = g.call_function("shifted_window_mask", h, size, shift, name="mask")
         h = g.call_function(

@@ -1,5 +1,5 @@
-"""A Swin stage: its blocks in turn, each told its place (every second one shifts its windows),
-and a patch merging that halves the resolution, after the blocks (the official code, Hugging
+"""A Swin stage: its blocks in turn, each told its place (every second one shifts its windows)
+and, for Swin V2's blocks built at config.json's size (swin_block.py), which stage it is, and a patch merging that halves the resolution, after the blocks (the official code, Hugging
 Face) or before them (timm). The widths say which: merging after the blocks takes their width,
 before them it gives it. Channels-last maps in and out: [batch, height, width, channels]."""
 
@@ -49,15 +49,18 @@ class SwinStage(BlockPattern):
                 return Match(self, len(members) + 1, missing=PLACE)
         as_module_list(blocks[0])
         found = (blocks[0].attr, merging[0].attr if merging else None, place)
-        return Match(self, len(members) + 1, found)
+        # Swin V2's blocks with config.json's sizes: told which stage they are in too
+        staged = ctx.takes(blocks[0].children[0], "stage")
+        return Match(self, len(members) + 1, (*found, staged))
 
     def forward(self, match: Match, g: Graph) -> None:
-        blocks, merging, place = match.found
+        blocks, merging, place, staged = match.found
         x = g.input("x")  # [batch, height, width, channels]
+        stage = (g.input("stage", "int"),) if staged else ()  # its place among the stages
         halve = {"name": "x", "comment": "half the resolution"}
         if place == "before":
             x = g.call_module((merging,), x, **halve)
-        x = g.call_module((blocks,), x, each=True, each_index=True, name="x")
+        x = g.call_module((blocks,), x, *stage, each=True, each_index=True, name="x")
         if place == "after":
             x = g.call_module((merging,), x, **halve)
         g.output(x)

@@ -60,6 +60,9 @@ class TokenSequence(BlockPattern):
             return None
         front = fronts[0]
         d = front.io.out_width
+        widths = [t.shape[-1] for t in found if isinstance(t.shape[-1], int)]  # not lifted
+        if any(w != d for w in widths):  # tokens of another width than the front layer makes
+            return None
         flow = Flow(width=d, sequence=True, pool_default="first" if token is not None else "none")
         rest = dataflow_order([m for m in members if m is not front], d)
         if rest is None:

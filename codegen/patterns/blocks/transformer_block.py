@@ -394,6 +394,14 @@ class LayerScale(BlockPattern):
         return [Example(Holder(), (torch.randn(2, 5, 16),))]
 
 
+def _llama_pre_ff_beside_post_attn(norms: list) -> bool:
+    """post_attention_layernorm and exactly one other name for the attention's output norm."""
+    if one_named(norms, LLAMA_PRE_FF_NORM) is None:
+        return False
+    others = [m for m in norms if not re.fullmatch(LLAMA_PRE_FF_NORM, m.attr, re.I)]
+    return one_named(others, POST_ATTN_NORM) is not None
+
+
 class SandwichBlock(BlockPattern):
     """`x + post_attn(attn(pre_attn(x)))` then `x + post_ff(mlp(pre_ff(x)))`, each pre norm
     optional: a block with a norm on each branch's output (its names say so, and its count)."""
@@ -424,6 +432,12 @@ class SandwichBlock(BlockPattern):
             slots += [one_named(norms, LLAMA_PRE_FF_NORM), posts[1]]
         elif one_named(norms, ONLY_POST_ATTN_NORM) is not None:
             slots = [one_named(norms, p) for p in (PRE_ATTN_NORM, ONLY_POST_ATTN_NORM)]
+            slots += [one_named(norms, p) for p in (LLAMA_PRE_FF_NORM, POST_FF_NORM)]
+        elif _llama_pre_ff_beside_post_attn(norms):
+            # moe12: post_attention_layernorm beside another attention output norm's name
+            # (Kolibri's post_attn_norm, GLM-4's layout): it is, as in LLaMA, the MLP's input norm
+            post = [m for m in norms if not re.fullmatch(LLAMA_PRE_FF_NORM, m.attr, re.I)]
+            slots = [one_named(norms, PRE_ATTN_NORM), one_named(post, POST_ATTN_NORM)]
             slots += [one_named(norms, p) for p in (LLAMA_PRE_FF_NORM, POST_FF_NORM)]
         else:
             slots = [one_named(norms, p) for p in (PRE_ATTN_NORM, POST_ATTN_NORM)]
@@ -490,6 +504,28 @@ class SandwichBlock(BlockPattern):
 
         from codegen.patterns.families._examples import modules
 
+        import torch.nn as nn
+
         m = modules()
         block = m["holder"](m["post_norm_block"]())
-        return [Example(block, (torch.randn(2, 5, 16),), {"n_head": 2, "hidden_act": "gelu"})]
+
+        class Sandwich(nn.Module):  # moe12: Kolibri's names, post_attention_layernorm pre-MLP
+            def __init__(self, d: int = 16) -> None:
+                super().__init__()
+                self.self_attn, self.mlp = m["attention"](d), m["mlp"](d)
+                self.input_layernorm, self.post_attn_norm = nn.LayerNorm(d), nn.LayerNorm(d)
+                self.post_attention_layernorm = nn.LayerNorm(d)
+                self.post_ffn_norm = nn.LayerNorm(d)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                x = x + self.post_attn_norm(self.self_attn(self.input_layernorm(x)))
+                return x + self.post_ffn_norm(self.mlp(self.post_attention_layernorm(x)))
+
+        with torch.no_grad():  # norms that are not the identity, so a swapped one shows
+            sandwich = Sandwich()
+            for norm in (sandwich.post_attn_norm, sandwich.post_attention_layernorm):
+                norm.weight.uniform_(0.5, 1.5)
+                norm.bias.normal_()
+        config = {"n_head": 2, "hidden_act": "gelu"}
+        inputs = (torch.randn(2, 5, 16),)
+        return [Example(block, inputs, config), Example(m["holder"](sandwich), inputs, config)]

@@ -18,9 +18,9 @@ import math
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns._kit import one_named, tensors
+from codegen.patterns._kit import LATENT_MEAN, one_named, tensors
 
-MEAN = r"(fc_?)?(mu|mean)(_?fc)?"
+MEAN = LATENT_MEAN
 SPREAD = r"(fc_?)?(log_?)?(var|sigma|std|logvar|log_?sigma)(_?fc)?"
 ENCODER, DECODER = r"encoder|enc", r"decoder|dec"
 FINAL = r"final_?layer|final|output_?layer|out_?layer|last_?layer"

@@ -41,8 +41,14 @@ def _stages(m, ctx: BlockContext) -> bool:
     )
 
 
-def _apply_stages(g: Graph, path: str, x):
-    return g.call_module((path,), x, each=True, name="x")
+def _apply_stages(g: Graph, path: str, x, staged: bool = False):
+    """The stages in turn; each told its place where its blocks' windows depend on it (Swin V2
+    built at config.json's size: swin_block.py)."""
+    return g.call_module((path,), x, each=True, each_index=staged, name="x")
+
+
+def _staged(m, ctx: BlockContext) -> bool:
+    return ctx.takes(m.children[0], "stage")
 
 
 def _consume_config(ctx: BlockContext) -> None:
@@ -62,10 +68,11 @@ class SwinEncoder(BlockPattern):
         if len(members) != 1 or len(cls.members) != 1 or not _stages(members[0], ctx):
             return None
         as_module_list(members[0])
-        return Match(self, 2, members[0].attr)
+        return Match(self, 2, (members[0].attr, _staged(members[0], ctx)))
 
     def forward(self, match: Match, g: Graph) -> None:
-        g.output(_apply_stages(g, match.found, g.input("x")))
+        stages, staged = match.found
+        g.output(_apply_stages(g, stages, g.input("x"), staged))
 
     @staticmethod
     def examples():
@@ -171,13 +178,13 @@ class SwinTransformer(BlockPattern):
         norm = (embed[0].attr, found[2]) if found[2] else None
         pos = positions[0].attr if positions else None
         found = (conv, found[1], norm, pos, stages[0].attr, norms[0].attr, head)
-        return Match(self, explains, found + (in_channels(cls, ctx),))
+        return Match(self, explains, found + (_staged(stages[0], ctx), in_channels(cls, ctx)))
 
     def example_inputs(self, match: Match, cls) -> list:
         return images(match.found[-1])
 
     def forward(self, match: Match, g: Graph) -> None:
-        conv, patch, embed_norm, pos, stages, norm, head, _ = match.found
+        conv, patch, embed_norm, pos, stages, norm, head, staged, _ = match.found
         x = patch_grid(g, g.input("pixel_values"), conv, patch, embed_norm)
         if pos is not None:
             table = g.getattr((pos,))
@@ -185,7 +192,7 @@ class SwinTransformer(BlockPattern):
             width = g.call_method("size", x, 2, inline=True)
             table = g.call_method("view", table, 1, height, width, -1, inline=True)
             x = g.call_function("add", x, table, name="x")
-        x = _apply_stages(g, stages, x)
+        x = _apply_stages(g, stages, x, staged)
         x = g.call_module((norm,), x, inline=True)
         x = g.call_method("mean", x, (1, 2), name="x", comment="average over the map")
         g.output(g.call_module(head, x))

@@ -28,6 +28,17 @@ if TYPE_CHECKING:
 # Bias-free 3-D weights under these names are experts stacked on a leading dimension [experts,
 # out, in] (GraniteMoE's input_linear), not Conv1d kernels: patterns/blocks/expert_bank.py.
 EXPERT_BANK = r"input_linear|output_linear|gate_up_proj|down_proj|experts?_\w+"
+# moe12: or any name but a conv's directly under a module named for experts (Aria's
+# `experts.fc1` [experts, d_model, 2 * inner])
+EXPERTS_PARENT = r"\w*experts"
+
+
+def _expert_bank(node: KeyNode) -> bool:
+    """A bias-free 3-D weight's node named as a bank of experts, or held by experts."""
+    if re.fullmatch(EXPERT_BANK, node.name, re.I):
+        return True
+    parent = node.path.split(".")[-2] if "." in node.path else ""
+    return bool(re.fullmatch(EXPERTS_PARENT, parent, re.I)) and "conv" not in node.name.lower()
 
 
 def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
@@ -37,7 +48,7 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     w = shape(node, "weight")
     if len(w) not in (3, 4, 5):
         return None
-    if len(w) == 3 and "bias" not in found and re.fullmatch(EXPERT_BANK, node.name, re.I):
+    if len(w) == 3 and "bias" not in found and _expert_bank(node):
         return None  # experts stacked on a leading dimension (patterns/blocks/expert_bank.py)
     n = len(w) - 2
     bias = shape(node, "bias") if "bias" in found else None
@@ -66,6 +77,13 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         plain, trans = f"nn.Conv{len(w) - 2}d", f"nn.ConvTranspose{len(w) - 2}d"
         kind_choice = type_choice(ctx, node, plain, [trans], "a decoder's conv keeping the width")
         transposed = kind_choice.value == trans
+    elif not transposed and len(w) == 4 and w[0] == w[1] and tuple(w[2:]) == (4, 4):
+        # A 4x4 kernel keeping the width: the stride-2 upsampling step of DCGAN-style generators
+        # and pix2pix's U-Net (its innermost level) fits the weights as well as a plain conv.
+        kind_choice = type_choice(
+            ctx, node, "nn.Conv2d", ["nn.ConvTranspose2d"], "a 4x4 conv keeping the width"
+        )
+        transposed = kind_choice.value == "nn.ConvTranspose2d"
     if transposed:
         groups = 1
         if bias is not None and bias[0] % w[1] == 0 and bias[0] != w[1]:

@@ -80,8 +80,14 @@ def batchnorm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         accepts="unit_float",
     )
     searchable = [convention]
-    if eps := eps_arg(ctx, node, tried=BATCH_NORM_EPS_TRIED, convention=convention):
-        args.append(eps)
+    # Once calibration has moved the convention, a layer may still keep another eps (PyTorch-GAN's
+    # generators: BatchNorm2d(c) first, then BatchNorm2d(c, 0.8)): each layer's is searched too.
+    apart = searchable if convention.source == "calibrated" else None
+    found_eps = eps_arg(
+        ctx, node, searchable=apart, tried=BATCH_NORM_EPS_TRIED, convention=convention
+    )
+    if found_eps:
+        args.append(found_eps)
     affine_default = not instance
     if ("weight" in found) != affine_default:
         args.append(flag("affine", "weight" in found, prov(node, "weight")))

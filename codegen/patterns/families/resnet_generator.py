@@ -1,0 +1,154 @@
+"""An image-to-image generator as junyanz/pytorch-CycleGAN-and-pix2pix writes its
+`ResnetGenerator` (CycleGAN's, and pix2pix's `resnet_9blocks` / `resnet_6blocks`): one `model`
+Sequential,
+
+    [ReflectionPad2d(3), conv 7x7 (padding 0), norm, ReLU,
+     (conv 3x3 stride 2 doubling the width, norm, ReLU) x n,
+     ResnetBlock x m,                                             # blocks/padded_resnet_block.py
+     (ConvTranspose2d 3x3 stride 2 halving it, norm, ReLU) x n,
+     ReflectionPad2d(3), conv 7x7 (padding 0), Tanh]
+
+The keys show the convs (and batch norms, where the norm is one); the pads, the keyless instance
+norms and the ReLUs are the empty slots between them, by this layout; the Tanh ends the Sequential
+past its last key, so the forward applies it. A keyless norm may be the repository's 'none' (an
+Identity): a choice.
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family
+from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks.padded_resnet_block import arg_pin, numbered_body, slot_pin
+
+WHY = "the ResnetGenerator layout"
+
+
+def _conv(m, kernel: int, transposed: bool = False) -> bool:
+    name = "nn.ConvTranspose2d" if transposed else "nn.Conv2d"
+    return m.kind == "builtin" and m.type_name == name and conv_kernel(m) in (kernel, (kernel,) * 2)
+
+
+def _steps(items: dict, start: int, stop: int, transposed: bool, width: int):
+    """The (conv index, keyed norm) of each resampling step in items[start:stop], each conv
+    doubling (or, transposed, halving) the width; None where the run is laid out otherwise."""
+    steps, i = [], start
+    while i < stop:
+        conv = items.get(i)
+        if conv is None or not _conv(conv, 3, transposed) or conv.io.in_width != width:
+            return None
+        width = conv.io.out_width
+        if width != (conv.io.in_width // 2 if transposed else conv.io.in_width * 2):
+            return None
+        keyed = family(items.get(i + 1)) == "norm" and items[i + 1].kind != "placeholder"
+        if items.get(i + 2) is None or items[i + 2].kind != "placeholder":
+            return None
+        if not keyed and items[i + 1].kind != "placeholder":
+            return None
+        steps.append((i, keyed))
+        i += 3
+    return steps, width
+
+
+class ResnetGenerator(BlockPattern):
+    role = "ResnetGenerator"
+    priority = 10
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        found = numbered_body(cls)
+        if found is None:
+            return None
+        body, items = found
+        blocks = [i for i, c in items.items() if ctx.role(c) == "ResnetBlock"]
+        last = len(items) - 1
+        if not blocks or blocks != list(range(blocks[0], blocks[-1] + 1)):
+            return None
+        if items[0].kind != "placeholder" or not _conv(items.get(1), 7) or last < 4:
+            return None
+        if items[last - 1].kind != "placeholder" or not _conv(items[last], 7):
+            return None
+        stem_keyed = family(items[2]) == "norm" and items[2].kind != "placeholder"
+        if items[3].kind != "placeholder" or (not stem_keyed and items[2].kind != "placeholder"):
+            return None
+        down = _steps(items, 4, blocks[0], False, items[1].io.out_width)
+        up = _steps(items, blocks[-1] + 1, last - 1, True, down[1] if down else 0)
+        if down is None or up is None or up[1] != items[last].io.in_width:
+            return None
+        if len(down[0]) != len(up[0]):
+            return None
+        norms = [(1, stem_keyed)] + down[0] + up[0]
+        choices, norm = [], "batch"
+        if not all(keyed for _, keyed in norms):
+            if any(keyed for _, keyed in norms):
+                return None
+            kind = ctx.choose(
+                cls, body.attr, "norm", "instance", ["none"], "InstanceNorm2d without parameters"
+            )
+            choices.append(kind)
+            norm = kind.value
+        pins = [
+            slot_pin(items[0], "nn.ReflectionPad2d(3)", WHY),
+            slot_pin(items[last - 1], "nn.ReflectionPad2d(3)", WHY),
+        ]
+        for conv in (items[1], items[last]):
+            pins += [arg_pin(conv, "padding", 0, WHY), arg_pin(conv, "stride", 1, WHY)]
+        for i, _ in down[0]:
+            pins += [arg_pin(items[i], "padding", 1, WHY), arg_pin(items[i], "stride", 2, WHY)]
+        for i, keyed in norms:
+            if not keyed:
+                width = items[i].io.out_width
+                layer = f"nn.InstanceNorm2d({width})" if norm == "instance" else "nn.Identity()"
+                pins.append(slot_pin(items[i + 1], layer, WHY))
+            pins.append(slot_pin(items[i + 2], "nn.ReLU()", WHY))
+        return Match(self, 1, body.attr, choices, pins=[p for p in pins if p])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        out = g.call_module((match.found,), g.input("x"), name="out")
+        g.output(g.call_function("tanh", out, comment="the Tanh ending the Sequential: no slot"))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        class ResnetBlock(nn.Module):
+            def __init__(self, dim: int) -> None:
+                super().__init__()
+                self.conv_block = nn.Sequential(
+                    nn.ReflectionPad2d(1),
+                    nn.Conv2d(dim, dim, 3, bias=False),
+                    nn.BatchNorm2d(dim),
+                    nn.ReLU(True),
+                    nn.ReflectionPad2d(1),
+                    nn.Conv2d(dim, dim, 3, bias=False),
+                    nn.BatchNorm2d(dim),
+                )
+
+            def forward(self, x):
+                return x + self.conv_block(x)
+
+        class Generator(nn.Module):  # pix2pix's resnet generator with batch norms, one step
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = nn.Sequential(
+                    nn.ReflectionPad2d(3),
+                    nn.Conv2d(3, 4, 7, bias=False),
+                    nn.BatchNorm2d(4),
+                    nn.ReLU(True),
+                    nn.Conv2d(4, 8, 3, stride=2, padding=1, bias=False),
+                    nn.BatchNorm2d(8),
+                    nn.ReLU(True),
+                    ResnetBlock(8),
+                    nn.ConvTranspose2d(8, 4, 3, 2, 1, output_padding=1, bias=False),
+                    nn.BatchNorm2d(4),
+                    nn.ReLU(True),
+                    nn.ReflectionPad2d(3),
+                    nn.Conv2d(4, 3, 7),
+                    nn.Tanh(),
+                )
+
+            def forward(self, x):
+                return self.model(x)
+
+        torch.manual_seed(0)
+        return [Example(Generator().eval(), (torch.randn(2, 3, 8, 8),))]

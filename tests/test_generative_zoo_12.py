@@ -1,0 +1,210 @@
+"""Generative nets as other repositories write them, fifth zoo (issue 16, session 12,
+tests/generative_zoo_12_models.py): SRCNN, VDSR, KAIR's DnCNN, RDN, PyTorch-GAN's DCGAN, the
+pytorch/examples VAE, HiFi-GAN's generator (weight norm), SAGAN's generator (spectral norm). Each
+is generated from its state dict alone: exact, or its file says which class is guessed or
+missing; never silently wrong. Measured blind (before any fix for it) and after in
+benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from tests import generative_zoo_12_models as zoo
+from tests.generative_zoo_check import generate, recorded, verdict
+from tests.redraw import reference_and_input
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::DeprecationWarning", "ignore::UserWarning", "ignore::FutureWarning"
+)
+
+# Exact from the keys alone (measured blind: only SRCNN, three convs with ReLU between).
+EXACT = {"srcnn"}
+
+
+def _run(name: str, tmp_path, capsys, *extra: str):
+    reference, inputs = zoo.build(name)
+    model, source = generate(reference, tmp_path, *extra)
+    assert "internal error" not in capsys.readouterr().err
+    return verdict(reference, inputs, model, source), source
+
+
+@pytest.mark.parametrize("name", sorted(zoo.ZOO))
+def test_zoo_model_exact_or_flagged(name, tmp_path, capsys):
+    (found, diff), _ = _run(name, tmp_path, capsys)
+    assert found != "WRONG", f"{name}: differs by {diff:.3g} and nothing says so"
+    if name in EXACT:
+        assert found == "exact", f"{name}: max abs diff {diff:.3g}"
+    else:
+        assert found == "flagged", f"{name} is now exact: add it to EXACT"
+
+
+def _calibrated(reference: nn.Module, inputs: tuple, tmp_path, *extra: str) -> str:
+    """The file generated with --calibrate on four recorded samples: exact, or the test fails."""
+    args = recorded(reference, inputs, tmp_path / "data.pt") + ["--quiet", *extra]
+    model, source = generate(reference, tmp_path, *args)
+    found, diff = verdict(reference, inputs, model, source)
+    assert found == "exact", f"max abs diff {diff:.3g}"
+    return source
+
+
+def test_stem_activation_before_conv_blocks_after_calibrate(tmp_path):
+    """VDSR's layout with other names: a stem conv, a LeakyReLU no key shows, copies of a one-conv
+    block (its own activation hidden too), a last conv, the input added back. The stem's
+    activation is offered where the next block opens with a conv."""
+
+    class Unit(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Conv2d(6, 6, 3, padding=1)
+
+        def forward(self, x):
+            return F.leaky_relu(self.body(x), 0.2)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(2, 6, 3, padding=1)
+            self.units = nn.ModuleList(Unit() for _ in range(3))
+            self.conv_last = nn.Conv2d(6, 2, 3, padding=1)
+
+        def forward(self, x):
+            h = F.leaky_relu(self.stem(x), 0.2)
+            for unit in self.units:
+                h = unit(h)
+            return self.conv_last(h) + x
+
+    reference, x = reference_and_input(Net, (2, 2, 6, 6))
+    source = _calibrated(reference, (x,), tmp_path, "--candidates", "400")
+    assert source.count("F.leaky_relu(") == 2
+
+
+def test_mlp_vae_decodes_the_mean_head(tmp_path):
+    """An all-Linear VAE whose heads sort the log-variance first (`fc_logvar` < `fc_mu`): the
+    head named as the mean is decoded, the other built but unused; the Tanh at the end and
+    the hidden ReLUs are settled by calibration."""
+
+    class Vae(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder_fc = nn.Linear(10, 8)
+            self.fc_logvar = nn.Linear(8, 2)
+            self.fc_mu = nn.Linear(8, 2)
+            self.decoder_fc = nn.Linear(2, 8)
+            self.out = nn.Linear(8, 10)
+
+        def forward(self, x):
+            mu = self.fc_mu(F.relu(self.encoder_fc(x)))
+            return torch.tanh(self.out(F.relu(self.decoder_fc(mu))))
+
+    reference, x = reference_and_input(Vae, (3, 10))
+    model, source = generate(reference, tmp_path)
+    assert "self.fc_mu(x)" in source and "self.fc_logvar(x)" not in source
+    source = _calibrated(reference, (x,), tmp_path)
+    assert "torch.tanh(" in source
+
+
+def test_examples_vae_exact_after_calibrate(tmp_path):
+    """pytorch/examples' VAE (`fc21`, `fc22`): the first head by name is the mean."""
+    reference, inputs = zoo.build("examples_vae")
+    source = _calibrated(reference, inputs, tmp_path)
+    assert "self.fc21(x)" in source and "self.fc22(x)" not in source
+
+
+def test_linear_projection_viewed_as_a_map(tmp_path):
+    """A generator whose Linear gives C * s * s values that a conv stack reads as a C-channel
+    s x s map (other names than PyTorch-GAN's): the Linear goes first and its output is viewed;
+    exact from the keys, every step left to a choice being at its usual value here."""
+
+    class Gen(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.project = nn.Linear(6, 8 * 3 * 3)
+            self.decode = nn.Sequential(
+                nn.Conv2d(8, 8, 3, padding=1),
+                nn.BatchNorm2d(8),
+                nn.ReLU(),
+                nn.Conv2d(8, 1, 3, padding=1),
+            )
+
+        def forward(self, z):
+            return self.decode(self.project(z).view(-1, 8, 3, 3))
+
+    reference, z = reference_and_input(Gen, (2, 6))
+    model, source = generate(reference, tmp_path)
+    assert "x.view(-1, 8, 3, 3)" in source
+    assert verdict(reference, (z,), model, source)[0] == "exact"
+
+
+def test_pytorch_gan_dcgan_exact_after_calibrate(tmp_path):
+    """PyTorch-GAN's DCGAN generator: its first batch norm at torch's eps, the later ones at 0.8
+    (`BatchNorm2d(c, 0.8)`): the model-wide eps moves, then one layer's alone."""
+    reference, inputs = zoo.build("pytorch_gan_dcgan")
+    source = _calibrated(reference, inputs, tmp_path)
+    assert "nn.Upsample(scale_factor=2.0)" in source and "0.8" in source
+
+
+def test_resnet_generator_with_dropout_exact_from_keys(tmp_path):
+    """junyanz's ResnetGenerator at another size and depth (one resampling step each way,
+    three blocks, `use_dropout`: the blocks' second conv moves to index 6), under another
+    attribute name: the slots (pads, keyless instance norms, ReLUs, the dropout) and the Tanh
+    past the last key are read by the layout."""
+
+    class Block(nn.Module):
+        def __init__(self, dim: int) -> None:
+            super().__init__()
+            self.conv_block = nn.Sequential(
+                nn.ReflectionPad2d(1),
+                nn.Conv2d(dim, dim, 3),
+                nn.InstanceNorm2d(dim),
+                nn.ReLU(True),
+                nn.Dropout(0.5),
+                nn.ReflectionPad2d(1),
+                nn.Conv2d(dim, dim, 3),
+                nn.InstanceNorm2d(dim),
+            )
+
+        def forward(self, x):
+            return x + self.conv_block(x)
+
+    class Generator(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(
+                nn.ReflectionPad2d(3),
+                nn.Conv2d(1, 6, 7),
+                nn.InstanceNorm2d(6),
+                nn.ReLU(True),
+                nn.Conv2d(6, 12, 3, stride=2, padding=1),
+                nn.InstanceNorm2d(12),
+                nn.ReLU(True),
+                *[Block(12) for _ in range(3)],
+                nn.ConvTranspose2d(12, 6, 3, stride=2, padding=1, output_padding=1),
+                nn.InstanceNorm2d(6),
+                nn.ReLU(True),
+                nn.ReflectionPad2d(3),
+                nn.Conv2d(6, 1, 7),
+                nn.Tanh(),
+            )
+
+        def forward(self, x):
+            return self.net(x)
+
+    reference, x = reference_and_input(Generator, (2, 1, 8, 8))
+    model, source = generate(reference, tmp_path)
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+    assert "nn.Dropout(0.5)" in source and "F.instance_norm(" in source
+
+
+def test_unet_levels_at_another_depth_exact_from_keys(tmp_path):
+    """pix2pix's U-Net levels at another depth and width (six levels, three at the innermost
+    width, whose square 4x4 up-convs only the layout shows transposed): exact from the keys."""
+    from tests.generative_zoo_8_models import UnetGenerator
+
+    reference, x = reference_and_input(lambda: UnetGenerator(1, 2, 6, 4), (2, 1, 64, 64))
+    model, source = generate(reference, tmp_path)
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+    assert "torch.cat([x, out], 1)" in source
