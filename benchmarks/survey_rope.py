@@ -120,19 +120,27 @@ def rotates_only_windowed(module) -> bool:
     return False
 
 
-def partial_key(mtype: str) -> str | None:
+def partial_key(mtype: str, modeling: str | None = None) -> str | None:
+    """The config's partial-rotary key, where its config class has one that the modeling code
+    (`modeling`, its source) reads: as `config.KEY` or as a string key (rope_parameters'). A key
+    the config stores but the code never reads (MiniMax-M3's rotary_dim beside rope_parameters'
+    partial_rotary_factor) turns nothing."""
     try:
         config = importlib.import_module(f"transformers.models.{mtype}.configuration_{mtype}")
     except Exception:  # noqa: BLE001
         return None
     text = inspect.getsource(config)
-    return next((k for k in PARTIAL_KEYS if re.search(rf"\b{k}\b", text)), None)
+    found = [k for k in PARTIAL_KEYS if re.search(rf"\b{k}\b", text)]
+    if modeling is not None:
+        found = [k for k in found if re.search(rf"config\.{k}\b|[\"']{k}[\"']", modeling)]
+    return found[0] if found else None
 
 
 def survey() -> tuple[dict[str, dict], list[str]]:
     import transformers
 
     root = os.path.join(os.path.dirname(transformers.__file__), "models")
+    rope_utils = inspect.getsource(importlib.import_module("transformers.modeling_rope_utils"))
     table, skipped = {}, []
     for mtype in sorted(os.listdir(root)):
         path = os.path.join(root, mtype, f"modeling_{mtype}.py")
@@ -145,11 +153,13 @@ def survey() -> tuple[dict[str, dict], list[str]]:
             continue
         source = inspect.getsource(module)
         fn = getattr(module, "apply_rotary_pos_emb", None)  # defined inside a class elsewhere
+        # the rope_type functions it looks up read their keys there (partial_rotary_factor)
+        uses_utils = "ROPE_INIT_FUNCTIONS" in source
         table[mtype] = row = {
             "layout": layout_of(fn) if fn is not None else "other",
             "qk_norm": qk_norm_order(module),
-            "partial": partial_key(mtype),
-            "scaling": "ROPE_INIT_FUNCTIONS" in source,
+            "partial": partial_key(mtype, source + (rope_utils if uses_utils else "")),
+            "scaling": uses_utils,
             "sliding_only": rotates_only_windowed(module),
         }
         for text_type in text_types(mtype):  # the text tower's own model_type (gemma3_text)

@@ -507,9 +507,12 @@ def _kinds_rotate_differently(ctx: BlockContext) -> bool:
     return kinds is not None and len({repr(sorted(v.items())) for v in kinds.values()}) > 1
 
 
-def rotary_dim_given(ctx: BlockContext) -> bool:
-    """config.json names a rotary width or share (read where the fraction is settled)."""
-    return any(k in ctx.resolver.metadata for k in ("rotary_dim", *SYNONYMS["rotary_fraction"]))
+def rotary_share_given(ctx: BlockContext) -> bool:
+    """config.json names a rotary share (read where the fraction is settled: rope_parameters'
+    partial_rotary_factor reaches every family's rope functions). A rotary width (rotary_dim) is
+    read only by the families the survey found reading it: in another it turns nothing
+    (MiniMax-M3's config stores one its code never reads)."""
+    return any(k in ctx.resolver.metadata for k in SYNONYMS["rotary_fraction"])
 
 
 def free_qk_norm(ctx: BlockContext, mtype: str | None) -> tuple[float, str, str] | None:
@@ -683,13 +686,12 @@ class Attention(BlockPattern):
         model_type = ctx.resolver.evidence("model_type")
         mtype = model_type[1] if model_type else None
         # the name is the evidence where the model type is none the tests compare (GPT-NeoX
-        # Japanese's query_key_value, each head's q, k, v side by side as in GPT-NeoX)
+        # Japanese's query_key_value, each head's q, k, v side by side as in GPT-NeoX); with fewer
+        # key/value heads than queries the name says nothing (ChatGLM's, Bailing's and Sarvam's
+        # query_key_value are [q | k | v]), so the layout is the one default left
+        named = fused is not None and split is None and re.fullmatch(PER_HEAD_NAMES, fused.attr)
         per_head = fused is not None and (
-            mtype in PER_HEAD_TYPES
-            or (
-                mtype not in CHECKED_MODEL_TYPES
-                and re.fullmatch(PER_HEAD_NAMES, fused.attr) is not None
-            )
+            mtype in PER_HEAD_TYPES or (mtype not in CHECKED_MODEL_TYPES and named)
         )
         # the conventions survey: a bias in the mask the library's attention function receives
         # (where the family computes attention itself it only read the code: no evidence here)
@@ -720,7 +722,8 @@ class Attention(BlockPattern):
                 [v for v in QKV_LAYOUTS if v != known],
                 "how the fused projection orders queries, keys and values",
             )
-            choices.append(settled_by(layout, f"{model_type[0]} {mtype!r}" if model_type else ""))
+            said = model_type and (split is None or mtype in PER_HEAD_TYPES + tuple(SHARDED_TYPES))
+            choices.append(settled_by(layout, f"{model_type[0]} {mtype!r}" if said else ""))
             per_head = layout.value
             if split is not None and kv_heads == 1 and per_head == "per_head":
                 per_head = "concat"  # each group of query heads then its key and value: one group
@@ -776,7 +779,7 @@ class Attention(BlockPattern):
                 hd = d_model // nhead.value
             else:
                 return None
-            if rotates_whole_head(mtype) and not rotary_dim_given(ctx):
+            if rotates_whole_head(mtype) and not rotary_share_given(ctx):
                 settled_by(fraction, f"{model_type[0]} {mtype!r}: no partial rotary (the survey)")
             surveyed = rotary_layout(mtype)
             known = surveyed or "halves"

@@ -27,7 +27,9 @@ from codegen.patterns.blocks.transformer_block import DOWN, POST_TYPES, UP
 
 SELF = r"self_attn|self_attention|attention|attn"
 SELF_NORM = r"self_attn_layer_norm|ln_1|norm1|ln_attn|self_attention_layer_norm"
-CROSS_NORM = r"encoder_attn_layer_norm|ln_2|norm2|ln_cross_attn|cross_attn_layer_norm"
+# ... a cross-attention's own name with _layer_norm (BART's encoder_attn_layer_norm, SeamlessM4T's
+# cross_attention_layer_norm)
+CROSS_NORM = rf"(?:{CROSS})_layer_norm|ln_2|norm2|ln_cross_attn"
 FEED_NORM = r"final_layer_norm|ln_3|norm3|ln_mlp|ffn_layer_norm"
 # Model types whose decoder layers are known pre-norm; POST_TYPES the post-norm ones. Another
 # model type leaves the residual a choice at its default, not evidence.

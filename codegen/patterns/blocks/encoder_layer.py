@@ -58,6 +58,14 @@ RELATIVE_TABLE = "rel_embeddings"
 MEMORY = "memory"
 MEMORY_MASK = "memory_mask"  # (which of those states to attend to: padding_mask() of theirs)
 SIDE_INPUTS = (ROTARY_TABLE, RELATIVE_TABLE, MEMORY)
+# A Q-Former layer (BLIP-2, InstructBLIP) runs learned query tokens, placed before the text,
+# through twins of its feed-forward (`intermediate_query`, `output_query`) and, every few layers,
+# a cross-attention to the image; text tokens take the plain feed-forward only.
+QUERY_TWIN = "{}_query"
+QUERY_GAP = (
+    "query tokens (a Q-Former's learned queries) are not generated: this forward is the text "
+    "tokens' path; {} act on queries only"
+)
 
 
 def cross_attend(g: Graph, cross: str, x, memory, memory_mask):
@@ -105,7 +113,7 @@ class Intermediate(BlockPattern):
     """`act(dense(x))`: the widening half of a split feed-forward."""
 
     role = "Intermediate"
-    named = r"intermediate"
+    named = r"intermediate(_query)?"  # (a Q-Former's query tokens' twin: QUERY_TWIN below)
     synonyms = act.SYNONYMS
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
@@ -156,7 +164,7 @@ class AddNorm(BlockPattern):
     """`norm(dense(h) + x)`: a post-norm layer's projection, residual connection and norm."""
 
     role = "AddNorm"
-    named = r"output"
+    named = r"output(_query)?"
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = _single(cls, ctx, self.named, ("linear", "norm"))
@@ -284,9 +292,22 @@ class SplitLayer(BlockPattern):
             return None
         cross_attr = cross[0].attr if cross else None
         members = [m for m in members if m.attr != cross_attr]
+        twins = [
+            m
+            for m in members
+            if roles[m.attr] in ("Intermediate", "AddNorm")
+            and m.attr.endswith(QUERY_TWIN.format(""))
+        ]
+        members = [m for m in members if m not in twins]
         attn = [m.attr for m in members if roles[m.attr] in ("Attention", "PostNormAttention")]
         inter = [m.attr for m in members if roles[m.attr] == "Intermediate"]
         out = [m.attr for m in members if roles[m.attr] in ("Projection", "AddNorm")]
+        if twins:
+            if len(inter) != 1 or len(out) != 1:
+                return None
+            wanted = {QUERY_TWIN.format(inter[0]), QUERY_TWIN.format(out[0])}
+            if {m.attr for m in twins} != wanted:
+                return None
         norms = [m for m in members if family(m) == "norm"]
         if len(attn) != 1 or len(inter) != 1 or len(out) != 1:
             return None
@@ -296,6 +317,14 @@ class SplitLayer(BlockPattern):
         # a mixing sublayer that takes no padding mask (FNet's Fourier transform): nor does the layer
         own = tuple(name for name in _side_names(ctx, held) if name != MEMORY)
         side = (own, ctx.takes(held, "mask"), cross_attr)
+        if post and not norms and len(members) == 3 and twins:
+            # the text tokens' path: self-attention over them, then the plain feed-forward
+            queries_only = ", ".join(sorted(m.attr for m in twins) + [cross_attr] * bool(cross))
+            side = (own, side[1], None)
+            found = ("post", attn[0], inter[0], out[0], None, None, side)
+            return Match(self, 5 + bool(cross), found, guessed=QUERY_GAP.format(queries_only))
+        if twins:
+            return None  # (query twins beside a pre-norm layer: not seen yet)
         if post and not norms and len(members) == 3:
             score = 3 + (cross_attr is not None)
             return Match(self, score, ("post", attn[0], inter[0], out[0], None, None, side))
@@ -331,4 +360,4 @@ class SplitLayer(BlockPattern):
 
     @staticmethod
     def examples():
-        return [_example("bert"), _example("vit")]
+        return [_example("bert"), _example("vit"), _example("qformer")]

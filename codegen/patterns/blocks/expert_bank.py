@@ -28,13 +28,13 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns._router_conventions import INPUT_WEIGHTED
+from codegen.patterns.blocks.mlp import CLAMPED_SWIGLU_TYPES, clamped_swiglu
 from codegen.patterns.blocks.moe import SHARED, SHARED_GATE, add_shared
 from codegen.patterns.blocks.router import SYNONYMS, router_width, routing
 
-# Families whose fused gate/up bank interleaves them (gate at even features) and whose experts use
-# the clamped swiglu of swiglu_alpha / swiglu_limit: GPT-OSS (tests/test_moe_families.py).
+# Families whose fused gate/up bank interleaves them (gate at even features): GPT-OSS
+# (tests/test_moe_families.py); their clamped swiglu: mlp.clamped_swiglu.
 INTERLEAVED_GATE_UP_TYPES = ("gpt_oss",)
-CLAMPED_SWIGLU_TYPES = ("gpt_oss",)
 # moe12: swiglu_limit without swiglu_alpha: act(min(gate, limit)) * clamp(up, -limit, limit), the
 # experts of HunYuan-V4, DeepSeek-V4, GLM-5-Next, MiniMax-M3 and the privacy filter. Whether a
 # family's dense MLPs clamp too differs (GLM-5-Next's do, HunYuan-V4's do not), and they read the
@@ -116,17 +116,11 @@ class FusedExperts(BlockPattern):
                     f"swiglu_limit read as clamping the experts' gate and up; model_type "
                     f"{mtype!r} does not say whether its dense MLPs clamp too"
                 )
-        if clamp is None and (limit is not None or alpha is not None):  # GPT-OSS's
-            if not all(c is not None and isinstance(c[1], (int, float)) for c in (limit, alpha)):
-                return None
-            activation = ("clamped_swiglu", float(alpha[1]), float(limit[1]))
-            if mtype in CLAMPED_SWIGLU_TYPES:
-                ctx.resolver.evidence("hidden_act")  # its experts' activation is fixed: unused
-            else:
-                guessed = (
-                    f"swiglu_limit read as GPT-OSS's clamped swiglu, (up + 1) * gate * "
-                    f"sigmoid(alpha * gate); model_type {mtype!r} does not say it is this model's"
-                )
+        clamped = clamped_swiglu(ctx) if clamp is None else None  # GPT-OSS's
+        if clamped == "unreadable":
+            return None
+        if clamped:
+            activation, guessed = clamped[:3], clamped[3]
         else:
             chosen = ctx.choose(
                 cls,

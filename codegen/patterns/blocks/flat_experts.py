@@ -18,6 +18,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks.expert_bank import _per_expert
+from codegen.patterns.blocks.router import EXPERT_COUNTS
 
 GATE = r"w1|gate|gate_proj|wi_0|w_gate"
 UP = r"v1|w3|up|up_proj|wi_1|w_up"
@@ -25,7 +26,7 @@ DOWN = r"w2|down|down_proj|wo|w_down"
 COUNTS = [2, 4, 8, 16, 32, 64, 128]
 SYNONYMS = {
     **act.SYNONYMS,
-    "experts": ("moe_num_experts", "num_experts", "num_local_experts", "n_routed_experts"),
+    "experts": EXPERT_COUNTS,
 }
 
 

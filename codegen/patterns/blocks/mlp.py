@@ -27,9 +27,10 @@ DOWN = (
     r"output_linear|weights_out"
 )
 # Meta's LLaMA and Mixtral: w2(silu(w1(x)) * w3(x)), so w1 is the gate and w3 its partner;
-# fc11/fc12: flash-attn / Nomic BERT naming (fc12 the gate).
-GATE = r"gate_proj|w1|wi_0|gate|fc12"
-GATED_UP = r"up_proj|w3|wi_1|up|fc11"  # beside a gate
+# fc11/fc12: flash-attn / Nomic BERT naming (fc12 the gate). An up name numbered _0 and _1 (T5's
+# wi_0 / wi_1, EXAONE's c_fc_0 / c_fc_1): the first is the gate.
+GATE = rf"gate_proj|w1|gate|fc12|(?:{UP})_0"
+GATED_UP = rf"up_proj|w3|up|fc11|(?:{UP})_1"  # beside a gate
 ACTIVATION_MODULES = (XIELU_ROLE,)  # activations that are member modules with parameters
 # Gate and up in one layer (Phi-3's gate_up_proj, xformers' w12): twice the down layer's input.
 # GraniteMoE's shared_mlp.input_linear too; transformers' DINOv2 SwiGLU: weights_in / weights_out.
@@ -66,6 +67,34 @@ def _gate_down_factors(ctx: BlockContext):
     ):
         return "unreadable"
     return None if pair == [1, 1] else (float(pair[0]), float(pair[1]))
+
+
+# Families whose experts use the clamped swiglu of swiglu_alpha / swiglu_limit, checked against
+# their library: GPT-OSS (tests/test_moe_families.py).
+CLAMPED_SWIGLU_TYPES = ("gpt_oss",)
+
+
+def clamped_swiglu(ctx: BlockContext):
+    """config.json's clamped swiglu (GPT-OSS's swiglu_alpha / swiglu_limit: (up + 1) * gate *
+    sigmoid(alpha * gate), both clamped): ("clamped_swiglu", alpha, limit, what is guessed) where
+    it gives both numbers, None where it gives no alpha, "unreadable" otherwise (then nothing
+    matches: the file says the block is missing)."""
+    limit, alpha = ctx.resolver.evidence("swiglu_limit"), ctx.resolver.evidence("swiglu_alpha")
+    if alpha is None:  # (a limit alone: the experts' clamped gate and up, expert_bank.py)
+        return None
+    if not all(c is not None and isinstance(c[1], (int, float)) for c in (limit, alpha)):
+        return "unreadable"
+    model_type = ctx.resolver.evidence("model_type")
+    mtype = model_type[1] if model_type else None
+    guessed = ""
+    if mtype in CLAMPED_SWIGLU_TYPES:
+        ctx.resolver.evidence("hidden_act")  # its activation is fixed: unused
+    else:
+        guessed = (
+            f"swiglu_limit read as GPT-OSS's clamped swiglu, (up + 1) * gate * "
+            f"sigmoid(alpha * gate); model_type {mtype!r} does not say it is this model's"
+        )
+    return ("clamped_swiglu", float(alpha[1]), float(limit[1]), guessed)
 
 
 class MLP(BlockPattern):
@@ -157,6 +186,14 @@ class MLP(BlockPattern):
             return None
         if fused.io.out_width != 2 * down.io.in_width:
             return None
+        # blk12: config.json's clamped swiglu is the feed-forward's too (MiniMax-M3's shared
+        # and dense feed-forwards, beside experts that use it), gate first
+        clamped = clamped_swiglu(ctx)
+        if clamped == "unreadable" or clamped and re.fullmatch(UP_FIRST, fused.attr, re.I):
+            return None
+        if clamped:
+            found = (fused.attr, "first", down.attr, clamped[:3], None)
+            return Match(self, 2, found, guessed=clamped[3])
         activation = ctx.choose(
             cls,
             fused.attr,
@@ -184,7 +221,10 @@ class MLP(BlockPattern):
         # Falcon-H1's muP factors on the gate's input and on the output (1: none)
         gate_factor, down_factor = (match.found[5:] or [None])[0] or (1.0, 1.0)
         x = g.input("x")
-        if gate in ("first", "second"):  # one layer holds both: split it
+        if gate == "first" and isinstance(activation, tuple) and activation[0] == "clamped_swiglu":
+            gate_up = g.call_module((up,), x, inline=True)
+            h = g.call_function("clamped_swiglu", gate_up, *activation[1:], False, name="h")
+        elif gate in ("first", "second"):  # one layer holds both: split it
             halves = g.call_method(
                 "chunk", g.call_module((up,), x, inline=True), 2, kwargs={"dim": -1}, name="gate_up"
             )

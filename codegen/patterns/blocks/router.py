@@ -277,6 +277,10 @@ def correction_member(ctx: BlockContext, m) -> str | None:
     return params[0].attr
 
 
+# config.json's count of routed experts (where the router's width is a constructor parameter)
+EXPERT_COUNTS = ("moe_num_experts", "num_experts", "num_local_experts", "n_routed_experts")
+
+
 def router_width(ctx: BlockContext, router) -> tuple[int | None, tuple[str, ...] | None]:
     """(how many logits a router member gives, the path of its correction bias if it has one)."""
     if router.io is not None and isinstance(router.io.out_width, int) and router.kind != "class":
@@ -297,6 +301,9 @@ def router_width(ctx: BlockContext, router) -> tuple[int | None, tuple[str, ...]
     rows = params["weight"].shape[0] if "weight" in params else None
     if isinstance(rows, Ref):  # a constructor parameter: the value this member passes
         rows = next((a.value for a in router.args if a.keyword == rows.name), None)
+    if isinstance(rows, Ref):  # ... itself a parameter of the mixture (lifted beside its bank's
+        said = ctx.resolver.evidence(*EXPERT_COUNTS)  # count): config.json's count of experts
+        rows = said[1] if said is not None else None
     if isinstance(rows, int):
         width = rows
     return width, correction

@@ -48,7 +48,8 @@ SECOND_NORM = (
     r"mlp_ln|ffn_ln|"  # GTE's original layout (enc7a)
     r"pre_ff_layernorm|"  # Jamba's (dec8)
     r"channel_pre_norm|"  # Griffin's (RecurrentGemma)
-    r"feedforward_layer_norm"  # lin11: OLMo-core's (OLMo hybrid's checkpoints)
+    r"feedforward_layer_norm|"  # lin11: OLMo-core's (OLMo hybrid's checkpoints)
+    r"ffn_layer_norm"  # blk12: SeamlessM4T's text layers (their feed-forward is `ffn`)
 )
 UP, DOWN = r"fc1|c_fc|fc_in|up_proj|linear1", r"fc2|c_proj|fc_out|down_proj|linear2"
 PARALLEL_KEYS = ("use_parallel_residual", "parallel_attn")

@@ -181,6 +181,18 @@ def encoders():
         def forward(self, ids, attention_mask):
             return self.encoder(self.embeddings(ids), attention_mask[:, None, None, :] != 0)
 
+    class QFormerLayer(BertLayer):  # BLIP-2's: the queries' twins and cross-attention, unused
+        def __init__(self, cross: bool) -> None:  # by text tokens
+            super().__init__()
+            self.crossattention = BertAttention() if cross else None
+            self.intermediate_query, self.output_query = Dense(d, inner, F.gelu), AddNorm(inner)
+
+    class QFormer(Bert):  # cross-attention every other layer: two layer classes in one stack
+        def __init__(self) -> None:
+            super().__init__()
+            self.embeddings = Embeddings(segments=False)
+            self.encoder.layer = nn.ModuleList(QFormerLayer(i % 2 == 0) for i in range(2))
+
     class DistilLayer(nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -253,4 +265,6 @@ def encoders():
         def forward(self, pixels):
             return self.layernorm(self.encoder(self.embeddings(pixels)))
 
-    return dict(bert=Bert, bert_pooled=lambda: Bert(pooled=True), distil=Distil, vit=ViT)
+    return dict(
+        bert=Bert, bert_pooled=lambda: Bert(pooled=True), distil=Distil, vit=ViT, qformer=QFormer
+    )

@@ -677,12 +677,22 @@ class Encoder(BlockPattern):
         members = modules(cls)
         if tensors(cls) or not 1 <= len(members) <= 2:
             return None
-        stacks = [(m, stack(m)) for m in members if stack(m) is not None]
+        from codegen.patterns.families.decoder import layer_stack
+
+        # one Block class repeated, or several applied in turn (a Q-Former's layers with and
+        # without cross-attention) that take the same inputs
+        stacks = [(m, layer_stack(ctx, m)) for m in members if layer_stack(ctx, m) is not None]
         project = _input_projection(members) if len(members) == 2 else None
         if len(stacks) != 1 or (len(members) == 2 and project is None):
             return None
-        holder, (layer, _) = stacks[0]
-        if ctx.role(layer) != "Block" or not _maskless_or_masked(ctx, layer):
+        holder, (layers, _) = stacks[0]
+        layer = layers[0]
+        if not all(_maskless_or_masked(ctx, m) for m in layers):
+            return None
+        inputs = {
+            tuple(ctx.takes(m, name) for name in (ROTARY_TABLE, "mask", MEMORY)) for m in layers
+        }
+        if len(inputs) != 1:
             return None
         rotary = ctx.takes(layer, ROTARY_TABLE)  # angles the model computes (axial rotary)
         masked = ctx.takes(layer, "mask")
