@@ -1,0 +1,132 @@
+"""A checkpoint of several towers (a vision-language or audio-language model: LLaVA, Idefics3,
+Fuyu, ModernVBERT) called with text only: its forward is its text tower's. The other members,
+named for the modality they carry (`vision_model`, `connector`, `multi_modal_projector`,
+`vision_embed_tokens`, `audio_tower`, an `image_newline` tensor), are loaded, so the checkpoint
+loads strictly, but not run: without images or audio the library runs the text tower alone on
+the token embeddings, which is what this forward computes. The file says so on the call; a
+modality member whose own forward modelgen could not infer makes this forward 'guessed', naming
+it, so the file is flagged even though the text path does not reach it.
+
+The wrapper takes its text tower's role (a `Transformer` body, a `CausalLM`, a text
+`EncoderModel`), so a head around it (LLaVA's `lm_head` beside `model`) is recognised as around
+the tower itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns.blocks.wrapper import call_through, signature
+
+# Names of members that carry another modality (or join it to the text): searched in the
+# attribute name, any case.
+MODALITY = r"vision|visual|image|img|video|audio|speech|pixel|modal|connector|projector|resampler"
+
+
+def _modality(attr: str) -> bool:
+    return re.search(MODALITY, attr, re.IGNORECASE) is not None
+
+
+class _TextPath(BlockPattern):
+    """One text tower of this pattern's role beside members of other modalities only."""
+
+    priority = 4
+    trust_note = (
+        "a recognised pattern: the text tower's forward on text inputs alone; the members of "
+        "other modalities (images, audio) are loaded, not run"
+    )
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if any(not _modality(t.attr) for t in tensors(cls)):
+            return None
+        towers = [m for m in members if not _modality(m.attr)]
+        others = [m for m in members if _modality(m.attr)]
+        if len(towers) != 1 or not others or towers[0].kind != "class":
+            return None
+        tower = towers[0]
+        inner = ctx.classes.get(tower.type_name)
+        graph = inner.forward.graph if inner is not None and inner.forward is not None else None
+        if ctx.role(tower) != self.role or graph is None or not ctx.takes(tower, "input_ids"):
+            return None
+        unknown = [m.attr for m in others if _unknown(m, ctx.unknown)]
+        guessed = ""
+        if unknown:
+            guessed = (
+                f"{', '.join(unknown)} has no inferred forward; this forward takes the text "
+                "inputs only and does not run it"
+            )
+        found = (tower.attr, tuple(m.attr for m in others), *signature(inner))
+        return Match(self, len(members) + len(tensors(cls)), found, guessed=guessed)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        tower, others, inputs, returns, _ = match.found
+        x = call_through(g, (tower,), inputs, returns)
+        g.output(x, comment=f"{', '.join(others)}: not run")
+
+    def example_inputs(self, match: Match, cls) -> list:
+        return match.found[4]
+
+
+def _unknown(m, unknown: frozenset[str]) -> bool:
+    if m.kind == "class":
+        return m.type_name in unknown
+    return any(_unknown(c, unknown) for c in m.children)
+
+
+class TextPathTransformer(_TextPath):
+    role = "Transformer"
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules as refs
+
+        ids = torch.randint(0, 50, (2, 7))
+        return [Example(_two_towers(refs()["lm"]().transformer), (ids,), {"n_head": 2, "hidden_act": "gelu"})]
+
+
+class TextPathCausalLM(_TextPath):
+    role = "CausalLM"
+
+    @staticmethod
+    def examples():
+        import torch
+
+        from codegen.patterns.families._examples import modules as refs
+
+        ids = torch.randint(0, 50, (2, 7))
+        return [Example(_two_towers(refs()["lm"]()), (ids,), {"n_head": 2, "hidden_act": "gelu"})]
+
+
+class TextPathEncoder(_TextPath):
+    role = "EncoderModel"
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks.encoder_layer import _example
+
+        bert = _example("bert")
+        return [Example(_two_towers(bert.module), bert.inputs, bert.metadata)]
+
+
+def _two_towers(text):
+    """A vision-language model laid out as LLaVA's: a vision tower, a projector, the text tower."""
+    import torch
+    import torch.nn as nn
+
+    class VisionLanguage(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.vision_tower = nn.Linear(12, 16)
+            self.multi_modal_projector = nn.Linear(16, 16)
+            self.image_newline = nn.Parameter(torch.zeros(16))
+            self.language_model = text
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            return self.language_model(*inputs)
+
+    return VisionLanguage()
