@@ -448,7 +448,8 @@ def _tower_views(
 ) -> dict[str, dict[str, tuple[str, Any]]]:
     """config.json's sub-configs of one modality each (text_config, vision_config): for each
     modality, the flat metadata without the other sub-configs' values, its own sub-config's
-    overriding the top level's (its model_type is its own)."""
+    overriding the top level's, but for the model_type: patterns key conventions of a composite's
+    towers by the composite's type (CLIP's causal text tower is model_type 'clip')."""
     config = metadata.get("config.json")
     if not isinstance(config, dict):
         return {}
@@ -463,7 +464,10 @@ def _tower_views(
             continue  # two sub-configs of one modality: which a module reads is not known
         others = tuple(f"config.json.{k}." for ks in subs.values() for k in ks if k != keys[0])
         view = {k: v for k, v in whole.items() if not v[0].startswith(others)}
-        views[kind] = {**view, **_flatten({"config.json": {keys[0]: config[keys[0]]}})}
+        view.update(_flatten({"config.json": {keys[0]: config[keys[0]]}}))
+        if "model_type" in whole:  # the conventions tables know a composite by its own type
+            view["model_type"] = whole["model_type"]
+        views[kind] = view
     return views
 
 
