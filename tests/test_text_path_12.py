@@ -4,6 +4,8 @@ forward runs the text tower alone, as the library does without images, and names
 the other modality it loads but does not run.
 - Fuyu: its image patches' projection (`vision_embed_tokens`, a bare Linear) beside a Persimmon
   causal LM;
+- GIT: a BERT-shaped text encoder run causal (the image features it would put first left out),
+  its vision encoder and projection beside it, a head over the vocabulary on top;
 - Idefics3: a vision encoder and a connector beside a LLaMA body (the base model: hidden states);
 - LLaVA: the same kind of body under `model`, the head beside it (a causal LM around the wrapper).
 """
@@ -31,6 +33,12 @@ TOWERS = {
         {"text_config": {**DENSE, "model_type": "persimmon"}, "image_size": 32, "patch_size": 8},
         ("vision_embed_tokens",),
     ),
+    "git": (
+        "GitForCausalLM",
+        "GitConfig",
+        {**DENSE, "vision_config": VISION},
+        ("image_encoder", "visual_projection"),
+    ),
     "idefics3": (
         "Idefics3Model",
         "Idefics3Config",
@@ -50,13 +58,13 @@ TOWERS = {
 def test_text_tower_alone(tmp_path, name):
     model_cls, config_cls, config, others = TOWERS[name]
     reference, ours, source = generate_for(tmp_path, model_cls, config_cls, config)
-    ids, mask = text_inputs(SimpleNamespace(config=reference.config.text_config))
+    ids, mask = text_inputs(SimpleNamespace(config=reference.config.get_text_config()))
     with torch.no_grad():
         out = reference(input_ids=ids, attention_mask=mask)
     want = out.logits if hasattr(out, "logits") else out.last_hidden_state
     assert_exact(ours, want, ids, mask)
     said = [line for line in source.splitlines() if line.endswith(": not run")]
-    assert len(said) == 1 and set(said[0].split("# ")[1][: -len(": not run")].split(", ")) == set(
-        others
-    )
+    assert len(said) == 1
+    named = said[0].split("# ")[1].split("; ")[-1].removesuffix(": not run")
+    assert set(named.split(", ")) == set(others)
     assert "NotImplementedError" not in source

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import struct
+from typing import ClassVar
 
+from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
@@ -520,18 +522,31 @@ class HeadBias(BlockPattern):
         return [Example(TiedLM(), (torch.randint(0, 50, (2, 7)),), config)]
 
 
+def _vocabulary(ctx: BlockContext, head) -> int | None:
+    """The vocabulary size config.json gives, where a head predicts over it (every token's logits,
+    not a pooled token's labels)."""
+    vocab = ctx.resolver.evidence("vocab_size") if head is not None and head.io else None
+    return vocab[1] if vocab is not None and head.io.out_width == vocab[1] else None
+
+
 class CausalLM(BlockPattern):
     role = "CausalLM"
     priority = 10
+    body: ClassVar[str] = "Transformer"  # the role of the body it holds
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or not 1 <= len(members) <= 2:
             return None
-        body = [m for m in members if ctx.role(m) == "Transformer"]
+        body = [m for m in members if ctx.role(m) == self.body]
         head = one_named([m for m in members if family(m) == "linear"], HEAD)
         # a head that stores only its bias, its weight the token table (CTRL's lm_head)
         bias = one_named([m for m in members if ctx.role(m) == "HeadBias"], HEAD)
+        vocab = None
+        if self.body == "EncoderModel":  # a text encoder's, under a head over the vocabulary
+            vocab = _vocabulary(ctx, head)
+            body = [m for m in members if ctx.role(m) == "EncoderModel"] if vocab else []
+            body = body if len(body) == 1 and ctx.takes(body[0], "input_ids") else []
         if len(body) != 1 or len(members) != 1 + (head is not None or bias is not None):
             return None
         tied, choices = None, []
@@ -561,11 +576,11 @@ class CausalLM(BlockPattern):
             factor = config_factor(ctx, "lm_head_multiplier")
         cap = config_factor(ctx, "final_logit_softcapping", "logits_soft_cap")  # RecurrentGemma's
         found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap, factor)
-        found += (bias.attr if bias else None,)
+        found += (bias.attr if bias else None, vocab)
         return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, head, tied, masked, divisor, cap, factor, bias = match.found
+        body, head, tied, masked, divisor, cap, factor, bias = match.found[:8]
         args = [g.input("input_ids")]
         if masked:  # 1 for tokens to attend to, 0 for padding ([batch, seq])
             args.append(g.input("attention_mask", optional=True))
@@ -608,3 +623,32 @@ class CausalLM(BlockPattern):
                 {"n_head": 2, "hidden_act": "gelu"},
             )
         ]
+
+
+class EncoderLM(CausalLM):
+    """A text encoder's body under a head over the vocabulary config.json gives (GIT's `output`
+    on its BERT-shaped captioner): the logits of every token, as the causal LM's are; whether the
+    tokens see later ones is the body's (its EncoderModel's causal mask)."""
+
+    body = "EncoderModel"
+
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput]:
+        return [ExampleInput((2, 16), vocab=match.found[-1])]
+
+    @staticmethod
+    def examples():
+        import torch.nn as nn
+
+        from codegen.patterns.blocks.encoder_layer import _example
+
+        bert = _example("bert")
+
+        class Captioner(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.body, self.output = bert.module, nn.Linear(16, 50)
+
+            def forward(self, ids, attention_mask):
+                return self.output(self.body(ids, attention_mask))
+
+        return [Example(Captioner(), bert.inputs, {**bert.metadata, "vocab_size": 50})]

@@ -14,19 +14,18 @@ the tower itself.
 
 from __future__ import annotations
 
-import re
-
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    not_run,
+    other_modality,
+    tensors,
+)
 from codegen.patterns.blocks.wrapper import call_through, signature
-
-# Names of members that carry another modality (or join it to the text): searched in the
-# attribute name, any case.
-MODALITY = r"vision|visual|image|img|video|audio|speech|pixel|modal|connector|projector|resampler"
-
-
-def _modality(attr: str) -> bool:
-    return re.search(MODALITY, attr, re.IGNORECASE) is not None
 
 
 class _TextPath(BlockPattern):
@@ -40,10 +39,10 @@ class _TextPath(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if any(not _modality(t.attr) for t in tensors(cls)):
+        if any(not other_modality(t) for t in tensors(cls)):
             return None
-        towers = [m for m in members if not _modality(m.attr)]
-        others = [m for m in members if _modality(m.attr)]
+        towers = [m for m in members if not other_modality(m)]
+        others = [m for m in members if other_modality(m)]
         if len(towers) != 1 or not others or towers[0].kind != "class":
             return None
         tower = towers[0]
@@ -51,15 +50,8 @@ class _TextPath(BlockPattern):
         graph = inner.forward.graph if inner is not None and inner.forward is not None else None
         if ctx.role(tower) != self.role or graph is None or not ctx.takes(tower, "input_ids"):
             return None
-        unknown = [m.attr for m in others if _unknown(m, ctx.unknown)]
-        guessed = ""
-        if unknown:
-            guessed = (
-                f"{', '.join(unknown)} has no inferred forward; this forward takes the text "
-                "inputs only and does not run it"
-            )
         found = (tower.attr, tuple(m.attr for m in others), *signature(inner))
-        return Match(self, len(members) + len(tensors(cls)), found, guessed=guessed)
+        return Match(self, len(members) + len(tensors(cls)), found, guessed=not_run(others, ctx))
 
     def forward(self, match: Match, g: Graph) -> None:
         tower, others, inputs, returns, _ = match.found
@@ -68,12 +60,6 @@ class _TextPath(BlockPattern):
 
     def example_inputs(self, match: Match, cls) -> list:
         return match.found[4]
-
-
-def _unknown(m, unknown: frozenset[str]) -> bool:
-    if m.kind == "class":
-        return m.type_name in unknown
-    return any(_unknown(c, unknown) for c in m.children)
 
 
 class TextPathTransformer(_TextPath):
@@ -86,7 +72,11 @@ class TextPathTransformer(_TextPath):
         from codegen.patterns.families._examples import modules as refs
 
         ids = torch.randint(0, 50, (2, 7))
-        return [Example(_two_towers(refs()["lm"]().transformer), (ids,), {"n_head": 2, "hidden_act": "gelu"})]
+        return [
+            Example(
+                _two_towers(refs()["lm"]().transformer), (ids,), {"n_head": 2, "hidden_act": "gelu"}
+            )
+        ]
 
 
 class TextPathCausalLM(_TextPath):
