@@ -585,8 +585,14 @@ def index_range(path: str, count: int) -> str:
 MODALITY = r"vision|visual|image|img|video|audio|speech|pixel|modal|connector|projector|resampler"
 
 
-def other_modality(m: Module | Tensor) -> bool:
-    return re.search(MODALITY, m.attr, re.IGNORECASE) is not None
+def other_modality(m: Module | Tensor, ctx: BlockContext | None = None) -> bool:
+    """Named for another modality, or (with `ctx`) a class holding only such members (Phi-4's
+    `embed_tokens_extend`: its image_embed and audio_embed)."""
+    if re.search(MODALITY, m.attr, re.IGNORECASE) is not None:
+        return True
+    inner = ctx.classes.get(m.type_name) if ctx is not None and isinstance(m, Module) else None
+    parts = list(inner.members) if inner is not None and m.kind == "class" else []
+    return bool(parts) and all(other_modality(p) for p in parts)
 
 
 def not_run(members: list[Module], ctx: BlockContext) -> str:

@@ -28,7 +28,9 @@ from codegen.patterns._kit import (
     free_norm,
     modules,
     norm_scale,
+    not_run,
     one_named,
+    other_modality,
     parameter_free_norm,
     stack,
     tensors,
@@ -191,7 +193,10 @@ class Transformer(BlockPattern):
     priority = 10
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
+        # members of another modality (Phi-4-multimodal's image and audio embeddings, merged
+        # into the token embeddings where their inputs are given): a text forward does not run them
+        modal = [m for m in modules(cls) if other_modality(m, ctx)]
+        members = [m for m in modules(cls) if m not in modal]
         if tensors(cls):
             return None
         embeddings = [m for m in members if family(m) == "embedding"]
@@ -323,8 +328,10 @@ class Transformer(BlockPattern):
         found += (
             project_in.attr if project_in else None,
             project_out.attr if project_out else None,
+            tuple(m.attr for m in modal),
         )
-        return Match(self, len(members), found, choices, pins=pins)
+        guessed = not_run(modal, ctx)
+        return Match(self, len(members) + len(modal), found, choices, pins=pins, guessed=guessed)
 
     def _table_as_linear(self, cls, members, used) -> Match | None:
         """A stack of blocks beside one bias-free 2-D weight the shapes left a Linear (CTRL's `w`,
@@ -348,7 +355,7 @@ class Transformer(BlockPattern):
     def forward(self, match: Match, g: Graph) -> None:
         tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found[:8]
         multiplier, free, fixed, windows, head, free_first, indexed = match.found[8:15]
-        project_in, project_out = match.found[15:]
+        project_in, project_out, modal = match.found[15:]
         paired = {"each_index": True} if indexed else {}
         if windows:
             paired = {
@@ -405,10 +412,11 @@ class Transformer(BlockPattern):
             x = free_norm(g, x, free, comment=f"no parameters ({free[1]})")
         if project_out is not None:
             x = g.call_module((project_out,), x, comment="back to the token table's width")
+        said = f"; {', '.join(modal)}: not run" if modal else ""
         if head is not None:
-            g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
+            g.output(g.call_module((head,), x), comment=f"[batch, seq, vocab_size]{said}")
             return
-        g.output(x)
+        g.output(x, comment=said[2:])
 
     @staticmethod
     def examples():
