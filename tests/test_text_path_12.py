@@ -68,3 +68,26 @@ def test_text_tower_alone(tmp_path, name):
     named = said[0].split("# ")[1].split("; ")[-1].removesuffix(": not run")
     assert set(named.split(", ")) == set(others)
     assert "NotImplementedError" not in source
+
+
+def test_each_tower_reads_its_own_sub_config():
+    """A choice under `vision_model` reads vision_config's value, never a key only text_config
+    sets; one under `language_model` reads text_config's; the rest reads the shallowest."""
+    from codegen.choices import ChoiceResolver
+
+    config = {
+        "model_type": "composite",
+        "text_config": {"model_type": "llama", "num_key_value_heads": 2, "rms_norm_eps": 1e-6},
+        "vision_config": {"model_type": "siglip", "num_attention_heads": 4, "eps": 1e-5},
+    }
+    resolver = ChoiceResolver(metadata={"config.json": config})
+    with resolver.towered(["vision_model.encoder.layers.0", "vision_model.encoder.layers.1"]):
+        assert resolver.evidence("num_key_value_heads") is None
+        assert resolver.evidence("eps")[1] == 1e-5
+        assert resolver.evidence("model_type")[1] == "composite"
+    with resolver.towered(["model.language_model.layers.0"]):
+        assert resolver.evidence("num_key_value_heads")[1] == 2
+        assert resolver.evidence("num_attention_heads") is None
+    with resolver.towered(["vision_model.head", "language_model.norm"]):  # two towers: neither
+        assert resolver.evidence("num_attention_heads")[1] == 4
+    assert resolver.consumed_untowered == {"num_attention_heads"}
