@@ -50,7 +50,11 @@ class ChoiceResolver:
         # inside a pattern that declares its name reads that pattern's spellings only, never
         # another's (cross-attention's "encoder_attention_heads" is not every "nhead").
         self.scopes: list[dict[str, tuple[str, ...]]] = []
-        self.metadata = _flatten(metadata or {})
+        self.whole = _flatten(metadata or {})
+        # A composite's towers (a vision and a text model, each with its sub-config): the view of
+        # the metadata a class of one tower reads, its own sub-config first (`towered`).
+        self.views = _tower_views(metadata or {}, self.whole)
+        self.tower: str | None = None
         self.nested = metadata or {}  # as given: tables keyed by layer kind (rope_parameters)
         # Whole lists of strings (per-layer attention kinds), which `metadata` cuts to the first.
         self.string_lists = _string_lists(metadata or {})
@@ -62,6 +66,8 @@ class ChoiceResolver:
         # Metadata keys whose values some pattern used: the rest of config.json is checked
         # against a reviewed list (codegen.load.hf_config.unused_config_keys).
         self.consumed: set[str] = set()
+        # ... those read outside any tower's view, where one name may serve both towers.
+        self.consumed_untowered: set[str] = set()
         # (path, name) -> (value, why): what a pattern of an enclosing class showed about a choice
         # left at its default; used above the default only (ModelIR analysis runs again with them).
         self.structural: dict[tuple[str, str], tuple[Any, str]] = {}
@@ -150,7 +156,7 @@ class ChoiceResolver:
                 if fits:
                     # Spellings that say the same (Gemma 2's hidden_act beside
                     # hidden_activation) are used too; one that disagrees stays unused.
-                    self.consumed.update(
+                    self._consume(
                         k
                         for k in spellings
                         if k in self.metadata and self.metadata[k][1] == self.metadata[key][1]
@@ -171,6 +177,30 @@ class ChoiceResolver:
                 others = _ordered([a for a in [default, *alternatives] if a != value])
                 return Choice(name, value, others, "structure", why)
         return Choice(name, default, alternatives, "default", note)
+
+    @property
+    def metadata(self) -> dict[str, tuple[str, Any]]:
+        """Every metadata value by key name (the shallowest wins), as the tower now analysed
+        reads it: its own sub-config's values first, none of another tower's."""
+        return self.views.get(self.tower, self.whole) if self.tower else self.whole
+
+    def _consume(self, keys: Any) -> None:
+        keys = set(keys)
+        self.consumed.update(keys)
+        if self.tower is None:
+            self.consumed_untowered.update(keys)
+
+    @contextmanager
+    def towered(self, paths: list[str]) -> Iterator[None]:
+        """Choices made here read the metadata of the one tower all `paths` (key paths) lie in,
+        if they lie in one: a module path segment named for a sub-config's modality
+        (`vision_model` in vision_config, `language_model` in text_config)."""
+        found = {_tower_of(p, self.views) for p in paths}
+        saved, self.tower = self.tower, (found.pop() if len(found) == 1 else None)
+        try:
+            yield
+        finally:
+            self.tower = saved
 
     @contextmanager
     def within(self, synonyms: dict[str, tuple[str, ...]]) -> Iterator[None]:
@@ -198,7 +228,7 @@ class ChoiceResolver:
         """The first of `keys` the metadata holds: (where it was found, cited; its value)."""
         for key in keys:
             if key in self.metadata:
-                self.consumed.add(key)
+                self._consume((key,))
                 return cite(self.metadata[key][0]), self.metadata[key][1]
         return None
 
@@ -393,6 +423,61 @@ def _string_lists(metadata: dict[str, Any]) -> dict[str, tuple[str, list]]:
 EMPTY_LISTS = frozenset(
     {"depthwise_padding", "window_block_indices", "global_attn_indexes", "residual_block_indices"}
 )
+
+
+# The modality a module path segment or a sub-config's name is for, by its words.
+TOWER_WORDS = {
+    "vision": "vision",
+    "visual": "vision",
+    "image": "vision",
+    "text": "text",
+    "language": "text",
+    "audio": "audio",
+    "speech": "audio",
+}
+
+
+def _modality(name: str) -> str | None:
+    words = [TOWER_WORDS.get(w) for w in name.lower().split("_")]
+    found = {w for w in words if w is not None}
+    return found.pop() if len(found) == 1 else None
+
+
+def _tower_views(
+    metadata: dict[str, Any], whole: dict[str, tuple[str, Any]]
+) -> dict[str, dict[str, tuple[str, Any]]]:
+    """config.json's sub-configs of one modality each (text_config, vision_config): for each
+    modality, the flat metadata without the other sub-configs' values, its own sub-config's
+    overriding the top level's, but for the model_type: patterns key conventions of a composite's
+    towers by the composite's type (CLIP's causal text tower is model_type 'clip')."""
+    config = metadata.get("config.json")
+    if not isinstance(config, dict):
+        return {}
+    subs: dict[str, list[str]] = {}
+    for key, value in config.items():
+        kind = _modality(key.removesuffix("_config")) if key.endswith("_config") else None
+        if kind is not None and isinstance(value, dict):
+            subs.setdefault(kind, []).append(key)
+    views = {}
+    for kind, keys in subs.items():
+        if len(keys) != 1:
+            continue  # two sub-configs of one modality: which a module reads is not known
+        others = tuple(f"config.json.{k}." for ks in subs.values() for k in ks if k != keys[0])
+        view = {k: v for k, v in whole.items() if not v[0].startswith(others)}
+        view.update(_flatten({"config.json": {keys[0]: config[keys[0]]}}))
+        if "model_type" in whole:  # the conventions tables know a composite by its own type
+            view["model_type"] = whole["model_type"]
+        views[kind] = view
+    return views
+
+
+def _tower_of(path: str, views: dict[str, Any]) -> str | None:
+    """The modality of the first segment of a key path named for one that has a view."""
+    for segment in path.split("."):
+        kind = _modality(segment)
+        if kind is not None:
+            return kind if kind in views else None
+    return None
 
 
 def _flatten(metadata: dict[str, Any]) -> dict[str, tuple[str, Any]]:

@@ -182,7 +182,8 @@ def _flag_unused_config(top: ClassDef, config: Any, resolver: ChoiceResolver) ->
     if not isinstance(config, dict):
         return []
     unused = unused_config_keys(config, resolver.consumed)
-    differ = conflicting_config_keys(config, resolver.consumed)
+    # a value read in one tower's view came from that tower's own sub-config
+    differ = conflicting_config_keys(config, resolver.consumed_untowered)
     if not unused and not differ:
         return []
     notes = []
@@ -259,7 +260,8 @@ def _infer_forwards(
                 cls.forward = code.forward(cls)
                 roles[cls.name] = cls.forward.role
                 continue
-            cls.forward = infer_forward(cls, resolver, frozenset(unknown), roles, settled)
+            with resolver.towered([path for path, _ in cls.instances]):
+                cls.forward = infer_forward(cls, resolver, frozenset(unknown), roles, settled)
             if code is not None:
                 code.flag(cls.forward)
             if cls.forward.missing:

@@ -45,7 +45,8 @@ from codegen.patterns.registry import best, named_role
 
 def recognise(node: KeyNode, ctx: Context) -> Recognised | None:
     """The catalogue's most specific layer for this node, or None."""
-    found = best("layer", node, ctx)
+    with ctx.resolver.towered([node.path]):
+        found = best("layer", node, ctx)
     return found.found if found is not None else None
 
 

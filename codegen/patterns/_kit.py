@@ -619,6 +619,40 @@ def index_range(path: str, count: int) -> str:
     return f"{path}.0" if count == 1 else f"{path}.0-{count - 1}"
 
 
+# Names of members that carry a modality other than text, or join one to the text (a vision
+# tower, a connector, an image projection): a text-only forward loads them and does not run them
+# (families.text_path, a text EncoderModel beside an image encoder).
+MODALITY = r"vision|visual|image|img|video|audio|speech|pixel|modal|connector|projector|resampler"
+
+
+def other_modality(m: Module | Tensor, ctx: BlockContext | None = None) -> bool:
+    """Named for another modality, or (with `ctx`) a class holding only such members (Phi-4's
+    `embed_tokens_extend`: its image_embed and audio_embed)."""
+    if re.search(MODALITY, m.attr, re.IGNORECASE) is not None:
+        return True
+    inner = ctx.classes.get(m.type_name) if ctx is not None and isinstance(m, Module) else None
+    parts = list(inner.members) if inner is not None and m.kind == "class" else []
+    return bool(parts) and all(other_modality(p) for p in parts)
+
+
+def not_run(members: list[Module], ctx: BlockContext) -> str:
+    """What a forward that leaves `members` unrun says where some have no inferred forward (so
+    the file is flagged though its forward does not reach them); "" where all have one."""
+    unknown = [m.attr for m in members if _unknown(m, ctx.unknown)]
+    if not unknown:
+        return ""
+    return (
+        f"{', '.join(unknown)} has no inferred forward; this forward takes the text inputs only "
+        "and does not run it"
+    )
+
+
+def _unknown(m: Module, unknown: frozenset[str]) -> bool:
+    if m.kind == "class":
+        return m.type_name in unknown
+    return any(_unknown(c, unknown) for c in m.children)
+
+
 def modules(cls: ClassDef) -> list[Module]:
     return [m for m in cls.members if isinstance(m, Module)]
 

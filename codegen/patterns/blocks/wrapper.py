@@ -22,6 +22,21 @@ WHOLE = (
 )
 
 
+def signature(inner) -> tuple[list, str, list]:
+    """A generated class's forward as a caller passing every input through sees it: (its inputs as
+    (name, annotation, optional), what it returns, its smoke-test inputs)."""
+    graph = inner.forward.graph
+    inputs = [(n.target, n.annotation.removesuffix(" | None"), n.optional) for n in graph.inputs]
+    return inputs, graph.returns, inner.forward.examples
+
+
+def call_through(g: Graph, path: tuple[str, ...], inputs: list, returns: str, **options):
+    """The member at `path` called on inputs of the same names (signature()), returning its value."""
+    values = [g.input(name, annotation, optional) for name, annotation, optional in inputs]
+    g.returns = returns
+    return g.call_module(path, *values, **options)
+
+
 class Wrapper(BlockPattern):
     role = "Wrapper"
     names_class = False
@@ -43,16 +58,11 @@ class Wrapper(BlockPattern):
         whole = ctx.role(held) in WHOLE
         if not whole and len(graph.inputs) < 2 and graph.returns == "torch.Tensor":
             return None
-        inputs = [
-            (n.target, n.annotation.removesuffix(" | None"), n.optional) for n in graph.inputs
-        ]
-        return Match(self, 1, (path, inputs, graph.returns, inner.forward.examples))
+        return Match(self, 1, (path, *signature(inner)))
 
     def forward(self, match: Match, g: Graph) -> None:
         attr, inputs, returns, _ = match.found
-        values = [g.input(name, annotation, optional) for name, annotation, optional in inputs]
-        g.returns = returns
-        g.output(g.call_module(attr, *values))
+        g.output(call_through(g, attr, inputs, returns))
 
     def example_inputs(self, match: Match, cls) -> list:
         return match.found[3]

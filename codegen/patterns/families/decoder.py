@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import struct
+from typing import ClassVar
 
+from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
@@ -26,7 +28,9 @@ from codegen.patterns._kit import (
     free_norm,
     modules,
     norm_scale,
+    not_run,
     one_named,
+    other_modality,
     parameter_free_norm,
     stack,
     tensors,
@@ -189,7 +193,10 @@ class Transformer(BlockPattern):
     priority = 10
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
+        # members of another modality (Phi-4-multimodal's image and audio embeddings, merged
+        # into the token embeddings where their inputs are given): a text forward does not run them
+        modal = [m for m in modules(cls) if other_modality(m, ctx)]
+        members = [m for m in modules(cls) if m not in modal]
         if tensors(cls):
             return None
         embeddings = [m for m in members if family(m) == "embedding"]
@@ -321,8 +328,10 @@ class Transformer(BlockPattern):
         found += (
             project_in.attr if project_in else None,
             project_out.attr if project_out else None,
+            tuple(m.attr for m in modal),
         )
-        return Match(self, len(members), found, choices, pins=pins)
+        guessed = not_run(modal, ctx)
+        return Match(self, len(members) + len(modal), found, choices, pins=pins, guessed=guessed)
 
     def _table_as_linear(self, cls, members, used) -> Match | None:
         """A stack of blocks beside one bias-free 2-D weight the shapes left a Linear (CTRL's `w`,
@@ -346,7 +355,7 @@ class Transformer(BlockPattern):
     def forward(self, match: Match, g: Graph) -> None:
         tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found[:8]
         multiplier, free, fixed, windows, head, free_first, indexed = match.found[8:15]
-        project_in, project_out = match.found[15:]
+        project_in, project_out, modal = match.found[15:]
         paired = {"each_index": True} if indexed else {}
         if windows:
             paired = {
@@ -403,10 +412,11 @@ class Transformer(BlockPattern):
             x = free_norm(g, x, free, comment=f"no parameters ({free[1]})")
         if project_out is not None:
             x = g.call_module((project_out,), x, comment="back to the token table's width")
+        said = f"; {', '.join(modal)}: not run" if modal else ""
         if head is not None:
-            g.output(g.call_module((head,), x), comment="[batch, seq, vocab_size]")
+            g.output(g.call_module((head,), x), comment=f"[batch, seq, vocab_size]{said}")
             return
-        g.output(x)
+        g.output(x, comment=said[2:])
 
     @staticmethod
     def examples():
@@ -520,18 +530,31 @@ class HeadBias(BlockPattern):
         return [Example(TiedLM(), (torch.randint(0, 50, (2, 7)),), config)]
 
 
+def _vocabulary(ctx: BlockContext, head) -> int | None:
+    """The vocabulary size config.json gives, where a head predicts over it (every token's logits,
+    not a pooled token's labels)."""
+    vocab = ctx.resolver.evidence("vocab_size") if head is not None and head.io else None
+    return vocab[1] if vocab is not None and head.io.out_width == vocab[1] else None
+
+
 class CausalLM(BlockPattern):
     role = "CausalLM"
     priority = 10
+    body: ClassVar[str] = "Transformer"  # the role of the body it holds
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or not 1 <= len(members) <= 2:
             return None
-        body = [m for m in members if ctx.role(m) == "Transformer"]
+        body = [m for m in members if ctx.role(m) == self.body]
         head = one_named([m for m in members if family(m) == "linear"], HEAD)
         # a head that stores only its bias, its weight the token table (CTRL's lm_head)
         bias = one_named([m for m in members if ctx.role(m) == "HeadBias"], HEAD)
+        vocab = None
+        if self.body == "EncoderModel":  # a text encoder's, under a head over the vocabulary
+            vocab = _vocabulary(ctx, head)
+            body = [m for m in members if ctx.role(m) == "EncoderModel"] if vocab else []
+            body = body if len(body) == 1 and ctx.takes(body[0], "input_ids") else []
         if len(body) != 1 or len(members) != 1 + (head is not None or bias is not None):
             return None
         tied, choices = None, []
@@ -561,11 +584,11 @@ class CausalLM(BlockPattern):
             factor = config_factor(ctx, "lm_head_multiplier")
         cap = config_factor(ctx, "final_logit_softcapping", "logits_soft_cap")  # RecurrentGemma's
         found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap, factor)
-        found += (bias.attr if bias else None,)
+        found += (bias.attr if bias else None, vocab)
         return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, head, tied, masked, divisor, cap, factor, bias = match.found
+        body, head, tied, masked, divisor, cap, factor, bias = match.found[:8]
         args = [g.input("input_ids")]
         if masked:  # 1 for tokens to attend to, 0 for padding ([batch, seq])
             args.append(g.input("attention_mask", optional=True))
@@ -608,3 +631,32 @@ class CausalLM(BlockPattern):
                 {"n_head": 2, "hidden_act": "gelu"},
             )
         ]
+
+
+class EncoderLM(CausalLM):
+    """A text encoder's body under a head over the vocabulary config.json gives (GIT's `output`
+    on its BERT-shaped captioner): the logits of every token, as the causal LM's are; whether the
+    tokens see later ones is the body's (its EncoderModel's causal mask)."""
+
+    body = "EncoderModel"
+
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput]:
+        return [ExampleInput((2, 16), vocab=match.found[-1])]
+
+    @staticmethod
+    def examples():
+        import torch.nn as nn
+
+        from codegen.patterns.blocks.encoder_layer import _example
+
+        bert = _example("bert")
+
+        class Captioner(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.body, self.output = bert.module, nn.Linear(16, 50)
+
+            def forward(self, ids, attention_mask):
+                return self.output(self.body(ids, attention_mask))
+
+        return [Example(Captioner(), bert.inputs, {**bert.metadata, "vocab_size": 50})]

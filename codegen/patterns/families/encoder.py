@@ -21,12 +21,14 @@ from codegen.patterns.blocks.attention import ROPE_KEYS, ROTARY_TABLE_TYPES, ROT
 from codegen.patterns.blocks.encoder_layer import MEMORY, MEMORY_MASK, ROTARY_TABLE
 from codegen.patterns.blocks._rope_scaling import axial_rope
 from codegen.patterns._kit import (
-    one_named,
     BlockContext,
     BlockPattern,
     Match,
     family,
     modules,
+    not_run,
+    one_named,
+    other_modality,
     stack,
     tensors,
 )
@@ -74,8 +76,10 @@ EMBEDDINGS = ("TextEmbeddings", "VisionEmbeddings")
 # A second embeddings class, for inputs other than the text (LUKE's entities).
 SIDE_EMBEDDINGS = r"entity_embeddings|\w+_entity_embeddings"
 # Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
-# may share its layer classes, attends to all: the text model applies the causal mask (CLIP).
-CAUSAL_TEXT_TOWER_TYPES = ("clip",)
+# may share its layer classes, attends to all: the text model applies the causal mask (CLIP); and
+# BERT-shaped captioners whose text attends to earlier tokens (GIT: create_causal_mask, the image
+# tokens before the text seen by all where there are any).
+CAUSAL_TEXT_TOWER_TYPES = ("clip", "git")
 # Text models whose forward, not config.json's is_decoder, says whether it runs as a decoder, and
 # whose default call runs bidirectional (BLIP's text tower: `is_decoder=False` by default; the
 # only model forward in transformers 5 taking that argument, found by reading them).
@@ -816,7 +820,10 @@ class EncoderModel(BlockPattern):
         # unused, as the library does when their ids are not given; the file says so.
         side = [m for m in rest if m.kind == "class" and re.fullmatch(SIDE_EMBEDDINGS, m.attr)]
         side = side if ctx.role(embed[0]) == "TextEmbeddings" else []
-        rest = [m for m in rest if m not in side]
+        # Members of another modality (GIT's image_encoder and visual_projection, whose features
+        # the library puts before the text's): a text-only forward does not run them.
+        modal = [m for m in rest if other_modality(m) and ctx.role(embed[0]) == "TextEmbeddings"]
+        rest = [m for m in rest if m not in side and m not in modal]
         if len(rest) != len(heads[:1]) + sum(
             m is not None for m in (project, norm, pooler, embed_norm, pooled_norm, pooled_head)
         ):
@@ -862,8 +869,9 @@ class EncoderModel(BlockPattern):
             ctx.takes(encoder[0], "mask"),
             ctx.takes(encoder[0], MEMORY),
             not (model_type is not None and model_type[1] in UNMASKED_CROSS_TYPES),
+            tuple(m.attr for m in modal),
         )
-        guessed = ""
+        guessed = not_run(modal, ctx)
         if side:
             guessed = (
                 f"{', '.join(m.attr for m in side)} is not used: this forward takes the text "
@@ -909,7 +917,9 @@ class EncoderModel(BlockPattern):
             x = g.call_module((encoder,), *((x, mask) if mask is not None else (x,)))
         if norm is not None:
             x = g.call_module((norm,), x)
-        g.output(x, comment="[batch, seq, d_model]: the last hidden state")
+        modal = match.found[11]
+        said = f"; {', '.join(modal)}: not run" if modal else ""
+        g.output(x, comment=f"[batch, seq, d_model]: the last hidden state{said}")
 
     @staticmethod
     def examples():

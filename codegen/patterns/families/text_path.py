@@ -1,93 +1,122 @@
-"""The text path of a multimodal model: a language model beside the parts that read images, video
-or audio (a vision or audio tower, its projector or connector, a patch merger, a diffusion head),
-as in the library's `...Model` of a vision-language or speech-language family. Given token ids
-alone the library runs only the language model: the other parts' outputs replace placeholder
-tokens' embeddings, and there are none without their inputs. So does this class: its forward
-takes the ids (and the language model's mask) and returns the language model's output; the
-other modalities' inputs are not taken, which the class's docstring says.
+"""A checkpoint of several towers (a vision-language or audio-language model: LLaVA, Idefics3,
+Fuyu, ModernVBERT) called with text only: its forward is its text tower's. The other members,
+named for the modality they carry (`vision_model`, `connector`, `multi_modal_projector`,
+`vision_embed_tokens`, `audio_tower`, an `image_newline` tensor), are loaded, so the checkpoint
+loads strictly, but not run: without images or audio the library runs the text tower alone on
+the token embeddings, which is what this forward computes. The file says so on the call; a
+modality member whose own forward modelgen could not infer makes this forward 'guessed', naming
+it, so the file is flagged even though the text path does not reach it.
 
-Recognised from names and roles together: exactly one member is a token-id Transformer (or a
-causal LM with its head) whose name does not say a modality, and every other member (and any tensor the class holds) is named after
-a modality or a connector between them. Its trust is `guessed`: some families' text path differs
-(a prefix attending both ways, positions counted from the images), which no key shows.
+The wrapper takes its text tower's role (a `Transformer` body, a `CausalLM`, a text
+`EncoderModel`), so a head around it (LLaVA's `lm_head` beside `model`) is recognised as around
+the tower itself.
 """
 
 from __future__ import annotations
 
-import re
-
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
-
-# Names of the parts that read another modality, or connect it to the text (lowercased search).
-MODALITY = re.compile(
-    r"vision|visual|image|video|audio|speech|sound|acoustic|semantic|multi_?modal|mm_|"
-    r"projector|connector|adapter|merger|resampler|perceiver|tokenizer|diffusion|latent|"
-    r"patch|pixel|tower",
-    re.IGNORECASE,
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    not_run,
+    other_modality,
+    tensors,
 )
-TEXT_ROLES = ("Transformer", "CausalLM")
+from codegen.patterns.blocks.wrapper import call_through, signature
 
 
-class TextPath(BlockPattern):
-    role = "Transformer"  # a causal LM head wraps it as it wraps a decoder stack
-    names_class = False
+class _TextPath(BlockPattern):
+    """One text tower of this pattern's role beside members of other modalities only."""
+
     priority = 4
+    trust_note = (
+        "a recognised pattern: the text tower's forward on text inputs alone; the members of "
+        "other modalities (images, audio) are loaded, not run"
+    )
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        text = [m for m in members if not MODALITY.search(m.attr)]
-        # a decoder stack, or a causal LM with its head (Llava's saved `language_model.lm_head`)
-        if len(text) != 1 or len(members) < 2 or ctx.role(text[0]) not in TEXT_ROLES:
+        if any(not other_modality(t) for t in tensors(cls)):
             return None
-        if not all(MODALITY.search(t.attr) for t in tensors(cls)):
+        towers = [m for m in members if not other_modality(m)]
+        others = [m for m in members if other_modality(m)]
+        if len(towers) != 1 or not others or towers[0].kind != "class":
             return None
-        parts = sorted(m.attr for m in members if m is not text[0])
-        found = (text[0].attr, ctx.takes(text[0], "attention_mask"), parts)
-        # guessed, naming every part it leaves out: those may have no forward of their own
-        guessed = (
-            f"the text path only: the ids go through {text[0].attr}, as the library runs them "
-            f"without images or audio; {', '.join(parts)} are not run and their inputs are not "
-            "taken"
-        )
-        return Match(self, len(members) + len(tensors(cls)), found, guessed=guessed)
+        tower = towers[0]
+        inner = ctx.classes.get(tower.type_name)
+        graph = inner.forward.graph if inner is not None and inner.forward is not None else None
+        if ctx.role(tower) != self.role or graph is None or not ctx.takes(tower, "input_ids"):
+            return None
+        found = (tower.attr, tuple(m.attr for m in others), *signature(inner))
+        return Match(self, len(members) + len(tensors(cls)), found, guessed=not_run(others, ctx))
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, masked, _ = match.found  # the docstring names the parts left out
-        args = [g.input("input_ids")]
-        if masked:
-            args.append(g.input("attention_mask", optional=True))
-        g.output(g.call_module((body,), *args))
+        tower, others, inputs, returns, _ = match.found
+        x = call_through(g, (tower,), inputs, returns)
+        g.output(x, comment=f"{', '.join(others)}: not run")
+
+    def example_inputs(self, match: Match, cls) -> list:
+        return match.found[4]
+
+
+class TextPathTransformer(_TextPath):
+    role = "Transformer"
 
     @staticmethod
     def examples():
         import torch
-        import torch.nn as nn
 
-        from codegen.patterns.families._examples import modules as shared
+        from codegen.patterns.families._examples import modules as refs
 
-        class VisionTower(nn.Module):  # reads images: never run on the text path
-            def __init__(self) -> None:
-                super().__init__()
-                self.patch_embedding = nn.Conv2d(3, 24, 4, stride=4)
-                self.post_layernorm = nn.LayerNorm(24)
+        ids = torch.randint(0, 50, (2, 7))
+        return [
+            Example(
+                _two_towers(refs()["lm"]().transformer), (ids,), {"n_head": 2, "hidden_act": "gelu"}
+            )
+        ]
 
-        class TextAndImages(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.language_model = shared()["lm"]().transformer
-                self.vision_tower = VisionTower()
-                self.multi_modal_projector = nn.Linear(24, 16)
 
-            def forward(self, ids: torch.Tensor) -> torch.Tensor:
-                return self.language_model(ids)
+class TextPathCausalLM(_TextPath):
+    role = "CausalLM"
 
-        class LM(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.model, self.lm_head = TextAndImages(), nn.Linear(16, 50, bias=False)
+    @staticmethod
+    def examples():
+        import torch
 
-            def forward(self, ids: torch.Tensor) -> torch.Tensor:
-                return self.lm_head(self.model(ids))
+        from codegen.patterns.families._examples import modules as refs
 
-        config = {"n_head": 2, "hidden_act": "gelu", "architectures": ["ToyForCausalLM"]}
-        return [Example(LM(), (torch.randint(0, 50, (2, 7)),), config)]
+        ids = torch.randint(0, 50, (2, 7))
+        return [Example(_two_towers(refs()["lm"]()), (ids,), {"n_head": 2, "hidden_act": "gelu"})]
+
+
+class TextPathEncoder(_TextPath):
+    role = "EncoderModel"
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks.encoder_layer import _example
+
+        bert = _example("bert")
+        return [Example(_two_towers(bert.module), bert.inputs, bert.metadata)]
+
+
+def _two_towers(text):
+    """A vision-language model laid out as LLaVA's: a vision tower, a projector, the text tower."""
+    import torch
+    import torch.nn as nn
+
+    class VisionLanguage(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.vision_tower = nn.Linear(12, 16)
+            self.multi_modal_projector = nn.Linear(16, 16)
+            self.image_newline = nn.Parameter(torch.zeros(16))
+            self.language_model = text
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            return self.language_model(*inputs)
+
+    return VisionLanguage()

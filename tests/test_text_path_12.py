@@ -1,0 +1,93 @@
+"""Checkpoints of several towers called with text only (issue 15, mm12), built from tiny configs
+in code and compared with the library's own forward (atol 1e-5), scripted too: the generated
+forward runs the text tower alone, as the library does without images, and names the members of
+the other modality it loads but does not run.
+- Fuyu: its image patches' projection (`vision_embed_tokens`, a bare Linear) beside a Persimmon
+  causal LM;
+- GIT: a BERT-shaped text encoder run causal (the image features it would put first left out),
+  its vision encoder and projection beside it, a head over the vocabulary on top;
+- Idefics3: a vision encoder and a connector beside a LLaMA body (the base model: hidden states);
+- LLaVA: the same kind of body under `model`, the head beside it (a causal LM around the wrapper).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+pytest.importorskip("transformers")
+
+import torch  # noqa: E402
+
+from tests.library_compare import assert_exact, generate_for, text_inputs  # noqa: E402
+from tests.tiny_configs import DENSE, IMAGE  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+VISION = {**IMAGE, "intermediate_size": 64}
+TOWERS = {
+    "fuyu": (
+        "FuyuForCausalLM",
+        "FuyuConfig",
+        {"text_config": {**DENSE, "model_type": "persimmon"}, "image_size": 32, "patch_size": 8},
+        ("vision_embed_tokens",),
+    ),
+    "git": (
+        "GitForCausalLM",
+        "GitConfig",
+        {**DENSE, "vision_config": VISION},
+        ("image_encoder", "visual_projection"),
+    ),
+    "idefics3": (
+        "Idefics3Model",
+        "Idefics3Config",
+        {"text_config": {**DENSE, "model_type": "llama"}, "vision_config": VISION},
+        ("connector", "vision_model"),
+    ),
+    "llava": (
+        "LlavaForConditionalGeneration",
+        "LlavaConfig",
+        {"text_config": {**DENSE, "model_type": "llama"}, "vision_config": VISION},
+        ("multi_modal_projector", "vision_tower"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TOWERS))
+def test_text_tower_alone(tmp_path, name):
+    model_cls, config_cls, config, others = TOWERS[name]
+    reference, ours, source = generate_for(tmp_path, model_cls, config_cls, config)
+    ids, mask = text_inputs(SimpleNamespace(config=reference.config.get_text_config()))
+    with torch.no_grad():
+        out = reference(input_ids=ids, attention_mask=mask)
+    want = out.logits if hasattr(out, "logits") else out.last_hidden_state
+    assert_exact(ours, want, ids, mask)
+    said = [line for line in source.splitlines() if line.endswith(": not run")]
+    assert len(said) == 1
+    named = said[0].split("# ")[1].split("; ")[-1].removesuffix(": not run")
+    assert set(named.split(", ")) == set(others)
+    assert "NotImplementedError" not in source
+
+
+def test_each_tower_reads_its_own_sub_config():
+    """A choice under `vision_model` reads vision_config's value, never a key only text_config
+    sets; one under `language_model` reads text_config's; the rest reads the shallowest."""
+    from codegen.choices import ChoiceResolver
+
+    config = {
+        "model_type": "composite",
+        "text_config": {"model_type": "llama", "num_key_value_heads": 2, "rms_norm_eps": 1e-6},
+        "vision_config": {"model_type": "siglip", "num_attention_heads": 4, "eps": 1e-5},
+    }
+    resolver = ChoiceResolver(metadata={"config.json": config})
+    with resolver.towered(["vision_model.encoder.layers.0", "vision_model.encoder.layers.1"]):
+        assert resolver.evidence("num_key_value_heads") is None
+        assert resolver.evidence("eps")[1] == 1e-5
+        assert resolver.evidence("model_type")[1] == "composite"
+    with resolver.towered(["model.language_model.layers.0"]):
+        assert resolver.evidence("num_key_value_heads")[1] == 2
+        assert resolver.evidence("num_attention_heads") is None
+    with resolver.towered(["vision_model.head", "language_model.norm"]):  # two towers: neither
+        assert resolver.evidence("num_attention_heads")[1] == 4
+    assert resolver.consumed_untowered == {"num_attention_heads"}
