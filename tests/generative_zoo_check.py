@@ -58,3 +58,21 @@ def verdict(reference, inputs, model, source) -> tuple[str, float]:
         torch.testing.assert_close(scripted, expected, atol=1e-5, rtol=1e-5)
         return "exact", diff
     return ("flagged" if flagged else "WRONG"), diff
+
+
+def run(zoo, name: str, folder: Path, capsys, *extra: str) -> tuple[tuple[str, float], str]:
+    """A zoo model generated from its state dict alone (never an internal error): its verdict
+    and max abs diff, and the generated source."""
+    reference, inputs = zoo.build(name)
+    model, source = generate(reference, folder, *extra)
+    assert "internal error" not in capsys.readouterr().err
+    return verdict(reference, inputs, model, source), source
+
+
+def check_listed(name: str, found: str, diff: float, exact: set[str]) -> None:
+    """Exact where the zoo's test lists the model as exact, else flagged; never silently wrong."""
+    assert found != "WRONG", f"{name}: differs by {diff:.3g} and nothing says so"
+    if name in exact:
+        assert found == "exact", f"{name}: max abs diff {diff:.3g}"
+    else:
+        assert found == "flagged", f"{name} is now exact: add it to EXACT"

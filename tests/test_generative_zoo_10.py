@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from tests import generative_zoo_10_models as zoo
-from tests.generative_zoo_check import generate, recorded, verdict
+from tests.generative_zoo_check import check_listed, generate, recorded, run, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -22,28 +22,17 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 EXACT = {"edsr_x4", "edsr_x8", "rcan_x4"}
 
 
-def _run(name: str, tmp_path, capsys, *extra: str):
-    reference, inputs = zoo.build(name)
-    model, source = generate(reference, tmp_path, *extra)
-    assert "internal error" not in capsys.readouterr().err
-    return verdict(reference, inputs, model, source), source
-
-
 # DCGAN's keys-only verdict (flagged) is the one of zoo 9's DCGAN: its check here is calibrated.
 @pytest.mark.parametrize("name", sorted(set(zoo.ZOO) - {"dcgan_64"}))
 def test_zoo_model_exact_or_flagged(name, tmp_path, capsys):
-    (found, diff), _ = _run(name, tmp_path, capsys)
-    assert found != "WRONG", f"{name}: differs by {diff:.3g} and nothing says so"
-    if name in EXACT:
-        assert found == "exact", f"{name}: max abs diff {diff:.3g}"
-    else:
-        assert found == "flagged", f"{name} is now exact: add it to EXACT"
+    (found, diff), _ = run(zoo, name, tmp_path, capsys)
+    check_listed(name, found, diff, EXACT)
 
 
 def test_x4_tail_shuffles_between_convs(tmp_path, capsys):
     """Both upsampling convs of the x4 tail read n channels, ungrouped, each followed by a
     shuffle in the forward."""
-    _, source = _run("edsr_x4", tmp_path, capsys)
+    _, source = run(zoo, "edsr_x4", tmp_path, capsys)
     assert "groups=" not in source
     assert source.count("F.pixel_shuffle(") == 2
 
@@ -93,7 +82,7 @@ def test_dcgan_first_layer_found_by_calibration(tmp_path, capsys):
 def test_head_count_opens_channel_order(tmp_path, capsys):
     """With one head the fused channels' order is no choice (both orders compute the same); a
     head count above one opens it, and calibration scores each count with its best order."""
-    (found, _), source = _run("four_head_attention", tmp_path, capsys)
+    (found, _), source = run(zoo, "four_head_attention", tmp_path, capsys)
     assert found == "flagged" and "qkv_order" not in source
     (found, diff), source = _calibrated("four_head_attention", tmp_path)
     assert found == "exact", f"max abs diff {diff:.3g}"

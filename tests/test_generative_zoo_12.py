@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tests import generative_zoo_12_models as zoo
-from tests.generative_zoo_check import generate, recorded, verdict
+from tests.generative_zoo_check import check_listed, generate, recorded, run, verdict
 from tests.redraw import reference_and_input
 
 pytestmark = pytest.mark.filterwarnings(
@@ -25,21 +25,10 @@ pytestmark = pytest.mark.filterwarnings(
 EXACT = {"srcnn"}
 
 
-def _run(name: str, tmp_path, capsys, *extra: str):
-    reference, inputs = zoo.build(name)
-    model, source = generate(reference, tmp_path, *extra)
-    assert "internal error" not in capsys.readouterr().err
-    return verdict(reference, inputs, model, source), source
-
-
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
 def test_zoo_model_exact_or_flagged(name, tmp_path, capsys):
-    (found, diff), _ = _run(name, tmp_path, capsys)
-    assert found != "WRONG", f"{name}: differs by {diff:.3g} and nothing says so"
-    if name in EXACT:
-        assert found == "exact", f"{name}: max abs diff {diff:.3g}"
-    else:
-        assert found == "flagged", f"{name} is now exact: add it to EXACT"
+    (found, diff), _ = run(zoo, name, tmp_path, capsys)
+    check_listed(name, found, diff, EXACT)
 
 
 def _calibrated(reference: nn.Module, inputs: tuple, tmp_path, *extra: str) -> str:
