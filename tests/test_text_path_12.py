@@ -91,3 +91,26 @@ def test_each_tower_reads_its_own_sub_config():
     with resolver.towered(["vision_model.head", "language_model.norm"]):  # two towers: neither
         assert resolver.evidence("num_attention_heads")[1] == 4
     assert resolver.consumed_untowered == {"num_attention_heads"}
+
+
+def test_a_generation_model_whose_tied_head_is_not_stored_is_flagged(tmp_path):
+    """LLaVA's causal LM with its head tied to the token table stores no `lm_head`: the
+    checkpoint's root is the composite itself. The library returns logits through that head;
+    the file, which returns the text tower's hidden states, says so (guessed), never passing
+    hidden states off as the model's output."""
+    config = {
+        "text_config": {**DENSE, "model_type": "llama"},
+        "vision_config": VISION,
+        "tie_word_embeddings": True,
+    }
+    reference, ours, source = generate_for(
+        tmp_path, "LlavaForConditionalGeneration", "LlavaConfig", config
+    )
+    said = " ".join(source.split("class RecoveredModel", 1)[1].split('"""')[1].split())
+    assert "Forward trust: guessed" in said
+    assert "returns logits through a head the checkpoint does not store" in said
+    ids, mask = text_inputs(SimpleNamespace(config=reference.config.get_text_config()))
+    with torch.no_grad():
+        want = reference(input_ids=ids, attention_mask=mask).logits
+        got = ours(ids, mask)
+    assert got.shape[-1] != want.shape[-1]  # hidden states, as the file says

@@ -14,6 +14,8 @@ the tower itself.
 
 from __future__ import annotations
 
+import re
+
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
     BlockContext,
@@ -51,7 +53,8 @@ class _TextPath(BlockPattern):
         if ctx.role(tower) != self.role or graph is None or not ctx.takes(tower, "input_ids"):
             return None
         found = (tower.attr, tuple(m.attr for m in others), *signature(inner))
-        return Match(self, len(members) + len(tensors(cls)), found, guessed=not_run(others, ctx))
+        gaps = [g for g in (not_run(others, ctx), _head_not_stored(cls, ctx, self.role)) if g]
+        return Match(self, len(members) + len(tensors(cls)), found, guessed="; ".join(gaps))
 
     def forward(self, match: Match, g: Graph) -> None:
         tower, others, inputs, returns, _ = match.found
@@ -60,6 +63,25 @@ class _TextPath(BlockPattern):
 
     def example_inputs(self, match: Match, cls) -> list:
         return match.found[4]
+
+
+def _head_not_stored(cls, ctx: BlockContext, role: str) -> str:
+    """Where this class is the whole checkpoint and config.json names a class that returns logits
+    (Gemma 3's `...ForConditionalGeneration`), but no head is stored (tied to the token table,
+    so saved once): the library's logits go through a head, maybe scaled or capped, that this
+    forward does not apply. Said, so the file is flagged rather than returning hidden states as
+    if they were the output."""
+    arch = ctx.resolver.evidence("architectures")
+    generates = arch and re.search(
+        r"ForConditionalGeneration|ForCausalLM|LMHeadModel", str(arch[1])
+    )
+    if not cls.is_top or role == "CausalLM" or not generates:
+        return ""
+    return (
+        f"config.json's architectures {arch[1]!r} returns logits through a head the checkpoint "
+        "does not store (tied to the token embedding); this forward returns the text tower's "
+        "hidden states"
+    )
 
 
 class TextPathTransformer(_TextPath):
