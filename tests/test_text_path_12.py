@@ -93,24 +93,35 @@ def test_each_tower_reads_its_own_sub_config():
     assert resolver.consumed_untowered == {"num_attention_heads"}
 
 
-def test_a_generation_model_whose_tied_head_is_not_stored_is_flagged(tmp_path):
-    """LLaVA's causal LM with its head tied to the token table stores no `lm_head`: the
-    checkpoint's root is the composite itself. The library returns logits through that head;
-    the file, which returns the text tower's hidden states, says so (guessed), never passing
-    hidden states off as the model's output."""
-    config = {
-        "text_config": {**DENSE, "model_type": "llama"},
-        "vision_config": VISION,
-        "tie_word_embeddings": True,
-    }
+def _tied_llava(tmp_path, text_config):
+    config = {"text_config": text_config, "vision_config": VISION, "tie_word_embeddings": True}
     reference, ours, source = generate_for(
         tmp_path, "LlavaForConditionalGeneration", "LlavaConfig", config
     )
-    said = " ".join(source.split("class RecoveredModel", 1)[1].split('"""')[1].split())
-    assert "Forward trust: guessed" in said
-    assert "returns logits through a head the checkpoint does not store" in said
     ids, mask = text_inputs(SimpleNamespace(config=reference.config.get_text_config()))
     with torch.no_grad():
         want = reference(input_ids=ids, attention_mask=mask).logits
-        got = ours(ids, mask)
-    assert got.shape[-1] != want.shape[-1]  # hidden states, as the file says
+    said = " ".join(source.split("class RecoveredModel", 1)[1].split('"""')[1].split())
+    return ours, source, said, want, ids, mask
+
+
+def test_a_generation_model_whose_tied_head_is_not_stored_applies_the_token_table(tmp_path):
+    """LLaVA's causal LM with its head tied to the token table stores no `lm_head`: the
+    checkpoint's root is the composite itself. The library's logits are the text tower's hidden
+    states times that table, and so are the file's."""
+    ours, source, said, want, ids, mask = _tied_llava(tmp_path, {**DENSE, "model_type": "llama"})
+    assert "does not store" not in said and "not applied" not in said
+    assert "the head is the token embedding (tied)" in source
+    assert_exact(ours, want, ids, mask)
+    torch.jit.script(ours)
+
+
+def test_logit_factors_a_composite_may_not_apply_are_said(tmp_path):
+    """Granite's text config divides its own causal LM's logits by logits_scaling; LLaVA's
+    composite calls its head directly and never applies it. Whether a composite does is its
+    code's, not the checkpoint's: the file applies the tied head, not the factor, and says so."""
+    text = {**DENSE, "model_type": "granite", "logits_scaling": 4.0}
+    ours, source, said, want, ids, mask = _tied_llava(tmp_path, text)
+    assert "Forward trust: guessed" in said
+    assert "logits_scaling 4.0 is this composite's code" in said
+    assert_exact(ours, want, ids, mask)  # LLaVA's code leaves it out, as the file does

@@ -188,6 +188,39 @@ def logit_divisor(ctx: BlockContext) -> tuple[float, str] | None:
     return width[1] / base[1], f"{width[0]} {width[1]} / {base[0]} {base[1]}"
 
 
+Factor = tuple[float, str] | None  # a constant and its citation
+
+
+def logit_transforms(ctx: BlockContext) -> tuple[Factor, Factor, Factor]:
+    """What config.json does to a causal LM's logits: (divisor, soft cap, factor)."""
+    # the survey measured which way a family applies its logit factor (Granite divides by
+    # logits_scaling, HyperCLOVA X multiplies, Cohere multiplies by logit_scale); a type it
+    # did not measure divides, as Granite does
+    model_type = ctx.resolver.evidence("model_type")
+    measured = convention(model_type[1], "logits") if model_type else None
+    divisor = factor = None
+    if measured in ("* logits_scaling", "* logit_scale"):
+        factor = config_factor(ctx, measured[2:])
+    elif measured is None or measured == "/ logits_scaling":
+        divisor = logit_divisor(ctx)
+    if factor is None:  # Falcon-H1's muP factor on the logits
+        factor = config_factor(ctx, "lm_head_multiplier")
+    cap = config_factor(ctx, "final_logit_softcapping", "logits_soft_cap")  # RecurrentGemma's
+    return divisor, cap, factor
+
+
+def apply_logit_transforms(g: Graph, logits, divisor: Factor, cap: Factor, factor: Factor):
+    """The logits divided, multiplied and soft-capped as logit_transforms found."""
+    if divisor is not None:
+        logits = g.call_function("truediv", logits, divisor[0], comment=f"divided by {divisor[1]}")
+    if factor is not None:
+        logits = g.call_function("mul", logits, factor[0], comment=f"times {factor[1]}")
+    if cap is not None:  # soft-capped to (-cap, cap)
+        capped = g.call_function("tanh", g.call_function("truediv", logits, cap[0], inline=True))
+        logits = g.call_function("mul", capped, cap[0], comment=f"soft cap {cap[1]}")
+    return logits
+
+
 class Transformer(BlockPattern):
     role = "Transformer"
     priority = 10
@@ -570,19 +603,7 @@ class CausalLM(BlockPattern):
             if tied is None:
                 return None
         masked = ctx.takes(body[0], "attention_mask")
-        # the survey measured which way a family applies its logit factor (Granite divides by
-        # logits_scaling, HyperCLOVA X multiplies, Cohere multiplies by logit_scale); a type it
-        # did not measure divides, as Granite does
-        model_type = ctx.resolver.evidence("model_type")
-        measured = convention(model_type[1], "logits") if model_type else None
-        divisor = factor = None
-        if measured in ("* logits_scaling", "* logit_scale"):
-            factor = config_factor(ctx, measured[2:])
-        elif measured is None or measured == "/ logits_scaling":
-            divisor = logit_divisor(ctx)
-        if factor is None:  # Falcon-H1's muP factor on the logits
-            factor = config_factor(ctx, "lm_head_multiplier")
-        cap = config_factor(ctx, "final_logit_softcapping", "logits_soft_cap")  # RecurrentGemma's
+        divisor, cap, factor = logit_transforms(ctx)
         found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap, factor)
         found += (bias.attr if bias else None, vocab)
         return Match(self, len(members) + 1, found, choices)
@@ -605,17 +626,7 @@ class CausalLM(BlockPattern):
             logits = g.call_function("linear", x, weight, inline=scaled or bias is not None)
             if bias is not None:
                 logits = g.call_module((bias,), logits, inline=scaled, comment="plus its bias")
-        if divisor is not None:
-            logits = g.call_function(
-                "truediv", logits, divisor[0], comment=f"divided by {divisor[1]}"
-            )
-        if factor is not None:
-            logits = g.call_function("mul", logits, factor[0], comment=f"times {factor[1]}")
-        if cap is not None:  # soft-capped to (-cap, cap)
-            capped = g.call_function(
-                "tanh", g.call_function("truediv", logits, cap[0], inline=True)
-            )
-            logits = g.call_function("mul", capped, cap[0], comment=f"soft cap {cap[1]}")
+        logits = apply_logit_transforms(g, logits, divisor, cap, factor)
         g.output(logits, comment="[batch, seq, vocab_size]" if head is not None else "")
 
     @staticmethod

@@ -28,6 +28,11 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks.wrapper import call_through, signature
+from codegen.patterns.families.decoder import (
+    apply_logit_transforms,
+    logit_transforms,
+    token_embedding,
+)
 
 
 class _TextPath(BlockPattern):
@@ -52,35 +57,56 @@ class _TextPath(BlockPattern):
         graph = inner.forward.graph if inner is not None and inner.forward is not None else None
         if ctx.role(tower) != self.role or graph is None or not ctx.takes(tower, "input_ids"):
             return None
-        found = (tower.attr, tuple(m.attr for m in others), *signature(inner))
-        gaps = [g for g in (not_run(others, ctx), _head_not_stored(cls, ctx, self.role)) if g]
+        head, unapplied = _head_not_stored(cls, ctx, self.role, inner)
+        found = (tower.attr, tuple(m.attr for m in others), *signature(inner), head)
+        gaps = [g for g in (not_run(others, ctx), unapplied) if g]
         return Match(self, len(members) + len(tensors(cls)), found, guessed="; ".join(gaps))
 
     def forward(self, match: Match, g: Graph) -> None:
-        tower, others, inputs, returns, _ = match.found
+        tower, others, inputs, returns, _, head = match.found
         x = call_through(g, (tower,), inputs, returns)
+        if head is not None:  # the head tied to the text tower's token table
+            table, transforms = head
+            g[x].comment = "[batch, seq, d_model]; the head is the token embedding (tied)"
+            weight = g.getattr((tower, *table, "weight"))
+            logits = g.call_function("linear", x, weight, inline=any(transforms))
+            x = apply_logit_transforms(g, logits, *transforms)
         g.output(x, comment=f"{', '.join(others)}: not run")
 
     def example_inputs(self, match: Match, cls) -> list:
         return match.found[4]
 
 
-def _head_not_stored(cls, ctx: BlockContext, role: str) -> str:
+def _head_not_stored(cls, ctx: BlockContext, role: str, tower_cls) -> tuple[tuple | None, str]:
     """Where this class is the whole checkpoint and config.json names a class that returns logits
     (Gemma 3's `...ForConditionalGeneration`), but no head is stored (tied to the token table,
-    so saved once): the library's logits go through a head, maybe scaled or capped, that this
-    forward does not apply. Said, so the file is flagged rather than returning hidden states as
-    if they were the output."""
+    so saved once): the library's logits are the text tower's hidden states times that table,
+    scaled or capped as config.json says. Returns (the head: the table's path in the tower and
+    the logit transforms, or None; what is left unapplied, or ''). Where the tower is not a bare
+    transformer body, or config.json unties the head, the head is not built, and said, so the
+    file is flagged rather than returning hidden states as if they were the output."""
     arch = ctx.resolver.evidence("architectures")
     generates = arch and re.search(
         r"ForConditionalGeneration|ForCausalLM|LMHeadModel", str(arch[1])
     )
     if not cls.is_top or role == "CausalLM" or not generates:
-        return ""
-    return (
+        return None, ""
+    tie = ctx.resolver.evidence("tie_word_embeddings")
+    table = token_embedding(tower_cls, ctx.classes) if role == "Transformer" else None
+    if table is not None and not (tie is not None and tie[1] is False):
+        transforms = logit_transforms(ctx)
+        given = [t[1] for t in transforms if t is not None]
+        if not given:
+            return (table, transforms), ""
+        # a composite's code applies its text config's logit factors or not (Gemma 3's caps
+        # them, LLaVA-NeXT's leaves Granite's logits_scaling to the text model it never calls)
+        return (table, (None, None, None)), (
+            f"whether the logits take config.json's {', '.join(given)} is this composite's "
+            "code, not the checkpoint's: not applied"
+        )
+    return None, (
         f"config.json's architectures {arch[1]!r} returns logits through a head the checkpoint "
-        "does not store (tied to the token embedding); this forward returns the text tower's "
-        "hidden states"
+        "does not store; this forward returns the text tower's hidden states"
     )
 
 
