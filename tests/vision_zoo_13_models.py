@@ -27,7 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tests.redraw import reference_and_input
-from tests.vision_zoo_8_models import BatchNormAct2d
+from tests.vision_zoo_8_models import BatchNormAct2d, _down
 from tests.vision_zoo_12_models import ImageClassifier
 
 # ------------------------------------------------------------ kuangliu/pytorch-cifar GoogLeNet
@@ -251,12 +251,7 @@ class EcaBottleneck(nn.Module):  # timm.models.resnet.Bottleneck(attn_layer='eca
 
 
 def _timm_avg_down(c_in: int, c_out: int, stride: int) -> nn.Sequential:  # downsample_avg
-    pool = (
-        nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False)
-        if stride > 1
-        else nn.Identity()
-    )
-    return nn.Sequential(pool, nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out))
+    return _down(c_in, c_out, stride, avg=True)
 
 
 def _timm_deep_stem(width: int, c_out: int) -> nn.Sequential:  # stem_type='deep'
@@ -271,24 +266,29 @@ def _timm_deep_stem(width: int, c_out: int) -> nn.Sequential:  # stem_type='deep
     )
 
 
-class TimmEcaResNetD(nn.Module):  # timm ecaresnet50d layout (deep stem, avg_down), narrowed
-    def __init__(self, classes: int = 5) -> None:
+class TimmResNet(nn.Module):  # timm.models.resnet.ResNet: one class for the three timm rows
+    def __init__(self, stem: nn.Module, layers: list[nn.Sequential], width: int, classes: int = 5):
         super().__init__()
-        self.conv1 = _timm_deep_stem(8, 16)
-        self.bn1 = nn.BatchNorm2d(16)
+        self.conv1 = stem
+        self.bn1 = nn.BatchNorm2d(16)  # every row's stem gives 16 channels
         self.act1 = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
-        self.layer1 = nn.Sequential(
-            EcaBottleneck(16, 8, 1, _timm_avg_down(16, 32, 1)), EcaBottleneck(32, 8, 1)
-        )
-        self.layer2 = nn.Sequential(EcaBottleneck(32, 16, 2, _timm_avg_down(32, 64, 2)))
+        self.layer1, self.layer2 = layers
         self.global_pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(64, classes)
+        self.fc = nn.Linear(width, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.act1(self.bn1(self.conv1(x))))
         x = self.layer2(self.layer1(x))
         return self.fc(self.global_pool(x).flatten(1))
+
+
+def timm_ecaresnet_d() -> nn.Module:  # timm ecaresnet50d layout (deep stem, avg_down), narrowed
+    layer1 = nn.Sequential(
+        EcaBottleneck(16, 8, 1, _timm_avg_down(16, 32, 1)), EcaBottleneck(32, 8, 1)
+    )
+    layer2 = nn.Sequential(EcaBottleneck(32, 16, 2, _timm_avg_down(32, 64, 2)))
+    return TimmResNet(_timm_deep_stem(8, 16), [layer1, layer2], 64)
 
 
 # -------------------------------------------------------------------- timm CSPResNet
@@ -542,22 +542,10 @@ class ResNestBottleneck(nn.Module):  # timm.models.resnest.ResNestBottleneck (av
         return self.act3(out)
 
 
-class TimmResNeSt(nn.Module):  # timm resnest14d layout (deep stem, avg_down, radix 2), narrowed
-    def __init__(self, classes: int = 5) -> None:
-        super().__init__()
-        self.conv1 = _timm_deep_stem(8, 16)
-        self.bn1 = nn.BatchNorm2d(16)
-        self.act1 = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        self.layer1 = nn.Sequential(ResNestBottleneck(16, 4, 1, _timm_avg_down(16, 16, 1)))
-        self.layer2 = nn.Sequential(ResNestBottleneck(16, 8, 2, _timm_avg_down(16, 32, 2)))
-        self.global_pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(32, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.act1(self.bn1(self.conv1(x))))
-        x = self.layer2(self.layer1(x))
-        return self.fc(self.global_pool(x).flatten(1))
+def timm_resnest() -> nn.Module:  # timm resnest14d layout (deep stem, avg_down, radix 2), narrowed
+    layer1 = nn.Sequential(ResNestBottleneck(16, 4, 1, _timm_avg_down(16, 16, 1)))
+    layer2 = nn.Sequential(ResNestBottleneck(16, 8, 2, _timm_avg_down(16, 32, 2)))
+    return TimmResNet(_timm_deep_stem(8, 16), [layer1, layer2], 32)
 
 
 # -------------------------------------------------------------------- timm SKResNet-18
@@ -624,25 +612,12 @@ class SelectiveKernelBasic(nn.Module):  # timm.models.sknet.SelectiveKernelBasic
         return self.act(x)
 
 
-class TimmSKResNet(nn.Module):  # timm skresnet18 layout (a timm ResNet), narrowed
-    def __init__(self, classes: int = 5) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 16, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
-        self.act1 = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        down = nn.Sequential(nn.Conv2d(16, 32, 1, 2, bias=False), nn.BatchNorm2d(32))
-        self.layer1 = nn.Sequential(
-            SelectiveKernelBasic(16, 16, 1), SelectiveKernelBasic(16, 16, 1)
-        )
-        self.layer2 = nn.Sequential(SelectiveKernelBasic(16, 32, 2, down))
-        self.global_pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(32, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.act1(self.bn1(self.conv1(x))))
-        x = self.layer2(self.layer1(x))
-        return self.fc(self.global_pool(x).flatten(1))
+def timm_skresnet() -> nn.Module:  # timm skresnet18 layout (a 7x7 stem), narrowed
+    stem = nn.Conv2d(3, 16, 7, 2, 3, bias=False)
+    down = nn.Sequential(nn.Conv2d(16, 32, 1, 2, bias=False), nn.BatchNorm2d(32))
+    layer1 = nn.Sequential(SelectiveKernelBasic(16, 16, 1), SelectiveKernelBasic(16, 16, 1))
+    layer2 = nn.Sequential(SelectiveKernelBasic(16, 32, 2, down))
+    return TimmResNet(stem, [layer1, layer2], 32)
 
 
 # ------------------------------------------------------------ rwightman/gen-efficientnet MixNet
@@ -826,11 +801,11 @@ ZOO = {  # name: (build, input shape)
     "kuangliu_googlenet": (KlGoogLeNet, (2, 3, 32, 32)),
     "kuangliu_resnext29": (KlResNeXt29, (2, 3, 32, 32)),
     "kuangliu_densenet": (KlDenseNet, (2, 3, 32, 32)),
-    "timm_ecaresnet_d": (TimmEcaResNetD, (2, 3, 64, 64)),
+    "timm_ecaresnet_d": (timm_ecaresnet_d, (2, 3, 64, 64)),
     "timm_cspresnet": (TimmCspResNet, (2, 3, 64, 64)),
     "timm_nf_resnet": (TimmNfResNet, (2, 3, 64, 64)),
-    "timm_resnest": (TimmResNeSt, (2, 3, 64, 64)),
-    "timm_skresnet": (TimmSKResNet, (2, 3, 64, 64)),
+    "timm_resnest": (timm_resnest, (2, 3, 64, 64)),
+    "timm_skresnet": (timm_skresnet, (2, 3, 64, 64)),
     "gen_mixnet": (GenMixNet, (2, 3, 32, 32)),
     "mm_seresnet": (mm_seresnet, (2, 3, 64, 64)),
 }
