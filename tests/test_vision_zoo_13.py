@@ -37,23 +37,9 @@ def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
 
 
 # Blind finding (2026-11-30): ResNeSt's split-attention conv (`conv2.conv`, groups = radix = 2,
-# weight [8, 2, 3, 3] after a 4-channel `conv1`) is built as Conv2d(2, 8, 3) with groups 1; its
-# class raises NotImplementedError (forward missing), so nothing computes with it silently, but
-# the module is not the reference's. Strict: the day it keeps its groups, this row passes.
-_GROUPS_LOST = {"timm_resnest": "split-attention conv built with groups 1 (its forward missing)"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        (
-            pytest.param(n, marks=pytest.mark.xfail(reason=_GROUPS_LOST[n], strict=True))
-            if n in _GROUPS_LOST
-            else n
-        )
-        for n in sorted(zoo.ZOO)
-    ],
-)
+# weight [8, 2, 3, 3] after a 4-channel `conv1`) was built as Conv2d(2, 8, 3) with groups 1 (its
+# class of several convs was not read as wrapping its first conv); kept since the same day.
+@pytest.mark.parametrize("name", sorted(zoo.ZOO))
 def test_depthwise_and_grouped_convs_keep_their_groups(name, tmp_path, capsys):
     reference, _ = zoo.build(name)
     model, _ = _generate(reference, tmp_path, capsys)

@@ -462,7 +462,7 @@ class StructureBuilder:
 
     def _wrapped_conv(self, module: Module) -> Module | None:
         """The conv a class instance applies first, where the class holds only built-in layers
-        (one conv and its norm): None otherwise."""
+        (a conv and its norm, maybe more after them): None otherwise."""
         if module.kind != "class":
             return None
         group = next((g for g in self.order if g.name == module.type_name), None)
@@ -472,8 +472,10 @@ class StructureBuilder:
         members = [m for m in inst.members if isinstance(m, Module)]
         if not members or any(m.kind != "builtin" for m in members):
             return None
-        if [family(m) for m in members].count("conv") != 1 or family(members[0]) != "conv":
+        if family(members[0]) != "conv":
             return None
+        # more convs may follow the first (ResNeSt's split attention: its grouped 3x3, then the
+        # 1x1 attention convs), which read what the first gives, not the sibling's output
         return members[0] if members[0].io is not None else None
 
     def _forget_instance(self, module: Module) -> None:
