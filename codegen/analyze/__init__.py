@@ -93,6 +93,10 @@ def _analyze(
                 is_top=is_top,
                 named=group.named,
                 instances=used,
+                member_io=[
+                    {m.attr: m.io for m in i.members if isinstance(m, Module)}
+                    for i in group.instances
+                ],
             )
         )
     top_module = structure.root_module

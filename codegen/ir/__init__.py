@@ -188,6 +188,10 @@ class ClassDef:
     # The subtrees it is used for, by key path with their widths (where a pattern's evidence is
     # per instance, as EfficientNet's block table is).
     instances: list[tuple[str, IOSpec | None]] = field(default_factory=list)
+    # Each instance's own members' widths, by attribute, in the order of `instances` (`members`
+    # show the first instance's): where a parent's pattern checks what each instance's parts read
+    # (a U-Net's up levels: the conv reads the upsampled width plus the skip's).
+    member_io: list[dict[str, IOSpec | None]] = field(default_factory=list)
 
 
 @dataclass

@@ -57,6 +57,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "zero_padded_shortcut": ("zero_padded_shortcut", "helper:zero_padded_shortcut"),
     "pad_same": ("pad_same", "helper:pad_same"),
     "pad_same_even": ("pad_same_even", "helper:pad_same_even"),
+    "pad_to_like": ("pad_to_like", "helper:pad_to_like"),  # blocks/unet_level.py
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
     "apply_rotary_reversed": ("apply_rotary_reversed", "helper:apply_rotary_reversed"),
     "padding_mask": ("padding_mask", "helper:padding_mask"),

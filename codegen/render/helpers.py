@@ -24,6 +24,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "merge_patches": ("F",),
     "pad_same": ("F",),
     "pad_same_even": ("F",),
+    "pad_to_like": ("F",),
     "zero_padded_shortcut": ("F",),
     # helpers that build on the plain rotary frequencies print them too
     "llama3_frequencies": ("math", "helper:rope_frequencies"),
@@ -129,6 +130,13 @@ def pad_same_even(x: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
     """Keras' fixed padding before a strided conv (`correct_pad`): TensorFlow's 'SAME' padding as
     an even-sized input gets it, one pixel more after (right, bottom) than before."""
     return F.pad(x, [kernel[1] // 2 - 1, kernel[1] // 2, kernel[0] // 2 - 1, kernel[0] // 2])
+''',
+    "pad_to_like": '''
+def pad_to_like(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """`x` zero-padded to `like`'s height and width, the difference split evenly (the extra
+    pixel after): a U-Net's upsampled map meeting its skip where an odd size was halved."""
+    dy, dx = like.shape[2] - x.shape[2], like.shape[3] - x.shape[3]
+    return F.pad(x, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
 ''',
     "add_if_same_shape": '''
 def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
