@@ -12,8 +12,9 @@ in the paper and in every U-Net repository that holds it in a Sequential (a choi
 level the DoubleConv's first conv reads the upsampled width plus the skip's: what it concatenates
 shows in its width; in which order does not (both halves are as wide), nor does a keyless
 upsampler's mode. Where the member names are milesial's (`up`, `conv`), its code fixes both (the
-skip first; bilinear with aligned corners); elsewhere they are choices and the forward says it is
-a guess until calibration or a hint settles them.
+skip first; bilinear with aligned corners); elsewhere they are choices, the up-sampled map first
+(jvanvugt's and usuyama's order), and the forward says it is a guess until calibration or a hint
+settles them.
 """
 
 from __future__ import annotations
@@ -178,4 +179,3 @@ class UNetOutConv(BlockPattern):
         from codegen.patterns.blocks._unet_examples import unet_examples
 
         return unet_examples()[:1]
-

@@ -27,34 +27,49 @@ def _width(m, end: str) -> int | None:
     return getattr(m.io, end, None) if m.io is not None else None
 
 
+def _items(m) -> list[tuple[tuple[str, ...], object]]:
+    """A member's levels with their paths: a list's items (jvanvugt's `down_path`), or itself."""
+    if m.kind in ("modulelist", "sequential"):
+        return [((m.attr, c.attr), c) for c in m.children if c.kind != "placeholder"]
+    return [((m.attr,), m)]
+
+
 def _chain(levels: list, width: int | None) -> list | None:
     """The levels in the order their widths chain from `width` (each reads what the one before
     gives); None unless exactly one order uses them all."""
     order, left = [], list(levels)
     while left:
-        nxt = [m for m in left if _width(m, "in_width") == width]
+        nxt = [lv for lv in left if _width(lv[1], "in_width") == width]
         if len(nxt) != 1:
             return None
         order.append(nxt[0])
         left.remove(nxt[0])
-        width = _width(nxt[0], "out_width")
+        width = _width(nxt[0][1], "out_width")
     return order
 
 
-def _up_widths(ctx: BlockContext, cls, m) -> tuple[int | None, int | None]:
+def _up_widths(ctx: BlockContext, cls, path, m) -> tuple[int | None, int | None]:
     """(what an up level's upsampler gives, None without one; what its DoubleConv reads) for the
-    instance held as `m`, from that instance's own members' widths."""
+    instance at `path`, from that instance's own members' widths."""
     held = ctx.classes.get(m.type_name)
     if held is None:
         return None, None
     up = next((c.attr for c in modules(held) if c.type_name == "nn.ConvTranspose2d"), None)
     conv = next((c.attr for c in modules(held) if holds_double_conv(ctx, c)), None)
-    own = {f"{path}.{m.attr}" if path else m.attr for path, _ in cls.instances}
+    at = ".".join(path)
+    own = {f"{p}.{at}" if p else at for p, _ in cls.instances}
     widths = next((w for (p, _), w in zip(held.instances, held.member_io) if p in own), None)
     if widths is None or conv is None:
         return None, None
     gives = widths[up].out_width if up is not None and widths.get(up) else None
     return gives, widths[conv].in_width if widths.get(conv) else None
+
+
+def _head(ctx: BlockContext, m) -> bool:
+    """milesial's OutConv, or a bare 1x1 conv (jvanvugt's `last`)."""
+    if ctx.role(m) == "OutConv":
+        return True
+    return family(m) == "conv" and m.kind == "builtin" and conv_kernel(m) in (1, (1, 1))
 
 
 class LevelUNet(BlockPattern):
@@ -63,55 +78,74 @@ class LevelUNet(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) < 4:
+        if tensors(cls) or len(members) < 3:
             return None
-        entry = [m for m in members if holds_double_conv(ctx, m)]
-        downs = [m for m in members if ctx.role(m) == "UNetDown"]
-        ups = [m for m in members if ctx.role(m) == "UNetUp"]
-        heads = [m for m in members if m not in entry + downs + ups]
-        if len(entry) != 1 or not downs or len(ups) != len(downs) or len(heads) != 1:
+        levels = [lv for m in members for lv in _items(m)]
+        convs = [lv for lv in levels if holds_double_conv(ctx, lv[1])]
+        downs = [lv for lv in levels if ctx.role(lv[1]) == "UNetDown"]
+        ups = [lv for lv in levels if ctx.role(lv[1]) == "UNetUp"]
+        heads = [lv for lv in levels if lv not in convs + downs + ups]
+        if not convs or len(heads) != 1 or not _head(ctx, heads[0][1]):
             return None
-        head = heads[0]
-        if ctx.role(head) != "OutConv" and not (
-            family(head) == "conv" and head.kind == "builtin" and conv_kernel(head) in (1, (1, 1))
-        ):
+        if any(len(path) > 1 for path, _ in heads):
             return None
-        entry = entry[0]
-        downs = _chain(downs, _width(entry, "out_width"))
-        if downs is None or not all(_width(d, "out_width") for d in downs):
+        # The contracting path: what reads the input (a DoubleConv), then the levels whose widths
+        # chain from it. A DoubleConv after the first is pooled first by the top forward
+        # (jvanvugt's F.max_pool2d); a down level pools inside (milesial's maxpool_conv).
+        entry = [
+            lv
+            for lv in convs
+            if not any(
+                _width(lv[1], "in_width") == _width(o[1], "out_width") for o in convs + downs
+            )
+        ]
+        if len(entry) != 1:
             return None
-        kept = [entry] + downs[:-1]  # the maps the up levels read back, deepest last
-        width, order, left = _width(downs[-1], "out_width"), [], list(ups)
-        for skip in reversed(kept):
+        rest = _chain(
+            [lv for lv in convs + downs if lv is not entry[0]], _width(entry[0][1], "out_width")
+        )
+        if not rest or len(ups) != len(rest):
+            return None
+        path_down = entry + rest
+        if not all(_width(lv[1], "out_width") for lv in path_down):
+            return None
+        kept = path_down[:-1]  # the maps the up levels read back, deepest last
+        width, order, left = _width(path_down[-1][1], "out_width"), [], list(ups)
+        for _, skip in reversed(kept):
             skip_width = _width(skip, "out_width")
             fits = []
-            for m in left:
-                gives, reads = _up_widths(ctx, cls, m)
+            for path, m in left:
+                gives, reads = _up_widths(ctx, cls, path, m)
                 upsampled = gives if gives is not None else width
-                if reads == upsampled + skip_width and _width(m, "out_width"):
-                    fits.append(m)
-            if len(fits) != 1:
+                if reads is not None and reads == upsampled + skip_width:
+                    fits.append((path, m))
+            if len(fits) != 1 or not _width(fits[0][1], "out_width"):
                 return None
             order.append(fits[0])
             left.remove(fits[0])
-            width = _width(fits[0], "out_width")
-        if _width(head, "in_width") not in (None, width):
+            width = _width(fits[0][1], "out_width")
+        head = heads[0]
+        if _width(head[1], "in_width") not in (None, width):
             return None
-        pins = double_conv_pins(ctx, [entry])
-        found = (entry.attr, [d.attr for d in downs], [u.attr for u in order], head.attr)
+        pins = double_conv_pins(ctx, [lv[1] for lv in convs])
+        down_path = [
+            (path, ctx.role(m) != "UNetDown" and i > 0) for i, (path, m) in enumerate(path_down)
+        ]
+        found = (down_path, [path for path, _ in order], head[0])
         return Match(self, len(members), found, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        entry, downs, ups, head = match.found
-        x = g.call_module((entry,), g.input("x"), name="x1")
-        kept = [x]
-        for i, down in enumerate(downs):
-            x = g.call_module((down,), x, name=f"x{i + 2}")
+        down_path, ups, head = match.found
+        x, kept = g.input("x"), []
+        for i, (path, pooled) in enumerate(down_path):
+            if pooled:
+                x = g.call_function("max_pool2d", x, 2, name="x", comment="the contracting step")
+            x = g.call_module(path, x, name=f"x{i + 1}")
             kept.append(x)
         kept.pop()  # the deepest map goes on up, not across
         for up in ups:
-            x = g.call_module((up,), x, kept.pop(), name="x")
-        g.output(g.call_module((head,), x, comment="[batch, classes, height, width]"))
+            x = g.call_module(up, x, kept.pop(), name="x")
+        g.output(g.call_module(head, x, comment="[batch, classes, height, width]"))
 
     @staticmethod
     def examples():
