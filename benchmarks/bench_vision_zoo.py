@@ -48,9 +48,7 @@ def names(selected: list[str]) -> list[str]:
 
 def measure(name: str) -> tuple[str, float, str, float]:
     """(verdict, largest difference, the guessed/missing classes, seconds)."""
-    import torch
-
-    from tests.zoo_verdicts import generate_from_state_dict, verdict
+    from tests.zoo_verdicts import generate_from_state_dict, measured
 
     class _Capsys:  # what generate_from_state_dict reads of pytest's capsys
         def __init__(self, err: io.StringIO) -> None:
@@ -69,17 +67,7 @@ def measure(name: str) -> tuple[str, float, str, float]:
                 model, source = generate_from_state_dict(
                     reference, Path(tmp), _Capsys(err), "--force"
                 )
-            found = verdict(reference, model, source, x)
-            with torch.no_grad():
-                try:
-                    got, expected = model(x), reference(x)
-                    diff = (
-                        (got - expected).abs().max().item()
-                        if got.shape == expected.shape
-                        else float("inf")
-                    )
-                except Exception:  # noqa: BLE001 - a benchmark row
-                    diff = float("inf")
+            found, diff = measured(reference, model, source, (x,))
         except Exception as exc:  # noqa: BLE001 - a benchmark row, not a test
             line = err.getvalue().strip().splitlines()[-1:] or [f"{type(exc).__name__}: {exc}"]
             return "crash", float("nan"), line[0][:150], time.perf_counter() - start

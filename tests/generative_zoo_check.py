@@ -12,7 +12,7 @@ import torch
 
 from codegen.cli.main import main
 from tests.generated_module import load_module
-from tests.zoo_verdicts import flagged as is_flagged
+from tests.zoo_verdicts import measured
 
 
 def recorded(reference: torch.nn.Module, inputs: tuple, path: Path) -> list[str]:
@@ -42,22 +42,7 @@ def generate(reference: torch.nn.Module, folder: Path, *extra: str) -> tuple[tor
 
 def verdict(reference, inputs, model, source) -> tuple[str, float]:
     """`exact` (and scripts), `flagged` or `WRONG`, with the largest difference."""
-    flagged = is_flagged(source)
-    with torch.no_grad():
-        expected = reference(*inputs)
-        try:
-            got = model(*inputs)
-        except (NotImplementedError, RuntimeError, TypeError, ValueError):  # cannot run
-            return ("flagged" if flagged else "WRONG"), float("inf")
-    if got.shape != expected.shape:
-        return ("flagged" if flagged else "WRONG"), float("inf")
-    diff = (got - expected).abs().max().item()
-    if torch.allclose(got, expected, atol=1e-5, rtol=1e-5):
-        with torch.no_grad():
-            scripted = torch.jit.script(model)(*inputs)
-        torch.testing.assert_close(scripted, expected, atol=1e-5, rtol=1e-5)
-        return "exact", diff
-    return ("flagged" if flagged else "WRONG"), diff
+    return measured(reference, model, source, inputs)
 
 
 def run(zoo, name: str, folder: Path, capsys, *extra: str) -> tuple[tuple[str, float], str]:

@@ -31,22 +31,35 @@ def flagged(source: str) -> bool:
     return bool(set(re.findall(r"Forward trust: (\w+)", source)) & {"guessed", "missing"})
 
 
+def measured(
+    reference: nn.Module, model: nn.Module, source: str, inputs: tuple, script: bool = True
+) -> tuple[str, float]:
+    """exact (same output to 1e-5; scripts too where `script`, with the same output), flagged
+    (differs or cannot run, and the file says so) or WRONG (differs and nothing says so); with
+    the largest difference (inf where the shapes differ or the forward raises)."""
+    with torch.no_grad():
+        expected = reference(*inputs)
+        try:
+            got = model(*inputs)
+        except (NotImplementedError, RuntimeError, TypeError, ValueError):  # cannot run
+            return ("flagged" if flagged(source) else "WRONG"), float("inf")
+    if got.shape != expected.shape:
+        return ("flagged" if flagged(source) else "WRONG"), float("inf")
+    diff = (got - expected).abs().max().item()
+    if torch.allclose(got, expected, atol=1e-5, rtol=1e-5):
+        if script:
+            with torch.no_grad():
+                scripted = torch.jit.script(model)(*inputs)
+            torch.testing.assert_close(scripted, expected, atol=1e-5, rtol=1e-5)
+        return "exact", diff
+    return ("flagged" if flagged(source) else "WRONG"), diff
+
+
 def verdict(
     reference: nn.Module, model: nn.Module, source: str, x: torch.Tensor, script: bool = True
 ) -> str:
-    """exact (same output to 1e-5; scripts too where `script`), flagged (differs or raises, and
-    the file says so) or WRONG (differs and nothing says so)."""
-    with torch.no_grad():
-        expected = reference(x)
-        try:
-            got = model(x)
-        except (NotImplementedError, RuntimeError):
-            return "flagged" if flagged(source) else "WRONG"
-    if got.shape == expected.shape and torch.allclose(got, expected, atol=1e-5, rtol=1e-5):
-        if script:
-            torch.jit.script(model)
-        return "exact"
-    return "flagged" if flagged(source) else "WRONG"
+    """measured's verdict for a model of one input."""
+    return measured(reference, model, source, (x,), script)[0]
 
 
 def assert_convs_keep_groups(
@@ -68,3 +81,28 @@ def assert_convs_keep_groups(
         expected = (conv.groups, conv.in_channels, conv.out_channels, conv.kernel_size)
         assert (got.groups, got.in_channels, got.out_channels, got.kernel_size) == expected, path
     return len(convs)
+
+
+def keys_tests(zoo, exact: set[str], *extra: str, script: bool = True, grouped_only: bool = True):
+    """The two checks every vision zoo makes of each of its rows (`zoo.ZOO`, `zoo.build(name)`),
+    generated from the keys alone (`extra`: more generate arguments): the verdict is never WRONG
+    and is exact for the rows in `exact` only; every (grouped, where `grouped_only`) conv keeps the
+    reference's groups. Assign them to test names in the zoo's test module."""
+    import pytest
+
+    @pytest.mark.parametrize("name", sorted(zoo.ZOO))
+    def exact_or_flagged(name, tmp_path, capsys):
+        reference, x = zoo.build(name)
+        model, source = generate_from_state_dict(reference, tmp_path, capsys, *extra)
+        found = verdict(reference, model, source, x, script=script)
+        assert found != "WRONG", f"{name}: differs and nothing says so"
+        assert (found == "exact") == (name in exact), f"{name}: {found}"
+
+    @pytest.mark.parametrize("name", sorted(zoo.ZOO))
+    def convs_keep_groups(name, tmp_path, capsys):
+        reference, _ = zoo.build(name)
+        model, _ = generate_from_state_dict(reference, tmp_path, capsys, *extra)
+        compared = assert_convs_keep_groups(reference, model, grouped_only=grouped_only)
+        assert compared > 0 or grouped_only  # every conv compared: a CNN has some
+
+    return exact_or_flagged, convs_keep_groups
