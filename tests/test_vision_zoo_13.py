@@ -11,13 +11,9 @@ from __future__ import annotations
 import pytest
 
 from tests import vision_zoo_13_models as zoo
-from tests.zoo_verdicts import assert_convs_keep_groups, generate_from_state_dict, verdict
+from tests.zoo_verdicts import keys_tests
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
-
-
-def _generate(reference, tmp_path, capsys):
-    return generate_from_state_dict(reference, tmp_path, capsys, "--force")
 
 
 # From the keys alone (no config, no calibration). Measured blind when this zoo was written
@@ -27,20 +23,9 @@ def _generate(reference, tmp_path, capsys):
 EXACT_FROM_KEYS = {"kuangliu_resnext29"}
 
 
-@pytest.mark.parametrize("name", sorted(zoo.ZOO))
-def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
-    reference, x = zoo.build(name)
-    model, source = _generate(reference, tmp_path, capsys)
-    found = verdict(reference, model, source, x)
-    assert found != "WRONG", f"{name}: differs and nothing says so"
-    assert (found == "exact") == (name in EXACT_FROM_KEYS), f"{name}: {found}"
-
-
 # Blind finding (2026-11-30): ResNeSt's split-attention conv (`conv2.conv`, groups = radix = 2,
 # weight [8, 2, 3, 3] after a 4-channel `conv1`) was built as Conv2d(2, 8, 3) with groups 1 (its
 # class of several convs was not read as wrapping its first conv); kept since the same day.
-@pytest.mark.parametrize("name", sorted(zoo.ZOO))
-def test_depthwise_and_grouped_convs_keep_their_groups(name, tmp_path, capsys):
-    reference, _ = zoo.build(name)
-    model, _ = _generate(reference, tmp_path, capsys)
-    assert_convs_keep_groups(reference, model, grouped_only=True)
+test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
+    keys_tests(zoo, EXACT_FROM_KEYS, "--force")
+)
