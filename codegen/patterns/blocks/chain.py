@@ -803,6 +803,8 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
             path = attr if isinstance(attr, tuple) else (attr,)
             if module_kind == "repeat":
                 x = g.call_module(path, x, each=True)
+            elif module_kind == "moduledict":  # numbered items that chain (structure._dict)
+                x = g.call_module(path, x, each=True, each_values=True)
             elif type_name in ("nn.RNN", "nn.LSTM", "nn.GRU"):
                 x = g.call_module(path, x, unpack=2, comment="outputs of every step")
             else:
