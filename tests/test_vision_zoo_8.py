@@ -38,6 +38,7 @@ EXACT_FROM_KEYS = {
     "timm_seresnet",
     "timm_regnety",
     "cifar_preact_resnet",  # session 9: blocks/preact_residual.py
+    "tv_alexnet",  # session 13: families/features_classifier.py (its 11x11 conv, 3x3/2 pools)
 }
 
 

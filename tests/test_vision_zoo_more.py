@@ -116,7 +116,10 @@ def test_concatenated_width_reaches_the_next_layer(tmp_path):
 # class, the SE after the grouped 3x3; session 12: timm's ConvNeXt, its MLP's GELU and its
 # LayerNorms' eps 1e-6 pinned by the ConvNeXt block; the MLP-Mixer, the same two pinned by its
 # block). Every other model is flagged (a class guessed or missing).
+# Session 13: VGG and SqueezeNet, their `features` and `classifier` Sequentials read by
+# families/features_classifier.py (the pools the layers' family writes, the steps past the keys).
 EXACT = {"densenet", "resnext", "wide_resnet", "regnety", "regnetx", "convnext_timm", "mlp_mixer"}
+EXACT |= {"vgg", "squeezenet"}
 
 
 def _verdict(name: str, tmp_path, capsys) -> tuple[str, float]:
@@ -236,3 +239,114 @@ def test_zoo_model_exact_after_calibrate(name, tmp_path, capsys):
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+# ------------------------------------------------- torchvision's features / classifier models
+
+
+class SqueezeNet10(nn.Module):  # torchvision.models.squeezenet, version 1.0, narrowed
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 12, kernel_size=7, stride=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            zoo.Fire(12, 4, 6, 6),
+            zoo.Fire(12, 4, 6, 6),
+            zoo.Fire(12, 6, 10, 10),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            zoo.Fire(20, 6, 10, 10),
+            zoo.Fire(20, 8, 12, 12),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            zoo.Fire(24, 8, 12, 12),
+        )
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=0.5),
+            nn.Conv2d(24, classes, 1),
+            nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d((1, 1)),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.classifier(self.features(x)), 1)
+
+
+class AlexNetWide(nn.Module):  # torchvision.models.alexnet's layout, other widths, 3x3 grid
+    def __init__(self, classes: int = 7) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 12, kernel_size=11, stride=4, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(12, 20, kernel_size=5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(20, 28, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(28, 20, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(20, 20, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((3, 3))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=0.5),
+            nn.Linear(20 * 3 * 3, 24),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=0.5),
+            nn.Linear(24, 24),
+            nn.ReLU(inplace=True),
+            nn.Linear(24, classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def _vgg16_bn() -> nn.Module:  # VGG-16's configuration D with batch norm, narrowed, 2x2 grid
+    cfg = (4, 4, "M", 8, 8, "M", 8, 8, 8, "M", 12, 12, 12, "M", 12, 12, 12, "M")
+    vgg = zoo.VGG(cfg, classes=3, hidden=16)
+    vgg.avgpool = nn.AdaptiveAvgPool2d((2, 2))
+    vgg.classifier[0] = nn.Linear(12 * 4, 16)
+    return vgg
+
+
+@pytest.mark.parametrize(
+    "build, side",
+    [(SqueezeNet10, 67), (AlexNetWide, 131), (AlexNetWide, 99), (_vgg16_bn, 64)],
+    ids=["squeezenet1_0", "alexnet_3x3_grid", "alexnet_small_input", "vgg16_bn"],
+)
+def test_features_classifier_layouts_exact_from_the_keys(build, side, tmp_path, capsys):
+    """torchvision's AlexNet, VGG and SqueezeNet in other sizes than the zoo's: their `features`
+    slots pool as the family's code does (an 11x11 first conv: 3x3 stride-2 pools; Fire blocks:
+    ceil-mode ones, between the blocks too; 3x3 convs: 2x2, one ending the features), the
+    classifier reads the adaptive grid; the file still says its forward is guessed."""
+    torch.manual_seed(0)
+    reference = unit_scale(build()).eval()
+    ckpt, out = tmp_path / "weights.pt", tmp_path / "model.py"
+    torch.save(reference.state_dict(), ckpt)
+    assert main(["generate", str(ckpt), "-o", str(out)]) == 0
+    source = out.read_text()
+    assert "Forward trust: guessed" in source
+    model = _load(source, tmp_path, "layout").RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, 3, side, side)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+def test_features_ending_without_a_pool_is_one_hint_away(tmp_path, capsys):
+    """A VGG whose features end without the max-pool (no torchvision cfg does) differs from the
+    default, flagged; the choice the file lists moves it."""
+    reference = unit_scale(zoo.VGG((8, "M", 16, "M", 16))).eval()
+    x = torch.randn(2, 3, 16, 16)
+    ckpt, hints, out = tmp_path / "weights.pt", tmp_path / "hints.toml", tmp_path / "model.py"
+    torch.save(reference.state_dict(), ckpt)
+    hints.write_text('["RecoveredModel.features"]\npooling_after = "none"\n')
+    assert main(["generate", str(ckpt), "-o", str(out), "--hints", str(hints)]) == 0
+    model = _load(out.read_text(), tmp_path, "no_end_pool").RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
