@@ -127,7 +127,8 @@ def test_grouped_conv_reads_the_sibling_before_it(build, tmp_path, capsys):
 class DashedStages(nn.Module):
     """torchvision's RegNet trunk as a RegNetX (no squeeze-excitation) of three stages: each
     stage an nn.Sequential whose blocks are named `block{i}-{j}` (keys no attribute can hold), the
-    first of each widening beside its `proj` at stride 2; eleven blocks in one stage, so sorting
+    first of each beside its `proj` at stride 2, widening 1.5x in the last (RegNet's widths are
+    not doubled: Y-400MF's 32 -> 48 -> 104 -> 208 -> 440); eleven blocks in one stage, so sorting
     the names as text (`block3-10` before `block3-2`) would misplace them."""
 
     def __init__(self) -> None:
@@ -137,11 +138,11 @@ class DashedStages(nn.Module):
             OrderedDict(
                 block1=zoo.AnyStage(8, 8, 1, 4, 0.0, 1),
                 block2=zoo.AnyStage(8, 16, 2, 8, 0.0, 2),
-                block3=zoo.AnyStage(16, 32, 11, 8, 0.0, 3),
+                block3=zoo.AnyStage(16, 24, 11, 8, 0.0, 3),
             )
         )
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(32, 3)
+        self.fc = nn.Linear(24, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.avgpool(self.trunk_output(self.stem(x)))

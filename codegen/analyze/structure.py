@@ -173,7 +173,11 @@ class StructureBuilder:
         # A projection shortcut that keeps the width exists only because the resolution changes
         # (torchvision's, timm's and pycls' blocks build one when stride != 1 or widths differ).
         same_width = w_short[0] == w_short[1] == w_in[1] and max(w_short[2:]) == 1
-        if (w_short[0] != 2 * w_in[1] and not same_width) or node.path in self.keeps_resolution:
+        # pycls' and torchvision's RegNet (`f` beside `proj`): every stage halves the resolution
+        # in its first block, whatever its widening (Radosavovic et al. 2020: 32 -> 48 in Y-400MF).
+        any_width = shortcut.name == "proj" and "f" in node.children
+        widens = w_short[0] == 2 * w_in[1] or same_width or any_width
+        if not widens or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
         if shortcut.path in self.avg_down:  # ResNet-D: the pool before the 1x1 conv strides

@@ -65,6 +65,8 @@ STAGE_POOLS = {
     "avg_pool": ("avg", 2, 2, 0),
     "max_pool_3x3": ("max", 3, 2, 1),  # a ResNet stem's
     "max_pool_3x3_ceil": ("max", 3, 2, 0),  # GoogLeNet's and SqueezeNet's (ceil_mode)
+    "max_pool_3x3_valid": ("max", 3, 2, 0),  # Inception v3's stem (unpadded, floor)
+    "max_pool_ceil": ("max", 2, 2, 0),  # GoogLeNet's before its last stage (ceil_mode)
 }
 
 
