@@ -117,9 +117,10 @@ def test_concatenated_width_reaches_the_next_layer(tmp_path):
 # LayerNorms' eps 1e-6 pinned by the ConvNeXt block; the MLP-Mixer, the same two pinned by its
 # block). Every other model is flagged (a class guessed or missing).
 # Session 13: VGG and SqueezeNet, their `features` and `classifier` Sequentials read by
-# families/features_classifier.py (the pools the layers' family writes, the steps past the keys).
+# families/features_classifier.py (the pools the layers' family writes, the steps past the keys);
+# GoogLeNet, its pools and eps from its layout's names (families/inception_net.py).
 EXACT = {"densenet", "resnext", "wide_resnet", "regnety", "regnetx", "convnext_timm", "mlp_mixer"}
-EXACT |= {"vgg", "squeezenet"}
+EXACT |= {"vgg", "squeezenet", "googlenet"}
 
 
 def _verdict(name: str, tmp_path, capsys) -> tuple[str, float]:
@@ -350,3 +351,50 @@ def test_features_ending_without_a_pool_is_one_hint_away(tmp_path, capsys):
     model.load_state_dict(reference.state_dict(), strict=True)
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+class GoogLeNetThreeStages(nn.Module):  # torchvision.models.googlenet, three Inception stages
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.conv1 = zoo.BasicConv2d(3, 8, kernel_size=7, stride=2, padding=3)
+        self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.conv2 = zoo.BasicConv2d(8, 8, kernel_size=1)
+        self.conv3 = zoo.BasicConv2d(8, 12, kernel_size=3, padding=1)
+        self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception3a = zoo.Inception(12, 4, 4, 6, 2, 4, 4)  # 18 out
+        self.inception3b = zoo.Inception(18, 6, 4, 8, 2, 4, 4)  # 22 out
+        self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception4a = zoo.Inception(22, 6, 4, 8, 2, 4, 4)  # 22 out
+        self.inception4b = zoo.Inception(22, 8, 4, 8, 2, 4, 4)  # 24 out
+        self.maxpool4 = nn.MaxPool2d(2, stride=2, ceil_mode=True)
+        self.inception5a = zoo.Inception(24, 8, 4, 8, 2, 6, 6)  # 28 out
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(0.2)
+        self.fc = nn.Linear(28, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool1(self.conv1(x))
+        x = self.maxpool2(self.conv3(self.conv2(x)))
+        x = self.maxpool3(self.inception3b(self.inception3a(x)))
+        x = self.maxpool4(self.inception4b(self.inception4a(x)))
+        x = self.inception5a(x)
+        return self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
+
+
+def test_googlenet_stages_pool_between_them(tmp_path, capsys):
+    """GoogLeNet's pools leave no key: its names place them (after conv1 and conv3, where the
+    stage number of `inception{stage}{letter}` changes; a 2x2 one before the last stage), all
+    ceil-mode, so odd sizes show a wrong one; its units' batch norm eps is 0.001."""
+    torch.manual_seed(0)
+    reference = unit_scale(GoogLeNetThreeStages()).eval()
+    ckpt, out = tmp_path / "weights.pt", tmp_path / "model.py"
+    torch.save(reference.state_dict(), ckpt)
+    assert main(["generate", str(ckpt), "-o", str(out)]) == 0
+    source = out.read_text()
+    assert "Forward trust: guessed" in source
+    model = _load(source, tmp_path, "googlenet3").RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, 3, 83, 83)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
