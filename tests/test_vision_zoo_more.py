@@ -323,6 +323,12 @@ def test_features_classifier_layouts_exact_from_the_keys(build, side, tmp_path, 
     slots pool as the family's code does (an 11x11 first conv: 3x3 stride-2 pools; Fire blocks:
     ceil-mode ones, between the blocks too; 3x3 convs: 2x2, one ending the features), the
     classifier reads the adaptive grid; the file still says its forward is guessed."""
+    _exact_and_guessed(build, torch.randn(2, 3, side, side), tmp_path)
+
+
+def _exact_and_guessed(build, x: torch.Tensor, tmp_path) -> None:
+    """From the keys alone the file computes the reference's output (scripted too) and says its
+    forward is guessed."""
     torch.manual_seed(0)
     reference = unit_scale(build()).eval()
     ckpt, out = tmp_path / "weights.pt", tmp_path / "model.py"
@@ -332,7 +338,6 @@ def test_features_classifier_layouts_exact_from_the_keys(build, side, tmp_path, 
     assert "Forward trust: guessed" in source
     model = _load(source, tmp_path, "layout").RecoveredModel().eval()
     model.load_state_dict(reference.state_dict(), strict=True)
-    x = torch.randn(2, 3, side, side)
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
@@ -385,16 +390,4 @@ def test_googlenet_stages_pool_between_them(tmp_path, capsys):
     """GoogLeNet's pools leave no key: its names place them (after conv1 and conv3, where the
     stage number of `inception{stage}{letter}` changes; a 2x2 one before the last stage), all
     ceil-mode, so odd sizes show a wrong one; its units' batch norm eps is 0.001."""
-    torch.manual_seed(0)
-    reference = unit_scale(GoogLeNetThreeStages()).eval()
-    ckpt, out = tmp_path / "weights.pt", tmp_path / "model.py"
-    torch.save(reference.state_dict(), ckpt)
-    assert main(["generate", str(ckpt), "-o", str(out)]) == 0
-    source = out.read_text()
-    assert "Forward trust: guessed" in source
-    model = _load(source, tmp_path, "googlenet3").RecoveredModel().eval()
-    model.load_state_dict(reference.state_dict(), strict=True)
-    x = torch.randn(2, 3, 83, 83)
-    with torch.no_grad():
-        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
+    _exact_and_guessed(GoogLeNetThreeStages, torch.randn(2, 3, 83, 83), tmp_path)

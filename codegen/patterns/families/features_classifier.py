@@ -118,6 +118,11 @@ def _pins(trunk, name: str | None) -> list:
     return [p for p in pins if p is not None]
 
 
+def _activation(cls, ctx: BlockContext, where: str, note: str):
+    """An activation slot past a Sequential's last key: ReLU in all three families."""
+    return ctx.choose(cls, where, "activation", "relu", act.alternatives("relu", conv=True), note)
+
+
 def _pool(g: Graph, layer: str, x, comment: str):
     name, args, kwargs = parse_layer(layer)
     fn = {"MaxPool2d": "max_pool2d", "AvgPool2d": "avg_pool2d"}[name]
@@ -145,14 +150,7 @@ class FeaturesClassifier(BlockPattern):
         pool, ends_pooled, _, why = FAMILIES.get(name, (MAX_POOL, False, None, ""))
         choices, trailing = [], []
         if _keyed(trunk)[-1].kind == "builtin":  # its last unit's activation slot, past the keys
-            activation = ctx.choose(
-                cls,
-                trunk.attr,
-                "activation",
-                "relu",
-                act.alternatives("relu", conv=True),
-                f"after {trunk.attr}'s last layer",
-            )
+            activation = _activation(cls, ctx, trunk.attr, f"after {trunk.attr}'s last layer")
             choices.append(activation)
             trailing.append(("activation", activation.value))
         default = pool if ends_pooled else "none"
@@ -180,14 +178,7 @@ class FeaturesClassifier(BlockPattern):
             choices.append(grid)
             ending = grid.value
         else:
-            after = ctx.choose(
-                cls,
-                head.attr,
-                "activation",
-                "relu",
-                act.alternatives("relu", conv=True),
-                f"after {head.attr}'s conv",
-            )
+            after = _activation(cls, ctx, head.attr, f"after {head.attr}'s conv")
             pooling = ctx.choose(cls, head.attr, "pooling", "mean", ["amax"], "to the classes")
             choices += [after, pooling]
             ending = (after.value, pooling.value)
