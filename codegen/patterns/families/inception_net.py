@@ -1,9 +1,9 @@
 """An Inception network as torchvision writes it (GoogLeNet, Inception v3): conv-norm units and
 Inception blocks as named members of the model, run in turn, then a global pool and `fc`. It is
 the width chain (blocks/chain.py), whose pools between stages leave no key; where the members'
-names are the layout's own, they say where those pools are and what the stem convs are:
+names are the layout's own, they say where those pools are, what the stem convs are, and that
+every batch norm's eps is 0.001 (both build each conv-norm unit as `BasicConv2d`):
 
-Both build each conv-norm unit as `BasicConv2d`, whose batch norm has eps 0.001.
 - GoogLeNet (Szegedy et al. 2015, table 1; torchvision's googlenet.py): `conv1` (7x7 stride 2),
   `conv2`, `conv3`, then `inception{stage}{letter}`. A 3x3 stride-2 max-pool (ceil mode) follows
   `conv1` and `conv3` and ends every stage of Inception blocks but the last, whose predecessor
@@ -88,7 +88,6 @@ class InceptionNet(Chain):
         v3 = _inception_v3_pins(cls, members, ctx)
         if not googlenet and not v3:
             return None
-        # Both build every conv-norm unit as BasicConv2d: BatchNorm2d(..., eps=0.001).
         eps = ("", "batch_norm_eps", 1e-3, GOOGLENET if googlenet else INCEPTION_V3)
         found.pins = googlenet + v3 + [eps]
         return found
