@@ -570,7 +570,7 @@ def plan(
             pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
             choices.append(pool)
             if pool.value != "none":
-                note = STEM_POOL_NOTE if pool.value == usual else ""
+                note = STEM_POOL_NOTE if pool.value == usual else _layout_note(pool)
                 steps.append(("stage_pool", pool.value, flow.spatial, note))
         if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
             flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
@@ -587,10 +587,15 @@ def _pooling_after(
     pool = ctx.choose(cls, members[i].attr, "pooling_after", usual, others, "")
     choices.append(pool)
     if pool.value != "none":
-        note = STEM_POOL_NOTE if pool.value == usual else ""
+        note = STEM_POOL_NOTE if pool.value == usual else _layout_note(pool)
         if note and any(_deep_stem(p, ctx) for p in members[: i + 1]):
             note = DEEP_STEM_POOL_NOTE
         steps.append(("stage_pool", pool.value, ndim, note))
+
+
+def _layout_note(pool: Choice) -> str:
+    """A pool a family pattern read from the layout's names (families/inception_net.py)."""
+    return "the layout's pool (a choice)" if pool.source == "structure" else ""
 
 
 def _ends(m: Module | None) -> str | None:
