@@ -345,8 +345,8 @@ class Flow:
 def _trunk_activation(cls: ClassDef, ctx: BlockContext, last, steps: list, choices: list) -> None:
     """A trunk ending in a batch norm (DenseNet's norm5, a pre-activation ResNet's last bn) is
     followed by its activation before the pooling, whichever head reads it: no key shows it."""
-    if not _ends_in_batch_norm(last, ctx):
-        return
+    if not _ends_in_batch_norm(last, ctx) or (steps and steps[-1][0] == "activation"):
+        return  # (one already follows it: the activation before a flatten, the same choice)
     final = ctx.choose(
         cls,
         last.attr,
