@@ -12,6 +12,7 @@ import re
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from tests import vision_zoo_more_models as zoo
 from codegen.cli.main import main
@@ -391,3 +392,27 @@ def test_googlenet_stages_pool_between_them(tmp_path, capsys):
     stage number of `inception{stage}{letter}` changes; a 2x2 one before the last stage), all
     ceil-mode, so odd sizes show a wrong one; its units' batch norm eps is 0.001."""
     _exact_and_guessed(GoogLeNetThreeStages, torch.randn(2, 3, 83, 83), tmp_path)
+
+
+class NormEndedFeatures(nn.Module):  # features ending in a batch norm, a Linear over a 2x2 grid
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(4, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+        )
+        self.head = nn.Linear(8 * 2 * 2, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(F.relu(self.features(x)), 1))
+
+
+def test_a_trunk_ending_in_a_norm_is_activated_once(tmp_path, capsys):
+    """The activation after the trunk's last norm and the one before the flatten are one choice,
+    applied once (twice, a GELU or a LeakyReLU would be wrong)."""
+    _exact_and_guessed(NormEndedFeatures, torch.randn(2, 3, 4, 4), tmp_path)
+    assert (tmp_path / "model.py").read_text().count("F.relu(") == 1
