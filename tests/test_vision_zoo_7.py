@@ -8,6 +8,8 @@ missing (never silently wrong); every depthwise and grouped conv keeps the refer
 from __future__ import annotations
 
 
+from collections import OrderedDict
+
 import pytest
 import torch
 import torch.nn as nn
@@ -29,7 +31,9 @@ def _generate(name: str, tmp_path, capsys) -> tuple[nn.Module, nn.Module, str]:
 # leave no key; none is silently wrong. Measured when this zoo was written (session 7): before
 # any change 0 exact, 10 flagged, 0 WRONG; now ResNet-50 (a projection shortcut that keeps the
 # width strides) and ResNet-10-T (the norm after a deep stem Sequential) are exact.
-EXACT_FROM_KEYS = {"tv_resnet50", "timm_resnet10t"}
+# Session 13: torchvision's RegNetY too (its stages, Sequentials of `block1-0`, `block1-1`, are
+# numbered ModuleDicts run in turn; a block's `f` beside its `proj` strides like a ResNet's).
+EXACT_FROM_KEYS = {"tv_resnet50", "timm_resnet10t", "tv_regnet_y"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
@@ -118,3 +122,37 @@ def test_grouped_conv_reads_the_sibling_before_it(build, tmp_path, capsys):
     assert grouped
     for path, conv in grouped:
         assert (ours[path].groups, ours[path].in_channels) == (conv.groups, conv.in_channels)
+
+
+class DashedStages(nn.Module):
+    """torchvision's RegNet trunk as a RegNetX (no squeeze-excitation) of three stages: each
+    stage an nn.Sequential whose blocks are named `block{i}-{j}` (keys no attribute can hold), the
+    first of each beside its `proj` at stride 2, widening 1.5x in the last (RegNet's widths are
+    not doubled: Y-400MF's 32 -> 48 -> 104 -> 208 -> 440); eleven blocks in one stage, so sorting
+    the names as text (`block3-10` before `block3-2`) would misplace them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = zoo.CNA(3, 8, 3, 2)
+        self.trunk_output = nn.Sequential(
+            OrderedDict(
+                block1=zoo.AnyStage(8, 8, 1, 4, 0.0, 1),
+                block2=zoo.AnyStage(8, 16, 2, 8, 0.0, 2),
+                block3=zoo.AnyStage(16, 24, 11, 8, 0.0, 3),
+            )
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(24, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.trunk_output(self.stem(x)))
+        return self.fc(x.flatten(start_dim=1))
+
+
+def test_numbered_dict_stages_run_in_their_numbers_order(tmp_path, capsys):
+    torch.manual_seed(0)
+    reference = unit_scale(DashedStages()).eval()
+    model, source = generate_from_state_dict(reference, tmp_path, capsys)
+    assert "for layer in self.block3.values():" in source
+    x = torch.randn(2, 3, 48, 48)
+    assert verdict(reference, model, source, x) == "exact"

@@ -38,6 +38,8 @@ EXACT_FROM_KEYS = {
     "timm_seresnet",
     "timm_regnety",
     "cifar_preact_resnet",  # session 9: blocks/preact_residual.py
+    "tv_alexnet",  # session 13: families/features_classifier.py (its 11x11 conv, 3x3/2 pools)
+    "tv_inception_v3",  # session 13: families/inception_net.py (its stem's convs and pools)
 }
 
 
@@ -171,11 +173,13 @@ def test_a_stem_named_so_halves_the_resolution(name, tmp_path, capsys):
 
 class TwoBlocks(nn.Module):
     """torchvision's RegNet blocks: a body class of lettered steps (`f` = a, b, se, c) beside a
-    `proj` shortcut, then one without it (an identity shortcut); X (no gate) and Y layouts."""
+    `proj` shortcut, then one without it (an identity shortcut); X (no gate) and Y layouts. The
+    first strides, as a RegNet stage's first block does (session 13: it was 1, which the stride
+    convention did not reach then; the convention now does)."""
 
     def __init__(self, se: float) -> None:
         super().__init__()
-        self.first = zoo7.ResBottleneckBlock(8, 16, 1, 4, se)
+        self.first = zoo7.ResBottleneckBlock(8, 16, 2, 4, se)
         self.second = zoo7.ResBottleneckBlock(16, 16, 1, 4, se)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -192,3 +196,38 @@ def test_residual_layer_with_a_body_class_of_lettered_steps(se, tmp_path, capsys
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
     torch.jit.script(model)
+
+
+class InceptionV3Stem(nn.Module):  # torchvision.models.inception.Inception3: the whole stem
+    def __init__(self, classes: int = 3) -> None:
+        super().__init__()
+        self.Conv2d_1a_3x3 = zoo.BasicConv2d(3, 6, kernel_size=3, stride=2)
+        self.Conv2d_2a_3x3 = zoo.BasicConv2d(6, 6, kernel_size=3)
+        self.Conv2d_2b_3x3 = zoo.BasicConv2d(6, 8, kernel_size=3, padding=1)
+        self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2)
+        self.Conv2d_3b_1x1 = zoo.BasicConv2d(8, 10, kernel_size=1)
+        self.Conv2d_4a_3x3 = zoo.BasicConv2d(10, 16, kernel_size=3)
+        self.maxpool2 = nn.MaxPool2d(kernel_size=3, stride=2)
+        self.Mixed_5b = zoo.InceptionA(16, 4)  # 32 out
+        self.Mixed_5c = zoo.InceptionA(32, 6)  # 34 out
+        self.Mixed_5d = zoo.InceptionA(34, 6)  # 34 out
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout()
+        self.fc = nn.Linear(34, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool1(self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x))))
+        x = self.maxpool2(self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x)))
+        x = self.Mixed_5d(self.Mixed_5c(self.Mixed_5b(x)))
+        return self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
+
+
+def test_inception_v3_stem_from_its_layer_names(tmp_path, capsys):
+    """Inception v3's stem as TF-slim names it: the unpadded convs (1a at stride 2, 2a, 4a), the
+    3x3 stride-2 max-pools after 2b and 4a; on torchvision's smallest input (75), where a padded
+    conv or a missing pool changes the sizes."""
+    torch.manual_seed(0)
+    reference = unit_scale(InceptionV3Stem()).eval()
+    model, source = generate_from_state_dict(reference, tmp_path, capsys)
+    assert verdict(reference, model, source, torch.randn(2, 3, 75, 75)) == "exact"
+    assert "Forward trust: guessed" in source

@@ -12,6 +12,7 @@ import re
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from tests import vision_zoo_more_models as zoo
 from codegen.cli.main import main
@@ -116,7 +117,11 @@ def test_concatenated_width_reaches_the_next_layer(tmp_path):
 # class, the SE after the grouped 3x3; session 12: timm's ConvNeXt, its MLP's GELU and its
 # LayerNorms' eps 1e-6 pinned by the ConvNeXt block; the MLP-Mixer, the same two pinned by its
 # block). Every other model is flagged (a class guessed or missing).
+# Session 13: VGG and SqueezeNet, their `features` and `classifier` Sequentials read by
+# families/features_classifier.py (the pools the layers' family writes, the steps past the keys);
+# GoogLeNet, its pools and eps from its layout's names (families/inception_net.py).
 EXACT = {"densenet", "resnext", "wide_resnet", "regnety", "regnetx", "convnext_timm", "mlp_mixer"}
+EXACT |= {"vgg", "squeezenet", "googlenet"}
 
 
 def _verdict(name: str, tmp_path, capsys) -> tuple[str, float]:
@@ -236,3 +241,178 @@ def test_zoo_model_exact_after_calibrate(name, tmp_path, capsys):
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+# ------------------------------------------------- torchvision's features / classifier models
+
+
+class SqueezeNet10(nn.Module):  # torchvision.models.squeezenet, version 1.0, narrowed
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 12, kernel_size=7, stride=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            zoo.Fire(12, 4, 6, 6),
+            zoo.Fire(12, 4, 6, 6),
+            zoo.Fire(12, 6, 10, 10),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            zoo.Fire(20, 6, 10, 10),
+            zoo.Fire(20, 8, 12, 12),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            zoo.Fire(24, 8, 12, 12),
+        )
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=0.5),
+            nn.Conv2d(24, classes, 1),
+            nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d((1, 1)),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.classifier(self.features(x)), 1)
+
+
+class AlexNetWide(nn.Module):  # torchvision.models.alexnet's layout, other widths, 3x3 grid
+    def __init__(self, classes: int = 7) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 12, kernel_size=11, stride=4, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(12, 20, kernel_size=5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(20, 28, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(28, 20, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(20, 20, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((3, 3))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=0.5),
+            nn.Linear(20 * 3 * 3, 24),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=0.5),
+            nn.Linear(24, 24),
+            nn.ReLU(inplace=True),
+            nn.Linear(24, classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def _vgg16_bn() -> nn.Module:  # VGG-16's configuration D with batch norm, narrowed, 2x2 grid
+    cfg = (4, 4, "M", 8, 8, "M", 8, 8, 8, "M", 12, 12, 12, "M", 12, 12, 12, "M")
+    vgg = zoo.VGG(cfg, classes=3, hidden=16)
+    vgg.avgpool = nn.AdaptiveAvgPool2d((2, 2))
+    vgg.classifier[0] = nn.Linear(12 * 4, 16)
+    return vgg
+
+
+@pytest.mark.parametrize(
+    "build, side",
+    [(SqueezeNet10, 67), (AlexNetWide, 131), (AlexNetWide, 99), (_vgg16_bn, 64)],
+    ids=["squeezenet1_0", "alexnet_3x3_grid", "alexnet_small_input", "vgg16_bn"],
+)
+def test_features_classifier_layouts_exact_from_the_keys(build, side, tmp_path, capsys):
+    """torchvision's AlexNet, VGG and SqueezeNet in other sizes than the zoo's: their `features`
+    slots pool as the family's code does (an 11x11 first conv: 3x3 stride-2 pools; Fire blocks:
+    ceil-mode ones, between the blocks too; 3x3 convs: 2x2, one ending the features), the
+    classifier reads the adaptive grid; the file still says its forward is guessed."""
+    _exact_and_guessed(build, torch.randn(2, 3, side, side), tmp_path)
+
+
+def _exact_and_guessed(build, x: torch.Tensor, tmp_path) -> None:
+    """From the keys alone the file computes the reference's output (scripted too) and says its
+    forward is guessed."""
+    torch.manual_seed(0)
+    reference = unit_scale(build()).eval()
+    ckpt, out = tmp_path / "weights.pt", tmp_path / "model.py"
+    torch.save(reference.state_dict(), ckpt)
+    assert main(["generate", str(ckpt), "-o", str(out)]) == 0
+    source = out.read_text()
+    assert "Forward trust: guessed" in source
+    model = _load(source, tmp_path, "layout").RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+def test_features_ending_without_a_pool_is_one_hint_away(tmp_path, capsys):
+    """A VGG whose features end without the max-pool (no torchvision cfg does) differs from the
+    default, flagged; the choice the file lists moves it."""
+    reference = unit_scale(zoo.VGG((8, "M", 16, "M", 16))).eval()
+    x = torch.randn(2, 3, 16, 16)
+    ckpt, hints, out = tmp_path / "weights.pt", tmp_path / "hints.toml", tmp_path / "model.py"
+    torch.save(reference.state_dict(), ckpt)
+    hints.write_text('["RecoveredModel.features"]\npooling_after = "none"\n')
+    assert main(["generate", str(ckpt), "-o", str(out), "--hints", str(hints)]) == 0
+    model = _load(out.read_text(), tmp_path, "no_end_pool").RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+class GoogLeNetThreeStages(nn.Module):  # torchvision.models.googlenet, three Inception stages
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.conv1 = zoo.BasicConv2d(3, 8, kernel_size=7, stride=2, padding=3)
+        self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.conv2 = zoo.BasicConv2d(8, 8, kernel_size=1)
+        self.conv3 = zoo.BasicConv2d(8, 12, kernel_size=3, padding=1)
+        self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception3a = zoo.Inception(12, 4, 4, 6, 2, 4, 4)  # 18 out
+        self.inception3b = zoo.Inception(18, 6, 4, 8, 2, 4, 4)  # 22 out
+        self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception4a = zoo.Inception(22, 6, 4, 8, 2, 4, 4)  # 22 out
+        self.inception4b = zoo.Inception(22, 8, 4, 8, 2, 4, 4)  # 24 out
+        self.maxpool4 = nn.MaxPool2d(2, stride=2, ceil_mode=True)
+        self.inception5a = zoo.Inception(24, 8, 4, 8, 2, 6, 6)  # 28 out
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(0.2)
+        self.fc = nn.Linear(28, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool1(self.conv1(x))
+        x = self.maxpool2(self.conv3(self.conv2(x)))
+        x = self.maxpool3(self.inception3b(self.inception3a(x)))
+        x = self.maxpool4(self.inception4b(self.inception4a(x)))
+        x = self.inception5a(x)
+        return self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
+
+
+def test_googlenet_stages_pool_between_them(tmp_path, capsys):
+    """GoogLeNet's pools leave no key: its names place them (after conv1 and conv3, where the
+    stage number of `inception{stage}{letter}` changes; a 2x2 one before the last stage), all
+    ceil-mode, so odd sizes show a wrong one; its units' batch norm eps is 0.001."""
+    _exact_and_guessed(GoogLeNetThreeStages, torch.randn(2, 3, 83, 83), tmp_path)
+
+
+class NormEndedFeatures(nn.Module):  # features ending in a batch norm, a Linear over a 2x2 grid
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(4, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+        )
+        self.head = nn.Linear(8 * 2 * 2, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(F.relu(self.features(x)), 1))
+
+
+def test_a_trunk_ending_in_a_norm_is_activated_once(tmp_path, capsys):
+    """The activation after the trunk's last norm and the one before the flatten are one choice,
+    applied once (twice, a GELU or a LeakyReLU would be wrong)."""
+    _exact_and_guessed(NormEndedFeatures, torch.randn(2, 3, 4, 4), tmp_path)
+    assert (tmp_path / "model.py").read_text().count("F.relu(") == 1

@@ -369,7 +369,8 @@ class MlpMixer(nn.Module):
 
 
 class VGG(nn.Module):  # torchvision.models.vgg, with batch norm, narrowed
-    def __init__(self, cfg=(8, "M", 16, "M", 16), classes: int = 5, hidden: int = 32) -> None:
+    # (the configuration ends in a max-pool, as each of torchvision's cfgs A, B, D, E does)
+    def __init__(self, cfg=(8, "M", 16, "M", 16, "M"), classes: int = 5, hidden: int = 32) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c = 3

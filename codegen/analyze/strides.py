@@ -284,6 +284,9 @@ def deep_stem(node: KeyNode) -> KeyNode | None:
         return units[0]
     if not items or not 3 <= len(items) <= 5:
         return None
+    numbers = sorted(int(n) for n in node.children)
+    if any(b - a > 2 for a, b in zip(numbers, numbers[1:])):
+        return None  # two empty slots in a row, an activation and a pool: a VGG's stages
     convs = [c for c in items if conv_weight(c)]
     rest = [c for c in items if not conv_weight(c)]
     if not 2 <= len(convs) <= 3 or items[0] is not convs[0] or conv_weight(convs[0])[1] > 4:

@@ -141,9 +141,10 @@ class StructureBuilder:
             convs = _wrapped_unit_convs(others)
         bare = bool(convs) and all(c is shortcut for c in convs)  # pycls' `proj` beside `f`
         unit_class = not convs and shortcut is not None and "conv" in shortcut.children
-        if shortcut is not None and (bare or unit_class):
+        if shortcut is not None and (bare or unit_class or not convs):
             # The units inside one body class (imgclsmob's ResUnit: `body` = ResBlock of
-            # ConvBlocks), beside the shortcut's own norm where the block holds it (pycls' `bn`).
+            # ConvBlocks), beside the shortcut's own norm where the block holds it (pycls' `bn`);
+            # or beside a Sequential shortcut (torchvision's RegNet: `f` = a, b, se, c; `proj`).
             bodies = [c for c in others if c.children]
             if len(bodies) == 1 and all(c is bodies[0] or not c.children for c in others):
                 inner = list(bodies[0].children.values())
@@ -172,7 +173,11 @@ class StructureBuilder:
         # A projection shortcut that keeps the width exists only because the resolution changes
         # (torchvision's, timm's and pycls' blocks build one when stride != 1 or widths differ).
         same_width = w_short[0] == w_short[1] == w_in[1] and max(w_short[2:]) == 1
-        if (w_short[0] != 2 * w_in[1] and not same_width) or node.path in self.keeps_resolution:
+        # pycls' and torchvision's RegNet (`f` beside `proj`): every stage halves the resolution
+        # in its first block, whatever its widening (Radosavovic et al. 2020: 32 -> 48 in Y-400MF).
+        any_width = shortcut.name == "proj" and "f" in node.children
+        widens = w_short[0] == 2 * w_in[1] or same_width or any_width
+        if not widens or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
         if shortcut.path in self.avg_down:  # ResNet-D: the pool before the 1x1 conv strides
@@ -320,12 +325,22 @@ class StructureBuilder:
         return out
 
     def _dict(self, node: KeyNode) -> Module:
-        """Children whose names cannot be attributes: an nn.ModuleDict keyed by the exact names."""
+        """Children whose names cannot be attributes: an nn.ModuleDict keyed by the exact names.
+        Names of one prefix and a running number (torchvision's RegNet stage, an nn.Sequential
+        of `block1-0`, `block1-1`) are its items in that order; where their widths chain they
+        run one after another, as the Sequential did (`io` spans them; see `numbered_items`)."""
+        children = list(node.children.values())
+        numbered = numbered_items([c.name for c in children])
+        if numbered is not None:
+            children = [node.children[name] for name in numbered]
         items = []
-        for child in node.children.values():
+        for child in children:
             check_registrable(child.name, child.path)
             items.append(self.module_for(child, self._context(child)))
-        return Module(node.name, "moduledict", "nn.ModuleDict", children=items, io=IOSpec("dict"))
+        io = IOSpec("dict")
+        if numbered is not None and _composes(items):
+            io = _span_io("sequential", items)
+        return Module(node.name, "moduledict", "nn.ModuleDict", children=items, io=io)
 
     def _context(
         self, node: KeyNode, prev: IOSpec | None = None, nxt: IOSpec | None = None
@@ -1034,6 +1049,22 @@ def _conv_weight(node: KeyNode) -> tuple[int, ...] | None:
 def _canonical_index(name: str) -> bool:
     """`3` is a Sequential index; `03` is not (nn.Sequential would name that child `3`)."""
     return name.isascii() and name.isdigit() and str(int(name)) == name
+
+
+NUMBERED_NAME = re.compile(r"(.*\D)(\d+)")
+
+
+def numbered_items(names: list[str]) -> list[str] | None:
+    """NAMES in the order of their running number, where all are one prefix and the numbers 0, 1,
+    ... (`block1-0`, `block1-1`, ... `block1-10`, whatever order the keys list them in); else
+    None."""
+    found = [NUMBERED_NAME.fullmatch(n) for n in names]
+    if len(names) < 1 or not all(found) or len({f.group(1) for f in found}) != 1:
+        return None
+    by_number = {int(f.group(2)): f.group(0) for f in found}
+    if sorted(by_number) != list(range(len(names))):
+        return None
+    return [by_number[i] for i in range(len(names))]
 
 
 def _composes(items: list[Module]) -> bool:

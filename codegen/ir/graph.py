@@ -98,6 +98,7 @@ class Node:
     # item), e.g. ("window", (4, 0)) for layers alternating windowed and full attention
     each_paired: tuple = ()
     each_index: bool = False  # each item also given its position in the container, last
+    each_values: bool = False  # the container is an nn.ModuleDict: over its values, in order
     inline: bool = False  # printed inside its single consumer: `F.relu(self.bn1(self.conv1(x)))`
     unpack: int = 0  # call_module returning a tuple: keep element 0 of `unpack` (`x, _ = rnn(x)`)
     # call_module applied this many times in a row to its own output (a shared layer, ALBERT).
@@ -216,6 +217,7 @@ def _node_options(options: dict[str, Any]) -> dict[str, Any]:
         "each_collect",
         "each_paired",
         "each_index",
+        "each_values",
         "inline",
         "unpack",
         "times",

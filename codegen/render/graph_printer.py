@@ -311,7 +311,8 @@ class _Printer:
                 self._emit(f"for index, layer in enumerate({layer}):", node.comment)
                 indent, layer, rest = "    ", "layer", f"{rest}, index"
             elif node.each:
-                self._emit(f"for layer in {layer}:", node.comment)
+                values = ".values()" if node.each_values else ""
+                self._emit(f"for layer in {layer}{values}:", node.comment)
                 indent, layer = "    ", "layer"
             if node.times:
                 comment = "" if node.each else node.comment

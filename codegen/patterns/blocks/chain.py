@@ -65,6 +65,8 @@ STAGE_POOLS = {
     "avg_pool": ("avg", 2, 2, 0),
     "max_pool_3x3": ("max", 3, 2, 1),  # a ResNet stem's
     "max_pool_3x3_ceil": ("max", 3, 2, 0),  # GoogLeNet's and SqueezeNet's (ceil_mode)
+    "max_pool_3x3_valid": ("max", 3, 2, 0),  # Inception v3's stem (unpadded, floor)
+    "max_pool_ceil": ("max", 2, 2, 0),  # GoogLeNet's before its last stage (ceil_mode)
 }
 
 
@@ -343,8 +345,8 @@ class Flow:
 def _trunk_activation(cls: ClassDef, ctx: BlockContext, last, steps: list, choices: list) -> None:
     """A trunk ending in a batch norm (DenseNet's norm5, a pre-activation ResNet's last bn) is
     followed by its activation before the pooling, whichever head reads it: no key shows it."""
-    if not _ends_in_batch_norm(last, ctx):
-        return
+    if not _ends_in_batch_norm(last, ctx) or (steps and steps[-1][0] == "activation"):
+        return  # (one already follows it: the activation before a flatten, the same choice)
     final = ctx.choose(
         cls,
         last.attr,
@@ -568,7 +570,7 @@ def plan(
             pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
             choices.append(pool)
             if pool.value != "none":
-                note = STEM_POOL_NOTE if pool.value == usual else ""
+                note = STEM_POOL_NOTE if pool.value == usual else _layout_note(pool)
                 steps.append(("stage_pool", pool.value, flow.spatial, note))
         if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
             flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
@@ -585,10 +587,15 @@ def _pooling_after(
     pool = ctx.choose(cls, members[i].attr, "pooling_after", usual, others, "")
     choices.append(pool)
     if pool.value != "none":
-        note = STEM_POOL_NOTE if pool.value == usual else ""
+        note = STEM_POOL_NOTE if pool.value == usual else _layout_note(pool)
         if note and any(_deep_stem(p, ctx) for p in members[: i + 1]):
             note = DEEP_STEM_POOL_NOTE
         steps.append(("stage_pool", pool.value, ndim, note))
+
+
+def _layout_note(pool: Choice) -> str:
+    """A pool a family pattern read from the layout's names (families/inception_net.py)."""
+    return "the layout's pool (a choice)" if pool.source == "structure" else ""
 
 
 def _ends(m: Module | None) -> str | None:
@@ -803,6 +810,8 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
             path = attr if isinstance(attr, tuple) else (attr,)
             if module_kind == "repeat":
                 x = g.call_module(path, x, each=True)
+            elif module_kind == "moduledict":  # numbered items that chain (structure._dict)
+                x = g.call_module(path, x, each=True, each_values=True)
             elif type_name in ("nn.RNN", "nn.LSTM", "nn.GRU"):
                 x = g.call_module(path, x, unpack=2, comment="outputs of every step")
             else:

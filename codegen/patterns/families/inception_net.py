@@ -1,0 +1,133 @@
+"""An Inception network as torchvision writes it (GoogLeNet, Inception v3): conv-norm units and
+Inception blocks as named members of the model, run in turn, then a global pool and `fc`. It is
+the width chain (blocks/chain.py), whose pools between stages leave no key; where the members'
+names are the layout's own, they say where those pools are, what the stem convs are, and that
+every batch norm's eps is 0.001 (both build each conv-norm unit as `BasicConv2d`):
+
+- GoogLeNet (Szegedy et al. 2015, table 1; torchvision's googlenet.py): `conv1` (7x7 stride 2),
+  `conv2`, `conv3`, then `inception{stage}{letter}`. A 3x3 stride-2 max-pool (ceil mode) follows
+  `conv1` and `conv3` and ends every stage of Inception blocks but the last, whose predecessor
+  ends in a 2x2 one (`maxpool4`).
+- Inception v3 (Szegedy et al. 2016, TF-slim's layer names; torchvision's inception.py): the
+  stem's unpadded convs (`Conv2d_1a_3x3` at stride 2, `Conv2d_2a_3x3`, `Conv2d_4a_3x3`) and the
+  3x3 stride-2 max-pools after `Conv2d_2b_3x3` and `Conv2d_4a_3x3`.
+
+Each is pinned where the choice was left at its default; the forward stays guessed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codegen.patterns._kit import BlockContext, Example, Match, modules
+from codegen.patterns.blocks.chain import Chain
+
+STAGE_BLOCK = re.compile(r"inception(\d+)([a-z])")
+GOOGLENET = "torchvision's GoogLeNet layout (conv1-3, inception{stage}{letter})"
+INCEPTION_V3 = "torchvision's Inception v3 layout (TF-slim's layer names)"
+# Inception v3's stem: unit name -> (stride, padding) of its conv; pools after these units.
+V3_STEM = {"Conv2d_1a_3x3": (2, 0), "Conv2d_2a_3x3": (1, 0), "Conv2d_4a_3x3": (1, 0)}
+V3_POOLED = ("Conv2d_2b_3x3", "Conv2d_4a_3x3")
+
+
+def _conv_of(m, ctx: BlockContext) -> str | None:
+    """The attribute of the one conv a conv-norm unit class holds."""
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    convs = [c for c in modules(cls) if c.io is not None and c.io.family == "conv"] if cls else []
+    return convs[0].attr if len(convs) == 1 else None
+
+
+def _googlenet_pins(cls, attrs: list[str]) -> list[tuple]:
+    found = [(f, a) for a in attrs if (f := STAGE_BLOCK.fullmatch(a))]
+    stages = sorted((int(f.group(1)), f.group(2), a) for f, a in found)
+    stages = [(stage, a) for stage, _, a in stages]
+    if not {"conv1", "conv3"} <= set(attrs) or not stages:
+        return []
+    pins = [
+        (f"{cls.name}.{a}", "pooling_after", "max_pool_3x3_ceil", GOOGLENET)
+        for a in ("conv1", "conv3")
+    ]
+    last = max(stage for stage, _ in stages)
+    for (stage, attr), (after, _) in zip(stages, stages[1:]):
+        if after != stage:
+            pool = "max_pool_ceil" if after == last else "max_pool_3x3_ceil"
+            pins.append((f"{cls.name}.{attr}", "pooling_after", pool, GOOGLENET))
+    return pins
+
+
+def _inception_v3_pins(cls, members, ctx: BlockContext) -> list[tuple]:
+    by_attr = {m.attr: m for m in members}
+    if "Conv2d_1a_3x3" not in by_attr or not any(a.startswith("Mixed_") for a in by_attr):
+        return []
+    pins = []
+    for attr, (stride, padding) in V3_STEM.items():
+        conv = _conv_of(by_attr[attr], ctx) if attr in by_attr else None
+        if conv is not None:
+            if stride != 1:
+                pins.append((f"{attr}.{conv}", "stride", stride, INCEPTION_V3))
+            pins.append((f"{attr}.{conv}", "padding", padding, INCEPTION_V3))
+    for attr in V3_POOLED:
+        if attr in by_attr:
+            pins.append((f"{cls.name}.{attr}", "pooling_after", "max_pool_3x3_valid", INCEPTION_V3))
+    return pins
+
+
+class InceptionNet(Chain):
+    role = "InceptionNet"
+    priority = -50  # the chain's forward, with the layout's pools: over the bare chain
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if not cls.is_top or not any(ctx.role(m) == "Inception" for m in members):
+            return None
+        found = super().match(cls, ctx)
+        if found is None or found.missing:
+            return None
+        attrs = [m.attr for m in members]
+        googlenet = _googlenet_pins(cls, attrs)
+        v3 = _inception_v3_pins(cls, members, ctx)
+        if not googlenet and not v3:
+            return None
+        eps = ("", "batch_norm_eps", 1e-3, GOOGLENET if googlenet else INCEPTION_V3)
+        found.pins = googlenet + v3 + [eps]
+        return found
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        from codegen.patterns.blocks._vision_examples import modules as zoo
+
+        inception = zoo()["inception"]
+
+        class Unit(nn.Module):  # torchvision's BasicConv2d
+            def __init__(self, c_in: int, c_out: int, k: int, stride: int = 1) -> None:
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, k, stride, k // 2, bias=False)
+                self.bn = nn.BatchNorm2d(c_out, eps=0.001)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return torch.relu(self.bn(self.conv(x)))
+
+        class TinyGoogLeNet(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.conv1 = Unit(3, 8, 7, 2)
+                self.conv2 = Unit(8, 8, 1)
+                self.conv3 = Unit(8, 8, 3)
+                self.inception3a = inception(8)
+                self.inception4a = inception(16)
+                for m in self.modules():
+                    if isinstance(m, nn.BatchNorm2d):
+                        m.eps = 0.001  # torchvision's BasicConv2d
+                self.fc = nn.Linear(16, 3)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                pool = nn.functional.max_pool2d
+                x = pool(self.conv1(x), 3, 2, ceil_mode=True)
+                x = pool(self.conv3(self.conv2(x)), 3, 2, ceil_mode=True)
+                x = pool(self.inception3a(x), 2, 2, ceil_mode=True)
+                return self.fc(self.inception4a(x).mean((2, 3)))
+
+        return [Example(TinyGoogLeNet(), (torch.randn(2, 3, 37, 37),))]
