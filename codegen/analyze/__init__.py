@@ -270,7 +270,7 @@ def _infer_forwards(
                 roles[cls.name] = cls.forward.role
                 if cls.forward.concatenates:
                     _widen_concatenations(cls, groups, classes)
-                else:
+                if not cls.forward.halves_input:
                     _read_input_width(cls, groups, classes)
 
 
@@ -322,12 +322,14 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
         for instance in group.instances:
             io = instance.module.io
             reader = _member_path(instance.members, first)
+            families = ("conv", "linear", "norm")
+            if reader is None and len(first) > 1:
+                # a layer inside a member class (GhostNet's bottleneck calls its Ghost module's
+                # conv): what that class reads, settled before this one
+                reader, families = _member_path(instance.members, first[:1]), ("class",)
             if io is None or reader is None or reader.io is None or not reader.io.in_width:
                 continue
-            if (
-                reader.io.family not in ("conv", "linear", "norm")
-                or io.in_width == reader.io.in_width
-            ):
+            if reader.io.family not in families or io.in_width == reader.io.in_width:
                 continue
             instance.module.io = IOSpec(
                 io.family, reader.io.in_width, io.out_width, io.ndim, io.vocab

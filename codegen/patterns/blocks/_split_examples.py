@@ -1,6 +1,6 @@
 """Tiny reference modules for the blocks that split their channels and concatenate them again
-(Res2Net's cascade of groups), written the way the papers' repositories write them. Reference
-code, not generated code: the generated file must match it."""
+(Res2Net's cascade of groups, GhostNet's primary and ghost features), written the way the papers'
+repositories write them. Reference code, not generated code: the generated file must match it."""
 
 from __future__ import annotations
 
@@ -67,7 +67,100 @@ def modules():
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.layer(x)
 
-    return {"bottle2neck": Bottle2neck, "layer": Layer}
+    def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:  # huawei-noah's ghostnet.py
+        return torch.nn.functional.relu6(x + 3.0) / 6.0
+
+    class GhostModule(nn.Module):  # huawei-noah/Efficient-AI-Backbones ghostnet.py (ratio 2)
+        def __init__(self, inp: int, oup: int, kernel_size=1, dw_size=3, relu=True) -> None:
+            super().__init__()
+            self.oup = oup
+            init = math.ceil(oup / 2)
+            self.primary_conv = nn.Sequential(
+                nn.Conv2d(inp, init, kernel_size, 1, kernel_size // 2, bias=False),
+                nn.BatchNorm2d(init),
+                nn.ReLU(inplace=True) if relu else nn.Sequential(),
+            )
+            self.cheap_operation = nn.Sequential(
+                nn.Conv2d(init, init, dw_size, 1, dw_size // 2, groups=init, bias=False),
+                nn.BatchNorm2d(init),
+                nn.ReLU(inplace=True) if relu else nn.Sequential(),
+            )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x1 = self.primary_conv(x)
+            x2 = self.cheap_operation(x1)
+            return torch.cat([x1, x2], dim=1)[:, : self.oup, :, :]
+
+    class SqueezeExcite(nn.Module):  # ghostnet.py: a hard sigmoid gate
+        def __init__(self, c: int, reduced: int) -> None:
+            super().__init__()
+            self.avg_pool = nn.AdaptiveAvgPool2d(1)
+            self.conv_reduce = nn.Conv2d(c, reduced, 1, bias=True)
+            self.act1 = nn.ReLU(inplace=True)
+            self.conv_expand = nn.Conv2d(reduced, c, 1, bias=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x_se = self.conv_expand(self.act1(self.conv_reduce(self.avg_pool(x))))
+            return x * hard_sigmoid(x_se)
+
+    class GhostBottleneck(nn.Module):  # ghostnet.py
+        def __init__(self, c_in, mid, c_out, dw_kernel_size=3, stride=1, se=False) -> None:
+            super().__init__()
+            self.stride = stride
+            self.ghost1 = GhostModule(c_in, mid, relu=True)
+            if stride > 1:
+                k = dw_kernel_size
+                self.conv_dw = nn.Conv2d(mid, mid, k, stride, (k - 1) // 2, groups=mid, bias=False)
+                self.bn_dw = nn.BatchNorm2d(mid)
+            self.se = SqueezeExcite(mid, mid // 4) if se else None
+            self.ghost2 = GhostModule(mid, c_out, relu=False)
+            if c_in == c_out and stride == 1:
+                self.shortcut = nn.Sequential()
+            else:
+                k = dw_kernel_size
+                self.shortcut = nn.Sequential(
+                    nn.Conv2d(c_in, c_in, k, stride, (k - 1) // 2, groups=c_in, bias=False),
+                    nn.BatchNorm2d(c_in),
+                    nn.Conv2d(c_in, c_out, 1, 1, 0, bias=False),
+                    nn.BatchNorm2d(c_out),
+                )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            residual = x
+            x = self.ghost1(x)
+            if self.stride > 1:
+                x = self.bn_dw(self.conv_dw(x))
+            if self.se is not None:
+                x = self.se(x)
+            return self.ghost2(x) + self.shortcut(residual)
+
+    class Blocks(nn.Module):  # ghostnet.py's `blocks`: one Sequential per stage
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocks = nn.Sequential(
+                nn.Sequential(GhostBottleneck(8, 16, 8)),
+                nn.Sequential(GhostBottleneck(8, 24, 12, 5, 2, se=True)),
+            )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.blocks(x)
+
+    class Holder(nn.Module):
+        def __init__(self, block: nn.Module) -> None:
+            super().__init__()
+            self.block = block
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.block(x)
+
+    return {
+        "bottle2neck": Bottle2neck,
+        "layer": Layer,
+        "ghost_module": GhostModule,
+        "ghost_bottleneck": GhostBottleneck,
+        "ghost_blocks": Blocks,
+        "holder": Holder,
+    }
 
 
 def res2net_examples():
@@ -79,4 +172,16 @@ def res2net_examples():
     return [
         Example(z["layer"](16, 8, 4), (torch.randn(2, 16, 6, 6),)),
         Example(z["layer"](32, 16, 3), (torch.randn(2, 32, 5, 5),)),
+    ]
+
+
+def ghost_examples():
+    import torch
+
+    from codegen.patterns._kit import Example
+
+    z = modules()
+    return [
+        Example(z["holder"](z["ghost_module"](8, 16)), (torch.randn(2, 8, 6, 6),)),
+        Example(z["ghost_blocks"](), (torch.randn(2, 8, 8, 8),)),
     ]
