@@ -1,6 +1,8 @@
 """Blocks that split their channels and concatenate them again, each on a layout other than the zoo
 row that motivated it (tests/vision_zoo_*_models.py): Res2Net's cascade of groups as Gao et al.'s
-res2net_v1b.py writes a whole network (a deep stem, average-pool shortcuts)."""
+res2net_v1b.py writes a whole network (a deep stem, average-pool shortcuts); timm's CrossStage3
+(cs3darknet) beside the zoo's CrossStage. GhostNet's blocks are tested on huawei-noah's layout by
+their patterns' examples (codegen/patterns/blocks/_split_examples.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import pytest
 import torch
 import torch.nn as nn
 
+from codegen.cli.main import main
 from codegen.patterns.blocks._split_examples import modules as split_modules
+from tests.generated_module import load_module
 from tests.redraw import unit_scale
 from tests.zoo_verdicts import generate_from_state_dict
 
@@ -64,3 +68,77 @@ def test_res2net_v1b_from_the_keys(tmp_path, capsys):
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+# ------------------------------------------------------------------ cross stage partial
+
+
+class CrossStage3(nn.Module):  # timm.models.cspnet.CrossStage3 (cs3darknet: SiLU, expand 1)
+    def __init__(self, c_in: int, c_out: int, depth: int) -> None:
+        super().__init__()
+        unit = split_modules()["conv_norm_act"]
+        self.conv_down = unit(c_in, c_out, 3, 2, act=nn.SiLU())
+        self.conv_exp = unit(c_out, c_out, 1, act=nn.SiLU())
+        half = c_out // 2
+        self.blocks = nn.Sequential(*(_SiluDarkBlock(half, half // 2) for _ in range(depth)))
+        self.conv_transition = unit(c_out, c_out, 1, act=nn.SiLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv_exp(self.conv_down(x))
+        x1, x2 = x.split(x.shape[1] // 2, dim=1)
+        x1 = self.blocks(x1)
+        return self.conv_transition(torch.cat([x1, x2], dim=1))
+
+
+class _SiluDarkBlock(nn.Module):  # timm.models.cspnet.DarkBlock with act_layer SiLU
+    def __init__(self, c: int, mid: int) -> None:
+        super().__init__()
+        unit = split_modules()["conv_norm_act"]
+        self.conv1 = unit(c, mid, 1, act=nn.SiLU())
+        self.conv2 = unit(mid, c, 3, act=nn.SiLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(self.conv1(x)) + x
+
+
+class Cs3Stages(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stages = nn.Sequential(CrossStage3(8, 16, 1), CrossStage3(16, 24, 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stages(x)
+
+
+def test_cs3_stages_with_the_trainers_activation(tmp_path, capsys):
+    """timm's CrossStage3 (no transition after the blocks: they take the first half), its
+    activation as a trainer's config names it: the stages are the reference, strides included."""
+    torch.manual_seed(0)
+    reference = unit_scale(Cs3Stages()).eval()
+    ckpt, out = tmp_path / "weights.pt", tmp_path / "m.py"
+    torch.save({"state_dict": reference.state_dict(), "config": {"hidden_act": "silu"}}, ckpt)
+    assert main(["generate", str(ckpt), "-o", str(out), "--quiet"]) == 0
+    source = out.read_text()
+    assert "class CrossStage" in source and "class DarkBlock" in source
+    model = load_module(out).RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, 8, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+def test_cspdarknet_row_with_the_stem_activation_pinned(tmp_path, capsys):
+    """The zoo's timm CSPDarkNet: with the stem's activation hinted (Darknet's leaky ReLU, which
+    the cross stages and their blocks default to), the file is the reference."""
+    from tests import vision_zoo_6_models as zoo6
+
+    reference, x = zoo6.build("cspdarknet")
+    ckpt, hints, out = tmp_path / "weights.pt", tmp_path / "hints.toml", tmp_path / "m.py"
+    torch.save(reference.state_dict(), ckpt)
+    hints.write_text('["ConvStem.conv1"]\nactivation = "leaky_relu_0.1"\n')
+    assert main(["generate", str(ckpt), "-o", str(out), "--quiet", "--hints", str(hints)]) == 0
+    model = load_module(out).RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)

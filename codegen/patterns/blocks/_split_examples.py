@@ -1,5 +1,5 @@
 """Tiny reference modules for the blocks that split their channels and concatenate them again
-(Res2Net's cascade of groups, GhostNet's primary and ghost features), written the way the papers'
+(Res2Net's cascade of groups, GhostNet's primary and ghost features, CSPNet's halves), written the way the papers'
 repositories write them. Reference code, not generated code: the generated file must match it."""
 
 from __future__ import annotations
@@ -153,8 +153,56 @@ def modules():
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.block(x)
 
+    class ConvNormAct(nn.Module):  # timm.layers.ConvNormAct (YOLOv5's `Conv`: conv, bn, act)
+        def __init__(self, c_in: int, c_out: int, k: int = 1, stride: int = 1, act=None) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(c_in, c_out, k, stride, k // 2, bias=False)
+            self.bn = nn.BatchNorm2d(c_out)
+            self.act = act or nn.LeakyReLU(0.1, inplace=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.act(self.bn(self.conv(x)))
+
+    class Bottleneck(nn.Module):  # ultralytics/yolov5 models/common.py Bottleneck (SiLU)
+        def __init__(self, c: int, e: float = 0.5) -> None:
+            super().__init__()
+            hidden = int(c * e)
+            self.cv1 = ConvNormAct(c, hidden, 1, act=nn.SiLU())
+            self.cv2 = ConvNormAct(hidden, c, 3, act=nn.SiLU())
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + self.cv2(self.cv1(x))
+
+    class DarkBlock(nn.Module):  # timm.models.cspnet.DarkBlock (leaky ReLU 0.1)
+        def __init__(self, c: int, mid: int) -> None:
+            super().__init__()
+            self.conv1 = ConvNormAct(c, mid, 1)
+            self.conv2 = ConvNormAct(mid, c, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.conv2(self.conv1(x)) + x
+
+    class CrossStage(nn.Module):  # timm.models.cspnet.CrossStage (strided, expand ratio 2)
+        def __init__(self, c_in: int, c_out: int, depth: int) -> None:
+            super().__init__()
+            self.conv_down = ConvNormAct(c_in, c_out, 3, 2)
+            self.conv_exp = ConvNormAct(c_out, 2 * c_out, 1)
+            self.blocks = nn.Sequential(*(DarkBlock(c_out, c_out // 2) for _ in range(depth)))
+            self.conv_transition_b = ConvNormAct(c_out, c_out, 1)
+            self.conv_transition = ConvNormAct(2 * c_out, c_out, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.conv_exp(self.conv_down(x))
+            xs, xb = x.split(x.shape[1] // 2, dim=1)
+            xb = self.conv_transition_b(self.blocks(xb))
+            return self.conv_transition(torch.cat([xs, xb], dim=1))
+
     return {
         "bottle2neck": Bottle2neck,
+        "conv_norm_act": ConvNormAct,
+        "yolo_bottleneck": Bottleneck,
+        "dark_block": DarkBlock,
+        "cross_stage": CrossStage,
         "layer": Layer,
         "ghost_module": GhostModule,
         "ghost_bottleneck": GhostBottleneck,
@@ -184,4 +232,20 @@ def ghost_examples():
     return [
         Example(z["holder"](z["ghost_module"](8, 16)), (torch.randn(2, 8, 6, 6),)),
         Example(z["ghost_blocks"](), (torch.randn(2, 8, 8, 8),)),
+    ]
+
+
+def csp_examples():
+    import torch
+
+    from codegen.patterns._kit import Example
+
+    z = modules()
+    return [
+        Example(
+            z["holder"](torch.nn.Sequential(z["yolo_bottleneck"](8), z["yolo_bottleneck"](8))),
+            (torch.randn(2, 8, 6, 6),),
+            {"hidden_act": "silu"},
+        ),
+        Example(z["holder"](z["cross_stage"](4, 8, 2)), (torch.randn(2, 4, 8, 8),)),
     ]
