@@ -272,6 +272,8 @@ def _infer_forwards(
                     _widen_concatenations(cls, groups, classes)
                 if not cls.forward.halves_input:
                     _read_input_width(cls, groups, classes)
+                if not cls.forward.concatenates:
+                    _read_output_width(cls, groups, classes)
 
 
 def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
@@ -322,17 +324,54 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
         for instance in group.instances:
             io = instance.module.io
             reader = _member_path(instance.members, first)
-            families = ("conv", "linear", "norm")
-            if reader is None and len(first) > 1:
+            # (a Sequential or a class, settled before this one: VoVNet's stage reads what its
+            # blocks read)
+            families = ("conv", "linear", "norm", "class", "sequential")
+            for cut in range(len(first) - 1, 0, -1):
+                if reader is not None:
+                    break
                 # a layer inside a member class (GhostNet's bottleneck calls its Ghost module's
-                # conv): what that class reads, settled before this one
-                reader, families = _member_path(instance.members, first[:1]), ("class",)
+                # conv, VoVNet's block its first unit's): what that member reads, settled first
+                reader = _member_path(instance.members, first[:cut])
             if io is None or reader is None or reader.io is None or not reader.io.in_width:
                 continue
             if reader.io.family not in families or io.in_width == reader.io.in_width:
                 continue
             instance.module.io = IOSpec(
                 io.family, reader.io.in_width, io.out_width, io.ndim, io.vocab
+            )
+            changed.add(id(instance.module))
+    if changed:
+        for c in classes:
+            for m in c.members:
+                if isinstance(m, Module):
+                    _respan(m)
+                    _relist(m, changed)
+
+
+def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
+    """What a class gives is what the member its forward returns gives, where that member is a
+    Sequential or a class whose width was re-read (VoVNet's stage returns its blocks, whose
+    aggregation blocks give their 1x1 unit's width): each registration says so."""
+    g = cls.forward.graph
+    out = next((n for n in reversed(g.nodes) if n.op == "output"), None) if g else None
+    head = out.args[0] if out is not None and out.args else None
+    last = g[head] if isinstance(head, Value) else None
+    if last is None or last.op != "call_module" or last.each or last.loop or last.optional:
+        return
+    changed: set[int] = set()
+    for group in groups:
+        if group.name != cls.name:
+            continue
+        for instance in group.instances:
+            io = instance.module.io
+            member = _member_path(instance.members, last.target)
+            if io is None or member is None or member.io is None or not member.io.out_width:
+                continue
+            if member.kind not in ("sequential", "class") or io.out_width == member.io.out_width:
+                continue
+            instance.module.io = IOSpec(
+                io.family, io.in_width, member.io.out_width, io.ndim, io.vocab
             )
             changed.add(id(instance.module))
     if changed:

@@ -1,5 +1,6 @@
 """Tiny reference modules for the blocks that split their channels and concatenate them again
-(Res2Net's cascade of groups, GhostNet's primary and ghost features, CSPNet's halves), written the way the papers'
+(Res2Net's cascade of groups, GhostNet's primary and ghost features, CSPNet's halves, VoVNet's
+one-shot aggregation), written the way the papers'
 repositories write them. Reference code, not generated code: the generated file must match it."""
 
 from __future__ import annotations
@@ -197,8 +198,62 @@ def modules():
             xb = self.conv_transition_b(self.blocks(xb))
             return self.conv_transition(torch.cat([xs, xb], dim=1))
 
+    from collections import OrderedDict
+
+    def conv_unit(c_in: int, c_out: int, name: str, k: int) -> nn.Sequential:
+        """vovnet-detectron2's conv3x3 / conv1x1: named conv, norm and relu in an OrderedDict."""
+        return nn.Sequential(
+            OrderedDict(
+                [
+                    (f"{name}_conv", nn.Conv2d(c_in, c_out, k, 1, k // 2, bias=False)),
+                    (f"{name}_norm", nn.BatchNorm2d(c_out)),
+                    (f"{name}_relu", nn.ReLU(inplace=True)),
+                ]
+            )
+        )
+
+    class ESEModule(nn.Module):  # vovnet-detectron2's eSEModule
+        def __init__(self, channel: int) -> None:
+            super().__init__()
+            self.avg_pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Conv2d(channel, channel, kernel_size=1, padding=0)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * hard_sigmoid(self.fc(self.avg_pool(x)))
+
+    class OSAModule(nn.Module):  # youngwanLEE/vovnet-detectron2 `_OSA_module` (VoVNetV2)
+        def __init__(self, in_ch, stage_ch, concat_ch, layers, name, identity=False) -> None:
+            super().__init__()
+            self.identity = identity
+            self.layers = nn.ModuleList()
+            c = in_ch
+            for i in range(layers):
+                self.layers.append(conv_unit(c, stage_ch, f"{name}_{i}", 3))
+                c = stage_ch
+            self.concat = conv_unit(in_ch + layers * stage_ch, concat_ch, f"{name}_concat", 1)
+            self.ese = ESEModule(concat_ch)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            identity_feat = x
+            output = [x]
+            for layer in self.layers:
+                x = layer(x)
+                output.append(x)
+            xt = self.ese(self.concat(torch.cat(output, dim=1)))
+            return xt + identity_feat if self.identity else xt
+
+    class OSAStage(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.OSA2_1 = OSAModule(16, 8, 24, 3, "OSA2_1")
+            self.OSA2_2 = OSAModule(24, 8, 24, 3, "OSA2_2", identity=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.OSA2_2(self.OSA2_1(x))
+
     return {
         "bottle2neck": Bottle2neck,
+        "osa_stage": OSAStage,
         "conv_norm_act": ConvNormAct,
         "yolo_bottleneck": Bottleneck,
         "dark_block": DarkBlock,
@@ -249,3 +304,11 @@ def csp_examples():
         ),
         Example(z["holder"](z["cross_stage"](4, 8, 2)), (torch.randn(2, 4, 8, 8),)),
     ]
+
+
+def osa_examples():
+    import torch
+
+    from codegen.patterns._kit import Example
+
+    return [Example(modules()["osa_stage"](), (torch.randn(2, 16, 6, 6),))]
