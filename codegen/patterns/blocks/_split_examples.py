@@ -1,6 +1,6 @@
 """Tiny reference modules for the blocks that split their channels and concatenate them again
 (Res2Net's cascade of groups, GhostNet's primary and ghost features, CSPNet's halves, VoVNet's
-one-shot aggregation), written the way the papers'
+one-shot aggregation, DLA's trees), written the way the papers'
 repositories write them. Reference code, not generated code: the generated file must match it."""
 
 from __future__ import annotations
@@ -251,8 +251,66 @@ def modules():
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.OSA2_2(self.OSA2_1(x))
 
+    class DlaBasicBlock(nn.Module):  # ucbdrive/dla dla.py BasicBlock: forward(x, residual)
+        def __init__(self, inplanes: int, planes: int, stride: int = 1) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
+
+        def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+            residual = x if residual is None else residual
+            out = self.relu(self.bn1(self.conv1(x)))
+            return self.relu(self.bn2(self.conv2(out)) + residual)
+
+    class Root(nn.Module):  # dla.py Root (residual False)
+        def __init__(self, in_channels: int, out_channels: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(in_channels, out_channels, 1, stride=1, bias=False, padding=0)
+            self.bn = nn.BatchNorm2d(out_channels)
+            self.relu = nn.ReLU(inplace=True)
+
+        def forward(self, *x: torch.Tensor) -> torch.Tensor:
+            return self.relu(self.bn(self.conv(torch.cat(x, 1))))
+
+    class Tree(nn.Module):  # dla.py Tree with levels=1
+        def __init__(self, c_in: int, c_out: int, stride: int, level_root: bool) -> None:
+            super().__init__()
+            root_dim = 2 * c_out + (c_in if level_root else 0)
+            self.tree1 = DlaBasicBlock(c_in, c_out, stride)
+            self.tree2 = DlaBasicBlock(c_out, c_out, 1)
+            self.root = Root(root_dim, c_out)
+            self.level_root = level_root
+            self.downsample = nn.MaxPool2d(stride, stride=stride) if stride > 1 else None
+            self.project = None
+            if c_in != c_out:
+                self.project = nn.Sequential(
+                    nn.Conv2d(c_in, c_out, kernel_size=1, stride=1, bias=False),
+                    nn.BatchNorm2d(c_out),
+                )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            bottom = self.downsample(x) if self.downsample is not None else x
+            residual = self.project(bottom) if self.project is not None else bottom
+            children = [bottom] if self.level_root else []
+            x1 = self.tree1(x, residual)
+            x2 = self.tree2(x1)
+            return self.root(x2, x1, *children)
+
+    class Levels(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.level2 = Tree(8, 16, 2, level_root=False)
+            self.level3 = Tree(16, 16, 2, level_root=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.level3(self.level2(x))
+
     return {
         "bottle2neck": Bottle2neck,
+        "dla_levels": Levels,
         "osa_stage": OSAStage,
         "conv_norm_act": ConvNormAct,
         "yolo_bottleneck": Bottleneck,
@@ -312,3 +370,11 @@ def osa_examples():
     from codegen.patterns._kit import Example
 
     return [Example(modules()["osa_stage"](), (torch.randn(2, 16, 6, 6),))]
+
+
+def dla_examples():
+    import torch
+
+    from codegen.patterns._kit import Example
+
+    return [Example(modules()["dla_levels"](), (torch.randn(2, 8, 8, 8),))]
