@@ -54,7 +54,9 @@ def modules():
                 residual = self.downsample(x)
             return self.relu(out + residual)
 
-    class Layer(nn.Module):  # a stage: the first block strides, projects and pools; the rest cascade
+    class Layer(
+        nn.Module
+    ):  # a stage: the first block strides, projects and pools; the rest cascade
         def __init__(self, c_in: int, planes: int, scale: int) -> None:
             super().__init__()
             down = nn.Sequential(

@@ -17,9 +17,8 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
-from codegen.patterns.blocks._conv_parts import unit
+from codegen.patterns.blocks._conv_parts import call_unit, unit
 from codegen.patterns.blocks.dark_residual import darknet_activation
 
 DOWN, EXP = re.compile(r"down", re.I), re.compile(r"exp", re.I)
@@ -95,7 +94,9 @@ class CrossStage(BlockPattern):
     def _blocks(m, ctx: BlockContext) -> bool:
         """Blocks with a forward: a class, or a container of classes."""
         items = m.children if m.kind != "class" else [m]
-        return bool(items) and all(c.kind == "class" and c.type_name not in ctx.unknown for c in items)
+        return bool(items) and all(
+            c.kind == "class" and c.type_name not in ctx.unknown for c in items
+        )
 
     @staticmethod
     def _pins(cls, ctx: BlockContext, down, blocks, activation) -> list:
@@ -116,9 +117,7 @@ class CrossStage(BlockPattern):
         activation, half = (c.value for c in match.choices)
 
         def apply(u, x, name: str):
-            x = g.call_module(u.conv, x, name=name, inline=True)
-            x = g.call_module(u.norm, x, name=name, inline=activation != "identity")
-            return act.apply(g, activation, x, name=name)
+            return call_unit(g, u, x, activation, name)
 
         x = g.input("x")
         if down is not None:

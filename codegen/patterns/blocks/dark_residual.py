@@ -13,9 +13,8 @@ SiLU, timm's CspNet `act_layer`).
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
-from codegen.patterns.blocks._conv_parts import unit
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
+from codegen.patterns.blocks._conv_parts import call_unit, unit
 
 DARKNET_ACTIVATION = "leaky_relu_0.1"  # Darknet's `activation=leaky` (Redmon's cfgs, CSPNet's)
 
@@ -59,9 +58,7 @@ class DarkResidual(BlockPattern):
         x = g.input("x")
         out = x
         for u in match.found:
-            out = g.call_module(u.conv, out, name="out", inline=True)
-            out = g.call_module(u.norm, out, name="out", inline=activation != "identity")
-            out = act.apply(g, activation, out, name="out", inline=False)
+            out = call_unit(g, u, out, activation, "out")
         g.output(g.call_function("add", out, x))
 
     @staticmethod

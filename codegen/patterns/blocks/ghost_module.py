@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import unit
 
 PRIMARY, CHEAP = re.compile(r"primary", re.I), re.compile(r"cheap", re.I)

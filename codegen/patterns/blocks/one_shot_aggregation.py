@@ -17,7 +17,7 @@ from __future__ import annotations
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
-from codegen.patterns.blocks._conv_parts import arg, unit
+from codegen.patterns.blocks._conv_parts import arg, call_unit, unit
 
 
 def _effective_se(m, ctx: BlockContext) -> tuple[str, ...] | None:
@@ -102,9 +102,7 @@ class OneShotAggregation(BlockPattern):
         activation = match.choices[0].value
 
         def apply(u, x, name: str):
-            x = g.call_module(u.conv, x, name=name, inline=True)
-            x = g.call_module(u.norm, x, name=name, inline=activation != "identity")
-            return act.apply(g, activation, x, name=name)
+            return call_unit(g, u, x, activation, name)
 
         x = g.input("x")
         outs, y = [x], x

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES, name_order
 
@@ -49,7 +49,12 @@ class SplitCascadeBottleneck(BlockPattern):
             return None
         (convs, (conv, count)), (bns, (bn, norm_count)) = conv_lists[0], norm_lists[0]
         width = conv.io.in_width
-        if count != norm_count or count < 1 or conv.io.out_width != width or bn.io.in_width != width:
+        if (
+            count != norm_count
+            or count < 1
+            or conv.io.out_width != width
+            or bn.io.in_width != width
+        ):
             return None
         if _arg(conv, "kernel_size") in (1, (1, 1)) or _arg(conv, "groups", 1) != 1:
             return None
