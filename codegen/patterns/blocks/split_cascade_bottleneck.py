@@ -102,7 +102,7 @@ class SplitCascadeBottleneck(BlockPattern):
         choices = [activation]
         stage = bool(shortcut)
         stride = _arg(conv, "stride", 1)
-        last = "pass"
+        last, guessed = "pass", ""
         if stage:
             if not isinstance(stride, int):
                 return None  # a stride lifted to a parameter: the pool's would have to follow it
@@ -119,6 +119,12 @@ class SplitCascadeBottleneck(BlockPattern):
             )
             choices.append(pooled)
             last = "avg_pool_3x3" if stride != 1 else pooled.value
+            if stride == 1 and pooled.source == "default":
+                guessed = (
+                    "the first block of a stage keeps the resolution: its last group is pooled "
+                    "(3x3, stride 1) as Gao et al.'s and timm's Res2Net do; mmpretrain's passes "
+                    "it as is (last_group='pass')"
+                )
         found = {
             "entry": (entry.attr, pair[entry.attr]),
             "leave": (leave.attr, pair[leave.attr]),
@@ -129,7 +135,7 @@ class SplitCascadeBottleneck(BlockPattern):
             "last": last,
             "shortcut": shortcut[0].attr if shortcut else None,
         }
-        return Match(self, len(members), found, choices)
+        return Match(self, len(members), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
