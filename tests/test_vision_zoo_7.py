@@ -32,8 +32,9 @@ def _generate(name: str, tmp_path, capsys) -> tuple[nn.Module, nn.Module, str]:
 # any change 0 exact, 10 flagged, 0 WRONG; now ResNet-50 (a projection shortcut that keeps the
 # width strides) and ResNet-10-T (the norm after a deep stem Sequential) are exact.
 # Session 13: torchvision's RegNetY too (its stages, Sequentials of `block1-0`, `block1-1`, are
-# numbered ModuleDicts run in turn; a block's `f` beside its `proj` strides like a ResNet's).
-EXACT_FROM_KEYS = {"tv_resnet50", "timm_resnet10t", "tv_regnet_y"}
+# numbered ModuleDicts run in turn; a block's `f` beside its `proj` strides like a ResNet's), and
+# Res2Net (blocks/split_cascade_bottleneck.py, its group convs striding with the block).
+EXACT_FROM_KEYS = {"tv_resnet50", "timm_resnet10t", "tv_regnet_y", "timm_res2net"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -274,8 +274,10 @@ def _infer_forwards(
                 roles[cls.name] = cls.forward.role
                 if cls.forward.concatenates:
                     _widen_concatenations(cls, groups, classes)
-                else:
+                if not cls.forward.halves_input:
                     _read_input_width(cls, groups, classes)
+                if not cls.forward.concatenates:
+                    _read_output_width(cls, groups, classes)
 
 
 def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
@@ -319,23 +321,58 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
     first = _first_reader(g)
     if first is None:
         return
+
+    def reads(instance: Instance) -> int | None:
+        reader = _member_path(instance.members, first)
+        for cut in range(len(first) - 1, 0, -1):
+            if reader is not None:
+                break
+            # a layer inside a member class (GhostNet's bottleneck calls its Ghost module's conv,
+            # VoVNet's block its first unit's): what that member reads, settled first
+            reader = _member_path(instance.members, first[:cut])
+        # (a Sequential or a class, settled before this one: VoVNet's stage reads what its
+        # blocks read)
+        if reader is None or reader.io is None or reader.io.family not in READERS:
+            return None
+        return reader.io.in_width or None
+
+    _reread(cls, groups, classes, reads, 0)
+
+
+def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
+    """What a class gives is what the member its forward returns gives, where that member is a
+    Sequential or a class whose width was re-read (VoVNet's stage returns its blocks, whose
+    aggregation blocks give their 1x1 unit's width): each registration says so."""
+    g = cls.forward.graph
+    out = next((n for n in reversed(g.nodes) if n.op == "output"), None) if g else None
+    head = out.args[0] if out is not None and out.args else None
+    last = g[head] if isinstance(head, Value) else None
+    if last is None or last.op != "call_module" or last.each or last.loop or last.optional:
+        return
+
+    def gives(instance: Instance) -> int | None:
+        member = _member_path(instance.members, last.target)
+        if member is None or member.io is None or member.kind not in ("sequential", "class"):
+            return None
+        return member.io.out_width or None
+
+    _reread(cls, groups, classes, gives, 1)
+
+
+def _reread(cls: ClassDef, groups: list[ClassGroup], classes, width_of, end: int) -> None:
+    """Each registration of `cls` takes the width `width_of(instance)` gives at one end (0: what
+    it reads, 1: what it gives), and each Sequential holding one is spanned again."""
     changed: set[int] = set()
     for group in groups:
         if group.name != cls.name:
             continue
         for instance in group.instances:
             io = instance.module.io
-            reader = _member_path(instance.members, first)
-            if io is None or reader is None or reader.io is None or not reader.io.in_width:
+            width = width_of(instance) if io is not None else None
+            if width is None or width == (io.in_width, io.out_width)[end]:
                 continue
-            if (
-                reader.io.family not in ("conv", "linear", "norm")
-                or io.in_width == reader.io.in_width
-            ):
-                continue
-            instance.module.io = IOSpec(
-                io.family, reader.io.in_width, io.out_width, io.ndim, io.vocab
-            )
+            widths = (width, io.out_width) if end == 0 else (io.in_width, width)
+            instance.module.io = IOSpec(io.family, *widths, io.ndim, io.vocab)
             changed.add(id(instance.module))
     if changed:
         for c in classes:

@@ -291,6 +291,8 @@ def deep_stem(node: KeyNode) -> KeyNode | None:
     rest = [c for c in items if not conv_weight(c)]
     if not 2 <= len(convs) <= 3 or items[0] is not convs[0] or conv_weight(convs[0])[1] > 4:
         return None
+    if conv_weight(convs[0])[0] <= conv_weight(convs[0])[1]:
+        return None  # a stem widens the image's channels (Res2Net's `convs` of 2-wide groups keep)
     if any(conv_weight(c)[2:] != (3, 3) for c in convs):
         return None
     if any(c.children or "running_mean" not in c.tensors for c in rest):

@@ -180,10 +180,11 @@ class StructureBuilder:
         if not widens or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
+        listed = [] if spatial is not None else _spatial_list(others)
         if shortcut.path in self.avg_down:  # ResNet-D: the pool before the 1x1 conv strides
             self.avg_pools.add(shortcut.path)
             short_convs = []
-        for conv in (spatial, *short_convs[:1]):
+        for conv in (spatial, *listed, *short_convs[:1]):
             if conv is not None:
                 self.strides[conv.path] = 2
 
@@ -978,6 +979,19 @@ def _feeds_grouped(prev: Module, conv: Module, members: list[Module]) -> bool:
         return False
     reads = conv.io.in_width
     return bool(reads) and prev.io.out_width != reads and prev.io.out_width % reads == 0
+
+
+def _spatial_list(children: list[KeyNode]) -> list[KeyNode]:
+    """The items of the one child that is a list of spatial convs side by side (Res2Net's
+    `convs`, one per group of channels: each strides where the block does), else []."""
+    found = []
+    for child in children:
+        items = [child.children[n] for n in child.children if _canonical_index(n)]
+        weights = [_conv_weight(c) for c in items]
+        if items and len(items) == len(child.children) and all(weights):
+            if all(max(w[2:]) > 1 for w in weights):
+                found.append(items)
+    return found[0] if len(found) == 1 else []
 
 
 def _named_pair_convs(children: list[KeyNode]) -> list[KeyNode]:

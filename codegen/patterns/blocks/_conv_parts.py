@@ -163,6 +163,16 @@ def _unit(path: tuple[str, ...], conv: Module, norm: tuple[str, ...] | None) -> 
     )
 
 
+def call_unit(g, u: Unit, x, activation: str, name: str):
+    """`act(norm(conv(x)))` for a unit, its conv and norm called directly (a unit class whose own
+    trailing activation the keys cannot show decides nothing)."""
+    from codegen.patterns import _activations as act
+
+    x = g.call_module(u.conv, x, name=name, inline=True)
+    x = g.call_module(u.norm, x, name=name, inline=activation != "identity")
+    return act.apply(g, activation, x, name=name)
+
+
 def arg(m: Module, keyword: str, default: object = None) -> object:
     """A constructor argument's value as first analysed (a lifted one still knows its literal)."""
     for a in m.args:

@@ -35,7 +35,7 @@ class ConvStem(BlockPattern):
             u.conv[0],
             "activation",
             "relu",
-            act.alternatives("relu", told=ctx.resolver),
+            act.alternatives("relu", told=ctx.resolver, conv=True),  # Darknet's leaky too
             "after the stem's norm",
         )
         pool = ctx.choose(

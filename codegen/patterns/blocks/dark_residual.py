@@ -1,0 +1,68 @@
+"""Darknet-53's residual block (Redmon and Farhadi 2018; timm's DarkBlock, YOLOv5's Bottleneck, the
+blocks of every CSP stage): a 1x1 conv-norm-activation unit narrows, a 3x3 unit widens back, and
+the input is added with nothing after the sum:
+
+    x + act(bn2(conv2(act(bn1(conv1(x))))))
+
+Two unit members (a class or Sequential holding a conv and its norm) in that shape, numbered or
+named for the step: a ResNet basic block has two 3x3 units and activates after the sum. The
+activation holds no tensors: Darknet's leaky ReLU (slope 0.1) by default, a choice (YOLOv5's
+SiLU, timm's CspNet `act_layer`).
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
+from codegen.patterns.blocks._conv_parts import call_unit, unit
+
+DARKNET_ACTIVATION = "leaky_relu_0.1"  # Darknet's `activation=leaky` (Redmon's cfgs, CSPNet's)
+
+
+def darknet_activation(ctx: BlockContext, cls, where: str, note: str):
+    return ctx.choose(
+        cls,
+        where,
+        "activation",
+        DARKNET_ACTIVATION,
+        ["leaky_relu_0.01", "silu", "mish", "relu"],
+        note,
+    )
+
+
+class DarkResidual(BlockPattern):
+    role = "DarkBlock"
+    priority = 12  # two activated units and a plain sum: rather than a basic block's order
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = [m for m in modules(cls) if m.kind != "placeholder"]
+        if tensors(cls) or len(members) != 2 or len(modules(cls)) != 2:
+            return None
+        units = [unit(m, ctx) for m in members]
+        if any(u is None or u.norm is None or u.groups != 1 for u in units):
+            return None
+        narrow = [u for u in units if u.kernel in (1, (1, 1))]
+        widen = [u for u in units if u.kernel in (3, (3, 3))]
+        if len(narrow) != 1 or len(widen) != 1:
+            return None
+        a, b = narrow[0], widen[0]
+        if a.out_width != b.in_width or b.out_width != a.in_width or a.out_width > a.in_width:
+            return None
+        activation = darknet_activation(
+            ctx, cls, a.conv[0], "inside each conv-norm unit; nothing after the sum"
+        )
+        return Match(self, 2 + 4, (a, b), [activation])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        activation = match.choices[0].value
+        x = g.input("x")
+        out = x
+        for u in match.found:
+            out = call_unit(g, u, out, activation, "out")
+        g.output(g.call_function("add", out, x))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._split_examples import csp_examples
+
+        return csp_examples()[:1]

@@ -1,0 +1,143 @@
+"""GhostNet's bottleneck (Han et al. 2020; huawei-noah's ghostnet.py, timm's GhostBottleneck): an
+expanding Ghost module, a depthwise conv-norm where the block strides, a squeeze-excitation where
+the stage has one, a projecting Ghost module, and the input (through a depthwise-then-pointwise
+shortcut where the shape changes) added:
+
+    out = ghost2(se(bn_dw(conv_dw(ghost1(x))))) + shortcut(x)
+
+Only the first Ghost module is activated (ReLU), the second not, after MobileNetV2 (section 3.2
+of the paper): the two are one class whose keys cannot show that, so the ghost modules' convs
+and norms are called here, with the block's activation choice. Both codes build `conv_dw` only
+where the block strides, so it and the shortcut's first conv take stride 2 (pinned, a
+convention), and their squeeze-excitation gates with a hard sigmoid.
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns.blocks._conv_parts import unit
+from codegen.patterns.blocks.ghost_module import ghost_parts
+from codegen.patterns.blocks.residual import SHORTCUT_NAMES, name_order
+
+WHY = "GhostNet's bottleneck (huawei-noah's and timm's code)"
+
+
+class GhostBottleneck(BlockPattern):
+    role = "GhostBottleneck"
+    priority = 9
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        ghosts = sorted(
+            (m for m in members if ctx.role(m) == "GhostModule"), key=lambda m: name_order(m.attr)
+        )
+        if len(ghosts) != 2 or any(m.kind != "class" or m.io is None for m in ghosts):
+            return None
+        rest = [m for m in members if m not in ghosts]
+        shortcut = [m for m in rest if m.attr in SHORTCUT_NAMES and m.kind == "sequential"]
+        gates = [m for m in rest if ctx.role(m) == "SqueezeExcite"]
+        convs = [m for m in rest if m.kind == "builtin" and family(m) == "conv"]
+        norms = [m for m in rest if m.kind == "builtin" and family(m) == "norm"]
+        if len(shortcut) > 1 or len(gates) > 1 or len(convs) != len(norms) or len(convs) > 1:
+            return None
+        if len(rest) != len(shortcut) + len(gates) + len(convs) + len(norms):
+            return None
+        first, second = ghosts
+        mid = first.io.out_width
+        if second.io.in_width != mid:
+            return None
+        dw = None
+        if convs:
+            conv, norm = unit(convs[0], ctx), norms[0]
+            if conv is None or not conv.one_channel_per_group or conv.in_width != mid:
+                return None
+            if norm.io is None or norm.io.in_width != mid:
+                return None
+            dw = (convs[0].attr, norm.attr)
+        c_in, c_out = first.io.in_width, second.io.out_width
+        if not shortcut and c_in != c_out:
+            return None
+        parts = []
+        for ghost in ghosts:
+            inner = ctx.classes.get(ghost.type_name)
+            found = ghost_parts(inner, ctx, (ghost.attr,)) if inner is not None else None
+            if found is None:
+                return None
+            parts.append((found[0], found[1]))
+        activation = ctx.choose(
+            cls,
+            first.attr,
+            "activation",
+            "relu",
+            act.alternatives("relu", conv=True),
+            "in the first Ghost module (the second has none)",
+        )
+        pins = self._pins(cls, ctx, dw, shortcut[0] if shortcut else None, gates)
+        found = (
+            parts,
+            dw,
+            gates[0].attr if gates else None,
+            shortcut[0].attr if shortcut else None,
+            second.attr,
+        )
+        return Match(self, len(members), found, [activation], pins=pins)
+
+    def concatenated(self, match: Match) -> tuple[tuple[str, ...], bool]:
+        """What it gives: the second Ghost module's width, both halves (analyze widens it)."""
+        return (match.found[4],), False
+
+    def _pins(self, cls, ctx: BlockContext, dw, shortcut, gates) -> list:
+        pins = []
+        for gate in gates:  # both codes gate with a hard sigmoid (timm's `_SE_LAYER`)
+            inner = ctx.classes.get(gate.type_name)
+            for c in inner.forward.choices if inner is not None else ():
+                if c.name == "gate" and c.source == "default":
+                    pins.append((c.path, "gate", "hardsigmoid", f"{WHY}: a hard sigmoid gate"))
+        if dw is None:
+            return pins
+        first_conv = None
+        if shortcut is not None:
+            convs = [c for c in shortcut.children if family(c) == "conv"]
+            first_conv = convs[0].attr if convs else None
+        for path, _ in cls.instances:
+            pins.append((f"{path}.{dw[0]}", "stride", 2, f"{WHY}: built where the block strides"))
+            if first_conv is not None:
+                where = f"{path}.{shortcut.attr}.{first_conv}"
+                pins.append((where, "stride", 2, f"{WHY}: the shortcut strides with the block"))
+        return pins
+
+    def forward(self, match: Match, g: Graph) -> None:
+        parts, dw, gate, shortcut, _ = match.found
+        activation = match.choices[0].value
+        x = g.input("x")
+        out = x
+        for i, (primary, cheap) in enumerate(parts):
+            applied = activation if i == 0 else "identity"
+            x1 = g.call_module(primary.conv, out, name="x1", inline=True)
+            x1 = g.call_module(primary.norm, x1, name="x1", inline=applied != "identity")
+            x1 = act.apply(g, applied, x1, name="x1")
+            x2 = g.call_module(cheap.conv, x1, name="x2", inline=True)
+            x2 = g.call_module(cheap.norm, x2, name="x2", inline=applied != "identity")
+            x2 = act.apply(g, applied, x2, name="x2", inline=True)
+            out = g.call_function(
+                "cat", [x1, x2], 1, name="out", comment="primary and ghost features"
+            )
+            if i == 0 and dw is not None:
+                out = g.call_module((dw[0],), out, name="out", inline=True)
+                out = g.call_module((dw[1],), out, name="out", comment="depthwise, strided")
+            if i == 0 and gate is not None:
+                out = g.call_module((gate,), out, name="out", comment="squeeze-excitation")
+        identity = x
+        if shortcut is not None:
+            identity = g.call_module((shortcut,), x, name="identity", inline=True)
+        g.output(g.call_function("add", out, identity))
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._split_examples import ghost_examples
+
+        return ghost_examples()[1:]
