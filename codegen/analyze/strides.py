@@ -440,7 +440,21 @@ def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
     even where its shortcut widens the channels. The convention (He et al. 2016, table 1;
     torchvision's and timm's ResNets, Hugging Face's `downsample_in_first_stage` False): the stem's
     3x3 stride-2 max-pool halved it already. A structural default, still a calibration choice."""
-    found = set()
+    return {stages[0][2].path for stages in _stem_stages(root) if stages[0][3]}
+
+
+def later_stage_entries(root: KeyNode) -> set[str]:
+    """The first block of each residual stage after the first, beside a projection, in a network
+    whose stem and stages first_blocks_after_pooled_stem finds: it halves the resolution however
+    much it widens (He et al. 2016; the Wide ResNet code's groups, 16k, 32k, 64k wide or narrowed
+    to other factors). A structural default, still a calibration choice."""
+    return {s[2].path for stages in _stem_stages(root) for s in stages[1:] if s[3]}
+
+
+def _stem_stages(root: KeyNode) -> list[list[tuple[int, str, KeyNode, bool]]]:
+    """For each node holding a stem conv and at least two residual stages with a projection: its
+    stages in order, each (number, label, first block, whether that block has a shortcut)."""
+    found = []
     for node in root.walk():
         stem = [
             c
@@ -474,12 +488,9 @@ def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
                     for n in block.children
                 )
                 stages.append((int(number) if number else -1, label, block, shortcut))
-        with_shortcut = [s for s in stages if s[3]]
-        if len(with_shortcut) >= 2:
+        if len([s for s in stages if s[3]]) >= 2:
             # The first stage: a later one's projection strides (ResNet-18's layer1 has none).
-            first = min(stages, key=lambda s: s[:2])
-            if first[3]:
-                found.add(first[2].path)
+            found.append(sorted(stages, key=lambda s: s[:2]))
     return found
 
 

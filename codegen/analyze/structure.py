@@ -21,6 +21,7 @@ from codegen.analyze.strides import (
     deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
+    later_stage_entries,
     named_image_stem,
     plan_config_paddings,
     plan_config_strides,
@@ -115,6 +116,7 @@ class StructureBuilder:
         )  # conv path -> default stride, from the residual convention
         self.downsamplers: set[str] = set()  # conv paths that are a downsampler's one conv
         self.keeps_resolution: set[str] = set()  # residual blocks the stride rule passes over
+        self.stage_entries: set[str] = set()  # later stages' first blocks: they stride, however wide
         self.planned: dict[str, tuple[int, str]] = {}  # conv path -> stride config.json fixes
         self.conv1d_convention = ""  # layers/hf_conv1d.py: transposed_convention
         self.paddings: dict[str, tuple[object, str]] = {}  # and its padding, where not half
@@ -129,10 +131,10 @@ class StructureBuilder:
         stride 2. Other convs default to 1.
         The body's convs are the block's own or, beside the shortcut, those of one body Sequential
         (Hugging Face's `layer`), in index order."""
-        shortcut = next((c for n, c in node.children.items() if n in SHORTCUT_NAMES), None)
+        shortcut = next((c for n, c in node.children.items() if n.lower() in SHORTCUT_NAMES), None)
         shortcut = shortcut or unpaired_projection(node)
         convs = [c for c in node.children.values() if _conv_weight(c) is not None]
-        if shortcut is not None and shortcut.name not in SHORTCUT_NAMES:
+        if shortcut is not None and shortcut.name.lower() not in SHORTCUT_NAMES:
             convs = [c for c in convs if c is not shortcut]  # an unpaired projection
         others = [c for c in node.children.values() if c is not shortcut]
         if not convs and len(others) == 1 and all(map(_canonical_index, others[0].children)):
@@ -172,7 +174,8 @@ class StructureBuilder:
         # A projection shortcut that keeps the width exists only because the resolution changes
         # (torchvision's, timm's and pycls' blocks build one when stride != 1 or widths differ).
         same_width = w_short[0] == w_short[1] == w_in[1] and max(w_short[2:]) == 1
-        if (w_short[0] != 2 * w_in[1] and not same_width) or node.path in self.keeps_resolution:
+        widens = w_short[0] == 2 * w_in[1] or node.path in self.stage_entries
+        if not (widens or same_width) or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
         if shortcut.path in self.avg_down:  # ResNet-D: the pool before the 1x1 conv strides
@@ -193,6 +196,7 @@ class StructureBuilder:
                 )
         self.planned = plan_config_strides(root, self.resolver)
         self.keeps_resolution = first_blocks_after_pooled_stem(root)
+        self.stage_entries = later_stage_entries(root)
         self.avg_down = avg_down_shortcuts(root)
         for node in root.walk():
             first = deep_stem(node)

@@ -12,8 +12,9 @@ nothing proves is read as the post-activation BasicBlock, which says the order i
 
 What leaves no key is a choice: the activation, and what a projection shortcut reads. The
 pre-activated input is the common convention (kuangliu's, timm's, the Wide ResNet code), but
-bearpaw's blocks project the raw input, and the paper's own code does both in one network: with
-a projection and that choice at its default, the forward is a guess that says so. An inline
+bearpaw's blocks, written from torchvision's (a `downsample` list), project the raw input, and the
+paper's own code does both in one network: the layout picks the default, and with a projection
+and that choice at its default, the forward is a guess that says so. An inline
 squeeze-excitation (kuangliu's SENet: two 1x1 convs `fc1`, `fc2` beside the pairs) rescales the
 last conv's output before the sum (Hu et al. 2018).
 """
@@ -78,16 +79,25 @@ class PreActResidual(BlockPattern):
         )
         choices, guessed = [activation], ""
         if shortcut is not None:
+            raw = torchvision_downsample(shortcut)
+            default, other = ("input", "preactivated") if raw else ("preactivated", "input")
             reads = ctx.choose(
                 cls,
                 shortcut.attr,
                 "shortcut_input",
-                "preactivated",
-                ["input"],
+                default,
+                [other],
                 "what the projection reads: the normalised, activated input or the raw one",
             )
             choices.append(reads)
-            if reads.source == "default":
+            if reads.source == "default" and raw:
+                guessed = (
+                    f"the projection {shortcut.attr} is laid out as torchvision's (a list "
+                    "named downsample), whose call reads the raw input, and so read here "
+                    "(bearpaw's); others read the pre-activated input (kuangliu's, timm's): "
+                    "calibrate or pin shortcut_input"
+                )
+            elif reads.source == "default":
                 guessed = (
                     f"the projection {shortcut.attr} reads the pre-activated input by "
                     "convention (kuangliu's, timm's); some read the raw input (bearpaw's): "
@@ -167,6 +177,15 @@ class PreActResidual(BlockPattern):
                 return self.block2(self.block1(x))
 
         return [Example(Stage(), (torch.randn(2, 16, 6, 6),))]
+
+
+def torchvision_downsample(shortcut) -> bool:
+    """A projection laid out as torchvision's ResNet blocks lay it: a list named `downsample`
+    (`downsample.0` the conv). Pre-activation blocks written from torchvision's keep its
+    `residual = self.downsample(x)`, the raw input (bearpaw's pytorch-classification); kuangliu's
+    list is `shortcut`, timm's a class (`downsample.conv`), the Wide ResNet code's a bare conv, and
+    those read the pre-activated input."""
+    return shortcut.attr == "downsample" and shortcut.kind == "sequential"
 
 
 def _inline_gate(rest, last_conv) -> tuple[str, str] | None:

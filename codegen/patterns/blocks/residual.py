@@ -32,7 +32,17 @@ from codegen.patterns.blocks.squeeze_excite import gate_width
 
 # What residual blocks call the member on their shortcut path; osmr/imgclsmob's units (ResUnit,
 # SEResUnit, ResNeXtUnit, ...) call it `identity_conv`. The one list analyze/ reads too.
-SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual", "identity_conv"}
+# Lower-cased: the Wide ResNet paper's code (and the semi-supervised repositories built on it,
+# FixMatch's, MixMatch's) names its 1x1 projection `convShortcut`.
+SHORTCUT_NAMES = {
+    "downsample",
+    "shortcut",
+    "skip",
+    "proj",
+    "residual",
+    "identity_conv",
+    "convshortcut",
+}
 
 
 def name_order(attr: str) -> tuple:
