@@ -66,6 +66,14 @@ def infer_forward(
             "which a container called whole cannot do",
             trust="missing",
         )
+    skipped = _held_children_skipped(cls, g)
+    if skipped:
+        return Forward(
+            inputs=[("x", "torch.Tensor")],
+            missing=f"where {', '.join(skipped)} (a layer's own child) applies: the pattern "
+            f"that fits ({match.pattern.role}) calls the layer alone",
+            trust="missing",
+        )
     forward = Forward(
         inputs=[(n.target, n.annotation) for n in g.inputs],
         returns=g.returns,
@@ -87,6 +95,19 @@ def infer_forward(
     mine = own(match, cls) if own is not None else None  # (None: the pattern leaves it to us)
     forward.examples = mine if mine is not None else example_inputs(cls, g)
     return forward
+
+
+def _held_children_skipped(cls: ClassDef, g: Graph) -> list[str]:
+    """The children of a called torch.nn layer (a conv's own norm, Detectron2's `conv1.norm`)
+    that the forward never calls: a pattern that knows them calls them after the layer; one that
+    does not would compute the conv alone, so the forward is missing instead."""
+    called = set(g.modules_called())
+    skipped = []
+    for m in modules(cls):
+        if m.kind != "builtin" or not m.children or (m.attr,) not in called:
+            continue
+        skipped += [f"{m.attr}.{c.attr}" for c in m.children if (m.attr, c.attr) not in called]
+    return skipped
 
 
 def _leaves_unused(cls, resolver, unknown, roles, classes, blocked) -> bool:

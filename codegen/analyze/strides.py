@@ -35,7 +35,27 @@ MOBILENET_V1_STRIDES = (1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1)
 
 def conv_weight(node: KeyNode) -> tuple[int, ...] | None:
     w = node.tensors.get("weight")
-    return w.shape if w is not None and not node.children and len(w.shape) == 4 else None
+    if w is None or len(w.shape) != 4 or (node.children and held_norm(node) is None):
+        return None
+    return w.shape
+
+
+def held_norm(node: KeyNode) -> KeyNode | None:
+    """The norm a conv holds as its child, applied after it (Detectron2's `layers.Conv2d` and the
+    detection code written like it: `conv1.weight` beside `conv1.norm.*`): the node's one child,
+    a leaf whose vectors are as wide as the conv gives, a scale among them. None elsewhere."""
+    w = node.tensors.get("weight")
+    if w is None or len(w.shape) not in (3, 4, 5) or set(node.tensors) - {"weight", "bias"}:
+        return None
+    if len(node.children) != 1:
+        return None
+    norm = next(iter(node.children.values()))
+    shapes = {n: t.shape for n, t in norm.tensors.items()}
+    if norm.children or "weight" not in shapes and "running_mean" not in shapes:
+        return None
+    if any(shape not in ((w.shape[0],), ()) for shape in shapes.values()):
+        return None
+    return norm if shapes.get("weight", (w.shape[0],)) == (w.shape[0],) else None
 
 
 def _index(name: str) -> int | None:
@@ -459,7 +479,10 @@ def _stem_stages(root: KeyNode) -> list[list[tuple[int, str, KeyNode, bool]]]:
         stem = [
             c
             for c in node.children.values()
-            if _conv_7x7(c) or deep_stem(c) or _conv_7x7(c.children.get("conv"))
+            if _conv_7x7(c)
+            or deep_stem(c)
+            or _conv_7x7(c.children.get("conv"))
+            or _conv_7x7(c.children.get("conv1"))  # Detectron2's BasicStem
         ]
         if not stem and node is root:
             # A CIFAR network's 3x3 stem reading the RGB image keeps the resolution, and so does

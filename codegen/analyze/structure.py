@@ -21,6 +21,7 @@ from codegen.analyze.strides import (
     deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
+    held_norm,
     later_stage_entries,
     named_image_stem,
     plan_config_paddings,
@@ -178,6 +179,10 @@ class StructureBuilder:
         if not (widens or same_width) or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
+        if len(convs) >= 3 and held_norm(convs[0]) and max(_conv_weight(convs[0])[2:]) == 1:
+            # Detectron2's bottleneck (its convs hold their norms) strides on the first 1x1: its
+            # RESNETS.STRIDE_IN_1X1 defaults to True, for the MSRA weights it ships.
+            spatial = convs[0]
         if shortcut.path in self.avg_down:  # ResNet-D: the pool before the 1x1 conv strides
             self.avg_pools.add(shortcut.path)
             short_convs = []
@@ -263,6 +268,9 @@ class StructureBuilder:
         if recorded is not None:
             del self.resolver.made[made:]  # the catalogue's guesses are settled by the record
             return recorded
+        conv = self._conv_holding_norm(node, ctx)
+        if conv is not None:
+            return conv
         if found is not None and matches(found.call(), node):
             return Module(
                 node.name,
@@ -282,6 +290,31 @@ class StructureBuilder:
         ):
             return self._dict(node)
         return self._class_instance(node)
+
+    def _conv_holding_norm(self, node: KeyNode, ctx: Context) -> Module | None:
+        """A conv that holds its norm as a child (strides.held_norm): the torch.nn conv its own
+        tensors make, with the norm attached to it (`self.conv1.norm = ...`). Whoever calls it
+        calls the norm after it: a pattern that does not know the norm is there leaves it unused,
+        and dataflow.py then says the forward is missing it."""
+        norm_node = held_norm(node)
+        if norm_node is None or _canonical_index(node.name):
+            return None  # (an item of a list: the file attaches the norm to a member only)
+        bare = KeyNode(node.name, node.path, dict(node.tensors), {})
+        conv = recognise(bare, ctx)
+        if conv is None or conv.io.family != "conv" or not matches(conv.call(), bare):
+            return None
+        norm = self.module_for(norm_node, self._context(norm_node, prev=conv.io))
+        if norm.kind != "builtin" or norm.io is None or norm.io.family != "norm":
+            return None
+        return Module(
+            node.name,
+            "builtin",
+            conv.type_name,
+            conv.args,
+            children=[norm],
+            io=conv.io,
+            choices=conv.choices,
+        )
 
     def _recorded_layer(self, node: KeyNode, found: Recognised | None) -> Module | None:
         """The torch.nn layer the pickle recorded at this path, with its proven constructor call."""
@@ -1030,7 +1063,9 @@ def _patchify(m: Module) -> bool:
 
 def _conv_weight(node: KeyNode) -> tuple[int, ...] | None:
     w = node.tensors.get("weight")
-    return w.shape if w is not None and not node.children and len(w.shape) in (3, 4, 5) else None
+    if w is None or len(w.shape) not in (3, 4, 5) or (node.children and not held_norm(node)):
+        return None
+    return w.shape
 
 
 def _canonical_index(name: str) -> bool:

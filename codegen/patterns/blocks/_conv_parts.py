@@ -48,7 +48,7 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
     """The conv-norm unit a member is (an item of a container: `prefix` is the container's path)."""
     at = prefix + (m.attr,)
     if m.kind == "builtin" and family(m) == "conv":
-        return _unit(at, m, None)
+        return _unit(at, m, held_norm(m, at))
     if m.kind == "sequential":
         real = [c for c in m.children if c.kind != "placeholder"]
         if len(real) == 2 and [family(c) for c in real] == ["conv", "norm"]:
@@ -74,6 +74,15 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
             found.in_width, found.out_width = m.io.in_width, m.io.out_width
         return found
     return None
+
+
+def held_norm(m: Module, at: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The path of the norm a conv holds as its child and applies after itself (Detectron2's
+    `layers.Conv2d`: `conv1.norm`), or None."""
+    norms = [c for c in m.children if c.kind == "builtin" and family(c) == "norm"]
+    if m.kind != "builtin" or len(m.children) != 1 or len(norms) != 1:
+        return None
+    return (at or (m.attr,)) + (norms[0].attr,)
 
 
 def _preactivated_elsewhere(cls: ClassDef, conv: Module, ctx: BlockContext) -> bool:

@@ -777,7 +777,10 @@ def _takes_features(m: Module | None, ctx: BlockContext) -> bool:
 
 
 def _stem_kernel(m: Module, ctx: BlockContext) -> object:
-    """The kernel of the one conv a stem class or Sequential holds (None: not one conv)."""
+    """The kernel of the one conv a stem class or Sequential holds (None: not one conv, or a
+    stem class that pools itself, blocks/conv_stem.py's stem_pool)."""
+    if ctx.role(m) == "ConvStem":
+        return None
     cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
     members = modules(cls) if cls is not None else m.children
     convs = [c for c in members if family(c) == "conv"]

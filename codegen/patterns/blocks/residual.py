@@ -24,7 +24,7 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
-from codegen.patterns.blocks._conv_parts import conv_kernel, unit
+from codegen.patterns.blocks._conv_parts import conv_kernel, held_norm, unit
 from codegen.patterns.blocks._norm_order import POST, PRE, model_order, proven
 from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
@@ -107,6 +107,9 @@ class BasicBlock(BlockPattern):
             if own:
                 return None
             return self._match_units(cls, ctx, rest, gates, len(members))
+        if not norms and not own and all(held_norm(c) for c in convs):
+            # Convs that hold their norms (Detectron2's Conv2d): each a unit of its own.
+            return self._match_units(cls, ctx, rest + convs, gates, len(members))
         if len(members) < 4:
             return None
         shortcut = None
