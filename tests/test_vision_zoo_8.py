@@ -38,6 +38,8 @@ EXACT_FROM_KEYS = {
     "timm_seresnet",
     "timm_regnety",
     "cifar_preact_resnet",  # session 9: blocks/preact_residual.py
+    # session 13: its later groups stride however much they widen (strides.later_stage_entries)
+    "wide_resnet_paper",
 }
 
 

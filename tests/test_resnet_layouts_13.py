@@ -1,0 +1,156 @@
+"""ResNets as other repositories write them, second layouts of the mechanisms session 13 added for
+vision zoo rows (issue 16): a conv that holds its norm as a child (Detectron2's `layers.Conv2d`,
+here its BasicBlock ResNet-18 with torch's own BatchNorm2d, and a class no pattern knows that holds
+one: missing, never silently wrong); later residual stages that stride however much they widen
+(a torchvision-style CIFAR ResNet whose widths do not double).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from tests.redraw import unit_scale
+from tests.zoo_verdicts import generate_from_state_dict, verdict
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+
+def _trusts(source: str) -> dict[str, str]:
+    return dict(re.findall(r"^class (\w+)\(.*?\n    \"\"\"Forward trust: (\w+)", source, re.M))
+
+
+# ------------------------------------------------------------ Detectron2, BasicBlock ResNet-18
+
+
+class D2Conv(nn.Conv2d):  # detectron2.layers.Conv2d(norm=get_norm("BN", c_out))
+    def __init__(self, c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0) -> None:
+        super().__init__(c_in, c_out, k, stride, padding, bias=False)
+        self.norm = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(super().forward(x))
+
+
+class D2BasicBlock(nn.Module):  # detectron2.modeling.backbone.resnet.BasicBlock
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.shortcut = D2Conv(c_in, c_out, 1, stride) if c_in != c_out else None
+        self.conv1 = D2Conv(c_in, c_out, 3, stride, 1)
+        self.conv2 = D2Conv(c_out, c_out, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv2(F.relu_(self.conv1(x)))
+        out = out + (x if self.shortcut is None else self.shortcut(x))
+        return F.relu_(out)
+
+
+class D2Stem(nn.Module):  # detectron2 BasicStem
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = D2Conv(3, 8, 7, 2, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.max_pool2d(F.relu_(self.conv1(x)), 3, 2, 1)
+
+
+class D2ResNet18(nn.Module):  # ResNet(stem, stages, num_classes): res2..res4, `linear`
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = D2Stem()
+        self.res2 = nn.Sequential(D2BasicBlock(8, 8, 1), D2BasicBlock(8, 8, 1))
+        self.res3 = nn.Sequential(D2BasicBlock(8, 16, 2), D2BasicBlock(16, 16, 1))
+        self.res4 = nn.Sequential(D2BasicBlock(16, 32, 2), D2BasicBlock(32, 32, 1))
+        self.linear = nn.Linear(32, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.res4(self.res3(self.res2(self.stem(x))))
+        return self.linear(x.mean((2, 3)))
+
+
+def test_detectron2_basic_block_resnet(tmp_path, capsys):
+    """Each conv holds its norm: the file builds the torch.nn conv and attaches the norm to it,
+    the blocks call the norm after the conv, the stride sits on the first 3x3 of a widening block
+    and the stem pools once."""
+    torch.manual_seed(0)
+    reference = unit_scale(D2ResNet18()).eval()
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
+    assert "self.conv1.norm = nn.BatchNorm2d(" in source
+    assert source.count("max_pool2d") == 1
+    assert verdict(reference, model, source, torch.randn(2, 3, 64, 64)) == "exact"
+
+
+class HeadWithNormedConv(nn.Module):  # a head no pattern reads as conv-norm units
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = D2Conv(8, 8, 3, 1, 1)
+        self.gate = nn.Conv2d(8, 1, 1)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv(x))
+        x = x * torch.sigmoid(self.gate(x))
+        return self.fc(x.mean((2, 3)))
+
+
+def test_a_held_norm_no_pattern_calls_is_missing(tmp_path, capsys):
+    """Where the pattern that fits calls the conv but not the norm it holds, the forward says it
+    is missing rather than computing the conv alone."""
+    torch.manual_seed(0)
+    reference = unit_scale(HeadWithNormedConv()).eval()
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
+    assert verdict(reference, model, source, torch.randn(2, 8, 6, 6)) == "flagged"
+    assert _trusts(source)["RecoveredModel"] == "missing"
+    assert "where conv.norm (a layer's own child) applies" in " ".join(source.split())
+
+
+# --------------------------------------------- later stages stride, however much they widen
+
+
+class TvBasicBlock(nn.Module):  # torchvision's BasicBlock, `downsample` = [conv, bn]
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.downsample = None
+        if stride != 1 or c_in != c_out:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class NarrowedCifarResNet(nn.Module):
+    """A CIFAR ResNet narrowed to widths that do not double (12, 20, 28): the first stage widens
+    at full resolution, the later ones halve it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.layer1 = nn.Sequential(TvBasicBlock(8, 12, 1), TvBasicBlock(12, 12, 1))
+        self.layer2 = nn.Sequential(TvBasicBlock(12, 20, 2), TvBasicBlock(20, 20, 1))
+        self.layer3 = nn.Sequential(TvBasicBlock(20, 28, 2))
+        self.fc = nn.Linear(28, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(x.mean((2, 3)))
+
+
+def test_later_stages_stride_however_much_they_widen(tmp_path, capsys):
+    torch.manual_seed(0)
+    reference = unit_scale(NarrowedCifarResNet()).eval()
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
+    assert verdict(reference, model, source, torch.randn(2, 3, 32, 32)) == "exact"
