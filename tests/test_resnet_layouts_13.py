@@ -2,7 +2,8 @@
 vision zoo rows (issue 16): a conv that holds its norm as a child (Detectron2's `layers.Conv2d`,
 here its BasicBlock ResNet-18 with torch's own BatchNorm2d, and a class no pattern knows that holds
 one: missing, never silently wrong); later residual stages that stride however much they widen
-(a torchvision-style CIFAR ResNet whose widths do not double).
+(a torchvision-style CIFAR ResNet whose widths do not double); a Keras applications port with
+flat layer names (three stages; ResNetV2's pre-activation names are not read as it).
 """
 
 from __future__ import annotations
@@ -154,3 +155,73 @@ def test_later_stages_stride_however_much_they_widen(tmp_path, capsys):
     reference = unit_scale(NarrowedCifarResNet()).eval()
     model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
     assert verdict(reference, model, source, torch.randn(2, 3, 32, 32)) == "exact"
+
+
+# ------------------------------------------------------- Keras applications ports, flat names
+
+
+class KerasPort(nn.Module):
+    """A keras.applications ResNet ported with one attribute per Keras layer name: three stages
+    (ResNet101's layout narrowed), the first block of each with its `_0` projection. With
+    `preact`, ResNet50V2's names (`_preact_bn`, `post_bn`): another family, not read as this."""
+
+    def __init__(self, preact: bool = False) -> None:
+        super().__init__()
+        self.preact = preact
+        self.conv1_conv = nn.Conv2d(3, 8, 7, 2)
+        self.conv1_bn = nn.BatchNorm2d(8, eps=1.001e-5)
+        self.blocks = []
+        c_in = 8
+        for stage, (mid, c_out, count) in enumerate(((4, 16, 1), (8, 24, 3), (8, 32, 2)), 2):
+            for b in range(1, count + 1):
+                name, stride = f"conv{stage}_block{b}", 2 if b == 1 and stage > 2 else 1
+                if preact:
+                    self.add_module(f"{name}_preact_bn", nn.BatchNorm2d(c_in, eps=1.001e-5))
+                if b == 1:
+                    self._unit(f"{name}_0", c_in, c_out, 1, stride)
+                self._unit(f"{name}_1", c_in, mid, 1, stride)
+                self._unit(f"{name}_2", mid, mid, 3, 1)
+                self._unit(f"{name}_3", mid, c_out, 1, 1)
+                self.blocks.append((name, b == 1))
+                c_in = c_out
+        if preact:
+            self.post_bn = nn.BatchNorm2d(c_in, eps=1.001e-5)
+        self.predictions = nn.Linear(c_in, 4)
+
+    def _unit(self, name: str, c_in: int, c_out: int, k: int, stride: int) -> None:
+        self.add_module(f"{name}_conv", nn.Conv2d(c_in, c_out, k, stride, k // 2))
+        self.add_module(f"{name}_bn", nn.BatchNorm2d(c_out, eps=1.001e-5))
+
+    def _step(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        return getattr(self, f"{name}_bn")(getattr(self, f"{name}_conv")(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv1_bn(self.conv1_conv(F.pad(x, (3, 3, 3, 3)))))
+        x = F.max_pool2d(F.pad(x, (1, 1, 1, 1)), 3, 2)
+        for name, projects in self.blocks:
+            if self.preact:
+                x = F.relu(getattr(self, f"{name}_preact_bn")(x))
+            short = self._step(x, f"{name}_0") if projects else x
+            out = F.relu(self._step(x, f"{name}_1"))
+            out = F.relu(self._step(out, f"{name}_2"))
+            x = F.relu(short + self._step(out, f"{name}_3"))
+        if self.preact:
+            x = F.relu(self.post_bn(x))
+        return self.predictions(x.mean((2, 3)))
+
+
+def test_a_keras_port_of_three_stages(tmp_path, capsys):
+    """The names say what no key does: the later stages' first 1x1 convs stride, eps 1.001e-5."""
+    torch.manual_seed(0)
+    reference = unit_scale(KerasPort()).eval()
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
+    assert "keras.applications.resnet" in source
+    assert verdict(reference, model, source, torch.randn(2, 3, 64, 64)) == "exact"
+
+
+def test_a_keras_resnet_v2_port_is_no_v1(tmp_path, capsys):
+    torch.manual_seed(0)
+    reference = unit_scale(KerasPort(preact=True)).eval()
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
+    assert "KerasResNet" not in source
+    assert verdict(reference, model, source, torch.randn(2, 3, 64, 64)) == "flagged"

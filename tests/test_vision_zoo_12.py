@@ -37,8 +37,15 @@ def _generate(reference: nn.Module, tmp_path, capsys) -> tuple[nn.Module, str]:
 # branch halves the resolution), mmpretrain's ResNet-V1d (a deep stem of ConvModule classes:
 # its first conv halves, a 3/2/1 max-pool follows, the first stage keeps the resolution).
 # Session 13: Detectron2's ResNet (its convs hold their norms: strides.held_norm, the conv built
-# with the norm attached; the stride on the bottleneck's first 1x1, Detectron2's default).
-EXACT_FROM_KEYS = {"fb_convnext", "repvgg_train", "mm_resnet_v1d", "detectron2_resnet"}
+# with the norm attached; the stride on the bottleneck's first 1x1, Detectron2's default); the
+# Keras port (families/keras_resnet.py: its flat Keras layer names fix the strides and eps).
+EXACT_FROM_KEYS = {
+    "fb_convnext",
+    "repvgg_train",
+    "mm_resnet_v1d",
+    "detectron2_resnet",
+    "keras_resnet",
+}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
