@@ -58,7 +58,16 @@ def infer_forward(
     g = Graph()
     unpadded: list[str] = []
     g.prepare = _padding_first(cls, dict(classes or {}), unpadded)
+    unstandardised: list[str] = []
+    g.substitute = _standardised_conv(cls, dict(classes or {}), unstandardised)
     match.pattern.forward(match, g)
+    if unstandardised:
+        return Forward(
+            inputs=[("x", "torch.Tensor")],
+            missing=f"the weight standardisation of {', '.join(unstandardised)}: a container "
+            "called whole cannot standardise its conv's weight",
+            trust="missing",
+        )
     if unpadded:
         return Forward(
             inputs=[("x", "torch.Tensor")],
@@ -159,6 +168,46 @@ def _padding_first(cls: ClassDef, classes: dict[str, ClassDef], unpadded: list[s
         return (x, *args[1:])
 
     return prepare
+
+
+# Big Transfer's StdConv2d: the epsilon under the filter's variance.
+STANDARDISATION_EPS = 1e-10
+
+
+def _standardised_conv(cls: ClassDef, classes: dict[str, ClassDef], unstandardised: list[str]):
+    """Graph.substitute: a built-in conv whose weight_standardization choice is on is called
+    through the helper that standardises its weight first (analyze/weight_standardization.py);
+    inside a container called whole it cannot be, and the forward is then missing."""
+
+    def substitute(g: Graph, path: tuple[str, ...], args: tuple, options: dict) -> Value | None:
+        m = _member_at(cls, path, classes)
+        if m is None or not args:
+            return None
+        if m.kind != "builtin":
+            unstandardised.extend(
+                ".".join(path + (c.attr,)) for c in _walk(m) if _standardises(c) and c is not m
+            )
+            return None
+        if not _standardises(m):
+            return None
+        return g.call_function(
+            "weight_standardized_conv2d",
+            args[0],
+            g.getattr(path + ("weight",)),
+            g.getattr(path + ("bias",)),
+            g.getattr(path + ("stride",)),
+            g.getattr(path + ("padding",)),
+            STANDARDISATION_EPS,
+            **options,
+        )
+
+    return substitute
+
+
+def _standardises(m: Module) -> bool:
+    return m.kind == "builtin" and any(
+        c.name == "weight_standardization" and c.value is True for c in m.choices
+    )
 
 
 def _member_at(cls: ClassDef, path: tuple[str, ...], classes: dict[str, ClassDef]) -> Module | None:

@@ -29,6 +29,7 @@ from codegen.analyze.strides import (
     unpaired_projection,
     zero_padded_widening,
 )
+from codegen.analyze.weight_standardization import standardised_convs
 from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
@@ -125,6 +126,7 @@ class StructureBuilder:
         self.rgb_entries: set[str] = set()  # convs reading an RGB image (layers/conv.py)
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
+        self.standardised: set[str] = set()  # convs whose weights are standardised by default
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels, or projects without widening,
@@ -216,6 +218,7 @@ class StructureBuilder:
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         self.ungrouped = set(feature_encoder_convs(root, self.resolver))
         self.rgb_entries = rgb_entries(root)
+        self.standardised = standardised_convs(root)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
             self._merge_optional(self.order[-1] if top.kind == "class" else None)
@@ -379,6 +382,7 @@ class StructureBuilder:
             padding_note=self.paddings.get(node.path, (None, None))[1],
             ungrouped=node.path in self.ungrouped,
             image_enters_elsewhere=bool(self.rgb_entries - {node.path}),
+            standardised=node.path in self.standardised,
         )
 
     def _members(

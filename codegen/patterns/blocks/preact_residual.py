@@ -43,8 +43,9 @@ class PreActResidual(BlockPattern):
         if tensors(cls) or len(members) < 4:
             return None
         pairs = numbered_pairs(members)
-        if len(pairs) < 2 or any("BatchNorm" not in n.type_name for n, _ in pairs):
-            return None  # GroupNorm pre-activation (BiT) standardises its conv weights too
+        norms = ("BatchNorm", "GroupNorm")  # BiT's GroupNorm: its convs are standardised too
+        if len(pairs) < 2 or any(not n.type_name.startswith(norms, 3) for n, _ in pairs):
+            return None
         paired = {m.attr for p in pairs for m in p}
         rest = [m for m in members if m.attr not in paired]
         shortcuts = [m for m in rest if SHORTCUT.search(m.attr)]
@@ -90,6 +91,9 @@ class PreActResidual(BlockPattern):
                 "what the projection reads: the normalised, activated input or the raw one",
             )
             choices.append(reads)
+            # GroupNorm pre-activation blocks are Big Transfer's (its code and timm's port both
+            # project `out`, the pre-activated input): the structure settles the default.
+            bit = pairs[0][0].type_name == "nn.GroupNorm" and not raw
             if reads.source == "default" and raw:
                 guessed = (
                     f"the projection {shortcut.attr} is laid out as torchvision's (a list "
@@ -97,7 +101,7 @@ class PreActResidual(BlockPattern):
                     "(bearpaw's); others read the pre-activated input (kuangliu's, timm's): "
                     "calibrate or pin shortcut_input"
                 )
-            elif reads.source == "default":
+            elif reads.source == "default" and not bit:
                 guessed = (
                     f"the projection {shortcut.attr} reads the pre-activated input by "
                     "convention (kuangliu's, timm's); some read the raw input (bearpaw's): "
