@@ -225,3 +225,98 @@ def test_a_keras_resnet_v2_port_is_no_v1(tmp_path, capsys):
     model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
     assert "KerasResNet" not in source
     assert verdict(reference, model, source, torch.randn(2, 3, 64, 64)) == "flagged"
+
+
+# ------------------------------------------- weight-standardised convs: timm's ResNetV2 (BiT)
+
+
+class TimmStdConv2d(nn.Conv2d):  # timm.layers.StdConv2d (eps 1e-8 in the BiT models)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = F.batch_norm(
+            self.weight.reshape(1, self.out_channels, -1), None, None, training=True, eps=1e-8
+        ).reshape_as(self.weight)
+        return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class DownsampleConv(nn.Module):  # timm resnetv2.DownsampleConv(preact=True): no norm
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv = TimmStdConv2d(c_in, c_out, 1, stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class TimmPreActBottleneck(nn.Module):  # timm resnetv2.PreActBottleneck with GroupNormAct(32)
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        mid = c_out // 4
+        self.downsample = DownsampleConv(c_in, c_out, stride) if c_in != c_out else None
+        self.norm1 = nn.GroupNorm(32, c_in)
+        self.conv1 = TimmStdConv2d(c_in, mid, 1, bias=False)
+        self.norm2 = nn.GroupNorm(32, mid)
+        self.conv2 = TimmStdConv2d(mid, mid, 3, stride, 1, bias=False)
+        self.norm3 = nn.GroupNorm(32, mid)
+        self.conv3 = TimmStdConv2d(mid, c_out, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pre = F.relu(self.norm1(x))
+        shortcut = x if self.downsample is None else self.downsample(pre)
+        out = self.conv1(pre)
+        out = self.conv2(F.relu(self.norm2(out)))
+        return self.conv3(F.relu(self.norm3(out))) + shortcut
+
+
+class TimmStage(nn.Module):  # timm ResNetStage: `blocks`
+    def __init__(self, c_in: int, c_out: int, stride: int, depth: int) -> None:
+        super().__init__()
+        self.blocks = nn.Sequential(
+            *(
+                TimmPreActBottleneck(c_in if i == 0 else c_out, c_out, stride if i == 0 else 1)
+                for i in range(depth)
+            )
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(x)
+
+
+class TimmBitTrunk(nn.Module):
+    """timm's resnetv2_50x1_bit stages, narrowed: `stages.N.blocks.M` (its stem and head, and the
+    trunk's final GroupNormAct, are left out: the blocks are the layout under test)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stages = nn.Sequential(TimmStage(32, 128, 1, 2), TimmStage(128, 256, 2, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stages(x)
+
+
+def test_timm_resnetv2_bit_standardises_its_convs(tmp_path, capsys):
+    """GroupNorm pre-activation blocks make every bias-free conv weight-standardised (a choice
+    on each conv), the projection inside its own class (`downsample.conv`) too."""
+    torch.manual_seed(0)
+    reference = unit_scale(TimmBitTrunk()).eval()
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
+    assert "weight_standardized_conv2d(" in source
+    assert "weight_standardization" in source
+    x = torch.randn(2, 32, 16, 16)
+    with torch.no_grad():  # timm's BiT epsilon (1e-8) is not the default (BiT's own, 1e-10)
+        torch.testing.assert_close(model(x), reference(x), atol=1e-3, rtol=1e-3)
+    torch.jit.script(model)
+
+
+def test_weight_standardisation_is_a_choice(tmp_path, capsys):
+    """Pinned off for one conv (as --hints or --calibrate would), that conv is plain and the file
+    differs from the standardised reference: the choice reaches the conv it names."""
+    torch.manual_seed(0)
+    reference = unit_scale(TimmBitTrunk()).eval()
+    pin = '["stages.0.blocks.0.conv2"]\nweight_standardization = false\n'
+    (tmp_path / "hints.toml").write_text(pin)
+    model, source = generate_from_state_dict(
+        reference, tmp_path, capsys, "--force", "--hints", str(tmp_path / "hints.toml")
+    )
+    with torch.no_grad():
+        x = torch.randn(2, 32, 16, 16)
+        assert not torch.allclose(model(x), reference(x), atol=1e-5, rtol=1e-5)

@@ -38,8 +38,11 @@ def _generate(reference: nn.Module, tmp_path, capsys) -> tuple[nn.Module, str]:
 # its first conv halves, a 3/2/1 max-pool follows, the first stage keeps the resolution).
 # Session 13: Detectron2's ResNet (its convs hold their norms: strides.held_norm, the conv built
 # with the norm attached; the stride on the bottleneck's first 1x1, Detectron2's default); the
-# Keras port (families/keras_resnet.py: its flat Keras layer names fix the strides and eps).
+# Keras port (families/keras_resnet.py: its flat Keras layer names fix the strides and eps);
+# BiT's ResNetV2 (GroupNorm pre-activation blocks identify its weight-standardised convs,
+# analyze/weight_standardization.py; its root's zero-padded pool; its conv head).
 EXACT_FROM_KEYS = {
+    "bit_resnetv2",
     "fb_convnext",
     "repvgg_train",
     "mm_resnet_v1d",

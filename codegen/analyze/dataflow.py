@@ -170,10 +170,6 @@ def _padding_first(cls: ClassDef, classes: dict[str, ClassDef], unpadded: list[s
     return prepare
 
 
-# Big Transfer's StdConv2d: the epsilon under the filter's variance.
-STANDARDISATION_EPS = 1e-10
-
-
 def _standardised_conv(cls: ClassDef, classes: dict[str, ClassDef], unstandardised: list[str]):
     """Graph.substitute: a built-in conv whose weight_standardization choice is on is called
     through the helper that standardises its weight first (analyze/weight_standardization.py);
@@ -185,10 +181,13 @@ def _standardised_conv(cls: ClassDef, classes: dict[str, ClassDef], unstandardis
             return None
         if m.kind != "builtin":
             unstandardised.extend(
-                ".".join(path + (c.attr,)) for c in _walk(m) if _standardises(c) and c is not m
+                ".".join(path + (c.attr,))
+                for c in _walk(m)
+                if _standardises(c) is not None and c is not m
             )
             return None
-        if not _standardises(m):
+        eps = _standardises(m)
+        if eps is None:
             return None
         return g.call_function(
             "weight_standardized_conv2d",
@@ -197,17 +196,20 @@ def _standardised_conv(cls: ClassDef, classes: dict[str, ClassDef], unstandardis
             g.getattr(path + ("bias",)),
             g.getattr(path + ("stride",)),
             g.getattr(path + ("padding",)),
-            STANDARDISATION_EPS,
+            eps,
             **options,
         )
 
     return substitute
 
 
-def _standardises(m: Module) -> bool:
-    return m.kind == "builtin" and any(
-        c.name == "weight_standardization" and c.value is True for c in m.choices
-    )
+def _standardises(m: Module) -> float | None:
+    """The epsilon a built-in conv standardises its weight with (its weight_standardization
+    choice), or None where it does not."""
+    for c in m.choices if m.kind == "builtin" else ():
+        if c.name == "weight_standardization" and type(c.value) in (int, float):
+            return float(c.value)
+    return None
 
 
 def _member_at(cls: ClassDef, path: tuple[str, ...], classes: dict[str, ClassDef]) -> Module | None:

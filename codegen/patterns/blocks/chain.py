@@ -789,7 +789,7 @@ def _standardised_stem(m: Module, ctx: BlockContext) -> bool:
     cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
     members = modules(cls) if cls is not None else []
     return len(members) == 1 and any(
-        c.name == "weight_standardization" and c.value is True for c in members[0].choices
+        c.name == "weight_standardization" and c.value is not False for c in members[0].choices
     )
 
 

@@ -223,7 +223,9 @@ def _conv_geometry(
         # No key shows it (analyze/weight_standardization.py): dataflow.py standardises the
         # weight wherever the conv is called.
         choices.append(
-            ctx.resolver.choose(node.path, "weight_standardization", True, [False], WS_NOTE)
+            ctx.resolver.choose(
+                node.path, "weight_standardization", 1e-10, [1e-8, 1e-6, 1e-5, False], WS_NOTE
+            )
         )
     if told is not None and padding.source == "default":
         padding.source, padding.note = "metadata", told[0]
@@ -237,8 +239,9 @@ def _conv_geometry(
 
 
 WS_NOTE = (
-    "each filter shifted to zero mean and scaled to unit variance when called (Big Transfer's "
-    "StdConv2d, beside GroupNorm pre-activation blocks)"
+    "each filter shifted to zero mean and scaled to unit variance when called, the value the "
+    "epsilon under its variance (Big Transfer's StdConv2d: 1e-10; timm's BiT models: 1e-8), "
+    "False for a plain conv"
 )
 
 
