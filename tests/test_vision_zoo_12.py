@@ -40,9 +40,12 @@ def _generate(reference: nn.Module, tmp_path, capsys) -> tuple[nn.Module, str]:
 # with the norm attached; the stride on the bottleneck's first 1x1, Detectron2's default); the
 # Keras port (families/keras_resnet.py: its flat Keras layer names fix the strides and eps);
 # BiT's ResNetV2 (GroupNorm pre-activation blocks identify its weight-standardised convs,
-# analyze/weight_standardization.py; its root's zero-padded pool; its conv head).
+# analyze/weight_standardization.py; its root's zero-padded pool; its conv head); imgclsmob's
+# PreResNet (blocks/preact_unit.py: the projection reads what the body's first unit
+# pre-activated; its PreConvBlocks of one width read as the widening one; its post_activ).
 EXACT_FROM_KEYS = {
     "bit_resnetv2",
+    "osmr_preresnet",
     "fb_convnext",
     "repvgg_train",
     "mm_resnet_v1d",

@@ -65,7 +65,7 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
         others = [c for c in inner if c not in convs and c not in norms]
         if len(convs) != 1 or len(norms) > 1 or any(c.kind != "placeholder" for c in others):
             return None
-        if norms and _preactivated_elsewhere(cls, convs[0], ctx):
+        if norms and preactivated_elsewhere(cls, convs[0], ctx):
             return None
         norm = at + (norms[0].attr,) if norms else None
         found = _unit(at + (convs[0].attr,), convs[0], norm)
@@ -85,7 +85,7 @@ def held_norm(m: Module, at: tuple[str, ...] = ()) -> tuple[str, ...] | None:
     return (at or (m.attr,)) + (norms[0].attr,)
 
 
-def _preactivated_elsewhere(cls: ClassDef, conv: Module, ctx: BlockContext) -> bool:
+def preactivated_elsewhere(cls: ClassDef, conv: Module, ctx: BlockContext) -> bool:
     """A conv and a norm that keep one width, so their order is unknown, where another class of
     the model with the same member names normalises what its conv reads (the widths prove it:
     imgclsmob's PreConvBlock `bn`, `conv` where it widens): the same layout, pre-activation too,

@@ -71,8 +71,8 @@ class PreActivatedConvHead(BlockPattern):
         class Head(nn.Module):  # big_transfer's ResNetV2 head, narrowed
             def __init__(self) -> None:
                 super().__init__()
-                self.gn = nn.GroupNorm(4, 16)
-                self.conv = nn.Conv2d(16, 5, 1)
+                self.gn = nn.GroupNorm(32, 64)
+                self.conv = nn.Conv2d(64, 5, 1)
 
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 x = F.adaptive_avg_pool2d(F.relu(self.gn(x)), 1)
@@ -86,4 +86,4 @@ class PreActivatedConvHead(BlockPattern):
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 return self.head(x)
 
-        return [Example(Model(), (torch.randn(2, 16, 5, 5),))]
+        return [Example(Model(), (torch.randn(2, 64, 5, 5),))]
