@@ -320,3 +320,68 @@ def test_weight_standardisation_is_a_choice(tmp_path, capsys):
     with torch.no_grad():
         x = torch.randn(2, 32, 16, 16)
         assert not torch.allclose(model(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+# ------------------------------------- imgclsmob's pre-activation units, bottleneck bodies
+
+
+class PreConvBlock(nn.Module):  # imgclsmob common.PreConvBlock(return_preact=True)
+    def __init__(self, c_in: int, c_out: int, k: int, stride: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(c_in)
+        self.conv = nn.Conv2d(c_in, c_out, k, stride, k // 2, bias=False)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = F.relu(self.bn(x))
+        return self.conv(x), x
+
+
+class PreResBottleneck(nn.Module):  # imgclsmob preresnet.PreResBottleneck (conv1_stride False)
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        mid = c_out // 4
+        self.conv1 = PreConvBlock(c_in, mid, 1, 1)
+        self.conv2 = PreConvBlock(mid, mid, 3, stride)
+        self.conv3 = PreConvBlock(mid, c_out, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, pre = self.conv1(x)
+        x, _ = self.conv2(x)
+        x, _ = self.conv3(x)
+        return x, pre
+
+
+class PreResBottleneckUnit(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.body = PreResBottleneck(c_in, c_out, stride)
+        self.resize = c_in != c_out or stride != 1
+        if self.resize:
+            self.identity_conv = nn.Conv2d(c_in, c_out, 1, stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, pre = self.body(x)
+        return out + (self.identity_conv(pre) if self.resize else x)
+
+
+class PreResBottleneckStages(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stage1 = nn.Sequential()
+        self.stage1.add_module("unit1", PreResBottleneckUnit(16, 64, 1))
+        self.stage1.add_module("unit2", PreResBottleneckUnit(64, 64, 1))
+        self.stage2 = nn.Sequential()
+        self.stage2.add_module("unit1", PreResBottleneckUnit(64, 128, 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stage2(self.stage1(x))
+
+
+def test_imgclsmob_preact_bottleneck_units(tmp_path, capsys):
+    """The projection reads what the body's first unit pre-activated; the one-width 3x3 units
+    are pre-activation ones, as the widening 1x1s of the same names prove."""
+    torch.manual_seed(0)
+    reference = unit_scale(PreResBottleneckStages()).eval()
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
+    assert "PreActUnit" in source
+    assert verdict(reference, model, source, torch.randn(2, 16, 16, 16)) == "exact"
