@@ -61,28 +61,24 @@ def infer_forward(
     unstandardised: list[str] = []
     g.substitute = _standardised_conv(cls, dict(classes or {}), unstandardised)
     match.pattern.forward(match, g)
-    if unstandardised:
-        return Forward(
-            inputs=[("x", "torch.Tensor")],
-            missing=f"the weight standardisation of {', '.join(unstandardised)}: a container "
-            "called whole cannot standardise its conv's weight",
-            trust="missing",
-        )
-    if unpadded:
-        return Forward(
-            inputs=[("x", "torch.Tensor")],
-            missing=f"the padding of {', '.join(unpadded)}: it pads its input before the conv, "
-            "which a container called whole cannot do",
-            trust="missing",
-        )
     skipped = _held_children_skipped(cls, g)
-    if skipped:
-        return Forward(
-            inputs=[("x", "torch.Tensor")],
-            missing=f"where {', '.join(skipped)} (a layer's own child) applies: the pattern "
-            f"that fits ({match.pattern.role}) calls the layer alone",
-            trust="missing",
-        )
+    gaps = [
+        f"the weight standardisation of {', '.join(unstandardised)}: a container called whole "
+        "cannot standardise its conv's weight"
+        if unstandardised
+        else "",
+        f"the padding of {', '.join(unpadded)}: it pads its input before the conv, which a "
+        "container called whole cannot do"
+        if unpadded
+        else "",
+        f"where {', '.join(skipped)} (a layer's own child) applies: the pattern that fits "
+        f"({match.pattern.role}) calls the layer alone"
+        if skipped
+        else "",
+    ]
+    if any(gaps):
+        missing = next(gap for gap in gaps if gap)
+        return Forward(inputs=[("x", "torch.Tensor")], missing=missing, trust="missing")
     forward = Forward(
         inputs=[(n.target, n.annotation) for n in g.inputs],
         returns=g.returns,

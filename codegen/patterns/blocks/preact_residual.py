@@ -80,33 +80,11 @@ class PreActResidual(BlockPattern):
         )
         choices, guessed = [activation], ""
         if shortcut is not None:
-            raw = torchvision_downsample(shortcut)
-            default, other = ("input", "preactivated") if raw else ("preactivated", "input")
-            reads = ctx.choose(
-                cls,
-                shortcut.attr,
-                "shortcut_input",
-                default,
-                [other],
-                "what the projection reads: the normalised, activated input or the raw one",
-            )
-            choices.append(reads)
             # GroupNorm pre-activation blocks are Big Transfer's (its code and timm's port both
             # project `out`, the pre-activated input): the structure settles the default.
-            bit = pairs[0][0].type_name == "nn.GroupNorm" and not raw
-            if reads.source == "default" and raw:
-                guessed = (
-                    f"the projection {shortcut.attr} is laid out as torchvision's (a list "
-                    "named downsample), whose call reads the raw input, and so read here "
-                    "(bearpaw's); others read the pre-activated input (kuangliu's, timm's): "
-                    "calibrate or pin shortcut_input"
-                )
-            elif reads.source == "default" and not bit:
-                guessed = (
-                    f"the projection {shortcut.attr} reads the pre-activated input by "
-                    "convention (kuangliu's, timm's); some read the raw input (bearpaw's): "
-                    "calibrate or pin shortcut_input"
-                )
+            settled = pairs[0][0].type_name == "nn.GroupNorm"
+            reads, guessed = projection_reads(cls, ctx, shortcut, settled)
+            choices.append(reads)
         steps = [(n.attr, c.attr) for n, c in pairs]
         found = (steps, shortcut.attr if shortcut else None, gate)
         return Match(self, len(members), found, choices, guessed=guessed)
@@ -181,6 +159,35 @@ class PreActResidual(BlockPattern):
                 return self.block2(self.block1(x))
 
         return [Example(Stage(), (torch.randn(2, 16, 6, 6),))]
+
+
+def projection_reads(cls, ctx: BlockContext, shortcut, settled: bool = False) -> tuple:
+    """The shortcut_input choice of a pre-activation block's projection, and what the forward
+    then says is guessed ('' where a hint, calibration or `settled` decides): its default the raw
+    input where the projection is laid out as torchvision's, else the pre-activated one."""
+    raw = torchvision_downsample(shortcut)
+    default, other = ("input", "preactivated") if raw else ("preactivated", "input")
+    reads = ctx.choose(
+        cls,
+        shortcut.attr,
+        "shortcut_input",
+        default,
+        [other],
+        "what the projection reads: the normalised, activated input or the raw one",
+    )
+    if reads.source != "default" or (settled and not raw):
+        return reads, ""
+    if raw:
+        return reads, (
+            f"the projection {shortcut.attr} is laid out as torchvision's (a list named "
+            "downsample), whose call reads the raw input, and so read here (bearpaw's); others "
+            "read the pre-activated input (kuangliu's, timm's): calibrate or pin shortcut_input"
+        )
+    return reads, (
+        f"the projection {shortcut.attr} reads the pre-activated input by convention "
+        "(kuangliu's, timm's, imgclsmob's); some read the raw input (bearpaw's): calibrate or "
+        "pin shortcut_input"
+    )
 
 
 def torchvision_downsample(shortcut) -> bool:

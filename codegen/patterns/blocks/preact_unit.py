@@ -18,8 +18,9 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks.preact_residual import projection_reads
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES, name_order
-from codegen.patterns.blocks.residual_layer import _shortcut_elsewhere
+from codegen.patterns.blocks.residual_layer import shortcut_elsewhere
 
 
 class PreActUnit(BlockPattern):
@@ -66,21 +67,8 @@ class PreActUnit(BlockPattern):
                 (1, 1),
             ):
                 return None
-            reads = ctx.choose(
-                cls,
-                shortcut.attr,
-                "shortcut_input",
-                "preactivated",
-                ["input"],
-                "what the projection reads: the normalised, activated input or the raw one",
-            )
+            reads, guessed = projection_reads(cls, ctx, shortcut)
             choices.append(reads)
-            if reads.source == "default":
-                guessed = (
-                    f"the projection {shortcut.attr} reads the pre-activated input by "
-                    "convention (imgclsmob's, kuangliu's, timm's); some read the raw input "
-                    "(bearpaw's): calibrate or pin shortcut_input"
-                )
         else:
             if c_in != c_out:
                 return None
@@ -88,7 +76,7 @@ class PreActUnit(BlockPattern):
                 cls, bodies[0].attr, "residual", "add", ["none"], "an identity leaves no keys"
             )
             choices.append(residual)
-            if residual.source == "default" and not _shortcut_elsewhere(cls, ctx):
+            if residual.source == "default" and not shortcut_elsewhere(cls, ctx):
                 guessed = (
                     f"no shortcut keys, and no other block of the model has a shortcut: "
                     f"{bodies[0].attr} could also be a plain stack; read as adding its input"
