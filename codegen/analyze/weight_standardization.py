@@ -35,15 +35,17 @@ def _conv(node: KeyNode | None) -> tuple | None:
 
 
 def _preactivated_group_norm_block(node: KeyNode) -> bool:
-    """A block whose numbered GroupNorms (`gn1`, `norm1`) normalise what the convs of their
-    numbers read, proven by widths: one of them is not as wide as what its conv gives."""
+    """A block whose numbered GroupNorms (`gn1`, `norm1`) normalise what the bias-free convs of
+    their numbers read, proven by widths: one of them is not as wide as what its conv gives. (A
+    diffusion model's ResnetBlock2D is laid out so too, but its convs have biases.)"""
     proven = False
     for name, child in node.children.items():
         found = re.fullmatch(r"(gn|norm|bn)(\d+)", name)
         if found is None or not _group_norm(child):
             continue
-        conv = _conv(node.children.get(f"conv{found.group(2)}"))
-        if conv is None:
+        conv_node = node.children.get(f"conv{found.group(2)}")
+        conv = _conv(conv_node)
+        if conv is None or "bias" in conv_node.tensors:
             return False
         width = child.tensors["weight"].shape[0]
         if width != conv[1]:

@@ -43,9 +43,12 @@ class PreActResidual(BlockPattern):
         if tensors(cls) or len(members) < 4:
             return None
         pairs = numbered_pairs(members)
-        norms = ("BatchNorm", "GroupNorm")  # BiT's GroupNorm: its convs are standardised too
-        if len(pairs) < 2 or any(not n.type_name.startswith(norms, 3) for n, _ in pairs):
-            return None
+        if len(pairs) < 2 or not all(
+            "BatchNorm" in n.type_name or (n.type_name == "nn.GroupNorm" and _standardised(c))
+            for n, c in pairs
+        ):
+            return None  # GroupNorm blocks only as BiT's (its convs standardised), not diffusers'
+
         paired = {m.attr for p in pairs for m in p}
         rest = [m for m in members if m.attr not in paired]
         shortcuts = [m for m in rest if SHORTCUT.search(m.attr)]
@@ -159,6 +162,11 @@ class PreActResidual(BlockPattern):
                 return self.block2(self.block1(x))
 
         return [Example(Stage(), (torch.randn(2, 16, 6, 6),))]
+
+
+def _standardised(conv) -> bool:
+    """A conv the structure made weight-standardised (analyze/weight_standardization.py)."""
+    return any(c.name == "weight_standardization" for c in conv.choices)
 
 
 def projection_reads(cls, ctx: BlockContext, shortcut, settled: bool = False) -> tuple:
