@@ -62,23 +62,24 @@ def infer_forward(
     g.substitute = _standardised_conv(cls, dict(classes or {}), unstandardised)
     match.pattern.forward(match, g)
     skipped = _held_children_skipped(cls, g)
-    gaps = [
-        f"the weight standardisation of {', '.join(unstandardised)}: a container called whole "
-        "cannot standardise its conv's weight"
-        if unstandardised
-        else "",
-        f"the padding of {', '.join(unpadded)}: it pads its input before the conv, which a "
-        "container called whole cannot do"
-        if unpadded
-        else "",
-        f"where {', '.join(skipped)} (a layer's own child) applies: the pattern that fits "
-        f"({match.pattern.role}) calls the layer alone"
-        if skipped
-        else "",
-    ]
-    if any(gaps):
-        missing = next(gap for gap in gaps if gap)
-        return Forward(inputs=[("x", "torch.Tensor")], missing=missing, trust="missing")
+    gaps = []  # what the pattern's forward cannot do here: the first one is named
+    if unstandardised:
+        gaps.append(
+            f"the weight standardisation of {', '.join(unstandardised)}: a container called "
+            "whole cannot standardise its conv's weight"
+        )
+    if unpadded:
+        gaps.append(
+            f"the padding of {', '.join(unpadded)}: it pads its input before the conv, which a "
+            "container called whole cannot do"
+        )
+    if skipped:
+        gaps.append(
+            f"where {', '.join(skipped)} (a layer's own child) applies: the pattern that fits "
+            f"({match.pattern.role}) calls the layer alone"
+        )
+    if gaps:
+        return Forward(inputs=[("x", "torch.Tensor")], missing=gaps[0], trust="missing")
     forward = Forward(
         inputs=[(n.target, n.annotation) for n in g.inputs],
         returns=g.returns,

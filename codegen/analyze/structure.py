@@ -118,7 +118,7 @@ class StructureBuilder:
         )  # conv path -> default stride, from the residual convention
         self.downsamplers: set[str] = set()  # conv paths that are a downsampler's one conv
         self.keeps_resolution: set[str] = set()  # residual blocks the stride rule passes over
-        self.stage_entries: set[str] = set()  # later stages' first blocks: they stride, however wide
+        self.stage_entries: set[str] = set()  # later stages' first blocks: stride, however wide
         self.planned: dict[str, tuple[int, str]] = {}  # conv path -> stride config.json fixes
         self.conv1d_convention = ""  # layers/hf_conv1d.py: transposed_convention
         self.paddings: dict[str, tuple[object, str]] = {}  # and its padding, where not half

@@ -68,7 +68,9 @@ class KerasResNet(BlockPattern):
         plan, pins = [], []
         first_stage = min(stage for stage, _ in blocks)
         for (stage, block), units in sorted(blocks.items()):
-            if set(units) - {0} != {1, 2, 3} or any(set(p) != {"conv", "bn"} for p in units.values()):
+            if set(units) - {0} != {1, 2, 3} or any(
+                set(p) != {"conv", "bn"} for p in units.values()
+            ):
                 return None
             steps = [(units[i]["conv"], units[i]["bn"]) for i in (1, 2, 3)]
             c_in = width
@@ -134,7 +136,9 @@ class KerasResNet(BlockPattern):
                 out = g.call_module((norm,), out, name="out", inline=i < 2)
                 if i < 2:
                     out = g.call_function("relu", out, name="out")
-            x = g.call_function("relu", g.call_function("add", shortcut, out, inline=True), name="x")
+            x = g.call_function(
+                "relu", g.call_function("add", shortcut, out, inline=True), name="x"
+            )
         pooled = g.call_method("mean", x, (2, 3), name="x", comment="global average pooling")
         g.output(g.call_module((head,), pooled))
 
