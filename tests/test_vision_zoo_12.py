@@ -36,7 +36,22 @@ def _generate(reference: nn.Module, tmp_path, capsys) -> tuple[nn.Module, str]:
 # RepVGG's training form (blocks/branch_sum.py: the branches summed; a block without its identity
 # branch halves the resolution), mmpretrain's ResNet-V1d (a deep stem of ConvModule classes:
 # its first conv halves, a 3/2/1 max-pool follows, the first stage keeps the resolution).
-EXACT_FROM_KEYS = {"fb_convnext", "repvgg_train", "mm_resnet_v1d"}
+# Session 13: Detectron2's ResNet (its convs hold their norms: strides.held_norm, the conv built
+# with the norm attached; the stride on the bottleneck's first 1x1, Detectron2's default); the
+# Keras port (families/keras_resnet.py: its flat Keras layer names fix the strides and eps);
+# BiT's ResNetV2 (GroupNorm pre-activation blocks identify its weight-standardised convs,
+# analyze/weight_standardization.py; its root's zero-padded pool; its conv head); imgclsmob's
+# PreResNet (blocks/preact_unit.py: the projection reads what the body's first unit
+# pre-activated; its PreConvBlocks of one width read as the widening one; its post_activ).
+EXACT_FROM_KEYS = {
+    "bit_resnetv2",
+    "osmr_preresnet",
+    "fb_convnext",
+    "repvgg_train",
+    "mm_resnet_v1d",
+    "detectron2_resnet",
+    "keras_resnet",
+}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
@@ -113,12 +128,13 @@ def test_pre_activated_units_are_not_read_as_post_activation(tmp_path, capsys):
     """imgclsmob's PreConvBlock (`bn`, `conv`) keeps the width in most units, where the keys
     cannot order the norm and the conv; the widening units prove norm-then-conv, so no unit of
     that layout is trusted as a post-activation conv-norm pair (it was: a silent error waiting
-    for the rest of the model to be inferred)."""
+    for the rest of the model to be inferred). Session 13: read as pre-activation units, the
+    model is exact (blocks/preact_unit.py)."""
     reference, x = zoo.build("osmr_preresnet")
     model, source = _generate(reference, tmp_path, capsys)
     trusts = dict(re.findall(r"^class (\w+)\(.*?\n    \"\"\"Forward trust: (\w+)", source, re.M))
     assert "BasicBlock" not in trusts and "ResidualLayer" not in trusts, trusts
-    assert verdict(reference, model, source, x) == "flagged"
+    assert verdict(reference, model, source, x) == "exact"
 
 
 def test_a_sequential_bottleneck_is_not_read_as_parallel_branches(tmp_path, capsys):

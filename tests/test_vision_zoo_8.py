@@ -40,6 +40,8 @@ EXACT_FROM_KEYS = {
     "cifar_preact_resnet",  # session 9: blocks/preact_residual.py
     "tv_alexnet",  # session 13: families/features_classifier.py (its 11x11 conv, 3x3/2 pools)
     "tv_inception_v3",  # session 13: families/inception_net.py (its stem's convs and pools)
+    # session 13: its later groups stride however much they widen (strides.later_stage_entries)
+    "wide_resnet_paper",
 }
 
 

@@ -64,7 +64,15 @@ def _trusts(source: str) -> dict[str, str]:
 # Zoo 9 from the keys: 1 -> 3 exact of 10 (with the two new layouts counted as before: 1 -> 3).
 # Session 11: akamaster's ResNet-20 is exact (option A: blocks that widen with no shortcut member
 # pad the subsampled input with zero channels, and halve the resolution where they widen).
-EXACT_FROM_KEYS = {"cifar_senet18", "cifar100_resnet18", "timm_resnetv2", "akamaster_resnet20"}
+# Session 13: bearpaw's pre-activation ResNet is exact (its `downsample` list, laid out as
+# torchvision's, reads the raw input by default; still flagged as a guess).
+EXACT_FROM_KEYS = {
+    "cifar_senet18",
+    "cifar100_resnet18",
+    "timm_resnetv2",
+    "akamaster_resnet20",
+    "bearpaw_preresnet",
+}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
@@ -193,20 +201,75 @@ def test_equal_widths_and_nothing_to_tell_is_flagged(block, tmp_path, capsys):
     assert found == ("exact" if block is PostBlock else "flagged")
 
 
-def test_what_a_projection_reads_is_flagged_then_pinned(tmp_path, capsys):
+def test_what_a_projection_reads_follows_the_layout_and_is_flagged(tmp_path, capsys):
     """bearpaw's blocks project the raw input, kuangliu's and timm's the pre-activated one: no key
-    shows which, so the default is flagged; pinned (as --calibrate or --hints would), exact."""
+    shows which. bearpaw's projection is a `downsample` list, torchvision's layout, whose call
+    reads the raw input: the default, still said to be a guess; pinned (as --calibrate or --hints
+    would), the class is inferred."""
     reference, x = zoo.build("bearpaw_preresnet")
     model, source = _generate(reference, tmp_path, capsys)
-    block = next(n for n, t in _trusts(source).items() if n.endswith("PreActBlock") and "Down" in n)
+    block = next(n for n, t in _trusts(source).items() if n.endswith("PreActBlock"))
     assert _trusts(source)[block] == "guessed"
-    assert verdict(reference, model, source, x) == "flagged"
+    assert "laid out as torchvision's" in " ".join(source.split())
+    assert verdict(reference, model, source, x) == "exact"
     hints = f'["{block}.downsample"]\nshortcut_input = "input"\n'
     model, source = _generate(reference, tmp_path, capsys, hints)
     assert _trusts(source)[block] == "inferred"
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
     torch.jit.script(model)
+
+
+class TorchvisionPreActBottleneck(nn.Module):
+    """A pre-activation bottleneck written from torchvision's (bearpaw's preresnet.py Bottleneck):
+    the `downsample` list projects the raw input."""
+
+    def __init__(self, c_in: int, planes: int, stride: int = 1) -> None:
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(c_in)
+        self.conv1 = nn.Conv2d(c_in, planes, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.downsample = None
+        if stride != 1 or c_in != planes * 4:
+            self.downsample = nn.Sequential(nn.Conv2d(c_in, planes * 4, 1, stride, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv1(F.relu(self.bn1(x)))
+        out = self.conv2(F.relu(self.bn2(out)))
+        out = self.conv3(F.relu(self.bn3(out)))
+        return out + (x if self.downsample is None else self.downsample(x))
+
+
+class KuangliuPreActBottleneck(nn.Module):  # kuangliu's: a `shortcut` list, the pre-activated input
+    def __init__(self, c_in: int, planes: int, stride: int = 1) -> None:
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(c_in)
+        self.conv1 = nn.Conv2d(c_in, planes, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.shortcut = nn.Sequential(nn.Conv2d(c_in, planes * 4, 1, stride, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(x))
+        shortcut = self.shortcut(out)
+        out = self.conv1(out)
+        out = self.conv2(F.relu(self.bn2(out)))
+        return self.conv3(F.relu(self.bn3(out))) + shortcut
+
+
+@pytest.mark.parametrize("block", [TorchvisionPreActBottleneck, KuangliuPreActBottleneck])
+def test_preact_bottlenecks_project_what_their_layout_reads(block, tmp_path, capsys):
+    """A second layout of each: what the projection reads follows its layout, flagged either way."""
+    torch.manual_seed(0)
+    reference = unit_scale(Holder(block(8, 4, 2), block(16, 4, 2)))  # widening 2x: stride 2
+    model, source = _generate(reference, tmp_path, capsys)
+    assert "guessed" in _trusts(source).values()
+    assert verdict(reference, model, source, torch.randn(2, 8, 12, 12)) == "exact"
 
 
 def test_pre_activation_resnets_of_other_repositories_are_exact(tmp_path, capsys):

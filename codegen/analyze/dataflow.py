@@ -58,14 +58,28 @@ def infer_forward(
     g = Graph()
     unpadded: list[str] = []
     g.prepare = _padding_first(cls, dict(classes or {}), unpadded)
+    unstandardised: list[str] = []
+    g.substitute = _standardised_conv(cls, dict(classes or {}), unstandardised)
     match.pattern.forward(match, g)
-    if unpadded:
-        return Forward(
-            inputs=[("x", "torch.Tensor")],
-            missing=f"the padding of {', '.join(unpadded)}: it pads its input before the conv, "
-            "which a container called whole cannot do",
-            trust="missing",
+    skipped = _held_children_skipped(cls, g)
+    gaps = []  # what the pattern's forward cannot do here: the first one is named
+    if unstandardised:
+        gaps.append(
+            f"the weight standardisation of {', '.join(unstandardised)}: a container called "
+            "whole cannot standardise its conv's weight"
         )
+    if unpadded:
+        gaps.append(
+            f"the padding of {', '.join(unpadded)}: it pads its input before the conv, which a "
+            "container called whole cannot do"
+        )
+    if skipped:
+        gaps.append(
+            f"where {', '.join(skipped)} (a layer's own child) applies: the pattern that fits "
+            f"({match.pattern.role}) calls the layer alone"
+        )
+    if gaps:
+        return Forward(inputs=[("x", "torch.Tensor")], missing=gaps[0], trust="missing")
     forward = Forward(
         inputs=[(n.target, n.annotation) for n in g.inputs],
         returns=g.returns,
@@ -87,6 +101,19 @@ def infer_forward(
     mine = own(match, cls) if own is not None else None  # (None: the pattern leaves it to us)
     forward.examples = mine if mine is not None else example_inputs(cls, g)
     return forward
+
+
+def _held_children_skipped(cls: ClassDef, g: Graph) -> list[str]:
+    """The children of a called torch.nn layer (a conv's own norm, Detectron2's `conv1.norm`)
+    that the forward never calls: a pattern that knows them calls them after the layer; one that
+    does not would compute the conv alone, so the forward is missing instead."""
+    called = set(g.modules_called())
+    skipped = []
+    for m in modules(cls):
+        if m.kind != "builtin" or not m.children or (m.attr,) not in called:
+            continue
+        skipped += [f"{m.attr}.{c.attr}" for c in m.children if (m.attr, c.attr) not in called]
+    return skipped
 
 
 def _leaves_unused(cls, resolver, unknown, roles, classes, blocked) -> bool:
@@ -138,6 +165,48 @@ def _padding_first(cls: ClassDef, classes: dict[str, ClassDef], unpadded: list[s
         return (x, *args[1:])
 
     return prepare
+
+
+def _standardised_conv(cls: ClassDef, classes: dict[str, ClassDef], unstandardised: list[str]):
+    """Graph.substitute: a built-in conv whose weight_standardization choice is on is called
+    through the helper that standardises its weight first (analyze/weight_standardization.py);
+    inside a container called whole it cannot be, and the forward is then missing."""
+
+    def substitute(g: Graph, path: tuple[str, ...], args: tuple, options: dict) -> Value | None:
+        m = _member_at(cls, path, classes)
+        if m is None or not args:
+            return None
+        if m.kind != "builtin":
+            unstandardised.extend(
+                ".".join(path + (c.attr,))
+                for c in _walk(m)
+                if _standardises(c) is not None and c is not m
+            )
+            return None
+        eps = _standardises(m)
+        if eps is None:
+            return None
+        return g.call_function(
+            "weight_standardized_conv2d",
+            args[0],
+            g.getattr(path + ("weight",)),
+            g.getattr(path + ("bias",)),
+            g.getattr(path + ("stride",)),
+            g.getattr(path + ("padding",)),
+            eps,
+            **options,
+        )
+
+    return substitute
+
+
+def _standardises(m: Module) -> float | None:
+    """The epsilon a built-in conv standardises its weight with (its weight_standardization
+    choice), or None where it does not."""
+    for c in m.choices if m.kind == "builtin" else ():
+        if c.name == "weight_standardization" and type(c.value) in (int, float):
+            return float(c.value)
+    return None
 
 
 def _member_at(cls: ClassDef, path: tuple[str, ...], classes: dict[str, ClassDef]) -> Module | None:

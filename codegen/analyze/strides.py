@@ -35,7 +35,27 @@ MOBILENET_V1_STRIDES = (1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1)
 
 def conv_weight(node: KeyNode) -> tuple[int, ...] | None:
     w = node.tensors.get("weight")
-    return w.shape if w is not None and not node.children and len(w.shape) == 4 else None
+    if w is None or len(w.shape) != 4 or (node.children and held_norm(node) is None):
+        return None
+    return w.shape
+
+
+def held_norm(node: KeyNode) -> KeyNode | None:
+    """The norm a conv holds as its child, applied after it (Detectron2's `layers.Conv2d` and the
+    detection code written like it: `conv1.weight` beside `conv1.norm.*`): the node's one child,
+    a leaf whose vectors are as wide as the conv gives, a scale among them. None elsewhere."""
+    w = node.tensors.get("weight")
+    if w is None or len(w.shape) not in (3, 4, 5) or set(node.tensors) - {"weight", "bias"}:
+        return None
+    if len(node.children) != 1:
+        return None
+    norm = next(iter(node.children.values()))
+    shapes = {n: t.shape for n, t in norm.tensors.items()}
+    if norm.children or "weight" not in shapes and "running_mean" not in shapes:
+        return None
+    if any(shape not in ((w.shape[0],), ()) for shape in shapes.values()):
+        return None
+    return norm if shapes.get("weight", (w.shape[0],)) == (w.shape[0],) else None
 
 
 def _index(name: str) -> int | None:
@@ -445,12 +465,29 @@ def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
     even where its shortcut widens the channels. The convention (He et al. 2016, table 1;
     torchvision's and timm's ResNets, Hugging Face's `downsample_in_first_stage` False): the stem's
     3x3 stride-2 max-pool halved it already. A structural default, still a calibration choice."""
-    found = set()
+    return {stages[0][2].path for stages in _stem_stages(root) if stages[0][3]}
+
+
+def later_stage_entries(root: KeyNode) -> set[str]:
+    """The first block of each residual stage after the first, beside a projection, in a network
+    whose stem and stages first_blocks_after_pooled_stem finds: it halves the resolution however
+    much it widens (He et al. 2016; the Wide ResNet code's groups, 16k, 32k, 64k wide or narrowed
+    to other factors). A structural default, still a calibration choice."""
+    return {s[2].path for stages in _stem_stages(root) for s in stages[1:] if s[3]}
+
+
+def _stem_stages(root: KeyNode) -> list[list[tuple[int, str, KeyNode, bool]]]:
+    """For each node holding a stem conv and at least two residual stages with a projection: its
+    stages in order, each (number, label, first block, whether that block has a shortcut)."""
+    found = []
     for node in root.walk():
         stem = [
             c
             for c in node.children.values()
-            if _conv_7x7(c) or deep_stem(c) or _conv_7x7(c.children.get("conv"))
+            if _conv_7x7(c)
+            or deep_stem(c)
+            or _conv_7x7(c.children.get("conv"))
+            or _conv_7x7(c.children.get("conv1"))  # Detectron2's BasicStem
         ]
         if not stem and node is root:
             # A CIFAR network's 3x3 stem reading the RGB image keeps the resolution, and so does
@@ -479,12 +516,9 @@ def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
                     for n in block.children
                 )
                 stages.append((int(number) if number else -1, label, block, shortcut))
-        with_shortcut = [s for s in stages if s[3]]
-        if len(with_shortcut) >= 2:
+        if len([s for s in stages if s[3]]) >= 2:
             # The first stage: a later one's projection strides (ResNet-18's layer1 has none).
-            first = min(stages, key=lambda s: s[:2])
-            if first[3]:
-                found.add(first[2].path)
+            found.append(sorted(stages, key=lambda s: s[:2]))
     return found
 
 

@@ -21,12 +21,15 @@ from codegen.analyze.strides import (
     deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
+    held_norm,
+    later_stage_entries,
     named_image_stem,
     plan_config_paddings,
     plan_config_strides,
     unpaired_projection,
     zero_padded_widening,
 )
+from codegen.analyze.weight_standardization import standardised_convs
 from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
@@ -115,6 +118,7 @@ class StructureBuilder:
         )  # conv path -> default stride, from the residual convention
         self.downsamplers: set[str] = set()  # conv paths that are a downsampler's one conv
         self.keeps_resolution: set[str] = set()  # residual blocks the stride rule passes over
+        self.stage_entries: set[str] = set()  # later stages' first blocks: stride, however wide
         self.planned: dict[str, tuple[int, str]] = {}  # conv path -> stride config.json fixes
         self.conv1d_convention = ""  # layers/hf_conv1d.py: transposed_convention
         self.paddings: dict[str, tuple[object, str]] = {}  # and its padding, where not half
@@ -122,6 +126,7 @@ class StructureBuilder:
         self.rgb_entries: set[str] = set()  # convs reading an RGB image (layers/conv.py)
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
+        self.standardised: set[str] = set()  # convs whose weights are standardised by default
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels, or projects without widening,
@@ -129,10 +134,10 @@ class StructureBuilder:
         stride 2. Other convs default to 1.
         The body's convs are the block's own or, beside the shortcut, those of one body Sequential
         (Hugging Face's `layer`), in index order."""
-        shortcut = next((c for n, c in node.children.items() if n in SHORTCUT_NAMES), None)
+        shortcut = next((c for n, c in node.children.items() if n.lower() in SHORTCUT_NAMES), None)
         shortcut = shortcut or unpaired_projection(node)
         convs = [c for c in node.children.values() if _conv_weight(c) is not None]
-        if shortcut is not None and shortcut.name not in SHORTCUT_NAMES:
+        if shortcut is not None and shortcut.name.lower() not in SHORTCUT_NAMES:
             convs = [c for c in convs if c is not shortcut]  # an unpaired projection
         others = [c for c in node.children.values() if c is not shortcut]
         if not convs and len(others) == 1 and all(map(_canonical_index, others[0].children)):
@@ -176,10 +181,14 @@ class StructureBuilder:
         # pycls' and torchvision's RegNet (`f` beside `proj`): every stage halves the resolution
         # in its first block, whatever its widening (Radosavovic et al. 2020: 32 -> 48 in Y-400MF).
         any_width = shortcut.name == "proj" and "f" in node.children
-        widens = w_short[0] == 2 * w_in[1] or same_width or any_width
-        if not widens or node.path in self.keeps_resolution:
+        widens = w_short[0] == 2 * w_in[1] or node.path in self.stage_entries
+        if not (widens or same_width or any_width) or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
+        if len(convs) >= 3 and held_norm(convs[0]) and max(_conv_weight(convs[0])[2:]) == 1:
+            # Detectron2's bottleneck (its convs hold their norms) strides on the first 1x1: its
+            # RESNETS.STRIDE_IN_1X1 defaults to True, for the MSRA weights it ships.
+            spatial = convs[0]
         listed = [] if spatial is not None else _spatial_list(others)
         if shortcut.path in self.avg_down:  # ResNet-D: the pool before the 1x1 conv strides
             self.avg_pools.add(shortcut.path)
@@ -199,6 +208,7 @@ class StructureBuilder:
                 )
         self.planned = plan_config_strides(root, self.resolver)
         self.keeps_resolution = first_blocks_after_pooled_stem(root)
+        self.stage_entries = later_stage_entries(root)
         self.avg_down = avg_down_shortcuts(root)
         for node in root.walk():
             first = deep_stem(node)
@@ -213,6 +223,7 @@ class StructureBuilder:
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         self.ungrouped = set(feature_encoder_convs(root, self.resolver))
         self.rgb_entries = rgb_entries(root)
+        self.standardised = standardised_convs(root)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
             self._merge_optional(self.order[-1] if top.kind == "class" else None)
@@ -265,6 +276,9 @@ class StructureBuilder:
         if recorded is not None:
             del self.resolver.made[made:]  # the catalogue's guesses are settled by the record
             return recorded
+        conv = self._conv_holding_norm(node, ctx)
+        if conv is not None:
+            return conv
         if found is not None and matches(found.call(), node):
             return Module(
                 node.name,
@@ -284,6 +298,31 @@ class StructureBuilder:
         ):
             return self._dict(node)
         return self._class_instance(node)
+
+    def _conv_holding_norm(self, node: KeyNode, ctx: Context) -> Module | None:
+        """A conv that holds its norm as a child (strides.held_norm): the torch.nn conv its own
+        tensors make, with the norm attached to it (`self.conv1.norm = ...`). Whoever calls it
+        calls the norm after it: a pattern that does not know the norm is there leaves it unused,
+        and dataflow.py then says the forward is missing it."""
+        norm_node = held_norm(node)
+        if norm_node is None or _canonical_index(node.name):
+            return None  # (an item of a list: the file attaches the norm to a member only)
+        bare = KeyNode(node.name, node.path, dict(node.tensors), {})
+        conv = recognise(bare, ctx)
+        if conv is None or conv.io.family != "conv" or not matches(conv.call(), bare):
+            return None
+        norm = self.module_for(norm_node, self._context(norm_node, prev=conv.io))
+        if norm.kind != "builtin" or norm.io is None or norm.io.family != "norm":
+            return None
+        return Module(
+            node.name,
+            "builtin",
+            conv.type_name,
+            conv.args,
+            children=[norm],
+            io=conv.io,
+            choices=conv.choices,
+        )
 
     def _recorded_layer(self, node: KeyNode, found: Recognised | None) -> Module | None:
         """The torch.nn layer the pickle recorded at this path, with its proven constructor call."""
@@ -358,6 +397,7 @@ class StructureBuilder:
             padding_note=self.paddings.get(node.path, (None, None))[1],
             ungrouped=node.path in self.ungrouped,
             image_enters_elsewhere=bool(self.rgb_entries - {node.path}),
+            standardised=node.path in self.standardised,
         )
 
     def _members(
@@ -1057,7 +1097,9 @@ def _patchify(m: Module) -> bool:
 
 def _conv_weight(node: KeyNode) -> tuple[int, ...] | None:
     w = node.tensors.get("weight")
-    return w.shape if w is not None and not node.children and len(w.shape) in (3, 4, 5) else None
+    if w is None or len(w.shape) not in (3, 4, 5) or (node.children and not held_norm(node)):
+        return None
+    return w.shape
 
 
 def _canonical_index(name: str) -> bool:

@@ -125,6 +125,10 @@ class Graph:
     # that prepare the arguments (a conv's padding that its constructor cannot express) and
     # returns them. codegen.analyze.dataflow sets it, so no pattern has to remember the padding.
     prepare: Any = field(default=None, repr=False, compare=False)
+    # Called as `substitute(graph, path, args, options)` in place of adding a call_module: it may
+    # add the nodes that compute the call another way (a conv whose weight is standardised first)
+    # and return their value, or None to call the module. codegen.analyze.dataflow sets it.
+    substitute: Any = field(default=None, repr=False, compare=False)
 
     def _add(self, node: Node) -> Value:
         if node.op not in OPS:
@@ -144,6 +148,10 @@ class Graph:
     def call_module(self, path: tuple[str, ...], *args: Arg, **options: Any) -> Value:
         if self.prepare is not None:
             args = tuple(self.prepare(self, tuple(path), args))
+        if self.substitute is not None:
+            made = self.substitute(self, tuple(path), args, options)
+            if made is not None:
+                return made
         return self._add(Node("call_module", tuple(path), args, **_node_options(options)))
 
     def loop(self, items: tuple, body: Graph, *args: Arg, **options: Any) -> Value:

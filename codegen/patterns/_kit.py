@@ -109,6 +109,8 @@ class LayerContext:
     # An RGB image enters through another conv (a stem reading 3 channels): a [C, 1, k, k] weight
     # on a stem-like path (`layers.0.conv1`) is then depthwise, not a grayscale entry.
     image_enters_elsewhere: bool = False
+    # The conv's weight is standardised by default (analyze/weight_standardization.py: BiT).
+    standardised: bool = False
 
 
 @dataclass

@@ -168,6 +168,13 @@ def member_lines(m: Module | Tensor, float_dtype: str) -> list[str]:
         lines.append("    " + _register(m.attr, expr))
         return lines
     lines.append(_register(m.attr, expr))
+    if m.kind == "builtin" and _plain(m.attr):
+        # A layer holding a child of its own (a conv and its norm, Detectron2's Conv2d): the
+        # child is attached to the built layer, and the forward calls it after the layer.
+        for child in m.children:
+            for line in member_lines(child, float_dtype):
+                own = line.startswith("self.")
+                lines.append(f"self.{m.attr}.{line[len('self.'):]}" if own else line)
     return lines
 
 

@@ -55,6 +55,10 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
     "input_if_same_shape": ("input_if_same_shape", "helper:input_if_same_shape"),
     "zero_padded_shortcut": ("zero_padded_shortcut", "helper:zero_padded_shortcut"),
+    "weight_standardized_conv2d": (
+        "weight_standardized_conv2d",
+        "helper:weight_standardized_conv2d",
+    ),
     "pad_same": ("pad_same", "helper:pad_same"),
     "pad_same_even": ("pad_same_even", "helper:pad_same_even"),
     "pad_to_like": ("pad_to_like", "helper:pad_to_like"),  # blocks/unet_level.py

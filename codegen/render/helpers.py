@@ -26,6 +26,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "pad_same_even": ("F",),
     "pad_to_like": ("F",),
     "zero_padded_shortcut": ("F",),
+    "weight_standardized_conv2d": ("F",),
     # helpers that build on the plain rotary frequencies print them too
     "llama3_frequencies": ("math", "helper:rope_frequencies"),
     "yarn_frequencies": ("math", "helper:rope_frequencies"),
@@ -143,6 +144,20 @@ def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """A residual where the shapes allow it: blocks of one class that keep the width and the
     resolution add their input back; those that widen or downsample do not."""
     return x + out if x.shape == out.shape else out
+''',
+    "weight_standardized_conv2d": '''
+def weight_standardized_conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    eps: float,
+) -> torch.Tensor:
+    """A conv whose filters are standardised when called (Qiao et al. 2019; Big Transfer's
+    StdConv2d): each shifted to zero mean and scaled to unit variance."""
+    var, mean = torch.var_mean(weight, dim=[1, 2, 3], keepdim=True, unbiased=False)
+    return F.conv2d(x, (weight - mean) / torch.sqrt(var + eps), bias, stride, padding)
 ''',
     "zero_padded_shortcut": '''
 def zero_padded_shortcut(x: torch.Tensor, out: torch.Tensor, both_sides: bool) -> torch.Tensor:

@@ -48,7 +48,7 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
     """The conv-norm unit a member is (an item of a container: `prefix` is the container's path)."""
     at = prefix + (m.attr,)
     if m.kind == "builtin" and family(m) == "conv":
-        return _unit(at, m, None)
+        return _unit(at, m, held_norm(m, at))
     if m.kind == "sequential":
         real = [c for c in m.children if c.kind != "placeholder"]
         if len(real) == 2 and [family(c) for c in real] == ["conv", "norm"]:
@@ -65,7 +65,7 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
         others = [c for c in inner if c not in convs and c not in norms]
         if len(convs) != 1 or len(norms) > 1 or any(c.kind != "placeholder" for c in others):
             return None
-        if norms and _preactivated_elsewhere(cls, convs[0], ctx):
+        if norms and preactivated_elsewhere(cls, convs[0], ctx):
             return None
         norm = at + (norms[0].attr,) if norms else None
         found = _unit(at + (convs[0].attr,), convs[0], norm)
@@ -76,7 +76,16 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
     return None
 
 
-def _preactivated_elsewhere(cls: ClassDef, conv: Module, ctx: BlockContext) -> bool:
+def held_norm(m: Module, at: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The path of the norm a conv holds as its child and applies after itself (Detectron2's
+    `layers.Conv2d`: `conv1.norm`), or None."""
+    norms = [c for c in m.children if c.kind == "builtin" and family(c) == "norm"]
+    if m.kind != "builtin" or len(m.children) != 1 or len(norms) != 1:
+        return None
+    return (at or (m.attr,)) + (norms[0].attr,)
+
+
+def preactivated_elsewhere(cls: ClassDef, conv: Module, ctx: BlockContext) -> bool:
     """A conv and a norm that keep one width, so their order is unknown, where another class of
     the model with the same member names normalises what its conv reads (the widths prove it:
     imgclsmob's PreConvBlock `bn`, `conv` where it widens): the same layout, pre-activation too,

@@ -67,6 +67,9 @@ STAGE_POOLS = {
     "max_pool_3x3_ceil": ("max", 3, 2, 0),  # GoogLeNet's and SqueezeNet's (ceil_mode)
     "max_pool_3x3_valid": ("max", 3, 2, 0),  # Inception v3's stem (unpadded, floor)
     "max_pool_ceil": ("max", 2, 2, 0),  # GoogLeNet's before its last stage (ceil_mode)
+    # Big Transfer's root (and timm's `fixed` stem): zeros padded first, then an unpadded pool;
+    # its stem conv has no norm or ReLU after it, so the zeros can win where -inf would not.
+    "zero_padded_max_pool_3x3": ("max", 3, 2, 0),
 }
 
 
@@ -77,6 +80,8 @@ DEEP_STEM_POOL_NOTE = "a deep stem's pool by convention (a choice)"  # He et al.
 def stage_pool(g: Graph, how: str, x: Value, ndim: int, comment: str = "") -> Value:
     """The graph node of a STAGE_POOLS choice applied to `x`."""
     fn, kernel, stride, padding = STAGE_POOLS[how]
+    if how.startswith("zero_padded"):
+        x = g.call_function("pad", x, [1, 1, 1, 1], inline=True)
     kwargs = {"stride": stride} if stride != kernel else {}
     kwargs.update({"padding": padding} if padding else {})
     kwargs.update({"ceil_mode": True} if how.endswith("_ceil") else {})
@@ -566,6 +571,8 @@ def plan(
             # conv-norm pair (a stem's max-pool after ShuffleNet's conv-bn-relu Sequential,
             # GoogLeNet's between its conv classes).
             usual = "max_pool_3x3" if i == 0 and _stem_kernel(m, ctx) in (7, (7, 7)) else "none"
+            if usual != "none" and _standardised_stem(m, ctx):
+                usual = "zero_padded_max_pool_3x3"
             others = [p for p in ("none", *STAGE_POOLS) if p != usual]
             pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
             choices.append(pool)
@@ -783,8 +790,21 @@ def _takes_features(m: Module | None, ctx: BlockContext) -> bool:
     return family(m) in ("conv", "norm") or m.kind in ("class", "sequential", "repeat")
 
 
+def _standardised_stem(m: Module, ctx: BlockContext) -> bool:
+    """A stem class whose one conv is weight-standardised and followed by nothing with tensors:
+    Big Transfer's root (`conv`, then zero padding and a max-pool; timm's `fixed` stem)."""
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    members = modules(cls) if cls is not None else []
+    return len(members) == 1 and any(
+        c.name == "weight_standardization" and c.value is not False for c in members[0].choices
+    )
+
+
 def _stem_kernel(m: Module, ctx: BlockContext) -> object:
-    """The kernel of the one conv a stem class or Sequential holds (None: not one conv)."""
+    """The kernel of the one conv a stem class or Sequential holds (None: not one conv, or a
+    stem class that pools itself, blocks/conv_stem.py's stem_pool)."""
+    if ctx.role(m) == "ConvStem":
+        return None
     cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
     members = modules(cls) if cls is not None else m.children
     convs = [c for c in members if family(c) == "conv"]

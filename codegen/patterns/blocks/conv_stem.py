@@ -28,8 +28,8 @@ class ConvStem(BlockPattern):
         u = unit(members[0], ctx)
         if u is None or u.norm is None or u.in_width not in IMAGE_CHANNELS or u.depthwise:
             return None
-        if members[0].kind == "builtin":
-            return None  # a bare conv is a layer, not a stem class
+        if members[0].kind == "builtin" and not members[0].children:
+            return None  # a bare conv is a layer, not a stem class (one holding its norm is)
         activation = ctx.choose(
             cls,
             u.conv[0],

@@ -19,7 +19,8 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
-from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks._conv_parts import conv_kernel, preactivated_elsewhere
+from codegen.patterns.blocks._norm_order import PRE, model_order
 from codegen.patterns.blocks.chain import STAGE_POOLS, stage_pool
 
 
@@ -62,7 +63,10 @@ class PreActivation(BlockPattern):
             if i and pairs[i - 1][1].io.out_width != norm.io.out_width:
                 return None
             proven = proven or norm.io.out_width != conv.io.out_width
-        if not proven:
+        # One pair keeping the width: a class of the same names that widens decides (imgclsmob's
+        # PreConvBlock `bn`, `conv`).
+        elsewhere = len(pairs) == 1 and preactivated_elsewhere(cls, pairs[0][1], ctx)
+        if not proven and not elsewhere:
             return None
         first, last = pairs[0][1], pairs[-1][1]
         activation = ctx.choose(
@@ -141,3 +145,76 @@ class PreActivation(BlockPattern):
             model.transition.norm.running_mean.normal_(0, 0.2)
             model.transition.norm.running_var.uniform_(0.5, 1.5)
         return [Example(model, (torch.randn(2, 8, 5, 5),))]
+
+
+def model_preactivated(ctx: BlockContext) -> bool:
+    """Whether the model's conv units are pre-activation ones: its blocks of numbered pairs prove
+    it together (blocks/_norm_order.py), or a class of one norm and one conv does, its norm as
+    wide as what the conv reads and not what it gives (imgclsmob's PreConvBlock)."""
+    if model_order(ctx) == PRE:
+        return True
+    for other in ctx.classes.values():
+        pairs = _pairs(modules(other)) if not tensors(other) else None
+        if pairs and len(pairs) == 1:
+            norm, conv = pairs[0]
+            if norm.io is not None and conv.io is not None:
+                if norm.io.out_width == conv.io.in_width != conv.io.out_width:
+                    return True
+    return False
+
+
+class PostActivation(BlockPattern):
+    """A class holding only the trunk's last norm in a pre-activation network (imgclsmob's
+    `post_activ`: bn, activ): the blocks leave their sums un-normalised, so the norm and its
+    activation follow the last one (He et al. 2016). The activation is a choice."""
+
+    role = "PostActivation"
+    priority = 4
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls) or len(members) != 1 or members[0].kind != "builtin":
+            return None
+        if "BatchNorm" not in members[0].type_name or not model_preactivated(ctx):
+            return None
+        activation = ctx.choose(
+            cls,
+            members[0].attr,
+            "activation",
+            "relu",
+            act.alternatives("relu"),
+            "after the trunk's last norm",
+            aliases=act.ALIASES,
+        )
+        return Match(self, 2, members[0].attr, [activation])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        x = g.call_module((match.found,), g.input("x"), inline=True)
+        g.output(act.apply(g, match.choices[0].value, x))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        from codegen.patterns.blocks.preact_unit import _osmr_stage
+
+        class PostActiv(nn.Module):  # imgclsmob preresnet.PreResActivation
+            def __init__(self) -> None:
+                super().__init__()
+                self.bn = nn.BatchNorm2d(16)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return F.relu(self.bn(x))
+
+        class Model(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.stage1 = _osmr_stage()
+                self.post_activ = PostActiv()
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.post_activ(self.stage1(x))
+
+        return [Example(Model(), (torch.randn(2, 8, 8, 8),))]

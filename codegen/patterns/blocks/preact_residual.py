@@ -12,8 +12,9 @@ nothing proves is read as the post-activation BasicBlock, which says the order i
 
 What leaves no key is a choice: the activation, and what a projection shortcut reads. The
 pre-activated input is the common convention (kuangliu's, timm's, the Wide ResNet code), but
-bearpaw's blocks project the raw input, and the paper's own code does both in one network: with
-a projection and that choice at its default, the forward is a guess that says so. An inline
+bearpaw's blocks, written from torchvision's (a `downsample` list), project the raw input, and the
+paper's own code does both in one network: the layout picks the default, and with a projection
+and that choice at its default, the forward is a guess that says so. An inline
 squeeze-excitation (kuangliu's SENet: two 1x1 convs `fc1`, `fc2` beside the pairs) rescales the
 last conv's output before the sum (Hu et al. 2018).
 """
@@ -42,8 +43,12 @@ class PreActResidual(BlockPattern):
         if tensors(cls) or len(members) < 4:
             return None
         pairs = numbered_pairs(members)
-        if len(pairs) < 2 or any("BatchNorm" not in n.type_name for n, _ in pairs):
-            return None  # GroupNorm pre-activation (BiT) standardises its conv weights too
+        if len(pairs) < 2 or not all(
+            "BatchNorm" in n.type_name or (n.type_name == "nn.GroupNorm" and _standardised(c))
+            for n, c in pairs
+        ):
+            return None  # GroupNorm blocks only as BiT's (its convs standardised), not diffusers'
+
         paired = {m.attr for p in pairs for m in p}
         rest = [m for m in members if m.attr not in paired]
         shortcuts = [m for m in rest if SHORTCUT.search(m.attr)]
@@ -78,21 +83,11 @@ class PreActResidual(BlockPattern):
         )
         choices, guessed = [activation], ""
         if shortcut is not None:
-            reads = ctx.choose(
-                cls,
-                shortcut.attr,
-                "shortcut_input",
-                "preactivated",
-                ["input"],
-                "what the projection reads: the normalised, activated input or the raw one",
-            )
+            # GroupNorm pre-activation blocks are Big Transfer's (its code and timm's port both
+            # project `out`, the pre-activated input): the structure settles the default.
+            settled = pairs[0][0].type_name == "nn.GroupNorm"
+            reads, guessed = projection_reads(cls, ctx, shortcut, settled)
             choices.append(reads)
-            if reads.source == "default":
-                guessed = (
-                    f"the projection {shortcut.attr} reads the pre-activated input by "
-                    "convention (kuangliu's, timm's); some read the raw input (bearpaw's): "
-                    "calibrate or pin shortcut_input"
-                )
         steps = [(n.attr, c.attr) for n, c in pairs]
         found = (steps, shortcut.attr if shortcut else None, gate)
         return Match(self, len(members), found, choices, guessed=guessed)
@@ -167,6 +162,49 @@ class PreActResidual(BlockPattern):
                 return self.block2(self.block1(x))
 
         return [Example(Stage(), (torch.randn(2, 16, 6, 6),))]
+
+
+def _standardised(conv) -> bool:
+    """A conv the structure made weight-standardised (analyze/weight_standardization.py)."""
+    return any(c.name == "weight_standardization" for c in conv.choices)
+
+
+def projection_reads(cls, ctx: BlockContext, shortcut, settled: bool = False) -> tuple:
+    """The shortcut_input choice of a pre-activation block's projection, and what the forward
+    then says is guessed ('' where a hint, calibration or `settled` decides): its default the raw
+    input where the projection is laid out as torchvision's, else the pre-activated one."""
+    raw = torchvision_downsample(shortcut)
+    default, other = ("input", "preactivated") if raw else ("preactivated", "input")
+    reads = ctx.choose(
+        cls,
+        shortcut.attr,
+        "shortcut_input",
+        default,
+        [other],
+        "what the projection reads: the normalised, activated input or the raw one",
+    )
+    if reads.source != "default" or (settled and not raw):
+        return reads, ""
+    if raw:
+        return reads, (
+            f"the projection {shortcut.attr} is laid out as torchvision's (a list named "
+            "downsample), whose call reads the raw input, and so read here (bearpaw's); others "
+            "read the pre-activated input (kuangliu's, timm's): calibrate or pin shortcut_input"
+        )
+    return reads, (
+        f"the projection {shortcut.attr} reads the pre-activated input by convention "
+        "(kuangliu's, timm's, imgclsmob's); some read the raw input (bearpaw's): calibrate or "
+        "pin shortcut_input"
+    )
+
+
+def torchvision_downsample(shortcut) -> bool:
+    """A projection laid out as torchvision's ResNet blocks lay it: a list named `downsample`
+    (`downsample.0` the conv). Pre-activation blocks written from torchvision's keep its
+    `residual = self.downsample(x)`, the raw input (bearpaw's pytorch-classification); kuangliu's
+    list is `shortcut`, timm's a class (`downsample.conv`), the Wide ResNet code's a bare conv, and
+    those read the pre-activated input."""
+    return shortcut.attr == "downsample" and shortcut.kind == "sequential"
 
 
 def _inline_gate(rest, last_conv) -> tuple[str, str] | None:

@@ -24,7 +24,7 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
-from codegen.patterns.blocks._conv_parts import conv_kernel, unit
+from codegen.patterns.blocks._conv_parts import conv_kernel, held_norm, unit
 from codegen.patterns.blocks._norm_order import POST, PRE, model_order, proven
 from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
@@ -32,7 +32,17 @@ from codegen.patterns.blocks.squeeze_excite import gate_width
 
 # What residual blocks call the member on their shortcut path; osmr/imgclsmob's units (ResUnit,
 # SEResUnit, ResNeXtUnit, ...) call it `identity_conv`. The one list analyze/ reads too.
-SHORTCUT_NAMES = {"downsample", "shortcut", "skip", "proj", "residual", "identity_conv"}
+# Lower-cased: the Wide ResNet paper's code (and the semi-supervised repositories built on it,
+# FixMatch's, MixMatch's) names its 1x1 projection `convShortcut`.
+SHORTCUT_NAMES = {
+    "downsample",
+    "shortcut",
+    "skip",
+    "proj",
+    "residual",
+    "identity_conv",
+    "convshortcut",
+}
 
 
 def name_order(attr: str) -> tuple:
@@ -97,6 +107,9 @@ class BasicBlock(BlockPattern):
             if own:
                 return None
             return self._match_units(cls, ctx, rest, gates, len(members))
+        if not norms and not own and all(held_norm(c) for c in convs):
+            # Convs that hold their norms (Detectron2's Conv2d): each a unit of its own.
+            return self._match_units(cls, ctx, rest + convs, gates, len(members))
         if len(members) < 4:
             return None
         shortcut = None

@@ -100,7 +100,7 @@ class ResidualLayer(BlockPattern):
                 )
             )
         flat = body.kind == "sequential" and any(c.kind == "placeholder" for c in body.children)
-        if flat and short is None and not guessed and not _shortcut_elsewhere(cls, ctx):
+        if flat and short is None and not guessed and not shortcut_elsewhere(cls, ctx):
             guessed = (
                 f"no shortcut keys, and no other block of the model has a shortcut: {body.attr} "
                 "could also be a plain stack; read as adding its input (a choice)"
@@ -174,7 +174,7 @@ def _split_shortcut(members) -> tuple | None:
     return (conv, norm) if norm.io.in_width == conv.io.out_width else None
 
 
-def _shortcut_elsewhere(cls, ctx: BlockContext) -> bool:
+def shortcut_elsewhere(cls, ctx: BlockContext) -> bool:
     """Whether another class of the model holds a member named as a shortcut: its blocks add."""
     return any(
         m.attr.lower() in SHORTCUT_NAMES

@@ -219,6 +219,14 @@ def _conv_geometry(
     padding = ctx.resolver.choose(
         node.path, "padding", default, others, "half the kernel keeps the size", accepts="size"
     )
+    if ctx.standardised and len(kernel) == 2:
+        # No key shows it (analyze/weight_standardization.py): dataflow.py standardises the
+        # weight wherever the conv is called.
+        choices.append(
+            ctx.resolver.choose(
+                node.path, "weight_standardization", 1e-10, [1e-8, 1e-6, 1e-5, False], WS_NOTE
+            )
+        )
     if told is not None and padding.source == "default":
         padding.source, padding.note = "metadata", told[0]
     if padding.value in PADDED_FIRST and len(kernel) == 2:
@@ -228,6 +236,13 @@ def _conv_geometry(
     elif padding.alternatives:
         choices.append(padding)
     return args
+
+
+WS_NOTE = (
+    "each filter shifted to zero mean and scaled to unit variance when called, the value the "
+    "epsilon under its variance (Big Transfer's StdConv2d: 1e-10; timm's BiT models: 1e-8), "
+    "False for a plain conv"
+)
 
 
 # Paddings a conv's constructor cannot express: the forward pads the input first (dataflow.py
