@@ -36,7 +36,10 @@ def _generate(reference: nn.Module, tmp_path, capsys) -> tuple[nn.Module, str]:
 # RepVGG's training form (blocks/branch_sum.py: the branches summed; a block without its identity
 # branch halves the resolution), mmpretrain's ResNet-V1d (a deep stem of ConvModule classes:
 # its first conv halves, a 3/2/1 max-pool follows, the first stage keeps the resolution).
-EXACT_FROM_KEYS = {"fb_convnext", "repvgg_train", "mm_resnet_v1d"}
+# Session 13: Megvii's ShuffleNetV2 (blocks/channel_shuffle.py's second layout: the even/odd
+# split, no shuffle after the concatenation; the two-branch units and the stem stride 2, the
+# stem's 3/2/1 max-pool follows, analyze/strides.py and blocks/chain.py).
+EXACT_FROM_KEYS = {"fb_convnext", "repvgg_train", "mm_resnet_v1d", "megvii_shufflenet_v2"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
@@ -96,7 +99,37 @@ def rep_convs() -> nn.Module:
     )
 
 
+class MegviiUnequalShuffleNet(nn.Module):
+    """Megvii's ShuffleNetV2 at widths where the downsampling unit's branches differ (8 channels
+    projected, 16 from the main branch, as its 24 -> 116 first stage does), three units a stage:
+    the even/odd split, the stride-2 units and the stem's pool, all conventions of the layout."""
+
+    def __init__(self, classes: int = 5) -> None:
+        super().__init__()
+        self.first_conv = nn.Sequential(
+            nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(inplace=True)
+        )
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        blocks, c_in = [], 8
+        for c_out, repeats in ((24, 3), (40, 2)):
+            blocks.append(zoo.ShuffleV2Block(c_in, c_out, c_out // 2, 2))
+            for _ in range(repeats - 1):
+                blocks.append(zoo.ShuffleV2Block(c_out // 2, c_out, c_out // 2, 1))
+            c_in = c_out
+        self.features = nn.Sequential(*blocks)
+        self.conv_last = nn.Sequential(
+            nn.Conv2d(c_in, 32, 1, 1, 0, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True)
+        )
+        self.classifier = nn.Sequential(nn.Linear(32, classes, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(self.maxpool(self.first_conv(x)))
+        x = self.conv_last(x).mean([2, 3])
+        return self.classifier(x)
+
+
 SECOND_LAYOUTS = {  # name: (build, input shape)
+    "megvii_unequal_shufflenet": (MegviiUnequalShuffleNet, (2, 3, 64, 64)),
     "mm_resnet_v1c": (mm_resnet_v1c, (2, 3, 64, 64)),
     "yolo_rep_convs": (rep_convs, (2, 3, 32, 32)),
 }

@@ -24,6 +24,7 @@ import re
 
 from codegen.choices import ChoiceResolver
 from codegen.keytree import KeyNode
+from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.inverted_residual import efficientnet_rows
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 
@@ -319,6 +320,38 @@ def named_image_stem(root: KeyNode) -> KeyNode | None:
     # where several do, the one named a stem.
     stems = [c for c in readers if named(c)]
     return stems[0] if len(stems) == 1 else None
+
+
+def shuffle_downsamplers(root: KeyNode) -> set[str]:
+    """The depthwise convs of ShuffleNetV2's downsampling units: a unit holding both its branches
+    (the projection branch exists only where the unit downsamples; torchvision's and Megvii's
+    names, patterns/blocks/channel_shuffle.py), each branch a list with one depthwise conv. Both
+    halve the resolution (Ma et al. 2018, fig. 3d: the spatial down sampling unit's two 3x3
+    depthwise convs have stride 2). A convention, still a calibration choice."""
+    found = set()
+    for node in root.walk():
+        named = shuffle_branches(node.children) if not node.tensors else None
+        if named is None or named[0] is None:
+            continue
+        branches = [node.children[name] for name in named[:2]]
+        convs = [_depthwise(b) if _items(b) is not None else None for b in branches]
+        if all(convs):
+            found.update(c.path for c in convs)
+    return found
+
+
+def shuffle_stem(root: KeyNode, downsamplers: set[str]) -> KeyNode | None:
+    """The image stem's conv of a network of ShuffleNetV2 units: its 3x3 conv halves the
+    resolution (Ma et al. 2018, table 5: Conv1 3x3 stride 2, then a 3x3 stride-2 max-pool, which
+    patterns/blocks/chain.py defaults). Only the one spatial conv reading an image."""
+    if not downsamplers:
+        return None
+    readers = [
+        c
+        for c in root.walk()
+        if (w := conv_weight(c)) and 1 < w[1] <= 4 and w[2:] == (3, 3) and c.path not in downsamplers
+    ]
+    return readers[0] if len(readers) == 1 else None
 
 
 def zero_padded_widening(node: KeyNode) -> KeyNode | None:

@@ -24,6 +24,8 @@ from codegen.analyze.strides import (
     named_image_stem,
     plan_config_paddings,
     plan_config_strides,
+    shuffle_downsamplers,
+    shuffle_stem,
     unpaired_projection,
     zero_padded_widening,
 )
@@ -36,6 +38,7 @@ from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.chain import numbered_name, reading_order
+from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.layers.conv import rgb_entries
@@ -200,6 +203,12 @@ class StructureBuilder:
                 self.strides[first.path] = 2
         for path in branch_downsamplers(root):
             self.strides[path] = 2
+        shuffled = shuffle_downsamplers(root)
+        for path in shuffled:
+            self.strides[path] = 2
+        stem = shuffle_stem(root, shuffled)
+        if stem is not None:
+            self.strides[stem.path] = 2
         stem = named_image_stem(root)
         if stem is not None:
             self.strides[stem.path] = 2
@@ -610,7 +619,11 @@ class StructureBuilder:
             items.append(self._gap(node, 2, items[-1].io, trailing=True))
         io = _span_io("sequential", items)
         has_gaps = len(items) != len(children)
-        kind = "sequential" if has_gaps or _composes(items) else "modulelist"
+        units = [node.children[m.attr] for m in items if m.attr in node.children]
+        # ShuffleNetV2's units concatenate their branches (and pass half the input on), so their
+        # members' widths do not show the chain their names do (patterns/blocks/channel_shuffle)
+        shuffled = len(units) == len(items) and all(shuffle_branches(u.children) for u in units)
+        kind = "sequential" if has_gaps or _composes(items) or shuffled else "modulelist"
         if recorded:
             kind = "sequential" if desc.torch_nn == "Sequential" else "modulelist"
         return Module(

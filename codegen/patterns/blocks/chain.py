@@ -70,6 +70,7 @@ STAGE_POOLS = {
 
 STEM_POOL_NOTE = "a 7x7 stem's pool by convention (a choice)"  # He et al. 2016
 DEEP_STEM_POOL_NOTE = "a deep stem's pool by convention (a choice)"  # He et al. 2019
+SHUFFLE_STEM_POOL_NOTE = "ShuffleNetV2's stem pool by convention (a choice)"  # Ma et al. 2018
 
 
 def stage_pool(g: Graph, how: str, x: Value, ndim: int, comment: str = "") -> Value:
@@ -563,12 +564,15 @@ def plan(
             # Pooling between stages leaves no keys, after a class or Sequential as after a
             # conv-norm pair (a stem's max-pool after ShuffleNet's conv-bn-relu Sequential,
             # GoogLeNet's between its conv classes).
-            usual = "max_pool_3x3" if i == 0 and _stem_kernel(m, ctx) in (7, (7, 7)) else "none"
+            shuffled = i == 0 and _shuffle_stage(nxt, ctx)
+            pooled = i == 0 and _stem_kernel(m, ctx) in (7, (7, 7))
+            usual = "max_pool_3x3" if pooled or shuffled else "none"
             others = [p for p in ("none", *STAGE_POOLS) if p != usual]
             pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
             choices.append(pool)
             if pool.value != "none":
                 note = STEM_POOL_NOTE if pool.value == usual else ""
+                note = SHUFFLE_STEM_POOL_NOTE if note and not pooled else note
                 steps.append(("stage_pool", pool.value, flow.spatial, note))
         if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
             flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
@@ -774,6 +778,15 @@ def _takes_features(m: Module | None, ctx: BlockContext) -> bool:
     if m is None or _reads_features(m) or _head_class(m, ctx):
         return False
     return family(m) in ("conv", "norm") or m.kind in ("class", "sequential", "repeat")
+
+
+def _shuffle_stage(m: Module | None, ctx: BlockContext) -> bool:
+    """Whether a member is a stage of ShuffleNetV2 units (patterns/blocks/channel_shuffle.py),
+    which a 3x3 stride-2 max-pool precedes after the stem (Ma et al. 2018, table 5)."""
+    first = next((c for c in m.children if c.kind != "placeholder"), None) if m else None
+    return first is not None and m.kind in ("sequential", "modulelist") and (
+        ctx.role(first) == "ShuffleUnit"
+    )
 
 
 def _stem_kernel(m: Module, ctx: BlockContext) -> object:
