@@ -115,7 +115,9 @@ def test_concatenated_width_reaches_the_next_layer(tmp_path):
 # transition averaging 2x2; session 8: RegNetX and RegNetY, their lettered steps in a body
 # class, the SE after the grouped 3x3; session 12: timm's ConvNeXt, its MLP's GELU and its
 # LayerNorms' eps 1e-6 pinned by the ConvNeXt block; the MLP-Mixer, the same two pinned by its
-# block; session 13: ShuffleNetV2, its two-branch units and stem at stride 2, the stem's max-pool).
+# block; session 13: ShuffleNetV2, its two-branch units and stem at stride 2, the stem's max-pool;
+# ConvMixer, its `Residual(fn)` adding the input back and GELU in every activation slot, pinned by
+# its depthwise step's act-before-norm order, blocks/residual_wrapper.py).
 # Every other model is flagged (a class guessed or missing).
 EXACT = {
     "densenet",
@@ -126,6 +128,7 @@ EXACT = {
     "convnext_timm",
     "mlp_mixer",
     "shufflenet_v2",
+    "convmixer",
 }
 
 

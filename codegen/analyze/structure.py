@@ -674,6 +674,13 @@ class StructureBuilder:
             ),
             accepts="layer",
         )
+        # A block pattern's model-wide pin (Match.pins, path ""): every activation slot after a
+        # layer holds the family's activation (ConvMixer's GELU, blocks/residual_wrapper.py).
+        pinned = self.resolver.structural.get(("", "slot_activation"))
+        if pinned is not None and choice.source == "default" and choice.value == act.MODULES["relu"]:
+            value = act.MODULES[pinned[0]]
+            choice.alternatives = [a for a in [choice.value, *choice.alternatives] if a != value]
+            choice.value, choice.source, choice.note = value, "structure", pinned[1]
         name, args, kwargs = parse_layer(choice.value)
         width = prev.out_width if prev else None
         if name == "PixelShuffle" and width and args and width % (args[0] * args[0]) == 0:
