@@ -156,6 +156,7 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
             widening = [m for m in ranked if _widens(m)]
             ranked = widening + [m for m in ranked if m not in widening]
 
+    ranked = _final_norm_after_trunk(ranked)
     budget = [SEARCH_BUDGET]
     partners = _conv_partners(ranked)
 
@@ -186,6 +187,34 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
         return None
 
     return extend([], ranked, width)
+
+
+def _final_norm(members: list[Module]) -> Module | None:
+    """A norm named plainly `norm` beside a trunk of blocks (a list of generated classes): the
+    trunk's final norm (timm's ViT, MLP-Mixer and MetaFormer, the official PoolFormer:
+    patch_embed, blocks, norm, head), not the stem's whose width it shares."""
+    trunk = any(
+        m.kind in ("repeat", "modulelist", "sequential")
+        and any(c.kind == "class" for c in m.children)
+        for m in members
+    )
+    finals = [m for m in members if m.attr == "norm" and family(m) == "norm"]
+    return finals[0] if trunk and len(finals) == 1 else None
+
+
+def _final_norm_after_trunk(ranked: list[Module]) -> list[Module]:
+    """The members with the trunk's final norm (`_final_norm`) tried right after the trunk."""
+    final = _final_norm(ranked)
+    if final is None:
+        return ranked
+    rest = [m for m in ranked if m is not final]
+    trunks = [
+        i
+        for i, m in enumerate(rest)
+        if m.kind in ("repeat", "modulelist", "sequential")
+        and any(c.kind == "class" for c in m.children)
+    ]
+    return rest[: trunks[-1] + 1] + [final] + rest[trunks[-1] + 1 :]
 
 
 def _widens(m: Module) -> bool:
@@ -244,7 +273,8 @@ def _next_candidates(order: list[Module], rest: list[Module]) -> list[Module]:
     while last is not None and last.kind == "sequential":
         last = next((c for c in reversed(last.children) if c.kind != "placeholder"), None)
     if last is not None and last.kind == "builtin" and family(last) in ("conv", "linear"):
-        norms = [m for m in rest if family(m) == "norm"]
+        final = _final_norm(rest)  # (the trunk's, not this layer's)
+        norms = [m for m in rest if family(m) == "norm" and m is not final]
         return norms + [m for m in rest if m not in norms]
     if last is not None and last.kind in ("class", "repeat"):
         norms = [m for m in rest if family(m) == "norm"]
@@ -565,7 +595,7 @@ def plan(
             # conv-norm pair (a stem's max-pool after ShuffleNet's conv-bn-relu Sequential,
             # GoogLeNet's between its conv classes).
             shuffled = i == 0 and _shuffle_stage(nxt, ctx)
-            pooled = i == 0 and _stem_kernel(m, ctx) in (7, (7, 7))
+            pooled = i == 0 and _stem_kernel(m, ctx) in (7, (7, 7)) and not _metaformer(ctx)
             usual = "max_pool_3x3" if pooled or shuffled else "none"
             others = [p for p in ("none", *STAGE_POOLS) if p != usual]
             pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
@@ -748,7 +778,15 @@ def _pooled_stem(members: list[Module], i: int, ctx: BlockContext) -> bool:
         return False
     if not _deep_stem(convs[0], ctx) and conv_kernel(convs[0]) not in (7, (7, 7)):
         return False
+    if _metaformer(ctx):
+        return False
     return any(m.kind in ("class", "sequential", "repeat") for m in members[i + 1 :])
+
+
+def _metaformer(ctx: BlockContext) -> bool:
+    """Whether a block pattern pinned the model a MetaFormer (blocks/pool_mixer.py): its 7x7 stem
+    conv strides 4 and no pool follows it (layers/conv.py)."""
+    return ("", "metaformer_downsampling") in ctx.resolver.structural
 
 
 def _deep_stem(m: Module, ctx: BlockContext | None = None) -> bool:
