@@ -478,7 +478,10 @@ def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
         stem = [
             c
             for c in node.children.values()
-            if _conv_7x7(c) or deep_stem(c) or _conv_7x7(c.children.get("conv"))
+            if _conv_7x7(c)
+            or deep_stem(c)
+            or _conv_7x7(c.children.get("conv"))
+            or _conv_7x7(c.children.get("conv1"))  # Cadene's SENet `layer0`: conv1, bn1, pool
         ]
         if not stem and node is root:
             # A CIFAR network's 3x3 stem reading the RGB image keeps the resolution, and so does
@@ -513,6 +516,34 @@ def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
             first = min(stages, key=lambda s: s[:2])
             if first[3]:
                 found.add(first[2].path)
+    return found
+
+
+def cadene_senet(root: KeyNode) -> bool:
+    """Cadene's pretrainedmodels SENet layout: a `layer0` stem (conv1, bn1, ...), blocks with a
+    `se_module`, the head `last_linear`."""
+    if "layer0" not in root.children or "last_linear" not in root.children:
+        return False
+    return "conv1" in root.children["layer0"].children and any(
+        "se_module" in n.children for n in root.walk()
+    )
+
+
+def strided_first_1x1(root: KeyNode) -> set[str]:
+    """Blocks whose first 1x1 conv takes the stride, not their 3x3: Cadene's SEResNetBottleneck
+    (pretrainedmodels senet.py: "follows Caffe implementation and uses stride=stride in conv1",
+    Hu et al.'s released SE-ResNets), the bottleneck of a Cadene SENet whose 3x3 is ungrouped
+    (its SE-ResNeXt and SENet-154 blocks, grouped, stride the 3x3). A convention, still a choice."""
+    if not cadene_senet(root):
+        return set()
+    found = set()
+    for node in root.walk():
+        conv1, conv2 = node.children.get("conv1"), node.children.get("conv2")
+        if "se_module" not in node.children or conv1 is None or conv2 is None:
+            continue
+        w1, w2 = conv_weight(conv1), conv_weight(conv2)
+        if w1 and w2 and w1[2:] == (1, 1) and w2[2:] == (3, 3) and w2[1] == w1[0]:
+            found.add(node.path)  # conv2 reads all conv1 gives: ungrouped
     return found
 
 

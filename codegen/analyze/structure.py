@@ -26,6 +26,7 @@ from codegen.analyze.strides import (
     plan_config_strides,
     shuffle_downsamplers,
     shuffle_stem,
+    strided_first_1x1,
     unpaired_projection,
     zero_padded_widening,
 )
@@ -125,6 +126,7 @@ class StructureBuilder:
         self.rgb_entries: set[str] = set()  # convs reading an RGB image (layers/conv.py)
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
+        self.strided_1x1: set[str] = set()  # blocks whose first 1x1 conv takes the stride
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels, or projects without widening,
@@ -178,6 +180,8 @@ class StructureBuilder:
         if (w_short[0] != 2 * w_in[1] and not same_width) or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
+        if node.path in self.strided_1x1:
+            spatial = node.children["conv1"]  # Cadene's SE-ResNet bottleneck strides its 1x1
         if shortcut.path in self.avg_down:  # ResNet-D: the pool before the 1x1 conv strides
             self.avg_pools.add(shortcut.path)
             short_convs = []
@@ -196,6 +200,7 @@ class StructureBuilder:
                 )
         self.planned = plan_config_strides(root, self.resolver)
         self.keeps_resolution = first_blocks_after_pooled_stem(root)
+        self.strided_1x1 = strided_first_1x1(root)
         self.avg_down = avg_down_shortcuts(root)
         for node in root.walk():
             first = deep_stem(node)

@@ -71,6 +71,8 @@ STAGE_POOLS = {
 STEM_POOL_NOTE = "a 7x7 stem's pool by convention (a choice)"  # He et al. 2016
 DEEP_STEM_POOL_NOTE = "a deep stem's pool by convention (a choice)"  # He et al. 2019
 SHUFFLE_STEM_POOL_NOTE = "ShuffleNetV2's stem pool by convention (a choice)"  # Ma et al. 2018
+# Cadene's pretrainedmodels SENet: layer0 ends in MaxPool2d(3, stride=2, ceil_mode=True)
+CADENE_STEM_POOL_NOTE = "Cadene's SENet stem pool (ceil mode) by convention (a choice)"
 
 
 def stage_pool(g: Graph, how: str, x: Value, ndim: int, comment: str = "") -> Value:
@@ -597,12 +599,15 @@ def plan(
             shuffled = i == 0 and _shuffle_stage(nxt, ctx)
             pooled = i == 0 and _stem_kernel(m, ctx) in (7, (7, 7)) and not _metaformer(ctx)
             usual = "max_pool_3x3" if pooled or shuffled else "none"
+            cadene = pooled and _cadene_stem(m, members)
+            usual = "max_pool_3x3_ceil" if cadene else usual
             others = [p for p in ("none", *STAGE_POOLS) if p != usual]
             pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
             choices.append(pool)
             if pool.value != "none":
                 note = STEM_POOL_NOTE if pool.value == usual else ""
                 note = SHUFFLE_STEM_POOL_NOTE if note and not pooled else note
+                note = CADENE_STEM_POOL_NOTE if note and cadene else note
                 steps.append(("stage_pool", pool.value, flow.spatial, note))
         if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
             flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
@@ -781,6 +786,12 @@ def _pooled_stem(members: list[Module], i: int, ctx: BlockContext) -> bool:
     if _metaformer(ctx):
         return False
     return any(m.kind in ("class", "sequential", "repeat") for m in members[i + 1 :])
+
+
+def _cadene_stem(m: Module, members: list[Module]) -> bool:
+    """Cadene's pretrainedmodels SENet stem: a `layer0` class beside the head `last_linear` (its
+    3x3 stride-2 max-pool, unpadded, rounds up; analyze/strides.py: cadene_senet)."""
+    return m.attr == "layer0" and any(o.attr == "last_linear" for o in members)
 
 
 def _metaformer(ctx: BlockContext) -> bool:
