@@ -38,9 +38,12 @@ def _generate(reference: nn.Module, tmp_path, capsys, hints: str = "") -> tuple[
 # (identity_conv units), d2l's ResNet (an unpaired conv3 projection, the Sequential stem's pool)
 # and DenseNet (layers in one list, the transition's pool), pycls' RegNetY (proj + bn beside f).
 # Session 13: Cadene's SE-ResNet (its layer0's ceil-mode stem pool, its first stage at stride 1,
-# the stride on each bottleneck's first 1x1: analyze/strides.py's cadene_senet conventions).
+# the stride on each bottleneck's first 1x1: analyze/strides.py's cadene_senet conventions) and
+# Xception (blocks/separable_conv.py, blocks/xception_block.py: rep's opening ReLU and closing
+# max-pool, the projection's stride 2, the unpadded stem).
 EXACT_FROM_KEYS = {
     "cadene_se_resnet",
+    "cadene_xception",
     "huy_cifar_resnet18",
     "osmr_resnet",
     "d2l_resnet",

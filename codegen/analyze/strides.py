@@ -519,6 +519,21 @@ def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
     return found
 
 
+def xception_skips(root: KeyNode) -> set[str]:
+    """The 1x1 projection `skip` of Xception's blocks (`rep`, `skip`, `skipbn`; Cadene's and timm's
+    legacy Xception, blocks/xception_block.py): every projected block of the paper's entry and
+    exit flows halves the resolution (Chollet 2017, fig. 5), whether it doubles its width or not
+    (256 -> 728, 728 -> 1024); the max-pool closing `rep` matches it. A convention, a choice."""
+    found = set()
+    for node in root.walk():
+        if set(node.children) != {"rep", "skip", "skipbn"}:
+            continue
+        w = conv_weight(node.children["skip"])
+        if w and w[2:] == (1, 1) and _depthwise(node.children["rep"]) is not None:
+            found.add(node.children["skip"].path)
+    return found
+
+
 def cadene_senet(root: KeyNode) -> bool:
     """Cadene's pretrainedmodels SENet layout: a `layer0` stem (conv1, bn1, ...), blocks with a
     `se_module`, the head `last_linear`."""

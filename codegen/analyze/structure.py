@@ -28,6 +28,7 @@ from codegen.analyze.strides import (
     shuffle_stem,
     strided_first_1x1,
     unpaired_projection,
+    xception_skips,
     zero_padded_widening,
 )
 from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
@@ -207,6 +208,8 @@ class StructureBuilder:
             if first is not None:
                 self.strides[first.path] = 2
         for path in branch_downsamplers(root):
+            self.strides[path] = 2
+        for path in xception_skips(root):
             self.strides[path] = 2
         shuffled = shuffle_downsamplers(root)
         for path in shuffled:

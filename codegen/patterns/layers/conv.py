@@ -163,23 +163,32 @@ def _widths_say_transposed(w: tuple[int, ...], ctx: LayerContext, node: KeyNode)
 FAMILY_STRIDES = {("whisper", "conv1"): 1, ("whisper", "conv2"): 2}
 
 
-def _metaformer_geometry(
+def _pinned_geometry(
     ctx: LayerContext, node: KeyNode, k: int | None, grouped: bool
 ) -> tuple[int, int | None, str] | None:
-    """(stride, padding or None for half the kernel, why) of a MetaFormer's downsampling convs,
-    where a block pattern pinned the family model-wide (Match.pins ("", "metaformer_downsampling"),
-    blocks/pool_mixer.py): its 7x7 stem conv reading the image strides 4, padded 2, and a 3x3
-    conv widening between stages strides 2 (Yu et al. 2022; sail-sg/poolformer's and timm's
-    PatchEmbed / Downsampling). None elsewhere, or where config.json fixes the stride."""
-    pinned = ctx.resolver.structural.get(("", "metaformer_downsampling"))
+    """(stride, padding or None for half the kernel, why) of a family's stem and downsampling
+    convs, where a block pattern pinned the family model-wide (Match.pins, path ""):
+    - a MetaFormer (blocks/pool_mixer.py): its 7x7 stem conv reading the image strides 4, padded
+      2, and a 3x3 conv widening between stages strides 2 (Yu et al. 2022; sail-sg/poolformer's
+      and timm's PatchEmbed / Downsampling);
+    - Xception (blocks/xception_block.py): its top-level 3x3 `conv1` reading the image strides 2
+      and `conv2` 1, neither padded (Chollet 2017's entry flow; Cadene's and timm's code).
+    None elsewhere, or where config.json fixes the stride."""
     weight = node.tensors.get("weight")
-    if pinned is None or ctx.stride_note or grouped or weight is None or len(weight.shape) != 4:
+    if ctx.stride_note or grouped or weight is None or len(weight.shape) != 4:
         return None
     out_channels, in_channels = weight.shape[:2]
-    if k == 7 and in_channels <= 4:
-        return 4, 2, pinned[1]
-    if k == 3 and out_channels > in_channels:
-        return 2, None, pinned[1]
+    metaformer = ctx.resolver.structural.get(("", "metaformer_downsampling"))
+    if metaformer is not None and k == 7 and in_channels <= 4:
+        return 4, 2, metaformer[1]
+    if metaformer is not None and k == 3 and out_channels > in_channels:
+        return 2, None, metaformer[1]
+    xception = ctx.resolver.structural.get(("", "xception_stem"))
+    if xception is not None and k == 3 and node.path in ("conv1", "conv2"):
+        if node.path == "conv1" and in_channels <= 4:
+            return 2, 0, xception[1]
+        if node.path == "conv2":
+            return 1, 0, xception[1]
     return None
 
 
@@ -208,9 +217,9 @@ def _conv_geometry(
     known = FAMILY_STRIDES.get((model_type[1], node.name)) if model_type else None
     if known is not None:
         default_stride = known
-    metaformer = _metaformer_geometry(ctx, node, k, grouped)
-    if metaformer is not None:
-        default_stride = metaformer[0]
+    pinned = _pinned_geometry(ctx, node, k, grouped)
+    if pinned is not None:
+        default_stride = pinned[0]
     stride = ctx.resolver.choose(
         node.path,
         "stride",
@@ -220,8 +229,8 @@ def _conv_geometry(
     )
     if known is not None and stride.source == "default":
         stride.source, stride.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
-    elif metaformer is not None and stride.source == "default":
-        stride.source, stride.note = "structure", metaformer[2]
+    elif pinned is not None and stride.source == "default":
+        stride.source, stride.note = "structure", pinned[2]
     elif ctx.stride_note and stride.source == "default" and stride.value == ctx.stride != 1:
         stride.source, stride.note = "metadata", ctx.stride_note
     if stride.value != 1 or stride.source != "default":
@@ -234,8 +243,8 @@ def _conv_geometry(
     if told is None and (not patchify or ctx.padding_note is not None):
         told = _told_padding(ctx, kernel, stride.value, same)
     default = same if told is None else told[1]
-    if told is None and metaformer is not None and metaformer[1] is not None:
-        default = metaformer[1]
+    if told is None and pinned is not None and pinned[1] is not None:
+        default = pinned[1]
     others = [p for p in (same, 0, 1) if p != default][:1]
     if default in PADDED_FIRST:  # the padding the weights suggest stays open to calibration
         others = [same]
@@ -248,8 +257,8 @@ def _conv_geometry(
     )
     if told is not None and padding.source == "default":
         padding.source, padding.note = "metadata", told[0]
-    elif metaformer is not None and metaformer[1] is not None and padding.source == "default":
-        padding.source, padding.note = "structure", metaformer[2]
+    elif pinned is not None and pinned[1] is not None and padding.source == "default":
+        padding.source, padding.note = "structure", pinned[2]
     if padding.value in PADDED_FIRST and len(kernel) == 2:
         choices.append(padding)  # the constructor pads nothing: the forward pads first
     elif padding.value != 0 and padding.value not in PADDED_FIRST:
