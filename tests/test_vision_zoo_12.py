@@ -38,8 +38,16 @@ def _generate(reference: nn.Module, tmp_path, capsys) -> tuple[nn.Module, str]:
 # its first conv halves, a 3/2/1 max-pool follows, the first stage keeps the resolution).
 # Session 13: Megvii's ShuffleNetV2 (blocks/channel_shuffle.py's second layout: the even/odd
 # split, no shuffle after the concatenation; the two-branch units and the stem stride 2, the
-# stem's 3/2/1 max-pool follows, analyze/strides.py and blocks/chain.py).
-EXACT_FROM_KEYS = {"fb_convnext", "repvgg_train", "mm_resnet_v1d", "megvii_shufflenet_v2"}
+# stem's 3/2/1 max-pool follows, analyze/strides.py and blocks/chain.py) and Cadene's
+# Inception-ResNet-v2 (blocks/inception_residual.py: the scaled residual at the paper's 0.17,
+# pinning TF-slim's eps 1e-3 and its unpadded, max-pooled stem).
+EXACT_FROM_KEYS = {
+    "fb_convnext",
+    "repvgg_train",
+    "mm_resnet_v1d",
+    "megvii_shufflenet_v2",
+    "cadene_inception_resnet_v2",
+}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -65,7 +65,11 @@ STAGE_POOLS = {
     "avg_pool": ("avg", 2, 2, 0),
     "max_pool_3x3": ("max", 3, 2, 1),  # a ResNet stem's
     "max_pool_3x3_ceil": ("max", 3, 2, 0),  # GoogLeNet's and SqueezeNet's (ceil_mode)
+    "max_pool_3x3_valid": ("max", 3, 2, 0),  # TF-slim's Inception stems (padding VALID)
 }
+# Members of TF-slim's Inception-ResNet-v2 stem that its max-pools follow (maxpool_3a, maxpool_5a)
+INCEPTION_RESNET_POOLED = ("conv2d_2b", "conv2d_4a")
+INCEPTION_POOL_NOTE = "Inception-ResNet-v2's stem pool by convention (a choice)"
 
 
 STEM_POOL_NOTE = "a 7x7 stem's pool by convention (a choice)"  # He et al. 2016
@@ -601,6 +605,8 @@ def plan(
             usual = "max_pool_3x3" if pooled or shuffled else "none"
             cadene = pooled and _cadene_stem(m, members)
             usual = "max_pool_3x3_ceil" if cadene else usual
+            inception = _inception_resnet(ctx) and m.attr in INCEPTION_RESNET_POOLED
+            usual = "max_pool_3x3_valid" if inception else usual
             others = [p for p in ("none", *STAGE_POOLS) if p != usual]
             pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
             choices.append(pool)
@@ -608,6 +614,7 @@ def plan(
                 note = STEM_POOL_NOTE if pool.value == usual else ""
                 note = SHUFFLE_STEM_POOL_NOTE if note and not pooled else note
                 note = CADENE_STEM_POOL_NOTE if note and cadene else note
+                note = INCEPTION_POOL_NOTE if note and inception else note
                 steps.append(("stage_pool", pool.value, flow.spatial, note))
         if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
             flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
@@ -792,6 +799,11 @@ def _cadene_stem(m: Module, members: list[Module]) -> bool:
     """Cadene's pretrainedmodels SENet stem: a `layer0` class beside the head `last_linear` (its
     3x3 stride-2 max-pool, unpadded, rounds up; analyze/strides.py: cadene_senet)."""
     return m.attr == "layer0" and any(o.attr == "last_linear" for o in members)
+
+
+def _inception_resnet(ctx: BlockContext) -> bool:
+    """Whether blocks/inception_residual.py pinned the model TF-slim's Inception-ResNet-v2."""
+    return ("", "inception_resnet_stem") in ctx.resolver.structural
 
 
 def _metaformer(ctx: BlockContext) -> bool:

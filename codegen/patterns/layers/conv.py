@@ -163,6 +163,10 @@ def _widths_say_transposed(w: tuple[int, ...], ctx: LayerContext, node: KeyNode)
 FAMILY_STRIDES = {("whisper", "conv1"): 1, ("whisper", "conv2"): 2}
 
 
+# TF-slim's Inception-ResNet-v2 stem (Cadene's and timm's ports keep its names): conv -> stride.
+INCEPTION_RESNET_STEM = {"conv2d_1a.conv": 2, "conv2d_2a.conv": 1, "conv2d_4a.conv": 1}
+
+
 def _pinned_geometry(
     ctx: LayerContext, node: KeyNode, k: int | None, grouped: bool
 ) -> tuple[int, int | None, str] | None:
@@ -171,6 +175,8 @@ def _pinned_geometry(
     - a MetaFormer (blocks/pool_mixer.py): its 7x7 stem conv reading the image strides 4, padded
       2, and a 3x3 conv widening between stages strides 2 (Yu et al. 2022; sail-sg/poolformer's
       and timm's PatchEmbed / Downsampling);
+    - Inception-ResNet-v2 (blocks/inception_residual.py): TF-slim's unpadded stem convs, by
+      their names (`conv2d_1a` at stride 2, `conv2d_2a`, `conv2d_4a`);
     - Xception (blocks/xception_block.py): its top-level 3x3 `conv1` reading the image strides 2
       and `conv2` 1, neither padded (Chollet 2017's entry flow; Cadene's and timm's code).
     None elsewhere, or where config.json fixes the stride."""
@@ -183,6 +189,9 @@ def _pinned_geometry(
         return 4, 2, metaformer[1]
     if metaformer is not None and k == 3 and out_channels > in_channels:
         return 2, None, metaformer[1]
+    inception = ctx.resolver.structural.get(("", "inception_resnet_stem"))
+    if inception is not None and k == 3 and node.path in INCEPTION_RESNET_STEM:
+        return INCEPTION_RESNET_STEM[node.path], 0, inception[1]
     xception = ctx.resolver.structural.get(("", "xception_stem"))
     if xception is not None and k == 3 and node.path in ("conv1", "conv2"):
         if node.path == "conv1" and in_channels <= 4:
