@@ -273,17 +273,8 @@ class SEResNeXtBottleneck(zoo.SEResNetBottleneck):  # pretrainedmodels senet: gr
 
 
 class CadeneSEResNeXt(zoo.CadeneSEResNet):  # senet.SENet (se_resnext50_32x4d layout), narrowed
-    def _make_layer(self, planes, blocks, stride):
-        downsample = None
-        if stride != 1 or self.inplanes != planes * 4:
-            downsample = nn.Sequential(
-                nn.Conv2d(self.inplanes, planes * 4, 1, stride=stride, bias=False),
-                nn.BatchNorm2d(planes * 4),
-            )
-        layers = [SEResNeXtBottleneck(self.inplanes, planes, 4, 4, stride, downsample)]
-        self.inplanes = planes * 4
-        layers += [SEResNeXtBottleneck(self.inplanes, planes, 4, 4) for _ in range(1, blocks)]
-        return nn.Sequential(*layers)
+    def _block(self, inplanes, planes, stride=1, downsample=None) -> nn.Module:
+        return SEResNeXtBottleneck(inplanes, planes, 4, 4, stride, downsample)
 
 
 SECOND_LAYOUTS = {  # name: (build, input shape)

@@ -107,37 +107,15 @@ def rep_convs() -> nn.Module:
     )
 
 
-class MegviiUnequalShuffleNet(nn.Module):
+def megvii_unequal_shufflenet() -> nn.Module:
     """Megvii's ShuffleNetV2 at widths where the downsampling unit's branches differ (8 channels
     projected, 16 from the main branch, as its 24 -> 116 first stage does), three units a stage:
     the even/odd split, the stride-2 units and the stem's pool, all conventions of the layout."""
-
-    def __init__(self, classes: int = 5) -> None:
-        super().__init__()
-        self.first_conv = nn.Sequential(
-            nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(inplace=True)
-        )
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        blocks, c_in = [], 8
-        for c_out, repeats in ((24, 3), (40, 2)):
-            blocks.append(zoo.ShuffleV2Block(c_in, c_out, c_out // 2, 2))
-            for _ in range(repeats - 1):
-                blocks.append(zoo.ShuffleV2Block(c_out // 2, c_out, c_out // 2, 1))
-            c_in = c_out
-        self.features = nn.Sequential(*blocks)
-        self.conv_last = nn.Sequential(
-            nn.Conv2d(c_in, 32, 1, 1, 0, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True)
-        )
-        self.classifier = nn.Sequential(nn.Linear(32, classes, bias=False))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(self.maxpool(self.first_conv(x)))
-        x = self.conv_last(x).mean([2, 3])
-        return self.classifier(x)
+    return zoo.MegviiShuffleNetV2(stages=((24, 3), (40, 2)), last=32)
 
 
 SECOND_LAYOUTS = {  # name: (build, input shape)
-    "megvii_unequal_shufflenet": (MegviiUnequalShuffleNet, (2, 3, 64, 64)),
+    "megvii_unequal_shufflenet": (megvii_unequal_shufflenet, (2, 3, 112, 112)),
     "mm_resnet_v1c": (mm_resnet_v1c, (2, 3, 64, 64)),
     "yolo_rep_convs": (rep_convs, (2, 3, 32, 32)),
 }

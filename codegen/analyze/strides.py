@@ -349,7 +349,10 @@ def shuffle_stem(root: KeyNode, downsamplers: set[str]) -> KeyNode | None:
     readers = [
         c
         for c in root.walk()
-        if (w := conv_weight(c)) and 1 < w[1] <= 4 and w[2:] == (3, 3) and c.path not in downsamplers
+        if (w := conv_weight(c))
+        and 1 < w[1] <= 4
+        and w[2:] == (3, 3)
+        and c.path not in downsamplers
     ]
     return readers[0] if len(readers) == 1 else None
 

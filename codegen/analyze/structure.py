@@ -685,7 +685,11 @@ class StructureBuilder:
         # A block pattern's model-wide pin (Match.pins, path ""): every activation slot after a
         # layer holds the family's activation (ConvMixer's GELU, blocks/residual_wrapper.py).
         pinned = self.resolver.structural.get(("", "slot_activation"))
-        if pinned is not None and choice.source == "default" and choice.value == act.MODULES["relu"]:
+        if (
+            pinned is not None
+            and choice.source == "default"
+            and choice.value == act.MODULES["relu"]
+        ):
             value = act.MODULES[pinned[0]]
             choice.alternatives = [a for a in [choice.value, *choice.alternatives] if a != value]
             choice.value, choice.source, choice.note = value, "structure", pinned[1]

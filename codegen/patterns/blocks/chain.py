@@ -845,8 +845,10 @@ def _shuffle_stage(m: Module | None, ctx: BlockContext) -> bool:
     """Whether a member is a stage of ShuffleNetV2 units (patterns/blocks/channel_shuffle.py),
     which a 3x3 stride-2 max-pool precedes after the stem (Ma et al. 2018, table 5)."""
     first = next((c for c in m.children if c.kind != "placeholder"), None) if m else None
-    return first is not None and m.kind in ("sequential", "modulelist") and (
-        ctx.role(first) == "ShuffleUnit"
+    return (
+        first is not None
+        and m.kind in ("sequential", "modulelist")
+        and (ctx.role(first) == "ShuffleUnit")
     )
 
 

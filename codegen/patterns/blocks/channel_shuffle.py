@@ -29,7 +29,7 @@ from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
-
+from codegen.patterns.blocks._vision_examples import _randomise_norms
 
 
 @dataclass(frozen=True)
@@ -255,12 +255,7 @@ def _example(two: bool) -> Example:
 
     torch.manual_seed(0)
     model = Holder()
-    with torch.no_grad():
-        for name, buf in model.named_buffers():
-            if name.endswith("running_mean"):
-                buf.normal_(0, 0.2)
-            elif name.endswith("running_var"):
-                buf.uniform_(0.5, 1.5)
+    _randomise_norms(model)
     return Example(model, (torch.randn(2, 8, 6, 6),))
 
 
@@ -312,10 +307,5 @@ def _megvii_example(downsample: bool = False) -> Example:
 
     torch.manual_seed(0)
     model = Holder()
-    with torch.no_grad():
-        for name, buf in model.named_buffers():
-            if name.endswith("running_mean"):
-                buf.normal_(0, 0.2)
-            elif name.endswith("running_var"):
-                buf.uniform_(0.5, 1.5)
+    _randomise_norms(model)
     return Example(model, (torch.randn(2, 8 if downsample else 12, 6, 6),))

@@ -28,6 +28,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks._vision_examples import _randomise_norms
 
 BRANCH = re.compile(r"branch_?\d+", re.I)
 WHY = "Inception-ResNet-v2's convention (Szegedy et al. 2016; TF-slim, Cadene's and timm's ports)"
@@ -164,10 +165,5 @@ def _block17() -> Example:
 
     torch.manual_seed(0)
     model = Holder()
-    with torch.no_grad():
-        for name, buf in model.named_buffers():
-            if name.endswith("running_mean"):
-                buf.normal_(0, 0.2)
-            elif name.endswith("running_var"):
-                buf.uniform_(0.5, 1.5)
+    _randomise_norms(model)
     return Example(model, (torch.randn(2, 24, 9, 9),))

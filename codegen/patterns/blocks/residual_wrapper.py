@@ -16,6 +16,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import is_depthwise
+from codegen.patterns.blocks._vision_examples import _randomise_norms
 
 WRAPPED = ("fn",)
 CONVMIXER = "ConvMixer's convention (Trockman & Kolter 2022, the paper's listing): GELU"
@@ -89,19 +90,6 @@ class _Residual:  # the wrapper as the ConvMixer paper and vit-pytorch write it
         return Residual(fn)
 
 
-def _randomised(model):
-    import torch
-
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for name, buf in model.named_buffers():
-            if name.endswith("running_mean"):
-                buf.normal_(0, 0.2)
-            elif name.endswith("running_var"):
-                buf.uniform_(0.5, 1.5)
-    return model
-
-
 def _convmixer() -> Example:
     """ConvMixer (the paper's listing) with a 5x5 depthwise kernel: every slot a GELU."""
     import torch
@@ -129,7 +117,8 @@ def _convmixer() -> Example:
             for _ in range(2)
         ],
     )
-    return Example(_randomised(model), (torch.randn(2, 3, 12, 12),))
+    _randomise_norms(model)
+    return Example(model, (torch.randn(2, 3, 12, 12),))
 
 
 def _prenorm_residual() -> Example:
@@ -150,7 +139,9 @@ def _prenorm_residual() -> Example:
     class Holder(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.layers = nn.Sequential(_Residual.make(PreNormMLP(8)), _Residual.make(PreNormMLP(8)))
+            self.layers = nn.Sequential(
+                _Residual.make(PreNormMLP(8)), _Residual.make(PreNormMLP(8))
+            )
 
         def forward(self, x):
             return self.layers(x)

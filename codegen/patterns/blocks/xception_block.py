@@ -20,6 +20,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
+from codegen.patterns.blocks._vision_examples import _randomise_norms
 from codegen.patterns.blocks.chain import STAGE_POOLS, stage_pool
 
 WHY = "Xception's convention (Chollet 2017; Cadene's and timm's legacy Xception)"
@@ -128,10 +129,5 @@ def _example() -> Example:
 
     torch.manual_seed(0)
     model = Holder()
-    with torch.no_grad():
-        for name, buf in model.named_buffers():
-            if name.endswith("running_mean"):
-                buf.normal_(0, 0.2)
-            elif name.endswith("running_var"):
-                buf.uniform_(0.5, 1.5)
+    _randomise_norms(model)
     return Example(model, (torch.randn(2, 8, 8, 8),))
