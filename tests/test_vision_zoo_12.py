@@ -150,3 +150,18 @@ def test_a_sequential_bottleneck_is_not_read_as_parallel_branches(tmp_path, caps
     model, source = _generate(reference, tmp_path, capsys)
     assert "RepBlock" not in source
     assert verdict(reference, model, source, x) != "WRONG"
+
+
+def test_inception_residual_scale_is_a_choice_a_hint_moves(tmp_path, capsys):
+    """The residual scale leaves no key: at the paper's 0.17 by default, the block says it is
+    guessed; a network trained at another scale is flagged, and exact once the choice says so."""
+    reference, x = zoo.build("cadene_inception_resnet_v2")
+    for block in reference.repeat:
+        block.scale = 0.3
+    model, source = _generate(reference, tmp_path, capsys)
+    assert re.search(r"class InceptionResidual\(.*\n    \"\"\"Forward trust: guessed", source)
+    assert verdict(reference, model, source, x) == "flagged"
+    (tmp_path / "hints.toml").write_text('["InceptionResidual"]\nresidual_scale = 0.3\n')
+    hinted = ("--force", "--hints", str(tmp_path / "hints.toml"))
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, *hinted)
+    torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)

@@ -7,16 +7,17 @@ the input's width, scaled and added to the input, then a ReLU:
 
 Read from widths and names: two to four members named `branch*` reading the block's width, each
 applying its own activation (a conv-norm class or a Sequential of them), and one 1x1 conv reading
-their summed widths and giving the block's. The scale and the closing ReLU leave no key: choices.
+their summed widths and giving the block's. The scale and the closing ReLU leave no key: choices
+(the forward says it is guessed while the scale is the default).
 The scale defaults to the paper's for the block the branches identify (section 3.3: 0.17 for the
 35x35 block's three branches, 0.10 for the 17x17 block's 1x7/7x1 pair, 0.20 for the 8x8 block's
 1x3/3x1 pair), the ReLU to present (the network's last 8x8 block has none: a choice).
 
-The block identifies TF-slim's Inception-ResNet-v2 (Cadene's and timm's port), whose code fixes
-what no key of the model records: every batch norm's eps 1e-3, the stem's unpadded convs
-(`conv2d_1a` at stride 2, `conv2d_2a`, `conv2d_4a`) and its 3x3 stride-2 max-pools after
-`conv2d_2b` and `conv2d_4a` (`maxpool_3a`, `maxpool_5a`): pinned model-wide (Match.pins, path "";
-layers/conv.py, blocks/chain.py).
+The block, its projection named `conv2d`, identifies TF-slim's Inception-ResNet-v2 (Cadene's and
+timm's ports), whose code fixes what no key of the model records: every batch norm's eps 1e-3,
+the stem's unpadded convs (`conv2d_1a` at stride 2, `conv2d_2a`, `conv2d_4a`) and its 3x3
+stride-2 max-pools after `conv2d_2b` and `conv2d_4a` (`maxpool_3a`, `maxpool_5a`): pinned
+model-wide (Match.pins, path ""; layers/conv.py, blocks/chain.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks._vision_examples import _randomise_norms
 
 BRANCH = re.compile(r"branch_?\d+", re.I)
+TF_SLIM_PROJECTION = "conv2d"  # TF-slim's name for the block's 1x1 projection, kept by its ports
 WHY = "Inception-ResNet-v2's convention (Szegedy et al. 2016; TF-slim, Cadene's and timm's ports)"
 
 
@@ -100,12 +102,20 @@ class InceptionResidual(BlockPattern):
             act.alternatives("relu"),
             "after the residual sum (the last 8x8 block has none)",
         )
-        pins = [
-            ("", "batch_norm_eps", 1e-3, f"{WHY}: eps 1e-3"),
-            ("", "inception_resnet_stem", True, f"{WHY}: the stem pads nothing, pools 3x3/2"),
-        ]
+        pins = []
+        if project.attr == TF_SLIM_PROJECTION:
+            pins = [
+                ("", "batch_norm_eps", 1e-3, f"{WHY}: eps 1e-3"),
+                ("", "inception_resnet_stem", True, f"{WHY}: the stem pads nothing, pools 3x3/2"),
+            ]
         found = ([b.attr for b in branches], project.attr, float(scale.value), closing.value)
-        return Match(self, len(members) + 1, found, [scale, closing], pins=pins)
+        # A scale no key records and models vary (any number): guessed until hinted or calibrated.
+        guessed = (
+            f"the residual scale {scale.value} is the paper's for this block, which no key records"
+            if scale.source == "default"
+            else ""
+        )
+        return Match(self, len(members) + 1, found, [scale, closing], guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         branches, project, scale, closing = match.found
