@@ -37,7 +37,13 @@ def _generate(reference: nn.Module, tmp_path, capsys, hints: str = "") -> tuple[
 # 11`): 1 exact (huy_cifar_resnet18), 9 flagged, 0 WRONG, 0 crash. Now 5: imgclsmob's ResNet
 # (identity_conv units), d2l's ResNet (an unpaired conv3 projection, the Sequential stem's pool)
 # and DenseNet (layers in one list, the transition's pool), pycls' RegNetY (proj + bn beside f).
+# Session 13: Cadene's SE-ResNet (its layer0's ceil-mode stem pool, its first stage at stride 1,
+# the stride on each bottleneck's first 1x1: analyze/strides.py's cadene_senet conventions) and
+# Xception (blocks/separable_conv.py, blocks/xception_block.py: rep's opening ReLU and closing
+# max-pool, the projection's stride 2, the unpadded stem).
 EXACT_FROM_KEYS = {
+    "cadene_se_resnet",
+    "cadene_xception",
     "huy_cifar_resnet18",
     "osmr_resnet",
     "d2l_resnet",
@@ -253,7 +259,28 @@ def d2l_densenet_three_layers() -> nn.Module:
     return nn.Sequential(stem, *blocks, *tail)
 
 
+class SEResNeXtBottleneck(zoo.SEResNetBottleneck):  # pretrainedmodels senet: grouped 3x3
+    """Cadene's SE-ResNeXt bottleneck: the stride on its grouped 3x3 `conv2`, not its 1x1."""
+
+    def __init__(self, inplanes, planes, groups, reduction, stride=1, downsample=None) -> None:
+        super().__init__(inplanes, planes, reduction, 1, downsample)
+        width = planes * 3  # floor(planes * base_width / 64) * groups, narrowed
+        self.conv1 = nn.Conv2d(inplanes, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, planes * 4, 1, bias=False)
+
+
+class CadeneSEResNeXt(zoo.CadeneSEResNet):  # senet.SENet (se_resnext50_32x4d layout), narrowed
+    def _block(self, inplanes, planes, stride=1, downsample=None) -> nn.Module:
+        return SEResNeXtBottleneck(inplanes, planes, 4, 4, stride, downsample)
+
+
 SECOND_LAYOUTS = {  # name: (build, input shape)
+    # Cadene's SENet stem pool (ceil mode) and first stage at stride 1, the stride on the 3x3
+    # where it is grouped (the SE-ResNet's first 1x1 strides: zoo 11's cadene_se_resnet)
+    "cadene_se_resnext": (CadeneSEResNeXt, (2, 3, 64, 64)),
     "unpaired_bottlenecks": (unpaired_bottlenecks, (2, 3, 16, 16)),
     "pycls_resnet": (PyclsResNet, (2, 3, 32, 32)),
     "osmr_bottleneck_resnet": (osmr_bottleneck_resnet, (2, 3, 64, 64)),

@@ -43,6 +43,11 @@ def _generate(reference: nn.Module, tmp_path, capsys) -> tuple[nn.Module, str]:
 # analyze/weight_standardization.py; its root's zero-padded pool; its conv head); imgclsmob's
 # PreResNet (blocks/preact_unit.py: the projection reads what the body's first unit
 # pre-activated; its PreConvBlocks of one width read as the widening one; its post_activ).
+# Session 13: Megvii's ShuffleNetV2 (blocks/channel_shuffle.py's second layout: the even/odd
+# split, no shuffle after the concatenation; the two-branch units and the stem stride 2, the
+# stem's 3/2/1 max-pool follows, analyze/strides.py and blocks/chain.py) and Cadene's
+# Inception-ResNet-v2 (blocks/inception_residual.py: the scaled residual at the paper's 0.17,
+# pinning TF-slim's eps 1e-3 and its unpadded, max-pooled stem).
 EXACT_FROM_KEYS = {
     "bit_resnetv2",
     "osmr_preresnet",
@@ -51,6 +56,8 @@ EXACT_FROM_KEYS = {
     "mm_resnet_v1d",
     "detectron2_resnet",
     "keras_resnet",
+    "megvii_shufflenet_v2",
+    "cadene_inception_resnet_v2",
 }
 
 
@@ -111,7 +118,15 @@ def rep_convs() -> nn.Module:
     )
 
 
+def megvii_unequal_shufflenet() -> nn.Module:
+    """Megvii's ShuffleNetV2 at widths where the downsampling unit's branches differ (8 channels
+    projected, 16 from the main branch, as its 24 -> 116 first stage does), three units a stage:
+    the even/odd split, the stride-2 units and the stem's pool, all conventions of the layout."""
+    return zoo.MegviiShuffleNetV2(stages=((24, 3), (40, 2)), last=32)
+
+
 SECOND_LAYOUTS = {  # name: (build, input shape)
+    "megvii_unequal_shufflenet": (megvii_unequal_shufflenet, (2, 3, 112, 112)),
     "mm_resnet_v1c": (mm_resnet_v1c, (2, 3, 64, 64)),
     "yolo_rep_convs": (rep_convs, (2, 3, 32, 32)),
 }
@@ -147,3 +162,18 @@ def test_a_sequential_bottleneck_is_not_read_as_parallel_branches(tmp_path, caps
     model, source = _generate(reference, tmp_path, capsys)
     assert "RepBlock" not in source
     assert verdict(reference, model, source, x) != "WRONG"
+
+
+def test_inception_residual_scale_is_a_choice_a_hint_moves(tmp_path, capsys):
+    """The residual scale leaves no key: at the paper's 0.17 by default, the block says it is
+    guessed; a network trained at another scale is flagged, and exact once the choice says so."""
+    reference, x = zoo.build("cadene_inception_resnet_v2")
+    for block in reference.repeat:
+        block.scale = 0.3
+    model, source = _generate(reference, tmp_path, capsys)
+    assert re.search(r"class InceptionResidual\(.*\n    \"\"\"Forward trust: guessed", source)
+    assert verdict(reference, model, source, x) == "flagged"
+    (tmp_path / "hints.toml").write_text('["InceptionResidual"]\nresidual_scale = 0.3\n')
+    hinted = ("--force", "--hints", str(tmp_path / "hints.toml"))
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, *hinted)
+    torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)

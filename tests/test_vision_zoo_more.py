@@ -116,12 +116,29 @@ def test_concatenated_width_reaches_the_next_layer(tmp_path):
 # transition averaging 2x2; session 8: RegNetX and RegNetY, their lettered steps in a body
 # class, the SE after the grouped 3x3; session 12: timm's ConvNeXt, its MLP's GELU and its
 # LayerNorms' eps 1e-6 pinned by the ConvNeXt block; the MLP-Mixer, the same two pinned by its
-# block). Every other model is flagged (a class guessed or missing).
-# Session 13: VGG and SqueezeNet, their `features` and `classifier` Sequentials read by
+# block; session 13: VGG and SqueezeNet, their `features` and `classifier` Sequentials read by
 # families/features_classifier.py (the pools the layers' family writes, the steps past the keys);
-# GoogLeNet, its pools and eps from its layout's names (families/inception_net.py).
-EXACT = {"densenet", "resnext", "wide_resnet", "regnety", "regnetx", "convnext_timm", "mlp_mixer"}
-EXACT |= {"vgg", "squeezenet", "googlenet"}
+# GoogLeNet, its pools and eps from its layout's names (families/inception_net.py); ShuffleNetV2,
+# its two-branch units and stem at stride 2, the stem's max-pool; ConvMixer, its `Residual(fn)`
+# adding the input back and GELU in every activation slot, pinned by its depthwise step's
+# act-before-norm order, blocks/residual_wrapper.py; PoolFormer, its 7x7 stem at stride 4 padded
+# 2 pinned by its block, its final `norm` after the blocks). Every other model is flagged (a
+# class guessed or missing).
+EXACT = {
+    "densenet",
+    "resnext",
+    "wide_resnet",
+    "regnety",
+    "regnetx",
+    "convnext_timm",
+    "mlp_mixer",
+    "vgg",
+    "squeezenet",
+    "googlenet",
+    "shufflenet_v2",
+    "convmixer",
+    "poolformer",
+}
 
 
 def _verdict(name: str, tmp_path, capsys) -> tuple[str, float]:
@@ -416,3 +433,70 @@ def test_a_trunk_ending_in_a_norm_is_activated_once(tmp_path, capsys):
     applied once (twice, a GELU or a LeakyReLU would be wrong)."""
     _exact_and_guessed(NormEndedFeatures, torch.randn(2, 3, 4, 4), tmp_path)
     assert (tmp_path / "model.py").read_text().count("F.relu(") == 1
+# ------------------------------------------- session 13's mechanisms, on a second layout each
+
+
+class SailPatchEmbed(nn.Module):  # sail-sg/poolformer PatchEmbed: `proj`, its norm an Identity
+    def __init__(self, k: int, stride: int, padding: int, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(c_in, c_out, k, stride, padding)
+        self.norm = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.proj(x))
+
+
+class SailPoolFormerBlock(nn.Module):  # sail-sg/poolformer PoolFormerBlock: `layer_scale_1`
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.norm1 = zoo.GroupNorm1(dim)
+        self.token_mixer = zoo.Pooling()
+        self.norm2 = zoo.GroupNorm1(dim)
+        self.mlp = zoo.ConvMlp(dim, 4 * dim)
+        self.layer_scale_1 = nn.Parameter(0.5 * torch.randn(dim))
+        self.layer_scale_2 = nn.Parameter(0.5 * torch.randn(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.layer_scale_1.unsqueeze(-1).unsqueeze(-1) * self.token_mixer(self.norm1(x))
+        return x + self.layer_scale_2.unsqueeze(-1).unsqueeze(-1) * self.mlp(self.norm2(x))
+
+
+class SailPoolFormer(nn.Module):
+    """The official PoolFormer's layout, two stages: `network` alternates Sequentials of blocks
+    and the 3x3 stride-2 PatchEmbed that widens between them."""
+
+    def __init__(self, classes: int = 5) -> None:
+        super().__init__()
+        self.patch_embed = SailPatchEmbed(7, 4, 2, 3, 8)
+        self.network = nn.ModuleList(
+            [
+                nn.Sequential(SailPoolFormerBlock(8), SailPoolFormerBlock(8)),
+                SailPatchEmbed(3, 2, 1, 8, 16),
+                nn.Sequential(SailPoolFormerBlock(16)),
+            ]
+        )
+        self.norm = zoo.GroupNorm1(16)
+        self.head = nn.Linear(16, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch_embed(x)
+        for stage in self.network:
+            x = stage(x)
+        return self.head(self.norm(x).mean([-2, -1]))
+
+
+SECOND_LAYOUTS = {  # name: (build, input shape)
+    # ConvMixer at another depth, kernel and patch (the paper's ConvMixer-k/p listing)
+    "convmixer_k5_p2": (lambda: zoo.conv_mixer(dim=12, depth=3, kernel=5, patch=2), (2, 3, 12, 12)),
+    "sail_poolformer": (SailPoolFormer, (2, 3, 64, 64)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_LAYOUTS))
+def test_second_layouts_are_exact_from_the_keys(name, tmp_path, capsys):
+    from tests.redraw import reference_and_input
+    from tests.zoo_verdicts import generate_from_state_dict, verdict
+
+    reference, x = reference_and_input(*SECOND_LAYOUTS[name])
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
+    assert verdict(reference, model, source, x) == "exact"

@@ -164,10 +164,13 @@ class CadeneSEResNet(nn.Module):  # senet.SENet (se_resnet50 layout), narrowed
                 nn.Conv2d(self.inplanes, planes * 4, 1, stride=stride, bias=False),
                 nn.BatchNorm2d(planes * 4),
             )
-        layers = [SEResNetBottleneck(self.inplanes, planes, 4, stride, downsample)]
+        layers = [self._block(self.inplanes, planes, stride, downsample)]
         self.inplanes = planes * 4
-        layers += [SEResNetBottleneck(self.inplanes, planes, 4) for _ in range(1, blocks)]
+        layers += [self._block(self.inplanes, planes) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
+
+    def _block(self, inplanes, planes, stride=1, downsample=None) -> nn.Module:
+        return SEResNetBottleneck(inplanes, planes, 4, stride, downsample)
 
     def forward(self, x):
         x = self.layer2(self.layer1(self.layer0(x)))

@@ -263,14 +263,15 @@ class ShuffleV2Block(nn.Module):  # megvii-model/ShuffleNet-Series ShuffleNetV2/
 
 
 class MegviiShuffleNetV2(nn.Module):
-    def __init__(self, classes: int = 5) -> None:
+    def __init__(self, classes: int = 5, stages=((16, 2), (32, 2)), last: int = 48) -> None:
         super().__init__()
+        self.last = last
         self.first_conv = nn.Sequential(
             nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(inplace=True)
         )
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         blocks, c_in = [], 8
-        for c_out, repeats in ((16, 2), (32, 2)):
+        for c_out, repeats in stages:
             for i in range(repeats):
                 if i == 0:
                     blocks.append(ShuffleV2Block(c_in, c_out, c_out // 2, 2))
@@ -279,15 +280,15 @@ class MegviiShuffleNetV2(nn.Module):
                 c_in = c_out
         self.features = nn.Sequential(*blocks)
         self.conv_last = nn.Sequential(
-            nn.Conv2d(c_in, 48, 1, 1, 0, bias=False), nn.BatchNorm2d(48), nn.ReLU(inplace=True)
+            nn.Conv2d(c_in, last, 1, 1, 0, bias=False), nn.BatchNorm2d(last), nn.ReLU(inplace=True)
         )
         self.globalpool = nn.AvgPool2d(7)
-        self.classifier = nn.Sequential(nn.Linear(48, classes, bias=False))
+        self.classifier = nn.Sequential(nn.Linear(last, classes, bias=False))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(self.maxpool(self.first_conv(x)))
         x = self.globalpool(self.conv_last(x))
-        return self.classifier(x.contiguous().view(-1, 48))
+        return self.classifier(x.contiguous().view(-1, self.last))
 
 
 # ------------------------------------------------------------ RepVGG, training form

@@ -24,6 +24,7 @@ import re
 
 from codegen.choices import ChoiceResolver
 from codegen.keytree import KeyNode
+from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.inverted_residual import efficientnet_rows
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 
@@ -346,6 +347,41 @@ def named_image_stem(root: KeyNode) -> KeyNode | None:
     return stems[0] if len(stems) == 1 else None
 
 
+def shuffle_downsamplers(root: KeyNode) -> set[str]:
+    """The depthwise convs of ShuffleNetV2's downsampling units: a unit holding both its branches
+    (the projection branch exists only where the unit downsamples; torchvision's and Megvii's
+    names, patterns/blocks/channel_shuffle.py), each branch a list with one depthwise conv. Both
+    halve the resolution (Ma et al. 2018, fig. 3d: the spatial down sampling unit's two 3x3
+    depthwise convs have stride 2). A convention, still a calibration choice."""
+    found = set()
+    for node in root.walk():
+        named = shuffle_branches(node.children) if not node.tensors else None
+        if named is None or named[0] is None:
+            continue
+        branches = [node.children[name] for name in named[:2]]
+        convs = [_depthwise(b) if _items(b) is not None else None for b in branches]
+        if all(convs):
+            found.update(c.path for c in convs)
+    return found
+
+
+def shuffle_stem(root: KeyNode, downsamplers: set[str]) -> KeyNode | None:
+    """The image stem's conv of a network of ShuffleNetV2 units: its 3x3 conv halves the
+    resolution (Ma et al. 2018, table 5: Conv1 3x3 stride 2, then a 3x3 stride-2 max-pool, which
+    patterns/blocks/chain.py defaults). Only the one spatial conv reading an image."""
+    if not downsamplers:
+        return None
+    readers = [
+        c
+        for c in root.walk()
+        if (w := conv_weight(c))
+        and 1 < w[1] <= 4
+        and w[2:] == (3, 3)
+        and c.path not in downsamplers
+    ]
+    return readers[0] if len(readers) == 1 else None
+
+
 def zero_padded_widening(node: KeyNode) -> KeyNode | None:
     """The first conv of a residual block that doubles the width with no shortcut member: He et
     al. 2016's "option A" blocks (the CIFAR ResNets; patterns/blocks/residual.py pads the input
@@ -487,7 +523,7 @@ def _stem_stages(root: KeyNode) -> list[list[tuple[int, str, KeyNode, bool]]]:
             if _conv_7x7(c)
             or deep_stem(c)
             or _conv_7x7(c.children.get("conv"))
-            or _conv_7x7(c.children.get("conv1"))  # Detectron2's BasicStem
+            or _conv_7x7(c.children.get("conv1"))  # Detectron2's BasicStem, Cadene's `layer0`
         ]
         if not stem and node is root:
             # A CIFAR network's 3x3 stem reading the RGB image keeps the resolution, and so does
@@ -519,6 +555,49 @@ def _stem_stages(root: KeyNode) -> list[list[tuple[int, str, KeyNode, bool]]]:
         if len([s for s in stages if s[3]]) >= 2:
             # The first stage: a later one's projection strides (ResNet-18's layer1 has none).
             found.append(sorted(stages, key=lambda s: s[:2]))
+    return found
+
+
+def xception_skips(root: KeyNode) -> set[str]:
+    """The 1x1 projection `skip` of Xception's blocks (`rep`, `skip`, `skipbn`; Cadene's and timm's
+    legacy Xception, blocks/xception_block.py): every projected block of the paper's entry and
+    exit flows halves the resolution (Chollet 2017, fig. 5), whether it doubles its width or not
+    (256 -> 728, 728 -> 1024); the max-pool closing `rep` matches it. A convention, a choice."""
+    found = set()
+    for node in root.walk():
+        if set(node.children) != {"rep", "skip", "skipbn"}:
+            continue
+        w = conv_weight(node.children["skip"])
+        if w and w[2:] == (1, 1) and _depthwise(node.children["rep"]) is not None:
+            found.add(node.children["skip"].path)
+    return found
+
+
+def cadene_senet(root: KeyNode) -> bool:
+    """Cadene's pretrainedmodels SENet layout: a `layer0` stem (conv1, bn1, ...), blocks with a
+    `se_module`, the head `last_linear`."""
+    if "layer0" not in root.children or "last_linear" not in root.children:
+        return False
+    return "conv1" in root.children["layer0"].children and any(
+        "se_module" in n.children for n in root.walk()
+    )
+
+
+def strided_first_1x1(root: KeyNode) -> set[str]:
+    """Blocks whose first 1x1 conv takes the stride, not their 3x3: Cadene's SEResNetBottleneck
+    (pretrainedmodels senet.py: "follows Caffe implementation and uses stride=stride in conv1",
+    Hu et al.'s released SE-ResNets), the bottleneck of a Cadene SENet whose 3x3 is ungrouped
+    (its SE-ResNeXt and SENet-154 blocks, grouped, stride the 3x3). A convention, still a choice."""
+    if not cadene_senet(root):
+        return set()
+    found = set()
+    for node in root.walk():
+        conv1, conv2 = node.children.get("conv1"), node.children.get("conv2")
+        if "se_module" not in node.children or conv1 is None or conv2 is None:
+            continue
+        w1, w2 = conv_weight(conv1), conv_weight(conv2)
+        if w1 and w2 and w1[2:] == (1, 1) and w2[2:] == (3, 3) and w2[1] == w1[0]:
+            found.add(node.path)  # conv2 reads all conv1 gives: ungrouped
     return found
 
 

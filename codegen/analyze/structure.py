@@ -26,7 +26,11 @@ from codegen.analyze.strides import (
     named_image_stem,
     plan_config_paddings,
     plan_config_strides,
+    shuffle_downsamplers,
+    shuffle_stem,
+    strided_first_1x1,
     unpaired_projection,
+    xception_skips,
     zero_padded_widening,
 )
 from codegen.analyze.weight_standardization import standardised_convs
@@ -39,6 +43,7 @@ from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.chain import numbered_name, reading_order
+from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.layers.conv import rgb_entries
@@ -127,6 +132,7 @@ class StructureBuilder:
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
         self.standardised: set[str] = set()  # convs whose weights are standardised by default
+        self.strided_1x1: set[str] = set()  # blocks whose first 1x1 conv takes the stride
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels, or projects without widening,
@@ -189,6 +195,8 @@ class StructureBuilder:
             # Detectron2's bottleneck (its convs hold their norms) strides on the first 1x1: its
             # RESNETS.STRIDE_IN_1X1 defaults to True, for the MSRA weights it ships.
             spatial = convs[0]
+        if node.path in self.strided_1x1:
+            spatial = node.children["conv1"]  # Cadene's SE-ResNet bottleneck strides its 1x1
         listed = [] if spatial is not None else _spatial_list(others)
         if shortcut.path in self.avg_down:  # ResNet-D: the pool before the 1x1 conv strides
             self.avg_pools.add(shortcut.path)
@@ -209,6 +217,7 @@ class StructureBuilder:
         self.planned = plan_config_strides(root, self.resolver)
         self.keeps_resolution = first_blocks_after_pooled_stem(root)
         self.stage_entries = later_stage_entries(root)
+        self.strided_1x1 = strided_first_1x1(root)
         self.avg_down = avg_down_shortcuts(root)
         for node in root.walk():
             first = deep_stem(node)
@@ -216,6 +225,14 @@ class StructureBuilder:
                 self.strides[first.path] = 2
         for path in branch_downsamplers(root):
             self.strides[path] = 2
+        for path in xception_skips(root):
+            self.strides[path] = 2
+        shuffled = shuffle_downsamplers(root)
+        for path in shuffled:
+            self.strides[path] = 2
+        stem = shuffle_stem(root, shuffled)
+        if stem is not None:
+            self.strides[stem.path] = 2
         stem = named_image_stem(root)
         if stem is not None:
             self.strides[stem.path] = 2
@@ -668,7 +685,11 @@ class StructureBuilder:
             items.append(self._gap(node, 2, items[-1].io, trailing=True))
         io = _span_io("sequential", items)
         has_gaps = len(items) != len(children)
-        kind = "sequential" if has_gaps or _composes(items) else "modulelist"
+        units = [node.children[m.attr] for m in items if m.attr in node.children]
+        # ShuffleNetV2's units concatenate their branches (and pass half the input on), so their
+        # members' widths do not show the chain their names do (patterns/blocks/channel_shuffle)
+        shuffled = len(units) == len(items) and all(shuffle_branches(u.children) for u in units)
+        kind = "sequential" if has_gaps or _composes(items) or shuffled else "modulelist"
         if recorded:
             kind = "sequential" if desc.torch_nn == "Sequential" else "modulelist"
         return Module(
@@ -719,6 +740,17 @@ class StructureBuilder:
             ),
             accepts="layer",
         )
+        # A block pattern's model-wide pin (Match.pins, path ""): every activation slot after a
+        # layer holds the family's activation (ConvMixer's GELU, blocks/residual_wrapper.py).
+        pinned = self.resolver.structural.get(("", "slot_activation"))
+        if (
+            pinned is not None
+            and choice.source == "default"
+            and choice.value == act.MODULES["relu"]
+        ):
+            value = act.MODULES[pinned[0]]
+            choice.alternatives = [a for a in [choice.value, *choice.alternatives] if a != value]
+            choice.value, choice.source, choice.note = value, "structure", pinned[1]
         name, args, kwargs = parse_layer(choice.value)
         width = prev.out_width if prev else None
         if name == "PixelShuffle" and width and args and width % (args[0] * args[0]) == 0:

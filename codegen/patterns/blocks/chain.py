@@ -65,16 +65,22 @@ STAGE_POOLS = {
     "avg_pool": ("avg", 2, 2, 0),
     "max_pool_3x3": ("max", 3, 2, 1),  # a ResNet stem's
     "max_pool_3x3_ceil": ("max", 3, 2, 0),  # GoogLeNet's and SqueezeNet's (ceil_mode)
-    "max_pool_3x3_valid": ("max", 3, 2, 0),  # Inception v3's stem (unpadded, floor)
+    "max_pool_3x3_valid": ("max", 3, 2, 0),  # Inception v3's and TF-slim's stems (unpadded)
     "max_pool_ceil": ("max", 2, 2, 0),  # GoogLeNet's before its last stage (ceil_mode)
     # Big Transfer's root (and timm's `fixed` stem): zeros padded first, then an unpadded pool;
     # its stem conv has no norm or ReLU after it, so the zeros can win where -inf would not.
     "zero_padded_max_pool_3x3": ("max", 3, 2, 0),
 }
+# Members of TF-slim's Inception-ResNet-v2 stem that its max-pools follow (maxpool_3a, maxpool_5a)
+INCEPTION_RESNET_POOLED = ("conv2d_2b", "conv2d_4a")
+INCEPTION_POOL_NOTE = "Inception-ResNet-v2's stem pool by convention (a choice)"
 
 
 STEM_POOL_NOTE = "a 7x7 stem's pool by convention (a choice)"  # He et al. 2016
 DEEP_STEM_POOL_NOTE = "a deep stem's pool by convention (a choice)"  # He et al. 2019
+SHUFFLE_STEM_POOL_NOTE = "ShuffleNetV2's stem pool by convention (a choice)"  # Ma et al. 2018
+# Cadene's pretrainedmodels SENet: layer0 ends in MaxPool2d(3, stride=2, ceil_mode=True)
+CADENE_STEM_POOL_NOTE = "Cadene's SENet stem pool (ceil mode) by convention (a choice)"
 
 
 def stage_pool(g: Graph, how: str, x: Value, ndim: int, comment: str = "") -> Value:
@@ -162,6 +168,7 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
             widening = [m for m in ranked if _widens(m)]
             ranked = widening + [m for m in ranked if m not in widening]
 
+    ranked = _final_norm_after_trunk(ranked)
     budget = [SEARCH_BUDGET]
     partners = _conv_partners(ranked)
 
@@ -192,6 +199,34 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
         return None
 
     return extend([], ranked, width)
+
+
+def _final_norm(members: list[Module]) -> Module | None:
+    """A norm named plainly `norm` beside a trunk of blocks (a list of generated classes): the
+    trunk's final norm (timm's ViT, MLP-Mixer and MetaFormer, the official PoolFormer:
+    patch_embed, blocks, norm, head), not the stem's whose width it shares."""
+    trunk = any(
+        m.kind in ("repeat", "modulelist", "sequential")
+        and any(c.kind == "class" for c in m.children)
+        for m in members
+    )
+    finals = [m for m in members if m.attr == "norm" and family(m) == "norm"]
+    return finals[0] if trunk and len(finals) == 1 else None
+
+
+def _final_norm_after_trunk(ranked: list[Module]) -> list[Module]:
+    """The members with the trunk's final norm (`_final_norm`) tried right after the trunk."""
+    final = _final_norm(ranked)
+    if final is None:
+        return ranked
+    rest = [m for m in ranked if m is not final]
+    trunks = [
+        i
+        for i, m in enumerate(rest)
+        if m.kind in ("repeat", "modulelist", "sequential")
+        and any(c.kind == "class" for c in m.children)
+    ]
+    return rest[: trunks[-1] + 1] + [final] + rest[trunks[-1] + 1 :]
 
 
 def _widens(m: Module) -> bool:
@@ -250,7 +285,8 @@ def _next_candidates(order: list[Module], rest: list[Module]) -> list[Module]:
     while last is not None and last.kind == "sequential":
         last = next((c for c in reversed(last.children) if c.kind != "placeholder"), None)
     if last is not None and last.kind == "builtin" and family(last) in ("conv", "linear"):
-        norms = [m for m in rest if family(m) == "norm"]
+        final = _final_norm(rest)  # (the trunk's, not this layer's)
+        norms = [m for m in rest if family(m) == "norm" and m is not final]
         return norms + [m for m in rest if m not in norms]
     if last is not None and last.kind in ("class", "repeat"):
         norms = [m for m in rest if family(m) == "norm"]
@@ -570,14 +606,24 @@ def plan(
             # Pooling between stages leaves no keys, after a class or Sequential as after a
             # conv-norm pair (a stem's max-pool after ShuffleNet's conv-bn-relu Sequential,
             # GoogLeNet's between its conv classes).
-            usual = "max_pool_3x3" if i == 0 and _stem_kernel(m, ctx) in (7, (7, 7)) else "none"
+            shuffled = i == 0 and _shuffle_stage(nxt, ctx)
+            pooled = i == 0 and _stem_kernel(m, ctx) in (7, (7, 7)) and not _metaformer(ctx)
+            usual = "max_pool_3x3" if pooled or shuffled else "none"
             if usual != "none" and _standardised_stem(m, ctx):
                 usual = "zero_padded_max_pool_3x3"
+            cadene = pooled and _cadene_stem(m, members)
+            usual = "max_pool_3x3_ceil" if cadene else usual
+            inception = _inception_resnet(ctx) and m.attr in INCEPTION_RESNET_POOLED
+            usual = "max_pool_3x3_valid" if inception else usual
             others = [p for p in ("none", *STAGE_POOLS) if p != usual]
             pool = ctx.choose(cls, m.attr, "pooling_after", usual, others, "")
             choices.append(pool)
             if pool.value != "none":
                 note = STEM_POOL_NOTE if pool.value == usual else _layout_note(pool)
+                if pool.value == usual:
+                    note = SHUFFLE_STEM_POOL_NOTE if not pooled else note
+                    note = CADENE_STEM_POOL_NOTE if cadene else note
+                    note = INCEPTION_POOL_NOTE if inception else note
                 steps.append(("stage_pool", pool.value, flow.spatial, note))
         if m.kind == "sequential" and any(c.type_name == "nn.Flatten" for c in m.children):
             flow.spatial = None  # recorded layers (a whole-model pickle) flatten the features
@@ -758,7 +804,26 @@ def _pooled_stem(members: list[Module], i: int, ctx: BlockContext) -> bool:
         return False
     if not _deep_stem(convs[0], ctx) and conv_kernel(convs[0]) not in (7, (7, 7)):
         return False
+    if _metaformer(ctx):
+        return False
     return any(m.kind in ("class", "sequential", "repeat") for m in members[i + 1 :])
+
+
+def _cadene_stem(m: Module, members: list[Module]) -> bool:
+    """Cadene's pretrainedmodels SENet stem: a `layer0` class beside the head `last_linear` (its
+    3x3 stride-2 max-pool, unpadded, rounds up; analyze/strides.py: cadene_senet)."""
+    return m.attr == "layer0" and any(o.attr == "last_linear" for o in members)
+
+
+def _inception_resnet(ctx: BlockContext) -> bool:
+    """Whether blocks/inception_residual.py pinned the model TF-slim's Inception-ResNet-v2."""
+    return ("", "inception_resnet_stem") in ctx.resolver.structural
+
+
+def _metaformer(ctx: BlockContext) -> bool:
+    """Whether a block pattern pinned the model a MetaFormer (blocks/pool_mixer.py): its 7x7 stem
+    conv strides 4 and no pool follows it (layers/conv.py)."""
+    return ("", "metaformer_downsampling") in ctx.resolver.structural
 
 
 def _deep_stem(m: Module, ctx: BlockContext | None = None) -> bool:
@@ -797,6 +862,17 @@ def _standardised_stem(m: Module, ctx: BlockContext) -> bool:
     members = modules(cls) if cls is not None else []
     return len(members) == 1 and any(
         c.name == "weight_standardization" and c.value is not False for c in members[0].choices
+    )
+
+
+def _shuffle_stage(m: Module | None, ctx: BlockContext) -> bool:
+    """Whether a member is a stage of ShuffleNetV2 units (patterns/blocks/channel_shuffle.py),
+    which a 3x3 stride-2 max-pool precedes after the stem (Ma et al. 2018, table 5)."""
+    first = next((c for c in m.children if c.kind != "placeholder"), None) if m else None
+    return (
+        first is not None
+        and m.kind in ("sequential", "modulelist")
+        and (ctx.role(first) == "ShuffleUnit")
     )
 
 

@@ -9,7 +9,8 @@ Its token mixer has no parameters: the block is read from what is left, two norm
 channels, one MLP of two 1x1 convs and, where the block scales, two per-channel layer scales
 (told apart by the numbers in their names, `norm1` and `layer_scale_1` first). What the official
 code and timm fix and no key records is pinned (Match.pins): the norms are GroupNorm with one group
-(every such norm of the model), the MLP's activation GELU.
+(every such norm of the model), the MLP's activation GELU, and the model's downsampling convs (a 7x7
+stem at stride 4 padded 2, 3x3 convs widening between stages at stride 2; layers/conv.py).
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ class PoolMixerBlock(BlockPattern):
         for c in mlp.forward.choices:
             if c.name == "activation" and c.source == "default" and c.value != "gelu":
                 pins.append((c.path, "activation", "gelu", f"{_WHY}: the MLP's GELU"))
+        # The family's downsampling, read where layers/conv.py makes the convs' geometry.
+        why = f"{_WHY}: a 7x7 stem conv at stride 4 padded 2, 3x3 stride-2 convs between stages"
+        pins.append(("", "metaformer_downsampling", True, why))
         found = (norms[0].attr, norms[1].attr, rest[0].attr, [t.attr for t in scales])
         return Match(self, len(members) + len(scales) + 1, found, pins=list(dict.fromkeys(pins)))
 

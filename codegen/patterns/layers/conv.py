@@ -163,6 +163,44 @@ def _widths_say_transposed(w: tuple[int, ...], ctx: LayerContext, node: KeyNode)
 FAMILY_STRIDES = {("whisper", "conv1"): 1, ("whisper", "conv2"): 2}
 
 
+# TF-slim's Inception-ResNet-v2 stem (Cadene's and timm's ports keep its names): conv -> stride.
+INCEPTION_RESNET_STEM = {"conv2d_1a.conv": 2, "conv2d_2a.conv": 1, "conv2d_4a.conv": 1}
+
+
+def _pinned_geometry(
+    ctx: LayerContext, node: KeyNode, k: int | None, grouped: bool
+) -> tuple[int, int | None, str] | None:
+    """(stride, padding or None for half the kernel, why) of a family's stem and downsampling
+    convs, where a block pattern pinned the family model-wide (Match.pins, path ""):
+    - a MetaFormer (blocks/pool_mixer.py): its 7x7 stem conv reading the image strides 4, padded
+      2, and a 3x3 conv widening between stages strides 2 (Yu et al. 2022; sail-sg/poolformer's
+      and timm's PatchEmbed / Downsampling);
+    - Inception-ResNet-v2 (blocks/inception_residual.py): TF-slim's unpadded stem convs, by
+      their names (`conv2d_1a` at stride 2, `conv2d_2a`, `conv2d_4a`);
+    - Xception (blocks/xception_block.py): its top-level 3x3 `conv1` reading the image strides 2
+      and `conv2` 1, neither padded (Chollet 2017's entry flow; Cadene's and timm's code).
+    None elsewhere, or where config.json fixes the stride."""
+    weight = node.tensors.get("weight")
+    if ctx.stride_note or grouped or weight is None or len(weight.shape) != 4:
+        return None
+    out_channels, in_channels = weight.shape[:2]
+    metaformer = ctx.resolver.structural.get(("", "metaformer_downsampling"))
+    if metaformer is not None and k == 7 and in_channels <= 4:
+        return 4, 2, metaformer[1]
+    if metaformer is not None and k == 3 and out_channels > in_channels:
+        return 2, None, metaformer[1]
+    inception = ctx.resolver.structural.get(("", "inception_resnet_stem"))
+    if inception is not None and k == 3 and node.path in INCEPTION_RESNET_STEM:
+        return INCEPTION_RESNET_STEM[node.path], 0, inception[1]
+    xception = ctx.resolver.structural.get(("", "xception_stem"))
+    if xception is not None and k == 3 and node.path in ("conv1", "conv2"):
+        if node.path == "conv1" and in_channels <= 4:
+            return 2, 0, xception[1]
+        if node.path == "conv2":
+            return 1, 0, xception[1]
+    return None
+
+
 def _conv_geometry(
     ctx: LayerContext,
     node: KeyNode,
@@ -188,6 +226,9 @@ def _conv_geometry(
     known = FAMILY_STRIDES.get((model_type[1], node.name)) if model_type else None
     if known is not None:
         default_stride = known
+    pinned = _pinned_geometry(ctx, node, k, grouped)
+    if pinned is not None:
+        default_stride = pinned[0]
     stride = ctx.resolver.choose(
         node.path,
         "stride",
@@ -197,6 +238,8 @@ def _conv_geometry(
     )
     if known is not None and stride.source == "default":
         stride.source, stride.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+    elif pinned is not None and stride.source == "default":
+        stride.source, stride.note = "structure", pinned[2]
     elif ctx.stride_note and stride.source == "default" and stride.value == ctx.stride != 1:
         stride.source, stride.note = "metadata", ctx.stride_note
     if stride.value != 1 or stride.source != "default":
@@ -209,6 +252,8 @@ def _conv_geometry(
     if told is None and (not patchify or ctx.padding_note is not None):
         told = _told_padding(ctx, kernel, stride.value, same)
     default = same if told is None else told[1]
+    if told is None and pinned is not None and pinned[1] is not None:
+        default = pinned[1]
     others = [p for p in (same, 0, 1) if p != default][:1]
     if default in PADDED_FIRST:  # the padding the weights suggest stays open to calibration
         others = [same]
@@ -229,6 +274,8 @@ def _conv_geometry(
         )
     if told is not None and padding.source == "default":
         padding.source, padding.note = "metadata", told[0]
+    elif pinned is not None and pinned[1] is not None and padding.source == "default":
+        padding.source, padding.note = "structure", pinned[2]
     if padding.value in PADDED_FIRST and len(kernel) == 2:
         choices.append(padding)  # the constructor pads nothing: the forward pads first
     elif padding.value != 0 and padding.value not in PADDED_FIRST:
