@@ -109,6 +109,9 @@ class LayerContext:
     # An RGB image enters through another conv (a stem reading 3 channels): a [C, 1, k, k] weight
     # on a stem-like path (`layers.0.conv1`) is then depthwise, not a grayscale entry.
     image_enters_elsewhere: bool = False
+    # The layer's own keys tell whether a conv is transposed (spectral norm's `weight_u` is as long
+    # as a transposed conv's dimension 1): None where they do not.
+    transposed: bool | None = None
 
 
 @dataclass

@@ -16,11 +16,15 @@ from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, mo
 
 def norm_dim(g: tuple, v: tuple) -> int | None:
     """The one dimension weight_norm keeps: where g is not 1 (a size, or the parameter naming it,
-    the same as v's there); None where that is not one dimension."""
+    the same as v's there); None where that is not one dimension. Where g is all ones (a layer
+    with one output channel), the first dimension where v is 1: the norm is then over all of v
+    whichever of those it keeps."""
     kept = [d for d in range(len(g)) if g[d] != 1]
-    if len(g) != len(v) or len(kept) != 1 or g[kept[0]] != v[kept[0]]:
+    if len(g) != len(v) or len(kept) > 1 or (kept and g[kept[0]] != v[kept[0]]):
         return None
-    return kept[0]
+    if not kept:
+        kept = [d for d in range(len(v)) if v[d] == 1][:1]
+    return kept[0] if kept else None
 
 
 class WeightNorm(BlockPattern):
