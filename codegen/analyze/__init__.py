@@ -279,6 +279,7 @@ def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> N
     gives the sum of the widths, which the span of its members cannot show: each registration
     of it, and each Sequential holding one, says so before the classes around it are inferred."""
     joined = set(cls.forward.concatenates)
+    changed: set[int] = set()
     for group in groups:
         if group.name != cls.name:
             continue
@@ -295,10 +296,12 @@ def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> N
             width = sum(parts) + (span.in_width if cls.forward.concatenates_input else 0)
             reads = span.in_width * (2 if cls.forward.halves_input else 1)
             instance.module.io = IOSpec(io.family, reads, width, io.ndim, io.vocab)
+            changed.add(id(instance.module))
     for c in classes:
         for m in c.members:
             if isinstance(m, Module):
                 _respan(m)
+                _relist(m, changed)  # layers that concatenate inside themselves now chain
 
 
 READERS = ("conv", "linear", "norm", "sequential", "class")  # layers whose input width is known
