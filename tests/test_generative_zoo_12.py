@@ -197,3 +197,102 @@ def test_unet_levels_at_another_depth_exact_from_keys(tmp_path):
     model, source = generate(reference, tmp_path)
     assert verdict(reference, (x,), model, source)[0] == "exact"
     assert "torch.cat([x, out], 1)" in source
+
+
+def test_weight_normed_vocoder_exact_from_keys(tmp_path):
+    """A MelGAN-style stack in torch's classic weight norm (`weight_g` / `weight_v`, as
+    seungwonpark/melgan and descript's WNConv1d save it): plain convs, a transposed one whose
+    magnitude keeps the input channels, one normalised along the kernel (dim=2). Each is read as
+    the layer its direction's shape says, built as a layer class that computes the weight."""
+    wn = nn.utils.weight_norm
+
+    class Generator(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.generator = nn.Sequential(
+                wn(nn.Conv1d(6, 8, 5, padding=2)),
+                nn.ReLU(),
+                wn(nn.ConvTranspose1d(8, 4, 4, stride=2, padding=1)),
+                nn.ReLU(),
+                wn(nn.Conv1d(4, 1, 3, padding=1), dim=2),
+            )
+
+        def forward(self, mel):
+            return self.generator(mel)
+
+    reference, x = reference_and_input(Generator, (2, 6, 7))
+    model, source = generate(reference, tmp_path)
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+    assert "class WeightNormConv1d(nn.Conv1d):" in source
+    assert "class WeightNormConvTranspose1d(nn.ConvTranspose1d):" in source
+    assert "norm_dim=2" in source
+
+
+def test_spectral_normed_critic_exact_in_eval_and_training(tmp_path):
+    """An SN-GAN critic (torch's spectral norm: `weight_orig`, buffers `weight_u` / `weight_v`)
+    with a transposed conv (its u as long as the weight's dimension 1) and a Linear head: exact
+    in eval mode, and in training mode too, where each call refines u and v as torch's hook does."""
+    sn = nn.utils.spectral_norm
+
+    class Critic(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.main = nn.Sequential(
+                sn(nn.Conv2d(3, 8, 3, padding=1)),
+                nn.ReLU(),
+                sn(nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1, bias=False)),
+                nn.ReLU(),
+                sn(nn.Conv2d(4, 2, 3, padding=1)),
+            )
+
+        def forward(self, x):
+            return self.main(x)
+
+    reference, x = reference_and_input(Critic, (2, 3, 5, 5))
+    model, source = generate(reference, tmp_path)
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+    assert "class SpectralNormConvTranspose2d(nn.ConvTranspose2d):" in source
+    model.train()
+    reference.train()
+    for _ in range(2):  # the power iteration moves u and v alike in both
+        torch.testing.assert_close(model(x), reference(x))
+    torch.testing.assert_close(model.main[2].weight_u, reference.main[2].weight_u)
+
+
+def test_residual_dense_blocks_under_other_names(tmp_path):
+    """RDN's residual dense blocks under other names and sizes (dense layers `dense.N.conv`
+    concatenating inside their class, a 1x1 `fuse` back to the block's width, the input added),
+    between a head and a tail conv (features out, no image): the layers read as concatenating (their widths grow by their
+    conv's output) and the block as adding its input back, exact from the keys."""
+
+    class Layer(nn.Module):
+        def __init__(self, c_in: int, growth: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(c_in, growth, 3, padding=1)
+
+        def forward(self, x):
+            return torch.cat([x, F.relu(self.conv(x))], 1)
+
+    class Block(nn.Module):
+        def __init__(self, width: int, growth: int, depth: int) -> None:
+            super().__init__()
+            self.dense = nn.Sequential(*[Layer(width + growth * i, growth) for i in range(depth)])
+            self.fuse = nn.Conv2d(width + growth * depth, width, 1)
+
+        def forward(self, x):
+            return x + self.fuse(self.dense(x))
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = nn.Conv2d(3, 6, 3, padding=1)
+            self.blocks = nn.Sequential(Block(6, 3, 3), Block(6, 3, 3))
+            self.tail = nn.Conv2d(6, 4, 3, padding=1)
+
+        def forward(self, x):
+            return self.tail(self.blocks(self.head(x)))
+
+    reference, x = reference_and_input(Net, (2, 3, 6, 6))
+    model, source = generate(reference, tmp_path)
+    assert "torch.cat([x, new], 1)" in source
+    assert verdict(reference, (x,), model, source)[0] == "exact"

@@ -319,6 +319,7 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
     if first is None:
         return
     changed: set[int] = set()
+    residual = _adds_input_back(g)
     for group in groups:
         if group.name != cls.name:
             continue
@@ -327,14 +328,13 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
             reader = _member_path(instance.members, first)
             if io is None or reader is None or reader.io is None or not reader.io.in_width:
                 continue
-            if (
-                reader.io.family not in ("conv", "linear", "norm")
-                or io.in_width == reader.io.in_width
-            ):
+            if reader.io.family not in ("conv", "linear", "norm", "sequential"):
                 continue
-            instance.module.io = IOSpec(
-                io.family, reader.io.in_width, io.out_width, io.ndim, io.vocab
-            )
+            # a forward returning the input plus what its members computed gives what it reads
+            gives = reader.io.in_width if residual else io.out_width
+            if (io.in_width, io.out_width) == (reader.io.in_width, gives):
+                continue
+            instance.module.io = IOSpec(io.family, reader.io.in_width, gives, io.ndim, io.vocab)
             changed.add(id(instance.module))
     if changed:
         for c in classes:
@@ -353,6 +353,18 @@ def _relist(m: Module, changed: set[int]) -> bool:
         if _composes(m.children):
             m.kind, m.type_name = "sequential", "nn.Sequential"
     return touched
+
+
+def _adds_input_back(g: Graph) -> bool:
+    """Whether the forward returns its first input plus something (`x + self.fuse(...)`)."""
+    out = next((n for n in reversed(g.nodes) if n.op == "output"), None)
+    produced = out.args[0] if out is not None and out.args else None
+    if not isinstance(produced, Value):
+        return False
+    node = g[produced]
+    entry = next(i for i, n in enumerate(g.nodes) if n is g.inputs[0])
+    operands = [a.index for a in node.args if isinstance(a, Value)]
+    return node.op == "call_function" and node.target == "add" and entry in operands
 
 
 def _first_reader(g: Graph) -> tuple[str, ...] | None:
@@ -384,6 +396,9 @@ def _respan(m: Module) -> None:
     """A Sequential's widths again, from its (possibly widened or re-read) first and last items."""
     for child in m.children:
         _respan(child)
+    if m.kind == "repeat" and m.children and m.children[0].io is not None:
+        m.io = m.children[0].io  # copies of one item read and give what it does
+        return
     if m.kind not in ("sequential", "modulelist") or m.io is None or m.io.family != "sequential":
         return
     head = next(

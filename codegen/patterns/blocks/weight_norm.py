@@ -85,8 +85,8 @@ class WeightNormConv(BlockPattern):
         names = {t.attr for t in tensors(cls)}
         if len(members) != 1 or members[0].attr != "parametrizations" or names - {"bias"}:
             return None
-        if ctx.role(members[0]) != "Parametrizations":
-            return None
+        if ctx.role(members[0]) != "Parametrizations" or _weight_rank(members[0], ctx) != 3:
+            return None  # the forward is a Conv1d's: a 2-d conv's weight is no match
         return Match(self, 1 + len(names), "bias" in names)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -110,6 +110,15 @@ class WeightNormConv(BlockPattern):
     @staticmethod
     def examples():
         return [_example()]
+
+
+def _weight_rank(holder, ctx: BlockContext) -> int | None:
+    """The rank of the direction `original1` a Parametrizations member's weight holds."""
+    cls = ctx.classes.get(holder.type_name)
+    weight = next((m for m in modules(cls) if m.attr == "weight"), None) if cls else None
+    norm = ctx.classes.get(weight.type_name) if weight is not None else None
+    found = {t.attr: t for t in tensors(norm)} if norm is not None else {}
+    return len(found["original1"].shape) if "original1" in found else None
 
 
 def _example() -> Example:
