@@ -297,3 +297,50 @@ def test_residual_dense_blocks_under_other_names(tmp_path):
     model, source = generate(reference, tmp_path)
     assert "torch.cat([x, new], 1)" in source
     assert verdict(reference, (x,), model, source)[0] == "exact"
+
+
+def test_gated_self_attention_between_convs_exact_from_keys(tmp_path):
+    """SAGAN's Self_Attn as a discriminator uses it (other widths: queries and keys at C/4, a
+    gate already trained away from zero), between two convs: the 1x1 projections named query /
+    key / value and the scalar gamma read as one unscaled head over the pixels, gated."""
+
+    class SelfAttention(nn.Module):
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.query_conv = nn.Conv2d(width, width // 4, 1)
+            self.key_conv = nn.Conv2d(width, width // 4, 1)
+            self.value_conv = nn.Conv2d(width, width, 1)
+            self.gamma = nn.Parameter(torch.tensor([0.5]))
+
+        def forward(self, x):
+            b, c, h, w = x.size()
+            q = self.query_conv(x).view(b, -1, h * w).permute(0, 2, 1)
+            k = self.key_conv(x).view(b, -1, h * w)
+            attention = F.softmax(torch.bmm(q, k), dim=-1)
+            v = self.value_conv(x).view(b, -1, h * w)
+            out = torch.bmm(v, attention.permute(0, 2, 1)).view(b, c, h, w)
+            return self.gamma * out + x
+
+    class Features(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv_in = nn.Conv2d(3, 8, 3, padding=1)
+            self.attention = SelfAttention(8)
+            self.conv_out = nn.Conv2d(8, 5, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv_out(self.attention(self.conv_in(x)))
+
+    reference, x = reference_and_input(Features, (2, 3, 5, 6))
+    model, source = generate(reference, tmp_path)
+    assert "scale=1.0" in source
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+
+
+def test_sagan_generator_exact_after_calibrate(tmp_path):
+    """SAGAN's generator: spectral-normed transposed convs, the gated self-attention, and the
+    flat latent viewed as a 1x1 map; the first layer's geometry (stride 1 from 1x1 to 4x4) and
+    the Tanh past the last key are settled by calibration."""
+    reference, inputs = zoo.build("sagan_generator")
+    source = _calibrated(reference, inputs, tmp_path)
+    assert "latent_as_map(x)" in source and "class SpectralNormConvTranspose2d(" in source

@@ -55,6 +55,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
     "input_if_same_shape": ("input_if_same_shape", "helper:input_if_same_shape"),
     "zero_padded_shortcut": ("zero_padded_shortcut", "helper:zero_padded_shortcut"),
+    "latent_as_map": ("latent_as_map", "helper:latent_as_map"),
     "pad_same": ("pad_same", "helper:pad_same"),
     "pad_same_even": ("pad_same_even", "helper:pad_same_even"),
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),

@@ -25,6 +25,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "pad_same": ("F",),
     "pad_same_even": ("F",),
     "zero_padded_shortcut": ("F",),
+    "latent_as_map": (),
     # helpers that build on the plain rotary frequencies print them too
     "llama3_frequencies": ("math", "helper:rope_frequencies"),
     "yarn_frequencies": ("math", "helper:rope_frequencies"),
@@ -135,6 +136,12 @@ def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """A residual where the shapes allow it: blocks of one class that keep the width and the
     resolution add their input back; those that widen or downsample do not."""
     return x + out if x.shape == out.shape else out
+''',
+    "latent_as_map": '''
+def latent_as_map(x: torch.Tensor) -> torch.Tensor:
+    """A flat latent [batch, channels] as the 1x1 map [batch, channels, 1, 1] a generator's first
+    transposed conv reads; a map passes unchanged."""
+    return x.view(x.size(0), x.size(1), 1, 1) if x.dim() == 2 else x
 ''',
     "zero_padded_shortcut": '''
 def zero_padded_shortcut(x: torch.Tensor, out: torch.Tensor, both_sides: bool) -> torch.Tensor:
