@@ -344,3 +344,30 @@ def test_sagan_generator_exact_after_calibrate(tmp_path):
     reference, inputs = zoo.build("sagan_generator")
     source = _calibrated(reference, inputs, tmp_path)
     assert "latent_as_map(x)" in source and "class SpectralNormConvTranspose2d(" in source
+
+
+def test_parametrized_weight_norm_exact_from_keys(tmp_path):
+    """torch's current weight norm spelling (`parametrizations.weight.original0/1`, as HiFi-GAN
+    ports on recent torch and audio codecs save it) on 1-d convs and a transposed one outside
+    any speech encoder: each is the layer its direction's shape says, built as a layer class
+    holding the same keys, exact and scripting (torch's parametrization does not script)."""
+    wn = nn.utils.parametrizations.weight_norm
+
+    class Decoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = nn.Sequential(
+                wn(nn.Conv1d(4, 8, 5, padding=2)),
+                nn.ReLU(),
+                wn(nn.ConvTranspose1d(8, 6, 4, stride=2, padding=1)),
+                nn.ReLU(),
+                wn(nn.Conv1d(6, 2, 3, padding=1)),
+            )
+
+        def forward(self, x):
+            return self.model(x)
+
+    reference, x = reference_and_input(Decoder, (2, 4, 7))
+    model, source = generate(reference, tmp_path)
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+    assert "class ParametrizedWeightNormConvTranspose1d(nn.ConvTranspose1d):" in source

@@ -1,6 +1,7 @@
 """Layer classes torch.nn has no plain type for, printed once above a generated file's classes:
 a Linear or conv whose weight is stored reparametrised, as torch.nn.utils.weight_norm (`weight_g`,
-`weight_v`) and torch.nn.utils.spectral_norm (`weight_orig`, `weight_u`, `weight_v`) store it.
+`weight_v`), torch.nn.utils.parametrizations.weight_norm (`parametrizations.weight.original0/1`)
+and torch.nn.utils.spectral_norm (`weight_orig`, `weight_u`, `weight_v`) store it.
 
 Each subclasses its torch.nn layer (same constructor, plus `norm_dim`) and computes the weight in
 its forward, as torch's hook does: torch's own helpers wrap a layer in hooks that do not script.
@@ -17,7 +18,7 @@ from typing import Any
 
 # The torch.nn layers a reparametrised weight is found on.
 BASES = ("Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d")
-NAME = re.compile(r"(WeightNorm|SpectralNorm)(" + "|".join(BASES) + r")")
+NAME = re.compile(r"(WeightNorm|ParametrizedWeightNorm|SpectralNorm)(" + "|".join(BASES) + r")")
 
 
 def nn_base(type_name: str) -> str | None:
@@ -57,6 +58,31 @@ class WeightNorm{base}(nn.{base}):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         norm = torch.norm_except_dim(self.weight_v, 2, self.norm_dim)
         weight = self.weight_v * (self.weight_g / norm)
+        return {apply}
+'''
+
+_PARAMETRIZED_WEIGHT_NORM = '''
+class ParametrizedWeightNorm{base}(nn.{base}):
+    """nn.{base}, its weight stored as torch.nn.utils.parametrizations.weight_norm stores it.
+
+    `parametrizations.weight.original0` (the magnitude g) and `original1` (the direction v): the
+    weight is g * v / ||v||, the norm taken over every dimension but `norm_dim` (the one g keeps).
+    Plain tensors where torch keeps a parametrization, which does not script."""
+
+    def __init__(self, *args, norm_dim: int = 0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.norm_dim = norm_dim
+        direction = self.weight.detach()
+        del self.weight
+        magnitude = torch.norm_except_dim(direction, 2, norm_dim)
+        parts = {{"original0": nn.Parameter(magnitude), "original1": nn.Parameter(direction)}}
+        self.parametrizations = nn.ModuleDict({{"weight": nn.ParameterDict(parts)}})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = self.parametrizations["weight"]
+        magnitude, direction = parts["original0"], parts["original1"]
+        norm = torch.norm_except_dim(direction, 2, self.norm_dim)
+        weight = direction * (magnitude / norm)
         return {apply}
 '''
 
@@ -104,6 +130,8 @@ def text(type_name: str) -> str | None:
     kind, base = found[1], found[2]
     if kind == "WeightNorm":
         return _WEIGHT_NORM.format(base=base, apply=_apply(base, "weight"))
+    if kind == "ParametrizedWeightNorm":
+        return _PARAMETRIZED_WEIGHT_NORM.format(base=base, apply=_apply(base, "weight"))
     # torch's spectral_norm normalises a transposed conv's weight along its dimension 1 (the
     # output channels), every other layer's along dimension 0
     dim = 1 if base.startswith("ConvTranspose") else 0

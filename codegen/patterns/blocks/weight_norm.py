@@ -135,4 +135,6 @@ def _example() -> Example:
         def forward(self, x):
             return self.conv(x)
 
-    return Example(Model(), (torch.randn(2, 8, 9),))
+    # a speech encoder's config names the positional conv's kernel (elsewhere the layer is
+    # layers/normalised_weight.py's, with the conv's own choices)
+    return Example(Model(), (torch.randn(2, 8, 9),), {"num_conv_pos_embeddings": 5})

@@ -32,12 +32,17 @@ if TYPE_CHECKING:
 def _as_plain(
     node: KeyNode, stored: str, ctx: LayerContext, transposed: bool | None = None
 ) -> Recognised | None:
-    """The layer the node would be were `stored` its `weight`, its provenance naming `stored`."""
-    tensors: dict[str, TensorEntry] = {"weight": node.tensors[stored]}
+    """The layer the node would be were `stored` (a dotted path under it) its `weight`, its
+    provenance naming `stored`."""
+    *parents, name = stored.split(".")
+    holder = node
+    for part in parents:
+        holder = holder.children[part]
+    tensors: dict[str, TensorEntry] = {"weight": holder.tensors[name]}
     if "bias" in node.tensors:
         tensors["bias"] = node.tensors["bias"]
     plain = KeyNode(node.name, node.path, tensors)
-    rank = len(shape(node, stored))
+    rank = len(tensors["weight"].shape)
     if rank == 2:
         found = Linear().recognise(plain, ctx)
     else:
@@ -103,6 +108,74 @@ class WeightNormLayer(LayerPattern):
 
         return [
             Example(Vocoder(), (torch.randn(2, 6, 9),)),
+            Example(Head(), (torch.randn(3, 6),)),
+        ]
+
+
+class ParametrizedWeightNormLayer(LayerPattern):
+    """`parametrizations.weight.original0` / `original1` (and a bias): the spelling of
+    torch.nn.utils.parametrizations.weight_norm, torch's current one. A speech encoder's
+    positional conv (config.json `num_conv_pos_embeddings`, its kernel) is left to
+    blocks/weight_norm.py, whose forward pads and groups it as those models do."""
+
+    role = "ParametrizedWeightNormLayer"
+
+    def recognise(self, node, ctx: LayerContext) -> Recognised | None:
+        holder = node.children.get("parametrizations")
+        weight = holder.children.get("weight") if holder is not None else None
+        if weight is None or set(node.children) != {"parametrizations"} or node.tensors.keys() - {
+            "bias"
+        }:
+            return None
+        if set(holder.children) != {"weight"} or holder.tensors or weight.children:
+            return None
+        if set(weight.tensors) != {"original0", "original1"}:
+            return None
+        g, v = weight.tensors["original0"].shape, weight.tensors["original1"].shape
+        told = ctx.resolver.evidence("num_conv_pos_embeddings")
+        if told is not None and len(v) == 3 and v[2] == told[1]:
+            return None  # a speech encoder's positional conv (blocks/weight_norm.py)
+        dim = norm_dim(g, v)
+        stored = "parametrizations.weight.original1"
+        plain = None if dim is None else _as_plain(node, stored, ctx)
+        if plain is None:
+            return None
+        if dim != 0:  # weight_norm's default keeps dimension 0
+            where = f"{prov(node, 'parametrizations.weight.original0')}: the dimension it keeps"
+            plain.args.append(Arg("norm_dim", dim, "other", where))
+        return dataclasses.replace(
+            plain, type_name=_name("ParametrizedWeightNorm", plain.type_name)
+        )
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        wn = nn.utils.parametrizations.weight_norm
+
+        class Decoder(nn.Module):  # the current spelling on 2-d convs, one kept along dim 1
+            def __init__(self) -> None:
+                super().__init__()
+                self.body = nn.Sequential(
+                    wn(nn.Conv2d(3, 8, 3, padding=1)),
+                    nn.ReLU(),
+                    wn(nn.Conv2d(8, 2, 3, padding=1), dim=1),
+                )
+
+            def forward(self, x):
+                return self.body(x)
+
+        class Head(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.proj = nn.Sequential(wn(nn.Linear(6, 4)))
+
+            def forward(self, x):
+                return self.proj(x)
+
+        return [
+            Example(Decoder(), (torch.randn(2, 3, 5, 5),)),
             Example(Head(), (torch.randn(3, 6),)),
         ]
 
