@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING
 
 from codegen.ir import Arg
 from codegen.ir.layer_classes import nn_base
-from codegen.keytree import KeyNode
 from codegen.patterns._kit import Example, LayerContext, LayerPattern, Recognised, names, shape, prov
 from codegen.patterns.blocks.weight_norm import norm_dim
 from codegen.patterns.layers.conv import conv
 from codegen.patterns.layers.linear import Linear
 
 if TYPE_CHECKING:
+    from codegen.keytree import KeyNode
     from codegen.load import TensorEntry
 
 
@@ -41,7 +41,7 @@ def _as_plain(
     tensors: dict[str, TensorEntry] = {"weight": holder.tensors[name]}
     if "bias" in node.tensors:
         tensors["bias"] = node.tensors["bias"]
-    plain = KeyNode(node.name, node.path, tensors)
+    plain = dataclasses.replace(node, tensors=tensors, children={})
     rank = len(tensors["weight"].shape)
     if rank == 2:
         found = Linear().recognise(plain, ctx)
