@@ -487,7 +487,14 @@ def _without_call(g: Graph, attr: str) -> Graph | None:
         return None
     i = calls[0]
     call = g.nodes[i]
-    if call.each or call.each_collect or call.each_keep or call.unpack or len(call.args) != 1 or call.kwargs:
+    if (
+        call.each
+        or call.each_collect
+        or call.each_keep
+        or call.unpack
+        or len(call.args) != 1
+        or call.kwargs
+    ):
         return None
     if not isinstance(call.args[0], Value) or len(call.target) != 1:
         return None

@@ -54,32 +54,7 @@ class DenseFusionBlock(BlockPattern):
 
     @staticmethod
     def examples():
-        import torch
-        import torch.nn as nn
+        from codegen.patterns.blocks._sr_examples import modules as zoo
 
-        class Layer(nn.Module):  # RDN-pytorch's DenseLayer
-            def __init__(self, c_in: int, growth: int) -> None:
-                super().__init__()
-                self.conv = nn.Conv2d(c_in, growth, 3, padding=1)
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return torch.cat([x, torch.relu(self.conv(x))], 1)
-
-        class Block(nn.Module):  # RDN-pytorch's RDB, other sizes and names
-            def __init__(self, width: int, growth: int, depth: int) -> None:
-                super().__init__()
-                self.dense = nn.Sequential(*[Layer(width + growth * i, growth) for i in range(depth)])
-                self.fuse = nn.Conv2d(width + growth * depth, width, 1)
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return x + self.fuse(self.dense(x))
-
-        class Holder(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.blocks = nn.Sequential(Block(6, 3, 3), Block(6, 3, 3))
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return self.blocks(x)
-
-        return [Example(Holder(), (torch.randn(2, 6, 5, 5),))]
+        z = zoo()
+        return [Example(z["holder"](z["rdbs"](6, 3, 3, 2)), z["image"](6, 5))]

@@ -72,23 +72,7 @@ class DenseLayer(BlockPattern):
 
     @staticmethod
     def examples():
-        import torch
-        import torch.nn as nn
+        from codegen.patterns.blocks._sr_examples import modules as zoo
 
-        class Layer(nn.Module):  # RDN-pytorch's DenseLayer
-            def __init__(self, c_in: int, growth: int) -> None:
-                super().__init__()
-                self.conv = nn.Conv2d(c_in, growth, 3, padding=1)
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return torch.cat([x, torch.relu(self.conv(x))], 1)
-
-        class Holder(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.layers = nn.Sequential(Layer(6, 4), Layer(10, 4), Layer(14, 4))
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return self.layers(x)
-
-        return [Example(Holder(), (torch.randn(2, 6, 5, 5),))]
+        z = zoo()
+        return [Example(z["holder"](z["dense_layers"](6, 4, 3)), z["image"](6, 5))]

@@ -132,48 +132,7 @@ class ResidualDenseNetwork(BlockPattern):
 
     @staticmethod
     def examples():
-        import torch
-        import torch.nn as nn
+        from codegen.patterns.blocks._sr_examples import modules as zoo
 
-        class Layer(nn.Module):
-            def __init__(self, c_in: int, growth: int) -> None:
-                super().__init__()
-                self.conv = nn.Conv2d(c_in, growth, 3, padding=1)
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return torch.cat([x, torch.relu(self.conv(x))], 1)
-
-        class Block(nn.Module):
-            def __init__(self, width: int, growth: int, depth: int) -> None:
-                super().__init__()
-                self.layers = nn.Sequential(
-                    *[Layer(width + growth * i, growth) for i in range(depth)]
-                )
-                self.lff = nn.Conv2d(width + growth * depth, width, 1)
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return x + self.lff(self.layers(x))
-
-        class Rdn(nn.Module):  # RDN-pytorch's layout at x3, three blocks
-            def __init__(self, width: int = 6, blocks: int = 3) -> None:
-                super().__init__()
-                self.sfe1 = nn.Conv2d(1, width, 3, padding=1)
-                self.sfe2 = nn.Conv2d(width, width, 3, padding=1)
-                self.rdbs = nn.ModuleList([Block(width, 4, 2) for _ in range(blocks)])
-                self.gff = nn.Sequential(
-                    nn.Conv2d(width * blocks, width, 1), nn.Conv2d(width, width, 3, padding=1)
-                )
-                self.upscale = nn.Sequential(nn.Conv2d(width, width * 9, 3, padding=1))
-                self.output = nn.Conv2d(width, 1, 3, padding=1)
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                shallow = self.sfe1(x)
-                x = self.sfe2(shallow)
-                features = []
-                for block in self.rdbs:
-                    x = block(x)
-                    features.append(x)
-                x = self.gff(torch.cat(features, 1)) + shallow
-                return self.output(nn.functional.pixel_shuffle(self.upscale(x), 3))
-
-        return [Example(Rdn(), (torch.randn(2, 1, 5, 5),))]
+        z = zoo()
+        return [Example(z["rdn"](), z["image"](1, 5))]

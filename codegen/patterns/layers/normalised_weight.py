@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from codegen.ir import Arg
 from codegen.ir.layer_classes import nn_base
-from codegen.patterns._kit import Example, LayerContext, LayerPattern, Recognised, names, shape, prov
+from codegen.patterns._kit import Example, LayerContext, LayerPattern, Recognised, names, prov
+from codegen.patterns._kit import shape
 from codegen.patterns.blocks.weight_norm import norm_dim
 from codegen.patterns.layers.conv import conv
 from codegen.patterns.layers.linear import Linear
@@ -51,9 +52,11 @@ def _as_plain(
         return None
     cited, actual = prov(node, "weight"), prov(node, stored)
     found.args = [
-        dataclasses.replace(a, provenance=a.provenance.replace(cited, actual))
-        if isinstance(a.provenance, str)
-        else a
+        (
+            dataclasses.replace(a, provenance=a.provenance.replace(cited, actual))
+            if isinstance(a.provenance, str)
+            else a
+        )
         for a in found.args
     ]
     return found
@@ -69,8 +72,8 @@ class WeightNormLayer(LayerPattern):
     role = "WeightNormLayer"
 
     def recognise(self, node, ctx: LayerContext) -> Recognised | None:
-        found = names(node)
-        if node.children or not {"weight_g", "weight_v"} <= found <= {"weight_g", "weight_v", "bias"}:
+        found, stored = names(node), {"weight_g", "weight_v"}
+        if node.children or not stored <= found <= stored | {"bias"}:
             return None
         dim = norm_dim(shape(node, "weight_g"), shape(node, "weight_v"))
         plain = None if dim is None else _as_plain(node, "weight_v", ctx)
@@ -123,9 +126,11 @@ class ParametrizedWeightNormLayer(LayerPattern):
     def recognise(self, node, ctx: LayerContext) -> Recognised | None:
         holder = node.children.get("parametrizations")
         weight = holder.children.get("weight") if holder is not None else None
-        if weight is None or set(node.children) != {"parametrizations"} or node.tensors.keys() - {
-            "bias"
-        }:
+        if (
+            weight is None
+            or set(node.children) != {"parametrizations"}
+            or node.tensors.keys() - {"bias"}
+        ):
             return None
         if set(holder.children) != {"weight"} or holder.tensors or weight.children:
             return None
