@@ -21,8 +21,9 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore::DeprecationWarning", "ignore::UserWarning", "ignore::FutureWarning"
 )
 
-# Exact from the keys alone (measured blind: only SRCNN, three convs with ReLU between).
-EXACT = {"srcnn"}
+# Exact from the keys alone (measured blind: only SRCNN, three convs with ReLU between). RDN
+# since session 13: dense layers, residual dense blocks and the global fusion are patterns.
+EXACT = {"srcnn", "rdn_x2"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
@@ -197,3 +198,176 @@ def test_unet_levels_at_another_depth_exact_from_keys(tmp_path):
     model, source = generate(reference, tmp_path)
     assert verdict(reference, (x,), model, source)[0] == "exact"
     assert "torch.cat([x, out], 1)" in source
+
+
+def test_weight_normed_vocoder_exact_from_keys(tmp_path):
+    """A MelGAN-style stack in torch's classic weight norm (`weight_g` / `weight_v`, as
+    seungwonpark/melgan and descript's WNConv1d save it): plain convs, a transposed one whose
+    magnitude keeps the input channels, one normalised along the kernel (dim=2). Each is read as
+    the layer its direction's shape says, built as a layer class that computes the weight."""
+    wn = nn.utils.weight_norm
+
+    class Generator(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.generator = nn.Sequential(
+                wn(nn.Conv1d(6, 8, 5, padding=2)),
+                nn.ReLU(),
+                wn(nn.ConvTranspose1d(8, 4, 4, stride=2, padding=1)),
+                nn.ReLU(),
+                wn(nn.Conv1d(4, 1, 3, padding=1), dim=2),
+            )
+
+        def forward(self, mel):
+            return self.generator(mel)
+
+    reference, x = reference_and_input(Generator, (2, 6, 7))
+    model, source = generate(reference, tmp_path)
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+    assert "class WeightNormConv1d(nn.Conv1d):" in source
+    assert "class WeightNormConvTranspose1d(nn.ConvTranspose1d):" in source
+    assert "norm_dim=2" in source
+
+
+def test_spectral_normed_critic_exact_in_eval_and_training(tmp_path):
+    """An SN-GAN critic (torch's spectral norm: `weight_orig`, buffers `weight_u` / `weight_v`)
+    with a transposed conv (its u as long as the weight's dimension 1) and a Linear head: exact
+    in eval mode, and in training mode too, where each call refines u and v as torch's hook does."""
+    sn = nn.utils.spectral_norm
+
+    class Critic(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.main = nn.Sequential(
+                sn(nn.Conv2d(3, 8, 3, padding=1)),
+                nn.ReLU(),
+                sn(nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1, bias=False)),
+                nn.ReLU(),
+                sn(nn.Conv2d(4, 2, 3, padding=1)),
+            )
+
+        def forward(self, x):
+            return self.main(x)
+
+    reference, x = reference_and_input(Critic, (2, 3, 5, 5))
+    model, source = generate(reference, tmp_path)
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+    assert "class SpectralNormConvTranspose2d(nn.ConvTranspose2d):" in source
+    model.train()
+    reference.train()
+    for _ in range(2):  # the power iteration moves u and v alike in both
+        torch.testing.assert_close(model(x), reference(x))
+    torch.testing.assert_close(model.main[2].weight_u, reference.main[2].weight_u)
+
+
+def test_residual_dense_blocks_under_other_names(tmp_path):
+    """RDN's residual dense blocks under other names and sizes (dense layers `dense.N.conv`
+    concatenating inside their class, a 1x1 `fuse` back to the block's width, the input added),
+    between a head and a tail conv (features out, no image): the layers read as concatenating (their widths grow by their
+    conv's output) and the block as adding its input back, exact from the keys."""
+
+    class Layer(nn.Module):
+        def __init__(self, c_in: int, growth: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(c_in, growth, 3, padding=1)
+
+        def forward(self, x):
+            return torch.cat([x, F.relu(self.conv(x))], 1)
+
+    class Block(nn.Module):
+        def __init__(self, width: int, growth: int, depth: int) -> None:
+            super().__init__()
+            self.dense = nn.Sequential(*[Layer(width + growth * i, growth) for i in range(depth)])
+            self.fuse = nn.Conv2d(width + growth * depth, width, 1)
+
+        def forward(self, x):
+            return x + self.fuse(self.dense(x))
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = nn.Conv2d(3, 6, 3, padding=1)
+            self.blocks = nn.Sequential(Block(6, 3, 3), Block(6, 3, 3))
+            self.tail = nn.Conv2d(6, 4, 3, padding=1)
+
+        def forward(self, x):
+            return self.tail(self.blocks(self.head(x)))
+
+    reference, x = reference_and_input(Net, (2, 3, 6, 6))
+    model, source = generate(reference, tmp_path)
+    assert "torch.cat([x, new], 1)" in source
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+
+
+def test_gated_self_attention_between_convs_exact_from_keys(tmp_path):
+    """SAGAN's Self_Attn as a discriminator uses it (other widths: queries and keys at C/4, a
+    gate already trained away from zero), between two convs: the 1x1 projections named query /
+    key / value and the scalar gamma read as one unscaled head over the pixels, gated."""
+
+    class SelfAttention(nn.Module):
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.query_conv = nn.Conv2d(width, width // 4, 1)
+            self.key_conv = nn.Conv2d(width, width // 4, 1)
+            self.value_conv = nn.Conv2d(width, width, 1)
+            self.gamma = nn.Parameter(torch.tensor([0.5]))
+
+        def forward(self, x):
+            b, c, h, w = x.size()
+            q = self.query_conv(x).view(b, -1, h * w).permute(0, 2, 1)
+            k = self.key_conv(x).view(b, -1, h * w)
+            attention = F.softmax(torch.bmm(q, k), dim=-1)
+            v = self.value_conv(x).view(b, -1, h * w)
+            out = torch.bmm(v, attention.permute(0, 2, 1)).view(b, c, h, w)
+            return self.gamma * out + x
+
+    class Features(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv_in = nn.Conv2d(3, 8, 3, padding=1)
+            self.attention = SelfAttention(8)
+            self.conv_out = nn.Conv2d(8, 5, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv_out(self.attention(self.conv_in(x)))
+
+    reference, x = reference_and_input(Features, (2, 3, 5, 6))
+    model, source = generate(reference, tmp_path)
+    assert "scale=1.0" in source
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+
+
+def test_sagan_generator_exact_after_calibrate(tmp_path):
+    """SAGAN's generator: spectral-normed transposed convs, the gated self-attention, and the
+    flat latent viewed as a 1x1 map; the first layer's geometry (stride 1 from 1x1 to 4x4) and
+    the Tanh past the last key are settled by calibration."""
+    reference, inputs = zoo.build("sagan_generator")
+    source = _calibrated(reference, inputs, tmp_path)
+    assert "latent_as_map(x)" in source and "class SpectralNormConvTranspose2d(" in source
+
+
+def test_parametrized_weight_norm_exact_from_keys(tmp_path):
+    """torch's current weight norm spelling (`parametrizations.weight.original0/1`, as HiFi-GAN
+    ports on recent torch and audio codecs save it) on 1-d convs and a transposed one outside
+    any speech encoder: each is the layer its direction's shape says, built as a layer class
+    holding the same keys, exact and scripting (torch's parametrization does not script)."""
+    wn = nn.utils.parametrizations.weight_norm
+
+    class Decoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = nn.Sequential(
+                wn(nn.Conv1d(4, 8, 5, padding=2)),
+                nn.ReLU(),
+                wn(nn.ConvTranspose1d(8, 6, 4, stride=2, padding=1)),
+                nn.ReLU(),
+                wn(nn.Conv1d(6, 2, 3, padding=1)),
+            )
+
+        def forward(self, x):
+            return self.model(x)
+
+    reference, x = reference_and_input(Decoder, (2, 4, 7))
+    model, source = generate(reference, tmp_path)
+    assert verdict(reference, (x,), model, source)[0] == "exact"
+    assert "class ParametrizedWeightNormConvTranspose1d(nn.ConvTranspose1d):" in source

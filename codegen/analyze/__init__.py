@@ -285,6 +285,7 @@ def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> N
     gives the sum of the widths, which the span of its members cannot show: each registration
     of it, and each Sequential holding one, says so before the classes around it are inferred."""
     joined = set(cls.forward.concatenates)
+    changed: set[int] = set()
     for group in groups:
         if group.name != cls.name:
             continue
@@ -301,10 +302,12 @@ def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> N
             width = sum(parts) + (span.in_width if cls.forward.concatenates_input else 0)
             reads = span.in_width * (2 if cls.forward.halves_input else 1)
             instance.module.io = IOSpec(io.family, reads, width, io.ndim, io.vocab)
+            changed.add(id(instance.module))
     for c in classes:
         for m in c.members:
             if isinstance(m, Module):
                 _respan(m)
+                _relist(m, changed)  # layers that concatenate inside themselves now chain
 
 
 READERS = ("conv", "linear", "norm", "sequential", "class")  # layers whose input width is known
@@ -336,7 +339,7 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
             return None
         return reader.io.in_width or None
 
-    _reread(cls, groups, classes, reads, 0)
+    _reread(cls, groups, classes, reads, 0, residual=_adds_input_back(g))
 
 
 def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
@@ -359,9 +362,12 @@ def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None
     _reread(cls, groups, classes, gives, 1)
 
 
-def _reread(cls: ClassDef, groups: list[ClassGroup], classes, width_of, end: int) -> None:
+def _reread(
+    cls: ClassDef, groups: list[ClassGroup], classes, width_of, end: int, residual: bool = False
+) -> None:
     """Each registration of `cls` takes the width `width_of(instance)` gives at one end (0: what
-    it reads, 1: what it gives), and each Sequential holding one is spanned again."""
+    it reads, and gives too where `residual`; 1: what it gives), and each Sequential holding one
+    is spanned again."""
     changed: set[int] = set()
     for group in groups:
         if group.name != cls.name:
@@ -369,9 +375,14 @@ def _reread(cls: ClassDef, groups: list[ClassGroup], classes, width_of, end: int
         for instance in group.instances:
             io = instance.module.io
             width = width_of(instance) if io is not None else None
-            if width is None or width == (io.in_width, io.out_width)[end]:
+            if width is None:
                 continue
-            widths = (width, io.out_width) if end == 0 else (io.in_width, width)
+            if end == 0:  # a forward returning its input plus what it computed gives what it reads
+                widths = (width, width if residual else io.out_width)
+            else:
+                widths = (io.in_width, width)
+            if widths == (io.in_width, io.out_width):
+                continue
             instance.module.io = IOSpec(io.family, *widths, io.ndim, io.vocab)
             changed.add(id(instance.module))
     if changed:
@@ -391,6 +402,18 @@ def _relist(m: Module, changed: set[int]) -> bool:
         if _composes(m.children):
             m.kind, m.type_name = "sequential", "nn.Sequential"
     return touched
+
+
+def _adds_input_back(g: Graph) -> bool:
+    """Whether the forward returns its first input plus something (`x + self.fuse(...)`)."""
+    out = next((n for n in reversed(g.nodes) if n.op == "output"), None)
+    produced = out.args[0] if out is not None and out.args else None
+    if not isinstance(produced, Value):
+        return False
+    node = g[produced]
+    entry = next(i for i, n in enumerate(g.nodes) if n is g.inputs[0])
+    operands = [a.index for a in node.args if isinstance(a, Value)]
+    return node.op == "call_function" and node.target == "add" and entry in operands
 
 
 def _first_reader(g: Graph) -> tuple[str, ...] | None:
@@ -422,6 +445,9 @@ def _respan(m: Module) -> None:
     """A Sequential's widths again, from its (possibly widened or re-read) first and last items."""
     for child in m.children:
         _respan(child)
+    if m.kind == "repeat" and m.children and m.children[0].io is not None:
+        m.io = m.children[0].io  # copies of one item read and give what it does
+        return
     if m.kind not in ("sequential", "modulelist") or m.io is None or m.io.family != "sequential":
         return
     head = next(
@@ -510,7 +536,14 @@ def _without_call(g: Graph, attr: str) -> Graph | None:
         return None
     i = calls[0]
     call = g.nodes[i]
-    if call.each or call.each_collect or call.unpack or len(call.args) != 1 or call.kwargs:
+    if (
+        call.each
+        or call.each_collect
+        or call.each_keep
+        or call.unpack
+        or len(call.args) != 1
+        or call.kwargs
+    ):
         return None
     if not isinstance(call.args[0], Value) or len(call.target) != 1:
         return None
@@ -540,6 +573,7 @@ def _shape(g: Graph) -> list[tuple]:
     return [
         (n.op, n.target, repr(n.args), repr(sorted(n.kwargs.items())), n.each, n.unpack)
         + ((n.each_collect,) if n.each_collect else ())
+        + (("each_keep",) if n.each_keep else ())
         for n in g.nodes
     ]
 

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from codegen.analyze.structure import ClassGroup, Instance, Unmergeable
 from codegen.ir import Arg, Call, Choice, Module, Param, Ref, Tensor
+from codegen.ir.layer_classes import nn_base
 
 LIFTED_CHOICES = {
     "nhead",
@@ -340,7 +341,7 @@ def _call_slots(call: Call, member: str) -> list[Slot]:
             slots += _call_slots(arg.value, member)
             continue
         slot = Slot(arg.role, name, member, arg.provenance, arg.choice, arg.value, _setter_arg(arg))
-        if CHANNEL_LAYERS.match(call.type_name):
+        if CHANNEL_LAYERS.match(nn_base(call.type_name) or call.type_name):
             slot.unit = "channels"
         elif name in FEATURE_OUTPUTS:
             slot.unit = "features"
@@ -359,7 +360,8 @@ def _setter_arg(arg: Arg) -> Callable[[Any], None]:
 def _positional_names(type_name: str) -> list[str]:
     import torch.nn as nn
 
-    cls = getattr(nn, type_name.removeprefix("nn."), None)
+    # a layer class (ir/layer_classes.py) takes its torch.nn base's arguments
+    cls = getattr(nn, (nn_base(type_name) or type_name).removeprefix("nn."), None)
     if cls is None:
         return []
     params = list(inspect.signature(cls.__init__).parameters.values())[1:]

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from codegen.ir import Arg, Call, Ref
+from codegen.ir.layer_classes import layer_class
 from codegen.keytree import KeyNode
 
 
@@ -24,7 +25,7 @@ def build_meta(call: Call) -> Any:
             positional.append(value)
         else:
             keywords[arg.keyword] = value
-    cls = getattr(nn, call.type_name.removeprefix("nn."))
+    cls = layer_class(call.type_name) or getattr(nn, call.type_name.removeprefix("nn."))
     with torch.device("meta"):
         return cls(*positional, **keywords)
 

@@ -94,6 +94,9 @@ class Node:
     each_residual: bool = False  # each item's output added to its input
     # each item applied to the same input, their outputs collected in a list (a mixture's experts)
     each_collect: bool = False
+    # each item applied to what the one before gave, every output kept in a list, the node's
+    # value (RDN's blocks, whose outputs the global fusion concatenates)
+    each_keep: bool = False
     # each item also given its own value, as its second argument: (loop variable, one int per
     # item), e.g. ("window", (4, 0)) for layers alternating windowed and full attention
     each_paired: tuple = ()
@@ -223,6 +226,7 @@ def _node_options(options: dict[str, Any]) -> dict[str, Any]:
         "each_activation",
         "each_residual",
         "each_collect",
+        "each_keep",
         "each_paired",
         "each_index",
         "each_values",

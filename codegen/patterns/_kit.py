@@ -111,6 +111,9 @@ class LayerContext:
     image_enters_elsewhere: bool = False
     # The conv's weight is standardised by default (analyze/weight_standardization.py: BiT).
     standardised: bool = False
+    # The layer's own keys tell whether a conv is transposed (spectral norm's `weight_u` is as long
+    # as a transposed conv's dimension 1): None where they do not.
+    transposed: bool | None = None
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen.errors import ModelgenError
+from codegen.ir import layer_classes
 from codegen.ir import (
     Arg,
     Call,
@@ -272,6 +273,7 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
         else:
             missing = "modelgen could not infer " + (fwd.missing or "the dataflow")
             forward_lines = _raise_lines(missing)
+    imports = set(imports) | _layer_class_imports(cls)
     forward_args = ", ".join(
         f"{n}: {a} = {defaults[n]}" if n in defaults else f"{n}: {a}" for n, a in inputs
     )
@@ -443,10 +445,38 @@ def render_source(ir: ModelIR, formatted: bool = True) -> str:
 
 
 def _helpers(views: list[ClassView]) -> list[str]:
-    """Module-level functions the forwards call (rotary embedding), after the imports."""
+    """Module-level functions the forwards call (rotary embedding) and the layer classes the
+    constructors build (ir/layer_classes.py), after the imports."""
     needed = set().union(*(v.imports for v in views))
     names = sorted(n.removeprefix("helper:") for n in needed if n.startswith("helper:"))
-    return [line for n in names for line in ["", "", *HELPERS[n].strip("\n").splitlines()]]
+    texts = [HELPERS.get(n) or layer_classes.text(n) for n in names]
+    return [line for t in texts for line in ["", "", *t.strip("\n").splitlines()]]
+
+
+def _layer_class_imports(cls: ClassDef) -> set[str]:
+    """The layer classes (ir/layer_classes.py) this class's constructor builds, as helpers, and
+    what their text imports."""
+    found: set[str] = set()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, Module):
+            if layer_classes.text(value.type_name) is not None:
+                found.add(value.type_name)
+            for a in value.args:
+                visit(a.value)
+            for c in value.children:
+                visit(c)
+        elif isinstance(value, Call):
+            if layer_classes.text(value.type_name) is not None:
+                found.add(value.type_name)
+            for a in value.args:
+                visit(a.value)
+
+    for m in cls.members + ([cls.base_module] if cls.base_module else []):
+        visit(m)
+    if not found:
+        return set()
+    return {f"helper:{n}" for n in found} | set(layer_classes.IMPORTS)
 
 
 def _imports(views: list[ClassView]) -> list[str]:

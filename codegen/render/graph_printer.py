@@ -59,6 +59,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
         "weight_standardized_conv2d",
         "helper:weight_standardized_conv2d",
     ),
+    "latent_as_map": ("latent_as_map", "helper:latent_as_map"),
     "pad_same": ("pad_same", "helper:pad_same"),
     "pad_same_even": ("pad_same_even", "helper:pad_same_even"),
     "pad_to_like": ("pad_to_like", "helper:pad_to_like"),  # blocks/unet_level.py
@@ -298,6 +299,18 @@ class _Printer:
             self._emit(f"    {name}.append(layer({args}))")
             self._bind(i, name)
             return
+        if node.op == "call_module" and node.each_keep:
+            source = self._expr(node.args[0])
+            carried = self._name_for(i, "x")
+            name = self._name_for(i, node.name)
+            if source != carried:
+                self._emit(f"{carried} = {source}")
+            self._emit(f"{name} = []", node.comment)
+            self._emit(f"for layer in {self._module(node.target)}:")
+            self._emit(f"    {carried} = layer({carried})")
+            self._emit(f"    {name}.append({carried})")
+            self._bind(i, name)
+            return
         if node.op == "call_module" and (node.each or node.times):
             source = self._expr(node.args[0])
             name = self._name_for(i, node.name)
@@ -493,6 +506,7 @@ def _is_inlined(graph: Graph, uses: dict[int, int], i: int) -> bool:
         or node.each
         or node.loop
         or node.each_collect
+        or node.each_keep
         or node.times
         or node.unpack
     ):

@@ -27,6 +27,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "pad_to_like": ("F",),
     "zero_padded_shortcut": ("F",),
     "weight_standardized_conv2d": ("F",),
+    "latent_as_map": (),
     # helpers that build on the plain rotary frequencies print them too
     "llama3_frequencies": ("math", "helper:rope_frequencies"),
     "yarn_frequencies": ("math", "helper:rope_frequencies"),
@@ -158,6 +159,12 @@ def weight_standardized_conv2d(
     StdConv2d): each shifted to zero mean and scaled to unit variance."""
     var, mean = torch.var_mean(weight, dim=[1, 2, 3], keepdim=True, unbiased=False)
     return F.conv2d(x, (weight - mean) / torch.sqrt(var + eps), bias, stride, padding)
+''',
+    "latent_as_map": '''
+def latent_as_map(x: torch.Tensor) -> torch.Tensor:
+    """A flat latent [batch, channels] as the 1x1 map [batch, channels, 1, 1] a generator's first
+    transposed conv reads; a map passes unchanged."""
+    return x.view(x.size(0), x.size(1), 1, 1) if x.dim() == 2 else x
 ''',
     "zero_padded_shortcut": '''
 def zero_padded_shortcut(x: torch.Tensor, out: torch.Tensor, both_sides: bool) -> torch.Tensor:

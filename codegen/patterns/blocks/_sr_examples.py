@@ -1,6 +1,7 @@
 """Tiny super-resolution and restoration nets written the way the common repositories write them
 (ESRGAN's RRDBNet with ResidualDenseBlock_5C, an EDSR/ESPCN pixel-shuffle upsampler, DnCNN's
-global residual), for the patterns' examples and tests. Reference code, not generated code."""
+global residual, RDN's dense layers, blocks and network), for the patterns' examples and tests. Reference code, not generated code.
+"""
 
 from __future__ import annotations
 
@@ -117,6 +118,49 @@ def modules():
         def forward(self, x):
             return self.last_part(self.first_part(x))
 
+    class DenseLayer(nn.Module):  # yjn870/RDN-pytorch: concatenates inside itself
+        def __init__(self, c_in: int, growth: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(c_in, growth, 3, padding=1)
+
+        def forward(self, x):
+            return torch.cat([x, F.relu(self.conv(x))], 1)
+
+    class RDB(nn.Module):  # RDN-pytorch's residual dense block
+        def __init__(self, width: int, growth: int, depth: int) -> None:
+            super().__init__()
+            self.layers = nn.Sequential(
+                *[DenseLayer(width + growth * i, growth) for i in range(depth)]
+            )
+            self.lff = nn.Conv2d(width + growth * depth, width, 1)
+
+        def forward(self, x):
+            return x + self.lff(self.layers(x))
+
+    class RDN(nn.Module):  # RDN-pytorch's layout at x3, three blocks, a grayscale image
+        def __init__(self, width: int = 6, blocks: int = 3) -> None:
+            super().__init__()
+            self.sfe1 = nn.Conv2d(1, width, 3, padding=1)
+            self.sfe2 = nn.Conv2d(width, width, 3, padding=1)
+            self.rdbs = nn.ModuleList([RDB(width, 4, 2) for _ in range(blocks)])
+            self.gff = nn.Sequential(
+                nn.Conv2d(width * blocks, width, 1), nn.Conv2d(width, width, 3, padding=1)
+            )
+            self.upscale = nn.Sequential(
+                nn.Conv2d(width, width * 9, 3, padding=1), nn.PixelShuffle(3)
+            )
+            self.output = nn.Conv2d(width, 1, 3, padding=1)
+
+        def forward(self, x):
+            shallow = self.sfe1(x)
+            x = self.sfe2(shallow)
+            features = []
+            for block in self.rdbs:
+                x = block(x)
+                features.append(x)
+            x = self.gff(torch.cat(features, 1)) + shallow
+            return self.output(self.upscale(x))
+
     class Holder(nn.Module):
         def __init__(self, inner: nn.Module) -> None:
             super().__init__()
@@ -147,6 +191,11 @@ def modules():
         dncnn=lambda: built(DnCNN()),
         compact=lambda: built(SRVGGNetCompact()),
         espcn=lambda: built(EspcnLike()),
+        dense_layers=lambda c, g, n: built(
+            nn.Sequential(*[DenseLayer(c + g * i, g) for i in range(n)])
+        ),
+        rdbs=lambda c, g, n, blocks: built(nn.Sequential(*[RDB(c, g, n) for _ in range(blocks)])),
+        rdn=lambda: built(RDN()),
         holder=Holder,
         image=image,
     )

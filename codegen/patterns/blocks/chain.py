@@ -303,6 +303,15 @@ def _flattens_into(prev: Module, m: Module, width: int) -> bool:
     return ends in ("conv", "norm") and starts == "linear" and bool(takes) and takes % width == 0
 
 
+def _opens_transposed(m: Module) -> bool:
+    """A transposed 2-d conv, or a Sequential whose first layer is one."""
+    while m.kind == "sequential":
+        m = next((c for c in m.children if c.kind != "placeholder"), None)
+        if m is None:
+            return False
+    return m.kind == "builtin" and m.type_name.endswith("ConvTranspose2d")
+
+
 def _unflattens_into(prev: Module, m: Module, width: int) -> bool:
     """A Linear's output viewed as a square map of the channels a 2-d conv stack (or a norm
     opening one) reads: [batch, C * s * s] -> [batch, C, s, s], s > 1 (`width` 0: prev's own)."""
@@ -938,6 +947,8 @@ def emit(g: Graph, steps: list[tuple], x: Value) -> Value:
                 kwargs={"dim": dims, "keepdim": True} if keep else {"dim": dims},
                 comment=f"global {word} pooling: {head} takes {takes} = channels",
             )
+        elif kind == "latent_map":
+            x = g.call_function("latent_as_map", x, name="x")
         elif kind == "unflatten":
             _, channels, side = step
             x = g.call_method(
@@ -1108,6 +1119,10 @@ class Chain(BlockPattern):
         if found is None:
             return None
         steps, choices = found
+        if cls.is_top and not front and _opens_transposed(ordered[0]):
+            # DCGAN-style generators take the latent as a 1x1 map (pytorch/examples' DCGAN) or
+            # flat and view it so (SAGAN): the file accepts both, a map unchanged
+            steps.insert(0, ("latent_map",))
         if latent is not None:
             choices.insert(0, latent)
         residual = None if front else residual_choice(cls, ctx, ordered)

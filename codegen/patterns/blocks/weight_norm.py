@@ -16,11 +16,15 @@ from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, mo
 
 def norm_dim(g: tuple, v: tuple) -> int | None:
     """The one dimension weight_norm keeps: where g is not 1 (a size, or the parameter naming it,
-    the same as v's there); None where that is not one dimension."""
+    the same as v's there); None where that is not one dimension. Where g is all ones (a layer
+    with one output channel), the first dimension where v is 1: the norm is then over all of v
+    whichever of those it keeps."""
     kept = [d for d in range(len(g)) if g[d] != 1]
-    if len(g) != len(v) or len(kept) != 1 or g[kept[0]] != v[kept[0]]:
+    if len(g) != len(v) or len(kept) > 1 or (kept and g[kept[0]] != v[kept[0]]):
         return None
-    return kept[0]
+    if not kept:
+        kept = [d for d in range(len(v)) if v[d] == 1][:1]
+    return kept[0] if kept else None
 
 
 class WeightNorm(BlockPattern):
@@ -81,8 +85,8 @@ class WeightNormConv(BlockPattern):
         names = {t.attr for t in tensors(cls)}
         if len(members) != 1 or members[0].attr != "parametrizations" or names - {"bias"}:
             return None
-        if ctx.role(members[0]) != "Parametrizations":
-            return None
+        if ctx.role(members[0]) != "Parametrizations" or _weight_rank(members[0], ctx) != 3:
+            return None  # the forward is a Conv1d's: a 2-d conv's weight is no match
         return Match(self, 1 + len(names), "bias" in names)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -108,6 +112,15 @@ class WeightNormConv(BlockPattern):
         return [_example()]
 
 
+def _weight_rank(holder, ctx: BlockContext) -> int | None:
+    """The rank of the direction `original1` a Parametrizations member's weight holds."""
+    cls = ctx.classes.get(holder.type_name)
+    weight = next((m for m in modules(cls) if m.attr == "weight"), None) if cls else None
+    norm = ctx.classes.get(weight.type_name) if weight is not None else None
+    found = {t.attr: t for t in tensors(norm)} if norm is not None else {}
+    return len(found["original1"].shape) if "original1" in found else None
+
+
 def _example() -> Example:
     import torch
     import torch.nn as nn
@@ -122,4 +135,6 @@ def _example() -> Example:
         def forward(self, x):
             return self.conv(x)
 
-    return Example(Model(), (torch.randn(2, 8, 9),))
+    # a speech encoder's config names the positional conv's kernel (elsewhere the layer is
+    # layers/normalised_weight.py's, with the conv's own choices)
+    return Example(Model(), (torch.randn(2, 8, 9),), {"num_conv_pos_embeddings": 5})

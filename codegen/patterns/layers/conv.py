@@ -58,7 +58,9 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     # (the output channels) tells them apart when in != out; otherwise the name does.
     transposed = hinted(node, r"deconv|transpose|convt")
     kind_choice = None
-    if bias is not None and bias[0] != w[0]:
+    if ctx.transposed is not None:
+        transposed = ctx.transposed
+    elif bias is not None and bias[0] != w[0]:
         transposed = True
     elif bias is None and _widths_say_transposed(w, ctx, node):
         transposed = True
