@@ -342,7 +342,7 @@ def test_sagan_generator_exact_after_calibrate(tmp_path):
     flat latent viewed as a 1x1 map; the first layer's geometry (stride 1 from 1x1 to 4x4) and
     the Tanh past the last key are settled by calibration."""
     reference, inputs = zoo.build("sagan_generator")
-    source = _calibrated(reference, inputs, tmp_path)
+    source = _calibrated(reference, inputs, tmp_path, "--candidates", "300")
     assert "latent_as_map(x)" in source and "class SpectralNormConvTranspose2d(" in source
 
 
