@@ -39,6 +39,7 @@ class ChoiceResolver:
         metadata: dict[str, Any] | None = None,
         calibrated: dict[tuple[str, str], Any] | None = None,
         synonyms: dict[str, tuple[str, ...]] | None = None,
+        known_types: frozenset[str] = frozenset(),
     ):
         self.hints = hints or {}
         # Metadata spellings of each choice, as the catalogue's patterns declare them
@@ -53,7 +54,7 @@ class ChoiceResolver:
         self.whole = _flatten(metadata or {})
         # A composite's towers (a vision and a text model, each with its sub-config): the view of
         # the metadata a class of one tower reads, its own sub-config first (`towered`).
-        self.views = _tower_views(metadata or {}, self.whole)
+        self.views = _tower_views(metadata or {}, self.whole, known_types)
         self.tower: str | None = None
         self.nested = metadata or {}  # as given: tables keyed by layer kind (rope_parameters)
         # Whole lists of strings (per-layer attention kinds), which `metadata` cuts to the first.
@@ -444,12 +445,17 @@ def _modality(name: str) -> str | None:
 
 
 def _tower_views(
-    metadata: dict[str, Any], whole: dict[str, tuple[str, Any]]
+    metadata: dict[str, Any],
+    whole: dict[str, tuple[str, Any]],
+    known_types: frozenset[str] = frozenset(),
 ) -> dict[str, dict[str, tuple[str, Any]]]:
     """config.json's sub-configs of one modality each (text_config, vision_config): for each
     modality, the flat metadata without the other sub-configs' values, its own sub-config's
     overriding the top level's, but for the model_type: patterns key conventions of a composite's
-    towers by the composite's type (CLIP's causal text tower is model_type 'clip')."""
+    towers by the composite's type (CLIP's causal text tower is model_type 'clip'), unless no
+    conventions table knows the composite (`known_types`) and one knows the tower's own type: a
+    composite the library assembles from another family's model (Aya Vision's text tower is a
+    Cohere 2 model, built from its text_config) computes that family's conventions."""
     config = metadata.get("config.json")
     if not isinstance(config, dict):
         return {}
@@ -465,8 +471,10 @@ def _tower_views(
         others = tuple(f"config.json.{k}." for ks in subs.values() for k in ks if k != keys[0])
         view = {k: v for k, v in whole.items() if not v[0].startswith(others)}
         view.update(_flatten({"config.json": {keys[0]: config[keys[0]]}}))
-        if "model_type" in whole:  # the conventions tables know a composite by its own type
-            view["model_type"] = whole["model_type"]
+        own = view.get("model_type")
+        tower_known = own is not None and own[1] in known_types
+        if "model_type" in whole and (whole["model_type"][1] in known_types or not tower_known):
+            view["model_type"] = whole["model_type"]  # the tables know a composite by its type
         views[kind] = view
     return views
 
