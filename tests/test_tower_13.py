@@ -69,8 +69,6 @@ def test_a_text_tower_reads_its_own_model_types_conventions(tmp_path, case):
 def test_text_layers_outside_the_towers_take_the_top_levels_eps(tmp_path):
     # Phi-4 multimodal: the text decoder at model.layers beside model.embed_tokens_extend's image
     # (layer_norm_eps 1e-6 in vision_config) and audio embedders; its RMSNorms read rms_norm_eps
-    import transformers
-
     text = dict(DENSE, num_key_value_heads=2, rms_norm_eps=1e-5)
     vision = dict(IMAGE, intermediate_size=64, layer_norm_eps=1e-6)
     audio = dict(hidden_size=32, intermediate_size=64, num_blocks=2, num_attention_heads=4)
@@ -78,7 +76,7 @@ def test_text_layers_outside_the_towers_take_the_top_levels_eps(tmp_path):
     audio.update(depthwise_separable_out_channel=32)
     ids = dict(pad_token_id=0, bos_token_id=1, eos_token_id=2)
     config = dict(text, **ids, vision_config=vision, audio_config=audio)
-    reference, ours, source = generate_for(
+    reference, ours, _ = generate_for(
         tmp_path, "Phi4MultimodalForCausalLM", "Phi4MultimodalConfig", config
     )
     assert reference.model.norm.variance_epsilon == 1e-5
@@ -87,7 +85,6 @@ def test_text_layers_outside_the_towers_take_the_top_levels_eps(tmp_path):
         want = reference(input_ids=ids).logits
         got = ours(ids)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
-    assert transformers  # the library built it
 
 
 def test_a_class_in_no_tower_reads_top_level_spellings_first():
@@ -126,3 +123,20 @@ def test_a_vision_towers_both_ways_attention_is_named_a_convention(tmp_path):
     with torch.no_grad():
         want = reference(pixel_values=pixels).last_hidden_state
     assert_exact(ours, want, pixels)
+
+
+@pytest.mark.parametrize(
+    "composite, tower, read",
+    [
+        ("clip", "clip_text_model", "clip"),  # a composite the tables know keeps its own type
+        ("captioner", "cohere", "cohere"),  # an unknown composite's tower reads its own type
+        ("captioner", "captioner_text", "captioner"),  # neither known: the composite's, flagged
+    ],
+)
+def test_a_towers_conventions_are_read_by_the_type_a_table_knows(composite, tower, read):
+    config = {"model_type": composite, "text_config": {"model_type": tower, "hidden_size": 32}}
+    resolver = ChoiceResolver(
+        {}, {"config.json": config}, known_types=frozenset({"clip", "cohere"})
+    )
+    with resolver.towered(["text_model.layers.0.self_attn.q_proj"]):
+        assert resolver.evidence("model_type")[1] == read
