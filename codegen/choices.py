@@ -39,6 +39,7 @@ class ChoiceResolver:
         metadata: dict[str, Any] | None = None,
         calibrated: dict[tuple[str, str], Any] | None = None,
         synonyms: dict[str, tuple[str, ...]] | None = None,
+        known_types: frozenset[str] = frozenset(),
     ):
         self.hints = hints or {}
         # Metadata spellings of each choice, as the catalogue's patterns declare them
@@ -53,8 +54,14 @@ class ChoiceResolver:
         self.whole = _flatten(metadata or {})
         # A composite's towers (a vision and a text model, each with its sub-config): the view of
         # the metadata a class of one tower reads, its own sub-config first (`towered`).
-        self.views = _tower_views(metadata or {}, self.whole)
+        self.views = _tower_views(metadata or {}, self.whole, known_types)
         self.tower: str | None = None
+        # Where a class lies in no tower of a composite (Phi-4 multimodal's text layers beside its
+        # image and audio embedders): it reads the top level's spellings before any sub-config's.
+        self.outside = False
+        self.tower_prefixes = tuple(
+            f"config.json.{k}." for k in _modality_configs((metadata or {}).get("config.json"))
+        )
         self.nested = metadata or {}  # as given: tables keyed by layer kind (rope_parameters)
         # Whole lists of strings (per-layer attention kinds), which `metadata` cuts to the first.
         self.string_lists = _string_lists(metadata or {})
@@ -142,7 +149,7 @@ class ChoiceResolver:
                 "the pickled model",
             )
         spellings = self.spellings(name)
-        for key in spellings:
+        for key in self._top_first(spellings):
             if key in self.metadata:
                 value = self.metadata[key][1]
                 if isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -196,11 +203,25 @@ class ChoiceResolver:
         if they lie in one: a module path segment named for a sub-config's modality
         (`vision_model` in vision_config, `language_model` in text_config)."""
         found = {_tower_of(p, self.views) for p in paths}
-        saved, self.tower = self.tower, (found.pop() if len(found) == 1 else None)
+        saved = self.tower, self.outside
+        self.outside = found == {None} and bool(self.views)
+        self.tower = found.pop() if len(found) == 1 else None
         try:
             yield
         finally:
-            self.tower = saved
+            self.tower, self.outside = saved
+
+    def _top_first(self, keys: tuple[str, ...]) -> tuple[str, ...]:
+        """`keys` in order, but outside every tower those a sub-config of a tower sets last: the
+        text layers beside a vision tower read rms_norm_eps before vision_config's
+        layer_norm_eps, whichever spelling comes first."""
+        if not self.outside:
+            return keys
+        inside = [k for k in keys if k in self.metadata and self._in_tower(k)]
+        return tuple(k for k in keys if k not in inside) + tuple(inside)
+
+    def _in_tower(self, key: str) -> bool:
+        return self.metadata[key][0].startswith(self.tower_prefixes)
 
     @contextmanager
     def within(self, synonyms: dict[str, tuple[str, ...]]) -> Iterator[None]:
@@ -226,7 +247,7 @@ class ChoiceResolver:
 
     def evidence(self, *keys: str) -> tuple[str, Any] | None:
         """The first of `keys` the metadata holds: (where it was found, cited; its value)."""
-        for key in keys:
+        for key in self._top_first(keys):
             if key in self.metadata:
                 self._consume((key,))
                 return cite(self.metadata[key][0]), self.metadata[key][1]
@@ -443,21 +464,35 @@ def _modality(name: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def _modality_configs(config: Any) -> list[str]:
+    """The keys of config.json's sub-configs named for one modality (text_config, vision_config)."""
+    if not isinstance(config, dict):
+        return []
+    return [
+        k
+        for k, v in config.items()
+        if k.endswith("_config") and isinstance(v, dict) and _modality(k.removesuffix("_config"))
+    ]
+
+
 def _tower_views(
-    metadata: dict[str, Any], whole: dict[str, tuple[str, Any]]
+    metadata: dict[str, Any],
+    whole: dict[str, tuple[str, Any]],
+    known_types: frozenset[str] = frozenset(),
 ) -> dict[str, dict[str, tuple[str, Any]]]:
     """config.json's sub-configs of one modality each (text_config, vision_config): for each
     modality, the flat metadata without the other sub-configs' values, its own sub-config's
     overriding the top level's, but for the model_type: patterns key conventions of a composite's
-    towers by the composite's type (CLIP's causal text tower is model_type 'clip')."""
+    towers by the composite's type (CLIP's causal text tower is model_type 'clip'), unless no
+    conventions table knows the composite (`known_types`) and one knows the tower's own type: a
+    composite the library assembles from another family's model (Aya Vision's text tower is a
+    Cohere 2 model, built from its text_config) computes that family's conventions."""
     config = metadata.get("config.json")
     if not isinstance(config, dict):
         return {}
     subs: dict[str, list[str]] = {}
-    for key, value in config.items():
-        kind = _modality(key.removesuffix("_config")) if key.endswith("_config") else None
-        if kind is not None and isinstance(value, dict):
-            subs.setdefault(kind, []).append(key)
+    for key in _modality_configs(config):
+        subs.setdefault(_modality(key.removesuffix("_config")), []).append(key)
     views = {}
     for kind, keys in subs.items():
         if len(keys) != 1:
@@ -465,8 +500,10 @@ def _tower_views(
         others = tuple(f"config.json.{k}." for ks in subs.values() for k in ks if k != keys[0])
         view = {k: v for k, v in whole.items() if not v[0].startswith(others)}
         view.update(_flatten({"config.json": {keys[0]: config[keys[0]]}}))
-        if "model_type" in whole:  # the conventions tables know a composite by its own type
-            view["model_type"] = whole["model_type"]
+        own = view.get("model_type")
+        tower_known = own is not None and own[1] in known_types
+        if "model_type" in whole and (whole["model_type"][1] in known_types or not tower_known):
+            view["model_type"] = whole["model_type"]  # the tables know a composite by its type
         views[kind] = view
     return views
 

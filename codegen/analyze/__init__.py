@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from typing import Any
 
@@ -20,7 +21,8 @@ from codegen.keytree import build_tree
 from codegen.naming import role_names
 from codegen.load import TensorTable
 from codegen.load.hf_config import CONFIG_NAME, conflicting_config_keys, unused_config_keys
-from codegen.patterns._kit import CHECKED_MODEL_TYPES, SURVEYED_CHOICES
+from codegen.patterns._kit import BY_CONVENTION, CHECKED_MODEL_TYPES, CONVENTION_TYPES
+from codegen.patterns._kit import SURVEYED_CHOICES
 from codegen.patterns.registry import synonyms
 from codegen.safetext import printable
 
@@ -67,7 +69,11 @@ def _analyze(
         p: {n: v for n, v in values.items() if n != "kind"} for p, values in (hints or {}).items()
     }
     resolver = ChoiceResolver(
-        {p: v for p, v in hints.items() if v}, table.metadata, calibrated, synonyms()
+        {p: v for p, v in hints.items() if v},
+        table.metadata,
+        calibrated,
+        synonyms(),
+        known_types=CONVENTION_TYPES,
     )
     resolver.recorded = recorded_choices(table.modules)
     resolver.structural = dict(structural)
@@ -218,20 +224,25 @@ def _flag_unchecked_model_type(classes: list[ClassDef], config: Any) -> list[str
     model_type = config.get("model_type") if isinstance(config, dict) else None
     if not isinstance(model_type, str) or model_type in CHECKED_MODEL_TYPES:
         return []
-    cite = f"model_type {model_type!r}"
-    resting, defaults = set(), set()
+    resting, ruled, defaults = set(), set(), set()
     for c in class_choices(classes):
-        if c.source == "metadata" and c.note.endswith(cite) and c.name not in SURVEYED_CHOICES:
+        # the composite's type, or a tower's own where no table knows the composite (choices.py
+        # _tower_views): resting on a type no test compares either way
+        rests = re.search(r"model_type '([^']*)'$", c.note) if c.source == "metadata" else None
+        if rests and rests[1] not in CHECKED_MODEL_TYPES and c.name not in SURVEYED_CHOICES:
             resting.add(c.name)
+        elif c.source == "metadata" and c.note.endswith(BY_CONVENTION):
+            ruled.add(c.name)
         elif c.source == "default":
             defaults.add(c.name)
-    if not resting and not defaults:
+    if not resting and not ruled and not defaults:
         return []
     parts = [
-        f"{', '.join(sorted(resting))} {_verb(resting, 'rests', 'rest')} only on its model_type"
+        f"{', '.join(sorted(resting))} {_verb(resting, 'rests', 'rest')} only on its model_type",
+        f"{', '.join(sorted(ruled))} {_verb(ruled, 'follows', 'follow')} the usual convention",
+        f"{', '.join(sorted(defaults))} {_verb(defaults, 'is a default', 'are defaults')}",
     ]
-    parts += [f"{', '.join(sorted(defaults))} {_verb(defaults, 'is a default', 'are defaults')}"]
-    parts = [p for p, names in zip(parts, (resting, defaults)) if names]
+    parts = [p for p, names in zip(parts, (resting, ruled, defaults)) if names]
     note = (
         f"config.json's model_type {printable(model_type)!r} is not one whose conventions modelgen "
         f"has compared with its library: {'; '.join(parts)} (calibrate, or hint them)"

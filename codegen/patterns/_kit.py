@@ -23,7 +23,9 @@ from codegen.ir import Arg, Call, Choice, ClassDef, IOSpec, Module, Tensor
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._decoder_conventions import cite as conventions_cite
+from codegen.patterns._decoder_conventions import SURVEYED as DECODER_SURVEYED
 from codegen.patterns._decoder_conventions import convention
+from codegen.patterns._rope_conventions import CONVENTIONS as ROTARY_CONVENTIONS
 from codegen.patterns._latent_conventions import LATENT_NORM_PATH, fixed_latent_eps
 
 if TYPE_CHECKING:
@@ -495,6 +497,13 @@ CHECKED_MODEL_TYPES = (
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
+# The words a choice's note ends with where a rule of thumb settled it (a vision tower attends
+# both ways): for a model type none of the tables know, analyze lists it among the guesses, as
+# the rule can fail (Phi-4 multimodal's vision attention is causal under the library's SDPA).
+BY_CONVENTION = "(the usual convention)"
+# Every model type some conventions table knows (compared by tests, or surveyed): a composite's
+# tower reads its own sub-config's type where the composite's is none of these (choices.py).
+CONVENTION_TYPES = CHECKED_MODEL_TYPES | frozenset(DECODER_SURVEYED) | frozenset(ROTARY_CONVENTIONS)
 
 
 def measured_unit_offset(model_type: tuple[str, Any] | None) -> tuple[bool, str] | None:

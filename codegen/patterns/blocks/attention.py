@@ -27,6 +27,7 @@ from codegen.patterns.blocks import _query_temperature as temp
 from codegen.patterns.blocks._chunked_attention import chunk_plan
 from codegen.patterns.blocks import _rope_scaling as rope
 from codegen.patterns._kit import (
+    BY_CONVENTION,
     raw_value,
     CHECKED_MODEL_TYPES,
     BlockContext,
@@ -244,7 +245,7 @@ def _model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     # A vision tower (an image cut into patches, no vocabulary) attends over every patch.
     patches = ctx.resolver.evidence("patch_size")
     if patches and ctx.resolver.evidence("image_size") and not ctx.resolver.evidence("vocab_size"):
-        return "encoder", f"{patches[0]}: a vision tower over image patches"
+        return "encoder", f"{patches[0]}: a vision tower over image patches {BY_CONVENTION}"
     # att12: a family measured attending both ways (benchmarks/survey_masks.py)
     if found and found[1] in BIDIRECTIONAL_TYPES:
         return "encoder", f"{found[0]} {found[1]!r}: attends both ways (the masks survey)"
