@@ -585,3 +585,203 @@ def _first_strided(block: KeyNode) -> tuple[str, ...]:
         return ()
     short = [c for c in (shortcut.walk() if shortcut else ()) if conv_weight(c)]
     return (body.path,) + ((short[0].path,) if short else ())
+
+
+# The stages of the ImageNet mobile networks halve the resolution at the same places: after the
+# stem's /2, the 2nd, 3rd, 4th and 6th stage (a stage: blocks of one output width), /32 in all.
+# MobileNetV2 (Sandler et al. 2018, table 2), MnasNet-A1 (Tan et al. 2019, figure 7),
+# EfficientNet-B0..B7 (Tan & Le 2019, table 1; depth and width scaling keep the rows),
+# EfficientNetV2 (Tan & Le 2021, table 4), MobileNetV3-Large (Howard et al. 2019, table 1).
+MOBILE_STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
+# MobileNetV3-Small (Howard et al. 2019, table 2): its first block (squeeze-excited, no expansion)
+# already halves; then the 2nd, 3rd and 5th stage.
+MOBILE_SMALL_STAGE_STRIDES = (2, 2, 2, 1, 2)
+STAGE_NAME = re.compile(r"(?:layer|stage|block)s?_?(\d+)", re.I)
+
+
+def mobile_strides(root: KeyNode) -> dict[str, int]:
+    """conv path -> stride (1 or 2) by the stage convention of the mobile ImageNet networks, for a
+    body of inverted residual (or depthwise separable) blocks: the image stem halves where the
+    family's code writes it as a unit of its own or as the body's first item (torchvision's
+    `features[0]`, mmcv's ConvModule, MnasNet's `layers[0]`; a CIFAR port's bare `conv1` beside
+    `bn1` keeps the resolution, as named_image_stem leaves it), and each stage's first block takes
+    its stage's stride (MOBILE_STAGE_STRIDES). Stages are the lists of blocks where the checkpoint
+    nests them (timm's `blocks[i]`, torchvision EfficientNet's `features[i]`, `layer1`...), else
+    runs of blocks that keep the width a widening block starts. MobileNetV1 (no block expands into
+    its depthwise conv: Howard et al. 2017, table 1) halves at every stage but the first; a
+    MobileNetV3-Small opens with a squeeze-excited block that halves. Where blocks name a
+    projection shortcut (kuangliu's CIFAR MobileNetV2 builds one only at stride 1 when the width
+    changes), that code decides instead: a widening block without one halves. Defaults, still
+    calibration choices; {} where no such body is found."""
+    body = _mobile_body(root)
+    if body is None:
+        return {}
+    stem_conv, stages = body
+    blocks = [b for stage in stages for b in stage]
+    planned = {_block_conv(b).path: 1 for b in blocks if _block_conv(b) is not None}
+    if stem_conv is not None:
+        planned[stem_conv.path] = 2
+    if any(_projection(b) is not None for b in blocks):
+        for b in blocks:
+            conv = _block_conv(b)
+            widens = _block_widths(b)[0] != _block_widths(b)[1]
+            if conv is not None and widens and _projection(b) is None:
+                planned[conv.path] = 2
+        return planned
+    if not any(_expands(b) for b in blocks):
+        table: tuple[int, ...] = (1,) + (2,) * (len(stages) - 1)  # MobileNetV1
+    elif _squeeze_excited(stages[0][0]) and not _expands(stages[0][0]):
+        table = MOBILE_SMALL_STAGE_STRIDES
+    else:
+        table = MOBILE_STAGE_STRIDES
+    for i, stage in enumerate(stages):
+        conv = _block_conv(stage[0])
+        if conv is not None and i < len(table):
+            planned[conv.path] = table[i]
+    return planned
+
+
+def _mobile_body(root: KeyNode) -> tuple[KeyNode | None, list[list[KeyNode]]] | None:
+    """(the stem conv where the family's code makes it halve, the stages in order) of the largest
+    body of depthwise blocks, where at least two stages and one depthwise conv are found."""
+    best: tuple[KeyNode | None, list[list[KeyNode]]] | None = None
+    for node in root.walk():
+        entries: list[tuple[str, object]] = []  # ("stage", [blocks]) or ("block", block)
+        items = _items(node)
+        stem = None
+        if items:
+            for item in items:
+                inner = _items(item)
+                if inner and all(_is_block(i) for i in inner):
+                    entries.append(("stage", inner))
+                elif _image_conv(item) is not None and not entries and stem is None:
+                    stem = _image_conv(item)
+                elif _is_block(item) or _bare_depthwise(item):
+                    entries.append(("block", item))
+        else:
+            named = sorted(
+                (int(m.group(1)), child)
+                for name, child in node.children.items()
+                if (m := STAGE_NAME.fullmatch(name)) and (inner := _items(child))
+                and all(_is_block(i) for i in inner)
+            )
+            entries = [("stage", _items(child)) for _, child in named]
+            stems = [c for c in node.children.values() if _image_conv(c) is not None]
+            if entries and len(stems) == 1 and _conv_bn(stems[0]) is not None:
+                stem = _image_conv(stems[0])  # a conv-norm unit of its own (mmcv's ConvModule)
+        stages = _stages(entries)
+        blocks = [b for s in stages for b in s]
+        if len(stages) < 2 or not any(_depthwise(b) for b in blocks):
+            continue
+        if best is None or len(blocks) > sum(map(len, best[1])):
+            best = (stem, stages)
+    return best
+
+
+def _stages(entries: list[tuple[str, object]]) -> list[list[KeyNode]]:
+    """Nested lists are stages; a run of loose blocks splits where a block changes the width."""
+    stages: list[list[KeyNode]] = []
+    loose = False
+    for kind, value in entries:
+        if kind == "stage":
+            stages.append(list(value))
+            loose = False
+            continue
+        widths = _block_widths(value)
+        if not loose or widths[0] != widths[1]:
+            stages.append([value])
+        else:
+            stages[-1].append(value)
+        loose = True
+    return stages
+
+
+def _image_conv(node: KeyNode) -> KeyNode | None:
+    """The conv reading the image (3 or 4 channels, an odd spatial kernel) of a bare conv item or a
+    conv-norm unit (a gray image's [C, 1, k, k] stem would look like a depthwise conv)."""
+    conv = node if conv_weight(node) else _conv_bn(node) or _unit_conv(node)
+    w = conv_weight(conv) if conv is not None else None
+    if w is None or w[1] not in (3, 4) or w[2] != w[3] or w[2] % 2 == 0 or w[2] == 1:
+        return None
+    return conv
+
+
+def _unit_conv(node: KeyNode) -> KeyNode | None:
+    """The conv of a Sequential conv-norm(-act) unit: items 0 (conv) and 1 (norm) only."""
+    items = _items(node) if node.children else None
+    if not items or len(items) != 2 or conv_weight(items[0]) is None:
+        return None
+    return items[0] if "running_mean" in items[1].tensors and not items[1].children else None
+
+
+def _convs(block: KeyNode) -> list[KeyNode]:
+    return [c for c in block.walk() if conv_weight(c)]
+
+
+def _is_block(node: KeyNode) -> bool:
+    """A block of a mobile body: a module (not a bare conv) whose convs include one that strides
+    (a depthwise conv, or one spatial conv: a fused expansion, EfficientNetV2's first ConvBnAct),
+    none reading the image."""
+    convs = _convs(node)
+    if conv_weight(node) or not convs or any(_image_conv(c) is not None for c in convs):
+        return False
+    return _block_conv(node) is not None
+
+
+def _bare_depthwise(node: KeyNode) -> bool:
+    """A depthwise conv written as an item of the body (MnasNet's separable first stage)."""
+    w = conv_weight(node)
+    return bool(w) and w[1] == 1 and max(w[2:]) > 1
+
+
+def _block_conv(block: KeyNode) -> KeyNode | None:
+    """The conv that strides in a block: its depthwise conv, else its one spatial conv."""
+    if conv_weight(block):
+        return block if _bare_depthwise(block) else None
+    dw = _depthwise(block)
+    if dw is not None:
+        return dw
+    spatial = [c for c in _convs(block) if max(conv_weight(c)[2:]) > 1]
+    return spatial[0] if len(spatial) == 1 else None
+
+
+def _reads(w: tuple[int, ...]) -> int:
+    return w[0] if w[1] == 1 else w[1]  # a depthwise conv reads as many channels as it gives
+
+
+def _block_widths(block: KeyNode) -> tuple[int, int]:
+    """(input, output) channels of a block, from its convs whatever their order: it reads the one
+    width no conv of its own gives, and gives the one width none of its own reads (or keeps it)."""
+    if conv_weight(block):
+        return conv_weight(block)[0], conv_weight(block)[0]
+    shortcut = _projection(block)
+    inside = {c.path for c in shortcut.walk()} if shortcut is not None else set()
+    weights = [conv_weight(c) for c in _convs(block) if c.path not in inside]
+    gives, reads = {w[0] for w in weights}, {_reads(w) for w in weights}
+    ins, outs = reads - gives, gives - reads
+    width_in = min(ins) if ins else min(reads)
+    return width_in, (min(outs) if outs else width_in)
+
+
+def _expands(block: KeyNode) -> bool:
+    """A 1x1 conv that widens into the block's depthwise conv (an inverted residual's)."""
+    dw = _depthwise(block)
+    if dw is None:  # fused (EfficientNetV2, Tan & Le 2021): the kxk conv widens
+        conv = _block_conv(block) if not conv_weight(block) else None
+        return conv is not None and conv_weight(conv)[0] > conv_weight(conv)[1]
+    width = conv_weight(dw)[0]
+    return any(
+        (w := conv_weight(c))[0] == width and w[1] < width and w[2:] == (1, 1)
+        for c in _convs(block)
+    )
+
+
+def _squeeze_excited(block: KeyNode) -> bool:
+    """A reduce/expand pair of biased 1x1 convs beside the depthwise conv (squeeze-excitation)."""
+    return sum(1 for c in _convs(block) if "bias" in c.tensors and conv_weight(c)[2:] == (1, 1)) >= 2
+
+
+def _projection(block: KeyNode) -> KeyNode | None:
+    """A shortcut member holding a conv: a projection."""
+    found = next((c for n, c in block.children.items() if n in SHORTCUT_NAMES), None)
+    return found if found is not None and _convs(found) else None

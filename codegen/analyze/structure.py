@@ -21,6 +21,7 @@ from codegen.analyze.strides import (
     deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
+    mobile_strides,
     named_image_stem,
     plan_config_paddings,
     plan_config_strides,
@@ -122,6 +123,7 @@ class StructureBuilder:
         self.rgb_entries: set[str] = set()  # convs reading an RGB image (layers/conv.py)
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
+        self.mobile: dict[str, int] = {}  # conv path -> stride, a mobile network's stages
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels, or projects without widening,
@@ -175,6 +177,8 @@ class StructureBuilder:
         if (w_short[0] != 2 * w_in[1] and not same_width) or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
+        if spatial is not None and spatial.path in self.mobile:
+            return  # a mobile block's projection: mobile_strides read what its code builds
         if shortcut.path in self.avg_down:  # ResNet-D: the pool before the 1x1 conv strides
             self.avg_pools.add(shortcut.path)
             short_convs = []
@@ -203,6 +207,9 @@ class StructureBuilder:
         stem = named_image_stem(root)
         if stem is not None:
             self.strides[stem.path] = 2
+        # A mobile network's stages (MobileNet, MnasNet, EfficientNet): the family's schedule.
+        self.mobile = mobile_strides(root)
+        self.strides.update(self.mobile)
         self.conv1d_convention = transposed_convention(root)
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         self.ungrouped = set(feature_encoder_convs(root, self.resolver))
