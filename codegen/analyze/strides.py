@@ -630,7 +630,7 @@ def mobile_strides(root: KeyNode) -> dict[str, int]:
         return planned
     if not any(_expands(b) for b in blocks):
         table: tuple[int, ...] = (1,) + (2,) * (len(stages) - 1)  # MobileNetV1
-    elif _squeeze_excited(stages[0][0]) and not _expands(stages[0][0]):
+    elif _small_opening(stages[0][0]) and _efficientnet(blocks) is None:
         table = MOBILE_SMALL_STAGE_STRIDES
     else:
         table = MOBILE_STAGE_STRIDES
@@ -756,6 +756,7 @@ def _block_widths(block: KeyNode) -> tuple[int, int]:
         return conv_weight(block)[0], conv_weight(block)[0]
     shortcut = _projection(block)
     inside = {c.path for c in shortcut.walk()} if shortcut is not None else set()
+    inside |= {c.path for c in _squeeze_pair(block)}
     weights = [conv_weight(c) for c in _convs(block) if c.path not in inside]
     gives, reads = {w[0] for w in weights}, {_reads(w) for w in weights}
     ins, outs = reads - gives, gives - reads
@@ -769,19 +770,92 @@ def _expands(block: KeyNode) -> bool:
     if dw is None:  # fused (EfficientNetV2, Tan & Le 2021): the kxk conv widens
         conv = _block_conv(block) if not conv_weight(block) else None
         return conv is not None and conv_weight(conv)[0] > conv_weight(conv)[1]
-    width = conv_weight(dw)[0]
+    width, excite = conv_weight(dw)[0], _squeeze_pair(block)
     return any(
         (w := conv_weight(c))[0] == width and w[1] < width and w[2:] == (1, 1)
         for c in _convs(block)
+        if c not in excite
     )
 
 
+def _squeeze_pair(block: KeyNode) -> tuple[KeyNode, ...]:
+    """(reduce, expand) of a block's squeeze-excitation: biased 1x1 convs taking the depthwise
+    conv's width D down to s <= D and back (a block whose input and output widths are equal has
+    its expansion and projection so too, but without biases: a norm follows each); () where there
+    is none."""
+    dw = _depthwise(block)
+    if dw is None:
+        return ()
+    width = conv_weight(dw)[0]
+    pointwise = [
+        (c, w) for c in _convs(block) if (w := conv_weight(c))[2:] == (1, 1) and "bias" in c.tensors
+    ]
+    for reduce, r in pointwise:
+        if r[1] != width or r[0] > width:
+            continue
+        expand = [c for c, w in pointwise if w[1] == r[0] and w[0] == width and c is not reduce]
+        if len(expand) == 1:
+            return reduce, expand[0]
+    return ()
+
+
 def _squeeze_excited(block: KeyNode) -> bool:
-    """A reduce/expand pair of biased 1x1 convs beside the depthwise conv (squeeze-excitation)."""
-    return sum(1 for c in _convs(block) if "bias" in c.tensors and conv_weight(c)[2:] == (1, 1)) >= 2
+    return bool(_squeeze_pair(block))
 
 
 def _projection(block: KeyNode) -> KeyNode | None:
     """A shortcut member holding a conv: a projection."""
     found = next((c for n, c in block.children.items() if n in SHORTCUT_NAMES), None)
     return found if found is not None and _convs(found) else None
+
+
+def mobile_activation(root: KeyNode) -> tuple[str, str] | None:
+    """(activation, why) that a mobile body's family code applies throughout (its blocks, the
+    stem's and the head's conv-norm units), where the structure identifies that code:
+    - EfficientNet: every squeeze-excitation reduces to a quarter of its block's INPUT width (the
+      se_ratio 0.25 of Tan & Le 2019, as torchvision, timm, lukemelas' and kuangliu's ports build
+      it), SiLU (swish) in the blocks, their squeeze-excitations and the stem and head;
+    - MobileNetV2: blocks that expand, none squeeze-excited, every depthwise kernel 3x3 (Sandler
+      et al. 2018, table 2), ReLU6 throughout; not where blocks name a projection shortcut
+      (kuangliu's CIFAR port, which activates with ReLU).
+    None elsewhere: MobileNetV3 mixes ReLU and hard-swish by stage (its squeeze-excitation
+    reduces the EXPANDED width), MnasNet's ReLU slots show in its keys' numbering."""
+    body = _mobile_body(root)
+    if body is None:
+        return None
+    blocks = [b for stage in body[1] for b in stage]
+    excited = [b for b in blocks if _squeeze_excited(b)]
+    found = _efficientnet(blocks)
+    if found is not None:
+        return found
+    dws = [conv_weight(d) for b in blocks if (d := _depthwise(b)) is not None]
+    if excited or any(_projection(b) is not None for b in blocks) or not dws:
+        return None
+    if all(w[2:] == (3, 3) for w in dws) and any(_expands(b) for b in blocks):
+        return "relu6", "MobileNetV2: 3x3 inverted residuals without squeeze-excitation"
+    return None
+
+
+def _efficientnet(blocks: list[KeyNode]) -> tuple[str, str] | None:
+    """("silu", why) where blocks are squeeze-excited and every squeeze-excitation reduces to a
+    quarter of its block's input width: EfficientNet's se_ratio, of the input, not the expansion."""
+    excited = [b for b in blocks if _squeeze_excited(b)]
+    if excited and all(_squeeze_width(b) in _quarters(_block_widths(b)[0]) for b in excited):
+        return "silu", "EfficientNet: each squeeze-excitation reduces to a quarter of its input"
+    return None
+
+
+def _small_opening(block: KeyNode) -> bool:
+    """MobileNetV3-Small's first block: squeeze-excited, no expansion (Large's first has none)."""
+    return _squeeze_excited(block) and not _expands(block)
+
+
+def _quarters(width: int) -> set[int]:
+    """A quarter of a width, as the EfficientNet ports round it (int, round; at least 1)."""
+    return {max(1, width // 4), max(1, round(width / 4))}
+
+
+def _squeeze_width(block: KeyNode) -> int | None:
+    """The width a block's squeeze-excitation reduces to."""
+    pair = _squeeze_pair(block)
+    return conv_weight(pair[0])[0] if pair else None

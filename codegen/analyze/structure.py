@@ -21,6 +21,7 @@ from codegen.analyze.strides import (
     deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
+    mobile_activation,
     mobile_strides,
     named_image_stem,
     plan_config_paddings,
@@ -210,6 +211,9 @@ class StructureBuilder:
         # A mobile network's stages (MobileNet, MnasNet, EfficientNet): the family's schedule.
         self.mobile = mobile_strides(root)
         self.strides.update(self.mobile)
+        family_activation = mobile_activation(root)
+        if family_activation is not None:  # read by the inverted residual and the empty slots
+            self.resolver.structural.setdefault(("", act.MOBILE_ACTIVATION), family_activation)
         self.conv1d_convention = transposed_convention(root)
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         self.ungrouped = set(feature_encoder_convs(root, self.resolver))
@@ -652,6 +656,12 @@ class StructureBuilder:
             default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
+        family = self.resolver.structural.get(("", act.MOBILE_ACTIVATION))
+        if trailing and family is not None:
+            # a mobile network's conv-norm units (stem, head) activate as its blocks do
+            self.resolver.structural.setdefault(
+                (path, "module_type"), (act.MODULES[family[0]], family[1])
+            )
         options = list(act.MODULES.values()) + GAP_LAYERS
         if head is not None:  # conv features reach a Linear (_head_gap), or a shuffle's slot
             default = head

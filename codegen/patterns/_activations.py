@@ -236,3 +236,23 @@ def swiglu_by_config(resolver, choice) -> None:
     old, choice.value = choice.value, "silu"
     choice.alternatives = [a for a in dict.fromkeys([old, *choice.alternatives]) if a != "silu"]
     choice.source, choice.note = "metadata", f"{said[0]} True: a SwiGLU, whatever hidden_act says"
+
+
+# The model-wide pin (ChoiceResolver.structural, path "") that analyze/strides.py's
+# mobile_activation sets where a mobile network's structure identifies its family's code (an
+# EfficientNet's SiLU, a MobileNetV2's ReLU6): (activation, why).
+MOBILE_ACTIVATION = "mobile_activation"
+
+
+def family_default(resolver, default: str) -> tuple[str, str]:
+    """(the default activation of a mobile network's block or squeeze-excitation, the reason or
+    ""): the family's (mobile_activation), else `default`."""
+    told = resolver.structural.get(("", MOBILE_ACTIVATION))
+    return (told[0], told[1]) if told is not None else (default, "")
+
+
+def mark_family(choice, why: str):
+    """A choice left at a family's default says so (source "structure", searchable still)."""
+    if why and choice.source == "default":
+        choice.source, choice.note = "structure", why
+    return choice

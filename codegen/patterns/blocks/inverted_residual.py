@@ -116,14 +116,18 @@ class InvertedResidual(BlockPattern):
             # projected input is always added, still with no activation after the sum (the
             # linear bottleneck, Sandler et al. 2018).
             residual = (shortcut.conv, shortcut.norm)
-        activation = ctx.choose(
-            cls,
-            dw.conv[0],
-            "activation",
-            "relu6",
-            [a for a in ACTIVATIONS if a != "relu6"],
-            "after the expansion and the depthwise conv",
-            aliases=act.ALIASES,
+        default, why = act.family_default(ctx.resolver, "relu6")
+        activation = act.mark_family(
+            ctx.choose(
+                cls,
+                dw.conv[0],
+                "activation",
+                default,
+                [a for a in ACTIVATIONS if a != default],
+                "after the expansion and the depthwise conv",
+                aliases=act.ALIASES,
+            ),
+            why,
         )
         choices = [activation]
         guessed = ""
