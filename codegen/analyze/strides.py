@@ -859,3 +859,27 @@ def _squeeze_width(block: KeyNode) -> int | None:
     """The width a block's squeeze-excitation reduces to."""
     pair = _squeeze_pair(block)
     return conv_weight(pair[0])[0] if pair else None
+
+
+def mobile_skips(root: KeyNode) -> tuple[frozenset[str], str] | None:
+    """(the blocks, why) of a mobile body that are one conv-norm unit keeping its width at stride
+    1, where the other blocks are inverted residuals: EfficientNetV2's first stage (Tan & Le 2021,
+    table 4: a fused stage at expansion 1, built as timm's ConvBnAct with its skip), which adds
+    its input back as the inverted residuals do. None where there are none."""
+    body = _mobile_body(root)
+    if body is None:
+        return None
+    strides = mobile_strides(root)
+    blocks = [b for stage in body[1] for b in stage]
+    found = frozenset(
+        b.path
+        for b in blocks
+        if len(_convs(b)) == 1
+        and (conv := _block_conv(b)) is not None
+        and _depthwise(b) is None
+        and strides.get(conv.path) == 1
+        and len(set(conv_weight(conv)[:2])) == 1
+    )
+    if not found or not any(_expands(b) for b in blocks):
+        return None
+    return found, "EfficientNetV2: a stride-1 conv block of the body adds its input (timm's skip)"

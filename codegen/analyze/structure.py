@@ -22,6 +22,7 @@ from codegen.analyze.strides import (
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
     mobile_activation,
+    mobile_skips,
     mobile_strides,
     named_image_stem,
     plan_config_paddings,
@@ -37,7 +38,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.chain import numbered_name, reading_order
+from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_order
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.layers.conv import rgb_entries
@@ -214,6 +215,9 @@ class StructureBuilder:
         family_activation = mobile_activation(root)
         if family_activation is not None:  # read by the inverted residual and the empty slots
             self.resolver.structural.setdefault(("", act.MOBILE_ACTIVATION), family_activation)
+        skips = mobile_skips(root)
+        if skips is not None:  # read by the chain's residual choice
+            self.resolver.structural.setdefault(("", MOBILE_SKIPS), skips)
         self.conv1d_convention = transposed_convention(root)
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         self.ungrouped = set(feature_encoder_convs(root, self.resolver))
