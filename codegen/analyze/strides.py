@@ -883,3 +883,21 @@ def mobile_skips(root: KeyNode) -> tuple[frozenset[str], str] | None:
     if not found or not any(_expands(b) for b in blocks):
         return None
     return found, "EfficientNetV2: a stride-1 conv block of the body adds its input (timm's skip)"
+
+
+def separable_lists(root: KeyNode) -> set[str]:
+    """The blocks of a MobileNetV1 body (no block expands into its depthwise conv) written as one
+    Sequential `[depthwise conv, norm, act, 1x1 conv, norm, act]`: the keys end at the last norm,
+    and the paper's layer (Howard et al. 2017, figure 3) activates after it too."""
+    body = _mobile_body(root)
+    if body is None:
+        return set()
+    blocks = [b for stage in body[1] for b in stage]
+    if any(_expands(b) for b in blocks) or any(_projection(b) is not None for b in blocks):
+        return set()
+    found = set()
+    for b in blocks:
+        items = _items(b)
+        if items and len(_convs(b)) == 2 and "running_mean" in items[-1].tensors:
+            found.add(b.path)
+    return found

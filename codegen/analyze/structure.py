@@ -25,6 +25,7 @@ from codegen.analyze.strides import (
     mobile_skips,
     mobile_strides,
     named_image_stem,
+    separable_lists,
     plan_config_paddings,
     plan_config_strides,
     unpaired_projection,
@@ -126,6 +127,7 @@ class StructureBuilder:
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
         self.mobile: dict[str, int] = {}  # conv path -> stride, a mobile network's stages
+        self.separable: set[str] = set()  # MobileNetV1's blocks as one Sequential each
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels, or projects without widening,
@@ -215,6 +217,7 @@ class StructureBuilder:
         family_activation = mobile_activation(root)
         if family_activation is not None:  # read by the inverted residual and the empty slots
             self.resolver.structural.setdefault(("", act.MOBILE_ACTIVATION), family_activation)
+        self.separable = separable_lists(root)
         skips = mobile_skips(root)
         if skips is not None:  # read by the chain's residual choice
             self.resolver.structural.setdefault(("", MOBILE_SKIPS), skips)
@@ -619,7 +622,14 @@ class StructureBuilder:
             items.append(self._gap(node, len(items), items[-1].io, head=shuffle))
         conv_norm = len(items) == 2 and [family(m) for m in items] == ["conv", "norm"]
         # A shortcut's projection has none; nor has a patchify conv's norm (ConvNeXt's stem).
-        if conv_norm and node.name not in SHORTCUT_NAMES and not _patchify(items[0]):
+        # A MobileNetV1 layer's Sequential ends in an activation after its 1x1 conv's norm too.
+        separable = node.path in self.separable and [family(m) for m in items[-2:]] == [
+            "conv",
+            "norm",
+        ]
+        if separable:
+            items.append(self._gap(node, len(items), items[-1].io, trailing=True))
+        elif conv_norm and node.name not in SHORTCUT_NAMES and not _patchify(items[0]):
             # conv-norm-activation (torchvision's Conv2dNormActivation): the activation holds no
             # tensors, so no key shows it; a slot the keys cannot rule out, as a choice.
             items.append(self._gap(node, 2, items[-1].io, trailing=True))
