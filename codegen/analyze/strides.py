@@ -671,11 +671,43 @@ def _mobile_body(root: KeyNode) -> tuple[KeyNode | None, list[list[KeyNode]]] | 
                 stem = _image_conv(stems[0])  # a conv-norm unit of its own (mmcv's ConvModule)
         stages = _stages(entries)
         blocks = [b for s in stages for b in s]
-        if len(stages) < 2 or not any(_depthwise(b) for b in blocks):
+        if not _mobile_stages(stages):
             continue
         if best is None or len(blocks) > sum(map(len, best[1])):
             best = (stem, stages)
     return best
+
+
+def _mobile_stages(stages: list[list[KeyNode]]) -> bool:
+    """Stages as a mobile network has them: two to seven (the tables above), one of them holding
+    several blocks (ReXNet widens at every block: no stage shows), and blocks that are inverted
+    residuals (one at least expanding into its depthwise conv, none narrower there than at its
+    ends: a ResNeXt bottleneck with one channel per group is narrowest in the middle) or all
+    MobileNetV1's separable pairs (a depthwise kxk and a 1x1, nothing else)."""
+    blocks = [b for s in stages for b in s]
+    if not 2 <= len(stages) <= len(MOBILE_STAGE_STRIDES) or max(map(len, stages)) < 2:
+        return False
+    if not any(_depthwise(b) for b in blocks):
+        return False
+    if any(_expands(b) for b in blocks):
+        return all(_inverted(b) for b in blocks)
+    return all(_separable_pair(b) for b in blocks)
+
+
+def _inverted(block: KeyNode) -> bool:
+    """The striding conv at least as wide as the block's input and output (Sandler et al. 2018)."""
+    conv = _block_conv(block)
+    width_in, width_out = _block_widths(block)
+    return conv is not None and conv_weight(conv)[0] >= max(width_in, width_out)
+
+
+def _separable_pair(block: KeyNode) -> bool:
+    convs = [conv_weight(c) for c in _convs(block)]
+    if conv_weight(block) or len(convs) != 2 or _projection(block) is not None:
+        return False
+    return sorted(max(w[2:]) > 1 and w[1] == 1 for w in convs) == [False, True] and any(
+        w[2:] == (1, 1) for w in convs
+    )
 
 
 def _stages(entries: list[tuple[str, object]]) -> list[list[KeyNode]]:
@@ -725,7 +757,8 @@ def _is_block(node: KeyNode) -> bool:
     convs = _convs(node)
     if conv_weight(node) or not convs or any(_image_conv(c) is not None for c in convs):
         return False
-    return _block_conv(node) is not None
+    spatial = [c for c in convs if max(conv_weight(c)[2:]) > 1]
+    return len(spatial) == 1 and _block_conv(node) is not None
 
 
 def _bare_depthwise(node: KeyNode) -> bool:
@@ -809,15 +842,16 @@ def _projection(block: KeyNode) -> KeyNode | None:
     return found if found is not None and _convs(found) else None
 
 
-def mobile_activation(root: KeyNode) -> tuple[str, str] | None:
-    """(activation, why) that a mobile body's family code applies throughout (its blocks, the
-    stem's and the head's conv-norm units), where the structure identifies that code:
-    - EfficientNet: every squeeze-excitation reduces to a quarter of its block's INPUT width (the
+def mobile_family(root: KeyNode) -> tuple[str, str] | None:
+    """(family, why) of a mobile body whose structure identifies its family's code, which fixes
+    the activation (patterns/_activations.py's FAMILY_ACTIVATIONS) and more no key records:
+    - "efficientnet": every squeeze-excitation reduces to a quarter of its block's INPUT width (the
       se_ratio 0.25 of Tan & Le 2019, as torchvision, timm, lukemelas' and kuangliu's ports build
-      it), SiLU (swish) in the blocks, their squeeze-excitations and the stem and head;
-    - MobileNetV2: blocks that expand, none squeeze-excited, every depthwise kernel 3x3 (Sandler
-      et al. 2018, table 2), ReLU6 throughout; not where blocks name a projection shortcut
-      (kuangliu's CIFAR port, which activates with ReLU).
+      it); SiLU (swish) throughout;
+    - "mobilenet_v2": blocks that expand, none squeeze-excited, every depthwise kernel 3x3 (Sandler
+      et al. 2018, table 2); ReLU6 throughout;
+    - "projected_mobilenet_v2": such blocks, some naming a projection shortcut (kuangliu's CIFAR
+      port projects the input where a stride-1 block widens); ReLU throughout.
     None elsewhere: MobileNetV3 mixes ReLU and hard-swish by stage (its squeeze-excitation
     reduces the EXPANDED width), MnasNet's ReLU slots show in its keys' numbering."""
     body = _mobile_body(root)
@@ -829,19 +863,24 @@ def mobile_activation(root: KeyNode) -> tuple[str, str] | None:
     if found is not None:
         return found
     dws = [conv_weight(d) for b in blocks if (d := _depthwise(b)) is not None]
-    if excited or any(_projection(b) is not None for b in blocks) or not dws:
+    if excited or not dws:
         return None
+    if any(_projection(b) is not None for b in blocks) and any(_expands(b) for b in blocks):
+        why = "a MobileNetV2 whose blocks project the input where a stride-1 block widens"
+        return "projected_mobilenet_v2", why
     if all(w[2:] == (3, 3) for w in dws) and any(_expands(b) for b in blocks):
-        return "relu6", "MobileNetV2: 3x3 inverted residuals without squeeze-excitation"
+        return "mobilenet_v2", "MobileNetV2: 3x3 inverted residuals, no squeeze-excitation"
     return None
 
 
 def _efficientnet(blocks: list[KeyNode]) -> tuple[str, str] | None:
-    """("silu", why) where blocks are squeeze-excited and every squeeze-excitation reduces to a
-    quarter of its block's input width: EfficientNet's se_ratio, of the input, not the expansion."""
+    """("efficientnet", why) where blocks are squeeze-excited and every squeeze-excitation reduces
+    to a quarter of its block's input width: EfficientNet's se_ratio, of the input, not the
+    expansion."""
     excited = [b for b in blocks if _squeeze_excited(b)]
     if excited and all(_squeeze_width(b) in _quarters(_block_widths(b)[0]) for b in excited):
-        return "silu", "EfficientNet: each squeeze-excitation reduces to a quarter of its input"
+        why = "EfficientNet: each squeeze-excitation reduces to a quarter of its block's input"
+        return "efficientnet", why
     return None
 
 

@@ -21,7 +21,7 @@ from codegen.analyze.strides import (
     deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
-    mobile_activation,
+    mobile_family,
     mobile_skips,
     mobile_strides,
     named_image_stem,
@@ -214,9 +214,9 @@ class StructureBuilder:
         # A mobile network's stages (MobileNet, MnasNet, EfficientNet): the family's schedule.
         self.mobile = mobile_strides(root)
         self.strides.update(self.mobile)
-        family_activation = mobile_activation(root)
-        if family_activation is not None:  # read by the inverted residual and the empty slots
-            self.resolver.structural.setdefault(("", act.MOBILE_ACTIVATION), family_activation)
+        family = mobile_family(root)
+        if family is not None:  # read by the mobile blocks' patterns and the empty slots
+            self.resolver.structural.setdefault(("", act.MOBILE_FAMILY), family)
         self.separable = separable_lists(root)
         skips = mobile_skips(root)
         if skips is not None:  # read by the chain's residual choice
@@ -670,12 +670,10 @@ class StructureBuilder:
             default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
-        family = self.resolver.structural.get(("", act.MOBILE_ACTIVATION))
-        if trailing and family is not None:
+        activation, why = act.family_default(self.resolver, "")
+        if trailing and why:
             # a mobile network's conv-norm units (stem, head) activate as its blocks do
-            self.resolver.structural.setdefault(
-                (path, "module_type"), (act.MODULES[family[0]], family[1])
-            )
+            self.resolver.structural.setdefault((path, "module_type"), (act.MODULES[activation], why))
         options = list(act.MODULES.values()) + GAP_LAYERS
         if head is not None:  # conv features reach a Linear (_head_gap), or a shuffle's slot
             default = head

@@ -135,19 +135,26 @@ class InvertedResidual(BlockPattern):
         if widths is not None and widths[0] == widths[1]:
             # Expansion 1 with its 1x1 built anyway: kuangliu's MobileNetV2 applies it, his
             # EfficientNet skips it (`x if expand_ratio == 1`); the keys are the same.
-            skip = ctx.choose(
-                cls,
-                expand.conv[0],
-                "expansion",
-                "applied",
-                ["skipped"],
-                "a 1x1 expansion that keeps the width: applied, or skipped (the input read)",
+            # EfficientNet's MBConv does not expand at ratio 1 (Tan & Le 2019): a port that
+            # builds the 1x1 anyway (kuangliu's) skips it. Still a guess: the keys are the same.
+            told = act.mobile_family(ctx.resolver)
+            efficientnet = told is not None and told[0] == "efficientnet"
+            skip = act.mark_family(
+                ctx.choose(
+                    cls,
+                    expand.conv[0],
+                    "expansion",
+                    "skipped" if efficientnet else "applied",
+                    ["applied" if efficientnet else "skipped"],
+                    "a 1x1 expansion that keeps the width: applied, or skipped (the input read)",
+                ),
+                told[1] if efficientnet else "",
             )
             choices.append(skip)
-            if skip.source == "default":
+            if skip.source in ("default", "structure"):
                 guessed = (
                     f"the 1x1 expansion {expand.conv[0]} keeps the width: some blocks skip it "
-                    "there (expansion 1) and the keys cannot tell; read as applied"
+                    f"there (expansion 1) and the keys cannot tell; read as {skip.value}"
                 )
         found = (expand, dw, se, project, residual)
         explains = len(members) + 1
