@@ -29,7 +29,17 @@ def _generate(name: str, tmp_path, capsys) -> tuple[nn.Module, nn.Module, str]:
 # leave no key; none is silently wrong. Measured when this zoo was written (session 7): before
 # any change 0 exact, 10 flagged, 0 WRONG; now ResNet-50 (a projection shortcut that keeps the
 # width strides) and ResNet-10-T (the norm after a deep stem Sequential) are exact.
-EXACT_FROM_KEYS = {"tv_resnet50", "timm_resnet10t"}
+# Session 13 (analyze/strides.py's mobile_strides and mobile_family): the mobile networks' stage
+# strides (stem /2, the paper's stage schedule) and their family's activation make torchvision's
+# MobileNetV2 (ReLU6) and EfficientNet (SiLU: its squeeze-excitation is a quarter of the block's
+# input) exact, and the paper-style MobileNetV1 (every stage but the first halves; a trailing ReLU).
+EXACT_FROM_KEYS = {
+    "tv_resnet50",
+    "timm_resnet10t",
+    "tv_mobilenet_v2",
+    "tv_efficientnet_b0",
+    "mobilenet_v1",
+}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

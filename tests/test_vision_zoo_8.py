@@ -38,6 +38,8 @@ EXACT_FROM_KEYS = {
     "timm_seresnet",
     "timm_regnety",
     "cifar_preact_resnet",  # session 9: blocks/preact_residual.py
+    # session 13: the EfficientNet's stage strides and SiLU (analyze/strides.py, mobile_family)
+    "timm_efficientnet_b0",
 }
 
 

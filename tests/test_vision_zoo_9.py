@@ -64,7 +64,19 @@ def _trusts(source: str) -> dict[str, str]:
 # Zoo 9 from the keys: 1 -> 3 exact of 10 (with the two new layouts counted as before: 1 -> 3).
 # Session 11: akamaster's ResNet-20 is exact (option A: blocks that widen with no shortcut member
 # pad the subsampled input with zero channels, and halve the resolution where they widen).
-EXACT_FROM_KEYS = {"cifar_senet18", "cifar100_resnet18", "timm_resnetv2", "akamaster_resnet20"}
+# Session 13 (analyze/strides.py's mobile_strides and mobile_family): kuangliu's MobileNetV1 (a separable
+# block is no residual one; every stage but the first halves, the CIFAR stem keeps the size),
+# MobileNetV2 (a widening block without the projection his code builds at stride 1 halves; ReLU)
+# and EfficientNet (its table's strides; SiLU; the expansion-1 1x1 skipped, still flagged guessed).
+EXACT_FROM_KEYS = {
+    "cifar_senet18",
+    "cifar100_resnet18",
+    "timm_resnetv2",
+    "akamaster_resnet20",
+    "cifar_mobilenet",
+    "cifar_mobilenetv2",
+    "cifar_efficientnet",
+}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -852,8 +852,9 @@ def mobile_family(root: KeyNode) -> tuple[str, str] | None:
       et al. 2018, table 2); ReLU6 throughout;
     - "projected_mobilenet_v2": such blocks, some naming a projection shortcut (kuangliu's CIFAR
       port projects the input where a stride-1 block widens); ReLU throughout.
-    None elsewhere: MobileNetV3 mixes ReLU and hard-swish by stage (its squeeze-excitation
-    reduces the EXPANDED width), MnasNet's ReLU slots show in its keys' numbering."""
+    - "inverted_residual" for other bodies of blocks that expand (no activation: MobileNetV3 mixes
+      ReLU and hard-swish by stage, its squeeze-excitation reducing the EXPANDED width; MnasNet's
+      ReLU slots show in its keys' numbering); None where no block expands (MobileNetV1)."""
     body = _mobile_body(root)
     if body is None:
         return None
@@ -864,12 +865,20 @@ def mobile_family(root: KeyNode) -> tuple[str, str] | None:
         return found
     dws = [conv_weight(d) for b in blocks if (d := _depthwise(b)) is not None]
     if excited or not dws:
-        return None
+        return _inverted_body(blocks)
     if any(_projection(b) is not None for b in blocks) and any(_expands(b) for b in blocks):
         why = "a MobileNetV2 whose blocks project the input where a stride-1 block widens"
         return "projected_mobilenet_v2", why
     if all(w[2:] == (3, 3) for w in dws) and any(_expands(b) for b in blocks):
         return "mobilenet_v2", "MobileNetV2: 3x3 inverted residuals, no squeeze-excitation"
+    return _inverted_body(blocks)
+
+
+def _inverted_body(blocks: list[KeyNode]) -> tuple[str, str] | None:
+    """("inverted_residual", why) where blocks expand into their depthwise convs but no family's
+    activation is identified (MobileNetV3, MnasNet): the blocks are inverted residuals still."""
+    if any(_expands(b) for b in blocks):
+        return "inverted_residual", "the network's blocks expand into their depthwise convs"
     return None
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from codegen.ir import ClassDef, Module
+from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, family, modules, tensors
 
 
@@ -210,7 +211,11 @@ def conv_kernel(m: Module) -> object:
 
 def expands_elsewhere(cls, ctx: BlockContext) -> bool:
     """Whether another class of the model widens with a 1x1 conv into a depthwise one (an
-    inverted residual's expansion), among its own layers or its Sequentials'."""
+    inverted residual's expansion), among its own layers or its Sequentials'; or the key tree
+    shows a body of such blocks (analyze/strides.py's mobile_family: the classes settled so far
+    may not hold the later blocks yet)."""
+    if act.mobile_family(ctx.resolver) is not None:
+        return True
     for other in ctx.classes.values():
         if other is cls:
             continue
