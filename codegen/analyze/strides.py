@@ -630,12 +630,12 @@ def mobile_strides(root: KeyNode) -> dict[str, int]:
         return planned
     if not any(_expands(b) for b in blocks):
         table: tuple[int, ...] = (1,) + (2,) * (len(stages) - 1)  # MobileNetV1
-    elif _small_opening(stages[0][0]) and _efficientnet(blocks) is None:
+    elif stages[0] and _small_opening(stages[0][0]) and _efficientnet(blocks) is None:
         table = MOBILE_SMALL_STAGE_STRIDES
     else:
         table = MOBILE_STAGE_STRIDES
     for i, stage in enumerate(stages):
-        conv = _block_conv(stage[0])
+        conv = _block_conv(stage[0]) if stage else None
         if conv is not None and i < len(table):
             planned[conv.path] = table[i]
     return planned
@@ -671,11 +671,33 @@ def _mobile_body(root: KeyNode) -> tuple[KeyNode | None, list[list[KeyNode]]] | 
                 stem = _image_conv(stems[0])  # a conv-norm unit of its own (mmcv's ConvModule)
         stages = _stages(entries)
         blocks = [b for s in stages for b in s]
+        if all(kind == "block" for kind, _ in entries):
+            stages = _mobilenet_v2_rows(blocks) or stages
         if not _mobile_stages(stages):
             continue
         if best is None or len(blocks) > sum(map(len, best[1])):
             best = (stem, stages)
     return best
+
+
+def _mobilenet_v2_rows(blocks: list[KeyNode]) -> list[list[KeyNode]] | None:
+    """MobileNetV2's rows (Sandler et al. 2018, table 2: 1, 2, 3, 4, 3, 3, 1 blocks) where a flat
+    list of 3x3 blocks without squeeze-excitation is as long (with or without the first row):
+    at a width multiplier two rows may share a width (0.5: 24 and 32 both round to 16), which
+    the width runs of _stages cannot split."""
+    counts = [n for n, _ in MOBILENET_V2_STAGES]
+    rows: list[list[KeyNode]] = []
+    if len(blocks) == sum(counts) - 1:  # the first row held elsewhere (Hugging Face's)
+        counts, rows = counts[1:], [[]]
+    if len(blocks) != sum(counts) or any(_squeeze_excited(b) for b in blocks):
+        return None
+    if any((d := _depthwise(b)) is None or conv_weight(d)[2:] != (3, 3) for b in blocks):
+        return None
+    start = 0
+    for n in counts:
+        rows.append(blocks[start : start + n])
+        start += n
+    return rows
 
 
 def _mobile_stages(stages: list[list[KeyNode]]) -> bool:
