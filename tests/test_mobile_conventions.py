@@ -18,6 +18,8 @@ from codegen.analyze.strides import mobile_family, mobile_strides
 from codegen.keytree import build_tree
 from codegen.load import open_checkpoint
 from tests.redraw import unit_scale
+from tests.vision_zoo_7_models import CNA, TvInvertedResidual, TvMBConv
+from tests.vision_zoo_9_models import MBBlock
 from tests.zoo_verdicts import generate_from_state_dict, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -28,39 +30,6 @@ def _divisible(v: float, divisor: int = 8) -> int:  # torchvision's _make_divisi
     return new + divisor if new < 0.9 * v else new
 
 
-class ConvBNAct(nn.Sequential):  # torchvision.ops.misc.Conv2dNormActivation
-    def __init__(self, c_in, c_out, k=3, stride=1, groups=1, act=nn.ReLU6) -> None:
-        layers = [
-            nn.Conv2d(c_in, c_out, k, stride, (k - 1) // 2, groups=groups, bias=False),
-            nn.BatchNorm2d(c_out),
-        ]
-        if act is not None:
-            layers.append(act(inplace=True))
-        super().__init__(*layers)
-
-
-# ------------------------------------------------------- MobileNetV2, width 0.5 (torchvision)
-
-
-class InvertedResidual(nn.Module):  # torchvision.models.mobilenetv2.InvertedResidual
-    def __init__(self, c_in: int, c_out: int, stride: int, expand: int) -> None:
-        super().__init__()
-        hidden = int(round(c_in * expand))
-        self.use_res_connect = stride == 1 and c_in == c_out
-        layers: list[nn.Module] = []
-        if expand != 1:
-            layers.append(ConvBNAct(c_in, hidden, 1))
-        layers += [
-            ConvBNAct(hidden, hidden, 3, stride, groups=hidden),
-            nn.Conv2d(hidden, c_out, 1, bias=False),
-            nn.BatchNorm2d(c_out),
-        ]
-        self.conv = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv(x) if self.use_res_connect else self.conv(x)
-
-
 class MobileNetV2(nn.Module):  # torchvision.models.mobilenetv2.MobileNetV2(width_mult=0.5)
     setting = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1]]
     setting += [[6, 160, 3, 2], [6, 320, 1, 1]]
@@ -68,13 +37,13 @@ class MobileNetV2(nn.Module):  # torchvision.models.mobilenetv2.MobileNetV2(widt
     def __init__(self, width: float = 0.5, classes: int = 10) -> None:
         super().__init__()
         c_in = _divisible(32 * width)
-        features: list[nn.Module] = [ConvBNAct(3, c_in, stride=2)]
+        features: list[nn.Module] = [CNA(3, c_in, stride=2, act=nn.ReLU6)]
         for t, c, n, s in self.setting:
             c_out = _divisible(c * width)
             for i in range(n):
-                features.append(InvertedResidual(c_in, c_out, s if i == 0 else 1, t))
+                features.append(TvInvertedResidual(c_in, c_out, s if i == 0 else 1, t))
                 c_in = c_out
-        features.append(ConvBNAct(c_in, 64, 1))
+        features.append(CNA(c_in, 64, 1, act=nn.ReLU6))
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(64, classes))
 
@@ -86,37 +55,6 @@ class MobileNetV2(nn.Module):  # torchvision.models.mobilenetv2.MobileNetV2(widt
 # ------------------------------------------ EfficientNet, B1's depths (torchvision, narrowed)
 
 
-class SqueezeExcitation(nn.Module):  # torchvision.ops.misc.SqueezeExcitation
-    def __init__(self, c: int, squeeze: int) -> None:
-        super().__init__()
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(c, squeeze, 1)
-        self.fc2 = nn.Conv2d(squeeze, c, 1)
-        self.activation = nn.SiLU()
-        self.scale_activation = nn.Sigmoid()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
-
-
-class MBConv(nn.Module):  # torchvision.models.efficientnet.MBConv
-    def __init__(self, c_in: int, c_out: int, k: int, stride: int, expand: int) -> None:
-        super().__init__()
-        self.use_res_connect = stride == 1 and c_in == c_out
-        hidden = c_in * expand
-        layers: list[nn.Module] = []
-        if hidden != c_in:
-            layers.append(ConvBNAct(c_in, hidden, 1, act=nn.SiLU))
-        layers.append(ConvBNAct(hidden, hidden, k, stride, groups=hidden, act=nn.SiLU))
-        layers.append(SqueezeExcitation(hidden, max(1, c_in // 4)))
-        layers.append(ConvBNAct(hidden, c_out, 1, act=None))
-        self.block = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.block(x)
-        return out + x if self.use_res_connect else out
-
-
 class EfficientNet(nn.Module):  # torchvision.models.efficientnet.EfficientNet, B0's table
     # (expand, kernel, stride, channels, repeats), B0's rows at a quarter of the width
     rows = [(1, 3, 1, 4), (6, 3, 2, 6), (6, 5, 2, 10), (6, 3, 2, 20), (6, 5, 1, 28)]
@@ -126,14 +64,14 @@ class EfficientNet(nn.Module):  # torchvision.models.efficientnet.EfficientNet, 
     def __init__(self, depth: float = 1.1, classes: int = 10) -> None:
         super().__init__()
         c_in = 8
-        features: list[nn.Module] = [ConvBNAct(3, c_in, stride=2, act=nn.SiLU)]
+        features: list[nn.Module] = [CNA(3, c_in, stride=2, act=nn.SiLU)]
         for (t, k, s, c), n in zip(self.rows, self.repeats):
             stage = []
             for i in range(math.ceil(depth * n)):  # B1: depth coefficient 1.1
-                stage.append(MBConv(c_in, c, k, s if i == 0 else 1, t))
+                stage.append(TvMBConv(c_in, c, k, s if i == 0 else 1, t))
                 c_in = c
             features.append(nn.Sequential(*stage))
-        features.append(ConvBNAct(c_in, 64, 1, act=nn.SiLU))
+        features.append(CNA(c_in, 64, 1, act=nn.SiLU))
         self.features = nn.Sequential(*features)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(0.2, inplace=True), nn.Linear(64, classes))
@@ -143,30 +81,6 @@ class EfficientNet(nn.Module):  # torchvision.models.efficientnet.EfficientNet, 
 
 
 # ------------------------------------------- MobileNetV2 for CIFAR (kuangliu/pytorch-cifar)
-
-
-class Block(nn.Module):  # models/mobilenetv2.py Block: a projection only at stride 1
-    def __init__(self, c_in: int, c_out: int, expansion: int, stride: int) -> None:
-        super().__init__()
-        self.stride = stride
-        planes = expansion * c_in
-        self.conv1 = nn.Conv2d(c_in, planes, 1, 1, 0, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, groups=planes, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, c_out, 1, 1, 0, bias=False)
-        self.bn3 = nn.BatchNorm2d(c_out)
-        self.shortcut = nn.Sequential()
-        if stride == 1 and c_in != c_out:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(c_in, c_out, 1, 1, 0, bias=False), nn.BatchNorm2d(c_out)
-            )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        return out + self.shortcut(x) if self.stride == 1 else out
 
 
 class CifarMobileNetV2(nn.Module):  # models/mobilenetv2.py MobileNetV2, channels / 4
@@ -181,7 +95,7 @@ class CifarMobileNetV2(nn.Module):  # models/mobilenetv2.py MobileNetV2, channel
         layers, c_in = [], 8
         for expansion, c_out, blocks, stride in self.cfg:
             for s in [stride] + [1] * (blocks - 1):
-                layers.append(Block(c_in, c_out, expansion, s))
+                layers.append(MBBlock(c_in, c_out, expansion, s))
                 c_in = c_out
         self.layers = nn.Sequential(*layers)
         self.conv2 = nn.Conv2d(80, 64, 1, 1, 0, bias=False)
@@ -268,7 +182,8 @@ def test_stage_strides_of_a_full_mobilenet_v2(tmp_path):
     assert mobile_family(_tree(MobileNetV2(), tmp_path))[0] == "mobilenet_v2"
     # (at width 0.5 the 2nd and 3rd rows share 16 channels: the paper's row lengths split them)
     without_first = MobileNetV2()
-    without_first.features = nn.Sequential(*[m for i, m in enumerate(without_first.features) if i != 1])
+    kept = [m for i, m in enumerate(without_first.features) if i != 1]
+    without_first.features = nn.Sequential(*kept)
     strides = mobile_strides(_tree(without_first, tmp_path))
     assert sorted(int(p.split(".")[1]) for p, s in strides.items() if s == 2) == [0, 1, 3, 6, 13]
 
@@ -283,16 +198,17 @@ class MobileNetV3Small(nn.Module):  # torchvision.models.mobilenetv3 (mobilenet_
 
     def __init__(self) -> None:
         super().__init__()
-        features: list[nn.Module] = [ConvBNAct(3, 8, stride=2, act=nn.Hardswish)]
+        features: list[nn.Module] = [CNA(3, 8, stride=2, act=nn.Hardswish)]
         for c_in, k, expanded, c_out, se, act, stride in self.table:
             layers: list[nn.Module] = []
             if expanded != c_in:
-                layers.append(ConvBNAct(c_in, expanded, 1, act=act))
-            layers.append(ConvBNAct(expanded, expanded, k, stride, expanded, act=act))
+                layers.append(CNA(c_in, expanded, 1, act=act))
+            layers.append(CNA(expanded, expanded, k, stride, expanded, act=act))
             if se:
                 squeeze = _divisible(expanded // 4, 8)
-                layers.append(nn.Sequential(nn.Conv2d(expanded, squeeze, 1), nn.Conv2d(squeeze, expanded, 1)))
-            layers.append(ConvBNAct(expanded, c_out, 1, act=None))
+                pair = [nn.Conv2d(expanded, squeeze, 1), nn.Conv2d(squeeze, expanded, 1)]
+                layers.append(nn.Sequential(*pair))  # fc1, fc2 (the keys are what matter)
+            layers.append(CNA(expanded, c_out, 1, act=None))
             features.append(nn.Sequential(*layers))
         self.features = nn.Sequential(*features)
 

@@ -662,7 +662,8 @@ def _mobile_body(root: KeyNode) -> tuple[KeyNode | None, list[list[KeyNode]]] | 
             named = sorted(
                 (int(m.group(1)), child)
                 for name, child in node.children.items()
-                if (m := STAGE_NAME.fullmatch(name)) and (inner := _items(child))
+                if (m := STAGE_NAME.fullmatch(name))
+                and (inner := _items(child))
                 and all(_is_block(i) for i in inner)
             )
             entries = [("stage", _items(child)) for _, child in named]

@@ -673,7 +673,9 @@ class StructureBuilder:
         activation, why = act.family_default(self.resolver, "")
         if trailing and why:
             # a mobile network's conv-norm units (stem, head) activate as its blocks do
-            self.resolver.structural.setdefault((path, "module_type"), (act.MODULES[activation], why))
+            self.resolver.structural.setdefault(
+                (path, "module_type"), (act.MODULES[activation], why)
+            )
         options = list(act.MODULES.values()) + GAP_LAYERS
         if head is not None:  # conv features reach a Linear (_head_gap), or a shuffle's slot
             default = head

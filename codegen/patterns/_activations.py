@@ -242,7 +242,11 @@ def swiglu_by_config(resolver, choice) -> None:
 # sets where a mobile network's structure identifies its family's code: (family, why); and the
 # activation that family's code applies in its blocks, squeeze-excitations, stem and head.
 MOBILE_FAMILY = "mobile_family"
-FAMILY_ACTIVATIONS = {"efficientnet": "silu", "mobilenet_v2": "relu6", "projected_mobilenet_v2": "relu"}
+FAMILY_ACTIVATIONS = {
+    "efficientnet": "silu",
+    "mobilenet_v2": "relu6",
+    "projected_mobilenet_v2": "relu",
+}
 
 
 def mobile_family(resolver) -> tuple[str, str] | None:
