@@ -219,4 +219,4 @@ def test_stage_strides_of_a_mobilenet_v3_small(tmp_path):
     strides = mobile_strides(tree)
     halving = sorted(int(p.split(".")[1]) for p, s in strides.items() if s == 2)
     assert halving == [0, 1, 2, 4, 9]
-    assert mobile_family(tree)[0] == "inverted_residual"  # no one activation: ReLU, hard-swish
+    assert mobile_family(tree)[0] == "mobilenet_v3"  # no one activation: ReLU, then hard-swish

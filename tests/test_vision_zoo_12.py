@@ -36,7 +36,9 @@ def _generate(reference: nn.Module, tmp_path, capsys) -> tuple[nn.Module, str]:
 # RepVGG's training form (blocks/branch_sum.py: the branches summed; a block without its identity
 # branch halves the resolution), mmpretrain's ResNet-V1d (a deep stem of ConvModule classes:
 # its first conv halves, a 3/2/1 max-pool follows, the first stage keeps the resolution).
-EXACT_FROM_KEYS = {"fb_convnext", "repvgg_train", "mm_resnet_v1d"}
+# Session 13: mmpretrain's MobileNetV2 (the mobile stage strides, its stem a ConvModule of its own
+# halving; ReLU6; its first block an inverted residual since the keys show the body expands).
+EXACT_FROM_KEYS = {"fb_convnext", "repvgg_train", "mm_resnet_v1d", "mm_mobilenet_v2"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -70,9 +70,7 @@ PINNED = {
     "mnasnet": (
         {"hidden_act": "relu"},
         '["layers.0"]\nstride = 2\n["layers.8.0.layers.3"]\nstride = 2\n'
-        # (the narrowed third stack keeps the resolution where MnasNet's table halves: session 13
-        # made the table's stride the default, analyze/strides.py's mobile_strides)
-        '["layers.9.0.layers.3"]\nstride = 2\n["layers.10.0.layers.3"]\nstride = 1\n',
+        '["layers.9.0.layers.3"]\nstride = 2\n',
     ),
 }
 

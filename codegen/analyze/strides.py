@@ -612,12 +612,17 @@ def mobile_strides(root: KeyNode) -> dict[str, int]:
     MobileNetV3-Small opens with a squeeze-excited block that halves. Where blocks name a
     projection shortcut (kuangliu's CIFAR MobileNetV2 builds one only at stride 1 when the width
     changes), that code decides instead: a widening block without one halves. Defaults, still
-    calibration choices; {} where no such body is found."""
+    calibration choices; {} where no such body is found, or where its blocks expand but no
+    family is identified (mobile_family: a MnasNet's, whose narrowed copies keep their own
+    schedule; calibration searches the stage layouts there, as for any network)."""
     body = _mobile_body(root)
     if body is None:
         return {}
     stem_conv, stages = body
     blocks = [b for stage in stages for b in stage]
+    family = mobile_family(root)
+    if any(_expands(b) for b in blocks) and (family is None or family[0] == "inverted_residual"):
+        return {}
     planned = {_block_conv(b).path: 1 for b in blocks if _block_conv(b) is not None}
     if stem_conv is not None:
         planned[stem_conv.path] = 2
@@ -875,9 +880,12 @@ def mobile_family(root: KeyNode) -> tuple[str, str] | None:
       et al. 2018, table 2); ReLU6 throughout;
     - "projected_mobilenet_v2": such blocks, some naming a projection shortcut (kuangliu's CIFAR
       port projects the input where a stride-1 block widens); ReLU throughout.
-    - "inverted_residual" for other bodies of blocks that expand (no activation: MobileNetV3 mixes
-      ReLU and hard-swish by stage, its squeeze-excitation reducing the EXPANDED width; MnasNet's
-      ReLU slots show in its keys' numbering); None where no block expands (MobileNetV1)."""
+    - "mobilenet_v3": squeeze-excitations that are not a quarter of the block's input (Howard et
+      al. 2019 reduce the EXPANDED width): its stage strides, but no one activation (ReLU in the
+      first stages, hard-swish after);
+    - "inverted_residual" for other bodies of blocks that expand (MnasNet-B1: no squeeze-
+      excitation, 5x5 kernels; its ReLU slots show in its keys' numbering): inverted residuals,
+      no convention beyond; None where no block expands (MobileNetV1)."""
     body = _mobile_body(root)
     if body is None:
         return None
@@ -886,8 +894,11 @@ def mobile_family(root: KeyNode) -> tuple[str, str] | None:
     found = _efficientnet(blocks)
     if found is not None:
         return found
+    if excited and any(_expands(b) for b in blocks):
+        why = "MobileNetV3: squeeze-excitations that reduce the expanded width, not the input"
+        return "mobilenet_v3", why
     dws = [conv_weight(d) for b in blocks if (d := _depthwise(b)) is not None]
-    if excited or not dws:
+    if not dws:
         return _inverted_body(blocks)
     if any(_projection(b) is not None for b in blocks) and any(_expands(b) for b in blocks):
         why = "a MobileNetV2 whose blocks project the input where a stride-1 block widens"
