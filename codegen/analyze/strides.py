@@ -16,6 +16,12 @@ it, the stride is planned here and cited (the conv's choice then says `metadata`
 - a speech model's convolutional feature encoder (wav2vec2's `conv_stride` and `conv_kernel`, one
   entry per layer): a list of 1-D convs with those kernels takes those strides, and no padding.
 Everything else keeps the structural convention (structure.py) and stays a calibration choice.
+
+Without config.json, a mobile network's structure identifies its family's code (mobile_family:
+EfficientNet's squeeze-excitation is a quarter of the block's input, MobileNetV3's reduces the
+expanded width, MobileNetV2 has none), which fixes what no key records: its stage strides
+(mobile_strides), its activation (patterns/_activations.py's FAMILY_ACTIVATIONS) and
+EfficientNetV2's residual conv stage (mobile_skips). Defaults with a cited reason, still choices.
 """
 
 from __future__ import annotations
