@@ -825,6 +825,9 @@ def _block_widths(block: KeyNode) -> tuple[int, int]:
     inside = {c.path for c in shortcut.walk()} if shortcut is not None else set()
     inside |= {c.path for c in _squeeze_pair(block)}
     weights = [conv_weight(c) for c in _convs(block) if c.path not in inside]
+    weights = weights or [conv_weight(c) for c in _convs(block)]
+    if not weights:
+        return 0, 0
     gives, reads = {w[0] for w in weights}, {_reads(w) for w in weights}
     ins, outs = reads - gives, gives - reads
     width_in = min(ins) if ins else min(reads)
