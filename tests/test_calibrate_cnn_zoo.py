@@ -79,8 +79,11 @@ def _calibrate(name: str, tmp_path, capsys, candidates: str = "600"):
 
 # MnasNet (torchvision) and EfficientNetV2 (timm, fused MBConv) stopped short before (relative
 # error 2e-3 and 5e-4): a stride layout that halves one stage too many, and single changes taken
-# in the order the choices come, each fitting what the others still got wrong.
-@pytest.mark.parametrize("name", ["mnasnet", "efficientnet_v2", "three_stage_mbconv"])
+# in the order the choices come, each fitting what the others still got wrong. (Session 13:
+# EfficientNetV2 is exact from the keys alone, tests/test_vision_zoo_6.py; the three-stage MBConv
+# net now starts from the EfficientNet stage schedule, analyze/strides.py's mobile_strides, and
+# calibration takes back the two strides its layout does not share.)
+@pytest.mark.parametrize("name", ["mnasnet", "three_stage_mbconv"])
 def test_exact_after_calibrate_from_the_keys_alone(name, tmp_path, capsys):
     code, printed, reference, out = _calibrate(name, tmp_path, capsys)
     assert code == 0, printed

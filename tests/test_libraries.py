@@ -81,4 +81,6 @@ def test_library_model_strict_loads(name, tmp_path):
     # GPT-2 packs q, k, v into one Conv1D-style parameter pair instead.
     if name != "gpt2":
         said = re.sub(r'"\s*\n\s*"', "", source)  # a long message wraps as adjacent literals
-        assert "an attention whose heads, scaling and masking the checkpoint does not record" in said
+        assert (
+            "an attention whose heads, scaling and masking the checkpoint does not record" in said
+        )

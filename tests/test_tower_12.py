@@ -80,7 +80,9 @@ SWINV2_AT_CONFIG = dict(
 
 @pytest.mark.parametrize("size", [32, 64, 40])
 def test_swinv2_keeps_the_windows_it_was_built_with(tmp_path, size):
-    reference, ours, source = generate_for(tmp_path, "Swinv2Model", "Swinv2Config", SWINV2_AT_CONFIG)
+    reference, ours, source = generate_for(
+        tmp_path, "Swinv2Model", "Swinv2Config", SWINV2_AT_CONFIG
+    )
     assert_trusted(source)
     assert "[8, 4, 2][stage]" in source
     torch.manual_seed(1)

@@ -49,6 +49,7 @@ EXACT_FROM_KEYS = {
     "d2l_resnet",
     "d2l_densenet",
     "pycls_regnety",
+    "tonylins_mobilenetv2",  # session 13: MobileNetV2's stage strides and ReLU6 (mobile_family)
 }
 
 

@@ -48,6 +48,8 @@ def _generate(reference: nn.Module, tmp_path, capsys) -> tuple[nn.Module, str]:
 # stem's 3/2/1 max-pool follows, analyze/strides.py and blocks/chain.py) and Cadene's
 # Inception-ResNet-v2 (blocks/inception_residual.py: the scaled residual at the paper's 0.17,
 # pinning TF-slim's eps 1e-3 and its unpadded, max-pooled stem).
+# Session 13: mmpretrain's MobileNetV2 (the mobile stage strides, its stem a ConvModule of its own
+# halving; ReLU6; its first block an inverted residual since the keys show the body expands).
 EXACT_FROM_KEYS = {
     "bit_resnetv2",
     "osmr_preresnet",
@@ -58,6 +60,7 @@ EXACT_FROM_KEYS = {
     "keras_resnet",
     "megvii_shufflenet_v2",
     "cadene_inception_resnet_v2",
+    "mm_mobilenet_v2",
 }
 
 

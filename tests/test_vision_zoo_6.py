@@ -35,7 +35,9 @@ def _generate(name: str, tmp_path, capsys, *extra: str) -> tuple[nn.Module, nn.M
 # squeeze-excitation, a deep stem (its first conv strided, a 3/2/1 max-pool after it) and ResNet-D's
 # average-pool shortcut, each a cited convention. The others are flagged: strides, activations and
 # parameter-free steps leave no key; none is silently wrong.
-EXACT_FROM_KEYS = {"seresnext_d"}
+# Session 13: timm's EfficientNetV2 (its stage strides, SiLU, and the stride-1 ConvBnAct stage that
+# adds its input: analyze/strides.py's mobile_strides, mobile_family, mobile_skips).
+EXACT_FROM_KEYS = {"seresnext_d", "efficientnet_v2"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -34,7 +34,19 @@ def _generate(name: str, tmp_path, capsys) -> tuple[nn.Module, nn.Module, str]:
 # Session 13: torchvision's RegNetY too (its stages, Sequentials of `block1-0`, `block1-1`, are
 # numbered ModuleDicts run in turn; a block's `f` beside its `proj` strides like a ResNet's), and
 # Res2Net (blocks/split_cascade_bottleneck.py, its group convs striding with the block).
-EXACT_FROM_KEYS = {"tv_resnet50", "timm_resnet10t", "tv_regnet_y", "timm_res2net"}
+# Session 13 (analyze/strides.py's mobile_strides and mobile_family): the mobile networks' stage
+# strides (stem /2, the paper's stage schedule) and their family's activation make torchvision's
+# MobileNetV2 (ReLU6) and EfficientNet (SiLU: its squeeze-excitation is a quarter of the block's
+# input) exact, and the paper-style MobileNetV1 (every stage but the first halves; a trailing ReLU).
+EXACT_FROM_KEYS = {
+    "tv_resnet50",
+    "timm_resnet10t",
+    "tv_regnet_y",
+    "timm_res2net",
+    "tv_mobilenet_v2",
+    "tv_efficientnet_b0",
+    "mobilenet_v1",
+}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -42,6 +42,8 @@ EXACT_FROM_KEYS = {
     "tv_inception_v3",  # session 13: families/inception_net.py (its stem's convs and pools)
     # session 13: its later groups stride however much they widen (strides.later_stage_entries)
     "wide_resnet_paper",
+    # session 13: the EfficientNet's stage strides and SiLU (analyze/strides.py, mobile_family)
+    "timm_efficientnet_b0",
 }
 
 

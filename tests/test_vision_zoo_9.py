@@ -66,12 +66,19 @@ def _trusts(source: str) -> dict[str, str]:
 # pad the subsampled input with zero channels, and halve the resolution where they widen).
 # Session 13: bearpaw's pre-activation ResNet is exact (its `downsample` list, laid out as
 # torchvision's, reads the raw input by default; still flagged as a guess).
+# Session 13 (analyze/strides.py's mobile_strides and mobile_family): kuangliu's MobileNetV1 (a separable
+# block is no residual one; every stage but the first halves, the CIFAR stem keeps the size),
+# MobileNetV2 (a widening block without the projection his code builds at stride 1 halves; ReLU)
+# and EfficientNet (its table's strides; SiLU; the expansion-1 1x1 skipped, still flagged guessed).
 EXACT_FROM_KEYS = {
     "cifar_senet18",
     "cifar100_resnet18",
     "timm_resnetv2",
     "akamaster_resnet20",
     "bearpaw_preresnet",
+    "cifar_mobilenet",
+    "cifar_mobilenetv2",
+    "cifar_efficientnet",
 }
 
 

@@ -433,6 +433,8 @@ def test_a_trunk_ending_in_a_norm_is_activated_once(tmp_path, capsys):
     applied once (twice, a GELU or a LeakyReLU would be wrong)."""
     _exact_and_guessed(NormEndedFeatures, torch.randn(2, 3, 4, 4), tmp_path)
     assert (tmp_path / "model.py").read_text().count("F.relu(") == 1
+
+
 # ------------------------------------------- session 13's mechanisms, on a second layout each
 
 

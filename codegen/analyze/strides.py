@@ -16,6 +16,12 @@ it, the stride is planned here and cited (the conv's choice then says `metadata`
 - a speech model's convolutional feature encoder (wav2vec2's `conv_stride` and `conv_kernel`, one
   entry per layer): a list of 1-D convs with those kernels takes those strides, and no padding.
 Everything else keeps the structural convention (structure.py) and stays a calibration choice.
+
+Without config.json, a mobile network's structure identifies its family's code (mobile_family:
+EfficientNet's squeeze-excitation is a quarter of the block's input, MobileNetV3's reduces the
+expanded width, MobileNetV2 has none), which fixes what no key records: its stage strides
+(mobile_strides), its activation (patterns/_activations.py's FAMILY_ACTIVATIONS) and
+EfficientNetV2's residual conv stage (mobile_skips). Defaults with a cited reason, still choices.
 """
 
 from __future__ import annotations
@@ -703,3 +709,404 @@ def _first_strided(block: KeyNode) -> tuple[str, ...]:
         return ()
     short = [c for c in (shortcut.walk() if shortcut else ()) if conv_weight(c)]
     return (body.path,) + ((short[0].path,) if short else ())
+
+
+# The stages of the ImageNet mobile networks halve the resolution at the same places: after the
+# stem's /2, the 2nd, 3rd, 4th and 6th stage (a stage: blocks of one output width), /32 in all.
+# MobileNetV2 (Sandler et al. 2018, table 2), MnasNet-A1 (Tan et al. 2019, figure 7),
+# EfficientNet-B0..B7 (Tan & Le 2019, table 1; depth and width scaling keep the rows),
+# EfficientNetV2 (Tan & Le 2021, table 4), MobileNetV3-Large (Howard et al. 2019, table 1).
+MOBILE_STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
+# MobileNetV3-Small (Howard et al. 2019, table 2): its first block (squeeze-excited, no expansion)
+# already halves; then the 2nd, 3rd and 5th stage.
+MOBILE_SMALL_STAGE_STRIDES = (2, 2, 2, 1, 2)
+STAGE_NAME = re.compile(r"(?:layer|stage|block)s?_?(\d+)", re.I)
+
+
+def mobile_strides(root: KeyNode) -> dict[str, int]:
+    """conv path -> stride (1 or 2) by the stage convention of the mobile ImageNet networks, for a
+    body of inverted residual (or depthwise separable) blocks: the image stem halves where the
+    family's code writes it as a unit of its own or as the body's first item (torchvision's
+    `features[0]`, mmcv's ConvModule, MnasNet's `layers[0]`; a CIFAR port's bare `conv1` beside
+    `bn1` keeps the resolution, as named_image_stem leaves it), and each stage's first block takes
+    its stage's stride (MOBILE_STAGE_STRIDES). Stages are the lists of blocks where the checkpoint
+    nests them (timm's `blocks[i]`, torchvision EfficientNet's `features[i]`, `layer1`...), else
+    runs of blocks that keep the width a widening block starts. MobileNetV1 (no block expands into
+    its depthwise conv: Howard et al. 2017, table 1) halves at every stage but the first; a
+    MobileNetV3-Small opens with a squeeze-excited block that halves. Where blocks name a
+    projection shortcut (kuangliu's CIFAR MobileNetV2 builds one only at stride 1 when the width
+    changes), that code decides instead: a widening block without one halves. Defaults, still
+    calibration choices; {} where no such body is found, or where its blocks expand but no
+    family is identified (mobile_family: a MnasNet's, whose narrowed copies keep their own
+    schedule; calibration searches the stage layouts there, as for any network)."""
+    body = _mobile_body(root)
+    if body is None:
+        return {}
+    stem_conv, stages = body
+    blocks = [b for stage in stages for b in stage]
+    family = mobile_family(root)
+    if any(_expands(b) for b in blocks) and (family is None or family[0] == "inverted_residual"):
+        return {}
+    planned = {_block_conv(b).path: 1 for b in blocks if _block_conv(b) is not None}
+    if stem_conv is not None:
+        planned[stem_conv.path] = 2
+    if any(_projection(b) is not None for b in blocks):
+        for b in blocks:
+            conv = _block_conv(b)
+            widens = _block_widths(b)[0] != _block_widths(b)[1]
+            if conv is not None and widens and _projection(b) is None:
+                planned[conv.path] = 2
+        return planned
+    if not any(_expands(b) for b in blocks):
+        table: tuple[int, ...] = (1,) + (2,) * (len(stages) - 1)  # MobileNetV1
+    elif stages[0] and _small_opening(stages[0][0]) and _efficientnet(blocks) is None:
+        table = MOBILE_SMALL_STAGE_STRIDES
+    else:
+        table = MOBILE_STAGE_STRIDES
+    for i, stage in enumerate(stages):
+        conv = _block_conv(stage[0]) if stage else None
+        if conv is not None and i < len(table):
+            planned[conv.path] = table[i]
+    return planned
+
+
+def _mobile_body(root: KeyNode) -> tuple[KeyNode | None, list[list[KeyNode]]] | None:
+    """(the stem conv where the family's code makes it halve, the stages in order) of the largest
+    body of depthwise blocks, where at least two stages and one depthwise conv are found."""
+    best: tuple[KeyNode | None, list[list[KeyNode]]] | None = None
+    for node in root.walk():
+        entries: list[tuple[str, object]] = []  # ("stage", [blocks]) or ("block", block)
+        items = _items(node)
+        stem = None
+        if items:
+            for item in items:
+                inner = _items(item)
+                if inner and all(_is_block(i) for i in inner):
+                    entries.append(("stage", inner))
+                elif _image_conv(item) is not None and not entries and stem is None:
+                    stem = _image_conv(item)
+                elif _is_block(item) or _bare_depthwise(item):
+                    entries.append(("block", item))
+        else:
+            named = sorted(
+                (int(m.group(1)), child)
+                for name, child in node.children.items()
+                if (m := STAGE_NAME.fullmatch(name))
+                and (inner := _items(child))
+                and all(_is_block(i) for i in inner)
+            )
+            entries = [("stage", _items(child)) for _, child in named]
+            stems = [c for c in node.children.values() if _image_conv(c) is not None]
+            if entries and len(stems) == 1 and _conv_bn(stems[0]) is not None:
+                stem = _image_conv(stems[0])  # a conv-norm unit of its own (mmcv's ConvModule)
+        stages = _stages(entries)
+        blocks = [b for s in stages for b in s]
+        if all(kind == "block" for kind, _ in entries):
+            stages = _mobilenet_v2_rows(blocks) or stages
+        if not _mobile_stages(stages):
+            continue
+        if best is None or len(blocks) > sum(map(len, best[1])):
+            best = (stem, stages)
+    return best
+
+
+def _mobilenet_v2_rows(blocks: list[KeyNode]) -> list[list[KeyNode]] | None:
+    """MobileNetV2's rows (Sandler et al. 2018, table 2: 1, 2, 3, 4, 3, 3, 1 blocks) where a flat
+    list of 3x3 blocks without squeeze-excitation is as long (with or without the first row):
+    at a width multiplier two rows may share a width (0.5: 24 and 32 both round to 16), which
+    the width runs of _stages cannot split."""
+    counts = [n for n, _ in MOBILENET_V2_STAGES]
+    rows: list[list[KeyNode]] = []
+    if len(blocks) == sum(counts) - 1:  # the first row held elsewhere (Hugging Face's)
+        counts, rows = counts[1:], [[]]
+    if len(blocks) != sum(counts) or any(_squeeze_excited(b) for b in blocks):
+        return None
+    if any((d := _depthwise(b)) is None or conv_weight(d)[2:] != (3, 3) for b in blocks):
+        return None
+    start = 0
+    for n in counts:
+        rows.append(blocks[start : start + n])
+        start += n
+    return rows
+
+
+def _mobile_stages(stages: list[list[KeyNode]]) -> bool:
+    """Stages as a mobile network has them: two to seven (the tables above), one of them holding
+    several blocks (ReXNet widens at every block: no stage shows), and blocks that are inverted
+    residuals (one at least expanding into its depthwise conv, none narrower there than at its
+    ends: a ResNeXt bottleneck with one channel per group is narrowest in the middle) or all
+    MobileNetV1's separable pairs (a depthwise kxk and a 1x1, nothing else)."""
+    blocks = [b for s in stages for b in s]
+    if not 2 <= len(stages) <= len(MOBILE_STAGE_STRIDES) or max(map(len, stages)) < 2:
+        return False
+    if not any(_depthwise(b) for b in blocks):
+        return False
+    if any(_expands(b) for b in blocks):
+        return all(_inverted(b) for b in blocks)
+    return all(_separable_pair(b) for b in blocks)
+
+
+def _inverted(block: KeyNode) -> bool:
+    """The striding conv at least as wide as the block's input and output (Sandler et al. 2018)."""
+    conv = _block_conv(block)
+    width_in, width_out = _block_widths(block)
+    return conv is not None and conv_weight(conv)[0] >= max(width_in, width_out)
+
+
+def _separable_pair(block: KeyNode) -> bool:
+    convs = [conv_weight(c) for c in _convs(block)]
+    if conv_weight(block) or len(convs) != 2 or _projection(block) is not None:
+        return False
+    return sorted(max(w[2:]) > 1 and w[1] == 1 for w in convs) == [False, True] and any(
+        w[2:] == (1, 1) for w in convs
+    )
+
+
+def _stages(entries: list[tuple[str, object]]) -> list[list[KeyNode]]:
+    """Nested lists are stages; a run of loose blocks splits where a block changes the width."""
+    stages: list[list[KeyNode]] = []
+    loose = False
+    for kind, value in entries:
+        if kind == "stage":
+            stages.append(list(value))
+            loose = False
+            continue
+        widths = _block_widths(value)
+        if not loose or widths[0] != widths[1]:
+            stages.append([value])
+        else:
+            stages[-1].append(value)
+        loose = True
+    return stages
+
+
+def _image_conv(node: KeyNode) -> KeyNode | None:
+    """The conv reading the image (3 or 4 channels, an odd spatial kernel) of a bare conv item or a
+    conv-norm unit (a gray image's [C, 1, k, k] stem would look like a depthwise conv)."""
+    conv = node if conv_weight(node) else _conv_bn(node) or _unit_conv(node)
+    w = conv_weight(conv) if conv is not None else None
+    if w is None or w[1] not in (3, 4) or w[2] != w[3] or w[2] % 2 == 0 or w[2] == 1:
+        return None
+    return conv
+
+
+def _unit_conv(node: KeyNode) -> KeyNode | None:
+    """The conv of a Sequential conv-norm(-act) unit: items 0 (conv) and 1 (norm) only."""
+    items = _items(node) if node.children else None
+    if not items or len(items) != 2 or conv_weight(items[0]) is None:
+        return None
+    return items[0] if "running_mean" in items[1].tensors and not items[1].children else None
+
+
+def _convs(block: KeyNode) -> list[KeyNode]:
+    return [c for c in block.walk() if conv_weight(c)]
+
+
+def _is_block(node: KeyNode) -> bool:
+    """A block of a mobile body: a module (not a bare conv) whose convs include one that strides
+    (a depthwise conv, or one spatial conv: a fused expansion, EfficientNetV2's first ConvBnAct),
+    none reading the image."""
+    convs = _convs(node)
+    if conv_weight(node) or not convs or any(_image_conv(c) is not None for c in convs):
+        return False
+    spatial = [c for c in convs if max(conv_weight(c)[2:]) > 1]
+    return len(spatial) == 1 and _block_conv(node) is not None
+
+
+def _bare_depthwise(node: KeyNode) -> bool:
+    """A depthwise conv written as an item of the body (MnasNet's separable first stage)."""
+    w = conv_weight(node)
+    return bool(w) and w[1] == 1 and max(w[2:]) > 1
+
+
+def _block_conv(block: KeyNode) -> KeyNode | None:
+    """The conv that strides in a block: its depthwise conv, else its one spatial conv."""
+    if conv_weight(block):
+        return block if _bare_depthwise(block) else None
+    dw = _depthwise(block)
+    if dw is not None:
+        return dw
+    spatial = [c for c in _convs(block) if max(conv_weight(c)[2:]) > 1]
+    return spatial[0] if len(spatial) == 1 else None
+
+
+def _reads(w: tuple[int, ...]) -> int:
+    return w[0] if w[1] == 1 else w[1]  # a depthwise conv reads as many channels as it gives
+
+
+def _block_widths(block: KeyNode) -> tuple[int, int]:
+    """(input, output) channels of a block, from its convs whatever their order: it reads the one
+    width no conv of its own gives, and gives the one width none of its own reads (or keeps it)."""
+    if conv_weight(block):
+        return conv_weight(block)[0], conv_weight(block)[0]
+    shortcut = _projection(block)
+    inside = {c.path for c in shortcut.walk()} if shortcut is not None else set()
+    inside |= {c.path for c in _squeeze_pair(block)}
+    weights = [conv_weight(c) for c in _convs(block) if c.path not in inside]
+    weights = weights or [conv_weight(c) for c in _convs(block)]
+    if not weights:
+        return 0, 0
+    gives, reads = {w[0] for w in weights}, {_reads(w) for w in weights}
+    ins, outs = reads - gives, gives - reads
+    width_in = min(ins) if ins else min(reads)
+    return width_in, (min(outs) if outs else width_in)
+
+
+def _expands(block: KeyNode) -> bool:
+    """A 1x1 conv that widens into the block's depthwise conv (an inverted residual's)."""
+    dw = _depthwise(block)
+    if dw is None:  # fused (EfficientNetV2, Tan & Le 2021): the kxk conv widens
+        conv = _block_conv(block) if not conv_weight(block) else None
+        return conv is not None and conv_weight(conv)[0] > conv_weight(conv)[1]
+    width, excite = conv_weight(dw)[0], _squeeze_pair(block)
+    return any(
+        (w := conv_weight(c))[0] == width and w[1] < width and w[2:] == (1, 1)
+        for c in _convs(block)
+        if c not in excite
+    )
+
+
+def _squeeze_pair(block: KeyNode) -> tuple[KeyNode, ...]:
+    """(reduce, expand) of a block's squeeze-excitation: biased 1x1 convs taking the depthwise
+    conv's width D down to s <= D and back (a block whose input and output widths are equal has
+    its expansion and projection so too, but without biases: a norm follows each); () where there
+    is none."""
+    dw = _depthwise(block)
+    if dw is None:
+        return ()
+    width = conv_weight(dw)[0]
+    pointwise = [
+        (c, w) for c in _convs(block) if (w := conv_weight(c))[2:] == (1, 1) and "bias" in c.tensors
+    ]
+    for reduce, r in pointwise:
+        if r[1] != width or r[0] > width:
+            continue
+        expand = [c for c, w in pointwise if w[1] == r[0] and w[0] == width and c is not reduce]
+        if len(expand) == 1:
+            return reduce, expand[0]
+    return ()
+
+
+def _squeeze_excited(block: KeyNode) -> bool:
+    return bool(_squeeze_pair(block))
+
+
+def _projection(block: KeyNode) -> KeyNode | None:
+    """A shortcut member holding a conv: a projection."""
+    found = next((c for n, c in block.children.items() if n in SHORTCUT_NAMES), None)
+    return found if found is not None and _convs(found) else None
+
+
+def mobile_family(root: KeyNode) -> tuple[str, str] | None:
+    """(family, why) of a mobile body whose structure identifies its family's code, which fixes
+    the activation (patterns/_activations.py's FAMILY_ACTIVATIONS) and more no key records:
+    - "efficientnet": every squeeze-excitation reduces to a quarter of its block's INPUT width (the
+      se_ratio 0.25 of Tan & Le 2019, as torchvision, timm, lukemelas' and kuangliu's ports build
+      it); SiLU (swish) throughout;
+    - "mobilenet_v2": blocks that expand, none squeeze-excited, every depthwise kernel 3x3 (Sandler
+      et al. 2018, table 2); ReLU6 throughout;
+    - "projected_mobilenet_v2": such blocks, some naming a projection shortcut (kuangliu's CIFAR
+      port projects the input where a stride-1 block widens); ReLU throughout.
+    - "mobilenet_v3": squeeze-excitations that are not a quarter of the block's input (Howard et
+      al. 2019 reduce the EXPANDED width): its stage strides, but no one activation (ReLU in the
+      first stages, hard-swish after);
+    - "inverted_residual" for other bodies of blocks that expand (MnasNet-B1: no squeeze-
+      excitation, 5x5 kernels; its ReLU slots show in its keys' numbering): inverted residuals,
+      no convention beyond; None where no block expands (MobileNetV1)."""
+    body = _mobile_body(root)
+    if body is None:
+        return None
+    blocks = [b for stage in body[1] for b in stage]
+    excited = [b for b in blocks if _squeeze_excited(b)]
+    found = _efficientnet(blocks)
+    if found is not None:
+        return found
+    if excited and any(_expands(b) for b in blocks):
+        why = "MobileNetV3: squeeze-excitations that reduce the expanded width, not the input"
+        return "mobilenet_v3", why
+    dws = [conv_weight(d) for b in blocks if (d := _depthwise(b)) is not None]
+    if not dws:
+        return _inverted_body(blocks)
+    if any(_projection(b) is not None for b in blocks) and any(_expands(b) for b in blocks):
+        why = "a MobileNetV2 whose blocks project the input where a stride-1 block widens"
+        return "projected_mobilenet_v2", why
+    if all(w[2:] == (3, 3) for w in dws) and any(_expands(b) for b in blocks):
+        return "mobilenet_v2", "MobileNetV2: 3x3 inverted residuals, no squeeze-excitation"
+    return _inverted_body(blocks)
+
+
+def _inverted_body(blocks: list[KeyNode]) -> tuple[str, str] | None:
+    """("inverted_residual", why) where blocks expand into their depthwise convs but no family's
+    activation is identified (MobileNetV3, MnasNet): the blocks are inverted residuals still."""
+    if any(_expands(b) for b in blocks):
+        return "inverted_residual", "the network's blocks expand into their depthwise convs"
+    return None
+
+
+def _efficientnet(blocks: list[KeyNode]) -> tuple[str, str] | None:
+    """("efficientnet", why) where blocks are squeeze-excited and every squeeze-excitation reduces
+    to a quarter of its block's input width: EfficientNet's se_ratio, of the input, not the
+    expansion."""
+    excited = [b for b in blocks if _squeeze_excited(b)]
+    if excited and all(_squeeze_width(b) in _quarters(_block_widths(b)[0]) for b in excited):
+        why = "EfficientNet: each squeeze-excitation reduces to a quarter of its block's input"
+        return "efficientnet", why
+    return None
+
+
+def _small_opening(block: KeyNode) -> bool:
+    """MobileNetV3-Small's first block: squeeze-excited, no expansion (Large's first has none)."""
+    return _squeeze_excited(block) and not _expands(block)
+
+
+def _quarters(width: int) -> set[int]:
+    """A quarter of a width, as the EfficientNet ports round it (int, round; at least 1)."""
+    return {max(1, width // 4), max(1, round(width / 4))}
+
+
+def _squeeze_width(block: KeyNode) -> int | None:
+    """The width a block's squeeze-excitation reduces to."""
+    pair = _squeeze_pair(block)
+    return conv_weight(pair[0])[0] if pair else None
+
+
+def mobile_skips(root: KeyNode) -> tuple[frozenset[str], str] | None:
+    """(the blocks, why) of a mobile body that are one conv-norm unit keeping its width at stride
+    1, where the other blocks are inverted residuals: EfficientNetV2's first stage (Tan & Le 2021,
+    table 4: a fused stage at expansion 1, built as timm's ConvBnAct with its skip), which adds
+    its input back as the inverted residuals do. None where there are none."""
+    body = _mobile_body(root)
+    if body is None:
+        return None
+    strides = mobile_strides(root)
+    blocks = [b for stage in body[1] for b in stage]
+    found = frozenset(
+        b.path
+        for b in blocks
+        if len(_convs(b)) == 1
+        and (conv := _block_conv(b)) is not None
+        and _depthwise(b) is None
+        and strides.get(conv.path) == 1
+        and len(set(conv_weight(conv)[:2])) == 1
+    )
+    if not found or not any(_expands(b) for b in blocks):
+        return None
+    return found, "EfficientNetV2: a stride-1 conv block of the body adds its input (timm's skip)"
+
+
+def separable_lists(root: KeyNode) -> set[str]:
+    """The blocks of a MobileNetV1 body (no block expands into its depthwise conv) written as one
+    Sequential `[depthwise conv, norm, act, 1x1 conv, norm, act]`: the keys end at the last norm,
+    and the paper's layer (Howard et al. 2017, figure 3) activates after it too."""
+    body = _mobile_body(root)
+    if body is None:
+        return set()
+    blocks = [b for stage in body[1] for b in stage]
+    if any(_expands(b) for b in blocks) or any(_projection(b) is not None for b in blocks):
+        return set()
+    found = set()
+    for b in blocks:
+        items = _items(b)
+        if items and len(_convs(b)) == 2 and "running_mean" in items[-1].tensors:
+            found.add(b.path)
+    return found

@@ -23,7 +23,11 @@ from codegen.analyze.strides import (
     first_blocks_after_pooled_stem,
     held_norm,
     later_stage_entries,
+    mobile_family,
+    mobile_skips,
+    mobile_strides,
     named_image_stem,
+    separable_lists,
     plan_config_paddings,
     plan_config_strides,
     shuffle_downsamplers,
@@ -42,7 +46,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.chain import numbered_name, reading_order
+from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_order
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
@@ -133,6 +137,8 @@ class StructureBuilder:
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
         self.standardised: set[str] = set()  # convs whose weights are standardised by default
         self.strided_1x1: set[str] = set()  # blocks whose first 1x1 conv takes the stride
+        self.mobile: dict[str, int] = {}  # conv path -> stride, a mobile network's stages
+        self.separable: set[str] = set()  # MobileNetV1's blocks as one Sequential each
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels, or projects without widening,
@@ -191,6 +197,8 @@ class StructureBuilder:
         if not (widens or same_width or any_width) or node.path in self.keeps_resolution:
             return
         spatial = next((c for c in convs if max(_conv_weight(c)[2:]) > 1), None)
+        if spatial is not None and spatial.path in self.mobile:
+            return  # a mobile block's projection: mobile_strides read what its code builds
         if len(convs) >= 3 and held_norm(convs[0]) and max(_conv_weight(convs[0])[2:]) == 1:
             # Detectron2's bottleneck (its convs hold their norms) strides on the first 1x1: its
             # RESNETS.STRIDE_IN_1X1 defaults to True, for the MSRA weights it ships.
@@ -236,6 +244,16 @@ class StructureBuilder:
         stem = named_image_stem(root)
         if stem is not None:
             self.strides[stem.path] = 2
+        # A mobile network's stages (MobileNet, MnasNet, EfficientNet): the family's schedule.
+        self.mobile = mobile_strides(root)
+        self.strides.update(self.mobile)
+        family = mobile_family(root)
+        if family is not None:  # read by the mobile blocks' patterns and the empty slots
+            self.resolver.structural.setdefault(("", act.MOBILE_FAMILY), family)
+        self.separable = separable_lists(root)
+        skips = mobile_skips(root)
+        if skips is not None:  # read by the chain's residual choice
+            self.resolver.structural.setdefault(("", MOBILE_SKIPS), skips)
         self.conv1d_convention = transposed_convention(root)
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         self.ungrouped = set(feature_encoder_convs(root, self.resolver))
@@ -679,7 +697,14 @@ class StructureBuilder:
             items.append(self._gap(node, len(items), items[-1].io, head=shuffle))
         conv_norm = len(items) == 2 and [family(m) for m in items] == ["conv", "norm"]
         # A shortcut's projection has none; nor has a patchify conv's norm (ConvNeXt's stem).
-        if conv_norm and node.name not in SHORTCUT_NAMES and not _patchify(items[0]):
+        # A MobileNetV1 layer's Sequential ends in an activation after its 1x1 conv's norm too.
+        separable = node.path in self.separable and [family(m) for m in items[-2:]] == [
+            "conv",
+            "norm",
+        ]
+        if separable:
+            items.append(self._gap(node, len(items), items[-1].io, trailing=True))
+        elif conv_norm and node.name not in SHORTCUT_NAMES and not _patchify(items[0]):
             # conv-norm-activation (torchvision's Conv2dNormActivation): the activation holds no
             # tensors, so no key shows it; a slot the keys cannot rule out, as a choice.
             items.append(self._gap(node, 2, items[-1].io, trailing=True))
@@ -724,6 +749,12 @@ class StructureBuilder:
             default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
+        activation, why = act.family_default(self.resolver, "")
+        if trailing and why:
+            # a mobile network's conv-norm units (stem, head) activate as its blocks do
+            self.resolver.structural.setdefault(
+                (path, "module_type"), (act.MODULES[activation], why)
+            )
         options = list(act.MODULES.values()) + GAP_LAYERS
         if head is not None:  # conv features reach a Linear (_head_gap), or a shuffle's slot
             default = head

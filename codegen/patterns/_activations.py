@@ -236,3 +236,34 @@ def swiglu_by_config(resolver, choice) -> None:
     old, choice.value = choice.value, "silu"
     choice.alternatives = [a for a in dict.fromkeys([old, *choice.alternatives]) if a != "silu"]
     choice.source, choice.note = "metadata", f"{said[0]} True: a SwiGLU, whatever hidden_act says"
+
+
+# The model-wide pin (ChoiceResolver.structural, path "") that analyze/strides.py's mobile_family
+# sets where a mobile network's structure identifies its family's code: (family, why); and the
+# activation that family's code applies in its blocks, squeeze-excitations, stem and head.
+MOBILE_FAMILY = "mobile_family"
+FAMILY_ACTIVATIONS = {
+    "efficientnet": "silu",
+    "mobilenet_v2": "relu6",
+    "projected_mobilenet_v2": "relu",
+}
+
+
+def mobile_family(resolver) -> tuple[str, str] | None:
+    return resolver.structural.get(("", MOBILE_FAMILY))
+
+
+def family_default(resolver, default: str) -> tuple[str, str]:
+    """(the default activation of a mobile network's block or squeeze-excitation, the reason or
+    ""): its family's, else `default`."""
+    told = mobile_family(resolver)
+    if told is None or told[0] not in FAMILY_ACTIVATIONS:
+        return default, ""
+    return FAMILY_ACTIVATIONS[told[0]], told[1]
+
+
+def mark_family(choice, why: str):
+    """A choice left at a family's default says so (source "structure", searchable still)."""
+    if why and choice.source == "default":
+        choice.source, choice.note = "structure", why
+    return choice

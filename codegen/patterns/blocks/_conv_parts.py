@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from codegen.ir import ClassDef, Module
+from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, family, modules, tensors
 
 
@@ -225,3 +226,41 @@ def conv_kernel(m: Module) -> object:
         positional = [a.value for a in m.args if a.keyword is None]
         found = positional[2] if len(positional) > 2 else None
     return found
+
+
+def expands_elsewhere(cls, ctx: BlockContext) -> bool:
+    """Whether another class of the model widens with a 1x1 conv into a depthwise one (an
+    inverted residual's expansion), among its own layers or its Sequentials'; or the key tree
+    shows a body of such blocks (analyze/strides.py's mobile_family: the classes settled so far
+    may not hold the later blocks yet)."""
+    if act.mobile_family(ctx.resolver) is not None:
+        return True
+    for other in ctx.classes.values():
+        if other is cls:
+            continue
+        inside = _walk_builtin(modules(other), ctx, skip=cls.name)
+        convs = [c for c in inside if family(c) == "conv" and c.io]
+        depthwise = {c.io.in_width for c in convs if is_depthwise(c)}
+        if any(
+            c.io.out_width in depthwise and c.io.in_width < c.io.out_width
+            for c in convs
+            if _groups(c) == 1 and conv_kernel(c) in (1, (1, 1))
+        ):
+            return True
+    return False
+
+
+def _walk_builtin(members, ctx: BlockContext, depth: int = 0, skip: str = ""):
+    """The built-in layers of members, through Sequentials and generated classes (but `skip`)."""
+    for m in members:
+        if m.kind == "builtin":
+            yield m
+        elif m.kind == "sequential":
+            yield from _walk_builtin(m.children, ctx, depth, skip)
+        elif m.kind == "class" and m.type_name in ctx.classes and m.type_name != skip:
+            if depth < 4:
+                yield from _walk_builtin(modules(ctx.classes[m.type_name]), ctx, depth + 1, skip)
+
+
+def _groups(conv) -> object:
+    return next((a.value for a in conv.args if a.keyword == "groups"), 1)

@@ -563,25 +563,30 @@ def plan(
         ) != "activation":
             # A LayerNorm after a conv (ConvNeXt's and Swin's patchify stems) is followed by none,
             # a choice of its own name: a config's hidden_act is the blocks' activation.
-            name, usual = "activation", "relu"
+            name, usual, why = "activation", "relu", ""
             if across:
                 usual = "identity"
             elif after_conv_norm and _channels_norm(m):
                 name, usual = "norm_activation", "identity"
+            elif after_conv_norm:  # a mobile network's stem and head: as its blocks activate
+                usual, why = act.family_default(ctx.resolver, usual)
             # After a conv-norm pair, conv nets' own activations too (relu6, hard-swish...).
-            activation = ctx.choose(
-                cls,
-                m.attr,
-                name,
-                usual,
-                # (conv nets' own after any conv: SwinIR's tail ends a Sequential in LeakyReLU())
-                act.alternatives(
+            activation = act.mark_family(
+                ctx.choose(
+                    cls,
+                    m.attr,
+                    name,
                     usual,
-                    told=ctx.resolver,
-                    conv=(after_conv_norm and not across) or _ends(m) == "conv",
+                    # (conv nets' own after any conv: SwinIR's tail ends a Sequential in LeakyReLU())
+                    act.alternatives(
+                        usual,
+                        told=ctx.resolver,
+                        conv=(after_conv_norm and not across) or _ends(m) == "conv",
+                    ),
+                    f"after {m.attr}",
+                    aliases=act.ALIASES,
                 ),
-                f"after {m.attr}",
-                aliases=act.ALIASES,
+                why,
             )
             choices.append(activation)
             steps.append(("activation", activation.value))
@@ -1000,13 +1005,25 @@ def residual_choice(cls: ClassDef, ctx: BlockContext, members: list[Module]) -> 
         return None
     if ios[0].in_width is None or ios[0].in_width != ios[-1].out_width:
         return None
-    return ctx.resolver.choose(
-        cls.name,
-        "residual",
-        "none",
-        ["add", "subtract"],
-        "input width equals output; subtract: the net predicts what to take away (DnCNN)",
+    default, why = "none", ""
+    told = ctx.resolver.structural.get(("", MOBILE_SKIPS))
+    if told is not None and cls.instances and all(p in told[0] for p, _ in cls.instances):
+        default, why = "add", told[1]
+    return act.mark_family(
+        ctx.resolver.choose(
+            cls.name,
+            "residual",
+            default,
+            [r for r in ("none", "add", "subtract") if r != default],
+            "input width equals output; subtract: the net predicts what to take away (DnCNN)",
+        ),
+        why,
     )
+
+
+# The model-wide pin (ChoiceResolver.structural, path "") of analyze/strides.py's mobile_skips:
+# (the key paths of a mobile network's conv-norm blocks that add their input back, why).
+MOBILE_SKIPS = "mobile_skips"
 
 
 def output_activation_choice(

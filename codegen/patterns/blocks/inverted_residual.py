@@ -31,7 +31,7 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
-from codegen.patterns.blocks._conv_parts import Unit, conv_kernel, is_depthwise, member_units
+from codegen.patterns.blocks._conv_parts import Unit, expands_elsewhere, member_units
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 
@@ -92,7 +92,7 @@ class InvertedResidual(BlockPattern):
             takes = (expand or dw).in_width
             if (shortcut.in_width, shortcut.out_width) != (takes, project.out_width):
                 return None
-        if expand is None and se is None and not fused and not _expands_elsewhere(cls, ctx):
+        if expand is None and se is None and not fused and not expands_elsewhere(cls, ctx):
             # Depthwise then pointwise alone is also MobileNetV1's separable block (Howard et al.
             # 2017), activated after the 1x1 and never residual: only a network whose other
             # blocks expand (MobileNetV2's first block, Sandler et al. 2018) makes it this one.
@@ -116,14 +116,18 @@ class InvertedResidual(BlockPattern):
             # projected input is always added, still with no activation after the sum (the
             # linear bottleneck, Sandler et al. 2018).
             residual = (shortcut.conv, shortcut.norm)
-        activation = ctx.choose(
-            cls,
-            dw.conv[0],
-            "activation",
-            "relu6",
-            [a for a in ACTIVATIONS if a != "relu6"],
-            "after the expansion and the depthwise conv",
-            aliases=act.ALIASES,
+        default, why = act.family_default(ctx.resolver, "relu6")
+        activation = act.mark_family(
+            ctx.choose(
+                cls,
+                dw.conv[0],
+                "activation",
+                default,
+                [a for a in ACTIVATIONS if a != default],
+                "after the expansion and the depthwise conv",
+                aliases=act.ALIASES,
+            ),
+            why,
         )
         choices = [activation]
         guessed = ""
@@ -131,19 +135,26 @@ class InvertedResidual(BlockPattern):
         if widths is not None and widths[0] == widths[1]:
             # Expansion 1 with its 1x1 built anyway: kuangliu's MobileNetV2 applies it, his
             # EfficientNet skips it (`x if expand_ratio == 1`); the keys are the same.
-            skip = ctx.choose(
-                cls,
-                expand.conv[0],
-                "expansion",
-                "applied",
-                ["skipped"],
-                "a 1x1 expansion that keeps the width: applied, or skipped (the input read)",
+            # EfficientNet's MBConv does not expand at ratio 1 (Tan & Le 2019): a port that
+            # builds the 1x1 anyway (kuangliu's) skips it. Still a guess: the keys are the same.
+            told = act.mobile_family(ctx.resolver)
+            efficientnet = told is not None and told[0] == "efficientnet"
+            skip = act.mark_family(
+                ctx.choose(
+                    cls,
+                    expand.conv[0],
+                    "expansion",
+                    "skipped" if efficientnet else "applied",
+                    ["applied" if efficientnet else "skipped"],
+                    "a 1x1 expansion that keeps the width: applied, or skipped (the input read)",
+                ),
+                told[1] if efficientnet else "",
             )
             choices.append(skip)
-            if skip.source == "default":
+            if skip.source in ("default", "structure"):
                 guessed = (
                     f"the 1x1 expansion {expand.conv[0]} keeps the width: some blocks skip it "
-                    "there (expansion 1) and the keys cannot tell; read as applied"
+                    f"there (expansion 1) and the keys cannot tell; read as {skip.value}"
                 )
         found = (expand, dw, se, project, residual)
         explains = len(members) + 1
@@ -153,7 +164,7 @@ class InvertedResidual(BlockPattern):
             # block, not a ResNet-style residual layer (RegNet's grouped 3x3 reads several
             # channels per group), which activates after the sum.
             explains += len(units) + (se is not None) + 1
-        if _same_widths(expand, project) and not _expands_elsewhere(cls, ctx):
+        if _same_widths(expand, project) and not expands_elsewhere(cls, ctx):
             # Every 1x1 keeps the width: a depthwise ResNeXt bottleneck has the same keys and
             # activates after the sum; only another block that expands proves this network's.
             guessed = (
@@ -289,40 +300,6 @@ def _inverted(expand: Unit | None, project: Unit) -> bool:
 def _same_widths(expand: Unit | None, project: Unit) -> bool:
     widths = _widths(expand, project)
     return widths is not None and len(set(widths)) == 1
-
-
-def _expands_elsewhere(cls, ctx: BlockContext) -> bool:
-    """Whether another class of the model widens with a 1x1 conv into a depthwise one (an
-    inverted residual's expansion), among its own layers or its Sequentials'."""
-    for other in ctx.classes.values():
-        if other is cls:
-            continue
-        inside = _walk_builtin(modules(other), ctx, skip=cls.name)
-        convs = [c for c in inside if family(c) == "conv" and c.io]
-        depthwise = {c.io.in_width for c in convs if is_depthwise(c)}
-        if any(
-            c.io.out_width in depthwise and c.io.in_width < c.io.out_width
-            for c in convs
-            if _groups(c) == 1 and conv_kernel(c) in (1, (1, 1))
-        ):
-            return True
-    return False
-
-
-def _walk_builtin(members, ctx: BlockContext, depth: int = 0, skip: str = ""):
-    """The built-in layers of members, through Sequentials and generated classes (but `skip`)."""
-    for m in members:
-        if m.kind == "builtin":
-            yield m
-        elif m.kind == "sequential":
-            yield from _walk_builtin(m.children, ctx, depth, skip)
-        elif m.kind == "class" and m.type_name in ctx.classes and m.type_name != skip:
-            if depth < 4:
-                yield from _walk_builtin(modules(ctx.classes[m.type_name]), ctx, depth + 1, skip)
-
-
-def _groups(conv) -> object:
-    return next((a.value for a in conv.args if a.keyword == "groups"), 1)
 
 
 def _units_of_sequential(seq, ctx) -> tuple[list[Unit] | None, tuple[str, ...] | None]:

@@ -24,7 +24,13 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
-from codegen.patterns.blocks._conv_parts import conv_kernel, held_norm, unit
+from codegen.patterns.blocks._conv_parts import (
+    conv_kernel,
+    expands_elsewhere,
+    held_norm,
+    is_depthwise,
+    unit,
+)
 from codegen.patterns.blocks._norm_order import POST, PRE, model_order, proven
 from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
@@ -122,6 +128,11 @@ class BasicBlock(BlockPattern):
             shortcut = named[0]
             convs.remove(shortcut)
         if len(convs) != len(norms) or len(convs) < 2:
+            return None
+        if shortcut is None and _separable(convs) and not expands_elsewhere(cls, ctx):
+            # A depthwise kxk, then a 1x1: MobileNetV1's separable block (Howard et al. 2017),
+            # never residual; only a network whose other blocks expand into their depthwise
+            # conv (an inverted residual's, blocks/inverted_residual.py) adds the input back.
             return None
         # instances that widen with nothing to project the input: option A (zero channels)
         zero_pad = shortcut is None and not same_width_everywhere(convs[0], convs[-1])
@@ -354,3 +365,10 @@ class BasicBlock(BlockPattern):
 
         x = torch.randn(2, 8, 8, 8)
         return [Example(Stage(), (x,))]
+
+
+def _separable(convs: list) -> bool:
+    """Two convs: a depthwise one with a spatial kernel, then a 1x1 (in name order)."""
+    if len(convs) != 2 or not is_depthwise(convs[0]):
+        return False
+    return conv_kernel(convs[0]) not in (1, (1, 1)) and conv_kernel(convs[1]) in (1, (1, 1))

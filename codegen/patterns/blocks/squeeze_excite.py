@@ -47,14 +47,18 @@ class SqueezeExcite(BlockPattern):
             channels,
         ):
             return None
-        activation = ctx.choose(
-            cls,
-            reduce.attr,
-            "activation",
-            "relu",
-            act.alternatives("relu", told=ctx.resolver),
-            "after the reduction",
-            aliases=act.ALIASES,
+        default, why = act.family_default(ctx.resolver, "relu")  # EfficientNet's: SiLU
+        activation = act.mark_family(
+            ctx.choose(
+                cls,
+                reduce.attr,
+                "activation",
+                default,
+                act.alternatives(default, told=ctx.resolver),
+                "after the reduction",
+                aliases=act.ALIASES,
+            ),
+            why,
         )
         gate = ctx.choose(
             cls, expand.attr, "gate", "sigmoid", act.alternatives("sigmoid", gates=True)
