@@ -113,10 +113,11 @@ class TimeScaledResnetBlock(BlockPattern):
                 pins += [arg_pin(conv, "stride", 1, WHY), arg_pin(conv, "padding", padding, WHY)]
         pins = [p for p in pins if p is not None]
         found = (one[0][0], one[1][0], two[0][0], two[1][0], time, res and res.attr, legacy)
+        found += (c_in, time and mlp.children[1].io.in_width)
         return Match(self, len(members), found, choices, guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        proj1, norm1, proj2, norm2, time, res, legacy = match.found
+        proj1, norm1, proj2, norm2, time, res, legacy = match.found[:7]
         activation = match.choices[0].value
         standardized = len(match.choices) > 1 and match.choices[1].value
         x = g.input("x")
@@ -151,11 +152,9 @@ class TimeScaledResnetBlock(BlockPattern):
         g.output(g.call_function("add", h, identity))
 
     def example_inputs(self, match: Match, cls) -> list[ExampleInput]:
-        widths = {m.attr: m for m in modules(cls)}
-        mlp = widths.get(match.found[4][0]) if match.found[4] else None
-        io = cls.instances[0][1] if cls.instances else None
-        x = ExampleInput((2, io.in_width if io and isinstance(io.in_width, int) else 8, 16, 16))
-        return [x, ExampleInput((2, mlp.children[1].io.in_width))] if mlp else [x]
+        channels, time = match.found[7:]
+        x = ExampleInput((2, channels if isinstance(channels, int) else 8, 16, 16))
+        return [x, ExampleInput((2, time))] if time else [x]
 
     @staticmethod
     def examples():
