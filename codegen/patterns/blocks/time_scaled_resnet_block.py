@@ -27,6 +27,15 @@ from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
 WHY = "lucidrains' resnet block keeps the map's size; its activations hold no tensors"
 
 
+GROUPS = 8  # denoising-diffusion-pytorch's Block groups / resnet_block_groups default
+GROUPS_WHY = "lucidrains' Block: GroupNorm(groups=8) by default"
+
+
+def _group_choice(norm):
+    """The num_groups choice of a group norm, or None where the count is recorded."""
+    return next((a.choice for a in norm.args if a.choice and a.choice.name == "num_groups"), None)
+
+
 def _differ(a, b) -> bool:
     """Two widths known to differ (a width lifted to a parameter of a shared class is not known)."""
     return isinstance(a, int) and isinstance(b, int) and a != b
@@ -97,20 +106,29 @@ class TimeScaledResnetBlock(BlockPattern):
         activation = ctx.choose(
             cls, b1.attr, "activation", default, act.alternatives(default, conv=True)
         )
-        choices, guessed = [activation], ""
+        choices, unsure = [activation], []
         if not legacy:
             standardized = ctx.choose(
                 cls, b1.attr, "weight_standardized", False, [True], "the convs' kernels"
             )
             choices.append(standardized)
             if standardized.source == "default":
-                guessed = "plain or weight-standardised convs (the same keys)"
+                unsure.append("plain or weight-standardised convs (the same keys)")
+        groups = [_group_choice(n) for n in (one[1][1], two[1][1])]
+        if any(c is not None and c.source in ("default", "structure") for c in groups):
+            unsure.append(f"the group count (lucidrains' default {GROUPS} where it divides)")
+        guessed = "; ".join(unsure)
         module = act.MODULES.get(activation.value)
         slots = [one[3], two[3]] + ([mlp.children[0]] if mlp is not None else [])
         pins = [slot_pin(s, module, WHY) for s in slots if s is not None] if module else []
         for conv, padding in ((one[0][1], 1), (two[0][1], 1), (res, 0)):
             if conv is not None:
                 pins += [arg_pin(conv, "stride", 1, WHY), arg_pin(conv, "padding", padding, WHY)]
+        for norm, c in ((one[1][1], groups[0]), (two[1][1], groups[1])):
+            width = norm.io.in_width
+            if c is not None and c.source == "default" and isinstance(width, int):
+                if width % GROUPS == 0 and c.value != GROUPS:
+                    pins.append((c.path, "num_groups", GROUPS, GROUPS_WHY))
         pins = [p for p in pins if p is not None]
         found = (one[0][0], one[1][0], two[0][0], two[1][0], time, res and res.attr, legacy)
         found += (c_in, time and mlp.children[1].io.in_width)
