@@ -37,6 +37,15 @@ def modules():
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.fn(x) + x
 
+    class Rezero(nn.Module):  # the 2020 U-Net's gain around its attention
+        def __init__(self, fn: nn.Module) -> None:
+            super().__init__()
+            self.fn = fn
+            self.g = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fn(x) * self.g
+
     class PixelAttention(nn.Module):  # LinearAttention (with its to_out norm) or Attention
         def __init__(self, dim: int, heads: int, dim_head: int, linear: bool) -> None:
             super().__init__()
@@ -119,6 +128,7 @@ def modules():
         rms_norm=lambda c: built(RMSNorm(c)),
         attention=lambda *a: built(attention(*a)),
         residual_pre_norm=lambda c, *a: built(Residual(PreNorm(c, attention(c, *a)))),
+        residual_rezero=lambda c, *a: built(Residual(Rezero(attention(c, *a)))),
         resnet=lambda *a: built(ResnetBlock(*a)),
         image=image,
         with_time=with_time,

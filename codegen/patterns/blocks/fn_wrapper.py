@@ -96,3 +96,10 @@ class Rezero(BlockPattern):
         x = g.input("x")
         out = g.call_module((fn,), x, inline=True)
         g.output(g.call_function("mul", out, g.getattr((gain,))), comment="a learned gain from 0")
+
+    @staticmethod
+    def examples():
+        from codegen.patterns.blocks._lucid_examples import modules
+
+        z = modules()
+        return [Example(z["residual_rezero"](8, 1, 8, False), z["image"](8, 4))]

@@ -15,16 +15,12 @@ default), and the class says guessed until calibration or a hint settles it and,
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules
 from codegen.patterns._kit import one_named, tensors
-from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks.spatial_attention import _pointwise_conv as _pointwise
 
 KINDS = ["linear", "softmax", "linear_keys"]
 HEAD_DIM = 32  # denoising-diffusion-pytorch's dim_head default
-
-
-def _pointwise(m) -> bool:
-    return m.kind == "builtin" and m.type_name == "nn.Conv2d" and conv_kernel(m) in (1, (1, 1))
 
 
 def _bias(m) -> bool:
