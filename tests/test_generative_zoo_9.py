@@ -82,3 +82,72 @@ def test_rcan_file_names_its_conventions(tmp_path, capsys):
     assert "EDSR-PyTorch's layout" in source
     assert "Forward trust: guessed: the residual's scale" in source
     assert "F.pixel_shuffle(" in source
+
+
+# ------------------------------------------- lucidrains' U-Net blocks on layouts of their own
+
+
+class _LucidAttentionHolder(torch.nn.Module):  # Residual(PreNorm(LinearAttention)), 4 heads of 6
+    def __init__(self, linear: bool = True) -> None:
+        super().__init__()
+        attention = zoo.LucidLinearAttention if linear else zoo.LucidAttention
+        inner = attention(24, heads=4 if linear else 3, dim_head=6 if linear else 8)
+        self.attn = zoo.LucidResidual(zoo.LucidPreNorm(24, inner))
+
+    def forward(self, x):
+        return self.attn(x)
+
+
+class _LucidResnetHolder(torch.nn.Module):  # a ResnetBlock widening 12 -> 24, time width 20
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = zoo.LucidResnetBlock(12, 24, 20, groups=4)
+
+    def forward(self, x, t):
+        return self.block(x, t)
+
+
+def _hinted(reference, inputs, tmp_path, capsys, hints: str):
+    from tests.generative_zoo_check import generate
+
+    (tmp_path / "hints.toml").write_text(hints)
+    model, source = generate(reference, tmp_path)
+    assert "internal error" not in capsys.readouterr().err
+    flagged = verdict(reference, inputs, model, source)
+    model, source = generate(reference, tmp_path, "--hints", str(tmp_path / "hints.toml"))
+    return flagged, verdict(reference, inputs, model, source), source
+
+
+@pytest.mark.parametrize("linear", [True, False])
+def test_lucid_attention_other_heads(linear, tmp_path, capsys):
+    """lucidrains' Residual(PreNorm(...)) around its LinearAttention (4 heads of 6) or softmax
+    Attention (3 of 8): the head count, the residual and the gain-only norm leave no key, so the
+    file says guessed; once hints settle them it is exact."""
+    from tests.redraw import reference_and_input
+
+    reference, x = reference_and_input(lambda: _LucidAttentionHolder(linear), (2, 24, 8, 8))
+    # a bare to_out: softmax or the 2020 linear attention, so the kind is a guess too
+    kind = "linear" if linear else "softmax"
+    hints = f'["Attention.to_qkv"]\nnum_heads = {4 if linear else 3}\nattention_kind = "{kind}"\n'
+    hints += '["Residual.fn"]\nresidual = true\n'
+    hints += f'["{"ToOut" if linear else "Norm"}.g"]\nnorm_kind = "rms"\n'  # named by first use
+    (found, _), (hinted, diff), source = _hinted(reference, (x,), tmp_path, capsys, hints)
+    assert found == "flagged"
+    assert hinted == "exact", f"max abs diff {diff:.3g}"
+    assert "pixel_attention(" in source
+
+
+def test_lucid_resnet_block_widening(tmp_path, capsys):
+    """lucidrains' ResnetBlock 12 -> 24 channels: the time MLP's Linear gives twice the width (a
+    scale and a shift), res_conv projects the input; plain convs (not weight-standardised) and
+    the group count (4) are hinted; the block's convs keep the map's size."""
+    from tests.redraw import reference_and_input
+
+    reference, x = reference_and_input(_LucidResnetHolder, (2, 12, 8, 8))
+    inputs = (x, torch.randn(2, 20))
+    hints = '["ResnetBlock.block1"]\nweight_standardized = false\n'
+    hints += "".join(f'["block.{b}.norm"]\nnum_groups = 4\n' for b in ("block1", "block2"))
+    (found, _), (hinted, diff), source = _hinted(reference, inputs, tmp_path, capsys, hints)
+    assert found == "flagged"
+    assert hinted == "exact", f"max abs diff {diff:.3g}"
+    assert "(scale + 1.0)" in source and "self.res_conv(x)" in source

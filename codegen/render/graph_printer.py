@@ -199,6 +199,10 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "gated_delta_rule",  # lin11: patterns/blocks/gated_delta_net.py
             "top_k_softmax",  # moe10: patterns/blocks/head_experts_attention.py
             "gather_experts",
+            "channel_rms_norm",  # diff13: patterns/blocks/channel_gain_norm.py
+            "channel_layer_norm",
+            "pixel_attention",  # diff13: patterns/blocks/pixel_attention.py
+            "standardized_conv2d",  # diff13: patterns/blocks/time_scaled_resnet_block.py
         )
     },
 }

@@ -56,6 +56,8 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "relative_scores": ("math",),  # enc9: XLNet's relative attention
     "append_regions": ("F",),  # enc9: VisualBERT's visual tokens
     "interleaved_relative_sinusoids": ("math",),  # audio11: a Conformer's relative positions
+    "channel_rms_norm": ("F",),  # diff13: patterns/blocks/channel_gain_norm.py
+    "standardized_conv2d": ("F",),  # diff13: patterns/blocks/time_scaled_resnet_block.py
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -1617,5 +1619,50 @@ def text_and_region_mask(
             visual_embeds.shape[:-1], dtype=attention_mask.dtype, device=visual_embeds.device
         )
     return torch.cat([attention_mask, visual_attention_mask.to(attention_mask.dtype)], dim=-1)
+''',
+    # diff13: lucidrains' norms and attention over a feature map's channels and pixels
+    "channel_rms_norm": '''
+def channel_rms_norm(x: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+    """RMS norm over the channels of a feature map [batch, channels, height, width]: each pixel's
+    channel vector scaled to unit length, times sqrt(channels) and the gain [1, channels, 1, 1]
+    (lucidrains' RMSNorm)."""
+    return F.normalize(x, dim=1) * gain * (x.size(1) ** 0.5)
+''',
+    "channel_layer_norm": '''
+def channel_layer_norm(x: torch.Tensor, gain: torch.Tensor, eps: float) -> torch.Tensor:
+    """Layer norm over the channels of a feature map, times the gain [1, channels, 1, 1], no bias
+    (lucidrains' gain-only LayerNorm)."""
+    var = torch.var(x, dim=1, unbiased=False, keepdim=True)
+    mean = torch.mean(x, dim=1, keepdim=True)
+    return (x - mean) * torch.rsqrt(var + eps) * gain
+''',
+    "pixel_attention": '''
+def pixel_attention(qkv: torch.Tensor, heads: int, kind: str) -> torch.Tensor:
+    """Attention among the pixels of a map from its fused projection qkv [batch, 3 * heads *
+    head_dim, height, width] (lucidrains' U-Nets), back as [batch, heads * head_dim, height,
+    width]. kind "softmax": scaled dot-product attention; "linear": linear attention, queries
+    softmaxed over their features and scaled, keys over the pixels; "linear_keys": the same with
+    only the keys softmaxed (the 2020 version)."""
+    batch, height, width = qkv.size(0), qkv.size(2), qkv.size(3)
+    q, k, v = qkv.reshape(batch, 3, heads, -1, height * width).unbind(1)
+    scale = q.size(2) ** -0.5
+    if kind == "softmax":
+        scores = torch.einsum("bhdi,bhdj->bhij", q * scale, k)
+        out = torch.einsum("bhij,bhdj->bhdi", scores.softmax(dim=-1), v)
+    else:
+        if kind == "linear":
+            q = q.softmax(dim=-2) * scale
+        context = torch.einsum("bhdn,bhen->bhde", k.softmax(dim=-1), v)
+        out = torch.einsum("bhde,bhdn->bhen", context, q)
+    return out.reshape(batch, -1, height, width)
+''',
+    "standardized_conv2d": '''
+def standardized_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                        padding: int) -> torch.Tensor:
+    """A stride-1 conv whose kernel is first standardised per output channel (zero mean, unit
+    variance, eps 1e-5: lucidrains' WeightStandardizedConv2d)."""
+    mean = weight.mean(dim=(1, 2, 3), keepdim=True)
+    var = torch.var(weight, dim=(1, 2, 3), unbiased=False, keepdim=True)
+    return F.conv2d(x, (weight - mean) * torch.rsqrt(var + 1e-5), bias, 1, padding)
 ''',
 }
