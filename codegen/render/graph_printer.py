@@ -202,7 +202,6 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "channel_rms_norm",  # diff13: patterns/blocks/channel_gain_norm.py
             "channel_layer_norm",
             "pixel_attention",  # diff13: patterns/blocks/pixel_attention.py
-            "standardized_conv2d",  # diff13: patterns/blocks/time_scaled_resnet_block.py
         )
     },
 }

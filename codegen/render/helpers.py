@@ -57,7 +57,6 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "append_regions": ("F",),  # enc9: VisualBERT's visual tokens
     "interleaved_relative_sinusoids": ("math",),  # audio11: a Conformer's relative positions
     "channel_rms_norm": ("F",),  # diff13: patterns/blocks/channel_gain_norm.py
-    "standardized_conv2d": ("F",),  # diff13: patterns/blocks/time_scaled_resnet_block.py
 }
 # Module-level functions a forward may call, printed once above the classes when one is used.
 # Fixed text owned by modelgen: nothing from a checkpoint reaches it.
@@ -1655,14 +1654,5 @@ def pixel_attention(qkv: torch.Tensor, heads: int, kind: str) -> torch.Tensor:
         context = torch.einsum("bhdn,bhen->bhde", k.softmax(dim=-1), v)
         out = torch.einsum("bhde,bhdn->bhen", context, q)
     return out.reshape(batch, -1, height, width)
-''',
-    "standardized_conv2d": '''
-def standardized_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                        padding: int) -> torch.Tensor:
-    """A stride-1 conv whose kernel is first standardised per output channel (zero mean, unit
-    variance, eps 1e-5: lucidrains' WeightStandardizedConv2d)."""
-    mean = weight.mean(dim=(1, 2, 3), keepdim=True)
-    var = torch.var(weight, dim=(1, 2, 3), unbiased=False, keepdim=True)
-    return F.conv2d(x, (weight - mean) * torch.rsqrt(var + 1e-5), bias, 1, padding)
 ''',
 }

@@ -149,7 +149,10 @@ class TimeScaledResnetBlock(BlockPattern):
             if not standardized:
                 return g.call_module(path, value, name="h", inline=True)
             weight, bias = g.getattr(path + ("weight",)), g.getattr(path + ("bias",))
-            return g.call_function("standardized_conv2d", value, weight, bias, 1, inline=True)
+            # lucidrains' WeightStandardizedConv2d: eps 1e-5, stride 1, padding 1
+            return g.call_function(
+                "weight_standardized_conv2d", value, weight, bias, (1, 1), (1, 1), 1e-5, inline=True
+            )
 
         h = g.call_module(norm1, conv(proj1, x), name="h", inline=t is None or not legacy)
         if t is not None and not legacy:
