@@ -20,7 +20,7 @@ import torch.nn as nn
 
 from tests import vision_zoo_12_models as zoo
 from tests.redraw import reference_and_input
-from tests.zoo_verdicts import assert_convs_keep_groups, generate_from_state_dict, verdict
+from tests.zoo_verdicts import generate_from_state_dict, keys_tests, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -64,20 +64,9 @@ EXACT_FROM_KEYS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(zoo.ZOO))
-def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
-    reference, x = zoo.build(name)
-    model, source = _generate(reference, tmp_path, capsys)
-    found = verdict(reference, model, source, x)
-    assert found != "WRONG", f"{name}: differs and nothing says so"
-    assert (found == "exact") == (name in EXACT_FROM_KEYS), f"{name}: {found}"
-
-
-@pytest.mark.parametrize("name", sorted(zoo.ZOO))
-def test_depthwise_and_grouped_convs_keep_their_groups(name, tmp_path, capsys):
-    reference, _ = zoo.build(name)
-    model, _ = _generate(reference, tmp_path, capsys)
-    assert_convs_keep_groups(reference, model, grouped_only=True)
+test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
+    keys_tests(zoo, EXACT_FROM_KEYS, "--force")
+)
 
 
 # ------------------------------------------- the mechanisms, each on a second layout of its kind

@@ -15,7 +15,7 @@ import torch.nn as nn
 from codegen.cli.main import main
 from tests import vision_zoo_6_models as zoo
 from tests.generated_module import load_module
-from tests.zoo_verdicts import assert_convs_keep_groups, generate_from_state_dict, verdict
+from tests.zoo_verdicts import keys_tests
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -24,11 +24,6 @@ def _load(source: str, tmp_path, name: str):
     path = tmp_path / f"{name}.py"
     path.write_text(source)
     return load_module(path)
-
-
-def _generate(name: str, tmp_path, capsys, *extra: str) -> tuple[nn.Module, nn.Module, str]:
-    reference, _ = zoo.build(name)
-    return (reference, *generate_from_state_dict(reference, tmp_path, capsys, *extra))
 
 
 # From the keys alone (no config, no calibration). SE-ResNeXt-D: a bottleneck with its
@@ -40,20 +35,9 @@ def _generate(name: str, tmp_path, capsys, *extra: str) -> tuple[nn.Module, nn.M
 EXACT_FROM_KEYS = {"seresnext_d", "efficientnet_v2"}
 
 
-@pytest.mark.parametrize("name", sorted(zoo.ZOO))
-def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
-    reference, model, source = _generate(name, tmp_path, capsys)
-    found = verdict(reference, model, source, zoo.build(name)[1], script=False)
-    assert found != "WRONG", f"{name}: differs and nothing says so"
-    assert (found == "exact") == (name in EXACT_FROM_KEYS), f"{name}: {found}"
-
-
-@pytest.mark.parametrize("name", sorted(zoo.ZOO))
-def test_depthwise_and_grouped_convs_keep_their_groups(name, tmp_path, capsys):
-    """Every conv of the generated model is the reference's conv: same groups, kernel, channels
-    (a depthwise [C, 1, k, k] weight loads into `Conv2d(1, C, k)` too, and means something else)."""
-    reference, model, _ = _generate(name, tmp_path, capsys)
-    assert assert_convs_keep_groups(reference, model) > 0
+test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
+    keys_tests(zoo, EXACT_FROM_KEYS, script=False, grouped_only=False)
+)
 
 
 # What no key records, pinned as a trainer's config (`hidden_act`) and --hints would (the

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from tests import vision_zoo_8_models as zoo8
 from tests import vision_zoo_9_models as zoo
 from tests.redraw import unit_scale
-from tests.zoo_verdicts import assert_convs_keep_groups, generate_from_state_dict, verdict
+from tests.zoo_verdicts import generate_from_state_dict, keys_tests, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -82,20 +82,9 @@ EXACT_FROM_KEYS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(zoo.ZOO))
-def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
-    reference, x = zoo.build(name)
-    model, source = _generate(reference, tmp_path, capsys)
-    found = verdict(reference, model, source, x)
-    assert found != "WRONG", f"{name}: differs and nothing says so"
-    assert (found == "exact") == (name in EXACT_FROM_KEYS), f"{name}: {found}"
-
-
-@pytest.mark.parametrize("name", sorted(zoo.ZOO))
-def test_depthwise_and_grouped_convs_keep_their_groups(name, tmp_path, capsys):
-    reference, _ = zoo.build(name)
-    model, _ = _generate(reference, tmp_path, capsys)
-    assert_convs_keep_groups(reference, model, grouped_only=True)
+test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
+    keys_tests(zoo, EXACT_FROM_KEYS, "--force")
+)
 
 
 # ------------------------------------------------------------ pre- or post-activation

@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 
 from codegen.ir.graph import Graph
-from codegen.layer_spec import parse_layer
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
@@ -39,7 +38,15 @@ BLOCK_ROLES = ("Fire",)  # blocks a trunk Sequential may hold beside its bare la
 MAX_POOL = "nn.MaxPool2d(2)"
 OVERLAPPING_POOL = "nn.MaxPool2d(3, stride=2)"
 CEIL_POOL = "nn.MaxPool2d(3, stride=2, ceil_mode=True)"
-TRAILING_POOLS = ["none", MAX_POOL, OVERLAPPING_POOL, CEIL_POOL, "nn.AvgPool2d(2)"]
+AVG_POOL = "nn.AvgPool2d(2)"
+TRAILING_POOLS = ["none", MAX_POOL, OVERLAPPING_POOL, CEIL_POOL, AVG_POOL]
+# each pool as the function the forward calls: (function, kernel, keyword arguments)
+POOL_CALLS = {
+    MAX_POOL: ("max_pool2d", 2, {}),
+    OVERLAPPING_POOL: ("max_pool2d", 3, {"stride": 2}),
+    CEIL_POOL: ("max_pool2d", 3, {"stride": 2, "ceil_mode": True}),
+    AVG_POOL: ("avg_pool2d", 2, {}),
+}
 # family: (the pool of its slots, ends its trunk with one, first conv's (stride, padding), why)
 FAMILIES = {
     "alexnet": (OVERLAPPING_POOL, True, (4, 2), "torchvision's AlexNet (an 11x11 first conv)"),
@@ -96,9 +103,16 @@ def _family(trunk, ctx: BlockContext) -> str | None:
         return "squeezenet"
     if conv_kernel(keyed[0]) in (11, (11, 11)):
         return "alexnet"
-    if all(conv_kernel(c) in (3, (3, 3)) for c in convs):
+    if all(conv_kernel(c) in (3, (3, 3)) for c in convs) and _pools_inside(trunk):
         return "vgg"
     return None
+
+
+def _pools_inside(trunk) -> bool:
+    """Two empty slots in a row between layers with keys (an activation, then a pool): VGG's
+    stages; a trunk without one shows nothing of VGG's layout."""
+    kinds = [c.kind == "placeholder" for c in trunk.children]
+    return any(kinds[i] and kinds[i + 1] for i in range(len(kinds) - 1))
 
 
 def _pins(trunk, name: str | None) -> list:
@@ -124,9 +138,8 @@ def _activation(cls, ctx: BlockContext, where: str, note: str):
 
 
 def _pool(g: Graph, layer: str, x, comment: str):
-    name, args, kwargs = parse_layer(layer)
-    fn = {"MaxPool2d": "max_pool2d", "AvgPool2d": "avg_pool2d"}[name]
-    return g.call_function(fn, x, *args, kwargs=dict(kwargs), comment=comment)
+    fn, kernel, kwargs = POOL_CALLS[layer]
+    return g.call_function(fn, x, kernel, kwargs=dict(kwargs), comment=comment)
 
 
 class FeaturesClassifier(BlockPattern):
