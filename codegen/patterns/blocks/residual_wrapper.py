@@ -22,6 +22,13 @@ WRAPPED = ("fn",)
 CONVMIXER = "ConvMixer's convention (Trockman & Kolter 2022, the paper's listing): GELU"
 
 
+def one_input_class(m, ctx: BlockContext) -> bool:
+    """A generated class whose forward takes one tensor and returns one."""
+    inner = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    graph = inner.forward.graph if inner is not None else None
+    return graph is not None and len(graph.inputs) == 1 and graph.returns == "torch.Tensor"
+
+
 def convmixer_step(m) -> bool:
     """[depthwise conv, slot, BatchNorm] of one width: ConvMixer's spatial mixing step."""
     items = m.children if m.kind == "sequential" else []
@@ -35,32 +42,37 @@ def convmixer_step(m) -> bool:
 
 class ResidualWrapper(BlockPattern):
     role = "Residual"
-    priority = 4
+    priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or members[0].attr not in WRAPPED:
             return None
         fn = members[0]
-        if fn.kind not in ("sequential", "class") or fn.io is None or not fn.io.in_width:
+        if fn.kind not in ("sequential", "class"):
             return None
-        if fn.io.in_width != fn.io.out_width:
+        keeps_width = fn.io is not None and fn.io.in_width and fn.io.in_width == fn.io.out_width
+        # a class of one tensor in and out passes too: an attention's widths may not span
+        if not keeps_width and not (fn.kind == "class" and one_input_class(fn, ctx)):
             return None
-        residual = ctx.resolver.choose(
-            cls.name,
+        residual = ctx.choose(
+            cls,
+            fn.attr,
             "residual",
-            "add",
-            ["none"],
+            True,
+            [False],
             f"{fn.attr}(x) + x: the wrapper's convention (ConvMixer's and lucidrains' Residual)",
         )
         pins = []
         if convmixer_step(fn):
             pins.append(("", "slot_activation", "gelu", CONVMIXER))
-        guessed = (
-            f"a residual around {fn.attr}, read from the wrapper's name alone (ConvMixer's and "
-            "lucidrains' Residual(fn)), which no width proves"
-        )
-        found = (fn.attr, residual.value == "add")
+        guessed = ""
+        if residual.source == "default":
+            guessed = (
+                f"a residual around {fn.attr}, read from the wrapper's name alone (ConvMixer's and "
+                "lucidrains' Residual(fn)): the sum leaves no key"
+            )
+        found = (fn.attr, residual.value)
         return Match(self, 1, found, [residual], guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -71,7 +83,11 @@ class ResidualWrapper(BlockPattern):
 
     @staticmethod
     def examples():
-        return [_convmixer(), _prenorm_residual()]
+        from codegen.patterns.blocks._lucid_examples import modules
+
+        z = modules()  # lucidrains' Residual around a PreNorm'd attention: no width is keyed
+        lucid = Example(z["residual_pre_norm"](8, 1, 16, False), z["image"](8, 4))
+        return [_convmixer(), _prenorm_residual(), lucid]
 
 
 class _Residual:  # the wrapper as the ConvMixer paper and vit-pytorch write it
