@@ -217,13 +217,11 @@ def _conv_geometry(
     """
     args = []
     patchify = k is not None and k >= 2 and k % 2 == 0
-    # A grouped 7x7 is a ConvNeXt depthwise mixer inside a block, not a stem.
+    # A grouped 7x7 is a ConvNeXt depthwise mixer inside a block, not a stem; a 7-wide 1-d conv
+    # is no image stem (HiFi-GAN's and EnCodec's first convs keep the length).
     # A stride config.json fixes (ctx.stride_note) wins over the conventions.
-    default_stride = (
-        ctx.stride
-        if ctx.stride_note
-        else k if patchify else 2 if k == 7 and not grouped else ctx.stride
-    )
+    stem = k == 7 and not grouped and len(kernel) == 2
+    default_stride = ctx.stride if ctx.stride_note else k if patchify else 2 if stem else ctx.stride
     model_type = ctx.resolver.evidence("model_type")
     known = FAMILY_STRIDES.get((model_type[1], node.name)) if model_type else None
     if known is not None:
