@@ -1,7 +1,7 @@
 """Generative nets as other repositories write them: exact, flagged or WRONG, from keys alone and
 after --calibrate on recorded outputs.
 
-For each model of tests/generative_zoo_{8,...,13}_models.py (weights
+For each model of tests/generative_zoo_{8,...,14}_models.py (weights
 redrawn at unit scale, tests/redraw.py): `modelgen generate` on its bare state dict, the file
 strict-loaded and compared with the reference on the zoo's input (atol/rtol 1e-5); then the same
 with `--calibrate` on four recorded samples (and timesteps for the diffusion U-Nets) within
@@ -9,7 +9,7 @@ with `--calibrate` on four recorded samples (and timesteps for the diffusion U-N
 flagged (differs, and the file says guessed or missing), WRONG (differs silently: the goal is none).
 
 Run: python benchmarks/bench_generative_zoo.py [ZOO:NAME ...] [--budget 60] [--keys-only]
-(ZOO is 8 to 13; no names runs all six; about 10-20 min on 2 cores with calibration)
+(ZOO is 8 to 14; no names runs all seven; about 10-20 min on 2 cores with calibration)
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ZOOS = ("8", "9", "10", "11", "12", "13")
+ZOOS = ("8", "9", "10", "11", "12", "13", "14")
 
 
 def _zoo(key: str):

@@ -1,13 +1,13 @@
 """CNN classifiers as other libraries write them: exact, flagged or WRONG from the keys alone.
 
-For each model of tests/vision_zoo_{6,7,8,9,11,12,13,more}_models.py: `modelgen generate` on its bare
+For each model of tests/vision_zoo_{6,...,14,more}_models.py: `modelgen generate` on its bare
 state dict (no config, no calibration), the file strict-loaded and compared with the reference on
 the zoo's input (atol/rtol 1e-5). Verdicts as tests/zoo_verdicts.py gives them: exact (and
 scripts), flagged (differs or cannot run, and the file says a class is guessed or missing),
 WRONG (differs silently: the goal is none), crash (an internal error or an exception).
 The last column names the flagged classes.
 
-Run: python benchmarks/bench_vision_zoo.py [ZOO[:NAME] ...]   (ZOO is 6, 7, 8, 9, 11, 12, 13 or more;
+Run: python benchmarks/bench_vision_zoo.py [ZOO[:NAME] ...]   (ZOO is 6, 7, 8, 9, 11 to 14 or more;
 no names runs every zoo; a few minutes on 2 cores)
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ZOOS = ("6", "7", "8", "9", "11", "12", "13", "more")
+ZOOS = ("6", "7", "8", "9", "11", "12", "13", "14", "more")
 
 
 def _zoo(key: str):
