@@ -220,7 +220,9 @@ class ZalEncoder(nn.Module):  # vq-vae.ipynb Encoder
         self._conv_1 = nn.Conv2d(c_in, num_hiddens // 2, 4, 2, 1)
         self._conv_2 = nn.Conv2d(num_hiddens // 2, num_hiddens, 4, 2, 1)
         self._conv_3 = nn.Conv2d(num_hiddens, num_hiddens, 3, 1, 1)
-        self._residual_stack = ZalResidualStack(num_hiddens, num_hiddens, num_layers, num_res_hiddens)
+        self._residual_stack = ZalResidualStack(
+            num_hiddens, num_hiddens, num_layers, num_res_hiddens
+        )
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         x = F.relu(self._conv_1(inputs))
@@ -233,7 +235,9 @@ class ZalDecoder(nn.Module):  # vq-vae.ipynb Decoder
     def __init__(self, c_in: int, num_hiddens: int, num_layers: int, num_res_hiddens: int):
         super().__init__()
         self._conv_1 = nn.Conv2d(c_in, num_hiddens, 3, 1, 1)
-        self._residual_stack = ZalResidualStack(num_hiddens, num_hiddens, num_layers, num_res_hiddens)
+        self._residual_stack = ZalResidualStack(
+            num_hiddens, num_hiddens, num_layers, num_res_hiddens
+        )
         self._conv_trans_1 = nn.ConvTranspose2d(num_hiddens, num_hiddens // 2, 4, 2, 1)
         self._conv_trans_2 = nn.ConvTranspose2d(num_hiddens // 2, 3, 4, 2, 1)
 

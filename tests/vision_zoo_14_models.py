@@ -31,6 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tests.redraw import reference_and_input
+from tests.vision_zoo_6_models import SEModule
 from tests.vision_zoo_8_models import BatchNormAct2d
 
 # ------------------------------------------------------------------------ torchvision ConvNeXt
@@ -138,21 +139,6 @@ class TResConvNormAct(nn.Module):  # timm ConvNormAct with aa_layer: conv, bn (a
         return self.aa(self.bn(self.conv(x)))
 
 
-class TResSE(nn.Module):  # timm.layers.squeeze_excite.SEModule: fc1, bn, act, fc2, gate
-    def __init__(self, c: int, rd: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Conv2d(c, rd, 1, bias=True)
-        self.bn = nn.Identity()
-        self.act = nn.ReLU(inplace=True)
-        self.fc2 = nn.Conv2d(rd, c, 1, bias=True)
-        self.gate = nn.Sigmoid()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x_se = x.mean((2, 3), keepdim=True)
-        x_se = self.act(self.bn(self.fc1(x_se)))
-        return x * self.gate(self.fc2(x_se))
-
-
 _tres_leaky = partial(nn.LeakyReLU, negative_slope=1e-3)
 
 
@@ -164,7 +150,7 @@ class TResBasicBlock(nn.Module):  # timm.models.tresnet.BasicBlock
         self.conv1 = TResConvNormAct(c_in, planes, 3, stride, act=_tres_leaky, aa=True)
         self.conv2 = TResConvNormAct(planes, planes, 3, 1, act=None)
         self.act = nn.ReLU(inplace=True)
-        self.se = TResSE(planes, max(planes // 4, 64))
+        self.se = SEModule(planes, max(planes // 4, 64))  # timm.layers.SEModule
         self.drop_path = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -261,8 +247,10 @@ class TimmByobRepVGG(nn.Module):  # timm.models.byobnet.ByobNet (repvgg_a0 layou
         stages = []
         c_in = 8
         for width, depth in ((8, 1), (16, 2), (32, 1)):
-            blocks = [ByobRepVggBlock(c_in if i == 0 else width, width, 2 if i == 0 else 1)
-                      for i in range(depth)]
+            blocks = [
+                ByobRepVggBlock(c_in if i == 0 else width, width, 2 if i == 0 else 1)
+                for i in range(depth)
+            ]
             stages.append(nn.Sequential(*blocks))
             c_in = width
         self.stages = nn.Sequential(*stages)
@@ -380,7 +368,9 @@ class Cifar100SqueezeNet(nn.Module):  # pytorch-cifar100 SqueezeNet (simple bypa
     def __init__(self, classes: int = 5) -> None:
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(3, 12, 3, padding=1), nn.BatchNorm2d(12), nn.ReLU(inplace=True),
+            nn.Conv2d(3, 12, 3, padding=1),
+            nn.BatchNorm2d(12),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(2, 2),
         )
         self.fire2 = Cifar100Fire(12, 16, 2)
@@ -429,7 +419,9 @@ class CadeneBNInception(nn.Module):  # pretrainedmodels/models/bninception.py, n
 
     def _unit(self, name: str, relu: str, c_in: int, c_out: int, k: int, s: int, p: int) -> None:
         # conv (biased), its `_bn` (affine), its ReLU: one flat attribute per Caffe layer
-        setattr(self, name, nn.Conv2d(c_in, c_out, kernel_size=(k, k), stride=(s, s), padding=(p, p)))
+        setattr(
+            self, name, nn.Conv2d(c_in, c_out, kernel_size=(k, k), stride=(s, s), padding=(p, p))
+        )
         setattr(self, name + "_bn", nn.BatchNorm2d(c_out, affine=True))
         setattr(self, relu, nn.ReLU(inplace=True))
 

@@ -83,14 +83,36 @@ def assert_convs_keep_groups(
     return len(convs)
 
 
-def keys_tests(zoo, exact: set[str], *extra: str, script: bool = True, grouped_only: bool = True):
+def keys_tests(
+    zoo,
+    exact: set[str],
+    *extra: str,
+    script: bool = True,
+    grouped_only: bool = True,
+    known_wrong: dict[str, str] | None = None,
+    known_groups: dict[str, str] | None = None,
+):
     """The two checks every vision zoo makes of each of its rows (`zoo.ZOO`, `zoo.build(name)`),
     generated from the keys alone (`extra`: more generate arguments): the verdict is never WRONG
     and is exact for the rows in `exact` only; every (grouped, where `grouped_only`) conv keeps the
-    reference's groups. Assign them to test names in the zoo's test module."""
+    reference's groups. Assign them to test names in the zoo's test module. `known_wrong` (name:
+    why) holds blind findings not fixed yet: their verdict check is a strict xfail, so the row
+    fails the suite again once it stops being WRONG (then drop it from the dict); `known_groups`
+    the same for convs built with other groups than the reference's."""
     import pytest
 
-    @pytest.mark.parametrize("name", sorted(zoo.ZOO))
+    def rows(known: dict[str, str] | None) -> list:
+        known = known or {}
+        return [
+            (
+                pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=known[n]))
+                if n in known
+                else n
+            )
+            for n in sorted(zoo.ZOO)
+        ]
+
+    @pytest.mark.parametrize("name", rows(known_wrong))
     def exact_or_flagged(name, tmp_path, capsys):
         reference, x = zoo.build(name)
         model, source = generate_from_state_dict(reference, tmp_path, capsys, *extra)
@@ -98,7 +120,7 @@ def keys_tests(zoo, exact: set[str], *extra: str, script: bool = True, grouped_o
         assert found != "WRONG", f"{name}: differs and nothing says so"
         assert (found == "exact") == (name in exact), f"{name}: {found}"
 
-    @pytest.mark.parametrize("name", sorted(zoo.ZOO))
+    @pytest.mark.parametrize("name", rows(known_groups))
     def convs_keep_groups(name, tmp_path, capsys):
         reference, _ = zoo.build(name)
         model, _ = generate_from_state_dict(reference, tmp_path, capsys, *extra)
