@@ -22,13 +22,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # `python benchmarks/bench_vision_zoo.py 14`): 0 exact, 9 flagged, 1 WRONG, 0 crash.
 EXACT_FROM_KEYS: set[str] = set()
 
-# Blind finding (2026-11-30), not fixed on this branch: d2l's NiN, one numbered Sequential of
-# `nin_block` Sequentials with tensor-free slots (ReLUs, max-pools, a dropout, the pooled head),
-# is generated as a single class trusted `inferred`: the max-pools become ReLUs, each block's last
-# ReLU and the AdaptiveAvgPool2d + Flatten tail are dropped, the 11x11 stride-4 conv gets
-# stride 1 / padding 5; the output is [2, 10, 16, 16] for the reference's [2, 10], and no class
-# says guessed or missing.
-KNOWN_WRONG = {"d2l_nin": "tensor-free Sequential slots filled silently (blind finding, zoo 14)"}
+# Blind finding (2026-11-30): d2l's NiN, one numbered Sequential of `nin_block` Sequentials with
+# tensor-free slots (ReLUs, max-pools, a dropout, the pooled head), was generated as a single class
+# trusted `inferred`: the max-pools became ReLUs, each block's last ReLU and the AdaptiveAvgPool2d +
+# Flatten tail were dropped, the 11x11 stride-4 conv got stride 1 / padding 5 (WRONG). Since the
+# same day a subclassed container whose slots hold guessed layers says `guessed` (flagged).
+KNOWN_WRONG: dict[str, str] = {}
 
 # Blind finding (2026-11-30), not fixed here: pytorch-cifar PNASNet's stride-2 `SepConv`
 # (`layer2.sep_conv1.conv1`: Conv2d(8, 16, 7, groups=8), a depth multiplier of 2, weight

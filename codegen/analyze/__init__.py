@@ -148,6 +148,7 @@ def _analyze(
             cls = next(c for c in classes if group.instances[0].module.type_name == c.name)
             _pass_through_optional(cls, group, classes, resolver)
     _lists_for_multi_input_items(classes)
+    _flag_guessed_slots(classes)
     _name_the_head(classes[-1])
     warnings = gap_warnings(classes)
     warnings += _flag_unused_config(classes[-1], table.metadata.get(CONFIG_NAME), resolver)
@@ -167,6 +168,28 @@ def _analyze(
     )
     ir = ModelIR(classes, source, summary=_summary(classes), warnings=warnings)
     return ir, resolver.requested
+
+
+def _flag_guessed_slots(classes: list[ClassDef]) -> None:
+    """A subclassed container (the top `nn.Sequential` of keys no class holds) runs its own
+    forward, so no pattern vouches for it: a slot without tensors (an activation, pool or dropout)
+    whose layer no convention settled is a guess, and the class says 'guessed' (d2l's NiN: a
+    max-pool between blocks read as a ReLU must not pass as inferred). Inside a class, the
+    pattern that recognised it answers for its slots."""
+    for cls in classes:
+        if cls.base_module is None or cls.forward.trust != "inferred":
+            continue
+        slots = [
+            m.attr
+            for m in _all_modules([cls.base_module])
+            if m.kind == "placeholder" and any(c.source == "default" for c in m.choices)
+        ]
+        if slots:
+            cls.forward.trust = "guessed"
+            cls.forward.trust_note = (
+                "no pattern or convention says which parameter-free layers its slots without "
+                "tensors hold (the layer types listed are guesses)"
+            )
 
 
 def gap_warnings(classes: list[ClassDef], yours: frozenset[str] = frozenset()) -> list[str]:
