@@ -1110,3 +1110,55 @@ def separable_lists(root: KeyNode) -> set[str]:
         if items and len(_convs(b)) == 2 and "running_mean" in items[-1].tensors:
             found.add(b.path)
     return found
+
+
+# MobileNetV3 (Howard et al. 2019, tables 1 and 2; section 5.2: "we only use h-swish at the
+# second half of the model"): ReLU in the blocks before the resolution reaches 1/16, hard-swish
+# from the block that takes it there on (Large: from its 80-channel stage; Small: from its first
+# 5x5 stage), and in the stem and the head.
+V3_HARD_SWISH_FROM = 16
+
+
+def mobilenet_v3_relu_blocks(root: KeyNode) -> tuple[frozenset[str], str] | None:
+    """(the blocks that activate with ReLU, why) of a MobileNetV3 body (mobile_family): those
+    whose output is still above 1/V3_HARD_SWISH_FROM of the image by the planned strides (the stem
+    halves: every MobileNetV3's does); the rest of the network uses hard-swish. None for other
+    families. A default from the paper's tables, each class's activation still a choice."""
+    family = mobile_family(root)
+    body = _mobile_body(root)
+    if family is None or family[0] != "mobilenet_v3" or body is None:
+        return None
+    strides = mobile_strides(root)
+    reduction, early = 2, set()
+    for block in (b for stage in body[1] for b in stage):
+        conv = _block_conv(block)
+        reduction *= strides.get(conv.path, 1) if conv is not None else 1
+        if reduction < V3_HARD_SWISH_FROM:
+            early.add(block.path)
+    why = (
+        "MobileNetV3: ReLU before the resolution reaches 1/16, hard-swish from there on and in "
+        "the stem and head (Howard et al. 2019, tables 1-2)"
+    )
+    return frozenset(early), why
+
+
+# torchvision's MobileNetV3 builds its norms as partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
+# (models/mobilenetv3.py); timm's and gen-efficientnet's keep torch's 1e-5.
+TORCHVISION_V3_EPS = 1e-3
+
+
+def mobile_batch_norm_eps(root: KeyNode) -> tuple[float, str] | None:
+    """(eps, why) of every batch norm where a MobileNetV3 body is torchvision's: each block's
+    depthwise conv is item 0 of a conv-norm unit (its Conv2dNormActivation) inside the block.
+    A flat Sequential (d-li14's port: conv, bn, act, ... in one list) or named members (timm)
+    are not. None elsewhere."""
+    family = mobile_family(root)
+    body = _mobile_body(root)
+    if family is None or family[0] != "mobilenet_v3" or body is None:
+        return None
+    for block in (b for stage in body[1] for b in stage):
+        dw = _depthwise(block)
+        if dw is None or all(_unit_conv(n) is not dw for n in block.walk()):
+            return None
+    why = "torchvision's MobileNetV3 (conv-norm units in each block): BatchNorm2d eps 0.001"
+    return TORCHVISION_V3_EPS, why

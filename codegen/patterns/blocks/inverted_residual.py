@@ -116,7 +116,8 @@ class InvertedResidual(BlockPattern):
             # projected input is always added, still with no activation after the sum (the
             # linear bottleneck, Sandler et al. 2018).
             residual = (shortcut.conv, shortcut.norm)
-        default, why = act.family_default(ctx.resolver, "relu6")
+        paths = [path for path, _ in cls.instances]
+        default, why = act.family_default(ctx.resolver, "relu6", paths)
         activation = act.mark_family(
             ctx.choose(
                 cls,
