@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from codegen.ir import Choice, ClassDef, ExampleInput, Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
-from codegen.patterns.blocks._conv_parts import conv_kernel, unit
+from codegen.patterns.blocks._conv_parts import arg, conv_kernel, unit
 from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
 from codegen.patterns._kit import (
     BlockContext,
@@ -477,6 +477,31 @@ def plan(
             if pool.value != "none":
                 steps.append(("sequence_pool", pool.value))
         after_trunk = i > 0 and members[i - 1].kind != "builtin"
+        v3_head = _mobilenet_v3_head(m, nxt, ctx)
+        if flow.spatial and after_trunk and v3_head and takes == flow.width:
+            # MobileNetV3's efficient last stage (Howard et al. 2019, figure 5): the features
+            # pooled first, then a biased 1x1 conv without norm and its hard-swish (timm's and
+            # gen-efficientnet's conv_head, act2), then the classifier.
+            pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
+            head = act.mark_family(
+                ctx.choose(
+                    cls,
+                    m.attr,
+                    "activation",
+                    "hardswish",
+                    act.alternatives("hardswish", conv=True),
+                    f"after {m.attr}",
+                    aliases=act.ALIASES,
+                ),
+                v3_head,
+            )
+            choices += [pool, head]
+            steps.append(("global_pool", pool.value, flow.spatial, m.attr, takes, True))
+            steps.append(("module", m.attr, m.kind, m.type_name))
+            steps.append(("activation", head.value))
+            steps.append(("flatten_pooled",))
+            flow.spatial, flow.width = None, io.out_width
+            continue
         if flow.spatial and nxt is None and _conv_head(m, ctx) and takes == flow.width:
             # A head class holding one 1x1 conv (timm's ClassifierHead with use_conv, BiT's and
             # ResNetV2's): the pooled features, kept 1x1, through it, then flattened.
@@ -802,6 +827,20 @@ def _conv_head(m: Module, ctx: BlockContext) -> bool:
         return False
     kernel = next((a.value for a in members[0].args if a.keyword == "kernel_size"), None)
     return kernel in (1, (1, 1))
+
+
+def _mobilenet_v3_head(m: Module, nxt: Module | None, ctx: BlockContext) -> str:
+    """Why `m` is a MobileNetV3's head conv ("" where it is not): in a network analyze/strides.py
+    identified as one (mobile_family), a biased 1x1 conv without a norm that the classifier's
+    Linear reads directly."""
+    told = act.mobile_family(ctx.resolver)
+    if told is None or told[0] != "mobilenet_v3" or m.kind != "builtin" or family(m) != "conv":
+        return ""
+    if conv_kernel(m) not in (1, (1, 1)) or arg(m, "bias") is False or family(nxt) != "linear":
+        return ""
+    if nxt.io is None or m.io is None or nxt.io.in_width != m.io.out_width:
+        return ""
+    return f"{told[1]}; its head pools, then a biased 1x1 conv and hard-swish"
 
 
 def _channels_norm(m: Module) -> bool:
