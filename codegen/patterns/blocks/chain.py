@@ -477,23 +477,24 @@ def plan(
             if pool.value != "none":
                 steps.append(("sequence_pool", pool.value))
         after_trunk = i > 0 and members[i - 1].kind != "builtin"
-        v3_head = _mobilenet_v3_head(m, nxt, ctx)
-        if flow.spatial and after_trunk and v3_head and takes == flow.width:
-            # MobileNetV3's efficient last stage (Howard et al. 2019, figure 5): the features
-            # pooled first, then a biased 1x1 conv without norm and its hard-swish (timm's and
-            # gen-efficientnet's conv_head, act2), then the classifier.
+        if flow.spatial and after_trunk and _last_stage_conv(m, nxt) and takes == flow.width:
+            # MobileNetV3's efficient last stage (Howard et al. 2019, figure 5), which GhostNet
+            # keeps (Han et al. 2020, table 1): the features pooled first, then a biased 1x1 conv
+            # that widens, without norm, and its activation (timm's conv_head, act2), then the
+            # classifier. Two linear maps in a row would be one: an activation is between them.
             pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
+            usual, why = act.family_default(ctx.resolver, "relu")
             head = act.mark_family(
                 ctx.choose(
                     cls,
                     m.attr,
                     "activation",
-                    "hardswish",
-                    act.alternatives("hardswish", conv=True),
-                    f"after {m.attr}",
+                    usual,
+                    act.alternatives(usual, conv=True),
+                    f"after {m.attr}, the pooled features' 1x1 conv",
                     aliases=act.ALIASES,
                 ),
-                v3_head,
+                why,
             )
             choices += [pool, head]
             steps.append(("global_pool", pool.value, flow.spatial, m.attr, takes, True))
@@ -829,18 +830,14 @@ def _conv_head(m: Module, ctx: BlockContext) -> bool:
     return kernel in (1, (1, 1))
 
 
-def _mobilenet_v3_head(m: Module, nxt: Module | None, ctx: BlockContext) -> str:
-    """Why `m` is a MobileNetV3's head conv ("" where it is not): in a network analyze/strides.py
-    identified as one (mobile_family), a biased 1x1 conv without a norm that the classifier's
-    Linear reads directly."""
-    told = act.mobile_family(ctx.resolver)
-    if told is None or told[0] != "mobilenet_v3" or m.kind != "builtin" or family(m) != "conv":
-        return ""
-    if conv_kernel(m) not in (1, (1, 1)) or arg(m, "bias") is False or family(nxt) != "linear":
-        return ""
-    if nxt.io is None or m.io is None or nxt.io.in_width != m.io.out_width:
-        return ""
-    return f"{told[1]}; its head pools, then a biased 1x1 conv and hard-swish"
+def _last_stage_conv(m: Module, nxt: Module | None) -> bool:
+    """A biased 1x1 conv without a norm that widens conv features, the classifier's Linear
+    reading it directly: MobileNetV3's and GhostNet's `conv_head` (960 -> 1280)."""
+    if m.kind != "builtin" or family(m) != "conv" or conv_kernel(m) not in (1, (1, 1)):
+        return False
+    if arg(m, "bias") is False or family(nxt) != "linear" or m.io is None or nxt.io is None:
+        return False
+    return m.io.out_width > m.io.in_width and nxt.io.in_width == m.io.out_width
 
 
 def _channels_norm(m: Module) -> bool:
