@@ -743,10 +743,14 @@ def mobile_strides(root: KeyNode) -> dict[str, int]:
     if body is None:
         return {}
     stem_conv, stages = body
+    if stem_conv is None:  # a conv-norm unit of its own beside the body (ProxylessNAS' first_conv)
+        units = [c for n in root.walk() if _conv_bn(n) and (c := _image_conv(n)) is not None]
+        stem_conv = units[0] if len(units) == 1 else None
     blocks = [b for stage in stages for b in stage]
     family = mobile_family(root)
-    if any(_expands(b) for b in blocks) and (family is None or family[0] == "inverted_residual"):
-        return {}
+    if any(_expands(b) for b in blocks) and (family is None or family[0] in UNSCHEDULED):
+        # the stem halves still, as in every ImageNet mobile network (MnasNet's `layers[0]`)
+        return {stem_conv.path: 2} if stem_conv is not None else {}
     planned = {_block_conv(b).path: 1 for b in blocks if _block_conv(b) is not None}
     if stem_conv is not None:
         planned[stem_conv.path] = 2
@@ -1009,10 +1013,10 @@ def mobile_family(root: KeyNode) -> tuple[str, str] | None:
       port projects the input where a stride-1 block widens); ReLU throughout.
     - "mobilenet_v3": squeeze-excitations that are not a quarter of the block's input (Howard et
       al. 2019 reduce the EXPANDED width): its stage strides, but no one activation (ReLU in the
-      first stages, hard-swish after);
-    - "inverted_residual" for other bodies of blocks that expand (MnasNet-B1: no squeeze-
-      excitation, 5x5 kernels; its ReLU slots show in its keys' numbering): inverted residuals,
-      no convention beyond; None where no block expands (MobileNetV1)."""
+      first stages, hard-swish after: mobilenet_v3_relu_blocks);
+    - "mnasnet", "proxyless_nas" or "inverted_residual" for other bodies of blocks that expand
+      (_inverted_body: their depthwise kernels tell the searched networks); None where no block
+      expands (MobileNetV1)."""
     body = _mobile_body(root)
     if body is None:
         return None
@@ -1035,12 +1039,27 @@ def mobile_family(root: KeyNode) -> tuple[str, str] | None:
     return _inverted_body(blocks)
 
 
+# Bodies of inverted residuals whose stage strides no convention fixes (their narrowed copies keep
+# their own schedule: calibration searches the stage layouts), though their activation may be.
+UNSCHEDULED = ("inverted_residual", "mnasnet")
+
+
 def _inverted_body(blocks: list[KeyNode]) -> tuple[str, str] | None:
-    """("inverted_residual", why) where blocks expand into their depthwise convs but no family's
-    activation is identified (MobileNetV3, MnasNet): the blocks are inverted residuals still."""
-    if any(_expands(b) for b in blocks):
-        return "inverted_residual", "the network's blocks expand into their depthwise convs"
-    return None
+    """(family, why) where blocks expand into their depthwise convs, without squeeze-excitation
+    and not all 3x3 (not MobileNetV2): a searched network on MobileNetV2's blocks. With 5x5 but no
+    7x7 depthwise kernels "mnasnet" (MnasNet-B1, Tan et al. 2019, figure 7; FBNet too: ReLU);
+    with 7x7 ones "proxyless_nas" (Cai et al. 2019 search kernels {3, 5, 7} on MobileNetV2's
+    blocks, its stage strides and ReLU6);
+    else "inverted_residual": the blocks are inverted residuals still. None where none expands."""
+    if not any(_expands(b) for b in blocks):
+        return None
+    kernels = {conv_weight(d)[2] for b in blocks if (d := _depthwise(b)) is not None}
+    excited = any(_squeeze_excited(b) for b in blocks)
+    if not excited and 7 in kernels:
+        return "proxyless_nas", "ProxylessNAS: inverted residuals with 7x7 depthwise kernels"
+    if not excited and 5 in kernels:
+        return "mnasnet", "MnasNet-B1: inverted residuals with 5x5 depthwise kernels, no SE"
+    return "inverted_residual", "the network's blocks expand into their depthwise convs"
 
 
 def _efficientnet(blocks: list[KeyNode]) -> tuple[str, str] | None:

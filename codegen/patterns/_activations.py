@@ -247,6 +247,8 @@ FAMILY_ACTIVATIONS = {
     "mobilenet_v2": "relu6",
     "projected_mobilenet_v2": "relu",
     "mobilenet_v3": "hardswish",  # but ReLU in its early blocks (MOBILE_RELU_BLOCKS)
+    "mnasnet": "relu",
+    "proxyless_nas": "relu6",
 }
 # The model-wide pin of analyze/strides.py's mobilenet_v3_relu_blocks: (the paths of the blocks
 # a MobileNetV3 activates with ReLU, why); hard-swish everywhere else (stem, later blocks, head).
