@@ -167,6 +167,13 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
             # `point_linear`).
             widening = [m for m in ranked if _widens(m)]
             ranked = widening + [m for m in ranked if m not in widening]
+        elif not sources and all(m.io is not None and m.io.ndim == 2 for m in ranked):
+            # Numbered norms alone (timm's `conv_pw, bn1, conv_dw, bn2, conv_pwl, bn3`) order no
+            # conv: an inverted residual keeping its width starts at the conv widening into the
+            # one that keeps the expanded width (its depthwise conv), never at that one.
+            expansions = [m for m in ranked if _widens(m) and _kept_by_other(m, ranked)]
+            if len(expansions) == 1:
+                ranked = expansions + [m for m in ranked if m is not expansions[0]]
 
     ranked = _final_norm_after_trunk(ranked)
     budget = [SEARCH_BUDGET]
@@ -227,6 +234,16 @@ def _final_norm_after_trunk(ranked: list[Module]) -> list[Module]:
         and any(c.kind == "class" for c in m.children)
     ]
     return rest[: trunks[-1] + 1] + [final] + rest[trunks[-1] + 1 :]
+
+
+def _kept_by_other(m: Module, members: list[Module]) -> bool:
+    """A conv whose output width another conv of the members keeps (reads and gives)."""
+    width = m.io.out_width
+    return family(m) == "conv" and any(
+        o is not m and family(o) == "conv" and o.io.in_width == o.io.out_width == width
+        for o in members
+        if o.io is not None
+    )
 
 
 def _widens(m: Module) -> bool:
