@@ -170,8 +170,12 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
         elif not sources and all(m.io is not None and m.io.ndim == 2 for m in ranked):
             # Numbered norms alone (timm's `conv_pw, bn1, conv_dw, bn2, conv_pwl, bn3`) order no
             # conv: an inverted residual keeping its width starts at the conv widening into the
-            # one that keeps the expanded width (its depthwise conv), never at that one.
+            # one that keeps the expanded width (its depthwise conv), never at that one. (Convs
+            # numbered or lettered themselves, pycls' `a, b, c`, are ordered by their names.)
+            convs = [m for m in ranked if family(m) == "conv"]
+            named = any(re.search(r"\d", m.attr) or numbered_name(m.attr)[1] for m in convs)
             expansions = [m for m in ranked if _widens(m) and _kept_by_other(m, ranked)]
+            expansions = [] if named else expansions
             if len(expansions) == 1:
                 ranked = expansions + [m for m in ranked if m is not expansions[0]]
 
