@@ -20,8 +20,10 @@ Everything else keeps the structural convention (structure.py) and stays a calib
 Without config.json, a mobile network's structure identifies its family's code (mobile_family:
 EfficientNet's squeeze-excitation is a quarter of the block's input, MobileNetV3's reduces the
 expanded width, MobileNetV2 has none), which fixes what no key records: its stage strides
-(mobile_strides), its activation (patterns/_activations.py's FAMILY_ACTIVATIONS) and
-EfficientNetV2's residual conv stage (mobile_skips). Defaults with a cited reason, still choices.
+(mobile_strides), its activation (patterns/_activations.py's FAMILY_ACTIVATIONS; MobileNetV3's
+by stage: mobilenet_v3_relu_blocks), torchvision's MobileNetV3 batch norm eps
+(mobile_batch_norm_eps) and EfficientNetV2's residual conv stage (mobile_skips). Defaults with a
+cited reason, still choices.
 """
 
 from __future__ import annotations
