@@ -138,6 +138,9 @@ EXACT = {
     "shufflenet_v2",
     "convmixer",
     "poolformer",
+    # session 14: MobileNetV3 (torchvision), ReLU before 1/16 and hard-swish after, in its stem,
+    # head and classifier; its SE's ReLU and hard sigmoid, 8 channels kept; eps 1e-3 (mob14)
+    "mobilenet_v3",
 }
 
 

@@ -20,8 +20,10 @@ Everything else keeps the structural convention (structure.py) and stays a calib
 Without config.json, a mobile network's structure identifies its family's code (mobile_family:
 EfficientNet's squeeze-excitation is a quarter of the block's input, MobileNetV3's reduces the
 expanded width, MobileNetV2 has none), which fixes what no key records: its stage strides
-(mobile_strides), its activation (patterns/_activations.py's FAMILY_ACTIVATIONS) and
-EfficientNetV2's residual conv stage (mobile_skips). Defaults with a cited reason, still choices.
+(mobile_strides), its activation (patterns/_activations.py's FAMILY_ACTIVATIONS; MobileNetV3's
+by stage: mobilenet_v3_relu_blocks), torchvision's MobileNetV3 batch norm eps
+(mobile_batch_norm_eps) and EfficientNetV2's residual conv stage (mobile_skips). Defaults with a
+cited reason, still choices.
 """
 
 from __future__ import annotations
@@ -743,10 +745,14 @@ def mobile_strides(root: KeyNode) -> dict[str, int]:
     if body is None:
         return {}
     stem_conv, stages = body
+    if stem_conv is None:  # a conv-norm unit of its own beside the body (ProxylessNAS' first_conv)
+        units = [c for n in root.walk() if _conv_bn(n) and (c := _image_conv(n)) is not None]
+        stem_conv = units[0] if len(units) == 1 else None
     blocks = [b for stage in stages for b in stage]
     family = mobile_family(root)
-    if any(_expands(b) for b in blocks) and (family is None or family[0] == "inverted_residual"):
-        return {}
+    if any(_expands(b) for b in blocks) and (family is None or family[0] in UNSCHEDULED):
+        # the stem halves still, as in every ImageNet mobile network (MnasNet's `layers[0]`)
+        return {stem_conv.path: 2} if stem_conv is not None else {}
     planned = {_block_conv(b).path: 1 for b in blocks if _block_conv(b) is not None}
     if stem_conv is not None:
         planned[stem_conv.path] = 2
@@ -1009,10 +1015,10 @@ def mobile_family(root: KeyNode) -> tuple[str, str] | None:
       port projects the input where a stride-1 block widens); ReLU throughout.
     - "mobilenet_v3": squeeze-excitations that are not a quarter of the block's input (Howard et
       al. 2019 reduce the EXPANDED width): its stage strides, but no one activation (ReLU in the
-      first stages, hard-swish after);
-    - "inverted_residual" for other bodies of blocks that expand (MnasNet-B1: no squeeze-
-      excitation, 5x5 kernels; its ReLU slots show in its keys' numbering): inverted residuals,
-      no convention beyond; None where no block expands (MobileNetV1)."""
+      first stages, hard-swish after: mobilenet_v3_relu_blocks);
+    - "mnasnet", "proxyless_nas" or "inverted_residual" for other bodies of blocks that expand
+      (_inverted_body: their depthwise kernels tell the searched networks); None where no block
+      expands (MobileNetV1)."""
     body = _mobile_body(root)
     if body is None:
         return None
@@ -1035,12 +1041,27 @@ def mobile_family(root: KeyNode) -> tuple[str, str] | None:
     return _inverted_body(blocks)
 
 
+# Bodies of inverted residuals whose stage strides no convention fixes (their narrowed copies keep
+# their own schedule: calibration searches the stage layouts), though their activation may be.
+UNSCHEDULED = ("inverted_residual", "mnasnet")
+
+
 def _inverted_body(blocks: list[KeyNode]) -> tuple[str, str] | None:
-    """("inverted_residual", why) where blocks expand into their depthwise convs but no family's
-    activation is identified (MobileNetV3, MnasNet): the blocks are inverted residuals still."""
-    if any(_expands(b) for b in blocks):
-        return "inverted_residual", "the network's blocks expand into their depthwise convs"
-    return None
+    """(family, why) where blocks expand into their depthwise convs, without squeeze-excitation
+    and not all 3x3 (not MobileNetV2): a searched network on MobileNetV2's blocks. With 5x5 but no
+    7x7 depthwise kernels "mnasnet" (MnasNet-B1, Tan et al. 2019, figure 7; FBNet too: ReLU);
+    with 7x7 ones "proxyless_nas" (Cai et al. 2019 search kernels {3, 5, 7} on MobileNetV2's
+    blocks, its stage strides and ReLU6);
+    else "inverted_residual": the blocks are inverted residuals still. None where none expands."""
+    if not any(_expands(b) for b in blocks):
+        return None
+    kernels = {conv_weight(d)[2] for b in blocks if (d := _depthwise(b)) is not None}
+    excited = any(_squeeze_excited(b) for b in blocks)
+    if not excited and 7 in kernels:
+        return "proxyless_nas", "ProxylessNAS: inverted residuals with 7x7 depthwise kernels"
+    if not excited and 5 in kernels:
+        return "mnasnet", "MnasNet-B1: inverted residuals with 5x5 depthwise kernels, no SE"
+    return "inverted_residual", "the network's blocks expand into their depthwise convs"
 
 
 def _efficientnet(blocks: list[KeyNode]) -> tuple[str, str] | None:
@@ -1110,3 +1131,55 @@ def separable_lists(root: KeyNode) -> set[str]:
         if items and len(_convs(b)) == 2 and "running_mean" in items[-1].tensors:
             found.add(b.path)
     return found
+
+
+# MobileNetV3 (Howard et al. 2019, tables 1 and 2; section 5.2: "we only use h-swish at the
+# second half of the model"): ReLU in the blocks before the resolution reaches 1/16, hard-swish
+# from the block that takes it there on (Large: from its 80-channel stage; Small: from its first
+# 5x5 stage), and in the stem and the head.
+V3_HARD_SWISH_FROM = 16
+
+
+def mobilenet_v3_relu_blocks(root: KeyNode) -> tuple[frozenset[str], str] | None:
+    """(the blocks that activate with ReLU, why) of a MobileNetV3 body (mobile_family): those
+    whose output is still above 1/V3_HARD_SWISH_FROM of the image by the planned strides (the stem
+    halves: every MobileNetV3's does); the rest of the network uses hard-swish. None for other
+    families. A default from the paper's tables, each class's activation still a choice."""
+    family = mobile_family(root)
+    body = _mobile_body(root)
+    if family is None or family[0] != "mobilenet_v3" or body is None:
+        return None
+    strides = mobile_strides(root)
+    reduction, early = 2, set()
+    for block in (b for stage in body[1] for b in stage):
+        conv = _block_conv(block)
+        reduction *= strides.get(conv.path, 1) if conv is not None else 1
+        if reduction < V3_HARD_SWISH_FROM:
+            early.add(block.path)
+    why = (
+        "MobileNetV3: ReLU before the resolution reaches 1/16, hard-swish from there on and in "
+        "the stem and head (Howard et al. 2019, tables 1-2)"
+    )
+    return frozenset(early), why
+
+
+# torchvision's MobileNetV3 builds its norms as partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
+# (models/mobilenetv3.py); timm's and gen-efficientnet's keep torch's 1e-5.
+TORCHVISION_V3_EPS = 1e-3
+
+
+def mobile_batch_norm_eps(root: KeyNode) -> tuple[float, str] | None:
+    """(eps, why) of every batch norm where a MobileNetV3 body is torchvision's: each block's
+    depthwise conv is item 0 of a conv-norm unit (its Conv2dNormActivation) inside the block.
+    A flat Sequential (d-li14's port: conv, bn, act, ... in one list) or named members (timm)
+    are not. None elsewhere."""
+    family = mobile_family(root)
+    body = _mobile_body(root)
+    if family is None or family[0] != "mobilenet_v3" or body is None:
+        return None
+    for block in (b for stage in body[1] for b in stage):
+        dw = _depthwise(block)
+        if dw is None or all(_unit_conv(n) is not dw for n in block.walk()):
+            return None
+    why = "torchvision's MobileNetV3 (conv-norm units in each block): BatchNorm2d eps 0.001"
+    return TORCHVISION_V3_EPS, why

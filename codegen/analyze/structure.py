@@ -25,6 +25,8 @@ from codegen.analyze.strides import (
     later_stage_entries,
     mobile_family,
     mobile_skips,
+    mobile_batch_norm_eps,
+    mobilenet_v3_relu_blocks,
     mobile_strides,
     named_image_stem,
     separable_lists,
@@ -138,6 +140,7 @@ class StructureBuilder:
         self.standardised: set[str] = set()  # convs whose weights are standardised by default
         self.strided_1x1: set[str] = set()  # blocks whose first 1x1 conv takes the stride
         self.mobile: dict[str, int] = {}  # conv path -> stride, a mobile network's stages
+        self.relu_blocks: frozenset[str] = frozenset()  # a MobileNetV3's early blocks
         self.separable: set[str] = set()  # MobileNetV1's blocks as one Sequential each
 
     def _plan_strides(self, node: KeyNode) -> None:
@@ -250,6 +253,13 @@ class StructureBuilder:
         family = mobile_family(root)
         if family is not None:  # read by the mobile blocks' patterns and the empty slots
             self.resolver.structural.setdefault(("", act.MOBILE_FAMILY), family)
+        early = mobilenet_v3_relu_blocks(root)
+        if early is not None:  # read by the mobile patterns; its blocks keep classes of their own
+            self.resolver.structural.setdefault(("", act.MOBILE_RELU_BLOCKS), early)
+            self.relu_blocks = early[0]
+        eps = mobile_batch_norm_eps(root)
+        if eps is not None:  # read by every batch norm's model-wide eps
+            self.resolver.structural.setdefault(("", "batch_norm_eps"), eps)
         self.separable = separable_lists(root)
         skips = mobile_skips(root)
         if skips is not None:  # read by the chain's residual choice
@@ -749,9 +759,12 @@ class StructureBuilder:
             default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
-        activation, why = act.family_default(self.resolver, "")
-        if trailing and why:
-            # a mobile network's conv-norm units (stem, head) activate as its blocks do
+        activation, why = act.family_default(self.resolver, "", (path,))
+        told = act.mobile_family(self.resolver)
+        hidden = prev is not None and prev.family == "linear" and not after_gap
+        if why and (trailing or (hidden and told[0] == "mobilenet_v3")):
+            # a mobile network's conv-norm units (stem, head) activate as its blocks do; and
+            # MobileNetV3's classifier its hidden Linear (Howard et al. 2019, figure 5)
             self.resolver.structural.setdefault(
                 (path, "module_type"), (act.MODULES[activation], why)
             )
@@ -796,6 +809,8 @@ class StructureBuilder:
         named = named_role(naming_segment(node.path) or node.name)
         key = (node.shape_free_signature, tuple(_member_key(m) for m in members), named)
         key += (_stack_of(node.path, self.resolver),)
+        if self.relu_blocks:  # a MobileNetV3's early blocks activate otherwise than its later ones
+            key += (node.path in self.relu_blocks,)
         group = self.groups.get(key)
         if group is None:
             desc = self._described(node.path)

@@ -246,20 +246,37 @@ FAMILY_ACTIVATIONS = {
     "efficientnet": "silu",
     "mobilenet_v2": "relu6",
     "projected_mobilenet_v2": "relu",
+    "mobilenet_v3": "hardswish",  # but ReLU in its early blocks (MOBILE_RELU_BLOCKS)
+    "mnasnet": "relu",
+    "proxyless_nas": "relu6",
 }
+# The model-wide pin of analyze/strides.py's mobilenet_v3_relu_blocks: (the paths of the blocks
+# a MobileNetV3 activates with ReLU, why); hard-swish everywhere else (stem, later blocks, head).
+MOBILE_RELU_BLOCKS = "mobile_relu_blocks"
+# MobileNetV3's squeeze-excitation: ReLU inside whatever the block uses (torchvision's
+# SqueezeExcitation default, timm's force_act_layer=nn.ReLU), gated by a hard sigmoid.
+V3_SQUEEZE = ("relu", "hardsigmoid")
 
 
 def mobile_family(resolver) -> tuple[str, str] | None:
     return resolver.structural.get(("", MOBILE_FAMILY))
 
 
-def family_default(resolver, default: str) -> tuple[str, str]:
+def family_default(resolver, default: str, paths=()) -> tuple[str, str]:
     """(the default activation of a mobile network's block or squeeze-excitation, the reason or
-    ""): its family's, else `default`."""
+    ""): its family's, else `default`. `paths`: where the activation is (a class's instances, a
+    slot); a MobileNetV3 uses ReLU where all of them lie in its early blocks."""
     told = mobile_family(resolver)
     if told is None or told[0] not in FAMILY_ACTIVATIONS:
         return default, ""
-    return FAMILY_ACTIVATIONS[told[0]], told[1]
+    early = resolver.structural.get(("", MOBILE_RELU_BLOCKS))
+    if early is not None and paths and all(_within(p, early[0]) for p in paths):
+        return "relu", early[1]
+    return FAMILY_ACTIVATIONS[told[0]], early[1] if early is not None else told[1]
+
+
+def _within(path: str, blocks) -> bool:
+    return any(path == b or path.startswith(b + ".") for b in blocks)
 
 
 def mark_family(choice, why: str):

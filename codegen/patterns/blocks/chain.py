@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from codegen.ir import Choice, ClassDef, ExampleInput, Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
-from codegen.patterns.blocks._conv_parts import conv_kernel, unit
+from codegen.patterns.blocks._conv_parts import arg, conv_kernel, unit
 from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
 from codegen.patterns._kit import (
     BlockContext,
@@ -167,6 +167,17 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
             # `point_linear`).
             widening = [m for m in ranked if _widens(m)]
             ranked = widening + [m for m in ranked if m not in widening]
+        elif not sources and all(m.io is not None and m.io.ndim == 2 for m in ranked):
+            # Numbered norms alone (timm's `conv_pw, bn1, conv_dw, bn2, conv_pwl, bn3`) order no
+            # conv: an inverted residual keeping its width starts at the conv widening into the
+            # one that keeps the expanded width (its depthwise conv), never at that one. (Convs
+            # numbered or lettered themselves, pycls' `a, b, c`, are ordered by their names.)
+            convs = [m for m in ranked if family(m) == "conv"]
+            named = any(re.search(r"\d", m.attr) or numbered_name(m.attr)[1] for m in convs)
+            expansions = [m for m in ranked if _widens(m) and _kept_by_other(m, ranked)]
+            expansions = [] if named else expansions
+            if len(expansions) == 1:
+                ranked = expansions + [m for m in ranked if m is not expansions[0]]
 
     ranked = _final_norm_after_trunk(ranked)
     budget = [SEARCH_BUDGET]
@@ -227,6 +238,16 @@ def _final_norm_after_trunk(ranked: list[Module]) -> list[Module]:
         and any(c.kind == "class" for c in m.children)
     ]
     return rest[: trunks[-1] + 1] + [final] + rest[trunks[-1] + 1 :]
+
+
+def _kept_by_other(m: Module, members: list[Module]) -> bool:
+    """A conv whose output width another conv of the members keeps (reads and gives)."""
+    width = m.io.out_width
+    return family(m) == "conv" and any(
+        o is not m and family(o) == "conv" and o.io.in_width == o.io.out_width == width
+        for o in members
+        if o.io is not None
+    )
 
 
 def _widens(m: Module) -> bool:
@@ -477,6 +498,32 @@ def plan(
             if pool.value != "none":
                 steps.append(("sequence_pool", pool.value))
         after_trunk = i > 0 and members[i - 1].kind != "builtin"
+        if flow.spatial and after_trunk and _last_stage_conv(m, nxt) and takes == flow.width:
+            # MobileNetV3's efficient last stage (Howard et al. 2019, figure 5), which GhostNet
+            # keeps (Han et al. 2020, table 1): the features pooled first, then a biased 1x1 conv
+            # that widens, without norm, and its activation (timm's conv_head, act2), then the
+            # classifier. Two linear maps in a row would be one: an activation is between them.
+            pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
+            usual, why = act.family_default(ctx.resolver, "relu")
+            head = act.mark_family(
+                ctx.choose(
+                    cls,
+                    m.attr,
+                    "activation",
+                    usual,
+                    act.alternatives(usual, conv=True),
+                    f"after {m.attr}, the pooled features' 1x1 conv",
+                    aliases=act.ALIASES,
+                ),
+                why,
+            )
+            choices += [pool, head]
+            steps.append(("global_pool", pool.value, flow.spatial, m.attr, takes, True))
+            steps.append(("module", m.attr, m.kind, m.type_name))
+            steps.append(("activation", head.value))
+            steps.append(("flatten_pooled",))
+            flow.spatial, flow.width = None, io.out_width
+            continue
         if flow.spatial and nxt is None and _conv_head(m, ctx) and takes == flow.width:
             # A head class holding one 1x1 conv (timm's ClassifierHead with use_conv, BiT's and
             # ResNetV2's): the pooled features, kept 1x1, through it, then flattened.
@@ -569,7 +616,8 @@ def plan(
             elif after_conv_norm and _channels_norm(m):
                 name, usual = "norm_activation", "identity"
             elif after_conv_norm:  # a mobile network's stem and head: as its blocks activate
-                usual, why = act.family_default(ctx.resolver, usual)
+                paths = [path for path, _ in cls.instances]
+                usual, why = act.family_default(ctx.resolver, usual, paths)
             # After a conv-norm pair, conv nets' own activations too (relu6, hard-swish...).
             activation = act.mark_family(
                 ctx.choose(
@@ -801,6 +849,16 @@ def _conv_head(m: Module, ctx: BlockContext) -> bool:
         return False
     kernel = next((a.value for a in members[0].args if a.keyword == "kernel_size"), None)
     return kernel in (1, (1, 1))
+
+
+def _last_stage_conv(m: Module, nxt: Module | None) -> bool:
+    """A biased 1x1 conv without a norm that widens conv features, the classifier's Linear
+    reading it directly: MobileNetV3's and GhostNet's `conv_head` (960 -> 1280)."""
+    if m.kind != "builtin" or family(m) != "conv" or conv_kernel(m) not in (1, (1, 1)):
+        return False
+    if arg(m, "bias") is False or family(nxt) != "linear" or m.io is None or nxt.io is None:
+        return False
+    return m.io.out_width > m.io.in_width and nxt.io.in_width == m.io.out_width
 
 
 def _channels_norm(m: Module) -> bool:

@@ -111,12 +111,31 @@ class InvertedResidual(BlockPattern):
             )
         if skip is not None:
             residual = skip
+        told = act.mobile_family(ctx.resolver)
+        opening = None
+        if expand is None and not fused and told is not None and told[0] == "proxyless_nas":
+            # ProxylessNAS builds its first block (expansion 1) with no shortcut, whatever the
+            # widths (Cai et al.'s ProxylessNASNets: MobileInvertedResidualBlock(conv, None)).
+            opening = act.mark_family(
+                ctx.choose(
+                    cls,
+                    dw.conv[0],
+                    "residual",
+                    "none",
+                    ["add_if_same_shape"],
+                    "the input added back where the shapes allow",
+                ),
+                told[1] + "; its first block has no shortcut",
+            )
+            if opening.value == "none":
+                residual = "no residual: ProxylessNAS' first block has no shortcut"
         if shortcut is not None:
             # kuangliu's MobileNetV2 projects the input where a stride-1 block widens: the
             # projected input is always added, still with no activation after the sum (the
             # linear bottleneck, Sandler et al. 2018).
             residual = (shortcut.conv, shortcut.norm)
-        default, why = act.family_default(ctx.resolver, "relu6")
+        paths = [path for path, _ in cls.instances]
+        default, why = act.family_default(ctx.resolver, "relu6", paths)
         activation = act.mark_family(
             ctx.choose(
                 cls,
@@ -129,7 +148,7 @@ class InvertedResidual(BlockPattern):
             ),
             why,
         )
-        choices = [activation]
+        choices = [activation] + ([opening] if opening is not None else [])
         guessed = ""
         widths = _widths(expand, project)
         if widths is not None and widths[0] == widths[1]:
@@ -177,7 +196,7 @@ class InvertedResidual(BlockPattern):
         expand, dw, se, project, residual = match.found
         activation = match.choices[0].value
         x = g.input("x")
-        skipped = len(match.choices) > 1 and match.choices[1].value == "skipped"
+        skipped = any(c.name == "expansion" and c.value == "skipped" for c in match.choices)
         out = x
         for u in (expand, dw):
             if u is None:

@@ -12,6 +12,8 @@ from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 
+# The width MobileNetV3 rounds a squeeze-excitation's reduction to (a multiple of it, at least it).
+V3_ROUNDING = 8
 SE_NAME = re.compile(r"squeeze|excit|^se|reduce|expand|^fc\d", re.I)
 
 
@@ -39,29 +41,46 @@ class SqueezeExcite(BlockPattern):
             return None  # Linear C -> r -> C is also an autoencoder: only SE names say gate
         a, b = members
         reduce, expand = (a, b) if a.io.out_width < a.io.in_width else (b, a)
+        if a.io.out_width == a.io.in_width and _numbered_after(b.attr, a.attr):
+            reduce, expand = a, b  # keeping the width (V3_ROUNDING below): the names' order
         if _numbered_after(reduce.attr, expand.attr):
             return None  # `fc1` widens, `fc2` narrows back: an MLP (PoolFormer's), not a gate
         channels, squeezed = reduce.io.in_width, reduce.io.out_width
-        if not squeezed < channels or (expand.io.in_width, expand.io.out_width) != (
+        told = act.mobile_family(ctx.resolver)
+        v3 = told is not None and told[0] == "mobilenet_v3"
+        # MobileNetV3 rounds the squeezed width up to a multiple of 8 (torchvision's and timm's
+        # _make_divisible): at 8 channels or fewer it keeps them all.
+        kept = v3 and kinds == {"conv"} and squeezed == channels == V3_ROUNDING
+        if not (squeezed < channels or kept) or (expand.io.in_width, expand.io.out_width) != (
             squeezed,
             channels,
         ):
             return None
         default, why = act.family_default(ctx.resolver, "relu")  # EfficientNet's: SiLU
+        gate_default = "sigmoid"
+        if v3:
+            (default, gate_default), why = act.V3_SQUEEZE, told[1]
         activation = act.mark_family(
             ctx.choose(
                 cls,
                 reduce.attr,
                 "activation",
                 default,
-                act.alternatives(default, told=ctx.resolver),
+                act.alternatives(default, told=ctx.resolver, conv=v3),
                 "after the reduction",
                 aliases=act.ALIASES,
             ),
             why,
         )
-        gate = ctx.choose(
-            cls, expand.attr, "gate", "sigmoid", act.alternatives("sigmoid", gates=True)
+        gate = act.mark_family(
+            ctx.choose(
+                cls,
+                expand.attr,
+                "gate",
+                gate_default,
+                act.alternatives(gate_default, gates=True),
+            ),
+            why if v3 else "",
         )
         conv = kinds == {"conv"}
         found = (prefix + (reduce.attr,), prefix + (expand.attr,), conv)
