@@ -313,6 +313,8 @@ class Transformer(BlockPattern):
             choices.append(row)
             first_row = int(row.value)
         kinds_of_block, layers = layer_stack(ctx, blocks[0])
+        if any(ctx.takes(b, "positions") for b in kinds_of_block):
+            return None  # layers given relative positions' sinusoids (a Conformer's): not called so
         masked = {ctx.takes(b, "mask") for b in kinds_of_block}
         windowed = {ctx.takes(b, "window") for b in kinds_of_block}
         indexed = {ctx.takes(b, "index") for b in kinds_of_block}  # told their place (DiffLlama)
