@@ -514,7 +514,8 @@ class ConformerEncoder(BlockPattern):
                 guessed = UNKNOWN_POSITION_CONV
         positioned = ctx.takes(stack(layers[0])[0], POSITIONS)
         width = _int(tokens[0].io.out_width) if tokens and tokens[0].io else None
-        width = width or _int(_block_width(block))
+        layer = stack(layers[0])[0]
+        width = width or _int(layer.io.in_width if layer.io else None)
         scale = _input_scale(cls, ctx, layers[0].attr, bool(norms), model_type)
         scaled = scale is not None and scale.value == "sqrt_d_model"
         if scaled and width is None:
@@ -576,13 +577,6 @@ class ConformerEncoder(BlockPattern):
     @staticmethod
     def examples():
         return [conformer_example()]
-
-
-def _block_width(block) -> int | None:
-    """A Conformer layer's width: its final norm's."""
-    norms = [m for m in modules(block) if family(m) == "norm" and m.args]
-    final = one_named(norms, FINAL_NORM)
-    return final.args[0].value if final is not None else None
 
 
 def _input_scale(cls, ctx: BlockContext, where: str, normed: bool, model_type):
