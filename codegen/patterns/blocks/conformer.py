@@ -54,8 +54,12 @@ FIRST_FF = r"ffn1|ffn_1|feed_forward1|feed_forward_1|ff1|ff_1|macaron_ffn|feed_f
 # ESPnet's (FastSpeech2Conformer's) second is plain `feed_forward`, beside feed_forward_macaron
 SECOND_FF = r"ffn2|ffn_2|feed_forward2|feed_forward_2|ff2|ff_2|feed_forward"
 # The sublayers' short names in their norms' names: FastSpeech2Conformer's `ff_layer_norm`,
-# `conv_layer_norm`; ESPnet's own `norm_ff`, `norm_mha`, `norm_conv`
-ABBREVIATIONS = (("feed_forward", "ff"), ("conv_module", "conv"), ("self_attn", "mha"))
+# `conv_layer_norm`; ESPnet's own `norm_ff`, `norm_mha`, `norm_conv`; NeMo's `norm_self_att`
+SHORT_NAMES = {
+    "feed_forward": ("ff",),
+    "conv_module": ("conv",),
+    "self_attn": ("mha", "self_att"),
+}
 NORM_SUFFIX = r"_?(layer_?norm|norm|ln)"
 # config.json's word on where the norms sit (ESPnet's normalize_before, per stack or for both)
 NORM_FIRST_KEYS = ("normalize_before", "encoder_normalize_before", "decoder_normalize_before")
@@ -116,18 +120,23 @@ class ConformerConvModule(BlockPattern):
             return None
         if len(members) != len(convs) + len(norms) or any(m.io.ndim != 1 for m in convs):
             return None
-        width = _int(convs[0].io.in_width)
-        if width is None:
-            return None
-        first = [m for m in convs if m.io.out_width == 2 * width and m.io.in_width == width]
-        depthwise = [m for m in convs if m not in first and _groups(m) not in (1, None)]
+        first = [m for m in convs if _int(m.io.in_width) and m.io.out_width == 2 * m.io.in_width]
+        width = first[0].io.in_width if len(first) == 1 else None
+        # the depthwise conv: grouped, or its [d, 1, k] weight read as one input channel's (the
+        # layer's `depthwise` default, which the pins below settle)
+        depthwise = [
+            m
+            for m in convs
+            if m not in first
+            and (_groups(m) not in (1, None) or m.io.in_width == 1 and m.io.out_width == width)
+        ]
         last = [m for m in convs if m not in first and m not in depthwise]
-        if len(first) != 1 or len(depthwise) != 1 or len(last) != 1:
+        if width is None or len(depthwise) != 1 or len(last) != 1:
             return None
         first, depthwise, last = first[0], depthwise[0], last[0]
         if _kernel(first) != 1 or _kernel(last) != 1 or (_kernel(depthwise) or 0) % 2 != 1:
             return None  # pointwise convs beside an odd depthwise one: "same" padding
-        if depthwise.io.in_width != width or last.io.in_width != width:
+        if depthwise.io.in_width not in (width, 1) or last.io.in_width != width:
             return None
         batch = [m for m in norms if "BatchNorm" in m.type_name or re.search("batch", m.attr)]
         layer = [m for m in norms if m not in batch]
@@ -268,16 +277,19 @@ class RelativePositionAttention(Attention):
 
 
 def _norm_of(norms: list, sublayer: str):
-    """The norm named after a sublayer (`ffn1_layer_norm`, `self_attn_layer_norm`), or after its
-    short name (ESPnet's `ff_macaron_layer_norm` beside `feed_forward_macaron`)."""
+    """The norm named after a sublayer (`ffn1_layer_norm`, `self_attn_layer_norm`), or after it
+    or its short name behind `norm_` (NeMo's `norm_feed_forward1`, `norm_self_att`; ESPnet's
+    `norm_mha`) or before a norm's ending (FastSpeech2Conformer's `ff_macaron_layer_norm`)."""
     found = [m for m in norms if m.attr.startswith(sublayer) and m.attr != sublayer]
     if len(found) == 1:
         return found[0]
-    short = sublayer
-    for name, abbreviation in ABBREVIATIONS:
-        short = short.replace(name, abbreviation)
-    named = rf"{re.escape(short)}{NORM_SUFFIX}|(norm|ln)_{re.escape(short)}"
-    found = [m for m in norms if short != sublayer and re.fullmatch(named, m.attr)]
+    names = {sublayer}
+    for name, shorts in SHORT_NAMES.items():
+        names |= {sublayer.replace(name, short) for short in shorts if name in sublayer}
+    named = "|".join(
+        rf"{re.escape(n)}{NORM_SUFFIX}|(norm|ln)_{re.escape(n)}" for n in sorted(names)
+    )
+    found = [m for m in norms if re.fullmatch(named, m.attr)]
     return found[0] if len(found) == 1 else None
 
 
@@ -374,7 +386,7 @@ class ConformerLayer(BlockPattern):
 
     @staticmethod
     def examples():
-        return [conformer_example()]
+        return [conformer_example(), espnet_conformer_example(), espnet_conformer_example("nemo")]
 
 
 FREQUENCIES = r"inv_freq|inverse_freq|inv_freqs"
@@ -764,12 +776,17 @@ def conformer_example(rotary: bool = False) -> Example:
     return Example(model, base.inputs, config)
 
 
-def espnet_conformer_example() -> Example:
-    """A tiny ESPnet Conformer text encoder (FastSpeech 2's), written here from ESPnet's code as
-    its repository names it: a token table; post-norm layers (normalize_before false) whose
-    feed-forwards are position-wise convs (MultiLayeredConv1d's w_1, w_2) and whose norms are
-    norm_ff_macaron, norm_mha, norm_conv, norm_ff, norm_final; relative-position attention; the
-    input times sqrt(d), as ESPnet's RelPositionalEncoding does (its xscale)."""
+def espnet_conformer_example(layout: str = "espnet") -> Example:
+    """A tiny Conformer encoder written here from ESPnet's or NeMo's code, as each repository
+    names it, relative-position attention and the convolution module in both, the input times
+    sqrt(d) as their relative positional encodings do (xscale).
+
+    - "espnet" (FastSpeech 2's text encoder): a token table; post-norm layers (normalize_before
+      false) whose feed-forwards are position-wise convs (MultiLayeredConv1d's w_1, w_2), their
+      norms norm_ff_macaron, norm_mha, norm_conv, norm_ff, norm_final.
+    - "nemo" (an ASR encoder over subsampled features): pre-norm layers, Linear feed-forwards
+      (linear1, swish, linear2), norms norm_feed_forward1, norm_self_att, norm_conv,
+      norm_feed_forward2, norm_out, the convolution module named conv."""
     import math
 
     import torch
@@ -779,6 +796,7 @@ def espnet_conformer_example() -> Example:
     d, nhead, kernel, units, ff_kernel, vocab = 16, 2, 5, 24, 3, 20
     sinusoids = _relative_sinusoids(d)
     SelfAttention = _relative_attention_class(d, nhead)
+    nemo = layout == "nemo"
 
     class MultiLayeredConv1d(nn.Module):
         def __init__(self) -> None:
@@ -788,6 +806,14 @@ def espnet_conformer_example() -> Example:
 
         def forward(self, x):
             return self.w_2(torch.relu(self.w_1(x.transpose(-1, 1)))).transpose(-1, 1)
+
+    class ConformerFeedForward(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear1, self.linear2 = nn.Linear(d, units), nn.Linear(units, d)
+
+        def forward(self, x):
+            return self.linear2(F.silu(self.linear1(x)))
 
     class ConvolutionModule(nn.Module):
         def __init__(self) -> None:
@@ -799,7 +825,7 @@ def espnet_conformer_example() -> Example:
 
         def forward(self, x):
             x = F.glu(self.pointwise_conv1(x.transpose(1, 2)), dim=1)
-            x = F.silu(self.norm(self.depthwise_conv(x)))  # ESPnet's Swish
+            x = F.silu(self.norm(self.depthwise_conv(x)))  # Swish
             return self.pointwise_conv2(x).transpose(1, 2)
 
     class EncoderLayer(nn.Module):
@@ -820,16 +846,33 @@ def espnet_conformer_example() -> Example:
             x = self.norm_ff(x + 0.5 * self.feed_forward(x))
             return self.norm_final(x)
 
+    class ConformerLayer(nn.Module):  # NeMo's
+        def __init__(self) -> None:
+            super().__init__()
+            self.norm_feed_forward1, self.feed_forward1 = nn.LayerNorm(d), ConformerFeedForward()
+            self.norm_self_att, self.self_attn = nn.LayerNorm(d), SelfAttention()
+            self.norm_conv, self.conv = nn.LayerNorm(d), ConvolutionModule()
+            self.norm_feed_forward2, self.feed_forward2 = nn.LayerNorm(d), ConformerFeedForward()
+            self.norm_out = nn.LayerNorm(d)
+
+        def forward(self, x, pos_emb):
+            x = x + 0.5 * self.feed_forward1(self.norm_feed_forward1(x))
+            x = x + self.self_attn(self.norm_self_att(x), pos_emb)
+            x = x + self.conv(self.norm_conv(x))
+            x = x + 0.5 * self.feed_forward2(self.norm_feed_forward2(x))
+            return self.norm_out(x)
+
     class Encoder(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.embed = nn.Embedding(vocab, d)
-            self.encoders = nn.ModuleList(EncoderLayer() for _ in range(2))
+            if not nemo:
+                self.embed = nn.Embedding(vocab, d)
+            self.layers = nn.ModuleList((ConformerLayer if nemo else EncoderLayer)() for _ in "ab")
 
-        def forward(self, ids):
-            x = self.embed(ids) * math.sqrt(d)
+        def forward(self, x):
+            x = (x if nemo else self.embed(x)) * math.sqrt(d)
             pos_emb = sinusoids(x.size(1))
-            for layer in self.encoders:
+            for layer in self.layers:
                 x = layer(x, pos_emb)
             return x
 
@@ -838,5 +881,8 @@ def espnet_conformer_example() -> Example:
         if isinstance(m, nn.BatchNorm1d):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 1.5)
+    if nemo:
+        config = {"n_heads": nhead, "hidden_act": "silu"}
+        return Example(model, (torch.randn(2, 7, d),), config)
     config = {"normalize_before": False, "attention_heads": nhead}
     return Example(model, (torch.randint(0, vocab, (2, 7)),), config)
