@@ -51,7 +51,18 @@ from codegen.patterns.blocks.selective_scan import _kernel, conv_pins
 CONV_ROLE = "ConformerConv"
 POSITIONS = "positions"  # the argument the relative attention takes: [1, 2 * frames - 1, d]
 FIRST_FF = r"ffn1|ffn_1|feed_forward1|feed_forward_1|ff1|ff_1|macaron_ffn|feed_forward_macaron"
-SECOND_FF = r"ffn2|ffn_2|feed_forward2|feed_forward_2|ff2|ff_2"
+# ESPnet's (FastSpeech2Conformer's) second is plain `feed_forward`, beside feed_forward_macaron
+SECOND_FF = r"ffn2|ffn_2|feed_forward2|feed_forward_2|ff2|ff_2|feed_forward"
+# The sublayers' short names in their norms' names: FastSpeech2Conformer's `ff_layer_norm`,
+# `conv_layer_norm`; ESPnet's own `norm_ff`, `norm_mha`, `norm_conv`; NeMo's `norm_self_att`
+SHORT_NAMES = {
+    "feed_forward": ("ff",),
+    "conv_module": ("conv",),
+    "self_attn": ("mha", "self_att"),
+}
+NORM_SUFFIX = r"_?(layer_?norm|norm|ln)"
+# config.json's word on where the norms sit (ESPnet's normalize_before, per stack or for both)
+NORM_FIRST_KEYS = ("normalize_before", "encoder_normalize_before", "decoder_normalize_before")
 FINAL_NORM = r"final_layer_norm|final_norm|norm_final|layer_norm_final|norm_out"
 POSITION_PROJECTION = r"linear_pos|pos_proj|position_proj|linear_position|pos_linear"
 CONTENT_BIAS, POSITION_BIAS = (
@@ -67,6 +78,13 @@ ROTARY_INPUTS = (
 # Model types whose encoder holds a positional conv its forward never calls (read from the
 # library's code: Wav2Vec2ConformerEncoder builds pos_conv_embed and leaves it out).
 UNUSED_POSITION_CONV_TYPES = ("wav2vec2-conformer",)
+# Model types whose Conformer encoder scales its input by sqrt(d) before the layers (read from the
+# library's code: FastSpeech2ConformerRelPositionalEncoding's input_scale, ESPnet's xscale).
+SQRT_D_INPUT_TYPES = ("fastspeech2_conformer", "fastspeech2_conformer_with_hifigan")
+ESPNET_SCALE = (
+    "a conformer encoder without a norm of its own (ESPnet's layout): its input scaled by "
+    "sqrt(d) as ESPnet's positional encoding does, not known for this model type"
+)
 UNKNOWN_POSITION_CONV = (
     "a conformer encoder beside a positional conv: whether its forward adds the conv's output is "
     "not known for this model type (Wav2Vec2-Conformer's never does; the file leaves it unused)"
@@ -102,18 +120,23 @@ class ConformerConvModule(BlockPattern):
             return None
         if len(members) != len(convs) + len(norms) or any(m.io.ndim != 1 for m in convs):
             return None
-        width = _int(convs[0].io.in_width)
-        if width is None:
-            return None
-        first = [m for m in convs if m.io.out_width == 2 * width and m.io.in_width == width]
-        depthwise = [m for m in convs if m not in first and _groups(m) not in (1, None)]
+        first = [m for m in convs if _int(m.io.in_width) and m.io.out_width == 2 * m.io.in_width]
+        width = first[0].io.in_width if len(first) == 1 else None
+        # the depthwise conv: grouped, or its [d, 1, k] weight read as one input channel's (the
+        # layer's `depthwise` default, which the pins below settle)
+        depthwise = [
+            m
+            for m in convs
+            if m not in first
+            and (_groups(m) not in (1, None) or m.io.in_width == 1 and m.io.out_width == width)
+        ]
         last = [m for m in convs if m not in first and m not in depthwise]
-        if len(first) != 1 or len(depthwise) != 1 or len(last) != 1:
+        if width is None or len(depthwise) != 1 or len(last) != 1:
             return None
         first, depthwise, last = first[0], depthwise[0], last[0]
         if _kernel(first) != 1 or _kernel(last) != 1 or (_kernel(depthwise) or 0) % 2 != 1:
             return None  # pointwise convs beside an odd depthwise one: "same" padding
-        if depthwise.io.in_width != width or last.io.in_width != width:
+        if depthwise.io.in_width not in (width, 1) or last.io.in_width != width:
             return None
         batch = [m for m in norms if "BatchNorm" in m.type_name or re.search("batch", m.attr)]
         layer = [m for m in norms if m not in batch]
@@ -254,9 +277,42 @@ class RelativePositionAttention(Attention):
 
 
 def _norm_of(norms: list, sublayer: str):
-    """The norm named after a sublayer (`ffn1_layer_norm`, `self_attn_layer_norm`)."""
+    """The norm named after a sublayer (`ffn1_layer_norm`, `self_attn_layer_norm`), or after it
+    or its short name behind `norm_` (NeMo's `norm_feed_forward1`, `norm_self_att`; ESPnet's
+    `norm_mha`) or before a norm's ending (FastSpeech2Conformer's `ff_macaron_layer_norm`)."""
     found = [m for m in norms if m.attr.startswith(sublayer) and m.attr != sublayer]
+    if len(found) == 1:
+        return found[0]
+    names = {sublayer}
+    for name, shorts in SHORT_NAMES.items():
+        names |= {sublayer.replace(name, short) for short in shorts if name in sublayer}
+    named = "|".join(
+        rf"{re.escape(n)}{NORM_SUFFIX}|(norm|ln)_{re.escape(n)}" for n in sorted(names)
+    )
+    found = [m for m in norms if re.fullmatch(named, m.attr)]
     return found[0] if len(found) == 1 else None
+
+
+def _residual(cls, ctx: BlockContext, where: str):
+    """Where each sublayer's norm sits: before it (the paper's, `x + f(norm(x))`) or after its
+    residual add (ESPnet's normalize_before false: `norm(x + f(x))`)."""
+    said = ctx.resolver.evidence(*NORM_FIRST_KEYS)
+    default, cite = "pre", ""
+    if said is not None and isinstance(said[1], bool):
+        default, cite = ("pre" if said[1] else "post"), said[0]
+    residual = ctx.choose(
+        cls,
+        where,
+        "residual",
+        default,
+        [v for v in ("pre", "post") if v != default],
+        "where each sublayer's norm sits: before it, or after its residual add",
+    )
+    if cite and residual.source == "default":
+        residual.source, residual.note = "metadata", cite
+    elif residual.source == "default":
+        residual.source, residual.note = "pattern", "the Conformer's pre-norm sublayers (its paper)"
+    return residual
 
 
 class ConformerLayer(BlockPattern):
@@ -296,6 +352,7 @@ class ConformerLayer(BlockPattern):
                 "pattern",
                 "the Conformer's half-step feed-forwards (its paper)",
             )
+        residual = _residual(cls, ctx, paired[0].attr)
         found = (
             (first.attr, paired[0].attr),
             (attn[0].attr, paired[1].attr, ctx.takes(attn[0], POSITIONS)),
@@ -303,29 +360,33 @@ class ConformerLayer(BlockPattern):
             (second.attr, paired[2].attr),
             final.attr,
             float(half.value),
+            residual.value == "post",
         )
-        return Match(self, len(members), found, [half])
+        return Match(self, len(members), found, [residual, half])
 
     def forward(self, match: Match, g: Graph) -> None:
-        (ff1, n1), (attn, na, positioned), (conv, nc), (ff2, n2), final, half = match.found
+        (ff1, n1), (attn, na, positioned), (conv, nc), (ff2, n2), final, half, post = match.found
         x = g.input("x")
         extra = (g.input(POSITIONS),) if positioned else ()
 
-        def half_step(ff: str, norm: str, value):
-            h = g.call_module((ff,), g.call_module((norm,), value, inline=True), inline=True)
-            return g.call_function("add", value, g.call_function("mul", h, half, inline=True))
+        def sublayer(module: str, norm: str | None, value, scale=None):
+            """value + scale * module(norm(value)), or norm(value + scale * module(value))."""
+            h = value if post or norm is None else g.call_module((norm,), value, inline=True)
+            h = g.call_module((module,), h, *(extra if module == attn else ()), inline=True)
+            h = h if scale is None else g.call_function("mul", h, scale, inline=True)
+            if post and norm is not None:
+                return g.call_module((norm,), g.call_function("add", value, h, inline=True))
+            return g.call_function("add", value, h)
 
-        x = half_step(ff1, n1, x)
-        a = g.call_module((attn,), g.call_module((na,), x, inline=True), *extra, inline=True)
-        x = g.call_function("add", x, a)
-        h = g.call_module((nc,), x, inline=True) if nc else x
-        x = g.call_function("add", x, g.call_module((conv,), h, inline=True))
-        x = half_step(ff2, n2, x)
+        x = sublayer(ff1, n1, x, half)
+        x = sublayer(attn, na, x)
+        x = sublayer(conv, nc, x)
+        x = sublayer(ff2, n2, x, half)
         g.output(g.call_module((final,), x))
 
     @staticmethod
     def examples():
-        return [conformer_example()]
+        return [conformer_example(), espnet_conformer_example(), espnet_conformer_example("nemo")]
 
 
 FREQUENCIES = r"inv_freq|inverse_freq|inv_freqs"
@@ -446,26 +507,40 @@ class ConformerEncoder(BlockPattern):
         layers = [m for m in members if stack(m) and ctx.role(stack(m)[0]) == "Block"]
         norms = [m for m in members if family(m) == "norm"]
         conv = [m for m in members if ctx.role(m) == "PositionalConvEmbedding"]
-        if len(layers) != 1 or len(norms) != 1 or len(conv) > 1:
+        # ESPnet's input layer: a token table before the layers (FastSpeech2Conformer's embed)
+        tokens = [m for m in members if family(m) == "embedding"]
+        if len(layers) != 1 or len(norms) > 1 or len(conv) > 1 or len(tokens) > 1:
             return None
         # the rotary frequencies' holder (Wav2Vec2-Conformer's embed_positions.inv_freq): the
         # layers' attention computes the same from config.json's base, so it is not called
         tables = [m for m in members if _frequencies_only(ctx, m)]
-        if len(members) != 2 + len(conv) + len(tables) or len(tables) > 1:
+        if len(tables) > 1 or len(members) != 1 + len(norms + conv + tables + tokens):
             return None
         block = ctx.classes.get(stack(layers[0])[0].type_name)
         if block is None or block.forward.pattern != ConformerLayer.__name__:
             return None
         guessed = ""
+        model_type = ctx.resolver.evidence("model_type")
         if conv:
-            model_type = ctx.resolver.evidence("model_type")
             if model_type is None or model_type[1] not in UNUSED_POSITION_CONV_TYPES:
                 guessed = UNKNOWN_POSITION_CONV
         positioned = ctx.takes(stack(layers[0])[0], POSITIONS)
+        width = _int(tokens[0].io.out_width) if tokens and tokens[0].io else None
+        layer = stack(layers[0])[0]
+        width = width or _int(layer.io.in_width if layer.io else None)
+        scale = _input_scale(cls, ctx, layers[0].attr, bool(norms), model_type)
+        scaled = scale is not None and scale.value == "sqrt_d_model"
+        if scaled and width is None:
+            return None
+        if scaled and scale.source == "default" and not guessed:
+            guessed = ESPNET_SCALE
         said = ctx.resolver.evidence(POSITION_KIND)
         kind = said[1] if said is not None else None
         if said is None:  # null in config.json (no positions): the layers show none is added
             ctx.resolver.consumed.add(POSITION_KIND)
+            # or, where config.json does not say (ESPnet's), the layers' attention holds relative
+            # positions' projection and biases: it is given the sinusoids
+            kind = "relative" if positioned else None
         if tables and kind != "rotary":
             return None
         if kind == "rotary" and not _rotary_layers(ctx, block):
@@ -473,12 +548,24 @@ class ConformerEncoder(BlockPattern):
         if kind not in (None, "relative", "rotary") or positioned != (kind == "relative"):
             return None
         ctx.resolver.evidence("rotary_embedding_base")  # read by the layers' rotary attention
-        found = (layers[0].attr, norms[0].attr, positioned)
-        return Match(self, len(members), found, guessed=guessed)
+        factor = width**0.5 if scaled else None
+        found = (
+            layers[0].attr,
+            norms[0].attr if norms else None,
+            positioned,
+            tokens[0].attr if tokens else None,
+            factor,
+        )
+        choices = [scale] if scale is not None else []
+        return Match(self, len(members), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        layers, norm, positioned = match.found
-        x = g.input("x")  # [batch, frames, d]
+        layers, norm, positioned, tokens, factor = match.found
+        x = g.input("input_ids" if tokens else "x")  # [batch, frames, d], or token ids
+        if tokens is not None:
+            x = g.call_module((tokens,), x, name="x", comment="[batch, seq, d]")
+        if factor is not None:
+            x = g.call_function("mul", x, factor, name="x", comment="times sqrt(d)")
         extra = ()
         if positioned:
             frames = g.call_method("size", x, 1, inline=True)
@@ -495,27 +582,42 @@ class ConformerEncoder(BlockPattern):
                 ),
             )
         x = g.call_module((layers,), x, *extra, each=True)
-        g.output(g.call_module((norm,), x), comment="[batch, frames, d]")
+        if norm is not None:
+            x = g.call_module((norm,), x)
+        g.output(x, comment="[batch, frames, d]")
 
     @staticmethod
     def examples():
         return [conformer_example()]
 
 
-def conformer_example(rotary: bool = False) -> Example:
-    """A tiny Wav2Vec2-Conformer laid out as Hugging Face's, written here from its description:
-    the speech encoder's parts (blocks/speech_encoder.py's example) with Conformer layers."""
+def _input_scale(cls, ctx: BlockContext, where: str, normed: bool, model_type):
+    """Whether the layers' input is scaled by sqrt(d) first, as a choice; None where the encoder
+    holds a norm of its own (Wav2Vec2-Conformer's layout, which never scales). ESPnet's relative
+    positional encoding scales (its xscale), and an ESPnet encoder over post-norm layers holds
+    no norm."""
+    known = model_type is not None and model_type[1] in SQRT_D_INPUT_TYPES
+    if normed and not known:
+        return None
+    scale = ctx.choose(
+        cls,
+        where,
+        "input_scale",
+        "sqrt_d_model",
+        ["none"],
+        "the layers' input times sqrt(d) (ESPnet's positional encoding's xscale)",
+    )
+    if known and scale.source == "default":
+        scale.source, scale.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+    return scale
+
+
+def _relative_sinusoids(d: int):
+    """Transformer-XL's relative position table for `t` frames, as the examples' callers give it:
+    [1, 2 t - 1, d], distances t - 1 .. 1 - t, sines at even and cosines at odd features."""
     import math
 
     import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
-
-    from codegen.patterns.blocks.speech_encoder import speech_example
-
-    base = speech_example("group")
-    d, nhead, kernel, rope_base = 16, 2, 5, 500.0
-    head_dim = d // nhead
 
     def sinusoids(t: int) -> torch.Tensor:
         position = torch.arange(t - 1, -t, -1).float()[:, None]
@@ -525,22 +627,18 @@ def conformer_example(rotary: bool = False) -> Example:
         table[:, 1::2] = torch.cos(position * freq)
         return table[None]
 
-    class ConvModule(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.layer_norm = nn.LayerNorm(d)
-            self.pointwise_conv1 = nn.Conv1d(d, 2 * d, 1, bias=False)
-            self.depthwise_conv = nn.Conv1d(
-                d, d, kernel, padding=(kernel - 1) // 2, groups=d, bias=False
-            )
-            self.batch_norm = nn.BatchNorm1d(d)
-            self.pointwise_conv2 = nn.Conv1d(d, d, 1, bias=False)
+    return sinusoids
 
-        def forward(self, x):
-            x = self.pointwise_conv1(self.layer_norm(x).transpose(1, 2))
-            x = F.glu(x, dim=1)
-            x = F.gelu(self.batch_norm(self.depthwise_conv(x)))  # config.json hidden_act
-            return self.pointwise_conv2(x).transpose(1, 2)
+
+def _relative_attention_class(d: int, nhead: int) -> type:
+    """ESPnet's RelPositionMultiHeadedAttention (and its ports'), for the examples."""
+    import math
+
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    head_dim = d // nhead
 
     class SelfAttention(nn.Module):
         def __init__(self) -> None:
@@ -565,6 +663,45 @@ def conformer_example(rotary: bool = False) -> Example:
             ac = (q + self.pos_bias_u[None, :, None, :]) @ k.transpose(2, 3)
             weights = ((ac + bd) / math.sqrt(head_dim)).softmax(-1)
             return self.linear_out((weights @ v).transpose(1, 2).reshape(b, t, d))
+
+    return SelfAttention
+
+
+def conformer_example(rotary: bool = False) -> Example:
+    """A tiny Wav2Vec2-Conformer laid out as Hugging Face's, written here from its description:
+    the speech encoder's parts (blocks/speech_encoder.py's example) with Conformer layers."""
+    import math
+
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    from codegen.patterns.blocks.speech_encoder import speech_example
+
+    base = speech_example("group")
+    d, nhead, kernel, rope_base = 16, 2, 5, 500.0
+    head_dim = d // nhead
+
+    sinusoids = _relative_sinusoids(d)
+
+    class ConvModule(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer_norm = nn.LayerNorm(d)
+            self.pointwise_conv1 = nn.Conv1d(d, 2 * d, 1, bias=False)
+            self.depthwise_conv = nn.Conv1d(
+                d, d, kernel, padding=(kernel - 1) // 2, groups=d, bias=False
+            )
+            self.batch_norm = nn.BatchNorm1d(d)
+            self.pointwise_conv2 = nn.Conv1d(d, d, 1, bias=False)
+
+        def forward(self, x):
+            x = self.pointwise_conv1(self.layer_norm(x).transpose(1, 2))
+            x = F.glu(x, dim=1)
+            x = F.gelu(self.batch_norm(self.depthwise_conv(x)))  # config.json hidden_act
+            return self.pointwise_conv2(x).transpose(1, 2)
+
+    SelfAttention = _relative_attention_class(d, nhead)
 
     class RotaryAttention(nn.Module):  # the input turned per head before q and k
         def __init__(self) -> None:
@@ -637,3 +774,115 @@ def conformer_example(rotary: bool = False) -> Example:
     if rotary:
         config["rotary_embedding_base"] = rope_base
     return Example(model, base.inputs, config)
+
+
+def espnet_conformer_example(layout: str = "espnet") -> Example:
+    """A tiny Conformer encoder written here from ESPnet's or NeMo's code, as each repository
+    names it, relative-position attention and the convolution module in both, the input times
+    sqrt(d) as their relative positional encodings do (xscale).
+
+    - "espnet" (FastSpeech 2's text encoder): a token table; post-norm layers (normalize_before
+      false) whose feed-forwards are position-wise convs (MultiLayeredConv1d's w_1, w_2), their
+      norms norm_ff_macaron, norm_mha, norm_conv, norm_ff, norm_final.
+    - "nemo" (an ASR encoder over subsampled features): pre-norm layers, Linear feed-forwards
+      (linear1, swish, linear2), norms norm_feed_forward1, norm_self_att, norm_conv,
+      norm_feed_forward2, norm_out, the convolution module named conv."""
+    import math
+
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    d, nhead, kernel, units, ff_kernel, vocab = 16, 2, 5, 24, 3, 20
+    sinusoids = _relative_sinusoids(d)
+    SelfAttention = _relative_attention_class(d, nhead)
+    nemo = layout == "nemo"
+
+    class MultiLayeredConv1d(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w_1 = nn.Conv1d(d, units, ff_kernel, padding=(ff_kernel - 1) // 2)
+            self.w_2 = nn.Conv1d(units, d, ff_kernel, padding=(ff_kernel - 1) // 2)
+
+        def forward(self, x):
+            return self.w_2(torch.relu(self.w_1(x.transpose(-1, 1)))).transpose(-1, 1)
+
+    class ConformerFeedForward(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear1, self.linear2 = nn.Linear(d, units), nn.Linear(units, d)
+
+        def forward(self, x):
+            return self.linear2(F.silu(self.linear1(x)))
+
+    class ConvolutionModule(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pointwise_conv1 = nn.Conv1d(d, 2 * d, 1)
+            self.depthwise_conv = nn.Conv1d(d, d, kernel, padding=(kernel - 1) // 2, groups=d)
+            self.norm = nn.BatchNorm1d(d)
+            self.pointwise_conv2 = nn.Conv1d(d, d, 1)
+
+        def forward(self, x):
+            x = F.glu(self.pointwise_conv1(x.transpose(1, 2)), dim=1)
+            x = F.silu(self.norm(self.depthwise_conv(x)))  # Swish
+            return self.pointwise_conv2(x).transpose(1, 2)
+
+    class EncoderLayer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.self_attn = SelfAttention()
+            self.feed_forward = MultiLayeredConv1d()
+            self.feed_forward_macaron = MultiLayeredConv1d()
+            self.conv_module = ConvolutionModule()
+            self.norm_ff, self.norm_mha = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.norm_ff_macaron, self.norm_conv = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.norm_final = nn.LayerNorm(d)
+
+        def forward(self, x, pos_emb):
+            x = self.norm_ff_macaron(x + 0.5 * self.feed_forward_macaron(x))
+            x = self.norm_mha(x + self.self_attn(x, pos_emb))
+            x = self.norm_conv(x + self.conv_module(x))
+            x = self.norm_ff(x + 0.5 * self.feed_forward(x))
+            return self.norm_final(x)
+
+    class ConformerLayer(nn.Module):  # NeMo's
+        def __init__(self) -> None:
+            super().__init__()
+            self.norm_feed_forward1, self.feed_forward1 = nn.LayerNorm(d), ConformerFeedForward()
+            self.norm_self_att, self.self_attn = nn.LayerNorm(d), SelfAttention()
+            self.norm_conv, self.conv = nn.LayerNorm(d), ConvolutionModule()
+            self.norm_feed_forward2, self.feed_forward2 = nn.LayerNorm(d), ConformerFeedForward()
+            self.norm_out = nn.LayerNorm(d)
+
+        def forward(self, x, pos_emb):
+            x = x + 0.5 * self.feed_forward1(self.norm_feed_forward1(x))
+            x = x + self.self_attn(self.norm_self_att(x), pos_emb)
+            x = x + self.conv(self.norm_conv(x))
+            x = x + 0.5 * self.feed_forward2(self.norm_feed_forward2(x))
+            return self.norm_out(x)
+
+    class Encoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            if not nemo:
+                self.embed = nn.Embedding(vocab, d)
+            self.layers = nn.ModuleList((ConformerLayer if nemo else EncoderLayer)() for _ in "ab")
+
+        def forward(self, x):
+            x = (x if nemo else self.embed(x)) * math.sqrt(d)
+            pos_emb = sinusoids(x.size(1))
+            for layer in self.layers:
+                x = layer(x, pos_emb)
+            return x
+
+    model = Encoder()
+    for m in model.modules():  # batch norm statistics away from their initial values
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+    if nemo:
+        config = {"n_heads": nhead, "hidden_act": "silu"}
+        return Example(model, (torch.randn(2, 7, d),), config)
+    config = {"normalize_before": False, "attention_heads": nhead}
+    return Example(model, (torch.randint(0, vocab, (2, 7)),), config)

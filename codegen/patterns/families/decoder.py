@@ -43,8 +43,10 @@ FINAL_NORM = r"ln_f|norm|final_layer_norm|final_layernorm|norm_f|ln_out|final_no
 EMBED_NORM = r"word_embeddings_layernorm|embed_layer_norm|embed_norm|emb_ln|ln_emb|embedding_norm"
 HEAD = r"lm_head|embed_out|output|head"
 # Projections between a token table narrower (or wider) than the blocks and the blocks' width, in
-# and back out (OPT-350m's word_embed_proj_dim, fairseq's project_in_dim / project_out_dim).
-PROJECT_IN = r"project_in|project_in_dim|proj_in|embed_proj|emb_proj"
+# and back out (OPT-350m's word_embed_proj_dim, fairseq's project_in_dim / project_out_dim); or
+# only in, where nothing reads the table's width after the blocks (CSM's depth decoder's
+# inputs_embeds_projector from the backbone's width to its own).
+PROJECT_IN = r"project_in|project_in_dim|proj_in|embed_proj|emb_proj|(inputs_)?embeds?_projector"
 PROJECT_OUT = r"project_out|project_out_dim|proj_out|output_projection_in"
 # Families that scale token embeddings by sqrt(d_model) before the first block, where the
 # conventions survey could not measure it (CTRL's sinusoidal positions are added before the block).
@@ -91,10 +93,15 @@ def _ids_embeddings(ctx: BlockContext, members: list):
 
 def projections(members: list, tokens) -> tuple:
     """(in, out): the Linear from the token table's width to the blocks' and the one back, by
-    name and widths; (None, None) unless both are there and their widths agree."""
+    name and widths; (in, None) where nothing else reads the table's width; (None, None) unless
+    they are there and their widths agree."""
     linears = [m for m in members if family(m) == "linear" and m.io]
     into, back = one_named(linears, PROJECT_IN), one_named(linears, PROJECT_OUT)
     width = tokens.io.out_width if tokens is not None and tokens.io else None
+    if into is not None and back is None and width is not None and into.io.in_width == width:
+        heads = [m for m in members if family(m) == "linear" and m.io and m is not into]
+        if not any(m.io.in_width == width for m in heads):  # nothing reads the table's width
+            return into, None
     if into is None or back is None or width is None:
         return None, None
     if into.io.in_width != width or back.io.out_width != width:
@@ -228,7 +235,12 @@ class Transformer(BlockPattern):
     def match(self, cls, ctx: BlockContext) -> Match | None:
         # members of another modality (Phi-4-multimodal's image and audio embeddings, merged
         # into the token embeddings where their inputs are given): a text forward does not run them
-        modal = [m for m in modules(cls) if other_modality(m, ctx)]
+        # (a projector of the token embeddings themselves is this model's own: PROJECT_IN)
+        modal = [
+            m
+            for m in modules(cls)
+            if other_modality(m, ctx) and not re.fullmatch(PROJECT_IN, m.attr, re.I)
+        ]
         members = [m for m in modules(cls) if m not in modal]
         if tensors(cls):
             return None
@@ -313,6 +325,8 @@ class Transformer(BlockPattern):
             choices.append(row)
             first_row = int(row.value)
         kinds_of_block, layers = layer_stack(ctx, blocks[0])
+        if any(ctx.takes(b, "positions") for b in kinds_of_block):
+            return None  # layers given relative positions' sinusoids (a Conformer's): not called so
         masked = {ctx.takes(b, "mask") for b in kinds_of_block}
         windowed = {ctx.takes(b, "window") for b in kinds_of_block}
         indexed = {ctx.takes(b, "index") for b in kinds_of_block}  # told their place (DiffLlama)

@@ -26,8 +26,9 @@ EMBEDDING_NAME = (
 )
 # ...except these, which are LM heads projecting back to the vocabulary (GPT-NeoX's embed_out).
 HEAD_NAME = r"^(embed_out|lm_head|unembed|unembedding)$"
-# ...and these, which project the embeddings to the layers' width (DeBERTa's embed_proj).
-PROJECTION_NAME = r"^(embed|embedding|emb)s?_proj(ection)?$"
+# ...and these, which project the embeddings to the layers' width (DeBERTa's embed_proj, CSM's
+# depth decoder's inputs_embeds_projector).
+PROJECTION_NAME = r"(^|_)(embed|embedding|emb)s?_proj(ection|ector)?$"
 
 
 class Linear(LayerPattern):

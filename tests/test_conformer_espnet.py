@@ -1,0 +1,62 @@
+"""ESPnet's Conformer as transformers ports it (FastSpeech2Conformer's text encoder): macaron
+feed-forwards made of position-wise convs at half steps, relative-position self-attention, the
+convolution module (GLU, depthwise conv, batch norm), post- or pre-norm sublayers as
+normalize_before says, the input scaled by sqrt(d). Built from tiny configs here, saved with its
+config as a trainer would, compared output for output with the library's forward."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+pytest.importorskip("transformers")
+
+from codegen.generate import generate_source  # noqa: E402
+from codegen.load import open_checkpoint  # noqa: E402
+from tests.generated_module import load_module  # noqa: E402
+from tests.library_compare import assert_exact, assert_trusted  # noqa: E402
+from tests.redraw import unit_scale  # noqa: E402
+
+SMALL = dict(
+    hidden_size=16,
+    vocab_size=30,
+    encoder_layers=2,
+    encoder_num_attention_heads=2,
+    encoder_linear_units=24,
+    encoder_kernel_size=5,
+    positionwise_conv_kernel_size=3,
+    use_macaron_style_in_conformer=True,
+    use_cnn_in_conformer=True,
+)
+
+
+@pytest.mark.parametrize("normalize_before", [False, True], ids=["post_norm", "pre_norm"])
+def test_fastspeech2_conformer_encoder_is_exact(tmp_path, normalize_before):
+    import transformers
+    from transformers.models.fastspeech2_conformer import modeling_fastspeech2_conformer as fs2
+
+    config = transformers.FastSpeech2ConformerConfig(
+        **SMALL, encoder_normalize_before=normalize_before
+    )
+    torch.manual_seed(0)
+    encoder = fs2.FastSpeech2ConformerEncoder(
+        config, config.encoder_config, use_encoder_input_layer=True
+    )
+    reference = unit_scale(encoder.eval())
+    path = tmp_path / "encoder.pt"
+    torch.save({"state_dict": reference.state_dict(), "config": config.to_dict()}, path)
+    logging.disable(logging.WARNING)
+    try:
+        source, _ = generate_source(open_checkpoint(path).table)
+    finally:
+        logging.disable(logging.NOTSET)
+    (tmp_path / "model.py").write_text(source)
+    ours = load_module(tmp_path / "model.py").RecoveredModel().eval()
+    ours.load_state_dict(reference.state_dict(), strict=True)
+    assert_trusted(source)
+    ids = torch.randint(1, 30, (2, 9))
+    with torch.no_grad():
+        want = reference(ids, return_dict=False)[0]
+    assert_exact(ours, want, ids)
