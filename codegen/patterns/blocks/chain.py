@@ -569,7 +569,7 @@ def plan(
             elif after_conv_norm and _channels_norm(m):
                 name, usual = "norm_activation", "identity"
             elif after_conv_norm:  # a mobile network's stem and head: as its blocks activate
-                usual, why = act.family_default(ctx.resolver, usual)
+                usual, why = act.unit_default(ctx.resolver, usual)
             # After a conv-norm pair, conv nets' own activations too (relu6, hard-swish...).
             activation = act.mark_family(
                 ctx.choose(
