@@ -32,7 +32,9 @@ def _load(source: str, tmp_path, name: str):
 # parameter-free steps leave no key; none is silently wrong.
 # Session 13: timm's EfficientNetV2 (its stage strides, SiLU, and the stride-1 ConvBnAct stage that
 # adds its input: analyze/strides.py's mobile_strides, mobile_family, mobile_skips).
-EXACT_FROM_KEYS = {"seresnext_d", "efficientnet_v2"}
+# Session 14 (cnn14b): timm's CSPDarkNet (the stem activates as the cross stages do) and RepVGG in
+# deploy form (blocks/reparam_block.py; every stage's first block halves: reparam_stage_entries).
+EXACT_FROM_KEYS = {"seresnext_d", "efficientnet_v2", "cspdarknet", "repvgg_deploy"}
 
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (

@@ -30,6 +30,7 @@ from codegen.analyze.strides import (
     separable_lists,
     plan_config_paddings,
     plan_config_strides,
+    reparam_stage_entries,
     shuffle_downsamplers,
     shuffle_stem,
     strided_first_1x1,
@@ -234,6 +235,8 @@ class StructureBuilder:
         for path in branch_downsamplers(root):
             self.strides[path] = 2
         for path in xception_skips(root):
+            self.strides[path] = 2
+        for path in reparam_stage_entries(root):
             self.strides[path] = 2
         shuffled = shuffle_downsamplers(root)
         for path in shuffled:
@@ -609,6 +612,14 @@ class StructureBuilder:
             "parameter" if name in desc.parameters else "buffer" if name in desc.buffers else None
         )
 
+    def _stride_plan(self, node: KeyNode) -> tuple:
+        """The strides planned for the convs under `node`, by path below it."""
+        start = len(node.path) + 1
+        planned = {p: s for p, (s, _) in self.planned.items()} | self.strides
+        return tuple(
+            sorted((p[start:], s) for p, s in planned.items() if p.startswith(node.path + "."))
+        )
+
     def _numbered(self, node: KeyNode, entry: IOSpec | None = None) -> Module:
         """Numbered children: a repeated block, a ModuleList of blocks, or a Sequential with gaps.
         `entry`: what a sibling before this Sequential gives, where the dataflow shows it; a first
@@ -627,8 +638,10 @@ class StructureBuilder:
             and len(children) == len(indices)
             and not (recorded and desc.torch_nn == "Sequential")
             and all(c.signature == first_sig for c in children)
+            and len({self._stride_plan(c) for c in children}) == 1
         ):
-            # Identical copies carry no new information: analyze the first only.
+            # Identical copies carry no new information: analyze the first only (not where a
+            # stride planned for one sets it apart: a RepVGG stage's first block).
             item = self.module_for(children[0], self._context(children[0]))
             if item.kind in ("class", "builtin"):
                 return Module(

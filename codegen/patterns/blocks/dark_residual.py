@@ -23,9 +23,7 @@ def darknet_activation(
     ctx: BlockContext, cls, where: str, note: str, default: str = DARKNET_ACTIVATION
 ):
     others = [DARKNET_ACTIVATION, "leaky_relu_0.01", "silu", "mish", "relu"]
-    return ctx.choose(
-        cls, where, "activation", default, [a for a in others if a != default], note
-    )
+    return ctx.choose(cls, where, "activation", default, [a for a in others if a != default], note)
 
 
 class DarkResidual(BlockPattern):
