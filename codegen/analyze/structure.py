@@ -15,6 +15,7 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
+from codegen.analyze.layouts import DENSE_ORDER, dense_concat_order
 from codegen.analyze.strides import (
     avg_down_shortcuts,
     branch_downsamplers,
@@ -250,6 +251,9 @@ class StructureBuilder:
         # A mobile network's stages (MobileNet, MnasNet, EfficientNet): the family's schedule.
         self.mobile = mobile_strides(root)
         self.strides.update(self.mobile)
+        order = dense_concat_order(root)
+        if order is not None:  # read by blocks/preact_conv.py's DenseBottleneck
+            self.resolver.structural.setdefault(("", DENSE_ORDER), order)
         family = mobile_family(root)
         if family is not None:  # read by the mobile blocks' patterns and the empty slots
             self.resolver.structural.setdefault(("", act.MOBILE_FAMILY), family)
