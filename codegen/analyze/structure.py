@@ -15,7 +15,8 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
-from codegen.analyze.layouts import DENSE_ORDER, dense_concat_order
+from codegen.analyze.layouts import DENSE_ORDER, NF_STEPS, dense_concat_order
+from codegen.analyze.layouts import nf_variance_steps
 from codegen.analyze.strides import (
     avg_down_shortcuts,
     branch_downsamplers,
@@ -251,6 +252,8 @@ class StructureBuilder:
         # A mobile network's stages (MobileNet, MnasNet, EfficientNet): the family's schedule.
         self.mobile = mobile_strides(root)
         self.strides.update(self.mobile)
+        for path, steps in nf_variance_steps(root).items():  # blocks/norm_free_block.py's beta
+            self.resolver.structural.setdefault((path, NF_STEPS), steps)
         order = dense_concat_order(root)
         if order is not None:  # read by blocks/preact_conv.py's DenseBottleneck
             self.resolver.structural.setdefault(("", DENSE_ORDER), order)

@@ -395,7 +395,10 @@ class Flow:
 def _trunk_activation(cls: ClassDef, ctx: BlockContext, last, steps: list, choices: list) -> None:
     """A trunk ending in a batch norm (DenseNet's norm5, a pre-activation ResNet's last bn) is
     followed by its activation before the pooling, whichever head reads it: no key shows it."""
-    if not _ends_in_batch_norm(last, ctx) or (steps and steps[-1][0] == "activation"):
+    preactivated = _ends_in_preactivated_block(last, ctx)
+    if not (preactivated or _ends_in_batch_norm(last, ctx)):
+        return
+    if steps and steps[-1][0] == "activation":
         return  # (one already follows it: the activation before a flatten, the same choice)
     final = ctx.choose(
         cls,
@@ -403,7 +406,7 @@ def _trunk_activation(cls: ClassDef, ctx: BlockContext, last, steps: list, choic
         "activation",
         "relu",
         act.alternatives("relu"),
-        f"after {last.attr}'s last norm",
+        f"after {last.attr}'s last " + ("pre-activation block" if preactivated else "norm"),
         aliases=act.ALIASES,
     )
     choices.append(final)
@@ -734,6 +737,18 @@ def spatial_output(m: Module, ctx: BlockContext, depth: int = 0) -> int | None:
         return None
     last = [c for c in modules(cls) if c.kind != "placeholder"]
     return spatial_output(last[-1], ctx, depth + 1) if last else None
+
+
+# Blocks that activate their input, not their output: a trunk of them is activated once more
+# after the last (timm's NormFreeNet `final_act`).
+PREACTIVATED_BLOCKS = ("NormFreeBlock",)
+
+
+def _ends_in_preactivated_block(m: Module | None, ctx: BlockContext) -> bool:
+    """Whether a member's last block (through nested containers) is a pre-activation block."""
+    while m is not None and m.kind in ("sequential", "repeat", "modulelist") and m.children:
+        m = m.children[-1]
+    return m is not None and m.kind == "class" and ctx.role(m) in PREACTIVATED_BLOCKS
 
 
 def _ends_in_batch_norm(m: Module, ctx: BlockContext) -> bool:
