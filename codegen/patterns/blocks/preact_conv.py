@@ -50,6 +50,15 @@ def _pairs(members: list[Module]) -> list[tuple[Module, Module]] | None:
     return pairs
 
 
+def _pairs_forward(g: Graph, steps: list, activation: str, x, name: str):
+    """`conv(act(norm(x)))` for each (norm, conv) pair in turn."""
+    for norm, conv in steps:
+        y = g.call_module((norm,), x, inline=True)
+        y = act.apply(g, activation, y, inline=True)
+        x = g.call_module((conv,), y, name=name)
+    return x
+
+
 class PreActivation(BlockPattern):
     role = "PreActivation"
     priority = 4
@@ -112,10 +121,7 @@ class PreActivation(BlockPattern):
         activation, pool = match.choices[0].value, match.choices[1].value
         residual = match.choices[2].value if len(match.choices) > 2 else "none"
         x = identity = g.input("x")
-        for norm, conv in steps:
-            y = g.call_module((norm,), x, inline=True)
-            y = act.apply(g, activation, y, inline=True)
-            x = g.call_module((conv,), y, name="x")
+        x = _pairs_forward(g, steps, activation, x, "x")
         if pool != "none":
             note = "a transition's pool by convention (a choice)"  # Huang et al. 2017
             x = stage_pool(g, pool, x, ndim, note if pool == match.found[2] else "")
@@ -195,10 +201,7 @@ class DenseBottleneck(PreActivation):
         steps, ndim, _ = match.found
         activation, pool, order = (c.value for c in match.choices)
         x = identity = g.input("x")
-        for norm, conv in steps:
-            y = g.call_module((norm,), x, inline=True)
-            y = act.apply(g, activation, y, inline=True)
-            x = g.call_module((conv,), y, name="out")
+        x = _pairs_forward(g, steps, activation, x, "out")
         if pool != "none":
             x = stage_pool(g, pool, x, ndim, "")
         joined = [x, identity] if order == "new_first" else [identity, x]
