@@ -158,7 +158,7 @@ class NormFreeBlock(BlockPattern):
         class Shortcut(nn.Module):  # timm's DownsampleAvg: pool, then the 1x1 conv
             def __init__(self, c_in: int, c_out: int) -> None:
                 super().__init__()
-                self.conv = conv(c_in, c_out, 1, gamma=gamma, eps=1e-8)
+                self.conv = conv(c_in, c_out, 1, gamma=gamma)
 
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 x = F.avg_pool2d(x, 2, 2, ceil_mode=True, count_include_pad=False)
@@ -169,9 +169,9 @@ class NormFreeBlock(BlockPattern):
                 super().__init__()
                 mid = c_out // 2
                 self.downsample = Shortcut(c_in, c_out) if stride > 1 else None
-                self.conv1 = conv(c_in, mid, 1, gamma=gamma, eps=1e-8)
-                self.conv2 = conv(mid, mid, 3, stride, 1, gamma=gamma, eps=1e-8)
-                self.conv3 = conv(mid, c_out, 1, gamma=gamma, eps=1e-8)
+                self.conv1 = conv(c_in, mid, 1, gamma=gamma)
+                self.conv2 = conv(mid, mid, 3, stride, 1, gamma=gamma)
+                self.conv3 = conv(mid, c_out, 1, gamma=gamma)
                 self.skipinit_gain = nn.Parameter(torch.tensor(0.5))
 
             def forward(self, x: torch.Tensor) -> torch.Tensor:
