@@ -620,12 +620,15 @@ class StructureBuilder:
         )
 
     def _stride_plan(self, node: KeyNode) -> tuple:
-        """The strides planned for the convs under `node`, by path below it."""
+        """What was planned for `node` and the layers under it, by path below it: strides, and
+        the structural pins set on paths (a normalizer-free block's place, analyze/layouts.py)."""
         start = len(node.path) + 1
         planned = {p: s for p, (s, _) in self.planned.items()} | self.strides
-        return tuple(
-            sorted((p[start:], s) for p, s in planned.items() if p.startswith(node.path + "."))
-        )
+        below = [(p[start:], s) for p, s in planned.items() if p.startswith(node.path + ".")]
+        for (path, name), value in self.resolver.structural.items():
+            if path == node.path or path.startswith(node.path + "."):
+                below.append((path[start:] + ":" + name, repr(value)))
+        return tuple(sorted(below, key=repr))
 
     def _numbered(self, node: KeyNode, entry: IOSpec | None = None) -> Module:
         """Numbered children: a repeated block, a ModuleList of blocks, or a Sequential with gaps.
@@ -648,7 +651,7 @@ class StructureBuilder:
             and len({self._stride_plan(c) for c in children}) == 1
         ):
             # Identical copies carry no new information: analyze the first only (not where a
-            # stride planned for one sets it apart: a RepVGG stage's first block).
+            # plan sets one apart: a RepVGG stage's strided first block, an NF block's place).
             item = self.module_for(children[0], self._context(children[0]))
             if item.kind in ("class", "builtin"):
                 return Module(
