@@ -621,12 +621,13 @@ class StructureBuilder:
 
     def _stride_plan(self, node: KeyNode) -> tuple:
         """What was planned for `node` and the layers under it, by path below it: strides, and
-        the structural pins set on paths (a normalizer-free block's place, analyze/layouts.py)."""
+        where a block sits (a normalizer-free block's place, analyze/layouts.py). (Not the pins
+        patterns request on the first of identical items: the others follow a round later.)"""
         start = len(node.path) + 1
         planned = {p: s for p, (s, _) in self.planned.items()} | self.strides
         below = [(p[start:], s) for p, s in planned.items() if p.startswith(node.path + ".")]
         for (path, name), value in self.resolver.structural.items():
-            if path == node.path or path.startswith(node.path + "."):
+            if name == NF_STEPS and (path == node.path or path.startswith(node.path + ".")):
                 below.append((path[start:] + ":" + name, repr(value)))
         return tuple(sorted(below, key=repr))
 
