@@ -142,3 +142,63 @@ def test_cspdarknet_row_with_the_stem_activation_pinned(tmp_path, capsys):
     model.load_state_dict(reference.state_dict(), strict=True)
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+
+
+def _csp_unit(c_in: int, c_out: int, k: int = 1, stride: int = 1, act: bool = True):
+    """A conv-norm(-act) unit as a plain Sequential (keys `0.weight`, `1.running_mean`, ...)."""
+    layers = [nn.Conv2d(c_in, c_out, k, stride, k // 2, bias=False), nn.BatchNorm2d(c_out)]
+    return nn.Sequential(*layers, *([nn.LeakyReLU()] if act else []))
+
+
+class _ResBottleneck(nn.Module):  # a CSPResNeXt bottleneck: grouped 3x3, activated after the sum
+    def __init__(self, c: int, mid: int) -> None:
+        super().__init__()
+        self.conv1 = _csp_unit(c, mid, 1)
+        self.conv2 = _csp_unit(mid, mid, 3)
+        self.conv3 = _csp_unit(mid, c, 1, act=False)
+        self.act = nn.LeakyReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.conv3(self.conv2(self.conv1(x))) + x)
+
+
+class _CspResStage(nn.Module):  # cross_linear: conv_exp not activated (timm's CSPResNet configs)
+    def __init__(self, c_in: int, c_out: int, stride: int, depth: int) -> None:
+        super().__init__()
+        self.conv_down = _csp_unit(c_in, c_in, 3, stride) if stride > 1 else nn.Identity()
+        self.conv_exp = _csp_unit(c_in, 2 * c_out, 1, act=False)
+        self.blocks = nn.Sequential(*(_ResBottleneck(c_out, c_out // 2) for _ in range(depth)))
+        self.conv_transition_b = _csp_unit(c_out, c_out, 1)
+        self.conv_transition = _csp_unit(2 * c_out, c_out, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv_exp(self.conv_down(x))
+        xs, xb = x.chunk(2, dim=1)
+        return self.conv_transition(torch.cat([xs, self.conv_transition_b(self.blocks(xb))], 1))
+
+
+class _CspResNet(nn.Module):  # a stem unit class, two stages, a pooled Linear head
+    def __init__(self, classes: int = 3) -> None:
+        super().__init__()
+        self.stem = nn.Module()
+        self.stem.conv = _csp_unit(3, 8, 3)
+        self.stages = nn.Sequential(_CspResStage(8, 12, 1, 2), _CspResStage(12, 16, 2, 1))
+        self.fc = nn.Linear(16, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stages(self.stem.conv(x))
+        return self.fc(x.mean((2, 3)))
+
+
+def test_csp_resnet_stages_of_sequential_units(tmp_path, capsys):
+    """Cross stages of ResNet bottlenecks (activated after their sum), every unit a plain
+    Sequential: timm's CSPResNet conventions (nn.LeakyReLU's slope 0.01; `conv_exp` linear), the
+    stem's unit activated as the stages are; the file is the reference."""
+    torch.manual_seed(0)
+    reference = unit_scale(_CspResNet()).eval()
+    model, source = generate_from_state_dict(reference, tmp_path, capsys)
+    assert "0.01" in source and "class CrossStage" in source
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(model)(x), reference(x), atol=1e-5, rtol=1e-5)

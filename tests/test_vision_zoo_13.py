@@ -20,7 +20,18 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # (session 13, branch zoo13 at 8d2e004 + the zoo, 2026-11-30, before any change made for it;
 # `python benchmarks/bench_vision_zoo.py 13`): 1 exact, 9 flagged, 0 WRONG, 0 crash. The one
 # exact row is pytorch-cifar's ResNeXt29 (its forward matches, though the top class says guessed).
-EXACT_FROM_KEYS = {"kuangliu_resnext29"}
+# After (session 14, cnn14b): timm_cspresnet exact (timm's CSPResNet conventions: slope 0.01, a
+# linear conv_exp; blocks/cross_stage.py) and kuangliu_googlenet (Sequential branches `b1`..`b4`
+# closing in their ReLU, blocks/concat_block.py; the stage pools, families/inception_net.py) and
+# kuangliu_densenet (blocks/preact_conv.py's DenseBottleneck, new features first by the layout),
+# timm_nf_resnet (layers/scaled_std_conv.py, blocks/norm_free_block.py: beta by the block's place).
+EXACT_FROM_KEYS = {
+    "kuangliu_resnext29",
+    "timm_cspresnet",
+    "kuangliu_googlenet",
+    "kuangliu_densenet",
+    "timm_nf_resnet",
+}
 
 
 # Blind finding (2026-11-30): ResNeSt's split-attention conv (`conv2.conv`, groups = radix = 2,

@@ -35,7 +35,9 @@ def _load(source: str, tmp_path, name: str):
 # Session 14: GhostNet, its last stage's conv_head applied to the pooled features, then ReLU
 # (the MobileNetV3 head it keeps: blocks/chain.py's _last_stage_conv). mnasnet 0.054 -> 0.054:
 # ReLU and its stem's stride now, its narrowed stacks' strides still a choice.
-EXACT_FROM_KEYS = {"seresnext_d", "efficientnet_v2", "ghostnet"}
+# Session 14 (cnn14b): timm's CSPDarkNet (the stem activates as the cross stages do) and RepVGG in
+# deploy form (blocks/reparam_block.py; every stage's first block halves: reparam_stage_entries).
+EXACT_FROM_KEYS = {"seresnext_d", "efficientnet_v2", "cspdarknet", "repvgg_deploy", "ghostnet"}
 
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (

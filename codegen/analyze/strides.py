@@ -1183,3 +1183,46 @@ def mobile_batch_norm_eps(root: KeyNode) -> tuple[float, str] | None:
             return None
     why = "torchvision's MobileNetV3 (conv-norm units in each block): BatchNorm2d eps 0.001"
     return TORCHVISION_V3_EPS, why
+
+REPARAM = re.compile(r"reparam", re.I)  # RepVGG's `rbr_reparam`, timm's `reparam_conv`
+
+
+def reparam_conv(node: KeyNode) -> KeyNode | None:
+    """The one conv of a re-parameterised block in its deploy form (RepVGG, Ding et al. 2021: the
+    training branches fused into one biased 3x3 conv, named for it: DingXiaoH's `rbr_reparam`,
+    timm's `reparam_conv`), or None."""
+    if node.tensors or len(node.children) != 1:
+        return None
+    name, conv = next(iter(node.children.items()))
+    w = conv_weight(conv)
+    if not REPARAM.search(name) or w is None or w[2:] != (3, 3) or "bias" not in conv.tensors:
+        return None
+    return conv if not conv.children else None
+
+
+def reparam_stage_entries(root: KeyNode) -> set[str]:
+    """The convs of the blocks that open each stage of a deployed RepVGG body: a node holding two or
+    more stages (a lone block, or a list of blocks, or a list of such lists as timm's `stages`),
+    every block a re-parameterised conv (reparam_conv). RepVGG halves the resolution in the first
+    layer of every stage, the lone first one included (Ding et al. 2021, table 2; timm's byobnet
+    repvgg configs too). A structural default, still a calibration choice."""
+    found: set[str] = set()
+    for node in root.walk():
+        entries = []
+        listed = _items(node)
+        if listed and all(reparam_conv(i) is not None for i in listed):
+            continue  # one stage's list of blocks, not a body of stages
+        for child in node.children.values():
+            if reparam_conv(child) is not None:
+                entries.append([child])
+                continue
+            items = _items(child)
+            if items and all(reparam_conv(i) is not None for i in items):
+                entries.append(items)
+            elif items and all((_items(i) or [None])[0] is not None for i in items):
+                lists = [_items(i) for i in items]
+                if all(reparam_conv(b) is not None for b in sum(lists, [])):
+                    entries += lists
+        if len(entries) >= 2:
+            found |= {reparam_conv(stage[0]).path for stage in entries}
+    return found

@@ -15,6 +15,8 @@ from codegen.choices import ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
+from codegen.analyze.layouts import DENSE_ORDER, NF_STEPS, dense_concat_order
+from codegen.analyze.layouts import nf_variance_steps
 from codegen.analyze.strides import (
     avg_down_shortcuts,
     branch_downsamplers,
@@ -32,6 +34,7 @@ from codegen.analyze.strides import (
     separable_lists,
     plan_config_paddings,
     plan_config_strides,
+    reparam_stage_entries,
     shuffle_downsamplers,
     shuffle_stem,
     strided_first_1x1,
@@ -238,6 +241,8 @@ class StructureBuilder:
             self.strides[path] = 2
         for path in xception_skips(root):
             self.strides[path] = 2
+        for path in reparam_stage_entries(root):
+            self.strides[path] = 2
         shuffled = shuffle_downsamplers(root)
         for path in shuffled:
             self.strides[path] = 2
@@ -250,6 +255,11 @@ class StructureBuilder:
         # A mobile network's stages (MobileNet, MnasNet, EfficientNet): the family's schedule.
         self.mobile = mobile_strides(root)
         self.strides.update(self.mobile)
+        for path, steps in nf_variance_steps(root).items():  # blocks/norm_free_block.py's beta
+            self.resolver.structural.setdefault((path, NF_STEPS), steps)
+        order = dense_concat_order(root)
+        if order is not None:  # read by blocks/preact_conv.py's DenseBottleneck
+            self.resolver.structural.setdefault(("", DENSE_ORDER), order)
         family = mobile_family(root)
         if family is not None:  # read by the mobile blocks' patterns and the empty slots
             self.resolver.structural.setdefault(("", act.MOBILE_FAMILY), family)
@@ -619,6 +629,18 @@ class StructureBuilder:
             "parameter" if name in desc.parameters else "buffer" if name in desc.buffers else None
         )
 
+    def _stride_plan(self, node: KeyNode) -> tuple:
+        """What was planned for `node` and the layers under it, by path below it: strides, and
+        where a block sits (a normalizer-free block's place, analyze/layouts.py). (Not the pins
+        patterns request on the first of identical items: the others follow a round later.)"""
+        start = len(node.path) + 1
+        planned = {p: s for p, (s, _) in self.planned.items()} | self.strides
+        below = [(p[start:], s) for p, s in planned.items() if p.startswith(node.path + ".")]
+        for (path, name), value in self.resolver.structural.items():
+            if name == NF_STEPS and (path == node.path or path.startswith(node.path + ".")):
+                below.append((path[start:] + ":" + name, repr(value)))
+        return tuple(sorted(below, key=repr))
+
     def _numbered(self, node: KeyNode, entry: IOSpec | None = None) -> Module:
         """Numbered children: a repeated block, a ModuleList of blocks, or a Sequential with gaps.
         `entry`: what a sibling before this Sequential gives, where the dataflow shows it; a first
@@ -637,8 +659,10 @@ class StructureBuilder:
             and len(children) == len(indices)
             and not (recorded and desc.torch_nn == "Sequential")
             and all(c.signature == first_sig for c in children)
+            and len({self._stride_plan(c) for c in children}) == 1
         ):
-            # Identical copies carry no new information: analyze the first only.
+            # Identical copies carry no new information: analyze the first only (not where a
+            # plan sets one apart: a RepVGG stage's strided first block, an NF block's place).
             item = self.module_for(children[0], self._context(children[0]))
             if item.kind in ("class", "builtin"):
                 return Module(

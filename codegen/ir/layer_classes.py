@@ -18,7 +18,9 @@ from typing import Any
 
 # The torch.nn layers a reparametrised weight is found on.
 BASES = ("Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d")
-NAME = re.compile(r"(WeightNorm|ParametrizedWeightNorm|SpectralNorm)(" + "|".join(BASES) + r")")
+NAME = re.compile(
+    r"(WeightNorm|ParametrizedWeightNorm|SpectralNorm|ScaledStd)(" + "|".join(BASES) + r")"
+)
 
 
 def nn_base(type_name: str) -> str | None:
@@ -122,6 +124,25 @@ class SpectralNorm{base}(nn.{base}):
 '''
 
 
+_SCALED_STD = '''
+class ScaledStd{base}(nn.{base}):
+    """nn.{base} whose filters are standardised when called, then scaled per output channel by a
+    learned `gain` and by gamma / sqrt(fan_in): Brock et al. 2021's scaled weight
+    standardisation (timm's ScaledStdConv2d, the convs of its NF-ResNets and NFNets)."""
+
+    def __init__(self, *args, gamma: float = 1.0, eps: float = 1e-6, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.gain = nn.Parameter(torch.ones(self.out_channels, 1, 1, 1))
+        self.scale = gamma * self.weight[0].numel() ** -0.5
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        var, mean = torch.var_mean(self.weight, dim=[1, 2, 3], keepdim=True, unbiased=False)
+        weight = (self.weight - mean) * torch.rsqrt(var + self.eps) * (self.gain * self.scale)
+        return {apply}
+'''
+
+
 def text(type_name: str) -> str | None:
     """The class's source, or None for a name that is no layer class."""
     found = NAME.fullmatch(type_name)
@@ -130,6 +151,8 @@ def text(type_name: str) -> str | None:
     kind, base = found[1], found[2]
     if kind == "WeightNorm":
         return _WEIGHT_NORM.format(base=base, apply=_apply(base, "weight"))
+    if kind == "ScaledStd":
+        return _SCALED_STD.format(base=base, apply=_apply(base, "weight"))
     if kind == "ParametrizedWeightNorm":
         return _PARAMETRIZED_WEIGHT_NORM.format(base=base, apply=_apply(base, "weight"))
     # torch's spectral_norm normalises a transposed conv's weight along its dimension 1 (the

@@ -279,6 +279,26 @@ def _within(path: str, blocks) -> bool:
     return any(path == b or path.startswith(b + ".") for b in blocks)
 
 
+# The model-wide pin (ChoiceResolver.structural, path "") a block pattern sets where it settles the
+# network's conv-norm activation (blocks/cross_stage.py: a CSP network's leaky ReLU): (value, why).
+# A conv-norm unit outside those blocks (the stem, a chain's unit) activates the same way.
+UNIT_ACTIVATION = "unit_activation"
+
+
+def pinned_unit(resolver, default: str) -> tuple[str, str]:
+    """(the network's conv-norm activation where a block pattern pinned it, why), else (default, "")."""
+    pinned = resolver.structural.get(("", UNIT_ACTIVATION))
+    return (pinned[0], pinned[1]) if pinned is not None else (default, "")
+
+
+def unit_default(resolver, default: str, paths=()) -> tuple[str, str]:
+    """(the default activation after a conv-norm unit outside the blocks, the reason or ""): a
+    mobile family's (`paths` as family_default reads them), else the network's blocks' where a
+    pattern pinned it, else `default`."""
+    value, why = family_default(resolver, default, paths)
+    return (value, why) if why else pinned_unit(resolver, default)
+
+
 def mark_family(choice, why: str):
     """A choice left at a family's default says so (source "structure", searchable still)."""
     if why and choice.source == "default":

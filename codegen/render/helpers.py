@@ -26,6 +26,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "pad_same_even": ("F",),
     "pad_to_like": ("F",),
     "zero_padded_shortcut": ("F",),
+    "avg_pool_to": ("F",),
     "weight_standardized_conv2d": ("F",),
     "latent_as_map": (),
     # helpers that build on the plain rotary frequencies print them too
@@ -140,6 +141,15 @@ def pad_to_like(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     pixel after): a U-Net's upsampled map meeting its skip where an odd size was halved."""
     dy, dx = like.shape[2] - x.shape[2], like.shape[3] - x.shape[3]
     return F.pad(x, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+''',
+    "avg_pool_to": '''
+def avg_pool_to(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """timm's DownsampleAvg: where a block halves the resolution, a 2x2 average of its shortcut
+    (ceil mode, the padding not counted) down to the size of `like`; elsewhere x unchanged."""
+    if x.shape[-2:] == like.shape[-2:]:
+        return x
+    stride = (x.size(-1) + like.size(-1) - 1) // like.size(-1)
+    return F.avg_pool2d(x, 2, stride, 0, True, False)
 ''',
     "add_if_same_shape": '''
 def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

@@ -416,7 +416,10 @@ class Flow:
 def _trunk_activation(cls: ClassDef, ctx: BlockContext, last, steps: list, choices: list) -> None:
     """A trunk ending in a batch norm (DenseNet's norm5, a pre-activation ResNet's last bn) is
     followed by its activation before the pooling, whichever head reads it: no key shows it."""
-    if not _ends_in_batch_norm(last, ctx) or (steps and steps[-1][0] == "activation"):
+    preactivated = _ends_in_preactivated_block(last, ctx)
+    if not (preactivated or _ends_in_batch_norm(last, ctx)):
+        return
+    if steps and steps[-1][0] == "activation":
         return  # (one already follows it: the activation before a flatten, the same choice)
     final = ctx.choose(
         cls,
@@ -424,7 +427,7 @@ def _trunk_activation(cls: ClassDef, ctx: BlockContext, last, steps: list, choic
         "activation",
         "relu",
         act.alternatives("relu"),
-        f"after {last.attr}'s last norm",
+        f"after {last.attr}'s last " + ("pre-activation block" if preactivated else "norm"),
         aliases=act.ALIASES,
     )
     choices.append(final)
@@ -617,7 +620,7 @@ def plan(
                 name, usual = "norm_activation", "identity"
             elif after_conv_norm:  # a mobile network's stem and head: as its blocks activate
                 paths = [path for path, _ in cls.instances]
-                usual, why = act.family_default(ctx.resolver, usual, paths)
+                usual, why = act.unit_default(ctx.resolver, usual, paths)
             # After a conv-norm pair, conv nets' own activations too (relu6, hard-swish...).
             activation = act.mark_family(
                 ctx.choose(
@@ -782,6 +785,18 @@ def spatial_output(m: Module, ctx: BlockContext, depth: int = 0) -> int | None:
         return None
     last = [c for c in modules(cls) if c.kind != "placeholder"]
     return spatial_output(last[-1], ctx, depth + 1) if last else None
+
+
+# Blocks that activate their input, not their output: a trunk of them is activated once more
+# after the last (timm's NormFreeNet `final_act`).
+PREACTIVATED_BLOCKS = ("NormFreeBlock",)
+
+
+def _ends_in_preactivated_block(m: Module | None, ctx: BlockContext) -> bool:
+    """Whether a member's last block (through nested containers) is a pre-activation block."""
+    while m is not None and m.kind in ("sequential", "repeat", "modulelist") and m.children:
+        m = m.children[-1]
+    return m is not None and m.kind == "class" and ctx.role(m) in PREACTIVATED_BLOCKS
 
 
 def _ends_in_batch_norm(m: Module, ctx: BlockContext) -> bool:

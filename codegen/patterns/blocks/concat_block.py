@@ -23,7 +23,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 
-BRANCH = re.compile(r"(branch|expand|tower|path)", re.I)
+BRANCH = re.compile(r"(branch|expand|tower|path)|^b\d+$", re.I)  # kuangliu's GoogLeNet: b1..b4
 ENTRY = re.compile(r"(squeeze|reduce)", re.I)
 POOL_BRANCH = re.compile(r"pool", re.I)
 # Pooling a pool branch applies before its layers: (function, kernel, stride, padding).
@@ -92,15 +92,18 @@ class _Concat(BlockPattern):
             return None
         choices, plan = [], []
         bare = entry is not None or any(family(s) == "conv" for b in branches for s in b)
+        # A Sequential branch ending in its norm (kuangliu's `b1` = [conv, bn, ReLU]): the
+        # trailing activation leaves no index gap, so no key; the one after each bare conv.
+        normed = any(_ends_in_norm(b[-1]) for b in branches)
         activation = None
-        if bare:  # a bare conv's activation leaves no key; a class applies its own
+        if bare or normed:  # a bare conv's activation leaves no key; a class applies its own
             activation = ctx.choose(
                 cls,
                 (entry or branches[0][0]).attr,
                 "activation",
                 "relu",
                 act.alternatives("relu"),
-                "after each bare conv",
+                "after each bare conv, and after a branch's closing norm",
                 aliases=act.ALIASES,
             )
             choices.append(activation)
@@ -123,7 +126,7 @@ class _Concat(BlockPattern):
         branches = [by_name[n] for n in wanted]
         for b in branches:
             pool = "none"
-            steps = [((s.attr,), family(s) == "conv") for s in b]
+            steps = [((s.attr,), _bare(b, i)) for i, s in enumerate(b)]
             slot = _starts_with_slot(b[0])
             if slot:
                 # torchvision's GoogLeNet: `Sequential(MaxPool2d(3, 1, 1), conv)`. The slot's
@@ -131,7 +134,12 @@ class _Concat(BlockPattern):
                 rest = b[0].children[1:]
                 if not rest or any(c.kind == "placeholder" for c in rest) or len(b) > 1:
                     return None
-                steps = [((b[0].attr, c.attr), family(c) == "conv") for c in rest]
+                # A conv followed by its norm is no bare conv: the activation follows the norm.
+                after = [family(c) for c in rest[1:]] + [None]
+                steps = [
+                    ((b[0].attr, c.attr), family(c) == "conv" and nxt != "norm")
+                    for c, nxt in zip(rest, after)
+                ]
             if slot or POOL_BRANCH.search(b[0].attr):
                 usual = "max_pool_3x3" if slot else "avg_pool_3x3"
                 c = ctx.choose(
@@ -144,7 +152,7 @@ class _Concat(BlockPattern):
                 )
                 choices.append(c)
                 pool = c.value
-            plan.append((tuple(steps), pool))
+            plan.append((tuple(steps), pool, _ends_in_norm(b[-1])))
         found = (
             (entry.attr if entry else None),
             plan,
@@ -163,7 +171,7 @@ class _Concat(BlockPattern):
         if entry is not None:
             x = act.apply(g, activation, g.call_module((entry,), x, inline=True), name="x")
         outs = []
-        for steps, pool in plan:
+        for steps, pool, normed in plan:
             y = x
             if pool != "none":
                 fn, kernel, stride, padding = BRANCH_POOLS[pool]
@@ -178,8 +186,20 @@ class _Concat(BlockPattern):
                 y = g.call_module(path, y, inline=bare and activation != "identity")
                 if bare:
                     y = act.apply(g, activation, y, inline=True)
+            if normed:
+                y = act.apply(g, activation, y, inline=True)
             outs.append(y)
         g.output(g.call_function("cat", outs, 1, comment="the branches side by side"))
+
+
+def _ends_in_norm(m: Module) -> bool:
+    """A Sequential branch whose last item is a norm (its activation would follow unrecorded)."""
+    return m.kind == "sequential" and bool(m.children) and family(m.children[-1]) == "norm"
+
+
+def _bare(steps: list[Module], i: int) -> bool:
+    """Step i is a bare conv: not followed by its norm."""
+    return family(steps[i]) == "conv" and (i + 1 == len(steps) or family(steps[i + 1]) != "norm")
 
 
 def _starts_with_slot(m: Module) -> bool:
@@ -192,7 +212,44 @@ class Inception(_Concat):
 
     @staticmethod
     def examples():
-        return [_example("inception", 8)]
+        return [_example("inception", 8), _sequential_branches()]
+
+
+def _sequential_branches() -> Example:
+    """Branches written as plain Sequentials of conv, norm, ReLU (their keys `0.weight`,
+    `1.running_mean`; no key shows the closing ReLU), the pool branch named for its pooling."""
+    import torch
+    import torch.nn as nn
+
+    def unit(c_in: int, c_out: int, k: int) -> list[nn.Module]:
+        return [nn.Conv2d(c_in, c_out, k, padding=k // 2), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+    class InceptionBlock(nn.Module):
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.branch1x1 = nn.Sequential(*unit(c, 4, 1))
+            self.branch3x3 = nn.Sequential(*unit(c, 3, 1), *unit(3, 5, 3))
+            self.branch_pool = nn.Sequential(*unit(c, 2, 1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            pooled = nn.functional.avg_pool2d(x, 3, stride=1, padding=1)
+            return torch.cat([self.branch1x1(x), self.branch3x3(x), self.branch_pool(pooled)], 1)
+
+    class Holder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.block = InceptionBlock(6)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.block(x)
+
+    torch.manual_seed(0)
+    model = Holder()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.5)
+    return Example(model, (torch.randn(2, 6, 7, 7),))
 
 
 class Fire(_Concat):

@@ -30,13 +30,17 @@ class ConvStem(BlockPattern):
             return None
         if members[0].kind == "builtin" and not members[0].children:
             return None  # a bare conv is a layer, not a stem class (one holding its norm is)
-        activation = ctx.choose(
-            cls,
-            u.conv[0],
-            "activation",
-            "relu",
-            act.alternatives("relu", told=ctx.resolver, conv=True),  # Darknet's leaky too
-            "after the stem's norm",
+        usual, why = act.pinned_unit(ctx.resolver, "relu")  # as the network's blocks activate
+        activation = act.mark_family(
+            ctx.choose(
+                cls,
+                u.conv[0],
+                "activation",
+                usual,
+                act.alternatives(usual, told=ctx.resolver, conv=True),  # Darknet's leaky too
+                "after the stem's norm",
+            ),
+            why,
         )
         pool = ctx.choose(
             cls,

@@ -10,6 +10,13 @@ Recognised from widths: a unit giving 2h, blocks reading and giving h, a unit re
 settle which is which where widths tie). Which half the blocks take leaves no key: timm's
 CrossStage (with `conv_transition_b`) the second, its CrossStage3 (without) the first; a choice.
 `conv_down` is built only where the stage strides (timm), so its conv takes stride 2 (pinned).
+
+The blocks' kind settles two conventions no key records (choices still): Darknet blocks (a plain
+sum) keep Darknet's leaky ReLU (slope 0.1) and an activated `conv_exp`; ResNet bottlenecks that
+activate after their sum are timm's CSPResNet/CSPResNeXt, whose configs set `cross_linear=True`
+(`conv_exp` has no activation) under timm's `act_layer='leaky_relu'`, nn.LeakyReLU's slope 0.01.
+The stage's activation is the network's: the stem's and other conv-norm units' defaults follow it
+(a model-wide pin, patterns/_activations.py's UNIT_ACTIVATION).
 """
 
 from __future__ import annotations
@@ -17,13 +24,16 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import call_unit, unit
-from codegen.patterns.blocks.dark_residual import darknet_activation
+from codegen.patterns.blocks.dark_residual import DARKNET_ACTIVATION, darknet_activation
 
 DOWN, EXP = re.compile(r"down", re.I), re.compile(r"exp", re.I)
 TRANSITION_B = re.compile(r"trans\w*_?b$", re.I)
 WHY = "a cross stage partial stage (timm's CrossStage)"
+RESNET_BLOCKS = ("BasicBlock", "Bottleneck")  # activated after their sum: timm's CSPResNet(X)
+TIMM_LEAKY = "leaky_relu_0.01"  # timm's act_layer 'leaky_relu': nn.LeakyReLU() (slope 0.01)
 
 
 def _named(units: list, pattern) -> list:
@@ -68,8 +78,24 @@ class CrossStage(BlockPattern):
             return None
         if after and not TRANSITION_B.search(after[0][0].attr):
             return None
+        items = blocks.children if blocks.kind != "class" else [blocks]
+        resnet = all(ctx.role(c) in RESNET_BLOCKS for c in items)
         activation = darknet_activation(
-            ctx, cls, exp[0][0].attr, "inside each conv-norm unit of the stage and its blocks"
+            ctx,
+            cls,
+            exp[0][0].attr,
+            "inside each conv-norm unit of the stage and its blocks"
+            + (" (timm's CSPResNet: nn.LeakyReLU, slope 0.01)" if resnet else ""),
+            TIMM_LEAKY if resnet else DARKNET_ACTIVATION,
+        )
+        exp_activated = ctx.choose(
+            cls,
+            exp[0][0].attr,
+            "exp_activated",
+            not resnet,
+            [resnet],
+            "whether the expanding unit activates (timm's cross_linear=True for CSPResNet(X), "
+            "whose blocks activate after their sum: it does not)",
         )
         half = ctx.choose(
             cls,
@@ -88,7 +114,8 @@ class CrossStage(BlockPattern):
             after[0][1] if after else None,
             transition[0][1],
         )
-        return Match(self, len(members) + 2, found, [activation, half], pins=pins)
+        pins.append(("", act.UNIT_ACTIVATION, activation.value, f"{WHY}'s activation"))
+        return Match(self, len(members) + 2, found, [activation, half, exp_activated], pins=pins)
 
     @staticmethod
     def _blocks(m, ctx: BlockContext) -> bool:
@@ -114,7 +141,7 @@ class CrossStage(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         down, exp, blocks, after, transition = match.found
-        activation, half = (c.value for c in match.choices)
+        activation, half, exp_activated = (c.value for c in match.choices)
 
         def apply(u, x, name: str):
             return call_unit(g, u, x, activation, name)
@@ -122,7 +149,7 @@ class CrossStage(BlockPattern):
         x = g.input("x")
         if down is not None:
             x = apply(down, x, "x")
-        x = apply(exp, x, "x")
+        x = call_unit(g, exp, x, activation if exp_activated else "identity", "x")
         halves = g.call_method("chunk", x, 2, 1, name="halves", comment="two halves of channels")
         kept = g.call_function("getitem", halves, 0 if half == "second" else 1, inline=True)
         part = g.call_function("getitem", halves, 1 if half == "second" else 0, inline=True)

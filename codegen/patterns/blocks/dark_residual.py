@@ -19,15 +19,11 @@ from codegen.patterns.blocks._conv_parts import call_unit, unit
 DARKNET_ACTIVATION = "leaky_relu_0.1"  # Darknet's `activation=leaky` (Redmon's cfgs, CSPNet's)
 
 
-def darknet_activation(ctx: BlockContext, cls, where: str, note: str):
-    return ctx.choose(
-        cls,
-        where,
-        "activation",
-        DARKNET_ACTIVATION,
-        ["leaky_relu_0.01", "silu", "mish", "relu"],
-        note,
-    )
+def darknet_activation(
+    ctx: BlockContext, cls, where: str, note: str, default: str = DARKNET_ACTIVATION
+):
+    others = [DARKNET_ACTIVATION, "leaky_relu_0.01", "silu", "mish", "relu"]
+    return ctx.choose(cls, where, "activation", default, [a for a in others if a != default], note)
 
 
 class DarkResidual(BlockPattern):

@@ -20,7 +20,7 @@ from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, fa
 from codegen.patterns._kit import tensors
 
 
-def _grows_by(instances: list, growth: int) -> bool:
+def grows_by(instances: list, growth: int) -> bool:
     """Siblings (instances under one parent, in index order) read w, w + growth, w + 2 growth...;
     at least one parent holds two or more of them."""
     by_parent: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -49,7 +49,7 @@ class DenseLayer(BlockPattern):
         conv = members[0]
         if conv.kind != "builtin" or conv.io is None or not conv.io.out_width:
             return None
-        if not _grows_by(cls.instances, conv.io.out_width):
+        if not grows_by(cls.instances, conv.io.out_width):
             return None
         activation = ctx.choose(
             cls,

@@ -22,6 +22,11 @@ from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel, preactivated_elsewhere
 from codegen.patterns.blocks._norm_order import PRE, model_order
 from codegen.patterns.blocks.chain import STAGE_POOLS, stage_pool
+from codegen.patterns.blocks.dense_layer import grows_by
+
+# The model-wide pin (ChoiceResolver.structural, path "") analyze/layouts.py sets where a layout
+# identifies the code of its dense bottlenecks: (concatenation order, why).
+DENSE_ORDER = "dense_concat_order"
 
 
 def _numbers(attr: str) -> tuple[int, ...]:
@@ -43,6 +48,15 @@ def _pairs(members: list[Module]) -> list[tuple[Module, Module]] | None:
             return None
         pairs.append((norm, conv))
     return pairs
+
+
+def _pairs_forward(g: Graph, steps: list, activation: str, x, name: str):
+    """`conv(act(norm(x)))` for each (norm, conv) pair in turn."""
+    for norm, conv in steps:
+        y = g.call_module((norm,), x, inline=True)
+        y = act.apply(g, activation, y, inline=True)
+        x = g.call_module((conv,), y, name=name)
+    return x
 
 
 class PreActivation(BlockPattern):
@@ -107,10 +121,7 @@ class PreActivation(BlockPattern):
         activation, pool = match.choices[0].value, match.choices[1].value
         residual = match.choices[2].value if len(match.choices) > 2 else "none"
         x = identity = g.input("x")
-        for norm, conv in steps:
-            y = g.call_module((norm,), x, inline=True)
-            y = act.apply(g, activation, y, inline=True)
-            x = g.call_module((conv,), y, name="x")
+        x = _pairs_forward(g, steps, activation, x, "x")
         if pool != "none":
             note = "a transition's pool by convention (a choice)"  # Huang et al. 2017
             x = stage_pool(g, pool, x, ndim, note if pool == match.found[2] else "")
@@ -145,6 +156,91 @@ class PreActivation(BlockPattern):
             model.transition.norm.running_mean.normal_(0, 0.2)
             model.transition.norm.running_var.uniform_(0.5, 1.5)
         return [Example(model, (torch.randn(2, 8, 5, 5),))]
+
+
+class DenseBottleneck(PreActivation):
+    """A DenseNet bottleneck that concatenates inside itself (kuangliu/pytorch-cifar's, bamos/
+    densenet.pytorch's `Bottleneck`): pre-activation pairs, then the new features and the input
+    joined. What proves the join is where its instances sit (blocks/dense_layer.py's reading):
+    siblings in a list reading w, w + g, w + 2g..., g what the last conv gives. The order of the
+    join leaves no key: the input first by default (bamos', andreasveit's, Keras'), the new
+    features first where the layout is pytorch-cifar's (analyze/layouts.py); a choice."""
+
+    role = "DenseBottleneck"
+    priority = 5
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        found = super().match(cls, ctx)
+        if found is None:
+            return None
+        steps = found.found[0]
+        last = next(m for m in modules(cls) if m.attr == steps[-1][1])
+        if not grows_by(cls.instances, last.io.out_width) or len(found.choices) != 2:
+            return None
+        usual, why = ctx.resolver.structural.get(("", DENSE_ORDER), ("input_first", ""))
+        order = act.mark_family(
+            ctx.choose(
+                cls,
+                last.attr,
+                "concat_order",
+                usual,
+                [o for o in ("input_first", "new_first") if o != usual],
+                "how the new features join the input (channels)",
+            ),
+            why,
+        )
+        found.pattern = self
+        found.choices.append(order)
+        found.explains += 1
+        return found
+
+    def concatenated(self, match: Match) -> tuple[tuple[str, ...], bool]:
+        return (match.found[0][-1][1],), True
+
+    def forward(self, match: Match, g: Graph) -> None:
+        steps, ndim, _ = match.found
+        activation, pool, order = (c.value for c in match.choices)
+        x = identity = g.input("x")
+        x = _pairs_forward(g, steps, activation, x, "out")
+        if pool != "none":
+            x = stage_pool(g, pool, x, ndim, "")
+        joined = [x, identity] if order == "new_first" else [identity, x]
+        g.output(g.call_function("cat", joined, 1, comment="the new features join the input"))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Bottleneck(nn.Module):  # bamos/densenet.pytorch Bottleneck: the input first
+            def __init__(self, c_in: int, growth: int) -> None:
+                super().__init__()
+                self.bn1 = nn.BatchNorm2d(c_in)
+                self.conv1 = nn.Conv2d(c_in, 4 * growth, 1, bias=False)
+                self.bn2 = nn.BatchNorm2d(4 * growth)
+                self.conv2 = nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                out = self.conv1(F.relu(self.bn1(x)))
+                out = self.conv2(F.relu(self.bn2(out)))
+                return torch.cat((x, out), 1)
+
+        class Holder(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.dense1 = nn.Sequential(Bottleneck(5, 3), Bottleneck(8, 3), Bottleneck(11, 3))
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.dense1(x)
+
+        torch.manual_seed(0)
+        model = Holder()
+        with torch.no_grad():
+            for name, buf in model.named_buffers():
+                if name.endswith("running_mean"):
+                    buf.normal_(0, 0.2)
+        return [Example(model, (torch.randn(2, 5, 5, 5),))]
 
 
 def model_preactivated(ctx: BlockContext) -> bool:

@@ -12,6 +12,11 @@ every batch norm's eps is 0.001 (both build each conv-norm unit as `BasicConv2d`
   stem's unpadded convs (`Conv2d_1a_3x3` at stride 2, `Conv2d_2a_3x3`, `Conv2d_4a_3x3`) and the
   3x3 stride-2 max-pools after `Conv2d_2b_3x3` and `Conv2d_4a_3x3`.
 
+- kuangliu/pytorch-cifar's GoogLeNet (models/googlenet.py): `pre_layers` (a 3x3 conv-norm-ReLU
+  that keeps the resolution), then `{letter}{stage}` (`a3`, `b3`, `a4` ... `e4`, `a5`, `b5`), one
+  `maxpool` (3x3, stride 2, padding 1) applied where the stage number changes; its norms keep
+  torch's eps.
+
 Each is pinned where the choice was left at its default; the forward stays guessed.
 """
 
@@ -25,6 +30,8 @@ from codegen.patterns.blocks.chain import Chain
 STAGE_BLOCK = re.compile(r"inception(\d+)([a-z])")
 GOOGLENET = "torchvision's GoogLeNet layout (conv1-3, inception{stage}{letter})"
 INCEPTION_V3 = "torchvision's Inception v3 layout (TF-slim's layer names)"
+CIFAR_BLOCK = re.compile(r"([a-z])(\d+)")
+CIFAR = "kuangliu/pytorch-cifar's GoogLeNet layout (pre_layers, {letter}{stage})"
 # Inception v3's stem: unit name -> (stride, padding) of its conv; pools after these units.
 V3_STEM = {"Conv2d_1a_3x3": (2, 0), "Conv2d_2a_3x3": (1, 0), "Conv2d_4a_3x3": (1, 0)}
 V3_POOLED = ("Conv2d_2b_3x3", "Conv2d_4a_3x3")
@@ -53,6 +60,18 @@ def _googlenet_pins(cls, attrs: list[str]) -> list[tuple]:
             pool = "max_pool_ceil" if after == last else "max_pool_3x3_ceil"
             pins.append((f"{cls.name}.{attr}", "pooling_after", pool, GOOGLENET))
     return pins
+
+
+def _cifar_pins(cls, attrs: list[str]) -> list[tuple]:
+    found = [(f, a) for a in attrs if (f := CIFAR_BLOCK.fullmatch(a))]
+    stages = sorted((int(f.group(2)), f.group(1), a) for f, a in found)
+    if "pre_layers" not in attrs or len(stages) < 2:
+        return []
+    return [
+        (f"{cls.name}.{attr}", "pooling_after", "max_pool_3x3", CIFAR)
+        for (stage, _, attr), (after, _, _) in zip(stages, stages[1:])
+        if after != stage
+    ]
 
 
 def _inception_v3_pins(cls, members, ctx: BlockContext) -> list[tuple]:
@@ -86,10 +105,11 @@ class InceptionNet(Chain):
         attrs = [m.attr for m in members]
         googlenet = _googlenet_pins(cls, attrs)
         v3 = _inception_v3_pins(cls, members, ctx)
-        if not googlenet and not v3:
+        cifar = _cifar_pins(cls, attrs) if not googlenet and not v3 else []
+        if not googlenet and not v3 and not cifar:
             return None
-        eps = ("", "batch_norm_eps", 1e-3, GOOGLENET if googlenet else INCEPTION_V3)
-        found.pins = googlenet + v3 + [eps]
+        eps = [("", "batch_norm_eps", 1e-3, GOOGLENET if googlenet else INCEPTION_V3)]
+        found.pins = googlenet + v3 + cifar + (eps if not cifar else [])
         return found
 
     @staticmethod
@@ -130,4 +150,52 @@ class InceptionNet(Chain):
                 x = pool(self.inception3a(x), 2, 2, ceil_mode=True)
                 return self.fc(self.inception4a(x).mean((2, 3)))
 
-        return [Example(TinyGoogLeNet(), (torch.randn(2, 3, 37, 37),))]
+        return [Example(TinyGoogLeNet(), (torch.randn(2, 3, 37, 37),)), _cifar_example()]
+
+
+def _cifar_example() -> Example:
+    """A CIFAR GoogLeNet as kuangliu/pytorch-cifar writes it (narrowed): Inception blocks of four
+    Sequential branches `b1`..`b4` (the last opening with a stride-1 max-pool), one max-pool
+    between stages 3, 4 and 5, an 8x8 average pool before `linear`."""
+    import torch
+    import torch.nn as nn
+
+    def unit(c_in: int, c_out: int, k: int) -> list[nn.Module]:
+        return [nn.Conv2d(c_in, c_out, k, padding=k // 2), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+
+    class Inception(nn.Module):
+        def __init__(self, c_in: int, n1: int, n3: int, n5: int, pool: int) -> None:
+            super().__init__()
+            self.b1 = nn.Sequential(*unit(c_in, n1, 1))
+            self.b2 = nn.Sequential(*unit(c_in, 2, 1), *unit(2, n3, 3))
+            self.b3 = nn.Sequential(*unit(c_in, 2, 1), *unit(2, n5, 3), *unit(n5, n5, 3))
+            self.b4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), *unit(c_in, pool, 1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+
+    class CifarGoogLeNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pre_layers = nn.Sequential(*unit(3, 8, 3))
+            self.a3 = Inception(8, 2, 4, 2, 2)  # -> 10
+            self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+            self.a4 = Inception(10, 4, 4, 2, 2)  # -> 12
+            self.b4 = Inception(12, 4, 4, 2, 2)
+            self.a5 = Inception(12, 2, 6, 4, 4)  # -> 16
+            self.avgpool = nn.AvgPool2d(4, stride=1)
+            self.linear = nn.Linear(16, 5)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.maxpool(self.a3(self.pre_layers(x)))
+            out = self.maxpool(self.b4(self.a4(out)))
+            out = self.avgpool(self.a5(out))
+            return self.linear(out.view(out.size(0), -1))
+
+    torch.manual_seed(0)
+    model = CifarGoogLeNet()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.5)
+    return Example(model, (torch.randn(2, 3, 16, 16),))
