@@ -713,6 +713,7 @@ SPATIAL_ROLES = (
     "InvertedResidual",
     "ConvStem",
     "SqueezeExcite",
+    "EfficientChannelAttention",
 )
 
 

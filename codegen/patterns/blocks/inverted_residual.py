@@ -34,6 +34,7 @@ from codegen.patterns._kit import (
 from codegen.patterns.blocks._conv_parts import Unit, expands_elsewhere, member_units
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
+from codegen.patterns.blocks.squeeze_excite import channel_gate
 
 ACTIVATIONS = ["relu6", "relu", "silu", "hardswish", "gelu"]
 
@@ -52,7 +53,7 @@ class InvertedResidual(BlockPattern):
             seq = members[0]
             units, se = _units_of_sequential(seq, ctx)
         else:
-            se_members = [m for m in members if ctx.role(m) == "SqueezeExcite"]
+            se_members = [m for m in members if channel_gate(m, ctx)]
             rest = [m for m in members if m not in se_members]
             if len(se_members) > 1:
                 return None
@@ -324,7 +325,7 @@ def _units_of_sequential(seq, ctx) -> tuple[list[Unit] | None, tuple[str, ...] |
             activated.add(len(out) - 1)
             i += 1
             continue
-        if ctx.role(m) == "SqueezeExcite" and se is None and out and out[-1].depthwise:
+        if channel_gate(m, ctx) and se is None and out and out[-1].depthwise:
             se = (seq.attr, m.attr)
             i += 1
             continue

@@ -34,7 +34,7 @@ from codegen.patterns.blocks._conv_parts import (
 from codegen.patterns.blocks._norm_order import POST, PRE, model_order, proven
 from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
-from codegen.patterns.blocks.squeeze_excite import gate_width
+from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
 
 # What residual blocks call the member on their shortcut path; osmr/imgclsmob's units (ResUnit,
 # SEResUnit, ResNeXtUnit, ...) call it `identity_conv`. The one list analyze/ reads too.
@@ -98,7 +98,7 @@ class BasicBlock(BlockPattern):
             (m for m in members if family(m) == "norm"), key=lambda m: name_order(m.attr)
         )
         rest = [m for m in members if m not in convs and m not in norms]
-        gates = [m for m in rest if ctx.role(m) == "SqueezeExcite"]
+        gates = [m for m in rest if channel_gate(m, ctx)]
         if len(gates) > 1:
             return None
         rest = [m for m in rest if m not in gates]
@@ -252,10 +252,12 @@ class BasicBlock(BlockPattern):
             # last spatial conv's (RegNetY's grouped 3x3 before its 1x1, Radosavovic et al. 2020;
             # SE-ResNet's basic block's second 3x3 is also its last conv), still a guess.
             width = gate_width(gates[0], ctx)
-            fits = [".".join(c) for c, _, _, gives, _ in pairs if gives == width]
+            fits = [".".join(c) for c, _, _, gives, _ in pairs if width in (None, gives)]
             if not fits:
                 return None
             spatial = [".".join(p[0]) for p in pairs if p[3] == width and _spatial(p[4])]
+            # A gate that keeps any width (ECA) follows the body's last pair: timm's Bottleneck
+            # and BasicBlock (`attn_last`) and ECA-Net's ECABasicBlock/ECABottleneck put it there.
             default = spatial[-1] if spatial else fits[-1]
             where = ctx.choose(
                 cls,

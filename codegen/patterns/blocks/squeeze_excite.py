@@ -134,9 +134,22 @@ class SqueezeExcite(BlockPattern):
         ]
 
 
+# Channel gates a residual or inverted-residual body may hold: a squeeze-excitation, or ECA's
+# one-channel Conv1d across the pooled channels (blocks/efficient_channel_attention.py).
+GATE_ROLES = ("SqueezeExcite", "EfficientChannelAttention")
+
+
+def channel_gate(m, ctx: BlockContext) -> bool:
+    """Whether a member rescales its input's channels by a gate computed from their means."""
+    return ctx.role(m) in GATE_ROLES
+
+
 def gate_width(m, ctx: BlockContext) -> int | None:
     """The channels a squeeze-excitation member rescales: what its reducing layer reads (the
-    analysis sets a class's input width from its forward, not from the span of its members)."""
+    analysis sets a class's input width from its forward, not from the span of its members).
+    None for a gate whose layers do not record it (ECA's Conv1d reads one channel)."""
+    if ctx.role(m) != "SqueezeExcite":
+        return None
     return m.io.in_width if m.io is not None else None
 
 

@@ -1,0 +1,70 @@
+"""Efficient channel attention (ECA, Wang et al. 2020): pool each channel, run one small 1-d conv
+across the pooled channel vector (no reduction, kernel k odd), gate, rescale the input:
+
+    x * sigmoid(conv1d(mean(x)[:, None, :]))[:, :, None, None]
+
+Its one layer is a Conv1d reading and giving a single channel ([1, 1, k], no bias in timm's
+EcaModule and the paper's eca_module): the channel axis of the image is its sequence axis, so the
+weight says nothing of the width it rescales (it keeps any). The gate is a choice (sigmoid in
+both; timm's `gate_layer` can change it).
+"""
+
+from __future__ import annotations
+
+from codegen.ir.graph import Graph, Slice
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+
+ROLE = "EfficientChannelAttention"
+
+
+class EfficientChannelAttention(BlockPattern):
+    role = ROLE
+    priority = 10  # a lone one-channel Conv1d inside a conv net: a gate, not a sequence layer
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = [m for m in modules(cls) if m.kind != "placeholder"]
+        if tensors(cls) or len(members) != 1:
+            return None
+        conv = members[0]
+        if conv.kind != "builtin" or conv.type_name != "nn.Conv1d" or conv.io is None:
+            return None
+        if (conv.io.in_width, conv.io.out_width) != (1, 1):
+            return None
+        gate = ctx.choose(
+            cls, conv.attr, "gate", "sigmoid", act.alternatives("sigmoid", gates=True)
+        )
+        return Match(self, 1, (conv.attr,), [gate])
+
+    def forward(self, match: Match, g: Graph) -> None:
+        (conv,) = match.found
+        gate = match.choices[0].value
+        x = g.input("x")
+        s = g.call_method("mean", x, (2, 3), name="scale", comment="squeeze: [batch, C]")
+        s = g.call_method("unsqueeze", s, 1, name="scale", comment="channels as a sequence")
+        s = g.call_module((conv,), s, name="scale", inline=True)
+        s = act.apply(g, gate, s, name="scale")
+        s = g.call_function(
+            "getitem", s, (Slice(), 0, Slice(), None, None), name="scale", inline=True
+        )
+        g.output(g.call_function("mul", x, s))
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+
+        class EcaLayer(nn.Module):  # BangGuWu/ECANet's eca_layer: a pool member, k = 3
+            def __init__(self, k_size: int = 3) -> None:
+                super().__init__()
+                self.avg_pool = nn.AdaptiveAvgPool2d(1)
+                self.conv = nn.Conv1d(1, 1, k_size, padding=(k_size - 1) // 2, bias=False)
+                self.sigmoid = nn.Sigmoid()
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                y = self.avg_pool(x)
+                y = self.conv(y.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
+                return x * self.sigmoid(y).expand_as(x)
+
+        return [Example(EcaLayer(5), (torch.randn(2, 12, 5, 5),))]
+
