@@ -66,5 +66,38 @@ class EfficientChannelAttention(BlockPattern):
                 y = self.conv(y.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
                 return x * self.sigmoid(y).expand_as(x)
 
-        return [Example(EcaLayer(5), (torch.randn(2, 12, 5, 5),))]
+        class ECABasicBlock(nn.Module):  # ECANet's models/eca_resnet.py: the gate after bn2
+            def __init__(self, c_in: int, planes: int, stride: int = 1) -> None:
+                super().__init__()
+                self.conv1 = nn.Conv2d(c_in, planes, 3, stride, 1, bias=False)
+                self.bn1 = nn.BatchNorm2d(planes)
+                self.relu = nn.ReLU(inplace=True)
+                self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+                self.bn2 = nn.BatchNorm2d(planes)
+                self.eca = EcaLayer(3)
+                self.downsample = None
+                if stride != 1 or c_in != planes:
+                    self.downsample = nn.Sequential(
+                        nn.Conv2d(c_in, planes, 1, stride, bias=False), nn.BatchNorm2d(planes)
+                    )
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                residual = x if self.downsample is None else self.downsample(x)
+                out = self.relu(self.bn1(self.conv1(x)))
+                out = self.eca(self.bn2(self.conv2(out)))
+                return self.relu(out + residual)
+
+        class Stage(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.layer1 = nn.Sequential(ECABasicBlock(8, 8), ECABasicBlock(8, 8))
+                self.layer2 = nn.Sequential(ECABasicBlock(8, 16, 2), ECABasicBlock(16, 16))
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.layer2(self.layer1(x))
+
+        return [
+            Example(EcaLayer(5), (torch.randn(2, 12, 5, 5),)),
+            Example(Stage(), (torch.randn(2, 8, 8, 8),)),
+        ]
 
