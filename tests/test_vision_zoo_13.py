@@ -20,7 +20,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # (session 13, branch zoo13 at 8d2e004 + the zoo, 2026-11-30, before any change made for it;
 # `python benchmarks/bench_vision_zoo.py 13`): 1 exact, 9 flagged, 0 WRONG, 0 crash. The one
 # exact row is pytorch-cifar's ResNeXt29 (its forward matches, though the top class says guessed).
-EXACT_FROM_KEYS = {"kuangliu_resnext29"}
+# After (session 14, cnn14a; same command): timm's ECA-ResNet-D (blocks/
+# efficient_channel_attention.py, a gate after the body's last pair), ResNeSt (blocks/
+# split_attention.py, and the body's avd pool where the shortcut pools) and mmpretrain's SEResNet
+# (squeeze_excite.py reading ConvModule-wrapped convs) are exact too: 4 exact, 6 flagged, 0 WRONG.
+EXACT_FROM_KEYS = {"kuangliu_resnext29", "timm_ecaresnet_d", "timm_resnest", "mm_seresnet"}
 
 
 # Blind finding (2026-11-30): ResNeSt's split-attention conv (`conv2.conv`, groups = radix = 2,

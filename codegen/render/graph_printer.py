@@ -55,6 +55,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
     "input_if_same_shape": ("input_if_same_shape", "helper:input_if_same_shape"),
     "zero_padded_shortcut": ("zero_padded_shortcut", "helper:zero_padded_shortcut"),
+    "tree_root_input": ("tree_root_input", "helper:tree_root_input"),  # aggregation_tree.py
     "weight_standardized_conv2d": (
         "weight_standardized_conv2d",
         "helper:weight_standardized_conv2d",
