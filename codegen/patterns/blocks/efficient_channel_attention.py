@@ -96,8 +96,40 @@ class EfficientChannelAttention(BlockPattern):
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 return self.layer2(self.layer1(x))
 
+        def conv_bn_relu6(c_in: int, c_out: int, k: int = 3, groups: int = 1) -> nn.Sequential:
+            pad = (k - 1) // 2
+            return nn.Sequential(
+                nn.Conv2d(c_in, c_out, k, 1, pad, groups=groups, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU6(inplace=True),
+            )
+
+        class InvertedResidual(nn.Module):  # ECANet's eca_mobilenetv2.py: the gate closes `conv`
+            def __init__(self, c: int, expand: int, k_size: int) -> None:
+                super().__init__()
+                hidden = c * expand
+                self.conv = nn.Sequential(
+                    conv_bn_relu6(c, hidden, 1),
+                    conv_bn_relu6(hidden, hidden, groups=hidden),
+                    nn.Conv2d(hidden, c, 1, 1, 0, bias=False),
+                    nn.BatchNorm2d(c),
+                    EcaLayer(k_size),
+                )
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return x + self.conv(x)
+
+        class Features(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.features = nn.Sequential(InvertedResidual(8, 4, 3), InvertedResidual(8, 4, 5))
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.features(x)
+
         return [
             Example(EcaLayer(5), (torch.randn(2, 12, 5, 5),)),
             Example(Stage(), (torch.randn(2, 8, 8, 8),)),
+            Example(Features(), (torch.randn(2, 8, 6, 6),)),
         ]
 
