@@ -337,25 +337,10 @@ class BasicBlock(BlockPattern):
         out = x
         for i, (conv, norm) in enumerate(pairs):
             if norm is None:  # a self-contained step: it normalises and activates itself
-                if pooled is not None and pooled[1] == "before":
-                    out = g.call_function(
-                        "avg_pool2d",
-                        out,
-                        3,
-                        kwargs={"stride": 2, "padding": 1},
-                        name="out",
-                        comment="the block's stride (ResNeSt's avd)",
-                    )
+                where = pooled[1] if pooled is not None else None
+                out = _avd_pool(g, out) if where == "before" else out
                 out = g.call_module(conv, out, name="out")
-                if pooled is not None and pooled[1] == "after":
-                    out = g.call_function(
-                        "avg_pool2d",
-                        out,
-                        3,
-                        kwargs={"stride": 2, "padding": 1},
-                        name="out",
-                        comment="the block's stride (ResNeSt's avd)",
-                    )
+                out = _avd_pool(g, out) if where == "after" else out
                 continue
             out = g.call_module(conv, out, name="out", inline=True)
             last = i == len(pairs) - 1
@@ -424,6 +409,17 @@ class BasicBlock(BlockPattern):
 
 # Block patterns whose class convolves, normalises and activates by itself: one step of a body.
 SELF_CONTAINED = ("SplitAttention", "SelectiveKernel")
+
+
+def _avd_pool(g: Graph, out):
+    return g.call_function(
+        "avg_pool2d",
+        out,
+        3,
+        kwargs={"stride": 2, "padding": 1},
+        name="out",
+        comment="the block's stride (ResNeSt's avd)",
+    )
 
 
 def _pooled_body(cls, ctx: BlockContext, inner: list, shortcut) -> tuple | None:
