@@ -14,6 +14,7 @@ from __future__ import annotations
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns.blocks._conv_parts import arg, conv_kernel
 
 ROLE = "EfficientChannelAttention"
 
@@ -29,7 +30,11 @@ class EfficientChannelAttention(BlockPattern):
         conv = members[0]
         if conv.kind != "builtin" or conv.type_name != "nn.Conv1d" or conv.io is None:
             return None
-        if (conv.io.in_width, conv.io.out_width) != (1, 1):
+        if (conv.io.in_width, conv.io.out_width) != (1, 1) or arg(conv, "bias", True):
+            return None  # both codes build it unbiased, an odd kernel of 3 or more
+        kernel = conv_kernel(conv)
+        kernel = kernel[0] if isinstance(kernel, (tuple, list)) else kernel
+        if not isinstance(kernel, int) or kernel < 3 or kernel % 2 == 0:
             return None
         gate = ctx.choose(
             cls, conv.attr, "gate", "sigmoid", act.alternatives("sigmoid", gates=True)
