@@ -47,7 +47,7 @@ class SqueezeExcite(BlockPattern):
         if not squeezed < channels or (into, back) != (squeezed, channels):
             return None
         default, why = act.family_default(ctx.resolver, "relu")  # EfficientNet's: SiLU
-        reduce_at, expand_at = ".".join(reduce[0]), ".".join(expand[0])
+        reduce_at, expand_at = reduce[2], expand[2]  # choices addressed by the member's name
         activation = act.mark_family(
             ctx.choose(
                 cls,
