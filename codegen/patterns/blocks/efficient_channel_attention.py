@@ -137,4 +137,3 @@ class EfficientChannelAttention(BlockPattern):
             Example(Stage(), (torch.randn(2, 8, 8, 8),)),
             Example(Features(), (torch.randn(2, 8, 6, 6),)),
         ]
-

@@ -89,7 +89,14 @@ class RadixSplitAttention(BlockPattern):
             width = g.call_function("getitem", size, 3, name="width")
             batch = g.call_function("getitem", size, 0, name="batch")
             splits = g.call_method(
-                "view", u, batch, radix, -1, height, width, name="splits",
+                "view",
+                u,
+                batch,
+                radix,
+                -1,
+                height,
+                width,
+                name="splits",
                 comment="[batch, radix, C, H, W]",
             )
             pooled = g.call_method("sum", splits, 1, name="gap", inline=True)
@@ -123,9 +130,7 @@ class RadixSplitAttention(BlockPattern):
                 super().__init__()
                 inter = max(channels * radix // reduction, 32)
                 self.radix, self.channels = radix, channels
-                self.conv = nn.Conv2d(
-                    channels, channels * radix, 3, 1, 1, groups=radix, bias=False
-                )
+                self.conv = nn.Conv2d(channels, channels * radix, 3, 1, 1, groups=radix, bias=False)
                 self.bn0 = nn.BatchNorm2d(channels * radix)
                 self.relu = nn.ReLU(inplace=True)
                 self.fc1 = nn.Conv2d(channels, inter, 1)
@@ -161,9 +166,11 @@ class RadixSplitAttention(BlockPattern):
                 self.downsample = None
                 if stride != 1 or c_in != planes * 4:
                     self.downsample = nn.Sequential(
-                        nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False)
-                        if stride > 1
-                        else nn.Identity(),
+                        (
+                            nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False)
+                            if stride > 1
+                            else nn.Identity()
+                        ),
                         nn.Conv2d(c_in, planes * 4, 1, bias=False),
                         nn.BatchNorm2d(planes * 4),
                     )

@@ -174,12 +174,12 @@ def gate_width(m, ctx: BlockContext) -> int | None:
 
 
 def _layer(m, ctx: BlockContext, prefix: tuple[str, ...]):
-    """(path, family, member name, (in width, out width)) of a built-in 1x1 conv or Linear member, or of
-    the conv a unit class wraps with no norm (mmcv's ConvModule(norm_cfg=None): `conv1.conv`, its
-    `activate` holding no tensors, so the gate's activations are this pattern's choices); None
-    for anything else."""
+    """(path, family, member name, (in width, out width)) of a built-in 1x1 conv or Linear
+    member, or of the conv a unit class wraps with no norm (mmcv's ConvModule(norm_cfg=None):
+    `conv1.conv`, its `activate` holding no tensors, so the gate's activations are this pattern's
+    choices); None for anything else."""
     if m.kind == "builtin" and family(m) in ("conv", "linear") and m.io is not None:
-        if family(m) == "conv" and _kernel(m) != 1 or None in (m.io.in_width, m.io.out_width):
+        if (family(m) == "conv" and _kernel(m) != 1) or None in (m.io.in_width, m.io.out_width):
             return None
         return (prefix + (m.attr,), family(m), m.attr, (m.io.in_width, m.io.out_width))
     if m.kind != "class" or prefix:
