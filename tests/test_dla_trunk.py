@@ -12,61 +12,16 @@ import pytest
 import torch
 import torch.nn as nn
 
+from codegen.patterns.blocks._split_examples import modules as split_examples
 from tests.redraw import reference_and_input
 from tests.zoo_verdicts import generate_from_state_dict, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
-class BasicBlock(nn.Module):  # dla.py BasicBlock: forward(x, residual=None)
-    def __init__(self, inplanes: int, planes: int, stride: int = 1) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-
-    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
-        residual = x if residual is None else residual
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + residual)
-
-
-class Root(nn.Module):  # dla.py Root(kernel_size=1, residual=False)
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, 1, 1, bias=False, padding=0)
-        self.bn = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, *x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.bn(self.conv(torch.cat(x, 1))))
-
-
-class Tree(nn.Module):  # dla.py Tree with levels=1
-    def __init__(self, c_in: int, c_out: int, stride: int, level_root: bool) -> None:
-        super().__init__()
-        root_dim = 2 * c_out + (c_in if level_root else 0)
-        self.tree1 = BasicBlock(c_in, c_out, stride)
-        self.tree2 = BasicBlock(c_out, c_out, 1)
-        self.root = Root(root_dim, c_out)
-        self.level_root = level_root
-        self.downsample = nn.MaxPool2d(stride, stride=stride) if stride > 1 else None
-        self.project = None
-        if c_in != c_out:
-            self.project = nn.Sequential(
-                nn.Conv2d(c_in, c_out, 1, stride=1, bias=False), nn.BatchNorm2d(c_out)
-            )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        bottom = self.downsample(x) if self.downsample is not None else x
-        residual = self.project(bottom) if self.project is not None else bottom
-        children = [bottom] if self.level_root else []
-        x1 = self.tree1(x, residual)
-        x2 = self.tree2(x1)
-        return self.root(x2, x1, *children)
+def _tree(c_in: int, c_out: int, stride: int, level_root: bool) -> nn.Module:
+    """dla.py's Tree with levels=1 (BasicBlock children, a Root over their concatenation)."""
+    return split_examples()["dla_tree"](c_in, c_out, stride, level_root)
 
 
 def _conv_level(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:  # _make_conv_level
@@ -87,8 +42,8 @@ class DLA(nn.Module):  # dla.py DLA (dla34's layout, two tree levels, narrowed)
         )
         self.level0 = _conv_level(channels[0], channels[0])
         self.level1 = _conv_level(channels[0], channels[1], 2)
-        self.level2 = Tree(channels[1], channels[2], 2, level_root=False)
-        self.level3 = Tree(channels[2], channels[3], 2, level_root=True)
+        self.level2 = _tree(channels[1], channels[2], 2, level_root=False)
+        self.level3 = _tree(channels[2], channels[3], 2, level_root=True)
         self.avgpool = nn.AvgPool2d(pool_size)
         self.fc = nn.Conv2d(channels[-1], num_classes, 1, 1, 0, bias=True)
 
