@@ -25,12 +25,19 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # closing in their ReLU, blocks/concat_block.py; the stage pools, families/inception_net.py) and
 # kuangliu_densenet (blocks/preact_conv.py's DenseBottleneck, new features first by the layout),
 # timm_nf_resnet (layers/scaled_std_conv.py, blocks/norm_free_block.py: beta by the block's place).
+# After (session 14, cnn14a; same command): timm's ECA-ResNet-D (blocks/
+# efficient_channel_attention.py, a gate after the body's last pair), ResNeSt (blocks/
+# split_attention.py, and the body's avd pool where the shortcut pools) and mmpretrain's SEResNet
+# (squeeze_excite.py reading ConvModule-wrapped convs) are exact too.
 EXACT_FROM_KEYS = {
     "kuangliu_resnext29",
     "timm_cspresnet",
     "kuangliu_googlenet",
     "kuangliu_densenet",
     "timm_nf_resnet",
+    "timm_ecaresnet_d",
+    "timm_resnest",
+    "mm_seresnet",
 }
 
 

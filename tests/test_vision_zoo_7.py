@@ -33,6 +33,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # strides (stem /2, the paper's stage schedule) and their family's activation make torchvision's
 # MobileNetV2 (ReLU6) and EfficientNet (SiLU: its squeeze-excitation is a quarter of the block's
 # input) exact, and the paper-style MobileNetV1 (every stage but the first halves; a trailing ReLU).
+# Session 14 (cnn14a): timm's DLA (chain.py's dla_stem_pins: a model whose stages are aggregation
+# trees takes DLA's 7x7 base layer of stride 1 with no pool, its widening level striding 2, and
+# its 1x1 conv head after a global average pool).
 EXACT_FROM_KEYS = {
     "tv_resnet50",
     "timm_resnet10t",
@@ -41,6 +44,7 @@ EXACT_FROM_KEYS = {
     "tv_mobilenet_v2",
     "tv_efficientnet_b0",
     "mobilenet_v1",
+    "timm_dla",
 }
 
 

@@ -112,6 +112,8 @@ def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
         constant = len(set(map(_hashable, columns[i]))) == 1
         if slot.name == "dim" and all(v == 1 for v in columns[i]):
             continue  # a unit dimension of a tensor (a gain [C, 1, 1, 1]) is no size to name
+        if not is_top and slot.role == "width" and all(v == 1 for v in columns[i]):
+            continue  # one channel in every instance (ECA's Conv1d(1, 1, k)) is the layout's own
         if slot.role in ("width", "vocab", "positions", "types"):
             # Equal sizes share a parameter only when they measure the same thing (see _unit).
             key: tuple = (slot.role, _unit(slot, template, columns, i), _hashable(columns[i]))

@@ -1252,11 +1252,25 @@ def _class_io(members: list[Module | Tensor], chained: bool = True) -> IOSpec:
     kept = None if modules else normalised_width([m for m in members if isinstance(m, Tensor)])
     if kept is not None:  # a mean and std of its own: what enters it keeps its width
         return IOSpec("class", kept[0], kept[0], kept[1])
+    if _channel_sequence_conv(modules):
+        # ECA's gate (patterns/blocks/efficient_channel_attention.py): a Conv1d over the pooled
+        # channels as one sequence reads and gives 1 channel and rescales its input, whatever
+        # its width: the class keeps the width it is given, which no key records.
+        return IOSpec("class", None, None, 2)
     io = _span_io("class", modules)
     shortcut = next((m for m in modules if m.attr in SHORTCUT_READS and m.io is not None), None)
     if not chained and shortcut is not None and shortcut.io.in_width:
         io = IOSpec(io.family, shortcut.io.in_width, io.out_width, io.ndim, vocab=io.vocab)
     return io
+
+
+def _channel_sequence_conv(modules: list[Module]) -> bool:
+    """A class holding one built-in Conv1d of one input and one output channel, and nothing else."""
+    real = [m for m in modules if m.kind != "placeholder"]
+    if len(real) != 1 or real[0].kind != "builtin" or real[0].type_name != "nn.Conv1d":
+        return False
+    io = real[0].io
+    return io is not None and (io.in_width, io.out_width) == (1, 1)
 
 
 def _span_io(family: str, modules: list[Module]) -> IOSpec:

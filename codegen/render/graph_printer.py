@@ -56,6 +56,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "avg_pool_to": ("avg_pool_to", "helper:avg_pool_to"),  # blocks/norm_free_block.py
     "input_if_same_shape": ("input_if_same_shape", "helper:input_if_same_shape"),
     "zero_padded_shortcut": ("zero_padded_shortcut", "helper:zero_padded_shortcut"),
+    "tree_root_input": ("tree_root_input", "helper:tree_root_input"),  # aggregation_tree.py
     "weight_standardized_conv2d": (
         "weight_standardized_conv2d",
         "helper:weight_standardized_conv2d",

@@ -27,6 +27,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "pad_to_like": ("F",),
     "zero_padded_shortcut": ("F",),
     "avg_pool_to": ("F",),
+    "tree_root_input": (),
     "weight_standardized_conv2d": ("F",),
     "latent_as_map": (),
     # helpers that build on the plain rotary frequencies print them too
@@ -188,6 +189,16 @@ def zero_padded_shortcut(x: torch.Tensor, out: torch.Tensor, both_sides: bool) -
     extra = out.size(1) - x.size(1)
     before = extra // 2 if both_sides else 0
     return F.pad(x, [0, 0, 0, 0, before, extra - before])
+''',
+    "tree_root_input": '''
+def tree_root_input(
+    x2: torch.Tensor, x1: torch.Tensor, bottom: torch.Tensor, root_reads: int
+) -> torch.Tensor:
+    """What a deep layer aggregation tree's root reads: both blocks' outputs, and the tree's
+    (pooled) input too where the root's conv is that wide (a level's root, Yu et al. 2018)."""
+    if root_reads == x2.size(1) + x1.size(1):
+        return torch.cat([x2, x1], 1)
+    return torch.cat([x2, x1, bottom], 1)
 ''',
     "input_if_same_shape": '''
 def input_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

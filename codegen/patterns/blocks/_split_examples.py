@@ -313,6 +313,7 @@ def modules():
     return {
         "bottle2neck": Bottle2neck,
         "dla_levels": Levels,
+        "dla_tree": Tree,  # tests/test_dla_trunk.py builds ucbdrive's whole DLA around it
         "osa_stage": OSAStage,
         "conv_norm_act": ConvNormAct,
         "yolo_bottleneck": Bottleneck,

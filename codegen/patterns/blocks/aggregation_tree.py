@@ -102,11 +102,19 @@ class AggregationTree(BlockPattern):
             why = "a DLA tree halves the resolution (its first block's first conv)"
             for path, _ in cls.instances:
                 pins.append((f"{path}.{'.'.join(pairs[0][0][0])}", "stride", 2, why))
+        # Whether the root reads the tree's input too (a level's root) is each instance's: DLA's
+        # dla34 roots level 3's tree so and not level 2's, one class for both.
+        level_roots = {reads != 2 * c_out}
+        for io in cls.member_io:
+            r, t = io.get(root.attr), io.get(first.attr)
+            if r is not None and t is not None and None not in (r.in_width, t.out_width):
+                level_roots.add(r.in_width != 2 * t.out_width)
+        level_root = level_roots.pop() if len(level_roots) == 1 else "per_instance"
         found = (
             pairs,
             (projected.conv, projected.norm) if project else None,
             (root_unit.conv, root_unit.norm),
-            reads != 2 * c_out,
+            level_root,
             stride.value,
         )
         return Match(self, len(members) + 2, found, [stride, activation], pins=pins)
@@ -134,8 +142,13 @@ class AggregationTree(BlockPattern):
 
         x1 = block(first, x, shortcut, "x1")
         x2 = block(second, x1, x1, "x2")
-        children = [x2, x1] + ([bottom] if level_root else [])
-        out = g.call_function("cat", children, 1, name="out", inline=True)
+        if level_root == "per_instance":  # the root's weight says whether it reads `bottom`
+            weight = g.getattr(root[0] + ("weight",))
+            reads = g.call_method("size", weight, 1, name="root_reads", inline=True)
+            out = g.call_function("tree_root_input", x2, x1, bottom, reads, name="out", inline=True)
+        else:
+            children = [x2, x1] + ([bottom] if level_root else [])
+            out = g.call_function("cat", children, 1, name="out", inline=True)
         out = g.call_module(root[0], out, name="out", inline=True)
         out = g.call_module(root[1], out, name="out", inline=True)
         g.output(act.apply(g, activation, out, name="out", inline=True))

@@ -673,6 +673,7 @@ def plan(
             # GoogLeNet's between its conv classes).
             shuffled = i == 0 and _shuffle_stage(nxt, ctx)
             pooled = i == 0 and _stem_kernel(m, ctx) in (7, (7, 7)) and not _metaformer(ctx)
+            pooled = pooled and not dla_trunk(members, ctx)  # DLA's base layer: no pool
             usual = "max_pool_3x3" if pooled or shuffled else "none"
             if usual != "none" and _standardised_stem(m, ctx):
                 usual = "zero_padded_max_pool_3x3"
@@ -764,6 +765,7 @@ SPATIAL_ROLES = (
     "InvertedResidual",
     "ConvStem",
     "SqueezeExcite",
+    "EfficientChannelAttention",
 )
 
 
@@ -891,8 +893,8 @@ def _pooled_stem(members: list[Module], i: int, ctx: BlockContext) -> bool:
         return False
     if not _deep_stem(convs[0], ctx) and conv_kernel(convs[0]) not in (7, (7, 7)):
         return False
-    if _metaformer(ctx):
-        return False
+    if _metaformer(ctx) or dla_trunk(members, ctx):
+        return False  # DLA's 7x7 base layer keeps the resolution: no pool (dla_stem_pins)
     return any(m.kind in ("class", "sequential", "repeat") for m in members[i + 1 :])
 
 
@@ -1138,13 +1140,48 @@ def output_pooling_choice(
     a flatten, in trailing slots past its last key): the output shape tells whether one is there."""
     if not cls.is_top or not flow.spatial or not members or _ends(members[-1]) != "conv":
         return None
+    # DLA's head (ucbdrive/dla's and timm's dla.py): a global average pool, then its 1x1 conv `fc`
+    usual = "mean" if dla_trunk(members, ctx) else "none"
     return ctx.resolver.choose(
         cls.name,
         "output_pooling",
-        "none",
-        ["mean", "amax"],
+        usual,
+        [p for p in ("none", "mean", "amax") if p != usual],
         "global pooling after the last conv (a conv classifier head)",
     )
+
+
+def dla_trunk(members: list[Module], ctx: BlockContext) -> bool:
+    """Whether the class's stages include deep layer aggregation trees (blocks/aggregation_tree.py):
+    the structure of DLA's code (Yu et al. 2018), whose stem and head follow its conventions."""
+    return any(ctx.role(m) == "Tree" for m in members)
+
+
+DLA_STEM_WHY = (
+    "DLA's conv levels before its trees (ucbdrive/dla, timm's dla.py): a 7x7 base layer of "
+    "stride 1, the level that widens strides 2"
+)
+
+
+def dla_stem_pins(cls: ClassDef, members: list[Module], ctx: BlockContext) -> list[tuple]:
+    """Stride pins for the conv Sequentials before a DLA trunk's first tree: the 7x7 base layer
+    strides 1 (no pool follows it) and the one conv level that widens strides 2; others keep 1.
+    Pins, so a hint or calibration still decides (analyze: Match.pins)."""
+    if not cls.is_top or not dla_trunk(members, ctx):
+        return []
+    pins = []
+    for m in members:
+        if ctx.role(m) == "Tree":
+            break
+        real = [c for c in m.children if c.kind != "placeholder"] if m.kind == "sequential" else []
+        first = real[0] if real else None
+        if family(first) != "conv" or first.kind != "builtin" or first.io is None:
+            continue
+        widens = first.io.in_width is not None and first.io.out_width > first.io.in_width
+        stride = 1 if conv_kernel(first) in (7, (7, 7)) else 2 if widens else None
+        if stride is not None:
+            pins.append((f"{m.attr}.{first.attr}", "stride", stride, DLA_STEM_WHY))
+    return pins
 
 
 # Transformer stages built by catalogue patterns: a class around them that no family pattern
@@ -1228,7 +1265,8 @@ class Chain(BlockPattern):
         how = residual.value if residual is not None else "none"
         output = squash.value if squash is not None else "identity"
         pooling = (pooled.value, flow.spatial) if pooled is not None else ("none", None)
-        return Match(self, len(modules(cls)), (front, steps, how, output, pooling), choices)
+        found = (front, steps, how, output, pooling)
+        return Match(self, len(modules(cls)), found, choices, pins=dla_stem_pins(cls, ordered, ctx))
 
     def forward(self, match: Match, g: Graph) -> None:
         front, steps, residual, output, (pooling, ndim) = match.found

@@ -20,6 +20,7 @@ from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, mod
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks.ghost_module import ghost_parts
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES, name_order
+from codegen.patterns.blocks.squeeze_excite import channel_gate
 
 WHY = "GhostNet's bottleneck (huawei-noah's and timm's code)"
 
@@ -39,7 +40,7 @@ class GhostBottleneck(BlockPattern):
             return None
         rest = [m for m in members if m not in ghosts]
         shortcut = [m for m in rest if m.attr in SHORTCUT_NAMES and m.kind == "sequential"]
-        gates = [m for m in rest if ctx.role(m) == "SqueezeExcite"]
+        gates = [m for m in rest if channel_gate(m, ctx)]
         convs = [m for m in rest if m.kind == "builtin" and family(m) == "conv"]
         norms = [m for m in rest if m.kind == "builtin" and family(m) == "norm"]
         if len(shortcut) > 1 or len(gates) > 1 or len(convs) != len(norms) or len(convs) > 1:

@@ -34,6 +34,7 @@ from codegen.patterns._kit import (
 from codegen.patterns.blocks._conv_parts import Unit, expands_elsewhere, member_units
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
+from codegen.patterns.blocks.squeeze_excite import channel_gate
 
 ACTIVATIONS = ["relu6", "relu", "silu", "hardswish", "gelu"]
 
@@ -52,7 +53,7 @@ class InvertedResidual(BlockPattern):
             seq = members[0]
             units, se = _units_of_sequential(seq, ctx)
         else:
-            se_members = [m for m in members if ctx.role(m) == "SqueezeExcite"]
+            se_members = [m for m in members if channel_gate(m, ctx)]
             rest = [m for m in members if m not in se_members]
             if len(se_members) > 1:
                 return None
@@ -175,7 +176,9 @@ class InvertedResidual(BlockPattern):
                     f"the 1x1 expansion {expand.conv[0]} keeps the width: some blocks skip it "
                     f"there (expansion 1) and the keys cannot tell; read as {skip.value}"
                 )
-        found = (expand, dw, se, project, residual)
+        # a gate that closes the body (the Sequential's last item) rescales the projection's output
+        se_last = se is not None and len(se) == 2 and se[-1] == members[0].children[-1].attr
+        found = (expand, dw, se, project, residual, se_last)
         explains = len(members) + 1
         if expand is None or (expand.pointwise and dw.one_channel_per_group):
             # A body that opens with the depthwise conv (MobileNetV3's and EfficientNet's first
@@ -193,7 +196,7 @@ class InvertedResidual(BlockPattern):
         return Match(self, explains, found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        expand, dw, se, project, residual = match.found
+        expand, dw, se, project, residual, se_last = match.found
         activation = match.choices[0].value
         x = g.input("x")
         skipped = any(c.name == "expansion" and c.value == "skipped" for c in match.choices)
@@ -205,10 +208,12 @@ class InvertedResidual(BlockPattern):
             out = act.apply(g, activation, g.call_module(u.norm, out, inline=True), name="out")
             if u is expand and skipped:
                 out = g.call_function("input_if_same_shape", x, out, name="out")
-        if se is not None:
+        if se is not None and not se_last:
             out = g.call_module(se, out, name="out")
         out = g.call_module(project.conv, out, name="out", inline=True)
         out = g.call_module(project.norm, out, name="out", comment="projection, no activation")
+        if se is not None and se_last:
+            out = g.call_module(se, out, name="out")
         if residual is True:
             out = g.call_function("add_if_same_shape", x, out, name="out")
         elif isinstance(residual, tuple):
@@ -343,7 +348,10 @@ def _units_of_sequential(seq, ctx) -> tuple[list[Unit] | None, tuple[str, ...] |
             activated.add(len(out) - 1)
             i += 1
             continue
-        if ctx.role(m) == "SqueezeExcite" and se is None and out and out[-1].depthwise:
+        # The gate after the depthwise conv (MobileNetV3, EfficientNet), or closing the body
+        # after the projection's norm (ECA-Net's eca_mobilenetv2: `eca_layer` last in `conv`).
+        closing = nxt is None and len(out) >= 2 and out[-1].pointwise and out[-1].norm is not None
+        if channel_gate(m, ctx) and se is None and out and (out[-1].depthwise or closing):
             se = (seq.attr, m.attr)
             i += 1
             continue

@@ -25,6 +25,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import (
+    arg,
     conv_kernel,
     expands_elsewhere,
     held_norm,
@@ -34,7 +35,7 @@ from codegen.patterns.blocks._conv_parts import (
 from codegen.patterns.blocks._norm_order import POST, PRE, model_order, proven
 from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
-from codegen.patterns.blocks.squeeze_excite import gate_width
+from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
 
 # What residual blocks call the member on their shortcut path; osmr/imgclsmob's units (ResUnit,
 # SEResUnit, ResNeXtUnit, ...) call it `identity_conv`. The one list analyze/ reads too.
@@ -98,10 +99,17 @@ class BasicBlock(BlockPattern):
             (m for m in members if family(m) == "norm"), key=lambda m: name_order(m.attr)
         )
         rest = [m for m in members if m not in convs and m not in norms]
-        gates = [m for m in rest if ctx.role(m) == "SqueezeExcite"]
+        gates = [m for m in rest if channel_gate(m, ctx)]
         if len(gates) > 1:
             return None
         rest = [m for m in rest if m not in gates]
+        # A member that convolves, normalises and activates on its own (ResNeSt's split attention
+        # `conv2`, SKNet's selective kernel `conv1`): one step of the body, numbered among the
+        # convs, with no norm or activation after it.
+        inner = [m for m in rest if ctx.role(m) in SELF_CONTAINED]
+        if len(inner) > 1:
+            return None
+        rest = [m for m in rest if m not in inner]
         # An activation with tensors of its own (SRGAN's `prelu`, one PReLU shared by the block):
         # the block's activation, called between the pairs; whether it runs after the sum too
         # leaves no key (a choice).
@@ -110,13 +118,13 @@ class BasicBlock(BlockPattern):
             return None
         rest = [m for m in rest if m not in own]
         if not convs and not norms:  # conv-norm units wrapped one per member (timm's ConvNormAct)
-            if own:
+            if own or inner:
                 return None
             return self._match_units(cls, ctx, rest, gates, len(members))
-        if not norms and not own and all(held_norm(c) for c in convs):
+        if not norms and not own and not inner and all(held_norm(c) for c in convs):
             # Convs that hold their norms (Detectron2's Conv2d): each a unit of its own.
             return self._match_units(cls, ctx, rest + convs, gates, len(members))
-        if len(members) < 4:
+        if len(members) < 4 + len(inner):
             return None
         shortcut = None
         if len(rest) == 1 and family(rest[0]) in ("sequential", "conv"):
@@ -142,6 +150,11 @@ class BasicBlock(BlockPattern):
         ]
         if any(c.io.out_width != n.io.in_width for c, n in zip(convs, norms)):
             return None
+        if inner:  # in name order among the pairs; its widths are its class's to check
+            at = sum(name_order(c.attr) < name_order(inner[0].attr) for c in convs)
+            if not 0 < at < len(pairs):
+                return None
+            pairs.insert(at, ((inner[0].attr,), None, None, None, None))
         order = POST
         if POST not in {proven(n, c) for c, n in zip(convs, norms)}:  # each norm could come first
             order = model_order(ctx)
@@ -149,7 +162,8 @@ class BasicBlock(BlockPattern):
                 return None  # the model's other blocks are pre-activation (preact_residual.py)
         short = [(shortcut.attr,)] if shortcut else None
         own_attr = own[0].attr if own else None
-        match = self._finish(cls, ctx, pairs, short, gates, 0, zero_pad, own_attr)
+        pool = _pooled_body(cls, ctx, inner, shortcut)
+        match = self._finish(cls, ctx, pairs, short, gates, 0, zero_pad, own_attr, pool)
         if match is not None and order is None and not match.guessed:
             match.guessed = (
                 "every conv keeps the width, so each norm could also come before its conv "
@@ -205,6 +219,7 @@ class BasicBlock(BlockPattern):
         size: int,
         zero_pad: bool = False,
         own: str | None = None,
+        pool: tuple | None = None,
     ) -> Match | None:
         """`pairs`: (conv path, norm path, in width, out width, kernel) in dataflow order; `shortcut`:
         the paths the shortcut calls in turn (the member, or a unit's conv and norm); `zero_pad`:
@@ -252,10 +267,12 @@ class BasicBlock(BlockPattern):
             # last spatial conv's (RegNetY's grouped 3x3 before its 1x1, Radosavovic et al. 2020;
             # SE-ResNet's basic block's second 3x3 is also its last conv), still a guess.
             width = gate_width(gates[0], ctx)
-            fits = [".".join(c) for c, _, _, gives, _ in pairs if gives == width]
+            fits = [".".join(c) for c, _, _, gives, _ in pairs if width in (None, gives)]
             if not fits:
                 return None
             spatial = [".".join(p[0]) for p in pairs if p[3] == width and _spatial(p[4])]
+            # A gate that keeps any width (ECA) follows the body's last pair: timm's Bottleneck
+            # and BasicBlock (`attn_last`) and ECA-Net's ECABasicBlock/ECABottleneck put it there.
             default = spatial[-1] if spatial else fits[-1]
             where = ctx.choose(
                 cls,
@@ -290,18 +307,41 @@ class BasicBlock(BlockPattern):
                     "zero channels on both sides (akamaster's CIFAR ResNets; fb.resnet.torch "
                     "appends them: zero_channels='after')"
                 )
+        pooled = None
+        if pool is not None:  # (self-contained step, why the body downsamples)
+            where = ctx.choose(
+                cls,
+                pool[0],
+                "downsample_pool",
+                "after",
+                ["before"],
+                f"{pool[1]}: a 3x3 average pool of stride 2 before or after {pool[0]}",
+            )
+            choices.append(where)
+            pooled = (pool[0], where.value)
+            if where.source == "default" and not guessed:
+                guessed = (
+                    f"{pool[1]}, and no conv of the body records a stride: a 3x3 average pool "
+                    f"after {pool[0]} (ResNeSt's avd, timm's avd_last), or before it (avd_first)"
+                )
         # gate: (member, conv path)
-        found = ([(p[0], p[1]) for p in pairs], shortcut, gate, padding, own)
+        found = ([(p[0], p[1]) for p in pairs], shortcut, gate, padding, own, pooled)
         return Match(self, size or len(modules(cls)), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        pairs, shortcut, gate, zero_pad, own = match.found
+        pairs, shortcut, gate, zero_pad, own, pooled = match.found
         after_sum = match.choices[0].value
         activation = "identity" if own else after_sum
         activation = act.inside_value(match.choices, activation)
         x = g.input("x")
         out = x
         for i, (conv, norm) in enumerate(pairs):
+            if norm is None:  # a self-contained step: it normalises and activates itself
+                where = pooled[1] if pooled is not None else None
+                out = _avd_pool(g, out) if where == "before" else out
+                out = g.call_module(conv, out, name="out")
+                out = _avd_pool(g, out) if where == "after" else out
+                continue
             out = g.call_module(conv, out, name="out", inline=True)
             last = i == len(pairs) - 1
             gated = gate is not None and gate[1] == ".".join(conv)
@@ -365,6 +405,37 @@ class BasicBlock(BlockPattern):
 
         x = torch.randn(2, 8, 8, 8)
         return [Example(Stage(), (x,))]
+
+
+# Block patterns whose class convolves, normalises and activates by itself: one step of a body.
+SELF_CONTAINED = ("SplitAttention", "SelectiveKernel")
+
+
+def _avd_pool(g: Graph, out):
+    return g.call_function(
+        "avg_pool2d",
+        out,
+        3,
+        kwargs={"stride": 2, "padding": 1},
+        name="out",
+        comment="the block's stride (ResNeSt's avd)",
+    )
+
+
+def _pooled_body(cls, ctx: BlockContext, inner: list, shortcut) -> tuple | None:
+    """(the self-contained step, why) where the block downsamples though no conv of its body
+    records a stride: its shortcut average-pools (ResNet-D's avg_down, as ResNeSt's blocks are
+    built) or holds a strided conv. ResNeSt strides its body with a 3x3 average pool beside the
+    split attention (`avd`), not in it: the split conv's class is shared with unstrided blocks."""
+    if not inner or shortcut is None:
+        return None
+    items = shortcut.children if shortcut.kind == "sequential" else [shortcut]
+    pools = [c for c in items if c.kind == "placeholder" and c.type_name == "nn.AvgPool2d"]
+    strided = [c for c in items if family(c) == "conv" and arg(c, "stride", 1) not in (1, (1, 1))]
+    if not pools and not strided:
+        return None
+    why = f"the shortcut {'average-pools' if pools else 'strides'}"
+    return (inner[0].attr, why)
 
 
 def _separable(convs: list) -> bool:

@@ -29,7 +29,7 @@ from codegen.patterns._kit import (
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
-from codegen.patterns.blocks.squeeze_excite import gate_width
+from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
 
 
 class ResidualLayer(BlockPattern):
@@ -202,7 +202,7 @@ def _class_body_steps(body, ctx: BlockContext) -> tuple[list[tuple], str] | None
     if cls is None or tensors(cls):
         return None
     members = [m for m in modules(cls) if m.kind != "placeholder"]
-    gates = [m for m in members if ctx.role(m) == "SqueezeExcite"]
+    gates = [m for m in members if channel_gate(m, ctx)]
     named = [m for m in members if m not in gates]
     norm_of = _norms_named_after(named)  # pycls' `a`, `a_bn`, `b`, `b_bn`, `c`, `c_bn`
     if norm_of:
@@ -287,7 +287,7 @@ def _body_steps(body, count: int | None, ctx: BlockContext) -> list[tuple] | Non
             if not flat or nxt is None or family(items[i - 2]) != "norm":
                 return None
             continue
-        if ctx.role(item) == "SqueezeExcite":
+        if channel_gate(item, ctx):
             if not steps:
                 return None
             steps.append(("se", (body.attr, item.attr)))

@@ -11,6 +11,7 @@ import re
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns.blocks._conv_parts import unit
 
 # The width MobileNetV3 rounds a squeeze-excitation's reduction to (a multiple of it, at least it).
 V3_ROUNDING = 8
@@ -32,38 +33,37 @@ class SqueezeExcite(BlockPattern):
             return None
         if len(members) != 2:
             return None
-        kinds = {family(m) for m in members}
-        if kinds not in ({"conv"}, {"linear"}) or any(m.kind != "builtin" for m in members):
+        layers = [_layer(m, ctx, prefix) for m in members]
+        if None in layers:
             return None
-        if kinds == {"conv"} and any(_kernel(m) != 1 for m in members):
+        kinds = {kind for _, kind, _, _ in layers}
+        if kinds not in ({"conv"}, {"linear"}):
             return None
         if kinds == {"linear"} and (prefix or not all(SE_NAME.search(m.attr) for m in members)):
             return None  # Linear C -> r -> C is also an autoencoder: only SE names say gate
-        a, b = members
-        reduce, expand = (a, b) if a.io.out_width < a.io.in_width else (b, a)
-        if a.io.out_width == a.io.in_width and _numbered_after(b.attr, a.attr):
+        a, b = layers
+        reduce, expand = (a, b) if a[3][1] < a[3][0] else (b, a)
+        if a[3][1] == a[3][0] and _numbered_after(b[2], a[2]):
             reduce, expand = a, b  # keeping the width (V3_ROUNDING below): the names' order
-        if _numbered_after(reduce.attr, expand.attr):
+        if _numbered_after(reduce[2], expand[2]):
             return None  # `fc1` widens, `fc2` narrows back: an MLP (PoolFormer's), not a gate
-        channels, squeezed = reduce.io.in_width, reduce.io.out_width
+        (channels, squeezed), (into, back) = reduce[3], expand[3]
         told = act.mobile_family(ctx.resolver)
         v3 = told is not None and told[0] == "mobilenet_v3"
         # MobileNetV3 rounds the squeezed width up to a multiple of 8 (torchvision's and timm's
         # _make_divisible): at 8 channels or fewer it keeps them all.
         kept = v3 and kinds == {"conv"} and squeezed == channels == V3_ROUNDING
-        if not (squeezed < channels or kept) or (expand.io.in_width, expand.io.out_width) != (
-            squeezed,
-            channels,
-        ):
+        if not (squeezed < channels or kept) or (into, back) != (squeezed, channels):
             return None
         default, why = act.family_default(ctx.resolver, "relu")  # EfficientNet's: SiLU
         gate_default = "sigmoid"
         if v3:
             (default, gate_default), why = act.V3_SQUEEZE, told[1]
+        reduce_at, expand_at = reduce[2], expand[2]  # choices addressed by the member's name
         activation = act.mark_family(
             ctx.choose(
                 cls,
-                reduce.attr,
+                reduce_at,
                 "activation",
                 default,
                 act.alternatives(default, told=ctx.resolver, conv=v3),
@@ -75,7 +75,7 @@ class SqueezeExcite(BlockPattern):
         gate = act.mark_family(
             ctx.choose(
                 cls,
-                expand.attr,
+                expand_at,
                 "gate",
                 gate_default,
                 act.alternatives(gate_default, gates=True),
@@ -83,7 +83,7 @@ class SqueezeExcite(BlockPattern):
             why if v3 else "",
         )
         conv = kinds == {"conv"}
-        found = (prefix + (reduce.attr,), prefix + (expand.attr,), conv)
+        found = (reduce[0], expand[0], conv)
         return Match(self, 2, found, [activation, gate])
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -145,18 +145,70 @@ class SqueezeExcite(BlockPattern):
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 return self.se(x)
 
+        class ConvModule(nn.Module):  # mmcv's ConvModule(norm_cfg=None): conv, `activate`
+            def __init__(self, c_in: int, c_out: int, act: nn.Module) -> None:
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, 1)
+                self.activate = act
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.activate(self.conv(x))
+
+        class MmdetSELayer(nn.Module):  # mmdet.models.layers.SELayer (ratio 16)
+            def __init__(self, channels: int = 32) -> None:
+                super().__init__()
+                self.global_avgpool = nn.AdaptiveAvgPool2d(1)
+                self.conv1 = ConvModule(channels, channels // 16, nn.ReLU())
+                self.conv2 = ConvModule(channels // 16, channels, nn.Sigmoid())
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return x * self.conv2(self.conv1(self.global_avgpool(x)))
+
         x = torch.randn(2, 16, 5, 5)
         return [
+            Example(MmdetSELayer(), (torch.randn(2, 32, 4, 4),)),
             Example(ConvSE(), (x,)),
             Example(LinearSE(), (torch.randn(2, 8, 5, 5),)),
             Example(Holder(), (x,)),
         ]
 
 
+# Channel gates a residual or inverted-residual body may hold: a squeeze-excitation, or ECA's
+# one-channel Conv1d across the pooled channels (blocks/efficient_channel_attention.py).
+GATE_ROLES = ("SqueezeExcite", "EfficientChannelAttention")
+
+
+def channel_gate(m, ctx: BlockContext) -> bool:
+    """Whether a member rescales its input's channels by a gate computed from their means."""
+    return ctx.role(m) in GATE_ROLES
+
+
 def gate_width(m, ctx: BlockContext) -> int | None:
     """The channels a squeeze-excitation member rescales: what its reducing layer reads (the
-    analysis sets a class's input width from its forward, not from the span of its members)."""
+    analysis sets a class's input width from its forward, not from the span of its members).
+    None for a gate whose layers do not record it (ECA's Conv1d reads one channel)."""
+    if ctx.role(m) != "SqueezeExcite":
+        return None
     return m.io.in_width if m.io is not None else None
+
+
+def _layer(m, ctx: BlockContext, prefix: tuple[str, ...]):
+    """(path, family, member name, (in width, out width)) of a built-in 1x1 conv or Linear
+    member, or of the conv a unit class wraps with no norm (mmcv's ConvModule(norm_cfg=None):
+    `conv1.conv`, its `activate` holding no tensors, so the gate's activations are this pattern's
+    choices); None for anything else."""
+    if m.kind == "builtin" and family(m) in ("conv", "linear") and m.io is not None:
+        if (family(m) == "conv" and _kernel(m) != 1) or None in (m.io.in_width, m.io.out_width):
+            return None
+        return (prefix + (m.attr,), family(m), m.attr, (m.io.in_width, m.io.out_width))
+    if m.kind != "class" or prefix:
+        return None
+    found = unit(m, ctx)
+    if found is None or found.norm is not None or found.kernel not in (1, (1, 1)):
+        return None
+    if None in (found.in_width, found.out_width):
+        return None
+    return (found.conv, "conv", m.attr, (found.in_width, found.out_width))
 
 
 def _kernel(m) -> int | None:
