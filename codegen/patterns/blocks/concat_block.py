@@ -24,6 +24,9 @@ from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, fa
 from codegen.patterns._kit import tensors
 
 BRANCH = re.compile(r"(branch|expand|tower|path)|^b\d+$", re.I)  # kuangliu's GoogLeNet: b1..b4
+# `b1`, `b2` also number a stage's blocks (pycls' AnyNet): bare numbers name branches only where
+# every one is a Sequential of its own layers, as kuangliu writes them, never a block class.
+NUMBERED_ONLY = re.compile(r"^b\d+$", re.I)
 ENTRY = re.compile(r"(squeeze|reduce)", re.I)
 POOL_BRANCH = re.compile(r"pool", re.I)
 # Pooling a pool branch applies before its layers: (function, kernel, stride, padding).
@@ -83,6 +86,10 @@ class _Concat(BlockPattern):
             entry = entries[0]
             members = [m for m in members if m is not entry]
         if not all(BRANCH.search(m.attr) for m in members):
+            return None
+        if all(NUMBERED_ONLY.match(m.attr) for m in members) and any(
+            m.kind != "sequential" for m in members
+        ):
             return None
         branches = _branches(members)
         if branches is None or not 2 <= len(branches) <= 4:
