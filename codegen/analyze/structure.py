@@ -50,7 +50,7 @@ from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_o
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
-from codegen.patterns.layers.conv import rgb_entries
+from codegen.patterns.layers.conv import latent_entry, rgb_entries
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 
@@ -133,6 +133,7 @@ class StructureBuilder:
         self.paddings: dict[str, tuple[object, str]] = {}  # and its padding, where not half
         self.ungrouped: set[str] = set()  # conv paths config.json fixes as ungrouped
         self.rgb_entries: set[str] = set()  # convs reading an RGB image (layers/conv.py)
+        self.latent_entry: str | None = None  # the model's first layer (layers/conv.py)
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
         self.standardised: set[str] = set()  # convs whose weights are standardised by default
@@ -258,6 +259,7 @@ class StructureBuilder:
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         self.ungrouped = set(feature_encoder_convs(root, self.resolver))
         self.rgb_entries = rgb_entries(root)
+        self.latent_entry = latent_entry(root)
         self.standardised = standardised_convs(root)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
@@ -432,6 +434,7 @@ class StructureBuilder:
             padding_note=self.paddings.get(node.path, (None, None))[1],
             ungrouped=node.path in self.ungrouped,
             image_enters_elsewhere=bool(self.rgb_entries - {node.path}),
+            latent_entry=node.path == self.latent_entry,
             standardised=node.path in self.standardised,
         )
 

@@ -116,6 +116,9 @@ class LayerContext:
     # The layer's own keys tell whether a conv is transposed (spectral norm's `weight_u` is as long
     # as a transposed conv's dimension 1): None where they do not.
     transposed: bool | None = None
+    # The model's first layer, reached through only children and item 0 (layers/conv.py's
+    # latent_entry): a transposed conv there reads a generator's latent as a 1x1 map.
+    latent_entry: bool = False
 
 
 @dataclass

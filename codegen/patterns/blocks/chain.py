@@ -1027,10 +1027,15 @@ MOBILE_SKIPS = "mobile_skips"
 
 
 def output_activation_choice(
-    cls: ClassDef, ctx: BlockContext, members: list[Module], around_residual: bool
+    cls: ClassDef,
+    ctx: BlockContext,
+    members: list[Module],
+    around_residual: bool,
+    from_latent: bool = False,
 ) -> Choice | None:
     """A squashing step after the last layer leaves no keys: an autoencoder's Sigmoid at the top,
-    or an image-to-image conv net's Tanh after its global residual."""
+    or an image-to-image conv net's Tanh after its global residual. `from_latent`: the model
+    starts from a latent (a 1x1 map, or a Linear viewed as a map): a GAN generator's image."""
     ends = _ends(members[-1]) if members else None
     # A class that only wraps one conv (RepVGG's deploy-time block, `rbr_reparam`) applies its
     # activation after it, where no key shows one: chained, two convs would collapse into one.
@@ -1048,12 +1053,19 @@ def output_activation_choice(
         return None
     # relu: a conv classifier's last conv is followed by its activation before the pooling
     # (SqueezeNet's final conv, ReLU, global pool), a Sequential's trailing slots no key shows.
-    return ctx.resolver.choose(
-        cls.name,
-        "output_activation",
-        "identity",
-        ["sigmoid", "tanh", "relu"],
-        "after the last layer",
+    # A generator's image ends in tanh (DCGAN, Radford et al. 2015: "Tanh in the output layer";
+    # pytorch/examples, PyTorch-GAN, WGAN-GP all keep it), when its last layer is a conv.
+    generator = from_latent and ends == "conv"
+    default = "tanh" if generator else "identity"
+    return act.mark_family(
+        ctx.resolver.choose(
+            cls.name,
+            "output_activation",
+            default,
+            ["identity", "sigmoid", "tanh", "relu"],
+            "after the last layer",
+        ),
+        "a generator's image (DCGAN's tanh)" if generator else "",
     )
 
 
@@ -1146,7 +1158,8 @@ class Chain(BlockPattern):
         squash = None
         if residual is not None:
             choices.append(residual)
-        squash = output_activation_choice(cls, ctx, ordered, residual is not None)
+        from_latent = any(s[0] in ("latent_map", "unflatten") for s in steps[:3])
+        squash = output_activation_choice(cls, ctx, ordered, residual is not None, from_latent)
         if squash is not None:
             choices.append(squash)
         pooled = output_pooling_choice(cls, ctx, ordered, flow)
@@ -1189,15 +1202,18 @@ class Chain(BlockPattern):
 
     def example_inputs(self, match: Match, cls) -> list[ExampleInput] | None:
         """A latent vector [batch, features] where a Linear's output is viewed as a map (a
-        generator's projection); else None: the first layer's usual input."""
+        generator's projection), a 1x1 latent map where a transposed conv opens the model (DCGAN);
+        else None: the first layer's usual input."""
         front, steps, *_ = match.found
         first = next((s for s in steps if s[0] == "module"), None)
-        if front or first is None or not any(s[0] == "unflatten" for s in steps):
+        latent = bool(steps) and steps[0][0] == "latent_map"
+        if front or first is None or not (latent or any(s[0] == "unflatten" for s in steps)):
             return None
         attr = first[1] if isinstance(first[1], str) else first[1][0]
         head = next((m for m in modules(cls) if m.attr == attr), None)
         takes = _takes(head) if head is not None else None
-        return [ExampleInput((2, takes))] if takes else None
+        # (a DCGAN generator's latent as pytorch/examples draws it: [batch, nz, 1, 1])
+        return [ExampleInput((2, takes, 1, 1) if latent else (2, takes))] if takes else None
 
     @staticmethod
     def examples():

@@ -355,13 +355,20 @@ def _transposed_geometry(
         return []
     pad = max(0, (k - 1) // 2)
     up2 = (2, pad, 2 + 2 * pad - k) if 0 <= 2 + 2 * pad - k < 2 else (1, 0, 0)
+    default, why = up2, ""
+    if ctx.latent_entry:
+        # A transposed conv where the model starts reads a latent as a 1x1 map (pytorch/examples'
+        # DCGAN: ConvTranspose2d(nz, ngf * 8, 4, 1, 0)): only no padding makes it k x k.
+        default, why = (1, 0, 0), "a generator's first layer: the latent as a 1x1 map"
     geometry = ctx.resolver.choose(
         node.path,
         "geometry",
-        up2,
+        default,
         [(1, 0, 0), (1, k // 2, 0), (2, 0, 0), up2],
         "stride, padding, output_padding",
     )
+    if why and geometry.source == "default":
+        geometry.source, geometry.note = "structure", why
     choices.append(geometry)
     stride, padding, output_padding = (tuple(geometry.value) + (0, 0, 0))[:3]
     args = []
@@ -440,6 +447,22 @@ def rgb_entries(root: KeyNode) -> set[str]:
         if all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1]):
             found.add(node.path)
     return found
+
+
+def latent_entry(root: KeyNode) -> str | None:
+    """The path of the model's first layer where it is plain: reached from the root through only
+    children and item 0 of numbered lists (`main.0`, a Sequential's first slot), a leaf holding a
+    weight. Named members (`conv1`, `fc`) do not say which runs first: None."""
+    node = root
+    while node.children:
+        names = list(node.children)
+        if len(names) == 1:
+            node = node.children[names[0]]
+        elif "0" in names and all(name.isdigit() for name in names):
+            node = node.children["0"]
+        else:
+            return None
+    return node.path if "weight" in node.tensors and node is not root else None
 
 
 def _named_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> int | None:
