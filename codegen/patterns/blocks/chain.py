@@ -323,7 +323,7 @@ def _unflattened_side(prev: Module, m: Module, width: int) -> int | None:
     width = width or (prev.io.out_width if prev.io is not None else None) or 0
     takes = _takes(m)
     starts = family(m) if m.kind != "sequential" else _starts(m)
-    if _ends(prev) != "linear" or starts not in ("conv", "norm") or not takes or not width:
+    if not _ends_projecting(prev) or starts not in ("conv", "norm") or not takes or not width:
         return None
     first = m
     while first is not None and first.kind == "sequential":
@@ -332,6 +332,30 @@ def _unflattened_side(prev: Module, m: Module, width: int) -> int | None:
         return None
     side = math.isqrt(width // takes)
     return side if side > 1 and side * side * takes == width else None
+
+
+def _ends_projecting(m: Module) -> bool:
+    """A Linear last, or a Sequential's Linear and the BatchNorm1d after it (WGAN-GP's
+    `preprocess`: Linear, BatchNorm1d, ReLU, then viewed as a map)."""
+    if _ends(m) == "linear":
+        return True
+    return _closing_norm(m) == "linear" and "1d" in _last_item(m).type_name
+
+
+def _last_item(m: Module) -> Module | None:
+    return next((c for c in reversed(m.children) if c.kind != "placeholder"), None)
+
+
+def _closing_norm(m: Module | None) -> str | None:
+    """The family of the layer before the norm a Sequential of built-in layers ends in (a
+    DCGAN-style block, `[ConvTranspose2d, BatchNorm2d]` and a trailing ReLU no key shows); else
+    None."""
+    if m is None or m.kind != "sequential":
+        return None
+    items = [c for c in m.children if c.kind != "placeholder"]
+    if len(items) < 2 or any(c.kind != "builtin" for c in items) or family(items[-1]) != "norm":
+        return None
+    return family(items[-2]) if family(items[-2]) in ("conv", "linear") else None
 
 
 def _groups_of(m: Module, width: int) -> bool:
@@ -558,13 +582,16 @@ def plan(
         # A Linear whose output is viewed as a map for convs: an activation between, or none.
         unflattened = i == 0 and nxt is not None and io is not None and _unflattens_into(m, nxt, 0)
         across = across or unflattened
-        if (after_conv_norm or between_linears or across or flattened) and family(
+        # A Sequential ending in a layer and its norm, before more layers: the activation that
+        # follows a norm sits in its trailing slot, past the last key (WGAN-GP's `block1`).
+        closed = _closing_norm(m) is not None and _starts(nxt) in ("conv", "linear")
+        if (after_conv_norm or between_linears or across or flattened or closed) and family(
             nxt
         ) != "activation":
             # A LayerNorm after a conv (ConvNeXt's and Swin's patchify stems) is followed by none,
             # a choice of its own name: a config's hidden_act is the blocks' activation.
             name, usual, why = "activation", "relu", ""
-            if across:
+            if across and not closed:
                 usual = "identity"
             elif after_conv_norm and _channels_norm(m):
                 name, usual = "norm_activation", "identity"
@@ -605,6 +632,8 @@ def plan(
             keeps = keeps and io.in_width is not None and io.in_width == io.out_width
             if not keeps:  # a class mapping the width to itself keeps its input's layout
                 flow.spatial = io.ndim if io.family in spatial else None
+            if m.kind == "sequential" and _ends_projecting(m):
+                flow.spatial = None  # (a BatchNorm1d after a Linear: still flat features)
             flow.sequence = io.family in SEQUENCE_FAMILIES or (
                 flow.sequence and (io.family in ("norm", "linear") or keeps)
             )
