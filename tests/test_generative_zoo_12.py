@@ -118,6 +118,7 @@ def test_linear_projection_viewed_as_a_map(tmp_path):
                 nn.BatchNorm2d(8),
                 nn.ReLU(),
                 nn.Conv2d(8, 1, 3, padding=1),
+                nn.Tanh(),  # a generator's image, as GANs end it (the default past the keys)
             )
 
         def forward(self, z):

@@ -81,9 +81,12 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         transposed = kind_choice.value == trans
     elif not transposed and len(w) == 4 and w[0] == w[1] and tuple(w[2:]) == (4, 4):
         # A 4x4 kernel keeping the width: the stride-2 upsampling step of DCGAN-style generators
-        # and pix2pix's U-Net (its innermost level) fits the weights as well as a plain conv.
+        # and pix2pix's U-Net (its innermost level) fits the weights as well as a plain conv;
+        # inside a decoder or generator it is that step (1Konny's Beta-VAE decoder, DCGAN's).
+        up = bool(DECODER_PART.search(node.path))
+        plain, trans = "nn.Conv2d", "nn.ConvTranspose2d"
         kind_choice = type_choice(
-            ctx, node, "nn.Conv2d", ["nn.ConvTranspose2d"], "a 4x4 conv keeping the width"
+            ctx, node, trans if up else plain, [plain if up else trans], "a 4x4 conv keeping the width"
         )
         transposed = kind_choice.value == "nn.ConvTranspose2d"
     if transposed:
@@ -185,6 +188,8 @@ def _pinned_geometry(
     weight = node.tensors.get("weight")
     if ctx.stride_note or grouped or weight is None or len(weight.shape) != 4:
         return None
+    if ctx.four_by_four is not None:
+        return ctx.four_by_four
     out_channels, in_channels = weight.shape[:2]
     metaformer = ctx.resolver.structural.get(("", "metaformer_downsampling"))
     if metaformer is not None and k == 7 and in_channels <= 4:
@@ -447,6 +452,43 @@ def rgb_entries(root: KeyNode) -> set[str]:
         if all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1]):
             found.add(node.path)
     return found
+
+
+FOUR_BY_FOUR = (
+    "a stack of 4x4 convs with slots between: each halves the map (stride 2, padding 1), the "
+    "last collapses its 4x4 map to 1x1 (stride 1, no padding), as DCGAN's discriminator"
+)
+
+
+def four_by_four_stacks(root: KeyNode) -> dict[str, tuple[int, int, str]]:
+    """Conv path -> (stride, padding, why) for the 4x4 convs of a numbered Sequential holding at
+    least three, with parameter-free slots (activations) between them: DCGAN's discriminator
+    (pytorch/examples: Conv2d(nc, ndf, 4, 2, 1), LeakyReLU, ..., Conv2d(ndf * 8, 1, 4, 1, 0)) and
+    1Konny's Beta-VAE encoder write each conv but the last at stride 2, padding 1, and the last
+    unpadded at stride 1, from a 4x4 map to 1x1. Whether a 4x4 conv is transposed is known only
+    later, so this names every 4-d weight of kernel 4; transposed ones never read it."""
+    found: dict[str, tuple[int, int, str]] = {}
+    for node in root.walk():
+        names = list(node.children)
+        if not names or not all(name.isdigit() for name in names):
+            continue
+        numbers = sorted(int(name) for name in names)
+        convs = [n for n in numbers if _conv_kernel(node.children[str(n)]) is not None]
+        fours = [n for n in convs if _conv_kernel(node.children[str(n)]) == (4, 4)]
+        if len(fours) < 3 or fours != convs or fours[-1] - fours[0] < 2 * (len(fours) - 1):
+            continue  # (every conv a 4x4 one, with at least one slot after each but the last)
+        for n in fours[:-1]:
+            found[node.children[str(n)].path] = (2, 1, FOUR_BY_FOUR)
+        found[node.children[str(fours[-1])].path] = (1, 0, FOUR_BY_FOUR)
+    return found
+
+
+def _conv_kernel(node: KeyNode) -> tuple[int, ...] | None:
+    """The kernel of a leaf holding a conv's weight (3-d to 5-d), else None."""
+    weight = node.tensors.get("weight")
+    if node.children or weight is None or len(weight.shape) not in (3, 4, 5):
+        return None
+    return tuple(weight.shape[2:])
 
 
 def latent_entry(root: KeyNode) -> str | None:
