@@ -462,7 +462,8 @@ FOUR_BY_FOUR = (
 
 def four_by_four_stacks(root: KeyNode) -> dict[str, tuple[int, int, str]]:
     """Conv path -> (stride, padding, why) for the 4x4 convs of a numbered Sequential holding at
-    least three, with parameter-free slots (activations) between them: DCGAN's discriminator
+    least three and no other spatial conv (1x1 ones may stand anywhere), with parameter-free
+    slots (activations) between them: DCGAN's discriminator
     (pytorch/examples: Conv2d(nc, ndf, 4, 2, 1), LeakyReLU, ..., Conv2d(ndf * 8, 1, 4, 1, 0)) and
     1Konny's Beta-VAE encoder write each conv but the last at stride 2, padding 1, and the last
     unpadded at stride 1, from a 4x4 map to 1x1. Whether a 4x4 conv is transposed is known only
@@ -473,10 +474,11 @@ def four_by_four_stacks(root: KeyNode) -> dict[str, tuple[int, int, str]]:
         if not names or not all(name.isdigit() for name in names):
             continue
         numbers = sorted(int(name) for name in names)
-        convs = [n for n in numbers if _conv_kernel(node.children[str(n)]) is not None]
-        fours = [n for n in convs if _conv_kernel(node.children[str(n)]) == (4, 4)]
-        if len(fours) < 3 or fours != convs or fours[-1] - fours[0] < 2 * (len(fours) - 1):
-            continue  # (every conv a 4x4 one, with at least one slot after each but the last)
+        kernels = [_conv_kernel(node.children[str(n)]) for n in numbers]
+        spatial = [n for n, k in zip(numbers, kernels) if k is not None and set(k) != {1}]
+        fours = [n for n, k in zip(numbers, kernels) if k == (4, 4)]
+        if len(fours) < 3 or fours != spatial or fours[-1] - fours[0] < 2 * (len(fours) - 1):
+            continue  # (every spatial conv a 4x4 one, a slot after each but the last; 1x1 anywhere)
         for n in fours[:-1]:
             found[node.children[str(n)].path] = (2, 1, FOUR_BY_FOUR)
         found[node.children[str(fours[-1])].path] = (1, 0, FOUR_BY_FOUR)
