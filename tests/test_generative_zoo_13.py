@@ -27,7 +27,9 @@ pytestmark = pytest.mark.filterwarnings(
 # families/level_unet.py).
 # wgan_gp_generator: its Linear and BatchNorm1d viewed as the map, the ReLU past each block's
 # norm, the generator's tanh (chain.py's _ends_projecting, _closing_norm, output_activation_choice).
-EXACT: set[str] = {"milesial_unet", "wgan_gp_generator"}
+# beta_vae_h: the view slots, the 4x4 stack's geometry, the moments halved (structure.py's
+# _view_gap, layers/conv.py's four_by_four_stacks, families/autoencoder.py's _moments_pair).
+EXACT: set[str] = {"milesial_unet", "wgan_gp_generator", "beta_vae_h"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

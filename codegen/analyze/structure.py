@@ -634,6 +634,8 @@ class StructureBuilder:
             and len(children) == len(indices)
             and not (recorded and desc.torch_nn == "Sequential")
             and all(c.signature == first_sig for c in children)
+            # (a pin that sets copies apart, HiFi-GAN's dilations: each is built with its own)
+            and not any((c.path, "dilation") in self.resolver.structural for c in children)
         ):
             # Identical copies carry no new information: analyze the first only.
             item = self.module_for(children[0], self._context(children[0]))

@@ -251,7 +251,23 @@ def _conv_geometry(
         args.append(Arg("stride", stride.value, "choice", choice=stride))
     else:
         choices.append(stride)
-    halves = tuple(0 if patchify else size // 2 for size in kernel)
+    # A dilation the structure shows (a block pattern's pin: HiFi-GAN's residual blocks space
+    # their taps 1, 3, 5 apart): offered only there; half the dilated kernel keeps the size.
+    spaced = ctx.resolver.structural.get((node.path, "dilation"))
+    dilation = 1
+    if spaced is not None and not patchify:
+        spacing = ctx.resolver.choose(
+            node.path, "dilation", 1, [spaced[0]], "spacing of the kernel taps", "positive_int"
+        )
+        dilation = spacing.value
+        if dilation != 1:
+            args.append(Arg("dilation", dilation, "choice", choice=spacing))
+        else:
+            choices.append(spacing)
+    halves = tuple(
+        0 if patchify else size // 2 if dilation == 1 else dilation * (size - 1) // 2
+        for size in kernel
+    )
     same = halves[0] if len(set(halves)) == 1 else halves
     told = downsample_padding(ctx, node.path) if ctx.downsampler else None
     if told is None and (not patchify or ctx.padding_note is not None):
@@ -365,11 +381,13 @@ def _transposed_geometry(
         # A transposed conv where the model starts reads a latent as a 1x1 map (pytorch/examples'
         # DCGAN: ConvTranspose2d(nz, ngf * 8, 4, 1, 0)): only no padding makes it k x k.
         default, why = (1, 0, 0), "a generator's first layer: the latent as a 1x1 map"
+    # (a family pattern's pin: HiFi-GAN's upsampling strides half the kernel)
+    pinned = ctx.resolver.structural.get((node.path, "geometry"))
     geometry = ctx.resolver.choose(
         node.path,
         "geometry",
         default,
-        [(1, 0, 0), (1, k // 2, 0), (2, 0, 0), up2],
+        [(1, 0, 0), (1, k // 2, 0), (2, 0, 0), up2] + ([pinned[0]] if pinned else []),
         "stride, padding, output_padding",
     )
     if why and geometry.source == "default":
