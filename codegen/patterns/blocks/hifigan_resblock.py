@@ -81,11 +81,12 @@ class HifiGanResBlock(BlockPattern):
         body = Graph()
         x = body.input("x")
         h = x
+        step = {name: name.replace("convs", "conv") for name in names}  # convs1 -> conv1
         for name in names:
             h = act.apply(body, slope, h, inline=True)
-            h = body.call_module((name,), h, inline=name != names[-1])
+            h = body.call_module((step[name],), h, inline=name != names[-1])
         body.output(body.call_function("add", h, x))
-        items = tuple((name, (name,)) for name in names)
+        items = tuple((step[name], (name,)) for name in names)
         g.output(g.loop(items, body, g.input("x"), comment="a residual step per dilation"))
 
     @staticmethod
