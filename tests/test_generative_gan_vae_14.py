@@ -188,3 +188,26 @@ def test_view_slot_between_linear_and_conv(tmp_path):
     found, diff, source = _keys_only(ViewedDecoder, (2, 4), tmp_path)
     assert "nn.Unflatten(1, (8, 2, 2))" in source
     assert found in ("exact", "flagged")
+
+
+class MlpVae(nn.Module):
+    """A VAE of Linear layers under other names than pytorch/examples' (`fc_mu`, `fc_logvar`; a
+    tutorial's): the mean decoded as it is, ReLU between layers, a sigmoid on the pixels."""
+
+    def __init__(self, pixels: int = 12, hidden: int = 8, latent: int = 3) -> None:
+        super().__init__()
+        self.enc = nn.Linear(pixels, hidden)
+        self.fc_mu = nn.Linear(hidden, latent)
+        self.fc_logvar = nn.Linear(hidden, latent)
+        self.dec_hidden = nn.Linear(latent, hidden)
+        self.dec_out = nn.Linear(hidden, pixels)
+
+    def forward(self, x):
+        mu = self.fc_mu(self.enc(x).relu())
+        return self.dec_out(self.dec_hidden(mu).relu()).sigmoid()
+
+
+def test_linear_vae_decodes_the_mean_through_a_sigmoid(tmp_path):
+    found, diff, source = _keys_only(MlpVae, (2, 12), tmp_path)
+    assert found == "exact", f"max abs diff {diff:.3g}"
+    assert "torch.sigmoid(" in source

@@ -435,9 +435,10 @@ def _trunk_activation(cls: ClassDef, ctx: BlockContext, last, steps: list, choic
 
 
 def plan(
-    cls: ClassDef, ctx: BlockContext, members: list[Module], flow: Flow
+    cls: ClassDef, ctx: BlockContext, members: list[Module], flow: Flow, latent: str = ""
 ) -> tuple[list[tuple], list[Choice]] | None:
-    """The steps of a chain over `members` (already in dataflow order), and the choices made."""
+    """The steps of a chain over `members` (already in dataflow order), and the choices made.
+    `latent`: the member giving a VAE's latent mean, decoded as it is (no activation after it)."""
     steps: list[tuple] = []
     choices: list[Choice] = []
     for i, m in enumerate(members):
@@ -591,7 +592,7 @@ def plan(
             # A LayerNorm after a conv (ConvNeXt's and Swin's patchify stems) is followed by none,
             # a choice of its own name: a config's hidden_act is the blocks' activation.
             name, usual, why = "activation", "relu", ""
-            if across and not closed:
+            if (across and not closed) or m.attr == latent:
                 usual = "identity"
             elif after_conv_norm and _channels_norm(m):
                 name, usual = "norm_activation", "identity"
@@ -1061,6 +1062,7 @@ def output_activation_choice(
     members: list[Module],
     around_residual: bool,
     from_latent: bool = False,
+    vae: bool = False,
 ) -> Choice | None:
     """A squashing step after the last layer leaves no keys: an autoencoder's Sigmoid at the top,
     or an image-to-image conv net's Tanh after its global residual. `from_latent`: the model
@@ -1084,8 +1086,13 @@ def output_activation_choice(
     # (SqueezeNet's final conv, ReLU, global pool), a Sequential's trailing slots no key shows.
     # A generator's image ends in tanh (DCGAN, Radford et al. 2015: "Tanh in the output layer";
     # pytorch/examples, PyTorch-GAN, WGAN-GP all keep it), when its last layer is a conv.
+    # A VAE of Linear layers decodes Bernoulli pixel probabilities through a sigmoid (Kingma &
+    # Welling 2014's MNIST decoder; pytorch/examples' VAE: `torch.sigmoid(self.fc4(h3))`).
     generator = from_latent and ends == "conv"
-    default = "tanh" if generator else "identity"
+    bernoulli = vae and ends == "linear"
+    default = "tanh" if generator else "sigmoid" if bernoulli else "identity"
+    why = "a generator's image (DCGAN's tanh)" if generator else ""
+    why = "a VAE's Bernoulli decoder (pytorch/examples' sigmoid)" if bernoulli else why
     return act.mark_family(
         ctx.resolver.choose(
             cls.name,
@@ -1094,7 +1101,7 @@ def output_activation_choice(
             ["identity", "sigmoid", "tanh", "relu"],
             "after the last layer",
         ),
-        "a generator's image (DCGAN's tanh)" if generator else "",
+        why,
     )
 
 
@@ -1173,7 +1180,8 @@ class Chain(BlockPattern):
         ordered = dataflow_order(members, flow.width)
         if ordered is None:
             return None
-        found = plan(cls, ctx, ordered, flow)
+        mean = heads[latent.value != "first"].attr if heads is not None else ""
+        found = plan(cls, ctx, ordered, flow, latent=mean)
         if found is None:
             return None
         steps, choices = found
@@ -1188,7 +1196,9 @@ class Chain(BlockPattern):
         if residual is not None:
             choices.append(residual)
         from_latent = any(s[0] in ("latent_map", "unflatten") for s in steps[:3])
-        squash = output_activation_choice(cls, ctx, ordered, residual is not None, from_latent)
+        squash = output_activation_choice(
+            cls, ctx, ordered, residual is not None, from_latent, vae=latent is not None
+        )
         if squash is not None:
             choices.append(squash)
         pooled = output_pooling_choice(cls, ctx, ordered, flow)
