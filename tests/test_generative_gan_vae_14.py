@@ -211,3 +211,30 @@ def test_linear_vae_decodes_the_mean_through_a_sigmoid(tmp_path):
     found, diff, source = _keys_only(MlpVae, (2, 12), tmp_path)
     assert found == "exact", f"max abs diff {diff:.3g}"
     assert "torch.sigmoid(" in source
+
+
+def test_speecht5_hifigan_from_the_library_exact_from_keys(tmp_path):
+    """transformers' SpeechT5HifiGan (its own names: `upsampler`; a spectrogram [batch, frames,
+    mels] normalised by its `mean` and `scale` buffers; the waveform squeezed): the HiFi-GAN
+    patterns read it, dilations and strides by the family's convention, compared with the
+    library's own forward."""
+    import torch
+    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
+
+    config = SpeechT5HifiGanConfig(
+        model_in_dim=6,
+        upsample_initial_channel=8,
+        upsample_rates=[2, 3],
+        upsample_kernel_sizes=[4, 6],
+        resblock_kernel_sizes=[3, 5],
+        resblock_dilation_sizes=[[1, 3, 5], [1, 3, 5]],
+    )
+    torch.manual_seed(0)
+    reference = SpeechT5HifiGan(config).eval()
+    with torch.no_grad():
+        reference.mean.normal_()
+        reference.scale.uniform_(0.5, 2.0)
+    model, source = generate(reference, tmp_path, "--quiet")
+    found, diff = verdict(reference, (torch.randn(2, 7, 6),), model, source)
+    assert found == "exact", f"max abs diff {diff:.3g}"
+    assert "dilation=5" in source and "x.squeeze(1)" in source

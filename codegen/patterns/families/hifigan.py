@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 
+from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns._kit import tensors
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
+from codegen.patterns._kit import family, modules, tensors
 
 PRE, POST = r"conv_pre|input_conv", r"conv_post|output_conv"
 UPS, BLOCKS = r"ups|upsampler|upsamples", r"resblocks|blocks"
@@ -58,7 +59,10 @@ class HifiGanGenerator(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) != 4 or not cls.is_top:
+        if len(members) != 4 or not cls.is_top:
+            return None
+        stats = {t.attr: t for t in tensors(cls)}
+        if stats and (set(stats) != {"mean", "scale"} or len(stats["mean"].shape) != 1):
             return None
         pre, post = _named(members, PRE), _named(members, POST)
         ups, blocks = _named(members, UPS), _named(members, BLOCKS)
@@ -79,6 +83,22 @@ class HifiGanGenerator(BlockPattern):
                 return None
         if post.io.in_width != width:
             return None
+        choices = []
+        if stats:
+            # transformers' SpeechT5HifiGan: a spectrogram [batch, frames, mels], normalised by its
+            # `mean` and `scale` where config.json's normalize_before says (the class's default:
+            # true); the waveform [batch, samples]
+            if tuple(stats["mean"].shape) != tuple(stats["scale"].shape):
+                return None  # (their sizes, lifted to the constructor's, are what conv_pre reads)
+            choices.append(
+                ctx.resolver.choose(
+                    cls.name,
+                    "normalize_before",
+                    True,
+                    [False],
+                    "the spectrogram normalised by mean and scale first (SpeechT5HifiGanConfig)",
+                )
+            )
         prefix = cls.instances[0][0] if cls.instances else ""
         pins = []
         for i, up in enumerate(upsamplers):
@@ -106,12 +126,28 @@ class HifiGanGenerator(BlockPattern):
             cls, post.attr, "output_activation", "tanh", ["identity"], "the waveform in [-1, 1]"
         )
         found = (pre.attr, ups.attr, len(upsamplers), blocks.attr, per, post.attr)
-        return Match(self, len(members), found, [slope, last, output], guessed=GUESS, pins=pins)
+        found = found + (pre.io.in_width if stats else None,)
+        choices = [slope, last, output] + choices
+        explains = len(members) + len(stats)
+        return Match(self, explains, found, choices, guessed=GUESS, pins=pins)
+
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput] | None:
+        """A spectrogram [batch, frames, mels] where the model reads it so (SpeechT5's)."""
+        mels = match.found[-1]
+        return [ExampleInput((2, 32, mels))] if mels else None
 
     def forward(self, match: Match, g: Graph) -> None:
-        pre, ups, count, blocks, per, post = match.found
-        slope, last, output = (c.value for c in match.choices)
-        x = g.call_module((pre,), g.input("x"), comment="[batch, channels, frames]")
+        pre, ups, count, blocks, per, post, _ = match.found
+        slope, last, output, *normalize = (c.value for c in match.choices)
+        if normalize:
+            x = g.input("spectrogram")
+            if normalize[0]:
+                shifted = g.call_function("sub", x, g.getattr(("mean",)), inline=True)
+                x = g.call_function("truediv", shifted, g.getattr(("scale",)), name="x")
+            x = g.call_method("transpose", x, 1, 2, name="x", comment="[batch, mels, frames]")
+        else:
+            x = g.input("x")
+        x = g.call_module((pre,), x, comment="[batch, channels, frames]")
         for i in range(count):
             x = act.apply(g, slope, x, inline=True)
             x = g.call_module((ups, str(i)), x, name="x")
@@ -122,7 +158,11 @@ class HifiGanGenerator(BlockPattern):
             x = g.call_function("truediv", total, per, name="x", comment="the blocks' mean")
         x = act.apply(g, last, x, inline=True)
         x = g.call_module((post,), x, name="x")
-        g.output(act.apply(g, output, x, inline=True), comment="[batch, 1, samples]")
+        if normalize:
+            x = act.apply(g, output, x, name="x")
+            g.output(g.call_method("squeeze", x, 1), comment="[batch, samples]")
+        else:
+            g.output(act.apply(g, output, x, inline=True), comment="[batch, 1, samples]")
 
     @staticmethod
     def examples():
