@@ -27,14 +27,16 @@ GUESS = (
 )
 
 
+def list_items(m) -> list:
+    """A list member's items (identical copies, analysed once, repeated), else []."""
+    if m.kind == "repeat" and m.children:
+        return [m.children[0]] * (m.copies or 0)
+    return list(m.children) if m.kind in ("modulelist", "sequential") else []
+
+
 def conv_items(m) -> list | None:
     """The 1-d convs of a list member (identical copies or not), each keeping one width."""
-    if m.kind == "repeat" and m.children:
-        items = [m.children[0]] * (m.copies or 0)
-    elif m.kind in ("modulelist", "sequential"):
-        items = list(m.children)
-    else:
-        return None
+    items = list_items(m)
     if not items or any(c.kind != "builtin" or family(c) != "conv" for c in items):
         return None
     if any(c.io is None or c.io.ndim != 1 or c.io.in_width != c.io.out_width for c in items):

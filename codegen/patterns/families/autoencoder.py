@@ -96,7 +96,9 @@ def _moments_pair(encoder, decoder) -> bool:
     log-variance of the latent side by side along dim 1."""
     if encoder.kind != "sequential" or decoder.kind != "sequential":
         return False
-    gives, reads = encoder.io.out_width if encoder.io else None, decoder.io.in_width if decoder.io else None
+    gives, reads = encoder.io.out_width if encoder.io else None, (
+        decoder.io.in_width if decoder.io else None
+    )
     return bool(gives) and bool(reads) and gives == 2 * reads
 
 

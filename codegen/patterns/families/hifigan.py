@@ -23,6 +23,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
 from codegen.patterns._kit import family, modules, tensors
+from codegen.patterns.blocks.hifigan_resblock import list_items
 
 PRE, POST = r"conv_pre|input_conv", r"conv_post|output_conv"
 UPS, BLOCKS = r"ups|upsampler|upsamples", r"resblocks|blocks"
@@ -40,12 +41,6 @@ def _named(members, pattern: str):
 
 def _conv1d(m) -> bool:
     return m is not None and m.kind == "builtin" and family(m) == "conv" and m.io.ndim == 1
-
-
-def _items(m) -> list:
-    if m.kind == "repeat" and m.children:
-        return [m.children[0]] * (m.copies or 0)
-    return list(m.children) if m.kind in ("sequential", "modulelist") else []
 
 
 def _kernel(m) -> int | None:
@@ -68,7 +63,7 @@ class HifiGanGenerator(BlockPattern):
         ups, blocks = _named(members, UPS), _named(members, BLOCKS)
         if None in (pre, post, ups, blocks) or not (_conv1d(pre) and _conv1d(post)):
             return None
-        upsamplers, resblocks = _items(ups), _items(blocks)
+        upsamplers, resblocks = list_items(ups), list_items(blocks)
         if not upsamplers or not all(_conv1d(u) and "Transpose" in u.type_name for u in upsamplers):
             return None
         if len(resblocks) % len(upsamplers) or any(ctx.role(b) != "ResBlock" for b in resblocks):
@@ -79,7 +74,9 @@ class HifiGanGenerator(BlockPattern):
             if up.io.in_width != width or _kernel(up) is None:
                 return None
             width = up.io.out_width
-            if any(b.io is None or b.io.in_width != width for b in resblocks[i * per : i * per + per]):
+            if any(
+                b.io is None or b.io.in_width != width for b in resblocks[i * per : i * per + per]
+            ):
                 return None
         if post.io.in_width != width:
             return None

@@ -86,7 +86,11 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         up = bool(DECODER_PART.search(node.path))
         plain, trans = "nn.Conv2d", "nn.ConvTranspose2d"
         kind_choice = type_choice(
-            ctx, node, trans if up else plain, [plain if up else trans], "a 4x4 conv keeping the width"
+            ctx,
+            node,
+            trans if up else plain,
+            [plain if up else trans],
+            "a 4x4 conv keeping the width",
         )
         transposed = kind_choice.value == "nn.ConvTranspose2d"
     if transposed:
