@@ -19,11 +19,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # Exact from the keys alone: the upsampler's second (and third) conv follows a shuffle's slot,
 # read from widths (the conv before gives r*r times what it reads; the one after reads that
 # again), so it is no longer taken for a conv grouped over the widened output.
-EXACT = {"edsr_x4", "edsr_x8", "rcan_x4"}
+# dcgan_64: as zoo 9's DCGAN, exact from the keys (the latent as a 1x1 map, the tanh).
+EXACT = {"edsr_x4", "edsr_x8", "rcan_x4", "dcgan_64"}
 
 
-# DCGAN's keys-only verdict (flagged) is the one of zoo 9's DCGAN: its check here is calibrated.
-@pytest.mark.parametrize("name", sorted(set(zoo.ZOO) - {"dcgan_64"}))
+@pytest.mark.parametrize("name", sorted(zoo.ZOO))
 def test_zoo_model_exact_or_flagged(name, tmp_path, capsys):
     (found, diff), _ = run(zoo, name, tmp_path, capsys)
     check_listed(name, found, diff, EXACT)
@@ -71,9 +71,8 @@ def _calibrated(name: str, tmp_path, *extra: str):
 
 def test_dcgan_first_layer_found_by_calibration(tmp_path, capsys):
     """DCGAN's first transposed conv maps the 1x1 latent to 4x4 (stride 1, no padding); the
-    others double. From the defaults no output has DATA's shape; a convention moved everywhere
-    at once (every conv striding 2 unpadded) only brings the shape closer and is not taken, so
-    the one layer that is off is found, then the trailing Tanh."""
+    others double. Both that and the trailing Tanh are structure defaults now (the model's first
+    layer; a generator's image); calibration keeps them."""
     (found, diff), source = _calibrated("dcgan_64", tmp_path, "--quiet")
     assert found == "exact", f"max abs diff {diff:.3g}"
     assert "torch.tanh(" in source or "nn.Tanh()" in source

@@ -25,7 +25,11 @@ pytestmark = pytest.mark.filterwarnings(
 # --keys-only 13:...`): 0 exact, 8 flagged, 0 WRONG, 0 crash.
 # After (branch unet13): milesial_unet, from the U-Net level patterns (blocks/unet_level.py,
 # families/level_unet.py).
-EXACT: set[str] = {"milesial_unet"}
+# wgan_gp_generator: its Linear and BatchNorm1d viewed as the map, the ReLU past each block's
+# norm, the generator's tanh (chain.py's _ends_projecting, _closing_norm, output_activation_choice).
+# beta_vae_h: the view slots, the 4x4 stack's geometry, the moments halved (structure.py's
+# _view_gap, layers/conv.py's four_by_four_stacks, families/autoencoder.py's _moments_pair).
+EXACT: set[str] = {"milesial_unet", "wgan_gp_generator", "beta_vae_h"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

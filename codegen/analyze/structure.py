@@ -7,6 +7,7 @@ constructor parameters.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,7 +56,7 @@ from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_o
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
-from codegen.patterns.layers.conv import rgb_entries
+from codegen.patterns.layers.conv import four_by_four_stacks, latent_entry, rgb_entries
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 
@@ -138,6 +139,8 @@ class StructureBuilder:
         self.paddings: dict[str, tuple[object, str]] = {}  # and its padding, where not half
         self.ungrouped: set[str] = set()  # conv paths config.json fixes as ungrouped
         self.rgb_entries: set[str] = set()  # convs reading an RGB image (layers/conv.py)
+        self.latent_entry: str | None = None  # the model's first layer (layers/conv.py)
+        self.four_by_four: dict[str, tuple[int, int, str]] = {}  # DCGAN-style 4x4 conv stacks
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
         self.standardised: set[str] = set()  # convs whose weights are standardised by default
@@ -278,6 +281,8 @@ class StructureBuilder:
         self.paddings = plan_config_paddings(root, self.resolver, self.planned)
         self.ungrouped = set(feature_encoder_convs(root, self.resolver))
         self.rgb_entries = rgb_entries(root)
+        self.latent_entry = latent_entry(root)
+        self.four_by_four = four_by_four_stacks(root)
         self.standardised = standardised_convs(root)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
@@ -452,6 +457,8 @@ class StructureBuilder:
             padding_note=self.paddings.get(node.path, (None, None))[1],
             ungrouped=node.path in self.ungrouped,
             image_enters_elsewhere=bool(self.rgb_entries - {node.path}),
+            latent_entry=node.path == self.latent_entry,
+            four_by_four=self.four_by_four.get(node.path),
             standardised=node.path in self.standardised,
         )
 
@@ -660,6 +667,8 @@ class StructureBuilder:
             and not (recorded and desc.torch_nn == "Sequential")
             and all(c.signature == first_sig for c in children)
             and len({self._stride_plan(c) for c in children}) == 1
+            # (a pin that sets copies apart, HiFi-GAN's dilations: each is built with its own)
+            and not any((c.path, "dilation") in self.resolver.structural for c in children)
         ):
             # Identical copies carry no new information: analyze the first only (not where a
             # plan sets one apart: a RepVGG stage's strided first block, an NF block's place).
@@ -685,7 +694,12 @@ class StructureBuilder:
                     evidence_module(str(i), desc.children.get(str(i))) if recorded else None
                 )
                 after_gap = bool(items) and items[-1].kind == "placeholder"
-                head = _head_gap(node, i, prev)
+                done = [node.children[str(j)] for j in range(i) if str(j) in node.children]
+                # (after a conv collapsing its map to 1x1, no pooling: its activation)
+                collapsed = bool(done) and self.four_by_four.get(done[-1].path, (0,))[0] == 1
+                head = _head_gap(node, i, prev, collapsed) or _view_gap(node, i, prev, after_gap)
+                # (after a view to a map, the slot is the activation, as after a layer)
+                after_gap = after_gap and items[-1].type_name != "nn.Unflatten"
                 if head is None and not after_gap:
                     head = _shuffle_gap(node, i, prev)
                 items.append(
@@ -708,6 +722,7 @@ class StructureBuilder:
             peeked = self._peek(after) if after is not None and lone else None
             context = self._context(child, prev, peeked.io if peeked is not None else None)
             context.after_patchify = bool(items) and _patchify(items[-1])
+            context.latent_entry = context.latent_entry or _after_unit_map(items)
             module = self.module_for(child, context)
             items.append(module)
             prev = module.io or prev
@@ -823,6 +838,8 @@ class StructureBuilder:
         width = prev.out_width if prev else None
         if name == "PixelShuffle" and width and args and width % (args[0] * args[0]) == 0:
             width //= args[0] * args[0]  # r*r times the channels -> r times the size
+        if name == "Unflatten" and len(args) == 2 and isinstance(args[1], tuple) and args[1]:
+            width = args[1][0]  # features -> a map of that many channels
         io = IOSpec("activation", prev.out_width if prev else None, width)
         arguments = [Arg(None, a) for a in args] + [Arg(k, v) for k, v in kwargs]
         return Module(str(index), "placeholder", f"nn.{name}", arguments, io=io, choices=[choice])
@@ -991,12 +1008,16 @@ AVG_DOWN = "nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)"  # timm's 
 GLOBAL_POOLS = ["nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"]
 
 
-def _head_gap(node: KeyNode, index: int, prev: IOSpec | None) -> str | None:
+def _head_gap(
+    node: KeyNode, index: int, prev: IOSpec | None, collapsed: bool = False
+) -> str | None:
     """The layer a slot without tensors most likely holds where a Sequential's 2-d conv features
     reach a Linear through empty slots (the ConvMixer listing's `..., AdaptiveAvgPool2d(1),
     Flatten(), Linear`): the last slot flattens, and where the Linear takes the channels, the
     slot before it pools globally. A Linear over a feature map computes over its last dim
-    (or fails): nothing else those slots could hold keeps the widths. None elsewhere."""
+    (or fails): nothing else those slots could hold keeps the widths. None elsewhere, and for
+    that slot where the conv before `collapsed` the map to 1x1 (four_by_four_stacks): it holds
+    the conv's activation (the usual default)."""
     if prev is None or prev.ndim != 2 or prev.family not in ("conv", "norm", "sequential", "class"):
         return None
     later = sorted(int(n) for n in node.children if n.isdigit() and int(n) > index)
@@ -1008,9 +1029,45 @@ def _head_gap(node: KeyNode, index: int, prev: IOSpec | None) -> str | None:
     gaps_after = later[0] - index - 1
     if gaps_after == 0:
         return "nn.Flatten()"
-    if gaps_after == 1 and weight.shape[1] == prev.out_width:
+    if gaps_after == 1 and weight.shape[1] == prev.out_width and not collapsed:
         return GLOBAL_POOLS[0]
     return None
+
+
+def _after_unit_map(items: list[Module]) -> bool:
+    """Whether the slots since the last layer hold a view to a 1x1 map (`_view_gap`): the layer
+    next reads a latent as a 1x1 map, as a generator's first layer does."""
+    for item in reversed(items):
+        if item.kind != "placeholder":
+            return False
+        if item.type_name == "nn.Unflatten":
+            shape = item.args[1].value if len(item.args) == 2 else None
+            return isinstance(shape, tuple) and tuple(shape[1:]) == (1, 1)
+    return False
+
+
+def _view_gap(node: KeyNode, index: int, prev: IOSpec | None, after_gap: bool) -> str | None:
+    """The layer the first slot without tensors after a Linear holds where a 2-d conv follows
+    past the slots: a view of the features as the map the conv reads (1Konny's Beta-VAE decoder:
+    `Linear(z, 256), View((-1, 256, 1, 1)), ReLU, ConvTranspose2d(256, 64, 4)`), as
+    nn.Unflatten(1, (C, s, s)); features = C * s * s. Only where one channel count fits: a conv
+    weight [out, in, k, k] and a transposed conv's [in, out, k, k] tell it from either dim."""
+    if prev is None or prev.family != "linear" or after_gap or not prev.out_width:
+        return None
+    later = sorted(int(n) for n in node.children if n.isdigit() and int(n) > index)
+    conv = node.children[str(later[0])] if later else None
+    weight = conv.tensors.get("weight") if conv is not None and not conv.children else None
+    if weight is None or len(weight.shape) != 4:
+        return None
+    maps = set()
+    for channels in set(weight.shape[:2]):
+        side = math.isqrt(prev.out_width // channels)
+        if side * side * channels == prev.out_width:
+            maps.add((channels, side))
+    if len(maps) != 1:
+        return None
+    channels, side = maps.pop()
+    return f"nn.Unflatten(1, ({channels}, {side}, {side}))"
 
 
 STEM_POOL = "nn.MaxPool2d(3, stride=2, padding=1)"

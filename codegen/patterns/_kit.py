@@ -116,6 +116,13 @@ class LayerContext:
     # The layer's own keys tell whether a conv is transposed (spectral norm's `weight_u` is as long
     # as a transposed conv's dimension 1): None where they do not.
     transposed: bool | None = None
+    # The model's first layer, reached through only children and item 0 (layers/conv.py's
+    # latent_entry), or a layer after a view to a 1x1 map (analyze/structure.py's
+    # _after_unit_map): a transposed conv there reads a latent as a 1x1 map.
+    latent_entry: bool = False
+    # (stride, padding, why) of a 4x4 conv in a DCGAN-style stack (layers/conv.py's
+    # four_by_four_stacks), or None.
+    four_by_four: tuple[int, int, str] | None = None
 
 
 @dataclass

@@ -366,7 +366,9 @@ class _Printer:
         if source != name:
             self._emit(f"{name} = {source}")
         containers = ", ".join(self._module(p) for _, p in node.loop)
-        self._emit(f"for {', '.join(variables)} in zip({containers}):", node.comment)
+        if len(node.loop) > 1:
+            containers = f"zip({containers})"  # (one container is iterated as it is)
+        self._emit(f"for {', '.join(variables)} in {containers}:", node.comment)
         body = _Printer(node.body, loop_variables=set(variables))
         # The outer names stay untouched, but for the carried value, which the body may rebind.
         for held in self.holder:

@@ -344,7 +344,7 @@ def _unflattened_side(prev: Module, m: Module, width: int) -> int | None:
     width = width or (prev.io.out_width if prev.io is not None else None) or 0
     takes = _takes(m)
     starts = family(m) if m.kind != "sequential" else _starts(m)
-    if _ends(prev) != "linear" or starts not in ("conv", "norm") or not takes or not width:
+    if not _ends_projecting(prev) or starts not in ("conv", "norm") or not takes or not width:
         return None
     first = m
     while first is not None and first.kind == "sequential":
@@ -353,6 +353,30 @@ def _unflattened_side(prev: Module, m: Module, width: int) -> int | None:
         return None
     side = math.isqrt(width // takes)
     return side if side > 1 and side * side * takes == width else None
+
+
+def _ends_projecting(m: Module) -> bool:
+    """A Linear last, or a Sequential's Linear and the BatchNorm1d after it (WGAN-GP's
+    `preprocess`: Linear, BatchNorm1d, ReLU, then viewed as a map)."""
+    if _ends(m) == "linear":
+        return True
+    return _closing_norm(m) == "linear" and "1d" in _last_item(m).type_name
+
+
+def _last_item(m: Module) -> Module | None:
+    return next((c for c in reversed(m.children) if c.kind != "placeholder"), None)
+
+
+def _closing_norm(m: Module | None) -> str | None:
+    """The family of the layer before the norm a Sequential of built-in layers ends in (a
+    DCGAN-style block, `[ConvTranspose2d, BatchNorm2d]` and a trailing ReLU no key shows); else
+    None."""
+    if m is None or m.kind != "sequential":
+        return None
+    items = [c for c in m.children if c.kind != "placeholder"]
+    if len(items) < 2 or any(c.kind != "builtin" for c in items) or family(items[-1]) != "norm":
+        return None
+    return family(items[-2]) if family(items[-2]) in ("conv", "linear") else None
 
 
 def _groups_of(m: Module, width: int) -> bool:
@@ -435,9 +459,10 @@ def _trunk_activation(cls: ClassDef, ctx: BlockContext, last, steps: list, choic
 
 
 def plan(
-    cls: ClassDef, ctx: BlockContext, members: list[Module], flow: Flow
+    cls: ClassDef, ctx: BlockContext, members: list[Module], flow: Flow, latent: str = ""
 ) -> tuple[list[tuple], list[Choice]] | None:
-    """The steps of a chain over `members` (already in dataflow order), and the choices made."""
+    """The steps of a chain over `members` (already in dataflow order), and the choices made.
+    `latent`: the member giving a VAE's latent mean, decoded as it is (no activation after it)."""
     steps: list[tuple] = []
     choices: list[Choice] = []
     for i, m in enumerate(members):
@@ -608,13 +633,16 @@ def plan(
         # A Linear whose output is viewed as a map for convs: an activation between, or none.
         unflattened = i == 0 and nxt is not None and io is not None and _unflattens_into(m, nxt, 0)
         across = across or unflattened
-        if (after_conv_norm or between_linears or across or flattened) and family(
+        # A Sequential ending in a layer and its norm, before more layers: the activation that
+        # follows a norm sits in its trailing slot, past the last key (WGAN-GP's `block1`).
+        closed = _closing_norm(m) is not None and _starts(nxt) in ("conv", "linear")
+        if (after_conv_norm or between_linears or across or flattened or closed) and family(
             nxt
         ) != "activation":
             # A LayerNorm after a conv (ConvNeXt's and Swin's patchify stems) is followed by none,
             # a choice of its own name: a config's hidden_act is the blocks' activation.
             name, usual, why = "activation", "relu", ""
-            if across:
+            if (across and not closed) or m.attr == latent:
                 usual = "identity"
             elif after_conv_norm and _channels_norm(m):
                 name, usual = "norm_activation", "identity"
@@ -656,6 +684,8 @@ def plan(
             keeps = keeps and io.in_width is not None and io.in_width == io.out_width
             if not keeps:  # a class mapping the width to itself keeps its input's layout
                 flow.spatial = io.ndim if io.family in spatial else None
+            if m.kind == "sequential" and _ends_projecting(m):
+                flow.spatial = None  # (a BatchNorm1d after a Linear: still flat features)
             flow.sequence = io.family in SEQUENCE_FAMILIES or (
                 flow.sequence and (io.family in ("norm", "linear") or keeps)
             )
@@ -1102,10 +1132,16 @@ MOBILE_SKIPS = "mobile_skips"
 
 
 def output_activation_choice(
-    cls: ClassDef, ctx: BlockContext, members: list[Module], around_residual: bool
+    cls: ClassDef,
+    ctx: BlockContext,
+    members: list[Module],
+    around_residual: bool,
+    from_latent: bool = False,
+    vae: bool = False,
 ) -> Choice | None:
     """A squashing step after the last layer leaves no keys: an autoencoder's Sigmoid at the top,
-    or an image-to-image conv net's Tanh after its global residual."""
+    or an image-to-image conv net's Tanh after its global residual. `from_latent`: the model
+    starts from a latent (a 1x1 map, or a Linear viewed as a map): a GAN generator's image."""
     ends = _ends(members[-1]) if members else None
     # A class that only wraps one conv (RepVGG's deploy-time block, `rbr_reparam`) applies its
     # activation after it, where no key shows one: chained, two convs would collapse into one.
@@ -1123,12 +1159,24 @@ def output_activation_choice(
         return None
     # relu: a conv classifier's last conv is followed by its activation before the pooling
     # (SqueezeNet's final conv, ReLU, global pool), a Sequential's trailing slots no key shows.
-    return ctx.resolver.choose(
-        cls.name,
-        "output_activation",
-        "identity",
-        ["sigmoid", "tanh", "relu"],
-        "after the last layer",
+    # A generator's image ends in tanh (DCGAN, Radford et al. 2015: "Tanh in the output layer";
+    # pytorch/examples, PyTorch-GAN, WGAN-GP all keep it), when its last layer is a conv.
+    # A VAE of Linear layers decodes Bernoulli pixel probabilities through a sigmoid (Kingma &
+    # Welling 2014's MNIST decoder; pytorch/examples' VAE: `torch.sigmoid(self.fc4(h3))`).
+    generator = from_latent and ends == "conv"
+    bernoulli = vae and ends == "linear"
+    default = "tanh" if generator else "sigmoid" if bernoulli else "identity"
+    why = "a generator's image (DCGAN's tanh)" if generator else ""
+    why = "a VAE's Bernoulli decoder (pytorch/examples' sigmoid)" if bernoulli else why
+    return act.mark_family(
+        ctx.resolver.choose(
+            cls.name,
+            "output_activation",
+            default,
+            ["identity", "sigmoid", "tanh", "relu"],
+            "after the last layer",
+        ),
+        why,
     )
 
 
@@ -1242,7 +1290,8 @@ class Chain(BlockPattern):
         ordered = dataflow_order(members, flow.width)
         if ordered is None:
             return None
-        found = plan(cls, ctx, ordered, flow)
+        mean = heads[latent.value != "first"].attr if heads is not None else ""
+        found = plan(cls, ctx, ordered, flow, latent=mean)
         if found is None:
             return None
         steps, choices = found
@@ -1256,7 +1305,10 @@ class Chain(BlockPattern):
         squash = None
         if residual is not None:
             choices.append(residual)
-        squash = output_activation_choice(cls, ctx, ordered, residual is not None)
+        from_latent = any(s[0] in ("latent_map", "unflatten") for s in steps[:3])
+        squash = output_activation_choice(
+            cls, ctx, ordered, residual is not None, from_latent, vae=latent is not None
+        )
         if squash is not None:
             choices.append(squash)
         pooled = output_pooling_choice(cls, ctx, ordered, flow)
@@ -1300,15 +1352,18 @@ class Chain(BlockPattern):
 
     def example_inputs(self, match: Match, cls) -> list[ExampleInput] | None:
         """A latent vector [batch, features] where a Linear's output is viewed as a map (a
-        generator's projection); else None: the first layer's usual input."""
+        generator's projection), a 1x1 latent map where a transposed conv opens the model (DCGAN);
+        else None: the first layer's usual input."""
         front, steps, *_ = match.found
         first = next((s for s in steps if s[0] == "module"), None)
-        if front or first is None or not any(s[0] == "unflatten" for s in steps):
+        latent = bool(steps) and steps[0][0] == "latent_map"
+        if front or first is None or not (latent or any(s[0] == "unflatten" for s in steps)):
             return None
         attr = first[1] if isinstance(first[1], str) else first[1][0]
         head = next((m for m in modules(cls) if m.attr == attr), None)
         takes = _takes(head) if head is not None else None
-        return [ExampleInput((2, takes))] if takes else None
+        # (a DCGAN generator's latent as pytorch/examples draws it: [batch, nz, 1, 1])
+        return [ExampleInput((2, takes, 1, 1) if latent else (2, takes))] if takes else None
 
     @staticmethod
     def examples():

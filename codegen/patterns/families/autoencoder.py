@@ -34,6 +34,12 @@ class Autoencoder(BlockPattern):
         used = [m for m in (encoder, decoder, quant, post, codebook) if m is not None]
         if None in (encoder, decoder) or len(used) != len(members):
             return None
+        if len(used) == 2 and _moments_pair(encoder, decoder):
+            # Two Sequentials, the encoder giving twice what the decoder reads (1Konny's
+            # Beta-VAE: `distributions = encoder(x)`, `mu = distributions[:, :z_dim]`): their
+            # strides, paddings and slots are read by convention.
+            found = (encoder.attr, None, None, False, None, decoder.attr)
+            return Match(self, len(members), found, guessed=SEQUENTIAL_GUESS)
         if ctx.role(encoder) != "ConvEncoder" or ctx.role(decoder) != "ConvDecoder":
             return None
         for conv in (quant, post):
@@ -77,6 +83,23 @@ class Autoencoder(BlockPattern):
 
         z = zoo()
         return [Example(z["vae"](), z["image"](3, 16), VAE_META)]
+
+
+SEQUENTIAL_GUESS = (
+    "the layers inside the encoder and decoder Sequentials (strides, paddings, the parameter-free "
+    "slots) leave no keys: read by convention (calibrate to settle them)"
+)
+
+
+def _moments_pair(encoder, decoder) -> bool:
+    """Sequentials where the encoder's output is twice the decoder's input: the mean and the
+    log-variance of the latent side by side along dim 1."""
+    if encoder.kind != "sequential" or decoder.kind != "sequential":
+        return False
+    gives, reads = encoder.io.out_width if encoder.io else None, (
+        decoder.io.in_width if decoder.io else None
+    )
+    return bool(gives) and bool(reads) and gives == 2 * reads
 
 
 def _plain_vq(ctx: BlockContext) -> bool:

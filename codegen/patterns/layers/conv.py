@@ -81,9 +81,16 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         transposed = kind_choice.value == trans
     elif not transposed and len(w) == 4 and w[0] == w[1] and tuple(w[2:]) == (4, 4):
         # A 4x4 kernel keeping the width: the stride-2 upsampling step of DCGAN-style generators
-        # and pix2pix's U-Net (its innermost level) fits the weights as well as a plain conv.
+        # and pix2pix's U-Net (its innermost level) fits the weights as well as a plain conv;
+        # inside a decoder or generator it is that step (1Konny's Beta-VAE decoder, DCGAN's).
+        up = bool(DECODER_PART.search(node.path))
+        plain, trans = "nn.Conv2d", "nn.ConvTranspose2d"
         kind_choice = type_choice(
-            ctx, node, "nn.Conv2d", ["nn.ConvTranspose2d"], "a 4x4 conv keeping the width"
+            ctx,
+            node,
+            trans if up else plain,
+            [plain if up else trans],
+            "a 4x4 conv keeping the width",
         )
         transposed = kind_choice.value == "nn.ConvTranspose2d"
     if transposed:
@@ -185,6 +192,8 @@ def _pinned_geometry(
     weight = node.tensors.get("weight")
     if ctx.stride_note or grouped or weight is None or len(weight.shape) != 4:
         return None
+    if ctx.four_by_four is not None:
+        return ctx.four_by_four
     out_channels, in_channels = weight.shape[:2]
     metaformer = ctx.resolver.structural.get(("", "metaformer_downsampling"))
     if metaformer is not None and k == 7 and in_channels <= 4:
@@ -246,7 +255,23 @@ def _conv_geometry(
         args.append(Arg("stride", stride.value, "choice", choice=stride))
     else:
         choices.append(stride)
-    halves = tuple(0 if patchify else size // 2 for size in kernel)
+    # A dilation the structure shows (a block pattern's pin: HiFi-GAN's residual blocks space
+    # their taps 1, 3, 5 apart): offered only there; half the dilated kernel keeps the size.
+    spaced = ctx.resolver.structural.get((node.path, "dilation"))
+    dilation = 1
+    if spaced is not None and not patchify:
+        spacing = ctx.resolver.choose(
+            node.path, "dilation", 1, [spaced[0]], "spacing of the kernel taps", "positive_int"
+        )
+        dilation = spacing.value
+        if dilation != 1:
+            args.append(Arg("dilation", dilation, "choice", choice=spacing))
+        else:
+            choices.append(spacing)
+    halves = tuple(
+        0 if patchify else size // 2 if dilation == 1 else dilation * (size - 1) // 2
+        for size in kernel
+    )
     same = halves[0] if len(set(halves)) == 1 else halves
     told = downsample_padding(ctx, node.path) if ctx.downsampler else None
     if told is None and (not patchify or ctx.padding_note is not None):
@@ -355,13 +380,22 @@ def _transposed_geometry(
         return []
     pad = max(0, (k - 1) // 2)
     up2 = (2, pad, 2 + 2 * pad - k) if 0 <= 2 + 2 * pad - k < 2 else (1, 0, 0)
+    default, why = up2, ""
+    if ctx.latent_entry:
+        # A transposed conv where the model starts reads a latent as a 1x1 map (pytorch/examples'
+        # DCGAN: ConvTranspose2d(nz, ngf * 8, 4, 1, 0)): only no padding makes it k x k.
+        default, why = (1, 0, 0), "a generator's first layer: the latent as a 1x1 map"
+    # (a family pattern's pin: HiFi-GAN's upsampling strides half the kernel)
+    pinned = ctx.resolver.structural.get((node.path, "geometry"))
     geometry = ctx.resolver.choose(
         node.path,
         "geometry",
-        up2,
-        [(1, 0, 0), (1, k // 2, 0), (2, 0, 0), up2],
+        default,
+        [(1, 0, 0), (1, k // 2, 0), (2, 0, 0), up2] + ([pinned[0]] if pinned else []),
         "stride, padding, output_padding",
     )
+    if why and geometry.source == "default":
+        geometry.source, geometry.note = "structure", why
     choices.append(geometry)
     stride, padding, output_padding = (tuple(geometry.value) + (0, 0, 0))[:3]
     args = []
@@ -440,6 +474,61 @@ def rgb_entries(root: KeyNode) -> set[str]:
         if all(ENTRY.fullmatch(segment) for segment in node.path.split(".")[:-1]):
             found.add(node.path)
     return found
+
+
+FOUR_BY_FOUR = (
+    "a stack of 4x4 convs with slots between: each halves the map (stride 2, padding 1), the "
+    "last collapses its 4x4 map to 1x1 (stride 1, no padding), as DCGAN's discriminator"
+)
+
+
+def four_by_four_stacks(root: KeyNode) -> dict[str, tuple[int, int, str]]:
+    """Conv path -> (stride, padding, why) for the 4x4 convs of a numbered Sequential holding at
+    least three and no other spatial conv (1x1 ones may stand anywhere), with parameter-free
+    slots (activations) between them: DCGAN's discriminator
+    (pytorch/examples: Conv2d(nc, ndf, 4, 2, 1), LeakyReLU, ..., Conv2d(ndf * 8, 1, 4, 1, 0)) and
+    1Konny's Beta-VAE encoder write each conv but the last at stride 2, padding 1, and the last
+    unpadded at stride 1, from a 4x4 map to 1x1. Whether a 4x4 conv is transposed is known only
+    later, so this names every 4-d weight of kernel 4; transposed ones never read it."""
+    found: dict[str, tuple[int, int, str]] = {}
+    for node in root.walk():
+        names = list(node.children)
+        if not names or not all(name.isdigit() for name in names):
+            continue
+        numbers = sorted(int(name) for name in names)
+        kernels = [_conv_kernel(node.children[str(n)]) for n in numbers]
+        spatial = [n for n, k in zip(numbers, kernels) if k is not None and set(k) != {1}]
+        fours = [n for n, k in zip(numbers, kernels) if k == (4, 4)]
+        if len(fours) < 3 or fours != spatial or fours[-1] - fours[0] < 2 * (len(fours) - 1):
+            continue  # (every spatial conv a 4x4 one, a slot after each but the last; 1x1 anywhere)
+        for n in fours[:-1]:
+            found[node.children[str(n)].path] = (2, 1, FOUR_BY_FOUR)
+        found[node.children[str(fours[-1])].path] = (1, 0, FOUR_BY_FOUR)
+    return found
+
+
+def _conv_kernel(node: KeyNode) -> tuple[int, ...] | None:
+    """The kernel of a leaf holding a conv's weight (3-d to 5-d), else None."""
+    weight = node.tensors.get("weight")
+    if node.children or weight is None or len(weight.shape) not in (3, 4, 5):
+        return None
+    return tuple(weight.shape[2:])
+
+
+def latent_entry(root: KeyNode) -> str | None:
+    """The path of the model's first layer where it is plain: reached from the root through only
+    children and item 0 of numbered lists (`main.0`, a Sequential's first slot), a leaf holding a
+    weight. Named members (`conv1`, `fc`) do not say which runs first: None."""
+    node = root
+    while node.children:
+        names = list(node.children)
+        if len(names) == 1:
+            node = node.children[names[0]]
+        elif "0" in names and all(name.isdigit() for name in names):
+            node = node.children["0"]
+        else:
+            return None
+    return node.path if "weight" in node.tensors and node is not root else None
 
 
 def _named_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> int | None:
