@@ -6,15 +6,24 @@ pixel shuffle by r, and a PReLU (SRGAN's `UpsampleBLock`, Ledig et al. 2017's su
 The ratio of the conv's widths shows the shuffle. A PReLU with one slope, or one per output
 channel, reads what the shuffle gives (with one slope the order would not matter); one with a
 slope per channel the conv gives runs before the shuffle.
+
+CARN's `_UpsampleBlock` holds its x2 step as `body = Sequential(conv, ReLU, PixelShuffle(2))`:
+only the conv has keys. Where such a class is named as an upsampler (`up`, `upsample`), the
+widening conv is followed by the shuffle its widths call for; the activation before it is a
+choice (none in EDSR-PyTorch's Upsampler, ReLU in CARN's).
 """
 
 from __future__ import annotations
 
+import re
+
 from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 
 RATIOS = (2, 3, 4)
+UPSAMPLER_NAME = re.compile(r"up(sample|sampler|sampling)?\d*", re.IGNORECASE)
 
 
 def shuffle_ratio(conv) -> int | None:
@@ -43,6 +52,8 @@ class ShuffleUpsample(BlockPattern):
         members = modules(cls)
         if tensors(cls) or len(members) not in (1, 2):
             return None
+        if len(members) == 1 and members[0].kind == "sequential":
+            return self._body(cls, ctx, members[0])
         convs = [m for m in members if shuffle_ratio(m)]
         if len(convs) != 1:
             return None
@@ -58,9 +69,35 @@ class ShuffleUpsample(BlockPattern):
         found = (conv.attr, r, prelu.attr if prelu else None, before)
         return Match(self, len(members), found)
 
+    def _body(self, cls, ctx: BlockContext, body) -> Match | None:
+        """CARN's `body = Sequential(conv, ReLU, PixelShuffle)`, its keys the conv's alone."""
+        names = {path.rsplit(".", 1)[-1] for path, _ in cls.instances}
+        if not names or not all(UPSAMPLER_NAME.fullmatch(n) for n in names):
+            return None
+        if len(body.children) != 1 or not shuffle_ratio(body.children[0]):
+            return None
+        activation = ctx.choose(
+            cls,
+            body.attr,
+            "activation",
+            "identity",
+            act.alternatives("identity", conv=True),
+            "between the conv and the shuffle (CARN's: relu)",
+        )
+        guessed = ""
+        if activation.source == "default":
+            guessed = "an activation before the shuffle leaves no key: the choice activation"
+        r = shuffle_ratio(body.children[0])
+        return Match(self, 1, ((body.attr,), r, None, False), [activation], guessed=guessed)
+
     def forward(self, match: Match, g: Graph) -> None:
         conv, r, prelu, before = match.found
         x = g.input("x")
+        if isinstance(conv, tuple):  # a body Sequential holding the conv
+            x = g.call_module(conv, x, name="x")
+            x = act.apply(g, match.choices[0].value, x, name="x")
+            g.output(g.call_function("pixel_shuffle", x, r, name="x"))
+            return
         x = g.call_module((conv,), x, name="x")
         if prelu and before:
             x = g.call_module((prelu,), x, name="x")
