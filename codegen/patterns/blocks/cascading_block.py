@@ -46,7 +46,15 @@ def cascade(members, ctx: BlockContext, width: int) -> list[tuple[str, str]] | N
     blocks.sort(key=lambda m: name_order(m.attr))
     if not blocks or sorted(fusions) != list(range(2, len(blocks) + 2)):
         return None
-    return [(b.attr, fusions[i + 2].attr) for i, b in enumerate(blocks)]
+    pairs = [(b, fusions[i + 2]) for i, b in enumerate(blocks)]
+    # numbered in pairs, as CARN names them (`b1`, `c1`): a DLA tree's `tree1`, `tree2` and
+    # `root` (blocks/aggregation_tree.py) also concatenate, but not step by step
+    if any(
+        name_order(b.attr)[0] != (i,) or name_order(c.attr)[0] != (i,)
+        for i, (b, c) in enumerate(pairs, 1)
+    ):
+        return None
+    return [(b.attr, c.attr) for b, c in pairs]
 
 
 def carn_pins(pairs, members, ctx: BlockContext) -> list[tuple[str, str, object, str]]:
