@@ -16,6 +16,23 @@ from codegen.patterns._kit import tensors
 BODY = "body"
 
 
+def keyless_activation(ctx: BlockContext, cls, where: str, after: str, usual: str):
+    """An activation no key shows (none by default) and, while it is a default, why the class
+    says guessed."""
+    activation = ctx.choose(
+        cls,
+        where,
+        "activation",
+        "identity",
+        act.alternatives("identity", conv=True),
+        f"{after}: a trailing activation leaves no key ({usual})",
+    )
+    guessed = ""
+    if activation.source == "default":
+        guessed = f"an activation {after} leaves no key: the choice activation"
+    return activation, guessed
+
+
 class ConvBody(BlockPattern):
     role = "ConvBlock"
     priority = 4
@@ -30,17 +47,9 @@ class ConvBody(BlockPattern):
         conv = body.children[0]
         if conv.kind != "builtin" or family(conv) != "conv":
             return None
-        activation = ctx.choose(
-            cls,
-            body.attr,
-            "activation",
-            "identity",
-            act.alternatives("identity", conv=True),
-            "after the conv: a trailing activation leaves no key (CARN's BasicBlock: relu)",
+        activation, guessed = keyless_activation(
+            ctx, cls, body.attr, "after the conv", "CARN's BasicBlock: relu"
         )
-        guessed = ""
-        if activation.source == "default":
-            guessed = "an activation after the conv leaves no key: the choice activation"
         return Match(self, 1, body.attr, [activation], guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:

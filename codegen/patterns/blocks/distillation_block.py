@@ -119,27 +119,15 @@ class DistillationBlock(BlockPattern):
     def examples():
         import torch
         import torch.nn as nn
-        import torch.nn.functional as F
+        from codegen.patterns.blocks._sr_examples import modules as zoo
 
-        class Distill(nn.Module):  # IMDModule with two refining steps, no attention, slope 0.05
-            def __init__(self, c: int = 8, d: int = 2) -> None:
-                super().__init__()
-                self.d, self.r = d, c - d
-                self.conv1 = nn.Conv2d(c, c, 3, padding=1)
-                self.conv2 = nn.Conv2d(c - d, c, 3, padding=1)
-                self.conv3 = nn.Conv2d(c - d, d, 3, padding=1)
-                self.conv4 = nn.Conv2d(3 * d, c, 1)
-
-            def forward(self, x):
-                d1, r1 = torch.split(F.leaky_relu(self.conv1(x), 0.05), (self.d, self.r), dim=1)
-                d2, r2 = torch.split(F.leaky_relu(self.conv2(r1), 0.05), (self.d, self.r), dim=1)
-                return self.conv4(torch.cat([d1, d2, self.conv3(r2)], dim=1)) + x
+        Distill = zoo()["distill"]
 
         class Net(nn.Module):
             def __init__(self) -> None:
                 super().__init__()
                 self.head = nn.Conv2d(3, 8, 3, padding=1)
-                self.block = Distill()
+                self.block = Distill(prefix="conv")
 
             def forward(self, x):
                 return self.block(self.head(x))

@@ -21,6 +21,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
+from codegen.patterns.blocks.conv_body import keyless_activation
 
 RATIOS = (2, 3, 4)
 UPSAMPLER_NAME = re.compile(r"up(sample|sampler|sampling)?\d*", re.IGNORECASE)
@@ -76,17 +77,9 @@ class ShuffleUpsample(BlockPattern):
             return None
         if len(body.children) != 1 or not shuffle_ratio(body.children[0]):
             return None
-        activation = ctx.choose(
-            cls,
-            body.attr,
-            "activation",
-            "identity",
-            act.alternatives("identity", conv=True),
-            "between the conv and the shuffle (CARN's: relu)",
+        activation, guessed = keyless_activation(
+            ctx, cls, body.attr, "before the shuffle", "CARN's: relu"
         )
-        guessed = ""
-        if activation.source == "default":
-            guessed = "an activation before the shuffle leaves no key: the choice activation"
         r = shuffle_ratio(body.children[0])
         return Match(self, 1, ((body.attr,), r, None, False), [activation], guessed=guessed)
 

@@ -74,25 +74,10 @@ class CascadingSuperResolution(BlockPattern):
     def examples():
         import torch
         import torch.nn as nn
-        import torch.nn.functional as F
+        from codegen.patterns.blocks._sr_examples import modules as zoo
 
-        class ResidualBlock(nn.Module):
-            def __init__(self, c: int) -> None:
-                super().__init__()
-                self.body = nn.Sequential(
-                    nn.Conv2d(c, c, 3, 1, 1), nn.ReLU(inplace=True), nn.Conv2d(c, c, 3, 1, 1)
-                )
-
-            def forward(self, x):
-                return F.relu(self.body(x) + x)
-
-        class Fuse(nn.Module):
-            def __init__(self, c_in: int, c_out: int) -> None:
-                super().__init__()
-                self.body = nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.ReLU(inplace=True))
-
-            def forward(self, x):
-                return self.body(x)
+        z = zoo()
+        ResidualBlock, Fuse = z["carn_residual"], z["carn_fuse"]
 
         class Up(nn.Module):  # x3: one conv, ReLU, PixelShuffle(3)
             def __init__(self, c: int) -> None:

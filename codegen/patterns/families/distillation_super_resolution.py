@@ -108,21 +108,9 @@ class DistillationSuperResolution(BlockPattern):
     def examples():
         import torch
         import torch.nn as nn
-        import torch.nn.functional as F
+        from codegen.patterns.blocks._sr_examples import modules as zoo
 
-        class Distill(nn.Module):  # IMDModule, two refining steps, no attention
-            def __init__(self, c: int = 8, d: int = 2) -> None:
-                super().__init__()
-                self.d, self.r = d, c - d
-                self.c1 = nn.Conv2d(c, c, 3, padding=1)
-                self.c2 = nn.Conv2d(c - d, c, 3, padding=1)
-                self.c3 = nn.Conv2d(c - d, d, 3, padding=1)
-                self.c4 = nn.Conv2d(3 * d, c, 1)
-
-            def forward(self, x):
-                d1, r1 = torch.split(F.leaky_relu(self.c1(x), 0.05), (self.d, self.r), dim=1)
-                d2, r2 = torch.split(F.leaky_relu(self.c2(r1), 0.05), (self.d, self.r), dim=1)
-                return self.c4(torch.cat([d1, d2, self.c3(r2)], dim=1)) + x
+        Distill = zoo()["distill"]
 
         class Imdn(nn.Module):  # three blocks, x3
             def __init__(self, c: int = 8) -> None:
