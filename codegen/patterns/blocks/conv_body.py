@@ -28,7 +28,7 @@ def keyless_activation(ctx: BlockContext, cls, where: str, after: str, usual: st
         f"{after}: a trailing activation leaves no key ({usual})",
     )
     guessed = ""
-    if activation.source == "default":
+    if activation.source in ("default", "structure"):  # structure: a convention a parent pinned
         guessed = f"an activation {after} leaves no key: the choice activation"
     return activation, guessed
 

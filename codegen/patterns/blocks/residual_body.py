@@ -64,6 +64,10 @@ class ResidualBody(BlockPattern):
                 "the residual's scale leaves no tensor (EDSR's res_scale: 1, or 0.1 in its large "
                 "model): the choice residual_scale"
             )
+        if after_sum.source == "structure":  # pinned by a convention (CARN's cascade)
+            guessed = "; ".join(
+                g for g in (guessed, "the activation after the sum: the choice after_sum") if g
+            )
         return Match(self, len(members) + 1, body.attr, [scale, after_sum], guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:

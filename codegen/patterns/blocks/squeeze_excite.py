@@ -79,7 +79,12 @@ class SqueezeExcite(BlockPattern):
                 )
             )
         found = (prefix + (reduce.attr,), prefix + (expand.attr,), conv)
-        return Match(self, 2, found, choices)
+        guessed = ""
+        if conv and choices[-1].source == "structure":
+            guessed = (
+                "the contrast term leaves no tensor (IMDN's CCA by convention): the choice squeeze"
+            )
+        return Match(self, 2, found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         reduce, expand, conv = match.found

@@ -82,7 +82,10 @@ class DistillationSuperResolution(BlockPattern):
                 activation.note = WHY
             choices.append(activation)
         found = (head.attr, tuple(b.attr for b in blocks), fusion.attr, lr.attr, up.attr, r)
-        return Match(self, len(members), found, choices, pins=pins)
+        guessed = ""
+        if pins or choices[-1].source == "default":
+            guessed = "the fusion's activation leaves no key (IMDN's LeakyReLU 0.05 by convention)"
+        return Match(self, len(members), found, choices, guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         head, blocks, fusion, lr, up, r = match.found

@@ -127,6 +127,7 @@ class SRResNet(BlockPattern):
         pins = []
         slot = _trailing_slot(trunk[-1])
         if slot is not None:
+            guessed.append("the closing conv-BN's empty activation slot (SRResNet's convention)")
             why = "SRResNet's conv-BN closing the trunk has no activation (Ledig et al. 2017)"
             for path, _ in cls.instances:
                 where = ".".join(p for p in (path, trunk[-1].attr, slot) if p)
