@@ -23,7 +23,9 @@ pytestmark = pytest.mark.filterwarnings(
 
 # Exact from the keys alone (measured blind: only SRCNN, three convs with ReLU between). RDN
 # since session 13: dense layers, residual dense blocks and the global fusion are patterns.
-EXACT = {"srcnn", "rdn_x2"}
+# VDSR since session 14: pytorch-vdsr's `input` / `residual_layer` / `output` names identify its
+# code, whose ReLUs and global residual are flagged conventions (families/vdsr.py).
+EXACT = {"srcnn", "rdn_x2", "vdsr"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
