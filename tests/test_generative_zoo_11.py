@@ -19,7 +19,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 
 # Exact from the keys alone: the RRDB layouts (Real-ESRGAN x2's input pixel-unshuffled, read
 # from the first conv reading 4x the channels the last one gives).
-EXACT = {"esrgan_rrdbnet", "real_esrgan_x2"}
+# leftthomas's SRGAN generator (session 14): its numbered parts in SRResNet's order, the long skip
+# and `(tanh + 1) / 2` by convention (families/srresnet.py, blocks/shuffle_upsample.py).
+EXACT = {"esrgan_rrdbnet", "real_esrgan_x2", "srgan_generator"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -29,7 +29,18 @@ pytestmark = pytest.mark.filterwarnings(
 # norm, the generator's tanh (chain.py's _ends_projecting, _closing_norm, output_activation_choice).
 # beta_vae_h: the view slots, the 4x4 stack's geometry, the moments halved (structure.py's
 # _view_gap, layers/conv.py's four_by_four_stacks, families/autoencoder.py's _moments_pair).
-EXACT: set[str] = {"milesial_unet", "wgan_gp_generator", "beta_vae_h"}
+# Session 14 (gen14b): CARN (blocks/cascading_block.py, families/cascading_super_resolution.py),
+# IMDN (blocks/distillation_block.py, families/distillation_super_resolution.py) and PAN
+# (blocks/pixel_gate.py, blocks/self_calibrated_block.py, families/super_resolution.py), their
+# keyless steps each family's cited convention, choices that calibration can move.
+EXACT: set[str] = {
+    "milesial_unet",
+    "wgan_gp_generator",
+    "beta_vae_h",
+    "carn_x2",
+    "imdn_x2",
+    "pan_x2",
+}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

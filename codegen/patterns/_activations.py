@@ -23,6 +23,7 @@ FUNCTIONS: dict[str, str | None] = {
     "quick_gelu": None,  # x * sigmoid(1.702 * x) (see apply)
     "leaky_relu": "leaky_relu",  # negative slope 0.2, as ESRGAN-style nets use it (see apply)
     "leaky_relu_0.1": "leaky_relu",  # slope 0.1: Darknet/YOLO conv blocks, basicsr MSRResNet
+    "leaky_relu_0.05": "leaky_relu",  # IMDN's (Zheng222/IMDN block.py activation('lrelu'))
     "leaky_relu_0.01": "leaky_relu",  # torch's default slope: nn.LeakyReLU() (VAEs, SwinIR tails)
     "relu_squared": None,  # relu(x) ** 2, Primer's squared ReLU (Nemotron, Persimmon; see apply)
     "mish": "mish",
@@ -41,6 +42,7 @@ MODULES: dict[str, str] = {
     "leaky_relu_0.1": "nn.LeakyReLU(0.1)",
     "leaky_relu": "nn.LeakyReLU(0.2)",  # GAN discriminators, ESRGAN
     "leaky_relu_0.01": "nn.LeakyReLU()",
+    "leaky_relu_0.05": "nn.LeakyReLU(0.05)",
 }
 GATES = ["sigmoid", "hardsigmoid"]  # squashing functions that gate a signal into [0, 1]
 

@@ -224,6 +224,7 @@ METHODS: dict[str, str] = {
     "mean": "method",
     "amax": "method",
     "sum": "method",
+    "std": "method",  # IMDN's contrast-aware channel attention (blocks/squeeze_excite.py)
     "flatten": "method",
     "transpose": "method",
     "permute": "method",

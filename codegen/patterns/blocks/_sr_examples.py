@@ -1,6 +1,7 @@
 """Tiny super-resolution and restoration nets written the way the common repositories write them
 (ESRGAN's RRDBNet with ResidualDenseBlock_5C, an EDSR/ESPCN pixel-shuffle upsampler, DnCNN's
-global residual, RDN's dense layers, blocks and network), for the patterns' examples and tests. Reference code, not generated code.
+global residual, RDN's dense layers, blocks and network, CARN's residual and fusion blocks, IMDN's
+distillation block), for the patterns' examples and tests. Reference code, not generated code.
 """
 
 from __future__ import annotations
@@ -169,6 +170,39 @@ def modules():
         def forward(self, x):
             return self.block(x)
 
+    class CarnResidual(nn.Module):  # CARN ops.ResidualBlock
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.body = nn.Sequential(
+                nn.Conv2d(c, c, 3, 1, 1), nn.ReLU(inplace=True), nn.Conv2d(c, c, 3, 1, 1)
+            )
+
+        def forward(self, x):
+            return F.relu(self.body(x) + x)
+
+    class CarnFuse(nn.Module):  # CARN ops.BasicBlock, 1x1
+        def __init__(self, c_in: int, c_out: int) -> None:
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.ReLU(inplace=True))
+
+        def forward(self, x):
+            return self.body(x)
+
+    class Distill(nn.Module):  # IMDN's IMDModule: two refining steps, no attention
+        def __init__(self, c: int = 8, d: int = 2, prefix: str = "c") -> None:
+            super().__init__()
+            self.d, self.r, self.names = d, c - d, [f"{prefix}{i}" for i in range(1, 5)]
+            self.add_module(self.names[0], nn.Conv2d(c, c, 3, padding=1))
+            self.add_module(self.names[1], nn.Conv2d(c - d, c, 3, padding=1))
+            self.add_module(self.names[2], nn.Conv2d(c - d, d, 3, padding=1))
+            self.add_module(self.names[3], nn.Conv2d(3 * d, c, 1))
+
+        def forward(self, x):
+            c1, c2, c3, c4 = (getattr(self, n) for n in self.names)
+            d1, r1 = torch.split(F.leaky_relu(c1(x), 0.05), (self.d, self.r), dim=1)
+            d2, r2 = torch.split(F.leaky_relu(c2(r1), 0.05), (self.d, self.r), dim=1)
+            return c4(torch.cat([d1, d2, c3(r2)], dim=1)) + x
+
     def built(module):
         torch.manual_seed(0)
         with torch.no_grad():
@@ -197,5 +231,8 @@ def modules():
         rdbs=lambda c, g, n, blocks: built(nn.Sequential(*[RDB(c, g, n) for _ in range(blocks)])),
         rdn=lambda: built(RDN()),
         holder=Holder,
+        carn_residual=CarnResidual,
+        carn_fuse=CarnFuse,
+        distill=Distill,
         image=image,
     )

@@ -5,7 +5,8 @@ writes its blocks (sanghyun-son/EDSR-PyTorch `common.ResBlock`, RCAN's `RCAB` an
     res = self.body(x).mul(self.res_scale)
     res += x
 
-The body keeps the width; the skip and its scale leave no tensor. In that code base a block's
+The body keeps the width; the skip, its scale and an activation after the sum (CARN's
+`ops.ResidualBlock`: `relu(body(x) + x)`) leave no tensor. In that code base a block's
 `body` is always added back, so the residual is on by convention; its scale is a constructor
 argument (EDSR's `res_scale`: 1 by default, 0.1 in the large model), a choice, and the forward is
 marked guessed until calibration or --hints settles it.
@@ -14,6 +15,7 @@ marked guessed until calibration or --hints settles it.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 
@@ -48,13 +50,25 @@ class ResidualBody(BlockPattern):
             "the body's output is scaled before the input is added (EDSR's res_scale)",
             accepts="unit_float",
         )
+        after_sum = ctx.choose(
+            cls,
+            body.attr,
+            "after_sum",
+            "identity",
+            ["relu", "leaky_relu"],
+            "after the input is added (CARN's ResidualBlock: relu)",
+        )
         guessed = ""
         if scale.source == "default":
             guessed = (
                 "the residual's scale leaves no tensor (EDSR's res_scale: 1, or 0.1 in its large "
                 "model): the choice residual_scale"
             )
-        return Match(self, len(members) + 1, body.attr, [scale], guessed=guessed)
+        if after_sum.source == "structure":  # pinned by a convention (CARN's cascade)
+            guessed = "; ".join(
+                g for g in (guessed, "the activation after the sum: the choice after_sum") if g
+            )
+        return Match(self, len(members) + 1, body.attr, [scale, after_sum], guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         x = g.input("x")
@@ -62,7 +76,8 @@ class ResidualBody(BlockPattern):
         scale = match.choices[0].value
         if scale != 1.0:
             res = g.call_function("mul", res, scale, name="res", comment="res_scale")
-        g.output(g.call_function("add", res, x, name="res"))
+        res = g.call_function("add", res, x, name="res")
+        g.output(act.apply(g, match.choices[1].value, res, name="res"))
 
     @staticmethod
     def examples():

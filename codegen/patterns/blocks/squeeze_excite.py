@@ -83,16 +83,40 @@ class SqueezeExcite(BlockPattern):
             why if v3 else "",
         )
         conv = kinds == {"conv"}
+        choices = [activation, gate]
+        if conv:
+            # IMDN's contrast-aware channel attention (CCALayer) squeezes each channel to its
+            # mean plus its standard deviation; no tensor shows which (its IMDModule pins it)
+            choices.append(
+                ctx.choose(
+                    cls,
+                    reduce_at,
+                    "squeeze",
+                    "mean",
+                    ["mean_plus_std"],
+                    "what each channel is pooled to (IMDN's CCA: mean plus std)",
+                )
+            )
         found = (reduce[0], expand[0], conv)
-        return Match(self, 2, found, [activation, gate])
+        guessed = ""
+        if conv and choices[-1].source == "structure":
+            guessed = (
+                "the contrast term leaves no tensor (IMDN's CCA by convention): the choice squeeze"
+            )
+        return Match(self, 2, found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         reduce, expand, conv = match.found
-        activation, gate = (c.value for c in match.choices)
+        activation, gate = (c.value for c in match.choices[:2])
         x = g.input("x")
         s = g.call_method(
             "mean", x, (2, 3), name="scale", kwargs={"keepdim": conv}, comment="squeeze: [batch, C]"
         )
+        if len(match.choices) > 2 and match.choices[2].value == "mean_plus_std":
+            std = g.call_method(
+                "std", x, (2, 3), kwargs={"unbiased": False, "keepdim": True}, inline=True
+            )
+            s = g.call_function("add", std, s, name="scale", comment="contrast: std plus mean")
         s = g.call_module(reduce, s, name="scale", inline=True)
         s = act.apply(g, activation, s, name="scale")
         s = act.apply(g, gate, g.call_module(expand, s, inline=True), name="scale")

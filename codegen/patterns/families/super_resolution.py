@@ -27,10 +27,12 @@ from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks.residual import name_order
 
 HEAD = r"conv_first|conv_in|conv_input|first_conv|head"
-BODY = r"rrdb_trunk|body|trunk|res_?blocks|residual_layers?|blocks"
+BODY = r"rrdb_trunk|body|trunk|res_?blocks|residual_layers?|blocks|[a-z]+_trunk"
 BODY_CONV = r"trunk_conv|conv_body|body_conv|conv_after_body"
 UP = r"up_?conv\d*|conv_up\d*|upsample_?conv\d*"
 HR = r"hr_?conv|conv_hr|conv_before_last"
+STEP_HR = r"hr_?conv\d+|conv_hr\d+"  # one per up step (PAN: HRconv1 after upconv1)
+ATT = r"att\d*"  # PAN's pixel attention after each up conv (blocks/pixel_gate.py)
 LAST = r"conv_last|conv_out|last_conv|tail"
 
 
@@ -42,14 +44,14 @@ def _scale(steps: list[tuple[str, int]]) -> int:
     return scale
 
 
-def input_residual(ctx: BlockContext, cls, where: str):
+def input_residual(ctx: BlockContext, cls, where: str, default: str = "none"):
     """The input, upsampled to the output's size, added to the output: no tensor shows it."""
     return ctx.choose(
         cls,
         where,
         "input_residual",
-        "none",
-        ["nearest", "bilinear", "bicubic"],
+        default,
+        [m for m in ("none", "nearest", "bilinear", "bicubic") if m != default],
         "the input upsampled to the output's size and added",
     )
 
@@ -103,27 +105,48 @@ class SuperResolution(BlockPattern):
             (m for m in members if re.fullmatch(UP, m.attr, re.IGNORECASE)),
             key=lambda m: name_order(m.attr),
         )
-        used = [m for m in (head, body, body_conv, hr, last) if m is not None] + ups
+        by_number = {name_order(m.attr)[0]: m for m in ups}
+        step_hrs = [m for m in members if re.fullmatch(STEP_HR, m.attr, re.IGNORECASE)]
+        atts = [m for m in members if re.fullmatch(ATT, m.attr, re.IGNORECASE)]
+        extras = []  # per up step: the pixel attention and the conv after it (PAN)
+        for up in ups:
+            number = name_order(up.attr)[0]
+            att = next((m for m in atts if name_order(m.attr)[0] == number), None)
+            step_hr = next((m for m in step_hrs if name_order(m.attr)[0] == number), None)
+            if att is not None and ctx.role(att) != "PixelAttention":
+                return None
+            extras.append((att, step_hr))
+        if len(by_number) != len(ups):
+            return None
+        paired = [m for pair in extras for m in pair if m is not None]
+        used = [m for m in (head, body, body_conv, hr, last) if m is not None] + ups + paired
         if head is None or last is None or not ups or len(used) != len(members):
             return None
-        if not all(_conv(m) for m in [head, last, *ups] + [m for m in (hr, body_conv) if m]):
+        step_convs = [m for _, m in extras if m is not None]
+        if not all(
+            _conv(m) for m in [head, last, *ups, *step_convs] + [m for m in (hr, body_conv) if m]
+        ):
             return None
         if body is not None and body.kind not in ("class", "repeat", "sequential", "modulelist"):
             return None
         width = head.io.out_width
         steps, shuffles = [], False
-        for up in ups:
+        for up, (att, step_hr) in zip(ups, extras):
             if up.io.in_width != width:
                 return None
             ratio = up.io.out_width // width if up.io.out_width % width == 0 else 0
             r = next((r for r in (2, 3, 4) if ratio == r * r), None)
-            if up.io.out_width == width:
-                steps.append((up.attr, 0))
+            if up.io.out_width == width or (up.io.out_width and (att or step_hr)):
+                steps.append((up.attr, 0))  # PAN's up convs narrow: to `unf` channels
+                width = up.io.out_width
             elif r is not None:
                 steps.append((up.attr, r))
                 shuffles = True
             else:
                 return None
+            for m in (att, step_hr):
+                if m is not None and (m.io.in_width, m.io.out_width) != (width, width):
+                    return None
         for m in [hr, last]:
             if m is not None and m.io.in_width != width:
                 return None
@@ -158,7 +181,12 @@ class SuperResolution(BlockPattern):
         )
         choices.append(head_activation)
         if last.io.out_width is not None and last.io.out_width == head.io.in_width:
-            choices.append(input_residual(ctx, cls, last.attr))
+            # PAN's code (pixel attention after its up convs) adds the bilinear-upsampled input
+            default = "bilinear" if atts else "none"
+            residual = input_residual(ctx, cls, last.attr, default)
+            if residual.source == "default" and atts:
+                residual.note = "zhaohengyuan1/PAN's layout (`att` after `upconv`) by convention"
+            choices.append(residual)
         r = unshuffle_factor(head.io.in_width, last.io.out_width)
         if r:
             choices.append(input_unshuffle(ctx, cls, head.attr, r))
@@ -178,6 +206,7 @@ class SuperResolution(BlockPattern):
             body=(body.attr, body.kind) if body is not None else None,
             body_conv=body_conv.attr if body_conv else None,
             steps=steps,
+            extras=[tuple(m.attr if m else None for m in pair) for pair in extras],
             hr=hr.attr if hr else None,
             last=last.attr,
             scale=_scale(steps),
@@ -208,7 +237,7 @@ class SuperResolution(BlockPattern):
                 )
             else:
                 fea = out
-        for attr, r in f["steps"]:
+        for (attr, r), (att, step_hr) in zip(f["steps"], f["extras"]):
             if r:
                 fea = g.call_module((attr,), fea, name="fea", inline=True)
                 fea = g.call_function(
@@ -223,8 +252,13 @@ class SuperResolution(BlockPattern):
                         name="fea",
                         inline=True,
                     )
-                fea = g.call_module((attr,), fea, name="fea", inline=True)
+                fea = g.call_module((attr,), fea, name="fea", inline=not att)
+            if att:
+                fea = g.call_module((att,), fea, name="fea", inline=True)
             fea = act.apply(g, activation, fea, name="fea")
+            if step_hr:
+                fea = g.call_module((step_hr,), fea, name="fea", inline=True)
+                fea = act.apply(g, activation, fea, name="fea")
         if f["hr"]:
             fea = g.call_module((f["hr"],), fea, name="fea", inline=True)
             fea = act.apply(g, activation, fea, name="fea", inline=True)
@@ -245,4 +279,51 @@ class SuperResolution(BlockPattern):
         return [
             Example(z["rrdbnet"](), z["image"](3, 6)),
             Example(z["pixel_shuffle"](), z["image"](3, 6)),
+            Example(_pan_x4(), z["image"](3, 4)),
         ]
+
+
+def _pan_x4():
+    """zhaohengyuan1/PAN's x4 layout (two up steps, each with its pixel attention and HR conv,
+    narrowing to `unf`), its SCPA trunk replaced by plain convs."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class PA(nn.Module):
+        def __init__(self, nf: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(nf, nf, 1)
+
+        def forward(self, x):
+            return x * torch.sigmoid(self.conv(x))
+
+    class PanX4(nn.Module):
+        def __init__(self, nf: int = 8, unf: int = 4) -> None:
+            super().__init__()
+            self.conv_first = nn.Conv2d(3, nf, 3, 1, 1)
+            self.SCPA_trunk = nn.Sequential(nn.Conv2d(nf, nf, 3, 1, 1))
+            self.trunk_conv = nn.Conv2d(nf, nf, 3, 1, 1)
+            self.upconv1 = nn.Conv2d(nf, unf, 3, 1, 1)
+            self.att1 = PA(unf)
+            self.HRconv1 = nn.Conv2d(unf, unf, 3, 1, 1)
+            self.upconv2 = nn.Conv2d(unf, unf, 3, 1, 1)
+            self.att2 = PA(unf)
+            self.HRconv2 = nn.Conv2d(unf, unf, 3, 1, 1)
+            self.conv_last = nn.Conv2d(unf, 3, 3, 1, 1)
+
+        def forward(self, x):
+            lrelu = nn.functional.leaky_relu
+            fea = self.conv_first(x)
+            fea = fea + self.trunk_conv(self.SCPA_trunk(fea))
+            for up, att, hr in (
+                (self.upconv1, self.att1, self.HRconv1),
+                (self.upconv2, self.att2, self.HRconv2),
+            ):
+                fea = up(F.interpolate(fea, scale_factor=2, mode="nearest"))
+                fea = lrelu(hr(lrelu(att(fea), 0.2)), 0.2)
+            ilr = F.interpolate(x, scale_factor=4, mode="bilinear", align_corners=False)
+            return self.conv_last(fea) + ilr
+
+    torch.manual_seed(0)
+    return PanX4().eval()
