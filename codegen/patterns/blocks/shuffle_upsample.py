@@ -21,6 +21,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
+from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.conv_body import keyless_activation
 
 RATIOS = (2, 3, 4)
@@ -60,6 +61,11 @@ class ShuffleUpsample(BlockPattern):
             return None
         conv = convs[0]
         r = shuffle_ratio(conv)
+        if conv_kernel(conv) in (1, (1, 1)):
+            return None  # a 1x1 conv widening r*r times is a bottleneck's projection (BiT's)
+        names = {path.rsplit(".", 1)[-1] for path, _ in cls.instances}
+        if len(members) == 1 and not (names and all(UPSAMPLER_NAME.fullmatch(n) for n in names)):
+            return None  # a lone widening conv is an upsampler only where it is named one
         prelu, before = None, False
         if len(members) == 2:
             prelu = next(m for m in members if m is not conv)
