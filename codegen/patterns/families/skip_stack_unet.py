@@ -138,6 +138,37 @@ def _block_step(ctx: BlockContext, path, m):
     return None
 
 
+def _resnet_activation(ctx: BlockContext) -> str:
+    """The activation the resnet blocks' layout identifies (time_scaled_resnet_block: Mish in
+    lucidrains' 2020 U-Net, SiLU after)."""
+    mish = any(
+        c.name == "activation" and c.value == "mish"
+        for k in ctx.classes.values()
+        if k.forward is not None and k.forward.role == RESNET
+        for c in k.forward.choices
+    )
+    return "mish" if mish else "silu"
+
+
+def _block_slot_pins(ctx: BlockContext, m) -> list:
+    """The 2020 U-Net's `final_conv = Sequential(Block(dim, dim), Conv2d(dim, channels, 1))`: its
+    Block is the resnets' (conv, norm, activation), the empty slot their activation."""
+    first = _kids(m)[0] if _kids(m) else None
+    held = ctx.classes.get(first.type_name) if first is not None and first.kind == "class" else None
+    body = modules(held) if held is not None else []
+    if len(body) != 1 or body[0].kind != "sequential":
+        return []
+    value = act.MODULES[_resnet_activation(ctx)]
+    why = "lucidrains' Block: conv, norm, the resnets' activation"
+    # addressed by this instance's path: the class's own choice is its first instance's
+    at = f"{m.attr}.{first.attr}.{body[0].attr}"
+    return [
+        (f"{at}.{c.attr}", "module_type", value, why)
+        for c in body[0].children
+        if c.kind == "placeholder" and c.type_name != value.split("(")[0]
+    ]
+
+
 def _time(ctx: BlockContext, time):
     """(the time MLP's path, how many sinusoids it reads, pins); None if it is not one."""
     if time.kind == "sequential":
@@ -148,12 +179,7 @@ def _time(ctx: BlockContext, time):
             return None
         # lucidrains: GELU between the Linears (1.x); Mish in the 2020 version, whose resnet
         # blocks use Mish too (the layout of their time MLP says which, time_scaled_resnet_block)
-        mish = any(
-            c.name == "activation" and c.value == "mish"
-            for k in ctx.classes.values()
-            if k.forward is not None and k.forward.role == RESNET
-            for c in k.forward.choices
-        )
+        mish = _resnet_activation(ctx) == "mish"
         pins = [
             slot_pin(kids[0], "nn.Identity()", TIME_WHY),
             slot_pin(kids[2], act.MODULES["mish" if mish else "gelu"], LAYOUT),
@@ -214,7 +240,9 @@ def _tail(ctx: BlockContext, tail, width, stem_width, entry):
     if conv.kind == "builtin" and family(conv) == "conv":
         pad = 1 if conv_kernel(conv) in (3, (3, 3)) else 0
         pins += [arg_pin(conv, "stride", 1, WHY), arg_pin(conv, "padding", pad, WHY)]
-    elif conv.kind != "sequential":
+    elif conv.kind == "sequential":
+        pins += _block_slot_pins(ctx, conv)
+    else:
         return None
     if _io(conv, "in_width") not in (None, width) or _io(conv, "out_width") != entry:
         return None
