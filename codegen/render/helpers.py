@@ -1655,4 +1655,15 @@ def pixel_attention(qkv: torch.Tensor, heads: int, kind: str) -> torch.Tensor:
         out = torch.einsum("bhde,bhdn->bhen", context, q)
     return out.reshape(batch, -1, height, width)
 ''',
+    "head_interleaved_attention": '''
+def head_interleaved_attention(qkv: torch.Tensor, heads: int) -> torch.Tensor:
+    """Scaled dot-product attention from a fused projection qkv [batch, tokens, heads * 3 *
+    head_dim] laid out head by head, each head's query, key and value side by side (labml.ai's
+    DDPM AttentionBlock), back as [batch, tokens, heads * head_dim]."""
+    batch, tokens = qkv.size(0), qkv.size(1)
+    q, k, v = qkv.reshape(batch, tokens, heads, -1).chunk(3, dim=-1)
+    scores = torch.einsum("bihd,bjhd->bijh", q, k) * q.size(-1) ** -0.5
+    out = torch.einsum("bijh,bjhd->bihd", scores.softmax(dim=2), v)
+    return out.reshape(batch, tokens, -1)
+''',
 }

@@ -46,8 +46,11 @@ TIME = r"time_mlp|time_emb|time_embed"
 MID = r"mid(dle)?(_?(block|attn|res)_?\d*)?"
 LAYOUT = "lucidrains' SinusoidalPosEmb and labml's TimeEmbedding (sin first) by convention"
 WHY = "a hand-written diffusion U-Net's sampler (lucidrains', labml's)"
+NORM_WHY = "labml's UNet: GroupNorm(8, n_channels) before the last conv"
 TIME_WHY = "the timestep's sinusoids are computed by the U-Net's forward"
 RESNET = "ResnetBlock"
+# A resnet block's first and last convs (lucidrains' Blocks, diffusers'/labml's convs)
+FIRST, LAST = ("block1", "conv1", "in_layers"), ("block2", "conv2", "out_layers")
 LISTS = {"modulelist", "sequential"}
 STEM = r"init_conv|image_proj|conv_in"
 # What follows a resnet in a level: an attention over the pixels (lucidrains' Residual(PreNorm(
@@ -99,7 +102,8 @@ def _sampler(ctx: BlockContext, path, m, width, down: bool):
     conv = _lone_conv(ctx, m)
     if conv is None:
         return None
-    c_in, c_out, kernel = _io(conv, "in_width"), _io(conv, "out_width"), conv_kernel(conv)
+    # this item's widths (a class shared by several keeps its first instance's in its conv)
+    c_in, c_out, kernel = _io(m, "in_width"), _io(m, "out_width"), conv_kernel(conv)
     if None in (c_in, c_out, width):
         return None
     if down and kernel in (1, (1, 1)) and c_in == 4 * width:
@@ -124,6 +128,39 @@ def _sampler(ctx: BlockContext, path, m, width, down: bool):
         pins += [arg_pin(conv, "stride", 2, WHY), arg_pin(conv, "padding", 1, WHY)]
         return [(path, False, False)], c_out, -1, pins
     return None
+
+
+def _instance_io(ctx: BlockContext, path, m) -> dict:
+    """The widths of a class member's own members at this instance (a class shared by several
+    keeps its first instance's in its layers)."""
+    held = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    if held is None:
+        return {}
+    at = ".".join(path)
+    return next((w for (p, _), w in zip(held.instances, held.member_io) if p == at), None) or {}
+
+
+def _widths(ctx: BlockContext, path, m) -> tuple:
+    """What a block reads and gives: a resnet's first conv's input and last conv's output (its
+    class's io may show its time projection's); for a block holding a resnet and an attention
+    (labml's DownBlock), its resnet's."""
+    if ctx.role(m) == RESNET:
+        widths = _instance_io(ctx, path, m)
+        first = next((widths[n] for n in FIRST if widths.get(n) is not None), None)
+        last = next((widths[n] for n in LAST if widths.get(n) is not None), None)
+        if first is None or last is None:
+            return _io(m, "in_width"), _io(m, "out_width")
+        return _io_of(first, "in_width"), _io_of(last, "out_width")
+    held = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    inner = [c for c in modules(held) if ctx.takes(c, "temb")] if held is not None else []
+    if len(inner) != 1 or ctx.role(inner[0]) != RESNET:
+        return _io(m, "in_width"), _io(m, "out_width")
+    return _widths(ctx, path + (inner[0].attr,), inner[0])
+
+
+def _io_of(spec, end: str):
+    width = getattr(spec, end, None)
+    return width if isinstance(width, int) else None
 
 
 def _block_step(ctx: BlockContext, path, m):
@@ -236,6 +273,12 @@ def _tail(ctx: BlockContext, tail, width, stem_width, entry):
         if _io(norms[0], "in_width") not in (None, width):
             return None
         steps.append(("norm", (norms[0].attr,)))
+        # a norm over the feature map before the last conv: labml's GroupNorm(8, n_channels)
+        norm = norms[0]
+        kind = next((c for c in norm.choices if c.name == "module_type"), None)
+        if kind is not None and kind.source == "default" and norm.type_name != "nn.GroupNorm":
+            pins.append((kind.path, "module_type", "nn.GroupNorm", NORM_WHY))
+        pins.append((norm.attr, "num_groups", 8, NORM_WHY))
     conv = convs[0]
     if conv.kind == "builtin" and family(conv) == "conv":
         pad = 1 if conv_kernel(conv) in (3, (3, 3)) else 0
@@ -433,7 +476,8 @@ class _Walk:
         for i, (path, m) in enumerate(items):
             step = _block_step(ctx, path, m)
             if step is not None:
-                if step[1] and _io(m, "in_width") not in (None, self.width):
+                reads, gives = _widths(ctx, path, m)
+                if step[1] and reads not in (None, self.width):
                     return False
                 if step[1] and unit_open and not every:  # a resnet closes the unit before it
                     units.append(self._keep_last())
@@ -442,7 +486,7 @@ class _Walk:
                     return False
                 self.down_plan.append((step, None))
                 if step[1]:
-                    self.width = _io(m, "out_width") or self.width
+                    self.width = gives or self.width
             else:
                 if not every and (i != len(items) - 1 or not unit_open):
                     return False
@@ -470,7 +514,7 @@ class _Walk:
         ctx = self.ctx
         stack = list(reversed(self.levels[mirror])) if mirror is not None else None
         for i, (path, m) in enumerate(items):
-            reads = _io(m, "in_width")
+            reads, gives = _widths(ctx, path, m)
             source = stack if stack is not None else self.stack
             top = (source[0] if stack is not None else source[-1]) if source else None
             step = _block_step(ctx, path, m)
@@ -487,7 +531,7 @@ class _Walk:
                 else:
                     self.up_plan.append((step, step[1], None))
                 if step[1]:
-                    self.width = _io(m, "out_width") or self.width
+                    self.width = gives or self.width
                 continue
             if mirror is not None and i != len(items) - 1:
                 return False
