@@ -163,6 +163,20 @@ def _io_of(spec, end: str):
     return width if isinstance(width, int) else None
 
 
+def _default_group_counts(ctx: BlockContext) -> bool:
+    """Whether a resnet block's group norm keeps a default group count (labml's n_groups, 32 in
+    its code, is an argument of every block): its output is then a guess, said here where the
+    block's own pattern does not say it."""
+    for cls in ctx.classes.values():
+        if cls.forward is None or cls.forward.role != RESNET or cls.forward.trust != "inferred":
+            continue
+        for m in modules(cls):
+            if any(a.choice and a.choice.name == "num_groups" and a.choice.source == "default"
+                   for a in m.args):
+                return True
+    return False
+
+
 def _block_step(ctx: BlockContext, path, m):
     """A block's call (path, takes t, space-to-depth first): a resnet given t (or a block of a
     resnet and its attention), or an attention; None for anything else (a sampler)."""
@@ -390,7 +404,12 @@ class SkipStackUNet(BlockPattern):
             tail=tail_steps,
             channels=entry,
         )
-        return Match(self, len(members), found, choices, pins=[p for p in pins if p])
+        guessed = ""
+        if _default_group_counts(ctx):
+            guessed = "the resnet blocks' group count: no key records it (a default)"
+        return Match(
+            self, len(members), found, choices, guessed=guessed, pins=[p for p in pins if p]
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
