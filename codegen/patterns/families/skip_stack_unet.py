@@ -422,18 +422,21 @@ class SkipStackUNet(BlockPattern):
         t = g.call_module(f["time"], features, name="t", comment="[batch, time embedding]")
         kept = {}
         if f["stem"] is not None:
-            x = kept["stem"] = g.call_module(f["stem"], x, name="x")
+            # the stem's map comes back at the end: concatenated before the last resnet
+            # (lucidrains' `r`), or as the first skip (labml's `h = [x]`)
+            name = "r" if any(k == "resnet_skip" for k, _ in f["tail"]) else "skip"
+            x = kept["stem"] = g.call_module(f["stem"], x, name=name)
 
-        def call(step, h):
+        def call(step, h, name="x"):
             path, timed, unshuffle = step
             if unshuffle:
                 h = g.call_function(
                     "pixel_unshuffle", h, 2, name="x", comment="space to depth: 4x the channels"
                 )
-            return g.call_module(path, h, *((t,) if timed else ()), name="x")
+            return g.call_module(path, h, *((t,) if timed else ()), name=name)
 
         for step, keep in f["downs"]:
-            x = call(step, x)
+            x = call(step, x, "skip" if keep is not None else "x")  # a skip: kept for the up path
             if keep is not None:
                 kept[keep] = x
         for path, timed in f["mid"]:
