@@ -169,4 +169,6 @@ def test_diffusion_unet_forward_from_the_skip_stack(name, tmp_path, capsys):
     cats = {"lucid_unet": 5, "labml_ddpm_unet": 4}[name]
     assert source.count("torch.cat([x") == cats  # the skips (the helpers' cats read others)
     if name == "lucid_unet":
-        assert "F.pixel_unshuffle(" in source and "timestep_embedding(time, 16, False, 1.0)" in source
+        assert (
+            "F.pixel_unshuffle(" in source and "timestep_embedding(time, 16, False, 1.0)" in source
+        )

@@ -114,32 +114,48 @@ def _lucid():
             in_out = list(zip(dims[:-1], dims[1:]))
             time_dim = dim * 4
             self.time_mlp = nn.Sequential(
-                SinusoidalPosEmb(dim), nn.Linear(dim, time_dim), nn.GELU(),
+                SinusoidalPosEmb(dim),
+                nn.Linear(dim, time_dim),
+                nn.GELU(),
                 nn.Linear(time_dim, time_dim),
             )
             self.downs, self.ups = nn.ModuleList(), nn.ModuleList()
             n = len(in_out)
             for ind, (d_in, d_out) in enumerate(in_out):
                 last = ind == n - 1
-                self.downs.append(nn.ModuleList([
-                    ResnetBlock(d_in, d_in, time_dim),
-                    ResnetBlock(d_in, d_in, time_dim),
-                    Residual(PreNorm(d_in, Attention(d_in, linear=not last))),
-                    Downsample(d_in, d_out) if not last else nn.Conv2d(d_in, d_out, 3, padding=1),
-                ]))
+                self.downs.append(
+                    nn.ModuleList(
+                        [
+                            ResnetBlock(d_in, d_in, time_dim),
+                            ResnetBlock(d_in, d_in, time_dim),
+                            Residual(PreNorm(d_in, Attention(d_in, linear=not last))),
+                            (
+                                Downsample(d_in, d_out)
+                                if not last
+                                else nn.Conv2d(d_in, d_out, 3, padding=1)
+                            ),
+                        ]
+                    )
+                )
             mid = dims[-1]
             self.mid_block1 = ResnetBlock(mid, mid, time_dim)
             self.mid_attn = Residual(PreNorm(mid, Attention(mid, linear=False)))
             self.mid_block2 = ResnetBlock(mid, mid, time_dim)
             for ind, (d_in, d_out) in enumerate(reversed(in_out)):
                 last = ind == n - 1
-                up = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(d_out, d_in, 3, padding=1))
-                self.ups.append(nn.ModuleList([
-                    ResnetBlock(d_out + d_in, d_out, time_dim),
-                    ResnetBlock(d_out + d_in, d_out, time_dim),
-                    Residual(PreNorm(d_out, Attention(d_out, linear=ind != 0))),
-                    up if not last else nn.Conv2d(d_out, d_in, 3, padding=1),
-                ]))
+                up = nn.Sequential(
+                    nn.Upsample(scale_factor=2), nn.Conv2d(d_out, d_in, 3, padding=1)
+                )
+                self.ups.append(
+                    nn.ModuleList(
+                        [
+                            ResnetBlock(d_out + d_in, d_out, time_dim),
+                            ResnetBlock(d_out + d_in, d_out, time_dim),
+                            Residual(PreNorm(d_out, Attention(d_out, linear=ind != 0))),
+                            up if not last else nn.Conv2d(d_out, d_in, 3, padding=1),
+                        ]
+                    )
+                )
             self.final_res_block = ResnetBlock(dim * 2, dim, time_dim)
             self.final_conv = nn.Conv2d(dim, channels, 1)
 
@@ -260,8 +276,14 @@ def _labml():
             return self.conv(x)
 
     class UNet(nn.Module):
-        def __init__(self, image_channels=3, n_channels=32, ch_mults=(1, 2), is_attn=(False, True),
-                     n_blocks=2) -> None:
+        def __init__(
+            self,
+            image_channels=3,
+            n_channels=32,
+            ch_mults=(1, 2),
+            is_attn=(False, True),
+            n_blocks=2,
+        ) -> None:
             super().__init__()
             n_resolutions = len(ch_mults)
             self.image_proj = nn.Conv2d(image_channels, n_channels, (3, 3), padding=(1, 1))
@@ -282,11 +304,13 @@ def _labml():
             for i in reversed(range(n_resolutions)):
                 out_channels = in_channels
                 for _ in range(n_blocks):
-                    up.append(Block(in_channels + out_channels, out_channels, n_channels * 4,
-                                    is_attn[i]))
+                    up.append(
+                        Block(in_channels + out_channels, out_channels, n_channels * 4, is_attn[i])
+                    )
                 out_channels = in_channels // ch_mults[i]
-                up.append(Block(in_channels + out_channels, out_channels, n_channels * 4,
-                                is_attn[i]))
+                up.append(
+                    Block(in_channels + out_channels, out_channels, n_channels * 4, is_attn[i])
+                )
                 in_channels = out_channels
                 if i > 0:
                     up.append(Upsample(in_channels))

@@ -35,7 +35,7 @@ import re
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks._unet_parts import PIXEL_ATTENTIONS
@@ -171,8 +171,10 @@ def _default_group_counts(ctx: BlockContext) -> bool:
         if cls.forward is None or cls.forward.role != RESNET or cls.forward.trust != "inferred":
             continue
         for m in modules(cls):
-            if any(a.choice and a.choice.name == "num_groups" and a.choice.source == "default"
-                   for a in m.args):
+            if any(
+                a.choice and a.choice.name == "num_groups" and a.choice.source == "default"
+                for a in m.args
+            ):
                 return True
     return False
 
@@ -352,7 +354,9 @@ class SkipStackUNet(BlockPattern):
         if stem is not None and not nested:
             walk.stack.append(("stem", width, 0))  # labml: h = [x] after the stem
         if nested:
-            levels = [[((downs.attr, lv.attr, c.attr), c) for c in _kids(lv)] for lv in _kids(downs)]
+            levels = [
+                [((downs.attr, lv.attr, c.attr), c) for c in _kids(lv)] for lv in _kids(downs)
+            ]
         else:
             levels = [[((downs.attr, c.attr), c) for c in _kids(downs)]]
         for items in levels:
@@ -363,7 +367,9 @@ class SkipStackUNet(BlockPattern):
         if mid is None:
             return None
         if nested:
-            ups_levels = [[((ups.attr, lv.attr, c.attr), c) for c in _kids(lv)] for lv in _kids(ups)]
+            ups_levels = [
+                [((ups.attr, lv.attr, c.attr), c) for c in _kids(lv)] for lv in _kids(ups)
+            ]
         else:
             ups_levels = [[((ups.attr, c.attr), c) for c in _kids(ups)]]
         for j, items in enumerate(ups_levels):
@@ -390,7 +396,11 @@ class SkipStackUNet(BlockPattern):
         if norm is not None:
             choices.append(
                 ctx.choose(
-                    cls, norm[0], "activation", "silu", act.alternatives("silu"),
+                    cls,
+                    norm[0],
+                    "activation",
+                    "silu",
+                    act.alternatives("silu"),
                     "after the last norm (labml's Swish)",
                 )
             )
@@ -416,8 +426,14 @@ class SkipStackUNet(BlockPattern):
         flip, shift = match.choices[0].value, match.choices[1].value
         x, time = g.input("x"), g.input("time")
         features = g.call_function(
-            "timestep_embedding", time, f["features"], bool(flip), float(shift), name="t",
-            inline=True, comment="sinusoids, sin first",
+            "timestep_embedding",
+            time,
+            f["features"],
+            bool(flip),
+            float(shift),
+            name="t",
+            inline=True,
+            comment="sinusoids, sin first",
         )
         t = g.call_module(f["time"], features, name="t", comment="[batch, time embedding]")
         kept = {}
