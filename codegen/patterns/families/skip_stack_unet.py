@@ -203,6 +203,20 @@ def _resnet_activation(ctx: BlockContext) -> str:
     return "mish" if mish else "silu"
 
 
+def _linear_keys_pins(ctx: BlockContext) -> list:
+    """lucidrains' 2020 Unet (its Mish resnets identify it) attends with its LinearAttention
+    everywhere, the middle included: keys softmaxed, queries not (blocks/pixel_attention.py's
+    "linear_keys"), where a bare `to_out` left the kind at its default."""
+    why = "lucidrains' 2020 Unet: LinearAttention in every level and the middle"
+    return [
+        (c.path, "attention_kind", "linear_keys", why)
+        for k in ctx.classes.values()
+        if k.forward is not None
+        for c in k.forward.choices
+        if c.name == "attention_kind" and c.source == "default" and c.value != "linear_keys"
+    ]
+
+
 def _block_slot_pins(ctx: BlockContext, m) -> list:
     """The 2020 U-Net's `final_conv = Sequential(Block(dim, dim), Conv2d(dim, channels, 1))`: its
     Block is the resnets' (conv, norm, activation), the empty slot their activation."""
@@ -414,6 +428,8 @@ class SkipStackUNet(BlockPattern):
             tail=tail_steps,
             channels=entry,
         )
+        if _resnet_activation(ctx) == "mish":
+            pins += _linear_keys_pins(ctx)
         guessed = ""
         if _default_group_counts(ctx):
             guessed = "the resnet blocks' group count: no key records it (a default)"
