@@ -170,5 +170,5 @@ def test_diffusion_unet_forward_from_the_skip_stack(name, tmp_path, capsys):
     assert source.count("torch.cat([x") == cats  # the skips (the helpers' cats read others)
     if name == "lucid_unet":
         assert (
-            "F.pixel_unshuffle(" in source and "timestep_embedding(time, 16, False, 1.0)" in source
+            "F.pixel_unshuffle(" in source and "sinusoidal_position_embedding(time, 16)" in source
         )

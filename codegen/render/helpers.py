@@ -19,6 +19,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "expert_routing": ("F",),
     "relative_position_bias": ("math", "F"),
     "timestep_embedding": ("math", "F"),
+    "sinusoidal_position_embedding": ("math",),
     "pad_to_multiple": ("F",),
     "window_partition": ("F",),
     "merge_patches": ("F",),
@@ -1665,5 +1666,16 @@ def head_interleaved_attention(qkv: torch.Tensor, heads: int) -> torch.Tensor:
     scores = torch.einsum("bihd,bjhd->bijh", q, k) * q.size(-1) ** -0.5
     out = torch.einsum("bijh,bjhd->bihd", scores.softmax(dim=2), v)
     return out.reshape(batch, tokens, -1)
+''',
+    "sinusoidal_position_embedding": '''
+def sinusoidal_position_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal features of each sample's timestep as lucidrains' SinusoidalPosEmb and labml's
+    TimeEmbedding compute them: sin, then cos, of t * 10000 ** (-i / (dim / 2 - 1)), i < dim / 2,
+    in their order of float operations (the timestep_embedding helper's rounds differently)."""
+    half = dim // 2
+    scale = math.log(10000) / (half - 1)
+    freqs = torch.exp(torch.arange(half, device=t.device) * -scale)
+    emb = t.float()[:, None] * freqs[None, :]
+    return torch.cat((emb.sin(), emb.cos()), dim=-1)
 ''',
 }

@@ -441,16 +441,14 @@ class SkipStackUNet(BlockPattern):
         f = match.found
         flip, shift = match.choices[0].value, match.choices[1].value
         x, time = g.input("x"), g.input("time")
-        features = g.call_function(
-            "timestep_embedding",
-            time,
-            f["features"],
-            bool(flip),
-            float(shift),
-            name="t",
-            inline=True,
-            comment="sinusoids, sin first",
-        )
+        if not flip and shift == 1:  # the repositories' own layout, in their float order
+            features = g.call_function(
+                "sinusoidal_position_embedding", time, f["features"], name="t", inline=True
+            )
+        else:
+            features = g.call_function(
+                "timestep_embedding", time, f["features"], bool(flip), float(shift), inline=True
+            )
         t = g.call_module(f["time"], features, name="t", comment="[batch, time embedding]")
         kept = {}
         if f["stem"] is not None:
