@@ -24,7 +24,7 @@ a 4x4 transposed conv up), a 1x1 conv reading four times the width follows a spa
 conv that changes the width keeps the size. The match then checks every pop reads a map of the
 size it was pushed at and the output has the input's size.
 
-The sinusoids follow lucidrains' SinusoidalPosEmb and labml's TimeEmbedding: sin first, frequencies
+The sinusoids follow lucidrains' SinusoidalPosEmb and labml's TimeEmbedding (in their float order): sin first, frequencies
 10000 ** (-i / (d/2 - 1)) (choices, by convention).
 """
 
@@ -514,6 +514,16 @@ class _Walk:
         self.stack: list = []  # flat: (id, width, scale) of every map pushed
         self.levels: list = []  # per level: [(id, width, scale)] of its units' outputs
 
+    def _resample(self, path, m, down: bool):
+        """A sampler's calls, the width and size it leaves, its pins; None if it is not one."""
+        sampled = _sampler(self.ctx, path, m, self.width, down)
+        if sampled is None:
+            return None
+        calls, self.width, change, more = sampled
+        self.pins += more
+        self.scale += change
+        return calls
+
     def _keep_last(self) -> tuple:
         """Mark the latest down step's output as kept: (its id, width, size)."""
         key = f"h{len(self.down_plan)}"
@@ -545,12 +555,9 @@ class _Walk:
                 if not every:
                     units.append(self._keep_last())
                     unit_open = False
-                sampled = _sampler(ctx, path, m, self.width, True)
-                if sampled is None:
+                calls = self._resample(path, m, True)
+                if calls is None:
                     return False
-                calls, self.width, change, more = sampled
-                self.pins += more
-                self.scale += change
                 self.down_plan += [(c, None) for c in calls]
             if every:
                 self.stack.append(self._keep_last())
@@ -587,11 +594,8 @@ class _Walk:
                 continue
             if mirror is not None and i != len(items) - 1:
                 return False
-            sampled = _sampler(ctx, path, m, self.width, False)
-            if sampled is None:
+            calls = self._resample(path, m, False)
+            if calls is None:
                 return False
-            calls, self.width, change, more = sampled
-            self.pins += more
-            self.scale += change
             self.up_plan += [(c, False, None) for c in calls]
         return True
