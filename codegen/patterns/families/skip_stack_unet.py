@@ -24,8 +24,8 @@ a 4x4 transposed conv up), a 1x1 conv reading four times the width follows a spa
 conv that changes the width keeps the size. The match then checks every pop reads a map of the
 size it was pushed at and the output has the input's size.
 
-The sinusoids follow lucidrains' SinusoidalPosEmb and labml's TimeEmbedding (in their float order): sin first, frequencies
-10000 ** (-i / (d/2 - 1)) (choices, by convention).
+The sinusoids follow lucidrains' SinusoidalPosEmb and labml's TimeEmbedding, in their float order:
+sin first, frequencies 10000 ** (-i / (d/2 - 1)) (choices, by convention).
 """
 
 from __future__ import annotations
