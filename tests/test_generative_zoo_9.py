@@ -153,3 +153,24 @@ def test_lucid_resnet_block_widening(tmp_path, capsys):
     assert found == "flagged"
     assert hinted == "exact", f"max abs diff {diff:.3g}"
     assert "(scale + 1.0)" in source and "self.res_conv(x)" in source
+
+
+# ---------------------------------------------- the whole U-Nets: the skip-stack family (gen14a)
+
+
+@pytest.mark.parametrize("name", ["lucid_unet", "labml_ddpm_unet"])
+def test_diffusion_unet_forward_from_the_skip_stack(name, tmp_path, capsys):
+    """lucidrains' Unet (a list per level, two skips a level, space-to-depth down, r before the
+    final resnet) and labml's UNet (one flat list, every map pushed, transposed-conv up): the top
+    forward is families/skip_stack_unet.py's, the skips each up resnet concatenates proven by its
+    width. The group counts (4 here, defaults 8 and 32) and head counts leave no key: flagged,
+    within reach (not a shape error)."""
+    (found, diff), source = _run(zoo, name, tmp_path, capsys)
+    assert found == "flagged" and diff < 10, f"{diff:.3g}"
+    assert "def forward(self, x: torch.Tensor, time: torch.Tensor)" in source
+    cats = {"lucid_unet": 5, "labml_ddpm_unet": 4}[name]
+    assert source.count("torch.cat([x") == cats  # the skips (the helpers' cats read others)
+    if name == "lucid_unet":
+        assert (
+            "F.pixel_unshuffle(" in source and "sinusoidal_position_embedding(time, 16)" in source
+        )

@@ -204,6 +204,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "channel_rms_norm",  # diff13: patterns/blocks/channel_gain_norm.py
             "channel_layer_norm",
             "pixel_attention",  # diff13: patterns/blocks/pixel_attention.py
+            "head_interleaved_attention",  # gen14a: patterns/blocks/pixel_sequence_attention.py
+            "sinusoidal_position_embedding",  # gen14a: patterns/families/skip_stack_unet.py
         )
     },
 }

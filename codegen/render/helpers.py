@@ -19,6 +19,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "expert_routing": ("F",),
     "relative_position_bias": ("math", "F"),
     "timestep_embedding": ("math", "F"),
+    "sinusoidal_position_embedding": ("math",),
     "pad_to_multiple": ("F",),
     "window_partition": ("F",),
     "merge_patches": ("F",),
@@ -1675,5 +1676,27 @@ def pixel_attention(qkv: torch.Tensor, heads: int, kind: str) -> torch.Tensor:
         context = torch.einsum("bhdn,bhen->bhde", k.softmax(dim=-1), v)
         out = torch.einsum("bhde,bhdn->bhen", context, q)
     return out.reshape(batch, -1, height, width)
+''',
+    "head_interleaved_attention": '''
+def head_interleaved_attention(qkv: torch.Tensor, heads: int) -> torch.Tensor:
+    """Scaled dot-product attention from a fused projection qkv [batch, tokens, heads * 3 *
+    head_dim] laid out head by head, each head's query, key and value side by side (labml.ai's
+    DDPM AttentionBlock), back as [batch, tokens, heads * head_dim]."""
+    batch, tokens = qkv.size(0), qkv.size(1)
+    q, k, v = qkv.reshape(batch, tokens, heads, -1).chunk(3, dim=-1)
+    scores = torch.einsum("bihd,bjhd->bijh", q, k) * q.size(-1) ** -0.5
+    out = torch.einsum("bijh,bjhd->bihd", scores.softmax(dim=2), v)
+    return out.reshape(batch, tokens, -1)
+''',
+    "sinusoidal_position_embedding": '''
+def sinusoidal_position_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal features of each sample's timestep as lucidrains' SinusoidalPosEmb and labml's
+    TimeEmbedding compute them: sin, then cos, of t * 10000 ** (-i / (dim / 2 - 1)), i < dim / 2,
+    in their order of float operations (the timestep_embedding helper's rounds differently)."""
+    half = dim // 2
+    scale = math.log(10000) / (half - 1)
+    freqs = torch.exp(torch.arange(half, device=t.device) * -scale)
+    emb = t.float()[:, None] * freqs[None, :]
+    return torch.cat((emb.sin(), emb.cos()), dim=-1)
 ''',
 }

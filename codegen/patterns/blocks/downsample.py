@@ -22,6 +22,8 @@ class Downsample(BlockPattern):
             return None
         if conv.io.in_width != conv.io.out_width or arg(conv, "stride", 1) == 1:
             return None
+        if conv.type_name == "nn.ConvTranspose2d":  # a strided transposed conv grows the map
+            return None
         # Libraries pad a downsampler's input two ways (one pixel all round; diffusers'
         # autoencoders and latent diffusion: right and bottom only, the conv padding nothing),
         # and no key shows which: without evidence or a cited convention it is a guess.

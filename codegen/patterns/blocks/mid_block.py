@@ -1,7 +1,7 @@
 """The middle of a U-Net or an autoencoder (diffusers' UNetMidBlock2D): a resnet block, then each
 attention followed by the next resnet block (without attentions, held as `mid_block`: the resnet
 blocks in turn). Latent diffusion's `mid` holds them as numbered members instead of lists:
-`block_1`, `attn_1`, `block_2`, run in that order. The resnets take the time embedding where they have
+`block_1`, `attn_1`, `block_2`, run in that order (labml.ai's DDPM: `res1`, `attn`, `res2`). The resnets take the time embedding where they have
 a projection for it."""
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ def _numbered_members(cls, ctx: BlockContext):
         return None
     blocks, attns = {}, {}
     for m in members:
-        found = re.fullmatch(r"(block|attn)_?(\d+)", m.attr)
+        # labml.ai's MiddleBlock: `res1`, `attn`, `res2` (its one attention unnumbered)
+        found = re.fullmatch(r"(block|res|attn)_?(\d*)", m.attr)
         if found is None or m.kind != "class":
             return None
-        (blocks if found.group(1) == "block" else attns)[int(found.group(2))] = m
+        number = int(found.group(2) or (1 if found.group(1) == "attn" else 0))
+        (attns if found.group(1) == "attn" else blocks)[number] = m
     n = len(blocks)
     if sorted(blocks) != list(range(1, n + 1)) or sorted(attns) != list(range(1, len(attns) + 1)):
         return None

@@ -21,8 +21,10 @@ from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
+from codegen.patterns.blocks.padded_resnet_block import arg_pin
 
-TIME_PROJ = r"time_emb_proj|temb_proj|emb_proj|time_proj"
+TIME_PROJ = r"time_emb_proj|temb_proj|emb_proj|time_proj|time_emb"  # labml.ai DDPM: time_emb
+KEEPS = "a diffusion resnet block's convs keep the map's size"
 SHORTCUT = r"conv_shortcut|nin_shortcut|shortcut|skip_connection"
 
 
@@ -73,7 +75,9 @@ class ResnetBlock(BlockPattern):
         )
         found = (norm1.attr, conv1.attr, norm2.attr, conv2.attr, proj and proj.attr)
         found += (short and short.attr, scale_shift)
-        return Match(self, len(members), found, [activation])
+        # Its convs keep the size (a resampling block resizes the map itself: resampling_resnet)
+        pins = [arg_pin(c, "stride", 1, KEEPS) for c in (conv1, conv2, short) if c is not None]
+        return Match(self, len(members), found, [activation], pins=[p for p in pins if p])
 
     def forward(self, match: Match, g: Graph) -> None:
         norm1, conv1, norm2, conv2, proj, short, scale_shift = match.found

@@ -124,11 +124,10 @@ class TimeScaledResnetBlock(BlockPattern):
         for conv, padding in ((one[0][1], 1), (two[0][1], 1), (res, 0)):
             if conv is not None:
                 pins += [arg_pin(conv, "stride", 1, WHY), arg_pin(conv, "padding", padding, WHY)]
-        for norm, c in ((one[1][1], groups[0]), (two[1][1], groups[1])):
-            width = norm.io.in_width
-            if c is not None and c.source == "default" and isinstance(width, int):
-                if width % GROUPS == 0 and c.value != GROUPS:
-                    pins.append((c.path, "num_groups", GROUPS, GROUPS_WHY))
+        # one count for the model (its Blocks all take `groups`): a model-wide pin, so a Block
+        # class split by its widths still reads it (layers/norms.py)
+        if any(c is not None and c.source == "default" and c.value != GROUPS for c in groups):
+            pins.append(("", "map_norm_groups", GROUPS, GROUPS_WHY))
         pins = [p for p in pins if p is not None]
         found = (one[0][0], one[1][0], two[0][0], two[1][0], time, res and res.attr, legacy)
         found += (c_in, time and mlp.children[1].io.in_width)

@@ -233,6 +233,15 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         if one_group is not None and groups.source == "default" and groups.value != 1:
             groups.alternatives = [g for g in [groups.value, *groups.alternatives] if g != 1]
             groups.value, groups.source, groups.note = 1, "structure", one_group[1]
+        # A block pattern's model-wide group count (lucidrains' Block: GroupNorm(8) in every
+        # resnet block, blocks/time_scaled_resnet_block.py), where it divides the width.
+        count = ctx.resolver.structural.get(("", "map_norm_groups"))
+        if count is not None and groups.source == "default" and groups.value != count[0]:
+            if c % count[0] == 0:
+                groups.alternatives = [
+                    g for g in [groups.value, *groups.alternatives] if g != count[0]
+                ]
+                groups.value, groups.source, groups.note = count[0], "structure", count[1]
         args = [
             Arg(None, groups.value, "choice", choice=groups),
             Arg(None, c, "width", prov(node, "weight", 0)),
