@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from codegen.load import TensorEntry, TensorTable
+from codegen.safetext import is_index
 
 
 @dataclass(eq=False)
@@ -73,7 +74,7 @@ def build_tree(table: TensorTable, canonical: bool = False) -> KeyNode:
 def natural_key(name: str) -> tuple:
     """Sort key that orders the ASCII numbers inside a name by value: `conv2` < `conv10`."""
     parts = re.split(r"([0-9]+)", name)
-    return tuple((0, int(p), p) if p.isdigit() and p.isascii() else (1, 0, p) for p in parts if p)
+    return tuple((0, int(p), p) if is_index(p) else (1, 0, p) for p in parts if p)
 
 
 def repeated_runs(node: KeyNode) -> list[list[KeyNode]]:
@@ -86,8 +87,8 @@ def repeated_runs(node: KeyNode) -> list[list[KeyNode]]:
         last = runs[-1] if runs else None
         if (
             last is not None
-            and _is_index(child.name)
-            and _is_index(last[-1].name)
+            and is_index(child.name)
+            and is_index(last[-1].name)
             and int(child.name) == int(last[-1].name) + 1
             and child.signature == last[0].signature
         ):
@@ -95,8 +96,3 @@ def repeated_runs(node: KeyNode) -> list[list[KeyNode]]:
         else:
             runs.append([child])
     return runs
-
-
-def _is_index(name: str) -> bool:
-    # str.isdigit() alone accepts "²", which int() rejects: a hostile key must not crash the tree
-    return name.isascii() and name.isdigit()

@@ -57,3 +57,9 @@ def docstring_text(text: str) -> str:
 def terminal_text(text: str) -> str:
     """Text for a rich console line: no raw control characters, no markup taken from the text."""
     return _rich_escape(printable(text))
+
+
+def is_index(name: str) -> bool:
+    """A key segment that is a container index. str.isdigit() alone accepts "²", which int()
+    rejects: a hostile key must be a name, never a crash."""
+    return name.isascii() and name.isdigit()

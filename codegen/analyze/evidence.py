@@ -21,6 +21,7 @@ from typing import Any
 
 from codegen.ir import Arg, Call, IOSpec, Module
 from codegen.load.module_pickle import GlobalRef
+from codegen.safetext import is_index
 
 RECORDED = "recorded in the pickled model"
 # Values the renderer writes as literals.
@@ -187,7 +188,7 @@ def evidence_module(attr: str, desc: Any) -> Module | None:
         return None
     if desc.torch_nn in ("Sequential", "ModuleList") and desc.children:
         items = [evidence_module(n, c) for n, c in desc.children.items()]
-        if any(i is None for i in items) or not all(n.isdigit() for n in desc.children):
+        if any(i is None for i in items) or not all(is_index(n) for n in desc.children):
             return None
         kind = "sequential" if desc.torch_nn == "Sequential" else "modulelist"
         return Module(attr, kind, f"nn.{desc.torch_nn}", children=items, io=IOSpec("activation"))

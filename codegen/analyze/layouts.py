@@ -15,6 +15,7 @@ import re
 from codegen.keytree import KeyNode
 from codegen.patterns.blocks.norm_free_block import NF_STEPS
 from codegen.patterns.blocks.preact_conv import DENSE_ORDER
+from codegen.safetext import is_index
 
 __all__ = ["DENSE_ORDER", "NF_STEPS", "dense_concat_order", "nf_variance_steps"]
 CIFAR_DENSENET = "kuangliu/pytorch-cifar's DenseNet layout (dense{N}, trans{N}, bn, linear)"
@@ -60,7 +61,7 @@ NF_LAYOUT = "timm's NormFreeNet: the variance expected where the block sits"
 
 def _listed(node: KeyNode) -> list[KeyNode] | None:
     names = list(node.children)
-    if not names or not all(n.isdigit() for n in names):
+    if not names or not all(is_index(n) for n in names):
         return None
     return [node.children[n] for n in sorted(names, key=int)]
 

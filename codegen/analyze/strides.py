@@ -35,6 +35,7 @@ from codegen.keytree import KeyNode
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.inverted_residual import efficientnet_rows
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
+from codegen.safetext import is_index
 
 # MobileNetV2's inverted residual stages (Sandler et al. 2018, table 2): (blocks, first stride).
 MOBILENET_V2_STAGES = ((1, 1), (2, 2), (3, 2), (4, 2), (3, 1), (3, 2), (1, 1))
@@ -554,7 +555,7 @@ def _stem_stages(root: KeyNode) -> list[list[tuple[int, str, KeyNode, bool]]]:
                 block = stage.children.get("0") or _first(stage)
                 if block is None or not block.children:
                     continue
-                number = "".join(ch for ch in label if ch.isdigit())
+                number = "".join(ch for ch in label if is_index(ch))
                 shortcut = any(
                     n in SHORTCUT_NAMES or re.search("shortcut|downsample", n, re.I)
                     for n in block.children
@@ -1183,6 +1184,7 @@ def mobile_batch_norm_eps(root: KeyNode) -> tuple[float, str] | None:
             return None
     why = "torchvision's MobileNetV3 (conv-norm units in each block): BatchNorm2d eps 0.001"
     return TORCHVISION_V3_EPS, why
+
 
 REPARAM = re.compile(r"reparam", re.I)  # RepVGG's `rbr_reparam`, timm's `reparam_conv`
 

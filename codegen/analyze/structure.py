@@ -59,6 +59,7 @@ from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.layers.conv import four_by_four_stacks, latent_entry, rgb_entries
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
+from codegen.safetext import is_index
 
 
 def recognise(node: KeyNode, ctx: Context) -> Recognised | None:
@@ -1020,7 +1021,7 @@ def _head_gap(
     the conv's activation (the usual default)."""
     if prev is None or prev.ndim != 2 or prev.family not in ("conv", "norm", "sequential", "class"):
         return None
-    later = sorted(int(n) for n in node.children if n.isdigit() and int(n) > index)
+    later = sorted(int(n) for n in node.children if is_index(n) and int(n) > index)
     if not later:
         return None
     weight = node.children[str(later[0])].tensors.get("weight")
@@ -1054,7 +1055,7 @@ def _view_gap(node: KeyNode, index: int, prev: IOSpec | None, after_gap: bool) -
     weight [out, in, k, k] and a transposed conv's [in, out, k, k] tell it from either dim."""
     if prev is None or prev.family != "linear" or after_gap or not prev.out_width:
         return None
-    later = sorted(int(n) for n in node.children if n.isdigit() and int(n) > index)
+    later = sorted(int(n) for n in node.children if is_index(n) and int(n) > index)
     conv = node.children[str(later[0])] if later else None
     weight = conv.tensors.get("weight") if conv is not None and not conv.children else None
     if weight is None or len(weight.shape) != 4:

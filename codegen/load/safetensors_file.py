@@ -6,6 +6,8 @@ import json
 import struct
 from collections.abc import Mapping
 from pathlib import Path
+
+from codegen.safetext import is_index
 from typing import Any
 
 from codegen.errors import ModelgenError, first_line
@@ -39,13 +41,8 @@ SAFETENSORS_DTYPES = {
 # ------------------------------------------------------------------------------------ safetensors
 
 
-def _is_index(part: str) -> bool:
-    # str.isdigit() accepts "²", which int() rejects
-    return part.isascii() and part.isdigit()
-
-
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
-    return tuple((0, int(p)) if _is_index(p) else (1, p) for p in name.split("."))
+    return tuple((0, int(p)) if is_index(p) else (1, p) for p in name.split("."))
 
 
 def _looks_like_safetensors(head: bytes, size: int) -> bool:

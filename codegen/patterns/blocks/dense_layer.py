@@ -18,6 +18,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
+from codegen.safetext import is_index
 
 
 def grows_by(instances: list, growth: int) -> bool:
@@ -26,7 +27,7 @@ def grows_by(instances: list, growth: int) -> bool:
     by_parent: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for path, io in instances:
         parent, _, index = path.rpartition(".")
-        if io is None or not io.in_width or not index.isdigit():
+        if io is None or not io.in_width or not is_index(index):
             return False
         by_parent[parent].append((int(index), io.in_width))
     if not by_parent or max(len(v) for v in by_parent.values()) < 2:

@@ -19,6 +19,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.safetext import is_index
 
 WHY = "the padded ResnetBlock layout"
 
@@ -43,7 +44,7 @@ def numbered_body(cls) -> tuple | None:
     if tensors(cls) or len(members) != 1 or members[0].kind != "sequential":
         return None
     body = members[0]
-    items = {int(c.attr): c for c in body.children if c.attr.isdigit()}
+    items = {int(c.attr): c for c in body.children if is_index(c.attr)}
     if len(items) != len(body.children) or sorted(items) != list(range(len(items))):
         return None
     return body, items

@@ -21,6 +21,7 @@ from codegen.patterns._kit import (
     shape,
     type_choice,
 )
+from codegen.safetext import is_index
 
 if TYPE_CHECKING:
     from codegen.keytree import KeyNode
@@ -154,7 +155,7 @@ def _widths_say_transposed(w: tuple[int, ...], ctx: LayerContext, node: KeyNode)
     Tanh). With a bias, its length tells already. Only in a numbered Sequential, whose order is
     the order data flows: named neighbours are paired by names (`conv1` beside `bn1`), and a
     pre-activation block's `bn1` normalises the conv's input."""
-    if w[0] == w[1] or len(w) < 4 or not node.name.isdigit():
+    if w[0] == w[1] or len(w) < 4 or not is_index(node.name):
         return False
     nxt, prev = ctx.next, ctx.prev
     if nxt is not None and nxt.family == "norm" and nxt.in_width is not None:
@@ -493,7 +494,7 @@ def four_by_four_stacks(root: KeyNode) -> dict[str, tuple[int, int, str]]:
     found: dict[str, tuple[int, int, str]] = {}
     for node in root.walk():
         names = list(node.children)
-        if not names or not all(name.isdigit() for name in names):
+        if not names or not all(is_index(name) for name in names):
             continue
         numbers = sorted(int(name) for name in names)
         kernels = [_conv_kernel(node.children[str(n)]) for n in numbers]
@@ -524,7 +525,7 @@ def latent_entry(root: KeyNode) -> str | None:
         names = list(node.children)
         if len(names) == 1:
             node = node.children[names[0]]
-        elif "0" in names and all(name.isdigit() for name in names):
+        elif "0" in names and all(is_index(name) for name in names):
             node = node.children["0"]
         else:
             return None

@@ -28,6 +28,7 @@ from codegen.patterns._kit import (
     shape,
     type_choice,
 )
+from codegen.safetext import is_index
 
 if TYPE_CHECKING:
     from codegen.keytree import KeyNode
@@ -293,7 +294,7 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         io is not None and io.family == "conv" and (io.ndim or 0) >= 2
         for io in (ctx.prev, ctx.next if ctx.next is not None else ctx.prev)
     )
-    if hinted(node, r"prelu|act") or (between_convs and node.name.isdigit()):
+    if hinted(node, r"prelu|act") or (between_convs and is_index(node.name)):
         return Recognised(
             "nn.PReLU",
             [Arg("num_parameters", w[0], "width", prov(node, "weight", 0))],
