@@ -179,12 +179,10 @@ def _flag_guessed_slots(classes: list[ClassDef]) -> None:
     for cls in classes:
         if cls.base_module is None or cls.forward.trust != "inferred":
             continue
-        slots = [
-            m.attr
+        if any(
+            m.kind == "placeholder" and any(c.source == "default" for c in m.choices)
             for m in _all_modules([cls.base_module])
-            if m.kind == "placeholder" and any(c.source == "default" for c in m.choices)
-        ]
-        if slots:
+        ):
             cls.forward.trust = "guessed"
             cls.forward.trust_note = (
                 "no pattern or convention says which parameter-free layers its slots without "

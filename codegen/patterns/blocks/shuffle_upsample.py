@@ -36,6 +36,12 @@ def shuffle_ratio(conv) -> int | None:
     return next((r for r in RATIOS if reads and gives == reads * r * r), None)
 
 
+def _named_upsampler(cls) -> bool:
+    """Every instance of the class is named as an upsampler (`up`, `upsample2`, ...)."""
+    names = {path.rsplit(".", 1)[-1] for path, _ in cls.instances}
+    return bool(names) and all(UPSAMPLER_NAME.fullmatch(n) for n in names)
+
+
 def _slopes(m) -> int | None:
     """How many slopes a PReLU member holds."""
     if m.kind != "builtin" or m.type_name != "nn.PReLU":
@@ -63,8 +69,7 @@ class ShuffleUpsample(BlockPattern):
         r = shuffle_ratio(conv)
         if conv_kernel(conv) in (1, (1, 1)):
             return None  # a 1x1 conv widening r*r times is a bottleneck's projection (BiT's)
-        names = {path.rsplit(".", 1)[-1] for path, _ in cls.instances}
-        if len(members) == 1 and not (names and all(UPSAMPLER_NAME.fullmatch(n) for n in names)):
+        if len(members) == 1 and not _named_upsampler(cls):
             return None  # a lone widening conv is an upsampler only where it is named one
         prelu, before = None, False
         if len(members) == 2:
@@ -78,8 +83,7 @@ class ShuffleUpsample(BlockPattern):
 
     def _body(self, cls, ctx: BlockContext, body) -> Match | None:
         """CARN's `body = Sequential(conv, ReLU, PixelShuffle)`, its keys the conv's alone."""
-        names = {path.rsplit(".", 1)[-1] for path, _ in cls.instances}
-        if not names or not all(UPSAMPLER_NAME.fullmatch(n) for n in names):
+        if not _named_upsampler(cls):
             return None
         if len(body.children) != 1 or not shuffle_ratio(body.children[0]):
             return None
