@@ -8,8 +8,9 @@ with `--calibrate` on four recorded samples (and timesteps for the diffusion U-N
 `--budget` seconds. Verdicts as tests/generative_zoo_check.py gives them: exact (and scripts),
 flagged (differs, and the file says guessed or missing), WRONG (differs silently: the goal is none).
 
-Run: python benchmarks/bench_generative_zoo.py [ZOO:NAME ...] [--budget 60] [--keys-only]
-(ZOO is 8 to 14; no names runs all seven; about 10-20 min on 2 cores with calibration)
+Run: python benchmarks/bench_generative_zoo.py [ZOO | ZOO:NAME ...] [--budget 60] [--keys-only]
+(ZOO is 8 to 14 and stands for all its rows; no names runs all seven zoos; about 10-20 min on 2
+cores with calibration)
 """
 
 from __future__ import annotations
@@ -36,6 +37,17 @@ def _zoo(key: str):
 
 def names() -> list[str]:
     return [f"{key}:{name}" for key in ZOOS for name in _zoo(key).ZOO]
+
+
+def expand(requested: list[str]) -> list[str]:
+    """Rows for the command line: a bare zoo key stands for all of its rows."""
+    rows = []
+    for name in requested:
+        key, _, short = name.partition(":")
+        if key not in ZOOS or (short and short not in _zoo(key).ZOO):
+            raise SystemExit(f"bench_generative_zoo: no zoo row {name!r} (zoos: {', '.join(ZOOS)})")
+        rows += [name] if short else [f"{key}:{row}" for row in _zoo(key).ZOO]
+    return rows
 
 
 def measure(name: str, budget: int, calibrate: bool) -> tuple[str, float, float]:
@@ -67,14 +79,15 @@ def measure(name: str, budget: int, calibrate: bool) -> tuple[str, float, float]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("names", nargs="*", help=f"ZOO:NAME (default all): {' '.join(names())}")
+    parser.add_argument("names", nargs="*", help="ZOO or ZOO:NAME (default all)")
     parser.add_argument("--budget", type=int, default=60, help="calibration seconds per model")
     parser.add_argument("--keys-only", action="store_true", help="skip the --calibrate column")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    rows = expand(args.names) or names()
     counts = {"keys": {}, "calibrated": {}}
     print(f"{'model':34} {'keys':>8} {'diff':>9} {'calibrated':>11} {'diff':>9} {'s':>5}")
-    for name in args.names or names():
+    for name in rows:
         row = [measure(name, args.budget, False)]
         if not args.keys_only:
             row.append(measure(name, args.budget, True))
