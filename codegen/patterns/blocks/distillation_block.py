@@ -81,12 +81,10 @@ class DistillationBlock(BlockPattern):
                 "the activation and the residual leave no tensor (IMDN's IMDModule by "
                 f"convention): the choices {', '.join(guessed)}"
             )
-        pins = []
+        # The attention's class offers its `squeeze` choice (one for the class) only where a pin
+        # names it: this one.
         held = ctx.classes.get(attention.type_name) if attention is not None else None
-        if held is not None:
-            for choice in held.forward.choices:
-                if choice.name == "squeeze":
-                    pins.append((choice.path, "squeeze", "mean_plus_std", IMDN))
+        pins = [(held.name, "squeeze", "mean_plus_std", IMDN)] if held is not None else []
         found = (
             tuple(c.attr for c in refine),
             last.attr,

@@ -18,6 +18,17 @@ V3_ROUNDING = 8
 SE_NAME = re.compile(r"squeeze|excit|^se|reduce|expand|^fc\d", re.I)
 
 
+def _squeeze_named(ctx: BlockContext, path: str) -> bool:
+    """Whether anything outside the class at `path` speaks of its pooled statistic: a pin from an
+    enclosing block, a calibrated value or a hint."""
+    resolver = ctx.resolver
+    return (
+        (path, "squeeze") in resolver.structural
+        or (path, "squeeze") in resolver.calibrated
+        or any("squeeze" in values for values in resolver.hints.values())
+    )
+
+
 class SqueezeExcite(BlockPattern):
     role = "SqueezeExcite"
     priority = 10  # two layers that widen back: an SE gate rather than a plain chain
@@ -84,13 +95,14 @@ class SqueezeExcite(BlockPattern):
         )
         conv = kinds == {"conv"}
         choices = [activation, gate]
-        if conv:
+        if conv and _squeeze_named(ctx, cls.name):
             # IMDN's contrast-aware channel attention (CCALayer) squeezes each channel to its
-            # mean plus its standard deviation; no tensor shows which (its IMDModule pins it)
+            # mean plus its standard deviation; no tensor shows which. Offered only where an
+            # enclosing block pins it (its IMDModule) or calibration/hints name it, so that no
+            # other squeeze-excitation carries a choice nothing could settle.
             choices.append(
-                ctx.choose(
-                    cls,
-                    reduce_at,
+                ctx.resolver.choose(
+                    cls.name,
                     "squeeze",
                     "mean",
                     ["mean_plus_std"],
@@ -99,7 +111,7 @@ class SqueezeExcite(BlockPattern):
             )
         found = (reduce[0], expand[0], conv)
         guessed = ""
-        if conv and choices[-1].source == "structure":
+        if len(choices) > 2 and choices[-1].source == "structure":
             guessed = (
                 "the contrast term leaves no tensor (IMDN's CCA by convention): the choice squeeze"
             )
