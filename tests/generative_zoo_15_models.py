@@ -63,27 +63,54 @@ class HdResnetBlock(nn.Module):  # pix2pixHD models/networks.py ResnetBlock (ref
 
 
 class HdGlobalGenerator(nn.Module):  # pix2pixHD GlobalGenerator (ngf 64, 4 down, 9 blocks there)
-    def __init__(self, input_nc: int = 4, output_nc: int = 3, ngf: int = 8, n_downsampling: int = 2,
-                 n_blocks: int = 2) -> None:
+    def __init__(
+        self,
+        input_nc: int = 4,
+        output_nc: int = 3,
+        ngf: int = 8,
+        n_downsampling: int = 2,
+        n_blocks: int = 2,
+    ) -> None:
         super().__init__()
-        norm_layer = functools.partial(nn.InstanceNorm2d, affine=False)  # get_norm_layer('instance')
+        norm_layer = functools.partial(
+            nn.InstanceNorm2d, affine=False
+        )  # get_norm_layer('instance')
         activation = nn.ReLU(True)
-        model = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0),
-                 norm_layer(ngf), activation]
+        model = [
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0),
+            norm_layer(ngf),
+            activation,
+        ]
         for i in range(n_downsampling):
             mult = 2**i
-            model += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1),
-                      norm_layer(ngf * mult * 2), activation]
+            model += [
+                nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1),
+                norm_layer(ngf * mult * 2),
+                activation,
+            ]
         mult = 2**n_downsampling
         for i in range(n_blocks):
             model += [HdResnetBlock(ngf * mult, norm_layer, activation)]
         for i in range(n_downsampling):
             mult = 2 ** (n_downsampling - i)
-            model += [nn.ConvTranspose2d(ngf * mult, int(ngf * mult / 2), kernel_size=3, stride=2,
-                                         padding=1, output_padding=1),
-                      norm_layer(int(ngf * mult / 2)), activation]
-        model += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0),
-                  nn.Tanh()]
+            model += [
+                nn.ConvTranspose2d(
+                    ngf * mult,
+                    int(ngf * mult / 2),
+                    kernel_size=3,
+                    stride=2,
+                    padding=1,
+                    output_padding=1,
+                ),
+                norm_layer(int(ngf * mult / 2)),
+                activation,
+            ]
+        model += [
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0),
+            nn.Tanh(),
+        ]
         self.model = nn.Sequential(*model)
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
@@ -308,8 +335,9 @@ class LjhAttUNet(nn.Module):  # network.py AttU_Net (64..1024 there), widths / 8
 
 
 class DbpnConvBlock(nn.Module):  # base_networks.py ConvBlock (norm None)
-    def __init__(self, c_in, c_out, kernel_size=3, stride=1, padding=1, bias=True,
-                 activation="prelu") -> None:
+    def __init__(
+        self, c_in, c_out, kernel_size=3, stride=1, padding=1, bias=True, activation="prelu"
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, kernel_size, stride, padding, bias=bias)
         self.norm = None
@@ -325,8 +353,9 @@ class DbpnConvBlock(nn.Module):  # base_networks.py ConvBlock (norm None)
 
 
 class DbpnDeconvBlock(nn.Module):  # base_networks.py DeconvBlock (norm None)
-    def __init__(self, c_in, c_out, kernel_size=4, stride=2, padding=1, bias=True,
-                 activation="prelu") -> None:
+    def __init__(
+        self, c_in, c_out, kernel_size=4, stride=2, padding=1, bias=True, activation="prelu"
+    ) -> None:
         super().__init__()
         self.deconv = nn.ConvTranspose2d(c_in, c_out, kernel_size, stride, padding, bias=bias)
         self.norm = None
@@ -370,8 +399,14 @@ class DbpnDownBlock(nn.Module):  # base_networks.py DownBlock
 
 
 class DbpnS(nn.Module):  # dbpns.py Net(num_channels=3, base_filter=..., feat=..., num_stages=2)
-    def __init__(self, num_channels: int = 3, base_filter: int = 8, feat: int = 16,
-                 num_stages: int = 2, scale_factor: int = 2) -> None:
+    def __init__(
+        self,
+        num_channels: int = 3,
+        base_filter: int = 8,
+        feat: int = 16,
+        num_stages: int = 2,
+        scale_factor: int = 2,
+    ) -> None:
         super().__init__()
         if scale_factor == 2:
             kernel, stride, padding = 6, 2, 2
@@ -380,8 +415,9 @@ class DbpnS(nn.Module):  # dbpns.py Net(num_channels=3, base_filter=..., feat=..
         self.up1 = DbpnUpBlock(base_filter, kernel, stride, padding)
         self.down1 = DbpnDownBlock(base_filter, kernel, stride, padding)
         self.up2 = DbpnUpBlock(base_filter, kernel, stride, padding)
-        self.output_conv = DbpnConvBlock(num_stages * base_filter, num_channels, 3, 1, 1,
-                                         activation=None)
+        self.output_conv = DbpnConvBlock(
+            num_stages * base_filter, num_channels, 3, 1, 1, activation=None
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.feat0(x)
@@ -419,8 +455,9 @@ class EnetInitialBlock(nn.Module):  # models/enet.py InitialBlock
     def __init__(self, in_channels: int, out_channels: int, bias=False, relu=True) -> None:
         super().__init__()
         activation = nn.ReLU if relu else nn.PReLU
-        self.main_branch = nn.Conv2d(in_channels, out_channels - 3, kernel_size=3, stride=2,
-                                     padding=1, bias=bias)
+        self.main_branch = nn.Conv2d(
+            in_channels, out_channels - 3, kernel_size=3, stride=2, padding=1, bias=bias
+        )
         self.ext_branch = nn.MaxPool2d(3, stride=2, padding=1)
         self.batch_norm = nn.BatchNorm2d(out_channels)
         self.out_activation = activation()
@@ -434,30 +471,70 @@ class EnetInitialBlock(nn.Module):  # models/enet.py InitialBlock
 
 
 class EnetRegularBottleneck(nn.Module):  # models/enet.py RegularBottleneck
-    def __init__(self, channels, internal_ratio=4, kernel_size=3, padding=0, dilation=1,
-                 asymmetric=False, dropout_prob=0, bias=False, relu=True) -> None:
+    def __init__(
+        self,
+        channels,
+        internal_ratio=4,
+        kernel_size=3,
+        padding=0,
+        dilation=1,
+        asymmetric=False,
+        dropout_prob=0,
+        bias=False,
+        relu=True,
+    ) -> None:
         super().__init__()
         internal_channels = channels // internal_ratio
         activation = nn.ReLU if relu else nn.PReLU
         self.ext_conv1 = nn.Sequential(
             nn.Conv2d(channels, internal_channels, kernel_size=1, stride=1, bias=bias),
-            nn.BatchNorm2d(internal_channels), activation())
+            nn.BatchNorm2d(internal_channels),
+            activation(),
+        )
         if asymmetric:
             self.ext_conv2 = nn.Sequential(
-                nn.Conv2d(internal_channels, internal_channels, kernel_size=(kernel_size, 1),
-                          stride=1, padding=(padding, 0), dilation=dilation, bias=bias),
-                nn.BatchNorm2d(internal_channels), activation(),
-                nn.Conv2d(internal_channels, internal_channels, kernel_size=(1, kernel_size),
-                          stride=1, padding=(0, padding), dilation=dilation, bias=bias),
-                nn.BatchNorm2d(internal_channels), activation())
+                nn.Conv2d(
+                    internal_channels,
+                    internal_channels,
+                    kernel_size=(kernel_size, 1),
+                    stride=1,
+                    padding=(padding, 0),
+                    dilation=dilation,
+                    bias=bias,
+                ),
+                nn.BatchNorm2d(internal_channels),
+                activation(),
+                nn.Conv2d(
+                    internal_channels,
+                    internal_channels,
+                    kernel_size=(1, kernel_size),
+                    stride=1,
+                    padding=(0, padding),
+                    dilation=dilation,
+                    bias=bias,
+                ),
+                nn.BatchNorm2d(internal_channels),
+                activation(),
+            )
         else:
             self.ext_conv2 = nn.Sequential(
-                nn.Conv2d(internal_channels, internal_channels, kernel_size=kernel_size,
-                          stride=1, padding=padding, dilation=dilation, bias=bias),
-                nn.BatchNorm2d(internal_channels), activation())
+                nn.Conv2d(
+                    internal_channels,
+                    internal_channels,
+                    kernel_size=kernel_size,
+                    stride=1,
+                    padding=padding,
+                    dilation=dilation,
+                    bias=bias,
+                ),
+                nn.BatchNorm2d(internal_channels),
+                activation(),
+            )
         self.ext_conv3 = nn.Sequential(
             nn.Conv2d(internal_channels, channels, kernel_size=1, stride=1, bias=bias),
-            nn.BatchNorm2d(channels), activation())
+            nn.BatchNorm2d(channels),
+            activation(),
+        )
         self.ext_regul = nn.Dropout2d(p=dropout_prob)
         self.out_activation = activation()
 
@@ -472,8 +549,16 @@ class EnetRegularBottleneck(nn.Module):  # models/enet.py RegularBottleneck
 
 
 class EnetDownsamplingBottleneck(nn.Module):  # models/enet.py DownsamplingBottleneck
-    def __init__(self, in_channels, out_channels, internal_ratio=4, return_indices=False,
-                 dropout_prob=0, bias=False, relu=True) -> None:
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        internal_ratio=4,
+        return_indices=False,
+        dropout_prob=0,
+        bias=False,
+        relu=True,
+    ) -> None:
         super().__init__()
         self.return_indices = return_indices
         internal_channels = in_channels // internal_ratio
@@ -481,14 +566,21 @@ class EnetDownsamplingBottleneck(nn.Module):  # models/enet.py DownsamplingBottl
         self.main_max1 = nn.MaxPool2d(2, stride=2, return_indices=return_indices)
         self.ext_conv1 = nn.Sequential(
             nn.Conv2d(in_channels, internal_channels, kernel_size=2, stride=2, bias=bias),
-            nn.BatchNorm2d(internal_channels), activation())
+            nn.BatchNorm2d(internal_channels),
+            activation(),
+        )
         self.ext_conv2 = nn.Sequential(
-            nn.Conv2d(internal_channels, internal_channels, kernel_size=3, stride=1, padding=1,
-                      bias=bias),
-            nn.BatchNorm2d(internal_channels), activation())
+            nn.Conv2d(
+                internal_channels, internal_channels, kernel_size=3, stride=1, padding=1, bias=bias
+            ),
+            nn.BatchNorm2d(internal_channels),
+            activation(),
+        )
         self.ext_conv3 = nn.Sequential(
             nn.Conv2d(internal_channels, out_channels, kernel_size=1, stride=1, bias=bias),
-            nn.BatchNorm2d(out_channels), activation())
+            nn.BatchNorm2d(out_channels),
+            activation(),
+        )
         self.ext_regul = nn.Dropout2d(p=dropout_prob)
         self.out_activation = activation()
 
@@ -512,25 +604,31 @@ class EnetDownsamplingBottleneck(nn.Module):  # models/enet.py DownsamplingBottl
 
 
 class EnetUpsamplingBottleneck(nn.Module):  # models/enet.py UpsamplingBottleneck
-    def __init__(self, in_channels, out_channels, internal_ratio=4, dropout_prob=0, bias=False,
-                 relu=True) -> None:
+    def __init__(
+        self, in_channels, out_channels, internal_ratio=4, dropout_prob=0, bias=False, relu=True
+    ) -> None:
         super().__init__()
         internal_channels = in_channels // internal_ratio
         activation = nn.ReLU if relu else nn.PReLU
         self.main_conv1 = nn.Sequential(
             nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=bias),
-            nn.BatchNorm2d(out_channels))
+            nn.BatchNorm2d(out_channels),
+        )
         self.main_unpool1 = nn.MaxUnpool2d(kernel_size=2)
         self.ext_conv1 = nn.Sequential(
             nn.Conv2d(in_channels, internal_channels, kernel_size=1, bias=bias),
-            nn.BatchNorm2d(internal_channels), activation())
-        self.ext_tconv1 = nn.ConvTranspose2d(internal_channels, internal_channels, kernel_size=2,
-                                             stride=2, bias=bias)
+            nn.BatchNorm2d(internal_channels),
+            activation(),
+        )
+        self.ext_tconv1 = nn.ConvTranspose2d(
+            internal_channels, internal_channels, kernel_size=2, stride=2, bias=bias
+        )
         self.ext_tconv1_bnorm = nn.BatchNorm2d(internal_channels)
         self.ext_tconv1_activation = activation()
         self.ext_conv2 = nn.Sequential(
             nn.Conv2d(internal_channels, out_channels, kernel_size=1, bias=bias),
-            nn.BatchNorm2d(out_channels))
+            nn.BatchNorm2d(out_channels),
+        )
         self.ext_regul = nn.Dropout2d(p=dropout_prob)
         self.out_activation = activation()
 
@@ -551,27 +649,30 @@ class ENet(nn.Module):  # models/enet.py ENet, widths / 2, stages narrowed (no s
     def __init__(self, num_classes: int = 4, encoder_relu=False, decoder_relu=True) -> None:
         super().__init__()
         self.initial_block = EnetInitialBlock(3, 16, relu=encoder_relu)
-        self.downsample1_0 = EnetDownsamplingBottleneck(16, 32, return_indices=True,
-                                                        dropout_prob=0.01, relu=encoder_relu)
-        self.regular1_1 = EnetRegularBottleneck(32, padding=1, dropout_prob=0.01,
-                                                relu=encoder_relu)
-        self.downsample2_0 = EnetDownsamplingBottleneck(32, 64, return_indices=True,
-                                                        dropout_prob=0.1, relu=encoder_relu)
+        self.downsample1_0 = EnetDownsamplingBottleneck(
+            16, 32, return_indices=True, dropout_prob=0.01, relu=encoder_relu
+        )
+        self.regular1_1 = EnetRegularBottleneck(32, padding=1, dropout_prob=0.01, relu=encoder_relu)
+        self.downsample2_0 = EnetDownsamplingBottleneck(
+            32, 64, return_indices=True, dropout_prob=0.1, relu=encoder_relu
+        )
         self.regular2_1 = EnetRegularBottleneck(64, padding=1, dropout_prob=0.1, relu=encoder_relu)
-        self.dilated2_2 = EnetRegularBottleneck(64, dilation=2, padding=2, dropout_prob=0.1,
-                                                relu=encoder_relu)
-        self.asymmetric2_3 = EnetRegularBottleneck(64, kernel_size=5, padding=2, asymmetric=True,
-                                                   dropout_prob=0.1, relu=encoder_relu)
-        self.dilated2_4 = EnetRegularBottleneck(64, dilation=4, padding=4, dropout_prob=0.1,
-                                                relu=encoder_relu)
+        self.dilated2_2 = EnetRegularBottleneck(
+            64, dilation=2, padding=2, dropout_prob=0.1, relu=encoder_relu
+        )
+        self.asymmetric2_3 = EnetRegularBottleneck(
+            64, kernel_size=5, padding=2, asymmetric=True, dropout_prob=0.1, relu=encoder_relu
+        )
+        self.dilated2_4 = EnetRegularBottleneck(
+            64, dilation=4, padding=4, dropout_prob=0.1, relu=encoder_relu
+        )
         self.upsample4_0 = EnetUpsamplingBottleneck(64, 32, dropout_prob=0.1, relu=decoder_relu)
-        self.regular4_1 = EnetRegularBottleneck(32, padding=1, dropout_prob=0.1,
-                                                relu=decoder_relu)
+        self.regular4_1 = EnetRegularBottleneck(32, padding=1, dropout_prob=0.1, relu=decoder_relu)
         self.upsample5_0 = EnetUpsamplingBottleneck(32, 16, dropout_prob=0.1, relu=decoder_relu)
-        self.regular5_1 = EnetRegularBottleneck(16, padding=1, dropout_prob=0.1,
-                                                relu=decoder_relu)
-        self.transposed_conv = nn.ConvTranspose2d(16, num_classes, kernel_size=3, stride=2,
-                                                  padding=1, bias=False)
+        self.regular5_1 = EnetRegularBottleneck(16, padding=1, dropout_prob=0.1, relu=decoder_relu)
+        self.transposed_conv = nn.ConvTranspose2d(
+            16, num_classes, kernel_size=3, stride=2, padding=1, bias=False
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         input_size = x.size()
@@ -660,8 +761,9 @@ class RFDB(nn.Module):  # block.py RFDB
 
 
 class RFDN(nn.Module):  # RFDN.py RFDN (nf 50, x4 there), nf 8, x2
-    def __init__(self, in_nc: int = 3, nf: int = 8, num_modules: int = 4, out_nc: int = 3,
-                 upscale: int = 2) -> None:
+    def __init__(
+        self, in_nc: int = 3, nf: int = 8, num_modules: int = 4, out_nc: int = 3, upscale: int = 2
+    ) -> None:
         super().__init__()
         self.fea_conv = _rfdn_conv_layer(in_nc, nf, kernel_size=3)
         self.B1 = RFDB(in_channels=nf)
@@ -694,32 +796,47 @@ class RFDN(nn.Module):  # RFDN.py RFDN (nf 50, x4 there), nf 8, x2
 
 
 class NLayerDiscriminator(nn.Module):  # models/networks.py NLayerDiscriminator (ndf 64 there)
-    def __init__(self, input_nc: int = 6, ndf: int = 8, n_layers: int = 3,
-                 norm_layer=nn.BatchNorm2d) -> None:
+    def __init__(
+        self, input_nc: int = 6, ndf: int = 8, n_layers: int = 3, norm_layer=nn.BatchNorm2d
+    ) -> None:
         super().__init__()
         if type(norm_layer) == functools.partial:  # noqa: E721 (as the repository writes it)
             use_bias = norm_layer.func == nn.InstanceNorm2d
         else:
             use_bias = norm_layer == nn.InstanceNorm2d
         kw, padw = 4, 1
-        sequence = [nn.Conv2d(input_nc, ndf, kernel_size=kw, stride=2, padding=padw),
-                    nn.LeakyReLU(0.2, True)]
+        sequence = [
+            nn.Conv2d(input_nc, ndf, kernel_size=kw, stride=2, padding=padw),
+            nn.LeakyReLU(0.2, True),
+        ]
         nf_mult = 1
         nf_mult_prev = 1
         for n in range(1, n_layers):
             nf_mult_prev = nf_mult
             nf_mult = min(2**n, 8)
             sequence += [
-                nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=2,
-                          padding=padw, bias=use_bias),
+                nn.Conv2d(
+                    ndf * nf_mult_prev,
+                    ndf * nf_mult,
+                    kernel_size=kw,
+                    stride=2,
+                    padding=padw,
+                    bias=use_bias,
+                ),
                 norm_layer(ndf * nf_mult),
                 nn.LeakyReLU(0.2, True),
             ]
         nf_mult_prev = nf_mult
         nf_mult = min(2**n_layers, 8)
         sequence += [
-            nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=1, padding=padw,
-                      bias=use_bias),
+            nn.Conv2d(
+                ndf * nf_mult_prev,
+                ndf * nf_mult,
+                kernel_size=kw,
+                stride=1,
+                padding=padw,
+                bias=use_bias,
+            ),
             norm_layer(ndf * nf_mult),
             nn.LeakyReLU(0.2, True),
         ]

@@ -38,11 +38,22 @@ from tests.redraw import reference_and_input
 
 
 class TvConv2dNormActivation(nn.Sequential):  # torchvision.ops.misc.Conv2dNormActivation
-    def __init__(self, c_in, c_out, kernel_size=3, stride=1, groups=1, norm_layer=None,
-                 activation_layer=nn.ReLU) -> None:
+    def __init__(
+        self,
+        c_in,
+        c_out,
+        kernel_size=3,
+        stride=1,
+        groups=1,
+        norm_layer=None,
+        activation_layer=nn.ReLU,
+    ) -> None:
         padding = (kernel_size - 1) // 2
-        layers = [nn.Conv2d(c_in, c_out, kernel_size, stride, padding, groups=groups,
-                            bias=norm_layer is None)]
+        layers = [
+            nn.Conv2d(
+                c_in, c_out, kernel_size, stride, padding, groups=groups, bias=norm_layer is None
+            )
+        ]
         if norm_layer is not None:
             layers.append(norm_layer(c_out))
         if activation_layer is not None:
@@ -74,13 +85,20 @@ class TvFusedMBConv(nn.Module):  # torchvision.models.efficientnet.FusedMBConv
         layers: list[nn.Module] = []
         expanded = c_in * expand
         if expanded != c_in:
-            layers.append(TvConv2dNormActivation(c_in, expanded, k, stride, norm_layer=norm,
-                                                 activation_layer=nn.SiLU))
-            layers.append(TvConv2dNormActivation(expanded, c_out, 1, norm_layer=norm,
-                                                 activation_layer=None))
+            layers.append(
+                TvConv2dNormActivation(
+                    c_in, expanded, k, stride, norm_layer=norm, activation_layer=nn.SiLU
+                )
+            )
+            layers.append(
+                TvConv2dNormActivation(expanded, c_out, 1, norm_layer=norm, activation_layer=None)
+            )
         else:
-            layers.append(TvConv2dNormActivation(c_in, c_out, k, stride, norm_layer=norm,
-                                                 activation_layer=nn.SiLU))
+            layers.append(
+                TvConv2dNormActivation(
+                    c_in, c_out, k, stride, norm_layer=norm, activation_layer=nn.SiLU
+                )
+            )
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = nn.Identity()  # StochasticDepth("row"): identity in eval mode
         self.out_channels = c_out
@@ -100,14 +118,28 @@ class TvMBConv(nn.Module):  # torchvision.models.efficientnet.MBConv
         expanded = c_in * expand
         layers: list[nn.Module] = []
         if expanded != c_in:
-            layers.append(TvConv2dNormActivation(c_in, expanded, 1, norm_layer=norm,
-                                                 activation_layer=nn.SiLU))
-        layers.append(TvConv2dNormActivation(expanded, expanded, k, stride, groups=expanded,
-                                             norm_layer=norm, activation_layer=nn.SiLU))
-        layers.append(TvSqueezeExcitation(expanded, max(1, c_in // 4), activation=partial(
-            nn.SiLU, inplace=True)))
-        layers.append(TvConv2dNormActivation(expanded, c_out, 1, norm_layer=norm,
-                                             activation_layer=None))
+            layers.append(
+                TvConv2dNormActivation(c_in, expanded, 1, norm_layer=norm, activation_layer=nn.SiLU)
+            )
+        layers.append(
+            TvConv2dNormActivation(
+                expanded,
+                expanded,
+                k,
+                stride,
+                groups=expanded,
+                norm_layer=norm,
+                activation_layer=nn.SiLU,
+            )
+        )
+        layers.append(
+            TvSqueezeExcitation(
+                expanded, max(1, c_in // 4), activation=partial(nn.SiLU, inplace=True)
+            )
+        )
+        layers.append(
+            TvConv2dNormActivation(expanded, c_out, 1, norm_layer=norm, activation_layer=None)
+        )
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = nn.Identity()
         self.out_channels = c_out
@@ -125,15 +157,22 @@ class TvEfficientNetV2(nn.Module):  # torchvision efficientnet_v2_s layout, narr
         super().__init__()
         norm = partial(nn.BatchNorm2d, eps=1e-03)
         # (block, expand, kernel, stride, in, out, layers), as efficientnet_v2_s's table
-        table = [(TvFusedMBConv, 1, 3, 1, 8, 8, 1), (TvFusedMBConv, 4, 3, 2, 8, 16, 2),
-                 (TvMBConv, 4, 3, 2, 16, 24, 2)]
-        layers: list[nn.Module] = [TvConv2dNormActivation(3, 8, 3, 2, norm_layer=norm,
-                                                          activation_layer=nn.SiLU)]
+        table = [
+            (TvFusedMBConv, 1, 3, 1, 8, 8, 1),
+            (TvFusedMBConv, 4, 3, 2, 8, 16, 2),
+            (TvMBConv, 4, 3, 2, 16, 24, 2),
+        ]
+        layers: list[nn.Module] = [
+            TvConv2dNormActivation(3, 8, 3, 2, norm_layer=norm, activation_layer=nn.SiLU)
+        ]
         for block, expand, k, stride, c_in, c_out, repeats in table:
             stage = []
             for i in range(repeats):
-                stage.append(block(expand, k, stride if i == 0 else 1, c_in if i == 0 else c_out,
-                                   c_out, norm))
+                stage.append(
+                    block(
+                        expand, k, stride if i == 0 else 1, c_in if i == 0 else c_out, c_out, norm
+                    )
+                )
             layers.append(nn.Sequential(*stage))
         layers.append(TvConv2dNormActivation(24, 64, 1, norm_layer=norm, activation_layer=nn.SiLU))
         self.features = nn.Sequential(*layers)
@@ -170,8 +209,15 @@ class KlShuffleBottleneck(nn.Module):  # pytorch-cifar models/shufflenet.py Bott
         self.conv1 = nn.Conv2d(in_planes, mid_planes, kernel_size=1, groups=g, bias=False)
         self.bn1 = nn.BatchNorm2d(mid_planes)
         self.shuffle1 = KlShuffleBlock(groups=g)
-        self.conv2 = nn.Conv2d(mid_planes, mid_planes, kernel_size=3, stride=stride, padding=1,
-                               groups=mid_planes, bias=False)
+        self.conv2 = nn.Conv2d(
+            mid_planes,
+            mid_planes,
+            kernel_size=3,
+            stride=stride,
+            padding=1,
+            groups=mid_planes,
+            bias=False,
+        )
         self.bn2 = nn.BatchNorm2d(mid_planes)
         self.conv3 = nn.Conv2d(mid_planes, out_planes, kernel_size=1, groups=groups, bias=False)
         self.bn3 = nn.BatchNorm2d(out_planes)
@@ -206,8 +252,9 @@ class KlShuffleNet(nn.Module):  # pytorch-cifar ShuffleNetG2, widths narrowed (2
         for i in range(num_blocks):
             stride = 2 if i == 0 else 1
             cat_planes = self.in_planes if i == 0 else 0
-            layers.append(KlShuffleBottleneck(self.in_planes, out_planes - cat_planes, stride,
-                                              groups))
+            layers.append(
+                KlShuffleBottleneck(self.in_planes, out_planes - cat_planes, stride, groups)
+            )
             self.in_planes = out_planes
         return nn.Sequential(*layers)
 
@@ -244,8 +291,9 @@ class KlRegBlock(nn.Module):  # pytorch-cifar models/regnet.py Block
         self.conv1 = nn.Conv2d(w_in, w_b, kernel_size=1, bias=False)
         self.bn1 = nn.BatchNorm2d(w_b)
         num_groups = w_b // group_width
-        self.conv2 = nn.Conv2d(w_b, w_b, kernel_size=3, stride=stride, padding=1,
-                               groups=num_groups, bias=False)
+        self.conv2 = nn.Conv2d(
+            w_b, w_b, kernel_size=3, stride=stride, padding=1, groups=num_groups, bias=False
+        )
         self.bn2 = nn.BatchNorm2d(w_b)
         self.with_se = se_ratio > 0
         if self.with_se:
@@ -274,8 +322,14 @@ class KlRegBlock(nn.Module):  # pytorch-cifar models/regnet.py Block
 class KlRegNet(nn.Module):  # pytorch-cifar RegNetY_400MF layout, narrowed
     def __init__(self, classes: int = 10) -> None:
         super().__init__()
-        self.cfg = {"depths": [1, 2, 1, 1], "widths": [16, 24, 32, 48], "strides": [1, 2, 2, 2],
-                    "group_width": 8, "bottleneck_ratio": 1, "se_ratio": 0.25}
+        self.cfg = {
+            "depths": [1, 2, 1, 1],
+            "widths": [16, 24, 32, 48],
+            "strides": [1, 2, 2, 2],
+            "group_width": 8,
+            "bottleneck_ratio": 1,
+            "se_ratio": 0.25,
+        }
         self.in_planes = 16
         self.conv1 = nn.Conv2d(3, 16, kernel_size=3, stride=1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(16)
@@ -290,8 +344,16 @@ class KlRegNet(nn.Module):  # pytorch-cifar RegNetY_400MF layout, narrowed
         layers = []
         for i in range(cfg["depths"][idx]):
             s = cfg["strides"][idx] if i == 0 else 1
-            layers.append(KlRegBlock(self.in_planes, cfg["widths"][idx], s, cfg["group_width"],
-                                     cfg["bottleneck_ratio"], cfg["se_ratio"]))
+            layers.append(
+                KlRegBlock(
+                    self.in_planes,
+                    cfg["widths"][idx],
+                    s,
+                    cfg["group_width"],
+                    cfg["bottleneck_ratio"],
+                    cfg["se_ratio"],
+                )
+            )
             self.in_planes = cfg["widths"][idx]
         return nn.Sequential(*layers)
 
@@ -352,8 +414,9 @@ class Cifar100SEResNet(nn.Module):  # pytorch-cifar100 SEResNet (seresnet18 layo
         super().__init__()
         block = Cifar100BasicResidualSEBlock
         self.in_channels = 16
-        self.pre = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16),
-                                 nn.ReLU(inplace=True))
+        self.pre = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(inplace=True)
+        )
         self.stage1 = self._make_stage(block, 2, 16, 1)
         self.stage2 = self._make_stage(block, 1, 32, 2)
         self.stage3 = self._make_stage(block, 1, 64, 2)
@@ -496,8 +559,9 @@ class OsmrMobileNetV2(nn.Module):  # imgclsmob mobilenetv2.py MobileNetV2, narro
             for j, c_out in enumerate(per_stage):
                 stride = 2 if (j == 0) and (i != 0) else 1
                 expansion = (i != 0) or (j != 0)
-                stage.add_module(f"unit{j + 1}", OsmrLinearBottleneck(c_in, c_out, stride,
-                                                                       expansion))
+                stage.add_module(
+                    f"unit{j + 1}", OsmrLinearBottleneck(c_in, c_out, stride, expansion)
+                )
                 c_in = c_out
             self.features.add_module(f"stage{i + 1}", stage)
         self.features.add_module("final_block", OsmrConvBlock(c_in, final_block_channels, 1))
@@ -516,8 +580,9 @@ class OsmrMobileNetV2(nn.Module):  # imgclsmob mobilenetv2.py MobileNetV2, narro
 class CadeneBasicConv2d(nn.Module):  # pretrainedmodels/models/inceptionv4.py BasicConv2d
     def __init__(self, c_in, c_out, kernel_size, stride, padding=0) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(c_in, c_out, kernel_size=kernel_size, stride=stride,
-                              padding=padding, bias=False)
+        self.conv = nn.Conv2d(
+            c_in, c_out, kernel_size=kernel_size, stride=stride, padding=padding, bias=False
+        )
         self.bn = nn.BatchNorm2d(c_out, eps=0.001, momentum=0.1, affine=True)
         self.relu = nn.ReLU(inplace=False)
 
@@ -635,8 +700,10 @@ class CadeneInceptionV4(nn.Module):  # pretrainedmodels InceptionV4, widths / 8,
 
 class FastaiConvLayer(nn.Sequential):  # fastai.layers.ConvLayer (bn_1st): conv, bn, act
     def __init__(self, ni: int, nf: int, ks: int = 3, stride: int = 1, act: bool = True) -> None:
-        layers = [nn.Conv2d(ni, nf, kernel_size=ks, stride=stride, padding=(ks - 1) // 2,
-                            bias=False), nn.BatchNorm2d(nf)]
+        layers = [
+            nn.Conv2d(ni, nf, kernel_size=ks, stride=stride, padding=(ks - 1) // 2, bias=False),
+            nn.BatchNorm2d(nf),
+        ]
         if act:
             layers.append(nn.ReLU())
         super().__init__(*layers)
@@ -667,15 +734,23 @@ class FastaiResBlock(nn.Module):  # fastai.layers.ResBlock (expansion 4, pool_fi
 class FastaiXResNet(nn.Sequential):  # fastai.vision.models.xresnet.XResNet (xresnet50), / 8
     def __init__(self, classes: int = 5, layers=(1, 1, 1, 1), expansion: int = 4) -> None:
         stem_szs = [3, 4, 4, 8]
-        stem = [FastaiConvLayer(stem_szs[i], stem_szs[i + 1], 3, stride=2 if i == 0 else 1)
-                for i in range(3)]
+        stem = [
+            FastaiConvLayer(stem_szs[i], stem_szs[i + 1], 3, stride=2 if i == 0 else 1)
+            for i in range(3)
+        ]
         block_szs = [8 // expansion, 8, 16, 32, 64]
         blocks = [
-            nn.Sequential(*[
-                FastaiResBlock(expansion, block_szs[i] if j == 0 else block_szs[i + 1],
-                               block_szs[i + 1], stride=(1 if i == 0 else 2) if j == 0 else 1)
-                for j in range(n)
-            ])
+            nn.Sequential(
+                *[
+                    FastaiResBlock(
+                        expansion,
+                        block_szs[i] if j == 0 else block_szs[i + 1],
+                        block_szs[i + 1],
+                        stride=(1 if i == 0 else 2) if j == 0 else 1,
+                    )
+                    for j in range(n)
+                ]
+            )
             for i, n in enumerate(layers)
         ]
         super().__init__(
@@ -712,17 +787,27 @@ class D2lInception(nn.Module):  # d2l chapter_convolutional-modern/googlenet.md 
 
 
 def d2l_googlenet() -> nn.Module:  # d2l's `net`, widths / 8, one Inception per stage, 1 channel
-    b1 = nn.Sequential(nn.Conv2d(1, 8, kernel_size=7, stride=2, padding=3), nn.ReLU(),
-                       nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
-    b2 = nn.Sequential(nn.Conv2d(8, 8, kernel_size=1), nn.ReLU(),
-                       nn.Conv2d(8, 24, kernel_size=3, padding=1), nn.ReLU(),
-                       nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
-    b3 = nn.Sequential(D2lInception(24, 8, (12, 16), (2, 4), 4),
-                       nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
-    b4 = nn.Sequential(D2lInception(32, 24, (12, 26), (2, 6), 8),
-                       nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
-    b5 = nn.Sequential(D2lInception(64, 32, (20, 40), (4, 16), 16),
-                       nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten())
+    b1 = nn.Sequential(
+        nn.Conv2d(1, 8, kernel_size=7, stride=2, padding=3),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+    )
+    b2 = nn.Sequential(
+        nn.Conv2d(8, 8, kernel_size=1),
+        nn.ReLU(),
+        nn.Conv2d(8, 24, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+    )
+    b3 = nn.Sequential(
+        D2lInception(24, 8, (12, 16), (2, 4), 4), nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+    )
+    b4 = nn.Sequential(
+        D2lInception(32, 24, (12, 26), (2, 6), 8), nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+    )
+    b5 = nn.Sequential(
+        D2lInception(64, 32, (20, 40), (4, 16), 16), nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten()
+    )
     return nn.Sequential(b1, b2, b3, b4, b5, nn.Linear(104, 10))
 
 
@@ -756,8 +841,9 @@ class HwSELayer(nn.Module):  # ghostnet.pytorch ghost_net.py SELayer
         return x * y
 
 
-def _hw_depthwise_conv(inp: int, oup: int, kernel_size: int = 3, stride: int = 1,
-                       relu: bool = False) -> nn.Sequential:  # ghost_net.py depthwise_conv
+def _hw_depthwise_conv(
+    inp: int, oup: int, kernel_size: int = 3, stride: int = 1, relu: bool = False
+) -> nn.Sequential:  # ghost_net.py depthwise_conv
     return nn.Sequential(
         nn.Conv2d(inp, oup, kernel_size, stride, kernel_size // 2, groups=inp, bias=False),
         nn.BatchNorm2d(oup),
@@ -777,8 +863,15 @@ class HwGhostModule(nn.Module):  # ghost_net.py GhostModule
             nn.ReLU(inplace=True) if relu else nn.Sequential(),
         )
         self.cheap_operation = nn.Sequential(
-            nn.Conv2d(init_channels, new_channels, dw_size, 1, dw_size // 2,
-                      groups=init_channels, bias=False),
+            nn.Conv2d(
+                init_channels,
+                new_channels,
+                dw_size,
+                1,
+                dw_size // 2,
+                groups=init_channels,
+                bias=False,
+            ),
             nn.BatchNorm2d(new_channels),
             nn.ReLU(inplace=True) if relu else nn.Sequential(),
         )
@@ -795,8 +888,11 @@ class HwGhostBottleneck(nn.Module):  # ghost_net.py GhostBottleneck
         super().__init__()
         self.conv = nn.Sequential(
             HwGhostModule(inp, hidden_dim, kernel_size=1, relu=True),
-            _hw_depthwise_conv(hidden_dim, hidden_dim, kernel_size, stride, relu=False)
-            if stride == 2 else nn.Sequential(),
+            (
+                _hw_depthwise_conv(hidden_dim, hidden_dim, kernel_size, stride, relu=False)
+                if stride == 2
+                else nn.Sequential()
+            ),
             HwSELayer(hidden_dim) if use_se else nn.Sequential(),
             HwGhostModule(hidden_dim, oup, kernel_size=1, relu=False),
         )
@@ -818,17 +914,20 @@ class HwGhostNet(nn.Module):  # ghost_net.py GhostNet (width_mult 0.5), cfgs and
         super().__init__()
         self.cfgs = [[3, 16, 16, 0, 1], [3, 48, 24, 0, 2], [3, 72, 24, 0, 1], [5, 72, 40, 1, 2]]
         output_channel = _make_divisible(16 * width_mult, 4)
-        layers = [nn.Sequential(
-            nn.Conv2d(3, output_channel, 3, 2, 1, bias=False),
-            nn.BatchNorm2d(output_channel),
-            nn.ReLU(inplace=True),
-        )]
+        layers = [
+            nn.Sequential(
+                nn.Conv2d(3, output_channel, 3, 2, 1, bias=False),
+                nn.BatchNorm2d(output_channel),
+                nn.ReLU(inplace=True),
+            )
+        ]
         input_channel = output_channel
         for k, exp_size, c, use_se, s in self.cfgs:
             output_channel = _make_divisible(c * width_mult, 4)
             hidden_channel = _make_divisible(exp_size * width_mult, 4)
-            layers.append(HwGhostBottleneck(input_channel, hidden_channel, output_channel, k, s,
-                                            use_se))
+            layers.append(
+                HwGhostBottleneck(input_channel, hidden_channel, output_channel, k, s, use_se)
+            )
             input_channel = output_channel
         self.features = nn.Sequential(*layers)
         output_channel = _make_divisible(exp_size * width_mult, 4)
