@@ -29,11 +29,11 @@ EXACT_FROM_KEYS: set[str] = set()
 # same day a subclassed container whose slots hold guessed layers says `guessed` (flagged).
 KNOWN_WRONG: dict[str, str] = {}
 
-# Blind finding (2026-11-30), not fixed here: pytorch-cifar PNASNet's stride-2 `SepConv`
+# Blind finding (2026-11-30), fixed in session 15: pytorch-cifar PNASNet's stride-2 `SepConv`
 # (`layer2.sep_conv1.conv1`: Conv2d(8, 16, 7, groups=8), a depth multiplier of 2, weight
-# [16, 1, 7, 7]) is built as Conv2d(16, 16, 7, groups=16): the weight fits both, the width before
-# it (8) says which. The row is flagged (its class of the cell is missing), so not WRONG.
-KNOWN_GROUPS = {"kuangliu_pnasnet": "depth-multiplier conv read as depthwise (zoo 14)"}
+# [16, 1, 7, 7]) was built as Conv2d(16, 16, 7, groups=16): the weight fits both, the width
+# entering the cell (8) says which (layers/conv.py's branch_input_groups).
+KNOWN_GROUPS: dict[str, str] = {}
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
     keys_tests(zoo, EXACT_FROM_KEYS, "--force", known_wrong=KNOWN_WRONG, known_groups=KNOWN_GROUPS)

@@ -56,7 +56,12 @@ from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_o
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
-from codegen.patterns.layers.conv import four_by_four_stacks, latent_entry, rgb_entries
+from codegen.patterns.layers.conv import (
+    branch_input_groups,
+    four_by_four_stacks,
+    latent_entry,
+    rgb_entries,
+)
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 from codegen.safetext import is_index
@@ -142,6 +147,7 @@ class StructureBuilder:
         self.rgb_entries: set[str] = set()  # convs reading an RGB image (layers/conv.py)
         self.latent_entry: str | None = None  # the model's first layer (layers/conv.py)
         self.four_by_four: dict[str, tuple[int, int, str]] = {}  # DCGAN-style 4x4 conv stacks
+        self.branch_groups: dict[str, int] = {}  # separable branches over a narrower cell input
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
         self.standardised: set[str] = set()  # convs whose weights are standardised by default
@@ -284,6 +290,7 @@ class StructureBuilder:
         self.rgb_entries = rgb_entries(root)
         self.latent_entry = latent_entry(root)
         self.four_by_four = four_by_four_stacks(root)
+        self.branch_groups = branch_input_groups(root)
         self.standardised = standardised_convs(root)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
@@ -460,6 +467,7 @@ class StructureBuilder:
             image_enters_elsewhere=bool(self.rgb_entries - {node.path}),
             latent_entry=node.path == self.latent_entry,
             four_by_four=self.four_by_four.get(node.path),
+            branch_groups=self.branch_groups.get(node.path),
             standardised=node.path in self.standardised,
         )
 
