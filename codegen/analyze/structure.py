@@ -249,6 +249,11 @@ class StructureBuilder:
                 self.strides[first.path] = 2
         for path in branch_downsamplers(root):
             self.strides[path] = 2
+        self.branch_groups = branch_input_groups(root)
+        for path in self.branch_groups:
+            # A cell whose separable branches widen what enters it halves the map: pytorch-cifar's
+            # PNASNet widens only in its stride-2 cells (blocks/separable_branch_cell.py).
+            self.strides[path] = 2
         for path in xception_skips(root):
             self.strides[path] = 2
         for path in reparam_stage_entries(root):
@@ -290,7 +295,6 @@ class StructureBuilder:
         self.rgb_entries = rgb_entries(root)
         self.latent_entry = latent_entry(root)
         self.four_by_four = four_by_four_stacks(root)
-        self.branch_groups = branch_input_groups(root)
         self.standardised = standardised_convs(root)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
