@@ -58,7 +58,8 @@ def _branch_order(name: str) -> tuple:
     """`branch1` before `branch2`, `expand1x1` before `expand3x3`; a doubled branch
     (`branch3x3dbl`) after the single ones, a pool branch last (torchvision's Inception v3)."""
     numbers = tuple(int(n) for n in re.findall(r"\d+", name))
-    return (bool(POOL_BRANCH.search(name)), "dbl" in name.lower(), numbers, name)
+    doubled = "dbl" in name.lower() or "double" in name.lower()  # Caffe BN-Inception: double_3x3
+    return (bool(POOL_BRANCH.search(name)), doubled, numbers, name)
 
 
 def _spatial(m: Module) -> bool:
