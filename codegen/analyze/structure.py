@@ -47,6 +47,7 @@ from codegen.analyze.weight_standardization import standardised_convs
 from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
+from codegen.analyze import mlpconv
 from codegen.keytree import KeyNode
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
@@ -148,6 +149,8 @@ class StructureBuilder:
         self.latent_entry: str | None = None  # the model's first layer (layers/conv.py)
         self.four_by_four: dict[str, tuple[int, int, str]] = {}  # DCGAN-style 4x4 conv stacks
         self.branch_groups: dict[str, int] = {}  # separable branches over a narrower cell input
+        self.mlpconv: dict[str, list[int]] = {}  # Network in Network stacks (analyze/mlpconv.py)
+        self.mlpconv_blocks: set[str] = set()
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
         self.standardised: set[str] = set()  # convs whose weights are standardised by default
@@ -295,6 +298,12 @@ class StructureBuilder:
         self.rgb_entries = rgb_entries(root)
         self.latent_entry = latent_entry(root)
         self.four_by_four = four_by_four_stacks(root)
+        self.mlpconv = mlpconv.mlpconv_stacks(root)
+        # (the conv geometry a stack's convention fixes, read as the 4x4 stacks' is)
+        self.four_by_four.update(mlpconv.mlpconv_geometry(root, self.mlpconv))
+        self.mlpconv_blocks = {
+            f"{path}.{n}" if path else str(n) for path, ns in self.mlpconv.items() for n in ns
+        }
         self.standardised = standardised_convs(root)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
@@ -715,6 +724,8 @@ class StructureBuilder:
                 after_gap = after_gap and items[-1].type_name != "nn.Unflatten"
                 if head is None and not after_gap:
                     head = _shuffle_gap(node, i, prev)
+                if node.path in self.mlpconv:  # between NiN blocks: a pool, then dropout
+                    head = mlpconv.SECOND_SLOT if after_gap else mlpconv.BLOCK_POOL
                 items.append(
                     recorded_item or self._gap(node, i, prev, after_gap=after_gap, head=head)
                 )
@@ -754,6 +765,11 @@ class StructureBuilder:
                 last = node.children[item.attr]
                 pool = self._gap(last, len(item.children), item.children[-1].io, head=AVG_POOL)
                 item.children.append(pool)
+        if node.path in self.mlpconv_blocks:  # a NiN block's closing ReLU: past its last key
+            items.append(self._gap(node, len(items), items[-1].io, trailing=True))
+        if node.path in self.mlpconv:  # after the last NiN block: global pool, flatten
+            for head in mlpconv.TAIL:
+                items.append(self._gap(node, len(items), items[-1].io, head=head))
         shuffle = _trailing_shuffle(items)
         if shuffle is not None:  # the last upsampling pair's shuffle: no slot after it shows
             items.append(self._gap(node, len(items), items[-1].io, head=shuffle))
