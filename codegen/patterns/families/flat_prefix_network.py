@@ -129,8 +129,8 @@ def _blocks(units: list[_Unit]) -> dict[str, dict[str, list[_Unit]]]:
         if len(inside) < 3 or any(id(u) in taken for u in inside):
             continue
         branches = _branches(inside, len(prefix))
-        if branches is None or len(branches) < 2:
-            continue
+        if branches is None or len(branches) < 2 or all(key.isdigit() for key in branches):
+            continue  # (`conv5_1`, `conv5_2`: a VGG stage's steps, numbered, not branches)
         if len({b[0].in_width for b in branches.values()}) != 1:
             continue
         found["_".join(prefix)] = branches
