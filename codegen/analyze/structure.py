@@ -48,6 +48,7 @@ from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_arg
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
 from codegen.analyze import mlpconv
+from codegen.patterns.blocks import harmonic_dense_block as harmonic
 from codegen.keytree import KeyNode
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
@@ -151,6 +152,7 @@ class StructureBuilder:
         self.branch_groups: dict[str, int] = {}  # separable branches over a narrower cell input
         self.mlpconv: dict[str, list[int]] = {}  # Network in Network stacks (analyze/mlpconv.py)
         self.mlpconv_blocks: set[str] = set()
+        self.hardnet: set[str] = set()  # HarDNet's `base` lists (blocks/harmonic_dense_block.py)
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
         self.standardised: set[str] = set()  # convs whose weights are standardised by default
@@ -252,6 +254,8 @@ class StructureBuilder:
                 self.strides[first.path] = 2
         for path in branch_downsamplers(root):
             self.strides[path] = 2
+        for path in harmonic.hardnet_stem_convs(root, harmonic.hardnet_bases(root)):
+            self.strides[path] = 2
         self.branch_groups = branch_input_groups(root)
         for path in self.branch_groups:
             # A cell whose separable branches widen what enters it halves the map: pytorch-cifar's
@@ -301,6 +305,7 @@ class StructureBuilder:
         self.mlpconv = mlpconv.mlpconv_stacks(root)
         # (the conv geometry a stack's convention fixes, read as the 4x4 stacks' is)
         self.four_by_four.update(mlpconv.mlpconv_geometry(root, self.mlpconv))
+        self.hardnet = harmonic.hardnet_bases(root)
         self.mlpconv_blocks = {
             f"{path}.{n}" if path else str(n) for path, ns in self.mlpconv.items() for n in ns
         }
@@ -726,6 +731,12 @@ class StructureBuilder:
                     head = _shuffle_gap(node, i, prev)
                 if node.path in self.mlpconv:  # between NiN blocks: a pool, then dropout
                     head = mlpconv.SECOND_SLOT if after_gap else mlpconv.BLOCK_POOL
+                parent = node.path.rpartition(".")[0] if "." in node.path else ""
+                if node.path in self.hardnet:  # a pool after the stem, 2x2 ones later
+                    blocks = [n for n in done if harmonic.harmonic_block(n)]
+                    head = harmonic.HARDNET_POOL if blocks else harmonic.HARDNET_STEM_POOL
+                elif parent in self.hardnet and node.path and i < len(harmonic.HARDNET_HEAD):
+                    head = harmonic.HARDNET_HEAD[i]  # the head's pool, flatten, dropout
                 items.append(
                     recorded_item or self._gap(node, i, prev, after_gap=after_gap, head=head)
                 )

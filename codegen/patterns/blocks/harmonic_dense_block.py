@@ -66,7 +66,16 @@ class HarmonicDenseBlock(BlockPattern):
             act.alternatives("relu6", conv=True),
             "after each layer's norm (ReLU6: the HarDNet code's ConvLayer)",
         )
-        return Match(self, len(units) + 4, units, [keep, activation])
+        # The layers' class is hardnet.py's ConvLayer, the stem's and transitions' too: its own
+        # activation is the block's (ReLU6 unless told), where its forward left it at a default.
+        pins = [
+            (c.path, "activation", activation.value, "HarDNet's ConvLayer (harmonic dense block)")
+            for item in holder.children
+            if item.kind == "class" and (layer := ctx.classes.get(item.type_name)) is not None
+            for c in layer.forward.choices
+            if c.name == "activation" and c.source == "default" and c.value != activation.value
+        ]
+        return Match(self, len(units) + 4, units, [keep, activation], pins=pins)
 
     def concatenated(self, match: Match) -> tuple[tuple[str, ...], bool]:
         units = match.found
@@ -134,3 +143,65 @@ class HarmonicDenseBlock(BlockPattern):
         net = Net().eval()
         _randomise_norms(net)
         return [Example(net, (3.0 * torch.randn(2, 6, 8, 8),))]
+
+
+def _unit_widths(node) -> tuple[int, int] | None:
+    """(in, out) of a conv-norm unit in the key tree: a conv's 4-d weight and a norm beside it."""
+    leaves = [c for c in node.walk() if c.tensors]
+    convs = [c for c in leaves if len(getattr(c.tensors.get("weight"), "shape", ())) == 4]
+    if len(leaves) != 2 or len(convs) != 1:
+        return None
+    w = convs[0].tensors["weight"].shape
+    return w[1], w[0]
+
+
+def harmonic_block(node) -> bool:
+    """A key-tree node holding one list of four or more conv-norm units whose widths follow the
+    harmonic links (the pattern's reading, before any class is built)."""
+    if len(node.children) != 1 or node.tensors:
+        return False
+    (items,) = node.children.values()
+    names = sorted(items.children, key=lambda n: int(n) if n.isdigit() else -1)
+    if len(names) < 4 or not all(n.isdigit() for n in names):
+        return False
+    widths = [_unit_widths(items.children[n]) for n in names]
+    if None in widths:
+        return False
+    outs = [widths[0][0]] + [w[1] for w in widths]
+    return all(
+        w[0] == sum(outs[i] for i in harmonic_links(layer))
+        for layer, w in enumerate(widths, start=1)
+    )
+
+
+# PingoLH's hardnet.py (HarDNet68/85 with max_pool): a 3x3 stride-2 max-pool after the stem's two
+# conv layers, a 2x2 one after a transition that downsamples, and the head's Sequential of
+# AdaptiveAvgPool2d((1, 1)), Flatten, Dropout before its Linear.
+HARDNET_STEM_POOL = "nn.MaxPool2d(3, stride=2, padding=1)"
+HARDNET_POOL = "nn.MaxPool2d(2, stride=2)"
+HARDNET_HEAD = ["nn.AdaptiveAvgPool2d(1)", "nn.Flatten()", "nn.Dropout()"]
+
+
+def hardnet_bases(root) -> set[str]:
+    """Paths of the numbered containers that hold harmonic dense blocks among their items
+    (HarDNet's `base`): their empty slots follow hardnet.py's layout."""
+    found = set()
+    for node in root.walk():
+        names = list(node.children)
+        if names and all(n.isdigit() for n in names):
+            if any(harmonic_block(node.children[n]) for n in names):
+                found.add(node.path)
+    return found
+
+
+def hardnet_stem_convs(root, bases: set[str]) -> set[str]:
+    """The first conv of each HarDNet `base` where it reads the image: stride 2 (hardnet.py's
+    `ConvLayer(3, first_ch[0], kernel=3, stride=2)`)."""
+    found = set()
+    for node in root.walk():
+        first = node.children.get("0") if node.path in bases else None
+        convs = [c for c in first.walk() if c.tensors.get("weight") is not None] if first else []
+        w = convs[0].tensors["weight"].shape if convs else ()
+        if len(w) == 4 and w[1] <= 4 and tuple(w[2:]) == (3, 3):
+            found.add(convs[0].path)
+    return found
