@@ -75,6 +75,8 @@ class HarmonicDenseBlock(BlockPattern):
             for c in layer.forward.choices
             if c.name == "activation" and c.source == "default" and c.value != activation.value
         ]
+        # (and every activation slot of the model: its stem's and transitions' ConvLayers)
+        pins.append(("", "slot_activation", activation.value, "HarDNet's ConvLayer (ReLU6)"))
         return Match(self, len(units) + 4, units, [keep, activation], pins=pins)
 
     def concatenated(self, match: Match) -> tuple[tuple[str, ...], bool]:
