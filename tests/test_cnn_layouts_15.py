@@ -1,4 +1,5 @@
-"""Second layouts of the mechanisms session 15 added for zoo 14's PNASNet, NiN and HarDNet rows, written as other repositories write the same blocks (other names, other nesting): each is
+"""Second layouts of the mechanisms session 15 added for zoo 14's PNASNet, NiN and HarDNet rows,
+written as other repositories write the same blocks (other names, other nesting): each is
 generated from its keys alone and computes what the reference computes, keeping every conv's
 groups. (The patterns' own examples cover the separable cell, the Fire, the harmonic dense block
 and the flat Caffe port; these cover the analysis-level conventions.)
@@ -49,7 +50,7 @@ class MlpConvNiN(nn.Module):
 
 
 class DepthMultiplierCell(nn.Module):
-    """A NAS cell written with named branch Sequentials in a ModuleDict-free class: two separable
+    """A NAS cell written with its branches as named Sequentials (not classes): three separable
     branches and a pool branch, the stride-2 form widening 6 -> 12 (a depth multiplier of 2)."""
 
     def __init__(self, c_in: int, c_out: int, stride: int) -> None:
@@ -64,9 +65,7 @@ class DepthMultiplierCell(nn.Module):
         self.mid = nn.Sequential(
             nn.Conv2d(c_in, c_out, 5, stride, 2, groups=c_in, bias=False), nn.BatchNorm2d(c_out)
         )
-        self.shortcut = nn.Sequential(
-            nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out)
-        )
+        self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out))
         self.project = nn.Sequential(
             nn.Conv2d(2 * c_out, c_out, 1, bias=False), nn.BatchNorm2d(c_out)
         )

@@ -3,8 +3,8 @@ Sequential of `nin_block`s, each a numbered Sequential `[conv kxk, ReLU, conv 1x
 ReLU]`, with parameter-free layers between the blocks and none of it normalised:
 
     net = Sequential(nin_block(1, 96, 11, 4, 0), MaxPool2d(3, 2),
-                     nin_block(96, 256, 5, 1, 2), MaxPool2d(3, 2), ...,
-                     Dropout(0.5), nin_block(384, 10, 3, 1, 1), AdaptiveAvgPool2d((1, 1)), Flatten())
+                     nin_block(96, 256, 5, 1, 2), MaxPool2d(3, 2), ..., Dropout(0.5),
+                     nin_block(384, 10, 3, 1, 1), AdaptiveAvgPool2d((1, 1)), Flatten())
 
 The keys show the three convs of each block (at 0, 2 and 4) and the gaps between blocks; the
 convention fills the rest: each block's closing ReLU (past its last key), a 3x3 stride-2 max-pool

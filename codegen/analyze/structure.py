@@ -735,7 +735,9 @@ class StructureBuilder:
                 if node.path in self.hardnet:  # a pool after the stem, 2x2 ones later
                     blocks = [n for n in done if harmonic.harmonic_block(n)]
                     head = harmonic.HARDNET_POOL if blocks else harmonic.HARDNET_STEM_POOL
-                elif parent in self.hardnet and node.path and i < len(harmonic.HARDNET_HEAD):
+                elif (
+                    parent in self.hardnet and i < len(harmonic.HARDNET_HEAD) and _ends_linear(node)
+                ):
                     head = harmonic.HARDNET_HEAD[i]  # the head's pool, flatten, dropout
                 items.append(
                     recorded_item or self._gap(node, i, prev, after_gap=after_gap, head=head)
@@ -1112,6 +1114,13 @@ def _view_gap(node: KeyNode, index: int, prev: IOSpec | None, after_gap: bool) -
 
 STEM_POOL = "nn.MaxPool2d(3, stride=2, padding=1)"
 AVG_POOL = "nn.AvgPool2d(2)"
+
+
+def _ends_linear(node: KeyNode) -> bool:
+    """A numbered container whose last keyed item is a Linear (a classifier head)."""
+    last = node.children[max(node.children, key=int)]
+    weight = last.tensors.get("weight")
+    return not last.children and weight is not None and len(weight.shape) == 2
 
 
 def _sequential_transition(item: Module) -> bool:

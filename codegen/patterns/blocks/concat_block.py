@@ -306,6 +306,7 @@ def _normed_fire() -> Example:
     from codegen.patterns.blocks._vision_examples import _randomise_norms
 
     torch.manual_seed(0)
+
     class Net(nn.Module):
         def __init__(self) -> None:
             super().__init__()

@@ -95,7 +95,8 @@ class SeparableBranchCell(BlockPattern):
         pins = [
             (cl.path, "activation", "identity", "a branch of a separable cell")
             for m in members
-            if m.kind == "class" and units[m.attr] in branches
+            if m.kind == "class"
+            and units[m.attr] in branches
             and (branch := ctx.classes.get(m.type_name)) is not None
             for cl in branch.forward.choices
             if cl.name == "activation" and cl.source == "default" and cl.value != "identity"
