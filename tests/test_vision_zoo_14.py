@@ -20,7 +20,14 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # From the keys alone (no config, no calibration). Measured blind when this zoo was written
 # (session 14, branch zoo14 at a0aabe8 + the zoo, 2026-11-30, before any change made for it;
 # `python benchmarks/bench_vision_zoo.py 14`): 0 exact, 9 flagged, 1 WRONG, 0 crash.
-EXACT_FROM_KEYS: set[str] = set()
+# After cnn15b (session 15, same command): 4 exact, 6 flagged, 0 WRONG, 0 crash (PNASNet,
+# BN-Inception, NiN and HarDNet made exact: cell groups, flat name prefixes, mlpconv, HarDBlock).
+EXACT_FROM_KEYS: set[str] = {
+    "kuangliu_pnasnet",  # the cell's entry width sets its separable branches' groups
+    "cadene_bninception",  # a flat namespace read by its name prefixes
+    "d2l_nin",  # mlpconv stacks: d2l's slots and tail
+    "pingolh_hardnet",  # harmonic dense blocks; hardnet.py's pools and ReLU6
+}
 
 # Blind finding (2026-11-30): d2l's NiN, one numbered Sequential of `nin_block` Sequentials with
 # tensor-free slots (ReLUs, max-pools, a dropout, the pooled head), was generated as a single class
@@ -29,11 +36,11 @@ EXACT_FROM_KEYS: set[str] = set()
 # same day a subclassed container whose slots hold guessed layers says `guessed` (flagged).
 KNOWN_WRONG: dict[str, str] = {}
 
-# Blind finding (2026-11-30), not fixed here: pytorch-cifar PNASNet's stride-2 `SepConv`
+# Blind finding (2026-11-30), fixed in session 15: pytorch-cifar PNASNet's stride-2 `SepConv`
 # (`layer2.sep_conv1.conv1`: Conv2d(8, 16, 7, groups=8), a depth multiplier of 2, weight
-# [16, 1, 7, 7]) is built as Conv2d(16, 16, 7, groups=16): the weight fits both, the width before
-# it (8) says which. The row is flagged (its class of the cell is missing), so not WRONG.
-KNOWN_GROUPS = {"kuangliu_pnasnet": "depth-multiplier conv read as depthwise (zoo 14)"}
+# [16, 1, 7, 7]) was built as Conv2d(16, 16, 7, groups=16): the weight fits both, the width
+# entering the cell (8) says which (layers/conv.py's branch_input_groups).
+KNOWN_GROUPS: dict[str, str] = {}
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
     keys_tests(zoo, EXACT_FROM_KEYS, "--force", known_wrong=KNOWN_WRONG, known_groups=KNOWN_GROUPS)

@@ -47,6 +47,8 @@ from codegen.analyze.weight_standardization import standardised_convs
 from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_args, nn_call
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
+from codegen.analyze import mlpconv
+from codegen.patterns.blocks import harmonic_dense_block as harmonic
 from codegen.keytree import KeyNode
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
@@ -56,7 +58,12 @@ from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_o
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
-from codegen.patterns.layers.conv import four_by_four_stacks, latent_entry, rgb_entries
+from codegen.patterns.layers.conv import (
+    branch_input_groups,
+    four_by_four_stacks,
+    latent_entry,
+    rgb_entries,
+)
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 from codegen.safetext import is_index
@@ -142,6 +149,10 @@ class StructureBuilder:
         self.rgb_entries: set[str] = set()  # convs reading an RGB image (layers/conv.py)
         self.latent_entry: str | None = None  # the model's first layer (layers/conv.py)
         self.four_by_four: dict[str, tuple[int, int, str]] = {}  # DCGAN-style 4x4 conv stacks
+        self.branch_groups: dict[str, int] = {}  # separable branches over a narrower cell input
+        self.mlpconv: dict[str, list[int]] = {}  # Network in Network stacks (analyze/mlpconv.py)
+        self.mlpconv_blocks: set[str] = set()
+        self.hardnet: set[str] = set()  # HarDNet's `base` lists (blocks/harmonic_dense_block.py)
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
         self.standardised: set[str] = set()  # convs whose weights are standardised by default
@@ -243,6 +254,13 @@ class StructureBuilder:
                 self.strides[first.path] = 2
         for path in branch_downsamplers(root):
             self.strides[path] = 2
+        for path in harmonic.hardnet_stem_convs(root, harmonic.hardnet_bases(root)):
+            self.strides[path] = 2
+        self.branch_groups = branch_input_groups(root)
+        for path in self.branch_groups:
+            # A cell whose separable branches widen what enters it halves the map: pytorch-cifar's
+            # PNASNet widens only in its stride-2 cells (blocks/separable_branch_cell.py).
+            self.strides[path] = 2
         for path in xception_skips(root):
             self.strides[path] = 2
         for path in reparam_stage_entries(root):
@@ -284,6 +302,13 @@ class StructureBuilder:
         self.rgb_entries = rgb_entries(root)
         self.latent_entry = latent_entry(root)
         self.four_by_four = four_by_four_stacks(root)
+        self.mlpconv = mlpconv.mlpconv_stacks(root)
+        # (the conv geometry a stack's convention fixes, read as the 4x4 stacks' is)
+        self.four_by_four.update(mlpconv.mlpconv_geometry(root, self.mlpconv))
+        self.hardnet = harmonic.hardnet_bases(root)
+        self.mlpconv_blocks = {
+            f"{path}.{n}" if path else str(n) for path, ns in self.mlpconv.items() for n in ns
+        }
         self.standardised = standardised_convs(root)
         top = self.module_for(root, self._context(root))
         if self.merge_optional:
@@ -460,6 +485,7 @@ class StructureBuilder:
             image_enters_elsewhere=bool(self.rgb_entries - {node.path}),
             latent_entry=node.path == self.latent_entry,
             four_by_four=self.four_by_four.get(node.path),
+            branch_groups=self.branch_groups.get(node.path),
             standardised=node.path in self.standardised,
         )
 
@@ -703,6 +729,16 @@ class StructureBuilder:
                 after_gap = after_gap and items[-1].type_name != "nn.Unflatten"
                 if head is None and not after_gap:
                     head = _shuffle_gap(node, i, prev)
+                if node.path in self.mlpconv:  # between NiN blocks: a pool, then dropout
+                    head = mlpconv.SECOND_SLOT if after_gap else mlpconv.BLOCK_POOL
+                parent = node.path.rpartition(".")[0] if "." in node.path else ""
+                if node.path in self.hardnet:  # a pool after the stem, 2x2 ones later
+                    blocks = [n for n in done if harmonic.harmonic_block(n)]
+                    head = harmonic.HARDNET_POOL if blocks else harmonic.HARDNET_STEM_POOL
+                elif (
+                    parent in self.hardnet and i < len(harmonic.HARDNET_HEAD) and _ends_linear(node)
+                ):
+                    head = harmonic.HARDNET_HEAD[i]  # the head's pool, flatten, dropout
                 items.append(
                     recorded_item or self._gap(node, i, prev, after_gap=after_gap, head=head)
                 )
@@ -742,6 +778,11 @@ class StructureBuilder:
                 last = node.children[item.attr]
                 pool = self._gap(last, len(item.children), item.children[-1].io, head=AVG_POOL)
                 item.children.append(pool)
+        if node.path in self.mlpconv_blocks:  # a NiN block's closing ReLU: past its last key
+            items.append(self._gap(node, len(items), items[-1].io, trailing=True))
+        if node.path in self.mlpconv:  # after the last NiN block: global pool, flatten
+            for head in mlpconv.TAIL:
+                items.append(self._gap(node, len(items), items[-1].io, head=head))
         shuffle = _trailing_shuffle(items)
         if shuffle is not None:  # the last upsampling pair's shuffle: no slot after it shows
             items.append(self._gap(node, len(items), items[-1].io, head=shuffle))
@@ -1073,6 +1114,13 @@ def _view_gap(node: KeyNode, index: int, prev: IOSpec | None, after_gap: bool) -
 
 STEM_POOL = "nn.MaxPool2d(3, stride=2, padding=1)"
 AVG_POOL = "nn.AvgPool2d(2)"
+
+
+def _ends_linear(node: KeyNode) -> bool:
+    """A numbered container whose last keyed item is a Linear (a classifier head)."""
+    last = node.children[max(node.children, key=int)]
+    weight = last.tensors.get("weight")
+    return not last.children and weight is not None and len(weight.shape) == 2
 
 
 def _sequential_transition(item: Module) -> bool:

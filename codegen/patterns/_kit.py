@@ -123,6 +123,9 @@ class LayerContext:
     # (stride, padding, why) of a 4x4 conv in a DCGAN-style stack (layers/conv.py's
     # four_by_four_stacks), or None.
     four_by_four: tuple[int, int, str] | None = None
+    # Groups of a separable branch over what enters its cell (layers/conv.py's
+    # branch_input_groups: a depth multiplier), or None.
+    branch_groups: int | None = None
 
 
 @dataclass

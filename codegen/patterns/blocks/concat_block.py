@@ -58,7 +58,8 @@ def _branch_order(name: str) -> tuple:
     """`branch1` before `branch2`, `expand1x1` before `expand3x3`; a doubled branch
     (`branch3x3dbl`) after the single ones, a pool branch last (torchvision's Inception v3)."""
     numbers = tuple(int(n) for n in re.findall(r"\d+", name))
-    return (bool(POOL_BRANCH.search(name)), "dbl" in name.lower(), numbers, name)
+    doubled = "dbl" in name.lower() or "double" in name.lower()  # Caffe BN-Inception: double_3x3
+    return (bool(POOL_BRANCH.search(name)), doubled, numbers, name)
 
 
 def _spatial(m: Module) -> bool:
@@ -81,7 +82,9 @@ class _Concat(BlockPattern):
         entry = None
         if self.with_entry:
             entries = [m for m in members if ENTRY.search(m.attr) and not BRANCH.search(m.attr)]
-            if len(entries) != 1 or family(entries[0]) != "conv":
+            # a bare conv, or a Sequential of conv and norm (pytorch-cifar100's Fire: its ReLU,
+            # last, leaves no key), which the activation follows
+            if len(entries) != 1 or not (family(entries[0]) == "conv" or _conv_norm(entries[0])):
                 return None
             entry = entries[0]
             members = [m for m in members if m is not entry]
@@ -161,7 +164,7 @@ class _Concat(BlockPattern):
                 pool = c.value
             plan.append((tuple(steps), pool, _ends_in_norm(b[-1])))
         found = (
-            (entry.attr if entry else None),
+            entry,
             plan,
             activation.value if activation else "identity",
             tuple(s.attr for s in (b[-1] for b in branches)),
@@ -174,9 +177,12 @@ class _Concat(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         entry, plan, activation, _, ndim = match.found
+        entry_attr = entry.attr if entry is not None else None
         x = g.input("x")
-        if entry is not None:
-            x = act.apply(g, activation, g.call_module((entry,), x, inline=True), name="x")
+        if entry is not None and (family(entry) == "conv" or _ends_in_norm(entry)):
+            x = act.apply(g, activation, g.call_module((entry_attr,), x, inline=True), name="x")
+        elif entry is not None:  # a Sequential whose slot after its norm holds the activation
+            x = g.call_module((entry_attr,), x, name="x")
         outs = []
         for steps, pool, normed in plan:
             y = x
@@ -197,6 +203,12 @@ class _Concat(BlockPattern):
                 y = act.apply(g, activation, y, inline=True)
             outs.append(y)
         g.output(g.call_function("cat", outs, 1, comment="the branches side by side"))
+
+
+def _conv_norm(m: Module) -> bool:
+    """A Sequential of a conv and its norm, maybe an activation's slot after them."""
+    real = [c for c in m.children if c.kind != "placeholder"] if m.kind == "sequential" else []
+    return [family(c) for c in real] == ["conv", "norm"] and real == m.children[:2]
 
 
 def _ends_in_norm(m: Module) -> bool:
@@ -266,7 +278,46 @@ class Fire(_Concat):
 
     @staticmethod
     def examples():
-        return [_example("fire", 8, 4, 8, 8)]
+        return [_example("fire", 8, 4, 8, 8), _normed_fire()]
+
+
+def _normed_fire() -> Example:
+    """A batch-normed Fire whose squeeze is a Sequential of conv, norm and ReLU (no key shows the
+    ReLU), its expansions too, inside a numbered Sequential of fires (a CIFAR SqueezeNet's)."""
+    import torch
+    import torch.nn as nn
+
+    def unit(c_in: int, c_out: int, k: int) -> nn.Sequential:
+        return nn.Sequential(
+            nn.Conv2d(c_in, c_out, k, padding=k // 2), nn.BatchNorm2d(c_out), nn.ReLU()
+        )
+
+    class BNFire(nn.Module):
+        def __init__(self, c_in: int, squeeze: int, expand: int) -> None:
+            super().__init__()
+            self.reduce = unit(c_in, squeeze, 1)
+            self.expand1x1 = unit(squeeze, expand, 1)
+            self.expand3x3 = unit(squeeze, expand, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            s = self.reduce(x)
+            return torch.cat([self.expand1x1(s), self.expand3x3(s)], 1)
+
+    from codegen.patterns.blocks._vision_examples import _randomise_norms
+
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fires = nn.Sequential(BNFire(6, 2, 4), BNFire(8, 3, 6))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fires(x)
+
+    model = Net().eval()
+    _randomise_norms(model)
+    return Example(model, (torch.randn(2, 6, 7, 7),))
 
 
 def _example(name: str, channels: int, *args: int) -> Example:

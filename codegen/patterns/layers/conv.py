@@ -126,8 +126,9 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     else:
         args += _conv_geometry(ctx, node, kernel, k, choices, grouped=groups != 1)
     if groups != 1:
-        # Depthwise groups are the channel count: a size, lifted with it (groups=channels).
-        role = "width" if groups == out_ch else "other"
+        # Depthwise groups are the channel count: a size, lifted with it (groups=channels; a
+        # depth multiplier's groups=in_channels).
+        role = "width" if groups in (in_ch, out_ch) else "other"
         args.append(
             Arg("groups", groups, role, f"{prov(node, 'weight', 1)} x groups = input channels")
         )
@@ -433,6 +434,8 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
         return 1, None  # a front end the family's code fixes: plain convs, whatever is beside them
     if ctx.ungrouped:
         return 1, None
+    if ctx.branch_groups is not None:
+        return ctx.branch_groups, None
     named = _named_groups(w, ctx, node)
     if named is not None:
         return named, None
@@ -505,6 +508,44 @@ def four_by_four_stacks(root: KeyNode) -> dict[str, tuple[int, int, str]]:
         for n in fours[:-1]:
             found[node.children[str(n)].path] = (2, 1, FOUR_BY_FOUR)
         found[node.children[str(fours[-1])].path] = (1, 0, FOUR_BY_FOUR)
+    return found
+
+
+def branch_input_groups(root: KeyNode) -> dict[str, int]:
+    """Conv path -> groups for the separable branches of a cell that reads a narrower width than
+    they give (pytorch-cifar's PNASNet cell at a stride-2 step: `SepConv(8, 16, 7, groups=8)`, a
+    depth multiplier of 2, weight [16, 1, 7, 7]). Two or more sibling units (a conv [C, 1, k, k]
+    and its norm, nothing else) with distinct kernels are branches side by side, so they read
+    what enters their class, as an Inception cell's branches do; what enters is the width W a
+    pointwise conv of that class reads and none of its convs gives (the pooling branch's
+    projection). A weight [C, 1, k, k] over W channels is groups=W, each giving C / W channels.
+    A single depthwise unit (a MobileNet block's, after its expansion) is never read so: one
+    branch is a chain, which the expansion before it feeds."""
+    found: dict[str, int] = {}
+    for node in root.walk():
+        units: list[tuple[KeyNode, tuple[int, ...]]] = []
+        for child in node.children.values():
+            convs = [c for c in child.walk() if _conv_kernel(c) is not None]
+            leaves = [c for c in child.walk() if c.tensors]
+            if len(convs) == 1 and len(leaves) == 2 and child.children:
+                units.append((convs[0], tuple(convs[0].tensors["weight"].shape)))
+        spread = [(c, w) for c, w in units if w[1] == 1 and set(w[2:]) != {1}]
+        widths = {w[0] for _, w in spread}
+        if len(spread) < 2 or len(widths) != 1 or len({w[2:] for _, w in spread}) != len(spread):
+            continue
+        width = next(iter(widths))
+        given, read = set(), set()
+        for c in node.walk():
+            w = _conv_kernel(c) and tuple(c.tensors["weight"].shape)
+            if w:
+                given.add(w[0])
+                if set(w[2:]) == {1}:
+                    read.add(w[1])
+        # (what a pointwise conv reads and no conv gives, narrower than the branches: a width a
+        # concatenation of branch outputs gives is wider)
+        entries = [r for r in read - given if r < width and width % r == 0]
+        if len(entries) == 1:
+            found.update({c.path: entries[0] for c, _ in spread})
     return found
 
 
