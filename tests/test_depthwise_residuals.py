@@ -110,7 +110,7 @@ def _generate_pinned(
     [
         (KuangliuMobileNetV2, "InvertedResidual"),
         (zoo9.MobileNetV2, "InvertedResidual"),
-        (_depthwise_resnext, "BasicBlock"),
+        (_depthwise_resnext, "Bottleneck"),  # 1x1, grouped 3x3, 1x1
     ],
 )
 def test_a_depthwise_block_is_read_by_its_widths(build, role, tmp_path, capsys):
@@ -131,7 +131,7 @@ def test_kuangliu_projection_shortcut_adds_without_activation(tmp_path, capsys):
     model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
     first = type(model.layers[0]).__name__
     assert "InvertedResidual" in first and _trusts(source)[first] == "guessed"
-    assert "BasicBlock" not in source
+    assert "BasicBlock" not in source and "Bottleneck" not in source  # no ResNet block reading
     model, source = _generate_pinned(reference, tmp_path, capsys)
     assert _trusts(source)[type(model.layers[0]).__name__] == "inferred"
 

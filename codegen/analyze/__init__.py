@@ -134,7 +134,12 @@ def _analyze(
         classes,
         role_names(
             [
-                (c.name, c.forward.role, {m.attr for m in c.members}, paths.get(c.name, ""))
+                (
+                    c.name,
+                    c.forward.title or c.forward.role,
+                    {m.attr for m in c.members},
+                    paths.get(c.name, ""),
+                )
                 for c in classes
                 if not c.is_top and c.name not in own and c.forward.names_class
             ],

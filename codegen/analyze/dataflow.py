@@ -88,6 +88,7 @@ def infer_forward(
         pattern=type(match.pattern).__name__,
         role=match.pattern.role,
         names_class=match.pattern.names_class,
+        title=match.title,
         trust="guessed" if match.guessed else match.pattern.trust,
         trust_note=match.guessed or match.pattern.trust_note,
     )

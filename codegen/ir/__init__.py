@@ -163,6 +163,7 @@ class Forward:
     pattern: str = ""  # the catalogue pattern that built the graph
     role: str = ""  # that pattern's role ("Attention", "MLP"): what callers may assume of it
     names_class: bool = False  # the role is a good name for the class (not a fallback's)
+    title: str = ""  # the class's name where it differs from the role (a ResNet bottleneck)
     trust: str = "inferred"  # inferred | guessed (from that pattern) | missing
     trust_note: str = ""
     # The output concatenates these members' outputs (and the input, with `concatenates_input`)

@@ -50,6 +50,9 @@ class Match:
     # blocks normalise their own outputs): (choice path, name, value, why). The analysis runs
     # again with them where a part's choice was left at a default (codegen.analyze.analyze).
     pins: list[tuple[str, str, Any, str]] = field(default_factory=list)
+    # What a human calls this instance where it differs from the pattern's role: a ResNet
+    # bottleneck is matched by the BasicBlock pattern, but named Bottleneck. Names only.
+    title: str = ""
 
 
 @dataclass

@@ -63,6 +63,18 @@ def _spatial(kernel: object) -> bool:
     return any(isinstance(k, int) and k > 1 for k in sizes)
 
 
+def _bottleneck(kernels: list) -> bool:
+    """A 1x1 that narrows, a spatial conv, a 1x1 that widens: the body of ResNet-50's blocks
+    (`kernels` in dataflow order; a self-contained step in the middle has None)."""
+    pointwise = (1, (1, 1), [1, 1])
+    return (
+        len(kernels) == 3
+        and kernels[0] in pointwise
+        and kernels[2] in pointwise
+        and (kernels[1] is None or _spatial(kernels[1]))
+    )
+
+
 def _unpaired(convs, norms) -> list:
     """The projection of a block whose convs and norms are numbered in pairs (`conv1`/`bn1`,
     `conv2`/`bn2`) but for one 1x1 conv with no norm of its number, reading what the first conv
@@ -326,7 +338,10 @@ class BasicBlock(BlockPattern):
                 )
         # gate: (member, conv path)
         found = ([(p[0], p[1]) for p in pairs], shortcut, gate, padding, own, pooled)
-        return Match(self, size or len(modules(cls)), found, choices, guessed=guessed)
+        match = Match(self, size or len(modules(cls)), found, choices, guessed=guessed)
+        if _bottleneck([p[4] for p in pairs]):
+            match.title = "Bottleneck"  # He et al. 2016's name for the 1x1, kxk, 1x1 body
+        return match
 
     def forward(self, match: Match, g: Graph) -> None:
         pairs, shortcut, gate, zero_pad, own, pooled = match.found
