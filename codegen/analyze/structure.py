@@ -30,6 +30,7 @@ from codegen.analyze.strides import (
     mobile_skips,
     mobile_batch_norm_eps,
     mobilenet_v3_relu_blocks,
+    squeeze_after_projection,
     mobile_strides,
     named_image_stem,
     separable_lists,
@@ -56,6 +57,7 @@ from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_o
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
+from codegen.patterns.blocks.squeeze_excite import SQUEEZE_AFTER_PROJECTION
 from codegen.patterns.layers.conv import four_by_four_stacks, latent_entry, rgb_entries
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
@@ -274,6 +276,9 @@ class StructureBuilder:
         eps = mobile_batch_norm_eps(root)
         if eps is not None:  # read by every batch norm's model-wide eps
             self.resolver.structural.setdefault(("", "batch_norm_eps"), eps)
+        after = squeeze_after_projection(root)
+        if after is not None:  # read by blocks/inverted_residual.py where widths cannot tell
+            self.resolver.structural.setdefault(("", SQUEEZE_AFTER_PROJECTION), after)
         self.separable = separable_lists(root)
         skips = mobile_skips(root)
         if skips is not None:  # read by the chain's residual choice

@@ -34,7 +34,11 @@ from codegen.patterns._kit import (
 from codegen.patterns.blocks._conv_parts import Unit, expands_elsewhere, member_units
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
-from codegen.patterns.blocks.squeeze_excite import channel_gate
+from codegen.patterns.blocks.squeeze_excite import (
+    SQUEEZE_AFTER_PROJECTION,
+    channel_gate,
+    gate_width,
+)
 
 ACTIVATIONS = ["relu6", "relu", "silu", "hardswish", "gelu"]
 
@@ -178,6 +182,20 @@ class InvertedResidual(BlockPattern):
                 )
         # a gate that closes the body (the Sequential's last item) rescales the projection's output
         se_last = se is not None and len(se) == 2 and se[-1] == members[0].children[-1].attr
+        if se is not None and len(se) == 1:
+            # A gate member sits where its width is: after the depthwise conv (MobileNetV3,
+            # EfficientNet), or after the projection's norm (xiaolai's MobileNetV3 port, `se`
+            # applied to bn3's output); where both widths are equal the keys cannot tell.
+            width = gate_width(next(m for m in members if m.attr == se[0]), ctx)
+            se_last = width is not None and width == project.out_width != dw.out_width
+            told_after = ctx.resolver.structural.get(("", SQUEEZE_AFTER_PROJECTION))
+            if width is not None and width == project.out_width == dw.out_width:
+                se_last = told_after is not None
+                if not se_last and not guessed:
+                    guessed = (
+                        f"the squeeze-excitation {se[0]} rescales as many channels as the "
+                        "depthwise conv and the projection give: read as before the projection"
+                    )
         found = (expand, dw, se, project, residual, se_last)
         explains = len(members) + 1
         if expand is None or (expand.pointwise and dw.one_channel_per_group):
