@@ -347,7 +347,8 @@ def named_image_stem(root: KeyNode) -> KeyNode | None:
     ]
 
     def named(conv: KeyNode) -> bool:
-        segments = conv.path.split(".")
+        # (a leading underscore marks an attribute private: lukemelas' `_conv_stem`)
+        segments = [s.lstrip("_") for s in conv.path.split(".")]
         return segments[-1] in STEM_NAMES or (len(segments) > 1 and segments[-2] in STEM_NAMES)
 
     # A grouped 3x3 reading 4 channels a group (pycls' RegNets) looks like an image reader too:
@@ -1233,6 +1234,34 @@ def mobile_batch_norm_eps(root: KeyNode) -> tuple[float, str] | None:
             return None
     why = "torchvision's MobileNetV3 (conv-norm units in each block): BatchNorm2d eps 0.001"
     return TORCHVISION_V3_EPS, why
+
+
+# TensorFlow's EfficientNet (tensorflow/tpu's efficientnet_model.py) normalises with eps 1e-3 and
+# pads 'SAME'; lukemelas' EfficientNet-PyTorch keeps both (Conv2dStaticSamePadding,
+# batch_norm_epsilon 1e-3).
+TF_EFFICIENTNET_EPS = 1e-3
+
+
+def tf_ported_efficientnet(root: KeyNode) -> str | None:
+    """Why an EfficientNet body is a port of TensorFlow's code, whose convs pad 'SAME' (more after
+    than before where they stride) and whose norms use eps 1e-3: its squeeze-excitation's two
+    convs are members of the block itself (lukemelas' MBConvBlock: `_se_reduce`, `_se_expand`,
+    as TensorFlow's MBConvBlock holds them), where torchvision, timm, Hugging Face and kuangliu
+    hold them in a module of their own (and pad half the kernel). None elsewhere."""
+    family = mobile_family(root)
+    body = _mobile_body(root)
+    if family is None or family[0] != "efficientnet" or body is None:
+        return None
+    excited = [b for stage in body[1] for b in stage if _squeeze_excited(b)]
+    inline = all(
+        p.path.rsplit(".", 1)[0] == b.path for b in excited for p in _squeeze_pair(b)
+    )
+    if not excited or not inline:
+        return None
+    return (
+        "a port of TensorFlow's EfficientNet (squeeze-excitation convs members of each block, "
+        "as lukemelas' EfficientNet-PyTorch writes them): 'SAME' padding, BatchNorm eps 0.001"
+    )
 
 
 REPARAM = re.compile(r"reparam", re.I)  # RepVGG's `rbr_reparam`, timm's `reparam_conv`

@@ -31,6 +31,8 @@ from codegen.analyze.strides import (
     mobile_batch_norm_eps,
     mobilenet_v3_relu_blocks,
     squeeze_after_projection,
+    tf_ported_efficientnet,
+    TF_EFFICIENTNET_EPS,
     mobile_strides,
     named_image_stem,
     separable_lists,
@@ -58,7 +60,12 @@ from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.blocks.squeeze_excite import SQUEEZE_AFTER_PROJECTION
-from codegen.patterns.layers.conv import four_by_four_stacks, latent_entry, rgb_entries
+from codegen.patterns.layers.conv import (
+    TF_SAME_PORT,
+    four_by_four_stacks,
+    latent_entry,
+    rgb_entries,
+)
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 from codegen.safetext import is_index
@@ -273,6 +280,10 @@ class StructureBuilder:
         if early is not None:  # read by the mobile patterns; its blocks keep classes of their own
             self.resolver.structural.setdefault(("", act.MOBILE_RELU_BLOCKS), early)
             self.relu_blocks = early[0]
+        ported = tf_ported_efficientnet(root)
+        if ported is not None:  # read by layers/conv.py (strided convs pad 'SAME') and the norms
+            self.resolver.structural.setdefault(("", TF_SAME_PORT), ported)
+            self.resolver.structural.setdefault(("", "batch_norm_eps"), (TF_EFFICIENTNET_EPS, ported))
         eps = mobile_batch_norm_eps(root)
         if eps is not None:  # read by every batch norm's model-wide eps
             self.resolver.structural.setdefault(("", "batch_norm_eps"), eps)

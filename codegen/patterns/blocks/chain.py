@@ -97,18 +97,20 @@ def stage_pool(g: Graph, how: str, x: Value, ndim: int, comment: str = "") -> Va
 def tie_order(m: Module) -> tuple:
     """Where names put a layer when widths allow several orders: token tables and stems, then
     position tables (added to what those gave), then encoders; shortcuts after the main path; heads, decoders and final norms last;
-    numbers in names."""
-    if POSITIONS.search(m.attr):
+    numbers in names. A leading underscore (lukemelas' EfficientNet: `_conv_stem`, `_fc`) marks
+    an attribute private, not another role."""
+    name = m.attr.lstrip("_") or m.attr
+    if POSITIONS.search(name):
         stage = (0, 2)  # positions are added to what the token table or stem gave
     elif family(m) == "embedding":
         stage = (0, 0)
-    elif FIRST.search(m.attr):
+    elif FIRST.search(name):
         stage = (0, 1)
-    elif ENCODER.search(m.attr):
+    elif ENCODER.search(name):
         stage = (0, 3)
-    elif LAST.search(m.attr):
+    elif LAST.search(name):
         stage = (2, 0)
-    elif SHORTCUT.search(m.attr):
+    elif SHORTCUT.search(name):
         stage = (1, 1)  # a residual's side path reads best after the main one
     else:
         stage = (1, 0)

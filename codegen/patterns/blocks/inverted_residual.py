@@ -31,7 +31,7 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
-from codegen.patterns.blocks._conv_parts import Unit, expands_elsewhere, member_units
+from codegen.patterns.blocks._conv_parts import Unit, arg, expands_elsewhere, member_units
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.blocks.squeeze_excite import (
@@ -52,7 +52,7 @@ class InvertedResidual(BlockPattern):
         if tensors(cls) or not members:
             return None
         # A single Sequential holding the units (torchvision), or the units as members (HF).
-        shortcut = None
+        shortcut = inline = None
         if len(members) == 1 and members[0].kind == "sequential":
             seq = members[0]
             units, se = _units_of_sequential(seq, ctx)
@@ -64,6 +64,7 @@ class InvertedResidual(BlockPattern):
             shortcut, rest = _projection_shortcut(rest, ctx)
             if shortcut is False:
                 return None
+            inline, rest = _inline_gate(rest) if not se_members else (None, rest)
             units = member_units(rest, ctx, _flow_order)
             separate = any(family(m) == "norm" for m in rest)
             if separate and units and not any(u.one_channel_per_group for u in units):
@@ -75,6 +76,8 @@ class InvertedResidual(BlockPattern):
             se = (se_members[0].attr,) if se_members else None
         if units is None or not 2 <= len(units) <= 3:
             return None
+        if inline is not None and inline[2] != units[-2].out_width:
+            return None  # the gate's convs rescale the depthwise conv's channels, or none
         *front, project = units
         dw = front[-1]
         expand = front[0] if len(front) == 2 else None
@@ -97,7 +100,9 @@ class InvertedResidual(BlockPattern):
             takes = (expand or dw).in_width
             if (shortcut.in_width, shortcut.out_width) != (takes, project.out_width):
                 return None
-        if expand is None and se is None and not fused and not expands_elsewhere(cls, ctx):
+        if expand is None and se is None and inline is None and not fused and not expands_elsewhere(
+            cls, ctx
+        ):
             # Depthwise then pointwise alone is also MobileNetV1's separable block (Howard et al.
             # 2017), activated after the 1x1 and never residual: only a network whose other
             # blocks expand (MobileNetV2's first block, Sandler et al. 2018) makes it this one.
@@ -154,6 +159,8 @@ class InvertedResidual(BlockPattern):
             why,
         )
         choices = [activation] + ([opening] if opening is not None else [])
+        if inline is not None:
+            choices += _inline_gate_choices(cls, ctx, inline)
         guessed = ""
         widths = _widths(expand, project)
         if widths is not None and widths[0] == widths[1]:
@@ -196,7 +203,7 @@ class InvertedResidual(BlockPattern):
                         f"the squeeze-excitation {se[0]} rescales as many channels as the "
                         "depthwise conv and the projection give: read as before the projection"
                     )
-        found = (expand, dw, se, project, residual, se_last)
+        found = (expand, dw, se, project, residual, se_last, inline)
         explains = len(members) + 1
         if expand is None or (expand.pointwise and dw.one_channel_per_group):
             # A body that opens with the depthwise conv (MobileNetV3's and EfficientNet's first
@@ -214,7 +221,7 @@ class InvertedResidual(BlockPattern):
         return Match(self, explains, found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        expand, dw, se, project, residual, se_last = match.found
+        expand, dw, se, project, residual, se_last, inline = match.found
         activation = match.choices[0].value
         x = g.input("x")
         skipped = any(c.name == "expansion" and c.value == "skipped" for c in match.choices)
@@ -228,6 +235,16 @@ class InvertedResidual(BlockPattern):
                 out = g.call_function("input_if_same_shape", x, out, name="out")
         if se is not None and not se_last:
             out = g.call_module(se, out, name="out")
+        if inline is not None:
+            by = {c.name: c.value for c in match.choices}
+            scale = g.call_method(
+                "mean", out, (2, 3), name="scale", kwargs={"keepdim": True}, comment="squeeze"
+            )
+            scale = g.call_module((inline[0],), scale, name="scale", inline=True)
+            scale = act.apply(g, by["se_activation"], scale, name="scale")
+            scale = g.call_module((inline[1],), scale, inline=True)
+            scale = act.apply(g, by["gate"], scale, name="scale", comment="excite")
+            out = g.call_function("mul", out, scale, name="out")
         out = g.call_module(project.conv, out, name="out", inline=True)
         out = g.call_module(project.norm, out, name="out", comment="projection, no activation")
         if se is not None and se_last:
@@ -308,6 +325,51 @@ def _row_starts(cls, ctx: BlockContext) -> str | None:
     if first == {True}:
         return f"no residual: {note} make each of these blocks the first of its row"
     return "mixed" if keeps_shape else None
+
+
+def _inline_gate(members) -> tuple[tuple[str, str, int] | None, list]:
+    """A squeeze-excitation written as two biased 1x1 conv members of the block itself, with no
+    norm (lukemelas' EfficientNet: `_se_reduce` C -> s, `_se_expand` s -> C, between the
+    depthwise conv and the projection): (reduce, expand, C) and the other members. The
+    expansion and projection have no bias, a norm following each."""
+    convs = [
+        m
+        for m in members
+        if m.kind == "builtin"
+        and family(m) == "conv"
+        and arg(m, "kernel_size") == 1
+        and arg(m, "bias", True) is not False
+        and m.io is not None
+        and None not in (m.io.in_width, m.io.out_width)
+    ]
+    for reduce in convs:
+        channels, squeezed = reduce.io.in_width, reduce.io.out_width
+        back = [m for m in convs if (m.io.in_width, m.io.out_width) == (squeezed, channels)]
+        if squeezed < channels and len(back) == 1 and back[0] is not reduce:
+            rest = [m for m in members if m is not reduce and m is not back[0]]
+            return (reduce.attr, back[0].attr, channels), rest
+    return None, members
+
+
+def _inline_gate_choices(cls, ctx: BlockContext, inline) -> list:
+    """The activation inside an inline squeeze-excitation and its gate: the family's (SiLU and
+    sigmoid for EfficientNet, ReLU and hard sigmoid for MobileNetV3), else ReLU and sigmoid."""
+    told = act.mobile_family(ctx.resolver)
+    default, why = act.family_default(ctx.resolver, "relu")
+    gate = "sigmoid"
+    if told is not None and told[0] == "mobilenet_v3":
+        (default, gate), why = act.V3_SQUEEZE, told[1]
+    inner = ctx.choose(
+        cls,
+        inline[0],
+        "se_activation",
+        default,
+        act.alternatives(default),
+        "after the squeeze-excitation's reduction",
+        aliases=act.ALIASES,
+    )
+    outer = ctx.choose(cls, inline[1], "gate", gate, act.alternatives(gate, gates=True))
+    return [act.mark_family(inner, why), act.mark_family(outer, why if told else "")]
 
 
 def _projection_shortcut(members, ctx: BlockContext) -> tuple[object, list]:
