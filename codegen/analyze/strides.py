@@ -1201,16 +1201,28 @@ def mobilenet_v3_relu_blocks(root: KeyNode) -> tuple[frozenset[str], str] | None
     if family is None or family[0] != "mobilenet_v3" or body is None:
         return None
     strides = mobile_strides(root)
-    reduction, early = 2, set()
-    for block in (b for stage in body[1] for b in stage):
+    blocks = [b for stage in body[1] for b in stage]
+    reduction, early, halving = 2, set(), []
+    for block in blocks:
         conv = _block_conv(block)
-        reduction *= strides.get(conv.path, 1) if conv is not None else 1
+        stride = strides.get(conv.path, 1) if conv is not None else 1
+        reduction *= stride
         if reduction < V3_HARD_SWISH_FROM:
             early.add(block.path)
+        if stride > 1:
+            halving.append(block)
     why = (
         "MobileNetV3: ReLU before the resolution reaches 1/16, hard-swish from there on and in "
         "the stem and head (Howard et al. 2019, tables 1-2)"
     )
+    if reduction < V3_HARD_SWISH_FROM and halving:
+        # A shortened copy never reaches 1/16; the paper's last stages are hard-swish in both
+        # Large and Small and its first ReLU: hard-swish from the block that last halves.
+        early = {b.path for b in blocks[: blocks.index(halving[-1])]}
+        why = (
+            "MobileNetV3, shortened (it never reaches 1/16): ReLU in its first blocks, hard-swish "
+            "from the one that last halves, as the paper's last stages (Howard et al. 2019)"
+        )
     return frozenset(early), why
 
 

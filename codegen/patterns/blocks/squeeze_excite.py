@@ -115,7 +115,7 @@ class SqueezeExcite(BlockPattern):
             guessed = (
                 "the contrast term leaves no tensor (IMDN's CCA by convention): the choice squeeze"
             )
-        return Match(self, 2, found, choices, guessed=guessed)
+        return Match(self, 2 + len(norms), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         reduce, expand, conv, reduce_norm, expand_norm = match.found
