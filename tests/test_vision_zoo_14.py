@@ -20,7 +20,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # From the keys alone (no config, no calibration). Measured blind when this zoo was written
 # (session 14, branch zoo14 at a0aabe8 + the zoo, 2026-11-30, before any change made for it;
 # `python benchmarks/bench_vision_zoo.py 14`): 0 exact, 9 flagged, 1 WRONG, 0 crash.
-EXACT_FROM_KEYS: set[str] = set()
+EXACT_FROM_KEYS: set[str] = {
+    # session 15 (mob15): its SE Sequential with norms (squeeze_excite.py), the gate after the
+    # projection (its widths, then the network's other blocks), the bare stem and Small's first
+    # block halving (mobile_strides), the Linear + BatchNorm1d + hard-swish head: inf -> exact
+    "xiaolai_mobilenetv3",
+}
 
 # Blind finding (2026-11-30): d2l's NiN, one numbered Sequential of `nin_block` Sequentials with
 # tensor-free slots (ReLUs, max-pools, a dropout, the pooled head), was generated as a single class

@@ -1265,9 +1265,7 @@ def tf_ported_efficientnet(root: KeyNode) -> str | None:
     if family is None or family[0] != "efficientnet" or body is None:
         return None
     excited = [b for stage in body[1] for b in stage if _squeeze_excited(b)]
-    inline = all(
-        p.path.rsplit(".", 1)[0] == b.path for b in excited for p in _squeeze_pair(b)
-    )
+    inline = all(p.path.rsplit(".", 1)[0] == b.path for b in excited for p in _squeeze_pair(b))
     if not excited or not inline:
         return None
     return (

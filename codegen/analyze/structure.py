@@ -19,6 +19,7 @@ from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.layouts import DENSE_ORDER, NF_STEPS, dense_concat_order
 from codegen.analyze.layouts import nf_variance_steps
 from codegen.analyze.strides import (
+    TF_EFFICIENTNET_EPS,
     avg_down_shortcuts,
     branch_downsamplers,
     deep_stem,
@@ -30,9 +31,6 @@ from codegen.analyze.strides import (
     mobile_skips,
     mobile_batch_norm_eps,
     mobilenet_v3_relu_blocks,
-    squeeze_after_projection,
-    tf_ported_efficientnet,
-    TF_EFFICIENTNET_EPS,
     mobile_strides,
     named_image_stem,
     separable_lists,
@@ -41,7 +39,9 @@ from codegen.analyze.strides import (
     reparam_stage_entries,
     shuffle_downsamplers,
     shuffle_stem,
+    squeeze_after_projection,
     strided_first_1x1,
+    tf_ported_efficientnet,
     unpaired_projection,
     xception_skips,
     zero_padded_widening,
@@ -283,7 +283,9 @@ class StructureBuilder:
         ported = tf_ported_efficientnet(root)
         if ported is not None:  # read by layers/conv.py (strided convs pad 'SAME') and the norms
             self.resolver.structural.setdefault(("", TF_SAME_PORT), ported)
-            self.resolver.structural.setdefault(("", "batch_norm_eps"), (TF_EFFICIENTNET_EPS, ported))
+            self.resolver.structural.setdefault(
+                ("", "batch_norm_eps"), (TF_EFFICIENTNET_EPS, ported)
+            )
         eps = mobile_batch_norm_eps(root)
         if eps is not None:  # read by every batch norm's model-wide eps
             self.resolver.structural.setdefault(("", "batch_norm_eps"), eps)

@@ -100,8 +100,12 @@ class InvertedResidual(BlockPattern):
             takes = (expand or dw).in_width
             if (shortcut.in_width, shortcut.out_width) != (takes, project.out_width):
                 return None
-        if expand is None and se is None and inline is None and not fused and not expands_elsewhere(
-            cls, ctx
+        if (
+            expand is None
+            and se is None
+            and inline is None
+            and not fused
+            and not expands_elsewhere(cls, ctx)
         ):
             # Depthwise then pointwise alone is also MobileNetV1's separable block (Howard et al.
             # 2017), activated after the 1x1 and never residual: only a network whose other
@@ -210,7 +214,7 @@ class InvertedResidual(BlockPattern):
             # blocks), or expands into a true depthwise one (one channel per group), is this
             # block, not a ResNet-style residual layer (RegNet's grouped 3x3 reads several
             # channels per group), which activates after the sum.
-            explains += len(units) + (se is not None) + 1
+            explains += len(units) + (se is not None or inline is not None) + 1
         if _same_widths(expand, project) and not expands_elsewhere(cls, ctx):
             # Every 1x1 keeps the width: a depthwise ResNeXt bottleneck has the same keys and
             # activates after the sum; only another block that expands proves this network's.
@@ -273,7 +277,32 @@ class InvertedResidual(BlockPattern):
             z["inverted_residual"](8, 12, 1), z["inverted_residual"](12, 12, 4)
         )
         _randomise_norms(pair)
+
+        class InlineGateBlock(torch.nn.Module):  # a TensorFlow port: the SE convs are members
+            def __init__(self) -> None:
+                super().__init__()
+                nn = torch.nn
+                self.expand_conv, self.expand_bn = nn.Conv2d(8, 32, 1, bias=False), nn.BatchNorm2d(
+                    32
+                )
+                self.dw_conv = nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False)
+                self.dw_bn = nn.BatchNorm2d(32)
+                self.se_reduce, self.se_expand = nn.Conv2d(32, 2, 1), nn.Conv2d(2, 32, 1)
+                self.project_conv, self.project_bn = nn.Conv2d(
+                    32, 8, 1, bias=False
+                ), nn.BatchNorm2d(8)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                F = torch.nn.functional
+                out = F.relu6(self.expand_bn(self.expand_conv(x)))
+                out = F.relu6(self.dw_bn(self.dw_conv(out)))
+                s = self.se_expand(F.relu(self.se_reduce(out.mean((2, 3), keepdim=True))))
+                return x + self.project_bn(self.project_conv(out * torch.sigmoid(s)))
+
+        inline = InlineGateBlock()
+        _randomise_norms(inline)
         return [
+            Example(z["holder"](inline), (torch.randn(2, 8, 6, 6),)),
             Example(z["torchvision_inverted_residual"](8, 8, 4), (torch.randn(2, 8, 6, 6),)),
             Example(z["holder"](pair), (torch.randn(2, 8, 6, 6),)),
         ]

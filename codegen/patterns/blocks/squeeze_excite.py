@@ -205,8 +205,20 @@ class SqueezeExcite(BlockPattern):
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 return x * self.conv2(self.conv1(self.global_avgpool(x)))
 
+        class NormedSE(nn.Module):  # timm's SEWithNorm (ReXNet): a BatchNorm2d after fc1
+            def __init__(self) -> None:
+                super().__init__()
+                self.fc1 = nn.Conv2d(16, 4, 1)
+                self.bn = nn.BatchNorm2d(4)
+                self.fc2 = nn.Conv2d(4, 16, 1)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                s = F.relu(self.bn(self.fc1(x.mean((2, 3), keepdim=True))))
+                return x * torch.sigmoid(self.fc2(s))
+
         x = torch.randn(2, 16, 5, 5)
         return [
+            Example(NormedSE(), (x,)),
             Example(MmdetSELayer(), (torch.randn(2, 32, 4, 4),)),
             Example(ConvSE(), (x,)),
             Example(LinearSE(), (torch.randn(2, 8, 5, 5),)),
