@@ -23,9 +23,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from codegen.analyze.strides import mobilenet_v3_relu_blocks, tf_ported_efficientnet
-from codegen.keytree import build_tree
-from codegen.load import open_checkpoint
-from tests.redraw import unit_scale
+from tests.redraw import reference_and_input
+from tests.test_mobile_conventions import _tree
 from tests.zoo_verdicts import generate_from_state_dict, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -170,17 +169,9 @@ CASES = {  # name: (build, input shape)
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_exact_from_the_keys(name, tmp_path, capsys):
-    make, shape = CASES[name]
-    torch.manual_seed(0)
-    reference = unit_scale(make())
+    reference, x = reference_and_input(*CASES[name])
     model, source = generate_from_state_dict(reference, tmp_path, capsys)
-    x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
-    assert verdict(reference, model, source, x, script=False) == "exact"
-
-
-def _tree(reference: nn.Module, tmp_path):
-    torch.save(reference.state_dict(), tmp_path / "weights.pt")
-    return build_tree(open_checkpoint(tmp_path / "weights.pt").table)
+    assert verdict(reference, model, source, x) == "exact"  # and it scripts
 
 
 def test_only_inline_gates_make_a_tensorflow_port(tmp_path):
