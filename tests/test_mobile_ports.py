@@ -10,7 +10,9 @@ the mechanisms (xiaolai's MobileNetV3, lukemelas' EfficientNet): other names, ot
   stages nested, strided convs padded 'SAME' and norms at eps 1e-3 (inverted_residual.py's
   inline gate, strides.py's tf_ported_efficientnet, layers/conv.py's pad_same);
 - a MobileNetV3 shortened before 1/16, hard-swish from its last halving block
-  (strides.py's mobilenet_v3_relu_blocks).
+  (strides.py's mobilenet_v3_relu_blocks);
+- a block whose norms of one width no name ties to their convs: a guess, not inferred
+  (_conv_parts.py's member_units).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from codegen.analyze.strides import mobilenet_v3_relu_blocks, tf_ported_efficientnet
-from tests.redraw import reference_and_input
+from tests.redraw import reference_and_input, unit_scale
 from tests.test_mobile_conventions import _tree
-from tests.zoo_verdicts import generate_from_state_dict, verdict
+from tests.zoo_verdicts import flagged, generate_from_state_dict, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -221,3 +223,24 @@ class ShortMobileNetV3(nn.Module):  # torchvision-like features list; the body s
 def test_a_shortened_mobilenet_v3_switches_at_its_last_halving(tmp_path):
     relu, why = mobilenet_v3_relu_blocks(_tree(ShortMobileNetV3(), tmp_path))
     assert relu == {"features.1", "features.2"} and "shortened" in why
+
+
+class LetteredBlock(nn.Module):  # norms named by letters only: nothing ties them to their convs
+    def __init__(self) -> None:
+        super().__init__()
+        self.expand, self.norm_b = nn.Conv2d(8, 32, 1, bias=False), nn.BatchNorm2d(32)
+        self.depth = nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False)
+        self.norm_a = nn.BatchNorm2d(32)
+        self.project, self.norm_c = nn.Conv2d(32, 8, 1, bias=False), nn.BatchNorm2d(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu6(self.norm_b(self.expand(x)))
+        return x + self.norm_c(self.project(F.relu6(self.norm_a(self.depth(out)))))
+
+
+def test_norms_of_one_width_no_name_ties_are_a_guess(tmp_path, capsys):
+    """Two norms of the expanded width, neither named nor numbered after its conv: the pairing is
+    not inferred (before, name order paired `norm_a` with the expansion: silently wrong)."""
+    reference = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.Sequential(LetteredBlock()))
+    _, source = generate_from_state_dict(unit_scale(reference), tmp_path, capsys)
+    assert flagged(source)

@@ -142,6 +142,10 @@ def member_units(
             bare.remove(same[0])
         else:
             left.append(norm)
+    for width in {m.io.in_width for m in left}:
+        numbers = [_name_order(m.attr)[0] for m in left if m.io.in_width == width]
+        if len(set(numbers)) < len(numbers):
+            return None  # norms of one width that neither names nor numbers tie to their convs
     for norm in sorted(left, key=lambda m: _name_order(m.attr)):
         found = next((u for u in bare if u.out_width == norm.io.in_width), None)
         if found is None:
