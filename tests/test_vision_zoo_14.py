@@ -20,13 +20,18 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # From the keys alone (no config, no calibration). Measured blind when this zoo was written
 # (session 14, branch zoo14 at a0aabe8 + the zoo, 2026-11-30, before any change made for it;
 # `python benchmarks/bench_vision_zoo.py 14`): 0 exact, 9 flagged, 1 WRONG, 0 crash.
-# After cnn15b (session 15, same command): 4 exact, 6 flagged, 0 WRONG, 0 crash (PNASNet,
-# BN-Inception, NiN and HarDNet made exact: cell groups, flat name prefixes, mlpconv, HarDBlock).
+# After cnn15b and mob15 (session 15, same command): 5 exact, 5 flagged, 0 WRONG, 0 crash
+# (PNASNet, BN-Inception, NiN and HarDNet: cell groups, flat name prefixes, mlpconv, HarDBlock;
+# xiaolai's MobileNetV3: its SE with norms and its V3 layout).
 EXACT_FROM_KEYS: set[str] = {
     "kuangliu_pnasnet",  # the cell's entry width sets its separable branches' groups
     "cadene_bninception",  # a flat namespace read by its name prefixes
     "d2l_nin",  # mlpconv stacks: d2l's slots and tail
     "pingolh_hardnet",  # harmonic dense blocks; hardnet.py's pools and ReLU6
+    # session 15 (mob15): its SE Sequential with norms (squeeze_excite.py), the gate after the
+    # projection (its widths, then the network's other blocks), the bare stem and Small's first
+    # block halving (mobile_strides), the Linear + BatchNorm1d + hard-swish head: inf -> exact
+    "xiaolai_mobilenetv3",
 }
 
 # Blind finding (2026-11-30): d2l's NiN, one numbered Sequential of `nin_block` Sequentials with

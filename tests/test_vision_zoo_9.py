@@ -79,6 +79,9 @@ EXACT_FROM_KEYS = {
     "cifar_mobilenet",
     "cifar_mobilenetv2",
     "cifar_efficientnet",
+    # session 15 (mob15): lukemelas' EfficientNet, inf -> exact: its SE convs inline in the block,
+    # `_`-private names, and (that inline SE marks TensorFlow's port) 'SAME' padding, eps 1e-3
+    "keras_efficientnet",
 }
 
 

@@ -347,7 +347,8 @@ def named_image_stem(root: KeyNode) -> KeyNode | None:
     ]
 
     def named(conv: KeyNode) -> bool:
-        segments = conv.path.split(".")
+        # (a leading underscore marks an attribute private: lukemelas' `_conv_stem`)
+        segments = [s.lstrip("_") for s in conv.path.split(".")]
         return segments[-1] in STEM_NAMES or (len(segments) > 1 and segments[-2] in STEM_NAMES)
 
     # A grouped 3x3 reading 4 channels a group (pycls' RegNets) looks like an image reader too:
@@ -751,6 +752,12 @@ def mobile_strides(root: KeyNode) -> dict[str, int]:
         stem_conv = units[0] if len(units) == 1 else None
     blocks = [b for stage in stages for b in stage]
     family = mobile_family(root)
+    v3 = family is not None and family[0] == "mobilenet_v3"
+    if stem_conv is None and v3:
+        # Every MobileNetV3 is an ImageNet network whose stem halves (Howard et al. 2019, tables
+        # 1-2), a bare `conv1` beside `bn1` too (xiaolai's port): no CIFAR port of it keeps it.
+        images = {c.path: c for n in root.walk() if conv_weight(n) and (c := _image_conv(n))}
+        stem_conv = next(iter(images.values())) if len(images) == 1 else None
     if any(_expands(b) for b in blocks) and (family is None or family[0] in UNSCHEDULED):
         # the stem halves still, as in every ImageNet mobile network (MnasNet's `layers[0]`)
         return {stem_conv.path: 2} if stem_conv is not None else {}
@@ -763,6 +770,8 @@ def mobile_strides(root: KeyNode) -> dict[str, int]:
             widens = _block_widths(b)[0] != _block_widths(b)[1]
             if conv is not None and widens and _projection(b) is None:
                 planned[conv.path] = 2
+        if v3 and _small_opening(blocks[0]) and _block_conv(blocks[0]) is not None:
+            planned[_block_conv(blocks[0]).path] = 2  # MobileNetV3-Small's first block halves
         return planned
     if not any(_expands(b) for b in blocks):
         table: tuple[int, ...] = (1,) + (2,) * (len(stages) - 1)  # MobileNetV1
@@ -941,14 +950,15 @@ def _reads(w: tuple[int, ...]) -> int:
     return w[0] if w[1] == 1 else w[1]  # a depthwise conv reads as many channels as it gives
 
 
-def _block_widths(block: KeyNode) -> tuple[int, int]:
+def _block_widths(block: KeyNode, aside: set | None = None) -> tuple[int, int]:
     """(input, output) channels of a block, from its convs whatever their order: it reads the one
-    width no conv of its own gives, and gives the one width none of its own reads (or keeps it)."""
+    width no conv of its own gives, and gives the one width none of its own reads (or keeps it).
+    `aside`: the convs of a squeeze-excitation (else found here)."""
     if conv_weight(block):
         return conv_weight(block)[0], conv_weight(block)[0]
     shortcut = _projection(block)
     inside = {c.path for c in shortcut.walk()} if shortcut is not None else set()
-    inside |= {c.path for c in _squeeze_pair(block)}
+    inside |= {c.path for c in (_squeeze_pair(block) if aside is None else aside)}
     weights = [conv_weight(c) for c in _convs(block) if c.path not in inside]
     weights = weights or [conv_weight(c) for c in _convs(block)]
     if not weights:
@@ -991,6 +1001,25 @@ def _squeeze_pair(block: KeyNode) -> tuple[KeyNode, ...]:
         expand = [c for c, w in pointwise if w[1] == r[0] and w[0] == width and c is not reduce]
         if len(expand) == 1:
             return reduce, expand[0]
+    return _held_squeeze_pair(block, dw)
+
+
+def _held_squeeze_pair(block: KeyNode, dw: KeyNode) -> tuple[KeyNode, ...]:
+    """(reduce, expand) of a squeeze-excitation held in a member of its own, its two 1x1 convs
+    the member's only convs and normed or not (xiaolai's MobileNetV3 port: `se = SeModule`, conv,
+    BatchNorm2d, ... conv, BatchNorm2d, after the projection): W -> s < W -> W, W the depthwise
+    width or the block's output (read from the block's other convs)."""
+    for node in block.walk():
+        convs = _convs(node)
+        if node is block or node is dw or len(convs) != 2 or convs[0] is node:
+            continue
+        if any(conv_weight(c)[2:] != (1, 1) for c in convs):
+            continue
+        widths = {conv_weight(dw)[0], _block_widths(block, aside=set(convs))[1]}
+        for reduce, expand in (convs, convs[::-1]):
+            (s, w), (back, into) = conv_weight(reduce)[:2], conv_weight(expand)[:2]
+            if w in widths and s < w and (into, back) == (s, w):
+                return reduce, expand
     return ()
 
 
@@ -1116,6 +1145,27 @@ def mobile_skips(root: KeyNode) -> tuple[frozenset[str], str] | None:
     return found, "EfficientNetV2: a stride-1 conv block of the body adds its input (timm's skip)"
 
 
+def squeeze_after_projection(root: KeyNode) -> str | None:
+    """Why a mobile body's squeeze-excitations rescale the projection's output (xiaolai's
+    MobileNetV3 port applies `se` after bn3), where every block whose widths tell the place (the
+    gate's width is the block's output, not its depthwise width) says so; blocks where both are
+    equal then follow the network's code. None where none tells, or any says before."""
+    body = _mobile_body(root)
+    if body is None:
+        return None
+    places = set()
+    for block in (b for stage in body[1] for b in stage):
+        pair, dw = _squeeze_pair(block), _depthwise(block)
+        if not pair or dw is None:
+            continue
+        width, inner, out = conv_weight(pair[0])[1], conv_weight(dw)[0], _block_widths(block)[1]
+        if inner != out:
+            places.add("after" if width == out else "before")
+    if places != {"after"}:
+        return None
+    return "the network's other squeeze-excitations rescale their projection's output"
+
+
 def separable_lists(root: KeyNode) -> set[str]:
     """The blocks of a MobileNetV1 body (no block expands into its depthwise conv) written as one
     Sequential `[depthwise conv, norm, act, 1x1 conv, norm, act]`: the keys end at the last norm,
@@ -1151,16 +1201,28 @@ def mobilenet_v3_relu_blocks(root: KeyNode) -> tuple[frozenset[str], str] | None
     if family is None or family[0] != "mobilenet_v3" or body is None:
         return None
     strides = mobile_strides(root)
-    reduction, early = 2, set()
-    for block in (b for stage in body[1] for b in stage):
+    blocks = [b for stage in body[1] for b in stage]
+    reduction, early, halving = 2, set(), []
+    for block in blocks:
         conv = _block_conv(block)
-        reduction *= strides.get(conv.path, 1) if conv is not None else 1
+        stride = strides.get(conv.path, 1) if conv is not None else 1
+        reduction *= stride
         if reduction < V3_HARD_SWISH_FROM:
             early.add(block.path)
+        if stride > 1:
+            halving.append(block)
     why = (
         "MobileNetV3: ReLU before the resolution reaches 1/16, hard-swish from there on and in "
         "the stem and head (Howard et al. 2019, tables 1-2)"
     )
+    if reduction < V3_HARD_SWISH_FROM and halving:
+        # A shortened copy never reaches 1/16; the paper's last stages are hard-swish in both
+        # Large and Small and its first ReLU: hard-swish from the block that last halves.
+        early = {b.path for b in blocks[: blocks.index(halving[-1])]}
+        why = (
+            "MobileNetV3, shortened (it never reaches 1/16): ReLU in its first blocks, hard-swish "
+            "from the one that last halves, as the paper's last stages (Howard et al. 2019)"
+        )
     return frozenset(early), why
 
 
@@ -1184,6 +1246,32 @@ def mobile_batch_norm_eps(root: KeyNode) -> tuple[float, str] | None:
             return None
     why = "torchvision's MobileNetV3 (conv-norm units in each block): BatchNorm2d eps 0.001"
     return TORCHVISION_V3_EPS, why
+
+
+# TensorFlow's EfficientNet (tensorflow/tpu's efficientnet_model.py) normalises with eps 1e-3 and
+# pads 'SAME'; lukemelas' EfficientNet-PyTorch keeps both (Conv2dStaticSamePadding,
+# batch_norm_epsilon 1e-3).
+TF_EFFICIENTNET_EPS = 1e-3
+
+
+def tf_ported_efficientnet(root: KeyNode) -> str | None:
+    """Why an EfficientNet body is a port of TensorFlow's code, whose convs pad 'SAME' (more after
+    than before where they stride) and whose norms use eps 1e-3: its squeeze-excitation's two
+    convs are members of the block itself (lukemelas' MBConvBlock: `_se_reduce`, `_se_expand`,
+    as TensorFlow's MBConvBlock holds them), where torchvision, timm, Hugging Face and kuangliu
+    hold them in a module of their own (and pad half the kernel). None elsewhere."""
+    family = mobile_family(root)
+    body = _mobile_body(root)
+    if family is None or family[0] != "efficientnet" or body is None:
+        return None
+    excited = [b for stage in body[1] for b in stage if _squeeze_excited(b)]
+    inline = all(p.path.rsplit(".", 1)[0] == b.path for b in excited for p in _squeeze_pair(b))
+    if not excited or not inline:
+        return None
+    return (
+        "a port of TensorFlow's EfficientNet (squeeze-excitation convs members of each block, "
+        "as lukemelas' EfficientNet-PyTorch writes them): 'SAME' padding, BatchNorm eps 0.001"
+    )
 
 
 REPARAM = re.compile(r"reparam", re.I)  # RepVGG's `rbr_reparam`, timm's `reparam_conv`

@@ -19,6 +19,7 @@ from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.layouts import DENSE_ORDER, NF_STEPS, dense_concat_order
 from codegen.analyze.layouts import nf_variance_steps
 from codegen.analyze.strides import (
+    TF_EFFICIENTNET_EPS,
     avg_down_shortcuts,
     branch_downsamplers,
     deep_stem,
@@ -38,7 +39,9 @@ from codegen.analyze.strides import (
     reparam_stage_entries,
     shuffle_downsamplers,
     shuffle_stem,
+    squeeze_after_projection,
     strided_first_1x1,
+    tf_ported_efficientnet,
     unpaired_projection,
     xception_skips,
     zero_padded_widening,
@@ -58,7 +61,9 @@ from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_o
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
+from codegen.patterns.blocks.squeeze_excite import SQUEEZE_AFTER_PROJECTION
 from codegen.patterns.layers.conv import (
+    TF_SAME_PORT,
     branch_input_groups,
     four_by_four_stacks,
     latent_entry,
@@ -289,9 +294,18 @@ class StructureBuilder:
         if early is not None:  # read by the mobile patterns; its blocks keep classes of their own
             self.resolver.structural.setdefault(("", act.MOBILE_RELU_BLOCKS), early)
             self.relu_blocks = early[0]
+        ported = tf_ported_efficientnet(root)
+        if ported is not None:  # read by layers/conv.py (strided convs pad 'SAME') and the norms
+            self.resolver.structural.setdefault(("", TF_SAME_PORT), ported)
+            self.resolver.structural.setdefault(
+                ("", "batch_norm_eps"), (TF_EFFICIENTNET_EPS, ported)
+            )
         eps = mobile_batch_norm_eps(root)
         if eps is not None:  # read by every batch norm's model-wide eps
             self.resolver.structural.setdefault(("", "batch_norm_eps"), eps)
+        after = squeeze_after_projection(root)
+        if after is not None:  # read by blocks/inverted_residual.py where widths cannot tell
+            self.resolver.structural.setdefault(("", SQUEEZE_AFTER_PROJECTION), after)
         self.separable = separable_lists(root)
         skips = mobile_skips(root)
         if skips is not None:  # read by the chain's residual choice

@@ -112,7 +112,8 @@ def member_units(
     """The units a block's members make, in dataflow order (`order` sorts units by widths), where
     a conv and its norm may be separate members of the block (timm's EfficientNet blocks:
     `conv_pw, bn1, conv_dw, bn2, conv_pwl, bn3`; GhostNet's `conv_dw, bn_dw`). A bare norm joins
-    the conv whose name it shares past the prefix (`bn_dw` with `conv_dw`), else, in the order of
+    the conv whose name it shares past the prefix or before the suffix (`bn_dw` with `conv_dw`,
+    `dw_norm` with `dw_conv` or `dw`), else, in the order of
     the numbers in the norms' names, the next conv in dataflow order whose output width it
     normalises. None when a member is neither a unit nor a norm, or a norm finds no conv."""
     norms = [m for m in members if m.kind == "builtin" and family(m) == "norm"]
@@ -131,12 +132,20 @@ def member_units(
     left = []
     for norm in norms:
         tail = _name_tail(norm.attr, ("bn", "norm"))
-        same = [u for u in bare if tail and _name_tail(u.conv[0], ("conv",)) == tail]
+        same = [
+            u
+            for u in bare
+            if tail and tail in (_name_tail(u.conv[0], ("conv",)), u.conv[0].lower().lstrip("_"))
+        ]
         if len(same) == 1 and same[0].out_width == norm.io.in_width:
             same[0].norm = (norm.attr,)
             bare.remove(same[0])
         else:
             left.append(norm)
+    for width in {m.io.in_width for m in left}:
+        numbers = [_name_order(m.attr)[0] for m in left if m.io.in_width == width]
+        if len(set(numbers)) < len(numbers):
+            return None  # norms of one width that neither names nor numbers tie to their convs
     for norm in sorted(left, key=lambda m: _name_order(m.attr)):
         found = next((u for u in bare if u.out_width == norm.io.in_width), None)
         if found is None:
@@ -147,11 +156,15 @@ def member_units(
 
 
 def _name_tail(name: str, prefixes: tuple[str, ...]) -> str:
-    """`dw` for `conv_dw` / `bn_dw` / `norm_dw`; "" when the name has no such prefix or tail."""
-    low = name.lower()
+    """`dw` for `conv_dw` / `bn_dw` / `norm_dw`, and for `dw_conv` / `dw_norm` (TensorFlow
+    ports: `expand_conv`, `expand_bn`); "" when the name has no such prefix or suffix."""
+    low = name.lower().lstrip("_")
     for p in prefixes:
         if low.startswith(p) and len(low) > len(p):
             return low[len(p) :].lstrip("_")
+    for p in prefixes:
+        if low.endswith("_" + p):
+            return low[: -len(p)].rstrip("_")
     return ""
 
 

@@ -97,18 +97,20 @@ def stage_pool(g: Graph, how: str, x: Value, ndim: int, comment: str = "") -> Va
 def tie_order(m: Module) -> tuple:
     """Where names put a layer when widths allow several orders: token tables and stems, then
     position tables (added to what those gave), then encoders; shortcuts after the main path; heads, decoders and final norms last;
-    numbers in names."""
-    if POSITIONS.search(m.attr):
+    numbers in names. A leading underscore (lukemelas' EfficientNet: `_conv_stem`, `_fc`) marks
+    an attribute private, not another role."""
+    name = m.attr.lstrip("_") or m.attr
+    if POSITIONS.search(name):
         stage = (0, 2)  # positions are added to what the token table or stem gave
     elif family(m) == "embedding":
         stage = (0, 0)
-    elif FIRST.search(m.attr):
+    elif FIRST.search(name):
         stage = (0, 1)
-    elif ENCODER.search(m.attr):
+    elif ENCODER.search(name):
         stage = (0, 3)
-    elif LAST.search(m.attr):
+    elif LAST.search(name):
         stage = (2, 0)
-    elif SHORTCUT.search(m.attr):
+    elif SHORTCUT.search(name):
         stage = (1, 1)  # a residual's side path reads best after the main one
     else:
         stage = (1, 0)
@@ -619,6 +621,11 @@ def plan(
         # Two Linear (or conv) layers in a row without a nonlinearity would collapse into one: there
         # is likely one, and the keys cannot say which; a choice either way...
         between_linears = family(m) in ("linear", "conv") and family(nxt) == family(m)
+        # ...or a Linear and its norm before another (xiaolai's MobileNetV3 head: linear3, bn3,
+        # hard-swish, linear4): the activation follows the norm.
+        linear_norm = io is not None and io.family == "norm" and i > 0
+        linear_norm = linear_norm and family(members[i - 1]) == "linear" == family(nxt)
+        between_linears = between_linears or linear_norm
         # ...unless the class has its own parameter-free layer there (recorded by a pickled model)
         # Between two Sequentials (an encoder and a decoder), an activation ending the first one
         # holds no index the keys can show: offered, but none unless the data says so.
@@ -646,7 +653,7 @@ def plan(
                 usual = "identity"
             elif after_conv_norm and _channels_norm(m):
                 name, usual = "norm_activation", "identity"
-            elif after_conv_norm:  # a mobile network's stem and head: as its blocks activate
+            elif after_conv_norm or linear_norm:  # a mobile network's stem, head: as its blocks
                 paths = [path for path, _ in cls.instances]
                 usual, why = act.unit_default(ctx.resolver, usual, paths)
             # After a conv-norm pair, conv nets' own activations too (relu6, hard-swish...).
@@ -682,7 +689,10 @@ def plan(
             spatial = ("conv", "norm", "class", "sequential", "pool")
             keeps = io.family in ("class", "sequential") and io.ndim is None
             keeps = keeps and io.in_width is not None and io.in_width == io.out_width
-            if not keeps:  # a class mapping the width to itself keeps its input's layout
+            # A norm after a Linear (xiaolai's MobileNetV3 head: linear3, a BatchNorm1d, hs3)
+            # normalises flat features: they stay flat.
+            flat_norm = io.family == "norm" and i > 0 and family(members[i - 1]) == "linear"
+            if not keeps and not flat_norm:  # a class mapping the width to itself keeps its layout
                 flow.spatial = io.ndim if io.family in spatial else None
             if m.kind == "sequential" and _ends_projecting(m):
                 flow.spatial = None  # (a BatchNorm1d after a Linear: still flat features)

@@ -31,10 +31,14 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
-from codegen.patterns.blocks._conv_parts import Unit, expands_elsewhere, member_units
+from codegen.patterns.blocks._conv_parts import Unit, arg, expands_elsewhere, member_units
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
-from codegen.patterns.blocks.squeeze_excite import channel_gate
+from codegen.patterns.blocks.squeeze_excite import (
+    SQUEEZE_AFTER_PROJECTION,
+    channel_gate,
+    gate_width,
+)
 
 ACTIVATIONS = ["relu6", "relu", "silu", "hardswish", "gelu"]
 
@@ -48,7 +52,7 @@ class InvertedResidual(BlockPattern):
         if tensors(cls) or not members:
             return None
         # A single Sequential holding the units (torchvision), or the units as members (HF).
-        shortcut = None
+        shortcut = inline = None
         if len(members) == 1 and members[0].kind == "sequential":
             seq = members[0]
             units, se = _units_of_sequential(seq, ctx)
@@ -60,6 +64,7 @@ class InvertedResidual(BlockPattern):
             shortcut, rest = _projection_shortcut(rest, ctx)
             if shortcut is False:
                 return None
+            inline, rest = _inline_gate(rest) if not se_members else (None, rest)
             units = member_units(rest, ctx, _flow_order)
             separate = any(family(m) == "norm" for m in rest)
             if separate and units and not any(u.one_channel_per_group for u in units):
@@ -71,6 +76,8 @@ class InvertedResidual(BlockPattern):
             se = (se_members[0].attr,) if se_members else None
         if units is None or not 2 <= len(units) <= 3:
             return None
+        if inline is not None and inline[2] != units[-2].out_width:
+            return None  # the gate's convs rescale the depthwise conv's channels, or none
         *front, project = units
         dw = front[-1]
         expand = front[0] if len(front) == 2 else None
@@ -93,7 +100,13 @@ class InvertedResidual(BlockPattern):
             takes = (expand or dw).in_width
             if (shortcut.in_width, shortcut.out_width) != (takes, project.out_width):
                 return None
-        if expand is None and se is None and not fused and not expands_elsewhere(cls, ctx):
+        if (
+            expand is None
+            and se is None
+            and inline is None
+            and not fused
+            and not expands_elsewhere(cls, ctx)
+        ):
             # Depthwise then pointwise alone is also MobileNetV1's separable block (Howard et al.
             # 2017), activated after the 1x1 and never residual: only a network whose other
             # blocks expand (MobileNetV2's first block, Sandler et al. 2018) makes it this one.
@@ -150,6 +163,8 @@ class InvertedResidual(BlockPattern):
             why,
         )
         choices = [activation] + ([opening] if opening is not None else [])
+        if inline is not None:
+            choices += _inline_gate_choices(cls, ctx, inline)
         guessed = ""
         widths = _widths(expand, project)
         if widths is not None and widths[0] == widths[1]:
@@ -178,14 +193,28 @@ class InvertedResidual(BlockPattern):
                 )
         # a gate that closes the body (the Sequential's last item) rescales the projection's output
         se_last = se is not None and len(se) == 2 and se[-1] == members[0].children[-1].attr
-        found = (expand, dw, se, project, residual, se_last)
+        if se is not None and len(se) == 1:
+            # A gate member sits where its width is: after the depthwise conv (MobileNetV3,
+            # EfficientNet), or after the projection's norm (xiaolai's MobileNetV3 port, `se`
+            # applied to bn3's output); where both widths are equal the keys cannot tell.
+            width = gate_width(next(m for m in members if m.attr == se[0]), ctx)
+            se_last = width is not None and width == project.out_width != dw.out_width
+            told_after = ctx.resolver.structural.get(("", SQUEEZE_AFTER_PROJECTION))
+            if width is not None and width == project.out_width == dw.out_width:
+                se_last = told_after is not None
+                if not se_last and not guessed:
+                    guessed = (
+                        f"the squeeze-excitation {se[0]} rescales as many channels as the "
+                        "depthwise conv and the projection give: read as before the projection"
+                    )
+        found = (expand, dw, se, project, residual, se_last, inline)
         explains = len(members) + 1
         if expand is None or (expand.pointwise and dw.one_channel_per_group):
             # A body that opens with the depthwise conv (MobileNetV3's and EfficientNet's first
             # blocks), or expands into a true depthwise one (one channel per group), is this
             # block, not a ResNet-style residual layer (RegNet's grouped 3x3 reads several
             # channels per group), which activates after the sum.
-            explains += len(units) + (se is not None) + 1
+            explains += len(units) + (se is not None or inline is not None) + 1
         if _same_widths(expand, project) and not expands_elsewhere(cls, ctx):
             # Every 1x1 keeps the width: a depthwise ResNeXt bottleneck has the same keys and
             # activates after the sum; only another block that expands proves this network's.
@@ -196,7 +225,7 @@ class InvertedResidual(BlockPattern):
         return Match(self, explains, found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        expand, dw, se, project, residual, se_last = match.found
+        expand, dw, se, project, residual, se_last, inline = match.found
         activation = match.choices[0].value
         x = g.input("x")
         skipped = any(c.name == "expansion" and c.value == "skipped" for c in match.choices)
@@ -210,6 +239,16 @@ class InvertedResidual(BlockPattern):
                 out = g.call_function("input_if_same_shape", x, out, name="out")
         if se is not None and not se_last:
             out = g.call_module(se, out, name="out")
+        if inline is not None:
+            by = {c.name: c.value for c in match.choices}
+            scale = g.call_method(
+                "mean", out, (2, 3), name="scale", kwargs={"keepdim": True}, comment="squeeze"
+            )
+            scale = g.call_module((inline[0],), scale, name="scale", inline=True)
+            scale = act.apply(g, by["se_activation"], scale, name="scale")
+            scale = g.call_module((inline[1],), scale, inline=True)
+            scale = act.apply(g, by["gate"], scale, name="scale", comment="excite")
+            out = g.call_function("mul", out, scale, name="out")
         out = g.call_module(project.conv, out, name="out", inline=True)
         out = g.call_module(project.norm, out, name="out", comment="projection, no activation")
         if se is not None and se_last:
@@ -238,7 +277,32 @@ class InvertedResidual(BlockPattern):
             z["inverted_residual"](8, 12, 1), z["inverted_residual"](12, 12, 4)
         )
         _randomise_norms(pair)
+
+        class InlineGateBlock(torch.nn.Module):  # a TensorFlow port: the SE convs are members
+            def __init__(self) -> None:
+                super().__init__()
+                nn = torch.nn
+                self.expand_conv, self.expand_bn = nn.Conv2d(8, 32, 1, bias=False), nn.BatchNorm2d(
+                    32
+                )
+                self.dw_conv = nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False)
+                self.dw_bn = nn.BatchNorm2d(32)
+                self.se_reduce, self.se_expand = nn.Conv2d(32, 2, 1), nn.Conv2d(2, 32, 1)
+                self.project_conv, self.project_bn = nn.Conv2d(
+                    32, 8, 1, bias=False
+                ), nn.BatchNorm2d(8)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                F = torch.nn.functional
+                out = F.relu6(self.expand_bn(self.expand_conv(x)))
+                out = F.relu6(self.dw_bn(self.dw_conv(out)))
+                s = self.se_expand(F.relu(self.se_reduce(out.mean((2, 3), keepdim=True))))
+                return x + self.project_bn(self.project_conv(out * torch.sigmoid(s)))
+
+        inline = InlineGateBlock()
+        _randomise_norms(inline)
         return [
+            Example(z["holder"](inline), (torch.randn(2, 8, 6, 6),)),
             Example(z["torchvision_inverted_residual"](8, 8, 4), (torch.randn(2, 8, 6, 6),)),
             Example(z["holder"](pair), (torch.randn(2, 8, 6, 6),)),
         ]
@@ -290,6 +354,51 @@ def _row_starts(cls, ctx: BlockContext) -> str | None:
     if first == {True}:
         return f"no residual: {note} make each of these blocks the first of its row"
     return "mixed" if keeps_shape else None
+
+
+def _inline_gate(members) -> tuple[tuple[str, str, int] | None, list]:
+    """A squeeze-excitation written as two biased 1x1 conv members of the block itself, with no
+    norm (lukemelas' EfficientNet: `_se_reduce` C -> s, `_se_expand` s -> C, between the
+    depthwise conv and the projection): (reduce, expand, C) and the other members. The
+    expansion and projection have no bias, a norm following each."""
+    convs = [
+        m
+        for m in members
+        if m.kind == "builtin"
+        and family(m) == "conv"
+        and arg(m, "kernel_size") == 1
+        and arg(m, "bias", True) is not False
+        and m.io is not None
+        and None not in (m.io.in_width, m.io.out_width)
+    ]
+    for reduce in convs:
+        channels, squeezed = reduce.io.in_width, reduce.io.out_width
+        back = [m for m in convs if (m.io.in_width, m.io.out_width) == (squeezed, channels)]
+        if squeezed < channels and len(back) == 1 and back[0] is not reduce:
+            rest = [m for m in members if m is not reduce and m is not back[0]]
+            return (reduce.attr, back[0].attr, channels), rest
+    return None, members
+
+
+def _inline_gate_choices(cls, ctx: BlockContext, inline) -> list:
+    """The activation inside an inline squeeze-excitation and its gate: the family's (SiLU and
+    sigmoid for EfficientNet, ReLU and hard sigmoid for MobileNetV3), else ReLU and sigmoid."""
+    told = act.mobile_family(ctx.resolver)
+    default, why = act.family_default(ctx.resolver, "relu")
+    gate = "sigmoid"
+    if told is not None and told[0] == "mobilenet_v3":
+        (default, gate), why = act.V3_SQUEEZE, told[1]
+    inner = ctx.choose(
+        cls,
+        inline[0],
+        "se_activation",
+        default,
+        act.alternatives(default),
+        "after the squeeze-excitation's reduction",
+        aliases=act.ALIASES,
+    )
+    outer = ctx.choose(cls, inline[1], "gate", gate, act.alternatives(gate, gates=True))
+    return [act.mark_family(inner, why), act.mark_family(outer, why if told else "")]
 
 
 def _projection_shortcut(members, ctx: BlockContext) -> tuple[object, list]:

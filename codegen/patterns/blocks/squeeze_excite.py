@@ -37,12 +37,14 @@ class SqueezeExcite(BlockPattern):
         members = modules(cls)
         prefix: tuple[str, ...] = ()
         if len(members) == 1 and len(cls.members) == 1 and members[0].kind == "sequential":
-            # Hugging Face's RegNet: `attention = Sequential(conv, act, conv, gate)` beside a pool.
+            # Hugging Face's RegNet: `attention = Sequential(conv, act, conv, gate)` beside a pool;
+            # xiaolai's MobileNetV3: `se = Sequential(pool, conv, bn, act, conv, bn, gate)`.
             prefix = (members[0].attr,)
             members = [c for c in members[0].children if c.kind != "placeholder"]
-        elif len(members) != 2 or len(cls.members) != 2:
+        elif len(cls.members) != len(members):
             return None
-        if len(members) != 2:
+        members, norms = _layer_norms(members, prefix)
+        if len(members) != 2 or norms is None:
             return None
         layers = [_layer(m, ctx, prefix) for m in members]
         if None in layers:
@@ -109,16 +111,26 @@ class SqueezeExcite(BlockPattern):
                     "what each channel is pooled to (IMDN's CCA: mean plus std)",
                 )
             )
-        found = (reduce[0], expand[0], conv)
+        if norms and (kinds != {"conv"} or squeezed == channels):
+            return None  # a norm on each side of a gate that keeps the width: which is which?
+        # A norm after a layer (ReXNet's SE: conv, BatchNorm2d, ReLU6; xiaolai's MobileNetV3: a
+        # BatchNorm2d after each conv) normalises what that layer gives: matched by its width.
+        after = {
+            side: next((n for n in norms if n[1] == width), None)
+            for side, width in (("reduce", squeezed), ("expand", channels))
+        }
+        if sum(v is not None for v in after.values()) != len(norms):
+            return None
+        found = (reduce[0], expand[0], conv, after["reduce"], after["expand"])
         guessed = ""
         if len(choices) > 2 and choices[-1].source == "structure":
             guessed = (
                 "the contrast term leaves no tensor (IMDN's CCA by convention): the choice squeeze"
             )
-        return Match(self, 2, found, choices, guessed=guessed)
+        return Match(self, 2 + len(norms), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        reduce, expand, conv = match.found
+        reduce, expand, conv, reduce_norm, expand_norm = match.found
         activation, gate = (c.value for c in match.choices[:2])
         x = g.input("x")
         s = g.call_method(
@@ -130,8 +142,13 @@ class SqueezeExcite(BlockPattern):
             )
             s = g.call_function("add", std, s, name="scale", comment="contrast: std plus mean")
         s = g.call_module(reduce, s, name="scale", inline=True)
+        if reduce_norm is not None:
+            s = g.call_module(reduce_norm[0], s, name="scale", inline=True)
         s = act.apply(g, activation, s, name="scale")
-        s = act.apply(g, gate, g.call_module(expand, s, inline=True), name="scale")
+        s = g.call_module(expand, s, inline=True)
+        if expand_norm is not None:
+            s = g.call_module(expand_norm[0], s, inline=True)
+        s = act.apply(g, gate, s, name="scale")
         if not conv:
             s = g.call_function("getitem", s, (Slice(), Slice(), None, None), inline=True)
         g.output(g.call_function("mul", x, s))
@@ -200,14 +217,30 @@ class SqueezeExcite(BlockPattern):
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 return x * self.conv2(self.conv1(self.global_avgpool(x)))
 
+        class NormedSE(nn.Module):  # timm's SEWithNorm (ReXNet): a BatchNorm2d after fc1
+            def __init__(self) -> None:
+                super().__init__()
+                self.fc1 = nn.Conv2d(16, 4, 1)
+                self.bn = nn.BatchNorm2d(4)
+                self.fc2 = nn.Conv2d(4, 16, 1)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                s = F.relu(self.bn(self.fc1(x.mean((2, 3), keepdim=True))))
+                return x * torch.sigmoid(self.fc2(s))
+
         x = torch.randn(2, 16, 5, 5)
         return [
+            Example(NormedSE(), (x,)),
             Example(MmdetSELayer(), (torch.randn(2, 32, 4, 4),)),
             Example(ConvSE(), (x,)),
             Example(LinearSE(), (torch.randn(2, 8, 5, 5),)),
             Example(Holder(), (x,)),
         ]
 
+
+# The model-wide pin (ChoiceResolver.structural, path "") of analyze/strides.py's
+# squeeze_after_projection: why the mobile blocks' gates follow the projection (xiaolai's port).
+SQUEEZE_AFTER_PROJECTION = "squeeze_after_projection"
 
 # Channel gates a residual or inverted-residual body may hold: a squeeze-excitation, or ECA's
 # one-channel Conv1d across the pooled channels (blocks/efficient_channel_attention.py).
@@ -245,6 +278,22 @@ def _layer(m, ctx: BlockContext, prefix: tuple[str, ...]):
     if None in (found.in_width, found.out_width):
         return None
     return (found.conv, "conv", m.attr, (found.in_width, found.out_width))
+
+
+def _layer_norms(members, prefix: tuple[str, ...]) -> tuple[list, list | None]:
+    """(the members that are not norms, (path, width) of each norm): a norm only right after a
+    layer where the members are a Sequential's items (`prefix` its path); named members are
+    matched to their layer by width. None for the norms where one cannot follow a layer."""
+    layers, norms = [], []
+    for i, m in enumerate(members):
+        if family(m) != "norm":
+            layers.append(m)
+            continue
+        width = m.io.out_width if m.io is not None else None
+        if width is None or (prefix and (i == 0 or family(members[i - 1]) == "norm")):
+            return layers, None
+        norms.append((prefix + (m.attr,), width))
+    return layers, norms
 
 
 def _kernel(m) -> int | None:

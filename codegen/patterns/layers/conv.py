@@ -281,6 +281,12 @@ def _conv_geometry(
     default = same if told is None else told[1]
     if told is None and pinned is not None and pinned[1] is not None:
         default = pinned[1]
+    ported = ctx.resolver.structural.get(("", TF_SAME_PORT))
+    ported = ported if told is None and pinned is None and stride.value != 1 else None
+    if ported is not None and len(kernel) == 2 and not patchify:
+        default = "pad_same"  # a TensorFlow port's strided conv (analyze/strides.py)
+    else:
+        ported = None
     others = [p for p in (same, 0, 1) if p != default][:1]
     if default in PADDED_FIRST:  # the padding the weights suggest stays open to calibration
         others = [same]
@@ -303,6 +309,8 @@ def _conv_geometry(
         padding.source, padding.note = "metadata", told[0]
     elif pinned is not None and pinned[1] is not None and padding.source == "default":
         padding.source, padding.note = "structure", pinned[2]
+    elif ported is not None and padding.source == "default":
+        padding.source, padding.note = "structure", ported
     if padding.value in PADDED_FIRST and len(kernel) == 2:
         choices.append(padding)  # the constructor pads nothing: the forward pads first
     elif padding.value != 0 and padding.value not in PADDED_FIRST:
@@ -318,6 +326,10 @@ WS_NOTE = (
     "False for a plain conv"
 )
 
+
+# The model-wide pin (ChoiceResolver.structural, path "") of analyze/strides.py's
+# tf_ported_efficientnet: why its strided convs pad TensorFlow's 'SAME'.
+TF_SAME_PORT = "tf_same_port"
 
 # Paddings a conv's constructor cannot express: the forward pads the input first (dataflow.py
 # adds the step wherever the conv is called), with the helper of the same name.
