@@ -21,6 +21,7 @@ from codegen.analyze.layouts import nf_variance_steps
 from codegen.analyze.strides import (
     avg_down_shortcuts,
     branch_downsamplers,
+    darknet_downsamplers,
     deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
@@ -242,6 +243,8 @@ class StructureBuilder:
             if first is not None:
                 self.strides[first.path] = 2
         for path in branch_downsamplers(root):
+            self.strides[path] = 2
+        for path in darknet_downsamplers(root):
             self.strides[path] = 2
         for path in xception_skips(root):
             self.strides[path] = 2
