@@ -17,7 +17,8 @@ from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.layouts import DENSE_ORDER, NF_STEPS, dense_concat_order
-from codegen.analyze.layouts import nf_variance_steps
+from codegen.analyze.layouts import DUAL_PATH, dual_path_widths, nf_variance_steps
+from codegen.patterns.blocks.dual_path_block import WHY as DUAL_PATH_WHY
 from codegen.analyze.strides import (
     avg_down_shortcuts,
     branch_downsamplers,
@@ -150,6 +151,7 @@ class StructureBuilder:
         self.mobile: dict[str, int] = {}  # conv path -> stride, a mobile network's stages
         self.relu_blocks: frozenset[str] = frozenset()  # a MobileNetV3's early blocks
         self.separable: set[str] = set()  # MobileNetV1's blocks as one Sequential each
+        self.dual_path: dict[str, tuple[int, int]] = {}  # block path -> (residual, dense)
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels, or projects without widening,
@@ -264,6 +266,9 @@ class StructureBuilder:
         self.strides.update(self.mobile)
         for path, steps in nf_variance_steps(root).items():  # blocks/norm_free_block.py's beta
             self.resolver.structural.setdefault((path, NF_STEPS), steps)
+        self.dual_path = dual_path_widths(root)
+        for path, split in self.dual_path.items():  # blocks/dual_path_block.py's split
+            self.resolver.structural.setdefault((path, DUAL_PATH), (split, DUAL_PATH_WHY))
         order = dense_concat_order(root)
         if order is not None:  # read by blocks/preact_conv.py's DenseBottleneck
             self.resolver.structural.setdefault(("", DENSE_ORDER), order)
@@ -856,6 +861,8 @@ class StructureBuilder:
         key += (_stack_of(node.path, self.resolver),)
         if self.relu_blocks:  # a MobileNetV3's early blocks activate otherwise than its later ones
             key += (node.path in self.relu_blocks,)
+        if node.path in self.dual_path:  # a dual path block's split is its class's constant
+            key += (self.dual_path[node.path],)
         group = self.groups.get(key)
         if group is None:
             desc = self._described(node.path)
