@@ -20,7 +20,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # From the keys alone (no config, no calibration). Measured blind when this zoo was written
 # (session 14, branch zoo14 at a0aabe8 + the zoo, 2026-11-30, before any change made for it;
 # `python benchmarks/bench_vision_zoo.py 14`): 0 exact, 9 flagged, 1 WRONG, 0 crash.
-EXACT_FROM_KEYS: set[str] = set()
+# After, session 15 (cnn15a): torchvision's ConvNeXt (the block's parts read through its one
+# Sequential, the chain unrolls nested channel norms), byobnet RepVGG (blocks without an identity
+# are branches wherever an instance widens) and imgclsmob's DarkNet-53 (the unit widening into
+# residual blocks strides 2; every unit leaky like them) are exact.
+EXACT_FROM_KEYS: set[str] = {"tv_convnext", "timm_byob_repvgg", "osmr_darknet53"}
 
 # Blind finding (2026-11-30): d2l's NiN, one numbered Sequential of `nin_block` Sequentials with
 # tensor-free slots (ReLUs, max-pools, a dropout, the pooled head), was generated as a single class

@@ -96,16 +96,11 @@ def dual_path_widths(root: KeyNode) -> dict[str, tuple[int, int]]:
         # (None: a layer between blocks, a transition, whose reading says nothing of theirs)
         blocks: list[tuple[KeyNode, tuple[int, int, bool]] | None] = []
         for name in sorted(node.children, key=name_order):
-            child = node.children[name]
-            own = _bottleneck_io(child)
-            items = [child.children[n] for n in sorted(child.children, key=name_order)]
-            listed = [(i, _bottleneck_io(i)) for i in items] if own is None else []
-            if own is not None:
-                blocks.append((child, own))
-            elif listed and all(io is not None for _, io in listed):
-                blocks += listed
-            elif blocks and any(_weight4(c) is not None for c in child.walk()):
-                blocks.append(None)
+            blocks += _blocks_in(node.children[name])
+        while blocks and blocks[0] is None:  # (a stem, wherever its name sorts)
+            blocks.pop(0)
+        while blocks and blocks[-1] is None:
+            blocks.pop()
         if len([b for b in blocks if b is not None]) < 2:
             continue
         head = [c for c in node.children.values() if _linear_reads(c) is not None]
@@ -123,6 +118,20 @@ def dual_path_widths(root: KeyNode) -> dict[str, tuple[int, int]]:
             split[block.path] = (gives - dense, dense)
         found.update(split)
     return found
+
+
+def _blocks_in(node: KeyNode, depth: int = 0) -> list:
+    """The blocks a child holds in order, (node, io) each: itself, or the items of its lists
+    (stages of blocks, lists of stages); [None] where it holds other convs, [] for none."""
+    own = _bottleneck_io(node)
+    if own is not None:
+        return [(node, own)]
+    names = list(node.children)
+    if names and depth < 2 and all(is_index(n) for n in names) and not node.tensors:
+        found = [b for n in sorted(names, key=int) for b in _blocks_in(node.children[n], depth + 1)]
+        if found and None not in found:
+            return found
+    return [None] if any(_weight4(c) is not None for c in node.walk()) else []
 
 
 def _bottleneck_io(node: KeyNode) -> tuple[int, int, bool] | None:
@@ -143,7 +152,14 @@ def _bottleneck_io(node: KeyNode) -> tuple[int, int, bool] | None:
             convs.append(unit[0])
     if len(convs) < 2 or node.tensors:
         return None
-    reads, gives = convs[0][1], convs[-1][0]
+    # The pointwise conv reading what no other gives and the one giving what no other reads
+    # (whatever their names: a grouped kxk reads a fraction of its input), else the first and
+    # the last by the numbers in their names (where the widths alone cannot tell).
+    pointwise = [w for w in convs if w[2:] == (1, 1)]
+    entry = [w for w in pointwise if w[1] not in [v[0] for v in convs if v is not w]]
+    exit_ = [w for w in pointwise if w[0] not in [v[1] for v in convs if v is not w]]
+    reads = entry[0][1] if len(entry) == 1 else convs[0][1]
+    gives = exit_[0][0] if len(exit_) == 1 else convs[-1][0]
     if shortcut is None or not shortcut.children and not shortcut.tensors:
         return reads, gives, False
     projections = [w for c in shortcut.walk() if (w := _weight4(c)) is not None]

@@ -807,7 +807,10 @@ class StructureBuilder:
             default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
-        activation, why = act.family_default(self.resolver, "", (path,))
+        # (a trailing slot after a conv-norm pair: as the network's blocks activate their units,
+        # where a pattern pinned it, Darknet's and CSPNet's leaky ReLU)
+        family_default = act.unit_default if trailing else act.family_default
+        activation, why = family_default(self.resolver, "", (path,))
         told = act.mobile_family(self.resolver)
         hidden = prev is not None and prev.family == "linear" and not after_gap
         if why and (trailing or (hidden and told[0] == "mobilenet_v3")):

@@ -372,8 +372,10 @@ def _closing_norm(m: Module | None) -> str | None:
     """The family of the layer before the norm a Sequential of built-in layers ends in (a
     DCGAN-style block, `[ConvTranspose2d, BatchNorm2d]` and a trailing ReLU no key shows); else
     None."""
-    if m is None or m.kind != "sequential":
+    if m is None or m.kind != "sequential" or not m.children:
         return None
+    if m.children[-1].kind == "placeholder":
+        return None  # (its trailing slot is that activation: analyze/structure.py placed it)
     items = [c for c in m.children if c.kind != "placeholder"]
     if len(items) < 2 or any(c.kind != "builtin" for c in items) or family(items[-1]) != "norm":
         return None
@@ -878,12 +880,12 @@ def _nested_channels_norm(m: Module) -> bool:
 
 
 def _channels_norm_dims(m: Module) -> int | None:
-    """The conv dims where a Sequential (or its first item, a Sequential) opens with a LayerNorm
-    next to a conv: the norm sees conv features."""
+    """The conv dims where a Sequential (or one among its items) opens with a LayerNorm next to
+    a conv: the norm sees conv features (a ConvNeXt's stem or downsampler)."""
     found = _norm_then_conv(m) or _conv_then_norm(m)
-    real = [c for c in m.children if c.kind != "placeholder"]
-    if found is None and real and real[0].kind == "sequential":
-        found = _channels_norm_dims(real[0])
+    for c in m.children:
+        if found is None and c.kind == "sequential":
+            found = _channels_norm_dims(c)
     return found
 
 

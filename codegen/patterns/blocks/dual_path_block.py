@@ -37,10 +37,29 @@ def proven_dual_path(cls, ctx: BlockContext) -> bool:
     return any((path, DUAL_PATH) in ctx.resolver.structural for path, _ in cls.instances)
 
 
-def _by_name(units):
+def _by_widths(units):
+    """The units in dataflow order: by the numbers in their names where those chain the widths
+    (`conv1`..`conv3`), else from the one reading what no other gives, each next reading what
+    the last gave (a spatial one first where two could); None where the widths cannot tell."""
     from codegen.patterns.blocks.residual import name_order
 
-    return sorted(units, key=lambda u: name_order(".".join(u.conv)))
+    named = sorted(units, key=lambda u: name_order(".".join(u.conv)))
+    if all(a.out_width == b.in_width for a, b in zip(named, named[1:])):
+        return named
+    first = [u for u in named if u.in_width not in [v.out_width for v in named if v is not u]]
+    if len(first) != 1:
+        return None
+    ordered, rest = first, [u for u in named if u is not first[0]]
+    while rest:
+        nxt = sorted(
+            (u for u in rest if u.in_width == ordered[-1].out_width),
+            key=lambda u: u.kernel in (1, (1, 1)),
+        )
+        if not nxt:
+            return None
+        ordered.append(nxt[0])
+        rest.remove(nxt[0])
+    return ordered
 
 
 class DualPathBlock(BlockPattern):
@@ -59,7 +78,7 @@ class DualPathBlock(BlockPattern):
         body = [m for m in members if m not in shortcuts and m.kind != "placeholder"]
         if len(shortcuts) > 1:
             return None
-        units = member_units(body, ctx, _by_name)
+        units = member_units(body, ctx, _by_widths)
         if not units or len(units) < 2 or any(u.norm is None for u in units):
             return None
         if any(a.out_width != b.in_width for a, b in zip(units, units[1:])):
