@@ -15,6 +15,7 @@ with other names and nesting than the row that motivated it:
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 
 import pytest
 import torch
@@ -104,23 +105,22 @@ def test_convnext_block_held_in_one_sequential(tmp_path, capsys):
 
 
 def conv_bn(c_in: int, c_out: int, k: int, stride: int) -> nn.Sequential:
-    unit = nn.Sequential()
-    unit.add_module("conv", nn.Conv2d(c_in, c_out, k, stride, k // 2, bias=False))
-    unit.add_module("bn", nn.BatchNorm2d(c_out))
-    return unit
+    conv = nn.Conv2d(c_in, c_out, k, stride, k // 2, bias=False)
+    return nn.Sequential(OrderedDict(conv=conv, bn=nn.BatchNorm2d(c_out)))
 
 
 class RepVGGBlock(nn.Module):  # YOLOv6 yolov6/layers/common.py RepVGGBlock, training form
     def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
         super().__init__()
         keeps = c_in == c_out and stride == 1
-        self.rbr_identity = nn.BatchNorm2d(c_in) if keeps else None
         self.rbr_dense = conv_bn(c_in, c_out, 3, stride)
         self.rbr_1x1 = conv_bn(c_in, c_out, 1, stride)
+        self.rbr_identity = nn.BatchNorm2d(c_in) if keeps else None
+        self.nonlinearity = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = 0 if self.rbr_identity is None else self.rbr_identity(x)
-        return F.relu(self.rbr_dense(x) + self.rbr_1x1(x) + identity)
+        out = self.rbr_dense(x) + self.rbr_1x1(x)
+        return self.nonlinearity(out if self.rbr_identity is None else out + self.rbr_identity(x))
 
 
 class RepBackbone(nn.Module):

@@ -6,8 +6,10 @@ input is added back:
 layer scale and puts a global response norm (blocks/global_response_norm.py) after `act`.
 
 The members are told apart by what they are and their widths (the depthwise conv keeps the width, the
-first Linear widens, the second narrows back), never by key order. The layer scale is the one
-tensor of the block: [C] multiplies channels-last (the official code, Hugging Face), [C, 1, 1]
+first Linear widens, the second narrows back), never by key order; they may be the items of one
+Sequential (torchvision's CNBlock `block`: its permutes and GELU are slots without tensors, pinned
+to what the forward does itself). The layer scale is the one tensor of the block: [C] or
+[1, 1, C] multiplies channels-last (the official code, Hugging Face), [C, 1, 1] or [1, C, 1, 1]
 channels-first (torchvision).
 """
 
@@ -32,6 +34,7 @@ from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
 # the LayerNorms' eps 1e-6 (Liu et al. 2022), the block's and the stem's, downsamplers' and head's
 # beside it (a pin for every LayerNorm of the model).
 _WHY = "ConvNeXt's (Liu et al. 2022: the official code, timm, transformers)"
+_BLOCK = "a ConvNeXt block (Liu et al. 2022)"  # what the structure shows of its parts
 
 
 def channels_last_scale(shape: tuple[int, ...], channels: int) -> bool | None:
@@ -57,7 +60,7 @@ def _slot_pins(slots: list, widen, narrow, activation: str) -> list:
             int(widen.attr) < int(slot.attr) < int(narrow.attr)
         )
         value = act.MODULES.get(activation) if between else "nn.Identity()"
-        why = f"{_WHY} block: " + ("its MLP activation" if between else "the forward permutes here")
+        why = f"{_BLOCK}: " + ("its MLP activation" if between else "its forward permutes here")
         pins.append(slot_pin(slot, value or "nn.Identity()", why))
     return pins
 
@@ -123,7 +126,7 @@ class ConvNeXtBlock(BlockPattern):
             # between them in the keys, so the norm's type was read from the conv alone).
             if not prefix or not norm.choices or norm.choices[0].source != "default":
                 return None
-            pins.append(slot_pin(norm, "nn.LayerNorm", f"{_WHY} norm before the pointwise MLP"))
+            pins.append(slot_pin(norm, "nn.LayerNorm", f"{_BLOCK}: the norm its Linear layers read"))
         scale = None
         if scales:
             t = scales[0]
@@ -148,7 +151,7 @@ class ConvNeXtBlock(BlockPattern):
         size = len(modules(cls)) + len(scales) + 1
         # The residual adds the input: the depthwise conv keeps the resolution, whatever a
         # stride convention read from the widths alone said.
-        pins.append(arg_pin(convs[0], "stride", 1, f"{_WHY} block adds its input back"))
+        pins.append(arg_pin(convs[0], "stride", 1, f"{_BLOCK}: its input is added back"))
         if prefix:
             size += len(members) - 1  # the Sequential's items, each a member of the block
             activation = choices[0].value if choices else "gelu"
