@@ -20,9 +20,13 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # From the keys alone (no config, no calibration). Measured blind when this zoo was written
 # (session 14, branch zoo14 at a0aabe8 + the zoo, 2026-11-30, before any change made for it;
 # `python benchmarks/bench_vision_zoo.py 14`): 0 exact, 9 flagged, 1 WRONG, 0 crash.
-# After cnn15b and mob15 (session 15, same command): 5 exact, 5 flagged, 0 WRONG, 0 crash
-# (PNASNet, BN-Inception, NiN and HarDNet: cell groups, flat name prefixes, mlpconv, HarDBlock;
-# xiaolai's MobileNetV3: its SE with norms and its V3 layout).
+# After, session 15 (cnn15a, cnn15b and mob15; same command): 8 exact, 2 flagged, 0 WRONG, 0 crash.
+# cnn15b: PNASNet, BN-Inception, NiN and HarDNet (cell groups, flat name prefixes, mlpconv,
+# HarDBlock); mob15: xiaolai's MobileNetV3 (its SE with norms and its V3 layout); cnn15a:
+# torchvision's ConvNeXt (the block's parts read through its one Sequential, the chain unrolls
+# nested channel norms), byobnet RepVGG (blocks without an identity are branches wherever an
+# instance widens) and imgclsmob's DarkNet-53 (the unit widening into residual blocks strides 2;
+# every unit leaky like them).
 EXACT_FROM_KEYS: set[str] = {
     "kuangliu_pnasnet",  # the cell's entry width sets its separable branches' groups
     "cadene_bninception",  # a flat namespace read by its name prefixes
@@ -32,6 +36,9 @@ EXACT_FROM_KEYS: set[str] = {
     # projection (its widths, then the network's other blocks), the bare stem and Small's first
     # block halving (mobile_strides), the Linear + BatchNorm1d + hard-swish head: inf -> exact
     "xiaolai_mobilenetv3",
+    "tv_convnext",
+    "timm_byob_repvgg",
+    "osmr_darknet53",
 }
 
 # Blind finding (2026-11-30): d2l's NiN, one numbered Sequential of `nin_block` Sequentials with

@@ -70,6 +70,8 @@ def _trusts(source: str) -> dict[str, str]:
 # block is no residual one; every stage but the first halves, the CIFAR stem keeps the size),
 # MobileNetV2 (a widening block without the projection his code builds at stride 1 halves; ReLU)
 # and EfficientNet (its table's strides; SiLU; the expansion-1 1x1 skipped, still flagged guessed).
+# Session 15 (blocks/dual_path_block.py): kuangliu's DPN is exact (what the next block reads proves
+# each block dual path; its first was read as a plain residual block before).
 EXACT_FROM_KEYS = {
     "cifar_senet18",
     "cifar100_resnet18",
@@ -82,6 +84,7 @@ EXACT_FROM_KEYS = {
     # session 15 (mob15): lukemelas' EfficientNet, inf -> exact: its SE convs inline in the block,
     # `_`-private names, and (that inline SE marks TensorFlow's port) 'SAME' padding, eps 1e-3
     "keras_efficientnet",
+    "cifar_dpn",
 }
 
 

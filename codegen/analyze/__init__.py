@@ -337,6 +337,7 @@ def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> N
             if len(parts) != len(joined) or not all(parts):
                 continue
             width = sum(parts) + (span.in_width if cls.forward.concatenates_input else 0)
+            width -= cls.forward.concatenates_shared
             reads = span.in_width * (2 if cls.forward.halves_input else 1)
             instance.module.io = IOSpec(io.family, reads, width, io.ndim, io.vocab)
             changed.add(id(instance.module))

@@ -96,6 +96,8 @@ def infer_forward(
     if joined is not None:
         forward.concatenates, forward.concatenates_input = joined(match)
         forward.halves_input = getattr(match.pattern, "halves_input", False)
+        shared = getattr(match.pattern, "shared_channels", None)  # parts added, not placed
+        forward.concatenates_shared = shared(match) if shared is not None else 0
     if forward.trust == "inferred":
         _settle_called_types(cls, g, match.pattern.role)
     own = getattr(match.pattern, "example_inputs", None)  # inputs of another kind (a timestep)

@@ -506,6 +506,50 @@ def branch_downsamplers(root: KeyNode) -> set[str]:
     return {c.path for _, (convs, identity) in blocks if not identity for c in convs}
 
 
+def _dark_residual_width(node: KeyNode) -> int | None:
+    """The width of a Darknet residual block (Redmon and Farhadi 2018): two conv-norm units and
+    nothing else, a 1x1 narrowing C -> M and a 3x3 widening M -> C back (summed with its input),
+    whatever their names; None for anything else."""
+    kids = list(node.children.values())
+    if node.tensors or len(kids) != 2:
+        return None
+    convs = [_conv_bn(k) for k in kids]
+    if any(c is None for c in convs):
+        return None
+    ws = sorted((conv_weight(c) for c in convs), key=lambda w: w[2:])
+    narrow, widen = ws
+    if narrow[2:] != (1, 1) or widen[2:] != (3, 3) or narrow[0] > narrow[1]:
+        return None
+    return narrow[1] if (narrow[0], narrow[1]) == (widen[1], widen[0]) else None
+
+
+def darknet_downsamplers(root: KeyNode) -> set[str]:
+    """The 3x3 conv-norm unit that widens into a run of Darknet residual blocks of its output
+    width, beside them (osmr's `stageN.unit1` before `unit2..`, timm's DarkStage `conv_down`
+    before `blocks`, a flat `conv2` before `residual_block1`): Darknet-53 halves the resolution
+    there, every stage (Redmon and Farhadi 2018, table 1: each 3x3/2 convolutional before its
+    residual blocks). A structural default, still a calibration choice."""
+    found = set()
+    for node in root.walk():
+        widths: set[int] = set()
+        for kid in node.children.values():
+            width = _dark_residual_width(kid)
+            items = _items(kid) if width is None else None
+            if items:
+                inner = {_dark_residual_width(i) for i in items}
+                width = inner.pop() if len(inner) == 1 else None
+            if width is not None:
+                widths.add(width)
+        entries: dict[int, list[KeyNode]] = {}
+        for kid in node.children.values():
+            conv = _conv_bn(kid)
+            w = conv_weight(conv) if conv is not None else None
+            if w is not None and w[2:] == (3, 3) and w[0] in widths and w[1] < w[0]:
+                entries.setdefault(w[0], []).append(conv)
+        found |= {convs[0].path for convs in entries.values() if len(convs) == 1}
+    return found
+
+
 def first_blocks_after_pooled_stem(root: KeyNode) -> set[str]:
     """The first block of the first residual stage after a 7x7 stem conv: it keeps the resolution
     even where its shortcut widens the channels. The convention (He et al. 2016, table 1;

@@ -17,11 +17,13 @@ from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.layouts import DENSE_ORDER, NF_STEPS, dense_concat_order
-from codegen.analyze.layouts import nf_variance_steps
+from codegen.analyze.layouts import DUAL_PATH, dual_path_widths, nf_variance_steps
+from codegen.patterns.blocks.dual_path_block import WHY as DUAL_PATH_WHY
 from codegen.analyze.strides import (
     TF_EFFICIENTNET_EPS,
     avg_down_shortcuts,
     branch_downsamplers,
+    darknet_downsamplers,
     deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
@@ -165,6 +167,7 @@ class StructureBuilder:
         self.mobile: dict[str, int] = {}  # conv path -> stride, a mobile network's stages
         self.relu_blocks: frozenset[str] = frozenset()  # a MobileNetV3's early blocks
         self.separable: set[str] = set()  # MobileNetV1's blocks as one Sequential each
+        self.dual_path: dict[str, tuple[int, int]] = {}  # block path -> (residual, dense)
 
     def _plan_strides(self, node: KeyNode) -> None:
         """A residual block whose shortcut doubles the channels, or projects without widening,
@@ -266,6 +269,8 @@ class StructureBuilder:
             # A cell whose separable branches widen what enters it halves the map: pytorch-cifar's
             # PNASNet widens only in its stride-2 cells (blocks/separable_branch_cell.py).
             self.strides[path] = 2
+        for path in darknet_downsamplers(root):
+            self.strides[path] = 2
         for path in xception_skips(root):
             self.strides[path] = 2
         for path in reparam_stage_entries(root):
@@ -284,6 +289,9 @@ class StructureBuilder:
         self.strides.update(self.mobile)
         for path, steps in nf_variance_steps(root).items():  # blocks/norm_free_block.py's beta
             self.resolver.structural.setdefault((path, NF_STEPS), steps)
+        self.dual_path = dual_path_widths(root)
+        for path, split in self.dual_path.items():  # blocks/dual_path_block.py's split
+            self.resolver.structural.setdefault((path, DUAL_PATH), (split, DUAL_PATH_WHY))
         order = dense_concat_order(root)
         if order is not None:  # read by blocks/preact_conv.py's DenseBottleneck
             self.resolver.structural.setdefault(("", DENSE_ORDER), order)
@@ -854,7 +862,10 @@ class StructureBuilder:
             default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
-        activation, why = act.family_default(self.resolver, "", (path,))
+        # (a trailing slot after a conv-norm pair: as the network's blocks activate their units,
+        # where a pattern pinned it, Darknet's and CSPNet's leaky ReLU)
+        family_default = act.unit_default if trailing else act.family_default
+        activation, why = family_default(self.resolver, "", (path,))
         told = act.mobile_family(self.resolver)
         hidden = prev is not None and prev.family == "linear" and not after_gap
         if why and (trailing or (hidden and told[0] == "mobilenet_v3")):
@@ -908,6 +919,8 @@ class StructureBuilder:
         key += (_stack_of(node.path, self.resolver),)
         if self.relu_blocks:  # a MobileNetV3's early blocks activate otherwise than its later ones
             key += (node.path in self.relu_blocks,)
+        if node.path in self.dual_path:  # a dual path block's split is its class's constant
+            key += (self.dual_path[node.path],)
         group = self.groups.get(key)
         if group is None:
             desc = self._described(node.path)

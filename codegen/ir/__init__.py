@@ -170,6 +170,9 @@ class Forward:
     # along the channels: its width is their sum, not what the last member gives.
     concatenates: tuple[str, ...] = ()
     concatenates_input: bool = False
+    # Channels two of those parts add rather than place side by side (a dual path block's
+    # residual part): counted once in the width.
+    concatenates_shared: int = 0
     halves_input: bool = False  # it reads twice its members' width, passing one half on
 
 

@@ -77,6 +77,17 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
     return None
 
 
+def instance_widths(cls: ClassDef, attr: str) -> list[tuple[int | None, int | None]]:
+    """(in, out) widths of member `attr` in each instance of the class: the class's members are
+    its first instance's (in key order), and a block read from them alone may be told apart by
+    another instance (a RepVGG stem reading 3 channels beside blocks that keep the width)."""
+    found = []
+    for io in cls.member_io:
+        w = io.get(attr)
+        found.append((w.in_width, w.out_width) if w is not None else (None, None))
+    return found
+
+
 def held_norm(m: Module, at: tuple[str, ...] = ()) -> tuple[str, ...] | None:
     """The path of the norm a conv holds as its child and applies after itself (Detectron2's
     `layers.Conv2d`: `conv1.norm`), or None."""

@@ -26,7 +26,14 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
-from codegen.patterns.blocks._conv_parts import unit
+from codegen.patterns.blocks._conv_parts import instance_widths, unit
+
+
+def _widens_elsewhere(cls, attrs: list[str]) -> bool:
+    """Whether in some instance of the class both units read one width and give another (a
+    RepVGG stem reading the image, the class shared with the stages' strided blocks)."""
+    ios = zip(*(instance_widths(cls, a) for a in attrs))
+    return any(len(set(w)) == 1 and None not in w[0] and w[0][0] != w[0][1] for w in ios)
 
 
 class BranchSum(BlockPattern):
@@ -48,10 +55,10 @@ class BranchSum(BlockPattern):
         if kernels[1][0] == 1 or kernels[1][0] % 2 != 1 or any(u.groups != 1 for _, u in units):
             return None
         c_in, c_out = next(iter(widths))
-        if not rest and c_in == c_out:
+        if not rest and c_in == c_out and not _widens_elsewhere(cls, [m.attr for m, _ in units]):
             # Two units that keep the width may as well run one after the other (DarkNet's and
             # CSPNet's 1x1-then-3x3 bottleneck): side by side only where the widths cannot chain
-            # or the identity batch norm is there.
+            # (in this instance or another of the class) or the identity batch norm is there.
             return None
         identity = None
         if rest:

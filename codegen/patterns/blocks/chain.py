@@ -17,13 +17,14 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from codegen.ir import Choice, ClassDef, ExampleInput, Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
 from codegen.patterns.blocks._conv_parts import arg, conv_kernel, unit
 from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
+from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.patterns._kit import (
     BlockContext,
     LATENT_MEAN,
@@ -373,8 +374,10 @@ def _closing_norm(m: Module | None) -> str | None:
     """The family of the layer before the norm a Sequential of built-in layers ends in (a
     DCGAN-style block, `[ConvTranspose2d, BatchNorm2d]` and a trailing ReLU no key shows); else
     None."""
-    if m is None or m.kind != "sequential":
+    if m is None or m.kind != "sequential" or not m.children:
         return None
+    if m.children[-1].kind == "placeholder":
+        return None  # (its trailing slot is that activation: analyze/structure.py placed it)
     items = [c for c in m.children if c.kind != "placeholder"]
     if len(items) < 2 or any(c.kind != "builtin" for c in items) or family(items[-1]) != "norm":
         return None
@@ -437,6 +440,7 @@ class Flow:
     spatial: int | None = None  # spatial dims of conv features [batch, C, *spatial]
     sequence: bool = False  # [batch, seq, features] from an RNN or transformer
     pool_default: str = "none"  # how a head reads a sequence unless told otherwise
+    pins: list = field(default_factory=list)  # Match.pins the plan found (a head's slot)
 
 
 def _trunk_activation(cls: ClassDef, ctx: BlockContext, last, steps: list, choices: list) -> None:
@@ -580,6 +584,20 @@ def plan(
                 flow.spatial = None
                 flow.width = m.io.out_width
                 continue
+        slots = _pooled_norm_head(m) if flow.spatial and nxt is None else None
+        if slots is not None and takes == flow.width:
+            # A head Sequential `[LayerNorm, Flatten, Linear]` reading conv features
+            # (torchvision's ConvNeXt classifier after its avgpool): the features pooled, their
+            # channels normalised, then flattened (a no-op on pooled features) and classified.
+            pool = ctx.choose(cls, m.attr, "pooling", "mean", ["amax"], f"before {m.attr}")
+            choices.append(pool)
+            steps.append(("global_pool", pool.value, flow.spatial, m.attr, takes))
+            why = "between a head's norm and its Linear, after pooling: the flatten"
+            flow.pins += [slot_pin(c, "nn.Flatten()", why) for c in slots]
+            for c in m.children:
+                steps.append(("module", (m.attr, c.attr), c.kind, c.type_name))
+            flow.spatial, flow.width = None, io.out_width
+            continue
         if flow.spatial and _channels_norm(m):
             # A LayerNorm over the channels of conv features (ConvNeXt's channels_first norm).
             steps.append(("channels_norm", (m.attr,), flow.spatial))
@@ -590,22 +608,15 @@ def plan(
             residual = ctx.choose(cls, m.attr, "each_residual", "none", ["add"], "")
             choices += [each, residual]
             steps.append(("repeat", m.attr, each.value, residual.value == "add"))
-        elif (
-            m.kind == "sequential"
-            and (flow.spatial or _norm_then_conv(m) or _conv_then_norm(m))
-            and any(map(_channels_norm, m.children))
+        elif m.kind == "sequential" and _nested_channels_norm(m) and (
+            flow.spatial or _channels_norm_dims(m)
         ):
             # A Sequential holding one (ConvNeXt's downsampling `[LayerNorm, Conv2d]`: the conv
-            # shows the input has channels first): called item by item, since calling it would
-            # normalise the last spatial dim instead.
-            ndim = flow.spatial or _norm_then_conv(m) or _conv_then_norm(m)
-            for c in m.children:
-                if _channels_norm(c):
-                    steps.append(("channels_norm", (m.attr, c.attr), ndim))
-                elif c.kind != "placeholder":
-                    steps.append(("module", (m.attr, c.attr), c.kind, c.type_name))
-                else:
-                    return None  # a parameter-free layer the Sequential would have applied
+            # shows the input has channels first), or Sequentials that do (torchvision's
+            # ConvNeXt `features`: stem, stages, downsamplers): called item by item, since
+            # calling it would normalise the last spatial dim instead.
+            if not _unrolled(m, (m.attr,), flow.spatial or _channels_norm_dims(m), steps):
+                return None  # a parameter-free layer the Sequential would have applied
         else:
             steps.append(("module", m.attr, m.kind, m.type_name))
         if io is not None and io.family == "embedding":
@@ -868,6 +879,52 @@ def _norm_then_conv(m: Module) -> int | None:
     if len(real) >= 2 and _channels_norm(real[0]) and family(real[1]) == "conv":
         return real[1].io.ndim
     return None
+
+
+def _nested_channels_norm(m: Module) -> bool:
+    """A Sequential holding a LayerNorm, itself or in Sequentials among its items."""
+    return any(
+        _channels_norm(c) or (c.kind == "sequential" and _nested_channels_norm(c))
+        for c in m.children
+    )
+
+
+def _channels_norm_dims(m: Module) -> int | None:
+    """The conv dims where a Sequential (or one among its items) opens with a LayerNorm next to
+    a conv: the norm sees conv features (a ConvNeXt's stem or downsampler)."""
+    found = _norm_then_conv(m) or _conv_then_norm(m)
+    for c in m.children:
+        if found is None and c.kind == "sequential":
+            found = _channels_norm_dims(c)
+    return found
+
+
+def _unrolled(m: Module, at: tuple[str, ...], ndim: int, steps: list) -> bool:
+    """The steps calling a Sequential's items one by one (its Sequential items' in turn), each
+    LayerNorm over the channels; False where an item holds no tensors (its layer unknown)."""
+    for c in m.children:
+        path = at + (c.attr,)
+        if _channels_norm(c):
+            steps.append(("channels_norm", path, ndim))
+        elif c.kind == "sequential" and _nested_channels_norm(c):
+            if not _unrolled(c, path, ndim, steps):
+                return False
+        elif c.kind != "placeholder":
+            steps.append(("module", path, c.kind, c.type_name))
+        else:
+            return False
+    return True
+
+
+def _pooled_norm_head(m: Module) -> list[Module] | None:
+    """The slots of a head Sequential holding a LayerNorm, then only slots, then a Linear
+    (torchvision's ConvNeXt classifier `[LayerNorm2d, Flatten, Linear]`); None otherwise."""
+    if m.kind != "sequential" or len(m.children) < 2:
+        return None
+    first, *between, last = m.children
+    if not _channels_norm(first) or family(last) != "linear" or last.kind != "builtin":
+        return None
+    return between if all(c.kind == "placeholder" for c in between) else None
 
 
 def _conv_then_norm(m: Module) -> int | None:
@@ -1328,7 +1385,8 @@ class Chain(BlockPattern):
         output = squash.value if squash is not None else "identity"
         pooling = (pooled.value, flow.spatial) if pooled is not None else ("none", None)
         found = (front, steps, how, output, pooling)
-        return Match(self, len(modules(cls)), found, choices, pins=dla_stem_pins(cls, ordered, ctx))
+        pins = dla_stem_pins(cls, ordered, ctx) + [p for p in flow.pins if p is not None]
+        return Match(self, len(modules(cls)), found, choices, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         front, steps, residual, output, (pooling, ndim) = match.found

@@ -7,14 +7,16 @@ the input is added with nothing after the sum:
 Two unit members (a class or Sequential holding a conv and its norm) in that shape, numbered or
 named for the step: a ResNet basic block has two 3x3 units and activates after the sum. The
 activation holds no tensors: Darknet's leaky ReLU (slope 0.1) by default, a choice (YOLOv5's
-SiLU, timm's CspNet `act_layer`).
+SiLU, timm's CspNet `act_layer`); the network's other conv-norm units activate the same way (a
+model-wide pin).
 """
 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
-from codegen.patterns.blocks._conv_parts import call_unit, unit
+from codegen.patterns.blocks._conv_parts import call_unit, instance_widths, unit
 
 DARKNET_ACTIVATION = "leaky_relu_0.1"  # Darknet's `activation=leaky` (Redmon's cfgs, CSPNet's)
 
@@ -44,10 +46,18 @@ class DarkResidual(BlockPattern):
         a, b = narrow[0], widen[0]
         if a.out_width != b.in_width or b.out_width != a.in_width or a.out_width > a.in_width:
             return None
+        # Every instance must chain so (a RepVGG block without its identity keeps the width in
+        # one instance and widens in another: branches side by side, blocks/branch_sum.py).
+        ios = zip(instance_widths(cls, a.conv[0]), instance_widths(cls, b.conv[0]))
+        if any(None not in (*wa, *wb) and (wa[1] != wb[0] or wb[1] != wa[0]) for wa, wb in ios):
+            return None
         activation = darknet_activation(
             ctx, cls, a.conv[0], "inside each conv-norm unit; nothing after the sum"
         )
-        return Match(self, 2 + 4, (a, b), [activation])
+        # The network's other conv-norm units (the stem, the strided unit opening each stage)
+        # activate as its residual blocks do (Darknet's cfgs: every convolutional is leaky).
+        pin = ("", act.UNIT_ACTIVATION, activation.value, "Darknet's residual blocks' activation")
+        return Match(self, 2 + 4, (a, b), [activation], pins=[pin])
 
     def forward(self, match: Match, g: Graph) -> None:
         activation = match.choices[0].value

@@ -33,6 +33,7 @@ from codegen.patterns.blocks._conv_parts import (
     unit,
 )
 from codegen.patterns.blocks._norm_order import POST, PRE, model_order, proven
+from codegen.patterns.blocks.dual_path_block import proven_dual_path
 from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
@@ -102,8 +103,8 @@ class BasicBlock(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) < 2:
-            return None
+        if tensors(cls) or len(members) < 2 or proven_dual_path(cls, ctx):
+            return None  # (what reads a dual path block's output proves it is no plain sum)
         convs = sorted(
             (m for m in members if family(m) == "conv"), key=lambda m: name_order(m.attr)
         )
