@@ -1189,11 +1189,12 @@ def mobile_skips(root: KeyNode) -> tuple[frozenset[str], str] | None:
     return found, "EfficientNetV2: a stride-1 conv block of the body adds its input (timm's skip)"
 
 
-def squeeze_after_projection(root: KeyNode) -> str | None:
-    """Why a mobile body's squeeze-excitations rescale the projection's output (xiaolai's
-    MobileNetV3 port applies `se` after bn3), where every block whose widths tell the place (the
-    gate's width is the block's output, not its depthwise width) says so; blocks where both are
-    equal then follow the network's code. None where none tells, or any says before."""
+def squeeze_place(root: KeyNode) -> tuple[str, str] | None:
+    """Where a mobile body's squeeze-excitations sit, ("after" or "before" the projection, why),
+    where every block whose widths tell the place (the gate's width is the block's output, or its
+    depthwise width) agrees: xiaolai's MobileNetV3 port applies `se` after bn3, torchvision's and
+    timm's before the projection. Blocks where both widths are equal then follow the network's
+    code. None where none tells, or they disagree."""
     body = _mobile_body(root)
     if body is None:
         return None
@@ -1205,9 +1206,11 @@ def squeeze_after_projection(root: KeyNode) -> str | None:
         width, inner, out = conv_weight(pair[0])[1], conv_weight(dw)[0], _block_widths(block)[1]
         if inner != out:
             places.add("after" if width == out else "before")
-    if places != {"after"}:
+    if len(places) != 1:
         return None
-    return "the network's other squeeze-excitations rescale their projection's output"
+    place = places.pop()
+    rescaled = "their projection's" if place == "after" else "their depthwise conv's"
+    return place, f"the network's other squeeze-excitations rescale {rescaled} output"
 
 
 def separable_lists(root: KeyNode) -> set[str]:

@@ -41,7 +41,7 @@ from codegen.analyze.strides import (
     reparam_stage_entries,
     shuffle_downsamplers,
     shuffle_stem,
-    squeeze_after_projection,
+    squeeze_place,
     strided_first_1x1,
     tf_ported_efficientnet,
     unpaired_projection,
@@ -63,7 +63,7 @@ from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_o
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
-from codegen.patterns.blocks.squeeze_excite import SQUEEZE_AFTER_PROJECTION
+from codegen.patterns.blocks.squeeze_excite import SQUEEZE_PLACE
 from codegen.patterns.layers.conv import (
     TF_SAME_PORT,
     branch_input_groups,
@@ -311,9 +311,9 @@ class StructureBuilder:
         eps = mobile_batch_norm_eps(root)
         if eps is not None:  # read by every batch norm's model-wide eps
             self.resolver.structural.setdefault(("", "batch_norm_eps"), eps)
-        after = squeeze_after_projection(root)
-        if after is not None:  # read by blocks/inverted_residual.py where widths cannot tell
-            self.resolver.structural.setdefault(("", SQUEEZE_AFTER_PROJECTION), after)
+        place = squeeze_place(root)
+        if place is not None:  # read by blocks/inverted_residual.py where widths cannot tell
+            self.resolver.structural.setdefault(("", SQUEEZE_PLACE), place)
         self.separable = separable_lists(root)
         skips = mobile_skips(root)
         if skips is not None:  # read by the chain's residual choice

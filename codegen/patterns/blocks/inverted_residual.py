@@ -35,7 +35,7 @@ from codegen.patterns.blocks._conv_parts import Unit, arg, expands_elsewhere, me
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.blocks.squeeze_excite import (
-    SQUEEZE_AFTER_PROJECTION,
+    SQUEEZE_PLACE,
     channel_gate,
     gate_width,
 )
@@ -199,10 +199,10 @@ class InvertedResidual(BlockPattern):
             # applied to bn3's output); where both widths are equal the keys cannot tell.
             width = gate_width(next(m for m in members if m.attr == se[0]), ctx)
             se_last = width is not None and width == project.out_width != dw.out_width
-            told_after = ctx.resolver.structural.get(("", SQUEEZE_AFTER_PROJECTION))
+            told = ctx.resolver.structural.get(("", SQUEEZE_PLACE))
             if width is not None and width == project.out_width == dw.out_width:
-                se_last = told_after is not None
-                if not se_last and not guessed:
+                se_last = told is not None and told[0] == "after"
+                if told is None and not guessed:
                     guessed = (
                         f"the squeeze-excitation {se[0]} rescales as many channels as the "
                         "depthwise conv and the projection give: read as before the projection"

@@ -239,8 +239,9 @@ class SqueezeExcite(BlockPattern):
 
 
 # The model-wide pin (ChoiceResolver.structural, path "") of analyze/strides.py's
-# squeeze_after_projection: why the mobile blocks' gates follow the projection (xiaolai's port).
-SQUEEZE_AFTER_PROJECTION = "squeeze_after_projection"
+# squeeze_place: where the mobile blocks' gates sit, ("after" the projection (xiaolai's port) or
+# "before" it, why), as the blocks whose widths tell show it.
+SQUEEZE_PLACE = "squeeze_place"
 
 # Channel gates a residual or inverted-residual body may hold: a squeeze-excitation, or ECA's
 # one-channel Conv1d across the pooled channels (blocks/efficient_channel_attention.py).
