@@ -80,7 +80,10 @@ class ComposedSeq2Seq(BlockPattern):
         encoder, encoder_inputs, projection, decoder, decoder_inputs, _ = match.found
         source = g.input(encoder_inputs[0][0])
         target = g.input("decoder_input_ids")
-        text = any(name == "attention_mask" for name, _ in encoder_inputs[1:])
+        # a padding mask over the source's tokens masks the decoder's view of their states too;
+        # one over audio samples or pixels would need the encoder's own frame mask: not taken
+        text = encoder_inputs[0][0] == "input_ids"
+        text = text and any(name == "attention_mask" for name, _ in encoder_inputs[1:])
         mask = g.input("attention_mask", optional=True) if text else None
         decoder_mask = None
         if any(name == "attention_mask" for name, _ in decoder_inputs[1:]):
