@@ -80,3 +80,31 @@ def test_a_member_reads_its_own_config():
     # a key path under neither member reads the whole, the top level first
     assert not resolver.own_level("config.json.decoder.is_decoder")
     assert resolver.evidence("model_type") == ("config.json model_type", "encoder-decoder")
+
+
+@pytest.mark.parametrize("model_type", ["SeamlessM4T", "SeamlessM4Tv2"])
+def test_a_flat_text_to_text_model_gives_logits_through_its_shared_table(tmp_path, model_type):
+    """SeamlessM4T's text-to-text model holds `shared`, `text_encoder` and `text_decoder` with no
+    wrapper and no stored head (tied to `shared`): config.json's architectures says it returns
+    logits, so the file multiplies the decoder's states by that table; the stacks number their
+    fixed sinusoids from the padding index, as M2M100 does."""
+    import transformers as t
+
+    sizes = dict(vocab_size=100, hidden_size=32, encoder_layers=2, decoder_layers=2)
+    sizes.update(encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64)
+    sizes.update(decoder_ffn_dim=48, max_position_embeddings=64, pad_token_id=0)
+    config = getattr(t, f"{model_type}Config")(**sizes)
+    torch.manual_seed(0)
+    reference = unit_scale(getattr(t, f"{model_type}ForTextToText")(config).eval())
+    logging.disable(logging.WARNING)
+    try:
+        source, ours = generate_from_folder(tmp_path, reference, "--quiet")
+    finally:
+        logging.disable(logging.NOTSET)
+    assert "F.linear(x, self.shared.weight)" in source
+    ids, mask = text_inputs(reference)
+    torch.manual_seed(2)
+    target = torch.randint(3, 100, (2, 6))
+    with torch.no_grad():
+        want = reference(input_ids=ids, attention_mask=mask, decoder_input_ids=target).logits
+    assert_exact(ours, want, ids, mask, target)
