@@ -518,10 +518,12 @@ def _tower_views(
         config = metadata.get(table)
         roles = role_configs(config) if isinstance(config, dict) else []
         for key in roles:
-            others = [*roles, *_modality_configs(config)]
-            prefixes = tuple(f"{table}.{k}." for k in others if k != key)
-            prefixes += (f"{table}.architectures",)  # the composite's class, not the member's
-            views[ROLE_VIEW + key] = _tower_view(config, whole, key, prefixes, known_types, table)
+            # the member is built from its own config alone: none of the composite's keys (its
+            # architectures, its is_encoder_decoder) describe it, so none are in its view
+            own = f"{table}.{key}."
+            # (nor its model_type: the library builds the member as a model of its own type)
+            prefixes = tuple({v[0] for v in whole.values() if not v[0].startswith(own)})
+            views[ROLE_VIEW + key] = _tower_view(config, whole, key, prefixes, frozenset(), table)
     return views
 
 
@@ -540,7 +542,8 @@ def _tower_view(
     own = view.get("model_type")
     tower_known = own is not None and own[1] in known_types
     if "model_type" in whole and (whole["model_type"][1] in known_types or not tower_known):
-        view["model_type"] = whole["model_type"]  # the tables know a composite by its type
+        if whole["model_type"][0] not in others:  # (a member's view keeps its own)
+            view["model_type"] = whole["model_type"]  # the tables know a composite by its type
     return view
 
 

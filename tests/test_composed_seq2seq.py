@@ -1,7 +1,7 @@
 """Encoder-decoders assembled from two whole models (issue 15, session 15): the library's
 EncoderDecoderModel (a BERT encoder and a BERT decoder, each built from its own config under
-config.json's `encoder` and `decoder`) and VisionEncoderDecoderModel (a ViT encoder, wider than
-its BERT decoder, joined by `enc_to_dec_proj`). Each generated file reads each member's own
+config.json's `encoder` and `decoder`), VisionEncoderDecoderModel (a ViT encoder, wider than
+its BERT decoder, joined by `enc_to_dec_proj`) and SpeechEncoderDecoderModel (wav2vec2's). Each generated file reads each member's own
 config (the decoder is causal because its config says is_decoder) and is compared with the
 library's own forward, scripted too."""
 
@@ -16,7 +16,7 @@ from codegen.choices import ChoiceResolver
 from tests.generated_module import generate_from_folder
 from tests.library_compare import assert_exact, assert_trusted, text_inputs
 from tests.redraw import unit_scale
-from tests.tiny_configs import DENSE, IMAGE
+from tests.tiny_configs import AUDIO, DENSE, IMAGE
 
 
 def _composite(kind: str):
@@ -27,12 +27,17 @@ def _composite(kind: str):
         encoder = t.BertConfig(**DENSE)
         config = t.EncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
         return t.EncoderDecoderModel(config)
+    if kind == "speech":  # the composite's is_encoder_decoder is not the speech encoder's
+        config = t.SpeechEncoderDecoderConfig.from_encoder_decoder_configs(
+            t.Wav2Vec2Config(**{**AUDIO, "hidden_size": 48}), decoder
+        )
+        return t.SpeechEncoderDecoderModel(config)
     encoder = t.ViTConfig(**{**IMAGE, "hidden_size": 48}, intermediate_size=64)
     config = t.VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
     return t.VisionEncoderDecoderModel(config)
 
 
-@pytest.mark.parametrize("kind", ["text", "vision"])
+@pytest.mark.parametrize("kind", ["text", "vision", "speech"])
 def test_two_whole_models_joined_exact(tmp_path, kind):
     torch.manual_seed(0)
     reference = unit_scale(_composite(kind).eval())
@@ -48,6 +53,10 @@ def test_two_whole_models_joined_exact(tmp_path, kind):
     if kind == "text":
         args = (ids, target, mask)
         given = dict(input_ids=ids, attention_mask=mask, decoder_input_ids=target)
+    elif kind == "speech":
+        assert "self.enc_to_dec_proj(memory)" in source  # the encoder is wider than the decoder
+        args = (torch.randn(2, 400), target)
+        given = dict(input_values=args[0], decoder_input_ids=target)
     else:
         assert "self.enc_to_dec_proj(memory)" in source  # the ViT is wider than the decoder
         args = (torch.randn(2, 3, 32, 32), target)
@@ -74,6 +83,7 @@ def test_a_member_reads_its_own_config():
         assert resolver.evidence("is_decoder") == ("config.json decoder.is_decoder", True)
         assert resolver.own_level(resolver.metadata["is_decoder"][0])
         assert resolver.evidence("architectures") is None  # the composite's, not the member's
+        assert resolver.evidence("model_type") == ("config.json decoder.model_type", "gpt2")
         assert resolver.evidence("layer_norm_eps") is None  # the other member's
     with resolver.towered(["encoder.encoder.layer.0"]):
         assert resolver.evidence("is_decoder") == ("config.json encoder.is_decoder", False)
