@@ -11,16 +11,10 @@ def examples() -> list[Example]:
     import torch
     import transformers as t
 
-    sizes = dict(
-        vocab_size=50,
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=32,
-        max_position_embeddings=32,
-    )
-    encoder = t.BertConfig(**sizes)
-    decoder = t.BertConfig(**sizes, is_decoder=True, add_cross_attention=True)
+    from codegen.patterns.blocks._encoder_examples import TINY
+
+    encoder = t.BertConfig(**TINY)
+    decoder = t.BertConfig(**TINY, is_decoder=True, add_cross_attention=True)
     config = t.EncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
 
     class Bert2Bert(t.EncoderDecoderModel):
