@@ -62,9 +62,9 @@ class ComposedSeq2Seq(BlockPattern):
             return None
         if any(_pattern(ctx, m) in STACKS for m in (encoder, decoder)):
             return None
-        # every other input of either member must be optional: this forward passes None there
+        # every other input of either member but the memory must be optional: None is passed
         for name, optional in inputs[encoder.attr][1:] + inputs[decoder.attr][1:]:
-            if not optional:
+            if not optional and name not in MEMORIES:
                 return None
         found = (
             encoder.attr,
