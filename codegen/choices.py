@@ -211,6 +211,17 @@ class ChoiceResolver:
         finally:
             self.tower, self.outside = saved
 
+    def own_level(self, path: str) -> bool:
+        """Whether metadata found at `path` is the model's own setting: config.json's top level
+        (or bare metadata), or, for a class inside a member built from a config of its own (an
+        EncoderDecoderModel's `decoder`), the top of that config; not another sub-config's."""
+        member = self.tower.removeprefix(ROLE_VIEW) if self.tower else None
+        for table in CONFIG_TABLES:
+            if member is not None and self.tower.startswith(ROLE_VIEW):
+                path = path.removeprefix(f"{table}.{member}.")
+            path = path.removeprefix(f"{table}.")
+        return "." not in path
+
     def _top_first(self, keys: tuple[str, ...]) -> tuple[str, ...]:
         """`keys` in order, but outside every tower those a sub-config of a tower sets last: the
         text layers beside a vision tower read rms_norm_eps before vision_config's
@@ -488,8 +499,6 @@ def _tower_views(
     composite the library assembles from another family's model (Aya Vision's text tower is a
     Cohere 2 model, built from its text_config) computes that family's conventions."""
     config = metadata.get("config.json")
-    if not isinstance(config, dict):
-        return {}
     subs: dict[str, list[str]] = {}
     for key in _modality_configs(config):
         subs.setdefault(_modality(key.removesuffix("_config")), []).append(key)
@@ -498,18 +507,71 @@ def _tower_views(
         if len(keys) != 1:
             continue  # two sub-configs of one modality: which a module reads is not known
         others = tuple(f"config.json.{k}." for ks in subs.values() for k in ks if k != keys[0])
-        view = {k: v for k, v in whole.items() if not v[0].startswith(others)}
-        view.update(_flatten({"config.json": {keys[0]: config[keys[0]]}}))
-        own = view.get("model_type")
-        tower_known = own is not None and own[1] in known_types
-        if "model_type" in whole and (whole["model_type"][1] in known_types or not tower_known):
-            view["model_type"] = whole["model_type"]  # the tables know a composite by its type
-        views[kind] = view
+        views[kind] = _tower_view(config, whole, keys[0], others, known_types)
+    # A composite whose config.json holds whole configs under the names of its members (the
+    # library's EncoderDecoderConfig, VisionEncoderDecoderConfig: `encoder` and `decoder`, each a
+    # model's config with its own model_type): a class under that member reads its own config, as
+    # the library builds that member from it, and not the composite's architectures.
+    # (A model saved with its config beside the weights, `{"state_dict": ..., "config": ...}`,
+    # is read the same way.)
+    for table in CONFIG_TABLES:
+        config = metadata.get(table)
+        roles = role_configs(config) if isinstance(config, dict) else []
+        for key in roles:
+            # the member is built from its own config alone: none of the composite's keys (its
+            # architectures, its is_encoder_decoder) describe it, so none are in its view
+            own = f"{table}.{key}."
+            # (nor its model_type: the library builds the member as a model of its own type)
+            prefixes = tuple({v[0] for v in whole.values() if not v[0].startswith(own)})
+            views[ROLE_VIEW + key] = _tower_view(config, whole, key, prefixes, frozenset(), table)
     return views
 
 
+def _tower_view(
+    config: dict[str, Any],
+    whole: dict[str, tuple[str, Any]],
+    key: str,
+    others: tuple[str, ...],
+    known_types: frozenset[str],
+    table: str = "config.json",
+) -> dict[str, tuple[str, Any]]:
+    """The flat metadata without the values under `others`, sub-config `key`'s own overriding the
+    top level's, but for the model_type (see _tower_views)."""
+    view = {k: v for k, v in whole.items() if not v[0].startswith(others)}
+    view.update(_flatten({table: {key: config[key]}}))
+    own = view.get("model_type")
+    tower_known = own is not None and own[1] in known_types
+    if "model_type" in whole and (whole["model_type"][1] in known_types or not tower_known):
+        if whole["model_type"][0] not in others:  # (a member's view keeps its own)
+            view["model_type"] = whole["model_type"]  # the tables know a composite by its type
+    return view
+
+
+# The metadata tables a model's own config lies in: a Hugging Face folder's, a trainer's.
+CONFIG_TABLES = ("config.json", "config")
+# The views of role sub-configs (`encoder`, `decoder`) are keyed by this prefix and the member name.
+ROLE_VIEW = "member:"
+
+
+def role_configs(config: dict[str, Any]) -> list[str]:
+    """config.json's keys that hold a whole model's config (a table with a model_type of its own)
+    under a member's name rather than a modality's (`encoder`, `decoder`)."""
+    return [
+        k
+        for k, v in config.items()
+        if isinstance(v, dict)
+        and isinstance(v.get("model_type"), str)
+        and k.isidentifier()
+        and not k.endswith("_config")
+        and _modality(k) is None
+    ]
+
+
 def _tower_of(path: str, views: dict[str, Any]) -> str | None:
-    """The modality of the first segment of a key path named for one that has a view."""
+    """The modality of the first segment of a key path named for one that has a view; or the
+    member whose own config (a role sub-config) the path's first segment names."""
+    if ROLE_VIEW + path.split(".")[0] in views:
+        return ROLE_VIEW + path.split(".")[0]
     for segment in path.split("."):
         kind = _modality(segment)
         if kind is not None:

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from codegen.choices import ChoiceResolver
+from codegen.choices import ChoiceResolver, role_configs
 from codegen.errors import ModelgenError
 from codegen.analyze.hyperparams import lift_group, optional_condition
 from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder, Unmergeable
@@ -250,6 +250,8 @@ def _flag_unchecked_model_type(classes: list[ClassDef], config: Any) -> list[str
     model_type = config.get("model_type") if isinstance(config, dict) else None
     if not isinstance(model_type, str) or model_type in CHECKED_MODEL_TYPES:
         return []
+    if _checked_members(classes[-1], config):
+        return []
     resting, ruled, defaults = set(), set(), set()
     for c in class_choices(classes):
         # the composite's type, or a tower's own where no table knows the composite (choices.py
@@ -279,6 +281,20 @@ def _flag_unchecked_model_type(classes: list[ClassDef], config: Any) -> list[str
     elif top.forward.trust == "guessed":
         top.forward.trust_note = "; ".join(filter(None, [top.forward.trust_note, note]))
     return [f"{top.name}: {note}; its trust is 'guessed'"]
+
+
+def _checked_members(top: ClassDef, config: dict) -> bool:
+    """A composite the library assembles from whole models, each built from its own config in
+    config.json (EncoderDecoderModel's `encoder` and `decoder`), all of checked types: its
+    classes read their own member's conventions (choices.py's member views), so all the
+    composite's type adds is how the members are joined, which the top class's pattern states
+    (families/composed_seq2seq.py)."""
+    members = role_configs(config)
+    return (
+        top.forward.role == "EncoderDecoder"
+        and bool(members)
+        and all(config[k]["model_type"] in CHECKED_MODEL_TYPES for k in members)
+    )
 
 
 def _verb(names: set, one: str, many: str) -> str:

@@ -512,7 +512,8 @@ CHECKED_MODEL_TYPES = (
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
 # The words a choice's note ends with where a rule of thumb settled it (a vision tower attends
 # both ways): for a model type none of the tables know, analyze lists it among the guesses, as
-# the rule can fail (Phi-4 multimodal's vision attention is causal under the library's SDPA).
+# the rule can fail (Phi-4 multimodal's vision attention is causal under the library's SDPA: now
+# attention.CAUSAL_ENCODER_TYPES).
 BY_CONVENTION = "(the usual convention)"
 # Every model type some conventions table knows (compared by tests, or surveyed): a composite's
 # tower reads its own sub-config's type where the composite's is none of these (choices.py).

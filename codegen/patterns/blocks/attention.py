@@ -123,7 +123,9 @@ ENCODER_TYPES = (
     "clip",  # CLIPModel: both towers' attentions; the text tower applies its causal mask itself
 )
 # Text encoders that attend only to earlier positions, as decoders do (CLIP's text tower).
-CAUSAL_ENCODER_TYPES = ("clip_text_model",)
+# tf15: Phi-4 multimodal's vision tower too: its attention sets is_causal, which the library's
+# default SDPA path applies wherever no padding mask is built (every patch real), eager does not.
+CAUSAL_ENCODER_TYPES = ("clip_text_model", "phi4_multimodal_vision")
 ROTARY_TYPES = (
     "llama",
     "mistral",

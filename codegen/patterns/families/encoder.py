@@ -848,7 +848,7 @@ class EncoderModel(BlockPattern):
         # an encoder's layers run as a decoder (BERT or RoBERTa with is_decoder true): causal;
         # the model's own key only, not a sub-config's (a composite model's decoder_config)
         top = ctx.resolver.metadata.get("is_decoder")
-        own = top is not None and top[0] in ("is_decoder", "config.json.is_decoder")
+        own = top is not None and ctx.resolver.own_level(top[0])
         said = ctx.resolver.evidence("is_decoder") if text and own else None
         if model_type is not None and model_type[1] in DECODER_BY_CALL_TYPES:
             # the call decides: the model's runs bidirectional, its LM-head model's as a decoder

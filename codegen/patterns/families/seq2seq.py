@@ -14,6 +14,8 @@ start token, as the library does.
 
 from __future__ import annotations
 
+import re
+
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import (
@@ -39,6 +41,9 @@ SCALE_IGNORED_TYPES = ("whisper",)
 # fairseq's positions, counted over the non-padding tokens from padding_idx + 1 (make_positions):
 # rows of the stored table (FSMT) or, with none stored, fixed sinusoids computed as fairseq does.
 PADDED_POSITION_TYPES = ("fsmt", "m2m_100", "nllb-moe", "speech_to_text")
+# tf15: SeamlessM4T's text stacks number them with M2M100's create_position_ids_from_input_ids and
+# sinusoids (its SinusoidalPositionalEmbedding is M2M100's, copied)
+PADDED_POSITION_TYPES += ("seamless_m4t", "seamless_m4t_v2")
 # fairseq's own decoders: the self-attention masks the padding of the decoder's input too, and the
 # default decoder input wraps each row's last real token round to the front (FSMT).
 FAIRSEQ_DECODER_TYPES = ("fsmt",)
@@ -475,6 +480,7 @@ class Seq2SeqModel(BlockPattern):
                 )
                 choices.append(start)
                 shift += (int(start.value),)
+        logits, gap = _flat_head(cls, ctx, shared)
         found = (
             encoder[0].attr,
             decoder[0].attr,
@@ -485,12 +491,13 @@ class Seq2SeqModel(BlockPattern):
             shift,
             ctx.takes(encoder[0], "ids"),
             ctx.takes(decoder[0], "ids"),
+            logits,
         )
-        return Match(self, len(members), found, choices)
+        return Match(self, len(members), found, choices, guessed=gap)
 
     def forward(self, match: Match, g: Graph) -> None:
         encoder, decoder, shared, audio, encoder_embeds, decoder_embeds, shift = match.found[:7]
-        encoder_ids, decoder_ids = match.found[7:]
+        encoder_ids, decoder_ids, logits = match.found[7:]
         if audio:
             features = g.input("input_features")  # [batch, n_mels, frames]
             target = g.input("decoder_input_ids")
@@ -504,13 +511,41 @@ class Seq2SeqModel(BlockPattern):
         if not decoder_embeds:
             target = g.call_module((shared,), target, inline=True)
         args = (target, *ids, memory) + ((attention_mask,) if attention_mask is not None else ())
-        g.output(g.call_module((decoder,), *args), comment="[batch, target seq, d_model]")
+        if not logits:
+            g.output(g.call_module((decoder,), *args), comment="[batch, target seq, d_model]")
+            return
+        x = g.call_module((decoder,), *args, comment="[batch, target seq, d_model]")
+        table = g.getattr((shared, "weight"))
+        x = g.call_function("linear", x, table, comment="the head is the token table (tied)")
+        g.output(x, comment="[batch, target seq, vocab_size]")
 
     @staticmethod
     def examples():
         from codegen.patterns.families._seq2seq_examples import example
 
         return [example("bart"), example("whisper")]
+
+
+# config.json's architectures naming a class that returns logits (SeamlessM4T's ForTextToText)
+GENERATES = r"ForConditionalGeneration|ToText|LMHeadModel|ForCausalLM"
+
+
+def _flat_head(cls, ctx: BlockContext, shared) -> tuple[bool, str]:
+    """Where the whole checkpoint is this model, but config.json names a class that returns
+    logits (its head tied to the shared token table, so saved once, SeamlessM4T's text-to-text
+    model): (whether the logits are the decoder's states times that table, what is left out or
+    ''). Without a shared table, or with the head untied, the file returns the decoder's states
+    and says so."""
+    arch = ctx.resolver.evidence("architectures")
+    if not cls.is_top or not arch or not re.search(GENERATES, str(arch[1])):
+        return False, ""
+    tie = ctx.resolver.evidence("tie_word_embeddings")
+    if shared is not None and not (tie is not None and tie[1] is False):
+        return True, ""
+    return False, (
+        f"config.json's architectures {arch[1]!r} returns logits through a head the checkpoint "
+        "does not store; this forward returns the decoder's hidden states"
+    )
 
 
 HEAD = r"lm_head|proj_out|output_projection"
