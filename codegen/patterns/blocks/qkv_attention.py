@@ -7,9 +7,12 @@ improved-diffusion and guided-diffusion AttentionBlock):
     then per head
     return (flat + proj_out(attention(q, k, v))).reshape(x.shape)
 
-The head count and the order of the fused channels leave no tensors: choices. With one head
-both orders are the same computation; with more, the file says its forward is a guess until
-calibration (or --hints) settles the head count.
+The head count and the order of the fused channels leave no tensors: choices. The defaults are
+what both repositories' training scripts build (script_util.model_and_diffusion_defaults:
+num_heads=4, use_new_attention_order=False), the layout the released checkpoints were trained
+with, where four heads divide the width (else one). With one head both orders are the same
+computation; the file says its forward is a guess until calibration (or --hints) settles the
+head count.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 
 ORDERS = ["heads_first", "qkv_first"]  # QKVAttentionLegacy, QKVAttention
+# improved-/guided-diffusion's script_util.model_and_diffusion_defaults(): num_heads=4
+SCRIPTS_HEADS = 4
 
 
 def _pointwise_conv1d(m) -> bool:
@@ -49,8 +54,16 @@ class QKVAttention(BlockPattern):
         if qkv.io.out_width != 3 * width or out.io.in_width != width or norm.io.in_width != width:
             return None
         divisors = [d for d in range(1, width + 1) if width % d == 0]
+        default = SCRIPTS_HEADS if width % SCRIPTS_HEADS == 0 else 1
+        note = "the training scripts' num_heads=4" if default > 1 else "one head"
         heads = ctx.choose(
-            cls, qkv.attr, "nhead", 1, divisors[1:], "one head", accepts="positive_int"
+            cls,
+            qkv.attr,
+            "nhead",
+            default,
+            [d for d in divisors if d != default],
+            note,
+            accepts="positive_int",
         )
         if not isinstance(heads.value, int) or width % heads.value:
             return None
@@ -69,7 +82,8 @@ class QKVAttention(BlockPattern):
             )
         guessed = ""
         if heads.source == "default":
-            guessed = "the head count leaves no tensor (one head assumed): the choice nhead"
+            assumed = f"{heads.value} assumed, {note}" if heads.value > 1 else "one assumed"
+            guessed = f"the head count leaves no tensor ({assumed}): the choice nhead"
         pins = [
             (c.path, "module_type", "nn.GroupNorm", "a norm over a feature map's channels")
             for c in norm.choices
@@ -116,7 +130,16 @@ class QKVAttention(BlockPattern):
 
         z = zoo()
         return [
-            Example(z["holder"](z["qkv_attention"](8, 1, False)), z["image"](8, 4), META),
+            Example(
+                z["holder"](z["qkv_attention"](8, 1, False)),
+                z["image"](8, 4),
+                {**META, "nhead": 1},
+            ),
+            Example(
+                z["holder"](z["qkv_attention"](8, 4, False)),
+                z["image"](8, 4),
+                {**META, "nhead": 4, "qkv_order": "heads_first"},
+            ),
             Example(
                 z["holder"](z["qkv_attention"](8, 2, False)),
                 z["image"](8, 4),
