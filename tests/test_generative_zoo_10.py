@@ -79,18 +79,11 @@ def test_dcgan_first_layer_found_by_calibration(tmp_path, capsys):
 
 
 def test_head_count_opens_channel_order(tmp_path, capsys):
-    """The head count leaves no tensor: four by default (improved-/guided-diffusion's training
-    scripts), and with more than one head the fused channels' order is a choice (the legacy order
-    by default); calibration finds guided-diffusion's new order. With one head (a hint, as
-    calibration could give) the order is no choice: both orders compute the same."""
+    """With one head the fused channels' order is no choice (both orders compute the same); a
+    head count above one opens it, and calibration scores each count with its best order."""
     (found, _), source = run(zoo, "four_head_attention", tmp_path, capsys)
-    assert found == "flagged" and "qkv_order" in source
+    assert found == "flagged" and "qkv_order" not in source
     (found, diff), source = _calibrated("four_head_attention", tmp_path)
     assert found == "exact", f"max abs diff {diff:.3g}"
     log = capsys.readouterr().out
-    assert "qkv_order = 'qkv_first'" in log
-    hints = tmp_path / "hints.toml"
-    hints.write_text('["*.qkv"]\nnhead = 1\n')
-    reference, _ = zoo.build("four_head_attention")
-    _, source = generate(reference, tmp_path, "--hints", str(hints))
-    assert "qkv_order" not in source
+    assert "(with nhead = 4) qkv_order = 'qkv_first'" in log

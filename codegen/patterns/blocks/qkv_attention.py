@@ -8,11 +8,12 @@ improved-diffusion and guided-diffusion AttentionBlock):
     return (flat + proj_out(attention(q, k, v))).reshape(x.shape)
 
 The head count and the order of the fused channels leave no tensors: choices. The defaults are
-what both repositories' training scripts build (script_util.model_and_diffusion_defaults:
-num_heads=4, use_new_attention_order=False), the layout the released checkpoints were trained
-with, where four heads divide the width (else one). With one head both orders are the same
-computation; the file says its forward is a guess until calibration (or --hints) settles the
-head count.
+UNetModel's own (num_heads=1, use_new_attention_order=False in both repositories' unet.py; their
+training scripts pass num_heads=4, guided-diffusion's often num_head_channels=64, and the
+64x64 model the new order). One head is kept as the default for the search's sake too: with one
+head both orders are the same computation, so a head count calibration moves opens the order
+with it (guided-diffusion's four heads in the new order are one move, not two). The file says
+its forward is a guess until calibration (or --hints) settles the head count.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 
 ORDERS = ["heads_first", "qkv_first"]  # QKVAttentionLegacy, QKVAttention
-# improved-/guided-diffusion's script_util.model_and_diffusion_defaults(): num_heads=4
-SCRIPTS_HEADS = 4
 
 
 def _pointwise_conv1d(m) -> bool:
@@ -54,15 +53,15 @@ class QKVAttention(BlockPattern):
         if qkv.io.out_width != 3 * width or out.io.in_width != width or norm.io.in_width != width:
             return None
         divisors = [d for d in range(1, width + 1) if width % d == 0]
-        default = SCRIPTS_HEADS if width % SCRIPTS_HEADS == 0 else 1
-        note = "the training scripts' num_heads=4" if default > 1 else "one head"
+        # UNetModel(num_heads=1); the training scripts' 4 is the first alternative tried
+        others = [4] + [d for d in divisors[1:] if d != 4] if width % 4 == 0 else divisors[1:]
         heads = ctx.choose(
             cls,
             qkv.attr,
             "nhead",
-            default,
-            [d for d in divisors if d != default],
-            note,
+            1,
+            others,
+            "UNetModel's default num_heads=1",
             accepts="positive_int",
         )
         if not isinstance(heads.value, int) or width % heads.value:
@@ -82,8 +81,10 @@ class QKVAttention(BlockPattern):
             )
         guessed = ""
         if heads.source == "default":
-            assumed = f"{heads.value} assumed, {note}" if heads.value > 1 else "one assumed"
-            guessed = f"the head count leaves no tensor ({assumed}): the choice nhead"
+            guessed = (
+                "the head count leaves no tensor (UNetModel's default of one assumed): the "
+                "choice nhead"
+            )
         pins = [
             (c.path, "module_type", "nn.GroupNorm", "a norm over a feature map's channels")
             for c in norm.choices
