@@ -27,6 +27,7 @@ from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, mod
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.double_conv import holds_double_conv
 from codegen.patterns.blocks.timed_unet_level import conv_pins, time_mlp
+from codegen.patterns.families.level_unet import instance_widths
 
 DOWN, UP = "UNetTimedDown", "UNetTimedUp"
 
@@ -51,8 +52,7 @@ def _instance_widths(ctx: BlockContext, cls, m) -> tuple | None:
     held = ctx.classes.get(m.type_name) if m.kind == "class" else None
     if held is None:
         return None
-    own = {f"{p}.{m.attr}" if p else m.attr for p, _ in cls.instances}
-    widths = next((w for (p, _), w in zip(held.instances, held.member_io) if p in own), None)
+    widths = instance_widths(cls, held, (m.attr,))
     body = next((c for c in modules(held) if time_mlp(c) is None), None)
     time = next((c for c in modules(held) if time_mlp(c) is not None), None)
     if widths is None or body is None or time is None:
