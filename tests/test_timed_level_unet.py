@@ -122,7 +122,7 @@ def test_level_conventions_are_choices(tmp_path):
     assert "Forward trust: guessed" in source and "skip_first" in source
     hints = tmp_path / "hints.toml"
     lines = source.splitlines()
-    classes = [s[6:].split("(")[0] for s in lines if s.startswith("class ") and "TimedUp" in s]
+    classes = [s[6:].split("(")[0] for s in lines if s.startswith("class ") and "UpLevel" in s]
     assert classes
     hints.write_text("".join(f'["{c}.blocks"]\nskip_first = false\n' for c in classes))
     model, source = generate(reference, tmp_path, "--hints", str(hints))

@@ -176,12 +176,12 @@ class _TimedLevel(BlockPattern):
 class TimedPoolDown(_TimedLevel):
     """A down level: the contracting step, its double convs, plus its time MLP's output."""
 
-    role = "UNetTimedDown"
+    role = "DownLevel"
     pooled = True
 
 
 class TimedUpLevel(_TimedLevel):
     """An up level: the map up-sampled, the skip concatenated, double convs, plus the time's."""
 
-    role = "UNetTimedUp"
+    role = "UpLevel"
     pooled = False

@@ -29,7 +29,7 @@ from codegen.patterns.blocks.double_conv import holds_double_conv
 from codegen.patterns.blocks.timed_unet_level import conv_pins, time_mlp
 from codegen.patterns.families.level_unet import instance_widths
 
-DOWN, UP = "UNetTimedDown", "UNetTimedUp"
+DOWN, UP = "DownLevel", "UpLevel"  # blocks/timed_unet_level.py
 
 
 def _number(attr: str) -> int | None:
