@@ -3,7 +3,8 @@
 second layout beside the pattern's own example (dome272's modules.py), written as a fork would
 write it: other names (`stem`, `enc1`.., `mid1`.., `dec1`.., `head`; the double conv's Sequential
 `net`, the level's `pool_block`/`blocks` and `t_proj`), three levels, no attention, a deeper
-bottleneck, the up level's double conv narrowing in its middle; and the calibration rule that a
+bottleneck, the up level's double conv narrowing in its middle, and its conditional variant (a
+class table added to the sinusoids); and the calibration rule that a
 class-wide convention picked for one instance reaches every instance of its class."""
 
 from __future__ import annotations
@@ -112,6 +113,36 @@ def test_forked_layout_exact_from_keys(tmp_path):
     found, diff = verdict(reference, inputs, model, source)
     assert found == "exact", f"max abs diff {diff:.3g}"
     assert "sinusoidal_time_encoding" in source and "residual=True" in source
+
+
+class ConditionalForkedUNet(ForkedUNet):
+    """dome272's UNet_conditional as a fork writes it: a class table as wide as the sinusoids,
+    its row added to them (`t += label_emb(y)`)."""
+
+    def __init__(self, num_classes: int = 5):
+        super().__init__()
+        self.class_emb = nn.Embedding(num_classes, self.t_dim)
+
+    def forward(self, x, t, y):
+        t = self.encode_time(t) + self.class_emb(y)
+        x1 = self.stem(x)
+        x2 = self.enc1(x1, t)
+        x3 = self.enc2(x2, t)
+        x = self.mid2(self.mid1(self.enc3(x3, t)))
+        x = self.dec2(self.dec1(x, x3, t), x2, t)
+        return self.head(self.dec3(x, x1, t))
+
+
+def test_conditional_layout_adds_the_class_vector(tmp_path):
+    torch.manual_seed(4)
+    reference = ConditionalForkedUNet().eval()
+    for p in reference.parameters():
+        nn.init.normal_(p, std=0.5)
+    inputs = (torch.randn(2, 1, 16, 16), torch.tensor([5, 640]), torch.tensor([1, 4]))
+    model, source = generate(reference, tmp_path)
+    assert "plus the class vector" in source
+    found, diff = verdict(reference, inputs, model, source)
+    assert found == "exact", f"max abs diff {diff:.3g}"
 
 
 def test_level_conventions_are_choices(tmp_path):

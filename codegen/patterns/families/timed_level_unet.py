@@ -8,6 +8,8 @@ sinusoids through its own MLP, as dome272's Diffusion-Models-pytorch writes it (
     x = sa(up1(x, x_{n-1}, t)) ... sa(upK(x, x1, t))    # each level doubles, takes a skip back
     return outc(x)                          # a 1x1 conv
 
+UNet_conditional adds a class table as wide as the sinusoids (`label_emb`): t += table(labels).
+
 The roles come from the structure (blocks/timed_unet_level.py's levels, double convs, attentions
 that keep the width, one 1x1 conv); the order within each role from the numbers their names end
 in (no key records the order, and alphabetical keys lose it), checked by the widths: the entry
@@ -84,7 +86,11 @@ class TimedLevelUNet(BlockPattern):
             and m.io.in_width is not None
             and m.io.in_width == m.io.out_width
         ]
-        heads = [m for m in members if m not in convs + downs + ups + attentions]
+        # dome272's UNet_conditional: a table of class vectors as wide as the sinusoids, added
+        labels = [m for m in members if family(m) == "embedding" and m not in convs + downs + ups]
+        if len(labels) > 1:
+            return None
+        heads = [m for m in members if m not in convs + downs + ups + attentions + labels]
         if len(heads) != 1 or family(heads[0]) != "conv" or heads[0].kind != "builtin":
             return None
         head = heads[0]
@@ -101,6 +107,8 @@ class TimedLevelUNet(BlockPattern):
             return None
         features = {w[1] for w in widths.values()}
         if len(features) != 1 or None in features:
+            return None
+        if labels and labels[0].io.out_width not in features:
             return None
         first_reads = widths[id(downs[0])][0]
         entry = [c for c in convs if c.io.out_width == first_reads]
@@ -142,6 +150,7 @@ class TimedLevelUNet(BlockPattern):
             ups=[(m.attr, a.attr if a else None) for m, a in zip(ups, paired[len(downs) :])],
             head=head.attr,
             features=features.pop(),
+            labels=labels[0].attr if labels else None,
             in_channels=entry.io.in_width,
         )
         return Match(self, len(members), found, pins=pins)
@@ -150,6 +159,10 @@ class TimedLevelUNet(BlockPattern):
         f = match.found
         x, timestep = g.input("x"), g.input("timestep")
         t = g.call_function("sinusoidal_time_encoding", timestep, f["features"], name="t")
+        if f["labels"] is not None:
+            labels = g.input("labels")
+            c = g.call_module((f["labels"],), labels, inline=True)
+            t = g.call_function("add", t, c, name="t", comment="plus the class vector")
         x = g.call_module((f["entry"],), x, name="x")
         kept = [x]
         for level, attention in f["downs"]:
@@ -170,7 +183,11 @@ class TimedLevelUNet(BlockPattern):
         f = match.found
         size = 2 ** max(len(f["downs"]) + 1, 3)
         channels = f["in_channels"] or 3
-        return [ExampleInput((2, channels, size, size)), ExampleInput((2,), 1000)]
+        inputs = [ExampleInput((2, channels, size, size)), ExampleInput((2,), 1000)]
+        if f["labels"] is not None:
+            table = next(m for m in modules(cls) if m.attr == f["labels"])
+            inputs.append(ExampleInput((2,), table.io.vocab))
+        return inputs
 
     @staticmethod
     def examples():
