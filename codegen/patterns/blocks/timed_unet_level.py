@@ -1,11 +1,11 @@
 """The levels of a diffusion U-Net built from double convs, each level given the time embedding
 through its own small MLP, as dome272's Diffusion-Models-pytorch writes them (modules.py):
 
-    Down: maxpool_conv = Sequential(MaxPool2d(2), DoubleConv(c, c, residual=True), DoubleConv(c, c'))
-          emb_layer = Sequential(SiLU(), Linear(time, c'))
+    Down: maxpool_conv = Sequential(MaxPool2d(2), DoubleConv(c, c, residual=True), DoubleConv(c, d))
+          emb_layer = Sequential(SiLU(), Linear(time, d))
           forward(x, t): x = maxpool_conv(x); return x + emb_layer(t)[:, :, None, None]
     Up:   up = Upsample(2, bilinear, align_corners=True)       (no keys)
-          conv = Sequential(DoubleConv(c, c, residual=True), DoubleConv(c, c'))
+          conv = Sequential(DoubleConv(c, c, residual=True), DoubleConv(c, d))
           forward(x, skip, t): x = conv(cat([skip, up(x)])); return x + emb_layer(t)[...]
 
 Read from the structure: two Sequentials, one [an empty slot, Linear] (the time MLP, its Linear as
