@@ -288,6 +288,7 @@ def _calibrate(
     # be scored, the search prefers those that come closer (an encoder's strides, one at a time).
     misses: dict[frozenset, float] = {}
     lowest = [float("inf")]
+    alike: dict[str, list[str]] = {}  # filled from the defaults' classes (_instance_members)
     failures: dict[frozenset, str] = {}  # why each candidate could not run ('' when it ran)
     reuse = Replay(subset) if replay and not training_targets else None
 
@@ -298,7 +299,8 @@ def _calibrate(
         if key not in evaluated:
             budget.charge()
             started = time.monotonic()
-            ir = analyze(table, class_name=class_name, hints=hints, calibrated=picked)
+            every = _for_every_instance(picked, alike)
+            ir = analyze(table, class_name=class_name, hints=hints, calibrated=every)
             source = render_source(ir, formatted=False)
             result.phases["write"] += time.monotonic() - started
             error, failure, misses[key] = model_error(
@@ -325,6 +327,7 @@ def _calibrate(
 
     budget.used -= 1  # the defaults are always scored, whatever the budget
     best, ir = evaluate({}, None)
+    alike = _instance_members(ir)
     result.baseline = best
     picked: dict[tuple[str, str], Any] = {}
     if best > EXACT:
@@ -372,7 +375,7 @@ def _calibrate(
     result.failed = sum(1 for t in result.trials if not t.kept and t.error == float("inf"))
     if scores:
         result.lowest, result.highest = min(scores), max(scores)
-    result.picked, result.error = picked, best
+    result.picked, result.error = _for_every_instance(picked, alike), best
     result.evaluated, result.seconds = len(evaluated), budget.elapsed
     if reuse is not None:
         result.replayed, result.member_calls = reuse.replayed, reuse.replayed + reuse.computed
@@ -963,6 +966,42 @@ def shape_miss(shape: tuple[int, ...], wanted: tuple[int, ...]) -> float:
 # never one layer at a time, which would cost a candidate per layer and fit noise.
 TIED_ONLY = frozenset({"eps"})
 TIED_ONLY_SINGLES = 6
+
+
+# A layer's choice is addressed by the layer's path, which names one instance of its class; these
+# conventions a class keeps in every instance (all its group norms count the same groups), so a
+# value picked for the first instance is given to the same member of the others: the class stays
+# one instead of splitting off its first instance. Strides and paddings are not among them: an
+# instance that halves is set apart on purpose (choices._split_from).
+CLASS_WIDE = frozenset({"num_groups", "eps"})
+
+
+def _instance_members(ir: ModelIR) -> dict[str, list[str]]:
+    """Each class's first instance path -> its other instances' paths (classes used more than
+    once; the defaults' classes, where instances are still together)."""
+    return {
+        c.instances[0][0]: [p for p, _ in c.instances[1:]]
+        for c in ir.classes
+        if len(c.instances) > 1 and c.instances[0][0]
+    }
+
+
+def _for_every_instance(
+    picked: dict[tuple[str, str], Any], alike: dict[str, list[str]]
+) -> dict[tuple[str, str], Any]:
+    """`picked` with each CLASS_WIDE value at a member of a class's first instance given to the
+    same member of every other instance (a value picked for that member itself stays)."""
+    out = dict(picked)
+    for (path, name), value in picked.items():
+        if name not in CLASS_WIDE:
+            continue
+        for first, others in alike.items():
+            if not path.startswith(first + "."):
+                continue
+            member = path[len(first) :]
+            for other in others:
+                out.setdefault((other + member, name), value)
+    return out
 
 
 def singly(ir: ModelIR) -> list[Choice]:

@@ -19,7 +19,11 @@ pytestmark = pytest.mark.filterwarnings(
 # Exact from the keys alone. Measured blind (session 14, branch zoo14 at a0aabe8 + the zoo,
 # 2026-11-30, before any change made for it; `python benchmarks/bench_generative_zoo.py
 # --keys-only 14:...`): 0 exact, 8 flagged, 0 WRONG, 0 crash.
-EXACT: set[str] = set()
+EXACT: set[str] = {
+    # gen15c: families/timed_level_unet.py reads its levels, blocks/pixel_token_attention.py its
+    # attention; dome272's conventions are defaults the file names (calibration may move them)
+    "dome272_ddpm_unet",
+}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -206,6 +206,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
             "pixel_attention",  # diff13: patterns/blocks/pixel_attention.py
             "head_interleaved_attention",  # gen14a: patterns/blocks/pixel_sequence_attention.py
             "sinusoidal_position_embedding",  # gen14a: patterns/families/skip_stack_unet.py
+            "sinusoidal_time_encoding",  # gen15c: patterns/families/timed_level_unet.py
         )
     },
 }

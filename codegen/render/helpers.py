@@ -20,6 +20,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "relative_position_bias": ("math", "F"),
     "timestep_embedding": ("math", "F"),
     "sinusoidal_position_embedding": ("math",),
+    "sinusoidal_time_encoding": (),
     "pad_to_multiple": ("F",),
     "window_partition": ("F",),
     "merge_patches": ("F",),
@@ -1687,6 +1688,15 @@ def head_interleaved_attention(qkv: torch.Tensor, heads: int) -> torch.Tensor:
     scores = torch.einsum("bihd,bjhd->bijh", q, k) * q.size(-1) ** -0.5
     out = torch.einsum("bijh,bjhd->bihd", scores.softmax(dim=2), v)
     return out.reshape(batch, tokens, -1)
+''',
+    "sinusoidal_time_encoding": '''
+def sinusoidal_time_encoding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal features of each sample's timestep as dome272's Diffusion-Models-pytorch U-Net
+    computes them (its pos_encoding): sin, then cos, of t / 10000 ** (2i / dim), i < dim / 2, in
+    its order of float operations."""
+    t = t.reshape(-1, 1).float()
+    inv_freq = 1.0 / (10000 ** (torch.arange(0, dim, 2, device=t.device).float() / dim))
+    return torch.cat((torch.sin(t * inv_freq), torch.cos(t * inv_freq)), dim=-1)
 ''',
     "sinusoidal_position_embedding": '''
 def sinusoidal_position_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:

@@ -10,7 +10,10 @@ The activations hold no tensors: the numbered slots show those between layers, b
 the Sequential is past its last key, so no slot shows it and the forward applies it. Which
 activation, and whether one ends the Sequential at all, no key records: the class's `activation`
 choice. Alone, the forward is a guess that says so; a U-Net around it (blocks/unet_level.py) shows
-the layout and pins the choice, and then the forward is inferred.
+the layout and pins the choice, and then the forward is inferred. Some U-Nets end the Sequential
+on its norm (dome272's Diffusion-Models-pytorch DoubleConv: the level adds the input, then the
+activation): `last_activation`, on by default (the paper's), pinned off by such a level
+(blocks/timed_unet_level.py).
 """
 
 from __future__ import annotations
@@ -99,6 +102,27 @@ class DoubleConv(BlockPattern):
             act.alternatives("relu", conv=True),
             "after each conv (and its norm); the last one past the Sequential's last key",
         )
+        choices = [activation]
+        if trailing:
+            choices.append(
+                ctx.choose(
+                    cls,
+                    body.attr,
+                    "last_activation",
+                    True,
+                    [False],
+                    "an activation after the Sequential's last norm",
+                )
+            )
+        # A U-Net's model-wide pins (Match.pins, path ""): every double conv of the model keeps
+        # one convention (blocks/timed_unet_level.py), whatever its class is named in this round.
+        for c in choices:
+            said = ctx.resolver.structural.get(("", f"double_conv_{c.name}"))
+            if said is not None and c.source == "default" and c.value != said[0]:
+                c.alternatives = [a for a in [c.value, *c.alternatives] if a != said[0]]
+                c.value, c.source, c.note = said[0], "structure", said[1]
+            elif said is not None and c.source == "default":
+                c.source, c.note = "structure", said[1]
         module = act.MODULES.get(activation.value)
         pins = [slot_pin(s, module, WHY) for s in slots] if module else []
         for conv in (units[0][0], units[1][0]):  # the level keeps its size: pools resample
@@ -110,21 +134,30 @@ class DoubleConv(BlockPattern):
                 + (", and the one ending the Sequential has no slot" if trailing else "")
                 + ": ReLU by default; a U-Net around it would pin it"
             )
-        found = (body.attr, trailing)
+        # the Sequential's items in order: a slot is the activation, applied by the forward (the
+        # slot's layer type, one per instance, never decides what the class computes)
+        order = [
+            (m.kind == "placeholder", m.attr, j == len(unit) - 1)
+            for unit in units
+            for j, m in enumerate(unit)
+        ]
+        found = (body.attr, trailing, order)
         # A body keeping its width could be a residual layer's (residual_layer.py wins a bare
         # one); a U-Net level around it pins the activation and shows it is not.
         shown = activation.source in ("structure", "calibrated", "hint")
         explains = 2 + len(units) if shown else 1
-        return Match(
-            self, explains, found, [activation], guessed=guessed, pins=[p for p in pins if p]
-        )
+        return Match(self, explains, found, choices, guessed=guessed, pins=[p for p in pins if p])
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, trailing = match.found
-        x = g.input("x")
-        out = g.call_module((body,), x, name="x")
-        if trailing:
-            activation = match.choices[0].value
+        body, trailing, order = match.found
+        activation = match.choices[0].value
+        out = g.input("x")
+        for slot, attr, ends_unit in order:  # one line per conv unit
+            if slot:
+                out = act.apply(g, activation, out, name="x", inline=not ends_unit)
+            else:
+                out = g.call_module((body, attr), out, name="x", inline=not ends_unit)
+        if trailing and match.choices[1].value:
             out = act.apply(g, activation, out, name="x", comment="the last activation: no slot")
         g.output(out)
 

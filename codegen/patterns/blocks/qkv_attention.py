@@ -7,9 +7,13 @@ improved-diffusion and guided-diffusion AttentionBlock):
     then per head
     return (flat + proj_out(attention(q, k, v))).reshape(x.shape)
 
-The head count and the order of the fused channels leave no tensors: choices. With one head
-both orders are the same computation; with more, the file says its forward is a guess until
-calibration (or --hints) settles the head count.
+The head count and the order of the fused channels leave no tensors: choices. The defaults are
+UNetModel's own (num_heads=1, use_new_attention_order=False in both repositories' unet.py; their
+training scripts pass num_heads=4, guided-diffusion's often num_head_channels=64, and the
+64x64 model the new order). One head is kept as the default for the search's sake too: with one
+head both orders are the same computation, so a head count calibration moves opens the order
+with it (guided-diffusion's four heads in the new order are one move, not two). The file says
+its forward is a guess until calibration (or --hints) settles the head count.
 """
 
 from __future__ import annotations
@@ -49,8 +53,16 @@ class QKVAttention(BlockPattern):
         if qkv.io.out_width != 3 * width or out.io.in_width != width or norm.io.in_width != width:
             return None
         divisors = [d for d in range(1, width + 1) if width % d == 0]
+        # UNetModel(num_heads=1); the training scripts' 4 is the first alternative tried
+        others = [4] + [d for d in divisors[1:] if d != 4] if width % 4 == 0 else divisors[1:]
         heads = ctx.choose(
-            cls, qkv.attr, "nhead", 1, divisors[1:], "one head", accepts="positive_int"
+            cls,
+            qkv.attr,
+            "nhead",
+            1,
+            others,
+            "UNetModel's default num_heads=1",
+            accepts="positive_int",
         )
         if not isinstance(heads.value, int) or width % heads.value:
             return None
@@ -69,7 +81,10 @@ class QKVAttention(BlockPattern):
             )
         guessed = ""
         if heads.source == "default":
-            guessed = "the head count leaves no tensor (one head assumed): the choice nhead"
+            guessed = (
+                "the head count leaves no tensor (UNetModel's default of one assumed): the "
+                "choice nhead"
+            )
         pins = [
             (c.path, "module_type", "nn.GroupNorm", "a norm over a feature map's channels")
             for c in norm.choices
@@ -116,7 +131,16 @@ class QKVAttention(BlockPattern):
 
         z = zoo()
         return [
-            Example(z["holder"](z["qkv_attention"](8, 1, False)), z["image"](8, 4), META),
+            Example(
+                z["holder"](z["qkv_attention"](8, 1, False)),
+                z["image"](8, 4),
+                {**META, "nhead": 1},
+            ),
+            Example(
+                z["holder"](z["qkv_attention"](8, 4, False)),
+                z["image"](8, 4),
+                {**META, "nhead": 4, "qkv_order": "heads_first"},
+            ),
             Example(
                 z["holder"](z["qkv_attention"](8, 2, False)),
                 z["image"](8, 4),

@@ -48,6 +48,14 @@ def _chain(levels: list, width: int | None) -> list | None:
     return order
 
 
+def instance_widths(cls, held, path) -> dict | None:
+    """The widths of the members of `held` (a class) in its instance at `path` under the class
+    `cls`: a class shared by levels of several widths records each instance's."""
+    at = ".".join(path)
+    own = {f"{p}.{at}" if p else at for p, _ in cls.instances}
+    return next((w for (p, _), w in zip(held.instances, held.member_io) if p in own), None)
+
+
 def _up_widths(ctx: BlockContext, cls, path, m) -> tuple[int | None, int | None]:
     """(what an up level's upsampler gives, None without one; what its DoubleConv reads) for the
     instance at `path`, from that instance's own members' widths."""
@@ -56,9 +64,7 @@ def _up_widths(ctx: BlockContext, cls, path, m) -> tuple[int | None, int | None]
         return None, None
     up = next((c.attr for c in modules(held) if c.type_name == "nn.ConvTranspose2d"), None)
     conv = next((c.attr for c in modules(held) if holds_double_conv(ctx, c)), None)
-    at = ".".join(path)
-    own = {f"{p}.{at}" if p else at for p, _ in cls.instances}
-    widths = next((w for (p, _), w in zip(held.instances, held.member_io) if p in own), None)
+    widths = instance_widths(cls, held, path)
     if widths is None or conv is None:
         return None, None
     gives = widths[up].out_width if up is not None and widths.get(up) else None

@@ -229,10 +229,17 @@ def _block_slot_pins(ctx: BlockContext, m) -> list:
     why = "lucidrains' Block: conv, norm, the resnets' activation"
     # addressed by this instance's path: the class's own choice is its first instance's
     at = f"{m.attr}.{first.attr}.{body[0].attr}"
-    return [
+    pins = [
         (f"{at}.{c.attr}", "module_type", value, why)
         for c in body[0].children
         if c.kind == "placeholder" and c.type_name != value.split("(")[0]
+    ]
+    # ... and the activation of the pattern that reads the Block (a conv stem's own choice)
+    own = held.forward.choices if held.forward is not None else []
+    return pins + [
+        (c.path, "activation", _resnet_activation(ctx), why)
+        for c in own
+        if c.name == "activation" and c.source == "default"
     ]
 
 
