@@ -123,7 +123,17 @@ class RecursiveResidual(BlockPattern):
         glob = ctx.choose(
             cls, tail.attr, "residual", "add", ["none"], "the input added to the output"
         )
-        choices = [times, order, activation, local, glob]
+        source = ctx.choose(
+            cls,
+            where,
+            "residual_source",
+            "activated",
+            ["raw"],
+            "what the residuals add where the activation runs first: the activated tensors "
+            "(both DRRN ports' in-place ReLU overwrites the input and the first conv's output "
+            "before they are added) or the raw ones",
+        )
+        choices = [times, order, activation, local, glob, source]
         guessed = [c.name for c in choices if c.source == "default"]
         note = ""
         if guessed:
@@ -133,15 +143,18 @@ class RecursiveResidual(BlockPattern):
             )
         # a nested unit's empty slots are its activations: the one the choice names
         module = act.MODULES.get(activation.value)
-        pins = [] if module is None else [
-            pin for m in unit for slot in _slots(m) if (pin := slot_pin(slot, module, WHY))
-        ]
+        pins = (
+            []
+            if module is None
+            else [pin for m in unit for slot in _slots(m) if (pin := slot_pin(slot, module, WHY))]
+        )
         found = (head.attr, tuple(m.attr for m in unit), flat, tail.attr)
         return Match(self, len(members), found, choices, guessed=note, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         head, unit, flat, tail = match.found
-        times, order, activation, local, glob = (c.value for c in match.choices)
+        times, order, activation, local, glob, source = (c.value for c in match.choices)
+        aliased = order == "pre" and source == "activated"
 
         def conv(graph: Graph, attr: str, value, name: str):
             if order == "pre":
@@ -151,7 +164,15 @@ class RecursiveResidual(BlockPattern):
             return act.apply(graph, activation, out, name=name)
 
         x = g.input("x")
-        inputs = conv(g, head, x, "inputs")
+        residual = x
+        if aliased:  # the in-place ReLU overwrites the input: the global residual adds it so
+            x = residual = act.apply(g, activation, x, name="residual")
+            inputs = g.call_module((head,), x, name="inputs")
+        else:
+            inputs = conv(g, head, x, "inputs")
+        added = inputs
+        if aliased:  # and the unit's first ReLU overwrites the first conv's output
+            added = act.apply(g, activation, inputs, name="activated")
         body = Graph()
         out = body.input("out")
         given = body.input("inputs")
@@ -162,14 +183,14 @@ class RecursiveResidual(BlockPattern):
             step = body.call_function("add", step, given, name="out")
         body.output(step)
         out = g.repeat(
-            times, body, inputs, inputs, name="out", comment="the same unit, its weights shared"
+            times, body, inputs, added, name="out", comment="the same unit, its weights shared"
         )
         if order == "pre":
             out = conv(g, tail, out, "out")
         else:  # no activation on the image
             out = g.call_module((tail,), out, name="out")
         if glob == "add":
-            out = g.call_function("add", out, x, name="out", comment="global residual")
+            out = g.call_function("add", out, residual, name="out", comment="global residual")
         g.output(out)
 
     @staticmethod
@@ -179,7 +200,7 @@ class RecursiveResidual(BlockPattern):
 
         class PreActConv(nn.Sequential):  # yjn870/DRRN-pytorch's ConvLayer: ReLU, then conv
             def __init__(self, c_in: int, c_out: int) -> None:
-                super().__init__(nn.ReLU(), nn.Conv2d(c_in, c_out, 3, padding=1))
+                super().__init__(nn.ReLU(inplace=True), nn.Conv2d(c_in, c_out, 3, padding=1))
 
         class Recursive(nn.Module):  # its layers nested: `unit` a Sequential, other names
             def __init__(self, channels: int = 3, width: int = 6, times: int = 25) -> None:
@@ -189,8 +210,8 @@ class RecursiveResidual(BlockPattern):
                 self.unit = nn.Sequential(PreActConv(width, width), PreActConv(width, width))
                 self.exit = nn.Conv2d(width, channels, 3, padding=1)
 
-            def forward(self, x):
-                h0 = self.entry(torch.relu(x))
+            def forward(self, x):  # the in-place ReLUs overwrite x and h0 before they are added
+                h0 = self.entry(torch.relu_(x))
                 h = h0
                 for _ in range(self.times):
                     h = h0 + self.unit(h)

@@ -195,6 +195,8 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         default = "nn.LayerNorm"
     elif hinted(node, r"^bn|batch"):
         default = "nn.BatchNorm"
+    elif hinted(node, r"^in(\d+|_?norm\d*)?$|^instance|_in\d*$") and after_conv:
+        default = "nn.InstanceNorm"  # `in1`, `instance_norm`, `norm_in` (pix2pix, SRResNet ports)
     elif ctx.after_patchify and not groups_told:
         default = "nn.LayerNorm"
     elif after_conv or (ctx.next is not None and ctx.next.family == "conv") or groups_told:
