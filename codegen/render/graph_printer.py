@@ -35,6 +35,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "adaptive_max_pool": ("F.adaptive_max_pool2d", "F"),
     "max_pool1d": ("F.max_pool1d", "F"),
     "max_pool2d": ("F.max_pool2d", "F"),
+    "max_pool2d_with_indices": ("F.max_pool2d_with_indices", "F"),  # (values, indices)
+    "max_unpool2d": ("F.max_unpool2d", "F"),
     "max_pool3d": ("F.max_pool3d", "F"),
     "avg_pool1d": ("F.avg_pool1d", "F"),
     "avg_pool2d": ("F.avg_pool2d", "F"),
