@@ -143,6 +143,17 @@ def _closing_norm_pins(trunk, held) -> list:
     return pins
 
 
+def _long_skip(ctx: BlockContext, cls, where: str):
+    return ctx.choose(
+        cls,
+        where,
+        "long_skip",
+        "add",
+        ["none"],
+        "the first part's output added to the trunk's (SRResNet's elementwise sum)",
+    )
+
+
 class SRResNet(BlockPattern):
     role = "SuperResolution"
     priority = 10
@@ -166,14 +177,7 @@ class SRResNet(BlockPattern):
         steps = _upsampler(up, ctx, width, channels)
         if steps is None:
             return None
-        skip = ctx.choose(
-            cls,
-            trunk[0].attr,
-            "long_skip",
-            "add",
-            ["none"],
-            "the first part's output added to the trunk's (SRResNet's elementwise sum)",
-        )
+        skip = _long_skip(ctx, cls, trunk[0].attr)
         leftthomas = all(LEFTTHOMAS.fullmatch(m.attr) for m in members)
         squash = ctx.choose(
             cls,
@@ -210,14 +214,7 @@ class SRResNet(BlockPattern):
         if parts is None:
             return None
         first, trunk, up, last = parts
-        skip = ctx.choose(
-            cls,
-            trunk[0].attr,
-            "long_skip",
-            "add",
-            ["none"],
-            "the first part's output added to the trunk's (SRResNet's elementwise sum)",
-        )
+        skip = _long_skip(ctx, cls, trunk[0].attr)
         squash = ctx.choose(
             cls,
             last.attr,

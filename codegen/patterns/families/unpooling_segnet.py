@@ -49,18 +49,29 @@ def _places(ms) -> dict | None:
 
 def _sides(convs: dict, norms: dict) -> tuple | None:
     """(encoder convs, decoder convs, encoder norms, decoder norms), each by (stage, place)."""
-    if len(convs) != 2 or len(norms) not in (1, 2):
+    if len(convs) != 2 or len(norms) > 2:
         return None
     (a, conv_a), (b, conv_b) = convs.items()
-    spellings = list(norms)
-    if len(spellings) == 1:
-        spellings.append(None)
-    p, q = spellings
+    p, q = (list(norms) + [None, None])[:2]  # (none where the norms are nested with the convs)
+    if p is None:
+        return conv_a, conv_b, {}, {}
     # the norms' spellings differ as the convs' do: pair them by what their ends share
     if _affix(a, p) + (_affix(b, q) if q else 0) < _affix(a, q or "") + _affix(b, p):
         p, q = q, p
     norm_a, norm_b = norms.get(p, {}) if p else {}, norms.get(q, {}) if q else {}
     return conv_a, conv_b, norm_a, norm_b
+
+
+def _conv_unit(m) -> bool:
+    """A 2-d conv, or a Sequential of one with its norm (and activation slot) after it."""
+    if m.kind == "builtin":
+        return family(m) == "conv" and m.io.ndim == 2
+    items = [c for c in m.children if c.kind != "placeholder"] if m.kind == "sequential" else []
+    if not items or items[0].kind != "builtin" or family(items[0]) != "conv":
+        return False
+    return (
+        items[0].io.ndim == 2 and all(family(c) == "norm" for c in items[1:2]) and len(items) <= 2
+    )
 
 
 def _chains(order: list, channels: int) -> bool:
@@ -80,10 +91,10 @@ class UnpoolingSegNet(BlockPattern):
         members = modules(cls)
         if tensors(cls) or len(members) < 5:
             return None
-        if any(m.kind != "builtin" or m.io is None for m in members):
+        if any(m.io is None for m in members):
             return None
-        convs = [m for m in members if family(m) == "conv" and m.io.ndim == 2]
-        norms = [m for m in members if family(m) == "norm"]
+        convs = [m for m in members if _conv_unit(m)]
+        norms = [m for m in members if m.kind == "builtin" and family(m) == "norm"]
         if len(convs) + len(norms) != len(members):
             return None
         conv_places, norm_places = _places(convs), _places(norms)
@@ -108,10 +119,14 @@ class UnpoolingSegNet(BlockPattern):
             if set(side_norms) - set(side):
                 return None
             for k, m in side_norms.items():
-                if m.io.in_width != side[k].io.out_width:
+                if m.io.in_width != side[k].io.out_width or side[k].kind != "builtin":
                     return None
-        missing = [k for k in dec if k not in dec_norms]
-        if missing != [min(dec)] or set(enc) - set(enc_norms):
+        # a conv is called alone, or with its norm (and activation) nested in a Sequential
+        nested = lambda side, k: side[k].kind == "sequential"  # noqa: E731
+        missing = [k for k in dec if k not in dec_norms and not nested(dec, k)]
+        if missing not in ([min(dec)], []) or any(
+            k not in enc_norms for k in enc if not nested(enc, k)
+        ):
             return None
         activation = ctx.choose(
             cls,
@@ -161,7 +176,7 @@ class UnpoolingSegNet(BlockPattern):
         def unit(x, conv: str, norm: str | None):
             x = g.call_module((conv,), x, name="x", inline=norm is not None)
             if norm is None:
-                return x  # the class scores
+                return x  # the class scores, or a nested conv-norm-activation
             x = g.call_module((norm,), x, name="x", inline=True)
             return act.apply(g, activation, x, name="x")
 
@@ -194,44 +209,37 @@ class UnpoolingSegNet(BlockPattern):
         import torch.nn as nn
         import torch.nn.functional as F
 
-        class EncDecSegNet(nn.Module):  # vinceecws/SegNet_PyTorch's names, two stages of 2 and 3
+        def cbr(c_in: int, c_out: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()
+            )
+
+        class EncDecSegNet(nn.Module):  # enc_/dec_ names, conv-BN-ReLU nested, stages of 2 and 3
             def __init__(self, in_chn: int = 3, out_chn: int = 5) -> None:
                 super().__init__()
-                self.enc_conv00 = nn.Conv2d(in_chn, 6, 3, padding=1)
-                self.enc_bn00 = nn.BatchNorm2d(6)
-                self.enc_conv01 = nn.Conv2d(6, 6, 3, padding=1)
-                self.enc_bn01 = nn.BatchNorm2d(6)
-                self.enc_conv10 = nn.Conv2d(6, 10, 3, padding=1)
-                self.enc_bn10 = nn.BatchNorm2d(10)
-                self.enc_conv11 = nn.Conv2d(10, 10, 3, padding=1)
-                self.enc_bn11 = nn.BatchNorm2d(10)
-                self.enc_conv12 = nn.Conv2d(10, 10, 3, padding=1)
-                self.enc_bn12 = nn.BatchNorm2d(10)
-                self.dec_conv12 = nn.Conv2d(10, 10, 3, padding=1)
-                self.dec_bn12 = nn.BatchNorm2d(10)
-                self.dec_conv11 = nn.Conv2d(10, 10, 3, padding=1)
-                self.dec_bn11 = nn.BatchNorm2d(10)
-                self.dec_conv10 = nn.Conv2d(10, 6, 3, padding=1)
-                self.dec_bn10 = nn.BatchNorm2d(6)
-                self.dec_conv01 = nn.Conv2d(6, 6, 3, padding=1)
-                self.dec_bn01 = nn.BatchNorm2d(6)
+                self.enc_conv00, self.enc_conv01 = cbr(in_chn, 6), cbr(6, 6)
+                self.enc_conv10, self.enc_conv11, self.enc_conv12 = (
+                    cbr(6, 10),
+                    cbr(10, 10),
+                    cbr(10, 10),
+                )
+                self.dec_conv12, self.dec_conv11, self.dec_conv10 = (
+                    cbr(10, 10),
+                    cbr(10, 10),
+                    cbr(10, 6),
+                )
+                self.dec_conv01 = cbr(6, 6)
                 self.dec_conv00 = nn.Conv2d(6, out_chn, 3, padding=1)
 
             def forward(self, x):
-                x = F.relu(self.enc_bn00(self.enc_conv00(x)))
-                x = F.relu(self.enc_bn01(self.enc_conv01(x)))
+                x = self.enc_conv01(self.enc_conv00(x))
                 x, idx0 = F.max_pool2d(x, 2, 2, return_indices=True)
-                x = F.relu(self.enc_bn10(self.enc_conv10(x)))
-                x = F.relu(self.enc_bn11(self.enc_conv11(x)))
-                x = F.relu(self.enc_bn12(self.enc_conv12(x)))
+                x = self.enc_conv12(self.enc_conv11(self.enc_conv10(x)))
                 x, idx1 = F.max_pool2d(x, 2, 2, return_indices=True)
                 x = F.max_unpool2d(x, idx1, 2, 2)
-                x = F.relu(self.dec_bn12(self.dec_conv12(x)))
-                x = F.relu(self.dec_bn11(self.dec_conv11(x)))
-                x = F.relu(self.dec_bn10(self.dec_conv10(x)))
+                x = self.dec_conv10(self.dec_conv11(self.dec_conv12(x)))
                 x = F.max_unpool2d(x, idx0, 2, 2)
-                x = F.relu(self.dec_bn01(self.dec_conv01(x)))
-                return self.dec_conv00(x)
+                return self.dec_conv00(self.dec_conv01(x))
 
         torch.manual_seed(0)
         net = EncDecSegNet()
