@@ -19,7 +19,10 @@ pytestmark = pytest.mark.filterwarnings(
 # Exact from the keys alone. Measured blind (session 14, branch zoo14 at a0aabe8 + the zoo,
 # 2026-11-30, before any change made for it; `python benchmarks/bench_generative_zoo.py
 # --keys-only 14:...`): 0 exact, 8 flagged, 0 WRONG, 0 crash.
-EXACT: set[str] = set()
+# Session 15 (gen15a): DRRN by families/recursive_residual.py (the shared unit run 25 times, the
+# in-place ReLU's aliased residuals), twtygqyy's SRResNet by families/srresnet.py read from
+# structure, SegNet by families/unpooling_segnet.py (pool indices paired by mirrored stages).
+EXACT: set[str] = {"drrn", "twty_srresnet", "segnet"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
