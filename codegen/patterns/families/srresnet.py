@@ -240,7 +240,7 @@ class SRResNet(BlockPattern):
         pins = []
         activation = choices[-1].value if bare else None
         module = act.MODULES.get(activation) if activation else None
-        why = "SRResNet's parts activate as its first conv does (twtygqyy/pytorch-SRResNet)"
+        why = "as after the first conv, its head_activation choice: twtygqyy/pytorch-SRResNet"
         for slot in up.children if module else []:
             if slot.kind == "placeholder" and slot.type_name != "nn.PixelShuffle":
                 pin = slot_pin(slot, module, why)
@@ -249,7 +249,7 @@ class SRResNet(BlockPattern):
         own = held.forward.choices if held is not None and held.forward is not None else []
         said = next((c for c in own if c.name == "activation"), None)
         if said is not None and activation:
-            why_block = "SRResNet's residual block adds nothing after the sum (Ledig et al. 2017)"
+            why_block = "SRResNet's residual block adds nothing after the sum, Ledig et al. 2017"
             pins.append((said.path, "activation", "identity", why_block))
             pins.append((said.path, "inside_activation", activation, why))
         pins += _closing_norm_pins(trunk, held)
