@@ -68,3 +68,72 @@ def test_plain_chain_read_as_a_recursive_unit_is_flagged(tmp_path):
         'unit_residual = "none"\n["RecoveredModel.conv_out"]\nresidual = "none"\n'
     )
     _check(PlainChain(), 3, tmp_path, hint)
+
+
+class ConvolutionalBlock(nn.Module):  # sgrvinod/a-PyTorch-Tutorial-to-Super-Resolution
+    def __init__(self, c_in: int, c_out: int, k: int, batch_norm=False, activation=None) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, k, padding=k // 2)]
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(c_out))
+        if activation == "prelu":
+            layers.append(nn.PReLU())
+        elif activation == "tanh":
+            layers.append(nn.Tanh())
+        self.conv_block = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.conv_block(x)
+
+
+class SubPixelConvolutionalBlock(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, c * 4, 3, padding=1)
+        self.pixel_shuffle = nn.PixelShuffle(2)
+        self.prelu = nn.PReLU()
+
+    def forward(self, x):
+        return self.prelu(self.pixel_shuffle(self.conv(x)))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv_block1 = ConvolutionalBlock(c, c, 3, batch_norm=True, activation="prelu")
+        self.conv_block2 = ConvolutionalBlock(c, c, 3, batch_norm=True)
+
+    def forward(self, x):
+        return self.conv_block2(self.conv_block1(x)) + x
+
+
+class SgrvinodSRResNet(nn.Module):
+    """The parts as classes holding a Sequential, the blocks and the upsampler Sequentials."""
+
+    def __init__(self, c: int = 8) -> None:
+        super().__init__()
+        self.conv_block1 = ConvolutionalBlock(3, c, 9, activation="prelu")
+        self.residual_blocks = nn.Sequential(*[ResidualBlock(c) for _ in range(2)])
+        self.conv_block2 = ConvolutionalBlock(c, c, 3, batch_norm=True)
+        self.subpixel_convolutional_blocks = nn.Sequential(
+            *[SubPixelConvolutionalBlock(c) for _ in range(2)]
+        )
+        self.conv_block3 = ConvolutionalBlock(c, 3, 9, activation="tanh")
+
+    def forward(self, x):
+        output = self.conv_block1(x)
+        residual = output
+        output = self.conv_block2(self.residual_blocks(output)) + residual
+        return self.conv_block3(self.subpixel_convolutional_blocks(output))
+
+
+def test_srresnet_parts_as_classes_read_from_structure(tmp_path):
+    """sgrvinod's layout: no key shows its blocks' residual, the conv-BN part's empty activation
+    or the closing Tanh; flagged, and exact once they are given."""
+    hint = (
+        '["ResidualBlock"]\nresidual = "add"\n'
+        '["conv_block2.conv_block.2"]\nmodule_type = "nn.Identity()"\n'
+        '["residual_blocks.0.conv_block2.conv_block.2"]\nmodule_type = "nn.Identity()"\n'
+        '["RecoveredModel.conv_block3"]\noutput_activation = "tanh"\n'
+    )
+    _check(SgrvinodSRResNet(), 3, tmp_path, hint)

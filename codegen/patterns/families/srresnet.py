@@ -96,29 +96,36 @@ def _blocks(m) -> bool:
     )
 
 
+def _conv_part(m) -> bool:
+    """A conv, or a part holding one (sgrvinod's `ConvolutionalBlock`: conv, norm, activation)."""
+    return (m.kind == "builtin" and family(m) == "conv") or m.kind in ("class", "sequential")
+
+
 def _by_structure(members, ctx: BlockContext) -> tuple | None:
     """SRResNet's parts where the names do not number them (twtygqyy's `conv_input`, `residual`,
-    `conv_mid`, `bn_mid`, `upscale4x`, `conv_output`): the one part reading the image, the trunk
-    keeping the width (the blocks, then the conv, then its norm: Ledig et al. 2017, fig. 4), the
-    upsampler (its shuffles show as slots or Upsample classes), the conv back to the image."""
+    `conv_mid`, `bn_mid`, `upscale4x`, `conv_output`; sgrvinod's `conv_block1`, `residual_blocks`,
+    `conv_block2`, `subpixel_convolutional_blocks`, `conv_block3`): the one part reading the image,
+    the trunk keeping the width (the blocks, then the conv, then its norm: Ledig et al. 2017,
+    fig. 4), the upsampler (its shuffles show as slots or Upsample classes), the part back to the
+    image."""
     if any(m.io is None or not m.io.in_width or not m.io.out_width for m in members):
         return None
     ups = [m for m in members if _shuffles(m, ctx)]
-    lasts = [m for m in members if m.kind == "builtin" and family(m) == "conv"]
+    lasts = [m for m in members if _conv_part(m) and not _blocks(m) and m not in ups]
     lasts = [m for m in lasts if m.io.out_width < m.io.in_width]
     if len(ups) != 1 or len(lasts) != 1:
         return None
     (up,), (last,) = ups, lasts
     channels, width = last.io.out_width, last.io.in_width
     firsts = [m for m in members if (m.io.in_width, m.io.out_width) == (channels, width)]
-    if len(firsts) != 1 or _first_conv(firsts[0]) is None or up.io.in_width != width:
+    if len(firsts) != 1 or not _conv_part(firsts[0]) or up.io.in_width != width:
         return None
     first = firsts[0]
     trunk = [m for m in members if m not in (first, up, last)]
     if any((m.io.in_width, m.io.out_width) != (width, width) for m in trunk):
         return None
     blocks = [m for m in trunk if _blocks(m)]
-    convs = [m for m in trunk if m.kind == "builtin" and family(m) == "conv"]
+    convs = [m for m in trunk if _conv_part(m) and not _blocks(m)]
     norms = [m for m in trunk if m.kind == "builtin" and family(m) == "norm"]
     if len(blocks) != 1 or len(convs) > 1 or len(norms) > len(convs):
         return None
