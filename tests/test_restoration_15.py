@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from tests import generative_zoo_14_models as zoo14
-from tests.generative_zoo_check import generate, verdict
+from tests.generative_zoo_check import flagged_then_exact
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -47,14 +47,7 @@ def _check(reference, channels: int, tmp_path, hint: str) -> None:
         p.data.normal_(0, 0.2)
     reference.eval()
     inputs = (torch.randn(2, channels, 6, 6),)
-    model, source = generate(reference, tmp_path, "--quiet")
-    found, diff = verdict(reference, inputs, model, source)
-    assert found == "flagged", f"{found}: {diff:.3g}"
-    hints = tmp_path / "hints.toml"
-    hints.write_text(hint)
-    model, source = generate(reference, tmp_path, "--quiet", "--hints", str(hints))
-    found, diff = verdict(reference, inputs, model, source)
-    assert found == "exact", f"max abs diff {diff:.3g}"
+    flagged_then_exact(reference, inputs, tmp_path, hint)
 
 
 def test_drrn_layout_with_another_recursion_count(tmp_path):
