@@ -61,3 +61,16 @@ def check_listed(name: str, found: str, diff: float, exact: set[str]) -> None:
         assert found == "exact", f"{name}: max abs diff {diff:.3g}"
     else:
         assert found == "flagged", f"{name} is now exact: add it to EXACT"
+
+
+def flagged_then_exact(reference, inputs: tuple, folder: Path, hint: str) -> None:
+    """Flagged from the keys alone (never silently wrong), exact once `hint` (a hints.toml's
+    text) pins what no key records, as calibration would."""
+    model, source = generate(reference, folder, "--quiet")
+    found, diff = verdict(reference, inputs, model, source)
+    assert found == "flagged", f"{found}: {diff:.3g}"
+    hints = folder / "hints.toml"
+    hints.write_text(hint)
+    model, source = generate(reference, folder, "--quiet", "--hints", str(hints))
+    found, diff = verdict(reference, inputs, model, source)
+    assert found == "exact", f"max abs diff {diff:.3g}"

@@ -19,11 +19,12 @@ pytestmark = pytest.mark.filterwarnings(
 # Exact from the keys alone. Measured blind (session 14, branch zoo14 at a0aabe8 + the zoo,
 # 2026-11-30, before any change made for it; `python benchmarks/bench_generative_zoo.py
 # --keys-only 14:...`): 0 exact, 8 flagged, 0 WRONG, 0 crash.
-EXACT: set[str] = {
-    # gen15c: families/timed_level_unet.py reads its levels, blocks/pixel_token_attention.py its
-    # attention; dome272's conventions are defaults the file names (calibration may move them)
-    "dome272_ddpm_unet",
-}
+# Session 15: DRRN by families/recursive_residual.py (the shared unit run 25 times, the in-place
+# ReLU's aliased residuals), twtygqyy's SRResNet by families/srresnet.py read from structure,
+# SegNet by families/unpooling_segnet.py (pool indices paired by mirrored stages) (gen15a);
+# dome272's U-Net by families/timed_level_unet.py and blocks/pixel_token_attention.py, its
+# conventions defaults the file names, which calibration may move (gen15c).
+EXACT: set[str] = {"drrn", "twty_srresnet", "segnet", "dome272_ddpm_unet"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

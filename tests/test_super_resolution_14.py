@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from tests import generative_zoo_11_models as zoo11
 from tests import generative_zoo_13_models as zoo13
-from tests.generative_zoo_check import generate, verdict
+from tests.generative_zoo_check import flagged_then_exact
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -50,14 +50,7 @@ def _check(reference, tmp_path, hint: str) -> None:
         p.data.normal_(0, 1 / math.sqrt(max(p[0].numel(), 1)) if p.dim() > 1 else 0.1)
     reference.eval()
     inputs = (torch.randn(2, 3, 6, 6),)
-    model, source = generate(reference, tmp_path, "--quiet")
-    found, diff = verdict(reference, inputs, model, source)
-    assert found == "flagged", f"{found}: {diff:.3g}"
-    hints = tmp_path / "hints.toml"
-    hints.write_text(hint)
-    model, source = generate(reference, tmp_path, "--quiet", "--hints", str(hints))
-    found, diff = verdict(reference, inputs, model, source)
-    assert found == "exact", f"max abs diff {diff:.3g}"
+    flagged_then_exact(reference, inputs, tmp_path, hint)
 
 
 def test_srgan_layout_without_squashing(tmp_path):

@@ -748,7 +748,11 @@ class StructureBuilder:
                 collapsed = bool(done) and self.four_by_four.get(done[-1].path, (0,))[0] == 1
                 head = _head_gap(node, i, prev, collapsed) or _view_gap(node, i, prev, after_gap)
                 # (after a view to a map, the slot is the activation, as after a layer)
-                after_gap = after_gap and items[-1].type_name != "nn.Unflatten"
+                # (nor after a shuffle's slot: the activation that follows the shuffle)
+                after_gap = after_gap and items[-1].type_name not in (
+                    "nn.Unflatten",
+                    "nn.PixelShuffle",
+                )
                 if head is None and not after_gap:
                     head = _shuffle_gap(node, i, prev)
                 if node.path in self.mlpconv:  # between NiN blocks: a pool, then dropout
@@ -808,6 +812,8 @@ class StructureBuilder:
         shuffle = _trailing_shuffle(items)
         if shuffle is not None:  # the last upsampling pair's shuffle: no slot after it shows
             items.append(self._gap(node, len(items), items[-1].io, head=shuffle))
+            if _shuffle_then_slot(items[:-1]):  # and its activation, as the pairs before have
+                items.append(self._gap(node, len(items), items[-1].io))
         conv_norm = len(items) == 2 and [family(m) for m in items] == ["conv", "norm"]
         # A shortcut's projection has none; nor has a patchify conv's norm (ConvNeXt's stem).
         # A MobileNetV1 layer's Sequential ends in an activation after its 1x1 conv's norm too.
@@ -1197,6 +1203,10 @@ def _shuffle_gap(node: KeyNode, index: int, prev: IOSpec | None) -> str | None:
     if not prev.in_width:
         return None
     after = node.children.get(str(index + 1))
+    if after is None and str(index - 1) in node.children:
+        # two slots: the shuffle, then its activation (twtygqyy's SRResNet `upscale4x`:
+        # conv, PixelShuffle, LeakyReLU, conv, PixelShuffle, LeakyReLU)
+        after = node.children.get(str(index + 2))
     weight = after.tensors.get("weight") if after is not None and not after.children else None
     if weight is None or len(weight.shape) != 4 or weight.shape[1] <= 1:
         return None
@@ -1224,6 +1234,17 @@ def _trailing_shuffle(items: list[Module]) -> str | None:
     if value is None or not isinstance(r, int) or not last.io.in_width:
         return None
     return value if last.io.out_width == last.io.in_width * r * r else None
+
+
+def _shuffle_then_slot(items: list[Module]) -> bool:
+    """Every shuffle slot of an upsampler followed by another slot (its activation: twtygqyy's
+    SRResNet `upscale4x`, conv, PixelShuffle, LeakyReLU per step), so the last step has one too."""
+    at = [
+        i
+        for i, m in enumerate(items)
+        if m.kind == "placeholder" and m.type_name == "nn.PixelShuffle"
+    ]
+    return bool(at) and all(i + 1 < len(items) and items[i + 1].kind == "placeholder" for i in at)
 
 
 DOWNSAMPLER = re.compile(r"down_?sample(rs?)?|down_?sampling|downsample_?conv", re.I)

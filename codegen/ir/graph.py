@@ -166,6 +166,16 @@ class Graph:
         node.loop, node.body = tuple((v, tuple(p)) for v, p in items), body
         return self._add(node)
 
+    def repeat(self, times: int, body: Graph, *args: Arg, **options: Any) -> Value:
+        """`for _ in range(times): x = body(x, ...)`: the same modules applied again and again
+        (a recursive block sharing its weights, DRRN); `args` feed the body's inputs in order."""
+        called = [n.target for n in body.nodes if n.op == "call_module"]
+        if times < 1 or not called or len(args) != len(body.inputs):
+            raise ValueError("a repeat needs a count, a body calling modules and its arguments")
+        node = Node("call_module", tuple(called[0]), args, **_node_options(options))
+        node.body, node.times = body, int(times)
+        return self._add(node)
+
     def call_function(self, fn: str, *args: Arg, **options: Any) -> Value:
         kwargs = options.pop("kwargs", {})
         return self._add(Node("call_function", fn, args, dict(kwargs), **_node_options(options)))

@@ -35,6 +35,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "adaptive_max_pool": ("F.adaptive_max_pool2d", "F"),
     "max_pool1d": ("F.max_pool1d", "F"),
     "max_pool2d": ("F.max_pool2d", "F"),
+    "max_pool2d_with_indices": ("F.max_pool2d_with_indices", "F"),  # (values, indices)
+    "max_unpool2d": ("F.max_unpool2d", "F"),
     "max_pool3d": ("F.max_pool3d", "F"),
     "avg_pool1d": ("F.avg_pool1d", "F"),
     "avg_pool2d": ("F.avg_pool2d", "F"),
@@ -297,7 +299,7 @@ class _Printer:
         return _is_inlined(self.g, self.uses, i)
 
     def _statement(self, i: int, node: Node) -> None:
-        if node.op == "call_module" and node.loop:
+        if node.op == "call_module" and (node.loop or node.body is not None):
             self._loop(i, node)
             return
         if node.op == "call_module" and node.each_collect:
@@ -369,10 +371,13 @@ class _Printer:
         name = self._name_for(i, node.name)
         if source != name:
             self._emit(f"{name} = {source}")
-        containers = ", ".join(self._module(p) for _, p in node.loop)
-        if len(node.loop) > 1:
-            containers = f"zip({containers})"  # (one container is iterated as it is)
-        self._emit(f"for {', '.join(variables)} in {containers}:", node.comment)
+        if node.loop:
+            containers = ", ".join(self._module(p) for _, p in node.loop)
+            if len(node.loop) > 1:
+                containers = f"zip({containers})"  # (one container is iterated as it is)
+            self._emit(f"for {', '.join(variables)} in {containers}:", node.comment)
+        else:  # Graph.repeat: the same modules again, a count of times
+            self._emit(f"for _ in range({int(node.times)}):", node.comment)
         body = _Printer(node.body, loop_variables=set(variables))
         # The outer names stay untouched, but for the carried value, which the body may rebind.
         for held in self.holder:

@@ -273,6 +273,18 @@ class BasicBlock(BlockPattern):
             between := act.inside_blocks(ctx, cls, ".".join(pairs[0][1]), activation)
         ):
             choices.append(between)  # HF ResNet: hidden_act after the sum, relu between the pairs
+        elif own is None and (activation.path, "inside_activation") in ctx.resolver.structural:
+            # a family pattern sets the two apart (SRResNet's blocks add nothing after the sum)
+            choices.append(
+                ctx.choose(
+                    cls,
+                    ".".join(pairs[0][1]),
+                    "inside_activation",
+                    activation.value,
+                    act.alternatives(activation.value, conv=True),
+                    "between the conv/norm pairs",
+                )
+            )
         gate, guessed = None, ""
         if gates:
             # SE-ResNet (Hu et al. 2018) gates the body's output before the sum; RegNetY gates

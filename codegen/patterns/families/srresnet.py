@@ -21,7 +21,9 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns import _activations as act
 from codegen.patterns._kit import tensors
+from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.patterns.blocks.shuffle_upsample import RATIOS
 
 NUMBERED = re.compile(r"([A-Za-z_]*?)_?(\d+)")
@@ -76,6 +78,89 @@ def _trailing_slot(m) -> str | None:
     return None
 
 
+def _shuffles(m, ctx: BlockContext) -> bool:
+    """An upsampler container: pixel-shuffle slots, or classes of role Upsample."""
+    if m.kind not in ("sequential", "modulelist", "repeat"):
+        return False
+    return any(
+        (c.kind == "placeholder" and c.type_name == "nn.PixelShuffle")
+        or (c.kind == "class" and ctx.role(c) == "Upsample")
+        for c in m.children
+    )
+
+
+def _blocks(m) -> bool:
+    """A container of residual blocks (generated classes)."""
+    return m.kind in ("sequential", "modulelist", "repeat") and any(
+        c.kind == "class" for c in m.children
+    )
+
+
+def _conv_part(m) -> bool:
+    """A conv, or a part holding one (sgrvinod's `ConvolutionalBlock`: conv, norm, activation)."""
+    return (m.kind == "builtin" and family(m) == "conv") or m.kind in ("class", "sequential")
+
+
+def _by_structure(members, ctx: BlockContext) -> tuple | None:
+    """SRResNet's parts where the names do not number them (twtygqyy's `conv_input`, `residual`,
+    `conv_mid`, `bn_mid`, `upscale4x`, `conv_output`; sgrvinod's `conv_block1`, `residual_blocks`,
+    `conv_block2`, `subpixel_convolutional_blocks`, `conv_block3`): the one part reading the image,
+    the trunk keeping the width (the blocks, then the conv, then its norm: Ledig et al. 2017,
+    fig. 4), the upsampler (its shuffles show as slots or Upsample classes), the part back to the
+    image."""
+    if any(m.io is None or not m.io.in_width or not m.io.out_width for m in members):
+        return None
+    ups = [m for m in members if _shuffles(m, ctx)]
+    lasts = [m for m in members if _conv_part(m) and not _blocks(m) and m not in ups]
+    lasts = [m for m in lasts if m.io.out_width < m.io.in_width]
+    if len(ups) != 1 or len(lasts) != 1:
+        return None
+    (up,), (last,) = ups, lasts
+    channels, width = last.io.out_width, last.io.in_width
+    firsts = [m for m in members if (m.io.in_width, m.io.out_width) == (channels, width)]
+    if len(firsts) != 1 or not _conv_part(firsts[0]) or up.io.in_width != width:
+        return None
+    first = firsts[0]
+    trunk = [m for m in members if m not in (first, up, last)]
+    if any((m.io.in_width, m.io.out_width) != (width, width) for m in trunk):
+        return None
+    blocks = [m for m in trunk if _blocks(m)]
+    convs = [m for m in trunk if _conv_part(m) and not _blocks(m)]
+    norms = [m for m in trunk if m.kind == "builtin" and family(m) == "norm"]
+    if len(blocks) != 1 or len(convs) > 1 or len(norms) > len(convs):
+        return None
+    if len(blocks) + len(convs) + len(norms) != len(trunk):
+        return None
+    return first, blocks + convs + norms, up, last
+
+
+def _closing_norm_pins(trunk, held) -> list:
+    """The trunk's closing norm is of the kind the blocks' norms are, where neither records
+    running statistics: twtygqyy's `bn_mid` is an InstanceNorm2d like its blocks' `in1`/`in2`
+    (a BatchNorm without running statistics, what the name alone would say, is rare)."""
+    kinds = {m.type_name for m in (held.members if held is not None else []) if family(m) == "norm"}
+    if kinds != {"nn.InstanceNorm2d"}:
+        return []
+    pins = []
+    for m in trunk:
+        choice = next((c for c in m.choices if c.name == "module_type"), None)
+        if family(m) == "norm" and choice is not None and m.type_name != "nn.InstanceNorm2d":
+            why = "the blocks' norms are instance norms: the trunk's closing norm is one too"
+            pins.append((choice.path, "module_type", "nn.InstanceNorm", why))
+    return pins
+
+
+def _long_skip(ctx: BlockContext, cls, where: str):
+    return ctx.choose(
+        cls,
+        where,
+        "long_skip",
+        "add",
+        ["none"],
+        "the first part's output added to the trunk's (SRResNet's elementwise sum)",
+    )
+
+
 class SRResNet(BlockPattern):
     role = "SuperResolution"
     priority = 10
@@ -86,7 +171,7 @@ class SRResNet(BlockPattern):
             return None
         ordered = _numbered(members)
         if ordered is None:
-            return None
+            return self._match_by_structure(cls, members, ctx)
         first, *trunk, up = ordered
         head = _first_conv(first)
         if head is None or first.io is None or not head.io.in_width:
@@ -99,14 +184,7 @@ class SRResNet(BlockPattern):
         steps = _upsampler(up, ctx, width, channels)
         if steps is None:
             return None
-        skip = ctx.choose(
-            cls,
-            trunk[0].attr,
-            "long_skip",
-            "add",
-            ["none"],
-            "the first part's output added to the trunk's (SRResNet's elementwise sum)",
-        )
+        skip = _long_skip(ctx, cls, trunk[0].attr)
         leftthomas = all(LEFTTHOMAS.fullmatch(m.attr) for m in members)
         squash = ctx.choose(
             cls,
@@ -132,23 +210,85 @@ class SRResNet(BlockPattern):
             for path, _ in cls.instances:
                 where = ".".join(p for p in (path, trunk[-1].attr, slot) if p)
                 pins.append((where, "module_type", IDENTITY, why))
-        found = (first.attr, tuple(m.attr for m in trunk), up.attr, tuple(steps))
+        found = (first.attr, tuple((m.attr, False) for m in trunk), up.attr, tuple(steps))
+        found += ("", False)
         return Match(
             self, len(members), found, [skip, squash], guessed="; ".join(guessed), pins=pins
         )
 
+    def _match_by_structure(self, cls, members, ctx: BlockContext) -> Match | None:
+        parts = _by_structure(members, ctx)
+        if parts is None:
+            return None
+        first, trunk, up, last = parts
+        skip = _long_skip(ctx, cls, trunk[0].attr)
+        squash = ctx.choose(
+            cls,
+            last.attr,
+            "output_activation",
+            "identity",
+            [o for o in OUTPUTS if o != "identity"],
+            "after the last conv (tanh_to_unit: (tanh + 1) / 2)",
+        )
+        choices = [skip, squash]
+        bare = first.kind == "builtin"
+        if bare:  # its activation holds no tensor (Ledig's PReLU would)
+            choices.append(
+                ctx.choose(
+                    cls,
+                    first.attr,
+                    "head_activation",
+                    "leaky_relu",
+                    act.alternatives("leaky_relu", conv=True),
+                    "after the first conv (twtygqyy/pytorch-SRResNet's LeakyReLU(0.2))",
+                )
+            )
+        guessed = [c.name for c in choices if c.source == "default"]
+        pins = []
+        activation = choices[-1].value if bare else None
+        module = act.MODULES.get(activation) if activation else None
+        why = "as after the first conv, its head_activation choice: twtygqyy/pytorch-SRResNet"
+        for slot in up.children if module else []:
+            if slot.kind == "placeholder" and slot.type_name != "nn.PixelShuffle":
+                pin = slot_pin(slot, module, why)
+                pins += [pin] if pin else []
+        held = ctx.classes.get(next(c for c in trunk[0].children if c.kind == "class").type_name)
+        own = held.forward.choices if held is not None and held.forward is not None else []
+        said = next((c for c in own if c.name == "activation"), None)
+        if said is not None and activation:
+            why_block = "SRResNet's residual block adds nothing after the sum, Ledig et al. 2017"
+            pins.append((said.path, "activation", "identity", why_block))
+            pins.append((said.path, "inside_activation", activation, why))
+        pins += _closing_norm_pins(trunk, held)
+        note = ""
+        if guessed:
+            note = (
+                "SRResNet's long skip, output squashing and parameter-free activations leave no "
+                f"tensor: the choices {', '.join(guessed)}"
+            )
+        each = lambda m: m.kind in ("modulelist", "repeat")  # noqa: E731
+        found = (first.attr, tuple((m.attr, each(m)) for m in trunk), up.attr, ())
+        found += (last.attr, each(up))
+        return Match(self, len(members), found, choices, guessed=note, pins=pins)
+
     def forward(self, match: Match, g: Graph) -> None:
-        first, trunk, up, steps = match.found
-        skip, squash = (c.value for c in match.choices)
+        first, trunk, up, steps, last, up_each = match.found
+        values = {c.name: c.value for c in match.choices}
+        skip, squash = values["long_skip"], values["output_activation"]
         x = g.input("x")
         feat = g.call_module((first,), x, name="feat")
+        if "head_activation" in values:
+            feat = act.apply(g, values["head_activation"], feat, name="feat")
         out = feat
-        for attr in trunk:
-            out = g.call_module((attr,), out, name="out")
+        for attr, each in trunk:
+            out = g.call_module((attr,), out, name="out", each=each)
         if skip == "add":
             out = g.call_function("add", feat, out, name="out", comment="long skip over the trunk")
         for step in steps:
             out = g.call_module((up, step), out, name="out")
+        if last:  # the upsampler, then the conv back to the image
+            out = g.call_module((up,), out, name="out", each=up_each)
+            out = g.call_module((last,), out, name="out")
         if squash == "tanh_to_unit":
             out = g.call_function("tanh", out, name="out", inline=True)
             out = g.call_function("add", out, 1.0, name="out", inline=True)
@@ -161,6 +301,7 @@ class SRResNet(BlockPattern):
     def examples():
         import torch
         import torch.nn as nn
+        import torch.nn.functional as F
 
         class Residual(nn.Module):  # leftthomas/SRGAN ResidualBlock
             def __init__(self, c: int) -> None:
@@ -197,5 +338,50 @@ class SRResNet(BlockPattern):
                 first = self.stage1(x)
                 return self.stage5(first + self.stage4(self.stage3(self.stage2(first))))
 
+        class BnBlock(nn.Module):  # BN residual block, LeakyReLU between, nothing after the sum
+            def __init__(self, c: int) -> None:
+                super().__init__()
+                self.c1, self.n1 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+                self.c2, self.n2 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+
+            def forward(self, x):
+                h = F.leaky_relu(self.n1(self.c1(x)), 0.2)
+                return x + self.n2(self.c2(h))
+
+        class Shuffle(nn.Module):  # SRGAN's UpsampleBLock under other names
+            def __init__(self, c: int) -> None:
+                super().__init__()
+                self.proj = nn.Conv2d(c, 4 * c, 3, padding=1)
+                self.act = nn.PReLU()
+
+            def forward(self, x):
+                return self.act(F.pixel_shuffle(self.proj(x), 2))
+
+        class Unnumbered(nn.Module):  # the parts named, not numbered; blocks in a ModuleList
+            def __init__(self, c: int = 4) -> None:
+                super().__init__()
+                self.head = nn.Conv2d(3, c, 9, padding=4)
+                self.blocks = nn.ModuleList(BnBlock(c) for _ in range(2))
+                self.fuse = nn.Conv2d(c, c, 3, padding=1)
+                self.fuse_norm = nn.BatchNorm2d(c)
+                self.upsample = nn.Sequential(Shuffle(c), Shuffle(c))
+                self.tail = nn.Conv2d(c, 3, 9, padding=4)
+
+            def forward(self, x):
+                feat = F.leaky_relu(self.head(x), 0.2)
+                out = feat
+                for block in self.blocks:
+                    out = block(out)
+                out = feat + self.fuse_norm(self.fuse(out))
+                return self.tail(self.upsample(out))
+
         torch.manual_seed(0)
-        return [Example(Generator().eval(), (torch.randn(2, 3, 5, 5),))]
+        unnumbered = Unnumbered()
+        for m in unnumbered.modules():  # trained statistics, so a wrong norm shows
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 1.5)
+        return [
+            Example(Generator().eval(), (torch.randn(2, 3, 5, 5),)),
+            Example(unnumbered.eval(), (torch.randn(2, 3, 5, 5),)),
+        ]

@@ -195,6 +195,8 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         default = "nn.LayerNorm"
     elif hinted(node, r"^bn|batch"):
         default = "nn.BatchNorm"
+    elif hinted(node, r"^in(\d+|_?norm\d*)?$|^instance|_in\d*$") and after_conv:
+        default = "nn.InstanceNorm"  # `in1`, `instance_norm`, `norm_in` (pix2pix, SRResNet ports)
     elif ctx.after_patchify and not groups_told:
         default = "nn.LayerNorm"
     elif after_conv or (ctx.next is not None and ctx.next.family == "conv") or groups_told:
@@ -294,7 +296,16 @@ def weight_only_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         io is not None and io.family == "conv" and (io.ndim or 0) >= 2
         for io in (ctx.prev, ctx.next if ctx.next is not None else ctx.prev)
     )
-    if hinted(node, r"prelu|act") or (between_convs and is_index(node.name)):
+    # One value in a numbered slot after a layer over a feature map: nn.PReLU()'s single slope
+    # (sgrvinod's SRResNet `Sequential(conv, BN, PReLU())`); a norm over one feature is no norm.
+    one_slope = (
+        w[0] == 1
+        and is_index(node.name)
+        and ctx.prev is not None
+        and ctx.prev.family in ("conv", "norm")
+        and (ctx.prev.ndim or 0) >= 2
+    )
+    if hinted(node, r"prelu|act") or (between_convs and is_index(node.name)) or one_slope:
         return Recognised(
             "nn.PReLU",
             [Arg("num_parameters", w[0], "width", prov(node, "weight", 0))],
