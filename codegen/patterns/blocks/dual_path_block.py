@@ -19,8 +19,8 @@ from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import call_unit, member_units, unit
+from codegen.patterns.blocks.residual import DUAL_PATH, SHORTCUT_NAMES, name_order
 
-DUAL_PATH = "dual_path"  # ChoiceResolver.structural, per block path: ((residual, dense), why)
 WHY = "the widths the next block reads: a dual path block (Chen et al. 2017)"
 
 
@@ -32,17 +32,10 @@ def dual_path_split(cls, ctx: BlockContext) -> tuple[int, int] | None:
     return next(iter(told))[0]
 
 
-def proven_dual_path(cls, ctx: BlockContext) -> bool:
-    """Whether the widths prove any instance of the class a dual path block."""
-    return any((path, DUAL_PATH) in ctx.resolver.structural for path, _ in cls.instances)
-
-
 def _by_widths(units):
     """The units in dataflow order: by the numbers in their names where those chain the widths
     (`conv1`..`conv3`), else from the one reading what no other gives, each next reading what
     the last gave (a spatial one first where two could); None where the widths cannot tell."""
-    from codegen.patterns.blocks.residual import name_order
-
     named = sorted(units, key=lambda u: name_order(".".join(u.conv)))
     if all(a.out_width == b.in_width for a, b in zip(named, named[1:])):
         return named
@@ -67,8 +60,6 @@ class DualPathBlock(BlockPattern):
     priority = 30  # over the residual bottleneck, which the widths prove it is not
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        from codegen.patterns.blocks.residual import SHORTCUT_NAMES
-
         split = dual_path_split(cls, ctx)
         members = modules(cls)
         if split is None or tensors(cls):

@@ -33,7 +33,6 @@ from codegen.patterns.blocks._conv_parts import (
     unit,
 )
 from codegen.patterns.blocks._norm_order import POST, PRE, model_order, proven
-from codegen.patterns.blocks.dual_path_block import proven_dual_path
 from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
@@ -51,6 +50,17 @@ SHORTCUT_NAMES = {
     "identity_conv",
     "convshortcut",
 }
+
+
+# ChoiceResolver.structural, per block path: ((residual, dense), why) where the widths the next
+# block reads prove it a dual path block (blocks/dual_path_block.py, analyze/layouts.py).
+DUAL_PATH = "dual_path"
+
+
+def proven_dual_path(cls, ctx: BlockContext) -> bool:
+    """Whether the widths prove any instance of the class a dual path block: never a plain
+    residual, whose output is what its body gives."""
+    return any((path, DUAL_PATH) in ctx.resolver.structural for path, _ in cls.instances)
 
 
 def name_order(attr: str) -> tuple:
