@@ -62,3 +62,43 @@ def residual_examples():
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 1.5)
     return [Example(model.eval(), (torch.randn(2, 6, 5, 5),))]
+
+
+def autoencoder_examples():
+    """A VQ-VAE top as a third repository might write it: the quantizer first in the module,
+    the decoder behind its own conv, the codebook in a class named `vq`."""
+    import torch
+    import torch.nn as nn
+
+    from codegen.patterns._kit import Example
+
+    class Quantizer(nn.Module):
+        def __init__(self, n: int, dim: int) -> None:
+            super().__init__()
+            self.embedding = nn.Embedding(n, dim)
+
+        def forward(self, z):
+            z = z.permute(0, 2, 3, 1)
+            flat = z.reshape(-1, z.shape[-1])
+            codes = torch.cdist(flat, self.embedding.weight).argmin(1)
+            return self.embedding(codes).view(z.shape).permute(0, 3, 1, 2)
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.vq = Quantizer(16, 3)
+            self.to_decoder = nn.Conv2d(3, 8, 1)
+            self.from_encoder = nn.Conv2d(8, 3, 1)
+            self.net_down = nn.Sequential(
+                nn.Conv2d(3, 4, 3, 2, 1), nn.ReLU(), nn.Conv2d(4, 8, 3, 2, 1)
+            )
+            self.net_up = nn.Sequential(
+                nn.ConvTranspose2d(8, 4, 3, 2, 1, 1), nn.ReLU(), nn.ConvTranspose2d(4, 3, 3, 2, 1, 1)
+            )
+
+        def forward(self, x):
+            z = self.vq(self.from_encoder(self.net_down(x)))
+            return self.net_up(self.to_decoder(z))
+
+    torch.manual_seed(0)
+    return [Example(Model().eval(), (torch.randn(2, 3, 8, 8),))]

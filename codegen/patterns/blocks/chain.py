@@ -94,6 +94,9 @@ def stage_pool(g: Graph, how: str, x: Value, ndim: int, comment: str = "") -> Va
     return g.call_function(f"{fn}_pool{ndim}d", x, kernel, kwargs=kwargs, comment=comment)
 
 
+UNNUMBERED_BLOCKS = 1 << 30
+
+
 def tie_order(m: Module) -> tuple:
     """Where names put a layer when widths allow several orders: token tables and stems, then
     position tables (added to what those gave), then encoders; shortcuts after the main path; heads, decoders and final norms last;
@@ -113,6 +116,11 @@ def tie_order(m: Module) -> tuple:
     else:
         stage = (1, 0)
     numbers = tuple(int(n) for n in re.findall(r"\d+", m.attr))
+    if not numbers and m.kind in ("class", "sequential", "modulelist", "repeat"):
+        # A stack of blocks named without a number beside numbered layers of the same width
+        # (zalando's VQ-VAE encoder: `_conv_1`, `_conv_2`, `_conv_3`, `_residual_stack`) comes
+        # after the numbered run, not inside it.
+        numbers = (UNNUMBERED_BLOCKS,)
     projection = ATTENTION_PROJECTION.match(m.attr.lower())
     qkv = (
         "qkv".index(projection.group(1).removeprefix("to_").removeprefix("w")[0])
@@ -831,6 +839,30 @@ def _ends_in_preactivated_block(m: Module | None, ctx: BlockContext) -> bool:
     return m is not None and m.kind == "class" and ctx.role(m) in PREACTIVATED_BLOCKS
 
 
+def _after_residual_layers(cls: ClassDef, ctx: BlockContext, member, steps, choices) -> None:
+    """A class whose last member ends in VQ-VAE residual layers (blocks/preact_residual_layer.py)
+    applies a ReLU after them, as Sonnet's ResidualStack: their sums are never activated, and no
+    key shows it (rosinality's encoder holds it in a trailing slot past its last key)."""
+    last = member
+    while last is not None and last.kind in ("sequential", "repeat", "modulelist"):
+        last = last.children[-1] if last.children else None
+    if last is None or last.kind != "class" or ctx.role(last) != "ResidualLayer":
+        return
+    if steps and steps[-1][0] == "activation":
+        return
+    final = ctx.choose(
+        cls,
+        member.attr,
+        "activation",
+        "relu",
+        act.alternatives("relu"),
+        "after the last residual layer (Sonnet's ResidualStack ends in a ReLU)",
+        aliases=act.ALIASES,
+    )
+    choices.append(final)
+    steps.append(("activation", final.value))
+
+
 def _ends_in_batch_norm(m: Module, ctx: BlockContext) -> bool:
     """Whether a member is a generated class whose forward returns what a batch norm gave, or a
     Sequential whose last item is one (MnasNet's `layers`: its last ReLU, past the last key, has
@@ -1295,6 +1327,7 @@ class Chain(BlockPattern):
         if found is None:
             return None
         steps, choices = found
+        _after_residual_layers(cls, ctx, ordered[-1], steps, choices)
         if cls.is_top and not front and _opens_transposed(ordered[0]):
             # DCGAN-style generators take the latent as a 1x1 map (pytorch/examples' DCGAN) or
             # flat and view it so (SAGAN): the file accepts both, a map unchanged

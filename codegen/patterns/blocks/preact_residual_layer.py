@@ -120,7 +120,7 @@ class ResidualLayerStack(BlockPattern):
             layers.attr,
             "activation",
             "relu",
-            ["identity"] + act.alternatives("relu", conv=True),
+            ["identity"] + [a for a in act.alternatives("relu", conv=True) if a != "identity"],
             "after the last layer: the residual sums are never activated (Sonnet's "
             "ResidualStack ends in a ReLU)",
             aliases=act.ALIASES,

@@ -19,6 +19,8 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import LATENT_MEAN, one_named, tensors
+from codegen.patterns._mirror_strides import layers, mirror_pins, strides_by
+from codegen.ir import ExampleInput
 
 MEAN = LATENT_MEAN
 SPREAD = r"(fc_?)?(log_?)?(var|sigma|std|logvar|log_?sigma)(_?fc)?"
@@ -91,7 +93,8 @@ class FlatVAE(BlockPattern):
                 "the strides, paddings and activations inside the encoder and decoder leave no "
                 "keys: read by convention (calibrate to settle them)"
             )
-        return Match(self, len(members), found, [output], guessed=guessed)
+        pins = mirror_pins(encoder, [decoder, final])
+        return Match(self, len(members), found, [output], guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
@@ -107,6 +110,16 @@ class FlatVAE(BlockPattern):
         if f["final"]:
             out = g.call_module((f["final"],), out, name="out")
         g.output(act.apply(g, match.choices[0].value, out, name="out", inline=True))
+
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput] | None:
+        """An image as large as the decoder's first map times 2 per halving conv of the encoder,
+        so the flattened features are what the mean head reads."""
+        encoder = next((m for m in modules(cls) if m.attr == match.found["encoder"]), None)
+        if encoder is None or encoder.io is None or not encoder.io.in_width:
+            return None
+        halving = [m for m in layers(encoder) if strides_by(m) == 2]
+        side = match.found["shape"][1] * 2 ** len(halving)
+        return [ExampleInput((2, encoder.io.in_width, side, side))]
 
     @staticmethod
     def examples():
