@@ -21,8 +21,8 @@ from codegen.patterns._kit import one_named, tensors
 
 class VectorQuantizer(BlockPattern):
     role = "VectorQuantizer"
-    # (rosinality's `quantize_b`, zalando's `_vq_vae`, `vector_quantizer`, `vq_layer`)
-    named = r"_*(vector_?)?(vq|quanti[sz]er?|codebook)(_\w+)?"
+    # (rosinality's `quantize_b`, zalando's `_vq_vae`, MishaLaskin's `vector_quantization`)
+    named = r"_*(vector_?)?(vq|quanti[sz](e|er|ation)|codebook)(_\w+)?"
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:

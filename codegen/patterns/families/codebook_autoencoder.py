@@ -24,6 +24,7 @@ from itertools import permutations
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
+from codegen.patterns._mirror_strides import mirror_pins
 from codegen.patterns.families.autoencoder import SEQUENTIAL_GUESS
 
 CONTAINERS = ("class", "sequential", "modulelist", "repeat")
@@ -64,7 +65,10 @@ class CodebookAutoencoder(BlockPattern):
         guessed = ""
         if any(m.kind != "class" for m in others if m.kind in CONTAINERS):
             guessed = SEQUENTIAL_GUESS  # the strides inside them are conventions, not keys
-        return Match(self, len(members), (placed.pop(), quantizer.attr), guessed=guessed)
+        (before, after) = found = placed.pop()
+        by_attr = {m.attr: m for m in others}
+        pins = mirror_pins(by_attr[before[0]], [by_attr[after[-1]]])
+        return Match(self, len(members), (found, quantizer.attr), guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         (before, after), quantizer = match.found

@@ -37,6 +37,13 @@ def _spatial(m) -> bool:
     return m is not None and m.io is not None and bool(m.io.ndim) and (m.io.ndim or 0) >= 1
 
 
+def _ends_in_conv(m) -> bool:
+    """A Sequential (through nested ones) whose last item is a conv, not an empty slot."""
+    while m is not None and m.kind == "sequential" and m.children:
+        m = m.children[-1]
+    return m is not None and m.kind == "builtin" and family(m) == "conv"
+
+
 class FlatVAE(BlockPattern):
     role = "VAE"
     priority = 10
@@ -93,12 +100,30 @@ class FlatVAE(BlockPattern):
                 "the strides, paddings and activations inside the encoder and decoder leave no "
                 "keys: read by convention (calibrate to settle them)"
             )
+        choices = [output]
+        if _ends_in_conv(encoder):
+            # Conv features are activated before they are flattened into the heads; a
+            # Sequential's activation after its last conv holds no key (the chain's rule too).
+            found["activation"] = len(choices)
+            choices.append(
+                ctx.choose(
+                    cls,
+                    encoder.attr,
+                    "activation",
+                    "relu",
+                    act.alternatives("relu", conv=True),
+                    f"after {encoder.attr}'s last conv",
+                    aliases=act.ALIASES,
+                )
+            )
         pins = mirror_pins(encoder, [decoder, final])
-        return Match(self, len(members), found, [output], guessed=guessed, pins=pins)
+        return Match(self, len(members), found, choices, guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
         h = g.call_module((f["encoder"],), g.input("x"), name="h")
+        if "activation" in f:
+            h = act.apply(g, match.choices[f["activation"]].value, h, name="h")
         h = g.call_function("flatten", h, 1, name="h")
         mu = g.call_module(
             (f["mean"],), h, name="mu", comment="the posterior's mean: decoded, not sampled"
@@ -130,7 +155,7 @@ class FlatVAE(BlockPattern):
             def __init__(self) -> None:
                 super().__init__()
                 self.encoder = nn.Sequential(
-                    nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU()
+                    nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.BatchNorm2d(4), nn.ReLU()
                 )
                 self.fc_mu = nn.Linear(16, 6)
                 self.fc_var = nn.Linear(16, 6)
@@ -144,4 +169,5 @@ class FlatVAE(BlockPattern):
                 return self.decoder(self.decoder_input(mu).view(-1, 4, 2, 2))
 
         torch.manual_seed(0)
-        return [Example(Vae().eval(), (torch.randn(2, 3, 2, 2),))]
+        # (the image comes back at its size: the encoder halves where the decoder doubles)
+        return [Example(Vae().eval(), (torch.randn(2, 3, 4, 4),))]
