@@ -20,6 +20,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import LATENT_MEAN, one_named, tensors
 from codegen.patterns._mirror_strides import layers, mirror_pins, strides_by
+from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.ir import ExampleInput
 
 MEAN = LATENT_MEAN
@@ -35,6 +36,22 @@ def _linear(m) -> bool:
 def _spatial(m) -> bool:
     """A member whose forward reads feature maps (a conv, or a container of them)."""
     return m is not None and m.io is not None and bool(m.io.ndim) and (m.io.ndim or 0) >= 1
+
+
+# AntixK/PyTorch-VAE names its members so in every model (VanillaVAE, BetaVAE, WAE, ...):
+# `decoder_input` from the latent, `final_layer` after the decoder; its code activates with
+# nn.LeakyReLU() throughout and ends in nn.Tanh().
+PYTORCH_VAE = "AntixK/PyTorch-VAE's layout (decoder_input, final_layer): LeakyReLU(), Tanh last"
+
+
+def _slots(*members) -> list:
+    """The empty slots of Sequentials, through nested ones, in order."""
+    found = []
+    for m in members:
+        if m is not None and m.kind == "sequential":
+            for c in m.children:
+                found += [c] if c.kind == "placeholder" else _slots(c)
+    return found
 
 
 def _ends_in_conv(m) -> bool:
@@ -77,14 +94,17 @@ class FlatVAE(BlockPattern):
         if made and mean.io.in_width % made:
             return None
         last = final or decoder
+        antixk = into.attr == "decoder_input" and final is not None and final.attr == "final_layer"
         output = ctx.choose(
             cls,
             last.attr,
             "output_activation",
-            "identity",
-            ["tanh", "sigmoid"],
+            "tanh" if antixk else "identity",
+            ["identity", "sigmoid"] if antixk else ["tanh", "sigmoid"],
             "after the last layer (images in [-1, 1] or [0, 1])",
         )
+        if antixk and output.source == "default":
+            output.source, output.note = "structure", PYTORCH_VAE
         found = dict(
             encoder=encoder.attr,
             mean=mean.attr,
@@ -117,6 +137,10 @@ class FlatVAE(BlockPattern):
                 )
             )
         pins = mirror_pins(encoder, [decoder, final])
+        if antixk:  # every slot of its Sequentials holds nn.LeakyReLU() (its code's only one)
+            pins += [slot_pin(m, "nn.LeakyReLU()", PYTORCH_VAE) for m in _slots(encoder, final)]
+            pins += [slot_pin(m, "nn.LeakyReLU()", PYTORCH_VAE) for m in _slots(decoder)]
+            pins = [p for p in pins if p]
         return Match(self, len(members), found, choices, guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
