@@ -71,6 +71,11 @@ class PreActivatedResidualLayer(BlockPattern):
 
         return residual_examples()
 
+STACK_GUESS = (
+    "the ReLU after the last layer is the reference code's (Sonnet's ResidualStack); no key "
+    "shows it: calibrate to confirm"
+)
+
 
 def _slots(items: dict) -> list[int] | None:
     """The slot indices of a Sequential laid out as units [slot, conv(, norm)], two or more, the
@@ -125,7 +130,8 @@ class ResidualLayerStack(BlockPattern):
             "ResidualStack ends in a ReLU)",
             aliases=act.ALIASES,
         )
-        return Match(self, 1, (layers.attr, layers.kind, len(items)), [closing])
+        guessed = "" if closing.source != "default" else STACK_GUESS
+        return Match(self, 1, (layers.attr, layers.kind, len(items)), [closing], guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         layers, kind, _ = match.found
