@@ -1327,7 +1327,8 @@ class Chain(BlockPattern):
         if found is None:
             return None
         steps, choices = found
-        _after_residual_layers(cls, ctx, ordered[-1], steps, choices)
+        if ordered:
+            _after_residual_layers(cls, ctx, ordered[-1], steps, choices)
         if cls.is_top and not front and _opens_transposed(ordered[0]):
             # DCGAN-style generators take the latent as a 1x1 map (pytorch/examples' DCGAN) or
             # flat and view it so (SAGAN): the file accepts both, a map unchanged
