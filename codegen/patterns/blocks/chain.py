@@ -94,9 +94,6 @@ def stage_pool(g: Graph, how: str, x: Value, ndim: int, comment: str = "") -> Va
     return g.call_function(f"{fn}_pool{ndim}d", x, kernel, kwargs=kwargs, comment=comment)
 
 
-UNNUMBERED_BLOCKS = 1 << 30
-
-
 def tie_order(m: Module) -> tuple:
     """Where names put a layer when widths allow several orders: token tables and stems, then
     position tables (added to what those gave), then encoders; shortcuts after the main path; heads, decoders and final norms last;
@@ -116,11 +113,6 @@ def tie_order(m: Module) -> tuple:
     else:
         stage = (1, 0)
     numbers = tuple(int(n) for n in re.findall(r"\d+", m.attr))
-    if not numbers and m.kind in ("class", "sequential", "modulelist", "repeat"):
-        # A stack of blocks named without a number beside numbered layers of the same width
-        # (zalando's VQ-VAE encoder: `_conv_1`, `_conv_2`, `_conv_3`, `_residual_stack`) comes
-        # after the numbered run, not inside it.
-        numbers = (UNNUMBERED_BLOCKS,)
     projection = ATTENTION_PROJECTION.match(m.attr.lower())
     qkv = (
         "qkv".index(projection.group(1).removeprefix("to_").removeprefix("w")[0])
@@ -143,9 +135,22 @@ def reading_order(members: list[Module]) -> tuple[list[Module], bool]:
     return (chained, True) if chained is not None else (sorted(members, key=tie_order), False)
 
 
+def _blocks_after_numbered_convs(ranked: list[Module]) -> list[Module]:
+    """Where the numbered members are built-in convs of one stem (zalando's VQ-VAE encoder:
+    `_conv_1`, `_conv_2`, `_conv_3` beside `_residual_stack`), an unnumbered stack of blocks
+    comes after their run, not inside it."""
+    numbered = [m for m in ranked if re.search(r"\d", m.attr)]
+    if len(numbered) < 2 or len({numbered_name(m.attr)[0] for m in numbered}) != 1:
+        return ranked
+    if any(m.kind != "builtin" or family(m) != "conv" for m in numbered):
+        return ranked
+    blocks = [m for m in ranked if m not in numbered and m.kind in ("class", "sequential")]
+    return [m for m in ranked if m not in blocks] + blocks
+
+
 def dataflow_order(members: list[Module], width: int | None = None) -> list[Module] | None:
     """An order in which every layer takes the width the previous one gave (None: there is none)."""
-    ranked = sorted(members, key=tie_order)
+    ranked = _blocks_after_numbered_convs(sorted(members, key=tie_order))
     if len(ranked) == 2 and SQUEEZE.match(ranked[1].attr) and EXCITE.match(ranked[0].attr):
         ranked.reverse()  # a gate's two layers, C -> r -> C: both orders chain, the names decide
     grouped = [m for m in ranked if _grouped_after_other(m, ranked)]
