@@ -21,7 +21,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # from the first conv reading 4x the channels the last one gives).
 # leftthomas's SRGAN generator (session 14): its numbered parts in SRResNet's order, the long skip
 # and `(tanh + 1) / 2` by convention (families/srresnet.py, blocks/shuffle_upsample.py).
-EXACT = {"esrgan_rrdbnet", "real_esrgan_x2", "srgan_generator"}
+# vanilla_vae (session 15): its encoder halves as often as its decoder doubles, final_layer's
+# square conv the missing upsampler (_mirror_strides.py), PyTorch-VAE's LeakyReLU() and Tanh
+# read from its layout's names (families/flat_vae.py).
+EXACT = {"esrgan_rrdbnet", "real_esrgan_x2", "srgan_generator", "vanilla_vae"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
@@ -135,6 +138,15 @@ def test_vanilla_vae_exact_after_calibrate(tmp_path, capsys):
     args = recorded(reference, inputs, tmp_path / "data.pt") + ["--quiet", "--candidates", "600"]
     source = _exact(reference, inputs, tmp_path, *args)
     assert "nn.LeakyReLU()" in source and "nn.ConvTranspose2d(" in source
+
+
+def test_conv_autoencoder_exact_after_calibrate(tmp_path, capsys):
+    """The tutorial conv autoencoder: strides mirror the decoder's, the innermost 7x7 pair
+    collapses to 1x1 and back (pins); calibration finds the Sigmoid no key shows."""
+    reference, inputs = zoo.build("conv_autoencoder")
+    args = recorded(reference, inputs, tmp_path / "data.pt") + ["--quiet", "--candidates", "200"]
+    source = _exact(reference, inputs, tmp_path, *args)
+    assert "torch.sigmoid" in source
 
 
 def test_swinir_tail_leaky_relu_after_calibrate(tmp_path):

@@ -25,7 +25,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # (families/resnet_generator.py, blocks/padded_resnet_block.py).
 # dcgan_generator: its first transposed conv reads the latent as a 1x1 map, its image ends in
 # tanh (structure defaults: layers/conv.py's latent_entry, chain's output_activation_choice).
-EXACT = {"fsrcnn", "rcan", "cyclegan_resnet", "dcgan_generator"}
+# vqvae_one_level (session 15): the VQ-VAE top read from widths (families/codebook_autoencoder),
+# its residual layers and their closing ReLU (blocks/preact_residual_layer), the 4x4 convs
+# halving where transposed ones mirror them (layers/conv.py's _mirrored_four_by_four).
+EXACT = {"fsrcnn", "rcan", "cyclegan_resnet", "dcgan_generator", "vqvae_one_level"}
 
 
 def _run(module, name: str, tmp_path, capsys, *extra: str):

@@ -138,9 +138,22 @@ def reading_order(members: list[Module]) -> tuple[list[Module], bool]:
     return (chained, True) if chained is not None else (sorted(members, key=tie_order), False)
 
 
+def _blocks_after_numbered_convs(ranked: list[Module]) -> list[Module]:
+    """Where the numbered members are built-in convs of one stem (zalando's VQ-VAE encoder:
+    `_conv_1`, `_conv_2`, `_conv_3` beside `_residual_stack`), an unnumbered stack of blocks
+    comes after their run, not inside it."""
+    numbered = [m for m in ranked if re.search(r"\d", m.attr)]
+    if len(numbered) < 2 or len({numbered_name(m.attr)[0] for m in numbered}) != 1:
+        return ranked
+    if any(m.kind != "builtin" or family(m) != "conv" for m in numbered):
+        return ranked
+    blocks = [m for m in ranked if m not in numbered and m.kind in ("class", "sequential")]
+    return [m for m in ranked if m not in blocks] + blocks
+
+
 def dataflow_order(members: list[Module], width: int | None = None) -> list[Module] | None:
     """An order in which every layer takes the width the previous one gave (None: there is none)."""
-    ranked = sorted(members, key=tie_order)
+    ranked = _blocks_after_numbered_convs(sorted(members, key=tie_order))
     if len(ranked) == 2 and SQUEEZE.match(ranked[1].attr) and EXCITE.match(ranked[0].attr):
         ranked.reverse()  # a gate's two layers, C -> r -> C: both orders chain, the names decide
     grouped = [m for m in ranked if _grouped_after_other(m, ranked)]
@@ -852,6 +865,30 @@ def _ends_in_preactivated_block(m: Module | None, ctx: BlockContext) -> bool:
     return m is not None and m.kind == "class" and ctx.role(m) in PREACTIVATED_BLOCKS
 
 
+def _after_residual_layers(cls: ClassDef, ctx: BlockContext, member, steps, choices) -> None:
+    """A class whose last member ends in VQ-VAE residual layers (blocks/preact_residual_layer.py)
+    applies a ReLU after them, as Sonnet's ResidualStack: their sums are never activated, and no
+    key shows it (rosinality's encoder holds it in a trailing slot past its last key)."""
+    last = member
+    while last is not None and last.kind in ("sequential", "repeat", "modulelist"):
+        last = last.children[-1] if last.children else None
+    if last is None or last.kind != "class" or ctx.role(last) != "ResidualLayer":
+        return
+    if steps and steps[-1][0] == "activation":
+        return
+    final = ctx.choose(
+        cls,
+        member.attr,
+        "activation",
+        "relu",
+        act.alternatives("relu"),
+        "after the last residual layer (Sonnet's ResidualStack ends in a ReLU)",
+        aliases=act.ALIASES,
+    )
+    choices.append(final)
+    steps.append(("activation", final.value))
+
+
 def _ends_in_batch_norm(m: Module, ctx: BlockContext) -> bool:
     """Whether a member is a generated class whose forward returns what a batch norm gave, or a
     Sequential whose last item is one (MnasNet's `layers`: its last ReLU, past the last key, has
@@ -1362,6 +1399,8 @@ class Chain(BlockPattern):
         if found is None:
             return None
         steps, choices = found
+        if ordered:
+            _after_residual_layers(cls, ctx, ordered[-1], steps, choices)
         if cls.is_top and not front and _opens_transposed(ordered[0]):
             # DCGAN-style generators take the latent as a 1x1 map (pytorch/examples' DCGAN) or
             # flat and view it so (SAGAN): the file accepts both, a map unchanged

@@ -5,9 +5,11 @@ VectorQuantizer2): each pixel's latent vector is replaced by its nearest codeboo
     codes = cdist(z.reshape(-1, dim), codebook.weight).argmin(dim=1)
     return codebook(codes).reshape(z.shape).permute(0, 3, 1, 2)
 
-Recognised from the one member, an embedding table (`embedding`, `codebook`), held under a name
-that says it quantises. In eval mode the straight-through trick `z + (z_q - z).detach()` is the
-codebook vector itself.
+Recognised from the one member, an embedding table (`embedding`, `codebook`, `_embedding`), held
+under a name that says it quantises. In eval mode the straight-through trick `z + (z_q - z).detach()`
+is the codebook vector itself. A codebook trained by moving averages keeps its statistics beside
+the table (zalandoresearch/pytorch-vq-vae's VectorQuantizerEMA: `_ema_cluster_size` [K], `_ema_w`
+[K, D]): they only update the table in training, so the lookup is the same.
 """
 
 from __future__ import annotations
@@ -19,17 +21,20 @@ from codegen.patterns._kit import one_named, tensors
 
 class VectorQuantizer(BlockPattern):
     role = "VectorQuantizer"
-    named = r"quantize|quantizer|vq|codebook"
+    # (rosinality's `quantize_b`, zalando's `_vq_vae`, MishaLaskin's `vector_quantization`)
+    named = r"_*(vector_?)?(vq|quanti[sz](e|er|ation)|codebook)(_\w+)?"
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        table = one_named(members, r"embedding|codebook|embed")
-        if tensors(cls) or len(members) != 1 or table is None or family(table) != "embedding":
+        table = one_named(members, r"_?(embedding|codebook|embed)")
+        if len(members) != 1 or table is None or family(table) != "embedding":
             return None
         if not cls.named or table.kind != "builtin":
             return None
-        return Match(self, 1, (table.attr, table.io.out_width))
+        if not _moving_average_statistics(tensors(cls)):
+            return None
+        return Match(self, 1 + len(tensors(cls)), (table.attr, table.io.out_width))
 
     def forward(self, match: Match, g: Graph) -> None:
         table, dim = match.found
@@ -61,13 +66,30 @@ class VectorQuantizer(BlockPattern):
                 q = self.embedding(codes).view(z.shape)
                 return q.permute(0, 3, 1, 2).contiguous()
 
+        class EmaQuantizer(VectorQuantizer):  # the table plus its moving-average statistics
+            def __init__(self, n: int, dim: int) -> None:
+                super().__init__(n, dim)
+                self.register_buffer("ema_counts", torch.zeros(n))
+                self.ema_sums = torch.nn.Parameter(torch.randn(n, dim))
+
         class Holder(torch.nn.Module):
             def __init__(self) -> None:
                 super().__init__()
                 self.quantize = VectorQuantizer(16, 4)
+                self.vq = EmaQuantizer(8, 4)
 
             def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return self.quantize(x)
+                return self.vq(self.quantize(x))
 
         torch.manual_seed(1)
         return [Example(Holder(), (torch.randn(2, 4, 5, 5),))]
+
+
+def _moving_average_statistics(params: list) -> bool:
+    """No tensors of the class's own, or the two a moving-average codebook keeps beside its table:
+    one count per code [K] and one running sum per code [K, D]. (Their sizes may be lifted to
+    constructor parameters, so only the shared K is compared.)"""
+    if not params:
+        return True
+    shapes = sorted((tuple(p.shape) for p in params), key=len)
+    return [len(s) for s in shapes] == [1, 2] and shapes[0][0] == shapes[1][0]

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns import _activations as act
 from codegen.patterns._kit import one_named, tensors
+from codegen.patterns._mirror_strides import mirror_pins
 
 QUANT, POST_QUANT, CODEBOOK = r"quant_conv", r"post_quant_conv", r"quantize|quantizer|vq"
 
@@ -40,6 +42,23 @@ class Autoencoder(BlockPattern):
             # strides, paddings and slots are read by convention.
             found = (encoder.attr, None, None, False, None, decoder.attr)
             return Match(self, len(members), found, guessed=SEQUENTIAL_GUESS)
+        if len(used) == 2 and _plain_pair(encoder, decoder):
+            # Two Sequentials, the decoder reading what the encoder gives (the tutorials' conv
+            # autoencoder): its strides mirror the decoder's upsamplers; a squashing last step
+            # (Sigmoid for [0, 1] pixels, Tanh for [-1, 1]) leaves no key.
+            squash = ctx.choose(
+                cls,
+                decoder.attr,
+                "output_activation",
+                "identity",
+                ["sigmoid", "tanh"],
+                "after the decoder's last layer (pixels in [0, 1] or [-1, 1])",
+            )
+            found = (encoder.attr, None, None, True, None, decoder.attr)
+            pins = mirror_pins(encoder, [decoder], collapse=True)
+            return Match(
+                self, len(members), found, [squash], guessed=SEQUENTIAL_GUESS, pins=pins
+            )
         if ctx.role(encoder) != "ConvEncoder" or ctx.role(decoder) != "ConvDecoder":
             return None
         for conv in (quant, post):
@@ -75,7 +94,9 @@ class Autoencoder(BlockPattern):
             )
         if post is not None:
             z = g.call_module((post,), z, name="z")
-        g.output(g.call_module((decoder,), z))
+        out = g.call_module((decoder,), z)
+        squash = next((c.value for c in match.choices if c.name == "output_activation"), None)
+        g.output(act.apply(g, squash, out) if squash else out)
 
     @staticmethod
     def examples():
@@ -100,6 +121,15 @@ def _moments_pair(encoder, decoder) -> bool:
         decoder.io.in_width if decoder.io else None
     )
     return bool(gives) and bool(reads) and gives == 2 * reads
+
+
+def _plain_pair(encoder, decoder) -> bool:
+    """Sequentials of 2-d convs where the decoder reads what the encoder gives."""
+    if encoder.kind != "sequential" or decoder.kind != "sequential":
+        return False
+    if encoder.io is None or decoder.io is None or encoder.io.ndim != 2:
+        return False
+    return bool(encoder.io.out_width) and encoder.io.out_width == decoder.io.in_width
 
 
 def _plain_vq(ctx: BlockContext) -> bool:

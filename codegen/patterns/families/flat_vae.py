@@ -19,6 +19,9 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import LATENT_MEAN, one_named, tensors
+from codegen.patterns._mirror_strides import layers, mirror_pins, strides_by
+from codegen.patterns.blocks.padded_resnet_block import slot_pin
+from codegen.ir import ExampleInput
 
 MEAN = LATENT_MEAN
 SPREAD = r"(fc_?)?(log_?)?(var|sigma|std|logvar|log_?sigma)(_?fc)?"
@@ -33,6 +36,29 @@ def _linear(m) -> bool:
 def _spatial(m) -> bool:
     """A member whose forward reads feature maps (a conv, or a container of them)."""
     return m is not None and m.io is not None and bool(m.io.ndim) and (m.io.ndim or 0) >= 1
+
+
+# AntixK/PyTorch-VAE names its members so in every model (VanillaVAE, BetaVAE, WAE, ...):
+# `decoder_input` from the latent, `final_layer` after the decoder; its code activates with
+# nn.LeakyReLU() throughout and ends in nn.Tanh().
+PYTORCH_VAE = "AntixK/PyTorch-VAE's layout (decoder_input, final_layer): LeakyReLU(), Tanh last"
+
+
+def _slots(*members) -> list:
+    """The empty slots of Sequentials, through nested ones, in order."""
+    found = []
+    for m in members:
+        if m is not None and m.kind == "sequential":
+            for c in m.children:
+                found += [c] if c.kind == "placeholder" else _slots(c)
+    return found
+
+
+def _ends_in_conv(m) -> bool:
+    """A Sequential (through nested ones) whose last item is a conv, not an empty slot."""
+    while m is not None and m.kind == "sequential" and m.children:
+        m = m.children[-1]
+    return m is not None and m.kind == "builtin" and family(m) == "conv"
 
 
 class FlatVAE(BlockPattern):
@@ -68,14 +94,17 @@ class FlatVAE(BlockPattern):
         if made and mean.io.in_width % made:
             return None
         last = final or decoder
+        antixk = into.attr == "decoder_input" and final is not None and final.attr == "final_layer"
         output = ctx.choose(
             cls,
             last.attr,
             "output_activation",
-            "identity",
-            ["tanh", "sigmoid"],
+            "tanh" if antixk else "identity",
+            ["identity", "sigmoid"] if antixk else ["tanh", "sigmoid"],
             "after the last layer (images in [-1, 1] or [0, 1])",
         )
+        if antixk and output.source == "default":
+            output.source, output.note = "structure", PYTORCH_VAE
         found = dict(
             encoder=encoder.attr,
             mean=mean.attr,
@@ -91,11 +120,34 @@ class FlatVAE(BlockPattern):
                 "the strides, paddings and activations inside the encoder and decoder leave no "
                 "keys: read by convention (calibrate to settle them)"
             )
-        return Match(self, len(members), found, [output], guessed=guessed)
+        choices = [output]
+        if _ends_in_conv(encoder):
+            # Conv features are activated before they are flattened into the heads; a
+            # Sequential's activation after its last conv holds no key (the chain's rule too).
+            found["activation"] = len(choices)
+            choices.append(
+                ctx.choose(
+                    cls,
+                    encoder.attr,
+                    "activation",
+                    "relu",
+                    act.alternatives("relu", conv=True),
+                    f"after {encoder.attr}'s last conv",
+                    aliases=act.ALIASES,
+                )
+            )
+        pins = mirror_pins(encoder, [decoder, final])
+        if antixk:  # every slot of its Sequentials holds nn.LeakyReLU() (its code's only one)
+            pins += [slot_pin(m, "nn.LeakyReLU()", PYTORCH_VAE) for m in _slots(encoder, final)]
+            pins += [slot_pin(m, "nn.LeakyReLU()", PYTORCH_VAE) for m in _slots(decoder)]
+            pins = [p for p in pins if p]
+        return Match(self, len(members), found, choices, guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
         h = g.call_module((f["encoder"],), g.input("x"), name="h")
+        if "activation" in f:
+            h = act.apply(g, match.choices[f["activation"]].value, h, name="h")
         h = g.call_function("flatten", h, 1, name="h")
         mu = g.call_module(
             (f["mean"],), h, name="mu", comment="the posterior's mean: decoded, not sampled"
@@ -108,6 +160,16 @@ class FlatVAE(BlockPattern):
             out = g.call_module((f["final"],), out, name="out")
         g.output(act.apply(g, match.choices[0].value, out, name="out", inline=True))
 
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput] | None:
+        """An image as large as the decoder's first map times 2 per halving conv of the encoder,
+        so the flattened features are what the mean head reads."""
+        encoder = next((m for m in modules(cls) if m.attr == match.found["encoder"]), None)
+        if encoder is None or encoder.io is None or not encoder.io.in_width:
+            return None
+        halving = [m for m in layers(encoder) if strides_by(m) == 2]
+        side = match.found["shape"][1] * 2 ** len(halving)
+        return [ExampleInput((2, encoder.io.in_width, side, side))]
+
     @staticmethod
     def examples():
         import torch
@@ -117,7 +179,7 @@ class FlatVAE(BlockPattern):
             def __init__(self) -> None:
                 super().__init__()
                 self.encoder = nn.Sequential(
-                    nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU()
+                    nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.BatchNorm2d(4), nn.ReLU()
                 )
                 self.fc_mu = nn.Linear(16, 6)
                 self.fc_var = nn.Linear(16, 6)
@@ -131,4 +193,5 @@ class FlatVAE(BlockPattern):
                 return self.decoder(self.decoder_input(mu).view(-1, 4, 2, 2))
 
         torch.manual_seed(0)
-        return [Example(Vae().eval(), (torch.randn(2, 3, 2, 2),))]
+        # (the image comes back at its size: the encoder halves where the decoder doubles)
+        return [Example(Vae().eval(), (torch.randn(2, 3, 4, 4),))]

@@ -520,7 +520,29 @@ def four_by_four_stacks(root: KeyNode) -> dict[str, tuple[int, int, str]]:
         for n in fours[:-1]:
             found[node.children[str(n)].path] = (2, 1, FOUR_BY_FOUR)
         found[node.children[str(fours[-1])].path] = (1, 0, FOUR_BY_FOUR)
-    return found
+    return _mirrored_four_by_four(root, found)
+
+
+MIRRORED = (
+    "a 4x4 conv whose transposed mirror upsamples (two 4x4 weights of one shape: a conv c -> c' "
+    "and a transposed conv c' -> c): each halves the map, stride 2, padding 1, as the VQ-VAE's "
+    "encoder and DCGAN's"
+)
+
+
+def _mirrored_four_by_four(root: KeyNode, found: dict) -> dict[str, tuple[int, int, str]]:
+    """`found` plus (2, 1, why) for every other 2-d 4x4 weight where two of them share a shape: an
+    autoencoder's downsampling conv and the transposed conv that mirrors it (a conv c -> c' and a
+    transposed c' -> c store the same [c', c, 4, 4]), as rosinality's and zalando's VQ-VAEs and
+    1Konny's Beta-VAE write them. A lone 4x4 conv (ConvNeXt's stem, a patch embedding) keeps
+    the patchify convention."""
+    fours = [
+        n for n in root.walk() if _conv_kernel(n) == (4, 4) and len(n.tensors["weight"].shape) == 4
+    ]
+    shapes = [tuple(n.tensors["weight"].shape) for n in fours]
+    if len(set(shapes)) == len(shapes):
+        return found
+    return {n.path: (2, 1, MIRRORED) for n in fours} | found
 
 
 def branch_input_groups(root: KeyNode) -> dict[str, int]:

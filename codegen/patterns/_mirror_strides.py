@@ -1,0 +1,113 @@
+"""An autoencoder's encoder halves the map as often as its decoder doubles it: the image comes back
+at its own size. Where the decoder's transposed convs upsample (stride 2, their default) and the
+encoder holds as many spatial convs, each of those convs halves (stride 2, half the kernel padded):
+AntixK/PyTorch-VAE's `Conv2d(h, h', 3, stride=2, padding=1)` per level, mirrored by
+`ConvTranspose2d(h', h, 3, stride=2, padding=1, output_padding=1)`, as most tutorial VAEs write it.
+
+Where the decoder holds one upsampler fewer than the encoder's convs and a conv keeping its width
+that the weights let be transposed (PyTorch-VAE's `final_layer[0]`), that conv is the missing
+upsampler. Pins (Match.pins): a hint or calibration still decides.
+"""
+
+from __future__ import annotations
+
+from codegen.patterns.blocks.padded_resnet_block import arg_pin
+
+WHY = (
+    "an autoencoder's encoder halves the map as often as its decoder's transposed convs double "
+    "it (PyTorch-VAE's stride-2 convs)"
+)
+
+
+def layers(m) -> list:
+    """The built-in layers a member applies, in order, through nested Sequentials."""
+    if m is None:
+        return []
+    if m.kind == "sequential":
+        return [leaf for c in m.children for leaf in layers(c)]
+    return [m] if m.kind == "builtin" else []
+
+
+def _spatial_conv(m) -> bool:
+    if m.type_name != "nn.Conv2d" or m.io is None:
+        return False
+    kernel = next((a.value for a in m.args if a.keyword == "kernel_size"), None)
+    return kernel not in (None, 1, (1, 1))
+
+
+def strides_by(m) -> object:
+    """A built-in layer's stride argument (1 where it gives none)."""
+    return next((a.value for a in m.args if a.keyword == "stride"), 1)
+
+
+def _upsamples(m) -> bool:
+    return m.type_name == "nn.ConvTranspose2d" and strides_by(m) == 2
+
+
+def _may_be_transposed(m) -> bool:
+    choice = next((c for c in m.choices if c.name == "module_type"), None)
+    return (
+        m.type_name == "nn.Conv2d"
+        and choice is not None
+        and "nn.ConvTranspose2d" in choice.alternatives
+        and choice.source == "default"
+    )
+
+
+def mirror_pins(encoder, decoder_parts: list, collapse: bool = False) -> list[tuple]:
+    """Stride pins for the encoder's spatial convs (and a module-type pin for the decoder's
+    missing upsampler), where the counts mirror; [] elsewhere. With `collapse`, an innermost
+    pair of the largest kernel collapses the map to 1x1 and back (_collapsing_pair)."""
+    down = [m for m in layers(encoder) if _spatial_conv(m)]
+    decoded = [leaf for part in decoder_parts for leaf in layers(part)]
+    if not down or any(m.io.in_width == m.io.out_width == 1 for m in down):
+        return []
+    pins = []
+    pair = _collapsing_pair(down, decoded) if collapse else None
+    if pair is not None:
+        conv, up = pair
+        geometry = next(c for c in up.choices if c.name == "geometry")
+        pins += [arg_pin(conv, "stride", 1, COLLAPSE), arg_pin(conv, "padding", 0, COLLAPSE)]
+        pins.append((geometry.path, "geometry", (1, 0, 0), COLLAPSE))
+        down, decoded = down[:-1], [m for m in decoded if m is not up]
+    ups = [m for m in decoded if _upsamples(m)]
+    if not ups:
+        return []
+    if len(down) == len(ups) + 1:
+        square = [m for m in decoded if _may_be_transposed(m)]
+        if len(square) != 1:
+            return []
+        choice = next(c for c in square[0].choices if c.name == "module_type")
+        pins.append((choice.path, "module_type", "nn.ConvTranspose2d", WHY))
+    elif len(down) != len(ups):
+        return []
+    pins += [arg_pin(m, "stride", 2, WHY) for m in down]
+    return [p for p in pins if p]
+
+
+COLLAPSE = (
+    "the innermost pair of an autoencoder's largest kernel (a conv c -> c' and its transposed "
+    "mirror c' -> c): the conv reads a map its kernel's size into 1x1 (stride 1, no padding), "
+    "the transposed conv draws it back, as DCGAN's last and first layers"
+)
+
+
+def _kernel(m) -> object:
+    return next((a.value for a in m.args if a.keyword == "kernel_size"), None)
+
+
+def _collapsing_pair(down: list, decoded: list) -> tuple | None:
+    """(the encoder's last conv, the decoder's first transposed conv) where they mirror (widths
+    swapped, one kernel) and that kernel is larger than every other conv's of the encoder."""
+    transposed = [m for m in decoded if m.type_name == "nn.ConvTranspose2d"]
+    if len(down) < 2 or not transposed or decoded[0] is not transposed[0]:
+        return None
+    conv, up = down[-1], transposed[0]
+    k = _kernel(conv)
+    if not isinstance(k, int) or k != _kernel(up) or k < 4:
+        return None
+    if any(not isinstance(_kernel(m), int) or _kernel(m) >= k for m in down[:-1]):
+        return None
+    if (conv.io.in_width, conv.io.out_width) != (up.io.out_width, up.io.in_width):
+        return None
+    return (conv, up) if any(c.name == "geometry" for c in up.choices) else None
