@@ -126,7 +126,7 @@ def test_laskin_vqvae_exact_from_keys(tmp_path):
     where transposed ones mirror them: exact from the keys, though every name differs."""
     found, diff, source = _keys_only(LaskinVQVAE, (2, 3, 16, 16), tmp_path)
     assert found == "exact", diff
-    assert "class ResidualLayer" in source and "F.relu" in source
+    assert "class PreActResidualLayer" in source and "F.relu" in source
 
 
 # ------------------------------------------------------- a flat VAE with other names and no norms

@@ -825,6 +825,7 @@ def _repeats_a_width(m: Module) -> bool:
 SPATIAL_ROLES = (
     "ConvNeXtBlock",
     "ResidualLayer",
+    "PreActResidualLayer",
     "BasicBlock",
     "InvertedResidual",
     "ConvStem",
@@ -872,7 +873,7 @@ def _after_residual_layers(cls: ClassDef, ctx: BlockContext, member, steps, choi
     last = member
     while last is not None and last.kind in ("sequential", "repeat", "modulelist"):
         last = last.children[-1] if last.children else None
-    if last is None or last.kind != "class" or ctx.role(last) != "ResidualLayer":
+    if last is None or last.kind != "class" or ctx.role(last) != "PreActResidualLayer":
         return
     if steps and steps[-1][0] == "activation":
         return

@@ -34,7 +34,9 @@ GUESS = (
 
 
 class PreActivatedResidualLayer(BlockPattern):
-    role = "ResidualLayer"
+    # Not "ResidualLayer": that is Hugging Face's ResNet layer (blocks/residual_layer.py), which
+    # activates after its sum, so nothing may follow it as it follows these.
+    role = "PreActResidualLayer"
     priority = 5
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
@@ -118,7 +120,7 @@ class ResidualLayerStack(BlockPattern):
             return None
         layers = members[0]
         items = list_items(layers)
-        if not items or any(ctx.role(m) != "ResidualLayer" for m in items):
+        if not items or any(ctx.role(m) != "PreActResidualLayer" for m in items):
             return None
         closing = ctx.choose(
             cls,
