@@ -10,6 +10,9 @@ under a name that says it quantises. In eval mode the straight-through trick `z 
 is the codebook vector itself. A codebook trained by moving averages keeps its statistics beside
 the table (zalandoresearch/pytorch-vq-vae's VectorQuantizerEMA: `_ema_cluster_size` [K], `_ema_w`
 [K, D]): they only update the table in training, so the lookup is the same.
+
+Chameleon's and Janus' VQ models (transformers' `get_codebook_entry`) give the decoder each row
+scaled to unit length; no tensor says which: a choice, `codebook_entries`.
 """
 
 from __future__ import annotations
@@ -34,7 +37,16 @@ class VectorQuantizer(BlockPattern):
             return None
         if not _moving_average_statistics(tensors(cls)):
             return None
-        return Match(self, 1 + len(tensors(cls)), (table.attr, table.io.out_width))
+        entries = ctx.choose(
+            cls,
+            table.attr,
+            "codebook_entries",
+            "as_stored",
+            ["unit_length"],
+            "the rows the decoder reads: as stored, or scaled to unit length (Chameleon's and "
+            "Janus' get_codebook_entry)",
+        )
+        return Match(self, 1 + len(tensors(cls)), (table.attr, table.io.out_width), [entries])
 
     def forward(self, match: Match, g: Graph) -> None:
         table, dim = match.found
@@ -46,6 +58,10 @@ class VectorQuantizer(BlockPattern):
             "argmin", distances, kwargs={"dim": 1}, name="codes", comment="nearest codebook row"
         )
         q = g.call_module((table,), codes, name="q", inline=True)
+        if match.choices[0].value == "unit_length":
+            q = g.call_function(
+                "F.normalize", q, kwargs={"p": 2.0, "dim": -1}, name="q", inline=True
+            )
         shape = g.call_method("shape", z, inline=True)
         q = g.call_method("reshape", q, shape, name="q", inline=True)
         g.output(g.call_method("permute", q, 0, 3, 1, 2))

@@ -40,7 +40,9 @@ def _widths(m) -> tuple[int, int] | None:
 
 class CodebookAutoencoder(BlockPattern):
     role = "VQVAE"
-    priority = 10
+    # Over the plain autoencoder (families/autoencoder.py), which may read the same members
+    # around the quantizer: one vector quantizer among them makes this the more specific reading.
+    priority = 11
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
