@@ -67,3 +67,23 @@ def generate_for(tmp_path: Any, model_cls: str, config_cls: str, config: dict) -
     finally:
         logging.disable(logging.NOTSET)
     return reference, ours, source
+
+
+def generate_from_trainer_dict(tmp_path: Any, reference: torch.nn.Module, config: Any) -> tuple:
+    """The model generated from a trainer's `{"state_dict", "config"}` file of `reference` (a
+    library module with no folder of its own), strict-loaded: (ours, source)."""
+    from codegen.generate import generate_source
+    from codegen.load import open_checkpoint
+    from tests.generated_module import load_module
+
+    path = tmp_path / "weights.pt"
+    torch.save({"state_dict": reference.state_dict(), "config": config.to_dict()}, path)
+    logging.disable(logging.WARNING)
+    try:
+        source, _ = generate_source(open_checkpoint(path).table)
+    finally:
+        logging.disable(logging.NOTSET)
+    (tmp_path / "model.py").write_text(source)
+    ours = load_module(tmp_path / "model.py").RecoveredModel().eval()
+    ours.load_state_dict(reference.state_dict(), strict=True)
+    return ours, source

@@ -6,17 +6,13 @@ config as a trainer would, compared output for output with the library's forward
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 import torch
 
 pytest.importorskip("transformers")
 
-from codegen.generate import generate_source  # noqa: E402
-from codegen.load import open_checkpoint  # noqa: E402
-from tests.generated_module import load_module  # noqa: E402
 from tests.library_compare import assert_exact, assert_trusted  # noqa: E402
+from tests.library_compare import generate_from_trainer_dict  # noqa: E402
 from tests.redraw import unit_scale  # noqa: E402
 
 SMALL = dict(
@@ -45,16 +41,7 @@ def test_fastspeech2_conformer_encoder_is_exact(tmp_path, normalize_before):
         config, config.encoder_config, use_encoder_input_layer=True
     )
     reference = unit_scale(encoder.eval())
-    path = tmp_path / "encoder.pt"
-    torch.save({"state_dict": reference.state_dict(), "config": config.to_dict()}, path)
-    logging.disable(logging.WARNING)
-    try:
-        source, _ = generate_source(open_checkpoint(path).table)
-    finally:
-        logging.disable(logging.NOTSET)
-    (tmp_path / "model.py").write_text(source)
-    ours = load_module(tmp_path / "model.py").RecoveredModel().eval()
-    ours.load_state_dict(reference.state_dict(), strict=True)
+    ours, source = generate_from_trainer_dict(tmp_path, reference, config)
     assert_trusted(source)
     ids = torch.randint(1, 30, (2, 9))
     with torch.no_grad():

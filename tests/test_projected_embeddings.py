@@ -5,17 +5,13 @@ projector left unrun. Written here around the library's Llama layers, compared w
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 import torch
 
 pytest.importorskip("transformers")
 
-from codegen.generate import generate_source  # noqa: E402
-from codegen.load import open_checkpoint  # noqa: E402
-from tests.generated_module import load_module  # noqa: E402
 from tests.library_compare import assert_exact, assert_trusted  # noqa: E402
+from tests.library_compare import generate_from_trainer_dict  # noqa: E402
 from tests.redraw import unit_scale  # noqa: E402
 
 
@@ -49,16 +45,7 @@ def test_a_one_way_input_projection_runs_after_the_token_table(tmp_path):
 
     torch.manual_seed(0)
     reference = unit_scale(DepthDecoder().eval())
-    path = tmp_path / "decoder.pt"
-    torch.save({"state_dict": reference.state_dict(), "config": config.to_dict()}, path)
-    logging.disable(logging.WARNING)
-    try:
-        source, _ = generate_source(open_checkpoint(path).table)
-    finally:
-        logging.disable(logging.NOTSET)
-    (tmp_path / "model.py").write_text(source)
-    ours = load_module(tmp_path / "model.py").RecoveredModel().eval()
-    ours.load_state_dict(reference.state_dict(), strict=True)
+    ours, source = generate_from_trainer_dict(tmp_path, reference, config)
     assert_trusted(source)
     assert "nn.Linear(24, 16" in source or "inputs_embeds_projector = nn.Linear(" in source
     ids = torch.randint(0, 40, (2, 9))
