@@ -75,8 +75,8 @@ def _spatial(kernel: object) -> bool:
 
 
 def _bottleneck(kernels: list) -> bool:
-    """A 1x1 that narrows, a spatial conv, a 1x1 that widens: the body of ResNet-50's blocks
-    (`kernels` in dataflow order; a self-contained step in the middle has None)."""
+    """A 1x1 conv, a spatial one, a 1x1 conv: the body of ResNet-50's blocks (`kernels` in
+    dataflow order; a self-contained step in the middle has None)."""
     pointwise = (1, (1, 1), [1, 1])
     return (
         len(kernels) == 3
