@@ -1,0 +1,28 @@
+"""Ten CNN classifiers as other repositories write them (tests/vision_zoo_16_models.py:
+torchvision's RegNetX, timm's EfficientNet-Lite0, MixNet-S, GhostNetV2, PP-LCNet and DPN-68b,
+lukemelas' EfficientNet-PyTorch, kuangliu/pytorch-cifar's ShuffleNetV2,
+weiaicunzai/pytorch-cifar100's ResNeXt, Cadene's FBResNet). Each loads strictly and generates
+without an internal error; its output is the reference's, or the file flags a class as guessed or
+missing (never silently wrong); every depthwise and grouped conv keeps the reference's `groups`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import vision_zoo_16_models as zoo
+from tests.zoo_verdicts import keys_tests
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+
+# From the keys alone (no config, no calibration). Measured blind when this zoo was written
+# (session 16, main at the session start (cec64cb) + the zoo, 2026-12-01, before any change made
+# for it; `python benchmarks/bench_vision_zoo.py 16`): 3 exact, 7 flagged, 0 WRONG, 0 crash.
+EXACT_FROM_KEYS: set[str] = {"tv_regnet_x", "lukemelas_efficientnet", "cadene_fbresnet"}
+
+KNOWN_GROUPS: dict[str, str] = {}
+
+test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
+    keys_tests(zoo, EXACT_FROM_KEYS, "--force", known_groups=KNOWN_GROUPS)
+)
