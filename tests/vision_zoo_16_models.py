@@ -158,14 +158,16 @@ class TimmSqueezeExcite(nn.Module):  # timm.models._efficientnet_blocks.SqueezeE
 
 class TimmDepthwiseSeparableConv(nn.Module):  # timm.models._efficientnet_blocks
     def __init__(self, c_in, c_out, k=3, stride=1, act_layer=nn.ReLU, se_rd=0, pw_act=False,
-                 noskip=False, gate=torch.sigmoid, conv_dw=None) -> None:
+                 noskip=False, gate=torch.sigmoid, conv_dw=None, se_act=None) -> None:
         super().__init__()
         self.has_skip = (stride == 1 and c_in == c_out) and not noskip
         self.conv_dw = conv_dw if conv_dw is not None else nn.Conv2d(
             c_in, c_in, k, stride, k // 2, groups=c_in, bias=False)
         self.bn1 = BatchNormAct2d(c_in, act_layer)
         self.aa = nn.Identity()
-        self.se = TimmSqueezeExcite(c_in, se_rd, act_layer, gate) if se_rd else nn.Identity()
+        self.se = (
+            TimmSqueezeExcite(c_in, se_rd, se_act or act_layer, gate) if se_rd else nn.Identity()
+        )
         self.conv_pw = nn.Conv2d(c_in, c_out, 1, bias=False)
         self.bn2 = BatchNormAct2d(c_out, act_layer, apply_act=pw_act)
         self.drop_path = nn.Identity()
@@ -463,7 +465,8 @@ class TimmLCNet(nn.Module):  # timm lcnet_050 (MobileNetV3 class, `dsa` blocks),
         def dsa(c_in, c_out, k, s, se=False):
             return TimmDepthwiseSeparableConv(
                 c_in, c_out, k, s, act, se_rd=make_divisible(c_in * 0.25, 8) if se else 0,
-                pw_act=True, noskip=True, gate=F.hardsigmoid)
+                pw_act=True, noskip=True, gate=F.hardsigmoid,
+                se_act=nn.ReLU)  # timm lcnet: force_act_layer=nn.ReLU in the SE
 
         self.blocks = nn.Sequential(
             nn.Sequential(dsa(8, 16, 3, 1)),
