@@ -281,13 +281,15 @@ class MixedConv2d(nn.ModuleDict):  # timm.layers.mixed_conv2d.MixedConv2d: keys 
 
 
 def _mix_ir(c_in, c_out, ks, stride, exp, act, groups_pw, se_ratio=0.0):
+    # timm's create_conv2d: a kernel list (`k3.5.7`, `a1.1`, `p1.1`) makes a MixedConv2d, one
+    # kernel a plain conv (the block's own default)
     mid = int(c_in * exp)
     return TimmInvertedResidual(
-        c_in, c_out, stride=stride, exp_ratio=exp, act_layer=act,
+        c_in, c_out, k=ks[0], stride=stride, exp_ratio=exp, act_layer=act,
         se_rd=int(c_in * se_ratio),  # timm: se_ratio / exp_ratio of the expanded width
-        conv_pw=MixedConv2d(c_in, mid, [1] * groups_pw),
-        conv_dw=MixedConv2d(mid, mid, ks, stride, depthwise=True),
-        conv_pwl=MixedConv2d(mid, c_out, [1] * groups_pw),
+        conv_pw=MixedConv2d(c_in, mid, [1] * groups_pw) if groups_pw > 1 else None,
+        conv_dw=MixedConv2d(mid, mid, ks, stride, depthwise=True) if len(ks) > 1 else None,
+        conv_pwl=MixedConv2d(mid, c_out, [1] * groups_pw) if groups_pw > 1 else None,
     )
 
 
