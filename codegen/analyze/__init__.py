@@ -15,7 +15,8 @@ from codegen.analyze.structure import _class_io, _composes
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
 from codegen.analyze.evidence import recorded_choices
-from codegen.ir import Call, ClassDef, IOSpec, Module, ModelIR, Param, Ref, Source, class_choices
+from codegen.ir import Call, ClassDef, Forward, IOSpec, Module, ModelIR, Param, Ref, Source
+from codegen.ir import Tensor, class_choices
 from codegen.ir.graph import Graph, Slice, Value, values_in
 from codegen.keytree import build_tree
 from codegen.naming import role_names
@@ -40,15 +41,43 @@ def analyze(
     # again with those pins until none is new (each run can only add pins, so this ends).
     pins: dict[tuple[str, str], tuple[Any, str]] = {}
     for _ in range(MAX_PIN_ROUNDS):
-        try:
-            ir, requested = _analyze(*args, merge_optional=True, structural=pins)
-        except Unmergeable:
-            ir, requested = _analyze(*args, merge_optional=False, structural=pins)
+        ir, requested = _analyze_merging(args, pins)
         new = {k: v for k, v in requested.items() if k not in pins}
         if not new:
             break
         pins.update(new)
     return ir
+
+
+def _analyze_merging(
+    args: tuple, pins: dict[tuple[str, str], tuple[Any, str]]
+) -> tuple[ModelIR, dict[tuple[str, str], tuple[Any, str]]]:
+    """Analysis merging classes that differ only by unrecorded values or optional members. Where a
+    merge proves wrong (structure.Unmergeable), or a merge by values leaves some forward less known
+    than without it (a cell pattern that reads each separable conv's own stride), again merging
+    less."""
+    try:
+        ir, requested, by_values = _analyze(*args, True, True, pins)
+    except Unmergeable:
+        ir, by_values = None, True
+    if ir is not None and (not by_values or _unknowns(ir) == (0, 0)):
+        return ir, requested
+    try:
+        fewer, fewer_requested, _ = _analyze(*args, True, False, pins)
+    except Unmergeable:
+        if ir is not None:
+            return ir, requested
+        fewer, fewer_requested, _ = _analyze(*args, False, False, pins)
+    if ir is None or _unknowns(fewer) < _unknowns(ir):
+        return fewer, fewer_requested
+    return ir, requested
+
+
+def _unknowns(ir: ModelIR) -> tuple[int, int]:
+    """How many modules below the top have a missing, then a guessed, forward (counted by module,
+    not class, so that merging classes alone changes nothing)."""
+    below = [c.forward.trust for c in ir.classes if not c.is_top for _ in c.instances]
+    return below.count("missing"), below.count("guessed")
 
 
 MAX_PIN_ROUNDS = 5  # lin11: a stack whose classes split once pinned needs a fourth
@@ -62,8 +91,9 @@ def _analyze(
     calibrated: dict[tuple[str, str], Any] | None,
     calibration_note: str,
     merge_optional: bool,
+    merge_choices: bool,
     structural: dict[tuple[str, str], tuple[Any, str]],
-) -> tuple[ModelIR, dict[tuple[str, str], tuple[Any, str]]]:
+) -> tuple[ModelIR, dict[tuple[str, str], tuple[Any, str]], bool]:
     buffer_hints = tensor_kind_hints(hints or {}, table)
     hints = {
         p: {n: v for n, v in values.items() if n != "kind"} for p, values in (hints or {}).items()
@@ -77,7 +107,9 @@ def _analyze(
     )
     resolver.recorded = recorded_choices(table.modules)
     resolver.structural = dict(structural)
-    builder = StructureBuilder(resolver, buffer_hints, class_name, table.modules, merge_optional)
+    builder = StructureBuilder(
+        resolver, buffer_hints, class_name, table.modules, merge_optional, merge_choices
+    )
     structure = builder.build(build_tree(table, canonical=True))
 
     classes: list[ClassDef] = []
@@ -148,9 +180,10 @@ def _analyze(
     )
     resolver.requested = {}  # the first pass's classes had other names: only this pass's count
     _infer_forwards(classes, resolver, recorded, structure.groups)
-    for group in structure.groups:
+    for group, cls in zip(structure.groups, classes):  # (one class per group, in order)
+        if group.optional or group.variants:
+            _same_forward_for_variants(cls, group, classes, resolver)
         if group.optional:
-            cls = next(c for c in classes if group.instances[0].module.type_name == c.name)
             _pass_through_optional(cls, group, classes, resolver)
     _lists_for_multi_input_items(classes)
     _flag_guessed_slots(classes)
@@ -172,7 +205,7 @@ def _analyze(
         calibration=calibration_note,
     )
     ir = ModelIR(classes, source, summary=_summary(classes), warnings=warnings)
-    return ir, resolver.requested
+    return ir, resolver.requested, any(g.variants for g in structure.groups)
 
 
 def _flag_guessed_slots(classes: list[ClassDef]) -> None:
@@ -552,6 +585,45 @@ def _lists_for_multi_input_items(classes: list[ClassDef]) -> None:
                 relist(m, (m.attr,))
 
 
+def _forward_on(
+    cls: ClassDef,
+    members: list[Module | Tensor],
+    classes: list[ClassDef],
+    resolver: ChoiceResolver,
+) -> Forward:
+    """The forward CLS's patterns infer for one instance's MEMBERS, leaving no trace in RESOLVER."""
+    made, used = len(resolver.made), set(resolver.used_hints)
+    requested = dict(resolver.requested)
+    roles = {c.name: c.forward.role for c in classes if not c.forward.missing}
+    settled = {c.name: c for c in classes}
+    found = infer_forward(
+        ClassDef(cls.name, cls.params, members), resolver, frozenset(), roles, settled
+    )
+    del resolver.made[made:]
+    resolver.used_hints, resolver.requested = used, requested
+    return found
+
+
+def _same_forward_for_variants(
+    cls: ClassDef, group: ClassGroup, classes: list[ClassDef], resolver: ChoiceResolver
+) -> None:
+    """Blocks merged for differing only by values the checkpoint does not record (structure.py):
+    each one's forward, inferred on its own values, must be the class's (a stride may decide a
+    mobile block's residual): else Unmergeable."""
+    g = cls.forward.graph
+    if g is None or cls.forward.missing:
+        raise Unmergeable(f"{cls.name}: no forward to share between its merged blocks")
+    for variant in group.variants:
+        other = _forward_on(cls, variant.members, classes, resolver)
+        if (
+            other.graph is None
+            or other.missing
+            or other.trust != cls.forward.trust
+            or _shape(other.graph) != _shape(g)
+        ):
+            raise Unmergeable(f"{cls.name}: {variant.node.path} computes something else")
+
+
 def _pass_through_optional(
     cls: ClassDef, group: ClassGroup, classes: list[ClassDef], resolver: ChoiceResolver
 ) -> None:
@@ -562,14 +634,7 @@ def _pass_through_optional(
     if g is None or cls.forward.missing:
         raise Unmergeable(f"{cls.name}: no forward to pass its optional members through")
     lacking = next(inst for inst in group.instances if inst.absent)
-    made, used = len(resolver.made), set(resolver.used_hints)
-    requested = dict(resolver.requested)
-    roles = {c.name: c.forward.role for c in classes if not c.forward.missing}
-    settled = {c.name: c for c in classes}
-    bare = ClassDef(cls.name, cls.params, lacking.members)
-    without = infer_forward(bare, resolver, frozenset(), roles, settled)
-    del resolver.made[made:]
-    resolver.used_hints, resolver.requested = used, requested
+    without = _forward_on(cls, lacking.members, classes, resolver)
     expected = g
     for attr in group.optional:
         expected = _without_call(expected, attr)
