@@ -53,6 +53,7 @@ class ClassAudit:
     compared: int = 0  # instance calls compared
     differing: list[str] = field(default_factory=list)  # "path: how"
     skipped: list[str] = field(default_factory=list)  # "path: why not comparable"
+    runs: bool = False  # the model's own forward calls an instance (not only reads its layers)
 
     @property
     def outcome(self) -> str:
@@ -148,6 +149,26 @@ def compare_call(module: nn.Module, args, kwargs, expected) -> tuple[str, str]:
     return "different", f"max diff {diff:.3g} (output scale {scale:.3g})"
 
 
+def called_classes(model: nn.Module, inputs: tuple) -> set[str]:
+    """The classes whose forward the model's own forward runs: a parent that reads a member's
+    layers (`self.body.conv1(x)`) never runs the member's forward, so nothing the model computes
+    vouches for it."""
+    ran: set[str] = set()
+    handles = [
+        m.register_forward_pre_hook(lambda m, args: ran.add(type(m).__name__))
+        for m in model.modules()
+    ]
+    try:
+        with torch.no_grad():
+            model(*inputs)
+    except Exception:  # noqa: BLE001 - a forward that cannot run still ran what it reached
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    return ran
+
+
 def audit(reference: nn.Module, inputs: tuple, model: nn.Module, source: str) -> list[ClassAudit]:
     """Each class of the generated file, its trust and what replaying the reference's recorded
     submodule calls on its instances showed."""
@@ -156,6 +177,8 @@ def audit(reference: nn.Module, inputs: tuple, model: nn.Module, source: str) ->
     calls = recorded_calls(reference, inputs)
     theirs = dict(reference.named_modules())
     model.eval()
+    for name in called_classes(model, inputs) & set(found):
+        found[name].runs = True
     for path, module in model.named_modules():
         name = type(module).__name__
         if name not in found or type(module).__module__.startswith("torch."):
@@ -249,7 +272,8 @@ def main() -> int:
         for c in classes:
             if c.silent or args.all_classes:
                 mark = "SILENT" if c.silent else c.outcome
-                print(f"    {c.name} ({c.trust}): {mark}, {c.compared} calls compared")
+                ran = "" if c.runs else "; the model never runs its forward"
+                print(f"    {c.name} ({c.trust}): {mark}, {c.compared} calls compared{ran}")
                 for line in (c.differing or c.skipped)[:4]:
                     print(f"        {line}")
         if any(c.silent for c in classes):
