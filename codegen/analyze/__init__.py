@@ -14,6 +14,7 @@ from codegen.analyze.structure import ClassGroup, Instance, StructureBuilder, Un
 from codegen.analyze.structure import _class_io, _composes
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
+from codegen.analyze.unrun import flag_unrun_forwards
 from codegen.analyze.evidence import recorded_choices
 from codegen.ir import Call, ClassDef, Forward, IOSpec, Module, ModelIR, Param, Ref, Source
 from codegen.ir import Tensor, class_choices
@@ -187,6 +188,7 @@ def _analyze(
             _pass_through_optional(cls, group, classes, resolver)
     _lists_for_multi_input_items(classes)
     _flag_guessed_slots(classes)
+    flag_unrun_forwards(classes)
     _name_the_head(classes[-1])
     warnings = gap_warnings(classes)
     warnings += _flag_unused_config(classes[-1], table.metadata.get(CONFIG_NAME), resolver)

@@ -55,6 +55,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "timestep_embedding": ("timestep_embedding", "helper:timestep_embedding"),
     "apply_rotary": ("apply_rotary", "helper:apply_rotary"),
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
+    "add_to_first_channels": ("add_to_first_channels", "helper:add_to_first_channels"),
     "avg_pool_to": ("avg_pool_to", "helper:avg_pool_to"),  # blocks/norm_free_block.py
     "input_if_same_shape": ("input_if_same_shape", "helper:input_if_same_shape"),
     "zero_padded_shortcut": ("zero_padded_shortcut", "helper:zero_padded_shortcut"),

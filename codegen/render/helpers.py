@@ -160,6 +160,16 @@ def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     resolution add their input back; those that widen or downsample do not."""
     return x + out if x.shape == out.shape else out
 ''',
+    "add_to_first_channels": '''
+def add_to_first_channels(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """A residual that widens (ReXNet, PyramidNet): where a block keeps the resolution and gives
+    at least as many channels as it reads, its input is added to the first of them; the new
+    channels have no input to add. Elsewhere (it downsamples or narrows) out unchanged."""
+    if x.shape[2:] != out.shape[2:] or x.size(1) > out.size(1):
+        return out
+    kept = x.size(1)
+    return torch.cat([out[:, :kept] + x, out[:, kept:]], 1)
+''',
     "weight_standardized_conv2d": '''
 def weight_standardized_conv2d(
     x: torch.Tensor,

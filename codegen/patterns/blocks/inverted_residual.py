@@ -143,6 +143,9 @@ class InvertedResidual(BlockPattern):
             )
             if opening.value == "none":
                 residual = "no residual: ProxylessNAS' first block has no shortcut"
+        growth = _widening_residual(cls, ctx, dw, residual, shortcut)
+        if growth is not None:
+            opening = growth
         if shortcut is not None:
             # kuangliu's MobileNetV2 projects the input where a stride-1 block widens: the
             # projected input is always added, still with no activation after the sum (the
@@ -166,6 +169,15 @@ class InvertedResidual(BlockPattern):
         if inline is not None:
             choices += _inline_gate_choices(cls, ctx, inline)
         guessed = ""
+        if growth is not None and (growth.source in ("default", "structure") or se is not None):
+            # Calibration may settle the residual; the gate's place against the activations
+            # (ReXNet's SE reads the depthwise conv's output before its ReLU6) no key shows.
+            guessed = (
+                "a block of this class widens, and no family's structure shows here what its "
+                "residual is: MobileNetV2's widening blocks add none, ReXNet's (and PyramidNet's) "
+                "add the input to their first channels at stride 1 and activate after the "
+                f"squeeze-excitation, not the depthwise conv; read as {growth.value}"
+            )
         widths = _widths(expand, project)
         if widths is not None and widths[0] == widths[1]:
             # Expansion 1 with its 1x1 built anyway: kuangliu's MobileNetV2 applies it, his
@@ -253,7 +265,10 @@ class InvertedResidual(BlockPattern):
         out = g.call_module(project.norm, out, name="out", comment="projection, no activation")
         if se is not None and se_last:
             out = g.call_module(se, out, name="out")
-        if residual is True:
+        by_name = {c.name: c.value for c in match.choices}
+        if residual is True and by_name.get("residual") == "first_channels":
+            out = g.call_function("add_to_first_channels", x, out, name="out")
+        elif residual is True:
             out = g.call_function("add_if_same_shape", x, out, name="out")
         elif isinstance(residual, tuple):
             identity = x
@@ -306,6 +321,31 @@ class InvertedResidual(BlockPattern):
             Example(z["torchvision_inverted_residual"](8, 8, 4), (torch.randn(2, 8, 6, 6),)),
             Example(z["holder"](pair), (torch.randn(2, 8, 6, 6),)),
         ]
+
+
+def _widening_residual(cls, ctx: BlockContext, dw: Unit, residual, shortcut):
+    """The `residual` choice of a class of which an instance widens (more channels out than in),
+    in a body whose structure identifies no mobile family (analyze/strides.py's mobile_family:
+    stages of blocks that keep their width). Stage-built networks (MobileNetV2, EfficientNet,
+    MobileNetV3) widen only at a stage's first block, which adds no residual; networks that widen
+    at every block (ReXNet, Han et al. 2021; PyramidNet's shortcut the same way) add the input to
+    the first channels of a stride-1 block's output. None where the shapes decide as elsewhere."""
+    if residual is not True or shortcut is not None or act.mobile_family(ctx.resolver):
+        return None
+    widens = any(
+        io is not None and None not in (io.in_width, io.out_width) and io.in_width < io.out_width
+        for _, io in cls.instances
+    )
+    if not widens:
+        return None
+    return ctx.choose(
+        cls,
+        dw.conv[0],
+        "residual",
+        "add_if_same_shape",
+        ["first_channels"],
+        "where a block widens at stride 1: none, or the input added to its first channels",
+    )
 
 
 def efficientnet_rows(resolver) -> tuple[str, list[bool], list[int]] | None:

@@ -1,0 +1,99 @@
+"""Classes whose forward the model never runs, because every parent reads the layers inside them
+(`self.body.conv1(x)`) instead of calling them (`self.body(x)`).
+
+Such a forward is a reading of its keys alone that nothing the model computes depends on, and its
+parent's pattern may have read the same layers otherwise: osmr's ResNet unit reads its `body`'s two
+convs and adds the identity itself, so `body` matched alone as a BasicBlock adds the input a
+second time; timm's GhostBottleneck activates its first Ghost module and not its second, which
+share one class whose own forward activates both. A reader who calls that class trusts it, so
+where it says `inferred` it says `guessed` instead, naming why.
+"""
+
+from __future__ import annotations
+
+from codegen.ir import ClassDef, Module
+from codegen.ir.graph import Graph
+
+CONTAINERS = ("sequential", "modulelist", "repeat", "moduledict")
+
+UNRUN_NOTE = (
+    "the model never runs this forward: its parent reads the layers inside it, which may mean "
+    "them otherwise, so this reading of its keys alone is checked by nothing the model gives"
+)
+
+
+def flag_unrun_forwards(classes: list[ClassDef]) -> None:
+    """Inferred classes no forward calls (from the top class down) say guessed."""
+    run = _run_classes(classes)
+    for cls in classes:
+        if cls.name not in run and cls.forward.trust == "inferred" and not cls.forward.missing:
+            cls.forward.trust = "guessed"
+            cls.forward.trust_note = UNRUN_NOTE
+
+
+def _run_classes(classes: list[ClassDef]) -> set[str]:
+    by_name = {c.name: c for c in classes}
+    top = next((c for c in classes if c.is_top), classes[-1])
+    run, todo = {top.name}, [top]
+    while todo:
+        for name in _called(todo.pop(), by_name):
+            if name not in run and name in by_name:
+                run.add(name)
+                todo.append(by_name[name])
+    return run
+
+
+def _held(m: Module) -> set[str]:
+    """The classes a member runs when it is called whole: itself, or a container's items."""
+    if m.kind == "class":
+        return {m.type_name}
+    if m.kind in CONTAINERS:
+        return {n for c in m.children if isinstance(c, Module) for n in _held(c)}
+    return set()
+
+
+def _members(cls: ClassDef) -> list[Module]:
+    found = [m for m in cls.members if isinstance(m, Module)]
+    return found + ([cls.base_module] if cls.base_module is not None else [])
+
+
+def _called(cls: ClassDef, by_name: dict[str, ClassDef]) -> set[str]:
+    """The classes `cls`'s forward runs. Where its graph is not plain (no graph, a subclassed
+    container running its own forward, loops over containers), every class it holds counts as
+    run: only a path that provably reads into a class clears it."""
+    graph: Graph | None = cls.forward.graph
+    everything = {n for m in _members(cls) for n in _held(m)}
+    if graph is None or cls.base_module is not None or cls.forward.missing:
+        return everything
+    nodes = [n for n in graph.nodes if n.op == "call_module"]
+    if any(n.loop or n.body is not None for n in nodes):
+        return everything
+    run: set[str] = set()
+    for node in nodes:
+        found = _resolve(cls, tuple(node.target), by_name)
+        if found is None:
+            return everything
+        run |= found
+    return run
+
+
+def _resolve(cls: ClassDef, path: tuple, by_name: dict[str, ClassDef]) -> set[str] | None:
+    """The classes a call of `path` (from `cls`) runs; None where the path cannot be followed."""
+    members = {m.attr: m for m in _members(cls)}
+    if not path or path[0] not in members:
+        return None
+    m, rest = members[path[0]], list(path[1:])
+    while rest:
+        step = str(rest.pop(0))
+        if m.kind in CONTAINERS:
+            inner = {str(c.attr): c for c in m.children if isinstance(c, Module)}
+            if m.kind == "repeat" and m.children:
+                inner = {step: m.children[0]}
+        elif m.kind == "class" and m.type_name in by_name:
+            inner = {c.attr: c for c in _members(by_name[m.type_name])}
+        else:
+            return set()  # into a built-in layer (a MultiheadAttention's out_proj): no class
+        if step not in inner:
+            return None
+        m = inner[step]
+    return _held(m)
