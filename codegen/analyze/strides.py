@@ -34,6 +34,7 @@ from codegen.choices import ChoiceResolver
 from codegen.keytree import KeyNode
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.inverted_residual import efficientnet_rows
+from codegen.analyze.joins import projection_path
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.safetext import is_index
 
@@ -443,11 +444,18 @@ def avg_down_shortcuts(root: KeyNode) -> set[str]:
     average pool (He et al. 2019; timm's `avg_down`), which downsamples in place of the conv's
     stride (in a block that keeps the resolution, an identity stands there)."""
     found = set()
+    shaped = {p.path for n in root.walk() if (p := projection_path(n)) is not None}
     for node in root.walk():
-        if node.name not in SHORTCUT_NAMES or "0" in node.children:
+        if (node.name not in SHORTCUT_NAMES and node.path not in shaped) or "0" in node.children:
             continue
         items = node.children
         conv = items.get("1")
+        if conv is not None and set(items) == {"1"} and set(conv.children) == {"0", "1"}:
+            items = conv.children  # the conv and its norm one unit (fastai's ConvLayer)
+            if "running_mean" in items["1"].tensors and conv_weight(items["0"]) is not None:
+                if conv_weight(items["0"])[2:] == (1, 1):
+                    found.add(node.path)
+            continue
         if conv is None or set(items) != {"1", "2"} or conv_weight(conv) is None:
             continue
         if conv_weight(conv)[2:] == (1, 1) and "running_mean" in items["2"].tensors:

@@ -17,6 +17,7 @@ from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.layouts import DENSE_ORDER, NF_STEPS, dense_concat_order
+from codegen.analyze.joins import block_paths, path_joins, projection_path
 from codegen.analyze.layouts import DUAL_PATH, dual_path_widths, nf_variance_steps
 from codegen.patterns.blocks.dual_path_block import WHY as DUAL_PATH_WHY
 from codegen.analyze.strides import (
@@ -58,6 +59,7 @@ from codegen.keytree import KeyNode
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
+from codegen.patterns.blocks._path_join import PATH_JOIN
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_order
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
@@ -175,12 +177,21 @@ class StructureBuilder:
         stride 2. Other convs default to 1.
         The body's convs are the block's own or, beside the shortcut, those of one body Sequential
         (Hugging Face's `layer`), in index order."""
-        shortcut = next((c for n, c in node.children.items() if n.lower() in SHORTCUT_NAMES), None)
+        # By shapes first (a body named `residual`, pytorch-cifar100's, beside its `shortcut`;
+        # fastai's `idpath`), then by name.
+        shortcut = projection_path(node)
+        shaped = shortcut is not None
+        if shortcut is None:
+            shortcut = next(
+                (c for n, c in node.children.items() if n.lower() in SHORTCUT_NAMES), None
+            )
         shortcut = shortcut or unpaired_projection(node)
         convs = [c for c in node.children.values() if _conv_weight(c) is not None]
         if shortcut is not None and shortcut.name.lower() not in SHORTCUT_NAMES:
             convs = [c for c in convs if c is not shortcut]  # an unpaired projection
         others = [c for c in node.children.values() if c is not shortcut]
+        if shaped:  # the body path alone (a squeeze-excitation beside it strides nothing)
+            others = [c for c in block_paths(node) if c is not shortcut]
         if not convs and len(others) == 1 and all(map(_canonical_index, others[0].children)):
             convs = [c for c in others[0].walk() if _conv_weight(c) is not None]
         if not convs and shortcut is not None:
@@ -292,6 +303,8 @@ class StructureBuilder:
         self.dual_path = dual_path_widths(root)
         for path, split in self.dual_path.items():  # blocks/dual_path_block.py's split
             self.resolver.structural.setdefault((path, DUAL_PATH), (split, DUAL_PATH_WHY))
+        for path, proof in path_joins(root).items():  # sum or concat: blocks/_path_join.py
+            self.resolver.structural.setdefault((path, PATH_JOIN), proof)
         order = dense_concat_order(root)
         if order is not None:  # read by blocks/preact_conv.py's DenseBottleneck
             self.resolver.structural.setdefault(("", DENSE_ORDER), order)
