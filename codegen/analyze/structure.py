@@ -26,6 +26,7 @@ from codegen.analyze.strides import (
     branch_downsamplers,
     darknet_downsamplers,
     deep_stem,
+    listed_deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
     held_norm,
@@ -164,6 +165,7 @@ class StructureBuilder:
         self.hardnet: set[str] = set()  # HarDNet's `base` lists (blocks/harmonic_dense_block.py)
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
+        self.stem_pools: set[str] = set()  # a listed deep stem's keyless pool slot
         self.standardised: set[str] = set()  # convs whose weights are standardised by default
         self.strided_1x1: set[str] = set()  # blocks whose first 1x1 conv takes the stride
         self.mobile: dict[str, int] = {}  # conv path -> stride, a mobile network's stages
@@ -271,6 +273,10 @@ class StructureBuilder:
             first = deep_stem(node)
             if first is not None:
                 self.strides[first.path] = 2
+            listed = listed_deep_stem(node)
+            if listed is not None:  # the stem's max pool in the network's own list
+                self.strides[listed[0].path] = 2
+                self.stem_pools.add(listed[1])
         for path in branch_downsamplers(root):
             self.strides[path] = 2
         for path in harmonic.hardnet_stem_convs(root, harmonic.hardnet_bases(root)):
@@ -881,6 +887,8 @@ class StructureBuilder:
             default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
+        if path in self.stem_pools:
+            default = STEM_POOL  # a deep stem's max pool, by convention (listed_deep_stem)
         # (a trailing slot after a conv-norm pair: as the network's blocks activate their units,
         # where a pattern pinned it, Darknet's and CSPNet's leaky ReLU)
         family_default = act.unit_default if trailing else act.family_default
@@ -1093,6 +1101,7 @@ GAP_LAYERS = [
     "nn.Upsample(scale_factor=2.0)",  # nearest doubling: generators' and decoders' conv stacks
 ]
 AVG_DOWN = "nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)"  # timm's avg_down
+STEM_POOL = "nn.MaxPool2d(3, stride=2, padding=1)"  # ResNet's stem pool (He et al. 2016)
 GLOBAL_POOLS = ["nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"]
 
 
