@@ -36,27 +36,30 @@ def conv_bn(c_in: int, c_out: int, k: int = 3, stride: int = 1) -> list[nn.Modul
 
 
 class Net(nn.Module):
-    """A stem, stages of `block(c_in, c_out, stride)`, global pooling and a linear head."""
+    """A CIFAR network as kuangliu's pytorch-cifar writes one (a 3x3 `conv1`, `bn1`, stages
+    `layer1`.. of `block(c_in, c_out, stride)`, global pooling and a `linear` head)."""
 
     def __init__(self, block, widths=(8, 16, 32), blocks: int = 2, preact: bool = False) -> None:
         super().__init__()
-        self.stem = nn.Sequential(*conv_bn(3, widths[0]), nn.ReLU(inplace=True))
-        stages, c_in = [], widths[0]
+        self.conv1, self.bn1 = conv_bn(3, widths[0])
+        c_in = widths[0]
         for i, c_out in enumerate(widths):
             stride = 1 if i == 0 else 2
             items = [block(c_in if j == 0 else c_out, c_out, stride if j == 0 else 1)
                      for j in range(blocks)]
-            stages.append(nn.Sequential(*items))
+            setattr(self, f"layer{i + 1}", nn.Sequential(*items))
             c_in = c_out
-        self.stages = nn.Sequential(*stages)
+        self.stages = len(widths)
         self.final_norm = nn.BatchNorm2d(c_in) if preact else None
-        self.fc = nn.Linear(c_in, 10)
+        self.linear = nn.Linear(c_in, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stages(self.stem(x))
+        x = F.relu(self.bn1(self.conv1(x)))
+        for i in range(self.stages):
+            x = getattr(self, f"layer{i + 1}")(x)
         if self.final_norm is not None:
             x = F.relu(self.final_norm(x))
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+        return self.linear(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
 # --------------------------------------------- squeeze-excitation between the body and the add

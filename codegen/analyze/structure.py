@@ -207,7 +207,10 @@ class StructureBuilder:
             bodies = [c for c in others if c.children]
             if len(bodies) == 1 and all(c is bodies[0] or not c.children for c in others):
                 inner = list(bodies[0].children.values())
-                convs = _wrapped_unit_convs(inner) or _named_pair_convs(inner) or convs
+                listed = []  # a flat body Sequential beside a bare conv shortcut
+                if all(map(_canonical_index, bodies[0].children)):
+                    listed = [c for c in bodies[0].walk() if _conv_weight(c) is not None]
+                convs = _wrapped_unit_convs(inner) or _named_pair_convs(inner) or listed or convs
         # openai's improved-/guided-diffusion Downsample holds its strided conv as `op`.
         openai_op = list(node.children) == ["op"]
         if (DOWNSAMPLER.fullmatch(naming_segment(node.path)) or openai_op) and len(

@@ -157,7 +157,13 @@ class ResidualLayer(BlockPattern):
                 "reads there (ResNet-D's and fastai's average pool where the block downsamples)"
             )
         found = (steps, short, gate, preact)
-        size = len(members) + len(gates) + len([s for s in steps if s[0] != "se"])
+        slots = [".".join(s[1]) for s in steps if s[0] == "slot"]
+        if slots and not guessed:
+            guessed = (
+                f"{', '.join(slots)}: a keyless slot between two conv-norm units, read as their "
+                "activation"
+            )
+        size = len(members) + len(gates) + len([s for s in steps if s[0] in ("unit", "pre")])
         return Match(self, size, found, [activation] + choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -174,6 +180,8 @@ class ResidualLayer(BlockPattern):
             kind, item = step[0], step[1]
             if kind == "se":
                 out = g.call_module(item, out, name="out", comment="squeeze-excitation")
+                continue
+            if kind == "slot":  # the activation, applied after the unit before it
                 continue
             if kind == "pre":  # norm, activation, conv (a dropout slot is identity in eval)
                 out = g.call_module(item, out, name="out", inline=True)
@@ -403,7 +411,12 @@ def _body_steps(body, count: int | None, ctx: BlockContext) -> list[tuple] | Non
         i += 1
         if item.kind == "placeholder":
             # An activation slot is where this layout activates: after a bare conv's norm,
-            # before the next conv. Anywhere else, a parameter-free layer it does not have.
+            # before the next conv; or between two conv-norm units (whose own activation slot,
+            # last, leaves no key), read as their activation too (the match says it guessed).
+            between = not flat and steps and steps[-1][0] == "unit" and nxt is not None
+            if between and nxt.kind != "placeholder" and unit(nxt, ctx, (body.attr,)):
+                steps.append(("slot", (body.attr, item.attr)))
+                continue
             if not flat or nxt is None or family(items[i - 2]) != "norm":
                 return None
             continue
