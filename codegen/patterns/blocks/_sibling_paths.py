@@ -38,7 +38,9 @@ def projection(m, ctx: BlockContext) -> Projection | None:
         slots = 0
         while slots < len(items) and items[slots].kind == "placeholder":
             slots += 1
-        rest = items[slots:]
+        rest = list(items[slots:])
+        while rest and rest[-1].kind == "placeholder":
+            rest.pop()  # a slot after the last keyed item leaves no key: the analysis added it
         if any(c.kind == "placeholder" for c in rest):
             return None
         real = [c for c in rest if c.kind != "placeholder"]
