@@ -19,7 +19,6 @@ from codegen.patterns.blocks.residual import name_order
 from codegen.safetext import is_index
 
 
-
 def _weight(node: KeyNode):
     w = node.tensors.get("weight")
     return w.shape if w is not None and not node.children else None
@@ -129,7 +128,6 @@ def path_joins(root: KeyNode) -> dict[str, tuple[str, str]]:
                 elif taken == sum(gives):
                     found[block.path] = (CONCAT, f"{nxt.path} reads {taken}, the paths' total")
     return found
-
 
 
 def projection_path(node: KeyNode) -> KeyNode | None:

@@ -10,7 +10,7 @@ SUM, CONCAT = "sum", "concat"
 
 
 def joined(cls, ctx) -> str | None:
-    """"sum" or "concat" where the consumers of the class's instances prove one and none the
+    """ "sum" or "concat" where the consumers of the class's instances prove one and none the
     other; None where nothing proves either (or they disagree)."""
     structural = ctx.resolver.structural
     seen = {structural.get((path, PATH_JOIN), (None,))[0] for path, *_ in cls.instances}

@@ -138,9 +138,11 @@ class ResidualLayer(BlockPattern):
             "activation",
             "relu",
             act.alternatives("relu", conv=True),
-            "after each norm, and after the sum"
-            if not preact
-            else "after each norm (a pre-activation body: the sum is left as it is)",
+            (
+                "after each norm, and after the sum"
+                if not preact
+                else "after each norm (a pre-activation body: the sum is left as it is)"
+            ),
         )
         if between := act.inside_blocks(ctx, cls, body.attr, activation):
             choices.append(between)  # HF ResNet: hidden_act after the sum, relu inside
@@ -238,7 +240,11 @@ def _gate_plan(cls, ctx: BlockContext, member, body, width, flat: bool):
         gate = ("inline", reduce, expand, conv)
         choices = [
             ctx.choose(
-                cls, member.attr, "squeeze_activation", "relu", act.alternatives("relu"),
+                cls,
+                member.attr,
+                "squeeze_activation",
+                "relu",
+                act.alternatives("relu"),
                 "after the squeeze-excitation's reduction",
             ),
             ctx.choose(
