@@ -160,21 +160,6 @@ class BranchSESeqBlock(nn.Module):
         return F.relu(out * self.excite(out) + self.shortcut(x))
 
 
-SE_LAYOUTS = {
-    "left_right_se": LeftRightSEBlock,
-    "main_skip_convse": MainSkipSEBlock,
-    "branch_seq_se": BranchSESeqBlock,
-}
-
-
-@pytest.mark.parametrize("name", sorted(SE_LAYOUTS))
-def test_squeeze_excitation_between_body_and_add(name, tmp_path, capsys):
-    """The gate rescales the body's output before the shortcut is added: exact."""
-    reference = unit_scale(Net(SE_LAYOUTS[name]))
-    verdict, _ = _verdict(reference, tmp_path, capsys, torch.randn(2, 3, 16, 16))
-    assert verdict == "exact"
-
-
 # ------------------------------------------------------------- pre-activation body Sequentials
 
 
@@ -250,22 +235,6 @@ class PreActDropSeqBlock(nn.Module):
         return self.body(x) + self.proj(x)
 
 
-PREACT_LAYOUTS = {
-    "preact_seq": PreActSeqBlock,
-    "preact_bottleneck_seq": PreActBottleneckSeqBlock,
-    "preact_dropout_seq": PreActDropSeqBlock,
-}
-
-
-@pytest.mark.parametrize("name", sorted(PREACT_LAYOUTS))
-def test_pre_activation_body_sequential(name, tmp_path, capsys):
-    """The first norm reads the block's input width: pre-activation, the sum left bare; the
-    network's last norm and ReLU before the pooling: exact."""
-    reference = unit_scale(Net(PREACT_LAYOUTS[name], widths=(8, 16), preact=True))
-    verdict, _ = _verdict(reference, tmp_path, capsys, torch.randn(2, 3, 16, 16))
-    assert verdict == "exact"
-
-
 # ---------------------------------------------------------- two sibling paths: sum or concat
 
 
@@ -331,18 +300,27 @@ class TwoPathBottleneck(nn.Module):
         return F.relu(self.residual(x) + self.identity(x))
 
 
-SUM_LAYOUTS = {
-    "conv_path_id_path": ConvPathIdPathBlock,
-    "avg_down": AvgDownBlock,
-    "two_path_bottleneck": TwoPathBottleneck,
+# name: (block, stage widths, a final norm and ReLU before the pooling (pre-activation nets))
+LAYOUTS = {
+    "left_right_se": (LeftRightSEBlock, (8, 16, 32), False),
+    "main_skip_convse": (MainSkipSEBlock, (8, 16, 32), False),
+    "branch_seq_se": (BranchSESeqBlock, (8, 16, 32), False),
+    "preact_seq": (PreActSeqBlock, (8, 16), True),
+    "preact_bottleneck_seq": (PreActBottleneckSeqBlock, (8, 16), True),
+    "preact_dropout_seq": (PreActDropSeqBlock, (8, 16), True),
+    "conv_path_id_path": (ConvPathIdPathBlock, (8, 16), False),
+    "avg_down": (AvgDownBlock, (8, 16), False),
+    "two_path_bottleneck": (TwoPathBottleneck, (16, 32), False),
 }
 
 
-@pytest.mark.parametrize("name", sorted(SUM_LAYOUTS))
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
 def test_sibling_paths_summed(name, tmp_path, capsys):
-    """The next block reads one path's width: the paths are summed, never concatenated."""
-    widths = (16, 32) if name == "two_path_bottleneck" else (8, 16)
-    reference = unit_scale(Net(SUM_LAYOUTS[name], widths=widths))
+    """Each layout exact: the SE rescales the body's output before the shortcut is added; a
+    first norm as wide as the block's input makes the body pre-activation (the sum left bare);
+    the next block reads one path's width, so the paths are summed, never concatenated."""
+    block, widths, preact = LAYOUTS[name]
+    reference = unit_scale(Net(block, widths=widths, preact=preact))
     verdict, source = _verdict(reference, tmp_path, capsys, torch.randn(2, 3, 16, 16))
     assert verdict == "exact"
     assert "torch.cat" not in source

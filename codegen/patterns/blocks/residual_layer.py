@@ -8,6 +8,16 @@ resolution change; where it holds no tensors (an identity) the class has the bod
 the residual is a choice: a body that maps the width back to itself could also be a plain stack.
 Units are called conv then norm directly, so a unit class the checkpoint cannot tell apart (with or
 without its own trailing activation) never decides what the layer computes.
+
+Other repositories write the same block as two sibling Sequentials under any names
+(pytorch-cifar100's `residual` + `shortcut`, fastai's `convpath` + `idpath`, `left` + `right`,
+`branch` + `skip`): the shortcut is the one pointwise projection (with or without its norm, after
+a keyless pooling slot) beside a body of two or more convs (blocks/_sibling_paths.py); a
+squeeze-excitation beside them (a class, or a Sequential of two Linears or 1x1 convs) rescales the
+body's output before the sum; a body whose first item is a norm as wide as its first conv reads is
+pre-activation (`BN-ReLU-conv` each, the sum left bare). Whether two such paths are summed at all,
+rather than concatenated, is what the block's consumer reads (analyze/joins.py): where nothing
+proves it and no name says shortcut, the layer says it guessed.
 """
 
 from __future__ import annotations
