@@ -92,10 +92,10 @@ def inline_gate(m, ctx: BlockContext) -> tuple | None:
 
 
 def preact_steps(body) -> list[tuple] | None:
-    """A pre-activation body Sequential's steps, ("pre", norm path, conv path) each: a norm as
-    wide as what the next conv reads, one or more keyless slots (its activation first, then what
-    leaves no key and keeps the shape: a dropout), the conv; the convs chained by widths. None
-    where the body is laid out otherwise."""
+    """A pre-activation body Sequential's steps, ("pre", norm path, conv path, conv, the slots
+    after the activation's) each: a norm as wide as what the next conv reads, one or more keyless
+    slots (its activation first, then what leaves no key and keeps the shape: a dropout), the
+    conv; the convs chained by widths. None where the body is laid out otherwise."""
     items = body.children
     steps, width, i = [], None, 0
     while i < len(items):
@@ -103,9 +103,10 @@ def preact_steps(body) -> list[tuple] | None:
         if family(norm) != "norm" or norm.kind != "builtin" or norm.io is None:
             return None
         i += 1
-        slots = 0
+        slots = []
         while i < len(items) and items[i].kind == "placeholder":
-            slots, i = slots + 1, i + 1
+            slots.append((body.attr, items[i].attr))
+            i += 1
         if not slots or i >= len(items):
             return None
         conv = items[i]
@@ -115,5 +116,5 @@ def preact_steps(body) -> list[tuple] | None:
         if norm.io.in_width != conv.io.in_width or width not in (None, conv.io.in_width):
             return None
         width = conv.io.out_width
-        steps.append(("pre", (body.attr, norm.attr), (body.attr, conv.attr), conv))
+        steps.append(("pre", (body.attr, norm.attr), (body.attr, conv.attr), conv, slots[1:]))
     return steps if 2 <= len(steps) <= 3 else None

@@ -169,6 +169,12 @@ class ResidualLayer(BlockPattern):
                 "reads there (ResNet-D's and fastai's average pool where the block downsamples)"
             )
         found = (steps, short, gate, preact)
+        dropped = [".".join(p) for s in steps if s[0] == "pre" for p in s[4]]
+        if dropped and not guessed:
+            guessed = (
+                f"{', '.join(dropped)}: a second keyless slot after a norm's activation, read as "
+                "a dropout (identity in eval: the Wide ResNet's BN-ReLU-dropout-conv)"
+            )
         slots = [".".join(s[1]) for s in steps if s[0] == "slot"]
         if slots and not guessed:
             guessed = (
