@@ -20,7 +20,15 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # From the keys alone (no config, no calibration). Measured blind when this zoo was written
 # (session 15, main at the session start (59edbdd) + the zoo, 2026-11-30, before any change made
 # for it; `python benchmarks/bench_vision_zoo.py 15`): 1 exact, 9 flagged, 0 WRONG, 0 crash.
-EXACT_FROM_KEYS: set[str] = {"kuangliu_regnety"}
+# After, res16 (same command): 4 exact, 6 flagged, 0 WRONG, 0 crash: residual blocks as sibling
+# paths (the shortcut told by shapes, an SE beside the body, pre-activation body Sequentials) and
+# sum vs concat proved by what reads the block (analyze/joins.py).
+EXACT_FROM_KEYS: set[str] = {
+    "kuangliu_regnety",
+    "cifar100_seresnet",  # `residual` is the body: the one 1x1 `shortcut` beside it; SE before add
+    "cifar100_wideresnet",  # the first norm reads the block's input: a pre-activation body
+    "fastai_xresnet50",  # the next block reads one path's width: summed; a listed deep stem
+}
 
 # Blind finding (2026-11-30), not fixed here: pytorch-cifar ShuffleNet's grouped 1x1 convs
 # (`layer1.0.conv3`: Conv2d(4, 16, 1, groups=2), weight [16, 2, 1, 1]; `layer1.1.conv1`:

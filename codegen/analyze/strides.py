@@ -34,6 +34,7 @@ from codegen.choices import ChoiceResolver
 from codegen.keytree import KeyNode
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.inverted_residual import efficientnet_rows
+from codegen.analyze.joins import projection_path
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.safetext import is_index
 
@@ -330,6 +331,43 @@ def deep_stem(node: KeyNode) -> KeyNode | None:
     return convs[0]
 
 
+def listed_deep_stem(node: KeyNode) -> tuple[KeyNode, str] | None:
+    """(the first conv, the pool slot's path) of a deep stem written as the first items of the
+    network's own list: two or three 3x3 conv-norm units (the first reading the image and
+    widening it), one keyless slot, then residual blocks (a shortcut projection told by shapes).
+    fastai's XResNet (`XResNet(nn.Sequential)`: *stem, MaxPool2d(3, 2, 1), *blocks) and the
+    ResNet-C/-D stems it follows (He et al. 2019): the first conv halves the resolution and the
+    slot is the 3/2/1 max pool, the convention deep_stem reads. Still choices."""
+    items = node.children
+    if node.tensors or not items or not all(is_index(n) for n in items):
+        return None
+    order = sorted(items, key=int)
+    units = []
+    for name in order:
+        conv = _conv_bn(items[name])
+        if conv is None:
+            break
+        units.append((name, conv))
+    if not 2 <= len(units) <= 3 or [int(n) for n, _ in units] != list(range(len(units))):
+        return None
+    first = conv_weight(units[0][1])
+    if first[1] > 4 or first[0] <= first[1]:
+        return None
+    if any(conv_weight(c)[2:] != (3, 3) for _, c in units):
+        return None
+    slot = len(units)
+    after = str(slot + 1)
+    if str(slot) in items or after not in items:
+        return None
+    block = items[after]
+    blocks = _items(block) or [block]
+    if projection_path(blocks[0]) is None and not any(
+        n in SHORTCUT_NAMES for n in blocks[0].children
+    ):
+        return None
+    return units[0][1], f"{node.path}.{slot}" if node.path else str(slot)
+
+
 STEM_NAMES = {"stem", "conv_stem"}
 
 
@@ -443,11 +481,18 @@ def avg_down_shortcuts(root: KeyNode) -> set[str]:
     average pool (He et al. 2019; timm's `avg_down`), which downsamples in place of the conv's
     stride (in a block that keeps the resolution, an identity stands there)."""
     found = set()
+    shaped = {p.path for n in root.walk() if (p := projection_path(n)) is not None}
     for node in root.walk():
-        if node.name not in SHORTCUT_NAMES or "0" in node.children:
+        if (node.name not in SHORTCUT_NAMES and node.path not in shaped) or "0" in node.children:
             continue
         items = node.children
         conv = items.get("1")
+        if conv is not None and set(items) == {"1"} and set(conv.children) == {"0", "1"}:
+            items = conv.children  # the conv and its norm one unit (fastai's ConvLayer)
+            if "running_mean" in items["1"].tensors and conv_weight(items["0"]) is not None:
+                if conv_weight(items["0"])[2:] == (1, 1):
+                    found.add(node.path)
+            continue
         if conv is None or set(items) != {"1", "2"} or conv_weight(conv) is None:
             continue
         if conv_weight(conv)[2:] == (1, 1) and "running_mean" in items["2"].tensors:

@@ -17,6 +17,7 @@ from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.layouts import DENSE_ORDER, NF_STEPS, dense_concat_order
+from codegen.analyze.joins import block_paths, path_joins, projection_path
 from codegen.analyze.layouts import DUAL_PATH, dual_path_widths, nf_variance_steps
 from codegen.patterns.blocks.dual_path_block import WHY as DUAL_PATH_WHY
 from codegen.analyze.strides import (
@@ -25,6 +26,7 @@ from codegen.analyze.strides import (
     branch_downsamplers,
     darknet_downsamplers,
     deep_stem,
+    listed_deep_stem,
     feature_encoder_convs,
     first_blocks_after_pooled_stem,
     held_norm,
@@ -58,6 +60,7 @@ from codegen.keytree import KeyNode
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
+from codegen.patterns.blocks._path_join import PATH_JOIN
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_order
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
@@ -168,6 +171,7 @@ class StructureBuilder:
         self.hardnet: set[str] = set()  # HarDNet's `base` lists (blocks/harmonic_dense_block.py)
         self.avg_down: set[str] = set()  # shortcuts with an empty slot 0 (ResNet-D's pool)
         self.avg_pools: set[str] = set()  # those of them in blocks that downsample
+        self.stem_pools: set[str] = set()  # a listed deep stem's keyless pool slot
         self.standardised: set[str] = set()  # convs whose weights are standardised by default
         self.strided_1x1: set[str] = set()  # blocks whose first 1x1 conv takes the stride
         self.mobile: dict[str, int] = {}  # conv path -> stride, a mobile network's stages
@@ -181,12 +185,21 @@ class StructureBuilder:
         stride 2. Other convs default to 1.
         The body's convs are the block's own or, beside the shortcut, those of one body Sequential
         (Hugging Face's `layer`), in index order."""
-        shortcut = next((c for n, c in node.children.items() if n.lower() in SHORTCUT_NAMES), None)
+        # By shapes first (a body named `residual`, pytorch-cifar100's, beside its `shortcut`;
+        # fastai's `idpath`), then by name.
+        shortcut = projection_path(node)
+        shaped = shortcut is not None
+        if shortcut is None:
+            shortcut = next(
+                (c for n, c in node.children.items() if n.lower() in SHORTCUT_NAMES), None
+            )
         shortcut = shortcut or unpaired_projection(node)
         convs = [c for c in node.children.values() if _conv_weight(c) is not None]
         if shortcut is not None and shortcut.name.lower() not in SHORTCUT_NAMES:
             convs = [c for c in convs if c is not shortcut]  # an unpaired projection
         others = [c for c in node.children.values() if c is not shortcut]
+        if shaped:  # the body path alone (a squeeze-excitation beside it strides nothing)
+            others = [c for c in block_paths(node) if c is not shortcut]
         if not convs and len(others) == 1 and all(map(_canonical_index, others[0].children)):
             convs = [c for c in others[0].walk() if _conv_weight(c) is not None]
         if not convs and shortcut is not None:
@@ -200,7 +213,10 @@ class StructureBuilder:
             bodies = [c for c in others if c.children]
             if len(bodies) == 1 and all(c is bodies[0] or not c.children for c in others):
                 inner = list(bodies[0].children.values())
-                convs = _wrapped_unit_convs(inner) or _named_pair_convs(inner) or convs
+                listed = []  # a flat body Sequential beside a bare conv shortcut
+                if all(map(_canonical_index, bodies[0].children)):
+                    listed = [c for c in bodies[0].walk() if _conv_weight(c) is not None]
+                convs = _wrapped_unit_convs(inner) or _named_pair_convs(inner) or listed or convs
         # openai's improved-/guided-diffusion Downsample holds its strided conv as `op`.
         openai_op = list(node.children) == ["op"]
         if (DOWNSAMPLER.fullmatch(naming_segment(node.path)) or openai_op) and len(
@@ -266,6 +282,10 @@ class StructureBuilder:
             first = deep_stem(node)
             if first is not None:
                 self.strides[first.path] = 2
+            listed = listed_deep_stem(node)
+            if listed is not None:  # the stem's max pool in the network's own list
+                self.strides[listed[0].path] = 2
+                self.stem_pools.add(listed[1])
         for path in branch_downsamplers(root):
             self.strides[path] = 2
         for path in harmonic.hardnet_stem_convs(root, harmonic.hardnet_bases(root)):
@@ -298,6 +318,8 @@ class StructureBuilder:
         self.dual_path = dual_path_widths(root)
         for path, split in self.dual_path.items():  # blocks/dual_path_block.py's split
             self.resolver.structural.setdefault((path, DUAL_PATH), (split, DUAL_PATH_WHY))
+        for path, proof in path_joins(root).items():  # sum or concat: blocks/_path_join.py
+            self.resolver.structural.setdefault((path, PATH_JOIN), proof)
         order = dense_concat_order(root)
         if order is not None:  # read by blocks/preact_conv.py's DenseBottleneck
             self.resolver.structural.setdefault(("", DENSE_ORDER), order)
@@ -882,6 +904,8 @@ class StructureBuilder:
             default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
+        if path in self.stem_pools:
+            default = STEM_POOL  # a deep stem's max pool, by convention (listed_deep_stem)
         # (a trailing slot after a conv-norm pair: as the network's blocks activate their units,
         # where a pattern pinned it, Darknet's and CSPNet's leaky ReLU)
         family_default = act.unit_default if trailing else act.family_default
@@ -1101,6 +1125,7 @@ GAP_LAYERS = [
     "nn.Upsample(scale_factor=2.0)",  # nearest doubling: generators' and decoders' conv stacks
 ]
 AVG_DOWN = "nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)"  # timm's avg_down
+STEM_POOL = "nn.MaxPool2d(3, stride=2, padding=1)"  # ResNet's stem pool (He et al. 2016)
 GLOBAL_POOLS = ["nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"]
 
 

@@ -27,6 +27,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import instance_widths, unit
+from codegen.patterns.blocks._path_join import CONCAT, joined
 
 
 def _widens_elsewhere(cls, attrs: list[str]) -> bool:
@@ -46,8 +47,8 @@ class BranchSum(BlockPattern):
             return None
         units = [(m, u) for m in members if (u := unit(m, ctx)) is not None and u.norm]
         rest = [m for m in members if m not in [m for m, _ in units]]
-        if len(units) != 2 or len(rest) > 1:
-            return None
+        if len(units) != 2 or len(rest) > 1 or joined(cls, ctx) == CONCAT:
+            return None  # (what reads the block takes both branches' widths: side by side)
         widths = {(u.in_width, u.out_width) for _, u in units}
         kernels = sorted(((u.kernel,) if isinstance(u.kernel, int) else u.kernel) for _, u in units)
         if len(widths) != 1 or None in next(iter(widths)) or kernels[0][0] != 1:

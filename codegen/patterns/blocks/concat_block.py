@@ -22,6 +22,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
+from codegen.patterns.blocks._path_join import SUM, joined
 
 BRANCH = re.compile(r"(branch|expand|tower|path)|^b\d+$", re.I)  # kuangliu's GoogLeNet: b1..b4
 # `b1`, `b2` also number a stage's blocks (pycls' AnyNet): bare numbers name branches only where
@@ -79,6 +80,8 @@ class _Concat(BlockPattern):
             return None
         if not all(_spatial(m) for m in members):
             return None
+        if joined(cls, ctx) == SUM:  # what reads the block takes one branch's width (fastai's
+            return None  # XResNet `convpath` + `idpath`): summed, never side by side
         entry = None
         if self.with_entry:
             entries = [m for m in members if ENTRY.search(m.attr) and not BRANCH.search(m.attr)]

@@ -8,6 +8,16 @@ resolution change; where it holds no tensors (an identity) the class has the bod
 the residual is a choice: a body that maps the width back to itself could also be a plain stack.
 Units are called conv then norm directly, so a unit class the checkpoint cannot tell apart (with or
 without its own trailing activation) never decides what the layer computes.
+
+Other repositories write the same block as two sibling Sequentials under any names
+(pytorch-cifar100's `residual` + `shortcut`, fastai's `convpath` + `idpath`, `left` + `right`,
+`branch` + `skip`): the shortcut is the one pointwise projection (with or without its norm, after
+a keyless pooling slot) beside a body of two or more convs (blocks/_sibling_paths.py); a
+squeeze-excitation beside them (a class, or a Sequential of two Linears or 1x1 convs) rescales the
+body's output before the sum; a body whose first item is a norm as wide as its first conv reads is
+pre-activation (`BN-ReLU-conv` each, the sum left bare). Whether two such paths are summed at all,
+rather than concatenated, is what the block's consumer reads (analyze/joins.py): where nothing
+proves it and no name says shortcut, the layer says it guessed.
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from codegen.ir.graph import Graph
+from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import (
     BlockContext,
@@ -27,6 +37,8 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import unit
+from codegen.patterns.blocks._path_join import CONCAT, SUM, joined
+from codegen.patterns.blocks._sibling_paths import inline_gate, preact_steps, projection
 from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
@@ -41,7 +53,15 @@ class ResidualLayer(BlockPattern):
         split = _split_shortcut(members)
         if split is not None:  # pycls' ResBottleneckBlock: `proj` and its norm `bn` beside `f`
             members = [m for m in members if m is not split[1]]
-        if tensors(cls) or not 1 <= len(members) <= 2:
+        if tensors(cls) or joined(cls, ctx) == CONCAT:
+            return None  # (what reads the block takes its paths' total width: side by side)
+        # A squeeze-excitation beside the body (a class, or a Sequential of its two layers)
+        # rescales the body's output before the sum (SE-ResNet, Hu et al. 2018).
+        gates = [m for m in members if channel_gate(m, ctx) or inline_gate(m, ctx)]
+        if len(gates) > 1 or (gates and len(members) == 1):
+            return None
+        members = [m for m in members if m not in gates]
+        if not 1 <= len(members) <= 2:
             return None
         bodies = [m for m in members if m.kind in ("sequential", "repeat")]
         classes = [m for m in members if m.kind == "class"]
@@ -52,8 +72,15 @@ class ResidualLayer(BlockPattern):
             # beside a shortcut Sequential (`proj` = [conv, norm]) or unit class (imgclsmob's
             # `identity_conv`, a ConvBlock).
             bodies = body_classes
-        if len(bodies) == 2 and len(named_shortcut) == 1 and named_shortcut[0] in bodies:
-            bodies = [b for b in bodies if b is not named_shortcut[0]]  # both Sequentials
+        if len(bodies) == 2:
+            # Which Sequential is the shortcut: the one projection (one pointwise conv) beside a
+            # body of two or more convs, whatever the names (`residual` is pytorch-cifar100's
+            # body, `idpath` fastai's shortcut); else the one named as a shortcut.
+            projections = [b for b in bodies if projection(b, ctx) is not None]
+            if len(projections) == 1:
+                bodies = [b for b in bodies if b is not projections[0]]
+            elif len(named_shortcut) == 1 and named_shortcut[0] in bodies:
+                bodies = [b for b in bodies if b is not named_shortcut[0]]
         if len(bodies) != 1:
             return None
         body = bodies[0]
@@ -65,25 +92,35 @@ class ResidualLayer(BlockPattern):
                 return None
             steps, guessed = found
         else:
-            steps = _body_steps(body, _count(cls, body), ctx)
+            steps = preact_steps(body) if body.kind == "sequential" else None
+            steps = steps or _body_steps(body, _count(cls, body), ctx)
         if steps is None:
             return None
-        units = [s for s in steps if s[0] == "unit"]
-        first, last = units[0][1], units[-1][1]
-        c_in, c_out = first.in_width, last.out_width
+        preact = steps[0][0] == "pre"
+        if preact:
+            c_in, c_out = steps[0][3].io.in_width, steps[-1][3].io.out_width
+        else:
+            units = [s for s in steps if s[0] == "unit"]
+            c_in, c_out = units[0][1].in_width, units[-1][1].out_width
         if body.kind == "class" and body.io is not None:  # its members are its first instance's
             c_in, c_out = body.io.in_width, body.io.out_width
         short = None
         if shortcut is not None:
-            short = unit(shortcut, ctx)
-            if split is not None and short is not None and shortcut is split[0]:
-                short = replace(short, norm=(split[1].attr,))
-            if short is None or short.norm is None or not short.pointwise:
+            found_short = projection(shortcut, ctx)
+            if split is not None and found_short is not None and shortcut is split[0]:
+                found_short.unit = replace(found_short.unit, norm=(split[1].attr,))
+            if found_short is None:
                 return None
-            if shortcut.attr.lower() not in SHORTCUT_NAMES and body.attr.lower() in SHORTCUT_NAMES:
+            short = found_short
+            if (short.unit.in_width, short.unit.out_width) != (c_in, c_out):
                 return None
-            if (short.in_width, short.out_width) != (c_in, c_out):
-                return None
+            unnamed = shortcut.attr.lower() not in SHORTCUT_NAMES
+            if unnamed and joined(cls, ctx) != SUM and not guessed:
+                guessed = (
+                    f"{shortcut.attr}, a 1x1 projection beside {body.attr}, is read as its "
+                    "shortcut (summed); nothing that reads the block proves a sum rather than "
+                    "a concatenation"
+                )
         choices = []
         if short is None:
             if c_in is None or c_in != c_out:
@@ -111,36 +148,79 @@ class ResidualLayer(BlockPattern):
             "activation",
             "relu",
             act.alternatives("relu", conv=True),
-            "after each unit but the last, and after the sum",
+            (
+                "after each norm, and after the sum"
+                if not preact
+                else "after each norm (a pre-activation body: the sum is left as it is)"
+            ),
         )
         if between := act.inside_blocks(ctx, cls, body.attr, activation):
             choices.append(between)  # HF ResNet: hidden_act after the sum, relu inside
-        found = (steps, short)
-        size = len(members) + len(units)
+        gate = None
+        if gates:
+            gate, gate_choices, why = _gate_plan(cls, ctx, gates[0], body, c_out, flat)
+            if gate is None:
+                return None
+            choices += gate_choices
+            guessed = guessed or why
+        if short is not None and short.slots and not guessed:
+            guessed = (
+                f"{shortcut.attr}'s keyless slot before its 1x1 conv holds what the analysis "
+                "reads there (ResNet-D's and fastai's average pool where the block downsamples)"
+            )
+        found = (steps, short, gate, preact)
+        dropped = [".".join(p) for s in steps if s[0] == "pre" for p in s[4]]
+        if dropped and not guessed:
+            guessed = (
+                f"{', '.join(dropped)}: a second keyless slot after a norm's activation, read as "
+                "a dropout (identity in eval: the Wide ResNet's BN-ReLU-dropout-conv)"
+            )
+        slots = [".".join(s[1]) for s in steps if s[0] == "slot"]
+        if slots and not guessed:
+            guessed = (
+                f"{', '.join(slots)}: a keyless slot between two conv-norm units, read as their "
+                "activation"
+            )
+        size = len(members) + len(gates) + len([s for s in steps if s[0] in ("unit", "pre")])
         return Match(self, size, found, [activation] + choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        steps, short = match.found
-        after_sum = match.choices[0].value
-        activation = act.inside_value(match.choices, after_sum)
-        residual = all(c.value == "add" for c in match.choices if c.name == "residual")
+        steps, short, gate, preact = match.found
+        after_sum = "identity" if preact else match.choices[0].value
+        activation = act.inside_value(match.choices, match.choices[0].value)
+        values = {c.name: c.value for c in match.choices}
+        residual = values.get("residual", "add") == "add"
         x = g.input("x")
         out = x
-        last = max(i for i, s in enumerate(steps) if s[0] == "unit")
-        for i, (kind, item) in enumerate(steps):
+        units = [i for i, s in enumerate(steps) if s[0] == "unit"]
+        last = max(units) if units else None
+        for i, step in enumerate(steps):
+            kind, item = step[0], step[1]
             if kind == "se":
                 out = g.call_module(item, out, name="out", comment="squeeze-excitation")
+                continue
+            if kind == "slot":  # the activation, applied after the unit before it
+                continue
+            if kind == "pre":  # norm, activation, conv (a dropout slot is identity in eval)
+                out = g.call_module(item, out, name="out", inline=True)
+                out = act.apply(g, activation, out, name="out", inline=True)
+                out = g.call_module(step[2], out, name="out")
                 continue
             out = g.call_module(item.conv, out, name="out", inline=True)
             out = g.call_module(item.norm, out, name="out", inline=i != last)
             if i != last:
                 out = act.apply(g, activation, out, name="out")
+        if gate is not None:
+            out = _apply_gate(g, gate, values, activation, out)
         if residual:
+            identity = x
             if short is not None:
-                identity = g.call_module(short.conv, x, inline=True)
-                identity = g.call_module(short.norm, identity, name="shortcut")
-            else:
-                identity = x
+                for slot in short.slots:  # (its average pool, where the block downsamples)
+                    identity = g.call_module(slot, identity, name="identity", inline=True)
+                normed = short.unit.norm is not None
+                identity = g.call_module(short.unit.conv, identity, inline=normed)
+                if normed:
+                    identity = g.call_module(short.unit.norm, identity, name="shortcut")
             out = g.call_function("add", out, identity, name="out")
         g.output(act.apply(g, after_sum, out, name="out", inline=True))
 
@@ -158,6 +238,76 @@ class ResidualLayer(BlockPattern):
             Example(z["hf_residual_stage"]("bottleneck", 8, 16, 2), (x,)),
             Example(z["hf_residual_stage"]("basic", 8, 8, 1), (x,)),
         ]
+
+
+def _gate_plan(cls, ctx: BlockContext, member, body, width, flat: bool):
+    """(gate, its choices, why guessed) for a squeeze-excitation beside the body, rescaling the
+    body's `width` channels; (None, [], "") where it rescales another width."""
+    inline = inline_gate(member, ctx)
+    if inline is None:
+        if gate_width(member, ctx) not in (None, width):
+            return None, [], ""
+        gate: tuple = ("class", (member.attr,))
+        choices = []
+    else:
+        reduce, expand, conv, channels = inline
+        if channels != width:
+            return None, [], ""
+        gate = ("inline", reduce, expand, conv)
+        choices = [
+            ctx.choose(
+                cls,
+                member.attr,
+                "squeeze_activation",
+                "relu",
+                act.alternatives("relu"),
+                "after the squeeze-excitation's reduction",
+            ),
+            ctx.choose(
+                cls, member.attr, "gate", "sigmoid", act.alternatives("sigmoid", gates=True)
+            ),
+        ]
+    if body.kind != "sequential" or (inline is None and not flat):
+        return gate, choices, ""
+    # Whether the body's Sequential activates its output before the gate leaves no key (a slot
+    # after its last item). pytorch-cifar100's senet.py, whose `excitation` Sequential of
+    # Linears sits beside the body as this one does, ends `residual` with a ReLU; the paper's
+    # SE-ResNet gates the last norm's output (a Sequential gate of 1x1 convs, or a class).
+    default = "activated" if inline is not None and not inline[2] else "norm"
+    reads = ctx.choose(
+        cls,
+        member.attr,
+        "gate_reads",
+        default,
+        ["norm" if default == "activated" else "activated"],
+        "the body's output the squeeze-excitation rescales: its last norm's, or activated",
+    )
+    why = ""
+    if reads.source == "default":
+        why = (
+            f"whether {body.attr} activates its output before {member.attr} leaves no key "
+            f"(the choice gate_reads: {default})"
+        )
+    return gate, choices + [reads], why
+
+
+def _apply_gate(g: Graph, gate: tuple, values: dict, activation: str, out):
+    """The body's output rescaled by the squeeze-excitation beside it."""
+    if values.get("gate_reads") == "activated":
+        out = act.apply(g, activation, out, name="out")
+    if gate[0] == "class":
+        return g.call_module(gate[1], out, name="out", comment="squeeze-excitation")
+    _, reduce, expand, conv = gate
+    scale = g.call_method(
+        "mean", out, (2, 3), name="scale", kwargs={"keepdim": conv}, comment="squeeze"
+    )
+    scale = g.call_module(reduce, scale, name="scale", inline=True)
+    scale = act.apply(g, values["squeeze_activation"], scale, name="scale")
+    scale = g.call_module(expand, scale, inline=True)
+    scale = act.apply(g, values["gate"], scale, name="scale")
+    if not conv:
+        scale = g.call_function("getitem", scale, (Slice(), Slice(), None, None), inline=True)
+    return g.call_function("mul", out, scale, name="out", comment="excitation")
 
 
 def _split_shortcut(members) -> tuple | None:
@@ -283,7 +433,12 @@ def _body_steps(body, count: int | None, ctx: BlockContext) -> list[tuple] | Non
         i += 1
         if item.kind == "placeholder":
             # An activation slot is where this layout activates: after a bare conv's norm,
-            # before the next conv. Anywhere else, a parameter-free layer it does not have.
+            # before the next conv; or between two conv-norm units (whose own activation slot,
+            # last, leaves no key), read as their activation too (the match says it guessed).
+            between = not flat and steps and steps[-1][0] == "unit" and nxt is not None
+            if between and nxt.kind != "placeholder" and unit(nxt, ctx, (body.attr,)):
+                steps.append(("slot", (body.attr, item.attr)))
+                continue
             if not flat or nxt is None or family(items[i - 2]) != "norm":
                 return None
             continue

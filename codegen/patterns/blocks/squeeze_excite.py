@@ -52,8 +52,13 @@ class SqueezeExcite(BlockPattern):
         kinds = {kind for _, kind, _, _ in layers}
         if kinds not in ({"conv"}, {"linear"}):
             return None
-        if kinds == {"linear"} and (prefix or not all(SE_NAME.search(m.attr) for m in members)):
-            return None  # Linear C -> r -> C is also an autoencoder: only SE names say gate
+        # Linear C -> r -> C is also an autoencoder: only SE names say gate (the layers', or
+        # where they are a Sequential's items, the class's: moskomule's SELayer `se` holds `fc`)
+        named = [m.attr for m in members]
+        if prefix:
+            named = [path.rsplit(".", 1)[-1] for path, *_ in cls.instances] or [""]
+        if kinds == {"linear"} and not all(SE_NAME.search(n) for n in named):
+            return None
         a, b = layers
         reduce, expand = (a, b) if a[3][1] < a[3][0] else (b, a)
         if a[3][1] == a[3][0] and _numbered_after(b[2], a[2]):
