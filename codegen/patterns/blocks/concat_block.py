@@ -15,6 +15,7 @@ before a pool branch whose keys do not show it (Inception v3: a 3x3 average pool
 from __future__ import annotations
 
 import itertools
+import os
 import re
 
 from codegen.ir import Module
@@ -54,6 +55,110 @@ def _branches(members: list[Module]) -> list[list[Module]] | None:
     return branches
 
 
+def _branch_name(steps: list[Module]) -> str:
+    """A branch's name: its steps' shared stem (`p2` of `p2_1`, `p2_2`), else its first step's."""
+    stems = {_step(m.attr)[0] for m in steps}
+    return stems.pop() if len(stems) == 1 else steps[0].attr
+
+
+def _side_by_side(members: list[Module], ctx: BlockContext) -> list[list[Module]] | None:
+    """Branches whose names do not say so (d2l's `p1_1` ... `p4_2`; a port's `conv1x1`,
+    `conv3x3_reduce`, `conv3x3`), proven side by side by widths: every branch starts reading the
+    one width W that no member gives (so none can follow another), the other members each extend
+    the one branch ending in the width it reads. Three or more branches, one of two steps or
+    more, giving unequal widths: no sum can join them (res16's residual pairs and a head's
+    parallel outputs stay theirs), only a concatenation, which the reader's width then checks
+    (analyze's _widen_concatenations). Grouped by numbered names where those chain, else by
+    widths alone; ordered by the numbers, else by Inception's convention (fewer steps first,
+    then the smaller kernel, the pool branch last: Szegedy et al. 2015, 2016)."""
+    branches = _branches(members)
+    numbered = branches is not None and all(_step(m.attr) != (m.attr, 0) for m in members)
+    if not numbered:
+        branches = _chains(members)
+        if branches is None:
+            return None
+        branches.sort(key=lambda b: _convention_order(b, ctx))
+    reads = {b[0].io.in_width for b in branches}
+    outs = {b[-1].io.out_width for b in branches}
+    if len(branches) < 3 or len(reads) != 1 or len(outs) < 2 or max(map(len, branches)) < 2:
+        return None
+    if any(m.io.out_width in reads for m in members):
+        return None  # a member giving what the branches read could come first
+    return branches
+
+
+def _chains(members: list[Module]) -> list[list[Module]] | None:
+    """Members linked by widths into chains from the width none of them gives: each step reads
+    what exactly one chain ends in, and no other member reads it (a split is not a chain)."""
+    given = {m.io.out_width for m in members}
+    starts = {m.io.in_width for m in members} - given
+    if len(starts) != 1:
+        return None
+    width = starts.pop()
+    chains = [[m] for m in members if m.io.in_width == width]
+    rest = [m for m in members if m.io.in_width != width]
+    while rest:
+        for m in rest:
+            ends = [c for c in chains if c[-1].io.out_width == m.io.in_width]
+            rivals = [r for r in rest if r.io.in_width == m.io.in_width]
+            if len(ends) > 1:  # widths tie (GoogLeNet's 3b: 1x1 and 3x3 reduce both give 128):
+                ends = _named_after(m, ends)  # the step its name continues, where one does
+            if len(ends) == 1 and len(rivals) == 1:
+                ends[0].append(m)
+                rest.remove(m)
+                break
+        else:
+            return None
+    return chains
+
+
+def _named_after(m: Module, ends: list[list[Module]]) -> list[list[Module]]:
+    """Of chains ending in the width `m` reads, those whose last step's name shares the longest
+    start with `m`'s (`conv3x3` continues `conv3x3_reduce`, not `conv1x1`)."""
+    shared = [len(os.path.commonprefix([m.attr, c[-1].attr])) for c in ends]
+    return [c for c, n in zip(ends, shared) if n == max(shared)]
+
+
+def _convention_order(steps: list[Module], ctx: BlockContext) -> tuple:
+    kernels = [_kernel(m, ctx) for m in steps]
+    known = [k for k in kernels if k is not None]
+    return (bool(POOL_BRANCH.search(steps[0].attr)), len(steps), max(known, default=0))
+
+
+def _kernel(m: Module, ctx: BlockContext) -> int | None:
+    """The largest kernel side of a step: a conv's, a Sequential's convs', or a class's convs'
+    where the class writes them (its first instance)."""
+    from codegen.patterns.blocks._conv_parts import conv_kernel
+
+    if family(m) == "conv":
+        k = conv_kernel(m)
+        k = max(k) if isinstance(k, (tuple, list)) else k
+        return k if isinstance(k, int) else None
+    inner = m.children
+    if m.kind == "class" and m.type_name in ctx.classes:
+        inner = [c for c in ctx.classes[m.type_name].members if isinstance(c, Module)]
+    found = [_kernel(c, ctx) for c in inner if family(c) == "conv" or c.kind == "sequential"]
+    found = [k for k in found if k is not None]
+    return max(found) if found else None
+
+
+def _slotted_first(branches: list[list[Module]]) -> set[int] | None:
+    """The ids of first steps that a keyless step comes before: where every step is numbered
+    (`p4_2` beside `p1_1`), a branch starting one number later than the rest starts with a slot
+    (d2l's `p4_1`, a max pool). A gap anywhere else: None (unknown steps)."""
+    numbers = [[_step(m.attr)[1] for m in b] for b in branches]
+    if any(_step(m.attr) == (m.attr, 0) for b in branches for m in b):
+        return set()
+    base = min(n[0] for n in numbers)
+    found = set()
+    for b, n in zip(branches, numbers):
+        if n != list(range(n[0], n[0] + len(n))) or n[0] > base + 1:
+            return None
+        if n[0] == base + 1:
+            found.add(id(b[0]))
+    return found if len(found) < len(branches) else None
+
+
 def _branch_order(name: str) -> tuple:
     """`branch1` before `branch2`, `expand1x1` before `expand3x3`; a doubled branch
     (`branch3x3dbl`) after the single ones, a pool branch last (torchvision's Inception v3)."""
@@ -88,17 +193,18 @@ class _Concat(BlockPattern):
                 return None
             entry = entries[0]
             members = [m for m in members if m is not entry]
-        if not all(BRANCH.search(m.attr) for m in members):
-            return None
-        if all(NUMBERED_ONLY.match(m.attr) for m in members) and any(
-            m.kind != "sequential" for m in members
-        ):
-            return None
-        branches = _branches(members)
+        named = all(BRANCH.search(m.attr) for m in members)
+        if named and all(NUMBERED_ONLY.match(m.attr) for m in members):
+            if any(m.kind != "sequential" for m in members):
+                return None
+        branches = _branches(members) if named else _side_by_side(members, ctx)
         if branches is None or not 2 <= len(branches) <= 4:
             return None  # more: too many orders to offer (the concatenation's order is a choice)
         reads = {b[0].io.in_width for b in branches}
         if len(reads) != 1 or (entry is not None and entry.io.out_width not in reads):
+            return None
+        slotted = _slotted_first(branches)
+        if slotted is None:
             return None
         choices, plan = [], []
         bare = entry is not None or any(family(s) == "conv" for b in branches for s in b)
@@ -117,7 +223,7 @@ class _Concat(BlockPattern):
                 aliases=act.ALIASES,
             )
             choices.append(activation)
-        names = [_step(b[0].attr)[0] for b in branches]
+        names = [_branch_name(b) for b in branches]
         # The order of concatenation leaves no key: a choice, by the names by default.
         default = ",".join(names)
         order = ctx.choose(
@@ -126,7 +232,8 @@ class _Concat(BlockPattern):
             "branch_order",
             default,
             [",".join(p) for p in itertools.permutations(names) if list(p) != names],
-            "the order the branches are concatenated in (by their names by default)",
+            "the order the branches are concatenated in (by their names; unnamed branches by "
+            "Inception's: fewer steps, smaller kernels first, the pool branch last)",
         )
         choices.append(order)
         by_name = dict(zip(names, branches))
@@ -150,8 +257,11 @@ class _Concat(BlockPattern):
                     ((b[0].attr, c.attr), family(c) == "conv" and nxt != "norm")
                     for c, nxt in zip(rest, after)
                 ]
-            if slot or POOL_BRANCH.search(b[0].attr):
-                usual = "max_pool_3x3" if slot else "avg_pool_3x3"
+            gap = id(b[0]) in slotted
+            if slot or gap or POOL_BRANCH.search(b[0].attr):
+                # (a numbered step missing before the first, d2l's `p4_1`: a slot, as a
+                # Sequential's is, holding GoogLeNet's max pool (Szegedy et al. 2015))
+                usual = "max_pool_3x3" if slot or gap else "avg_pool_3x3"
                 c = ctx.choose(
                     cls,
                     b[0].attr,
