@@ -22,13 +22,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # for it; `python benchmarks/bench_vision_zoo.py 15`): 1 exact, 9 flagged, 0 WRONG, 0 crash.
 EXACT_FROM_KEYS: set[str] = {"kuangliu_regnety"}
 
-# Blind finding (2026-11-30), not fixed here: pytorch-cifar ShuffleNet's grouped 1x1 convs
-# (`layer1.0.conv3`: Conv2d(4, 16, 1, groups=2), weight [16, 2, 1, 1]; `layer1.1.conv1`:
-# Conv2d(40, 10, 1, groups=2)) are built as ungrouped Conv2d(2, 16, 1) / Conv2d(20, 10, 1): the
-# weight fits both, the width before each (4, 40) says which. The row is flagged (its block class
-# is missing: "their widths do not chain"), so not WRONG.
-KNOWN_GROUPS = {"kuangliu_shufflenet": "grouped 1x1 convs read as ungrouped (zoo 15)"}
+# Blind finding (2026-11-30), fixed in session 16 (branch16): pytorch-cifar ShuffleNet's grouped
+# 1x1 convs (`layer1.0.conv3`: Conv2d(4, 16, 1, groups=2), weight [16, 2, 1, 1]) were built
+# ungrouped; layers/conv.py's pointwise_groups reads them from the depthwise conv beside them.
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
-    keys_tests(zoo, EXACT_FROM_KEYS, "--force", known_groups=KNOWN_GROUPS)
+    keys_tests(zoo, EXACT_FROM_KEYS, "--force")
 )
