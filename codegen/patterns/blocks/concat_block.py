@@ -55,6 +55,14 @@ def _branches(members: list[Module]) -> list[list[Module]] | None:
     return branches
 
 
+def _listed(items: list[Module]) -> bool:
+    """Items of a list that can only be branches joined by a concatenation: two or more, each
+    reading one width and giving unequal widths (equal ones could be summed: SKNet's paths)."""
+    if len(items) < 2 or not all(_spatial(m) for m in items):
+        return False
+    return len({m.io.in_width for m in items}) == 1 and len({m.io.out_width for m in items}) > 1
+
+
 def _branch_name(steps: list[Module]) -> str:
     """A branch's name: its steps' shared stem (`p2` of `p2_1`, `p2_2`), else its first step's."""
     stems = {_step(m.attr)[0] for m in steps}
@@ -180,7 +188,14 @@ class _Concat(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]
-        if tensors(cls) or len(members) != len(modules(cls)) or len(members) < 2:
+        prefix: tuple[str, ...] = ()
+        if len(members) == 1 and members[0].kind == "modulelist" and not self.with_entry:
+            # A ModuleList of branches (`torch.cat([b(x) for b in self.branches], 1)`): its
+            # items, in the list's order, side by side where widths prove it (_listed_branches)
+            prefix, members = (members[0].attr,), list(members[0].children)
+            if any(m.kind == "placeholder" for m in members) or not _listed(members):
+                return None
+        elif tensors(cls) or len(members) != len(modules(cls)) or len(members) < 2:
             return None
         if not all(_spatial(m) for m in members):
             return None
@@ -193,7 +208,7 @@ class _Concat(BlockPattern):
                 return None
             entry = entries[0]
             members = [m for m in members if m is not entry]
-        named = all(BRANCH.search(m.attr) for m in members)
+        named = bool(prefix) or all(BRANCH.search(m.attr) for m in members)
         if named and all(NUMBERED_ONLY.match(m.attr) for m in members):
             if any(m.kind != "sequential" for m in members):
                 return None
@@ -243,7 +258,7 @@ class _Concat(BlockPattern):
         branches = [by_name[n] for n in wanted]
         for b in branches:
             pool = "none"
-            steps = [((s.attr,), _bare(b, i)) for i, s in enumerate(b)]
+            steps = [(prefix + (s.attr,), _bare(b, i)) for i, s in enumerate(b)]
             slot = _starts_with_slot(b[0])
             if slot:
                 # torchvision's GoogLeNet: `Sequential(MaxPool2d(3, 1, 1), conv)`. The slot's
@@ -254,7 +269,7 @@ class _Concat(BlockPattern):
                 # A conv followed by its norm is no bare conv: the activation follows the norm.
                 after = [family(c) for c in rest[1:]] + [None]
                 steps = [
-                    ((b[0].attr, c.attr), family(c) == "conv" and nxt != "norm")
+                    (prefix + (b[0].attr, c.attr), family(c) == "conv" and nxt != "norm")
                     for c, nxt in zip(rest, after)
                 ]
             gap = id(b[0]) in slotted
@@ -277,7 +292,7 @@ class _Concat(BlockPattern):
             entry,
             plan,
             activation.value if activation else "identity",
-            tuple(s.attr for s in (b[-1] for b in branches)),
+            tuple(".".join(prefix + (s.attr,)) for s in (b[-1] for b in branches)),
             [m.io.ndim for m in members][0] or 2,
         )
         return Match(self, len(modules(cls)), found, choices)
