@@ -15,6 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from codegen.patterns.blocks._vision_examples import _randomise_norms
+from tests.vision_zoo_15_models import D2lInception  # d2l: flat attributes, ReLU in forward
 from tests.zoo_verdicts import generate_from_state_dict, measured
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -24,25 +26,6 @@ def _unit(c_in: int, c_out: int, k: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()
     )
-
-
-class D2lInception(nn.Module):  # d2l googlenet.md: flat attributes, ReLU in forward
-    def __init__(self, c_in: int, c1: int, c2, c3, c4: int) -> None:
-        super().__init__()
-        self.p1_1 = nn.Conv2d(c_in, c1, kernel_size=1)
-        self.p2_1 = nn.Conv2d(c_in, c2[0], kernel_size=1)
-        self.p2_2 = nn.Conv2d(c2[0], c2[1], kernel_size=3, padding=1)
-        self.p3_1 = nn.Conv2d(c_in, c3[0], kernel_size=1)
-        self.p3_2 = nn.Conv2d(c3[0], c3[1], kernel_size=5, padding=2)
-        self.p4_1 = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)
-        self.p4_2 = nn.Conv2d(c_in, c4, kernel_size=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        p1 = F.relu(self.p1_1(x))
-        p2 = F.relu(self.p2_2(F.relu(self.p2_1(x))))
-        p3 = F.relu(self.p3_2(F.relu(self.p3_1(x))))
-        p4 = F.relu(self.p4_2(self.p4_1(x)))
-        return torch.cat((p1, p2, p3, p4), dim=1)
 
 
 class RoleNamedInception(nn.Module):  # a Caffe prototxt port: role names, no branch numbers
@@ -148,11 +131,7 @@ LAYOUTS = {
 def _reference(name: str) -> nn.Module:
     torch.manual_seed(0)
     model = LAYOUTS[name]().eval()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
+    _randomise_norms(model)  # (a wrong use of a norm shows)
     return model
 
 

@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from codegen.patterns.blocks._vision_examples import _randomise_norms
 from tests.zoo_verdicts import assert_convs_keep_groups, generate_from_state_dict, measured
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -141,11 +142,7 @@ LAYOUTS = {
 def _reference(name: str) -> nn.Module:
     torch.manual_seed(0)
     model = LAYOUTS[name]().eval()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
+    _randomise_norms(model)  # (a wrong use of a norm shows)
     return model
 
 

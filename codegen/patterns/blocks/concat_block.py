@@ -5,11 +5,15 @@ v3's `Inception*` modules, SqueezeNet's `Fire`):
     Fire:      s = act(squeeze(x)); cat([act(expand1x1(s)), act(expand3x3(s))], 1)
 
 Side by side is what the keys cannot show by widths alone when every branch maps a width to
-itself (they would chain too), so the branches must be named as branches (`branch*`, `expand*`,
-`tower*`); members numbered within a branch (`branch5x5_1`, `branch5x5_2`) run in turn. What a
-branch reads is its first member's width, the same for all. Parameter-free steps are choices:
-the activation after a bare conv (a class or Sequential branch applies its own), and the pooling
-before a pool branch whose keys do not show it (Inception v3: a 3x3 average pool, stride 1).
+itself (they would chain too), so such branches must be named as branches (`branch*`, `expand*`,
+`tower*`); members numbered within a branch (`branch5x5_1`, `branch5x5_2`) run in turn. Branches
+named otherwise (d2l's `p1_1` ... `p4_2`, a port's `conv1x1`, `conv3x3_reduce`, `conv3x3`) or
+held in a ModuleList are proven by widths instead (_side_by_side, _listed): all read one width
+that none gives, and they give unequal widths, which only a concatenation joins. What a branch
+reads is its first member's width, the same for all. Parameter-free steps are choices: the
+activation after a bare conv (a class or Sequential branch applies its own), and the pooling
+before a pool branch whose keys do not show it (Inception v3: a 3x3 average pool, stride 1; a
+slot or a missing first number, d2l's `p4_1`: GoogLeNet's 3x3 max pool).
 """
 
 from __future__ import annotations
