@@ -1,10 +1,11 @@
-"""Parallel branches concatenated along the channels, as five layouts write the block, from the
+"""Parallel branches concatenated along the channels, as six layouts write the block, from the
 keys alone: d2l's GoogLeNet (flat `p1_1` ... `p4_2` bare convs, the pool's slot `p4_1` leaving a gap
 in the numbers; tests/vision_zoo_15_models.py), a Caffe-port layout with role names and no numbers
 (`conv1x1`, `conv3x3_reduce`, `conv3x3`, ..., `pool_proj`; each a conv-bn-ReLU Sequential), a
 from-scratch layout whose steps are classes (`one_by_one`, `three_by_three_red`, ...: a ConvBlock
 each, its ReLU an attribute no key shows), a ModuleList of branch Sequentials concatenated in a
-loop, and kuangliu's `b1`..`b4` Sequentials (supported before).
+loop, branches closing in two forks side by side (Cadene's Inception_C, torchvision's InceptionE:
+`branch1_1a`, `branch1_1b`) and kuangliu's `b1`..`b4` Sequentials (supported before).
 Each is exact, or its file says a class is guessed or missing: never silently wrong.
 """
 
@@ -106,6 +107,31 @@ class ListInception(nn.Module):  # a ModuleList of branch Sequentials, concatena
         return torch.cat([branch(x) for branch in self.branches], 1)
 
 
+class ForkedInception(nn.Module):  # Cadene's Inception_C / torchvision's InceptionE: forks
+    def __init__(self, c_in: int) -> None:
+        super().__init__()
+        self.branch0 = _unit(c_in, 4, 1)
+        self.branch1_0 = _unit(c_in, 3, 1)
+        self.branch1_1a = _unit(3, 2, 3)
+        self.branch1_1b = _unit(3, 3, 3)
+        self.branch2_0 = _unit(c_in, 2, 1)
+        self.branch2_1 = _unit(2, 4, 3)
+        self.branch2_2a = _unit(4, 2, 3)
+        self.branch2_2b = _unit(4, 5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x1 = self.branch1_0(x)
+        x2 = self.branch2_1(self.branch2_0(x))
+        return torch.cat(
+            [
+                self.branch0(x),
+                torch.cat([self.branch1_1a(x1), self.branch1_1b(x1)], 1),
+                torch.cat([self.branch2_2a(x2), self.branch2_2b(x2)], 1),
+            ],
+            1,
+        )
+
+
 class Blocks(nn.Module):
     """Two blocks in a row: the second reads what the first concatenates."""
 
@@ -125,6 +151,7 @@ LAYOUTS = {
     "class_steps": lambda: Blocks(ClassStepInception(8), ClassStepInception(12)),
     "kuangliu_sequentials": lambda: Blocks(KlInception(8), KlInception(15)),
     "module_list": lambda: Blocks(ListInception(8), ListInception(13)),
+    "forked_branches": lambda: Blocks(ForkedInception(8), ForkedInception(16)),
 }
 
 
@@ -137,7 +164,7 @@ def _reference(name: str) -> nn.Module:
 
 # Measured before this change (main at cec64cb), each block class missing ("their widths do not
 # chain") so the row flagged: d2l_flat_numbered, role_named_units, class_steps, module_list;
-# kuangliu_sequentials exact. After: all five exact.
+# kuangliu_sequentials exact; forked_branches (added after) missing. After: all six exact.
 EXACT = set(LAYOUTS)
 
 

@@ -39,9 +39,16 @@ BRANCH_POOLS = {"avg_pool_3x3": ("avg", 3, 1, 1), "max_pool_3x3": ("max", 3, 1, 
 
 
 def _step(attr: str) -> tuple[str, int]:
-    """(branch, position): `branch5x5_2` is the second step of branch `branch5x5`."""
-    found = re.fullmatch(r"(.+?)_(\d+)", attr)
+    """(branch, position): `branch5x5_2` is the second step of branch `branch5x5`; `branch3x3_2a`
+    and `branch3x3_2b` both its second, side by side (_fork)."""
+    found = re.fullmatch(r"(.+?)_(\d+)[ab]?", attr)
     return (found.group(1), int(found.group(2))) if found else (attr, 0)
+
+
+def _fork(attr: str) -> bool:
+    """One of two last steps that both read the step before and are concatenated (Inception v3's
+    InceptionE `branch3x3_2a` / `_2b`, Cadene's Inception-v4 Inception_C `branch1_1a` / `_1b`)."""
+    return re.fullmatch(r".+?_\d+[ab]", attr) is not None
 
 
 def _branches(members: list[Module]) -> list[list[Module]] | None:
@@ -51,12 +58,27 @@ def _branches(members: list[Module]) -> list[list[Module]] | None:
         groups.setdefault(_step(m.attr)[0], []).append(m)
     branches = []
     for name in sorted(groups, key=_branch_order):
-        steps = sorted(groups[name], key=lambda m: _step(m.attr)[1])
+        steps = sorted(groups[name], key=lambda m: (_step(m.attr)[1], m.attr))
+        forks = [m for m in steps if _fork(m.attr)]
+        steps = [m for m in steps if not _fork(m.attr)]
         for a, b in zip(steps, steps[1:]):
             if a.io is None or b.io is None or a.io.out_width != b.io.in_width:
                 return None
-        branches.append(steps)
+        if forks:  # the two read what the last step gives, numbered after it
+            if len(forks) != 2 or not steps or steps[-1].io is None:
+                return None
+            if _step(forks[0].attr)[1] <= _step(steps[-1].attr)[1]:
+                return None
+            if any(f.io is None or f.io.in_width != steps[-1].io.out_width for f in forks):
+                return None
+        branches.append(steps + forks)
     return branches
+
+
+def _forks(steps: list[Module]) -> list[Module]:
+    """A branch's two closing forks (_fork), or []."""
+    forks = [m for m in steps if _fork(m.attr)]
+    return forks if len(forks) == 2 and steps[-2:] == forks else []
 
 
 def _listed(items: list[Module]) -> bool:
@@ -158,7 +180,7 @@ def _slotted_first(branches: list[list[Module]]) -> set[int] | None:
     """The ids of first steps that a keyless step comes before: where every step is numbered
     (`p4_2` beside `p1_1`), a branch starting one number later than the rest starts with a slot
     (d2l's `p4_1`, a max pool). A gap anywhere else: None (unknown steps)."""
-    numbers = [[_step(m.attr)[1] for m in b] for b in branches]
+    numbers = [sorted({_step(m.attr)[1] for m in b}) for b in branches]
     if any(_step(m.attr) == (m.attr, 0) for b in branches for m in b):
         return set()
     base = min(n[0] for n in numbers)
@@ -262,7 +284,12 @@ class _Concat(BlockPattern):
         branches = [by_name[n] for n in wanted]
         for b in branches:
             pool = "none"
-            steps = [(prefix + (s.attr,), _bare(b, i)) for i, s in enumerate(b)]
+            forks = _forks(b)
+            kept = [(i, s) for i, s in enumerate(b) if all(s is not f for f in forks)]
+            steps = [(prefix + (s.attr,), _bare(b, i)) for i, s in kept]
+            if forks:  # both read the last step; their outputs side by side
+                ends = tuple((prefix + (f.attr,), family(f) == "conv") for f in forks)
+                steps.append(("fork", ends))
             slot = _starts_with_slot(b[0])
             if slot:
                 # torchvision's GoogLeNet: `Sequential(MaxPool2d(3, 1, 1), conv)`. The slot's
@@ -296,7 +323,7 @@ class _Concat(BlockPattern):
             entry,
             plan,
             activation.value if activation else "identity",
-            tuple(".".join(prefix + (s.attr,)) for s in (b[-1] for b in branches)),
+            tuple(".".join(prefix + (s.attr,)) for b in branches for s in (_forks(b) or b[-1:])),
             [m.io.ndim for m in members][0] or 2,
         )
         return Match(self, len(modules(cls)), found, choices)
@@ -325,13 +352,20 @@ class _Concat(BlockPattern):
                     inline=True,
                 )
             for path, bare in steps:
-                y = g.call_module(path, y, inline=bare and activation != "identity")
-                if bare:
-                    y = act.apply(g, activation, y, inline=True)
+                if path == "fork":  # two last steps reading y, concatenated
+                    parts = [self._step(g, p, b, activation, y) for p, b in bare]
+                    y = g.call_function("cat", parts, 1, inline=True)
+                    continue
+                y = self._step(g, path, bare, activation, y)
             if normed:
                 y = act.apply(g, activation, y, inline=True)
             outs.append(y)
         g.output(g.call_function("cat", outs, 1, comment="the branches side by side"))
+
+    @staticmethod
+    def _step(g: Graph, path: tuple[str, ...], bare: bool, activation: str, y):
+        y = g.call_module(path, y, inline=bare and activation != "identity")
+        return act.apply(g, activation, y, inline=True) if bare else y
 
 
 def _conv_norm(m: Module) -> bool:
