@@ -1,11 +1,11 @@
-"""Parallel branches concatenated along the channels, as six layouts write the block, from the
+"""Parallel branches concatenated along the channels, as seven layouts write the block, from the
 keys alone: d2l's GoogLeNet (flat `p1_1` ... `p4_2` bare convs, the pool's slot `p4_1` leaving a gap
 in the numbers; tests/vision_zoo_15_models.py), a Caffe-port layout with role names and no numbers
 (`conv1x1`, `conv3x3_reduce`, `conv3x3`, ..., `pool_proj`; each a conv-bn-ReLU Sequential), a
 from-scratch layout whose steps are classes (`one_by_one`, `three_by_three_red`, ...: a ConvBlock
 each, its ReLU an attribute no key shows), a ModuleList of branch Sequentials concatenated in a
-loop, branches closing in two forks side by side (Cadene's Inception_C, torchvision's InceptionE:
-`branch1_1a`, `branch1_1b`) and kuangliu's `b1`..`b4` Sequentials (supported before).
+loop, branches closing in two forks side by side (Cadene's Inception_C: `branch1_1a`,
+`branch1_1b`; torchvision's InceptionE: `branch3x3_2a`, `branch3x3dbl_3b`, a pool branch) and kuangliu's `b1`..`b4` Sequentials (supported before).
 Each is exact, or its file says a class is guessed or missing: never silently wrong.
 """
 
@@ -132,6 +132,34 @@ class ForkedInception(nn.Module):  # Cadene's Inception_C / torchvision's Incept
         )
 
 
+class InceptionE(nn.Module):  # torchvision inception.py InceptionE's names, Sequential units
+    def __init__(self, c_in: int) -> None:
+        super().__init__()
+        self.branch1x1 = _unit(c_in, 4, 1)
+        self.branch3x3_1 = _unit(c_in, 3, 1)
+        self.branch3x3_2a = _unit(3, 2, 3)
+        self.branch3x3_2b = _unit(3, 3, 3)
+        self.branch3x3dbl_1 = _unit(c_in, 2, 1)
+        self.branch3x3dbl_2 = _unit(2, 4, 3)
+        self.branch3x3dbl_3a = _unit(4, 2, 3)
+        self.branch3x3dbl_3b = _unit(4, 5, 3)
+        self.branch_pool = _unit(c_in, 3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b3 = self.branch3x3_1(x)
+        d3 = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
+        pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1),
+                torch.cat([self.branch3x3dbl_3a(d3), self.branch3x3dbl_3b(d3)], 1),
+                pool,
+            ],
+            1,
+        )
+
+
 class Blocks(nn.Module):
     """Two blocks in a row: the second reads what the first concatenates."""
 
@@ -152,6 +180,7 @@ LAYOUTS = {
     "kuangliu_sequentials": lambda: Blocks(KlInception(8), KlInception(15)),
     "module_list": lambda: Blocks(ListInception(8), ListInception(13)),
     "forked_branches": lambda: Blocks(ForkedInception(8), ForkedInception(16)),
+    "torchvision_inception_e": lambda: Blocks(InceptionE(8), InceptionE(19)),
 }
 
 
@@ -164,7 +193,8 @@ def _reference(name: str) -> nn.Module:
 
 # Measured before this change (main at cec64cb), each block class missing ("their widths do not
 # chain") so the row flagged: d2l_flat_numbered, role_named_units, class_steps, module_list;
-# kuangliu_sequentials exact; forked_branches (added after) missing. After: all six exact.
+# kuangliu_sequentials exact; forked_branches, torchvision_inception_e (added after) missing.
+# After: all seven exact.
 EXACT = set(LAYOUTS)
 
 
