@@ -20,6 +20,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # From the keys alone (no config, no calibration). Measured blind when this zoo was written
 # (session 15, main at the session start (59edbdd) + the zoo, 2026-11-30, before any change made
 # for it; `python benchmarks/bench_vision_zoo.py 15`): 1 exact, 9 flagged, 0 WRONG, 0 crash.
+# Session 16 (branch16), still flagged: d2l_googlenet's Inception is inferred now (flat branches
+# proven by widths, concat_block.py), its Sequentials' trailing ReLU and pools leave no keys (the
+# top stays guessed); kuangliu_shufflenet keeps every conv's groups, its units guessed (the
+# shuffle and the concat-or-add leave no keys); cadene_inceptionv4 unchanged.
 EXACT_FROM_KEYS: set[str] = {"kuangliu_regnety"}
 
 # Blind finding (2026-11-30), fixed in session 16 (branch16): pytorch-cifar ShuffleNet's grouped
