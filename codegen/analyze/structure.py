@@ -72,6 +72,7 @@ from codegen.patterns.layers.conv import (
     branch_input_groups,
     four_by_four_stacks,
     latent_entry,
+    pointwise_groups,
     rgb_entries,
 )
 from codegen.patterns.layers.hf_conv1d import transposed_convention
@@ -166,6 +167,7 @@ class StructureBuilder:
         self.latent_entry: str | None = None  # the model's first layer (layers/conv.py)
         self.four_by_four: dict[str, tuple[int, int, str]] = {}  # DCGAN-style 4x4 conv stacks
         self.branch_groups: dict[str, int] = {}  # separable branches over a narrower cell input
+        self.pointwise_groups: dict[str, int] = {}  # grouped 1x1 convs beside a depthwise one
         self.mlpconv: dict[str, list[int]] = {}  # Network in Network stacks (analyze/mlpconv.py)
         self.mlpconv_blocks: set[str] = set()
         self.hardnet: set[str] = set()  # HarDNet's `base` lists (blocks/harmonic_dense_block.py)
@@ -291,6 +293,7 @@ class StructureBuilder:
         for path in harmonic.hardnet_stem_convs(root, harmonic.hardnet_bases(root)):
             self.strides[path] = 2
         self.branch_groups = branch_input_groups(root)
+        self.pointwise_groups = pointwise_groups(root)
         for path in self.branch_groups:
             # A cell whose separable branches widen what enters it halves the map: pytorch-cifar's
             # PNASNet widens only in its stride-2 cells (blocks/separable_branch_cell.py).
@@ -543,7 +546,7 @@ class StructureBuilder:
             image_enters_elsewhere=bool(self.rgb_entries - {node.path}),
             latent_entry=node.path == self.latent_entry,
             four_by_four=self.four_by_four.get(node.path),
-            branch_groups=self.branch_groups.get(node.path),
+            branch_groups=self.branch_groups.get(node.path, self.pointwise_groups.get(node.path)),
             standardised=node.path in self.standardised,
         )
 

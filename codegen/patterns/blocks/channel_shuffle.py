@@ -77,6 +77,25 @@ def shuffle_branches(names) -> tuple[str | None, str, ShuffleLayout] | None:
     return None
 
 
+def unshown_shuffle(convs: list[Module]) -> str:
+    """Why a body whose convs run in turn is guessed where a grouped 1x1 conv feeds another conv:
+    ShuffleNet v1 (Zhang et al. 2018) shuffles the channels after it (pytorch-cifar's and jaxony's
+    units right after it, Megvii's after the depthwise conv that follows), a step no key shows,
+    which the groups' only purpose implies; '' where no 1x1 conv is grouped."""
+    from codegen.patterns.blocks._conv_parts import arg, conv_kernel
+
+    for m in convs[:-1]:
+        kernel = conv_kernel(m)
+        pointwise = kernel in (1, (1, 1))
+        if family(m) == "conv" and pointwise and isinstance(arg(m, "groups"), int):
+            if arg(m, "groups") > 1:
+                return (
+                    f"{m.attr} is a grouped 1x1 conv, after which ShuffleNet shuffles the "
+                    "channels (no key shows it): read without a shuffle"
+                )
+    return ""
+
+
 def _ends_in_norm(m: Module) -> bool:
     real = [c for c in m.children if c.kind != "placeholder"]
     return bool(real) and m.children[-1] is real[-1] and family(real[-1]) == "norm"

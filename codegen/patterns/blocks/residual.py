@@ -35,6 +35,7 @@ from codegen.patterns.blocks._conv_parts import (
 from codegen.patterns.blocks._norm_order import POST, PRE, model_order, proven
 from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
+from codegen.patterns.blocks.channel_shuffle import unshown_shuffle
 from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
 
 # What residual blocks call the member on their shortcut path; osmr/imgclsmob's units (ResUnit,
@@ -193,6 +194,8 @@ class BasicBlock(BlockPattern):
                 "(a pre-activation block) and no other block proves the order: read as "
                 "conv then norm"
             )
+        if match is not None and not match.guessed:
+            match.guessed = unshown_shuffle(convs)  # (a grouped 1x1 conv: a hidden shuffle)
         unnamed = shortcut is not None and shortcut.attr not in SHORTCUT_NAMES and rest == []
         keeps = (
             unnamed and shortcut.io is not None and shortcut.io.in_width == shortcut.io.out_width

@@ -583,6 +583,61 @@ def branch_input_groups(root: KeyNode) -> dict[str, int]:
     return found
 
 
+def pointwise_groups(root: KeyNode) -> dict[str, int]:
+    """Conv path -> groups for the grouped 1x1 convs around a depthwise conv (ShuffleNet v1's
+    unit, Zhang et al. 2018: a grouped 1x1 compresses to the depthwise width `mid`, a channel
+    shuffle, the depthwise conv, a grouped 1x1 expands; pytorch-cifar's `Conv2d(4, 16, 1,
+    groups=2)`, weight [16, 2, 1, 1]), which the weight alone reads as ungrouped over 2 channels.
+    A unit is the largest subtree holding one depthwise conv [mid, 1, k, k]. Its expansion is the
+    one 1x1 conv reading a fraction mid / g of `mid` that neither gives `mid` nor reads a width any
+    conv of the unit gives: only the depthwise conv can feed it, so it is grouped g. The unit's
+    compression (the one 1x1 conv giving `mid`) is grouped g too where what it reads times g is what
+    the expansion gives: the unit keeps its width (its input added back), or doubles it by a
+    concatenation as ShuffleNet's first unit of each stage does. A compression reading the unit's
+    input whole (pytorch-cifar's first unit over the 24-channel stem) stays ungrouped, and a
+    MobileNet block's expansion, which gives `mid`, is never read as the unit's second 1x1."""
+    found: dict[str, int] = {}
+    counts: dict[str, int] = {}
+
+    def depthwise(node: KeyNode) -> tuple[int, ...] | None:
+        w = _conv_kernel(node) and tuple(node.tensors["weight"].shape)
+        return w if w and len(w) == 4 and w[1] == 1 and w[0] > 1 and set(w[2:]) != {1} else None
+
+    def count(node: KeyNode) -> int:
+        counts[node.path] = int(depthwise(node) is not None) + sum(
+            count(c) for c in node.children.values()
+        )
+        return counts[node.path]
+
+    count(root)
+    units = [
+        n
+        for n in root.walk()
+        if counts[n.path] == 1 and (n is root or counts[n.path.rpartition(".")[0]] > 1)
+    ]
+    for unit in units:
+        convs = [(n, tuple(n.tensors["weight"].shape)) for n in unit.walk() if _conv_kernel(n)]
+        mid = next(w[0] for n, w in convs if depthwise(n))
+        pointwise = [(n, w) for n, w in convs if len(w) == 4 and set(w[2:]) == {1}]
+        given = {w[0] for _, w in convs}
+        expands = [
+            (n, w)
+            for n, w in pointwise
+            if w[1] < mid and mid % w[1] == 0 and w[0] != mid and w[1] not in given
+        ]
+        if len(expands) != 1 or sum(w[1] == expands[0][1][1] for _, w in pointwise) != 1:
+            continue
+        expand, we = expands[0]
+        groups = mid // we[1]
+        if we[0] % groups:
+            continue
+        found[expand.path] = groups
+        compress = [(n, w) for n, w in pointwise if w[0] == mid]
+        if len(compress) == 1 and compress[0][1][1] * groups == we[0]:
+            found[compress[0][0].path] = groups
+    return found
+
+
 def _conv_kernel(node: KeyNode) -> tuple[int, ...] | None:
     """The kernel of a leaf holding a conv's weight (3-d to 5-d), else None."""
     weight = node.tensors.get("weight")
