@@ -1,0 +1,45 @@
+"""Reference models for a decoder LM given cross-attention (blocks/fused_kv_cross_attention.py,
+blocks/decoder_layer.py's CrossAttendingBlock): the `transformers` library's GPT-2 with
+add_cross_attention (q_attn beside a c_attn twice as wide, ln_cross_attn between ln_1 and ln_2),
+reading 5 encoder states, its last hidden state the reference. Imported only when the examples
+are asked for."""
+
+from __future__ import annotations
+
+from codegen.patterns._kit import Example
+
+
+def _gpt2(**options) -> Example:
+    import torch
+    import transformers as t
+
+    from codegen.patterns.families._seq2seq_examples import _json
+
+    class CrossGPT2(t.GPT2Model):
+        def forward(self, input_ids, attention_mask=None, encoder_hidden_states=None):  # type: ignore[override]
+            out = super().forward(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                encoder_hidden_states=encoder_hidden_states,
+            )
+            return out.last_hidden_state
+
+    torch.manual_seed(0)
+    config = t.GPT2Config(
+        vocab_size=50, n_embd=16, n_layer=1, n_head=2, n_positions=16, add_cross_attention=True
+    )
+    for key, value in options.items():
+        setattr(config, key, value)
+    ids = torch.randint(2, 50, (2, 7))
+    mask = torch.ones(2, 7, dtype=torch.long)
+    mask[1, 5:] = 0
+    states = torch.randn(2, 5, 16)
+    return Example(CrossGPT2(config).eval(), (ids, mask, states), _json(config.to_dict()))
+
+
+def fused_kv_examples() -> list[Example]:
+    return [_gpt2(), _gpt2(scale_attn_weights=False)]
+
+
+def block_examples() -> list[Example]:
+    return [_gpt2()]
