@@ -1,0 +1,183 @@
+"""A decoder LM given cross-attention (issue 15, session 16): its blocks read an encoder's states
+between their self-attention and their feed-forward, keys and values from one projection twice as
+wide as the queries'. Four layouts of the same block, each compared with its own forward:
+
+- the library's EncoderDecoderModel, a BERT encoder and a GPT-2 decoder (add_cross_attention:
+  q_attn, c_attn twice as wide, c_proj as Conv1D; ln_cross_attn between ln_1 and ln_2);
+- its VisionEncoderDecoderModel, a ViT encoder wider than that GPT-2 (enc_to_dec_proj between);
+- GPT-2 with add_cross_attention alone, called with states and their padding mask, and without;
+- a hand-written caption decoder: nanoGPT's blocks with a lucidrains-style cross-attention
+  (to_q, to_kv, to_out as nn.Linear, `cross_attn` after `ln_cross`), saved as a trainer's dict.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from tests.generated_module import generate_from_folder
+from tests.library_compare import assert_exact, assert_trusted, generate_from_trainer_dict
+from tests.library_compare import text_inputs
+from tests.redraw import unit_scale
+from tests.tiny_configs import DENSE, IMAGE
+
+GPT2 = dict(vocab_size=100, n_embd=32, n_layer=2, n_head=4, n_positions=64)
+
+
+def _generated(tmp_path, reference):
+    logging.disable(logging.WARNING)
+    try:
+        return generate_from_folder(tmp_path, reference, "--quiet")
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+@pytest.mark.parametrize("encoder", ["bert", "vit"])
+def test_a_gpt2_decoder_under_a_library_composite_exact(tmp_path, encoder):
+    import transformers as t
+
+    decoder = t.GPT2Config(**GPT2, is_decoder=True, add_cross_attention=True)
+    if encoder == "bert":
+        config = t.EncoderDecoderConfig.from_encoder_decoder_configs(t.BertConfig(**DENSE), decoder)
+        model = t.EncoderDecoderModel(config)
+    else:
+        vit = t.ViTConfig(**{**IMAGE, "hidden_size": 48}, intermediate_size=64)
+        config = t.VisionEncoderDecoderConfig.from_encoder_decoder_configs(vit, decoder)
+        model = t.VisionEncoderDecoderModel(config)
+    torch.manual_seed(0)
+    reference = unit_scale(model.eval())
+    source, ours = _generated(tmp_path, reference)
+    assert_trusted(source)
+    # the composite's decoder is a causal LM: logits from the token table its config ties
+    assert "F.linear(x, self.transformer.wte.weight)" in source
+    torch.manual_seed(2)
+    target = torch.randint(3, 100, (2, 6))
+    if encoder == "bert":
+        ids, mask = text_inputs(reference.encoder)
+        args = (ids, target, mask)
+        given = dict(input_ids=ids, attention_mask=mask, decoder_input_ids=target)
+    else:
+        assert "self.enc_to_dec_proj(memory)" in source
+        args = (torch.randn(2, 3, 32, 32), target)
+        given = dict(pixel_values=args[0], decoder_input_ids=target)
+    with torch.no_grad():
+        want = reference(**given).logits
+    assert_exact(ours, want, *args)
+    later = target.clone()  # causal: a later target token changes no earlier logits
+    later[:, -1] = (later[:, -1] + 1) % 100
+    with torch.no_grad():
+        torch.testing.assert_close(ours(*args[:1], later, *args[2:])[:, :-1], want[:, :-1])
+
+
+def test_gpt2_given_cross_attention_alone_exact(tmp_path):
+    """The decoder LM on its own: the states are optional (the blocks skip their cross-attention
+    without them, as the library's do), and a padding mask over them is honoured."""
+    import transformers as t
+
+    torch.manual_seed(0)
+    config = t.GPT2Config(**GPT2, add_cross_attention=True)
+    reference = unit_scale(t.GPT2LMHeadModel(config).eval())
+    source, ours = _generated(tmp_path, reference)
+    assert_trusted(source)
+    ids, mask = text_inputs(reference)
+    torch.manual_seed(3)
+    states = torch.randn(2, 5, 32)
+    states_mask = torch.ones(2, 5, dtype=torch.long)
+    states_mask[0, 3:] = 0
+    real = mask.bool()
+    with torch.no_grad():
+        want = reference(
+            input_ids=ids,
+            attention_mask=mask,
+            encoder_hidden_states=states,
+            encoder_attention_mask=states_mask,
+        ).logits
+        alone = reference(input_ids=ids, attention_mask=mask).logits
+        torch.testing.assert_close(ours(ids, mask, states, states_mask)[real], want[real])
+        torch.testing.assert_close(ours(ids, mask)[real], alone[real])
+    assert_exact(ours, ours(ids, mask, states, states_mask), ids, mask, states, states_mask)
+
+
+class _SelfAttention(nn.Module):  # nanoGPT's CausalSelfAttention
+    def __init__(self, d: int, heads: int) -> None:
+        super().__init__()
+        self.c_attn = nn.Linear(d, 3 * d)
+        self.c_proj = nn.Linear(d, d)
+        self.n_head = heads
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class _CrossAttention(nn.Module):  # lucidrains' layout: to_q, to_kv, to_out
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.to_q = nn.Linear(dim, dim, bias=False)
+        self.to_kv = nn.Linear(dim, dim * 2, bias=False)
+        self.to_out = nn.Linear(dim, dim)
+
+    def forward(self, x, context):
+        b, n, _ = x.shape
+        q = self.to_q(x).view(b, n, self.heads, -1).transpose(1, 2)
+        k, v = self.to_kv(context).chunk(2, dim=-1)
+        k, v = (t.view(b, context.shape[1], self.heads, -1).transpose(1, 2) for t in (k, v))
+        out = F.scaled_dot_product_attention(q, k, v)
+        return self.to_out(out.transpose(1, 2).reshape(b, n, -1))
+
+
+class _Block(nn.Module):
+    def __init__(self, d: int, heads: int) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(d)
+        self.attn = _SelfAttention(d, heads)
+        self.ln_cross = nn.LayerNorm(d)
+        self.cross_attn = _CrossAttention(d, heads)
+        self.ln_2 = nn.LayerNorm(d)
+        self.mlp = nn.ModuleDict(dict(c_fc=nn.Linear(d, 4 * d), c_proj=nn.Linear(4 * d, d)))
+
+    def forward(self, x, context):
+        x = x + self.attn(self.ln_1(x))
+        x = x + self.cross_attn(self.ln_cross(x), context)
+        return x + self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x))))
+
+
+class _CaptionDecoder(nn.Module):
+    def __init__(self, vocab: int = 100, d: int = 32, heads: int = 4, layers: int = 2) -> None:
+        super().__init__()
+        self.wte = nn.Embedding(vocab, d)
+        self.wpe = nn.Embedding(64, d)
+        self.h = nn.ModuleList(_Block(d, heads) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(d)
+        self.lm_head = nn.Linear(d, vocab, bias=False)
+
+    def forward(self, idx, context):
+        x = self.wte(idx) + self.wpe(torch.arange(idx.size(1)))
+        for block in self.h:
+            x = block(x, context)
+        return self.lm_head(self.ln_f(x))
+
+
+class _Config:  # a trainer's saved hyperparameters
+    def to_dict(self) -> dict:
+        return {"n_head": 4, "vocab_size": 100, "activation_function": "gelu"}
+
+
+def test_a_hand_written_caption_decoder_exact(tmp_path):
+    torch.manual_seed(0)
+    reference = _CaptionDecoder().eval()
+    ours, source = generate_from_trainer_dict(tmp_path, reference, _Config())
+    assert "NotImplementedError" not in source and "guessed" not in source
+    ids = torch.randint(0, 100, (2, 9))
+    context = torch.randn(2, 5, 32)
+    with torch.no_grad():
+        want = reference(ids, context)
+    assert_exact(ours, want, ids, None, context)
