@@ -455,8 +455,8 @@ class _Printer:
         if node.op == "call_method":
             return self._method(node)
         if node.op == "call_function" and node.given is not None:  # as a module's, above
-            given = self._expr(node.given)
-            return f"{self._expr(node.args[0], True)} if {given} is None else {self._function(node)}"
+            given, call = self._expr(node.given), self._function(node)
+            return f"{self._expr(node.args[0], True)} if {given} is None else {call}"
         if node.op == "call_function":
             return self._function(node)
         raise ValueError(f"cannot print a {node.op} node as an expression")

@@ -43,7 +43,7 @@ KNOWN_TYPES = PRE_TYPES + POST_TYPES
 
 def three_norms(norms: list) -> list:
     """The self-attention's, the cross-attention's and the feed-forward's norms (None where names
-    do not tell): by a name only a cross-attention's norm has, else by position (ln_1, ln_2, ln_3)."""
+    do not tell): by a name only a cross-attention's norm has, else in order (ln_1, ln_2, ln_3)."""
     cross = one_named(norms, ONLY_CROSS_NORM)
     if cross is None:
         return [one_named(norms, p) for p in (SELF_NORM, CROSS_NORM, FEED_NORM)]

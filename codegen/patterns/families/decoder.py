@@ -500,11 +500,13 @@ class Transformer(BlockPattern):
 COMPOSED_TYPES = ("encoder-decoder", "vision-encoder-decoder", "speech-encoder-decoder")
 
 
-def composed_decoder(ctx: BlockContext) -> str:
-    """Where the class now analysed lies in such a composite's `decoder` member: its citation."""
+def composed_decoder(ctx: BlockContext, cls) -> str:
+    """Where `cls` is such a composite's `decoder` member itself: the citation, else ""."""
     whole = ctx.resolver.whole.get("model_type")
     tower = ctx.resolver.tower or ""
     if whole is None or whole[1] not in COMPOSED_TYPES or tower.split(":")[-1] != "decoder":
+        return ""
+    if not cls.instances or any(path != "decoder" for path, _ in cls.instances):
         return ""
     return f"config.json model_type {whole[1]!r}: its decoder is a causal LM"
 
@@ -517,17 +519,31 @@ class TransformerWrapper(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) != 1 or ctx.role(members[0]) != "Transformer":
+        if tensors(cls) or len(members) != 1 or members[0].kind != "class":
             return None
         choices, tied = [], None
         body_cls = ctx.classes.get(members[0].type_name)
         embedding = token_embedding(body_cls, ctx.classes) if body_cls else None
-        composed = composed_decoder(ctx)
+        composed = composed_decoder(ctx, cls)
+        inputs = None  # the body's own inputs, passed through, where it is not a Transformer's
+        if ctx.role(members[0]) != "Transformer":
+            # a composite's decoder over another decoder body (TrOCR's, a seq2seq decoder
+            # stack reading the encoder's states): the body's hidden states, then the head
+            graph = body_cls.forward.graph if body_cls and body_cls.forward else None
+            if not composed or embedding is None or graph is None:
+                return None
+            inputs = [
+                (n.target, n.annotation.removesuffix(" | None"), n.optional) for n in graph.inputs
+            ]
+            if not inputs or inputs[0][0] != "input_ids" or graph.returns != "torch.Tensor":
+                return None
         if embedding is not None and composed:
             tie = ctx.resolver.evidence("tie_word_embeddings")
             if tie is not None and tie[1] is False:
                 return None  # an untied head would be stored: not this wrapper
             tied = embedding  # the library's composite builds it with AutoModelForCausalLM
+            if (ctx.resolver.metadata.get("is_decoder") or (None, None))[1] is True:
+                ctx.resolver.evidence("is_decoder")  # as the composite sets it: a decoder's
         elif embedding is not None and ctx.resolver.evidence("architectures") is None:
             # Without a config, whether a head tied to the token embedding sat on top (GPT-2's
             # LMHeadModel stores no lm_head) is not in the weights: a choice calibration can settle.
@@ -537,15 +553,18 @@ class TransformerWrapper(BlockPattern):
             choices.append(c)
             tied = embedding if c.value else None
         found = (members[0].attr, ctx.takes(members[0], "attention_mask"), tied)
-        found += (tuple(n for n in CROSS_INPUTS if ctx.takes(members[0], n)),)
+        found += (tuple(n for n in CROSS_INPUTS if ctx.takes(members[0], n)), inputs)
         return Match(self, 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, masked, tied, crossed = match.found
-        args = [g.input("input_ids")]
-        if masked:
-            args.append(g.input("attention_mask", optional=True))
-        args += [g.input(name, optional=True) for name in crossed]  # an encoder's states
+        body, masked, tied, crossed, inputs = match.found
+        if inputs is not None:  # every input of the body, as it names them
+            args = [g.input(name, annotation, optional) for name, annotation, optional in inputs]
+        else:
+            args = [g.input("input_ids")]
+            if masked:
+                args.append(g.input("attention_mask", optional=True))
+            args += [g.input(name, optional=True) for name in crossed]  # an encoder's states
         if tied is None:
             g.output(g.call_module((body,), *args))
             return
