@@ -9,9 +9,10 @@ wide as the queries'. Four layouts of the same block, each compared with its own
 - a hand-written caption decoder: nanoGPT's blocks with a lucidrains-style cross-attention
   (to_q, to_kv, to_out as nn.Linear, `cross_attn` after `ln_cross`), saved as a trainer's dict.
 
-And a fifth composite, the TrOCR layout (microsoft/trocr-*: a ViT, then TrOCRForCausalLM, whose
-seq2seq-style decoder stack wears `model.decoder` and ties its output_projection), where the
-composite's decoder member is the causal LM the library builds: logits from its token table.
+And two more composites whose decoder is a seq2seq-style stack wrapped as a causal LM: the TrOCR
+layout (microsoft/trocr-*: a ViT, then TrOCRForCausalLM, `model.decoder`, its output_projection
+tied) and BartForCausalLM's: the composite's decoder member is the causal LM the library builds,
+so its logits come from the token table it ties.
 """
 
 from __future__ import annotations
@@ -41,11 +42,29 @@ def _generated(tmp_path, reference):
         logging.disable(logging.NOTSET)
 
 
-@pytest.mark.parametrize("encoder, decoder", [("bert", "gpt2"), ("vit", "gpt2"), ("vit", "trocr")])
+LAYOUTS = [("bert", "gpt2"), ("vit", "gpt2"), ("vit", "trocr"), ("vit", "bart")]
+
+
+@pytest.mark.parametrize("encoder, decoder", LAYOUTS)
 def test_a_decoder_lm_under_a_library_composite_exact(tmp_path, encoder, decoder):
     import transformers as t
 
-    if decoder == "trocr":
+    kind = decoder
+    if decoder == "bart":  # BartForCausalLM: the library's own decoder stack, wrapped
+        decoder = t.BartConfig(
+            vocab_size=100,
+            d_model=32,
+            encoder_layers=2,
+            decoder_layers=2,
+            encoder_attention_heads=4,
+            decoder_attention_heads=4,
+            encoder_ffn_dim=64,
+            decoder_ffn_dim=64,
+            max_position_embeddings=64,
+            is_decoder=True,
+            add_cross_attention=True,
+        )
+    elif decoder == "trocr":
         decoder = t.TrOCRConfig(
             vocab_size=100,
             d_model=32,
@@ -77,7 +96,8 @@ def test_a_decoder_lm_under_a_library_composite_exact(tmp_path, encoder, decoder
         args = (ids, target, mask)
         given = dict(input_ids=ids, attention_mask=mask, decoder_input_ids=target)
     else:
-        assert "self.enc_to_dec_proj(memory)" in source
+        # the ViT is wider than the decoder: projected, unless TrOCR's cross-attention reads it
+        assert ("self.enc_to_dec_proj(memory)" in source) == (kind != "trocr")
         args = (torch.randn(2, 3, 32, 32), target)
         given = dict(pixel_values=args[0], decoder_input_ids=target)
     with torch.no_grad():

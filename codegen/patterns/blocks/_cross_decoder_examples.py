@@ -13,16 +13,7 @@ def _gpt2(**options) -> Example:
     import torch
     import transformers as t
 
-    from codegen.patterns.families._seq2seq_examples import _json
-
-    class CrossGPT2(t.GPT2Model):
-        def forward(self, input_ids, attention_mask=None, encoder_hidden_states=None):  # type: ignore[override]
-            out = super().forward(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                encoder_hidden_states=encoder_hidden_states,
-            )
-            return out.last_hidden_state
+    from codegen.patterns.families._seq2seq_examples import _json, reading_states
 
     torch.manual_seed(0)
     config = t.GPT2Config(
@@ -34,7 +25,9 @@ def _gpt2(**options) -> Example:
     mask = torch.ones(2, 7, dtype=torch.long)
     mask[1, 5:] = 0
     states = torch.randn(2, 5, 16)
-    return Example(CrossGPT2(config).eval(), (ids, mask, states), _json(config.to_dict()))
+    return Example(
+        reading_states(t.GPT2Model)(config).eval(), (ids, mask, states), _json(config.to_dict())
+    )
 
 
 def fused_kv_examples() -> list[Example]:

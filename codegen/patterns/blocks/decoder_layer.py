@@ -31,8 +31,8 @@ SELF_NORM = r"self_attn_layer_norm|ln_1|norm1|ln_attn|self_attention_layer_norm"
 # cross_attention_layer_norm)
 CROSS_NORM = rf"(?:{CROSS})_layer_norm|ln_2|norm2|ln_cross_attn"
 FEED_NORM = r"final_layer_norm|ln_3|norm3|ln_mlp|ffn_layer_norm"
-# A norm whose name can only mean the cross-attention's (GPT-2's ln_cross_attn beside ln_1 and ln_2):
-# then the other two are the self-attention's and the feed-forward's, by their usual names.
+# A norm whose name can only mean the cross-attention's (GPT-2's ln_cross_attn beside ln_1 and
+# ln_2): then the other two are the self-attention's and the feed-forward's, by their usual names.
 ONLY_CROSS_NORM = rf"(?:{CROSS})_(?:layer_?)?norm|ln_cross_attn|ln_cross|norm_cross|cross_norm"
 # Model types whose decoder layers are known pre-norm; POST_TYPES the post-norm ones. Another
 # model type leaves the residual a choice at its default, not evidence.

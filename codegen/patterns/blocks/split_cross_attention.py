@@ -69,16 +69,7 @@ def _example():
     import transformers as t
 
     from codegen.patterns._kit import Example
-    from codegen.patterns.families._seq2seq_examples import _json
-
-    class BlipText(t.BlipTextModel):
-        def forward(self, input_ids, attention_mask=None, encoder_hidden_states=None):  # type: ignore[override]
-            out = super().forward(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                encoder_hidden_states=encoder_hidden_states,
-            )
-            return out.last_hidden_state
+    from codegen.patterns.families._seq2seq_examples import _json, reading_states
 
     torch.manual_seed(0)
     config = t.BlipTextConfig(
@@ -94,4 +85,6 @@ def _example():
     mask = torch.ones(2, 7, dtype=torch.long)
     mask[1, 5:] = 0
     states = torch.randn(2, 5, 24)
-    return Example(BlipText(config).eval(), (ids, mask, states), _json(config.to_dict()))
+    return Example(
+        reading_states(t.BlipTextModel)(config).eval(), (ids, mask, states), _json(config.to_dict())
+    )

@@ -137,6 +137,24 @@ WHISPER = dict(
 WHISPER.pop("max_position_embeddings")
 
 
+def reading_states(model_class):
+    """`model_class` (a library text model) called as (input_ids, attention_mask, encoder's
+    states), returning its last hidden state: a decoder given cross-attention, as tests call it."""
+
+    class ReadingStates(model_class):
+        def forward(  # type: ignore[override]
+            self, input_ids, attention_mask=None, encoder_hidden_states=None
+        ):
+            out = super().forward(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                encoder_hidden_states=encoder_hidden_states,
+            )
+            return out.last_hidden_state
+
+    return ReadingStates
+
+
 def _json(config: dict) -> dict:
     """The config as config.json holds it: plain values only."""
     return {k: v for k, v in config.items() if isinstance(v, (int, float, str, bool, list))}
