@@ -109,6 +109,28 @@ def test_a_decoder_lm_under_a_library_composite_exact(tmp_path, encoder, decoder
         torch.testing.assert_close(ours(*args[:1], later, *args[2:])[:, :-1], want[:, :-1])
 
 
+@pytest.mark.parametrize("decoder", ["RobertaConfig", "ElectraConfig"])
+def test_a_bert_like_decoder_of_another_type_keeps_its_own_classes(tmp_path, decoder):
+    """BERT beside a RoBERTa (or ELECTRA) decoder: the same keys, but each member reads its own
+    type's conventions (RoBERTa numbers its positions from padding_idx + 1, BERT from 0), so the
+    members' classes stay apart. Before, one embeddings class served both and the RoBERTa
+    decoder's logits silently differed (by 2.8) while the file claimed 'inferred'."""
+    import transformers as t
+
+    member = getattr(t, decoder)(**DENSE, is_decoder=True, add_cross_attention=True)
+    config = t.EncoderDecoderConfig.from_encoder_decoder_configs(t.BertConfig(**DENSE), member)
+    torch.manual_seed(0)
+    reference = unit_scale(t.EncoderDecoderModel(config).eval())
+    source, ours = _generated(tmp_path, reference)
+    assert_trusted(source)
+    ids, mask = text_inputs(reference.encoder)
+    torch.manual_seed(2)
+    target = torch.randint(3, 100, (2, 6))
+    with torch.no_grad():
+        want = reference(input_ids=ids, attention_mask=mask, decoder_input_ids=target).logits
+    assert_exact(ours, want, ids, target, mask)
+
+
 def test_gpt2_given_cross_attention_alone_exact(tmp_path):
     """The decoder LM on its own: the states are optional (the blocks skip their cross-attention
     without them, as the library's do), and a padding mask over them is honoured."""
