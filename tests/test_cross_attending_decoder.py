@@ -7,7 +7,8 @@ wide as the queries'. Four layouts of the same block, each compared with its own
 - its VisionEncoderDecoderModel, a ViT encoder wider than that GPT-2 (enc_to_dec_proj between);
 - GPT-2 with add_cross_attention alone, called with states and their padding mask, and without;
 - a hand-written caption decoder: nanoGPT's blocks with a lucidrains-style cross-attention
-  (to_q, to_kv, to_out as nn.Linear, `cross_attn` after `ln_cross`), saved as a trainer's dict.
+  (to_q, to_kv, to_out as nn.Linear, `cross_attn` after `ln_cross`), saved as a trainer's dict;
+  pre-norm, and post-norm as the original Transformer's decoder layer (its config says which).
 
 And two more composites whose decoder is a seq2seq-style stack wrapped as a causal LM: the TrOCR
 layout (microsoft/trocr-*: a ViT, then TrOCRForCausalLM, `model.decoder`, its output_projection
@@ -193,8 +194,9 @@ class _CrossAttention(nn.Module):  # lucidrains' layout: to_q, to_kv, to_out
 
 
 class _Block(nn.Module):
-    def __init__(self, d: int, heads: int) -> None:
+    def __init__(self, d: int, heads: int, post: bool) -> None:
         super().__init__()
+        self.post = post
         self.ln_1 = nn.LayerNorm(d)
         self.attn = _SelfAttention(d, heads)
         self.ln_cross = nn.LayerNorm(d)
@@ -202,19 +204,26 @@ class _Block(nn.Module):
         self.ln_2 = nn.LayerNorm(d)
         self.mlp = nn.ModuleDict(dict(c_fc=nn.Linear(d, 4 * d), c_proj=nn.Linear(4 * d, d)))
 
+    def feed_forward(self, x):
+        return self.mlp.c_proj(F.gelu(self.mlp.c_fc(x)))
+
     def forward(self, x, context):
+        if self.post:  # the original Transformer's decoder layer: norm after each residual add
+            x = self.ln_1(x + self.attn(x))
+            x = self.ln_cross(x + self.cross_attn(x, context))
+            return self.ln_2(x + self.feed_forward(x))
         x = x + self.attn(self.ln_1(x))
         x = x + self.cross_attn(self.ln_cross(x), context)
-        return x + self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x))))
+        return x + self.feed_forward(self.ln_2(x))
 
 
 class _CaptionDecoder(nn.Module):
-    def __init__(self, vocab: int = 100, d: int = 32, heads: int = 4, layers: int = 2) -> None:
+    def __init__(self, post: bool, vocab: int = 100, d: int = 32, heads: int = 4) -> None:
         super().__init__()
         self.wte = nn.Embedding(vocab, d)
         self.wpe = nn.Embedding(64, d)
-        self.h = nn.ModuleList(_Block(d, heads) for _ in range(layers))
-        self.ln_f = nn.LayerNorm(d)
+        self.h = nn.ModuleList(_Block(d, heads, post) for _ in range(2))
+        self.ln_f = nn.Identity() if post else nn.LayerNorm(d)
         self.lm_head = nn.Linear(d, vocab, bias=False)
 
     def forward(self, idx, context):
@@ -225,14 +234,19 @@ class _CaptionDecoder(nn.Module):
 
 
 class _Config:  # a trainer's saved hyperparameters
+    def __init__(self, post: bool) -> None:
+        self.post = post
+
     def to_dict(self) -> dict:
-        return {"n_head": 4, "vocab_size": 100, "activation_function": "gelu"}
+        said = {"n_head": 4, "vocab_size": 100, "activation_function": "gelu"}
+        return {**said, "normalize_before": not self.post}
 
 
-def test_a_hand_written_caption_decoder_exact(tmp_path):
+@pytest.mark.parametrize("post", [False, True])
+def test_a_hand_written_caption_decoder_exact(tmp_path, post):
     torch.manual_seed(0)
-    reference = _CaptionDecoder().eval()
-    ours, source = generate_from_trainer_dict(tmp_path, reference, _Config())
+    reference = _CaptionDecoder(post).eval()
+    ours, source = generate_from_trainer_dict(tmp_path, reference, _Config(post))
     assert "NotImplementedError" not in source and "guessed" not in source
     ids = torch.randint(0, 100, (2, 9))
     context = torch.randn(2, 5, 32)
