@@ -13,7 +13,7 @@ def _gpt2(**options) -> Example:
     import torch
     import transformers as t
 
-    from codegen.patterns.families._seq2seq_examples import _json, reading_states
+    from codegen.patterns.families._seq2seq_examples import reading_states_example
 
     torch.manual_seed(0)
     config = t.GPT2Config(
@@ -21,13 +21,7 @@ def _gpt2(**options) -> Example:
     )
     for key, value in options.items():
         setattr(config, key, value)
-    ids = torch.randint(2, 50, (2, 7))
-    mask = torch.ones(2, 7, dtype=torch.long)
-    mask[1, 5:] = 0
-    states = torch.randn(2, 5, 16)
-    return Example(
-        reading_states(t.GPT2Model)(config).eval(), (ids, mask, states), _json(config.to_dict())
-    )
+    return reading_states_example(t.GPT2Model, config, 16)
 
 
 def fused_kv_examples() -> list[Example]:
