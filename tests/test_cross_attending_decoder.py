@@ -4,7 +4,8 @@ wide as the queries'. Four layouts of the same block, each compared with its own
 
 - the library's EncoderDecoderModel, a BERT encoder and a GPT-2 decoder (add_cross_attention:
   q_attn, c_attn twice as wide, c_proj as Conv1D; ln_cross_attn between ln_1 and ln_2);
-- its VisionEncoderDecoderModel, a ViT encoder wider than that GPT-2 (enc_to_dec_proj between);
+- its VisionEncoderDecoderModel, a ViT encoder wider than that GPT-2 (enc_to_dec_proj between),
+  and its SpeechEncoderDecoderModel (wav2vec2's) alike;
 - GPT-2 with add_cross_attention alone, called with states and their padding mask, and without;
 - a hand-written caption decoder: nanoGPT's blocks with a lucidrains-style cross-attention
   (to_q, to_kv, to_out as nn.Linear, `cross_attn` after `ln_cross`), saved as a trainer's dict;
@@ -30,7 +31,7 @@ from tests.generated_module import generate_from_folder
 from tests.library_compare import assert_exact, assert_trusted, generate_from_trainer_dict
 from tests.library_compare import text_inputs
 from tests.redraw import unit_scale
-from tests.tiny_configs import DENSE, IMAGE
+from tests.tiny_configs import AUDIO, DENSE, IMAGE
 
 GPT2 = dict(vocab_size=100, n_embd=32, n_layer=2, n_head=4, n_positions=64)
 
@@ -43,7 +44,13 @@ def _generated(tmp_path, reference):
         logging.disable(logging.NOTSET)
 
 
-LAYOUTS = [("bert", "gpt2"), ("vit", "gpt2"), ("vit", "trocr"), ("vit", "bart")]
+LAYOUTS = [
+    ("bert", "gpt2"),
+    ("vit", "gpt2"),
+    ("wav2vec2", "gpt2"),
+    ("vit", "trocr"),
+    ("vit", "bart"),
+]
 
 
 @pytest.mark.parametrize("encoder, decoder", LAYOUTS)
@@ -80,6 +87,10 @@ def test_a_decoder_lm_under_a_library_composite_exact(tmp_path, encoder, decoder
     if encoder == "bert":
         config = t.EncoderDecoderConfig.from_encoder_decoder_configs(t.BertConfig(**DENSE), decoder)
         model = t.EncoderDecoderModel(config)
+    elif encoder == "wav2vec2":
+        speech = t.Wav2Vec2Config(**{**AUDIO, "hidden_size": 48})
+        config = t.SpeechEncoderDecoderConfig.from_encoder_decoder_configs(speech, decoder)
+        model = t.SpeechEncoderDecoderModel(config)
     else:
         vit = t.ViTConfig(**{**IMAGE, "hidden_size": 48}, intermediate_size=64)
         config = t.VisionEncoderDecoderConfig.from_encoder_decoder_configs(vit, decoder)
@@ -96,6 +107,10 @@ def test_a_decoder_lm_under_a_library_composite_exact(tmp_path, encoder, decoder
         ids, mask = text_inputs(reference.encoder)
         args = (ids, target, mask)
         given = dict(input_ids=ids, attention_mask=mask, decoder_input_ids=target)
+    elif encoder == "wav2vec2":
+        assert "self.enc_to_dec_proj(memory)" in source
+        args = (torch.randn(2, 400), target)
+        given = dict(input_values=args[0], decoder_input_ids=target)
     else:
         # the ViT is wider than the decoder: projected, unless TrOCR's cross-attention reads it
         assert ("self.enc_to_dec_proj(memory)" in source) == (kind != "trocr")
