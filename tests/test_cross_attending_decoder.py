@@ -31,7 +31,7 @@ from tests.generated_module import generate_from_folder
 from tests.library_compare import assert_exact, assert_trusted, generate_from_trainer_dict
 from tests.library_compare import text_inputs
 from tests.redraw import unit_scale
-from tests.tiny_configs import AUDIO, DENSE, IMAGE
+from tests.tiny_configs import AUDIO, BART, DENSE, IMAGE
 
 GPT2 = dict(vocab_size=100, n_embd=32, n_layer=2, n_head=4, n_positions=64)
 
@@ -59,19 +59,7 @@ def test_a_decoder_lm_under_a_library_composite_exact(tmp_path, encoder, decoder
 
     kind = decoder
     if decoder == "bart":  # BartForCausalLM: the library's own decoder stack, wrapped
-        decoder = t.BartConfig(
-            vocab_size=100,
-            d_model=32,
-            encoder_layers=2,
-            decoder_layers=2,
-            encoder_attention_heads=4,
-            decoder_attention_heads=4,
-            encoder_ffn_dim=64,
-            decoder_ffn_dim=64,
-            max_position_embeddings=64,
-            is_decoder=True,
-            add_cross_attention=True,
-        )
+        decoder = t.BartConfig(**BART, is_decoder=True, add_cross_attention=True)
     elif decoder == "trocr":
         decoder = t.TrOCRConfig(
             vocab_size=100,
