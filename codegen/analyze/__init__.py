@@ -255,6 +255,13 @@ def _flag_unused_config(top: ClassDef, config: Any, resolver: ChoiceResolver) ->
     unused = unused_config_keys(config, resolver.consumed)
     # a value read in one tower's view came from that tower's own sub-config
     differ = conflicting_config_keys(config, resolver.consumed_untowered)
+    # ... and one in a member's (an EncoderDecoderModel's `decoder`, read in its own view): where
+    # the top level sets the key too, a class outside the members read the top's (the shallowest)
+    members = set(role_configs(config))
+    shared = conflicting_config_keys(
+        {k: v for k, v in config.items() if k not in members}, resolver.consumed_untowered
+    )
+    differ = [k for k in differ if k in shared or k not in config]
     if not unused and not differ:
         return []
     notes = []

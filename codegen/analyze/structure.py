@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen.choices import ChoiceResolver
+from codegen.choices import ROLE_VIEW, ChoiceResolver
 from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
@@ -963,7 +963,7 @@ class StructureBuilder:
         # Same keys are not the same class where a pattern reads the name (pooler vs intermediate).
         named = named_role(naming_segment(node.path) or node.name)
         key = (node.shape_free_signature, tuple(_member_key(m) for m in members), named)
-        key += (_stack_of(node.path, self.resolver),)
+        key += (_stack_of(node.path, self.resolver), _member_of(node.path, self.resolver))
         if self.relu_blocks:  # a MobileNetV3's early blocks activate otherwise than its later ones
             key += (node.path in self.relu_blocks,)
         if node.path in self.dual_path:  # a dual path block's split is its class's constant
@@ -990,6 +990,17 @@ class StructureBuilder:
 # stacks, classes of the same keys under each stack stay apart (each is given its own count).
 STACK_SPECIFIC = (("encoder_attention_heads", "decoder_attention_heads"),)
 STACKS = ("encoder", "decoder")
+
+
+def _member_of(path: str, resolver: ChoiceResolver) -> str:
+    """The member of a composite `path` lies in (an EncoderDecoderModel's `encoder` or `decoder`,
+    each built from its own config), where the members are of different model types: the same
+    keys then are not one class, as each reads its own type's conventions (BERT's positions from
+    0 beside RoBERTa's from padding_idx + 1); else ""."""
+    views = {k: v for k, v in resolver.views.items() if k.startswith(ROLE_VIEW)}
+    types = {str((v.get("model_type") or (None, None))[1]) for v in views.values()}
+    member = ROLE_VIEW + path.split(".")[0]
+    return member if len(types) > 1 and member in views else ""
 
 
 def _stack_of(path: str, resolver: ChoiceResolver) -> str:

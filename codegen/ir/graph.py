@@ -12,7 +12,8 @@ Nodes are appended in execution order and refer to earlier nodes through `Value`
   passes each item its position, last (Swin's blocks alternate their windows); `times=N` applies
   the module (or each item) N times in a row, for layers shared across depth (ALBERT);
   `given=v` calls it only when the optional input `v` is given, else its first argument passes
-  through (a cross-attention sublayer run only when the encoder's states are passed).
+  through (a cross-attention sublayer run only when the encoder's states are passed); a
+  `call_function` takes `given` alike (`x + cross(norm(x), memory)` only when memory is given).
 - `call_function`: a function from the printer's closed table (`"relu"`, `"add"`, `"cat"`...).
 - `call_method`: a tensor method from the printer's closed table (`"mean"`, `"size"`...).
 - `getattr`: a parameter or buffer of the class (`path` as above).

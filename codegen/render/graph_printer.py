@@ -422,7 +422,7 @@ class _Printer:
             node = self.g.nodes[arg.index]
             text = self._call(node)
             # an operator's operand, a method's object: a looser expression needs parentheses
-            loose = (node.op == "call_function" and _infix(node)) or (
+            loose = (node.op == "call_function" and (_infix(node) or node.given is not None)) or (
                 node.op == "call_module" and (node.optional or node.given is not None)
             )
             return f"({text})" if nested and loose else text
@@ -455,6 +455,9 @@ class _Printer:
             return self._expr(node.target)
         if node.op == "call_method":
             return self._method(node)
+        if node.op == "call_function" and node.given is not None:  # as a module's, above
+            given, call = self._expr(node.given), self._function(node)
+            return f"{self._expr(node.args[0], True)} if {given} is None else {call}"
         if node.op == "call_function":
             return self._function(node)
         raise ValueError(f"cannot print a {node.op} node as an expression")

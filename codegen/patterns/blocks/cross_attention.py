@@ -110,6 +110,11 @@ class Seq2SeqAttention(BlockPattern):
             return Match(self, 4, missing=UNKNOWN_HEADS, choices=[nhead])
         if nhead.source == "metadata" and differ and not stack:
             return Match(self, 4, missing=DIFFERENT_HEADS)
+        # the encoder's width its keys and values read, where config.json gives it (TrOCR's
+        # cross_attention_hidden_size): accounted for when the projections show the same
+        said = ctx.resolver.metadata.get("cross_attention_hidden_size")
+        if said is not None and k.io is not None and said[1] == k.io.in_width:
+            ctx.resolver.evidence("cross_attention_hidden_size")
         found = (q.attr, k.attr, v.attr, out.attr, int(nhead.value))
         return Match(self, 4, found, [nhead])
 

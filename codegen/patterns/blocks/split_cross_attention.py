@@ -68,17 +68,7 @@ def _example():
     import torch
     import transformers as t
 
-    from codegen.patterns._kit import Example
-    from codegen.patterns.families._seq2seq_examples import _json
-
-    class BlipText(t.BlipTextModel):
-        def forward(self, input_ids, attention_mask=None, encoder_hidden_states=None):  # type: ignore[override]
-            out = super().forward(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                encoder_hidden_states=encoder_hidden_states,
-            )
-            return out.last_hidden_state
+    from codegen.patterns.families._seq2seq_examples import reading_states_example
 
     torch.manual_seed(0)
     config = t.BlipTextConfig(
@@ -90,8 +80,4 @@ def _example():
         max_position_embeddings=16,
         encoder_hidden_size=24,
     )
-    ids = torch.randint(2, 50, (2, 7))
-    mask = torch.ones(2, 7, dtype=torch.long)
-    mask[1, 5:] = 0
-    states = torch.randn(2, 5, 24)
-    return Example(BlipText(config).eval(), (ids, mask, states), _json(config.to_dict()))
+    return reading_states_example(t.BlipTextModel, config, 24)

@@ -137,6 +137,39 @@ WHISPER = dict(
 WHISPER.pop("max_position_embeddings")
 
 
+def reading_states_example(model_class, config, states_width: int):
+    """An Example of `model_class` (reading_states()) from `config`: 7 token ids of a 50-token
+    vocabulary, the second sequence padded after 5, reading 5 states `states_width` wide."""
+    import torch
+
+    from codegen.patterns._kit import Example
+
+    ids = torch.randint(2, 50, (2, 7))
+    mask = torch.ones(2, 7, dtype=torch.long)
+    mask[1, 5:] = 0
+    states = torch.randn(2, 5, states_width)
+    model = reading_states(model_class)(config).eval()
+    return Example(model, (ids, mask, states), _json(config.to_dict()))
+
+
+def reading_states(model_class):
+    """`model_class` (a library text model) called as (input_ids, attention_mask, encoder's
+    states), returning its last hidden state: a decoder given cross-attention, as tests call it."""
+
+    class ReadingStates(model_class):
+        def forward(  # type: ignore[override]
+            self, input_ids, attention_mask=None, encoder_hidden_states=None
+        ):
+            out = super().forward(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                encoder_hidden_states=encoder_hidden_states,
+            )
+            return out.last_hidden_state
+
+    return ReadingStates
+
+
 def _json(config: dict) -> dict:
     """The config as config.json holds it: plain values only."""
     return {k: v for k, v in config.items() if isinstance(v, (int, float, str, bool, list))}

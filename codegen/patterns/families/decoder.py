@@ -17,6 +17,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
 from codegen.patterns.blocks.attention import window_plan
+from codegen.patterns.blocks.encoder_layer import MEMORY
 from codegen.patterns._norm_evidence import lone_weight_norm_pins
 from codegen.patterns._kit import (
     BlockContext,
@@ -60,6 +61,9 @@ UNNORMED_EMBEDDINGS = ("none", "sqrt_d_model", "* embedding_multiplier")
 # Settings of heads on the body (ModernBERT's prediction head's activation): moot in a model that
 # holds no head (dec11).
 HEAD_ONLY_KEYS = ("classifier_activation",)
+# A body's inputs for an encoder's states and which of them to attend to (a decoder LM given
+# cross-attention), after its attention mask.
+CROSS_INPUTS = ("encoder_hidden_states", "encoder_attention_mask")
 # Families whose learned position table keeps its first rows unused: position i is row i + offset.
 POSITION_OFFSETS = {"opt": 2, "biogpt": 2}
 # Families whose positions are fixed sines and cosines, not in the checkpoint: the helper that
@@ -328,10 +332,14 @@ class Transformer(BlockPattern):
         if any(ctx.takes(b, "positions") for b in kinds_of_block):
             return None  # layers given relative positions' sinusoids (a Conformer's): not called so
         masked = {ctx.takes(b, "mask") for b in kinds_of_block}
+        # blocks given cross-attention (GPT-2's add_cross_attention): the encoder's states
+        crossed = {ctx.takes(b, MEMORY) for b in kinds_of_block}
         windowed = {ctx.takes(b, "window") for b in kinds_of_block}
         indexed = {ctx.takes(b, "index") for b in kinds_of_block}  # told their place (DiffLlama)
-        if len(masked) != 1 or len(windowed) != 1 or len(indexed) != 1:
+        if len(masked) != 1 or len(windowed) != 1 or len(indexed) != 1 or len(crossed) != 1:
             return None  # the layers must be called alike
+        if crossed == {True} and (windowed == {True} or indexed == {True}):
+            return None  # not met yet: cross-attending layers told a window or their place
         if indexed == {True} and windowed == {True}:
             return None  # not met yet: a window and an index for each layer
         windows = None  # each layer's sliding window (0: none), where they differ
@@ -376,6 +384,7 @@ class Transformer(BlockPattern):
             project_in.attr if project_in else None,
             project_out.attr if project_out else None,
             tuple(m.attr for m in modal),
+            crossed == {True},
         )
         guessed = not_run(modal, ctx)
         return Match(self, len(members) + len(modal), found, choices, pins=pins, guessed=guessed)
@@ -402,7 +411,7 @@ class Transformer(BlockPattern):
     def forward(self, match: Match, g: Graph) -> None:
         tokens, positions, blocks, norm, scale_width, offset, embed_norm, masked = match.found[:8]
         multiplier, free, fixed, windows, head, free_first, indexed = match.found[8:15]
-        project_in, project_out, modal = match.found[15:]
+        project_in, project_out, modal, crossed = match.found[15:]
         paired = {"each_index": True} if indexed else {}
         if windows:
             paired = {
@@ -448,11 +457,17 @@ class Transformer(BlockPattern):
             x = g.call_module((embed_norm,), x)
         elif free_first is not None:
             x = free_norm(g, x, free_first, comment=f"no parameters ({free_first[1]})")
+        states = ()
+        if crossed:  # the encoder's states the blocks' cross-attention reads, where given
+            memory = g.input("encoder_hidden_states", optional=True)
+            memory_mask = g.input("encoder_attention_mask", optional=True)  # 1: attend
+            memory_mask = g.call_function("padding_mask", memory_mask, name="memory_mask")
+            states = (memory, memory_mask)
         if masked:
             mask = g.call_function("padding_mask", attention_mask, name="mask")
-            x = g.call_module((blocks,), x, mask, each=True, **paired)
+            x = g.call_module((blocks,), x, mask, *states, each=True, **paired)
         else:
-            x = g.call_module((blocks,), x, each=True, **paired)
+            x = g.call_module((blocks,), x, *states, each=True, **paired)
         if norm is not None:
             x = apply_norm(g, (norm,), x, offset)
         elif free is not None:
@@ -480,6 +495,22 @@ class Transformer(BlockPattern):
         ]
 
 
+# The library's encoder-decoders assembled from two whole models: their `decoder` member is always
+# built as a causal LM (AutoModelForCausalLM.from_config), whatever its own config's architectures.
+COMPOSED_TYPES = ("encoder-decoder", "vision-encoder-decoder", "speech-encoder-decoder")
+
+
+def composed_decoder(ctx: BlockContext, cls) -> str:
+    """Where `cls` is such a composite's `decoder` member itself: the citation, else ""."""
+    whole = ctx.resolver.whole.get("model_type")
+    tower = ctx.resolver.tower or ""
+    if whole is None or whole[1] not in COMPOSED_TYPES or tower.split(":")[-1] != "decoder":
+        return ""
+    if not cls.instances or any(path != "decoder" for path, _ in cls.instances):
+        return ""
+    return f"config.json model_type {whole[1]!r}: its decoder is a causal LM"
+
+
 class TransformerWrapper(BlockPattern):
     """A class holding only the Transformer (OPT's `model.decoder`): it passes the ids through."""
 
@@ -488,12 +519,32 @@ class TransformerWrapper(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) != 1 or ctx.role(members[0]) != "Transformer":
+        if tensors(cls) or len(members) != 1 or members[0].kind != "class":
             return None
         choices, tied = [], None
         body_cls = ctx.classes.get(members[0].type_name)
         embedding = token_embedding(body_cls, ctx.classes) if body_cls else None
-        if embedding is not None and ctx.resolver.evidence("architectures") is None:
+        composed = composed_decoder(ctx, cls)
+        inputs = None  # the body's own inputs, passed through, where it is not a Transformer's
+        if ctx.role(members[0]) != "Transformer":
+            # a composite's decoder over another decoder body (TrOCR's, a seq2seq decoder
+            # stack reading the encoder's states): the body's hidden states, then the head
+            graph = body_cls.forward.graph if body_cls and body_cls.forward else None
+            if not composed or embedding is None or graph is None:
+                return None
+            inputs = [
+                (n.target, n.annotation.removesuffix(" | None"), n.optional) for n in graph.inputs
+            ]
+            if not inputs or inputs[0][0] != "input_ids" or graph.returns != "torch.Tensor":
+                return None
+        if embedding is not None and composed:
+            tie = ctx.resolver.evidence("tie_word_embeddings")
+            if tie is not None and tie[1] is False:
+                return None  # an untied head would be stored: not this wrapper
+            tied = embedding  # the library's composite builds it with AutoModelForCausalLM
+            if (ctx.resolver.metadata.get("is_decoder") or (None, None))[1] is True:
+                ctx.resolver.evidence("is_decoder")  # as the composite sets it: a decoder's
+        elif embedding is not None and ctx.resolver.evidence("architectures") is None:
             # Without a config, whether a head tied to the token embedding sat on top (GPT-2's
             # LMHeadModel stores no lm_head) is not in the weights: a choice calibration can settle.
             c = ctx.choose(
@@ -502,13 +553,18 @@ class TransformerWrapper(BlockPattern):
             choices.append(c)
             tied = embedding if c.value else None
         found = (members[0].attr, ctx.takes(members[0], "attention_mask"), tied)
+        found += (tuple(n for n in CROSS_INPUTS if ctx.takes(members[0], n)), inputs)
         return Match(self, 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
-        body, masked, tied = match.found
-        args = [g.input("input_ids")]
-        if masked:
-            args.append(g.input("attention_mask", optional=True))
+        body, masked, tied, crossed, inputs = match.found
+        if inputs is not None:  # every input of the body, as it names them
+            args = [g.input(name, annotation, optional) for name, annotation, optional in inputs]
+        else:
+            args = [g.input("input_ids")]
+            if masked:
+                args.append(g.input("attention_mask", optional=True))
+            args += [g.input(name, optional=True) for name in crossed]  # an encoder's states
         if tied is None:
             g.output(g.call_module((body,), *args))
             return
@@ -619,7 +675,9 @@ class CausalLM(BlockPattern):
         masked = ctx.takes(body[0], "attention_mask")
         divisor, cap, factor = logit_transforms(ctx)
         found = (body[0].attr, head.attr if head else None, tied, masked, divisor, cap, factor)
-        found += (bias.attr if bias else None, vocab)
+        # a body that cross-attends to an encoder's states where given: passed on, in its order
+        crossed = tuple(n for n in CROSS_INPUTS if ctx.takes(body[0], n))
+        found += (bias.attr if bias else None, crossed, vocab)
         return Match(self, len(members) + 1, found, choices)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -627,6 +685,7 @@ class CausalLM(BlockPattern):
         args = [g.input("input_ids")]
         if masked:  # 1 for tokens to attend to, 0 for padding ([batch, seq])
             args.append(g.input("attention_mask", optional=True))
+        args += [g.input(name, optional=True) for name in match.found[8]]
         x = g.call_module((body,), *args, comment="[batch, seq, d_model]")
         scaled = divisor is not None or cap is not None or factor is not None
         if head is not None:

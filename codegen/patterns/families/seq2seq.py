@@ -57,6 +57,7 @@ NORM_FIRST_TYPES = ("blenderbot-small",)
 SINUSOIDAL_TYPES = ("marian", "pegasus")
 POSITION_OFFSETS = {"bart": 2, "mbart": 2, "plbart": 2, "blenderbot": 0, "whisper": 0, "marian": 0}
 POSITION_OFFSETS.update({"led": 0, "bigbird_pegasus": 0})  # lin9
+POSITION_OFFSETS["trocr"] = 2  # TrOCRLearnedPositionalEmbedding's offset (a composite's decoder)
 # Stacks whose `layernorm_embedding` norms the last layer's output, a final norm by another name
 # (lin9: BigBird-Pegasus's encoder and decoder apply it after their layers).
 LATE_EMBED_NORM_TYPES = ("bigbird_pegasus",)
@@ -159,6 +160,15 @@ def _spare_rows(ctx: BlockContext, rows: int | None) -> tuple[int, str] | None:
     return spare, f"the table's {rows} rows beside {said[0]} {said[1]}"
 
 
+def _structure_says(ctx: BlockContext, key: str, present: bool) -> None:
+    """Read a config.json switch that builds a member or not (TrOCR's layernorm_embedding,
+    use_learned_position_embeddings) where the stack's members show the same: the key is then
+    accounted for; one that disagrees stays unread, so the file says it ignores it."""
+    said = ctx.resolver.metadata.get(key)
+    if said is not None and said[1] is present:
+        ctx.resolver.evidence(key)
+
+
 def _embed_norm_order(cls, ctx: BlockContext, where: str, layer_role: str):
     """Whether `layernorm_embedding` norms the sum with the positions (BART) or, in a decoder of
     the types that do so (BlenderbotSmall), the token embeddings before the positions are added."""
@@ -255,6 +265,8 @@ class _Stack(BlockPattern):
                     return None
                 scale_width = width
             first_row = int(row.value)
+        _structure_says(ctx, "layernorm_embedding", embed_norm is not None)
+        _structure_says(ctx, "use_learned_position_embeddings", positions is not None)
         norm_first = False
         if embed_norm is not None and not convs:
             order = _embed_norm_order(cls, ctx, embed_norm.attr, self.layer_role)
