@@ -263,4 +263,4 @@ def test_dcgan_critic_keeps_its_collapsing_last_conv(tmp_path):
     reference, x = reference_and_input(DcganDiscriminator, (2, 3, 32, 32))
     model, source = generate(reference, tmp_path, "--quiet")
     assert source.count("kernel_size=4, stride=2, padding=1") == 3
-    assert "nn.LeakyReLU(0.2)" in source and "PatchGAN" not in source
+    assert "nn.LeakyReLU(0.2)" in source and "stride=1, padding=1" not in source
