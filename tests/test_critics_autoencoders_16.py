@@ -1,5 +1,6 @@
-"""Discriminators and conv autoencoders as other repositories write them (issue 16, session 16):
-the mechanisms behind zoo 15's PatchGAN and udacity autoencoder rows, checked on other layouts.
+"""Discriminators, conv autoencoders and attention U-Nets as other repositories write them (issue
+16, session 16): the mechanisms behind zoo 15's PatchGAN, udacity autoencoder and LeeJunHyun
+Attention U-Net rows, checked on other layouts.
 
 - A numbered Sequential of 4x4 convs ending in a one-channel conv scores an image (a GAN
   discriminator): LeakyReLU(0.2) in its slots; pix2pix's PatchGAN (its last conv biased) keeps the
@@ -8,8 +9,12 @@ the mechanisms behind zoo 15's PatchGAN and udacity autoencoder rows, checked on
 - Transposed convs of kernel 2 and stride 2, as many as the size-keeping convs before them, undo
   2x2 max-pools: each encoder level pools after its activation; the reconstruction ends in a
   sigmoid. Named attributes (the chain) or encoder/decoder Sequentials alike.
+- A U-Net whose up levels are separate members (upsampler, optional attention gate, DoubleConv
+  over the skip and the upsampled map; families/split_level_unet.py) is read from the widths;
+  the gate (blocks/attention_gate.py) from three 1x1 convs, two to one inner width (named for
+  the gating signal and the skip), one to a single channel.
 
-Measured before the change (main at 636357b): all eight flagged (diff inf); after: exact but
+Measured before the change (main at 636357b): all twelve flagged (diff inf); after: exact but
 persson_patchgan (its convs in nested containers with reflect padding: flagged, as it says).
 """
 
@@ -20,6 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from tests.generative_zoo_15_models import LjhAttUNet, LjhConvBlock, LjhUpConv
 from tests.generative_zoo_check import generate, verdict
 from tests.redraw import reference_and_input
 
@@ -237,6 +243,188 @@ LAYOUTS.update(
         "sequential_pool_ae": (SequentialPoolAE, (2, 3, 32, 32)),
         "normed_pool_ae": (NormedPoolAE, (2, 3, 32, 32)),
         "three_level_ae": (ThreeLevelAE, (2, 1, 32, 32)),
+    }
+)
+
+
+# ------------------------------------------- U-Nets with split up levels and attention gates
+
+
+class LjhPlainUNet(nn.Module):
+    """LeeJunHyun's U_Net (network.py): the same levels without attention gates."""
+
+    def __init__(self):
+        super().__init__()
+        self.Maxpool = nn.MaxPool2d(2, 2)
+        w = [8, 16, 32, 64]
+        self.Conv1 = LjhConvBlock(3, 8)
+        self.Conv2 = LjhConvBlock(8, 16)
+        self.Conv3 = LjhConvBlock(16, 32)
+        self.Conv4 = LjhConvBlock(32, 64)
+        self.Up4 = LjhUpConv(64, 32)
+        self.Up_conv4 = LjhConvBlock(64, 32)
+        self.Up3 = LjhUpConv(32, 16)
+        self.Up_conv3 = LjhConvBlock(32, 16)
+        self.Up2 = LjhUpConv(16, 8)
+        self.Up_conv2 = LjhConvBlock(16, 8)
+        self.Conv_1x1 = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x):
+        x1 = self.Conv1(x)
+        x2 = self.Conv2(self.Maxpool(x1))
+        x3 = self.Conv3(self.Maxpool(x2))
+        x4 = self.Conv4(self.Maxpool(x3))
+        d4 = self.Up_conv4(torch.cat((x3, self.Up4(x4)), 1))
+        d3 = self.Up_conv3(torch.cat((x2, self.Up3(d4)), 1))
+        d2 = self.Up_conv2(torch.cat((x1, self.Up2(d3)), 1))
+        return self.Conv_1x1(d2)
+
+
+LAYOUTS.update(
+    {
+        "ljh_plain_unet": (LjhPlainUNet, (2, 3, 32, 32)),
+        "ljh_att_unet": (LjhAttUNet, (2, 3, 32, 32)),
+    }
+)
+
+
+class SfczConvBlock(nn.Module):
+    def __init__(self, a, b):
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv2d(a, b, 3, 1, 1, bias=True),
+            nn.BatchNorm2d(b),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(b, b, 3, 1, 1, bias=True),
+            nn.BatchNorm2d(b),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class SfczUpConv(nn.Module):
+    def __init__(self, a, b):
+        super().__init__()
+        self.up = nn.Sequential(
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(a, b, 3, 1, 1, bias=True),
+            nn.BatchNorm2d(b),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x):
+        return self.up(x)
+
+
+class SfczAttentionBlock(nn.Module):
+    """sfczekalski/attention_unet's AttentionBlock: W_gate, W_x, psi, relu."""
+
+    def __init__(self, F_g, F_l, n_coefficients):
+        super().__init__()
+        self.W_gate = nn.Sequential(
+            nn.Conv2d(F_g, n_coefficients, 1, 1, 0, bias=True), nn.BatchNorm2d(n_coefficients)
+        )
+        self.W_x = nn.Sequential(
+            nn.Conv2d(F_l, n_coefficients, 1, 1, 0, bias=True), nn.BatchNorm2d(n_coefficients)
+        )
+        self.psi = nn.Sequential(
+            nn.Conv2d(n_coefficients, 1, 1, 1, 0, bias=True), nn.BatchNorm2d(1), nn.Sigmoid()
+        )
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, gate, skip_connection):
+        psi = self.psi(self.relu(self.W_gate(gate) + self.W_x(skip_connection)))
+        return skip_connection * psi
+
+
+class SfczAttentionUNet(nn.Module):
+    """sfczekalski/attention_unet's AttentionUNet (three levels): MaxPool, Conv1..3,
+    Up3/Att3/UpConv3, Up2/Att2/UpConv2, `Conv` the 1x1 head."""
+
+    def __init__(self, img_ch=3, output_ch=2):
+        super().__init__()
+        self.MaxPool = nn.MaxPool2d(2, 2)
+        self.Conv1, self.Conv2, self.Conv3 = (
+            SfczConvBlock(img_ch, 4),
+            SfczConvBlock(4, 8),
+            SfczConvBlock(8, 16),
+        )
+        self.Up3, self.Att3, self.UpConv3 = (
+            SfczUpConv(16, 8),
+            SfczAttentionBlock(8, 8, 4),
+            SfczConvBlock(16, 8),
+        )
+        self.Up2, self.Att2, self.UpConv2 = (
+            SfczUpConv(8, 4),
+            SfczAttentionBlock(4, 4, 2),
+            SfczConvBlock(8, 4),
+        )
+        self.Conv = nn.Conv2d(4, output_ch, 1)
+
+    def forward(self, x):
+        e1 = self.Conv1(x)
+        e2 = self.Conv2(self.MaxPool(e1))
+        e3 = self.Conv3(self.MaxPool(e2))
+        d3 = self.Up3(e3)
+        d3 = self.UpConv3(torch.cat((self.Att3(gate=d3, skip_connection=e2), d3), dim=1))
+        d2 = self.Up2(d3)
+        d2 = self.UpConv2(torch.cat((self.Att2(gate=d2, skip_connection=e1), d2), dim=1))
+        return self.Conv(d2)
+
+
+class PlainGate(nn.Module):
+    """A gate of plain 1x1 convs named `Wg`, `Ws`, `psi` (no norms): sigmoid and ReLU inline."""
+
+    def __init__(self, f, f_int):
+        super().__init__()
+        self.Wg = nn.Conv2d(f, f_int, 1)
+        self.Ws = nn.Conv2d(f, f_int, 1)
+        self.psi = nn.Conv2d(f_int, 1, 1)
+
+    def forward(self, g, s):
+        return s * torch.sigmoid(self.psi(F.relu(self.Wg(g) + self.Ws(s))))
+
+
+class TransposedGatedUNet(nn.Module):
+    """Transposed-conv upsamplers (`up2`, `up1`), gates (`att2`, `att1`) and decoder DoubleConvs
+    (`dec2`, `dec1`) beside `enc1..enc3` and an `out` 1x1 head; a functional max-pool."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1, self.enc2, self.enc3 = (
+            SfczConvBlock(1, 4),
+            SfczConvBlock(4, 8),
+            SfczConvBlock(8, 16),
+        )
+        self.up2, self.att2, self.dec2 = (
+            nn.ConvTranspose2d(16, 8, 2, stride=2),
+            PlainGate(8, 4),
+            SfczConvBlock(16, 8),
+        )
+        self.up1, self.att1, self.dec1 = (
+            nn.ConvTranspose2d(8, 4, 2, stride=2),
+            PlainGate(4, 2),
+            SfczConvBlock(8, 4),
+        )
+        self.out = nn.Conv2d(4, 3, 1)
+
+    def forward(self, x):
+        e1 = self.enc1(x)
+        e2 = self.enc2(F.max_pool2d(e1, 2))
+        e3 = self.enc3(F.max_pool2d(e2, 2))
+        d = self.up2(e3)
+        d = self.dec2(torch.cat([self.att2(d, e2), d], 1))
+        d = self.up1(d)
+        d = self.dec1(torch.cat([self.att1(d, e1), d], 1))
+        return self.out(d)
+
+
+LAYOUTS.update(
+    {
+        "sfcz_attention_unet": (SfczAttentionUNet, (2, 3, 32, 32)),
+        "transposed_gated_unet": (TransposedGatedUNet, (2, 1, 16, 16)),
     }
 )
 

@@ -772,9 +772,8 @@ def _pooling_after(
     level = usual == "none" and _pooled_level(members, i)
     usual = "max_pool" if level else usual
     others = [p for p in ("none", *STAGE_POOLS) if p != usual]
-    pool = act.mark_family(
-        ctx.choose(cls, members[i].attr, "pooling_after", usual, others, ""), POOLED if level else ""
-    )
+    pool = ctx.choose(cls, members[i].attr, "pooling_after", usual, others, "")
+    pool = act.mark_family(pool, POOLED if level else "")
     choices.append(pool)
     if pool.value != "none":
         note = STEM_POOL_NOTE if pool.value == usual else _layout_note(pool)

@@ -85,11 +85,13 @@ class SplitLevelUNet(BlockPattern):
         ):
             return None
         # the contracting path: from the DoubleConv nothing here feeds, each next one widening
+        # (a gate gives the skip's width, not the one-channel psi its io may show)
+        givers = [m for m in members if m not in gates]
         entry = [
             c
             for c in convs
             if not any(
-                _width(c, "in_width") == _width(o, "out_width") for o in members if o is not c
+                _width(c, "in_width") == _width(o, "out_width") for o in givers if o is not c
             )
         ]
         if len(entry) != 1:
