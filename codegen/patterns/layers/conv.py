@@ -57,7 +57,8 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     # Conv weights are (out, in/groups, k...); transposed ones (in, out/groups, k...). The bias length
     # (the output channels) tells them apart when in != out; otherwise the name does.
-    transposed = hinted(node, r"deconv|transpose|convt")
+    # (`t_conv1`, udacity's autoencoders; `ext_tconv1`, davidtvs' ENet: a `t` before conv)
+    transposed = hinted(node, r"deconv|transpose|convt|(^|_)t_?conv")
     kind_choice = None
     if ctx.transposed is not None:
         transposed = ctx.transposed
