@@ -25,7 +25,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tests.generative_zoo_15_models import LjhAttUNet, LjhConvBlock, LjhUpConv
+from tests.generative_zoo_15_models import (
+    LjhAttUNet,
+    LjhConvBlock,
+    LjhUpConv,
+    UdacityConvAutoencoder,
+)
 from tests.generative_zoo_check import generate, verdict
 from tests.redraw import reference_and_input
 
@@ -151,24 +156,6 @@ LAYOUTS = {
 }
 
 
-class UdacityConvAE(nn.Module):
-    """udacity/deep-learning-v2-pytorch's conv autoencoder (the zoo row's own layout)."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
-        self.conv2 = nn.Conv2d(16, 4, 3, padding=1)
-        self.pool = nn.MaxPool2d(2, 2)
-        self.t_conv1 = nn.ConvTranspose2d(4, 16, 2, stride=2)
-        self.t_conv2 = nn.ConvTranspose2d(16, 1, 2, stride=2)
-
-    def forward(self, x):
-        x = self.pool(F.relu(self.conv1(x)))
-        x = self.pool(F.relu(self.conv2(x)))
-        x = F.relu(self.t_conv1(x))
-        return torch.sigmoid(self.t_conv2(x))
-
-
 class SequentialPoolAE(nn.Module):
     """The same autoencoder as `encoder` / `decoder` Sequentials (the pools and activations as
     items, so they hold numbered slots), as the PyTorch tutorials' blog versions write it."""
@@ -239,7 +226,7 @@ class ThreeLevelAE(nn.Module):
 
 LAYOUTS.update(
     {
-        "udacity_ae": (UdacityConvAE, (2, 1, 28, 28)),
+        "udacity_ae": (UdacityConvAutoencoder, (2, 1, 28, 28)),
         "sequential_pool_ae": (SequentialPoolAE, (2, 3, 32, 32)),
         "normed_pool_ae": (NormedPoolAE, (2, 3, 32, 32)),
         "three_level_ae": (ThreeLevelAE, (2, 1, 32, 32)),
