@@ -69,7 +69,9 @@ from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.blocks.squeeze_excite import SQUEEZE_PLACE
 from codegen.patterns.layers.conv import (
     TF_SAME_PORT,
+    CRITIC_SLOPE,
     branch_input_groups,
+    critic_stacks,
     four_by_four_stacks,
     latent_entry,
     pointwise_groups,
@@ -166,6 +168,7 @@ class StructureBuilder:
         self.rgb_entries: set[str] = set()  # convs reading an RGB image (layers/conv.py)
         self.latent_entry: str | None = None  # the model's first layer (layers/conv.py)
         self.four_by_four: dict[str, tuple[int, int, str]] = {}  # DCGAN-style 4x4 conv stacks
+        self.critics: set[str] = set()  # those scoring with one channel: discriminators
         self.branch_groups: dict[str, int] = {}  # separable branches over a narrower cell input
         self.pointwise_groups: dict[str, int] = {}  # grouped 1x1 convs beside a depthwise one
         self.mlpconv: dict[str, list[int]] = {}  # Network in Network stacks (analyze/mlpconv.py)
@@ -355,6 +358,7 @@ class StructureBuilder:
         self.rgb_entries = rgb_entries(root)
         self.latent_entry = latent_entry(root)
         self.four_by_four = four_by_four_stacks(root)
+        self.critics = critic_stacks(root)
         self.mlpconv = mlpconv.mlpconv_stacks(root)
         # (the conv geometry a stack's convention fixes, read as the 4x4 stacks' is)
         self.four_by_four.update(mlpconv.mlpconv_geometry(root, self.mlpconv))
@@ -804,6 +808,10 @@ class StructureBuilder:
                     parent in self.hardnet and i < len(harmonic.HARDNET_HEAD) and _ends_linear(node)
                 ):
                     head = harmonic.HARDNET_HEAD[i]  # the head's pool, flatten, dropout
+                critic = _critic_slot(node, i, items, self.critics) if head is None else None
+                if critic is not None:  # a discriminator's slot: the GAN convention
+                    path = f"{node.path}.{i}" if node.path else str(i)
+                    self.resolver.structural.setdefault((path, "module_type"), critic)
                 items.append(
                     recorded_item or self._gap(node, i, prev, after_gap=after_gap, head=head)
                 )
@@ -1167,6 +1175,36 @@ def _head_gap(
     if gaps_after == 1 and weight.shape[1] == prev.out_width and not collapsed:
         return GLOBAL_POOLS[0]
     return None
+
+
+def _critic_slot(
+    node: KeyNode, index: int, items: list[Module], critics: set[str]
+) -> tuple[str, str] | None:
+    """(the layer, why) a slot of a discriminator's 4x4 stack (`critics`) holds by the GAN
+    convention: after a conv (not a transposed one: a generator's) or its norm, LeakyReLU(0.2);
+    where a biased conv is followed by two slots and then a layer, the first is the norm that
+    leaves no keys (CycleGAN's default `norm='instance'`: InstanceNorm2d without affine, and so
+    biased convs), the second the LeakyReLU. None elsewhere."""
+    if node.path not in critics or not items:
+        return None
+    last = items[-1]
+    if last.kind == "placeholder":
+        instance = last.type_name == "nn.InstanceNorm2d"
+        return (act.MODULES["leaky_relu"], CRITIC_SLOPE) if instance else None
+    conv = items[-2] if family(last) == "norm" and len(items) > 1 else last
+    if conv.type_name != "nn.Conv2d":
+        return None
+    two_slots = str(index + 1) not in node.children and str(index + 2) in node.children
+    biased = "bias" in node.children[conv.attr].tensors if conv.attr in node.children else False
+    if conv is last and two_slots and biased and last.io is not None and last.io.out_width:
+        return f"nn.InstanceNorm2d({last.io.out_width})", CRITIC_INSTANCE_NORM
+    return act.MODULES["leaky_relu"], CRITIC_SLOPE
+
+
+CRITIC_INSTANCE_NORM = (
+    "two slots after a biased conv of a discriminator's 4x4 stack: the norm that leaves no keys, "
+    "then its activation (pix2pix/CycleGAN's norm='instance': InstanceNorm2d, no affine)"
+)
 
 
 def _after_unit_map(items: list[Module]) -> bool:

@@ -111,3 +111,32 @@ def _collapsing_pair(down: list, decoded: list) -> tuple | None:
     if (conv.io.in_width, conv.io.out_width) != (up.io.out_width, up.io.in_width):
         return None
     return (conv, up) if any(c.name == "geometry" for c in up.choices) else None
+
+
+POOLED = (
+    "an autoencoder whose decoder doubles the map with 2x2 stride-2 transposed convs, one per "
+    "size-keeping conv of its encoder: each encoder level ends in a 2x2 max-pool, the inverse of "
+    "that geometry (udacity's conv autoencoder, `pool(relu(conv(x)))`)"
+)
+RECONSTRUCTION = (
+    "a pooled conv autoencoder's reconstruction: pixels in [0, 1] through a sigmoid, as the "
+    "tutorials' MNIST autoencoders (udacity's) end"
+)
+
+
+def pooled_levels(ordered: list) -> list:
+    """The encoder convs of an autoencoder's built-in layers (`ordered`, as data flows) that a 2x2
+    max-pool follows, where the transposed convs after them all double the map exactly (kernel 2,
+    stride 2: what un-does a 2x2 pool) and there are as many of them as size-keeping convs before
+    the first (udacity's `conv1, conv2, t_conv1, t_conv2`); [] elsewhere. Kernel-3 or -4
+    transposed convs mirror strided convs instead (mirror_pins)."""
+    first = next((i for i, m in enumerate(ordered) if m.type_name == "nn.ConvTranspose2d"), None)
+    if not first:
+        return []
+    down = [m for m in ordered[:first] if _spatial_conv(m)]
+    ups = [m for m in ordered[first:] if m.type_name == "nn.ConvTranspose2d"]
+    if len(down) != len(ups) or any(strides_by(m) not in (1, (1, 1)) for m in down):
+        return []
+    if any(_kernel(m) not in (2, (2, 2)) or strides_by(m) not in (2, (2, 2)) for m in ups):
+        return []
+    return down

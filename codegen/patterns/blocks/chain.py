@@ -25,6 +25,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns.blocks._conv_parts import arg, conv_kernel, unit
 from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
+from codegen.patterns._mirror_strides import POOLED, RECONSTRUCTION, layers, pooled_levels
 from codegen.patterns._kit import (
     BlockContext,
     LATENT_MEAN,
@@ -40,7 +41,9 @@ from codegen.patterns._kit import (
 FIRST = re.compile(r"^(emb|wte|tok|stem|patch|input|in_|features|conv_in|expan)", re.I)
 ENCODER = re.compile(r"^enc", re.I)
 LAST = re.compile(
-    r"head|classifier|generator|^fc$|^out|output|decoder|^dec|final|ln_f|norm_out|logits", re.I
+    r"head|classifier|generator|^fc$|^out|output|decoder|^dec|final|ln_f|norm_out|^conv_out$|"
+    r"logits",
+    re.I,
 )
 SHORTCUT = re.compile(r"^(downsample|shortcut|skip|residual)", re.I)
 SIDE_PATH = re.compile(r"^(shortcut|skip)", re.I)  # never the main path (`downsample` may be)
@@ -766,14 +769,26 @@ def _pooling_after(
     """The pooling_after choice for members[i] (a stem's 3/2/1 max-pool by convention), and its
     step where it pools."""
     usual = "max_pool_3x3" if _pooled_stem(members, i, ctx) else "none"
+    level = usual == "none" and _pooled_level(members, i)
+    usual = "max_pool" if level else usual
     others = [p for p in ("none", *STAGE_POOLS) if p != usual]
     pool = ctx.choose(cls, members[i].attr, "pooling_after", usual, others, "")
+    pool = act.mark_family(pool, POOLED if level else "")
     choices.append(pool)
     if pool.value != "none":
         note = STEM_POOL_NOTE if pool.value == usual else _layout_note(pool)
+        note = "an autoencoder level's pool by convention (a choice)" if level else note
         if note and any(_deep_stem(p, ctx) for p in members[: i + 1]):
             note = DEEP_STEM_POOL_NOTE
         steps.append(("stage_pool", pool.value, ndim, note))
+
+
+def _pooled_level(members: list[Module], i: int) -> bool:
+    """Whether members[i] (a conv, or the norm after one) is one of the pooled encoder levels of
+    an autoencoder (_mirror_strides.pooled_levels)."""
+    down = pooled_levels([leaf for m in members for leaf in layers(m)])
+    conv = members[i - 1] if family(members[i]) == "norm" and i > 0 else members[i]
+    return any(conv is d for d in down)
 
 
 def _layout_note(pool: Choice) -> str:
@@ -1268,11 +1283,15 @@ def output_activation_choice(
     # pytorch/examples, PyTorch-GAN, WGAN-GP all keep it), when its last layer is a conv.
     # A VAE of Linear layers decodes Bernoulli pixel probabilities through a sigmoid (Kingma &
     # Welling 2014's MNIST decoder; pytorch/examples' VAE: `torch.sigmoid(self.fc4(h3))`).
+    # A pooled conv autoencoder's reconstruction (its 2x2 pools undone by 2x2 transposed convs)
+    # in [0, 1] pixels: a sigmoid, as the tutorials' MNIST autoencoders write it.
     generator = from_latent and ends == "conv"
     bernoulli = vae and ends == "linear"
-    default = "tanh" if generator else "sigmoid" if bernoulli else "identity"
+    pooled = ends == "conv" and bool(pooled_levels([leaf for m in members for leaf in layers(m)]))
+    default = "tanh" if generator else "sigmoid" if bernoulli or pooled else "identity"
     why = "a generator's image (DCGAN's tanh)" if generator else ""
     why = "a VAE's Bernoulli decoder (pytorch/examples' sigmoid)" if bernoulli else why
+    why = RECONSTRUCTION if pooled and not generator else why
     return act.mark_family(
         ctx.resolver.choose(
             cls.name,

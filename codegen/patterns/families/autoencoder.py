@@ -17,7 +17,14 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import one_named, tensors
-from codegen.patterns._mirror_strides import mirror_pins
+from codegen.patterns._mirror_strides import (
+    POOLED,
+    RECONSTRUCTION,
+    layers,
+    mirror_pins,
+    pooled_levels,
+)
+from codegen.patterns.blocks.chain import stage_pool
 
 QUANT, POST_QUANT, CODEBOOK = r"quant_conv", r"post_quant_conv", r"quantize|quantizer|vq"
 
@@ -46,18 +53,31 @@ class Autoencoder(BlockPattern):
             # Two Sequentials, the decoder reading what the encoder gives (the tutorials' conv
             # autoencoder): its strides mirror the decoder's upsamplers; a squashing last step
             # (Sigmoid for [0, 1] pixels, Tanh for [-1, 1]) leaves no key.
-            squash = ctx.choose(
-                cls,
-                decoder.attr,
-                "output_activation",
-                "identity",
-                ["sigmoid", "tanh"],
-                "after the decoder's last layer (pixels in [0, 1] or [-1, 1])",
+            # Where 2x2 stride-2 transposed convs undo 2x2 pools (pooled_levels), the encoder's
+            # last level ends in its activation and pool, past its last key; the reconstruction
+            # in [0, 1] pixels through a sigmoid.
+            pooled = bool(pooled_levels(layers(encoder) + layers(decoder)))
+            squash = act.mark_family(
+                ctx.choose(
+                    cls,
+                    decoder.attr,
+                    "output_activation",
+                    "sigmoid" if pooled else "identity",
+                    ["identity", "sigmoid", "tanh"],
+                    "after the decoder's last layer (pixels in [0, 1] or [-1, 1])",
+                ),
+                RECONSTRUCTION if pooled else "",
             )
+            choices = [squash]
+            if pooled and _ends_in_conv(encoder):
+                pool = ctx.choose(
+                    cls, encoder.attr, "pooling_after", "max_pool", ["none"], "after its last conv"
+                )
+                choices.insert(0, act.mark_family(pool, POOLED))
             found = (encoder.attr, None, None, True, None, decoder.attr)
-            pins = mirror_pins(encoder, [decoder], collapse=True)
+            pins = [] if pooled else mirror_pins(encoder, [decoder], collapse=True)
             return Match(
-                self, len(members), found, [squash], guessed=SEQUENTIAL_GUESS, pins=pins
+                self, len(members), found, choices, guessed=SEQUENTIAL_GUESS, pins=pins
             )
         if ctx.role(encoder) != "ConvEncoder" or ctx.role(decoder) != "ConvDecoder":
             return None
@@ -81,6 +101,10 @@ class Autoencoder(BlockPattern):
         encoder, quant, codebook, plain, post, decoder = match.found
         name = "h" if codebook or plain else "moments"
         h = g.call_module((encoder,), g.input("sample"), name=name)
+        pool = next((c.value for c in match.choices if c.name == "pooling_after"), "none")
+        if pool != "none":  # the encoder's last level: its activation and pool, past its keys
+            h = g.call_function("relu", h, name=name)
+            h = stage_pool(g, pool, h, 2, "the encoder's last level pools, as the others")
         if quant is not None:
             h = g.call_module((quant,), h, name=name)
         if codebook is not None:
@@ -130,6 +154,12 @@ def _plain_pair(encoder, decoder) -> bool:
     if encoder.io is None or decoder.io is None or encoder.io.ndim != 2:
         return False
     return bool(encoder.io.out_width) and encoder.io.out_width == decoder.io.in_width
+
+
+def _ends_in_conv(encoder) -> bool:
+    """Whether a Sequential's last item is a conv: its activation and pool lie past its keys."""
+    last = encoder.children[-1] if encoder.children else None
+    return last is not None and last.type_name == "nn.Conv2d"
 
 
 def _plain_vq(ctx: BlockContext) -> bool:

@@ -57,7 +57,8 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     # Conv weights are (out, in/groups, k...); transposed ones (in, out/groups, k...). The bias length
     # (the output channels) tells them apart when in != out; otherwise the name does.
-    transposed = hinted(node, r"deconv|transpose|convt")
+    # (`t_conv1`, udacity's autoencoders; `ext_tconv1`, davidtvs' ENet: a `t` before conv)
+    transposed = hinted(node, r"deconv|transpose|convt|(^|_)t_?conv")
     kind_choice = None
     if ctx.transposed is not None:
         transposed = ctx.transposed
@@ -504,9 +505,40 @@ def four_by_four_stacks(root: KeyNode) -> dict[str, tuple[int, int, str]]:
     slots (activations) between them: DCGAN's discriminator
     (pytorch/examples: Conv2d(nc, ndf, 4, 2, 1), LeakyReLU, ..., Conv2d(ndf * 8, 1, 4, 1, 0)) and
     1Konny's Beta-VAE encoder write each conv but the last at stride 2, padding 1, and the last
-    unpadded at stride 1, from a 4x4 map to 1x1. Whether a 4x4 conv is transposed is known only
-    later, so this names every 4-d weight of kernel 4; transposed ones never read it."""
+    unpadded at stride 1, from a 4x4 map to 1x1; pix2pix's PatchGAN its last two at stride 1,
+    padding 1 (_patch_critic). Whether a 4x4 conv is transposed is known only later, so this
+    names every 4-d weight of kernel 4; transposed ones never read it."""
     found: dict[str, tuple[int, int, str]] = {}
+    for convs in _four_by_four_convs(root):
+        if _patch_critic(convs):
+            for i, conv in enumerate(convs):
+                found[conv.path] = (2, 1, PATCH_GAN) if i < len(convs) - 2 else (1, 1, PATCH_GAN)
+            continue
+        for conv in convs[:-1]:
+            found[conv.path] = (2, 1, FOUR_BY_FOUR)
+        found[convs[-1].path] = (1, 0, FOUR_BY_FOUR)
+    return _mirrored_four_by_four(root, found)
+
+
+PATCH_GAN = (
+    "a stack of 4x4 convs ending in a biased one-channel conv: a PatchGAN discriminator "
+    "(pix2pix's NLayerDiscriminator): each conv halves the map (stride 2, padding 1) but the last "
+    "two, which keep stride 1 and padding 1, one score per overlapping patch"
+)
+
+
+def _patch_critic(convs: list[KeyNode]) -> bool:
+    """Whether a 4x4 stack is pix2pix's PatchGAN rather than DCGAN's discriminator: the widths
+    and kernels are alike, but junyanz's NLayerDiscriminator (and its copies: CycleGAN's,
+    taming-transformers') gives its last conv, one score per patch, a bias, where pytorch/examples'
+    DCGAN writes every conv `bias=False`. Not proof: a convention, the strides stay choices."""
+    last = convs[-1]
+    return last.tensors["weight"].shape[0] == 1 and "bias" in last.tensors and len(convs) >= 3
+
+
+def _four_by_four_convs(root: KeyNode) -> list[list[KeyNode]]:
+    """The 4x4 convs of each numbered Sequential four_by_four_stacks reads, in order."""
+    stacks = []
     for node in root.walk():
         names = list(node.children)
         if not names or not all(is_index(name) for name in names):
@@ -517,10 +549,25 @@ def four_by_four_stacks(root: KeyNode) -> dict[str, tuple[int, int, str]]:
         fours = [n for n, k in zip(numbers, kernels) if k == (4, 4)]
         if len(fours) < 3 or fours != spatial or fours[-1] - fours[0] < 2 * (len(fours) - 1):
             continue  # (every spatial conv a 4x4 one, a slot after each but the last; 1x1 anywhere)
-        for n in fours[:-1]:
-            found[node.children[str(n)].path] = (2, 1, FOUR_BY_FOUR)
-        found[node.children[str(fours[-1])].path] = (1, 0, FOUR_BY_FOUR)
-    return _mirrored_four_by_four(root, found)
+        stacks.append([node.children[str(n)] for n in fours])
+    return stacks
+
+
+CRITIC_SLOPE = (
+    "between the convs of a 4x4 stack scoring an image with one channel (a GAN discriminator): "
+    "LeakyReLU(0.2), as DCGAN's (Radford et al. 2015) and pix2pix's PatchGAN write it"
+)
+
+
+def critic_stacks(root: KeyNode) -> set[str]:
+    """Paths of the numbered Sequentials whose 4x4 stack (four_by_four_stacks) ends in a conv
+    giving one channel: a discriminator's score map, whose slots hold LeakyReLU(0.2) by the
+    GAN convention (the generators' convs are transposed, their slots ReLU)."""
+    return {
+        convs[-1].path.rpartition(".")[0]
+        for convs in _four_by_four_convs(root)
+        if convs[-1].tensors["weight"].shape[0] == 1
+    }
 
 
 MIRRORED = (
