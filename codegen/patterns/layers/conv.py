@@ -57,7 +57,7 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     # Conv weights are (out, in/groups, k...); transposed ones (in, out/groups, k...). The bias length
     # (the output channels) tells them apart when in != out; otherwise the name does.
-    transposed = hinted(node, r"deconv|transpose|convt")
+    transposed = hinted(node, r"deconv|transpose|convt") or _opens_named(node, r"deconv|transpose")
     kind_choice = None
     if ctx.transposed is not None:
         transposed = ctx.transposed
@@ -382,6 +382,13 @@ def downsample_padding(ctx: LayerContext, path: str = "") -> tuple[str, int] | N
     if OPENAI_DOWNSAMPLE.search(path):
         return "improved-/guided-diffusion's Downsample (`op`, padding 1) by convention", 1
     return None
+
+
+def _opens_named(node: KeyNode, pattern: str) -> bool:
+    """The first item of a Sequential whose name says what the item is (`deconv.0` in
+    `deconv = Sequential(ConvTranspose2d(...), PReLU())`)."""
+    parts = node.path.split(".")
+    return node.name == "0" and len(parts) > 1 and re.search(pattern, parts[-2], re.I) is not None
 
 
 def _transposed_geometry(
