@@ -21,6 +21,10 @@ pytestmark = pytest.mark.filterwarnings(
 # --keys-only 15`): 1 exact, 7 flagged, 0 WRONG, 0 crash; with `--budget 30` calibration the same
 # (1 exact, 7 flagged).
 EXACT: set[str] = {"pix2pixhd_global"}
+# Session 16 (gen16b), after: DBPN-S by blocks/back_projection.py and
+# families/back_projection_network.py (the error feedback and the concat order DBPN's conventions,
+# choices); RFDN by blocks/residual_distillation_block.py and blocks/enhanced_spatial_attention.py.
+EXACT |= {"dbpn_s_x2", "rfdn_x2"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -66,7 +66,9 @@ def _unit(cls, ctx: BlockContext) -> tuple | None:
         fuse = ones[0]
         members = [m for m in members if m is not fuse]
     width = found[members[0].attr].io.in_width
-    if any((found[m.attr].io.in_width, found[m.attr].io.out_width) != (width, width) for m in members):
+    if any(
+        (found[m.attr].io.in_width, found[m.attr].io.out_width) != (width, width) for m in members
+    ):
         return None
     if fuse is not None and (
         found[fuse.attr].io.out_width != width or found[fuse.attr].io.in_width % width
@@ -121,7 +123,12 @@ class BackProjection(BlockPattern):
         explains = len(modules(cls)) + 3
         matched = (fuse.attr if fuse is not None else None, tuple(m.attr for m in order))
         return Match(
-            self, explains, matched, [feedback], guessed=note, pins=[p for p in pins if p],
+            self,
+            explains,
+            matched,
+            [feedback],
+            guessed=note,
+            pins=[p for p in pins if p],
             title=title,
         )
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
-from codegen.patterns.blocks.distillation_block import _conv2d
+from codegen.patterns.blocks.distillation_block import _conv2d, distil_activation, unsettled
 from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of
 from codegen.patterns.blocks.residual import name_order
 
@@ -90,24 +90,16 @@ class ResidualDistillationBlock(BlockPattern):
         if attention is not None and attention.io is not None and attention.io.in_width != width:
             return None
         narrowing = _last_apart(narrowing)
-        activation = ctx.choose(
-            cls,
-            keeping[0][0][0],
-            "activation",
-            "leaky_relu_0.05",
-            act.alternatives("leaky_relu_0.05", conv=True) + ["leaky_relu"],
-            "after each conv but the fusion (RFDN's LeakyReLU 0.05)",
+        activation = distil_activation(
+            ctx, cls, keeping[0][0][0], "after each conv but the fusion (RFDN's LeakyReLU 0.05)"
         )
         shallow = ctx.choose(
             cls, keeping[0][0][0], "residual", "add", ["none"], "each refining conv's input added"
         )
-        guessed = [c.name for c in (activation, shallow) if c.source == "default"]
-        note = ""
-        if guessed:
-            note = (
-                "the activation and the shallow residual leave no tensor (RFDN's RFDB by "
-                f"convention): the choices {', '.join(guessed)}"
-            )
+        note = unsettled(
+            (activation, shallow),
+            "the activation and the shallow residual leave no tensor (RFDN's RFDB by convention)",
+        )
         found = (
             tuple(c[0] for c in narrowing),
             tuple(c[0] for c in keeping),

@@ -63,9 +63,7 @@ class BackProjectionNetwork(BlockPattern):
                 break
         else:
             return None
-        order = ctx.choose(
-            cls, out.attr, "concat_order", "newest_first", ["oldest_first"], WHY
-        )
+        order = ctx.choose(cls, out.attr, "concat_order", "newest_first", ["oldest_first"], WHY)
         note = ""
         if order.source == "default":
             note = "the up-projections' concatenation order leaves no key (DBPN's, newest first)"
@@ -98,18 +96,20 @@ class BackProjectionNetwork(BlockPattern):
         import torch.nn as nn
 
         def unit(c: int, up: bool) -> nn.Module:
-            class Unit(nn.Module):  # layers without activations, named by role
+            class Unit(nn.Module):  # bare layers, no activations, `deconv` for transposed
                 def __init__(self) -> None:
                     super().__init__()
                     outer = nn.ConvTranspose2d if up else nn.Conv2d
                     inner = nn.Conv2d if up else nn.ConvTranspose2d
-                    self.project = outer(c, c, 4, 2, 1)
-                    self.back = inner(c, c, 4, 2, 1)
-                    self.project_error = outer(c, c, 4, 2, 1)
+                    names = ("deconv1", "conv", "deconv2") if up else ("conv1", "deconv", "conv2")
+                    self.names = names
+                    for name, layer in zip(names, (outer, inner, outer)):
+                        self.add_module(name, layer(c, c, 4, 2, 1))
 
                 def forward(self, x):
-                    h0 = self.project(x)
-                    return self.project_error(self.back(h0) - x) + h0
+                    first, back, last = (getattr(self, n) for n in self.names)
+                    h0 = first(x)
+                    return last(back(h0) - x) + h0
 
             return Unit()
 

@@ -57,7 +57,9 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     # Conv weights are (out, in/groups, k...); transposed ones (in, out/groups, k...). The bias length
     # (the output channels) tells them apart when in != out; otherwise the name does.
-    transposed = hinted(node, r"deconv|transpose|convt") or _opens_named(node, r"deconv|transpose")
+    transposed = hinted(node, r"deconv|transpose|convt")
+    if _opens_named(node, r"deconv|transpose") and (bias is None or bias[0] == w[1]):
+        transposed = True  # unless a bias as long as the weight's first width says plain
     kind_choice = None
     if ctx.transposed is not None:
         transposed = ctx.transposed
