@@ -25,6 +25,9 @@ pytestmark = pytest.mark.filterwarnings(
 # dome272's U-Net by families/timed_level_unet.py and blocks/pixel_token_attention.py, its
 # conventions defaults the file names, which calibration may move (gen15c).
 EXACT: set[str] = {"drrn", "twty_srresnet", "segnet", "dome272_ddpm_unet"}
+# Session 16 (gen16b), after: NAFNet by blocks/simple_gate_block.py (the gates proven by halved
+# widths) and families/additive_skip_unet.py (the parallel lists' roles by widths).
+EXACT |= {"nafnet"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
