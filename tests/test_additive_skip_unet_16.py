@@ -16,12 +16,12 @@ import torch.nn.functional as F
 
 from tests.generative_zoo_check import flagged_then_exact
 from tests.test_simple_gate_16 import WideFfnBlock
-from tests.zoo_verdicts import generate_from_state_dict, measured
+from tests.zoo_verdicts import layout_reference, measured_layout
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
-class ConvPair(nn.Module):  # torchvision's BasicBlock (no downsample)
+class BasicBlock(nn.Module):  # torchvision's BasicBlock (no downsample)
     def __init__(self, c: int) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
@@ -76,28 +76,17 @@ class ListUNet(nn.Module):
 
 LAYOUTS = {
     "three_levels_gated_blocks": lambda: ListUNet(WideFfnBlock),
-    "two_levels_conv_pairs": lambda: ListUNet(ConvPair, 6, (1, 1), 2, (1, 1)),
+    "two_levels_basic_blocks": lambda: ListUNet(BasicBlock, 6, (1, 1), 2, (1, 1)),
 }
-
-
-def _reference(make):
-    torch.manual_seed(0)
-    reference = make().eval()
-    for p in reference.parameters():
-        p.data.normal_(0, 0.2)
-    return reference
 
 
 @pytest.mark.parametrize("name", sorted(LAYOUTS))
 def test_list_unet_layout_exact(name, tmp_path, capsys):
-    reference = _reference(LAYOUTS[name])
-    inputs = (torch.randn(2, 3, 13, 10),)
-    model, source = generate_from_state_dict(reference, tmp_path, capsys)
-    found, diff = measured(reference, model, source, inputs)
+    found, diff = measured_layout(LAYOUTS[name], (2, 3, 13, 10), tmp_path, capsys)
     assert found == "exact", f"{found}: {diff:.3g}"
 
 
 def test_without_global_residual_flagged_until_pinned(tmp_path):
-    reference = _reference(lambda: ListUNet(ConvPair, 6, (1, 1), 1, (1, 1), residual=False))
+    reference = layout_reference(lambda: ListUNet(BasicBlock, 6, (1, 1), 1, (1, 1), residual=False))
     hint = '["RecoveredModel.ending"]\nglobal_residual = "none"\n'
     flagged_then_exact(reference, (torch.randn(2, 3, 9, 12),), tmp_path, hint)

@@ -20,7 +20,7 @@ import torch.nn as nn
 
 from tests import generative_zoo_15_models as zoo15
 from tests.generative_zoo_check import flagged_then_exact
-from tests.zoo_verdicts import generate_from_state_dict, measured
+from tests.zoo_verdicts import layout_reference, measured_layout
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -142,25 +142,14 @@ LAYOUTS = {
 }
 
 
-def _reference(make):
-    torch.manual_seed(0)
-    reference = make().eval()
-    for p in reference.parameters():
-        p.data.normal_(0, 0.2)
-    return reference
-
-
 @pytest.mark.parametrize("name", sorted(LAYOUTS))
 def test_back_projection_layout_exact(name, tmp_path, capsys):
-    reference = _reference(LAYOUTS[name])
-    inputs = (torch.randn(2, 3, 8, 8),)
-    model, source = generate_from_state_dict(reference, tmp_path, capsys)
-    found, diff = measured(reference, model, source, inputs)
+    found, diff = measured_layout(LAYOUTS[name], (2, 3, 8, 8), tmp_path, capsys)
     assert found == "exact", f"{found}: {diff:.3g}"
 
 
 def test_plain_chain_of_resamplers_is_flagged_until_pinned(tmp_path):
-    reference = _reference(lambda: BareNet(feedback=False))
+    reference = layout_reference(lambda: BareNet(feedback=False))
     hint = '["UpProjection.up_conv_2"]\nfeedback = "none"\n'
     hint += '["DownProjection.down_conv_2"]\nfeedback = "none"\n'
     flagged_then_exact(reference, (torch.randn(2, 3, 8, 8),), tmp_path, hint)
@@ -169,7 +158,5 @@ def test_plain_chain_of_resamplers_is_flagged_until_pinned(tmp_path):
 def test_resamplers_whose_names_do_not_say_transposed_are_flagged(tmp_path, capsys):
     """A square 4x4 weight fits a conv and a transposed conv alike: where no name tells them
     apart, the file says where it is unsure, never silently wrong."""
-    reference = _reference(lambda: BareNet(hinted=False))
-    inputs = (torch.randn(2, 3, 8, 8),)
-    model, source = generate_from_state_dict(reference, tmp_path, capsys)
-    assert measured(reference, model, source, inputs)[0] == "flagged"
+    found, _ = measured_layout(lambda: BareNet(hinted=False), (2, 3, 8, 8), tmp_path, capsys)
+    assert found == "flagged"

@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tests import generative_zoo_15_models as zoo15
-from tests.zoo_verdicts import generate_from_state_dict, measured
+from tests.zoo_verdicts import measured_layout
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -161,11 +161,5 @@ LAYOUTS = {
 
 @pytest.mark.parametrize("name", sorted(LAYOUTS))
 def test_distillation_layout_exact(name, tmp_path, capsys):
-    torch.manual_seed(0)
-    reference = LAYOUTS[name]().eval()
-    for p in reference.parameters():
-        p.data.normal_(0, 0.2)
-    inputs = (torch.randn(2, 3, 16, 16),)
-    model, source = generate_from_state_dict(reference, tmp_path, capsys)
-    found, diff = measured(reference, model, source, inputs)
+    found, diff = measured_layout(LAYOUTS[name], (2, 3, 16, 16), tmp_path, capsys)
     assert found == "exact", f"{found}: {diff:.3g}"
