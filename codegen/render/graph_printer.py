@@ -67,7 +67,6 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "pad_same": ("pad_same", "helper:pad_same"),
     "pad_same_even": ("pad_same_even", "helper:pad_same_even"),
     "pad_to_like": ("pad_to_like", "helper:pad_to_like"),  # blocks/unet_level.py
-    "pad_to_multiple": ("pad_to_multiple", "helper:pad_to_multiple"),  # additive_skip_unet
     "crop_like": ("crop_like", "helper:crop_like"),  # families/additive_skip_unet.py
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
     "apply_rotary_reversed": ("apply_rotary_reversed", "helper:apply_rotary_reversed"),

@@ -145,15 +145,6 @@ def pad_to_like(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     dy, dx = like.shape[2] - x.shape[2], like.shape[3] - x.shape[3]
     return F.pad(x, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
 ''',
-    "pad_to_multiple": '''
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """`x` zero-padded after (right, bottom) to a height and width divisible by `multiple`: a
-    U-Net that halves the map once per level meets its skips at every level (NAFNet's
-    check_image_size)."""
-    pad_h = (multiple - x.shape[2] % multiple) % multiple
-    pad_w = (multiple - x.shape[3] % multiple) % multiple
-    return F.pad(x, [0, pad_w, 0, pad_h])
-''',
     "crop_like": '''
 def crop_like(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """`x` cropped to `like`'s height and width (top left kept): the padding taken off again."""
