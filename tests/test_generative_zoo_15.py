@@ -24,6 +24,10 @@ pytestmark = pytest.mark.filterwarnings(
 # the attention gate), pix2pix_patchgan (the PatchGAN's 4x4 stack), udacity_conv_ae (pools that
 # 2x2 transposed convs undo) exact from the keys; davidtvs_enet still flagged.
 EXACT: set[str] = {"pix2pixhd_global", "ljh_attention_unet", "pix2pix_patchgan", "udacity_conv_ae"}
+# Session 16 (gen16b), after: DBPN-S by blocks/back_projection.py and
+# families/back_projection_network.py (the error feedback and the concat order DBPN's conventions,
+# choices); RFDN by blocks/residual_distillation_block.py and blocks/enhanced_spatial_attention.py.
+EXACT |= {"dbpn_s_x2", "rfdn_x2"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

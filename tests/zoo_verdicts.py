@@ -62,6 +62,24 @@ def verdict(
     return measured(reference, model, source, (x,), script)[0]
 
 
+def layout_reference(make) -> nn.Module:
+    """A layout test's reference: built under seed 0, its parameters redrawn N(0, 0.2) (so
+    residual scales and norms initialised to zeros and ones do not hide a wrong dataflow)."""
+    torch.manual_seed(0)
+    reference = make().eval()
+    for p in reference.parameters():
+        p.data.normal_(0, 0.2)
+    return reference
+
+
+def measured_layout(make, shape: tuple, tmp_path, capsys) -> tuple[str, float]:
+    """The verdict of a layout generated from its state dict alone, on one random input."""
+    reference = layout_reference(make)
+    inputs = (torch.randn(*shape),)
+    model, source = generate_from_state_dict(reference, tmp_path, capsys)
+    return measured(reference, model, source, inputs)
+
+
 def assert_convs_keep_groups(
     reference: nn.Module, model: nn.Module, grouped_only: bool = False
 ) -> int:

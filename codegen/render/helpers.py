@@ -145,6 +145,11 @@ def pad_to_like(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     dy, dx = like.shape[2] - x.shape[2], like.shape[3] - x.shape[3]
     return F.pad(x, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
 ''',
+    "crop_like": '''
+def crop_like(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """`x` cropped to `like`'s height and width (top left kept): the padding taken off again."""
+    return x[:, :, : like.shape[2], : like.shape[3]]
+''',
     "avg_pool_to": '''
 def avg_pool_to(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """timm's DownsampleAvg: where a block halves the resolution, a 2x2 average of its shortcut

@@ -32,6 +32,25 @@ def _conv2d(m) -> bool:
     return m.kind == "builtin" and family(m) == "conv" and m.io is not None and m.io.ndim == 2
 
 
+def distil_activation(ctx: BlockContext, cls, where: str, note: str):
+    """The activation after a distillation block's convs: LeakyReLU 0.05 in IMDN's and RFDN's
+    code (their `activation('lrelu', neg_slope=0.05)`); no key records it."""
+    return ctx.choose(
+        cls,
+        where,
+        "activation",
+        "leaky_relu_0.05",
+        act.alternatives("leaky_relu_0.05", conv=True) + ["leaky_relu"],
+        note,
+    )
+
+
+def unsettled(choices, convention: str) -> str:
+    """A block's guessed note while any of its parameter-free steps' choices is at its default."""
+    guessed = [c.name for c in choices if c.source == "default"]
+    return f"{convention}: the choices {', '.join(guessed)}" if guessed else ""
+
+
 class DistillationBlock(BlockPattern):
     role = "DistillationBlock"
     priority = 6
@@ -65,22 +84,14 @@ class DistillationBlock(BlockPattern):
             return None
         if attention is not None and attention.io.in_width != joined:
             return None
-        activation = ctx.choose(
-            cls,
-            refine[0].attr,
-            "activation",
-            "leaky_relu_0.05",
-            act.alternatives("leaky_relu_0.05", conv=True) + ["leaky_relu"],
-            "after each refining conv (IMDN's LeakyReLU 0.05)",
+        activation = distil_activation(
+            ctx, cls, refine[0].attr, "after each refining conv (IMDN's LeakyReLU 0.05)"
         )
         residual = ctx.choose(cls, fuse.attr, "residual", "add", ["none"], "the input added")
-        guessed = [c.name for c in (activation, residual) if c.source == "default"]
-        note = ""
-        if guessed:
-            note = (
-                "the activation and the residual leave no tensor (IMDN's IMDModule by "
-                f"convention): the choices {', '.join(guessed)}"
-            )
+        note = unsettled(
+            (activation, residual),
+            "the activation and the residual leave no tensor (IMDN's IMDModule by convention)",
+        )
         # The attention's class offers its `squeeze` choice (one for the class) only where a pin
         # names it: this one.
         held = ctx.classes.get(attention.type_name) if attention is not None else None

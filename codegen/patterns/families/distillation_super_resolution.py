@@ -19,10 +19,12 @@ from __future__ import annotations
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns._kit import tensors
+from codegen.patterns._kit import stack, tensors
 from codegen.patterns.blocks.residual import name_order
 
 LEAKY_005 = "nn.LeakyReLU(0.05)"
+# IMDN's information multi-distillation blocks, RFDN's residual feature distillation blocks
+BLOCKS = ("DistillationBlock", "ResidualDistillationBlock")
 WHY = "IMDN's fusion conv_block: LeakyReLU 0.05 (Zheng222/IMDN block.py)"
 
 
@@ -40,13 +42,19 @@ class DistillationSuperResolution(BlockPattern):
         members = modules(cls)
         if tensors(cls) or any(m.io is None for m in members):
             return None
-        blocks = [m for m in members if ctx.role(m) == "DistillationBlock"]
+        blocks = [m for m in members if ctx.role(m) in BLOCKS]
         rest = [m for m in members if m not in blocks]
-        if len(blocks) < 2 or len(rest) != 4 or any(_first_conv(m) is None for m in rest):
+        if len(rest) != 4 or any(_first_conv(m) is None for m in rest):
             return None
         blocks.sort(key=lambda m: name_order(m.attr))
+        paths = [(m.attr,) for m in blocks]
+        held = stack(blocks[0]) if len(blocks) == 1 else None
+        if held is not None:  # the blocks in one list (`blocks.0-2`)
+            paths = [(blocks[0].attr, str(i)) for i in range(held[1])]
+        if len(paths) < 2:
+            return None
         width = blocks[0].io.in_width
-        n = len(blocks)
+        n = len(paths)
         heads = [
             m for m in rest if m.io.out_width == width and m.io.in_width not in (width, n * width)
         ]
@@ -81,7 +89,7 @@ class DistillationSuperResolution(BlockPattern):
             if activation.source == "default":
                 activation.note = WHY
             choices.append(activation)
-        found = (head.attr, tuple(b.attr for b in blocks), fusion.attr, lr.attr, up.attr, r)
+        found = (head.attr, tuple(paths), fusion.attr, lr.attr, up.attr, r)
         guessed = ""
         if pins or choices[-1].source == "default":
             guessed = "the fusion's activation leaves no key (IMDN's LeakyReLU 0.05 by convention)"
@@ -93,7 +101,7 @@ class DistillationSuperResolution(BlockPattern):
         fea = g.call_module((head,), x, name="fea")
         outs, out = [], fea
         for i, block in enumerate(blocks, 1):
-            out = g.call_module((block,), out, name=f"out_b{i}")
+            out = g.call_module(block, out, name=f"out_b{i}")
             outs.append(out)
         out = g.call_function("cat", outs, kwargs={"dim": 1}, inline=True)
         out = g.call_module((fusion,), out, inline=True)

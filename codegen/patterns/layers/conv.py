@@ -59,6 +59,8 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     # (the output channels) tells them apart when in != out; otherwise the name does.
     # (`t_conv1`, udacity's autoencoders; `ext_tconv1`, davidtvs' ENet: a `t` before conv)
     transposed = hinted(node, r"deconv|transpose|convt|(^|_)t_?conv")
+    if _opens_named(node, r"deconv|transpose") and (bias is None or bias[0] == w[1]):
+        transposed = True  # unless a bias as long as the weight's first width says plain
     kind_choice = None
     if ctx.transposed is not None:
         transposed = ctx.transposed
@@ -383,6 +385,13 @@ def downsample_padding(ctx: LayerContext, path: str = "") -> tuple[str, int] | N
     if OPENAI_DOWNSAMPLE.search(path):
         return "improved-/guided-diffusion's Downsample (`op`, padding 1) by convention", 1
     return None
+
+
+def _opens_named(node: KeyNode, pattern: str) -> bool:
+    """The first item of a Sequential whose name says what the item is (`deconv.0` in
+    `deconv = Sequential(ConvTranspose2d(...), PReLU())`)."""
+    parts = node.path.split(".")
+    return node.name == "0" and len(parts) > 1 and re.search(pattern, parts[-2], re.I) is not None
 
 
 def _transposed_geometry(
