@@ -79,6 +79,26 @@ def _items(node: KeyNode) -> list[KeyNode] | None:
     return [node.children[n] for n in sorted(node.children, key=int)]
 
 
+RUNNING_NAME = re.compile(r"([A-Za-z_]+?)_?(\d+)")
+
+
+def _listed(node: KeyNode) -> list[KeyNode] | None:
+    """A list's items in order: a Sequential's indices (_items), or children named by one prefix
+    and a running number from 0 or 1 (osmr/imgclsmob's `unit1`, `unit2`, ...; Keras ports'
+    `block1`, ...), whatever order the keys list them in. None elsewhere."""
+    items = _items(node)
+    if items is not None or not node.children:
+        return items
+    found = [RUNNING_NAME.fullmatch(n) for n in node.children]
+    if not all(found) or len({f.group(1) for f in found}) != 1:
+        return None
+    by_number = {int(f.group(2)): f.group(0) for f in found}
+    first = min(by_number)
+    if first not in (0, 1) or sorted(by_number) != list(range(first, first + len(found))):
+        return None
+    return [node.children[by_number[i]] for i in sorted(by_number)]
+
+
 def _depthwise(node: KeyNode) -> KeyNode | None:
     return next(
         (c for c in node.walk() if (w := conv_weight(c)) and w[1] == 1 and max(w[2:]) > 1), None
@@ -852,10 +872,10 @@ def _mobile_body(root: KeyNode) -> tuple[KeyNode | None, list[list[KeyNode]]] | 
                 (int(m.group(1)), child)
                 for name, child in node.children.items()
                 if (m := STAGE_NAME.fullmatch(name))
-                and (inner := _items(child))
+                and (inner := _listed(child))
                 and all(_is_block(i) for i in inner)
             )
-            entries = [("stage", _items(child)) for _, child in named]
+            entries = [("stage", _listed(child)) for _, child in named]
             stems = [c for c in node.children.values() if _image_conv(c) is not None]
             if entries and len(stems) == 1 and _conv_bn(stems[0]) is not None:
                 stem = _image_conv(stems[0])  # a conv-norm unit of its own (mmcv's ConvModule)

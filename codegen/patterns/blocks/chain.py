@@ -1295,12 +1295,22 @@ def output_pooling_choice(
         return None
     # DLA's head (ucbdrive/dla's and timm's dla.py): a global average pool, then its 1x1 conv `fc`
     usual = "mean" if dla_trunk(members, ctx) else "none"
-    return ctx.resolver.choose(
-        cls.name,
-        "output_pooling",
-        usual,
-        [p for p in ("none", "mean", "amax") if p != usual],
-        "global pooling after the last conv (a conv classifier head)",
+    told = act.mobile_family(ctx.resolver)
+    mobile = told is not None and conv_kernel(members[-1]) in (1, (1, 1))
+    if mobile:
+        # A mobile classifier (the family read from its body) whose classes come from a 1x1 conv
+        # pools first (imgclsmob's `final_pool` then `output`; TF-slim ports' AvgPool then the
+        # `Logits` conv): the average commutes with the 1x1 conv, so pooling after it is the same.
+        usual = "mean"
+    return act.mark_family(
+        ctx.resolver.choose(
+            cls.name,
+            "output_pooling",
+            usual,
+            [p for p in ("none", "mean", "amax") if p != usual],
+            "global pooling after the last conv (a conv classifier head)",
+        ),
+        f"{told[1]}: a 1x1 conv classifier of pooled features" if mobile else "",
     )
 
 
