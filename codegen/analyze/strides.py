@@ -1296,18 +1296,34 @@ def mobilenet_v3_relu_blocks(root: KeyNode) -> tuple[frozenset[str], str] | None
 # torchvision's MobileNetV3 builds its norms as partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
 # (models/mobilenetv3.py); timm's and gen-efficientnet's keep torch's 1e-5.
 TORCHVISION_V3_EPS = 1e-3
+# torchvision's efficientnet_v2_s/m/l: norm_layer=partial(nn.BatchNorm2d, eps=1e-03).
+TORCHVISION_V2_EPS = 1e-3
 
 
 def mobile_batch_norm_eps(root: KeyNode) -> tuple[float, str] | None:
-    """(eps, why) of every batch norm where a MobileNetV3 body is torchvision's: each block's
-    depthwise conv is item 0 of a conv-norm unit (its Conv2dNormActivation) inside the block.
+    """(eps, why) of every batch norm where a MobileNetV3 or EfficientNetV2 body is torchvision's:
+    each block's depthwise conv (its striding conv) is item 0 of a conv-norm unit (its
+    Conv2dNormActivation) inside the block.
     A flat Sequential (d-li14's port: conv, bn, act, ... in one list) or named members (timm)
     are not. None elsewhere."""
     family = mobile_family(root)
     body = _mobile_body(root)
-    if family is None or family[0] != "mobilenet_v3" or body is None:
+    if family is None or body is None:
         return None
-    for block in (b for stage in body[1] for b in stage):
+    blocks = [b for stage in body[1] for b in stage]
+    fused = [b for b in blocks if _depthwise(b) is None]
+    if family[0] == "efficientnet" and fused:
+        # EfficientNetV2: fused blocks (no depthwise conv) before the MBConv ones. Each block's
+        # striding conv the first item of a conv-norm unit is torchvision's layout, whose V2
+        # builders pass partial(nn.BatchNorm2d, eps=1e-03) (its V1 keeps torch's 1e-5; timm's
+        # named members keep 1e-5 too, but for its TF ports, which the keys cannot tell).
+        if any(all(_unit_conv(n) is not _block_conv(b) for n in b.walk()) for b in blocks):
+            return None
+        why = "torchvision's EfficientNetV2 (fused blocks of conv-norm units): BatchNorm2d eps 0.001"
+        return TORCHVISION_V2_EPS, why
+    if family[0] != "mobilenet_v3":
+        return None
+    for block in blocks:
         dw = _depthwise(block)
         if dw is None or all(_unit_conv(n) is not dw for n in block.walk()):
             return None

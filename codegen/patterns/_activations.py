@@ -252,6 +252,9 @@ FAMILY_ACTIVATIONS = {
     "mnasnet": "relu",
     "proxyless_nas": "relu6",
 }
+# The model-wide pin set where analyze/strides.py finds a mobile ImageNet body (MobileNetV1's
+# separable blocks included, which name no family): ("mobile", why). Read by the conv classifier head.
+MOBILE_BODY = "mobile_body"
 # The model-wide pin of analyze/strides.py's mobilenet_v3_relu_blocks: (the paths of the blocks
 # a MobileNetV3 activates with ReLU, why); hard-swish everywhere else (stem, later blocks, head).
 MOBILE_RELU_BLOCKS = "mobile_relu_blocks"

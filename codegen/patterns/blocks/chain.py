@@ -1295,7 +1295,7 @@ def output_pooling_choice(
         return None
     # DLA's head (ucbdrive/dla's and timm's dla.py): a global average pool, then its 1x1 conv `fc`
     usual = "mean" if dla_trunk(members, ctx) else "none"
-    told = act.mobile_family(ctx.resolver)
+    told = act.mobile_family(ctx.resolver) or ctx.resolver.structural.get(("", act.MOBILE_BODY))
     mobile = told is not None and conv_kernel(members[-1]) in (1, (1, 1))
     if mobile:
         # A mobile classifier (the family read from its body) whose classes come from a 1x1 conv
