@@ -1347,6 +1347,39 @@ def dla_stem_pins(cls: ClassDef, members: list[Module], ctx: BlockContext) -> li
     return pins
 
 
+GHOST_STEM_WHY = (
+    "GhostNet's stem (Han et al. 2020, table 1; huawei-noah's and timm's code): a 3x3 conv of "
+    "stride 2 before the Ghost bottlenecks"
+)
+
+
+def ghost_stem_pins(cls: ClassDef, members: list[Module], ctx: BlockContext) -> list[tuple]:
+    """A stride-2 pin for the conv reading the image where the class's body holds GhostNet's
+    bottlenecks (an ImageNet network in every code that writes them); a pin, so a hint or
+    calibration still decides."""
+    if not cls.is_top or not any(r == "GhostBottleneck" for r in _roles_within(members, ctx)):
+        return []
+    for m in members:
+        first = m
+        at: tuple[str, ...] = (m.attr,)
+        while first.kind == "sequential" and first.children:
+            first = first.children[0]
+            at += (first.attr,)
+        if first.kind == "builtin" and family(first) == "conv" and first.io is not None:
+            if first.io.in_width in IMAGE_CHANNELS:
+                return [(".".join(at), "stride", 2, GHOST_STEM_WHY)]
+        return []
+    return []
+
+
+def _roles_within(members: list[Module], ctx: BlockContext):
+    for m in members:
+        if m.kind == "sequential":
+            yield from _roles_within(m.children, ctx)
+        else:
+            yield ctx.role(m)
+
+
 # Transformer stages built by catalogue patterns: a class around them that no family pattern
 # explains is not chained by widths (an encoder-decoder, ALBERT's shared layers...).
 TRANSFORMER_ROLES = (
@@ -1435,7 +1468,8 @@ class Chain(BlockPattern):
         output = squash.value if squash is not None else "identity"
         pooling = (pooled.value, flow.spatial) if pooled is not None else ("none", None)
         found = (front, steps, how, output, pooling)
-        pins = dla_stem_pins(cls, ordered, ctx) + [p for p in flow.pins if p is not None]
+        pins = dla_stem_pins(cls, ordered, ctx) + ghost_stem_pins(cls, ordered, ctx)
+        pins += [p for p in flow.pins if p is not None]
         return Match(self, len(modules(cls)), found, choices, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:

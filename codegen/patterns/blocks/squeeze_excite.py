@@ -11,7 +11,7 @@ import re
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns.blocks._conv_parts import unit
+from codegen.patterns.blocks._conv_parts import unit, walk_builtin
 
 # The width MobileNetV3 rounds a squeeze-excitation's reduction to (a multiple of it, at least it).
 V3_ROUNDING = 8
@@ -52,7 +52,8 @@ class SqueezeExcite(BlockPattern):
         kinds = {kind for _, kind, _, _ in layers}
         if kinds not in ({"conv"}, {"linear"}):
             return None
-        if kinds == {"linear"} and (prefix or not all(SE_NAME.search(m.attr) for m in members)):
+        named = not prefix and all(SE_NAME.search(m.attr) for m in members)
+        if kinds == {"linear"} and not (named or _beside_convs(cls, ctx)):
             return None  # Linear C -> r -> C is also an autoencoder: only SE names say gate
         a, b = layers
         reduce, expand = (a, b) if a[3][1] < a[3][0] else (b, a)
@@ -279,6 +280,33 @@ def _layer(m, ctx: BlockContext, prefix: tuple[str, ...]):
     if None in (found.in_width, found.out_width):
         return None
     return (found.conv, "conv", m.attr, (found.in_width, found.out_width))
+
+
+def _beside_convs(cls, ctx: BlockContext) -> bool:
+    """Whether every place the class is used holds convs beside it (the Sequential or class
+    holding it): its Linear layers then rescale a conv's channels, a gate on a map (senet.pytorch's
+    and huawei-noah's SELayer: `fc = Sequential(Linear, ReLU, Linear)` after a conv), not an
+    autoencoder's bottleneck."""
+    found = False
+    for other in ctx.classes.values():
+        if other is cls:
+            continue
+        for siblings in _containers(modules(other)):
+            if not any(m.kind == "class" and m.type_name == cls.name for m in siblings):
+                continue
+            rest = [m for m in siblings if not (m.kind == "class" and m.type_name == cls.name)]
+            if not any(family(c) == "conv" for c in walk_builtin(rest, ctx, skip=cls.name)):
+                return False
+            found = True
+    return found
+
+
+def _containers(members):
+    """The member lists of a class and of each Sequential inside it."""
+    yield members
+    for m in members:
+        if m.kind == "sequential":
+            yield from _containers(m.children)
 
 
 def _layer_norms(members, prefix: tuple[str, ...]) -> tuple[list, list | None]:
