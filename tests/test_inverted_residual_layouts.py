@@ -160,7 +160,10 @@ class MmInvertedResidual(nn.Module):  # mmpretrain backbones/mobilenet_v2.py Inv
         mid = c_in * expansion
         self.use_res_connect = stride == 1 and c_in == c_out
         layers = [ConvModule(c_in, mid, 1)] if expansion != 1 else []
-        layers += [ConvModule(mid, mid, 3, stride, groups=mid), ConvModule(mid, c_out, 1, act=False)]
+        layers += [
+            ConvModule(mid, mid, 3, stride, groups=mid),
+            ConvModule(mid, c_out, 1, act=False),
+        ]
         self.conv = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1319,7 +1319,9 @@ def mobile_batch_norm_eps(root: KeyNode) -> tuple[float, str] | None:
         # named members keep 1e-5 too, but for its TF ports, which the keys cannot tell).
         if any(all(_unit_conv(n) is not _block_conv(b) for n in b.walk()) for b in blocks):
             return None
-        why = "torchvision's EfficientNetV2 (fused blocks of conv-norm units): BatchNorm2d eps 0.001"
+        why = (
+            "torchvision's EfficientNetV2 (fused blocks of conv-norm units): BatchNorm2d eps 0.001"
+        )
         return TORCHVISION_V2_EPS, why
     if family[0] != "mobilenet_v3":
         return None

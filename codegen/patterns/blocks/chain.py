@@ -1302,15 +1302,15 @@ def output_pooling_choice(
         # pools first (imgclsmob's `final_pool` then `output`; TF-slim ports' AvgPool then the
         # `Logits` conv): the average commutes with the 1x1 conv, so pooling after it is the same.
         usual = "mean"
+    pooling = ctx.resolver.choose(
+        cls.name,
+        "output_pooling",
+        usual,
+        [p for p in ("none", "mean", "amax") if p != usual],
+        "global pooling after the last conv (a conv classifier head)",
+    )
     return act.mark_family(
-        ctx.resolver.choose(
-            cls.name,
-            "output_pooling",
-            usual,
-            [p for p in ("none", "mean", "amax") if p != usual],
-            "global pooling after the last conv (a conv classifier head)",
-        ),
-        f"{told[1]}: a 1x1 conv classifier of pooled features" if mobile else "",
+        pooling, f"{told[1]}: a 1x1 conv classifier of pooled features" if mobile else ""
     )
 
 

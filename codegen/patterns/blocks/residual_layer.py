@@ -31,7 +31,6 @@ from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
 
-
 # Blocks whose own forward adds their input back: a lone member of that role is a block called
 # whole, never the body of one more residual.
 OWN_RESIDUAL = {"InvertedResidual", "GhostBottleneck"}
