@@ -9,7 +9,10 @@ Only the first Ghost module is activated (ReLU), the second not, after MobileNet
 of the paper): the two are one class whose keys cannot show that, so the ghost modules' convs
 and norms are called here, with the block's activation choice. Both codes build `conv_dw` only
 where the block strides, so it and the shortcut's first conv take stride 2 (pinned, a
-convention), and their squeeze-excitation gates with a hard sigmoid.
+convention), and their squeeze-excitation gates with a hard sigmoid (huawei-noah's first
+ghost_net.py: an SELayer of Linear layers clamped to [0, 1]). That first release writes the steps
+as the items of one `conv` Sequential (empty Sequentials, so no keys, where it neither strides
+nor gates) and nests the shortcut's depthwise unit: its layers are called one by one.
 """
 
 from __future__ import annotations
@@ -97,7 +100,7 @@ class GhostBottleneck(BlockPattern):
             parts,
             dw,
             prefix + (gates[0].attr,) if gates else None,
-            _layers(shortcut[0], (shortcut[0].attr,)) if shortcut else None,
+            [path for path, _ in _layers(shortcut[0], (shortcut[0].attr,))] if shortcut else None,
             ".".join(prefix + (second.attr,)),
         )
         return Match(self, len(members), found, [activation], pins=pins)
@@ -121,7 +124,8 @@ class GhostBottleneck(BlockPattern):
                     pins.append((c.path, "gate", value, f"{WHY}: {why} gate"))
         if dw is None:
             return pins
-        first_conv = _first_conv(shortcut, (shortcut.attr,)) if shortcut is not None else None
+        layers = _layers(shortcut, (shortcut.attr,)) if shortcut is not None else []
+        first_conv = next((path for path, c in layers if family(c) == "conv"), None)
         for path, _ in cls.instances:
             where = ".".join((path,) + dw[0])
             pins.append((where, "stride", 2, f"{WHY}: built where the block strides"))
@@ -165,25 +169,14 @@ class GhostBottleneck(BlockPattern):
         return ghost_examples()[1:]
 
 
-def _first_conv(m, at: tuple[str, ...]) -> tuple[str, ...] | None:
-    """The path of the first conv a shortcut applies, through nested Sequentials (huawei-noah's
-    `shortcut`: [depthwise_conv [conv, bn], conv, bn]; timm's: [conv, bn, conv, bn])."""
-    for c in m.children:
-        if c.kind == "builtin" and family(c) == "conv":
-            return at + (c.attr,)
-        if c.kind == "sequential":
-            found = _first_conv(c, at + (c.attr,))
-            if found is not None:
-                return found
-    return None
-
-
-def _layers(m, at: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """The paths of the layers a shortcut Sequential holds, in order, through nested ones."""
-    found: list[tuple[str, ...]] = []
+def _layers(m, at: tuple[str, ...]) -> list[tuple[tuple[str, ...], object]]:
+    """(path, layer) of each layer a shortcut Sequential holds, in order, through nested ones
+    (huawei-noah's `shortcut`: [depthwise_conv [conv, bn], conv, bn]; timm's: [conv, bn, conv,
+    bn])."""
+    found: list = []
     for c in m.children:
         if c.kind == "sequential":
             found += _layers(c, at + (c.attr,))
         elif c.kind != "placeholder":
-            found.append(at + (c.attr,))
+            found.append((at + (c.attr,), c))
     return found
