@@ -4,7 +4,8 @@ wrong.
 
 - huawei-noah's original ghost_net.py at width 1.0 with its 5x5 squeeze-excited stages (the steps
   of each bottleneck one `conv` Sequential, empty Sequentials where it neither strides nor gates,
-  a nested depthwise unit in the shortcut, an SELayer of Linear layers clamped to [0, 1]);
+  a nested depthwise unit in the shortcut, an SELayer of Linear layers clamped to [0, 1]); and
+  at widths not rounded to 4, where each Ghost module slices its halves to an odd `oup`;
 - the later ghostnet.py (huawei-noah/Efficient-AI-Backbones, as timm writes it too): `ghost1`,
   `conv_dw`/`bn_dw`, `se` of 1x1 convs with a hard sigmoid, `ghost2`, a flat `shortcut`; a
   `conv_stem`, stages of `blocks`, a biased `conv_head` after the pool;
@@ -134,6 +135,32 @@ class OriginalGhostNet(nn.Module):  # width 1.0, the first six rows of its cfgs
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.squeeze(self.features(x))
         return self.classifier(x.view(x.size(0), -1))
+
+
+class OddGhostNet(OriginalGhostNet):  # its code at widths not rounded to 4: the modules slice
+    def __init__(self, classes: int = 10) -> None:
+        nn.Module.__init__(self)
+        c = 7
+        layers = [
+            nn.Sequential(nn.Conv2d(3, c, 3, 2, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(True))
+        ]
+        for k, exp, out, se, s in [[3, 15, 7, 0, 1], [3, 21, 11, 0, 2], [5, 33, 13, 1, 2]]:
+            layers.append(GhostBottleneck(c, exp, out, k, s, bool(se)))
+            c = out
+        self.features = nn.Sequential(*layers)
+        self.squeeze = nn.Sequential(
+            nn.Conv2d(c, 24, 1, 1, 0, bias=False),
+            nn.BatchNorm2d(24),
+            nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d((1, 1)),
+        )
+        self.classifier = nn.Sequential(
+            nn.Linear(24, 16, bias=False),
+            nn.BatchNorm1d(16),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.2),
+            nn.Linear(16, classes),
+        )
 
 
 # ------------------------- huawei-noah Efficient-AI-Backbones ghostnet.py (timm writes it so)
@@ -280,6 +307,7 @@ class SEResNetCifar(nn.Module):  # senet.pytorch CifarSEResNet (n=1), widths / 2
 
 CASES = {  # name: (build, input shape)
     "huawei_original_width_1": (OriginalGhostNet, (2, 3, 64, 64)),
+    "huawei_original_odd_widths": (OddGhostNet, (2, 3, 32, 32)),
     "huawei_later_ghostnet": (LaterGhostNet, (2, 3, 64, 64)),
     "senet_pytorch_se_resnet": (SEResNetCifar, (2, 3, 32, 32)),
 }
@@ -294,6 +322,6 @@ def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
     reference = unit_scale(make())
     model, source = generate_from_state_dict(reference, tmp_path, capsys)
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
-    found = verdict(reference, model, source, x, script=False)
+    found = verdict(reference, model, source, x)  # scripted too
     assert found != "WRONG", f"{name}: differs and nothing says so"
     assert (found == "exact") == (name in EXACT), f"{name}: {found}"

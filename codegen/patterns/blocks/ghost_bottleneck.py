@@ -17,7 +17,7 @@ nor gates) and nests the shortcut's depthwise unit: its layers are called one by
 
 from __future__ import annotations
 
-from codegen.ir.graph import Graph
+from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks._conv_parts import unit, walk_builtin
@@ -25,6 +25,7 @@ from codegen.patterns.blocks.ghost_module import ghost_parts
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES, name_order
 from codegen.patterns.blocks.squeeze_excite import channel_gate
 
+LISTS = ("sequential", "modulelist")
 WHY = "GhostNet's bottleneck (huawei-noah's and timm's code)"
 
 
@@ -37,10 +38,11 @@ class GhostBottleneck(BlockPattern):
         if tensors(cls):
             return None
         prefix: tuple[str, ...] = ()
-        bodies = [m for m in members if m.kind == "sequential" and m.attr not in SHORTCUT_NAMES]
+        bodies = [m for m in members if m.kind in LISTS and m.attr not in SHORTCUT_NAMES]
         if len(bodies) == 1 and all(m is bodies[0] or m.attr in SHORTCUT_NAMES for m in members):
             # huawei-noah's original ghost_net.py: the steps are the items of one Sequential
             # (`conv`), an empty Sequential (no keys) where the block neither strides nor gates
+            # (a list where the Ghost modules' halves are wider than what reads them)
             prefix = (bodies[0].attr,)
             inner = [c for c in bodies[0].children if c.kind != "placeholder"]
             members = inner + [m for m in members if m is not bodies[0]]
@@ -63,8 +65,10 @@ class GhostBottleneck(BlockPattern):
         if len(rest) != len(shortcut) + len(gates) + len(convs) + len(norms) + len(units):
             return None
         first, second = ghosts
-        mid = first.io.out_width
-        if second.io.in_width != mid:
+        # Each Ghost module gives both halves, 2 * ceil(oup / 2) channels, sliced to `oup` (both
+        # codes): one more than what reads them where `oup` is odd.
+        mid = second.io.in_width
+        if first.io.out_width not in (mid, mid + 1):
             return None
         dw = None
         if convs or units:
@@ -78,8 +82,14 @@ class GhostBottleneck(BlockPattern):
             if dw[1] is None:
                 return None
         c_in, c_out = first.io.in_width, second.io.out_width
-        if not shortcut and c_in != c_out:
+        if shortcut:
+            last = _layers(shortcut[0], ())
+            c_out = last[-1][1].io.out_width if last and last[-1][1].io is not None else None
+        else:
+            c_out = c_in
+        if c_out is None or second.io.out_width not in (c_out, c_out + 1):
             return None
+        sliced = (first.io.out_width != mid, second.io.out_width != c_out)
         parts = []
         for ghost in ghosts:
             inner = ctx.classes.get(ghost.type_name)
@@ -102,12 +112,18 @@ class GhostBottleneck(BlockPattern):
             prefix + (gates[0].attr,) if gates else None,
             [path for path, _ in _layers(shortcut[0], (shortcut[0].attr,))] if shortcut else None,
             ".".join(prefix + (second.attr,)),
+            sliced,
+            parts[1][0].conv,
         )
         return Match(self, len(members), found, [activation], pins=pins)
 
     def concatenated(self, match: Match) -> tuple[tuple[str, ...], bool]:
         """What it gives: the second Ghost module's width, both halves (analyze widens it)."""
         return (match.found[4],), False
+
+    def shared_channels(self, match: Match) -> int:
+        """The channel the slice drops from the second Ghost module's halves, where it does."""
+        return int(match.found[5][1])
 
     def _pins(self, cls, ctx: BlockContext, dw, shortcut, gates) -> list:
         pins = []
@@ -135,9 +151,14 @@ class GhostBottleneck(BlockPattern):
         return pins
 
     def forward(self, match: Match, g: Graph) -> None:
-        parts, dw, gate, shortcut, _ = match.found
+        parts, dw, gate, shortcut, _, sliced, reader = match.found
         activation = match.choices[0].value
         x = g.input("x")
+        identity = x
+        for path in shortcut or ():
+            # its layers one by one: both codes activate nothing there, where a Sequential's
+            # slot without keys might
+            identity = g.call_module(path, identity, name="identity", inline=True)
         out = x
         for i, (primary, cheap) in enumerate(parts):
             applied = activation if i == 0 else "identity"
@@ -150,16 +171,18 @@ class GhostBottleneck(BlockPattern):
             out = g.call_function(
                 "cat", [x1, x2], 1, name="out", comment="primary and ghost features"
             )
+            if sliced[i]:  # to the width what follows reads (the Ghost module's odd `oup`)
+                width = (
+                    g.getattr(reader + ("in_channels",), inline=True)
+                    if i == 0
+                    else g.call_method("size", identity, 1, inline=True)
+                )
+                out = g.call_function("getitem", out, (Slice(), Slice(None, width)), name="out")
             if i == 0 and dw is not None:
                 out = g.call_module(dw[0], out, name="out", inline=True)
                 out = g.call_module(dw[1], out, name="out", comment="depthwise, strided")
             if i == 0 and gate is not None:
                 out = g.call_module(gate, out, name="out", comment="squeeze-excitation")
-        identity = x
-        for path in shortcut or ():
-            # its layers one by one: both codes activate nothing there, where a Sequential's
-            # slot without keys might
-            identity = g.call_module(path, identity, name="identity", inline=True)
         g.output(g.call_function("add", out, identity))
 
     @staticmethod

@@ -302,10 +302,10 @@ def _beside_convs(cls, ctx: BlockContext) -> bool:
 
 
 def _containers(members):
-    """The member lists of a class and of each Sequential inside it."""
+    """The member lists of a class and of each Sequential or list inside it."""
     yield members
     for m in members:
-        if m.kind == "sequential":
+        if m.kind in ("sequential", "modulelist", "moduledict"):
             yield from _containers(m.children)
 
 
