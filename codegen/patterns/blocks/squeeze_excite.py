@@ -53,9 +53,10 @@ class SqueezeExcite(BlockPattern):
         if kinds not in ({"conv"}, {"linear"}):
             return None
         named = not prefix and all(SE_NAME.search(m.attr) for m in members)
-        if kinds == {"linear"} and not (named or _beside_convs(cls, ctx)):
-            return None  # Linear C -> r -> C is also an autoencoder: only SE names say gate
         a, b = layers
+        width = max(a[3][0], b[3][0])  # what the gate rescales
+        if kinds == {"linear"} and not (named or _beside_convs(cls, ctx, width)):
+            return None  # Linear C -> r -> C is also an autoencoder: only SE names say gate
         reduce, expand = (a, b) if a[3][1] < a[3][0] else (b, a)
         if a[3][1] == a[3][0] and _numbered_after(b[2], a[2]):
             reduce, expand = a, b  # keeping the width (V3_ROUNDING below): the names' order
@@ -282,23 +283,33 @@ def _layer(m, ctx: BlockContext, prefix: tuple[str, ...]):
     return (found.conv, "conv", m.attr, (found.in_width, found.out_width))
 
 
-def _beside_convs(cls, ctx: BlockContext) -> bool:
-    """Whether every place the class is used holds convs beside it (the Sequential or class
-    holding it): its Linear layers then rescale a conv's channels, a gate on a map (senet.pytorch's
-    and huawei-noah's SELayer: `fc = Sequential(Linear, ReLU, Linear)` after a conv), not an
-    autoencoder's bottleneck."""
+def _beside_convs(cls, ctx: BlockContext, width: int) -> bool:
+    """Whether every place the class is used holds, beside it (in the Sequential or class holding
+    it), a conv that gives or reads the `width` channels it rescales: its Linear layers then gate
+    a conv's map (senet.pytorch's and huawei-noah's SELayer: `fc = Sequential(Linear, ReLU,
+    Linear)` after a conv), not an autoencoder's bottleneck, nor one part of a gate that pools
+    otherwise (CBAM's channel gate, beside a spatial gate's 2 -> 1 conv)."""
     found = False
     for other in ctx.classes.values():
         if other is cls:
             continue
         for siblings in _containers(modules(other)):
-            if not any(m.kind == "class" and m.type_name == cls.name for m in siblings):
-                continue
-            rest = [m for m in siblings if not (m.kind == "class" and m.type_name == cls.name)]
-            if not any(family(c) == "conv" for c in walk_builtin(rest, ctx, skip=cls.name)):
-                return False
+            gates = [m for m in siblings if m.kind == "class" and m.type_name == cls.name]
+            rest = [m for m in siblings if m not in gates]
+            # (each one's own widths: a class's members are its first instance's)
+            for gate in gates:
+                rescales = gate.io.in_width if gate.io is not None else width
+                if not any(_conv_of_width(m, rescales, ctx, cls.name) for m in rest):
+                    return False
             found = True
     return found
+
+
+def _conv_of_width(m, width: int, ctx: BlockContext, skip: str) -> bool:
+    """Whether a member gives or reads `width` channels and is or holds a conv."""
+    if m.io is None or width not in (m.io.in_width, m.io.out_width):
+        return False
+    return any(family(c) == "conv" for c in walk_builtin([m], ctx, skip=skip))
 
 
 def _containers(members):
