@@ -388,6 +388,82 @@ class TimmEfficientNetV2(nn.Module):  # timm efficientnetv2_rw_t-like: conv_stem
         return self.classifier(x.mean((2, 3)))
 
 
+# ---------------------------------------- d-li14's EfficientNetV2 (effnetv2.py), flat Sequentials
+
+
+def _divisible8(v: float) -> int:  # its _make_divisible(v, 8)
+    new = max(8, int(v + 4) // 8 * 8)
+    return new + 8 if new < 0.9 * v else new
+
+
+class LiSELayer(nn.Module):  # effnetv2.py SELayer: Linear layers, SiLU, sigmoid
+    def __init__(self, inp: int, oup: int) -> None:
+        super().__init__()
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Sequential(
+            nn.Linear(oup, _divisible8(inp // 4)),
+            nn.SiLU(),
+            nn.Linear(_divisible8(inp // 4), oup),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c = x.shape[:2]
+        return x * self.fc(self.avg_pool(x).view(b, c)).view(b, c, 1, 1)
+
+
+class LiMBConv(nn.Module):  # effnetv2.py MBConv: `conv` one flat Sequential, fused without SE
+    def __init__(self, inp: int, oup: int, stride: int, expand: int, use_se: bool) -> None:
+        super().__init__()
+        hidden = round(inp * expand)
+        self.identity = stride == 1 and inp == oup
+        if use_se:
+            layers = [
+                nn.Conv2d(inp, hidden, 1, 1, 0, bias=False),
+                nn.BatchNorm2d(hidden),
+                nn.SiLU(),
+                nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
+                nn.BatchNorm2d(hidden),
+                nn.SiLU(),
+                LiSELayer(inp, hidden),
+            ]
+        else:
+            layers = [
+                nn.Conv2d(inp, hidden, 3, stride, 1, bias=False),
+                nn.BatchNorm2d(hidden),
+                nn.SiLU(),
+            ]
+        layers += [nn.Conv2d(hidden, oup, 1, 1, 0, bias=False), nn.BatchNorm2d(oup)]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x) if self.identity else self.conv(x)
+
+
+class LiEffNetV2(nn.Module):  # effnetv2_s's first four rows at width 0.5, fewer repeats
+    cfgs = [[1, 24, 1, 1, 0], [4, 48, 2, 2, 0], [4, 64, 2, 2, 0], [4, 128, 2, 2, 1]]
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        c = _divisible8(24 * 0.5)
+        layers: list[nn.Module] = [
+            nn.Sequential(nn.Conv2d(3, c, 3, 2, 1, bias=False), nn.BatchNorm2d(c), nn.SiLU())
+        ]
+        for t, width, n, s, se in self.cfgs:
+            out = _divisible8(width * 0.5)
+            for i in range(n):
+                layers.append(LiMBConv(c, out, s if i == 0 else 1, t, bool(se)))
+                c = out
+        self.features = nn.Sequential(*layers)
+        self.conv = nn.Sequential(
+            nn.Conv2d(c, 96, 1, 1, 0, bias=False), nn.BatchNorm2d(96), nn.SiLU()
+        )
+        self.classifier = nn.Linear(96, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.conv(self.features(x)).mean((2, 3)))
+
+
 CASES = {  # name: (build, input shape)
     "pytorchcv_mobilenet_v2_full": (PytorchcvMobileNetV2, (2, 3, 224, 224)),
     "keras_style_mobilenet_v2": (KerasStyleMobileNetV2, (2, 3, 64, 64)),
@@ -395,6 +471,7 @@ CASES = {  # name: (build, input shape)
     "slim_mobilenet_v1": (slim_mobilenet_v1, (2, 3, 224, 224)),
     "tv_efficientnet_v2_four_rows": (TvEfficientNetV2, (2, 3, 64, 64)),
     "timm_efficientnet_v2": (TimmEfficientNetV2, (2, 3, 64, 64)),
+    "dli14_efficientnet_v2": (LiEffNetV2, (2, 3, 64, 64)),
 }
 # Exact from the keys alone; the others must be flagged (a class guessed or missing), never WRONG.
 # The Keras port is flagged: its stem `conv1` beside `bn_conv1` strides 2 where a CIFAR port's

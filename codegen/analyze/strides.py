@@ -1065,7 +1065,32 @@ def _squeeze_pair(block: KeyNode) -> tuple[KeyNode, ...]:
         expand = [c for c, w in pointwise if w[1] == r[0] and w[0] == width and c is not reduce]
         if len(expand) == 1:
             return reduce, expand[0]
-    return _held_squeeze_pair(block, dw)
+    return _held_squeeze_pair(block, dw) or _linear_squeeze_pair(block, dw)
+
+
+def _linear_squeeze_pair(block: KeyNode, dw: KeyNode) -> tuple[KeyNode, ...]:
+    """(reduce, expand) of a squeeze-excitation of Linear layers on the pooled depthwise output
+    (d-li14's EfficientNetV2 `SELayer.fc`, senet.pytorch's): a member holding exactly two 2-D
+    weights, D -> s < D -> D, D the depthwise conv's width, and no conv."""
+    width = conv_weight(dw)[0]
+    for node in block.walk():
+        if node is block or _convs(node):
+            continue
+        linears = [
+            n for n in node.walk() if len(getattr(n.tensors.get("weight"), "shape", ())) == 2
+        ]
+        if len(linears) != 2:
+            continue
+        for reduce, expand in (linears, linears[::-1]):
+            (s, w), (back, into) = _weight(reduce)[:2], _weight(expand)[:2]
+            if w == width and s < w and (into, back) == (s, w):
+                return reduce, expand
+    return ()
+
+
+def _weight(node: KeyNode) -> tuple[int, ...]:
+    """The shape of a squeeze-excitation layer's weight: [out, in] or [out, in, 1, 1]."""
+    return tuple(node.tensors["weight"].shape)
 
 
 def _held_squeeze_pair(block: KeyNode, dw: KeyNode) -> tuple[KeyNode, ...]:
@@ -1182,7 +1207,7 @@ def _quarters(width: int) -> set[int]:
 def _squeeze_width(block: KeyNode) -> int | None:
     """The width a block's squeeze-excitation reduces to."""
     pair = _squeeze_pair(block)
-    return conv_weight(pair[0])[0] if pair else None
+    return _weight(pair[0])[0] if pair else None
 
 
 def mobile_skips(root: KeyNode) -> tuple[frozenset[str], str] | None:
@@ -1223,7 +1248,7 @@ def squeeze_place(root: KeyNode) -> tuple[str, str] | None:
         pair, dw = _squeeze_pair(block), _depthwise(block)
         if not pair or dw is None:
             continue
-        width, inner, out = conv_weight(pair[0])[1], conv_weight(dw)[0], _block_widths(block)[1]
+        width, inner, out = _weight(pair[0])[1], conv_weight(dw)[0], _block_widths(block)[1]
         if inner != out:
             places.add("after" if width == out else "before")
     if len(places) != 1:
