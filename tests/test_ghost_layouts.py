@@ -16,14 +16,15 @@ wrong.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tests.redraw import unit_scale
-from tests.zoo_verdicts import generate_from_state_dict, verdict
+from tests.redraw import reference_and_input, unit_scale
+from tests.zoo_verdicts import generate_from_state_dict, keys_tests
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -376,16 +377,9 @@ CASES = {  # name: (build, input shape)
 EXACT = set(CASES) - {"cbam_resnet"}
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
-    make, shape = CASES[name]
-    torch.manual_seed(0)
-    reference = unit_scale(make())
-    model, source = generate_from_state_dict(reference, tmp_path, capsys)
-    x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
-    found = verdict(reference, model, source, x)  # scripted too
-    assert found != "WRONG", f"{name}: differs and nothing says so"
-    assert (found == "exact") == (name in EXACT), f"{name}: {found}"
+test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
+    keys_tests(SimpleNamespace(ZOO=CASES, build=lambda n: reference_and_input(*CASES[n])), EXACT)
+)
 
 
 def test_a_cbam_channel_gate_is_no_squeeze_excitation(tmp_path, capsys):

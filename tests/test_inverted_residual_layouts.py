@@ -15,14 +15,14 @@ alone is exact, or flagged, never silently wrong.
 
 from __future__ import annotations
 
-from functools import partial
+from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.nn as nn
 
-from tests.redraw import unit_scale
-from tests.zoo_verdicts import generate_from_state_dict, verdict
+from tests.redraw import reference_and_input
+from tests.zoo_verdicts import keys_tests
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -479,13 +479,6 @@ CASES = {  # name: (build, input shape)
 EXACT = set(CASES) - {"keras_style_mobilenet_v2"}
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_exact_or_flagged_from_the_keys(name, tmp_path, capsys):
-    make, shape = CASES[name]
-    torch.manual_seed(0)
-    reference = unit_scale(make())
-    model, source = generate_from_state_dict(reference, tmp_path, capsys)
-    x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
-    found = verdict(reference, model, source, x, script=False)
-    assert found != "WRONG", f"{name}: differs and nothing says so"
-    assert (found == "exact") == (name in EXACT), f"{name}: {found}"
+test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
+    keys_tests(SimpleNamespace(ZOO=CASES, build=lambda n: reference_and_input(*CASES[n])), EXACT)
+)
