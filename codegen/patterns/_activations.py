@@ -256,7 +256,7 @@ FAMILY_ACTIVATIONS = {
     "proxyless_nas": "relu6",
 }
 # The model-wide pin set where analyze/strides.py finds a mobile ImageNet body (MobileNetV1's
-# separable blocks included, which name no family): ("mobile", why). Read by the conv classifier head.
+# separable blocks included, which name no family): ("mobile", why). Read by a conv classifier.
 MOBILE_BODY = "mobile_body"
 # The model-wide pin of analyze/strides.py's mobilenet_v3_relu_blocks: (the paths of the blocks
 # a MobileNetV3 activates with ReLU, why); hard-swish everywhere else (stem, later blocks, head).

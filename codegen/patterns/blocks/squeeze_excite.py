@@ -301,7 +301,7 @@ def _beside_convs(cls, ctx: BlockContext, width: int) -> bool:
                 rescales = gate.io.in_width if gate.io is not None else width
                 if not any(_conv_of_width(m, rescales, ctx, cls.name) for m in rest):
                     return False
-            found = True
+                found = True
     return found
 
 
