@@ -80,6 +80,26 @@ def _items(node: KeyNode) -> list[KeyNode] | None:
     return [node.children[n] for n in sorted(node.children, key=int)]
 
 
+RUNNING_NAME = re.compile(r"([A-Za-z_]+?)_?(\d+)")
+
+
+def _listed(node: KeyNode) -> list[KeyNode] | None:
+    """A list's items in order: a Sequential's indices (_items), or children named by one prefix
+    and a running number from 0 or 1 (osmr/imgclsmob's `unit1`, `unit2`, ...; Keras ports'
+    `block1`, ...), whatever order the keys list them in. None elsewhere."""
+    items = _items(node)
+    if items is not None or not node.children:
+        return items
+    found = [RUNNING_NAME.fullmatch(n) for n in node.children]
+    if not all(found) or len({f.group(1) for f in found}) != 1:
+        return None
+    by_number = {int(f.group(2)): f.group(0) for f in found}
+    first = min(by_number)
+    if first not in (0, 1) or sorted(by_number) != list(range(first, first + len(found))):
+        return None
+    return [node.children[by_number[i]] for i in sorted(by_number)]
+
+
 def _depthwise(node: KeyNode) -> KeyNode | None:
     return next(
         (c for c in node.walk() if (w := conv_weight(c)) and w[1] == 1 and max(w[2:]) > 1), None
@@ -897,10 +917,10 @@ def _mobile_body(root: KeyNode) -> tuple[KeyNode | None, list[list[KeyNode]]] | 
                 (int(m.group(1)), child)
                 for name, child in node.children.items()
                 if (m := STAGE_NAME.fullmatch(name))
-                and (inner := _items(child))
+                and (inner := _listed(child))
                 and all(_is_block(i) for i in inner)
             )
-            entries = [("stage", _items(child)) for _, child in named]
+            entries = [("stage", _listed(child)) for _, child in named]
             stems = [c for c in node.children.values() if _image_conv(c) is not None]
             if entries and len(stems) == 1 and _conv_bn(stems[0]) is not None:
                 stem = _image_conv(stems[0])  # a conv-norm unit of its own (mmcv's ConvModule)
@@ -1090,7 +1110,32 @@ def _squeeze_pair(block: KeyNode) -> tuple[KeyNode, ...]:
         expand = [c for c, w in pointwise if w[1] == r[0] and w[0] == width and c is not reduce]
         if len(expand) == 1:
             return reduce, expand[0]
-    return _held_squeeze_pair(block, dw)
+    return _held_squeeze_pair(block, dw) or _linear_squeeze_pair(block, dw)
+
+
+def _linear_squeeze_pair(block: KeyNode, dw: KeyNode) -> tuple[KeyNode, ...]:
+    """(reduce, expand) of a squeeze-excitation of Linear layers on the pooled depthwise output
+    (d-li14's EfficientNetV2 `SELayer.fc`, senet.pytorch's): a member holding exactly two 2-D
+    weights, D -> s < D -> D, D the depthwise conv's width, and no conv."""
+    width = conv_weight(dw)[0]
+    for node in block.walk():
+        if node is block or _convs(node):
+            continue
+        linears = [
+            n for n in node.walk() if len(getattr(n.tensors.get("weight"), "shape", ())) == 2
+        ]
+        if len(linears) != 2:
+            continue
+        for reduce, expand in (linears, linears[::-1]):
+            (s, w), (back, into) = _weight(reduce)[:2], _weight(expand)[:2]
+            if w == width and s < w and (into, back) == (s, w):
+                return reduce, expand
+    return ()
+
+
+def _weight(node: KeyNode) -> tuple[int, ...]:
+    """The shape of a squeeze-excitation layer's weight: [out, in] or [out, in, 1, 1]."""
+    return tuple(node.tensors["weight"].shape)
 
 
 def _held_squeeze_pair(block: KeyNode, dw: KeyNode) -> tuple[KeyNode, ...]:
@@ -1207,7 +1252,7 @@ def _quarters(width: int) -> set[int]:
 def _squeeze_width(block: KeyNode) -> int | None:
     """The width a block's squeeze-excitation reduces to."""
     pair = _squeeze_pair(block)
-    return conv_weight(pair[0])[0] if pair else None
+    return _weight(pair[0])[0] if pair else None
 
 
 def mobile_skips(root: KeyNode) -> tuple[frozenset[str], str] | None:
@@ -1248,7 +1293,7 @@ def squeeze_place(root: KeyNode) -> tuple[str, str] | None:
         pair, dw = _squeeze_pair(block), _depthwise(block)
         if not pair or dw is None:
             continue
-        width, inner, out = conv_weight(pair[0])[1], conv_weight(dw)[0], _block_widths(block)[1]
+        width, inner, out = _weight(pair[0])[1], conv_weight(dw)[0], _block_widths(block)[1]
         if inner != out:
             places.add("after" if width == out else "before")
     if len(places) != 1:
@@ -1321,18 +1366,36 @@ def mobilenet_v3_relu_blocks(root: KeyNode) -> tuple[frozenset[str], str] | None
 # torchvision's MobileNetV3 builds its norms as partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
 # (models/mobilenetv3.py); timm's and gen-efficientnet's keep torch's 1e-5.
 TORCHVISION_V3_EPS = 1e-3
+# torchvision's efficientnet_v2_s/m/l: norm_layer=partial(nn.BatchNorm2d, eps=1e-03).
+TORCHVISION_V2_EPS = 1e-3
 
 
 def mobile_batch_norm_eps(root: KeyNode) -> tuple[float, str] | None:
-    """(eps, why) of every batch norm where a MobileNetV3 body is torchvision's: each block's
-    depthwise conv is item 0 of a conv-norm unit (its Conv2dNormActivation) inside the block.
+    """(eps, why) of every batch norm where a MobileNetV3 or EfficientNetV2 body is torchvision's:
+    each block's depthwise conv (its striding conv) is item 0 of a conv-norm unit (its
+    Conv2dNormActivation) inside the block.
     A flat Sequential (d-li14's port: conv, bn, act, ... in one list) or named members (timm)
     are not. None elsewhere."""
     family = mobile_family(root)
     body = _mobile_body(root)
-    if family is None or family[0] != "mobilenet_v3" or body is None:
+    if family is None or body is None:
         return None
-    for block in (b for stage in body[1] for b in stage):
+    blocks = [b for stage in body[1] for b in stage]
+    fused = [b for b in blocks if _depthwise(b) is None]
+    if family[0] == "efficientnet" and fused:
+        # EfficientNetV2: fused blocks (no depthwise conv) before the MBConv ones. Each block's
+        # striding conv the first item of a conv-norm unit is torchvision's layout, whose V2
+        # builders pass partial(nn.BatchNorm2d, eps=1e-03) (its V1 keeps torch's 1e-5; timm's
+        # named members keep 1e-5 too, but for its TF ports, which the keys cannot tell).
+        if any(all(_unit_conv(n) is not _block_conv(b) for n in b.walk()) for b in blocks):
+            return None
+        why = (
+            "torchvision's EfficientNetV2 (fused blocks of conv-norm units): BatchNorm2d eps 0.001"
+        )
+        return TORCHVISION_V2_EPS, why
+    if family[0] != "mobilenet_v3":
+        return None
+    for block in blocks:
         dw = _depthwise(block)
         if dw is None or all(_unit_conv(n) is not dw for n in block.walk()):
             return None

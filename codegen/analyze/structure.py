@@ -319,6 +319,9 @@ class StructureBuilder:
         # A mobile network's stages (MobileNet, MnasNet, EfficientNet): the family's schedule.
         self.mobile = mobile_strides(root)
         self.strides.update(self.mobile)
+        if self.mobile:  # read by the chain's conv classifier head (output_pooling)
+            why = "a mobile network's body of depthwise blocks"
+            self.resolver.structural.setdefault(("", act.MOBILE_BODY), ("mobile", why))
         for path, steps in nf_variance_steps(root).items():  # blocks/norm_free_block.py's beta
             self.resolver.structural.setdefault((path, NF_STEPS), steps)
         self.dual_path = dual_path_widths(root)

@@ -27,6 +27,7 @@ FUNCTIONS: dict[str, str | None] = {
     "leaky_relu_0.01": "leaky_relu",  # torch's default slope: nn.LeakyReLU() (VAEs, SwinIR tails)
     "relu_squared": None,  # relu(x) ** 2, Primer's squared ReLU (Nemotron, Persimmon; see apply)
     "mish": "mish",
+    "clamp": None,  # clamp(x, 0, 1): huawei-noah's original GhostNet gate (see apply)
 }
 # The module form of each, for numbered slots of a Sequential that hold no tensors.
 MODULES: dict[str, str] = {
@@ -44,7 +45,7 @@ MODULES: dict[str, str] = {
     "leaky_relu_0.01": "nn.LeakyReLU()",
     "leaky_relu_0.05": "nn.LeakyReLU(0.05)",
 }
-GATES = ["sigmoid", "hardsigmoid"]  # squashing functions that gate a signal into [0, 1]
+GATES = ["sigmoid", "hardsigmoid", "clamp"]  # squashing functions that gate a signal into [0, 1]
 
 # Metadata spellings of the activation choice (Hugging Face configs, trainers).
 SYNONYMS = {
@@ -169,6 +170,8 @@ def apply(g: Graph, activation: str, value: Value, **options) -> Value:
     if activation == "relu_squared":
         relu = g.call_function("relu", value, inline=True)
         return g.call_function("torch.square", relu, **options)
+    if activation == "clamp":
+        return g.call_function("torch.clamp", value, 0.0, 1.0, **options)
     if activation.startswith("leaky_relu"):
         slope = float(activation[len("leaky_relu_") :]) if activation != "leaky_relu" else 0.2
         return g.call_function("leaky_relu", value, slope, **options)
@@ -252,6 +255,9 @@ FAMILY_ACTIVATIONS = {
     "mnasnet": "relu",
     "proxyless_nas": "relu6",
 }
+# The model-wide pin set where analyze/strides.py finds a mobile ImageNet body (MobileNetV1's
+# separable blocks included, which name no family): ("mobile", why). Read by a conv classifier.
+MOBILE_BODY = "mobile_body"
 # The model-wide pin of analyze/strides.py's mobilenet_v3_relu_blocks: (the paths of the blocks
 # a MobileNetV3 activates with ReLU, why); hard-swish everywhere else (stem, later blocks, head).
 MOBILE_RELU_BLOCKS = "mobile_relu_blocks"

@@ -262,7 +262,7 @@ def expands_elsewhere(cls, ctx: BlockContext) -> bool:
     for other in ctx.classes.values():
         if other is cls:
             continue
-        inside = _walk_builtin(modules(other), ctx, skip=cls.name)
+        inside = walk_builtin(modules(other), ctx, skip=cls.name)
         convs = [c for c in inside if family(c) == "conv" and c.io]
         depthwise = {c.io.in_width for c in convs if is_depthwise(c)}
         if any(
@@ -274,16 +274,16 @@ def expands_elsewhere(cls, ctx: BlockContext) -> bool:
     return False
 
 
-def _walk_builtin(members, ctx: BlockContext, depth: int = 0, skip: str = ""):
+def walk_builtin(members, ctx: BlockContext, depth: int = 0, skip: str = ""):
     """The built-in layers of members, through Sequentials and generated classes (but `skip`)."""
     for m in members:
         if m.kind == "builtin":
             yield m
         elif m.kind == "sequential":
-            yield from _walk_builtin(m.children, ctx, depth, skip)
+            yield from walk_builtin(m.children, ctx, depth, skip)
         elif m.kind == "class" and m.type_name in ctx.classes and m.type_name != skip:
             if depth < 4:
-                yield from _walk_builtin(modules(ctx.classes[m.type_name]), ctx, depth + 1, skip)
+                yield from walk_builtin(modules(ctx.classes[m.type_name]), ctx, depth + 1, skip)
 
 
 def _groups(conv) -> object:

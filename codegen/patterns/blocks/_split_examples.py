@@ -148,6 +148,55 @@ def modules():
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.blocks(x)
 
+    class LinearSELayer(nn.Module):  # huawei-noah's first ghost_net.py SELayer: clamped
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.avg_pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Sequential(nn.Linear(c, c // 4), nn.ReLU(True), nn.Linear(c // 4, c))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            b, c = x.shape[:2]
+            y = self.fc(self.avg_pool(x).view(b, c)).view(b, c, 1, 1)
+            return x * torch.clamp(y, 0, 1)
+
+    def unit(c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
+        return nn.Sequential(  # its `depthwise_conv(relu=False)`: an empty Sequential after bn
+            nn.Conv2d(c_in, c_out, k, stride, k // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.Sequential(),
+        )
+
+    class SequentialGhostBottleneck(nn.Module):  # the first ghost_net.py: steps in `conv`
+        def __init__(self, c_in, mid, c_out, k=3, stride=1, se=False) -> None:
+            super().__init__()
+            self.conv = nn.Sequential(
+                GhostModule(c_in, mid, relu=True),
+                unit(mid, mid, k, stride, mid) if stride == 2 else nn.Sequential(),
+                LinearSELayer(mid) if se else nn.Sequential(),
+                GhostModule(mid, c_out, relu=False),
+            )
+            self.shortcut = nn.Sequential()
+            if stride != 1 or c_in != c_out:
+                self.shortcut = nn.Sequential(
+                    unit(c_in, c_in, 3, stride, c_in),
+                    nn.Conv2d(c_in, c_out, 1, bias=False),
+                    nn.BatchNorm2d(c_out),
+                )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.conv(x) + self.shortcut(x)
+
+    class SequentialBlocks(nn.Module):  # its `features` past the stem
+        def __init__(self) -> None:
+            super().__init__()
+            self.features = nn.Sequential(
+                SequentialGhostBottleneck(8, 16, 8),
+                SequentialGhostBottleneck(8, 24, 12, 5, 2, se=True),
+            )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.features(x)
+
     class Holder(nn.Module):
         def __init__(self, block: nn.Module) -> None:
             super().__init__()
@@ -323,6 +372,7 @@ def modules():
         "ghost_module": GhostModule,
         "ghost_bottleneck": GhostBottleneck,
         "ghost_blocks": Blocks,
+        "sequential_ghost_blocks": SequentialBlocks,
         "holder": Holder,
     }
 
@@ -348,6 +398,7 @@ def ghost_examples():
     return [
         Example(z["holder"](z["ghost_module"](8, 16)), (torch.randn(2, 8, 6, 6),)),
         Example(z["ghost_blocks"](), (torch.randn(2, 8, 8, 8),)),
+        Example(z["sequential_ghost_blocks"](), (torch.randn(2, 8, 8, 8),)),
     ]
 
 

@@ -1314,12 +1314,22 @@ def output_pooling_choice(
         return None
     # DLA's head (ucbdrive/dla's and timm's dla.py): a global average pool, then its 1x1 conv `fc`
     usual = "mean" if dla_trunk(members, ctx) else "none"
-    return ctx.resolver.choose(
+    told = act.mobile_family(ctx.resolver) or ctx.resolver.structural.get(("", act.MOBILE_BODY))
+    mobile = told is not None and conv_kernel(members[-1]) in (1, (1, 1))
+    if mobile:
+        # A mobile classifier (the family read from its body) whose classes come from a 1x1 conv
+        # pools first (imgclsmob's `final_pool` then `output`; TF-slim ports' AvgPool then the
+        # `Logits` conv): the average commutes with the 1x1 conv, so pooling after it is the same.
+        usual = "mean"
+    pooling = ctx.resolver.choose(
         cls.name,
         "output_pooling",
         usual,
         [p for p in ("none", "mean", "amax") if p != usual],
         "global pooling after the last conv (a conv classifier head)",
+    )
+    return act.mark_family(
+        pooling, f"{told[1]}: a 1x1 conv classifier of pooled features" if mobile else ""
     )
 
 
@@ -1354,6 +1364,39 @@ def dla_stem_pins(cls: ClassDef, members: list[Module], ctx: BlockContext) -> li
         if stride is not None:
             pins.append((f"{m.attr}.{first.attr}", "stride", stride, DLA_STEM_WHY))
     return pins
+
+
+GHOST_STEM_WHY = (
+    "GhostNet's stem (Han et al. 2020, table 1; huawei-noah's and timm's code): a 3x3 conv of "
+    "stride 2 before the Ghost bottlenecks"
+)
+
+
+def ghost_stem_pins(cls: ClassDef, members: list[Module], ctx: BlockContext) -> list[tuple]:
+    """A stride-2 pin for the conv reading the image where the class's body holds GhostNet's
+    bottlenecks (an ImageNet network in every code that writes them); a pin, so a hint or
+    calibration still decides."""
+    if not cls.is_top or not any(r == "GhostBottleneck" for r in _roles_within(members, ctx)):
+        return []
+    for m in members:
+        first = m
+        at: tuple[str, ...] = (m.attr,)
+        while first.kind == "sequential" and first.children:
+            first = first.children[0]
+            at += (first.attr,)
+        if first.kind == "builtin" and family(first) == "conv" and first.io is not None:
+            if first.io.in_width in IMAGE_CHANNELS:
+                return [(".".join(at), "stride", 2, GHOST_STEM_WHY)]
+        return []
+    return []
+
+
+def _roles_within(members: list[Module], ctx: BlockContext):
+    for m in members:
+        if m.kind == "sequential":
+            yield from _roles_within(m.children, ctx)
+        else:
+            yield ctx.role(m)
 
 
 # Transformer stages built by catalogue patterns: a class around them that no family pattern
@@ -1444,7 +1487,8 @@ class Chain(BlockPattern):
         output = squash.value if squash is not None else "identity"
         pooling = (pooled.value, flow.spatial) if pooled is not None else ("none", None)
         found = (front, steps, how, output, pooling)
-        pins = dla_stem_pins(cls, ordered, ctx) + [p for p in flow.pins if p is not None]
+        pins = dla_stem_pins(cls, ordered, ctx) + ghost_stem_pins(cls, ordered, ctx)
+        pins += [p for p in flow.pins if p is not None]
         return Match(self, len(modules(cls)), found, choices, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:

@@ -7,7 +7,8 @@ features from them, and both are given side by side:
 A depthwise conv reading what a conv beside it gives would chain too: the keys cannot show the
 concatenation, only the libraries' names for the two parts (`primary*`, `cheap*`) do, so the
 pattern asks for them besides the structure. (The libraries slice the result to `out_chs`, which
-their widths, multiples of 4, never trim.)
+their widths, multiples of 4, never trim; where a width is odd, only what reads the module shows
+it: blocks/ghost_bottleneck.py slices there, to that reader's width.)
 """
 
 from __future__ import annotations

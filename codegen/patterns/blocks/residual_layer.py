@@ -43,6 +43,10 @@ from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
 
+# Blocks whose own forward adds their input back: a lone member of that role is a block called
+# whole, never the body of one more residual.
+OWN_RESIDUAL = {"InvertedResidual", "GhostBottleneck"}
+
 
 class ResidualLayer(BlockPattern):
     role = "ResidualLayer"
@@ -86,6 +90,8 @@ class ResidualLayer(BlockPattern):
         body = bodies[0]
         shortcut = next((m for m in members if m is not body), None)
         guessed = ""
+        if body.kind == "class" and ctx.role(body) in OWN_RESIDUAL:
+            return None  # a stage holding one such block (imgclsmob's `stage1.unit1`)
         if body.kind == "class":
             found = _class_body_steps(body, ctx)
             if found is None:

@@ -11,7 +11,7 @@ import re
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns.blocks._conv_parts import unit
+from codegen.patterns.blocks._conv_parts import unit, walk_builtin
 
 # The width MobileNetV3 rounds a squeeze-excitation's reduction to (a multiple of it, at least it).
 V3_ROUNDING = 8
@@ -52,14 +52,17 @@ class SqueezeExcite(BlockPattern):
         kinds = {kind for _, kind, _, _ in layers}
         if kinds not in ({"conv"}, {"linear"}):
             return None
-        # Linear C -> r -> C is also an autoencoder: only SE names say gate (the layers', or
-        # where they are a Sequential's items, the class's: moskomule's SELayer `se` holds `fc`)
-        named = [m.attr for m in members]
+        # Linear C -> r -> C is also an autoencoder: SE names say gate (the layers', or where
+        # they are a Sequential's items, the class's: moskomule's SELayer `se` holds `fc`), or a
+        # conv beside it giving or reading the width it rescales (below)
+        names = [m.attr for m in members]
         if prefix:
-            named = [path.rsplit(".", 1)[-1] for path, *_ in cls.instances] or [""]
-        if kinds == {"linear"} and not all(SE_NAME.search(n) for n in named):
-            return None
+            names = [path.rsplit(".", 1)[-1] for path, *_ in cls.instances] or [""]
+        named = all(SE_NAME.search(n) for n in names)
         a, b = layers
+        width = max(a[3][0], b[3][0])  # what the gate rescales
+        if kinds == {"linear"} and not (named or _beside_convs(cls, ctx, width)):
+            return None
         reduce, expand = (a, b) if a[3][1] < a[3][0] else (b, a)
         if a[3][1] == a[3][0] and _numbered_after(b[2], a[2]):
             reduce, expand = a, b  # keeping the width (V3_ROUNDING below): the names' order
@@ -284,6 +287,43 @@ def _layer(m, ctx: BlockContext, prefix: tuple[str, ...]):
     if None in (found.in_width, found.out_width):
         return None
     return (found.conv, "conv", m.attr, (found.in_width, found.out_width))
+
+
+def _beside_convs(cls, ctx: BlockContext, width: int) -> bool:
+    """Whether every place the class is used holds, beside it (in the Sequential or class holding
+    it), a conv that gives or reads the `width` channels it rescales: its Linear layers then gate
+    a conv's map (senet.pytorch's and huawei-noah's SELayer: `fc = Sequential(Linear, ReLU,
+    Linear)` after a conv), not an autoencoder's bottleneck, nor one part of a gate that pools
+    otherwise (CBAM's channel gate, beside a spatial gate's 2 -> 1 conv)."""
+    found = False
+    for other in ctx.classes.values():
+        if other is cls:
+            continue
+        for siblings in _containers(modules(other)):
+            gates = [m for m in siblings if m.kind == "class" and m.type_name == cls.name]
+            rest = [m for m in siblings if m not in gates]
+            # (each one's own widths: a class's members are its first instance's)
+            for gate in gates:
+                rescales = gate.io.in_width if gate.io is not None else width
+                if not any(_conv_of_width(m, rescales, ctx, cls.name) for m in rest):
+                    return False
+                found = True
+    return found
+
+
+def _conv_of_width(m, width: int, ctx: BlockContext, skip: str) -> bool:
+    """Whether a member gives or reads `width` channels and is or holds a conv."""
+    if m.io is None or width not in (m.io.in_width, m.io.out_width):
+        return False
+    return any(family(c) == "conv" for c in walk_builtin([m], ctx, skip=skip))
+
+
+def _containers(members):
+    """The member lists of a class and of each Sequential or list inside it."""
+    yield members
+    for m in members:
+        if m.kind in ("sequential", "modulelist", "moduledict"):
+            yield from _containers(m.children)
 
 
 def _layer_norms(members, prefix: tuple[str, ...]) -> tuple[list, list | None]:
