@@ -50,7 +50,10 @@ def reads(node: KeyNode) -> int | None:
     if all(is_index(n) for n in names):
         return reads(node.children[min(names, key=int)])
     if all(not node.children[n].children for n in names):  # conv1, bn1, conv2, ...: the first
-        leaves = sorted(names, key=lambda n: (len(_weight(node.children[n])) == 1, name_order(n)))
+        # (a leaf without a weight, a position table, sorts like a conv)
+        leaves = sorted(
+            names, key=lambda n: (len(_weight(node.children[n]) or ()) == 1, name_order(n))
+        )
         return reads(node.children[leaves[0]])  # (a conv before a norm: `conv`, `bn`)
     widths = [w for n in names if (w := reads(node.children[n])) is not None]
     if len(set(widths)) == 1:

@@ -2,17 +2,18 @@
 (`self.body.conv1(x)`) instead of calling them (`self.body(x)`).
 
 Such a forward is a reading of its keys alone that nothing the model computes depends on, and its
-parent's pattern may have read the same layers otherwise: osmr's ResNet unit reads its `body`'s two
-convs and adds the identity itself, so `body` matched alone as a BasicBlock adds the input a
-second time; timm's GhostBottleneck activates its first Ghost module and not its second, which
-share one class whose own forward activates both. A reader who calls that class trusts it, so
-where it says `inferred` it says `guessed` instead, naming why.
+parent's pattern may have read the same layers otherwise. The case that bites is a residual:
+osmr's ResNet unit reads its `body`'s two convs and adds the identity itself, so `body` matched
+alone as a BasicBlock adds the input a second time. A reader who calls that class trusts it, so
+where such a forward adds its own input and says `inferred`, it says `guessed` instead, naming
+why. Others (a patch embedding whose conv a ViT's embeddings read) keep their trust: flagging
+every one made exact files say guessed for forwards that compose their layers the parent's way.
 """
 
 from __future__ import annotations
 
 from codegen.ir import ClassDef, Module
-from codegen.ir.graph import Graph
+from codegen.ir.graph import Graph, Value
 
 CONTAINERS = ("sequential", "modulelist", "repeat", "moduledict")
 
@@ -23,12 +24,31 @@ UNRUN_NOTE = (
 
 
 def flag_unrun_forwards(classes: list[ClassDef]) -> None:
-    """Inferred classes no forward calls (from the top class down) say guessed."""
+    """Inferred classes no forward calls (from the top class down) and whose own forward adds
+    its input back say guessed."""
     run = _run_classes(classes)
     for cls in classes:
-        if cls.name not in run and cls.forward.trust == "inferred" and not cls.forward.missing:
+        if (
+            cls.name not in run
+            and cls.forward.trust == "inferred"
+            and not cls.forward.missing
+            and _adds_its_input(cls.forward.graph)
+        ):
             cls.forward.trust = "guessed"
             cls.forward.trust_note = UNRUN_NOTE
+
+
+def _adds_its_input(graph: Graph | None) -> bool:
+    """Whether the forward adds one of its inputs to something it computed (a residual)."""
+    if graph is None:
+        return False
+    inputs = {i for i, n in enumerate(graph.nodes) if n.op == "input"}
+    return any(
+        n.op in ("call_function", "call_method")
+        and "add" in str(n.target)
+        and any(isinstance(a, Value) and a.index in inputs for a in n.args)
+        for n in graph.nodes
+    )
 
 
 def _run_classes(classes: list[ClassDef]) -> set[str]:
