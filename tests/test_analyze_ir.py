@@ -172,51 +172,6 @@ def test_blocks_that_differ_by_an_optional_member_are_one_class():
     assert {c.path.split(".")[0] for c in block.forward.choices} == {"BasicBlock"}
 
 
-def bottlenecks() -> dict[str, tuple[int, ...]]:
-    """A 7x7 stem and 1x1/3x3/1x1 bottlenecks: each stage's first with a projection (the second
-    stage's widening, so strided), then one without."""
-    shapes = {"conv1.weight": (8, 3, 7, 7), **batchnorm("bn1", 8)}
-    blocks = [("layer1.0", 8, 4, 16), ("layer1.1", 16, 4, 16)]
-    blocks += [("layer2.0", 16, 8, 32), ("layer2.1", 32, 8, 32)]
-    for name, cin, mid, out in blocks:
-        shapes[f"{name}.conv1.weight"] = (mid, cin, 1, 1)
-        shapes[f"{name}.conv2.weight"] = (mid, mid, 3, 3)
-        shapes[f"{name}.conv3.weight"] = (out, mid, 1, 1)
-        norms = [("bn1", mid), ("bn2", mid), ("bn3", out)]
-        if name.endswith(".0"):
-            shapes[f"{name}.downsample.0.weight"] = (out, cin, 1, 1)
-            norms.append(("downsample.1", out))
-        for bn, c in norms:
-            shapes.update(batchnorm(f"{name}.{bn}", c))
-    shapes["fc.weight"], shapes["fc.bias"] = (10, 32), (10,)
-    return shapes
-
-
-def test_blocks_that_differ_only_by_a_stride_are_one_class():
-    """torchvision's `Bottleneck(..., stride)`: a stage's strided first block and an unstrided one
-    with the same members are one class taking the stride as an argument, not `Layer2Bottleneck`.
-    (Where a stride changes what a block's forward computes, each merged block's own forward is
-    compared and the classes stay apart: zoo 11's osmr_resnet goes through that path.)"""
-    from codegen.ir import Ref
-
-    ir = analyze(table(bottlenecks()))
-    assert [c.name for c in ir.classes] == ["Bottleneck", "RecoveredModel"]
-    block = ir.classes[0]
-    assert [p.name for p in block.params][-1] == "stride"
-    strides = [
-        next(a.value for a in b.args if a.keyword == "stride")
-        for m in ir.top.members
-        if isinstance(m, Module) and m.attr.startswith("layer")
-        for b in m.children
-    ]
-    assert strides == [1, 1, 2, 1]
-    downsample = next(m for m in block.members if m.attr == "downsample")
-    assert downsample.present_if == [  # built where the stride or the width calls for it
-        (Ref("stride"), 1),
-        (Ref("in_channels"), Ref("out_channels")),
-    ]
-
-
 def test_an_optional_member_no_argument_accounts_for_keeps_two_classes():
     """A projection between equal widths at an equal stride (a projection that keeps the width
     strides by convention; the hints say it does not): nothing in the arguments says when it is

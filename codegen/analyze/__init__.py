@@ -16,8 +16,7 @@ from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
 from codegen.analyze.unrun import flag_unrun_forwards
 from codegen.analyze.evidence import recorded_choices
-from codegen.ir import Call, ClassDef, Forward, IOSpec, Module, ModelIR, Param, Ref, Source
-from codegen.ir import Tensor, class_choices
+from codegen.ir import Call, ClassDef, IOSpec, Module, ModelIR, Param, Ref, Source, class_choices
 from codegen.ir.graph import Graph, Slice, Value, values_in
 from codegen.keytree import build_tree
 from codegen.naming import role_names
@@ -42,43 +41,15 @@ def analyze(
     # again with those pins until none is new (each run can only add pins, so this ends).
     pins: dict[tuple[str, str], tuple[Any, str]] = {}
     for _ in range(MAX_PIN_ROUNDS):
-        ir, requested = _analyze_merging(args, pins)
+        try:
+            ir, requested = _analyze(*args, merge_optional=True, structural=pins)
+        except Unmergeable:
+            ir, requested = _analyze(*args, merge_optional=False, structural=pins)
         new = {k: v for k, v in requested.items() if k not in pins}
         if not new:
             break
         pins.update(new)
     return ir
-
-
-def _analyze_merging(
-    args: tuple, pins: dict[tuple[str, str], tuple[Any, str]]
-) -> tuple[ModelIR, dict[tuple[str, str], tuple[Any, str]]]:
-    """Analysis merging classes that differ only by unrecorded values or optional members. Where a
-    merge proves wrong (structure.Unmergeable), or a merge by values leaves some forward less known
-    than without it (a cell pattern that reads each separable conv's own stride), again merging
-    less."""
-    try:
-        ir, requested, by_values = _analyze(*args, True, True, pins)
-    except Unmergeable:
-        ir, by_values = None, True
-    if ir is not None and (not by_values or _unknowns(ir) == (0, 0)):
-        return ir, requested
-    try:
-        fewer, fewer_requested, _ = _analyze(*args, True, False, pins)
-    except Unmergeable:
-        if ir is not None:
-            return ir, requested
-        fewer, fewer_requested, _ = _analyze(*args, False, False, pins)
-    if ir is None or _unknowns(fewer) < _unknowns(ir):
-        return fewer, fewer_requested
-    return ir, requested
-
-
-def _unknowns(ir: ModelIR) -> tuple[int, int]:
-    """How many modules below the top have a missing, then a guessed, forward (counted by module,
-    not class, so that merging classes alone changes nothing)."""
-    below = [c.forward.trust for c in ir.classes if not c.is_top for _ in c.instances]
-    return below.count("missing"), below.count("guessed")
 
 
 MAX_PIN_ROUNDS = 5  # lin11: a stack whose classes split once pinned needs a fourth
@@ -92,9 +63,8 @@ def _analyze(
     calibrated: dict[tuple[str, str], Any] | None,
     calibration_note: str,
     merge_optional: bool,
-    merge_choices: bool,
     structural: dict[tuple[str, str], tuple[Any, str]],
-) -> tuple[ModelIR, dict[tuple[str, str], tuple[Any, str]], bool]:
+) -> tuple[ModelIR, dict[tuple[str, str], tuple[Any, str]]]:
     buffer_hints = tensor_kind_hints(hints or {}, table)
     hints = {
         p: {n: v for n, v in values.items() if n != "kind"} for p, values in (hints or {}).items()
@@ -108,9 +78,7 @@ def _analyze(
     )
     resolver.recorded = recorded_choices(table.modules)
     resolver.structural = dict(structural)
-    builder = StructureBuilder(
-        resolver, buffer_hints, class_name, table.modules, merge_optional, merge_choices
-    )
+    builder = StructureBuilder(resolver, buffer_hints, class_name, table.modules, merge_optional)
     structure = builder.build(build_tree(table, canonical=True))
 
     classes: list[ClassDef] = []
@@ -181,10 +149,9 @@ def _analyze(
     )
     resolver.requested = {}  # the first pass's classes had other names: only this pass's count
     _infer_forwards(classes, resolver, recorded, structure.groups)
-    for group, cls in zip(structure.groups, classes):  # (one class per group, in order)
-        if group.optional or group.variants:
-            _same_forward_for_variants(cls, group, classes, resolver)
+    for group in structure.groups:
         if group.optional:
+            cls = next(c for c in classes if group.instances[0].module.type_name == c.name)
             _pass_through_optional(cls, group, classes, resolver)
     _lists_for_multi_input_items(classes)
     _flag_guessed_slots(classes)
@@ -207,7 +174,7 @@ def _analyze(
         calibration=calibration_note,
     )
     ir = ModelIR(classes, source, summary=_summary(classes), warnings=warnings)
-    return ir, resolver.requested, any(g.variants for g in structure.groups)
+    return ir, resolver.requested
 
 
 def _flag_guessed_slots(classes: list[ClassDef]) -> None:
@@ -594,45 +561,6 @@ def _lists_for_multi_input_items(classes: list[ClassDef]) -> None:
                 relist(m, (m.attr,))
 
 
-def _forward_on(
-    cls: ClassDef,
-    members: list[Module | Tensor],
-    classes: list[ClassDef],
-    resolver: ChoiceResolver,
-) -> Forward:
-    """The forward CLS's patterns infer for one instance's MEMBERS, leaving no trace in RESOLVER."""
-    made, used = len(resolver.made), set(resolver.used_hints)
-    requested = dict(resolver.requested)
-    roles = {c.name: c.forward.role for c in classes if not c.forward.missing}
-    settled = {c.name: c for c in classes}
-    found = infer_forward(
-        ClassDef(cls.name, cls.params, members), resolver, frozenset(), roles, settled
-    )
-    del resolver.made[made:]
-    resolver.used_hints, resolver.requested = used, requested
-    return found
-
-
-def _same_forward_for_variants(
-    cls: ClassDef, group: ClassGroup, classes: list[ClassDef], resolver: ChoiceResolver
-) -> None:
-    """Blocks merged for differing only by values the checkpoint does not record (structure.py):
-    each one's forward, inferred on its own values, must be the class's (a stride may decide a
-    mobile block's residual): else Unmergeable."""
-    g = cls.forward.graph
-    if g is None or cls.forward.missing:
-        raise Unmergeable(f"{cls.name}: no forward to share between its merged blocks")
-    for variant in group.variants:
-        other = _forward_on(cls, variant.members, classes, resolver)
-        if (
-            other.graph is None
-            or other.missing
-            or other.trust != cls.forward.trust
-            or _shape(other.graph) != _shape(g)
-        ):
-            raise Unmergeable(f"{cls.name}: {variant.node.path} computes something else")
-
-
 def _pass_through_optional(
     cls: ClassDef, group: ClassGroup, classes: list[ClassDef], resolver: ChoiceResolver
 ) -> None:
@@ -643,7 +571,14 @@ def _pass_through_optional(
     if g is None or cls.forward.missing:
         raise Unmergeable(f"{cls.name}: no forward to pass its optional members through")
     lacking = next(inst for inst in group.instances if inst.absent)
-    without = _forward_on(cls, lacking.members, classes, resolver)
+    made, used = len(resolver.made), set(resolver.used_hints)
+    requested = dict(resolver.requested)
+    roles = {c.name: c.forward.role for c in classes if not c.forward.missing}
+    settled = {c.name: c for c in classes}
+    bare = ClassDef(cls.name, cls.params, lacking.members)
+    without = infer_forward(bare, resolver, frozenset(), roles, settled)
+    del resolver.made[made:]
+    resolver.used_hints, resolver.requested = used, requested
     expected = g
     for attr in group.optional:
         expected = _without_call(expected, attr)

@@ -105,10 +105,9 @@ class Instance:
 
 
 class Unmergeable(Exception):
-    """Blocks merged for differing only by optional members or by unrecorded values turned out not
-    to be one class (no condition on the arguments tells them apart, the forward does not pass the
-    input through where the member is missing, or a stride changes what the forward computes):
-    analysis runs again merging less."""
+    """Blocks merged for differing only by optional members turned out not to be one class (no
+    condition on the arguments tells them apart, or the forward does not pass the input through
+    where the member is missing): analysis runs again without merging."""
 
 
 @dataclass
@@ -121,9 +120,6 @@ class ClassGroup:
     named: str = ""  # the attribute name its forward depends on (registry.named_role), or ""
     recorded_name: bool = False  # the name is the class's own, from a whole-model pickle
     optional: list[str] = field(default_factory=list)  # members some instances lack (in order)
-    # One instance of each class merged in for differing only by choices (a block with stride 2):
-    # analyze checks that its forward, inferred on its own values, is the class's forward.
-    variants: list[Instance] = field(default_factory=list)
 
 
 @dataclass
@@ -142,11 +138,9 @@ class StructureBuilder:
         top_name: str,
         described: Any = None,
         merge_optional: bool = True,
-        merge_choices: bool = True,
     ) -> None:
         self.resolver = resolver
         self.merge_optional = merge_optional
-        self.merge_choices = merge_optional and merge_choices
         # A whole-model pickle's module tree (codegen.load.module_pickle): exact types and arguments
         self.described = described
         self.notes: list[str] = []  # what the pickle recorded that the file does not reproduce
@@ -386,38 +380,30 @@ class StructureBuilder:
         """One class for blocks that differ only by members some of them lack (a residual block
         with and without its shortcut's projection): the larger group takes the smaller one's
         instances, which record what they lack. Values a layer does not record (a conv's stride,
-        a choice) may differ; hyperparams.py lifts them and says when the member is built.
-        First, blocks with the same members that differ only by such values (a ResNet stage's
-        strided first bottleneck) become one class taking them as arguments, as torchvision's
-        `Bottleneck(..., stride)` does."""
-        for only_choices in (True, False) if self.merge_choices else (False,):
-            while True:
-                pair = next(
-                    (
-                        (a, b, extra)
-                        for b in self.order
-                        for a in self.order
-                        if a is not b
-                        and top is not a
-                        and top is not b
-                        and (extra := _optional_extra(a, b, only_choices)) is not None
-                    ),
-                    None,
-                )
-                if pair is None:
-                    break
-                a, b, extra = pair
-                for inst in a.instances:
-                    inst.module.type_name = b.name
-                    b.instances.append(Instance(inst.node, inst.members, inst.module, extra))
-                if only_choices:
-                    b.variants += [a.instances[0], *a.variants]
-                else:
-                    b.optional = extra
-                    b.variants += a.variants
-                self.order = [g for g in self.order if g is not a]
-                del self.groups[a.key]
-                self.taken_names.discard(a.name)
+        a choice) may differ; hyperparams.py lifts them and says when the member is built."""
+        while True:
+            pair = next(
+                (
+                    (a, b, extra)
+                    for b in self.order
+                    for a in self.order
+                    if a is not b
+                    and top is not a
+                    and top is not b
+                    and (extra := _optional_extra(a, b)) is not None
+                ),
+                None,
+            )
+            if pair is None:
+                break
+            a, b, extra = pair
+            for inst in a.instances:
+                inst.module.type_name = b.name
+                b.instances.append(Instance(inst.node, inst.members, inst.module, extra))
+            b.optional = extra
+            self.order = [g for g in self.order if g is not a]
+            del self.groups[a.key]
+            self.taken_names.discard(a.name)
         self.order = _after_their_parts(self.order)
 
     def _described(self, path: str) -> Any:
@@ -1027,24 +1013,17 @@ def _stack_of(path: str, resolver: ChoiceResolver) -> str:
     return next((part for part in path.split(".") if part in STACKS), "")
 
 
-def _optional_extra(
-    a: ClassGroup, b: ClassGroup, only_choices: bool = False
-) -> tuple[str, ...] | None:
+def _optional_extra(a: ClassGroup, b: ClassGroup) -> tuple[str, ...] | None:
     """The modules B's instances hold beyond A's, when that is all that tells them apart: the
     other members match in order, type and structure, up to values the checkpoint does not record
     (choices). A's layers then take, as arguments, the choices B's layers pass (a stride of 1
-    that was left out); None, touching nothing, when they cannot. With ONLY_CHOICES: () where the
-    two hold the same members and differ only by such values, else None."""
+    that was left out); None, touching nothing, when they cannot."""
     if a.optional or b.optional or a.named != b.named or a.recorded_name or b.recorded_name:
         return None
     mine, theirs = a.instances[0].members, b.instances[0].members
     by_attr = {m.attr: m for m in theirs}
     extra = tuple(m.attr for m in theirs if m.attr not in {n.attr for n in mine})
-    if only_choices:
-        # the same subtree shape, role and context (a.key[2:]: named role, stack, activation set)
-        if extra or len(mine) != len(theirs) or a.key[0] != b.key[0] or a.key[2:] != b.key[2:]:
-            return None
-    elif not extra or len(mine) + len(extra) != len(theirs):
+    if not extra or len(mine) + len(extra) != len(theirs):
         return None
     if not all(isinstance(by_attr[e], Module) and by_attr[e].kind != "repeat" for e in extra):
         return None
