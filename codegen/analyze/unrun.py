@@ -39,16 +39,24 @@ def flag_unrun_forwards(classes: list[ClassDef]) -> None:
 
 
 def _adds_its_input(graph: Graph | None) -> bool:
-    """Whether the forward adds one of its inputs to something it computed (a residual)."""
+    """Whether the forward adds one of its inputs to what its layers computed (a residual; not a
+    bias added to the input, as a router's score correction does)."""
     if graph is None:
         return False
     inputs = {i for i, n in enumerate(graph.nodes) if n.op == "input"}
-    return any(
-        n.op in ("call_function", "call_method")
-        and "add" in str(n.target)
-        and any(isinstance(a, Value) and a.index in inputs for a in n.args)
-        for n in graph.nodes
-    )
+    layered: set[int] = set()  # nodes computed through a member's call
+    for i, n in enumerate(graph.nodes):
+        values = [a.index for a in n.args if isinstance(a, Value)]
+        if n.op == "call_module" or any(v in layered for v in values):
+            layered.add(i)
+        if (
+            n.op in ("call_function", "call_method")
+            and "add" in str(n.target)
+            and any(v in inputs for v in values)
+            and any(v in layered for v in values)
+        ):
+            return True
+    return False
 
 
 def _run_classes(classes: list[ClassDef]) -> set[str]:
