@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tests.redraw import reference_and_input
+from tests.redraw import generative_reference
 
 # ----------------------------------------------------------- ESRGAN (xinntao, original repo)
 
@@ -576,8 +576,4 @@ ZOO = {  # name: (build, input shape, takes a timestep)
 def build(name: str) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
     """The reference at unit scale in eval mode, and the inputs its forward takes (an image or a
     latent, and one timestep per sample for the diffusion model)."""
-    make, shape, timed = ZOO[name]
-    model, x = reference_and_input(make, shape)
-    if timed:
-        return model, (x, torch.tensor([3, 700]))
-    return model, (x,)
+    return generative_reference(ZOO[name])

@@ -39,7 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tests.redraw import reference_and_input
+from tests.redraw import generative_reference
 
 # --------------------------------------------------------------- DeepFindr SimpleUnet (DDPM)
 
@@ -542,8 +542,4 @@ ZOO = {  # name: (build, input shape, takes a timestep)
 def build(name: str) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
     """The reference at unit scale in eval mode, and the inputs its forward takes (an image, and
     one timestep per sample for the diffusion U-Net)."""
-    make, shape, timed = ZOO[name]
-    model, x = reference_and_input(make, shape)
-    if timed:
-        return model, (x, torch.tensor([3, 700]))
-    return model, (x,)
+    return generative_reference(ZOO[name])

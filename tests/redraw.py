@@ -41,3 +41,12 @@ def reference_and_input(make: Callable[[], torch.nn.Module], shape: tuple[int, .
     model = unit_scale(make())
     torch.manual_seed(3)
     return model, torch.randn(*shape)
+
+
+def generative_reference(row: tuple) -> tuple:
+    """A generative zoo's row (make, input shape, takes a timestep): the reference at unit scale
+    and the inputs its forward takes (an image or a latent, and one timestep per sample where it
+    takes one)."""
+    make, shape, timed = row
+    model, x = reference_and_input(make, shape)
+    return model, ((x, torch.tensor([3, 700])) if timed else (x,))
