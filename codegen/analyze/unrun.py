@@ -2,18 +2,20 @@
 (`self.body.conv1(x)`) instead of calling them (`self.body(x)`).
 
 Such a forward is a reading of its keys alone that nothing the model computes depends on, and its
-parent's pattern may have read the same layers otherwise. The case that bites is a residual:
+parent's pattern may have read the same layers otherwise. It bites where the forward joins paths:
 osmr's ResNet unit reads its `body`'s two convs and adds the identity itself, so `body` matched
-alone as a BasicBlock adds the input a second time. A reader who calls that class trusts it, so
-where such a forward adds its own input and says `inferred`, it says `guessed` instead, naming
-why. Others (a patch embedding whose conv a ViT's embeddings read) keep their trust: flagging
-every one made exact files say guessed for forwards that compose their layers the parent's way.
+alone as a BasicBlock adds the input a second time; timm's GhostBottleneck activates its first
+Ghost module and not its second, which share one class whose own forward (a concatenation)
+activates both. A reader who calls that class trusts it, so where such a forward says `inferred`
+it says `guessed` instead, naming why. A plain chain (a patch embedding whose conv a ViT's
+embeddings read) keeps its trust: flagging every one made exact files say guessed for forwards
+that compose their layers the only way they can.
 """
 
 from __future__ import annotations
 
 from codegen.ir import ClassDef, Module
-from codegen.ir.graph import Graph, Value
+from codegen.ir.graph import Graph, values_in
 
 CONTAINERS = ("sequential", "modulelist", "repeat", "moduledict")
 
@@ -24,37 +26,36 @@ UNRUN_NOTE = (
 
 
 def flag_unrun_forwards(classes: list[ClassDef]) -> None:
-    """Inferred classes no forward calls (from the top class down) and whose own forward adds
-    its input back say guessed."""
+    """Inferred classes no forward calls (from the top class down) and whose own forward joins
+    paths say guessed."""
     run = _run_classes(classes)
     for cls in classes:
         if (
             cls.name not in run
             and cls.forward.trust == "inferred"
             and not cls.forward.missing
-            and _adds_its_input(cls.forward.graph)
+            and _joins_paths(cls.forward.graph)
         ):
             cls.forward.trust = "guessed"
             cls.forward.trust_note = UNRUN_NOTE
 
 
-def _adds_its_input(graph: Graph | None) -> bool:
-    """Whether the forward adds one of its inputs to what its layers computed (a residual; not a
-    bias added to the input, as a router's score correction does)."""
+def _joins_paths(graph: Graph | None) -> bool:
+    """Whether the forward joins two values computed from its input (a residual sum, a gate's
+    product, a concatenation): where its parent reads its layers, those joins are what the parent
+    may do otherwise. A chain (a patch embedding's conv, flatten, transpose) or a step with a
+    parameter (a router's bias added to its scores) has none."""
     if graph is None:
         return False
-    inputs = {i for i, n in enumerate(graph.nodes) if n.op == "input"}
-    layered: set[int] = set()  # nodes computed through a member's call
+    data: set[int] = set()  # nodes computed from an input
     for i, n in enumerate(graph.nodes):
-        values = [a.index for a in n.args if isinstance(a, Value)]
-        if n.op == "call_module" or any(v in layered for v in values):
-            layered.add(i)
-        if (
-            n.op in ("call_function", "call_method")
-            and "add" in str(n.target)
-            and any(v in inputs for v in values)
-            and any(v in layered for v in values)
-        ):
+        if n.op == "input":
+            data.add(i)
+            continue
+        used = {v.index for v in values_in(list(n.args) + list(n.kwargs.values()))} & data
+        if used:
+            data.add(i)
+        if len(used) > 1 and n.op != "output":
             return True
     return False
 
