@@ -47,8 +47,13 @@ def assert_causal_lm_exact(reference: torch.nn.Module, ours: torch.nn.Module) ->
 
 
 def assert_trusted(source: str) -> None:
+    """No class is missing, and none is guessed but one the model never runs (analyze/unrun.py:
+    its own forward joins paths its parent reads otherwise, so nothing the model gives checks it).
+    """
     assert "NotImplementedError" not in source
-    assert "Forward trust: guessed" not in source and "Forward trust: missing" not in source
+    assert "Forward trust: missing" not in source
+    guessed = [c for c in source.split("\nclass ")[1:] if "Forward trust: guessed" in c]
+    assert all("the model never runs this forward" in " ".join(c.split()) for c in guessed)
 
 
 def generate_for(tmp_path: Any, model_cls: str, config_cls: str, config: dict) -> tuple:

@@ -18,6 +18,7 @@ import pytest
 import torch
 import transformers
 
+from tests.library_compare import assert_trusted
 from tests.generated_module import generate_from_folder
 from tests.redraw import unit_scale
 from tests.tiny_configs import DENSE
@@ -128,8 +129,7 @@ def test_mla_11_family_is_exact(tmp_path, name):
         want = model(input_ids=ids).logits
         torch.testing.assert_close(ours(ids), want, atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(torch.jit.script(ours)(ids), want, atol=1e-5, rtol=1e-4)
-    trust = " ".join(source.split("Values the checkpoint")[0].split())
-    assert "guessed" not in trust and "missing" not in trust, trust
+    assert_trusted(source)
 
 
 def test_layers_reusing_an_earlier_indexer_are_flagged(tmp_path):
