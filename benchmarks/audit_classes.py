@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import re
 import sys
 import tempfile
 import time
@@ -66,15 +65,6 @@ class ClassAudit:
     @property
     def silent(self) -> bool:
         return self.trust in TRUSTED and bool(self.differing)
-
-
-def class_trust(source: str) -> dict[str, str]:
-    """Each class of a generated file and its docstring's trust level (no line: exact)."""
-    trust = {}
-    for match in re.finditer(r"^class (\w+)\(.*?\n(.*?)(?=^class |\Z)", source, re.M | re.S):
-        level = re.search(r'^    """Forward trust: (\w+)', match.group(2), re.M)
-        trust[match.group(1)] = level.group(1) if level else "exact"
-    return trust
 
 
 def _detached(value):
@@ -214,6 +204,8 @@ def called_classes(model: nn.Module, inputs: tuple) -> set[str]:
 def audit(reference: nn.Module, inputs: tuple, model: nn.Module, source: str) -> list[ClassAudit]:
     """Each class of the generated file, its trust and what replaying the reference's recorded
     submodule calls on its instances showed."""
+    from tests.zoo_verdicts import class_trust
+
     trust = class_trust(source)
     found = {name: ClassAudit(name, level) for name, level in trust.items()}
     calls = recorded_calls(reference, inputs)

@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import importlib
 import io
-import re
 import sys
 import tempfile
 import time
@@ -48,7 +47,7 @@ def names(selected: list[str]) -> list[str]:
 
 def measure(name: str) -> tuple[str, float, str, float]:
     """(verdict, largest difference, the guessed/missing classes, seconds)."""
-    from tests.zoo_verdicts import generate_from_state_dict, measured
+    from tests.zoo_verdicts import class_trust, generate_from_state_dict, measured
 
     class _Capsys:  # what generate_from_state_dict reads of pytest's capsys
         def __init__(self, err: io.StringIO) -> None:
@@ -71,10 +70,8 @@ def measure(name: str) -> tuple[str, float, str, float]:
         except Exception as exc:  # noqa: BLE001 - a benchmark row, not a test
             line = err.getvalue().strip().splitlines()[-1:] or [f"{type(exc).__name__}: {exc}"]
             return "crash", float("nan"), line[0][:150], time.perf_counter() - start
-    classes = re.findall(
-        r"^class (\w+)\(.*?\n    \"\"\"Forward trust: (guessed|missing)", source, re.M
-    )
-    shown = " ".join(f"{c}:{t[0]}" for c, t in classes)
+    flags = class_trust(source).items()
+    shown = " ".join(f"{c}:{t[0]}" for c, t in flags if t in ("guessed", "missing"))
     return found, diff, shown, time.perf_counter() - start
 
 

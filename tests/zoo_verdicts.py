@@ -26,6 +26,15 @@ def generate_from_state_dict(
     return model, out.read_text()
 
 
+def class_trust(source: str) -> dict[str, str]:
+    """Each class of a generated file and its docstring's trust level (no line: exact), in order."""
+    trust = {}
+    for match in re.finditer(r"^class (\w+)\(.*?\n(.*?)(?=^class |\Z)", source, re.M | re.S):
+        level = re.search(r'^    """Forward trust: (\w+)', match.group(2), re.M)
+        trust[match.group(1)] = level.group(1) if level else "exact"
+    return trust
+
+
 def flagged(source: str) -> bool:
     """The file itself marks a class guessed or missing."""
     return bool(set(re.findall(r"Forward trust: (\w+)", source)) & {"guessed", "missing"})
