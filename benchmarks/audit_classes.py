@@ -105,6 +105,11 @@ def recorded_calls(reference: nn.Module, inputs: tuple) -> dict[str, list[tuple]
     return calls
 
 
+def _generated(module: nn.Module) -> bool:
+    """A class of the generated file, not a torch.nn layer or container."""
+    return not type(module).__module__.startswith("torch.")
+
+
 def _first_tensor(value):
     """The tensor a caller reads first: the value itself, or the first of a tuple or dict."""
     if isinstance(value, torch.Tensor):
@@ -146,7 +151,7 @@ def children_as_recorded(module: nn.Module, path: str, calls: dict[str, list[tup
         # weights, and where its step boundary differs (timm's BatchNormAct2d, detectron2's conv
         # holding its norm, both at the path of a plain layer here) the reference's output would
         # stand in for less than it computed.
-        if name and q in calls and not type(sub).__module__.startswith("torch.nn"):
+        if name and q in calls and _generated(sub):
             hook = lambda m, a, k, o, q=q: substitute(m, a, k, o, q)  # noqa: E731
             handles.append(sub.register_forward_hook(hook, with_kwargs=True))
     try:
@@ -215,7 +220,7 @@ def audit(reference: nn.Module, inputs: tuple, model: nn.Module, source: str) ->
         found[name].runs = True
     for path, module in model.named_modules():
         name = type(module).__name__
-        if name not in found or type(module).__module__.startswith("torch."):
+        if name not in found or not _generated(module):
             continue
         row = found[name]
         shown = path or "(top)"
