@@ -10,8 +10,8 @@ Layouts of repositories no earlier zoo used, written from the structure of each 
   flattened map, `residual_input_conv`), a 4x4 stride-2 downsampling conv, a transposed-conv
   upsample of half the input width before the skip concat, `norm_out`, `conv_out`;
 - madebyollin/taesd's tiny autoencoder: numbered `encoder`/`decoder` Sequentials of 3x3 convs,
-  `Block`s (`conv` Sequential, `skip`, `fuse` ReLU), bias-free strided convs, a tanh `Clamp`, nearest
-  upsampling;
+  `Block`s (`conv` Sequential, `skip`, `fuse` ReLU), bias-free strided convs, a tanh `Clamp`,
+  nearest upsampling;
 - MIVRC/MSRN-PyTorch's MSRN: `sub_mean`/`add_mean` 1x1 convs, multi-scale residual blocks
   (`conv_3_1`, `conv_5_1`, their concat into `conv_3_2`/`conv_5_2`, a 1x1 `confusion`), a `tail`
   reading every block's output and the head's concatenated;
@@ -219,7 +219,10 @@ class TaesdBlock(nn.Module):
     def __init__(self, n_in: int, n_out: int) -> None:
         super().__init__()
         self.conv = nn.Sequential(
-            _taesd_conv(n_in, n_out), nn.ReLU(), _taesd_conv(n_out, n_out), nn.ReLU(),
+            _taesd_conv(n_in, n_out),
+            nn.ReLU(),
+            _taesd_conv(n_out, n_out),
+            nn.ReLU(),
             _taesd_conv(n_out, n_out),
         )
         self.skip = nn.Conv2d(n_in, n_out, 1, bias=False) if n_in != n_out else nn.Identity()
@@ -231,21 +234,34 @@ class TaesdBlock(nn.Module):
 
 def TaesdEncoder(latent_channels: int = 4, c: int = 16) -> nn.Sequential:
     return nn.Sequential(
-        _taesd_conv(3, c), TaesdBlock(c, c),
-        _taesd_conv(c, c, stride=2, bias=False), TaesdBlock(c, c),
-        _taesd_conv(c, c, stride=2, bias=False), TaesdBlock(c, c),
-        _taesd_conv(c, c, stride=2, bias=False), TaesdBlock(c, c),
+        _taesd_conv(3, c),
+        TaesdBlock(c, c),
+        _taesd_conv(c, c, stride=2, bias=False),
+        TaesdBlock(c, c),
+        _taesd_conv(c, c, stride=2, bias=False),
+        TaesdBlock(c, c),
+        _taesd_conv(c, c, stride=2, bias=False),
+        TaesdBlock(c, c),
         _taesd_conv(c, latent_channels),
     )
 
 
 def TaesdDecoder(latent_channels: int = 4, c: int = 16) -> nn.Sequential:
     return nn.Sequential(
-        TaesdClamp(), _taesd_conv(latent_channels, c), nn.ReLU(),
-        TaesdBlock(c, c), nn.Upsample(scale_factor=2), _taesd_conv(c, c, bias=False),
-        TaesdBlock(c, c), nn.Upsample(scale_factor=2), _taesd_conv(c, c, bias=False),
-        TaesdBlock(c, c), nn.Upsample(scale_factor=2), _taesd_conv(c, c, bias=False),
-        TaesdBlock(c, c), _taesd_conv(c, 3),
+        TaesdClamp(),
+        _taesd_conv(latent_channels, c),
+        nn.ReLU(),
+        TaesdBlock(c, c),
+        nn.Upsample(scale_factor=2),
+        _taesd_conv(c, c, bias=False),
+        TaesdBlock(c, c),
+        nn.Upsample(scale_factor=2),
+        _taesd_conv(c, c, bias=False),
+        TaesdBlock(c, c),
+        nn.Upsample(scale_factor=2),
+        _taesd_conv(c, c, bias=False),
+        TaesdBlock(c, c),
+        _taesd_conv(c, 3),
     )
 
 
@@ -621,7 +637,9 @@ class FCN8s(nn.Module):  # torchfcn/models/fcn8s.py, widths / 16, fc 64 (4096)
         self.pool2 = nn.MaxPool2d(2, stride=2, ceil_mode=True)
         for stage, (c_in, c) in ((3, (w[1], w[2])), (4, (w[2], w[3])), (5, (w[3], w[4]))):
             for i in (1, 2, 3):
-                self.add_module(f"conv{stage}_{i}", nn.Conv2d(c_in if i == 1 else c, c, 3, padding=1))
+                self.add_module(
+                    f"conv{stage}_{i}", nn.Conv2d(c_in if i == 1 else c, c, 3, padding=1)
+                )
                 self.add_module(f"relu{stage}_{i}", nn.ReLU(inplace=True))
             self.add_module(f"pool{stage}", nn.MaxPool2d(2, stride=2, ceil_mode=True))
         self.fc6 = nn.Conv2d(w[4], 64, 7)

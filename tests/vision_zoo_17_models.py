@@ -613,7 +613,9 @@ class AppleMobileOne(nn.Module):  # mobileone_s0 layout (k=4 branches), widths /
         layers = []
         for stride in strides:
             layers.append(
-                MobileOneBlock(self.in_planes, self.in_planes, 3, stride, 1, self.in_planes, branches)
+                MobileOneBlock(
+                    self.in_planes, self.in_planes, 3, stride, 1, self.in_planes, branches
+                )
             )
             layers.append(MobileOneBlock(self.in_planes, planes, 1, 1, 0, 1, branches))
             self.in_planes = planes
@@ -676,9 +678,15 @@ class KlTree(nn.Module):  # pytorch-cifar dla.py Tree
 class KlDLA(nn.Module):  # pytorch-cifar dla.py DLA, widths / 8
     def __init__(self, classes: int = 10) -> None:
         super().__init__()
-        self.base = nn.Sequential(nn.Conv2d(3, 4, 3, 1, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU(True))
-        self.layer1 = nn.Sequential(nn.Conv2d(4, 4, 3, 1, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU(True))
-        self.layer2 = nn.Sequential(nn.Conv2d(4, 8, 3, 1, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(True))
+        self.base = nn.Sequential(
+            nn.Conv2d(3, 4, 3, 1, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU(True)
+        )
+        self.layer1 = nn.Sequential(
+            nn.Conv2d(4, 4, 3, 1, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU(True)
+        )
+        self.layer2 = nn.Sequential(
+            nn.Conv2d(4, 8, 3, 1, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(True)
+        )
         self.layer3 = KlTree(8, 8, level=1, stride=1)
         self.layer4 = KlTree(8, 16, level=2, stride=2)
         self.layer5 = KlTree(16, 32, level=1, stride=2)
