@@ -15,16 +15,18 @@ Layouts of repositories no earlier zoo used, written from the structure of each 
 - MIVRC/MSRN-PyTorch's MSRN: `sub_mean`/`add_mean` 1x1 convs, multi-scale residual blocks
   (`conv_3_1`, `conv_5_1`, their concat into `conv_3_2`/`conv_5_2`, a 1x1 `confusion`), a `tail`
   reading every block's output and the head's concatenated;
-- xinntao/Real-ESRGAN's SRVGGNetCompact: one `body` ModuleList of convs and per-channel PReLUs, a
-  PixelShuffle, the nearest-upsampled input added;
+- yjn870/IDN-pytorch's IDN: `fblock`, `dblocks` of information distillation blocks
+  (`enhancement_top`/`enhancement_bottom` Sequentials with grouped convs and LeakyReLU 0.05, a
+  channel slice kept aside and concatenated after the input, a 1x1 `compression`), a 17x17
+  transposed conv `deconv`, a bicubic upsample of the input added;
 - VainF/DeepLabV3Plus-Pytorch's DeepLabV3+: a dilated ResNet `backbone` read at two depths, an
   ASPP (`convs` list: 1x1, three dilated 3x3, an image pool resized back; `project`), a `project`
   of the low-level features, bilinear resizes, a `classifier`;
 - 4uiiurz1/pytorch-nested-unet's NestedUNet (U-Net++): `conv{i}_{j}` VGGBlocks, dense nested
   skips concatenated, one shared max-pool and bilinear align-corners upsample;
-- junyanz/pytorch-CycleGAN-and-pix2pix's UnetGenerator: recursive UnetSkipConnectionBlocks (one
-  `model` Sequential each, nested), an in-place LeakyReLU that also changes the skip, bias-free
-  convs under batch norm, the input concatenated before the block's output;
+- jvanvugt/pytorch-unet's UNet (padding=False): `down_path`/`up_path` ModuleLists of
+  `UNetConvBlock`s (`block` Sequentials of unpadded convs and ReLUs), `UNetUpBlock`s (`up` 2x2
+  transposed conv, the skip center-cropped to it and concatenated after it), a functional max-pool;
 - wkentaro/pytorch-fcn's FCN8s: flat `conv1_1`..`fc7`, a 100-pixel pad on the first conv, ceil-mode
   pools, `score_pool3/4`, bias-free transposed `upscore*` convs and fixed crops (5, 9, 31).
 """
@@ -334,30 +336,63 @@ class MSRN(nn.Module):  # msrn.py MSRN, x2, n_feats 8 (64), 3 blocks (8)
         return self.add_mean(x)
 
 
-# ------------------------------------------------------------------ Real-ESRGAN SRVGGNetCompact
+# ------------------------------------------------------------------ yjn870 IDN
 
 
-class SRVGGNetCompact(nn.Module):  # basicsr/archs/srvgg_arch.py, num_feat 16 (64), 4 convs
-    def __init__(self, num_in_ch=3, num_out_ch=3, num_feat=16, num_conv=4, upscale=4) -> None:
+class IdnDBlock(nn.Module):  # IDN-pytorch models.py DBlock
+    def __init__(self, num_features: int, d: int, s: int) -> None:
         super().__init__()
-        self.upscale = upscale
-        self.body = nn.ModuleList()
-        self.body.append(nn.Conv2d(num_in_ch, num_feat, 3, 1, 1))
-        self.body.append(nn.PReLU(num_parameters=num_feat))
-        for _ in range(num_conv):
-            self.body.append(nn.Conv2d(num_feat, num_feat, 3, 1, 1))
-            self.body.append(nn.PReLU(num_parameters=num_feat))
-        self.body.append(nn.Conv2d(num_feat, num_out_ch * upscale * upscale, 3, 1, 1))
-        self.upsampler = nn.PixelShuffle(upscale)
+        self.num_features, self.s = num_features, s
+        self.enhancement_top = nn.Sequential(
+            nn.Conv2d(num_features, num_features - d, 3, padding=1),
+            nn.LeakyReLU(0.05),
+            nn.Conv2d(num_features - d, num_features - 2 * d, 3, padding=1, groups=4),
+            nn.LeakyReLU(0.05),
+            nn.Conv2d(num_features - 2 * d, num_features, 3, padding=1),
+            nn.LeakyReLU(0.05),
+        )
+        self.enhancement_bottom = nn.Sequential(
+            nn.Conv2d(num_features - d, num_features, 3, padding=1),
+            nn.LeakyReLU(0.05),
+            nn.Conv2d(num_features, num_features - d, 3, padding=1, groups=4),
+            nn.LeakyReLU(0.05),
+            nn.Conv2d(num_features - d, num_features + d, 3, padding=1),
+            nn.LeakyReLU(0.05),
+        )
+        self.compression = nn.Conv2d(num_features + d, num_features, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = x
-        for layer in self.body:
-            out = layer(out)
-        out = self.upsampler(out)
-        base = F.interpolate(x, scale_factor=self.upscale, mode="nearest")
-        out += base
-        return out
+        residual = x
+        x = self.enhancement_top(x)
+        cut = int(self.num_features - self.num_features / self.s)
+        slice_1 = x[:, :cut, :, :]
+        slice_2 = x[:, cut:, :, :]
+        x = self.enhancement_bottom(slice_1)
+        x = x + torch.cat((residual, slice_2), 1)
+        return self.compression(x)
+
+
+class IDN(nn.Module):  # IDN-pytorch models.py IDN, x2, num_features 16 (64), d 4 (16)
+    def __init__(self, scale_factor: int = 2, num_features: int = 16, d: int = 4, s: int = 4):
+        super().__init__()
+        self.fblock = nn.Sequential(
+            nn.Conv2d(1, num_features, 3, padding=1),
+            nn.LeakyReLU(0.05),
+            nn.Conv2d(num_features, num_features, 3, padding=1),
+            nn.LeakyReLU(0.05),
+        )
+        self.dblocks = nn.Sequential(*[IdnDBlock(num_features, d, s) for _ in range(2)])
+        self.deconv = nn.ConvTranspose2d(
+            num_features, 1, 17, stride=scale_factor, padding=8, output_padding=scale_factor - 1
+        )
+        self.bicubic = nn.Upsample(scale_factor=scale_factor, mode="bicubic")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bicubic = self.bicubic(x)
+        x = self.fblock(x)
+        x = self.dblocks(x)
+        x = self.deconv(x)
+        return bicubic + x
 
 
 # ------------------------------------------------------------------ VainF DeepLabV3+
@@ -567,55 +602,69 @@ class NestedUNet(nn.Module):  # archs.py NestedUNet, nb_filter / 8, no deep supe
         return self.final(x0_4)
 
 
-# ------------------------------------------------------------------ CycleGAN UnetGenerator
+# ------------------------------------------------------------------ jvanvugt pytorch-unet
 
 
-class UnetSkipConnectionBlock(nn.Module):  # models/networks.py, norm_layer=BatchNorm2d
-    def __init__(
-        self, outer_nc, inner_nc, input_nc=None, submodule=None, outermost=False, innermost=False
-    ) -> None:
+class UNetConvBlock(nn.Module):  # unet.py UNetConvBlock
+    def __init__(self, in_size: int, out_size: int, padding: bool, batch_norm: bool) -> None:
         super().__init__()
-        self.outermost = outermost
-        use_bias = False  # norm_layer is BatchNorm2d
-        if input_nc is None:
-            input_nc = outer_nc
-        downconv = nn.Conv2d(input_nc, inner_nc, 4, 2, 1, bias=use_bias)
-        downrelu = nn.LeakyReLU(0.2, True)
-        downnorm = nn.BatchNorm2d(inner_nc)
-        uprelu = nn.ReLU(True)
-        upnorm = nn.BatchNorm2d(outer_nc)
-        if outermost:
-            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, 2, 1)
-            model = [downconv, submodule, uprelu, upconv, nn.Tanh()]
-        elif innermost:
-            upconv = nn.ConvTranspose2d(inner_nc, outer_nc, 4, 2, 1, bias=use_bias)
-            model = [downrelu, downconv, uprelu, upconv, upnorm]
-        else:
-            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, 2, 1, bias=use_bias)
-            model = [downrelu, downconv, downnorm, submodule, uprelu, upconv, upnorm]
-        self.model = nn.Sequential(*model)
+        block = [nn.Conv2d(in_size, out_size, kernel_size=3, padding=int(padding)), nn.ReLU()]
+        if batch_norm:
+            block.append(nn.BatchNorm2d(out_size))
+        block += [nn.Conv2d(out_size, out_size, kernel_size=3, padding=int(padding)), nn.ReLU()]
+        if batch_norm:
+            block.append(nn.BatchNorm2d(out_size))
+        self.block = nn.Sequential(*block)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.outermost:
-            return self.model(x)
-        return torch.cat([x, self.model(x)], 1)
+        return self.block(x)
 
 
-class UnetGenerator(nn.Module):  # models/networks.py UnetGenerator, num_downs 5, ngf 4 (64)
-    def __init__(self, input_nc=3, output_nc=3, num_downs=5, ngf=4) -> None:
+class UNetUpBlock(nn.Module):  # unet.py UNetUpBlock, up_mode="upconv"
+    def __init__(self, in_size: int, out_size: int, padding: bool, batch_norm: bool) -> None:
         super().__init__()
-        unet_block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True)
-        for _ in range(num_downs - 5):
-            unet_block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=unet_block)
-        unet_block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=unet_block)
-        unet_block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=unet_block)
-        unet_block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=unet_block)
-        self.model = UnetSkipConnectionBlock(
-            output_nc, ngf, input_nc=input_nc, submodule=unet_block, outermost=True
-        )
+        self.up = nn.ConvTranspose2d(in_size, out_size, kernel_size=2, stride=2)
+        self.conv_block = UNetConvBlock(in_size, out_size, padding, batch_norm)
 
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return self.model(input)
+    def center_crop(self, layer: torch.Tensor, target_size: list[int]) -> torch.Tensor:
+        _, _, layer_height, layer_width = layer.size()
+        diff_y = (layer_height - target_size[0]) // 2
+        diff_x = (layer_width - target_size[1]) // 2
+        return layer[:, :, diff_y : (diff_y + target_size[0]), diff_x : (diff_x + target_size[1])]
+
+    def forward(self, x: torch.Tensor, bridge: torch.Tensor) -> torch.Tensor:
+        up = self.up(x)
+        crop1 = self.center_crop(bridge, list(up.shape[2:]))
+        out = torch.cat([up, crop1], 1)
+        return self.conv_block(out)
+
+
+class JvUNet(nn.Module):  # unet.py UNet(depth=3, wf=2, padding=False): valid convs, cropped skips
+    def __init__(
+        self, in_channels=1, n_classes=2, depth=3, wf=2, padding=False, batch_norm=False
+    ) -> None:
+        super().__init__()
+        prev_channels = in_channels
+        self.down_path = nn.ModuleList()
+        for i in range(depth):
+            self.down_path.append(UNetConvBlock(prev_channels, 2 ** (wf + i), padding, batch_norm))
+            prev_channels = 2 ** (wf + i)
+        self.up_path = nn.ModuleList()
+        for i in reversed(range(depth - 1)):
+            self.up_path.append(UNetUpBlock(prev_channels, 2 ** (wf + i), padding, batch_norm))
+            prev_channels = 2 ** (wf + i)
+        self.last = nn.Conv2d(prev_channels, n_classes, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        blocks = []
+        for i, down in enumerate(self.down_path):
+            x = down(x)
+            if i != len(self.down_path) - 1:
+                blocks.append(x)
+                x = F.max_pool2d(x, 2)
+        for i, up in enumerate(self.up_path):
+            x = up(x, blocks[-i - 1])
+        return self.last(x)
 
 
 # ------------------------------------------------------------------ wkentaro FCN8s
@@ -691,10 +740,10 @@ ZOO = {  # name: (build, input shape, takes a timestep)
     "explainingai_ddpm_unet": (EaUnet, (2, 3, 16, 16), True),
     "taesd": (Taesd, (2, 3, 32, 32), False),
     "msrn_x2": (MSRN, (2, 3, 8, 8), False),
-    "srvgg_compact_x4": (SRVGGNetCompact, (2, 3, 8, 8), False),
+    "idn_x2": (IDN, (2, 1, 8, 8), False),
     "vainf_deeplabv3plus": (VainfDeepLabV3Plus, (2, 3, 96, 96), False),
     "nested_unet": (NestedUNet, (2, 3, 32, 32), False),
-    "cyclegan_unet": (UnetGenerator, (2, 3, 32, 32), False),
+    "jvanvugt_unet": (JvUNet, (2, 1, 60, 60), False),
     "wkentaro_fcn8s": (FCN8s, (2, 3, 32, 32), False),
 }
 
