@@ -67,23 +67,29 @@ class TDNN(nn.Module):
         return self.frame4(self.frame3(self.frame2(self.frame1(x))))
 
 
-class DecoderValidUp(nn.Module):
-    """A small image decoder whose transposed convs stride 2 unpadded (the Keras-style decoders
-    ported to PyTorch: 7x7 -> 15x15 -> 31x31), ending in a valid 4x4 conv to 28x28 and a sigmoid."""
+class MnistDCGAN(nn.Module):
+    """A DCGAN generator for 28x28 images as many MNIST/Fashion ports write it: the latent as a 1x1 map,
+    4x4 -> 7x7 by a 3x3 transposed conv padded 1 without output padding (where the usual
+    doubling would give 8x8), then doubled twice by 4x4 transposed convs, tanh at the end."""
 
-    def __init__(self, latent: int = 6, width: int = 12) -> None:
+    def __init__(self, nz: int = 8, ngf: int = 8, nc: int = 3) -> None:
         super().__init__()
-        self.net = nn.Sequential(
-            nn.ConvTranspose2d(latent, width, 3, stride=2),
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 4),
             nn.ReLU(True),
-            nn.ConvTranspose2d(width, width // 2, 3, stride=2),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 3, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
             nn.ReLU(True),
-            nn.Conv2d(width // 2, 1, 4),
-            nn.Sigmoid(),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+            nn.Tanh(),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+        return self.main(z)
 
 
 # ------------------------------------------------ a dilation pattern over a chain
@@ -200,7 +206,7 @@ LAYOUTS = {  # name: (build, input shape)
     "srcnn_valid": (SRCNNValid, (2, 1, 33, 33)),
     "fsrcnn_x3": (FSRCNNx3, (2, 1, 10, 10)),
     "tdnn": (TDNN, (2, 8, 30)),
-    "decoder_valid_up": (DecoderValidUp, (2, 6, 7, 7)),
+    "mnist_dcgan": (MnistDCGAN, (2, 8, 1, 1)),
     "context_module": (ContextModule, (2, 8, 24, 24)),
     "dilated_stack_1d": (DilatedStack1d, (2, 6, 40)),
     "hybrid_dilated": (HybridDilated, (2, 3, 20, 20)),
