@@ -149,7 +149,9 @@ def _simulate(t: Trace, factors: list, geometry: dict[str, tuple]) -> tuple[int,
         for i, n in enumerate(size):
             k, d = call.kernel[i], call.dilation[i]
             if call.transposed:
-                s, p, op = given if given else (call.stride[i], call.padding[i], call.output_padding[i])
+                s, p, op = (
+                    given if given else (call.stride[i], call.padding[i], call.output_padding[i])
+                )
                 if given is None and call.padding is None:
                     return None
                 out.append(_transposed_out(n, k, s, p, d, op))
@@ -197,7 +199,9 @@ def shape_moves(ir: ModelIR, t: Trace, wanted: tuple[int, ...]) -> list[dict[tup
     paddings: list[dict[str, tuple[int, int]]] = [{}]  # path -> (padding, dilation)
     if plain:
         paddings.append({c.path: (0, c.dilation[0]) for c in plain})
-        paddings.append({c.path: ((c.kernel[0] - 1) * c.dilation[0] // 2, c.dilation[0]) for c in plain})
+        paddings.append(
+            {c.path: ((c.kernel[0] - 1) * c.dilation[0] // 2, c.dilation[0]) for c in plain}
+        )
         spaced = [c for c in plain if all(s == 1 for s in c.stride) and c.dilation[0] == 1]
         for pattern in _patterns(len(spaced)):
             paddings.append(

@@ -10,7 +10,6 @@ import torch.nn as nn
 
 from tests.redraw import unit_scale
 
-
 # ------------------------------------------------ the output's shape decides the geometry
 
 
@@ -58,9 +57,15 @@ class TDNN(nn.Module):
 
     def __init__(self, feats: int = 8, hidden: int = 16) -> None:
         super().__init__()
-        self.frame1 = nn.Sequential(nn.Conv1d(feats, hidden, 5, dilation=1), nn.ReLU(), nn.BatchNorm1d(hidden))
-        self.frame2 = nn.Sequential(nn.Conv1d(hidden, hidden, 3, dilation=2), nn.ReLU(), nn.BatchNorm1d(hidden))
-        self.frame3 = nn.Sequential(nn.Conv1d(hidden, hidden, 3, dilation=3), nn.ReLU(), nn.BatchNorm1d(hidden))
+        self.frame1 = nn.Sequential(
+            nn.Conv1d(feats, hidden, 5, dilation=1), nn.ReLU(), nn.BatchNorm1d(hidden)
+        )
+        self.frame2 = nn.Sequential(
+            nn.Conv1d(hidden, hidden, 3, dilation=2), nn.ReLU(), nn.BatchNorm1d(hidden)
+        )
+        self.frame3 = nn.Sequential(
+            nn.Conv1d(hidden, hidden, 3, dilation=3), nn.ReLU(), nn.BatchNorm1d(hidden)
+        )
         self.frame4 = nn.Sequential(nn.Conv1d(hidden, hidden, 1), nn.ReLU(), nn.BatchNorm1d(hidden))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -103,7 +108,10 @@ class ContextModule(nn.Module):
         super().__init__()
         layers = []
         for d in (1, 1, 2, 4, 8, 1):
-            layers += [nn.Conv2d(channels, channels, 3, padding=d, dilation=d), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(channels, channels, 3, padding=d, dilation=d),
+                nn.ReLU(inplace=True),
+            ]
         layers.append(nn.Conv2d(channels, channels, 1))
         self.context = nn.Sequential(*layers)
 
@@ -161,8 +169,10 @@ class KerasLeakyChain(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1), nn.LeakyReLU(0.3),
-            nn.Conv2d(8, 8, 3, padding=1), nn.LeakyReLU(0.3),
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.LeakyReLU(0.3),
+            nn.Conv2d(8, 8, 3, padding=1),
+            nn.LeakyReLU(0.3),
             nn.Conv2d(8, 3, 3, padding=1),
         )
 
@@ -176,10 +186,13 @@ class ELUAutoencoder(nn.Module):
     def __init__(self, h: int = 8, n: int = 8) -> None:
         super().__init__()
         self.decoder = nn.Sequential(
-            nn.Conv2d(h, n, 3, 1, 1), nn.ELU(True),
-            nn.Conv2d(n, n, 3, 1, 1), nn.ELU(True),
+            nn.Conv2d(h, n, 3, 1, 1),
+            nn.ELU(True),
+            nn.Conv2d(n, n, 3, 1, 1),
+            nn.ELU(True),
             nn.Upsample(scale_factor=2),
-            nn.Conv2d(n, n, 3, 1, 1), nn.ELU(True),
+            nn.Conv2d(n, n, 3, 1, 1),
+            nn.ELU(True),
             nn.Conv2d(n, 3, 3, 1, 1),
         )
 

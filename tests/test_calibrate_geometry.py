@@ -102,6 +102,8 @@ def test_a_transposed_geometry_hint_outside_the_list_is_checked(tmp_path, capsys
     assert verdict(reference, inputs, model, source)[0] == "exact"
     hints.write_text('["last_part"]\ngeometry = [2, 4, 2]\n')  # output padding not below stride
     torch_ckpt = tmp_path / "weights.pt"
-    code = main(["generate", str(torch_ckpt), "-o", str(tmp_path / "bad.py"), "--hints", str(hints)])
+    code = main(
+        ["generate", str(torch_ckpt), "-o", str(tmp_path / "bad.py"), "--hints", str(hints)]
+    )
     assert code == 2
     assert "output padding below the stride" in capsys.readouterr().err
