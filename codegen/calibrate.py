@@ -339,8 +339,11 @@ def _calibrate(
                     if found[0] <= EXACT:
                         break
             else:
+                found, dilations = _read_geometry(
+                    evaluate, found, misses, class_name, state, subset, target[:n]
+                )
                 tree = build_tree(table, canonical=True)
-                layouts = (stride_layouts(tree), tuple(stride_units(tree)[1]))
+                layouts = (stride_layouts(tree), tuple(stride_units(tree)[1]), dilations)
                 found = _both_orders(
                     lambda state, first: _staged_search(
                         evaluate, state, beam_width, max_steps, misses, failures, layouts, first
@@ -394,8 +397,63 @@ def _calibrate(
 
 State = tuple[float, dict[tuple[str, str], Any], ModelIR]
 # (stride layouts: conv sets tried at stride 2 as one move; stride units: the convs that halve
-# the resolution together in each stage's first block), codegen.analyze.strides'.
-Layouts = tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]
+# the resolution together in each stage's first block), codegen.analyze.strides'; and dilation
+# patterns over a chain of convs, each one move (codegen.calibrate_geometry).
+Layouts = tuple[
+    tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...], tuple[dict[tuple[str, str], Any], ...]
+]
+
+
+def _read_geometry(
+    evaluate: Callable,
+    start: State,
+    misses: dict[frozenset, float],
+    class_name: str,
+    state: dict[str, Any],
+    inputs: tuple[Any, ...],
+    target: Any,
+) -> tuple[State, tuple[dict[tuple[str, str], Any], ...]]:
+    """What the recorded output's shape says before any value is searched: where the defaults'
+    output has another spatial size than DATA's, the geometry moves that give DATA's size
+    (codegen/calibrate_geometry.shape_moves) are scored first and the best becomes the start
+    (a move that makes the model run outranks any that does not). Then the dilation patterns
+    over the start's chain of convs, for the descent's tied moves."""
+    from codegen.calibrate_geometry import dilation_moves, shape_moves, trace
+
+    def traced(ir: ModelIR) -> Any:
+        try:
+            model = _loaded(render_source(ir, formatted=False), class_name, state)
+        except Exception:  # noqa: BLE001 - a candidate that cannot be built says nothing
+            return None
+        return trace(model, tuple(t[:1] for t in inputs))
+
+    best = start
+    wanted = tuple(target.shape[2:])
+    seen = traced(start[2])
+    if seen is not None and seen.size_out != wanted and len(target.shape) > 2:
+        for move in shape_moves(start[2], seen, wanted):
+            trial = _moved(start[1], move)
+            error, ir = evaluate(trial, _described(move))
+            if _better(_rank((error, trial, ir), misses), _rank(best, misses)):
+                best = (error, trial, ir)
+        if best is not start:
+            seen = traced(best[2])
+    dilations = tuple(dilation_moves(best[2], seen)) if seen is not None else ()
+    # Each pattern also with the input added to or subtracted from the chain's output: a
+    # denoiser's body predicts the noise (DnCNN, IRCNN: x - body(x)), and under a residual of
+    # the wrong sign the right dilations score worse than wrong ones, so neither move alone
+    # shows the pair (nor does the other alone: any body fits small noise as well).
+    residuals = [c for c in searchable(best[2]) if c.name == "residual"]
+    base = best
+    for pattern in dilations:
+        for choice in residuals:
+            for value in [choice.value, *choice.alternatives]:
+                move = {**pattern, (choice.path, choice.name): value}
+                trial = _moved(base[1], move)
+                error, ir = evaluate(trial, _described(move))
+                if _better(_rank((error, trial, ir), misses), _rank(best, misses), STEP):
+                    best = (error, trial, ir)
+    return best, dilations
 
 
 # The share of the budget (candidates, and seconds where a clock bounds it) the first order of
@@ -456,7 +514,7 @@ def _staged_search(
     max_steps: int,
     misses: dict[frozenset, float],
     failures: dict[frozenset, str],
-    layouts: Layouts = ((), ()),
+    layouts: Layouts = ((), (), ()),
     structure_first: bool = False,
 ) -> State:
     """Descent, beam, pairs; after a gain in the beam or pairs stage, descent again from there.
@@ -507,7 +565,7 @@ def _stages(
         if _rank(best, misses) < (float("inf"), float("inf")):  # else nothing ranks a beam
             found = _beam_search(evaluate, best, beam_width, max_steps, misses)
         if not _better(_rank(found, misses), _rank(best, misses)):
-            found = _pairs(evaluate, best, misses, failures)
+            found = _pairs(evaluate, best, misses, failures, layouts[2])
         if not _better(_rank(found, misses), _rank(best, misses)):
             return best
         best = found
@@ -537,7 +595,7 @@ def _coordinate_descent(
     evaluate: Callable,
     start: State,
     misses: dict[frozenset, float],
-    layouts: Layouts = ((), ()),
+    layouts: Layouts = ((), (), ()),
     structure_first: bool = False,
 ) -> State:
     """Rounds of: tied moves, then single changes ordered by what they gain; until a round changes
@@ -559,8 +617,8 @@ def _coordinate_descent(
             # the best structural move (structure first only), and the best of the others
             step = {True: base, False: base}
             padded = structure_first or "padding" not in _held
-            for moves in _tied_moves(base[2], layouts[0], padded):
-                trial = {**base[1], **moves}
+            for moves in _tied_moves(base[2], layouts[0], padded) + list(layouts[2]):
+                trial = _moved(base[1], moves)
                 if trial == base[1]:
                     continue
                 state = _with_opened(evaluate, base, trial, _described(moves), misses)
@@ -836,8 +894,10 @@ def _pairs(
     start: State,
     misses: dict[frozenset, float],
     failures: dict[frozenset, str],
+    patterns: tuple[dict[tuple[str, str], Any], ...] = (),
 ) -> State:
-    """Two moves at once (a move: one change, or a tied one), for what neither shows alone; the
+    """Two moves at once (a move: one change, or a tied one, or a dilation pattern), for what
+    neither shows alone (the right dilations only gain once the input is subtracted); the
     moves best ranked alone first and, among those that cannot run, first those that move the
     failure (the head now gets another width)."""
     base = start[1]
@@ -847,10 +907,10 @@ def _pairs(
         for value in [choice.value, *choice.alternatives]:
             if base.get((choice.path, choice.name), choice.value) != value:
                 moves.append({(choice.path, choice.name): value})
-    moves += [m for m in _tied_moves(start[2]) if {**base, **m} != base]
+    moves += [m for m in _tied_moves(start[2]) + list(patterns) if _moved(base, m) != base]
     ranked: list[tuple[tuple, dict]] = []
     for move in moves:
-        trial = {**base, **move}
+        trial = _moved(base, move)
         error, ir = evaluate(trial, _described(move))
         moved = not stuck or failures.get(frozenset(trial.items()), "") != stuck
         ranked.append(((*_rank((error, trial, ir), misses), not moved), move))
@@ -865,7 +925,7 @@ def _pairs(
         for _, move in ranked[1:]:
             if set(move) & set(first):
                 continue
-            trial = {**base, **first, **move}
+            trial = _moved(_moved(base, first), move)
             error, ir = evaluate(trial, _described(move))
             state = (error, trial, ir)
             if _better(_rank(state, misses), _rank(best, misses)):
@@ -879,7 +939,7 @@ def _pairs(
         for move_a in top[:j]:
             if set(move_a) & set(move_b):
                 continue
-            trial = {**base, **move_a, **move_b}
+            trial = _moved(_moved(base, move_a), move_b)
             error, ir = evaluate(trial, _described(move_b))
             state = (error, trial, ir)
             if _better(_rank(state, misses), _rank(best, misses)):
@@ -890,7 +950,14 @@ def _pairs(
 
 
 def _described(move: dict[tuple[str, str], Any]) -> tuple[str, str, Any]:
-    """(path, name, value) of a move for the candidate table; a tied move names its first path."""
+    """(path, name, value) of a move for the candidate table; a tied move names its first path;
+    a pattern (one name, values that differ) shows them all in order."""
+    values = [1 if v is _DEFAULT else v for k, v in move.items() if k[1] == "dilation"]
+    if len(values) > 2 and len(set(values)) > 1:
+        path = next(iter(move))[0]
+        rest = {k: v for k, v in move.items() if k[1] != "dilation"}
+        shown = "-".join(map(str, values)) + "".join(f", {n} {v!r}" for (_, n), v in rest.items())
+        return (f"{path} (and {len(move) - 1} more)", "dilation", shown)
     (path, name), value = next(iter(move.items()))
     value = "(default)" if value is _DEFAULT else value
     return (path if len(move) == 1 else f"{path} (and {len(move) - 1} more)", name, value)

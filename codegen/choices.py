@@ -251,6 +251,17 @@ class ChoiceResolver:
         # No pattern here declares the name (or no pattern is matching): every declared spelling.
         return self.synonyms.get(name, (name,))
 
+    def asked(self, path: str, name: str) -> Any:
+        """The value `generate --calibrate` or a `--hints` entry gives choice `name` at `path`,
+        None where neither does: a choice a pattern offers only when asked (a conv's dilation,
+        which no key shows and most convs do not have)."""
+        if (path, name) in self.calibrated:
+            return self.calibrated[(path, name)]
+        for pattern, values in self.hints.items():
+            if name in values and _path_matches(pattern, path):
+                return values[name]
+        return None
+
     def request(self, pins: list[tuple[str, str, Any, str]]) -> None:
         """A winning pattern's pins (patterns._kit.Match.pins), for the next analysis."""
         for path, name, value, why in pins:
@@ -373,6 +384,26 @@ def size_value(value: Any) -> int | tuple[int, ...]:
     raise ModelgenError(
         "must be a whole number >= 0, a list of them (one per dimension), 'pad_same' or "
         "'pad_same_even'"
+    )
+
+
+def geometry_value(value: Any) -> tuple[int, int, int]:
+    """A transposed conv's (stride, padding, output_padding): the output padding below the
+    stride, as torch requires."""
+    if isinstance(value, list):
+        value = tuple(value)
+    if (
+        isinstance(value, tuple)
+        and len(value) == 3
+        and all(type(v) is int for v in value)
+        and 1 <= value[0] <= 1 << 16
+        and 0 <= value[1] <= 1 << 16
+        and 0 <= value[2] < value[0]
+    ):
+        return value
+    raise ModelgenError(
+        "must be [stride, padding, output_padding]: whole numbers, the stride 1 or more, the "
+        "output padding below the stride"
     )
 
 
@@ -627,5 +658,6 @@ OPEN_DOMAINS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "size": (size_value, "any whole number >= 0, or one per dimension"),
     "unit_float": (positive_float, "any number between 0 and 1"),
     "positive_number": (positive_number, "any number above 0"),
+    "geometry": (geometry_value, "any [stride, padding, output_padding], output padding < stride"),
     "layer": (_layer, "any parameter-free nn layer, e.g. 'nn.MaxPool2d(3, stride=2)'"),
 }

@@ -28,6 +28,8 @@ FUNCTIONS: dict[str, str | None] = {
     "relu_squared": None,  # relu(x) ** 2, Primer's squared ReLU (Nemotron, Persimmon; see apply)
     "mish": "mish",
     "clamp": None,  # clamp(x, 0, 1): huawei-noah's original GhostNet gate (see apply)
+    "elu": "elu",  # Clevert et al. 2016: BEGAN's and many Keras-era autoencoders' activation
+    "leaky_relu_0.3": "leaky_relu",  # Keras' LeakyReLU() default slope (alpha=0.3), in ports
 }
 # The module form of each, for numbered slots of a Sequential that hold no tensors.
 MODULES: dict[str, str] = {
@@ -44,6 +46,8 @@ MODULES: dict[str, str] = {
     "leaky_relu": "nn.LeakyReLU(0.2)",  # GAN discriminators, ESRGAN
     "leaky_relu_0.01": "nn.LeakyReLU()",
     "leaky_relu_0.05": "nn.LeakyReLU(0.05)",
+    "elu": "nn.ELU()",
+    "leaky_relu_0.3": "nn.LeakyReLU(0.3)",
 }
 GATES = ["sigmoid", "hardsigmoid", "clamp"]  # squashing functions that gate a signal into [0, 1]
 

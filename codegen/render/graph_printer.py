@@ -26,6 +26,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "silu": ("F.silu", "F"),
     "hardswish": ("F.hardswish", "F"),
     "mish": ("F.mish", "F"),
+    "elu": ("F.elu", "F"),
     "glu": ("F.glu", "F"),  # s2s10: a gated conv subsampler (blocks/gated_conv_subsampler.py)
     "hardsigmoid": ("F.hardsigmoid", "F"),
     "sigmoid": ("torch.sigmoid", "torch"),

@@ -261,12 +261,19 @@ def _conv_geometry(
     else:
         choices.append(stride)
     # A dilation the structure shows (a block pattern's pin: HiFi-GAN's residual blocks space
-    # their taps 1, 3, 5 apart): offered only there; half the dilated kernel keeps the size.
+    # their taps 1, 3, 5 apart), or one calibration or a hint gives (a pattern over a chain:
+    # codegen/calibrate_geometry.py): offered only there; half the dilated kernel keeps the size.
     spaced = ctx.resolver.structural.get((node.path, "dilation"))
+    asked = ctx.resolver.asked(node.path, "dilation")
     dilation = 1
-    if spaced is not None and not patchify:
+    if (spaced is not None or asked is not None) and not patchify:
         spacing = ctx.resolver.choose(
-            node.path, "dilation", 1, [spaced[0]], "spacing of the kernel taps", "positive_int"
+            node.path,
+            "dilation",
+            1,
+            [spaced[0]] if spaced is not None else [],
+            "spacing of the kernel taps",
+            "positive_int",
         )
         dilation = spacing.value
         if dilation != 1:
@@ -417,6 +424,8 @@ def _transposed_geometry(
         default,
         [(1, 0, 0), (1, k // 2, 0), (2, 0, 0), up2] + ([pinned[0]] if pinned else []),
         "stride, padding, output_padding",
+        # any other the recorded output's size solves for (codegen/calibrate_geometry.py)
+        accepts="geometry",
     )
     if why and geometry.source == "default":
         geometry.source, geometry.note = "structure", why
