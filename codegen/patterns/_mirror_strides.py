@@ -7,6 +7,12 @@ AntixK/PyTorch-VAE's `Conv2d(h, h', 3, stride=2, padding=1)` per level, mirrored
 Where the decoder holds one upsampler fewer than the encoder's convs and a conv keeping its width
 that the weights let be transposed (PyTorch-VAE's `final_layer[0]`), that conv is the missing
 upsampler. Pins (Match.pins): a hint or calibration still decides.
+
+Where the encoder's kernels tell its resampling convs from its size-keeping ones (every stride-2
+conv 4x4, every other 3x3: the VQ-VAE's `4, 2, 1` pairs then a `3, 1, 1` conv) and the decoder's
+transposed convs mirror them kernel for kernel in reverse order, each transposed conv takes its
+mirror's stride: MishaLaskin's `ConvTranspose2d(in, h, 3, 1, 1)` opening the decoder keeps the
+size, as the encoder's closing 3x3 conv does (_size_keeping_mirrors).
 """
 
 from __future__ import annotations
@@ -54,6 +60,18 @@ def _may_be_transposed(m) -> bool:
     )
 
 
+def body(m, classes: dict):
+    """A member through the generated classes that only wrap one member (MishaLaskin's `Encoder`
+    holding its `conv_stack` Sequential): that member, or `m` itself."""
+    while m is not None and m.kind == "class" and m.type_name in classes:
+        cls = classes[m.type_name]
+        inner = [x for x in cls.members if hasattr(x, "kind")]
+        if len(inner) != len(cls.members) or len(inner) != 1:
+            break
+        m = inner[0]
+    return m
+
+
 def mirror_pins(encoder, decoder_parts: list, collapse: bool = False) -> list[tuple]:
     """Stride pins for the encoder's spatial convs (and a module-type pin for the decoder's
     missing upsampler), where the counts mirror; [] elsewhere. With `collapse`, an innermost
@@ -62,6 +80,9 @@ def mirror_pins(encoder, decoder_parts: list, collapse: bool = False) -> list[tu
     decoded = [leaf for part in decoder_parts for leaf in layers(part)]
     if not down or any(m.io.in_width == m.io.out_width == 1 for m in down):
         return []
+    kept = _size_keeping_mirrors(down, decoded)
+    if kept is not None:
+        return kept
     pins = []
     pair = _collapsing_pair(down, decoded) if collapse else None
     if pair is not None:
@@ -82,6 +103,42 @@ def mirror_pins(encoder, decoder_parts: list, collapse: bool = False) -> list[tu
     elif len(down) != len(ups):
         return []
     pins += [arg_pin(m, "stride", 2, WHY) for m in down]
+    return [p for p in pins if p]
+
+
+KEEPS = (
+    "an autoencoder whose convs are of two kernels, an even one and an odd one, mirrored kernel "
+    "for kernel by its decoder: the even ones resample (k = 2 x stride, as DCGAN's and the "
+    "VQ-VAE's 4x4 stride-2 convs: an even kernel cannot keep the size symmetrically), the odd "
+    "ones keep the size (stride 1, half the kernel padded), as MishaLaskin's and rosinality's "
+    "VQ-VAEs"
+)
+
+
+def _size_keeping_mirrors(down: list, decoded: list) -> list[tuple] | None:
+    """Stride, padding and geometry pins where the encoder's spatial convs are of two kernels, one
+    even (>= 4) and one odd, and the decoder's transposed convs (or square convs the weights let
+    be transposed) mirror them kernel for kernel in reverse order: even pairs halve and double,
+    odd pairs keep the size. None where the reading does not apply (the caller reads counts
+    instead); a square conv left a plain conv takes no pin, its type staying a choice."""
+    mirrors = [m for m in decoded if m.type_name == "nn.ConvTranspose2d" or _may_be_transposed(m)]
+    if len(mirrors) != len(down):
+        return None
+    pairs = list(zip(reversed(down), mirrors))
+    if any(not isinstance(_kernel(a), int) or _kernel(a) != _kernel(b) for a, b in pairs):
+        return None
+    kernels = {_kernel(m) for m in down}
+    even = {k for k in kernels if k % 2 == 0}
+    if len(kernels) != 2 or len(even) != 1 or min(even) < 4:
+        return None
+    pins = []
+    for conv, up in pairs:
+        k = _kernel(conv)
+        stride, padding = (2, k // 2 - 1) if k % 2 == 0 else (1, k // 2)
+        pins += [arg_pin(conv, "stride", stride, KEEPS), arg_pin(conv, "padding", padding, KEEPS)]
+        geometry = next((c for c in up.choices if c.name == "geometry"), None)
+        if up.type_name == "nn.ConvTranspose2d" and geometry is not None:
+            pins.append((geometry.path, "geometry", (stride, padding, 0), KEEPS))
     return [p for p in pins if p]
 
 
