@@ -17,6 +17,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from tests.generative_zoo_check import flagged_then_exact, generate, verdict
 from tests.redraw import reference_and_input
@@ -184,3 +185,112 @@ def test_square_size_keeping_mirror_is_a_choice(tmp_path):
     reference, x = reference_and_input(KeepingFlatVAE, (2, 3, 16, 16))
     hint = '["decoder.0"]\nmodule_type = "nn.ConvTranspose2d"\n'
     flagged_then_exact(reference, (x,), tmp_path, hint)
+
+
+# ------------------------------------- a flat VAE: heads read from shapes, sizes closing unpadded
+
+
+class WorldModelsVAE(nn.Module):
+    """ctallec/world-models models/vae.py (Ha & Schmidhuber's VAE: 32..256 channels, latent 32
+    there) as Sequentials: unpadded 4x4 stride-2 convs, `fc_mu`/`fc_logsigma`, a Linear to a
+    1x1 map, unpadded 5x5/6x6 stride-2 transposed convs, a sigmoid on the reconstruction."""
+
+    def __init__(self, latent: int = 6) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(3, 4, 4, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(4, 8, 4, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(8, 12, 4, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(12, 16, 4, stride=2),
+            nn.ReLU(),
+        )
+        self.fc_mu = nn.Linear(16 * 2 * 2, latent)
+        self.fc_logsigma = nn.Linear(16 * 2 * 2, latent)
+        self.fc = nn.Linear(latent, 40)
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(40, 12, 5, stride=2),
+            nn.ReLU(),
+            nn.ConvTranspose2d(12, 8, 5, stride=2),
+            nn.ReLU(),
+            nn.ConvTranspose2d(8, 4, 6, stride=2),
+            nn.ReLU(),
+            nn.ConvTranspose2d(4, 3, 6, stride=2),
+        )
+
+    def forward(self, x):
+        mu = self.fc_mu(torch.flatten(self.encoder(x), 1))
+        return torch.sigmoid(self.decoder(self.fc(mu).view(-1, 40, 1, 1)))
+
+
+class NumberedHeadsVAE(nn.Module):
+    """A tutorial conv VAE naming its heads by number (`fc1` the mean, `fc2` the log-variance,
+    `fc3` back), padded 3x3 stride-2 convs mirrored by transposed ones, the decoder opening
+    with an un-flatten module."""
+
+    def __init__(self, latent: int = 5) -> None:
+        super().__init__()
+        self.enc = nn.Sequential(
+            nn.Conv2d(1, 6, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(6, 12, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+        )
+        self.fc1 = nn.Linear(12 * 3 * 3, latent)
+        self.fc2 = nn.Linear(12 * 3 * 3, latent)
+        self.fc3 = nn.Linear(latent, 12 * 3 * 3)
+        self.dec = nn.Sequential(
+            nn.Unflatten(1, (12, 3, 3)),
+            nn.ConvTranspose2d(12, 6, 3, stride=2, padding=1, output_padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(6, 1, 3, stride=2, padding=1, output_padding=1),
+        )
+
+    def forward(self, x):
+        return self.dec(self.fc3(self.fc1(self.enc(x))))
+
+
+class LinearVAE(nn.Module):
+    """pytorch/examples vae/main.py: fc1, fc21 (mean), fc22 (log-variance), fc3, fc4, sigmoid."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(49, 20)
+        self.fc21 = nn.Linear(20, 4)
+        self.fc22 = nn.Linear(20, 4)
+        self.fc3 = nn.Linear(4, 20)
+        self.fc4 = nn.Linear(20, 49)
+
+    def forward(self, x):
+        h = F.relu(self.fc1(x.view(-1, 49)))
+        mu = self.fc21(h)
+        return torch.sigmoid(self.fc4(F.relu(self.fc3(mu))))
+
+
+def test_flat_vae_sizes_close_unpadded(tmp_path):
+    """The Linear back gives a 1x1 map of 40 channels, the mean head reads 2x2 maps of 16: only
+    unpadded convs and transposed convs close the round trip (64 -> 2, 1 -> 64). The sigmoid
+    leaves no key: flagged, exact once it is pinned. Before (main at 9f2a8a4): flagged, and the
+    hint left it so (padded geometry: the decoder drew a 16x16 image)."""
+    reference, x = reference_and_input(WorldModelsVAE, (2, 3, 64, 64))
+    hint = '["RecoveredModel.decoder"]\noutput_activation = "sigmoid"\n'
+    flagged_then_exact(reference, (x,), tmp_path, hint)
+
+
+def test_flat_vae_heads_read_from_shapes(tmp_path):
+    """`fc1`/`fc2` name no mean: the two Linears of one shape, narrowing, are the heads, the first
+    decoded (a choice); the decoder's opening slot passes the viewed map through. Before (main at
+    9f2a8a4): flagged (the width chain decoded the mean, but read no geometry)."""
+    found, diff, source = _keys_only(NumberedHeadsVAE, (2, 1, 12, 12), tmp_path)
+    assert found == "exact", diff
+    assert "latent_mean" in source
+
+
+def test_linear_vae_flagged_for_its_sigmoid(tmp_path):
+    """The Linear-only VAE keeps the width chain's reading (heads by shape, the mean first):
+    only its closing sigmoid, past the last key, is unread. Never silently wrong."""
+    found, _, _ = _keys_only(LinearVAE, (2, 49), tmp_path)
+    assert found in ("exact", "flagged")

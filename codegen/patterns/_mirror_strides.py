@@ -197,3 +197,78 @@ def pooled_levels(ordered: list) -> list:
     if any(_kernel(m) not in (2, (2, 2)) or strides_by(m) not in (2, (2, 2)) for m in ups):
         return []
     return down
+
+
+# The map sizes at both ends of a flat latent are read from widths (a Linear's width / the channels
+# of the conv beside it): the transposed convs grow the one to an image the convs shrink to the
+# other. sksq96's pytorch-vae and the World Models VAE (Ha & Schmidhuber 2018) write both unpadded:
+# Conv2d(c, c', 4, stride=2), ConvTranspose2d(c, c', 5, stride=2).
+UNPADDED = (
+    "a flat-latent autoencoder whose map sizes (read from the Linears' widths) close only "
+    "unpadded, as sksq96's pytorch-vae and the World Models VAE"
+)
+
+
+def _through(layer, side: int, geometry: tuple, transposed: bool) -> int:
+    stride, padding, output_padding = geometry
+    k = _kernel(layer)
+    if transposed:
+        return (side - 1) * stride - 2 * padding + k + output_padding
+    return (side + 2 * padding - k) // stride + 1
+
+
+def _current(m) -> tuple[int, int, int]:
+    """A built-in conv's (stride, padding, output padding) as the IR holds it now."""
+    values = [next((a.value for a in m.args if a.keyword == kw), 0) for kw in ("padding",)]
+    pad = values[0] if isinstance(values[0], int) else -1
+    out = next((a.value for a in m.args if a.keyword == "output_padding"), 0)
+    return strides_by(m), pad, out if isinstance(out, int) else -1
+
+
+def closing_pins(encoder, decoder_parts: list, first_side: int, last_side: int) -> list[tuple]:
+    """Padding and geometry pins that make a flat-latent autoencoder's sizes close (UNPADDED),
+    where padded stride-2 convs (the usual reading) do not: the decoder, from its `first_side`
+    map, gives an image the encoder takes to its `last_side` map. [] where padded ones close
+    too, or where neither does (the file stays guessed)."""
+    down = [m for m in layers(encoder) if _spatial_conv(m)]
+    ups = [leaf for part in decoder_parts for leaf in layers(part)]
+    ups = [m for m in ups if m.type_name == "nn.ConvTranspose2d"]
+    kernels = [_kernel(m) for m in down + ups]
+    if not down or len(down) != len(ups) or not all(isinstance(k, int) for k in kernels):
+        return []
+
+    def closes(down_geometry, up_geometry) -> bool:
+        side = first_side
+        for m, g in zip(ups, up_geometry):
+            side = _through(m, side, g, True)
+        for m, g in zip(down, down_geometry):
+            if side < 1 or min(g) < 0 or isinstance(g[0], tuple):
+                return False
+            side = _through(m, side, g, False)
+        return side == last_side
+
+    # padded: each conv halves with (k - 1) // 2 padded, each transposed conv doubles exactly
+    halving = [(2, (k - 1) // 2, 0) for k in kernels[: len(down)]]
+    doubling = [(2, (k - 1) // 2, 2 - k + 2 * ((k - 1) // 2)) for k in kernels[len(down) :]]
+    if closes(halving, doubling) or not closes([(2, 0, 0)] * len(down), [(2, 0, 0)] * len(ups)):
+        return []
+    pins = [arg_pin(m, kw, v, UNPADDED) for m in down for kw, v in (("stride", 2), ("padding", 0))]
+    for m in ups:
+        geometry = next((c for c in m.choices if c.name == "geometry"), None)
+        if geometry is not None:
+            pins.append((geometry.path, "geometry", (2, 0, 0), UNPADDED))
+    return [p for p in pins if p]
+
+
+def decoded_side(decoder_parts: list, first_side: int) -> int | None:
+    """The side of the image the decoder's transposed convs draw from a `first_side` map, as
+    the IR reads their geometry now; None where a geometry is not a plain triple."""
+    side = first_side
+    for part in decoder_parts:
+        for m in layers(part):
+            if m.type_name == "nn.ConvTranspose2d":
+                g = _current(m)
+                if not isinstance(_kernel(m), int) or min(g) < 0 or isinstance(g[0], tuple):
+                    return None
+                side = _through(m, side, g, True)
+    return side
