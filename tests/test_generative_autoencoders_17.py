@@ -294,3 +294,26 @@ def test_linear_vae_flagged_for_its_sigmoid(tmp_path):
     only its closing sigmoid, past the last key, is unread. Never silently wrong."""
     found, _, _ = _keys_only(LinearVAE, (2, 49), tmp_path)
     assert found in ("exact", "flagged")
+
+
+# ------------------------------------------------------- zoo 16's rows: only code-only steps left
+
+
+@pytest.mark.parametrize(
+    "name, hint",
+    [
+        # ReLU(True) opening each residual layer rectifies the input the layer adds back
+        ("mishalaskin_vqvae", '["PreActResidualLayer.res_block"]\nresidual_reads = "activated"\n'),
+        # the decoder's closing nn.Sigmoid(), past its last key
+        ("sksq96_cnn_vae", '["RecoveredModel.decoder"]\noutput_activation = "sigmoid"\n'),
+    ],
+)
+def test_zoo_16_rows_exact_once_their_code_only_step_is_pinned(name, hint, tmp_path):
+    """Zoo 16's VQ-VAE and CNN VAE: flagged from the keys (an in-place ReLU, a sigmoid: no key
+    shows them), exact once that one step is pinned, as `--calibrate` does. Before (main at
+    9f2a8a4): the VQ-VAE stayed flagged with the pin (a 3x3 transposed conv read as upsampling);
+    the VAE, read by the width chain (padded), had no such choice."""
+    from tests import generative_zoo_16_models as zoo
+
+    reference, inputs = zoo.build(name)
+    flagged_then_exact(reference, inputs, tmp_path, hint)
