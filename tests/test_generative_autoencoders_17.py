@@ -19,19 +19,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tests.generative_zoo_check import flagged_then_exact, generate, verdict
+from tests.generative_zoo_check import flagged_then_exact, keys_only
 from tests.redraw import reference_and_input
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::DeprecationWarning", "ignore::UserWarning", "ignore::FutureWarning"
 )
-
-
-def _keys_only(make, shape, tmp_path) -> tuple[str, float, str]:
-    reference, x = reference_and_input(make, shape)
-    model, source = generate(reference, tmp_path, "--quiet")
-    found, diff = verdict(reference, (x,), model, source)
-    return found, diff, source
 
 
 # ------------------------------------------- a transposed conv mirroring a size-keeping conv
@@ -172,7 +165,7 @@ class Vq2Single(nn.Module):
 def test_transposed_conv_mirrors_a_size_keeping_conv(make, shape, tmp_path):
     """Before (main at 9f2a8a4): both flagged (the transposed conv read as upsampling, the
     encoder's odd conv made to halve too). After: exact from the keys."""
-    found, diff, source = _keys_only(make, shape, tmp_path)
+    found, diff, source = keys_only(make, shape, tmp_path)
     assert found == "exact", diff
     assert "an even one and an odd one" in " ".join(source.split())
 
@@ -284,7 +277,7 @@ def test_flat_vae_heads_read_from_shapes(tmp_path):
     """`fc1`/`fc2` name no mean: the two Linears of one shape, narrowing, are the heads, the first
     decoded (a choice); the decoder's opening slot passes the viewed map through. Before (main at
     9f2a8a4): flagged (the width chain decoded the mean, but read no geometry)."""
-    found, diff, source = _keys_only(NumberedHeadsVAE, (2, 1, 12, 12), tmp_path)
+    found, diff, source = keys_only(NumberedHeadsVAE, (2, 1, 12, 12), tmp_path)
     assert found == "exact", diff
     assert "latent_mean" in source
 
@@ -292,7 +285,7 @@ def test_flat_vae_heads_read_from_shapes(tmp_path):
 def test_linear_vae_flagged_for_its_sigmoid(tmp_path):
     """The Linear-only VAE keeps the width chain's reading (heads by shape, the mean first):
     only its closing sigmoid, past the last key, is unread. Never silently wrong."""
-    found, _, _ = _keys_only(LinearVAE, (2, 49), tmp_path)
+    found, _, _ = keys_only(LinearVAE, (2, 49), tmp_path)
     assert found in ("exact", "flagged")
 
 

@@ -19,7 +19,13 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import LATENT_MEAN, one_named, tensors
-from codegen.patterns._mirror_strides import closing_pins, decoded_side, layers, mirror_pins, strides_by
+from codegen.patterns._mirror_strides import (
+    closing_pins,
+    decoded_side,
+    layers,
+    mirror_pins,
+    strides_by,
+)
 from codegen.patterns.blocks.chain import latent_choice, latent_heads
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.ir import ExampleInput
