@@ -17,6 +17,7 @@ size, as the encoder's closing 3x3 conv does (_size_keeping_mirrors).
 
 from __future__ import annotations
 
+from codegen.patterns._kit import modules, tensors
 from codegen.patterns.blocks.padded_resnet_block import arg_pin
 
 WHY = (
@@ -65,10 +66,9 @@ def body(m, classes: dict):
     holding its `conv_stack` Sequential): that member, or `m` itself."""
     while m is not None and m.kind == "class" and m.type_name in classes:
         cls = classes[m.type_name]
-        inner = [x for x in cls.members if hasattr(x, "kind")]
-        if len(inner) != len(cls.members) or len(inner) != 1:
+        if tensors(cls) or len(modules(cls)) != 1:
             break
-        m = inner[0]
+        m = modules(cls)[0]
     return m
 
 
