@@ -40,6 +40,17 @@ def generate(reference: torch.nn.Module, folder: Path, *extra: str) -> tuple[tor
     return model, out.read_text()
 
 
+def keys_only(make, shape: tuple, folder: Path) -> tuple[str, float, str]:
+    """A layout (`make()`, seeded, at unit scale) generated from its state dict alone: its
+    verdict, max abs diff and generated source."""
+    from tests.redraw import reference_and_input
+
+    reference, x = reference_and_input(make, shape)
+    model, source = generate(reference, folder, "--quiet")
+    found, diff = verdict(reference, (x,), model, source)
+    return found, diff, source
+
+
 def verdict(reference, inputs, model, source) -> tuple[str, float]:
     """`exact` (and scripts), `flagged` or `WRONG`, with the largest difference."""
     return measured(reference, model, source, inputs)

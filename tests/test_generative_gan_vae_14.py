@@ -9,19 +9,12 @@ from __future__ import annotations
 import pytest
 import torch.nn as nn
 
-from tests.generative_zoo_check import generate, recorded, verdict
+from tests.generative_zoo_check import generate, keys_only, recorded, verdict
 from tests.redraw import reference_and_input
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::DeprecationWarning", "ignore::UserWarning", "ignore::FutureWarning"
 )
-
-
-def _keys_only(make, shape, tmp_path) -> tuple[str, float, str]:
-    reference, x = reference_and_input(make, shape)
-    model, source = generate(reference, tmp_path, "--quiet")
-    found, diff = verdict(reference, (x,), model, source)
-    return found, diff, source
 
 
 def _calibrated(make, shape, tmp_path) -> tuple[str, float, str]:
@@ -61,7 +54,7 @@ class PerssonGenerator(nn.Module):
 def test_dcgan_generator_of_blocks_exact_from_keys(tmp_path):
     """The model's first layer (`net.0.0`, through item 0 of each list) is a transposed conv: it
     reads the latent as a 1x1 map (stride 1, no padding); the image ends in tanh."""
-    found, diff, source = _keys_only(PerssonGenerator, (2, 6, 1, 1), tmp_path)
+    found, diff, source = keys_only(PerssonGenerator, (2, 6, 1, 1), tmp_path)
     assert found == "exact", f"max abs diff {diff:.3g}"
     assert "latent_as_map" in source and "torch.tanh(" in source
 
@@ -86,7 +79,7 @@ class ProjectedGenerator(nn.Module):
 
 
 def test_linear_and_batch_norm_viewed_as_a_map(tmp_path):
-    found, diff, source = _keys_only(ProjectedGenerator, (3, 5), tmp_path)
+    found, diff, source = keys_only(ProjectedGenerator, (3, 5), tmp_path)
     assert found == "exact", f"max abs diff {diff:.3g}"
     assert "x.view(-1, 6, 4, 4)" in source
 
@@ -117,7 +110,7 @@ class DcganDiscriminator(nn.Module):
 def test_dcgan_discriminator_stack_geometry(tmp_path):
     """The stack's geometry is read from the keys (stride 2 and padding 1, the last conv stride 1
     unpadded); the LeakyReLU slope and the Sigmoid are choices that calibration settles."""
-    found, _, source = _keys_only(DcganDiscriminator, (2, 3, 32, 32), tmp_path)
+    found, _, source = keys_only(DcganDiscriminator, (2, 3, 32, 32), tmp_path)
     assert found == "flagged"
     assert source.count("kernel_size=4, stride=2, padding=1") == 3
     found, diff, source = _calibrated(DcganDiscriminator, (2, 3, 32, 32), tmp_path)
@@ -158,7 +151,7 @@ class ConvMomentsVAE(nn.Module):
 def test_vae_moments_as_channels(tmp_path):
     """The mean is the first half of what the encoder gives (chunked along dim 1); the class
     says guessed (the Sequentials' insides are conventions)."""
-    found, diff, source = _keys_only(ConvMomentsVAE, (2, 1, 16, 16), tmp_path)
+    found, diff, source = keys_only(ConvMomentsVAE, (2, 1, 16, 16), tmp_path)
     assert "chunk(2, dim=1)[0]" in source and "Forward trust: guessed" in source
     assert found in ("exact", "flagged")
     found, diff, source = _calibrated(ConvMomentsVAE, (2, 1, 16, 16), tmp_path)
@@ -185,7 +178,7 @@ class ViewedDecoder(nn.Module):
 
 
 def test_view_slot_between_linear_and_conv(tmp_path):
-    found, diff, source = _keys_only(ViewedDecoder, (2, 4), tmp_path)
+    found, diff, source = keys_only(ViewedDecoder, (2, 4), tmp_path)
     assert "nn.Unflatten(1, (8, 2, 2))" in source
     assert found in ("exact", "flagged")
 
@@ -208,7 +201,7 @@ class MlpVae(nn.Module):
 
 
 def test_linear_vae_decodes_the_mean_through_a_sigmoid(tmp_path):
-    found, diff, source = _keys_only(MlpVae, (2, 12), tmp_path)
+    found, diff, source = keys_only(MlpVae, (2, 12), tmp_path)
     assert found == "exact", f"max abs diff {diff:.3g}"
     assert "torch.sigmoid(" in source
 

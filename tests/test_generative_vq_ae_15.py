@@ -12,19 +12,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tests.generative_zoo_check import generate, verdict
+from tests.generative_zoo_check import generate, keys_only, verdict
 from tests.redraw import reference_and_input
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::DeprecationWarning", "ignore::UserWarning", "ignore::FutureWarning"
 )
-
-
-def _keys_only(make, shape, tmp_path) -> tuple[str, float, str]:
-    reference, x = reference_and_input(make, shape)
-    model, source = generate(reference, tmp_path, "--quiet")
-    found, diff = verdict(reference, (x,), model, source)
-    return found, diff, source
 
 
 # --------------------------------------------- MishaLaskin/vqvae (models/*.py), other names, nesting
@@ -124,7 +117,7 @@ def test_laskin_vqvae_exact_from_keys(tmp_path):
     """The top's order from widths (encoder, its conv to the codebook's width, the quantizer,
     the decoder), the residual layers and their stack's closing ReLU, the 4x4 convs halving
     where transposed ones mirror them: exact from the keys, though every name differs."""
-    found, diff, source = _keys_only(LaskinVQVAE, (2, 3, 16, 16), tmp_path)
+    found, diff, source = keys_only(LaskinVQVAE, (2, 3, 16, 16), tmp_path)
     assert found == "exact", diff
     assert "class PreActResidualLayer" in source and "F.relu" in source
 
@@ -159,7 +152,7 @@ class SmallVAE(nn.Module):
 
 
 def test_flat_vae_encoder_mirrors_decoder(tmp_path):
-    found, diff, source = _keys_only(SmallVAE, (2, 1, 12, 12), tmp_path)
+    found, diff, source = keys_only(SmallVAE, (2, 1, 12, 12), tmp_path)
     assert found == "exact", diff
     assert "torch.randn(2, 1, 12, 12)" in source  # the image the mean head reads, flattened
 
@@ -190,7 +183,7 @@ class CollapsingAutoencoder(nn.Module):
 
 
 def test_conv_autoencoder_collapsing_pair(tmp_path):
-    found, diff, source = _keys_only(CollapsingAutoencoder, (2, 3, 20, 20), tmp_path)
+    found, diff, source = keys_only(CollapsingAutoencoder, (2, 3, 20, 20), tmp_path)
     assert found == "exact", diff
 
 
@@ -201,7 +194,7 @@ class SquashedAutoencoder(CollapsingAutoencoder):
 
 def test_conv_autoencoder_squashing_is_flagged(tmp_path):
     """A Sigmoid after the decoder leaves no key: the file says the Sequentials are guessed."""
-    found, _, _ = _keys_only(SquashedAutoencoder, (2, 3, 20, 20), tmp_path)
+    found, _, _ = keys_only(SquashedAutoencoder, (2, 3, 20, 20), tmp_path)
     assert found == "flagged"
 
 

@@ -1440,14 +1440,7 @@ class Chain(BlockPattern):
         heads = latent_heads(members)
         latent = None
         if heads is not None:
-            latent = ctx.resolver.choose(
-                cls.name,
-                "latent_mean",
-                "first",
-                ["second"],
-                "which of two same-shape heads between an encoder and a decoder is the posterior's "
-                "mean, decoded (first by name); the other, the log-variance, is not used",
-            )
+            latent = latent_choice(cls, ctx)
             members = [m for m in members if m is not heads[latent.value == "first"]]
         tables = _learned_positions(members)
         if tables is not None:
@@ -1551,6 +1544,18 @@ class Chain(BlockPattern):
                 return self.decoder(torch.relu(self.encoder(x)))
 
         return [Example(Autoencoder(), (torch.randn(3, 12),))]
+
+
+def latent_choice(cls, ctx: BlockContext):
+    """Which of a VAE's two same-shape heads (latent_heads) is the mean: one choice per class."""
+    return ctx.resolver.choose(
+        cls.name,
+        "latent_mean",
+        "first",
+        ["second"],
+        "which of two same-shape heads between an encoder and a decoder is the posterior's "
+        "mean, decoded (first by name); the other, the log-variance, is not used",
+    )
 
 
 def latent_heads(members: list[Module]) -> tuple[Module, Module] | None:

@@ -24,7 +24,7 @@ from itertools import permutations
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
-from codegen.patterns._mirror_strides import mirror_pins
+from codegen.patterns._mirror_strides import body, mirror_pins
 from codegen.patterns.families.autoencoder import SEQUENTIAL_GUESS
 
 CONTAINERS = ("class", "sequential", "modulelist", "repeat")
@@ -69,7 +69,9 @@ class CodebookAutoencoder(BlockPattern):
             guessed = SEQUENTIAL_GUESS  # the strides inside them are conventions, not keys
         (before, after) = found = placed.pop()
         by_attr = {m.attr: m for m in others}
-        pins = mirror_pins(by_attr[before[0]], [by_attr[after[-1]]])
+        # (through the classes wrapping one Sequential: MishaLaskin's Encoder.conv_stack)
+        encoder, decoder = (body(by_attr[a], ctx.classes) for a in (before[0], after[-1]))
+        pins = mirror_pins(encoder, [decoder])
         return Match(self, len(members), (found, quantizer.attr), guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:

@@ -19,7 +19,14 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import LATENT_MEAN, one_named, tensors
-from codegen.patterns._mirror_strides import layers, mirror_pins, strides_by
+from codegen.patterns._mirror_strides import (
+    closing_pins,
+    decoded_side,
+    layers,
+    mirror_pins,
+    strides_by,
+)
+from codegen.patterns.blocks.chain import latent_choice, latent_heads
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.ir import ExampleInput
 
@@ -42,6 +49,20 @@ def _spatial(m) -> bool:
 # `decoder_input` from the latent, `final_layer` after the decoder; its code activates with
 # nn.LeakyReLU() throughout and ends in nn.Tanh().
 PYTORCH_VAE = "AntixK/PyTorch-VAE's layout (decoder_input, final_layer): LeakyReLU(), Tanh last"
+
+
+UNFLATTEN = (
+    "a flat VAE's decoder opening with a slot: the un-flatten of the Linear's output to the "
+    "decoder's first map (sksq96's UnFlatten), which the forward's view does"
+)
+
+
+def _unpadded(encoder) -> bool:
+    """Every spatial conv of the encoder reads its map without padding."""
+    convs = [m for m in layers(encoder) if family(m) == "conv"]
+    return bool(convs) and all(
+        next((a.value for a in m.args if a.keyword == "padding"), 0) == 0 for m in convs
+    )
 
 
 def _slots(*members) -> list:
@@ -71,6 +92,15 @@ class FlatVAE(BlockPattern):
             return None
         encoder, decoder = one_named(members, ENCODER), one_named(members, DECODER)
         mean, spread = one_named(members, MEAN), one_named(members, SPREAD)
+        latent = None
+        if (mean is None or spread is None) and encoder is not None and decoder is not None:
+            # Heads not named (sksq96's `fc1`, `fc2`, `fc3`): the two Linears of one shape,
+            # narrowing, between the encoder and the Linear back (the chain's reading, one choice)
+            heads = latent_heads(members)
+            if heads is None:
+                return None
+            latent = latent_choice(cls, ctx)
+            mean, spread = heads if latent.value == "first" else heads[::-1]
         if None in (encoder, decoder, mean, spread) or not (_linear(mean) and _linear(spread)):
             return None
         if (mean.io.in_width, mean.io.out_width) != (spread.io.in_width, spread.io.out_width):
@@ -120,7 +150,7 @@ class FlatVAE(BlockPattern):
                 "the strides, paddings and activations inside the encoder and decoder leave no "
                 "keys: read by convention (calibrate to settle them)"
             )
-        choices = [output]
+        choices = [output] + ([latent] if latent is not None else [])
         if _ends_in_conv(encoder):
             # Conv features are activated before they are flattened into the heads; a
             # Sequential's activation after its last conv holds no key (the chain's rule too).
@@ -137,6 +167,15 @@ class FlatVAE(BlockPattern):
                 )
             )
         pins = mirror_pins(encoder, [decoder, final])
+        if made and mean.io.in_width // made == math.isqrt(mean.io.in_width // made) ** 2:
+            last_side = math.isqrt(mean.io.in_width // made)
+            pins += closing_pins(encoder, [decoder, final], side, last_side)
+        opening = decoder.children[0] if decoder.kind == "sequential" and decoder.children else None
+        if opening is not None and opening.kind == "placeholder":
+            # the decoder's first slot reshapes the Linear's output to a map (sksq96's
+            # UnFlatten): the forward's view does it, so the slot passes the map through
+            pins.append(slot_pin(opening, "nn.Identity()", UNFLATTEN))
+        pins = [p for p in pins if p]
         if antixk:  # every slot of its Sequentials holds nn.LeakyReLU() (its code's only one)
             pins += [slot_pin(m, "nn.LeakyReLU()", PYTORCH_VAE) for m in _slots(encoder, final)]
             pins += [slot_pin(m, "nn.LeakyReLU()", PYTORCH_VAE) for m in _slots(decoder)]
@@ -163,11 +202,16 @@ class FlatVAE(BlockPattern):
     def example_inputs(self, match: Match, cls) -> list[ExampleInput] | None:
         """An image as large as the decoder's first map times 2 per halving conv of the encoder,
         so the flattened features are what the mean head reads."""
-        encoder = next((m for m in modules(cls) if m.attr == match.found["encoder"]), None)
+        f = match.found
+        encoder = next((m for m in modules(cls) if m.attr == f["encoder"]), None)
         if encoder is None or encoder.io is None or not encoder.io.in_width:
             return None
         halving = [m for m in layers(encoder) if strides_by(m) == 2]
         side = match.found["shape"][1] * 2 ** len(halving)
+        parts = [m for m in modules(cls) if m.attr in (f["decoder"], f["final"])]
+        drawn = decoded_side(parts, match.found["shape"][1])
+        if drawn and drawn != side and _unpadded(encoder):
+            side = drawn  # (the image an unpadded decoder draws: UNPADDED)
         return [ExampleInput((2, encoder.io.in_width, side, side))]
 
     @staticmethod
