@@ -100,16 +100,11 @@ class InvertedResidual(BlockPattern):
             takes = (expand or dw).in_width
             if (shortcut.in_width, shortcut.out_width) != (takes, project.out_width):
                 return None
-        if (
-            expand is None
-            and se is None
-            and inline is None
-            and not fused
-            and not expands_elsewhere(cls, ctx)
-        ):
-            # Depthwise then pointwise alone is also MobileNetV1's separable block (Howard et al.
-            # 2017), activated after the 1x1 and never residual: only a network whose other
-            # blocks expand (MobileNetV2's first block, Sandler et al. 2018) makes it this one.
+        if expand is None and inline is None and not fused and not expands_elsewhere(cls, ctx):
+            # Depthwise then pointwise alone (squeeze-excited or not: PP-LCNet's) is also
+            # MobileNetV1's separable block (Howard et al. 2017; blocks/separable_block.py),
+            # activated after the 1x1 and never residual: only a network whose other blocks
+            # expand (MobileNetV2's first block, Sandler et al. 2018) makes it this one.
             return None
         # Blocks of one class may differ in width and stride (the first of a stage widens or
         # downsamples): the residual is decided by shapes at run time, as torchvision does.
