@@ -21,7 +21,7 @@ from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks._conv_parts import unit, walk_builtin
-from codegen.patterns.blocks._gate_branch import apply_gate
+from codegen.patterns.blocks._gate_branch import apply_gate, last_conv
 from codegen.patterns.blocks.ghost_module import ghost_parts
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES, name_order
 from codegen.patterns.blocks.squeeze_excite import channel_gate
@@ -103,7 +103,12 @@ class GhostBottleneck(BlockPattern):
                 if "gate" not in values or "gate_pooling" not in values:
                     return None
                 at = prefix + (ghost.attr, found[4].attr)
-                gate = (at, values["gate"], int(values["gate_pooling"]))
+                # an odd `oup`: both halves sliced to the gate's width before the product
+                odd = found[4].io.out_width != 2 * found[0].out_width
+                width = last_conv(found[4]) if odd else None
+                if odd and width is None:
+                    return None
+                gate = (at, values["gate"], int(values["gate_pooling"]), width)
             parts.append((found[0], found[1], gate))
         activation = ctx.choose(
             cls,
@@ -188,7 +193,12 @@ class GhostBottleneck(BlockPattern):
                 )
                 out = g.call_function("getitem", out, (Slice(), Slice(None, width)), name="out")
             if gate_branch is not None:  # GhostNetV2's DFC attention (_gate_branch.py)
-                path, squash, pooling = gate_branch
+                path, squash, pooling, width = gate_branch
+                if width is not None and not sliced[i]:
+                    width = g.getattr(path + width + ("out_channels",), inline=True)
+                    out = g.call_function(
+                        "getitem", out, (Slice(), Slice(None, width)), name="out"
+                    )
                 out = apply_gate(g, path, ghost_in, out, squash, pooling)
             if i == 0 and dw is not None:
                 out = g.call_module(dw[0], out, name="out", inline=True)
