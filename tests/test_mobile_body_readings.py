@@ -84,9 +84,15 @@ class PaddlePPLCNet(nn.Module):  # PaddleClas PPLCNet, NET_CONFIG narrowed
         super().__init__()
         self.conv1 = ConvBNLayer(3, 3, 8, 2)
         self.blocks2 = nn.Sequential(DepthwiseSeparable(8, 16, 1, 3))
-        self.blocks3 = nn.Sequential(DepthwiseSeparable(16, 24, 2, 3), DepthwiseSeparable(24, 24, 1, 3))
-        self.blocks4 = nn.Sequential(DepthwiseSeparable(24, 32, 2, 3), DepthwiseSeparable(32, 32, 1, 3))
-        self.blocks5 = nn.Sequential(DepthwiseSeparable(32, 48, 2, 3), DepthwiseSeparable(48, 48, 1, 5))
+        self.blocks3 = nn.Sequential(
+            DepthwiseSeparable(16, 24, 2, 3), DepthwiseSeparable(24, 24, 1, 3)
+        )
+        self.blocks4 = nn.Sequential(
+            DepthwiseSeparable(24, 32, 2, 3), DepthwiseSeparable(32, 32, 1, 3)
+        )
+        self.blocks5 = nn.Sequential(
+            DepthwiseSeparable(32, 48, 2, 3), DepthwiseSeparable(48, 48, 1, 5)
+        )
         self.blocks6 = nn.Sequential(
             DepthwiseSeparable(48, 64, 2, 5, True), DepthwiseSeparable(64, 64, 1, 5, True)
         )
@@ -279,7 +285,12 @@ LAYOUTS = {  # name: (build, input shape, verdict from the keys, mobile family)
     "paddle_pp_lcnet": (PaddlePPLCNet, (2, 3, 64, 64), "exact", "pp_lcnet"),
     "timm_mobilenet_v1": (TimmMobileNetV1, (2, 3, 32, 32), "exact", None),
     "kuangliu_mobilenet": (KlMobileNet, (2, 3, 32, 32), "exact", None),
-    "rangilyu_efficientnet_lite": (RangiLyuEfficientNetLite, (2, 3, 32, 32), "flagged", "efficientnet_lite"),
+    "rangilyu_efficientnet_lite": (
+        RangiLyuEfficientNetLite,
+        (2, 3, 32, 32),
+        "flagged",
+        "efficientnet_lite",
+    ),
     "torchvision_style_lite": (TorchvisionStyleLite, (2, 3, 32, 32), "exact", "efficientnet_lite"),
 }
 

@@ -196,9 +196,7 @@ class GhostBottleneck(BlockPattern):
                 path, squash, pooling, width = gate_branch
                 if width is not None and not sliced[i]:
                     width = g.getattr(path + width + ("out_channels",), inline=True)
-                    out = g.call_function(
-                        "getitem", out, (Slice(), Slice(None, width)), name="out"
-                    )
+                    out = g.call_function("getitem", out, (Slice(), Slice(None, width)), name="out")
                 out = apply_gate(g, path, ghost_in, out, squash, pooling)
             if i == 0 and dw is not None:
                 out = g.call_module(dw[0], out, name="out", inline=True)

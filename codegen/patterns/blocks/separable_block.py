@@ -17,6 +17,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import expands_elsewhere, member_units
+from codegen.patterns.blocks.inverted_residual import mobile_activation
 from codegen.patterns.blocks.squeeze_excite import SQUEEZE_PLACE, channel_gate, gate_width
 
 ACTIVATIONS = ["relu", "relu6", "hardswish", "silu", "gelu"]
@@ -66,19 +67,8 @@ class SeparableBlock(BlockPattern):
                     f"the squeeze-excitation {gates[0].attr} rescales as many channels as both "
                     "convs give: read as before the pointwise conv (MobileNetV3's, PP-LCNet's)"
                 )
-        paths = [path for path, _ in cls.instances]
-        default, why = act.family_default(ctx.resolver, "relu", paths)  # MobileNetV1: ReLU
-        activation = act.mark_family(
-            ctx.choose(
-                cls,
-                dw.conv[0],
-                "activation",
-                default,
-                [a for a in ACTIVATIONS if a != default],
-                "after the depthwise and the pointwise conv",
-                aliases=act.ALIASES,
-            ),
-            why,
+        activation = mobile_activation(  # MobileNetV1: ReLU
+            cls, ctx, dw.conv[0], "relu", ACTIVATIONS, "after the depthwise and the pointwise conv"
         )
         found = (dw, gates[0].attr if gates else None, pw)
         explains = len(members) + len(units) + 2
