@@ -18,7 +18,7 @@ from __future__ import annotations
 from codegen.ir.graph import Graph, Slice, Value
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, family
-from codegen.patterns.blocks._conv_parts import conv_kernel, walk_builtin
+from codegen.patterns.blocks._conv_parts import conv_kernel, is_depthwise, walk_builtin
 
 POOLINGS = [1, 2]  # the factor the branch's input is average-pooled by (1: not pooled)
 DFC = (
@@ -51,7 +51,8 @@ def decoupled(branch, ctx: BlockContext) -> bool:
     """Whether the branch holds a 1xk and a kx1 depthwise conv (the DFC attention's)."""
     kernels = set()
     for layer in walk_builtin([branch], ctx):
-        k = conv_kernel(layer) if family(layer) == "conv" else None
+        # depthwise only: an Inception branch's full 1x7 and 7x1 convs are no such attention
+        k = conv_kernel(layer) if family(layer) == "conv" and is_depthwise(layer) else None
         if isinstance(k, (tuple, list)) and len(k) == 2 and 1 in k and max(k) > 1:
             kernels.add(tuple(k).index(1))
     return kernels == {0, 1}
