@@ -11,9 +11,10 @@ row that motivated it):
 - a gated convolution as the DeepFill v2 PyTorch ports write it (`conv2d`, `mask_conv2d`,
   Yu et al. 2019): a full-resolution gate known only by its name, so the class says guessed.
 
-Measured before the mechanism (main at 9f2a8a4): huawei-noah's GhostNetV2 flagged (a module
-missing), the DFC conv unit missing, the gated conv missing; after: exact, exact, flagged (a
-default that happens to hold, the class still guessed).
+Measured before the mechanism (main at 9f2a8a4), all flagged with a class missing (the widths
+leave the branches no order); after: huawei-noah's GhostNetV2 exact; the DFC neck flagged only
+by its conv units' SiLU (a guessed activation; exact once hinted); the gated conv flagged (the
+class guessed, its gate read from a name; exact once the generator's tanh output is hinted).
 """
 
 from __future__ import annotations
