@@ -883,7 +883,13 @@ def mobile_strides(root: KeyNode) -> dict[str, int]:
             planned[_block_conv(blocks[0]).path] = 2  # MobileNetV3-Small's first block halves
         return planned
     if not any(_expands(b) for b in blocks):
-        table: tuple[int, ...] = (1,) + (2,) * (len(stages) - 1)  # MobileNetV1
+        # MobileNetV1 (Howard et al. 2017, table 1): every stage but the first halves; a stage
+        # whose first block keeps the width keeps the resolution too (the stride-1 5x5 stage of
+        # PP-LCNet, Cui et al. 2021, table 1; timm's lcnet `dsa_r5_k5_s1_c256`)
+        table: tuple[int, ...] = tuple(
+            1 if i == 0 or (s and len(set(_block_widths(s[0]))) == 1) else 2
+            for i, s in enumerate(stages)
+        )
     elif stages[0] and _small_opening(stages[0][0]) and _efficientnet(blocks) is None:
         table = MOBILE_SMALL_STAGE_STRIDES
     else:
@@ -979,7 +985,10 @@ def _inverted(block: KeyNode) -> bool:
 
 
 def _separable_pair(block: KeyNode) -> bool:
-    convs = [conv_weight(c) for c in _convs(block)]
+    """A depthwise kxk conv and a 1x1 conv, nothing else but a squeeze-excitation of the
+    depthwise output (PP-LCNet's late blocks)."""
+    excite = _squeeze_pair(block)
+    convs = [conv_weight(c) for c in _convs(block) if c not in excite]
     if conv_weight(block) or len(convs) != 2 or _projection(block) is not None:
         return False
     return sorted(max(w[2:]) > 1 and w[1] == 1 for w in convs) == [False, True] and any(
@@ -1181,13 +1190,17 @@ def mobile_family(root: KeyNode) -> tuple[str, str] | None:
       al. 2019 reduce the EXPANDED width): its stage strides, but no one activation (ReLU in the
       first stages, hard-swish after: mobilenet_v3_relu_blocks);
     - "mnasnet", "proxyless_nas" or "inverted_residual" for other bodies of blocks that expand
-      (_inverted_body: their depthwise kernels tell the searched networks); None where no block
-      expands (MobileNetV1)."""
+      (_inverted_body: their depthwise kernels tell the searched networks);
+    - "pp_lcnet" where no block expands but some are squeeze-excited (PP-LCNet, Cui et al. 2021:
+      MobileNetV1's separable blocks, hard-swish, SE modules in the last ones); None where no
+      block expands and none is excited (MobileNetV1)."""
     body = _mobile_body(root)
     if body is None:
         return None
     blocks = [b for stage in body[1] for b in stage]
     excited = [b for b in blocks if _squeeze_excited(b)]
+    if excited and not any(_expands(b) for b in blocks):
+        return "pp_lcnet", PP_LCNET
     found = _efficientnet(blocks)
     if found is not None:
         return found
@@ -1205,6 +1218,12 @@ def mobile_family(root: KeyNode) -> tuple[str, str] | None:
     return _inverted_body(blocks)
 
 
+PP_LCNET = (
+    "PP-LCNet: separable blocks that never expand, squeeze-excited late (Cui et al. 2021; "
+    "PaddleClas' and timm's lcnet): hard-swish, its squeeze-excitations ReLU and a hard sigmoid"
+)
+
+
 # Bodies of inverted residuals whose stage strides no convention fixes (their narrowed copies keep
 # their own schedule: calibration searches the stage layouts), though their activation may be.
 UNSCHEDULED = ("inverted_residual", "mnasnet")
@@ -1213,19 +1232,32 @@ UNSCHEDULED = ("inverted_residual", "mnasnet")
 def _inverted_body(blocks: list[KeyNode]) -> tuple[str, str] | None:
     """(family, why) where blocks expand into their depthwise convs, without squeeze-excitation
     and not all 3x3 (not MobileNetV2): a searched network on MobileNetV2's blocks. With 5x5 but no
-    7x7 depthwise kernels "mnasnet" (MnasNet-B1, Tan et al. 2019, figure 7; FBNet too: ReLU);
-    with 7x7 ones "proxyless_nas" (Cai et al. 2019 search kernels {3, 5, 7} on MobileNetV2's
-    blocks, its stage strides and ReLU6);
+    7x7 depthwise kernels, the expansion ratios tell two codes apart: every block expanding 6x
+    "efficientnet_lite" (EfficientNet-B0's body, whose ratios are all 6, with its squeeze-
+    excitations removed and swish replaced by ReLU6: tensorflow/tpu's efficientnet/lite README,
+    timm's efficientnet_lite*), other ratios (MnasNet-B1's and FBNet's searched 3x, 1x) "mnasnet"
+    (Tan et al. 2019, figure 7: ReLU); with 7x7 ones "proxyless_nas" (Cai et al. 2019 search
+    kernels {3, 5, 7} on MobileNetV2's blocks, its stage strides and ReLU6);
     else "inverted_residual": the blocks are inverted residuals still. None where none expands."""
-    if not any(_expands(b) for b in blocks):
+    expanding = [b for b in blocks if _expands(b)]
+    if not expanding:
         return None
     kernels = {conv_weight(d)[2] for b in blocks if (d := _depthwise(b)) is not None}
     excited = any(_squeeze_excited(b) for b in blocks)
     if not excited and 7 in kernels:
         return "proxyless_nas", "ProxylessNAS: inverted residuals with 7x7 depthwise kernels"
+    if not excited and 5 in kernels and {_expansion(b) for b in expanding} == {6}:
+        why = "EfficientNet-Lite: inverted residuals expanding 6x, 5x5 kernels, no SE"
+        return "efficientnet_lite", why
     if not excited and 5 in kernels:
         return "mnasnet", "MnasNet-B1: inverted residuals with 5x5 depthwise kernels, no SE"
     return "inverted_residual", "the network's blocks expand into their depthwise convs"
+
+
+def _expansion(block: KeyNode) -> float | None:
+    """How many times an expanding block widens its input into its depthwise conv."""
+    dw, width_in = _depthwise(block), _block_widths(block)[0]
+    return conv_weight(dw)[0] / width_in if dw is not None and width_in else None
 
 
 def _efficientnet(blocks: list[KeyNode]) -> tuple[str, str] | None:

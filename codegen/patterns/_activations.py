@@ -257,6 +257,8 @@ FAMILY_ACTIVATIONS = {
     "projected_mobilenet_v2": "relu",
     "mobilenet_v3": "hardswish",  # but ReLU in its early blocks (MOBILE_RELU_BLOCKS)
     "mnasnet": "relu",
+    "efficientnet_lite": "relu6",
+    "pp_lcnet": "hardswish",
     "proxyless_nas": "relu6",
 }
 # The model-wide pin set where analyze/strides.py finds a mobile ImageNet body (MobileNetV1's
@@ -268,6 +270,12 @@ MOBILE_RELU_BLOCKS = "mobile_relu_blocks"
 # MobileNetV3's squeeze-excitation: ReLU inside whatever the block uses (torchvision's
 # SqueezeExcitation default, timm's force_act_layer=nn.ReLU), gated by a hard sigmoid.
 V3_SQUEEZE = ("relu", "hardsigmoid")
+# The families whose squeeze-excitations are MobileNetV3's (PP-LCNet's SEModule: ReLU, then
+# Hardsigmoid, PaddleClas' pp_lcnet.py; timm's lcnet forces nn.ReLU and gates 'hard_sigmoid').
+HARD_GATED = ("mobilenet_v3", "pp_lcnet")
+# The families (analyze/strides.py's mobile_family) whose blocks never expand: MobileNetV1's
+# separable blocks, activated after the pointwise conv and never residual.
+SEPARABLE_FAMILIES = ("pp_lcnet",)
 
 
 def mobile_family(resolver) -> tuple[str, str] | None:

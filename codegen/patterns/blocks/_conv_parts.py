@@ -257,16 +257,22 @@ def expands_elsewhere(cls, ctx: BlockContext) -> bool:
     inverted residual's expansion), among its own layers or its Sequentials'; or the key tree
     shows a body of such blocks (analyze/strides.py's mobile_family: the classes settled so far
     may not hold the later blocks yet)."""
-    if act.mobile_family(ctx.resolver) is not None:
-        return True
+    told = act.mobile_family(ctx.resolver)
+    if told is not None:
+        return told[0] not in act.SEPARABLE_FAMILIES
     for other in ctx.classes.values():
         if other is cls:
             continue
         inside = walk_builtin(modules(other), ctx, skip=cls.name)
         convs = [c for c in inside if family(c) == "conv" and c.io]
         depthwise = {c.io.in_width for c in convs if is_depthwise(c)}
+        # a 1x1 that widens back what another 1x1 of its own reduced is a squeeze-excitation's
+        # excite (PP-LCNet's separable blocks gate their depthwise output): no expansion
+        pairs = {(c.io.in_width, c.io.out_width) for c in convs}
         if any(
-            c.io.out_width in depthwise and c.io.in_width < c.io.out_width
+            c.io.out_width in depthwise
+            and c.io.in_width < c.io.out_width
+            and (c.io.out_width, c.io.in_width) not in pairs
             for c in convs
             if _groups(c) == 1 and conv_kernel(c) in (1, (1, 1))
         ):

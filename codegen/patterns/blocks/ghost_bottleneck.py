@@ -21,6 +21,7 @@ from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks._conv_parts import unit, walk_builtin
+from codegen.patterns.blocks._gate_branch import apply_gate, last_conv
 from codegen.patterns.blocks.ghost_module import ghost_parts
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES, name_order
 from codegen.patterns.blocks.squeeze_excite import channel_gate
@@ -96,7 +97,19 @@ class GhostBottleneck(BlockPattern):
             found = ghost_parts(inner, ctx, prefix + (ghost.attr,)) if inner is not None else None
             if found is None:
                 return None
-            parts.append((found[0], found[1]))
+            gate = None
+            if found[4] is not None:  # GhostNetV2's gated module: its own gate choices
+                values = {c.name: c.value for c in inner.forward.choices} if inner.forward else {}
+                if "gate" not in values or "gate_pooling" not in values:
+                    return None
+                at = prefix + (ghost.attr, found[4].attr)
+                # an odd `oup`: both halves sliced to the gate's width before the product
+                odd = found[4].io.out_width != 2 * found[0].out_width
+                width = last_conv(found[4]) if odd else None
+                if odd and width is None:
+                    return None
+                gate = (at, values["gate"], int(values["gate_pooling"]), width)
+            parts.append((found[0], found[1], gate))
         activation = ctx.choose(
             cls,
             ".".join(prefix + (first.attr,)),
@@ -160,8 +173,9 @@ class GhostBottleneck(BlockPattern):
             # slot without keys might
             identity = g.call_module(path, identity, name="identity", inline=True)
         out = x
-        for i, (primary, cheap) in enumerate(parts):
+        for i, (primary, cheap, gate_branch) in enumerate(parts):
             applied = activation if i == 0 else "identity"
+            ghost_in = out
             x1 = g.call_module(primary.conv, out, name="x1", inline=True)
             x1 = g.call_module(primary.norm, x1, name="x1", inline=applied != "identity")
             x1 = act.apply(g, applied, x1, name="x1")
@@ -178,6 +192,12 @@ class GhostBottleneck(BlockPattern):
                     else g.call_method("size", identity, 1, inline=True)
                 )
                 out = g.call_function("getitem", out, (Slice(), Slice(None, width)), name="out")
+            if gate_branch is not None:  # GhostNetV2's DFC attention (_gate_branch.py)
+                path, squash, pooling, width = gate_branch
+                if width is not None and not sliced[i]:
+                    width = g.getattr(path + width + ("out_channels",), inline=True)
+                    out = g.call_function("getitem", out, (Slice(), Slice(None, width)), name="out")
+                out = apply_gate(g, path, ghost_in, out, squash, pooling)
             if i == 0 and dw is not None:
                 out = g.call_module(dw[0], out, name="out", inline=True)
                 out = g.call_module(dw[1], out, name="out", comment="depthwise, strided")

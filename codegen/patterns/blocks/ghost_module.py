@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import re
 
-from codegen.ir.graph import Graph
+from codegen.ir.graph import Graph, Slice
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import unit
+from codegen.patterns.blocks._gate_branch import apply_gate, gate_branch, gate_choices, last_conv
 
 PRIMARY, CHEAP = re.compile(r"primary", re.I), re.compile(r"cheap", re.I)
 
 
 def ghost_parts(cls, ctx: BlockContext, prefix: tuple[str, ...] = ()):
-    """(primary, cheap) conv-norm units of a Ghost module's class, or None."""
+    """(primary, cheap) conv-norm units of a Ghost module's class, its two members, and the gate
+    branch beside them (GhostNetV2's `short_conv`, _gate_branch.py) or None; or None."""
     members = modules(cls)
-    if tensors(cls) or len(members) != 2:
+    if tensors(cls) or len(members) not in (2, 3):
         return None
     primary = [m for m in members if PRIMARY.search(m.attr)]
     cheap = [m for m in members if CHEAP.search(m.attr)]
@@ -36,7 +38,12 @@ def ghost_parts(cls, ctx: BlockContext, prefix: tuple[str, ...] = ()):
         return None
     if not b.one_channel_per_group or b.in_width != a.out_width or b.out_width != a.out_width:
         return None
-    return a, b, primary[0], cheap[0]
+    rest = [m for m in members if m is not primary[0] and m is not cheap[0]]
+    # the gate multiplies both halves, sliced to an odd `oup` where they are one wider
+    gate = gate_branch(rest, a.in_width, {2 * a.out_width, 2 * a.out_width - 1}) if rest else None
+    if rest and gate is None:
+        return None
+    return a, b, primary[0], cheap[0], gate
 
 
 class GhostModule(BlockPattern):
@@ -50,17 +57,35 @@ class GhostModule(BlockPattern):
         # The members, the conv and norm inside each, and the names saying which is the copy:
         # where the primary conv keeps the width (8 to 8), a depthwise-then-pointwise inverted
         # residual reads the same keys in the other order and explains less of them.
-        return Match(self, 2 + 4 + 1, (found[2].attr, found[3].attr))
+        gate, choices, sliced = found[4], [], None
+        if gate is not None:
+            choices = gate_choices(ctx, cls, gate.attr, gate)
+            if gate.io.out_width != 2 * found[0].out_width:  # an odd `oup`: the halves sliced
+                sliced = last_conv(gate)
+                if sliced is None:
+                    return None
+        found = (found[2].attr, found[3].attr, gate.attr if gate is not None else None, sliced)
+        score = 2 + 4 + 1 + (gate is not None)
+        return Match(self, score, found, choices)
 
     def concatenated(self, match: Match) -> tuple[tuple[str, ...], bool]:
-        return match.found, False
+        if match.found[2] is not None:  # gated: sliced to the gate's width, not concatenated
+            return (), False
+        return match.found[:2], False
 
     def forward(self, match: Match, g: Graph) -> None:
-        primary, cheap = match.found
+        primary, cheap, gate, sliced = match.found
         x = g.input("x")
         x1 = g.call_module((primary,), x, name="x1")
         x2 = g.call_module((cheap,), x1, name="x2", comment="cheap depthwise 'ghost' features")
-        g.output(g.call_function("cat", [x1, x2], 1))
+        out = g.call_function("cat", [x1, x2], 1, name="out")
+        if sliced is not None:  # to the gate's width
+            width = g.getattr((gate,) + sliced + ("out_channels",), inline=True)
+            out = g.call_function("getitem", out, (Slice(), Slice(None, width)), name="out")
+        if gate is not None:
+            squash, pooling = (c.value for c in match.choices)
+            out = apply_gate(g, (gate,), x, out, squash, int(pooling))
+        g.output(out)
 
     @staticmethod
     def examples():

@@ -100,16 +100,11 @@ class InvertedResidual(BlockPattern):
             takes = (expand or dw).in_width
             if (shortcut.in_width, shortcut.out_width) != (takes, project.out_width):
                 return None
-        if (
-            expand is None
-            and se is None
-            and inline is None
-            and not fused
-            and not expands_elsewhere(cls, ctx)
-        ):
-            # Depthwise then pointwise alone is also MobileNetV1's separable block (Howard et al.
-            # 2017), activated after the 1x1 and never residual: only a network whose other
-            # blocks expand (MobileNetV2's first block, Sandler et al. 2018) makes it this one.
+        if expand is None and inline is None and not fused and not expands_elsewhere(cls, ctx):
+            # Depthwise then pointwise alone (squeeze-excited or not: PP-LCNet's) is also
+            # MobileNetV1's separable block (Howard et al. 2017; blocks/separable_block.py),
+            # activated after the 1x1 and never residual: only a network whose other blocks
+            # expand (MobileNetV2's first block, Sandler et al. 2018) makes it this one.
             return None
         # Blocks of one class may differ in width and stride (the first of a stage widens or
         # downsamples): the residual is decided by shapes at run time, as torchvision does.
@@ -151,19 +146,8 @@ class InvertedResidual(BlockPattern):
             # projected input is always added, still with no activation after the sum (the
             # linear bottleneck, Sandler et al. 2018).
             residual = (shortcut.conv, shortcut.norm)
-        paths = [path for path, _ in cls.instances]
-        default, why = act.family_default(ctx.resolver, "relu6", paths)
-        activation = act.mark_family(
-            ctx.choose(
-                cls,
-                dw.conv[0],
-                "activation",
-                default,
-                [a for a in ACTIVATIONS if a != default],
-                "after the expansion and the depthwise conv",
-                aliases=act.ALIASES,
-            ),
-            why,
+        activation = mobile_activation(
+            cls, ctx, dw.conv[0], "relu6", ACTIVATIONS, "after the expansion and the depthwise conv"
         )
         choices = [activation] + ([opening] if opening is not None else [])
         if inline is not None:
@@ -321,6 +305,16 @@ class InvertedResidual(BlockPattern):
             Example(z["torchvision_inverted_residual"](8, 8, 4), (torch.randn(2, 8, 6, 6),)),
             Example(z["holder"](pair), (torch.randn(2, 8, 6, 6),)),
         ]
+
+
+def mobile_activation(cls, ctx: BlockContext, where: str, default: str, options, note: str):
+    """A mobile block's activation choice: its family's where the body names one (MobileNetV3's
+    ReLU where the class's blocks are all early ones), else `default`; cited either way."""
+    paths = [path for path, _ in cls.instances]
+    value, why = act.family_default(ctx.resolver, default, paths)
+    others = [a for a in options if a != value]
+    choice = ctx.choose(cls, where, "activation", value, others, note, aliases=act.ALIASES)
+    return act.mark_family(choice, why)
 
 
 def _widening_residual(cls, ctx: BlockContext, dw: Unit, residual, shortcut):

@@ -78,7 +78,8 @@ class SqueezeExcite(BlockPattern):
             return None
         default, why = act.family_default(ctx.resolver, "relu")  # EfficientNet's: SiLU
         gate_default = "sigmoid"
-        if v3:
+        hard = told is not None and told[0] in act.HARD_GATED
+        if hard:
             (default, gate_default), why = act.V3_SQUEEZE, told[1]
         reduce_at, expand_at = reduce[2], expand[2]  # choices addressed by the member's name
         activation = act.mark_family(
@@ -101,7 +102,7 @@ class SqueezeExcite(BlockPattern):
                 gate_default,
                 act.alternatives(gate_default, gates=True),
             ),
-            why if v3 else "",
+            why if hard else "",
         )
         conv = kinds == {"conv"}
         choices = [activation, gate]
