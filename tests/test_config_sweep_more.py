@@ -117,3 +117,32 @@ def test_rt_detr_resnet_d_backbone(tmp_path, in_bottleneck):
     with torch.no_grad():
         want = reference(x).feature_maps[-1]
         torch.testing.assert_close(ours(x), want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("se_ratio", [0.5, 0.125])
+def test_lukemelas_efficientnet_other_se_ratio(tmp_path, capsys, se_ratio):
+    """(cfg17) lukemelas' EfficientNet-PyTorch with another `se_ratio` (its BlockArgs field;
+    `num_squeezed = max(1, int(input_filters * se_ratio))`), from the keys alone: each
+    squeeze-excitation is one fraction of its block's input while the blocks expand 1x and 6x,
+    so it is EfficientNet's (sigmoid gate, swish), not MobileNetV3's (hard-sigmoid)."""
+    import math
+
+    import torch
+
+    from tests import vision_zoo_16_models as zoo
+    from tests.redraw import unit_scale
+    from tests.zoo_verdicts import generate_from_state_dict, measured
+
+    torch.manual_seed(0)
+    reference = zoo.LukemelasEfficientNet()
+    size = math.ceil(32 / 2)
+    blocks = []
+    for c_in, c_out, k, s, e in [(16, 8, 3, 1, 1), (8, 12, 3, 2, 6), (12, 12, 3, 1, 6)]:
+        blocks.append(zoo.MBConvBlock(c_in, c_out, k, s, e, se_ratio, size))
+        size = math.ceil(size / s)
+    reference._blocks = torch.nn.ModuleList(blocks)
+    reference._conv_head = zoo.Conv2dStaticSamePadding(12, 64, 1, image_size=size)
+    reference = unit_scale(reference.eval())
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
+    verdict = measured(reference, model, source, (torch.randn(2, 3, 32, 32),), script=False)
+    assert verdict[0] == "exact", verdict

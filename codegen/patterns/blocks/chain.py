@@ -1078,11 +1078,11 @@ def _deep_stem(m: Module, ctx: BlockContext | None = None) -> bool:
     if units and len(units) == len(layers) and 2 <= len(units) <= 3:
         if not all(u is not None and u.norm and u.kernel in (3, (3, 3)) for u in units):
             return False
-        # Named a stem (as strides.deep_stem requires), or its first conv already halves the
-        # image (config.json's num_channels stem, analyze/strides.py: HF RT-DETR's ResNet-D
+        # Named a stem (as strides.deep_stem requires), or config.json says its first conv
+        # halves the image (its num_channels stem, analyze/strides.py: HF RT-DETR's ResNet-D
         # `embedder`): a small CNN's first conv blocks keep the resolution and are neither.
-        halves = units[0].stride in (2, (2, 2))
-        return units[0].in_width in IMAGE_CHANNELS and ("stem" in m.attr.lower() or halves)
+        named = "stem" in m.attr.lower() or _told_halving(layers[0], ctx)
+        return units[0].in_width in IMAGE_CHANNELS and named
     convs = [c for c in layers if family(c) == "conv"]
     if not 2 <= len(convs) <= 3 or family(layers[0]) != "conv":
         return False
@@ -1128,6 +1128,15 @@ def _stem_kernel(m: Module, ctx: BlockContext) -> object:
     members = modules(cls) if cls is not None else m.children
     convs = [c for c in members if family(c) == "conv"]
     return conv_kernel(convs[0]) if len(convs) == 1 else None
+
+
+def _told_halving(m: Module, ctx: BlockContext) -> bool:
+    """Whether the conv of unit class `m` takes stride 2 from config.json (not a convention)."""
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    convs = [c for c in modules(cls) if family(c) == "conv"] if cls is not None else []
+    stride = next((a for a in convs[0].args if a.keyword == "stride"), None) if convs else None
+    told = stride is not None and stride.choice is not None and stride.choice.source == "metadata"
+    return told and stride.choice.value in (2, (2, 2))
 
 
 def _holds_deep_stem(m: Module, ctx: BlockContext) -> bool:
