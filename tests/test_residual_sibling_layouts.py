@@ -295,7 +295,9 @@ class AvgDownUnitBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, stride: int) -> None:
         super().__init__()
-        self.branch2 = nn.Sequential(ConvBN(c_in, c_out, 3, stride), nn.ReLU(), ConvBN(c_out, c_out))
+        self.branch2 = nn.Sequential(
+            ConvBN(c_in, c_out, 3, stride), nn.ReLU(), ConvBN(c_out, c_out)
+        )
         self.short = None
         if stride != 1:
             self.short = nn.Sequential(nn.AvgPool2d(2, 2, ceil_mode=True), ConvBN(c_in, c_out, 1))
