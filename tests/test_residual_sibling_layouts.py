@@ -277,6 +277,38 @@ class AvgDownBlock(nn.Module):
         return F.relu(self.branch(x) + self.skip(x))
 
 
+class ConvBN(nn.Module):
+    """A conv-norm unit with named members (`conv`, `bn`), as many repositories write one."""
+
+    def __init__(self, c_in: int, c_out: int, k: int = 3, stride: int = 1) -> None:
+        super().__init__()
+        self.conv, self.bn = conv_bn(c_in, c_out, k, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+class AvgDownUnitBlock(nn.Module):
+    """(cfg17) ResNet-D's shortcut with the 1x1 conv-norm one named unit after the pool (as
+    RT-DETR's and PaddleDetection's ResNet-vd write it: `short.1.conv`, `short.1.bn`), beside a
+    body Sequential of named units: the pool strides, not the 1x1 conv."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.branch2 = nn.Sequential(
+            ConvBN(c_in, c_out, 3, stride), nn.ReLU(), ConvBN(c_out, c_out)
+        )
+        self.short = None
+        if stride != 1:
+            self.short = nn.Sequential(nn.AvgPool2d(2, 2, ceil_mode=True), ConvBN(c_in, c_out, 1))
+        elif c_in != c_out:
+            self.short = ConvBN(c_in, c_out, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.short is None else self.short(x)
+        return F.relu(self.branch2(x) + identity)
+
+
 class TwoPathBottleneck(nn.Module):
     """fastai's layout with other names (`residual` and `identity`): a 1x1, 3x3, 1x1 body of
     conv-norm-ReLU units, the identity path pooled then projected where the block downsamples."""
@@ -311,6 +343,7 @@ LAYOUTS = {
     "conv_path_id_path": (ConvPathIdPathBlock, (8, 16), False),
     "avg_down": (AvgDownBlock, (8, 16), False),
     "two_path_bottleneck": (TwoPathBottleneck, (16, 32), False),
+    "avg_down_unit": (AvgDownUnitBlock, (8, 16, 32), False),
 }
 
 

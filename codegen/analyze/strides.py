@@ -239,6 +239,7 @@ def _residual_stages(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> 
         return
     in_bottleneck = resolver.evidence("downsample_in_bottleneck")
     on_first = in_bottleneck is not None and in_bottleneck[1] is True
+    pooled = avg_down_shortcuts(root)
     for node in root.walk():
         shortcut = next((c for n, c in node.children.items() if n in SHORTCUT_NAMES), None)
         indices = [i for i in map(_index, node.path.split(".")) if i is not None]
@@ -249,13 +250,21 @@ def _residual_stages(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> 
         if not short or not body:
             continue
         stride = 2 if indices[-2] > 0 or first_stage[1] else 1
+        if shortcut.path in pooled:  # ResNet-D: the average pool before its 1x1 conv strides
+            planned[short[0].path] = (1, f"{first_stage[0]}: the shortcut's pool downsamples")
+            short = []
         spatial = body[0] if on_first else next((c for c in body if conv_weight(c)[2] > 1), None)
         note = (
             f"{first_stage[0]}: the first block of {'each' if indices[-2] else 'the first'} stage"
         )
-        for conv in (spatial, short[0]):
+        for conv in (spatial, *short[:1]):
             if conv is not None:
                 planned[conv.path] = (stride, note)
+        # The key names the one body conv that strides: the block's other spatial convs keep the
+        # resolution (else the 3x3's structural stride would halve it a second time).
+        for conv in body:
+            if conv is not spatial and conv_weight(conv)[2] > 1:
+                planned[conv.path] = (1, note)
 
 
 def _inverted_residual_lists(root: KeyNode, resolver: ChoiceResolver, planned: dict) -> None:
@@ -507,11 +516,12 @@ def avg_down_shortcuts(root: KeyNode) -> set[str]:
             continue
         items = node.children
         conv = items.get("1")
-        if conv is not None and set(items) == {"1"} and set(conv.children) == {"0", "1"}:
-            items = conv.children  # the conv and its norm one unit (fastai's ConvLayer)
-            if "running_mean" in items["1"].tensors and conv_weight(items["0"]) is not None:
-                if conv_weight(items["0"])[2:] == (1, 1):
-                    found.add(node.path)
+        if conv is not None and set(items) == {"1"} and conv.children:
+            # the conv and its norm one unit: fastai's ConvLayer (`1.0`, `1.1`), or one whose
+            # members are named (HF RT-DETR's ResNet-D shortcut: `1.convolution`, `1.normalization`)
+            unit = _conv_bn(conv)
+            if unit is not None and conv_weight(unit)[2:] == (1, 1):
+                found.add(node.path)
             continue
         if conv is None or set(items) != {"1", "2"} or conv_weight(conv) is None:
             continue
@@ -1268,6 +1278,18 @@ def _efficientnet(blocks: list[KeyNode]) -> tuple[str, str] | None:
     if excited and all(_squeeze_width(b) in _quarters(_block_widths(b)[0]) for b in excited):
         why = "EfficientNet: each squeeze-excitation reduces to a quarter of its block's input"
         return "efficientnet", why
+    # Another se_ratio (HF's squeeze_expansion_ratio): every squeeze-excitation one fraction of
+    # its block's input, while the blocks expand by different factors, so no one fraction of the
+    # expanded width (MobileNetV3's reading) gives them all.
+    if len(excited) < 2:
+        return None
+    ratio = _squeeze_width(excited[0]) / _block_widths(excited[0])[0]
+    expanded = {_squeeze_width(b) / _weight(_squeeze_pair(b)[1])[0] for b in excited}
+    if len(expanded) > 1 and all(
+        _squeeze_width(b) in _fraction(_block_widths(b)[0], ratio) for b in excited
+    ):
+        why = f"EfficientNet: each squeeze-excitation reduces its block's input by {ratio:g}"
+        return "efficientnet", why
     return None
 
 
@@ -1278,7 +1300,12 @@ def _small_opening(block: KeyNode) -> bool:
 
 def _quarters(width: int) -> set[int]:
     """A quarter of a width, as the EfficientNet ports round it (int, round; at least 1)."""
-    return {max(1, width // 4), max(1, round(width / 4))}
+    return _fraction(width, 0.25)
+
+
+def _fraction(width: int, ratio: float) -> set[int]:
+    """`ratio` of a width, as the EfficientNet ports round it (int, round; at least 1)."""
+    return {max(1, int(width * ratio)), max(1, round(width * ratio))}
 
 
 def _squeeze_width(block: KeyNode) -> int | None:

@@ -739,7 +739,8 @@ def plan(
             # conv-norm pair (a stem's max-pool after ShuffleNet's conv-bn-relu Sequential,
             # GoogLeNet's between its conv classes).
             shuffled = i == 0 and _shuffle_stage(nxt, ctx)
-            pooled = i == 0 and _stem_kernel(m, ctx) in (7, (7, 7)) and not _metaformer(ctx)
+            pooled = i == 0 and not _metaformer(ctx)
+            pooled = pooled and (_stem_kernel(m, ctx) in (7, (7, 7)) or _holds_deep_stem(m, ctx))
             pooled = pooled and not dla_trunk(members, ctx)  # DLA's base layer: no pool
             usual = "max_pool_3x3" if pooled or shuffled else "none"
             if usual != "none" and _standardised_stem(m, ctx):
@@ -1073,12 +1074,15 @@ def _deep_stem(m: Module, ctx: BlockContext | None = None) -> bool:
     if m.kind != "sequential":
         return False
     layers = [c for c in m.children if c.kind != "placeholder"]
-    named = ctx is not None and "stem" in m.attr.lower()  # as strides.deep_stem requires
-    units = [unit(c, ctx) for c in layers if c.kind == "class"] if named else []
+    units = [unit(c, ctx) for c in layers if c.kind == "class"] if ctx is not None else []
     if units and len(units) == len(layers) and 2 <= len(units) <= 3:
-        return all(u is not None and u.norm and u.kernel in (3, (3, 3)) for u in units) and (
-            units[0].in_width in IMAGE_CHANNELS
-        )
+        if not all(u is not None and u.norm and u.kernel in (3, (3, 3)) for u in units):
+            return False
+        # Named a stem (as strides.deep_stem requires), or config.json says its first conv
+        # halves the image (its num_channels stem, analyze/strides.py: HF RT-DETR's ResNet-D
+        # `embedder`): a small CNN's first conv blocks keep the resolution and are neither.
+        named = "stem" in m.attr.lower() or _told_halving(layers[0], ctx)
+        return units[0].in_width in IMAGE_CHANNELS and named
     convs = [c for c in layers if family(c) == "conv"]
     if not 2 <= len(convs) <= 3 or family(layers[0]) != "conv":
         return False
@@ -1124,6 +1128,23 @@ def _stem_kernel(m: Module, ctx: BlockContext) -> object:
     members = modules(cls) if cls is not None else m.children
     convs = [c for c in members if family(c) == "conv"]
     return conv_kernel(convs[0]) if len(convs) == 1 else None
+
+
+def _told_halving(m: Module, ctx: BlockContext) -> bool:
+    """Whether the conv of unit class `m` takes stride 2 from config.json (not a convention)."""
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    convs = [c for c in modules(cls) if family(c) == "conv"] if cls is not None else []
+    stride = next((a for a in convs[0].args if a.keyword == "stride"), None) if convs else None
+    told = stride is not None and stride.choice is not None and stride.choice.source == "metadata"
+    return told and stride.choice.value in (2, (2, 2))
+
+
+def _holds_deep_stem(m: Module, ctx: BlockContext) -> bool:
+    """A stem class whose one member is a deep stem (HF RT-DETR's `embedder.embedder`, three
+    conv-norm units): it stands in for the 7x7 conv, so the same 3/2/1 max-pool follows."""
+    cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    inner = modules(cls) if cls is not None else []
+    return len(inner) == 1 and _deep_stem(inner[0], ctx)
 
 
 def _reads_features(m: Module) -> bool:
