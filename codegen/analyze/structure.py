@@ -70,13 +70,12 @@ from codegen.patterns.blocks.squeeze_excite import SQUEEZE_PLACE
 from codegen.patterns.layers.conv import (
     TF_SAME_PORT,
     CRITIC_SLOPE,
-    branch_input_groups,
     critic_stacks,
     four_by_four_stacks,
     latent_entry,
-    pointwise_groups,
     rgb_entries,
 )
+from codegen.patterns.layers.conv_groups import branch_input_groups, planned_groups
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 from codegen.safetext import is_index
@@ -163,8 +162,7 @@ class StructureBuilder:
         self.latent_entry: str | None = None  # the model's first layer (layers/conv.py)
         self.four_by_four: dict[str, tuple[int, int, str]] = {}  # DCGAN-style 4x4 conv stacks
         self.critics: set[str] = set()  # those scoring with one channel: discriminators
-        self.branch_groups: dict[str, int] = {}  # separable branches over a narrower cell input
-        self.pointwise_groups: dict[str, int] = {}  # grouped 1x1 convs beside a depthwise one
+        self.planned_groups: dict[str, int] = {}  # conv path -> groups (layers/conv_groups.py)
         self.mlpconv: dict[str, list[int]] = {}  # Network in Network stacks (analyze/mlpconv.py)
         self.mlpconv_blocks: set[str] = set()
         self.hardnet: set[str] = set()  # HarDNet's `base` lists (blocks/harmonic_dense_block.py)
@@ -289,9 +287,8 @@ class StructureBuilder:
             self.strides[path] = 2
         for path in harmonic.hardnet_stem_convs(root, harmonic.hardnet_bases(root)):
             self.strides[path] = 2
-        self.branch_groups = branch_input_groups(root)
-        self.pointwise_groups = pointwise_groups(root)
-        for path in self.branch_groups:
+        self.planned_groups = planned_groups(root)
+        for path in branch_input_groups(root):
             # A cell whose separable branches widen what enters it halves the map: pytorch-cifar's
             # PNASNet widens only in its stride-2 cells (blocks/separable_branch_cell.py).
             self.strides[path] = 2
@@ -539,7 +536,7 @@ class StructureBuilder:
             image_enters_elsewhere=bool(self.rgb_entries - {node.path}),
             latent_entry=node.path == self.latent_entry,
             four_by_four=self.four_by_four.get(node.path),
-            branch_groups=self.branch_groups.get(node.path, self.pointwise_groups.get(node.path)),
+            planned_groups=self.planned_groups.get(node.path),
             standardised=node.path in self.standardised,
         )
 
