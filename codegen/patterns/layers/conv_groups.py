@@ -156,10 +156,11 @@ def _after_norm(node: KeyNode, found: dict[str, int]) -> None:
         norms = [(c, _norm_width(c)) for c in leaves if _norm_width(c) is not None]
         if len(convs) == 1 and len(norms) == 1:
             units[name] = (frozenset(child.children), norms[0][1], convs[0])
-    # A norm as wide as what its conv reads, where the conv changes the width, runs first.
-    first = {names for names, width, (_, w) in units.values() if width == w[1] != w[0]}
+    # A norm not as wide as what its conv gives cannot follow it: it runs first, in every unit
+    # of those member names (one class).
+    first = {names for names, width, (_, w) in units.values() if width != w[0]}
     for names, width, (conv, w) in units.values():
-        if names in first or width != w[0]:
+        if names in first:
             g = _grouped(width, w)
             if g is not None:
                 found[conv.path] = g
