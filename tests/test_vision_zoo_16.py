@@ -24,8 +24,8 @@ EXACT_FROM_KEYS: set[str] = {"tv_regnet_x", "lukemelas_efficientnet", "cadene_fb
 # groups it (layers/conv_groups.py), so the block chains and the residual pattern claims it.
 EXACT_FROM_KEYS.add("cifar100_resnext")
 
-# Blind findings (2026-12-01), not fixed here; both rows are flagged (a block class missing), so
-# not WRONG. pytorch-cifar100 ResNeXt's grouped FIRST 1x1 (`conv2.0.split_transforms.0`:
+# Blind findings (2026-12-01), fixed in session 17 (layers/conv_groups.py); both rows were flagged
+# (a block class missing), so not WRONG. pytorch-cifar100 ResNeXt's grouped FIRST 1x1 (`conv2.0.split_transforms.0`:
 # Conv2d(16, 8, 1, groups=4), weight [8, 4, 1, 1]) is built as Conv2d(4, 8, 1): the width before it
 # (16, the stem's) says groups 4. timm DPN-68b's grouped 3x3 (`features.conv2_1.c3x3_b.conv`:
 # Conv2d(16, 16, 3, groups=4), weight [16, 4, 3, 3]) is built as Conv2d(4, 16, 3): the 1x1 before
