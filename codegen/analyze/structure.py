@@ -35,6 +35,7 @@ from codegen.analyze.strides import (
     mobile_skips,
     mobile_batch_norm_eps,
     mobilenet_v3_relu_blocks,
+    mixnet_swish_blocks,
     mobile_strides,
     named_image_stem,
     separable_lists,
@@ -75,7 +76,8 @@ from codegen.patterns.layers.conv import (
     latent_entry,
     rgb_entries,
 )
-from codegen.patterns.layers.conv_groups import branch_input_groups, planned_groups
+from codegen.patterns.layers.conv_groups import SPLIT_LIST, branch_input_groups, planned_groups
+from codegen.patterns.layers.conv_groups import split_lists
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 from codegen.safetext import is_index
@@ -330,6 +332,10 @@ class StructureBuilder:
         if early is not None:  # read by the mobile patterns; its blocks keep classes of their own
             self.resolver.structural.setdefault(("", act.MOBILE_RELU_BLOCKS), early)
             self.relu_blocks = early[0]
+        swish = mixnet_swish_blocks(root)
+        if swish is not None:  # read as MOBILE_RELU_BLOCKS is: classes apart by activation
+            self.resolver.structural.setdefault(("", act.MOBILE_SWISH_BLOCKS), swish)
+            self.relu_blocks = swish[0]
         ported = tf_ported_efficientnet(root)
         if ported is not None:  # read by layers/conv.py (strided convs pad 'SAME') and the norms
             self.resolver.structural.setdefault(("", TF_SAME_PORT), ported)
@@ -343,6 +349,9 @@ class StructureBuilder:
         if place is not None:  # read by blocks/inverted_residual.py where widths cannot tell
             self.resolver.structural.setdefault(("", SQUEEZE_PLACE), place)
         self.separable = separable_lists(root)
+        self.split_lists = split_lists(root)
+        for path, widths in self.split_lists.items():  # read by blocks/split_concat.py
+            self.resolver.structural.setdefault((path, SPLIT_LIST), widths)
         skips = mobile_skips(root)
         if skips is not None:  # read by the chain's residual choice
             self.resolver.structural.setdefault(("", MOBILE_SKIPS), skips)
@@ -425,6 +434,13 @@ class StructureBuilder:
                 io=found.io,
                 choices=found.choices,
             )
+        if node.path in self.split_lists:  # convs over one split tensor: a class that joins them
+            module = self._class_instance(node)
+            ins, outs = self.split_lists[node.path]
+            ndim = len(node.children["0"].tensors["weight"].shape) - 2
+            # read as one conv by its neighbours: it takes and gives the widths together
+            module.io = IOSpec("conv", sum(ins), sum(outs), ndim)
+            return module
         if not node.tensors and node.children and all(_canonical_index(n) for n in node.children):
             return self._numbered(node)
         if (

@@ -280,3 +280,64 @@ def planned_groups(root: KeyNode) -> dict[str, int]:
     (branch_input_groups), grouped 1x1s around a depthwise conv (pointwise_groups). The one
     table layers/conv.py reads (LayerContext.planned_groups)."""
     return {**reached_groups(root), **pointwise_groups(root), **branch_input_groups(root)}
+
+
+SPLIT_LIST = "split_list"  # structural key: a numbered list of convs over one split tensor
+
+
+def _reads(w: tuple[int, ...]) -> int:
+    """What a conv weight reads of a split: its in-width, or its out-width where it is depthwise
+    (one channel per group: MixNet's mixed depthwise kernels each read what they give)."""
+    return w[0] if w[1] == 1 else w[1]
+
+
+def _conv_leaf(node: KeyNode) -> tuple[int, ...] | None:
+    """A 1-d or 2-d conv leaf's weight shape, else None."""
+    w = node.tensors.get("weight")
+    if node.children or w is None or len(w.shape) not in (3, 4):
+        return None
+    return tuple(w.shape) if set(node.tensors) <= {"weight", "bias"} else None
+
+
+def split_lists(root: KeyNode) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Numbered lists of bare convs that read one tensor split by their widths and whose outputs
+    are concatenated (timm's MixedConv2d, a ModuleDict `0`, `1`, ...; the TF MixNet port's list of
+    convs; a Conv1d list over split channels): path -> (widths read, widths given), in index order.
+
+    Proven by a consumer: a sibling norm of the block is as wide as the list's outputs together
+    and no item's output alone is any width the block's other layers show (so neither a chain of
+    the items nor one item alone feeds it)."""
+    found: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+    def visit(node: KeyNode) -> None:
+        for child in node.children.values():
+            visit(child)
+        leaves = {}
+        for name, child in node.children.items():
+            if child.children and not child.tensors:
+                continue
+            w = child.tensors.get("weight")
+            if w is None or child.children:
+                continue
+            leaves[name] = tuple(w.shape)
+        norms = {_norm_width(c) for c in node.children.values()} - {None}
+        for name, child in node.children.items():
+            if child.tensors or not child.children or len(child.children) < 2:
+                continue
+            names = sorted(child.children, key=_order)
+            if names != [str(i) for i in range(len(names))]:
+                continue
+            weights = [_conv_leaf(child.children[n]) for n in names]
+            if None in weights or len({len(w) for w in weights}) != 1:
+                continue
+            ins = tuple(_reads(w) for w in weights)
+            outs = tuple(w[0] for w in weights)
+            shown = set(norms)
+            for other, w in leaves.items():
+                if other != name and len(w) >= 3:
+                    shown |= {w[0], w[1]}
+            if sum(outs) in norms and not set(outs) & shown:
+                found[child.path] = (ins, outs)
+
+    visit(root)
+    return found
