@@ -23,6 +23,10 @@ EXACT_FROM_KEYS: set[str] = {"tv_regnet_x", "lukemelas_efficientnet", "cadene_fb
 # session 17: the width reaching split_transforms' first 1x1 (the projection's, the block before's)
 # groups it (layers/conv_groups.py), so the block chains and the residual pattern claims it.
 EXACT_FROM_KEYS.add("cifar100_resnext")
+# session 17: MixedConv2d's convs read one tensor split by their widths, concatenated (a norm beside
+# them as wide as their outputs together: blocks/split_concat.py); the MixNet family's strides and
+# its swish in the squeeze-excited blocks (analyze/strides.py: mixnet_swish_blocks).
+EXACT_FROM_KEYS.add("timm_mixnet")
 
 # Blind findings (2026-12-01), fixed in session 17 (layers/conv_groups.py); both rows were flagged
 # (a block class missing), so not WRONG. pytorch-cifar100 ResNeXt's grouped FIRST 1x1 (`conv2.0.split_transforms.0`:

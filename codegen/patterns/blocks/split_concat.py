@@ -16,6 +16,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import SPLIT_ROLE
+from codegen.patterns.blocks._vision_examples import _randomise_norms
 from codegen.patterns.layers.conv_groups import SPLIT_LIST
 
 
@@ -73,16 +74,21 @@ def _mixnet_example() -> Example:
             parts = torch.split(x, self.splits, 1)
             return torch.cat([c(parts[i]) for i, c in enumerate(self.values())], 1)
 
-    class Block(nn.Module):
+    class Holder(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.conv_pw = MixedConv2d(8, 24, [1, 1], False)
-            self.bn1 = nn.BatchNorm2d(24)
-            self.conv_dw = MixedConv2d(24, 24, [3, 5, 7], True)
-            self.bn2 = nn.BatchNorm2d(24)
+            self.features = nn.Sequential(  # a mixed 1x1 then mixed depthwise kernels
+                MixedConv2d(8, 24, [1, 1], False),
+                nn.BatchNorm2d(24),
+                nn.ReLU(),
+                MixedConv2d(24, 24, [3, 5, 7], True),
+                nn.BatchNorm2d(24),
+            )
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.bn2(self.conv_dw(self.bn1(self.conv_pw(x))))
+            return self.features(x)
 
     torch.manual_seed(0)
-    return Example(Block().eval(), (torch.randn(2, 8, 6, 6),))
+    model = Holder()
+    _randomise_norms(model)
+    return Example(model.eval(), (torch.randn(2, 8, 6, 6),))

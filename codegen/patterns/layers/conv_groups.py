@@ -299,45 +299,64 @@ def _conv_leaf(node: KeyNode) -> tuple[int, ...] | None:
     return tuple(w.shape) if set(node.tensors) <= {"weight", "bias"} else None
 
 
+def _even_split(widths: tuple[int, ...]) -> bool:
+    """Whether widths split their sum evenly, the first taking the remainder (MixConv's
+    `_split_channels` in timm and the TF code): else the split must show beside the list (a
+    pyramid of grouped convs over the whole input, PyConv's, reads unequal widths of one)."""
+    n, total = len(widths), sum(widths)
+    return all(w == total // n for w in widths[1:]) and widths[0] == total - (n - 1) * (total // n)
+
+
 def split_lists(root: KeyNode) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
     """Numbered lists of bare convs that read one tensor split by their widths and whose outputs
-    are concatenated (timm's MixedConv2d, a ModuleDict `0`, `1`, ...; the TF MixNet port's list of
-    convs; a Conv1d list over split channels): path -> (widths read, widths given), in index order.
+    are concatenated (timm's MixedConv2d, a ModuleDict `0`, `1`, ...; a port's MDConv holding a
+    ModuleList of them; a Conv1d list over split channels): path -> (widths read, widths given),
+    in index order.
 
-    Proven by a consumer: a sibling norm of the block is as wide as the list's outputs together
-    and no item's output alone is any width the block's other layers show (so neither a chain of
-    the items nor one item alone feeds it)."""
+    Proven by a consumer: a norm beside the list (or beside the member that holds nothing but
+    the list) is as wide as the list's outputs together, and no item's output alone is a width
+    the layers beside it show (so neither a chain of the items nor one item alone feeds it)."""
     found: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
-    def visit(node: KeyNode) -> None:
-        for child in node.children.values():
-            visit(child)
-        leaves = {}
-        for name, child in node.children.items():
-            if child.children and not child.tensors:
-                continue
-            w = child.tensors.get("weight")
-            if w is None or child.children:
-                continue
-            leaves[name] = tuple(w.shape)
-        norms = {_norm_width(c) for c in node.children.values()} - {None}
-        for name, child in node.children.items():
-            if child.tensors or not child.children or len(child.children) < 2:
-                continue
-            names = sorted(child.children, key=_order)
-            if names != [str(i) for i in range(len(names))]:
-                continue
-            weights = [_conv_leaf(child.children[n]) for n in names]
-            if None in weights or len({len(w) for w in weights}) != 1:
-                continue
-            ins = tuple(_reads(w) for w in weights)
-            outs = tuple(w[0] for w in weights)
-            shown = set(norms)
-            for other, w in leaves.items():
-                if other != name and len(w) >= 3:
-                    shown |= {w[0], w[1]}
-            if sum(outs) in norms and not set(outs) & shown:
-                found[child.path] = (ins, outs)
+    def split_of(node: KeyNode) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        if node.tensors or len(node.children) < 2:
+            return None
+        names = sorted(node.children, key=_order)
+        if names != [str(i) for i in range(len(names))]:
+            return None
+        weights = [_conv_leaf(node.children[n]) for n in names]
+        if None in weights or len({len(w) for w in weights}) != 1:
+            return None
+        return tuple(_reads(w) for w in weights), tuple(w[0] for w in weights)
 
-    visit(root)
+    def shown(parent: KeyNode, name: str) -> tuple[set[int], set[int]]:
+        """(norm widths, every width) of the layers beside `name` in `parent`."""
+        norms = {_norm_width(c) for n, c in parent.children.items() if n != name} - {None}
+        widths = set(norms)
+        for other, child in parent.children.items():
+            w = _conv_leaf(child) if other != name else None
+            if w is not None:
+                widths |= {w[0], w[1]}
+        return norms, widths
+
+    def visit(node: KeyNode, ancestors: tuple[KeyNode, ...]) -> None:
+        for child in node.children.values():
+            visit(child, ancestors + (node,))
+        split = split_of(node)
+        if split is None or not ancestors:
+            return
+        ins, outs = split
+        holder = node
+        for up in reversed(ancestors):  # a member holding the list alone: look beside it
+            norms, widths = shown(up, holder.name)
+            if sum(outs) in norms and not set(outs) & widths and (
+                _even_split(ins) or sum(ins) in widths
+            ):
+                found[node.path] = split
+                return
+            if len(up.children) != 1 or up.tensors:
+                return
+            holder = up
+
+    visit(root, ())
     return found
