@@ -23,6 +23,9 @@ grouped reading fits and the split one does not:
    first (one class: timm's BnActConv2d), normalises what the conv reads.
 
 A weight reading one channel per group ([C, 1, k, k]) is left to layers/conv.py's depthwise rule.
+
+`split_lists` reads the split side: a numbered list of bare convs whose outputs together are as
+wide as a norm beside it is one tensor split across them (blocks/split_concat.py builds it).
 """
 
 from __future__ import annotations
