@@ -29,18 +29,24 @@ EXACT_FROM_KEYS: set[str] = {
     "timm_ghostnetv2",
     "timm_lcnet",
     "timm_efficientnet_lite",
+    # session 17 (groups17): the width reaching split_transforms' first 1x1 (the projection's, the
+    # block before's) groups it (layers/conv_groups.py), so the block chains and the residual
+    # pattern claims it
+    "cifar100_resnext",
+    # session 17 (split17): MixedConv2d's convs read one tensor split by their widths, concatenated
+    # (a norm beside them as wide as their outputs together: blocks/split_concat.py); the MixNet
+    # family's strides and its swish in the squeeze-excited blocks (strides: mixnet_swish_blocks)
+    "timm_mixnet",
 }
 
-# Blind findings (2026-12-01), not fixed here; both rows are flagged (a block class missing), so
-# not WRONG. pytorch-cifar100 ResNeXt's grouped FIRST 1x1 (`conv2.0.split_transforms.0`:
+# Blind findings (2026-12-01); both rows were flagged (a block class missing), so not WRONG.
+# pytorch-cifar100 ResNeXt's grouped FIRST 1x1 (`conv2.0.split_transforms.0`:
 # Conv2d(16, 8, 1, groups=4), weight [8, 4, 1, 1]) is built as Conv2d(4, 8, 1): the width before it
 # (16, the stem's) says groups 4. timm DPN-68b's grouped 3x3 (`features.conv2_1.c3x3_b.conv`:
 # Conv2d(16, 16, 3, groups=4), weight [16, 4, 3, 3]) is built as Conv2d(4, 16, 3): the 1x1 before
 # it (`c1x1_a`, 16 out) says groups 4.
-KNOWN_GROUPS = {
-    "cifar100_resnext": "grouped first 1x1 of split_transforms read as ungrouped (zoo 16)",
-    "timm_dpn68b": "grouped 3x3 c3x3_b behind a BnActConv2d read as ungrouped (zoo 16)",
-}
+# Both fixed in session 17 (layers/conv_groups.py: the width reaching a conv).
+KNOWN_GROUPS: dict[str, str] = {}
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
     keys_tests(zoo, EXACT_FROM_KEYS, "--force", known_groups=KNOWN_GROUPS)

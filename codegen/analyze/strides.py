@@ -908,6 +908,10 @@ def mobile_strides(root: KeyNode) -> dict[str, int]:
         conv = _block_conv(stage[0]) if stage else None
         if conv is not None and i < len(table):
             planned[conv.path] = table[i]
+    for b in blocks:  # every kernel of a mixed depthwise conv strides as its first does
+        for convs in _mixed_lists(b).values():
+            if convs[0] in planned:
+                planned.update(dict.fromkeys(convs[1:], planned[convs[0]]))
     return planned
 
 
@@ -1054,7 +1058,27 @@ def _is_block(node: KeyNode) -> bool:
     if conv_weight(node) or not convs or any(_image_conv(c) is not None for c in convs):
         return False
     spatial = [c for c in convs if max(conv_weight(c)[2:]) > 1]
-    return len(spatial) == 1 and _block_conv(node) is not None
+    mixed = _mixed_lists(node)  # MixNet's kernels over split channels stride as one conv
+    steps = {_owner(c.path, mixed) for c in spatial}
+    return len(steps) == 1 and _block_conv(node) is not None
+
+
+def _mixed_lists(node: KeyNode) -> dict[str, list[str]]:
+    """list path -> its conv paths, for each numbered list of two or more depthwise convs of
+    different kernels under `node` (blocks/split_concat.py: one tensor split across them)."""
+    found = {}
+    for n in node.walk():
+        names = sorted(n.children, key=lambda x: (len(x), x))
+        if len(names) < 2 or names != [str(i) for i in range(len(names))]:
+            continue
+        weights = [conv_weight(n.children[x]) for x in names]
+        if all(w and w[1] == 1 for w in weights) and len({w[2:] for w in weights}) > 1:
+            found[n.path] = [n.children[x].path for x in names]
+    return found
+
+
+def _owner(path: str, mixed: dict[str, list[str]]) -> str:
+    return next((list_path for list_path, convs in mixed.items() if path in convs), path)
 
 
 def _bare_depthwise(node: KeyNode) -> bool:
@@ -1119,7 +1143,7 @@ def _squeeze_pair(block: KeyNode) -> tuple[KeyNode, ...]:
     dw = _depthwise(block)
     if dw is None:
         return ()
-    width = conv_weight(dw)[0]
+    width = _depthwise_width(block, dw)
     pointwise = [
         (c, w) for c in _convs(block) if (w := conv_weight(c))[2:] == (1, 1) and "bias" in c.tensors
     ]
@@ -1130,6 +1154,14 @@ def _squeeze_pair(block: KeyNode) -> tuple[KeyNode, ...]:
         if len(expand) == 1:
             return reduce, expand[0]
     return _held_squeeze_pair(block, dw) or _linear_squeeze_pair(block, dw)
+
+
+def _depthwise_width(block: KeyNode, dw: KeyNode) -> int:
+    """What a block's depthwise step gives: its conv's width, or a mixed list's together."""
+    for convs in _mixed_lists(block).values():
+        if dw.path in convs:
+            return sum(conv_weight(c)[0] for c in block.walk() if c.path in convs)
+    return conv_weight(dw)[0]
 
 
 def _linear_squeeze_pair(block: KeyNode, dw: KeyNode) -> tuple[KeyNode, ...]:
@@ -1199,6 +1231,9 @@ def mobile_family(root: KeyNode) -> tuple[str, str] | None:
     - "mobilenet_v3": squeeze-excitations that are not a quarter of the block's input (Howard et
       al. 2019 reduce the EXPANDED width): its stage strides, but no one activation (ReLU in the
       first stages, hard-swish after: mobilenet_v3_relu_blocks);
+    - "mixnet": a block's depthwise conv split into kernels of several sizes (MixConv, Tan & Le
+      2019; layers/conv_groups.py's split_lists): ReLU, swish in its squeeze-excited blocks
+      (mixnet_swish_blocks);
     - "mnasnet", "proxyless_nas" or "inverted_residual" for other bodies of blocks that expand
       (_inverted_body: their depthwise kernels tell the searched networks);
     - "pp_lcnet" where no block expands but some are squeeze-excited (PP-LCNet, Cui et al. 2021:
@@ -1211,6 +1246,8 @@ def mobile_family(root: KeyNode) -> tuple[str, str] | None:
     excited = [b for b in blocks if _squeeze_excited(b)]
     if excited and not any(_expands(b) for b in blocks):
         return "pp_lcnet", PP_LCNET
+    if any(_mixed_kernels(b) for b in blocks):
+        return "mixnet", MIXNET_WHY
     found = _efficientnet(blocks)
     if found is not None:
         return found
@@ -1420,6 +1457,29 @@ def mobilenet_v3_relu_blocks(root: KeyNode) -> tuple[frozenset[str], str] | None
             "from the one that last halves, as the paper's last stages (Howard et al. 2019)"
         )
     return frozenset(early), why
+
+
+MIXNET_WHY = (
+    "MixNet: depthwise kernels of several sizes over split channels (Tan & Le 2019): ReLU, and "
+    "swish in the squeeze-excited blocks (the arch_def's `_nsw` rows in timm and the TF code)"
+)
+
+
+def _mixed_kernels(block: KeyNode) -> bool:
+    """A numbered list of two or more depthwise convs of different kernels in the block."""
+    return bool(_mixed_lists(block))
+
+
+def mixnet_swish_blocks(root: KeyNode) -> tuple[frozenset[str], str] | None:
+    """(the blocks that activate with swish, why) of a MixNet body: its squeeze-excited ones
+    (every row of mixnet_s/m with `se` also has `nsw`); ReLU in the rest, the stem and the head.
+    A default from the family's code, each class's activation still a choice."""
+    family = mobile_family(root)
+    body = _mobile_body(root)
+    if family is None or family[0] != "mixnet" or body is None:
+        return None
+    blocks = [b for stage in body[1] for b in stage]
+    return frozenset(b.path for b in blocks if _squeeze_excited(b)), MIXNET_WHY
 
 
 # torchvision's MobileNetV3 builds its norms as partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)

@@ -35,6 +35,7 @@ from codegen.analyze.strides import (
     mobile_skips,
     mobile_batch_norm_eps,
     mobilenet_v3_relu_blocks,
+    mixnet_swish_blocks,
     mobile_strides,
     named_image_stem,
     separable_lists,
@@ -70,13 +71,13 @@ from codegen.patterns.blocks.squeeze_excite import SQUEEZE_PLACE
 from codegen.patterns.layers.conv import (
     TF_SAME_PORT,
     CRITIC_SLOPE,
-    branch_input_groups,
     critic_stacks,
     four_by_four_stacks,
     latent_entry,
-    pointwise_groups,
     rgb_entries,
 )
+from codegen.patterns.layers.conv_groups import SPLIT_LIST, branch_input_groups, planned_groups
+from codegen.patterns.layers.conv_groups import split_lists
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 from codegen.safetext import is_index
@@ -163,8 +164,7 @@ class StructureBuilder:
         self.latent_entry: str | None = None  # the model's first layer (layers/conv.py)
         self.four_by_four: dict[str, tuple[int, int, str]] = {}  # DCGAN-style 4x4 conv stacks
         self.critics: set[str] = set()  # those scoring with one channel: discriminators
-        self.branch_groups: dict[str, int] = {}  # separable branches over a narrower cell input
-        self.pointwise_groups: dict[str, int] = {}  # grouped 1x1 convs beside a depthwise one
+        self.planned_groups: dict[str, int] = {}  # conv path -> groups (layers/conv_groups.py)
         self.mlpconv: dict[str, list[int]] = {}  # Network in Network stacks (analyze/mlpconv.py)
         self.mlpconv_blocks: set[str] = set()
         self.hardnet: set[str] = set()  # HarDNet's `base` lists (blocks/harmonic_dense_block.py)
@@ -289,9 +289,8 @@ class StructureBuilder:
             self.strides[path] = 2
         for path in harmonic.hardnet_stem_convs(root, harmonic.hardnet_bases(root)):
             self.strides[path] = 2
-        self.branch_groups = branch_input_groups(root)
-        self.pointwise_groups = pointwise_groups(root)
-        for path in self.branch_groups:
+        self.planned_groups = planned_groups(root)
+        for path in branch_input_groups(root):
             # A cell whose separable branches widen what enters it halves the map: pytorch-cifar's
             # PNASNet widens only in its stride-2 cells (blocks/separable_branch_cell.py).
             self.strides[path] = 2
@@ -333,6 +332,10 @@ class StructureBuilder:
         if early is not None:  # read by the mobile patterns; its blocks keep classes of their own
             self.resolver.structural.setdefault(("", act.MOBILE_RELU_BLOCKS), early)
             self.relu_blocks = early[0]
+        swish = mixnet_swish_blocks(root)
+        if swish is not None:  # read as MOBILE_RELU_BLOCKS is: classes apart by activation
+            self.resolver.structural.setdefault(("", act.MOBILE_SWISH_BLOCKS), swish)
+            self.relu_blocks = swish[0]
         ported = tf_ported_efficientnet(root)
         if ported is not None:  # read by layers/conv.py (strided convs pad 'SAME') and the norms
             self.resolver.structural.setdefault(("", TF_SAME_PORT), ported)
@@ -346,6 +349,9 @@ class StructureBuilder:
         if place is not None:  # read by blocks/inverted_residual.py where widths cannot tell
             self.resolver.structural.setdefault(("", SQUEEZE_PLACE), place)
         self.separable = separable_lists(root)
+        self.split_lists = split_lists(root)
+        for path, widths in self.split_lists.items():  # read by blocks/split_concat.py
+            self.resolver.structural.setdefault((path, SPLIT_LIST), widths)
         skips = mobile_skips(root)
         if skips is not None:  # read by the chain's residual choice
             self.resolver.structural.setdefault(("", MOBILE_SKIPS), skips)
@@ -428,6 +434,13 @@ class StructureBuilder:
                 io=found.io,
                 choices=found.choices,
             )
+        if node.path in self.split_lists:  # convs over one split tensor: a class that joins them
+            module = self._class_instance(node)
+            ins, outs = self.split_lists[node.path]
+            ndim = len(node.children["0"].tensors["weight"].shape) - 2
+            # read as one conv by its neighbours: it takes and gives the widths together
+            module.io = IOSpec("conv", sum(ins), sum(outs), ndim)
+            return module
         if not node.tensors and node.children and all(_canonical_index(n) for n in node.children):
             return self._numbered(node)
         if (
@@ -539,7 +552,7 @@ class StructureBuilder:
             image_enters_elsewhere=bool(self.rgb_entries - {node.path}),
             latent_entry=node.path == self.latent_entry,
             four_by_four=self.four_by_four.get(node.path),
-            branch_groups=self.branch_groups.get(node.path, self.pointwise_groups.get(node.path)),
+            planned_groups=self.planned_groups.get(node.path),
             standardised=node.path in self.standardised,
         )
 

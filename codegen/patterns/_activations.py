@@ -260,6 +260,7 @@ FAMILY_ACTIVATIONS = {
     "efficientnet_lite": "relu6",
     "pp_lcnet": "hardswish",
     "proxyless_nas": "relu6",
+    "mixnet": "relu",  # but swish in its squeeze-excited blocks (MOBILE_SWISH_BLOCKS)
 }
 # The model-wide pin set where analyze/strides.py finds a mobile ImageNet body (MobileNetV1's
 # separable blocks included, which name no family): ("mobile", why). Read by a conv classifier.
@@ -267,6 +268,9 @@ MOBILE_BODY = "mobile_body"
 # The model-wide pin of analyze/strides.py's mobilenet_v3_relu_blocks: (the paths of the blocks
 # a MobileNetV3 activates with ReLU, why); hard-swish everywhere else (stem, later blocks, head).
 MOBILE_RELU_BLOCKS = "mobile_relu_blocks"
+# The model-wide pin of analyze/strides.py's mixnet_swish_blocks: (the paths of the blocks a MixNet
+# activates with swish, why); ReLU everywhere else.
+MOBILE_SWISH_BLOCKS = "mobile_swish_blocks"
 # MobileNetV3's squeeze-excitation: ReLU inside whatever the block uses (torchvision's
 # SqueezeExcitation default, timm's force_act_layer=nn.ReLU), gated by a hard sigmoid.
 V3_SQUEEZE = ("relu", "hardsigmoid")
@@ -292,6 +296,9 @@ def family_default(resolver, default: str, paths=()) -> tuple[str, str]:
     early = resolver.structural.get(("", MOBILE_RELU_BLOCKS))
     if early is not None and paths and all(_within(p, early[0]) for p in paths):
         return "relu", early[1]
+    swish = resolver.structural.get(("", MOBILE_SWISH_BLOCKS))
+    if swish is not None and paths and all(_within(p, swish[0]) for p in paths):
+        return "silu", swish[1]
     return FAMILY_ACTIVATIONS[told[0]], early[1] if early is not None else told[1]
 
 

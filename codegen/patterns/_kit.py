@@ -126,9 +126,9 @@ class LayerContext:
     # (stride, padding, why) of a 4x4 conv in a DCGAN-style stack (layers/conv.py's
     # four_by_four_stacks), or None.
     four_by_four: tuple[int, int, str] | None = None
-    # Groups of a separable branch over what enters its cell (layers/conv.py's
-    # branch_input_groups: a depth multiplier), or None.
-    branch_groups: int | None = None
+    # Groups the structure proves beyond the conv's own weight (layers/conv_groups.py's
+    # planned_groups: the width reaching it, a depth multiplier, grouped 1x1s), or None.
+    planned_groups: int | None = None
 
 
 @dataclass

@@ -508,10 +508,11 @@ class _Printer:
 
 
 def attr_path(path: tuple[str, ...]) -> str:
-    """`self.a.b`, `self.layers[0]`, or `getattr(self, 'odd key')` for segments that are not names."""
+    """`self.a.b`, `self.layers[0]`, or `getattr(self, 'odd key')` for segments that are not names
+    (a class's own numbered member too: blocks/split_concat.py's convs; only containers index)."""
     text = "self"
-    for segment in path:
-        if segment.isascii() and segment.isdigit() and str(int(segment)) == segment:
+    for i, segment in enumerate(path):
+        if segment.isascii() and segment.isdigit() and str(int(segment)) == segment and i:
             text = f"{text}[{segment}]"
         elif is_plain_attr(segment) and segment != "self":
             text = f"{text}.{segment}"

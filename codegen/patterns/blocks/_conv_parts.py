@@ -61,6 +61,8 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
         if cls is None or tensors(cls):
             return None
         inner = modules(cls)
+        if ctx.roles.get(m.type_name) == SPLIT_ROLE and m.io is not None:
+            return _split_unit(at, inner, m)
         convs = [c for c in inner if c.kind == "builtin" and family(c) == "conv"]
         norms = [c for c in inner if c.kind == "builtin" and family(c) == "norm"]
         others = [c for c in inner if c not in convs and c not in norms]
@@ -181,6 +183,24 @@ def _name_tail(name: str, prefixes: tuple[str, ...]) -> str:
 
 def _name_order(attr: str) -> tuple:
     return (tuple(int(n) for n in re.findall(r"\d+", attr)), attr)
+
+
+SPLIT_ROLE = "MixedConv"  # blocks/split_concat.py: convs over one split tensor, concatenated
+
+
+def _split_unit(at: tuple[str, ...], convs: list[Module], m: Module) -> Unit | None:
+    """A split-and-concatenate class as one conv: depthwise where every item is (MixNet's mixed
+    kernels), pointwise where every item is 1x1; its widths are the instance's."""
+    units = [_unit(at + (c.attr,), c, None) for c in convs]
+    if not units or None in units:
+        return None
+    kernels = {u.kernel for u in units}
+    kernel = kernels.pop() if len(kernels) == 1 else tuple(u.kernel for u in units)
+    depthwise = all(u.one_channel_per_group for u in units)
+    groups = m.io.out_width if depthwise else 1
+    if not depthwise and any(u.groups != 1 for u in units):
+        return None
+    return Unit(at, None, m.io.in_width, m.io.out_width, kernel, units[0].stride, groups)
 
 
 def _unit(path: tuple[str, ...], conv: Module, norm: tuple[str, ...] | None) -> Unit | None:

@@ -14,8 +14,8 @@ Which branches pair is the kernels' order in pytorch-cifar's CellB (the largest 
 the middle one with the pool); no key shows it, nor the activation (ReLU): both choices. The
 branches' own classes (conv, norm) are called through their conv and norm, so a branch class whose
 trailing activation the keys cannot show decides nothing. A cell that widens halves the map: its
-branches' stride is 2 (analyze/structure.py plans it from layers/conv.py's branch_input_groups), and
-the pool takes the branches' stride.
+branches' stride is 2 (analyze/structure.py plans it from layers/conv_groups.py's
+branch_input_groups), and the pool takes the branches' stride.
 """
 
 from __future__ import annotations

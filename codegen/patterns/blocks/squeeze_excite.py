@@ -76,7 +76,9 @@ class SqueezeExcite(BlockPattern):
         kept = v3 and kinds == {"conv"} and squeezed == channels == V3_ROUNDING
         if not (squeezed < channels or kept) or (into, back) != (squeezed, channels):
             return None
-        default, why = act.family_default(ctx.resolver, "relu")  # EfficientNet's: SiLU
+        # EfficientNet's: SiLU; a MixNet's: its block's (swish where it squeeze-excites)
+        paths = [path for path, _ in cls.instances]
+        default, why = act.family_default(ctx.resolver, "relu", paths)
         gate_default = "sigmoid"
         hard = told is not None and told[0] in act.HARD_GATED
         if hard:

@@ -465,8 +465,8 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
         return 1, None  # a front end the family's code fixes: plain convs, whatever is beside them
     if ctx.ungrouped:
         return 1, None
-    if ctx.branch_groups is not None:
-        return ctx.branch_groups, None
+    if ctx.planned_groups is not None:  # the width reaching it: layers/conv_groups.py
+        return ctx.planned_groups, None
     named = _named_groups(w, ctx, node)
     if named is not None:
         return named, None
@@ -608,99 +608,6 @@ def _mirrored_four_by_four(root: KeyNode, found: dict) -> dict[str, tuple[int, i
     if len(set(shapes)) == len(shapes):
         return found
     return {n.path: (2, 1, MIRRORED) for n in fours} | found
-
-
-def branch_input_groups(root: KeyNode) -> dict[str, int]:
-    """Conv path -> groups for the separable branches of a cell that reads a narrower width than
-    they give (pytorch-cifar's PNASNet cell at a stride-2 step: `SepConv(8, 16, 7, groups=8)`, a
-    depth multiplier of 2, weight [16, 1, 7, 7]). Two or more sibling units (a conv [C, 1, k, k]
-    and its norm, nothing else) with distinct kernels are branches side by side, so they read
-    what enters their class, as an Inception cell's branches do; what enters is the width W a
-    pointwise conv of that class reads and none of its convs gives (the pooling branch's
-    projection). A weight [C, 1, k, k] over W channels is groups=W, each giving C / W channels.
-    A single depthwise unit (a MobileNet block's, after its expansion) is never read so: one
-    branch is a chain, which the expansion before it feeds."""
-    found: dict[str, int] = {}
-    for node in root.walk():
-        units: list[tuple[KeyNode, tuple[int, ...]]] = []
-        for child in node.children.values():
-            convs = [c for c in child.walk() if _conv_kernel(c) is not None]
-            leaves = [c for c in child.walk() if c.tensors]
-            if len(convs) == 1 and len(leaves) == 2 and child.children:
-                units.append((convs[0], tuple(convs[0].tensors["weight"].shape)))
-        spread = [(c, w) for c, w in units if w[1] == 1 and set(w[2:]) != {1}]
-        widths = {w[0] for _, w in spread}
-        if len(spread) < 2 or len(widths) != 1 or len({w[2:] for _, w in spread}) != len(spread):
-            continue
-        width = next(iter(widths))
-        given, read = set(), set()
-        for c in node.walk():
-            w = _conv_kernel(c) and tuple(c.tensors["weight"].shape)
-            if w:
-                given.add(w[0])
-                if set(w[2:]) == {1}:
-                    read.add(w[1])
-        # (what a pointwise conv reads and no conv gives, narrower than the branches: a width a
-        # concatenation of branch outputs gives is wider)
-        entries = [r for r in read - given if r < width and width % r == 0]
-        if len(entries) == 1:
-            found.update({c.path: entries[0] for c, _ in spread})
-    return found
-
-
-def pointwise_groups(root: KeyNode) -> dict[str, int]:
-    """Conv path -> groups for the grouped 1x1 convs around a depthwise conv (ShuffleNet v1's
-    unit, Zhang et al. 2018: a grouped 1x1 compresses to the depthwise width `mid`, a channel
-    shuffle, the depthwise conv, a grouped 1x1 expands; pytorch-cifar's `Conv2d(4, 16, 1,
-    groups=2)`, weight [16, 2, 1, 1]), which the weight alone reads as ungrouped over 2 channels.
-    A unit is the largest subtree holding one depthwise conv [mid, 1, k, k]. Its expansion is the
-    one 1x1 conv reading a fraction mid / g of `mid` that neither gives `mid` nor reads a width any
-    conv of the unit gives: only the depthwise conv can feed it, so it is grouped g. The unit's
-    compression (the one 1x1 conv giving `mid`) is grouped g too where what it reads times g is what
-    the expansion gives: the unit keeps its width (its input added back), or doubles it by a
-    concatenation as ShuffleNet's first unit of each stage does. A compression reading the unit's
-    input whole (pytorch-cifar's first unit over the 24-channel stem) stays ungrouped, and a
-    MobileNet block's expansion, which gives `mid`, is never read as the unit's second 1x1."""
-    found: dict[str, int] = {}
-    counts: dict[str, int] = {}
-
-    def depthwise(node: KeyNode) -> tuple[int, ...] | None:
-        w = _conv_kernel(node) and tuple(node.tensors["weight"].shape)
-        return w if w and len(w) == 4 and w[1] == 1 and w[0] > 1 and set(w[2:]) != {1} else None
-
-    def count(node: KeyNode) -> int:
-        counts[node.path] = int(depthwise(node) is not None) + sum(
-            count(c) for c in node.children.values()
-        )
-        return counts[node.path]
-
-    count(root)
-    units = [
-        n
-        for n in root.walk()
-        if counts[n.path] == 1 and (n is root or counts[n.path.rpartition(".")[0]] > 1)
-    ]
-    for unit in units:
-        convs = [(n, tuple(n.tensors["weight"].shape)) for n in unit.walk() if _conv_kernel(n)]
-        mid = next(w[0] for n, w in convs if depthwise(n))
-        pointwise = [(n, w) for n, w in convs if len(w) == 4 and set(w[2:]) == {1}]
-        given = {w[0] for _, w in convs}
-        expands = [
-            (n, w)
-            for n, w in pointwise
-            if w[1] < mid and mid % w[1] == 0 and w[0] != mid and w[1] not in given
-        ]
-        if len(expands) != 1 or sum(w[1] == expands[0][1][1] for _, w in pointwise) != 1:
-            continue
-        expand, we = expands[0]
-        groups = mid // we[1]
-        if we[0] % groups:
-            continue
-        found[expand.path] = groups
-        compress = [(n, w) for n, w in pointwise if w[0] == mid]
-        if len(compress) == 1 and compress[0][1][1] * groups == we[0]:
-            found[compress[0][0].path] = groups
-    return found
 
 
 def _conv_kernel(node: KeyNode) -> tuple[int, ...] | None:

@@ -1,0 +1,365 @@
+"""Groups of a convolution read from the width that reaches it (issue 16).
+
+A conv's weight stores in_channels / groups. Where the dataflow shows the width W that reaches the
+conv, a weight reading r < W channels is one of two things, told apart by the evidence:
+
+- grouped: ONE conv reads all W channels in g = W / r groups (ResNeXt's split_transforms, RegNet's
+  group width, DPN's grouped 3x3, ShuffleNet v1's grouped 1x1s); nothing else reads the rest;
+- split: the forward slices W first, and SEVERAL sibling convs read parts whose widths sum to W
+  (MixNet's mixed kernels, ShuffleNetV2's `chunk`, GhostNet's slice), or the unread part is
+  concatenated back, so the block gives more than its last conv.
+
+`reached_groups` reads W where the keys prove it and returns conv path -> groups only where the
+grouped reading fits and the split one does not:
+
+1. beside a projection shortcut: a block whose one-1x1-conv path gives what its body's last conv
+   gives projects what enters the block, so the body's first conv reads that width too;
+2. after a block in a numbered list: a block's output is its projection's width (or, past an
+   identity residual, its input's); the next block's first conv reads it, where that block's last
+   conv gives it back (an identity residual: a split would concatenate the unread part, giving
+   more than the last conv);
+3. after a norm: a unit of one norm and one conv whose norm cannot follow the conv (its width is
+   not what the conv gives), or whose sibling unit of the same member names proves the norm runs
+   first (one class: timm's BnActConv2d), normalises what the conv reads.
+
+A weight reading one channel per group ([C, 1, k, k]) is left to layers/conv.py's depthwise rule.
+
+`split_lists` reads the split side: a numbered list of bare convs whose outputs together are as
+wide as a norm beside it is one tensor split across them (blocks/split_concat.py builds it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from codegen.patterns.layers.conv import _conv_kernel
+from codegen.safetext import is_index
+
+if TYPE_CHECKING:
+    from codegen.keytree import KeyNode
+
+
+def _order(name: str) -> tuple:
+    """`conv2` after `conv1`, item 10 after item 9: the numbers in a name, then the name."""
+    return (tuple(int(n) for n in re.findall(r"\d+", name)), name)
+
+
+def _weight(node: KeyNode) -> tuple[int, ...] | None:
+    """A 2-d conv leaf's weight shape (out, in / groups, kh, kw), else None."""
+    w = node.tensors.get("weight")
+    if node.children or w is None or len(w.shape) != 4 or not set(node.tensors) <= {
+        "weight",
+        "bias",
+    }:
+        return None
+    return tuple(w.shape)
+
+
+def _norm_width(node: KeyNode) -> int | None:
+    """The width of a norm leaf (1-d vectors only, a scale or running statistics), else None."""
+    shapes = {n: t.shape for n, t in node.tensors.items()}
+    if node.children or not ({"weight", "running_mean"} & set(shapes)):
+        return None
+    widths = {s[0] for s in shapes.values() if len(s) == 1}
+    if len(widths) != 1 or any(len(s) > 1 for s in shapes.values()):
+        return None
+    return next(iter(widths))
+
+
+def _convs(node: KeyNode) -> list[tuple[KeyNode, tuple[int, ...]]]:
+    """The 2-d convs under a node in the order its names number them."""
+    w = _weight(node)
+    if w is not None:
+        return [(node, w)]
+    found = []
+    for name in sorted(node.children, key=_order):
+        found += _convs(node.children[name])
+    return found
+
+
+def _grouped(width: int, w: tuple[int, ...]) -> int | None:
+    """g where a weight w reads width / g channels of `width` (g > 1, dividing its outputs)."""
+    r = w[1]
+    if r <= 1 or r >= width or width % r or w[0] % (width // r):
+        return None
+    return width // r
+
+
+def _split(node: KeyNode, conv: KeyNode, width: int) -> bool:
+    """Whether the conv is one of several siblings, convs alone, whose in-widths sum to `width`:
+    one tensor split across them (MixNet's mixed kernels, a numbered ModuleDict of convs)."""
+    parent = _parent(node, conv)
+    if parent is None:
+        return False
+    siblings = [_weight(c) for c in parent.children.values()]
+    if len(siblings) < 2 or None in siblings:
+        return False
+    return sum(w[1] for w in siblings) == width
+
+
+def _parent(root: KeyNode, node: KeyNode) -> KeyNode | None:
+    path = node.path[len(root.path) + 1 :] if root.path else node.path
+    parent = root
+    for segment in path.split(".")[:-1]:
+        parent = parent.children.get(segment)
+        if parent is None:
+            return None
+    return parent
+
+
+def _projection(block: KeyNode) -> tuple[tuple[int, ...], list] | None:
+    """(the projection's weight, the body's convs in order) of a block beside a projection
+    shortcut: a child path holding one 1x1 conv, giving what the last of the block's other convs
+    (two or more) gives."""
+    found = None
+    for name, child in block.children.items():
+        convs = _convs(child)
+        if not child.children or len(convs) != 1 or convs[0][1][2:] != (1, 1):
+            continue
+        body = [c for n in sorted(block.children, key=_order) if n != name
+                for c in _convs(block.children[n])]
+        # (a block's body: a few convs, not a network's stages beside a 1x1 head)
+        if 2 <= len(body) <= 4 and body[-1][1][0] == convs[0][1][0]:
+            if found is not None:
+                return None
+            found = (convs[0][1], body)
+    return found
+
+
+def _block_io(block: KeyNode, entry: int | None, found: dict[str, int]) -> int | None:
+    """The width a block gives, recording in `found` its first conv's groups where the width
+    that reaches it (`entry`, or its projection's) proves them; None where it cannot tell."""
+    projected = _projection(block)
+    if projected is not None:
+        proj, body = projected
+        first, w = body[0]
+        g = _grouped(proj[1], w)
+        if g is not None and not _split(block, first, proj[1]):
+            found[first.path] = g
+        return proj[0]
+    body = _convs(block)
+    if entry is None or len(body) < 2 or body[-1][1][0] != entry:
+        return None  # (not an identity residual: what it gives is not shown here)
+    first, w = body[0]
+    g = _grouped(entry, w)
+    if g is not None and not _split(block, first, entry):
+        found[first.path] = g
+    return entry if g is not None or w[1] == entry else None
+
+
+def _after_norm(node: KeyNode, found: dict[str, int]) -> None:
+    """Rule 3: the convs of {norm, conv} units whose norm runs first, over what the conv reads."""
+    units = {}
+    for name, child in node.children.items():
+        leaves = list(child.children.values())
+        if len(leaves) != 2:
+            continue
+        convs = [(c, _weight(c)) for c in leaves if _weight(c) is not None]
+        norms = [(c, _norm_width(c)) for c in leaves if _norm_width(c) is not None]
+        if len(convs) == 1 and len(norms) == 1:
+            units[name] = (frozenset(child.children), norms[0][1], convs[0])
+    # A norm not as wide as what its conv gives cannot follow it: it runs first, in every unit
+    # of those member names (one class).
+    first = {names for names, width, (_, w) in units.values() if width != w[0]}
+    for names, width, (conv, w) in units.values():
+        if names in first:
+            g = _grouped(width, w)
+            if g is not None:
+                found[conv.path] = g
+
+
+def branch_input_groups(root: KeyNode) -> dict[str, int]:
+    """Conv path -> groups for the separable branches of a cell that reads a narrower width than
+    they give (pytorch-cifar's PNASNet cell at a stride-2 step: `SepConv(8, 16, 7, groups=8)`, a
+    depth multiplier of 2, weight [16, 1, 7, 7]). Two or more sibling units (a conv [C, 1, k, k]
+    and its norm, nothing else) with distinct kernels are branches side by side, so they read
+    what enters their class, as an Inception cell's branches do; what enters is the width W a
+    pointwise conv of that class reads and none of its convs gives (the pooling branch's
+    projection). A weight [C, 1, k, k] over W channels is groups=W, each giving C / W channels.
+    A single depthwise unit (a MobileNet block's, after its expansion) is never read so: one
+    branch is a chain, which the expansion before it feeds."""
+    found: dict[str, int] = {}
+    for node in root.walk():
+        units: list[tuple[KeyNode, tuple[int, ...]]] = []
+        for child in node.children.values():
+            convs = [c for c in child.walk() if _conv_kernel(c) is not None]
+            leaves = [c for c in child.walk() if c.tensors]
+            if len(convs) == 1 and len(leaves) == 2 and child.children:
+                units.append((convs[0], tuple(convs[0].tensors["weight"].shape)))
+        spread = [(c, w) for c, w in units if w[1] == 1 and set(w[2:]) != {1}]
+        widths = {w[0] for _, w in spread}
+        if len(spread) < 2 or len(widths) != 1 or len({w[2:] for _, w in spread}) != len(spread):
+            continue
+        width = next(iter(widths))
+        given, read = set(), set()
+        for c in node.walk():
+            w = _conv_kernel(c) and tuple(c.tensors["weight"].shape)
+            if w:
+                given.add(w[0])
+                if set(w[2:]) == {1}:
+                    read.add(w[1])
+        # (what a pointwise conv reads and no conv gives, narrower than the branches: a width a
+        # concatenation of branch outputs gives is wider)
+        entries = [r for r in read - given if r < width and width % r == 0]
+        if len(entries) == 1:
+            found.update({c.path: entries[0] for c, _ in spread})
+    return found
+
+
+def pointwise_groups(root: KeyNode) -> dict[str, int]:
+    """Conv path -> groups for the grouped 1x1 convs around a depthwise conv (ShuffleNet v1's
+    unit, Zhang et al. 2018: a grouped 1x1 compresses to the depthwise width `mid`, a channel
+    shuffle, the depthwise conv, a grouped 1x1 expands; pytorch-cifar's `Conv2d(4, 16, 1,
+    groups=2)`, weight [16, 2, 1, 1]), which the weight alone reads as ungrouped over 2 channels.
+    A unit is the largest subtree holding one depthwise conv [mid, 1, k, k]. Its expansion is the
+    one 1x1 conv reading a fraction mid / g of `mid` that neither gives `mid` nor reads a width any
+    conv of the unit gives: only the depthwise conv can feed it, so it is grouped g. The unit's
+    compression (the one 1x1 conv giving `mid`) is grouped g too where what it reads times g is what
+    the expansion gives: the unit keeps its width (its input added back), or doubles it by a
+    concatenation as ShuffleNet's first unit of each stage does. A compression reading the unit's
+    input whole (pytorch-cifar's first unit over the 24-channel stem) stays ungrouped, and a
+    MobileNet block's expansion, which gives `mid`, is never read as the unit's second 1x1."""
+    found: dict[str, int] = {}
+    counts: dict[str, int] = {}
+
+    def depthwise(node: KeyNode) -> tuple[int, ...] | None:
+        w = _conv_kernel(node) and tuple(node.tensors["weight"].shape)
+        return w if w and len(w) == 4 and w[1] == 1 and w[0] > 1 and set(w[2:]) != {1} else None
+
+    def count(node: KeyNode) -> int:
+        counts[node.path] = int(depthwise(node) is not None) + sum(
+            count(c) for c in node.children.values()
+        )
+        return counts[node.path]
+
+    count(root)
+    units = [
+        n
+        for n in root.walk()
+        if counts[n.path] == 1 and (n is root or counts[n.path.rpartition(".")[0]] > 1)
+    ]
+    for unit in units:
+        convs = [(n, tuple(n.tensors["weight"].shape)) for n in unit.walk() if _conv_kernel(n)]
+        mid = next(w[0] for n, w in convs if depthwise(n))
+        pointwise = [(n, w) for n, w in convs if len(w) == 4 and set(w[2:]) == {1}]
+        given = {w[0] for _, w in convs}
+        expands = [
+            (n, w)
+            for n, w in pointwise
+            if w[1] < mid and mid % w[1] == 0 and w[0] != mid and w[1] not in given
+        ]
+        if len(expands) != 1 or sum(w[1] == expands[0][1][1] for _, w in pointwise) != 1:
+            continue
+        expand, we = expands[0]
+        groups = mid // we[1]
+        if we[0] % groups:
+            continue
+        found[expand.path] = groups
+        compress = [(n, w) for n, w in pointwise if w[0] == mid]
+        if len(compress) == 1 and compress[0][1][1] * groups == we[0]:
+            found[compress[0][0].path] = groups
+    return found
+
+
+def reached_groups(root: KeyNode) -> dict[str, int]:
+    """Conv path -> groups, read from the width that reaches the conv (the module docstring)."""
+    found: dict[str, int] = {}
+    for node in root.walk():
+        _after_norm(node, found)
+        names = list(node.children)
+        if names and all(is_index(n) for n in names):
+            out = None
+            for name in sorted(names, key=int):
+                out = _block_io(node.children[name], out, found)
+        elif len(_convs(node)) >= 3:
+            _block_io(node, None, found)
+    return found
+
+
+def planned_groups(root: KeyNode) -> dict[str, int]:
+    """Conv path -> groups for every conv whose groups the structure proves beyond its own weight:
+    the width reaching it (reached_groups), separable branches over a narrower cell input
+    (branch_input_groups), grouped 1x1s around a depthwise conv (pointwise_groups). The one
+    table layers/conv.py reads (LayerContext.planned_groups)."""
+    return {**reached_groups(root), **pointwise_groups(root), **branch_input_groups(root)}
+
+
+SPLIT_LIST = "split_list"  # structural key: a numbered list of convs over one split tensor
+
+
+def _reads(w: tuple[int, ...]) -> int:
+    """What a conv weight reads of a split: its in-width, or its out-width where it is depthwise
+    (one channel per group: MixNet's mixed depthwise kernels each read what they give)."""
+    return w[0] if w[1] == 1 else w[1]
+
+
+def _conv_leaf(node: KeyNode) -> tuple[int, ...] | None:
+    """A 1-d or 2-d conv leaf's weight shape, else None."""
+    w = node.tensors.get("weight")
+    if node.children or w is None or len(w.shape) not in (3, 4):
+        return None
+    return tuple(w.shape) if set(node.tensors) <= {"weight", "bias"} else None
+
+
+def _even_split(widths: tuple[int, ...]) -> bool:
+    """Whether widths split their sum evenly, the first taking the remainder (MixConv's
+    `_split_channels` in timm and the TF code): else the split must show beside the list (a
+    pyramid of grouped convs over the whole input, PyConv's, reads unequal widths of one)."""
+    n, total = len(widths), sum(widths)
+    return all(w == total // n for w in widths[1:]) and widths[0] == total - (n - 1) * (total // n)
+
+
+def split_lists(root: KeyNode) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Numbered lists of bare convs that read one tensor split by their widths and whose outputs
+    are concatenated (timm's MixedConv2d, a ModuleDict `0`, `1`, ...; a port's MDConv holding a
+    ModuleList of them; a Conv1d list over split channels): path -> (widths read, widths given),
+    in index order.
+
+    Proven by a consumer: a norm beside the list (or beside the member that holds nothing but
+    the list) is as wide as the list's outputs together, and no item's output alone is a width
+    the layers beside it show (so neither a chain of the items nor one item alone feeds it)."""
+    found: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+    def split_of(node: KeyNode) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        if node.tensors or len(node.children) < 2:
+            return None
+        names = sorted(node.children, key=_order)
+        if names != [str(i) for i in range(len(names))]:
+            return None
+        weights = [_conv_leaf(node.children[n]) for n in names]
+        if None in weights or len({len(w) for w in weights}) != 1:
+            return None
+        return tuple(_reads(w) for w in weights), tuple(w[0] for w in weights)
+
+    def shown(parent: KeyNode, name: str) -> tuple[set[int], set[int]]:
+        """(norm widths, every width) of the layers beside `name` in `parent`."""
+        norms = {_norm_width(c) for n, c in parent.children.items() if n != name} - {None}
+        widths = set(norms)
+        for other, child in parent.children.items():
+            w = _conv_leaf(child) if other != name else None
+            if w is not None:
+                widths |= {w[0], w[1]}
+        return norms, widths
+
+    def visit(node: KeyNode, ancestors: tuple[KeyNode, ...]) -> None:
+        for child in node.children.values():
+            visit(child, ancestors + (node,))
+        split = split_of(node)
+        if split is None or not ancestors:
+            return
+        ins, outs = split
+        holder = node
+        for up in reversed(ancestors):  # a member holding the list alone: look beside it
+            norms, widths = shown(up, holder.name)
+            if sum(outs) in norms and not set(outs) & widths and (
+                _even_split(ins) or sum(ins) in widths
+            ):
+                found[node.path] = split
+                return
+            if len(up.children) != 1 or up.tensors:
+                return
+            holder = up
+
+    visit(root, ())
+    return found
