@@ -10,7 +10,9 @@ output compared with the reference's (the first calls of a module called more th
 it, a submodule given the input the reference's was given returns the reference's output, so a
 class is judged on its own forward, not on a flagged part inside it. Per class:
 
-  same           every instance compared matched (to 1e-4, relative to the output's scale)
+  same           every instance compared matched (to 1e-4, relative to the output's scale), or
+                 differed alone while its parent, replayed with it computing as generated,
+                 matched (the step boundary moved, or the consumer erases the difference)
   DIFFERENT      an instance computed something else; SILENT where the class says exact/inferred
   not comparable no instance could be called that way (no module at the path, another signature,
                  another output shape: the step boundary moved), or it raised NotImplementedError
@@ -54,6 +56,11 @@ class ClassAudit:
     compared: int = 0  # instance calls compared
     differing: list[str] = field(default_factory=list)  # "path: how"
     skipped: list[str] = field(default_factory=list)  # "path: why not comparable"
+    # "path: how": differs alone, yet its parent computes the reference's output with it (the
+    # step boundary moved: a residual the parent adds here, the child there; or a difference the
+    # consumer erases: pix2pix's in-place LeakyReLU leaves its block's skip activated, and the
+    # parent's ReLU reads it the same)
+    absorbed: list[str] = field(default_factory=list)
     runs: bool = False  # the model's own forward calls an instance (not only reads its layers)
 
     @property
@@ -126,11 +133,14 @@ def _same(a, b) -> bool:
 
 
 @contextlib.contextmanager
-def children_as_recorded(module: nn.Module, path: str, calls: dict[str, list[tuple]]):
+def children_as_recorded(
+    module: nn.Module, path: str, calls: dict[str, list[tuple]], keep: frozenset[str] = frozenset()
+):
     """Within `module` (at `path`), each generated class at a path the reference called, given the
     same first input the reference's gave it, returns the reference's output: a class is judged on its
     own forward, not on a flagged layer or block inside it (whose own row says so). A submodule
-    given another input computes as generated: the difference is the class's own."""
+    given another input computes as generated: the difference is the class's own. The classes at
+    `keep` (a child under judgement, and the parents between) always compute as generated."""
     handles = []
 
     def substitute(sub, args, kwargs, output, q):
@@ -151,7 +161,7 @@ def children_as_recorded(module: nn.Module, path: str, calls: dict[str, list[tup
         # weights, and where its step boundary differs (timm's BatchNormAct2d, detectron2's conv
         # holding its norm, both at the path of a plain layer here) the reference's output would
         # stand in for less than it computed.
-        if name and q in calls and _generated(sub):
+        if name and q in calls and _generated(sub) and q not in keep:
             hook = lambda m, a, k, o, q=q: substitute(m, a, k, o, q)  # noqa: E731
             handles.append(sub.register_forward_hook(hook, with_kwargs=True))
     try:
@@ -166,6 +176,7 @@ def compare_call(module: nn.Module, args, kwargs, expected) -> tuple[str, str]:
     want = _first_tensor(expected)
     if want is None:
         return "skip", "the reference returns no tensor"
+    args, kwargs = _detached(args), _detached(kwargs)  # the recorded inputs stay as recorded
     try:
         with torch.no_grad():
             got = _first_tensor(module(*args, **kwargs))
@@ -184,6 +195,38 @@ def compare_call(module: nn.Module, args, kwargs, expected) -> tuple[str, str]:
     if diff <= 1e-4 * scale:
         return "same", ""
     return "different", f"max diff {diff:.3g} (output scale {scale:.3g})"
+
+
+def absorbed_by_parent(model: nn.Module, path: str, calls: dict[str, list[tuple]]) -> str | None:
+    """The nearest generated ancestor of `path` the reference called whose replay on its recorded
+    inputs gives the reference's output every time, with the class at `path` and the ancestors
+    between computing as generated (the class called, not bypassed) and all else as recorded;
+    None where none does. A parent that differs itself passes the question up: pix2pix's nested
+    blocks each leave their skip activated, and the first ReLU above erases it."""
+    modules = dict(model.named_modules())
+    child = modules[path]
+    parts = path.split(".")
+    keep = {path}
+    for cut in range(len(parts) - 1, -1, -1):
+        q = ".".join(parts[:cut])
+        parent = modules.get(q)
+        if parent is None or not _generated(parent) or q not in calls:
+            continue
+        ran = []
+        handle = child.register_forward_pre_hook(lambda m, a: ran.append(True))
+        try:
+            outcomes = []
+            for args, kwargs, output in calls[q]:
+                with children_as_recorded(parent, q, calls, keep=frozenset(keep)):
+                    outcomes.append(compare_call(parent, args, kwargs, output)[0])
+        finally:
+            handle.remove()
+        if not ran:
+            return None  # the parent bypasses the class: nothing vouches for its forward
+        if set(outcomes) == {"same"}:
+            return q or "(top)"
+        keep.add(q)
+    return None
 
 
 def called_classes(model: nn.Module, inputs: tuple) -> set[str]:
@@ -235,10 +278,14 @@ def audit(reference: nn.Module, inputs: tuple, model: nn.Module, source: str) ->
                 outcome, detail = compare_call(module, args, kwargs, output)
             if outcome == "skip":
                 row.skipped.append(f"{shown}: {detail}")
-            else:
-                row.compared += 1
-                if outcome == "different":
+                continue
+            row.compared += 1
+            if outcome == "different":
+                parent = absorbed_by_parent(model, path, calls) if path else None
+                if parent is None:
                     row.differing.append(f"{shown}: {detail}")
+                else:
+                    row.absorbed.append(f"{shown}: {detail} alone; {parent} is the same with it")
     return list(found.values())
 
 
@@ -314,7 +361,7 @@ def main() -> int:
                 mark = "SILENT" if c.silent else c.outcome
                 ran = "" if c.runs else "; the model never runs its forward"
                 print(f"    {c.name} ({c.trust}): {mark}, {c.compared} calls compared{ran}")
-                for line in (c.differing or c.skipped)[:4]:
+                for line in (c.differing or c.absorbed or c.skipped)[:4]:
                     print(f"        {line}")
         if any(c.silent for c in classes):
             silent_rows.append(row)

@@ -86,14 +86,30 @@ def _unit(slot: Slot, template: list[Slot], columns: list[tuple], i: int) -> str
     features (a linear's 64 outputs are not a conv's 64 channels); what a layer consumes joins
     the features of that size where there are any (the layer before produced them), else the
     channels (pooled channels feed a classifier)."""
-    if slot.unit != "any":
+    if slot.unit != "any" and not _returns_to_input(template, columns, i):
         return slot.unit
     same = {
         s.unit
-        for s, column in zip(template, columns)
-        if s.role == slot.role and column == columns[i]
+        for j, (s, column) in enumerate(zip(template, columns))
+        if s.role == slot.role and column == columns[i] and not _returns_to_input(template, columns, j)
     }
     return "features" if "features" in same else "channels" if "channels" in same else "features"
+
+
+def _returns_to_input(template: list[Slot], columns: list[tuple], i: int) -> bool:
+    """A layer's output that returns to the width its container consumed first (an excitation's
+    C -> C/r -> C, a bottleneck MLP added back to its input) measures what that input measured:
+    pooled channels stay channels. Within one container the order is the layers' own (indices),
+    so an output consumed by a later layer (fc1 -> fc2) is a width of its own."""
+    slot = template[i]
+    if slot.unit != "features" or "_" not in slot.member:
+        return False
+    container = slot.member.rpartition("_")[0]
+    for s, column in zip(template[:i], columns[:i]):
+        if s.member.rpartition("_")[0] == container and s.role == slot.role:
+            if column == columns[i]:
+                return s.unit == "any" and s.name in INPUT_KEYWORDS
+    return False
 
 
 def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
