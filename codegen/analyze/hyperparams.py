@@ -97,18 +97,18 @@ def _unit(slot: Slot, template: list[Slot], columns: list[tuple], i: int) -> str
 
 
 def _returns_to_input(template: list[Slot], columns: list[tuple], i: int) -> bool:
-    """A layer's output that returns to the width its container consumed first (an excitation's
-    C -> C/r -> C, a bottleneck MLP added back to its input) measures what that input measured:
-    pooled channels stay channels. Within one container the order is the layers' own (indices),
-    so an output consumed by a later layer (fc1 -> fc2) is a width of its own."""
+    """A layer's output that returns to a width the class's layers consumed before producing it
+    (an excitation's C -> C/r -> C over pooled channels, a bottleneck MLP added back to its input)
+    measures what that input measured: pooled channels stay channels. Channel layers and sizes
+    a layer passes through (a norm's) aside, the first of the class's sizes equal to it decides: an input (the round trip), or an output a later
+    layer consumes (fc1 -> fc2: a width of its own). Order within a Sequential is its indices'."""
     slot = template[i]
-    if slot.unit != "features" or "_" not in slot.member:
+    if slot.unit != "features":
         return False
-    container = slot.member.rpartition("_")[0]
+    ends = INPUT_KEYWORDS | OUTPUT_KEYWORDS | FEATURE_OUTPUTS  # a norm's size passes through
     for s, column in zip(template[:i], columns[:i]):
-        if s.member.rpartition("_")[0] == container and s.role == slot.role:
-            if column == columns[i]:
-                return s.unit == "any" and s.name in INPUT_KEYWORDS
+        if s.role == slot.role and s.unit != "channels" and s.name in ends and column == columns[i]:
+            return s.unit == "any" and s.name in INPUT_KEYWORDS
     return False
 
 

@@ -220,7 +220,8 @@ class ResidualLayer(BlockPattern):
                 out = g.call_module(step[2], out, name="out")
                 continue
             out = g.call_module(item.conv, out, name="out", inline=True)
-            called = i + 1 < len(steps) and steps[i + 1][1] in held
+            after = steps[i + 1] if i + 1 < len(steps) else ("",)
+            called = after[0] in ("slot", "act") and after[1] in held
             out = g.call_module(item.norm, out, name="out", inline=i != last)
             if i != last and not called:
                 out = act.apply(g, activation, out, name="out")
