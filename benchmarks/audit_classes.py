@@ -149,8 +149,8 @@ def children_as_recorded(
     layers: frozenset[str] = frozenset(),
 ):
     """Within `module` (at `path`), each generated class at a path the reference called, given the
-    same first input the reference's gave it, returns the reference's output: a class is judged on its
-    own forward, not on a flagged layer or block inside it (whose own row says so). A submodule
+    same first input the reference's gave it, returns the reference's output: a class is judged on
+    its own forward, not on a flagged layer or block inside it (whose own row says so). A submodule
     given another input computes as generated: the difference is the class's own. The classes at
     `keep` (a child under judgement, and the parents between) always compute as generated; the
     torch.nn layers at `layers` (whose constructor values differ: layer_values) stand in too."""
@@ -406,7 +406,11 @@ def main() -> int:
         if any(c.silent for c in classes):
             silent_rows.append(row)
     trusted = sum(n for (g, _), n in total.items() if g == "trusted")
-    compared = sum(n for (g, o), n in total.items() if g == "trusted" and o in ("same", "silent", "layer values"))
+    compared = sum(
+        n
+        for (g, o), n in total.items()
+        if g == "trusted" and o in ("same", "silent", "layer values")
+    )
     print(
         f"trusted (exact/inferred) classes: {trusted}, compared {compared}, "
         f"silent {total[('trusted', 'silent')]}, differing through unrecorded layer values "

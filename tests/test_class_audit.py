@@ -114,7 +114,9 @@ def test_no_silent_class_in_zoo_rows(row):
 
 def source_of(**trust: str) -> str:
     """A generated file's class docstrings, as class_trust reads them."""
-    return "".join(f'class {n}(nn.Module):\n    """Forward trust: {t}."""\n\n' for n, t in trust.items())
+    return "".join(
+        f'class {n}(nn.Module):\n    """Forward trust: {t}."""\n\n' for n, t in trust.items()
+    )
 
 
 class ResidualInside(nn.Module):  # dome272's DoubleConv(residual=True): gelu(x + f(x)) inside

@@ -14,9 +14,11 @@ import torch.nn as nn
 
 from tests import generative_zoo_check
 from tests.redraw import reference_and_input
+from tests.test_ghost_layouts import SEResNetCifar
 
 # What a keyless slot of a Sequential holds where a pattern applies an activation there.
-SLOT_LAYERS = {"ReLU", "ReLU6", "GELU", "SiLU", "LeakyReLU", "Tanh", "Hardswish", "Mish", "Identity"}
+SLOT_LAYERS = {"ReLU", "ReLU6", "GELU", "SiLU", "LeakyReLU", "Tanh", "Hardswish", "Mish"}
+SLOT_LAYERS |= {"Identity"}  # printed in an activation's place where the forward applies it
 
 
 def duplicated_parameters(source: str) -> list[str]:
@@ -69,61 +71,6 @@ def uncalled_activation_slots(source: str) -> list[str]:
 
 
 # --- squeeze-excitation over conv channels, three layouts -------------------------------------
-
-
-class MoskomuleSELayer(nn.Module):  # moskomule/senet.pytorch se_module.py
-    def __init__(self, channel: int, reduction: int = 4) -> None:
-        super().__init__()
-        self.avg_pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Sequential(
-            nn.Linear(channel, channel // reduction, bias=False),
-            nn.ReLU(inplace=True),
-            nn.Linear(channel // reduction, channel, bias=False),
-            nn.Sigmoid(),
-        )
-
-    def forward(self, x):
-        b, c, _, _ = x.size()
-        y = self.avg_pool(x).view(b, c)
-        return x * self.fc(y).view(b, c, 1, 1).expand_as(x)
-
-
-class MoskomuleSEBasicBlock(nn.Module):  # senet.pytorch se_resnet.py SEBasicBlock
-    def __init__(self, inplanes: int, planes: int, stride: int = 1) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.se = MoskomuleSELayer(planes)
-        self.downsample = None
-        if stride != 1 or inplanes != planes:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes)
-            )
-
-    def forward(self, x):
-        residual = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.se(self.bn2(self.conv2(out)))
-        return self.relu(out + residual)
-
-
-class MoskomuleSEResNet(nn.Module):
-    def __init__(self, num_classes: int = 7) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
-        self.relu = nn.ReLU(inplace=True)
-        self.layer1 = nn.Sequential(MoskomuleSEBasicBlock(16, 16), MoskomuleSEBasicBlock(16, 16))
-        self.layer2 = nn.Sequential(MoskomuleSEBasicBlock(16, 32, 2), MoskomuleSEBasicBlock(32, 32))
-        self.fc = nn.Linear(32, num_classes)
-
-    def forward(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
-        x = self.layer2(self.layer1(x))
-        return self.fc(x.mean((2, 3)))
 
 
 class LinearSEMBConv(nn.Module):
@@ -324,7 +271,7 @@ SE_LAYOUTS = {
 SLOT_LAYOUTS = {
     "cifar100_resnet": (Cifar100ResNet, (2, 3, 16, 16)),
     "gelu_double_conv_unet": (GeluDoubleConvUNet, (2, 3, 16, 16)),
-    "moskomule_se_resnet": (MoskomuleSEResNet, (2, 3, 16, 16)),
+    "senet_pytorch_se_resnet": (SEResNetCifar, (2, 3, 32, 32)),  # its SELayer's `fc` Sequential
 }
 
 
@@ -349,7 +296,7 @@ def test_registered_activation_slots_are_called(name, tmp_path):
 
 
 def test_the_checks_see_what_they_look_for():
-    source = '''
+    source = """
 class Block(nn.Module):
     def __init__(self, input_dim: int, hidden_channels: int) -> None:
         self.body = nn.Sequential(nn.Conv2d(3, 3, 1), nn.ReLU(), nn.Conv2d(3, 3, 1))
@@ -362,6 +309,6 @@ class RecoveredModel(nn.Module):
     def __init__(self) -> None:
         self.a = Block(input_dim=c, hidden_channels=c)
         self.b = Block(input_dim=d, hidden_channels=d)
-'''
+"""
     assert duplicated_parameters(source) == ["Block(hidden_channels, input_dim)"]
     assert uncalled_activation_slots(source) == ["Block.body[1]"]

@@ -91,7 +91,9 @@ def _unit(slot: Slot, template: list[Slot], columns: list[tuple], i: int) -> str
     same = {
         s.unit
         for j, (s, column) in enumerate(zip(template, columns))
-        if s.role == slot.role and column == columns[i] and not _returns_to_input(template, columns, j)
+        if s.role == slot.role
+        and column == columns[i]
+        and not _returns_to_input(template, columns, j)
     }
     return "features" if "features" in same else "channels" if "channels" in same else "features"
 
@@ -99,9 +101,10 @@ def _unit(slot: Slot, template: list[Slot], columns: list[tuple], i: int) -> str
 def _returns_to_input(template: list[Slot], columns: list[tuple], i: int) -> bool:
     """A layer's output that returns to a width the class's layers consumed before producing it
     (an excitation's C -> C/r -> C over pooled channels, a bottleneck MLP added back to its input)
-    measures what that input measured: pooled channels stay channels. Channel layers and sizes
-    a layer passes through (a norm's) aside, the first of the class's sizes equal to it decides: an input (the round trip), or an output a later
-    layer consumes (fc1 -> fc2: a width of its own). Order within a Sequential is its indices'."""
+    measures what that input measured: pooled channels stay channels. Channel layers and sizes a
+    layer passes through (a norm's) aside, the first of the class's sizes equal to it decides: an
+    input (the round trip), or an output a later layer consumes (fc1 -> fc2: a width of its own).
+    Order within a Sequential is its indices'."""
     slot = template[i]
     if slot.unit != "features":
         return False

@@ -177,7 +177,9 @@ class ResidualLayer(BlockPattern):
         inner = act.inside_value([activation] + choices, activation.value)
         slots_at = {c.attr: c for c in body.children} if body.kind == "sequential" else {}
         held = {
-            s[1] for s in steps if s[0] in ("slot", "act") and act.holds(slots_at.get(s[1][1]), inner)
+            s[1]
+            for s in steps
+            if s[0] in ("slot", "act") and act.holds(slots_at.get(s[1][1]), inner)
         }
         found = (steps, short, gate, preact, held)
         dropped = [".".join(p) for s in steps if s[0] == "pre" for p in s[4]]
