@@ -312,3 +312,61 @@ class RecoveredModel(nn.Module):
 """
     assert duplicated_parameters(source) == ["Block(hidden_channels, input_dim)"]
     assert uncalled_activation_slots(source) == ["Block.body[1]"]
+
+
+# --- a class's own weight and bias: which size is read, which given ----------------------------
+
+
+class RawDense(nn.Module):  # JAX-style ports: x @ W + b with W [in, out] (GPT-2's Conv1D layout)
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_in, n_out) * n_in**-0.5)
+        self.bias = nn.Parameter(torch.zeros(n_out))
+
+    def forward(self, x):
+        return x @ self.weight + self.bias
+
+
+class RawLinear(nn.Module):  # hand-written F.linear layers: W [out, in], as nn.Linear holds it
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_out, n_in) * n_in**-0.5)
+        self.bias = nn.Parameter(torch.zeros(n_out))
+
+    def forward(self, x):
+        return nn.functional.linear(x, self.weight, self.bias)
+
+
+class RawMLP(nn.Module):
+    def __init__(self, layer: type) -> None:
+        super().__init__()
+        self.fc1, self.fc2, self.head = layer(12, 48), layer(48, 12), layer(12, 3)
+
+    def forward(self, x):
+        return self.head(self.fc2(torch.relu(self.fc1(x))))
+
+
+def gpt2():
+    import transformers
+
+    config = transformers.GPT2Config(vocab_size=100, n_layer=2, n_head=4, n_embd=32, n_positions=64)
+    return transformers.GPT2LMHeadModel(config)
+
+
+WEIGHT_LAYOUTS = {
+    "raw_dense": (lambda: RawMLP(RawDense), (2, 12)),
+    "raw_linear": (lambda: RawMLP(RawLinear), (2, 12)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WEIGHT_LAYOUTS) + ["hf_gpt2"])
+def test_a_weight_s_sizes_are_named_by_the_bias_they_follow(name, tmp_path):
+    if name == "hf_gpt2":  # the Conv1D class of transformers' GPT-2, from its state dict
+        torch.manual_seed(0)
+        model, _ = generative_zoo_check.generate(gpt2().eval(), tmp_path, "--quiet")
+        source = (tmp_path / "model.py").read_text()
+    else:
+        source, _ = generated(WEIGHT_LAYOUTS, name, tmp_path)
+    assert "weight_dim" not in source and "dim: int" not in source.replace("_dim: int", "")
+    if "nn.Parameter(" in source:  # (W [out, in] reads as an nn.Linear: no raw parameters)
+        assert "nn.Parameter(torch.zeros(output_dim))" in source
