@@ -243,8 +243,8 @@ def absorbed_by_parent(model: nn.Module, path: str, calls: dict[str, list[tuple]
 
 
 def layer_values(module: nn.Module, path: str, calls: dict, theirs: dict) -> frozenset[str]:
-    """Paths of the torch.nn layers within `module` where the reference holds a layer of the same
-    type that, given its recorded input, computes otherwise: the weights are the same, so a
+    """Paths of the torch.nn leaf layers within `module` where the reference holds a layer of the
+    same type that, given its recorded input, computes otherwise: the weights are the same, so a
     constructor value no key records differs (a group count, an eps, a padding: the class's
     docstring lists what it left at defaults). A class is judged apart from them."""
     found = set()
@@ -253,6 +253,8 @@ def layer_values(module: nn.Module, path: str, calls: dict, theirs: dict) -> fro
         ref = theirs.get(q)
         if not name or _generated(sub) or ref is None or type(ref) is not type(sub):
             continue
+        if next(sub.children(), None) is not None:
+            continue  # a container's difference is what it holds: dataflow, not a value
         if q in calls and compare_call(sub, *calls[q][0])[0] == "different":
             found.add(q)
     return frozenset(found)
