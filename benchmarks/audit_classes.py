@@ -10,8 +10,13 @@ output compared with the reference's (the first calls of a module called more th
 it, a submodule given the input the reference's was given returns the reference's output, so a
 class is judged on its own forward, not on a flagged part inside it. Per class:
 
-  same           every instance compared matched (to 1e-4, relative to the output's scale)
+  same           every instance compared matched (to 1e-4, relative to the output's scale), or
+                 differed alone while its parent, replayed with it computing as generated,
+                 matched (the step boundary moved, or the consumer erases the difference)
   DIFFERENT      an instance computed something else; SILENT where the class says exact/inferred
+  layer values   differed only through torch.nn layers of the reference's type that, given
+                 its recorded input, compute otherwise: a constructor value no key records
+                 (a group count, an eps), which the class's docstring lists
   not comparable no instance could be called that way (no module at the path, another signature,
                  another output shape: the step boundary moved), or it raised NotImplementedError
 
@@ -54,12 +59,22 @@ class ClassAudit:
     compared: int = 0  # instance calls compared
     differing: list[str] = field(default_factory=list)  # "path: how"
     skipped: list[str] = field(default_factory=list)  # "path: why not comparable"
+    # "path: how": differs alone, yet its parent computes the reference's output with it (the
+    # step boundary moved: a residual the parent adds here, the child there; or a difference the
+    # consumer erases: pix2pix's in-place LeakyReLU leaves its block's skip activated, and the
+    # parent's ReLU reads it the same)
+    absorbed: list[str] = field(default_factory=list)
+    # "path: how": differs only through torch.nn layers whose constructor values no key records
+    # (layer_values): the class's dataflow is right, its docstring lists those values
+    values: list[str] = field(default_factory=list)
     runs: bool = False  # the model's own forward calls an instance (not only reads its layers)
 
     @property
     def outcome(self) -> str:
         if self.differing:
             return "DIFFERENT"
+        if self.values:
+            return "layer values"
         return "same" if self.compared else "not comparable"
 
     @property
@@ -126,11 +141,19 @@ def _same(a, b) -> bool:
 
 
 @contextlib.contextmanager
-def children_as_recorded(module: nn.Module, path: str, calls: dict[str, list[tuple]]):
+def children_as_recorded(
+    module: nn.Module,
+    path: str,
+    calls: dict[str, list[tuple]],
+    keep: frozenset[str] = frozenset(),
+    layers: frozenset[str] = frozenset(),
+):
     """Within `module` (at `path`), each generated class at a path the reference called, given the
-    same first input the reference's gave it, returns the reference's output: a class is judged on its
-    own forward, not on a flagged layer or block inside it (whose own row says so). A submodule
-    given another input computes as generated: the difference is the class's own."""
+    same first input the reference's gave it, returns the reference's output: a class is judged on
+    its own forward, not on a flagged layer or block inside it (whose own row says so). A submodule
+    given another input computes as generated: the difference is the class's own. The classes at
+    `keep` (a child under judgement, and the parents between) always compute as generated; the
+    torch.nn layers at `layers` (whose constructor values differ: layer_values) stand in too."""
     handles = []
 
     def substitute(sub, args, kwargs, output, q):
@@ -151,7 +174,7 @@ def children_as_recorded(module: nn.Module, path: str, calls: dict[str, list[tup
         # weights, and where its step boundary differs (timm's BatchNormAct2d, detectron2's conv
         # holding its norm, both at the path of a plain layer here) the reference's output would
         # stand in for less than it computed.
-        if name and q in calls and _generated(sub):
+        if name and q in calls and (_generated(sub) or q in layers) and q not in keep:
             hook = lambda m, a, k, o, q=q: substitute(m, a, k, o, q)  # noqa: E731
             handles.append(sub.register_forward_hook(hook, with_kwargs=True))
     try:
@@ -166,6 +189,7 @@ def compare_call(module: nn.Module, args, kwargs, expected) -> tuple[str, str]:
     want = _first_tensor(expected)
     if want is None:
         return "skip", "the reference returns no tensor"
+    args, kwargs = _detached(args), _detached(kwargs)  # the recorded inputs stay as recorded
     try:
         with torch.no_grad():
             got = _first_tensor(module(*args, **kwargs))
@@ -184,6 +208,56 @@ def compare_call(module: nn.Module, args, kwargs, expected) -> tuple[str, str]:
     if diff <= 1e-4 * scale:
         return "same", ""
     return "different", f"max diff {diff:.3g} (output scale {scale:.3g})"
+
+
+def absorbed_by_parent(model: nn.Module, path: str, calls: dict[str, list[tuple]]) -> str | None:
+    """The nearest generated ancestor of `path` the reference called whose replay on its recorded
+    inputs gives the reference's output every time, with the class at `path` and the ancestors
+    between computing as generated (the class called, not bypassed) and all else as recorded;
+    None where none does. A parent that differs itself passes the question up: pix2pix's nested
+    blocks each leave their skip activated, and the first ReLU above erases it."""
+    modules = dict(model.named_modules())
+    child = modules[path]
+    parts = path.split(".")
+    keep = {path}
+    for cut in range(len(parts) - 1, -1, -1):
+        q = ".".join(parts[:cut])
+        parent = modules.get(q)
+        if parent is None or not _generated(parent) or q not in calls:
+            continue
+        ran = []
+        handle = child.register_forward_pre_hook(lambda m, a: ran.append(True))
+        try:
+            outcomes = []
+            for args, kwargs, output in calls[q]:
+                with children_as_recorded(parent, q, calls, keep=frozenset(keep)):
+                    outcomes.append(compare_call(parent, args, kwargs, output)[0])
+        finally:
+            handle.remove()
+        if not ran:
+            return None  # the parent bypasses the class: nothing vouches for its forward
+        if set(outcomes) == {"same"}:
+            return q or "(top)"
+        keep.add(q)
+    return None
+
+
+def layer_values(module: nn.Module, path: str, calls: dict, theirs: dict) -> frozenset[str]:
+    """Paths of the torch.nn leaf layers within `module` where the reference holds a layer of the
+    same type that, given its recorded input, computes otherwise: the weights are the same, so a
+    constructor value no key records differs (a group count, an eps, a padding: the class's
+    docstring lists what it left at defaults). A class is judged apart from them."""
+    found = set()
+    for name, sub in module.named_modules():
+        q = f"{path}.{name}" if path and name else (name or path)
+        ref = theirs.get(q)
+        if not name or _generated(sub) or ref is None or type(ref) is not type(sub):
+            continue
+        if next(sub.children(), None) is not None:
+            continue  # a container's difference is what it holds: dataflow, not a value
+        if q in calls and compare_call(sub, *calls[q][0])[0] == "different":
+            found.add(q)
+    return frozenset(found)
 
 
 def called_classes(model: nn.Module, inputs: tuple) -> set[str]:
@@ -235,11 +309,26 @@ def audit(reference: nn.Module, inputs: tuple, model: nn.Module, source: str) ->
                 outcome, detail = compare_call(module, args, kwargs, output)
             if outcome == "skip":
                 row.skipped.append(f"{shown}: {detail}")
-            else:
-                row.compared += 1
-                if outcome == "different":
+                continue
+            row.compared += 1
+            if outcome == "different":
+                parent = absorbed_by_parent(model, path, calls) if path else None
+                layers = layer_values(module, path, calls, theirs)
+                if parent is not None:
+                    row.absorbed.append(f"{shown}: {detail} alone; {parent} is the same with it")
+                elif layers and _same_with(module, path, calls, layers, (args, kwargs, output)):
+                    at = ", ".join(sorted(layers))
+                    row.values.append(f"{shown}: {detail}; the same given {at} as recorded")
+                else:
                     row.differing.append(f"{shown}: {detail}")
     return list(found.values())
+
+
+def _same_with(module: nn.Module, path: str, calls: dict, layers: frozenset, call: tuple) -> bool:
+    """Whether the class replays the recorded `call` right once `layers` stand in as recorded."""
+    args, kwargs, output = call
+    with children_as_recorded(module, path, calls, layers=layers):
+        return compare_call(module, args, kwargs, output)[0] == "same"
 
 
 def build_row(row: str) -> tuple[nn.Module, tuple]:
@@ -314,15 +403,20 @@ def main() -> int:
                 mark = "SILENT" if c.silent else c.outcome
                 ran = "" if c.runs else "; the model never runs its forward"
                 print(f"    {c.name} ({c.trust}): {mark}, {c.compared} calls compared{ran}")
-                for line in (c.differing or c.skipped)[:4]:
+                for line in (c.differing or c.values or c.absorbed or c.skipped)[:4]:
                     print(f"        {line}")
         if any(c.silent for c in classes):
             silent_rows.append(row)
     trusted = sum(n for (g, _), n in total.items() if g == "trusted")
-    compared = sum(n for (g, o), n in total.items() if g == "trusted" and o in ("same", "silent"))
+    compared = sum(
+        n
+        for (g, o), n in total.items()
+        if g == "trusted" and o in ("same", "silent", "layer values")
+    )
     print(
         f"trusted (exact/inferred) classes: {trusted}, compared {compared}, "
-        f"silent {total[('trusted', 'silent')]}; flagged classes: same "
+        f"silent {total[('trusted', 'silent')]}, differing through unrecorded layer values "
+        f"{total[('trusted', 'layer values')]}; flagged classes: same "
         f"{total[('flagged', 'same')]}, different {total[('flagged', 'DIFFERENT')]}, "
         f"not comparable {total[('flagged', 'not comparable')]}; crashed rows "
         f"{total[('row', 'crash')]}"

@@ -105,3 +105,160 @@ def test_no_silent_class_in_zoo_rows(row):
     classes = audit_row(f"v:{row}")
     assert not silent(classes)
     assert sum(c.compared for c in classes if c.trust in ("exact", "inferred")) > 0
+
+
+# --- the replay judges a class where its parent reads it (benchmarks/audit_classes.py) ----------
+# Hand-written "generated" models beside their references: the audit itself under test, on three
+# layouts where a class differs alone while the model does not, and two where it must stay silent.
+
+
+def source_of(**trust: str) -> str:
+    """A generated file's class docstrings, as class_trust reads them."""
+    return "".join(
+        f'class {n}(nn.Module):\n    """Forward trust: {t}."""\n\n' for n, t in trust.items()
+    )
+
+
+class ResidualInside(nn.Module):  # dome272's DoubleConv(residual=True): gelu(x + f(x)) inside
+    def __init__(self) -> None:
+        super().__init__()
+        self.f = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        return torch.nn.functional.gelu(x + self.f(x))
+
+
+class ChainOnly(nn.Module):  # the generated class: the chain alone, its parent adds the residual
+    def __init__(self) -> None:
+        super().__init__()
+        self.f = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        return self.f(x)
+
+
+class ResidualParentRef(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = ResidualInside()
+
+    def forward(self, x):
+        return self.block(x) * 2
+
+
+class ResidualParent(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = ChainOnly()
+
+    def forward(self, x):
+        return torch.nn.functional.gelu(x + self.block(x)) * 2
+
+
+class InplaceSkip(nn.Module):  # pix2pix: an in-place LeakyReLU on the input the skip reads
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = nn.Sequential(nn.LeakyReLU(0.2, True), nn.Conv2d(4, 4, 3, padding=1))
+
+    def forward(self, x):
+        return torch.cat([x, self.model(x)], 1)
+
+
+class PlainSkip(nn.Module):  # the generated class: its activation is not in place
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(4, 4, 3, padding=1))
+
+    def forward(self, x):
+        return torch.cat([x, self.model(x)], 1)
+
+
+class ReluAfter(nn.Module):  # the consumer: a ReLU, which reads leaky(x) and x alike
+    def __init__(self, skip: nn.Module, inplace: bool) -> None:
+        super().__init__()
+        self.skip = skip
+        self.act = nn.ReLU(inplace)
+
+    def forward(self, x):
+        return self.act(self.skip(x)).sum(1, keepdim=True)
+
+
+class WrongSkip(nn.Module):  # truly wrong: the skip reads the conv's output, not the input
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(4, 4, 3, padding=1))
+
+    def forward(self, x):
+        y = self.model(x)
+        return torch.cat([y, y], 1)
+
+
+class NormGroups(nn.Module):  # a GroupNorm whose group count no key records
+    def __init__(self, groups: int, swish: bool = True) -> None:
+        super().__init__()
+        self.norm = nn.GroupNorm(groups, 4)
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.swish = swish
+
+    def forward(self, x):
+        h = self.norm(x)
+        return self.conv(torch.nn.functional.silu(h) if self.swish else h)
+
+
+class NormHolder(nn.Module):
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+
+    def forward(self, x):
+        return self.block(x)
+
+
+def audited(reference: nn.Module, model: nn.Module, **trust: str) -> dict:
+    torch.manual_seed(0)
+    model.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 4, 8, 8)
+    return {c.name: c for c in audit(reference.eval(), (x,), model.eval(), source_of(**trust))}
+
+
+def test_a_residual_its_parent_adds_is_not_the_class_s_difference():
+    torch.manual_seed(1)
+    found = audited(ResidualParentRef(), ResidualParent(), ChainOnly="inferred")
+    assert not found["ChainOnly"].silent and found["ChainOnly"].absorbed
+
+
+def test_an_in_place_skip_the_consumer_erases_is_not_the_class_s_difference():
+    torch.manual_seed(1)
+    reference = ReluAfter(InplaceSkip(), inplace=True)
+    found = audited(reference, ReluAfter(PlainSkip(), inplace=False), PlainSkip="inferred")
+    assert not found["PlainSkip"].silent and found["PlainSkip"].absorbed
+
+
+def test_a_difference_the_parent_keeps_stays_silent():
+    torch.manual_seed(1)
+    reference = ReluAfter(InplaceSkip(), inplace=True)
+    found = audited(reference, ReluAfter(WrongSkip(), inplace=False), WrongSkip="inferred")
+    assert found["WrongSkip"].silent
+
+
+def test_an_unrecorded_group_count_is_the_layer_s_not_the_dataflow_s():
+    torch.manual_seed(1)
+    found = audited(NormHolder(NormGroups(2)), NormHolder(NormGroups(4)), NormGroups="inferred")
+    assert not found["NormGroups"].silent and found["NormGroups"].outcome == "layer values"
+    # the same group count beside a wrong dataflow (no activation) stays silent
+    torch.manual_seed(1)
+    wrong = NormHolder(NormGroups(4, swish=False))
+    found = audited(NormHolder(NormGroups(2)), wrong, NormGroups="inferred")
+    assert found["NormGroups"].silent
+
+
+@pytest.mark.parametrize(
+    "row", ["g:8:pix2pix_unet", "g:14:dome272_ddpm_unet", "v:11:proxyless_nas"]
+)
+def test_no_silent_class_where_the_step_boundary_moved(row):
+    """Exact files whose classes differed alone: pix2pix's skip left activated by an in-place
+    LeakyReLU (the parent's ReLU erases it); dome272's and ProxylessNAS's residuals added by the
+    parent in one file, the child in the other."""
+    classes = audit_row(row)
+    assert not silent(classes)
+    assert any(c.absorbed for c in classes)

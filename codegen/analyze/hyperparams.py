@@ -56,6 +56,9 @@ SEMANTIC_ORDER = [
     "nhead",
     "proj_size",
 ]
+RELATIVE_INPUTS = {"input_dim", "in_channels"}  # a child's names for a size it reads...
+RELATIVE_OUTPUTS = {"output_dim", "out_channels"}  # ... and for one it gives
+RELATIVE_NAMES = RELATIVE_INPUTS | RELATIVE_OUTPUTS
 INPUT_KEYWORDS = {"in_features", "in_channels", "in1_features", "in2_features", "kdim", "vdim"}
 OUTPUT_KEYWORDS = {"out_features", "out_channels"}
 
@@ -86,20 +89,40 @@ def _unit(slot: Slot, template: list[Slot], columns: list[tuple], i: int) -> str
     features (a linear's 64 outputs are not a conv's 64 channels); what a layer consumes joins
     the features of that size where there are any (the layer before produced them), else the
     channels (pooled channels feed a classifier)."""
-    if slot.unit != "any":
+    if slot.unit != "any" and not _returns_to_input(template, columns, i):
         return slot.unit
     same = {
         s.unit
-        for s, column in zip(template, columns)
-        if s.role == slot.role and column == columns[i]
+        for j, (s, column) in enumerate(zip(template, columns))
+        if s.role == slot.role
+        and column == columns[i]
+        and not _returns_to_input(template, columns, j)
     }
     return "features" if "features" in same else "channels" if "channels" in same else "features"
+
+
+def _returns_to_input(template: list[Slot], columns: list[tuple], i: int) -> bool:
+    """A layer's output that returns to a width the class's layers consumed before producing it
+    (an excitation's C -> C/r -> C over pooled channels, a bottleneck MLP added back to its input)
+    measures what that input measured: pooled channels stay channels. Channel layers and sizes a
+    layer passes through (a norm's) aside, the first of the class's sizes equal to it decides: an
+    input (the round trip), or an output a later layer consumes (fc1 -> fc2: a width of its own).
+    Order within a Sequential is its indices'."""
+    slot = template[i]
+    if slot.unit != "features":
+        return False
+    ends = INPUT_KEYWORDS | OUTPUT_KEYWORDS | FEATURE_OUTPUTS  # a norm's size passes through
+    for s, column in zip(template[:i], columns[:i]):
+        if s.role == slot.role and s.unit != "channels" and s.name in ends and column == columns[i]:
+            return s.unit == "any" and s.name in INPUT_KEYWORDS
+    return False
 
 
 def lift_group(group: ClassGroup, is_top: bool) -> list[Param]:
     """Decide the parameters of one class and rewrite its first instance's members to use them."""
     per_instance = [_collect(inst.members) for inst in group.instances]
     template = per_instance[0]
+    _name_weight_dims(template)
     if group.optional:
         per_instance = [
             _with_optional(inst, group.instances[0], template) if inst.absent else slots
@@ -265,6 +288,26 @@ def _tensor_slots(t: Tensor) -> list[Slot]:
     return out
 
 
+def _name_weight_dims(slots: list[Slot]) -> None:
+    """A class's own `weight` [a, b] beside its `bias` [n]: the weight's dimension as long as the
+    bias is what the layer produces (out_features), the other what it reads (in_features), in
+    either layout (nn.Linear's [out, in], Hugging Face Conv1D's [in, out]); so the sizes are
+    named output_dim and input_dim, not dim and weight_dim."""
+    dims: dict[str, list[Slot]] = {}
+    for slot in slots:
+        if slot.name == "dim" and slot.member in ("weight", "bias"):
+            dims.setdefault(slot.member, []).append(slot)
+    weight, bias = dims.get("weight", []), dims.get("bias", [])
+    if len(weight) != 2 or len(bias) != 1:
+        return
+    out = [w for w in weight if w.value == bias[0].value]
+    if len(out) != 1:
+        return  # a square weight: which dimension the bias follows is not shown
+    for w in weight:
+        w.name = "out_features" if w is out[0] else "in_features"
+    bias[0].name = "out_features"
+
+
 def _setter_shape(t: Tensor, d: int) -> Callable[[Any], None]:
     def set_dim(v: Any) -> None:
         shape = list(t.shape)
@@ -390,8 +433,11 @@ def _param_name(role: str, slots: list[Slot]) -> str:
         return "type_vocab_size"
     # A child's name for what it reads (`in_channels`) says nothing about the parent's own size,
     # which a layer of the parent often produces: other child names come first.
+    # A child's own in/out names say which side of the child a size is on, not what it is to the
+    # parent: they count as the layers' keywords below (what one part gives and another reads is
+    # hidden), never as the parent's name.
     inherited = sorted(
-        (s.name for s in slots if s.inherited and s.name),
+        (s.name for s in slots if s.inherited and s.name and s.name not in RELATIVE_NAMES),
         key=lambda n: n.startswith(("in_", "input")),
     )
     semantic = [SEMANTIC_NAMES[s.name] for s in slots if s.name in SEMANTIC_NAMES]
@@ -402,12 +448,13 @@ def _param_name(role: str, slots: list[Slot]) -> str:
         return inherited[0]
     if role != "width":
         return slots[0].name
-    is_in = any(s.name in INPUT_KEYWORDS for s in slots)
-    is_out = any(s.name in OUTPUT_KEYWORDS for s in slots)
+    inputs, outputs = INPUT_KEYWORDS | RELATIVE_INPUTS, OUTPUT_KEYWORDS | RELATIVE_OUTPUTS
+    is_in = any(s.name in inputs for s in slots)
+    is_out = any(s.name in outputs for s in slots)
     conv = any("channels" in s.name for s in slots)
     unit = "channels" if conv else "dim"
-    first_out = next((i for i, s in enumerate(slots) if s.name in OUTPUT_KEYWORDS), None)
-    if first_out is not None and any(s.name in INPUT_KEYWORDS for s in slots[first_out + 1 :]):
+    first_out = next((i for i, s in enumerate(slots) if s.name in outputs), None)
+    if first_out is not None and any(s.name in inputs for s in slots[first_out + 1 :]):
         return f"hidden_{unit}"  # produced by one layer, consumed by a later one
     if is_in:
         return "in_channels" if conv else "input_dim"

@@ -185,6 +185,15 @@ def apply(g: Graph, activation: str, value: Value, **options) -> Value:
     return g.call_function(fn, value, **options)
 
 
+def holds(slot, activation: str) -> bool:
+    """A keyless slot (a placeholder Module) whose layer is `activation`'s module form: a forward
+    that applies `activation` where the slot sits calls the slot instead, so the layer the file
+    registers is the one that computes, never a second copy beside an F call."""
+    if slot is None or slot.kind != "placeholder" or not slot.choices:
+        return False
+    return slot.choices[0].value == MODULES.get(activation)
+
+
 # Families whose residual blocks keep a fixed activation between their conv layers while
 # config.json's hidden_act runs after each block's sum (and in the stem): transformers' ResNet
 # builds its blocks' first ResNetConvLayers without an activation argument, so with their default

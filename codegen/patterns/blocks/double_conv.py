@@ -134,10 +134,11 @@ class DoubleConv(BlockPattern):
                 + (", and the one ending the Sequential has no slot" if trailing else "")
                 + ": ReLU by default; a U-Net around it would pin it"
             )
-        # the Sequential's items in order: a slot is the activation, applied by the forward (the
-        # slot's layer type, one per instance, never decides what the class computes)
+        # the Sequential's items in order: a slot is the activation, applied by the forward; it
+        # calls the slot where the slot's layer is that activation (act.holds), never a slot of
+        # another type (its layer type, a guess of its own, never decides what the class computes)
         order = [
-            (m.kind == "placeholder", m.attr, j == len(unit) - 1)
+            (m.kind == "placeholder", m.attr, j == len(unit) - 1, act.holds(m, activation.value))
             for unit in units
             for j, m in enumerate(unit)
         ]
@@ -152,8 +153,10 @@ class DoubleConv(BlockPattern):
         body, trailing, order = match.found
         activation = match.choices[0].value
         out = g.input("x")
-        for slot, attr, ends_unit in order:  # one line per conv unit
-            if slot:
+        for slot, attr, ends_unit, held in order:  # one line per conv unit
+            if slot and held:
+                out = g.call_module((body, attr), out, name="x", inline=not ends_unit)
+            elif slot:
                 out = act.apply(g, activation, out, name="x", inline=not ends_unit)
             else:
                 out = g.call_module((body, attr), out, name="x", inline=not ends_unit)

@@ -174,7 +174,14 @@ class ResidualLayer(BlockPattern):
                 f"{shortcut.attr}'s keyless slot before its 1x1 conv holds what the analysis "
                 "reads there (ResNet-D's and fastai's average pool where the block downsamples)"
             )
-        found = (steps, short, gate, preact)
+        inner = act.inside_value([activation] + choices, activation.value)
+        slots_at = {c.attr: c for c in body.children} if body.kind == "sequential" else {}
+        held = {
+            s[1]
+            for s in steps
+            if s[0] in ("slot", "act") and act.holds(slots_at.get(s[1][1]), inner)
+        }
+        found = (steps, short, gate, preact, held)
         dropped = [".".join(p) for s in steps if s[0] == "pre" for p in s[4]]
         if dropped and not guessed:
             guessed = (
@@ -191,7 +198,7 @@ class ResidualLayer(BlockPattern):
         return Match(self, size, found, [activation] + choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        steps, short, gate, preact = match.found
+        steps, short, gate, preact, held = match.found
         after_sum = "identity" if preact else match.choices[0].value
         activation = act.inside_value(match.choices, match.choices[0].value)
         values = {c.name: c.value for c in match.choices}
@@ -205,7 +212,9 @@ class ResidualLayer(BlockPattern):
             if kind == "se":
                 out = g.call_module(item, out, name="out", comment="squeeze-excitation")
                 continue
-            if kind == "slot":  # the activation, applied after the unit before it
+            if kind in ("slot", "act"):  # the activation, after the unit before it
+                if item in held:  # the body's own layer for it: called, not copied (act.holds)
+                    out = g.call_module(item, out, name="out")
                 continue
             if kind == "pre":  # norm, activation, conv (a dropout slot is identity in eval)
                 out = g.call_module(item, out, name="out", inline=True)
@@ -213,8 +222,10 @@ class ResidualLayer(BlockPattern):
                 out = g.call_module(step[2], out, name="out")
                 continue
             out = g.call_module(item.conv, out, name="out", inline=True)
+            after = steps[i + 1] if i + 1 < len(steps) else ("",)
+            called = after[0] in ("slot", "act") and after[1] in held
             out = g.call_module(item.norm, out, name="out", inline=i != last)
-            if i != last:
+            if i != last and not called:
                 out = act.apply(g, activation, out, name="out")
         if gate is not None:
             out = _apply_gate(g, gate, values, activation, out)
@@ -259,16 +270,24 @@ def _gate_plan(cls, ctx: BlockContext, member, body, width, flat: bool):
         reduce, expand, conv, channels = inline
         if channels != width:
             return None, [], ""
-        gate = ("inline", reduce, expand, conv)
+        # A keyless slot of the gate's own between its two layers that holds its activation:
+        # the forward calls it (act.holds).
+        at = [c.attr for c in member.children]
+        between = member.children[at.index(reduce[-1]) + 1 : at.index(expand[-1])]
+        squeeze = ctx.choose(
+            cls,
+            member.attr,
+            "squeeze_activation",
+            "relu",
+            act.alternatives("relu"),
+            "after the squeeze-excitation's reduction",
+        )
+        held = (member.attr, between[0].attr) if len(between) == 1 else None
+        if not act.holds(between[0] if held else None, squeeze.value):
+            held = None
+        gate = ("inline", reduce, expand, conv, held)
         choices = [
-            ctx.choose(
-                cls,
-                member.attr,
-                "squeeze_activation",
-                "relu",
-                act.alternatives("relu"),
-                "after the squeeze-excitation's reduction",
-            ),
+            squeeze,
             ctx.choose(
                 cls, member.attr, "gate", "sigmoid", act.alternatives("sigmoid", gates=True)
             ),
@@ -303,12 +322,15 @@ def _apply_gate(g: Graph, gate: tuple, values: dict, activation: str, out):
         out = act.apply(g, activation, out, name="out")
     if gate[0] == "class":
         return g.call_module(gate[1], out, name="out", comment="squeeze-excitation")
-    _, reduce, expand, conv = gate
+    _, reduce, expand, conv, held = gate
     scale = g.call_method(
         "mean", out, (2, 3), name="scale", kwargs={"keepdim": conv}, comment="squeeze"
     )
     scale = g.call_module(reduce, scale, name="scale", inline=True)
-    scale = act.apply(g, values["squeeze_activation"], scale, name="scale")
+    if held is not None:
+        scale = g.call_module(held, scale, name="scale")
+    else:
+        scale = act.apply(g, values["squeeze_activation"], scale, name="scale")
     scale = g.call_module(expand, scale, inline=True)
     scale = act.apply(g, values["gate"], scale, name="scale")
     if not conv:
@@ -423,7 +445,8 @@ def _norms_named_after(members) -> dict[str, str]:
 
 
 def _body_steps(body, count: int | None, ctx: BlockContext) -> list[tuple] | None:
-    """The body's items as ("unit", Unit) and ("se", path) steps, checked to chain by widths."""
+    """The body's items as ("unit", Unit), ("se", path) and activation-slot ("slot" between two
+    conv-norm units, "act" after a bare conv's norm) steps, checked to chain by widths."""
     steps: list[tuple] = []
     width = None
     items = body.children
@@ -447,6 +470,7 @@ def _body_steps(body, count: int | None, ctx: BlockContext) -> list[tuple] | Non
                 continue
             if not flat or nxt is None or family(items[i - 2]) != "norm":
                 return None
+            steps.append(("act", (body.attr, item.attr)))
             continue
         if channel_gate(item, ctx):
             if not steps:

@@ -36,11 +36,12 @@ class SqueezeExcite(BlockPattern):
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         prefix: tuple[str, ...] = ()
+        seq: list = []  # the items of a Sequential holding the gate, in order
         if len(members) == 1 and len(cls.members) == 1 and members[0].kind == "sequential":
             # Hugging Face's RegNet: `attention = Sequential(conv, act, conv, gate)` beside a pool;
             # xiaolai's MobileNetV3: `se = Sequential(pool, conv, bn, act, conv, bn, gate)`.
-            prefix = (members[0].attr,)
-            members = [c for c in members[0].children if c.kind != "placeholder"]
+            prefix, seq = (members[0].attr,), members[0].children
+            members = [c for c in seq if c.kind != "placeholder"]
         elif len(cls.members) != len(members):
             return None
         members, norms = _layer_norms(members, prefix)
@@ -132,7 +133,13 @@ class SqueezeExcite(BlockPattern):
         }
         if sum(v is not None for v in after.values()) != len(norms):
             return None
-        found = (reduce[0], expand[0], conv, after["reduce"], after["expand"])
+        found = (reduce[0], expand[0], conv, after["reduce"], after["expand"], None)
+        if seq:  # the Sequential's own slot after the reduction (and its norm) holds the activation
+            at = [c.attr for c in seq]
+            last = max(at.index(p[-1]) for p in (reduce[0], (after["reduce"] or reduce)[0]))
+            slot = seq[last + 1] if last + 1 < at.index(expand[0][-1]) else None
+            if act.holds(slot, activation.value):
+                found = found[:5] + (prefix + (slot.attr,),)
         guessed = ""
         if len(choices) > 2 and choices[-1].source == "structure":
             guessed = (
@@ -141,7 +148,7 @@ class SqueezeExcite(BlockPattern):
         return Match(self, 2 + len(norms), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        reduce, expand, conv, reduce_norm, expand_norm = match.found
+        reduce, expand, conv, reduce_norm, expand_norm, held = match.found
         activation, gate = (c.value for c in match.choices[:2])
         x = g.input("x")
         s = g.call_method(
@@ -155,7 +162,10 @@ class SqueezeExcite(BlockPattern):
         s = g.call_module(reduce, s, name="scale", inline=True)
         if reduce_norm is not None:
             s = g.call_module(reduce_norm[0], s, name="scale", inline=True)
-        s = act.apply(g, activation, s, name="scale")
+        if held is not None:  # the Sequential's own layer for it: called, not copied
+            s = g.call_module(held, s, name="scale")
+        else:
+            s = act.apply(g, activation, s, name="scale")
         s = g.call_module(expand, s, inline=True)
         if expand_norm is not None:
             s = g.call_module(expand_norm[0], s, inline=True)
