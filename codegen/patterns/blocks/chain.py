@@ -26,6 +26,7 @@ from codegen.patterns.blocks._conv_parts import arg, conv_kernel, unit
 from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.patterns._mirror_strides import POOLED, RECONSTRUCTION, layers, pooled_levels
+from codegen.patterns.layers.conv import MIRRORED_ENDS
 from codegen.patterns._kit import (
     BlockContext,
     LATENT_MEAN,
@@ -1285,7 +1286,7 @@ def output_activation_choice(
     # Welling 2014's MNIST decoder; pytorch/examples' VAE: `torch.sigmoid(self.fc4(h3))`).
     # A pooled conv autoencoder's reconstruction (its 2x2 pools undone by 2x2 transposed convs)
     # in [0, 1] pixels: a sigmoid, as the tutorials' MNIST autoencoders write it.
-    generator = from_latent and ends == "conv"
+    generator = (from_latent or _image_to_image(members[-1])) and ends == "conv"
     bernoulli = vae and ends == "linear"
     pooled = ends == "conv" and bool(pooled_levels([leaf for m in members for leaf in layers(m)]))
     default = "tanh" if generator else "sigmoid" if bernoulli or pooled else "identity"
@@ -1302,6 +1303,17 @@ def output_activation_choice(
         ),
         why,
     )
+
+
+def _image_to_image(m: Module | None) -> bool:
+    """Whether the last layer is the image-giving end conv (at most 4 channels) of a net whose
+    4x4 resampling convs are mirrored (layers/conv.py's MIRRORED_ENDS): a CycleGAN- or
+    StarGAN-style generator, whose image ends in tanh as DCGAN's does."""
+    while m is not None and m.kind == "sequential":
+        m = _last_item(m)
+    if m is None or m.kind != "builtin" or m.io is None or (m.io.out_width or 5) > 4:
+        return False
+    return any(a.keyword == "stride" and a.choice and a.choice.note == MIRRORED_ENDS for a in m.args)
 
 
 def output_pooling_choice(

@@ -598,7 +598,30 @@ def _mirrored_four_by_four(root: KeyNode, found: dict) -> dict[str, tuple[int, i
     shapes = [tuple(n.tensors["weight"].shape) for n in fours]
     if len(set(shapes)) == len(shapes):
         return found
-    return {n.path: (2, 1, MIRRORED) for n in fours} | found
+    return {n.path: (2, 1, MIRRORED) for n in fours} | _mirrored_ends(root) | found
+
+
+MIRRORED_ENDS = (
+    "a wide odd-kernel conv of a net whose 4x4 convs are mirrored by transposed ones: the mirror "
+    "pairs do the resampling and undo each other, so it keeps the resolution, padded by half its "
+    "kernel (the c7s1 convs at both ends of Johnson et al. 2016's, CycleGAN's, StarGAN's and "
+    "pix2pixHD's generators)"
+)
+
+
+def _mirrored_ends(root: KeyNode) -> dict[str, tuple[int, None, str]]:
+    """(1, None, why) for the ungrouped 2-d convs of odd kernel 5 or more in a model whose 4x4
+    convs are mirrored (_mirrored_four_by_four): a strided one would leave the output at another
+    scale than what the mirrors restore; the 7x7 image-stem convention (stride 2) is a
+    classifier's. A depthwise one (a ConvNeXt mixer) is left as it is."""
+    found = {}
+    for n in root.walk():
+        k = _conv_kernel(n)
+        w = n.tensors["weight"].shape if k is not None else ()
+        if len(w) != 4 or k[0] != k[1] or k[0] < 5 or k[0] % 2 == 0 or w[1] == 1 < w[0]:
+            continue
+        found[n.path] = (1, None, MIRRORED_ENDS)
+    return found
 
 
 def branch_input_groups(root: KeyNode) -> dict[str, int]:
