@@ -670,7 +670,10 @@ def plan(
         across = across or unflattened
         # A Sequential ending in a layer and its norm, before more layers: the activation that
         # follows a norm sits in its trailing slot, past the last key (WGAN-GP's `block1`).
-        closed = _closing_norm(m) is not None and _starts(nxt) in ("conv", "linear")
+        # (or before blocks that open with a conv: an image generator's encoder, then its
+        # residual blocks)
+        opens = _starts(nxt) in ("conv", "linear") or _block_starts(nxt, ctx) == "conv"
+        closed = _closing_norm(m) is not None and opens
         if (after_conv_norm or between_linears or across or flattened or closed) and family(
             nxt
         ) != "activation":
