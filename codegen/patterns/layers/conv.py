@@ -68,6 +68,13 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         transposed = True
     elif bias is None and _widths_say_transposed(w, ctx, node):
         transposed = True
+    elif transposed and bias is None and len(w) == 4 and w[0] != w[1]:
+        # Named transposed, and only the name says so: the weight [a, b, k, k] fits a plain conv
+        # b -> a as well. A sum the layer's output joins can prove the plain one (LapSRN's
+        # `convt_R1`, a Conv2d giving the residual image: families/sum_joined_pyramid.py).
+        plain, trans = "nn.Conv2d", "nn.ConvTranspose2d"
+        kind_choice = type_choice(ctx, node, trans, [plain], "named a transposed conv")
+        transposed = kind_choice.value == trans
     elif not transposed and hinted(node, r"up_?conv|upsampl|conv_?up"):
         # An upsampling conv: transposed (even kernels: 2x2, 4x4 with stride 2), or a plain conv
         # after an interpolation (odd kernels: ESRGAN's upconv). The weights fit both.
