@@ -120,7 +120,7 @@ class TopDown(nn.Module):  # an FPN's top-down pathway over three given levels' 
 LAYOUTS = {
     "progressive_x8": (ProgressiveX8, (2, 3, 5, 5), "exact"),
     "single_level_x2": (SingleLevelX2, (2, 1, 6, 6), "exact"),
-    "listed_levels": (ListedLevels, (2, 3, 5, 5), "flagged"),
+    "listed_levels": (ListedLevels, (2, 3, 5, 5), "exact"),
     "fpn_top_down": (TopDown, (2, 3, 16, 16), "flagged"),
 }
 

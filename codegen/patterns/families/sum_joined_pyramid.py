@@ -10,7 +10,8 @@ progressive x2 -> x4 -> x8 nets written after it):
 
 No name decides it: the widths split the members into an entry (c -> nf), stages keeping nf,
 image steps keeping c with an even kernel (an upsampling transposed conv), and heads whose weight
-reads nf and gives c; trailing numbers pair them into levels. The sum then forces what no key
+reads nf and gives c; trailing numbers (or the items' indices, where each role is a ModuleList)
+pair them into levels. The sum then forces what no key
 records: both operands have c channels and one size, so a head named transposed (`convt_R1`) is
 a plain conv (a transposed conv would read c and give nf), and the stage must upsample by the
 image step's factor: its one 4x4 layer that could be either is the transposed conv. The
@@ -92,28 +93,31 @@ class SumJoinedPyramid(BlockPattern):
     priority = 10
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or len(members) < 4 or (len(members) - 1) % 3:
+        if tensors(cls):
             return None
-        if any(m.io is None for m in members):
+        units = _units(modules(cls))
+        if units is None or len(units) < 4 or (len(units) - 1) % 3:
             return None
-        stages = [m for m in members if m.kind in STAGES and m.io.in_width == m.io.out_width]
-        if not stages or len({m.io.in_width for m in stages}) != 1:
+        stages = [u for u in units if u[1].kind in STAGES and u[1].io.in_width == u[1].io.out_width]
+        if not stages or len({u[1].io.in_width for u in stages}) != 1:
             return None
-        width = stages[0].io.in_width
+        width = stages[0][1].io.in_width
         entries = [
-            m
-            for m in members
-            if _conv(m) and m.type_name == PLAIN and m.io.out_width == width != m.io.in_width
+            u
+            for u in units
+            if _conv(u[1])
+            and u[1].type_name == PLAIN
+            and u[1].io.out_width == width != u[1].io.in_width
         ]
         if len(entries) != 1:
             return None
         entry = entries[0]
-        channels = entry.io.in_width
+        channels = entry[1].io.in_width
         steps, heads = [], []
-        for m in members:
-            if m is entry or m in stages:
+        for u in units:
+            if u is entry or u in stages:
                 continue
+            m = u[1]
             if not _conv(m):
                 return None
             kernel = _kernel(m)
@@ -121,9 +125,9 @@ class SumJoinedPyramid(BlockPattern):
             if (m.io.in_width, m.io.out_width) == (channels, channels) and even:
                 if not _may_be(m, TRANSPOSED):
                     return None
-                steps.append(m)
+                steps.append(u)
             elif _head_widths(m) == (width, channels):
-                heads.append(m)
+                heads.append(u)
             else:
                 return None
         if not (len(steps) == len(heads) == len(stages)):
@@ -132,15 +136,15 @@ class SumJoinedPyramid(BlockPattern):
         if levels is None:
             return None
         pins, unproven = [], []
-        for stage, step, head in levels:
-            for m, want, why in ((head, PLAIN, SUM), (step, TRANSPOSED, UPSAMPLES)):
+        for (where, stage, _), step, head in levels:
+            for m, want, why in ((head[1], PLAIN, SUM), (step[1], TRANSPOSED, UPSAMPLES)):
                 choice = _kind_choice(m)
                 if m.type_name != want and choice is not None:
                     pins.append((choice.path, "module_type", want, why))
             inner = _leaves(stage, ctx)
             upsampling = [m for m in inner if m.kind == "builtin" and _may_be(m, TRANSPOSED)]
-            if len(upsampling) != 1:
-                unproven.append(stage.attr)  # (none: a pixel shuffle? two: which one?)
+            if len(upsampling) != 1:  # none (a pixel shuffle?), or two: which one?
+                unproven.append(".".join(where))
             elif upsampling[0].type_name != TRANSPOSED:
                 pins.append(
                     (_kind_choice(upsampling[0]).path, "module_type", TRANSPOSED, UPSAMPLES)
@@ -150,9 +154,10 @@ class SumJoinedPyramid(BlockPattern):
                 if choice is not None and choice.source == "default":
                     if "nn.LeakyReLU(0.2)" in choice.alternatives:
                         pins.append((choice.path, "module_type", "nn.LeakyReLU(0.2)", LAPSRN))
+        pins = list(dict.fromkeys(pins))  # a list's identical items share their choices
         activation = ctx.choose(
             cls,
-            entry.attr,
+            entry[0][0],
             "activation",
             "leaky_relu",
             act.alternatives("leaky_relu", conv=True),
@@ -161,25 +166,21 @@ class SumJoinedPyramid(BlockPattern):
         note = "the activations leave no tensor: " + LAPSRN
         if unproven:
             note += f"; what upsamples inside {', '.join(unproven)} is not proven"
-        found = (entry.attr, [(s.attr, i.attr, h.attr) for s, i, h in levels])
-        return Match(self, len(members), found, [activation], guessed=note, pins=pins)
+        found = (entry[0], [(s[0], i[0], h[0]) for s, i, h in levels])
+        return Match(self, len(units), found, [activation], guessed=note, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         entry, levels = match.found
         activation = match.choices[0].value
         x = g.input("x")
-        features = act.apply(
-            g, activation, g.call_module((entry,), x, inline=True), name="features"
-        )
+        features = act.apply(g, activation, g.call_module(entry, x, inline=True), name="features")
         image = x
         for stage, step, head in levels:
-            out = g.call_module((stage,), features, inline=True)
+            out = g.call_module(stage, features, inline=True)
             features = act.apply(g, activation, out, name="features")
-            upsampled = g.call_module((step,), image, inline=True)
-            residual = g.call_module((head,), features, inline=True)
-            image = g.call_function(
-                "add", upsampled, residual, name="image", comment="the image plus its residual"
-            )
+            upsampled = g.call_module(step, image, inline=True)
+            residual = g.call_module(head, features, inline=True)
+            image = g.call_function("add", upsampled, residual, name="image")
         g.output(image)
 
     @staticmethod
@@ -221,14 +222,32 @@ class SumJoinedPyramid(BlockPattern):
         return [Example(Net().eval(), (torch.randn(2, 3, 5, 5),))]
 
 
+def _units(members: list) -> list | None:
+    """(path, module, level) for each layer or stage the net applies: a member, or each item of
+    a ModuleList (a repeat of identical items: its one template, by index), its level the
+    trailing number of its name or its index; None where a member has no widths."""
+    units = []
+    for m in members:
+        if m.kind in ("modulelist", "repeat"):
+            items = m.children if m.kind == "modulelist" else m.children[:1] * (m.copies or 0)
+            if not items or any(c.io is None for c in items):
+                return None
+            units += [((m.attr, str(i)), c, i) for i, c in enumerate(items)]
+        elif m.io is None:
+            return None
+        else:
+            units.append(((m.attr,), m, _level(m.attr)))
+    return units
+
+
 def _levels(stages, steps, heads) -> list | None:
-    """(stage, image step, head) per level, paired by the trailing numbers of their names and
-    ordered by them; one level needs none."""
+    """(stage, image step, head) units per level, paired by their level numbers and ordered by
+    them; one level needs none."""
     if len(stages) == 1:
         return [(stages[0], steps[0], heads[0])]
     by = []
     for group in (stages, steps, heads):
-        numbered = {_level(m.attr): m for m in group}
+        numbered = {u[2]: u for u in group}
         if None in numbered or len(numbered) != len(group):
             return None
         by.append(numbered)
