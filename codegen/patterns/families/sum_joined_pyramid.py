@@ -11,11 +11,11 @@ progressive x2 -> x4 -> x8 nets written after it):
 No name decides it: the widths split the members into an entry (c -> nf), stages keeping nf,
 image steps keeping c with an even kernel (an upsampling transposed conv), and heads whose weight
 reads nf and gives c; trailing numbers (or the items' indices, where each role is a ModuleList)
-pair them into levels. The sum then forces what no key
-records: both operands have c channels and one size, so a head named transposed (`convt_R1`) is
-a plain conv (a transposed conv would read c and give nf), and the stage must upsample by the
-image step's factor: its one 4x4 layer that could be either is the transposed conv. The
-activations leave no key: LapSRN's leaky ReLU (slope 0.2) by convention, a flagged choice.
+pair them into levels. The sum then forces what no key records: both operands have c channels
+and one size, so a head named transposed (`convt_R1`) is a plain conv (a transposed conv would
+read c and give nf), and the stage must upsample by the image step's factor: its one 4x4 layer
+that could be either is the transposed conv. The activations leave no key: LapSRN's leaky ReLU
+(slope 0.2) by convention, a flagged choice.
 """
 
 from __future__ import annotations
