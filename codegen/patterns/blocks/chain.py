@@ -625,8 +625,10 @@ def plan(
             residual = ctx.choose(cls, m.attr, "each_residual", "none", ["add"], "")
             choices += [each, residual]
             steps.append(("repeat", m.attr, each.value, residual.value == "add"))
-        elif m.kind == "sequential" and _nested_channels_norm(m) and (
-            flow.spatial or _channels_norm_dims(m)
+        elif (
+            m.kind == "sequential"
+            and _nested_channels_norm(m)
+            and (flow.spatial or _channels_norm_dims(m))
         ):
             # A Sequential holding one (ConvNeXt's downsampling `[LayerNorm, Conv2d]`: the conv
             # shows the input has channels first), or Sequentials that do (torchvision's
@@ -1316,7 +1318,9 @@ def _image_to_image(m: Module | None) -> bool:
         m = _last_item(m)
     if m is None or m.kind != "builtin" or m.io is None or (m.io.out_width or 5) > 4:
         return False
-    return any(a.keyword == "stride" and a.choice and a.choice.note == MIRRORED_ENDS for a in m.args)
+    return any(
+        a.keyword == "stride" and a.choice and a.choice.note == MIRRORED_ENDS for a in m.args
+    )
 
 
 def output_pooling_choice(
@@ -1469,7 +1473,10 @@ class Chain(BlockPattern):
             front = [tables[0].attr, tables[1].attr]
             members = [m for m in members if m not in tables]
             flow = Flow(width=tables[0].io.out_width, sequence=True)
-        ordered = dataflow_order(members, flow.width)
+        # (the width a block pattern around the class found it reads: a decoder whose widths
+        # form a cycle starts where it reads its encoder's output, families/linked_encoder_decoder)
+        told = ctx.resolver.structural.get((cls.name, "input_width"))
+        ordered = dataflow_order(members, flow.width or (told[0] if told else None))
         if ordered is None:
             return None
         mean = heads[latent.value != "first"].attr if heads is not None else ""

@@ -90,6 +90,13 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         plain, trans = f"nn.Conv{len(w) - 2}d", f"nn.ConvTranspose{len(w) - 2}d"
         kind_choice = type_choice(ctx, node, plain, [trans], "a decoder's conv keeping the width")
         transposed = kind_choice.value == trans
+    elif not transposed and len(w) == 4 and (node.path, "module_type") in ctx.resolver.structural:
+        # A plain conv by its weight, which a block pattern found must resample back (a
+        # decoder's output added to a larger encoder map: families/linked_encoder_decoder.py).
+        kind_choice = type_choice(
+            ctx, node, "nn.Conv2d", ["nn.ConvTranspose2d"], "a conv keeping the width"
+        )
+        transposed = kind_choice.value == "nn.ConvTranspose2d"
     elif not transposed and len(w) == 4 and w[0] == w[1] and tuple(w[2:]) == (4, 4):
         # A 4x4 kernel keeping the width: the stride-2 upsampling step of DCGAN-style generators
         # and pix2pix's U-Net (its innermost level) fits the weights as well as a plain conv;
