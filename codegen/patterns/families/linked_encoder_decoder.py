@@ -118,7 +118,16 @@ class LinkedEncoderDecoder(BlockPattern):
         if ordered is None:
             return None
         pins, unproven = [], []
-        for enc, dec in zip(encoders, decoders):
+        first_skip = ctx.choose(
+            cls,
+            decoders[0].attr,
+            "first_skip",
+            "add",
+            ["none"],
+            "the first decoder's output added to the stem's (e-lab's LinkNet) or not (the "
+            "LinkNet34s on torchvision's ResNet-34: d1 = decoder1(d2))",
+        )
+        for level, (enc, dec) in enumerate(zip(encoders, decoders)):
             stride = _encoder_stride(enc, ctx)
             dec_cls = ctx.classes.get(dec.type_name) if dec.kind == "class" else None
             if dec_cls is not None and enc.io.in_width == enc.io.out_width:
@@ -131,6 +140,8 @@ class LinkedEncoderDecoder(BlockPattern):
                 and next((a.value for a in m.args if a.keyword == "kernel_size"), 1)
                 not in (1, (1, 1))
             ]
+            if level == 0 and first_skip.value == "none":
+                continue  # no sum meets the first decoder's output: nothing proves its size
             if len(spatial) != 1:
                 unproven.append(dec.attr)
                 continue
@@ -148,37 +159,45 @@ class LinkedEncoderDecoder(BlockPattern):
             if geometry is not None and geometry.source == "default":
                 kernel = next(a.value for a in conv.args if a.keyword == "kernel_size")
                 k = kernel if isinstance(kernel, int) else kernel[0]
-                want = (stride, (k - 1) // 2, stride - 1)
-                if want != geometry.value and want in geometry.alternatives:
+                want = (stride, (k - 1) // 2, stride - 1)  # (odd kernels: LinkNet's 3x3)
+                if k % 2 and want != geometry.value and want in geometry.alternatives:
                     for path in _instances(geometry.path, decoders, dec):
                         pins.append((path, "geometry", want, RESAMPLED))
         pins = list(dict.fromkeys(pins))
+        # A ResNet stem (7x7, stride 2) says the encoders are a ResNet's, as LinkNet's are: its
+        # 3x3 stride-2 max-pool follows, and e-lab's reference code ends in a log-softmax.
+        kernel = next((a.value for a in stem.args if a.keyword == "kernel_size"), None)
+        stride = next((a.value for a in stem.args if a.keyword == "stride"), 1)
+        resnet = kernel in (7, (7, 7)) and stride == 2
         activation = ctx.choose(
             cls,
             stem.attr,
             "activation",
             "relu",
             act.alternatives("relu", conv=True),
-            "after the stem's conv and norm (ResNet's, LinkNet's)",
+            "after the stem's conv (and norm)",
         )
         pool = ctx.choose(
             cls,
             stem.attr,
             "stem_pool",
-            "max",
-            ["none"],
+            "max" if resnet else "none",
+            ["none" if resnet else "max"],
             "the stem's 3x3 stride-2 max-pool (ResNet's, LinkNet's)",
         )
         output = ctx.choose(
             cls,
             ordered[-1].attr if ordered else stem.attr,
             "output_activation",
-            "log_softmax",
-            ["identity", "sigmoid"],
+            "log_softmax" if resnet else "identity",
+            ["identity" if resnet else "log_softmax", "sigmoid"],
             "over the classes (e-lab/pytorch-linknet's LogSoftmax; torchvision-based LinkNets "
             "return the logits)",
         )
-        note = "the stem's activation and pool and the output's log-softmax leave no tensor"
+        note = (
+            "the stem's activation and pool, whether the first decoder's output is added to "
+            "the stem's, and the output's activation leave no tensor"
+        )
         if unproven:
             note += f"; how {', '.join(unproven)} resample is not proven"
         found = (
@@ -188,11 +207,18 @@ class LinkedEncoderDecoder(BlockPattern):
             [d.attr for d in decoders],
             [m.attr for m in ordered],
         )
-        return Match(self, len(members), found, [activation, pool, output], guessed=note, pins=pins)
+        return Match(
+            self,
+            len(members),
+            found,
+            [activation, pool, first_skip, output],
+            guessed=note,
+            pins=pins,
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
         stem, norm, encoders, decoders, head = match.found
-        activation, pool, output = (c.value for c in match.choices)
+        activation, pool, first_skip, output = (c.value for c in match.choices)
         x = g.input("x")
         x = g.call_module((stem,), x, name="x")
         if norm is not None:
@@ -205,6 +231,9 @@ class LinkedEncoderDecoder(BlockPattern):
             skips.append(g.call_module((encoder,), skips[-1], name=f"e{i + 1}"))
         d = skips[-1]
         for i in reversed(range(len(decoders))):
+            if i == 0 and first_skip == "none":
+                d = g.call_module((decoders[i],), d, name="d1")
+                continue
             up = g.call_module((decoders[i],), d, inline=True)
             d = g.call_function("add", skips[i], up, name=f"d{i + 1}")
         for m in head:
