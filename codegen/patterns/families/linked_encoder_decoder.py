@@ -29,6 +29,8 @@ from codegen.patterns.blocks.chain import dataflow_order
 from codegen.patterns.families.sum_joined_pyramid import PLAIN, TRANSPOSED, _kind_choice, _leaves
 
 LEVEL = re.compile(r"^(.*?)(\d+)$")
+LISTS = ("repeat", "modulelist")  # called item by item
+STACKS = ("class", "sequential", "repeat", "modulelist")  # a level: a block, or blocks in turn
 STEM_POOL = "nn.MaxPool2d(3, stride=2, padding=1)"
 RESAMPLED = (
     "the decoder's output is added to the encoder features of the level above (a sum forces "
@@ -54,9 +56,24 @@ def _instances(path: str, decoders: list, dec) -> list[str]:
     """A choice's path (addressed by its class's first instance) for every decoder of the same
     class: a pin must reach each, or the class splits."""
     first, _, rest = path.partition(".")
-    if first not in {d.attr for d in decoders} or not rest:
+    if dec.kind != "class" or first not in {d.attr for d in decoders} or not rest:
         return [path]
-    return [f"{d.attr}.{rest}" for d in decoders if d.type_name == dec.type_name]
+    return [
+        f"{d.attr}.{rest}" for d in decoders if d.kind == "class" and d.type_name == dec.type_name
+    ]
+
+
+def _closes_in_norm(m) -> bool:
+    """A flat Sequential of conv-norm-activation units ending in a norm: its last activation sits
+    in the trailing slot, past the last key (LinkNet's decoders written as one Sequential)."""
+    items = m.children if m.kind == "sequential" else []
+    slots = [i for i, c in enumerate(items) if c.kind == "placeholder"]
+    return (
+        len(items) > 2
+        and family(items[-1]) == "norm"
+        and bool(slots)
+        and all(i > 0 and family(items[i - 1]) == "norm" for i in slots)
+    )
 
 
 def _pairs(members: list) -> tuple[list, list] | None:
@@ -65,7 +82,7 @@ def _pairs(members: list) -> tuple[list, list] | None:
     groups: dict[str, dict[int, object]] = {}
     for m in members:
         found = LEVEL.match(m.attr)
-        if found and m.kind in ("class", "sequential") and m.io is not None:
+        if found and m.kind in STACKS and m.io is not None:
             groups.setdefault(found.group(1), {})[int(found.group(2))] = m
     options = []
     for p, enc in groups.items():
@@ -203,8 +220,8 @@ class LinkedEncoderDecoder(BlockPattern):
         found = (
             stem.attr,
             norms[0].attr if norms else None,
-            [e.attr for e in encoders],
-            [d.attr for d in decoders],
+            [(e.attr, e.kind in LISTS) for e in encoders],
+            [(d.attr, d.kind in LISTS, _closes_in_norm(d)) for d in decoders],
             [m.attr for m in ordered],
         )
         return Match(
@@ -227,14 +244,18 @@ class LinkedEncoderDecoder(BlockPattern):
         if pool == "max":
             x = g.call_function("max_pool2d", x, 3, 2, 1, name="x")
         skips = [x]
-        for i, encoder in enumerate(encoders):
-            skips.append(g.call_module((encoder,), skips[-1], name=f"e{i + 1}"))
+        for i, (encoder, each) in enumerate(encoders):
+            skips.append(g.call_module((encoder,), skips[-1], name=f"e{i + 1}", each=each))
         d = skips[-1]
         for i in reversed(range(len(decoders))):
+            decoder, each, closes = decoders[i]
             if i == 0 and first_skip == "none":
-                d = g.call_module((decoders[i],), d, name="d1")
+                d = g.call_module((decoder,), d, name="d1", each=each)
+                d = act.apply(g, activation, d, name="d1") if closes else d
                 continue
-            up = g.call_module((decoders[i],), d, inline=True)
+            up = g.call_module((decoder,), d, name="up", each=each)
+            if closes:  # its last unit's activation, past its last key
+                up = act.apply(g, activation, up, name="up")
             d = g.call_function("add", skips[i], up, name=f"d{i + 1}")
         for m in head:
             d = g.call_module((m,), d, name="y")
@@ -246,4 +267,28 @@ class LinkedEncoderDecoder(BlockPattern):
 
     @staticmethod
     def examples():
-        return []
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        def unit(conv: nn.Module, c: int) -> nn.Sequential:
+            return nn.Sequential(conv, nn.BatchNorm2d(c), nn.ReLU())
+
+        class Net(nn.Module):  # two levels, mirrored 4x4 resampling, its skips added
+            def __init__(self, w: int = 4) -> None:
+                super().__init__()
+                self.stem = nn.Conv2d(3, w, 3, 1, 1)
+                self.enc1 = unit(nn.Conv2d(w, 2 * w, 4, 2, 1), 2 * w)
+                self.enc2 = unit(nn.Conv2d(2 * w, 4 * w, 4, 2, 1), 4 * w)
+                self.dec2 = unit(nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), 2 * w)
+                self.dec1 = unit(nn.ConvTranspose2d(2 * w, w, 4, 2, 1), w)
+                self.head = nn.Conv2d(w, 2, 1)
+
+            def forward(self, x):
+                x0 = F.relu(self.stem(x))
+                x1 = self.enc1(x0)
+                d = self.dec2(self.enc2(x1)) + x1
+                return self.head(self.dec1(d) + x0)
+
+        torch.manual_seed(0)
+        return [Example(Net().eval(), (torch.randn(2, 3, 8, 8),))]
