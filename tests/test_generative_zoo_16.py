@@ -22,8 +22,10 @@ pytestmark = pytest.mark.filterwarnings(
 # Session 17 (gen17b): the StarGAN generator's 7x7 ends keep the resolution, its residual sums
 # stay bare and its image ends in tanh, read from its mirrored 4x4 resampling convs.
 # gen17c: LapSRN's image path and feature path joined by a sum at each scale (a sum forces equal
-# sizes: the head is a plain conv, the stage's 4x4 layer the upsampling one).
-EXACT: set[str] = {"stargan_generator", "lapsrn_x4"}
+# sizes: the head is a plain conv, the stage's 4x4 layer the upsampling one); LinkNet's decoders
+# added to its encoders' features (the sum pairs the levels and makes the decoders' 3x3 convs
+# transposed with their encoders' strides).
+EXACT: set[str] = {"stargan_generator", "lapsrn_x4", "elab_linknet"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))
