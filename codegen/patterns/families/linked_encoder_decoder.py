@@ -277,7 +277,7 @@ class LinkedEncoderDecoder(BlockPattern):
         class Net(nn.Module):  # two levels, mirrored 4x4 resampling, its skips added
             def __init__(self, w: int = 4) -> None:
                 super().__init__()
-                self.stem = nn.Conv2d(3, w, 3, 1, 1)
+                self.conv_in = nn.Conv2d(3, w, 3, 1, 1)
                 self.enc1 = unit(nn.Conv2d(w, 2 * w, 4, 2, 1), 2 * w)
                 self.enc2 = unit(nn.Conv2d(2 * w, 4 * w, 4, 2, 1), 4 * w)
                 self.dec2 = unit(nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), 2 * w)
@@ -285,7 +285,7 @@ class LinkedEncoderDecoder(BlockPattern):
                 self.head = nn.Conv2d(w, 2, 1)
 
             def forward(self, x):
-                x0 = F.relu(self.stem(x))
+                x0 = F.relu(self.conv_in(x))
                 x1 = self.enc1(x0)
                 d = self.dec2(self.enc2(x1)) + x1
                 return self.head(self.dec1(d) + x0)
