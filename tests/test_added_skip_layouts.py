@@ -11,7 +11,9 @@ LinkNet whose decoders are flat numbered Sequentials (the square 3x3 transposed 
 and, structurally distant, snakers4's LinkNet34 on torchvision's ResNet blocks (`firstconv`,
 `encoder1` = `layer1`, DecoderBlock `deconv2`, no skip at the first level, unpadded final convs,
 logits): its first decoder meets no sum, so only choices (first_skip, output_activation) and the
-unpadded convs' paddings say so: flagged from the keys.
+unpadded convs' paddings say so: flagged from the keys. The negative control: a conv autoencoder
+numbered the same way without skips, whose widths chain just as well: the skips are a choice
+(`skips`), so it says guessed: flagged.
 """
 
 from __future__ import annotations
@@ -163,12 +165,28 @@ class LinkNet34(nn.Module):  # snakers4's, on torchvision's ResNet blocks (width
         return self.finalconv3(f)
 
 
+class NumberedAutoencoder(nn.Module):  # the negative control: the same widths, no skips
+    def __init__(self, w: int = 8) -> None:
+        super().__init__()
+        self.conv_in = nn.Conv2d(3, w, 3, 1, 1)
+        self.enc1 = nn.Sequential(nn.Conv2d(w, 2 * w, 4, 2, 1), nn.ReLU())
+        self.enc2 = nn.Sequential(nn.Conv2d(2 * w, 4 * w, 4, 2, 1), nn.ReLU())
+        self.dec2 = nn.Sequential(nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), nn.ReLU())
+        self.dec1 = nn.Sequential(nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.ReLU())
+        self.conv_out = nn.Conv2d(w, 3, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv_in(x))
+        return self.conv_out(self.dec1(self.dec2(self.enc2(self.enc1(x)))))
+
+
 # (layout, input shape, verdict from the keys alone). Before this change (gen17b's 819147d):
 # every one flagged (inf: the top-level members do not chain by width).
 LAYOUTS = {
     "additive_unet": (AdditiveUNet, (2, 3, 16, 16), "exact"),
     "flat_decoder_linknet": (FlatDecoderLinkNet, (2, 3, 32, 32), "exact"),
     "linknet34": (LinkNet34, (2, 3, 64, 64), "flagged"),
+    "numbered_autoencoder": (NumberedAutoencoder, (2, 3, 16, 16), "flagged"),
 }
 
 

@@ -82,7 +82,7 @@ def _pairs(members: list) -> tuple[list, list] | None:
     groups: dict[str, dict[int, object]] = {}
     for m in members:
         found = LEVEL.match(m.attr)
-        if found and m.kind in STACKS and m.io is not None:
+        if found and m.kind in STACKS and m.io is not None and m.io.ndim == 2:  # (maps)
             groups.setdefault(found.group(1), {})[int(found.group(2))] = m
     options = []
     for p, enc in groups.items():
@@ -135,6 +135,15 @@ class LinkedEncoderDecoder(BlockPattern):
         if ordered is None:
             return None
         pins, unproven = [], []
+        skips = ctx.choose(
+            cls,
+            decoders[-1].attr,
+            "skips",
+            "add",
+            ["none"],
+            "each decoder's output added to the encoder features of its size (LinkNet's links), "
+            "or none: a plain autoencoder, whose widths chain the same way",
+        )
         first_skip = ctx.choose(
             cls,
             decoders[0].attr,
@@ -157,7 +166,7 @@ class LinkedEncoderDecoder(BlockPattern):
                 and next((a.value for a in m.args if a.keyword == "kernel_size"), 1)
                 not in (1, (1, 1))
             ]
-            if level == 0 and first_skip.value == "none":
+            if skips.value == "none" or (level == 0 and first_skip.value == "none"):
                 continue  # no sum meets the first decoder's output: nothing proves its size
             if len(spatial) != 1:
                 unproven.append(dec.attr)
@@ -228,14 +237,14 @@ class LinkedEncoderDecoder(BlockPattern):
             self,
             len(members),
             found,
-            [activation, pool, first_skip, output],
+            [activation, pool, skips, first_skip, output],
             guessed=note,
             pins=pins,
         )
 
     def forward(self, match: Match, g: Graph) -> None:
         stem, norm, encoders, decoders, head = match.found
-        activation, pool, first_skip, output = (c.value for c in match.choices)
+        activation, pool, skips, first_skip, output = (c.value for c in match.choices)
         x = g.input("x")
         x = g.call_module((stem,), x, name="x")
         if norm is not None:
@@ -249,9 +258,9 @@ class LinkedEncoderDecoder(BlockPattern):
         d = skips[-1]
         for i in reversed(range(len(decoders))):
             decoder, each, closes = decoders[i]
-            if i == 0 and first_skip == "none":
-                d = g.call_module((decoder,), d, name="d1", each=each)
-                d = act.apply(g, activation, d, name="d1") if closes else d
+            if skips == "none" or (i == 0 and first_skip == "none"):
+                d = g.call_module((decoder,), d, name=f"d{i + 1}", each=each)
+                d = act.apply(g, activation, d, name=f"d{i + 1}") if closes else d
                 continue
             up = g.call_module((decoder,), d, name="up", each=each)
             if closes:  # its last unit's activation, past its last key
