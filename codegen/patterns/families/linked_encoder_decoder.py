@@ -244,7 +244,7 @@ class LinkedEncoderDecoder(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         stem, norm, encoders, decoders, head = match.found
-        activation, pool, skips, first_skip, output = (c.value for c in match.choices)
+        activation, pool, linked, first_skip, output = (c.value for c in match.choices)
         x = g.input("x")
         x = g.call_module((stem,), x, name="x")
         if norm is not None:
@@ -258,7 +258,7 @@ class LinkedEncoderDecoder(BlockPattern):
         d = skips[-1]
         for i in reversed(range(len(decoders))):
             decoder, each, closes = decoders[i]
-            if skips == "none" or (i == 0 and first_skip == "none"):
+            if linked == "none" or (i == 0 and first_skip == "none"):
                 d = g.call_module((decoder,), d, name=f"d{i + 1}", each=each)
                 d = act.apply(g, activation, d, name=f"d{i + 1}") if closes else d
                 continue
