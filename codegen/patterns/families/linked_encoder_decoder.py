@@ -26,7 +26,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.chain import dataflow_order
-from codegen.patterns.families.sum_joined_pyramid import PLAIN, TRANSPOSED, _kind_choice, _leaves
+from codegen.patterns.families.sum_joined_pyramid import PLAIN, TRANSPOSED, kind_choice, leaves
 
 LEVEL = re.compile(r"^(.*?)(\d+)$")
 LISTS = ("repeat", "modulelist")  # called item by item
@@ -160,7 +160,7 @@ class LinkedEncoderDecoder(BlockPattern):
                 pins.append((dec_cls.name, "input_width", enc.io.out_width, READS))
             spatial = [
                 m
-                for m in _leaves(dec, ctx)
+                for m in leaves(dec, ctx)
                 if m.kind == "builtin"
                 and family(m) == "conv"
                 and next((a.value for a in m.args if a.keyword == "kernel_size"), 1)
@@ -172,7 +172,7 @@ class LinkedEncoderDecoder(BlockPattern):
                 unproven.append(dec.attr)
                 continue
             conv = spatial[0]
-            choice = _kind_choice(conv)
+            choice = kind_choice(conv)
             if conv.type_name == PLAIN:
                 known = choice or next((a.choice for a in conv.args if a.choice), None)
                 for path in _instances(known.path, decoders, dec) if known else []:

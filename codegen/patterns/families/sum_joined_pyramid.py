@@ -40,7 +40,7 @@ TRANSPOSED, PLAIN = "nn.ConvTranspose2d", "nn.Conv2d"
 STAGES = ("class", "sequential", "repeat")
 
 
-def _kind_choice(m):
+def kind_choice(m):
     return next((c for c in m.choices if c.name == "module_type"), None)
 
 
@@ -54,7 +54,7 @@ def _conv(m) -> bool:
 
 def _may_be(m, type_name: str) -> bool:
     """The layer is `type_name`, or a module_type choice offers it."""
-    choice = _kind_choice(m)
+    choice = kind_choice(m)
     return m.type_name == type_name or (
         choice is not None and type_name in [choice.value, *choice.alternatives]
     )
@@ -75,7 +75,7 @@ def _level(attr: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _leaves(m, ctx: BlockContext, seen: int = 0) -> list:
+def leaves(m, ctx: BlockContext, seen: int = 0) -> list:
     """The built-in layers and keyless slots a member applies, through containers and the
     generated classes it holds."""
     if m is None or seen > 8:
@@ -84,8 +84,8 @@ def _leaves(m, ctx: BlockContext, seen: int = 0) -> list:
         return [m]
     if m.kind == "class":
         held = ctx.classes.get(m.type_name)
-        return [x for c in (modules(held) if held else []) for x in _leaves(c, ctx, seen + 1)]
-    return [x for c in m.children for x in _leaves(c, ctx, seen + 1)]
+        return [x for c in (modules(held) if held else []) for x in leaves(c, ctx, seen + 1)]
+    return [x for c in m.children for x in leaves(c, ctx, seen + 1)]
 
 
 class SumJoinedPyramid(BlockPattern):
@@ -138,19 +138,17 @@ class SumJoinedPyramid(BlockPattern):
         pins, unproven = [], []
         for (where, stage, _), step, head in levels:
             for m, want, why in ((head[1], PLAIN, SUM), (step[1], TRANSPOSED, UPSAMPLES)):
-                choice = _kind_choice(m)
+                choice = kind_choice(m)
                 if m.type_name != want and choice is not None:
                     pins.append((choice.path, "module_type", want, why))
-            inner = _leaves(stage, ctx)
+            inner = leaves(stage, ctx)
             upsampling = [m for m in inner if m.kind == "builtin" and _may_be(m, TRANSPOSED)]
             if len(upsampling) != 1:  # none (a pixel shuffle?), or two: which one?
                 unproven.append(".".join(where))
             elif upsampling[0].type_name != TRANSPOSED:
-                pins.append(
-                    (_kind_choice(upsampling[0]).path, "module_type", TRANSPOSED, UPSAMPLES)
-                )
+                pins.append((kind_choice(upsampling[0]).path, "module_type", TRANSPOSED, UPSAMPLES))
             for slot in inner:
-                choice = _kind_choice(slot) if slot.kind == "placeholder" else None
+                choice = kind_choice(slot) if slot.kind == "placeholder" else None
                 if choice is not None and choice.source == "default":
                     if "nn.LeakyReLU(0.2)" in choice.alternatives:
                         pins.append((choice.path, "module_type", "nn.LeakyReLU(0.2)", LAPSRN))
