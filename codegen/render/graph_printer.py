@@ -32,6 +32,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "sigmoid": ("torch.sigmoid", "torch"),
     "tanh": ("torch.tanh", "torch"),
     "softmax": ("F.softmax", "F"),
+    "log_softmax": ("F.log_softmax", "F"),
     "adaptive_avg_pool": ("F.adaptive_avg_pool2d", "F"),
     "adaptive_max_pool": ("F.adaptive_max_pool2d", "F"),
     "max_pool1d": ("F.max_pool1d", "F"),

@@ -26,6 +26,7 @@ from codegen.patterns.blocks._conv_parts import arg, conv_kernel, unit
 from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.patterns._mirror_strides import POOLED, RECONSTRUCTION, layers, pooled_levels
+from codegen.patterns.layers.conv import MIRRORED_ENDS
 from codegen.patterns._kit import (
     BlockContext,
     LATENT_MEAN,
@@ -624,8 +625,10 @@ def plan(
             residual = ctx.choose(cls, m.attr, "each_residual", "none", ["add"], "")
             choices += [each, residual]
             steps.append(("repeat", m.attr, each.value, residual.value == "add"))
-        elif m.kind == "sequential" and _nested_channels_norm(m) and (
-            flow.spatial or _channels_norm_dims(m)
+        elif (
+            m.kind == "sequential"
+            and _nested_channels_norm(m)
+            and (flow.spatial or _channels_norm_dims(m))
         ):
             # A Sequential holding one (ConvNeXt's downsampling `[LayerNorm, Conv2d]`: the conv
             # shows the input has channels first), or Sequentials that do (torchvision's
@@ -669,7 +672,10 @@ def plan(
         across = across or unflattened
         # A Sequential ending in a layer and its norm, before more layers: the activation that
         # follows a norm sits in its trailing slot, past the last key (WGAN-GP's `block1`).
-        closed = _closing_norm(m) is not None and _starts(nxt) in ("conv", "linear")
+        # (or before blocks that open with a conv: an image generator's encoder, then its
+        # residual blocks)
+        opens = _starts(nxt) in ("conv", "linear") or _block_starts(nxt, ctx) == "conv"
+        closed = _closing_norm(m) is not None and opens
         if (after_conv_norm or between_linears or across or flattened or closed) and family(
             nxt
         ) != "activation":
@@ -1306,7 +1312,7 @@ def output_activation_choice(
     # Welling 2014's MNIST decoder; pytorch/examples' VAE: `torch.sigmoid(self.fc4(h3))`).
     # A pooled conv autoencoder's reconstruction (its 2x2 pools undone by 2x2 transposed convs)
     # in [0, 1] pixels: a sigmoid, as the tutorials' MNIST autoencoders write it.
-    generator = from_latent and ends == "conv"
+    generator = (from_latent or _image_to_image(members[-1])) and ends == "conv"
     bernoulli = vae and ends == "linear"
     pooled = ends == "conv" and bool(pooled_levels([leaf for m in members for leaf in layers(m)]))
     default = "tanh" if generator else "sigmoid" if bernoulli or pooled else "identity"
@@ -1322,6 +1328,19 @@ def output_activation_choice(
             "after the last layer",
         ),
         why,
+    )
+
+
+def _image_to_image(m: Module | None) -> bool:
+    """Whether the last layer is the image-giving end conv (at most 4 channels) of a net whose
+    4x4 resampling convs are mirrored (layers/conv.py's MIRRORED_ENDS): a CycleGAN- or
+    StarGAN-style generator, whose image ends in tanh as DCGAN's does."""
+    while m is not None and m.kind == "sequential":
+        m = _last_item(m)
+    if m is None or m.kind != "builtin" or m.io is None or (m.io.out_width or 5) > 4:
+        return False
+    return any(
+        a.keyword == "stride" and a.choice and a.choice.note == MIRRORED_ENDS for a in m.args
     )
 
 
@@ -1468,7 +1487,10 @@ class Chain(BlockPattern):
             front = [tables[0].attr, tables[1].attr]
             members = [m for m in members if m not in tables]
             flow = Flow(width=tables[0].io.out_width, sequence=True)
-        ordered = dataflow_order(members, flow.width)
+        # (the width a block pattern around the class found it reads: a decoder whose widths
+        # form a cycle starts where it reads its encoder's output, families/linked_encoder_decoder)
+        told = ctx.resolver.structural.get((cls.name, "input_width"))
+        ordered = dataflow_order(members, flow.width or (told[0] if told else None))
         if ordered is None:
             return None
         mean = heads[latent.value != "first"].attr if heads is not None else ""

@@ -18,9 +18,15 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
+from codegen.patterns._mirror_strides import layers, strides_by
 
 BODY = "body"
 SCALES = [0.1, 0.2, 0.5]
+
+
+def resamples(m) -> bool:
+    """A built-in layer that changes the map's size: a transposed conv, or a strided one."""
+    return m.type_name.startswith("nn.ConvTranspose") or strides_by(m) not in (1, (1, 1))
 
 
 class ResidualBody(BlockPattern):
@@ -41,6 +47,8 @@ class ResidualBody(BlockPattern):
             # conv-norm units: a ResNet-style layer, activated after the sum (residual_layer.py);
             # EDSR-PyTorch's blocks have no norms
             return None
+        if any(resamples(m) for m in layers(body)):
+            return None  # the sum forces equal sizes: a body that resamples is no residual
         scale = ctx.choose(
             cls,
             body.attr,

@@ -162,6 +162,8 @@ class ResidualLayer(BlockPattern):
         )
         if between := act.inside_blocks(ctx, cls, body.attr, activation):
             choices.append(between)  # HF ResNet: hidden_act after the sum, relu inside
+        if flat and short is None and not preact and not shortcut_elsewhere(cls, ctx):
+            choices.append(_after_sum_choice(cls, ctx, body))
         gate = None
         if gates:
             gate, gate_choices, why = _gate_plan(cls, ctx, gates[0], body, c_out, flat)
@@ -202,6 +204,8 @@ class ResidualLayer(BlockPattern):
         after_sum = "identity" if preact else match.choices[0].value
         activation = act.inside_value(match.choices, match.choices[0].value)
         values = {c.name: c.value for c in match.choices}
+        if values.get("after_sum") == "none":
+            after_sum = "identity"  # the sum is the block's output (EDSR's, CycleGAN's blocks)
         residual = values.get("residual", "add") == "add"
         x = g.input("x")
         out = x
@@ -255,6 +259,46 @@ class ResidualLayer(BlockPattern):
             Example(z["hf_residual_stage"]("bottleneck", 8, 16, 2), (x,)),
             Example(z["hf_residual_stage"]("basic", 8, 8, 1), (x,)),
         ]
+
+
+# Why an image-to-image net's residual block leaves its sum bare: its layers upsample back what
+# they downsampled (a transposed conv), and no block projects a shortcut (no classifier trunk).
+BARE_SUM = (
+    "the residual blocks of a net that upsamples its map back (a transposed conv) and projects "
+    "no shortcut: an image-to-image generator's, whose sum is the block's output (Johnson et al. "
+    "2016's and CycleGAN's ResnetBlock, StarGAN's ResidualBlock, MUNIT's ResBlock, the VQ-VAE's "
+    "residual stack; EDSR, Lim et al. 2017, drops the activation after the sum)"
+)
+
+
+def _after_sum_choice(cls, ctx: BlockContext, body):
+    """Whether the block activates the sum (a ResNet classifier's `relu(out + x)`) or returns it
+    bare (`x + main(x)`): no key tells, where the body is one Sequential and no shortcut shows
+    which residual code wrote it. Bare by default where the model upsamples back (BARE_SUM)."""
+    bare = upsamples_back(ctx)
+    choice = ctx.choose(
+        cls,
+        body.attr,
+        "after_sum",
+        "none" if bare else "activation",
+        ["activation" if bare else "none"],
+        "the block's activation after the sum, or none: the sum is the block's output",
+    )
+    return act.mark_family(choice, BARE_SUM if bare else "")
+
+
+def upsamples_back(ctx: BlockContext) -> bool:
+    """Whether any class of the model holds a transposed conv (a decoder's upsampling)."""
+
+    def walk(members):
+        for m in members:
+            if m.kind == "builtin" and m.type_name.startswith("nn.ConvTranspose"):
+                return True
+            if m.children and walk(m.children):
+                return True
+        return False
+
+    return any(walk(modules(c)) for c in ctx.classes.values())
 
 
 def _gate_plan(cls, ctx: BlockContext, member, body, width, flat: bool):

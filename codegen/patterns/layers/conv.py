@@ -68,6 +68,13 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         transposed = True
     elif bias is None and _widths_say_transposed(w, ctx, node):
         transposed = True
+    elif transposed and bias is None and len(w) == 4 and w[0] != w[1]:
+        # Named transposed, and only the name says so: the weight [a, b, k, k] fits a plain conv
+        # b -> a as well. A sum the layer's output joins can prove the plain one (LapSRN's
+        # `convt_R1`, a Conv2d giving the residual image: families/sum_joined_pyramid.py).
+        plain, trans = "nn.Conv2d", "nn.ConvTranspose2d"
+        kind_choice = type_choice(ctx, node, trans, [plain], "named a transposed conv")
+        transposed = kind_choice.value == trans
     elif not transposed and hinted(node, r"up_?conv|upsampl|conv_?up"):
         # An upsampling conv: transposed (even kernels: 2x2, 4x4 with stride 2), or a plain conv
         # after an interpolation (odd kernels: ESRGAN's upconv). The weights fit both.
@@ -83,6 +90,13 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         plain, trans = f"nn.Conv{len(w) - 2}d", f"nn.ConvTranspose{len(w) - 2}d"
         kind_choice = type_choice(ctx, node, plain, [trans], "a decoder's conv keeping the width")
         transposed = kind_choice.value == trans
+    elif not transposed and len(w) == 4 and (node.path, "module_type") in ctx.resolver.structural:
+        # A plain conv by its weight, which a block pattern found must resample back (a
+        # decoder's output added to a larger encoder map: families/linked_encoder_decoder.py).
+        kind_choice = type_choice(
+            ctx, node, "nn.Conv2d", ["nn.ConvTranspose2d"], "a conv keeping the width"
+        )
+        transposed = kind_choice.value == "nn.ConvTranspose2d"
     elif not transposed and len(w) == 4 and w[0] == w[1] and tuple(w[2:]) == (4, 4):
         # A 4x4 kernel keeping the width: the stride-2 upsampling step of DCGAN-style generators
         # and pix2pix's U-Net (its innermost level) fits the weights as well as a plain conv;
@@ -607,7 +621,30 @@ def _mirrored_four_by_four(root: KeyNode, found: dict) -> dict[str, tuple[int, i
     shapes = [tuple(n.tensors["weight"].shape) for n in fours]
     if len(set(shapes)) == len(shapes):
         return found
-    return {n.path: (2, 1, MIRRORED) for n in fours} | found
+    return {n.path: (2, 1, MIRRORED) for n in fours} | _mirrored_ends(root) | found
+
+
+MIRRORED_ENDS = (
+    "a wide odd-kernel conv of a net whose 4x4 convs are mirrored by transposed ones: the mirror "
+    "pairs do the resampling and undo each other, so it keeps the resolution, padded by half its "
+    "kernel (the c7s1 convs at both ends of Johnson et al. 2016's, CycleGAN's, StarGAN's and "
+    "pix2pixHD's generators)"
+)
+
+
+def _mirrored_ends(root: KeyNode) -> dict[str, tuple[int, None, str]]:
+    """(1, None, why) for the ungrouped 2-d convs of odd kernel 5 or more in a model whose 4x4
+    convs are mirrored (_mirrored_four_by_four): a strided one would leave the output at another
+    scale than what the mirrors restore; the 7x7 image-stem convention (stride 2) is a
+    classifier's. A depthwise one (a ConvNeXt mixer) is left as it is."""
+    found = {}
+    for n in root.walk():
+        k = _conv_kernel(n)
+        w = n.tensors["weight"].shape if k is not None else ()
+        if len(w) != 4 or k[0] != k[1] or k[0] < 5 or k[0] % 2 == 0 or w[1] == 1 < w[0]:
+            continue
+        found[n.path] = (1, None, MIRRORED_ENDS)
+    return found
 
 
 def _conv_kernel(node: KeyNode) -> tuple[int, ...] | None:
