@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from codegen.analyze.unproven import flag_unproven_calibration
 from codegen.analyze import analyze, gap_warnings
 from codegen.choices import OPEN_DOMAINS, load_hints
 from codegen.errors import ModelgenError
@@ -183,6 +184,7 @@ def _generate(
         ir.source.verified = Path(calibrate_on.path).name  # type: ignore[union-attr]
     elif picked and kept is not None and table.recorded_by(kept.fingerprint):
         ir.source.verified = kept.verified  # the same weights with the same values: still proven
+    flag_unproven_calibration(ir, picked)
     decided = decisions(ir)
     if calibrate_on is None and not any(source == "calibrated" for *_, source in decided):
         ir.source.calibration = ""  # kept pins that no longer apply: nothing calibrated is left
