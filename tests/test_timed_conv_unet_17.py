@@ -44,6 +44,18 @@ class SinusoidalEmbedding(nn.Module):
         return sinusoids(time, self.dim)
 
 
+def down_then_up(x, t, unet):
+    """The notebooks' walk: each down block's output pushed, each up block reading the running
+    map concatenated with the latest pushed one."""
+    skips = []
+    for down in unet.downs:
+        x = down(x, t)
+        skips.append(x)
+    for up in unet.ups:
+        x = up(torch.cat((x, skips.pop()), dim=1), t)
+    return x
+
+
 # ------------------------------------------- a four-level tutorial DDPM, 2x2 samplers, LeakyReLU
 
 
@@ -71,7 +83,9 @@ class StepUnet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         widths, t_dim = (4, 8, 8, 16, 16), 12
-        self.time_mlp = nn.Sequential(SinusoidalEmbedding(t_dim), nn.Linear(t_dim, t_dim), nn.ReLU())
+        self.time_mlp = nn.Sequential(
+            SinusoidalEmbedding(t_dim), nn.Linear(t_dim, t_dim), nn.ReLU()
+        )
         self.conv0 = nn.Conv2d(1, widths[0], 3, padding=1)
         self.downs = nn.ModuleList(StepBlock(a, b, t_dim) for a, b in zip(widths, widths[1:]))
         back = widths[::-1]
@@ -79,15 +93,7 @@ class StepUnet(nn.Module):
         self.output = nn.Conv2d(widths[0], 1, 1)
 
     def forward(self, x, timestep):
-        t = self.time_mlp(timestep)
-        x = self.conv0(x)
-        skips = []
-        for down in self.downs:
-            x = down(x, t)
-            skips.append(x)
-        for up in self.ups:
-            x = up(torch.cat((x, skips.pop()), dim=1), t)
-        return self.output(x)
+        return self.output(down_then_up(self.conv0(x), self.time_mlp(timestep), self))
 
 
 # ------------------------- GroupNorm before SiLU, a one-conv block, `init_conv` and `final_conv`
@@ -118,15 +124,38 @@ class GroupUnet(nn.Module):
         self.final_conv = nn.Conv2d(6, 3, 3, padding=1)
 
     def forward(self, x, timestep):
-        t = self.time_emb(timestep)
-        x = self.init_conv(x)
-        skips = []
-        for down in self.downs:
-            x = down(x, t)
-            skips.append(x)
-        for up in self.ups:
-            x = up(torch.cat((x, skips.pop()), dim=1), t)
-        return self.final_conv(x)
+        return self.final_conv(down_then_up(self.init_conv(x), self.time_emb(timestep), self))
+
+
+# -------------- class-conditional: a label table added to the time features, GELU closing the MLP
+
+
+class CondBlock(nn.Module):  # a conditional MNIST tutorial: one conv per block, BN after ReLU
+    def __init__(self, c_in: int, c_out: int, t_dim: int, up: bool = False) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(2 * c_in if up else c_in, c_out, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.emb = nn.Linear(t_dim, c_out)
+        self.transform = (nn.ConvTranspose2d if up else nn.Conv2d)(c_out, c_out, 4, 2, 1)
+
+    def forward(self, x, t):
+        h = self.bn1(torch.relu(self.conv1(x)))
+        return self.transform(h + torch.relu(self.emb(t))[:, :, None, None])
+
+
+class CondUnet(nn.Module):
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        self.time_mlp = nn.Sequential(SinusoidalEmbedding(8), nn.Linear(8, 16), nn.GELU())
+        self.label_emb = nn.Embedding(num_classes, 16)
+        self.conv0 = nn.Conv2d(1, 8, 3, padding=1)
+        self.downs = nn.ModuleList([CondBlock(8, 8, 16), CondBlock(8, 16, 16)])
+        self.ups = nn.ModuleList([CondBlock(16, 8, 16, True), CondBlock(8, 8, 16, True)])
+        self.output = nn.Conv2d(8, 1, 1)
+
+    def forward(self, x, timestep, labels):
+        t = self.time_mlp(timestep) + self.label_emb(labels)
+        return self.output(down_then_up(self.conv0(x), t, self))
 
 
 LAYOUTS = {
@@ -135,6 +164,8 @@ LAYOUTS = {
     "step_unet": StepUnet,
     # GroupNorm before SiLU, no activation closing the time MLP: every choice moved
     "group_unet": GroupUnet,
+    # a class table as wide as the time MLP's output, added after it; GELU closes the MLP
+    "cond_unet": CondUnet,
 }
 
 
@@ -147,7 +178,26 @@ def _built(make) -> tuple[nn.Module, tuple]:
                 m.running_mean.uniform_(-0.5, 0.5)
                 m.running_var.uniform_(0.5, 1.5)
     channels = next(m for m in reference.modules() if isinstance(m, nn.Conv2d)).in_channels
-    return reference, (torch.randn(2, channels, 16, 16), torch.tensor([7, 640]))
+    inputs = (torch.randn(2, channels, 16, 16), torch.tensor([7, 640]))
+    if hasattr(reference, "label_emb"):
+        inputs += (torch.tensor([3, 9]),)
+    return reference, inputs
+
+
+def _recorded(reference, inputs, path) -> list[str]:
+    """The --calibrate arguments: four fresh samples (with labels where the U-Net takes them)."""
+    if len(inputs) == 2:
+        return recorded(reference, inputs, path)
+    torch.manual_seed(5)
+    record = {
+        "sample": torch.randn(4, *inputs[0].shape[1:]),
+        "timestep": torch.tensor([1, 90, 400, 999]),
+        "labels": torch.tensor([0, 3, 5, 9]),
+    }
+    with torch.no_grad():
+        record["outputs"] = reference(record["sample"], record["timestep"], record["labels"])
+    torch.save(record, path)
+    return ["--calibrate", str(path), "--inputs", "sample,timestep,labels", "--target", "outputs"]
 
 
 @pytest.mark.parametrize("name", sorted(LAYOUTS))
@@ -162,7 +212,7 @@ def test_keys_alone_exact_or_flagged(name, tmp_path):
 @pytest.mark.parametrize("name", sorted(LAYOUTS))
 def test_calibrated_exact(name, tmp_path):
     reference, inputs = _built(LAYOUTS[name])
-    extra = recorded(reference, inputs, tmp_path / "data.pt")
+    extra = _recorded(reference, inputs, tmp_path / "data.pt")
     model, source = generate(reference, tmp_path, "--quiet", *extra)
     found, diff = verdict(reference, inputs, model, source)
     assert found == "exact", f"{name}: max abs diff {diff:.3g}"

@@ -130,4 +130,6 @@ class TimedConvBlock(BlockPattern):
 
     @staticmethod
     def examples() -> list[Example]:
-        return []
+        from codegen.patterns.blocks._timed_block_examples import examples
+
+        return examples()

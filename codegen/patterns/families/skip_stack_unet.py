@@ -24,6 +24,14 @@ a 4x4 transposed conv up), a 1x1 conv reading four times the width follows a spa
 conv that changes the width keeps the size. The match then checks every pop reads a map of the
 size it was pushed at and the output has the input's size.
 
+The diffusion-from-scratch notebooks' SimpleUnet reads the same way with less: no middle, a stem
+no name calls one (the conv giving what the first down block reads), a time MLP that opens with
+the keyless sinusoidal slot and ends in an activation past its last key (a choice), and blocks
+that hold their own sampler (blocks/timed_conv_block.py): each down block's output is pushed, an
+up block reading the running width plus the top skip's pops it, and the block's even-kernel
+sampler is a conv in `downs`, a transposed conv in `ups` (pinned per instance: the square kernel
+cannot say). A class table as wide as the time features is added to them (conditional U-Nets).
+
 The sinusoids follow lucidrains' SinusoidalPosEmb and labml's TimeEmbedding, in their float order:
 sin first, frequencies 10000 ** (-i / (d/2 - 1)) (choices, by convention).
 """
@@ -348,6 +356,16 @@ def _tail(ctx: BlockContext, tail, width, stem_width, entry):
     return steps, pins
 
 
+def _table_joins(ctx: BlockContext, time, features, width):
+    """Where a class table of `width` joins the timestep's features: "mlp" (after the time MLP,
+    where its output has that width), "sinusoids" (before it, where only its input does)."""
+    kids = [c for c in _kids(time) if family(c) == "linear"] if time.kind == "sequential" else []
+    out = _io(kids[-1], "out_width") if kids else None
+    if out == width:
+        return "mlp"
+    return "sinusoids" if features == width else None
+
+
 def _unnamed_stem(ctx: BlockContext, convs, downs):
     """Of two convs no name calls a stem (the notebooks' conv0 and output), the one giving what
     the first down block reads while the other gives what it reads (the image's channels); None
@@ -387,6 +405,17 @@ class SkipStackUNet(BlockPattern):
         timing = _time(ctx, time)
         if timing is None:
             return None
+        # a class-conditional U-Net: one table of class vectors as wide as the time features,
+        # added to them (`t = t + label_emb(y)`); as wide as the sinusoids alone, added to those
+        tables = [m for m in rest if family(m) == "embedding" and m.kind == "builtin"]
+        if len(tables) > 1:
+            return None
+        table, joins = (tables[0] if tables else None), None
+        if table is not None:
+            rest.remove(table)
+            joins = _table_joins(ctx, time, timing[1], _io(table, "out_width"))
+            if joins is None:
+                return None
         convs = [m for m in rest if family(m) == "conv" and m.kind == "builtin"]
         stems = [m for m in convs if re.fullmatch(STEM, m.attr, re.IGNORECASE)]
         stem = stems[0] if len(stems) == 1 else None
@@ -479,6 +508,9 @@ class SkipStackUNet(BlockPattern):
         found = dict(
             stem=(stem.attr,) if stem else None,
             closing=closing,
+            table=(table.attr,) if table is not None else None,
+            joins=joins,
+            classes=table.io.vocab if table is not None else None,
             time=timing[0],
             features=timing[1],
             downs=walk.down_plan,
@@ -492,6 +524,9 @@ class SkipStackUNet(BlockPattern):
         guessed = ""
         if closing is not None and choices[closing].source in ("default", "calibrated"):
             guessed = "the activation closing the time MLP: no key records it (a default)"
+        if joins == "mlp" and timing[1] == _io(table, "out_width"):
+            guessed = "the class table is as wide as the sinusoids and the time MLP's output: read "
+            guessed += "as added after the MLP"
         if _default_group_counts(ctx):
             guessed = "the resnet blocks' group count: no key records it (a default)"
         return Match(
@@ -502,6 +537,7 @@ class SkipStackUNet(BlockPattern):
         f = match.found
         flip, shift = match.choices[0].value, match.choices[1].value
         x, time = g.input("x"), g.input("time")
+        labels = g.input("labels") if f["table"] is not None else None
         if not flip and shift == 1:  # the repositories' own layout, in their float order
             features = g.call_function(
                 "sinusoidal_position_embedding", time, f["features"], name="t", inline=True
@@ -510,9 +546,15 @@ class SkipStackUNet(BlockPattern):
             features = g.call_function(
                 "timestep_embedding", time, f["features"], bool(flip), float(shift), inline=True
             )
+        if f["joins"] == "sinusoids":
+            c = g.call_module(f["table"], labels, inline=True)
+            features = g.call_function("add", features, c, name="t", comment="the class's vector")
         t = g.call_module(f["time"], features, name="t", comment="[batch, time embedding]")
         if f["closing"] is not None:
             t = act.apply(g, match.choices[f["closing"]].value, t, name="t")
+        if f["joins"] == "mlp":
+            c = g.call_module(f["table"], labels, inline=True)
+            t = g.call_function("add", t, c, name="t", comment="the class's vector")
         kept = {}
         if f["stem"] is not None:
             # the stem's map comes back at the end: concatenated before the last resnet
@@ -558,7 +600,10 @@ class SkipStackUNet(BlockPattern):
 
     def example_inputs(self, match: Match, cls) -> list[ExampleInput]:
         channels = match.found["channels"] or 3
-        return [ExampleInput((2, channels, 16, 16)), ExampleInput((2,), 1000)]
+        inputs = [ExampleInput((2, channels, 16, 16)), ExampleInput((2,), 1000)]
+        if match.found.get("classes"):
+            inputs.append(ExampleInput((2,), match.found["classes"]))
+        return inputs
 
     @staticmethod
     def examples():
