@@ -1,7 +1,7 @@
 """A tiny reference for blocks/timed_conv_block.py (and families/skip_stack_unet.py's walk over
 blocks that hold their own sampler), written as the diffusion-from-scratch notebooks write their
-SimpleUnet: here three levels of 4..32 channels, a 24-wide time embedding. Plain torch. Reference
-code, not generated code: the generated file must match it."""
+SimpleUnet: here three levels of 4..32 channels, a 24-wide time embedding, 2x2 samplers. Plain
+torch. Reference code, not generated code: the generated file must match it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import math
 def _notebook_unet():
     import torch
     import torch.nn as nn
+    import torch.nn.functional as F
 
     class SinusoidalPositionEmbeddings(nn.Module):
         def __init__(self, dim: int) -> None:
@@ -24,25 +25,22 @@ def _notebook_unet():
             angles = time.float()[:, None] * freqs[None, :]
             return torch.cat((angles.sin(), angles.cos()), dim=-1)
 
-    class Block(nn.Module):
+    class Block(nn.Module):  # here with 2x2 samplers, the time projection named t_proj
         def __init__(self, in_ch: int, out_ch: int, time_emb_dim: int, up: bool = False) -> None:
             super().__init__()
-            self.time_mlp = nn.Linear(time_emb_dim, out_ch)
-            if up:
-                self.conv1 = nn.Conv2d(2 * in_ch, out_ch, 3, padding=1)
-                self.transform = nn.ConvTranspose2d(out_ch, out_ch, 4, 2, 1)
-            else:
-                self.conv1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
-                self.transform = nn.Conv2d(out_ch, out_ch, 4, 2, 1)
+            self.conv1 = nn.Conv2d(2 * in_ch if up else in_ch, out_ch, 3, padding=1)
+            self.norm1 = nn.BatchNorm2d(out_ch)
+            self.t_proj = nn.Linear(time_emb_dim, out_ch)
             self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1)
-            self.bnorm1, self.bnorm2 = nn.BatchNorm2d(out_ch), nn.BatchNorm2d(out_ch)
-            self.relu = nn.ReLU()
+            self.norm2 = nn.BatchNorm2d(out_ch)
+            sampler = nn.ConvTranspose2d if up else nn.Conv2d
+            self.resample = sampler(out_ch, out_ch, kernel_size=2, stride=2)
 
         def forward(self, x, t):
-            h = self.bnorm1(self.relu(self.conv1(x)))
-            h = h + self.relu(self.time_mlp(t))[(...,) + (None,) * 2]
-            h = self.bnorm2(self.relu(self.conv2(h)))
-            return self.transform(h)
+            h = self.norm1(F.relu(self.conv1(x)))
+            h = h + F.relu(self.t_proj(t)).unsqueeze(-1).unsqueeze(-1)
+            h = self.norm2(F.relu(self.conv2(h)))
+            return self.resample(h)
 
     class SimpleUnet(nn.Module):
         def __init__(self) -> None:
