@@ -24,6 +24,14 @@ a 4x4 transposed conv up), a 1x1 conv reading four times the width follows a spa
 conv that changes the width keeps the size. The match then checks every pop reads a map of the
 size it was pushed at and the output has the input's size.
 
+The diffusion-from-scratch notebooks' SimpleUnet reads the same way with less: no middle, a stem
+no name calls one (the conv giving what the first down block reads), a time MLP that opens with
+the keyless sinusoidal slot and ends in an activation past its last key (a choice), and blocks
+that hold their own sampler (blocks/timed_conv_block.py): each down block's output is pushed, an
+up block reading the running width plus the top skip's pops it, and the block's even-kernel
+sampler is a conv in `downs`, a transposed conv in `ups` (pinned per instance: the square kernel
+cannot say). A class table as wide as the time features is added to them (conditional U-Nets).
+
 The sinusoids follow lucidrains' SinusoidalPosEmb and labml's TimeEmbedding, in their float order:
 sin first, frequencies 10000 ** (-i / (d/2 - 1)) (choices, by convention).
 """
@@ -40,6 +48,7 @@ from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks._unet_parts import PIXEL_ATTENTIONS
 from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
+from codegen.patterns.blocks.timed_conv_block import block_sampler
 
 DOWNS, UPS = r"downs?", r"ups?"
 TIME = r"time_mlp|time_emb|time_embed"
@@ -49,6 +58,8 @@ WHY = "a hand-written diffusion U-Net's sampler (lucidrains', labml's)"
 NORM_WHY = "labml's UNet: GroupNorm(8, n_channels) before the last conv"
 TIME_WHY = "the timestep's sinusoids are computed by the U-Net's forward"
 RESNET = "ResnetBlock"
+HELD = "TimedBlock"  # blocks/timed_conv_block.py: a conv block holding its own sampler
+HELD_WHY = "a block in `ups` grows the map with its sampler, one in `downs` shrinks it"
 # A resnet block's first and last convs (lucidrains' Blocks, diffusers'/labml's convs)
 FIRST, LAST = ("block1", "conv1", "in_layers"), ("block2", "conv2", "out_layers")
 LISTS = {"modulelist", "sequential"}
@@ -152,6 +163,13 @@ def _widths(ctx: BlockContext, path, m) -> tuple:
             return _io(m, "in_width"), _io(m, "out_width")
         return _io_of(first, "in_width"), _io_of(last, "out_width")
     held = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    if held is not None and ctx.role(m) == HELD:
+        convs = [c for c in modules(held) if family(c) == "conv" and c is not block_sampler(held)]
+        widths = _instance_io(ctx, path, m)
+        ends = [widths.get(c.attr) for c in sorted(convs, key=lambda c: _number(c.attr))]
+        if ends and None not in ends:
+            return _io_of(ends[0], "in_width"), _io_of(ends[-1], "out_width")
+        return _io(m, "in_width"), _io(m, "out_width")
     inner = [c for c in modules(held) if ctx.takes(c, "temb")] if held is not None else []
     if len(inner) != 1 or ctx.role(inner[0]) != RESNET:
         return _io(m, "in_width"), _io(m, "out_width")
@@ -244,9 +262,15 @@ def _block_slot_pins(ctx: BlockContext, m) -> list:
 
 
 def _time(ctx: BlockContext, time):
-    """(the time MLP's path, how many sinusoids it reads, pins); None if it is not one."""
+    """(the time MLP's path, how many sinusoids it reads, pins, whether an activation past its
+    last key closes it); None if it is not one."""
     if time.kind == "sequential":
         kids, real = time.children, _kids(time)
+        if len(kids) == 2 and kids[0].kind == "placeholder" and family(kids[1]) == "linear":
+            # the notebooks' Sequential(SinusoidalPositionEmbeddings, Linear, ReLU): the slot
+            # computes the sinusoids, the ReLU after the Linear leaves no index (a choice)
+            pins = [slot_pin(kids[0], "nn.Identity()", TIME_WHY)]
+            return (time.attr,), _io(kids[1], "in_width"), pins, True
         if len(real) != 2 or any(family(c) != "linear" for c in real) or len(kids) != 4:
             return None
         if kids[0].kind != "placeholder" or kids[2].kind != "placeholder":
@@ -258,7 +282,7 @@ def _time(ctx: BlockContext, time):
             slot_pin(kids[0], "nn.Identity()", TIME_WHY),
             slot_pin(kids[2], act.MODULES["mish" if mish else "gelu"], LAYOUT),
         ]
-        return (time.attr,), _io(real[0], "in_width"), pins
+        return (time.attr,), _io(real[0], "in_width"), pins, False
     held = ctx.classes.get(time.type_name) if time.kind == "class" else None
     if held is None or ctx.role(time) != "MLP":
         return None
@@ -271,11 +295,13 @@ def _time(ctx: BlockContext, time):
         for c in held.forward.choices
         if c.name == "activation" and c.source == "default" and c.value != "silu"
     ]
-    return (time.attr,), _io(first, "in_width"), pins
+    return (time.attr,), _io(first, "in_width"), pins, False
 
 
 def _mid(ctx: BlockContext, mids, width):
     """The middle: one class called with (x, t), or members resnet, attention, resnet."""
+    if not mids:  # the notebooks' U-Nets go straight from the down path to the up path
+        return []
     if len(mids) == 1 and mids[0].kind == "class" and ctx.role(mids[0]) == "MidBlock":
         return [((mids[0].attr,), ctx.takes(mids[0], "temb"))]
     resnets = sorted((m for m in mids if ctx.takes(m, "temb")), key=lambda m: _number(m.attr))
@@ -330,6 +356,34 @@ def _tail(ctx: BlockContext, tail, width, stem_width, entry):
     return steps, pins
 
 
+def _table_joins(ctx: BlockContext, time, features, width):
+    """Where a class table of `width` joins the timestep's features: "mlp" (after the time MLP,
+    where its output has that width), "sinusoids" (before it, where only its input does)."""
+    kids = [c for c in _kids(time) if family(c) == "linear"] if time.kind == "sequential" else []
+    out = _io(kids[-1], "out_width") if kids else None
+    if out == width:
+        return "mlp"
+    return "sinusoids" if features == width else None
+
+
+def _unnamed_stem(ctx: BlockContext, convs, downs):
+    """Of two convs no name calls a stem (the notebooks' conv0 and output), the one giving what
+    the first down block reads while the other gives what it reads (the image's channels); None
+    where both or neither do."""
+    first = _kids(downs)[0]
+    if first.kind in LISTS:
+        return None
+    reads = _widths(ctx, (downs.attr, first.attr), first)[0]
+    fits = [
+        a
+        for a, b in (convs, convs[::-1])
+        if reads is not None
+        and _io(a, "out_width") == reads
+        and _io(b, "out_width") == _io(a, "in_width")
+    ]
+    return fits[0] if len(fits) == 1 else None
+
+
 class SkipStackUNet(BlockPattern):
     role = "UNet"
     priority = 8
@@ -349,11 +403,24 @@ class SkipStackUNet(BlockPattern):
         mids = [m for m in members if re.fullmatch(MID, m.attr, re.IGNORECASE)]
         rest = [m for m in members if m not in mids and m not in (downs, ups, time)]
         timing = _time(ctx, time)
-        if timing is None or not mids:
+        if timing is None:
             return None
-        stems = [m for m in rest if family(m) == "conv" and m.kind == "builtin"]
-        stems = [m for m in stems if re.fullmatch(STEM, m.attr, re.IGNORECASE)]
+        # a class-conditional U-Net: one table of class vectors as wide as the time features,
+        # added to them (`t = t + label_emb(y)`); as wide as the sinusoids alone, added to those
+        tables = [m for m in rest if family(m) == "embedding" and m.kind == "builtin"]
+        if len(tables) > 1:
+            return None
+        table, joins = (tables[0] if tables else None), None
+        if table is not None:
+            rest.remove(table)
+            joins = _table_joins(ctx, time, timing[1], _io(table, "out_width"))
+            if joins is None:
+                return None
+        convs = [m for m in rest if family(m) == "conv" and m.kind == "builtin"]
+        stems = [m for m in convs if re.fullmatch(STEM, m.attr, re.IGNORECASE)]
         stem = stems[0] if len(stems) == 1 else None
+        if stem is None and len(convs) == len(rest) == 2:
+            stem = _unnamed_stem(ctx, convs, downs)
         tail = [m for m in rest if m is not stem]
         nested = all(c.kind in LISTS for c in _kids(downs) + _kids(ups))
         if not nested and any(c.kind in LISTS for c in _kids(downs)):
@@ -425,8 +492,25 @@ class SkipStackUNet(BlockPattern):
                     "after the last norm (labml's Swish)",
                 )
             )
+        closing = None
+        if timing[3]:  # an activation past the time MLP's last key: the notebooks' ReLU
+            closing = len(choices)
+            choices.append(
+                ctx.choose(
+                    cls,
+                    time.attr,
+                    "activation",
+                    "relu",
+                    act.alternatives("relu") + ["identity"],
+                    "after the time MLP's Linear (the notebooks' nn.ReLU, past the last key)",
+                )
+            )
         found = dict(
             stem=(stem.attr,) if stem else None,
+            closing=closing,
+            table=(table.attr,) if table is not None else None,
+            joins=joins,
+            classes=table.io.vocab if table is not None else None,
             time=timing[0],
             features=timing[1],
             downs=walk.down_plan,
@@ -438,6 +522,11 @@ class SkipStackUNet(BlockPattern):
         if _resnet_activation(ctx) == "mish":
             pins += _linear_keys_pins(ctx)
         guessed = ""
+        if closing is not None and choices[closing].source in ("default", "calibrated"):
+            guessed = "the activation closing the time MLP: no key records it (a default)"
+        if joins == "mlp" and timing[1] == _io(table, "out_width"):
+            guessed = "the class table is as wide as the sinusoids and the time MLP's output: read "
+            guessed += "as added after the MLP"
         if _default_group_counts(ctx):
             guessed = "the resnet blocks' group count: no key records it (a default)"
         return Match(
@@ -448,6 +537,7 @@ class SkipStackUNet(BlockPattern):
         f = match.found
         flip, shift = match.choices[0].value, match.choices[1].value
         x, time = g.input("x"), g.input("time")
+        labels = g.input("labels") if f["table"] is not None else None
         if not flip and shift == 1:  # the repositories' own layout, in their float order
             features = g.call_function(
                 "sinusoidal_position_embedding", time, f["features"], name="t", inline=True
@@ -456,12 +546,22 @@ class SkipStackUNet(BlockPattern):
             features = g.call_function(
                 "timestep_embedding", time, f["features"], bool(flip), float(shift), inline=True
             )
+        if f["joins"] == "sinusoids":
+            c = g.call_module(f["table"], labels, inline=True)
+            features = g.call_function("add", features, c, name="t", comment="the class's vector")
         t = g.call_module(f["time"], features, name="t", comment="[batch, time embedding]")
+        if f["closing"] is not None:
+            t = act.apply(g, match.choices[f["closing"]].value, t, name="t")
+        if f["joins"] == "mlp":
+            c = g.call_module(f["table"], labels, inline=True)
+            t = g.call_function("add", t, c, name="t", comment="the class's vector")
         kept = {}
         if f["stem"] is not None:
             # the stem's map comes back at the end: concatenated before the last resnet
             # (lucidrains' `r`), or as the first skip (labml's `h = [x]`)
-            name = "r" if any(k == "resnet_skip" for k, _ in f["tail"]) else "skip"
+            popped = any(skip == "stem" for _, _, skip in f["ups"])
+            name = "r" if any(k == "resnet_skip" for k, _ in f["tail"]) else "x"
+            name = "skip" if popped else name
             x = kept["stem"] = g.call_module(f["stem"], x, name=name)
 
         def call(step, h, name="x"):
@@ -500,7 +600,10 @@ class SkipStackUNet(BlockPattern):
 
     def example_inputs(self, match: Match, cls) -> list[ExampleInput]:
         channels = match.found["channels"] or 3
-        return [ExampleInput((2, channels, 16, 16)), ExampleInput((2,), 1000)]
+        inputs = [ExampleInput((2, channels, 16, 16)), ExampleInput((2,), 1000)]
+        if match.found.get("classes"):
+            inputs.append(ExampleInput((2,), match.found["classes"]))
+        return inputs
 
     @staticmethod
     def examples():
@@ -531,6 +634,26 @@ class _Walk:
         self.scale += change
         return calls
 
+    def _held_sampler(self, path, m, down: bool) -> None:
+        """A block holding its own sampler (blocks/timed_conv_block.py) resamples the map after
+        its convs: a 4x4 (2x2) kernel by two, pinned per instance, since a class may serve both
+        paths: a conv in `downs`, a transposed conv in `ups` (the square kernel cannot say)."""
+        held = self.ctx.classes.get(m.type_name) if m.kind == "class" else None
+        if held is None or self.ctx.role(m) != HELD:
+            return
+        sampler = block_sampler(held)
+        if sampler is None:
+            return
+        kernel = conv_kernel(sampler)
+        kernel = kernel[0] if isinstance(kernel, tuple) else kernel
+        at = ".".join(path + (sampler.attr,))
+        value = "nn.Conv2d" if down else "nn.ConvTranspose2d"
+        self.pins.append((at, "module_type", value, HELD_WHY))
+        for keyword, number in (("stride", 2), ("padding", (kernel - 2) // 2)):
+            if arg_pin(sampler, keyword, number, HELD_WHY) is not None:
+                self.pins.append((at, keyword, number, HELD_WHY))
+        self.scale += 1 if down else -1
+
     def _keep_last(self) -> tuple:
         """Mark the latest down step's output as kept: (its id, width, size)."""
         key = f"h{len(self.down_plan)}"
@@ -556,6 +679,7 @@ class _Walk:
                 self.down_plan.append((step, None))
                 if step[1]:
                     self.width = gives or self.width
+                self._held_sampler(path, m, True)
             else:
                 if not every and (i != len(items) - 1 or not unit_open):
                     return False
@@ -598,6 +722,7 @@ class _Walk:
                     self.up_plan.append((step, step[1], None))
                 if step[1]:
                     self.width = gives or self.width
+                self._held_sampler(path, m, False)
                 continue
             if mirror is not None and i != len(items) - 1:
                 return False

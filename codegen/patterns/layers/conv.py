@@ -97,18 +97,19 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             ctx, node, "nn.Conv2d", ["nn.ConvTranspose2d"], "a conv keeping the width"
         )
         transposed = kind_choice.value == "nn.ConvTranspose2d"
-    elif not transposed and len(w) == 4 and w[0] == w[1] and tuple(w[2:]) == (4, 4):
+    elif not transposed and len(w) == 4 and w[0] == w[1] and tuple(w[2:]) in ((4, 4), (2, 2)):
         # A 4x4 kernel keeping the width: the stride-2 upsampling step of DCGAN-style generators
         # and pix2pix's U-Net (its innermost level) fits the weights as well as a plain conv;
         # inside a decoder or generator it is that step (1Konny's Beta-VAE decoder, DCGAN's).
-        up = bool(DECODER_PART.search(node.path))
+        # A 2x2 one is offered too (a U-Net's block may hold either), the plain conv its default.
+        up = bool(DECODER_PART.search(node.path)) and w[2] == 4
         plain, trans = "nn.Conv2d", "nn.ConvTranspose2d"
         kind_choice = type_choice(
             ctx,
             node,
             trans if up else plain,
             [plain if up else trans],
-            "a 4x4 conv keeping the width",
+            f"a {w[2]}x{w[3]} conv keeping the width",
         )
         transposed = kind_choice.value == "nn.ConvTranspose2d"
     if transposed:
