@@ -1316,15 +1316,17 @@ def _efficientnet(blocks: list[KeyNode]) -> tuple[str, str] | None:
         why = "EfficientNet: each squeeze-excitation reduces to a quarter of its block's input"
         return "efficientnet", why
     # Another se_ratio (HF's squeeze_expansion_ratio): every squeeze-excitation one fraction of
-    # its block's input, while the blocks expand by different factors, so no one fraction of the
-    # expanded width (MobileNetV3's reading) gives them all.
+    # its block's input, while no quarter of the expanded width (MobileNetV3's reading, rounded
+    # as its ports round it) gives them all. The fraction must reduce: a squeeze-excitation as
+    # wide as its block's input is MobileNetV3's floor of 8 channels on a narrow block, no ratio.
     if len(excited) < 2:
         return None
     ratio = _squeeze_width(excited[0]) / _block_widths(excited[0])[0]
-    expanded = {_squeeze_width(b) / _weight(_squeeze_pair(b)[1])[0] for b in excited}
-    if len(expanded) > 1 and all(
-        _squeeze_width(b) in _fraction(_block_widths(b)[0], ratio) for b in excited
+    if not 0 < ratio < 1 or all(
+        _squeeze_width(b) in _expanded_quarters(_weight(_squeeze_pair(b)[1])[0]) for b in excited
     ):
+        return None
+    if all(_squeeze_width(b) in _fraction(_block_widths(b)[0], ratio) for b in excited):
         why = f"EfficientNet: each squeeze-excitation reduces its block's input by {ratio:g}"
         return "efficientnet", why
     return None
@@ -1338,6 +1340,17 @@ def _small_opening(block: KeyNode) -> bool:
 def _quarters(width: int) -> set[int]:
     """A quarter of a width, as the EfficientNet ports round it (int, round; at least 1)."""
     return _fraction(width, 0.25)
+
+
+def _expanded_quarters(width: int) -> set[int]:
+    """A quarter of an expanded width, as the MobileNetV3 ports round it: plainly, to a multiple
+    of 8 (torchvision's and timm's `_make_divisible(width // 4, 8)`, never below 8 nor 10% under
+    the quarter), or lifted to a floor of 8 channels."""
+    quarter = width // 4
+    divisible = max(8, (quarter + 4) // 8 * 8)
+    if divisible < 0.9 * quarter:
+        divisible += 8
+    return _quarters(width) | {divisible, max(8, quarter)}
 
 
 def _fraction(width: int, ratio: float) -> set[int]:
