@@ -42,6 +42,7 @@ from typing import Any, Callable, Iterator
 
 from codegen.analyze import analyze
 from codegen.analyze.strides import stride_layouts, stride_units
+from codegen.calibrate_geometry import TO_DEFAULT, dilation_moves, shape_moves, trace
 from codegen.keytree import build_tree
 from codegen.ir import Choice, ModelIR
 from codegen.load import TensorTable
@@ -418,7 +419,6 @@ def _read_geometry(
     (codegen/calibrate_geometry.shape_moves) are scored first and the best becomes the start
     (a move that makes the model run outranks any that does not). Then the dilation patterns
     over the start's chain of convs, for the descent's tied moves."""
-    from codegen.calibrate_geometry import dilation_moves, shape_moves, trace
 
     def traced(ir: ModelIR) -> Any:
         try:
@@ -431,14 +431,14 @@ def _read_geometry(
     wanted = tuple(target.shape[2:])
     seen = traced(start[2])
     if seen is not None and seen.size_out != wanted and len(target.shape) > 2:
-        for move in shape_moves(start[2], seen, wanted):
+        for move in shape_moves(searchable(start[2]), seen, wanted):
             trial = _moved(start[1], move)
             error, ir = evaluate(trial, _described(move))
             if _better(_rank((error, trial, ir), misses), _rank(best, misses)):
                 best = (error, trial, ir)
         if best is not start:
             seen = traced(best[2])
-    dilations = tuple(dilation_moves(best[2], seen)) if seen is not None else ()
+    dilations = tuple(dilation_moves(searchable(best[2]), seen)) if seen is not None else ()
     # Each pattern also with the input added to or subtracted from the chain's output: a
     # denoiser's body predicts the noise (DnCNN, IRCNN: x - body(x)), and under a residual of
     # the wrong sign the right dilations score worse than wrong ones, so neither move alone
@@ -642,9 +642,6 @@ def _coordinate_descent(
     return best
 
 
-_DEFAULT = object()  # a move's value that takes a pin back (the choice returns to its default)
-
-
 def _stride_swaps(best: State, units: tuple[tuple[str, ...], ...]) -> list[dict]:
     """The halving moved from one stage to another: a stage's first block that halves and one that
     does not trade strides. Each alone scores worse (one halving too many or too few); the layout
@@ -660,9 +657,29 @@ def _stride_swaps(best: State, units: tuple[tuple[str, ...], ...]) -> list[dict]
     swaps = []
     for on in halving:
         for off in keeping:
-            move: dict = {(p, "stride"): _DEFAULT if (p, "stride") in best[1] else 1 for p in on}
+            move: dict = {(p, "stride"): TO_DEFAULT if (p, "stride") in best[1] else 1 for p in on}
             move.update({(p, "stride"): 2 for p in off})
             swaps.append(move)
+    return swaps
+
+
+def _pin_swaps(best: State) -> list[dict[tuple[str, str], Any]]:
+    """A value pinned on one layer moved to another layer with a choice of the same name (the
+    pin taken back where it is). A model-wide convention with one layer as the exception (the
+    PyTorch-GAN generators' BatchNorm2d(c, 0.8), the first batch norm at torch's eps) fits the
+    exception onto the wrong layer while another convention is still wrong, and there it keeps a
+    small gain: each half of the trade alone scores worse, like a halving between stages."""
+    singles: dict[str, list[Choice]] = {}
+    for choice in singly(best[2]):
+        singles.setdefault(choice.name, []).append(choice)
+    swaps = []
+    for (path, name), value in best[1].items():
+        if not any(c.path == path for c in singles.get(name, ())):
+            continue
+        for other in singles[name]:
+            key = (other.path, name)
+            if other.path != path and key not in best[1] and value in other.alternatives:
+                swaps.append({(path, name): TO_DEFAULT, key: value})
     return swaps
 
 
@@ -677,14 +694,14 @@ def _single_moves(best: State) -> list[dict[tuple[str, str], Any]]:
         for value in [choice.value, *choice.alternatives]:
             if value != best[1].get(key, choice.value):
                 moves.append({key: value})
-    moves += [{key: _DEFAULT} for key in best[1] if key not in listed]
+    moves += [{key: TO_DEFAULT} for key in best[1] if key not in listed]
     return moves
 
 
 def _moved(picked: dict[tuple[str, str], Any], move: dict) -> dict[tuple[str, str], Any]:
     out = dict(picked)
     for key, value in move.items():
-        if value is _DEFAULT:
+        if value is TO_DEFAULT:
             out.pop(key, None)
         else:
             out[key] = value
@@ -693,8 +710,8 @@ def _moved(picked: dict[tuple[str, str], Any], move: dict) -> dict[tuple[str, st
 
 def _difference(before: dict, after: dict) -> dict:
     """The move that takes `before` to `after`."""
-    move = {k: v for k, v in after.items() if before.get(k, _DEFAULT) != v}
-    move.update({k: _DEFAULT for k in before if k not in after})
+    move = {k: v for k, v in after.items() if before.get(k, TO_DEFAULT) != v}
+    move.update({k: TO_DEFAULT for k in before if k not in after})
     return move
 
 
@@ -708,7 +725,7 @@ def _sensitivity_round(
     them: taken before them, it wins where the residual is what is missing."""
     base = best
     gains: list[tuple[tuple, dict]] = []
-    for move in _stride_swaps(base, layouts[1]) + _single_moves(base):
+    for move in _stride_swaps(base, layouts[1]) + _pin_swaps(base) + _single_moves(base):
         trial = _moved(base[1], move)
         if trial == base[1]:
             continue
@@ -952,14 +969,14 @@ def _pairs(
 def _described(move: dict[tuple[str, str], Any]) -> tuple[str, str, Any]:
     """(path, name, value) of a move for the candidate table; a tied move names its first path;
     a pattern (one name, values that differ) shows them all in order."""
-    values = [1 if v is _DEFAULT else v for k, v in move.items() if k[1] == "dilation"]
+    values = [1 if v is TO_DEFAULT else v for k, v in move.items() if k[1] == "dilation"]
     if len(values) > 2 and len(set(values)) > 1:
         path = next(iter(move))[0]
         rest = {k: v for k, v in move.items() if k[1] != "dilation"}
         shown = "-".join(map(str, values)) + "".join(f", {n} {v!r}" for (_, n), v in rest.items())
         return (f"{path} (and {len(move) - 1} more)", "dilation", shown)
     (path, name), value = next(iter(move.items()))
-    value = "(default)" if value is _DEFAULT else value
+    value = "(default)" if value is TO_DEFAULT else value
     return (path if len(move) == 1 else f"{path} (and {len(move) - 1} more)", name, value)
 
 

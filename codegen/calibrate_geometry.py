@@ -23,13 +23,18 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterator
 
-from codegen.ir import ModelIR
+from codegen.ir import Choice
 
 # Beyond this many moves the hypotheses are left out, simplest kept: each costs a candidate.
 MAX_SHAPE_MOVES = 8
 MAX_DILATION_MOVES = 16
 DILATION_CAP = 64  # no pattern dilates a tap farther apart than this
 STRIDES = (1, 2, 3, 4)  # a transposed conv's stride: the upsampling factors nets use
+
+# A move is choice (path, name) -> value; this value takes a pin back (the choice returns to its
+# default). Defined here, where moves are made, so that the search (codegen/calibrate.py) that
+# applies them imports it from here and this module needs nothing from the search.
+TO_DEFAULT = object()
 
 
 @dataclass
@@ -111,13 +116,11 @@ def _transposed_out(n: int, k: int, s: int, p: int, d: int, op: int) -> int:
     return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
-def _open(ir: ModelIR) -> dict[tuple[str, str], Any]:
-    """(path, name) -> current value of the geometry choices a search may move."""
-    from codegen.calibrate import searchable
-
+def _open(searchable: list[Choice]) -> dict[tuple[str, str], Any]:
+    """(path, name) -> current value of the geometry choices among those a search may move."""
     return {
         (c.path, c.name): c.value
-        for c in searchable(ir)
+        for c in searchable
         if c.name in ("padding", "geometry", "dilation")
     }
 
@@ -177,7 +180,9 @@ def _scalar(value: Any) -> int | None:
     return value if type(value) is int else None
 
 
-def shape_moves(ir: ModelIR, t: Trace, wanted: tuple[int, ...]) -> list[dict[tuple[str, str], Any]]:
+def shape_moves(
+    searchable: list[Choice], t: Trace, wanted: tuple[int, ...]
+) -> list[dict[tuple[str, str], Any]]:
     """Moves (choice -> value) under which the traced chain maps the input's spatial size to
     `wanted`, simplest first: the convs' paddings as they are, all unpadded, or all keeping the
     size (with a dilation pattern where unpadded convs must shrink by more than their kernels);
@@ -185,7 +190,7 @@ def shape_moves(ir: ModelIR, t: Trace, wanted: tuple[int, ...]) -> list[dict[tup
     factors = _factors(t)
     if factors is None or len(wanted) != len(t.size_in) or not t.calls:
         return []
-    choices = _open(ir)
+    choices = _open(searchable)
     plain = [
         c
         for c in t.calls
@@ -304,14 +309,12 @@ def _patterns(n: int) -> list[tuple[int, ...]]:
     return out
 
 
-def dilation_moves(ir: ModelIR, t: Trace) -> list[dict[tuple[str, str], Any]]:
+def dilation_moves(searchable: list[Choice], t: Trace) -> list[dict[tuple[str, str], Any]]:
     """Each dilation pattern as one move over each run of at least three traced convs, one
     feeding the next, that keep the size at stride 1 (kernel above 1, padding half the kernel):
     the padding follows the dilation, so the size stays; a tap left undilated takes any pin back.
     (Two convs are no pattern, and a run broken by a pooling or another conv is no chain.)"""
-    from codegen.calibrate import _DEFAULT
-
-    choices = _open(ir)
+    choices = _open(searchable)
 
     def spaceable(c: Call) -> bool:
         return (
@@ -333,6 +336,6 @@ def dilation_moves(ir: ModelIR, t: Trace) -> list[dict[tuple[str, str], Any]]:
     for run in sorted((r for r in runs if len(r) >= 3), key=len, reverse=True):
         for pattern in _patterns(len(run)):
             moves.append(
-                {(c.path, "dilation"): d if d != 1 else _DEFAULT for c, d in zip(run, pattern)}
+                {(c.path, "dilation"): d if d != 1 else TO_DEFAULT for c, d in zip(run, pattern)}
             )
     return moves[:MAX_DILATION_MOVES]
