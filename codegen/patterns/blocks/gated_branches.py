@@ -106,8 +106,10 @@ class GatedBranches(BlockPattern):
         class DFCConv(nn.Module):  # a conv unit with GhostNetV2's DFC attention beside it
             def __init__(self, c_in: int, c_out: int) -> None:
                 super().__init__()
+                # the main unit activates (GhostModuleV2's `primary_conv`: conv, BN, ReLU);
+                # the DFC branch does not (its `short_conv`: convs and BNs only)
                 self.cv = nn.Sequential(
-                    nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out)
+                    nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()
                 )
                 self.short_conv = nn.Sequential(
                     nn.Conv2d(c_in, c_out, 1, bias=False),
