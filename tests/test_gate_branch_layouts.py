@@ -246,7 +246,10 @@ def test_gate_pooling_is_a_choice_read_from_the_decoupled_kernels(tmp_path, caps
 
 # A name alone reads no gate where the named member is a block of its own: an attention block
 # is residual (it keeps what it reads) and runs after the other member, a chain whose widths
-# leave no order. Three layouts with no names in common with the gated conv's:
+# leave no order. Three layouts with no names in common with the gated conv's. Measured on the
+# merged tree of session 17 (9ab0372): vqgan_level and units read as a sigmoid gate (flagged, max
+# difference 4.6 and inf), sagan_stage not; after: none read as a gate, all three still flagged
+# (the attention blocks' own forwards), 0 wrong.
 
 
 class VQGANResnetBlock(nn.Module):  # taming-transformers' ResnetBlock (no shortcut)
