@@ -242,3 +242,125 @@ def test_gate_pooling_is_a_choice_read_from_the_decoupled_kernels(tmp_path, caps
     assert "avg_pool2d" in source and "GhostNetV2's DFC attention" in source
     _, source = generate_from_state_dict(layout_reference(GatedCoarse), tmp_path / "g", capsys)
     assert "avg_pool2d" not in source and "torch.sigmoid(self.mask_conv2d(x))" in source
+
+
+# A name alone reads no gate where the named member is a block of its own: an attention block
+# is residual (it keeps what it reads) and runs after the other member, a chain whose widths
+# leave no order. Three layouts with no names in common with the gated conv's. Measured on the
+# merged tree of session 17 (9ab0372): vqgan_level and units read as a sigmoid gate (flagged, max
+# difference 4.6 and inf), sagan_stage not; after: none read as a gate, all three still flagged
+# (the attention blocks' own forwards), 0 wrong.
+
+
+class VQGANResnetBlock(nn.Module):  # taming-transformers' ResnetBlock (no shortcut)
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.norm1 = nn.GroupNorm(4, c, eps=1e-6)
+        self.conv1 = nn.Conv2d(c, c, 3, 1, 1)
+        self.norm2 = nn.GroupNorm(4, c, eps=1e-6)
+        self.conv2 = nn.Conv2d(c, c, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        return x + self.conv2(F.silu(self.norm2(h)))
+
+
+class VQGANAttnBlock(nn.Module):  # taming-transformers' AttnBlock
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.norm = nn.GroupNorm(4, c, eps=1e-6)
+        self.q, self.k, self.v = (nn.Conv2d(c, c, 1) for _ in range(3))
+        self.proj_out = nn.Conv2d(c, c, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.norm(x)
+        b, c, hh, ww = h.shape
+        q = self.q(h).reshape(b, c, hh * ww).permute(0, 2, 1)
+        k = self.k(h).reshape(b, c, hh * ww)
+        w = torch.softmax(torch.bmm(q, k) * c**-0.5, dim=2)
+        v = self.v(h).reshape(b, c, hh * ww)
+        h = torch.bmm(v, w.permute(0, 2, 1)).reshape(b, c, hh, ww)
+        return x + self.proj_out(h)
+
+
+class VQGANLevel(nn.Module):  # an encoder's last level: `block` and `attn` zipped, no downsample
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.block = nn.ModuleList([VQGANResnetBlock(c)])
+        self.attn = nn.ModuleList([VQGANAttnBlock(c)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block, attn in zip(self.block, self.attn):
+            x = attn(block(x))
+        return x
+
+
+class VQGANEncoderTail(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv_in = nn.Conv2d(3, 8, 3, 1, 1)
+        self.level = VQGANLevel(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.level(self.conv_in(x))
+
+
+class SelfAttn(nn.Module):  # heykeetae/Self-Attention-GAN's Self_Attn (SAGAN), a block
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.query_conv = nn.Conv2d(c, c // 8, 1)
+        self.key_conv = nn.Conv2d(c, c // 8, 1)
+        self.value_conv = nn.Conv2d(c, c, 1)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        q = self.query_conv(x).view(b, -1, h * w).permute(0, 2, 1)
+        k = self.key_conv(x).view(b, -1, h * w)
+        attention = torch.softmax(torch.bmm(q, k), dim=-1)
+        v = self.value_conv(x).view(b, -1, h * w)
+        out = torch.bmm(v, attention.permute(0, 2, 1)).view(b, c, h, w)
+        return self.gamma * out + x
+
+
+class SAGANStage(nn.Module):  # a generator stage: upsampled conv unit, then self-attention
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, 1, 1)
+        self.layer = nn.Sequential(nn.Conv2d(16, 16, 3, 1, 1), nn.BatchNorm2d(16), nn.ReLU())
+        self.attn = nn.Sequential(SelfAttn(16))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.attn(self.layer(self.stem(x)))
+
+
+class CBAMResidualUnit(nn.Module):  # a unit whose `attention` block runs on its conv's output
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv = VQGANResnetBlock(c)
+        self.attention = SelfAttn(c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.attention(self.conv(x))
+
+
+class AttentionUnits(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, 1, 1)
+        self.units = nn.Sequential(CBAMResidualUnit(16), CBAMResidualUnit(16))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.units(self.stem(x))
+
+
+CHAINS = {"vqgan_level": VQGANEncoderTail, "sagan_stage": SAGANStage, "units": AttentionUnits}
+
+
+@pytest.mark.parametrize("name", sorted(CHAINS))
+def test_a_named_attention_block_is_no_gate(name, tmp_path, capsys):
+    reference = layout_reference(CHAINS[name])
+    model, source = generate_from_state_dict(reference, tmp_path, capsys)
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    assert "torch.sigmoid(self.attn" not in source and "sigmoid(self.attention" not in source
+    assert verdict(reference, model, source, x) != "wrong"

@@ -7,8 +7,9 @@
 Which branch gates: the one whose kernels are GhostNetV2's decoupled 1xk and kx1 depthwise convs
 (the DFC attention, plugged beside a plain conv unit in YOLO-style necks as in GhostNetV2's
 modules), else the one named as a gate, mask or attention (DeepFill v2's `mask_conv2d`). Where
-only a name says it, the class says guessed. A bare conv as the main branch is activated before
-the product (a choice: DeepFill v2's ports use LeakyReLU(0.2)); a norm member of the output's
+only a name says it (and the gate is layers, a conv or a Sequential of them: a block of its own
+there runs after the other, a chain), the class says guessed. A bare conv as the main branch is
+activated before the product (a choice: DeepFill v2's ports use LeakyReLU(0.2)); a norm member of the output's
 width normalises the product (the PyTorch port's `batch_norm2d`), a place no key shows.
 """
 
@@ -37,6 +38,16 @@ def _branch(m, ctx: BlockContext) -> bool:
     return m.kind == "sequential"
 
 
+def _layers_only(m) -> bool:
+    """A conv, or a Sequential of layers: what computes a map from the input. A block of its own
+    inside (an attention block, residual: it keeps what it reads) is a step of a chain whose widths
+    leave no order, as the taming/VQGAN encoders' stages `block` and `attn` (ModuleLists zipped:
+    each attention runs on its block's output), so a name alone reads no gate there."""
+    if m.kind == "builtin":
+        return family(m) == "conv"
+    return m.kind == "sequential" and all(c.kind in ("builtin", "placeholder") for c in m.children)
+
+
 class GatedBranches(BlockPattern):
     role = "GatedBlock"
     priority = 6
@@ -57,7 +68,7 @@ class GatedBranches(BlockPattern):
         if norms and (norms[0].io is None or norms[0].io.in_width != a.io.out_width):
             return None
         dfc = [m for m in branches if decoupled(m, ctx)]
-        named = [m for m in branches if GATE_NAME.search(m.attr)]
+        named = [m for m in branches if GATE_NAME.search(m.attr) and _layers_only(m)]
         gate = dfc[0] if len(dfc) == 1 else named[0] if len(named) == 1 else None
         if gate is None:
             return None
@@ -106,8 +117,10 @@ class GatedBranches(BlockPattern):
         class DFCConv(nn.Module):  # a conv unit with GhostNetV2's DFC attention beside it
             def __init__(self, c_in: int, c_out: int) -> None:
                 super().__init__()
+                # the main unit activates (GhostModuleV2's `primary_conv`: conv, BN, ReLU);
+                # the DFC branch does not (its `short_conv`: convs and BNs only)
                 self.cv = nn.Sequential(
-                    nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out)
+                    nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()
                 )
                 self.short_conv = nn.Sequential(
                     nn.Conv2d(c_in, c_out, 1, bias=False),
