@@ -148,6 +148,21 @@ def _block_io(block: KeyNode, entry: int | None, found: dict[str, int]) -> int |
     return entry if g is not None or w[1] == entry else None
 
 
+def _transposed_then_norm(conv: tuple[KeyNode, tuple[int, ...]], norm: tuple[KeyNode, int]) -> bool:
+    """Whether a numbered {conv, norm} unit reads as a transposed conv and the norm after it
+    (`Sequential(ConvTranspose2d(c, c', ..), BatchNorm2d(c'), ReLU())`, a decoder's unit): the
+    norm, later in the order data flows, is as wide as the weight's second width, which a
+    transposed conv gives (layers/conv.py's _widths_say_transposed reads it so). Its norm is
+    then no norm running first over a grouped conv's input."""
+    (node, w), (norm_node, width) = conv, norm
+    return (
+        is_index(node.name)
+        and is_index(norm_node.name)
+        and int(node.name) < int(norm_node.name)
+        and width == w[1] != w[0]
+    )
+
+
 def _after_norm(node: KeyNode, found: dict[str, int]) -> None:
     """Rule 3: the convs of {norm, conv} units whose norm runs first, over what the conv reads."""
     units = {}
@@ -158,6 +173,8 @@ def _after_norm(node: KeyNode, found: dict[str, int]) -> None:
         convs = [(c, _weight(c)) for c in leaves if _weight(c) is not None]
         norms = [(c, _norm_width(c)) for c in leaves if _norm_width(c) is not None]
         if len(convs) == 1 and len(norms) == 1:
+            if _transposed_then_norm(convs[0], norms[0]):
+                continue  # (its norm follows it: no evidence of an order, no groups)
             units[name] = (frozenset(child.children), norms[0][1], convs[0])
     # A norm not as wide as what its conv gives cannot follow it: it runs first, in every unit
     # of those member names (one class).
