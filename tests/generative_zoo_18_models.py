@@ -151,13 +151,26 @@ class Sr3Upsample(nn.Module):
         return self.conv(self.up(x))
 
 
-class Sr3UNet(nn.Module):  # sr3 UNet(inner_channel=8, channel_mults=(1, 2), attn_res=(8,), res_blocks=1)
-    def __init__(self, in_channel=3, out_channel=3, inner=8, mults=(1, 2), res_blocks=1,
-                 attn_res=(8,), image_size=16) -> None:
+class Sr3UNet(
+    nn.Module
+):  # sr3 UNet(inner_channel=8, channel_mults=(1, 2), attn_res=(8,), res_blocks=1)
+    def __init__(
+        self,
+        in_channel=3,
+        out_channel=3,
+        inner=8,
+        mults=(1, 2),
+        res_blocks=1,
+        attn_res=(8,),
+        image_size=16,
+    ) -> None:
         super().__init__()
         noise_dim = inner
         self.noise_level_mlp = nn.Sequential(
-            PositionalEncoding(inner), nn.Linear(inner, inner * 4), Swish(), nn.Linear(inner * 4, inner)
+            PositionalEncoding(inner),
+            nn.Linear(inner, inner * 4),
+            Swish(),
+            nn.Linear(inner * 4, inner),
         )
         num_mults = len(mults)
         pre_channel = inner
@@ -169,7 +182,9 @@ class Sr3UNet(nn.Module):  # sr3 UNet(inner_channel=8, channel_mults=(1, 2), att
             use_attn = now_res in attn_res
             channel_mult = inner * mults[ind]
             for _ in range(res_blocks):
-                downs.append(ResnetBlocWithAttn(pre_channel, channel_mult, noise_dim, with_attn=use_attn))
+                downs.append(
+                    ResnetBlocWithAttn(pre_channel, channel_mult, noise_dim, with_attn=use_attn)
+                )
                 feat_channels.append(channel_mult)
                 pre_channel = channel_mult
             if not is_last:
@@ -190,8 +205,12 @@ class Sr3UNet(nn.Module):  # sr3 UNet(inner_channel=8, channel_mults=(1, 2), att
             channel_mult = inner * mults[ind]
             for _ in range(res_blocks + 1):
                 ups.append(
-                    ResnetBlocWithAttn(pre_channel + feat_channels.pop(), channel_mult, noise_dim,
-                                       with_attn=use_attn)
+                    ResnetBlocWithAttn(
+                        pre_channel + feat_channels.pop(),
+                        channel_mult,
+                        noise_dim,
+                        with_attn=use_attn,
+                    )
                 )
                 pre_channel = channel_mult
             if not is_last:
@@ -242,7 +261,9 @@ class ScoreNet(nn.Module):  # the notebook's time-dependent U-Net score model, n
     def __init__(self, channels=(8, 16, 32, 32), embed_dim=16, sigma=25.0) -> None:
         super().__init__()
         self.sigma = sigma
-        self.embed = nn.Sequential(GaussianFourierProjection(embed_dim), nn.Linear(embed_dim, embed_dim))
+        self.embed = nn.Sequential(
+            GaussianFourierProjection(embed_dim), nn.Linear(embed_dim, embed_dim)
+        )
         self.conv1 = nn.Conv2d(1, channels[0], 3, stride=1, bias=False)
         self.dense1 = Dense(embed_dim, channels[0])
         self.gnorm1 = nn.GroupNorm(4, num_channels=channels[0])
@@ -258,12 +279,14 @@ class ScoreNet(nn.Module):  # the notebook's time-dependent U-Net score model, n
         self.tconv4 = nn.ConvTranspose2d(channels[3], channels[2], 3, stride=2, bias=False)
         self.dense5 = Dense(embed_dim, channels[2])
         self.tgnorm4 = nn.GroupNorm(8, num_channels=channels[2])
-        self.tconv3 = nn.ConvTranspose2d(channels[2] + channels[2], channels[1], 3, stride=2,
-                                         bias=False, output_padding=1)
+        self.tconv3 = nn.ConvTranspose2d(
+            channels[2] + channels[2], channels[1], 3, stride=2, bias=False, output_padding=1
+        )
         self.dense6 = Dense(embed_dim, channels[1])
         self.tgnorm3 = nn.GroupNorm(8, num_channels=channels[1])
-        self.tconv2 = nn.ConvTranspose2d(channels[1] + channels[1], channels[0], 3, stride=2,
-                                         bias=False, output_padding=1)
+        self.tconv2 = nn.ConvTranspose2d(
+            channels[1] + channels[1], channels[0], 3, stride=2, bias=False, output_padding=1
+        )
         self.dense7 = Dense(embed_dim, channels[0])
         self.tgnorm2 = nn.GroupNorm(4, num_channels=channels[0])
         self.tconv1 = nn.ConvTranspose2d(channels[0] + channels[0], 1, 3, stride=1)
@@ -320,7 +343,9 @@ class VqResBlock(nn.Module):  # vqvae.py ResBlock
     def __init__(self, in_channel, channel) -> None:
         super().__init__()
         self.conv = nn.Sequential(
-            nn.ReLU(), nn.Conv2d(in_channel, channel, 3, padding=1), nn.ReLU(inplace=True),
+            nn.ReLU(),
+            nn.Conv2d(in_channel, channel, 3, padding=1),
+            nn.ReLU(inplace=True),
             nn.Conv2d(channel, in_channel, 1),
         )
 
@@ -333,13 +358,16 @@ class VqEncoder(nn.Module):  # vqvae.py Encoder
         super().__init__()
         if stride == 4:
             blocks = [
-                nn.Conv2d(in_channel, channel // 2, 4, stride=2, padding=1), nn.ReLU(inplace=True),
-                nn.Conv2d(channel // 2, channel, 4, stride=2, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(in_channel, channel // 2, 4, stride=2, padding=1),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(channel // 2, channel, 4, stride=2, padding=1),
+                nn.ReLU(inplace=True),
                 nn.Conv2d(channel, channel, 3, padding=1),
             ]
         else:
             blocks = [
-                nn.Conv2d(in_channel, channel // 2, 4, stride=2, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(in_channel, channel // 2, 4, stride=2, padding=1),
+                nn.ReLU(inplace=True),
                 nn.Conv2d(channel // 2, channel, 3, padding=1),
             ]
         blocks += [VqResBlock(channel, n_res_channel) for _ in range(n_res_block)]
@@ -351,14 +379,17 @@ class VqEncoder(nn.Module):  # vqvae.py Encoder
 
 
 class VqDecoder(nn.Module):  # vqvae.py Decoder
-    def __init__(self, in_channel, out_channel, channel, n_res_block, n_res_channel, stride) -> None:
+    def __init__(
+        self, in_channel, out_channel, channel, n_res_block, n_res_channel, stride
+    ) -> None:
         super().__init__()
         blocks = [nn.Conv2d(in_channel, channel, 3, padding=1)]
         blocks += [VqResBlock(channel, n_res_channel) for _ in range(n_res_block)]
         blocks.append(nn.ReLU(inplace=True))
         if stride == 4:
             blocks += [
-                nn.ConvTranspose2d(channel, channel // 2, 4, stride=2, padding=1), nn.ReLU(inplace=True),
+                nn.ConvTranspose2d(channel, channel // 2, 4, stride=2, padding=1),
+                nn.ReLU(inplace=True),
                 nn.ConvTranspose2d(channel // 2, out_channel, 4, stride=2, padding=1),
             ]
         else:
@@ -370,8 +401,9 @@ class VqDecoder(nn.Module):  # vqvae.py Decoder
 
 
 class RosinalityVQVAE2(nn.Module):  # vqvae.py VQVAE, narrowed
-    def __init__(self, in_channel=3, channel=16, n_res_block=1, n_res_channel=8, embed_dim=8,
-                 n_embed=32) -> None:
+    def __init__(
+        self, in_channel=3, channel=16, n_res_block=1, n_res_channel=8, embed_dim=8, n_embed=32
+    ) -> None:
         super().__init__()
         self.enc_b = VqEncoder(in_channel, channel, n_res_block, n_res_channel, stride=4)
         self.enc_t = VqEncoder(channel, channel, n_res_block, n_res_channel, stride=2)
@@ -381,8 +413,9 @@ class RosinalityVQVAE2(nn.Module):  # vqvae.py VQVAE, narrowed
         self.quantize_conv_b = nn.Conv2d(embed_dim + channel, embed_dim, 1)
         self.quantize_b = Quantize(embed_dim, n_embed)
         self.upsample_t = nn.ConvTranspose2d(embed_dim, embed_dim, 4, stride=2, padding=1)
-        self.dec = VqDecoder(embed_dim + embed_dim, in_channel, channel, n_res_block, n_res_channel,
-                             stride=4)
+        self.dec = VqDecoder(
+            embed_dim + embed_dim, in_channel, channel, n_res_block, n_res_channel, stride=4
+        )
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         enc_b = self.enc_b(input)
@@ -407,12 +440,17 @@ class DRCN(nn.Module):  # deeply-recursive conv net (a common PyTorch port), nar
         super().__init__()
         self.recursions = recursions
         self.embedding_net = nn.Sequential(
-            nn.Conv2d(num_channels, base, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(base, base, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(num_channels, base, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(base, base, 3, padding=1),
+            nn.ReLU(inplace=True),
         )
-        self.inference_net = nn.Sequential(nn.Conv2d(base, base, 3, padding=1), nn.ReLU(inplace=True))
+        self.inference_net = nn.Sequential(
+            nn.Conv2d(base, base, 3, padding=1), nn.ReLU(inplace=True)
+        )
         self.reconstruction_net = nn.Sequential(
-            nn.Conv2d(base, base, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(base, base, 3, padding=1),
+            nn.ReLU(inplace=True),
             nn.Conv2d(base, num_channels, 3, padding=1),
         )
         self.w_init = torch.ones(recursions) / recursions
@@ -439,8 +477,10 @@ class PPM(nn.Module):  # semseg model/pspnet.py PPM
         self.features = nn.ModuleList(
             [
                 nn.Sequential(
-                    nn.AdaptiveAvgPool2d(bin), nn.Conv2d(in_dim, reduction_dim, 1, bias=False),
-                    nn.BatchNorm2d(reduction_dim), nn.ReLU(inplace=True),
+                    nn.AdaptiveAvgPool2d(bin),
+                    nn.Conv2d(in_dim, reduction_dim, 1, bias=False),
+                    nn.BatchNorm2d(reduction_dim),
+                    nn.ReLU(inplace=True),
                 )
                 for bin in bins
             ]
@@ -479,8 +519,12 @@ class PSPNet(nn.Module):  # semseg model/pspnet.py PSPNet, a narrowed dilated ba
     def __init__(self, classes=4, bins=(1, 2, 3, 6)) -> None:
         super().__init__()
         self.layer0 = nn.Sequential(
-            nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(inplace=True),
-            nn.Conv2d(8, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True),
+            nn.Conv2d(3, 8, 3, 2, 1, bias=False),
+            nn.BatchNorm2d(8),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(8, 16, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(16),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2, 1),
         )
         self.layer1 = nn.Sequential(PspBasicBlock(16, 16))
@@ -491,8 +535,11 @@ class PSPNet(nn.Module):  # semseg model/pspnet.py PSPNet, a narrowed dilated ba
         self.ppm = PPM(fea_dim, fea_dim // len(bins), bins)
         fea_dim *= 2
         self.cls = nn.Sequential(
-            nn.Conv2d(fea_dim, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16),
-            nn.ReLU(inplace=True), nn.Dropout2d(p=0.1), nn.Conv2d(16, classes, 1),
+            nn.Conv2d(fea_dim, 16, 3, padding=1, bias=False),
+            nn.BatchNorm2d(16),
+            nn.ReLU(inplace=True),
+            nn.Dropout2d(p=0.1),
+            nn.Conv2d(16, classes, 1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -572,7 +619,8 @@ class KairResBlock(nn.Module):  # KAIR models/basicblock.py ResBlock(mode='CRC')
     def __init__(self, c) -> None:
         super().__init__()
         self.res = nn.Sequential(
-            nn.Conv2d(c, c, 3, 1, 1, bias=False), nn.ReLU(inplace=True),
+            nn.Conv2d(c, c, 3, 1, 1, bias=False),
+            nn.ReLU(inplace=True),
             nn.Conv2d(c, c, 3, 1, 1, bias=False),
         )
 
@@ -584,19 +632,28 @@ class KairDRUNet(nn.Module):  # KAIR models/network_unet.py UNetRes, nb=1, narro
     def __init__(self, in_nc=4, out_nc=3, nc=(8, 16, 32, 64), nb=1) -> None:
         super().__init__()
         self.m_head = nn.Conv2d(in_nc, nc[0], 3, 1, 1, bias=False)
-        self.m_down1 = nn.Sequential(*[KairResBlock(nc[0]) for _ in range(nb)],
-                                     nn.Conv2d(nc[0], nc[1], 2, 2, 0, bias=False))
-        self.m_down2 = nn.Sequential(*[KairResBlock(nc[1]) for _ in range(nb)],
-                                     nn.Conv2d(nc[1], nc[2], 2, 2, 0, bias=False))
-        self.m_down3 = nn.Sequential(*[KairResBlock(nc[2]) for _ in range(nb)],
-                                     nn.Conv2d(nc[2], nc[3], 2, 2, 0, bias=False))
+        self.m_down1 = nn.Sequential(
+            *[KairResBlock(nc[0]) for _ in range(nb)], nn.Conv2d(nc[0], nc[1], 2, 2, 0, bias=False)
+        )
+        self.m_down2 = nn.Sequential(
+            *[KairResBlock(nc[1]) for _ in range(nb)], nn.Conv2d(nc[1], nc[2], 2, 2, 0, bias=False)
+        )
+        self.m_down3 = nn.Sequential(
+            *[KairResBlock(nc[2]) for _ in range(nb)], nn.Conv2d(nc[2], nc[3], 2, 2, 0, bias=False)
+        )
         self.m_body = nn.Sequential(*[KairResBlock(nc[3]) for _ in range(nb)])
-        self.m_up3 = nn.Sequential(nn.ConvTranspose2d(nc[3], nc[2], 2, 2, 0, bias=False),
-                                   *[KairResBlock(nc[2]) for _ in range(nb)])
-        self.m_up2 = nn.Sequential(nn.ConvTranspose2d(nc[2], nc[1], 2, 2, 0, bias=False),
-                                   *[KairResBlock(nc[1]) for _ in range(nb)])
-        self.m_up1 = nn.Sequential(nn.ConvTranspose2d(nc[1], nc[0], 2, 2, 0, bias=False),
-                                   *[KairResBlock(nc[0]) for _ in range(nb)])
+        self.m_up3 = nn.Sequential(
+            nn.ConvTranspose2d(nc[3], nc[2], 2, 2, 0, bias=False),
+            *[KairResBlock(nc[2]) for _ in range(nb)],
+        )
+        self.m_up2 = nn.Sequential(
+            nn.ConvTranspose2d(nc[2], nc[1], 2, 2, 0, bias=False),
+            *[KairResBlock(nc[1]) for _ in range(nb)],
+        )
+        self.m_up1 = nn.Sequential(
+            nn.ConvTranspose2d(nc[1], nc[0], 2, 2, 0, bias=False),
+            *[KairResBlock(nc[0]) for _ in range(nb)],
+        )
         self.m_tail = nn.Conv2d(nc[0], out_nc, 3, 1, 1, bias=False)
 
     def forward(self, x0: torch.Tensor) -> torch.Tensor:
@@ -611,7 +668,7 @@ class KairDRUNet(nn.Module):  # KAIR models/network_unet.py UNetRes, nb=1, narro
         return self.m_tail(x + x1)
 
 
-# ------------------------------------------------------------------ fast_neural_style TransformerNet
+# ------------------------------------------------------------- fast_neural_style TransformerNet
 
 
 class ConvLayer(nn.Module):  # pytorch/examples fast_neural_style/neural_style/transformer_net.py

@@ -401,7 +401,9 @@ class TimmRepViT(nn.Module):  # timm repvit.RepVit, narrowed (embed 16/32, depth
         super().__init__()
         self.stem = RepVitStem(3, 16)
         stage0 = nn.Sequential()
-        stage0.add_module("blocks", nn.Sequential(RepViTBlock(16, 2, 3, True), RepViTBlock(16, 2, 3, False)))
+        stage0.add_module(
+            "blocks", nn.Sequential(RepViTBlock(16, 2, 3, True), RepViTBlock(16, 2, 3, False))
+        )
         stage1 = nn.Sequential()
         stage1.add_module("downsample", RepVitDownsample(16, 2, 32, 3))
         stage1.add_module("blocks", nn.Sequential(RepViTBlock(32, 2, 3, True)))
@@ -532,7 +534,10 @@ class TimmHRNet(nn.Module):  # timm hrnet.HighResolutionNet (classification head
             [
                 nn.Sequential(
                     HrBottleneck(
-                        c, h, 1, nn.Sequential(nn.Conv2d(c, h * 4, 1, bias=False), nn.BatchNorm2d(h * 4))
+                        c,
+                        h,
+                        1,
+                        nn.Sequential(nn.Conv2d(c, h * 4, 1, bias=False), nn.BatchNorm2d(h * 4)),
                     )
                 )
                 for c, h in ((8, 4), (16, 8))
@@ -541,7 +546,9 @@ class TimmHRNet(nn.Module):  # timm hrnet.HighResolutionNet (classification head
         self.downsamp_modules = nn.ModuleList(
             [
                 nn.Sequential(
-                    nn.Conv2d(16, 32, 3, 2, 1), nn.BatchNorm2d(32, momentum=0.1), nn.ReLU(inplace=True)
+                    nn.Conv2d(16, 32, 3, 2, 1),
+                    nn.BatchNorm2d(32, momentum=0.1),
+                    nn.ReLU(inplace=True),
                 )
             ]
         )
@@ -591,7 +598,9 @@ class SqnxtUnit(nn.Module):  # imgclsmob squeezenext.SqnxtUnit
             reduction_den, self.resize_identity = 2, False
         self.conv1 = OsmrConvBlock(c_in, c_in // reduction_den, 1, stride, 0)
         self.conv2 = OsmrConvBlock(c_in // reduction_den, c_in // (2 * reduction_den), 1, 1, 0)
-        self.conv3 = OsmrConvBlock(c_in // (2 * reduction_den), c_in // reduction_den, (1, 3), 1, (0, 1))
+        self.conv3 = OsmrConvBlock(
+            c_in // (2 * reduction_den), c_in // reduction_den, (1, 3), 1, (0, 1)
+        )
         self.conv4 = OsmrConvBlock(c_in // reduction_den, c_in // reduction_den, (3, 1), 1, (1, 0))
         self.conv5 = OsmrConvBlock(c_in // reduction_den, c_out, 1, 1, 0)
         if self.resize_identity:
@@ -641,7 +650,10 @@ class _SqnxtInitBlock(nn.Module):  # imgclsmob squeezenext.SqnxtInitBlock
 
 def _conv3x3(c_in, c_out, module_name, postfix, stride=1, groups=1):  # vovnet.py conv3x3
     return [
-        (f"{module_name}_{postfix}/conv", nn.Conv2d(c_in, c_out, 3, stride, 1, groups=groups, bias=False)),
+        (
+            f"{module_name}_{postfix}/conv",
+            nn.Conv2d(c_in, c_out, 3, stride, 1, groups=groups, bias=False),
+        ),
         (f"{module_name}_{postfix}/norm", nn.BatchNorm2d(c_out)),
         (f"{module_name}_{postfix}/relu", nn.ReLU(inplace=True)),
     ]
@@ -662,10 +674,14 @@ class _OSA_module(nn.Module):  # vovnet.py _OSA_module
         self.layers = nn.ModuleList()
         in_channel = c_in
         for i in range(layer_per_block):
-            self.layers.append(nn.Sequential(OrderedDict(_conv3x3(in_channel, stage_ch, module_name, i))))
+            self.layers.append(
+                nn.Sequential(OrderedDict(_conv3x3(in_channel, stage_ch, module_name, i)))
+            )
             in_channel = stage_ch
         in_channel = c_in + layer_per_block * stage_ch
-        self.concat = nn.Sequential(OrderedDict(_conv1x1(in_channel, concat_ch, module_name, "concat")))
+        self.concat = nn.Sequential(
+            OrderedDict(_conv1x1(in_channel, concat_ch, module_name, "concat"))
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity_feat = x
@@ -683,12 +699,16 @@ class _OSA_stage(nn.Sequential):  # vovnet.py _OSA_stage
         if stage_num != 2:
             self.add_module("Pooling", nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True))
         module_name = f"OSA{stage_num}_1"
-        self.add_module(module_name, _OSA_module(c_in, stage_ch, concat_ch, layer_per_block, module_name))
+        self.add_module(
+            module_name, _OSA_module(c_in, stage_ch, concat_ch, layer_per_block, module_name)
+        )
         for i in range(block_per_stage - 1):
             module_name = f"OSA{stage_num}_{i + 2}"
             self.add_module(
                 module_name,
-                _OSA_module(concat_ch, stage_ch, concat_ch, layer_per_block, module_name, identity=True),
+                _OSA_module(
+                    concat_ch, stage_ch, concat_ch, layer_per_block, module_name, identity=True
+                ),
             )
 
 
@@ -730,7 +750,9 @@ class ShuffleV1Block(nn.Module):  # megvii-model ShuffleNet-Series, ShuffleNetV1
             nn.Conv2d(inp, mid_channels, 1, 1, 0, groups=1 if first_group else group, bias=False),
             nn.BatchNorm2d(mid_channels),
             nn.ReLU(inplace=True),
-            nn.Conv2d(mid_channels, mid_channels, ksize, stride, pad, groups=mid_channels, bias=False),
+            nn.Conv2d(
+                mid_channels, mid_channels, ksize, stride, pad, groups=mid_channels, bias=False
+            ),
             nn.BatchNorm2d(mid_channels),
         ]
         branch_main_2 = [
@@ -781,8 +803,13 @@ class MegviiShuffleNetV1(nn.Module):  # ShuffleNetV1/network.py, group 3, narrow
                 first_group = idxstage == 0 and i == 0
                 features.append(
                     ShuffleV1Block(
-                        input_channel, output_channel, group, first_group,
-                        output_channel // 4, 3, stride,
+                        input_channel,
+                        output_channel,
+                        group,
+                        first_group,
+                        output_channel // 4,
+                        3,
+                        stride,
                     )
                 )
                 input_channel = output_channel
