@@ -151,9 +151,7 @@ class Sr3Upsample(nn.Module):
         return self.conv(self.up(x))
 
 
-class Sr3UNet(
-    nn.Module
-):  # sr3 UNet(inner_channel=8, channel_mults=(1, 2), attn_res=(8,), res_blocks=1)
+class Sr3UNet(nn.Module):  # sr3 UNet(inner_channel 8, mults (1, 2), attn_res (8,), res_blocks 1)
     def __init__(
         self,
         in_channel=3,
