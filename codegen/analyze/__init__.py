@@ -131,27 +131,26 @@ def _analyze(
     resolver.used_hints = used
     paths = {g.name: g.instances[0].node.path for g in structure.groups}
     own = {g.name for g in structure.groups if g.recorded_name}  # a pickle's names are kept
-    _rename(
-        classes,
-        role_names(
-            [
-                (
-                    c.name,
-                    c.forward.title or c.forward.role,
-                    {m.attr for m in c.members},
-                    paths.get(c.name, ""),
-                )
-                for c in classes
-                if not c.is_top and c.name not in own and c.forward.names_class
-            ],
-            {c.name for c in classes},
-        ),
+    renamed = role_names(
+        [
+            (
+                c.name,
+                c.forward.title or c.forward.role,
+                {m.attr for m in c.members},
+                paths.get(c.name, ""),
+            )
+            for c in classes
+            if not c.is_top and c.name not in own and c.forward.names_class
+        ],
+        {c.name for c in classes},
     )
+    _rename(classes, renamed)
     resolver.requested = {}  # the first pass's classes had other names: only this pass's count
     _infer_forwards(classes, resolver, recorded, structure.groups)
     for group in structure.groups:
         if group.optional:
-            cls = next(c for c in classes if group.instances[0].module.type_name == c.name)
+            # by the group's own name: an instance merged into another's class keeps the old name
+            cls = next(c for c in classes if c.name == renamed.get(group.name, group.name))
             _pass_through_optional(cls, group, classes, resolver)
     _lists_for_multi_input_items(classes)
     _flag_guessed_slots(classes)

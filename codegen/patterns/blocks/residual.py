@@ -56,6 +56,7 @@ SHORTCUT_NAMES = {
 # ChoiceResolver.structural, per block path: ((residual, dense), why) where the widths the next
 # block reads prove it a dual path block (blocks/dual_path_block.py, analyze/layouts.py).
 DUAL_PATH = "dual_path"
+LAST_UNIT_ACTIVATED = "last_unit_activated"
 
 
 def proven_dual_path(cls, ctx: BlockContext) -> bool:
@@ -233,7 +234,30 @@ class BasicBlock(BlockPattern):
             if (s.in_width, s.out_width) != (pairs[0][2], pairs[-1][3]):
                 return None
             short = [s.conv, s.norm]
-        return self._finish(cls, ctx, pairs, short, gates, size)
+        match = self._finish(cls, ctx, pairs, short, gates, size)
+        if match is None:
+            return None
+        # A unit class activates inside its own forward, and a flag that turns that off for the
+        # body's last unit leaves no key: timm's ConvNormAct(apply_act=False) and mmcv's
+        # ConvModule(act_cfg=None) add the sum to a plain norm output, osmr/imgclsmob's
+        # SqueezeNext units activate all of theirs first.
+        last = ctx.choose(
+            cls,
+            ".".join(pairs[-1][1]),
+            LAST_UNIT_ACTIVATED,
+            False,
+            [True],
+            "whether the body's last unit activates before the sum",
+        )
+        match.choices.append(last)
+        if last.source == "default" and not match.guessed:
+            match.guessed = (
+                f"each step is a unit whose own activation no key shows: the last one, "
+                f"{'.'.join(pairs[-1][0][:-1]) or pairs[-1][0][0]}, is read as adding its norm's "
+                "output to the shortcut unactivated (a ResNet's); it may activate first "
+                f"(the choice {LAST_UNIT_ACTIVATED})"
+            )
+        return match
 
     def _finish(
         self,
@@ -374,6 +398,7 @@ class BasicBlock(BlockPattern):
         after_sum = match.choices[0].value
         activation = "identity" if own else after_sum
         activation = act.inside_value(match.choices, activation)
+        last_activated = any(c.name == LAST_UNIT_ACTIVATED and c.value for c in match.choices)
         x = g.input("x")
         out = x
         for i, (conv, norm) in enumerate(pairs):
@@ -389,7 +414,7 @@ class BasicBlock(BlockPattern):
             out = g.call_module(norm, out, name="out", inline=not (last or gated))
             if not last and own:
                 out = g.call_module((own,), out, name="out")
-            elif not last:
+            elif not last or last_activated:
                 out = act.apply(g, activation, out, name="out")
             if gated:
                 out = g.call_module((gate[0],), out, name="out", comment="squeeze-excitation")
