@@ -124,3 +124,25 @@ def test_torchvision_head_at_output_stride_8_is_flagged_until_pinned(tmp_path): 
     hint = '["AtrousPyramid.convs"]\natrous_rates = "12,24,36"\n'
     reference = layout_reference(TorchvisionHead)
     flagged_then_exact(reference, (torch.randn(2, 8, 40, 40),), tmp_path, hint)
+
+
+class DeepLabV3(nn.Module):  # torchvision's deeplabv3_resnet50 shape: backbone, DeepLabHead
+    def __init__(self) -> None:
+        super().__init__()
+        from tests.generative_zoo_17_models import DilatedResNetBackbone
+
+        self.backbone = DilatedResNetBackbone(4)  # output stride 16: layer4 dilated
+        self.classifier = TorchvisionHead(128).classifier
+        self.classifier[0] = ASPP(128, (6, 12, 18))
+
+    def forward(self, x):
+        size = x.shape[-2:]
+        out = self.classifier(self.backbone(x)["out"])
+        return F.interpolate(out, size=size, mode="bilinear", align_corners=False)
+
+
+def test_deeplabv3_is_exact_from_the_keys(tmp_path, capsys):
+    """The ASPP names the family: its trunk's last stage dilated, not strided, and the class map
+    resized to the input (chain.py: dilated_trunk_pins, output_pooling)."""
+    found, diff = measured_layout(DeepLabV3, (2, 3, 64, 64), tmp_path, capsys)
+    assert found == "exact", f"{found}: {diff:.3g}"
