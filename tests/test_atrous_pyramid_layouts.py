@@ -88,7 +88,9 @@ class GlobalContext(nn.Module):  # ParseNet: local features beside the unpooled 
         self.paths = nn.ModuleList(
             [
                 nn.Sequential(nn.Conv2d(c, width, 1), nn.BatchNorm2d(width), nn.ReLU()),
-                nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, width, 1), nn.BatchNorm2d(width)),
+                nn.Sequential(
+                    nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, width, 1), nn.BatchNorm2d(width)
+                ),
             ]
         )
         self.fuse = nn.Conv2d(2 * width, c, 3, padding=1)

@@ -17,10 +17,10 @@ default, a choice calibration can move, as is the activation closing the pooled 
 
 from __future__ import annotations
 
-from codegen.ir.graph import Graph, Slice
+from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns._kit import tensors
+from codegen.patterns._kit import resize_like, tensors
 
 ROLE = "AtrousPyramid"
 POOL = "nn.AdaptiveAvgPool2d(1)"
@@ -108,7 +108,9 @@ class AtrousPyramid(BlockPattern):
             choices.append(activation)
             slot = items[pooled[0]].children[0]
             for path, _ in cls.instances:
-                at = ".".join(p for p in (path, branches.attr, items[pooled[0]].attr, slot.attr) if p)
+                at = ".".join(
+                    p for p in (path, branches.attr, items[pooled[0]].attr, slot.attr) if p
+                )
                 pins.append((at, "module_type", POOL, WHY))
         guessed = [c.name for c in choices if c.source == "default"]
         note = ""
@@ -128,18 +130,7 @@ class AtrousPyramid(BlockPattern):
                 continue
             out = g.call_module((branches, str(i)), x, inline=True)
             out = act.apply(g, activation, out, name="pooled", comment="[batch, C, 1, 1]")
-            size = g.call_method("size", x, inline=True)
-            hw = g.call_function("getitem", size, Slice(2, None), inline=True)
-            outs.append(
-                g.call_function(
-                    "interpolate",
-                    out,
-                    hw,
-                    kwargs={"mode": "bilinear", "align_corners": False},
-                    name="pooled",
-                    comment="back to the input's size",
-                )
-            )
+            outs.append(resize_like(g, out, x, name="pooled", comment="back to the input's size"))
         out = g.call_function("cat", outs, 1, inline=True)
         g.output(g.call_module((project,), out))
 

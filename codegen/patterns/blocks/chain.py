@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from codegen.ir import Choice, ClassDef, ExampleInput, Module
-from codegen.ir.graph import Graph, Slice, Value
+from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
 from codegen.patterns.blocks._conv_parts import arg, conv_kernel, unit
 from codegen.patterns.blocks.atrous_pyramid import ROLE as ATROUS_PYRAMID
@@ -37,6 +37,7 @@ from codegen.patterns._kit import (
     _named,
     family,
     modules,
+    resize_like,
     tensors,
 )
 
@@ -1629,11 +1630,7 @@ class Chain(BlockPattern):
         if output != "identity":
             x = act.apply(g, output, x, inline=pooling == "none")
         if pooling == RESIZE:
-            hw = g.call_function(
-                "getitem", g.call_method("size", identity, inline=True), Slice(2, None), inline=True
-            )
-            kwargs = {"mode": "bilinear", "align_corners": False}
-            x = g.call_function("interpolate", x, hw, kwargs=kwargs, comment="to the input's size")
+            x = resize_like(g, x, identity, comment="to the input's size")
         elif pooling != "none":
             word = "average" if pooling == "mean" else "max"
             dims = tuple(range(2, 2 + ndim))

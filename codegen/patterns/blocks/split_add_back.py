@@ -50,6 +50,22 @@ def _layers_family(m) -> str | None:
     return family(m)
 
 
+def slot_pins(cls, parts: list, activation: str, why: str) -> list[tuple]:
+    """module_type pins for the slots (no tensors) between the layers of Sequential parts: the
+    activation the block applies after each part, where its code uses one throughout."""
+    module = act.MODULES.get(activation)
+    if module is None:
+        return []
+    return [
+        (".".join(p for p in (path, m.attr, slot.attr) if p), "module_type", module, why)
+        for path, _ in cls.instances
+        for m in parts
+        if m.kind == "sequential"
+        for slot in m.children
+        if slot.kind == "placeholder"
+    ]
+
+
 def readings(members: list) -> list[tuple]:
     """Every (first, second, fuse) whose widths fit the split-and-add-back dataflow."""
     out = []
@@ -94,14 +110,7 @@ class SplitAddBlock(BlockPattern):
             cls, where, "join_order", "input_first", ["rest_first"], "the concatenation added"
         )
         # The slots between a Sequential part's layers hold the same activation (IDN's code).
-        pins = []
-        module = act.MODULES.get(activation.value)
-        for path, _ in cls.instances:
-            for m in (first, second):
-                for slot in m.children if m.kind == "sequential" else []:
-                    if slot.kind == "placeholder" and module is not None:
-                        at = ".".join(p for p in (path, m.attr, slot.attr) if p)
-                        pins.append((at, "module_type", module, IDN))
+        pins = slot_pins(cls, [first, second], activation.value, IDN)
         unsettled = [c.name for c in (activation, kept, join) if c.source == "default"]
         guessed = ""
         if unsettled:
@@ -111,7 +120,9 @@ class SplitAddBlock(BlockPattern):
         split = (second.io.in_width, first.io.out_width - second.io.in_width)
         dim = -1 if kinds == {"linear"} else 1  # a Linear's features are the last dimension
         found = (first.attr, second.attr, fuse.attr, split, dim)
-        return Match(self, len(members), found, [activation, kept, join], guessed=guessed, pins=pins)
+        return Match(
+            self, len(members), found, [activation, kept, join], guessed=guessed, pins=pins
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
         first, second, fuse, (b, rest_width), dim = match.found

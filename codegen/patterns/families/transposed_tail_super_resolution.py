@@ -21,7 +21,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.selective_scan import conv_pins
-from codegen.patterns.blocks.split_add_back import ROLE as IDN_UNIT
+from codegen.patterns.blocks.split_add_back import ROLE as IDN_UNIT, slot_pins
 from codegen.patterns.families.super_resolution import add_input_residual, input_residual
 
 IDN = "IDN's fblock and output (yjn870/IDN-pytorch models.py): LeakyReLU 0.05, bicubic added"
@@ -101,12 +101,8 @@ class TransposedTailSuperResolution(BlockPattern):
             if idn and activation.source == "default":
                 activation.note = IDN
             choices.append(activation)
-            module = act.MODULES.get(activation.value)
-            for path, _ in cls.instances:
-                for slot in head.children if head.kind == "sequential" else []:
-                    if slot.kind == "placeholder" and module is not None and idn:
-                        at = ".".join(p for p in (path, head.attr, slot.attr) if p)
-                        pins.append((at, "module_type", module, IDN))
+            if idn:
+                pins += slot_pins(cls, [head], activation.value, IDN)
         residual = input_residual(ctx, cls, tail.attr, "bicubic" if idn else "none")
         choices.append(residual)
         scale = _stride(tail)
