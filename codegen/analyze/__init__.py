@@ -418,7 +418,12 @@ def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None
     def gives(instance: Instance) -> int | None:
         member = _member_path(instance.members, last.target)
         if member is None or member.io is None or member.kind not in ("sequential", "class"):
-            return None
+            # a bare conv or Linear returned last (ParseNet's fuse after its branches) gives the
+            # class's width, whatever its members' key order spans
+            if member is None or member.kind != "builtin" or member.io is None:
+                return None
+            if member.io.family not in ("conv", "linear"):
+                return None
         return member.io.out_width or None
 
     _reread(cls, groups, classes, gives, 1)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from codegen.ir import Arg, Call, Choice, ClassDef, IOSpec, Module, Tensor
-from codegen.ir.graph import Graph
+from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import SURVEYED as DECODER_SURVEYED
@@ -766,3 +766,12 @@ def raw_value(ctx: BlockContext, key: str, values: tuple | None = None) -> tuple
                 return f"{top or 'metadata'} {key}", table[key]
         tables = [(top or k, v) for top, t in tables for k, v in t.items() if isinstance(v, dict)]
     return None
+
+
+def resize_like(g: Graph, x, like, **options):
+    """`x` resized bilinear (corners not aligned) to the spatial size of `like`: a pooled or
+    strided map brought back to a map it joins (DeepLab's image pooling, its class map)."""
+    size = g.call_method("size", like, inline=True)
+    hw = g.call_function("getitem", size, Slice(2, None), inline=True)
+    kwargs = {"mode": "bilinear", "align_corners": False}
+    return g.call_function("interpolate", x, hw, kwargs=kwargs, **options)

@@ -23,6 +23,7 @@ from codegen.ir import Choice, ClassDef, ExampleInput, Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
 from codegen.patterns.blocks._conv_parts import arg, conv_kernel, unit
+from codegen.patterns.blocks.atrous_pyramid import ROLE as ATROUS_PYRAMID
 from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.patterns._mirror_strides import POOLED, RECONSTRUCTION, layers, pooled_levels
@@ -36,6 +37,7 @@ from codegen.patterns._kit import (
     _named,
     family,
     modules,
+    resize_like,
     tensors,
 )
 
@@ -1132,8 +1134,17 @@ def _stem_kernel(m: Module, ctx: BlockContext) -> object:
         return None
     cls = ctx.classes.get(m.type_name) if m.kind == "class" else None
     members = modules(cls) if cls is not None else m.children
+    if cls is not None and any(_holds_blocks(c) for c in members):
+        return None  # a whole trunk (a DeepLab backbone: stem, then its stages): pooled within
     convs = [c for c in members if family(c) == "conv"]
     return conv_kernel(convs[0]) if len(convs) == 1 else None
+
+
+def _holds_blocks(m: Module) -> bool:
+    """A member that is a block class, or a container of them (a stage)."""
+    return m.kind in ("class", "repeat") or (
+        m.kind in ("sequential", "modulelist") and any(c.kind == "class" for c in m.children)
+    )
 
 
 def _told_halving(m: Module, ctx: BlockContext) -> bool:
@@ -1344,6 +1355,13 @@ def _image_to_image(m: Module | None) -> bool:
     )
 
 
+RESIZE = "resize_to_input"
+SEGMENTATION_WHY = (
+    "DeepLab's segmentation model (torchvision's _SimpleSegmentationModel, VainF's): the class "
+    "map resized bilinear to the input's size"
+)
+
+
 def output_pooling_choice(
     cls: ClassDef, ctx: BlockContext, members: list[Module], flow: Flow
 ) -> Choice | None:
@@ -1361,13 +1379,20 @@ def output_pooling_choice(
         # pools first (imgclsmob's `final_pool` then `output`; TF-slim ports' AvgPool then the
         # `Logits` conv): the average commutes with the 1x1 conv, so pooling after it is the same.
         usual = "mean"
+    if any(r == ATROUS_PYRAMID for r in _roles_within(members, ctx)):
+        # a DeepLab segmentation net (its ASPP: blocks/atrous_pyramid.py): torchvision's
+        # _SimpleSegmentationModel and VainF's resize the class map to the input's size
+        usual = RESIZE
     pooling = ctx.resolver.choose(
         cls.name,
         "output_pooling",
         usual,
-        [p for p in ("none", "mean", "amax") if p != usual],
-        "global pooling after the last conv (a conv classifier head)",
+        [p for p in ("none", "mean", "amax", RESIZE) if p != usual],
+        "global pooling after the last conv (a conv classifier head), or the map resized "
+        "bilinear to the input's size (a segmentation head)",
     )
+    if usual == RESIZE and pooling.source == "default":
+        pooling.note = SEGMENTATION_WHY
     return act.mark_family(
         pooling, f"{told[1]}: a 1x1 conv classifier of pooled features" if mobile else ""
     )
@@ -1429,6 +1454,58 @@ def ghost_stem_pins(cls: ClassDef, members: list[Module], ctx: BlockContext) -> 
                 return [(".".join(at), "stride", 2, GHOST_STEM_WHY)]
         return []
     return []
+
+
+DILATED_WHY = (
+    "DeepLabV3's backbone at output stride 16 (torchvision's resnet "
+    "replace_stride_with_dilation=[False, False, True]): the last stage keeps the size, its "
+    "later blocks' 3x3 convs dilated 2"
+)
+
+
+def dilated_trunk_pins(cls: ClassDef, members: list[Module], ctx: BlockContext) -> list[tuple]:
+    """Where an ASPP (blocks/atrous_pyramid.py) reads a trunk class's last stage, DeepLabV3's
+    convention at output stride 16: that stage's first block strides 1 (its 3x3 conv and its
+    shortcut's projection), its later blocks' 3x3 convs dilate 2. Pins, so calibration or a
+    hint still decides (the rates of output stride 8 dilate the stage before too)."""
+    if not cls.is_top or not any(r == ATROUS_PYRAMID for r in _roles_within(members, ctx)):
+        return []
+    trunks = [m for m in members if m.kind == "class" and m.type_name in ctx.classes]
+    trunk = next((m for m in trunks if _stem_kernel_class(m, ctx)), None)
+    if trunk is None:
+        return []
+    stages = [m for m in modules(ctx.classes[trunk.type_name]) if _holds_blocks(m)]
+    if not stages or stages[-1].kind not in ("repeat", "sequential", "modulelist"):
+        return []
+    stage, pins = stages[-1], []
+    blocks = stage.children
+    if stage.kind == "repeat":
+        return []  # identical blocks: the first does not stride, nothing to pin
+    for i, block in enumerate(blocks):
+        held = ctx.classes.get(block.type_name) if block.kind == "class" else None
+        if held is None:
+            return []
+        for conv, where in _convs_within(modules(held), f"{trunk.attr}.{stage.attr}.{block.attr}"):
+            stride = next((a.value for a in conv.args if a.keyword == "stride"), 1)
+            if i == 0 and stride in (2, (2, 2)):
+                pins.append((where, "stride", 1, DILATED_WHY))
+            elif i > 0 and conv_kernel(conv) in (3, (3, 3)):
+                pins.append((where, "dilation", 2, DILATED_WHY))
+    return pins
+
+
+def _stem_kernel_class(m: Module, ctx: BlockContext) -> bool:
+    """A class holding a stem conv and stages after it (a ResNet trunk)."""
+    inner = modules(ctx.classes[m.type_name])
+    return any(family(c) == "conv" for c in inner) and any(_holds_blocks(c) for c in inner)
+
+
+def _convs_within(members: list[Module], path: str):
+    for m in members:
+        if m.kind == "builtin" and family(m) == "conv":
+            yield m, f"{path}.{m.attr}"
+        elif m.kind == "sequential":
+            yield from _convs_within(m.children, f"{path}.{m.attr}")
 
 
 def _roles_within(members: list[Module], ctx: BlockContext):
@@ -1524,6 +1601,7 @@ class Chain(BlockPattern):
         pooling = (pooled.value, flow.spatial) if pooled is not None else ("none", None)
         found = (front, steps, how, output, pooling)
         pins = dla_stem_pins(cls, ordered, ctx) + ghost_stem_pins(cls, ordered, ctx)
+        pins += dilated_trunk_pins(cls, ordered, ctx)
         pins += [p for p in flow.pins if p is not None]
         return Match(self, len(modules(cls)), found, choices, pins=pins)
 
@@ -1551,7 +1629,9 @@ class Chain(BlockPattern):
             )
         if output != "identity":
             x = act.apply(g, output, x, inline=pooling == "none")
-        if pooling != "none":
+        if pooling == RESIZE:
+            x = resize_like(g, x, identity, comment="to the input's size")
+        elif pooling != "none":
             word = "average" if pooling == "mean" else "max"
             dims = tuple(range(2, 2 + ndim))
             x = g.call_method(pooling, x, kwargs={"dim": dims}, comment=f"global {word} pooling")

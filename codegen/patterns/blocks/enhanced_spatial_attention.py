@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import re
 
-from codegen.ir.graph import Graph, Slice
+from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns._kit import tensors
+from codegen.patterns._kit import resize_like, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.residual import name_order
 from codegen.patterns.blocks.selective_scan import conv_pins
@@ -104,16 +104,7 @@ class EnhancedSpatialAttention(BlockPattern):
             small = g.call_module((conv,), small, name="small", inline=i < len(rest) - 1)
             if i < len(rest) - 1:
                 small = g.call_function("relu", small, name="small")
-        size = g.call_method("size", x, name="size", inline=True)
-        hw = g.call_function("getitem", size, Slice(2, None), inline=True)
-        small = g.call_function(
-            "interpolate",
-            small,
-            hw,
-            kwargs={"mode": "bilinear", "align_corners": False},
-            name="small",
-            comment="back to the input's size",
-        )
+        small = resize_like(g, small, x, name="small", comment="back to the input's size")
         joined = g.call_function("add", small, g.call_module((skip,), reduced, inline=True))
         mask = g.call_function("sigmoid", g.call_module((expand,), joined, inline=True))
         g.output(g.call_function("mul", x, mask, name="out"))
