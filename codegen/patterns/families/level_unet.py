@@ -19,7 +19,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.double_conv import holds_double_conv
+from codegen.patterns.blocks.double_conv import double_conv, holds_double_conv
 from codegen.patterns.blocks.unet_level import double_conv_pins
 
 
@@ -78,6 +78,23 @@ def _head(ctx: BlockContext, m) -> bool:
     return family(m) == "conv" and m.kind == "builtin" and conv_kernel(m) in (1, (1, 1))
 
 
+def _image_entry_pins(ctx: BlockContext, entry) -> list[tuple]:
+    """The entry level reads the image: a [C, 1, 3, 3] first conv there is a grayscale input
+    (jvanvugt's default in_channels=1), not a depthwise conv (layers/conv.py's rule where an image
+    enters, which a list item's path (`down_path.0.block.0`) does not show)."""
+    held = ctx.classes.get(entry[1].type_name) if entry[1].kind == "class" else None
+    found = double_conv(held) if held is not None else None
+    if found is None:
+        return []
+    first = found[1][0][0]
+    made = list(first.choices) + [a.choice for a in first.args if a.choice is not None]
+    depthwise = next((c for c in made if c.name == "depthwise" and c.source == "default"), None)
+    if depthwise is None or not depthwise.value:
+        return []
+    path = ".".join((*entry[0], found[0].attr, first.attr))
+    return [(path, "depthwise", False, "a U-Net's entry level reads the image")]
+
+
 class LevelUNet(BlockPattern):
     role = "UNet"
     priority = 6
@@ -102,7 +119,9 @@ class LevelUNet(BlockPattern):
             lv
             for lv in convs
             if not any(
-                _width(lv[1], "in_width") == _width(o[1], "out_width") for o in convs + downs
+                _width(lv[1], "in_width") == _width(o[1], "out_width")
+                for o in convs + downs
+                if o is not lv
             )
         ]
         if len(entry) != 1:
@@ -133,12 +152,25 @@ class LevelUNet(BlockPattern):
         head = heads[0]
         if _width(head[1], "in_width") not in (None, width):
             return None
-        pins = double_conv_pins(ctx, [lv[1] for lv in convs])
+        pins = double_conv_pins(ctx, [lv[1] for lv in convs]) + _image_entry_pins(ctx, entry[0])
         down_path = [
             (path, ctx.role(m) != "UNetDown" and i > 0) for i, (path, m) in enumerate(path_down)
         ]
+        # Ronneberger et al.'s convs are unpadded and the skips centre-cropped (jvanvugt's
+        # padding=False); the usual U-Net pads them (milesial's). No key says which: one choice
+        # for every level, the output's size shows it (calibration).
+        valid = ctx.choose(
+            cls,
+            path_down[0][0][0],
+            "valid_convs",
+            False,
+            [True],
+            "unpadded 3x3 convs, skips centre-cropped (Ronneberger et al. 2015)",
+        )
+        if valid.value:
+            pins.append(("", "double_conv_padding", 0, "the U-Net's unpadded convs"))
         found = (down_path, [path for path, _ in order], head[0])
-        return Match(self, len(members), found, pins=pins)
+        return Match(self, len(members), found, [valid], pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         down_path, ups, head = match.found
