@@ -21,6 +21,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
+from codegen.patterns.blocks.padded_resnet_block import arg_pin
 
 
 def _items(m) -> list | None:
@@ -56,7 +57,11 @@ class TinyResidualBlock(BlockPattern):
         activation = _activation(ctx, cls, conv.attr, "between the convs")
         fuse = ctx.choose(cls, "fuse", "fuse_activation", "relu", ["identity"], "after the sum")
         found = (conv.attr, [i.attr for i in items], skip.attr if skip is not None else None)
-        return Match(self, len(members), found, [activation, fuse])
+        # The block keeps the size (the stack's bias-free convs resample), also where it widens
+        # through its 1x1 skip, which a ResNet's projection shortcut would read as a stride 2.
+        why = "a tiny coder's block keeps the size"
+        pins = [arg_pin(m, "stride", 1, why) for m in [items[0], items[2], items[4], skip] if m]
+        return Match(self, len(members), found, [activation, fuse], pins=[p for p in pins if p])
 
     def forward(self, match: Match, g: Graph) -> None:
         conv, items, skip = match.found

@@ -15,11 +15,13 @@ checks. The levels' own forwards are blocks/unet_level.py's.
 
 from __future__ import annotations
 
+from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.double_conv import double_conv, holds_double_conv
+from codegen.patterns.blocks._unet_parts import image_entry_pins
+from codegen.patterns.blocks.double_conv import holds_double_conv
 from codegen.patterns.blocks.unet_level import double_conv_pins
 
 
@@ -76,23 +78,6 @@ def _head(ctx: BlockContext, m) -> bool:
     if ctx.role(m) == "OutConv":
         return True
     return family(m) == "conv" and m.kind == "builtin" and conv_kernel(m) in (1, (1, 1))
-
-
-def _image_entry_pins(ctx: BlockContext, entry) -> list[tuple]:
-    """The entry level reads the image: a [C, 1, 3, 3] first conv there is a grayscale input
-    (jvanvugt's default in_channels=1), not a depthwise conv (layers/conv.py's rule where an image
-    enters, which a list item's path (`down_path.0.block.0`) does not show)."""
-    held = ctx.classes.get(entry[1].type_name) if entry[1].kind == "class" else None
-    found = double_conv(held) if held is not None else None
-    if found is None:
-        return []
-    first = found[1][0][0]
-    made = list(first.choices) + [a.choice for a in first.args if a.choice is not None]
-    depthwise = next((c for c in made if c.name == "depthwise" and c.source == "default"), None)
-    if depthwise is None or not depthwise.value:
-        return []
-    path = ".".join((*entry[0], found[0].attr, first.attr))
-    return [(path, "depthwise", False, "a U-Net's entry level reads the image")]
 
 
 class LevelUNet(BlockPattern):
@@ -152,7 +137,7 @@ class LevelUNet(BlockPattern):
         head = heads[0]
         if _width(head[1], "in_width") not in (None, width):
             return None
-        pins = double_conv_pins(ctx, [lv[1] for lv in convs]) + _image_entry_pins(ctx, entry[0])
+        pins = double_conv_pins(ctx, [lv[1] for lv in convs]) + image_entry_pins(ctx, *entry[0])
         down_path = [
             (path, ctx.role(m) != "UNetDown" and i > 0) for i, (path, m) in enumerate(path_down)
         ]
@@ -169,8 +154,29 @@ class LevelUNet(BlockPattern):
         )
         if valid.value:
             pins.append(("", "double_conv_padding", 0, "the U-Net's unpadded convs"))
+        guessed = ""
+        if valid.source == "default":
+            guessed = (
+                "padded 3x3 convs (the usual U-Net's) or unpadded ones with centre-cropped skips "
+                "(Ronneberger et al.'s) leave no key: valid_convs, the output's size shows it"
+            )
         found = (down_path, [path for path, _ in order], head[0])
-        return Match(self, len(members), found, [valid], pins=pins)
+        return Match(self, len(members), found, [valid], guessed=guessed, pins=pins)
+
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput] | None:
+        """With unpadded convs, an image each level's two convs (4 pixels) and the pools fit:
+        12 pixels at the deepest level, twice as many plus 4 at each level above."""
+        down_path = match.found[0]
+        if not match.choices[0].value:
+            return None
+        entry = next((m for m in modules(cls) if m.attr == down_path[0][0][0]), None)
+        width = _width(entry.children[0] if entry.kind != "class" else entry, "in_width")
+        if not width:
+            return None
+        side = 12
+        for _ in down_path[1:]:
+            side = 2 * side + 4
+        return [ExampleInput((2, width, side, side))]
 
     def forward(self, match: Match, g: Graph) -> None:
         down_path, ups, head = match.found

@@ -26,6 +26,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks._unet_parts import image_entry_pins
 from codegen.patterns.blocks.unet_level import UPSAMPLES
 
 NODE = re.compile(r"(?P<stem>[A-Za-z_]*?)_?(?P<level>\d+)_(?P<step>\d+)")
@@ -131,9 +132,9 @@ class GridUNet(BlockPattern):
                 "the pooling, the upsampling and the order of each node's concatenation leave "
                 "no key: " + ", ".join(unsaid) + " at 4uiiurz1's"
             )
-        return Match(
-            self, len(members) + 1, (plan, (0, last), head.attr), choices, guessed=guessed
-        )
+        pins = image_entry_pins(ctx, *grid[0, 0])
+        found = (plan, (0, last), head.attr)
+        return Match(self, len(members) + 1, found, choices, guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         plan, last, head = match.found

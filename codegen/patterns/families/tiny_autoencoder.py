@@ -79,7 +79,10 @@ class TinyAutoencoder(BlockPattern):
             "taesd.py works on images in [0, 1]; True: diffusers' [-1, 1] around them",
         )
         found = ("bare", encoder.attr, plan[0])
-        return Match(self, 2, found, [*plan[1], signed], pins=pins)
+        guessed = ""
+        if signed.source == "default":
+            guessed = "images in [0, 1] (taesd.py's) or [-1, 1] leave no key: signed_images"
+        return Match(self, 2, found, [*plan[1], signed], guessed=guessed, pins=pins)
 
     def _bare_forward(self, match: Match, g: Graph) -> None:
         _, encoder, plan = match.found
