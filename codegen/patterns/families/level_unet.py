@@ -11,6 +11,10 @@ down levels whose widths grow from the entry block's; the expanding path runs th
 order their widths chain, and each reads back the latest map of the contracting path not yet
 taken: the up level's DoubleConv reads the upsampled width plus that skip's width, which the match
 checks. The levels' own forwards are blocks/unet_level.py's.
+
+Whether the 3x3 convs are padded (milesial's) or unpadded, the skips centre-cropped to the smaller
+upsampled map (the paper's; jvanvugt's padding=False), no key says: one choice for the whole net,
+`valid_convs`, that every DoubleConv and up level follows; the output's size settles it.
 """
 
 from __future__ import annotations

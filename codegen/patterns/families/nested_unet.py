@@ -1,6 +1,6 @@
 """A U-Net whose nodes are named by their place in a grid, level i (the resolution, halved at each
 level down) and step j along it: 4uiiurz1/pytorch-nested-unet's `UNet` and `NestedUNet`
-(U-Net++, Zhou et al. 2018), `conv{i}_{j}` (or `x_{i}_{j}` in a ModuleDict), and a 1x1 head.
+(U-Net++, Zhou et al. 2018), `conv{i}_{j}` (or `x_{i}_{j}`, smp's UNet++ names), and a 1x1 head.
 
     x[i][0] = node(i, 0)(pool(x[i-1][0]))                           the encoder, i > 0
     x[i][j] = node(i, j)(cat(x[i][k] for the level's nodes k < j,   the level's earlier nodes
