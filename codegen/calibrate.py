@@ -689,7 +689,10 @@ def _single_moves(best: State) -> list[dict[tuple[str, str], Any]]:
     the first: a layout that halves one stage too many must be able to lose that stage)."""
     moves = []
     listed = {(c.path, c.name) for c in searchable(best[2])}
-    for choice in singly(best[2]):
+    # Values left at a default first: one the structure read is backed by evidence, a default by
+    # convention only (a U-Net's padded convs), and a budget may end before the last are tried.
+    ordered = sorted(singly(best[2]), key=lambda c: c.source != "default")
+    for choice in ordered:
         key = (choice.path, choice.name)
         for value in [choice.value, *choice.alternatives]:
             if value != best[1].get(key, choice.value):

@@ -70,6 +70,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "pad_same": ("pad_same", "helper:pad_same"),
     "pad_same_even": ("pad_same_even", "helper:pad_same_even"),
     "pad_to_like": ("pad_to_like", "helper:pad_to_like"),  # blocks/unet_level.py
+    "center_crop_like": ("center_crop_like", "helper:center_crop_like"),  # blocks/unet_level.py
     "crop_like": ("crop_like", "helper:crop_like"),  # families/additive_skip_unet.py
     "apply_rotary_interleaved": ("apply_rotary_interleaved", "helper:apply_rotary_interleaved"),
     "apply_rotary_reversed": ("apply_rotary_reversed", "helper:apply_rotary_reversed"),

@@ -27,6 +27,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "pad_same": ("F",),
     "pad_same_even": ("F",),
     "pad_to_like": ("F",),
+    "center_crop_like": (),
     "zero_padded_shortcut": ("F",),
     "avg_pool_to": ("F",),
     "tree_root_input": (),
@@ -144,6 +145,13 @@ def pad_to_like(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     pixel after): a U-Net's upsampled map meeting its skip where an odd size was halved."""
     dy, dx = like.shape[2] - x.shape[2], like.shape[3] - x.shape[3]
     return F.pad(x, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+''',
+    "center_crop_like": '''
+def center_crop_like(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """`x` cropped about its centre to `like`'s height and width: an unpadded U-Net's skip (its
+    3x3 convs lose a border pixel each) meeting the smaller upsampled map (Ronneberger et al.)."""
+    dy, dx = (x.shape[2] - like.shape[2]) // 2, (x.shape[3] - like.shape[3]) // 2
+    return x[:, :, dy : dy + like.shape[2], dx : dx + like.shape[3]]
 ''',
     "crop_like": '''
 def crop_like(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

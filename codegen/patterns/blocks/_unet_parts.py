@@ -191,3 +191,35 @@ def run_order(blocks: Module, stages: list, ctx: BlockContext, entry, exit_width
     if backward and not forward:
         return stages[::-1]
     return stages if forward else None
+
+
+def image_entry_pins(ctx: BlockContext, path: tuple[str, ...], member: Module) -> list[tuple]:
+    """A U-Net's node that reads the image (found from the widths: nothing else gives what it
+    reads): a [C, 1, k, k] first conv there is a grayscale input (jvanvugt's and 4uiiurz1's
+    in_channels=1), not a depthwise conv: layers/conv.py's rule where an image enters, which a
+    path like `down_path.0.block.0` or `conv0_0.conv1` does not show. The pin for its first conv's
+    `depthwise`, where still a default."""
+    found: list[tuple[tuple[str, ...], Module]] = []
+
+    def walk(at: tuple[str, ...], m: Module) -> None:
+        if found:
+            return
+        if m.kind == "builtin" and m.type_name == "nn.Conv2d":
+            found.append((at, m))
+        elif m.kind == "class" and m.type_name in ctx.classes:
+            for child in modules(ctx.classes[m.type_name]):
+                walk((*at, child.attr), child)
+        else:
+            for child in m.children:
+                if child.kind != "placeholder":
+                    walk((*at, child.attr), child)
+
+    walk(path, member)
+    if not found:
+        return []
+    at, conv = found[0]
+    made = list(conv.choices) + [a.choice for a in conv.args if a.choice is not None]
+    depthwise = next((c for c in made if c.name == "depthwise" and c.source == "default"), None)
+    if depthwise is None or not depthwise.value:
+        return []
+    return [(".".join(at), "depthwise", False, "a U-Net's first node reads the image")]

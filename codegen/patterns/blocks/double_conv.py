@@ -102,7 +102,14 @@ class DoubleConv(BlockPattern):
             act.alternatives("relu", conv=True),
             "after each conv (and its norm); the last one past the Sequential's last key",
         )
-        choices = [activation]
+        # The paper's convs are unpadded (valid: each loses a border pixel and the skips are
+        # cropped); most U-Nets since pad them to keep the size (milesial's, usuyama's). No key
+        # says which: a choice, padded by default, that the up level around it follows, and a
+        # U-Net around it sets model-wide (families/level_unet.py's `valid_convs`).
+        padding = ctx.choose(
+            cls, body.attr, "padding", 1, [0], "each 3x3 conv's; 0: Ronneberger's valid convs"
+        )
+        choices = [activation, padding]
         if trailing:
             choices.append(
                 ctx.choose(
@@ -126,7 +133,9 @@ class DoubleConv(BlockPattern):
         module = act.MODULES.get(activation.value)
         pins = [slot_pin(s, module, WHY) for s in slots] if module else []
         for conv in (units[0][0], units[1][0]):  # the level keeps its size: pools resample
-            pins += [arg_pin(conv, "stride", 1, WHY), arg_pin(conv, "padding", 1, WHY)]
+            pins.append(arg_pin(conv, "stride", 1, WHY))
+            if padding.source != "default":  # padded (the conv's own default) until shown not
+                pins.append(arg_pin(conv, "padding", padding.value, WHY))
         guessed = ""
         if activation.source == "default":
             guessed = (
@@ -160,7 +169,7 @@ class DoubleConv(BlockPattern):
                 out = act.apply(g, activation, out, name="x", inline=not ends_unit)
             else:
                 out = g.call_module((body, attr), out, name="x", inline=not ends_unit)
-        if trailing and match.choices[1].value:
+        if trailing and match.choices[2].value:
             out = act.apply(g, activation, out, name="x", comment="the last activation: no slot")
         g.output(out)
 

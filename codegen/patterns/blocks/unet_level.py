@@ -119,13 +119,13 @@ class UNetUpLevel(BlockPattern):
         if up is not None:
             pins.append(_stride_pin(up))
         guessed = " and ".join(guesses) + " (no key records it)" if guesses else ""
-        found = (up.attr if up is not None else None, conv.attr)
+        found = (up.attr if up is not None else None, conv.attr, _unpadded(ctx, conv))
         return Match(
             self, len(members) + 1, found, choices, guessed=guessed, pins=[p for p in pins if p]
         )
 
     def forward(self, match: Match, g: Graph) -> None:
-        up, conv = match.found
+        up, conv, unpadded = match.found
         skip_first = match.choices[0].value
         x, skip = g.input("x"), g.input("skip")
         if up is not None:
@@ -136,9 +136,12 @@ class UNetUpLevel(BlockPattern):
             if mode != "nearest":
                 kwargs["align_corners"] = mode == "bilinear_aligned"
             x = g.call_function("interpolate", x, kwargs=kwargs, name="x")
-        x = g.call_function(
-            "pad_to_like", x, skip, name="x", comment="to the skip's size (odd sizes differ)"
-        )
+        if unpadded:  # the skip lost fewer border pixels than the map: its centre is kept
+            skip = g.call_function("center_crop_like", skip, x, name="skip")
+        else:
+            x = g.call_function(
+                "pad_to_like", x, skip, name="x", comment="to the skip's size (odd sizes differ)"
+            )
         halves = [skip, x] if skip_first else [x, skip]
         x = g.call_function("cat", halves, kwargs={"dim": 1}, name="x", inline=True)
         g.output(g.call_module((conv,), x, name="x"))
@@ -148,6 +151,14 @@ class UNetUpLevel(BlockPattern):
         from codegen.patterns.blocks._unet_examples import unet_examples
 
         return unet_examples()
+
+
+def _unpadded(ctx: BlockContext, conv) -> bool:
+    """Whether the held DoubleConv's convs are unpadded (its `padding` choice): then the up level
+    crops the skip to the upsampled map, as the paper does, instead of padding the map."""
+    held = ctx.classes.get(conv.type_name) if conv.kind == "class" else None
+    choices = held.forward.choices if held is not None and held.forward is not None else []
+    return any(c.name == "padding" and c.value == 0 for c in choices)
 
 
 def _stride_pin(up) -> tuple | None:

@@ -60,6 +60,10 @@ class CompactSuperResolution(BlockPattern):
         r = next((r for r in RATIOS if width and out == width * r * r), None)
         if r is None or len(convs) < 2:
             return None
+        # The net is the model: a block of one (a U-Net level reading the 1-channel image and
+        # giving 4) is a part whose widths only happen to fit the ratio.
+        if not cls.is_top:
+            return None
         residual = ctx.choose(
             cls,
             members[0].attr,

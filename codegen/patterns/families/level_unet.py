@@ -11,14 +11,20 @@ down levels whose widths grow from the entry block's; the expanding path runs th
 order their widths chain, and each reads back the latest map of the contracting path not yet
 taken: the up level's DoubleConv reads the upsampled width plus that skip's width, which the match
 checks. The levels' own forwards are blocks/unet_level.py's.
+
+Whether the 3x3 convs are padded (milesial's) or unpadded, the skips centre-cropped to the smaller
+upsampled map (the paper's; jvanvugt's padding=False), no key says: one choice for the whole net,
+`valid_convs`, that every DoubleConv and up level follows; the output's size settles it.
 """
 
 from __future__ import annotations
 
+from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks._unet_parts import image_entry_pins
 from codegen.patterns.blocks.double_conv import holds_double_conv
 from codegen.patterns.blocks.unet_level import double_conv_pins
 
@@ -102,7 +108,9 @@ class LevelUNet(BlockPattern):
             lv
             for lv in convs
             if not any(
-                _width(lv[1], "in_width") == _width(o[1], "out_width") for o in convs + downs
+                _width(lv[1], "in_width") == _width(o[1], "out_width")
+                for o in convs + downs
+                if o is not lv
             )
         ]
         if len(entry) != 1:
@@ -133,12 +141,46 @@ class LevelUNet(BlockPattern):
         head = heads[0]
         if _width(head[1], "in_width") not in (None, width):
             return None
-        pins = double_conv_pins(ctx, [lv[1] for lv in convs])
+        pins = double_conv_pins(ctx, [lv[1] for lv in convs]) + image_entry_pins(ctx, *entry[0])
         down_path = [
             (path, ctx.role(m) != "UNetDown" and i > 0) for i, (path, m) in enumerate(path_down)
         ]
+        # Ronneberger et al.'s convs are unpadded and the skips centre-cropped (jvanvugt's
+        # padding=False); the usual U-Net pads them (milesial's). No key says which: one choice
+        # for every level, the output's size shows it (calibration).
+        valid = ctx.choose(
+            cls,
+            path_down[0][0][0],
+            "valid_convs",
+            False,
+            [True],
+            "unpadded 3x3 convs, skips centre-cropped (Ronneberger et al. 2015)",
+        )
+        if valid.value:
+            pins.append(("", "double_conv_padding", 0, "the U-Net's unpadded convs"))
+        guessed = ""
+        if valid.source == "default":
+            guessed = (
+                "padded 3x3 convs (the usual U-Net's) or unpadded ones with centre-cropped skips "
+                "(Ronneberger et al.'s) leave no key: valid_convs, the output's size shows it"
+            )
         found = (down_path, [path for path, _ in order], head[0])
-        return Match(self, len(members), found, pins=pins)
+        return Match(self, len(members), found, [valid], guessed=guessed, pins=pins)
+
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput] | None:
+        """With unpadded convs, an image each level's two convs (4 pixels) and the pools fit:
+        12 pixels at the deepest level, twice as many plus 4 at each level above."""
+        down_path = match.found[0]
+        if not match.choices[0].value:
+            return None
+        entry = next((m for m in modules(cls) if m.attr == down_path[0][0][0]), None)
+        width = _width(entry.children[0] if entry.kind != "class" else entry, "in_width")
+        if not width:
+            return None
+        side = 12
+        for _ in down_path[1:]:
+            side = 2 * side + 4
+        return [ExampleInput((2, width, side, side))]
 
     def forward(self, match: Match, g: Graph) -> None:
         down_path, ups, head = match.found
