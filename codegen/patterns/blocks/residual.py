@@ -223,8 +223,9 @@ class BasicBlock(BlockPattern):
             return None
         if len({n for _, n in names}) != len(names):
             return None
-        steps = sorted(zip(names, found), key=lambda s: s[0][1])
-        pairs = [(u.conv, u.norm, u.in_width, u.out_width, u.kernel) for _, u in steps]
+        steps = sorted(zip(names, found, body), key=lambda s: s[0][1])
+        pairs = [(u.conv, u.norm, u.in_width, u.out_width, u.kernel) for _, u, _ in steps]
+        closing = _trailing_slot(steps[-1][2])
         short = None
         if shortcuts:
             s = unit(shortcuts[0], ctx)
@@ -233,7 +234,15 @@ class BasicBlock(BlockPattern):
             if (s.in_width, s.out_width) != (pairs[0][2], pairs[-1][3]):
                 return None
             short = [s.conv, s.norm]
-        return self._finish(cls, ctx, pairs, short, gates, size)
+        match = self._finish(cls, ctx, pairs, short, gates, size)
+        if match is not None and closing and not match.guessed:
+            # davidtvs' ENet: each `ext_convN = Sequential(conv, bn, activation)`, the third's
+            # activation before the sum too; a dropout there would change nothing. No key says.
+            match.guessed = (
+                f"{closing} holds no tensors after the last unit's norm: a step before the sum "
+                "(an activation, or a dropout) read as nothing"
+            )
+        return match
 
     def _finish(
         self,
@@ -450,6 +459,14 @@ class BasicBlock(BlockPattern):
 
 # Block patterns whose class convolves, normalises and activates by itself: one step of a body.
 SELF_CONTAINED = ("SplitAttention", "SelectiveKernel")
+
+
+def _trailing_slot(m) -> str:
+    """`name[i]` where a unit Sequential `[conv, norm, slot]` registers a layer without tensors
+    after its norm (its callers call the conv and the norm, not the slot), else ""."""
+    if m.kind != "sequential" or not m.children or m.children[-1].kind != "placeholder":
+        return ""
+    return f"{m.attr}[{m.children[-1].attr}]"
 
 
 def _avd_pool(g: Graph, out):
