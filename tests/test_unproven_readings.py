@@ -318,6 +318,31 @@ class UnitNet(nn.Module):
         return self.fc(self.decoder(self.encoder(self.stem(x))).mean((2, 3)))
 
 
+class StarGenerator(nn.Module):  # yunjey's StarGAN Generator: norms that track statistics
+    def __init__(self, c: int = 8) -> None:
+        super().__init__()
+
+        def norm(n: int) -> nn.Module:
+            return nn.InstanceNorm2d(n, affine=True, track_running_stats=True)
+
+        self.main = nn.Sequential(
+            nn.Conv2d(3, c, 7, 1, 3, bias=False),
+            norm(c),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c, c * 2, 4, 2, 1, bias=False),
+            norm(c * 2),
+            nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(c * 2, c, 4, 2, 1, bias=False),
+            norm(c),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c, 3, 7, 1, 3, bias=False),
+            nn.Tanh(),
+        )
+
+    def forward(self, x):
+        return self.main(x)
+
+
 LAYOUTS = {
     "cat_pool_resnet": (CatPoolResNet, (2, 3, 16, 16)),
     "chained_resnet": (lambda: CatPoolResNet(24), (2, 3, 16, 16)),
@@ -332,6 +357,7 @@ LAYOUTS = {
     "msrresnet_x4": (MSRResNetX4, (2, 3, 8, 8)),
     "closed_body_sr": (ClosedBodySR, (2, 3, 8, 8)),
     "unit_bottlenecks": (UnitNet, (2, 3, 16, 16)),
+    "stargan_generator": (StarGenerator, (2, 3, 16, 16)),
 }
 
 
@@ -398,3 +424,15 @@ def test_a_slot_after_the_last_unit_s_norm_says_guessed(generated):
     trust, source, (verdict, _) = generated("unit_bottlenecks")
     assert "after the last unit's norm" in source.replace("\n    ", " ")
     assert verdict != "WRONG"
+
+
+NOTE = "an InstanceNorm with track_running_stats=True holds the same keys"
+
+
+def test_norms_with_running_statistics_no_name_calls_batch_say_what_would_differ(generated):
+    trust, source, (verdict, _) = generated("stargan_generator")
+    assert NOTE in source.replace("\n", " ") and verdict == "exact"  # the same in eval
+    _, source, _ = generated("two_head_senet")  # `features.0.1`: an index names nothing
+    assert NOTE in source.replace("\n", " ")
+    _, source, _ = generated("chained_resnet")  # `bn1`: the author's norms are batch norms
+    assert NOTE not in source.replace("\n", " ")
