@@ -14,10 +14,11 @@ that compose their layers the only way they can.
 Where a parent's forward cannot be followed statically (it raises NotImplementedError, loops over
 a container, or is a subclassed container's own), every class it holds counts as run, unless
 generate's run of the model (harness/forward_run.py, on its example inputs) recorded which
-forwards it called: then only those count. Cadene's InceptionV4 reads its `features` Sequential
-in a top whose forward is missing, so its inception blocks' own forwards (a concatenation of
-branches read from the keys alone) were checked by nothing, and one of them concatenates in
-another order than the reference; such a class says guessed too, naming the run.
+forwards it called: then only those count. Cadene's InceptionV4 holds its blocks in a
+`features` Sequential under a top whose forward is missing, so its inception blocks' own forwards
+(branches concatenated, read from the keys alone) were checked by nothing, and one pooled its pool
+branch otherwise than the reference; timm's DPN, MixNet and ENet hid such classes too. Each says
+guessed, naming the run.
 """
 
 from __future__ import annotations
