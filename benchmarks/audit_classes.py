@@ -147,16 +147,24 @@ def children_as_recorded(
     calls: dict[str, list[tuple]],
     keep: frozenset[str] = frozenset(),
     layers: frozenset[str] = frozenset(),
+    theirs: dict | None = None,
 ):
     """Within `module` (at `path`), each generated class at a path the reference called, given the
     same first input the reference's gave it, returns the reference's output: a class is judged on
     its own forward, not on a flagged layer or block inside it (whose own row says so). A submodule
     given another input computes as generated: the difference is the class's own. The classes at
     `keep` (a child under judgement, and the parents between) always compute as generated; the
-    torch.nn layers at `layers` (whose constructor values differ: layer_values) stand in too."""
+    torch.nn layers at `layers` (whose constructor values differ: layer_values) stand in too;
+    where the reference's layer there is a subclass doing more (`theirs`: timm's BatchNormAct2d,
+    a BatchNorm2d that activates too), with the generated layer's type's computation at the
+    reference's values, not with its recorded output."""
     handles = []
 
     def substitute(sub, args, kwargs, output, q):
+        ref = (theirs or {}).get(q)
+        if q in layers and ref is not None and type(ref) is not type(sub):
+            with torch.no_grad():
+                return type(sub).forward(ref, *args, **kwargs)
         given = _first_tensor((*args, *kwargs.values()))
         if not isinstance(output, torch.Tensor) or given is None:
             return None
@@ -246,16 +254,24 @@ def layer_values(module: nn.Module, path: str, calls: dict, theirs: dict) -> fro
     """Paths of the torch.nn leaf layers within `module` where the reference holds a layer of the
     same type that, given its recorded input, computes otherwise: the weights are the same, so a
     constructor value no key records differs (a group count, an eps, a padding: the class's
-    docstring lists what it left at defaults). A class is judged apart from them."""
+    docstring lists what it left at defaults). A class is judged apart from them. A reference
+    layer of a subclass that does more (timm's BatchNormAct2d: its activation too) is compared
+    by what the generated layer's type computes at its values: the rest is the class's."""
     found = set()
     for name, sub in module.named_modules():
         q = f"{path}.{name}" if path and name else (name or path)
         ref = theirs.get(q)
-        if not name or _generated(sub) or ref is None or type(ref) is not type(sub):
+        if not name or _generated(sub) or ref is None or not isinstance(ref, type(sub)):
             continue
         if next(sub.children(), None) is not None:
             continue  # a container's difference is what it holds: dataflow, not a value
-        if q in calls and compare_call(sub, *calls[q][0])[0] == "different":
+        if q not in calls:
+            continue
+        args, kwargs, output = calls[q][0]
+        if type(ref) is not type(sub):
+            with torch.no_grad():
+                output = type(sub).forward(ref, *_detached(args), **_detached(kwargs))
+        if compare_call(sub, args, kwargs, output)[0] == "different":
             found.add(q)
     return frozenset(found)
 
@@ -316,7 +332,9 @@ def audit(reference: nn.Module, inputs: tuple, model: nn.Module, source: str) ->
                 layers = layer_values(module, path, calls, theirs)
                 if parent is not None:
                     row.absorbed.append(f"{shown}: {detail} alone; {parent} is the same with it")
-                elif layers and _same_with(module, path, calls, layers, (args, kwargs, output)):
+                elif layers and _same_with(
+                    module, path, calls, layers, (args, kwargs, output), theirs
+                ):
                     at = ", ".join(sorted(layers))
                     row.values.append(f"{shown}: {detail}; the same given {at} as recorded")
                 else:
@@ -324,10 +342,12 @@ def audit(reference: nn.Module, inputs: tuple, model: nn.Module, source: str) ->
     return list(found.values())
 
 
-def _same_with(module: nn.Module, path: str, calls: dict, layers: frozenset, call: tuple) -> bool:
+def _same_with(
+    module: nn.Module, path: str, calls: dict, layers: frozenset, call: tuple, theirs: dict
+) -> bool:
     """Whether the class replays the recorded `call` right once `layers` stand in as recorded."""
     args, kwargs, output = call
-    with children_as_recorded(module, path, calls, layers=layers):
+    with children_as_recorded(module, path, calls, layers=layers, theirs=theirs):
         return compare_call(module, args, kwargs, output)[0] == "same"
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from codegen.analyze.unproven import flag_unproven_calibration
+from codegen.analyze.unrun import flag_unrun_forwards
 from codegen.analyze import analyze, gap_warnings
 from codegen.choices import OPEN_DOMAINS, load_hints
 from codegen.errors import ModelgenError
@@ -132,8 +133,9 @@ def generate_source(
 class _Built:
     source: str
     ir: ModelIR
-    meta_model: Any  # the top class built on the meta device, proven to have the checkpoint's keys
+    meta_model: Any  # the top class built from the source, proven to have the checkpoint's keys
     calibration: Any  # codegen.calibrate.Calibration or None
+    forward: ForwardRun  # the model run once on its example inputs (meta_model, now on the CPU)
 
 
 def _generate(
@@ -188,16 +190,28 @@ def _generate(
     decided = decisions(ir)
     if calibrate_on is None and not any(source == "calibrated" for *_, source in decided):
         ir.source.calibration = ""  # kept pins that no longer apply: nothing calibrated is left
-    # The trailer: modelgen's mark, the hashes a later merge tells the user's edits by, and the
-    # decisions a later regeneration keeps.
-    source = record_bodies(
+    source = _render(ir, decided)
+    meta_model = check_builds(source, class_name, table)
+    # Run once: a class whose parent's forward the analysis cannot follow (missing, a loop) and
+    # that the run never called is checked by nothing (analyze/unrun.py); it says so.
+    forward = run_once(meta_model, source)
+    if flag_unrun_forwards(ir.classes, forward.ran):
+        source = _render(ir, decided)  # docstrings only: the built model is the same
+        if forward.status == "failed":  # where it failed, by the new file's line numbers
+            forward = run_once(_build_on_meta(source, class_name), source)
+    return _Built(source, ir, meta_model, result, forward)
+
+
+def _render(ir: ModelIR, decided: tuple[Pin, ...]) -> str:
+    """The file's text with its trailer: modelgen's mark, the hashes a later merge tells the
+    user's edits by, and the decisions a later regeneration keeps."""
+    return record_bodies(
         render_source(ir),
         ir.source.fingerprint,
         decided,
         ir.source.calibration,
         ir.source.verified if ir.source.calibration else "",
     )
-    return _Built(source, ir, check_builds(source, class_name, table), result)
 
 
 def decisions(ir: ModelIR) -> tuple[Pin, ...]:
@@ -261,7 +275,8 @@ def generate_file(
     built = _generate(
         table, class_name, hints_path, command, calibrate_on, on_trial, kept, on_progress
     )
-    source, meta_model, ir = built.source, built.meta_model, built.ir
+    source, ir = built.source, built.ir
+    forward = built.forward
     report = GenerateReport(str(output.path), ir, list(ir.warnings), calibration=built.calibration)
     pinned = sorted({f"{c.path} {c.name}" for c in ir.all_choices() if c.source == "calibrated"})
     if kept is not None and pinned:
@@ -272,7 +287,7 @@ def generate_file(
     if not output.force and is_generated(output.path):
         merged = merge_existing(output.path, source, class_name, table)
         if merged.text != source:
-            meta_model = _build_on_meta(merged.text, class_name)
+            forward = run_once(_build_on_meta(merged.text, class_name), merged.text)
         source = merged.text
         report.notes += merged.notes
         # A forward the user wrote where modelgen could not infer one is theirs, not a gap.
@@ -281,7 +296,7 @@ def generate_file(
         report.warnings = gap_warnings(ir.classes, frozenset(merged.yours)) + report.warnings
         report.warnings += merged.warnings
     write_text(output, source)
-    report.forward = run_once(meta_model, source)
+    report.forward = forward
     return report
 
 

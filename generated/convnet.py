@@ -5,6 +5,10 @@ Regenerate: modelgen generate convnet.pt -o generated/convnet.py
 
 Forward trust (prove it with modelgen verify --data): guessed RecoveredModel.
 
+Norms with running statistics (features.1) are written as BatchNorm: an InstanceNorm with
+track_running_stats=True holds the same keys and computes the same in eval, but in training
+normalises each sample alone (finetune would differ).
+
 Values the checkpoint does not record:
 - left at defaults (calibrate or pin with --hints): batch_norm_eps, layer types, num_groups,
   output_activation, padding, pooling, stride"""

@@ -10,6 +10,15 @@ activates both. A reader who calls that class trusts it, so where such a forward
 it says `guessed` instead, naming why. A plain chain (a patch embedding whose conv a ViT's
 embeddings read) keeps its trust: flagging every one made exact files say guessed for forwards
 that compose their layers the only way they can.
+
+Where a parent's forward cannot be followed statically (it raises NotImplementedError, loops over
+a container, or is a subclassed container's own), every class it holds counts as run, unless
+generate's run of the model (harness/forward_run.py, on its example inputs) recorded which
+forwards it called: then only those count. Cadene's InceptionV4 holds its blocks in a
+`features` Sequential under a top whose forward is missing, so its inception blocks' own forwards
+(branches concatenated, read from the keys alone) were checked by nothing, and one pooled its pool
+branch otherwise than the reference; timm's DPN, MixNet and ENet hid such classes too. Each says
+guessed, naming the run.
 """
 
 from __future__ import annotations
@@ -25,10 +34,20 @@ UNRUN_NOTE = (
 )
 
 
-def flag_unrun_forwards(classes: list[ClassDef]) -> None:
+UNRUN_IN_RUN_NOTE = (
+    "generate's run of the model never called this forward (a parent's forward is missing or "
+    "cannot be followed), so this reading of its keys alone is checked by nothing the model gives"
+)
+
+
+def flag_unrun_forwards(classes: list[ClassDef], ran: frozenset[str] | None = None) -> list[str]:
     """Inferred classes no forward calls (from the top class down) and whose own forward joins
-    paths say guessed."""
-    run = _run_classes(classes)
+    paths say guessed; `ran`: the classes a run of the model called, which decide below parents
+    that cannot be followed statically (None: not run, such parents run all they hold). The
+    names of the classes flagged."""
+    static = _run_classes(classes)
+    run = static if ran is None else _run_classes(classes, ran)
+    flagged = []
     for cls in classes:
         if (
             cls.name not in run
@@ -37,7 +56,9 @@ def flag_unrun_forwards(classes: list[ClassDef]) -> None:
             and _joins_paths(cls.forward.graph)
         ):
             cls.forward.trust = "guessed"
-            cls.forward.trust_note = UNRUN_NOTE
+            cls.forward.trust_note = UNRUN_NOTE if cls.name not in static else UNRUN_IN_RUN_NOTE
+            flagged.append(cls.name)
+    return flagged
 
 
 def _joins_paths(graph: Graph | None) -> bool:
@@ -60,12 +81,12 @@ def _joins_paths(graph: Graph | None) -> bool:
     return False
 
 
-def _run_classes(classes: list[ClassDef]) -> set[str]:
+def _run_classes(classes: list[ClassDef], ran: frozenset[str] | None = None) -> set[str]:
     by_name = {c.name: c for c in classes}
     top = next((c for c in classes if c.is_top), classes[-1])
     run, todo = {top.name}, [top]
     while todo:
-        for name in _called(todo.pop(), by_name):
+        for name in _called(todo.pop(), by_name, ran):
             if name not in run and name in by_name:
                 run.add(name)
                 todo.append(by_name[name])
@@ -86,12 +107,17 @@ def _members(cls: ClassDef) -> list[Module]:
     return found + ([cls.base_module] if cls.base_module is not None else [])
 
 
-def _called(cls: ClassDef, by_name: dict[str, ClassDef]) -> set[str]:
+def _called(
+    cls: ClassDef, by_name: dict[str, ClassDef], ran: frozenset[str] | None = None
+) -> set[str]:
     """The classes `cls`'s forward runs. Where its graph is not plain (no graph, a subclassed
     container running its own forward, loops over containers), every class it holds counts as
-    run: only a path that provably reads into a class clears it."""
+    run (only a path that provably reads into a class clears it), or, where the model was run,
+    every class it holds that the run called."""
     graph: Graph | None = cls.forward.graph
     everything = {n for m in _members(cls) for n in _held(m)}
+    if ran is not None:
+        everything &= ran
     if graph is None or cls.base_module is not None or cls.forward.missing:
         return everything
     nodes = [n for n in graph.nodes if n.op == "call_module"]

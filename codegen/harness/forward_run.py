@@ -18,6 +18,7 @@ from typing import Any
 from codegen.errors import first_line
 
 SOURCE_NAME = "<modelgen generated model>"  # the file name generated code is compiled under
+GENERATED_MODULE = "modelgen_check"  # the __name__ it runs under: its classes' __module__
 CPU_MAX_PARAMETERS = 50_000_000  # 200 MB of float32: above this, generate does not run the model
 CPU_MAX_TENSORS = 1_000  # giving each tensor storage costs ~0.1 ms: above this, not run either
 
@@ -28,6 +29,8 @@ class ForwardRun:
     inputs: str = ""  # where the inputs came from: example_inputs(), or the first layer
     output: str = ""  # the output's shape(s), e.g. [2, 10]
     error: str = ""  # where and why it failed, or why it was skipped
+    # the generated classes whose forward the run called (on any input tried); None: not run
+    ran: frozenset[str] | None = None
 
     def summary(self) -> str:
         where = self.inputs if self.inputs.endswith("()") else f"inputs {self.inputs}"
@@ -40,7 +43,7 @@ class ForwardRun:
 
 def compile_source(source: str, class_name: str) -> tuple[dict[str, Any], type]:
     """Execute the generated source under SOURCE_NAME; its namespace and the top class."""
-    namespace: dict[str, Any] = {"__name__": "modelgen_check"}
+    namespace: dict[str, Any] = {"__name__": GENERATED_MODULE}
     exec(compile(source, SOURCE_NAME, "exec"), namespace)
     return namespace, namespace[class_name]
 
@@ -65,6 +68,12 @@ def run_once(meta_model: Any, source: str) -> ForwardRun:
     if not smoke:
         return ForwardRun("skipped", error=smoke.source)
     errors = []
+    ran: set[str] = set()
+    hooks = [
+        m.register_forward_pre_hook(lambda module, args: ran.add(type(module).__name__))
+        for m in model.modules()
+        if type(m).__module__ == GENERATED_MODULE
+    ]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny inputs: extra threads only wait on each other
     try:
@@ -77,10 +86,12 @@ def run_once(meta_model: Any, source: str) -> ForwardRun:
             ) as e:  # the generated forward's own failure, reported where it happened
                 errors.append(where_failed(e, SOURCE_NAME, source))
                 continue
-            return ForwardRun("ok", smoke.source, output=_shapes(out))
+            return ForwardRun("ok", smoke.source, output=_shapes(out), ran=frozenset(ran))
     finally:
         torch.set_num_threads(threads)
-    return ForwardRun("failed", smoke.source, error=errors[0])
+        for hook in hooks:
+            hook.remove()
+    return ForwardRun("failed", smoke.source, error=errors[0], ran=frozenset(ran))
 
 
 def _random_cpu_copy(meta_model: Any) -> Any:

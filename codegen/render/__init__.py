@@ -7,6 +7,7 @@ Key text reaches the output only through `repr()` (string literals) or `codegen.
 from __future__ import annotations
 
 import functools
+import re
 
 import textwrap
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from codegen.ir import (
 from codegen.render.graph_printer import print_graph
 from codegen.render.helpers import HELPERS
 from codegen.render.width import fit_width
-from codegen.safetext import comment_text, docstring_text, is_plain_attr
+from codegen.safetext import comment_text, docstring_text, is_plain_attr, printable
 
 # --------------------------------------------------------------------------------- expressions
 
@@ -344,6 +345,7 @@ def docstring(ir: ModelIR) -> str:
             "to compute in that precision.",
         ]
     choices = ir.all_choices()
+    lines += _unnamed_running_norms(choices)
     by_source: dict[str, list[str]] = {}
     for c in choices:
         if c.alternatives or c.source != "default":
@@ -369,6 +371,38 @@ def docstring(ir: ModelIR) -> str:
                     item, width=98, subsequent_indent="  ", break_on_hyphens=False
                 )
     return "\n".join(docstring_text(line) for line in lines)
+
+
+# The keys of a norm with running statistics are BatchNorm's and, with track_running_stats=True,
+# InstanceNorm's too (yunjey's StarGAN: InstanceNorm2d(affine=True, track_running_stats=True)).
+# In eval both normalise with the running statistics, so the forward is the same; in training an
+# InstanceNorm normalises each sample alone. A name that says batch (`bn1`) settles it.
+BATCH_NAMED = re.compile(r"(^|[._])(bn|batch)", re.I)
+
+
+def _unnamed_running_norms(choices: list[Choice]) -> list[str]:
+    """The docstring's note where norms with running statistics are written as BatchNorm and no
+    name in the model says batch (a `bn1` beside a Sequential's `downsample.1` settles both):
+    what would differ (training, not eval), naming the first."""
+    running = {
+        c.path
+        for c in choices
+        if c.name == "module_type"
+        and isinstance(c.value, str)
+        and c.value.startswith("nn.BatchNorm")
+        and c.note.startswith("running statistics")
+        and c.source == "default"
+    }
+    if not running or any(BATCH_NAMED.search(p.rsplit(".", 1)[-1]) for p in running):
+        return []
+    paths = sorted(running)
+    where = printable(paths[0]) + (f" and {len(paths) - 1} more" if len(paths) > 1 else "")
+    text = (
+        f"Norms with running statistics ({where}) are written as BatchNorm: an InstanceNorm "
+        "with track_running_stats=True holds the same keys and computes the same in eval, but "
+        "in training normalises each sample alone (finetune would differ)."
+    )
+    return [""] + textwrap.wrap(text, width=98, break_on_hyphens=False)
 
 
 def trust_summary(ir: ModelIR) -> list[str]:

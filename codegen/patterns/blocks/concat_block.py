@@ -285,6 +285,11 @@ class _Concat(BlockPattern):
         if sorted(wanted) != sorted(names):
             return None
         branches = [by_name[n] for n in wanted]
+        # A pool branch's slot holds a layer no key records: a 3x3 max pool in GoogLeNet
+        # (torchvision's googlenet.py), a 3x3 average pool that leaves the padding out of its
+        # count in Inception-v4 (Cadene's and timm's inceptionv4.py Inception_A/B/C), the same
+        # keys. Left at the default, the class says guessed.
+        guessed: list[str] = []
         for b in branches:
             pool = "none"
             forks = _forks(b)
@@ -321,6 +326,8 @@ class _Concat(BlockPattern):
                 )
                 choices.append(c)
                 pool = c.value
+                if slot and c.source == "default":
+                    guessed.append(c.name)
             plan.append((tuple(steps), pool, _ends_in_norm(b[-1])))
         found = (
             entry,
@@ -329,7 +336,13 @@ class _Concat(BlockPattern):
             tuple(".".join(prefix + (s.attr,)) for b in branches for s in (_forks(b) or b[-1:])),
             [m.io.ndim for m in members][0] or 2,
         )
-        return Match(self, len(modules(cls)), found, choices)
+        note = ""
+        if guessed:
+            note = (
+                "a pool branch's slot holds no tensors: its pooling (GoogLeNet's max, "
+                "Inception-v4's average) is a default: the choice pool_before"
+            )
+        return Match(self, len(modules(cls)), found, choices, guessed=note)
 
     def concatenated(self, match: Match) -> tuple[tuple[str, ...], bool]:
         return match.found[3], False

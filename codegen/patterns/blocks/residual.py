@@ -224,8 +224,9 @@ class BasicBlock(BlockPattern):
             return None
         if len({n for _, n in names}) != len(names):
             return None
-        steps = sorted(zip(names, found), key=lambda s: s[0][1])
-        pairs = [(u.conv, u.norm, u.in_width, u.out_width, u.kernel) for _, u in steps]
+        steps = sorted(zip(names, found, body), key=lambda s: s[0][1])
+        pairs = [(u.conv, u.norm, u.in_width, u.out_width, u.kernel) for _, u, _ in steps]
+        closing = _trailing_slot(steps[-1][2])
         short = None
         if shortcuts:
             s = unit(shortcuts[0], ctx)
@@ -240,7 +241,8 @@ class BasicBlock(BlockPattern):
         # A unit class activates inside its own forward, and a flag that turns that off for the
         # body's last unit leaves no key: timm's ConvNormAct(apply_act=False) and mmcv's
         # ConvModule(act_cfg=None) add the sum to a plain norm output, osmr/imgclsmob's
-        # SqueezeNext units activate all of theirs first.
+        # SqueezeNext units activate all of theirs first (davidtvs' ENet registers that last
+        # activation as a tensorless slot after the norm).
         last = ctx.choose(
             cls,
             ".".join(pairs[-1][1]),
@@ -251,11 +253,15 @@ class BasicBlock(BlockPattern):
         )
         match.choices.append(last)
         if last.source == "default" and not match.guessed:
+            where = (
+                f"{closing} holds no tensors after the last unit's norm"
+                if closing
+                else "each step is a unit whose own activation no key shows"
+            )
             match.guessed = (
-                f"each step is a unit whose own activation no key shows: the last one, "
-                f"{'.'.join(pairs[-1][0][:-1]) or pairs[-1][0][0]}, is read as adding its norm's "
-                "output to the shortcut unactivated (a ResNet's); it may activate first "
-                f"(the choice {LAST_UNIT_ACTIVATED})"
+                f"{where}: the last unit's norm output is read as added to the shortcut "
+                "unactivated (a ResNet's); it may activate first (the choice "
+                f"{LAST_UNIT_ACTIVATED})"
             )
         return match
 
@@ -475,6 +481,14 @@ class BasicBlock(BlockPattern):
 
 # Block patterns whose class convolves, normalises and activates by itself: one step of a body.
 SELF_CONTAINED = ("SplitAttention", "SelectiveKernel")
+
+
+def _trailing_slot(m) -> str:
+    """`name[i]` where a unit Sequential `[conv, norm, slot]` registers a layer without tensors
+    after its norm (its callers call the conv and the norm, not the slot), else ""."""
+    if m.kind != "sequential" or not m.children or m.children[-1].kind != "placeholder":
+        return ""
+    return f"{m.attr}[{m.children[-1].attr}]"
 
 
 def _avd_pool(g: Graph, out):

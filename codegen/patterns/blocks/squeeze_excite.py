@@ -82,6 +82,7 @@ class SqueezeExcite(BlockPattern):
         default, why = act.family_default(ctx.resolver, "relu", paths)
         gate_default = "sigmoid"
         hard = told is not None and told[0] in act.HARD_GATED
+        blocks_use = default  # what the blocks around it apply, where the family says
         if hard:
             (default, gate_default), why = act.V3_SQUEEZE, told[1]
         reduce_at, expand_at = reduce[2], expand[2]  # choices addressed by the member's name
@@ -141,6 +142,14 @@ class SqueezeExcite(BlockPattern):
             if act.holds(slot, activation.value):
                 found = found[:5] + (prefix + (slot.attr,),)
         guessed = ""
+        if hard and blocks_use != default and activation.source in ("default", "structure"):
+            # MobileNetV3's codes force ReLU here inside hard-swish blocks (torchvision's
+            # SqueezeExcitation, timm's force_act_layer); a port handing the SE its block's
+            # activation (timm's generic se_layer(mid, act_layer=act)) has the same keys.
+            guessed = (
+                f"the activation after the reduction follows {told[0]}'s code ({default}), not "
+                f"its blocks' ({blocks_use}); no tensor shows which: the choice activation"
+            )
         if len(choices) > 2 and choices[-1].source == "structure":
             guessed = (
                 "the contrast term leaves no tensor (IMDN's CCA by convention): the choice squeeze"

@@ -87,6 +87,23 @@ def input_unshuffle(ctx: BlockContext, cls, where: str, r: int):
     )
 
 
+def _unclosed_body(body, body_conv, choices) -> str:
+    """Where no conv closes the body, the keys fit codes that differ in what they leave unkeyed:
+    ESRGAN's and EDSR's conv after the body is what their long skip adds around; basicsr's
+    MSRResNet has none, no long skip, a leaky ReLU after its first conv and the input added
+    bilinear. Such a layout, its dataflow choices at defaults, is a guess (named here)."""
+    if body is None or body_conv is not None:
+        return ""
+    named = ("long_skip", "head_activation", "activation", "input_residual")
+    left = [c.name for c in choices if c.name in named and c.source == "default"]
+    if not left:
+        return ""
+    return (
+        "no conv closes the body, so no known layout settles what its keys leave out (EDSR's "
+        "long skip, MSRResNet's activations and upsampled input): the choices " + ", ".join(left)
+    )
+
+
 def _conv(m) -> bool:
     return m is not None and m.kind == "builtin" and family(m) == "conv" and m.io.ndim == 2
 
@@ -211,7 +228,9 @@ class SuperResolution(BlockPattern):
             last=last.attr,
             scale=_scale(steps),
         )
-        return Match(self, len(members), found, choices)
+        return Match(
+            self, len(members), found, choices, guessed=_unclosed_body(body, body_conv, choices)
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
