@@ -204,13 +204,17 @@ def _gate(convs: list[tuple[KeyNode, tuple[int, ...]]]) -> bool:
 
 
 def _after_sibling(node: KeyNode, found: dict[str, int]) -> None:
-    """Rule 4: the conv of a single-conv unit reading a fraction of what the unit before it gives."""
+    """Rule 4: the conv of a single-conv unit reading a fraction of what the unit before it gives.
+    Only names carrying a number order the steps (`conv1_1x1` before `conv2_kxk`); a member named
+    without one (a `downsample`, a `shortcut`) is no step of the chain, only a sibling."""
     members = [(n, _convs(node.children[n])) for n in sorted(node.children, key=_order)]
-    chain = [(n, convs) for n, convs in members if convs and not _gate(convs)]
+    members = [(n, convs) for n, convs in members if convs and not _gate(convs)]
+    chain = [(n, convs) for n, convs in members if re.search(r"\d", n)]
     units = [(n, convs[0]) for n, convs in chain if len(convs) == 1]
     if len(units) < 3 or len(units) != len(chain):
         return
     numbered = all(is_index(n) for n in node.children)
+    unnumbered = [convs for n, convs in members if not re.search(r"\d", n)]
     for (_, (_, a)), (_, (conv, w)), (_, (_, c)) in zip(units, units[1:], units[2:]):
         g = _grouped(a[0], w)
         if g is None or conv.path in found or c[1] != w[0]:
@@ -219,9 +223,9 @@ def _after_sibling(node: KeyNode, found: dict[str, int]) -> None:
         # siblings give that narrower width or read it too (besides the first unit: it reads
         # what enters, as the chain does): side-by-side branches over what enters the block.
         others = [x for _, (n, x) in units if n is not conv]
-        if not numbered and (
-            any(x[0] == w[1] for x in others) or any(x[1] == w[1] for x in others[1:])
-        ):
+        others_read = [x[1] for x in others[1:]] + [cs[0][1][1] for cs in unnumbered]
+        others_give = [x[0] for x in others] + [cs[-1][1][0] for cs in unnumbered]
+        if not numbered and w[1] in others_read + others_give:
             continue
         found[conv.path] = g
 
