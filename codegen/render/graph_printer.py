@@ -504,7 +504,8 @@ class _Printer:
 
     def _module(self, path: tuple[str, ...]) -> str:
         if path and path[0] in self.loop_variables:  # an item of a loop's container
-            return path[0] + attr_path(path[1:])[len("self") :]
+            # (its own numbered members index it: `branch[0]`, never `getattr(branch, "0")`)
+            return path[0] + attr_path(("item",) + path[1:])[len("self.item") :]
         return attr_path(path)
 
 
