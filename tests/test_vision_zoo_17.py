@@ -21,8 +21,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # for it; `python benchmarks/bench_vision_zoo.py 17`): 0 exact, 10 flagged, 0 WRONG, 0 crash.
 # Session 18 (vis18): ml-mobileone's train-time branches, a `rbr_conv` list beside `rbr_scale`
 # and `rbr_skip`, are summed (blocks/branch_sum.py's listed branches) and the blocks without the
-# identity branch stride (analyze/strides.py's branch_block).
-EXACT_FROM_KEYS: set[str] = {"apple_mobileone"}
+# identity branch stride (analyze/strides.py's branch_block). timm's VGG `pre_logits` ConvMlp
+# is a conv head after the trunk (families/features_classifier.py): its 7x7 conv covers the map.
+EXACT_FROM_KEYS: set[str] = {"apple_mobileone", "timm_vgg_prelogits"}
 
 # Blind findings (2026-12-01), fixed in session 18 (layers/conv_groups.py): timm RegNetZ's grouped
 # 3x3 (`conv2_kxk`, weight [32, 8, 3, 3]) reads what the 1x1 unit before it gives (rule 4: after a

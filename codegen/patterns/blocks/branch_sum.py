@@ -230,7 +230,39 @@ class BranchSum(BlockPattern):
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 return self.linear(self.stage1(self.stage0(x)).mean((2, 3)))
 
+        class ListedBlock(nn.Module):  # apple/ml-mobileone MobileOneBlock, depthwise, K = 2
+            def __init__(self, c: int, stride: int) -> None:
+                super().__init__()
+                self.rbr_skip = nn.BatchNorm2d(c) if stride == 1 else None
+                self.rbr_conv = nn.ModuleList(
+                    [conv_bn(c, c, 3, stride) for _ in range(2)]
+                )
+                self.rbr_scale = conv_bn(c, c, 1, stride)
+                for unit in [*self.rbr_conv, self.rbr_scale]:  # depthwise, as ml-mobileone's
+                    conv = unit.conv
+                    unit.conv = nn.Conv2d(c, c, conv.kernel_size, stride, conv.padding, groups=c,
+                                          bias=False)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                out = self.rbr_scale(x)
+                if self.rbr_skip is not None:
+                    out = out + self.rbr_skip(x)
+                for branch in self.rbr_conv:
+                    out = out + branch(x)
+                return torch.relu(out)
+
+        class ListedNet(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.stage0 = Block(3, 8, 2)
+                self.stage1 = nn.Sequential(ListedBlock(8, 2), ListedBlock(8, 1))
+                self.linear = nn.Linear(8, 4)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.linear(self.stage1(self.stage0(x)).mean((2, 3)))
+
         torch.manual_seed(0)
-        net = Net().eval()
-        _randomise_norms(net)
-        return [Example(net, (torch.randn(2, 3, 16, 16),))]
+        nets = [Net().eval(), ListedNet().eval()]
+        for net in nets:
+            _randomise_norms(net)
+        return [Example(net, (torch.randn(2, 3, 16, 16),)) for net in nets]
