@@ -11,6 +11,12 @@ other (DarkNet's 1x1-then-3x3 bottleneck): no match. The branches are told apart
 norm are called directly, so a branch class the checkpoint cannot describe further (with or
 without a trailing activation) never decides what the block computes. The blocks built without
 the identity branch halve the resolution (analyze/strides.py's branch_downsamplers).
+
+The kxk branches may be K of them in a list (apple's ml-mobileone `rbr_conv`, timm's
+MobileOneBlock `conv_kxk`), depthwise or dense alike, beside the 1x1 and the identity norm, each
+optional; a list alone is summed where what reads the block takes one branch's width
+(analyze/joins.py). A kxk list beside a 1x1 that keeps the width with no identity norm could
+still run in turn: that class says guessed.
 """
 
 from __future__ import annotations

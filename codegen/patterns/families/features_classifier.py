@@ -7,6 +7,10 @@ SqueezeNet: `features`, then `classifier`):
     return classifier(torch.flatten(x, 1))
   or, with a conv head (SqueezeNet's `classifier` = [Dropout, 1x1 conv to the classes]):
     return mean(act(classifier(x)), (2, 3))   # its ReLU and global pool past its last key
+  or, with a pre-logits MLP written as convs beside a Linear head (timm's VGG `pre_logits`
+  ConvMlp, a Caffe port's fc6/fc7): its first conv covers the trunk's last map (stride 1, no
+  padding: a fully connected layer as a conv), each conv a hidden layer, activated:
+    return head(mean(act(fc2(act(fc1(x)))), (2, 3)))
 
 What the trunk's layers are tells which code wrote it, and so what its empty slots and its
 first conv are (torchvision's models/alexnet.py, vgg.py, squeezenet.py):
@@ -119,8 +123,8 @@ def _conv_head(members, trunk, ctx: BlockContext):
             continue
         if linears[0].io.in_width != widths[-1]:
             continue
-        paths = [((conv_member.attr, c.attr) if conv_member.kind == "class" else
-                  (conv_member.attr, c.attr), c) for c in convs]
+        at = () if conv_member.kind == "builtin" else (conv_member.attr,)
+        paths = [(at + (c.attr,), c) for c in convs]
         return head, (paths, convs[0])
     return None
 
