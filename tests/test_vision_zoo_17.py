@@ -19,18 +19,17 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # From the keys alone (no config, no calibration). Measured blind when this zoo was written
 # (session 17, main at the session start (9f2a8a4) + the zoo, 2026-12-01, before any change made
 # for it; `python benchmarks/bench_vision_zoo.py 17`): 0 exact, 10 flagged, 0 WRONG, 0 crash.
-EXACT_FROM_KEYS: set[str] = set()
+# Session 18 (vis18): ml-mobileone's train-time branches, a `rbr_conv` list beside `rbr_scale`
+# and `rbr_skip`, are summed (blocks/branch_sum.py's listed branches) and the blocks without the
+# identity branch stride (analyze/strides.py's branch_block). timm's VGG `pre_logits` ConvMlp
+# is a conv head after the trunk (families/features_classifier.py): its 7x7 conv covers the map.
+EXACT_FROM_KEYS: set[str] = {"apple_mobileone", "timm_vgg_prelogits"}
 
-# Blind findings (2026-12-01), not fixed here; both rows are flagged (a block class missing), so
-# not WRONG. timm RegNetZ's grouped 3x3 (`stages.0.0.conv2_kxk.conv`: Conv2d(32, 32, 3, groups=4),
-# weight [32, 8, 3, 3]) is built as Conv2d(8, 32, 3): the 1x1 before it (`conv1_1x1`, 32 out) says
-# groups 4. ml-mobileone's depthwise 1x1 scale branch (`stage1.0.rbr_scale.conv`: Conv2d(8, 8, 1,
-# groups=8), weight [8, 1, 1, 1]) is built as Conv2d(1, 8, 1), though its sibling `rbr_conv`
-# 3x3 branches, reading the same input, are depthwise.
-KNOWN_GROUPS = {
-    "timm_regnetz": "grouped 3x3 conv2_kxk behind a 1x1 ConvNormAct read as ungrouped (zoo 17)",
-    "apple_mobileone": "depthwise 1x1 rbr_scale beside depthwise rbr_conv read as dense (zoo 17)",
-}
+# Blind findings (2026-12-01), fixed in session 18 (layers/conv_groups.py): timm RegNetZ's grouped
+# 3x3 (`conv2_kxk`, weight [32, 8, 3, 3]) reads what the 1x1 unit before it gives (rule 4: after a
+# sibling unit); ml-mobileone's depthwise 1x1 `rbr_scale` ([8, 1, 1, 1]) sits beside the depthwise
+# `rbr_conv` branches over one input (rule 5: a 1x1 branch beside a depthwise one).
+KNOWN_GROUPS: dict[str, str] = {}
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
     keys_tests(zoo, EXACT_FROM_KEYS, "--force", known_groups=KNOWN_GROUPS)

@@ -71,13 +71,19 @@ def _gate(convs: list[tuple[int, ...]]) -> bool:
 def _paths(node: KeyNode) -> tuple[int, list[int]] | None:
     """(W, the widths the paths give) of a block of two or more sibling paths holding convs and
     reading one width, each giving W; None for anything else."""
-    if node.tensors or len(node.children) < 2:
+    if node.tensors or not node.children:
         return None
     width = reads(node)
     if width is None:
         return None
     gives = []
-    for child in node.children.values():
+    children = list(node.children.values())
+    only = children[0] if len(children) == 1 else None
+    if only is not None and len(only.children) > 1 and all(is_index(n) for n in only.children):
+        # (a block holding only a list of paths side by side, each reading what enters:
+        # ml-mobileone's 1x1 blocks, K branches `rbr_conv.0..K-1` and nothing else)
+        children = list(children[0].children.values())
+    for child in children:
         convs = _convs(child)
         if convs and not _gate(convs) and reads(child) == width:
             gives.append(convs[-1][0])

@@ -547,12 +547,19 @@ def branch_block(node: KeyNode) -> tuple[list[KeyNode], bool] | None:
     kids = list(node.children.values())
     if node.tensors or len(kids) not in (2, 3):
         return None
+    # (kxk branches may sit in a list: ml-mobileone's `rbr_conv.0..K-1`, timm's `conv_kxk`)
+    listed = [k for k in kids if _conv_bn(k) is None and _items(k)]
+    listed = [k for k in listed if all(_conv_bn(i) is not None for i in _items(k))]
     convs = [c for k in kids if (c := _conv_bn(k)) is not None]
-    rest = [k for k in kids if _conv_bn(k) is None]
-    if len(convs) != 2 or len({conv_weight(c)[:2] for c in convs}) != 1:
+    convs += [_conv_bn(i) for k in listed for i in _items(k)]
+    rest = [k for k in kids if _conv_bn(k) is None and k not in listed]
+    count = len(convs) - sum(len(_items(k)) - 1 for k in listed)
+    if count != 2 or len({conv_weight(c)[:2] for c in convs}) != 1:
         return None
-    kernels = sorted(conv_weight(c)[2:] for c in convs)
-    if kernels[0] != (1, 1) or kernels[1][0] != kernels[1][1] or kernels[1][0] % 2 != 1:
+    kernels = sorted({conv_weight(c)[2:] for c in convs})
+    if len(kernels) != 2 or kernels[0] != (1, 1):
+        return None
+    if kernels[1][0] != kernels[1][1] or kernels[1][0] % 2 != 1:
         return None
     width = conv_weight(convs[0])[0]
     for k in rest:
@@ -561,7 +568,7 @@ def branch_block(node: KeyNode) -> tuple[list[KeyNode], bool] | None:
             k.children
             or mean is None
             or mean.shape != (width,)
-            or conv_weight(convs[0])[1] != width
+            or conv_weight(convs[0])[1] not in (width, 1)  # (1: depthwise, keeping the width)
         ):
             return None
     return convs, bool(rest)

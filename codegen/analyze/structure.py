@@ -23,6 +23,7 @@ from codegen.patterns.blocks.dual_path_block import WHY as DUAL_PATH_WHY
 from codegen.analyze.strides import (
     TF_EFFICIENTNET_EPS,
     avg_down_shortcuts,
+    branch_block,
     branch_downsamplers,
     darknet_downsamplers,
     deep_stem,
@@ -184,6 +185,8 @@ class StructureBuilder:
         stride 2. Other convs default to 1.
         The body's convs are the block's own or, beside the shortcut, those of one body Sequential
         (Hugging Face's `layer`), in index order."""
+        if branch_block(node) is not None:
+            return  # (a 1x1 branch beside kxk ones is no projection: branch_downsamplers)
         # By shapes first (a body named `residual`, pytorch-cifar100's, beside its `shortcut`;
         # fastai's `idpath`), then by name.
         shortcut = projection_path(node)

@@ -62,7 +62,7 @@ F_OPS = frozenset(
     "dropout group_norm batch_norm embedding normalize elu pad".split()
 )
 TENSOR_METHODS = frozenset(
-    "view size contiguous expand dim type_as expand_as view_as argmin".split()
+    "view size contiguous expand dim type_as expand_as view_as argmin new_zeros".split()
 )
 # aten name -> the graph's operator function ("add" prints `a + b`)
 OPERATOR_OPS = {

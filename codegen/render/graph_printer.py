@@ -59,6 +59,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "add_if_same_shape": ("add_if_same_shape", "helper:add_if_same_shape"),
     "add_to_first_channels": ("add_to_first_channels", "helper:add_to_first_channels"),
     "avg_pool_to": ("avg_pool_to", "helper:avg_pool_to"),  # blocks/norm_free_block.py
+    "pool_up_to": ("pool_up_to", "helper:pool_up_to"),  # families/features_classifier.py
     "input_if_same_shape": ("input_if_same_shape", "helper:input_if_same_shape"),
     "zero_padded_shortcut": ("zero_padded_shortcut", "helper:zero_padded_shortcut"),
     "tree_root_input": ("tree_root_input", "helper:tree_root_input"),  # aggregation_tree.py
@@ -505,7 +506,8 @@ class _Printer:
 
     def _module(self, path: tuple[str, ...]) -> str:
         if path and path[0] in self.loop_variables:  # an item of a loop's container
-            return path[0] + attr_path(path[1:])[len("self") :]
+            # (its own numbered members index it: `branch[0]`, never `getattr(branch, "0")`)
+            return path[0] + attr_path(("item",) + path[1:])[len("self.item") :]
         return attr_path(path)
 
 

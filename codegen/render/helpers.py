@@ -30,6 +30,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "center_crop_like": (),
     "zero_padded_shortcut": ("F",),
     "avg_pool_to": ("F",),
+    "pool_up_to": ("F",),
     "tree_root_input": (),
     "weight_standardized_conv2d": ("F",),
     "latent_as_map": (),
@@ -166,6 +167,14 @@ def avg_pool_to(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return x
     stride = (x.size(-1) + like.size(-1) - 1) // like.size(-1)
     return F.avg_pool2d(x, 2, stride, 0, True, False)
+''',
+    "pool_up_to": '''
+def pool_up_to(x: torch.Tensor, size: int) -> torch.Tensor:
+    """A map smaller than `size` on a side average-pooled up to it (timm's ConvMlp pre-logits: a
+    conv whose kernel covers the map needs at least its size); larger maps unchanged."""
+    if x.shape[-2] >= size and x.shape[-1] >= size:
+        return x
+    return F.adaptive_avg_pool2d(x, (max(size, x.shape[-2]), max(size, x.shape[-1])))
 ''',
     "add_if_same_shape": '''
 def add_if_same_shape(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

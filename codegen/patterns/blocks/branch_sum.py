@@ -11,6 +11,12 @@ other (DarkNet's 1x1-then-3x3 bottleneck): no match. The branches are told apart
 norm are called directly, so a branch class the checkpoint cannot describe further (with or
 without a trailing activation) never decides what the block computes. The blocks built without
 the identity branch halve the resolution (analyze/strides.py's branch_downsamplers).
+
+The kxk branches may be K of them in a list (apple's ml-mobileone `rbr_conv`, timm's
+MobileOneBlock `conv_kxk`), depthwise or dense alike, beside the 1x1 and the identity norm, each
+optional; a list alone is summed where what reads the block takes one branch's width
+(analyze/joins.py). A kxk list beside a 1x1 that keeps the width with no identity norm could
+still run in turn: that class says guessed.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import instance_widths, unit
-from codegen.patterns.blocks._path_join import CONCAT, joined
+from codegen.patterns.blocks._path_join import CONCAT, SUM, joined
 
 
 def _widens_elsewhere(cls, attrs: list[str]) -> bool:
@@ -37,17 +43,71 @@ def _widens_elsewhere(cls, attrs: list[str]) -> bool:
     return any(len(set(w)) == 1 and None not in w[0] and w[0][0] != w[0][1] for w in ios)
 
 
+def _listed_unit(m, ctx: BlockContext):
+    """The conv-norm unit every item of a list member is (one shape for all), else None."""
+    if m.kind not in ("repeat", "modulelist", "sequential") or not m.children:
+        return None
+    found = [unit(c, ctx, prefix=(m.attr,)) for c in m.children]
+    if any(u is None or not u.norm for u in found):
+        return None
+    shapes = {(u.in_width, u.out_width, str(u.kernel), str(u.groups), u.conv[2:], u.norm[2:])
+              for u in found}
+    return found[0] if len(shapes) == 1 else None
+
+
+def _widens_elsewhere_listed(cls, lists) -> bool:
+    """_widens_elsewhere for list members: some instance of the class reads one width and gives
+    another."""
+    return _widens_elsewhere(cls, [m.attr for m, _ in lists])
+
+
+def _identity(rest, c_in, c_out):
+    """The identity branch's norm attribute, None where there is none, False where the one
+    other member cannot be it (not a norm of the block's kept width)."""
+    if not rest:
+        return None
+    norm = rest[0]
+    if norm.kind != "builtin" or family(norm) != "norm" or c_in != c_out:
+        return False
+    if norm.io is None or norm.io.in_width != c_out:
+        return False
+    return norm.attr
+
+
+def _pins(units, ctx, listed: bool = False) -> list:
+    """A branch class's own forward ends at its norm: the activation runs after the sum."""
+    pins = []
+    for m, _ in units:
+        for item in m.children if listed else [m]:
+            if item.kind != "class" or (branch := ctx.classes.get(item.type_name)) is None:
+                continue
+            pins += [
+                (c.path, "activation", "identity", "a branch of a re-parameterisable block")
+                for c in branch.forward.choices
+                if c.name == "activation" and c.source == "default" and c.value != "identity"
+            ]
+    return pins
+
+
 class BranchSum(BlockPattern):
     role = "RepBlock"
     priority = 20
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) not in (2, 3):
+        if tensors(cls) or len(members) not in (1, 2, 3, 4):
             return None
-        units = [(m, u) for m in members if (u := unit(m, ctx)) is not None and u.norm]
-        rest = [m for m in members if m not in [m for m, _ in units]]
-        if len(units) != 2 or len(rest) > 1 or joined(cls, ctx) == CONCAT:
+        lists = [(m, u) for m in members if (u := _listed_unit(m, ctx)) is not None]
+        listed = [m for m, _ in lists]
+        units = [
+            (m, u)
+            for m in members
+            if m not in listed and (u := unit(m, ctx)) is not None and u.norm
+        ]
+        rest = [m for m in members if m not in listed and m not in [m for m, _ in units]]
+        if lists:
+            return self._match_listed(cls, ctx, members, units, lists, rest)
+        if len(members) == 1 or len(units) != 2 or len(rest) > 1 or joined(cls, ctx) == CONCAT:
             return None  # (what reads the block takes both branches' widths: side by side)
         widths = {(u.in_width, u.out_width) for _, u in units}
         kernels = sorted(((u.kernel,) if isinstance(u.kernel, int) else u.kernel) for _, u in units)
@@ -61,42 +121,82 @@ class BranchSum(BlockPattern):
             # CSPNet's 1x1-then-3x3 bottleneck): side by side only where the widths cannot chain
             # (in this instance or another of the class) or the identity batch norm is there.
             return None
-        identity = None
-        if rest:
-            norm = rest[0]
-            if norm.kind != "builtin" or family(norm) != "norm" or c_in != c_out:
-                return None
-            if norm.io is None or norm.io.in_width != c_out:
-                return None
-            identity = norm.attr
-        activation = ctx.choose(
-            cls,
-            units[0][0].attr,
-            "activation",
-            "relu",
-            act.alternatives("relu", conv=True),
-            "after the branches' sum",
+        identity = _identity(rest, c_in, c_out)
+        if identity is False:
+            return None
+        activation = self._activation(cls, ctx, units[0][0].attr)
+        found = ([(u.conv, u.norm) for _, u in units], identity, [])
+        return Match(self, len(members) + 2, found, [activation], pins=_pins(units, ctx))
+
+    def _match_listed(self, cls, ctx, members, units, lists, rest) -> Match | None:
+        """Branches held in a list (apple's ml-mobileone `rbr_conv`, timm's MobileOneBlock
+        `conv_kxk`: K kxk conv-norm units over-parameterising one conv), beside a 1x1 unit and an
+        identity norm, each optional. Side by side where the widths cannot chain (each reads
+        what it does not give), where the identity norm is there, or where a 1x1 unit of the
+        same widths and groups sits beside kxk ones (the re-parameterisable layout; a chain of
+        kxk units then a 1x1 could read the same, so the class says guessed there)."""
+        if len(units) > 1 or len(rest) > 1 or joined(cls, ctx) == CONCAT:
+            return None
+        if any(m.kind == "sequential" and len(m.children) > 1 for m, _ in lists) and not rest:
+            return None  # (a Sequential of several runs them in turn, but beside an identity)
+        every = [u for _, u in units] + [u for _, u in lists]
+        if len({(u.in_width, u.out_width, str(u.groups)) for u in every}) != 1:
+            return None
+        c_in, c_out = every[0].in_width, every[0].out_width
+        if c_in is None or c_out is None:
+            return None
+        kernels = {(u.kernel,) if isinstance(u.kernel, int) else tuple(u.kernel) for u in every}
+        if any(k[0] % 2 != 1 for k in kernels) or (units and units[0][1].kernel not in (1, (1, 1))):
+            return None
+        identity = _identity(rest, c_in, c_out)
+        if identity is False:
+            return None
+        several = len(lists) > 1 or units or any(m.kind == "repeat" or len(m.children) > 1
+                                                    for m, _ in lists)
+        if not several or (len(members) == 1 and joined(cls, ctx) != SUM):
+            return None  # (a list alone: summed only where what reads the block proves it)
+        guessed = ""
+        if c_in == c_out and identity is None and not _widens_elsewhere_listed(cls, lists):
+            if not units or len(kernels) < 2:
+                return None  # (a list of units keeping the width: a chain as well)
+            guessed = (
+                "kxk branches in a list beside a 1x1 of the same widths, summed (ml-mobileone's "
+                "re-parameterisable layout); with no identity norm and the width kept, they could "
+                "run one after the other"
+            )
+        activation = self._activation(cls, ctx, (units or lists)[0][0].attr)
+        found = ([(u.conv, u.norm) for _, u in units], identity, [(m.attr, u) for m, u in lists])
+        pins = _pins(units, ctx) + _pins(lists, ctx, listed=True)
+        return Match(self, len(members) + 2, found, [activation], pins=pins, guessed=guessed)
+
+    def _activation(self, cls, ctx, at: str):
+        return ctx.choose(
+            cls, at, "activation", "relu", act.alternatives("relu", conv=True), "after the branches' sum"
         )
-        found = ([(u.conv, u.norm) for _, u in units], identity)
-        # A branch class's own forward ends at its norm: the activation runs after the sum.
-        pins = [
-            (c.path, "activation", "identity", "a branch of a re-parameterisable block")
-            for m, _ in units
-            if m.kind == "class" and (branch := ctx.classes.get(m.type_name)) is not None
-            for c in branch.forward.choices
-            if c.name == "activation" and c.source == "default" and c.value != "identity"
-        ]
-        return Match(self, len(members) + 2, found, [activation], pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        branches, identity = match.found
+        branches, identity, lists = match.found
         x = g.input("x")
         out = None
         for conv, norm in branches:
-            y = g.call_module(norm, g.call_module(conv, x, inline=True), inline=True)
+            y = g.call_module(norm, g.call_module(conv, x, inline=True), inline=True, name="out")
             out = y if out is None else g.call_function("add", out, y, inline=True)
         if identity is not None:
-            out = g.call_function("add", out, g.call_module((identity,), x, inline=True))
+            y = g.call_module((identity,), x, inline=out is not None, name="out")
+            out = y if out is None else g.call_function("add", out, y, name="out")
+        if out is None:  # (a list alone: the sum starts from a broadcast zero)
+            out = g.call_method(
+                "new_zeros", x, (), name="out", comment="the branches' sum starts at zero"
+            )
+        for attr, u in lists:
+            body = Graph()
+            total, xb = body.input("out"), body.input("x")
+            conv, norm = ("branch",) + u.conv[2:], ("branch",) + u.norm[2:]
+            y = body.call_module(norm, body.call_module(conv, xb, inline=True), inline=True)
+            body.output(body.call_function("add", total, y))
+            out = g.loop(
+                (("branch", (attr,)),), body, out, x, name="out", comment="each branch, summed"
+            )
         g.output(act.apply(g, match.choices[0].value, out, name="out", inline=True))
 
     @staticmethod
@@ -136,7 +236,39 @@ class BranchSum(BlockPattern):
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 return self.linear(self.stage1(self.stage0(x)).mean((2, 3)))
 
+        class ListedBlock(nn.Module):  # apple/ml-mobileone MobileOneBlock, depthwise, K = 2
+            def __init__(self, c: int, stride: int) -> None:
+                super().__init__()
+                self.rbr_skip = nn.BatchNorm2d(c) if stride == 1 else None
+                self.rbr_conv = nn.ModuleList(
+                    [conv_bn(c, c, 3, stride) for _ in range(2)]
+                )
+                self.rbr_scale = conv_bn(c, c, 1, stride)
+                for unit in [*self.rbr_conv, self.rbr_scale]:  # depthwise, as ml-mobileone's
+                    conv = unit.conv
+                    unit.conv = nn.Conv2d(c, c, conv.kernel_size, stride, conv.padding, groups=c,
+                                          bias=False)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                out = self.rbr_scale(x)
+                if self.rbr_skip is not None:
+                    out = out + self.rbr_skip(x)
+                for branch in self.rbr_conv:
+                    out = out + branch(x)
+                return torch.relu(out)
+
+        class ListedNet(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.stage0 = Block(3, 8, 2)
+                self.stage1 = nn.Sequential(ListedBlock(8, 2), ListedBlock(8, 1))
+                self.linear = nn.Linear(8, 4)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.linear(self.stage1(self.stage0(x)).mean((2, 3)))
+
         torch.manual_seed(0)
-        net = Net().eval()
-        _randomise_norms(net)
-        return [Example(net, (torch.randn(2, 3, 16, 16),))]
+        nets = [Net().eval(), ListedNet().eval()]
+        for net in nets:
+            _randomise_norms(net)
+        return [Example(net, (torch.randn(2, 3, 16, 16),)) for net in nets]

@@ -7,6 +7,10 @@ SqueezeNet: `features`, then `classifier`):
     return classifier(torch.flatten(x, 1))
   or, with a conv head (SqueezeNet's `classifier` = [Dropout, 1x1 conv to the classes]):
     return mean(act(classifier(x)), (2, 3))   # its ReLU and global pool past its last key
+  or, with a pre-logits MLP written as convs beside a Linear head (timm's VGG `pre_logits`
+  ConvMlp, a Caffe port's fc6/fc7): its first conv covers the trunk's last map (stride 1, no
+  padding: a fully connected layer as a conv), each conv a hidden layer, activated:
+    return head(mean(act(fc2(act(fc1(x)))), (2, 3)))
 
 What the trunk's layers are tells which code wrote it, and so what its empty slots and its
 first conv are (torchvision's models/alexnet.py, vgg.py, squeezenet.py):
@@ -96,6 +100,51 @@ def _head(m, channels: int) -> tuple[str, int] | None:
     return None
 
 
+def _conv_head(members, trunk, ctx: BlockContext):
+    """(the Linear head, ([(path, conv)...], the first conv)) where, beside the trunk, one member
+    holds only bare convs that chain from the trunk's width, the first wider than 1x1 and the
+    rest 1x1 (a pre-logits MLP written as convs: timm's VGG `pre_logits` ConvMlp, VGG's fc6/fc7
+    as convs), and the other holds Linears reading what the last conv gives; else None."""
+    rest = [m for m in members if m is not trunk]
+    for conv_member, head in (rest, rest[::-1]):
+        convs = _members_of(conv_member, ctx)
+        linears = _members_of(head, ctx)
+        if not convs or not linears:
+            continue
+        if any(family(c) != "conv" or c.io is None or c.io.ndim != 2 for c in convs):
+            continue
+        if any(family(c) != "linear" or c.io is None for c in linears):
+            continue
+        widths = [trunk.io.out_width] + [c.io.out_width for c in convs]
+        if any(c.io.in_width != w for c, w in zip(convs, widths)):
+            continue
+        kernels = [conv_kernel(c) for c in convs]
+        if kernels[0] in (1, (1, 1)) or any(k not in (1, (1, 1)) for k in kernels[1:]):
+            continue
+        if linears[0].io.in_width != widths[-1]:
+            continue
+        at = () if conv_member.kind == "builtin" else (conv_member.attr,)
+        paths = [(at + (c.attr,), c) for c in convs]
+        return head, (paths, convs[0])
+    return None
+
+
+def _members_of(m, ctx: BlockContext) -> list:
+    """The keyed builtin layers a member holds: a Sequential's items, a class's own members (none
+    of them classes), or the member itself where it is a layer."""
+    if m.kind == "builtin":
+        return [m]
+    if m.kind == "sequential":
+        inner = _keyed(m)
+    elif m.kind == "class" and (cls := ctx.classes.get(m.type_name)) is not None:
+        if tensors(cls):
+            return []
+        inner = [c for c in modules(cls) if c.kind != "placeholder"]
+    else:
+        return []
+    return inner if all(c.kind == "builtin" for c in inner) else []
+
+
 def _family(trunk, ctx: BlockContext) -> str | None:
     keyed = _keyed(trunk)
     convs = [c for c in keyed if c.kind == "builtin" and family(c) == "conv"]
@@ -149,14 +198,21 @@ class FeaturesClassifier(BlockPattern):
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) != 2 or any(m.kind != "sequential" for m in members):
+        if tensors(cls) or len(members) not in (2, 3):
             return None
-        trunks = [m for m in members if _trunk(m, ctx)]
+        trunks = [m for m in members if m.kind == "sequential" and _trunk(m, ctx)]
         if len(trunks) != 1:
             return None
         trunk = trunks[0]
-        head = next(m for m in members if m is not trunk)
-        shape = _head(head, trunk.io.out_width)
+        if len(members) == 3:
+            conv_head = _conv_head(members, trunk, ctx)
+            if conv_head is None:
+                return None
+            head, convs = conv_head
+            shape = ("conv_head", convs)
+        else:
+            head = next(m for m in members if m is not trunk)
+            shape = _head(head, trunk.io.out_width) if head.kind == "sequential" else None
         if shape is None:
             return None
         name = _family(trunk, ctx)
@@ -179,7 +235,15 @@ class FeaturesClassifier(BlockPattern):
         if pooled.value != "none":
             trailing.append(("pool", pooled.value))
         kind, side = shape
-        if kind == "linear":
+        if kind == "conv_head":
+            # Each conv of the head is a hidden layer (the Linear after it gives the logits):
+            # activated, as timm's ConvMlp (`act1`, `act2`) and torchvision's classifier are.
+            after = _activation(cls, ctx, side[0][0], "after each conv of the pre-logits head")
+            pooling = ctx.choose(cls, head.attr, "pooling", "mean", ["amax"], f"before {head.attr}")
+            choices += [after, pooling]
+            kernel = conv_kernel(side[1])
+            ending = (after.value, pooling.value, kernel[0] if isinstance(kernel, tuple) else kernel)
+        elif kind == "linear":
             grid = ctx.choose(
                 cls,
                 head.attr,
@@ -197,6 +261,12 @@ class FeaturesClassifier(BlockPattern):
             ending = (after.value, pooling.value)
         found = (trunk.attr, trailing, head.attr, kind, side, ending, trunk.io.out_width)
         pins = _pins(trunk, name)
+        if kind == "conv_head":
+            first = side[1]  # covers the trunk's last map whole: no padding, stride 1
+            why = "a fully connected layer as a conv (VGG's fc6; timm's ConvMlp pre-logits)"
+            pins += [p for p in (arg_pin(first, "stride", 1, why), arg_pin(first, "padding", 0, why))
+                     if p is not None]
+            found = found[:4] + (tuple(path for path, _ in side[0]),) + found[5:]
         return Match(self, len(members), found, choices, guessed=GUESSED, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -207,6 +277,15 @@ class FeaturesClassifier(BlockPattern):
                 x = act.apply(g, value, x)
             else:
                 x = _pool(g, value, x, f"the pool ending {trunk}")
+        if kind == "conv_head":
+            activation, pooling, kernel = ending
+            if kernel > 1:  # (a smaller map, as timm's ConvMlp does, is pooled up to the kernel)
+                x = g.call_function("pool_up_to", x, kernel, comment="at least the kernel's size")
+            for path in side:
+                x = act.apply(g, activation, g.call_module(path, x, inline=True))
+            x = g.call_method(pooling, x, kwargs={"dim": (2, 3)}, comment="global pool")
+            g.output(g.call_module((head,), x))
+            return
         if kind == "linear":
             if ending != "none":
                 fn = "adaptive_max_pool" if ending == "adaptive_max" else "adaptive_avg_pool"

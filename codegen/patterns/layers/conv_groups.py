@@ -22,7 +22,16 @@ grouped reading fits and the split one does not:
    not what the conv gives), or whose sibling unit of the same member names proves the norm runs
    first (one class: timm's BnActConv2d), normalises what the conv reads.
 
-A weight reading one channel per group ([C, 1, k, k]) is left to layers/conv.py's depthwise rule.
+4. after a sibling unit: in a chain of single-conv units (a ConvNormAct each: timm's byobnet and
+   RegNet `conv1`, `conv2`, `conv3`; torchvision's RegNet `f.a`, `f.b`, `f.c`; a numbered
+   Sequential of them), ordered by the numbers in their names, a squeeze-excite gate (1x1s that
+   give back the width they read) being no step, the unit after one giving W reads W, unless
+   (named units) what it reads is a width a sibling gives or the siblings read alongside it (the
+   shared input of side-by-side branches: Inception's, whose names number kernels); its conv is
+   grouped where the unit after it reads what it gives (a split would concatenate the rest).
+
+A weight reading one channel per group ([C, 1, k, k]) is left to layers/conv.py's depthwise rule,
+and a 1x1 one ([C, 1, 1, 1]) beside such a branch to `depthwise_branch_groups` (rule 5).
 
 `split_lists` reads the split side: a numbered list of bare convs whose outputs together are as
 wide as a norm beside it is one tensor split across them (blocks/split_concat.py builds it).
@@ -33,7 +42,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from codegen.patterns.layers.conv import _conv_kernel
+from codegen.patterns.layers.conv import ENTRY, _conv_kernel, rgb_entries
 from codegen.safetext import is_index
 
 if TYPE_CHECKING:
@@ -186,6 +195,73 @@ def _after_norm(node: KeyNode, found: dict[str, int]) -> None:
                 found[conv.path] = g
 
 
+def _gate(convs: list[tuple[KeyNode, tuple[int, ...]]]) -> bool:
+    """Whether a member's convs are a squeeze-excite gate: 1x1s through a narrower width that give
+    back the width they read (the gate multiplies its input, so the chain passes through it)."""
+    if len(convs) < 2 or any(w[2:] != (1, 1) for _, w in convs):
+        return False
+    return convs[0][1][1] == convs[-1][1][0] and any(w[0] < convs[0][1][1] for _, w in convs[:-1])
+
+
+def _after_sibling(node: KeyNode, found: dict[str, int]) -> None:
+    """Rule 4: the conv of a single-conv unit reading a fraction of what the unit before it gives.
+    Only names carrying a number order the steps (`conv1_1x1` before `conv2_kxk`); a member named
+    without one (a `downsample`, a `shortcut`) is no step of the chain, only a sibling."""
+    members = [(n, _convs(node.children[n])) for n in sorted(node.children, key=_order)]
+    members = [(n, convs) for n, convs in members if convs and not _gate(convs)]
+    chain = [(n, convs) for n, convs in members if re.search(r"\d", n)]
+    units = [(n, convs[0]) for n, convs in chain if len(convs) == 1]
+    if len(units) < 3 or len(units) != len(chain):
+        return
+    numbered = all(is_index(n) for n in node.children)
+    unnumbered = [convs for n, convs in members if not re.search(r"\d", n)]
+    for (_, (_, a)), (_, (conv, w)), (_, (_, c)) in zip(units, units[1:], units[2:]):
+        g = _grouped(a[0], w)
+        if g is None or conv.path in found or c[1] != w[0]:
+            continue
+        # What reaches it is the unit before's (a numbered list runs in its order), unless named
+        # siblings give that narrower width or read it too (besides the first unit: it reads
+        # what enters, as the chain does): side-by-side branches over what enters the block.
+        others = [x for _, (n, x) in units if n is not conv]
+        others_read = [x[1] for x in others[1:]] + [cs[0][1][1] for cs in unnumbered]
+        others_give = [x[0] for x in others] + [cs[-1][1][0] for cs in unnumbered]
+        if not numbered and w[1] in others_read + others_give:
+            continue
+        found[conv.path] = g
+
+
+def depthwise_branch_groups(root: KeyNode) -> dict[str, int]:
+    """Rule 5: conv path -> groups for a 1x1 conv [C, 1, 1, 1] beside a depthwise branch [C, 1, k, k]
+    giving the same width: branches side by side over one C-wide input, summed (apple's
+    ml-mobileone `rbr_scale` beside `rbr_conv`, RepViT's RepVGGDW `conv1` beside `conv`, timm's
+    MobileOneBlock `conv_scale` beside `conv_kxk`): the depthwise conv reads C channels, so the 1x1
+    beside it does, one per group. In a chain (a 1x1 then the depthwise conv) the 1x1 would read
+    one channel: only where a grayscale image enters, which a stem-like path and no RGB entry
+    elsewhere say (layers/conv.py's depthwise rule reads it so)."""
+    found: dict[str, int] = {}
+    stems_read_rgb = bool(rgb_entries(root))
+    for node in root.walk():
+        branches = []
+        for child in node.children.values():
+            items = child.children.values() if child.children and all(
+                is_index(n) for n in child.children
+            ) else [child]
+            for item in items:
+                convs = _convs(item)
+                if len(convs) == 1:
+                    branches.append(convs[0])
+        depthwise = {w[0] for _, w in branches if w[1] == 1 and w[2:] != (1, 1) and w[0] > 1}
+        if any(w[0] == 1 for _, w in branches):
+            continue  # (a 1-channel width is given here: a 1x1 may read it)
+        for conv, w in branches:
+            if w[1:] != (1, 1, 1) or w[0] not in depthwise or conv.path in found:
+                continue
+            stem = all(ENTRY.fullmatch(s) for s in conv.path.split(".")[:-1])
+            if not stem or stems_read_rgb:
+                found[conv.path] = w[0]
+    return found
+
+
 def branch_input_groups(root: KeyNode) -> dict[str, int]:
     """Conv path -> groups for the separable branches of a cell that reads a narrower width than
     they give (pytorch-cifar's PNASNet cell at a stride-2 step: `SepConv(8, 16, 7, groups=8)`, a
@@ -284,6 +360,7 @@ def reached_groups(root: KeyNode) -> dict[str, int]:
     found: dict[str, int] = {}
     for node in root.walk():
         _after_norm(node, found)
+        _after_sibling(node, found)
         names = list(node.children)
         if names and all(is_index(n) for n in names):
             out = None
@@ -297,9 +374,15 @@ def reached_groups(root: KeyNode) -> dict[str, int]:
 def planned_groups(root: KeyNode) -> dict[str, int]:
     """Conv path -> groups for every conv whose groups the structure proves beyond its own weight:
     the width reaching it (reached_groups), separable branches over a narrower cell input
-    (branch_input_groups), grouped 1x1s around a depthwise conv (pointwise_groups). The one
-    table layers/conv.py reads (LayerContext.planned_groups)."""
-    return {**reached_groups(root), **pointwise_groups(root), **branch_input_groups(root)}
+    (branch_input_groups), grouped 1x1s around a depthwise conv (pointwise_groups), a 1x1 branch
+    beside a depthwise one (depthwise_branch_groups). The one table layers/conv.py reads
+    (LayerContext.planned_groups)."""
+    return {
+        **depthwise_branch_groups(root),
+        **reached_groups(root),
+        **pointwise_groups(root),
+        **branch_input_groups(root),
+    }
 
 
 SPLIT_LIST = "split_list"  # structural key: a numbered list of convs over one split tensor
