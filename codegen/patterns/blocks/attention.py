@@ -125,7 +125,8 @@ ENCODER_TYPES = (
 # Text encoders that attend only to earlier positions, as decoders do (CLIP's text tower).
 # tf15: Phi-4 multimodal's vision tower too: its attention sets is_causal, which the library's
 # default SDPA path applies wherever no padding mask is built (every patch real), eager does not.
-CAUSAL_ENCODER_TYPES = ("clip_text_model", "phi4_multimodal_vision")
+# tf18: MetaCLIP 2's text tower, a copy of CLIP's (tests/test_config_readings.py compares it).
+CAUSAL_ENCODER_TYPES = ("clip_text_model", "phi4_multimodal_vision", "metaclip_2_text_model")
 ROTARY_TYPES = (
     "llama",
     "mistral",

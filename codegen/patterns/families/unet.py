@@ -91,9 +91,6 @@ class UNet(BlockPattern):
             return None
         if 1 + sum(kept) != sum(taken):
             return None
-        unsupported = _unsupported(ctx)
-        if unsupported:
-            return Match(self, len(members), missing=unsupported)
         center = ctx.choose(
             cls, conv_in.attr, "center_input", False, [True], "the sample mapped to 2 * x - 1"
         )
@@ -257,14 +254,6 @@ DDPM_TIME_LAYOUT = "the DDPM port's get_timestep_embedding (`temb.dense`) by con
 def _ddpm_time_layout(time, ctx: BlockContext) -> bool:
     own = ctx.classes.get(time.type_name) if time.kind == "class" else None
     return time.attr == "temb" and own is not None and [m.attr for m in modules(own)] == ["dense"]
-
-
-def _unsupported(ctx: BlockContext) -> str:
-    """Settings config.json records that this forward does not compute: named, never ignored."""
-    scale = ctx.resolver.evidence("mid_block_scale_factor")
-    if scale is not None and scale[1] != 1:
-        return f"a U-Net whose middle block rescales its output ({scale[0]} = {scale[1]})"
-    return ""
 
 
 # How class_embedding reads the labels: config.json's class_embed_type, where it has one.

@@ -1,0 +1,129 @@
+"""Config-sweep readings (tf18): what a `...WithProjection` tower returns, and the U-Net settings
+config.json records that no tensor shows, each compared with the library's own forward.
+
+- A CLIP-style tower beside its projection returns the projected embedding its class computes:
+  a causal text tower pooled at its end-of-text token (config.json's eos_token_id), a vision
+  tower's class token through its post_layernorm. CLIP and MetaCLIP 2 (whose code reads an
+  end-of-text id of 2 as the id itself, where CLIP reads it as the largest id: guessed there).
+- diffusers' `center_input_sample` (2 * sample - 1 before conv_in) and `mid_block_scale_factor`
+  (each middle resnet's output divided by it, and each plain attention's; a cross-attending
+  transformer's is not), on UNet2DModel and UNet2DConditionModel.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.library_compare import assert_exact, assert_trusted, generate_for
+from tests.tiny_configs import DENSE, IMAGE
+
+TOWERS = {
+    "clip_text": ("CLIPTextModelWithProjection", "CLIPTextConfig", {**DENSE, "eos_token_id": 99}),
+    "clip_text_legacy_eos": (
+        "CLIPTextModelWithProjection",
+        "CLIPTextConfig",
+        {**DENSE, "eos_token_id": 2, "projection_dim": 16},
+    ),
+    "metaclip_2_text": (
+        "MetaClip2TextModelWithProjection",
+        "MetaClip2TextConfig",
+        {**DENSE, "eos_token_id": 99, "projection_dim": 16},
+    ),
+    "clip_vision": (
+        "CLIPVisionModelWithProjection",
+        "CLIPVisionConfig",
+        {**IMAGE, "intermediate_size": 64, "projection_dim": 16},
+    ),
+    "metaclip_2_vision": (
+        "MetaClip2VisionModelWithProjection",
+        "MetaClip2VisionConfig",
+        {**IMAGE, "intermediate_size": 64},
+    ),
+}
+
+
+def _text(reference):
+    torch.manual_seed(1)
+    ids = torch.randint(3, 99, (2, 11))
+    ids[0, 6] = ids[1, 9] = reference.config.eos_token_id  # each text ends at its own place
+    return (ids,)
+
+
+@pytest.mark.parametrize("name", sorted(TOWERS))
+def test_projected_tower_returns_its_embedding(name, tmp_path):
+    model_cls, config_cls, config = TOWERS[name]
+    reference, ours, source = generate_for(tmp_path, model_cls, config_cls, config)
+    assert_trusted(source)
+    if "vision" in name:
+        torch.manual_seed(1)
+        inputs, read = (torch.randn(2, 3, 32, 32),), "image_embeds"
+    else:
+        inputs, read = _text(reference), "text_embeds"
+    with torch.no_grad():
+        want = getattr(reference(*inputs), read)
+    assert_exact(ours, want, *inputs)
+
+
+def test_an_end_of_text_id_of_2_outside_clip_is_guessed(tmp_path):
+    """MetaCLIP 2 pools at the id 2 itself; the file says what it rests on and is exact here,
+    where 2 is also the largest id of each text."""
+    config = {**DENSE, "eos_token_id": 2, "projection_dim": 16}
+    reference, ours, source = generate_for(
+        tmp_path, "MetaClip2TextModelWithProjection", "MetaClip2TextConfig", config
+    )
+    assert "an end-of-text id of 2 means the largest id" in " ".join(source.split())
+
+
+UNET = dict(
+    sample_size=16,
+    in_channels=3,
+    out_channels=3,
+    block_out_channels=(16, 32),
+    layers_per_block=1,
+    norm_num_groups=8,
+    down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+    up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+)
+CONDITIONAL = dict(
+    sample_size=16,
+    in_channels=4,
+    out_channels=4,
+    block_out_channels=(16, 32),
+    layers_per_block=1,
+    norm_num_groups=8,
+    cross_attention_dim=24,
+    attention_head_dim=4,
+    down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+)
+UNETS = {
+    "unet2d_centred_and_mid_scaled": ("UNet2DModel", UNET, {"center_input_sample": True}),
+    "unet2d_mid_scaled": ("UNet2DModel", UNET, {"mid_block_scale_factor": 2**0.5}),
+    "unet2d_condition_mid_scaled": (
+        "UNet2DConditionModel",
+        CONDITIONAL,
+        {"mid_block_scale_factor": 2.0, "center_input_sample": True},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNETS))
+def test_unet_settings_from_config_json(name, tmp_path):
+    import diffusers
+
+    from tests.generated_module import generate_from_folder
+    from tests.redraw import unit_scale
+
+    model_cls, base, changes = UNETS[name]
+    torch.manual_seed(0)
+    reference = unit_scale(getattr(diffusers, model_cls)(**base, **changes).eval())
+    source, ours = generate_from_folder(tmp_path, reference, "--quiet")
+    assert "Forward trust: guessed" not in source and "Forward trust: missing" not in source
+    torch.manual_seed(1)
+    inputs = (torch.rand(2, base["in_channels"], 16, 16), torch.tensor([3, 700]))
+    if "cross_attention_dim" in base:
+        inputs += (torch.randn(2, 7, base["cross_attention_dim"]),)
+    with torch.no_grad():
+        want = reference(*inputs).sample
+    assert_exact(ours, want, *inputs)
