@@ -127,3 +127,24 @@ def test_unet_settings_from_config_json(name, tmp_path):
     with torch.no_grad():
         want = reference(*inputs).sample
     assert_exact(ours, want, *inputs)
+
+
+def test_a_layer_kind_whose_rotary_table_is_null_does_not_rotate(tmp_path):
+    """Beam's rope_parameters {"full_attention": null, "sliding_attention": {...}}: its
+    full-attention layers apply no rotary (its code skips them where the table is None). The file
+    reads it (rotary of width 0 there) and uses the key; Beam stays flagged for what it does
+    besides (a depth-scaled residual, position-dependent query scaling in those layers)."""
+    from benchmarks.sweep_library import build
+    from tests.generated_module import generate_from_folder
+    from tests.redraw import unit_scale
+
+    reference, _ = build("beam")
+    source, ours = generate_from_folder(tmp_path, unit_scale(reference), "--quiet")
+    flat = " ".join(source.split())
+    assert "full_freq = rope_frequencies(10000.0, 0, device)" in flat
+    assert "sets full_attention" not in flat
+    ids = torch.randint(2, 100, (2, 11))
+    with torch.no_grad():
+        want = reference(ids).logits
+        # before: 0.89 off (every layer rotated); the rest is the residual Beam scales by depth
+        assert (ours(ids) - want).abs().max() < 0.05
