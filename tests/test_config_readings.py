@@ -15,6 +15,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from benchmarks._families import _COND_UNET as CONDITIONAL
+from benchmarks._families import _UNET as UNET
 from tests.library_compare import assert_exact, assert_trusted, generate_for
 from tests.tiny_configs import DENSE, IMAGE
 
@@ -75,28 +77,6 @@ def test_an_end_of_text_id_of_2_outside_clip_is_guessed(tmp_path):
     assert "an end-of-text id of 2 means the largest id" in " ".join(source.split())
 
 
-UNET = dict(
-    sample_size=16,
-    in_channels=3,
-    out_channels=3,
-    block_out_channels=(16, 32),
-    layers_per_block=1,
-    norm_num_groups=8,
-    down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-    up_block_types=("AttnUpBlock2D", "UpBlock2D"),
-)
-CONDITIONAL = dict(
-    sample_size=16,
-    in_channels=4,
-    out_channels=4,
-    block_out_channels=(16, 32),
-    layers_per_block=1,
-    norm_num_groups=8,
-    cross_attention_dim=24,
-    attention_head_dim=4,
-    down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-)
 UNETS = {
     "unet2d_centred_and_mid_scaled": ("UNet2DModel", UNET, {"center_input_sample": True}),
     "unet2d_mid_scaled": ("UNet2DModel", UNET, {"mid_block_scale_factor": 2**0.5}),

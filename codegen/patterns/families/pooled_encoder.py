@@ -129,7 +129,12 @@ class PooledEncoder(BlockPattern):
             )
         elif pooling == "eos_token":
             x = g.call_function(
-                "eos_tokens", x, args[0], eos, name="pooled", comment="[batch, d_model]: end of text"
+                "eos_tokens",
+                x,
+                args[0],
+                eos,
+                name="pooled",
+                comment="[batch, d_model]: end of text",
             )
         if pooled_norm is not None:
             x = g.call_module((body, pooled_norm), x, name="pooled")
