@@ -78,8 +78,11 @@ def test_an_end_of_text_id_of_2_outside_clip_is_guessed(tmp_path):
 
 
 UNETS = {
-    "unet2d_centred_and_mid_scaled": ("UNet2DModel", UNET, {"center_input_sample": True}),
-    "unet2d_mid_scaled": ("UNet2DModel", UNET, {"mid_block_scale_factor": 2**0.5}),
+    "unet2d_centred_and_mid_scaled": (  # the middle block's attention divides too
+        "UNet2DModel",
+        UNET,
+        {"center_input_sample": True, "mid_block_scale_factor": 2**0.5},
+    ),
     "unet2d_condition_mid_scaled": (
         "UNet2DConditionModel",
         CONDITIONAL,
