@@ -3108,11 +3108,15 @@ def _main_output(out: Any) -> torch.Tensor:
     for name in (
         "logits",
         "logits_per_image",
+        # a `...WithProjection` tower's embedding (CLIP's text or image half): what its user
+        # holds it for, and what its generated file returns (set only where the class computes it)
+        "text_embeds",
+        "image_embeds",
         "last_hidden_state",
         "sample",
         "predicted_image_embedding",
         "pooler_output",  # DPR's encoders return only their pooled projection
     ):
-        if hasattr(out, name):
+        if getattr(out, name, None) is not None:
             return getattr(out, name)
     return out[0] if isinstance(out, tuple) else out

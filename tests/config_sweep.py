@@ -56,6 +56,9 @@ class Sweep:
     axes: dict[str, tuple]  # field -> values other than the base's
     # Keeps a drawn config valid (sizes that must agree); given and returning the keywords.
     fix: Callable[[dict], dict] = field(default=lambda kw: kw)
+    # The library output compared, by model class, where it is not the first one reference_call
+    # reads: the one whose computation the checkpoint's last stored layer belongs to.
+    outputs: dict[str, str] = field(default_factory=dict)
 
 
 ACTS = ("gelu", "relu", "gelu_new", "silu", "gelu_pytorch_tanh", "quick_gelu", "tanh")
@@ -505,6 +508,10 @@ SWEEPS: dict[str, Sweep] = {
             "hidden_sizes": ((8, 16, 24),),
         },
         _convnext_fix,
+        # the base model's final `layernorm` normalises only the pooled vector: its output is
+        # pooler_output (last_hidden_state is the stages' maps, before that norm); the file
+        # returns what its last stored layer computes
+        outputs={"ConvNextModel": "pooler_output"},
     ),
     "swin": Sweep(
         "transformers",
@@ -745,6 +752,9 @@ def measure(config: Config, folder: Path) -> Result:
     if "token_type_ids" in theirs and types:  # segment ids the config's table holds
         theirs["token_type_ids"] = theirs["token_type_ids"] % types
         positional = [v for k, v in theirs.items() if k != "sample_posterior"]
+    output = SWEEPS[config.family].outputs.get(config.model)
+    if output is not None:
+        read = lambda out: getattr(out, output)  # noqa: E731
     try:
         with torch.no_grad():
             want = read(model(**theirs))

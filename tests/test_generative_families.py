@@ -96,18 +96,7 @@ def test_unet2d_exact_from_the_folder(config, tmp_path, capsys):
         torch.testing.assert_close(model(sample, torch.tensor(42)), scalar, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize(
-    "config, named",
-    [
-        ({"center_input_sample": True}, "center_input_sample"),
-        ({"mid_block_scale_factor": 2.0}, "mid_block_scale_factor"),
-    ],
-)
-def test_unet2d_settings_not_computed_are_named(config, named, tmp_path, capsys):
-    model, source, ir = _from_folder(unet(**config).eval(), tmp_path, capsys)
-    assert named in ir.classes[-1].forward.missing
-    with pytest.raises(NotImplementedError):
-        model(torch.randn(1, 3, 16, 16))  # a missing forward takes one input and names the gap
+# center_input_sample and mid_block_scale_factor: computed now, tests/test_config_readings.py
 
 
 def test_autoencoder_kl_exact_from_the_folder(tmp_path, capsys):

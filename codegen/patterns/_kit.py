@@ -465,6 +465,7 @@ CHECKED_MODEL_TYPES = (
     aimv2_vision_model mlcd_vision_model dinov3_vit
     flava_image_model pixtral siglip_text_model siglip2_text_model swinv2
     trocr
+    metaclip_2_text_model
     """.split())
     | frozenset(  # moe7: tests/test_moe_families.py compares these
         "glm4_moe dots1 ernie4_5_moe gpt_oss hunyuan_v1_moe granitemoeshared minimax_m2 exaone_moe "

@@ -125,7 +125,8 @@ ENCODER_TYPES = (
 # Text encoders that attend only to earlier positions, as decoders do (CLIP's text tower).
 # tf15: Phi-4 multimodal's vision tower too: its attention sets is_causal, which the library's
 # default SDPA path applies wherever no padding mask is built (every patch real), eager does not.
-CAUSAL_ENCODER_TYPES = ("clip_text_model", "phi4_multimodal_vision")
+# tf18: MetaCLIP 2's text tower, a copy of CLIP's (tests/test_config_readings.py compares it).
+CAUSAL_ENCODER_TYPES = ("clip_text_model", "phi4_multimodal_vision", "metaclip_2_text_model")
 ROTARY_TYPES = (
     "llama",
     "mistral",
@@ -483,10 +484,33 @@ def unrotated_full_layers(plan, width: int, theta: float) -> tuple:
     return plan[:4] + ((windowed, 0),)
 
 
+def null_full_rotary(ctx: BlockContext) -> bool:
+    """config.json's rotary table per layer kind gives the windowed kind its parameters and the
+    full-attention kind none (null: Beam's `"full_attention": null`): those layers do not rotate,
+    as a family code reading `rope_parameters[layer_type] is None` has it (tf18)."""
+    params = rope.rope_parameters(ctx.resolver.nested)
+    if not isinstance(params, dict) or not params or not set(params) <= FULL_KINDS | WINDOWED_KINDS:
+        return False
+    full = [k for k in params if k in FULL_KINDS]
+    windowed = [k for k in params if k in WINDOWED_KINDS]
+    if not full or not windowed or any(params[k] is not None for k in full):
+        return False
+    if not all(isinstance(params[k], dict) for k in windowed):
+        return False
+    ctx.resolver.consumed.update(full)
+    return True
+
+
+def full_layers_unrotated(ctx: BlockContext, mtype: str | None) -> bool:
+    """Full-attention layers beside windowed ones apply no rotary: the family's code says so (the
+    survey), or config.json leaves their rotary table null."""
+    return mtype in FULL_LAYERS_UNROTATED_TYPES or null_full_rotary(ctx)
+
+
 def only_full_layers(ctx: BlockContext, mtype: str | None) -> bool:
     """A family whose full-attention layers do not rotate (the survey's SLIDING_ONLY_ROTARY), in a
     stack whose config.json sets a sliding window but lists only full-attention layers."""
-    if mtype not in FULL_LAYERS_UNROTATED_TYPES:
+    if not full_layers_unrotated(ctx, mtype):
         return False
     metadata, lists = ctx.resolver.metadata, ctx.resolver.string_lists
     window = metadata.get("sliding_window")
@@ -504,7 +528,7 @@ def _kinds_rotate_differently(ctx: BlockContext) -> bool:
     """Whether windowed and full layers rotate differently: config.json gives them rotary
     parameters of their own, or the family rotates only its windowed layers."""
     model_type = ctx.resolver.evidence("model_type")
-    if model_type is not None and model_type[1] in FULL_LAYERS_UNROTATED_TYPES:
+    if full_layers_unrotated(ctx, model_type[1] if model_type else None):
         return True
     kinds = rope.by_kind(rope.rope_parameters(ctx.resolver.nested), FULL_KINDS | WINDOWED_KINDS)
     return kinds is not None and len({repr(sorted(v.items())) for v in kinds.values()}) > 1
@@ -830,7 +854,7 @@ class Attention(BlockPattern):
             if why:
                 guessed = f"{guessed}; {why}" if guessed else why
             if (
-                mtype in FULL_LAYERS_UNROTATED_TYPES
+                full_layers_unrotated(ctx, mtype)
                 and causal.value
                 and isinstance(window_plan(ctx), tuple)
             ):
@@ -903,7 +927,7 @@ class Attention(BlockPattern):
         listed = ctx.resolver.string_lists.get("layer_types")  # read, not consumed, here
         if (
             rotary_args
-            and mtype in FULL_LAYERS_UNROTATED_TYPES
+            and full_layers_unrotated(ctx, mtype)
             and not (isinstance(found.window, tuple) and rotary_args[3] is not None)
             and not (listed and set(listed[1]) <= WINDOWED_KINDS)  # every layer rotates
         ):

@@ -2,7 +2,12 @@
 attention followed by the next resnet block (without attentions, held as `mid_block`: the resnet
 blocks in turn). Latent diffusion's `mid` holds them as numbered members instead of lists:
 `block_1`, `attn_1`, `block_2`, run in that order (labml.ai's DDPM: `res1`, `attn`, `res2`). The resnets take the time embedding where they have
-a projection for it."""
+a projection for it.
+
+diffusers divides each of the middle block's resnet outputs (and each plain attention's, not a
+transformer's) by `output_scale_factor`, the U-Net's `mid_block_scale_factor` (score-SDE's
+sqrt(2)); those divisions end their modules, so the middle block applies them after each call:
+a choice, 1 unless config.json says otherwise."""
 
 from __future__ import annotations
 
@@ -55,12 +60,13 @@ class MidBlock(BlockPattern):
     role = "MidBlock"
     named = r"mid_?block|mid|middle_?block"
     priority = 6  # over a stage: one resnet more than attentions
+    synonyms = {"output_scale": ("mid_block_scale_factor",)}
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         numbered = _numbered_members(cls, ctx)
         if numbered is not None:
-            return Match(self, len(members), numbered)
+            return Match(self, len(members), (*numbered, 1.0, False))
         resnet_m, attn_m = one_named(members, RESNETS), one_named(members, ATTENTIONS)
         named = re.fullmatch(r"mid_?block|mid|middle_?block", naming(cls) or "", re.IGNORECASE)
         if tensors(cls) or resnet_m is None or len(members) != 1 + (attn_m is not None):
@@ -74,19 +80,36 @@ class MidBlock(BlockPattern):
         if attentions and len(resnets) != len(attentions) + 1:
             return None
         context = attn_m is not None and takes_temb(attn_m, ctx, "context")
-        found = (resnets, attentions, takes_temb(resnet_m, ctx), context)
-        return Match(self, len(members), found)
+        scale = ctx.choose(
+            cls,
+            resnet_m.attr,
+            "output_scale",
+            1.0,
+            [2**0.5],
+            "each resnet's (and plain attention's) output divided by this",
+            accepts="positive_number",
+        )
+        held = attn_m.children[0] if attn_m is not None and attn_m.children else attn_m
+        plain = bool(attentions) and ctx.role(held) == "SpatialAttention"  # not a transformer
+        found = (resnets, attentions, takes_temb(resnet_m, ctx), context, float(scale.value), plain)
+        return Match(self, len(members), found, [scale])
 
     def forward(self, match: Match, g: Graph) -> None:
-        resnets, attentions, temb, takes_context = match.found
+        resnets, attentions, temb, takes_context, scale, plain = match.found
         x = g.input("x")
         extra = (g.input("temb"),) if temb else ()
         context = (g.input("context"),) if takes_context else ()
-        x = g.call_module(resnets[0], x, *extra, name="x")
+
+        def rescaled(x, divide: bool = True):
+            if scale == 1.0 or not divide:
+                return x
+            return g.call_function("truediv", x, scale, name="x", comment="output_scale_factor")
+
+        x = rescaled(g.call_module(resnets[0], x, *extra, name="x"))
         for i, resnet in enumerate(resnets[1:]):
             if attentions:
-                x = g.call_module(attentions[i], x, *context, name="x")
-            x = g.call_module(resnet, x, *extra, name="x")
+                x = rescaled(g.call_module(attentions[i], x, *context, name="x"), plain)
+            x = rescaled(g.call_module(resnet, x, *extra, name="x"))
         g.output(x)
 
     def example_inputs(self, match: Match, cls) -> list[ExampleInput]:

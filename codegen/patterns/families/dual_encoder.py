@@ -27,6 +27,20 @@ from codegen.patterns.families.encoder import POOLED_NORM
 TEXT_PROJECTION = r"text_projection|text_proj"
 IMAGE_PROJECTION = r"visual_projection|vision_projection|image_projection|visual_proj"
 SCALE = r"logit_scale"
+# The model types whose code reads an end-of-text id of 2 as "the largest id" (configs written
+# before CLIP's id was fixed); MetaCLIP 2, a copy of CLIP, reads 2 as the id itself.
+LEGACY_EOS_TYPES = ("clip", "clip_text_model")
+
+
+def eos_guess(ctx: BlockContext, eos: int) -> str:
+    """What a forward pooling at `eos` rests on without proof: '' where the id is not CLIP's old
+    2, or where model_type names a family whose code reads 2 as the largest id."""
+    if eos != 2:
+        return ""
+    model_type = ctx.resolver.evidence("model_type")
+    if model_type and model_type[1] in LEGACY_EOS_TYPES:
+        return ""
+    return "that an end-of-text id of 2 means the largest id, as CLIP reads it"
 
 
 class DualEncoder(BlockPattern):
@@ -73,7 +87,7 @@ class DualEncoder(BlockPattern):
             params[0].attr,
             int(eos.value),
         )
-        return Match(self, 5, found, [eos])
+        return Match(self, 5, found, [eos], guessed=eos_guess(ctx, int(eos.value)))
 
     def forward(self, match: Match, g: Graph) -> None:
         text, takes_mask, vision, pooled_norm, text_proj, image_proj, scale, eos = match.found

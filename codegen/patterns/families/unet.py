@@ -8,7 +8,9 @@ sample (noise, or whatever the model was trained to predict).
     return conv_out(act(conv_norm_out(x)))
 
 The sinusoidal features' layout (cos first, frequency shift) leaves no tensors: choices, settled
-by config.json's flip_sin_to_cos and freq_shift where the folder has them.
+by config.json's flip_sin_to_cos and freq_shift where the folder has them. So is whether the
+sample is first mapped from [0, 1] to [-1, 1] (`2 * sample - 1`, config.json's
+center_input_sample; off by default, as diffusers' UNet2DModel has it).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def _count_resnets(ctx: BlockContext, path_cls) -> int | None:
 class UNet(BlockPattern):
     role = "UNet"
     priority = 10
-    synonyms = act.SYNONYMS
+    synonyms = {**act.SYNONYMS, "center_input": ("center_input_sample",)}
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -89,9 +91,9 @@ class UNet(BlockPattern):
             return None
         if 1 + sum(kept) != sum(taken):
             return None
-        unsupported = _unsupported(ctx)
-        if unsupported:
-            return Match(self, len(members), missing=unsupported)
+        center = ctx.choose(
+            cls, conv_in.attr, "center_input", False, [True], "the sample mapped to 2 * x - 1"
+        )
         if features_kind is None:
             ddpm = _ddpm_time_layout(time, ctx)
             flip = ctx.choose(
@@ -153,7 +155,8 @@ class UNet(BlockPattern):
             # the width of the states its transformers attend to, for the smoke run's inputs
             text_width=(ctx.resolver.evidence("cross_attention_dim") or (None, None))[1],
         )
-        return Match(self, len(members), found, [*layout, activation], pins=group_pins(cls))
+        choices = [center, *layout, activation]
+        return Match(self, len(members), found, choices, pins=group_pins(cls))
 
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
@@ -186,6 +189,11 @@ class UNet(BlockPattern):
         if f["added"]:
             pooled = g.call_module((f["added"],), text, inline=True)
             temb = g.call_function("add", temb, pooled, name="temb", comment="plus the text's")
+        if values["center_input"]:
+            sample = g.call_function("mul", sample, 2.0, inline=True)
+            sample = g.call_function(
+                "sub", sample, 1.0, name="sample", comment="from [0, 1] to [-1, 1]"
+            )
         x = g.call_module((f["conv_in"],), sample, name="x")
         kept: list = [x]
         for path, count, context in f["downs"]:
@@ -246,17 +254,6 @@ DDPM_TIME_LAYOUT = "the DDPM port's get_timestep_embedding (`temb.dense`) by con
 def _ddpm_time_layout(time, ctx: BlockContext) -> bool:
     own = ctx.classes.get(time.type_name) if time.kind == "class" else None
     return time.attr == "temb" and own is not None and [m.attr for m in modules(own)] == ["dense"]
-
-
-def _unsupported(ctx: BlockContext) -> str:
-    """Settings config.json records that this forward does not compute: named, never ignored."""
-    center = ctx.resolver.evidence("center_input_sample")
-    if center is not None and center[1] is True:
-        return f"a U-Net that centres its input ({center[0]} is true)"
-    scale = ctx.resolver.evidence("mid_block_scale_factor")
-    if scale is not None and scale[1] != 1:
-        return f"a U-Net whose middle block rescales its output ({scale[0]} = {scale[1]})"
-    return ""
 
 
 # How class_embedding reads the labels: config.json's class_embed_type, where it has one.
