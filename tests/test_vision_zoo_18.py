@@ -22,20 +22,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # 1 crash (osmr_squeezenext).
 EXACT_FROM_KEYS: set[str] = {"tv_resnet18"}
 
-# Blind finding (2026-12-01), not fixed here: osmr/imgclsmob's SqueezeNext stops generate with an
-# internal error (analyze/__init__.py `_analyze`: `next(c for c in classes if ...type_name ==
-# c.name)` raises StopIteration: an instance group's type has no class). Strict xfails, so the
-# rows fail the suite once generate stops crashing (then drop them from these dicts).
-SQUEEZENEXT_CRASH = "generate crashes: StopIteration in analyze._analyze (zoo 18 blind)"
-KNOWN_CRASH = {"osmr_squeezenext": SQUEEZENEXT_CRASH}
-# timm RepViT's depthwise 1x1 `token_mixer.conv1` (Conv2d(16, 16, 1, groups=16), weight
-# [16, 1, 1, 1]) is built as Conv2d(1, 16, 1), though its sibling `token_mixer.conv.c` 3x3,
-# reading the same input, is depthwise (the row is flagged: Stage missing, so not WRONG).
-KNOWN_GROUPS = {
-    "osmr_squeezenext": SQUEEZENEXT_CRASH,
-    "timm_repvit": "depthwise 1x1 token_mixer.conv1 beside a depthwise 3x3 read as dense (zoo 18)",
-}
+# Blind findings (2026-12-01), fixed in session 18: osmr/imgclsmob's SqueezeNext stopped generate
+# with an internal error (an optional member's class looked up by a name the renaming pass had
+# changed; tests/test_optional_member_stages.py); timm RepViT's depthwise 1x1 `token_mixer.conv1`
+# beside a depthwise 3x3 was built dense (layers/conv_groups.py, tests/test_sibling_groups.py).
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
-    keys_tests(zoo, EXACT_FROM_KEYS, "--force", known_wrong=KNOWN_CRASH, known_groups=KNOWN_GROUPS)
+    keys_tests(zoo, EXACT_FROM_KEYS, "--force")
 )
