@@ -1,0 +1,207 @@
+"""Parallel lists run by index: a class holding several lists of one length whose i-th items form
+one step, `for lin, bn in zip(self.lins, self.bns): x = relu(bn(lin(x)))`. Written so by PyG's
+MLP (`lins`, `bns`), glow-tts / VITS (`conv_layers`, `norm_layers`), explainingai's DDPM blocks
+(`resnet_conv_first`, `resnet_conv_second`, `residual_input_conv`) and many more, whatever the
+lists are called.
+
+The reading is a shape relation, never a name: item i of every list chains by width into one
+step (step i's output width is step i+1's input), where running each list whole would not, or
+would put one norm straight after another. A list whose item maps the step's input width to its
+output width beside the others' chain is the step's projected shortcut, added to the chain's
+output (proven where a step changes width: a second copy of that map could not follow the
+chain). Members outside the lists run after the loop (or before it) where their widths say so.
+
+What no key records is a choice, and the forward says guessed: the activation after each step
+(relu where the step ends in a norm, the conv/linear -> norm -> relu convention of those sources;
+none after a shortcut's sum, as pre-activation steps leave it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import keyword
+import re
+
+from codegen.ir.graph import Graph
+from codegen.patterns import _activations as act
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns.blocks.chain import dataflow_order
+from codegen.patterns.blocks.hifigan_resblock import list_items
+
+GUESS = "the activation after each step and the shortcut's sum leave no keys: a convention"
+
+
+def _width(m, end: str) -> int | None:
+    """A member's input (`end` "in") or output width, where its io says."""
+    if m.io is None:
+        return None
+    return m.io.in_width if end == "in" else m.io.out_width
+
+
+def _alike(items: list) -> bool:
+    """The items of one list are one kind of layer (a list of steps, not a stage's sequence)."""
+    if len({(m.kind, m.type_name) for m in items}) != 1:
+        return False
+    if items[0].kind == "sequential":  # nested Sequentials: the same layer types in order
+        return len({tuple(c.type_name for c in m.children) for m in items}) == 1
+    return True
+
+
+def _step(lists: list, i: int) -> list:
+    """Item i of each list, named by its list (so names order the step as they order members)."""
+    return [dataclasses.replace(list_items(m)[i], attr=m.attr) for m in lists]
+
+
+def _flat_norm_pins(m, lists: list, order: tuple) -> list[tuple]:
+    """A batch norm list after a Linear or Conv1d list in the step normalises [batch, features]
+    or [batch, channels, length]: BatchNorm1d, where its type is still a default."""
+    at = order.index(m.attr) if m.attr in order else 0
+    prev = next((x for x in lists if at and x.attr == order[at - 1]), None)
+    item = list_items(prev)[0] if prev is not None else None
+    while item is not None and item.kind == "sequential" and item.children:
+        item = item.children[-1]
+    if item is None or family(item) not in ("linear", "conv"):
+        return []
+    if family(item) == "conv" and (item.io is None or item.io.ndim != 1):
+        return []
+    why = f"after {prev.attr}'s {'Linear' if family(item) == 'linear' else 'Conv1d'} items"
+    return [
+        (c.path, c.name, "nn.BatchNorm1d", why)
+        for c in list_items(m)[0].choices
+        if c.name == "module_type" and c.source == "default" and str(c.value).startswith(
+            "nn.BatchNorm"
+        )
+    ]
+
+
+def _ends_in_norm(m) -> bool:
+    while m.kind == "sequential" and m.children:
+        m = m.children[-1]
+    return family(m) == "norm"
+
+
+def _reading(lists: list, count: int, shortcut) -> tuple | None:
+    """(the step's attrs in order, whether some step changes width) where every index chains the
+    same way, `shortcut`'s item (if any) mapping the step's input width to its output beside."""
+    orders, widens = set(), False
+    for i in range(count):
+        step = _step(lists, i)
+        main = [s for s in step if shortcut is None or s.attr != shortcut.attr]
+        order = dataflow_order(main)
+        if order is None:
+            return None
+        start, end = _width(order[0], "in"), _width(order[-1], "out")
+        side = [s for s in step if s not in main]
+        if side and (_width(side[0], "in"), _width(side[0], "out")) != (start, end):
+            return None
+        orders.add(tuple(s.attr for s in order))
+        widens = widens or start != end
+    return (orders.pop(), widens) if len(orders) == 1 else None
+
+
+def _step_reading(lists: list, count: int) -> tuple | None:
+    """(the lists' attrs in step order, the shortcut list's attr or None): a shortcut where a
+    step that changes width proves it (the chain without it is the one that chains), else every
+    item on the chain, else a shortcut the widths allow but do not prove."""
+    shortcuts = [(m, _reading(lists, count, m)) for m in lists]
+    shortcuts = [(m, r) for m, r in shortcuts if r is not None]
+    proven = [(m, r) for m, r in shortcuts if r[1]]
+    if len(proven) == 1:
+        return proven[0][1][0], proven[0][0].attr
+    plain = _reading(lists, count, None)
+    if plain is not None:
+        return plain[0], None
+    if len(shortcuts) == 1:
+        return shortcuts[0][1][0], shortcuts[0][0].attr
+    return None
+
+
+def _loop_name(attr: str, taken: set[str]) -> str:
+    """`lins` -> `lin`, `norm_layers` -> `norm_layer`: a loop variable named by its list."""
+    name = re.sub(r"(?<=[a-z])s$", "", attr.lstrip("_")) or "item"
+    name = name if name.isidentifier() and not keyword.iskeyword(name) else "item"
+    while name in taken:
+        name += "_i"
+    taken.add(name)
+    return name
+
+
+class IndexAlignedLists(BlockPattern):
+    role = "Stack"
+    priority = -50  # above the width chain, below any pattern that names the block
+
+    def match(self, cls, ctx: BlockContext) -> Match | None:
+        members = modules(cls)
+        if tensors(cls):
+            return None
+        lists = [m for m in members if m.kind in ("repeat", "modulelist", "sequential")]
+        lists = [m for m in lists if list_items(m) and _alike(list_items(m))]
+        if len(lists) < 2 or len({len(list_items(m)) for m in lists}) != 1:
+            return None
+        count = len(list_items(lists[0]))
+        if any(_width(s, "in") is None or _width(s, "out") is None for s in _step(lists, 0)):
+            return None
+        reading = _step_reading(lists, count)
+        if reading is None:
+            return None
+        order, shortcut = reading
+        for i in range(count - 1):  # steps chain: each reads what the previous one gave
+            here, after = _step(lists, i), _step(lists, i + 1)
+            out = next(_width(s, "out") for s in here if s.attr == order[-1])
+            if out != next(_width(s, "in") for s in after if s.attr == order[0]):
+                return None
+        whole = dataflow_order(lists)
+        norms = any(family(list_items(m)[0]) == "norm" for m in lists)
+        if whole is not None and not norms and shortcut is None:
+            return None  # each list whole chains as well: nothing says the lists run by index
+        first = next(s for s in _step(lists, 0) if s.attr == order[0])
+        last = next(s for s in _step(lists, count - 1) if s.attr == order[-1])
+        singles = [m for m in members if m not in lists]
+        before, after = [], []
+        if singles:
+            after = dataflow_order(singles, _width(last, "out")) or []
+            if not after:
+                before = dataflow_order(singles) or []
+                if not before or _width(before[-1], "out") != _width(first, "in"):
+                    return None
+        ends_norm = _ends_in_norm(next(m for m in lists if m.attr == order[-1]))
+        default = "relu" if ends_norm and shortcut is None else "identity"
+        activation = ctx.choose(
+            cls,
+            order[-1],
+            "activation",
+            default,
+            act.alternatives(default, conv=True),
+            "after each step (relu where a step ends in a norm: conv/linear -> norm -> relu)",
+        )
+        found = (
+            order,
+            shortcut,
+            tuple(m.attr for m in before),
+            tuple(m.attr for m in after),
+        )
+        pins = [p for m in lists for p in _flat_norm_pins(m, lists, order)]
+        return Match(self, len(members), found, [activation], guessed=GUESS, pins=pins)
+
+    def forward(self, match: Match, g: Graph) -> None:
+        order, shortcut, before, after = match.found
+        activation = match.choices[0].value
+        x = g.input("x")
+        for attr in before:
+            x = g.call_module((attr,), x)
+        taken = {"x"}
+        names = {attr: _loop_name(attr, taken) for attr in (*order, shortcut) if attr}
+        body = Graph()
+        step_input = body.input("x")
+        h = step_input
+        for attr in order:
+            h = body.call_module((names[attr],), h, inline=attr != order[-1])
+        if shortcut is not None:
+            side = body.call_module((names[shortcut],), step_input, inline=True)
+            h = body.call_function("add", h, side)
+        body.output(act.apply(body, activation, h))
+        items = tuple((names[attr], (attr,)) for attr in names)
+        x = g.loop(items, body, x, comment="step i: item i of each list")
+        for attr in after:
+            x = g.call_module((attr,), x)
+        g.output(x)
