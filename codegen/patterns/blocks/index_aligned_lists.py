@@ -205,3 +205,56 @@ class IndexAlignedLists(BlockPattern):
         for attr in after:
             x = g.call_module((attr,), x)
         g.output(x)
+
+    @staticmethod
+    def examples():
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        from codegen.patterns._kit import Example
+
+        class MLP(nn.Module):  # PyG's MLP: `lins` and `bns` side by side, relu after each norm
+            def __init__(self, c_in: int = 6, hidden: int = 8, layers: int = 2) -> None:
+                super().__init__()
+                widths = [c_in] + [hidden] * layers
+                self.lins = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+                self.bns = nn.ModuleList(nn.BatchNorm1d(hidden) for _ in range(layers))
+
+            def forward(self, x):
+                for lin, bn in zip(self.lins, self.bns):
+                    x = F.relu(bn(lin(x)))
+                return x
+
+        class ConvReluNorm(nn.Module):  # glow-tts' names, one level down, a 1x1 proj after
+            def __init__(self, c_in: int = 5, hidden: int = 8, layers: int = 2) -> None:
+                super().__init__()
+                widths = [c_in] + [hidden] * layers
+                self.conv_layers = nn.ModuleList(
+                    nn.Conv1d(a, b, 3, padding=1) for a, b in zip(widths, widths[1:])
+                )
+                self.norm_layers = nn.ModuleList(nn.BatchNorm1d(hidden) for _ in range(layers))
+
+            def forward(self, x):
+                for conv, norm in zip(self.conv_layers, self.norm_layers):
+                    x = F.relu(norm(conv(x)))
+                return x
+
+        class Encoder(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.pre = ConvReluNorm()
+                self.proj = nn.Conv1d(8, 3, 1)
+
+            def forward(self, x):
+                return self.proj(self.pre(x))
+
+        torch.manual_seed(0)
+        model = Encoder().eval()
+        mlp = MLP().eval()
+        with torch.no_grad():  # running statistics away from 0 and 1: a skipped norm shows
+            for m in [*model.modules(), *mlp.modules()]:
+                if isinstance(m, nn.BatchNorm1d):
+                    m.running_mean.normal_(0, 0.5)
+                    m.running_var.uniform_(0.5, 2.0)
+        return [Example(mlp, (torch.randn(4, 6),)), Example(model, (torch.randn(2, 5, 7),))]
