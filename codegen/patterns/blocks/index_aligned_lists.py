@@ -22,13 +22,17 @@ import dataclasses
 import keyword
 import re
 
-from codegen.ir.graph import Graph
+from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks.chain import dataflow_order
 from codegen.patterns.blocks.hifigan_resblock import list_items
 
 GUESS = "the activation after each step and the shortcut's sum leave no keys: a convention"
+CONDITION_GUESS = (
+    "; {} reads a second input (an embedding), added per channel after each step's first item "
+    "(explainingai's DDPM blocks and diffusers' ResnetBlock2D add the time embedding there)"
+)
 
 
 def _width(m, end: str) -> int | None:
@@ -68,9 +72,9 @@ def _flat_norm_pins(m, lists: list, order: tuple) -> list[tuple]:
     return [
         (c.path, c.name, "nn.BatchNorm1d", why)
         for c in list_items(m)[0].choices
-        if c.name == "module_type" and c.source == "default" and str(c.value).startswith(
-            "nn.BatchNorm"
-        )
+        if c.name == "module_type"
+        and c.source == "default"
+        and str(c.value).startswith("nn.BatchNorm")
     ]
 
 
@@ -116,6 +120,33 @@ def _step_reading(lists: list, count: int) -> tuple | None:
     return None
 
 
+def _last_layer(m):
+    while m is not None and m.kind == "sequential" and m.children:
+        m = m.children[-1]
+    return m
+
+
+def _condition(lists: list, count: int) -> tuple | None:
+    """(the step reading, the conditioning list) where the lists chain by index only without one
+    list of Linear items that all read one width (a second input: a time or class embedding) and
+    each give the width of their step's first item, whose output has spatial dims."""
+    for cond in lists:
+        rest = [m for m in lists if m is not cond]
+        items = list_items(cond)
+        if family(_last_layer(items[0])) != "linear" or len({_width(c, "in") for c in items}) != 1:
+            continue
+        reading = _step_reading(rest, count) if rest else None
+        if reading is None:
+            continue
+        firsts = [next(s for s in _step(rest, i) if s.attr == reading[0][0]) for i in range(count)]
+        if all(
+            f.io is not None and f.io.ndim and _width(c, "out") == _width(f, "out")
+            for c, f in zip(items, firsts)
+        ):
+            return reading, cond, firsts[0].io.ndim
+    return None
+
+
 def _loop_name(attr: str, taken: set[str]) -> str:
     """`lins` -> `lin`, `norm_layers` -> `norm_layer`: a loop variable named by its list."""
     name = re.sub(r"(?<=[a-z])s$", "", attr.lstrip("_")) or "item"
@@ -142,8 +173,13 @@ class IndexAlignedLists(BlockPattern):
         if any(_width(s, "in") is None or _width(s, "out") is None for s in _step(lists, 0)):
             return None
         reading = _step_reading(lists, count)
+        cond, spatial = None, 0
         if reading is None:
-            return None
+            conditioned = _condition(lists, count)
+            if conditioned is None:
+                return None
+            reading, cond, spatial = conditioned
+            lists = [m for m in lists if m is not cond]
         order, shortcut = reading
         for i in range(count - 1):  # steps chain: each reads what the previous one gave
             here, after = _step(lists, i), _step(lists, i + 1)
@@ -156,7 +192,7 @@ class IndexAlignedLists(BlockPattern):
             return None  # each list whole chains as well: nothing says the lists run by index
         first = next(s for s in _step(lists, 0) if s.attr == order[0])
         last = next(s for s in _step(lists, count - 1) if s.attr == order[-1])
-        singles = [m for m in members if m not in lists]
+        singles = [m for m in members if m not in lists and m is not cond]
         before, after = [], []
         if singles:
             after = dataflow_order(singles, _width(last, "out")) or []
@@ -179,29 +215,41 @@ class IndexAlignedLists(BlockPattern):
             shortcut,
             tuple(m.attr for m in before),
             tuple(m.attr for m in after),
+            (cond.attr, spatial) if cond is not None else None,
         )
         pins = [p for m in lists for p in _flat_norm_pins(m, lists, order)]
-        return Match(self, len(members), found, [activation], guessed=GUESS, pins=pins)
+        guess = GUESS + (CONDITION_GUESS.format(cond.attr) if cond is not None else "")
+        return Match(self, len(members), found, [activation], guessed=guess, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        order, shortcut, before, after = match.found
+        order, shortcut, before, after, cond = match.found
         activation = match.choices[0].value
         x = g.input("x")
+        emb = g.input("temb") if cond is not None else None
         for attr in before:
             x = g.call_module((attr,), x)
-        taken = {"x"}
-        names = {attr: _loop_name(attr, taken) for attr in (*order, shortcut) if attr}
+        taken = {"x", "self", "torch", "nn", "F", "math"}  # never shadow the file's names
+        lists = (*order, shortcut, cond[0] if cond is not None else None)
+        names = {attr: _loop_name(attr, taken) for attr in lists if attr}
         body = Graph()
         step_input = body.input("x")
+        step_emb = body.input("temb") if cond is not None else None
         h = step_input
         for attr in order:
-            h = body.call_module((names[attr],), h, inline=attr != order[-1])
+            h = body.call_module((names[attr],), h, name="h", inline=attr != order[-1] and not cond)
+            if cond is not None and attr == order[0]:
+                t = body.call_module((names[cond[0]],), step_emb, inline=True)
+                t = body.call_function(
+                    "getitem", t, (Slice(), Slice(), *[None] * cond[1]), inline=True
+                )
+                h = body.call_function("add", h, t, name="h", comment="the embedding, per channel")
         if shortcut is not None:
             side = body.call_module((names[shortcut],), step_input, inline=True)
             h = body.call_function("add", h, side)
         body.output(act.apply(body, activation, h))
         items = tuple((names[attr], (attr,)) for attr in names)
-        x = g.loop(items, body, x, comment="step i: item i of each list")
+        inputs = (x,) if emb is None else (x, emb)
+        x = g.loop(items, body, *inputs, comment="step i: item i of each list")
         for attr in after:
             x = g.call_module((attr,), x)
         g.output(x)
