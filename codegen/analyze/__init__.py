@@ -326,6 +326,7 @@ def _infer_forwards(
                 cls.forward = code.forward(cls)
                 roles[cls.name] = cls.forward.role
                 continue
+            _refresh_member_io(cls, groups)
             with resolver.towered([path for path, _ in cls.instances]):
                 cls.forward = infer_forward(cls, resolver, frozenset(unknown), roles, settled)
             if code is not None:
@@ -340,6 +341,17 @@ def _infer_forwards(
                     _read_input_width(cls, groups, classes)
                 if not cls.forward.concatenates:
                     _read_output_width(cls, groups, classes)
+
+
+def _refresh_member_io(cls: ClassDef, groups: list[ClassGroup]) -> None:
+    """Each instance's members' widths as the classes inferred before it left them (a member
+    class re-read to what its forward reads: DLA's tree under a tree), not as first spanned."""
+    for group in groups:
+        if group.name == cls.name and len(group.instances) == len(cls.member_io):
+            cls.member_io = [
+                {m.attr: m.io for m in i.members if isinstance(m, Module)}
+                for i in group.instances
+            ]
 
 
 def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> None:

@@ -133,6 +133,19 @@ def path_joins(root: KeyNode) -> dict[str, tuple[str, str]]:
     return found
 
 
+def consumer_widths(root: KeyNode) -> dict[str, tuple[int, str]]:
+    """block path -> (the width what reads it takes, why), for every item of a run whose next
+    item reads a width (blocks/solved_wiring.py: the wiring must give it)."""
+    found: dict[str, tuple[int, str]] = {}
+    for node in root.walk():
+        for run in _runs(node):
+            for block, nxt in zip(run, run[1:]):
+                taken = reads(nxt) if block.children and not block.tensors else None
+                if taken is not None:
+                    found.setdefault(block.path, (taken, f"{nxt.path} reads {taken} channels"))
+    return found
+
+
 def projection_path(node: KeyNode) -> KeyNode | None:
     """A block's shortcut told by shapes, whatever its name: of two sibling paths holding convs
     and reading one width (a squeeze-excitation beside them aside), the one holding a single 1x1
