@@ -19,7 +19,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # From the keys alone (no config, no calibration). Measured blind when this zoo was written
 # (session 17, main at the session start (9f2a8a4) + the zoo, 2026-12-01, before any change made
 # for it; `python benchmarks/bench_vision_zoo.py 17`): 0 exact, 10 flagged, 0 WRONG, 0 crash.
-EXACT_FROM_KEYS: set[str] = set()
+# Session 18 (wire18): DLA's trees wired by blocks/solved_wiring.py (root = cat(left, right)).
+EXACT_FROM_KEYS: set[str] = {"kuangliu_dla"}
 
 # Blind findings (2026-12-01), not fixed here; both rows are flagged (a block class missing), so
 # not WRONG. timm RegNetZ's grouped 3x3 (`stages.0.0.conv2_kxk.conv`: Conv2d(32, 32, 3, groups=4),

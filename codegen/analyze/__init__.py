@@ -24,6 +24,7 @@ from codegen.load import TensorTable
 from codegen.load.hf_config import CONFIG_NAME, conflicting_config_keys, unused_config_keys
 from codegen.patterns._kit import BY_CONVENTION, CHECKED_MODEL_TYPES, CONVENTION_TYPES
 from codegen.patterns._kit import SURVEYED_CHOICES
+from codegen.patterns._activations import FUNCTIONS
 from codegen.patterns.registry import synonyms
 from codegen.safetext import printable
 
@@ -417,6 +418,9 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
     _reread(cls, groups, classes, reads, 0, residual=_adds_input_back(g))
 
 
+ACTIVATIONS = {f for f in FUNCTIONS.values() if f is not None}
+
+
 def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
     """What a class gives is what the member its forward returns gives, where that member is a
     Sequential or a class whose width was re-read (VoVNet's stage returns its blocks, whose
@@ -425,12 +429,20 @@ def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None
     out = next((n for n in reversed(g.nodes) if n.op == "output"), None) if g else None
     head = out.args[0] if out is not None and out.args else None
     last = g[head] if isinstance(head, Value) else None
+    while last is not None and last.op == "call_function" and last.target in ACTIVATIONS:
+        # (an activation keeps the width: a block ending `relu(norm(conv(...)))` gives the norm's)
+        inner = values_in(last.args)
+        last = g[inner[0]] if len(inner) == 1 else None
     if last is None or last.op != "call_module" or last.each or last.loop or last.optional:
         return
 
     def gives(instance: Instance) -> int | None:
         member = _member_path(instance.members, last.target)
-        if member is None or member.io is None or member.kind not in ("sequential", "class"):
+        if member is None or member.io is None:
+            return None
+        # (a layer returned as it is, a conv ending a block of several paths: MSRN's `confusion`,
+        # which need not be the last member in key order)
+        if member.kind not in ("sequential", "class") and member.io.family not in ("conv", "norm"):
             return None
         return member.io.out_width or None
 

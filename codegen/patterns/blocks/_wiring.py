@@ -11,11 +11,15 @@ consumer's width, analyze/joins.py) must get its width where that is known.
 `solve` enumerates them (bounded by SEARCH_BUDGET: past it, it gives up rather than guess from a
 part), keeps those where every node is used (a unit's output nobody reads would be dead weight),
 and ranks them by the priors a person writes blocks with:
+  0. a unit does not read its sibling (`conv_3_1` beside `conv_5_1`: one step of two paths);
   1. fewest joins: a concatenation or sum computed once and read by every unit that reads it;
   2. units read what is built before them in name order (`conv1` before `conv2`; never key order,
      which a safetensors file sorts alphabetically);
   3. a unit reads the newest node of its width (a chain goes on from where it stopped);
-  4. concatenations of the newest nodes (what a block just made, not its input, is joined).
+  4. concatenations of what the block made rather than its input;
+  5. concatenations in name order (two nodes are also tried the other way round, ranked after).
+The order alone is never evidence (a name is not a width), so the class stays `guessed` unless one
+wiring fits; ties keep the first found, in name order.
 """
 
 from __future__ import annotations
@@ -123,6 +127,8 @@ def _options(u: int, n: int, ins, widths) -> list[Source]:
         for combo in itertools.combinations(nodes, size):
             if all(sum(widths[j][i] for j in combo) == need[i] for i in range(len(need))):
                 cats.append(("cat", combo))
+                if size == 2:  # the other order, ranked after (ucbdrive's DLA root: cat(x2, x1))
+                    cats.append(("cat", combo[::-1]))
     sums = []
     if not single:  # a sum where one node of the width could be read is never the simplest
         same = [j for j in nodes if widths[j] == need]
@@ -185,6 +191,8 @@ def _finish(reads, n, widths, consumer, found, beside) -> None:
         outputs.append(("node", unused[0]))  # (plus x where the widths allow: another choice)
     if len(unused) >= 2:
         outputs.append(("cat", tuple(unused)))
+        if len(unused) == 2:
+            outputs.append(("cat", tuple(unused[::-1])))
         if len({widths[j] for j in unused}) == 1:
             outputs.append(("sum", tuple(unused)))
     if unused:
@@ -227,4 +235,6 @@ def _score(reads: list[Source], out: Source, widths, beside) -> tuple:
     # a concatenation joining x where it could join what the block made (MSRN's, VoVNet's are
     # told apart by the rest; this only breaks what is left)
     old = sum(1 for s in joins if s[0] == "cat" for j in s[1] if j == 0)
-    return (crossed, len(joins) + out_joins, late, stale, old, reads, out)
+    cats = [s for s in [*joins, out] if s[0] == "cat"]
+    unordered = sum(1 for s in cats if list(s[1]) != sorted(s[1]))  # joins in name order
+    return (crossed, len(joins) + out_joins, late, stale, old, unordered, reads, out)

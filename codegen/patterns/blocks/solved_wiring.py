@@ -44,11 +44,13 @@ POOLED = re.compile(r"pool", re.I)  # a member reading a pooled input the keys d
 class Part:
     """One unit of the block: its attribute, how it is called, its widths per instance."""
 
-    attr: str
+    attr: str  # its path, dotted (`layers.0`: an item of a list)
+    path: tuple[str, ...]
     kind: str  # "unit" (conv, norm), "conv" (bare), "module" (a member with its own forward)
     conv: Unit | None
     ins: tuple[int, ...]
     outs: tuple[int, ...]
+    ndim: int  # of the maps it reads: 1 or 2
 
 
 def name_order(attr: str) -> tuple:
@@ -59,13 +61,25 @@ def name_order(attr: str) -> tuple:
     return (not numbers, numbers, attr)
 
 
-def _parts(cls, ctx: BlockContext) -> list[Part] | None:
+def _parts(cls, ctx: BlockContext, expand: str | None = None) -> list[Part] | None:
+    """The block's units in name order; a list's items are units of their own (HGNetV2's
+    `layers`, whose every output is kept: a ModuleList, or the Sequential `expand` names), read
+    from the first instance alone (the class records their widths there), where the other
+    members' widths are read in every instance."""
     members = [m for m in modules(cls) if m.kind != "placeholder"]
-    if not 2 <= len(members) <= MAX_UNITS:
+    items = []
+    listed = False
+    for m in members:
+        if m.children and (m.kind == "modulelist" or m.attr == expand):
+            items += [(c, (m.attr,)) for c in m.children]
+            listed = True
+        else:
+            items.append((m, ()))
+    if not 2 <= len(items) <= MAX_UNITS:
         return None
     parts = []
-    for m in sorted(members, key=lambda m: name_order(m.attr)):
-        u = unit(m, ctx)
+    for m, prefix in items:
+        u = unit(m, ctx, prefix)
         if u is not None and u.norm is not None:
             kind = "unit"
         elif m.kind == "builtin" and family(m) == "conv" and u is not None and not m.children:
@@ -76,13 +90,46 @@ def _parts(cls, ctx: BlockContext) -> list[Part] | None:
             return None
         if m.io is None or (m.io.ndim or 0) not in (1, 2) and kind != "module":
             return None
-        ios = [io.get(m.attr) for io in cls.member_io] or [m.io]
+        ios = [m.io] if listed or prefix else [io.get(m.attr) for io in cls.member_io] or [m.io]
         if any(io is None or not io.in_width or not io.out_width for io in ios):
             return None
         ins = tuple(io.in_width for io in ios)
         outs = tuple(io.out_width for io in ios)
-        parts.append(Part(m.attr, kind, u, ins, outs))
-    return parts
+        at = prefix + (m.attr,)
+        parts.append(Part(".".join(at), at, kind, u, ins, outs, m.io.ndim or 2))
+    return sorted(parts, key=lambda p: name_order(p.attr))
+
+
+def _consumers(cls, ctx: BlockContext, parts: list[Part]) -> tuple[int | None, ...]:
+    """Per instance, the width what reads it next takes (analyze/joins.py's consumer_widths): a
+    layer's by its weight, or another instance's of this class, which reads what its first unit
+    by name reads (the order this pattern runs units in); None where nothing says."""
+    paths = [path for path, _ in cls.instances][: len(parts[0].ins)]  # (a list's: the first's)
+    if len(paths) != len(parts[0].ins):
+        return (None,) * len(parts[0].ins)
+    found = []
+    for path in paths:
+        (nxt, taken), _ = ctx.resolver.structural.get((path, CONSUMER_WIDTH), ((None, None), ""))
+        if taken is None and nxt in paths:
+            taken = parts[0].ins[paths.index(nxt)]
+        found.append(taken)
+    return tuple(found)
+
+
+def _solved(cls, ctx: BlockContext):
+    """(the units, (the wirings ranked, how many fit)): the members as they are, else with one
+    Sequential's items as units of their own (the first, by name, that leaves a wiring)."""
+    expandable = [None] + sorted(m.attr for m in modules(cls) if m.kind == "sequential")
+    for expand in expandable:
+        parts = _parts(cls, ctx, expand)
+        if parts is None:
+            continue
+        consumer = _consumers(cls, ctx, parts)
+        names = [p.attr for p in parts]
+        solved = solve([p.ins for p in parts], [p.outs for p in parts], consumer, [0], names)
+        if solved is not None and solved[0]:
+            return parts, solved
+    return None
 
 
 class SolvedWiring(BlockPattern):
@@ -92,23 +139,14 @@ class SolvedWiring(BlockPattern):
     def match(self, cls, ctx: BlockContext) -> Match | None:
         if tensors(cls):
             return None
-        parts = _parts(cls, ctx)
-        if parts is None:
+        found = _solved(cls, ctx)
+        if found is None:
             return None
-        chained = dataflow_order(modules(cls))
-        if chained is not None and chained[0].attr == parts[0].attr:
-            return None  # (members that chain from the first by name are the chain's)
-        consumer = tuple(
-            ctx.resolver.structural.get((path, CONSUMER_WIDTH), (None,))[0]
-            for path, _ in cls.instances
-        ) or (None,)
-        if len(consumer) != len(parts[0].ins):
-            consumer = (None,) * len(parts[0].ins)
+        parts, (ranked, total) = found
         names = [p.attr for p in parts]
-        solved = solve([p.ins for p in parts], [p.outs for p in parts], consumer, [0], names)
-        if solved is None or not solved[0]:
-            return None
-        ranked, total = solved
+        chained = dataflow_order(modules(cls))
+        if chained is not None and chained[0].attr == parts[0].path[0]:
+            return None  # (members that chain from the first by name are the chain's)
         if chained is not None and not any(s[0] != "node" for s in ranked[0].reads):
             return None  # (a chain from another member, and no join: the chain's reading)
         labels = [describe(w, names) for w in ranked]
@@ -136,6 +174,21 @@ class SolvedWiring(BlockPattern):
                     "PeleeNet's, MSRN's, DLA's, SelecSLS's)",
                 )
             )
+        pooled = {}
+        for p in parts:
+            if POOLED.search(p.attr) and p.kind != "module":
+                # Inception's pool branch reads its input pooled 3x3 at stride 1 (torchvision's
+                # InceptionA-E: avg_pool2d(x, 3, 1, 1); GoogLeNet's branch4: a max pool): no keys
+                c = ctx.choose(
+                    cls,
+                    p.attr,
+                    "pooled_input",
+                    "avg_pool_3x3",
+                    ["max_pool_3x3", "none"],
+                    "a pool-named branch reads its input pooled 3x3 at stride 1 (Inception's)",
+                )
+                choices.append(c)
+                pooled[p.attr] = c.value
         residual = "none"
         out = chosen.output
         if out[0] == "node" and parts[out[1] - 1].outs == parts[0].ins:
@@ -153,19 +206,19 @@ class SolvedWiring(BlockPattern):
             residual = c.value
         open_residual = any(c.name == "residual" for c in choices)
         why = _unproven(chosen, parts, total, open_residual)
-        found = (parts, chosen, residual, why)
+        found = (parts, chosen, residual, why, pooled)
         return Match(self, len(parts), found, choices, guessed=why)
 
     def concatenated(self, match: Match) -> tuple[tuple[str, ...], bool]:
         """What it gives where its output joins units (and x): analyze widens its instances."""
-        parts, chosen, _, _ = match.found
+        parts, chosen, *_ = match.found
         if chosen.output[0] != "cat":
             return (), False
         joined = nodes_of(chosen.output)
         return tuple(parts[j - 1].attr for j in joined if j), 0 in joined
 
     def forward(self, match: Match, g: Graph) -> None:
-        parts, chosen, residual, why = match.found
+        parts, chosen, residual, why, pooled = match.found
         activation = next((c.value for c in match.choices if c.name == "activation"), "identity")
         x = g.input("x")
         made: dict[int, Value] = {0: x}
@@ -200,8 +253,14 @@ class SolvedWiring(BlockPattern):
         for u in chosen.order():
             p = parts[u]
             y = source(chosen.reads[u], "joined")
-            at = (p.attr,)
-            name = p.attr if p.attr.isidentifier() else f"out{p.attr}"
+            at = p.path
+            name = "_".join(p.path)
+            name = name if name.isidentifier() else f"out_{name}"
+            if pooled.get(p.attr, "none") != "none":
+                fn = f"{pooled[p.attr][:3]}_pool{p.ndim}d"
+                y = g.call_function(
+                    fn, y, 3, kwargs={"stride": 1, "padding": 1}, name=name, inline=True
+                )
             if p.kind == "module":
                 y = g.call_module(at, y, name=name, comment=comment)
             else:
