@@ -100,7 +100,9 @@ class TwoWayDenseNet(nn.Module):
 
 
 def _conv_bn(c_in: int, c_out: int, k: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv1d(c_in, c_out, k, padding=k // 2, bias=False), nn.BatchNorm1d(c_out))
+    return nn.Sequential(
+        nn.Conv1d(c_in, c_out, k, padding=k // 2, bias=False), nn.BatchNorm1d(c_out)
+    )
 
 
 class SelecSLSBlock(nn.Module):  # a chain of five convs; three of its points concatenated, fused
@@ -207,8 +209,13 @@ def layout(request, tmp_path_factory):
 def test_before_the_solver_these_blocks_did_not_chain():
     """The search itself: the widths of each layout's block leave several wirings (so the class
     says guessed), the right one ranked first where the priors pick it."""
-    found = solve([(4,), (8,), (4,), (8,), (16,)], [(4,), (8,), (4,), (8,), (4,)], (None,), [0],
-                  ["conv_3_1", "conv_3_2", "conv_5_1", "conv_5_2", "confusion"])
+    found = solve(
+        [(4,), (8,), (4,), (8,), (16,)],
+        [(4,), (8,), (4,), (8,), (4,)],
+        (None,),
+        [0],
+        ["conv_3_1", "conv_3_2", "conv_5_1", "conv_5_2", "confusion"],
+    )
     ranked, total = found
     assert total > 1
     best = describe(ranked[0], ["conv_3_1", "conv_3_2", "conv_5_1", "conv_5_2", "confusion"])

@@ -34,8 +34,8 @@ MAX_SUMMED = 3
 TOKENS = re.compile(r"\d+|[A-Za-z]+")
 KEPT = 8  # wirings ranked and kept: the best and its runners-up (a choice's alternatives)
 
-# A source: ("node", j) | ("cat", (j, ...)) | ("sum", (j, ...)); the block's output may also be
-# ("residual", j): unit j's output plus x. Node 0 is x, node k + 1 is unit k's output.
+# A source: ("node", j) | ("cat", (j, ...)) | ("sum", (j, ...)). Node 0 is x, node k + 1 is unit
+# k's output. (x added back to the output is the pattern's `residual` choice, not a wiring.)
 Source = tuple
 
 
@@ -60,7 +60,7 @@ class Wiring:
 
 def nodes_of(source: Source) -> tuple[int, ...]:
     kind, what = source
-    return (what,) if kind in ("node", "residual") else tuple(what)
+    return (what,) if kind == "node" else tuple(what)
 
 
 def describe(w: Wiring, names: list[str]) -> str:
@@ -71,8 +71,6 @@ def describe(w: Wiring, names: list[str]) -> str:
         label = lambda j: "x" if j == 0 else names[j - 1]  # noqa: E731
         if kind == "node":
             return label(what)
-        if kind == "residual":
-            return f"{label(what)}+x"
         joined = ",".join(label(j) for j in what)
         return f"{kind}({joined})"
 
@@ -207,7 +205,7 @@ def _finish(reads, n, widths, consumer, found, beside) -> None:
 
 def _width(source: Source, widths) -> tuple[int, ...]:
     kind, what = source
-    if kind in ("node", "residual"):
+    if kind == "node":
         return widths[what]
     if kind == "sum":
         return widths[what[0]]
@@ -220,7 +218,7 @@ def _score(reads: list[Source], out: Source, widths, beside) -> tuple:
     joins = {s for s in reads if s[0] in ("cat", "sum")}
     out_joins = 0 if out[0] == "node" else 1
     late = sum(1 for u, s in enumerate(reads) for j in nodes_of(s) if j - 1 > u)
-    late += out[0] in ("node", "residual") and out[1] != len(reads)  # the last unit gives it
+    late += out[0] == "node" and out[1] != len(reads)  # the last unit by name gives the output
     stale = 0
     for u, s in enumerate(reads):
         if s[0] != "node" or s[1] == 0 and u == 0:

@@ -1,6 +1,7 @@
 """A block whose members do not chain, wired the way its recorded widths allow (blocks/_wiring.py):
 MSRN's multi-scale residual block, PeleeNet's two-way dense layer, DLA's tree and its root,
-SelecSLS's block, an Inception module's branches, VoVNet's aggregation.
+SelecSLS's block, HGNetV2's aggregation (VoVNet's own is blocks/one_shot_aggregation.py; an
+Inception module's branches are blocks/concat_block.py's).
 
     conv_3_1 = relu(self.conv_3_1(x)); conv_5_1 = relu(self.conv_5_1(x))
     joined = torch.cat([conv_3_1, conv_5_1], 1)  # ...
@@ -8,14 +9,14 @@ SelecSLS's block, an Inception module's branches, VoVNet's aggregation.
 
 Tried only where no pattern recognises the class and chain.py cannot order its members from the
 first by name (their widths do not chain, or chain only from a member names put later, as DLA's
-root reading 2C before its trees, where a join fits the names' order). Its units: a conv (with its norm: _conv_parts.unit), or a member with a
-forward of its own, each with its in and out width in every instance of the class. The search
-keeps the wirings every instance's widths and each instance's consumer (analyze/joins.py's
-consumer_widths) allow, ranked by cited priors; the best is the `wiring` choice's default and the
-runners-up its alternatives, so `--calibrate` can move it. The forward is `guessed` unless the
-widths leave exactly one wiring, no concatenation joins a node beside what was computed from it
-(where a keyless pool could sit: PeleeNet's stem pools one path beside a strided conv), no member
-is named for a pool, and no residual is left open.
+root reading 2C before its trees, where a join fits the names' order). Its units: a conv (with its
+norm: _conv_parts.unit), or a member with a forward of its own, each with its in and out width in
+every instance of the class. The search keeps the wirings every instance's widths and each
+instance's consumer (analyze/joins.py's consumer_widths) allow, ranked by cited priors; the best is
+the `wiring` choice's default and the runners-up its alternatives, so `--calibrate` can move it.
+The forward is `guessed` unless the widths leave exactly one wiring, no concatenation joins a node
+beside what was computed from it (where a keyless pool could sit: PeleeNet's stem pools one path
+beside a strided conv), no member is named for a pool, and no residual is left open.
 
 Activations follow chain.py's reading: one after each conv-norm unit, and after each bare conv
 but one giving the block's output (MSRN's `confusion`); a member with a forward of its own applies
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import Unit, unit
 from codegen.patterns.blocks._path_join import CONSUMER_WIDTH
@@ -238,7 +239,11 @@ class SolvedWiring(BlockPattern):
             names = ", ".join(label(j) for j in what)
             if kind == "cat":
                 v = g.call_function(
-                    "cat", values, 1, name=name, comment=f"{names} side by side",
+                    "cat",
+                    values,
+                    1,
+                    name=name,
+                    comment=f"{names} side by side",
                     inline=readers.get(s, 0) < 2 and name != "out",
                 )
             else:
@@ -248,7 +253,6 @@ class SolvedWiring(BlockPattern):
             joined[s] = v
             return v
 
-        out_nodes = set(nodes_of(chosen.output))
         comment = "" if why else "the only wiring the recorded widths allow"
         for u in chosen.order():
             p = parts[u]
