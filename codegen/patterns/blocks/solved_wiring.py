@@ -208,7 +208,8 @@ class SolvedWiring(BlockPattern):
         open_residual = any(c.name == "residual" for c in choices)
         why = _unproven(chosen, parts, total, open_residual)
         found = (parts, chosen, residual, why, pooled)
-        return Match(self, len(parts), found, choices, guessed=why)
+        # (as much as the chain explains: its members, never the items of a list it expands)
+        return Match(self, len(modules(cls)), found, choices, guessed=why)
 
     def concatenated(self, match: Match) -> tuple[tuple[str, ...], bool]:
         """What it gives where its output joins units (and x): analyze widens its instances."""
