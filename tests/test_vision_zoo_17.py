@@ -23,7 +23,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # and `rbr_skip`, are summed (blocks/branch_sum.py's listed branches) and the blocks without the
 # identity branch stride (analyze/strides.py's branch_block). timm's VGG `pre_logits` ConvMlp
 # is a conv head after the trunk (families/features_classifier.py): its 7x7 conv covers the map.
-EXACT_FROM_KEYS: set[str] = {"apple_mobileone", "timm_vgg_prelogits"}
+# (wire18): DLA's trees wired by blocks/solved_wiring.py (root = cat(left, right)).
+EXACT_FROM_KEYS: set[str] = {"apple_mobileone", "timm_vgg_prelogits", "kuangliu_dla"}
 
 # Blind findings (2026-12-01), fixed in session 18 (layers/conv_groups.py): timm RegNetZ's grouped
 # 3x3 (`conv2_kxk`, weight [32, 8, 3, 3]) reads what the 1x1 unit before it gives (rule 4: after a

@@ -24,6 +24,7 @@ from codegen.load import TensorTable
 from codegen.load.hf_config import CONFIG_NAME, conflicting_config_keys, unused_config_keys
 from codegen.patterns._kit import BY_CONVENTION, CHECKED_MODEL_TYPES, CONVENTION_TYPES
 from codegen.patterns._kit import SURVEYED_CHOICES
+from codegen.patterns._activations import FUNCTIONS
 from codegen.patterns.registry import synonyms
 from codegen.safetext import printable
 
@@ -325,6 +326,7 @@ def _infer_forwards(
                 cls.forward = code.forward(cls)
                 roles[cls.name] = cls.forward.role
                 continue
+            _refresh_member_io(cls, groups)
             with resolver.towered([path for path, _ in cls.instances]):
                 cls.forward = infer_forward(cls, resolver, frozenset(unknown), roles, settled)
             if code is not None:
@@ -339,6 +341,16 @@ def _infer_forwards(
                     _read_input_width(cls, groups, classes)
                 if not cls.forward.concatenates:
                     _read_output_width(cls, groups, classes)
+
+
+def _refresh_member_io(cls: ClassDef, groups: list[ClassGroup]) -> None:
+    """Each instance's members' widths as the classes inferred before it left them (a member
+    class re-read to what its forward reads: DLA's tree under a tree), not as first spanned."""
+    for group in groups:
+        if group.name == cls.name and len(group.instances) == len(cls.member_io):
+            cls.member_io = [
+                {m.attr: m.io for m in i.members if isinstance(m, Module)} for i in group.instances
+            ]
 
 
 def _widen_concatenations(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
@@ -404,6 +416,9 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
     _reread(cls, groups, classes, reads, 0, residual=_adds_input_back(g))
 
 
+ACTIVATIONS = {f for f in FUNCTIONS.values() if f is not None}
+
+
 def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
     """What a class gives is what the member its forward returns gives, where that member is a
     Sequential or a class whose width was re-read (VoVNet's stage returns its blocks, whose
@@ -412,18 +427,23 @@ def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None
     out = next((n for n in reversed(g.nodes) if n.op == "output"), None) if g else None
     head = out.args[0] if out is not None and out.args else None
     last = g[head] if isinstance(head, Value) else None
+    while last is not None and last.op == "call_function" and last.target in ACTIVATIONS:
+        # (an activation keeps the width: a block ending `relu(norm(conv(...)))` gives the norm's)
+        inner = values_in(last.args)
+        last = g[inner[0]] if len(inner) == 1 else None
     if last is None or last.op != "call_module" or last.each or last.loop or last.optional:
         return
 
     def gives(instance: Instance) -> int | None:
         member = _member_path(instance.members, last.target)
-        if member is None or member.io is None or member.kind not in ("sequential", "class"):
-            # a bare conv or Linear returned last (ParseNet's fuse after its branches) gives the
-            # class's width, whatever its members' key order spans
-            if member is None or member.kind != "builtin" or member.io is None:
-                return None
-            if member.io.family not in ("conv", "linear"):
-                return None
+        if member is None or member.io is None:
+            return None
+        # a layer returned as it is gives the class's width, whatever its members' key order
+        # spans: ParseNet's fuse after its branches, MSRN's `confusion` ending several paths
+        if member.kind not in ("sequential", "class") and (
+            member.kind != "builtin" or member.io.family not in ("conv", "linear", "norm")
+        ):
+            return None
         return member.io.out_width or None
 
     _reread(cls, groups, classes, gives, 1)

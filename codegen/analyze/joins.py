@@ -139,6 +139,31 @@ def path_joins(root: KeyNode) -> dict[str, tuple[str, str]]:
     return found
 
 
+def consumer_widths(root: KeyNode) -> dict[str, tuple[tuple[str, int | None], str]]:
+    """block path -> ((the path of what reads it next, the width that takes where its keys prove
+    it), why), for every item of a run (blocks/solved_wiring.py: the wiring must give it). Proved
+    only by a layer's weight, or a list's first item's; another block's reading is its pattern's
+    to say (it may be another instance of the class)."""
+    found: dict[str, tuple[tuple[str, int | None], str]] = {}
+    for node in root.walk():
+        for run in _runs(node):
+            for block, nxt in zip(run, run[1:]):
+                if block.children and not block.tensors:
+                    taken = _proven_reads(nxt)
+                    found.setdefault(block.path, ((nxt.path, taken), f"{nxt.path} reads it"))
+    return found
+
+
+def _proven_reads(node: KeyNode) -> int | None:
+    """What a layer reads by its weight, or a list's first item (recursively); else None."""
+    if _weight(node) is not None:
+        return reads(node)
+    names = list(node.children)
+    if names and not node.tensors and all(is_index(n) for n in names):
+        return _proven_reads(node.children[min(names, key=int)])
+    return None
+
+
 def projection_path(node: KeyNode) -> KeyNode | None:
     """A block's shortcut told by shapes, whatever its name: of two sibling paths holding convs
     and reading one width (a squeeze-excitation beside them aside), the one holding a single 1x1

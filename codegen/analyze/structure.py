@@ -17,7 +17,7 @@ from codegen.errors import ModelgenError
 from codegen.layer_spec import parse_layer
 from codegen.naming import check_registrable, class_name_for, is_plain_attr
 from codegen.analyze.layouts import DENSE_ORDER, NF_STEPS, dense_concat_order
-from codegen.analyze.joins import block_paths, path_joins, projection_path
+from codegen.analyze.joins import block_paths, consumer_widths, path_joins, projection_path
 from codegen.analyze.layouts import DUAL_PATH, dual_path_widths, nf_variance_steps
 from codegen.patterns.blocks.dual_path_block import WHY as DUAL_PATH_WHY
 from codegen.analyze.strides import (
@@ -62,7 +62,7 @@ from codegen.keytree import KeyNode
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
-from codegen.patterns.blocks._path_join import PATH_JOIN
+from codegen.patterns.blocks._path_join import CONSUMER_WIDTH, PATH_JOIN
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_order
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
@@ -325,6 +325,8 @@ class StructureBuilder:
             self.resolver.structural.setdefault((path, DUAL_PATH), (split, DUAL_PATH_WHY))
         for path, proof in path_joins(root).items():  # sum or concat: blocks/_path_join.py
             self.resolver.structural.setdefault((path, PATH_JOIN), proof)
+        for path, taken in consumer_widths(root).items():  # read by blocks/solved_wiring.py
+            self.resolver.structural.setdefault((path, CONSUMER_WIDTH), taken)
         order = dense_concat_order(root)
         if order is not None:  # read by blocks/preact_conv.py's DenseBottleneck
             self.resolver.structural.setdefault(("", DENSE_ORDER), order)

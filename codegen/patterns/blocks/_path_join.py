@@ -7,6 +7,8 @@ from __future__ import annotations
 # ChoiceResolver.structural, per block path: ("sum" | "concat", why).
 PATH_JOIN = "path_join"
 SUM, CONCAT = "sum", "concat"
+# ChoiceResolver.structural, per block path: (the width its consumer reads, why).
+CONSUMER_WIDTH = "consumer_width"
 
 
 def joined(cls, ctx) -> str | None:

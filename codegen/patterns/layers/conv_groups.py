@@ -128,6 +128,9 @@ def _projection(block: KeyNode) -> tuple[tuple[int, ...], list] | None:
             continue
         body = [c for n in sorted(block.children, key=_order) if n != name
                 for c in _convs(block.children[n])]
+        paths = [n for n, c in block.children.items() if n != name and len(_convs(c)) >= 2]
+        if len(paths) >= 2:
+            continue  # (two paths of several convs beside a 1x1 conv: DLA's trees and root)
         # (a block's body: a few convs, not a network's stages beside a 1x1 head)
         if 2 <= len(body) <= 4 and body[-1][1][0] == convs[0][1][0]:
             if found is not None:
