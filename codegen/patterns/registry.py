@@ -40,8 +40,10 @@ def all_patterns() -> tuple[Pattern, ...]:
     return tuple(found)
 
 
-def patterns(kind: str) -> list[Pattern]:
-    return [p for p in all_patterns() if p.kind == kind]
+@lru_cache(maxsize=None)
+def patterns(kind: str) -> tuple[Pattern, ...]:
+    # Cached as the catalogue is: `best` asks for a kind at every node of every analysis.
+    return tuple(p for p in all_patterns() if p.kind == kind)
 
 
 def best(kind: str, subject: Any, ctx: Any) -> Match | None:
