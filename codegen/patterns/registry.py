@@ -75,6 +75,7 @@ def _match(pattern: Pattern, subject: Any, ctx: Any) -> Match | None:
         return pattern.match(subject, ctx)
 
 
+@lru_cache(maxsize=None)  # a function of the fixed catalogue: asked for every member of every class
 def named_role(attr: str) -> str:
     """`attr` (lowercased) when some pattern's forward depends on that attribute name, else ""."""
     for p in all_patterns():
