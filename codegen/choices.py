@@ -30,6 +30,23 @@ def _split_from(path: str) -> tuple[str, str]:
     return base, f"generate --calibrate, as for {found.group(1)}"
 
 
+class _Scope:
+    """`ChoiceResolver.within`'s block. A plain class, not a generator context manager: every
+    pattern's trial match enters one (half a million times in one calibration), and the
+    generator's setup cost several times the push and pop it wraps."""
+
+    __slots__ = ("scopes", "synonyms")
+
+    def __init__(self, scopes: list, synonyms: dict[str, tuple[str, ...]]) -> None:
+        self.scopes, self.synonyms = scopes, synonyms
+
+    def __enter__(self) -> None:
+        self.scopes.append(self.synonyms)
+
+    def __exit__(self, *exc: object) -> None:
+        self.scopes.pop()
+
+
 class ChoiceResolver:
     """Makes every choice of one analysis, and remembers them (calibration searches over them)."""
 
@@ -234,14 +251,9 @@ class ChoiceResolver:
     def _in_tower(self, key: str) -> bool:
         return self.metadata[key][0].startswith(self.tower_prefixes)
 
-    @contextmanager
-    def within(self, synonyms: dict[str, tuple[str, ...]]) -> Iterator[None]:
+    def within(self, synonyms: dict[str, tuple[str, ...]]) -> _Scope:
         """Choices made in this block read `synonyms` first (a pattern's declared spellings)."""
-        self.scopes.append(synonyms)
-        try:
-            yield
-        finally:
-            self.scopes.pop()
+        return _Scope(self.scopes, synonyms)
 
     def spellings(self, name: str) -> tuple[str, ...]:
         """The metadata keys that mean choice `name` where it is made now."""

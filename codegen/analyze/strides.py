@@ -922,9 +922,23 @@ def mobile_strides(root: KeyNode) -> dict[str, int]:
     return planned
 
 
+# The last tree _mobile_body read and its answer: one analysis asks about its tree a dozen times
+# (strides, family, skips, squeeze places, activations...), and the walk is over every node. Held
+# by identity (the tree is built once and never changed after); callers only read the answer.
+_LAST_BODY: list[tuple[KeyNode, tuple[KeyNode | None, list[list[KeyNode]]] | None]] = []
+
+
 def _mobile_body(root: KeyNode) -> tuple[KeyNode | None, list[list[KeyNode]]] | None:
     """(the stem conv where the family's code makes it halve, the stages in order) of the largest
     body of depthwise blocks, where at least two stages and one depthwise conv are found."""
+    if _LAST_BODY and _LAST_BODY[0][0] is root:
+        return _LAST_BODY[0][1]
+    body = _largest_mobile_body(root)
+    _LAST_BODY[:] = [(root, body)]
+    return body
+
+
+def _largest_mobile_body(root: KeyNode) -> tuple[KeyNode | None, list[list[KeyNode]]] | None:
     best: tuple[KeyNode | None, list[list[KeyNode]]] | None = None
     for node in root.walk():
         entries: list[tuple[str, object]] = []  # ("stage", [blocks]) or ("block", block)

@@ -40,8 +40,10 @@ def all_patterns() -> tuple[Pattern, ...]:
     return tuple(found)
 
 
-def patterns(kind: str) -> list[Pattern]:
-    return [p for p in all_patterns() if p.kind == kind]
+@lru_cache(maxsize=None)
+def patterns(kind: str) -> tuple[Pattern, ...]:
+    # Cached as the catalogue is: `best` asks for a kind at every node of every analysis.
+    return tuple(p for p in all_patterns() if p.kind == kind)
 
 
 def best(kind: str, subject: Any, ctx: Any) -> Match | None:
@@ -73,6 +75,7 @@ def _match(pattern: Pattern, subject: Any, ctx: Any) -> Match | None:
         return pattern.match(subject, ctx)
 
 
+@lru_cache(maxsize=None)  # a function of the fixed catalogue: asked for every member of every class
 def named_role(attr: str) -> str:
     """`attr` (lowercased) when some pattern's forward depends on that attribute name, else ""."""
     for p in all_patterns():
