@@ -210,6 +210,15 @@ def test_any_key_text_compiles_loads_or_is_refused(routed_keys):
     own |= {
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
+    # Names the file's own imports bind (`import torch.nn.functional as F`): the imports
+    # themselves are checked above.
+    own |= {
+        alias.asname
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        for alias in n.names
+        if alias.asname
+    }
     # Keyword arguments of constructor calls (`bias=False`) are torch.nn's parameter names.
     own |= {k.arg for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg in NN_KEYWORDS}
     vocabulary = own | {

@@ -382,7 +382,7 @@ def trust_of(source_trust: dict, needle: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "name, role",
-    [("cat_pool_resnet", "Block"), ("two_head_senet", "SqueezeExcite"), ("fire_two_heads", "Fire")],
+    [("cat_pool_resnet", "Block"), ("two_head_senet", "SqueezeExcite")],
 )
 def test_a_class_the_run_never_called_under_a_missing_parent_says_guessed(generated, name, role):
     trust, source, (verdict, _) = generated(name)
@@ -390,6 +390,15 @@ def test_a_class_the_run_never_called_under_a_missing_parent_says_guessed(genera
     assert trust_of(trust, role) == {"guessed"}
     assert "generate's run of the model never called this forward" in source
     assert verdict != "WRONG"
+
+
+def test_fire_modules_under_heads_the_wiring_solver_joins_are_run(generated):
+    # Two heads side by side under the features: blocks/solved_wiring.py gives the top a guessed
+    # forward (the heads concatenated), so generate's run calls the Fire modules.
+    trust, source, (verdict, _) = generated("fire_two_heads")
+    assert trust["RecoveredModel"] == "guessed"
+    assert trust_of(trust, "Fire") == {"inferred"} and verdict != "WRONG"
+    assert "never called this forward" not in source
 
 
 def test_the_same_blocks_under_a_parent_that_runs_keep_their_trust(generated):

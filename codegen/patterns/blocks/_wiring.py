@@ -231,8 +231,9 @@ def _score(reads: list[Source], out: Source, widths, beside) -> tuple:
         ]
         stale += bool(newer)
     # a concatenation joining x where it could join what the block made (MSRN's, VoVNet's are
-    # told apart by the rest; this only breaks what is left)
-    old = sum(1 for s in joins if s[0] == "cat" for j in s[1] if j == 0)
+    # told apart by the rest; this only breaks what is left): the output's too, so a block
+    # whose consumer does not prove a dense layer's cat(x, ...) gives what it made
     cats = [s for s in [*joins, out] if s[0] == "cat"]
+    old = sum(1 for s in cats for j in s[1] if j == 0)
     unordered = sum(1 for s in cats if list(s[1]) != sorted(s[1]))  # joins in name order
     return (crossed, len(joins) + out_joins, late, stale, old, unordered, reads, out)
