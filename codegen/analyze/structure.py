@@ -63,7 +63,12 @@ from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks._path_join import PATH_JOIN
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_order
+from codegen.patterns.blocks.chain import (
+    MOBILE_SKIPS,
+    opens_depthwise,
+    numbered_name,
+    reading_order,
+)
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
@@ -442,7 +447,8 @@ class StructureBuilder:
             module.io = IOSpec("conv", sum(ins), sum(outs), ndim)
             return module
         if not node.tensors and node.children and all(_canonical_index(n) for n in node.children):
-            return self._numbered(node)
+            # (what reaches it, where its parent's dataflow shows it: a first conv reads that)
+            return self._numbered(node, ctx.prev)
         if (
             node.path
             and not node.tensors
@@ -1426,7 +1432,11 @@ def _regrouped_by(seq: Module, before: Module) -> bool:
     if family(first) != "conv" or before.io is None or not before.io.out_width:
         return False
     reads, width = first.io.in_width, before.io.out_width
-    return bool(reads) and reads < width and width % reads == 0
+    return bool(reads) and (
+        (reads < width and width % reads == 0)
+        # (a depthwise conv read alone as groups = C: a depth multiplier over a width dividing C)
+        or (opens_depthwise(first) and width < reads and reads % width == 0)
+    )
 
 
 def _paired(a: str, b: str) -> bool:
