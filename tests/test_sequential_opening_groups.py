@@ -143,3 +143,30 @@ def test_output_is_the_reference_and_the_order_says_guessed(generated):
     assert measured(reference, model, source, (x,))[0] == "exact"
     # the order of the stages comes from widths alone (the chain): the file says so
     assert class_trust(source)["RecoveredModel"] == "guessed"
+
+
+class TwoBranchCell(nn.Module):
+    """Two Sequential branches in a ModuleList, both over the stem's output, summed: the second
+    branch's conv reads what the first reads, not the first's output (no groups from it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1)
+        self.branches = nn.ModuleList(
+            [
+                nn.Sequential(nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32)),
+                nn.Sequential(nn.Conv2d(16, 32, 5, padding=2), nn.BatchNorm2d(32)),
+            ]
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        return self.branches[0](x) + self.branches[1](x)
+
+
+def test_a_branch_beside_the_first_is_not_grouped_by_it(tmp_path, capsys):
+    reference = layout_reference(TwoBranchCell)
+    model, source = generate_from_state_dict(reference, tmp_path, capsys)
+    conv = model.branches[1][0]
+    assert (conv.groups, conv.in_channels, conv.out_channels) == (1, 16, 32)
+    assert measured(reference, model, source, (torch.randn(2, 3, 8, 8),))[0] != "WRONG"

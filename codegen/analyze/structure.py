@@ -838,7 +838,8 @@ class StructureBuilder:
                 weights == {"weight"} or (weights == {"weight", "bias"} and gap_then)
             )
             peeked = self._peek(after) if after is not None and lone else None
-            context = self._context(child, prev, peeked.io if peeked is not None else None)
+            reaching = None if _beside_first(child, items) else prev
+            context = self._context(child, reaching, peeked.io if peeked is not None else None)
             context.after_patchify = bool(items) and _patchify(items[-1])
             context.latent_entry = context.latent_entry or _after_unit_map(items)
             module = self.module_for(child, context)
@@ -1423,6 +1424,18 @@ def _wrapped_unit_convs(children: list[KeyNode]) -> list[KeyNode]:
     if names[0][0] is None:
         return []
     return [conv for _, conv in sorted(steps, key=lambda s: s[0][1])]
+
+
+def _beside_first(child: KeyNode, items: list[Module]) -> bool:
+    """Whether a nested numbered item opens with a conv reading what the list's first item reads:
+    branches side by side over one input (a ModuleList of Sequential branches), not a stage fed
+    by the item before it, whose output its opening conv would read grouped."""
+    opening = child.children.get("0") if child.children and not child.tensors else None
+    w = _conv_weight(opening) if opening is not None else None
+    start = next((m for m in items if m.kind != "placeholder"), None)
+    return w is not None and start is not None and start.io is not None and (
+        start.io.in_width == w[1]
+    )
 
 
 def _regrouped_by(seq: Module, before: Module) -> bool:
