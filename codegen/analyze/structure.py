@@ -838,7 +838,7 @@ class StructureBuilder:
                 weights == {"weight"} or (weights == {"weight", "bias"} and gap_then)
             )
             peeked = self._peek(after) if after is not None and lone else None
-            reaching = None if _beside_first(child, items) else prev
+            reaching = None if _unproven_entry(child, items) else prev
             context = self._context(child, reaching, peeked.io if peeked is not None else None)
             context.after_patchify = bool(items) and _patchify(items[-1])
             context.latent_entry = context.latent_entry or _after_unit_map(items)
@@ -1426,16 +1426,22 @@ def _wrapped_unit_convs(children: list[KeyNode]) -> list[KeyNode]:
     return [conv for _, conv in sorted(steps, key=lambda s: s[0][1])]
 
 
-def _beside_first(child: KeyNode, items: list[Module]) -> bool:
-    """Whether a nested numbered item opens with a conv reading what the list's first item reads:
-    branches side by side over one input (a ModuleList of Sequential branches), not a stage fed
-    by the item before it, whose output its opening conv would read grouped."""
-    opening = child.children.get("0") if child.children and not child.tensors else None
+def _unproven_entry(child: KeyNode, items: list[Module]) -> bool:
+    """Whether a nested numbered item (a Sequential inside a Sequential) must not take what the
+    item before it gives as the width reaching its opening conv:
+    - that item is a generated class, whose io is what its members show, which a concatenation
+      or a slice inside it can hide (GhostNet's GhostModule gives its two halves together);
+    - the opening conv reads what the list's first item reads: branches side by side over one
+      input (a ModuleList of Sequential branches), not a stage fed by the item before it."""
+    if child.tensors or not child.children or not all(map(_canonical_index, child.children)):
+        return False  # (not a nested list: layers take their neighbours as before)
+    before = next((m for m in reversed(items) if m.kind != "placeholder"), None)
+    if before is None or before.kind not in ("builtin", "sequential"):
+        return True
+    opening = child.children.get("0")
     w = _conv_weight(opening) if opening is not None else None
     start = next((m for m in items if m.kind != "placeholder"), None)
-    return w is not None and start is not None and start.io is not None and (
-        start.io.in_width == w[1]
-    )
+    return w is not None and start.io is not None and start.io.in_width == w[1]
 
 
 def _regrouped_by(seq: Module, before: Module) -> bool:
