@@ -428,11 +428,15 @@ def opens_depthwise(m: Module | None) -> bool:
 def _opens_after_other(m: Module, members: list[Module]) -> bool:
     """An unnumbered Sequential opened by a conv that reads what no member gives, while data
     enters elsewhere: another such member is the entry (named as one, `stem`, `conv_in`, or
-    reading a width no member's output could be grouped into). It reads what a member gives,
-    grouped over it (a `Sequential(Conv2d(c, c', 3, groups=g), BatchNorm2d(c'), ReLU())` after
-    the stem); which member feeds it, the chain's guessed order says."""
+    reading a width no member's output could be grouped into), and no other member reads its
+    width (branches side by side over one input: GhostNetV2's `primary_conv` and `short_conv`).
+    It reads what a member gives, grouped over it (a `Sequential(Conv2d(c, c', 3, groups=g),
+    BatchNorm2d(c'), ReLU())` after the stem); which member feeds it, the chain's guessed order
+    says."""
     if m.kind != "sequential" or _produced_by_other(m, members) or tie_order(m)[0][0] == 0:
         return False
+    if any(o is not m and _takes(o) == _takes(m) for o in members):
+        return False  # (another member reads that width too: a branch beside it, over the input)
 
     def groupable(s: Module) -> bool:
         return any(
