@@ -64,7 +64,12 @@ from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks._path_join import CONSUMER_WIDTH, PATH_JOIN
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.chain import MOBILE_SKIPS, numbered_name, reading_order
+from codegen.patterns.blocks.chain import (
+    MOBILE_SKIPS,
+    opens_depthwise,
+    numbered_name,
+    reading_order,
+)
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
@@ -447,7 +452,8 @@ class StructureBuilder:
             module.io = IOSpec("conv", sum(ins), sum(outs), ndim)
             return module
         if not node.tensors and node.children and all(_canonical_index(n) for n in node.children):
-            return self._numbered(node)
+            # (what reaches it, where its parent's dataflow shows it: a first conv reads that)
+            return self._numbered(node, ctx.prev)
         if (
             node.path
             and not node.tensors
@@ -837,7 +843,8 @@ class StructureBuilder:
                 weights == {"weight"} or (weights == {"weight", "bias"} and gap_then)
             )
             peeked = self._peek(after) if after is not None and lone else None
-            context = self._context(child, prev, peeked.io if peeked is not None else None)
+            reaching = None if _unproven_entry(child, items) else prev
+            context = self._context(child, reaching, peeked.io if peeked is not None else None)
             context.after_patchify = bool(items) and _patchify(items[-1])
             context.latent_entry = context.latent_entry or _after_unit_map(items)
             module = self.module_for(child, context)
@@ -1424,6 +1431,24 @@ def _wrapped_unit_convs(children: list[KeyNode]) -> list[KeyNode]:
     return [conv for _, conv in sorted(steps, key=lambda s: s[0][1])]
 
 
+def _unproven_entry(child: KeyNode, items: list[Module]) -> bool:
+    """Whether a nested numbered item (a Sequential inside a Sequential) must not take what the
+    item before it gives as the width reaching its opening conv:
+    - that item is a generated class, whose io is what its members show, which a concatenation
+      or a slice inside it can hide (GhostNet's GhostModule gives its two halves together);
+    - the opening conv reads what the list's first item reads: branches side by side over one
+      input (a ModuleList of Sequential branches), not a stage fed by the item before it."""
+    if child.tensors or not child.children or not all(map(_canonical_index, child.children)):
+        return False  # (not a nested list: layers take their neighbours as before)
+    before = next((m for m in reversed(items) if m.kind != "placeholder"), None)
+    if before is None or before.kind not in ("builtin", "sequential"):
+        return True
+    opening = child.children.get("0")
+    w = _conv_weight(opening) if opening is not None else None
+    start = next((m for m in items if m.kind != "placeholder"), None)
+    return w is not None and start.io is not None and start.io.in_width == w[1]
+
+
 def _regrouped_by(seq: Module, before: Module) -> bool:
     """A Sequential whose first conv reads a fraction of what the member before it gives: a
     grouped conv over that width, which its own first item alone would read as ungrouped."""
@@ -1431,7 +1456,11 @@ def _regrouped_by(seq: Module, before: Module) -> bool:
     if family(first) != "conv" or before.io is None or not before.io.out_width:
         return False
     reads, width = first.io.in_width, before.io.out_width
-    return bool(reads) and reads < width and width % reads == 0
+    return bool(reads) and (
+        (reads < width and width % reads == 0)
+        # (a depthwise conv read alone as groups = C: a depth multiplier over a width dividing C)
+        or (opens_depthwise(first) and width < reads and reads % width == 0)
+    )
 
 
 def _paired(a: str, b: str) -> bool:

@@ -405,18 +405,65 @@ def _closing_norm(m: Module | None) -> str | None:
 
 def _groups_of(m: Module, width: int) -> bool:
     """Whether a conv reading `takes` channels could be a grouped conv over `width` channels
-    (ResNeXt's 3x3: [C, C / groups, k, k]); its groups then come from that neighbour."""
+    (ResNeXt's 3x3: [C, C / groups, k, k]); its groups then come from that neighbour. A
+    depthwise conv ([C, 1, k, k], read alone as groups = C) reads any width dividing C: a depth
+    multiplier of C / width over it (MobileNet's `Conv2d(c, 2 * c, k, groups=c)`)."""
     takes = _takes(m)
     conv = family(m) == "conv" or (m.kind == "sequential" and _starts(m) == "conv")
-    return conv and takes is not None and takes < width and width % takes == 0
+    if not conv or takes is None:
+        return False
+    return (takes < width and width % takes == 0) or (
+        opens_depthwise(m) and width < takes and takes % width == 0
+    )
+
+
+def opens_depthwise(m: Module | None) -> bool:
+    """Whether a conv (or the conv opening a Sequential) reads one channel per group."""
+    while m is not None and m.kind == "sequential":
+        m = next((c for c in m.children if c.kind != "placeholder"), None)
+    if m is None or family(m) != "conv" or m.io is None or not m.io.in_width:
+        return False
+    groups = next((a.value for a in m.args if a.keyword == "groups"), 1)
+    return groups == m.io.in_width > 1
+
+
+def _opens_after_other(m: Module, members: list[Module]) -> bool:
+    """An unnumbered Sequential opened by a conv that reads what no member gives, while data
+    enters elsewhere: another such member is the entry (named as one, `stem`, `conv_in`, or
+    reading a width no member's output could be grouped into), and no other member reads its
+    width (branches side by side over one input: GhostNetV2's `primary_conv` and `short_conv`).
+    It reads what a member gives, grouped over it (a `Sequential(Conv2d(c, c', 3, groups=g),
+    BatchNorm2d(c'), ReLU())` after the stem); which member feeds it, the chain's guessed order
+    says."""
+    if m.kind != "sequential" or _produced_by_other(m, members) or tie_order(m)[0][0] == 0:
+        return False
+    if any(o is not m and _takes(o) == _takes(m) for o in members):
+        return False  # (another member reads that width too: a branch beside it, over the input)
+
+    def groupable(s: Module) -> bool:
+        return any(
+            o is not s and o.io is not None and o.io.out_width and _groups_of(s, o.io.out_width)
+            for o in members
+        )
+
+    entries = [
+        s
+        for s in members
+        if s is not m
+        and _takes(s) is not None
+        and not _produced_by_other(s, members)
+        and (tie_order(s)[0][0] == 0 or not groupable(s))
+    ]
+    return groupable(m) and bool(entries)
 
 
 def _grouped_after_other(m: Module, members: list[Module]) -> bool:
     """A conv that reads a fraction of what another member gives, named after it (conv2 after
-    conv1): grouped over that width rather than where data enters."""
+    conv1), or a Sequential it opens where data enters elsewhere (`_opens_after_other`):
+    grouped over that width rather than where data enters."""
     stem, number = numbered_name(m.attr)
     if stem is None:
-        return False
+        return _opens_after_other(m, members)
     for o in members:
         if o is m or o.io is None or not o.io.out_width or not _groups_of(m, o.io.out_width):
             continue

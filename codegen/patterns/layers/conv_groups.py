@@ -33,6 +33,12 @@ grouped reading fits and the split one does not:
 A weight reading one channel per group ([C, 1, k, k]) is left to layers/conv.py's depthwise rule,
 and a 1x1 one ([C, 1, 1, 1]) beside such a branch to `depthwise_branch_groups` (rule 5).
 
+A conv that opens a Sequential reads what the Sequential's predecessor gives, which only the
+dataflow shows: analyze/structure.py passes it in as the Sequential's entry (`_numbered`: the
+item before a nested Sequential, `_regrouped_by`: the member before it in a chain, placed there
+by blocks/chain.py's `_opens_after_other`), and layers/conv.py's `_conv_groups` reads groups
+from it, a depth multiplier where the opening conv is depthwise.
+
 `split_lists` reads the split side: a numbered list of bare convs whose outputs together are as
 wide as a norm beside it is one tensor split across them (blocks/split_concat.py builds it).
 """
