@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ZOOS = ("8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18")
+ZOOS = ("8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19")
 
 
 def _zoo(key: str):

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ZOOS = ("6", "7", "8", "9", "11", "12", "13", "14", "15", "16", "17", "18", "more")
+ZOOS = ("6", "7", "8", "9", "11", "12", "13", "14", "15", "16", "17", "18", "19", "more")
 
 
 def _zoo(key: str):
