@@ -53,6 +53,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tests.redraw import generative_reference
+from tests.vision_zoo_19_models import TvSqueezeExcitation  # the same torchvision SE
 
 # ------------------------------------------------------------------ The Annotated Diffusion Unet
 
@@ -74,7 +75,9 @@ class SpaceToDepth(nn.Module):  # einops Rearrange("b c (h p1) (w p2) -> b (c p1
 
 
 def AnnUpsample(dim: int, dim_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(dim, dim_out, 3, padding=1))
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(dim, dim_out, 3, padding=1)
+    )
 
 
 def AnnDownsample(dim: int, dim_out: int) -> nn.Sequential:
@@ -211,9 +214,11 @@ class AnnotatedUnet(nn.Module):  # Unet(dim=8, dim_mults=(1, 2), resnet_block_gr
                         AnnResnetBlock(dim_in, dim_in, time_dim, groups),
                         AnnResnetBlock(dim_in, dim_in, time_dim, groups),
                         Residual(PreNorm(dim_in, AnnLinearAttention(dim_in))),
-                        AnnDownsample(dim_in, dim_out)
-                        if not is_last
-                        else nn.Conv2d(dim_in, dim_out, 3, padding=1),
+                        (
+                            AnnDownsample(dim_in, dim_out)
+                            if not is_last
+                            else nn.Conv2d(dim_in, dim_out, 3, padding=1)
+                        ),
                     ]
                 )
             )
@@ -229,9 +234,11 @@ class AnnotatedUnet(nn.Module):  # Unet(dim=8, dim_mults=(1, 2), resnet_block_gr
                         AnnResnetBlock(dim_out + dim_in, dim_out, time_dim, groups),
                         AnnResnetBlock(dim_out + dim_in, dim_out, time_dim, groups),
                         Residual(PreNorm(dim_out, AnnLinearAttention(dim_out))),
-                        AnnUpsample(dim_out, dim_in)
-                        if not is_last
-                        else nn.Conv2d(dim_out, dim_in, 3, padding=1),
+                        (
+                            AnnUpsample(dim_out, dim_in)
+                            if not is_last
+                            else nn.Conv2d(dim_out, dim_in, 3, padding=1)
+                        ),
                     ]
                 )
             )
@@ -594,19 +601,6 @@ class TvConvNormAct(nn.Sequential):  # torchvision.ops.misc.Conv2dNormActivation
         super().__init__(*layers)
 
 
-class TvSE(nn.Module):  # torchvision.ops.misc.SqueezeExcitation, hard-sigmoid scale
-    def __init__(self, c: int, squeeze: int) -> None:
-        super().__init__()
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(c, squeeze, 1)
-        self.fc2 = nn.Conv2d(squeeze, c, 1)
-        self.activation = nn.ReLU()
-        self.scale_activation = nn.Hardsigmoid()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x))))) * x
-
-
 class TvInvertedResidual(nn.Module):  # torchvision mobilenetv3.InvertedResidual, with dilation
     def __init__(self, c_in, k, expanded, c_out, use_se, act, stride, dilation=1) -> None:
         super().__init__()
@@ -618,7 +612,7 @@ class TvInvertedResidual(nn.Module):  # torchvision mobilenetv3.InvertedResidual
         layers.append(TvConvNormAct(expanded, expanded, k, stride, expanded, act, dilation))
         if use_se:
             squeeze = max(8, int(expanded // 4 + 4) // 8 * 8)
-            layers.append(TvSE(expanded, squeeze))
+            layers.append(TvSqueezeExcitation(expanded, squeeze))
         layers.append(TvConvNormAct(expanded, c_out, 1, act=None))
         self.block = nn.Sequential(*layers)
 
@@ -873,7 +867,9 @@ class MergeRun(nn.Module):
             nn.Conv2d(c_out, c_out, 3, 1, 4, 4),
             nn.ReLU(inplace=True),
         )
-        self.aggregation = nn.Sequential(nn.Conv2d(c_out * 2, c_out, 3, 1, 1), nn.ReLU(inplace=True))
+        self.aggregation = nn.Sequential(
+            nn.Conv2d(c_out * 2, c_out, 3, 1, 1), nn.ReLU(inplace=True)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = torch.cat([self.dilation1(x), self.dilation2(x)], dim=1)

@@ -172,7 +172,9 @@ class TvSqueezeNet10(nn.Module):  # torchvision SqueezeNet(version="1_0"), narro
 
 
 class TvVGG11(nn.Module):  # torchvision.models.vgg.VGG(make_layers(cfg "A")), narrowed
-    def __init__(self, classes: int = 5, cfg=(8, "M", 16, "M", 32, 32, "M", 32, 32, "M", 32, 32, "M")):
+    def __init__(
+        self, classes: int = 5, cfg=(8, "M", 16, "M", 32, 32, "M", 32, 32, "M", 32, 32, "M")
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         c_in = 3
@@ -365,7 +367,9 @@ class TimmResNet50GN(nn.Module):  # timm resnet50_gn (GroupNorm(32) everywhere),
         self.act1 = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         for i, p in enumerate(planes):
-            self.add_module(f"layer{i + 1}", self._make_layer(p, 1 if i != 1 else 2, 1 if i == 0 else 2))
+            self.add_module(
+                f"layer{i + 1}", self._make_layer(p, 1 if i != 1 else 2, 1 if i == 0 else 2)
+            )
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(self.inplanes, classes)
 
@@ -702,7 +706,9 @@ class XingangResNet50IBNa(nn.Module):  # resnet_ibn.py ResNet_IBN(ibn_cfg=("a","
         layers = [BottleneckIBN(self.inplanes, planes, None if last else ibn, stride, downsample)]
         self.inplanes = planes * 4
         for i in range(1, blocks):
-            layers.append(BottleneckIBN(self.inplanes, planes, None if ibn == "b" and i < blocks - 1 else ibn))
+            layers.append(
+                BottleneckIBN(self.inplanes, planes, None if ibn == "b" and i < blocks - 1 else ibn)
+            )
         return nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -764,7 +770,9 @@ class Classify(nn.Module):  # ultralytics.nn.modules.head.Classify (softmax in e
         return x if self.training else x.softmax(1)
 
 
-class UltralyticsYolov8Cls(nn.Module):  # ClassificationModel from yolov8-cls.yaml, scale n, narrowed
+class UltralyticsYolov8Cls(
+    nn.Module
+):  # ClassificationModel from yolov8-cls.yaml, scale n, narrowed
     def __init__(self, classes: int = 5) -> None:
         super().__init__()
         self.model = nn.Sequential(
