@@ -20,28 +20,14 @@ import torch
 import torch.nn as nn
 
 from codegen.patterns.blocks._vision_examples import _randomise_norms
-from tests.test_sibling_groups import ConvNormAct, TimmMobileOneDW
+from tests.test_sibling_groups import ConvNormAct, TimmMobileOneBlock, TimmMobileOneDW
 from tests.zoo_verdicts import assert_convs_keep_groups, generate_from_state_dict, measured
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
-class DenseMobileOneBlock(nn.Module):  # timm byobnet MobileOneBlock, group_size=0
-    def __init__(self, c_in, c_out, stride=1, branches=3) -> None:
-        super().__init__()
-        self.identity = nn.BatchNorm2d(c_in) if c_in == c_out and stride == 1 else None
-        self.conv_kxk = nn.ModuleList(
-            [ConvNormAct(c_in, c_out, 3, stride, act=False) for _ in range(branches)]
-        )
-        self.conv_scale = ConvNormAct(c_in, c_out, 1, stride, act=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv_scale(x)
-        if self.identity is not None:
-            out = out + self.identity(x)
-        for conv in self.conv_kxk:
-            out = out + conv(x)
-        return torch.relu(out)
+def DenseMobileOneBlock(c_in, c_out, stride=1) -> nn.Module:  # timm's, group_size=0
+    return TimmMobileOneBlock(c_in, 3, stride, branches=3, c_out=c_out, depthwise=False)
 
 
 class DenseOverparamStage(nn.Module):

@@ -243,14 +243,16 @@ class RepViTSmall(nn.Module):
         return self.head(x.mean((2, 3)))
 
 
-class TimmMobileOneBlock(nn.Module):  # timm byobnet MobileOneBlock, group_size=1 (depthwise)
-    def __init__(self, c, k=3, stride=1, branches=2) -> None:
+class TimmMobileOneBlock(nn.Module):  # timm byobnet MobileOneBlock (group_size=1: depthwise)
+    def __init__(self, c, k=3, stride=1, branches=2, c_out=None, depthwise=True) -> None:
         super().__init__()
-        self.identity = nn.BatchNorm2d(c) if stride == 1 else None
+        c_out = c if c_out is None else c_out
+        groups = c if depthwise else 1
+        self.identity = nn.BatchNorm2d(c) if stride == 1 and c_out == c else None
         self.conv_kxk = nn.ModuleList(
-            [ConvNormAct(c, c, k, stride, groups=c, act=False) for _ in range(branches)]
+            [ConvNormAct(c, c_out, k, stride, groups=groups, act=False) for _ in range(branches)]
         )
-        self.conv_scale = ConvNormAct(c, c, 1, stride, groups=c, act=False)
+        self.conv_scale = ConvNormAct(c, c_out, 1, stride, groups=groups, act=False)
         self.act = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

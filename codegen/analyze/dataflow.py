@@ -301,6 +301,13 @@ def example_inputs(cls: ClassDef, g: Graph) -> list[ExampleInput]:
         io = IOSpec(io.family, io.in_width, io.out_width, 2)
     if io.vocab:
         one = ExampleInput((2, 16), vocab=io.vocab)
+    elif io.ndim and io.family == "norm" and io.in_width:
+        # A channels-first norm (BatchNorm, InstanceNorm, GroupNorm) takes what the layer after it
+        # takes: flat features before a Linear, a map of the conv's dimensionality before a conv.
+        after = _second_module(cls, g, first)
+        ndim = after.io.ndim if after is not None and after.io and after.io.ndim else io.ndim
+        flat = after is not None and after.io is not None and after.io.family == "linear"
+        one = ExampleInput((2, io.in_width) + (() if flat else (32,) * ndim))
     elif io.ndim and io.family != "norm" and io.in_width:
         one = ExampleInput((2, io.in_width) + (32,) * io.ndim)
     elif io.in_width:
@@ -308,6 +315,17 @@ def example_inputs(cls: ClassDef, g: Graph) -> list[ExampleInput]:
     else:
         return []
     return [one] * len([n for n in g.inputs if not n.optional])
+
+
+def _second_module(cls: ClassDef, g: Graph, first: Module) -> Module | None:
+    """The next layer called after `first` (its own items excepted), if any."""
+    by_attr = {m.attr: m for m in modules(cls)}
+    called = [n.target[0] for n in g.nodes if n.op == "call_module" and n.target]
+    names = [a for a in dict.fromkeys(called) if a in by_attr]
+    owner = next((a for a in names if by_attr[a] is first or first in by_attr[a].children), None)
+    if owner is None or names.index(owner) + 1 >= len(names):
+        return None
+    return by_attr[names[names.index(owner) + 1]]
 
 
 def _first_module(cls: ClassDef, g: Graph) -> Module | None:

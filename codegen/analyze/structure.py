@@ -638,7 +638,11 @@ class StructureBuilder:
                 givers = [m for m in first.values() if m.attr != attr and _gives(m, width)]
                 if before and not _paired(before, attr) and len(givers) != 1:
                     before = None
-                after = after if after and _paired(attr, after) else None
+                # A norm no member feeds normalises what enters the class (a tabular MLP's
+                # input BatchNorm1d, a GroupNorm before a U-Net's first conv): the layer after it
+                # in the chain, reading its width, is the one it feeds.
+                entry = i == 0 and not givers and after is not None and _takes(first[after], width)
+                after = after if after and (_paired(attr, after) or entry) else None
             prev = final[before].io if before else None
             nxt = (first.get(after) or unkeyed[after]).io if after else None
             child = node.children[attr]
@@ -1362,6 +1366,10 @@ def naming_segment(path: str) -> str:
 
 def _gives(m: Module, width: int | None) -> bool:
     return m.io is not None and m.io.out_width is not None and m.io.out_width == width
+
+
+def _takes(m: Module, width: int | None) -> bool:
+    return m.io is not None and m.io.in_width is not None and m.io.in_width == width
 
 
 def _feeds_grouped(prev: Module, conv: Module, members: list[Module]) -> bool:

@@ -506,17 +506,18 @@ class _Printer:
 
     def _module(self, path: tuple[str, ...]) -> str:
         if path and path[0] in self.loop_variables:  # an item of a loop's container
-            # (its own numbered members index it: `branch[0]`, never `getattr(branch, "0")`)
-            return path[0] + attr_path(("item",) + path[1:])[len("self.item") :]
+            return attr_path(path[1:], root=path[0])
         return attr_path(path)
 
 
-def attr_path(path: tuple[str, ...]) -> str:
+def attr_path(path: tuple[str, ...], root: str = "self") -> str:
     """`self.a.b`, `self.layers[0]`, or `getattr(self, 'odd key')` for segments that are not names
-    (a class's own numbered member too: blocks/split_concat.py's convs; only containers index)."""
-    text = "self"
+    (a class's own numbered member too: blocks/split_concat.py's convs; only containers index).
+    From a loop's item (`root`, a container's item) numbered members index: `branch[0]`."""
+    text = root
     for i, segment in enumerate(path):
-        if segment.isascii() and segment.isdigit() and str(int(segment)) == segment and i:
+        numbered = segment.isascii() and segment.isdigit() and str(int(segment)) == segment
+        if numbered and (i or root != "self"):
             text = f"{text}[{segment}]"
         elif is_plain_attr(segment) and segment != "self":
             text = f"{text}.{segment}"

@@ -131,6 +131,21 @@ def tie_order(m: Module) -> tuple:
     return (stage, numbers, qkv, FAMILY_RANK.get(family(m) or "", 1), m.attr)
 
 
+def name_ranked(members: list[Module]) -> list[Module]:
+    """Members sorted by what their names say (tie_order). `head` is a classifier's last layer,
+    except beside a sibling named `tail`: then head, body, tail is a restoration net's
+    reading order (EDSR, RCAN and the SR nets written after them), whatever else widths allow."""
+    paired = {"head", "tail"} <= {m.attr.lstrip("_").lower() for m in members}
+
+    def key(m: Module) -> tuple:
+        order = tie_order(m)
+        if paired and m.attr.lstrip("_").lower() == "head":
+            return ((0, 1),) + order[1:]
+        return order
+
+    return sorted(members, key=key)
+
+
 def reading_order(members: list[Module]) -> tuple[list[Module], bool]:
     """Members in the order a reader meets them, and whether that order is the dataflow (widths
     chain) rather than names alone. Never the file's key order, so it never shows in the class."""
@@ -141,7 +156,7 @@ def reading_order(members: list[Module]) -> tuple[list[Module], bool]:
             chained.insert(chained.index(heads[0]) + 1, heads[1])
     else:
         chained = dataflow_order(members)
-    return (chained, True) if chained is not None else (sorted(members, key=tie_order), False)
+    return (chained, True) if chained is not None else (name_ranked(members), False)
 
 
 def _blocks_after_numbered_convs(ranked: list[Module]) -> list[Module]:
@@ -159,7 +174,7 @@ def _blocks_after_numbered_convs(ranked: list[Module]) -> list[Module]:
 
 def dataflow_order(members: list[Module], width: int | None = None) -> list[Module] | None:
     """An order in which every layer takes the width the previous one gave (None: there is none)."""
-    ranked = _blocks_after_numbered_convs(sorted(members, key=tie_order))
+    ranked = _blocks_after_numbered_convs(name_ranked(members))
     if len(ranked) == 2 and SQUEEZE.match(ranked[1].attr) and EXCITE.match(ranked[0].attr):
         ranked.reverse()  # a gate's two layers, C -> r -> C: both orders chain, the names decide
     grouped = [m for m in ranked if _grouped_after_other(m, ranked)]
@@ -774,6 +789,8 @@ def plan(
             # A norm after a Linear (xiaolai's MobileNetV3 head: linear3, a BatchNorm1d, hs3)
             # normalises flat features: they stay flat.
             flat_norm = io.family == "norm" and i > 0 and family(members[i - 1]) == "linear"
+            # ... as does one opening the chain before a Linear (a tabular MLP's input BatchNorm1d)
+            flat_norm = flat_norm or (io.family == "norm" and i == 0 and family(nxt) == "linear")
             if not keeps and not flat_norm:  # a class mapping the width to itself keeps its layout
                 flow.spatial = io.ndim if io.family in spatial else None
             if m.kind == "sequential" and _ends_projecting(m):
