@@ -18,22 +18,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tests.redraw import unit_scale
+from tests.vision_zoo_17_models import BlurPool2d as BlurPool  # timm.layers.BlurPool2d
 from tests.zoo_verdicts import class_trust, generate_from_state_dict, measured
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
-
-
-class BlurPool(nn.Module):  # timm.layers.BlurPool2d: binomial 3x3, reflect pad, stride 2
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.channels = channels
-        taps = torch.tensor([1.0, 2.0, 1.0])
-        kernel = (taps[:, None] * taps[None, :]) / 16.0
-        self.register_buffer("filt", kernel[None, None].repeat(channels, 1, 1, 1), persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x, (1, 1, 1, 1), mode="reflect")
-        return F.conv2d(x, self.filt, stride=2, groups=self.channels)
 
 
 def _projection(c_in: int, c_out: int, stride: int) -> nn.Sequential:
