@@ -85,8 +85,8 @@ def _generate_pinned(
     reference: nn.Module, tmp_path, capsys, activation="relu", expansion="applied"
 ) -> tuple[nn.Module, str]:
     """Generated with what the reference does pinned, as hints would (choices the file lists):
-    every block's activation (an inverted residual's is ReLU6 by default, torchvision's), and
-    whether a 1x1 expansion that keeps the width is applied."""
+    every block's activation (an inverted residual's is ReLU6 by default, torchvision's),
+    whether a 1x1 expansion that keeps the width is applied, and each conv's stride."""
     ckpt = tmp_path / "weights.pt"
     torch.save(reference.state_dict(), ckpt)
     capsys.readouterr()
@@ -99,6 +99,11 @@ def _generate_pinned(
         for path, name in found
         if not path.startswith("RecoveredModel.")
     )
+    # Each conv's stride as the reference's: where a block strides leaves no key (a strided conv
+    # or a blur after it, patterns/blocks/residual.py: unrecorded_downsampling).
+    for path in re.findall(r"^\[([\w.]+)\] stride = ", listed, re.M):
+        stride = reference.get_submodule(path).stride[0]
+        hints += f'["{path}"]\nstride = {stride}\n'
     (tmp_path / "hints.toml").write_text(hints)
     return generate_from_state_dict(
         reference, tmp_path, capsys, "--force", "--hints", str(tmp_path / "hints.toml")

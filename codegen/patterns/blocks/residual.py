@@ -197,6 +197,8 @@ class BasicBlock(BlockPattern):
             )
         if match is not None and not match.guessed:
             match.guessed = unshown_shuffle(convs)  # (a grouped 1x1 conv: a hidden shuffle)
+        if match is not None and not match.guessed:
+            match.guessed = unrecorded_downsampling(convs)
         unnamed = shortcut is not None and shortcut.attr not in SHORTCUT_NAMES and rest == []
         keeps = (
             unnamed and shortcut.io is not None and shortcut.io.in_width == shortcut.io.out_width
@@ -500,6 +502,25 @@ def _avd_pool(g: Graph, out):
         name="out",
         comment="the block's stride (ResNeSt's avd)",
     )
+
+
+def unrecorded_downsampling(convs: list) -> str:
+    """Why a residual body that halves the resolution is guessed where no evidence placed the
+    stride: a strided conv (torchvision's ResNets) and a stride-1 conv followed by a fixed low-pass
+    filter (Zhang 2019's anti-aliased downsampling: timm's `aa_layer`, resnetblur's BlurPool2d, a
+    binomial kernel held in a non-persistent buffer) leave the same keys and shapes, and compute
+    otherwise. '' where no body conv strides, or config.json fixed its stride."""
+    for conv in convs:
+        a = next((a for a in conv.args if a.keyword == "stride"), None)
+        choice = a.choice if a is not None else None
+        if choice is None or choice.source != "default" or choice.value in (1, (1, 1)):
+            continue
+        return (
+            f"the block downsamples and no key shows how: read as {conv.attr}'s stride "
+            "(torchvision's ResNets); an anti-aliased ResNet (timm's aa_layer) strides nothing "
+            "there and blur-pools after its activation, with a filter no key holds"
+        )
+    return ""
 
 
 def _pooled_body(cls, ctx: BlockContext, inner: list, shortcut) -> tuple | None:
