@@ -4,8 +4,11 @@ keys would show; Gemma 4's `ClippableLinear`, whose clip bounds are buffers the 
 a quantisation or LoRA wrapper once its extra tensors are folded in). Its keys read
 `q_proj.linear.weight` where a plain layer's read `q_proj.weight`.
 
-The reading: the class stores no tensor, holds nothing but the layer, and names it `linear`, so
-its forward is that layer's: `self.linear(x)`. Its role is the layer's family (`linear`), so an
+The reading: the class stores no tensor, holds nothing but the layer, names it `linear`, and
+every instance sits where an attention or MLP pattern reads a projection (its attribute is one of
+their projection names: `q_proj`, `c_attn`, `fc1`, `down_proj`...), so its forward is that
+layer's: `self.linear(x)`. A class of the same keys elsewhere (PatchTST's prediction `head`, a
+flatten before its `linear`) stays the width chain's guess. Its role is the layer's family (`linear`), so an
 attention or MLP pattern reading its holder takes it where it takes a Linear; the class keeps a
 name of its own (the holder's attribute, `QProj`). A parameter-free step around the layer (a
 clamp without stored bounds, a scale from config.json) leaves no key: the same limit as every
@@ -19,8 +22,14 @@ import re
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
+from codegen.patterns.blocks import attention, mlp
 
 HELD = r"linear"
+# the attribute names the attention and MLP patterns read as projections
+PROJECTIONS = "|".join(
+    (attention.FUSED, attention.QUERY, attention.KEY, attention.VALUE, attention.OUT)
+    + (mlp.UP, mlp.DOWN, mlp.GATE, mlp.GATED_UP, mlp.FUSED_GATE_UP)
+)
 
 
 class LinearHolder(BlockPattern):
@@ -36,6 +45,9 @@ class LinearHolder(BlockPattern):
         if layer.kind != "builtin" or family(layer) != "linear":
             return None
         if not re.fullmatch(HELD, layer.attr) or layer.type_name != "nn.Linear":
+            return None
+        places = [path.rsplit(".", 1)[-1] for path, _ in cls.instances]
+        if not places or not all(re.fullmatch(PROJECTIONS, p, re.I) for p in places):
             return None
         return Match(self, 1, layer.attr)
 
