@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from codegen.patterns.families.keras_densenet import KERAS_EPS, keras_densenet
-from tests.zoo_verdicts import class_trust, generate_from_state_dict, layout_reference, measured
+from tests.zoo_verdicts import class_trust, generated_layout, measured
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -98,18 +98,7 @@ LAYOUTS = {
 @pytest.fixture(scope="module", params=sorted(LAYOUTS))
 def generated(request, tmp_path_factory):
     """(name, reference, generated model, source, input): one generate per layout."""
-    make, shape = LAYOUTS[request.param]
-    reference = layout_reference(make)
-    tmp = tmp_path_factory.mktemp(request.param)
-
-    class Quiet:  # generate_from_state_dict reads stderr through capsys; a module fixture has none
-        @staticmethod
-        def readouterr():
-            return type("Captured", (), {"err": ""})()
-
-    model, source = generate_from_state_dict(reference, tmp, Quiet())
-    torch.manual_seed(1)
-    return request.param, reference, model, source, torch.randn(*shape)
+    return generated_layout(LAYOUTS, request.param, tmp_path_factory)
 
 
 def test_dense_ports_are_exact_and_adding_ones_never_wrong(generated):

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tests.zoo_verdicts import class_trust, generate_from_state_dict, layout_reference, measured
+from tests.zoo_verdicts import class_trust, generated_layout, measured
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -141,18 +141,7 @@ LAYOUTS = {
 @pytest.fixture(scope="module", params=sorted(LAYOUTS))
 def generated(request, tmp_path_factory):
     """(name, reference, generated model, source, input): one generate per layout."""
-    make, shape = LAYOUTS[request.param]
-    reference = layout_reference(make)
-    tmp = tmp_path_factory.mktemp(request.param)
-
-    class Quiet:  # generate_from_state_dict reads stderr through capsys; a module fixture has none
-        @staticmethod
-        def readouterr():
-            return type("Captured", (), {"err": ""})()
-
-    model, source = generate_from_state_dict(reference, tmp, Quiet())
-    torch.manual_seed(1)
-    return request.param, reference, model, source, torch.randn(*shape)
+    return generated_layout(LAYOUTS, request.param, tmp_path_factory)
 
 
 def test_named_units_compute_the_reference(generated):

@@ -28,7 +28,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.selective_scan import conv_pins
-from codegen.patterns.families.keras_resnet import KERAS_EPS
+from codegen.patterns.families.keras_resnet import KERAS_EPS, keras_stem
 
 UNIT = re.compile(r"conv(\d+)_block(\d+)_([0-2])_(conv|bn)")
 TRANSITION = re.compile(r"pool(\d+)_(conv|bn)")
@@ -157,18 +157,7 @@ class KerasDenseNet(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         (conv, norm), plan, final, head, order = match.found
-        x = g.input("x")
-        out = g.call_module((conv,), x, name="x", inline=True)
-        out = g.call_function("relu", g.call_module((norm,), out, inline=True), name="x")
-        x = g.call_function(
-            "max_pool2d",
-            out,
-            3,
-            2,
-            1,
-            name="x",
-            comment="Keras pads 1 with zeros, then pools: the same after a ReLU",
-        )
+        x = keras_stem(g, conv, norm)
         for names, down in plan:
             for pre, conv1, bn1, conv2 in names:
                 y = g.call_function("relu", g.call_module((pre,), x, inline=True), name="y")
