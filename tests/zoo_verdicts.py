@@ -89,6 +89,22 @@ def measured_layout(make, shape: tuple, tmp_path, capsys) -> tuple[str, float]:
     return measured(reference, model, source, inputs)
 
 
+def generated_layout(layouts: dict, name: str, tmp_path_factory) -> tuple:
+    """(name, reference, generated model, source, input) of one layout of `layouts` (name: (make,
+    input shape)), for a module-scoped fixture: one generate per layout, stderr not read."""
+    make, shape = layouts[name]
+    reference = layout_reference(make)
+
+    class Quiet:  # generate_from_state_dict reads stderr through capsys; a module fixture has none
+        @staticmethod
+        def readouterr():
+            return type("Captured", (), {"err": ""})()
+
+    model, source = generate_from_state_dict(reference, tmp_path_factory.mktemp(name), Quiet())
+    torch.manual_seed(1)
+    return name, reference, model, source, torch.randn(*shape)
+
+
 def assert_convs_keep_groups(
     reference: nn.Module, model: nn.Module, grouped_only: bool = False
 ) -> int:

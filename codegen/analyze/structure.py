@@ -63,7 +63,7 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import LayerContext as Context
 from codegen.patterns._kit import Recognised, family
 from codegen.patterns.blocks._path_join import CONSUMER_WIDTH, PATH_JOIN
-from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks._conv_parts import conv_kernel, named_units
 from codegen.patterns.blocks.chain import (
     MOBILE_SKIPS,
     opens_depthwise,
@@ -544,7 +544,11 @@ class StructureBuilder:
         io = IOSpec("dict")
         if numbered is not None and _composes(items):
             io = _span_io("sequential", items)
-        return Module(node.name, "moduledict", "nn.ModuleDict", children=items, io=io)
+        module = Module(node.name, "moduledict", "nn.ModuleDict", children=items, io=io)
+        units = named_units(module) if numbered is None else None
+        if units is not None:  # conv-norm units named `stem_1/conv`, `stem_1/norm`, ...: a chain
+            module.io = _span_io("sequential", [m for unit in units for m in unit])
+        return module
 
     def _context(
         self, node: KeyNode, prev: IOSpec | None = None, nxt: IOSpec | None = None
@@ -899,6 +903,10 @@ class StructureBuilder:
         # members' widths do not show the chain their names do (patterns/blocks/channel_shuffle)
         shuffled = len(units) == len(items) and all(shuffle_branches(u.children) for u in units)
         kind = "sequential" if has_gaps or _composes(items) or shuffled else "modulelist"
+        if any(m.kind == "moduledict" for m in items):
+            # (an nn.ModuleDict has no forward: a Sequential holding one could not run it, nor
+            # script; its items are called by name, VoVNet's `layers` of named-unit dicts)
+            kind = "modulelist"
         if recorded:
             kind = "sequential" if desc.torch_nn == "Sequential" else "modulelist"
         return Module(

@@ -268,7 +268,7 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
     defaults: dict[str, str] = {}
     if cls.base_module is None:
         if fwd.graph is not None and not fwd.missing:
-            printed = print_graph(fwd.graph)
+            printed = print_graph(fwd.graph, _dict_items(cls.members))
             forward_lines, inputs, imports = printed.lines, printed.arguments, printed.imports
             defaults = printed.defaults
         else:
@@ -572,6 +572,19 @@ def validate(text: str) -> str:
             f"internal error: generated code is invalid ({e}); please report it"
         ) from None
     return text
+
+
+def _dict_items(members, at: tuple[str, ...] = ()) -> frozenset:
+    """The paths of the items of every nn.ModuleDict among a class's members (theirs too)."""
+    found = set()
+    for m in members:
+        if not hasattr(m, "children"):
+            continue  # (a tensor)
+        path = at + (m.attr,)
+        if m.kind == "moduledict":
+            found |= {path + (c.attr,) for c in m.children}
+        found |= _dict_items(m.children, path)
+    return frozenset(found)
 
 
 def _raise_lines(message: str) -> list[str]:

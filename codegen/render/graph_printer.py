@@ -266,13 +266,18 @@ class PrintedForward:
     defaults: dict[str, str] = field(default_factory=dict)  # name -> default, for optional ones
 
 
-def print_graph(graph: Graph) -> PrintedForward:
-    return _Printer(graph).run()
+def print_graph(graph: Graph, dict_items: frozenset = frozenset()) -> PrintedForward:
+    """`dict_items`: the paths of the class's members that are items of an nn.ModuleDict (a
+    name that is no identifier is indexed there, which TorchScript follows, not `getattr`)."""
+    return _Printer(graph, dict_items=dict_items).run()
 
 
 class _Printer:
-    def __init__(self, graph: Graph, loop_variables: set[str] = frozenset()) -> None:
+    def __init__(
+        self, graph: Graph, loop_variables: set[str] = frozenset(), dict_items=frozenset()
+    ) -> None:
         self.g = graph
+        self.dict_items = dict_items
         self.loop_variables = loop_variables
         self.uses = graph.uses()
         self.last_use = _last_uses(graph)
@@ -384,7 +389,7 @@ class _Printer:
             self._emit(f"for {', '.join(variables)} in {containers}:", node.comment)
         else:  # Graph.repeat: the same modules again, a count of times
             self._emit(f"for _ in range({int(node.times)}):", node.comment)
-        body = _Printer(node.body, loop_variables=set(variables))
+        body = _Printer(node.body, loop_variables=set(variables), dict_items=self.dict_items)
         # The outer names stay untouched, but for the carried value, which the body may rebind.
         for held in self.holder:
             body.holder[held] = -1
@@ -507,10 +512,10 @@ class _Printer:
     def _module(self, path: tuple[str, ...]) -> str:
         if path and path[0] in self.loop_variables:  # an item of a loop's container
             return attr_path(path[1:], root=path[0])
-        return attr_path(path)
+        return attr_path(path, dict_items=self.dict_items)
 
 
-def attr_path(path: tuple[str, ...], root: str = "self") -> str:
+def attr_path(path: tuple[str, ...], root: str = "self", dict_items=frozenset()) -> str:
     """`self.a.b`, `self.layers[0]`, or `getattr(self, 'odd key')` for segments that are not names
     (a class's own numbered member too: blocks/split_concat.py's convs; only containers index).
     From a loop's item (`root`, a container's item) numbered members index: `branch[0]`."""
@@ -521,6 +526,8 @@ def attr_path(path: tuple[str, ...], root: str = "self") -> str:
             text = f"{text}[{segment}]"
         elif is_plain_attr(segment) and segment != "self":
             text = f"{text}.{segment}"
+        elif path[: i + 1] in dict_items:  # an nn.ModuleDict's key: `self.stem["stem_1/conv"]`
+            text = f"{text}[{segment!r}]"
         else:
             text = f"getattr({text}, {segment!r})"
     return text

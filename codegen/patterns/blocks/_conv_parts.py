@@ -50,6 +50,12 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
     at = prefix + (m.attr,)
     if m.kind == "builtin" and family(m) == "conv":
         return _unit(at, m, held_norm(m, at))
+    if m.kind == "moduledict":
+        found = named_units(m)
+        if found is None or len(found) != 1:
+            return None
+        conv, norm = found[0]
+        return _unit(at + (conv.attr,), conv, at + (norm.attr,))
     if m.kind == "sequential":
         real = [c for c in m.children if c.kind != "placeholder"]
         if len(real) == 2 and [family(c) for c in real] == ["conv", "norm"]:
@@ -77,6 +83,46 @@ def unit(m: Module, ctx: BlockContext, prefix: tuple[str, ...] = ()) -> Unit | N
             found.in_width, found.out_width = m.io.in_width, m.io.out_width
         return found
     return None
+
+
+UNIT_SEPARATOR = re.compile(r"[^0-9A-Za-z_]")  # what a name that is no identifier splits at
+
+
+def named_units(m: Module) -> list[tuple[Module, Module]] | None:
+    """The conv-norm units of a ModuleDict holding a Sequential whose names are not identifiers
+    (VoVNet's and other Caffe-style ports: `OrderedDict([("stem_1/conv", conv), ("stem_1/norm",
+    bn), ("stem_1/relu", relu), ("stem_2/conv", ...)])`; the activations leave no keys): items
+    named `<unit>/<layer>`, one conv and one norm per unit, every unit's layers named alike, in
+    the order of the units' numbers (never key order), consecutive units' widths chaining. The
+    norm takes the conv's width; where the conv keeps the width the keys cannot order the two,
+    and the unit is read as Conv-BN (the Sequential's conv-norm unit; a pre-activation layout
+    fails the width test wherever one of its convs changes the width). None otherwise."""
+    units: dict[str, list[Module]] = {}
+    for c in m.children:
+        if c.kind == "placeholder":
+            continue
+        cut = [s.start() for s in UNIT_SEPARATOR.finditer(c.attr)]
+        if not cut or c.kind != "builtin":
+            return None
+        units.setdefault(c.attr[: cut[-1]], []).append(c)
+    if len({_name_order(name)[0] for name in units}) != len(units):
+        return None  # units their numbers do not order
+    found: list[tuple[Module, Module]] = []
+    layouts = set()
+    for name in sorted(units, key=_name_order):
+        layers = units[name]
+        convs = [c for c in layers if family(c) == "conv" and c.io is not None]
+        norms = [c for c in layers if family(c) == "norm" and c.io is not None]
+        if len(layers) != 2 or len(convs) != 1 or len(norms) != 1:
+            return None
+        conv, norm = convs[0], norms[0]
+        layouts.add((conv.attr[len(name) :], norm.attr[len(name) :]))
+        if norm.io.in_width != conv.io.out_width or len(layouts) > 1:
+            return None
+        if found and found[-1][0].io.out_width != conv.io.in_width:
+            return None
+        found.append((conv, norm))
+    return found or None
 
 
 def instance_widths(cls: ClassDef, attr: str) -> list[tuple[int | None, int | None]]:

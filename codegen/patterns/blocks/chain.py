@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from codegen.ir import Choice, ClassDef, ExampleInput, Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
-from codegen.patterns.blocks._conv_parts import arg, conv_kernel, unit
+from codegen.patterns.blocks._conv_parts import arg, conv_kernel, named_units, unit
 from codegen.patterns.blocks.atrous_pyramid import ROLE as ATROUS_PYRAMID
 from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
@@ -711,6 +711,24 @@ def plan(
             # calling it would normalise the last spatial dim instead.
             if not _unrolled(m, (m.attr,), flow.spatial or _channels_norm_dims(m), steps):
                 return None  # a parameter-free layer the Sequential would have applied
+        elif m.kind == "moduledict" and (units := named_units(m)) is not None:
+            # A Sequential of conv-norm(-activation) units whose names are no identifiers
+            # (`stem_1/conv`, `stem_1/norm`, `stem_1/relu`): each unit's activation leaves no key
+            # and no gap in an index, so it is a choice (ReLU: VoVNet's and the Caffe-style
+            # ports' conv3x3 / conv1x1 units)
+            each = ctx.choose(
+                cls,
+                m.attr,
+                "activation",
+                "relu",
+                act.alternatives("relu", conv=True),
+                "after each conv-norm unit of a Sequential named by units (no keys say it)",
+            )
+            choices.append(each)
+            for conv, norm in units:
+                steps.append(("module", (m.attr, conv.attr), conv.kind, conv.type_name))
+                steps.append(("module", (m.attr, norm.attr), norm.kind, norm.type_name))
+                steps.append(("activation", each.value))
         else:
             steps.append(("module", m.attr, m.kind, m.type_name))
         if io is not None and io.family == "embedding":

@@ -8,8 +8,9 @@ then the block's input and every unit's output concatenated once, mixed by a 1x1
 
 Recognised from widths: the 1x1 unit reads the input's width plus every unit's. VoVNetV2's
 effective squeeze-excitation (one 1x1 conv with a bias, a hard sigmoid) and its identity mapping
-come together: a block with the eSE adds its input where the widths match, one without does not
-(V1); a choice. The activation (ReLU in both papers' code) is a choice.
+come together: a block with the eSE adds its input where the widths match; one without does not
+in timm's V1 but does in stigma0617's official code (from a stage's second block on), so there
+the block says guessed. Both are a choice. The activation (ReLU in both papers' code) is a choice.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class OneShotAggregation(BlockPattern):
         )
         choices = [activation]
         residual = "none"
+        guessed = ""
         if c_in == u_mix.out_width:
             # VoVNetV2 adds the identity mapping with the eSE (timm's `residual`, from the second
             # block of a stage on, where the widths match); V1 has neither
@@ -91,7 +93,15 @@ class OneShotAggregation(BlockPattern):
             )
             choices.append(c)
             residual = c.value
-        return Match(self, len(members) + len(mids) + 1, (mids, u_mix, attn, residual), choices)
+            if attn is None and c.source == "default":
+                # V1's two codes differ: timm's vovnet39a adds nothing, stigma0617's official
+                # VoVNet (and CenterMask's) adds the input from a stage's second block on
+                guessed = (
+                    "whether the block adds its input back leaves no key (VoVNetV1: none in "
+                    "timm's, added in stigma0617's and CenterMask's code): the choice residual"
+                )
+        found = (mids, u_mix, attn, residual)
+        return Match(self, len(members) + len(mids) + 1, found, choices, guessed=guessed)
 
     def concatenated(self, match: Match) -> tuple[tuple[str, ...], bool]:
         """What it gives: the 1x1 unit's width (analyze reads it there, not in key order)."""

@@ -110,6 +110,20 @@ def _unpaired(convs, norms) -> list:
     return extra if (extra[0].io.in_width, extra[0].io.out_width) == ends else []
 
 
+# A step's number followed by its kernel (timm's byobnet blocks: `conv1_1x1`, `conv2_kxk`,
+# `conv3_1x1`; `conv2_3x3`, `conv1_dw`): the kernel tag says what the step is, the number where
+TAGGED_STEP = re.compile(r"([A-Za-z]+?)_?(\d+)_(?:1x1|kxk|\d+x\d+|dw|pw)")
+
+
+def step_name(attr: str) -> tuple[str | None, int]:
+    """(stem, number) of a body step's name: chain.numbered_name's, or a tagged step's."""
+    found = numbered_name(attr)
+    tagged = TAGGED_STEP.fullmatch(attr)
+    if found[0] is None and tagged is not None:
+        return tagged.group(1).lower(), int(tagged.group(2))
+    return found
+
+
 class BasicBlock(BlockPattern):
     role = "BasicBlock"
 
@@ -220,7 +234,7 @@ class BasicBlock(BlockPattern):
         if len(shortcuts) > 1 or len(body) < 2:
             return None
         found = [unit(m, ctx) for m in body]
-        names = [numbered_name(m.attr) for m in body]
+        names = [step_name(m.attr) for m in body]
         stems = {stem for stem, _ in names}
         if any(u is None or u.norm is None for u in found) or len(stems) != 1 or None in stems:
             return None

@@ -34,6 +34,23 @@ def _width(m, end: str):
     return getattr(m.io, end, None) if m.io is not None else None
 
 
+def keras_stem(g: Graph, conv: str, norm: str):
+    """keras.applications' stem on the input: its conv, norm and ReLU, then the 3x3 stride-2 pool
+    (ZeroPadding2D(1) then MaxPooling2D: the same as padding 1 after a ReLU)."""
+    x = g.input("x")
+    out = g.call_module((conv,), x, name="x", inline=True)
+    out = g.call_function("relu", g.call_module((norm,), out, inline=True), name="x")
+    return g.call_function(
+        "max_pool2d",
+        out,
+        3,
+        2,
+        1,
+        name="x",
+        comment="Keras pads 1 with zeros, then pools: the same after a ReLU",
+    )
+
+
 class KerasResNet(BlockPattern):
     role = "KerasResNet"
     priority = 20
@@ -113,18 +130,7 @@ class KerasResNet(BlockPattern):
 
     def forward(self, match: Match, g: Graph) -> None:
         (conv, norm), plan, head = match.found
-        x = g.input("x")
-        out = g.call_module((conv,), x, name="x", inline=True)
-        out = g.call_function("relu", g.call_module((norm,), out, inline=True), name="x")
-        x = g.call_function(
-            "max_pool2d",
-            out,
-            3,
-            2,
-            1,
-            name="x",
-            comment="Keras pads 1 with zeros, then pools: the same after a ReLU",
-        )
+        x = keras_stem(g, conv, norm)
         for names, short in plan:
             shortcut = x
             if short is not None:
