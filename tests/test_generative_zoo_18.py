@@ -25,6 +25,9 @@ EXACT = {
     # session 19: summed skips read from sizes and widths (families/summed_skip_unet.py), the up
     # levels' bias-free convs read transposed, the lone `res` body a residual (both by default)
     "kair_drunet",
+    # session 19: a codebook hierarchy wired by widths, sizes and the quantizers' bottleneck
+    # (families/codebook_hierarchy.py); its `wiring` choice ranks rosinality's reading first
+    "rosinality_vqvae2",
 }
 
 

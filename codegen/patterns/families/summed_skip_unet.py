@@ -43,7 +43,7 @@ def _stride(m) -> int | None:
     return stride if isinstance(stride, int) else None
 
 
-def _scale(m, ctx: BlockContext, depth: int = 0) -> Fraction | None:
+def member_scale(m, ctx: BlockContext, depth: int = 0) -> Fraction | None:
     """How much a member scales the map's side: a strided conv divides it, a transposed conv
     multiplies it; None where a keyless step may resample (a pool, an interpolation) or a class
     resamples inside (its own dataflow, not a chain this reading can follow)."""
@@ -61,7 +61,7 @@ def _scale(m, ctx: BlockContext, depth: int = 0) -> Fraction | None:
     if m.kind in CONTAINERS:
         scale = Fraction(1)
         for child in m.children:
-            inner = _scale(child, ctx, depth + 1)
+            inner = member_scale(child, ctx, depth + 1)
             if inner is None:
                 return None
             scale *= inner ** (m.copies or 1) if m.kind == "repeat" else inner
@@ -69,7 +69,7 @@ def _scale(m, ctx: BlockContext, depth: int = 0) -> Fraction | None:
     held = ctx.classes.get(m.type_name) if m.kind == "class" else None
     if held is None:
         return None
-    inner = [_scale(m, ctx, depth + 1) for m in modules(held)]
+    inner = [member_scale(m, ctx, depth + 1) for m in modules(held)]
     resampling = [s for s in inner if s != 1]
     if len(resampling) > 1:
         return None  # its shortcut and body both may: read the class's own dataflow elsewhere
@@ -177,7 +177,7 @@ class SummedSkipUNet(BlockPattern):
             return None
         if any(m.io is None or not m.io.in_width or not m.io.out_width for m in members):
             return None
-        scale_of = {m.attr: _scale(m, ctx) for m in members}
+        scale_of = {m.attr: member_scale(m, ctx) for m in members}
         if any(s is None for s in scale_of.values()):
             return None
         order = u_order(members, scale_of)
