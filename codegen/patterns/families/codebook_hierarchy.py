@@ -12,11 +12,12 @@ reads one map or the concatenation of two of one size whose widths add up to wha
 conv reading 24 channels: the top decoder's 8 and the bottom encoding's 16), strided convs shrink
 and transposed convs grow the map, the reconstruction comes back at the image's width and size,
 and every path from the image to it passes through a quantizer (the codes are the bottleneck).
-What is left the names and conventions order, and the file says it guessed: a quantizer reads the
-member named with its level (`quantize_conv_t` before `quantize_t`), a concatenation puts the
-upsampled map first (rosinality's `cat([dec_t, enc_b])`, `cat([upsample_t, quant_b])`), members
-read what comes before them in reading order. The readings that fit are the choice `wiring`, which
-calibration moves.
+The levels' maps have different sizes (one codebook per size), and what a quantizer reads only it
+reads. What is left the names and conventions order, and the file says it guessed: a quantizer
+reads the member named with its level (`quantize_conv_t` before `quantize_t`), not a map a member
+grew; members read what comes before them in reading order (the readings that fit: the choice
+`wiring`); a concatenation puts the map a member grew first (rosinality's `cat([dec_t, enc_b])`,
+`cat([upsample_t, quant_b])`: the choice `concat_order`). Calibration moves both.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def wirings(
             else:
                 options = [(j,) for j in ready if node_width(j) == ins[u]]
             if u not in quantizers:
-                for j, k in itertools.permutations(ready, 2):
+                for j, k in itertools.combinations(ready, 2):  # (their order: concat_order)
                     same = sizes[j] == sizes[k]
                     if same and node_width(j) + node_width(k) == ins[u]:
                         options.append((j, k))
@@ -137,6 +138,10 @@ def wirings(
             continue
         if not _bottleneck(source, quantizers, out):
             continue
+        # a hierarchy quantizes maps of different sizes (VQ-VAE-2's levels: 1/4 and 1/8)
+        quantized = [_size(source, scales, u + 1) for u in quantizers]
+        if len(set(quantized)) != len(quantized):
+            continue
         kept.append((source, out))
     return kept
 
@@ -166,15 +171,21 @@ def _score(reading: tuple, members: list, scales: list, quantizers: set[int]) ->
         for u in quantizers
         if source[u][0] == 0 or _level(members[source[u][0] - 1].attr) != _level(members[u].attr)
     )
-    # a concatenation puts the upsampled map first
-    unordered = sum(
-        1
-        for s in source
-        if len(s) == 2 and not (s[0] and scales[s[0] - 1] > 1) and s[1] and scales[s[1] - 1] > 1
-    )
+    # a quantizer reads features mapped to its width, not a map a member grew (decoded codes)
+    unpaired += sum(1 for u in quantizers if source[u][0] and scales[source[u][0] - 1] > 1)
     # members read what comes before them in reading order
     late = sum(1 for u, s in enumerate(source) for j in s if j - 1 > u)
-    return (unpaired, unordered, late, source)
+    return (unpaired, late, source)
+
+
+def ordered(pair: tuple, scales: list, upsampled_first: bool) -> tuple:
+    """A concatenation's two maps in order: the one a member grew (decoded codes) first, as
+    rosinality's `cat([dec_t, enc_b])` and `cat([upsample_t, quant_b])`, or last."""
+    grown = [j for j in pair if j and scales[j - 1] > 1]
+    if len(grown) != 1:
+        return pair
+    rest = tuple(j for j in pair if j != grown[0])
+    return (grown[0], *rest) if upsampled_first else (*rest, grown[0])
 
 
 def describe(reading: tuple, names: list[str]) -> str:
@@ -230,16 +241,32 @@ class CodebookHierarchy(BlockPattern):
             f"which map each member reads: {len(ranked)} readings fit the widths and sizes",
         )
         chosen = ranked[values.index(wiring.value)] if wiring.value in values else ranked[0]
-        guessed = ""
+        concat = ctx.choose(
+            cls,
+            names[0],
+            "concat_order",
+            "upsampled_first",
+            ["upsampled_last"],
+            "where a map a member grew joins another: first (rosinality's VQ-VAE-2) or last",
+        )
+        source, out = chosen
+        first = concat.value == "upsampled_first"
+        chosen = (tuple(ordered(s, scales, first) for s in source), out)
+        guessed = []
         if len(ranked) > 1 and wiring.source == "default":
-            guessed = (
+            guessed.append(
                 f"{len(ranked)} wirings of these members fit their widths and sizes; this one "
-                "pairs each quantizer with the member named for its level and puts upsampled "
-                "maps first in a concatenation (rosinality's VQ-VAE-2): the choice wiring"
+                "pairs each quantizer with the member named for its level: the choice wiring"
+            )
+        joins = any(ordered(s, scales, True) != ordered(s, scales, False) for s in source)
+        if joins and concat.source == "default":
+            guessed.append(
+                "a concatenation's order leaves no key: decoded maps first (rosinality's), the "
+                "choice concat_order"
             )
         width_x = _x_width(chosen, members)
         found = (names, chosen, width_x)
-        return Match(self, len(members) + 1, found, [wiring], guessed=guessed)
+        return Match(self, len(members) + 1, found, [wiring, concat], guessed="; ".join(guessed))
 
     def forward(self, match: Match, g: Graph) -> None:
         names, (source, out), _ = match.found
