@@ -851,7 +851,7 @@ class StructureBuilder:
             context.latent_entry = context.latent_entry or _after_unit_map(items)
             start = len(self.resolver.made)
             module = self.module_for(child, context)
-            if last_layer is not None and _widths_say_transposed(items[-1], module):
+            if last_layer is not None and _block_reads_transposed(items[-1], module):
                 # The conv before fits only as a transposed one (its next reads its weight's
                 # second width): built again so, its choices recorded anew.
                 conv_start, conv_end, conv_prev = last_layer
@@ -1171,7 +1171,7 @@ STEM_POOL = "nn.MaxPool2d(3, stride=2, padding=1)"  # ResNet's stem pool (He et 
 GLOBAL_POOLS = ["nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"]
 
 
-def _widths_say_transposed(conv: Module, following: Module) -> bool:
+def _block_reads_transposed(conv: Module, following: Module) -> bool:
     """A bias-free conv read as plain (in = weight[1], out = weight[0]) whose next item in a
     Sequential reads weight[1] channels, not weight[0]: only a transposed conv (in = weight[0],
     out = weight[1]) gives that (an up level opening with its transposed conv, `Sequential(

@@ -10,6 +10,11 @@ The body keeps the width; the skip, its scale and an activation after the sum (C
 `body` is always added back, so the residual is on by convention; its scale is a constructor
 argument (EDSR's `res_scale`: 1 by default, 0.1 in the large model), a choice, and the forward is
 marked guessed until calibration or --hints settles it.
+
+Under another name, a lone norm-free [conv, activation, conv] body is read the same way (KAIR's
+ResBlock `res`, models/basicblock.py), but the same keys fit a plain two-conv stack ending in an
+activation past its last key (a norm-free DoubleConv): the choice `residual` ("none", with
+`after_sum` "relu", is that stack), and the class says guessed until it is settled.
 """
 
 from __future__ import annotations
