@@ -24,6 +24,7 @@ A choice (`skips`), so the class says guessed until calibration or --hints settl
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from codegen.ir.graph import Graph
@@ -180,12 +181,13 @@ class SummedSkipUNet(BlockPattern):
         scale_of = {m.attr: member_scale(m, ctx) for m in members}
         if any(s is None for s in scale_of.values()):
             return None
+        values = list(scale_of.values())
+        if not any(s < 1 for s in values) or math.prod(values) != 1:
+            return None  # (before any search: the map shrinks and comes back to its size)
         order = u_order(members, scale_of)
         if order is None:
             return None
         scales = [scale_of[m.attr] for m in order]
-        if sum(s < 1 for s in scales) != sum(s > 1 for s in scales):
-            return None
         ups = [m for m, s in zip(order, scales) if s > 1]
         alone = all(_alone(m, ctx) for m in ups)
         default = "after_up" if alone else "before_up"
