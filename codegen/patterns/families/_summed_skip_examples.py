@@ -35,10 +35,14 @@ def _drunet_named():
             )
             self.bottleneck = nn.Sequential(ResBlock(nc[2]), ResBlock(nc[2]))
             self.dec2 = nn.Sequential(
-                nn.ConvTranspose2d(nc[2], nc[1], 2, 2, 0, bias=False), ResBlock(nc[1]), ResBlock(nc[1])
+                nn.ConvTranspose2d(nc[2], nc[1], 2, 2, 0, bias=False),
+                ResBlock(nc[1]),
+                ResBlock(nc[1]),
             )
             self.dec1 = nn.Sequential(
-                nn.ConvTranspose2d(nc[1], nc[0], 2, 2, 0, bias=False), ResBlock(nc[0]), ResBlock(nc[0])
+                nn.ConvTranspose2d(nc[1], nc[0], 2, 2, 0, bias=False),
+                ResBlock(nc[0]),
+                ResBlock(nc[0]),
             )
             self.outc = nn.Conv2d(nc[0], c_out, 3, 1, 1, bias=False)
 

@@ -218,8 +218,9 @@ class CodebookHierarchy(BlockPattern):
             for u, m in enumerate(members)
         ):
             return None
-        scales = [Fraction(1) if u in quantizers else member_scale(m, ctx) for u, m in
-                  enumerate(members)]
+        scales = [
+            Fraction(1) if u in quantizers else member_scale(m, ctx) for u, m in enumerate(members)
+        ]
         if any(s is None for s in scales):
             return None
         read = {m.io.in_width for u, m in enumerate(members) if u not in quantizers}

@@ -78,9 +78,12 @@ def member_scale(m, ctx: BlockContext, depth: int = 0) -> Fraction | None:
 
 
 def _upsampler_alone(m) -> bool:
-    """A member that is its upsampler and nothing more (a bare transposed conv)."""
-    while m.kind == "sequential" and len(m.children) == 1:
-        m = m.children[0]
+    """A member that is its upsampler and nothing more: a bare transposed conv, or a Sequential
+    of it and its norm and activation (no block after it)."""
+    if m.kind == "sequential":
+        return sum(
+            c.kind != "placeholder" and family(c) == "conv" for c in m.children
+        ) == 1 and all(c.kind in ("builtin", "placeholder") for c in m.children)
     return m.kind == "builtin"
 
 
@@ -170,7 +173,10 @@ def u_order(members: list, scale_of: dict) -> list | None:
 
 class SummedSkipUNet(BlockPattern):
     role = "UNet"
-    priority = 12  # over the width chain it reads in the same order: it knows the skips
+    # Over the width chain it reads in the same order (it knows the skips); under LinkNet's
+    # reading (families/linked_encoder_decoder.py), which pairs numbered encoder and decoder
+    # levels and reads their stems' activations: where both match, that one.
+    priority = 9
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -212,7 +218,7 @@ class SummedSkipUNet(BlockPattern):
             )
         each = {m.attr for m in order if m.kind in ("repeat", "modulelist")}
         found = ([m.attr for m in order], {w: p for w, p in plans.items() if p is not None}, each)
-        return Match(self, len(members) + 1, found, [skips], guessed=guessed)
+        return Match(self, len(members), found, [skips], guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         order, plans, each = match.found
