@@ -139,7 +139,9 @@ def _hierarchy(names: dict, condition_bottom: bool, upsampled_first: bool, width
                     nn.Conv2d(3, channel, 4, 2, 1), nn.ReLU(), nn.Conv2d(channel, channel, 3, 1, 1)
                 ),
                 "enc_top": nn.Sequential(
-                    nn.Conv2d(channel, channel, 4, 2, 1), nn.ReLU(), nn.Conv2d(channel, channel, 3, 1, 1)
+                    nn.Conv2d(channel, channel, 4, 2, 1),
+                    nn.ReLU(),
+                    nn.Conv2d(channel, channel, 3, 1, 1),
                 ),
                 "pre_top": nn.Conv2d(channel, code, 1),
                 "vq_top": Codebook(code, 16),
