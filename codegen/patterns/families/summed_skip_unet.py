@@ -20,6 +20,10 @@ none (a plain encoder-decoder). Where they are added no key shows either:
   where the upsamplers stand alone;
 - `none`.
 A choice (`skips`), so the class says guessed until calibration or --hints settles it.
+
+LinkNet's reading (families/linked_encoder_decoder.py) pairs numbered encoder and decoder levels
+and wins where both match; this one needs no pairing by names (a bottleneck between the paths,
+levels named `inc`, `enc1`, `bottleneck`, `dec1`, lone upsamplers between them).
 """
 
 from __future__ import annotations
