@@ -35,13 +35,18 @@ def resamples(m) -> bool:
 
 
 def _conv_act_conv(body) -> bool:
-    """[conv, activation slot, conv], same-dimension convs and nothing more: the lone body of a
-    residual block under any name (KAIR's `res`), or a plain two-conv stack."""
+    """[conv, activation slot, conv], spatial convs each keeping the width and nothing more: the
+    lone body of a residual block under any name (KAIR's `res`), or a plain two-conv stack. (Two
+    1x1 convs narrowing and widening back are a channel gate's: blocks/squeeze_excite.py.)"""
     items = body.children
     if len(items) != 3 or items[1].kind != "placeholder":
         return False
     convs = [items[0], items[2]]
-    return all(m.kind == "builtin" and family(m) == "conv" for m in convs)
+    if not all(m.kind == "builtin" and family(m) == "conv" and m.io is not None for m in convs):
+        return False
+    kernels = [next((a.value for a in m.args if a.keyword == "kernel_size"), None) for m in convs]
+    spatial = all(k not in (None, 1, (1, 1)) for k in kernels)
+    return spatial and all(m.io.in_width == m.io.out_width for m in convs)
 
 
 class ResidualBody(BlockPattern):
