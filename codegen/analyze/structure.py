@@ -800,9 +800,11 @@ class StructureBuilder:
         items: list[Module] = []
         first_conv = _conv_weight(children[0]) is not None and "0" in node.children
         prev: IOSpec | None = entry if first_conv else None
+        last_layer = None  # the conv just built: its choices' range and what reached it
         for i in range(indices[-1] + 1):
             child = node.children.get(str(i))
             if child is None:
+                last_layer = None
                 recorded_item = (
                     evidence_module(str(i), desc.children.get(str(i))) if recorded else None
                 )
@@ -855,7 +857,18 @@ class StructureBuilder:
             context = self._context(child, reaching, peeked.io if peeked is not None else None)
             context.after_patchify = bool(items) and _patchify(items[-1])
             context.latent_entry = context.latent_entry or _after_unit_map(items)
+            start = len(self.resolver.made)
             module = self.module_for(child, context)
+            if last_layer is not None and _block_reads_transposed(items[-1], module):
+                # The conv before fits only as a transposed one (its next reads its weight's
+                # second width): built again so, its choices recorded anew.
+                conv_start, conv_end, conv_prev = last_layer
+                del self.resolver.made[conv_start:conv_end]
+                redo = self._context(node.children[items[-1].attr], conv_prev)
+                redo.transposed = True
+                items[-1] = self.module_for(node.children[items[-1].attr], redo)
+            is_layer = module.kind == "builtin" and family(module) == "conv"
+            last_layer = (start, len(self.resolver.made), reaching) if is_layer else None
             items.append(module)
             prev = module.io or prev
         stem = node.children.get("0")
@@ -1168,6 +1181,23 @@ GAP_LAYERS = [
 AVG_DOWN = "nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)"  # timm's avg_down
 STEM_POOL = "nn.MaxPool2d(3, stride=2, padding=1)"  # ResNet's stem pool (He et al. 2016)
 GLOBAL_POOLS = ["nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"]
+
+
+def _block_reads_transposed(conv: Module, following: Module) -> bool:
+    """A bias-free conv read as plain (in = weight[1], out = weight[0]) whose next item in a
+    Sequential reads weight[1] channels, not weight[0]: only a transposed conv (in = weight[0],
+    out = weight[1]) gives that (an up level opening with its transposed conv, `Sequential(
+    ConvTranspose2d(2c, c, 2, 2), ResBlock(c))`: KAIR's UNetRes, DRUNet). Blocks only: a norm or
+    a conv after it is read by the layer pattern itself (layers/conv.py)."""
+    if conv.kind != "builtin" or not re.fullmatch(r"nn\.Conv[23]d", conv.type_name):
+        return False
+    if conv.io is None or following.io is None or following.kind == "builtin":
+        return False
+    if not any(a.keyword == "bias" and a.value is False for a in conv.args):
+        return False  # a bias as long as weight[0] proves the plain conv
+    if any(a.keyword == "groups" for a in conv.args) or conv.io.in_width == conv.io.out_width:
+        return False
+    return following.io.in_width == conv.io.in_width
 
 
 def _head_gap(

@@ -10,6 +10,11 @@ The body keeps the width; the skip, its scale and an activation after the sum (C
 `body` is always added back, so the residual is on by convention; its scale is a constructor
 argument (EDSR's `res_scale`: 1 by default, 0.1 in the large model), a choice, and the forward is
 marked guessed until calibration or --hints settles it.
+
+Under another name, a lone norm-free [conv, activation, conv] body is read the same way (KAIR's
+ResBlock `res`, models/basicblock.py), but the same keys fit a plain two-conv stack ending in an
+activation past its last key (a norm-free DoubleConv): the choice `residual` ("none", with
+`after_sum` "relu", is that stack), and the class says guessed until it is settled.
 """
 
 from __future__ import annotations
@@ -29,16 +34,33 @@ def resamples(m) -> bool:
     return m.type_name.startswith("nn.ConvTranspose") or strides_by(m) not in (1, (1, 1))
 
 
+def _conv_act_conv(body) -> bool:
+    """[conv, activation slot, conv], spatial convs each keeping the width and nothing more: the
+    lone body of a residual block under any name (KAIR's `res`), or a plain two-conv stack. (Two
+    1x1 convs narrowing and widening back are a channel gate's: blocks/squeeze_excite.py.)"""
+    items = body.children
+    if len(items) != 3 or items[1].kind != "placeholder":
+        return False
+    convs = [items[0], items[2]]
+    if not all(m.kind == "builtin" and family(m) == "conv" and m.io is not None for m in convs):
+        return False
+    kernels = [next((a.value for a in m.args if a.keyword == "kernel_size"), None) for m in convs]
+    spatial = all(k not in (None, 1, (1, 1)) for k in kernels)
+    return spatial and all(m.io.in_width == m.io.out_width for m in convs)
+
+
 class ResidualBody(BlockPattern):
     role = "ResidualBlock"
     priority = 21  # over a chain of the same member, and over ResidualLayer's optional residual
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) != 1 or members[0].attr != BODY:
+        if tensors(cls) or len(members) != 1:
             return None
         body = members[0]
         if body.kind != "sequential" or body.io is None or body.io.family != "sequential":
+            return None
+        if body.attr != BODY and not _conv_act_conv(body):
             return None
         width = body.io.in_width
         if not width or body.io.out_width != width or (body.io.ndim or 2) != 2:
@@ -66,8 +88,28 @@ class ResidualBody(BlockPattern):
             ["relu", "leaky_relu"],
             "after the input is added (CARN's ResidualBlock: relu)",
         )
+        choices = [scale, after_sum]
         guessed = ""
-        if scale.source == "default":
+        if body.attr != BODY:
+            # Under another name (KAIR's ResBlock `res`, BasicSR-style `conv_block`s), the same
+            # keys fit a plain two-conv stack that ends in its activation past the last key (a
+            # no-norm DoubleConv: residual none, after_sum relu). Added by default, as the
+            # restoration code bases that hold such a lone body add it back.
+            residual = ctx.choose(
+                cls,
+                body.attr,
+                "residual",
+                "add",
+                ["none"],
+                "the input added to the body's output, or none (a plain stack)",
+            )
+            choices.append(residual)
+            if residual.source == "default":
+                guessed = (
+                    f"{body.attr} keeps the width and nothing else is held: read as a residual "
+                    "body (the input added back), which no key shows: the choice residual"
+                )
+        if scale.source == "default" and body.attr == BODY:
             guessed = (
                 "the residual's scale leaves no tensor (EDSR's res_scale: 1, or 0.1 in its large "
                 "model): the choice residual_scale"
@@ -76,7 +118,7 @@ class ResidualBody(BlockPattern):
             guessed = "; ".join(
                 g for g in (guessed, "the activation after the sum: the choice after_sum") if g
             )
-        return Match(self, len(members) + 1, body.attr, [scale, after_sum], guessed=guessed)
+        return Match(self, len(members) + 1, body.attr, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         x = g.input("x")
@@ -84,7 +126,9 @@ class ResidualBody(BlockPattern):
         scale = match.choices[0].value
         if scale != 1.0:
             res = g.call_function("mul", res, scale, name="res", comment="res_scale")
-        res = g.call_function("add", res, x, name="res")
+        added = len(match.choices) < 3 or match.choices[2].value == "add"
+        if added:
+            res = g.call_function("add", res, x, name="res")
         g.output(act.apply(g, match.choices[1].value, res, name="res"))
 
     @staticmethod
