@@ -45,9 +45,14 @@ class KeyNode:
         return out
 
     def walk(self):
-        yield self
-        for c in self.children.values():
-            yield from c.walk()
+        """This node and every node under it, depth first in children order."""
+        return iter(self._walked)
+
+    @cached_property
+    def _walked(self) -> tuple[KeyNode, ...]:
+        # Cached as the signatures are (a built tree never changes): the analysis walks the same
+        # subtrees over and over (analyze/strides.py reads each block's convs many times).
+        return (self, *(n for c in self.children.values() for n in c._walked))
 
 
 def build_tree(table: TensorTable, canonical: bool = False) -> KeyNode:
@@ -64,10 +69,13 @@ def build_tree(table: TensorTable, canonical: bool = False) -> KeyNode:
                 node.children[part] = KeyNode(part, path)
             node = node.children[part]
         node.tensors[leaf] = entry
-    if canonical:
-        for node in root.walk():
+    if canonical:  # (a stack, not walk(): the walk is cached, and this still orders the tree)
+        stack = [root]
+        while stack:
+            node = stack.pop()
             node.tensors = dict(sorted(node.tensors.items(), key=lambda kv: natural_key(kv[0])))
             node.children = dict(sorted(node.children.items(), key=lambda kv: natural_key(kv[0])))
+            stack += node.children.values()
     return root
 
 

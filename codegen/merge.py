@@ -104,7 +104,9 @@ def record_bodies(
 ) -> str:
     """A freshly generated file ending in the trailer: the checkpoint's fingerprint, each method's
     hash, and the decisions a regeneration keeps (trailer.py)."""
-    hashes = _method_hashes(cst.parse_module(source))
+    from codegen.render import parse_module  # (lazily, as merge_file: the tree render validated)
+
+    hashes = _method_hashes(parse_module(source))
     return with_trailer(source, fingerprint, hashes, pins, calibration, verified)
 
 

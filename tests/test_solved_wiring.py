@@ -225,6 +225,21 @@ def test_before_the_solver_these_blocks_did_not_chain():
     )
 
 
+def test_a_search_past_its_budget_gives_up_and_answers_are_not_shared():
+    """Five branches of one width beside a projection of their concatenation (DeepLab's ASPP)
+    leave more partial wirings than the budget: None, never a part of them. A block asked again
+    (analyze asks at every pass) gets the same answer, in a list of its own."""
+    names = ["convs.0", "convs.1", "convs.2", "convs.3", "convs.4", "project"]
+    ins, outs = [(8,)] * 5 + [(20,)], [(4,)] * 6
+    assert solve(ins, outs, (None,), [0], names) is None
+    msrn = ["conv_3_1", "conv_3_2", "conv_5_1", "conv_5_2", "confusion"]
+    args = ([(4,), (8,), (4,), (8,), (16,)], [(4,), (8,), (4,), (8,), (4,)], (None,), [0], msrn)
+    first = solve(*args)
+    first[0].clear()
+    again = solve(*args)
+    assert again[0] and again[1] == first[1] > 1
+
+
 def test_layout_exact_from_keys_or_flagged(layout):
     name, reference, x, model, source, from_keys, _ = layout
     assert "their widths do not chain" not in source, name

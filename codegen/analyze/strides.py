@@ -1239,7 +1239,21 @@ def _projection(block: KeyNode) -> KeyNode | None:
     return found if found is not None and _convs(found) else None
 
 
+# The last tree mobile_family read and its answer (as _LAST_BODY: asked by the strides, the
+# activations and the squeeze-excitations of one analysis, each time over every block).
+_LAST_FAMILY: list[tuple[KeyNode, tuple[str, str] | None]] = []
+
+
 def mobile_family(root: KeyNode) -> tuple[str, str] | None:
+    """The family _mobile_family reads (below), once per tree."""
+    if _LAST_FAMILY and _LAST_FAMILY[0][0] is root:
+        return _LAST_FAMILY[0][1]
+    family = _mobile_family(root)
+    _LAST_FAMILY[:] = [(root, family)]
+    return family
+
+
+def _mobile_family(root: KeyNode) -> tuple[str, str] | None:
     """(family, why) of a mobile body whose structure identifies its family's code, which fixes
     the activation (patterns/_activations.py's FAMILY_ACTIVATIONS) and more no key records:
     - "efficientnet": every squeeze-excitation reduces to a quarter of its block's INPUT width (the

@@ -24,6 +24,7 @@ wiring fits; ties keep the first found, in name order.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import re
 from dataclasses import dataclass
@@ -99,9 +100,31 @@ def solve(
     out widths per instance are `ins[u]`, `outs[u]` (units in name order); `consumer[i]`: the
     width what reads instance i takes, or None. None where the search ran past its budget.
     x's width per instance is that of a unit reading it alone (`reader_of_input`: which may)."""
+    readers = None if reader_of_input is None else tuple(reader_of_input)
+    key = (
+        tuple(ins),
+        tuple(outs),
+        tuple(consumer),
+        readers,
+        None if names is None else tuple(names),
+    )
+    if key not in _SOLVED:  # (analyze asks again for the same class at every pass)
+        if len(_SOLVED) >= 256:
+            _SOLVED.clear()
+        _SOLVED[key] = _solve(*key)
+    solved = _SOLVED[key]
+    return None if solved is None else (list(solved[0]), solved[1])
+
+
+_SOLVED: dict[tuple, tuple[list[Wiring], int] | None] = {}
+
+
+def _solve(ins, outs, consumer, reader_of_input, names) -> tuple[list[Wiring], int] | None:
     n = len(ins)
     budget = [SEARCH_BUDGET]
-    found: dict[tuple, Wiring] = {}
+    # Every complete wiring is enumerated first and scored only once the whole search stayed in
+    # its budget (one past it gives None, whatever was found before).
+    complete: list[tuple[list[Source], list[tuple[int, ...]], list]] = []
     seen_inputs: set[tuple[int, ...]] = set()
     for r in reader_of_input if reader_of_input is not None else range(n):
         wx = ins[r]
@@ -110,10 +133,15 @@ def solve(
         seen_inputs.add(wx)
         widths = [wx] + list(outs)
         beside = [[siblings(a, b) for b in names or [""] * n] for a in names or [""] * n]
-        if not _search(n, ins, widths, consumer, r, budget, found, beside):
+        leaves: list[tuple[Source, ...]] = []
+        if not _search(n, ins, widths, r, budget, leaves):
             return None
-    ranked = sorted(found.values(), key=lambda w: w.score)
-    return ranked[:KEPT], len(ranked)
+        complete.append((leaves, widths, beside))
+    found: dict[tuple, tuple] = {}  # (reads, output): score
+    for leaves, widths, beside in complete:
+        _finish(leaves, n, widths, consumer, found, beside)
+    best = heapq.nsmallest(KEPT, found.items(), key=lambda item: item[1])  # (a total order)
+    return [Wiring(reads, out, score) for (reads, out), score in best], len(found)
 
 
 def _options(u: int, n: int, ins, widths) -> list[Source]:
@@ -135,72 +163,87 @@ def _options(u: int, n: int, ins, widths) -> list[Source]:
     return single + cats + sums
 
 
-def _search(n, ins, widths, consumer, r, budget, found, beside) -> bool:
+def _search(n, ins, widths, r, budget, leaves) -> bool:
+    """Every acyclic wiring of the units' reads, into `leaves`; False past the budget."""
     options = [_options(u, n, ins, widths) for u in range(n)]
     if not all(options) or ("node", 0) not in options[r]:
         return True
+    # per option, the units it reads (node j > 0 is unit j - 1's output)
+    read_units = [[tuple(j - 1 for j in nodes_of(s) if j) for s in opts] for opts in options]
     reads: list[Source] = []
+    units: list[tuple[int, ...]] = []  # the units each unit set so far reads
 
     def extend(u: int) -> bool:
         budget[0] -= 1
         if budget[0] < 0:
             return False
         if u == n:
-            _finish(list(reads), n, widths, consumer, found, beside)
+            leaves.append(tuple(reads))
             return True
-        for source in options[u]:
+        for source, read in zip(options[u], read_units[u]):
             reads.append(source)
-            if _acyclic(reads) and not extend(u + 1):
-                reads.pop()
+            units.append(read)
+            if not _closes_cycle(units) and not extend(u + 1):
                 return False
             reads.pop()
+            units.pop()
         return True
 
     return extend(0)
 
 
-def _acyclic(reads: list[Source]) -> bool:
-    """Whether the units set so far, reading the units they name (set or not yet), form no cycle."""
-    n = len(reads)
-    state = [0] * n
-
-    def visit(u: int) -> bool:
-        if state[u] == 1:
-            return False
-        if state[u] == 2:
+def _closes_cycle(units: list[tuple[int, ...]]) -> bool:
+    """Whether the last unit set closes a cycle among the units set so far (`units[u]`: those
+    unit u reads, set or not yet). Those before it form none (the search only goes on from an
+    acyclic prefix), so a new cycle runs through the last unit: it is one of its own ancestors."""
+    n = len(units)
+    last = n - 1
+    stack = [v for v in units[last] if v < n]
+    seen: set[int] = set()
+    while stack:
+        u = stack.pop()
+        if u == last:
             return True
-        state[u] = 1
-        for j in nodes_of(reads[u]):
-            if 0 < j <= n and not visit(j - 1):
-                return False
-        state[u] = 2
-        return True
-
-    return all(visit(u) for u in range(n))
+        if u not in seen:
+            seen.add(u)
+            stack += [v for v in units[u] if v < n]
+    return False
 
 
-def _finish(reads, n, widths, consumer, found, beside) -> None:
-    used = {j for s in reads for j in nodes_of(s)}
-    unused = [j for j in range(n + 1) if j not in used]
-    if 0 in unused or ("node", 0) not in reads:  # x enters through a unit reading it alone
-        return
-    outputs: list[Source] = []
-    if len(unused) == 1:
-        outputs.append(("node", unused[0]))  # (plus x where the widths allow: another choice)
-    if len(unused) >= 2:
-        outputs.append(("cat", tuple(unused)))
-        if len(unused) == 2:
-            outputs.append(("cat", tuple(unused[::-1])))
-        if len({widths[j] for j in unused}) == 1:
-            outputs.append(("sum", tuple(unused)))
-    if unused:
-        outputs.append(("cat", (0, *unused)))
-    for out in outputs:
-        gives = _width(out, widths)
-        if any(c is not None and c != g for c, g in zip(consumer, gives)):
+def _finish(leaves, n, widths, consumer, found, beside) -> None:
+    """Each complete wiring's outputs (what no unit reads, joined or not), scored, into `found`
+    (the first found of each kept)."""
+    per_read: dict[tuple[int, Source], tuple[int, int, int]] = {}
+    proven = any(c is not None for c in consumer)  # (a width to check the output against)
+    for reads in leaves:
+        used = set()
+        for s in reads:
+            used.update(nodes_of(s))
+        unused = [j for j in range(n + 1) if j not in used]
+        if 0 in unused or ("node", 0) not in reads:  # x enters through a unit reading it alone
             continue
-        w = Wiring(tuple(reads), out, _score(reads, out, widths, beside))
-        found.setdefault((w.reads, w.output), w)
+        outputs: list[Source] = []
+        if len(unused) == 1:
+            outputs.append(("node", unused[0]))  # (plus x where the widths allow: another choice)
+        if len(unused) >= 2:
+            outputs.append(("cat", tuple(unused)))
+            if len(unused) == 2:
+                outputs.append(("cat", tuple(unused[::-1])))
+            if len({widths[j] for j in unused}) == 1:
+                outputs.append(("sum", tuple(unused)))
+        if unused:
+            outputs.append(("cat", (0, *unused)))
+        reads_score = None
+        for out in outputs:
+            if proven and any(
+                c is not None and c != g for c, g in zip(consumer, _width(out, widths))
+            ):
+                continue
+            if (reads, out) in found:
+                continue
+            if reads_score is None:
+                reads_score = _reads_score(reads, widths, beside, per_read)
+            found[(reads, out)] = _score(reads_score, out, n)
 
 
 def _width(source: Source, widths) -> tuple[int, ...]:
@@ -212,28 +255,46 @@ def _width(source: Source, widths) -> tuple[int, ...]:
     return tuple(sum(widths[j][i] for j in what) for i in range(len(widths[0])))
 
 
-def _score(reads: list[Source], out: Source, widths, beside) -> tuple:
-    # a unit reading its sibling (units side by side at one step, by their names)
-    crossed = sum(1 for u, s in enumerate(reads) for j in nodes_of(s) if j and beside[u][j - 1])
-    joins = {s for s in reads if s[0] in ("cat", "sum")}
-    out_joins = 0 if out[0] == "node" else 1
-    late = sum(1 for u, s in enumerate(reads) for j in nodes_of(s) if j - 1 > u)
-    late += out[0] == "node" and out[1] != len(reads)  # the last unit by name gives the output
-    stale = 0
+def _reads_score(reads, widths, beside, per_read) -> tuple:
+    """The part of a wiring's score its units' reads give (_score): (crossed, late, stale), the
+    distinct joins, x's places in the joined concatenations, those out of name order; the reads."""
+    crossed = late = stale = 0
     for u, s in enumerate(reads):
-        if s[0] != "node" or s[1] == 0 and u == 0:
-            continue
+        if (u, s) not in per_read:
+            per_read[(u, s)] = _read_score(u, s, widths, beside)
+        c, la, st = per_read[(u, s)]
+        crossed, late, stale = crossed + c, late + la, stale + st
+    joins = {s for s in reads if s[0] in ("cat", "sum")}
+    cats = [s for s in joins if s[0] == "cat"]
+    old = sum(1 for s in cats for j in s[1] if j == 0)
+    unordered = sum(1 for s in cats if list(s[1]) != sorted(s[1]))
+    return crossed, late, stale, len(joins), old, unordered, list(reads)
+
+
+def _read_score(u: int, s: Source, widths, beside) -> tuple[int, int, int]:
+    # a unit reading its sibling (units side by side at one step, by their names)
+    crossed = sum(1 for j in nodes_of(s) if j and beside[u][j - 1])
+    late = sum(1 for j in nodes_of(s) if j - 1 > u)
+    stale = 0
+    if not (s[0] != "node" or s[1] == 0 and u == 0):
         j = s[1]
         newer = [
             k
             for k in range(j + 1, len(widths))
             if k != u + 1 and widths[k] == widths[j] and k - 1 < u and not beside[u][k - 1]
         ]
-        stale += bool(newer)
+        stale = int(bool(newer))
+    return crossed, late, stale
+
+
+def _score(reads_score: tuple, out: Source, n: int) -> tuple:
+    crossed, late, stale, joins, old, unordered, reads = reads_score
+    late += out[0] == "node" and out[1] != n  # the last unit by name gives the output
     # a concatenation joining x where it could join what the block made (MSRN's, VoVNet's are
     # told apart by the rest; this only breaks what is left): the output's too, so a block
     # whose consumer does not prove a dense layer's cat(x, ...) gives what it made
-    cats = [s for s in [*joins, out] if s[0] == "cat"]
-    old = sum(1 for s in cats for j in s[1] if j == 0)
-    unordered = sum(1 for s in cats if list(s[1]) != sorted(s[1]))  # joins in name order
-    return (crossed, len(joins) + out_joins, late, stale, old, unordered, reads, out)
+    if out[0] == "cat":
+        old += sum(1 for j in out[1] if j == 0)
+        unordered += list(out[1]) != sorted(out[1])  # joins in name order
+    out_joins = 0 if out[0] == "node" else 1
+    return (crossed, joins + out_joins, late, stale, old, unordered, reads, out)

@@ -329,20 +329,21 @@ def _beside_partner(order: list[Module], m: Module, partners: dict[str, str]) ->
     """Whether `m` may come next: a norm placed before its conv is followed by it, and a norm
     comes right after its conv or before it, never apart from it; numbered convs of one name
     in their numbers' order (a grouped conv2, which widths alone could put anywhere)."""
-    placed = {o.attr for o in order}
     last = order[-1].attr if order else None
     stem, number = numbered_name(m.attr)
     if stem and m.kind == "builtin" and family(m) == "conv":  # conv2 after conv3: not by names
         for o in order:
-            if o.kind == "builtin" and family(o) == "conv" and numbered_name(o.attr)[0] == stem:
-                if numbered_name(o.attr)[1] > number:
+            if o.kind == "builtin" and family(o) == "conv":
+                other_stem, other_number = numbered_name(o.attr)
+                if other_stem == stem and other_number > number:
                     return False
-    if last in partners and family(order[-1]) == "norm" and partners[last] not in placed:
-        return m.attr == partners[last]
+    if last in partners and family(order[-1]) == "norm":
+        if partners[last] not in {o.attr for o in order}:
+            return m.attr == partners[last]
     partner = partners.get(m.attr)
     if partner is None or family(m) != "norm":
         return True
-    return partner == last or partner not in placed
+    return partner == last or all(o.attr != partner for o in order)
 
 
 def _next_candidates(order: list[Module], rest: list[Module]) -> list[Module]:
@@ -504,6 +505,7 @@ LETTERED = re.compile(r"(?:([A-Za-z]+)_)?([a-f])")
 
 
 @functools.lru_cache(maxsize=65536)  # calibration analyses the same names once per candidate
+@functools.lru_cache(maxsize=4096)  # (a search asks for the same names at every step)
 def numbered_name(attr: str) -> tuple[str | None, int]:
     """`conv2` -> ("conv", 2); steps lettered in order (pycls' and torchvision's RegNet `a, b, c`,
     `conv_a`, `conv_b`) count too: `b` -> ("", 2)."""
