@@ -155,6 +155,7 @@ def _analyze(
             _pass_through_optional(cls, group, classes, resolver)
     _lists_for_multi_input_items(classes)
     _flag_guessed_slots(classes)
+    _flag_guessed_norm_types(classes)
     flag_unrun_forwards(classes)
     _name_the_head(classes[-1])
     warnings = gap_warnings(classes)
@@ -194,6 +195,45 @@ def _flag_guessed_slots(classes: list[ClassDef]) -> None:
             cls.forward.trust_note = (
                 "no pattern or convention says which parameter-free layers its slots without "
                 "tensors hold (the layer types listed are guesses)"
+            )
+
+
+# What a norm over a feature map computes, by its type's family: a stat-free BatchNorm (over the
+# batch), GroupNorm (per sample, per group), InstanceNorm (per sample, per channel) and LayerNorm
+# normalise over other axes; BatchNorm1d/2d/3d are one computation on their own input ranks.
+NORM_FAMILIES = ("nn.BatchNorm", "nn.GroupNorm", "nn.InstanceNorm", "nn.LayerNorm")
+
+
+def _norm_family(value: Any) -> str | None:
+    return next((f for f in NORM_FAMILIES if str(value).startswith(f)), None)
+
+
+def _flag_guessed_norm_types(classes: list[ClassDef]) -> None:
+    """A norm with only a scale and a shift (no running statistics) over a conv's feature map
+    whose type no key, config or structure settles (a name, `bn1`, or its place chose it): what
+    the class computes rests on that guess, since the types it could also be normalise over
+    other axes (timm's resnet50_gn and torchvision's `norm_layer` keep BatchNorm's names for
+    GroupNorm). The type is a choice calibration can move; the class says 'guessed'. A LayerNorm
+    left at its default is not flagged: over tokens it is the transformers' convention."""
+    for cls in classes:
+        if cls.forward.trust != "inferred" or cls.forward.missing:
+            continue
+        guessed = [
+            label
+            for label, m in _labelled_modules(cls.members)
+            for c in m.choices
+            if c.name == "module_type"
+            and c.source == "default"
+            and _norm_family(c.value) not in (None, "nn.LayerNorm")
+            and any(_norm_family(a) not in (None, _norm_family(c.value)) for a in c.alternatives)
+        ]
+        if guessed:
+            cls.forward.trust = "guessed"
+            cls.forward.trust_note = (
+                f"the type of its norm{'s' if len(guessed) > 1 else ''} "
+                f"{', '.join(sorted(set(guessed))[:4])} is a guess (a scale and a shift, no "
+                "running statistics: BatchNorm without them, GroupNorm and InstanceNorm compute "
+                "otherwise)"
             )
 
 
@@ -779,6 +819,16 @@ def _summary(classes: list[ClassDef]) -> str:
         common = ", ".join(f"{n} {t}" if n > 1 else t for t, n in types.most_common(5))
         parts.append(f"layers {common}{more}")
     return f"{head}: {'; '.join(parts)}" if parts else head
+
+
+def _labelled_modules(members: list, above: str = "") -> list[tuple[str, Module]]:
+    """Each module with its label as the class docstring writes it (`downsample[1]`)."""
+    out: list[tuple[str, Module]] = []
+    for m in members:
+        if isinstance(m, Module):
+            label = f"{above}[{m.attr}]" if above else m.attr
+            out += [(label, m), *_labelled_modules(m.children, label)]
+    return out
 
 
 def _all_modules(members: list) -> list[Module]:
