@@ -1,6 +1,7 @@
-"""A norm with only a scale and a shift (no running statistics) over a conv's feature map, whose
-type no key, config or structure settles, is a guess: a stat-free BatchNorm, GroupNorm and
-InstanceNorm normalise over other axes, so the class holding it says guessed, never inferred
+"""A norm named as a BatchNorm (`bn1`) with only a scale and a shift (no running statistics) is
+written as a stat-free BatchNorm by its name alone; code that swaps the norm and keeps the names
+(`norm_layer`) holds a GroupNorm or InstanceNorm there, which normalise over other axes. Where
+no config or structure settles the type, the class holding it says guessed, never inferred
 (codegen/analyze/__init__.py, _flag_guessed_norm_types). Layouts that swap the norm but keep
 BatchNorm's names, as `norm_layer` arguments do; each judged by the per-class audit
 (benchmarks/audit_classes.py): no class says inferred while it computes something else."""
@@ -91,39 +92,39 @@ class InResNet(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
-class GnInvertedResidual(nn.Module):  # a MobileNetV2 block with GroupNorm, torchvision's names
+class GnInvertedResidual(nn.Module):  # timm's InvertedResidual with norm_layer=GroupNorm(2, C)
     def __init__(self, c_in: int, c_out: int, stride: int, expand: int = 2) -> None:
         super().__init__()
         mid = c_in * expand
-        self.use_res_connect = stride == 1 and c_in == c_out
-        self.conv = nn.Sequential(
-            nn.Sequential(nn.Conv2d(c_in, mid, 1, bias=False), nn.GroupNorm(2, mid), nn.ReLU6()),
-            nn.Sequential(
-                nn.Conv2d(mid, mid, 3, stride, 1, groups=mid, bias=False),
-                nn.GroupNorm(2, mid),
-                nn.ReLU6(),
-            ),
-            nn.Conv2d(mid, c_out, 1, bias=False),
-            nn.GroupNorm(2, c_out),
-        )
+        self.has_skip = stride == 1 and c_in == c_out
+        self.conv_pw = nn.Conv2d(c_in, mid, 1, bias=False)
+        self.bn1 = nn.GroupNorm(2, mid)
+        self.conv_dw = nn.Conv2d(mid, mid, 3, stride, 1, groups=mid, bias=False)
+        self.bn2 = nn.GroupNorm(2, mid)
+        self.conv_pwl = nn.Conv2d(mid, c_out, 1, bias=False)
+        self.bn3 = nn.GroupNorm(2, c_out)
 
     def forward(self, x):
-        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+        out = nn.functional.relu6(self.bn1(self.conv_pw(x)))
+        out = nn.functional.relu6(self.bn2(self.conv_dw(out)))
+        out = self.bn3(self.conv_pwl(out))
+        return x + out if self.has_skip else out
 
 
-class GnMobileNet(nn.Module):  # structurally distant: depthwise blocks, one nested Sequential
+class GnMobileNet(nn.Module):  # structurally distant: named depthwise blocks in stage lists
     def __init__(self, classes: int = 5) -> None:
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU6()),
-            GnInvertedResidual(8, 8, 1),
-            GnInvertedResidual(8, 12, 2),
-            GnInvertedResidual(12, 12, 1),
+        self.conv_stem = nn.Conv2d(3, 8, 3, 2, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.blocks = nn.Sequential(
+            nn.Sequential(GnInvertedResidual(8, 8, 1)),
+            nn.Sequential(GnInvertedResidual(8, 12, 2), GnInvertedResidual(12, 12, 1)),
         )
         self.classifier = nn.Linear(12, classes)
 
     def forward(self, x):
-        return self.classifier(self.features(x).mean((2, 3)))
+        x = self.blocks(nn.functional.relu6(self.bn1(self.conv_stem(x))))
+        return self.classifier(x.mean((2, 3)))
 
 
 LAYOUTS = {

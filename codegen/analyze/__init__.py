@@ -198,23 +198,14 @@ def _flag_guessed_slots(classes: list[ClassDef]) -> None:
             )
 
 
-# What a norm over a feature map computes, by its type's family: a stat-free BatchNorm (over the
-# batch), GroupNorm (per sample, per group), InstanceNorm (per sample, per channel) and LayerNorm
-# normalise over other axes; BatchNorm1d/2d/3d are one computation on their own input ranks.
-NORM_FAMILIES = ("nn.BatchNorm", "nn.GroupNorm", "nn.InstanceNorm", "nn.LayerNorm")
-
-
-def _norm_family(value: Any) -> str | None:
-    return next((f for f in NORM_FAMILIES if str(value).startswith(f)), None)
-
-
 def _flag_guessed_norm_types(classes: list[ClassDef]) -> None:
-    """A norm with only a scale and a shift (no running statistics) over a conv's feature map
-    whose type no key, config or structure settles (a name, `bn1`, or its place chose it): what
-    the class computes rests on that guess, since the types it could also be normalise over
-    other axes (timm's resnet50_gn and torchvision's `norm_layer` keep BatchNorm's names for
-    GroupNorm). The type is a choice calibration can move; the class says 'guessed'. A LayerNorm
-    left at its default is not flagged: over tokens it is the transformers' convention."""
+    """A norm named as a BatchNorm (`bn1`) holding only a scale and a shift: a BatchNorm saves its
+    running statistics, so this one is written as a stat-free BatchNorm by its name alone, while
+    code that swaps the norm and keeps BatchNorm's names (timm's resnet50_gn, torchvision's
+    `norm_layer`: GroupNorm, InstanceNorm) normalises over other axes. What the class computes
+    rests on that guess: where no config or structure settled the type (a choice calibration
+    can move), the class says 'guessed'. A GroupNorm by its place stays as it is: its group
+    count, a listed choice, spans InstanceNorm (one group a channel) and a whole-map norm."""
     for cls in classes:
         if cls.forward.trust != "inferred" or cls.forward.missing:
             continue
@@ -222,18 +213,15 @@ def _flag_guessed_norm_types(classes: list[ClassDef]) -> None:
             label
             for label, m in _labelled_modules(cls.members)
             for c in m.choices
-            if c.name == "module_type"
-            and c.source == "default"
-            and _norm_family(c.value) not in (None, "nn.LayerNorm")
-            and any(_norm_family(a) not in (None, _norm_family(c.value)) for a in c.alternatives)
+            if c.name == "module_type" and c.source == "default" and c.value == "nn.BatchNorm"
         ]
         if guessed:
             cls.forward.trust = "guessed"
             cls.forward.trust_note = (
                 f"the type of its norm{'s' if len(guessed) > 1 else ''} "
                 f"{', '.join(sorted(set(guessed))[:4])} is a guess (a scale and a shift, no "
-                "running statistics: BatchNorm without them, GroupNorm and InstanceNorm compute "
-                "otherwise)"
+                "running statistics: a BatchNorm without them, or a GroupNorm or InstanceNorm "
+                "under BatchNorm's name)"
             )
 
 
