@@ -165,10 +165,15 @@ def children_as_recorded(
     def substitute(sub, args, kwargs, output, q):
         ref = (theirs or {}).get(q)
         if q in layers and ref is not None and type(ref) is not type(sub):
-            with torch.no_grad():
-                base = type(sub).forward(ref, *args, **kwargs)
-            # a conv padding in its own forward (padded_same) stands in as recorded below
-            if not isinstance(output, torch.Tensor) or base.shape == output.shape:
+            try:
+                with torch.no_grad():
+                    base = type(sub).forward(ref, *args, **kwargs)
+            except RuntimeError:  # a conv padding in its own forward (padded_same), unpadded
+                base = None
+            # such a conv stands in as recorded below
+            if base is not None and (
+                not isinstance(output, torch.Tensor) or base.shape == output.shape
+            ):
                 return base
         given = _first_tensor((*args, *kwargs.values()))
         if not isinstance(output, torch.Tensor) or given is None:
@@ -281,8 +286,11 @@ def layer_values(
             found.add(q)
             continue
         if type(ref) is not type(sub):
-            with torch.no_grad():
-                output = type(sub).forward(ref, *_detached(args), **_detached(kwargs))
+            try:
+                with torch.no_grad():
+                    output = type(sub).forward(ref, *_detached(args), **_detached(kwargs))
+            except RuntimeError:
+                continue  # its values alone cannot run as the generated type: not a value
         if compare_call(sub, args, kwargs, output)[0] == "different":
             found.add(q)
     return frozenset(found)
