@@ -30,8 +30,10 @@ where a class is silently different. A few seconds a row.
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import io
+import re
 import sys
 import tempfile
 import time
@@ -163,8 +165,16 @@ def children_as_recorded(
     def substitute(sub, args, kwargs, output, q):
         ref = (theirs or {}).get(q)
         if q in layers and ref is not None and type(ref) is not type(sub):
-            with torch.no_grad():
-                return type(sub).forward(ref, *args, **kwargs)
+            try:
+                with torch.no_grad():
+                    base = type(sub).forward(ref, *args, **kwargs)
+            except RuntimeError:  # a conv padding in its own forward (padded_same), unpadded
+                base = None
+            # such a conv stands in as recorded below
+            if base is not None and (
+                not isinstance(output, torch.Tensor) or base.shape == output.shape
+            ):
+                return base
         given = _first_tensor((*args, *kwargs.values()))
         if not isinstance(output, torch.Tensor) or given is None:
             return None
@@ -250,13 +260,17 @@ def absorbed_by_parent(model: nn.Module, path: str, calls: dict[str, list[tuple]
     return None
 
 
-def layer_values(module: nn.Module, path: str, calls: dict, theirs: dict) -> frozenset[str]:
+def layer_values(
+    module: nn.Module, path: str, calls: dict, theirs: dict, listed: frozenset[str] = frozenset()
+) -> frozenset[str]:
     """Paths of the torch.nn leaf layers within `module` where the reference holds a layer of the
     same type that, given its recorded input, computes otherwise: the weights are the same, so a
     constructor value no key records differs (a group count, an eps, a padding: the class's
     docstring lists what it left at defaults). A class is judged apart from them. A reference
     layer of a subclass that does more (timm's BatchNormAct2d: its activation too) is compared
-    by what the generated layer's type computes at its values: the rest is the class's."""
+    by what the generated layer's type computes at its values: the rest is the class's. A conv
+    the reference pads as TensorFlow does counts where `listed` (the class's docstring's labels
+    of `padding` left at default) names it (padded_same)."""
     found = set()
     for name, sub in module.named_modules():
         q = f"{path}.{name}" if path and name else (name or path)
@@ -268,12 +282,78 @@ def layer_values(module: nn.Module, path: str, calls: dict, theirs: dict) -> fro
         if q not in calls:
             continue
         args, kwargs, output = calls[q][0]
+        if padded_same(sub, docstring_label(name), ref, args, output, listed):
+            found.add(q)
+            continue
         if type(ref) is not type(sub):
-            with torch.no_grad():
-                output = type(sub).forward(ref, *_detached(args), **_detached(kwargs))
+            try:
+                with torch.no_grad():
+                    output = type(sub).forward(ref, *_detached(args), **_detached(kwargs))
+            except RuntimeError:
+                continue  # its values alone cannot run as the generated type: not a value
         if compare_call(sub, args, kwargs, output)[0] == "different":
             found.add(q)
     return frozenset(found)
+
+
+def docstring_label(name: str) -> str:
+    """A member's label as a class docstring writes it: `downsample.1` is `downsample[1]`."""
+    first, *rest = name.split(".")
+    return first + "".join(f"[{part}]" for part in rest)
+
+
+def listed_defaults(source: str, choice: str) -> dict[str, frozenset[str]]:
+    """Class name -> the labels its docstring lists for `choice` among the values "Not recorded
+    in the checkpoint, left at defaults" ("..." where the listing is cut short)."""
+    found = {}
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        text = " ".join((ast.get_docstring(node) or "").split())
+        at = re.search(r"left at defaults: (.*?)\.(\s|$)", text)
+        labels: set[str] = set()
+        for part in at.group(1).split("; ") if at else []:
+            named = re.fullmatch(rf"{re.escape(choice)} \((.*)\)", part)
+            if named:
+                labels |= {label.strip() for label in named.group(1).split(",")}
+        found[node.name] = frozenset(labels)
+    return found
+
+
+def tf_same_pads(x: torch.Tensor, conv: nn.Conv2d) -> list[int]:
+    """TensorFlow's 'SAME' padding of `x` before `conv` (F.pad's order: width first): the
+    strided conv gives ceil(size / stride) positions, an odd pixel going after."""
+    pads: list[int] = []
+    for i in (1, 0):
+        size, k, s, d = x.shape[i - 2], conv.kernel_size[i], conv.stride[i], conv.dilation[i]
+        total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+        pads += [total // 2, total - total // 2]
+    return pads
+
+
+def padded_same(sub: nn.Module, label: str, ref: nn.Module, args, output, listed) -> bool:
+    """A generated Conv2d (`label`, as its class's docstring names it) whose `padding` the class
+    lists as left at its default (`listed`: the labels there, "..." where cut short), while the reference's conv, with the same weights, gives its recorded output
+    once its input is padded as TensorFlow pads ('SAME', from the input's size: timm's
+    Conv2dSame, a Keras port's ZeroPadding2D): the padding choice's `pad_same`, a value no key
+    records (codegen/patterns/layers/conv.py offers it on every strided conv), not dataflow."""
+    if type(sub) is not nn.Conv2d or not isinstance(ref, nn.Conv2d) or not args:
+        return False
+    if sub.padding_mode != "zeros" or (label not in listed and "..." not in listed):
+        return False
+    x, want = _first_tensor(args), _first_tensor(output)
+    if x is None or want is None or x.dim() != 4:
+        return False
+    with torch.no_grad():
+        if compare_call(sub, args, {}, want)[0] != "different":
+            return False  # computes as the reference's (or not comparable): no value differs
+        padded = nn.functional.pad(x, tf_same_pads(x, sub))
+        got = nn.functional.conv2d(
+            padded, sub.weight, sub.bias, sub.stride, 0, sub.dilation, sub.groups
+        )
+    if got.shape != want.shape:
+        return False
+    return bool(torch.allclose(got, want, atol=1e-5, rtol=1e-4))
 
 
 def called_classes(model: nn.Module, inputs: tuple) -> set[str]:
@@ -302,6 +382,7 @@ def audit(reference: nn.Module, inputs: tuple, model: nn.Module, source: str) ->
     from tests.zoo_verdicts import class_trust
 
     trust = class_trust(source)
+    padding_listed = listed_defaults(source, "padding")
     found = {name: ClassAudit(name, level) for name, level in trust.items()}
     calls = recorded_calls(reference, inputs)
     theirs = dict(reference.named_modules())
@@ -329,7 +410,8 @@ def audit(reference: nn.Module, inputs: tuple, model: nn.Module, source: str) ->
             row.compared += 1
             if outcome == "different":
                 parent = absorbed_by_parent(model, path, calls) if path else None
-                layers = layer_values(module, path, calls, theirs)
+                listed = padding_listed.get(name, frozenset())
+                layers = layer_values(module, path, calls, theirs, listed)
                 if parent is not None:
                     row.absorbed.append(f"{shown}: {detail} alone; {parent} is the same with it")
                 elif layers and _same_with(

@@ -155,6 +155,7 @@ def _analyze(
             _pass_through_optional(cls, group, classes, resolver)
     _lists_for_multi_input_items(classes)
     _flag_guessed_slots(classes)
+    _flag_guessed_norm_types(classes)
     flag_unrun_forwards(classes)
     _name_the_head(classes[-1])
     warnings = gap_warnings(classes)
@@ -194,6 +195,33 @@ def _flag_guessed_slots(classes: list[ClassDef]) -> None:
             cls.forward.trust_note = (
                 "no pattern or convention says which parameter-free layers its slots without "
                 "tensors hold (the layer types listed are guesses)"
+            )
+
+
+def _flag_guessed_norm_types(classes: list[ClassDef]) -> None:
+    """A norm named as a BatchNorm (`bn1`) holding only a scale and a shift: a BatchNorm saves its
+    running statistics, so this one is written as a stat-free BatchNorm by its name alone, while
+    code that swaps the norm and keeps BatchNorm's names (timm's resnet50_gn, torchvision's
+    `norm_layer`: GroupNorm, InstanceNorm) normalises over other axes. What the class computes
+    rests on that guess: where no config or structure settled the type (a choice calibration
+    can move), the class says 'guessed'. A GroupNorm by its place stays as it is: its group
+    count, a listed choice, spans InstanceNorm (one group a channel) and a whole-map norm."""
+    for cls in classes:
+        if cls.forward.trust != "inferred" or cls.forward.missing:
+            continue
+        guessed = [
+            label
+            for label, m in _labelled_modules(cls.members)
+            for c in m.choices
+            if c.name == "module_type" and c.source == "default" and c.value == "nn.BatchNorm"
+        ]
+        if guessed:
+            cls.forward.trust = "guessed"
+            cls.forward.trust_note = (
+                f"the type of its norm{'s' if len(guessed) > 1 else ''} "
+                f"{', '.join(sorted(set(guessed))[:4])} is a guess (a scale and a shift, no "
+                "running statistics: a BatchNorm without them, or a GroupNorm or InstanceNorm "
+                "under BatchNorm's name)"
             )
 
 
@@ -779,6 +807,16 @@ def _summary(classes: list[ClassDef]) -> str:
         common = ", ".join(f"{n} {t}" if n > 1 else t for t, n in types.most_common(5))
         parts.append(f"layers {common}{more}")
     return f"{head}: {'; '.join(parts)}" if parts else head
+
+
+def _labelled_modules(members: list, above: str = "") -> list[tuple[str, Module]]:
+    """Each module with its label as the class docstring writes it (`downsample[1]`)."""
+    out: list[tuple[str, Module]] = []
+    for m in members:
+        if isinstance(m, Module):
+            label = f"{above}[{m.attr}]" if above else m.attr
+            out += [(label, m), *_labelled_modules(m.children, label)]
+    return out
 
 
 def _all_modules(members: list) -> list[Module]:
