@@ -15,7 +15,7 @@ from codegen.choices import ChoiceResolver
 from codegen.ir import ClassDef, ExampleInput, Forward, IOSpec, Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns._kit import BlockContext, modules
-from codegen.patterns.blocks.chain import why_not
+from codegen.patterns.blocks.chain import POSITIONS, why_not
 from codegen.patterns.layers.conv import PADDED_FIRST
 from codegen.patterns.registry import best
 
@@ -300,7 +300,9 @@ def example_inputs(cls: ClassDef, g: Graph) -> list[ExampleInput]:
     if images and io.in_width and not io.ndim:  # a class whose first tensor is not its patch conv
         io = IOSpec(io.family, io.in_width, io.out_width, 2)
     if io.vocab:
-        one = ExampleInput((2, 16), vocab=io.vocab)
+        # no longer than a learned position table beside the token table allows
+        tables = [m.io.vocab for m in modules(cls) if m is not first and _position_table(m)]
+        one = ExampleInput((2, min([16, *tables])), vocab=io.vocab)
     elif io.ndim and io.family == "norm" and io.in_width:
         # A channels-first norm (BatchNorm, InstanceNorm, GroupNorm) takes what the layer after it
         # takes: flat features before a Linear, a map of the conv's dimensionality before a conv.
@@ -315,6 +317,10 @@ def example_inputs(cls: ClassDef, g: Graph) -> list[ExampleInput]:
     else:
         return []
     return [one] * len([n for n in g.inputs if not n.optional])
+
+
+def _position_table(m: Module) -> bool:
+    return bool(m.io and m.io.family == "embedding" and m.io.vocab and POSITIONS.search(m.attr))
 
 
 def _second_module(cls: ClassDef, g: Graph, first: Module) -> Module | None:

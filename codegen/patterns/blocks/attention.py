@@ -936,6 +936,16 @@ class Attention(BlockPattern):
                 "file does not: only its windowed layers are right"
             )
             guessed = f"{guessed}; {said}" if guessed else said
+        if causal.source == "default" and mtype is None:
+            # Keys are the same whether positions see only earlier ones (a decoder) or all of
+            # them (an encoder): with no config.json, the names' reading is a guess. (A model
+            # type the tests have not checked already flags the file; a checked one is measured.)
+            said = (
+                "nothing in the checkpoint says whether positions attend only to earlier ones "
+                f"(a decoder) or to all (an encoder); {'causal' if causal.value else 'both ways'} "
+                "is read from the layers' names (the choice `causal`)"
+            )
+            guessed = f"{guessed}; {said}" if guessed else said
         if entity:
             said = (
                 f"{', '.join(m.attr for m in entity)} (queries for entity tokens) are unused: "
