@@ -72,6 +72,7 @@ from codegen.patterns.blocks.chain import (
 )
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
+from codegen.patterns.blocks.pooled_pyramid import pyramid_io
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.blocks.squeeze_excite import SQUEEZE_PLACE
 from codegen.patterns.layers.conv import (
@@ -1538,6 +1539,9 @@ def _class_io(members: list[Module | Tensor], chained: bool = True) -> IOSpec:
         # channels as one sequence reads and gives 1 channel and rescales its input, whatever
         # its width: the class keeps the width it is given, which no key records.
         return IOSpec("class", None, None, 2)
+    pyramid = pyramid_io(modules)
+    if pyramid is not None:  # the input beside its pooled maps (blocks/pooled_pyramid.py)
+        return IOSpec("class", pyramid[0], pyramid[1], 2)
     io = _span_io("class", modules)
     shortcut = next((m for m in modules if m.attr in SHORTCUT_READS and m.io is not None), None)
     if not chained and shortcut is not None and shortcut.io.in_width:
