@@ -21,7 +21,9 @@ pytestmark = pytest.mark.filterwarnings(
 # zoo, 2026-12-01, before any change made for it; `python benchmarks/bench_generative_zoo.py
 # --keys-only 18`): 0 exact, 8 flagged, 0 WRONG, 0 crash; with `--budget 30` (calibrated) the
 # same (no row exact calibrated, so no calibration runs here).
-EXACT: set[str] = set()
+# Session 19 (gen19b): `drcn` exact from the keys, its D-entry weight vector proving the shared
+# layer's D recursions (patterns/families/deeply_recursive.py).
+EXACT: set[str] = {"drcn"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -24,6 +24,7 @@ from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
 from codegen.patterns.blocks._conv_parts import arg, conv_kernel, unit
 from codegen.patterns.blocks.atrous_pyramid import ROLE as ATROUS_PYRAMID
+from codegen.patterns.blocks.pooled_pyramid import ROLE as PYRAMID_POOLING
 from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.patterns._mirror_strides import POOLED, RECONSTRUCTION, layers, pooled_levels
@@ -1426,9 +1427,10 @@ def output_pooling_choice(
         # pools first (imgclsmob's `final_pool` then `output`; TF-slim ports' AvgPool then the
         # `Logits` conv): the average commutes with the 1x1 conv, so pooling after it is the same.
         usual = "mean"
-    if any(r == ATROUS_PYRAMID for r in _roles_within(members, ctx)):
+    if any(r in (ATROUS_PYRAMID, PYRAMID_POOLING) for r in _roles_within(members, ctx)):
         # a DeepLab segmentation net (its ASPP: blocks/atrous_pyramid.py): torchvision's
-        # _SimpleSegmentationModel and VainF's resize the class map to the input's size
+        # _SimpleSegmentationModel and VainF's resize the class map to the input's size; so do
+        # PSPNet's (its pyramid pooling: blocks/pooled_pyramid.py; hszhao's, mmseg's)
         usual = RESIZE
     pooling = ctx.resolver.choose(
         cls.name,

@@ -33,7 +33,9 @@ BINS = {4: ["1,2,3,6", "1,2,4,8", "1,3,6,8", "1,2,3,4"]}
 def pooled_branches(m) -> tuple[int, int, int] | None:
     """(count, width read, width given) of a ModuleList of two or more branches that each pool
     the input (`atrous_pyramid._pooled`: a slot, then a 1x1 conv) and give one width; else None."""
-    if m.kind != "modulelist" or len(m.children) < 2:
+    # (a Sequential where the branches keep the width: the keys cannot tell the two containers
+    # apart, and only the consumer's width says they run side by side)
+    if m.kind not in ("modulelist", "sequential") or len(m.children) < 2:
         return None
     items = m.children
     if not all(_pooled(b) and b.io is not None for b in items):
@@ -46,15 +48,20 @@ def pooled_branches(m) -> tuple[int, int, int] | None:
 
 
 def pyramid_io(modules_: list) -> tuple[int, int] | None:
-    """(width read, width given) of a class holding nothing but one list of pooled branches: the
-    input concatenated with each branch's resized map (what PSPNet's PPM gives its `cls` head)."""
-    if len(modules_) != 1:
+    """(width read, width given) of a class holding one list of pooled branches: the input
+    concatenated with each branch's resized map (what PSPNet's PPM gives its `cls` head), or,
+    where a second member reads exactly that width, what that bottleneck gives."""
+    lists = [m for m in modules_ if pooled_branches(m) is not None]
+    if len(lists) != 1 or len(modules_) > 2:
         return None
-    found = pooled_branches(modules_[0])
-    if found is None:
+    count, width, each = pooled_branches(lists[0])
+    joined = width + count * each
+    if len(modules_) == 1:
+        return width, joined
+    bottleneck = next(m for m in modules_ if m is not lists[0])
+    if bottleneck.io is None or bottleneck.io.in_width != joined or not bottleneck.io.out_width:
         return None
-    count, width, each = found
-    return width, width + count * each
+    return width, bottleneck.io.out_width
 
 
 def _ends_in_norm(branch) -> bool:

@@ -1,0 +1,239 @@
+"""Two readings of zoo 18's restoration and segmentation rows (issue 16, session 19), each on
+layouts other repositories write, generated from their state dicts alone.
+
+A D-entry weight vector beside an embedding, ONE width-keeping layer and a reconstruction proves a
+deeply-recursive net (families/deeply_recursive.py: DRCN, Kim et al. 2016): the shared layer runs
+D times and each step's reconstruction is weighted. Zoo 18's `drcn` is one layout; here:
+- a flat port: bare convs named otherwise (`embed`, `recursive_conv`, `reconstruct`, `weights`);
+- a color one whose recursive layer is a Sequential of two convs (an inner ReLU slot) and whose
+  embedding is one conv: other nesting;
+- a variant whose predictions are softmax-weighted and carry no input skip: flagged from the
+  keys, exact once the two choices are pinned, as calibration would.
+
+Pooled branches resized and concatenated with their input (blocks/pooled_pyramid.py: PSPNet's
+pyramid pooling), proved by the consumer's width (C + k * r): zoo 18's `semseg_pspnet` is one;
+- hszhao/semseg's PPM between a strided stem and a `cls` head, the class map resized back;
+- structurally distant: the pyramid nested two levels down in a decoder, three branches of
+  biased convs with no norm (so no activation), consumed by a 3x3 conv beside it;
+- Lextal/pspnet-pytorch's PSPModule: its bottleneck inside, the priors before the input, corners
+  not aligned: flagged, exact once pinned.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from tests.generative_zoo_check import flagged_then_exact
+from tests.zoo_verdicts import generate_from_state_dict, layout_reference, measured
+from tests.zoo_verdicts import measured_layout
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+# ------------------------------------------------------------------ deeply-recursive nets
+
+
+class FlatDRCN(nn.Module):  # one conv per part, other names
+    def __init__(self, channels: int = 1, width: int = 8, depth: int = 5) -> None:
+        super().__init__()
+        self.depth = depth
+        self.embed = nn.Conv2d(channels, width, 3, padding=1)
+        self.recursive_conv = nn.Conv2d(width, width, 3, padding=1)
+        self.reconstruct = nn.Conv2d(width, channels, 3, padding=1)
+        self.weights = nn.Parameter(torch.full((depth,), 1.0 / depth))
+
+    def forward(self, x):
+        h = F.relu(self.embed(x))
+        out = 0
+        for d in range(self.depth):
+            h = F.relu(self.recursive_conv(h))
+            out = out + self.weights[d] * (self.reconstruct(h) + x)
+        return out / self.weights.sum()
+
+
+class BlockDRCN(nn.Module):  # the recursive layer a Sequential of two convs, color images
+    def __init__(self, channels: int = 3, width: int = 8, depth: int = 3) -> None:
+        super().__init__()
+        self.depth = depth
+        self.head = nn.Conv2d(channels, width, 3, padding=1)
+        self.recursion = nn.Sequential(
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(inplace=True),
+        )
+        self.tail = nn.Sequential(
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, channels, 3, padding=1),
+        )
+        self.w = nn.Parameter(torch.ones(depth))
+
+    def forward(self, x):
+        h = F.relu(self.head(x))
+        preds = []
+        for _ in range(self.depth):
+            h = self.recursion(h)
+            preds.append(self.tail(h) + x)
+        weighted = sum(p * w for p, w in zip(preds, self.w))
+        return weighted / self.w.sum()
+
+
+class SoftmaxDRCN(FlatDRCN):  # softmax-normalised weights, no skip to the input
+    def forward(self, x):
+        h = F.relu(self.embed(x))
+        w = torch.softmax(self.weights, 0)
+        out = 0
+        for d in range(self.depth):
+            h = F.relu(self.recursive_conv(h))
+            out = out + self.reconstruct(h) * w[d]
+        return out
+
+
+def _positive_weights(make):
+    """A layout reference whose recursion weights are positive (their sum divides)."""
+    reference = layout_reference(make)
+    for name, p in reference.named_parameters():
+        if p.dim() == 1 and "." not in name:
+            p.data.abs_().add_(0.2)
+    return reference
+
+
+@pytest.mark.parametrize("make, channels", [(FlatDRCN, 1), (BlockDRCN, 3)])
+def test_recursive_nets_are_exact_from_the_keys(make, channels, tmp_path, capsys):
+    reference = _positive_weights(make)
+    model, source = generate_from_state_dict(reference, tmp_path, capsys)
+    assert "recursion 3" in source  # the shared layer unrolled once per weight
+    found, diff = measured(reference, model, source, (torch.randn(2, channels, 10, 10),))
+    assert found == "exact", f"{found}: {diff:.3g}"
+
+
+def test_softmax_weighted_recursion_is_flagged_until_pinned(tmp_path):
+    hint = '["RecoveredModel.weights"]\nnormalization = "softmax"\n'
+    hint += '["RecoveredModel.reconstruct"]\nresidual = "none"\n'
+    reference = _positive_weights(SoftmaxDRCN)
+    flagged_then_exact(reference, (torch.randn(2, 1, 8, 8),), tmp_path, hint)
+
+
+# ------------------------------------------------------------------ pyramid pooling
+
+
+class PPM(nn.Module):  # hszhao/semseg model/pspnet.py
+    def __init__(self, in_dim: int, reduction_dim: int, bins=(1, 2, 3, 6)) -> None:
+        super().__init__()
+        self.features = nn.ModuleList(
+            [
+                nn.Sequential(
+                    nn.AdaptiveAvgPool2d(b),
+                    nn.Conv2d(in_dim, reduction_dim, 1, bias=False),
+                    nn.BatchNorm2d(reduction_dim),
+                    nn.ReLU(inplace=True),
+                )
+                for b in bins
+            ]
+        )
+
+    def forward(self, x):
+        out = [x]
+        for f in self.features:
+            out.append(F.interpolate(f(x), x.size()[2:], mode="bilinear", align_corners=True))
+        return torch.cat(out, 1)
+
+
+class SemsegHead(nn.Module):  # a strided stem, the PPM, a `cls` head, resized as mmseg does
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.ppm = PPM(8, 2)
+        self.cls = nn.Sequential(
+            nn.Conv2d(16, 8, 3, padding=1, bias=False),
+            nn.BatchNorm2d(8),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(8, 3, 1),
+        )
+
+    def forward(self, x):
+        out = self.cls(self.ppm(self.stem(x)))
+        return F.interpolate(out, x.shape[2:], mode="bilinear", align_corners=False)
+
+
+class ContextPyramid(nn.Module):  # three biased branches, no norm, no activation
+    def __init__(self, c: int = 6, r: int = 4) -> None:
+        super().__init__()
+        self.branches = nn.ModuleList(
+            [nn.Sequential(nn.AdaptiveAvgPool2d(b), nn.Conv2d(c, r, 1)) for b in (1, 2, 4)]
+        )
+
+    def forward(self, x):
+        size = x.shape[2:]
+        pooled = [
+            F.interpolate(b(x), size, mode="bilinear", align_corners=True) for b in self.branches
+        ]
+        return torch.cat([x] + pooled, 1)
+
+
+class Decoder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.context = ContextPyramid()
+        self.fuse = nn.Conv2d(6 + 3 * 4, 5, 3, padding=1)
+
+    def forward(self, x):
+        return self.fuse(self.context(x))
+
+
+class NestedPyramidNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.decoder = Decoder()
+
+    def forward(self, x):
+        return self.decoder(x)
+
+
+class PSPModule(nn.Module):  # Lextal/pspnet-pytorch pspnet.py
+    def __init__(self, features: int = 8, out_features: int = 6, sizes=(1, 2, 3, 6)) -> None:
+        super().__init__()
+        self.stages = nn.ModuleList(
+            [
+                nn.Sequential(nn.AdaptiveAvgPool2d(s), nn.Conv2d(features, features, 1, bias=False))
+                for s in sizes
+            ]
+        )
+        self.bottleneck = nn.Conv2d(features * (len(sizes) + 1), out_features, 1)
+
+    def forward(self, feats):
+        h, w = feats.size(2), feats.size(3)
+        priors = [
+            F.interpolate(stage(feats), size=(h, w), mode="bilinear", align_corners=False)
+            for stage in self.stages
+        ] + [feats]
+        return F.relu(self.bottleneck(torch.cat(priors, 1)))
+
+
+class LextalHead(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.psp = PSPModule()
+        self.score = nn.Conv2d(6, 2, 1)
+
+    def forward(self, x):
+        return self.score(self.psp(x))
+
+
+@pytest.mark.parametrize(
+    "make, shape", [(SemsegHead, (2, 3, 12, 12)), (NestedPyramidNet, (2, 6, 8, 8))]
+)
+def test_pyramids_concatenated_with_their_input_are_exact_from_the_keys(
+    make, shape, tmp_path, capsys
+):
+    found, diff = measured_layout(make, shape, tmp_path, capsys)
+    assert found == "exact", f"{found}: {diff:.3g}"
+
+
+def test_lextal_priors_before_the_input_are_flagged_until_pinned(tmp_path):
+    hint = '["PyramidPooling.stages"]\ninput_position = "last"\nalign_corners = false\n'
+    reference = layout_reference(LextalHead)
+    flagged_then_exact(reference, (torch.randn(2, 8, 12, 12),), tmp_path, hint)
