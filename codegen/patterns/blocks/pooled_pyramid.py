@@ -161,16 +161,16 @@ class PyramidPooling(BlockPattern):
 
     @staticmethod
     def examples():
-        return [_lextal_example()]
+        return [_bottleneck_example()]
 
 
-def _lextal_example() -> Example:
+def _bottleneck_example() -> Example:
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
 
-    class PSPModule(nn.Module):  # Lextal/pspnet-pytorch pspnet.py, the priors before the input
-        def __init__(self, features: int = 8, out_features: int = 6, sizes=(1, 2, 4, 8)) -> None:
+    class PSPModule(nn.Module):  # Lextal/pspnet-pytorch's layout, hszhao's order and resize
+        def __init__(self, features: int = 8, out_features: int = 6, sizes=(1, 2, 3, 6)) -> None:
             super().__init__()
             self.stages = nn.ModuleList(
                 [
@@ -185,19 +185,19 @@ def _lextal_example() -> Example:
         def forward(self, feats):
             h, w = feats.size(2), feats.size(3)
             priors = [
-                F.interpolate(stage(feats), size=(h, w), mode="bilinear", align_corners=False)
+                F.interpolate(stage(feats), size=(h, w), mode="bilinear", align_corners=True)
                 for stage in self.stages
             ]
-            return F.relu(self.bottleneck(torch.cat(priors + [feats], 1)))
+            return F.relu(self.bottleneck(torch.cat([feats] + priors, 1)))
 
     class Head(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.psp = PSPModule()
-            self.final = nn.Conv2d(6, 3, 1)
+            self.score = nn.Conv2d(6, 3, 1)
 
         def forward(self, x):
-            return self.final(self.psp(x))
+            return self.score(self.psp(x))
 
     torch.manual_seed(0)
     return Example(Head().eval(), (torch.randn(2, 8, 16, 16),))
