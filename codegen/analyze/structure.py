@@ -66,6 +66,7 @@ from codegen.patterns.blocks._path_join import CONSUMER_WIDTH, PATH_JOIN
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.chain import (
     MOBILE_SKIPS,
+    conv_like,
     opens_depthwise,
     numbered_name,
     reading_order,
@@ -637,10 +638,15 @@ class StructureBuilder:
                 # layer is the one member giving this width (a ViT's final norm is not the stem's).
                 width = first[attr].io.in_width
                 givers = [m for m in first.values() if m.attr != attr and _gives(m, width)]
-                if before and not _paired(before, attr) and len(givers) != 1:
-                    before = None
+                wrapped = before and first[before].kind == "class" and conv_like(first[before])
+                if before and not _paired(before, attr) and len(givers) != 1 and not wrapped:
+                    before = None  # (but a class wrapping a conv, right before it, is its layer)
                 after = after if after and _paired(attr, after) else None
             prev = final[before].io if before else None
+            if before and prev is not None and final[before].kind == "class":
+                if conv_like(final[before]) and self._wrapped_conv(final[before]) is not None:
+                    # a class wrapping its conv (a pad, then the conv): its norm reads a conv's map
+                    prev = IOSpec("conv", prev.in_width, prev.out_width, prev.ndim)
             nxt = (first.get(after) or unkeyed[after]).io if after else None
             child = node.children[attr]
             context = self._context(child, prev, nxt)
