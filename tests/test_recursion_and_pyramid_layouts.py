@@ -237,3 +237,80 @@ def test_lextal_priors_before_the_input_are_flagged_until_pinned(tmp_path):
     hint = '["PyramidPooling.stages"]\ninput_position = "last"\nalign_corners = false\n'
     reference = layout_reference(LextalHead)
     flagged_then_exact(reference, (torch.randn(2, 8, 12, 12),), tmp_path, hint)
+
+
+# ------------------------------------------------------------------ norms after conv-named classes
+# A numbered norm follows the conv-named class giving its width (chain.py: conv_like,
+# _conv_partners), numbered norms in their numbers' order: pytorch/examples' TransformerNet
+# (zoo 18's `fast_neural_style`: in4 after deconv1) is one layout; here, with plain wrappers:
+
+
+class ConvLayer(nn.Module):  # a wrapper holding its conv, as TransformerNet's ConvLayer does
+    def __init__(self, c_in: int, c_out: int, k: int = 3, dims: int = 2) -> None:
+        super().__init__()
+        conv = nn.Conv2d if dims == 2 else nn.Conv1d
+        self.conv = conv(c_in, c_out, k, padding=k // 2)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class StyleEncoder(nn.Module):  # affine instance norms `in1`, `in2` after `conv1`, `conv2`
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = ConvLayer(3, 8, 5)
+        self.in1 = nn.InstanceNorm2d(8, affine=True)
+        self.conv2 = ConvLayer(8, 16)
+        self.in2 = nn.InstanceNorm2d(16, affine=True)
+        self.conv3 = ConvLayer(16, 4)
+
+    def forward(self, x):
+        x = F.relu(self.in1(self.conv1(x)))
+        x = F.relu(self.in2(self.conv2(x)))
+        return self.conv3(x)
+
+
+class MirroredNorms(nn.Module):  # `bn3` after `deconv1`: the numbers of the norms run on
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = ConvLayer(3, 8)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = ConvLayer(8, 16)
+        self.bn2 = nn.BatchNorm2d(16)
+        self.deconv1 = ConvLayer(16, 8)
+        self.bn3 = nn.BatchNorm2d(8)
+        self.deconv2 = ConvLayer(8, 3)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu(self.bn2(self.conv2(x)))
+        x = F.relu(self.bn3(self.deconv1(x)))
+        return self.deconv2(x)
+
+
+class SequenceConvs(nn.Module):  # 1-d: Tacotron-style ConvNorm wrappers, BatchNorm1d, a Linear
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = ConvLayer(6, 8, 5, dims=1)
+        self.bn1 = nn.BatchNorm1d(8)
+        self.conv2 = ConvLayer(8, 8, 5, dims=1)
+        self.bn2 = nn.BatchNorm1d(8)
+        self.conv3 = ConvLayer(8, 4, 5, dims=1)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu(self.bn2(self.conv2(x)))
+        return self.conv3(x)
+
+
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (StyleEncoder, (2, 3, 10, 10)),
+        (MirroredNorms, (2, 3, 10, 10)),
+        (SequenceConvs, (2, 6, 12)),
+    ],
+)
+def test_numbered_norms_follow_conv_named_classes(make, shape, tmp_path, capsys):
+    found, diff = measured_layout(make, shape, tmp_path, capsys)
+    assert found == "exact", f"{found}: {diff:.3g}"
