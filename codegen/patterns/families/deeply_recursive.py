@@ -20,7 +20,7 @@ from __future__ import annotations
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns._kit import tensors
+from codegen.patterns._kit import size_value, tensors
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
 
 WHY = "DRCN's ReLU after each conv of the embedding and inference nets (Kim et al. 2016)"
@@ -45,15 +45,6 @@ def _widths(m) -> tuple | None:
     return io.in_width, io.out_width
 
 
-def _value(cls, size) -> int | None:
-    """A tensor's size: a literal, or the default of the constructor parameter it shares (the
-    recursion count equal to the image's channels is written as that parameter)."""
-    if type(size) is int:
-        return size
-    param = next((p for p in cls.params if p.name == getattr(size, "name", None)), None)
-    return param.default if param is not None and type(param.default) is int else None
-
-
 def _slots(m) -> list:
     return [c for c in m.children if c.kind == "placeholder"] if m.kind == "sequential" else []
 
@@ -67,7 +58,7 @@ class DeeplyRecursive(BlockPattern):
         if len(params) != 1 or len(members) != 3 or not all(map(_convs_only, members)):
             return None
         shape = params[0].shape
-        count = _value(cls, shape[0]) if len(shape) == 1 else None
+        count = size_value(cls, shape[0]) if len(shape) == 1 else None
         if count is None or not 2 <= count <= MAX_RECURSIONS:
             return None
         widths = [_widths(m) for m in members]
