@@ -314,3 +314,79 @@ class SequenceConvs(nn.Module):  # 1-d: Tacotron-style ConvNorm wrappers, BatchN
 def test_numbered_norms_follow_conv_named_classes(make, shape, tmp_path, capsys):
     found, diff = measured_layout(make, shape, tmp_path, capsys)
     assert found == "exact", f"{found}: {diff:.3g}"
+
+
+# ------------------------------------------------------------------ every block's output fused
+# A tail whose first conv reads (N + 1) times the width over a list of N blocks: every block's
+# output kept and fused with the head's (families/mean_shift_super_resolution.py; MSRN, Li et al.
+# 2018: zoo 17's `msrn_x2` is one layout, flagged by its blocks' own wiring); here:
+
+
+class EdsrResBlock(nn.Module):  # EDSR-PyTorch common.ResBlock
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(n, n, 3, padding=1), nn.ReLU(True), nn.Conv2d(n, n, 3, padding=1)
+        )
+
+    def forward(self, x):
+        return self.body(x) + x
+
+
+class FusedSR(nn.Module):  # MSRN's top over EDSR's blocks, x2
+    def __init__(self, n: int = 8, blocks: int = 2, fuse_conv: bool = True, scale: int = 2):
+        super().__init__()
+        self.sub_mean = nn.Conv2d(3, 3, 1)
+        self.head = nn.Sequential(nn.Conv2d(3, n, 3, padding=1))
+        self.body = nn.ModuleList([EdsrResBlock(n) for _ in range(blocks)])
+        tail = [nn.Conv2d(n * (blocks + 1), n, 1)]
+        tail += [nn.Conv2d(n, n, 3, padding=1)] if fuse_conv else []
+        tail += [
+            nn.Sequential(nn.Conv2d(n, scale * scale * n, 3, padding=1), nn.PixelShuffle(scale)),
+            nn.Conv2d(n, 3, 3, padding=1),
+        ]
+        self.tail = nn.Sequential(*tail)
+        self.add_mean = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        x = self.head(self.sub_mean(x))
+        outs = []
+        h = x
+        for block in self.body:
+            h = block(h)
+            outs.append(h)
+        return self.add_mean(self.tail(torch.cat(outs + [x], 1)))
+
+
+class PlainBlocksSR(FusedSR):  # blocks as bare Sequentials (no skip), x3, no conv after fusion
+    def __init__(self) -> None:
+        super().__init__(blocks=3, fuse_conv=False, scale=3)
+        self.body = nn.ModuleList(
+            [
+                nn.Sequential(
+                    nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1)
+                )
+                for _ in range(3)
+            ]
+        )
+
+
+class HeadFirstSR(FusedSR):  # the head's output first in the fusion
+    def forward(self, x):
+        x = self.head(self.sub_mean(x))
+        outs = [x]
+        for block in self.body:
+            outs.append(block(outs[-1]))
+        return self.add_mean(self.tail(torch.cat(outs, 1)))
+
+
+@pytest.mark.parametrize("make", [FusedSR, PlainBlocksSR])
+def test_tails_fusing_every_block_output_are_exact_from_the_keys(make, tmp_path, capsys):
+    found, diff = measured_layout(make, (2, 3, 6, 6), tmp_path, capsys)
+    assert found == "exact", f"{found}: {diff:.3g}"
+
+
+def test_head_first_fusion_is_flagged_until_pinned(tmp_path):
+    hint = '["RecoveredModel.body"]\nhead_position = "first"\n'
+    reference = layout_reference(HeadFirstSR)
+    flagged_then_exact(reference, (torch.randn(2, 3, 6, 6),), tmp_path, hint)

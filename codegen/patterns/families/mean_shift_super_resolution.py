@@ -117,7 +117,8 @@ class MeanShiftSuperResolution(BlockPattern):
             return Match(self, len(members), found, [skip])
         # A list of N blocks whose tail opens with a conv reading (N + 1) times the width: every
         # block's output kept and fused with the head's (MSRN, Li et al. 2018: `msrb_out`).
-        blocks = len(body.children) if body.kind in ("modulelist", "repeat") else 0
+        # (a Sequential too: its items chain, and only the tail's width says each is kept)
+        blocks = len(body.children) if body.kind in ("modulelist", "sequential") else 0
         if body.kind == "repeat":
             blocks = size_value(cls, body.repeat) or 0
         steps = _tail_steps(tail, width, channels, (blocks + 1) * width) if blocks else None
