@@ -390,3 +390,4 @@ def test_head_first_fusion_is_flagged_until_pinned(tmp_path):
     hint = '["RecoveredModel.body"]\nhead_position = "first"\n'
     reference = layout_reference(HeadFirstSR)
     flagged_then_exact(reference, (torch.randn(2, 3, 6, 6),), tmp_path, hint)
+

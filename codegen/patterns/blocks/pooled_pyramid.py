@@ -148,9 +148,7 @@ class PyramidPooling(BlockPattern):
             out = g.call_module((branches, str(i)), x, inline=True)
             out = act.apply(g, activation, out, inline=True)
             kwargs = {"mode": "bilinear", "align_corners": corners}
-            outs.append(
-                g.call_function("interpolate", out, hw, kwargs=kwargs, name=f"pooled{i}")
-            )
+            outs.append(g.call_function("interpolate", out, hw, kwargs=kwargs, name=f"pooled{i}"))
         outs = [x] + outs if position == "first" else outs + [x]
         out = g.call_function("cat", outs, 1, name="out", comment="the input beside its pyramid")
         if bottleneck is not None:

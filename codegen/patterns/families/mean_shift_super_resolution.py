@@ -74,6 +74,21 @@ def _tail_steps(
     return steps if len(steps) >= 2 else None
 
 
+BLOCK_RESIDUAL_WHY = "EDSR-PyTorch's body blocks add their input (MSRN's MSRB: `output += x`)"
+
+
+def _residual_pins(body, ctx: BlockContext) -> list[tuple]:
+    """Where a body block's forward leaves its input's addition a choice at its default (a wiring
+    solved from widths: blocks/solved_wiring.py), this code base's blocks add it: a pin."""
+    pins = []
+    for name in {c.type_name for c in body.children if c.kind == "class"}:
+        block = ctx.classes.get(name)
+        for c in block.forward.choices if block is not None else ():
+            if c.name == "residual" and c.source == "default" and "add" in c.alternatives:
+                pins.append((c.path, c.name, "add", BLOCK_RESIDUAL_WHY))
+    return pins
+
+
 def _guessed(place) -> str:
     if place.source != "default":
         return ""
@@ -133,7 +148,14 @@ class MeanShiftSuperResolution(BlockPattern):
             "where the head's output joins the blocks' outputs the tail fuses (MSRN's last)",
         )
         found = (sub.attr, head.attr, body.attr, tuple(steps), add.attr)
-        return Match(self, len(members), found, [place], guessed=_guessed(place))
+        return Match(
+            self,
+            len(members),
+            found,
+            [place],
+            guessed=_guessed(place),
+            pins=_residual_pins(body, ctx),
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
         sub, head, body, steps, add = match.found
