@@ -17,6 +17,13 @@ pyramid pooling), proved by the consumer's width (C + k * r): zoo 18's `semseg_p
   biased convs with no norm (so no activation), consumed by a 3x3 conv beside it;
 - Lextal/pspnet-pytorch's PSPModule: its bottleneck inside, the priors before the input, corners
   not aligned: flagged, exact once pinned.
+
+Numbered norms after conv-named classes (chain.py's conv_like): an affine instance-norm encoder, a
+mirrored net whose `bn3` follows `deconv1`, a 1-d stack of ConvNorm wrappers.
+
+A tail whose first conv reads (N + 1) times the width over N blocks fuses every block's output
+with the head's (families/mean_shift_super_resolution.py, MSRN): over EDSR's ResBlocks; over bare
+Sequentials (x3, no conv after the fusion); the head's output first: flagged, exact once pinned.
 """
 
 from __future__ import annotations
