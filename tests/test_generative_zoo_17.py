@@ -26,7 +26,9 @@ pytestmark = pytest.mark.filterwarnings(
 # nested_unet (each grid node's reads proven by its input width). jvanvugt_unet's unpadded convs
 # are one choice calibration settles (the output's size); explainingai_ddpm_unet's parallel lists
 # stay missing.
-EXACT: set[str] = {"idn_x2", "taesd", "nested_unet"}
+# Session 19 (gen19b): `msrn_x2` exact from the keys: its tail's first conv reads (N + 1) times the
+# width, every block's output fused with the head's (families/mean_shift_super_resolution.py).
+EXACT: set[str] = {"idn_x2", "taesd", "nested_unet", "msrn_x2"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -28,6 +28,9 @@ EXACT = {
     # session 19: a codebook hierarchy wired by widths, sizes and the quantizers' bottleneck
     # (families/codebook_hierarchy.py); its `wiring` choice ranks rosinality's reading first
     "rosinality_vqvae2",
+    # session 19: its D-entry weight vector proves the shared layer's D recursions
+    # (families/deeply_recursive.py)
+    "drcn",
 }
 
 

@@ -66,12 +66,14 @@ from codegen.patterns.blocks._path_join import CONSUMER_WIDTH, PATH_JOIN
 from codegen.patterns.blocks._conv_parts import conv_kernel, named_units
 from codegen.patterns.blocks.chain import (
     MOBILE_SKIPS,
+    conv_like,
     opens_depthwise,
     numbered_name,
     reading_order,
 )
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
+from codegen.patterns.blocks.pooled_pyramid import pyramid_io
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.blocks.squeeze_excite import SQUEEZE_PLACE
 from codegen.patterns.layers.conv import (
@@ -640,14 +642,19 @@ class StructureBuilder:
                 # layer is the one member giving this width (a ViT's final norm is not the stem's).
                 width = first[attr].io.in_width
                 givers = [m for m in first.values() if m.attr != attr and _gives(m, width)]
-                if before and not _paired(before, attr) and len(givers) != 1:
-                    before = None
+                wrapped = before and first[before].kind == "class" and conv_like(first[before])
+                if before and not _paired(before, attr) and len(givers) != 1 and not wrapped:
+                    before = None  # (but a class wrapping a conv, right before it, is its layer)
                 # A norm no member feeds normalises what enters the class (a tabular MLP's
                 # input BatchNorm1d, a GroupNorm before a U-Net's first conv): the layer after it
                 # in the chain, reading its width, is the one it feeds.
                 entry = i == 0 and not givers and after is not None and _takes(first[after], width)
                 after = after if after and (_paired(attr, after) or entry) else None
             prev = final[before].io if before else None
+            if before and prev is not None and final[before].kind == "class":
+                if conv_like(final[before]) and self._wrapped_conv(final[before]) is not None:
+                    # a class wrapping its conv (a pad, then the conv): its norm reads a conv's map
+                    prev = IOSpec("conv", prev.in_width, prev.out_width, prev.ndim)
             nxt = (first.get(after) or unkeyed[after]).io if after else None
             child = node.children[attr]
             context = self._context(child, prev, nxt)
@@ -1584,6 +1591,9 @@ def _class_io(members: list[Module | Tensor], chained: bool = True) -> IOSpec:
         # channels as one sequence reads and gives 1 channel and rescales its input, whatever
         # its width: the class keeps the width it is given, which no key records.
         return IOSpec("class", None, None, 2)
+    pyramid = pyramid_io(modules)
+    if pyramid is not None:  # the input beside its pooled maps (blocks/pooled_pyramid.py)
+        return IOSpec("class", pyramid[0], pyramid[1], 2)
     io = _span_io("class", modules)
     shortcut = next((m for m in modules if m.attr in SHORTCUT_READS and m.io is not None), None)
     if not chained and shortcut is not None and shortcut.io.in_width:

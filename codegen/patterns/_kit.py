@@ -691,6 +691,15 @@ def tensors(cls: ClassDef) -> list[Tensor]:
     return [m for m in cls.members if isinstance(m, Tensor)]
 
 
+def size_value(cls: ClassDef, size) -> int | None:
+    """A size as an int: a literal, or the default of the constructor parameter it is written as
+    (a tensor's length, a repeat count: `num_body`); None where neither."""
+    if type(size) is int:
+        return size
+    param = next((p for p in cls.params if p.name == getattr(size, "name", None)), None)
+    return param.default if param is not None and type(param.default) is int else None
+
+
 def family(m: Module | None) -> str | None:
     return m.io.family if m is not None and m.io is not None else None
 

@@ -24,6 +24,7 @@ from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
 from codegen.patterns.blocks._conv_parts import arg, conv_kernel, named_units, unit
 from codegen.patterns.blocks.atrous_pyramid import ROLE as ATROUS_PYRAMID
+from codegen.patterns.blocks.pooled_pyramid import ROLE as PYRAMID_POOLING
 from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.patterns._mirror_strides import POOLED, RECONSTRUCTION, layers, pooled_levels
@@ -305,21 +306,38 @@ def _widens(m: Module) -> bool:
     )
 
 
+def conv_like(m: Module) -> bool:
+    """A built-in conv, or a class named as one (`conv1`, `deconv2`: pytorch/examples' ConvLayer,
+    a reflection pad and its conv) whose widths are known: what a numbered norm follows."""
+    if m.kind == "builtin":
+        return family(m) == "conv"
+    stem = numbered_name(m.attr)[0]
+    return m.kind == "class" and bool(stem) and "conv" in stem and m.io is not None
+
+
 def _conv_partners(members: list[Module]) -> dict[str, str]:
-    """Each numbered norm's conv (`bn2` -> `conv2`), where one conv alone shares its numbers,
-    and back: the pair is one step, the norm right after its conv or right before it."""
+    """Each numbered norm's conv (`bn2` -> `conv2`), where one conv alone shares its numbers (or,
+    of several, one alone gives the norm's width: `in1` after `conv1`, not `deconv1`), and back:
+    the pair is one step, the norm right after its conv or right before it."""
     convs: dict[tuple, list[Module]] = {}
     for m in members:
         numbers = tuple(re.findall(r"\d+", m.attr))
-        if numbers and m.kind == "builtin" and family(m) == "conv":
+        if numbers and conv_like(m):
             convs.setdefault(numbers, []).append(m)
     partners = {}
     for m in members:
         numbers = tuple(re.findall(r"\d+", m.attr))
-        if m.kind == "builtin" and family(m) == "norm" and len(convs.get(numbers, ())) == 1:
-            conv = convs[numbers][0]
+        if m.kind != "builtin" or family(m) != "norm":
+            continue
+        found = convs.get(numbers, [])
+        if len(found) > 1 and m.io.in_width:
+            found = [c for c in found if c.io is not None and c.io.out_width == m.io.in_width]
+        if len(found) == 1:
+            conv = found[0]
             if m.io.in_width not in (None, conv.io.in_width, conv.io.out_width):
                 continue  # as wide as neither side of the conv: a trunk's last norm (WRN `bn1`)
+            if conv.kind == "class" and m.io.in_width != conv.io.out_width:
+                continue  # (a class conv's norm follows it)
             partners[m.attr] = conv.attr
             partners[conv.attr] = m.attr
     return partners
@@ -334,6 +352,12 @@ def _beside_partner(order: list[Module], m: Module, partners: dict[str, str]) ->
     if stem and m.kind == "builtin" and family(m) == "conv":  # conv2 after conv3: not by names
         for o in order:
             if o.kind == "builtin" and family(o) == "conv":
+                other_stem, other_number = numbered_name(o.attr)
+                if other_stem == stem and other_number > number:
+                    return False
+    if stem and m.kind == "builtin" and family(m) == "norm":  # in4 after in3, never before
+        for o in order:
+            if o.kind == "builtin" and family(o) == "norm":
                 other_stem, other_number = numbered_name(o.attr)
                 if other_stem == stem and other_number > number:
                     return False
@@ -741,7 +765,9 @@ def plan(
         after_conv_norm = io is not None and io.family == "norm" and i > 0
         # (the conv may end a Sequential: a deep stem's three convs, then the model's bn1)
         after_conv_norm = after_conv_norm and (
-            _ends(members[i - 1]) == "conv" or _trunk_norm(members[i - 1], m)
+            _ends(members[i - 1]) == "conv"
+            or _trunk_norm(members[i - 1], m)
+            or conv_like(members[i - 1])  # (a class wrapping its conv: `conv1`, then `in1`)
         )
         # Two Linear (or conv) layers in a row without a nonlinearity would collapse into one: there
         # is likely one, and the keys cannot say which; a choice either way...
@@ -1474,9 +1500,10 @@ def output_pooling_choice(
         # pools first (imgclsmob's `final_pool` then `output`; TF-slim ports' AvgPool then the
         # `Logits` conv): the average commutes with the 1x1 conv, so pooling after it is the same.
         usual = "mean"
-    if any(r == ATROUS_PYRAMID for r in _roles_within(members, ctx)):
+    if any(r in (ATROUS_PYRAMID, PYRAMID_POOLING) for r in _roles_within(members, ctx)):
         # a DeepLab segmentation net (its ASPP: blocks/atrous_pyramid.py): torchvision's
-        # _SimpleSegmentationModel and VainF's resize the class map to the input's size
+        # _SimpleSegmentationModel and VainF's resize the class map to the input's size; so do
+        # PSPNet's (its pyramid pooling: blocks/pooled_pyramid.py; hszhao's, mmseg's)
         usual = RESIZE
     pooling = ctx.resolver.choose(
         cls.name,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
-from codegen.patterns._kit import one_named, tensors
+from codegen.patterns._kit import one_named, size_value, tensors
 
 SUB_MEAN, ADD_MEAN = r"sub_mean", r"add_mean"
 HEAD, BODY, TAIL = r"head", r"body", r"tail"
@@ -29,9 +29,13 @@ def _conv2d(m) -> bool:
     return m is not None and m.kind == "builtin" and family(m) == "conv" and m.io.ndim == 2
 
 
-def _tail_steps(tail, width: int, channels: int) -> list[tuple[tuple[str, ...], int]] | None:
+def _tail_steps(
+    tail, width: int, channels: int, reads: int | None = None
+) -> list[tuple[tuple[str, ...], int]] | None:
     """The tail's convs in order, each with the pixel shuffle after it (0 for none): upsampling
-    convs give r*r times the width, the last conv gives the image's channels."""
+    convs give r*r times the width, the last conv gives the image's channels. `reads`: what the
+    first conv reads where it fuses more than the width (MSRN's every block output), else the
+    width."""
     convs: list[tuple[tuple[str, ...], object]] = []
 
     def walk(m, path):
@@ -51,8 +55,11 @@ def _tail_steps(tail, width: int, channels: int) -> list[tuple[tuple[str, ...], 
         return None
     steps = []
     for i, (path, conv) in enumerate(convs):
-        if conv.io.in_width != width:
+        if conv.io.in_width != (reads or width if i == 0 else width):
             return None
+        if (i == 0 and reads or i == 1 and reads and steps) and conv.io.out_width == width:
+            steps.append((path, 0))  # the fusion back to the width, a conv over it (MSRN's)
+            continue
         last = i == len(convs) - 1
         if last:
             if conv.io.out_width != channels:
@@ -65,6 +72,27 @@ def _tail_steps(tail, width: int, channels: int) -> list[tuple[tuple[str, ...], 
             return None
         steps.append((path, r))
     return steps if len(steps) >= 2 else None
+
+
+BLOCK_RESIDUAL_WHY = "EDSR-PyTorch's body blocks add their input (MSRN's MSRB: `output += x`)"
+
+
+def _residual_pins(body, ctx: BlockContext) -> list[tuple]:
+    """Where a body block's forward leaves its input's addition a choice at its default (a wiring
+    solved from widths: blocks/solved_wiring.py), this code base's blocks add it: a pin."""
+    pins = []
+    for name in {c.type_name for c in body.children if c.kind == "class"}:
+        block = ctx.classes.get(name)
+        for c in block.forward.choices if block is not None else ():
+            if c.name == "residual" and c.source == "default" and "add" in c.alternatives:
+                pins.append((c.path, c.name, "add", BLOCK_RESIDUAL_WHY))
+    return pins
+
+
+def _guessed(place) -> str:
+    if place.source != "default":
+        return ""
+    return "no key records where the head's output joins the fused block outputs (MSRN's last)"
 
 
 class MeanShiftSuperResolution(BlockPattern):
@@ -88,27 +116,62 @@ class MeanShiftSuperResolution(BlockPattern):
         if body.io is None or (body.io.in_width, body.io.out_width) != (width, width):
             return None
         steps = _tail_steps(tail, width, channels)
+        if steps is not None:
+            skip = ctx.choose(
+                cls,
+                body.attr,
+                "long_skip",
+                "add",
+                ["none"],
+                "the head's output around the body",
+            )
+            if skip.source == "default":
+                skip.source = "metadata"
+                skip.note = "EDSR-PyTorch's layout (`res += x`) by convention"
+            found = (sub.attr, head.attr, body.attr, tuple(steps), add.attr)
+            return Match(self, len(members), found, [skip])
+        # A list of N blocks whose tail opens with a conv reading (N + 1) times the width: every
+        # block's output kept and fused with the head's (MSRN, Li et al. 2018: `msrb_out`).
+        # (a Sequential too: its items chain, and only the tail's width says each is kept)
+        blocks = len(body.children) if body.kind in ("modulelist", "sequential") else 0
+        if body.kind == "repeat":
+            blocks = size_value(cls, body.repeat) or 0
+        steps = _tail_steps(tail, width, channels, (blocks + 1) * width) if blocks else None
         if steps is None:
             return None
-        skip = ctx.choose(
+        place = ctx.choose(
             cls,
             body.attr,
-            "long_skip",
-            "add",
-            ["none"],
-            "the head's output around the body",
+            "head_position",
+            "last",
+            ["first"],
+            "where the head's output joins the blocks' outputs the tail fuses (MSRN's last)",
         )
-        if skip.source == "default":
-            skip.source, skip.note = "metadata", "EDSR-PyTorch's layout (`res += x`) by convention"
         found = (sub.attr, head.attr, body.attr, tuple(steps), add.attr)
-        return Match(self, len(members), found, [skip])
+        return Match(
+            self,
+            len(members),
+            found,
+            [place],
+            guessed=_guessed(place),
+            pins=_residual_pins(body, ctx),
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
         sub, head, body, steps, add = match.found
         x = g.input("x")
         x = g.call_module((sub,), x, name="x", comment="subtract the dataset mean")
         x = g.call_module((head,), x, name="x")
-        res = g.call_module((body,), x, name="res")
+        if match.choices[0].name == "head_position":
+            outs = g.call_module(
+                (body,), x, each_keep=True, name="outs", comment="every block's output"
+            )
+            first = match.choices[0].value == "first"
+            joined = ([x], outs) if first else (outs, [x])
+            outs = g.call_function("add", *joined, name="outs", comment="and the head's")
+            res = g.call_function("cat", outs, 1, name="res")
+        else:
+            res = g.call_module((body,), x, name="res")
         if match.choices[0].value == "add":
             res = g.call_function("add", res, x, name="res", comment="long skip over the body")
         for path, r in steps:
