@@ -1025,6 +1025,7 @@ def _class_pairs(
         return [v for *_, v in scored[:JOINT_VALUES]]
 
     def joint(pairs: list[tuple[tuple, Choice, tuple, Choice]]) -> State | None:
+        found = None
         for key_a, first, key_b, second in pairs:
             for a in values(key_a, first):
                 for b in values(key_b, second):
@@ -1032,10 +1033,22 @@ def _class_pairs(
                     trial = _moved(base, move)
                     error, trial_ir = evaluate(trial, _described(move))
                     state = (error, trial, trial_ir)
-                    if _better(_rank(state, misses), _rank(start, misses), STEP):
-                        return state
-        return None
+                    if _better(_rank(state, misses), _rank(found or start, misses), STEP):
+                        found = state
+                        if not shape_only or error <= EXACT:
+                            return found
+        return found
 
+    if shape_only:  # few, and a halving in the wrong block also gains: the best of them all
+        places = [p for cls in order for p in inside.get(cls, [])]
+        pairs = [
+            (ka, a, kb, b)
+            for place in places
+            for i, (ka, a) in enumerate(place)
+            for kb, b in place[i + 1 :]
+            if ka[0] != kb[0] and ka[1] in SHAPE_MOVING and kb[1] in SHAPE_MOVING
+        ]
+        return joint(pairs) or start
     for cls in order:
         mine = by_class.get(cls, [])
         partners = mine + by_class.get(parent.get(cls, ""), [])
@@ -1054,9 +1067,6 @@ def _class_pairs(
                 if ka[0] != kb[0]  # two layers, not two choices of one layer
             ]
         held.sort(key=lambda p: (p[0][1] not in SHAPE_MOVING) + (p[2][1] not in SHAPE_MOVING))
-        if shape_only:
-            held = [p for p in held if p[0][1] in SHAPE_MOVING and p[2][1] in SHAPE_MOVING]
-            own = []
         found = joint(held) or joint(own)
         if found is not None:
             return found
