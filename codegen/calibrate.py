@@ -1033,6 +1033,11 @@ def _class_pairs(
                     trial = _moved(base, move)
                     error, trial_ir = evaluate(trial, _described(move))
                     state = (error, trial, trial_ir)
+                    # From a model that cannot run, only a pair that makes it run: one that only
+                    # brings the output's shape closer leads away as easily as toward the answer
+                    # (as _coordinate_descent's tied moves).
+                    if error == float("inf"):
+                        continue
                     if _better(_rank(state, misses), _rank(found or start, misses), STEP):
                         found = state
                         if not shape_only or error <= EXACT:

@@ -160,18 +160,20 @@ def test_two_joined_branches_halve_together_in_a_classifier(tmp_path):
 
 
 def test_levels_of_a_patch_critic_halve_one_at_a_time(tmp_path):
-    """Other nesting (numbered Sequential levels), dense output: nothing runs at the recorded
-    output's size from the defaults, and each joint move brings the output's shape closer."""
+    """Other nesting (numbered Sequential levels), dense output. From the defaults nothing runs
+    at the recorded output's size, and a pair that only brings the shape closer is not taken
+    (it leads away as easily as toward the answer); with one level halving, the other level's
+    pair makes it run."""
     evaluate, misses = _search(PatchCritic, (2, 3, 16, 16), tmp_path)
     error, ir = evaluate({})
     assert error == float("inf") and misses[frozenset()] == 4.0  # [16, 16] for [4, 4]
-    found = _class_pairs(evaluate, (error, {}, ir), misses, shape_only=True)
-    assert len(found[1]) == 2 and set(found[1].values()) == {2}
-    level = {path.rsplit(".", 2)[0] for path, _ in found[1]}
-    assert len(level) == 1  # both halves inside one level
-    assert misses[frozenset(found[1].items())] == 2.0
-    again = _class_pairs(evaluate, found, misses, shape_only=True)
-    assert len(again[1]) == 4 and again[0] < float("inf")  # now it runs at DATA's size
+    assert _class_pairs(evaluate, (error, {}, ir), misses, shape_only=True)[1] == {}
+    level2 = {("model.2.branch3x3.conv", "stride"): 2, ("model.2.branch_dbl_2.conv", "stride"): 2}
+    error, ir = evaluate(level2)
+    assert error == float("inf") and misses[frozenset(level2.items())] == 2.0
+    found = _class_pairs(evaluate, (error, level2, ir), misses, shape_only=True)
+    level3 = {("model.3.branch3x3.conv", "stride"): 2, ("model.3.branch_dbl_2.conv", "stride"): 2}
+    assert found[1] == {**level2, **level3} and found[0] < float("inf")
 
 
 def _calibrated(make, shape, tmp_path, candidates: int):
