@@ -641,13 +641,21 @@ def _coordinate_descent(
         if best[0] <= EXACT:
             break
         # Two layers of one block that must move the resolution together (branches that are
-        # joined): neither alone runs, so no single change below can show them.
-        joined = _class_pairs(evaluate, best, misses, shape_only=True)
-        if joined is not best:
-            best, improved = joined, True
-            continue
+        # joined): neither alone runs, so no single change can show them. Before the singles
+        # where the model runs (else a value that fits the wrong resolution is taken first);
+        # where it cannot run yet, only once the singles are stuck (the singles make it run
+        # at less cost: a U-Net's transposed conv).
+        if best[0] < float("inf"):
+            joined = _class_pairs(evaluate, best, misses, shape_only=True)
+            if joined is not best:
+                best, improved = joined, True
+                continue
         best, changed = _sensitivity_round(evaluate, best, misses, layouts)
         improved = improved or changed
+        if not improved and best[0] == float("inf"):
+            joined = _class_pairs(evaluate, best, misses, shape_only=True)
+            improved = joined is not best
+            best = joined
     return best
 
 
