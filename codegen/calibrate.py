@@ -10,7 +10,10 @@ once paddings are searched, also padded as TensorFlow pads) while one gains, the
 single change (and a halving traded between two stages) scored from one base and taken best first;
 then a beam over single changes, then pairs of changes (what one change alone cannot show: two
 poolings that together give the head its width, a residual that only helps with the right
-activation), back to descent after any gain, until nothing improves or the match is exact. A conv's
+activation), back to descent after any gain, until nothing improves or the match is exact. Where
+no single change gains, two choices of one class (or two layers inside one instance of a class,
+each pinned there: branches that are joined must halve together) move at once before the beam
+(_class_pairs); the joined layers' strides also before the singles while the model runs. A conv's
 padding, a convention nearly every model keeps, is searched only once the rest has settled short of
 exact. Choices pinned by --hints or metadata are not searched. Where strides or paddings are
 searched and that is not exact, the search runs again from the defaults taking structure first (a
