@@ -135,3 +135,29 @@ def run_main(run: Callable[[int], list[Row]], doc: str, title: str, repeats: int
     )
     args = parser.parse_args()
     print_table(run(args.repeats), f"{title}; {environment()}")
+
+
+def calibrated_verdict(reference, inputs: tuple, limits: list[str]) -> tuple[str, float]:
+    """A zoo row after `generate --calibrate` on four recorded samples (tests/generative_zoo_check:
+    fresh inputs, and timesteps for a two-input U-Net) within `limits` (`--budget S`,
+    `--candidates N`); the verdict on the zoo's own inputs, which calibration never saw: exact,
+    flagged (the file says where it is not right) or WRONG (differs silently). crash: generate
+    failed with an internal error or refused."""
+    import contextlib
+    import io
+    import tempfile
+
+    from tests import generative_zoo_check as check
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        extra = ["--quiet", *check.recorded(reference, inputs, folder / "data.pt"), *limits]
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            try:
+                model, source = check.generate(reference, folder, *extra)
+            except Exception:  # noqa: BLE001 - a benchmark row: an internal error, a refusal
+                return "crash", float("nan")
+        if "internal error" in err.getvalue():
+            return "crash", float("nan")
+        return check.verdict(reference, inputs, model, source)

@@ -27,6 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import calibrated_verdict  # noqa: E402
 
 ZOOS = ("8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19")
 
@@ -56,18 +59,16 @@ def measure(name: str, budget: int, calibrate: bool) -> tuple[str, float, float]
     key, short = name.split(":", 1)
     reference, inputs = _zoo(key).build(short)
     start = time.perf_counter()
+    if calibrate:
+        verdict, diff = calibrated_verdict(reference, inputs, ["--budget", str(budget)])
+        return verdict, diff, time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        extra = ["--quiet"]
-        if calibrate:
-            extra += check.recorded(reference, inputs, folder / "data.pt")
-            extra += ["--budget", str(budget)]
         try:
             with (
                 contextlib.redirect_stdout(io.StringIO()),
                 contextlib.redirect_stderr(io.StringIO()) as err,
             ):
-                model, source = check.generate(reference, folder, *extra)
+                model, source = check.generate(reference, Path(tmp), "--quiet")
             if "internal error" in err.getvalue():
                 return "crash", float("nan"), time.perf_counter() - start
             verdict, diff = check.verdict(reference, inputs, model, source)

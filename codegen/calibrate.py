@@ -10,7 +10,10 @@ once paddings are searched, also padded as TensorFlow pads) while one gains, the
 single change (and a halving traded between two stages) scored from one base and taken best first;
 then a beam over single changes, then pairs of changes (what one change alone cannot show: two
 poolings that together give the head its width, a residual that only helps with the right
-activation), back to descent after any gain, until nothing improves or the match is exact. A conv's
+activation), back to descent after any gain, until nothing improves or the match is exact. Where
+no single change gains, two choices of one class (or two layers inside one instance of a class,
+each pinned there: branches that are joined must halve together) move at once before the beam
+(_class_pairs); the joined layers' strides also before the singles while the model runs. A conv's
 padding, a convention nearly every model keeps, is searched only once the rest has settled short of
 exact. Choices pinned by --hints or metadata are not searched. Where strides or paddings are
 searched and that is not exact, the search runs again from the defaults taking structure first (a
@@ -561,9 +564,12 @@ def _stages(
         best = _coordinate_descent(evaluate, best, misses, layouts, structure_first)
         if best[0] <= EXACT:
             return best
-        found = best
-        if _rank(best, misses) < (float("inf"), float("inf")):  # else nothing ranks a beam
-            found = _beam_search(evaluate, best, beam_width, max_steps, misses)
+        # No single move gains: two choices of one class first (few, picked by the structure),
+        # then the beam and the pairs of the moves ranked best alone.
+        found = _class_pairs(evaluate, best, misses)
+        if not _better(_rank(found, misses), _rank(best, misses)):
+            if _rank(best, misses) < (float("inf"), float("inf")):  # else nothing ranks a beam
+                found = _beam_search(evaluate, best, beam_width, max_steps, misses)
         if not _better(_rank(found, misses), _rank(best, misses)):
             found = _pairs(evaluate, best, misses, failures, layouts[2])
         if not _better(_rank(found, misses), _rank(best, misses)):
@@ -637,8 +643,22 @@ def _coordinate_descent(
                     break
         if best[0] <= EXACT:
             break
+        # Two layers of one block that must move the resolution together (branches that are
+        # joined): neither alone runs, so no single change can show them. Before the singles
+        # where the model runs (else a value that fits the wrong resolution is taken first);
+        # where it cannot run yet, only once the singles are stuck (the singles make it run
+        # at less cost: a U-Net's transposed conv).
+        if best[0] < float("inf"):
+            joined = _class_pairs(evaluate, best, misses, shape_only=True)
+            if joined is not best:
+                best, improved = joined, True
+                continue
         best, changed = _sensitivity_round(evaluate, best, misses, layouts)
         improved = improved or changed
+        if not improved and best[0] == float("inf"):
+            joined = _class_pairs(evaluate, best, misses, shape_only=True)
+            improved = joined is not best
+            best = joined
     return best
 
 
@@ -967,6 +987,178 @@ def _pairs(
                 if error <= EXACT:
                     return best
     return best
+
+
+# Values of one choice combined with another's in a joint move: the best this many of its own,
+# ranked by their score alone (each alone may score no better than the base: that is the case).
+JOINT_VALUES = 3
+
+
+def _class_pairs(
+    evaluate: Callable, start: State, misses: dict[frozenset, float], shape_only: bool = False
+) -> State:
+    """Two choices of ONE generated class (or of a class and the class that holds it) moved at
+    once, where neither alone improves: a row's guesses are a conjunction (two branches that are
+    joined must halve together, a residual and the activation before it, a wiring and the width
+    it hands on), and until both are right each alone scores no better, or cannot run. The
+    general pairs (_pairs) combine only the moves ranked best alone, which in a file of many
+    choices need not include either half; here the structure picks the partners. Two kinds:
+    - the class's own choices (shared by its instances) with each other and with its holder's;
+    - inside one instance of a class, the choices of the layers it holds, each pinned for that
+      instance only (a layer's choice is listed once, at its class's first instance: the second
+      branch of the second reduction block is a later instance of the same conv class); choices
+      that move the output's shape (SHAPE_MOVING) first, as they decide whether anything runs.
+    Classes whose forward is guessed come first, then the classes used most often (a block
+    repeated N times touches the output N times). Each choice brings the JOINT_VALUES values that
+    scored best alone (singles come from the search's cache). The first joint move that gains is
+    returned: the descent goes on from there. `shape_only`: only pairs of layers inside one
+    instance whose choices both move the resolution (the descent's early, cheap round)."""
+    base = start[1]
+    ir = start[2]
+    owner, parent, order = _class_layout(ir)
+    by_class: dict[str, list[Choice]] = {}
+    for choice in singly(ir):
+        cls = owner.get((choice.path, choice.name))
+        if cls is not None:
+            by_class.setdefault(cls, []).append(choice)
+    inside = _instance_choices(ir, owner)
+
+    def values(key: tuple[str, str], choice: Choice) -> list[Any]:
+        now = base.get(key, choice.value)
+        scored = []
+        for value in [choice.value, *choice.alternatives]:
+            if value == now:
+                continue
+            trial = _moved(base, {key: value})
+            error, ir_one = evaluate(trial, (key[0], key[1], value))
+            scored.append((_rank((error, trial, ir_one), misses), repr(value), value))
+        scored.sort(key=lambda s: s[:2])
+        return [v for *_, v in scored[:JOINT_VALUES]]
+
+    def joint(pairs: list[tuple[tuple, Choice, tuple, Choice]]) -> State | None:
+        found = None
+        for key_a, first, key_b, second in pairs:
+            for a in values(key_a, first):
+                for b in values(key_b, second):
+                    move = {key_a: a, key_b: b}
+                    trial = _moved(base, move)
+                    error, trial_ir = evaluate(trial, _described(move))
+                    state = (error, trial, trial_ir)
+                    # From a model that cannot run, only a pair that makes it run: one that only
+                    # brings the output's shape closer leads away as easily as toward the answer
+                    # (as _coordinate_descent's tied moves).
+                    if error == float("inf"):
+                        continue
+                    if _better(_rank(state, misses), _rank(found or start, misses), STEP):
+                        found = state
+                        if not shape_only or error <= EXACT:
+                            return found
+        return found
+
+    if shape_only:  # few, and a halving in the wrong block also gains: the best of them all
+        places = [p for cls in order for p in inside.get(cls, [])]
+        pairs = [
+            (ka, a, kb, b)
+            for place in places
+            for i, (ka, a) in enumerate(place)
+            for kb, b in place[i + 1 :]
+            if ka[0] != kb[0] and ka[1] in SHAPE_MOVING and kb[1] in SHAPE_MOVING
+        ]
+        return joint(pairs) or start
+    for cls in order:
+        mine = by_class.get(cls, [])
+        partners = mine + by_class.get(parent.get(cls, ""), [])
+        own = [
+            ((a.path, a.name), a, (b.path, b.name), b)
+            for i, a in enumerate(mine)
+            for b in partners[i + 1 :]
+            if (a.path, a.name) != (b.path, b.name)
+        ]
+        held = []
+        for place in inside.get(cls, []):
+            held += [
+                (ka, a, kb, b)
+                for i, (ka, a) in enumerate(place)
+                for kb, b in place[i + 1 :]
+                if ka[0] != kb[0]  # two layers, not two choices of one layer
+            ]
+        held.sort(key=lambda p: (p[0][1] not in SHAPE_MOVING) + (p[2][1] not in SHAPE_MOVING))
+        found = joint(held) or joint(own)
+        if found is not None:
+            return found
+    return start
+
+
+# Choices that change the resolution a layer hands on: a join of two branches runs only when they
+# agree, so these are settled first.
+SHAPE_MOVING = frozenset({"stride", "geometry", "pooling_after"})
+JOINT_LAYERS = 8  # an instance holding more pinnable layer choices is too coarse a place to pair
+
+
+def _instance_choices(
+    ir: ModelIR, owner: dict[tuple[str, str], str]
+) -> dict[str, list[list[tuple[tuple[str, str], Choice]]]]:
+    """For each class, per instance: the choices of the layers that instance holds, addressed for
+    that instance ((layer path under it, name), the choice listed at the layer class's first
+    instance). Only classes that are not the top one (the whole model is no place) and instances
+    holding at most JOINT_LAYERS such choices."""
+    listed = [
+        c
+        for c in singly(ir)
+        if c.name not in CLASS_WIDE and owner.get((c.path, c.name)) is not None
+    ]
+    classes = {c.name: c for c in ir.classes}
+    # each listed layer choice at every instance of its class: (instance path + member, choice)
+    everywhere: list[tuple[tuple[str, str], Choice]] = []
+    for choice in listed:
+        cls = classes[owner[(choice.path, choice.name)]]
+        first = cls.instances[0][0] if cls.instances else ""
+        if cls.is_top or not first or not choice.path.startswith(first + "."):
+            continue
+        member = choice.path[len(first) :]
+        for path, _ in cls.instances:
+            everywhere.append(((path + member, choice.name), choice))
+    out: dict[str, list[list[tuple[tuple[str, str], Choice]]]] = {}
+    for cls in ir.classes:
+        if cls.is_top:
+            continue
+        for path, _ in cls.instances:
+            if not path:
+                continue
+            place = [(k, c) for k, c in everywhere if k[0].startswith(path + ".")]
+            if 2 <= len(place) <= JOINT_LAYERS:
+                out.setdefault(cls.name, []).append(place)
+    return out
+
+
+def _class_layout(ir: ModelIR) -> tuple[dict[tuple[str, str], str], dict[str, str], list[str]]:
+    """(each choice's class, each class's holder: the class of the nearest instance that contains
+    its first instance, the classes in the order their choices are searched: a guessed or missing
+    forward first, then the most instances first, then as the file lists them)."""
+    from codegen.ir import class_choices
+
+    owner: dict[tuple[str, str], str] = {}
+    for cls in ir.classes:
+        for choice in class_choices([cls]):
+            owner.setdefault((choice.path, choice.name), cls.name)
+    places = [(path, c.name) for c in ir.classes for path, _ in c.instances]
+    top = next((c.name for c in ir.classes if c.is_top), "")
+    parent: dict[str, str] = {}
+    for cls in ir.classes:
+        if cls.is_top or not cls.instances:
+            continue
+        first = cls.instances[0][0]
+        holders = [(len(p), n) for p, n in places if p and first.startswith(p + ".")]
+        parent[cls.name] = max(holders)[1] if holders else top
+    order = sorted(
+        range(len(ir.classes)),
+        key=lambda i: (
+            ir.classes[i].forward.trust not in ("guessed", "missing"),
+            -len(ir.classes[i].instances),
+            i,
+        ),
+    )
+    return owner, parent, [ir.classes[i].name for i in order]
 
 
 def _described(move: dict[tuple[str, str], Any]) -> tuple[str, str, Any]:
