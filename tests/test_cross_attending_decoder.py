@@ -241,7 +241,8 @@ class _Config:  # a trainer's saved hyperparameters
         self.post = post
 
     def to_dict(self) -> dict:
-        said = {"n_head": 4, "vocab_size": 100, "activation_function": "gelu"}
+        # (`is_decoder`: what says the self-attention is causal; no key does)
+        said = {"n_head": 4, "vocab_size": 100, "activation_function": "gelu", "is_decoder": True}
         return {**said, "normalize_before": not self.post}
 
 

@@ -118,7 +118,8 @@ class _QuantGPT(nn.Module):
 
 class _Config:  # a trainer's saved hyperparameters
     def to_dict(self) -> dict:
-        return {"n_head": 2, "vocab_size": 100, "activation_function": "gelu"}
+        # (`is_decoder`: what says the attention is causal; no key does)
+        return {"n_head": 2, "vocab_size": 100, "activation_function": "gelu", "is_decoder": True}
 
 
 def test_a_quantised_gpt_with_wrapped_projections_exact(tmp_path):
