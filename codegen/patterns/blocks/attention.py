@@ -225,12 +225,13 @@ def model_kind(ctx: BlockContext) -> tuple[str | None, str]:
 
 
 def _model_kind(ctx: BlockContext) -> tuple[str | None, str]:
-    # config's `is_decoder: true` makes even an encoder family attend causally (BERT as a decoder)
-    said = ctx.resolver.metadata.get("is_decoder")
+    found = ctx.resolver.evidence("model_type")
+    # A config with no model type (a trainer's hyperparameters) that says `is_decoder: true`: the
+    # flag the library's encoder families attend causally by.
+    said = ctx.resolver.metadata.get("is_decoder") if found is None else None
     if said is not None and said[1] is True:
         said = ctx.resolver.evidence("is_decoder")
         return "decoder", f"{said[0]} true"
-    found = ctx.resolver.evidence("model_type")
     if found and (found[1] in DECODER_TYPES or found[1] in CAUSAL_ENCODER_TYPES):
         return "decoder", f"{found[0]} {found[1]!r}"
     if found and found[1] in ENCODER_TYPES:
