@@ -28,7 +28,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.selective_scan import conv_pins
-from codegen.patterns.families.keras_resnet import KERAS_EPS, keras_stem
+from codegen.patterns.families.keras_resnet import KERAS_EPS, _image, keras_stem
 
 UNIT = re.compile(r"conv(\d+)_block(\d+)_([0-2])_(conv|bn)")
 TRANSITION = re.compile(r"pool(\d+)_(conv|bn)")
@@ -178,12 +178,6 @@ class KerasDenseNet(BlockPattern):
     @staticmethod
     def examples():
         return [Example(keras_densenet(), (_image(),))]
-
-
-def _image():
-    import torch
-
-    return torch.randn(2, 3, 32, 32)
 
 
 def keras_densenet(blocks=(2, 1), growth: int = 4, stem: int = 8, classes: int = 5):
