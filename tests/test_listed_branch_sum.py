@@ -19,9 +19,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from codegen.patterns.blocks._vision_examples import _randomise_norms
 from tests.test_sibling_groups import ConvNormAct, TimmMobileOneBlock, TimmMobileOneDW
-from tests.zoo_verdicts import assert_convs_keep_groups, generate_from_state_dict, measured
+from tests.zoo_verdicts import assert_convs_keep_groups, randomised_verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -83,10 +82,8 @@ LAYOUTS = {
 
 @pytest.mark.parametrize("name", sorted(LAYOUTS))
 def test_listed_branches_are_summed(name, tmp_path, capsys):
-    torch.manual_seed(0)
-    reference = LAYOUTS[name]().eval()
-    _randomise_norms(reference)
-    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
+    reference, model, _, found, diff = randomised_verdict(
+        LAYOUTS[name], (2, 3, 16, 16), tmp_path, capsys
+    )
     assert assert_convs_keep_groups(reference, model) > 0
-    found, diff = measured(reference, model, source, (torch.randn(2, 3, 16, 16),))
     assert found == "exact", f"{name}: {found} by {diff}"

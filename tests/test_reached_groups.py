@@ -26,8 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from codegen.patterns.blocks._vision_examples import _randomise_norms
-from tests.zoo_verdicts import assert_convs_keep_groups, generate_from_state_dict, measured
+from tests.zoo_verdicts import assert_convs_keep_groups, randomised_verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -188,10 +187,8 @@ LAYOUTS = {
 
 @pytest.mark.parametrize("name", sorted(LAYOUTS))
 def test_convs_keep_the_groups_the_width_reaching_them_proves(name, tmp_path, capsys):
-    torch.manual_seed(0)
-    reference = LAYOUTS[name]().eval()
-    _randomise_norms(reference)  # (a wrong use of a norm shows)
-    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
+    reference, model, _, found, diff = randomised_verdict(
+        LAYOUTS[name], (2, 3, 16, 16), tmp_path, capsys
+    )
     assert assert_convs_keep_groups(reference, model) > 0
-    found, diff = measured(reference, model, source, (torch.randn(2, 3, 16, 16),))
     assert found != "WRONG", f"{name}: silently wrong by {diff}"

@@ -21,8 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from codegen.patterns.blocks._vision_examples import _randomise_norms
-from tests.zoo_verdicts import generate_from_state_dict, measured
+from tests.zoo_verdicts import randomised_verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -186,12 +185,7 @@ EXACT = {"audio_mixed_depthwise_1d", "unequal_kernels_sequential"}
 
 @pytest.mark.parametrize("name", sorted(LAYOUTS))
 def test_split_convs_concatenated(name, tmp_path, capsys):
-    make, shape = LAYOUTS[name]
-    torch.manual_seed(0)
-    reference = make().eval()
-    _randomise_norms(reference)  # (a wrong use of a norm shows)
-    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
-    found, diff = measured(reference, model, source, (torch.randn(*shape),))
+    _, _, source, found, diff = randomised_verdict(*LAYOUTS[name], tmp_path, capsys)
     assert found != "WRONG", f"{name}: silently wrong by {diff}"
     assert (".split(" in source) == (name in SPLIT)
     if name in EXACT:

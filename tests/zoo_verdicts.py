@@ -26,6 +26,19 @@ def generate_from_state_dict(
     return model, out.read_text()
 
 
+def randomised_verdict(make, shape: tuple, tmp_path, capsys) -> tuple:
+    """A layout built under seed 0 with its norms' statistics moved (a wrong use of a norm shows),
+    generated from its state dict: (reference, model, source, verdict, max diff) on one input."""
+    from codegen.patterns.blocks._vision_examples import _randomise_norms
+
+    torch.manual_seed(0)
+    reference = make().eval()
+    _randomise_norms(reference)
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--force")
+    found, diff = measured(reference, model, source, (torch.randn(*shape),))
+    return reference, model, source, found, diff
+
+
 def class_trust(source: str) -> dict[str, str]:
     """Each class of a generated file and its docstring's trust level (no line: exact), in order."""
     trust = {}
