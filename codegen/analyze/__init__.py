@@ -784,7 +784,8 @@ def _main_float_dtype(table: TensorTable) -> str:
 
 def _summary(classes: list[ClassDef]) -> str:
     """One line: what the top class's forward is (its pattern's role), the recognised blocks it is
-    built from, and the layer types, most frequent first."""
+    built from (guessed ones too: the trust paragraph below says which), and the layer types, most
+    frequent first."""
     top = classes[-1]
     types: Counter[str] = Counter()
     for cls in classes:
@@ -793,11 +794,7 @@ def _summary(classes: list[ClassDef]) -> str:
                 types[module.type_name.removeprefix("nn.")] += 1
     role = top.forward.role if top.forward is not None else ""
     head = f"{top.name} ({role})" if role and role not in (top.name, "Sequence") else top.name
-    blocks = [
-        c.name
-        for c in classes[:-1]
-        if c.forward is not None and c.forward.trust in ("exact", "inferred")
-    ]
+    blocks = [c.name for c in classes[:-1] if c.forward is not None]
     parts = []
     if blocks:
         more = f" and {len(blocks) - 6} more" if len(blocks) > 6 else ""
