@@ -161,12 +161,12 @@ class TvMNASNet075(nn.Module):  # torchvision.models.mnasnet.MNASNet(alpha=0.75)
             _mnas_stack(depths[3], depths[4], 3, 1, 6, 1),
             _mnas_stack(depths[4], depths[5], 5, 2, 6, 1),
             _mnas_stack(depths[5], depths[6], 3, 1, 6, 1),
-            nn.Conv2d(depths[6], 128, 1, padding=0, stride=1, bias=False),
-            nn.BatchNorm2d(128, momentum=_BN_MOMENTUM),
+            nn.Conv2d(depths[6], 64, 1, padding=0, stride=1, bias=False),
+            nn.BatchNorm2d(64, momentum=_BN_MOMENTUM),
             nn.ReLU(inplace=True),
         ]
         self.layers = nn.Sequential(*layers)
-        self.classifier = nn.Sequential(nn.Dropout(p=0.2, inplace=True), nn.Linear(128, classes))
+        self.classifier = nn.Sequential(nn.Dropout(p=0.2, inplace=True), nn.Linear(64, classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layers(x)
@@ -238,8 +238,7 @@ class TvEfficientNetB3(nn.Module):  # torchvision efficientnet_b3 (width 1.2, de
     def __init__(self, classes: int = 5) -> None:
         super().__init__()
         # (expand, kernel, stride, c_in, c_out, layers) after width/depth multipliers, narrowed
-        cfg = [(1, 3, 1, 16, 8, 2), (6, 3, 2, 8, 16, 2), (6, 5, 2, 16, 24, 3), (6, 3, 2, 24, 32, 2),
-               (6, 5, 1, 32, 40, 1)]
+        cfg = [(1, 3, 1, 16, 8, 2), (6, 3, 2, 8, 16, 2), (6, 5, 2, 16, 24, 2), (6, 3, 2, 24, 40, 1)]
         total = sum(c[-1] for c in cfg)
         layers: list[nn.Module] = [TvConv2dNormActivation(3, 16, 3, 2)]
         block_id = 0
@@ -251,10 +250,10 @@ class TvEfficientNetB3(nn.Module):  # torchvision efficientnet_b3 (width 1.2, de
                                       stride if i == 0 else 1, expand, sd_prob))
                 block_id += 1
             layers.append(nn.Sequential(*stage))
-        layers.append(TvConv2dNormActivation(40, 160, 1))
+        layers.append(TvConv2dNormActivation(40, 96, 1))
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(nn.Dropout(p=0.3, inplace=True), nn.Linear(160, classes))
+        self.classifier = nn.Sequential(nn.Dropout(p=0.3, inplace=True), nn.Linear(96, classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.flatten(self.avgpool(self.features(x)), 1)
