@@ -68,7 +68,7 @@ class TvResNeXt50(nn.Module):  # torchvision resnext50_32x4d (width 2 x planes),
         self.bn1 = nn.BatchNorm2d(16)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(4, 2)
+        self.layer1 = self._make_layer(4, 1)
         self.layer2 = self._make_layer(8, 2, stride=2)
         self.layer3 = self._make_layer(16, 1, stride=2)
         self.layer4 = self._make_layer(16, 1, stride=2)
