@@ -7,7 +7,7 @@ that make unpadded convs shrink by what the shapes say), where a value search co
 on it, since no candidate with the wrong size can be scored at all. `shape_moves` traces the
 candidate (which conv runs when, on what size), simulates the chain under each hypothesis and
 returns the moves whose output has DATA's size, simplest first; the search scores them before
-anything else (codegen/calibrate.py).
+anything else (codegen/calibrate/search.py).
 
 A dilation leaves no key either. Networks space their taps by a pattern over a chain of
 size-keeping convs, never one conv at a time: rising and falling (IRCNN: 1, 2, 3, 4, 3, 2, 1),
@@ -32,7 +32,7 @@ DILATION_CAP = 64  # no pattern dilates a tap farther apart than this
 STRIDES = (1, 2, 3, 4)  # a transposed conv's stride: the upsampling factors nets use
 
 # A move is choice (path, name) -> value; this value takes a pin back (the choice returns to its
-# default). Defined here, where moves are made, so that the search (codegen/calibrate.py) that
+# default). Defined here, where moves are made, so that the search (codegen/calibrate/) that
 # applies them imports it from here and this module needs nothing from the search.
 TO_DEFAULT = object()
 
