@@ -33,6 +33,11 @@ closed-form refit of a trailing Linear head (what `finetune` would do next), and
 prefers by a wide margin is reported, never written: a wrong architecture can fit targets better than
 the true one (a random or perturbed body gives features that fit by chance), so the defaults stay
 and the user pins a preference with --hints when they know it is right.
+
+The package, one concern a module: this one runs the search (`calibrate`); search.py holds the
+strategies, moves.py the candidate states and the move generators, pairs.py the joint moves,
+space.py which choices are searched, evaluate.py how one candidate is built and scored, budget.py
+the time and candidate budget, result.py what the search returns.
 """
 
 from __future__ import annotations
@@ -47,8 +52,8 @@ from codegen.ir import ModelIR
 from codegen.load import TensorTable
 from codegen.render import render_source
 
-# The package's modules, one concern each; the names below are the ones callers import from
-# codegen.calibrate (codegen.generate, tests, benchmarks), kept here so no caller changes.
+# Every name the single-module codegen.calibrate defined, importable from here as before (by
+# codegen.generate, tests, benchmarks, and code written against the old module).
 from codegen.calibrate.budget import (  # the search's time and candidate budget
     DEFAULT_BUDGET_S,
     DEFAULT_EVALUATIONS,
