@@ -109,9 +109,9 @@ def shrunk(defaults: dict[str, Any]) -> dict[str, Any]:
     vocabulary, and sub-configs (given as dicts) shrunk the same way."""
     out: dict[str, Any] = {k: v for k, v in SIZES.items() if k in defaults}
     heads = next((defaults[k] for k in HEADS if isinstance(defaults.get(k), int)), None)
-    if "num_key_value_heads" in out and defaults["num_key_value_heads"] == heads:
-        # a model with one key/value head per query head (MHA, and every latent-attention model,
-        # whose keys are expanded per head) stays so: grouping its heads would break its forward
+    if "kv_lora_rank" in out and defaults.get("num_key_value_heads") == heads:
+        # a latent-attention model expands its keys per query head: grouping them (as the shrunk
+        # count would) breaks its forward
         out["num_key_value_heads"] = HEADS["num_attention_heads"]
     for i, key in enumerate(SPECIAL_IDS):
         if isinstance(defaults.get(key), int) and defaults[key] >= SIZES["vocab_size"]:
