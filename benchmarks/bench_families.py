@@ -25,6 +25,7 @@ import inspect
 import json
 import logging
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -63,9 +64,19 @@ def measure_model(name: str, model, kind: str) -> dict:
     import torch
     from safetensors.torch import load_file
 
+    folder = Path(tempfile.mkdtemp(prefix=f"family-{name}-"))
+    try:  # a sweep measures hundreds: each one's checkpoint goes once it is measured
+        return measure_saved(name, model, kind, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure_saved(name: str, model, kind: str, folder: Path) -> dict:
+    import torch
+    from safetensors.torch import load_file
+
     unsaved = frozenset(getattr(model, "_keys_to_ignore_on_save", None) or [])  # computed tables
     model = unit_scale(model, keep=unsaved)
-    folder = Path(tempfile.mkdtemp(prefix=f"family-{name}-"))
     try:
         model.save_pretrained(folder / "hf")
     except Exception as e:  # the library cannot save what it built (a sub-config it pads to)

@@ -113,6 +113,14 @@ def shrunk(defaults: dict[str, Any]) -> dict[str, Any]:
         # a latent-attention model expands its keys per query head: grouping them (as the shrunk
         # count would) breaks its forward
         out["num_key_value_heads"] = HEADS["num_attention_heads"]
+    depth_key = next((k for k in DEPTHS if k in out), None)
+    picked = defaults.get("out_indices")
+    if depth_key and isinstance(picked, list) and picked and max(picked) > out[depth_key]:
+        # a backbone read at stages the shrunk depth lacks: as many stages as it reads, read at
+        # the last ones in the same order (a neck sized per stage keeps its count)
+        out[depth_key] = max(out[depth_key], len(picked))
+        out["out_indices"] = list(range(out[depth_key] - len(picked) + 1, out[depth_key] + 1))
+        out["out_features"] = [f"stage{i}" for i in out["out_indices"]]
     for i, key in enumerate(SPECIAL_IDS):
         if isinstance(defaults.get(key), int) and defaults[key] >= SIZES["vocab_size"]:
             out[key] = min(i, 2)
