@@ -5,8 +5,11 @@ takes the library's default config, shrinks every size field it recognises (widt
 vocabulary, experts, image and patch sizes; recursively into text/vision sub-configs), builds the
 model class a user would hold (causal LM, seq2seq LM, else the base model; a sub-model's config
 gets its `...Model` class), infers what it takes from its forward's first parameter (token ids,
-pixels, audio samples; a multimodal model whose first inputs are token ids, or token ids and
-optional images, is called with text only), and measures it exactly as bench_families.py does.
+pixels, audio samples, spectrogram features; a multimodal model whose first inputs are token ids,
+or token ids and optional images, is called with text only, and a contrastive pair that refuses
+text alone with both), and measures it exactly as bench_families.py does. Where the signature
+admits several layouts (features by channel or by frame, images or clips where the config counts
+frames, text alone or text and images), the first the library's own forward accepts is used.
 
 Types the zoo already lists are left out, so what remains has never been looked at: the widest
 blind measure there is. `--half open|blind` splits it in two by a hash of the type name, so one half
