@@ -61,9 +61,6 @@ def measure_one(name: str) -> dict:
 
 def measure_model(name: str, model, kind: str) -> dict:
     """Save a built library model, generate its file in a fresh process, and compare the two."""
-    import torch
-    from safetensors.torch import load_file
-
     folder = Path(tempfile.mkdtemp(prefix=f"family-{name}-"))
     try:  # a sweep measures hundreds: each one's checkpoint goes once it is measured
         return measure_saved(name, model, kind, folder)
@@ -72,6 +69,7 @@ def measure_model(name: str, model, kind: str) -> dict:
 
 
 def measure_saved(name: str, model, kind: str, folder: Path) -> dict:
+    """measure_model with the checkpoint and the generated file kept in `folder`."""
     import torch
     from safetensors.torch import load_file
 

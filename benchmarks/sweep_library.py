@@ -197,7 +197,8 @@ def fit_rotary_sections(model: Any) -> None:
     the shrunk head's frequency count (and written into the config, as a real checkpoint's
     config.json records them), so the forward runs at all."""
     for module in model.modules():
-        sections, inv_freq = getattr(module, "mrope_section", None), getattr(module, "inv_freq", None)
+        sections = getattr(module, "mrope_section", None)
+        inv_freq = getattr(module, "inv_freq", None)
         if not isinstance(sections, list) or inv_freq is None or sum(sections) == inv_freq.numel():
             continue
         count, total = inv_freq.numel(), sum(sections)
@@ -248,9 +249,8 @@ def input_kinds(model_class: type, config: Any) -> list[str]:
         return ["seq2seq" if "decoder_input_ids" in params else "encoder"]
     if params and params[0] == "pixel_values":
         # clips of frames where the config counts frames per input
-        return ["vision", "video"] if isinstance(getattr(config, "num_frames", None), int) else [
-            "vision"
-        ]
+        clips = isinstance(getattr(config, "num_frames", None), int)
+        return ["vision", "video"] if clips else ["vision"]
     if params and params[0] == "input_values":
         return ["audio"]
     if params and params[0] == "input_features":  # a spectrogram, laid out either way
