@@ -3045,10 +3045,27 @@ def reference_call(kind: str, model: torch.nn.Module, ours: list[str]) -> tuple[
             "input_features": torch.randn(2, 20, features),
             "decoder_input_ids": torch.randint(3, 100, (2, 6)),
         }
+    elif kind in ("features_by_channel", "features_by_frame"):  # a spectrogram, either layout
+        # the bin count, from the config or the audio encoder's own (a CTC or transducer head
+        # around an encoder keeps it there)
+        towers = [model.config, *(v for v in vars(model.config).values() if hasattr(v, "to_dict"))]
+        config, bins = next(
+            (c, getattr(c, k))
+            for c in towers
+            for k in ("num_mel_bins", "feature_size", "input_feat_per_channel")
+            if isinstance(getattr(c, k, None), int)
+        )
+        # an encoder that checks its input's length takes the frames its positions count
+        positions = getattr(config, "max_source_positions", None)
+        frames = 2 * positions if isinstance(positions, int) else 40
+        shape = (2, bins, frames) if kind == "features_by_channel" else (2, frames, bins)
+        theirs = {"input_features": torch.randn(*shape)}
     elif kind == "audio":
         theirs = {"input_values": torch.randn(2, 400)}
     elif kind == "vision":
         theirs = {"pixel_values": torch.randn(2, 3, 32, 32)}
+    elif kind == "video":  # clips of the frame count the config names
+        theirs = {"pixel_values": torch.randn(2, model.config.num_frames, 3, 32, 32)}
     elif kind in ("unet", "unet1d"):
         config = model.config
         size = (16, 16) if kind == "unet" else (16,)

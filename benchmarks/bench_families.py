@@ -25,6 +25,7 @@ import inspect
 import json
 import logging
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,12 +61,20 @@ def measure_one(name: str) -> dict:
 
 def measure_model(name: str, model, kind: str) -> dict:
     """Save a built library model, generate its file in a fresh process, and compare the two."""
+    folder = Path(tempfile.mkdtemp(prefix=f"family-{name}-"))
+    try:  # a sweep measures hundreds: each one's checkpoint goes once it is measured
+        return measure_saved(name, model, kind, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure_saved(name: str, model, kind: str, folder: Path) -> dict:
+    """measure_model with the checkpoint and the generated file kept in `folder`."""
     import torch
     from safetensors.torch import load_file
 
     unsaved = frozenset(getattr(model, "_keys_to_ignore_on_save", None) or [])  # computed tables
     model = unit_scale(model, keep=unsaved)
-    folder = Path(tempfile.mkdtemp(prefix=f"family-{name}-"))
     try:
         model.save_pretrained(folder / "hf")
     except Exception as e:  # the library cannot save what it built (a sub-config it pads to)

@@ -5,8 +5,11 @@ takes the library's default config, shrinks every size field it recognises (widt
 vocabulary, experts, image and patch sizes; recursively into text/vision sub-configs), builds the
 model class a user would hold (causal LM, seq2seq LM, else the base model; a sub-model's config
 gets its `...Model` class), infers what it takes from its forward's first parameter (token ids,
-pixels, audio samples; a multimodal model whose first inputs are token ids, or token ids and
-optional images, is called with text only), and measures it exactly as bench_families.py does.
+pixels, audio samples, spectrogram features; a multimodal model whose first inputs are token ids,
+or token ids and optional images, is called with text only, and a contrastive pair that refuses
+text alone with both), and measures it exactly as bench_families.py does. Where the signature
+admits several layouts (features by channel or by frame, images or clips where the config counts
+frames, text alone or text and images), the first the library's own forward accepts is used.
 
 Types the zoo already lists are left out, so what remains has never been looked at: the widest
 blind measure there is. `--half open|blind` splits it in two by a hash of the type name, so one half
@@ -108,6 +111,19 @@ def shrunk(defaults: dict[str, Any]) -> dict[str, Any]:
     """The overrides that make one config tiny: recognised sizes, special ids inside the new
     vocabulary, and sub-configs (given as dicts) shrunk the same way."""
     out: dict[str, Any] = {k: v for k, v in SIZES.items() if k in defaults}
+    heads = next((defaults[k] for k in HEADS if isinstance(defaults.get(k), int)), None)
+    if "kv_lora_rank" in out and defaults.get("num_key_value_heads") == heads:
+        # a latent-attention model expands its keys per query head: grouping them (as the shrunk
+        # count would) breaks its forward
+        out["num_key_value_heads"] = HEADS["num_attention_heads"]
+    depth_key = next((k for k in DEPTHS if k in out), None)
+    picked = defaults.get("out_indices")
+    if depth_key and isinstance(picked, list) and picked and max(picked) > out[depth_key]:
+        # a backbone read at stages the shrunk depth lacks: as many stages as it reads, read at
+        # the last ones in the same order (a neck sized per stage keeps its count)
+        out[depth_key] = max(out[depth_key], len(picked))
+        out["out_indices"] = list(range(out[depth_key] - len(picked) + 1, out[depth_key] + 1))
+        out["out_features"] = [f"stage{i}" for i in out["out_indices"]]
     for i, key in enumerate(SPECIAL_IDS):
         if isinstance(defaults.get(key), int) and defaults[key] >= SIZES["vocab_size"]:
             out[key] = min(i, 2)
@@ -155,28 +171,90 @@ def build(model_type: str) -> tuple[Any, str]:
         if not hasattr(transformers, name):
             raise LookupError("no model class")
     model_class = getattr(transformers, name)
-    kind = kind or input_kind(model_class)
-    config.use_cache = False  # the forward training computes; some hybrids' caches refuse it
+    for sub in configs_within(config):  # the forward training computes; some hybrids' caches
+        sub.use_cache = False  # refuse it (a sub-config keeps its own flag)
     torch.manual_seed(0)
-    return model_class(config).eval(), kind
+    model = model_class(config).eval()
+    fit_rotary_sections(model)
+    kinds = [kind] if kind else input_kinds(model_class, config)
+    return model, kinds[0] if len(kinds) == 1 else first_accepted(model, kinds)
 
 
-def input_kind(model_class: type) -> str:
-    """What a base model takes, from its forward's required and leading parameters."""
+def configs_within(config: Any) -> list[Any]:
+    """A config and every sub-config it holds (text, vision, audio towers), depth first."""
+    from transformers import PretrainedConfig
+
+    found = [config]
+    for value in vars(config).values():
+        if isinstance(value, PretrainedConfig):
+            found += configs_within(value)
+    return found
+
+
+def fit_rotary_sections(model: Any) -> None:
+    """Multimodal rotary embeddings split their frequencies into (time, height, width) sections
+    whose sizes a config may leave to the code's default for a full-size head; rescaled here to
+    the shrunk head's frequency count (and written into the config, as a real checkpoint's
+    config.json records them), so the forward runs at all."""
+    for module in model.modules():
+        sections = getattr(module, "mrope_section", None)
+        inv_freq = getattr(module, "inv_freq", None)
+        if not isinstance(sections, list) or inv_freq is None or sum(sections) == inv_freq.numel():
+            continue
+        count, total = inv_freq.numel(), sum(sections)
+        fitted = [x * count // total for x in sections]
+        fitted[0] += count - sum(fitted)
+        module.mrope_section = fitted
+        rope = getattr(getattr(module, "config", None), "rope_parameters", None)
+        if isinstance(rope, dict):
+            rope["mrope_section"] = fitted
+
+
+def first_accepted(model: Any, kinds: list[str]) -> str:
+    """The first input kind the library's own forward accepts (the others name layouts the
+    signature admits: text alone or text and images, audio features by channel or by frame)."""
+    import torch
+    from _families import reference_call
+
+    params = list(inspect.signature(model.forward).parameters)
+    refused = []
+    for kind in kinds:
+        try:
+            _, theirs, read = reference_call(kind, model, params)
+            with torch.no_grad():
+                read(model(**theirs))
+            return kind
+        except Exception as e:
+            refused.append(f"{kind}: {type(e).__name__}")
+    raise LookupError("the library refused " + ", ".join(refused))
+
+
+def input_kinds(model_class: type, config: Any) -> list[str]:
+    """What a base model may take, from its forward's required and leading parameters: one kind,
+    or several in the order they are tried."""
     signature = inspect.signature(model_class.forward)
     params = list(signature.parameters)[1:]
     if "input_ids" in params and "pixel_values" in params[:2]:
         # a vision-language model is called with text alone where its images are optional (a
-        # chat turn with no image): its language path, which is what most of its weights are
+        # chat turn with no image): its language path, which is what most of its weights are;
+        # a contrastive pair (it computes a loss between the two) needs both where text alone
+        # is refused
+        contrastive = ["dual"] if "return_loss" in params else []
         if signature.parameters["pixel_values"].default is inspect.Parameter.empty:
-            raise LookupError("takes text and images")
-        return "encoder"
+            if not contrastive:
+                raise LookupError("takes text and images")
+            return contrastive
+        return ["encoder", *contrastive]
     if params and params[0] == "input_ids":
-        return "seq2seq" if "decoder_input_ids" in params else "encoder"
+        return ["seq2seq" if "decoder_input_ids" in params else "encoder"]
     if params and params[0] == "pixel_values":
-        return "vision"
+        # clips of frames where the config counts frames per input
+        clips = isinstance(getattr(config, "num_frames", None), int)
+        return ["vision", "video"] if clips else ["vision"]
     if params and params[0] == "input_values":
-        return "audio"
+        return ["audio"]
+    if params and params[0] == "input_features":  # a spectrogram, laid out either way
+        return ["features_by_channel", "features_by_frame"]
     raise LookupError(f"takes {params[0] if params else 'nothing'} first")
 
 

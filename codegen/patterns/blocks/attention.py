@@ -121,6 +121,8 @@ ENCODER_TYPES = (
     "splinter",
     "nomic_bert",
     "clip",  # CLIPModel: both towers' attentions; the text tower applies its causal mask itself
+    "clipseg",  # tf20: CLIPSeg's and OWLv2's towers are CLIP's (attention is_causal False, the
+    "owlv2",  # text transformer building the causal mask; transformers 5.24)
 )
 # Text encoders that attend only to earlier positions, as decoders do (CLIP's text tower).
 # tf15: Phi-4 multimodal's vision tower too: its attention sets is_causal, which the library's

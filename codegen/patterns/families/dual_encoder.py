@@ -28,8 +28,9 @@ TEXT_PROJECTION = r"text_projection|text_proj"
 IMAGE_PROJECTION = r"visual_projection|vision_projection|image_projection|visual_proj"
 SCALE = r"logit_scale"
 # The model types whose code reads an end-of-text id of 2 as "the largest id" (configs written
-# before CLIP's id was fixed); MetaCLIP 2, a copy of CLIP, reads 2 as the id itself.
-LEGACY_EOS_TYPES = ("clip", "clip_text_model")
+# before CLIP's id was fixed); MetaCLIP 2, a copy of CLIP, reads 2 as the id itself. CLIPSeg
+# keeps CLIP's test; OWLv2 pools at the largest id whatever its config says.
+LEGACY_EOS_TYPES = ("clip", "clip_text_model", "clipseg", "owlv2")
 
 
 def eos_guess(ctx: BlockContext, eos: int) -> str:

@@ -78,8 +78,9 @@ SIDE_EMBEDDINGS = r"entity_embeddings|\w+_entity_embeddings"
 # Two-tower models whose text tower attends only to earlier tokens while the vision tower, which
 # may share its layer classes, attends to all: the text model applies the causal mask (CLIP); and
 # BERT-shaped captioners whose text attends to earlier tokens (GIT: create_causal_mask, the image
-# tokens before the text seen by all where there are any).
-CAUSAL_TEXT_TOWER_TYPES = ("clip", "git")
+# tokens before the text seen by all where there are any). CLIPSeg's and OWLv2's text towers are
+# CLIP's (create_causal_mask with is_causal=True, transformers 5.24), their vision towers not.
+CAUSAL_TEXT_TOWER_TYPES = ("clip", "git", "clipseg", "owlv2")
 # Text models whose forward, not config.json's is_decoder, says whether it runs as a decoder, and
 # whose default call runs bidirectional (BLIP's text tower: `is_decoder=False` by default; the
 # only model forward in transformers 5 taking that argument, found by reading them).
