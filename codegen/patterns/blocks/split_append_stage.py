@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import call_unit, unit
 from codegen.patterns.blocks.dark_residual import darknet_activation
 from codegen.patterns.blocks.residual import LAST_UNIT_ACTIVATED
@@ -110,3 +110,55 @@ class SplitAppendStage(BlockPattern):
             pieces.append(g.call_module((blocks, str(i)), pieces[-1], name=f"piece{i}"))
         x = g.call_function("cat", pieces, 1, name="x", inline=True)
         g.output(call_unit(g, fuse, x, activation, "x"))
+
+    @staticmethod
+    def examples():
+        return [_c2f_example()]
+
+
+def _c2f_example() -> Example:
+    import torch
+    import torch.nn as nn
+
+    from codegen.patterns.blocks._vision_examples import _randomise_norms
+
+    def conv(c_in: int, c_out: int, k: int, s: int = 1) -> nn.Sequential:  # conv, BN, SiLU
+        return nn.Sequential(
+            nn.Conv2d(c_in, c_out, k, s, k // 2, bias=False),
+            nn.BatchNorm2d(c_out, eps=1e-3),
+            nn.SiLU(),
+        )
+
+    class Block(nn.Module):  # two activated 3x3 units and the input added
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.cv1, self.cv2 = conv(c, c, 3), conv(c, c, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + self.cv2(self.cv1(x))
+
+    class Stage(nn.Module):  # Ultralytics' C2f, n = 2
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.cv1 = conv(c, c, 1)
+            self.cv2 = conv(2 * c, c, 1)
+            self.m = nn.ModuleList(Block(c // 2) for _ in range(2))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = list(self.cv1(x).chunk(2, 1))
+            y.extend(m(y[-1]) for m in self.m)
+            return self.cv2(torch.cat(y, 1))
+
+    class Holder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = conv(3, 8, 3, 2)
+            self.stage = Stage(8)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.stage(self.stem(x))
+
+    torch.manual_seed(0)
+    model = Holder()
+    _randomise_norms(model)
+    return Example(model.eval(), (torch.randn(2, 3, 8, 8),))
