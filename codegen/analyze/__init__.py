@@ -25,6 +25,7 @@ from codegen.load.hf_config import CONFIG_NAME, conflicting_config_keys, unused_
 from codegen.patterns._kit import BY_CONVENTION, CHECKED_MODEL_TYPES, CONVENTION_TYPES
 from codegen.patterns._kit import SURVEYED_CHOICES
 from codegen.patterns._activations import FUNCTIONS
+from codegen.patterns.layers.norms import BN_NAMED_GROUP_NORM
 from codegen.patterns.registry import synonyms
 from codegen.safetext import printable
 
@@ -213,7 +214,9 @@ def _flag_guessed_norm_types(classes: list[ClassDef]) -> None:
             label
             for label, m in _labelled_modules(cls.members)
             for c in m.choices
-            if c.name == "module_type" and c.source == "default" and c.value == "nn.BatchNorm"
+            if c.name == "module_type"
+            and c.source == "default"
+            and (c.value == "nn.BatchNorm" or c.note == BN_NAMED_GROUP_NORM)
         ]
         if guessed:
             cls.forward.trust = "guessed"

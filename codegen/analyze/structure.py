@@ -74,6 +74,7 @@ from codegen.patterns.blocks.chain import (
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.pooled_pyramid import pyramid_io
+from codegen.patterns.blocks.channel_split_norm import split_norm_width
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.blocks.squeeze_excite import SQUEEZE_PLACE
 from codegen.patterns.layers.conv import (
@@ -1591,6 +1592,9 @@ def _class_io(members: list[Module | Tensor], chained: bool = True) -> IOSpec:
         # channels as one sequence reads and gives 1 channel and rescales its input, whatever
         # its width: the class keeps the width it is given, which no key records.
         return IOSpec("class", None, None, 2)
+    split = split_norm_width(modules)
+    if split is not None:  # norms over parts of the channels (blocks/channel_split_norm.py)
+        return IOSpec("norm", split, split, 2)
     pyramid = pyramid_io(modules)
     if pyramid is not None:  # the input beside its pooled maps (blocks/pooled_pyramid.py)
         return IOSpec("class", pyramid[0], pyramid[1], 2)

@@ -268,6 +268,12 @@ class BasicBlock(BlockPattern):
             "whether the body's last unit activates before the sum",
         )
         match.choices.append(last)
+        if last.source == "structure" and not match.guessed:
+            # a stage's convention pinned it (blocks/split_append_stage.py): still no key's
+            match.guessed = (
+                f"the last unit activates before the sum by a convention no key shows "
+                f"({last.note}; the choice {LAST_UNIT_ACTIVATED})"
+            )
         if last.source == "default" and not match.guessed:
             where = (
                 f"{closing} holds no tensors after the last unit's norm"

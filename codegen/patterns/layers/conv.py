@@ -220,6 +220,11 @@ def _pinned_geometry(
         return 4, 2, metaformer[1]
     if metaformer is not None and k == 3 and out_channels > in_channels:
         return 2, None, metaformer[1]
+    # a network of split-append stages (blocks/split_append_stage.py): Ultralytics' yaml strides
+    # each widening 3x3 Conv
+    split_append = ctx.resolver.structural.get(("", "split_append_downsampling"))
+    if split_append is not None and k == 3 and out_channels > in_channels:
+        return 2, None, split_append[1]
     inception = ctx.resolver.structural.get(("", "inception_resnet_stem"))
     if inception is not None and k == 3 and node.path in INCEPTION_RESNET_STEM:
         return INCEPTION_RESNET_STEM[node.path], 0, inception[1]

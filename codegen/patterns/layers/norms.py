@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from codegen.keytree import KeyNode
 
 BN_KEYS = {"running_mean", "running_var"}
+# The note of a norm read as a GroupNorm under a batch norm's name (affine_norm): a guess the
+# class says it rests on (analyze's _flag_guessed_norm_types).
+BN_NAMED_GROUP_NORM = "a batch norm's name, no running statistics"
 GROUP_SYNONYMS = ("norm_num_groups", "groups", "gn_groups")
 # Families whose lone-weight `layer_norm` is an RMSNorm (T5's LayerNorm: no mean, no bias), though
 # their config.json names the eps `layer_norm_epsilon`.
@@ -193,6 +196,12 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         default = "nn.GroupNorm"
     elif hinted(node, r"^ln|layer_?norm|ln_?\d*$"):
         default = "nn.LayerNorm"
+    elif hinted(node, r"^bn|batch") and after_conv:
+        # A batch norm's name on a scale and shift with no running statistics, after a conv:
+        # a batch norm without them would normalise by the batch at inference, which no
+        # trained model ships; the name is the slot's (torchvision's and timm's ResNets build
+        # `bn1` from `norm_layer`, which resnet50_gn and detectron's GN configs make a GroupNorm).
+        default = "nn.GroupNorm"
     elif hinted(node, r"^bn|batch"):
         default = "nn.BatchNorm"
     elif hinted(node, r"^in(\d+|_?norm\d*)?$|^instance|_in\d*$") and after_conv:
@@ -208,7 +217,9 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     alternatives = ["nn.LayerNorm"] + (
         ["nn.GroupNorm", "nn.BatchNorm", "nn.InstanceNorm"] if len(w) == 1 else []
     )
-    choice = type_choice(ctx, node, default, alternatives, "weight and bias of one shape")
+    bn_named = default == "nn.GroupNorm" and hinted(node, r"^bn|batch")
+    note = BN_NAMED_GROUP_NORM if bn_named else "weight and bias of one shape"
+    choice = type_choice(ctx, node, default, alternatives, note)
     # A block pattern's model-wide pin (Match.pins, path ""): every such norm of the model
     # normalises a whole map in one group (PoolFormer's GroupNorm(1), blocks/pool_mixer.py).
     one_group = ctx.resolver.structural.get(("", "map_norm_one_group")) if len(w) == 1 else None
