@@ -3,7 +3,9 @@ strictly, and give the verdict the zoos count (exact / flagged / WRONG)."""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 
 import torch
 import torch.nn as nn
@@ -24,6 +26,28 @@ def generate_from_state_dict(
     model = load_module(out).RecoveredModel().eval()
     model.load_state_dict(reference.state_dict(), strict=True)
     return model, out.read_text()
+
+
+def shared_generate(
+    key: str, reference: nn.Module, tmp_path, capsys, tmp_path_factory, *extra: str
+) -> tuple[nn.Module, str]:
+    """generate_from_state_dict, once per pytest-xdist run for `key`: the first worker to generate
+    it leaves the file in the folder the run's workers share, and a later one loads that file
+    (strictly, with the reference's weights) instead of generating again. Without xdist (one
+    process), it generates. `key` (a file name) names the layout and the generate arguments."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return generate_from_state_dict(reference, tmp_path, capsys, *extra)
+    cached = tmp_path_factory.getbasetemp().parent / "generated-rows" / f"{key}.py"
+    if not cached.exists():
+        model, source = generate_from_state_dict(reference, tmp_path, capsys, *extra)
+        cached.parent.mkdir(exist_ok=True)
+        partial = cached.with_suffix(f".{os.environ['PYTEST_XDIST_WORKER']}.part")
+        partial.write_text(source)
+        partial.replace(cached)  # whole or absent for a reader on another worker
+        return model, source
+    model = load_module(cached).RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    return model, cached.read_text()
 
 
 def randomised_verdict(make, shape: tuple, tmp_path, capsys) -> tuple:
@@ -104,7 +128,8 @@ def measured_layout(make, shape: tuple, tmp_path, capsys) -> tuple[str, float]:
 
 def generated_layout(layouts: dict, name: str, tmp_path_factory) -> tuple:
     """(name, reference, generated model, source, input) of one layout of `layouts` (name: (make,
-    input shape)), for a module-scoped fixture: one generate per layout, stderr not read."""
+    input shape)), for a module-scoped fixture: one generate per layout (per pytest-xdist run:
+    shared_generate), stderr not read."""
     make, shape = layouts[name]
     reference = layout_reference(make)
 
@@ -113,7 +138,10 @@ def generated_layout(layouts: dict, name: str, tmp_path_factory) -> tuple:
         def readouterr():
             return type("Captured", (), {"err": ""})()
 
-    model, source = generate_from_state_dict(reference, tmp_path_factory.mktemp(name), Quiet())
+    key = re.sub(r"\W", "_", f"{sys._getframe(1).f_globals['__name__']}-{name}")
+    model, source = shared_generate(
+        key, reference, tmp_path_factory.mktemp(name), Quiet(), tmp_path_factory
+    )
     torch.manual_seed(1)
     return name, reference, model, source, torch.randn(*shape)
 
@@ -171,27 +199,33 @@ def keys_tests(
     # One generate per row, shared by its two checks (each still builds its own reference): the
     # first check to run a row generates it, the second takes the model and source and drops them.
     # Neither check changes the model (a forward under no_grad, torch.jit.script, reading convs).
+    # Under pytest-xdist the two checks usually run on two workers: the first also leaves the
+    # generated file in the run's shared folder, and the second loads it from there.
     generated: dict[str, tuple[nn.Module, str]] = {}
     served: dict[str, int] = {}
+    caller = sys._getframe(1).f_globals["__name__"]  # the zoo's test module: the cache's name
 
-    def generated_row(name, reference, tmp_path, capsys) -> tuple[nn.Module, str]:
+    def generated_row(name, reference, tmp_path, capsys, tmp_path_factory):
         if name not in generated:
-            generated[name] = generate_from_state_dict(reference, tmp_path, capsys, *extra)
+            key = re.sub(r"\W", "_", "-".join((caller, name, *extra)))
+            generated[name] = shared_generate(
+                key, reference, tmp_path, capsys, tmp_path_factory, *extra
+            )
         served[name] = served.get(name, 0) + 1
         return generated.pop(name) if served[name] == 2 else generated[name]
 
     @pytest.mark.parametrize("name", rows(known_wrong))
-    def exact_or_flagged(name, tmp_path, capsys):
+    def exact_or_flagged(name, tmp_path, capsys, tmp_path_factory):
         reference, x = zoo.build(name)
-        model, source = generated_row(name, reference, tmp_path, capsys)
+        model, source = generated_row(name, reference, tmp_path, capsys, tmp_path_factory)
         found = verdict(reference, model, source, x, script=script)
         assert found != "WRONG", f"{name}: differs and nothing says so"
         assert (found == "exact") == (name in exact), f"{name}: {found}"
 
     @pytest.mark.parametrize("name", rows(known_groups))
-    def convs_keep_groups(name, tmp_path, capsys):
+    def convs_keep_groups(name, tmp_path, capsys, tmp_path_factory):
         reference, _ = zoo.build(name)
-        model, _ = generated_row(name, reference, tmp_path, capsys)
+        model, _ = generated_row(name, reference, tmp_path, capsys, tmp_path_factory)
         compared = assert_convs_keep_groups(reference, model, grouped_only=grouped_only)
         assert compared > 0 or grouped_only  # every conv compared: a CNN has some
 
