@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -29,22 +30,29 @@ def generate_from_state_dict(
 
 
 def shared_generate(
-    key: str, reference: nn.Module, tmp_path, capsys, tmp_path_factory, *extra: str
+    key: str, reference: nn.Module, tmp_path_factory, generate: Callable[[], tuple]
 ) -> tuple[nn.Module, str]:
-    """generate_from_state_dict, once per pytest-xdist run for `key`: the first worker to generate
-    it leaves the file in the folder the run's workers share, and a later one loads that file
-    (strictly, with the reference's weights) instead of generating again. Without xdist (one
-    process), it generates. `key` (a file name) names the layout and the generate arguments."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return generate_from_state_dict(reference, tmp_path, capsys, *extra)
+    """`generate()` ((the generated model, strictly loaded with `reference`'s weights; its
+    source)), once per pytest-xdist run for `key` (a file name for the layout and the generate
+    arguments): the first worker to ask generates it and leaves the file in the folder the run's
+    workers share; another that asks meanwhile waits for it (a lock), and any later one loads
+    that file (strictly, with the reference's weights) instead of generating again. Without
+    xdist (one process), or without file locks, it generates."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    try:
+        import fcntl
+    except ImportError:  # (not on Windows)
+        worker = None
+    if not worker:
+        return generate()
     cached = tmp_path_factory.getbasetemp().parent / "generated-rows" / f"{key}.py"
-    if not cached.exists():
-        model, source = generate_from_state_dict(reference, tmp_path, capsys, *extra)
-        cached.parent.mkdir(exist_ok=True)
-        partial = cached.with_suffix(f".{os.environ['PYTEST_XDIST_WORKER']}.part")
-        partial.write_text(source)
-        partial.replace(cached)  # whole or absent for a reader on another worker
-        return model, source
+    cached.parent.mkdir(exist_ok=True)
+    with open(cached.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, raised or not
+        if not cached.exists():
+            model, source = generate()
+            cached.write_text(source)
+            return model, source
     model = load_module(cached).RecoveredModel().eval()
     model.load_state_dict(reference.state_dict(), strict=True)
     return model, cached.read_text()
@@ -139,8 +147,12 @@ def generated_layout(layouts: dict, name: str, tmp_path_factory) -> tuple:
             return type("Captured", (), {"err": ""})()
 
     key = re.sub(r"\W", "_", f"{sys._getframe(1).f_globals['__name__']}-{name}")
+    folder = tmp_path_factory.mktemp(name)
     model, source = shared_generate(
-        key, reference, tmp_path_factory.mktemp(name), Quiet(), tmp_path_factory
+        key,
+        reference,
+        tmp_path_factory,
+        lambda: generate_from_state_dict(reference, folder, Quiet()),
     )
     torch.manual_seed(1)
     return name, reference, model, source, torch.randn(*shape)
@@ -209,7 +221,10 @@ def keys_tests(
         if name not in generated:
             key = re.sub(r"\W", "_", "-".join((caller, name, *extra)))
             generated[name] = shared_generate(
-                key, reference, tmp_path, capsys, tmp_path_factory, *extra
+                key,
+                reference,
+                tmp_path_factory,
+                lambda: generate_from_state_dict(reference, tmp_path, capsys, *extra),
             )
         served[name] = served.get(name, 0) + 1
         return generated.pop(name) if served[name] == 2 else generated[name]
