@@ -22,6 +22,7 @@ import torch.nn as nn
 
 from codegen.patterns.families._summed_skip_examples import summed_skip_examples
 from tests.generative_zoo_check import flagged_then_exact, generate, verdict
+from tests.zoo_verdicts import shared_generate
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::DeprecationWarning", "ignore::UserWarning", "ignore::FutureWarning"
@@ -35,7 +36,12 @@ def generated(tmp_path_factory):
     found = {}
     for name, example in zip(LAYOUTS, summed_skip_examples()):
         folder = tmp_path_factory.mktemp(name)
-        model, source = generate(example.module, folder, "--quiet")
+        model, source = shared_generate(  # once per run, on whichever worker comes first
+            f"summed_skip_unet_19-{name}",
+            example.module,
+            tmp_path_factory,
+            lambda: generate(example.module, folder, "--quiet"),
+        )
         found[name] = (verdict(example.module, example.inputs, model, source), source)
     return found
 

@@ -3,7 +3,10 @@ strictly, and give the verdict the zoos count (exact / flagged / WRONG)."""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -24,6 +27,35 @@ def generate_from_state_dict(
     model = load_module(out).RecoveredModel().eval()
     model.load_state_dict(reference.state_dict(), strict=True)
     return model, out.read_text()
+
+
+def shared_generate(
+    key: str, reference: nn.Module, tmp_path_factory, generate: Callable[[], tuple]
+) -> tuple[nn.Module, str]:
+    """`generate()` ((the generated model, strictly loaded with `reference`'s weights; its
+    source)), once per pytest-xdist run for `key` (a file name for the layout and the generate
+    arguments): the first worker to ask generates it and leaves the file in the folder the run's
+    workers share; another that asks meanwhile waits for it (a lock), and any later one loads
+    that file (strictly, with the reference's weights) instead of generating again. Without
+    xdist (one process), or without file locks, it generates."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    try:
+        import fcntl
+    except ImportError:  # (not on Windows)
+        worker = None
+    if not worker:
+        return generate()
+    cached = tmp_path_factory.getbasetemp().parent / "generated-rows" / f"{key}.py"
+    cached.parent.mkdir(exist_ok=True)
+    with open(cached.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, raised or not
+        if not cached.exists():
+            model, source = generate()
+            cached.write_text(source)
+            return model, source
+    model = load_module(cached).RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    return model, cached.read_text()
 
 
 def randomised_verdict(make, shape: tuple, tmp_path, capsys) -> tuple:
@@ -104,7 +136,8 @@ def measured_layout(make, shape: tuple, tmp_path, capsys) -> tuple[str, float]:
 
 def generated_layout(layouts: dict, name: str, tmp_path_factory) -> tuple:
     """(name, reference, generated model, source, input) of one layout of `layouts` (name: (make,
-    input shape)), for a module-scoped fixture: one generate per layout, stderr not read."""
+    input shape)), for a module-scoped fixture: one generate per layout (per pytest-xdist run:
+    shared_generate), stderr not read."""
     make, shape = layouts[name]
     reference = layout_reference(make)
 
@@ -113,7 +146,14 @@ def generated_layout(layouts: dict, name: str, tmp_path_factory) -> tuple:
         def readouterr():
             return type("Captured", (), {"err": ""})()
 
-    model, source = generate_from_state_dict(reference, tmp_path_factory.mktemp(name), Quiet())
+    key = re.sub(r"\W", "_", f"{sys._getframe(1).f_globals['__name__']}-{name}")
+    folder = tmp_path_factory.mktemp(name)
+    model, source = shared_generate(
+        key,
+        reference,
+        tmp_path_factory,
+        lambda: generate_from_state_dict(reference, folder, Quiet()),
+    )
     torch.manual_seed(1)
     return name, reference, model, source, torch.randn(*shape)
 
@@ -171,27 +211,36 @@ def keys_tests(
     # One generate per row, shared by its two checks (each still builds its own reference): the
     # first check to run a row generates it, the second takes the model and source and drops them.
     # Neither check changes the model (a forward under no_grad, torch.jit.script, reading convs).
+    # Under pytest-xdist the two checks usually run on two workers: the first also leaves the
+    # generated file in the run's shared folder, and the second loads it from there.
     generated: dict[str, tuple[nn.Module, str]] = {}
     served: dict[str, int] = {}
+    caller = sys._getframe(1).f_globals["__name__"]  # the zoo's test module: the cache's name
 
-    def generated_row(name, reference, tmp_path, capsys) -> tuple[nn.Module, str]:
+    def generated_row(name, reference, tmp_path, capsys, tmp_path_factory):
         if name not in generated:
-            generated[name] = generate_from_state_dict(reference, tmp_path, capsys, *extra)
+            key = re.sub(r"\W", "_", "-".join((caller, name, *extra)))
+            generated[name] = shared_generate(
+                key,
+                reference,
+                tmp_path_factory,
+                lambda: generate_from_state_dict(reference, tmp_path, capsys, *extra),
+            )
         served[name] = served.get(name, 0) + 1
         return generated.pop(name) if served[name] == 2 else generated[name]
 
     @pytest.mark.parametrize("name", rows(known_wrong))
-    def exact_or_flagged(name, tmp_path, capsys):
+    def exact_or_flagged(name, tmp_path, capsys, tmp_path_factory):
         reference, x = zoo.build(name)
-        model, source = generated_row(name, reference, tmp_path, capsys)
+        model, source = generated_row(name, reference, tmp_path, capsys, tmp_path_factory)
         found = verdict(reference, model, source, x, script=script)
         assert found != "WRONG", f"{name}: differs and nothing says so"
         assert (found == "exact") == (name in exact), f"{name}: {found}"
 
     @pytest.mark.parametrize("name", rows(known_groups))
-    def convs_keep_groups(name, tmp_path, capsys):
+    def convs_keep_groups(name, tmp_path, capsys, tmp_path_factory):
         reference, _ = zoo.build(name)
-        model, _ = generated_row(name, reference, tmp_path, capsys)
+        model, _ = generated_row(name, reference, tmp_path, capsys, tmp_path_factory)
         compared = assert_convs_keep_groups(reference, model, grouped_only=grouped_only)
         assert compared > 0 or grouped_only  # every conv compared: a CNN has some
 
