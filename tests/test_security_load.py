@@ -177,8 +177,10 @@ def test_paths_and_namespaces_still_load_as_data(tmp_path, capsys):
 # --------------------------------------------------------------------- resource budgets (item 5)
 
 # Runs CLI commands in one fresh interpreter whose address space is capped at what an interpreter
-# holds after importing torch and codegen, plus 300 MB (the issue's budget), for 30 s at most. One
-# thread each for torch and malloc: every thread reserves address space of its own.
+# holds after importing torch and codegen, plus 300 MB (the issue's budget), for 120 s at most: a
+# bomb that got through would run for hours, while importing torch alone can take 30 s on a
+# loaded 2-core machine. One thread each for torch and malloc: every thread reserves address space
+# of its own.
 LIMITED = """
 import contextlib, io, json, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]), resource.RLIM_INFINITY))
@@ -221,7 +223,7 @@ def run_limited(cap: int, commands: list[list], cwd: Path) -> list[subprocess.Co
         env=_env(),
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=120,
     )
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     return [subprocess.CompletedProcess(c, *r) for c, r in zip(commands, json.loads(proc.stdout))]
