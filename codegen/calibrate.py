@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterator
 
 from codegen.analyze import analyze
 from codegen.analyze.strides import stride_layouts, stride_units
+from codegen.analyze.unrun import run_classes
 from codegen.calibrate_geometry import TO_DEFAULT, dilation_moves, shape_moves, trace
 from codegen.keytree import build_tree
 from codegen.ir import Choice, ModelIR
@@ -1295,10 +1296,16 @@ def singly(ir: ModelIR) -> list[Choice]:
 def searchable(ir: ModelIR) -> list[Choice]:
     seen: set[tuple[str, str]] = set()
     out = []
+    # A forward no caller runs (its parent reads the layers inside it: lucidrains' resnet reads
+    # its Blocks' proj and norm) computes nothing the outputs show: its own choices cannot move
+    # them, and trying them spends the budget (its layers' choices still count).
+    run = run_classes(ir.classes)
+    dead = {id(c) for k in ir.classes if k.name not in run for c in k.forward.choices}
     for c in ir.all_choices():
         key = (c.path, c.name)
         if (
-            c.alternatives
+            id(c) not in dead
+            and c.alternatives
             and c.source in ("default", "calibrated", "structure")
             and c.name not in _held
             and key not in seen

@@ -102,9 +102,19 @@ def _sampler(ctx: BlockContext, path, m, width, down: bool):
     if m.kind == "sequential":
         kids = m.children
         real = _kids(m)
-        if len(kids) != 2 or kids[0].kind != "placeholder" or len(real) != 1 or down:
+        if len(kids) != 2 or kids[0].kind != "placeholder" or len(real) != 1:
             return None
         conv = real[0]
+        if down:
+            # lucidrains 1.x / the annotated DDPM's Downsample: Sequential(Rearrange(space to
+            # depth), 1x1 conv): the conv reads four times the width, so the keyless slot
+            # before it folds each 2x2 patch into channels
+            if family(conv) != "conv" or conv_kernel(conv) not in (1, (1, 1)):
+                return None
+            if _io(conv, "in_width") != 4 * width:
+                return None
+            pins.append(slot_pin(kids[0], "nn.PixelUnshuffle(2)", WHY))
+            return [(path, False, False)], _io(conv, "out_width"), 1, pins
         if family(conv) != "conv" or _io(conv, "in_width") != width:
             return None
         pins.append(slot_pin(kids[0], "nn.Upsample(scale_factor=2.0)", WHY))
@@ -233,6 +243,57 @@ def _linear_keys_pins(ctx: BlockContext) -> list:
         for c in k.forward.choices
         if c.name == "attention_kind" and c.source == "default" and c.value != "linear_keys"
     ]
+
+
+ANNOTATED_WHY = (
+    "the annotated DDPM (huggingface blog) Unet, identified by its PreNorm's nn.GroupNorm(1, dim):"
+    " WeightStandardizedConv2d Blocks, nn.SiLU, resnet_block_groups=4"
+)
+ANNOTATED_GROUPS = 4
+
+
+def _annotated_pins(ctx: BlockContext) -> list:
+    """The annotated diffusion blog's fork of lucidrains' 1.x Unet writes its PreNorm with a
+    built-in nn.GroupNorm(1, dim) (keys `norm.weight`, `norm.bias`) where lucidrains' own holds a
+    LayerNorm/RMSNorm gain `g`: that layout identifies the blog's code, whose resnet Blocks
+    standardise their conv kernels and use GroupNorm(4) (`resnet_block_groups=4`). Both stay
+    choices (the resnet classes say guessed) that calibration can move."""
+    wrapped = [
+        k
+        for k in ctx.classes.values()
+        if k.forward is not None and k.forward.role == "PreNorm" and not tensors(k)
+    ]
+    if not wrapped or not all(
+        any(m.kind == "builtin" and m.type_name == "nn.GroupNorm" for m in modules(k))
+        for k in wrapped
+    ):
+        return []
+    pins, blocks = [], set()
+    for k in ctx.classes.values():
+        if k.forward is None or k.forward.role != RESNET or k.forward.pattern != "TimeScaledResnetBlock":
+            continue
+        pins += [
+            (c.path, c.name, value, ANNOTATED_WHY)
+            for c in k.forward.choices
+            for name, value in (("weight_standardized", True), ("activation", "silu"))
+            if c.name == name and c.source == "default"
+        ]
+        blocks |= {m.type_name for m in modules(k) if m.kind == "class"}
+    # the count is read per norm (layers/norms.py): every instance's norm is pinned at once
+    for name in blocks:
+        block = ctx.classes.get(name)
+        for m in modules(block) if block is not None else []:
+            for a in m.args:
+                c = a.choice
+                if c is None or c.name != "num_groups" or c.source not in ("default", "structure"):
+                    continue
+                if c.value == ANNOTATED_GROUPS or ANNOTATED_GROUPS not in c.alternatives:
+                    continue
+                pins += [
+                    (f"{at}.{m.attr}", "num_groups", ANNOTATED_GROUPS, ANNOTATED_WHY)
+                    for at, _ in block.instances
+                ]
+    return pins
 
 
 def _block_slot_pins(ctx: BlockContext, m) -> list:
@@ -470,7 +531,7 @@ class SkipStackUNet(BlockPattern):
         if end is None or walk.scale != 0 or not any(p for p in walk.up_plan if p[2]):
             return None
         tail_steps, tail_pins = end
-        pins += tail_pins
+        pins += tail_pins + _annotated_pins(ctx)
         choices = []
         flip = ctx.choose(cls, time.attr, "flip_sin_to_cos", False, [True], "cos features first")
         shift = ctx.choose(
