@@ -40,11 +40,12 @@ GROUP_WHY = "a diffusion resnet block: group norms before both convs"
 
 
 def _group_norm(m) -> bool:
-    """A GroupNorm, or a norm whose type is still a default choice (a scale and a shift only)."""
+    """A GroupNorm, or a norm read as a LayerNorm by a default choice (a scale and a shift only:
+    the layer order put it after a Linear); never one with running statistics."""
     if m.type_name == "nn.GroupNorm":
         return True
     kind = next((c for c in m.choices if c.name == "module_type"), None)
-    return family(m) == "norm" and kind is not None and kind.source == "default"
+    return m.type_name == "nn.LayerNorm" and kind is not None and kind.source == "default"
 
 
 def _digit(attr: str) -> int | None:
@@ -204,7 +205,8 @@ class ResnetBlock(BlockPattern):
         )
 
     def forward(self, match: Match, g: Graph) -> None:
-        norm1, conv1, norm2, conv2, proj, short, scale_shift, attention = match.found
+        norm1, conv1, norm2, conv2, proj, short, scale_shift = match.found[:7]
+        attention = match.found[7] if len(match.found) > 7 else None
         activation = match.choices[0].value
         norm1, conv1, norm2, conv2, proj, short = (
             p if p is None or isinstance(p, tuple) else (p,)
