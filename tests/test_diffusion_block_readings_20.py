@@ -10,8 +10,9 @@
   added back (blocks/fused_qkv_map_attention.py): abarankab's (split), SR3's (per-head einsum),
   and one in a Sequential holder under other names;
 - lucidrains-style wrappers: PreNorm over a built-in norm before a pixel attention is not a
-  pre-norm residual (blocks/fn_wrapper.py), and a space-to-depth Sequential downsampler
-  (families/skip_stack_unet.py) -- covered end to end by the annotated U-Net of zoo 19.
+  pre-norm residual (blocks/fn_wrapper.py), its norm a GroupNorm(1) as the attention's normed
+  `to_out`'s (blocks/pixel_attention.py); a space-to-depth Sequential downsampler
+  (families/skip_stack_unet.py) is covered end to end by the annotated U-Net of zoo 19.
 Each layout is generated once from its state dict; the verdict is exact, or flagged where a
 keyless value (a group count, a head count) is a default, and never silently wrong.
 """
@@ -137,6 +138,43 @@ class RenamedAttention(nn.Module):  # other names, the output projection listed 
         return x + self.proj_out(torch.einsum("bij,bcj->bci", weights, v).reshape(b, c, h, w))
 
 
+# ------------------------------------------------------------------ lucidrains-style wrappers
+
+
+class LinearAttention(nn.Module):  # the annotated DDPM's: to_out = [conv, GroupNorm(1, dim)]
+    def __init__(self, dim: int, heads: int = 1, dim_head: int = 16) -> None:
+        super().__init__()
+        self.scale, self.heads = dim_head**-0.5, heads
+        self.to_qkv = nn.Conv2d(dim, heads * dim_head * 3, 1, bias=False)
+        self.to_out = nn.Sequential(nn.Conv2d(heads * dim_head, dim, 1), nn.GroupNorm(1, dim))
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        q, k, v = (t.reshape(b, self.heads, -1, h * w) for t in self.to_qkv(x).chunk(3, dim=1))
+        q, k = q.softmax(dim=-2) * self.scale, k.softmax(dim=-1)
+        context = torch.einsum("bhdn,bhen->bhde", k, v)
+        out = torch.einsum("bhde,bhdn->bhen", context, q)
+        return self.to_out(out.reshape(b, -1, h, w))
+
+
+class PreNorm(nn.Module):  # fn(norm(x)): no residual of its own
+    def __init__(self, dim: int, fn: nn.Module) -> None:
+        super().__init__()
+        self.fn, self.norm = fn, nn.GroupNorm(1, dim)
+
+    def forward(self, x):
+        return self.fn(self.norm(x))
+
+
+class Residual(nn.Module):
+    def __init__(self, fn: nn.Module) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x) + x
+
+
 def _image(c: int) -> torch.Tensor:
     torch.manual_seed(1)
     return torch.randn(2, c, 8, 8)
@@ -148,16 +186,17 @@ LAYOUTS = {  # name: (module, inputs, exact from the keys)
         lambda: (_image(8), torch.randn(2, 12)),
         False,  # the attention's head count is a default (one head: the repository's)
     ),
-    "abarankab_block_plain": (
-        lambda: AbResidualBlock(8, 8, 12, attention=False),
-        lambda: (_image(8), torch.randn(2, 12)),
-        True,
-    ),
     "vae_residual": (lambda: VaeResidualBlock(8, 16), lambda: (_image(8),), True),
     "unnumbered": (lambda: UnnumberedBlock(8, 16, 12), lambda: (_image(8), torch.randn(2, 12)), True),
     "abarankab_attention": (lambda: AbAttention(8), lambda: (_image(8),), False),
     "sr3_attention": (lambda: Sr3SelfAttention(8), lambda: (_image(8),), False),
     "renamed_attention": (lambda: RenamedAttention(8), lambda: (_image(8),), False),
+    # a pre-norm wrapper inside a residual one: the sum once, the norm a GroupNorm(1)
+    "prenorm_in_residual": (
+        lambda: Residual(PreNorm(8, LinearAttention(8))),
+        lambda: (_image(8),),
+        False,
+    ),
 }
 
 
