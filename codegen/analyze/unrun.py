@@ -81,6 +81,12 @@ def _joins_paths(graph: Graph | None) -> bool:
     return False
 
 
+def run_classes(classes: list[ClassDef], ran: frozenset[str] | None = None) -> set[str]:
+    """The classes whose forward the model runs, from the top class down (statically, or as
+    `ran` recorded where a parent cannot be followed)."""
+    return _run_classes(classes, ran)
+
+
 def _run_classes(classes: list[ClassDef], ran: frozenset[str] | None = None) -> set[str]:
     by_name = {c.name: c for c in classes}
     top = next((c for c in classes if c.is_top), classes[-1])

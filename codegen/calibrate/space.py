@@ -9,6 +9,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from codegen.analyze.unrun import run_classes
 from codegen.ir import Choice, ModelIR
 
 # A conv's padding: half the kernel is the convention nearly every model keeps, and taking it away
@@ -83,10 +84,21 @@ def singly(ir: ModelIR) -> list[Choice]:
 def searchable(ir: ModelIR) -> list[Choice]:
     seen: set[tuple[str, str]] = set()
     out = []
+    # A forward no caller runs (its parent reads the layers inside it: lucidrains' resnet reads
+    # its Blocks' proj and norm) computes nothing the outputs show: its own choices cannot move
+    # them, and trying them spends the budget (its layers' choices still count).
+    run = run_classes(ir.classes)
+    dead = {
+        id(c)
+        for k in ir.classes
+        if k.name not in run and k.forward is not None
+        for c in k.forward.choices
+    }
     for c in ir.all_choices():
         key = (c.path, c.name)
         if (
-            c.alternatives
+            id(c) not in dead
+            and c.alternatives
             and c.source in ("default", "calibrated", "structure")
             and c.name not in _held
             and key not in seen

@@ -10,16 +10,43 @@ layer held as `fn`:
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, one_named
+from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import one_named
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.residual_wrapper import one_input_class
 
 NORMS = ("norm", "RMSNorm")
+# A wrapped function that attends among a map's pixels through 1x1 convs reads [batch, channels,
+# height, width]: a LayerNorm over the last axis cannot precede it.
+MAP_READERS = ("Attention",)
+MAP_WHY = "the annotated DDPM's PreNorm: nn.GroupNorm(1, dim) before a pixel attention"
+
+
+def _map_norm_pins(ctx: BlockContext, fn, norm) -> tuple[list, str]:
+    """A built-in norm with a scale and a shift (C,) before a function of feature maps (its first
+    layer a conv): the keys cannot say which channels-first norm it is. GroupNorm(1, C) (the
+    annotated DDPM's PreNorm) by convention, a choice; the class says guessed."""
+    held = ctx.classes.get(fn.type_name) if fn.kind == "class" else None
+    if norm.kind != "builtin" or held is None or ctx.role(fn) not in MAP_READERS:
+        return [], ""
+    if not any(family(m) == "conv" for m in modules(held)):
+        return [], ""
+    kind = next((c for c in norm.choices if c.name == "module_type"), None)
+    if kind is None or kind.source in ("hint", "metadata", "calibrated"):
+        return [], ""
+    pins = [(kind.path, "module_type", "nn.GroupNorm", MAP_WHY)] if kind.source == "default" else []
+    groups = next((a.choice for a in norm.args if a.choice and a.choice.name == "num_groups"), None)
+    if groups is not None and groups.source in ("default", "structure") and groups.value != 1:
+        pins.append((groups.path, "num_groups", 1, MAP_WHY))
+    why = "the norm before a map's attention holds a scale and a shift only: GroupNorm(1) by "
+    return pins, why + "convention (a channel LayerNorm or more groups leave the same keys)"
 
 
 class PreNorm(BlockPattern):
     role = "PreNorm"
-    priority = 5
+    # Above a pre-norm residual of the same two members (selective_scan.py's MixerLayer): the
+    # lucidrains wrapper does not add its input, the `Residual(fn)` around it does.
+    priority = 9
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -28,7 +55,8 @@ class PreNorm(BlockPattern):
             return None
         if ctx.role(norm) not in NORMS or not one_input_class(fn, ctx):
             return None
-        return Match(self, 2, (fn.attr, norm.attr))
+        pins, guessed = _map_norm_pins(ctx, fn, norm)
+        return Match(self, 2, (fn.attr, norm.attr), guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         fn, norm = match.found

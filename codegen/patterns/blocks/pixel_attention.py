@@ -17,10 +17,33 @@ from __future__ import annotations
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules
 from codegen.patterns._kit import one_named, tensors
+from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
 from codegen.patterns.blocks.spatial_attention import _pointwise_conv as _pointwise
 
 KINDS = ["linear", "softmax", "linear_keys"]
 HEAD_DIM = 32  # denoising-diffusion-pytorch's dim_head default
+
+
+SIZE_WHY = "an attention among a map's pixels keeps the map's size"
+NORM_WHY = "the annotated DDPM's LinearAttention: to_out = Sequential(conv, GroupNorm(1, dim))"
+
+
+def _normed_out_pins(out, norm) -> list:
+    """`to_out` ending in a built-in norm with a scale and a shift: GroupNorm(1, dim), the
+    annotated DDPM's (lucidrains' own LayerNorm holds a `g` instead), and nothing after it (a
+    slot the Sequential's layout offers past the norm is empty)."""
+    if norm.kind != "builtin":
+        return []
+    pins = []
+    kind = next((c for c in norm.choices if c.name == "module_type"), None)
+    if kind is not None and kind.source == "default" and kind.value != "nn.GroupNorm":
+        pins.append((kind.path, "module_type", "nn.GroupNorm", NORM_WHY))
+    groups = next((a.choice for a in norm.args if a.choice and a.choice.name == "num_groups"), None)
+    if groups is not None and groups.source in ("default", "structure") and groups.value != 1:
+        pins.append((groups.path, "num_groups", 1, NORM_WHY))
+    after = [c for c in out.children if c.kind == "placeholder" and int(c.attr) > int(norm.attr)]
+    pins += [slot_pin(c, "nn.Identity()", NORM_WHY) for c in after]
+    return [p for p in pins if p]
 
 
 def _bias(m) -> bool:
@@ -38,11 +61,12 @@ class PixelAttention(BlockPattern):
             return None
         if not _pointwise(qkv) or _bias(qkv) or qkv.io.out_width % 3:
             return None
-        out_path, normed = (out.attr,), False
+        out_path, normed, pins = (out.attr,), False, []
         if out.kind == "sequential":
             items = [c for c in out.children if c.kind != "placeholder"]
             if len(items) != 2 or ctx.role(items[1]) not in ("RMSNorm", "norm"):
                 return None
+            pins = _normed_out_pins(out, items[1])
             out_path, normed, out = (out.attr,), True, items[0]
         if not _pointwise(out) or out.io.in_width * 3 != qkv.io.out_width:
             return None
@@ -62,7 +86,14 @@ class PixelAttention(BlockPattern):
             return None
         unsure = [c.name for c in (heads,) + (() if normed else (kind,)) if c.source == "default"]
         guessed = f"{' and '.join(unsure)}: no key records it" if unsure else ""
-        return Match(self, 2, (qkv.attr, out_path), [kind, heads], guessed=guessed)
+        if pins:
+            guessed = ", ".join(filter(None, (guessed, "the output norm's groups (a convention)")))
+        # the attention gives a map of its input's size (its holder adds the two): 1x1 convs
+        # with stride 1 and no padding
+        for conv in (qkv, out):
+            pins += [arg_pin(conv, "stride", 1, SIZE_WHY), arg_pin(conv, "padding", 0, SIZE_WHY)]
+        pins = [p for p in pins if p]
+        return Match(self, 2, (qkv.attr, out_path), [kind, heads], guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         qkv_attr, out_path = match.found

@@ -16,16 +16,131 @@ conv1's width, the time projection gives it, the shortcut maps input to output w
 
 from __future__ import annotations
 
+import re
+
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
-from codegen.patterns.blocks.padded_resnet_block import arg_pin
+from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
 
 TIME_PROJ = r"time_emb_proj|temb_proj|emb_proj|time_proj|time_emb"  # labml.ai DDPM: time_emb
 KEEPS = "a diffusion resnet block's convs keep the map's size"
 SHORTCUT = r"conv_shortcut|nin_shortcut|shortcut|skip_connection"
+
+
+# Roles a member may hold besides the norm/conv pairs: a pixel attention keeping the width.
+ATTENTION_ROLES = ("Attention", "SpatialAttention", "SelfAttention")
+DROPOUT_WHY = "a diffusion resnet block: the slot before its second conv is its dropout"
+
+
+GROUP_WHY = "a diffusion resnet block: group norms before both convs"
+
+
+def _group_norm(m) -> bool:
+    """A GroupNorm, or a norm read as a LayerNorm by a default choice (a scale and a shift only:
+    the layer order put it after a Linear); never one with running statistics."""
+    if m.type_name == "nn.GroupNorm":
+        return True
+    kind = next((c for c in m.choices if c.name == "module_type"), None)
+    return m.type_name == "nn.LayerNorm" and kind is not None and kind.source == "default"
+
+
+def _digit(attr: str) -> int | None:
+    found = re.search(r"(\d+)$", attr)
+    return int(found.group(1)) if found else None
+
+
+def _conv_item(m):
+    """A conv member, or a Sequential of one conv after empty slots (its dropout): (the conv, its
+    path, the slots); None otherwise."""
+    if m.kind == "builtin" and family(m) == "conv":
+        return m, m.attr, []
+    if m.kind != "sequential":
+        return None
+    real = [c for c in m.children if c.kind != "placeholder"]
+    slots = [c for c in m.children if c.kind == "placeholder"]
+    if len(real) != 1 or family(real[0]) != "conv" or real[0].kind != "builtin":
+        return None
+    if any(int(c.attr) > int(real[0].attr) for c in slots):
+        return None
+    return real[0], (m.attr, real[0].attr), slots
+
+
+def _read_by_roles(members, ctx: BlockContext):
+    """The resnet block read from its members' roles and widths whatever their names (abarankab's
+    `norm_1`/`conv_1`/`time_bias`/`residual_connection`, hkproj's `groupnorm_1`, ...): two group
+    norms, two 3x3 convs (the second may sit in a Sequential after a dropout slot), at most one
+    Linear (the time projection: as wide as the first conv's output, or twice), at most one 1x1
+    conv (the shortcut, input width to output width), at most one attention keeping the width.
+    Which norm and conv come first: the one reading the block's input where the widths differ,
+    else the numbers their names end in. ((members in forward order), {id: path}, unsure) or None.
+    """
+    norms = [m for m in members if m.kind == "builtin" and _group_norm(m)]
+    linears = [m for m in members if m.kind == "builtin" and family(m) == "linear"]
+    attentions = [m for m in members if m.kind == "class" and ctx.role(m) in ATTENTION_ROLES]
+    rest = [m for m in members if m not in norms + linears + attentions]
+    items = [(m, _conv_item(m)) for m in rest]
+    if len(norms) != 2 or len(linears) > 1 or len(attentions) > 1 or any(i is None for _, i in items):
+        return None
+    convs = [(m, i) for m, i in items if conv_kernel(i[0]) not in (1, (1, 1))]
+    shorts = [(m, i) for m, i in items if conv_kernel(i[0]) in (1, (1, 1)) and not i[2]]
+    if len(convs) != 2 or len(shorts) + len(convs) != len(items):
+        return None
+    width = lambda m, end: getattr(m.io, end, None) if m.io is not None else None  # noqa: E731
+
+    def ordered(pair, first):
+        """(first, second): by which reads the block's input where the widths tell, else by the
+        numbers the names end in; None where neither does."""
+        a, b = pair
+        reads = [m for m in pair if first(m)]
+        if len(reads) == 1:
+            return (a, b) if reads[0] is a else (b, a)
+        da, db = _digit(a.attr), _digit(b.attr)
+        if da is not None and db is not None and da != db:
+            return (a, b) if da < db else (b, a)
+        return None
+
+    conv_of = {id(m): i[0] for m, i in convs}
+    # the block's input: the width only one conv reads (the other reads what the first gives)
+    ins = [width(i[0], "in_width") for _, i in convs]
+    outs = [width(i[0], "out_width") for _, i in convs]
+    entry = next((w for w in ins if ins.count(w) == 1 and w not in outs), None)
+    conv_pair = ordered([m for m, _ in convs], lambda m: width(conv_of[id(m)], "in_width") == entry)
+    norm_pair = ordered(norms, lambda m: width(m, "in_width") == entry)
+    if conv_pair is None or norm_pair is None:
+        return None
+    (c1, i1), (c2, i2) = sorted(convs, key=lambda p: conv_pair.index(p[0]))
+    n1, n2 = norm_pair
+    c_in, c_mid = width(i1[0], "in_width"), width(i1[0], "out_width")
+    if None in (c_in, c_mid) or width(n1, "in_width") != c_in or width(n2, "in_width") != c_mid:
+        return None
+    if width(i2[0], "in_width") != c_mid or width(i2[0], "out_width") != c_mid:
+        return None
+    short = shorts[0][0] if shorts else None
+    if short is not None and (width(short, "in_width"), width(short, "out_width")) != (c_in, c_mid):
+        return None
+    proj = linears[0] if linears else None
+    if proj is not None and width(proj, "out_width") not in (c_mid, 2 * c_mid):
+        return None
+    attention = attentions[0] if attentions else None
+    if attention is not None and width(attention, "in_width") not in (None, c_mid):
+        return None
+    paths = {id(i1[0]): i1[1], id(i2[0]): i2[1]}
+    paths["slots"] = [slot_pin(s, "nn.Dropout()", DROPOUT_WHY) for s in i1[2] + i2[2]]
+    # a norm the layer order read otherwise (norm_2 after the time Linear): the pair's GroupNorm
+    for n in (n1, n2):
+        kind = next((c for c in n.choices if c.name == "module_type"), None)
+        if n.type_name != "nn.GroupNorm" and kind is not None:
+            paths["slots"].append((kind.path, "module_type", "nn.GroupNorm", GROUP_WHY))
+    unsure = ""
+    if proj is None and c_in == c_mid:
+        # only the names' numbers say the norms come before their convs (a post-activation block
+        # of group norms has the same keys): the DDPM/VAE order, a guess here
+        unsure = "norms before their convs (pre-activation), read from the names' numbers"
+    return (n1, i1[0], n2, i2[0], proj, short, attention), paths, unsure
 
 
 class ResnetBlock(BlockPattern):
@@ -41,11 +156,15 @@ class ResnetBlock(BlockPattern):
         conv1, conv2 = one_named(members, r"conv1"), one_named(members, r"conv2")
         proj, short = one_named(members, TIME_PROJ), one_named(members, SHORTCUT)
         used = [m for m in (norm1, norm2, conv1, conv2, proj, short) if m is not None]
+        paths, attention, unsure = {}, None, ""
         if None in (norm1, norm2, conv1, conv2) or len(used) != len(members):
-            return None
+            read = _read_by_roles(members, ctx)
+            if read is None:
+                return None
+            (norm1, conv1, norm2, conv2, proj, short, attention), paths, unsure = read
         if [family(m) for m in (norm1, norm2, conv1, conv2)] != ["norm", "norm", "conv", "conv"]:
             return None
-        if not all(n.type_name == "nn.GroupNorm" for n in (norm1, norm2)):
+        if not all(n.type_name == "nn.GroupNorm" or paths and _group_norm(n) for n in (norm1, norm2)):
             return None
         if proj is not None and family(proj) != "linear":
             return None
@@ -73,14 +192,21 @@ class ResnetBlock(BlockPattern):
             act.alternatives("silu", told=ctx.resolver),
             "after each norm",
         )
-        found = (norm1.attr, conv1.attr, norm2.attr, conv2.attr, proj and proj.attr)
-        found += (short and short.attr, scale_shift)
+        found = tuple(
+            paths.get(id(m), m.attr) if m is not None else None
+            for m in (norm1, conv1, norm2, conv2, proj)
+        )
+        found += (short and short.attr, scale_shift, attention and attention.attr)
         # Its convs keep the size (a resampling block resizes the map itself: resampling_resnet)
         pins = [arg_pin(c, "stride", 1, KEEPS) for c in (conv1, conv2, short) if c is not None]
-        return Match(self, len(members), found, [activation], pins=[p for p in pins if p])
+        pins += paths.get("slots", [])
+        return Match(
+            self, len(members), found, [activation], guessed=unsure, pins=[p for p in pins if p]
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
-        norm1, conv1, norm2, conv2, proj, short, scale_shift = match.found
+        norm1, conv1, norm2, conv2, proj, short, scale_shift = match.found[:7]
+        attention = match.found[7] if len(match.found) > 7 else None
         activation = match.choices[0].value
         norm1, conv1, norm2, conv2, proj, short = (
             p if p is None or isinstance(p, tuple) else (p,)
@@ -113,7 +239,13 @@ class ResnetBlock(BlockPattern):
         h = act.apply(g, activation, h, name="h", inline=True)
         h = g.call_module(conv2, h, name="h")
         identity = g.call_module(short, x, inline=True) if short else x
-        g.output(g.call_function("add", identity, h))
+        if attention is None:
+            g.output(g.call_function("add", identity, h))
+            return
+        h = g.call_function("add", identity, h, name="h")
+        # an attention held by the block runs on its output (the DDPM order: a resnet, then the
+        # attention over its map)
+        g.output(g.call_module((attention,), h))
 
     def resample(self, match: Match, g: Graph, h, x):
         """The activated map and the input, where a resampling block (resampling_resnet.py)

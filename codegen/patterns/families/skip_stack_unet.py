@@ -56,6 +56,7 @@ MID = r"mid(dle)?(_?(block|attn|res)_?\d*)?"
 LAYOUT = "lucidrains' SinusoidalPosEmb and labml's TimeEmbedding (sin first) by convention"
 WHY = "a hand-written diffusion U-Net's sampler (lucidrains', labml's)"
 NORM_WHY = "labml's UNet: GroupNorm(8, n_channels) before the last conv"
+FLAT_WHY = "the flat DDPM ports' time MLP (abarankab/DDPM, SR3): SiLU between the Linears"
 TIME_WHY = "the timestep's sinusoids are computed by the U-Net's forward"
 RESNET = "ResnetBlock"
 HELD = "TimedBlock"  # blocks/timed_conv_block.py: a conv block holding its own sampler
@@ -102,14 +103,30 @@ def _sampler(ctx: BlockContext, path, m, width, down: bool):
     if m.kind == "sequential":
         kids = m.children
         real = _kids(m)
-        if len(kids) != 2 or kids[0].kind != "placeholder" or len(real) != 1 or down:
+        if len(kids) != 2 or kids[0].kind != "placeholder" or len(real) != 1:
             return None
         conv = real[0]
+        if down:
+            # lucidrains 1.x / the annotated DDPM's Downsample: Sequential(Rearrange(space to
+            # depth), 1x1 conv): the conv reads four times the width, so the keyless slot
+            # before it folds each 2x2 patch into channels
+            if family(conv) != "conv" or conv_kernel(conv) not in (1, (1, 1)):
+                return None
+            if _io(conv, "in_width") != 4 * width:
+                return None
+            pins.append(slot_pin(kids[0], "nn.PixelUnshuffle(2)", WHY))
+            return [(path, False, False)], _io(conv, "out_width"), 1, pins
         if family(conv) != "conv" or _io(conv, "in_width") != width:
             return None
         pins.append(slot_pin(kids[0], "nn.Upsample(scale_factor=2.0)", WHY))
         pins += [arg_pin(conv, "stride", 1, WHY), arg_pin(conv, "padding", 1, WHY)]
         return [(path, False, False)], _io(conv, "out_width"), -1, pins
+    held = ctx.classes.get(m.type_name) if m.kind == "class" else None
+    inner = modules(held) if held is not None and not tensors(held) else []
+    if len(inner) == 1 and inner[0].kind == "sequential":
+        # a class holding the Sequential (abarankab's Upsample: `upsample` = [nearest 2x, conv])
+        found = _sampler(ctx, path + (inner[0].attr,), inner[0], width, down)
+        return found
     conv = _lone_conv(ctx, m)
     if conv is None:
         return None
@@ -235,6 +252,57 @@ def _linear_keys_pins(ctx: BlockContext) -> list:
     ]
 
 
+ANNOTATED_WHY = (
+    "the annotated DDPM (huggingface blog) Unet, identified by its PreNorm's nn.GroupNorm(1, dim):"
+    " WeightStandardizedConv2d Blocks, nn.SiLU, resnet_block_groups=4"
+)
+ANNOTATED_GROUPS = 4
+
+
+def _annotated_pins(ctx: BlockContext) -> list:
+    """The annotated diffusion blog's fork of lucidrains' 1.x Unet writes its PreNorm with a
+    built-in nn.GroupNorm(1, dim) (keys `norm.weight`, `norm.bias`) where lucidrains' own holds a
+    LayerNorm/RMSNorm gain `g`: that layout identifies the blog's code, whose resnet Blocks
+    standardise their conv kernels and use GroupNorm(4) (`resnet_block_groups=4`). Both stay
+    choices (the resnet classes say guessed) that calibration can move."""
+    wrapped = [
+        k
+        for k in ctx.classes.values()
+        if k.forward is not None and k.forward.role == "PreNorm" and not tensors(k)
+    ]
+    if not wrapped or not all(
+        any(m.kind == "builtin" and m.type_name == "nn.GroupNorm" for m in modules(k))
+        for k in wrapped
+    ):
+        return []
+    pins, blocks = [], set()
+    for k in ctx.classes.values():
+        if k.forward is None or k.forward.role != RESNET or k.forward.pattern != "TimeScaledResnetBlock":
+            continue
+        pins += [
+            (c.path, c.name, value, ANNOTATED_WHY)
+            for c in k.forward.choices
+            for name, value in (("weight_standardized", True), ("activation", "silu"))
+            if c.name == name and c.source == "default"
+        ]
+        blocks |= {m.type_name for m in modules(k) if m.kind == "class"}
+    # the count is read per norm (layers/norms.py): every instance's norm is pinned at once
+    for name in blocks:
+        block = ctx.classes.get(name)
+        for m in modules(block) if block is not None else []:
+            for a in m.args:
+                c = a.choice
+                if c is None or c.name != "num_groups" or c.source not in ("default", "structure"):
+                    continue
+                if c.value == ANNOTATED_GROUPS or ANNOTATED_GROUPS not in c.alternatives:
+                    continue
+                pins += [
+                    (f"{at}.{m.attr}", "num_groups", ANNOTATED_GROUPS, ANNOTATED_WHY)
+                    for at, _ in block.instances
+                ]
+    return pins
+
+
 def _block_slot_pins(ctx: BlockContext, m) -> list:
     """The 2020 U-Net's `final_conv = Sequential(Block(dim, dim), Conv2d(dim, channels, 1))`: its
     Block is the resnets' (conv, norm, activation), the empty slot their activation."""
@@ -261,7 +329,7 @@ def _block_slot_pins(ctx: BlockContext, m) -> list:
     ]
 
 
-def _time(ctx: BlockContext, time):
+def _time(ctx: BlockContext, time, flat: bool = False):
     """(the time MLP's path, how many sinusoids it reads, pins, whether an activation past its
     last key closes it); None if it is not one."""
     if time.kind == "sequential":
@@ -277,10 +345,12 @@ def _time(ctx: BlockContext, time):
             return None
         # lucidrains: GELU between the Linears (1.x); Mish in the 2020 version, whose resnet
         # blocks use Mish too (the layout of their time MLP says which, time_scaled_resnet_block)
+        # The flat ports (abarankab/DDPM, SR3: one list of blocks, Ho et al.'s layout) use SiLU
         mish = _resnet_activation(ctx) == "mish"
+        between = "mish" if mish else "silu" if flat else "gelu"
         pins = [
             slot_pin(kids[0], "nn.Identity()", TIME_WHY),
-            slot_pin(kids[2], act.MODULES["mish" if mish else "gelu"], LAYOUT),
+            slot_pin(kids[2], act.MODULES[between], FLAT_WHY if flat else LAYOUT),
         ]
         return (time.attr,), _io(real[0], "in_width"), pins, False
     held = ctx.classes.get(time.type_name) if time.kind == "class" else None
@@ -304,6 +374,16 @@ def _mid(ctx: BlockContext, mids, width):
         return []
     if len(mids) == 1 and mids[0].kind == "class" and ctx.role(mids[0]) == "MidBlock":
         return [((mids[0].attr,), ctx.takes(mids[0], "temb"))]
+    if len(mids) == 1 and mids[0].kind in LISTS:
+        # abarankab's and SR3's `mid` ModuleList: its blocks (each given t) in index order,
+        # keeping the width
+        items = sorted(_kids(mids[0]), key=lambda c: _number(c.attr))
+        if not items or not all(ctx.takes(m, "temb") for m in items):
+            return None
+        for m in items:
+            if _io(m, "in_width") not in (None, width) or _io(m, "out_width") not in (None, width):
+                return None
+        return [((mids[0].attr, m.attr), True) for m in items]
     resnets = sorted((m for m in mids if ctx.takes(m, "temb")), key=lambda m: _number(m.attr))
     others = [m for m in mids if m not in resnets]
     if len(resnets) != 2 or len(others) != 1 or ctx.role(others[0]) not in ATTENTIONS:
@@ -402,7 +482,8 @@ class SkipStackUNet(BlockPattern):
             return None
         mids = [m for m in members if re.fullmatch(MID, m.attr, re.IGNORECASE)]
         rest = [m for m in members if m not in mids and m not in (downs, ups, time)]
-        timing = _time(ctx, time)
+        flat = not any(c.kind in LISTS for c in _kids(downs) + _kids(ups))
+        timing = _time(ctx, time, flat)
         if timing is None:
             return None
         # a class-conditional U-Net: one table of class vectors as wide as the time features,
@@ -470,15 +551,15 @@ class SkipStackUNet(BlockPattern):
         if end is None or walk.scale != 0 or not any(p for p in walk.up_plan if p[2]):
             return None
         tail_steps, tail_pins = end
-        pins += tail_pins
+        pins += tail_pins + _annotated_pins(ctx)
         choices = []
         flip = ctx.choose(cls, time.attr, "flip_sin_to_cos", False, [True], "cos features first")
         shift = ctx.choose(
             cls, time.attr, "freq_shift", 1, [0], "frequencies 1e4 ** (-i / (d/2 - shift))"
         )
-        for c in (flip, shift):
-            if c.source == "default":
-                c.source, c.note = "metadata", LAYOUT
+        for c in (flip, shift):  # a convention calibration can still move (SR3's, abarankab's
+            if c.source == "default":  # frequencies 1e4 ** (-i / (d/2)): shift 0)
+                c.source, c.note = "structure", LAYOUT
         choices = [flip, shift]
         norm = next((path for kind, path in tail_steps if kind == "norm"), None)
         if norm is not None:
