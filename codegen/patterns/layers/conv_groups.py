@@ -138,11 +138,21 @@ def _projection(block: KeyNode) -> tuple[tuple[int, ...], list] | None:
         if len(paths) >= 2:
             continue  # (two paths of several convs beside a 1x1 conv: DLA's trees and root)
         # (a block's body: a few convs, not a network's stages beside a 1x1 head)
-        if 2 <= len(body) <= 4 and body[-1][1][0] == convs[0][1][0]:
+        if 2 <= len(body) <= 4 and body[-1][1][0] == convs[0][1][0] and _chains(body):
             if found is not None:
                 return None
             found = (convs[0][1], body)
     return found
+
+
+def _chains(body: list[tuple[KeyNode, tuple[int, ...]]]) -> bool:
+    """Whether each conv can read what the one before gives, some groups dividing both widths
+    (a depthwise conv as wide as the expansion never follows it narrower: then the 1x1 beside the
+    body is its projection, MobileNetV4's `_proj_conv` after `_middle_dw`, no shortcut)."""
+    for (_, a), (_, b) in zip(body, body[1:]):
+        if a[0] % b[1] or b[0] % (a[0] // b[1]):
+            return False
+    return True
 
 
 def _block_io(block: KeyNode, entry: int | None, found: dict[str, int]) -> int | None:
