@@ -132,7 +132,7 @@ class UniversalInvertedResidual(BlockPattern):
         if mid is not None:
             out = _unit(g, mid, out)
             out = act.apply(g, activation, out, name="out")
-        out = _unit(g, project, out)
+        out = _unit(g, project, out, inline=False)  # (no activation after the projection)
         if scale is not None:
             gamma = g.call_method("view", g.getattr(scale), 1, -1, 1, 1, inline=True)
             out = g.call_function("mul", out, gamma, name="out", comment="layer scale")
@@ -144,6 +144,6 @@ class UniversalInvertedResidual(BlockPattern):
         return []  # tests/test_universal_inverted_residual.py: three layouts
 
 
-def _unit(g: Graph, u: Unit, x):
+def _unit(g: Graph, u: Unit, x, inline: bool = True):
     out = g.call_module(u.conv, x, name="out", inline=True)
-    return g.call_module(u.norm, out, name="out", inline=True)
+    return g.call_module(u.norm, out, name="out", inline=inline)
