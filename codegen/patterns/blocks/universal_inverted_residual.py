@@ -8,14 +8,15 @@ Read from widths, not names: exactly two 1x1 units, the expansion widening what 
 and the projection narrowing it back; a depthwise unit as wide as the block's input runs before
 the expansion, one as wide as the expansion between the two. Where input and output widths are
 equal the two 1x1 units chain either way round; only the expansion widens. A layer-scale member
-(one vector as wide as the output) scales the projection's output before the sum. Instances of a
-class may lack either depthwise unit (the module tree builds it optional: None passes through).
+(one vector as wide as the output) scales the projection's output before the sum. Blocks that
+differ in which depthwise units they hold are classes of their own (the units are called inline).
 
 No key records which units activate: timm's UIR activates the expansion and the middle depthwise
 conv, not the opening depthwise conv (`dw_start`, built with `apply_act=False`) nor the
 projection; the opening one's activation is a choice (MobileNeXt's sandglass block, Zhou et al.
 2020, activates its first depthwise conv), and the class says guessed where a block opens with
-one and nothing pins it.
+one and nothing pins it. A depthwise unit as wide as both ends of a block that keeps its width
+could also close it (timm's optional `dw_end`): read as opening it, and said.
 """
 
 from __future__ import annotations
@@ -111,6 +112,11 @@ class UniversalInvertedResidual(BlockPattern):
                     "unactivated (MobileNetV4's universal inverted bottleneck); a sandglass "
                     f"block (MobileNeXt) activates it: the choice {OPENING}"
                 )
+                if expand.in_width == project.out_width:
+                    guessed += (
+                        "; as wide as the block's output, it could also close the block after "
+                        "the projection (timm's dw_end): read as opening it"
+                    )
         scale = None
         if scales:  # its vector, read per channel of the conv features (dim 1)
             scale = (scales[0].attr, tensors(ctx.classes[scales[0].type_name])[0].attr)
