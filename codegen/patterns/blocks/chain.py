@@ -216,6 +216,14 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
                 and m.io.in_width == widening[0].io.in_width
             ]
             ranked = opening + widening + [m for m in ranked if m not in widening + opening]
+            if not widening:
+                # Members that each keep the width: a pointwise MLP (1x1 convs alone) mixes
+                # channels after whatever mixes space (MetaFormer's token mixer, then its channel
+                # MLP: FasterNet's `spatial_mixing` before `mlp`, ConvNeXt's depthwise conv
+                # before its 1x1s). A guess the chain's trust already says.
+                pointwise = [m for m in ranked if _pointwise_mlp(m)]
+                if len(pointwise) == 1 and len(ranked) == 2:
+                    ranked = [m for m in ranked if m not in pointwise] + pointwise
         elif not sources and all(m.io is not None and m.io.ndim == 2 for m in ranked):
             # Numbered norms alone (timm's `conv_pw, bn1, conv_dw, bn2, conv_pwl, bn3`) order no
             # conv: an inverted residual keeping its width starts at the conv widening into the
@@ -466,6 +474,17 @@ def _groups_of(m: Module, width: int) -> bool:
     return (takes < width and width % takes == 0) or (
         opens_depthwise(m) and width < takes and takes % width == 0
     )
+
+
+def _pointwise_mlp(m: Module) -> bool:
+    """A Sequential keeping its width whose convs are all 1x1, two or more steps (a unit class
+    among them: ultralytics' `Conv`): a channel MLP."""
+    if m.kind != "sequential" or m.io is None or m.io.in_width != m.io.out_width:
+        return False
+    convs = [c for c in m.children if c.kind == "builtin" and family(c) == "conv"]
+    units = [c for c in m.children if c.kind == "class"]
+    kernels = [conv_kernel(c) for c in convs]
+    return bool(convs) and len(convs) + len(units) >= 2 and all(k in (1, (1, 1)) for k in kernels)
 
 
 def opens_depthwise(m: Module | None) -> bool:
