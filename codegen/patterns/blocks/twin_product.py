@@ -29,6 +29,8 @@ def _branch(m, ctx: BlockContext) -> bool:
     """A conv, a Sequential, or a class with a forward: a member that computes a map."""
     if m.io is None or not m.io.in_width or not m.io.out_width or m.io.ndim not in (1, 2, 3):
         return False
+    if m.io.family in ("linear", "attention", "transformer", "embedding", "rnn"):
+        return False  # (over features, not maps: a Linear gated MLP is another pattern's reading)
     if m.kind == "builtin":
         return family(m) == "conv"
     if m.kind == "class":
