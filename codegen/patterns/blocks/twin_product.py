@@ -6,9 +6,10 @@ StarNet's "star" (Ma et al. 2024, `Block`: `f1`, `f2` widen the depthwise conv's
 the first, their product into `g`), and the gated feed-forward written with convs or as separate
 members of a larger block (SwiGLU's `w1`, `w3` into `w2`, as the 1x1-conv ports of LLaMA's FFN
 and the GLU convs of conv nets write it). A reading of widths, not names: two members of one
-class reading the same width and giving the same wider width, where no order of the members
-chains with both in it but one does with the pair as a single step (the consumer reads what each
-gives, not their concatenation), are two branches of one input joined element-wise. No key says
+class reading the same width and giving the same wider one, where no chain through both keeps
+the block's width but one with the pair as a single step does (the consumer reads what each
+gives, not their concatenation), and the twins' width is not what the block gives (else one could
+be a residual block's projection shortcut beside its first conv, added at the end). No key says
 which join (a product: the gated units'; a sum of two linear branches would be one conv) nor
 which branch is activated (the first in name order: StarNet's `f1`, SwiGLU's `w1`) nor with what
 (ReLU6: StarNet's code; SiLU for SwiGLU): choices, and the class says guessed. The block adds its
@@ -61,8 +62,10 @@ def _twins(members, ctx: BlockContext):
             order = dataflow_order([m for m in members if m is not b])
             if order is None or order[-1] is a:
                 continue  # (the pair must feed a consumer inside the block)
-            if full is not None and not _keeps(order):
-                continue  # (a chain through both twins fits as well as one through the pair)
+            if not _keeps(order) or order[-1].io.out_width == a.io.out_width:
+                # (a block that widens, or gives the twins' width: one twin can be a projection
+                # shortcut added at the end, a residual block's, not a branch joined inside)
+                continue
             if found is not None:
                 return None
             found = (a, b, order)
