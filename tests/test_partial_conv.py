@@ -24,21 +24,10 @@ import torch
 import torch.nn as nn
 
 from tests.redraw import unit_scale
+from tests.vision_zoo_19_models import PartialConv3  # FasterNet Partial_conv3, "split_cat"
 from tests.zoo_verdicts import class_trust, generate_from_state_dict, measured
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
-
-
-class PartialConv3(nn.Module):  # FasterNet Partial_conv3, forward "split_cat"
-    def __init__(self, dim: int, n_div: int) -> None:
-        super().__init__()
-        self.dim_conv3 = dim // n_div
-        self.dim_untouched = dim - self.dim_conv3
-        self.partial_conv3 = nn.Conv2d(self.dim_conv3, self.dim_conv3, 3, 1, 1, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x1, x2 = torch.split(x, [self.dim_conv3, self.dim_untouched], dim=1)
-        return torch.cat((self.partial_conv3(x1), x2), 1)
 
 
 class FasterBlock(nn.Module):  # FasterNet MLPBlock, no layer scale

@@ -20,24 +20,19 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
 from codegen.patterns.blocks.chain import dataflow_order, name_ranked
+from codegen.patterns.blocks.gated_branches import _branch as gated_branch
 
 ROLE = "StarBlock"
 
 
 def _branch(m, ctx: BlockContext) -> bool:
-    """A conv, a Sequential, or a class with a forward: a member that computes a map."""
-    if m.io is None or not m.io.in_width or not m.io.out_width or m.io.ndim not in (1, 2, 3):
+    """A member with a forward of its own (blocks/gated_branches.py's), over maps of 1 to 3 dims."""
+    if not gated_branch(m, ctx) or m.io.ndim not in (1, 2, 3) or not m.io.in_width:
         return False
-    if m.io.family in ("linear", "attention", "transformer", "embedding", "rnn"):
-        return False  # (over features, not maps: a Linear gated MLP is another pattern's reading)
-    if m.kind == "builtin":
-        return family(m) == "conv"
-    if m.kind == "class":
-        cls = ctx.classes.get(m.type_name)
-        return cls is not None and cls.forward is not None and cls.forward.trust != "missing"
-    return m.kind == "sequential"
+    # (over features, not maps: a Linear gated MLP is another pattern's reading)
+    return m.io.family not in ("linear", "attention", "transformer", "embedding", "rnn")
 
 
 def _twins(members, ctx: BlockContext):
