@@ -472,3 +472,44 @@ def split_lists(root: KeyNode) -> dict[str, tuple[tuple[int, ...], tuple[int, ..
 
     visit(root, ())
     return found
+
+
+PARTIAL_CONV = "partial_conv"  # structural key: a conv over the first channels of what reaches it
+
+
+def partial_convs(root: KeyNode) -> dict[str, tuple[int, int]]:
+    """Members holding one spatial conv that keeps a width c, beside a sibling path that reads and
+    gives a wider W: path -> (c, W). The conv reads c of the W channels that reach it and the rest
+    pass untouched, concatenated back (FasterNet's partial convolution, Chen et al. 2023,
+    `Partial_conv3`; the ports that plug it into YOLO necks and other backbones).
+
+    Proven by widths alone: the sibling path (two or more convs, the first reading W, the last
+    giving it back) keeps W, so W reaches the block and leaves it; the member reads and gives c <
+    W, a width no other conv beside it reads or gives, so no chain of the siblings feeds it or
+    reads what it gives, and a grouped reading (one conv over all W) would give W, not c."""
+    found: dict[str, tuple[int, int]] = {}
+
+    def visit(node: KeyNode) -> None:
+        for child in node.children.values():
+            visit(child)
+        for name, child in node.children.items():
+            if child.tensors or len(child.children) != 1:
+                continue
+            w = _weight(next(iter(child.children.values())))
+            if w is None or w[0] != w[1] or w[2:] == (1, 1):
+                continue
+            others = [c for n, c in node.children.items() if n != name]
+            widths: set[int] = set()
+            kept = set()
+            for other in others:
+                convs = _convs(other)
+                for _, v in convs:
+                    widths |= {v[0], v[1]}
+                if len(convs) >= 2 and convs[0][1][1] == convs[-1][1][0]:
+                    kept.add(convs[-1][1][0])
+            wider = {width for width in kept if width > w[0]}
+            if len(wider) == 1 and w[0] not in widths:
+                found[child.path] = (w[0], wider.pop())
+
+    visit(root)
+    return found
