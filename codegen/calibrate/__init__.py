@@ -25,6 +25,9 @@ A candidate re-runs only what it changes: the top-level members it shares with t
 called with the same inputs, return that model's recorded outputs (codegen/replay.py says when this is
 sound; its error is the full run's, bit for bit). The final model is always checked by a full run.
 
+No order in the search comes from a set or frozenset (their order follows each process's string
+hashes): the same count gives the same trials and file in every run (test_deterministic_runs.py).
+
 Honesty rules: a change counts as calibrated only when taking it back measurably worsens the fit
 (else the default stays and the data did not decide); a candidate that cannot run says why; the
 result says whether the final model reproduces DATA. DATA holding training targets instead of the
