@@ -25,6 +25,9 @@ A candidate re-runs only what it changes: the top-level members it shares with t
 called with the same inputs, return that model's recorded outputs (codegen/replay.py says when this is
 sound; its error is the full run's, bit for bit). The final model is always checked by a full run.
 
+No order in the search comes from a set or frozenset (their order follows each process's string
+hashes): the same count gives the same trials and file in every run (test_deterministic_runs.py).
+
 Honesty rules: a change counts as calibrated only when taking it back measurably worsens the fit
 (else the default stays and the data did not decide); a candidate that cannot run says why; the
 result says whether the final model reproduces DATA. DATA holding training targets instead of the
@@ -170,7 +173,10 @@ def _calibrate(
     subset = tuple(t[:n] for t in inputs)
     result = Calibration({}, 0.0, 0.0, samples=n, evidence=evidence)
     budget = Budget(budget_s, max_evaluations)
-    evaluated: dict[frozenset, tuple[float, ModelIR]] = {}
+    # Each candidate scored, by its changes as a set, as the search state it was scored as: the
+    # changes in the order the search made them (a frozenset's own order varies with each
+    # process's string hashes, and taking back changes follows this order: _keep_measurable).
+    evaluated: dict[frozenset, State] = {}
     # How far a candidate's output shape is from DATA's (0 when equal): among candidates that cannot
     # be scored, the search prefers those that come closer (an encoder's strides, one at a time).
     misses: dict[frozenset, float] = {}
@@ -200,7 +206,7 @@ def _calibrate(
                 replay=reuse,
                 phases=result.phases,
             )
-            evaluated[key] = (error, ir)
+            evaluated[key] = (error, dict(picked), ir)
             failures[key] = failure
             lowest[0] = min(lowest[0], error)
             if on_progress:
@@ -210,7 +216,7 @@ def _calibrate(
                 result.trials.append(trial)
                 if on_trial:
                     on_trial(trial)
-        return evaluated[key]
+        return evaluated[key][0], evaluated[key][2]
 
     budget.used -= 1  # the defaults are always scored, whatever the budget
     best, ir = evaluate({}, None)
@@ -261,7 +267,7 @@ def _calibrate(
         result.trials.append(kept)
         if on_trial:
             on_trial(kept)
-    scores = [e for e, _ in evaluated.values() if e < float("inf")]
+    scores = [e for e, _, _ in evaluated.values() if e < float("inf")]
     result.failed = sum(1 for t in result.trials if not t.kept and t.error == float("inf"))
     if scores:
         result.lowest, result.highest = min(scores), max(scores)

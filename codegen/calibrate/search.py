@@ -191,14 +191,14 @@ def _stages(
 
 
 def _best_seen(
-    evaluated: dict[frozenset, tuple[float, ModelIR]],
+    evaluated: dict[frozenset, State],
     misses: dict[frozenset, float],
     current: State,
 ) -> State:
-    """When the budget runs out mid-stage: the best candidate scored so far."""
+    """When the budget runs out mid-stage: the best candidate scored so far, its changes in the
+    order the search made them (not the frozenset key's, which varies with the string hashes)."""
     best = current
-    for key, (error, ir) in evaluated.items():
-        state = (error, dict(key), ir)
+    for state in evaluated.values():
         if _better(_rank(state, misses), _rank(best, misses)):
             best = state
     return best

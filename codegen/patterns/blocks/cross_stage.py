@@ -132,7 +132,8 @@ class CrossStage(BlockPattern):
             where = f"{path}.{'.'.join(down.conv)}"
             pins.append((where, "stride", 2, f"{WHY}: conv_down is built where the stage strides"))
         items = blocks.children if blocks.kind != "class" else [blocks]
-        for name in {c.type_name for c in items}:
+        # (in the items' order: a set of names iterates in an order each process's hashes set)
+        for name in dict.fromkeys(c.type_name for c in items):
             inner = ctx.classes.get(name)
             for c in inner.forward.choices if inner is not None else ():
                 if c.name == "activation" and c.source == "default" and c.value != activation.value:

@@ -123,7 +123,10 @@ def _blocks(units: list[_Unit]) -> dict[str, dict[str, list[_Unit]]]:
     """Prefix -> branches, for the longest prefixes whose units are an Inception block's."""
     found: dict[str, dict[str, list[_Unit]]] = {}
     taken: set[int] = set()
-    prefixes = {tuple(_tokens(u.name)[:d]) for u in units for d in range(1, len(_tokens(u.name)))}
+    # in the units' order among prefixes of one length (a set's order varies with the hashes)
+    prefixes = dict.fromkeys(
+        tuple(_tokens(u.name)[:d]) for u in units for d in range(1, len(_tokens(u.name)))
+    )
     for prefix in sorted(prefixes, key=len, reverse=True):
         inside = [u for u in units if tuple(_tokens(u.name)[: len(prefix)]) == prefix]
         if len(inside) < 3 or any(id(u) in taken for u in inside):

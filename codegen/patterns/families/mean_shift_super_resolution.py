@@ -81,7 +81,8 @@ def _residual_pins(body, ctx: BlockContext) -> list[tuple]:
     """Where a body block's forward leaves its input's addition a choice at its default (a wiring
     solved from widths: blocks/solved_wiring.py), this code base's blocks add it: a pin."""
     pins = []
-    for name in {c.type_name for c in body.children if c.kind == "class"}:
+    # (in the blocks' order: a set of names iterates in an order each process's hashes set)
+    for name in dict.fromkeys(c.type_name for c in body.children if c.kind == "class"):
         block = ctx.classes.get(name)
         for c in block.forward.choices if block is not None else ():
             if c.name == "residual" and c.source == "default" and "add" in c.alternatives:
