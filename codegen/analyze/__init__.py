@@ -185,17 +185,33 @@ def _flag_guessed_slots(classes: list[ClassDef]) -> None:
     max-pool between blocks read as a ReLU must not pass as inferred). Inside a class, the
     pattern that recognised it answers for its slots."""
     for cls in classes:
-        if cls.base_module is None or cls.forward.trust != "inferred":
+        if cls.forward.trust != "inferred":
             continue
-        if any(
-            m.kind == "placeholder" and any(c.source == "default" for c in m.choices)
-            for m in _all_modules([cls.base_module])
-        ):
+        if cls.base_module is not None:
+            holders = [cls.base_module]
+        else:  # (a pattern that settled a slot pinned it; one left at its default is a guess)
+            holders = [m for m in cls.members if isinstance(m, Module) and m.kind == "sequential"]
+        slots = [
+            m
+            for m in _container_modules(holders)
+            if m.kind == "placeholder" and any(c.source == "default" for c in m.choices)
+        ]
+        if slots:
             cls.forward.trust = "guessed"
             cls.forward.trust_note = (
                 "no pattern or convention says which parameter-free layers its slots without "
                 "tensors hold (the layer types listed are guesses)"
             )
+
+
+def _container_modules(members: list) -> list[Module]:
+    """Modules of containers, and theirs, without entering another class's members."""
+    out: list[Module] = []
+    for m in members:
+        if isinstance(m, Module) and m.kind != "class":
+            out.append(m)
+            out += _container_modules(m.children)
+    return out
 
 
 def _flag_guessed_norm_types(classes: list[ClassDef]) -> None:
