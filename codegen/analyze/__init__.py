@@ -155,6 +155,7 @@ def _analyze(
             _pass_through_optional(cls, group, classes, resolver)
     _lists_for_multi_input_items(classes)
     _flag_guessed_slots(classes)
+    _flag_scales_on_feature_maps(classes)
     _flag_guessed_norm_types(classes)
     flag_unrun_forwards(classes)
     _name_the_head(classes[-1])
@@ -201,6 +202,34 @@ def _flag_guessed_slots(classes: list[ClassDef]) -> None:
             cls.forward.trust_note = (
                 "no pattern or convention says which parameter-free layers its slots without "
                 "tensors hold (the layer types listed are guesses)"
+            )
+
+
+def _flag_scales_on_feature_maps(classes: list[ClassDef]) -> None:
+    """A learned vector read as a layer scale (`x * gamma`) multiplies the input's last dim: a
+    transformer's channels. Held only beside 2-d convs and no Linear, its input is most likely a
+    feature map [N, C, H, W], whose last dim is the width (timm's LayerScale2d, EfficientFormer's
+    and MobileNetV4's, scale by gamma.view(1, -1, 1, 1)): no key says which dim the vector scales,
+    so the class says guessed there (a square map as wide as its channels runs silently)."""
+    for cls in classes:
+        if cls.forward.role != "LayerScale" or cls.forward.trust != "inferred":
+            continue
+        holders = [
+            _all_modules(c.members)
+            for c in classes
+            if any(m.kind == "class" and m.type_name == cls.name for m in _all_modules(c.members))
+        ]
+        maps = [
+            h
+            for h in holders
+            if any(m.io and m.io.family == "conv" and m.io.ndim == 2 for m in h)
+            and not any(m.io and m.io.family in ("linear", "attention") for m in h)
+        ]
+        if maps:
+            cls.forward.trust = "guessed"
+            cls.forward.trust_note = (
+                "a vector scale beside 2-d convs: its input is likely a feature map [N, C, H, W], "
+                "which `x * gamma` scales along the width, not the channels (no key says which)"
             )
 
 
