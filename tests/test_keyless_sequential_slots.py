@@ -26,19 +26,20 @@ from tests.generated_module import load_module
 from tests.zoo_verdicts import class_trust, generate_from_state_dict, layout_reference, measured
 
 
-class CausalSelfAttention(nn.Module):  # nanoGPT's: fused c_attn, c_proj
+class HeadsAttention(nn.Module):  # BART's names: q_proj, k_proj, v_proj, out_proj
     def __init__(self, d: int, heads: int) -> None:
         super().__init__()
         self.heads = heads
-        self.c_attn = nn.Linear(d, 3 * d)
-        self.c_proj = nn.Linear(d, d)
+        self.q_proj, self.k_proj = nn.Linear(d, d), nn.Linear(d, d)
+        self.v_proj, self.out_proj = nn.Linear(d, d), nn.Linear(d, d)
+
+    def split(self, x: torch.Tensor) -> torch.Tensor:  # [b, t, d] -> [b, heads, t, d / heads]
+        return x.unflatten(-1, (self.heads, -1)).transpose(1, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, t, d = x.shape
-        q, k, v = self.c_attn(x).split(d, dim=2)
-        q, k, v = (z.view(b, t, self.heads, -1).transpose(1, 2) for z in (q, k, v))
+        q, k, v = self.split(self.q_proj(x)), self.split(self.k_proj(x)), self.split(self.v_proj(x))
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.c_proj(y.transpose(1, 2).reshape(b, t, d))
+        return self.out_proj(y.transpose(1, 2).flatten(2))
 
 
 class SequentialMLPBlock(nn.Module):
@@ -47,7 +48,7 @@ class SequentialMLPBlock(nn.Module):
     def __init__(self, d: int, activation: nn.Module) -> None:
         super().__init__()
         self.ln_1 = nn.LayerNorm(d)
-        self.attn = CausalSelfAttention(d, 2)
+        self.attn = HeadsAttention(d, 2)
         self.ln_2 = nn.LayerNorm(d)
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), activation, nn.Linear(4 * d, d))
 
@@ -134,7 +135,9 @@ LAYOUTS = {
 
 def generate_folder(reference: nn.Module, folder, config: dict):
     """A Hugging Face style folder (safetensors and config.json), generated and strictly loaded."""
-    save_file({k: v.contiguous() for k, v in reference.state_dict().items()}, folder / "model.safetensors")
+    save_file(
+        {k: v.contiguous() for k, v in reference.state_dict().items()}, folder / "model.safetensors"
+    )
     (folder / "config.json").write_text(json.dumps(config))
     out = folder / "model.py"
     assert main(["generate", str(folder), "-o", str(out), "--quiet"]) == 0
@@ -165,7 +168,11 @@ def generated(tmp_path_factory):
             else:
                 model, source = generate_from_state_dict(reference, folder, Quiet())
             torch.manual_seed(1)
-            made[name] = (class_trust(source), source, measured(reference, model, source, (inputs(),)))
+            made[name] = (
+                class_trust(source),
+                source,
+                measured(reference, model, source, (inputs(),)),
+            )
         return made[name]
 
     return get
