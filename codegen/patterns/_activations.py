@@ -246,28 +246,29 @@ def fixed_by_model_type(resolver, choice) -> None:
         choice.source, choice.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
 
 
-def slot_pins(slot, resolver, paths=()) -> list[tuple[str, str, object, str]]:
+def slot_pins(slot, resolver) -> list[tuple[str, str, object, str]]:
     """Match.pins for a keyless slot (a placeholder Module) that holds a feed-forward's activation,
     where config.json proves which (an activation key, a family's own key, a family whose code
-    fixes it): the slot's layer, cited. None where nothing proves it or the vocabulary has no
-    module for it: the slot stays at its default, and the class holding it says guessed."""
+    fixes it): the slot's layer, cited. None where nothing proves it, or the vocabulary has no
+    module for what does: the slot stays at its default, and the class holding it says guessed."""
     choice = slot.choices[0] if slot.kind == "placeholder" and slot.choices else None
     if choice is None or choice.source != "default":
         return []
-    said = proven_activation(resolver)
-    if said is None or said[0] not in MODULES:
+    said = proven_activation(resolver, MODULES)
+    if said is None:
         return []
     return [(choice.path, "module_type", MODULES[said[0]], said[1])]
 
 
-def proven_activation(resolver) -> tuple[str, str] | None:
+def proven_activation(resolver, usable=FUNCTIONS) -> tuple[str, str] | None:
     """(the feed-forward activation config.json proves, where it says so) or None: a family's
     own key in its spelling (OWN_KEY), an activation key (SYNONYMS), a family whose code fixes it
-    (FIXED). Only a name the vocabulary holds; keys are consumed only when used."""
+    (FIXED). Only a name in `usable`; a key is consumed only when its value is used."""
     model_type = resolver.metadata.get("model_type")
     family = model_type[1] if model_type else None
     own = OWN_KEY.get(family)
-    if own and own[0] in resolver.metadata and resolver.metadata[own[0]][1] in own[1]:
+    said = resolver.metadata[own[0]][1] if own and own[0] in resolver.metadata else None
+    if isinstance(said, str) and own[1].get(said) in usable:
         said = resolver.evidence(own[0])
         return own[1][said[1]], f"{said[0]} {said[1]!r} ({family})"
     key = next((k for k in SYNONYMS["activation"] if k in resolver.metadata), None)
@@ -275,10 +276,10 @@ def proven_activation(resolver) -> tuple[str, str] | None:
     if isinstance(value, (str, bool)):
         name = ALIASES.get((key, value), value) if isinstance(value, bool) else value
         name = ALIASES.get(name, name)
-        if isinstance(name, str) and name in FUNCTIONS:
+        if isinstance(name, str) and name in usable:
             said = resolver.evidence(key)
             return name, f"{said[0]} {said[1]!r}"
-    if family in FIXED:
+    if FIXED.get(family) in usable:
         said = resolver.evidence("model_type")
         return FIXED[family], f"{said[0]} {family!r}: its code fixes the feed-forward's"
     return None
