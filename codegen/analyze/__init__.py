@@ -183,14 +183,17 @@ def _flag_guessed_slots(classes: list[ClassDef]) -> None:
     """A subclassed container (the top `nn.Sequential` of keys no class holds) runs its own
     forward, so no pattern vouches for it: a slot without tensors (an activation, pool or dropout)
     whose layer no convention settled is a guess, and the class says 'guessed' (d2l's NiN: a
-    max-pool between blocks read as a ReLU must not pass as inferred). Inside a class, the
-    pattern that recognised it answers for its slots."""
+    max-pool between blocks read as a ReLU must not pass as inferred). So does a class a pattern
+    recognised, for the slots of its Sequential members (a transformer block's `mlp` of Linear,
+    activation, Linear: a GELU model must not pass as inferred with a ReLU): a pattern that knows
+    a slot's layer (config.json's activation, the family's code) pins it; one left at its
+    default is a guess."""
     for cls in classes:
         if cls.forward.trust != "inferred":
             continue
         if cls.base_module is not None:
             holders = [cls.base_module]
-        else:  # (a pattern that settled a slot pinned it; one left at its default is a guess)
+        else:
             holders = [m for m in cls.members if isinstance(m, Module) and m.kind == "sequential"]
         slots = [
             m
