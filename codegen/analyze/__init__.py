@@ -210,10 +210,11 @@ def _flag_guessed_slots(classes: list[ClassDef]) -> None:
 
 def _flag_scales_on_feature_maps(classes: list[ClassDef]) -> None:
     """A learned vector read as a layer scale (`x * gamma`) multiplies the input's last dim: a
-    transformer's channels. Held only beside 2-d convs and no Linear, its input is most likely a
-    feature map [N, C, H, W], whose last dim is the width (timm's LayerScale2d, EfficientFormer's
-    and MobileNetV4's, scale by gamma.view(1, -1, 1, 1)): no key says which dim the vector scales,
-    so the class says guessed there (a square map as wide as its channels runs silently)."""
+    transformer's channels. Held only beside 2-d convs (or classes of them) and no Linear, its
+    input is most likely a feature map [N, C, H, W], whose last dim is the width (timm's
+    LayerScale2d, EfficientFormer's and MobileNetV4's, scale by gamma.view(1, -1, 1, 1)): no key
+    says which dim the vector scales, so the class says guessed there (a square map as wide as
+    its channels runs silently)."""
     for cls in classes:
         if cls.forward.role != "LayerScale" or cls.forward.trust != "inferred":
             continue
@@ -225,7 +226,7 @@ def _flag_scales_on_feature_maps(classes: list[ClassDef]) -> None:
         maps = [
             h
             for h in holders
-            if any(m.io and m.io.family == "conv" and m.io.ndim == 2 for m in h)
+            if any(m.io and m.io.ndim == 2 for m in h)  # 2-d convs, or classes of them
             and not any(m.io and m.io.family in ("linear", "attention") for m in h)
         ]
         if maps:
