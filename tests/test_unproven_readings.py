@@ -8,6 +8,8 @@ One generate per layout, shared through a module-scoped fixture."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import torch.nn as nn
@@ -411,8 +413,13 @@ def test_a_pool_slot_is_a_guess_a_named_pool_branch_is_not(generated):
     trust, source, (verdict, _) = generated("googlenet_inception")
     assert trust_of(trust, "Inception") == {"guessed"} and "pool_before" in source
     assert verdict == "exact"  # GoogLeNet's max pool is the default: right, and says guessed
-    trust, _, (verdict, _) = generated("tv_inception_a")
-    assert trust_of(trust, "Inception") == {"inferred"} and verdict == "exact"
+    trust, source, (verdict, _) = generated("tv_inception_a")
+    # its named pool branch's pool is read, no slot; what it guesses is only its conv units'
+    # activations (conv_bn's Sequential: keyless slots nothing proves ReLU)
+    inception = source.split("\nclass Inception(")[1].split("\nclass ")[0]
+    slots = re.findall(r"holds no tensors: (\S+) is a guess", inception)
+    assert trust_of(trust, "Inception") == {"guessed"} and set(slots) == {"ReLU"}
+    assert "F.avg_pool2d(x, 3, stride=1, padding=1)" in inception and verdict == "exact"
 
 
 def test_a_v3_squeeze_excitation_in_hard_swish_blocks_says_guessed(generated):

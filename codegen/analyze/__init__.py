@@ -156,6 +156,7 @@ def _analyze(
             _pass_through_optional(cls, group, classes, resolver)
     _lists_for_multi_input_items(classes)
     _flag_guessed_slots(classes)
+    _flag_scales_on_feature_maps(classes)
     _flag_guessed_norm_types(classes)
     flag_unrun_forwards(classes)
     _name_the_head(classes[-1])
@@ -183,20 +184,68 @@ def _flag_guessed_slots(classes: list[ClassDef]) -> None:
     """A subclassed container (the top `nn.Sequential` of keys no class holds) runs its own
     forward, so no pattern vouches for it: a slot without tensors (an activation, pool or dropout)
     whose layer no convention settled is a guess, and the class says 'guessed' (d2l's NiN: a
-    max-pool between blocks read as a ReLU must not pass as inferred). Inside a class, the
-    pattern that recognised it answers for its slots."""
+    max-pool between blocks read as a ReLU must not pass as inferred). So does a class a pattern
+    recognised, for the slots of its Sequential members (a transformer block's `mlp` of Linear,
+    activation, Linear: a GELU model must not pass as inferred with a ReLU): a pattern that knows
+    a slot's layer (config.json's activation, the family's code) pins it; one left at its
+    default is a guess."""
     for cls in classes:
-        if cls.base_module is None or cls.forward.trust != "inferred":
+        if cls.forward.trust != "inferred":
             continue
-        if any(
-            m.kind == "placeholder" and any(c.source == "default" for c in m.choices)
-            for m in _all_modules([cls.base_module])
-        ):
+        if cls.base_module is not None:
+            holders = [cls.base_module]
+        else:
+            holders = [m for m in cls.members if isinstance(m, Module) and m.kind == "sequential"]
+        slots = [
+            m
+            for m in _container_modules(holders)
+            if m.kind == "placeholder" and any(c.source == "default" for c in m.choices)
+        ]
+        if slots:
             cls.forward.trust = "guessed"
             cls.forward.trust_note = (
                 "no pattern or convention says which parameter-free layers its slots without "
                 "tensors hold (the layer types listed are guesses)"
             )
+
+
+def _flag_scales_on_feature_maps(classes: list[ClassDef]) -> None:
+    """A learned vector read as a layer scale (`x * gamma`) multiplies the input's last dim: a
+    transformer's channels. Held only beside 2-d convs (or classes of them) and no Linear, its
+    input is most likely a feature map [N, C, H, W], whose last dim is the width (timm's
+    LayerScale2d, EfficientFormer's and MobileNetV4's, scale by gamma.view(1, -1, 1, 1)): no key
+    says which dim the vector scales, so the class says guessed there (a square map as wide as
+    its channels runs silently)."""
+    for cls in classes:
+        if cls.forward.role != "LayerScale" or cls.forward.trust != "inferred":
+            continue
+        holders = [
+            _all_modules(c.members)
+            for c in classes
+            if any(m.kind == "class" and m.type_name == cls.name for m in _all_modules(c.members))
+        ]
+        maps = [
+            h
+            for h in holders
+            if any(m.io and m.io.ndim == 2 for m in h)  # 2-d convs, or classes of them
+            and not any(m.io and m.io.family in ("linear", "attention") for m in h)
+        ]
+        if maps:
+            cls.forward.trust = "guessed"
+            cls.forward.trust_note = (
+                "a vector scale beside 2-d convs: its input is likely a feature map [N, C, H, W], "
+                "which `x * gamma` scales along the width, not the channels (no key says which)"
+            )
+
+
+def _container_modules(members: list) -> list[Module]:
+    """Modules of containers, and theirs, without entering another class's members."""
+    out: list[Module] = []
+    for m in members:
+        if isinstance(m, Module) and m.kind != "class":
+            out.append(m)
+            out += _container_modules(m.children)
+    return out
 
 
 def _flag_guessed_norm_types(classes: list[ClassDef]) -> None:

@@ -83,8 +83,9 @@ ALIASES = {
     ("gelu_activation", False): "relu",
 }
 
-# Families whose code fixes the feed-forward activation instead of naming it in config.json.
-FIXED = {"bloom": "gelu_tanh"}
+# Families whose code fixes the feed-forward activation instead of naming it in config.json
+# (CTRL's point_wise_feed_forward_network: Linear, ReLU, Linear; modeling_ctrl.py).
+FIXED = {"bloom": "gelu_tanh", "ctrl": "relu"}
 # Families whose config.json names it under a key of their own, in their own spelling (OpenAI
 # GPT's `afn`: its "gelu" is the tanh approximation).
 OWN_KEY = {"openai-gpt": ("afn", {"gelu": "gelu_tanh", "swish": "silu", "relu": "relu"})}
@@ -243,6 +244,45 @@ def fixed_by_model_type(resolver, choice) -> None:
             a for a in choice.alternatives if a not in (old, choice.value)
         ]
         choice.source, choice.note = "metadata", f"{model_type[0]} {model_type[1]!r}"
+
+
+def slot_pins(slot, resolver) -> list[tuple[str, str, object, str]]:
+    """Match.pins for a keyless slot (a placeholder Module) that holds a feed-forward's activation,
+    where config.json proves which (an activation key, a family's own key, a family whose code
+    fixes it): the slot's layer, cited. None where nothing proves it, or the vocabulary has no
+    module for what does: the slot stays at its default, and the class holding it says guessed."""
+    choice = slot.choices[0] if slot.kind == "placeholder" and slot.choices else None
+    if choice is None or choice.source != "default":
+        return []
+    said = proven_activation(resolver, MODULES)
+    if said is None:
+        return []
+    return [(choice.path, "module_type", MODULES[said[0]], said[1])]
+
+
+def proven_activation(resolver, usable=FUNCTIONS) -> tuple[str, str] | None:
+    """(the feed-forward activation config.json proves, where it says so) or None: a family's
+    own key in its spelling (OWN_KEY), an activation key (SYNONYMS), a family whose code fixes it
+    (FIXED). Only a name in `usable`; a key is consumed only when its value is used."""
+    model_type = resolver.metadata.get("model_type")
+    family = model_type[1] if model_type else None
+    own = OWN_KEY.get(family)
+    said = resolver.metadata[own[0]][1] if own and own[0] in resolver.metadata else None
+    if isinstance(said, str) and own[1].get(said) in usable:
+        said = resolver.evidence(own[0])
+        return own[1][said[1]], f"{said[0]} {said[1]!r} ({family})"
+    key = next((k for k in SYNONYMS["activation"] if k in resolver.metadata), None)
+    value = resolver.metadata[key][1] if key is not None else None
+    if isinstance(value, (str, bool)):
+        name = ALIASES.get((key, value), value) if isinstance(value, bool) else value
+        name = ALIASES.get(name, name)
+        if isinstance(name, str) and name in usable:
+            said = resolver.evidence(key)
+            return name, f"{said[0]} {said[1]!r}"
+    if FIXED.get(family) in usable:
+        said = resolver.evidence("model_type")
+        return FIXED[family], f"{said[0]} {family!r}: its code fixes the feed-forward's"
+    return None
 
 
 def swiglu_by_config(resolver, choice) -> None:

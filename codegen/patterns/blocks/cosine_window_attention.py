@@ -53,6 +53,22 @@ def _bias_mlp(members: list):
     return found[0] if len(found) == 1 else None
 
 
+# The scale and the 2-coordinate MLP identify Swin V2's code, whose bias MLP is Linear, ReLU,
+# Linear (Liu et al. 2022; the authors', timm's and transformers' continuous_position_bias_mlp).
+BIAS_MLP_WHY = "Swin V2's continuous position bias MLP: Linear, ReLU, Linear"
+
+
+def _relu_slot(mlp) -> list[tuple[str, str, object, str]]:
+    """Match.pins: the bias MLP's keyless slot holds Swin V2's ReLU (where left at its default)."""
+    return [
+        (c.path, c.name, "nn.ReLU()", BIAS_MLP_WHY)
+        for m in mlp.children
+        if m.kind == "placeholder"
+        for c in m.choices
+        if c.name == "module_type" and c.source == "default"
+    ]
+
+
 def _scale(cls: ClassDef):
     """The [heads, 1, 1] scale (its head count may be lifted to a constructor argument)."""
     found = [t for t in tensors(cls) if t.attr == SCALE]
@@ -120,7 +136,7 @@ class CosineWindowAttention(BlockPattern):
                 self, explains, missing="the pretrained window: config.json's differ by stage"
             )
         attrs = (q.attr, k.attr, v.attr, out.attr if out else None, mlp.attr)
-        return Match(self, explains, (attrs, pretrained))
+        return Match(self, explains, (attrs, pretrained), pins=_relu_slot(mlp))
 
     def forward(self, match: Match, g: Graph) -> None:
         (q_attr, k_attr, v_attr, out, mlp), pretrained = match.found

@@ -245,7 +245,11 @@ class TransformerBlock(BlockPattern):
         found += (branch_scale, free, ctx.takes(attn[0], "window"))
         found += (ctx.takes(attn[0], ROTARY_TABLE), ctx.takes(attn[0], "index"))
         found += (ctx.takes(attn[0], "bias"),)  # a position bias its caller computed (WavLM)
-        return Match(self, len(members), found, choices)
+        # a feed-forward written as a Sequential (CTRL's `ffn`): its activation is a keyless slot,
+        # pinned where config.json proves it; left at its default, the block says guessed
+        listed = not inline and feed_forward_list(mlp[0])
+        pins = act.slot_pins(mlp[0].children[1], ctx.resolver) if listed else []
+        return Match(self, len(members), found, choices, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         attn, mlp, first, second, residual, masked, offset, branch_scale, free = match.found[:9]
