@@ -104,7 +104,13 @@ def test_no_silent_class_in_other_layouts(name, tmp_path):
 def test_no_silent_class_in_zoo_rows(row):
     classes = audit_row(f"v:{row}")
     assert not silent(classes)
-    assert sum(c.compared for c in classes if c.trust in ("exact", "inferred")) > 0
+    trusted = sum(c.compared for c in classes if c.trust in ("exact", "inferred"))
+    if row == "7:tv_mobilenet_v2":
+        # its blocks' ReLU6 is torchvision's code, which no key records (kuangliu's port of the
+        # same keys uses ReLU): they say guessed, and are compared still
+        assert trusted == 0 and any(c.compared for c in classes if c.trust == "guessed")
+    else:
+        assert trusted > 0
 
 
 # --- the replay judges a class where its parent reads it (benchmarks/audit_classes.py) ----------

@@ -141,6 +141,13 @@ class InvertedResidual(BlockPattern):
         growth = _widening_residual(cls, ctx, dw, residual, shortcut)
         if growth is not None:
             opening = growth
+        kept = None
+        if opening is None and expand is None and not fused and inline is None:
+            kept = _shape_keeping_residual(cls, ctx, dw, residual)
+            if kept is not None:
+                opening = kept
+                if kept.value == "none":
+                    residual = "no residual: a separable block (MobileNetV1's) adds no input"
         if shortcut is not None:
             # kuangliu's MobileNetV2 projects the input where a stride-1 block widens: the
             # projected input is always added, still with no activation after the sum (the
@@ -152,7 +159,13 @@ class InvertedResidual(BlockPattern):
         choices = [activation] + ([opening] if opening is not None else [])
         if inline is not None:
             choices += _inline_gate_choices(cls, ctx, inline)
-        guessed = ""
+        guessed = unproven_activation(activation)
+        if kept is not None and kept.source in ("default", "structure"):
+            guessed = (
+                f"a block of this class keeps its shape with no expansion: MobileNetV2's and "
+                "EfficientNet's code adds its input there, MobileNetV1's separable block does "
+                f"not, and no key tells; read as {kept.value}"
+            )
         if growth is not None and (growth.source in ("default", "structure") or se is not None):
             # Calibration may settle the residual; the gate's place against the activations
             # (ReXNet's SE reads the depthwise conv's output before its ReLU6) no key shows.
@@ -315,6 +328,38 @@ def mobile_activation(cls, ctx: BlockContext, where: str, default: str, options,
     others = [a for a in options if a != value]
     choice = ctx.choose(cls, where, "activation", value, others, note, aliases=act.ALIASES)
     return act.mark_family(choice, why)
+
+
+def unproven_activation(activation) -> str:
+    """The class's guess where its activation rests on a default or a family's convention (a
+    structure names the family, not its code: kuangliu's MobileNetV2 uses F.relu where
+    torchvision's uses ReLU6, with the same keys); "" where a key, a config or a hint proves it."""
+    if activation.source not in ("default", "structure"):
+        return ""
+    why = activation.note if activation.source == "structure" else "a default"
+    return (
+        f"no key or config records the activation: read as {activation.value} ({why}); "
+        "other code with the same keys activates otherwise"
+    )
+
+
+def _shape_keeping_residual(cls, ctx: BlockContext, dw: Unit, residual):
+    """The `residual` choice of a block without expansion (a depthwise then a pointwise conv-norm)
+    of which an instance keeps its width: MobileNetV2's and EfficientNet's first blocks add their
+    input where the shapes allow (torchvision's use_res_connect, timm's has_skip), a MobileNetV1
+    separable block with the same keys never does. None where no instance keeps its width."""
+    if residual is not True:
+        return None
+    if not any(io is not None and io.in_width == io.out_width for _, io in cls.instances):
+        return None
+    return ctx.choose(
+        cls,
+        dw.conv[0],
+        "residual",
+        "add_if_same_shape",
+        ["none"],
+        "where a block without expansion keeps its shape: the input added back, or none",
+    )
 
 
 def _widening_residual(cls, ctx: BlockContext, dw: Unit, residual, shortcut):
