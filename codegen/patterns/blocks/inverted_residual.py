@@ -162,7 +162,7 @@ class InvertedResidual(BlockPattern):
         guessed = unproven_activation(activation)
         if kept is not None and kept.source in ("default", "structure"):
             guessed = (
-                f"a block of this class keeps its shape with no expansion: MobileNetV2's and "
+                "a block of this class keeps its shape with no expansion: MobileNetV2's and "
                 "EfficientNet's code adds its input there, MobileNetV1's separable block does "
                 f"not, and no key tells; read as {kept.value}"
             )
@@ -352,14 +352,13 @@ def _shape_keeping_residual(cls, ctx: BlockContext, dw: Unit, residual):
         return None
     if not any(io is not None and io.in_width == io.out_width for _, io in cls.instances):
         return None
-    return ctx.choose(
-        cls,
-        dw.conv[0],
-        "residual",
-        "add_if_same_shape",
-        ["none"],
-        "where a block without expansion keeps its shape: the input added back, or none",
-    )
+    note = "where a block without expansion keeps its shape: the input added back, or none"
+    return _residual_choice(cls, ctx, dw, "none", note)
+
+
+def _residual_choice(cls, ctx: BlockContext, dw: Unit, other: str, note: str):
+    """A block's `residual` choice: the input added where the shapes allow (default), or `other`."""
+    return ctx.choose(cls, dw.conv[0], "residual", "add_if_same_shape", [other], note)
 
 
 def _widening_residual(cls, ctx: BlockContext, dw: Unit, residual, shortcut):
@@ -377,14 +376,8 @@ def _widening_residual(cls, ctx: BlockContext, dw: Unit, residual, shortcut):
     )
     if not widens:
         return None
-    return ctx.choose(
-        cls,
-        dw.conv[0],
-        "residual",
-        "add_if_same_shape",
-        ["first_channels"],
-        "where a block widens at stride 1: none, or the input added to its first channels",
-    )
+    note = "where a block widens at stride 1: none, or the input added to its first channels"
+    return _residual_choice(cls, ctx, dw, "first_channels", note)
 
 
 def efficientnet_rows(resolver) -> tuple[str, list[bool], list[int]] | None:
