@@ -203,3 +203,14 @@ def test_torchvision_relu6_exact_and_its_conventions_guessed(rows):
     assert _trust(source, "InvertedResidual") == "guessed"
     assert "keeps its shape with no expansion" in source
     assert "add_if_same_shape(x, out)" in source
+
+
+def test_shape_keeping_residual_is_a_choice(rows, tmp_path):
+    """The residual of the block without expansion moves (as calibration would): set to none, the
+    block adds no input, and torchvision's row then differs where the file says so."""
+    reference, _, _, x = rows["torchvision_relu6"]
+    hints = tmp_path / "hints.toml"
+    hints.write_text('["*"]\nresidual = "none"\n')
+    model, source = _generate(reference, tmp_path, "--hints", str(hints))
+    assert "no residual: a separable block" in source
+    assert measured(reference, model, source, (x,))[0] == "flagged"
