@@ -1,6 +1,6 @@
 """Rotary frequencies beyond the plain ones: config.json's rope_parameters (or the older
 rope_scaling), per rope_type, as a spec the attention's forward prints with the helpers of
-codegen/render/helpers.py (rope_frequencies, llama3_frequencies, yarn_frequencies,
+codegen/render/helpers/rotary.py (rope_frequencies, llama3_frequencies, yarn_frequencies,
 ntk_frequencies, apply_rotary_frequencies).
 
 Only the types written here are read: another rope_type (proportional, ...) leaves its

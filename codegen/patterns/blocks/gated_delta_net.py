@@ -24,8 +24,8 @@ read per model_type from each family's code below; for another type the silu and
 are defaults and the file says 'guessed'.
 
 The library computes the rule in chunks of 64 (a triangular solve per chunk); the file runs it
-step by step (render/helpers.py gated_delta_rule), the same sums to float32 rounding: chunk_size
-does not change the forward. tests/test_linear_11.py compares both library forms with it.
+step by step (render/helpers/recurrent.py gated_delta_rule), the same sums to float32 rounding:
+chunk_size does not change the forward. tests/test_linear_11.py compares both library forms with it.
 """
 
 from __future__ import annotations

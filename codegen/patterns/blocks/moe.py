@@ -45,8 +45,8 @@ SHARED_GATE = r"shared_expert_gate|shared_gate"
 # Families checked to route by softmax then top-k (PhiMoE's sparsemixer, for one, does not): for
 # any other the routing is a default, and the file says 'guessed'.
 SOFTMAX_TOP_K_TYPES = tuple(t for t, s in SCORING_BY_TYPE.items() if s == "softmax")
-# Families that route top 2 by sparsemixer (render/helpers.py sparsemixer_routing), whose eval
-# threshold is config.json's router_jitter_noise.
+# Families that route top 2 by sparsemixer (render/helpers/routing.py sparsemixer_routing), whose
+# eval threshold is config.json's router_jitter_noise.
 SPARSEMIXER_TYPES = ("phimoe",)
 
 

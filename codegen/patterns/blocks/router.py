@@ -59,7 +59,7 @@ SYNONYMS = {
 
 @dataclass(frozen=True)
 class Routing:
-    """How router logits become expert weights (render/helpers.py expert_routing)."""
+    """How router logits become expert weights (render/helpers/routing.py expert_routing)."""
 
     top_k: int
     normalize: bool
