@@ -6,8 +6,8 @@ families of _families.py (resnet, convnext, mobilenet_v2, efficientnet, regnet) 
 state_dict (no config.json, no metadata): weights redrawn at unit scale with batch norm statistics
 moved (tests/redraw.py), outputs recorded on 8 inputs, then `modelgen generate CKPT --calibrate DATA
 --candidates N` in a fresh process (a candidate count, not seconds: the verdict does not depend on
-the machine's load; `--budget S` adds a time limit). The generated class is strict-loaded and compared with the
-reference on 4 inputs it was not calibrated on (atol 1e-5, rtol 1e-4).
+the machine's load; `--budget S` adds a time limit). The generated class is strict-loaded and
+compared with the reference on 4 inputs it was not calibrated on (atol 1e-5, rtol 1e-4).
 
 Verdicts:
 - exact: generate exits 0 (the file says it reproduces DATA) and the held-out inputs match;

@@ -1,16 +1,16 @@
 """Generative nets as other repositories write them: exact, flagged or WRONG, from keys alone and
 after --calibrate on recorded outputs.
 
-For each model of tests/generative_zoo_{8,...,14}_models.py (weights
-redrawn at unit scale, tests/redraw.py): `modelgen generate` on its bare state dict, the file
-strict-loaded and compared with the reference on the zoo's input (atol/rtol 1e-5); then the same
-with `--calibrate` on four recorded samples (and timesteps for the diffusion U-Nets) within
-`--budget` seconds. Verdicts as tests/generative_zoo_check.py gives them: exact (and scripts),
-flagged (differs, and the file says guessed or missing), WRONG (differs silently: the goal is none).
+For each model of tests/generative_zoo_{ZOO}_models.py (ZOOS below; weights redrawn at unit
+scale, tests/redraw.py): `modelgen generate` on its bare state dict, the file strict-loaded and
+compared with the reference on the zoo's input (atol/rtol 1e-5); then the same with `--calibrate`
+on four recorded samples (and timesteps for the diffusion U-Nets) within `--budget` seconds.
+Verdicts as tests/generative_zoo_check.py gives them: exact (and scripts), flagged (differs, and
+the file says guessed or missing), WRONG (differs silently: the goal is none).
 
 Run: python benchmarks/bench_generative_zoo.py [ZOO | ZOO:NAME ...] [--budget 60] [--keys-only]
-(ZOO is 8 to 14 and stands for all its rows; no names runs all seven zoos; about 10-20 min on 2
-cores with calibration)
+(ZOO is one of ZOOS and stands for all its rows; no names runs every zoo; a minute or two a row
+on 2 cores with calibration)
 """
 
 from __future__ import annotations

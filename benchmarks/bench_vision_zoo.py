@@ -1,6 +1,6 @@
 """CNN classifiers as other libraries write them: exact, flagged or WRONG from the keys alone.
 
-For each model of tests/vision_zoo_{6,...,14,more}_models.py: `modelgen generate` on its bare
+For each model of tests/vision_zoo_{ZOO}_models.py (ZOOS below): `modelgen generate` on its bare
 state dict (no config, no calibration), the file strict-loaded and compared with the reference on
 the zoo's input (atol/rtol 1e-5). Verdicts as tests/zoo_verdicts.py gives them: exact (and
 scripts), flagged (differs or cannot run, and the file says a class is guessed or missing),
@@ -11,7 +11,7 @@ samples within `--budget S` seconds or `--candidates N` (benchmarks/_common.cali
 generative zoo bench's path), judged on the zoo's own input, which calibration never saw.
 
 Run: python benchmarks/bench_vision_zoo.py [ZOO[:NAME] ...] [--calibrate [--budget S |
---candidates N]]   (ZOO is 6 to 18 or more; no names runs every zoo; a few minutes on 2 cores,
+--candidates N]]   (ZOO is one of ZOOS; no names runs every zoo; a few minutes on 2 cores,
 about half a minute a row more with --calibrate --budget 30)
 """
 
