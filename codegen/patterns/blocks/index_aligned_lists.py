@@ -92,7 +92,7 @@ def _reading(lists: list, count: int, shortcut) -> tuple | None:
         step = _step(lists, i)
         main = [s for s in step if shortcut is None or s.attr != shortcut.attr]
         order = dataflow_order(main)
-        if order is None:
+        if not order:  # no chain, or nothing beside the shortcut (one list: no step to run)
             return None
         start, end = _width(order[0], "in"), _width(order[-1], "out")
         side = [s for s in step if s not in main]
