@@ -86,7 +86,7 @@ from codegen.patterns.layers.conv import (
     rgb_entries,
 )
 from codegen.patterns.layers.conv_groups import SPLIT_LIST, branch_input_groups, planned_groups
-from codegen.patterns.layers.conv_groups import PARTIAL_CONV, partial_convs, split_lists
+from codegen.patterns.layers.conv_groups import split_lists
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.registry import best, named_role
 from codegen.safetext import is_index
@@ -365,9 +365,6 @@ class StructureBuilder:
         self.split_lists = split_lists(root)
         for path, widths in self.split_lists.items():  # read by blocks/split_concat.py
             self.resolver.structural.setdefault((path, SPLIT_LIST), widths)
-        self.partial_convs = partial_convs(root)
-        for path, widths in self.partial_convs.items():  # read by blocks/partial_conv.py
-            self.resolver.structural.setdefault((path, PARTIAL_CONV), widths)
         skips = mobile_skips(root)
         if skips is not None:  # read by the chain's residual choice
             self.resolver.structural.setdefault(("", MOBILE_SKIPS), skips)
@@ -456,12 +453,6 @@ class StructureBuilder:
             ndim = len(node.children["0"].tensors["weight"].shape) - 2
             # read as one conv by its neighbours: it takes and gives the widths together
             module.io = IOSpec("conv", sum(ins), sum(outs), ndim)
-            return module
-        if node.path in self.partial_convs:  # a conv over the first channels, the rest kept
-            module = self._class_instance(node)
-            width = self.partial_convs[node.path][1]
-            # read by its neighbours as keeping the width that reaches it
-            module.io = IOSpec("conv", width, width, 2)
             return module
         if not node.tensors and node.children and all(_canonical_index(n) for n in node.children):
             # (what reaches it, where its parent's dataflow shows it: a first conv reads that)

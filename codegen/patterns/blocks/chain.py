@@ -197,33 +197,14 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
         unnamed = unnamed and not any(  # numbered or lettered (`conv1`, pycls' `a`, `b`)
             re.search(r"\d", m.attr) or numbered_name(m.attr)[0] is not None for m in ranked
         )
-        # (a member of no width of its own, a layer scale's vector, takes what it is given)
-        sized = [m for m in ranked if m.io is None or m.io.in_width is not None]
-        if not sources and unnamed and all(m.io is not None and m.io.ndim == 2 for m in sized):
+        if not sources and unnamed and all(m.io is not None and m.io.ndim == 2 for m in ranked):
             # Every input is another member's output: a conv block mapping a width back to
             # itself, whose every rotation chains. Where neither numbers nor names order it, it
             # starts where it widens (an inverted bottleneck's expansion before its depthwise
             # conv and projection: ProxylessNAS' `inverted_bottleneck`, `depth_conv`,
-            # `point_linear`; MobileNetV4's `pw_exp`, `dw_mid`, `pw_proj`, `layer_scale`).
+            # `point_linear`).
             widening = [m for m in ranked if _widens(m)]
-            # A depthwise conv as wide as what the one expansion reads opens the block
-            # (MobileNetV4's universal inverted bottleneck: `dw_start` before `pw_exp`).
-            opening = [
-                m
-                for m in ranked
-                if len(widening) == 1
-                and opens_depthwise(m)
-                and m.io.in_width == widening[0].io.in_width
-            ]
-            ranked = opening + widening + [m for m in ranked if m not in widening + opening]
-            if not widening:
-                # Members that each keep the width: a pointwise MLP (1x1 convs alone) mixes
-                # channels after whatever mixes space (MetaFormer's token mixer, then its channel
-                # MLP: FasterNet's `spatial_mixing` before `mlp`, ConvNeXt's depthwise conv
-                # before its 1x1s). A guess the chain's trust already says.
-                pointwise = [m for m in ranked if _pointwise_mlp(m)]
-                if len(pointwise) == 1 and len(ranked) == 2:
-                    ranked = [m for m in ranked if m not in pointwise] + pointwise
+            ranked = widening + [m for m in ranked if m not in widening]
         elif not sources and all(m.io is not None and m.io.ndim == 2 for m in ranked):
             # Numbered norms alone (timm's `conv_pw, bn1, conv_dw, bn2, conv_pwl, bn3`) order no
             # conv: an inverted residual keeping its width starts at the conv widening into the
@@ -474,17 +455,6 @@ def _groups_of(m: Module, width: int) -> bool:
     return (takes < width and width % takes == 0) or (
         opens_depthwise(m) and width < takes and takes % width == 0
     )
-
-
-def _pointwise_mlp(m: Module) -> bool:
-    """A Sequential keeping its width whose convs are all 1x1, two or more steps (a unit class
-    among them: ultralytics' `Conv`): a channel MLP."""
-    if m.kind != "sequential" or m.io is None or m.io.in_width != m.io.out_width:
-        return False
-    convs = [c for c in m.children if c.kind == "builtin" and family(c) == "conv"]
-    units = [c for c in m.children if c.kind == "class"]
-    kernels = [conv_kernel(c) for c in convs]
-    return bool(convs) and len(convs) + len(units) >= 2 and all(k in (1, (1, 1)) for k in kernels)
 
 
 def opens_depthwise(m: Module | None) -> bool:
