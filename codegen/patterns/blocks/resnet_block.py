@@ -137,8 +137,11 @@ def _read_by_roles(members, ctx: BlockContext):
             paths["slots"].append((kind.path, "module_type", "nn.GroupNorm", GROUP_WHY))
     unsure = ""
     if proj is None and c_in == c_mid:
-        # only the names' numbers say the norms come before their convs (a post-activation block
-        # of group norms has the same keys): the DDPM/VAE order, a guess here
+        # only the names' numbers say the norms come before their convs, and a post-activation
+        # block of group norms (torchvision's BasicBlock with GroupNorm, `bn1` after `conv1`) has
+        # the same keys: no time projection or attention to say diffusion, so not this reading
+        if attention is None:
+            return None
         unsure = "norms before their convs (pre-activation), read from the names' numbers"
     return (n1, i1[0], n2, i2[0], proj, short, attention), paths, unsure
 
