@@ -27,7 +27,11 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import call_unit, unit
-from codegen.patterns.blocks.dark_residual import DARKNET_ACTIVATION, darknet_activation
+from codegen.patterns.blocks.dark_residual import (
+    DARKNET_ACTIVATION,
+    darknet_activation,
+    unproven_activation_note,
+)
 
 DOWN, EXP = re.compile(r"down", re.I), re.compile(r"exp", re.I)
 TRANSITION_B = re.compile(r"trans\w*_?b$", re.I)
@@ -115,7 +119,14 @@ class CrossStage(BlockPattern):
             transition[0][1],
         )
         pins.append(("", act.UNIT_ACTIVATION, activation.value, f"{WHY}'s activation"))
-        return Match(self, len(members) + 2, found, [activation, half, exp_activated], pins=pins)
+        return Match(
+            self,
+            len(members) + 2,
+            found,
+            [activation, half, exp_activated],
+            pins=pins,
+            guessed=unproven_activation_note(activation),
+        )
 
     @staticmethod
     def _blocks(m, ctx: BlockContext) -> bool:

@@ -28,6 +28,15 @@ def darknet_activation(
     return ctx.choose(cls, where, "activation", default, [a for a in others if a != default], note)
 
 
+def unproven_activation_note(activation) -> str:
+    """Why the class says guessed where no config or hint gave the activation: Darknet's leaky
+    ReLU is one convention of several with the same keys (YOLOv4's CSPDarknet: Mish; timm's cs3
+    stages: SiLU), so the default is a choice, not a reading."""
+    if activation.source != "default":
+        return ""
+    return f"no key or config records the activation: {activation.value} by convention"
+
+
 class DarkResidual(BlockPattern):
     role = "DarkBlock"
     priority = 12  # two activated units and a plain sum: rather than a basic block's order
@@ -57,7 +66,14 @@ class DarkResidual(BlockPattern):
         # The network's other conv-norm units (the stem, the strided unit opening each stage)
         # activate as its residual blocks do (Darknet's cfgs: every convolutional is leaky).
         pin = ("", act.UNIT_ACTIVATION, activation.value, "Darknet's residual blocks' activation")
-        return Match(self, 2 + 4, (a, b), [activation], pins=[pin])
+        return Match(
+            self,
+            2 + 4,
+            (a, b),
+            [activation],
+            pins=[pin],
+            guessed=unproven_activation_note(activation),
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
         activation = match.choices[0].value
