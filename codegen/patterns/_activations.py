@@ -380,3 +380,20 @@ def mark_family(choice, why: str):
     if why and choice.source == "default":
         choice.source, choice.note = "structure", why
     return choice
+
+
+def unproven_activation(activation, structure_proves: bool = False) -> str:
+    """The guess a class states where its activation rests on a default (or, unless
+    `structure_proves`, on a family's convention read from structure): the same keys come with
+    other activations (kuangliu's MobileNetV2 uses F.relu where torchvision's uses ReLU6; Darknet's
+    leaky ReLU, YOLOv4's Mish and timm's cs3 SiLU). "" where a key, a config or a hint proves it.
+    `structure_proves`: a value a parent pinned (a CSP stage giving its blocks its activation),
+    whose own guess the parent states."""
+    unproven = ("default",) if structure_proves else ("default", "structure")
+    if activation.source not in unproven:
+        return ""
+    why = activation.note if activation.source == "structure" else "a default"
+    return (
+        f"no key or config records the activation: read as {activation.value} ({why}); "
+        "other code with the same keys activates otherwise"
+    )

@@ -27,11 +27,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import call_unit, unit
-from codegen.patterns.blocks.dark_residual import (
-    DARKNET_ACTIVATION,
-    darknet_activation,
-    unproven_activation_note,
-)
+from codegen.patterns.blocks.dark_residual import DARKNET_ACTIVATION, darknet_activation
 
 DOWN, EXP = re.compile(r"down", re.I), re.compile(r"exp", re.I)
 TRANSITION_B = re.compile(r"trans\w*_?b$", re.I)
@@ -125,7 +121,7 @@ class CrossStage(BlockPattern):
             found,
             [activation, half, exp_activated],
             pins=pins,
-            guessed=unproven_activation_note(activation),
+            guessed=act.unproven_activation(activation, structure_proves=True),
         )
 
     @staticmethod

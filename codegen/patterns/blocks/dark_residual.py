@@ -28,15 +28,6 @@ def darknet_activation(
     return ctx.choose(cls, where, "activation", default, [a for a in others if a != default], note)
 
 
-def unproven_activation_note(activation) -> str:
-    """Why the class says guessed where no config or hint gave the activation: Darknet's leaky
-    ReLU is one convention of several with the same keys (YOLOv4's CSPDarknet: Mish; timm's cs3
-    stages: SiLU), so the default is a choice, not a reading."""
-    if activation.source != "default":
-        return ""
-    return f"no key or config records the activation: {activation.value} by convention"
-
-
 class DarkResidual(BlockPattern):
     role = "DarkBlock"
     priority = 12  # two activated units and a plain sum: rather than a basic block's order
@@ -72,7 +63,7 @@ class DarkResidual(BlockPattern):
             (a, b),
             [activation],
             pins=[pin],
-            guessed=unproven_activation_note(activation),
+            guessed=act.unproven_activation(activation, structure_proves=True),
         )
 
     def forward(self, match: Match, g: Graph) -> None:

@@ -159,7 +159,7 @@ class InvertedResidual(BlockPattern):
         choices = [activation] + ([opening] if opening is not None else [])
         if inline is not None:
             choices += _inline_gate_choices(cls, ctx, inline)
-        guessed = unproven_activation(activation)
+        guessed = act.unproven_activation(activation)
         if kept is not None and kept.source in ("default", "structure"):
             guessed = (
                 "a block of this class keeps its shape with no expansion: MobileNetV2's and "
@@ -328,19 +328,6 @@ def mobile_activation(cls, ctx: BlockContext, where: str, default: str, options,
     others = [a for a in options if a != value]
     choice = ctx.choose(cls, where, "activation", value, others, note, aliases=act.ALIASES)
     return act.mark_family(choice, why)
-
-
-def unproven_activation(activation) -> str:
-    """The class's guess where its activation rests on a default or a family's convention (a
-    structure names the family, not its code: kuangliu's MobileNetV2 uses F.relu where
-    torchvision's uses ReLU6, with the same keys); "" where a key, a config or a hint proves it."""
-    if activation.source not in ("default", "structure"):
-        return ""
-    why = activation.note if activation.source == "structure" else "a default"
-    return (
-        f"no key or config records the activation: read as {activation.value} ({why}); "
-        "other code with the same keys activates otherwise"
-    )
 
 
 def _shape_keeping_residual(cls, ctx: BlockContext, dw: Unit, residual):

@@ -17,7 +17,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import expands_elsewhere, member_units
-from codegen.patterns.blocks.inverted_residual import mobile_activation, unproven_activation
+from codegen.patterns.blocks.inverted_residual import mobile_activation
 from codegen.patterns.blocks.squeeze_excite import SQUEEZE_PLACE, channel_gate, gate_width
 
 ACTIVATIONS = ["relu", "relu6", "hardswish", "silu", "gelu"]
@@ -70,7 +70,7 @@ class SeparableBlock(BlockPattern):
         activation = mobile_activation(  # MobileNetV1: ReLU
             cls, ctx, dw.conv[0], "relu", ACTIVATIONS, "after the depthwise and the pointwise conv"
         )
-        guessed = guessed or unproven_activation(activation)
+        guessed = guessed or act.unproven_activation(activation)
         found = (dw, gates[0].attr if gates else None, pw)
         explains = len(members) + len(units) + 2
         return Match(self, explains, found, [activation], guessed=guessed)
