@@ -21,6 +21,7 @@ cannot."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import partial
 
 import torch
@@ -84,9 +85,10 @@ class HystsShakeShake(nn.Module):  # shake_shake.Network (depth 8 -> one block a
         widths = [base, base * 2, base * 4]
         self.conv = nn.Conv2d(3, 8, 3, 1, 1, bias=False)
         self.bn = nn.BatchNorm2d(8)
-        self.stage1 = nn.Sequential(ShakeBasicBlock(8, widths[0], 1))
-        self.stage2 = nn.Sequential(ShakeBasicBlock(widths[0], widths[1], 2))
-        self.stage3 = nn.Sequential(ShakeBasicBlock(widths[1], widths[2], 2))
+        # _make_stage: an nn.Sequential whose blocks are named `block1`, `block2`, ...
+        self.stage1 = nn.Sequential(OrderedDict(block1=ShakeBasicBlock(8, widths[0], 1)))
+        self.stage2 = nn.Sequential(OrderedDict(block1=ShakeBasicBlock(widths[0], widths[1], 2)))
+        self.stage3 = nn.Sequential(OrderedDict(block1=ShakeBasicBlock(widths[1], widths[2], 2)))
         self.fc = nn.Linear(widths[2], classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
