@@ -30,6 +30,7 @@ from codegen.ir import (
 )
 from codegen.render.graph_printer import print_graph
 from codegen.render.helpers import HELPERS
+from codegen.render.formatting import format_source
 from codegen.render.width import fit_width
 from codegen.safetext import comment_text, docstring_text, is_plain_attr, printable
 
@@ -548,17 +549,6 @@ def _environment():
         undefined=jinja2.StrictUndefined,
         autoescape=False,
     )
-
-
-def format_source(text: str) -> str:
-    import black
-
-    try:
-        return black.format_str(text, mode=black.Mode(line_length=100))
-    except black.InvalidInput as e:  # a renderer bug, never the user's input
-        raise ModelgenError(
-            f"internal error: rendered code does not parse ({e}); please report it"
-        ) from None
 
 
 def validate(text: str) -> str:

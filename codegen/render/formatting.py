@@ -1,0 +1,56 @@
+"""black, one top-level definition at a time, each remembered for the rest of the process.
+
+black is the largest single cost of a generate (about a third of it), and a file's classes recur:
+a block class's text holds no sizes (its parent's constructor passes them), so the same class is
+rendered again for every model that has it, and calibration, regeneration and a test run render
+the same ones over and over. black formats each top-level statement on its own and puts exactly
+two blank lines around a module-level class or function, so formatting the file's head (docstring,
+imports, helper functions) and each class separately, then joining them with two blank lines,
+gives black's text for the whole file (tests/test_formatting.py checks that against black).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+
+from codegen.errors import ModelgenError
+
+
+def format_source(text: str) -> str:
+    """`text` as black formats it at 100 columns."""
+    chunks = _top_level_chunks(text)
+    if chunks is None:  # does not parse: black says where
+        return _format(text)
+    return "\n\n\n".join(_format(chunk).strip("\n") for chunk in chunks) + "\n"
+
+
+def _top_level_chunks(text: str) -> list[str] | None:
+    """`text` cut before each module-level class (with its decorators and the comment lines just
+    above it); the first piece is everything before the first class. None where it does not parse."""
+    try:
+        body = ast.parse(text).body
+    except SyntaxError:
+        return None
+    lines = text.split("\n")
+    cuts, previous_end = [0], 0
+    for node in body:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+        if isinstance(node, ast.ClassDef) and start > cuts[-1]:
+            while start - 1 >= previous_end and lines[start - 1].startswith("#"):
+                start -= 1  # a comment heading the class goes with it
+            cuts.append(start)
+        previous_end = node.end_lineno or node.lineno
+    return ["\n".join(lines[a:b]) for a, b in zip(cuts, cuts[1:] + [len(lines)])]
+
+
+@functools.lru_cache(maxsize=4096)
+def _format(text: str) -> str:
+    import black
+
+    try:
+        return black.format_str(text, mode=black.Mode(line_length=100))
+    except black.InvalidInput as e:  # a renderer bug, never the user's input
+        raise ModelgenError(
+            f"internal error: rendered code does not parse ({e}); please report it"
+        ) from None
