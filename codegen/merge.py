@@ -12,6 +12,7 @@ imports, helpers and any other top-level code.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import io
 import re
@@ -77,16 +78,36 @@ def _canonical(node: object) -> str:
 
 
 def _method_hashes(module: cst.Module) -> dict[Key, str]:
-    hashes = {
-        (c.name.value, f.name.value): body_hash(f) for c in _classes(module) for f in _methods(c)
-    }
-    for c in _classes(module):  # after the methods: the trailer's first line stays as it was
-        first = c.body.body[0] if c.body.body else None
-        if first is not None and _is_docstring(first):  # so a later merge knows it is modelgen's
-            hashes[(c.name.value, "__doc__")] = doc_hash(first)
-    for f in _functions(module):  # helpers (apply_rotary): "def" is no class name
-        hashes[(HELPER, f.name.value)] = body_hash(f)
-    return hashes
+    methods, docs, helpers = _hash_groups(module)  # methods first: the trailer's first line
+    return dict(methods + docs + helpers)  # stays as it was
+
+
+def _hash_groups(module: cst.Module) -> tuple[list, list, list]:
+    """((class, method): hash) for every method, then (class, "__doc__") for every class
+    docstring (so a later merge knows it is modelgen's), then (HELPER, name) for every module-level
+    function (apply_rotary): "def" is no class name."""
+    methods = [
+        ((c.name.value, f.name.value), body_hash(f)) for c in _classes(module) for f in _methods(c)
+    ]
+    docs = [
+        ((c.name.value, "__doc__"), doc_hash(c.body.body[0]))
+        for c in _classes(module)
+        if c.body.body and _is_docstring(c.body.body[0])
+    ]
+    helpers = [((HELPER, f.name.value), body_hash(f)) for f in _functions(module)]
+    return methods, docs, helpers
+
+
+@functools.lru_cache(maxsize=4096)
+def _piece_hashes(piece: str) -> tuple[tuple, ...]:
+    """_hash_groups of one top-level piece of a generated file (its head, or one class): a class
+    recurs across models and calibration's candidates, and hashing it means parsing it."""
+    try:
+        return tuple(map(tuple, _hash_groups(cst.parse_module(piece))))
+    except cst.ParserSyntaxError as e:  # compile() took it: a libcst limit, found before a merge
+        raise ModelgenError(
+            f"internal error: generated code does not parse ({e.message}); please report it"
+        ) from None
 
 
 def doc_hash(stmt: cst.SimpleStatementLine) -> str:
@@ -104,9 +125,10 @@ def record_bodies(
 ) -> str:
     """A freshly generated file ending in the trailer: the checkpoint's fingerprint, each method's
     hash, and the decisions a regeneration keeps (trailer.py)."""
-    from codegen.render import parse_module  # (lazily, as merge_file: the tree render validated)
+    from codegen.render.formatting import top_level_pieces
 
-    hashes = _method_hashes(parse_module(source))
+    groups = [_piece_hashes(piece) for piece in top_level_pieces(source) or [source]]
+    hashes = dict(pair for kind in range(3) for g in groups for pair in g[kind])
     return with_trailer(source, fingerprint, hashes, pins, calibration, verified)
 
 

@@ -552,16 +552,12 @@ def _environment():
 
 
 def validate(text: str) -> str:
-    import libcst
-
     try:
-        module = libcst.parse_module(text)
         compile(text, "model.py", "exec")
-    except (libcst.ParserSyntaxError, SyntaxError, ValueError) as e:
+    except (SyntaxError, ValueError) as e:
         raise ModelgenError(
             f"internal error: generated code is invalid ({e}); please report it"
         ) from None
-    _last_parsed[:] = [text, module]
     return text
 
 
@@ -576,19 +572,6 @@ def _dict_items(members, at: tuple[str, ...] = ()) -> frozenset:
             found |= {path + (c.attr,) for c in m.children}
         found |= _dict_items(m.children, path)
     return frozenset(found)
-
-
-_last_parsed: list = [None, None]  # the text validate parsed last, and its libcst tree
-
-
-def parse_module(text: str):
-    """libcst's tree of `text` (immutable): the one `validate` just made, where it is that text
-    (the trailer's method hashes read the file just rendered), else parsed anew."""
-    import libcst
-
-    if _last_parsed[0] == text:
-        return _last_parsed[1]
-    return libcst.parse_module(text)
 
 
 def _raise_lines(message: str) -> list[str]:

@@ -19,13 +19,13 @@ from codegen.errors import ModelgenError
 
 def format_source(text: str) -> str:
     """`text` as black formats it at 100 columns."""
-    chunks = _top_level_chunks(text)
-    if chunks is None:  # does not parse: black says where
+    pieces = top_level_pieces(text)
+    if pieces is None:  # does not parse: black says where
         return _format(text)
-    return "\n\n\n".join(_format(chunk).strip("\n") for chunk in chunks) + "\n"
+    return "\n\n\n".join(_format(piece).strip("\n") for piece in pieces) + "\n"
 
 
-def _top_level_chunks(text: str) -> list[str] | None:
+def top_level_pieces(text: str) -> list[str] | None:
     """`text` cut before each module-level class (with its decorators and the comment lines just
     above it); the first piece is everything before the first class. None where it does not parse."""
     try:
