@@ -126,8 +126,8 @@ class InceptionNet(Chain):
                     TRANSFORM,
                     "off",
                     ["imagenet"],
-                    "torchvision's transform_input (on where its ImageNet weights are loaded): "
-                    "each input channel remapped from the ImageNet normalisation to (x - 0.5) / 0.5",
+                    "torchvision's transform_input (on where its ImageNet weights load): each "
+                    "input channel remapped from the ImageNet normalisation to (x - 0.5) / 0.5",
                 )
             )
         return found
