@@ -8,7 +8,8 @@ mobile_batch_norm_eps, _inverted_body; patterns/blocks/chain.py: the last stage'
   ReLU before the resolution reaches 1/16, hard-swish from there on, exact from the keys;
 - a ProxylessNAS written as its repository writes it: MobileNetV2's stage strides and ReLU6, its
   first block without a shortcut even where the widths allow one, exact from the keys;
-- a MnasNet-B1 as timm writes it: ReLU by the family (its narrowed copies' strides stay a choice).
+- a MnasNet-B1 as timm writes it: ReLU by the family (its narrowed copies' strides stay a choice);
+  one that keeps all seven stages strides as the ImageNet networks do, exact from the keys.
 """
 
 from __future__ import annotations
@@ -292,7 +293,28 @@ class TimmMnasNet(nn.Module):  # timm mnasnet_b1's arch_def (ReLU), narrowed
         return self.classifier(x.mean((2, 3)))
 
 
+class TimmMnasNetSevenStages(TimmMnasNet):  # mnasnet_b1's seven stages kept, narrowed widths
+    ROWS = (  # each stage's blocks: (in, expanded, out, kernel, stride), as the arch_def has them
+        ((8, 24, 12, 3, 2), (12, 36, 12, 3, 1)),
+        ((12, 36, 16, 5, 2),),
+        ((16, 96, 20, 5, 2), (20, 120, 20, 5, 1)),
+        ((20, 120, 24, 3, 1),),
+        ((24, 144, 32, 5, 2),),
+        ((32, 192, 40, 3, 1),),
+    )
+
+    def __init__(self, classes: int = 5) -> None:
+        super().__init__(classes)
+        stages = [nn.Sequential(DepthwiseSeparableConv(8, nn.ReLU))]
+        for row in self.ROWS:
+            blocks = [InvertedResidual(*block, False, nn.ReLU) for block in row]
+            stages.append(nn.Sequential(*blocks))
+        self.blocks = nn.Sequential(*stages)
+        self.conv_head = nn.Conv2d(40, 64, 1, bias=False)
+
+
 CASES = {  # name: (build, input shape)
+    "timm_mnasnet_b1_seven_stages": (TimmMnasNetSevenStages, (2, 3, 32, 32)),
     "torchvision_mobilenet_v3_small_050": (MobileNetV3SmallHalf, (2, 3, 64, 64)),
     "timm_mobilenet_v3_large": (TimmMobileNetV3Large, (2, 3, 64, 64)),
     "proxyless_nas": (ProxylessNASNets, (2, 3, 32, 32)),

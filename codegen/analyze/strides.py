@@ -868,7 +868,9 @@ def mobile_strides(root: KeyNode) -> dict[str, int]:
     changes), that code decides instead: a widening block without one halves. Defaults, still
     calibration choices; {} where no such body is found, or where its blocks expand but no
     family is identified (mobile_family: a MnasNet's, whose narrowed copies keep their own
-    schedule; calibration searches the stage layouts there, as for any network)."""
+    schedule; calibration searches the stage layouts there, as for any network) unless the body
+    keeps all seven stages (torchvision's MnasNet at any width: its separable first stage and six
+    stacks), which then keep the ImageNet schedule."""
     body = _mobile_body(root)
     if body is None:
         return {}
@@ -884,7 +886,10 @@ def mobile_strides(root: KeyNode) -> dict[str, int]:
         # 1-2), a bare `conv1` beside `bn1` too (xiaolai's port): no CIFAR port of it keeps it.
         images = {c.path: c for n in root.walk() if conv_weight(n) and (c := _image_conv(n))}
         stem_conv = next(iter(images.values())) if len(images) == 1 else None
-    if any(_expands(b) for b in blocks) and (family is None or family[0] in UNSCHEDULED):
+    unscheduled = (family is None or family[0] in UNSCHEDULED) and len(stages) != len(
+        MOBILE_STAGE_STRIDES
+    )
+    if any(_expands(b) for b in blocks) and unscheduled:
         # the stem halves still, as in every ImageNet mobile network (MnasNet's `layers[0]`)
         return {stem_conv.path: 2} if stem_conv is not None else {}
     planned = {_block_conv(b).path: 1 for b in blocks if _block_conv(b) is not None}
@@ -1307,7 +1312,8 @@ PP_LCNET = (
 
 
 # Bodies of inverted residuals whose stage strides no convention fixes (their narrowed copies keep
-# their own schedule: calibration searches the stage layouts), though their activation may be.
+# their own schedule: calibration searches the stage layouts), though their activation may be;
+# a body that keeps all seven stages of the ImageNet networks keeps their schedule (mobile_strides).
 UNSCHEDULED = ("inverted_residual", "mnasnet")
 
 

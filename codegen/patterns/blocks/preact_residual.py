@@ -30,6 +30,7 @@ from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks._norm_order import PRE, model_order, numbered_pairs, proven
 from codegen.patterns.blocks._norm_order import same_width_everywhere
+from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
 
 SHORTCUT = re.compile(r"shortcut|downsample|skip|proj|residual", re.IGNORECASE)
 
@@ -52,8 +53,12 @@ class PreActResidual(BlockPattern):
         paired = {m.attr for p in pairs for m in p}
         rest = [m for m in members if m.attr not in paired]
         shortcuts = [m for m in rest if SHORTCUT.search(m.attr)]
-        gate = _inline_gate([m for m in rest if m not in shortcuts], pairs[-1][1])
-        if len(shortcuts) > 1 or len(rest) != len(shortcuts) + (2 if gate else 0):
+        others = [m for m in rest if m not in shortcuts]
+        gate = _inline_gate(others, pairs[-1][1])
+        # A squeeze-excitation of its own class (timm's RegNet PreBottleneck: `se` beside the
+        # pairs): rescales one conv's output, read from its width below.
+        member = others[0] if len(others) == 1 and channel_gate(others[0], ctx) else None
+        if len(shortcuts) > 1 or len(rest) != len(shortcuts) + (2 if gate else bool(member)):
             return None
         width = pairs[0][0].io.out_width
         for norm, conv in pairs:  # each norm reads what the block or the previous conv gave
@@ -87,15 +92,33 @@ class PreActResidual(BlockPattern):
             # project `out`, the pre-activated input): the structure settles the default.
             settled = pairs[0][0].type_name == "nn.GroupNorm"
             reads, guessed = projection_reads(cls, ctx, shortcut, settled)
-            choices.append(reads)
+        else:
+            # The identity adds the raw input (He et al. 2016, kuangliu's, timm's ResNetV2); timm's
+            # RegNet PreBottleneck adds the pre-activated one (`x = self.norm1(x); shortcut = x`).
+            reads = ctx.choose(
+                cls,
+                pairs[0][0].attr,
+                "identity_input",
+                "input",
+                ["preactivated"],
+                "what the identity adds: the raw input or the normalised, activated one",
+            )
+        choices.append(reads)
         steps = [(n.attr, c.attr) for n, c in pairs]
-        found = (steps, shortcut.attr if shortcut else None, gate)
+        if member is not None:
+            where, why = _gate_place(cls, ctx, member, pairs)
+            if where is None:
+                return None
+            choices.append(where)
+            member = (member.attr, where.value)
+            guessed = guessed or why
+        found = (steps, shortcut.attr if shortcut else None, gate, member)
         return Match(self, len(members), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        steps, shortcut, gate = match.found
+        steps, shortcut, gate, member = match.found
         activation = match.choices[0].value
-        reads = match.choices[1].value if shortcut else ""
+        reads = match.choices[1].value
         x = g.input("x")
         out = x
         pre = None
@@ -105,6 +128,8 @@ class PreActResidual(BlockPattern):
             if i == 0:
                 pre = out
             out = g.call_module((conv,), out, name="out")
+            if member is not None and member[1] == conv:  # a squeeze-excitation member after it
+                out = g.call_module((member[0],), out, name="out")
         if gate is not None:
             reduce, expand = gate
             s = g.call_method(
@@ -113,10 +138,9 @@ class PreActResidual(BlockPattern):
             s = act.apply(g, "relu", g.call_module((reduce,), s, inline=True), name="scale")
             s = act.apply(g, "sigmoid", g.call_module((expand,), s, inline=True), name="scale")
             out = g.call_function("mul", out, s, name="out", comment="squeeze-excitation")
-        identity = x
+        identity = pre if reads == "preactivated" else x
         if shortcut is not None:
-            source = pre if reads == "preactivated" else x
-            identity = g.call_module((shortcut,), source, name="identity")
+            identity = g.call_module((shortcut,), identity, name="identity")
         g.output(g.call_function("add", out, identity, comment="residual: nothing after the sum"))
 
     @staticmethod
@@ -205,6 +229,38 @@ def torchvision_downsample(shortcut) -> bool:
     list is `shortcut`, timm's a class (`downsample.conv`), the Wide ResNet code's a bare conv, and
     those read the pre-activated input."""
     return shortcut.attr == "downsample" and shortcut.kind == "sequential"
+
+
+def _gate_place(cls, ctx: BlockContext, member, pairs) -> tuple:
+    """(the gate_after choice, what is guessed or '') of a squeeze-excitation member: it follows
+    a conv giving the width it rescales, by default the last spatial one (timm's RegNet
+    PreBottleneck gates its grouped 3x3, Radosavovic et al. 2020), else the last; a guess where
+    several give that width. (None, '') where none does."""
+    width = gate_width(member, ctx)
+    fits = [c.attr for _, c in pairs if width in (None, c.io.out_width)]
+    if not fits:
+        return None, ""
+    spatial = [c.attr for _, c in pairs if c.attr in fits and _spatial(conv_kernel(c))]
+    default = spatial[-1] if spatial else fits[-1]
+    where = ctx.choose(
+        cls,
+        member.attr,
+        "gate_after",
+        default,
+        [f for f in fits if f != default],
+        "the conv whose output the squeeze-excitation rescales",
+    )
+    if len(fits) == 1 or where.source != "default":
+        return where, ""
+    return where, (
+        f"the squeeze-excitation {member.attr} could follow {' or '.join(fits)} (their widths "
+        f"match); it follows {where.value}: calibrate or pin gate_after"
+    )
+
+
+def _spatial(kernel: object) -> bool:
+    sizes = kernel if isinstance(kernel, (tuple, list)) else (kernel,)
+    return any(isinstance(k, int) and k > 1 for k in sizes)
 
 
 def _inline_gate(rest, last_conv) -> tuple[str, str] | None:

@@ -18,16 +18,25 @@ every batch norm's eps is 0.001 (both build each conv-norm unit as `BasicConv2d`
   torch's eps.
 
 Each is pinned where the choice was left at its default; the forward stays guessed.
+
+torchvision builds GoogLeNet and Inception v3 with `transform_input=True` when it loads their
+ImageNet weights: the input, normalised with the ImageNet mean and std, is remapped per channel to
+the (x - 0.5) / 0.5 scaling the ported weights expect. No key records it: the choice
+transform_input, off by default (the constructors' default), for calibration to switch on.
 """
 
 from __future__ import annotations
 
 import re
 
+from codegen.ir.graph import Graph, Slice
 from codegen.patterns._kit import BlockContext, Example, Match, modules
 from codegen.patterns.blocks.chain import Chain
 
 STAGE_BLOCK = re.compile(r"inception(\d+)([a-z])")
+TRANSFORM = "transform_input"
+# torchvision's _transform_input: channel c becomes x * (std[c] / 0.5) + (mean[c] - 0.5) / 0.5.
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 GOOGLENET = "torchvision's GoogLeNet layout (conv1-3, inception{stage}{letter})"
 INCEPTION_V3 = "torchvision's Inception v3 layout (TF-slim's layer names)"
 CIFAR_BLOCK = re.compile(r"([a-z])(\d+)")
@@ -110,7 +119,51 @@ class InceptionNet(Chain):
             return None
         eps = [("", "batch_norm_eps", 1e-3, GOOGLENET if googlenet else INCEPTION_V3)]
         found.pins = googlenet + v3 + cifar + (eps if not cifar else [])
+        if not cifar:
+            found.choices.append(
+                ctx.resolver.choose(
+                    cls.name,
+                    TRANSFORM,
+                    "off",
+                    ["imagenet"],
+                    "torchvision's transform_input (on where its ImageNet weights load): each "
+                    "input channel remapped from the ImageNet normalisation to (x - 0.5) / 0.5",
+                )
+            )
         return found
+
+    def forward(self, match: Match, g: Graph) -> None:
+        transform = next((c for c in match.choices if c.name == TRANSFORM), None)
+        if transform is None or transform.value == "off":
+            return super().forward(match, g)
+        original = g.input
+
+        def remapped(name: str, *args, **kwargs):  # the chain's input, remapped first
+            g.input = original
+            x = original(name, *args, **kwargs)
+            channels = [
+                g.call_function(
+                    "add",
+                    g.call_function(
+                        "mul",
+                        g.call_function("getitem", x, (Slice(), Slice(c, c + 1)), inline=True),
+                        round(std / 0.5, 6),
+                        inline=True,
+                    ),
+                    round((mean - 0.5) / 0.5, 6),
+                    inline=True,
+                )
+                for c, (mean, std) in enumerate(zip(IMAGENET_MEAN, IMAGENET_STD))
+            ]
+            return g.call_function(
+                "cat", channels, 1, name="x", comment="transform_input: torchvision's remap"
+            )
+
+        g.input = remapped
+        try:
+            super().forward(match, g)
+        finally:
+            g.input = original
 
     @staticmethod
     def examples():
