@@ -334,14 +334,16 @@ def deep_stem(node: KeyNode) -> KeyNode | None:
     first reads the image (at most 4 channels). It stands in for ResNet's 7x7 stride-2 stem conv
     (ResNet-C/-D, He et al. 2019; timm's `stem_type='deep'`), so the first conv halves the
     resolution and a 3/2/1 max-pool follows, by the same convention."""
-    items = _items(node)
-    units = [_conv_bn(c) for c in items or ()]
-    if items and 2 <= len(items) <= 3 and all(units) and "stem" in node.name.lower():
-        # mmcv's ConvModules (OpenMMLab's ResNetV1c/V1d `stem.N.conv`, `stem.N.bn`), where the
-        # checkpoint names the list a stem (a small CNN's first conv blocks keep the resolution)
+    listed = _listed(node)
+    units = [_conv_bn(c) for c in listed or ()]
+    if listed and 2 <= len(listed) <= 3 and all(units) and "stem" in node.name.lower():
+        # mmcv's ConvModules (OpenMMLab's ResNetV1c/V1d `stem.N.conv`, `stem.N.bn`), or named
+        # units (timm's create_csp_stem: `stem.conv1`, `stem.conv2`, the first strided), where
+        # the checkpoint names the list a stem (a small CNN's first conv blocks keep the resolution)
         if conv_weight(units[0])[1] > 4 or any(conv_weight(c)[2:] != (3, 3) for c in units):
             return None
         return units[0]
+    items = _items(node)
     if not items or not 3 <= len(items) <= 5:
         return None
     numbers = sorted(int(n) for n in node.children)
