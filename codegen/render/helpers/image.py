@@ -148,6 +148,16 @@ def widened_shortcut(
     before = extra // 2 if both_sides else 0
     return F.pad(x, [0, 0, 0, 0, before, extra - before])
 ''',
+    "add_to_leading_channels": '''
+def add_to_leading_channels(x: torch.Tensor, out: torch.Tensor, fraction: float) -> torch.Tensor:
+    """A residual where the shapes allow, on the leading channels only (MobileNeXt's identity
+    tensor multiplier): the input added to the first round(channels * fraction) of them; where
+    the block widens or downsamples, out unchanged."""
+    if x.shape != out.shape:
+        return out
+    kept = int(round(x.size(1) * fraction))
+    return torch.cat([x[:, :kept] + out[:, :kept], out[:, kept:]], 1)
+''',
     "tree_root_input": '''
 def tree_root_input(
     x2: torch.Tensor, x1: torch.Tensor, bottom: torch.Tensor, root_reads: int
