@@ -75,7 +75,9 @@ class SandGlass(BlockPattern):
                 "tensor multiplier): read as all of them; the choice identity_channels offers "
                 "the leading half"
             )
-        return Match(self, len(members), units, [activation, kept], guessed=guessed)
+        # The stem's conv-norm unit activates as the blocks do (MobileNeXt's ReLU6 stem).
+        pins = [("", act.UNIT_ACTIVATION, activation.value, "the sandglass blocks' activation")]
+        return Match(self, len(members), units, [activation, kept], guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         activation, kept = (c.value for c in match.choices)
