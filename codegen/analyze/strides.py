@@ -651,21 +651,17 @@ def later_stage_entries(root: KeyNode) -> set[str]:
 
 
 def pyramidal_stage_entries(root: KeyNode) -> set[str]:
-    """The first spatial conv of the first block of each stage after the first, where a node
-    holds two or more lists of blocks each a PyramidNet unit (blocks/pyramidal_residual.py: n
-    convs, n + 1 batch norms, the first as wide as the first conv reads, nothing else): no
-    projection records where they halve, and PyramidNet halves where each later stage begins
-    (Han et al. 2017, as He et al.'s stages). A structural default, still a choice."""
+    """The first spatial conv of the first block of each stage after the first (stages ordered
+    by the numbers in their names), where a node holds two or more lists of PyramidNet units
+    (_pyramidal_unit): no projection records where they halve, and PyramidNet halves where each
+    later stage begins (Han et al. 2017, as He et al.'s stages). A structural default, a choice."""
     found = set()
     for node in root.walk():
-        stages = [_items(c) for c in node.children.values()]
-        stages = [s for s in stages if s and all(_pyramidal_unit(b) for b in s)]
-        if len(stages) < 2:
-            continue
-        for blocks in stages[1:]:
+        lists = sorted(node.children.values(), key=_numbered)
+        stages = [s for s in map(_items, lists) if s and all(map(_pyramidal_unit, s))]
+        for blocks in stages[1:] if len(stages) >= 2 else []:
             convs = sorted(
-                (c for c in blocks[0].children.values() if conv_weight(c)),
-                key=lambda c: [int(n) for n in re.findall(r"\d+", c.name)],
+                (c for c in blocks[0].children.values() if conv_weight(c)), key=_numbered
             )
             spatial = next((c for c in convs if max(conv_weight(c)[2:]) > 1), None)
             if spatial is not None:
@@ -673,18 +669,24 @@ def pyramidal_stage_entries(root: KeyNode) -> set[str]:
     return found
 
 
+def _numbered(node: KeyNode) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", node.name)]
+
+
 def _pyramidal_unit(node: KeyNode) -> bool:
-    """Keys laid out as PyramidNet's unit: only leaf convs and batch norms, one more norm than
-    convs, one norm as wide as what the convs' first (by number) reads, none reading more."""
+    """Keys laid out as PyramidNet's unit (blocks/pyramidal_residual.py): only leaf convs and
+    batch norms, one norm more than convs, in number order each norm as wide as what the block or
+    the conv before it gives."""
     if node.tensors or len(node.children) < 5 or any(c.children for c in node.children.values()):
         return False
-    convs = [c for c in node.children.values() if conv_weight(c)]
-    norms = [c for c in node.children.values() if "running_mean" in c.tensors]
+    convs = sorted((c for c in node.children.values() if conv_weight(c)), key=_numbered)
+    norms = sorted(
+        (c for c in node.children.values() if "running_mean" in c.tensors), key=_numbered
+    )
     if len(convs) + len(norms) != len(node.children) or len(norms) != len(convs) + 1:
         return False
-    first = min(convs, key=lambda c: [int(n) for n in re.findall(r"\d+", c.name)])
-    widths = [n.tensors["running_mean"].shape[0] for n in norms]
-    return widths.count(conv_weight(first)[1]) >= 1 and len(convs) >= 2
+    gives = [conv_weight(convs[0])[1]] + [conv_weight(c)[0] for c in convs]
+    return len(convs) >= 2 and [n.tensors["running_mean"].shape[0] for n in norms] == gives
 
 
 def _stem_stages(root: KeyNode) -> list[list[tuple[int, str, KeyNode, bool]]]:

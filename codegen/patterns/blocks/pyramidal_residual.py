@@ -36,8 +36,12 @@ class PyramidalResidual(BlockPattern):
         members = modules(cls)
         if tensors(cls) or len(members) < 5:
             return None
-        convs = sorted((m for m in members if family(m) == "conv"), key=lambda m: name_order(m.attr))
-        norms = sorted((m for m in members if family(m) == "norm"), key=lambda m: name_order(m.attr))
+        convs = sorted(
+            (m for m in members if family(m) == "conv"), key=lambda m: name_order(m.attr)
+        )
+        norms = sorted(
+            (m for m in members if family(m) == "norm"), key=lambda m: name_order(m.attr)
+        )
         if len(convs) + len(norms) != len(members) or len(norms) != len(convs) + 1:
             return None
         if any("BatchNorm" not in n.type_name or n.io is None for n in norms):

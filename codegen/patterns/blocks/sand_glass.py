@@ -56,8 +56,12 @@ class SandGlass(BlockPattern):
         if not expand.out_width > expand.in_width:
             return None
         activation = mobile_activation(
-            cls, ctx, dw1.conv[0], "relu6", ACTIVATIONS, "after the first depthwise conv and the "
-            "1x1 expansion"
+            cls,
+            ctx,
+            dw1.conv[0],
+            "relu6",
+            ACTIVATIONS,
+            "after the first depthwise conv and the 1x1 expansion",
         )
         kept = ctx.choose(
             cls,
