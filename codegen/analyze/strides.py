@@ -334,14 +334,16 @@ def deep_stem(node: KeyNode) -> KeyNode | None:
     first reads the image (at most 4 channels). It stands in for ResNet's 7x7 stride-2 stem conv
     (ResNet-C/-D, He et al. 2019; timm's `stem_type='deep'`), so the first conv halves the
     resolution and a 3/2/1 max-pool follows, by the same convention."""
-    items = _items(node)
-    units = [_conv_bn(c) for c in items or ()]
-    if items and 2 <= len(items) <= 3 and all(units) and "stem" in node.name.lower():
-        # mmcv's ConvModules (OpenMMLab's ResNetV1c/V1d `stem.N.conv`, `stem.N.bn`), where the
-        # checkpoint names the list a stem (a small CNN's first conv blocks keep the resolution)
+    listed = _listed(node)
+    units = [_conv_bn(c) for c in listed or ()]
+    if listed and 2 <= len(listed) <= 3 and all(units) and "stem" in node.name.lower():
+        # mmcv's ConvModules (OpenMMLab's ResNetV1c/V1d `stem.N.conv`, `stem.N.bn`), or named
+        # units (timm's create_csp_stem: `stem.conv1`, `stem.conv2`, the first strided), where
+        # the checkpoint names the list a stem (a small CNN's first conv blocks keep the resolution)
         if conv_weight(units[0])[1] > 4 or any(conv_weight(c)[2:] != (3, 3) for c in units):
             return None
         return units[0]
+    items = _items(node)
     if not items or not 3 <= len(items) <= 5:
         return None
     numbers = sorted(int(n) for n in node.children)
@@ -646,6 +648,45 @@ def later_stage_entries(root: KeyNode) -> set[str]:
     much it widens (He et al. 2016; the Wide ResNet code's groups, 16k, 32k, 64k wide or narrowed
     to other factors). A structural default, still a calibration choice."""
     return {s[2].path for stages in _stem_stages(root) for s in stages[1:] if s[3]}
+
+
+def pyramidal_stage_entries(root: KeyNode) -> set[str]:
+    """The first spatial conv of the first block of each stage after the first (stages ordered
+    by the numbers in their names), where a node holds two or more lists of PyramidNet units
+    (_pyramidal_unit): no projection records where they halve, and PyramidNet halves where each
+    later stage begins (Han et al. 2017, as He et al.'s stages). A structural default, a choice."""
+    found = set()
+    for node in root.walk():
+        lists = sorted(node.children.values(), key=_numbered)
+        stages = [s for s in map(_items, lists) if s and all(map(_pyramidal_unit, s))]
+        for blocks in stages[1:] if len(stages) >= 2 else []:
+            convs = sorted(
+                (c for c in blocks[0].children.values() if conv_weight(c)), key=_numbered
+            )
+            spatial = next((c for c in convs if max(conv_weight(c)[2:]) > 1), None)
+            if spatial is not None:
+                found.add(spatial.path)
+    return found
+
+
+def _numbered(node: KeyNode) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", node.name)]
+
+
+def _pyramidal_unit(node: KeyNode) -> bool:
+    """Keys laid out as PyramidNet's unit (blocks/pyramidal_residual.py): only leaf convs and
+    batch norms, one norm more than convs, in number order each norm as wide as what the block or
+    the conv before it gives."""
+    if node.tensors or len(node.children) < 5 or any(c.children for c in node.children.values()):
+        return False
+    convs = sorted((c for c in node.children.values() if conv_weight(c)), key=_numbered)
+    norms = sorted(
+        (c for c in node.children.values() if "running_mean" in c.tensors), key=_numbered
+    )
+    if len(convs) + len(norms) != len(node.children) or len(norms) != len(convs) + 1:
+        return False
+    gives = [conv_weight(convs[0])[1]] + [conv_weight(c)[0] for c in convs]
+    return len(convs) >= 2 and [n.tensors["running_mean"].shape[0] for n in norms] == gives
 
 
 def _stem_stages(root: KeyNode) -> list[list[tuple[int, str, KeyNode, bool]]]:

@@ -42,6 +42,7 @@ from codegen.analyze.strides import (
     separable_lists,
     plan_config_paddings,
     plan_config_strides,
+    pyramidal_stage_entries,
     reparam_stage_entries,
     shuffle_downsamplers,
     shuffle_stem,
@@ -310,6 +311,8 @@ class StructureBuilder:
         for path in xception_skips(root):
             self.strides[path] = 2
         for path in reparam_stage_entries(root):
+            self.strides[path] = 2
+        for path in pyramidal_stage_entries(root):
             self.strides[path] = 2
         shuffled = shuffle_downsamplers(root)
         for path in shuffled:

@@ -794,6 +794,10 @@ def plan(
             name, usual, why = "activation", "relu", ""
             if (across and not closed) or m.attr == latent:
                 usual = "identity"
+            elif after_conv_norm and _first_block_role(nxt, ctx) == "PyramidalBlock":
+                # PyramidNet's blocks normalise what they read first and activate only inside:
+                # its stem's norm feeds them unactivated (Han et al.'s CIFAR code)
+                usual, why = "identity", "PyramidNet's stem: its blocks open with a norm"
             elif after_conv_norm and _channels_norm(m):
                 name, usual = "norm_activation", "identity"
             elif after_conv_norm or linear_norm:  # a mobile network's stem, head: as its blocks
@@ -936,6 +940,13 @@ def _starts(m: Module | None) -> str | None:
     return family(m)
 
 
+def _first_block_role(m: Module | None, ctx: BlockContext) -> str | None:
+    """The role of the first block class a member holds (itself, or a stage's first item)."""
+    while m is not None and m.kind in ("repeat", "sequential", "modulelist") and m.children:
+        m = next((c for c in m.children if c.kind != "placeholder"), None)
+    return ctx.role(m) if m is not None and m.kind == "class" else None
+
+
 def _block_starts(m: Module | None, ctx: BlockContext) -> str | None:
     """The family of the first layer of a generated class holding one member (or of copies of
     one), as `_starts` gives it for a Sequential; None where the class holds more."""
@@ -961,6 +972,7 @@ SPATIAL_ROLES = (
     "ResidualLayer",
     "PreActResidualLayer",
     "BasicBlock",
+    "PyramidalBlock",
     "InvertedResidual",
     "ConvStem",
     "SqueezeExcite",

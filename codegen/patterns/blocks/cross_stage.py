@@ -16,7 +16,9 @@ sum) keep Darknet's leaky ReLU (slope 0.1) and an activated `conv_exp`; ResNet b
 activate after their sum are timm's CSPResNet/CSPResNeXt, whose configs set `cross_linear=True`
 (`conv_exp` has no activation) under timm's `act_layer='leaky_relu'`, nn.LeakyReLU's slope 0.01.
 The stage's activation is the network's: the stem's and other conv-norm units' defaults follow it
-(a model-wide pin, patterns/_activations.py's UNIT_ACTIVATION).
+(a model-wide pin, patterns/_activations.py's UNIT_ACTIVATION). A stage without a transition of
+its own is timm's CrossStage3, which only timm's cs3 configs build: SiLU and an activated
+`conv_exp`, whatever the blocks. Still guessed: the keys do not record the activation.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ TRANSITION_B = re.compile(r"trans\w*_?b$", re.I)
 WHY = "a cross stage partial stage (timm's CrossStage)"
 RESNET_BLOCKS = ("BasicBlock", "Bottleneck")  # activated after their sum: timm's CSPResNet(X)
 TIMM_LEAKY = "leaky_relu_0.01"  # timm's act_layer 'leaky_relu': nn.LeakyReLU() (slope 0.01)
+CS3_ACTIVATION = "silu"  # timm's _cs3_cfg(act_layer='silu'): every cs3darknet/cs3edgenet/cs3se
 
 
 def _named(units: list, pattern) -> list:
@@ -79,14 +82,19 @@ class CrossStage(BlockPattern):
         if after and not TRANSITION_B.search(after[0][0].attr):
             return None
         items = blocks.children if blocks.kind != "class" else [blocks]
-        resnet = all(ctx.role(c) in RESNET_BLOCKS for c in items)
+        # Without a transition of its own the stage is timm's CrossStage3, which only its cs3
+        # configs build (SiLU, an activated conv_exp) whatever their blocks; with one, the blocks
+        # tell CSPResNet(X) from Darknet.
+        cs3 = not after
+        resnet = not cs3 and all(ctx.role(c) in RESNET_BLOCKS for c in items)
         activation = darknet_activation(
             ctx,
             cls,
             exp[0][0].attr,
             "inside each conv-norm unit of the stage and its blocks"
-            + (" (timm's CSPResNet: nn.LeakyReLU, slope 0.01)" if resnet else ""),
-            TIMM_LEAKY if resnet else DARKNET_ACTIVATION,
+            + (" (timm's CSPResNet: nn.LeakyReLU, slope 0.01)" if resnet else "")
+            + (" (timm's cs3 configs: act_layer='silu')" if cs3 else ""),
+            CS3_ACTIVATION if cs3 else TIMM_LEAKY if resnet else DARKNET_ACTIVATION,
         )
         exp_activated = ctx.choose(
             cls,

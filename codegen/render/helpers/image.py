@@ -131,6 +131,33 @@ def zero_padded_shortcut(x: torch.Tensor, out: torch.Tensor, both_sides: bool) -
     before = extra // 2 if both_sides else 0
     return F.pad(x, [0, 0, 0, 0, before, extra - before])
 ''',
+    "widened_shortcut": '''
+def widened_shortcut(
+    x: torch.Tensor, out: torch.Tensor, pooled: bool, both_sides: bool
+) -> torch.Tensor:
+    """A shortcut with no projection where a block widens or halves (PyramidNet, Han et al.
+    2017): the input halved where the block halves the resolution (a 2x2 average pool in ceil
+    mode, or every second pixel), its missing channels zeros, after its channels or on both
+    sides."""
+    if x.size(-1) != out.size(-1) or x.size(-2) != out.size(-2):
+        if pooled:
+            x = F.avg_pool2d(x, 2, 2, ceil_mode=True)
+        else:
+            x = x[:, :, ::2, ::2]
+    extra = out.size(1) - x.size(1)
+    before = extra // 2 if both_sides else 0
+    return F.pad(x, [0, 0, 0, 0, before, extra - before])
+''',
+    "add_to_leading_channels": '''
+def add_to_leading_channels(x: torch.Tensor, out: torch.Tensor, fraction: float) -> torch.Tensor:
+    """A residual where the shapes allow, on the leading channels only (MobileNeXt's identity
+    tensor multiplier): the input added to the first round(channels * fraction) of them; where
+    the block widens or downsamples, out unchanged."""
+    if x.shape != out.shape:
+        return out
+    kept = int(round(x.size(1) * fraction))
+    return torch.cat([x[:, :kept] + out[:, :kept], out[:, kept:]], 1)
+''',
     "tree_root_input": '''
 def tree_root_input(
     x2: torch.Tensor, x1: torch.Tensor, bottom: torch.Tensor, root_reads: int
