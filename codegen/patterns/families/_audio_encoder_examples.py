@@ -20,8 +20,6 @@ def example(name: str) -> Example:
     torch.manual_seed(0)
     if name == "qwen2_audio":
         model, config = t.Qwen2AudioEncoder, t.Qwen2AudioEncoderConfig(**AUDIO)
-    elif name == "voxtral":
-        model, config = t.VoxtralEncoder, t.VoxtralEncoderConfig(**AUDIO)
     else:  # GLM-ASR: no position table, its attention rotates half of each head
         model, config = t.GlmAsrEncoder, t.GlmAsrEncoderConfig(
             hidden_size=16,

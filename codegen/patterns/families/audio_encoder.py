@@ -7,7 +7,7 @@ rotates queries and keys, the layers, a final norm. Seq2SeqEncoder's audio stack
 What no key records, the structure shows (pins, where the parts left it at defaults): the front
 end keeps the frames in conv1 and halves them in conv2, each 3 wide and padded by 1 (Whisper's;
 the library checks the input is positions * 2 frames long); and its layers attend both ways (the
-frames of one recording, no decoder to mask for).
+frames of one recording, no decoder to mask for), pre-norm where a final norm follows them.
 
 A choice of its own, `final_pool`: Qwen2-Audio averages frame pairs before the final norm (an
 AvgPool1d, which holds no tensors; Voxtral holds one and never calls it), settled by config.json's
@@ -19,10 +19,12 @@ from __future__ import annotations
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, Match, modules, stack as layers_of
 from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks.cross_attention import seq2seq
 from codegen.patterns.blocks.padded_resnet_block import arg_pin
 from codegen.patterns.families.seq2seq import Seq2SeqEncoder
 
-WHY = "a Whisper-style audio front end (conv1 keeps the frames, conv2 halves them)"
+WHY = "a Whisper-style audio front end: conv1 keeps the frames, conv2 halves them"
+PRE_NORM = "a norm after the last layer: each layer norms its own inputs (Whisper's)"
 BOTH_WAYS = "an audio encoder with no decoder: every frame attends to every other"
 # model_type -> whether the code pools frame pairs before the final norm (transformers 5.24)
 POOLED_TYPES = {
@@ -56,6 +58,8 @@ class AudioEncoder(Seq2SeqEncoder):
     role = "AudioEncoder"
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
+        if seq2seq(ctx):  # Seq2SeqEncoder's: a decoder reads it
+            return None
         members = {m.attr: m for m in modules(cls)}
         convs = [members.get(a) for a in ("conv1", "conv2")]
         if any(c is None or conv_kernel(c) not in (3, (3,)) for c in convs):
@@ -72,6 +76,10 @@ class AudioEncoder(Seq2SeqEncoder):
             conv = members[attr]
             pins.append(arg_pin(conv, "stride", 2 if attr == "conv2" else 1, WHY))
             pins.append(arg_pin(conv, "padding", 1, WHY))
+        block = ctx.classes.get(layer.type_name) if layer.kind == "class" else None
+        residual = _choice(block, "residual") if block is not None and found.found[4] else None
+        if residual is not None and "pre" in [residual.value, *residual.alternatives]:
+            pins.append((residual.path, "residual", "pre", PRE_NORM))
         for attention in attentions:
             causal = _choice(attention, "causal")
             if causal is not None:
@@ -104,10 +112,10 @@ class AudioEncoder(Seq2SeqEncoder):
             x = g.call_method("transpose", x, 1, 2, inline=True)
             x = g.call_function("avg_pool1d", x, 2, 2, inline=True)
             x = g.call_method("transpose", x, 1, 2, comment="[batch, frames / 4, d_model]")
-        g.output(g.call_module((final,), x) if final else x, comment="[batch, frames, d_model]")
+        g.output(g.call_module((final,), x) if final else x, comment="[batch, seq, d_model]")
 
     @staticmethod
     def examples():
         from codegen.patterns.families._audio_encoder_examples import example
 
-        return [example("voxtral"), example("qwen2_audio"), example("glmasr")]
+        return [example("qwen2_audio"), example("glmasr")]
