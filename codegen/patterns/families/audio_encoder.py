@@ -20,7 +20,6 @@ from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, Match, modules, stack as layers_of
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.cross_attention import seq2seq
-from codegen.patterns.blocks.padded_resnet_block import arg_pin
 from codegen.patterns.families.seq2seq import Seq2SeqEncoder
 
 WHY = "a Whisper-style audio front end: conv1 keeps the frames, conv2 halves them"
@@ -36,6 +35,7 @@ POOLED_TYPES = {
     "glmasr": False,
 }
 POOLS = ("none", "avg_pool_2")
+OPEN = ("default", "structure")  # a part's choice a pin may settle (this pattern's own, or none)
 
 
 def _attentions(ctx: BlockContext, layer) -> list:
@@ -54,6 +54,12 @@ def _choice(cls, name: str):
     return next((c for c in cls.forward.choices if c.name == name), None)
 
 
+def _conv_choice(conv, keyword: str):
+    """A conv's constructor choice `keyword` (its stride, its padding), None where none is."""
+    found = next((a.choice for a in conv.args if a.keyword == keyword and a.choice), None)
+    return found or next((c for c in conv.choices if c.name == keyword), None)
+
+
 class AudioEncoder(Seq2SeqEncoder):
     role = "AudioEncoder"
 
@@ -62,7 +68,9 @@ class AudioEncoder(Seq2SeqEncoder):
             return None
         members = {m.attr: m for m in modules(cls)}
         convs = [members.get(a) for a in ("conv1", "conv2")]
-        if any(c is None or conv_kernel(c) not in (3, (3,)) for c in convs):
+        if any(c is None or c.io is None or c.io.ndim != 1 for c in convs):
+            return None  # over frames, not an image
+        if any(conv_kernel(c) not in (3, (3,)) for c in convs):
             return None  # Whisper's 3-wide convs
         layer = next((layers_of(m)[0] for m in members.values() if layers_of(m)), None)
         attentions = _attentions(ctx, layer) if layer is not None else []
@@ -74,15 +82,17 @@ class AudioEncoder(Seq2SeqEncoder):
         pins = []
         for attr in found.found[5]:
             conv = members[attr]
-            pins.append(arg_pin(conv, "stride", 2 if attr == "conv2" else 1, WHY))
-            pins.append(arg_pin(conv, "padding", 1, WHY))
+            for keyword, value in (("stride", 2 if attr == "conv2" else 1), ("padding", 1)):
+                choice = _conv_choice(conv, keyword)
+                if choice is not None and choice.source in OPEN:  # no config or model type's
+                    pins.append((choice.path, keyword, value, WHY))
         block = ctx.classes.get(layer.type_name) if layer.kind == "class" else None
         residual = _choice(block, "residual") if block is not None and found.found[4] else None
-        if residual is not None and "pre" in [residual.value, *residual.alternatives]:
+        if residual is not None and residual.source in OPEN:
             pins.append((residual.path, "residual", "pre", PRE_NORM))
         for attention in attentions:
             causal = _choice(attention, "causal")
-            if causal is not None:
+            if causal is not None and causal.source in OPEN:  # no model type said otherwise
                 pins.append((causal.path, "causal", False, BOTH_WAYS))
         model_type = ctx.resolver.evidence("model_type")
         known = POOLED_TYPES.get(model_type[1]) if model_type else None
