@@ -195,7 +195,7 @@ class _Stack(BlockPattern):
     synonyms = {"padding_idx": ("pad_token_id",)}
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        if not seq2seq(ctx):
+        if tensors(cls) or not seq2seq(ctx):
             return None
         return self.read(cls, ctx)
 
