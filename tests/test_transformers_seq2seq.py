@@ -31,6 +31,8 @@ WHISPER = dict(
     suppress_tokens=None,
     begin_suppress_tokens=None,
 )
+AUDIO_TOWER = dict(num_mel_bins=8, max_source_positions=16, hidden_size=32, num_hidden_layers=2)
+AUDIO_TOWER.update(intermediate_size=64, num_attention_heads=4)
 FAMILIES = {
     "t5_encoder": lambda t: t.T5EncoderModel(t.T5Config(**T5)),
     "t5_encoder_gated": lambda t: t.T5EncoderModel(
@@ -53,6 +55,14 @@ FAMILIES = {
     "whisper": lambda t: t.WhisperModel(t.WhisperConfig(**WHISPER)),
     "bart_lm": lambda t: t.BartForConditionalGeneration(t.BartConfig(**BART)),
     "whisper_lm": lambda t: t.WhisperForConditionalGeneration(t.WhisperConfig(**WHISPER)),
+    # tf21: Whisper's encoder alone, as speech LMs' audio towers reuse it (families/audio_encoder.py)
+    "whisper_voxtral_encoder": lambda t: t.VoxtralEncoder(t.VoxtralEncoderConfig(**AUDIO_TOWER)),
+    "whisper_glmasr_encoder": lambda t: t.GlmAsrEncoder(  # rotary attention, no position table
+        t.GlmAsrEncoderConfig(
+            **{k: v for k, v in AUDIO_TOWER.items() if k != "max_source_positions"},
+            num_key_value_heads=2,
+        )
+    ),
 }
 
 
@@ -61,6 +71,8 @@ def inputs(name: str, model) -> tuple[tuple, dict]:
     torch.manual_seed(1)
     if name.startswith("whisper"):
         features = torch.randn(2, 8, 32)  # [batch, n_mels, 2 * max_source_positions]
+        if name.endswith("_encoder"):
+            return (features,), {"input_features": features}
         target = torch.randint(3, 100, (2, 6))
         return (features, target), {"input_features": features, "decoder_input_ids": target}
     ids = torch.randint(3, 100, (2, 11))

@@ -70,11 +70,12 @@ def _stack(ctx: BlockContext, members, role: str):
 
 
 def _embeddings(
-    cls, ctx: BlockContext, members, stack, padded: bool, decoder: bool
+    cls, ctx: BlockContext, members, stack, padded: bool, decoder: bool, rotated: bool = False
 ) -> tuple | None:
     """(tokens, positions, embed norm, final norm, convs, head, front) by name (the front: a conv
     subsampler by its role), when nothing else is there. `padded`: positions computed from the ids
-    where no table is stored (fairseq)."""
+    where no table is stored (fairseq); `rotated`: an audio front end without a table, as the
+    layers' attention rotates."""
     embeddings = [m for m in members if family(m) == "embedding"]
     tokens = one_named(embeddings, TOKENS)
     positions = one_named([m for m in embeddings if m is not tokens], POSITIONS)
@@ -89,7 +90,7 @@ def _embeddings(
     front = fronts[0] if len(fronts) == 1 and not decoder else None
     used = [stack, tokens, positions, embed_norm, final, *convs, head, front]
     used = [m for m in used if m is not None]
-    if positions is None and (convs or not (padded or _sinusoidal(ctx))):
+    if positions is None and (convs and not rotated or not (convs or padded or _sinusoidal(ctx))):
         return None
     if len(used) != len(members) or ((convs or front) and tokens is not None):
         return None
@@ -194,8 +195,15 @@ class _Stack(BlockPattern):
     synonyms = {"padding_idx": ("pad_token_id",)}
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
         if tensors(cls) or not seq2seq(ctx):
+            return None
+        return self.read(cls, ctx)
+
+    def read(self, cls, ctx: BlockContext, rotated: bool = False) -> Match | None:
+        """The stack's reading, whatever says the model is an encoder-decoder. `rotated`: its
+        attention rotates queries and keys, so an audio stack needs no position table."""
+        members = modules(cls)
+        if tensors(cls):
             return None
         stack = _stack(ctx, members, self.layer_role)
         if stack is None or not ctx.takes(layers_of(stack)[0], self.stack_input):
@@ -203,7 +211,7 @@ class _Stack(BlockPattern):
         model_type = ctx.resolver.evidence("model_type")
         padded = model_type is not None and model_type[1] in PADDED_POSITION_TYPES
         decoder = self.layer_role == "DecoderBlock"
-        parts = _embeddings(cls, ctx, members, stack, padded, decoder)
+        parts = _embeddings(cls, ctx, members, stack, padded, decoder, rotated)
         if parts is None or (padded and parts[4]):
             return None
         tokens, positions, embed_norm, final, convs, head, front = parts
@@ -314,6 +322,8 @@ class _Stack(BlockPattern):
             for conv in convs:
                 x = act.apply(g, activation, g.call_module((conv,), x, inline=True))
             x = g.call_method("transpose", x, 1, 2, comment="[batch, frames / 2, d_model]")
+            if positions is None:  # the layers' attention rotates instead
+                return x, ids
             seq = g.call_method("size", x, 1, inline=True)
             table = g.getattr((positions, "weight"))
             rows = g.call_function("getitem", table, (Slice(None, seq),), inline=True)
