@@ -220,10 +220,26 @@ def dataflow_order(members: list[Module], width: int | None = None) -> list[Modu
     ranked = _final_norm_after_trunk(ranked)
     budget = [SEARCH_BUDGET]
     partners = _conv_partners(ranked)
+    # What an order placed so far allows next depends on which members it holds, its last one
+    # and the running width, not on their order: a state that led nowhere once leads nowhere
+    # again, so it is not searched twice (it is charged the orders it took, so the budget, and
+    # with it every answer, is the search's without this).
+    dead_ends: dict[tuple, int] = {}
 
     def extend(order: list[Module], rest: list[Module], width: int | None):
         if not rest:
             return order
+        state = (frozenset(map(id, order)), id(order[-1]) if order else None, width)
+        if state in dead_ends:
+            budget[0] -= dead_ends[state]
+            return None
+        before = budget[0]
+        found = _extended(order, rest, width)
+        if found is None and budget[0] >= 0:
+            dead_ends[state] = before - budget[0]
+        return found
+
+    def _extended(order: list[Module], rest: list[Module], width: int | None):
         budget[0] -= 1
         if budget[0] < 0:  # many equal widths and no chain: give up rather than try every order
             return None
@@ -519,6 +535,7 @@ LETTERED = re.compile(r"(?:([A-Za-z]+)_)?([a-f])")
 
 @functools.lru_cache(maxsize=65536)  # calibration analyses the same names once per candidate
 @functools.lru_cache(maxsize=4096)  # (a search asks for the same names at every step)
+@functools.lru_cache(maxsize=4096)  # asked for each member at each step of an order search
 def numbered_name(attr: str) -> tuple[str | None, int]:
     """`conv2` -> ("conv", 2); steps lettered in order (pycls' and torchvision's RegNet `a, b, c`,
     `conv_a`, `conv_b`) count too: `b` -> ("", 2)."""
