@@ -3,7 +3,7 @@ shapes and item order rather than names (repositories call them residual/shortcu
 convpath/idpath, left/right, branch/skip, main/downsample, body/proj):
 
 - the projection path: one pointwise conv (with its norm, or bare as the Wide ResNet code writes
-  it), reading what the body reads and giving what it gives, possibly after keyless slots (an
+  it; beside a pre-activation body, a spatial one: rishikksh20's ResUnet `conv_skip`), reading what the body reads and giving what it gives, possibly after keyless slots (an
   average pool where the block downsamples: fastai's `idpath`, timm's ResNet-D `downsample_avg`);
 - a squeeze-excitation held as a Sequential of two layers (Linear or 1x1 conv) narrowing the
   width and giving it back, beside the body (pytorch-cifar100's `excitation`);
@@ -30,9 +30,11 @@ class Projection:
     slots: tuple[tuple[str, ...], ...] = ()
 
 
-def projection(m, ctx: BlockContext) -> Projection | None:
+def projection(m, ctx: BlockContext, spatial: bool = False) -> Projection | None:
     """The pointwise projection a member is: a conv-norm unit, a bare 1x1 conv, or a Sequential
-    of keyless slots then one such unit (nested, or its conv and norm as items)."""
+    of keyless slots then one such unit (nested, or its conv and norm as items). `spatial`: its
+    conv may be wider than 1x1 (only beside a pre-activation body, which no other reading of the
+    two paths fits: rishikksh20's ResUnet `conv_skip`, a 3x3 conv and its norm)."""
     if m.kind == "sequential":
         items = m.children
         slots = 0
@@ -56,11 +58,11 @@ def projection(m, ctx: BlockContext) -> Projection | None:
                 if conv is not None and real[1].io.in_width == conv.out_width:
                     conv.norm = (m.attr, real[1].attr)
                     found = conv
-        if found is None or not found.pointwise or found.groups != 1:
+        if found is None or not (found.pointwise or spatial) or found.groups != 1:
             return None
         return Projection(found, tuple((m.attr, c.attr) for c in items[:slots]))
     found = unit(m, ctx)
-    if found is None or not found.pointwise or found.groups != 1:
+    if found is None or not (found.pointwise or spatial) or found.groups != 1:
         return None
     if found.norm is None and m.kind != "builtin":
         return None

@@ -80,7 +80,10 @@ class ResidualLayer(BlockPattern):
             # Which Sequential is the shortcut: the one projection (one pointwise conv) beside a
             # body of two or more convs, whatever the names (`residual` is pytorch-cifar100's
             # body, `idpath` fastai's shortcut); else the one named as a shortcut.
-            projections = [b for b in bodies if projection(b, ctx) is not None]
+            # Beside a pre-activation body the projection may be spatial (rishikksh20's
+            # ResUnet: a 3x3 conv and its norm, strided with the body's first conv).
+            spatial = any(b.kind == "sequential" and preact_steps(b) for b in bodies)
+            projections = [b for b in bodies if projection(b, ctx, spatial) is not None]
             if len(projections) == 1:
                 bodies = [b for b in bodies if b is not projections[0]]
             elif len(named_shortcut) == 1 and named_shortcut[0] in bodies:
@@ -112,7 +115,8 @@ class ResidualLayer(BlockPattern):
             c_in, c_out = body.io.in_width, body.io.out_width
         short = None
         if shortcut is not None:
-            found_short = projection(shortcut, ctx)
+            spatial = body.kind == "sequential" and preact_steps(body) is not None
+            found_short = projection(shortcut, ctx, spatial)
             if split is not None and found_short is not None and shortcut is split[0]:
                 found_short.unit = replace(found_short.unit, norm=(split[1].attr,))
             if found_short is None:
@@ -123,7 +127,7 @@ class ResidualLayer(BlockPattern):
             unnamed = shortcut.attr.lower() not in SHORTCUT_NAMES
             if unnamed and joined(cls, ctx) != SUM and not guessed:
                 guessed = (
-                    f"{shortcut.attr}, a 1x1 projection beside {body.attr}, is read as its "
+                    f"{shortcut.attr}, a projection beside {body.attr}, is read as its "
                     "shortcut (summed); nothing that reads the block proves a sum rather than "
                     "a concatenation"
                 )
@@ -258,7 +262,36 @@ class ResidualLayer(BlockPattern):
             Example(z["hf_residual_stage"]("bottleneck", 8, 32, 1), (x,)),
             Example(z["hf_residual_stage"]("bottleneck", 8, 16, 2), (x,)),
             Example(z["hf_residual_stage"]("basic", 8, 8, 1), (x,)),
+            Example(_spatial_skip_stack(), (x,)),
         ]
+
+
+def _spatial_skip_stack():
+    """Pre-activation blocks beside a 3x3 conv-norm projection, widening (ResUnet's
+    ResidualConv under other names), chained in a Sequential; norms randomised."""
+    import torch.nn as nn
+
+    from codegen.patterns.blocks._vision_examples import _randomise_norms
+
+    class PreBlock(nn.Module):
+        def __init__(self, c_in: int, c_out: int) -> None:
+            super().__init__()
+            self.main = nn.Sequential(
+                nn.BatchNorm2d(c_in),
+                nn.ReLU(),
+                nn.Conv2d(c_in, c_out, 3, padding=1),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(),
+                nn.Conv2d(c_out, c_out, 3, padding=1),
+            )
+            self.side = nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out))
+
+        def forward(self, x):
+            return self.main(x) + self.side(x)
+
+    model = nn.Sequential(PreBlock(8, 12), PreBlock(12, 6))
+    _randomise_norms(model)
+    return model.eval()
 
 
 # Why an image-to-image net's residual block leaves its sum bare: its layers upsample back what

@@ -8,6 +8,11 @@ Sequential,
      (ConvTranspose2d 3x3 stride 2 halving it, norm, ReLU) x n,
      ReflectionPad2d(3), conv 7x7 (padding 0), Tanh]
 
+or, as eriklindernoren/PyTorch-GAN's cyclegan `GeneratorResNet` writes the up steps,
+(Upsample(scale_factor=2), conv 3x3 stride 1 halving the width, norm, ReLU): the keyless slot
+before a stride-1 conv that halves the width on the way back up is the upsampler (its mode, a
+choice: nearest is nn.Upsample's default).
+
 The keys show the convs (and batch norms, where the norm is one); the pads, the keyless instance
 norms and the ReLUs are the empty slots between them, by this layout; the Tanh ends the Sequential
 past its last key, so the forward applies it. A keyless norm may be the repository's 'none' (an
@@ -29,23 +34,27 @@ def _conv(m, kernel: int, transposed: bool = False) -> bool:
     return m.kind == "builtin" and m.type_name == name and conv_kernel(m) in (kernel, (kernel,) * 2)
 
 
-def _steps(items: dict, start: int, stop: int, transposed: bool, width: int):
-    """The (conv index, keyed norm) of each resampling step in items[start:stop], each conv
-    doubling (or, transposed, halving) the width; None where the run is laid out otherwise."""
+def _steps(items: dict, start: int, stop: int, up: bool, width: int):
+    """The (conv index, keyed norm, upsampler slot or None) of each resampling step in
+    items[start:stop], each conv doubling (or, up, halving) the width; None where the run is laid
+    out otherwise. An up step is a transposed conv, or an empty slot (the upsampler) then a conv."""
     steps, i = [], start
     while i < stop:
+        slot = None
+        if up and items.get(i) is not None and items[i].kind == "placeholder":
+            slot, i = i, i + 1
         conv = items.get(i)
-        if conv is None or not _conv(conv, 3, transposed) or conv.io.in_width != width:
+        if conv is None or not _conv(conv, 3, up and slot is None) or conv.io.in_width != width:
             return None
         width = conv.io.out_width
-        if width != (conv.io.in_width // 2 if transposed else conv.io.in_width * 2):
+        if width != (conv.io.in_width // 2 if up else conv.io.in_width * 2):
             return None
         keyed = family(items.get(i + 1)) == "norm" and items[i + 1].kind != "placeholder"
         if items.get(i + 2) is None or items[i + 2].kind != "placeholder":
             return None
         if not keyed and items[i + 1].kind != "placeholder":
             return None
-        steps.append((i, keyed))
+        steps.append((i, keyed, slot))
         i += 3
     return steps, width
 
@@ -76,10 +85,10 @@ class ResnetGenerator(BlockPattern):
             return None
         if len(down[0]) != len(up[0]):
             return None
-        norms = [(1, stem_keyed)] + down[0] + up[0]
+        norms = [(1, stem_keyed, None)] + down[0] + up[0]
         choices, norm = [], "batch"
-        if not all(keyed for _, keyed in norms):
-            if any(keyed for _, keyed in norms):
+        if not all(keyed for _, keyed, _ in norms):
+            if any(keyed for _, keyed, _ in norms):
                 return None
             kind = ctx.choose(
                 cls, body.attr, "norm", "instance", ["none"], "InstanceNorm2d without parameters"
@@ -92,9 +101,26 @@ class ResnetGenerator(BlockPattern):
         ]
         for conv in (items[1], items[last]):
             pins += [arg_pin(conv, "padding", 0, WHY), arg_pin(conv, "stride", 1, WHY)]
-        for i, _ in down[0]:
+        for i, _, _ in down[0]:
             pins += [arg_pin(items[i], "padding", 1, WHY), arg_pin(items[i], "stride", 2, WHY)]
-        for i, keyed in norms:
+        upsamplers = [(i, slot) for i, _, slot in up[0] if slot is not None]
+        if upsamplers and len(upsamplers) != len(up[0]):
+            return None
+        if upsamplers:
+            mode = ctx.choose(
+                cls,
+                body.attr,
+                "upsample_mode",
+                "nearest",
+                ["bilinear"],
+                "the slot before an up conv",
+            )
+            choices.append(mode)
+            layer = f"nn.Upsample(scale_factor=2, mode={mode.value!r})"
+            for i, slot in upsamplers:
+                pins += [slot_pin(items[slot], layer, WHY), arg_pin(items[i], "padding", 1, WHY)]
+                pins.append(arg_pin(items[i], "stride", 1, WHY))
+        for i, keyed, _ in norms:
             if not keyed:
                 width = items[i].io.out_width
                 layer = f"nn.InstanceNorm2d({width})" if norm == "instance" else "nn.Identity()"
@@ -150,5 +176,47 @@ class ResnetGenerator(BlockPattern):
             def forward(self, x):
                 return self.model(x)
 
+        class Residual(nn.Module):  # affine-free instance norms: only the convs hold tensors
+            def __init__(self, dim: int) -> None:
+                super().__init__()
+                self.layers = nn.Sequential(
+                    nn.ReflectionPad2d(1),
+                    nn.Conv2d(dim, dim, 3),
+                    nn.InstanceNorm2d(dim),
+                    nn.ReLU(True),
+                    nn.ReflectionPad2d(1),
+                    nn.Conv2d(dim, dim, 3),
+                    nn.InstanceNorm2d(dim),
+                )
+
+            def forward(self, x):
+                return x + self.layers(x)
+
+        class UpsamplingGenerator(nn.Module):  # PyTorch-GAN's: upsample then conv on the way up
+            def __init__(self) -> None:
+                super().__init__()
+                self.net = nn.Sequential(
+                    nn.ReflectionPad2d(3),
+                    nn.Conv2d(3, 4, 7),
+                    nn.InstanceNorm2d(4),
+                    nn.ReLU(True),
+                    nn.Conv2d(4, 8, 3, stride=2, padding=1),
+                    nn.InstanceNorm2d(8),
+                    nn.ReLU(True),
+                    Residual(8),
+                    Residual(8),
+                    nn.Upsample(scale_factor=2),
+                    nn.Conv2d(8, 4, 3, stride=1, padding=1),
+                    nn.InstanceNorm2d(4),
+                    nn.ReLU(True),
+                    nn.ReflectionPad2d(3),
+                    nn.Conv2d(4, 3, 7),
+                    nn.Tanh(),
+                )
+
+            def forward(self, x):
+                return self.net(x)
+
         torch.manual_seed(0)
-        return [Example(Generator().eval(), (torch.randn(2, 3, 8, 8),))]
+        x = torch.randn(2, 3, 8, 8)
+        return [Example(Generator().eval(), (x,)), Example(UpsamplingGenerator().eval(), (x,))]

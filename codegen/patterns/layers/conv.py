@@ -416,9 +416,13 @@ def downsample_padding(ctx: LayerContext, path: str = "") -> tuple[str, int] | N
 
 def _opens_named(node: KeyNode, pattern: str) -> bool:
     """The first item of a Sequential whose name says what the item is (`deconv.0` in
-    `deconv = Sequential(ConvTranspose2d(...), PReLU())`)."""
+    `deconv = Sequential(ConvTranspose2d(...), PReLU())`), or of each item of a list so named
+    (`deconv_layers.3.0`: yjn870's REDNet, a list of [ConvTranspose2d, ReLU] Sequentials)."""
     parts = node.path.split(".")
-    return node.name == "0" and len(parts) > 1 and re.search(pattern, parts[-2], re.I) is not None
+    if node.name != "0" or len(parts) < 2:
+        return False
+    named = parts[-3] if is_index(parts[-2]) and len(parts) > 2 else parts[-2]
+    return re.search(pattern, named, re.I) is not None
 
 
 def _transposed_geometry(
