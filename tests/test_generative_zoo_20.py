@@ -22,8 +22,10 @@ pytestmark = pytest.mark.filterwarnings(
 # --keys-only 20`): 0 exact, 8 flagged, 0 WRONG, 0 crash. Made exact since (session 21): the
 # CycleGAN generator (families/resnet_generator.py reads an upsampler slot before an up conv),
 # REDNet30 (families/symmetric_skip_network.py; its skips a guess the file names), ResUnet
-# (blocks/residual_layer.py's spatial projection, families/residual_unet.py).
-EXACT = {"eriklindernoren_cyclegan", "yjn870_rednet30", "rishikksh20_resunet"}
+# (blocks/residual_layer.py's spatial projection, families/residual_unet.py), RLFN
+# (blocks/residual_local_feature_block.py, its activation and residual RLFN's conventions, and
+# the fusion-free layout of families/distillation_super_resolution.py).
+EXACT = {"eriklindernoren_cyclegan", "yjn870_rednet30", "rishikksh20_resunet", "bytedance_rlfn_x2"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -12,6 +12,9 @@ pixel shuffle (`upsampler = Sequential(conv, PixelShuffle(r))`, whose shuffle ha
 The widths show the concatenation (the fusion reads N times the width) and the shuffle (the
 upsampler gives r*r times the image's channels). The long skip is a choice; the fusion's
 activation slot is pinned to IMDN's LeakyReLU 0.05 (its `conv_block(..., act_type='lrelu')`).
+RLFN (bytedance/RLFN `RLFN`: `conv_1`, `block_1..N`, `conv_2`, `upsampler`) drops the
+concatenation: with no conv reading N times the width, the last block's output goes to the conv
+before the long skip (`lr = LR_conv(bN) + fea`).
 """
 
 from __future__ import annotations
@@ -20,12 +23,17 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import stack, tensors
+from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of
 from codegen.patterns.blocks.residual import name_order
+from codegen.patterns.blocks.selective_scan import conv_pins
 
 LEAKY_005 = "nn.LeakyReLU(0.05)"
-# IMDN's information multi-distillation blocks, RFDN's residual feature distillation blocks
-BLOCKS = ("DistillationBlock", "ResidualDistillationBlock")
+# IMDN's information multi-distillation blocks, RFDN's residual feature distillation blocks,
+# RLFN's residual local feature blocks
+BLOCKS = ("DistillationBlock", "ResidualDistillationBlock", "ResidualLocalFeatureBlock")
 WHY = "IMDN's fusion conv_block: LeakyReLU 0.05 (Zheng222/IMDN block.py)"
+# the long skip adds the first conv's output to the conv before the shuffle's: one size until then
+SIZE = "the net keeps the input's size until the pixel shuffle"
 
 
 def _first_conv(m):
@@ -44,7 +52,7 @@ class DistillationSuperResolution(BlockPattern):
             return None
         blocks = [m for m in members if ctx.role(m) in BLOCKS]
         rest = [m for m in members if m not in blocks]
-        if len(rest) != 4 or any(_first_conv(m) is None for m in rest):
+        if len(rest) not in (3, 4) or any(_first_conv(m) is None for m in rest):
             return None
         blocks.sort(key=lambda m: name_order(m.attr))
         paths = [(m.attr,) for m in blocks]
@@ -61,9 +69,10 @@ class DistillationSuperResolution(BlockPattern):
         fusions = [m for m in rest if (m.io.in_width, m.io.out_width) == (n * width, width)]
         lrs = [m for m in rest if (m.io.in_width, m.io.out_width) == (width, width)]
         ups = [m for m in rest if m.io.in_width == width and m not in lrs + fusions]
-        if not (len(heads) == len(fusions) == len(lrs) == len(ups) == 1):
+        if len(fusions) + 3 != len(rest) or not (len(heads) == len(lrs) == len(ups) == 1):
             return None
-        head, fusion, lr, up = heads[0], fusions[0], lrs[0], ups[0]
+        head, lr, up = heads[0], lrs[0], ups[0]
+        fusion = fusions[0] if fusions else None  # none: the blocks' last output goes on (RLFN)
         channels = head.io.in_width
         r = next((r for r in (2, 3, 4) if up.io.out_width == channels * r * r), None)
         if r is None:
@@ -72,8 +81,10 @@ class DistillationSuperResolution(BlockPattern):
             cls, lr.attr, "long_skip", "add", ["none"], "the first conv's output added back"
         )
         pins, choices = [], [skip]
-        slot = fusion.children[-1] if fusion.kind == "sequential" else None
-        if slot is not None and slot.kind == "placeholder" and len(fusion.children) == 2:
+        slot = fusion.children[-1] if fusion is not None and fusion.kind == "sequential" else None
+        if fusion is None:
+            pass
+        elif slot is not None and slot.kind == "placeholder" and len(fusion.children) == 2:
             for path, _ in cls.instances:
                 where = ".".join(p for p in (path, fusion.attr, slot.attr) if p)
                 pins.append((where, "module_type", LEAKY_005, WHY))
@@ -89,10 +100,14 @@ class DistillationSuperResolution(BlockPattern):
             if activation.source == "default":
                 activation.note = WHY
             choices.append(activation)
-        found = (head.attr, tuple(paths), fusion.attr, lr.attr, up.attr, r)
+        found = (head.attr, tuple(paths), fusion.attr if fusion else None, lr.attr, up.attr, r)
         guessed = ""
-        if pins or choices[-1].source == "default":
+        if fusion is not None and (pins or choices[-1].source == "default"):
             guessed = "the fusion's activation leaves no key (IMDN's LeakyReLU 0.05 by convention)"
+        for m in (head, lr, up, fusion):  # Sequential(conv, ...): the conv's own choices
+            conv = _first_conv(m) if m is not None else None
+            if conv is not None and kernel_of(conv) is not None:
+                pins += conv_pins(conv, {"stride": 1, "padding": kernel_of(conv) // 2}, SIZE)
         return Match(self, len(members), found, choices, guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
@@ -103,10 +118,11 @@ class DistillationSuperResolution(BlockPattern):
         for i, block in enumerate(blocks, 1):
             out = g.call_module(block, out, name=f"out_b{i}")
             outs.append(out)
-        out = g.call_function("cat", outs, kwargs={"dim": 1}, inline=True)
-        out = g.call_module((fusion,), out, inline=True)
-        if len(match.choices) > 1:
-            out = act.apply(g, match.choices[1].value, out, inline=True)
+        if fusion is not None:
+            out = g.call_function("cat", outs, kwargs={"dim": 1}, inline=True)
+            out = g.call_module((fusion,), out, inline=True)
+            if len(match.choices) > 1:
+                out = act.apply(g, match.choices[1].value, out, inline=True)
         out = g.call_module((lr,), out, name="out")
         if match.choices[0].value == "add":
             out = g.call_function("add", out, fea, name="out", comment="long skip")
@@ -120,6 +136,7 @@ class DistillationSuperResolution(BlockPattern):
         import torch
         import torch.nn as nn
         from codegen.patterns.blocks._sr_examples import modules as zoo
+        from codegen.patterns.blocks.residual_local_feature_block import local_block
 
         Distill = zoo()["distill"]
 
@@ -140,5 +157,22 @@ class DistillationSuperResolution(BlockPattern):
                 lr = self.LR_conv(self.c(torch.cat([b1, b2, b3], dim=1))) + fea
                 return self.upsampler(lr)
 
+        class LocalSr(nn.Module):  # RLFN's layout: no fusion, blocks in a list, x2
+            def __init__(self, c: int = 8) -> None:
+                super().__init__()
+                self.stem = nn.Conv2d(3, c, 3, padding=1)
+                self.units = nn.ModuleList([local_block(c) for _ in range(3)])
+                self.mid = nn.Conv2d(c, c, 3, padding=1)
+                self.shuffle = nn.Sequential(nn.Conv2d(c, 12, 3, padding=1), nn.PixelShuffle(2))
+
+            def forward(self, x):
+                fea = out = self.stem(x)
+                for unit in self.units:
+                    out = unit(out)
+                return self.shuffle(self.mid(out) + fea)
+
         torch.manual_seed(0)
-        return [Example(Imdn().eval(), (torch.randn(2, 3, 5, 5),))]
+        return [
+            Example(Imdn().eval(), (torch.randn(2, 3, 5, 5),)),
+            Example(LocalSr().eval(), (torch.randn(2, 3, 5, 5),)),
+        ]
