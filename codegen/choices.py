@@ -10,7 +10,7 @@ import fnmatch
 from contextlib import contextmanager
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from codegen.errors import ModelgenError
 from codegen.files import read_small_text
@@ -55,7 +55,7 @@ class ChoiceResolver:
         hints: dict[str, dict[str, Any]] | None = None,
         metadata: dict[str, Any] | None = None,
         calibrated: dict[tuple[str, str], Any] | None = None,
-        synonyms: dict[str, tuple[str, ...]] | None = None,
+        synonyms: Mapping[str, tuple[str, ...]] | None = None,
         known_types: frozenset[str] = frozenset(),
     ):
         self.hints = hints or {}

@@ -13,7 +13,8 @@ import inspect
 import pkgutil
 import re
 from functools import lru_cache
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 from codegen.patterns._kit import BlockPattern, LayerPattern, Match, Pattern
 
@@ -84,10 +85,11 @@ def named_role(attr: str) -> str:
     return ""
 
 
-def synonyms() -> dict[str, tuple[str, ...]]:
+@lru_cache(maxsize=1)  # a function of the fixed catalogue: asked by every analysis (and rerun)
+def synonyms() -> Mapping[str, tuple[str, ...]]:
     """Metadata names for each choice, as the patterns that make the choice declare them."""
     out: dict[str, tuple[str, ...]] = {}
     for p in all_patterns():
         for choice, names in p.synonyms.items():
             out[choice] = tuple(dict.fromkeys(out.get(choice, ()) + names))
-    return out
+    return MappingProxyType(out)
