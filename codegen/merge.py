@@ -78,8 +78,13 @@ def _canonical(node: object) -> str:
 
 
 def _method_hashes(module: cst.Module) -> dict[Key, str]:
-    methods, docs, helpers = _hash_groups(module)  # methods first: the trailer's first line
-    return dict(methods + docs + helpers)  # stays as it was
+    return _in_record_order([_hash_groups(module)])
+
+
+def _in_record_order(groups: list) -> dict[Key, str]:
+    """_hash_groups of a file's pieces, in order, as one record: every method first (so the
+    trailer's first line stays as it was), then the docstrings, then the helpers."""
+    return dict(pair for kind in range(3) for g in groups for pair in g[kind])
 
 
 def _hash_groups(module: cst.Module) -> tuple[list, list, list]:
@@ -127,8 +132,8 @@ def record_bodies(
     hash, and the decisions a regeneration keeps (trailer.py)."""
     from codegen.render.formatting import top_level_pieces
 
-    groups = [_piece_hashes(piece) for piece in top_level_pieces(source) or [source]]
-    hashes = dict(pair for kind in range(3) for g in groups for pair in g[kind])
+    pieces = top_level_pieces(source) or [source]
+    hashes = _in_record_order([_piece_hashes(piece) for piece in pieces])
     return with_trailer(source, fingerprint, hashes, pins, calibration, verified)
 
 

@@ -28,9 +28,9 @@ from codegen.ir import (
     Source,
     Tensor,
 )
+from codegen.render.formatting import format_source
 from codegen.render.graph_printer import print_graph
 from codegen.render.helpers import HELPERS
-from codegen.render.formatting import format_source
 from codegen.render.width import fit_width
 from codegen.safetext import comment_text, docstring_text, is_plain_attr, printable
 

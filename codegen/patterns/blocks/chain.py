@@ -533,9 +533,8 @@ NUMBERED = re.compile(r"([A-Za-z_]+?)_?(\d+)")
 LETTERED = re.compile(r"(?:([A-Za-z]+)_)?([a-f])")
 
 
-@functools.lru_cache(maxsize=65536)  # calibration analyses the same names once per candidate
-@functools.lru_cache(maxsize=4096)  # (a search asks for the same names at every step)
-@functools.lru_cache(maxsize=4096)  # asked for each member at each step of an order search
+# Asked for each member at each step of an order search, and again for every calibration candidate.
+@functools.lru_cache(maxsize=65536)
 def numbered_name(attr: str) -> tuple[str | None, int]:
     """`conv2` -> ("conv", 2); steps lettered in order (pycls' and torchvision's RegNet `a, b, c`,
     `conv_a`, `conv_b`) count too: `b` -> ("", 2)."""
