@@ -7,4 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$(bash scripts/install.sh --test | tail -n 1)
+# Compiled modules are kept (__pycache__, ignored by git) where the environment says not to: each
+# worker and each `python -m codegen` the tests start would otherwise compile the ~400 modules of
+# the catalogue again, and pytest rewrite every test file's asserts again.
+unset PYTHONDONTWRITEBYTECODE
 exec "$PY" -m pytest -n auto --maxprocesses 4 --dist worksteal "$@"

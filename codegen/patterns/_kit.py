@@ -77,6 +77,10 @@ class Pattern:
     # Attribute names (regex) whose forward this pattern tells apart from same-keyed subtrees:
     # classes registered under such a name are never shared with differently named ones.
     named: ClassVar[str] = ""
+    # A fallback (the chain, the solved wiring) explains exactly the class's modules when it
+    # matches, at a priority below every other pattern's: the registry asks it only where no
+    # other match explains as much (it could not win), which is most of a model's classes.
+    fallback: ClassVar[bool] = False
 
     @staticmethod
     def examples() -> list[Example]:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from codegen.patterns._kit import BlockPattern, LayerPattern, Match, Pattern
+from codegen.patterns._kit import BlockPattern, LayerPattern, Match, Pattern, modules
 
 PACKAGES = ("codegen.patterns.layers", "codegen.patterns.blocks", "codegen.patterns.families")
 
@@ -49,10 +49,29 @@ def patterns(kind: str) -> tuple[Pattern, ...]:
 
 def best(kind: str, subject: Any, ctx: Any) -> Match | None:
     """The most specific match of a `kind` pattern for `subject` (a KeyNode or a ClassDef)."""
+    top = _trial(kind, subject, ctx)
+    return None if top is None else _match(top, subject, ctx)
+
+
+def _trial(kind: str, subject: Any, ctx: Any) -> Pattern | None:
+    """Every pattern of the kind tried on `subject`: the pattern of the most specific match."""
     resolver = ctx.resolver
     made, used = len(resolver.made), set(resolver.used_hints)
-    matches = [m for p in patterns(kind) if (m := _match(p, subject, ctx)) is not None]
-    # Trial matches may have consulted hints and recorded choices: undo that, then rerun the winner.
+    regular, fallbacks = _split(kind)
+    matches = [m for p in regular if (m := _match(p, subject, ctx)) is not None]
+    if fallbacks:  # (block patterns only) asked where they could still win
+        explained = len(modules(subject))
+        ahead = max(((m.explains, m.pattern.priority) for m in matches), default=None)
+        for p in fallbacks:
+            if ahead is not None and ahead > (explained, p.priority):
+                continue
+            m = _match(p, subject, ctx)
+            if m is not None:
+                if m.explains != explained:
+                    raise AssertionError(f"fallback {p!r} explains {m.explains} of {explained}")
+                matches.append(m)
+                ahead = max(ahead or (m.explains, p.priority), (m.explains, p.priority))
+    # Trial matches may have consulted hints and recorded choices: undo that; the winner reruns.
     del resolver.made[made:]
     resolver.used_hints = used
     if not matches:
@@ -67,7 +86,15 @@ def best(kind: str, subject: Any, ctx: Any) -> Match | None:
             f"patterns {top.pattern!r} and {ranked[1].pattern!r} match equally well: "
             "give one a higher priority"
         )
-    return _match(top.pattern, subject, ctx)
+    return top.pattern
+
+
+@lru_cache(maxsize=None)
+def _split(kind: str) -> tuple[tuple[Pattern, ...], tuple[Pattern, ...]]:
+    """A kind's patterns: (the others, the fallbacks by priority, highest first)."""
+    every = patterns(kind)
+    fallbacks = sorted((p for p in every if p.fallback), key=lambda p: -p.priority)
+    return tuple(p for p in every if not p.fallback), tuple(fallbacks)
 
 
 def _match(pattern: Pattern, subject: Any, ctx: Any) -> Match | None:

@@ -174,7 +174,28 @@ def _blocks_after_numbered_convs(ranked: list[Module]) -> list[Module]:
 
 
 def dataflow_order(members: list[Module], width: int | None = None) -> list[Module] | None:
-    """An order in which every layer takes the width the previous one gave (None: there is none)."""
+    """An order in which every layer takes the width the previous one gave (None: there is none).
+    Remembered by what the members are (their repr: every field, io included, which an analysis
+    changes as it goes): the patterns ask again for the same members many times per analysis,
+    and a calibration analyses the same classes once per candidate."""
+    if len({id(m) for m in members}) != len(members):
+        return _dataflow_order(members, width)
+    key = (width, repr(members))
+    if key not in _ORDERS:
+        found = _dataflow_order(members, width)
+        at = {id(m): i for i, m in enumerate(members)}
+        if len(_ORDERS) >= _ORDERS_KEPT:
+            del _ORDERS[next(iter(_ORDERS))]
+        _ORDERS[key] = None if found is None else tuple(at[id(m)] for m in found)
+    order = _ORDERS[key]
+    return None if order is None else [members[i] for i in order]
+
+
+_ORDERS: dict[tuple, tuple[int, ...] | None] = {}  # dataflow_order's answers, oldest first
+_ORDERS_KEPT = 4096
+
+
+def _dataflow_order(members: list[Module], width: int | None) -> list[Module] | None:
     ranked = _blocks_after_numbered_convs(name_ranked(members))
     if len(ranked) == 2 and SQUEEZE.match(ranked[1].attr) and EXCITE.match(ranked[0].attr):
         ranked.reverse()  # a gate's two layers, C -> r -> C: both orders chain, the names decide
@@ -1677,6 +1698,7 @@ class Chain(BlockPattern):
     role = "Sequence"
     names_class = False  # "a sequence" says nothing a reader could name a class by
     priority = -100  # the weakest: any pattern that explains as much wins
+    fallback = True
     trust = "guessed"
     trust_note = (
         "layers linked where their widths compose, in an order read from widths and names; steps "

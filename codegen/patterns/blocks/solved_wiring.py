@@ -136,6 +136,7 @@ def _solved(cls, ctx: BlockContext):
 class SolvedWiring(BlockPattern):
     role = "MultiPathBlock"
     priority = -90  # weak: any pattern that recognises the block wins; above the chain only
+    fallback = True
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         if tensors(cls):
