@@ -630,7 +630,7 @@ class SegmentBranch(nn.Module):
         self.S1S2 = StemBlock()
         self.S3 = nn.Sequential(GELayerS2(16, 16), GELayerS1(16, 16))
         self.S4 = nn.Sequential(GELayerS2(16, 24), GELayerS1(24, 24))
-        self.S5_4 = nn.Sequential(GELayerS2(24, c), GELayerS1(c, c), GELayerS1(c, c))
+        self.S5_4 = nn.Sequential(GELayerS2(24, c), GELayerS1(c, c))  # (one S2 and three S1 layers)
         self.S5_5 = CEBlock(c)
 
     def forward(self, x: torch.Tensor) -> tuple:

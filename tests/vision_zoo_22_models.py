@@ -657,9 +657,9 @@ class AppleMobileViTv2(nn.Module):  # cvnets/models/classification/mobilevit_v2.
         ir, mv = CvInvertedResidual, MobileViTBlockv2
         self.conv_1 = CvConvLayer(3, 16, 3, stride=2)
         self.layer_1 = nn.Sequential(ir(16, 16, 1, 2))
-        self.layer_2 = nn.Sequential(ir(16, 24, 2, 2), ir(24, 24, 1, 2))
+        self.layer_2 = nn.Sequential(ir(16, 24, 2, 2))
         self.layer_3 = nn.Sequential(ir(24, 32, 2, 2), mv(32, 32, n_attn_blocks=1))
-        self.layer_4 = nn.Sequential(ir(32, 48, 2, 2), mv(48, 48, n_attn_blocks=2))
+        self.layer_4 = nn.Sequential(ir(32, 48, 2, 2), mv(48, 48, n_attn_blocks=1))
         self.layer_5 = nn.Sequential(ir(48, 64, 2, 2), mv(64, 64, n_attn_blocks=1))
         self.conv_1x1_exp = nn.Identity()
         self.classifier = nn.Sequential()
