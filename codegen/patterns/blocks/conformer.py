@@ -153,6 +153,8 @@ class ConformerConvModule(BlockPattern):
         activation = _activation(cls, ctx, depthwise.attr)
         ctx.resolver.evidence("conv_depthwise_kernel_size")  # the depthwise conv's weight shows it
         k = _kernel(depthwise)
+        _shown(ctx, "conv_kernel_size", k)  # Lasr's spelling of the same
+        _shown(ctx, "convolution_bias", all(_biased(m) for m in (first, depthwise, last)))
         why = "a Conformer's convolution module keeps the frames"
         pad, choices = None, [activation]
         if k % 2 == 0:  # k - 1 frames of padding split unevenly: the forward pads, not the conv
@@ -196,6 +198,17 @@ class ConformerConvModule(BlockPattern):
     @staticmethod
     def examples():
         return [conformer_example()]
+
+
+def _shown(ctx: BlockContext, key: str, value) -> None:
+    """config.json's `key` used where it says what the weights show (a kernel, a bias)."""
+    said = ctx.resolver.metadata.get(key)
+    if said is not None and said[1] == value and type(said[1]) is type(value):
+        ctx.resolver.evidence(key)
+
+
+def _biased(m) -> bool:
+    return next((a.value for a in m.args if a.keyword == "bias"), True) is not False
 
 
 def _activation(cls, ctx: BlockContext, where: str):
@@ -427,7 +440,12 @@ class ConformerLayer(BlockPattern):
 
     @staticmethod
     def examples():
-        return [conformer_example(), espnet_conformer_example(), espnet_conformer_example("nemo")]
+        return [
+            conformer_example(),
+            espnet_conformer_example(),
+            espnet_conformer_example("nemo"),
+            lasr_encoder_example(),
+        ]
 
 
 FREQUENCIES = r"inv_freq|inverse_freq|inv_freqs"
@@ -932,3 +950,23 @@ def espnet_conformer_example(layout: str = "espnet") -> Example:
         return Example(model, (torch.randn(2, 7, d),), config)
     config = {"normalize_before": False, "attention_heads": nhead}
     return Example(model, (torch.randint(0, vocab, (2, 7)),), config)
+
+
+def lasr_encoder_example() -> Example:
+    """A tiny Lasr encoder (transformers' LasrEncoder): its subsampler, rotary attention, an even
+    depthwise kernel padded "same", config.json's residual weights (1.5 x + 0.5 f(x), 2 x +
+    conv(x)); its output the last hidden state."""
+    import torch
+    import transformers
+
+    from codegen.patterns.blocks.linear_conv_subsampler import TINY_LASR
+    from codegen.patterns.families.frame_head import lasr_statistics
+
+    class Encoder(transformers.LasrEncoder):
+        def forward(self, input_features):
+            return super().forward(input_features).last_hidden_state
+
+    config = transformers.LasrEncoderConfig(**TINY_LASR)
+    torch.manual_seed(0)
+    model = lasr_statistics(Encoder(config).eval())
+    return Example(model, (torch.randn(2, 23, 10),), config.to_dict())
