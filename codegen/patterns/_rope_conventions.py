@@ -225,9 +225,15 @@ SURVEYED: dict[str, RotaryConvention] = {
     "nemo_speechlm": RotaryConvention("halves", "before", "partial_rotary_factor", True),
     "nemotron": RotaryConvention("halves", None, "partial_rotary_factor", True),
     "nemotron3_5_transcribe": RotaryConvention("halves", "before", "partial_rotary_factor", True),
-    "nemotron3_5_transcribe_asr_audio": RotaryConvention("halves", "before", "partial_rotary_factor", True),
-    "nemotron3_5_transcribe_audio": RotaryConvention("halves", "before", "partial_rotary_factor", True),
-    "nemotron3_5_transcribe_word_timestamp": RotaryConvention("halves", "before", "partial_rotary_factor", True),
+    "nemotron3_5_transcribe_asr_audio": RotaryConvention(
+        "halves", "before", "partial_rotary_factor", True
+    ),
+    "nemotron3_5_transcribe_audio": RotaryConvention(
+        "halves", "before", "partial_rotary_factor", True
+    ),
+    "nemotron3_5_transcribe_word_timestamp": RotaryConvention(
+        "halves", "before", "partial_rotary_factor", True
+    ),
     "nemotron3_diarization": RotaryConvention("halves", None, "partial_rotary_factor", True),
     "nemotron_asr_streaming": RotaryConvention("halves", None, None, False),
     "nemotron_h": RotaryConvention("halves", None, None, False),

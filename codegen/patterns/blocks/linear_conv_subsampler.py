@@ -57,7 +57,10 @@ class LinearConvSubsampler(BlockPattern):
         kernels = [_kernel(m) for m in convs]
         if any(k is None or k < 2 for k in kernels):
             return None  # pointwise convs do not subsample
-        for key, shown in (("subsampling_conv_kernel_size", kernels), ("subsampling_conv_channels", [b_out])):
+        for key, shown in (
+            ("subsampling_conv_kernel_size", kernels),
+            ("subsampling_conv_channels", [b_out]),
+        ):
             said = ctx.resolver.metadata.get(key)
             if said is not None and all(said[1] == v for v in shown):
                 ctx.resolver.evidence(key)  # what the convs' weights show
