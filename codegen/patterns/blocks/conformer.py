@@ -5,7 +5,9 @@ then a final norm; attention with Transformer-XL's relative positions, rotary on
 - `ConformerConvModule`: [batch, frames, d] -> the same: a LayerNorm, a pointwise conv to 2 d, a
   GLU over the channels, a depthwise conv padded to keep the frames, a BatchNorm, the activation
   (config.json's hidden_act), a pointwise conv back to d. The convs are told apart by their
-  shapes (2 d outputs; one group per channel; the rest), their stride and padding pinned.
+  shapes (2 d outputs; one group per channel; the rest), their stride and padding pinned; an
+  even depthwise kernel (Lasr's 32) is padded "same" by the forward, k/2 - 1 frames before and
+  k/2 after as PyTorch's padding="same" does (`extra_pad`).
 - `RelativePositionAttention`: q, k, v, output projections as attention.py finds them, plus a
   bias-free `pos` Linear (d -> d) and two [heads, head_dim] tensors, u and v (the content and
   position biases). scores = (q + u)·k + shift((q + v)·pos(sinusoids)), both over sqrt(head_dim);
@@ -18,9 +20,12 @@ then a final norm; attention with Transformer-XL's relative positions, rotary on
   holding the frequencies (embed_positions.inv_freq), which the attention computes from the base.
 - `ConformerLayer`: the two feed-forwards told apart by their names (`ffn1`/`ffn2`,
   `feed_forward1`/`2`...), each sublayer's norm by its name starting with the sublayer's. The
-  feed-forwards' outputs are halved before their residual add (the paper's half steps).
+  feed-forwards' outputs are halved before their residual add (the paper's half steps), or
+  weighted as config.json's `feed_forward_residual_weights` and `conv_residual_weights` say
+  ([the residual's weight, the sublayer's]: Lasr's 1.5 x + 0.5 f(x) and 2 x + conv(x)).
 - `ConformerEncoder`: the stack and its final norm: the sinusoids computed once for every layer
-  whose attention takes them. Wav2Vec2-Conformer's encoder holds a positional conv it never
+  whose attention takes them; a front end before the layers where it holds one (a token table,
+  or blocks/linear_conv_subsampler.py's over mel frames). Wav2Vec2-Conformer's encoder holds a positional conv it never
   calls (Wav2Vec2ConformerEncoder.forward, read from the library's code): for that model type
   the file leaves it unused; for another the same is a guess and the file says so.
 """
@@ -397,10 +402,12 @@ class ConformerLayer(BlockPattern):
         # (the residual's weight, the sublayer's) where config.json gives them; else x + f(x)
         keeps = (told[1][0] if told else 1.0, conv_told[1] if conv_told else (1.0, 1.0))
         residual = _residual(cls, ctx, paired[0].attr)
-        pins = []
-        for c in ctx.classes[attn[0].type_name].forward.choices if attn[0].kind == "class" else ():
-            if c.name == "causal" and c.source in ("default", "structure"):
-                pins.append((c.path, "causal", False, BOTH_WAYS))
+        inner = ctx.classes.get(attn[0].type_name) if attn[0].kind == "class" else None
+        pins = [
+            (c.path, "causal", False, BOTH_WAYS)
+            for c in (inner.forward.choices if inner is not None else ())
+            if c.name == "causal" and c.source in ("default", "structure")
+        ]
         found = (
             (first.attr, paired[0].attr),
             (attn[0].attr, paired[1].attr, ctx.takes(attn[0], POSITIONS)),
