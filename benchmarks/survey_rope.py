@@ -183,16 +183,20 @@ def borrowed(table: dict[str, dict]) -> None:
 
 def text_types(mtype: str) -> list[str]:
     """model_types of the text configs defined beside the directory's own (Gemma3TextConfig's
-    "gemma3_text"): they run the directory's modeling code."""
+    "gemma3_text"): they run the directory's modeling code. A directory none of whose configs
+    bears its name (lasr: lasr_encoder, lasr_ctc) has no row of its own to look up: every
+    config defined there gets the directory's row."""
     try:
         config = importlib.import_module(f"transformers.models.{mtype}.configuration_{mtype}")
     except Exception:  # noqa: BLE001
         return []
-    found = []
-    for _, cls in inspect.getmembers(config, inspect.isclass):
-        own = getattr(cls, "model_type", None)
-        if cls.__module__ == config.__name__ and isinstance(own, str) and own.endswith("_text"):
-            found.append(own)
+    own = [
+        getattr(cls, "model_type", None)
+        for _, cls in inspect.getmembers(config, inspect.isclass)
+        if cls.__module__ == config.__name__
+    ]
+    own = [t for t in own if isinstance(t, str) and t]
+    found = own if mtype not in own else [t for t in own if t.endswith("_text")]
     return [t for t in found if t != mtype]
 
 

@@ -295,6 +295,17 @@ class ChoiceResolver:
                 return cite(self.string_lists[key][0]), list(self.string_lists[key][1])
         return None
 
+    def evidence_numbers(self, *keys: str) -> tuple[str, list[float]] | None:
+        """The first of `keys` that is a list of numbers (a Conformer's residual weights), whole,
+        cited; `metadata` keeps lists of whole numbers only."""
+        for key in keys:
+            for path, k, v in _levels(self.nested):
+                if k == key and isinstance(v, list) and v:
+                    if all(type(x) in (int, float) for x in v):
+                        self._consume((key,))
+                        return cite(path), [float(x) for x in v]
+        return None
+
     def check_hints_used(self) -> None:
         """A hint that pins nothing is a typo or a stale file: say so, with what could be pinned."""
         for pattern, values in self.hints.items():

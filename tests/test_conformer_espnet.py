@@ -47,3 +47,22 @@ def test_fastspeech2_conformer_encoder_is_exact(tmp_path, normalize_before):
     with torch.no_grad():
         want = reference(ids, return_dict=False)[0]
     assert_exact(ours, want, ids)
+
+
+def test_lasr_ctc_is_exact_from_the_folder(tmp_path):
+    """Lasr's Conformer (MedASR) with its CTC head: a subsampler of Linears around two unpadded
+    strided convs, rotary attention, a depthwise kernel of even width padded "same", residuals
+    weighted by config.json (1.5 x + 0.5 f(x), 2 x + conv(x)), its batch norm at PyTorch's eps
+    beside layer norms at layer_norm_eps; the head a kernel-1 conv over the frames. (The encoder
+    alone: blocks/conformer.py's lasr_encoder_example, in tests/test_patterns.py.)"""
+    from codegen.patterns.blocks.linear_conv_subsampler import TINY_LASR
+    from tests.library_compare import generate_for
+
+    config = {"encoder_config": dict(TINY_LASR, layer_norm_eps=1e-6), "vocab_size": 20}
+    reference, ours, source = generate_for(tmp_path, "LasrForCTC", "LasrCTCConfig", config)
+    assert_trusted(source)
+    assert "Forward trust: guessed" not in source
+    features = torch.randn(2, 23, 10)
+    with torch.no_grad():
+        want = reference(features).logits
+    assert_exact(ours, want, features)

@@ -89,6 +89,7 @@ from codegen.patterns.layers.conv import (
 from codegen.patterns.layers.conv_groups import SPLIT_LIST, branch_input_groups, planned_groups
 from codegen.patterns.layers.conv_groups import split_lists
 from codegen.patterns.layers.hf_conv1d import transposed_convention
+from codegen.patterns.layers.norms import LAYER_NORMS_BESIDE, layer_norms_beside_batch_norms
 from codegen.patterns.registry import best, named_role
 from codegen.safetext import is_index
 
@@ -284,6 +285,8 @@ class StructureBuilder:
                     f"key {key!r} is a tensor and also a module holding other keys; no nn.Module "
                     "can hold both under one name: rename one with --remap"
                 )
+        if layer_norms_beside_batch_norms(root):  # read by layers/norms.py's batch norms' eps
+            self.resolver.structural.setdefault(("", LAYER_NORMS_BESIDE), (True, "norms' names"))
         self.planned = plan_config_strides(root, self.resolver)
         self.keeps_resolution = first_blocks_after_pooled_stem(root)
         self.stage_entries = later_stage_entries(root)

@@ -513,6 +513,8 @@ CHECKED_MODEL_TYPES = (
     # audio11: tests/test_audio_11.py compares these
     | frozenset(["wavlm", "wav2vec2-conformer", "sew-d", "longt5"])
     | frozenset(["aria_text"])  # moe12: tests/test_moe_12.py compares it
+    # tf22: tests/test_conformer_espnet.py compares lasr_ctc (its encoder a lasr_encoder's)
+    | frozenset(["lasr_encoder", "lasr_ctc"])
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})

@@ -181,6 +181,8 @@ SURVEYED: dict[str, RotaryConvention] = {
     "laguna": RotaryConvention("halves", "before", "partial_rotary_factor", True),
     "lara_mini": RotaryConvention("halves", "before", None, True),
     "lasr": RotaryConvention("halves", None, None, True),
+    "lasr_ctc": RotaryConvention("halves", None, None, True),
+    "lasr_encoder": RotaryConvention("halves", None, None, True),
     "lfm2": RotaryConvention("halves", "before", None, True),
     "lfm2_moe": RotaryConvention("halves", "before", None, True),
     "lfm3": RotaryConvention("halves", "before", "partial_rotary_factor", True),
@@ -204,6 +206,7 @@ SURVEYED: dict[str, RotaryConvention] = {
     "mistral_large4_text": RotaryConvention("other", None, None, True),
     "mixtral": RotaryConvention("halves", None, None, True),
     "mlcd": RotaryConvention("other", None, None, False),
+    "mlcd_vision_model": RotaryConvention("other", None, None, False),
     "mllama": RotaryConvention("halves", None, None, True),
     "modernbert": RotaryConvention("halves", None, None, True),
     "modernbert-decoder": RotaryConvention("halves", None, None, True),
@@ -219,8 +222,18 @@ SURVEYED: dict[str, RotaryConvention] = {
     "muse_spark": RotaryConvention("halves", None, None, True),
     "muse_spark_text": RotaryConvention("halves", None, None, True),
     "nanochat": RotaryConvention("halves_reversed", "after", None, True),
+    "nemo_speechlm": RotaryConvention("halves", "before", "partial_rotary_factor", True),
     "nemotron": RotaryConvention("halves", None, "partial_rotary_factor", True),
     "nemotron3_5_transcribe": RotaryConvention("halves", "before", "partial_rotary_factor", True),
+    "nemotron3_5_transcribe_asr_audio": RotaryConvention(
+        "halves", "before", "partial_rotary_factor", True
+    ),
+    "nemotron3_5_transcribe_audio": RotaryConvention(
+        "halves", "before", "partial_rotary_factor", True
+    ),
+    "nemotron3_5_transcribe_word_timestamp": RotaryConvention(
+        "halves", "before", "partial_rotary_factor", True
+    ),
     "nemotron3_diarization": RotaryConvention("halves", None, "partial_rotary_factor", True),
     "nemotron_asr_streaming": RotaryConvention("halves", None, None, False),
     "nemotron_h": RotaryConvention("halves", None, None, False),
@@ -236,6 +249,10 @@ SURVEYED: dict[str, RotaryConvention] = {
     "paddleocr_vl": RotaryConvention("halves", None, None, True),
     "paddleocr_vl_text": RotaryConvention("halves", None, None, True),
     "parakeet": RotaryConvention("halves", None, None, False),
+    "parakeet_ctc": RotaryConvention("halves", None, None, False),
+    "parakeet_encoder": RotaryConvention("halves", None, None, False),
+    "parakeet_rnnt": RotaryConvention("halves", None, None, False),
+    "parakeet_tdt": RotaryConvention("halves", None, None, False),
     "pe_audio": RotaryConvention("interleaved", "before", None, True),
     "pe_audio_video": RotaryConvention("interleaved", "before", None, True),
     "pe_video": RotaryConvention("interleaved", "before", None, True),

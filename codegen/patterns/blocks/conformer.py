@@ -5,7 +5,9 @@ then a final norm; attention with Transformer-XL's relative positions, rotary on
 - `ConformerConvModule`: [batch, frames, d] -> the same: a LayerNorm, a pointwise conv to 2 d, a
   GLU over the channels, a depthwise conv padded to keep the frames, a BatchNorm, the activation
   (config.json's hidden_act), a pointwise conv back to d. The convs are told apart by their
-  shapes (2 d outputs; one group per channel; the rest), their stride and padding pinned.
+  shapes (2 d outputs; one group per channel; the rest), their stride and padding pinned; an
+  even depthwise kernel (Lasr's 32) is padded "same" by the forward, k/2 - 1 frames before and
+  k/2 after as PyTorch's padding="same" does (`extra_pad`).
 - `RelativePositionAttention`: q, k, v, output projections as attention.py finds them, plus a
   bias-free `pos` Linear (d -> d) and two [heads, head_dim] tensors, u and v (the content and
   position biases). scores = (q + u)·k + shift((q + v)·pos(sinusoids)), both over sqrt(head_dim);
@@ -18,9 +20,12 @@ then a final norm; attention with Transformer-XL's relative positions, rotary on
   holding the frequencies (embed_positions.inv_freq), which the attention computes from the base.
 - `ConformerLayer`: the two feed-forwards told apart by their names (`ffn1`/`ffn2`,
   `feed_forward1`/`2`...), each sublayer's norm by its name starting with the sublayer's. The
-  feed-forwards' outputs are halved before their residual add (the paper's half steps).
+  feed-forwards' outputs are halved before their residual add (the paper's half steps), or
+  weighted as config.json's `feed_forward_residual_weights` and `conv_residual_weights` say
+  ([the residual's weight, the sublayer's]: Lasr's 1.5 x + 0.5 f(x) and 2 x + conv(x)).
 - `ConformerEncoder`: the stack and its final norm: the sinusoids computed once for every layer
-  whose attention takes them. Wav2Vec2-Conformer's encoder holds a positional conv it never
+  whose attention takes them; a front end before the layers where it holds one (a token table,
+  or blocks/linear_conv_subsampler.py's over mel frames). Wav2Vec2-Conformer's encoder holds a positional conv it never
   calls (Wav2Vec2ConformerEncoder.forward, read from the library's code): for that model type
   the file leaves it unused; for another the same is a guess and the file says so.
 """
@@ -46,6 +51,7 @@ from codegen.patterns._kit import (
 from codegen.patterns.blocks._attention_parts import heads as split_heads
 from codegen.patterns.blocks._attention_parts import attend, merge_heads, plain_bidirectional
 from codegen.patterns.blocks.attention import Attention
+from codegen.patterns.blocks.linear_conv_subsampler import ROLE as SUBSAMPLER_ROLE
 from codegen.patterns.blocks.selective_scan import _kernel, conv_pins
 
 CONV_ROLE = "ConformerConv"
@@ -70,6 +76,13 @@ CONTENT_BIAS, POSITION_BIAS = (
     r"pos_bias_v|bias_v|v_bias|r_r_bias",
 )
 HALF_STEP = 0.5
+# config.json's [residual weight, sublayer weight] pairs (Lasr's 1.5 x + 0.5 f(x), 2 x + conv(x))
+FF_WEIGHTS, CONV_WEIGHTS = "feed_forward_residual_weights", "conv_residual_weights"
+BOTH_WAYS = "a Conformer encoder's layer attends every frame"
+EXTRA_PAD = (
+    "the side an even depthwise kernel's extra frame of padding goes (PyTorch's padding='same' "
+    "puts it after)"
+)
 POSITION_KIND = "position_embeddings_type"  # config.json: "relative", "rotary" or null
 ROTARY_INPUTS = (
     "config.json's position_embeddings_type 'rotary' beside layers whose attention is not "
@@ -134,8 +147,8 @@ class ConformerConvModule(BlockPattern):
         if width is None or len(depthwise) != 1 or len(last) != 1:
             return None
         first, depthwise, last = first[0], depthwise[0], last[0]
-        if _kernel(first) != 1 or _kernel(last) != 1 or (_kernel(depthwise) or 0) % 2 != 1:
-            return None  # pointwise convs beside an odd depthwise one: "same" padding
+        if _kernel(first) != 1 or _kernel(last) != 1 or not _kernel(depthwise):
+            return None  # pointwise convs beside a depthwise one padded "same"
         if depthwise.io.in_width not in (width, 1) or last.io.in_width != width:
             return None
         batch = [m for m in norms if "BatchNorm" in m.type_name or re.search("batch", m.attr)]
@@ -145,8 +158,18 @@ class ConformerConvModule(BlockPattern):
         activation = _activation(cls, ctx, depthwise.attr)
         ctx.resolver.evidence("conv_depthwise_kernel_size")  # the depthwise conv's weight shows it
         k = _kernel(depthwise)
+        _shown(ctx, "conv_kernel_size", k)  # Lasr's spelling of the same
+        _shown(ctx, "convolution_bias", all(_biased(m) for m in (first, depthwise, last)))
         why = "a Conformer's convolution module keeps the frames"
-        pins = conv_pins(depthwise, {"stride": 1, "padding": (k - 1) // 2, "depthwise": True}, why)
+        pad, choices = None, [activation]
+        if k % 2 == 0:  # k - 1 frames of padding split unevenly: the forward pads, not the conv
+            extra = ctx.choose(cls, depthwise.attr, "extra_pad", "after", ["before"], EXTRA_PAD)
+            if extra.source == "default":
+                extra.source, extra.note = "pattern", "PyTorch's padding='same'"
+            before = k // 2 if extra.value == "before" else (k - 1) // 2
+            pad, choices = (before, k - 1 - before), [activation, extra]
+        padding = (k - 1) // 2 if pad is None else 0
+        pins = conv_pins(depthwise, {"stride": 1, "padding": padding, "depthwise": True}, why)
         for m in (first, last):
             pins += conv_pins(m, {"stride": 1, "padding": 0}, why)
         pins += _type_pin(batch[0], "nn.BatchNorm1d", "a batch norm over [batch, channels, frames]")
@@ -157,17 +180,20 @@ class ConformerConvModule(BlockPattern):
             batch[0].attr,
             last.attr,
             activation.value,
+            pad,
         )
-        return Match(self, len(members), found, [activation], pins=pins)
+        return Match(self, len(members), found, choices, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        norm, first, depthwise, batch, last, activation = match.found
+        norm, first, depthwise, batch, last, activation, pad = match.found
         x = g.input("x")  # [batch, frames, d]
         if norm is not None:
             x = g.call_module((norm,), x, inline=True)
         x = g.call_method("transpose", x, 1, 2, inline=True)
         x = g.call_module((first,), x, inline=True)
         x = g.call_function("glu", x, kwargs={"dim": 1}, comment="half the channels gate")
+        if pad is not None:
+            x = g.call_function("F.pad", x, pad, comment="'same' for an even kernel")
         x = g.call_module((depthwise,), x, inline=True)
         x = g.call_module((batch,), x, inline=True)
         x = act.apply(g, activation, x, name="x")
@@ -177,6 +203,17 @@ class ConformerConvModule(BlockPattern):
     @staticmethod
     def examples():
         return [conformer_example()]
+
+
+def _shown(ctx: BlockContext, key: str, value) -> None:
+    """config.json's `key` used where it says what the weights show (a kernel, a bias)."""
+    said = ctx.resolver.metadata.get(key)
+    if said is not None and said[1] == value and type(said[1]) is type(value):
+        ctx.resolver.evidence(key)
+
+
+def _biased(m) -> bool:
+    return next((a.value for a in m.args if a.keyword == "bias"), True) is not False
 
 
 def _activation(cls, ctx: BlockContext, where: str):
@@ -293,6 +330,12 @@ def _norm_of(norms: list, sublayer: str):
     return found[0] if len(found) == 1 else None
 
 
+def _weights(ctx: BlockContext, key: str) -> tuple[str, tuple[float, float]] | None:
+    """config.json's pair under `key`, cited: (the residual's weight, the sublayer's)."""
+    said = ctx.resolver.evidence_numbers(key)
+    return (said[0], (said[1][0], said[1][1])) if said and len(said[1]) == 2 else None
+
+
 def _residual(cls, ctx: BlockContext, where: str):
     """Where each sublayer's norm sits: before it (the paper's, `x + f(norm(x))`) or after its
     residual add (ESPnet's normalize_before false: `norm(x + f(x))`)."""
@@ -339,20 +382,32 @@ class ConformerLayer(BlockPattern):
             return None
         if len(members) != 4 + len(norms) or len(norms) != 4 + (conv_norm is not None):
             return None
+        told = _weights(ctx, FF_WEIGHTS)
         half = ctx.choose(
             cls,
             first.attr,
             "feed_forward_scale",
-            HALF_STEP,
-            [1.0],
+            told[1][1] if told else HALF_STEP,
+            [v for v in (HALF_STEP, 1.0) if v != (told[1][1] if told else HALF_STEP)],
             "the Conformer's half-step feed-forwards",
         )
-        if half.source == "default":
+        if half.source == "default" and told:
+            half.source, half.note = "metadata", told[0]
+        elif half.source == "default":
             half.source, half.note = (
                 "pattern",
                 "the Conformer's half-step feed-forwards (its paper)",
             )
+        conv_told = _weights(ctx, CONV_WEIGHTS)
+        # (the residual's weight, the sublayer's) where config.json gives them; else x + f(x)
+        keeps = (told[1][0] if told else 1.0, conv_told[1] if conv_told else (1.0, 1.0))
         residual = _residual(cls, ctx, paired[0].attr)
+        inner = ctx.classes.get(attn[0].type_name) if attn[0].kind == "class" else None
+        pins = [
+            (c.path, "causal", False, BOTH_WAYS)
+            for c in (inner.forward.choices if inner is not None else ())
+            if c.name == "causal" and c.source in ("default", "structure")
+        ]
         found = (
             (first.attr, paired[0].attr),
             (attn[0].attr, paired[1].attr, ctx.takes(attn[0], POSITIONS)),
@@ -361,32 +416,43 @@ class ConformerLayer(BlockPattern):
             final.attr,
             float(half.value),
             residual.value == "post",
+            keeps,
         )
-        return Match(self, len(members), found, [residual, half])
+        return Match(self, len(members), found, [residual, half], pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        (ff1, n1), (attn, na, positioned), (conv, nc), (ff2, n2), final, half, post = match.found
+        (ff1, n1), (attn, na, positioned), (conv, nc), (ff2, n2), final, half, post, keeps = (
+            match.found
+        )
+        ff_keep, (conv_keep, conv_scale) = keeps
         x = g.input("x")
         extra = (g.input(POSITIONS),) if positioned else ()
 
-        def sublayer(module: str, norm: str | None, value, scale=None):
-            """value + scale * module(norm(value)), or norm(value + scale * module(value))."""
+        def sublayer(module: str, norm: str | None, value, scale=None, keep=1.0):
+            """keep * value + scale * module(norm(value)), or the same sum normed after (post)."""
             h = value if post or norm is None else g.call_module((norm,), value, inline=True)
             h = g.call_module((module,), h, *(extra if module == attn else ()), inline=True)
             h = h if scale is None else g.call_function("mul", h, scale, inline=True)
+            if keep != 1.0:
+                value = g.call_function("mul", value, keep, inline=True)
             if post and norm is not None:
                 return g.call_module((norm,), g.call_function("add", value, h, inline=True))
             return g.call_function("add", value, h)
 
-        x = sublayer(ff1, n1, x, half)
+        x = sublayer(ff1, n1, x, half, ff_keep)
         x = sublayer(attn, na, x)
-        x = sublayer(conv, nc, x)
-        x = sublayer(ff2, n2, x, half)
+        x = sublayer(conv, nc, x, None if conv_scale == 1.0 else conv_scale, conv_keep)
+        x = sublayer(ff2, n2, x, half, ff_keep)
         g.output(g.call_module((final,), x))
 
     @staticmethod
     def examples():
-        return [conformer_example(), espnet_conformer_example(), espnet_conformer_example("nemo")]
+        return [
+            conformer_example(),
+            espnet_conformer_example(),
+            espnet_conformer_example("nemo"),
+            lasr_encoder_example(),
+        ]
 
 
 FREQUENCIES = r"inv_freq|inverse_freq|inv_freqs"
@@ -509,12 +575,14 @@ class ConformerEncoder(BlockPattern):
         conv = [m for m in members if ctx.role(m) == "PositionalConvEmbedding"]
         # ESPnet's input layer: a token table before the layers (FastSpeech2Conformer's embed)
         tokens = [m for m in members if family(m) == "embedding"]
-        if len(layers) != 1 or len(norms) > 1 or len(conv) > 1 or len(tokens) > 1:
+        # or a speech front end over mel frames (Lasr's subsampler: Linears around strided convs)
+        fronts = [m for m in members if ctx.role(m) == SUBSAMPLER_ROLE]
+        if len(layers) != 1 or len(norms) > 1 or len(conv) > 1 or len(tokens + fronts) > 1:
             return None
         # the rotary frequencies' holder (Wav2Vec2-Conformer's embed_positions.inv_freq): the
         # layers' attention computes the same from config.json's base, so it is not called
         tables = [m for m in members if _frequencies_only(ctx, m)]
-        if len(tables) > 1 or len(members) != 1 + len(norms + conv + tables + tokens):
+        if len(tables) > 1 or len(members) != 1 + len(norms + conv + tables + tokens + fronts):
             return None
         block = ctx.classes.get(stack(layers[0])[0].type_name)
         if block is None or block.forward.pattern != ConformerLayer.__name__:
@@ -555,15 +623,18 @@ class ConformerEncoder(BlockPattern):
             positioned,
             tokens[0].attr if tokens else None,
             factor,
+            fronts[0].attr if fronts else None,
         )
         choices = [scale] if scale is not None else []
         return Match(self, len(members), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        layers, norm, positioned, tokens, factor = match.found
-        x = g.input("input_ids" if tokens else "x")  # [batch, frames, d], or token ids
+        layers, norm, positioned, tokens, factor, front = match.found
+        x = g.input("input_ids" if tokens else "input_features" if front else "x")
         if tokens is not None:
             x = g.call_module((tokens,), x, name="x", comment="[batch, seq, d]")
+        if front is not None:  # [batch, frames, mel bins] -> [batch, fewer frames, d]
+            x = g.call_module((front,), x, name="x", comment="[batch, frames, d]")
         if factor is not None:
             x = g.call_function("mul", x, factor, name="x", comment="times sqrt(d)")
         extra = ()
@@ -886,3 +957,23 @@ def espnet_conformer_example(layout: str = "espnet") -> Example:
         return Example(model, (torch.randn(2, 7, d),), config)
     config = {"normalize_before": False, "attention_heads": nhead}
     return Example(model, (torch.randint(0, vocab, (2, 7)),), config)
+
+
+def lasr_encoder_example() -> Example:
+    """A tiny Lasr encoder (transformers' LasrEncoder): its subsampler, rotary attention, an even
+    depthwise kernel padded "same", config.json's residual weights (1.5 x + 0.5 f(x), 2 x +
+    conv(x)); its output the last hidden state."""
+    import torch
+    import transformers
+
+    from codegen.patterns.blocks.linear_conv_subsampler import TINY_LASR
+    from codegen.patterns.families.frame_head import lasr_statistics
+
+    class Encoder(transformers.LasrEncoder):
+        def forward(self, input_features):
+            return super().forward(input_features).last_hidden_state
+
+    config = transformers.LasrEncoderConfig(**TINY_LASR)
+    torch.manual_seed(0)
+    model = lasr_statistics(Encoder(config).eval())
+    return Example(model, (torch.randn(2, 23, 10),), config.to_dict())

@@ -51,6 +51,32 @@ RMS_TYPES += ("imagegpt",)
 LAYER_NORM_TYPES = ("dbrx",)
 
 
+# The model-wide pin (ChoiceResolver.structural, path "") analyze/structure.py sets where the
+# model holds norms without running statistics named as norms beside its batch norms: config.json's
+# layer_norm_eps is then theirs (Lasr's Conformer: LayerNorms at 1e-6, its convolution module's
+# BatchNorm1d at PyTorch's 1e-5), and a batch norm reads only a batch norm's spellings. A model of
+# batch norms alone may pass layer_norm_eps to them (MobileNet v1 and v2's code does).
+LAYER_NORMS_BESIDE = "layer_norms_beside_batch_norms"
+BATCH_NORM_SPELLINGS = {"eps": ("batch_norm_eps", "batch_norm_epsilon")}
+NORM_NAME = re.compile(r"(.*_)?(layer_?norm|norm|ln)(_.*|\d*)", re.I)
+
+
+def layer_norms_beside_batch_norms(root: KeyNode) -> bool:
+    """Whether the model holds batch norms and, beside them, leaf norms without running statistics
+    (a 1-D weight, perhaps a bias of its shape, under a norm's name)."""
+    batch = layer = False
+    for node in root.walk():
+        found = set(node.tensors)
+        if node.children or not found:
+            continue
+        if BN_KEYS <= found:
+            batch = True
+        elif found in ({"weight"}, {"weight", "bias"}) and NORM_NAME.fullmatch(node.name):
+            shapes = {node.tensors[k].shape for k in found}
+            layer = layer or (len(shapes) == 1 and len(next(iter(shapes))) == 1)
+    return batch and layer
+
+
 def batchnorm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     found = names(node)
     if (
@@ -87,9 +113,11 @@ def batchnorm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
     # Once calibration has moved the convention, a layer may still keep another eps (PyTorch-GAN's
     # generators: BatchNorm2d(c) first, then BatchNorm2d(c, 0.8)): each layer's is searched too.
     apart = searchable if convention.source == "calibrated" else None
-    found_eps = eps_arg(
-        ctx, node, searchable=apart, tried=BATCH_NORM_EPS_TRIED, convention=convention
-    )
+    apart_from_layer_norms = ctx.resolver.structural.get(("", LAYER_NORMS_BESIDE))
+    with ctx.resolver.within(BATCH_NORM_SPELLINGS if apart_from_layer_norms else {}):
+        found_eps = eps_arg(
+            ctx, node, searchable=apart, tried=BATCH_NORM_EPS_TRIED, convention=convention
+        )
     if found_eps:
         args.append(found_eps)
     affine_default = not instance
