@@ -1,7 +1,7 @@
 """Conv stacks that pad with a layer of their own: a numbered Sequential of plain convs where a
 keyless slot stands before every conv wider than 1x1, a slot that is not that of an activation (it
 follows another slot, or opens the Sequential). Style transfer writes its decoders so
-(naoto0804/pytorch-AdaIN's `decoder`, the WCT and Johnson-style nets that copy it):
+(naoto0804/pytorch-AdaIN's `decoder`, and the repositories that copy its net.py):
 
     [ReflectionPad2d(1), conv 3x3 (padding 0), ReLU, (Upsample(2),) ReflectionPad2d(1), conv, ...]
 
@@ -11,6 +11,9 @@ stands between two convs ([activation, resampling, pad]) it changes the resoluti
 whose widths only narrow (a decoder reaching an image) an upsampler (nearest x2, nn.Upsample's
 default), in one whose widths only grow a halving max pool; elsewhere it is left to the default.
 Each is a choice the structure pins (the activations stay guessed); calibration may move them.
+An upsampling decoder written `[Upsample, conv, ReLU, Upsample, conv, ...]` fits the same keys:
+its ReLU slots left at their default keep the file saying guessed, never silently wrong.
+AdaIN's VGG encoder (a 1x1 conv first, then a pad) is not read here.
 """
 
 from __future__ import annotations
