@@ -19,8 +19,9 @@ pytestmark = pytest.mark.filterwarnings(
 
 # Exact from the keys alone. Measured blind (session 21, main at 3f9e045 + the zoo, 2026-12-01,
 # before any change made for it; `python benchmarks/bench_generative_zoo.py --keys-only 21`):
-# 0 exact, 8 flagged, 0 WRONG, 0 crash.
-EXACT: set[str] = set()
+# 0 exact, 8 flagged, 0 WRONG, 0 crash. Since then: naoto0804_adain_decoder (session 22: a keyless
+# slot before every conv is its padding layer, analyze/padded_convs.py).
+EXACT: set[str] = {"naoto0804_adain_decoder"}
 
 
 @pytest.mark.parametrize("name", sorted(zoo.ZOO))

@@ -58,6 +58,7 @@ from codegen.analyze.evidence import RECORDED, evidence_module, io_of, merge_arg
 from codegen.analyze.verify import matches
 from codegen.ir import Arg, Call, IOSpec, Module, Tensor
 from codegen.analyze import mlpconv
+from codegen.analyze import padded_convs
 from codegen.patterns.blocks import harmonic_dense_block as harmonic
 from codegen.keytree import KeyNode
 from codegen.patterns import _activations as act
@@ -382,6 +383,8 @@ class StructureBuilder:
         self.four_by_four = four_by_four_stacks(root)
         self.critics = critic_stacks(root)
         self.mlpconv = mlpconv.mlpconv_stacks(root)
+        for key, pin in padded_convs.padded_stacks(root).items():  # pads as layers of their own
+            self.resolver.structural.setdefault(key, pin)
         # (the conv geometry a stack's convention fixes, read as the 4x4 stacks' is)
         self.four_by_four.update(mlpconv.mlpconv_geometry(root, self.mlpconv))
         self.hardnet = harmonic.hardnet_bases(root)
@@ -983,6 +986,9 @@ class StructureBuilder:
                 (path, "module_type"), (act.MODULES[activation], why)
             )
         options = list(act.MODULES.values()) + GAP_LAYERS
+        pinned_pad = self.resolver.structural.get((path, "module_type"), ("",))[0]
+        if isinstance(pinned_pad, str) and pinned_pad.startswith(padded_convs.PAD_KINDS):
+            options += padded_convs.pad_alternatives(pinned_pad)  # another padding kind
         if head is not None:  # conv features reach a Linear (_head_gap), or a shuffle's slot
             default = head
             options += [p for p in GLOBAL_POOLS + [head] if p not in options]

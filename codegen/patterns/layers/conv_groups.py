@@ -342,6 +342,10 @@ def pointwise_groups(root: KeyNode) -> dict[str, int]:
         if counts[n.path] == 1 and (n is root or counts[n.path.rpartition(".")[0]] > 1)
     ]
     for unit in units:
+        if not any(_norm_width(n) for n in unit.walk()):
+            # ShuffleNet normalises each conv: a unit of bare convs whose 1x1 reads half the
+            # depthwise width is a gate's (Restormer's feed-forward, blocks/gated_dconv_ffn.py)
+            continue
         convs = [(n, tuple(n.tensors["weight"].shape)) for n in unit.walk() if _conv_kernel(n)]
         mid = next(w[0] for n, w in convs if depthwise(n))
         pointwise = [(n, w) for n, w in convs if len(w) == 4 and set(w[2:]) == {1}]
