@@ -273,9 +273,10 @@ class SqueezeExcite(BlockPattern):
 # "before" it, why), as the blocks whose widths tell show it.
 SQUEEZE_PLACE = "squeeze_place"
 
-# Channel gates a residual or inverted-residual body may hold: a squeeze-excitation, or ECA's
-# one-channel Conv1d across the pooled channels (blocks/efficient_channel_attention.py).
-GATE_ROLES = ("SqueezeExcite", "EfficientChannelAttention")
+# Channel gates a residual or inverted-residual body may hold: a squeeze-excitation, ECA's
+# one-channel Conv1d across the pooled channels (blocks/efficient_channel_attention.py), or
+# coordinate attention's strips (blocks/coordinate_attention.py): each rescales its input.
+GATE_ROLES = ("SqueezeExcite", "EfficientChannelAttention", "CoordinateAttention")
 
 
 def channel_gate(m, ctx: BlockContext) -> bool:
@@ -284,10 +285,10 @@ def channel_gate(m, ctx: BlockContext) -> bool:
 
 
 def gate_width(m, ctx: BlockContext) -> int | None:
-    """The channels a squeeze-excitation member rescales: what its reducing layer reads (the
-    analysis sets a class's input width from its forward, not from the span of its members).
+    """The channels a squeeze-excitation or coordinate attention member rescales: what its
+    reducing layer reads (the analysis sets a class's input width from its forward, not from the span of its members).
     None for a gate whose layers do not record it (ECA's Conv1d reads one channel)."""
-    if ctx.role(m) != "SqueezeExcite":
+    if ctx.role(m) not in ("SqueezeExcite", "CoordinateAttention"):
         return None
     return m.io.in_width if m.io is not None else None
 
