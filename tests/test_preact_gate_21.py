@@ -72,7 +72,9 @@ def test_the_gate_member_follows_the_grouped_conv(tmp_path, capsys):
     (found, _), source = _generate(tmp_path, capsys, False)
     assert found == "exact"
     assert "self.excite(out)" in source
-    assert "could follow conv1 or conv2" in source  # both give its width: a guess that says so
+    said = " ".join(source.split())
+    assert "could follow conv1 or conv2" in said  # both give its width: a guess that says so
+    assert "pin identity_input" in said  # and what the identity adds, at its default
 
 
 def test_what_the_identity_adds_is_a_choice(tmp_path, capsys):
@@ -81,4 +83,4 @@ def test_what_the_identity_adds_is_a_choice(tmp_path, capsys):
     hints.write_text('["*"]\nidentity_input = "preactivated"\n')
     (found, _), source = _generate(tmp_path, capsys, True, "--hints", str(hints))
     assert found == "exact"
-    assert "identity_input" in source
+    assert "identity_input" in source and "pin identity_input" not in " ".join(source.split())

@@ -1604,6 +1604,10 @@ def _class_io(members: list[Module | Tensor], chained: bool = True) -> IOSpec:
         # channels as one sequence reads and gives 1 channel and rescales its input, whatever
         # its width: the class keeps the width it is given, which no key records.
         return IOSpec("class", None, None, 2)
+    if _two_to_one_conv(modules):
+        # A spatial gate (patterns/blocks/spatial_gate.py): its unit's conv over each pixel's
+        # channel max and mean gives the map that rescales the input, whatever its width.
+        return IOSpec("class", None, None, 2)
     split = split_norm_width(modules)
     if split is not None:  # norms over parts of the channels (blocks/channel_split_norm.py)
         return IOSpec("norm", split, split, 2)
@@ -1615,6 +1619,15 @@ def _class_io(members: list[Module | Tensor], chained: bool = True) -> IOSpec:
     if not chained and shortcut is not None and shortcut.io.in_width:
         io = IOSpec(io.family, shortcut.io.in_width, io.out_width, io.ndim, vocab=io.vocab)
     return io
+
+
+def _two_to_one_conv(modules: list[Module]) -> bool:
+    """A class holding one unit class (a conv and its norm) that reads two channels and gives one,
+    and nothing else."""
+    real = [m for m in modules if m.kind != "placeholder"]
+    if len(real) != 1 or real[0].kind != "class" or real[0].io is None:
+        return False
+    return (real[0].io.in_width, real[0].io.out_width) == (2, 1)
 
 
 def _channel_sequence_conv(modules: list[Module]) -> bool:

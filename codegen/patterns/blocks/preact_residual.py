@@ -10,11 +10,13 @@ Widths prove the order where a conv changes them (`bn1` is as wide as what `conv
 every conv keeps the width, the model's other blocks decide (blocks/_norm_order.py), and a block
 nothing proves is read as the post-activation BasicBlock, which says the order is a guess.
 
-What leaves no key is a choice: the activation, and what a projection shortcut reads. The
-pre-activated input is the common convention (kuangliu's, timm's, the Wide ResNet code), but
-bearpaw's blocks, written from torchvision's (a `downsample` list), project the raw input, and the
-paper's own code does both in one network: the layout picks the default, and with a projection
-and that choice at its default, the forward is a guess that says so. An inline
+What leaves no key is a choice: the activation, what a projection shortcut reads and what an
+identity adds. A projection reads the pre-activated input by the common convention (kuangliu's,
+timm's, the Wide ResNet code), but bearpaw's blocks, written from torchvision's (a `downsample`
+list), project the raw input, and the paper's own code does both in one network: the layout
+picks the default. An identity adds the raw input (He et al.), except in timm's RegNet, which
+adds the pre-activated one. Either choice at its default makes the forward a guess that says so,
+except in Big Transfer's GroupNorm blocks, whose one code settles both. An inline
 squeeze-excitation (kuangliu's SENet: two 1x1 convs `fc1`, `fc2` beside the pairs) rescales the
 last conv's output before the sum (Hu et al. 2018).
 """
@@ -87,14 +89,18 @@ class PreActResidual(BlockPattern):
             aliases=act.ALIASES,
         )
         choices, guessed = [activation], ""
+        # GroupNorm pre-activation blocks are Big Transfer's (the match takes them only with
+        # standardised convs): its code and timm's port project `out`, the pre-activated input,
+        # and add the raw one where nothing projects. The structure settles both defaults.
+        settled = pairs[0][0].type_name == "nn.GroupNorm"
         if shortcut is not None:
-            # GroupNorm pre-activation blocks are Big Transfer's (its code and timm's port both
-            # project `out`, the pre-activated input): the structure settles the default.
-            settled = pairs[0][0].type_name == "nn.GroupNorm"
             reads, guessed = projection_reads(cls, ctx, shortcut, settled)
         else:
             # The identity adds the raw input (He et al. 2016, kuangliu's, timm's ResNetV2); timm's
             # RegNet PreBottleneck adds the pre-activated one (`x = self.norm1(x); shortcut = x`).
+            # No key differs, and what a projection elsewhere reads proves nothing here (both
+            # kuangliu's and timm's RegNet project the pre-activated input): a guess unless
+            # settled, pinned or calibrated.
             reads = ctx.choose(
                 cls,
                 pairs[0][0].attr,
@@ -103,6 +109,12 @@ class PreActResidual(BlockPattern):
                 ["preactivated"],
                 "what the identity adds: the raw input or the normalised, activated one",
             )
+            if reads.source == "default" and not settled:
+                guessed = (
+                    "the identity adds the raw input, by convention (He et al. 2016, kuangliu's, "
+                    "timm's ResNetV2); timm's RegNet adds the pre-activated one and no key shows "
+                    "which: calibrate or pin identity_input"
+                )
         choices.append(reads)
         steps = [(n.attr, c.attr) for n, c in pairs]
         if member is not None:
@@ -111,7 +123,7 @@ class PreActResidual(BlockPattern):
                 return None
             choices.append(where)
             member = (member.attr, where.value)
-            guessed = guessed or why
+            guessed = "; ".join(r for r in (guessed, why) if r)  # each guess says so
         found = (steps, shortcut.attr if shortcut else None, gate, member)
         return Match(self, len(members), found, choices, guessed=guessed)
 

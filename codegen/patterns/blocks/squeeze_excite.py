@@ -62,7 +62,8 @@ class SqueezeExcite(BlockPattern):
         named = all(SE_NAME.search(n) for n in names)
         a, b = layers
         width = max(a[3][0], b[3][0])  # what the gate rescales
-        if kinds == {"linear"} and not (named or _beside_convs(cls, ctx, width)):
+        pinned = _squeeze_named(ctx, cls.name)  # (CBAM's holder pins its channel gate's pools)
+        if kinds == {"linear"} and not (named or pinned or _beside_convs(cls, ctx, width)):
             return None
         reduce, expand = (a, b) if a[3][1] < a[3][0] else (b, a)
         if a[3][1] == a[3][0] and _numbered_after(b[2], a[2]):
@@ -110,18 +111,20 @@ class SqueezeExcite(BlockPattern):
         )
         conv = kinds == {"conv"}
         choices = [activation, gate]
-        if conv and _squeeze_named(ctx, cls.name):
+        if pinned:
             # IMDN's contrast-aware channel attention (CCALayer) squeezes each channel to its
-            # mean plus its standard deviation; no tensor shows which. Offered only where an
-            # enclosing block pins it (its IMDModule) or calibration/hints name it, so that no
-            # other squeeze-excitation carries a choice nothing could settle.
+            # mean plus its standard deviation; CBAM's channel gate runs its layers on the mean
+            # and on the max and sums the two. No tensor shows which. Offered only where an
+            # enclosing block pins it (its IMDModule, its CBAM) or calibration/hints name it, so
+            # that no other squeeze-excitation carries a choice nothing could settle.
             choices.append(
                 ctx.resolver.choose(
                     cls.name,
                     "squeeze",
                     "mean",
-                    ["mean_plus_std"],
-                    "what each channel is pooled to (IMDN's CCA: mean plus std)",
+                    ["mean_plus_std", "mean_and_max"] if conv else ["mean_and_max"],
+                    "what each channel is pooled to (IMDN's CCA: mean plus std; CBAM's: the "
+                    "mean and the max, each through the layers, summed)",
                 )
             )
         if norms and (kinds != {"conv"} or squeezed == channels):
@@ -150,7 +153,8 @@ class SqueezeExcite(BlockPattern):
                 f"the activation after the reduction follows {told[0]}'s code ({default}), not "
                 f"its blocks' ({blocks_use}); no tensor shows which: the choice activation"
             )
-        if len(choices) > 2 and choices[-1].source == "structure":
+        imdn = len(choices) > 2 and choices[2].value == "mean_plus_std"
+        if imdn and choices[2].source == "structure":
             guessed = (
                 "the contrast term leaves no tensor (IMDN's CCA by convention): the choice squeeze"
             )
@@ -159,25 +163,34 @@ class SqueezeExcite(BlockPattern):
     def forward(self, match: Match, g: Graph) -> None:
         reduce, expand, conv, reduce_norm, expand_norm, held = match.found
         activation, gate = (c.value for c in match.choices[:2])
+        squeeze = match.choices[2].value if len(match.choices) > 2 else "mean"
         x = g.input("x")
+
+        def excite(s, name: str):  # reduce, activate, expand: what the gate reads
+            s = g.call_module(reduce, s, name=name, inline=True)
+            if reduce_norm is not None:
+                s = g.call_module(reduce_norm[0], s, name=name, inline=True)
+            if held is not None:  # the Sequential's own layer for it: called, not copied
+                s = g.call_module(held, s, name=name)
+            else:
+                s = act.apply(g, activation, s, name=name)
+            s = g.call_module(expand, s, inline=True)
+            if expand_norm is not None:
+                s = g.call_module(expand_norm[0], s, inline=True)
+            return s
+
         s = g.call_method(
             "mean", x, (2, 3), name="scale", kwargs={"keepdim": conv}, comment="squeeze: [batch, C]"
         )
-        if len(match.choices) > 2 and match.choices[2].value == "mean_plus_std":
+        if squeeze == "mean_plus_std":
             std = g.call_method(
                 "std", x, (2, 3), kwargs={"unbiased": False, "keepdim": True}, inline=True
             )
             s = g.call_function("add", std, s, name="scale", comment="contrast: std plus mean")
-        s = g.call_module(reduce, s, name="scale", inline=True)
-        if reduce_norm is not None:
-            s = g.call_module(reduce_norm[0], s, name="scale", inline=True)
-        if held is not None:  # the Sequential's own layer for it: called, not copied
-            s = g.call_module(held, s, name="scale")
-        else:
-            s = act.apply(g, activation, s, name="scale")
-        s = g.call_module(expand, s, inline=True)
-        if expand_norm is not None:
-            s = g.call_module(expand_norm[0], s, inline=True)
+        s = excite(s, "scale")
+        if squeeze == "mean_and_max":
+            top = g.call_method("amax", x, (2, 3), kwargs={"keepdim": conv}, name="top")
+            s = g.call_function("add", s, excite(top, "top"), name="scale", comment="both pools")
         s = act.apply(g, gate, s, name="scale")
         if not conv:
             s = g.call_function("getitem", s, (Slice(), Slice(), None, None), inline=True)
@@ -273,9 +286,16 @@ class SqueezeExcite(BlockPattern):
 # "before" it, why), as the blocks whose widths tell show it.
 SQUEEZE_PLACE = "squeeze_place"
 
-# Channel gates a residual or inverted-residual body may hold: a squeeze-excitation, or ECA's
-# one-channel Conv1d across the pooled channels (blocks/efficient_channel_attention.py).
-GATE_ROLES = ("SqueezeExcite", "EfficientChannelAttention")
+# Channel gates a residual or inverted-residual body may hold: a squeeze-excitation, ECA's
+# one-channel Conv1d across the pooled channels (blocks/efficient_channel_attention.py), or
+# coordinate attention's strips (blocks/coordinate_attention.py), CBAM's channel and spatial
+# gates (blocks/conv_block_attention.py): each rescales its input.
+GATE_ROLES = (
+    "SqueezeExcite",
+    "EfficientChannelAttention",
+    "CoordinateAttention",
+    "ConvBlockAttention",
+)
 
 
 def channel_gate(m, ctx: BlockContext) -> bool:
@@ -284,10 +304,10 @@ def channel_gate(m, ctx: BlockContext) -> bool:
 
 
 def gate_width(m, ctx: BlockContext) -> int | None:
-    """The channels a squeeze-excitation member rescales: what its reducing layer reads (the
-    analysis sets a class's input width from its forward, not from the span of its members).
-    None for a gate whose layers do not record it (ECA's Conv1d reads one channel)."""
-    if ctx.role(m) != "SqueezeExcite":
+    """The channels a gate member rescales: what its reducing layer reads (the analysis sets a
+    class's input width from its forward, not from the span of its members). None for a gate
+    whose layers do not record it (ECA's Conv1d reads one channel)."""
+    if ctx.role(m) not in GATE_ROLES or ctx.role(m) == "EfficientChannelAttention":
         return None
     return m.io.in_width if m.io is not None else None
 
