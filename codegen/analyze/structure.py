@@ -35,6 +35,7 @@ from codegen.analyze.strides import (
     mobile_family,
     mobile_skips,
     mobile_batch_norm_eps,
+    mobile_noskip_blocks,
     mobilenet_v3_relu_blocks,
     mixnet_swish_blocks,
     mobile_strides,
@@ -185,6 +186,7 @@ class StructureBuilder:
         self.strided_1x1: set[str] = set()  # blocks whose first 1x1 conv takes the stride
         self.mobile: dict[str, int] = {}  # conv path -> stride, a mobile network's stages
         self.relu_blocks: frozenset[str] = frozenset()  # a MobileNetV3's early blocks
+        self.noskip_blocks: frozenset[str] = frozenset()  # blocks a family builds unskipped
         self.separable: set[str] = set()  # MobileNetV1's blocks as one Sequential each
         self.dual_path: dict[str, tuple[int, int]] = {}  # block path -> (residual, dense)
 
@@ -352,6 +354,10 @@ class StructureBuilder:
         if swish is not None:  # read as MOBILE_RELU_BLOCKS is: classes apart by activation
             self.resolver.structural.setdefault(("", act.MOBILE_SWISH_BLOCKS), swish)
             self.relu_blocks = swish[0]
+        noskip = mobile_noskip_blocks(root)
+        if noskip is not None:  # read by blocks/inverted_residual.py; classes apart by residual
+            self.resolver.structural.setdefault(("", act.MOBILE_NOSKIP_BLOCKS), noskip)
+            self.noskip_blocks = noskip[0]
         ported = tf_ported_efficientnet(root)
         if ported is not None:  # read by layers/conv.py (strided convs pad 'SAME') and the norms
             self.resolver.structural.setdefault(("", TF_SAME_PORT), ported)
@@ -793,6 +799,7 @@ class StructureBuilder:
             and len({self._stride_plan(c) for c in children}) == 1
             # (a pin that sets copies apart, HiFi-GAN's dilations: each is built with its own)
             and not any((c.path, "dilation") in self.resolver.structural for c in children)
+            and len({c.path in self.noskip_blocks for c in children}) == 1
         ):
             # Identical copies carry no new information: analyze the first only (not where a
             # plan sets one apart: a RepVGG stage's strided first block, an NF block's place).
@@ -1024,6 +1031,8 @@ class StructureBuilder:
         key += (_stack_of(node.path, self.resolver), _member_of(node.path, self.resolver))
         if self.relu_blocks:  # a MobileNetV3's early blocks activate otherwise than its later ones
             key += (node.path in self.relu_blocks,)
+        if self.noskip_blocks:  # a block built without its skip apart from those that add it
+            key += (node.path in self.noskip_blocks,)
         if node.path in self.dual_path:  # a dual path block's split is its class's constant
             key += (self.dual_path[node.path],)
         group = self.groups.get(key)
