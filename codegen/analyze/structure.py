@@ -906,6 +906,8 @@ class StructureBuilder:
                 item.children.append(pool)
         if node.path in self.mlpconv_blocks:  # a NiN block's closing ReLU: past its last key
             items.append(self._gap(node, len(items), items[-1].io, trailing=True))
+        if _blocks_activated_between(items):  # the last block's activation: past its last key
+            items.append(self._gap(node, len(items), items[-1].io, trailing=True))
         if node.path in self.mlpconv:  # after the last NiN block: global pool, flatten
             for head in mlpconv.TAIL:
                 items.append(self._gap(node, len(items), items[-1].io, head=head))
@@ -968,7 +970,8 @@ class StructureBuilder:
         # parameter-free layers such a slot commonly holds. At the front, dropout is likelier.
         default = "nn.Dropout()" if prev is None else act.MODULES["relu"]
         if after_gap and prev is not None:
-            spatial = prev.family in ("conv", "norm") and prev.ndim == 2
+            # (a block class standing for a conv, ACNet's asymmetric block: its 2-d features)
+            spatial = prev.family in ("conv", "norm", "class") and prev.ndim == 2
             default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
@@ -1384,6 +1387,20 @@ def _shuffle_gap(node: KeyNode, index: int, prev: IOSpec | None) -> str | None:
         return None
     r = next((r for r in (2, 3, 4) if prev.in_width * r * r == prev.out_width), None)
     return f"nn.PixelShuffle({r})" if r else None
+
+
+def _blocks_activated_between(items: list[Module]) -> bool:
+    """Blocks (classes) with one or two empty slots after each but the last, two after some: an
+    activation after every block, then a pool ending a stage (VGG's layout built of blocks that
+    stand for a conv-norm pair, DingXiaoH's ACNet: `ACBlock, ReLU, [MaxPool2d]`). The last
+    block's activation then lies past the last key, as the others' slots show; a choice."""
+    keyed = [i for i, m in enumerate(items) if m.kind != "placeholder"]
+    if len(keyed) < 3 or keyed[-1] != len(items) - 1:
+        return False
+    if any(items[i].kind != "class" for i in keyed):
+        return False
+    gaps = [b - a - 1 for a, b in zip(keyed, keyed[1:])]
+    return all(g in (1, 2) for g in gaps) and 2 in gaps
 
 
 def _trailing_shuffle(items: list[Module]) -> str | None:
