@@ -12,6 +12,10 @@ norm are called directly, so a branch class the checkpoint cannot describe furth
 without a trailing activation) never decides what the block computes. The blocks built without
 the identity branch halve the resolution (analyze/strides.py's branch_downsamplers).
 
+ACNet's asymmetric block (Ding et al. 2019) sums a kxk, a kx1 and a 1xk conv-norm of one widths
+(bare members too, each norm joining the conv its name shares) and leaves the activation to its
+user; where every instance keeps the width they could run in turn, so that class says guessed.
+
 The kxk branches may be K of them in a list (apple's ml-mobileone `rbr_conv`, timm's
 MobileOneBlock `conv_kxk`), depthwise or dense alike, beside the 1x1 and the identity norm, each
 optional; a list alone is summed where what reads the block takes one branch's width
@@ -325,8 +329,34 @@ class BranchSum(BlockPattern):
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 return self.linear(self.stage1(self.stage0(x)).mean((2, 3)))
 
+        class Asymmetric(nn.Module):  # ACNet's block: square, column and row convs, summed
+            def __init__(self, c_in: int, c_out: int) -> None:
+                super().__init__()
+                self.conv_square = nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)
+                self.conv_col = nn.Conv2d(c_in, c_out, (3, 1), 1, (1, 0), bias=False)
+                self.conv_row = nn.Conv2d(c_in, c_out, (1, 3), 1, (0, 1), bias=False)
+                self.bn_row = nn.BatchNorm2d(c_out)
+                self.bn_square = nn.BatchNorm2d(c_out)
+                self.bn_col = nn.BatchNorm2d(c_out)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                out = self.bn_square(self.conv_square(x)) + self.bn_col(self.conv_col(x))
+                return out + self.bn_row(self.conv_row(x))
+
+        class AsymmetricNet(nn.Module):  # a VGG of them: ReLU after each, max-pools between
+            def __init__(self) -> None:
+                super().__init__()
+                self.body = nn.Sequential(
+                    Asymmetric(3, 8), nn.ReLU(), nn.MaxPool2d(2),
+                    Asymmetric(8, 12), nn.ReLU(), Asymmetric(12, 12), nn.ReLU(),
+                )
+                self.head = nn.Linear(12, 4)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.head(self.body(x).mean((2, 3)))
+
         torch.manual_seed(0)
-        nets = [Net().eval(), ListedNet().eval()]
+        nets = [Net().eval(), ListedNet().eval(), AsymmetricNet().eval()]
         for net in nets:
             _randomise_norms(net)
         return [Example(net, (torch.randn(2, 3, 16, 16),)) for net in nets]
