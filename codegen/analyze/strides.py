@@ -1344,11 +1344,25 @@ def _mobile_family(root: KeyNode) -> tuple[str, str] | None:
     if any(_projection(b) is not None for b in blocks) and any(_expands(b) for b in blocks):
         why = "a MobileNetV2 whose blocks project the input where a stride-1 block widens"
         return "projected_mobilenet_v2", why
-    if not excited and any(_depthwise(b) is None and _expands(b) for b in blocks):
+    if not excited and any(_fused(b) for b in blocks):
         return "efficientnet_edgetpu", EDGETPU
     if all(w[2:] == (3, 3) for w in dws) and any(_expands(b) for b in blocks):
         return "mobilenet_v2", "MobileNetV2: 3x3 inverted residuals, no squeeze-excitation"
     return _inverted_body(blocks)
+
+
+def _fused(block: KeyNode) -> bool:
+    """A fused MBConv: two convs, an odd kxk one expanding, then a 1x1 narrowing back (a
+    ConvNeXt downsampler's lone 2x2 conv widens, and is no such block)."""
+    convs = [conv_weight(c) for c in _convs(block)]
+    if conv_weight(block) or _depthwise(block) is not None or len(convs) != 2:
+        return False
+    full = [w for w in convs if w[2:] != (1, 1)]
+    project = [w for w in convs if w[2:] == (1, 1)]
+    if len(full) != 1 or len(project) != 1:
+        return False
+    (f,), (p,) = full, project
+    return f[2] == f[3] and f[2] % 2 == 1 and f[0] > f[1] and p[1] == f[0] and p[0] < p[1]
 
 
 # Fused blocks (one full kxk conv expanding, then the 1x1 projection) before depthwise inverted

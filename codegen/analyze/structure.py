@@ -839,6 +839,9 @@ class StructureBuilder:
                 )
                 if head is None and not after_gap:
                     head = _shuffle_gap(node, i, prev)
+                if after_gap and head is None and _blocks_between(node) and prev is not None:
+                    # VGG's stages of blocks (ACNet's): the activation's slot, then a pool
+                    head = "nn.MaxPool2d(2)" if prev.ndim == 2 else None
                 if node.path in self.mlpconv:  # between NiN blocks: a pool, then dropout
                     head = mlpconv.SECOND_SLOT if after_gap else mlpconv.BLOCK_POOL
                 parent = node.path.rpartition(".")[0] if "." in node.path else ""
@@ -906,7 +909,7 @@ class StructureBuilder:
                 item.children.append(pool)
         if node.path in self.mlpconv_blocks:  # a NiN block's closing ReLU: past its last key
             items.append(self._gap(node, len(items), items[-1].io, trailing=True))
-        if _blocks_activated_between(items):  # the last block's activation: past its last key
+        if _blocks_activated_between(node, items):  # the last block's activation, past the keys
             items.append(self._gap(node, len(items), items[-1].io, trailing=True))
         if node.path in self.mlpconv:  # after the last NiN block: global pool, flatten
             for head in mlpconv.TAIL:
@@ -970,8 +973,7 @@ class StructureBuilder:
         # parameter-free layers such a slot commonly holds. At the front, dropout is likelier.
         default = "nn.Dropout()" if prev is None else act.MODULES["relu"]
         if after_gap and prev is not None:
-            # (a block class standing for a conv, ACNet's asymmetric block: its 2-d features)
-            spatial = prev.family in ("conv", "norm", "class") and prev.ndim == 2
+            spatial = prev.family in ("conv", "norm") and prev.ndim == 2
             default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
@@ -1389,18 +1391,25 @@ def _shuffle_gap(node: KeyNode, index: int, prev: IOSpec | None) -> str | None:
     return f"nn.PixelShuffle({r})" if r else None
 
 
-def _blocks_activated_between(items: list[Module]) -> bool:
-    """Blocks (classes) with one or two empty slots after each but the last, two after some: an
-    activation after every block, then a pool ending a stage (VGG's layout built of blocks that
-    stand for a conv-norm pair, DingXiaoH's ACNet: `ACBlock, ReLU, [MaxPool2d]`). The last
-    block's activation then lies past the last key, as the others' slots show; a choice."""
-    keyed = [i for i, m in enumerate(items) if m.kind != "placeholder"]
-    if len(keyed) < 3 or keyed[-1] != len(items) - 1:
+def _blocks_between(node: KeyNode) -> bool:
+    """A Sequential of blocks (items with members of their own) with one or two empty slots after
+    each but the last, two after some: an activation after every block, then a pool ending a
+    stage (VGG's layout built of blocks standing for a conv-norm pair, DingXiaoH's ACNet:
+    `ACBlock, ReLU, [MaxPool2d]`)."""
+    keyed = sorted(int(n) for n in node.children if n.isdigit())
+    if len(keyed) < 3 or len(keyed) != len(node.children):
         return False
-    if any(items[i].kind != "class" for i in keyed):
+    if any(not node.children[str(i)].children for i in keyed):
         return False
     gaps = [b - a - 1 for a, b in zip(keyed, keyed[1:])]
     return all(g in (1, 2) for g in gaps) and 2 in gaps
+
+
+def _blocks_activated_between(node: KeyNode, items: list[Module]) -> bool:
+    """_blocks_between, its items all classes: the last block's activation lies past the last
+    key, as the slots after the others show; a choice."""
+    keyed = [m for m in items if m.kind != "placeholder"]
+    return _blocks_between(node) and all(m.kind == "class" for m in keyed)
 
 
 def _trailing_shuffle(items: list[Module]) -> str | None:
