@@ -909,7 +909,8 @@ class StructureBuilder:
                 item.children.append(pool)
         if node.path in self.mlpconv_blocks:  # a NiN block's closing ReLU: past its last key
             items.append(self._gap(node, len(items), items[-1].io, trailing=True))
-        if _blocks_activated_between(node, items):  # the last block's activation, past the keys
+        if node.path not in self.mlpconv and _blocks_activated_between(node, items):
+            # the last block's activation, past the keys (NiN's blocks close with their own)
             items.append(self._gap(node, len(items), items[-1].io, trailing=True))
         if node.path in self.mlpconv:  # after the last NiN block: global pool, flatten
             for head in mlpconv.TAIL:
