@@ -9,7 +9,10 @@ mobile_batch_norm_eps, _inverted_body; patterns/blocks/chain.py: the last stage'
 - a ProxylessNAS written as its repository writes it: MobileNetV2's stage strides and ReLU6, its
   first block without a shortcut even where the widths allow one, exact from the keys;
 - a MnasNet-B1 as timm writes it: ReLU by the family (its narrowed copies' strides stay a choice);
-  one that keeps all seven stages strides as the ImageNet networks do, exact from the keys.
+  one that keeps all seven stages strides as the ImageNet networks do, exact from the keys;
+- an EfficientNet-EdgeTPU as a TensorFlow port names it (fused blocks before inverted residuals,
+  none squeeze-excited): ReLU, the stage strides, and no skip on its first block though it keeps
+  its width (the next block of its stage adds its input), exact from the keys.
 """
 
 from __future__ import annotations
@@ -313,7 +316,62 @@ class TimmMnasNetSevenStages(TimmMnasNet):  # mnasnet_b1's seven stages kept, na
         self.conv_head = nn.Conv2d(40, 64, 1, bias=False)
 
 
+# ------------------------------------------- EfficientNet-EdgeTPU, a TensorFlow port's names
+
+
+class FusedBlock(nn.Module):  # the edgetpu builder's fused MBConv: a full 3x3 expands
+    def __init__(self, c_in: int, mid: int, c_out: int, stride: int, skip: bool = True):
+        super().__init__()
+        self.skip = skip and stride == 1 and c_in == c_out
+        self.fused_conv = nn.Conv2d(c_in, mid, 3, stride, 1, bias=False)
+        self.fused_bn = nn.BatchNorm2d(mid)
+        self.project_conv = nn.Conv2d(mid, c_out, 1, bias=False)
+        self.project_bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.project_bn(self.project_conv(torch.relu(self.fused_bn(self.fused_conv(x)))))
+        return out + x if self.skip else out
+
+
+class MBConvBlock(nn.Module):  # its MBConv without squeeze-excitation, 5x5
+    def __init__(self, c_in: int, mid: int, c_out: int, stride: int):
+        super().__init__()
+        self.skip = stride == 1 and c_in == c_out
+        self.expand_conv = nn.Conv2d(c_in, mid, 1, bias=False)
+        self.expand_bn = nn.BatchNorm2d(mid)
+        self.depthwise_conv = nn.Conv2d(mid, mid, 5, stride, 2, groups=mid, bias=False)
+        self.depthwise_bn = nn.BatchNorm2d(mid)
+        self.project_conv = nn.Conv2d(mid, c_out, 1, bias=False)
+        self.project_bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.expand_bn(self.expand_conv(x)))
+        out = torch.relu(self.depthwise_bn(self.depthwise_conv(out)))
+        out = self.project_bn(self.project_conv(out))
+        return out + x if self.skip else out
+
+
+class EdgeTPUPort(nn.Module):  # EfficientNet-EdgeTPU's first four stages (strides 1 2 2 2)
+    def __init__(self, classes: int = 3) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 12, 3, 2, 1, bias=False), nn.BatchNorm2d(12), nn.ReLU())
+        self.layers = nn.Sequential(
+            nn.Sequential(FusedBlock(12, 48, 12, 1, skip=False), FusedBlock(12, 48, 12, 1)),
+            nn.Sequential(FusedBlock(12, 96, 16, 2)),
+            nn.Sequential(MBConvBlock(16, 128, 24, 2)),
+            nn.Sequential(MBConvBlock(24, 192, 48, 2), MBConvBlock(48, 384, 48, 1)),
+        )
+        self.head_conv = nn.Conv2d(48, 96, 1, bias=False)
+        self.head_bn = nn.BatchNorm2d(96)
+        self.fc = nn.Linear(96, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.head_bn(self.head_conv(self.layers(self.stem(x)))))
+        return self.fc(x.mean((2, 3)))
+
+
 CASES = {  # name: (build, input shape)
+    "edgetpu_port": (EdgeTPUPort, (2, 3, 32, 32)),
     "timm_mnasnet_b1_seven_stages": (TimmMnasNetSevenStages, (2, 3, 32, 32)),
     "torchvision_mobilenet_v3_small_050": (MobileNetV3SmallHalf, (2, 3, 64, 64)),
     "timm_mobilenet_v3_large": (TimmMobileNetV3Large, (2, 3, 64, 64)),

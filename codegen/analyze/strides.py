@@ -886,7 +886,8 @@ def _first_strided(block: KeyNode) -> tuple[str, ...]:
 # stem's /2, the 2nd, 3rd, 4th and 6th stage (a stage: blocks of one output width), /32 in all.
 # MobileNetV2 (Sandler et al. 2018, table 2), MnasNet-A1 (Tan et al. 2019, figure 7),
 # EfficientNet-B0..B7 (Tan & Le 2019, table 1; depth and width scaling keep the rows),
-# EfficientNetV2 (Tan & Le 2021, table 4), MobileNetV3-Large (Howard et al. 2019, table 1).
+# EfficientNetV2 (Tan & Le 2021, table 4), MobileNetV3-Large (Howard et al. 2019, table 1),
+# EfficientNet-EdgeTPU (its six stages: tensorflow/tpu's efficientnet/edgetpu builder).
 MOBILE_STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
 # MobileNetV3-Small (Howard et al. 2019, table 2): its first block (squeeze-excited, no expansion)
 # already halves; then the 2nd, 3rd and 5th stage.
@@ -1315,6 +1316,8 @@ def _mobile_family(root: KeyNode) -> tuple[str, str] | None:
     - "mixnet": a block's depthwise conv split into kernels of several sizes (MixConv, Tan & Le
       2019; layers/conv_groups.py's split_lists): ReLU, swish in its squeeze-excited blocks
       (mixnet_swish_blocks);
+    - "efficientnet_edgetpu": fused blocks (a full conv that expands) beside depthwise ones, none
+      squeeze-excited (EDGETPU); ReLU, the stage strides, its first block without a skip;
     - "mnasnet", "proxyless_nas" or "inverted_residual" for other bodies of blocks that expand
       (_inverted_body: their depthwise kernels tell the searched networks);
     - "pp_lcnet" where no block expands but some are squeeze-excited (PP-LCNet, Cui et al. 2021:
@@ -1341,9 +1344,36 @@ def _mobile_family(root: KeyNode) -> tuple[str, str] | None:
     if any(_projection(b) is not None for b in blocks) and any(_expands(b) for b in blocks):
         why = "a MobileNetV2 whose blocks project the input where a stride-1 block widens"
         return "projected_mobilenet_v2", why
+    if not excited and any(_fused(b) for b in blocks):
+        return "efficientnet_edgetpu", EDGETPU
     if all(w[2:] == (3, 3) for w in dws) and any(_expands(b) for b in blocks):
         return "mobilenet_v2", "MobileNetV2: 3x3 inverted residuals, no squeeze-excitation"
     return _inverted_body(blocks)
+
+
+def _fused(block: KeyNode) -> bool:
+    """A fused MBConv: two convs, an odd kxk one expanding, then a 1x1 narrowing back (a
+    ConvNeXt downsampler's lone 2x2 conv widens, and is no such block)."""
+    convs = [conv_weight(c) for c in _convs(block)]
+    if conv_weight(block) or _depthwise(block) is not None or len(convs) != 2:
+        return False
+    full = [w for w in convs if w[2:] != (1, 1)]
+    project = [w for w in convs if w[2:] == (1, 1)]
+    if len(full) != 1 or len(project) != 1:
+        return False
+    (f,), (p,) = full, project
+    return f[2] == f[3] and f[2] % 2 == 1 and f[0] > f[1] and p[1] == f[0] and p[0] < p[1]
+
+
+# Fused blocks (one full kxk conv expanding, then the 1x1 projection) before depthwise inverted
+# residuals, none squeeze-excited: EfficientNet-EdgeTPU (Gupta & Tan 2019; tensorflow/tpu's
+# efficientnet/edgetpu builder, timm's efficientnet_es/em/el), ReLU throughout. EfficientNetV2's
+# fused stages come with squeeze-excited MBConv ones (its family is "efficientnet"); MnasNet,
+# ProxylessNAS and MobileNetV2 build no fused block.
+EDGETPU = (
+    "EfficientNet-EdgeTPU: fused blocks, a full conv expanding, before inverted residuals "
+    "without squeeze-excitation"
+)
 
 
 PP_LCNET = (
@@ -1468,6 +1498,25 @@ def mobile_skips(root: KeyNode) -> tuple[frozenset[str], str] | None:
     if not found or not any(_expands(b) for b in blocks):
         return None
     return found, "EfficientNetV2: a stride-1 conv block of the body adds its input (timm's skip)"
+
+
+def mobile_noskip_blocks(root: KeyNode) -> tuple[frozenset[str], str] | None:
+    """(the blocks, why) a mobile family's code builds without a skip whatever their shape, where
+    one keeps its width at stride 1 (a narrowed copy): EfficientNet-EdgeTPU's first block, which
+    tensorflow/tpu's edgetpu builder and timm's arch_def mark `noskip`. Such blocks keep a class
+    of their own (the same keys as the family's later fused blocks, which add their input). None
+    elsewhere, and where the first block's shape leaves no skip to take anyway."""
+    family = mobile_family(root)
+    body = _mobile_body(root)
+    if family is None or family[0] != "efficientnet_edgetpu" or body is None:
+        return None
+    first = next(b for stage in body[1] for b in stage)
+    conv = _block_conv(first)
+    width_in, width_out = _block_widths(first)
+    if conv is None or mobile_strides(root).get(conv.path) != 1 or width_in != width_out:
+        return None
+    why = "EfficientNet-EdgeTPU's first block adds no input (its builder's `noskip`)"
+    return frozenset({first.path}), why
 
 
 def squeeze_place(root: KeyNode) -> tuple[str, str] | None:

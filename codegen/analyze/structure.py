@@ -35,6 +35,7 @@ from codegen.analyze.strides import (
     mobile_family,
     mobile_skips,
     mobile_batch_norm_eps,
+    mobile_noskip_blocks,
     mobilenet_v3_relu_blocks,
     mixnet_swish_blocks,
     mobile_strides,
@@ -187,6 +188,7 @@ class StructureBuilder:
         self.strided_1x1: set[str] = set()  # blocks whose first 1x1 conv takes the stride
         self.mobile: dict[str, int] = {}  # conv path -> stride, a mobile network's stages
         self.relu_blocks: frozenset[str] = frozenset()  # a MobileNetV3's early blocks
+        self.noskip_blocks: frozenset[str] = frozenset()  # blocks a family builds unskipped
         self.separable: set[str] = set()  # MobileNetV1's blocks as one Sequential each
         self.dual_path: dict[str, tuple[int, int]] = {}  # block path -> (residual, dense)
 
@@ -356,6 +358,10 @@ class StructureBuilder:
         if swish is not None:  # read as MOBILE_RELU_BLOCKS is: classes apart by activation
             self.resolver.structural.setdefault(("", act.MOBILE_SWISH_BLOCKS), swish)
             self.relu_blocks = swish[0]
+        noskip = mobile_noskip_blocks(root)
+        if noskip is not None:  # read by blocks/inverted_residual.py; classes apart by residual
+            self.resolver.structural.setdefault(("", act.MOBILE_NOSKIP_BLOCKS), noskip)
+            self.noskip_blocks = noskip[0]
         ported = tf_ported_efficientnet(root)
         if ported is not None:  # read by layers/conv.py (strided convs pad 'SAME') and the norms
             self.resolver.structural.setdefault(("", TF_SAME_PORT), ported)
@@ -799,6 +805,7 @@ class StructureBuilder:
             and len({self._stride_plan(c) for c in children}) == 1
             # (a pin that sets copies apart, HiFi-GAN's dilations: each is built with its own)
             and not any((c.path, "dilation") in self.resolver.structural for c in children)
+            and len({c.path in self.noskip_blocks for c in children}) == 1
         ):
             # Identical copies carry no new information: analyze the first only (not where a
             # plan sets one apart: a RepVGG stage's strided first block, an NF block's place).
@@ -838,6 +845,9 @@ class StructureBuilder:
                 )
                 if head is None and not after_gap:
                     head = _shuffle_gap(node, i, prev)
+                if after_gap and head is None and _blocks_between(node) and prev is not None:
+                    # VGG's stages of blocks (ACNet's): the activation's slot, then a pool
+                    head = "nn.MaxPool2d(2)" if prev.ndim == 2 else None
                 if node.path in self.mlpconv:  # between NiN blocks: a pool, then dropout
                     head = mlpconv.SECOND_SLOT if after_gap else mlpconv.BLOCK_POOL
                 parent = node.path.rpartition(".")[0] if "." in node.path else ""
@@ -904,6 +914,9 @@ class StructureBuilder:
                 pool = self._gap(last, len(item.children), item.children[-1].io, head=AVG_POOL)
                 item.children.append(pool)
         if node.path in self.mlpconv_blocks:  # a NiN block's closing ReLU: past its last key
+            items.append(self._gap(node, len(items), items[-1].io, trailing=True))
+        if node.path not in self.mlpconv and _blocks_activated_between(node, items):
+            # the last block's activation, past the keys (NiN's blocks close with their own)
             items.append(self._gap(node, len(items), items[-1].io, trailing=True))
         if node.path in self.mlpconv:  # after the last NiN block: global pool, flatten
             for head in mlpconv.TAIL:
@@ -1033,6 +1046,8 @@ class StructureBuilder:
         key += (_stack_of(node.path, self.resolver), _member_of(node.path, self.resolver))
         if self.relu_blocks:  # a MobileNetV3's early blocks activate otherwise than its later ones
             key += (node.path in self.relu_blocks,)
+        if self.noskip_blocks:  # a block built without its skip apart from those that add it
+            key += (node.path in self.noskip_blocks,)
         if node.path in self.dual_path:  # a dual path block's split is its class's constant
             key += (self.dual_path[node.path],)
         group = self.groups.get(key)
@@ -1384,6 +1399,27 @@ def _shuffle_gap(node: KeyNode, index: int, prev: IOSpec | None) -> str | None:
         return None
     r = next((r for r in (2, 3, 4) if prev.in_width * r * r == prev.out_width), None)
     return f"nn.PixelShuffle({r})" if r else None
+
+
+def _blocks_between(node: KeyNode) -> bool:
+    """A Sequential of blocks (items with members of their own) with one or two empty slots after
+    each but the last, two after some: an activation after every block, then a pool ending a
+    stage (VGG's layout built of blocks standing for a conv-norm pair, DingXiaoH's ACNet:
+    `ACBlock, ReLU, [MaxPool2d]`)."""
+    keyed = sorted(int(n) for n in node.children if n.isdigit())
+    if len(keyed) < 3 or len(keyed) != len(node.children):
+        return False
+    if any(not node.children[str(i)].children for i in keyed):
+        return False
+    gaps = [b - a - 1 for a, b in zip(keyed, keyed[1:])]
+    return all(g in (1, 2) for g in gaps) and 2 in gaps
+
+
+def _blocks_activated_between(node: KeyNode, items: list[Module]) -> bool:
+    """_blocks_between, its items all classes: the last block's activation lies past the last
+    key, as the slots after the others show; a choice."""
+    keyed = [m for m in items if m.kind != "placeholder"]
+    return _blocks_between(node) and all(m.kind == "class" for m in keyed)
 
 
 def _trailing_shuffle(items: list[Module]) -> str | None:

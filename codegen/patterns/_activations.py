@@ -307,6 +307,7 @@ FAMILY_ACTIVATIONS = {
     "mobilenet_v3": "hardswish",  # but ReLU in its early blocks (MOBILE_RELU_BLOCKS)
     "mnasnet": "relu",
     "efficientnet_lite": "relu6",
+    "efficientnet_edgetpu": "relu",
     "pp_lcnet": "hardswish",
     "proxyless_nas": "relu6",
     "mixnet": "relu",  # but swish in its squeeze-excited blocks (MOBILE_SWISH_BLOCKS)
@@ -317,6 +318,9 @@ MOBILE_BODY = "mobile_body"
 # The model-wide pin of analyze/strides.py's mobilenet_v3_relu_blocks: (the paths of the blocks
 # a MobileNetV3 activates with ReLU, why); hard-swish everywhere else (stem, later blocks, head).
 MOBILE_RELU_BLOCKS = "mobile_relu_blocks"
+# The model-wide pin of analyze/strides.py's mobile_noskip_blocks: (the paths of the blocks a mobile
+# family builds without a skip whatever their shape, why); each keeps a class of its own.
+MOBILE_NOSKIP_BLOCKS = "mobile_noskip_blocks"
 # The model-wide pin of analyze/strides.py's mixnet_swish_blocks: (the paths of the blocks a MixNet
 # activates with swish, why); ReLU everywhere else.
 MOBILE_SWISH_BLOCKS = "mobile_swish_blocks"

@@ -12,6 +12,10 @@ norm are called directly, so a branch class the checkpoint cannot describe furth
 without a trailing activation) never decides what the block computes. The blocks built without
 the identity branch halve the resolution (analyze/strides.py's branch_downsamplers).
 
+ACNet's asymmetric block (Ding et al. 2019) sums a kxk, a kx1 and a 1xk conv-norm of one widths
+(bare members too, each norm joining the conv its name shares) and leaves the activation to its
+user; where every instance keeps the width they could run in turn, so that class says guessed.
+
 The kxk branches may be K of them in a list (apple's ml-mobileone `rbr_conv`, timm's
 MobileOneBlock `conv_kxk`), depthwise or dense alike, beside the 1x1 and the identity norm, each
 optional; a list alone is summed where what reads the block takes one branch's width
@@ -32,7 +36,7 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
-from codegen.patterns.blocks._conv_parts import instance_widths, unit
+from codegen.patterns.blocks._conv_parts import instance_widths, member_units, unit
 from codegen.patterns.blocks._path_join import CONCAT, SUM, joined
 
 
@@ -89,13 +93,22 @@ def _pins(units, ctx, listed: bool = False) -> list:
     return pins
 
 
+def _kernel(u) -> tuple:
+    """A unit's kernel as (height, width)."""
+    return (u.kernel, u.kernel) if isinstance(u.kernel, int) else tuple(u.kernel)
+
+
 class BranchSum(BlockPattern):
     role = "RepBlock"
     priority = 20
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) not in (1, 2, 3, 4):
+        if tensors(cls):
+            return None
+        if len(members) == 6:  # three conv and norm pairs as bare members (ACNet's)
+            return self._match_asymmetric(cls, ctx, members, [])
+        if len(members) not in (1, 2, 3, 4):
             return None
         lists = [(m, u) for m in members if (u := _listed_unit(m, ctx)) is not None]
         listed = [m for m, _ in lists]
@@ -107,6 +120,9 @@ class BranchSum(BlockPattern):
         rest = [m for m in members if m not in listed and m not in [m for m, _ in units]]
         if lists:
             return self._match_listed(cls, ctx, members, units, lists, rest)
+        asymmetric = self._match_asymmetric(cls, ctx, members, units)
+        if asymmetric is not None:
+            return asymmetric
         if len(members) == 1 or len(units) != 2 or len(rest) > 1 or joined(cls, ctx) == CONCAT:
             return None  # (what reads the block takes both branches' widths: side by side)
         widths = {(u.in_width, u.out_width) for _, u in units}
@@ -168,6 +184,52 @@ class BranchSum(BlockPattern):
         found = ([(u.conv, u.norm) for _, u in units], identity, [(m.attr, u) for m, u in lists])
         pins = _pins(units, ctx) + _pins(lists, ctx, listed=True)
         return Match(self, len(members) + 2, found, [activation], pins=pins, guessed=guessed)
+
+    def _match_asymmetric(self, cls, ctx, members, units) -> Match | None:
+        """ACNet's asymmetric convolution block in its training form (Ding et al. 2019): a square
+        kxk conv-norm beside a kx1 and a 1xk one, the square's middle column and row, on the same
+        input and of the same widths, summed (the three fold into one kxk for deployment). The
+        units may be Sequentials or bare conv and norm members (DingXiaoH's ACBlock:
+        `square_conv`, `square_bn`, `ver_conv`, ...: each norm joins the conv its name shares).
+        Where every instance keeps the width, the three could also run one after the other (a
+        factorised kxk): guessed."""
+        if len(units) != 3:
+            bare = [m for m in members if m.kind == "builtin" and family(m) in ("conv", "norm")]
+            if len(bare) != len(members) or len(members) != 6:
+                return None
+            found = member_units(members, ctx, lambda us: us)
+            if found is None or any(u.norm is None for u in found):
+                return None
+            units = [(next(m for m in members if m.attr == u.conv[0]), u) for u in found]
+        ios = {(u.in_width, u.out_width, str(u.groups), str(u.stride)) for _, u in units}
+        if len(ios) != 1 or None in next(iter(ios))[:2]:
+            return None
+        kernels = sorted(_kernel(u) for _, u in units)
+        k = max(max(kernel) for kernel in kernels)
+        if k % 2 != 1 or k == 1 or kernels != sorted([(k, k), (k, 1), (1, k)]):
+            return None
+        guessed = ""
+        if units[0][1].in_width == units[0][1].out_width and not _widens_elsewhere(
+            cls, [m.attr for m, _ in units]
+        ):
+            guessed = (
+                "a kxk, a kx1 and a 1xk conv-norm of the same widths, summed (ACNet's asymmetric "
+                "block); as every instance keeps the width, they could run one after the other"
+            )
+        order = sorted(units, key=lambda mu: _kernel(mu[1]) != (k, k))  # the square first
+        # ACNet's block stands in for a conv-norm pair: whatever uses it activates after it.
+        activation = ctx.choose(
+            cls,
+            order[0][0].attr,
+            "activation",
+            "identity",
+            act.alternatives("identity", conv=True),
+            "after the branches' sum (ACNet's block leaves it to its user)",
+        )
+        found = ([(u.conv, u.norm) for _, u in order], None, [])
+        return Match(
+            self, len(members) + 2, found, [activation], pins=_pins(units, ctx), guessed=guessed
+        )
 
     def _activation(self, cls, ctx, at: str):
         return ctx.choose(
@@ -267,8 +329,34 @@ class BranchSum(BlockPattern):
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 return self.linear(self.stage1(self.stage0(x)).mean((2, 3)))
 
+        class Asymmetric(nn.Module):  # ACNet's block: square, column and row convs, summed
+            def __init__(self, c_in: int, c_out: int) -> None:
+                super().__init__()
+                self.conv_square = nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)
+                self.conv_col = nn.Conv2d(c_in, c_out, (3, 1), 1, (1, 0), bias=False)
+                self.conv_row = nn.Conv2d(c_in, c_out, (1, 3), 1, (0, 1), bias=False)
+                self.bn_row = nn.BatchNorm2d(c_out)
+                self.bn_square = nn.BatchNorm2d(c_out)
+                self.bn_col = nn.BatchNorm2d(c_out)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                out = self.bn_square(self.conv_square(x)) + self.bn_col(self.conv_col(x))
+                return out + self.bn_row(self.conv_row(x))
+
+        class AsymmetricNet(nn.Module):  # a VGG of them: ReLU after each, max-pools between
+            def __init__(self) -> None:
+                super().__init__()
+                self.body = nn.Sequential(
+                    Asymmetric(3, 8), nn.ReLU(), nn.MaxPool2d(2),
+                    Asymmetric(8, 12), nn.ReLU(), Asymmetric(12, 12), nn.ReLU(),
+                )
+                self.head = nn.Linear(12, 4)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.head(self.body(x).mean((2, 3)))
+
         torch.manual_seed(0)
-        nets = [Net().eval(), ListedNet().eval()]
+        nets = [Net().eval(), ListedNet().eval(), AsymmetricNet().eval()]
         for net in nets:
             _randomise_norms(net)
         return [Example(net, (torch.randn(2, 3, 16, 16),)) for net in nets]

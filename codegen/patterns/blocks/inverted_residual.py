@@ -138,6 +138,23 @@ class InvertedResidual(BlockPattern):
             )
             if opening.value == "none":
                 residual = "no residual: ProxylessNAS' first block has no shortcut"
+        unskipped = ctx.resolver.structural.get(("", act.MOBILE_NOSKIP_BLOCKS))
+        if opening is None and residual is True and unskipped is not None and cls.instances:
+            if all(path in unskipped[0] for path, _ in cls.instances):
+                # (EfficientNet-EdgeTPU's first block: analyze/strides.py's mobile_noskip_blocks)
+                opening = act.mark_family(
+                    ctx.choose(
+                        cls,
+                        dw.conv[0],
+                        "residual",
+                        "none",
+                        ["add_if_same_shape"],
+                        "the input added back where the shapes allow, or none",
+                    ),
+                    unskipped[1],
+                )
+                if opening.value == "none":
+                    residual = "no residual: " + unskipped[1]
         growth = _widening_residual(cls, ctx, dw, residual, shortcut)
         if growth is not None:
             opening = growth
