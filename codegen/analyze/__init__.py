@@ -15,6 +15,7 @@ from codegen.analyze.structure import _class_io, _composes
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
 from codegen.analyze.unrun import flag_unrun_forwards
+from codegen.analyze.aliases import attach_handles, split_handles
 from codegen.analyze.evidence import recorded_choices
 from codegen.ir import Call, ClassDef, IOSpec, Module, ModelIR, Param, Ref, Source, class_choices
 from codegen.ir.graph import Graph, Slice, Value, values_in
@@ -66,6 +67,7 @@ def _analyze(
     calibration_note: str,
     merge_optional: bool,
     structural: dict[tuple[str, str], tuple[Any, str]],
+    handles: bool = True,
 ) -> tuple[ModelIR, dict[tuple[str, str], tuple[Any, str]]]:
     buffer_hints = tensor_kind_hints(hints or {}, table)
     hints = {
@@ -81,7 +83,9 @@ def _analyze(
     resolver.recorded = recorded_choices(table.modules)
     resolver.structural = dict(structural)
     builder = StructureBuilder(resolver, buffer_hints, class_name, table.modules, merge_optional)
-    structure = builder.build(build_tree(table, canonical=True))
+    tree = build_tree(table, canonical=True)
+    aliases = split_handles(tree) if handles else {}
+    structure = builder.build(tree)
 
     classes: list[ClassDef] = []
     for group in structure.groups:
@@ -124,6 +128,9 @@ def _analyze(
             )
         )
 
+    if aliases and not attach_handles(classes, aliases):  # read them as layers of their own
+        args = (table, class_name, hints, command, calibrated, calibration_note)
+        return _analyze(*args, merge_optional, structural, handles=False)
     recorded = recorded_forwards(structure.groups, classes, table.modules)
     # Classes are named by what their forward is (BasicBlock, Attention): a first pass finds the
     # roles and is forgotten; the second runs under the new names, so choices are addressed by them.
