@@ -94,8 +94,13 @@ class UpBlock(nn.Module):
         self.conv_a = nn.Conv2d(c, c, 3, padding=1)
         self.conv_b = nn.Conv2d(c, c, 3, padding=1)
         self.path = nn.Sequential(
-            nn.BatchNorm2d(c), nn.ReLU(), nn.Upsample(scale_factor=2), self.conv_a,
-            nn.BatchNorm2d(c), nn.ReLU(), self.conv_b,
+            nn.BatchNorm2d(c),
+            nn.ReLU(),
+            nn.Upsample(scale_factor=2),
+            self.conv_a,
+            nn.BatchNorm2d(c),
+            nn.ReLU(),
+            self.conv_b,
         )
         self.skip = nn.Upsample(scale_factor=2)
 

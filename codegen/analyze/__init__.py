@@ -514,10 +514,16 @@ def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None
     out = next((n for n in reversed(g.nodes) if n.op == "output"), None) if g else None
     head = out.args[0] if out is not None and out.args else None
     last = g[head] if isinstance(head, Value) else None
-    while last is not None and last.op == "call_function" and last.target in ACTIVATIONS:
-        # (an activation keeps the width: a block ending `relu(norm(conv(...)))` gives the norm's)
+    while last is not None and last.op == "call_function":
         inner = values_in(last.args)
-        last = g[inner[0]] if len(inner) == 1 else None
+        computed = [v for v in inner if g[v].op != "input"]
+        if last.target in ACTIVATIONS:
+            # (an activation keeps the width: `relu(norm(conv(...)))` gives the norm's)
+            last = g[inner[0]] if len(inner) == 1 else None
+        elif last.target == "mul" and len(inner) == 2 and len(computed) == 1:
+            last = g[computed[0]]  # (a gain on the input gives its width: SAFMN's modulation)
+        else:
+            break
     if last is None or last.op != "call_module" or last.each or last.loop or last.optional:
         return
 
@@ -584,10 +590,16 @@ def _adds_input_back(g: Graph) -> bool:
     produced = out.args[0] if out is not None and out.args else None
     if not isinstance(produced, Value):
         return False
-    node = g[produced]
     entry = next(i for i, n in enumerate(g.nodes) if n is g.inputs[0])
-    operands = [a.index for a in node.args if isinstance(a, Value)]
-    return node.op == "call_function" and node.target == "add" and entry in operands
+
+    def stream(value: Value) -> bool:  # (through residual adds: a block of two branches)
+        node = g[value]
+        if node.op != "call_function" or node.target != "add":
+            return False
+        operands = [a for a in node.args if isinstance(a, Value)]
+        return any(a.index == entry or stream(a) for a in operands)
+
+    return stream(produced)
 
 
 def _first_reader(g: Graph) -> tuple[str, ...] | None:
@@ -601,7 +613,8 @@ def _first_reader(g: Graph) -> tuple[str, ...] | None:
         if n.op == "call_module":
             return None if n.each else n.target
         if n.op in ("call_method", "call_function") and len(values_in(n.args)) == 1:
-            derived.add(i)
+            if n.target not in ("chunk", "split"):  # (a layer reading a part reads less)
+                derived.add(i)
     return None
 
 
