@@ -482,9 +482,10 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
     g = cls.forward.graph
     if g is None or not g.inputs:
         return
-    first = _first_reader(g)
-    if first is None:
+    found = _first_reader(g)
+    if found is None:
         return
+    first, parts = found
 
     def reads(instance: Instance) -> int | None:
         reader = _member_path(instance.members, first)
@@ -498,7 +499,7 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
         # blocks read)
         if reader is None or reader.io is None or reader.io.family not in READERS:
             return None
-        return reader.io.in_width or None
+        return reader.io.in_width * parts if reader.io.in_width else None
 
     _reread(cls, groups, classes, reads, 0, residual=_adds_input_back(g))
 
@@ -602,19 +603,27 @@ def _adds_input_back(g: Graph) -> bool:
     return stream(produced)
 
 
-def _first_reader(g: Graph) -> tuple[str, ...] | None:
+def _first_reader(g: Graph) -> tuple[tuple[str, ...], int] | None:
     """The first module the forward calls on its first input, or on a value computed from it
-    alone by functions and methods (a squeeze-excitation's mean over the pixels)."""
-    derived = {next(i for i, n in enumerate(g.nodes) if n is g.inputs[0])}
+    alone by functions and methods (a squeeze-excitation's mean over the pixels), and into how
+    many equal parts the input was chunked along its features before (SAFMN's levels: 1, none)."""
+    derived = {next(i for i, n in enumerate(g.nodes) if n is g.inputs[0]): 1}
     for i, n in enumerate(g.nodes):
         head = n.args[0] if n.args else None
         if not isinstance(head, Value) or head.index not in derived:
             continue
         if n.op == "call_module":
-            return None if n.each else n.target
+            return None if n.each else (n.target, derived[head.index])
         if n.op in ("call_method", "call_function") and len(values_in(n.args)) == 1:
-            if n.target not in ("chunk", "split"):  # (a layer reading a part reads less)
-                derived.add(i)
+            if n.target == "split":
+                continue  # (parts of any sizes: what a layer reading one reads says nothing)
+            parts = derived[head.index]
+            if n.target == "chunk":
+                dim = n.kwargs.get("dim", n.args[2] if len(n.args) > 2 else 0)
+                if dim not in (1, -1) or not isinstance(n.args[1], int):
+                    continue
+                parts *= n.args[1]
+            derived[i] = parts
     return None
 
 

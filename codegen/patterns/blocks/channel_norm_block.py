@@ -122,19 +122,11 @@ def _example() -> Example:
             x = (x - u) / torch.sqrt(s + 1e-6)
             return self.weight[:, None, None] * x + self.bias[:, None, None]
 
-    class Mixer(nn.Module):  # a depthwise conv gating the map
-        def __init__(self, c: int) -> None:
-            super().__init__()
-            self.dw = nn.Conv2d(c, c, 3, padding=1, groups=c)
-
-        def forward(self, x):
-            return torch.sigmoid(self.dw(x)) * x
-
     class Block(nn.Module):
         def __init__(self, c: int = 6) -> None:
             super().__init__()
             self.norm_1, self.norm_2 = ChannelNorm(c), ChannelNorm(c)
-            self.mix = Mixer(c)
+            self.mix = nn.Conv2d(c, c, 7, padding=3, groups=c)  # a depthwise mixer
             self.mlp = nn.Sequential(nn.Conv2d(c, 2 * c, 1), nn.GELU(), nn.Conv2d(2 * c, c, 1))
 
         def forward(self, x):

@@ -22,8 +22,10 @@ from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel, is_depthwise
+from codegen.patterns.blocks.padded_resnet_block import arg_pin
 
 POOLS = {"max": "adaptive_max_pool", "avg": "adaptive_avg_pool"}
+KEEPS = "a level's depthwise conv keeps the size: level 0 joins the others at the input's size"
 
 
 def _levels(m) -> tuple[int, int] | None:
@@ -82,8 +84,17 @@ class MultiScaleModulation(BlockPattern):
         note = ""
         if guessed:
             note = f"no key records {', '.join(guessed)} (SAFMN's feature modulation)"
+        # Level 0 is concatenated at the input's size: each level's conv keeps the size.
+        kernel = conv_kernel(levels.children[0])
+        kernel = kernel[0] if isinstance(kernel, tuple) else kernel
+        pins = []
+        for conv in {id(c): c for c in levels.children}.values():
+            pins.append(arg_pin(conv, "stride", 1, KEEPS))
+            if isinstance(kernel, int) and kernel % 2:
+                pins.append(arg_pin(conv, "padding", kernel // 2, KEEPS))
         found = (levels.attr, aggr.attr, count)
-        return Match(self, len(members) + count, found, choices, guessed=note)
+        pins = [p for p in pins if p]
+        return Match(self, len(members) + count, found, choices, guessed=note, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         levels, aggr, count = match.found

@@ -16,9 +16,12 @@ from __future__ import annotations
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
+from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks.padded_resnet_block import arg_pin
 from codegen.patterns.families.super_resolution import add_input_residual, input_residual
 
 RATIOS = (2, 3, 4)
+KEEPS = "a super-resolution net's first and last convs keep the size (the shuffle enlarges it)"
 
 
 def _conv(m) -> bool:
@@ -73,7 +76,16 @@ class TrunkSuperResolution(BlockPattern):
             guessed = f"no key records the long skip or an input added back: the choices {', '.join(left)}"
         each = trunk.kind in ("repeat", "modulelist")
         found = (head.attr, trunk.attr, each, tail.attr, r)
-        return Match(self, len(members), found, choices, guessed=guessed)
+        pins = []
+        for conv in (head, tail):  # the map keeps its size until the shuffle
+            conv = conv if conv.kind == "builtin" else conv.children[0]
+            kernel = conv_kernel(conv)
+            kernel = kernel[0] if isinstance(kernel, tuple) else kernel
+            pins.append(arg_pin(conv, "stride", 1, KEEPS))
+            if isinstance(kernel, int) and kernel % 2:
+                pins.append(arg_pin(conv, "padding", kernel // 2, KEEPS))
+        pins = [p for p in pins if p]
+        return Match(self, len(members), found, choices, guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         head, trunk, each, tail, r = match.found
