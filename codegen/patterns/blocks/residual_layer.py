@@ -40,6 +40,7 @@ from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks._path_join import CONCAT, SUM, joined
 from codegen.patterns.blocks._sibling_paths import inline_gate, preact_steps, projection
 from codegen.patterns.blocks.chain import _unflattens_into, numbered_name
+from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
 
@@ -180,10 +181,16 @@ class ResidualLayer(BlockPattern):
                 f"{shortcut.attr}'s keyless slot before its 1x1 conv holds what the analysis "
                 "reads there (ResNet-D's and fastai's average pool where the block downsamples)"
             )
-        resample = None
+        resample, resampler, pins = None, None, []
         if preact and short is None and steps[0][4]:
             resample = _resample_choice(cls, ctx, body)
             choices.append(resample)
+            # The slot is printed as the layer it is read as, and called where it holds it.
+            slot = next(c for c in body.children if c.attr == steps[0][4][0][1])
+            layer = RESAMPLERS.get(resample.value)
+            if layer is not None:
+                pins = [p for p in [slot_pin(slot, layer, "the choice resample")] if p]
+                resampler = steps[0][4][0] if slot.choices[0].value == layer else None
         inner = act.inside_value([activation] + choices, activation.value)
         slots_at = {c.attr: c for c in body.children} if body.kind == "sequential" else {}
         held = {
@@ -191,7 +198,7 @@ class ResidualLayer(BlockPattern):
             for s in steps
             if s[0] in ("slot", "act") and act.holds(slots_at.get(s[1][1]), inner)
         }
-        found = (steps, short, gate, preact, held)
+        found = (steps, short, gate, preact, held, resampler)
         dropped = [".".join(p) for s in steps if s[0] == "pre" for p in s[4]]
         if resample is not None and resample.value != "none":
             guessed = (
@@ -211,10 +218,10 @@ class ResidualLayer(BlockPattern):
                 "activation"
             )
         size = len(members) + len(gates) + len([s for s in steps if s[0] in ("unit", "pre")])
-        return Match(self, size, found, [activation] + choices, guessed=guessed)
+        return Match(self, size, found, [activation] + choices, guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        steps, short, gate, preact, held = match.found
+        steps, short, gate, preact, held, resampler = match.found
         after_sum = "identity" if preact else match.choices[0].value
         activation = act.inside_value(match.choices, match.choices[0].value)
         values = {c.name: c.value for c in match.choices}
@@ -238,7 +245,9 @@ class ResidualLayer(BlockPattern):
             if kind == "pre":  # norm, activation, conv (a dropout slot is identity in eval)
                 out = g.call_module(item, out, name="out", inline=True)
                 out = act.apply(g, activation, out, name="out", inline=True)
-                if i == 0 and resample != "none":
+                if i == 0 and resampler is not None:
+                    out = g.call_module(resampler, out, name="out", inline=True)
+                elif i == 0 and resample != "none":
                     out = _resampled(g, resample, out, "out")
                 out = g.call_module(step[2], out, name="out")
                 continue
@@ -339,6 +348,7 @@ RESAMPLED = {
     "nearest": "a 2x nearest upsampling",
     "avg_pool": "a 2x2 average pool",
 }
+RESAMPLERS = {"nearest": "nn.Upsample(scale_factor=2.0)", "avg_pool": "nn.AvgPool2d(2)"}
 
 
 def _resample_choice(cls, ctx: BlockContext, body):
