@@ -84,6 +84,55 @@ def test_linear_and_batch_norm_viewed_as_a_map(tmp_path):
     assert "x.view(-1, 6, 4, 4)" in source
 
 
+class UpBlock(nn.Module):
+    """A residual up-block (SNGAN's ResBlockGenerator, session 22) under other names: one
+    Sequential BN-ReLU-Upsample-conv-BN-ReLU-conv beside a keyless upsampling bypass, its convs
+    also registered as plain attributes (`self.conv_a` is `self.path[3]`: two keys, one tensor)."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv_a = nn.Conv2d(c, c, 3, padding=1)
+        self.conv_b = nn.Conv2d(c, c, 3, padding=1)
+        self.path = nn.Sequential(
+            nn.BatchNorm2d(c),
+            nn.ReLU(),
+            nn.Upsample(scale_factor=2),
+            self.conv_a,
+            nn.BatchNorm2d(c),
+            nn.ReLU(),
+            self.conv_b,
+        )
+        self.skip = nn.Upsample(scale_factor=2)
+
+    def forward(self, x):
+        return self.path(x) + self.skip(x)
+
+
+class ResidualUpGenerator(nn.Module):
+    """`fc` viewed as a 4x4 map, two up-blocks, BN-ReLU-conv and tanh; `to_rgb` is `body[4]`."""
+
+    def __init__(self, z: int = 5, c: int = 6) -> None:
+        super().__init__()
+        self.c = c
+        self.fc = nn.Linear(z, c * 16)
+        self.to_rgb = nn.Conv2d(c, 3, 3, padding=1)
+        self.body = nn.Sequential(
+            UpBlock(c), UpBlock(c), nn.BatchNorm2d(c), nn.ReLU(), self.to_rgb, nn.Tanh()
+        )
+
+    def forward(self, z):
+        return self.body(self.fc(z).view(-1, self.c, 4, 4))
+
+
+def test_residual_up_blocks_with_layers_registered_twice(tmp_path):
+    """The handles are the items they name (analyze/aliases.py), the projection is viewed as the
+    map the blocks read, each block's keyless slot after its first activation doubles both
+    paths (blocks/residual_layer.py's resample)."""
+    found, diff, source = keys_only(ResidualUpGenerator, (3, 5), tmp_path)
+    assert found == "exact", f"max abs diff {diff:.3g}"
+    assert "self.conv_a = self.path[3]" in source and "self.to_rgb = self.body[4]" in source
+
+
 class DcganDiscriminator(nn.Module):
     """pytorch/examples' DCGAN discriminator (dcgan/main.py netD, ndf 2): 4x4 convs halving the
     map, the last collapsing 4x4 to 1x1, LeakyReLU(0.2) between, a Sigmoid past the keys."""

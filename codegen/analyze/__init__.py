@@ -15,6 +15,7 @@ from codegen.analyze.structure import _class_io, _composes
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
 from codegen.analyze.unrun import flag_unrun_forwards
+from codegen.analyze.aliases import attach_handles, split_handles
 from codegen.analyze.evidence import recorded_choices
 from codegen.ir import Call, ClassDef, IOSpec, Module, ModelIR, Param, Ref, Source, class_choices
 from codegen.ir.graph import Graph, Slice, Value, values_in
@@ -66,6 +67,7 @@ def _analyze(
     calibration_note: str,
     merge_optional: bool,
     structural: dict[tuple[str, str], tuple[Any, str]],
+    handles: bool = True,
 ) -> tuple[ModelIR, dict[tuple[str, str], tuple[Any, str]]]:
     buffer_hints = tensor_kind_hints(hints or {}, table)
     hints = {
@@ -81,7 +83,9 @@ def _analyze(
     resolver.recorded = recorded_choices(table.modules)
     resolver.structural = dict(structural)
     builder = StructureBuilder(resolver, buffer_hints, class_name, table.modules, merge_optional)
-    structure = builder.build(build_tree(table, canonical=True))
+    tree = build_tree(table, canonical=True)
+    aliases = split_handles(tree) if handles else {}
+    structure = builder.build(tree)
 
     classes: list[ClassDef] = []
     for group in structure.groups:
@@ -124,6 +128,9 @@ def _analyze(
             )
         )
 
+    if aliases and not attach_handles(classes, aliases):  # read them as layers of their own
+        args = (table, class_name, hints, command, calibrated, calibration_note)
+        return _analyze(*args, merge_optional, structural, handles=False)
     recorded = recorded_forwards(structure.groups, classes, table.modules)
     # Classes are named by what their forward is (BasicBlock, Attention): a first pass finds the
     # roles and is forgotten; the second runs under the new names, so choices are addressed by them.
@@ -475,9 +482,10 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
     g = cls.forward.graph
     if g is None or not g.inputs:
         return
-    first = _first_reader(g)
-    if first is None:
+    found = _first_reader(g)
+    if found is None:
         return
+    first, parts = found
 
     def reads(instance: Instance) -> int | None:
         reader = _member_path(instance.members, first)
@@ -491,7 +499,7 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
         # blocks read)
         if reader is None or reader.io is None or reader.io.family not in READERS:
             return None
-        return reader.io.in_width or None
+        return reader.io.in_width * parts if reader.io.in_width else None
 
     _reread(cls, groups, classes, reads, 0, residual=_adds_input_back(g))
 
@@ -507,10 +515,16 @@ def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None
     out = next((n for n in reversed(g.nodes) if n.op == "output"), None) if g else None
     head = out.args[0] if out is not None and out.args else None
     last = g[head] if isinstance(head, Value) else None
-    while last is not None and last.op == "call_function" and last.target in ACTIVATIONS:
-        # (an activation keeps the width: a block ending `relu(norm(conv(...)))` gives the norm's)
+    while last is not None and last.op == "call_function":
         inner = values_in(last.args)
-        last = g[inner[0]] if len(inner) == 1 else None
+        computed = [v for v in inner if g[v].op != "input"]
+        if last.target in ACTIVATIONS:
+            # (an activation keeps the width: `relu(norm(conv(...)))` gives the norm's)
+            last = g[inner[0]] if len(inner) == 1 else None
+        elif last.target == "mul" and len(inner) == 2 and len(computed) == 1:
+            last = g[computed[0]]  # (a gain on the input gives its width: SAFMN's modulation)
+        else:
+            break
     if last is None or last.op != "call_module" or last.each or last.loop or last.optional:
         return
 
@@ -577,24 +591,39 @@ def _adds_input_back(g: Graph) -> bool:
     produced = out.args[0] if out is not None and out.args else None
     if not isinstance(produced, Value):
         return False
-    node = g[produced]
     entry = next(i for i, n in enumerate(g.nodes) if n is g.inputs[0])
-    operands = [a.index for a in node.args if isinstance(a, Value)]
-    return node.op == "call_function" and node.target == "add" and entry in operands
+
+    def stream(value: Value) -> bool:  # (through residual adds: a block of two branches)
+        node = g[value]
+        if node.op != "call_function" or node.target != "add":
+            return False
+        operands = [a for a in node.args if isinstance(a, Value)]
+        return any(a.index == entry or stream(a) for a in operands)
+
+    return stream(produced)
 
 
-def _first_reader(g: Graph) -> tuple[str, ...] | None:
+def _first_reader(g: Graph) -> tuple[tuple[str, ...], int] | None:
     """The first module the forward calls on its first input, or on a value computed from it
-    alone by functions and methods (a squeeze-excitation's mean over the pixels)."""
-    derived = {next(i for i, n in enumerate(g.nodes) if n is g.inputs[0])}
+    alone by functions and methods (a squeeze-excitation's mean over the pixels), and into how
+    many equal parts the input was chunked along its features before (SAFMN's levels: 1, none)."""
+    derived = {next(i for i, n in enumerate(g.nodes) if n is g.inputs[0]): 1}
     for i, n in enumerate(g.nodes):
         head = n.args[0] if n.args else None
         if not isinstance(head, Value) or head.index not in derived:
             continue
         if n.op == "call_module":
-            return None if n.each else n.target
+            return None if n.each else (n.target, derived[head.index])
         if n.op in ("call_method", "call_function") and len(values_in(n.args)) == 1:
-            derived.add(i)
+            if n.target == "split":
+                continue  # (parts of any sizes: what a layer reading one reads says nothing)
+            parts = derived[head.index]
+            if n.target == "chunk":
+                dim = n.kwargs.get("dim", n.args[2] if len(n.args) > 2 else 0)
+                if dim not in (1, -1) or not isinstance(n.args[1], int):
+                    continue
+                parts *= n.args[1]
+            derived[i] = parts
     return None
 
 

@@ -196,6 +196,8 @@ class ClassDef:
     # show the first instance's): where a parent's pattern checks what each instance's parts read
     # (a U-Net's up levels: the conv reads the upsampled width plus the skip's).
     member_io: list[dict[str, IOSpec | None]] = field(default_factory=list)
+    # A member registered again under a second name, (attr, `self.model[3]`): analyze/aliases.py
+    aliases: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass

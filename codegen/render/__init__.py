@@ -256,6 +256,8 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
     init_lines: list[str] = []
     for m in cls.members:
         init_lines += member_lines(m, float_dtype)
+    for attr, item in cls.aliases:  # the same layer under a second name (analyze/aliases.py)
+        init_lines.append(f"self.{attr} = {item}")
     super_call = "super().__init__()"
     if cls.base_module is not None:
         expr = module_expr(cls.base_module)

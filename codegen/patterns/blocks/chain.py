@@ -443,7 +443,10 @@ def _unflattened_side(prev: Module, m: Module, width: int) -> int | None:
     width = width or (prev.io.out_width if prev.io is not None else None) or 0
     takes = _takes(m)
     starts = family(m) if m.kind != "sequential" else _starts(m)
-    if not _ends_projecting(prev) or starts not in ("conv", "norm") or not takes or not width:
+    # (a stack of blocks reading 2-d maps too: SNGAN's residual up-blocks after `dense`)
+    if not _ends_projecting(prev) or starts not in ("conv", "norm", "class") or not takes:
+        return None
+    if not width:
         return None
     first = m
     while first is not None and first.kind == "sequential":

@@ -39,7 +39,8 @@ from codegen.patterns._kit import (
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks._path_join import CONCAT, SUM, joined
 from codegen.patterns.blocks._sibling_paths import inline_gate, preact_steps, projection
-from codegen.patterns.blocks.chain import numbered_name
+from codegen.patterns.blocks.chain import _unflattens_into, numbered_name
+from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES
 from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
 
@@ -180,6 +181,16 @@ class ResidualLayer(BlockPattern):
                 f"{shortcut.attr}'s keyless slot before its 1x1 conv holds what the analysis "
                 "reads there (ResNet-D's and fastai's average pool where the block downsamples)"
             )
+        resample, resampler, pins = None, None, []
+        if preact and short is None and steps[0][4]:
+            resample = _resample_choice(cls, ctx, body)
+            choices.append(resample)
+            # The slot is printed as the layer it is read as, and called where it holds it.
+            slot = next(c for c in body.children if c.attr == steps[0][4][0][1])
+            layer = RESAMPLERS.get(resample.value)
+            if layer is not None:
+                pins = [p for p in [slot_pin(slot, layer, "the choice resample")] if p]
+                resampler = steps[0][4][0] if slot.choices[0].value == layer else None
         inner = act.inside_value([activation] + choices, activation.value)
         slots_at = {c.attr: c for c in body.children} if body.kind == "sequential" else {}
         held = {
@@ -187,8 +198,14 @@ class ResidualLayer(BlockPattern):
             for s in steps
             if s[0] in ("slot", "act") and act.holds(slots_at.get(s[1][1]), inner)
         }
-        found = (steps, short, gate, preact, held)
+        found = (steps, short, gate, preact, held, resampler)
         dropped = [".".join(p) for s in steps if s[0] == "pre" for p in s[4]]
+        if resample is not None and resample.value != "none":
+            guessed = (
+                f"{'.'.join(steps[0][4][0])}, a second keyless slot after the first norm's "
+                f"activation, is read as {RESAMPLED[resample.value]} of the body's map and of "
+                "the input it adds back (the choice resample)" + (f"; {guessed}" if guessed else "")
+            )
         if dropped and not guessed:
             guessed = (
                 f"{', '.join(dropped)}: a second keyless slot after a norm's activation, read as "
@@ -201,16 +218,17 @@ class ResidualLayer(BlockPattern):
                 "activation"
             )
         size = len(members) + len(gates) + len([s for s in steps if s[0] in ("unit", "pre")])
-        return Match(self, size, found, [activation] + choices, guessed=guessed)
+        return Match(self, size, found, [activation] + choices, guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        steps, short, gate, preact, held = match.found
+        steps, short, gate, preact, held, resampler = match.found
         after_sum = "identity" if preact else match.choices[0].value
         activation = act.inside_value(match.choices, match.choices[0].value)
         values = {c.name: c.value for c in match.choices}
         if values.get("after_sum") == "none":
             after_sum = "identity"  # the sum is the block's output (EDSR's, CycleGAN's blocks)
         residual = values.get("residual", "add") == "add"
+        resample = values.get("resample", "none")
         x = g.input("x")
         out = x
         units = [i for i, s in enumerate(steps) if s[0] == "unit"]
@@ -227,6 +245,10 @@ class ResidualLayer(BlockPattern):
             if kind == "pre":  # norm, activation, conv (a dropout slot is identity in eval)
                 out = g.call_module(item, out, name="out", inline=True)
                 out = act.apply(g, activation, out, name="out", inline=True)
+                if i == 0 and resampler is not None:
+                    out = g.call_module(resampler, out, name="out", inline=True)
+                elif i == 0 and resample != "none":
+                    out = _resampled(g, resample, out, "out")
                 out = g.call_module(step[2], out, name="out")
                 continue
             out = g.call_module(item.conv, out, name="out", inline=True)
@@ -238,7 +260,7 @@ class ResidualLayer(BlockPattern):
         if gate is not None:
             out = _apply_gate(g, gate, values, activation, out)
         if residual:
-            identity = x
+            identity = x if resample == "none" else _resampled(g, resample, x, "identity")
             if short is not None:
                 for slot in short.slots:  # (its average pool, where the block downsamples)
                     identity = g.call_module(slot, identity, name="identity", inline=True)
@@ -318,6 +340,52 @@ def _after_sum_choice(cls, ctx: BlockContext, body):
         "the block's activation after the sum, or none: the sum is the block's output",
     )
     return act.mark_family(choice, BARE_SUM if bare else "")
+
+
+# What the resample choice reads a pre-activation body's second keyless slot as.
+RESAMPLED = {
+    "none": "a dropout (identity in eval)",
+    "nearest": "a 2x nearest upsampling",
+    "avg_pool": "a 2x2 average pool",
+}
+RESAMPLERS = {"nearest": "nn.Upsample(scale_factor=2.0)", "avg_pool": "nn.AvgPool2d(2)"}
+
+
+def _resample_choice(cls, ctx: BlockContext, body):
+    """A second keyless slot after the first norm's activation of a pre-activation body with no
+    shortcut keys: a dropout (the Wide ResNet's BN-ReLU-dropout-conv), or a resampling of both
+    paths whose shortcut leaves no key (SNGAN's and the WGAN-GP ResNet's generator up-blocks:
+    BN-ReLU-Upsample-conv, the input upsampled and added back). Doubling by default in a model
+    that views a latent's projection as its first map (a generator from a latent)."""
+    up = from_latent(ctx)
+    return ctx.choose(
+        cls,
+        body.attr,
+        "resample",
+        "nearest" if up else "none",
+        ["none", "avg_pool"] if up else ["nearest", "avg_pool"],
+        "the second keyless slot after the first norm's activation, applied to the input too",
+    )
+
+
+def _resampled(g: Graph, mode: str, value, name: str):
+    if mode == "avg_pool":
+        pool = dict(kernel_size=2, stride=2)
+        return g.call_function("avg_pool2d", value, kwargs=pool, name=name)
+    twice = {"scale_factor": 2.0, "mode": mode}
+    return g.call_function("interpolate", value, kwargs=twice, name=name)
+
+
+def from_latent(ctx: BlockContext) -> bool:
+    """Whether a class of the model views a Linear's output as the map its conv stack reads (a
+    GAN generator's `l1` or `dense`, then `view(-1, C, s, s)`)."""
+    return any(
+        a.kind == "builtin" and family(a) == "linear" and _unflattens_into(a, b, 0)
+        for c in ctx.classes.values()
+        for a in modules(c)
+        for b in modules(c)
+        if b is not a
+    )
 
 
 def upsamples_back(ctx: BlockContext) -> bool:
