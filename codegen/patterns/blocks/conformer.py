@@ -79,6 +79,9 @@ HALF_STEP = 0.5
 # config.json's [residual weight, sublayer weight] pairs (Lasr's 1.5 x + 0.5 f(x), 2 x + conv(x))
 FF_WEIGHTS, CONV_WEIGHTS = "feed_forward_residual_weights", "conv_residual_weights"
 BOTH_WAYS = "a Conformer encoder's layer attends every frame"
+# The model types whose code pads an even depthwise kernel as PyTorch's padding="same" does
+# (transformers' Lasr: read in its modeling code, compared by tests/test_conformer_espnet.py).
+EVEN_KERNEL_TYPES = ("lasr_encoder", "lasr_ctc")
 EXTRA_PAD = (
     "the side an even depthwise kernel's extra frame of padding goes (PyTorch's padding='same' "
     "puts it after)"
@@ -161,11 +164,15 @@ class ConformerConvModule(BlockPattern):
         _shown(ctx, "conv_kernel_size", k)  # Lasr's spelling of the same
         _shown(ctx, "convolution_bias", all(_biased(m) for m in (first, depthwise, last)))
         why = "a Conformer's convolution module keeps the frames"
-        pad, choices = None, [activation]
+        pad, choices, guessed = None, [activation], ""
         if k % 2 == 0:  # k - 1 frames of padding split unevenly: the forward pads, not the conv
             extra = ctx.choose(cls, depthwise.attr, "extra_pad", "after", ["before"], EXTRA_PAD)
-            if extra.source == "default":
-                extra.source, extra.note = "pattern", "PyTorch's padding='same'"
+            model_type = ctx.resolver.evidence("model_type")
+            if extra.source == "default" and model_type and model_type[1] in EVEN_KERNEL_TYPES:
+                extra.source = "metadata"
+                extra.note = f"{model_type[0]} {model_type[1]!r}: PyTorch's padding='same'"
+            elif extra.source == "default":  # (no key shows which side takes the extra frame)
+                guessed = f"the even kernel's extra frame of padding {extra.value} (extra_pad)"
             before = k // 2 if extra.value == "before" else (k - 1) // 2
             pad, choices = (before, k - 1 - before), [activation, extra]
         padding = (k - 1) // 2 if pad is None else 0
@@ -182,7 +189,7 @@ class ConformerConvModule(BlockPattern):
             activation.value,
             pad,
         )
-        return Match(self, len(members), found, choices, pins=pins)
+        return Match(self, len(members), found, choices, pins=pins, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         norm, first, depthwise, batch, last, activation, pad = match.found
