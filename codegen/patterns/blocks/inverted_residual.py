@@ -125,15 +125,11 @@ class InvertedResidual(BlockPattern):
         if expand is None and not fused and told is not None and told[0] == "proxyless_nas":
             # ProxylessNAS builds its first block (expansion 1) with no shortcut, whatever the
             # widths (Cai et al.'s ProxylessNASNets: MobileInvertedResidualBlock(conv, None)).
-            opening = act.mark_family(
-                ctx.choose(
-                    cls,
-                    dw.conv[0],
-                    "residual",
-                    "none",
-                    ["add_if_same_shape"],
-                    "the input added back where the shapes allow",
-                ),
+            opening = _no_shortcut(
+                ctx,
+                cls,
+                dw,
+                "the input added back where the shapes allow",
                 told[1] + "; its first block has no shortcut",
             )
             if opening.value == "none":
@@ -142,15 +138,11 @@ class InvertedResidual(BlockPattern):
         if opening is None and residual is True and unskipped is not None and cls.instances:
             if all(path in unskipped[0] for path, _ in cls.instances):
                 # (EfficientNet-EdgeTPU's first block: analyze/strides.py's mobile_noskip_blocks)
-                opening = act.mark_family(
-                    ctx.choose(
-                        cls,
-                        dw.conv[0],
-                        "residual",
-                        "none",
-                        ["add_if_same_shape"],
-                        "the input added back where the shapes allow, or none",
-                    ),
+                opening = _no_shortcut(
+                    ctx,
+                    cls,
+                    dw,
+                    "the input added back where the shapes allow, or none",
                     unskipped[1],
                 )
                 if opening.value == "none":
@@ -363,6 +355,13 @@ def _shape_keeping_residual(cls, ctx: BlockContext, dw: Unit, residual):
 def _residual_choice(cls, ctx: BlockContext, dw: Unit, other: str, note: str):
     """A block's `residual` choice: the input added where the shapes allow (default), or `other`."""
     return ctx.choose(cls, dw.conv[0], "residual", "add_if_same_shape", [other], note)
+
+
+def _no_shortcut(ctx: BlockContext, cls, dw: Unit, note: str, why: str):
+    """A family's block its code builds with no shortcut whatever its widths: the `residual`
+    choice defaulting to none, marked as the family's (`why`)."""
+    choice = ctx.choose(cls, dw.conv[0], "residual", "none", ["add_if_same_shape"], note)
+    return act.mark_family(choice, why)
 
 
 def _widening_residual(cls, ctx: BlockContext, dw: Unit, residual, shortcut):
