@@ -70,7 +70,8 @@ def _trial(kind: str, subject: Any, ctx: Any) -> Pattern | None:
                 if m.explains != explained:
                     raise AssertionError(f"fallback {p!r} explains {m.explains} of {explained}")
                 matches.append(m)
-                ahead = max(ahead or (m.explains, p.priority), (m.explains, p.priority))
+                score = (m.explains, p.priority)
+                ahead = score if ahead is None else max(ahead, score)
     # Trial matches may have consulted hints and recorded choices: undo that; the winner reruns.
     del resolver.made[made:]
     resolver.used_hints = used
