@@ -179,7 +179,9 @@ class MLP(BlockPattern):
         if factors == "unreadable":
             return None
         found = (up.attr, gate.attr if gate else None, down.attr, activation.value, None, factors)
-        return Match(self, len(members), found, [activation])
+        # The same keys come with GELU, ReLU or SiLU: with nothing to read it from, a guess.
+        guessed = act.unproven_activation(activation)
+        return Match(self, len(members), found, [activation], guessed=guessed)
 
     def _fused(self, cls, ctx: BlockContext, fused, down) -> Match | None:
         if not (fused.io and down.io and fused.io.out_width and down.io.in_width):
@@ -214,7 +216,7 @@ class MLP(BlockPattern):
             "which half of it is the gate",
         )
         found = (fused.attr, half.value, down.attr, activation.value, None)
-        return Match(self, 2, found, [activation, half])
+        return Match(self, 2, found, [activation, half], guessed=act.unproven_activation(activation))
 
     def forward(self, match: Match, g: Graph) -> None:
         up, gate, down, activation, grn = match.found[:5]
