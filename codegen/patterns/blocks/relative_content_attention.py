@@ -107,7 +107,9 @@ class RelativeContentAttention(BlockPattern):
 
             def forward(self, x):
                 b, c, h, w = x.shape
-                q, k, v = (f(x).view(b, self.heads, c // self.heads, -1) for f in (self.q, self.k, self.v))
+                q, k, v = (
+                    f(x).view(b, self.heads, c // self.heads, -1) for f in (self.q, self.k, self.v)
+                )
                 pos = (self.pos_x + self.pos_y).view(1, self.heads, c // self.heads, -1)
                 attn = (q.transpose(-1, -2) @ k + pos.transpose(-1, -2) @ q).softmax(dim=-1)
                 return (v @ attn.transpose(-1, -2)).view(b, c, h, w)

@@ -193,9 +193,11 @@ class BasicBlock(BlockPattern):
         if mixers and not 0 < steps.index(mixers[0]) < len(steps) - 1:
             return None
         pairs = [
-            ((c.attr,), (n.attr,), c.io.in_width, c.io.out_width, conv_kernel(c))
-            if c not in mixers  # (a mixer keeps its norm's width; its kernel is no conv's)
-            else ((c.attr,), (n.attr,), n.io.in_width, n.io.in_width, None)
+            (
+                ((c.attr,), (n.attr,), c.io.in_width, c.io.out_width, conv_kernel(c))
+                if c not in mixers  # (a mixer keeps its norm's width; its kernel is no conv's)
+                else ((c.attr,), (n.attr,), n.io.in_width, n.io.in_width, None)
+            )
             for c, n in zip(steps, norms)
         ]
         if any(c.io.out_width != n.io.in_width for c, n in zip(steps, norms) if c not in mixers):
@@ -460,7 +462,11 @@ class BasicBlock(BlockPattern):
             out = g.call_module(conv, out, name="out", inline=True)
             if pooled is not None and pooled == (conv[0], MIXER_POOL):
                 out = g.call_function(
-                    "avg_pool2d", out, 2, kwargs={"stride": 2}, name="out",
+                    "avg_pool2d",
+                    out,
+                    2,
+                    kwargs={"stride": 2},
+                    name="out",
                     comment="the block's stride (BoTNet)",
                 )
             last = i == len(pairs) - 1
