@@ -9,7 +9,10 @@ with other names and nesting than the row that motivated it:
   `conv_batch` Sequentials with a LeakyReLU slot, `DarkResidualBlock`s of `layer1`, `layer2`);
 - a dual path network whose blocks name their units as the official code does (`c1x1_a`,
   `c3x3_b`, `c1x1_c`: the numbers in the names do not order them), the projection `downsample`,
-  in a ModuleList of stages.
+  in a ModuleList of stages;
+- a BoTNet stage as leaderj1001's zoo 22 row builds one, under other names: a pixel attention with
+  per-row and per-column position tables as each bottleneck's spatial step, pooled after it where
+  the block strides (session 23).
 """
 
 from __future__ import annotations
@@ -247,4 +250,74 @@ def test_dual_path_blocks_named_as_the_official_code(tmp_path, capsys):
     trusts = _trusts(source)
     assert not any(name.endswith("BasicBlock") for name in trusts)
     assert any("DualPathBlock" in name and t == "inferred" for name, t in trusts.items())
+    assert verdict == "exact"
+
+
+# ------------------------------------------------ BoTNet, a pixel attention as the spatial step
+
+
+class PositionalAttention(nn.Module):  # BoTNet's MHSA under other names
+    def __init__(self, dim: int, heads: int, side: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.to_q, self.to_k, self.to_v = (nn.Conv2d(dim, dim, 1) for _ in range(3))
+        self.row_embed = nn.Parameter(torch.randn(1, heads, dim // heads, side, 1))
+        self.col_embed = nn.Parameter(torch.randn(1, heads, dim // heads, 1, side))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        q, k, v = (
+            f(x).view(b, self.heads, c // self.heads, -1) for f in (self.to_q, self.to_k, self.to_v)
+        )
+        pos = (self.col_embed + self.row_embed).view(1, self.heads, c // self.heads, -1)
+        attn = (q.transpose(-1, -2) @ k + pos.transpose(-1, -2) @ q).softmax(dim=-1)
+        return (v @ attn.transpose(-1, -2)).view(b, c, h, w)
+
+
+class AttentionBottleneck(nn.Module):
+    """conv1/norm1, `mix2` (the attention, then a 2x2 average pool where the block strides),
+    norm2, conv3/norm3, a `downsample` projection where the shape changes."""
+
+    def __init__(self, c_in: int, mid: int, side: int, stride: int) -> None:
+        super().__init__()
+        self.conv1, self.norm1 = nn.Conv2d(c_in, mid, 1, bias=False), nn.BatchNorm2d(mid)
+        mix = [PositionalAttention(mid, 2, side)] + ([nn.AvgPool2d(2, 2)] if stride == 2 else [])
+        self.mix2, self.norm2 = nn.Sequential(*mix), nn.BatchNorm2d(mid)
+        self.conv3, self.norm3 = nn.Conv2d(mid, 4 * mid, 1, bias=False), nn.BatchNorm2d(4 * mid)
+        self.downsample = None
+        if stride != 1 or c_in != 4 * mid:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(c_in, 4 * mid, 1, stride, bias=False), nn.BatchNorm2d(4 * mid)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.norm1(self.conv1(x)))
+        out = F.relu(self.norm2(self.mix2(out)))
+        out = self.norm3(self.conv3(out))
+        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class SmallBoTNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = conv_bn(3, 16, 3, 2)
+        self.stage = nn.Sequential(
+            AttentionBottleneck(16, 4, 16, 1),
+            AttentionBottleneck(16, 4, 16, 2),  # attends at 16x16, then pools
+            AttentionBottleneck(16, 4, 8, 1),
+        )
+        self.fc = nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.stage(F.relu(self.stem(x))).mean((2, 3)))
+
+
+def test_attention_as_the_bottleneck_spatial_step(tmp_path, capsys):
+    """The attention (1x1-conv q/k/v, per-row and per-column position tables) is read from its
+    tables' shapes (inferred); the strided block pools after it and says it guessed that."""
+    reference = unit_scale(SmallBoTNet())
+    verdict, source = _verdict(reference, tmp_path, capsys, torch.randn(2, 3, 32, 32))
+    trusts = _trusts(source)
+    assert trusts["RelativeContentAttention"] == "inferred"
+    assert "BoTNet, Srinivas et al. 2021" in source
     assert verdict == "exact"

@@ -149,6 +149,12 @@ class BasicBlock(BlockPattern):
         if len(inner) > 1:
             return None
         rest = [m for m in rest if m not in inner]
+        # A member that mixes the pixels with no conv of its own (BoTNet's MHSA, alone in a
+        # Sequential): the body's spatial step, numbered among the convs, with its norm after it.
+        mixers = [m for m in rest if _pixel_mixer(m, ctx)]
+        if len(mixers) > 1 or (mixers and inner):
+            return None
+        rest = [m for m in rest if m not in mixers]
         # An activation with tensors of its own (SRGAN's `prelu`, one PReLU shared by the block):
         # the block's activation, called between the pairs; whether it runs after the sum too
         # leaves no key (a choice).
@@ -174,7 +180,7 @@ class BasicBlock(BlockPattern):
                 return None
             shortcut = named[0]
             convs.remove(shortcut)
-        if len(convs) != len(norms) or len(convs) < 2:
+        if len(convs) + len(mixers) != len(norms) or len(convs) < 2:
             return None
         if shortcut is None and _separable(convs) and not expands_elsewhere(cls, ctx):
             # A depthwise kxk, then a 1x1: MobileNetV1's separable block (Howard et al. 2017),
@@ -183,11 +189,18 @@ class BasicBlock(BlockPattern):
             return None
         # instances that widen with nothing to project the input: option A (zero channels)
         zero_pad = shortcut is None and not same_width_everywhere(convs[0], convs[-1])
+        steps = sorted(convs + mixers, key=lambda m: name_order(m.attr))
+        if mixers and not 0 < steps.index(mixers[0]) < len(steps) - 1:
+            return None
         pairs = [
-            ((c.attr,), (n.attr,), c.io.in_width, c.io.out_width, conv_kernel(c))
-            for c, n in zip(convs, norms)
+            (
+                ((c.attr,), (n.attr,), c.io.in_width, c.io.out_width, conv_kernel(c))
+                if c not in mixers  # (a mixer keeps its norm's width; its kernel is no conv's)
+                else ((c.attr,), (n.attr,), n.io.in_width, n.io.in_width, None)
+            )
+            for c, n in zip(steps, norms)
         ]
-        if any(c.io.out_width != n.io.in_width for c, n in zip(convs, norms)):
+        if any(c.io.out_width != n.io.in_width for c, n in zip(steps, norms) if c not in mixers):
             return None
         if inner:  # in name order among the pairs; its widths are its class's to check
             at = sum(name_order(c.attr) < name_order(inner[0].attr) for c in convs)
@@ -201,7 +214,9 @@ class BasicBlock(BlockPattern):
                 return None  # the model's other blocks are pre-activation (preact_residual.py)
         short = [(shortcut.attr,)] if shortcut else None
         own_attr = own[0].attr if own else None
-        pool = _pooled_body(cls, ctx, inner, shortcut)
+        pool = _pooled_body(cls, ctx, inner or mixers, shortcut)
+        if pool is not None and mixers:
+            pool = (*pool, MIXER_POOL)
         match = self._finish(cls, ctx, pairs, short, gates, 0, zero_pad, own_attr, pool)
         if match is not None and order is None and not match.guessed:
             match.guessed = (
@@ -398,7 +413,15 @@ class BasicBlock(BlockPattern):
                     "appends them: zero_channels='after')"
                 )
         pooled = None
-        if pool is not None:  # (self-contained step, why the body downsamples)
+        if pool is not None and pool[2:] == (MIXER_POOL,):
+            # the mixer's position tables are sized for the map before the pool (they prove
+            # "after"); the pool's kind is the BoTNet paper's, no key's
+            pooled = (pool[0], MIXER_POOL)
+            guessed = guessed or (
+                f"{pool[1]}, and {pool[0]} mixes pixels with no stride of its own: read as a 2x2 "
+                f"average pool of stride 2 after it (BoTNet, Srinivas et al. 2021)"
+            )
+        elif pool is not None:  # (self-contained step, why the body downsamples)
             where = ctx.choose(
                 cls,
                 pool[0],
@@ -437,6 +460,15 @@ class BasicBlock(BlockPattern):
                 out = _avd_pool(g, out) if where == "after" else out
                 continue
             out = g.call_module(conv, out, name="out", inline=True)
+            if pooled is not None and pooled == (conv[0], MIXER_POOL):
+                out = g.call_function(
+                    "avg_pool2d",
+                    out,
+                    2,
+                    kwargs={"stride": 2},
+                    name="out",
+                    comment="the block's stride (BoTNet)",
+                )
             last = i == len(pairs) - 1
             gated = gate is not None and gate[1] == ".".join(conv)
             out = g.call_module(norm, out, name="out", inline=not (last or gated))
@@ -503,6 +535,17 @@ class BasicBlock(BlockPattern):
 
 # Block patterns whose class convolves, normalises and activates by itself: one step of a body.
 SELF_CONTAINED = ("SplitAttention", "SelectiveKernel")
+# Pixel mixers a block uses as its spatial conv, normed and activated after it like one.
+PIXEL_MIXERS = ("RelativeContentAttention",)
+MIXER_POOL = "mixer_pool"
+
+
+def _pixel_mixer(m, ctx: BlockContext) -> bool:
+    """A member of a role in PIXEL_MIXERS, or a Sequential holding only one such."""
+    if m.kind == "sequential":
+        real = [c for c in m.children if c.kind != "placeholder"]
+        return len(real) == len(m.children) == 1 and _pixel_mixer(real[0], ctx)
+    return m.kind == "class" and ctx.role(m) in PIXEL_MIXERS
 
 
 def _trailing_slot(m) -> str:
