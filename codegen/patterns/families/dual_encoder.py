@@ -138,4 +138,4 @@ class DualEncoder(BlockPattern):
     def examples():
         from codegen.patterns.blocks._encoder_examples import example
 
-        return [example("clip")]
+        return [example("clip"), example("blip")]
