@@ -2,7 +2,9 @@
 tower attends to earlier tokens only while the vision tower, sharing its layer classes, attends to
 all, and the text pools at its end-of-text token (2: the largest id). Compared with the library's
 logits_per_image: CLIPSeg with an end-of-text id of 2 (CLIP's old reading: the largest id), OWLv2
-with the largest id itself (it pools there whatever the id)."""
+with the largest id itself (it pools there whatever the id). And BLIP's pair, whose text tower is
+BERT's: the text pools through the tower's pooler (tanh of a Linear of the first token), which its
+model type says (a pooler's keys alone cannot: ALIGN holds one it never calls)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ TEXT = dict(vocab_size=100, num_hidden_layers=2, num_attention_heads=4, hidden_s
 PAIRS = {  # model type: (model class, config class)
     "clipseg": ("CLIPSegModel", "CLIPSegConfig"),
     "owlv2": ("Owlv2Model", "Owlv2Config"),
+    "blip": ("BlipModel", "BlipConfig"),
 }
 
 
@@ -29,7 +32,7 @@ def pair_config(eos: int) -> dict:
     )
 
 
-@pytest.fixture(scope="module", params=[("clipseg", 2), ("owlv2", 99)])
+@pytest.fixture(scope="module", params=[("clipseg", 2), ("owlv2", 99), ("blip", 2)])
 def generated(request, tmp_path_factory):
     model_type, eos = request.param
     model_cls, config_cls = PAIRS[model_type]

@@ -33,8 +33,8 @@ def example(name: str) -> Example:
         config, base = t.RoFormerConfig(**TINY, embedding_size=16), t.RoFormerModel
     elif name.startswith("beit"):
         return _vision(name)
-    elif name == "clip":
-        return _clip()
+    elif name in ("clip", "blip"):
+        return _pair(name)
     elif name == "deberta_v2":  # as DeBERTa-v3 is configured: shared keys, log buckets
         v3 = dict(relative_attention=True, pos_att_type=["p2c", "c2p"], share_att_key=True)
         v3 |= dict(position_buckets=8, norm_rel_ebd="layer_norm", position_biased_input=False)
@@ -147,18 +147,30 @@ def _unit_scale(model):
     return model
 
 
-def _clip() -> Example:
+def _pair(name: str) -> Example:
+    """A contrastive pair: CLIP's (the text pooled at its end-of-text token) or BLIP's (a BERT
+    text tower, pooled through its pooler)."""
     import torch
     import transformers as t
 
     small = dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=4, intermediate_size=32)
-    config = t.CLIPConfig(
-        text_config=dict(**small, vocab_size=50, max_position_embeddings=16, eos_token_id=49),
+    config_class, model_class = {
+        "clip": (t.CLIPConfig, t.CLIPModel),
+        "blip": (t.BlipConfig, t.BlipModel),
+    }[name]
+    # BLIP's text tower keeps BERT's eps (1e-12), its vision tower 1e-5; a .pt's nested config
+    # gives every tower the text's (a folder's config.json does not: the sweep's BLIP is exact),
+    # so the example states one eps for both, being about the pooling
+    eps = dict(layer_norm_eps=1e-5) if name == "blip" else {}
+    config = config_class(
+        text_config=dict(
+            **small, **eps, vocab_size=50, max_position_embeddings=16, eos_token_id=49
+        ),
         vision_config=dict(**small, image_size=16, patch_size=8),
         projection_dim=8,
     )
 
-    class Reference(t.CLIPModel):
+    class Reference(model_class):
         def forward(self, input_ids, pixel_values, attention_mask):  # type: ignore[override]
             out = super().forward(
                 input_ids=input_ids, pixel_values=pixel_values, attention_mask=attention_mask

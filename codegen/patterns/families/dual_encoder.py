@@ -5,7 +5,9 @@ tower's post_layernorm), projected to a shared width, normalised, and compared: 
 
 The end-of-text token is the first `eos_token_id` in each sequence (config.json); an
 `eos_token_id` of 2 means the largest id instead, as the library keeps for configs written before
-that field was fixed.
+that field was fixed. A text tower holding a BERT pooler (BLIP's) pools through it where the model
+type's code does: the keys cannot tell, since a tower may hold a pooler its model never calls
+(ALIGN's).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from codegen.patterns._kit import (
     one_named,
     tensors,
 )
-from codegen.patterns.families.encoder import POOLED_NORM
+from codegen.patterns.families.encoder import POOLED_NORM, POOLER
 
 TEXT_PROJECTION = r"text_projection|text_proj"
 IMAGE_PROJECTION = r"visual_projection|vision_projection|image_projection|visual_proj"
@@ -31,6 +33,9 @@ SCALE = r"logit_scale"
 # before CLIP's id was fixed); MetaCLIP 2, a copy of CLIP, reads 2 as the id itself. CLIPSeg
 # keeps CLIP's test; OWLv2 pools at the largest id whatever its config says.
 LEGACY_EOS_TYPES = ("clip", "clip_text_model", "clipseg", "owlv2")
+# The model types whose code takes the text tower's pooler output (tanh(dense(first token))):
+# BlipModel's text_embeds = text_outputs.pooler_output.
+POOLER_TEXT_TYPES = ("blip",)
 
 
 def eos_guess(ctx: BlockContext, eos: int) -> str:
@@ -69,6 +74,16 @@ class DualEncoder(BlockPattern):
         )
         if pooled_norm is None:
             return None
+        model_type = ctx.resolver.evidence("model_type")
+        text_inner = ctx.classes.get(text[0].type_name)
+        text_pooler = one_named(
+            [m for m in modules(text_inner) if ctx.role(m) == "Pooler"] if text_inner else [],
+            POOLER,
+        )
+        if text_pooler is not None and model_type and model_type[1] in POOLER_TEXT_TYPES:
+            found = (text[0].attr, ctx.takes(text[0], "attention_mask"), vision[0].attr)
+            found += (pooled_norm.attr, text_proj.attr, image_proj.attr, params[0].attr)
+            return Match(self, 5, (*found, text_pooler.attr), [])
         eos = ctx.choose(
             cls,
             text_proj.attr,
@@ -88,7 +103,12 @@ class DualEncoder(BlockPattern):
             params[0].attr,
             int(eos.value),
         )
-        return Match(self, 5, found, [eos], guessed=eos_guess(ctx, int(eos.value)))
+        guessed = eos_guess(ctx, int(eos.value))
+        if text_pooler is not None:  # a pooler the text may or may not pool through
+            guessed = "; ".join(
+                filter(None, [guessed, "that the text pools at a token, not through its pooler"])
+            )
+        return Match(self, 5, found, [eos], guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         text, takes_mask, vision, pooled_norm, text_proj, image_proj, scale, eos = match.found
@@ -96,9 +116,12 @@ class DualEncoder(BlockPattern):
         pixels = g.input("pixel_values")
         mask = g.input("attention_mask", optional=True) if takes_mask else None
         t = g.call_module((text,), ids, *((mask,) if takes_mask else ()), name="text")
-        t = g.call_function(
-            "eos_tokens", t, ids, eos, name="text", comment="[texts, d_text]: end-of-text states"
-        )
+        if isinstance(eos, str):  # the tower's pooler, by its name
+            t = g.call_module((text, eos), t, name="text", comment="[texts, d_text]: pooled")
+        else:
+            t = g.call_function(
+                "eos_tokens", t, ids, eos, name="text", comment="[texts, d_text]: end-of-text states"
+            )
         v = g.call_module((vision,), pixels, name="image")
         first = g.call_function("getitem", v, (Slice(), 0), inline=True)
         v = g.call_module((vision, pooled_norm), first, name="image", comment="class token")
@@ -115,4 +138,4 @@ class DualEncoder(BlockPattern):
     def examples():
         from codegen.patterns.blocks._encoder_examples import example
 
-        return [example("clip")]
+        return [example("clip"), example("blip")]
