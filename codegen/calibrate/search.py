@@ -220,6 +220,10 @@ def _coordinate_descent(
     improved = True
     while improved and best[0] > EXACT:
         improved = False
+        unblocked = _asked_first(evaluate, best, misses)
+        if unblocked is not best:
+            best, improved = unblocked, True
+            continue
         # Tied moves first, the best of them from one base (steepest: they are few, and a wrong
         # convention taken early pulls every later choice after it), again from there while one
         # gains: one change at a time, each fitting what the others still get wrong, would break
@@ -266,6 +270,37 @@ def _coordinate_descent(
             joined = _class_pairs(evaluate, best, misses, shape_only=True)
             improved = joined is not best
             best = joined
+    return best
+
+
+def _asked_first(evaluate: Callable, base: State, misses: dict[frozenset, float]) -> State:
+    """From a model that cannot run because a forward is missing for want of a value (an
+    attention whose head count nothing records): the moves of the choices those forwards asked
+    for, tied and then alone, before anything else. No other move can make it run (every one scored
+    from here raises the same NotImplementedError: a transformer's eps, norm types and
+    activations cost a third of its search before the head count was reached), so the best of
+    these that runs is taken; where none runs, the base is returned and the round goes on."""
+    if base[0] < float("inf"):
+        return base
+    asked = {
+        (c.path, c.name)
+        for cls in base[2].classes
+        if cls.forward is not None and cls.forward.missing
+        for c in cls.forward.choices
+    }
+    best = base
+    # tied first: where two forwards wait for a head count, no single value makes the model run
+    for moves in (_tied_moves(base[2]), _single_moves(base)):
+        for move in moves:
+            trial = _moved(base[1], move)
+            if not set(move) <= asked or trial == base[1]:
+                continue
+            error, ir = evaluate(trial, _described(move))
+            state = (error, trial, ir)
+            if error < float("inf") and _better(_rank(state, misses), _rank(best, misses)):
+                best = state
+        if best is not base:
+            break
     return best
 
 

@@ -37,6 +37,8 @@ BN_KEYS = {"running_mean", "running_var"}
 # The note of a norm read as a GroupNorm under a batch norm's name (affine_norm): a guess the
 # class says it rests on (analyze's _flag_guessed_norm_types).
 BN_NAMED_GROUP_NORM = "a batch norm's name, no running statistics"
+# A layer norm's names: `ln_1`, `ln_f`, `LayerNorm`, `input_layernorm`, `layer_norm`.
+LAYER_NORM_NAME = r"^ln|layer_?norm|ln_?\d*$"
 GROUP_SYNONYMS = ("norm_num_groups", "groups", "gn_groups")
 # Families whose lone-weight `layer_norm` is an RMSNorm (T5's LayerNorm: no mean, no bias), though
 # their config.json names the eps `layer_norm_epsilon`.
@@ -222,7 +224,7 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         default = speech[1]
     elif hinted(node, r"^gn|group"):
         default = "nn.GroupNorm"
-    elif hinted(node, r"^ln|layer_?norm|ln_?\d*$"):
+    elif hinted(node, LAYER_NORM_NAME):
         default = "nn.LayerNorm"
     elif hinted(node, r"^bn|batch") and after_conv:
         # A batch norm's name on a scale and shift with no running statistics, after a conv:
@@ -242,8 +244,15 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     else:
         default = "nn.LayerNorm"
+    # Named a layer norm among token layers (no conv on either side): the name is the type. A
+    # GroupNorm, BatchNorm or InstanceNorm there would normalise over the tokens' axis; offered,
+    # they cost a calibration eight candidates a norm each round, every one failing to run.
+    among_tokens = not after_conv and not (ctx.next is not None and ctx.next.family == "conv")
+    named_layer_norm = among_tokens and hinted(node, LAYER_NORM_NAME)
     alternatives = ["nn.LayerNorm"] + (
-        ["nn.GroupNorm", "nn.BatchNorm", "nn.InstanceNorm"] if len(w) == 1 else []
+        ["nn.GroupNorm", "nn.BatchNorm", "nn.InstanceNorm"]
+        if len(w) == 1 and not named_layer_norm
+        else []
     )
     bn_named = default == "nn.GroupNorm" and hinted(node, r"^bn|batch")
     note = BN_NAMED_GROUP_NORM if bn_named else "weight and bias of one shape"
