@@ -1,7 +1,8 @@
 """Layer classes torch.nn has no plain type for, printed once above a generated file's classes:
 a Linear or conv whose weight is stored reparametrised, as torch.nn.utils.weight_norm (`weight_g`,
 `weight_v`), torch.nn.utils.parametrizations.weight_norm (`parametrizations.weight.original0/1`)
-and torch.nn.utils.spectral_norm (`weight_orig`, `weight_u`, `weight_v`) store it.
+and torch.nn.utils.spectral_norm (`weight_orig`, `weight_u`, `weight_v`) store it, or whose
+weight a mask of its shape multiplies (a `mask` buffer; torch.nn.utils.prune's `weight_mask`).
 
 Each subclasses its torch.nn layer (same constructor, plus `norm_dim`) and computes the weight in
 its forward, as torch's hook does: torch's own helpers wrap a layer in hooks that do not script.
@@ -19,7 +20,9 @@ from typing import Any
 # The torch.nn layers a reparametrised weight is found on.
 BASES = ("Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d")
 NAME = re.compile(
-    r"(WeightNorm|ParametrizedWeightNorm|SpectralNorm|ScaledStd)(" + "|".join(BASES) + r")"
+    r"(WeightNorm|ParametrizedWeightNorm|SpectralNorm|ScaledStd|Masked|Pruned)("
+    + "|".join(BASES)
+    + r")"
 )
 
 
@@ -143,6 +146,39 @@ class ScaledStd{base}(nn.{base}):
 '''
 
 
+_MASKED = '''
+class Masked{base}(nn.{base}):
+    """nn.{base} whose weight is multiplied by a fixed `mask` buffer of its shape when called:
+    the masked layers of autoregressive models (PixelCNN's type A / B convs, MADE's linears),
+    which zero the connections to what a position may not see."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.register_buffer("mask", torch.ones_like(self.weight))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight * self.mask
+        return {apply}
+'''
+
+_PRUNED = '''
+class Pruned{base}(nn.{base}):
+    """nn.{base}, its weight stored as torch.nn.utils.prune stores it: `weight_orig` and a
+    buffer `weight_mask` of its shape; the weight is their product (prune's forward pre-hook)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        weight = self.weight.detach()
+        del self.weight
+        self.weight_orig = nn.Parameter(weight)
+        self.register_buffer("weight_mask", torch.ones_like(weight))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight_orig * self.weight_mask
+        return {apply}
+'''
+
+
 def text(type_name: str) -> str | None:
     """The class's source, or None for a name that is no layer class."""
     found = NAME.fullmatch(type_name)
@@ -153,6 +189,10 @@ def text(type_name: str) -> str | None:
         return _WEIGHT_NORM.format(base=base, apply=_apply(base, "weight"))
     if kind == "ScaledStd":
         return _SCALED_STD.format(base=base, apply=_apply(base, "weight"))
+    if kind == "Masked":
+        return _MASKED.format(base=base, apply=_apply(base, "weight"))
+    if kind == "Pruned":
+        return _PRUNED.format(base=base, apply=_apply(base, "weight"))
     if kind == "ParametrizedWeightNorm":
         return _PARAMETRIZED_WEIGHT_NORM.format(base=base, apply=_apply(base, "weight"))
     # torch's spectral_norm normalises a transposed conv's weight along its dimension 1 (the
