@@ -1,7 +1,9 @@
 """Layer classes torch.nn has no plain type for, printed once above a generated file's classes:
 a Linear or conv whose weight is stored reparametrised, as torch.nn.utils.weight_norm (`weight_g`,
 `weight_v`), torch.nn.utils.parametrizations.weight_norm (`parametrizations.weight.original0/1`)
-and torch.nn.utils.spectral_norm (`weight_orig`, `weight_u`, `weight_v`) store it.
+and torch.nn.utils.spectral_norm (`weight_orig`, `weight_u`, `weight_v`) store it, or whose
+weight a mask of its shape multiplies (a `mask` buffer; torch.nn.utils.prune's `weight_mask`) or a
+constant scales (an equalized learning rate's `weight_orig`).
 
 Each subclasses its torch.nn layer (same constructor, plus `norm_dim`) and computes the weight in
 its forward, as torch's hook does: torch's own helpers wrap a layer in hooks that do not script.
@@ -19,7 +21,9 @@ from typing import Any
 # The torch.nn layers a reparametrised weight is found on.
 BASES = ("Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d")
 NAME = re.compile(
-    r"(WeightNorm|ParametrizedWeightNorm|SpectralNorm|ScaledStd)(" + "|".join(BASES) + r")"
+    r"(WeightNorm|ParametrizedWeightNorm|SpectralNorm|ScaledStd|Masked|Pruned|EqualLR)("
+    + "|".join(BASES)
+    + r")"
 )
 
 
@@ -143,6 +147,58 @@ class ScaledStd{base}(nn.{base}):
 '''
 
 
+_MASKED = '''
+class Masked{base}(nn.{base}):
+    """nn.{base} whose weight is multiplied by a fixed `mask` buffer of its shape when called:
+    the masked layers of autoregressive models (PixelCNN's type A / B convs, MADE's linears),
+    which zero the connections to what a position may not see."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.register_buffer("mask", torch.ones_like(self.weight))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight * self.mask
+        return {apply}
+'''
+
+_PRUNED = '''
+class Pruned{base}(nn.{base}):
+    """nn.{base}, its weight stored as torch.nn.utils.prune stores it: `weight_orig` and a
+    buffer `weight_mask` of its shape; the weight is their product (prune's forward pre-hook)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        weight = self.weight.detach()
+        del self.weight
+        self.weight_orig = nn.Parameter(weight)
+        self.register_buffer("weight_mask", torch.ones_like(weight))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight_orig * self.weight_mask
+        return {apply}
+'''
+
+_EQUAL_LR = '''
+class EqualLR{base}(nn.{base}):
+    """nn.{base} with an equalized learning rate (Karras et al. 2018, progressive GANs): the
+    weight is stored unscaled as `weight_orig` and multiplied when called by gain / sqrt(fan_in),
+    fan_in being the weight's size along dimension 1 times its kernel's (rosinality's EqualLR
+    hook in his ProGAN and StyleGAN ports: gain sqrt(2))."""
+
+    def __init__(self, *args, gain: float = 2**0.5, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        weight = self.weight.detach()
+        del self.weight
+        self.weight_orig = nn.Parameter(weight)
+        self.scale = gain * weight[0].numel() ** -0.5
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight_orig * self.scale
+        return {apply}
+'''
+
+
 def text(type_name: str) -> str | None:
     """The class's source, or None for a name that is no layer class."""
     found = NAME.fullmatch(type_name)
@@ -153,6 +209,12 @@ def text(type_name: str) -> str | None:
         return _WEIGHT_NORM.format(base=base, apply=_apply(base, "weight"))
     if kind == "ScaledStd":
         return _SCALED_STD.format(base=base, apply=_apply(base, "weight"))
+    if kind == "Masked":
+        return _MASKED.format(base=base, apply=_apply(base, "weight"))
+    if kind == "EqualLR":
+        return _EQUAL_LR.format(base=base, apply=_apply(base, "weight"))
+    if kind == "Pruned":
+        return _PRUNED.format(base=base, apply=_apply(base, "weight"))
     if kind == "ParametrizedWeightNorm":
         return _PARAMETRIZED_WEIGHT_NORM.format(base=base, apply=_apply(base, "weight"))
     # torch's spectral_norm normalises a transposed conv's weight along its dimension 1 (the

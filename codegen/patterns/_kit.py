@@ -102,7 +102,7 @@ class LayerContext:
     prev: IOSpec | None = None  # the producer of this layer's input, where the dataflow shows it
     next: IOSpec | None = None
     stride: int = 1  # the conventional stride where the structure suggests one (residual blocks)
-    stride_note: str | None = None  # the config.json evidence when config.json fixes the stride
+    stride_note: str | None = None  # the evidence (config.json; a conv's mask) fixing the stride
     downsampler: bool = False  # the one conv of a downsampler (its padding has library conventions)
     # Why square Conv1D-named layers are stored transposed here (layers/hf_conv1d.py), or ''.
     conv1d_convention: str = ""
