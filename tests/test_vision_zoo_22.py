@@ -23,11 +23,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # Calibrated (`--calibrate --budget 30`): still 0 exact, 10 flagged (every forward still raises).
 EXACT_FROM_KEYS: set[str] = set()
 
-# Blind finding (not fixed yet; a strict xfail, so it fails again once fixed: then drop it):
-KNOWN_GROUPS = {
-    "osmr_igcv3": "IGCV3's grouped 1x1 convs (groups=2, weight [out, in / 2, 1, 1]) are built "
-    "as ungrouped convs of half the input width (the row's forward is flagged: it raises)",
-}
+# Blind finding, fixed in session 23: osmr_igcv3's grouped 1x1 convs (groups=2, weight
+# [out, in / 2, 1, 1]) were built ungrouped at half the input width; layers/conv_groups.py's
+# pointwise_groups now reads them from the unit's depthwise conv and the unit before it.
+KNOWN_GROUPS: dict[str, str] = {}
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
     keys_tests(zoo, EXACT_FROM_KEYS, "--force", known_groups=KNOWN_GROUPS)
