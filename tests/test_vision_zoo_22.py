@@ -22,8 +22,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # `python benchmarks/bench_vision_zoo.py 22`): 0 exact, 10 flagged, 0 WRONG, 0 crash.
 # Calibrated (`--calibrate --budget 30`): still 0 exact, 10 flagged (every forward still raises).
 # After session 23: zjjconan_simam_resnet exact (blocks/residual.py reads a conv wrapped alone in a
-# Sequential as SimAM's parameter-free attention after it, a guess the block names).
-EXACT_FROM_KEYS: set[str] = {"zjjconan_simam_resnet"}
+# Sequential as SimAM's parameter-free attention after it, a guess the block names) and
+# landskape_triplet_resnet exact (blocks/triplet_attention.py; a spatial gate's 7x7 is no stem).
+EXACT_FROM_KEYS: set[str] = {"zjjconan_simam_resnet", "landskape_triplet_resnet"}
 
 # Blind finding, fixed in session 23: osmr_igcv3's grouped 1x1 convs (groups=2, weight
 # [out, in / 2, 1, 1]) were built ungrouped at half the input width; layers/conv_groups.py's
