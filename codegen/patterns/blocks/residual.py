@@ -133,7 +133,11 @@ class BasicBlock(BlockPattern):
         if tensors(cls) or len(members) < 2 or proven_dual_path(cls, ctx):
             return None  # (what reads a dual path block's output proves it is no plain sum)
         wrapped = [m.attr for m in members if _wrapped_conv(m) is not None]
-        members = [_wrapped_conv(m) or m for m in members]
+        bare = sum(family(m) == "conv" for m in members)
+        if wrapped and bare + len(wrapped) == sum(family(m) == "norm" for m in members):
+            members = [_wrapped_conv(m) or m for m in members]  # (each pairs with a norm)
+        else:
+            wrapped = []  # (a one-conv Sequential beside the pairs: a shortcut's projection)
         convs = sorted(
             (m for m in members if family(m) == "conv"), key=lambda m: name_order(m.attr)
         )
