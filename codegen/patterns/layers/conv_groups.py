@@ -358,9 +358,15 @@ def pointwise_groups(root: KeyNode) -> dict[str, int]:
             and w[0] != mid
             and w[1] not in {v[0] for m, v in convs if m is not n}
         ]
-        # (one 1x1 reading that width, the compression giving `mid` aside: the same unit reads
-        # as much at both ends)
-        reading = [w for _, w in pointwise if expands and w[1] == expands[0][1][1] and w[0] != mid]
+        # One 1x1 reading that width; the compression giving `mid` may read as much too where no
+        # 1x1 reads `mid` whole (IGCV3's unit that keeps its width: both ends grouped), not
+        # where one does (pytorch-cifar's MobileNetV2 block: its shortcut reads what enters).
+        whole = any(w[1] == mid for _, w in pointwise)
+        reading = [
+            w
+            for _, w in pointwise
+            if expands and w[1] == expands[0][1][1] and (whole or w[0] != mid)
+        ]
         chained.append((unit.path, None, 1, None))  # (what it gives unknown: the chain breaks)
         if len(expands) != 1 or len(reading) != 1:
             continue
