@@ -127,6 +127,26 @@ def test_sequential_gaps_are_marked_choices(tmp_path):
     assert "index 2 holds no tensors: Dropout is a guess" in source
 
 
+def test_a_third_slot_after_a_pool_is_dropout(tmp_path):
+    """conv, norm, then three slots: the activation, a halving pool, a dropout (SimpleNet's
+    `ReLU, MaxPool2d, Dropout2d`), not a second pool; exact in eval, each slot still a guess."""
+    torch.manual_seed(0)
+    original = nn.Sequential(
+        nn.Conv2d(3, 6, 3, padding=1),
+        nn.BatchNorm2d(6),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Dropout2d(0.1),
+        nn.Conv2d(6, 4, 3, padding=1),
+    ).eval()
+    source, cls = generate_for(original.state_dict(), tmp_path)
+    model = cls().eval()
+    model.load_state_dict(original.state_dict(), strict=True)
+    x = torch.randn(2, 3, 8, 8)
+    torch.testing.assert_close(model(x), original(x))
+    assert "index 4 holds no tensors: Dropout is a guess" in source
+
+
 @pytest.mark.parametrize(
     "key",
     [

@@ -22,14 +22,20 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # `python benchmarks/bench_vision_zoo.py 22`): 0 exact, 10 flagged, 0 WRONG, 0 crash.
 # Calibrated (`--calibrate --budget 30`): still 0 exact, 10 flagged (every forward still raises).
 # After session 23: leaderj1001_botnet (blocks/relative_content_attention.py, its MHSA as
-# residual.py's spatial step, pooled after where the block strides).
-EXACT_FROM_KEYS: set[str] = {"leaderj1001_botnet"}
-
-# Blind finding (not fixed yet; a strict xfail, so it fails again once fixed: then drop it):
-KNOWN_GROUPS = {
-    "osmr_igcv3": "IGCV3's grouped 1x1 convs (groups=2, weight [out, in / 2, 1, 1]) are built "
-    "as ungrouped convs of half the input width (the row's forward is flagged: it raises)",
+# residual.py's spatial step, pooled after where the block strides); zjjconan_simam_resnet
+# (blocks/residual.py reads a conv wrapped alone in a Sequential as SimAM's parameter-free
+# attention after it, a guess the block names) and landskape_triplet_resnet
+# (blocks/triplet_attention.py; a spatial gate's 7x7 is no stem).
+EXACT_FROM_KEYS: set[str] = {
+    "leaderj1001_botnet",
+    "zjjconan_simam_resnet",
+    "landskape_triplet_resnet",
 }
+
+# Blind finding, fixed in session 23: osmr_igcv3's grouped 1x1 convs (groups=2, weight
+# [out, in / 2, 1, 1]) were built ungrouped at half the input width; layers/conv_groups.py's
+# pointwise_groups now reads them from the unit's depthwise conv and the unit before it.
+KNOWN_GROUPS: dict[str, str] = {}
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
     keys_tests(zoo, EXACT_FROM_KEYS, "--force", known_groups=KNOWN_GROUPS)

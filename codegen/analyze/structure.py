@@ -862,8 +862,11 @@ class StructureBuilder:
                 if critic is not None:  # a discriminator's slot: the GAN convention
                     path = f"{node.path}.{i}" if node.path else str(i)
                     self.resolver.structural.setdefault((path, "module_type"), critic)
+                # (a third slot, after the pool's: SimpleNet's `MaxPool2d, Dropout2d`)
+                pooled = after_gap and items[-1].type_name.startswith(("nn.MaxPool", "nn.AvgPool"))
                 items.append(
-                    recorded_item or self._gap(node, i, prev, after_gap=after_gap, head=head)
+                    recorded_item
+                    or self._gap(node, i, prev, after_gap=after_gap, head=head, after_pool=pooled)
                 )
                 slot = items[-1].io
                 if prev is not None and slot is not None and slot.out_width != prev.out_width:
@@ -968,12 +971,15 @@ class StructureBuilder:
         trailing: bool = False,
         after_gap: bool = False,
         head: str | None = None,
+        after_pool: bool = False,
     ) -> Module:
         """A numbered slot without tensors: a parameter-free layer whose type the keys do not record.
         At the front of a container (a classifier's Sequential(Dropout, Linear)) it is most often
         dropout; after a layer, an activation; after that activation's slot, what follows one
         (a second activation would change nothing): a halving max-pool on 2-d conv features
-        (VGG's and AlexNet's `conv, relu, pool`), else dropout (`Linear, ReLU, Dropout`)."""
+        (VGG's and AlexNet's `conv, relu, pool`), else dropout (`Linear, ReLU, Dropout`); after
+        a pool's slot (`after_pool`), dropout (Coderx7's SimpleNet: `ReLU, MaxPool2d, Dropout2d`;
+        a second halving pool in a row is no layout anyone writes)."""
         path = f"{node.path}.{index}" if node.path else str(index)
         # Constructor expressions, so layers that need arguments (pooling) are candidates too.
         # The activations are the catalogue's one vocabulary, in module form; then the other
@@ -981,7 +987,7 @@ class StructureBuilder:
         default = "nn.Dropout()" if prev is None else act.MODULES["relu"]
         if after_gap and prev is not None:
             spatial = prev.family in ("conv", "norm") and prev.ndim == 2
-            default = "nn.MaxPool2d(2)" if spatial else "nn.Dropout()"
+            default = "nn.MaxPool2d(2)" if spatial and not after_pool else "nn.Dropout()"
         if node.path in self.avg_pools and index == 0:
             default = AVG_DOWN  # ResNet-D's shortcut, by convention (avg_down_shortcuts)
         if path in self.stem_pools:

@@ -62,6 +62,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "pool_up_to": ("pool_up_to", "helper:pool_up_to"),  # families/features_classifier.py
     "input_if_same_shape": ("input_if_same_shape", "helper:input_if_same_shape"),
     "zero_padded_shortcut": ("zero_padded_shortcut", "helper:zero_padded_shortcut"),
+    "simam": ("simam", "helper:simam"),  # blocks/residual.py's wrapped step
     "widened_shortcut": ("widened_shortcut", "helper:widened_shortcut"),  # pyramidal_residual
     "add_to_leading_channels": ("add_to_leading_channels", "helper:add_to_leading_channels"),
     "tree_root_input": ("tree_root_input", "helper:tree_root_input"),  # aggregation_tree.py

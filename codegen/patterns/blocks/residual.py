@@ -12,6 +12,7 @@ fb.resnet.torch concatenates them; a choice, and the block says it guessed."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
@@ -131,6 +132,12 @@ class BasicBlock(BlockPattern):
         members = modules(cls)
         if tensors(cls) or len(members) < 2 or proven_dual_path(cls, ctx):
             return None  # (what reads a dual path block's output proves it is no plain sum)
+        wrapped = [m.attr for m in members if _wrapped_conv(m) is not None]
+        bare = sum(family(m) == "conv" for m in members)
+        if wrapped and bare + len(wrapped) == sum(family(m) == "norm" for m in members):
+            members = [_wrapped_conv(m) or m for m in members]  # (each pairs with a norm)
+        else:
+            wrapped = []  # (a one-conv Sequential beside the pairs: a shortcut's projection)
         convs = sorted(
             (m for m in members if family(m) == "conv"), key=lambda m: name_order(m.attr)
         )
@@ -218,6 +225,8 @@ class BasicBlock(BlockPattern):
         if pool is not None and mixers:
             pool = (*pool, MIXER_POOL)
         match = self._finish(cls, ctx, pairs, short, gates, 0, zero_pad, own_attr, pool)
+        if match is not None and wrapped:
+            _wrapped_step(cls, ctx, match, wrapped)
         if match is not None and order is None and not match.guessed:
             match.guessed = (
                 "every conv keeps the width, so each norm could also come before its conv "
@@ -450,6 +459,11 @@ class BasicBlock(BlockPattern):
         activation = "identity" if own else after_sum
         activation = act.inside_value(match.choices, activation)
         last_activated = any(c.name == LAST_UNIT_ACTIVATED and c.value for c in match.choices)
+        wrapped_steps = {
+            c.path.rpartition(".")[2]
+            for c in match.choices
+            if c.name == WRAPPED_STEP and c.value == "simam"
+        }
         x = g.input("x")
         out = x
         for i, (conv, norm) in enumerate(pairs):
@@ -468,6 +482,10 @@ class BasicBlock(BlockPattern):
                     kwargs={"stride": 2},
                     name="out",
                     comment="the block's stride (BoTNet)",
+                )
+            if ".".join(conv) in wrapped_steps:
+                out = g.call_function(
+                    "simam", out, 1e-4, name="out", comment="parameter-free attention (SimAM)"
                 )
             last = i == len(pairs) - 1
             gated = gate is not None and gate[1] == ".".join(conv)
@@ -529,8 +547,36 @@ class BasicBlock(BlockPattern):
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 return self.block(x)
 
+        class Energy(nn.Module):  # SimAM's attention: no parameters, so no key shows it
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                d = (x - x.mean(dim=[2, 3], keepdim=True)).pow(2)
+                n = x.size(2) * x.size(3) - 1
+                return x * torch.sigmoid(
+                    d / (4 * (d.sum(dim=[2, 3], keepdim=True) / n + 1e-4)) + 0.5
+                )
+
+        class WrappedBlock(nn.Module):  # the attention wrapped with the second conv
+            def __init__(self, c: int) -> None:
+                super().__init__()
+                self.conv1 = nn.Conv2d(c, c, 3, 1, 1, bias=False)
+                self.norm1 = nn.BatchNorm2d(c)
+                self.conv2 = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1, bias=False), Energy())
+                self.norm2 = nn.BatchNorm2d(c)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                out = self.norm2(self.conv2(F.relu(self.norm1(self.conv1(x)))))
+                return F.relu(out + x)
+
+        class Wrapped(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.blocks = nn.Sequential(WrappedBlock(8), WrappedBlock(8))
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.blocks(x)
+
         x = torch.randn(2, 8, 8, 8)
-        return [Example(Stage(), (x,))]
+        return [Example(Stage(), (x,)), Example(Wrapped(), (x,))]
 
 
 # Block patterns whose class convolves, normalises and activates by itself: one step of a body.
@@ -546,6 +592,44 @@ def _pixel_mixer(m, ctx: BlockContext) -> bool:
         real = [c for c in m.children if c.kind != "placeholder"]
         return len(real) == len(m.children) == 1 and _pixel_mixer(real[0], ctx)
     return m.kind == "class" and ctx.role(m) in PIXEL_MIXERS
+
+
+WRAPPED_STEP = "wrapped_step"
+
+
+def _wrapped_conv(m):
+    """The conv of a member that is a Sequential holding one conv and nothing the keys show,
+    stood in its member's name (calling the member calls the conv), else None."""
+    if m.kind != "sequential" or len(m.children) != 1 or m.attr.lower() in SHORTCUT_NAMES:
+        return None
+    conv = m.children[0]
+    if conv.kind != "builtin" or family(conv) != "conv" or conv.attr != "0":
+        return None
+    return replace(conv, attr=m.attr)
+
+
+def _wrapped_step(cls, ctx: BlockContext, match: Match, wrapped: list[str]) -> None:
+    """A body conv wrapped alone in a Sequential (`conv2 = Sequential(conv2, attention)`) leaves
+    room after it for a step without tensors, which no key shows: SimAM's residual blocks wrap
+    their parameter-free attention so (Yang et al. 2021, ZjjConan/SimAM's `BasicBlock`; an
+    attention with tensors wraps bn2 instead), read as that, else nothing (a one-item wrapper).
+    A choice per wrapped conv, and the block says it guessed."""
+    for attr in wrapped:
+        step = ctx.choose(
+            cls,
+            attr,
+            WRAPPED_STEP,
+            "simam",
+            ["identity"],
+            f"a step without tensors inside {attr}'s Sequential, after its conv",
+        )
+        match.choices.append(step)
+        if step.source == "default" and not match.guessed:
+            match.guessed = (
+                f"{attr} wraps its conv alone in a Sequential: a step without tensors after it "
+                "(read as SimAM's parameter-free attention, e_lambda 1e-4) or none leave the "
+                f"same keys (the choice {WRAPPED_STEP})"
+            )
 
 
 def _trailing_slot(m) -> str:

@@ -295,6 +295,7 @@ GATE_ROLES = (
     "EfficientChannelAttention",
     "CoordinateAttention",
     "ConvBlockAttention",
+    "TripletAttention",  # (a gate over each pixel too, keeping any width: blocks/triplet_attention)
 )
 
 
@@ -307,7 +308,10 @@ def gate_width(m, ctx: BlockContext) -> int | None:
     """The channels a gate member rescales: what its reducing layer reads (the analysis sets a
     class's input width from its forward, not from the span of its members). None for a gate
     whose layers do not record it (ECA's Conv1d reads one channel)."""
-    if ctx.role(m) not in GATE_ROLES or ctx.role(m) == "EfficientChannelAttention":
+    if ctx.role(m) not in GATE_ROLES or ctx.role(m) in (
+        "EfficientChannelAttention",
+        "TripletAttention",
+    ):
         return None
     return m.io.in_width if m.io is not None else None
 

@@ -254,7 +254,12 @@ def _conv_geometry(
     # A grouped 7x7 is a ConvNeXt depthwise mixer inside a block, not a stem; a 7-wide 1-d conv
     # is no image stem (HiFi-GAN's and EnCodec's first convs keep the length).
     # A stride config.json fixes (ctx.stride_note) wins over the conventions.
-    stem = k == 7 and not grouped and len(kernel) == 2
+    # Nor is a spatial gate's 7x7 (a weight [1, 2, 7, 7] over each pixel's pooled max and mean,
+    # CBAM's, triplet attention's): its map multiplies the input it pooled, at that input's size.
+    gate_map = (
+        tuple(node.tensors["weight"].shape[:2]) == (1, 2) if "weight" in node.tensors else False
+    )
+    stem = k == 7 and not grouped and len(kernel) == 2 and not gate_map
     default_stride = ctx.stride if ctx.stride_note else k if patchify else 2 if stem else ctx.stride
     model_type = ctx.resolver.evidence("model_type")
     known = FAMILY_STRIDES.get((model_type[1], node.name)) if model_type else None

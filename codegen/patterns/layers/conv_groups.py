@@ -336,6 +336,7 @@ def pointwise_groups(root: KeyNode) -> dict[str, int]:
         return counts[node.path]
 
     count(root)
+    chained: list = []  # (unit path, its compression, its groups, what its expansion gives)
     units = [
         n
         for n in root.walk()
@@ -349,13 +350,25 @@ def pointwise_groups(root: KeyNode) -> dict[str, int]:
         convs = [(n, tuple(n.tensors["weight"].shape)) for n in unit.walk() if _conv_kernel(n)]
         mid = next(w[0] for n, w in convs if depthwise(n))
         pointwise = [(n, w) for n, w in convs if len(w) == 4 and set(w[2:]) == {1}]
-        given = {w[0] for _, w in convs}
-        expands = [
+        expands = [  # (a conv cannot feed itself: IGCV3's unit that keeps 8 -> 8 across it)
             (n, w)
             for n, w in pointwise
-            if w[1] < mid and mid % w[1] == 0 and w[0] != mid and w[1] not in given
+            if w[1] < mid
+            and mid % w[1] == 0
+            and w[0] != mid
+            and w[1] not in {v[0] for m, v in convs if m is not n}
         ]
-        if len(expands) != 1 or sum(w[1] == expands[0][1][1] for _, w in pointwise) != 1:
+        # One 1x1 reading that width; the compression giving `mid` may read as much too where no
+        # 1x1 reads `mid` whole (IGCV3's unit that keeps its width: both ends grouped), not
+        # where one does (pytorch-cifar's MobileNetV2 block: its shortcut reads what enters).
+        whole = any(w[1] == mid for _, w in pointwise)
+        reading = [
+            w
+            for _, w in pointwise
+            if expands and w[1] == expands[0][1][1] and (whole or w[0] != mid)
+        ]
+        chained.append((unit.path, None, 1, None))  # (what it gives unknown: the chain breaks)
+        if len(expands) != 1 or len(reading) != 1:
             continue
         expand, we = expands[0]
         groups = mid // we[1]
@@ -365,7 +378,28 @@ def pointwise_groups(root: KeyNode) -> dict[str, int]:
         compress = [(n, w) for n, w in pointwise if w[0] == mid]
         if len(compress) == 1 and compress[0][1][1] * groups == we[0]:
             found[compress[0][0].path] = groups
+        chained[-1] = (unit.path, compress[0] if len(compress) == 1 else None, groups, we[0])
+    _chained_compressions(root, chained, found)
     return found
+
+
+def _chained_compressions(root: KeyNode, chained: list, found: dict[str, int]) -> None:
+    """The compression of a unit that changes its width (the first unit of an IGCV3 stage,
+    pytorchcv's `InvResUnit`: grouped 1x1, shuffle, depthwise, grouped 1x1) reads what the unit
+    before it gives, which no key of its own unit shows. `chained`: (unit path, its compression,
+    its expansion's groups, what the expansion gives), in the order the paths number them
+    (`stage2.unit1` after `stage1.unit1`): a compression reading W / g where the unit before
+    gives W is grouped g, g its own expansion's (ungrouped it would read a width nothing before
+    it gives). The first unit reads what the image's stem gives, where one spatial conv alone
+    reads the 3 channels of an image."""
+    chained.sort(key=lambda u: [_order(s) for s in u[0].split(".")])
+    stems = [w for w in map(_weight, root.walk()) if w and w[1] == 3 and w[2:] != (1, 1)]
+    before = stems[0][0] if len(stems) == 1 else None
+    for _, compress, groups, gives in chained:
+        if compress is not None and before is not None and compress[0].path not in found:
+            if groups > 1 and compress[1][1] * groups == before:
+                found[compress[0].path] = groups
+        before = gives
 
 
 def reached_groups(root: KeyNode) -> dict[str, int]:

@@ -18,6 +18,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "tree_root_input": (),
     "weight_standardized_conv2d": ("F",),
     "latent_as_map": (),
+    "simam": (),
 }
 HELPERS: dict[str, str] = {
     "unpatchify": '''
@@ -118,6 +119,15 @@ def latent_as_map(x: torch.Tensor) -> torch.Tensor:
     """A flat latent [batch, channels] as the 1x1 map [batch, channels, 1, 1] a generator's first
     transposed conv reads; a map passes unchanged."""
     return x.view(x.size(0), x.size(1), 1, 1) if x.dim() == 2 else x
+''',
+    "simam": '''
+def simam(x: torch.Tensor, e_lambda: float) -> torch.Tensor:
+    """SimAM (Yang et al. 2021), an attention without parameters: each position weighted by the
+    sigmoid of its energy, its squared distance from its channel's mean over the map's variance."""
+    n = x.size(2) * x.size(3) - 1
+    d = (x - x.mean(dim=[2, 3], keepdim=True)).pow(2)
+    y = d / (4 * (d.sum(dim=[2, 3], keepdim=True) / n + e_lambda)) + 0.5
+    return x * torch.sigmoid(y)
 ''',
     "zero_padded_shortcut": '''
 def zero_padded_shortcut(x: torch.Tensor, out: torch.Tensor, both_sides: bool) -> torch.Tensor:
