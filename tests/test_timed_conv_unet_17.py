@@ -21,7 +21,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from tests.generative_zoo_check import generate, recorded, verdict
+from tests.generative_zoo_check import BY_COUNT, generate, recorded, verdict
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::DeprecationWarning", "ignore::UserWarning", "ignore::FutureWarning"
@@ -197,7 +197,8 @@ def _recorded(reference, inputs, path) -> list[str]:
     with torch.no_grad():
         record["outputs"] = reference(record["sample"], record["timestep"], record["labels"])
     torch.save(record, path)
-    return ["--calibrate", str(path), "--inputs", "sample,timestep,labels", "--target", "outputs"]
+    arguments = ["--calibrate", str(path), "--inputs", "sample,timestep,labels"]
+    return arguments + ["--target", "outputs", *BY_COUNT]
 
 
 @pytest.mark.parametrize("name", sorted(LAYOUTS))
