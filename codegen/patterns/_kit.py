@@ -690,11 +690,42 @@ def _unknown(m: Module, unknown: frozenset[str]) -> bool:
 
 
 def modules(cls: ClassDef) -> list[Module]:
+    if _held is not None and _held[0] is cls:
+        return list(_held[1])  # a fresh list: a pattern may edit what it is handed
     return [m for m in cls.members if isinstance(m, Module)]
 
 
 def tensors(cls: ClassDef) -> list[Tensor]:
+    if _held is not None and _held[0] is cls:
+        return list(_held[2])
     return [m for m in cls.members if isinstance(m, Tensor)]
+
+
+# (class, its modules, its tensors) while the registry tries every block pattern on that class
+# (registry._trial): some 370 patterns each split the same members. Held for one trial only: a
+# class's members can change between analyses.
+_held: tuple[ClassDef, tuple[Module, ...], tuple[Tensor, ...]] | None = None
+
+
+class holding:
+    """`with holding(cls):` modules(cls) and tensors(cls) split the members once, not per call."""
+
+    __slots__ = ("held", "saved")
+
+    def __init__(self, cls: ClassDef) -> None:
+        self.held = (
+            cls,
+            tuple(m for m in cls.members if isinstance(m, Module)),
+            tuple(m for m in cls.members if isinstance(m, Tensor)),
+        )
+
+    def __enter__(self) -> None:
+        global _held
+        self.saved, _held = _held, self.held
+
+    def __exit__(self, *exc: object) -> None:
+        global _held
+        _held = self.saved
 
 
 def size_value(cls: ClassDef, size) -> int | None:

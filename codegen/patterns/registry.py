@@ -16,7 +16,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from codegen.patterns._kit import BlockPattern, LayerPattern, Match, Pattern, modules
+from codegen.patterns._kit import BlockPattern, LayerPattern, Match, Pattern, holding, modules
 
 PACKAGES = ("codegen.patterns.layers", "codegen.patterns.blocks", "codegen.patterns.families")
 
@@ -58,20 +58,11 @@ def _trial(kind: str, subject: Any, ctx: Any) -> Pattern | None:
     resolver = ctx.resolver
     made, used = len(resolver.made), set(resolver.used_hints)
     regular, fallbacks = _split(kind)
-    matches = [m for p in regular if (m := _match(p, subject, ctx)) is not None]
-    if fallbacks:  # (block patterns only) asked where they could still win
-        explained = len(modules(subject))
-        ahead = max(((m.explains, m.pattern.priority) for m in matches), default=None)
-        for p in fallbacks:
-            if ahead is not None and ahead > (explained, p.priority):
-                continue
-            m = _match(p, subject, ctx)
-            if m is not None:
-                if m.explains != explained:
-                    raise AssertionError(f"fallback {p!r} explains {m.explains} of {explained}")
-                matches.append(m)
-                score = (m.explains, p.priority)
-                ahead = score if ahead is None else max(ahead, score)
+    if kind == "block":  # ~370 patterns split the same class's members: split them once
+        with holding(subject):
+            matches = _matches(regular, fallbacks, subject, ctx)
+    else:
+        matches = _matches(regular, fallbacks, subject, ctx)
     # Trial matches may have consulted hints and recorded choices: undo that; the winner reruns.
     del resolver.made[made:]
     resolver.used_hints = used
@@ -90,6 +81,25 @@ def _trial(kind: str, subject: Any, ctx: Any) -> Pattern | None:
     return top.pattern
 
 
+def _matches(regular, fallbacks, subject: Any, ctx: Any) -> list[Match]:
+    """The matches of `regular`, and of the `fallbacks` that could still win."""
+    matches = [m for p in regular if (m := _match(p, subject, ctx)) is not None]
+    if fallbacks:  # (block patterns only) asked where they could still win
+        explained = len(modules(subject))
+        ahead = max(((m.explains, m.pattern.priority) for m in matches), default=None)
+        for p in fallbacks:
+            if ahead is not None and ahead > (explained, p.priority):
+                continue
+            m = _match(p, subject, ctx)
+            if m is not None:
+                if m.explains != explained:
+                    raise AssertionError(f"fallback {p!r} explains {m.explains} of {explained}")
+                matches.append(m)
+                score = (m.explains, p.priority)
+                ahead = score if ahead is None else max(ahead, score)
+    return matches
+
+
 @lru_cache(maxsize=None)
 def _split(kind: str) -> tuple[tuple[Pattern, ...], tuple[Pattern, ...]]:
     """A kind's patterns: (the others, the fallbacks by priority, highest first)."""
@@ -100,6 +110,8 @@ def _split(kind: str) -> tuple[tuple[Pattern, ...], tuple[Pattern, ...]]:
 
 def _match(pattern: Pattern, subject: Any, ctx: Any) -> Match | None:
     """`pattern.match`, its choices reading the config spellings it declares."""
+    if not pattern.synonyms:  # an empty scope changes no spelling: most patterns declare none
+        return pattern.match(subject, ctx)
     with ctx.resolver.within(pattern.synonyms):
         return pattern.match(subject, ctx)
 
