@@ -64,6 +64,26 @@ class Example:
     metadata: dict | None = None  # saved beside the weights, as a trainer's config would be
 
 
+@dataclass(frozen=True)
+class Accepts:
+    """What a block pattern's `match` rejects in its first lines, said where the registry can read
+    it: a class holding fewer than `least` or more than `most` (None: no bound) members that are
+    modules, or (`tensors`) holding a tensor where False, none where True. Most of ~390 patterns
+    reject most classes on these facts; the registry then skips the call (registry._asked). Sound
+    only as a consequence of the code below it: tests/test_patterns.py asks every skipped pattern
+    on every catalogue example and asserts it returns None."""
+
+    least: int = 0
+    most: int | None = None
+    tensors: bool | None = None
+
+    def admits(self, count: int, has_tensors: bool) -> bool:
+        """Whether a class with `count` modules and (or not) tensors could match."""
+        if count < self.least or (self.most is not None and count > self.most):
+            return False
+        return self.tensors is None or self.tensors == has_tensors
+
+
 class Pattern:
     kind: ClassVar[str] = ""  # "layer" | "block"
     role: ClassVar[str] = ""  # what a human calls it: "Linear", "BasicBlock", "SqueezeExcite"
@@ -81,6 +101,9 @@ class Pattern:
     # matches, at a priority below every other pattern's: the registry asks it only where no
     # other match explains as much (it could not win), which is most of a model's classes.
     fallback: ClassVar[bool] = False
+    # (block patterns) The class shapes `match` can accept at all (`Accepts`), declared beside the
+    # `match` it describes: the registry asks it only there. None: asked everywhere.
+    accepts: ClassVar[Accepts | None] = None
 
     @staticmethod
     def examples() -> list[Example]:

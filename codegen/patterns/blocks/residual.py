@@ -15,6 +15,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -126,6 +127,8 @@ def step_name(attr: str) -> tuple[str | None, int]:
 
 class BasicBlock(BlockPattern):
     role = "BasicBlock"
+
+    accepts = Accepts(2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -27,6 +27,7 @@ import re
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -242,6 +243,8 @@ class MixerLayer(BlockPattern):
 
     role = "Block"
     priority = 8
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -11,6 +11,7 @@ spells the computation out rather than calling torch's helper.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 
 
@@ -56,6 +57,8 @@ class Parametrizations(BlockPattern):
 
     role = "Parametrizations"
     priority = 5
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

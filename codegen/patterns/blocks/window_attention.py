@@ -21,6 +21,7 @@ import re
 
 from codegen.ir import ClassDef, Tensor
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -201,6 +202,8 @@ class WindowAttentionOutput(BlockPattern):
 
     role = "ProjectedWindowAttention"
     priority = 30
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

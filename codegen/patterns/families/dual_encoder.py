@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -48,6 +49,8 @@ class DualEncoder(BlockPattern):
     role = "DualEncoder"
     priority = 5
     synonyms = {"eos_token_id": ("eos_token_id",)}
+
+    accepts = Accepts(4, 4)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)
