@@ -26,7 +26,7 @@ class AttentionPoolingHead(BlockPattern):
     role = "AttentionPoolingHead"
     priority = 5
 
-    accepts = Accepts(tensors=True)
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

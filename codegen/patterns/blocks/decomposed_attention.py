@@ -52,7 +52,7 @@ class GridAttention(BlockPattern):
     role = "GridAttention"
     priority = 30  # two relative position tables beside the projections: no plain attention
 
-    accepts = Accepts(2, 2)
+    accepts = Accepts(2, 2, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

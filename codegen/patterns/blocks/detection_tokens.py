@@ -84,7 +84,7 @@ class MidPositionEncoder(BlockPattern):
     role = "Encoder"
     priority = 6
 
-    accepts = Accepts(1, 1)
+    accepts = Accepts(1, 1, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

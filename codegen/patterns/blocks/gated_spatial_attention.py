@@ -27,7 +27,7 @@ class GatedSpatialAttention(BlockPattern):
     role = "GatedSpatialAttention"
     priority = 5
 
-    accepts = Accepts(3, 3)
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, own = modules(cls), tensors(cls)

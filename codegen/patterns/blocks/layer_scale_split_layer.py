@@ -25,7 +25,7 @@ class LayerScaleSplitLayer(BlockPattern):
     role = "Block"
     priority = 6
 
-    accepts = Accepts(4, 5)
+    accepts = Accepts(4, 5, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

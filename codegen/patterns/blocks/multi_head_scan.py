@@ -129,7 +129,7 @@ class MultiHeadScan(BlockPattern):
     priority = 10
     synonyms = SYNONYMS
 
-    accepts = Accepts(tensors=True)
+    accepts = Accepts(3, 4, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params, members = tensors(cls), modules(cls)

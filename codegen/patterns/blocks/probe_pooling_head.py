@@ -37,7 +37,7 @@ class ProbePoolingHead(BlockPattern):
     priority = 5
     synonyms = NHEAD_SYNONYMS
 
-    accepts = Accepts(tensors=True)
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

@@ -64,7 +64,7 @@ class TimeMixing(BlockPattern):
     role = "TimeMixing"
     priority = 10
 
-    accepts = Accepts(tensors=True)
+    accepts = Accepts(4, 4, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params, members = tensors(cls), modules(cls)
@@ -102,7 +102,7 @@ class ChannelMixing(BlockPattern):
     role = "ChannelMixing"
     priority = 10
 
-    accepts = Accepts(tensors=True)
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params, members = tensors(cls), modules(cls)

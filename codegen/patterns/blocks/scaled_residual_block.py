@@ -34,7 +34,7 @@ class ScaledResidualBlock(BlockPattern):
     role = "Block"
     priority = 10
 
-    accepts = Accepts(4, 4)
+    accepts = Accepts(4, 4, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

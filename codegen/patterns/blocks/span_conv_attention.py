@@ -48,7 +48,7 @@ class SeparableConv(BlockPattern):
     role = "SeparableConv"
     priority = 5
 
-    accepts = Accepts(2, 2)
+    accepts = Accepts(2, 2, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, held = modules(cls), tensors(cls)

@@ -43,7 +43,7 @@ class TransposedAttention(BlockPattern):
     role = "TransposedAttention"
     priority = 8
 
-    accepts = Accepts(tensors=True)
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         scales, members = tensors(cls), modules(cls)

@@ -54,7 +54,7 @@ class DeeplyRecursive(BlockPattern):
     role = "SuperResolution"
     priority = 5
 
-    accepts = Accepts(tensors=True)
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params, members = tensors(cls), modules(cls)

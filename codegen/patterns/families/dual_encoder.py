@@ -50,7 +50,7 @@ class DualEncoder(BlockPattern):
     priority = 5
     synonyms = {"eos_token_id": ("eos_token_id",)}
 
-    accepts = Accepts(4, 4)
+    accepts = Accepts(4, 4, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

@@ -85,7 +85,7 @@ class HierarchicalRecurrence(BlockPattern):
     role = "Transformer"  # a decoder body: CausalLM puts the head on it
     priority = 12
 
-    accepts = Accepts(3, 3)
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
