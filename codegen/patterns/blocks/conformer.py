@@ -129,6 +129,8 @@ class ConformerConvModule(BlockPattern):
     priority = 20  # over the width-chaining fallback, which cannot order these
     synonyms = act.SYNONYMS
 
+    accepts = Accepts(tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         convs = [m for m in members if family(m) == "conv" and m.io is not None]

@@ -115,6 +115,8 @@ class SelectiveScan(BlockPattern):
     priority = 10
     synonyms = {**act.SYNONYMS, "bc_dt_norm_eps": NORM_EPS_SYNONYMS}
 
+    accepts = Accepts(tensors=True)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params, members = tensors(cls), modules(cls)
         # Jamba's: dt, B and C through RMSNorms with weights (dt_layernorm, b_/c_layernorm)

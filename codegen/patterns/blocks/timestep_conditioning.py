@@ -155,6 +155,8 @@ class AdaptiveModulation(BlockPattern):
     priority = 6
     synonyms = act.SYNONYMS
 
+    accepts = Accepts(2, 2, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         emb, linear = one_named(members, r"emb"), one_named(members, r"linear")

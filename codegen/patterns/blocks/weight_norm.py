@@ -34,6 +34,8 @@ class WeightNorm(BlockPattern):
     role = "WeightNorm"
     priority = 5
 
+    accepts = Accepts(0, 0)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = {t.attr: t for t in tensors(cls)}
         if modules(cls) or set(found) != {"original0", "original1"}:
@@ -82,6 +84,8 @@ class WeightNormConv(BlockPattern):
 
     role = "WeightNormConv"
     priority = 5
+
+    accepts = Accepts(1, 1)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

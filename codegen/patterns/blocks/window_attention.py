@@ -175,6 +175,8 @@ class WindowPositionBias(BlockPattern):
     role = "WindowPositionBias"
     priority = 30
 
+    accepts = Accepts(0, 0)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         by_attr = {t.attr: t for t in tensors(cls)}
         if modules(cls) or TABLE not in by_attr or set(by_attr) - {TABLE, INDEX}:

@@ -124,6 +124,8 @@ class SwinClassifier(BlockPattern):
     role = "SwinClassifier"
     priority = 30
 
+    accepts = Accepts(2, 2)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         backbone = [m for m in members if ctx.role(m) == "SwinBackbone"]
