@@ -64,6 +64,26 @@ class Example:
     metadata: dict | None = None  # saved beside the weights, as a trainer's config would be
 
 
+@dataclass(frozen=True)
+class Accepts:
+    """What a block pattern's `match` rejects in its first lines, said where the registry can read
+    it: a class holding fewer than `least` or more than `most` (None: no bound) members that are
+    modules, or (`tensors`) holding a tensor where False, none where True. Most of ~390 patterns
+    reject most classes on these facts; the registry then skips the call (registry._asked). Sound
+    only as a consequence of the code below it: tests/test_patterns.py asks every skipped pattern
+    on every catalogue example and asserts it returns None."""
+
+    least: int = 0
+    most: int | None = None
+    tensors: bool | None = None
+
+    def admits(self, count: int, has_tensors: bool) -> bool:
+        """Whether a class with `count` modules and (or not) tensors could match."""
+        if count < self.least or (self.most is not None and count > self.most):
+            return False
+        return self.tensors is None or self.tensors == has_tensors
+
+
 class Pattern:
     kind: ClassVar[str] = ""  # "layer" | "block"
     role: ClassVar[str] = ""  # what a human calls it: "Linear", "BasicBlock", "SqueezeExcite"
@@ -81,6 +101,9 @@ class Pattern:
     # matches, at a priority below every other pattern's: the registry asks it only where no
     # other match explains as much (it could not win), which is most of a model's classes.
     fallback: ClassVar[bool] = False
+    # (block patterns) The class shapes `match` can accept at all (`Accepts`), declared beside the
+    # `match` it describes: the registry asks it only there. None: asked everywhere.
+    accepts: ClassVar[Accepts | None] = None
 
     @staticmethod
     def examples() -> list[Example]:
@@ -690,11 +713,42 @@ def _unknown(m: Module, unknown: frozenset[str]) -> bool:
 
 
 def modules(cls: ClassDef) -> list[Module]:
+    if _held is not None and _held[0] is cls:
+        return list(_held[1])  # a fresh list: a pattern may edit what it is handed
     return [m for m in cls.members if isinstance(m, Module)]
 
 
 def tensors(cls: ClassDef) -> list[Tensor]:
+    if _held is not None and _held[0] is cls:
+        return list(_held[2])
     return [m for m in cls.members if isinstance(m, Tensor)]
+
+
+# (class, its modules, its tensors) while the registry tries every block pattern on that class
+# (registry._trial): some 370 patterns each split the same members. Held for one trial only: a
+# class's members can change between analyses.
+_held: tuple[ClassDef, tuple[Module, ...], tuple[Tensor, ...]] | None = None
+
+
+class holding:
+    """`with holding(cls):` modules(cls) and tensors(cls) split the members once, not per call."""
+
+    __slots__ = ("held", "saved")
+
+    def __init__(self, cls: ClassDef) -> None:
+        self.held = (
+            cls,
+            tuple(m for m in cls.members if isinstance(m, Module)),
+            tuple(m for m in cls.members if isinstance(m, Tensor)),
+        )
+
+    def __enter__(self) -> None:
+        global _held
+        self.saved, _held = _held, self.held
+
+    def __exit__(self, *exc: object) -> None:
+        global _held
+        _held = self.saved
 
 
 def size_value(cls: ClassDef, size) -> int | None:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from codegen.patterns._kit import BlockPattern, LayerPattern, Match, Pattern, modules
+from codegen.patterns._kit import BlockPattern, LayerPattern, Match, Pattern, holding, modules
 
 PACKAGES = ("codegen.patterns.layers", "codegen.patterns.blocks", "codegen.patterns.families")
 
@@ -57,21 +57,16 @@ def _trial(kind: str, subject: Any, ctx: Any) -> Pattern | None:
     """Every pattern of the kind tried on `subject`: the pattern of the most specific match."""
     resolver = ctx.resolver
     made, used = len(resolver.made), set(resolver.used_hints)
-    regular, fallbacks = _split(kind)
-    matches = [m for p in regular if (m := _match(p, subject, ctx)) is not None]
-    if fallbacks:  # (block patterns only) asked where they could still win
-        explained = len(modules(subject))
-        ahead = max(((m.explains, m.pattern.priority) for m in matches), default=None)
-        for p in fallbacks:
-            if ahead is not None and ahead > (explained, p.priority):
-                continue
-            m = _match(p, subject, ctx)
-            if m is not None:
-                if m.explains != explained:
-                    raise AssertionError(f"fallback {p!r} explains {m.explains} of {explained}")
-                matches.append(m)
-                score = (m.explains, p.priority)
-                ahead = score if ahead is None else max(ahead, score)
+    if kind == "block":  # ~390 patterns split the same class's members: split them once
+        held = holding(subject)
+        count, has_tensors = len(held.held[1]), bool(held.held[2])
+        regular, fallbacks = _asked(count, has_tensors)
+        with held:
+            matches = _matches(regular, fallbacks, subject, ctx)
+            if AUDIT_GATES:
+                _audit(subject, ctx, count, has_tensors)
+    else:
+        matches = _matches(*_split(kind), subject, ctx)
     # Trial matches may have consulted hints and recorded choices: undo that; the winner reruns.
     del resolver.made[made:]
     resolver.used_hints = used
@@ -90,6 +85,58 @@ def _trial(kind: str, subject: Any, ctx: Any) -> Pattern | None:
     return top.pattern
 
 
+def _matches(regular, fallbacks, subject: Any, ctx: Any) -> list[Match]:
+    """The matches of `regular`, and of the `fallbacks` that could still win."""
+    matches = [m for p in regular if (m := _match(p, subject, ctx)) is not None]
+    if fallbacks:  # (block patterns only) asked where they could still win
+        explained = len(modules(subject))
+        ahead = max(((m.explains, m.pattern.priority) for m in matches), default=None)
+        for p in fallbacks:
+            if ahead is not None and ahead > (explained, p.priority):
+                continue
+            m = _match(p, subject, ctx)
+            if m is not None:
+                if m.explains != explained:
+                    raise AssertionError(f"fallback {p!r} explains {m.explains} of {explained}")
+                matches.append(m)
+                score = (m.explains, p.priority)
+                ahead = score if ahead is None else max(ahead, score)
+    return matches
+
+
+@lru_cache(maxsize=None)  # a few hundred (count, tensors) pairs in all
+def _asked(count: int, has_tensors: bool) -> tuple[tuple[Pattern, ...], tuple[Pattern, ...]]:
+    """`_split("block")` less the patterns whose declared `accepts` rules out a class with `count`
+    modules and (or not) tensors: their `match` would return None at its first lines."""
+    regular, fallbacks = _split("block")
+    return tuple(p for p in regular if _admits(p, count, has_tensors)), tuple(
+        p for p in fallbacks if _admits(p, count, has_tensors)
+    )
+
+
+def _admits(pattern: Pattern, count: int, has_tensors: bool) -> bool:
+    gate = _gate(type(pattern))
+    return gate is None or gate.admits(count, has_tensors)
+
+
+def _gate(kind: type) -> Any:
+    """The `accepts` declared by the class whose `match` the pattern runs, never inherited past
+    an override: a subclass's own `match` answers for itself (its gate or None)."""
+    owner = next(c for c in kind.__mro__ if "match" in vars(c))
+    return vars(owner).get("accepts")
+
+
+# Tests set this: every trial then also asks the patterns its gates skipped, which must not match.
+AUDIT_GATES = False
+
+
+def _audit(subject: Any, ctx: Any, count: int, has_tensors: bool) -> None:
+    asked = set(map(id, sum(_asked(count, has_tensors), ())))
+    for p in sum(_split("block"), ()):
+        if id(p) not in asked and _match(p, subject, ctx) is not None:
+            raise AssertionError(f"{p!r} matches {subject.name} though its accepts rules it out")
+
+
 @lru_cache(maxsize=None)
 def _split(kind: str) -> tuple[tuple[Pattern, ...], tuple[Pattern, ...]]:
     """A kind's patterns: (the others, the fallbacks by priority, highest first)."""
@@ -100,6 +147,8 @@ def _split(kind: str) -> tuple[tuple[Pattern, ...], tuple[Pattern, ...]]:
 
 def _match(pattern: Pattern, subject: Any, ctx: Any) -> Match | None:
     """`pattern.match`, its choices reading the config spellings it declares."""
+    if not pattern.synonyms:  # an empty scope changes no spelling: most patterns declare none
+        return pattern.match(subject, ctx)
     with ctx.resolver.within(pattern.synonyms):
         return pattern.match(subject, ctx)
 

@@ -18,6 +18,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks.residual import name_order
@@ -47,6 +48,8 @@ def _pairs(m, ctx: BlockContext) -> list | None:
 class AggregationTree(BlockPattern):
     role = "Tree"
     priority = 12
+
+    accepts = Accepts(3, 4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import resize_like, tensors
 
@@ -54,6 +55,8 @@ def _pooled(m) -> bool:
 class AtrousPyramid(BlockPattern):
     role = ROLE
     priority = 9  # proven by the consumer's width: rather than any chain
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

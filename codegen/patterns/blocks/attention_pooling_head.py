@@ -10,6 +10,7 @@ nn.MultiheadAttention of width d, one norm and one MLP class of width d; names p
 from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -24,6 +25,8 @@ from codegen.patterns._kit import (
 class AttentionPoolingHead(BlockPattern):
     role = "AttentionPoolingHead"
     priority = 5
+
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

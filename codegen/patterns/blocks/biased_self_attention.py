@@ -7,6 +7,7 @@ sibling class (a Hugging Face split attention). Heads are the bias table's colum
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -29,6 +30,8 @@ class BiasedSelfAttention(BlockPattern):
     role = "SelfAttention"
     priority = 12
     synonyms = {"nhead": ("num_attention_heads", "num_heads")}
+
+    accepts = Accepts(4, 4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

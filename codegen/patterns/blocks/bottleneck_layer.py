@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -53,6 +54,8 @@ class ProjectNorm(BlockPattern):
 
     role = "ProjectNorm"
     named = r"input|attention"
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -88,6 +91,8 @@ class Bottleneck(BlockPattern):
 
     role = "Bottleneck"
 
+    accepts = Accepts(2, 2, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 2:
@@ -112,6 +117,8 @@ class ValueInputAttention(BlockPattern):
     role = "ValueInputAttention"
     priority = 11
     synonyms = SYNONYMS
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -176,6 +183,8 @@ class BottleneckAttention(BlockPattern):
     role = "BottleneckAttention"
     priority = 5
 
+    accepts = Accepts(2, 2, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = one_each(cls, ctx, "ValueInputAttention", "AddNorm")
         return None if found is None else Match(self, 2, tuple(m.attr for m in found))
@@ -198,6 +207,8 @@ class PostNormFeedForward(BlockPattern):
     role = "PostNormFeedForward"
     priority = 5
 
+    accepts = Accepts(2, 2, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = one_each(cls, ctx, "Intermediate", "AddNorm")
         return None if found is None else Match(self, 2, tuple(m.attr for m in found))
@@ -216,6 +227,8 @@ class BottleneckAddNorm(AddNorm):
     """`norm(dense(h) + x)` projecting back up from the bottleneck (`output.bottleneck`)."""
 
     named = r"bottleneck"
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -241,6 +254,8 @@ class BottleneckOutput(BlockPattern):
     role = "BottleneckOutput"
     named = r"output"
     priority = 5
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -271,6 +286,8 @@ class BottleneckLayer(BlockPattern):
 
     role = "Block"
     priority = 5
+
+    accepts = Accepts(4, 5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -101,6 +102,8 @@ def _kernel(u) -> tuple:
 class BranchSum(BlockPattern):
     role = "RepBlock"
     priority = 20
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

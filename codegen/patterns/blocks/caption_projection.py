@@ -8,6 +8,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 
@@ -16,6 +17,8 @@ class CaptionProjection(BlockPattern):
     role = "CaptionProjection"
     named = r"caption_projection|text_projection|context_embedder"
     priority = 6  # over TimeEmbedding, the same two layers under another name
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

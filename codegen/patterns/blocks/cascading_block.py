@@ -16,6 +16,7 @@ is CARN's (blocks/residual_body.py's after_sum, blocks/conv_body.py's activation
 from __future__ import annotations
 
 from codegen.ir.graph import Graph, Value
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.residual import name_order
@@ -83,6 +84,8 @@ def emit_cascade(g: Graph, pairs, x: Value) -> Value:
 class CascadingBlock(BlockPattern):
     role = "CascadingBlock"
     priority = 5
+
+    accepts = Accepts(2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -29,6 +29,7 @@ from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
 from codegen.patterns._mirror_strides import POOLED, RECONSTRUCTION, layers, pooled_levels
 from codegen.patterns.layers.conv import MIRRORED_ENDS
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     LATENT_MEAN,
@@ -1708,6 +1709,8 @@ class Chain(BlockPattern):
         "without tensors (pooling, activations, a residual, a gate) leave no keys, so any not "
         "offered as a choice is missing"
     )
+
+    accepts = Accepts(1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

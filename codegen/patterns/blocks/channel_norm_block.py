@@ -16,6 +16,7 @@ keyless slot between its convs is its GELU: both pinned, by convention.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
@@ -55,6 +56,8 @@ def _feed_forward_slot(m, ctx: BlockContext, width: int):
 class ChannelNormBlock(BlockPattern):
     role = "MetaFormerBlock"
     priority = 9  # the norms' widths and the branches' prove the layout: rather than any chain
+
+    accepts = Accepts(4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

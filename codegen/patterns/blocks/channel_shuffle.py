@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from codegen.ir import Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._vision_examples import _randomise_norms
@@ -105,6 +106,8 @@ class _Shuffle(BlockPattern):
     priority = 9  # two named branches and a shuffle: rather than Inception's plain concatenation
     split = False
     halves_input = False  # the forward reads twice the width its members show
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

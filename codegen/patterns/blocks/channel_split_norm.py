@@ -17,6 +17,7 @@ guessed, and both are choices calibration can move.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._vision_examples import _randomise_norms
@@ -60,6 +61,8 @@ class ChannelSplitNorm(BlockPattern):
     priority = 9  # proven by what the pair cannot be: a chain of two norms
     trust_note = "which norm reads the first channels, and the kind of the one without running "
     trust_note += "statistics, are IBN-Net's convention (choices)"
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         if tensors(cls):

@@ -18,6 +18,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -77,6 +78,8 @@ class ChannelsFirstAttention(BlockPattern):
     priority = 4
     synonyms = SYNONYMS
 
+    accepts = Accepts(3, 3, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 3:
@@ -133,6 +136,8 @@ class ChannelsFirstAddNorm(BlockPattern):
 
     role = "ChannelsFirstAddNorm"
 
+    accepts = Accepts(2, 2, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 2:
@@ -162,6 +167,8 @@ class ChannelsFirstIntermediate(BlockPattern):
     role = "ChannelsFirstIntermediate"
     named = r"intermediate"
     synonyms = act.SYNONYMS
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -197,6 +204,8 @@ class ChannelsFirstLayer(BlockPattern):
 
     role = "Block"
     priority = 4
+
+    accepts = Accepts(4, 4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -63,6 +64,8 @@ def _example() -> Example:
 class ClassificationHead(BlockPattern):
     role = "ClassificationHead"
     priority = 5
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -37,6 +37,7 @@ import re
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -127,6 +128,8 @@ class ConformerConvModule(BlockPattern):
     role = CONV_ROLE
     priority = 20  # over the width-chaining fallback, which cannot order these
     synonyms = act.SYNONYMS
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -369,6 +372,8 @@ class ConformerLayer(BlockPattern):
     role = "Block"
     priority = 12
 
+    accepts = Accepts(tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls):
@@ -472,6 +477,8 @@ class RotaryFrequencies(BlockPattern):
     role = "RotaryFrequencies"
     priority = 5
 
+    accepts = Accepts(0, 0, tensors=True)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)
         if modules(cls) or len(params) != 1 or len(params[0].shape) != 1:
@@ -572,6 +579,8 @@ class ConformerEncoder(BlockPattern):
 
     role = "ConvPositionEncoder"
     priority = 7  # over ConvPositionEncoder and the gated-bias encoder: its layers are Conformer's
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

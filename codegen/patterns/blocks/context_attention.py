@@ -13,6 +13,7 @@ attention_head_dim, which counts heads there), else a choice.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks.spatial_attention import _linear_path
@@ -68,6 +69,8 @@ class ContextAttention(BlockPattern):
     role = "ContextAttention"
     named = r"attn1|attn2|attn|attention|self_attn|cross_attn"
     priority = 6  # over SpatialAttention: tokens in, tokens out, where a transformer block holds it
+
+    accepts = Accepts(4, 4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -8,6 +8,7 @@ and the feed-forward:
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 
@@ -41,6 +42,8 @@ def _first_reads_context(ctx: BlockContext, cls, attn1, width) -> tuple[str, str
 class ContextTransformerBlock(BlockPattern):
     role = "ContextTransformerBlock"
     priority = 6
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -7,11 +7,14 @@ only a 2-D weight and a 1-D bias that nn.Linear could not take is one of these.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 
 
 class Conv1D(BlockPattern):
     role = "Conv1D"
+
+    accepts = Accepts(0, 0)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = {t.attr: t for t in tensors(cls)}

@@ -15,6 +15,7 @@ ablation tried both orders): the `order` choice keeps the other.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import walk_builtin
@@ -38,6 +39,8 @@ def _narrows_and_widens_back(m, ctx: BlockContext) -> bool:
 class ConvBlockAttention(BlockPattern):
     role = ROLE
     priority = 10
+
+    accepts = Accepts(2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 
@@ -36,6 +37,8 @@ def keyless_activation(ctx: BlockContext, cls, where: str, after: str, usual: st
 class ConvBody(BlockPattern):
     role = "ConvBlock"
     priority = 4
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

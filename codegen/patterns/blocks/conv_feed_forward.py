@@ -14,6 +14,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks.selective_scan import _kernel, conv_pins
 
@@ -25,6 +26,8 @@ FEED_FORWARD_NAME = r"(feed_forward|ffn|ff|pos_ffn|positionwise)(_?\d|_macaron)?
 class ConvFeedForward(BlockPattern):
     role = "MLP"
     priority = 12  # over the width-chaining fallback, which neither transposes nor pads
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import unit
 
@@ -20,6 +21,8 @@ POOLS = {"max3s2p1": (3, 2, 1), "max2s2p0": (2, 2, 0), "max3s2p0": (3, 2, 0), "n
 class ConvStem(BlockPattern):
     role = "ConvStem"
     priority = 15  # more than a chain of the same unit: it knows the pool
+
+    accepts = Accepts(1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

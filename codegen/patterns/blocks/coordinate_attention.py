@@ -18,6 +18,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -40,6 +41,8 @@ def _pointwise(m) -> bool:
 class CoordinateAttention(BlockPattern):
     role = ROLE
     priority = 10  # three 1x1 convs and a norm that widen back: a gate, not a chain
+
+    accepts = Accepts(4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

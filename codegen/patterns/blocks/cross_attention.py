@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -78,6 +79,8 @@ class Seq2SeqAttention(BlockPattern):
     role = "Attention"
     priority = 11  # the generic Attention's members: config.json says these serve both stacks
     synonyms = {"nhead": ("encoder_attention_heads", "decoder_attention_heads")}
+
+    accepts = Accepts(4, 4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -27,6 +27,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import call_unit, unit
 from codegen.patterns.blocks.dark_residual import DARKNET_ACTIVATION, darknet_activation
@@ -46,6 +47,8 @@ def _named(units: list, pattern) -> list:
 class CrossStage(BlockPattern):
     role = "CrossStage"
     priority = 10
+
+    accepts = Accepts(3, 5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import call_unit, instance_widths, unit
 
@@ -31,6 +32,8 @@ def darknet_activation(
 class DarkResidual(BlockPattern):
     role = "DarkBlock"
     priority = 12  # two activated units and a plain sum: rather than a basic block's order
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

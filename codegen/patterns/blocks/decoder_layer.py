@@ -13,6 +13,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -60,6 +61,8 @@ class DecoderBlock(BlockPattern):
     # whether the layer's own attention is the cross-attention's class, called with the causal
     # mask (a seq2seq decoder's), or a decoder LM's self-attention that masks itself
     own_reads_memory = True
+
+    accepts = Accepts(6, 7, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

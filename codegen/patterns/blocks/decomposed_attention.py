@@ -25,6 +25,7 @@ attends to the whole map, and the forward says it is a guess.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -50,6 +51,8 @@ GLOBAL_LAYERS = ("global_attn_indexes", "global_attention_indexes")
 class GridAttention(BlockPattern):
     role = "GridAttention"
     priority = 30  # two relative position tables beside the projections: no plain attention
+
+    accepts = Accepts(2, 2, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)
@@ -133,6 +136,8 @@ class GridBlock(BlockPattern):
     role = "GridBlock"
     priority = 30  # a grid attention beside norms and an MLP: not a ViT layer
 
+    accepts = Accepts(4, 4)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if len(members) != 4 or len(cls.members) != 4:
@@ -204,6 +209,8 @@ def layer_windows(ctx: BlockContext, count: int) -> tuple[tuple[int, ...], str] 
 class GridEncoder(BlockPattern):
     role = "GridEncoder"
     priority = 30
+
+    accepts = Accepts(1, 1)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

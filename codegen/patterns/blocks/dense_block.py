@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.residual import name_order
@@ -21,6 +22,8 @@ from codegen.patterns.blocks.residual import name_order
 class DenseBlock(BlockPattern):
     role = "DenseBlock"
     priority = 5
+
+    accepts = Accepts(3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

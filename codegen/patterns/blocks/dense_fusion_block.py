@@ -11,6 +11,7 @@ the residual leaves no tensors: a choice (the paper's block always adds it).
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -19,6 +20,8 @@ from codegen.patterns.blocks._conv_parts import conv_kernel
 class DenseFusionBlock(BlockPattern):
     role = "DenseFusionBlock"
     priority = 5
+
+    accepts = Accepts(2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

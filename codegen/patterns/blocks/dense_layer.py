@@ -16,6 +16,7 @@ from collections import defaultdict
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.safetext import is_index
@@ -42,6 +43,8 @@ def grows_by(instances: list, growth: int) -> bool:
 class DenseLayer(BlockPattern):
     role = "DenseLayer"
     priority = 5
+
+    accepts = Accepts(1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -39,6 +40,8 @@ def _one(params, pattern: str):
 class DetectionTokenEmbeddings(BlockPattern):
     role = "VisionEmbeddings"
     priority = 6
+
+    accepts = Accepts(1, 1)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)
@@ -80,6 +83,8 @@ class DetectionTokenEmbeddings(BlockPattern):
 class MidPositionEncoder(BlockPattern):
     role = "Encoder"
     priority = 6
+
+    accepts = Accepts(1, 1, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

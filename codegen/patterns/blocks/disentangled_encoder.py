@@ -18,6 +18,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -57,6 +58,8 @@ class ConvMix(BlockPattern):
     named = r"conv"
     priority = 12
     synonyms = {"conv_act": ("conv_act",)}
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -103,6 +106,8 @@ class ConvMix(BlockPattern):
 class DisentangledEncoder(BlockPattern):
     role = "Encoder"
     priority = 12  # before the plain encoder, which would keep BERT's padding conventions
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

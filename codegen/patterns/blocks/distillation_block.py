@@ -20,6 +20,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.residual import name_order
@@ -54,6 +55,8 @@ def unsettled(choices, convention: str) -> str:
 class DistillationBlock(BlockPattern):
     role = "DistillationBlock"
     priority = 6
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, Example, Match, family, modules, tensors
 from codegen.patterns.blocks import _attention_parts as parts
 from codegen.patterns.blocks.attention import SYNONYMS, Attention
@@ -26,6 +27,8 @@ class DynamicMaskAttention(Attention):
     role = "Attention"
     priority = 12
     synonyms = {**SYNONYMS, "keep_window": ("keep_window_size",)}
+
+    accepts = Accepts(tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import arg, conv_kernel
 
@@ -22,6 +23,8 @@ ROLE = "EfficientChannelAttention"
 class EfficientChannelAttention(BlockPattern):
     role = ROLE
     priority = 10  # a lone one-channel Conv1d inside a conv net: a gate, not a sequence layer
+
+    accepts = Accepts(1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

@@ -16,6 +16,7 @@ straight-through `x + (q - x).detach()` is the codebook vector itself.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns._kit import one_named
 
@@ -27,6 +28,8 @@ SUMS = r"embed_avg|ema_dw|ema_embed|embed_sum"
 class EmaVectorQuantizer(BlockPattern):
     role = "VectorQuantizer"
     priority = 5
+
+    accepts = Accepts(0, 0, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)

@@ -12,6 +12,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns.blocks.chain import reading_order
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -28,6 +29,8 @@ HEAD_NAME = re.compile(r"head|out|fc|classifier|generator|proj|lm", re.IGNORECAS
 
 class EncoderDecoder(BlockPattern):
     role = "Seq2Seq"
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

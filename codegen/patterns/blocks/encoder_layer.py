@@ -16,6 +16,7 @@ import re
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns.blocks._cross_names import CROSS
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -224,6 +225,8 @@ class SplitAttention(BlockPattern):
     role = "Attention"
     priority = 5
 
+    accepts = Accepts(2, 2, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 2:
@@ -272,6 +275,8 @@ class SplitLayer(BlockPattern):
 
     role = "Block"
     priority = 5
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import resize_like, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -61,6 +62,8 @@ def chain_order(convs: list) -> list:
 class EnhancedSpatialAttention(BlockPattern):
     role = ROLE
     priority = 8
+
+    accepts = Accepts(5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

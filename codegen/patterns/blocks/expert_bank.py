@@ -17,6 +17,7 @@ import re
 from codegen.ir import Ref
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -50,6 +51,8 @@ class ExpertLinear(BlockPattern):
     priority = 5
     # the gate/up and down banks stay two classes: the bank pattern reads each one's sizes
     named = r"input_linear|output_linear|gate_up_proj|down_proj|experts?_\w+"
+
+    accepts = Accepts(0, 0, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)
@@ -352,6 +355,8 @@ class RouterLayer(BlockPattern):
     role = "Router"
     priority = 5
     named = ROUTER
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -5,6 +5,7 @@ widths: twice the output layer's input where it gates, equal where it does not."
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 
@@ -12,6 +13,8 @@ from codegen.patterns._kit import one_named, tensors
 class FeedForward(BlockPattern):
     role = "FeedForward"
     priority = 5
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

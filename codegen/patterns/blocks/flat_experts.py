@@ -16,6 +16,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks.expert_bank import _per_expert
 from codegen.patterns.blocks.router import EXPERT_COUNTS
@@ -34,6 +35,8 @@ class FlatExperts(BlockPattern):
     role = "Experts"
     priority = 5
     synonyms = SYNONYMS
+
+    accepts = Accepts(0, 0, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)
@@ -115,6 +118,8 @@ class ExpertsHolder(BlockPattern):
     role = "Experts"
     priority = 5
     names_class = False
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

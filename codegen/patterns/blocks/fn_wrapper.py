@@ -10,6 +10,7 @@ layer held as `fn`:
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named
 from codegen.patterns._kit import tensors
@@ -48,6 +49,8 @@ class PreNorm(BlockPattern):
     # lucidrains wrapper does not add its input, the `Residual(fn)` around it does.
     priority = 9
 
+    accepts = Accepts(2, 2, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         fn, norm = one_named(members, r"fn"), one_named(members, r"norm")
@@ -74,6 +77,8 @@ class PreNorm(BlockPattern):
 class Rezero(BlockPattern):
     role = "Rezero"
     priority = 5
+
+    accepts = Accepts(1, 1)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, found = modules(cls), tensors(cls)

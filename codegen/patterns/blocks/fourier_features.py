@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 
 
@@ -19,6 +20,8 @@ class FourierFeatures(BlockPattern):
     role = "FourierFeatures"
     named = r"time_proj|fourier_proj|time_features|fourier"
     priority = 5
+
+    accepts = Accepts(0, 0, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)

@@ -16,6 +16,7 @@ dot product (1 / sqrt(head_dim): GPT-2's scale_attn_weights, the usual dim_head 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, one_named, tensors
 from codegen.patterns.blocks.attention import HEAD_COUNTS, OUT, SYNONYMS, UNKNOWN_HEADS, _projection
 from codegen.patterns.blocks.attention import score_scale
@@ -34,6 +35,8 @@ class FusedKVCrossAttention(BlockPattern):
     role = "Attention"
     priority = 11  # before the generic Attention, which reads c_attn as fused q, k, v
     synonyms = {"nhead": SYNONYMS["nhead"]}
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -16,6 +16,7 @@ AttnBlock's (Ho et al.'s `x + h`).
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.padded_resnet_block import arg_pin
@@ -33,6 +34,8 @@ def _width(m, end: str):
 class FusedQkvMapAttention(BlockPattern):
     role = "Attention"
     priority = 5
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -11,6 +11,7 @@ model_kind). Nothing else (no qk-norm, no bias terms beyond the layers' own, no 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -30,6 +31,8 @@ OUT = r"o_proj|out_proj|wo|c_proj|dense"
 class GateFusedAttention(BlockPattern):
     role = "Attention"
     priority = 11
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

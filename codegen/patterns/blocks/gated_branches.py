@@ -19,6 +19,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._gate_branch import apply_gate, decoupled, gate_choices
@@ -51,6 +52,8 @@ def _layers_only(m) -> bool:
 class GatedBranches(BlockPattern):
     role = "GatedBlock"
     priority = 6
+
+    accepts = Accepts(2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

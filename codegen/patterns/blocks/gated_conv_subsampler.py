@@ -9,6 +9,7 @@ family's code fixes them: analyze/strides.py FIXED_SUBSAMPLERS)."""
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
 
 
@@ -24,6 +25,8 @@ def _convs(m) -> list | None:
 class GatedConvSubsampler(BlockPattern):
     role = "ConvSubsampler"
     priority = 5
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

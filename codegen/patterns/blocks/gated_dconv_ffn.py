@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks.transposed_attention import depthwise, pointwise
 
@@ -21,6 +22,8 @@ from codegen.patterns.blocks.transposed_attention import depthwise, pointwise
 class GatedDconvFeedForward(BlockPattern):
     role = "GatedDconvFeedForward"
     priority = 8
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -34,6 +34,7 @@ import re
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks.selective_scan import _kernel, _width, conv_pins
@@ -479,6 +480,8 @@ class ForgetGate(BlockPattern):
 
     role = FORGET_ROLE
     priority = 10
+
+    accepts = Accepts(tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params, members = tensors(cls), modules(cls)

@@ -27,6 +27,7 @@ import re
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks.selective_scan import _kernel, _width, conv_pins
 
@@ -50,6 +51,8 @@ def _one(items: list, pattern: str, exclude: str | None = None):
 class RgLru(BlockPattern):
     role = LRU_ROLE
     priority = 10
+
+    accepts = Accepts(0, 0, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)
@@ -128,6 +131,8 @@ class RecurrentBlock(BlockPattern):
     role = ROLE
     priority = 10
     synonyms = act.SYNONYMS
+
+    accepts = Accepts(5, 5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

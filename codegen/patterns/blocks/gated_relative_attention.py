@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, Example, Match, family, modules, tensors
 from codegen.patterns.blocks._attention_parts import heads as split_heads
 from codegen.patterns.blocks._attention_parts import attend, merge_heads, plain_bidirectional
@@ -146,6 +147,8 @@ class GatedBiasPositionEncoder(ConvPositionEncoder):
     role = "ConvPositionEncoder"
     priority = 6  # over ConvPositionEncoder: its layers take the bias
     synonyms = {"max_distance": ("max_bucket_distance",)}
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -14,6 +14,7 @@ the same. The softmax is unscaled in the repositories that write this block: a f
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, one_named
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.spatial_attention import KEY, QUERY, VALUE, _pointwise_conv
@@ -25,6 +26,8 @@ GATE = r"gamma|gate|scale"
 class GatedSpatialAttention(BlockPattern):
     role = "GatedSpatialAttention"
     priority = 5
+
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, own = modules(cls), tensors(cls)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks._conv_parts import unit, walk_builtin
 from codegen.patterns.blocks._gate_branch import apply_gate, last_conv
@@ -33,6 +34,8 @@ WHY = "GhostNet's bottleneck (huawei-noah's and timm's code)"
 class GhostBottleneck(BlockPattern):
     role = "GhostBottleneck"
     priority = 9
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -11,6 +11,7 @@ the tie, as the layer pattern does. eps (1e-6) is fixed by every implementation'
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -28,6 +29,8 @@ PAIRS = (("weight", "bias"), ("gamma", "beta"))
 class GlobalResponseNorm(BlockPattern):
     role = "GlobalResponseNorm"
     priority = 5
+
+    accepts = Accepts(0, 0)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = {t.attr: t for t in tensors(cls)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
 
 TABLE = "relative_position_bias_table"
@@ -42,6 +43,8 @@ class GridRelativeBias(BlockPattern):
 
     role = "RelativePositionBias"
     priority = 5
+
+    accepts = Accepts(0, 0, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import call_unit, unit
 
@@ -35,6 +36,8 @@ def harmonic_links(layer: int) -> list[int]:
 class HarmonicDenseBlock(BlockPattern):
     role = "HarDBlock"
     priority = 6
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named
 from codegen.patterns._kit import tensors
@@ -38,6 +39,8 @@ class HeadExpertsAttention(BlockPattern):
     role = "Attention"
     priority = 12
     synonyms = {**ROUTER_SYNONYMS, "rope_theta": ("rope_theta",)}
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -26,6 +26,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -62,6 +63,8 @@ def paper_scale(branches: list, ctx: BlockContext) -> float:
 class InceptionResidual(BlockPattern):
     role = "InceptionResidual"
     priority = 9  # branches, their projection and a residual: rather than a plain concatenation
+
+    accepts = Accepts(3, 5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -24,6 +24,7 @@ import re
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks.chain import dataflow_order
 from codegen.patterns.blocks.hifigan_resblock import list_items
@@ -160,6 +161,8 @@ def _loop_name(attr: str, taken: set[str]) -> str:
 class IndexAlignedLists(BlockPattern):
     role = "Stack"
     priority = -50  # above the width chain, below any pattern that names the block
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -22,6 +22,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -46,6 +47,8 @@ ACTIVATIONS = ["relu6", "relu", "silu", "hardswish", "gelu"]
 class InvertedResidual(BlockPattern):
     role = "InvertedResidual"
     priority = 20  # more than a chain of the same members: it knows the residual
+
+    accepts = Accepts(1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

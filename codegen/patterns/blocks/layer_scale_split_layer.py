@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks.encoder_layer import AFTER, BEFORE
 
@@ -23,6 +24,8 @@ def _one(members, pattern: str):
 class LayerScaleSplitLayer(BlockPattern):
     role = "Block"
     priority = 6
+
+    accepts = Accepts(4, 5, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

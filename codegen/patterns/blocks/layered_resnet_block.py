@@ -14,6 +14,7 @@ normalised map, `out_norm(h) * (1 + scale) + shift`, then the rest of out_layers
 from __future__ import annotations
 
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, Example, Match, family, modules, one_named
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.resnet_block import ResnetBlock
@@ -34,6 +35,8 @@ def _layers(m, kinds: list[str]) -> list[tuple[str, ...]] | None:
 class LayeredResnetBlock(ResnetBlock):
     role = "ResnetBlock"
     priority = 5
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

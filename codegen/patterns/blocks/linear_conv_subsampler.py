@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks.selective_scan import _kernel, conv_pins
 
@@ -35,6 +36,8 @@ def _io(m) -> tuple | None:
 class LinearConvSubsampler(BlockPattern):
     role = ROLE
     priority = 12  # over the width-chaining fallback, which neither transposes nor strides
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks import attention, mlp
@@ -36,6 +37,8 @@ class LinearHolder(BlockPattern):
     role = "linear"  # what a holder's pattern sees: a Linear (attention.py's _projection)
     names_class = False
     priority = 6  # above the width chain (chain.py), which reads the same one layer as a guess
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -5,6 +5,7 @@ use_mean_pooling settles it; without it the mean is the default."""
 from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 
 
@@ -13,6 +14,8 @@ class MeanPooler(BlockPattern):
     named = r"pooler"
     priority = 5
     synonyms = {"mean_pooling": ("use_mean_pooling",)}
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -49,6 +50,8 @@ class DepthwiseConv(BlockPattern):
     role = "DepthwiseConv"
     priority = 10
 
+    accepts = Accepts(1, 1, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or not _shape_preserving_depthwise(members[0]):
@@ -74,6 +77,8 @@ class MixFeedForward(BlockPattern):
     role = "MixFeedForward"
     priority = 20  # two linears and a depthwise conv: not the width chain's
     synonyms = act.SYNONYMS
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -38,6 +39,8 @@ def _numbers(attr: str) -> tuple[int, ...]:
 class MixerBlock(BlockPattern):
     role = "MixerBlock"
     priority = 10
+
+    accepts = Accepts(4, 4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

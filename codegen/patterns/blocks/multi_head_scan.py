@@ -28,6 +28,7 @@ import re
 from codegen.ir import Choice
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -127,6 +128,8 @@ class MultiHeadScan(BlockPattern):
     role = ROLE
     priority = 10
     synonyms = SYNONYMS
+
+    accepts = Accepts(3, 4, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params, members = tensors(cls), modules(cls)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel, is_depthwise
@@ -49,6 +50,8 @@ def _levels(m) -> tuple[int, int] | None:
 class MultiScaleModulation(BlockPattern):
     role = "FeatureModulation"
     priority = 9  # the levels' widths sum to what the aggregation reads: rather than any chain
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -12,6 +12,7 @@ inputs (its padding mask, its layer's window) pass through both classes in their
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -48,6 +49,8 @@ def _inputs(g: Graph, extra) -> tuple:
 class NormAttentionNorm(BlockPattern):
     role = "NormAttentionNorm"
     priority = 10
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -87,6 +90,8 @@ class NormAttentionNorm(BlockPattern):
 class SplitResidualBlock(BlockPattern):
     role = "Block"
     priority = 10
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -12,6 +12,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, Match, family, modules, tensors
 from codegen.patterns.blocks.encoder_layer import Intermediate
 
@@ -24,6 +25,8 @@ def _example():
 
 class NormedIntermediate(Intermediate):
     role = "NormedIntermediate"
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

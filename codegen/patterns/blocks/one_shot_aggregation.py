@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks._conv_parts import arg, call_unit, unit
 
@@ -38,6 +39,8 @@ def _effective_se(m, ctx: BlockContext) -> tuple[str, ...] | None:
 class OneShotAggregation(BlockPattern):
     role = "OsaBlock"
     priority = 12
+
+    accepts = Accepts(2, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -11,6 +11,7 @@ import dataclasses
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, Example, Match, tensors
 from codegen.patterns.blocks.attention import Attention
 
@@ -20,6 +21,8 @@ BIAS = r"(dense|out|o|out_proj|o_proj|c_proj|proj)_?bias"
 class OutputBiasAttention(Attention):
     role = "Attention"
     priority = 11
+
+    accepts = Accepts(tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)

@@ -14,6 +14,7 @@ config.json's (Falcon-H1's attention_in_multiplier, attention_out_multiplier, ss
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -35,6 +36,8 @@ FACTORS = ("attention_in_multiplier", "attention_out_multiplier", "ssm_out_multi
 class ParallelMixersBlock(BlockPattern):
     role = "Block"
     priority = 10
+
+    accepts = Accepts(5, 5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 
 REDUCTION = r"reduction|reduce"
@@ -17,6 +18,8 @@ REDUCTION = r"reduction|reduce"
 class PatchMerging(BlockPattern):
     role = "PatchMerging"
     priority = 30  # a norm and a Linear that halves 4C: no width chain
+
+    accepts = Accepts(2, 2)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

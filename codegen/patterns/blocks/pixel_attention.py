@@ -15,6 +15,7 @@ default), and the class says guessed until calibration or a hint settles it and,
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
@@ -53,6 +54,8 @@ def _bias(m) -> bool:
 class PixelAttention(BlockPattern):
     role = "Attention"
     priority = 5
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.residual import name_order
@@ -47,6 +48,8 @@ class PixelGate(BlockPattern):
     role = "PixelAttention"
     priority = 5
 
+    accepts = Accepts(1, 1, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or not _keeps(members[0], pointwise=True):
@@ -76,6 +79,8 @@ class PixelGate(BlockPattern):
 class PixelGatedConv(BlockPattern):
     role = "PixelGatedConv"
     priority = 5
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -16,6 +16,7 @@ guessed until calibration or a hint settles them.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 
@@ -23,6 +24,8 @@ from codegen.patterns._kit import one_named, tensors
 class PixelSequenceAttention(BlockPattern):
     role = "SpatialAttention"
     priority = 6
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.padded_resnet_block import arg_pin
@@ -25,6 +26,8 @@ WHY = "the conv beside a halving max-pool halves the size too"
 class PoolConcatDownsampler(BlockPattern):
     role = "Downsample"
     priority = 10
+
+    accepts = Accepts(2, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -16,6 +16,7 @@ stem at stride 4 padded 2, 3x3 convs widening between stages at stride 2; layers
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -51,6 +52,8 @@ def _conv_mlp(m, ctx: BlockContext, width: int):
 class PoolMixerBlock(BlockPattern):
     role = "PoolFormerBlock"
     priority = 15
+
+    accepts = Accepts(3, 3)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

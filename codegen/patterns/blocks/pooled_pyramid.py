@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.atrous_pyramid import _convs, _pooled
@@ -72,6 +73,8 @@ def _ends_in_norm(branch) -> bool:
 class PyramidPooling(BlockPattern):
     role = ROLE
     priority = 9  # proven by the consumer's width: rather than any chain
+
+    accepts = Accepts(1, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 
 LAYOUTS = {  # table shape -> (index before the sequence axis, what the comment says)
@@ -14,6 +15,8 @@ LAYOUTS = {  # table shape -> (index before the sequence axis, what the comment 
 
 class PositionalTable(BlockPattern):
     role = "PositionalEncoding"
+
+    accepts = Accepts(0, 0, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = tensors(cls)

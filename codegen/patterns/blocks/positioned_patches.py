@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -45,6 +46,8 @@ def _patch_conv(m) -> bool:
 class PositionedPatchEmbedding(BlockPattern):
     role = "PositionedPatchEmbedding"
     priority = 25  # over TokenSequence's chain, which reads the norm after the table
+
+    accepts = Accepts(2, 2)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -115,6 +116,8 @@ class PostNormLayer(BlockPattern):
     role = "Block"
     priority = 5
     synonyms = act.SYNONYMS
+
+    accepts = Accepts(4, 4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -21,6 +21,7 @@ import re
 from codegen.ir.graph import Graph
 from codegen.patterns.blocks._cross_names import CROSS
 from codegen.patterns.blocks.encoder_layer import MEMORY, MEMORY_MASK, cross_attend
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -57,6 +58,8 @@ class PreNormSplitAttention(BlockPattern):
 
     role = "ResidualAttention"
     priority = 5
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -140,6 +143,8 @@ class NormedEncoder(BlockPattern):
 
     role = "Encoder"
     priority = 5
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

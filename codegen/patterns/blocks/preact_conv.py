@@ -17,6 +17,7 @@ import re
 from codegen.ir import Module
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel, preactivated_elsewhere
@@ -62,6 +63,8 @@ def _pairs_forward(g: Graph, steps: list, activation: str, x, name: str):
 class PreActivation(BlockPattern):
     role = "PreActivation"
     priority = 4
+
+    accepts = Accepts(1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -266,6 +269,8 @@ class PostActivation(BlockPattern):
 
     role = "PostActivation"
     priority = 4
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -27,6 +27,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -40,6 +41,8 @@ SHORTCUT = re.compile(r"shortcut|downsample|skip|proj|residual", re.IGNORECASE)
 class PreActResidual(BlockPattern):
     role = "PreActBlock"
     priority = 6  # above PreActivation (the same pairs without a residual)
+
+    accepts = Accepts(4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.hifigan_resblock import list_items
@@ -113,6 +114,8 @@ def _kernel(conv) -> int | None:
 class ResidualLayerStack(BlockPattern):
     role = "ResidualStack"
     priority = 5
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -14,6 +14,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import arg, conv_kernel
@@ -24,6 +25,8 @@ HEAD = re.compile(r"head|classifier", re.IGNORECASE)
 class PreActivatedConvHead(BlockPattern):
     role = "Head"
     priority = 10  # more than a chain of the same two layers: it knows the pool
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.families.encoder import CLASS_TOKEN
 
@@ -21,6 +22,8 @@ class PrependedTokens(BlockPattern):
     names_class = False
     priority = 5
     named = CLASS_TOKEN
+
+    accepts = Accepts(0, 0, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = tensors(cls)

@@ -13,6 +13,7 @@ The head count is config.json's (or a hint); unknown, the forward names the gap.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     NHEAD_SYNONYMS,
     BlockContext,
@@ -35,6 +36,8 @@ class ProbePoolingHead(BlockPattern):
     role = "AttentionPoolingHead"  # pooled features, left to the callers that read them
     priority = 5
     synonyms = NHEAD_SYNONYMS
+
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

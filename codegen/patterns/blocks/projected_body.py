@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks._path_join import CONCAT, joined
@@ -35,6 +36,8 @@ def _widths(cls, m) -> list[tuple[int | None, int | None]]:
 class ProjectedBody(BlockPattern):
     role = "ProjectedBlock"
     priority = 10  # over the chain of the same two members; under the unit-reading blocks
+
+    accepts = Accepts(2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

@@ -12,6 +12,7 @@ maps x [batch, height, width, channels]:
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -81,6 +82,8 @@ class PyramidLayer(BlockPattern):
     role = "PyramidLayer"
     priority = 25
 
+    accepts = Accepts(4, 4, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 4:
@@ -139,6 +142,8 @@ def run_stage(g: Graph, x, embed: tuple, layers: tuple, norm: tuple, nhead, last
 class PyramidStage(BlockPattern):
     role = "PyramidStage"
     priority = 25
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._norm_order import same_width_everywhere
@@ -31,6 +32,8 @@ ROLE = "PyramidalBlock"
 class PyramidalResidual(BlockPattern):
     role = ROLE
     priority = 6
+
+    accepts = Accepts(5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

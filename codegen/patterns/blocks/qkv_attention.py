@@ -19,6 +19,7 @@ its forward is a guess until calibration (or --hints) settles the head count.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -38,6 +39,8 @@ def _pointwise_conv1d(m) -> bool:
 class QKVAttention(BlockPattern):
     role = "SpatialAttention"
     priority = 5
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

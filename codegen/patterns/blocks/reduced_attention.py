@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -61,6 +62,8 @@ def _pyramid_config(ctx: BlockContext) -> bool:
 class ReducedAttention(BlockPattern):
     role = ROLE
     priority = 25  # a strided conv and a norm beside q/k/v: not a plain attention
+
+    accepts = Accepts(3, 6, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -151,6 +154,8 @@ class ReducedAttentionBlock(BlockPattern):
 
     role = "ReducedAttentionBlock"
     priority = 25
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -61,6 +62,8 @@ class RelativeAttention(BlockPattern):
     role = "RelativeAttention"
     priority = 12  # the same four projections as Attention: T5's table or model_type says which
     synonyms = {"nhead": ("num_heads", "num_attention_heads", "n_head", "n_heads")}
+
+    accepts = Accepts(4, 5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

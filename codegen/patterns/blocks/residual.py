@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -127,6 +128,8 @@ def step_name(attr: str) -> tuple[str | None, int]:
 
 class BasicBlock(BlockPattern):
     role = "BasicBlock"
+
+    accepts = Accepts(2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

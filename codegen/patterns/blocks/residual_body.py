@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns._mirror_strides import layers, strides_by
@@ -52,6 +53,8 @@ def _conv_act_conv(body) -> bool:
 class ResidualBody(BlockPattern):
     role = "ResidualBlock"
     priority = 21  # over a chain of the same member, and over ResidualLayer's optional residual
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks.distillation_block import _conv2d, distil_activation, unsettled
 from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of
@@ -57,6 +58,8 @@ def _order(item) -> tuple:
 class ResidualDistillationBlock(BlockPattern):
     role = ROLE
     priority = 7
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks.distillation_block import _conv2d, unsettled
 from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of
@@ -31,6 +32,8 @@ SIZE = "the block's input is added after the chain, so its convs keep the size"
 class ResidualLocalFeatureBlock(BlockPattern):
     role = ROLE
     priority = 7
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

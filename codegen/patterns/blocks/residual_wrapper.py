@@ -13,6 +13,7 @@ ConvMixer, whose code fixes GELU in every activation slot: a model-wide pin (Mat
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import is_depthwise
@@ -43,6 +44,8 @@ def convmixer_step(m) -> bool:
 class ResidualWrapper(BlockPattern):
     role = "Residual"
     priority = 5
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -8,6 +8,7 @@ The resnet takes the time embedding; the attention (over the pixels) does not.""
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, one_named
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._unet_parts import PIXEL_ATTENTIONS
@@ -16,6 +17,8 @@ from codegen.patterns.blocks._unet_parts import PIXEL_ATTENTIONS
 class ResnetAttentionBlock(BlockPattern):
     role = "UNetBlock"
     priority = 6
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -21,6 +21,7 @@ import re
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -150,6 +151,8 @@ class ResnetBlock(BlockPattern):
     role = "ResnetBlock"
     priority = 5  # over the post-activation BasicBlock: group norms before their convs
     synonyms = act.SYNONYMS
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -8,6 +8,7 @@ freezes it), so the forward reads it rather than recomputing it.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -28,6 +29,8 @@ class RotaryTableEncoder(BlockPattern):
 
     role = "Encoder"
     priority = 8
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from codegen.ir import Ref
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns._router_conventions import CORRECTION_SWITCHES, ROUTER_CONVENTIONS, SCALE_KEYS
 
@@ -200,6 +201,8 @@ class ScoreCorrection(BlockPattern):
     role = "ScoreCorrection"
     priority = 5
     named = STATICS
+
+    accepts = Accepts(0, 0, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)

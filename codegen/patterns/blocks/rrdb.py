@@ -5,6 +5,7 @@ blocks comes from the numbers in their names; the scale (0.2) is a choice."""
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks.residual import name_order
 
@@ -12,6 +13,8 @@ from codegen.patterns.blocks.residual import name_order
 class RRDB(BlockPattern):
     role = "RRDB"
     priority = 5
+
+    accepts = Accepts(2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 
 NAMES = {"key": r"(time_mix_)?k(ey)?", "value": r"(time_mix_)?v(alue)?"}
@@ -63,6 +64,8 @@ class TimeMixing(BlockPattern):
     role = "TimeMixing"
     priority = 10
 
+    accepts = Accepts(4, 4, tensors=True)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params, members = tensors(cls), modules(cls)
         if len(params) != 5 or len(members) != 4:
@@ -99,6 +102,8 @@ class ChannelMixing(BlockPattern):
     role = "ChannelMixing"
     priority = 10
 
+    accepts = Accepts(3, 3, tensors=True)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params, members = tensors(cls), modules(cls)
         if len(params) != 2 or len(members) != 3:
@@ -132,6 +137,8 @@ class RwkvBlock(BlockPattern):
 
     role = "Block"
     priority = 10
+
+    accepts = Accepts(4, 5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

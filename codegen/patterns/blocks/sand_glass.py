@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import Unit, unit
@@ -30,6 +31,8 @@ FRACTIONS = {"all": 1.0, "half": 0.5}  # the identity tensor multiplier's values
 class SandGlass(BlockPattern):
     role = "SandGlass"
     priority = 20  # as the inverted residual: more than a chain of the same members
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -7,6 +7,7 @@ there and this class computes them. Its role is "norm": patterns that take a nor
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.layers.norms import scale_shift_only
 
@@ -19,6 +20,8 @@ class ScaleShift(BlockPattern):
         "a per-feature scale and shift where a norm would be, no statistics (config.json's "
         "normalization_type no_norm)"
     )
+
+    accepts = Accepts(0, 0)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = {t.attr: t for t in tensors(cls)}

@@ -11,6 +11,7 @@ second, transformer_block.py) and two 1-D tensors named for the residual they sc
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -32,6 +33,8 @@ SECOND_SCALE = r"post_attention_residual|mlp_residual|ffn_residual|residual_scal
 class ScaledResidualBlock(BlockPattern):
     role = "Block"
     priority = 10
+
+    accepts = Accepts(4, 4, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

@@ -27,6 +27,7 @@ import re
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -113,6 +114,8 @@ class SelectiveScan(BlockPattern):
     role = ROLE
     priority = 10
     synonyms = {**act.SYNONYMS, "bc_dt_norm_eps": NORM_EPS_SYNONYMS}
+
+    accepts = Accepts(tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params, members = tensors(cls), modules(cls)
@@ -242,6 +245,8 @@ class MixerLayer(BlockPattern):
 
     role = "Block"
     priority = 8
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -18,6 +18,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 
@@ -31,6 +32,8 @@ def _conv(m) -> bool:
 class SelfCalibratedBlock(BlockPattern):
     role = "SelfCalibratedBlock"
     priority = 5
+
+    accepts = Accepts(5, 5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import expands_elsewhere, member_units
 from codegen.patterns.blocks.inverted_residual import mobile_activation
@@ -37,6 +38,8 @@ def _dw_then_pw(units):
 class SeparableBlock(BlockPattern):
     role = "SeparableBlock"
     priority = 20  # as the inverted residual it is told from, over a chain of the same members
+
+    accepts = Accepts(1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

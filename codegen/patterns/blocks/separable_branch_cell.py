@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import Unit, unit
 
@@ -36,6 +37,8 @@ def _kernel(u: Unit) -> int | None:
 class SeparableBranchCell(BlockPattern):
     role = "Cell"
     priority = 12
+
+    accepts = Accepts(2, 8, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

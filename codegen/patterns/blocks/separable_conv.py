@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel, is_depthwise
@@ -22,6 +23,8 @@ from codegen.patterns.blocks._conv_parts import conv_kernel, is_depthwise
 class SeparableConv(BlockPattern):
     role = "SeparableConv"
     priority = 3
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

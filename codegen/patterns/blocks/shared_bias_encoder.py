@@ -11,6 +11,7 @@ table's rows must be those 32 buckets, else the file says the bias is not comput
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -44,6 +45,8 @@ class BiasedSplitLayer(BlockPattern):
     role = "Block"
     priority = 8
 
+    accepts = Accepts(3, 3, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 3:
@@ -74,6 +77,8 @@ class SharedBiasEncoder(BlockPattern):
     role = "Encoder"
     priority = 8
     synonyms = {"num_buckets": ("relative_attention_num_buckets",)}
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

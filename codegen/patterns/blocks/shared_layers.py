@@ -9,6 +9,7 @@ library does (layer i runs group i * groups // num_layers).
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -30,6 +31,8 @@ class SharedLayers(BlockPattern):
     role = "Encoder"
     priority = 6
     synonyms = {"num_layers": ("num_hidden_layers", "n_layer", "n_layers", "num_layers")}
+
+    accepts = Accepts(1, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

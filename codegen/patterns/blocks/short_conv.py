@@ -19,6 +19,7 @@ mix such layers with attention ones (config.json layer_types, or which weights e
 from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.selective_scan import _kernel, _width, conv_pins
@@ -30,6 +31,8 @@ ORDERS = ("B C x", "x B C", "B x C")  # which third of in_proj's output is which
 class ShortConv(BlockPattern):
     role = ROLE
     priority = 10
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

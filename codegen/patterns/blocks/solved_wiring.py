@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import Unit, unit
@@ -137,6 +138,8 @@ class SolvedWiring(BlockPattern):
     role = "MultiPathBlock"
     priority = -90  # weak: any pattern that recognises the block wins; above the chain only
     fallback = True
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         if tensors(cls):

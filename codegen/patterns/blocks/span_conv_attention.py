@@ -14,6 +14,7 @@ window, and the kernel layer's width is heads x window.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -47,6 +48,8 @@ class SeparableConv(BlockPattern):
     role = "SeparableConv"
     priority = 5
 
+    accepts = Accepts(2, 2, tensors=True)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, held = modules(cls), tensors(cls)
         if len(members) != 2 or len(held) != 1 or held[0].kind != "parameter":
@@ -77,6 +80,8 @@ class SpanConvAttention(BlockPattern):
 
     role = "SelfAttention"
     priority = 12
+
+    accepts = Accepts(6, 6, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -17,6 +17,7 @@ U-Net), else one head over all channels (diffusers' autoencoder).
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -45,6 +46,8 @@ class SpatialAttention(BlockPattern):
     role = "SpatialAttention"
     priority = 5
     synonyms = {"head_dim": ("attention_head_dim",)}
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -13,6 +13,7 @@ use_linear_projection).
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._unet_parts import items, takes_temb
@@ -21,6 +22,8 @@ from codegen.patterns.blocks._unet_parts import items, takes_temb
 class SpatialTransformer(BlockPattern):
     role = "SpatialTransformer"
     priority = 6
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

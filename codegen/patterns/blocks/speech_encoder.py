@@ -22,6 +22,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -54,6 +55,8 @@ def _activation(cls, ctx: BlockContext, where: str):
 class FeatureConvLayer(BlockPattern):
     role = "ConvLayer"
     priority = 20  # over the width-chaining fallback, which cannot see the activation
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -91,6 +94,8 @@ class FeatureEncoder(BlockPattern):
     role = "FeatureEncoder"
     priority = 20  # over the width-chaining fallback: every item is a recognised conv layer
 
+    accepts = Accepts(1, 1, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or members[0].kind not in SEQUENCES:
@@ -116,6 +121,8 @@ class FeatureProjection(BlockPattern):
     role = "FeatureProjection"
     named = r"feature_?projection"
     priority = 20
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -146,6 +153,8 @@ class FeatureProjection(BlockPattern):
 class PositionalConvEmbedding(BlockPattern):
     role = "PositionalConvEmbedding"
     priority = 5
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -183,6 +192,8 @@ class PositionalConvLayer(BlockPattern):
     role = "PositionalConvLayer"
     priority = 25  # over FeatureConvLayer: where a stack is configured, a lone conv d -> d is one
 
+    accepts = Accepts(1, 1, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or ctx.resolver.evidence(ACTIVATION) is None:
@@ -219,6 +230,8 @@ class PositionalConvStack(BlockPattern):
     role = "PositionalConvEmbedding"
     priority = 5
 
+    accepts = Accepts(1, 1, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 1:
@@ -241,6 +254,8 @@ class PositionalConvStack(BlockPattern):
 class ConvPositionEncoder(BlockPattern):
     role = "ConvPositionEncoder"
     priority = 5
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

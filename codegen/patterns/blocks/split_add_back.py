@@ -22,6 +22,7 @@ from itertools import permutations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 
@@ -80,6 +81,8 @@ def readings(members: list) -> list[tuple]:
 class SplitAddBlock(BlockPattern):
     role = ROLE
     priority = 8  # proven by widths that do not chain: rather than any chain of the parts
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import call_unit, unit
 from codegen.patterns.blocks.dark_residual import darknet_activation
@@ -60,6 +61,8 @@ def _count(blocks) -> int:
 class SplitAppendStage(BlockPattern):
     role = "SplitAppendStage"
     priority = 10
+
+    accepts = Accepts(3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

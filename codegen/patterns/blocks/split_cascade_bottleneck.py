@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES, name_order
@@ -37,6 +38,8 @@ def _arg(m, keyword: str, default=None):
 class SplitCascadeBottleneck(BlockPattern):
     role = "Bottle2neck"
     priority = 6
+
+    accepts = Accepts(6, 7, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -13,6 +13,7 @@ no item gives alone), so each item reads its width of what reaches the list, in 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import SPLIT_ROLE
@@ -23,6 +24,8 @@ from codegen.patterns.layers.conv_groups import SPLIT_LIST
 class SplitConcat(BlockPattern):
     role = SPLIT_ROLE
     priority = 9  # proven by the block around it: rather than any chain of its items
+
+    accepts = Accepts(2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

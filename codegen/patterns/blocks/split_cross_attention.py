@@ -9,6 +9,7 @@ product; the merged heads come out unprojected (the sibling `output` projects th
 
 from __future__ import annotations
 
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, Match, family, modules, one_named, tensors
 from codegen.patterns.blocks.attention import (
     HEAD_COUNTS,
@@ -41,6 +42,8 @@ class SplitCrossAttention(Seq2SeqAttention):
     role = "SelfAttention"
     priority = 11  # before the generic SelfAttention: this one also takes the encoder's states
     synonyms = {"nhead": SYNONYMS["nhead"]}
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -42,6 +43,8 @@ def _squeeze(ctx: BlockContext) -> int | None:
 class SqueezeUpsample(BlockPattern):
     role = "SqueezeUpsample"
     priority = 20  # over the width-chaining fallback, which cannot see the split into frames
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -81,6 +84,8 @@ class StridedPositionalConv(BlockPattern):
     role = "StridedPositionalConv"
     priority = 6  # over PositionalConvEmbedding where config.json says the sequence is squeezed
 
+    accepts = Accepts(1, 1, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or ctx.resolver.evidence(ACTIVATION) is None:
@@ -114,6 +119,8 @@ class StridedPositionalConv(BlockPattern):
 class SqueezedPositionEncoder(BlockPattern):
     role = "ConvPositionEncoder"  # what a speech encoder model holds (families/speech_encoder.py)
     priority = 6
+
+    accepts = Accepts(3, 4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -16,6 +16,7 @@ import re
 from codegen.ir.graph import Graph
 from codegen.patterns.blocks.cross_attention import CROSS
 from codegen.patterns.blocks.relative_attention import SCALED_BIAS_TYPES, T5_TYPES
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -38,6 +39,8 @@ class _Sublayer(BlockPattern):
     takes_bias = False
     cross = False  # the inner attention reads the encoder's output
     priority = 8  # a norm beside an attention/MLP: more than width chaining sees
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -115,6 +118,8 @@ class SublayerBlock(BlockPattern):
     role = "Block"
     priority = 8
     roles = ["SelfAttentionLayer", "FeedForwardLayer"]
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -5,6 +5,7 @@ attention pooling (attention_pooling.py)."""
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 
@@ -12,6 +13,8 @@ from codegen.patterns._kit import one_named, tensors
 class TextTimeEmbedding(BlockPattern):
     role = "TextTimeEmbedding"
     priority = 6
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

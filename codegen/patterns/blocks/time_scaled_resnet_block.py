@@ -19,6 +19,7 @@ from __future__ import annotations
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -73,6 +74,8 @@ def conv_norm(m, ctx: BlockContext):
 class TimeScaledResnetBlock(BlockPattern):
     role = "ResnetBlock"
     priority = 6
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 
@@ -40,6 +41,8 @@ def _features(ctx: BlockContext, m) -> int | None:
 class LabelEmbedding(BlockPattern):
     role = "LabelEmbedding"
     priority = 5
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -151,6 +154,8 @@ class AdaptiveModulation(BlockPattern):
     role = "AdaptiveModulation"
     priority = 6
     synonyms = act.SYNONYMS
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

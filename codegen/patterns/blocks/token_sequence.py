@@ -9,6 +9,7 @@ That is a named choice (`positions_order`, as positioned_patches.py spells it), 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -35,6 +36,8 @@ from codegen.patterns.blocks.chain import (
 
 class TokenSequence(BlockPattern):
     role = "VisionTransformer"
+
+    accepts = Accepts(1, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, found = modules(cls), tensors(cls)

@@ -16,6 +16,7 @@ from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
 from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
 from codegen.patterns.blocks.selective_scan import SEQUENCE_MIXERS
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     one_named,
     BlockContext,
@@ -129,6 +130,8 @@ class _NoNorm(_FreeNorm):
 class TransformerBlock(BlockPattern):
     role = "Block"
     priority = 10
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -360,6 +363,8 @@ class LayerScale(BlockPattern):
     role = "LayerScale"
     priority = 5
 
+    accepts = Accepts(0, 0, tensors=True)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)
         if modules(cls) or len(params) != 1 or len(params[0].shape) != 1:
@@ -412,6 +417,8 @@ class SandwichBlock(BlockPattern):
 
     role = "Block"
     priority = 11
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -16,6 +16,7 @@ gives three times the channels, the depthwise conv keeps them, the last 1x1 conv
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import is_depthwise
@@ -41,6 +42,8 @@ def depthwise(m) -> bool:
 class TransposedAttention(BlockPattern):
     role = "TransposedAttention"
     priority = 8
+
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         scales, members = tensors(cls), modules(cls)

@@ -16,6 +16,7 @@ subtracted, which no torch.nn norm computes) is not read here.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
@@ -47,6 +48,8 @@ def _channel_norm(m, ctx: BlockContext) -> tuple | None:
 class TransposedAttentionBlock(BlockPattern):
     role = "TransposedAttentionBlock"
     priority = 8
+
+    accepts = Accepts(4, 4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -20,6 +20,7 @@ settles them.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -86,6 +87,8 @@ class UNetUpLevel(BlockPattern):
 
     role = "UNetUp"
     priority = 6
+
+    accepts = Accepts(1, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -172,6 +175,8 @@ class UNetOutConv(BlockPattern):
     role = "OutConv"
     priority = 6
     named = r"outc"
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -18,6 +18,7 @@ scaled to unit length; no tensor says which: a choice, `codebook_entries`.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 
@@ -27,6 +28,8 @@ class VectorQuantizer(BlockPattern):
     # (rosinality's `quantize_b`, zalando's `_vq_vae`, MishaLaskin's `vector_quantization`)
     named = r"_*(vector_?)?(vq|quanti[sz](e|er|ation)|codebook)(_\w+)?"
     priority = 5
+
+    accepts = Accepts(1, 1)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

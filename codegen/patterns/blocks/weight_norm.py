@@ -11,6 +11,7 @@ spells the computation out rather than calling torch's helper.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 
 
@@ -32,6 +33,8 @@ class WeightNorm(BlockPattern):
 
     role = "WeightNorm"
     priority = 5
+
+    accepts = Accepts(0, 0)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = {t.attr: t for t in tensors(cls)}
@@ -57,6 +60,8 @@ class Parametrizations(BlockPattern):
     role = "Parametrizations"
     priority = 5
 
+    accepts = Accepts(1, 1, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or members[0].attr != "weight":
@@ -79,6 +84,8 @@ class WeightNormConv(BlockPattern):
 
     role = "WeightNormConv"
     priority = 5
+
+    accepts = Accepts(1, 1)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

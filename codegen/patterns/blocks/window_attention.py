@@ -21,6 +21,7 @@ import re
 
 from codegen.ir import ClassDef, Tensor
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -174,6 +175,8 @@ class WindowPositionBias(BlockPattern):
     role = "WindowPositionBias"
     priority = 30
 
+    accepts = Accepts(0, 0)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         by_attr = {t.attr: t for t in tensors(cls)}
         if modules(cls) or TABLE not in by_attr or set(by_attr) - {TABLE, INDEX}:
@@ -201,6 +204,8 @@ class WindowAttentionOutput(BlockPattern):
 
     role = "ProjectedWindowAttention"
     priority = 30
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

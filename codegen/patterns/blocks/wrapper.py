@@ -9,6 +9,7 @@ residual or an activation around it; a stack of transformer layers is the encode
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 
 # Roles of classes that are a whole model: holding one says nothing more about the forward.
@@ -41,6 +42,8 @@ class Wrapper(BlockPattern):
     role = "Wrapper"
     names_class = False
     priority = 4  # below the stacks (Encoder) a one-item list of layers also fits
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -91,6 +94,8 @@ class AttentionHolder(Wrapper):
 
     role = "Attention"
     priority = 6
+
+    accepts = Accepts(1, 1)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

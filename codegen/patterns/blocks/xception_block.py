@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._vision_examples import _randomise_norms
@@ -30,6 +31,8 @@ POOL_NOTE = "Xception's pool closing a projected block, by convention (a choice)
 class XceptionBlock(BlockPattern):
     role = "XceptionBlock"
     priority = 6
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = {m.attr: m for m in modules(cls)}

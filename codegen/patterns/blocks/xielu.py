@@ -9,6 +9,7 @@ function of one tensor.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 
 NAMES = ("alpha_p", "alpha_n", "beta", "eps")
@@ -57,6 +58,8 @@ def _example() -> Example:
 class XIELUActivation(BlockPattern):
     role = ROLE
     priority = 5
+
+    accepts = Accepts(0, 0)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)

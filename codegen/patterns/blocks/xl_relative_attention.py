@@ -20,6 +20,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -108,6 +109,8 @@ class XLFeedForward(BlockPattern):
     named = r"ff"
     synonyms = act.SYNONYMS
 
+    accepts = Accepts(3, 3, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 3:
@@ -149,6 +152,8 @@ class XLRelativeLayer(BlockPattern):
 
     role = "XLRelativeLayer"
     priority = 5
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = one_each(cls, ctx, "XLRelativeAttention", "XLFeedForward")

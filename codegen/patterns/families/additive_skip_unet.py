@@ -19,6 +19,7 @@ size. The global residual (the input added) leaves no key: a choice, NAFNet's by
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of
@@ -92,6 +93,8 @@ def _run(g: Graph, path: tuple, kind: str, x, name: str):
 class AdditiveSkipUNet(BlockPattern):
     role = "UNet"
     priority = 10
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

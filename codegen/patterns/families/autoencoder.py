@@ -14,6 +14,7 @@ encoder(x)))))`.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import one_named, tensors
@@ -32,6 +33,8 @@ QUANT, POST_QUANT, CODEBOOK = r"quant_conv", r"post_quant_conv", r"quantize|quan
 class Autoencoder(BlockPattern):
     role = "Autoencoder"
     priority = 10
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

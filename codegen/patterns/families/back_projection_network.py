@@ -15,6 +15,7 @@ concatenation's order leaves no key: a choice, DBPN's newest first (`torch.cat((
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks.back_projection import ROLE, unit_direction
 from codegen.patterns.blocks.residual import name_order
@@ -39,6 +40,8 @@ def _chain(members: list, start: int, end: int) -> list | None:
 class BackProjectionNetwork(BlockPattern):
     role = "SuperResolution"
     priority = 10
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

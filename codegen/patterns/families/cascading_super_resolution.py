@@ -14,6 +14,7 @@ applies a ReLU between its conv and its shuffle (ops._UpsampleBlock), pinned her
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks.cascading_block import CARN, carn_pins, cascade, emit_cascade
@@ -34,6 +35,8 @@ def _upsampler_pins(m, ctx: BlockContext) -> list:
 class CascadingSuperResolution(BlockPattern):
     role = "SuperResolution"
     priority = 10
+
+    accepts = Accepts(7, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

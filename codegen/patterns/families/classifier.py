@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -51,6 +52,8 @@ def _pooler(ctx: BlockContext, body):
 class EncoderClassifier(BlockPattern):
     role = "Classifier"
     priority = 10
+
+    accepts = Accepts(2, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         split = split_body(cls, ctx, "EncoderModel", range(2, 4))
@@ -155,6 +158,8 @@ class DecoderClassifier(BlockPattern):
     role = "Classifier"
     priority = 10
     synonyms = {"pad_token_id": ("pad_token_id",)}
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -22,6 +22,7 @@ import re
 from itertools import permutations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns._mirror_strides import body, mirror_pins
@@ -43,6 +44,8 @@ class CodebookAutoencoder(BlockPattern):
     # Over the plain autoencoder (families/autoencoder.py), which may read the same members
     # around the quantizer: one vector quantizer among them makes this the more specific reading.
     priority = 11
+
+    accepts = Accepts(3, 5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

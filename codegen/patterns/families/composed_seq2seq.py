@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 
 # What a whole model's forward takes first, by the library's names: the encoder's source.
@@ -32,6 +33,8 @@ STACKS = ("Seq2SeqEncoder", "Seq2SeqDecoder")
 class ComposedSeq2Seq(BlockPattern):
     role = "EncoderDecoder"
     priority = 5  # below Seq2SeqModel, should both ever fit
+
+    accepts = Accepts(2, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

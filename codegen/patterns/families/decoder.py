@@ -19,6 +19,7 @@ from codegen.patterns._decoder_conventions import convention
 from codegen.patterns.blocks.attention import window_plan
 from codegen.patterns.blocks.encoder_layer import MEMORY
 from codegen.patterns._norm_evidence import lone_weight_norm_pins
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -517,6 +518,8 @@ class TransformerWrapper(BlockPattern):
     role = "Transformer"
     priority = 5
 
+    accepts = Accepts(1, 1, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or members[0].kind != "class":
@@ -596,6 +599,8 @@ class HeadBias(BlockPattern):
     priority = 5
     named = HEAD
 
+    accepts = Accepts(0, 0, tensors=True)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)
         if modules(cls) or len(params) != 1 or params[0].attr != "bias":
@@ -644,6 +649,8 @@ class CausalLM(BlockPattern):
     role = "CausalLM"
     priority = 10
     body: ClassVar[str] = "Transformer"  # the role of the body it holds
+
+    accepts = Accepts(1, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

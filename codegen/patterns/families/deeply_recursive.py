@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import size_value, tensors
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
@@ -52,6 +53,8 @@ def _slots(m) -> list:
 class DeeplyRecursive(BlockPattern):
     role = "SuperResolution"
     priority = 5
+
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params, members = tensors(cls), modules(cls)

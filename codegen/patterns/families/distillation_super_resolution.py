@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import stack, tensors
 from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of
@@ -45,6 +46,8 @@ def _first_conv(m):
 class DistillationSuperResolution(BlockPattern):
     role = "SuperResolution"
     priority = 10
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -53,6 +54,8 @@ class DualEncoder(BlockPattern):
     role = "DualEncoder"
     priority = 5
     synonyms = {"eos_token_id": ("eos_token_id",)}
+
+    accepts = Accepts(4, 4, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

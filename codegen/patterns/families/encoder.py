@@ -20,6 +20,7 @@ from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.attention import ROPE_KEYS, ROTARY_TABLE_TYPES, ROTARY_TYPES
 from codegen.patterns.blocks.encoder_layer import MEMORY, MEMORY_MASK, ROTARY_TABLE
 from codegen.patterns.blocks._rope_scaling import axial_rope
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -500,6 +501,8 @@ class PatchEmbedding(BlockPattern):
     role = "PatchEmbedding"
     priority = 6  # over Upsample's lone stride-1 conv: calibration tries other strides too
 
+    accepts = Accepts(1, 1, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or family(members[0]) != "conv":
@@ -529,6 +532,8 @@ class VisionEmbeddings(BlockPattern):
 
     role = "VisionEmbeddings"
     priority = 5
+
+    accepts = Accepts(1, 1)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)
@@ -678,6 +683,8 @@ class Encoder(BlockPattern):
     role = "Encoder"
     priority = 5
 
+    accepts = Accepts(1, 2, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or not 1 <= len(members) <= 2:
@@ -792,6 +799,8 @@ class EncoderModel(BlockPattern):
 
     role = "EncoderModel"
     priority = 5
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

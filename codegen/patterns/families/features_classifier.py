@@ -32,6 +32,7 @@ import math
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -195,6 +196,8 @@ class FeaturesClassifier(BlockPattern):
     role = "FeaturesClassifier"
     names_class = False  # the top class keeps its name
     priority = 10
+
+    accepts = Accepts(2, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -29,6 +29,7 @@ import re
 from codegen.ir import Module
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.concat_block import _branch_order
@@ -144,6 +145,8 @@ def _blocks(units: list[_Unit]) -> dict[str, dict[str, list[_Unit]]]:
 class FlatPrefixNetwork(BlockPattern):
     role = "FlatNetwork"
     priority = 15
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

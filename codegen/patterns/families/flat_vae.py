@@ -17,6 +17,7 @@ import math
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import LATENT_MEAN, one_named, tensors
 from codegen.patterns._mirror_strides import (
@@ -85,6 +86,8 @@ def _ends_in_conv(m) -> bool:
 class FlatVAE(BlockPattern):
     role = "VAE"
     priority = 10
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks.selective_scan import _kernel, conv_pins
 
@@ -23,6 +24,8 @@ WHY = "a CTC head scores every frame"
 class FrameHeadModel(BlockPattern):
     role = "FrameHeadModel"
     priority = 5
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

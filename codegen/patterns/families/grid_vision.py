@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -90,6 +91,8 @@ def _depth(layers) -> int | None:
 class GridVisionModel(BlockPattern):
     role = "GridVisionModel"
     priority = 30
+
+    accepts = Accepts(2, 3)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

@@ -14,6 +14,7 @@ causal LM puts its head on it like on any decoder body (families/decoder.py, Cau
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -37,6 +38,8 @@ class RecurrentStack(BlockPattern):
     role = "RecurrentStack"
     priority = 7
     named = f"{HIGH}|{LOW}"  # its class is its own: a plain stack of the same keys is an Encoder
+
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -81,6 +84,8 @@ def _cycles(ctx: BlockContext, key: str) -> tuple[int, str] | None:
 class HierarchicalRecurrence(BlockPattern):
     role = "Transformer"  # a decoder body: CausalLM puts the head on it
     priority = 12
+
+    accepts = Accepts(3, 3, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -21,6 +21,7 @@ import re
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
 from codegen.patterns._kit import family, modules, tensors
 from codegen.patterns.blocks.hifigan_resblock import list_items
@@ -51,6 +52,8 @@ def _kernel(m) -> int | None:
 class HifiGanGenerator(BlockPattern):
     role = "Generator"
     priority = 10
+
+    accepts = Accepts(4, 4)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

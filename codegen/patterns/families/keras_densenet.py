@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.selective_scan import conv_pins
@@ -68,6 +69,8 @@ def _layer_families_fit(layers: dict) -> bool:
 class KerasDenseNet(BlockPattern):
     role = "KerasDenseNet"
     priority = 20
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

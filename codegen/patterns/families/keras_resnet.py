@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.selective_scan import conv_pins
@@ -54,6 +55,8 @@ def keras_stem(g: Graph, conv: str, norm: str):
 class KerasResNet(BlockPattern):
     role = "KerasResNet"
     priority = 20
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -87,6 +88,8 @@ def _head(ctx: BlockContext, m) -> bool:
 class LevelUNet(BlockPattern):
     role = "UNet"
     priority = 6
+
+    accepts = Accepts(3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

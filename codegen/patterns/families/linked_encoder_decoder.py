@@ -23,6 +23,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.chain import dataflow_order
@@ -111,6 +112,8 @@ def _pairs(members: list) -> tuple[list, list] | None:
 class LinkedEncoderDecoder(BlockPattern):
     role = "EncoderDecoder"
     priority = 10
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -20,6 +20,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -112,6 +113,8 @@ class HeadTransform(BlockPattern):
     # (ModernBERT's `lm_head` / `head`, then `decoder`)
     named = f"{TRANSFORM}|{HEAD}|head"
 
+    accepts = Accepts(2, 2, tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or len(members) != 2 or not re.fullmatch(self.named, cls.named or "", re.I):
@@ -203,6 +206,8 @@ class MaskedLMHeadHolder(BlockPattern):
     priority = 5
     named = HOLDER
 
+    accepts = Accepts(tensors=False)
+
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         if tensors(cls) or not re.fullmatch(HOLDER, cls.named or "", re.I):
@@ -231,6 +236,8 @@ class VocabBias(BlockPattern):
     role = "VocabBias"
     priority = 6
     named = BIAS_ONLY
+
+    accepts = Accepts(0, 0, tensors=True)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         params = tensors(cls)

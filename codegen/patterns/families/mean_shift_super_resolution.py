@@ -17,6 +17,7 @@ the slot between two convs is a shuffle where the widths say so (analyze/structu
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, size_value, tensors
 
@@ -99,6 +100,8 @@ def _guessed(place) -> str:
 class MeanShiftSuperResolution(BlockPattern):
     role = "SuperResolution"
     priority = 11
+
+    accepts = Accepts(5, 5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

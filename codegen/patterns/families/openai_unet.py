@@ -18,6 +18,7 @@ from __future__ import annotations
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named
 from codegen.patterns._kit import tensors
@@ -76,6 +77,8 @@ def _steps(container, index: str, ctx: BlockContext, width):
 class OpenaiUNet(BlockPattern):
     role = "UNet"
     priority = 10
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

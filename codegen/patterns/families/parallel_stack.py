@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -54,6 +55,8 @@ def _norm_order(norms: list) -> tuple[list, bool]:
 class ParallelListEncoder(BlockPattern):
     role = "EncoderModel"
     priority = 4
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -48,6 +49,8 @@ class PooledEncoder(BlockPattern):
     role = "PooledEncoder"
     priority = 6  # above the plain wrapper that would pass the hidden states through
     synonyms = {"eos_token_id": ("eos_token_id",)}
+
+    accepts = Accepts(1, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         split = split_body(cls, ctx, "EncoderModel", range(1, 3))

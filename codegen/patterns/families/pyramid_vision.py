@@ -20,6 +20,7 @@ config.json's list (or one number for every stage) gives them, else the forward 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -74,6 +75,8 @@ def _items(m) -> list | None:
 class PyramidVisionEncoder(BlockPattern):
     role = "PyramidVisionEncoder"
     priority = 30
+
+    accepts = Accepts(1, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -199,6 +202,8 @@ class PyramidClassifier(BlockPattern):
 
     role = "PyramidClassifier"
     priority = 20
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
@@ -62,6 +63,8 @@ def _unit_layer(m, width: int) -> bool:
 class RecursiveResidual(BlockPattern):
     role = "SuperResolution"
     priority = 5
+
+    accepts = Accepts(3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -12,6 +12,7 @@ padding) in, the last hidden state out.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -104,6 +105,8 @@ class RelativeEncoder(BlockPattern):
     synonyms = {"max_distance": ("relative_attention_max_distance",)}
     layer_role = "Block"
     bidirectional = True  # keys after the query have their own buckets; a decoder's are masked
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -240,6 +243,8 @@ class RelativeEncoderModel(BlockPattern):
 
     role = "EncoderModel"
     priority = 12
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

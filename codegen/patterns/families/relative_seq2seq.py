@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -51,6 +52,8 @@ class RelativeSeq2Seq(BlockPattern):
     role = "Seq2SeqModel"
     priority = 12
     synonyms = {"pad_token_id": ("pad_token_id",), "decoder_start_token_id": ()}
+
+    accepts = Accepts(3, 4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

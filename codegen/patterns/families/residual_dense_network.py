@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 
@@ -54,6 +55,8 @@ def _blocks(m, ctx: BlockContext) -> tuple[int, int] | None:
 class ResidualDenseNetwork(BlockPattern):
     role = "ResidualDenseNetwork"
     priority = 10
+
+    accepts = Accepts(6, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

@@ -20,6 +20,7 @@ forward says guessed.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -72,6 +73,8 @@ def _level_pins(ctx: BlockContext, level, stride: int, why: str) -> list | None:
 class ResidualUNet(BlockPattern):
     role = "ResidualUNet"
     priority = 9
+
+    accepts = Accepts(7, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

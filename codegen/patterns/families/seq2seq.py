@@ -18,6 +18,7 @@ import re
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -193,6 +194,8 @@ class _Stack(BlockPattern):
     layer_role = ""
     priority = 11  # config.json says encoder-decoder: beats the decoder LM's Transformer on ties
     synonyms = {"padding_idx": ("pad_token_id",)}
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         if tensors(cls) or not seq2seq(ctx):
@@ -471,6 +474,8 @@ class Seq2SeqModel(BlockPattern):
     role = "Seq2SeqModel"
     priority = 10
     synonyms = {"pad_token_id": ("pad_token_id",), "decoder_start_token_id": ()}
+
+    accepts = Accepts(2, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

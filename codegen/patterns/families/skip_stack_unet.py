@@ -43,6 +43,7 @@ import re
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -467,6 +468,8 @@ def _unnamed_stem(ctx: BlockContext, convs, downs):
 class SkipStackUNet(BlockPattern):
     role = "UNet"
     priority = 8
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -17,6 +17,7 @@ concatenation's order (skip first) leave no keys: the paper's and the repository
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
@@ -68,6 +69,8 @@ def _upsampler(m, ctx: BlockContext) -> list | None:
 class SplitLevelUNet(BlockPattern):
     role = "UNet"
     priority = 9
+
+    accepts = Accepts(5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import tensors
@@ -164,6 +165,8 @@ def _long_skip(ctx: BlockContext, cls, where: str):
 class SRResNet(BlockPattern):
     role = "SuperResolution"
     priority = 10
+
+    accepts = Accepts(4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -16,6 +16,7 @@ the pooling is the official code's order (a choice: `norm_after_pool`).
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -60,6 +61,8 @@ def _stage(m, ctx: BlockContext) -> bool:
 class StagedListsClassifier(BlockPattern):
     role = "StagedListsClassifier"
     priority = 25
+
+    accepts = Accepts(2, 4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -24,6 +24,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 
@@ -91,6 +92,8 @@ def leaves(m, ctx: BlockContext, seen: int = 0) -> list:
 class SumJoinedPyramid(BlockPattern):
     role = "SuperResolution"
     priority = 10
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         if tensors(cls):

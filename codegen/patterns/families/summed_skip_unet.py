@@ -32,6 +32,7 @@ import math
 from fractions import Fraction
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns._mirror_strides import strides_by
@@ -181,6 +182,8 @@ class SummedSkipUNet(BlockPattern):
     # reading (families/linked_encoder_decoder.py), which pairs numbered encoder and decoder
     # levels and reads their stems' activations: where both match, that one.
     priority = 9
+
+    accepts = Accepts(5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -22,6 +22,7 @@ import re
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks.residual import name_order
@@ -111,6 +112,8 @@ def _conv(m) -> bool:
 class SuperResolution(BlockPattern):
     role = "SuperResolution"
     priority = 10
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns.blocks.sublayer import as_module_list
 from codegen.patterns.blocks.swin_embeddings import (
@@ -62,6 +63,8 @@ def _consume_config(ctx: BlockContext) -> None:
 class SwinEncoder(BlockPattern):
     role = "SwinEncoder"
     priority = 30
+
+    accepts = Accepts(1, 1)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -120,6 +123,8 @@ class SwinBackbone(BlockPattern):
 class SwinClassifier(BlockPattern):
     role = "SwinClassifier"
     priority = 30
+
+    accepts = Accepts(2, 2)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

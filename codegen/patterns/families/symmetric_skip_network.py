@@ -26,6 +26,7 @@ import math
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.padded_resnet_block import arg_pin
@@ -75,6 +76,8 @@ def _geometry(conv):
 class SymmetricSkipNetwork(BlockPattern):
     role = "SymmetricSkipNetwork"
     priority = 10
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

@@ -25,6 +25,7 @@ import re
 
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.double_conv import holds_double_conv
@@ -67,6 +68,8 @@ def _instance_widths(ctx: BlockContext, cls, m) -> tuple | None:
 class TimedLevelUNet(BlockPattern):
     role = "UNet"
     priority = 6
+
+    accepts = Accepts(4, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

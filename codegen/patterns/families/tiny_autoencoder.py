@@ -17,6 +17,7 @@ both choices calibration can switch on.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, one_named, tensors
 from codegen.patterns.blocks.tiny_coder import decoder_forward, decoder_plan, encoder_pins
 from codegen.patterns.blocks.tiny_coder import stack_kinds
@@ -25,6 +26,8 @@ from codegen.patterns.blocks.tiny_coder import stack_kinds
 class TinyAutoencoder(BlockPattern):
     role = "TinyAutoencoder"
     priority = 11  # over Autoencoder's plain Sequential pair: a tiny coder's stacks are narrower
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Slice
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import stack, tensors
 from codegen.patterns.blocks.pyramid_layer import ATTENTION, layer_stack
@@ -58,6 +59,8 @@ def _reduces(ctx: BlockContext, layers) -> bool:
 class TokenPyramidEncoder(BlockPattern):
     role = "TokenPyramidEncoder"
     priority = 30
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -154,6 +157,8 @@ class TokenPyramidClassifier(BlockPattern):
 
     role = "TokenPyramidClassifier"
     priority = 20
+
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.selective_scan import conv_pins
@@ -50,6 +51,8 @@ def _depthwise_choice(conv):
 class TransposedTailSuperResolution(BlockPattern):
     role = "SuperResolution"
     priority = 10
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._unet_parts import RESNETS, item_paths, items, last_built_first
@@ -44,6 +45,8 @@ class UNet(BlockPattern):
     role = "UNet"
     priority = 10
     synonyms = {**act.SYNONYMS, "center_input": ("center_input_sample",)}
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -21,6 +21,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 
@@ -86,6 +87,8 @@ def _chains(order: list, channels: int) -> bool:
 class UnpoolingSegNet(BlockPattern):
     role = "SegNet"
     priority = 10
+
+    accepts = Accepts(5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 
@@ -23,6 +24,8 @@ WHY = "pytorch-vdsr's Conv_ReLU_Block: conv then ReLU"
 class Vdsr(BlockPattern):
     role = "SuperResolution"
     priority = 10
+
+    accepts = Accepts(3, 3, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
+from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
     BlockContext,
     BlockPattern,
@@ -90,6 +91,8 @@ class VisualTextModel(BlockPattern):
 
     role = "EncoderModel"
     priority = 6
+
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
