@@ -18,8 +18,15 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    tensors,
+)
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks.residual import name_order
 

@@ -10,8 +10,8 @@ nn.MultiheadAttention of width d, one norm and one MLP class of width d; names p
 from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,

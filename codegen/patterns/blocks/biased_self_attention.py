@@ -7,8 +7,8 @@ sibling class (a Hugging Face split attention). Heads are the bias table's colum
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,

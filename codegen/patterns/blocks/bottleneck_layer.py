@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Slice
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,

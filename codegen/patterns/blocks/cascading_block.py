@@ -16,8 +16,15 @@ is CARN's (blocks/residual_body.py's after_sum, blocks/conv_body.py's activation
 from __future__ import annotations
 
 from codegen.ir.graph import Graph, Value
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.residual import name_order
 

@@ -17,8 +17,15 @@ guessed, and both are choices calibration can move.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._vision_examples import _randomise_norms
 from codegen.safetext import is_index

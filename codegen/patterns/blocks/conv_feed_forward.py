@@ -14,8 +14,15 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    tensors,
+)
 from codegen.patterns.blocks.selective_scan import _kernel, conv_pins
 
 # The last name of each instance's key path: a feed-forward sublayer's (FastSpeech2Conformer's

@@ -27,8 +27,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import call_unit, unit
 from codegen.patterns.blocks.dark_residual import DARKNET_ACTIVATION, darknet_activation
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, Example, Match, family, modules, tensors
+from codegen.patterns._kit import Accepts, BlockContext, Example, Match, family, modules, tensors
 from codegen.patterns.blocks import _attention_parts as parts
 from codegen.patterns.blocks.attention import SYNONYMS, Attention
 

@@ -13,8 +13,15 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    tensors,
+)
 from codegen.patterns.blocks._conv_parts import arg, conv_kernel
 
 ROLE = "EfficientChannelAttention"

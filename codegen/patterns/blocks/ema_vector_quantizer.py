@@ -16,8 +16,15 @@ straight-through `x + (q - x).detach()` is the codebook vector itself.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    tensors,
+)
 from codegen.patterns._kit import one_named
 
 CODEBOOK = r"embed|codebook|embeddings"

@@ -12,8 +12,8 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns.blocks.chain import reading_order
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,

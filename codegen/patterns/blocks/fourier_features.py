@@ -12,8 +12,15 @@ from __future__ import annotations
 import math
 
 from codegen.ir.graph import Graph, Slice
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    tensors,
+)
 
 
 class FourierFeatures(BlockPattern):

@@ -16,8 +16,15 @@ dot product (1 / sqrt(head_dim): GPT-2's scale_attn_weights, the usual dim_head 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, one_named, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Match,
+    modules,
+    one_named,
+    tensors,
+)
 from codegen.patterns.blocks.attention import HEAD_COUNTS, OUT, SYNONYMS, UNKNOWN_HEADS, _projection
 from codegen.patterns.blocks.attention import score_scale
 from codegen.patterns.blocks.split_cross_attention import held_as_cross

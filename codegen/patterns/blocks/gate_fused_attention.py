@@ -11,8 +11,8 @@ model_kind). Nothing else (no qk-norm, no bias terms beyond the layers' own, no 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,

@@ -9,8 +9,7 @@ family's code fixes them: analyze/strides.py FIXED_SUBSAMPLERS)."""
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, modules, tensors
 
 
 def _convs(m) -> list | None:

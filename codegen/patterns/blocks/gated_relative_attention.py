@@ -23,8 +23,7 @@ from __future__ import annotations
 import dataclasses
 
 from codegen.ir.graph import Graph, Slice
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, Example, Match, family, modules, tensors
+from codegen.patterns._kit import Accepts, BlockContext, Example, Match, family, modules, tensors
 from codegen.patterns.blocks._attention_parts import heads as split_heads
 from codegen.patterns.blocks._attention_parts import attend, merge_heads, plain_bidirectional
 from codegen.patterns.blocks.attention import Attention

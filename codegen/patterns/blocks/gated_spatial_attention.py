@@ -14,8 +14,15 @@ the same. The softmax is unscaled in the repositories that write this block: a f
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, one_named
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    one_named,
+)
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.spatial_attention import KEY, QUERY, VALUE, _pointwise_conv
 

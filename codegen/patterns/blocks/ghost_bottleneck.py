@@ -19,8 +19,15 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    tensors,
+)
 from codegen.patterns.blocks._conv_parts import unit, walk_builtin
 from codegen.patterns.blocks._gate_branch import apply_gate, last_conv
 from codegen.patterns.blocks.ghost_module import ghost_parts

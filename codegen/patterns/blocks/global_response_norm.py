@@ -11,8 +11,8 @@ the tie, as the layer pattern does. eps (1e-6) is fixed by every implementation'
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,

@@ -14,8 +14,7 @@ from __future__ import annotations
 import math
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, modules, tensors
 
 TABLE = "relative_position_bias_table"
 NOT_SQUARE = (

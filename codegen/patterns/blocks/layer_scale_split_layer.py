@@ -9,8 +9,15 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    tensors,
+)
 from codegen.patterns.blocks.encoder_layer import AFTER, BEFORE
 
 SCALES = (r"lambda_1|gamma_1|ls1|layer_scale1", r"lambda_2|gamma_2|ls2|layer_scale2")

@@ -14,8 +14,7 @@ normalised map, `out_norm(h) * (1 + scale) + shift`, then the rest of out_layers
 from __future__ import annotations
 
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, Example, Match, family, modules, one_named
+from codegen.patterns._kit import Accepts, BlockContext, Example, Match, family, modules, one_named
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.resnet_block import ResnetBlock
 

@@ -5,8 +5,15 @@ use_mean_pooling settles it; without it the mean is the default."""
 from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    tensors,
+)
 
 
 class MeanPooler(BlockPattern):

@@ -12,8 +12,8 @@ inputs (its padding mask, its layer's window) pass through both classes in their
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,

@@ -12,8 +12,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, Match, family, modules, tensors
+from codegen.patterns._kit import Accepts, BlockContext, Match, family, modules, tensors
 from codegen.patterns.blocks.encoder_layer import Intermediate
 
 

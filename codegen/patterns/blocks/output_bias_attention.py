@@ -11,8 +11,7 @@ import dataclasses
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, Example, Match, tensors
+from codegen.patterns._kit import Accepts, BlockContext, Example, Match, tensors
 from codegen.patterns.blocks.attention import Attention
 
 BIAS = r"(dense|out|o|out_proj|o_proj|c_proj|proj)_?bias"

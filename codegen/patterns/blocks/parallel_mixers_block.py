@@ -14,8 +14,8 @@ config.json's (Falcon-H1's attention_in_multiplier, attention_out_multiplier, ss
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,

@@ -15,8 +15,7 @@ default), and the class says guessed until calibration or a hint settles it and,
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
 from codegen.patterns.blocks.spatial_attention import _pointwise_conv as _pointwise

@@ -17,8 +17,7 @@ heads do not divide the width the head count stays the layer's own default.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
 

@@ -16,8 +16,8 @@ stem at stride 4 padded 2, 3x3 convs widening between stages at stride 2; layers
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,

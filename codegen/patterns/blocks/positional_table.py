@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    tensors,
+)
 
 LAYOUTS = {  # table shape -> (index before the sequence axis, what the comment says)
     "batch_first": ((Slice(),), "table is [1, max_positions, d_model]: batch first"),

@@ -21,8 +21,8 @@ import re
 from codegen.ir.graph import Graph
 from codegen.patterns.blocks._cross_names import CROSS
 from codegen.patterns.blocks.encoder_layer import MEMORY, MEMORY_MASK, cross_attend
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,

@@ -13,8 +13,8 @@ The head count is config.json's (or a hint); unknown, the forward names the gap.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     NHEAD_SYNONYMS,
     BlockContext,
     BlockPattern,

@@ -20,8 +20,15 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    tensors,
+)
 from codegen.patterns.blocks._conv_parts import unit
 from codegen.patterns.blocks._path_join import CONCAT, joined
 from codegen.patterns.blocks.residual import SHORTCUT_NAMES

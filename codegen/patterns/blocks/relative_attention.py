@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,

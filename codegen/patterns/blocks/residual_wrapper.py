@@ -13,8 +13,15 @@ ConvMixer, whose code fixes GELU in every activation slot: a model-wide pin (Mat
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import is_depthwise
 from codegen.patterns.blocks._vision_examples import _randomise_norms

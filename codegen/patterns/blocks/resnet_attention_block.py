@@ -8,8 +8,15 @@ The resnet takes the time embedding; the attention (over the pixels) does not.""
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, one_named
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    one_named,
+)
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._unet_parts import PIXEL_ATTENTIONS
 

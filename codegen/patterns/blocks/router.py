@@ -19,8 +19,15 @@ from dataclasses import dataclass
 
 from codegen.ir import Ref
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    tensors,
+)
 from codegen.patterns._router_conventions import CORRECTION_SWITCHES, ROUTER_CONVENTIONS, SCALE_KEYS
 
 ROUTER_NAMES = r"gate|router|w_gate|gating|switch|\w*router\w*"

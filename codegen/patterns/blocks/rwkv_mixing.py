@@ -20,8 +20,15 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    tensors,
+)
 
 NAMES = {"key": r"(time_mix_)?k(ey)?", "value": r"(time_mix_)?v(alue)?"}
 NAMES["receptance"] = r"(time_mix_)?r(eceptance)?"

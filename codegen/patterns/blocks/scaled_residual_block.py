@@ -11,8 +11,8 @@ second, transformer_block.py) and two 1-D tensors named for the residual they sc
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,

@@ -11,8 +11,8 @@ table's rows must be those 32 buckets, else the file says the bias is not comput
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,

@@ -19,8 +19,15 @@ mix such layers with attention ones (config.json layer_types, or which weights e
 from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.selective_scan import _kernel, _width, conv_pins
 

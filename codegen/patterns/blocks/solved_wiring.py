@@ -30,8 +30,7 @@ from dataclasses import dataclass
 
 from codegen.ir.graph import Graph, Value
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import Unit, unit
 from codegen.patterns.blocks._path_join import CONSUMER_WIDTH

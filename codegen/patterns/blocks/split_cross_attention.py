@@ -9,8 +9,7 @@ product; the merged heads come out unprojected (the sibling `output` projects th
 
 from __future__ import annotations
 
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, Match, family, modules, one_named, tensors
+from codegen.patterns._kit import Accepts, BlockContext, Match, family, modules, one_named, tensors
 from codegen.patterns.blocks.attention import (
     HEAD_COUNTS,
     KEY,

@@ -16,8 +16,8 @@ import re
 from codegen.ir.graph import Graph
 from codegen.patterns.blocks.cross_attention import CROSS
 from codegen.patterns.blocks.relative_attention import SCALED_BIAS_TYPES, T5_TYPES
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 
 # diffusers classes whose timestep features follow the layout asked for here (their code fixes it).

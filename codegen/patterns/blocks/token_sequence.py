@@ -9,8 +9,8 @@ That is a named choice (`positions_order`, as positioned_patches.py spells it), 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph, Slice
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,

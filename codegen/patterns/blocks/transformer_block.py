@@ -16,8 +16,8 @@ from codegen.patterns._decoder_conventions import cite as conventions_cite
 from codegen.patterns._decoder_conventions import convention
 from codegen.patterns.blocks.encoder_layer import ROTARY_TABLE
 from codegen.patterns.blocks.selective_scan import SEQUENCE_MIXERS
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     one_named,
     BlockContext,
     BlockPattern,

@@ -21,8 +21,8 @@ import re
 
 from codegen.ir import ClassDef, Tensor
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,

@@ -9,8 +9,15 @@ residual or an activation around it; a stack of transformer layers is the encode
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    tensors,
+)
 
 # Roles of classes that are a whole model: holding one says nothing more about the forward.
 WHOLE = (

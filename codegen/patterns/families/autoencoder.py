@@ -14,8 +14,15 @@ encoder(x)))))`.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns._mirror_strides import (

@@ -15,8 +15,15 @@ concatenation's order leaves no key: a choice, DBPN's newest first (`torch.cat((
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    tensors,
+)
 from codegen.patterns.blocks.back_projection import ROLE, unit_direction
 from codegen.patterns.blocks.residual import name_order
 

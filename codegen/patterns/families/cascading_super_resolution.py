@@ -14,8 +14,15 @@ applies a ReLU between its conv and its shuffle (ops._UpsampleBlock), pinned her
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks.cascading_block import CARN, carn_pins, cascade, emit_cascade
 

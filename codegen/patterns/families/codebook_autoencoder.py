@@ -22,8 +22,15 @@ import re
 from itertools import permutations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import tensors
 from codegen.patterns._mirror_strides import body, mirror_pins
 from codegen.patterns.families.autoencoder import SEQUENTIAL_GUESS

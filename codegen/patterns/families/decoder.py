@@ -19,8 +19,8 @@ from codegen.patterns._decoder_conventions import convention
 from codegen.patterns.blocks.attention import window_plan
 from codegen.patterns.blocks.encoder_layer import MEMORY
 from codegen.patterns._norm_evidence import lone_weight_norm_pins
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,

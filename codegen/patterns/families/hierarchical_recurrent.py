@@ -14,8 +14,8 @@ causal LM puts its head on it like on any decoder body (families/decoder.py, Cau
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,

@@ -21,8 +21,7 @@ import re
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match
 from codegen.patterns._kit import family, modules, tensors
 from codegen.patterns.blocks.hifigan_resblock import list_items
 

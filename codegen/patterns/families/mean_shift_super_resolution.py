@@ -17,8 +17,15 @@ the slot between two convs is a shuffle where the widths say so (analyze/structu
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import one_named, size_value, tensors
 
 SUB_MEAN, ADD_MEAN = r"sub_mean", r"add_mean"

@@ -20,8 +20,8 @@ config.json's list (or one number for every stage) gives them, else the forward 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,

@@ -18,8 +18,8 @@ import re
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,

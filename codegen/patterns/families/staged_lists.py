@@ -16,8 +16,8 @@ the pooling is the official code's order (a choice: `norm_after_pool`).
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,

@@ -25,8 +25,15 @@ import re
 
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    tensors,
+)
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.double_conv import holds_double_conv
 from codegen.patterns.blocks.timed_unet_level import conv_pins, time_mlp

@@ -17,8 +17,15 @@ both choices calibration can switch on.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, one_named, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Match,
+    modules,
+    one_named,
+    tensors,
+)
 from codegen.patterns.blocks.tiny_coder import decoder_forward, decoder_plan, encoder_pins
 from codegen.patterns.blocks.tiny_coder import stack_kinds
 

@@ -21,8 +21,15 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Slice
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import stack, tensors
 from codegen.patterns.blocks.pyramid_layer import ATTENTION, layer_stack
 from codegen.patterns.blocks.swin_embeddings import images, in_channels

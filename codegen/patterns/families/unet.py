@@ -18,8 +18,15 @@ from __future__ import annotations
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks._unet_parts import RESNETS, item_paths, items, last_built_first
 from codegen.patterns.blocks.conv_encoder import group_pins
