@@ -84,8 +84,9 @@ ALIASES = {
 }
 
 # Families whose code fixes the feed-forward activation instead of naming it in config.json
-# (CTRL's point_wise_feed_forward_network: Linear, ReLU, Linear; modeling_ctrl.py).
-FIXED = {"bloom": "gelu_tanh", "ctrl": "relu"}
+# (CTRL's point_wise_feed_forward_network: Linear, ReLU, Linear; modeling_ctrl.py; LFM2's and
+# LFM2-MoE's gated feed-forwards call F.silu).
+FIXED = {"bloom": "gelu_tanh", "ctrl": "relu", "lfm2": "silu", "lfm2_moe": "silu"}
 # Families whose config.json names it under a key of their own, in their own spelling (OpenAI
 # GPT's `afn`: its "gelu" is the tanh approximation).
 OWN_KEY = {"openai-gpt": ("afn", {"gelu": "gelu_tanh", "swish": "silu", "relu": "relu"})}
