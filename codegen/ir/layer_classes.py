@@ -199,24 +199,26 @@ class EqualLR{base}(nn.{base}):
 '''
 
 
+# The classes whose forward computes a local `weight` and applies it (spectral norm, below,
+# applies `weight_orig / sigma` and normalises along its own dimension).
+_COMPUTED_WEIGHT = {
+    "WeightNorm": _WEIGHT_NORM,
+    "ParametrizedWeightNorm": _PARAMETRIZED_WEIGHT_NORM,
+    "ScaledStd": _SCALED_STD,
+    "Masked": _MASKED,
+    "Pruned": _PRUNED,
+    "EqualLR": _EQUAL_LR,
+}
+
+
 def text(type_name: str) -> str | None:
     """The class's source, or None for a name that is no layer class."""
     found = NAME.fullmatch(type_name)
     if found is None:
         return None
     kind, base = found[1], found[2]
-    if kind == "WeightNorm":
-        return _WEIGHT_NORM.format(base=base, apply=_apply(base, "weight"))
-    if kind == "ScaledStd":
-        return _SCALED_STD.format(base=base, apply=_apply(base, "weight"))
-    if kind == "Masked":
-        return _MASKED.format(base=base, apply=_apply(base, "weight"))
-    if kind == "EqualLR":
-        return _EQUAL_LR.format(base=base, apply=_apply(base, "weight"))
-    if kind == "Pruned":
-        return _PRUNED.format(base=base, apply=_apply(base, "weight"))
-    if kind == "ParametrizedWeightNorm":
-        return _PARAMETRIZED_WEIGHT_NORM.format(base=base, apply=_apply(base, "weight"))
+    if kind in _COMPUTED_WEIGHT:  # each computes `weight` in its forward, then applies it
+        return _COMPUTED_WEIGHT[kind].format(base=base, apply=_apply(base, "weight"))
     # torch's spectral_norm normalises a transposed conv's weight along its dimension 1 (the
     # output channels), every other layer's along dimension 0
     dim = 1 if base.startswith("ConvTranspose") else 0
