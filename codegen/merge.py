@@ -43,16 +43,22 @@ HELPER = "def"  # the record's "class" of a module-level helper function modelge
 
 def body_hash(func: cst.FunctionDef) -> str:
     """8 hex digits of a method as code, blind to layout: black at any line length is no edit, a
-    changed statement, signature or comment is. Hashes the AST printed field by field (empty fields
-    skipped, so Python versions that add optional fields agree) plus the comments, which the AST drops.
-    """
+    changed statement, signature or comment is (_code_hash)."""
     code = cst.Module(body=[func.with_changes(leading_lines=())]).code
+    return _code_hash(code, ast.parse(code).body[0])
+
+
+def _code_hash(code: str, node: ast.AST) -> str:
+    """The hash of `code`, a function's text (its decorators through its last line, at any
+    indentation) whose AST is `node`: the AST printed field by field (empty fields skipped, so
+    Python versions that add optional fields agree) plus the comments, which the AST drops."""
+    # `if 1:` lets tokenize read a method's lines at their indentation in the class
     comments = [
         t.string.lstrip("#").strip()
-        for t in tokenize.generate_tokens(io.StringIO(code).readline)
+        for t in tokenize.generate_tokens(io.StringIO("if 1:\n" + code).readline)
         if t.type == tokenize.COMMENT
     ]
-    text = _canonical(ast.parse(code).body[0]) + "\n" + "\n".join(comments)
+    text = _canonical(node) + "\n" + "\n".join(comments)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
@@ -105,20 +111,76 @@ def _hash_groups(module: cst.Module) -> tuple[list, list, list]:
 
 @functools.lru_cache(maxsize=4096)
 def _piece_hashes(piece: str) -> tuple[tuple, ...]:
-    """_hash_groups of one top-level piece of a generated file (its head, or one class): a class
-    recurs across models and calibration's candidates, and hashing it means parsing it."""
+    """_hash_groups of one top-level piece of a generated file (its head, or one class), read with
+    `ast` (a tenth of libcst's time; the hashes are the same text's): a class recurs across models
+    and calibration's candidates, and every generate records its file's hashes."""
     try:
-        return tuple(map(tuple, _hash_groups(cst.parse_module(piece))))
-    except cst.ParserSyntaxError as e:  # compile() took it: a libcst limit, found before a merge
+        body = ast.parse(piece).body
+    except SyntaxError as e:  # compile() took the whole file: never expected
         raise ModelgenError(
-            f"internal error: generated code does not parse ({e.message}); please report it"
+            f"internal error: generated code does not parse ({e.msg}); please report it"
         ) from None
+    lines = piece.split("\n")
+    classes = [s for s in body if isinstance(s, ast.ClassDef)]
+    methods = [
+        ((c.name, f.name), _code_hash(_function_text(f, lines), f))
+        for c in classes
+        for f in c.body
+        if isinstance(f, ast.FunctionDef)
+    ]
+    docs = [
+        ((c.name, "__doc__"), _text_hash(_lines(c.body[0], lines)))
+        for c in classes
+        if c.body and _is_docstring_node(c.body[0], lines)
+    ]
+    helpers = [
+        ((HELPER, f.name), _code_hash(_function_text(f, lines), f))
+        for f in body
+        if isinstance(f, ast.FunctionDef)
+    ]
+    return tuple(methods), tuple(docs), tuple(helpers)
+
+
+def _lines(node: ast.stmt, lines: list[str]) -> str:
+    return "\n".join(lines[node.lineno - 1 : node.end_lineno])
+
+
+def _function_text(func: ast.FunctionDef, lines: list[str]) -> str:
+    """A function's lines as libcst holds them: its decorators through its last statement, and
+    the comment lines after that indented deeper than its `def` (libcst's block footer)."""
+    start = min([func.lineno] + [d.lineno for d in func.decorator_list])
+    end = func.end_lineno or func.lineno
+    while end < len(lines):
+        text = lines[end].strip()
+        indent = len(lines[end]) - len(lines[end].lstrip())
+        if text and not (text.startswith("#") and indent > func.col_offset):
+            break
+        end += 1
+    return "\n".join(lines[start - 1 : end]) + "\n"
+
+
+def _is_docstring_node(stmt: ast.stmt, lines: list[str]) -> bool:
+    """As _is_docstring: one plain string literal (not implicitly concatenated, not an f-string)."""
+    if not (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    ):
+        return False
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(_lines(stmt, lines).strip()).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return sum(t.type == tokenize.STRING for t in tokens) == 1
 
 
 def doc_hash(stmt: cst.SimpleStatementLine) -> str:
     """8 hex digits of a class docstring's words (black re-indents docstrings: layout is no edit)."""
-    text = " ".join(cst.Module(body=[stmt]).code.split())
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    return _text_hash(cst.Module(body=[stmt]).code)
+
+
+def _text_hash(code: str) -> str:
+    return hashlib.sha256(" ".join(code.split()).encode("utf-8")).hexdigest()[:8]
 
 
 def record_bodies(

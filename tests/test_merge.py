@@ -331,3 +331,27 @@ def test_unmergeable_files_are_refused_and_left_alone(tmp_path, capsys, damage, 
         "model.py",
         "w.pt",
     ]  # no temporary left over
+
+
+RECORD_PIECES = [
+    # decorators, a comment after the last statement (libcst's block footer), a trailing comment
+    '@torch.jit.interface\nclass A(nn.Module):\n    """Doc\n    on two lines."""\n\n'
+    "    @torch.jit.export\n    def forward(self, x):  # why\n        y = x + 1\n"
+    "        return y\n        # after the return\n\n    # before the next method\n"
+    "    def other(self):\n        return 1\n",
+    # concatenated and f-string first statements are no docstring to either reading
+    'class B:\n    "a" "b"\n\n    def f(self):\n        pass\n',
+    'class C:\n    f"{1}"\n    x = 1\n',
+    # a helper function at module level, and a multi-line string at column 0 inside a method
+    'import torch\n\n\ndef helper(x):\n    # scale\n    return x * 2\n\n\n'
+    'class D:\n    def f(self):\n        s = """\nflush left\n"""\n        return s\n',
+]
+
+
+@pytest.mark.parametrize("piece", RECORD_PIECES)
+def test_the_record_reads_each_piece_as_a_merge_does(piece):
+    # record_bodies hashes a generated file with `ast`; a later merge hashes the file on disk
+    # with libcst: an untouched method must get the same hash from both, or it reads as edited.
+    from codegen.merge import _hash_groups, _piece_hashes
+
+    assert _piece_hashes(piece) == tuple(map(tuple, _hash_groups(libcst.parse_module(piece))))
