@@ -56,3 +56,12 @@ def open_in_fresh_process(path: os.PathLike) -> tuple[int, bool]:
     )
     count, imported = out.stdout.split()
     return int(count), imported == "True"
+
+
+def pytest_collection_modifyitems(items):
+    # The calibration tests run for up to a minute each (a search over candidate models); started
+    # last, one of them keeps a pytest-xdist worker busy while the others idle. Files that calibrate
+    # go first, whole (a module-scoped fixture stays set up once), the rest keep their order: the
+    # short tests that end the run balance the workers. A rule, not a measured table to maintain.
+    calibrating = {item.path for item in items if "calibrat" in item.name.lower()}
+    items.sort(key=lambda item: item.path not in calibrating)
