@@ -267,33 +267,46 @@ class Payload:
 """
 
 
-@pytest.mark.parametrize(
-    "save_options", ["", ", _use_new_zipfile_serialization=False"], ids=["zip", "legacy"]
-)
-def test_planted_module_is_never_imported(tmp_path, save_options):
+SAVE_OPTIONS = {"zip": "", "legacy": ", _use_new_zipfile_serialization=False"}
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """The package folder and, per format, the planted pickle (`<format>.pt`), the marker its
+    payload would create, and the marker an import of the package writes (removed here: the
+    pickles are written by a child that imports it; this process never does). One child writes
+    both formats: it imports torch once."""
+    folder = tmp_path_factory.mktemp("planted")
+    marker, package = folder / "imported.txt", folder / "pkg"
+    package.mkdir()
+    saves = ""
+    for fmt, options in SAVE_OPTIONS.items():
+        (package / f"planted_{fmt}.py").write_text(
+            PLANTED.format(marker=str(marker), command=f"touch {folder / f'ran_{fmt}.txt'}")
+        )
+        saves += f"""
+            m = __import__("planted_{fmt}").Planted()
+            m.payload = __import__("planted_{fmt}").Payload()
+            torch.save(m, {str(folder / f'{fmt}.pt')!r}{options})"""
+    script = textwrap.dedent(f"""
+        import sys, torch
+        sys.path.insert(0, {str(package)!r})""") + textwrap.dedent(saves)
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
+    marker.unlink()
+    return folder, package, marker
+
+
+@pytest.mark.parametrize("fmt", list(SAVE_OPTIONS))
+def test_planted_module_is_never_imported(tmp_path, planted, fmt):
     """A pickle whose classes live in a module that writes a marker when imported, and that holds a
     payload calling os.system: described, generated, and neither runs, even with the module on the
     path of the process that reads it. The legacy format also records each class's source text:
     never looked at, nor imported."""
-    marker, ran = tmp_path / "imported.txt", tmp_path / "ran.txt"
-    package = tmp_path / "pkg"
-    package.mkdir()
-    (package / "planted_mod.py").write_text(
-        PLANTED.format(marker=str(marker), command=f"touch {ran}")
-    )
-    script = textwrap.dedent(f"""
-        import sys, torch
-        sys.path.insert(0, {str(package)!r})
-        import planted_mod
-        m = planted_mod.Planted()
-        m.payload = planted_mod.Payload()
-        torch.save(m, {str(tmp_path / 'planted.pt')!r}{save_options})
-        """)
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
-    marker.unlink()
+    folder, package, marker = planted
+    ran = folder / f"ran_{fmt}.txt"
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{package}"}
     out = subprocess.run(
-        [sys.executable, "-m", "codegen", "generate", "planted.pt", "-o", "gen.py"],
+        [sys.executable, "-m", "codegen", "generate", str(folder / f"{fmt}.pt"), "-o", "gen.py"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -302,8 +315,8 @@ def test_planted_module_is_never_imported(tmp_path, save_options):
     assert out.returncode == 0, out.stderr
     assert not marker.exists() and not ran.exists()
     text = (tmp_path / "gen.py").read_text()
-    assert "nn.ReLU()" in text and "planted_mod" not in text
-    assert "planted_mod" not in sys.modules
+    assert "nn.ReLU()" in text and "planted_" not in text
+    assert not [name for name in sys.modules if name.startswith("planted_")]
 
 
 def _zip_with(tmp_path, data: bytes):
