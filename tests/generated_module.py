@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import itertools
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
 
 _count = itertools.count()
 
@@ -21,6 +24,30 @@ def load_module(path: str | Path) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+_by_content: dict[tuple, Any] = {}
+_scripted: set[str] = set()
+
+
+def once_per_content(checkpoint: Path, setting: Any, generate: Callable[[], T]) -> T:
+    """`generate()` once per process for a checkpoint file's bytes and `setting` (whatever else
+    goes into the generate: options, flags); a later call with the same pair gets the first one's
+    result. The generate is deterministic, so a repeat of it proves nothing new."""
+    key = (hashlib.sha256(Path(checkpoint).read_bytes()).digest(), setting)
+    if key not in _by_content:
+        _by_content[key] = generate()
+    return _by_content[key]
+
+
+def script_once(model: Any, source: str) -> None:
+    """torch.jit.script(model) unless a model of the same generated source was scripted in this
+    process: scripting compiles the classes of the file, the same for every instance of them."""
+    import torch
+
+    if source not in _scripted:
+        torch.jit.script(model)
+        _scripted.add(source)
 
 
 def generate_from_folder(tmp_path: Path, model: Any, *options: str) -> tuple[str, Any]:

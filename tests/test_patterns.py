@@ -12,7 +12,7 @@ from codegen.load import open_checkpoint
 from codegen.patterns import registry
 from codegen.patterns._kit import LayerContext
 from codegen.choices import ChoiceResolver
-from tests.generated_module import load_module
+from tests.generated_module import load_module, once_per_content, script_once
 
 CASES = [
     pytest.param(p, ex, id=f"{p.kind}-{type(p).__name__}-{i}")
@@ -31,7 +31,11 @@ def generated_model(module: torch.nn.Module, tmp_path, metadata: dict | None = N
         ),
         path,
     )
-    source, ir = generate_source(open_checkpoint(path).table)
+    # Examples of several patterns are often the same module (a block and the family around it):
+    # their checkpoints are byte for byte the same, generated once (the gate audit is on for all).
+    source, ir = once_per_content(
+        path, registry.AUDIT_GATES, lambda: generate_source(open_checkpoint(path).table)
+    )
     (tmp_path / "model.py").write_text(source)
     generated = load_module(tmp_path / "model.py")
     model = generated.RecoveredModel()
@@ -58,7 +62,7 @@ def test_pattern_example(pattern, example, tmp_path, monkeypatch):
     if example.inputs is not None:
         with torch.no_grad():
             torch.testing.assert_close(model(*example.inputs), reference(*example.inputs))
-    torch.jit.script(model)
+    script_once(model, source)
 
 
 def test_every_pattern_has_examples():
