@@ -184,6 +184,10 @@ def _calibrate(
     alike: dict[str, list[str]] = {}  # filled from the defaults' classes (_instance_members)
     failures: dict[frozenset, str] = {}  # why each candidate could not run ('' when it ran)
     reuse = Replay(subset) if replay and not training_targets else None
+    # A candidate's score is a function of its source (the state, inputs and targets are fixed, and
+    # generated forwards are deterministic, as replay assumes): a candidate whose changes the source
+    # does not show (a choice nothing reads) scores as the one with that source did, without a run.
+    scored: dict[str, tuple[float, str, float]] = {}
 
     def evaluate(
         picked: dict[tuple[str, str], Any], changed: tuple[str, str, Any] | None
@@ -196,16 +200,18 @@ def _calibrate(
             ir = analyze(table, class_name=class_name, hints=hints, calibrated=every)
             source = render_source(ir, formatted=False)
             result.phases["write"] += time.monotonic() - started
-            error, failure, misses[key] = model_error(
-                source,
-                class_name,
-                state,
-                subset,
-                target[:n],
-                refit_head=training_targets,
-                replay=reuse,
-                phases=result.phases,
-            )
+            if source not in scored:
+                scored[source] = model_error(
+                    source,
+                    class_name,
+                    state,
+                    subset,
+                    target[:n],
+                    refit_head=training_targets,
+                    replay=reuse,
+                    phases=result.phases,
+                )
+            error, failure, misses[key] = scored[source]
             evaluated[key] = (error, dict(picked), ir)
             failures[key] = failure
             lowest[0] = min(lowest[0], error)
