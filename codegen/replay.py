@@ -106,6 +106,14 @@ class Replay:
         self._last = (prints, calls)
         return output
 
+    def code(self, source: str) -> str:
+        """The source without its docstrings (equal for sources that compute the same); a source
+        that does not parse, as it is (its build says why)."""
+        try:
+            return "\n".join(text for _, text in _statements(source, self._code))
+        except SyntaxError:
+            return source
+
     def offer(self, error: float) -> None:
         """The last run's error: lower than the reference's (or any, while there is no reference:
         the layers before an overflow still computed something), it becomes the reference."""

@@ -184,10 +184,13 @@ def _calibrate(
     alike: dict[str, list[str]] = {}  # filled from the defaults' classes (_instance_members)
     failures: dict[frozenset, str] = {}  # why each candidate could not run ('' when it ran)
     reuse = Replay(subset) if replay and not training_targets else None
-    # A candidate's score is a function of its source (the state, inputs and targets are fixed, and
-    # generated forwards are deterministic, as replay assumes): a candidate whose changes the source
-    # does not show (a choice nothing reads) scores as the one with that source did, without a run.
-    scored: dict[str, tuple[float, str, float]] = {}
+    # A candidate's score is a function of its code (the state, inputs and targets are fixed,
+    # generated forwards are deterministic, as replay assumes, and docstrings compute nothing): a
+    # candidate whose changes its code does not show (a choice nothing reads, or that only a
+    # docstring lists) scores as the one with that code did, without a run. Between texts that
+    # differ only a run is shared: a failure's message quotes the source's lines.
+    scored: dict[str, tuple[float, str, float]] = {}  # by source
+    ran: dict[str, tuple[float, str, float]] = {}  # by code, those that ran
 
     def evaluate(
         picked: dict[tuple[str, str], Any], changed: tuple[str, str, Any] | None
@@ -200,8 +203,9 @@ def _calibrate(
             ir = analyze(table, class_name=class_name, hints=hints, calibrated=every)
             source = render_source(ir, formatted=False)
             result.phases["write"] += time.monotonic() - started
+            code = reuse.code(source) if reuse is not None else source
             if source not in scored:
-                scored[source] = model_error(
+                scored[source] = ran.get(code) or model_error(
                     source,
                     class_name,
                     state,
@@ -212,6 +216,8 @@ def _calibrate(
                     phases=result.phases,
                 )
             error, failure, misses[key] = scored[source]
+            if not failure:
+                ran.setdefault(code, scored[source])
             evaluated[key] = (error, dict(picked), ir)
             failures[key] = failure
             lowest[0] = min(lowest[0], error)
