@@ -23,7 +23,8 @@ kept for benchmarks/calibrate_bench.py.
 
 A candidate re-runs only what it changes: the top-level members it shares with the best model so far,
 called with the same inputs, return that model's recorded outputs (codegen/replay.py says when this is
-sound; its error is the full run's, bit for bit). The final model is always checked by a full run.
+sound; its error is the full run's, bit for bit); one whose code, docstrings aside, is that of a
+candidate already run is not run again. The final model is always checked by a full run.
 
 No order in the search comes from a set or frozenset (their order follows each process's string
 hashes): the same count gives the same trials and file in every run (test_deterministic_runs.py).
