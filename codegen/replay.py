@@ -25,6 +25,7 @@ function of its inputs, parameters and attributes (generated code keeps no state
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,9 @@ class Replay:
     replayed: int = 0  # member calls answered from the record
     computed: int = 0  # member calls run
     _last: tuple[dict, dict] | None = None  # the last run's fingerprints and record
+    # A piece of source (a class) -> its code without docstrings: most classes of a candidate are
+    # those of earlier ones, letter for letter, and need not be parsed again (_statements).
+    _code: dict[str, list[tuple[str | None, str]]] = field(default_factory=dict)
     active: bool | None = None  # None until the first run has been timed
 
     def run(self, model: Any, source: str) -> Any:
@@ -82,7 +86,9 @@ class Replay:
         """The candidate's output on the inputs, replaying what the reference already computed."""
         self._last = None
         members = _members(model)
-        prints = {k: v for k, v in _fingerprints(members, source).items() if v is not None}
+        prints = {
+            k: v for k, v in _fingerprints(members, source, self._code).items() if v is not None
+        }
         counts: dict[str, int] = {}
         calls: dict[str, list[_Call | None]] = {}
         size = [0]
@@ -99,6 +105,14 @@ class Replay:
                 del members[name].forward
         self._last = (prints, calls)
         return output
+
+    def code(self, source: str) -> str:
+        """The source without its docstrings (equal for sources that compute the same); a source
+        that does not parse, as it is (its build says why)."""
+        try:
+            return "\n".join(text for _, text in _statements(source, self._code))
+        except SyntaxError:
+            return source
 
     def offer(self, error: float) -> None:
         """The last run's error: lower than the reference's (or any, while there is no reference:
@@ -163,15 +177,16 @@ def _members(model: Any) -> dict[str, Any]:
     return out
 
 
-def _fingerprints(members: dict[str, Any], source: str) -> dict[str, str | None]:
-    """What makes each member compute what it computes (None: it cannot be told, never replayed)."""
+def _fingerprints(
+    members: dict[str, Any], source: str, code: dict[str, list] | None = None
+) -> dict[str, str | None]:
+    """What makes each member compute what it computes (None: it cannot be told, never replayed).
+    `code`: a piece of source text -> its statements' code, kept between calls (_statements)."""
     import torch
 
-    tree = _code_only(ast.parse(source))
-    classes = {node.name: ast.unparse(node) for node in tree.body if isinstance(node, ast.ClassDef)}
-    helpers = "\n".join(
-        ast.unparse(node) for node in tree.body if not isinstance(node, ast.ClassDef)
-    )
+    statements = _statements(source, {} if code is None else code)
+    classes = {name: text for name, text in statements if name is not None}
+    helpers = "\n".join(text for name, text in statements if name is None)
     out: dict[str, str | None] = {}
     for name, member in members.items():
         parts = [helpers]
@@ -201,6 +216,34 @@ def _fingerprints(members: dict[str, Any], source: str) -> dict[str, str | None]
                 )
         out[name] = None if parts is None else "\n".join(parts)
     return out
+
+
+def _statements(
+    source: str, code: dict[str, list[tuple[str | None, str]]]
+) -> list[tuple[str | None, str]]:
+    """The source's top-level statements as (class name or None, its code without docstrings).
+    The source is read a class at a time (cut before each line that opens one), each piece once
+    per text in `code`; a cut inside a string leaves the piece before it unparseable (the string
+    never closes), and then the whole source is read at once."""
+    out: list[tuple[str | None, str]] = []
+    for piece in re.split(r"(?m)^(?=class )", source):
+        if piece not in code:
+            try:
+                code[piece] = _read(ast.parse(piece))
+            except SyntaxError:
+                return _read(ast.parse(source))
+        out += code[piece]
+    return out
+
+
+def _read(tree: ast.Module) -> list[tuple[str | None, str]]:
+    return [
+        (
+            node.name if isinstance(node, ast.ClassDef) else None,
+            ast.unparse(_code_only(ast.Module(body=[node], type_ignores=[]))),
+        )
+        for node in tree.body
+    ]
 
 
 def _code_only(tree: ast.Module) -> ast.Module:

@@ -23,7 +23,8 @@ kept for benchmarks/calibrate_bench.py.
 
 A candidate re-runs only what it changes: the top-level members it shares with the best model so far,
 called with the same inputs, return that model's recorded outputs (codegen/replay.py says when this is
-sound; its error is the full run's, bit for bit). The final model is always checked by a full run.
+sound; its error is the full run's, bit for bit); one whose code, docstrings aside, is that of a
+candidate already run is not run again. The final model is always checked by a full run.
 
 No order in the search comes from a set or frozenset (their order follows each process's string
 hashes): the same count gives the same trials and file in every run (test_deterministic_runs.py).
@@ -184,6 +185,13 @@ def _calibrate(
     alike: dict[str, list[str]] = {}  # filled from the defaults' classes (_instance_members)
     failures: dict[frozenset, str] = {}  # why each candidate could not run ('' when it ran)
     reuse = Replay(subset) if replay and not training_targets else None
+    # A candidate's score is a function of its code (the state, inputs and targets are fixed,
+    # generated forwards are deterministic, as replay assumes, and docstrings compute nothing): a
+    # candidate whose changes its code does not show (a choice nothing reads, or that only a
+    # docstring lists) scores as the one with that code did, without a run. Between texts that
+    # differ only a run is shared: a failure's message quotes the source's lines.
+    scored: dict[str, tuple[float, str, float]] = {}  # by source
+    ran: dict[str, tuple[float, str, float]] = {}  # by code, those that ran
 
     def evaluate(
         picked: dict[tuple[str, str], Any], changed: tuple[str, str, Any] | None
@@ -196,16 +204,21 @@ def _calibrate(
             ir = analyze(table, class_name=class_name, hints=hints, calibrated=every)
             source = render_source(ir, formatted=False)
             result.phases["write"] += time.monotonic() - started
-            error, failure, misses[key] = model_error(
-                source,
-                class_name,
-                state,
-                subset,
-                target[:n],
-                refit_head=training_targets,
-                replay=reuse,
-                phases=result.phases,
-            )
+            code = reuse.code(source) if reuse is not None else source
+            if source not in scored:
+                scored[source] = ran.get(code) or model_error(
+                    source,
+                    class_name,
+                    state,
+                    subset,
+                    target[:n],
+                    refit_head=training_targets,
+                    replay=reuse,
+                    phases=result.phases,
+                )
+            error, failure, misses[key] = scored[source]
+            if not failure:
+                ran.setdefault(code, scored[source])
             evaluated[key] = (error, dict(picked), ir)
             failures[key] = failure
             lowest[0] = min(lowest[0], error)
