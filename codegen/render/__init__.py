@@ -1,6 +1,6 @@
 """ModelIR -> model.py: finished strings for the templates, Jinja, black, libcst, compile.
 
-Key text reaches the output only through `repr()` (string literals) or `codegen.safetext`
+Key text reaches the output only through `safetext.string_literal` (repr) or `codegen.safetext`
 (comments, docstrings), so no checkpoint key can become code.
 """
 
@@ -32,7 +32,7 @@ from codegen.render.formatting import format_source
 from codegen.render.graph_printer import print_graph
 from codegen.render.helpers import HELPERS
 from codegen.render.width import fit_width
-from codegen.safetext import comment_text, docstring_text, is_plain_attr, printable
+from codegen.safetext import comment_text, docstring_text, is_plain_attr, printable, string_literal
 
 # --------------------------------------------------------------------------------- expressions
 
@@ -45,8 +45,8 @@ def value_expr(value: Any) -> str:
     if isinstance(value, tuple):
         inner = ", ".join(value_expr(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, float):
-        return repr(value)
+    if isinstance(value, str):
+        return string_literal(value)
     return repr(value)
 
 
@@ -75,7 +75,7 @@ def module_expr(m: Module, in_sequential: bool = False) -> str:
     if m.kind == "modulelist":
         return f"nn.ModuleList(\n[\n{_items(m.children)}])"
     if m.kind == "moduledict":
-        body = "".join(f"{c.attr!r}: {module_expr(c)},\n" for c in m.children)
+        body = "".join(f"{string_literal(c.attr)}: {module_expr(c)},\n" for c in m.children)
         return f"nn.ModuleDict(\n{{\n{body}}})"
     raise ValueError(f"unknown module kind {m.kind}")
 
@@ -182,7 +182,7 @@ def member_lines(m: Module | Tensor, float_dtype: str) -> list[str]:
 
 
 def _register(attr: str, expr: str) -> str:
-    return f"self.{attr} = {expr}" if _plain(attr) else f"self.add_module({attr!r}, {expr})"
+    return f"self.{attr} = {expr}" if _plain(attr) else f"self.add_module({string_literal(attr)}, {expr})"
 
 
 def _plain(attr: str) -> bool:
@@ -197,10 +197,10 @@ def _tensor_lines(t: Tensor, float_dtype: str) -> list[str]:
     tensor = f"torch.zeros({dims}{dtype})"
     comment = f"# loaded from the checkpoint ({comment_text(t.comment)})"
     if t.kind == "buffer":
-        return [comment, f"self.register_buffer({t.attr!r}, {tensor})"]
+        return [comment, f"self.register_buffer({string_literal(t.attr)}, {tensor})"]
     if _plain(t.attr):
         return [comment, f"self.{t.attr} = nn.Parameter({tensor})"]
-    return [comment, f"self.register_parameter({t.attr!r}, nn.Parameter({tensor}))"]
+    return [comment, f"self.register_parameter({string_literal(t.attr)}, nn.Parameter({tensor}))"]
 
 
 # ------------------------------------------------------------------------------------ classes
@@ -448,12 +448,12 @@ def loader_lines(s: Source) -> tuple[list[str], str]:
                 if part.isascii() and part.isdigit()  # a list index, as load/unwrap makes them
                 else ""
             )
-            lines.append(f"state = {seq}state[{part!r}]")
+            lines.append(f"state = {seq}state[{string_literal(part)}]")
         how.append(f"the state dict under {s.container!r}")
     if s.stripped_prefixes:
         names = ", ".join(repr(p) for p in s.stripped_prefixes)
         lines += [
-            f"for prefix in [{names}]:",
+            f"for prefix in [{', '.join(string_literal(p) for p in s.stripped_prefixes)}]:",
             "    state = {k.removeprefix(prefix): v for k, v in state.items()}",
         ]
         how.append(f"prefixes {names} stripped")
@@ -579,7 +579,7 @@ def _dict_items(members, at: tuple[str, ...] = ()) -> frozenset:
 def _raise_lines(message: str) -> list[str]:
     """`raise NotImplementedError(message)` in lines that fit 100 columns inside a method: a long
     message (many member names) as adjacent string literals, which Python joins back."""
-    single = f"raise NotImplementedError({message!r})"
+    single = f"raise NotImplementedError({string_literal(message)})"
     if len(single) <= 92:
         return [single]
     parts = textwrap.wrap(
@@ -587,4 +587,4 @@ def _raise_lines(message: str) -> list[str]:
     )
     if "".join(parts) != message:
         return [single]
-    return ["raise NotImplementedError(", *(f"    {part!r}" for part in parts), ")"]
+    return ["raise NotImplementedError(", *(f"    {string_literal(part)}" for part in parts), ")"]
