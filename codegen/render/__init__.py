@@ -220,8 +220,7 @@ class ClassView:
     params: list[ParamView]
     super_call: str
     init_lines: list[str]
-    forward_args: str
-    returns: str
+    forward_def: list[str]  # `def forward(...) -> ...:` as black lays it out, in one or more lines
     forward_lines: list[str]
     example_inputs: list[str] = field(default_factory=list)
     imports: set[str] = field(default_factory=set)  # what the printed forward graph needs
@@ -242,6 +241,22 @@ def trust_line(cls: ClassDef, trust: str) -> str:
         return ""
     why = cls.forward.trust_note or TRUST_MEANING.get(trust, "")
     return f"Forward trust: {trust}" + (f": {why}." if why else ".")
+
+
+def def_lines(name: str, params: list[str], returns: str, indent: int) -> list[str]:
+    """`def name(params) -> returns:` laid out as black lays out a def at `indent` within 100
+    columns, so black's first pass leaves it alone and its second never runs: one line if it fits,
+    else the parameters on one line of their own, else one a line with a trailing comma. Anything
+    else (one parameter, one too long for a line) stays on one line for black to split."""
+    one = f"def {name}({', '.join(params)}) -> {returns}:"
+    if indent + len(one) <= 100 or len(params) < 2:
+        return [one]
+    head, tail = f"def {name}(", f") -> {returns}:"
+    if indent + 4 + len(", ".join(params)) <= 100:
+        return [head, "    " + ", ".join(params), tail]
+    if all(indent + 4 + len(p) + 1 <= 100 for p in params):
+        return [head, *(f"    {p}," for p in params), tail]
+    return [one]
 
 
 def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> ClassView:
@@ -278,9 +293,9 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
             missing = "modelgen could not infer " + (fwd.missing or "the dataflow")
             forward_lines = _raise_lines(missing)
     imports = set(imports) | _layer_class_imports(cls)
-    forward_args = ", ".join(
+    forward_args = ["self"] + [
         f"{n}: {a} = {defaults[n]}" if n in defaults else f"{n}: {a}" for n, a in inputs
-    )
+    ]
     examples = []
     if cls.is_top and cls.base_module is None and not fwd.missing:
         examples = [_example_expr(e) for e in fwd.examples]
@@ -297,8 +312,7 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
         params,
         super_call,
         init_lines,
-        forward_args,
-        fwd.returns,
+        def_lines("forward", forward_args, fwd.returns, indent=4),
         forward_lines,
         examples,
         imports,
