@@ -54,6 +54,13 @@ def docstring_text(text: str) -> str:
     return _CLOSING_QUOTE.sub(r"\"", printable(text).replace("\\", "\\\\"))
 
 
+def string_literal(text: str) -> str:
+    """`repr(text)`, in double quotes where black would put it in them (no double quote inside), so
+    black's first pass leaves the code as it is and its second pass never runs."""
+    r = repr(text)
+    return f'"{r[1:-1]}"' if r.startswith("'") and '"' not in text else r
+
+
 def terminal_text(text: str) -> str:
     """Text for a rich console line: no raw control characters, no markup taken from the text."""
     return _rich_escape(printable(text))

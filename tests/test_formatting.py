@@ -11,6 +11,7 @@ from codegen.generate import generate_source
 from codegen.load import open_checkpoint
 from codegen.render import render_source
 from codegen.render.formatting import format_source
+from codegen.safetext import string_literal
 from tests.zoo import build, checkpoint
 
 AWKWARD = '''"""A module docstring whose prose has lines that look like code:
@@ -54,3 +55,15 @@ def test_rendered_models_format_as_black_formats_the_whole_file(name, tmp_path):
     _, ir = generate_source(open_checkpoint(path).table)
     raw = render_source(ir, formatted=False)
     assert format_source(raw) == whole(raw)
+
+
+@pytest.mark.parametrize(
+    "text", ["a", "it's", 'say "hi"', "both ' and \"", "back\\slash", "line\nbreak", "é\x00"]
+)
+def test_string_literals_are_black_s_own(text):
+    """The renderer's literals read back as their text and, without both kinds of quote inside,
+    are already black's (black formats a changed text twice)."""
+    literal = string_literal(text)
+    assert eval(literal) == text
+    if not ("'" in text and '"' in text):
+        assert whole(f"x = {literal}\n") == f"x = {literal}\n"

@@ -46,7 +46,7 @@ def test_a_name_still_needed_later_is_not_overwritten():
 
 def test_keys_that_are_not_identifiers_print_as_literals():
     assert attr_path(("layers", "0", "fc")) == "self.layers[0].fc"
-    assert attr_path(("class",)) == "getattr(self, 'class')"
+    assert attr_path(("class",)) == 'getattr(self, "class")'
     hostile = "x'); import os; ('"
     assert attr_path(("blocks", hostile)) == f"getattr(self.blocks, {hostile!r})"
     g = Graph()

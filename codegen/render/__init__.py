@@ -1,6 +1,6 @@
 """ModelIR -> model.py: finished strings for the templates, Jinja, black, libcst, compile.
 
-Key text reaches the output only through `repr()` (string literals) or `codegen.safetext`
+Key text reaches the output only through `safetext.string_literal` (repr) or `codegen.safetext`
 (comments, docstrings), so no checkpoint key can become code.
 """
 
@@ -32,7 +32,7 @@ from codegen.render.formatting import format_source
 from codegen.render.graph_printer import print_graph
 from codegen.render.helpers import HELPERS
 from codegen.render.width import fit_width
-from codegen.safetext import comment_text, docstring_text, is_plain_attr, printable
+from codegen.safetext import comment_text, docstring_text, is_plain_attr, printable, string_literal
 
 # --------------------------------------------------------------------------------- expressions
 
@@ -45,8 +45,8 @@ def value_expr(value: Any) -> str:
     if isinstance(value, tuple):
         inner = ", ".join(value_expr(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, float):
-        return repr(value)
+    if isinstance(value, str):
+        return string_literal(value)
     return repr(value)
 
 
@@ -75,7 +75,7 @@ def module_expr(m: Module, in_sequential: bool = False) -> str:
     if m.kind == "modulelist":
         return f"nn.ModuleList(\n[\n{_items(m.children)}])"
     if m.kind == "moduledict":
-        body = "".join(f"{c.attr!r}: {module_expr(c)},\n" for c in m.children)
+        body = "".join(f"{string_literal(c.attr)}: {module_expr(c)},\n" for c in m.children)
         return f"nn.ModuleDict(\n{{\n{body}}})"
     raise ValueError(f"unknown module kind {m.kind}")
 
@@ -182,7 +182,7 @@ def member_lines(m: Module | Tensor, float_dtype: str) -> list[str]:
 
 
 def _register(attr: str, expr: str) -> str:
-    return f"self.{attr} = {expr}" if _plain(attr) else f"self.add_module({attr!r}, {expr})"
+    return f"self.{attr} = {expr}" if _plain(attr) else f"self.add_module({string_literal(attr)}, {expr})"
 
 
 def _plain(attr: str) -> bool:
@@ -197,10 +197,10 @@ def _tensor_lines(t: Tensor, float_dtype: str) -> list[str]:
     tensor = f"torch.zeros({dims}{dtype})"
     comment = f"# loaded from the checkpoint ({comment_text(t.comment)})"
     if t.kind == "buffer":
-        return [comment, f"self.register_buffer({t.attr!r}, {tensor})"]
+        return [comment, f"self.register_buffer({string_literal(t.attr)}, {tensor})"]
     if _plain(t.attr):
         return [comment, f"self.{t.attr} = nn.Parameter({tensor})"]
-    return [comment, f"self.register_parameter({t.attr!r}, nn.Parameter({tensor}))"]
+    return [comment, f"self.register_parameter({string_literal(t.attr)}, nn.Parameter({tensor}))"]
 
 
 # ------------------------------------------------------------------------------------ classes
@@ -220,8 +220,7 @@ class ClassView:
     params: list[ParamView]
     super_call: str
     init_lines: list[str]
-    forward_args: str
-    returns: str
+    forward_def: list[str]  # `def forward(...) -> ...:` as black lays it out, in one or more lines
     forward_lines: list[str]
     example_inputs: list[str] = field(default_factory=list)
     imports: set[str] = field(default_factory=set)  # what the printed forward graph needs
@@ -242,6 +241,25 @@ def trust_line(cls: ClassDef, trust: str) -> str:
         return ""
     why = cls.forward.trust_note or TRUST_MEANING.get(trust, "")
     return f"Forward trust: {trust}" + (f": {why}." if why else ".")
+
+
+def def_lines(name: str, params: list[str], returns: str, indent: int) -> list[str]:
+    """`def name(params) -> returns:` laid out as black lays out a def at `indent` within 100
+    columns, so black's first pass leaves it alone and its second never runs: one line if it fits,
+    else the parameters on one line of their own, else one a line with a trailing comma. Anything
+    else (one parameter, one too long for a line) stays on one line for black to split.
+    A lone `self` keeps the trailing comma the template always left after it."""
+    head, tail = f"def {name}(", f") -> {returns}:"
+    if params == ["self"]:  # the files have always written `self, ` here: black's magic comma
+        return [head, "    self,", tail]
+    one = f"def {name}({', '.join(params)}) -> {returns}:"
+    if indent + len(one) <= 100 or len(params) < 2:
+        return [one]
+    if indent + 4 + len(", ".join(params)) <= 100:
+        return [head, "    " + ", ".join(params), tail]
+    if all(indent + 4 + len(p) + 1 <= 100 for p in params):
+        return [head, *(f"    {p}," for p in params), tail]
+    return [one]
 
 
 def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> ClassView:
@@ -278,9 +296,9 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
             missing = "modelgen could not infer " + (fwd.missing or "the dataflow")
             forward_lines = _raise_lines(missing)
     imports = set(imports) | _layer_class_imports(cls)
-    forward_args = ", ".join(
+    forward_args = ["self"] + [
         f"{n}: {a} = {defaults[n]}" if n in defaults else f"{n}: {a}" for n, a in inputs
-    )
+    ]
     examples = []
     if cls.is_top and cls.base_module is None and not fwd.missing:
         examples = [_example_expr(e) for e in fwd.examples]
@@ -297,8 +315,7 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
         params,
         super_call,
         init_lines,
-        forward_args,
-        fwd.returns,
+        def_lines("forward", forward_args, fwd.returns, indent=4),
         forward_lines,
         examples,
         imports,
@@ -448,12 +465,12 @@ def loader_lines(s: Source) -> tuple[list[str], str]:
                 if part.isascii() and part.isdigit()  # a list index, as load/unwrap makes them
                 else ""
             )
-            lines.append(f"state = {seq}state[{part!r}]")
+            lines.append(f"state = {seq}state[{string_literal(part)}]")
         how.append(f"the state dict under {s.container!r}")
     if s.stripped_prefixes:
         names = ", ".join(repr(p) for p in s.stripped_prefixes)
         lines += [
-            f"for prefix in [{names}]:",
+            f"for prefix in [{', '.join(string_literal(p) for p in s.stripped_prefixes)}]:",
             "    state = {k.removeprefix(prefix): v for k, v in state.items()}",
         ]
         how.append(f"prefixes {names} stripped")
@@ -579,7 +596,7 @@ def _dict_items(members, at: tuple[str, ...] = ()) -> frozenset:
 def _raise_lines(message: str) -> list[str]:
     """`raise NotImplementedError(message)` in lines that fit 100 columns inside a method: a long
     message (many member names) as adjacent string literals, which Python joins back."""
-    single = f"raise NotImplementedError({message!r})"
+    single = f"raise NotImplementedError({string_literal(message)})"
     if len(single) <= 92:
         return [single]
     parts = textwrap.wrap(
@@ -587,4 +604,4 @@ def _raise_lines(message: str) -> list[str]:
     )
     if "".join(parts) != message:
         return [single]
-    return ["raise NotImplementedError(", *(f"    {part!r}" for part in parts), ")"]
+    return ["raise NotImplementedError(", *(f"    {string_literal(part)}" for part in parts), ")"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from codegen.ir.graph import F_OPS, TENSOR_METHODS, TORCH_OPS, Graph, Node, Slice, Value, values_in
 from codegen.render.helpers import HELPER_IMPORTS
-from codegen.safetext import comment_text, is_plain_attr
+from codegen.safetext import comment_text, is_plain_attr, string_literal
 
 # name -> (how it prints, the import it needs). "{}" slots take the positional arguments in order.
 FUNCTIONS: dict[str, tuple[str, str]] = {
@@ -448,7 +448,9 @@ class _Printer:
             return f"({inner},)" if len(arg) == 1 else f"({inner})"
         if isinstance(arg, list):
             return "[" + ", ".join(self._expr(a) for a in arg) + "]"
-        if arg is None or isinstance(arg, (bool, int, float, str)):
+        if isinstance(arg, str):
+            return string_literal(arg)
+        if arg is None or isinstance(arg, (bool, int, float)):
             return repr(arg)
         raise TypeError(f"cannot print a {type(arg).__name__} in a forward graph")
 
@@ -530,9 +532,9 @@ def attr_path(path: tuple[str, ...], root: str = "self", dict_items=frozenset())
         elif is_plain_attr(segment) and segment != "self":
             text = f"{text}.{segment}"
         elif path[: i + 1] in dict_items:  # an nn.ModuleDict's key: `self.stem["stem_1/conv"]`
-            text = f"{text}[{segment!r}]"
+            text = f"{text}[{string_literal(segment)}]"
         else:
-            text = f"getattr({text}, {segment!r})"
+            text = f"getattr({text}, {string_literal(segment)})"
     return text
 
 

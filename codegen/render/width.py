@@ -20,6 +20,8 @@ KEEP_WHOLE = ("Regenerate: ",)  # lines other code reads back
 
 def fit_width(text: str) -> str:
     lines = text.split("\n")
+    if all(len(line) <= WIDTH for line in lines):
+        return text  # nothing to fit: spare the tokenizer
     comments: dict[int, int] = {}  # line index -> column of the comment on it
     docstrings: set[int] = set()  # lines inside a triple-quoted string (after its first line)
     for tok in tokenize.generate_tokens(io.StringIO(text).readline):
