@@ -122,6 +122,7 @@ def _content(node: KeyNode) -> tuple:
     """Everything of a tree a reading may look at. Not `KeyNode.signature`: that leaves out the
     keys, and is cached, where aliases.py changes a fresh tree."""
     return (
+        node.name,
         node.path,
         tuple((n, t.name, t.shape, t.dtype, t.tied_to) for n, t in node.tensors.items()),
         tuple((n, _content(c)) for n, c in node.children.items()),
