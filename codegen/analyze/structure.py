@@ -7,10 +7,11 @@ constructor parameters.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from codegen.choices import ROLE_VIEW, ChoiceResolver
 from codegen.errors import ModelgenError
@@ -94,6 +95,42 @@ from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.layers.norms import LAYER_NORMS_BESIDE, layer_norms_beside_batch_norms
 from codegen.patterns.registry import best, named_role
 from codegen.safetext import is_index
+
+
+def _tree_readings(root: KeyNode) -> Callable[[Callable[[KeyNode], Any]], Any]:
+    """`read(f)`: `f(root)` for a whole-tree reading that is a function of the key tree alone (its
+    names, shapes, dtypes and keys; no choice, hint or metadata), remembered by the tree's
+    content: each pin round, each calibration candidate and each repeat of a checkpoint analyses
+    the same tree again and would read the same. A copy each time: the caller may add to it."""
+    key = _content(root)
+    readings = _READINGS.pop(key, None)
+    if readings is None:
+        readings = {}
+        while len(_READINGS) >= _TREES_KEPT:
+            del _READINGS[next(iter(_READINGS))]
+    _READINGS[key] = readings  # (most recently used last)
+
+    def read(f: Callable[[KeyNode], Any]) -> Any:
+        if f not in readings:
+            readings[f] = f(root)
+        return copy.copy(readings[f])
+
+    return read
+
+
+def _content(node: KeyNode) -> tuple:
+    """Everything of a tree a reading may look at. Not `KeyNode.signature`: that leaves out the
+    keys, and is cached, where aliases.py changes a fresh tree."""
+    return (
+        node.name,
+        node.path,
+        tuple((n, t.name, t.shape, t.dtype, t.tied_to) for n, t in node.tensors.items()),
+        tuple((n, _content(c)) for n, c in node.children.items()),
+    )
+
+
+_READINGS: dict[tuple, dict] = {}  # tree content -> {reading: its answer}, oldest first
+_TREES_KEPT = 8
 
 
 def recognise(node: KeyNode, ctx: Context) -> Recognised | None:
@@ -291,10 +328,11 @@ class StructureBuilder:
         if layer_norms_beside_batch_norms(root):  # read by layers/norms.py's batch norms' eps
             self.resolver.structural.setdefault(("", LAYER_NORMS_BESIDE), (True, "norms' names"))
         self.planned = plan_config_strides(root, self.resolver)
-        self.keeps_resolution = first_blocks_after_pooled_stem(root)
-        self.stage_entries = later_stage_entries(root)
+        read = _tree_readings(root)
+        self.keeps_resolution = read(first_blocks_after_pooled_stem)
+        self.stage_entries = read(later_stage_entries)
         self.strided_1x1 = strided_first_1x1(root)
-        self.avg_down = avg_down_shortcuts(root)
+        self.avg_down = read(avg_down_shortcuts)
         for node in root.walk():
             first = deep_stem(node)
             if first is not None:
@@ -303,22 +341,22 @@ class StructureBuilder:
             if listed is not None:  # the stem's max pool in the network's own list
                 self.strides[listed[0].path] = 2
                 self.stem_pools.add(listed[1])
-        for path in branch_downsamplers(root):
+        for path in read(branch_downsamplers):
             self.strides[path] = 2
         for path in harmonic.hardnet_stem_convs(root, harmonic.hardnet_bases(root)):
             self.strides[path] = 2
-        self.planned_groups = planned_groups(root)
-        for path in branch_input_groups(root):
+        self.planned_groups = read(planned_groups)
+        for path in read(branch_input_groups):
             # A cell whose separable branches widen what enters it halves the map: pytorch-cifar's
             # PNASNet widens only in its stride-2 cells (blocks/separable_branch_cell.py).
             self.strides[path] = 2
-        for path in darknet_downsamplers(root):
+        for path in read(darknet_downsamplers):
             self.strides[path] = 2
         for path in xception_skips(root):
             self.strides[path] = 2
-        for path in reparam_stage_entries(root):
+        for path in read(reparam_stage_entries):
             self.strides[path] = 2
-        for path in pyramidal_stage_entries(root):
+        for path in read(pyramidal_stage_entries):
             self.strides[path] = 2
         shuffled = shuffle_downsamplers(root)
         for path in shuffled:
@@ -330,19 +368,19 @@ class StructureBuilder:
         if stem is not None:
             self.strides[stem.path] = 2
         # A mobile network's stages (MobileNet, MnasNet, EfficientNet): the family's schedule.
-        self.mobile = mobile_strides(root)
+        self.mobile = read(mobile_strides)
         self.strides.update(self.mobile)
         if self.mobile:  # read by the chain's conv classifier head (output_pooling)
             why = "a mobile network's body of depthwise blocks"
             self.resolver.structural.setdefault(("", act.MOBILE_BODY), ("mobile", why))
         for path, steps in nf_variance_steps(root).items():  # blocks/norm_free_block.py's beta
             self.resolver.structural.setdefault((path, NF_STEPS), steps)
-        self.dual_path = dual_path_widths(root)
+        self.dual_path = read(dual_path_widths)
         for path, split in self.dual_path.items():  # blocks/dual_path_block.py's split
             self.resolver.structural.setdefault((path, DUAL_PATH), (split, DUAL_PATH_WHY))
-        for path, proof in path_joins(root).items():  # sum or concat: blocks/_path_join.py
+        for path, proof in read(path_joins).items():  # sum or concat: blocks/_path_join.py
             self.resolver.structural.setdefault((path, PATH_JOIN), proof)
-        for path, taken in consumer_widths(root).items():  # read by blocks/solved_wiring.py
+        for path, taken in read(consumer_widths).items():  # read by blocks/solved_wiring.py
             self.resolver.structural.setdefault((path, CONSUMER_WIDTH), taken)
         order = dense_concat_order(root)
         if order is not None:  # read by blocks/preact_conv.py's DenseBottleneck

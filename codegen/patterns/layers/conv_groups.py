@@ -46,6 +46,7 @@ wide as a norm beside it is one tensor split across them (blocks/split_concat.py
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from codegen.patterns.layers.conv import ENTRY, _conv_kernel, rgb_entries
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from codegen.keytree import KeyNode
 
 
+@lru_cache(maxsize=65536)  # a sort key asked of the same names ~100k times a suite
 def _order(name: str) -> tuple:
     """`conv2` after `conv1`, item 10 after item 9: the numbers in a name, then the name."""
     return (tuple(int(n) for n in re.findall(r"\d+", name)), name)
@@ -405,6 +407,7 @@ def _chained_compressions(root: KeyNode, chained: list, found: dict[str, int]) -
 def reached_groups(root: KeyNode) -> dict[str, int]:
     """Conv path -> groups, read from the width that reaches the conv (the module docstring)."""
     found: dict[str, int] = {}
+    counts = _conv_counts(root)
     for node in root.walk():
         _after_norm(node, found)
         _after_sibling(node, found)
@@ -413,9 +416,23 @@ def reached_groups(root: KeyNode) -> dict[str, int]:
             out = None
             for name in sorted(names, key=int):
                 out = _block_io(node.children[name], out, found)
-        elif len(_convs(node)) >= 3:
+        elif counts[id(node)] >= 3:
             _block_io(node, None, found)
     return found
+
+
+def _conv_counts(root: KeyNode) -> dict[int, int]:
+    """id(node) -> len(_convs(node)) for every node under `root`, summed up the tree in one walk:
+    asked of every node, `_convs` would re-walk each subtree once per node above it."""
+    counts: dict[int, int] = {}
+
+    def count(node: KeyNode) -> int:
+        n = 1 if _weight(node) is not None else sum(map(count, node.children.values()))
+        counts[id(node)] = n
+        return n
+
+    count(root)
+    return counts
 
 
 def planned_groups(root: KeyNode) -> dict[str, int]:
