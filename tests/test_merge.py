@@ -343,7 +343,7 @@ RECORD_PIECES = [
     'class B:\n    "a" "b"\n\n    def f(self):\n        pass\n',
     'class C:\n    f"{1}"\n    x = 1\n',
     # a helper function at module level, and a multi-line string at column 0 inside a method
-    'import torch\n\n\ndef helper(x):\n    # scale\n    return x * 2\n\n\n'
+    "import torch\n\n\ndef helper(x):\n    # scale\n    return x * 2\n\n\n"
     'class D:\n    def f(self):\n        s = """\nflush left\n"""\n        return s\n',
 ]
 

@@ -182,7 +182,11 @@ def member_lines(m: Module | Tensor, float_dtype: str) -> list[str]:
 
 
 def _register(attr: str, expr: str) -> str:
-    return f"self.{attr} = {expr}" if _plain(attr) else f"self.add_module({string_literal(attr)}, {expr})"
+    return (
+        f"self.{attr} = {expr}"
+        if _plain(attr)
+        else f"self.add_module({string_literal(attr)}, {expr})"
+    )
 
 
 def _plain(attr: str) -> bool:
