@@ -15,7 +15,7 @@ from __future__ import annotations
 from codegen.keytree import KeyNode
 from codegen.patterns.blocks._path_join import CONCAT, PATH_JOIN, SUM
 from codegen.patterns.blocks.chain import numbered_name
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 from codegen.safetext import is_index
 
 

@@ -21,7 +21,8 @@ from codegen.keytree import KeyNode
 from codegen.patterns.blocks.norm_free_block import NF_STEPS
 from codegen.patterns.blocks.dual_path_block import DUAL_PATH
 from codegen.patterns.blocks.preact_conv import DENSE_ORDER
-from codegen.patterns.blocks.residual import SHORTCUT_NAMES, name_order
+from codegen.patterns.blocks.residual import SHORTCUT_NAMES
+from codegen.patterns._kit import name_order
 from codegen.safetext import is_index
 
 __all__ = [

@@ -239,6 +239,13 @@ class BlockPattern(Pattern):
 # -------------------------------------------------------------------------------------- helpers
 
 
+@functools.lru_cache(maxsize=65536)  # a sort key asked of the same names ~100k times a suite
+def name_order(name: str) -> tuple:
+    """`conv2` after `conv1`, item 10 after item 9, `bn1` beside `conv1`: the numbers in a name,
+    then the name."""
+    return (tuple(int(n) for n in re.findall(r"\d+", name)), name)
+
+
 def names(node: KeyNode) -> set[str]:
     return set(node.tensors)
 

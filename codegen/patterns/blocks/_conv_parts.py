@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from codegen.ir import ClassDef, Module
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, family, modules, tensors
+from codegen.patterns._kit import BlockContext, family, modules, name_order, tensors
 
 
 @dataclass
@@ -105,11 +105,11 @@ def named_units(m: Module) -> list[tuple[Module, Module]] | None:
         if not cut or c.kind != "builtin":
             return None
         units.setdefault(c.attr[: cut[-1]], []).append(c)
-    if len({_name_order(name)[0] for name in units}) != len(units):
+    if len({name_order(name)[0] for name in units}) != len(units):
         return None  # units their numbers do not order
     found: list[tuple[Module, Module]] = []
     layouts = set()
-    for name in sorted(units, key=_name_order):
+    for name in sorted(units, key=name_order):
         layers = units[name]
         convs = [c for c in layers if family(c) == "conv" and c.io is not None]
         norms = [c for c in layers if family(c) == "norm" and c.io is not None]
@@ -202,10 +202,10 @@ def member_units(
         else:
             left.append(norm)
     for width in {m.io.in_width for m in left}:
-        numbers = [_name_order(m.attr)[0] for m in left if m.io.in_width == width]
+        numbers = [name_order(m.attr)[0] for m in left if m.io.in_width == width]
         if len(set(numbers)) < len(numbers):
             return None  # norms of one width that neither names nor numbers tie to their convs
-    for norm in sorted(left, key=lambda m: _name_order(m.attr)):
+    for norm in sorted(left, key=lambda m: name_order(m.attr)):
         found = next((u for u in bare if u.out_width == norm.io.in_width), None)
         if found is None:
             return None
@@ -225,10 +225,6 @@ def _name_tail(name: str, prefixes: tuple[str, ...]) -> str:
         if low.endswith("_" + p):
             return low[: -len(p)].rstrip("_")
     return ""
-
-
-def _name_order(attr: str) -> tuple:
-    return (tuple(int(n) for n in re.findall(r"\d+", attr)), attr)
 
 
 SPLIT_ROLE = "MixedConv"  # blocks/split_concat.py: convs over one split tensor, concatenated

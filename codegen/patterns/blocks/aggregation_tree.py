@@ -28,7 +28,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import unit
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 TREE = re.compile(r"tree_?\d", re.I)
 

@@ -23,7 +23,7 @@ from codegen.patterns._mirror_strides import layers
 from codegen.patterns.blocks._conv_parts import arg
 from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of
 from codegen.patterns.blocks.padded_resnet_block import arg_pin
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 ROLE = "BackProjection"
 UP, DOWN = "nn.ConvTranspose2d", "nn.Conv2d"

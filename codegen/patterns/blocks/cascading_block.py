@@ -26,7 +26,7 @@ from codegen.patterns._kit import (
     modules,
 )
 from codegen.patterns._kit import tensors
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 CARN = "CARN's cascading blocks (Ahn et al. 2018): ReLU after each block's sum and fusion conv"
 PINS = {"ResidualBody": "after_sum", "ConvBody": "activation"}

@@ -23,7 +23,7 @@ from codegen.patterns._kit import (
     modules,
 )
 from codegen.patterns._kit import tensors
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 
 class DenseBlock(BlockPattern):

@@ -30,7 +30,7 @@ from codegen.patterns._kit import (
     modules,
 )
 from codegen.patterns._kit import tensors
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 NUMBERED_CONV = re.compile(r"c(onv)?_?\d+", re.IGNORECASE)
 IMDN = "IMDN's contrast-aware channel attention (CCALayer: std plus mean)"

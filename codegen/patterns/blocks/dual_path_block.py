@@ -19,7 +19,8 @@ from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
 from codegen.patterns.blocks._conv_parts import call_unit, member_units, unit
-from codegen.patterns.blocks.residual import DUAL_PATH, SHORTCUT_NAMES, name_order
+from codegen.patterns.blocks.residual import DUAL_PATH, SHORTCUT_NAMES
+from codegen.patterns._kit import name_order
 
 WHY = "the widths the next block reads: a dual path block (Chen et al. 2017)"
 

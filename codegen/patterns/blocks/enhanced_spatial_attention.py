@@ -32,7 +32,7 @@ from codegen.patterns._kit import (
 )
 from codegen.patterns._kit import resize_like, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 from codegen.patterns.blocks.selective_scan import conv_pins
 
 ROLE = "EnhancedSpatialAttention"

@@ -31,7 +31,8 @@ from codegen.patterns._kit import (
 from codegen.patterns.blocks._conv_parts import unit, walk_builtin
 from codegen.patterns.blocks._gate_branch import apply_gate, last_conv
 from codegen.patterns.blocks.ghost_module import ghost_parts
-from codegen.patterns.blocks.residual import SHORTCUT_NAMES, name_order
+from codegen.patterns.blocks.residual import SHORTCUT_NAMES
+from codegen.patterns._kit import name_order
 from codegen.patterns.blocks.squeeze_excite import channel_gate
 
 LISTS = ("sequential", "modulelist")

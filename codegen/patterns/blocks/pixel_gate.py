@@ -26,7 +26,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 ATTENTION_NAME = re.compile(r"(pixel_?)?(att|attn|attention|pa)\d*", re.IGNORECASE)
 GATED_CONV = ("k2", "k3", "k4")

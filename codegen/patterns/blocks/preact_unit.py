@@ -19,7 +19,8 @@ from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, fa
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.preact_residual import projection_reads
-from codegen.patterns.blocks.residual import SHORTCUT_NAMES, name_order
+from codegen.patterns.blocks.residual import SHORTCUT_NAMES
+from codegen.patterns._kit import name_order
 from codegen.patterns.blocks.residual_layer import shortcut_elsewhere
 
 

@@ -31,7 +31,7 @@ from codegen.patterns._kit import (
 )
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._norm_order import same_width_everywhere
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 ROLE = "PyramidalBlock"
 

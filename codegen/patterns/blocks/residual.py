@@ -12,7 +12,6 @@ fb.resnet.torch concatenates them; a choice, and the block says it guessed."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import replace
 
 from codegen.ir.graph import Graph
@@ -25,6 +24,7 @@ from codegen.patterns._kit import (
     Match,
     family,
     modules,
+    name_order,
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import (
@@ -66,12 +66,6 @@ def proven_dual_path(cls, ctx: BlockContext) -> bool:
     """Whether the widths prove any instance of the class a dual path block: never a plain
     residual, whose output is what its body gives."""
     return any((path, DUAL_PATH) in ctx.resolver.structural for path, _ in cls.instances)
-
-
-@lru_cache(maxsize=65536)  # a sort key asked of the same names ~100k times a suite
-def name_order(attr: str) -> tuple:
-    """`conv2` after `conv1`, `bn1` beside `conv1`: the numbers in a name, then the name."""
-    return (tuple(int(n) for n in re.findall(r"\d+", attr)), attr)
 
 
 def _spatial(kernel: object) -> bool:

@@ -33,7 +33,7 @@ from codegen.patterns._kit import (
 )
 from codegen.patterns.blocks.distillation_block import _conv2d, distil_activation, unsettled
 from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 ROLE = "ResidualDistillationBlock"
 ATTENTIONS = ("EnhancedSpatialAttention", "SqueezeExcite", "EfficientChannelAttention")

@@ -28,7 +28,7 @@ from codegen.patterns._kit import (
 )
 from codegen.patterns.blocks.distillation_block import _conv2d, unsettled
 from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 from codegen.patterns.blocks.residual_distillation_block import ATTENTIONS
 from codegen.patterns.blocks.selective_scan import conv_pins
 

@@ -14,7 +14,7 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 
 class RRDB(BlockPattern):

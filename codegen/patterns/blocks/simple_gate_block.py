@@ -25,7 +25,7 @@ from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import is_depthwise
 from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of
 from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 ROLE = "NAFBlock"
 NORM_WHY = "NAFNet's LayerNorm2d: a LayerNorm over the channels, eps 1e-6 (arch_util.py)"

@@ -19,7 +19,8 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import tensors
-from codegen.patterns.blocks.residual import SHORTCUT_NAMES, name_order
+from codegen.patterns.blocks.residual import SHORTCUT_NAMES
+from codegen.patterns._kit import name_order
 
 
 def _items(m) -> tuple[object, int] | None:

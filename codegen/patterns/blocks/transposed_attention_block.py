@@ -27,7 +27,7 @@ from codegen.patterns._kit import (
 )
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 WHY = "Restormer's LayerNorm over each pixel's channels (eps 1e-5)"
 

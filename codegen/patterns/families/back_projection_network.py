@@ -25,7 +25,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks.back_projection import ROLE, unit_direction
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 WHY = "DBPN's `torch.cat((h2, h1), 1)` (dbpns.py): the newest up-projection first"
 

@@ -32,7 +32,7 @@ from codegen.patterns._kit import (
 )
 from codegen.patterns._kit import stack, tensors
 from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 from codegen.patterns.blocks.selective_scan import conv_pins
 
 LEAKY_005 = "nn.LeakyReLU(0.05)"

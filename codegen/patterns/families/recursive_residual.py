@@ -29,7 +29,7 @@ from codegen.patterns._kit import (
 )
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 RECURSIONS = 25  # DRRN_B1U25, the paper's main model (Tai et al. 2017, table 1)
 OTHER_COUNTS = [1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 15, 16, 20]

@@ -32,7 +32,7 @@ from codegen.patterns._kit import (
     modules,
 )
 from codegen.patterns._kit import one_named, tensors
-from codegen.patterns.blocks.residual import name_order
+from codegen.patterns._kit import name_order
 
 HEAD = r"conv_first|conv_in|conv_input|first_conv|head"
 BODY = r"rrdb_trunk|body|trunk|res_?blocks|residual_layers?|blocks|[a-z]+_trunk"

@@ -46,20 +46,14 @@ wide as a norm beside it is one tensor split across them (blocks/split_concat.py
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from codegen.patterns._kit import name_order
 from codegen.patterns.layers.conv import ENTRY, _conv_kernel, rgb_entries
 from codegen.safetext import is_index
 
 if TYPE_CHECKING:
     from codegen.keytree import KeyNode
-
-
-@lru_cache(maxsize=65536)  # a sort key asked of the same names ~100k times a suite
-def _order(name: str) -> tuple:
-    """`conv2` after `conv1`, item 10 after item 9: the numbers in a name, then the name."""
-    return (tuple(int(n) for n in re.findall(r"\d+", name)), name)
 
 
 def _weight(node: KeyNode) -> tuple[int, ...] | None:
@@ -90,7 +84,7 @@ def _convs(node: KeyNode) -> list[tuple[KeyNode, tuple[int, ...]]]:
     if w is not None:
         return [(node, w)]
     found = []
-    for name in sorted(node.children, key=_order):
+    for name in sorted(node.children, key=name_order):
         found += _convs(node.children[name])
     return found
 
@@ -134,7 +128,7 @@ def _projection(block: KeyNode) -> tuple[tuple[int, ...], list] | None:
         convs = _convs(child)
         if not child.children or len(convs) != 1 or convs[0][1][2:] != (1, 1):
             continue
-        body = [c for n in sorted(block.children, key=_order) if n != name
+        body = [c for n in sorted(block.children, key=name_order) if n != name
                 for c in _convs(block.children[n])]
         paths = [n for n, c in block.children.items() if n != name and len(_convs(c)) >= 2]
         if len(paths) >= 2:
@@ -218,7 +212,7 @@ def _after_sibling(node: KeyNode, found: dict[str, int]) -> None:
     """Rule 4: the conv of a single-conv unit reading a fraction of what the unit before it gives.
     Only names carrying a number order the steps (`conv1_1x1` before `conv2_kxk`); a member named
     without one (a `downsample`, a `shortcut`) is no step of the chain, only a sibling."""
-    members = [(n, _convs(node.children[n])) for n in sorted(node.children, key=_order)]
+    members = [(n, _convs(node.children[n])) for n in sorted(node.children, key=name_order)]
     members = [(n, convs) for n, convs in members if convs and not _gate(convs)]
     chain = [(n, convs) for n, convs in members if re.search(r"\d", n)]
     units = [(n, convs[0]) for n, convs in chain if len(convs) == 1]
@@ -394,7 +388,7 @@ def _chained_compressions(root: KeyNode, chained: list, found: dict[str, int]) -
     gives W is grouped g, g its own expansion's (ungrouped it would read a width nothing before
     it gives). The first unit reads what the image's stem gives, where one spatial conv alone
     reads the 3 channels of an image."""
-    chained.sort(key=lambda u: [_order(s) for s in u[0].split(".")])
+    chained.sort(key=lambda u: [name_order(s) for s in u[0].split(".")])
     stems = [w for w in map(_weight, root.walk()) if w and w[1] == 3 and w[2:] != (1, 1)]
     before = stems[0][0] if len(stems) == 1 else None
     for _, compress, groups, gives in chained:
@@ -488,7 +482,7 @@ def split_lists(root: KeyNode) -> dict[str, tuple[tuple[int, ...], tuple[int, ..
     def split_of(node: KeyNode) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
         if node.tensors or len(node.children) < 2:
             return None
-        names = sorted(node.children, key=_order)
+        names = sorted(node.children, key=name_order)
         if names != [str(i) for i in range(len(names))]:
             return None
         weights = [_conv_leaf(node.children[n]) for n in names]
