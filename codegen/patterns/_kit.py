@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from codegen.ir import Arg, Call, Choice, ClassDef, IOSpec, Module, Tensor
 from codegen.ir.graph import Graph, Slice
@@ -67,21 +67,48 @@ class Example:
 @dataclass(frozen=True)
 class Accepts:
     """What a block pattern's `match` rejects in its first lines, said where the registry can read
-    it: a class holding fewer than `least` or more than `most` (None: no bound) members that are
-    modules, or (`tensors`) holding a tensor where False, none where True. Most of ~390 patterns
-    reject most classes on these facts; the registry then skips the call (registry._asked). Sound
-    only as a consequence of the code below it: tests/test_patterns.py asks every skipped pattern
-    on every catalogue example and asserts it returns None."""
+    it. A class is ruled out where it holds
+    - fewer than `least` or more than `most` (None: no bound) members that are modules;
+    - (`tensors`) a tensor where False, none where True;
+    - for some regex of `names`, no module whose attribute name fully matches it (any case): a
+      `match` returning None unless `one_named(members, R)` (or any test of a name against R)
+      finds one; alternatives are one regex (`A|B`);
+    - for some family of `families`, no module of that layer family (`family(m)`);
+    - for some role of `roles`, no module of that role (`BlockContext.role(m)`).
+    Most of ~390 patterns reject most classes on these facts; the registry then skips the call
+    (registry._asked, once per class's `Facts`). Each field must be a consequence of the code below
+    it, never a guess: tests/test_patterns.py asks every skipped pattern on every catalogue example
+    and asserts it returns None."""
 
     least: int = 0
     most: int | None = None
     tensors: bool | None = None
+    names: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
 
-    def admits(self, count: int, has_tensors: bool) -> bool:
-        """Whether a class with `count` modules and (or not) tensors could match."""
-        if count < self.least or (self.most is not None and count > self.most):
+    def admits(self, facts: Facts) -> bool:
+        """Whether a class with these facts could match."""
+        if facts.count < self.least or (self.most is not None and facts.count > self.most):
             return False
-        return self.tensors is None or self.tensors == has_tensors
+        if self.tensors is not None and self.tensors != facts.tensors:
+            return False
+        return (
+            facts.names.issuperset(self.names)
+            and facts.families.issuperset(self.families)
+            and facts.roles.issuperset(self.roles)
+        )
+
+
+class Facts(NamedTuple):
+    """What the gates (`Accepts`) read of a class: its module count, whether it holds tensors, the
+    declared `names` regexes some module's name matches, its modules' families and roles."""
+
+    count: int
+    tensors: bool
+    names: frozenset[str]
+    families: frozenset[str | None]
+    roles: frozenset[str | None]
 
 
 class Pattern:

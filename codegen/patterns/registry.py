@@ -16,7 +16,17 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from codegen.patterns._kit import BlockPattern, LayerPattern, Match, Pattern, holding, modules
+from codegen.ir import Module
+from codegen.patterns._kit import (
+    BlockPattern,
+    Facts,
+    LayerPattern,
+    Match,
+    Pattern,
+    family,
+    holding,
+    modules,
+)
 
 PACKAGES = ("codegen.patterns.layers", "codegen.patterns.blocks", "codegen.patterns.families")
 
@@ -59,12 +69,12 @@ def _trial(kind: str, subject: Any, ctx: Any) -> Pattern | None:
     made, used = len(resolver.made), set(resolver.used_hints)
     if kind == "block":  # ~390 patterns split the same class's members: split them once
         held = holding(subject)
-        count, has_tensors = len(held.held[1]), bool(held.held[2])
-        regular, fallbacks = _asked(count, has_tensors)
+        facts = _facts(held.held[1], bool(held.held[2]), ctx)
+        regular, fallbacks = _asked(facts)
         with held:
             matches = _matches(regular, fallbacks, subject, ctx)
             if AUDIT_GATES:
-                _audit(subject, ctx, count, has_tensors)
+                _audit(subject, ctx, facts)
     else:
         matches = _matches(*_split(kind), subject, ctx)
     # Trial matches may have consulted hints and recorded choices: undo that; the winner reruns.
@@ -104,34 +114,64 @@ def _matches(regular, fallbacks, subject: Any, ctx: Any) -> list[Match]:
     return matches
 
 
-@lru_cache(maxsize=None)  # a few hundred (count, tensors) pairs in all
-def _asked(count: int, has_tensors: bool) -> tuple[tuple[Pattern, ...], tuple[Pattern, ...]]:
-    """`_split("block")` less the patterns whose declared `accepts` rules out a class with `count`
-    modules and (or not) tensors: their `match` would return None at its first lines."""
-    regular, fallbacks = _split("block")
-    return tuple(p for p in regular if _admits(p, count, has_tensors)), tuple(
-        p for p in fallbacks if _admits(p, count, has_tensors)
+def _facts(members: tuple[Module, ...], has_tensors: bool, ctx: Any) -> Facts:
+    """What the gates read of a class with these modules (and, or not, tensors)."""
+    return Facts(
+        len(members),
+        has_tensors,
+        frozenset().union(*(_names_of(m.attr) for m in members)),
+        frozenset(family(m) for m in members),
+        frozenset(ctx.role(m) for m in members),
     )
 
 
-def _admits(pattern: Pattern, count: int, has_tensors: bool) -> bool:
+@lru_cache(maxsize=None)  # a few thousand facts in all: most trials cost one lookup
+def _asked(facts: Facts) -> tuple[tuple[Pattern, ...], tuple[Pattern, ...]]:
+    """`_split("block")` less the patterns whose declared `accepts` rules out a class with these
+    `facts`: their `match` would return None at its first lines."""
+    regular, fallbacks = _split("block")
+    asked = tuple(p for p in regular if _admits(p, facts)), tuple(
+        p for p in fallbacks if _admits(p, facts)
+    )
+    return _interned.setdefault(asked, asked)  # (many facts admit the same patterns)
+
+
+_interned: dict = {}
+
+
+def _admits(pattern: Pattern, facts: Facts) -> bool:
     gate = _gate(type(pattern))
-    return gate is None or gate.admits(count, has_tensors)
+    return gate is None or gate.admits(facts)
+
+
+@lru_cache(maxsize=65536)  # a member's name: asked once, whatever class holds it
+def _names_of(attr: str) -> frozenset[str]:
+    """The regexes of the gates' `names` that `attr` fully matches (any case)."""
+    return frozenset(r for r in _gate_names() if re.fullmatch(r, attr, re.IGNORECASE))
+
+
+@lru_cache(maxsize=1)
+def _gate_names() -> tuple[str, ...]:
+    gates = (_gate(type(p)) for p in patterns("block"))
+    return tuple(dict.fromkeys(r for g in gates if g is not None for r in g.names))
 
 
 def _gate(kind: type) -> Any:
-    """The `accepts` declared by the class whose `match` the pattern runs, never inherited past
-    an override: a subclass's own `match` answers for itself (its gate or None)."""
-    owner = next(c for c in kind.__mro__ if "match" in vars(c))
-    return vars(owner).get("accepts")
+    """The `accepts` declared by the class whose `match` the pattern runs, or by a subclass of it
+    on the way (one narrowing the shared `match` by its own attributes: a role), never inherited
+    past an override: a subclass's own `match` answers for itself (its gate or None)."""
+    for c in kind.__mro__:
+        if "accepts" in vars(c) or "match" in vars(c):
+            return vars(c).get("accepts")
+    return None
 
 
 # Tests set this: every trial then also asks the patterns its gates skipped, which must not match.
 AUDIT_GATES = False
 
 
-def _audit(subject: Any, ctx: Any, count: int, has_tensors: bool) -> None:
-    asked = set(map(id, sum(_asked(count, has_tensors), ())))
+def _audit(subject: Any, ctx: Any, facts: Facts) -> None:
+    asked = set(map(id, sum(_asked(facts), ())))
     for p in sum(_split("block"), ()):
         if id(p) not in asked and _match(p, subject, ctx) is not None:
             raise AssertionError(f"{p!r} matches {subject.name} though its accepts rules it out")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from codegen.ir import ClassDef, Module, Ref
-from codegen.patterns._kit import BlockContext, modules, one_named, tensors
+from codegen.patterns._kit import Accepts, BlockContext, modules, one_named, tensors
 
 RESNETS = r"resnets|block|res_?blocks"
 ATTENTIONS = r"attentions|attn|attn_?blocks"
@@ -79,6 +79,10 @@ class Stage:
     sampler_temb: bool = False  # the sampler takes the time embedding (a resampling resnet)
 
 
+# What `stage` rejects at once, whatever its sampler: tensors, no resnets.
+STAGE_ACCEPTS = Accepts(tensors=False, names=(RESNETS,))
+
+
 def stage(cls: ClassDef, ctx: BlockContext, sampler_role: str | None) -> Stage | None:
     """`resnets` (+ `attentions`, one after each) (+ one sampler of `sampler_role`), nothing else."""
     members = modules(cls)
@@ -118,6 +122,13 @@ def stage_examples(cls: ClassDef) -> list:
 
 CONV_IN, CONV_OUT, NORM_OUT = r"conv_in", r"conv_out", r"conv_norm_out|norm_out"
 MID = r"mid_block|mid"
+
+
+def coder_accepts(blocks_name: str) -> Accepts:
+    """What `coder` rejects at once: tensors, any of its four named parts missing."""
+    return Accepts(
+        tensors=False, names=(CONV_IN, CONV_OUT, NORM_OUT, blocks_name), families=("conv", "norm")
+    )
 
 
 def coder(cls: ClassDef, ctx: BlockContext, blocks_name: str):

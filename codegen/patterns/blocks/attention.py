@@ -31,6 +31,7 @@ from codegen.patterns._kit import (
     raw_value,
     CHECKED_MODEL_TYPES,
     BlockContext,
+    Accepts,
     BlockPattern,
     Example,
     Match,
@@ -58,6 +59,8 @@ OUT = r"c_proj|o_proj|out_proj|dense|proj|o|out_lin|wo|projection_layer|projecti
 # ESPnet's and the Conformer ports' names (linear_q ... linear_out; audio11)
 QUERY, KEY, VALUE = QUERY + "|linear_q", KEY + "|linear_k", VALUE + "|linear_v"
 OUT += "|linear_out"
+# What `match` needs first: a fused projection, else each of queries, keys and values by name.
+PROJECTIONS = tuple(f"{FUSED}|{p}" for p in (QUERY, KEY, VALUE))
 # A norm over the heads' merged output, before the output projection (BitNet's attn_sub_norm).
 SUB_NORM = r"attn_sub_norm|sub_norm|sub_ln|inner_attn_ln|attn_out_norm"
 ADD_NORM = r"LayerNorm|layer_norm|layernorm|norm|ln|attention_norm|attn_layer_norm"
@@ -604,6 +607,7 @@ class Attention(BlockPattern):
     synonyms = SYNONYMS
     projects = True  # ends with the output projection (SelfAttention below stops before it)
     adds_norm = False  # then adds the input back and normalises (AttentionAddNorm below)
+    accepts = Accepts(2, 7, names=PROJECTIONS)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -1260,6 +1264,7 @@ class AttentionAddNorm(Attention):
 
     role = "PostNormAttention"
     adds_norm = True
+    accepts = Accepts(2, 8, names=PROJECTIONS)
 
     @staticmethod
     def examples():

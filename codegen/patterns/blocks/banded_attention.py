@@ -23,7 +23,7 @@ import dataclasses
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, Example, Match, family, modules
+from codegen.patterns._kit import Accepts, BlockContext, Example, Match, family, modules
 from codegen.patterns.blocks import _attention_parts as parts
 from codegen.patterns.blocks.attention import SYNONYMS, Attention
 
@@ -67,6 +67,7 @@ class BandedAttention(Attention):
     role = "Attention"
     priority = 11
     synonyms = {**SYNONYMS, "attention_window": WINDOW_KEYS}
+    accepts = Accepts(names=(GLOBAL,), families=("linear",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

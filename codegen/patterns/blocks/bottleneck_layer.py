@@ -368,6 +368,7 @@ class TrigramEmbeddings(BlockPattern):
 
     role = "TextEmbeddings"
     priority = 6
+    accepts = Accepts(names=(TRIGRAM_PROJECTION,), families=("embedding", "linear"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         from codegen.patterns.families.encoder import NORM, POSITIONS, SEGMENTS, TOKENS

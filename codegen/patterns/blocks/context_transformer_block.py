@@ -50,7 +50,7 @@ class ContextTransformerBlock(BlockPattern):
     role = "ContextTransformerBlock"
     priority = 6
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, names=("norm1", "attn1", "norm3", "ff"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -4,6 +4,7 @@ middle block, the up stages in turn, then group norm, activation and conv_out to
 from __future__ import annotations
 
 from codegen.patterns._kit import Example
+from codegen.patterns.blocks._unet_parts import coder_accepts
 from codegen.patterns.blocks.conv_encoder import Encoder
 
 
@@ -12,6 +13,7 @@ class Decoder(Encoder):
     stages = r"up_blocks|up"
     takes = "z"
     middle_first = True
+    accepts = coder_accepts(stages)
 
     @staticmethod
     def examples():

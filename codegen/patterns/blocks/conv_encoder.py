@@ -8,7 +8,7 @@ import re
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules
-from codegen.patterns.blocks._unet_parts import NORM_OUT, coder
+from codegen.patterns.blocks._unet_parts import NORM_OUT, coder, coder_accepts
 
 
 def group_pins(cls) -> list:
@@ -29,6 +29,7 @@ class Encoder(BlockPattern):
     stages = r"down_blocks|down"  # the decoder (conv_decoder.py) reads up stages from a latent z,
     takes = "x"  # with the middle block first
     middle_first = False
+    accepts = coder_accepts(stages)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = coder(cls, ctx, self.stages)

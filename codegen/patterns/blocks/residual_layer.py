@@ -28,6 +28,7 @@ from dataclasses import replace
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,
@@ -52,6 +53,7 @@ OWN_RESIDUAL = {"InvertedResidual", "GhostBottleneck"}
 class ResidualLayer(BlockPattern):
     role = "ResidualLayer"
     priority = 20  # more than a chain of the same members: it knows the residual
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

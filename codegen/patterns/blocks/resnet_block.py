@@ -159,7 +159,7 @@ class ResnetBlock(BlockPattern):
     priority = 5  # over the post-activation BasicBlock: group norms before their convs
     synonyms = act.SYNONYMS
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, families=("norm",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

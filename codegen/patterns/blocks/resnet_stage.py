@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
-from codegen.patterns.blocks._unet_parts import stage, stage_examples
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match
+from codegen.patterns.blocks._unet_parts import STAGE_ACCEPTS, stage, stage_examples
 
 
 class ResnetStage(BlockPattern):
     role = "ResnetStage"
     priority = 5
+    accepts = STAGE_ACCEPTS
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = (

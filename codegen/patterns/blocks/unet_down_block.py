@@ -10,8 +10,8 @@ import re
 
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match
-from codegen.patterns.blocks._unet_parts import stage, stage_examples
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match
+from codegen.patterns.blocks._unet_parts import STAGE_ACCEPTS, stage, stage_examples
 
 
 class UNetDownBlock(BlockPattern):
@@ -20,6 +20,7 @@ class UNetDownBlock(BlockPattern):
     # Where a U-Net holds it: a stage with no sampler could be either.
     named = r"down_blocks|down|input_blocks"
     sampler = "Downsample"  # the up block (unet_up_block.py) matches the same way, with its own
+    accepts = STAGE_ACCEPTS
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = stage(cls, ctx, self.sampler) or stage(cls, ctx, None)

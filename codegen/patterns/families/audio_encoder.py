@@ -17,7 +17,7 @@ model_type for the families whose code was read.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, Match, modules, stack as layers_of
+from codegen.patterns._kit import Accepts, BlockContext, Match, modules, stack as layers_of
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.cross_attention import seq2seq
 from codegen.patterns.families.seq2seq import Seq2SeqEncoder
@@ -62,6 +62,7 @@ def _conv_choice(conv, keyword: str):
 
 class AudioEncoder(Seq2SeqEncoder):
     role = "AudioEncoder"
+    accepts = Accepts(tensors=False, names=("conv1", "conv2"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         if seq2seq(ctx):  # Seq2SeqEncoder's: a decoder reads it

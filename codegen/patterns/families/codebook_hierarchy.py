@@ -28,7 +28,7 @@ from fractions import Fraction
 
 from codegen.ir import Ref
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules, tensors
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, modules, tensors
 from codegen.patterns.blocks.chain import tie_order
 from codegen.patterns.families.summed_skip_unet import member_scale
 
@@ -201,6 +201,7 @@ def describe(reading: tuple, names: list[str]) -> str:
 class CodebookHierarchy(BlockPattern):
     role = "VQVAE"
     priority = 11  # as the one-level codebook autoencoder: the two never match one class
+    accepts = Accepts(6, 12, tensors=False, roles=("VectorQuantizer",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = sorted(modules(cls), key=tie_order)

@@ -236,6 +236,7 @@ def apply_logit_transforms(g: Graph, logits, divisor: Factor, cap: Factor, facto
 class Transformer(BlockPattern):
     role = "Transformer"
     priority = 10
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         # members of another modality (Phi-4-multimodal's image and audio embeddings, merged

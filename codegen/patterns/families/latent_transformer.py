@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, family, modules
 from codegen.patterns._kit import one_named, stack, tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 
@@ -43,6 +43,7 @@ _SHOWN = (
 class LatentTransformer(BlockPattern):
     role = "LatentTransformer"
     priority = 10
+    accepts = Accepts(names=("pos_embed", "transformer_blocks"), roles=("PatchEmbedding",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

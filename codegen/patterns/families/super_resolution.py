@@ -120,7 +120,7 @@ class SuperResolution(BlockPattern):
     role = "SuperResolution"
     priority = 10
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, names=(HEAD, LAST, UP))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

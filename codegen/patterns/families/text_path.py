@@ -18,6 +18,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,
@@ -112,6 +113,7 @@ def _head_not_stored(cls, ctx: BlockContext, role: str, tower_cls) -> tuple[tupl
 
 class TextPathTransformer(_TextPath):
     role = "Transformer"
+    accepts = Accepts(2, roles=("Transformer",))
 
     @staticmethod
     def examples():
@@ -129,6 +131,7 @@ class TextPathTransformer(_TextPath):
 
 class TextPathCausalLM(_TextPath):
     role = "CausalLM"
+    accepts = Accepts(2, roles=("CausalLM",))
 
     @staticmethod
     def examples():
@@ -142,6 +145,7 @@ class TextPathCausalLM(_TextPath):
 
 class TextPathEncoder(_TextPath):
     role = "EncoderModel"
+    accepts = Accepts(2, roles=("EncoderModel",))
 
     @staticmethod
     def examples():

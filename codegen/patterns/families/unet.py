@@ -53,7 +53,7 @@ class UNet(BlockPattern):
     priority = 10
     synonyms = {**act.SYNONYMS, "center_input": ("center_input_sample",)}
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, names=(CONV_IN, CONV_OUT, NORM_OUT, TIME, DOWN, UP))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
