@@ -73,8 +73,9 @@ class Accepts:
     - for some regex of `names`, no module whose attribute name fully matches it (any case): a
       `match` returning None unless `one_named(members, R)` (or any test of a name against R)
       finds one; alternatives are one regex (`A|B`);
-    - for some family of `families`, no module of that layer family (`family(m)`);
-    - for some role of `roles`, no module of that role (`BlockContext.role(m)`).
+    - for some item of `families`, no module of that layer family (`family(m)`);
+    - for some item of `roles`, no module of that role (`BlockContext.role(m)`);
+    an item of these two may be a tuple of alternatives: some module of one of them.
     Most of ~390 patterns reject most classes on these facts; the registry then skips the call
     (registry._asked, once per class's `Facts`). Each field must be a consequence of the code below
     it, never a guess: tests/test_patterns.py asks every skipped pattern on every catalogue example
@@ -84,8 +85,8 @@ class Accepts:
     most: int | None = None
     tensors: bool | None = None
     names: tuple[str, ...] = ()
-    families: tuple[str, ...] = ()
-    roles: tuple[str, ...] = ()
+    families: tuple[str | tuple[str, ...], ...] = ()
+    roles: tuple[str | tuple[str, ...], ...] = ()
 
     def admits(self, facts: Facts) -> bool:
         """Whether a class with these facts could match."""
@@ -95,9 +96,13 @@ class Accepts:
             return False
         return (
             facts.names.issuperset(self.names)
-            and facts.families.issuperset(self.families)
-            and facts.roles.issuperset(self.roles)
+            and all(_some(facts.families, f) for f in self.families)
+            and all(_some(facts.roles, r) for r in self.roles)
         )
+
+
+def _some(held: frozenset, wanted: str | tuple[str, ...]) -> bool:
+    return not held.isdisjoint(wanted) if isinstance(wanted, tuple) else wanted in held
 
 
 class Facts(NamedTuple):

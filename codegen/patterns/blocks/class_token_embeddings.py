@@ -14,6 +14,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks._rope_scaling import axial_rope
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,
@@ -63,6 +64,7 @@ def _example(class_token: bool = True, norm: bool = False) -> Example:
 class ClassTokenEmbeddings(BlockPattern):
     role = "VisionEmbeddings"
     priority = 6
+    accepts = Accepts(1, 3, families=("conv",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

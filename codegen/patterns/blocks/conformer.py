@@ -372,7 +372,7 @@ class ConformerLayer(BlockPattern):
     role = "Block"
     priority = 12
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, roles=("MLP", "Attention", CONV_ROLE))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

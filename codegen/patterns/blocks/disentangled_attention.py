@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,
@@ -77,6 +78,7 @@ class DisentangledAttention(BlockPattern):
         "position_buckets": ("position_buckets",),
         "max_relative_positions": ("max_relative_positions",),
     }
+    accepts = Accepts(names=tuple(f"{FUSED}|{p}" for p in SEPARATE), families=("linear",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

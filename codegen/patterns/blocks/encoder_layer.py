@@ -116,6 +116,7 @@ class Intermediate(BlockPattern):
     role = "Intermediate"
     named = r"intermediate(_query)?"  # (a Q-Former's query tokens' twin: QUERY_TWIN below)
     synonyms = act.SYNONYMS
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = _single(cls, ctx, self.named, ("linear",))

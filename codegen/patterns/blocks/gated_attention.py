@@ -19,7 +19,7 @@ import dataclasses
 import re
 
 from codegen.ir.graph import Graph, Value
-from codegen.patterns._kit import BlockContext, Example, Match, family, modules, tensors
+from codegen.patterns._kit import Accepts, BlockContext, Example, Match, family, modules, tensors
 from codegen.patterns.blocks.attention import Attention
 
 GATE = r"g_proj|gate_proj|attn_gate|gate|o_gate|output_gate"
@@ -31,6 +31,7 @@ ACTIVATIONS = {"sigmoid": "sigmoid", "softplus": "F.softplus"}
 class GatedOutputAttention(Attention):
     role = "Attention"
     priority = 11
+    accepts = Accepts(names=(GATE,), families=("linear",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         gates = [m for m in modules(cls) if re.fullmatch(GATE, m.attr, re.I)]

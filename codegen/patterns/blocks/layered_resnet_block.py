@@ -35,7 +35,7 @@ class LayeredResnetBlock(ResnetBlock):
     role = "ResnetBlock"
     priority = 5
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, names=("in_layers", "out_layers"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

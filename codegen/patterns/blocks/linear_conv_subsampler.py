@@ -44,7 +44,7 @@ class LinearConvSubsampler(BlockPattern):
     role = ROLE
     priority = 12  # over the width-chaining fallback, which neither transposes nor strides
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(4, 4, tensors=False, families=("linear", "conv"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

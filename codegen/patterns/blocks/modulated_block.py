@@ -18,7 +18,7 @@ follow config.json's norm_eps.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, free_layer_norm, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, free_layer_norm, modules
 from codegen.patterns._kit import one_named, tensors
 
 EPS = [1e-5, 1e-6]
@@ -48,6 +48,7 @@ def norm_eps(ctx: BlockContext, cls, where: str, fixed: float | None):
 class ModulatedTransformerBlock(BlockPattern):
     role = "ModulatedTransformerBlock"
     priority = 7
+    accepts = Accepts(names=("attn1", "ff"), roles=("ContextAttention", "FeedForward"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -24,6 +24,7 @@ from codegen.patterns.blocks.router import (
     routing,
 )
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,
@@ -54,6 +55,7 @@ class MixtureOfExperts(BlockPattern):
     role = "MoE"
     priority = 10
     synonyms = SYNONYMS
+    accepts = Accepts(2, 5, names=(EXPERTS, ROUTER))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

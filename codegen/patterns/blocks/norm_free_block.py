@@ -24,7 +24,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, modules, tensors
 
 SCALED = "ScaledStdConv2d"
 CONV = re.compile(r"conv(\d+)")
@@ -49,6 +49,7 @@ def _inner_conv(m, ctx: BlockContext) -> tuple[str, ...] | None:
 class NormFreeBlock(BlockPattern):
     role = "NormFreeBlock"
     priority = 12
+    accepts = Accepts(2, names=(CONV.pattern,))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

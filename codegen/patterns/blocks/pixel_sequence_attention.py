@@ -32,7 +32,7 @@ class PixelSequenceAttention(BlockPattern):
     role = "SpatialAttention"
     priority = 6
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(2, 3, tensors=False, names=("projection", "output"), families=("linear",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -92,6 +92,7 @@ class PreNormSplitLayer(BlockPattern):
 
     role = "Block"
     priority = 5
+    accepts = Accepts(3, 5, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 from codegen.ir.graph import Graph, Value
-from codegen.patterns._kit import BlockContext, Example, Match, family, modules, one_named
+from codegen.patterns._kit import Accepts, BlockContext, Example, Match, family, modules, one_named
 from codegen.patterns.blocks.attention import KEY, OUT, QUERY, VALUE, Attention
 
 # Families whose code splits each head's slice of q_proj into [queries | gate] (read from their
@@ -34,6 +34,7 @@ def _width(m, side: str):
 class QueryGatedAttention(Attention):
     role = "Attention"
     priority = 12
+    accepts = Accepts(names=(QUERY, KEY, VALUE, OUT), families=("linear",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -63,7 +63,7 @@ class ReducedAttention(BlockPattern):
     role = ROLE
     priority = 25  # a strided conv and a norm beside q/k/v: not a plain attention
 
-    accepts = Accepts(3, 6, tensors=False)
+    accepts = Accepts(3, 6, tensors=False, names=(QUERY, KEY, VALUE), families=("linear",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

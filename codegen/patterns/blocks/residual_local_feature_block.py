@@ -40,7 +40,7 @@ class ResidualLocalFeatureBlock(BlockPattern):
     role = ROLE
     priority = 7
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(4, tensors=False, roles=(ATTENTIONS,))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

@@ -54,7 +54,7 @@ class SpatialAttention(BlockPattern):
     priority = 5
     synonyms = {"head_dim": ("attention_head_dim",)}
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(4, 5, tensors=False, names=(QUERY, KEY, VALUE, OUT))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

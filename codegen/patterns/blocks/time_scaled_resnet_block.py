@@ -82,7 +82,7 @@ class TimeScaledResnetBlock(BlockPattern):
     role = "ResnetBlock"
     priority = 6
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, names=("block1", "block2"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -63,7 +63,7 @@ class TimedConvBlock(BlockPattern):
     role = "TimedBlock"
     priority = 4
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, families=("linear", "conv", "norm"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -64,6 +64,7 @@ class LabelEmbedding(BlockPattern):
 class TimestepConditioning(BlockPattern):
     role = "TimestepConditioning"
     priority = 6
+    accepts = Accepts(tensors=False, names=("timestep_embedder",), roles=("TimeEmbedding",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -131,7 +131,7 @@ class TransformerBlock(BlockPattern):
     role = "Block"
     priority = 10
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(2, tensors=False, roles=(("Attention", *SEQUENCE_MIXERS),))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -418,7 +418,7 @@ class SandwichBlock(BlockPattern):
     role = "Block"
     priority = 11
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(2, tensors=False, roles=(("Attention", *SEQUENCE_MIXERS), FEED_FORWARD_ROLES))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -41,7 +41,7 @@ class Autoencoder(BlockPattern):
     role = "Autoencoder"
     priority = 10
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, names=("encoder", "decoder"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

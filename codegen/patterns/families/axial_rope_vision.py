@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,
@@ -53,6 +54,7 @@ PACKED_IMAGE_TYPES = ("pixtral",)
 class AxialRopeVisionModel(BlockPattern):
     role = "EncoderModel"
     priority = 6
+    accepts = Accepts(2, roles=(("Encoder", "Block"),))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

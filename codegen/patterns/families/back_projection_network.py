@@ -48,7 +48,7 @@ class BackProjectionNetwork(BlockPattern):
     role = "SuperResolution"
     priority = 10
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(4, tensors=False, roles=(ROLE,))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

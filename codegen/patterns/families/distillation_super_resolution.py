@@ -54,7 +54,7 @@ class DistillationSuperResolution(BlockPattern):
     role = "SuperResolution"
     priority = 10
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(4, tensors=False, roles=(BLOCKS,))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

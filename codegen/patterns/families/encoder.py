@@ -105,6 +105,7 @@ def _example(name: str) -> Example:
 class TextEmbeddings(BlockPattern):
     role = "TextEmbeddings"
     priority = 5
+    accepts = Accepts(names=(TOKENS,), families=("embedding",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -800,7 +801,7 @@ class EncoderModel(BlockPattern):
     role = "EncoderModel"
     priority = 5
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(2, tensors=False, roles=(EMBEDDINGS, "Encoder"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

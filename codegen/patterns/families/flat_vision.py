@@ -18,6 +18,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Match,
@@ -35,6 +36,7 @@ TABLE = r"pos_embed|position_embeddings|pos_embedding"
 class FlatVisionTransformer(BlockPattern):
     role = "VisionTransformer"
     priority = 20
+    accepts = Accepts(3, 3, families=("norm",), roles=("PatchEmbedding", "Block"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

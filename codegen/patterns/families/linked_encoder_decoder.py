@@ -120,7 +120,7 @@ class LinkedEncoderDecoder(BlockPattern):
     role = "EncoderDecoder"
     priority = 10
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, families=("conv",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -272,6 +272,7 @@ class MaskedLM(BlockPattern):
 
     role = "MaskedLM"
     priority = 10
+    accepts = Accepts(2, 4, tensors=False, roles=(("EncoderModel", "Transformer"),))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         # dec11: or a decoder's body under the same head (ModernBERT's decoder)

@@ -107,7 +107,7 @@ class GridUNet(BlockPattern):
     role = "UNet"
     priority = 7
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, families=("conv",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

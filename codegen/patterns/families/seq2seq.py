@@ -585,6 +585,7 @@ class Seq2SeqLM(BlockPattern):
 
     role = "Seq2SeqLM"
     priority = 10
+    accepts = Accepts(1, 2)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

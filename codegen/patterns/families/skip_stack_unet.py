@@ -468,7 +468,7 @@ class SkipStackUNet(BlockPattern):
     role = "UNet"
     priority = 8
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, names=(DOWNS, UPS, TIME))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

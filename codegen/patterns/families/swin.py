@@ -94,6 +94,7 @@ class SwinEncoder(BlockPattern):
 class SwinBackbone(BlockPattern):
     role = "SwinBackbone"
     priority = 30
+    accepts = Accepts(2, 3, tensors=False, roles=("SwinEmbeddings", "SwinEncoder"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -160,6 +161,7 @@ class SwinClassifier(BlockPattern):
 class SwinTransformer(BlockPattern):
     role = "SwinTransformer"
     priority = 30
+    accepts = Accepts(2, 4, names=("patch_embed",), families=("norm",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
