@@ -56,7 +56,7 @@ class AggregationTree(BlockPattern):
     role = "Tree"
     priority = 12
 
-    accepts = Accepts(3, 4, tensors=False)
+    accepts = Accepts(3, 4, tensors=False, names=(TREE.pattern,))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -91,7 +91,7 @@ class Bottleneck(BlockPattern):
 
     role = "Bottleneck"
 
-    accepts = Accepts(2, 2, tensors=False)
+    accepts = Accepts(2, 2, tensors=False, names=("input", "attention"), roles=("ProjectNorm",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -183,7 +183,7 @@ class BottleneckAttention(BlockPattern):
     role = "BottleneckAttention"
     priority = 5
 
-    accepts = Accepts(2, 2, tensors=False)
+    accepts = Accepts(2, 2, tensors=False, roles=("ValueInputAttention", "AddNorm"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = one_each(cls, ctx, "ValueInputAttention", "AddNorm")
@@ -287,7 +287,7 @@ class BottleneckLayer(BlockPattern):
     role = "Block"
     priority = 5
 
-    accepts = Accepts(4, 5, tensors=False)
+    accepts = Accepts(4, 5, tensors=False, roles=("Bottleneck", "BottleneckAttention", "Intermediate", "BottleneckOutput"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

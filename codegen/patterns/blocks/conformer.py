@@ -129,7 +129,7 @@ class ConformerConvModule(BlockPattern):
     priority = 20  # over the width-chaining fallback, which cannot order these
     synonyms = act.SYNONYMS
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(4, 5, tensors=False, families=("conv", "norm"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -34,7 +34,7 @@ class ConvFeedForward(BlockPattern):
     role = "MLP"
     priority = 12  # over the width-chaining fallback, which neither transposes nor pads
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(2, 2, tensors=False, families=("conv",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

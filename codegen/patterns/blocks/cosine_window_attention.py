@@ -24,6 +24,7 @@ from __future__ import annotations
 from codegen.ir import ClassDef
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import (
+    Accepts,
     BlockContext,
     BlockPattern,
     Example,
@@ -110,6 +111,7 @@ def _pretrained(ctx: BlockContext) -> int | None:
 class CosineWindowAttention(BlockPattern):
     role = "WindowAttention"
     priority = 31  # a scale and a bias MLP beside the projections: no plain attention
+    accepts = Accepts(tensors=True, names=(QUERY, KEY, VALUE), families=("linear",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, found = modules(cls), tensors(cls)

@@ -80,7 +80,7 @@ class Seq2SeqAttention(BlockPattern):
     priority = 11  # the generic Attention's members: config.json says these serve both stacks
     synonyms = {"nhead": ("encoder_attention_heads", "decoder_attention_heads")}
 
-    accepts = Accepts(4, 4, tensors=False)
+    accepts = Accepts(4, 4, tensors=False, names=(QUERY, KEY, VALUE, OUT), families=("linear",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -23,7 +23,7 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import one_named, tensors
 
 ROLE = "LinearAttention"
@@ -37,6 +37,7 @@ NORM_EPS_BY_TYPE = {"minimax": 1e-6}
 class DecayedLinearAttention(BlockPattern):
     role = ROLE
     priority = 10
+    accepts = Accepts(4, 4, tensors=True, families=("linear", "norm"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

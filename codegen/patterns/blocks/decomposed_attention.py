@@ -136,7 +136,7 @@ class GridBlock(BlockPattern):
     role = "GridBlock"
     priority = 30  # a grid attention beside norms and an MLP: not a ViT layer
 
-    accepts = Accepts(4, 4)
+    accepts = Accepts(4, 4, tensors=False, families=("norm",), roles=("GridAttention", "MLP"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

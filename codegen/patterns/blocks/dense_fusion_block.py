@@ -28,7 +28,7 @@ class DenseFusionBlock(BlockPattern):
     role = "DenseFusionBlock"
     priority = 5
 
-    accepts = Accepts(2, tensors=False)
+    accepts = Accepts(2, tensors=False, families=("conv",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

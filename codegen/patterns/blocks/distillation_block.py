@@ -63,7 +63,7 @@ class DistillationBlock(BlockPattern):
     role = "DistillationBlock"
     priority = 6
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(4, tensors=False, names=(NUMBERED_CONV.pattern,))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -149,6 +149,7 @@ class Projection(BlockPattern):
 
     role = "Projection"
     named = r"output"
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = _single(cls, ctx, self.named, ("linear",))
@@ -167,6 +168,7 @@ class AddNorm(BlockPattern):
 
     role = "AddNorm"
     named = r"output(_query)?"
+    accepts = Accepts(2, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = _single(cls, ctx, self.named, ("linear", "norm"))
@@ -188,6 +190,7 @@ class Pooler(BlockPattern):
 
     role = "Pooler"
     named = r"pooler"
+    accepts = Accepts(1, 1, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = _single(cls, ctx, self.named, ("linear",))
@@ -226,7 +229,7 @@ class SplitAttention(BlockPattern):
     role = "Attention"
     priority = 5
 
-    accepts = Accepts(2, 2, tensors=False)
+    accepts = Accepts(2, 2, tensors=False, roles=("SelfAttention",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -9,7 +9,7 @@ is told by its name (`fourier`, `fft`, `...mixing`) and the norm-only output it 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 
 MIXING = r"fourier(_transform)?|fft|fnet|(token_|fourier_)?mixing"
@@ -20,6 +20,7 @@ class ResidualNorm(BlockPattern):
 
     role = "ResidualNorm"
     named = r"output"
+    accepts = Accepts(1, 1, tensors=False, families=("norm",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         import re
@@ -48,6 +49,7 @@ class FourierMixing(BlockPattern):
     role = "PostNormAttention"
     priority = 6
     named = MIXING
+    accepts = Accepts(1, 1, tensors=False, roles=("ResidualNorm",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         import re

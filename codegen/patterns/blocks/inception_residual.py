@@ -71,7 +71,7 @@ class InceptionResidual(BlockPattern):
     role = "InceptionResidual"
     priority = 9  # branches, their projection and a residual: rather than a plain concatenation
 
-    accepts = Accepts(3, 5, tensors=False)
+    accepts = Accepts(3, 5, tensors=False, names=(BRANCH.pattern,), families=("conv",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, one_named
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, modules, one_named
 from codegen.patterns._kit import tensors
 from codegen.patterns._router_conventions import INPUT_WEIGHTED
 from codegen.patterns.blocks.expert_bank import DOWN_BANK, UP_BANK, _gated, _per_expert
@@ -32,6 +32,7 @@ class InputWeightedExperts(BlockPattern):
     role = "MoE"
     priority = 10
     synonyms = SYNONYMS | act.SYNONYMS
+    accepts = Accepts(2, 3, tensors=False, roles=("Experts",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         model_type = ctx.resolver.evidence("model_type")

@@ -28,7 +28,7 @@ import math
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._latent_conventions import latent_convention
 from codegen.patterns.blocks import _query_temperature as temp
 from codegen.patterns.blocks import _rope_scaling as rope
@@ -189,6 +189,7 @@ class LatentAttention(BlockPattern):
     role = "Attention"
     priority = 9  # below the generic Attention, should shapes ever fit both (names decide it there)
     synonyms = SYNONYMS
+    accepts = Accepts(5, 8, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

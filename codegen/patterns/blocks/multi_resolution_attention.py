@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from codegen.patterns._kit import BlockContext, Example, Match
+from codegen.patterns._kit import Accepts, BlockContext, Example, Match
 from codegen.patterns.blocks.attention import SYNONYMS, Attention
 
 KEYS = ("block_per_row", "approx_mode")
@@ -23,6 +23,7 @@ class MultiResolutionAttention(Attention):
     role = "Attention"
     priority = 11
     synonyms = {**SYNONYMS}
+    accepts = Attention.accepts
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         if not all(k in ctx.resolver.metadata for k in KEYS):

@@ -25,7 +25,7 @@ def _example():
 class NormedIntermediate(Intermediate):
     role = "NormedIntermediate"
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(2, 2, tensors=False, families=("linear", "norm"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

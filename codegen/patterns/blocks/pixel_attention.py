@@ -54,7 +54,7 @@ class PixelAttention(BlockPattern):
     role = "Attention"
     priority = 5
 
-    accepts = Accepts(2, 2, tensors=False)
+    accepts = Accepts(2, 2, tensors=False, names=("to_qkv", "to_out"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -87,7 +87,7 @@ class PixelGatedConv(BlockPattern):
     role = "PixelGatedConv"
     priority = 5
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(3, 3, tensors=False, names=GATED_CONV)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -34,7 +34,7 @@ class PoolConcatDownsampler(BlockPattern):
     role = "Downsample"
     priority = 10
 
-    accepts = Accepts(2, 3, tensors=False)
+    accepts = Accepts(2, 3, tensors=False, families=("conv", "norm"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -178,6 +178,7 @@ class DenseBottleneck(PreActivation):
 
     role = "DenseBottleneck"
     priority = 5
+    accepts = PreActivation.accepts
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         found = super().match(cls, ctx)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, family, modules
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.preact_residual import projection_reads
@@ -27,6 +27,7 @@ from codegen.patterns.blocks.residual_layer import shortcut_elsewhere
 class PreActUnit(BlockPattern):
     role = "PreActUnit"
     priority = 20  # more than a chain of the same members: it knows the residual
+    accepts = Accepts(1, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -63,7 +63,7 @@ class RelativeAttention(BlockPattern):
     priority = 12  # the same four projections as Attention: T5's table or model_type says which
     synonyms = {"nhead": ("num_heads", "num_attention_heads", "n_head", "n_heads")}
 
-    accepts = Accepts(4, 5, tensors=False)
+    accepts = Accepts(4, 5, tensors=False, names=("q", "k", "v", "o"), families=("linear",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

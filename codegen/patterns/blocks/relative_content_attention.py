@@ -18,7 +18,7 @@ term uses the queries): the same names the pixel attentions read.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, modules
 from codegen.patterns._kit import one_named, tensors
 from codegen.patterns.blocks.spatial_attention import KEY, QUERY, VALUE
 from codegen.patterns.blocks.spatial_attention import _pointwise_conv as _pointwise
@@ -42,6 +42,7 @@ def _tables(params) -> tuple | None:
 class RelativeContentAttention(BlockPattern):
     role = "RelativeContentAttention"
     priority = 6
+    accepts = Accepts(3, 3, names=(QUERY, KEY, VALUE))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -21,7 +21,7 @@ class RRDB(BlockPattern):
     role = "RRDB"
     priority = 5
 
-    accepts = Accepts(2, tensors=False)
+    accepts = Accepts(2, tensors=False, roles=("DenseBlock",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

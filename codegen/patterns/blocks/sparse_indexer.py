@@ -21,7 +21,7 @@ the rotary part turns (halves or neighbours) is each family's, read from its mod
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, family, modules
 
 # model_type -> how the indexer's rotary part turns: DeepSeek-V3.2 by halves (apply_rotary_pos_emb,
 # while its attention turns neighbours), GLM-MoE-DSA by neighbours (apply_rotary_pos_emb_interleave)
@@ -64,6 +64,7 @@ def find_roles(members: list) -> dict | None:
 class SparseIndexer(BlockPattern):
     role = "Indexer"
     priority = 10
+    accepts = Accepts(tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

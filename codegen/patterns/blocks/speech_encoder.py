@@ -56,7 +56,7 @@ class FeatureConvLayer(BlockPattern):
     role = "ConvLayer"
     priority = 20  # over the width-chaining fallback, which cannot see the activation
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(1, 2, tensors=False, families=("conv",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

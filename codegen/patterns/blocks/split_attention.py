@@ -35,7 +35,7 @@ class RadixSplitAttention(BlockPattern):
     role = "SplitAttention"
     priority = 10
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(3, tensors=False, families=("conv",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = [m for m in modules(cls) if m.kind != "placeholder"]

@@ -32,7 +32,7 @@ class SplitConcat(BlockPattern):
     role = SPLIT_ROLE
     priority = 9  # proven by the block around it: rather than any chain of its items
 
-    accepts = Accepts(2, tensors=False)
+    accepts = Accepts(2, tensors=False, families=("conv",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -42,7 +42,7 @@ class SplitCrossAttention(Seq2SeqAttention):
     priority = 11  # before the generic SelfAttention: this one also takes the encoder's states
     synonyms = {"nhead": SYNONYMS["nhead"]}
 
-    accepts = Accepts(3, 3, tensors=False)
+    accepts = Accepts(3, 3, tensors=False, names=(QUERY, KEY, VALUE), families=("linear",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

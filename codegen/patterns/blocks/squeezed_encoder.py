@@ -120,7 +120,7 @@ class SqueezedPositionEncoder(BlockPattern):
     role = "ConvPositionEncoder"  # what a speech encoder model holds (families/speech_encoder.py)
     priority = 6
 
-    accepts = Accepts(3, 4, tensors=False)
+    accepts = Accepts(3, 4, tensors=False, roles=("StridedPositionalConv", "SqueezeUpsample"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

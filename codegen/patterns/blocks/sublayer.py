@@ -40,7 +40,7 @@ class _Sublayer(BlockPattern):
     cross = False  # the inner attention reads the encoder's output
     priority = 8  # a norm beside an attention/MLP: more than width chaining sees
 
-    accepts = Accepts(2, 2, tensors=False)
+    accepts = Accepts(2, 2, tensors=False, families=("norm",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

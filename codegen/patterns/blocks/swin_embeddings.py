@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, family, modules, tensors
 
 POSITIONS = r"position_embeddings|absolute_pos_embed|pos_embed"
 
@@ -70,6 +70,7 @@ def patch_grid(g: Graph, x, conv: tuple[str, ...], patch: int, norm: tuple[str, 
 class SwinEmbeddings(BlockPattern):
     role = "SwinEmbeddings"
     priority = 30
+    accepts = Accepts(2, 2, families=("norm",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -6,7 +6,7 @@ before them it gives it. Channels-last maps in and out: [batch, height, width, c
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Match, modules
+from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, modules
 from codegen.patterns.blocks.sublayer import as_module_list
 
 PLACE = "whether the patch merging comes before or after the blocks (their widths do not say)"
@@ -15,6 +15,7 @@ PLACE = "whether the patch merging comes before or after the blocks (their width
 class SwinStage(BlockPattern):
     role = "SwinStage"
     priority = 30
+    accepts = Accepts(1, 2, tensors=False)
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

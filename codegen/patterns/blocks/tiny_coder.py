@@ -42,7 +42,7 @@ class TinyResidualBlock(BlockPattern):
     priority = 6
     synonyms = act.SYNONYMS
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(1, 2, tensors=False, names=("conv",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

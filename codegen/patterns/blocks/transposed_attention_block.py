@@ -56,7 +56,7 @@ class TransposedAttentionBlock(BlockPattern):
     role = "TransposedAttentionBlock"
     priority = 8
 
-    accepts = Accepts(4, 4, tensors=False)
+    accepts = Accepts(4, 4, tensors=False, roles=("TransposedAttention", "GatedDconvFeedForward"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -39,7 +39,7 @@ class XceptionBlock(BlockPattern):
     role = "XceptionBlock"
     priority = 6
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(1, 3, tensors=False, names=("rep",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = {m.attr: m for m in modules(cls)}

@@ -42,6 +42,7 @@ SEGMENT = ("r_s_bias", "seg_embed")
 class XLRelativeAttention(BlockPattern):
     role = "XLRelativeAttention"
     priority = 5
+    accepts = Accepts(1, 1, tensors=True, names=("layer_norm|norm|ln",), families=("norm",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         held = {t.attr: t for t in tensors(cls)}
@@ -190,6 +191,7 @@ class XLRelativeModel(BlockPattern):
 
     role = "XLRelativeModel"
     priority = 5
+    accepts = Accepts(2, 2, families=("embedding",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -53,7 +53,7 @@ class EncoderClassifier(BlockPattern):
     role = "Classifier"
     priority = 10
 
-    accepts = Accepts(2, 3, tensors=False)
+    accepts = Accepts(2, 3, tensors=False, roles=("EncoderModel",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         split = split_body(cls, ctx, "EncoderModel", range(2, 4))

@@ -52,7 +52,7 @@ class CodebookAutoencoder(BlockPattern):
     # around the quantizer: one vector quantizer among them makes this the more specific reading.
     priority = 11
 
-    accepts = Accepts(3, 5, tensors=False)
+    accepts = Accepts(3, 5, tensors=False, roles=("VectorQuantizer",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

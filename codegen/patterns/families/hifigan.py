@@ -52,7 +52,7 @@ class HifiGanGenerator(BlockPattern):
     role = "Generator"
     priority = 10
 
-    accepts = Accepts(4, 4)
+    accepts = Accepts(4, 4, names=(PRE, POST, UPS, BLOCKS))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 
 from codegen.ir.graph import Graph, Slice
-from codegen.patterns._kit import BlockContext, Example, Match, modules
+from codegen.patterns._kit import Accepts, BlockContext, Example, Match, modules
 from codegen.patterns.blocks.chain import Chain
 
 STAGE_BLOCK = re.compile(r"inception(\d+)([a-z])")
@@ -103,6 +103,7 @@ def _inception_v3_pins(cls, members, ctx: BlockContext) -> list[tuple]:
 class InceptionNet(Chain):
     role = "InceptionNet"
     priority = -50  # the chain's forward, with the layout's pools: over the bare chain
+    accepts = Accepts(roles=("Inception",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

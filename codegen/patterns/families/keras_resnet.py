@@ -63,7 +63,7 @@ class KerasResNet(BlockPattern):
     role = "KerasResNet"
     priority = 20
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, names=("conv1_conv", "conv1_bn"), families=("linear", "conv"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -206,7 +206,7 @@ class MaskedLMHeadHolder(BlockPattern):
     priority = 5
     named = HOLDER
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(tensors=False, roles=("MaskedLMHead",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

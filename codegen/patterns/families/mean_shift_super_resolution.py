@@ -108,7 +108,7 @@ class MeanShiftSuperResolution(BlockPattern):
     role = "SuperResolution"
     priority = 11
 
-    accepts = Accepts(5, 5, tensors=False)
+    accepts = Accepts(5, 5, tensors=False, names=(SUB_MEAN, ADD_MEAN, HEAD, BODY, TAIL))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -56,7 +56,7 @@ class ParallelListEncoder(BlockPattern):
     role = "EncoderModel"
     priority = 4
 
-    accepts = Accepts(tensors=False)
+    accepts = Accepts(4, tensors=False, roles=("Attention", "MLP", "norm"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -53,7 +53,7 @@ class RelativeSeq2Seq(BlockPattern):
     priority = 12
     synonyms = {"pad_token_id": ("pad_token_id",), "decoder_start_token_id": ()}
 
-    accepts = Accepts(3, 4, tensors=False)
+    accepts = Accepts(3, 4, tensors=False, names=(TOKENS,), families=("embedding",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -76,7 +76,7 @@ class TimedLevelUNet(BlockPattern):
     role = "UNet"
     priority = 6
 
-    accepts = Accepts(4, tensors=False)
+    accepts = Accepts(4, tensors=False, roles=(DOWN, UP))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
