@@ -129,9 +129,9 @@ def _facts(members: tuple[Module, ...], has_tensors: bool, ctx: Any) -> Facts:
 def _asked(facts: Facts) -> tuple[tuple[Pattern, ...], tuple[Pattern, ...]]:
     """`_split("block")` less the patterns whose declared `accepts` rules out a class with these
     `facts`: their `match` would return None at its first lines."""
-    regular, fallbacks = _split("block")
-    asked = tuple(p for p in regular if _admits(p, facts)), tuple(
-        p for p in fallbacks if _admits(p, facts)
+    regular, fallbacks = _gated()
+    asked = tuple(p for p, g in regular if g is None or g.admits(facts)), tuple(
+        p for p, g in fallbacks if g is None or g.admits(facts)
     )
     return _interned.setdefault(asked, asked)  # (many facts admit the same patterns)
 
@@ -139,9 +139,10 @@ def _asked(facts: Facts) -> tuple[tuple[Pattern, ...], tuple[Pattern, ...]]:
 _interned: dict = {}
 
 
-def _admits(pattern: Pattern, facts: Facts) -> bool:
-    gate = _gate(type(pattern))
-    return gate is None or gate.admits(facts)
+@lru_cache(maxsize=1)
+def _gated() -> tuple[tuple[tuple[Pattern, Any], ...], ...]:
+    """`_split("block")`, each pattern beside its gate."""
+    return tuple(tuple((p, _gate(type(p))) for p in ps) for ps in _split("block"))
 
 
 @lru_cache(maxsize=65536)  # a member's name: asked once, whatever class holds it

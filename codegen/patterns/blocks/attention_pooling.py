@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from codegen.ir import Ref
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import one_named, tensors
 
 
@@ -21,7 +29,9 @@ class AttentionPooling(BlockPattern):
     role = "AttentionPooling"
     priority = 6
     synonyms = {"pool_heads": ("addition_embed_type_num_heads",)}
-    accepts = Accepts(3, 3, tensors=True, names=("q_proj", "k_proj", "v_proj"), families=("linear",))
+    accepts = Accepts(
+        3, 3, tensors=True, names=("q_proj", "k_proj", "v_proj"), families=("linear",)
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members, params = modules(cls), tensors(cls)

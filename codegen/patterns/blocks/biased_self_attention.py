@@ -31,7 +31,14 @@ class BiasedSelfAttention(BlockPattern):
     priority = 12
     synonyms = {"nhead": ("num_attention_heads", "num_heads")}
 
-    accepts = Accepts(4, 4, tensors=False, names=(QUERY, KEY, VALUE), families=("linear",), roles=("RelativePositionBias",))
+    accepts = Accepts(
+        4,
+        4,
+        tensors=False,
+        names=(QUERY, KEY, VALUE),
+        families=("linear",),
+        roles=("RelativePositionBias",),
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

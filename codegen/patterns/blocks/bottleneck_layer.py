@@ -287,7 +287,12 @@ class BottleneckLayer(BlockPattern):
     role = "Block"
     priority = 5
 
-    accepts = Accepts(4, 5, tensors=False, roles=("Bottleneck", "BottleneckAttention", "Intermediate", "BottleneckOutput"))
+    accepts = Accepts(
+        4,
+        5,
+        tensors=False,
+        roles=("Bottleneck", "BottleneckAttention", "Intermediate", "BottleneckOutput"),
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

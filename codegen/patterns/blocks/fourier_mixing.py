@@ -9,7 +9,15 @@ is told by its name (`fourier`, `fft`, `...mixing`) and the norm-only output it 
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import tensors
 
 MIXING = r"fourier(_transform)?|fft|fnet|(token_|fourier_)?mixing"

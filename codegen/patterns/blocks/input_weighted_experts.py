@@ -19,7 +19,15 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, modules, one_named
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    one_named,
+)
 from codegen.patterns._kit import tensors
 from codegen.patterns._router_conventions import INPUT_WEIGHTED
 from codegen.patterns.blocks.expert_bank import DOWN_BANK, UP_BANK, _gated, _per_expert

@@ -28,7 +28,15 @@ import math
 import re
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._latent_conventions import latent_convention
 from codegen.patterns.blocks import _query_temperature as temp
 from codegen.patterns.blocks import _rope_scaling as rope

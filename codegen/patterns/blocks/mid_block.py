@@ -15,7 +15,15 @@ import re
 
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, modules, one_named
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    one_named,
+)
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._unet_parts import ATTENTIONS, PIXEL_ATTENTIONS, RESNETS, items
 from codegen.patterns.blocks._unet_parts import stage_examples
@@ -61,6 +69,7 @@ class MidBlock(BlockPattern):
     named = r"mid_?block|mid|middle_?block"
     priority = 6  # over a stage: one resnet more than attentions
     synonyms = {"output_scale": ("mid_block_scale_factor",)}
+    accepts = Accepts(1, tensors=False, names=(rf"(block|res|attn)_?\d*|{RESNETS}",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

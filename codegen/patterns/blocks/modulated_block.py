@@ -18,7 +18,14 @@ follow config.json's norm_eps.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, free_layer_norm, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Match,
+    free_layer_norm,
+    modules,
+)
 from codegen.patterns._kit import one_named, tensors
 
 EPS = [1e-5, 1e-6]

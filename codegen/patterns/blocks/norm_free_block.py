@@ -24,7 +24,15 @@ import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    tensors,
+)
 
 SCALED = "ScaledStdConv2d"
 CONV = re.compile(r"conv(\d+)")

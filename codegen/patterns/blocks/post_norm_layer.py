@@ -117,7 +117,9 @@ class PostNormLayer(BlockPattern):
     priority = 5
     synonyms = act.SYNONYMS
 
-    accepts = Accepts(4, 4, tensors=False, families=("linear", "norm"), roles=("PostNormAttention",))
+    accepts = Accepts(
+        4, 4, tensors=False, families=("linear", "norm"), roles=("PostNormAttention",)
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

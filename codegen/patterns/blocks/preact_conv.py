@@ -71,7 +71,7 @@ class PreActivation(BlockPattern):
     role = "PreActivation"
     priority = 4
 
-    accepts = Accepts(1, tensors=False)
+    accepts = Accepts(2, tensors=False, families=("norm", "conv"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

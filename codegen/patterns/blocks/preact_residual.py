@@ -49,7 +49,7 @@ class PreActResidual(BlockPattern):
     role = "PreActBlock"
     priority = 6  # above PreActivation (the same pairs without a residual)
 
-    accepts = Accepts(4, tensors=False)
+    accepts = Accepts(4, tensors=False, families=("norm", "conv"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import conv_kernel
 from codegen.patterns.blocks.preact_residual import projection_reads

@@ -82,7 +82,14 @@ class PyramidLayer(BlockPattern):
     role = "PyramidLayer"
     priority = 25
 
-    accepts = Accepts(4, 4, tensors=False, names=(NORM_BEFORE, NORM_AFTER), families=("norm",), roles=(ATTENTION, FEED_FORWARD))
+    accepts = Accepts(
+        4,
+        4,
+        tensors=False,
+        names=(NORM_BEFORE, NORM_AFTER),
+        families=("norm",),
+        roles=(ATTENTION, FEED_FORWARD),
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

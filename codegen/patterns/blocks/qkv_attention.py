@@ -47,7 +47,9 @@ class QKVAttention(BlockPattern):
     role = "SpatialAttention"
     priority = 5
 
-    accepts = Accepts(3, 3, tensors=False, names=("norm", "qkv", "proj_out|proj"), families=("norm",))
+    accepts = Accepts(
+        3, 3, tensors=False, names=("norm", "qkv", "proj_out|proj"), families=("norm",)
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -145,7 +145,9 @@ class RwkvBlock(BlockPattern):
     role = "Block"
     priority = 10
 
-    accepts = Accepts(4, 5, tensors=False, families=("norm",), roles=("TimeMixing", "ChannelMixing"))
+    accepts = Accepts(
+        4, 5, tensors=False, families=("norm",), roles=("TimeMixing", "ChannelMixing")
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

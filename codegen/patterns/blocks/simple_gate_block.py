@@ -20,7 +20,15 @@ half is read from the name order: the class says so.
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    family,
+    modules,
+)
 from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import is_depthwise
 from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of

@@ -30,7 +30,9 @@ class SpatialTransformer(BlockPattern):
     role = "SpatialTransformer"
     priority = 6
 
-    accepts = Accepts(4, 4, tensors=False, names=("norm", "transformer_blocks", "proj_in", "proj_out"))
+    accepts = Accepts(
+        4, 4, tensors=False, names=("norm", "transformer_blocks", "proj_in", "proj_out")
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -14,7 +14,15 @@ class (timm: `mlp.fc1`, `mlp.fc2`) or Hugging Face's `intermediate` / `output` p
 from __future__ import annotations
 
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, modules, one_named
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    modules,
+    one_named,
+)
 from codegen.patterns.blocks.encoder_layer import AFTER, BEFORE
 from codegen.patterns.blocks.cosine_window_attention import cosine_window
 from codegen.patterns.blocks.window_attention import table_window
@@ -45,7 +53,9 @@ def config_resolutions(ctx: BlockContext) -> tuple[int, ...] | None:
 class SwinBlock(BlockPattern):
     role = "SwinBlock"
     priority = 30  # a window attention beside norms and an MLP: not a ViT layer
-    accepts = Accepts(4, 5, tensors=False, names=(BEFORE, AFTER), families=("norm",), roles=(WINDOW_ATTENTION,))
+    accepts = Accepts(
+        4, 5, tensors=False, names=(BEFORE, AFTER), families=("norm",), roles=(WINDOW_ATTENTION,)
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

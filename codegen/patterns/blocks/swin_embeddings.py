@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from codegen.ir import ExampleInput
 from codegen.ir.graph import Graph
-from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Match, family, modules, tensors
+from codegen.patterns._kit import (
+    Accepts,
+    BlockContext,
+    BlockPattern,
+    Match,
+    family,
+    modules,
+    tensors,
+)
 
 POSITIONS = r"position_embeddings|absolute_pos_embed|pos_embed"
 

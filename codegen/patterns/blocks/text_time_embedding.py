@@ -21,7 +21,14 @@ class TextTimeEmbedding(BlockPattern):
     role = "TextTimeEmbedding"
     priority = 6
 
-    accepts = Accepts(4, 4, tensors=False, names=("norm1", "pool", "proj", "norm2"), families=("linear",), roles=("AttentionPooling",))
+    accepts = Accepts(
+        4,
+        4,
+        tensors=False,
+        names=("norm1", "pool", "proj", "norm2"),
+        families=("linear",),
+        roles=("AttentionPooling",),
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -77,7 +77,9 @@ class KerasDenseNet(BlockPattern):
     role = "KerasDenseNet"
     priority = 20
 
-    accepts = Accepts(tensors=False, names=("conv1_conv", "conv1_bn", "bn"), families=("linear", "conv"))
+    accepts = Accepts(
+        tensors=False, names=("conv1_conv", "conv1_bn", "bn"), families=("linear", "conv")
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

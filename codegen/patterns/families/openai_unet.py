@@ -85,7 +85,12 @@ class OpenaiUNet(BlockPattern):
     role = "UNet"
     priority = 10
 
-    accepts = Accepts(5, 5, tensors=False, names=("time_embed", "out", "input_blocks", "output_blocks", "middle_block"))
+    accepts = Accepts(
+        5,
+        5,
+        tensors=False,
+        names=("time_embed", "out", "input_blocks", "output_blocks", "middle_block"),
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)

@@ -35,7 +35,10 @@ class VisualTextEmbeddings(BlockPattern):
 
     role = "VisualTextEmbeddings"
     priority = 6
-    accepts = Accepts(names=(VISUAL_POSITIONS, VISUAL_TYPES, VISUAL_PROJECTION), families=("embedding", "linear", "norm"))
+    accepts = Accepts(
+        names=(VISUAL_POSITIONS, VISUAL_TYPES, VISUAL_PROJECTION),
+        families=("embedding", "linear", "norm"),
+    )
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         from codegen.patterns.families.encoder import NORM, POSITIONS, SEGMENTS, TOKENS
