@@ -50,6 +50,30 @@ def script_once(model: Any, source: str) -> None:
         _scripted.add(source)
 
 
+def cli_generate(*args: Any) -> Any:
+    """Run `modelgen generate ARGS` in-process, assert it exits 0, and return the GenerateReport of
+    the generate it ran: a test that also reads the analysis (`report.ir`: trust levels, warnings)
+    takes it from this run, not from a second generate of the same checkpoint (deterministic, so a
+    repeat proves nothing new)."""
+    import codegen.generate as generate
+    from codegen.cli.main import main
+
+    reports = []
+    original = generate.generate_file
+
+    def kept(*a: Any, **k: Any) -> Any:
+        reports.append(original(*a, **k))
+        return reports[-1]
+
+    generate.generate_file = kept  # the CLI imports it from the module when it runs
+    try:
+        assert main(["generate", *map(str, args)]) == 0
+    finally:
+        generate.generate_file = original
+    (report,) = reports
+    return report
+
+
 def generate_from_folder(tmp_path: Path, model: Any, *options: str) -> tuple[str, Any]:
     """Save a library model as its library does (a Hugging Face or diffusers folder), generate
     model.py from it with `options`, and return the file's source and its model strict-loaded with

@@ -11,11 +11,8 @@ import logging
 import pytest
 import torch
 
-from codegen.cli.main import main
-from codegen.generate import generate_source
-from codegen.load import open_checkpoint
 from codegen.patterns.blocks._sr_examples import modules as sr_zoo
-from tests.generated_module import load_module
+from tests.generated_module import cli_generate, load_module
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -26,10 +23,11 @@ def _load(path, name: str):
 
 
 def _generate(ckpt, tmp_path, capsys, *extra: str):
+    """(the written model.py, the generate's report: its analysis too)."""
     out = tmp_path / "model.py"
-    assert main(["generate", str(ckpt), "-o", str(out), *extra]) == 0
+    report = cli_generate(ckpt, "-o", out, *extra)
     assert "internal error" not in capsys.readouterr().err
-    return out
+    return out, report
 
 
 # --------------------------------------------------------------------------- diffusers
@@ -66,8 +64,8 @@ def _from_folder(reference, tmp_path, capsys):
 
     folder = tmp_path / "hf"
     reference.save_pretrained(folder)
-    out = _generate(folder, tmp_path, capsys)
-    _, ir = generate_source(open_checkpoint(folder).table)
+    out, report = _generate(folder, tmp_path, capsys)
+    ir = report.ir
     model = _load(out, folder.name).RecoveredModel().eval()
     model.load_state_dict(load_file(folder / "diffusion_pytorch_model.safetensors"), strict=True)
     return model, out.read_text(), ir
@@ -129,7 +127,7 @@ def _recorded(name: str, tmp_path, channels: int = 3):
 @pytest.mark.parametrize("name", ["rrdbnet", "pixel_shuffle"])
 def test_super_resolution_exact(name, tmp_path, capsys):
     reference, x = _recorded(name, tmp_path)
-    out = _generate(tmp_path / "weights.pt", tmp_path, capsys)
+    out, _ = _generate(tmp_path / "weights.pt", tmp_path, capsys)
     model = _load(out, name).RecoveredModel().eval()
     model.load_state_dict(reference.state_dict(), strict=True)
     with torch.no_grad():
@@ -143,10 +141,10 @@ def test_dncnn_global_residual_flagged_then_calibrated(tmp_path, capsys):
     """`x - f(x)` leaves no key: the file says its forward is a guess with the residual a choice,
     and --calibrate finds it."""
     reference, x = _recorded("dncnn", tmp_path, channels=1)
-    out = _generate(tmp_path / "weights.pt", tmp_path, capsys)
+    out, _ = _generate(tmp_path / "weights.pt", tmp_path, capsys)
     text = out.read_text()
     assert "guessed" in text and "residual" in text and "global residual" not in text
-    out = _generate(
+    out, _ = _generate(
         tmp_path / "weights.pt",
         tmp_path,
         capsys,

@@ -14,11 +14,11 @@ from codegen.patterns._kit import LayerContext
 from codegen.choices import ChoiceResolver
 from tests.generated_module import load_module, once_per_content, script_once
 
-CASES = [
-    pytest.param(p, ex, id=f"{p.kind}-{type(p).__name__}-{i}")
-    for p in registry.all_patterns()
-    for i, ex in enumerate(p.examples())
-]
+# One case per pattern, its examples built when it runs: building all ~550 at import (for one id
+# per example) made every pytest-xdist worker spend seconds of its collection on them and on the
+# libraries they import. Each example is a subtest (`example=N` in a failure), checked even where
+# an earlier one fails.
+CASES = [pytest.param(p, id=f"{p.kind}-{type(p).__name__}") for p in registry.all_patterns()]
 
 
 def generated_model(module: torch.nn.Module, tmp_path, metadata: dict | None = None):
@@ -43,11 +43,21 @@ def generated_model(module: torch.nn.Module, tmp_path, metadata: dict | None = N
     return model.eval(), source, ir
 
 
-@pytest.mark.parametrize("pattern, example", CASES)
-def test_pattern_example(pattern, example, tmp_path, monkeypatch):
+@pytest.mark.parametrize("pattern", CASES)
+def test_pattern_examples(pattern, tmp_path, monkeypatch, subtests):
     # Every block trial here also asks the patterns its declared gates skip (_kit.Accepts): each
     # must return None, or the gate is unsound.
     monkeypatch.setattr(registry, "AUDIT_GATES", True)
+    torch.manual_seed(0)  # the examples' weights and inputs, the same whatever ran before
+    examples = pattern.examples()
+    assert examples, f"{pattern!r} has no examples"
+    for i, example in enumerate(examples):
+        with subtests.test(example=i):
+            _check_example(pattern, example, tmp_path / str(i))
+
+
+def _check_example(pattern, example, tmp_path):
+    tmp_path.mkdir()
     torch.manual_seed(0)
     reference = example.module.eval()
     model, source, ir = generated_model(reference, tmp_path, example.metadata)
@@ -63,10 +73,6 @@ def test_pattern_example(pattern, example, tmp_path, monkeypatch):
         with torch.no_grad():
             torch.testing.assert_close(model(*example.inputs), reference(*example.inputs))
     script_once(model, source)
-
-
-def test_every_pattern_has_examples():
-    assert [p for p in registry.all_patterns() if not p.examples()] == []
 
 
 def test_the_winner_does_not_depend_on_catalogue_order(monkeypatch):

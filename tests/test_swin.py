@@ -11,12 +11,11 @@ import re
 import pytest
 import torch
 
-from codegen.cli.main import main
 from codegen.generate import generate_source
 from codegen.load import open_checkpoint
 from codegen.patterns.blocks._swin_examples import modules as zoo
 from tests.redraw import unit_scale
-from tests.generated_module import load_module
+from tests.generated_module import cli_generate, load_module
 
 ATOL = 1e-5
 
@@ -27,13 +26,14 @@ def _load(path, name: str):
 
 
 def _generate(folder, tmp_path, name: str, hints: str = ""):
+    """(the written file, its module, the generate's analysis)."""
     out = tmp_path / f"{name}.py"
-    args = ["generate", str(folder), "-o", str(out)]
+    args = [folder, "-o", out]
     if hints:
         (tmp_path / "hints.toml").write_text(hints)
-        args += ["--hints", str(tmp_path / "hints.toml")]
-    assert main(args) == 0
-    return out, _load(out, name)
+        args += ["--hints", tmp_path / "hints.toml"]
+    report = cli_generate(*args)
+    return out, _load(out, name), report.ir
 
 
 # ----------------------------------------------------------------------------- transformers
@@ -79,7 +79,7 @@ def test_transformers_swin_exact(name, head, tmp_path):
     reference = unit_scale(cls(config))
     folder = tmp_path / "hf"
     reference.save_pretrained(folder)
-    path, module = _generate(folder, tmp_path, f"{name}_{head}")
+    path, module, ir = _generate(folder, tmp_path, f"{name}_{head}")
     source = path.read_text()
     assert "guessed" not in source and "NotImplementedError" not in source
     model = module.RecoveredModel().eval()
@@ -93,7 +93,6 @@ def test_transformers_swin_exact(name, head, tmp_path):
         torch.testing.assert_close(got, want, atol=ATOL, rtol=1e-4)
         torch.testing.assert_close(torch.jit.script(model)(x), want, atol=ATOL, rtol=1e-4)
     # the config values the file depends on are cited, none left unused
-    _, ir = generate_source(open_checkpoint(folder).table)
     assert not [w for w in ir.warnings if "does not use" in w]
     assert {c.forward.trust for c in ir.classes} == {"inferred"}
 
@@ -119,7 +118,7 @@ def test_zoo_swin_without_hints_is_flagged(layout, tmp_path):
     conv it is read as a LayerNorm over the channels (vis11), and the file still says the patch
     embedding's forward is guessed."""
     reference, ckpt = _zoo_checkpoint(layout, tmp_path)
-    path, module = _generate(ckpt, tmp_path, f"zoo_{layout}")
+    path, module, _ = _generate(ckpt, tmp_path, f"zoo_{layout}")
     source = path.read_text()
     assert "patch_embed.norm" in source
     assert re.search(r"class PatchEmbed\(nn.Module\):\n    \"\"\"Forward trust: guessed", source)
@@ -135,7 +134,7 @@ def test_zoo_swin_with_the_norm_pinned(layout, tmp_path):
     """With the patch norm pinned both layouts are exact: the official one (merging after each
     stage's blocks) and timm's (merging before them, the head a class holding `fc`)."""
     reference, ckpt = _zoo_checkpoint(layout, tmp_path)
-    path, module = _generate(ckpt, tmp_path, f"zoo_{layout}", LAYER_NORM)
+    path, module, ir = _generate(ckpt, tmp_path, f"zoo_{layout}", LAYER_NORM)
     model = module.RecoveredModel().eval()
     model.load_state_dict(reference.state_dict(), strict=True)
     x = torch.randn(2, 3, 30, 34)
@@ -146,7 +145,6 @@ def test_zoo_swin_with_the_norm_pinned(layout, tmp_path):
         torch.testing.assert_close(torch.jit.script(model)(x), want, atol=ATOL, rtol=1e-4)
     # The top class calls the patch embedding's conv and norm and the head's Linear itself: the
     # forwards of PatchEmbed and Head (width chains, guessed) are not used.
-    _, ir = generate_source(open_checkpoint(ckpt).table, hints_path=str(tmp_path / "hints.toml"))
     assert ir.top.forward.trust == "inferred"
     unused = {"PatchEmbed", "Head"}
     assert {c.forward.trust for c in ir.classes if c.name not in unused} == {"inferred"}
@@ -184,7 +182,7 @@ def test_transformers_swin_state_dict_in_memory_exact(tmp_path):
     assert any(".relative_position_bias.relative_position_bias_table" in k for k in state)
     ckpt = tmp_path / "swin.pt"
     torch.save({"state_dict": state, "config": {"hidden_act": "gelu"}}, ckpt)
-    _, module = _generate(ckpt, tmp_path, "in_memory")
+    _, module, _ = _generate(ckpt, tmp_path, "in_memory")
     model = module.RecoveredModel().eval()
     model.load_state_dict(state, strict=True)
     x = torch.randn(2, 3, 32, 32)
@@ -202,7 +200,7 @@ def test_transformers_swin_v2_classifier_exact(tmp_path):
     reference = unit_scale(transformers.Swinv2ForImageClassification(config)).eval()
     folder = tmp_path / "hf"
     reference.save_pretrained(folder)
-    path, module = _generate(folder, tmp_path, "v2")
+    path, module, _ = _generate(folder, tmp_path, "v2")
     assert "logit_scale" in path.read_text()
     model = module.RecoveredModel().eval()
     model.load_state_dict(reference.state_dict(), strict=True)

@@ -11,11 +11,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from codegen.cli.main import main
 from codegen.generate import generate_source
 from codegen.load import open_checkpoint
 from codegen.patterns.blocks._vision_examples import modules as zoo
-from tests.generated_module import load_module
+from tests.generated_module import cli_generate, load_module
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -419,26 +418,25 @@ def _generate_hf(name: str, tmp_path, capsys, hints: dict | None = None):
     folder = tmp_path / "hf"
     reference.save_pretrained(folder)
     out = tmp_path / "model.py"
-    args = ["generate", str(folder), "-o", str(out)]
+    args = [folder, "-o", out]
     if hints:
         path = tmp_path / "hints.toml"
         path.write_text("".join(f'["{k}"]\nstride = {v}\n' for k, v in hints.items()))
-        args += ["--hints", str(path)]
-    assert main(args) == 0
+        args += ["--hints", path]
+    report = cli_generate(*args)
     assert "internal error" not in capsys.readouterr().err
     from safetensors.torch import load_file
 
     model = _load(out.read_text(), tmp_path, name).RecoveredModel().eval()
     model.load_state_dict(load_file(folder / "model.safetensors"), strict=True)
-    return reference, model, folder
+    return reference, model, report.ir  # the generate's analysis
 
 
 @pytest.mark.parametrize("name", sorted(HF))
 def test_transformers_vision_classifier_exact_or_flagged(name, tmp_path, capsys):
     """No crash, no internal error; the forward computes the library's logits, or raises
     NotImplementedError naming the gap, or the analysis marks the classes it guessed."""
-    reference, model, folder = _generate_hf(name, tmp_path, capsys)
-    _, ir = generate_source(open_checkpoint(folder).table)
+    reference, model, ir = _generate_hf(name, tmp_path, capsys)
     x = torch.randn(2, 3, 32, 32)
     guessed = [c.name for c in ir.classes if c.forward.trust == "guessed"]
     with torch.no_grad():
@@ -478,7 +476,7 @@ def test_transformers_vision_classifier_exact_once_strides_are_set(name, tmp_pat
 def test_efficientnet_strides_follow_its_config(tmp_path, capsys):
     """EfficientNet's block table (`strides`, `num_block_repeats`, `depth_coefficient`) gives
     every conv's stride, cited; its conv-norm units are still width chains, marked guessed."""
-    reference, model, folder = _generate_hf("efficientnet", tmp_path, capsys)
+    reference, model, ir = _generate_hf("efficientnet", tmp_path, capsys)
 
     def strides(m: nn.Module) -> list[int]:
         return [c.stride[0] for c in m.modules() if isinstance(c, nn.Conv2d)]
@@ -486,5 +484,4 @@ def test_efficientnet_strides_follow_its_config(tmp_path, capsys):
     assert strides(model) == strides(reference)
     source = (tmp_path / "model.py").read_text()
     assert "config.json strides" in " ".join(source.split())
-    _, ir = generate_source(open_checkpoint(folder).table)
     assert any(c.forward.trust == "guessed" for c in ir.classes)
