@@ -8,6 +8,7 @@ Comments go through `safetext.comment_text`. The imports a forward needs come fr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,6 +260,8 @@ METHODS: dict[str, str] = {
     "dtype": "property",
 }
 METHODS.update({m: "method" for m in sorted(TENSOR_METHODS) if m not in METHODS})
+# A slice's end that black leaves the colon beside (empty, a name or a number, negated or not).
+SIMPLE_END = re.compile(r"(-?(\w+|\d+\.\d*))?")
 
 
 @dataclass
@@ -442,7 +445,11 @@ class _Printer:
         if isinstance(arg, Slice):
             start = "" if arg.start is None else self._expr(arg.start)
             stop = "" if arg.stop is None else self._expr(arg.stop)
-            return f"{start}:{stop}" if not stop else f"{start}: {stop}"
+            # black's spacing: `a:b`, `:-1`, but around the colon where either end is more than
+            # a name or a number (`: x.size(1)`, `n + 1 :`)
+            if all(SIMPLE_END.fullmatch(end) for end in (start, stop)):
+                return f"{start}:{stop}"
+            return f"{start} : {stop}".strip()
         if isinstance(arg, tuple):
             inner = ", ".join(self._expr(a) for a in arg)
             return f"({inner},)" if len(arg) == 1 else f"({inner})"
