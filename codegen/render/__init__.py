@@ -31,7 +31,7 @@ from codegen.ir import (
 from codegen.render.formatting import format_source
 from codegen.render.graph_printer import print_graph
 from codegen.render.helpers import HELPERS
-from codegen.render.width import call_lines, fit_width
+from codegen.render.width import call_lines
 from codegen.safetext import comment_text, docstring_text, is_plain_attr, printable, string_literal
 
 # --------------------------------------------------------------------------------- expressions
@@ -520,7 +520,7 @@ def render_source(ir: ModelIR, formatted: bool = True) -> str:
         imports=_imports(views) + _helpers(views),
         classes=views,
     )
-    return validate(fit_width(format_source(text))) if formatted else text
+    return validate(format_source(text, fit=True)) if formatted else text
 
 
 def _helpers(views: list[ClassView]) -> list[str]:

@@ -286,7 +286,7 @@ class _Printer:
         self.dict_items = dict_items
         self.loop_variables = loop_variables
         self.uses = graph.uses()
-        self.last_use = _last_uses(graph)
+        self.last_use = _last_uses(graph, self.uses)
         self.names: dict[int, str] = {}  # node index -> variable holding its value
         self.holder: dict[str, int] = {}  # variable -> node index whose value it holds now
         self.imports: set[str] = {"torch"}
@@ -568,21 +568,22 @@ def _infix(node: Node) -> bool:
     return node.target in OPERATORS
 
 
-def _last_uses(graph: Graph) -> dict[int, int]:
-    """Node index -> index of the last node that reads it (through inlined consumers too)."""
+def _last_uses(graph: Graph, uses: dict[int, int]) -> dict[int, int]:
+    """Node index -> index of the last node that reads it (through inlined consumers too);
+    `uses`: graph.uses()."""
     last: dict[int, int] = {}
     consumer = list(range(len(graph.nodes)))
-    uses = graph.uses()
+    reads = [{v.index for v in _reads(node)} for node in graph.nodes]
     # An inlined node is evaluated where its consumer is: attribute its reads to that consumer.
     for i in reversed(range(len(graph.nodes))):
         if _is_inlined(graph, uses, i):
             for j in range(i + 1, len(graph.nodes)):
-                if any(v.index == i for v in _reads(graph.nodes[j])):
+                if i in reads[j]:
                     consumer[i] = consumer[j]
                     break
-    for i, node in enumerate(graph.nodes):
-        for v in _reads(node):
-            last[v.index] = max(last.get(v.index, -1), consumer[i])
+    for i, read in enumerate(reads):
+        for index in read:
+            last[index] = max(last.get(index, -1), consumer[i])
     return last
 
 

@@ -129,12 +129,14 @@ def call_lines(line: str, indent: int) -> list[str]:
     if tokens[-1].string != ")" or (count == 1 and top > 1 and tokens[value].string in OPENING):
         return [line]
     # black splits at the bracket of the call that ends the line
-    depth, commas = 0, []
+    depth, commas, loops = 0, [], []  # the arguments' commas, a generator's `for` and `if`
     for i in range(len(tokens) - 1, -1, -1):
         text = tokens[i].string if tokens[i].type == tokenize.OP else ""
         depth += (text in CLOSING) - (text in OPENING)
         if depth == 1 and text == ",":
             commas.append(tokens[i].start[1])
+        if depth == 1 and tokens[i].type == tokenize.NAME and tokens[i].string in ("for", "if"):
+            loops.append(tokens[i])
         if depth == 0:
             break
     opening, closing = tokens[i].start[1], tokens[-1].start[1]
@@ -145,6 +147,11 @@ def call_lines(line: str, indent: int) -> list[str]:
         return [line]
     if indent + len(inner) + len(body) <= WIDTH:
         return [own + first, inner + body, own + last]
+    if not commas and [t.string for t in loops] == ["for"]:  # a generator: its loop below it
+        parts = [body[: loops[0].start[1] - opening - 1].strip(), code[loops[0].start[1] : closing]]
+        if any(indent + len(inner) + len(part) > WIDTH for part in parts):
+            return [line]
+        return [own + first, *(inner + part for part in parts), own + last]
     cuts = [opening] + sorted(commas) + [closing]
     args = [code[a + 1 : b].strip() for a, b in zip(cuts, cuts[1:])]
     if len(args) < 2 or any(
