@@ -39,10 +39,10 @@ def _apply(base: str, weight: str) -> str:
     if base == "Linear":
         return f"F.linear(x, {weight}, self.bias)"
     if base.startswith("ConvTranspose"):
-        return (
-            f"F.conv_transpose{base[-2]}d(\n            x, {weight}, self.bias, self.stride, "
-            "self.padding, self.output_padding, self.groups, self.dilation\n        )"
-        )
+        # one argument a line, as black lays the call out in the forward (the text is black's)
+        args = ["x", weight, "self.bias", "self.stride", "self.padding", "self.output_padding"]
+        lines = "".join(f"            {a},\n" for a in args + ["self.groups", "self.dilation"])
+        return f"F.conv_transpose{base[-2]}d(\n{lines}        )"
     return f"self._conv_forward(x, {weight}, self.bias)"
 
 

@@ -31,7 +31,7 @@ from codegen.ir import (
 from codegen.render.formatting import format_source
 from codegen.render.graph_printer import print_graph
 from codegen.render.helpers import HELPERS
-from codegen.render.width import fit_width
+from codegen.render.width import call_lines
 from codegen.safetext import comment_text, docstring_text, is_plain_attr, printable, string_literal
 
 # --------------------------------------------------------------------------------- expressions
@@ -70,18 +70,20 @@ def module_expr(m: Module, in_sequential: bool = False) -> str:
     if m.kind == "repeat":
         item = f"{module_expr(m.children[0])} for _ in range({value_expr(m.repeat)})"
         return f"nn.Sequential(*({item}))" if in_sequential else f"nn.ModuleList({item})"
+    # A container's items one a line, indented as black lays them out (the trailing comma keeps
+    # them so): black leaves the text as it is and does not format it a second time.
     if m.kind == "sequential":
-        return f"nn.Sequential(\n{_items(m.children, in_sequential=True)})"
+        return f"nn.Sequential(\n{_indent(_items(m.children, in_sequential=True))})"
     if m.kind == "modulelist":
-        return f"nn.ModuleList(\n[\n{_items(m.children)}])"
+        return f"nn.ModuleList(\n    [\n{_indent(_items(m.children), 2)}    ]\n)"
     if m.kind == "moduledict":
         body = "".join(f"{string_literal(c.attr)}: {module_expr(c)},\n" for c in m.children)
-        return f"nn.ModuleDict(\n{{\n{body}}})"
+        return f"nn.ModuleDict(\n    {{\n{_indent(body, 2)}    }}\n)"
     raise ValueError(f"unknown module kind {m.kind}")
 
 
 def _items(children: list[Module], in_sequential: bool = False) -> str:
-    """One item a line, so a placeholder's choice comment can sit beside it (black re-indents)."""
+    """One item a line, so a placeholder's choice comment can sit beside it."""
     lines = []
     for c in children:
         note = _choice_comment(c)
@@ -89,6 +91,10 @@ def _items(children: list[Module], in_sequential: bool = False) -> str:
             lines.append(f"# {note}\n")
         lines.append(f"{module_expr(c, in_sequential)},\n")
     return "".join(lines)
+
+
+def _indent(text: str, levels: int = 1) -> str:
+    return textwrap.indent(text, "    " * levels)
 
 
 def _choice_comment(m: Module) -> str:
@@ -168,7 +174,7 @@ def member_lines(m: Module | Tensor, float_dtype: str) -> list[str]:
         lines.append(
             f"if {' or '.join(f'{value_expr(a)} != {value_expr(b)}' for a, b in m.present_if)}:"
         )
-        lines.append("    " + _register(m.attr, expr))
+        lines.append(_indent(_register(m.attr, expr)))
         return lines
     lines.append(_register(m.attr, expr))
     if m.kind == "builtin" and _plain(m.attr):
@@ -222,8 +228,7 @@ class ClassView:
     base: str
     doc: str
     params: list[ParamView]
-    super_call: str
-    init_lines: list[str]
+    init_lines: list[str]  # the constructor's body, `super().__init__(...)` first: one line each
     forward_def: list[str]  # `def forward(...) -> ...:` as black lays it out, in one or more lines
     forward_lines: list[str]
     example_inputs: list[str] = field(default_factory=list)
@@ -275,17 +280,17 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
                 f"{p.name}: {p.type}{default}", comment_text(p.comment()) if cls.is_top else ""
             )
         )
-    init_lines: list[str] = []
-    for m in cls.members:
-        init_lines += member_lines(m, float_dtype)
-    for attr, item in cls.aliases:  # the same layer under a second name (analyze/aliases.py)
-        init_lines.append(f"self.{attr} = {item}")
     super_call = "super().__init__()"
     if cls.base_module is not None:
         expr = module_expr(cls.base_module)
         super_call = "super().__init__" + expr[len(cls.base_module.type_name) :]
         if cls.base_module.kind == "repeat":
             super_call = f"super().__init__({module_expr(cls.base_module.children[0])} for _ in range({value_expr(cls.base_module.repeat)}))"
+    init_lines = [super_call]
+    for m in cls.members:
+        init_lines += member_lines(m, float_dtype)
+    for attr, item in cls.aliases:  # the same layer under a second name (analyze/aliases.py)
+        init_lines.append(f"self.{attr} = {item}")
     fwd = cls.forward
     forward_lines: list[str] = []
     inputs = fwd.inputs or [("x", "torch.Tensor")]
@@ -311,19 +316,33 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
         trust_line(cls, trust),
         _pending_args(cls.members + ([cls.base_module] if cls.base_module else [])),
     )
-    doc = "\n\n    ".join(_docstring_paragraph(p) for p in paragraphs if p)
+    doc = _closable("\n\n    ".join(_docstring_paragraph(p) for p in paragraphs if p), "    ")
     return ClassView(
         cls.name,
         cls.base,
         doc,
         params,
-        super_call,
-        init_lines,
+        _method_body(init_lines),
         def_lines("forward", forward_args, fwd.returns, indent=4),
-        forward_lines,
+        _method_body(forward_lines),
         examples,
         imports,
     )
+
+
+def _method_body(statements: list[str]) -> list[str]:
+    """A method's statements (a member's may span lines) as the lines the template indents by 8,
+    a long call split as black splits it."""
+    return [part for s in statements for line in s.split("\n") for part in call_lines(line, 8)]
+
+
+def _closable(doc: str, indent: str) -> str:
+    """A docstring of several lines as black leaves it: its closing quotes on a line of their own
+    (at `indent`) where, after its last line, they would pass 100 columns."""
+    last = doc.rsplit("\n", 1)[-1]
+    if "\n" in doc and len(last) + 3 > 100 and doc[-1] not in '"\\':  # (black pads those)
+        return f"{doc}\n{indent}"
+    return doc
 
 
 def _docstring_paragraph(text: str) -> str:
@@ -497,9 +516,11 @@ def render_source(ir: ModelIR, formatted: bool = True) -> str:
     views = [class_view(c, ir.source.float_dtype, trust[c.name]) for c in ir.classes]
     views[-1].loader, views[-1].loader_doc = loader_lines(ir.source)
     text = env.get_template("model.py.jinja").render(
-        docstring=docstring(ir), imports=_imports(views) + _helpers(views), classes=views
+        docstring=_closable(docstring(ir), ""),
+        imports=_imports(views) + _helpers(views),
+        classes=views,
     )
-    return validate(fit_width(format_source(text))) if formatted else text
+    return validate(format_source(text, fit=True)) if formatted else text
 
 
 def _helpers(views: list[ClassView]) -> list[str]:

@@ -15,16 +15,29 @@ import ast
 import functools
 
 from codegen.errors import ModelgenError
+from codegen.render.width import fit_width
 
 
-def format_source(text: str) -> str:
-    """`text` as black formats it at 100 columns."""
+def format_source(text: str, fit: bool = False) -> str:
+    """`text` as black formats it at 100 columns; `fit`: then every line within 100 columns, as
+    width.fit_width fits it (line by line, knowing only where comments and docstrings are, so a
+    piece at a time too, each remembered with black's text)."""
     pieces = top_level_pieces(text)
     if pieces is None:  # does not parse: black says where
-        return _format(text)
+        return fit_width(_format(text)) if fit else _format(text)
     # Each piece as black would leave it (no blank lines after it): black reformats any text it
     # changed a second time, so text already in its form costs one pass, not two.
-    return "\n\n\n".join(_format(p.rstrip() + "\n").strip("\n") for p in pieces) + "\n"
+    piece = _fitted if fit else _formatted
+    return "\n\n\n".join(piece(p.rstrip() + "\n") for p in pieces) + "\n"
+
+
+def _formatted(piece: str) -> str:
+    return _format(piece).strip("\n")
+
+
+@functools.lru_cache(maxsize=4096)
+def _fitted(piece: str) -> str:
+    return fit_width(_formatted(piece))
 
 
 def top_level_pieces(text: str) -> list[str] | None:

@@ -8,6 +8,7 @@ Comments go through `safetext.comment_text`. The imports a forward needs come fr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,6 +260,8 @@ METHODS: dict[str, str] = {
     "dtype": "property",
 }
 METHODS.update({m: "method" for m in sorted(TENSOR_METHODS) if m not in METHODS})
+# A slice's end that black leaves the colon beside (empty, a name or a number, negated or not).
+SIMPLE_END = re.compile(r"(-?(\w+|\d+\.\d*))?")
 
 
 @dataclass
@@ -283,7 +286,7 @@ class _Printer:
         self.dict_items = dict_items
         self.loop_variables = loop_variables
         self.uses = graph.uses()
-        self.last_use = _last_uses(graph)
+        self.last_use = _last_uses(graph, self.uses)
         self.names: dict[int, str] = {}  # node index -> variable holding its value
         self.holder: dict[str, int] = {}  # variable -> node index whose value it holds now
         self.imports: set[str] = {"torch"}
@@ -442,7 +445,11 @@ class _Printer:
         if isinstance(arg, Slice):
             start = "" if arg.start is None else self._expr(arg.start)
             stop = "" if arg.stop is None else self._expr(arg.stop)
-            return f"{start}:{stop}" if not stop else f"{start}: {stop}"
+            # black's spacing: `a:b`, `:-1`, but around the colon where either end is more than
+            # a name or a number (`: x.size(1)`, `n + 1 :`)
+            if all(SIMPLE_END.fullmatch(end) for end in (start, stop)):
+                return f"{start}:{stop}"
+            return f"{start} : {stop}".strip()
         if isinstance(arg, tuple):
             inner = ", ".join(self._expr(a) for a in arg)
             return f"({inner},)" if len(arg) == 1 else f"({inner})"
@@ -561,21 +568,22 @@ def _infix(node: Node) -> bool:
     return node.target in OPERATORS
 
 
-def _last_uses(graph: Graph) -> dict[int, int]:
-    """Node index -> index of the last node that reads it (through inlined consumers too)."""
+def _last_uses(graph: Graph, uses: dict[int, int]) -> dict[int, int]:
+    """Node index -> index of the last node that reads it (through inlined consumers too);
+    `uses`: graph.uses()."""
     last: dict[int, int] = {}
     consumer = list(range(len(graph.nodes)))
-    uses = graph.uses()
+    reads = [{v.index for v in _reads(node)} for node in graph.nodes]
     # An inlined node is evaluated where its consumer is: attribute its reads to that consumer.
     for i in reversed(range(len(graph.nodes))):
         if _is_inlined(graph, uses, i):
             for j in range(i + 1, len(graph.nodes)):
-                if any(v.index == i for v in _reads(graph.nodes[j])):
+                if i in reads[j]:
                     consumer[i] = consumer[j]
                     break
-    for i, node in enumerate(graph.nodes):
-        for v in _reads(node):
-            last[v.index] = max(last.get(v.index, -1), consumer[i])
+    for i, read in enumerate(reads):
+        for index in read:
+            last[index] = max(last.get(index, -1), consumer[i])
     return last
 
 

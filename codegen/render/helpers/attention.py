@@ -105,7 +105,12 @@ def sink_attention(
 ''',
     "softcapped_attention": '''
 def softcapped_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, allowed: torch.Tensor, scale: float, cap: float
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    allowed: torch.Tensor,
+    scale: float,
+    cap: float,
 ) -> torch.Tensor:
     """Attention whose scores are soft-capped to (-cap, cap) by cap * tanh(scores / cap) before
     the softmax (Gemma 2); -inf where `allowed` ([.., seq, seq]) is False."""

@@ -40,9 +40,7 @@ def rms_norm_unit_offset(x: torch.Tensor, weight: torch.Tensor, eps: float) -> t
     return (h * (1.0 + weight.float())).type_as(x)
 ''',
     "global_response_norm": '''
-def global_response_norm(
-    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
-) -> torch.Tensor:
+def global_response_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """ConvNeXt V2's global response norm on channels-last [batch, height, width, channels]: each
     channel's L2 norm over the image, divided by that norm's mean over channels, rescales x."""
     gx = x.pow(2).sum(dim=(1, 2), keepdim=True).sqrt()

@@ -84,8 +84,12 @@ def llama3_frequencies(
     blended smoothly."""
     inv_freq = rope_frequencies(theta, rotary_dim, device)
     wavelength = 2 * math.pi / inv_freq
-    slowed = torch.where(wavelength > original_context / low_freq_factor, inv_freq / factor, inv_freq)
-    smooth = (original_context / wavelength - low_freq_factor) / (high_freq_factor - low_freq_factor)
+    slowed = torch.where(
+        wavelength > original_context / low_freq_factor, inv_freq / factor, inv_freq
+    )
+    smooth = (original_context / wavelength - low_freq_factor) / (
+        high_freq_factor - low_freq_factor
+    )
     blended = (1 - smooth) * slowed / factor + smooth * slowed
     medium = (wavelength >= original_context / high_freq_factor) & (
         wavelength <= original_context / low_freq_factor

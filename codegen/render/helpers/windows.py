@@ -132,9 +132,7 @@ def window_position_bias(
     return bias.permute(2, 0, 1).unsqueeze(0)
 ''',
     "log_spaced_offsets": '''
-def log_spaced_offsets(
-    seq: int, pretrained: int, device: torch.device
-) -> torch.Tensor:
+def log_spaced_offsets(seq: int, pretrained: int, device: torch.device) -> torch.Tensor:
     """Swin V2's continuous position bias input for square windows of `seq` positions:
     [(2 * window - 1) ** 2, 2], each (row, column) offset between two positions of a window,
     divided by the window - 1 (the pretrained window's where `pretrained` > 0), times 8, then
