@@ -320,6 +320,9 @@ def test_a_failed_write_leaves_no_temp_file(tmp_path):
 
 
 def test_sigint_during_a_write_removes_the_temp_file_and_interrupts(tmp_path):
+    # Python's own handler, whatever this process inherited: a shell without job control starts
+    # its background jobs with SIGINT ignored, and an ignored SIGINT rightly leaves the write alone.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
     before = signal.getsignal(signal.SIGINT)
 
     def fill(tmp: Path) -> None:
@@ -328,10 +331,13 @@ def test_sigint_during_a_write_removes_the_temp_file_and_interrupts(tmp_path):
         for _ in range(1000):  # the handler runs between bytecodes, well before this loop ends
             tmp.write_bytes(b"more")
 
-    with pytest.raises(KeyboardInterrupt):
-        write_with(Output(tmp_path / "out.pt"), fill)
-    assert files(tmp_path) == []
-    assert signal.getsignal(signal.SIGINT) is before
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_with(Output(tmp_path / "out.pt"), fill)
+        assert files(tmp_path) == []
+        assert signal.getsignal(signal.SIGINT) is before
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_sigterm_during_a_write_removes_the_temp_file_and_kills(tmp_path):
