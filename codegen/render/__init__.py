@@ -31,7 +31,7 @@ from codegen.ir import (
 from codegen.render.formatting import format_source
 from codegen.render.graph_printer import print_graph
 from codegen.render.helpers import HELPERS
-from codegen.render.width import call_lines
+from codegen.render.width import WIDTH, call_lines
 from codegen.safetext import comment_text, docstring_text, is_plain_attr, printable, string_literal
 
 # --------------------------------------------------------------------------------- expressions
@@ -338,9 +338,9 @@ def _method_body(statements: list[str]) -> list[str]:
 
 def _closable(doc: str, indent: str) -> str:
     """A docstring of several lines as black leaves it: its closing quotes on a line of their own
-    (at `indent`) where, after its last line, they would pass 100 columns."""
+    (at `indent`) where, after its last line, they would pass WIDTH columns."""
     last = doc.rsplit("\n", 1)[-1]
-    if "\n" in doc and len(last) + 3 > 100 and doc[-1] not in '"\\':  # (black pads those)
+    if "\n" in doc and len(last) + 3 > WIDTH and doc[-1] not in '"\\':  # (black pads those)
         return f"{doc}\n{indent}"
     return doc
 
