@@ -106,6 +106,9 @@ def test_family_is_exact_from_the_folder(tmp_path, name):
         want = theirs.logits if hasattr(theirs, "logits") else theirs.last_hidden_state
         torch.testing.assert_close(ours(*args), want, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(torch.jit.script(ours)(*args), want, atol=1e-5, rtol=1e-5)
+        # the file's own smoke inputs run too: each input as the member it feeds takes it (a
+        # speech model's features and token ids, not one of them twice)
+        assert ours(*ours.example_inputs()).dim() == want.dim()
 
 
 # family -> what the generated file must name as missing (UMT5 and the full T5 are exact now:

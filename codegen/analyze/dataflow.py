@@ -102,7 +102,7 @@ def infer_forward(
         _settle_called_types(cls, g, match.pattern.role)
     own = getattr(match.pattern, "example_inputs", None)  # inputs of another kind (a timestep)
     mine = own(match, cls) if own is not None else None  # (None: the pattern leaves it to us)
-    forward.examples = mine if mine is not None else example_inputs(cls, g)
+    forward.examples = mine if mine is not None else example_inputs(cls, g, classes)
     return forward
 
 
@@ -283,8 +283,13 @@ def _uses(m: Module, unknown: frozenset[str]) -> bool:
     return any(_uses(c, unknown) for c in m.children)
 
 
-def example_inputs(cls: ClassDef, g: Graph) -> list[ExampleInput]:
-    """Inputs forward accepts, for smoke tests: from the layer the first input reaches."""
+def example_inputs(
+    cls: ClassDef, g: Graph, classes: dict[str, ClassDef] | None = None
+) -> list[ExampleInput]:
+    """Inputs forward accepts, for smoke tests: from the layer the first input reaches. Where
+    forward takes several, each one a member class is called on directly is what that class's
+    own examples give it (`classes`: the classes inferred so far, by name): a speech model's
+    features for its encoder, token ids for its decoder."""
     first = _first_module(cls, g)
     if first is None or first.io is None:
         return []
@@ -316,7 +321,28 @@ def example_inputs(cls: ClassDef, g: Graph) -> list[ExampleInput]:
         one = ExampleInput((2, 16, io.in_width))
     else:
         return []
-    return [one] * len([n for n in g.inputs if not n.optional])
+    required = [i for i, n in enumerate(g.nodes) if n.op == "input" and not n.optional]
+    if len(required) < 2:
+        return [one] * len(required)
+    return [_passed_on(cls, g, Value(i), classes or {}) or one for i in required]
+
+
+def _passed_on(
+    cls: ClassDef, g: Graph, value: Value, classes: dict[str, ClassDef]
+) -> ExampleInput | None:
+    """The example the member class first called on `value` itself declares for that argument."""
+    by_attr = {m.attr: m for m in modules(cls)}
+    for node in g.nodes:
+        if node.op != "call_module" or value not in node.args:
+            continue
+        member = by_attr.get(node.target[0]) if len(node.target) == 1 else None
+        if member is None or member.kind != "class" or node.loop or node.each or node.times:
+            return None
+        called = classes.get(member.type_name)
+        examples = called.forward.examples if called is not None else []
+        at = node.args.index(value)
+        return examples[at] if at < len(examples) else None
+    return None
 
 
 def _position_table(m: Module) -> bool:
