@@ -11,6 +11,7 @@ from codegen.analyze.unrun import flag_unrun_forwards
 from codegen.analyze import analyze, gap_warnings
 from codegen.choices import OPEN_DOMAINS, load_hints
 from codegen.errors import ModelgenError
+from codegen.harness.example_size import fitting_examples
 from codegen.harness.forward_run import ForwardRun, compile_source, run_once
 from codegen.ir import ModelIR
 from codegen.load import TensorTable
@@ -195,11 +196,34 @@ def _generate(
     # Run once: a class whose parent's forward the analysis cannot follow (missing, a loop) and
     # that the run never called is checked by nothing (analyze/unrun.py); it says so.
     forward = run_once(meta_model, source)
+    if forward.status == "failed":  # perhaps only the example's image size: try the usual ones
+        source, meta_model, forward = _resized_examples(ir, decided, source, meta_model, forward)
     if flag_unrun_forwards(ir.classes, forward.ran):
         source = _render(ir, decided)  # docstrings only: the built model is the same
         if forward.status == "failed":  # where it failed, by the new file's line numbers
             forward = run_once(_build_on_meta(source, class_name), source)
     return _Built(source, ir, meta_model, result, forward)
+
+
+def _resized_examples(
+    ir: ModelIR, decided: tuple[Pin, ...], source: str, meta_model: Any, forward: ForwardRun
+) -> tuple[str, Any, ForwardRun]:
+    """The file with example_inputs() at an image size its forward runs on, where the one
+    analysis wrote does not run and another does (harness/example_size.py); else as it was."""
+    top = next(c for c in ir.classes if c.is_top)
+    examples = top.forward.examples
+    # (meta_model holds random values on the CPU now: shapes are tried on a fresh meta build)
+    resized = fitting_examples(_build_on_meta(source, top.name), examples) if examples else None
+    if resized is None:
+        return source, meta_model, forward
+    top.forward.examples = resized
+    text = _render(ir, decided)
+    model = _build_on_meta(text, top.name)
+    run = run_once(model, text)
+    if run.status != "ok":  # the shapes ran, the values did not: keep what analysis wrote
+        top.forward.examples = examples
+        return source, meta_model, forward
+    return text, model, run
 
 
 def _render(ir: ModelIR, decided: tuple[Pin, ...]) -> str:

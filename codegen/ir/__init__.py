@@ -137,10 +137,12 @@ class Tensor:
 
 @dataclass
 class ExampleInput:
-    """A tensor forward accepts, for smoke tests: token ids below `vocab`, or random features."""
+    """A tensor forward accepts, for smoke tests: token ids below `vocab`, or random features;
+    `why` says what fixed its size, where something did (the docstring says so)."""
 
     shape: tuple[int, ...]
     vocab: int | None = None
+    why: str = ""
 
 
 @dataclass

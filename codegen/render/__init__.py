@@ -232,6 +232,7 @@ class ClassView:
     forward_def: list[str]  # `def forward(...) -> ...:` as black lays it out, in one or more lines
     forward_lines: list[str]
     example_inputs: list[str] = field(default_factory=list)
+    examples_doc: str = ""  # what example_inputs' sizes are: arbitrary, or what fixed them
     imports: set[str] = field(default_factory=set)  # what the printed forward graph needs
     loader: list[str] = field(default_factory=list)  # body of from_checkpoint (top class only)
     loader_doc: str = ""
@@ -308,9 +309,10 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
     forward_args = ["self"] + [
         f"{n}: {a} = {defaults[n]}" if n in defaults else f"{n}: {a}" for n, a in inputs
     ]
-    examples = []
+    examples, sized = [], ""
     if cls.is_top and cls.base_module is None and not fwd.missing:
         examples = [_example_expr(e) for e in fwd.examples]
+        sized = next((e.why for e in fwd.examples if e.why), "")
     paragraphs = (
         cls.doc,
         trust_line(cls, trust),
@@ -326,6 +328,9 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
         def_lines("forward", forward_args, fwd.returns, indent=4),
         _method_body(forward_lines),
         examples,
+        f"Inputs of the right shapes and dtypes for a smoke test: {sized}."
+        if sized
+        else "Inputs of the right shapes and dtypes for a smoke test; the sizes are arbitrary.",
         imports,
     )
 
