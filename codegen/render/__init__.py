@@ -328,9 +328,11 @@ def class_view(cls: ClassDef, float_dtype: str, trust: str = "inferred") -> Clas
         def_lines("forward", forward_args, fwd.returns, indent=4),
         _method_body(forward_lines),
         examples,
-        f"Inputs of the right shapes and dtypes for a smoke test: {sized}."
-        if sized
-        else "Inputs of the right shapes and dtypes for a smoke test; the sizes are arbitrary.",
+        (
+            f"Inputs of the right shapes and dtypes for a smoke test: {sized}."
+            if sized
+            else "Inputs of the right shapes and dtypes for a smoke test; the sizes are arbitrary."
+        ),
         imports,
     )
 
