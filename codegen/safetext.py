@@ -70,3 +70,9 @@ def is_index(name: str) -> bool:
     """A key segment that is a container index. str.isdigit() alone accepts "²", which int()
     rejects: a hostile key must be a name, never a crash."""
     return name.isascii() and name.isdigit()
+
+
+def is_sequential_index(name: str) -> bool:
+    """An index as nn.Sequential names its children: `3`, never `03` (a child named so is not
+    `children[str(3)]`; code that reads the numbers back must not take it for one)."""
+    return is_index(name) and str(int(name)) == name

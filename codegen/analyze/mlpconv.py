@@ -17,7 +17,7 @@ choice the structure pins by this convention (the Sequential's slots stay guesse
 from __future__ import annotations
 
 from codegen.keytree import KeyNode
-from codegen.safetext import is_index
+from codegen.safetext import is_sequential_index
 
 WHY = "d2l's Network in Network (mlpconv blocks in a numbered Sequential; Lin et al. 2013)"
 BLOCK_POOL = "nn.MaxPool2d(3, stride=2)"
@@ -46,7 +46,7 @@ def mlpconv_stacks(root: KeyNode) -> dict[str, list[int]]:
     found = {}
     for node in root.walk():
         names = list(node.children)
-        if len(names) < 3 or not all(is_index(n) for n in names):
+        if len(names) < 3 or not all(is_sequential_index(n) for n in names):
             continue
         numbers = sorted(int(n) for n in names)
         if numbers[0] != 0 or any(b - a < 2 for a, b in zip(numbers, numbers[1:])):

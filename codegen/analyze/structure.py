@@ -94,7 +94,7 @@ from codegen.patterns.layers.conv_groups import split_lists
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.layers.norms import LAYER_NORMS_BESIDE, layer_norms_beside_batch_norms
 from codegen.patterns.registry import best, named_role
-from codegen.safetext import is_index
+from codegen.safetext import is_index, is_sequential_index
 
 
 def _tree_readings(root: KeyNode) -> Callable[[Callable[[KeyNode], Any]], Any]:
@@ -252,7 +252,7 @@ class StructureBuilder:
         others = [c for c in node.children.values() if c is not shortcut]
         if shaped:  # the body path alone (a squeeze-excitation beside it strides nothing)
             others = [c for c in block_paths(node) if c is not shortcut]
-        if not convs and len(others) == 1 and all(map(_canonical_index, others[0].children)):
+        if not convs and len(others) == 1 and all(map(is_sequential_index, others[0].children)):
             convs = [c for c in others[0].walk() if _conv_weight(c) is not None]
         if not convs and shortcut is not None:
             convs = _wrapped_unit_convs(others)
@@ -266,7 +266,7 @@ class StructureBuilder:
             if len(bodies) == 1 and all(c is bodies[0] or not c.children for c in others):
                 inner = list(bodies[0].children.values())
                 listed = []  # a flat body Sequential beside a bare conv shortcut
-                if all(map(_canonical_index, bodies[0].children)):
+                if all(map(is_sequential_index, bodies[0].children)):
                     listed = [c for c in bodies[0].walk() if _conv_weight(c) is not None]
                 convs = _wrapped_unit_convs(inner) or _named_pair_convs(inner) or listed or convs
         # openai's improved-/guided-diffusion Downsample holds its strided conv as `op`.
@@ -507,7 +507,11 @@ class StructureBuilder:
             # read as one conv by its neighbours: it takes and gives the widths together
             module.io = IOSpec("conv", sum(ins), sum(outs), ndim)
             return module
-        if not node.tensors and node.children and all(_canonical_index(n) for n in node.children):
+        if (
+            not node.tensors
+            and node.children
+            and all(is_sequential_index(n) for n in node.children)
+        ):
             # (what reaches it, where its parent's dataflow shows it: a first conv reads that)
             return self._numbered(node, ctx.prev)
         if (
@@ -525,7 +529,7 @@ class StructureBuilder:
         calls the norm after it: a pattern that does not know the norm is there leaves it unused,
         and dataflow.py then says the forward is missing it."""
         norm_node = held_norm(node)
-        if norm_node is None or _canonical_index(node.name):
+        if norm_node is None or is_sequential_index(node.name):
             return None  # (an item of a list: the file attaches the norm to a member only)
         bare = KeyNode(node.name, node.path, dict(node.tensors), {})
         conv = recognise(bare, ctx)
@@ -829,7 +833,7 @@ class StructureBuilder:
         indices = sorted(int(n) for n in node.children)
         desc = self._described(node.path)
         recorded = desc is not None and desc.torch_nn in ("Sequential", "ModuleList")
-        if recorded and all(_canonical_index(n) for n in desc.children):
+        if recorded and all(is_sequential_index(n) for n in desc.children):
             indices = sorted(set(indices) | {int(n) for n in desc.children})
         contiguous = indices == list(range(len(indices)))
         children = [node.children[str(i)] for i in indices if str(i) in node.children]
@@ -873,7 +877,10 @@ class StructureBuilder:
                 after_gap = bool(items) and items[-1].kind == "placeholder"
                 done = [node.children[str(j)] for j in range(i) if str(j) in node.children]
                 # (after a conv collapsing its map to 1x1, no pooling: its activation)
-                collapsed = bool(done) and self.four_by_four.get(done[-1].path, (0, 1))[:2] == (1, 0)
+                collapsed = bool(done) and self.four_by_four.get(done[-1].path, (0, 1))[:2] == (
+                    1,
+                    0,
+                )
                 head = _head_gap(node, i, prev, collapsed) or _view_gap(node, i, prev, after_gap)
                 # (after a view to a map, the slot is the activation, as after a layer)
                 # (nor after a shuffle's slot: the activation that follows the shuffle)
@@ -1291,7 +1298,7 @@ def _head_gap(
     the conv's activation (the usual default)."""
     if prev is None or prev.ndim != 2 or prev.family not in ("conv", "norm", "sequential", "class"):
         return None
-    later = sorted(int(n) for n in node.children if is_index(n) and int(n) > index)
+    later = sorted(int(n) for n in node.children if is_sequential_index(n) and int(n) > index)
     if not later:
         return None
     weight = node.children[str(later[0])].tensors.get("weight")
@@ -1355,7 +1362,7 @@ def _view_gap(node: KeyNode, index: int, prev: IOSpec | None, after_gap: bool) -
     weight [out, in, k, k] and a transposed conv's [in, out, k, k] tell it from either dim."""
     if prev is None or prev.family != "linear" or after_gap or not prev.out_width:
         return None
-    later = sorted(int(n) for n in node.children if is_index(n) and int(n) > index)
+    later = sorted(int(n) for n in node.children if is_sequential_index(n) and int(n) > index)
     conv = node.children[str(later[0])] if later else None
     weight = conv.tensors.get("weight") if conv is not None and not conv.children else None
     if weight is None or len(weight.shape) != 4:
@@ -1450,7 +1457,7 @@ def _blocks_between(node: KeyNode) -> bool:
     each but the last, two after some: an activation after every block, then a pool ending a
     stage (VGG's layout built of blocks standing for a conv-norm pair, DingXiaoH's ACNet:
     `ACBlock, ReLU, [MaxPool2d]`)."""
-    keyed = sorted(int(n) for n in node.children if n.isdigit())
+    keyed = sorted(int(n) for n in node.children if is_sequential_index(n))
     if len(keyed) < 3 or len(keyed) != len(node.children):
         return False
     if any(not node.children[str(i)].children for i in keyed):
@@ -1533,7 +1540,7 @@ def _spatial_list(children: list[KeyNode]) -> list[KeyNode]:
     `convs`, one per group of channels: each strides where the block does), else []."""
     found = []
     for child in children:
-        items = [child.children[n] for n in child.children if _canonical_index(n)]
+        items = [child.children[n] for n in child.children if is_sequential_index(n)]
         weights = [_conv_weight(c) for c in items]
         if items and len(items) == len(child.children) and all(weights):
             if all(max(w[2:]) > 1 for w in weights):
@@ -1584,7 +1591,7 @@ def _unproven_entry(child: KeyNode, items: list[Module]) -> bool:
       or a slice inside it can hide (GhostNet's GhostModule gives its two halves together);
     - the opening conv reads what the list's first item reads: branches side by side over one
       input (a ModuleList of Sequential branches), not a stage fed by the item before it."""
-    if child.tensors or not child.children or not all(map(_canonical_index, child.children)):
+    if child.tensors or not child.children or not all(map(is_sequential_index, child.children)):
         return False  # (not a nested list: layers take their neighbours as before)
     before = next((m for m in reversed(items) if m.kind != "placeholder"), None)
     if before is None or before.kind not in ("builtin", "sequential"):
@@ -1629,11 +1636,6 @@ def _conv_weight(node: KeyNode) -> tuple[int, ...] | None:
     if w is None or len(w.shape) not in (3, 4, 5) or (node.children and not held_norm(node)):
         return None
     return w.shape
-
-
-def _canonical_index(name: str) -> bool:
-    """`3` is a Sequential index; `03` is not (nn.Sequential would name that child `3`)."""
-    return name.isascii() and name.isdigit() and str(int(name)) == name
 
 
 NUMBERED_NAME = re.compile(r"(.*\D)(\d+)")

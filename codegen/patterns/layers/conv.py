@@ -21,7 +21,7 @@ from codegen.patterns._kit import (
     shape,
     type_choice,
 )
-from codegen.safetext import is_index
+from codegen.safetext import is_index, is_sequential_index
 
 if TYPE_CHECKING:
     from codegen.keytree import KeyNode
@@ -588,7 +588,7 @@ def _four_by_four_convs(root: KeyNode) -> list[list[KeyNode]]:
     stacks = []
     for node in root.walk():
         names = list(node.children)
-        if not names or not all(is_index(name) for name in names):
+        if not names or not all(is_sequential_index(name) for name in names):
             continue
         numbers = sorted(int(name) for name in names)
         kernels = [_conv_kernel(node.children[str(n)]) for n in numbers]
