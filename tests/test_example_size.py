@@ -5,13 +5,14 @@ forward missing a stride (codegen/harness/example_size.py)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn as nn
 
 from codegen.cli.main import main
 from codegen.harness.example_size import fitting_examples
 from codegen.ir import ExampleInput
-from tests.generated_module import load_module
+from tests.generated_module import generate_from_folder, load_module
 from tests.vision_zoo_8_models import build
 
 
@@ -50,10 +51,33 @@ def test_generate_writes_a_size_alexnet_runs_on(tmp_path, capsys):
     assert main(["generate", str(tmp_path / "alexnet.pt"), "-o", str(out)]) == 0
     assert "forward runs on example_inputs()" in capsys.readouterr().out
     source = out.read_text()
-    assert "64-pixel maps (32 do not run)" in source
+    assert "64-pixel maps, not 32" in " ".join(source.split())
     model = load_module(out).RecoveredModel().eval()
     model.load_state_dict(reference.state_dict())
     (example,) = model.example_inputs()
     assert example.shape[-2:] == x.shape[-2:]
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference.eval()(x))
+
+
+def test_a_vision_transformer_at_224_pixels_gets_its_own_size(tmp_path):
+    """Its position table fixes the patch count (197 rows: 14 x 14 patches and the class token),
+    so only 224-pixel images run; the file's smoke inputs are those, and they compute what the
+    library does."""
+    transformers = pytest.importorskip("transformers")
+    config = transformers.ViTConfig(
+        image_size=224,
+        patch_size=16,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=37,
+    )
+    library = transformers.ViTModel(config, add_pooling_layer=False).eval()
+    source, ours = generate_from_folder(tmp_path, library)
+    assert "224-pixel maps, not 32" in " ".join(source.split())
+    (pixels,) = ours.example_inputs()
+    assert pixels.shape == (2, 3, 224, 224)
+    with torch.no_grad():
+        want = library(pixel_values=pixels).last_hidden_state
+        torch.testing.assert_close(ours(pixels), want, atol=1e-5, rtol=1e-5)

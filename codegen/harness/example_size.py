@@ -51,5 +51,5 @@ def _square(e: ExampleInput) -> bool:
 def _resized(e: ExampleInput, size: int) -> ExampleInput:
     if not _square(e):
         return e
-    why = f"{size}-pixel maps ({DEFAULT} do not run)"
+    why = f"{size}-pixel maps, not {DEFAULT}"
     return replace(e, shape=e.shape[:2] + (size,) * (len(e.shape) - 2), why=why)
