@@ -257,11 +257,8 @@ def def_lines(name: str, params: list[str], returns: str, indent: int) -> list[s
     """`def name(params) -> returns:` laid out as black lays out a def at `indent` within 100
     columns, so black's first pass leaves it alone and its second never runs: one line if it fits,
     else the parameters on one line of their own, else one a line with a trailing comma. Anything
-    else (one parameter, one too long for a line) stays on one line for black to split.
-    A lone `self` keeps the trailing comma the template always left after it."""
+    else (one parameter, one too long for a line) stays on one line for black to split."""
     head, tail = f"def {name}(", f") -> {returns}:"
-    if params == ["self"]:  # the files have always written `self, ` here: black's magic comma
-        return [head, "    self,", tail]
     one = f"def {name}({', '.join(params)}) -> {returns}:"
     if indent + len(one) <= 100 or len(params) < 2:
         return [one]
