@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from codegen.choices import ChoiceResolver
-from codegen.ir import ClassDef, ExampleInput, Forward, IOSpec, Module
+from codegen.ir import EXAMPLE_SIDE, ClassDef, ExampleInput, Forward, IOSpec, Module
 from codegen.ir.graph import Graph, Value
 from codegen.patterns._kit import BlockContext, modules
 from codegen.patterns.blocks.chain import POSITIONS, why_not
@@ -314,9 +314,9 @@ def example_inputs(
         after = _second_module(cls, g, first)
         ndim = after.io.ndim if after is not None and after.io and after.io.ndim else io.ndim
         flat = after is not None and after.io is not None and after.io.family == "linear"
-        one = ExampleInput((2, io.in_width) + (() if flat else (32,) * ndim))
+        one = ExampleInput((2, io.in_width) + (() if flat else (EXAMPLE_SIDE,) * ndim))
     elif io.ndim and io.family != "norm" and io.in_width:
-        one = ExampleInput((2, io.in_width) + (32,) * io.ndim)
+        one = ExampleInput((2, io.in_width) + (EXAMPLE_SIDE,) * io.ndim)
     elif io.in_width:
         one = ExampleInput((2, 16, io.in_width))
     else:

@@ -877,10 +877,8 @@ class StructureBuilder:
                 after_gap = bool(items) and items[-1].kind == "placeholder"
                 done = [node.children[str(j)] for j in range(i) if str(j) in node.children]
                 # (after a conv collapsing its map to 1x1, no pooling: its activation)
-                collapsed = bool(done) and self.four_by_four.get(done[-1].path, (0, 1))[:2] == (
-                    1,
-                    0,
-                )
+                geometry = self.four_by_four.get(done[-1].path, (0, 1)) if done else (0, 1)
+                collapsed = geometry[:2] == (1, 0)
                 head = _head_gap(node, i, prev, collapsed) or _view_gap(node, i, prev, after_gap)
                 # (after a view to a map, the slot is the activation, as after a layer)
                 # (nor after a shuffle's slot: the activation that follows the shuffle)

@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from codegen.ir import ExampleInput
+from codegen.ir import EXAMPLE_SIDE, ExampleInput
 
-DEFAULT = 32  # analyze/dataflow.py's spatial size
 # The sizes datasets and model zoos use (MNIST, DCGAN, ImageNet crops, STL, Inception), most
 # common first; none far below the default: a map too small for its strides is how a forward missing
 # a stride shows, and a size that hid that would make a wrong forward look right.
@@ -22,8 +21,8 @@ SIZES = (28, 64, 224, 96, 128, 227, 256, 299)
 
 
 def fitting_examples(meta_model: Any, examples: list[ExampleInput]) -> list[ExampleInput] | None:
-    """`examples` with every square map (sides of DEFAULT) at the first size of SIZES that the
-    model (built on the meta device) runs on; None where no map is square at DEFAULT or no size
+    """`examples` with every square map (sides of EXAMPLE_SIDE) at the first size of SIZES that the
+    model (built on the meta device) runs on; None where no map is square at that side or no size
     runs."""
     import torch
 
@@ -45,11 +44,11 @@ def fitting_examples(meta_model: Any, examples: list[ExampleInput]) -> list[Exam
 
 
 def _square(e: ExampleInput) -> bool:
-    return e.vocab is None and len(e.shape) >= 3 and set(e.shape[2:]) == {DEFAULT}
+    return e.vocab is None and len(e.shape) >= 3 and set(e.shape[2:]) == {EXAMPLE_SIDE}
 
 
 def _resized(e: ExampleInput, size: int) -> ExampleInput:
     if not _square(e):
         return e
-    why = f"{size}-pixel maps, not {DEFAULT}"
+    why = f"{size}-pixel maps, not {EXAMPLE_SIDE}"
     return replace(e, shape=e.shape[:2] + (size,) * (len(e.shape) - 2), why=why)

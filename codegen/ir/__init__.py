@@ -135,6 +135,10 @@ class Tensor:
     comment: str = ""
 
 
+# The side of an example input's map where nothing fixes it: most convolutional networks take any.
+EXAMPLE_SIDE = 32
+
+
 @dataclass
 class ExampleInput:
     """A tensor forward accepts, for smoke tests: token ids below `vocab`, or random features;
