@@ -20,15 +20,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # (session 23, main at a702f88 + the zoo, 2026-12-01, before any change made for it;
 # `python benchmarks/bench_vision_zoo.py 23`): 1 exact, 9 flagged, 0 WRONG, 0 crash.
 # Calibrated (`--calibrate --budget 30`): still 1 exact, 9 flagged (the same row exact).
+# Session 27: EdgeNeXt's split depthwise convs keep their groups (their strict xfail is gone).
 EXACT_FROM_KEYS = {"ericmingjie_slimming_vgg"}
 
-# Blind finding (not fixed yet; a strict xfail, so it fails again once fixed: then drop it):
-KNOWN_GROUPS = {
-    "mmaaz60_edgenext": "the first SDTA block's one depthwise conv of its split (stages.1.1.convs.0, "
-    "weight [16, 1, 3, 3], groups=16) is built as an ungrouped Conv2d(1, 16) (the row's forward "
-    "is flagged: its XCA raises)",
-}
-
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
-    keys_tests(zoo, EXACT_FROM_KEYS, "--force", known_groups=KNOWN_GROUPS)
+    keys_tests(zoo, EXACT_FROM_KEYS, "--force")
 )

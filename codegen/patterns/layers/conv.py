@@ -504,7 +504,10 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
             return 1, None
         if prev.out_width % w[1] == 0 and w[0] % (prev.out_width // w[1]) == 0:
             return prev.out_width // w[1], None
-        return 1, None
+        if w[1] != 1:
+            return 1, None
+        # [C, 1, k, k] cannot read the producer's width whole or in groups: the producer read off
+        # the layout is not what feeds it, so it is read as if none were known (below)
     pos_groups = _positional_conv_groups(w, ctx)
     if pos_groups is not None:
         return pos_groups, None
