@@ -182,6 +182,39 @@ MODELS = {
         ),
         "last_hidden_state",
     ),
+    # ViViT: a video cut into tubelets by a Conv3d (stride = kernel), the clip given frames first
+    # (the library permutes it to channels first), then ViT's class token, table and layers.
+    "vivit": (
+        "VivitModel",
+        "VivitConfig",
+        dict(
+            image_size=32,
+            num_frames=4,
+            tubelet_size=[2, 8, 8],
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        ),
+        "last_hidden_state",
+    ),
+    "vivit_other": (
+        "VivitModel",
+        "VivitConfig",
+        dict(
+            image_size=24,
+            num_frames=3,
+            tubelet_size=[1, 6, 6],
+            hidden_size=24,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=40,
+            hidden_act="gelu",
+            layer_norm_eps=1e-12,
+            qkv_bias=False,
+        ),
+        "last_hidden_state",
+    ),
 }
 
 
@@ -193,7 +226,9 @@ def _generate(name: str, tmp_path):
 def _pixels(name: str) -> torch.Tensor:
     config = MODELS[name][2]
     torch.manual_seed(2)
-    return torch.randn(2, config.get("num_channels", 3), config["image_size"], config["image_size"])
+    frames = (config["num_frames"],) if "num_frames" in config else ()  # a clip, frames first
+    channels, side = config.get("num_channels", 3), config["image_size"]
+    return torch.randn(2, *frames, channels, side, side)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

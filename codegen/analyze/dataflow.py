@@ -323,7 +323,9 @@ def example_inputs(
         return []
     required = [i for i, n in enumerate(g.nodes) if n.op == "input" and not n.optional]
     if len(required) < 2:
-        return [one] * len(required)
+        # a layout the member's own pattern fixed (a clip frames first) holds for its holder too
+        declared = _passed_on(cls, g, Value(required[0]), classes or {}) if required else None
+        return [declared if declared is not None and declared.why else one] * len(required)
     return [_passed_on(cls, g, Value(i), classes or {}) or one for i in required]
 
 

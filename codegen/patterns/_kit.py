@@ -577,6 +577,7 @@ CHECKED_MODEL_TYPES = (
     | frozenset(["aria_text"])  # moe12: tests/test_moe_12.py compares it
     # tf22: tests/test_conformer_espnet.py compares lasr_ctc (its encoder a lasr_encoder's)
     | frozenset(["lasr_encoder", "lasr_ctc"])
+    | frozenset(["vivit"])  # s27: tests/test_vision_transformers_more.py compares it
 )
 # Choices whose per-model-type evidence covers every type of the library (the rotary survey).
 SURVEYED_CHOICES = frozenset({"rotary_layout"})
@@ -836,6 +837,11 @@ def body_inputs(ctx: BlockContext, body) -> list[tuple[str, bool]]:
 
 # The posterior's mean among a VAE's two heads (`fc_mu`, `mean`); families/flat_vae.py, chain.py.
 LATENT_MEAN = r"(fc_?)?(mu|mean)(_?fc)?"
+
+
+def biased(m) -> bool:
+    """Whether a built layer keeps its bias (no `bias=False` among its arguments)."""
+    return not any(a.keyword == "bias" and a.value is False for a in m.args)
 
 
 def one_named(members: list, pattern: str):

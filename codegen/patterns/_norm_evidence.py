@@ -9,13 +9,13 @@ than it drops a bias. A model with no biased LayerNorm keeps the RMSNorm default
 
 from __future__ import annotations
 
-from codegen.patterns._kit import BlockContext, family, modules
+from codegen.patterns._kit import BlockContext, biased, family, modules
 
 
 def _biased_layer_norm(m) -> bool:
     if m.type_name != "nn.LayerNorm":
         return False
-    return not any(a.keyword == "bias" and a.value is False for a in m.args)
+    return biased(m)
 
 
 def lone_weight_norm_pins(ctx: BlockContext, top) -> list[tuple[str, str, str, str]]:

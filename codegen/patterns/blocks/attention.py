@@ -36,6 +36,7 @@ from codegen.patterns._kit import (
     Example,
     Match,
     apply_norm,
+    biased,
     family,
     free_norm,
     modules,
@@ -257,7 +258,7 @@ def _model_kind(ctx: BlockContext) -> tuple[str | None, str]:
     if audio and ctx.resolver.evidence("num_conv_pos_embeddings", "feat_extract_norm"):
         return "encoder", f"{audio[0]}: a speech encoder over conv features"
     # A vision tower (an image cut into patches, no vocabulary) attends over every patch.
-    patches = ctx.resolver.evidence("patch_size")
+    patches = ctx.resolver.evidence("patch_size", "tubelet_size")
     if patches and ctx.resolver.evidence("image_size") and not ctx.resolver.evidence("vocab_size"):
         return "encoder", f"{patches[0]}: a vision tower over image patches {BY_CONVENTION}"
     # att12: a family measured attending both ways (benchmarks/survey_masks.py)
@@ -571,6 +572,11 @@ def settled_by(choice, citation: str):
     return choice
 
 
+# Query and value biases held beside bias-free projections (timm's BEiT and EVA, VideoMAE's
+# checkpoints: `q_bias`, `v_bias`); the keys get none, as a key bias cancels in the softmax.
+ADDED_BIASES = (r"q_bias", r"v_bias")
+
+
 class AttentionPlan(NamedTuple):
     """What Attention.match found, by name: patterns built over it (differential attention, an
     output bias stored beside it) read fields, so a new entry cannot shift what they read."""
@@ -599,6 +605,21 @@ class AttentionPlan(NamedTuple):
     # queries scaled by position (Ministral 3's llama_4_scaling_beta; mla11, _query_temperature)
     temperature: Any = None
     chunk: int | None = None  # each position sees its own chunk only (Llama 4; _chunked_attention)
+    added_biases: tuple[str, str] | None = None  # (q_bias, v_bias) attribute names: ADDED_BIASES
+
+
+def _takes_added_biases(qkv: list, added: list) -> bool:
+    """Added query and value biases fit bias-free projections: each as wide as its projection's
+    output (a third of a fused one's)."""
+    if any(biased(m) for m in qkv) or any(m.io is None or m.io.out_width is None for m in qkv):
+        return False
+    widths = (
+        [qkv[0].io.out_width // 3] * 2
+        if len(qkv) == 1
+        else [qkv[0].io.out_width, qkv[2].io.out_width]
+    )
+    # a lifted size (a constructor parameter) is the strict load's to check
+    return all(not isinstance(t.shape[0], int) or t.shape[0] == w for t, w in zip(added, widths))
 
 
 class Attention(BlockPattern):
@@ -613,8 +634,11 @@ class Attention(BlockPattern):
         members = modules(cls)
         # a learned sink logit per head (GPT-OSS): the one tensor an attention may hold
         sinks = [t for t in tensors(cls) if re.fullmatch(SINKS, t.attr, re.I) and len(t.shape) == 1]
+        vectors = [t for t in tensors(cls) if len(t.shape) == 1]
+        added = [one_named(vectors, p) for p in ADDED_BIASES]
+        added = [] if None in added else added
         if (
-            len(tensors(cls)) != len(sinks)
+            len(tensors(cls)) != len(sinks) + len(added)
             or len(sinks) > 1
             or not 2 <= len(members) <= 7 + self.adds_norm
         ):
@@ -650,6 +674,8 @@ class Attention(BlockPattern):
         if rest or (out is None) == self.projects or (norm is None) == self.adds_norm:
             return None
         if not all(_projection(ctx, m) for m in qkv + ([out] if out else [])):
+            return None
+        if added and not _takes_added_biases(qkv, added):
             return None
         q = qkv[0]
         d_model = q.io.in_width if q.io else None
@@ -768,6 +794,8 @@ class Attention(BlockPattern):
                 per_head = "concat"  # each group of query heads then its key and value: one group
             if split is not None and per_head != "concat":
                 return None  # fewer key/value heads in a per-head or sharded layout: not known
+            if added and (split is not None or per_head != "concat"):
+                return None  # added biases are written for [q | k | v] of equal widths
         # A rotary base or width in the config says rotary whatever the family is called.
         rope_key = ctx.resolver.evidence(*ROPE_KEYS)
         from_table = mtype in ROTARY_TABLE_TYPES
@@ -924,6 +952,8 @@ class Attention(BlockPattern):
             found = found._replace(temperature=temperature)
         if causal.value:
             found = found._replace(chunk=chunk_plan(ctx))
+        if added:
+            found = found._replace(added_biases=(added[0].attr, added[1].attr))
         if said:
             guessed = f"{guessed}; {said}" if guessed else said
         order = qk_norm_order(mtype) if qk_norm and rotary_args else None
@@ -976,7 +1006,7 @@ class Attention(BlockPattern):
             match.found[:12]
         )
         window, cap, sub_norm, free_qk, sinks, clip = match.found[12:18]
-        layer_scaled = match.found.layer_scaled
+        layer_scaled, added = match.found.layer_scaled, match.found.added_biases
         late = qk_norm is not None and qk_norm[4]  # normed after rotary
         x = g.input("x")
         per_layer = isinstance(window, tuple)  # this layer's window comes with the call
@@ -1005,6 +1035,13 @@ class Attention(BlockPattern):
 
         def project(path: str) -> Value:  # clamped where config.json says (clip_qkv)
             y = g.call_module((path,), x, inline=True)
+            if added is not None and len(qkv) == 1:  # no bias for the keys: zeros between
+                k_bias = g.call_function("torch.zeros_like", g.getattr((added[1],)), inline=True)
+                biases = [g.getattr((added[0],)), k_bias, g.getattr((added[1],))]
+                biases = g.call_function("cat", biases, name="qkv_bias")
+                y = g.call_function("add", y, biases, inline=True)
+            elif added is not None and path in (qkv[0], qkv[2]):
+                y = g.call_function("add", y, g.getattr((added[path == qkv[2]],)), inline=True)
             if len(qkv) == 3 and path == qkv[0]:  # a pattern over this one may take a part
                 y = self.queries(g, y, match)
             return (
@@ -1241,6 +1278,9 @@ class Attention(BlockPattern):
         return [
             Example(m["holder"](m["attention"]()), None),  # heads unknown: the gap is named
             Example(m["holder"](m["attention"]()), (torch.randn(2, 5, 16),), {"n_head": 2}),
+            Example(
+                m["holder"](m["biased_fused_attention"]()), (torch.randn(2, 5, 16),), {"n_head": 2}
+            ),
         ]
 
 

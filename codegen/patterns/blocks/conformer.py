@@ -43,6 +43,7 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    biased,
     family,
     modules,
     one_named,
@@ -165,7 +166,7 @@ class ConformerConvModule(BlockPattern):
         ctx.resolver.evidence("conv_depthwise_kernel_size")  # the depthwise conv's weight shows it
         k = _kernel(depthwise)
         _shown(ctx, "conv_kernel_size", k)  # Lasr's spelling of the same
-        _shown(ctx, "convolution_bias", all(_biased(m) for m in (first, depthwise, last)))
+        _shown(ctx, "convolution_bias", all(biased(m) for m in (first, depthwise, last)))
         why = "a Conformer's convolution module keeps the frames"
         pad, choices, guessed = None, [activation], ""
         if k % 2 == 0:  # k - 1 frames of padding split unevenly: the forward pads, not the conv
@@ -220,10 +221,6 @@ def _shown(ctx: BlockContext, key: str, value) -> None:
     said = ctx.resolver.metadata.get(key)
     if said is not None and said[1] == value and type(said[1]) is type(value):
         ctx.resolver.evidence(key)
-
-
-def _biased(m) -> bool:
-    return next((a.value for a in m.args if a.keyword == "bias"), True) is not False
 
 
 def _activation(cls, ctx: BlockContext, where: str):
@@ -293,11 +290,11 @@ class RelativePositionAttention(Attention):
         p = g.call_module((pos,), positions, inline=True)
         p = g.call_method("view", p, 1, span, plan.nhead, head_dim, inline=True)
         p = g.call_method("permute", p, 0, 2, 3, 1, name="p", comment="[1, heads, head_dim, span]")
-        biased = g.call_function(
+        shifted = g.call_function(
             "add", q, g.call_method("unsqueeze", g.getattr((v,)), 1, inline=True), inline=True
         )
         scores = g.call_function(
-            "matmul", biased, p, name="scores", comment="[batch, heads, seq, span]"
+            "matmul", shifted, p, name="scores", comment="[batch, heads, seq, span]"
         )
         # Transformer-XL's shift: row i moved left by seq - 1 - i, so column j holds distance i - j
         scores = g.call_function("F.pad", scores, (1, 0), inline=True)

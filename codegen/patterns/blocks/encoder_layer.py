@@ -107,6 +107,9 @@ def _example(name: str):
     if name == "vit":
         config = {"model_type": "vit", "num_attention_heads": 2, "hidden_act": "gelu"}
         return Example(m[name](), (torch.randn(2, 3, 16, 16),), config)
+    if name == "video_vit":  # 4 frames of 16x16 pixels, frames first
+        config = {"model_type": "vivit", "num_attention_heads": 2, "hidden_act": "gelu"}
+        return Example(m[name](), (torch.randn(2, 4, 3, 16, 16),), {**config, "num_frames": 4})
     return Example(m[name](), (ids, mask), config)
 
 

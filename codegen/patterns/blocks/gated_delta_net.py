@@ -43,7 +43,7 @@ from codegen.patterns._kit import (
     family,
     modules,
 )
-from codegen.patterns._kit import one_named, tensors
+from codegen.patterns._kit import biased, one_named, tensors
 from codegen.patterns.blocks.selective_scan import _kernel, _width, conv_pins
 
 ROLE = "DeltaNet"
@@ -217,11 +217,8 @@ class GatedDeltaNet(BlockPattern):
         if sum(_width(c, "out_width") or 0 for c in conv_map.values()) != 2 * key_dim + value_dim:
             return None
         kernels = {_kernel(c) for c in conv_map.values()}
-        biased = {
-            next((a.value for a in c.args if a.keyword == "bias"), True) is not False
-            for c in conv_map.values()
-        }
-        if None in kernels or len(kernels) != 1 or len(biased) != 1:
+        with_bias = {biased(c) for c in conv_map.values()}
+        if None in kernels or len(kernels) != 1 or len(with_bias) != 1:
             return None
         for conv in conv_map.values():
             if _width(conv, "in_width") not in (1, _width(conv, "out_width")):
@@ -315,7 +312,7 @@ class GatedDeltaNet(BlockPattern):
         found = (
             layout,
             {k: m.attr for k, m in s.items()},
-            ([m.attr for m in conv_map.values()], kernels.pop(), biased.pop()),
+            ([m.attr for m in conv_map.values()], kernels.pop(), with_bias.pop()),
             norms[0].attr,
             (a_log[0].attr, dt_bias[0].attr) if not forget else forget[0].attr,
             (heads, key_heads.value, key_dim, value_dim),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from codegen.ir.graph import Graph
 from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, modules
-from codegen.patterns._kit import one_named, tensors
+from codegen.patterns._kit import biased, one_named, tensors
 from codegen.patterns.blocks.padded_resnet_block import arg_pin, slot_pin
 from codegen.patterns.blocks.spatial_attention import _pointwise_conv as _pointwise
 
@@ -46,10 +46,6 @@ def _normed_out_pins(out, norm) -> list:
     return [p for p in pins if p]
 
 
-def _bias(m) -> bool:
-    return not any(a.keyword == "bias" and a.value is False for a in m.args)
-
-
 class PixelAttention(BlockPattern):
     role = "Attention"
     priority = 5
@@ -61,7 +57,7 @@ class PixelAttention(BlockPattern):
         qkv, out = one_named(members, r"to_qkv"), one_named(members, r"to_out")
         if tensors(cls) or len(members) != 2 or None in (qkv, out):
             return None
-        if not _pointwise(qkv) or _bias(qkv) or qkv.io.out_width % 3:
+        if not _pointwise(qkv) or biased(qkv) or qkv.io.out_width % 3:
             return None
         out_path, normed, pins = (out.attr,), False, []
         if out.kind == "sequential":

@@ -28,6 +28,21 @@ def modules():
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             return self.o_proj(y.transpose(1, 2).reshape(b, t, -1))
 
+    class BiasedFusedAttention(nn.Module):  # timm's BEiT: q_bias, v_bias beside a bias-free qkv
+        def __init__(self, d: int = 16, heads: int = 2) -> None:
+            super().__init__()
+            self.heads = heads
+            self.qkv, self.proj = nn.Linear(d, 3 * d, bias=False), nn.Linear(d, d)
+            self.q_bias, self.v_bias = nn.Parameter(torch.randn(d)), nn.Parameter(torch.randn(d))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            b, t = x.size(0), x.size(1)
+            bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
+            qkv = F.linear(x, self.qkv.weight, bias).reshape(b, t, 3, self.heads, -1)
+            q, k, v = qkv.permute(2, 0, 3, 1, 4)
+            y = F.scaled_dot_product_attention(q, k, v)
+            return self.proj(y.transpose(1, 2).reshape(b, t, -1))
+
     class FeedForward(nn.Module):
         def __init__(self, d: int = 16) -> None:
             super().__init__()
@@ -87,6 +102,7 @@ def modules():
             return self.inner(x)
 
     refs = dict(attention=SelfAttention, mlp=FeedForward, block=Block, lm=LM, holder=Holder)
+    refs["biased_fused_attention"] = BiasedFusedAttention
     refs["post_norm_block"] = PostNormBlock
     return {**refs, **encoders()}
 
@@ -265,6 +281,37 @@ def encoders():
         def forward(self, pixels):
             return self.layernorm(self.encoder(self.embeddings(pixels)))
 
+    class BiasedQKV(nn.Module):  # VideoMAE's checkpoints: bias-free projections, q_bias, v_bias
+        def __init__(self) -> None:
+            super().__init__()
+            self.query, self.key, self.value = (nn.Linear(d, d, bias=False) for _ in range(3))
+            self.q_bias, self.v_bias = nn.Parameter(torch.randn(d)), nn.Parameter(torch.randn(d))
+
+        def forward(self, x, mask=None):
+            q, v = self.query(x) + self.q_bias, self.value(x) + self.v_bias
+            return attend(q, self.key(x), v, x, mask)
+
+    class VideoEmbeddings(ViTEmbeddings):  # ViViT's: tubelets of 2 frames, frames-first input
+        def __init__(self) -> None:
+            super().__init__()
+            self.position_embeddings = nn.Parameter(torch.randn(1, 9, d))
+            self.patch_embeddings.projection = nn.Conv3d(3, d, (2, 8, 8), stride=(2, 8, 8))
+
+        def forward(self, frames):  # [batch, frames, channels, height, width]
+            return super().forward(frames.permute(0, 2, 1, 3, 4))
+
+    class VideoViT(ViT):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embeddings = VideoEmbeddings()
+            for layer in self.encoder.layer:
+                layer.attention.attention = BiasedQKV()
+
     return dict(
-        bert=Bert, bert_pooled=lambda: Bert(pooled=True), distil=Distil, vit=ViT, qformer=QFormer
+        bert=Bert,
+        bert_pooled=lambda: Bert(pooled=True),
+        distil=Distil,
+        vit=ViT,
+        video_vit=VideoViT,
+        qformer=QFormer,
     )

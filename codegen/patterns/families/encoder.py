@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 
+from codegen.ir import EXAMPLE_SIDE, ExampleInput
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns._position_conventions import SURVEYED as SURVEYED_PADDED_POSITIONS
 from codegen.patterns._post_norm_conventions import POOLED, SEQUENCE
@@ -496,8 +497,13 @@ def _cuts_image_into_patches(conv) -> bool:
     return patches and conv.io.in_width is not None and conv.io.in_width <= 4
 
 
+FRAMES_FIRST = "pixel_values as [batch, frames, channels, height, width]; false: channels first"
+
+
 class PatchEmbedding(BlockPattern):
-    """`proj(pixels).flatten(2).transpose(1, 2)`: non-overlapping patches as a token sequence."""
+    """`proj(pixels).flatten(2).transpose(1, 2)`: non-overlapping patches as a token sequence; a
+    video's tubelets (a Conv3d over frames too) the same way, after putting channels before frames
+    where the clip comes frames first (the library's video models: ViViT, VideoMAE)."""
 
     role = "PatchEmbedding"
     priority = 6  # over Upsample's lone stride-1 conv: calibration tries other strides too
@@ -508,22 +514,54 @@ class PatchEmbedding(BlockPattern):
         members = modules(cls)
         if tensors(cls) or len(members) != 1 or family(members[0]) != "conv":
             return None
-        if members[0].io is None or members[0].io.ndim != 2:
+        conv = members[0]
+        if conv.io is None or conv.io.ndim not in (2, 3):
             return None
-        if cls.named != "patch_embeddings" and not _cuts_image_into_patches(members[0]):
+        if cls.named != "patch_embeddings" and not _cuts_image_into_patches(conv):
             return None
-        return Match(self, 1, members[0].attr)
+        if conv.io.ndim == 2:
+            return Match(self, 1, (conv.attr, False, None))
+        # config.json's tubelets are the kernel's (VideoMAE's count frames only: its patch_size
+        # gives the rest); the conv's stride, its kernel, follows them
+        kernel, tubelet = conv_kernel(conv), ctx.resolver.evidence("tubelet_size")
+        kernel = kernel if isinstance(kernel, tuple) else (kernel,) * 3
+        if tubelet is not None and tubelet[1] not in (kernel, kernel[0], list(kernel)):
+            return None
+        # the library's video configs count frames (num_frames), and its models take clips
+        # frames first; nothing in the weights says which way a clip comes
+        said = ctx.resolver.evidence("num_frames")
+        frames = ctx.choose(
+            cls, conv.attr, "frames_first", said is not None, [said is None], FRAMES_FIRST
+        )
+        if said is not None and frames.source == "default":
+            frames.source, frames.note = "metadata", f"{said[0]} (a video config: frames first)"
+        # a smoke test's clip: as long and as large as the config says (a position table may
+        # fix both), else two tubelets of 32-pixel frames
+        side = ctx.resolver.evidence("image_size")
+        count = said[1] if said is not None and type(said[1]) is int else 2 * kernel[0]
+        side = side[1] if side is not None and type(side[1]) is int else EXAMPLE_SIDE
+        clip = (2, count, conv.io.in_width, side, side) if frames.value else None
+        return Match(self, 1, (conv.attr, bool(frames.value), clip), [frames])
+
+    def example_inputs(self, match: Match, cls) -> list[ExampleInput] | None:
+        clip = match.found[2]
+        return (
+            [ExampleInput(clip, why=f"clips of {clip[1]} frames, frames first")] if clip else None
+        )
 
     def forward(self, match: Match, g: Graph) -> None:
-        x = g.call_module((match.found,), g.input("pixel_values"), inline=True)
-        x = g.call_method("flatten", x, 2, inline=True)
+        conv, frames_first, _ = match.found
+        x = g.input("pixel_values")
+        if frames_first:
+            x = g.call_method("permute", x, 0, 2, 1, 3, 4, name="x", comment="channels first")
+        x = g.call_method("flatten", g.call_module((conv,), x, inline=True), 2, inline=True)
         g.output(g.call_method("transpose", x, 1, 2), comment="[batch, patches, d_model]")
 
     named = r"patch_embeddings"
 
     @staticmethod
     def examples():
-        return [_example("vit")]
+        return [_example("vit"), _example("video_vit")]
 
 
 class VisionEmbeddings(BlockPattern):

@@ -26,6 +26,7 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    biased,
     body_inputs,
     family,
     modules,
@@ -100,10 +101,6 @@ def _transform_parts(ctx: BlockContext, members: list):
     return dense, norm
 
 
-def _has_bias(m) -> bool:
-    return not any(a.keyword == "bias" and a.value is False for a in m.args)
-
-
 class HeadTransform(BlockPattern):
     """`dense` -> activation -> norm: the prediction head's transform (BERT's, ELECTRA's)."""
 
@@ -171,7 +168,7 @@ class MaskedLMHead(BlockPattern):
             transform[0].attr if transform else None,
             (parts[0].attr, parts[1].attr, choices[0].value) if parts else None,
             decoder.attr if decoder is not None else None,
-            decoder is not None and _has_bias(decoder),
+            decoder is not None and biased(decoder),
             bias is not None,
         )
         return Match(self, len(members) + len(params), found, choices)

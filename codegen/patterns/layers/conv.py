@@ -251,6 +251,12 @@ def _conv_geometry(
     """
     args = []
     patchify = k is not None and k >= 2 and k % 2 == 0
+    # A video's tubelets: square even patches over one frame or an even run of them (ViViT's and
+    # VideoMAE's [2, 16, 16]): stride = kernel too
+    tubelet = len(kernel) == 3 and kernel[1] == kernel[2] >= 2 and kernel[1] % 2 == 0
+    tubelet = tubelet and k is None and (kernel[0] == 1 or kernel[0] % 2 == 0)
+    patch = tuple(kernel) if tubelet else k
+    patchify = patchify or tubelet
     # A grouped 7x7 is a ConvNeXt depthwise mixer inside a block, not a stem; a 7-wide 1-d conv
     # is no image stem (HiFi-GAN's and EnCodec's first convs keep the length).
     # A stride config.json fixes (ctx.stride_note) wins over the conventions.
@@ -260,7 +266,9 @@ def _conv_geometry(
         tuple(node.tensors["weight"].shape[:2]) == (1, 2) if "weight" in node.tensors else False
     )
     stem = k == 7 and not grouped and len(kernel) == 2 and not gate_map
-    default_stride = ctx.stride if ctx.stride_note else k if patchify else 2 if stem else ctx.stride
+    default_stride = (
+        ctx.stride if ctx.stride_note else patch if patchify else 2 if stem else ctx.stride
+    )
     model_type = ctx.resolver.evidence("model_type")
     known = FAMILY_STRIDES.get((model_type[1], node.name)) if model_type else None
     if known is not None:
@@ -272,7 +280,7 @@ def _conv_geometry(
         node.path,
         "stride",
         default_stride,
-        [1, 2] + ([k] if patchify else []),
+        [1, 2] + ([patch] if patchify else []),
         accepts="positive_int",
     )
     if known is not None and stride.source == "default":
