@@ -23,6 +23,9 @@ def recorded(reference: torch.nn.Module, inputs: tuple, path: Path) -> list[str]
     """Four fresh samples through the reference, saved as DATA; the --calibrate arguments."""
     torch.manual_seed(5)
     sample = torch.randn(4, *inputs[0].shape[1:])
+    if inputs[0].is_floating_point() and 0 <= inputs[0].min() and inputs[0].max() <= 1:
+        # the row feeds images in [0, 1] (zoo 23's UNIT_RANGE_INPUT): so do its samples
+        sample = torch.sigmoid(sample)
     with torch.no_grad():
         if len(inputs) == 1:
             torch.save({"inputs": sample, "outputs": reference(sample)}, path)

@@ -11,6 +11,7 @@ import torch.nn as nn
 from benchmarks.audit_classes import audit, audit_row
 from tests import generative_zoo_check
 from tests.redraw import reference_and_input
+from tests.zoo_verdicts import class_trust
 
 
 def silent(classes) -> list[str]:
@@ -321,3 +322,49 @@ def test_an_unrecorded_eps_in_a_subclass_layer_is_a_layer_value():
     wrong = NormHolder(PreAct(1e-5, subclass=False, relu=False))
     found = audited(reference, wrong, PreAct="inferred")
     assert found["PreAct"].silent
+
+
+# --- depthwise twins (codegen/analyze/twin_convs.py) ---------------------------------------------
+# Two instances of one depthwise-conv class side by side in a block, the second dilated: no key
+# shows the dilation, and the block's reading is a guess, so the class must not say inferred
+# (CGNet's local and surrounding convs, zoo 23; here a mixer of another repository's naming).
+
+
+class SpatialMix(nn.Module):
+    def __init__(self, width: int, spacing: int) -> None:
+        super().__init__()
+        self.op = nn.Conv2d(width, width, 3, padding=spacing, dilation=spacing, groups=width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
+
+
+class TwoRangeBlock(nn.Module):
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(width, width, 1)
+        self.near = SpatialMix(width, 1)
+        self.far = SpatialMix(width, 3)
+        self.fuse = nn.Conv2d(2 * width, width, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.proj(x)
+        return x + self.fuse(torch.cat([self.near(h), self.far(h)], 1))
+
+
+class TwoRangeNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 12, 3, padding=1)
+        self.block1, self.block2 = TwoRangeBlock(12), TwoRangeBlock(12)
+        self.head = nn.Conv2d(12, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.block2(self.block1(self.stem(x))))
+
+
+def test_depthwise_twins_say_their_dilation_is_unknown(tmp_path):
+    reference, _ = reference_and_input(TwoRangeNet, (2, 3, 16, 16))
+    _, source = generative_zoo_check.generate(reference, tmp_path, "--quiet")
+    twin = class_trust(source)["DepthwiseConv"]
+    assert twin == "guessed" and "(far, near), alike" in source

@@ -15,6 +15,7 @@ from codegen.analyze.structure import _class_io, _composes
 from codegen.analyze.dataflow import infer_forward
 from codegen.analyze.recorded_code import RecordedForward, recorded_forwards
 from codegen.analyze.unrun import flag_unrun_forwards
+from codegen.analyze.twin_convs import flag_undilated_twins
 from codegen.analyze.aliases import attach_handles, split_handles
 from codegen.analyze.evidence import recorded_choices
 from codegen.ir import Call, ClassDef, IOSpec, Module, ModelIR, Param, Ref, Source, class_choices
@@ -165,6 +166,7 @@ def _analyze(
     _flag_guessed_slots(classes)
     _flag_scales_on_feature_maps(classes)
     _flag_guessed_norm_types(classes)
+    flag_undilated_twins(classes)
     flag_unrun_forwards(classes)
     _name_the_head(classes[-1])
     warnings = gap_warnings(classes)
