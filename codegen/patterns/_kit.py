@@ -864,6 +864,13 @@ def broadcast_vector(shape: tuple) -> bool:
     return len(shape) > 1 and all(d == 1 for d in shape[:-1])
 
 
+def channel_map_vector(shape: tuple) -> bool:
+    """[1, C, 1, 1], C > 1: one value a channel (or a group), shaped to broadcast over a feature
+    map [batch, channels, height, width]; never an nn.LayerNorm's, which would normalise the
+    map's last four axes."""
+    return len(shape) == 4 and shape[1] != 1 and all(shape[i] == 1 for i in (0, 2, 3))
+
+
 def raw_value(ctx: BlockContext, key: str, values: tuple | None = None) -> tuple[str, Any] | None:
     """(cited, value) of `key` as the metadata holds it (lists, null), shallowest table first,
     where it is one of `values` (any, without); marked used. None where it is not there (ssm9)."""
