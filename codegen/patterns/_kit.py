@@ -757,6 +757,14 @@ def modules(cls: ClassDef) -> list[Module]:
     return [m for m in cls.members if isinstance(m, Module)]
 
 
+def containers(members: list[Module]):
+    """The member lists of a class and of each Sequential, list or dict inside it."""
+    yield members
+    for m in members:
+        if m.kind in ("sequential", "modulelist", "moduledict"):
+            yield from containers(m.children)
+
+
 def tensors(cls: ClassDef) -> list[Tensor]:
     if _held is not None and _held[0] is cls:
         return list(_held[2])

@@ -409,7 +409,7 @@ class BasicBlock(BlockPattern):
             gate = (gates[0].attr, where.value, gate_comment(gates[0], ctx))
             if len(fits) > 1 and where.source == "default":
                 guessed = (
-                    f"the squeeze-excitation {gates[0].attr} could follow "
+                    f"the {gate[2]} {gates[0].attr} could follow "
                     f"{' or '.join(fits)} (their widths match); it follows {where.value}"
                 )
         padding = None

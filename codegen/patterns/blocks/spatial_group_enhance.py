@@ -1,5 +1,5 @@
 """Spatial group-wise enhance (Li et al. 2019, implus/PytorchInsight's SpatialGroupEnhance, copied
-verbatim by External-Attention-pytorch and many detection necks): the channels split into G
+verbatim by External-Attention-pytorch and others): the channels split into G
 groups, each position's dot product with its group's mean feature standardised over the map
 (unbiased std, + 1e-5), scaled and shifted per group, and its sigmoid gates the group:
 
@@ -22,20 +22,13 @@ from codegen.patterns._kit import (
     Example,
     Match,
     channel_map_vector,
+    containers,
     modules,
     size_value,
     tensors,
 )
 
 ROLE = "SpatialGroupEnhance"
-
-
-def _containers(members):
-    """The member lists of a class and of each Sequential or list inside it."""
-    yield members
-    for m in members:
-        if m.kind in ("sequential", "modulelist", "moduledict"):
-            yield from _containers(m.children)
 
 
 def group_counts(gate, holder, ctx: BlockContext) -> set[int]:
@@ -65,6 +58,7 @@ def _passed(value, holder, ctx: BlockContext, depth: int) -> set[int]:
 
 
 def _walk(members):
+    """Every member, and every item of the containers among them, depth first."""
     for m in members:
         yield m
         yield from _walk(m.children)
@@ -75,7 +69,7 @@ def _not_the_width(cls, ctx: BlockContext) -> bool:
     of them its G (in any instance of the holding class): the map it gates is wider."""
     for other in ctx.classes.values():
         members = modules(other)
-        for siblings in _containers(members):
+        for siblings in containers(members):
             gates = [m for m in siblings if m.kind == "class" and m.type_name == cls.name]
             groups = group_counts(gates[0], other, ctx) if len(gates) == 1 else set()
             if len(groups) != 1:

@@ -15,6 +15,7 @@ from codegen.patterns._kit import (
     BlockPattern,
     Example,
     Match,
+    containers,
     family,
     modules,
 )
@@ -373,7 +374,7 @@ def _beside_convs(cls, ctx: BlockContext, width: int) -> bool:
     for other in ctx.classes.values():
         if other is cls:
             continue
-        for siblings in _containers(modules(other)):
+        for siblings in containers(modules(other)):
             gates = [m for m in siblings if m.kind == "class" and m.type_name == cls.name]
             rest = [m for m in siblings if m not in gates]
             # (each one's own widths: a class's members are its first instance's)
@@ -390,14 +391,6 @@ def _conv_of_width(m, width: int, ctx: BlockContext, skip: str) -> bool:
     if m.io is None or width not in (m.io.in_width, m.io.out_width):
         return False
     return any(family(c) == "conv" for c in walk_builtin([m], ctx, skip=skip))
-
-
-def _containers(members):
-    """The member lists of a class and of each Sequential or list inside it."""
-    yield members
-    for m in members:
-        if m.kind in ("sequential", "modulelist", "moduledict"):
-            yield from _containers(m.children)
 
 
 def _layer_norms(members, prefix: tuple[str, ...]) -> tuple[list, list | None]:
