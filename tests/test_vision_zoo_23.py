@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests import vision_zoo_23_models as zoo
-from tests.zoo_verdicts import keys_tests
+from tests.zoo_verdicts import generate_from_state_dict, keys_tests, measured
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -21,8 +21,34 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # `python benchmarks/bench_vision_zoo.py 23`): 1 exact, 9 flagged, 0 WRONG, 0 crash.
 # Calibrated (`--calibrate --budget 30`): still 1 exact, 9 flagged (the same row exact).
 # Session 27: EdgeNeXt's split depthwise convs keep their groups (their strict xfail is gone).
-EXACT_FROM_KEYS = {"ericmingjie_slimming_vgg"}
+# After session 27: 2 exact (SGE ResNet: its [1, G, 1, 1] weight and bias read as a spatial group
+# enhance gate, blocks/spatial_group_enhance.py), 8 flagged.
+EXACT_FROM_KEYS = {"ericmingjie_slimming_vgg", "implus_sge_resnet"}
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
     keys_tests(zoo, EXACT_FROM_KEYS, "--force")
 )
+
+
+# pytorch/examples' MNIST Net pools and returns log-probabilities where no key shows either: from
+# the keys it says guessed; the values it needs are choices (unpadded convs, a 2x2 max pool after
+# the second, log_softmax after the last Linear), and pinned they reproduce it.
+MNIST_HINTS = """\
+[conv1]
+padding = 0
+[conv2]
+padding = 0
+["RecoveredModel.conv2"]
+pooling_after = "max_pool"
+[RecoveredModel]
+output_activation = "log_softmax"
+"""
+
+
+def test_mnist_net_is_exact_with_its_unrecorded_values_pinned(tmp_path, capsys):
+    reference, x = zoo.build("pytorch_examples_mnist")
+    hints = tmp_path / "hints.toml"
+    hints.write_text(MNIST_HINTS)
+    model, source = generate_from_state_dict(reference, tmp_path, capsys, "--hints", str(hints))
+    assert measured(reference, model, source, (x,))[0] == "exact"
+    assert "F.log_softmax(x, dim=-1)" in source

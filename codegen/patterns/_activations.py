@@ -178,6 +178,8 @@ def apply(g: Graph, activation: str, value: Value, **options) -> Value:
         return g.call_function("torch.square", relu, **options)
     if activation == "clamp":
         return g.call_function("torch.clamp", value, 0.0, 1.0, **options)
+    if activation == "log_softmax":  # a classifier's log-probabilities over its last axis
+        return g.call_function("log_softmax", value, kwargs={"dim": -1}, **options)
     if activation.startswith("leaky_relu"):
         slope = float(activation[len("leaky_relu_") :]) if activation != "leaky_relu" else 0.2
         return g.call_function("leaky_relu", value, slope, **options)

@@ -758,6 +758,14 @@ def modules(cls: ClassDef) -> list[Module]:
     return [m for m in cls.members if isinstance(m, Module)]
 
 
+def containers(members: list[Module]):
+    """The member lists of a class and of each Sequential, list or dict inside it."""
+    yield members
+    for m in members:
+        if m.kind in ("sequential", "modulelist", "moduledict"):
+            yield from containers(m.children)
+
+
 def tensors(cls: ClassDef) -> list[Tensor]:
     if _held is not None and _held[0] is cls:
         return list(_held[2])
@@ -868,6 +876,13 @@ def grn_named(name: str) -> bool:
 def broadcast_vector(shape: tuple) -> bool:
     """[1, ..., 1, C] with at least one leading 1: a per-channel vector shaped to broadcast."""
     return len(shape) > 1 and all(d == 1 for d in shape[:-1])
+
+
+def channel_map_vector(shape: tuple) -> bool:
+    """[1, C, 1, 1], C > 1: one value a channel (or a group), shaped to broadcast over a feature
+    map [batch, channels, height, width]; never an nn.LayerNorm's, which would normalise the
+    map's last four axes."""
+    return len(shape) == 4 and shape[1] != 1 and all(shape[i] == 1 for i in (0, 2, 3))
 
 
 def raw_value(ctx: BlockContext, key: str, values: tuple | None = None) -> tuple[str, Any] | None:

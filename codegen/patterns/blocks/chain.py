@@ -1493,12 +1493,15 @@ def output_activation_choice(
     why = "a generator's image (DCGAN's tanh)" if generator else ""
     why = "a VAE's Bernoulli decoder (pytorch/examples' sigmoid)" if bernoulli else why
     why = RECONSTRUCTION if pooled and not generator else why
+    # A classifier trained with NLLLoss returns log-probabilities: pytorch/examples' MNIST Net
+    # (`F.log_softmax(x, dim=1)` after its last Linear) and the tutorials that copy it.
+    scores = ["log_softmax"] if ends == "linear" else []
     return act.mark_family(
         ctx.resolver.choose(
             cls.name,
             "output_activation",
             default,
-            ["identity", "sigmoid", "tanh", "relu"],
+            ["identity", "sigmoid", "tanh", "relu"] + scores,
             "after the last layer",
         ),
         why,

@@ -39,7 +39,12 @@ from codegen.patterns.blocks._norm_order import POST, PRE, model_order, proven
 from codegen.patterns.blocks._norm_order import same_width_everywhere
 from codegen.patterns.blocks.chain import numbered_name
 from codegen.patterns.blocks.channel_shuffle import unshown_shuffle
-from codegen.patterns.blocks.squeeze_excite import channel_gate, gate_width
+from codegen.patterns.blocks.squeeze_excite import (
+    channel_gate,
+    gate_comment,
+    gate_groups,
+    gate_width,
+)
 
 # What residual blocks call the member on their shortcut path; osmr/imgclsmob's units (ResUnit,
 # SEResUnit, ResNeXtUnit, ...) call it `identity_conv`. The one list analyze/ reads too.
@@ -379,8 +384,13 @@ class BasicBlock(BlockPattern):
             # the 3x3 conv's. Widths tell them apart unless both give the gate's width; then the
             # last spatial conv's (RegNetY's grouped 3x3 before its 1x1, Radosavovic et al. 2020;
             # SE-ResNet's basic block's second 3x3 is also its last conv), still a guess.
-            width = gate_width(gates[0], ctx)
-            fits = [".".join(c) for c, _, _, gives, _ in pairs if width in (None, gives)]
+            width, groups = gate_width(gates[0], ctx), gate_groups(gates[0], ctx, cls)
+            fits = [
+                ".".join(c)
+                for c, _, _, gives, _ in pairs
+                if width in (None, gives)
+                and all(type(gives) is int and gives % each == 0 for each in groups)
+            ]
             if not fits:
                 return None
             spatial = [".".join(p[0]) for p in pairs if p[3] == width and _spatial(p[4])]
@@ -396,10 +406,10 @@ class BasicBlock(BlockPattern):
                 "the conv/norm pair whose output the squeeze-excitation rescales",
             )
             choices.append(where)
-            gate = (gates[0].attr, where.value)
+            gate = (gates[0].attr, where.value, gate_comment(gates[0], ctx))
             if len(fits) > 1 and where.source == "default":
                 guessed = (
-                    f"the squeeze-excitation {gates[0].attr} could follow "
+                    f"the {gate[2]} {gates[0].attr} could follow "
                     f"{' or '.join(fits)} (their widths match); it follows {where.value}"
                 )
         padding = None
@@ -494,7 +504,7 @@ class BasicBlock(BlockPattern):
             elif not last or last_activated:
                 out = act.apply(g, activation, out, name="out")
             if gated:
-                out = g.call_module((gate[0],), out, name="out", comment="squeeze-excitation")
+                out = g.call_module((gate[0],), out, name="out", comment=gate[2])
         identity = x
         for path in shortcut or ():
             identity = g.call_module(path, identity, name="identity", inline=True)

@@ -10,8 +10,18 @@ import re
 
 from codegen.ir.graph import Graph, Slice
 from codegen.patterns import _activations as act
-from codegen.patterns._kit import BlockContext, BlockPattern, Example, Match, family, modules
+from codegen.patterns._kit import (
+    BlockContext,
+    BlockPattern,
+    Example,
+    Match,
+    containers,
+    family,
+    modules,
+)
 from codegen.patterns.blocks._conv_parts import unit, walk_builtin
+from codegen.patterns.blocks.spatial_group_enhance import ROLE as SGE_ROLE
+from codegen.patterns.blocks.spatial_group_enhance import group_counts
 
 # The width MobileNetV3 rounds a squeeze-excitation's reduction to (a multiple of it, at least it).
 V3_ROUNDING = 8
@@ -296,6 +306,7 @@ GATE_ROLES = (
     "CoordinateAttention",
     "ConvBlockAttention",
     "TripletAttention",  # (a gate over each pixel too, keeping any width: blocks/triplet_attention)
+    SGE_ROLE,  # (one over each pixel of its groups: blocks/spatial_group_enhance.py)
 )
 
 
@@ -311,9 +322,27 @@ def gate_width(m, ctx: BlockContext) -> int | None:
     if ctx.role(m) not in GATE_ROLES or ctx.role(m) in (
         "EfficientChannelAttention",
         "TripletAttention",
+        SGE_ROLE,
     ):
         return None
     return m.io.in_width if m.io is not None else None
+
+
+# What a block's forward calls the gate it places, where not a squeeze-excitation.
+GATE_COMMENTS = {SGE_ROLE: "spatial group-wise enhance"}
+
+
+def gate_comment(m, ctx: BlockContext) -> str:
+    """The comment on a block's call of its gate member."""
+    return GATE_COMMENTS.get(ctx.role(m), "squeeze-excitation")
+
+
+def gate_groups(m, ctx: BlockContext, holder) -> set[int]:
+    """The groups a gate that keeps any width splits its input into (SGE's G): the width it
+    follows is a multiple of each. Empty for any other gate."""
+    if ctx.role(m) != SGE_ROLE:
+        return set()
+    return group_counts(m, holder, ctx)
 
 
 def _layer(m, ctx: BlockContext, prefix: tuple[str, ...]):
@@ -345,7 +374,7 @@ def _beside_convs(cls, ctx: BlockContext, width: int) -> bool:
     for other in ctx.classes.values():
         if other is cls:
             continue
-        for siblings in _containers(modules(other)):
+        for siblings in containers(modules(other)):
             gates = [m for m in siblings if m.kind == "class" and m.type_name == cls.name]
             rest = [m for m in siblings if m not in gates]
             # (each one's own widths: a class's members are its first instance's)
@@ -362,14 +391,6 @@ def _conv_of_width(m, width: int, ctx: BlockContext, skip: str) -> bool:
     if m.io is None or width not in (m.io.in_width, m.io.out_width):
         return False
     return any(family(c) == "conv" for c in walk_builtin([m], ctx, skip=skip))
-
-
-def _containers(members):
-    """The member lists of a class and of each Sequential or list inside it."""
-    yield members
-    for m in members:
-        if m.kind in ("sequential", "modulelist", "moduledict"):
-            yield from _containers(m.children)
 
 
 def _layer_norms(members, prefix: tuple[str, ...]) -> tuple[list, list | None]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from codegen.ir import Arg, IOSpec
 from codegen.patterns._kit import (
     broadcast_vector,
+    channel_map_vector,
     BATCH_NORM_EPS_TRIED,
     grn_named,
     EPS_SYNONYMS,
@@ -198,6 +199,8 @@ def affine_norm(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         return None
     # [1, ..., 1, C], or named so: a global response norm (blocks/global_response_norm.py).
     if broadcast_vector(w) or grn_named(node.name):
+        return None
+    if channel_map_vector(w):  # [1, C, 1, 1]: a class computes it (blocks/spatial_group_enhance.py)
         return None
     if len(w) == 1 and scale_shift_only(ctx.resolver):
         return None  # config.json: the "norms" only scale and shift (blocks/scale_shift.py)

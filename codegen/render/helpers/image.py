@@ -19,6 +19,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "weight_standardized_conv2d": ("F",),
     "latent_as_map": (),
     "simam": (),
+    "spatial_group_enhance": (),
 }
 HELPERS: dict[str, str] = {
     "unpatchify": '''
@@ -128,6 +129,23 @@ def simam(x: torch.Tensor, e_lambda: float) -> torch.Tensor:
     d = (x - x.mean(dim=[2, 3], keepdim=True)).pow(2)
     y = d / (4 * (d.sum(dim=[2, 3], keepdim=True) / n + e_lambda)) + 0.5
     return x * torch.sigmoid(y)
+''',
+    "spatial_group_enhance": '''
+def spatial_group_enhance(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
+) -> torch.Tensor:
+    """Spatial group-wise enhance (Li et al. 2019): the channels in weight.size(1) groups; each
+    position's agreement with its group's mean feature, standardised over the map, scaled and
+    shifted per group, gates the group's features through a sigmoid."""
+    b, c, h, w = x.size(0), x.size(1), x.size(2), x.size(3)
+    groups = weight.size(1)
+    x = x.reshape(b * groups, c // groups, h, w)
+    t = (x * x.mean(dim=[2, 3], keepdim=True)).sum(dim=1).reshape(b * groups, h * w)
+    t = t - t.mean(dim=1, keepdim=True)
+    t = t / (t.std(dim=1, keepdim=True) + 1e-5)
+    t = t.reshape(b, groups, h, w) * weight + bias
+    x = x * torch.sigmoid(t.reshape(b * groups, 1, h, w))
+    return x.reshape(b, c, h, w)
 ''',
     "zero_padded_shortcut": '''
 def zero_padded_shortcut(x: torch.Tensor, out: torch.Tensor, both_sides: bool) -> torch.Tensor:
