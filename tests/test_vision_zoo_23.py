@@ -21,8 +21,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # `python benchmarks/bench_vision_zoo.py 23`): 1 exact, 9 flagged, 0 WRONG, 0 crash.
 # Calibrated (`--calibrate --budget 30`): still 1 exact, 9 flagged (the same row exact).
 # Session 27: EdgeNeXt's split depthwise convs keep their groups (their strict xfail is gone).
-# After session 27: FocalNet exact (focal modulation, its stages read as Swin's).
-EXACT_FROM_KEYS = {"ericmingjie_slimming_vgg", "microsoft_focalnet"}
+# After session 27: FocalNet exact (focal modulation, its stages read as Swin's); EdgeNeXt exact
+# (XCiT's cross-covariance attention, the SDTA block with Fourier positions).
+EXACT_FROM_KEYS = {"ericmingjie_slimming_vgg", "microsoft_focalnet", "mmaaz60_edgenext"}
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
     keys_tests(zoo, EXACT_FROM_KEYS, "--force")
