@@ -136,7 +136,7 @@ class SplitTransposedBlock(BlockPattern):
                 arg_pin(conv, "padding", kernel // 2, KEEPS),
             ]
         found = {
-            "convs": (convs.attr, len(items), width),
+            "convs": (convs.attr, len(items)),
             "positions": positions,
             "attention": (norm_attn.attr, attn.attr, scale_attn.attr),
             "ffn": (norm_ffn.attr, up[0].attr, down[0].attr, scale_ffn.attr),
@@ -147,13 +147,17 @@ class SplitTransposedBlock(BlockPattern):
     def forward(self, match: Match, g: Graph) -> None:
         f = match.found
         activation = match.choices[0].value
-        convs, count, group = f["convs"]
+        convs, count = f["convs"]
         x = g.input("x")
         batch = g.call_method("size", x, 0, name="batch")
         channels = g.call_method("size", x, 1, name="channels")
         height = g.call_method("size", x, 2, name="height")
         width = g.call_method("size", x, 3, name="width")
-        parts = g.call_method("split", x, group, 1, name="parts", comment=f"groups of {group}")
+        # (read from the convs: instances of one class may differ in their width)
+        group = g.call_method("size", g.getattr((convs, "0", "weight")), 0, name="group")
+        parts = g.call_method(
+            "split", x, group, 1, name="parts", comment="groups of the convs' width"
+        )
         outs, sp = [], None
         for i in range(count):
             part = g.call_function("getitem", parts, i, inline=True)
