@@ -1,6 +1,6 @@
-"""Cross-covariance attention over tokens: XCiT's `XCA` (El-Nouby et al. 2021, facebookresearch/xcit;
-EdgeNeXt's SDTA encoder keeps it as written), the token spelling of Restormer's channel attention
-(blocks/transposed_attention.py, whose core it shares):
+"""Cross-covariance attention over tokens: XCiT's `XCA` (El-Nouby et al. 2021,
+facebookresearch/xcit; EdgeNeXt's SDTA encoder keeps it as written), the token spelling of
+Restormer's channel attention (blocks/transposed_attention.py, whose core it shares):
 
     q, k, v = qkv(x) -> 3 x [batch, heads, C / heads, tokens]; q, k = F.normalize(q / k, dim=-1)
     attn = softmax((q @ k^T) * temperature)     # [heads, C / heads, C / heads]: channels attend
@@ -8,8 +8,8 @@ EdgeNeXt's SDTA encoder keeps it as written), the token spelling of Restormer's 
 
 The shapes give the wiring: a fused Linear(C, 3C), a Linear(C, C) and a [heads, 1, 1] scale (its
 head count, read when called). The same members could hold a cosine attention over the tokens
-scaled by exp(the scale) (Swin V2's `logit_scale`, which also holds a position-bias MLP): the scale's
-name tells them apart, so a scale not named as a temperature leaves the class guessed.
+scaled by exp(the scale) (Swin V2's `logit_scale`, which also holds a position-bias MLP): the
+scale's name tells them apart, so a scale not named as a temperature leaves the class guessed.
 
 Forward: x [batch, tokens, C] -> [batch, tokens, C].
 """

@@ -1,21 +1,21 @@
 """Focal modulation (Yang et al. 2022, microsoft/FocalNet `FocalModulation`; Hugging Face's
-`FocalNetModulation` and timm's `FocalModulation` keep it): one projection gives queries, a
-context and L + 1 gates; L depthwise convs, each followed by GELU, widen the context's reach level
-by level, each level weighted by its gate, and a global average of the last level by the last
-gate; a 1x1 conv turns the sum into a modulator that multiplies the queries:
+`FocalNetModulation` keeps it): one projection gives queries, a context and L + 1 gates; L
+depthwise convs, each followed by GELU, widen the context's reach level by level, each level
+weighted by its gate, and a global average of the last level by the last gate; a 1x1 conv turns
+the sum into a modulator that multiplies the queries:
 
     q, ctx, gates = split(f(x), (C, C, L + 1), channels)
     for l < L: ctx = gelu(focal_layers[l](ctx)); ctx_all += ctx * gates[:, l:l + 1]
     ctx_all += gelu(mean(ctx, (h, w))) * gates[:, L:]      # (/ (L + 1) where normalised)
     return proj(q * h(ctx_all))
 
-The shapes give it: a projection C -> 2C + L + 1 beside a list of L depthwise C-channel convs, a
-1x1 conv C -> C and an output projection C -> C. The official code and Hugging Face's project
-with Linear layers over x [batch, h, w, C] (channels last); timm's with 1x1 convs over x [batch,
-C, h, w], where its two 1x1 convs of C -> C are told apart by the output's name. Whether the sum
-is divided by L + 1 (`normalize_modulator`, on in FocalNet's large models) leaves no key: a
-choice, and the class says guessed while it is a default. GELU is FocalNet's throughout (a
-choice calibration can move).
+The shapes give it: a Linear C -> 2C + L + 1 beside a list of L depthwise C-channel convs, a 1x1
+conv C -> C and an output Linear C -> C, over x [batch, h, w, C] (channels last), so a
+transformer block may hold it in attention's place. timm's spelling (1x1 convs over
+channels-first maps, in blocks whose norms are channels-first) is not read here: no token block
+could hold it. Whether the sum is divided by L + 1 (`normalize_modulator`, on in FocalNet's large
+models) leaves no key: a choice, and the class says guessed while it is a default. GELU is
+FocalNet's throughout (a choice calibration can move).
 """
 
 from __future__ import annotations
@@ -30,23 +30,19 @@ from codegen.patterns._kit import (
     Match,
     family,
     modules,
-    one_named,
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import conv_kernel, is_depthwise
-from codegen.patterns.blocks.attention import OUT
 from codegen.patterns.blocks.padded_resnet_block import arg_pin
 
 SAME = "focal modulation multiplies the queries by a modulator of their size"
 KEEPS = "a focal level's depthwise conv keeps the map's size: the levels are summed"
 
 
-def _pointwise(m, kind: str) -> bool:
-    """A Linear (kind "linear") or a plain 1x1 2-d conv (kind "conv")."""
-    if m.kind != "builtin" or family(m) != kind or m.io is None:
+def _pointwise(m) -> bool:
+    """A plain (ungrouped) 1x1 2-d conv."""
+    if m.kind != "builtin" or family(m) != "conv" or m.io is None:
         return False
-    if kind == "linear":
-        return True
     groups = next((a.value for a in m.args if a.keyword == "groups"), 1)
     return m.io.ndim == 2 and str(conv_kernel(m)) in ("1", "(1, 1)") and groups == 1
 
@@ -80,7 +76,7 @@ class FocalModulation(BlockPattern):
     role = "FocalModulation"
     priority = 9
 
-    accepts = Accepts(4, 4, tensors=False, families=("conv",))
+    accepts = Accepts(4, 4, tensors=False, families=("conv", "linear"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
@@ -90,26 +86,15 @@ class FocalModulation(BlockPattern):
         if len(lists) != 1:
             return None
         rest = [m for m in members if m is not lists[0]]
-        kind = "linear" if any(family(m) == "linear" for m in rest) else "conv"
-        convs = [m for m in rest if _pointwise(m, "conv")]
-        if kind == "linear":
-            linears = [m for m in rest if _pointwise(m, "linear")]
-            if len(linears) != 2 or len(convs) != 1:
-                return None
-            h = convs[0]
-            width = h.io.in_width
-            proj = [m for m in linears if m.io.in_width == m.io.out_width == width]
-            f = [m for m in linears if m not in proj]
-        else:
-            if len(convs) != 3:
-                return None
-            width = min(m.io.in_width for m in convs)
-            square = [m for m in convs if m.io.in_width == m.io.out_width == width]
-            f = [m for m in convs if m not in square]
-            out = one_named(square, OUT) if len(square) == 2 else None
-            proj = [out] if out is not None else []
-            h = next((m for m in square if m is not out), None)
-        if len(f) != 1 or len(proj) != 1 or h is None or h.io.out_width != width:
+        convs = [m for m in rest if _pointwise(m)]
+        linears = [m for m in rest if m.kind == "builtin" and family(m) == "linear" and m.io]
+        if len(linears) != 2 or len(convs) != 1:
+            return None
+        h = convs[0]
+        width = h.io.in_width
+        proj = [m for m in linears if m.io.in_width == m.io.out_width == width]
+        f = [m for m in linears if m not in proj]
+        if len(f) != 1 or len(proj) != 1 or h.io.out_width != width:
             return None
         levels = _levels(lists[0], width)
         if not levels or f[0].io.in_width != width:
@@ -138,12 +123,12 @@ class FocalModulation(BlockPattern):
                 "no key records whether the levels' sum is divided by their count: not divided "
                 "(FocalNet's tiny to base models; its large ones divide, normalize_modulator)"
             )
-        pins = [arg_pin(m, "stride", 1, SAME) for m in (f[0], h, proj[0]) if family(m) == "conv"]
+        pins = [arg_pin(h, "stride", 1, SAME)]
         for _, conv, kernel in levels:
             pins.append(arg_pin(conv, "stride", 1, KEEPS))
             pins.append(arg_pin(conv, "padding", kernel // 2, KEEPS))
         paths = tuple((lists[0].attr, *path) for path, _, _ in levels)
-        found = (kind, f[0].attr, paths, h.attr, proj[0].attr)
+        found = (f[0].attr, paths, h.attr, proj[0].attr)
         return Match(
             self,
             len(members) + len(levels),
@@ -154,15 +139,12 @@ class FocalModulation(BlockPattern):
         )
 
     def forward(self, match: Match, g: Graph) -> None:
-        kind, f, levels, h, proj = match.found
+        f, levels, h, proj = match.found
         activation, normalize = (c.value for c in match.choices)
         count = len(levels)
         x = g.input("x")
-        channels_last = kind == "linear"
-        channels = g.call_method("size", x, -1 if channels_last else 1, name="channels")
-        y = g.call_module((f,), x, inline=True)
-        if channels_last:
-            y = g.call_method("permute", y, 0, 3, 1, 2, inline=True)
+        channels = g.call_method("size", x, -1, name="channels")
+        y = g.call_method("permute", g.call_module((f,), x, inline=True), 0, 3, 1, 2, inline=True)
         parts = g.call_method(
             "split", y, [channels, channels, count + 1], 1, name="parts", comment="q, ctx, gates"
         )
@@ -191,16 +173,15 @@ class FocalModulation(BlockPattern):
         if normalize:
             total = g.call_function("truediv", total, count + 1, name="ctx_all")
         out = g.call_function("mul", q, g.call_module((h,), total, inline=True), name="out")
-        if channels_last:
-            out = g.call_method("permute", out, 0, 2, 3, 1, name="out")
+        out = g.call_method("permute", out, 0, 2, 3, 1, name="out")
         g.output(g.call_module((proj,), out))
 
     @staticmethod
     def examples():
-        return [_example(channels_last=True), _example(channels_last=False)]
+        return [_example()]
 
 
-def _example(channels_last: bool) -> Example:
+def _example() -> Example:
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -209,10 +190,9 @@ def _example(channels_last: bool) -> Example:
         def __init__(self, dim: int, levels: int, window: int = 3) -> None:
             super().__init__()
             self.levels = levels
-            layer = nn.Linear if channels_last else (lambda i, o: nn.Conv2d(i, o, 1))
-            self.to_qcg = layer(dim, 2 * dim + levels + 1)
+            self.to_qcg = nn.Linear(dim, 2 * dim + levels + 1)
             self.mix = nn.Conv2d(dim, dim, 1)
-            self.proj = layer(dim, dim)
+            self.proj = nn.Linear(dim, dim)
             self.context = nn.ModuleList(
                 nn.Sequential(
                     nn.Conv2d(dim, dim, window + 2 * k, 1, (window + 2 * k) // 2, groups=dim),
@@ -222,9 +202,9 @@ def _example(channels_last: bool) -> Example:
             )
 
         def forward(self, x):
-            c = x.shape[-1] if channels_last else x.shape[1]
+            c = x.shape[-1]
             y = self.to_qcg(x)
-            y = y.permute(0, 3, 1, 2) if channels_last else y
+            y = y.permute(0, 3, 1, 2)
             q, ctx, gates = torch.split(y, (c, c, self.levels + 1), 1)
             total = 0
             for level in range(self.levels):
@@ -233,16 +213,15 @@ def _example(channels_last: bool) -> Example:
             glob = F.gelu(ctx.mean(2, keepdim=True).mean(3, keepdim=True))
             total = total + glob * gates[:, self.levels :]
             out = q * self.mix(total)
-            return self.proj(out.permute(0, 2, 3, 1) if channels_last else out)
+            return self.proj(out.permute(0, 2, 3, 1))
 
     class Holder(nn.Module):  # a generated class is a member of the top one
         def __init__(self) -> None:
             super().__init__()
-            self.mixer = Modulator(8, 3 if channels_last else 2)
+            self.mixer = Modulator(8, 3)
 
         def forward(self, x):
             return self.mixer(x)
 
     torch.manual_seed(0)
-    shape = (2, 6, 5, 8) if channels_last else (2, 8, 6, 5)
-    return Example(Holder().eval(), (torch.randn(*shape),))
+    return Example(Holder().eval(), (torch.randn(2, 6, 5, 8),))

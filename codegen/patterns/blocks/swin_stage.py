@@ -1,11 +1,12 @@
 """A Swin stage: its blocks in turn, each told its place (every second one shifts its windows)
-and, for Swin V2's blocks built at config.json's size (swin_block.py), which stage it is, and a patch merging that halves the resolution, after the blocks (the official code, Hugging
-Face) or before them (timm). The widths say which: merging after the blocks takes their width,
+and, for Swin V2's blocks built at config.json's size (swin_block.py), which stage it is, and a
+patch merging that halves the resolution, after the blocks (the official code, Hugging Face) or
+before them (timm). The widths say which: merging after the blocks takes their width,
 before them it gives it. Channels-last maps in and out: [batch, height, width, channels].
 
 FocalNet's stages (microsoft/FocalNet's `BasicLayer`) are laid out the same: pre-norm blocks
-whose mixer is a focal modulation over the channels-last map (focal_modulation.py's Linear
-spelling: every step of such a block acts on the last dim), then a patch embedding (a conv of
+whose mixer is a focal modulation over the channels-last map (focal_modulation.py: every step
+of such a block acts on the last dim), then a patch embedding (a conv of
 kernel and stride p, a LayerNorm) in place of the merging. FocalNet's MLPs are GELU's (pinned).
 """
 
