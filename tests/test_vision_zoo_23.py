@@ -21,9 +21,16 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # `python benchmarks/bench_vision_zoo.py 23`): 1 exact, 9 flagged, 0 WRONG, 0 crash.
 # Calibrated (`--calibrate --budget 30`): still 1 exact, 9 flagged (the same row exact).
 # Session 27: EdgeNeXt's split depthwise convs keep their groups (their strict xfail is gone).
-# After session 27: 2 exact (SGE ResNet: its [1, G, 1, 1] weight and bias read as a spatial group
-# enhance gate, blocks/spatial_group_enhance.py), 8 flagged.
-EXACT_FROM_KEYS = {"ericmingjie_slimming_vgg", "implus_sge_resnet"}
+# After session 27: 4 exact, 6 flagged: SGE ResNet (its [1, G, 1, 1] weight and bias read as a
+# spatial group enhance gate, blocks/spatial_group_enhance.py), FocalNet (focal modulation, its
+# stages read as Swin's) and EdgeNeXt (XCiT's cross-covariance attention, the SDTA block with
+# Fourier positions) joined.
+EXACT_FROM_KEYS = {
+    "ericmingjie_slimming_vgg",
+    "implus_sge_resnet",
+    "microsoft_focalnet",
+    "mmaaz60_edgenext",
+}
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
     keys_tests(zoo, EXACT_FROM_KEYS, "--force")

@@ -486,6 +486,7 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
         return
     found = _first_reader(g)
     if found is None:
+        _read_residual_width(cls, groups, classes)
         return
     first, parts = found
 
@@ -507,6 +508,39 @@ def _read_input_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
 
 
 ACTIVATIONS = {f for f in FUNCTIONS.values() if f is not None}
+LAYOUTS = ("permute", "reshape", "view", "transpose", "contiguous")  # keep the features
+
+
+def _read_residual_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:
+    """A forward no layer of which reads the whole input (EdgeNeXt's SDTA block splits it into
+    groups first) but which returns its input plus a branch reads and gives what the branch's last
+    layer gives, through layout changes, activations and a learned per-channel scale."""
+    g = cls.forward.graph
+    if not _adds_input_back(g):
+        return
+    out = next(n for n in reversed(g.nodes) if n.op == "output")
+    entry = next(i for i, n in enumerate(g.nodes) if n is g.inputs[0])
+    branch = [a for a in g[out.args[0]].args if isinstance(a, Value) and a.index != entry]
+    last = g[branch[0]] if len(branch) == 1 else None
+    while last is not None and last.op in ("call_method", "call_function"):
+        inner = values_in(last.args)
+        computed = [v for v in inner if g[v].op not in ("input", "getattr")]
+        if last.op == "call_method" and last.target in LAYOUTS or last.target in ACTIVATIONS:
+            last = g[last.args[0]] if isinstance(last.args[0], Value) else None
+        elif last.target == "mul" and len(inner) == 2 and len(computed) == 1:
+            last = g[computed[0]]
+        else:
+            break
+    if last is None or last.op != "call_module" or last.each or last.loop or last.optional:
+        return
+
+    def gives(instance: Instance) -> int | None:
+        member = _member_path(instance.members, last.target)
+        if member is None or member.io is None or member.io.family not in ("conv", "linear"):
+            return None
+        return member.io.out_width or None
+
+    _reread(cls, groups, classes, gives, 0, residual=True)
 
 
 def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None:

@@ -118,6 +118,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "additive_padding_mask": ("additive_padding_mask", "helper:additive_padding_mask"),
     "additive_causal_mask": ("additive_causal_mask", "helper:additive_causal_mask"),
     "sinusoidal_positions": ("sinusoidal_positions", "helper:sinusoidal_positions"),
+    "fourier_positions": ("fourier_positions", "helper:fourier_positions"),  # EdgeNeXt, XCiT
     "masked_bias": ("masked_bias", "helper:masked_bias"),
     "eos_tokens": ("eos_tokens", "helper:eos_tokens"),
     "similarity_logits": ("similarity_logits", "helper:similarity_logits"),

@@ -358,3 +358,103 @@ def modules():
         "PatchMerging": PatchMerging,
         "SwinTransformer": SwinTransformer,
     }
+
+
+def focalnet_layout():
+    """Example: a tiny FocalNet as microsoft/FocalNet writes it (tokens between the stages, each
+    stage's patch embedding after its blocks, padding a map whose size the patch does not divide),
+    under other names and widths: two stages, two focal levels (kernels 3, 5)."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    from codegen.patterns._kit import Example
+
+    class Modulation(nn.Module):
+        def __init__(self, dim: int, levels: int = 2) -> None:
+            super().__init__()
+            self.levels = levels
+            self.to_qcg = nn.Linear(dim, 2 * dim + levels + 1)
+            self.mix = nn.Conv2d(dim, dim, 1)
+            self.proj = nn.Linear(dim, dim)
+            self.focal = nn.ModuleList(
+                nn.Sequential(nn.Conv2d(dim, dim, 3 + 2 * k, 1, 1 + k, groups=dim), nn.GELU())
+                for k in range(levels)
+            )
+
+        def forward(self, x):
+            c = x.shape[-1]
+            q, ctx, gates = torch.split(
+                self.to_qcg(x).permute(0, 3, 1, 2), (c, c, self.levels + 1), 1
+            )
+            total = 0
+            for level in range(self.levels):
+                ctx = self.focal[level](ctx)
+                total = total + ctx * gates[:, level : level + 1]
+            glob = F.gelu(ctx.mean(2, keepdim=True).mean(3, keepdim=True))
+            total = total + glob * gates[:, self.levels :]
+            return self.proj((q * self.mix(total)).permute(0, 2, 3, 1))
+
+    class Feed(nn.Module):
+        def __init__(self, dim: int) -> None:
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(dim, 3 * dim), nn.Linear(3 * dim, dim)
+
+        def forward(self, x):
+            return self.fc2(F.gelu(self.fc1(x)))
+
+    class Unit(nn.Module):  # FocalNetBlock: tokens [batch, h * w, C], the map's size set on it
+        def __init__(self, dim: int) -> None:
+            super().__init__()
+            self.ln1, self.mixer = nn.LayerNorm(dim), Modulation(dim)
+            self.ln2, self.ffn = nn.LayerNorm(dim), Feed(dim)
+            self.size = (0, 0)
+
+        def forward(self, x):
+            b, n, c = x.shape
+            x = x + self.mixer(self.ln1(x).view(b, *self.size, c)).view(b, n, c)
+            return x + self.ffn(self.ln2(x))
+
+    class Patches(nn.Module):  # PatchEmbed: pads to the patch, conv, tokens, LayerNorm
+        def __init__(self, p: int, c_in: int, c_out: int) -> None:
+            super().__init__()
+            self.p = p
+            self.proj, self.norm = nn.Conv2d(c_in, c_out, p, p), nn.LayerNorm(c_out)
+
+        def forward(self, x):
+            h, w = x.shape[2:]
+            x = F.pad(x, (0, (-w) % self.p, 0, (-h) % self.p))
+            x = self.proj(x)
+            size = x.shape[2:]
+            return self.norm(x.flatten(2).transpose(1, 2)), size
+
+    class Level(nn.Module):  # BasicLayer
+        def __init__(self, dim: int, depth: int, out: int | None) -> None:
+            super().__init__()
+            self.units = nn.ModuleList(Unit(dim) for _ in range(depth))
+            self.shrink = Patches(2, dim, out) if out else None
+
+        def forward(self, x, size):
+            for unit in self.units:
+                unit.size = tuple(size)
+                x = unit(x)
+            if self.shrink is not None:
+                x, size = self.shrink(x.transpose(1, 2).reshape(x.shape[0], -1, *size))
+            return x, size
+
+    class FocalNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.patch_embed = Patches(4, 3, 8)
+            self.layers = nn.ModuleList([Level(8, 1, 16), Level(16, 2, None)])
+            self.norm = nn.LayerNorm(16)
+            self.head = nn.Linear(16, 4)
+
+        def forward(self, x):
+            x, size = self.patch_embed(x)
+            for layer in self.layers:
+                x, size = layer(x, size)
+            return self.head(self.norm(x).mean(1))
+
+    torch.manual_seed(0)
+    return Example(FocalNet().eval(), (torch.randn(2, 3, 28, 36),))

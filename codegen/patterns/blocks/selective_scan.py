@@ -49,6 +49,7 @@ SEQUENCE_MIXERS += ("LinearAttention",)  # moe10: MiniMax's (decayed_linear_atte
 # + Griffin's recurrent block (gated_linear_recurrence.py)
 SEQUENCE_MIXERS += ("RecurrentBlock",)
 SEQUENCE_MIXERS += ("DeltaNet",)  # lin11: gated delta rule (gated_delta_net.py)
+SEQUENCE_MIXERS += ("FocalModulation",)  # FocalNet's, over channels-last maps (focal_modulation.py)
 NORM_EPS_SYNONYMS = ("mixer_rms_eps",)
 # What else a MixerLayer's one mixer may be, in a stack whose layers each hold one (NemotronH)
 LAYER_MIXERS = ("Attention", "MoE")

@@ -46,6 +46,25 @@ def depthwise(m) -> bool:
     return _conv(m) and is_depthwise(m) and isinstance(k, int) and k > 1 and k % 2 == 1
 
 
+def attend_across_channels(g: Graph, parts, split, temperature: str):
+    """softmax((q @ k^T) * temperature) @ v over the channels: `parts` the chunked q, k, v, each
+    made [batch, heads, channels / heads, positions] by `split(part, name)`; queries and keys unit
+    vectors over the positions. Gives [batch, heads, channels / heads, positions]."""
+    flat = []
+    for i, name in enumerate(("q", "k", "v")):
+        t = split(g.call_function("getitem", parts, i, inline=True), name)
+        if name != "v":  # queries and keys: unit vectors over the positions
+            t = g.call_function("F.normalize", t, kwargs={"dim": -1}, name=name)
+        flat.append(t)
+    q, k, v = flat
+    keys = g.call_method("transpose", k, -2, -1, inline=True)
+    scores = g.call_function("matmul", q, keys, inline=True)
+    scale = g.getattr((temperature,))
+    scores = g.call_function("mul", scores, scale, name="attn", comment="channels attend")
+    attn = g.call_function("softmax", scores, kwargs={"dim": -1}, name="attn")
+    return g.call_function("matmul", attn, v, name="out")
+
+
 class TransposedAttention(BlockPattern):
     role = "TransposedAttention"
     priority = 8
@@ -85,21 +104,12 @@ class TransposedAttention(BlockPattern):
         width = g.call_method("size", x, 3, name="width")
         h = g.call_module((dw,), g.call_module((qkv,), x, inline=True), name="qkv")
         parts = g.call_method("chunk", h, 3, kwargs={"dim": 1}, name="parts")
-        flat = []
-        for i, name in enumerate(("q", "k", "v")):
-            t = g.call_function("getitem", parts, i, inline=True)
+
+        def split(t, name: str):
             pixels = g.call_function("mul", height, width, inline=True)
-            t = g.call_method("reshape", t, batch, heads, -1, pixels, name=name)
-            if name != "v":  # queries and keys: unit vectors over the pixels
-                t = g.call_function("F.normalize", t, kwargs={"dim": -1}, name=name)
-            flat.append(t)
-        q, k, v = flat
-        keys = g.call_method("transpose", k, -2, -1, inline=True)
-        scores = g.call_function("matmul", q, keys, inline=True)
-        scale = g.getattr((temperature,))
-        scores = g.call_function("mul", scores, scale, name="attn", comment="channels attend")
-        attn = g.call_function("softmax", scores, kwargs={"dim": -1}, name="attn")
-        out = g.call_function("matmul", attn, v, name="out")
+            return g.call_method("reshape", t, batch, heads, -1, pixels, name=name)
+
+        out = attend_across_channels(g, parts, split, temperature)
         out = g.call_method("reshape", out, batch, channels, height, width, name="out")
         g.output(g.call_module((proj,), out))
 

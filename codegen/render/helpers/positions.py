@@ -1,6 +1,7 @@
 """Absolute position and timestep features added to the inputs: fixed sinusoidal tables
-(1-D, fairseq's, 2-D sine-cosine over a patch grid), a diffusion model's timestep features in each
-library's order of float operations, and learned tables read over a grid or around register tokens.
+(1-D, fairseq's, 2-D sine-cosine over a patch grid, DETR's normalised Fourier features of a
+map), a diffusion model's timestep features in each library's order of float operations, and
+learned tables read over a grid or around register tokens.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "sinusoidal_position_embedding": ("math",),
     "sinusoidal_time_encoding": (),
     "grid_positions": ("math", "F"),
+    "fourier_positions": ("math",),
 }
 HELPERS: dict[str, str] = {
     "sincos_2d_positions": '''
@@ -129,5 +131,26 @@ def sinusoidal_position_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     freqs = torch.exp(torch.arange(half, device=t.device) * -scale)
     emb = t.float()[:, None] * freqs[None, :]
     return torch.cat((emb.sin(), emb.cos()), dim=-1)
+''',
+    "fourier_positions": '''
+def fourier_positions(
+    batch: int, height: int, width: int, features: int, temperature: float, device: torch.device
+) -> torch.Tensor:
+    """DETR's normalised sine positions of a height x width map, as XCiT's and EdgeNeXt's
+    PositionalEncodingFourier compute them: each row and column counted from 1, divided by their
+    count (+ 1e-6) and scaled to 2 pi, over `features` frequencies temperature ** (2 * (i // 2) /
+    features), the sines of the even ones interleaved with the cosines of the odd; the rows'
+    features then the columns' -> [batch, 2 * features, height, width]."""
+    ones = torch.ones(batch, height, width, device=device)
+    rows, cols = ones.cumsum(1), ones.cumsum(2)
+    rows = rows / (rows[:, -1:, :] + 1e-6) * (2 * math.pi)
+    cols = cols / (cols[:, :, -1:] + 1e-6) * (2 * math.pi)
+    steps = torch.arange(features, dtype=torch.float32, device=device)
+    freqs = torch.pow(temperature, 2 * torch.div(steps, 2, rounding_mode="floor") / features)
+    pos_y = rows[:, :, :, None] / freqs
+    pos_x = cols[:, :, :, None] / freqs
+    pos_y = torch.stack((pos_y[:, :, :, 0::2].sin(), pos_y[:, :, :, 1::2].cos()), dim=4).flatten(3)
+    pos_x = torch.stack((pos_x[:, :, :, 0::2].sin(), pos_x[:, :, :, 1::2].cos()), dim=4).flatten(3)
+    return torch.cat((pos_y, pos_x), dim=3).permute(0, 3, 1, 2)
 ''',
 }
