@@ -31,7 +31,9 @@ grouped reading fits and the split one does not:
    grouped where the unit after it reads what it gives (a split would concatenate the rest).
 
 A weight reading one channel per group ([C, 1, k, k]) is left to layers/conv.py's depthwise rule,
-and a 1x1 one ([C, 1, 1, 1]) beside such a branch to `depthwise_branch_groups` (rule 5).
+and a 1x1 one ([C, 1, 1, 1]) beside such a branch to `depthwise_branch_groups` (rule 5), one
+beside a Linear mapping a class token alongside to `token_pooling_groups` (rule 6: a depth
+multiplier, the token's width read).
 
 A conv that opens a Sequential reads what the Sequential's predecessor gives, which only the
 dataflow shows: analyze/structure.py passes it in as the Sequential's entry (`_numbered`: the
@@ -398,6 +400,29 @@ def _chained_compressions(root: KeyNode, chained: list, found: dict[str, int]) -
         before = gives
 
 
+def token_pooling_groups(root: KeyNode) -> dict[str, int]:
+    """Rule 6: conv path -> groups for the conv of a pooling that maps a feature map and its class
+    token side by side (PiT's conv_head_pooling: `Conv2d(W, C, k, groups=W)` and `Linear(W, C)`,
+    Heo et al. 2021). A member holding just a spatial conv [C, 1, k, k] and a Linear [C, W] (W
+    dividing C, narrower) gives C twice from one width: the token and the map it was cut from
+    share W (one transformer reads them concatenated), so the conv reads W in W groups, C / W
+    outputs each. Read as depthwise it would read C, a width the token beside it does not have."""
+    found: dict[str, int] = {}
+    for node in root.walk():
+        leaves = list(node.children.values())
+        if len(leaves) != 2 or node.tensors or any(c.children for c in leaves):
+            continue
+        shapes = [tuple(c.tensors["weight"].shape) if "weight" in c.tensors else () for c in leaves]
+        convs = [(c, w) for c, w in zip(leaves, shapes) if len(w) == 4 and w[1] == 1]
+        linears = [w for w in shapes if len(w) == 2]
+        if len(convs) != 1 or len(linears) != 1:
+            continue
+        (conv, w), (c, width) = convs[0], linears[0]
+        if w[2:] != (1, 1) and w[0] == c and 1 < width < c and c % width == 0:
+            found[conv.path] = width
+    return found
+
+
 def reached_groups(root: KeyNode) -> dict[str, int]:
     """Conv path -> groups, read from the width that reaches the conv (the module docstring)."""
     found: dict[str, int] = {}
@@ -433,13 +458,14 @@ def planned_groups(root: KeyNode) -> dict[str, int]:
     """Conv path -> groups for every conv whose groups the structure proves beyond its own weight:
     the width reaching it (reached_groups), separable branches over a narrower cell input
     (branch_input_groups), grouped 1x1s around a depthwise conv (pointwise_groups), a 1x1 branch
-    beside a depthwise one (depthwise_branch_groups). The one table layers/conv.py reads
-    (LayerContext.planned_groups)."""
+    beside a depthwise one (depthwise_branch_groups), a token pooling's conv (token_pooling_groups).
+    The one table layers/conv.py reads (LayerContext.planned_groups)."""
     return {
         **depthwise_branch_groups(root),
         **reached_groups(root),
         **pointwise_groups(root),
         **branch_input_groups(root),
+        **token_pooling_groups(root),
     }
 
 
