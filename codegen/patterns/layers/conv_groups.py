@@ -469,6 +469,71 @@ def planned_groups(root: KeyNode) -> dict[str, int]:
     }
 
 
+CONCATENATED = (
+    "a 1x1 conv giving what k side-by-side depthwise branches of its block give together (a list"
+    " of k alike, a norm that wide beside them), reading one branch's width: it reads their"
+    " concatenation in k groups (ESPNetv2's EESP, Mehta et al. 2019); 1: it reads one branch, or"
+    " their sum"
+)
+KEPT = (
+    "the 1x1 conv opening a block of k concatenated depthwise branches, reading as many channels"
+    " as it gives: grouped k like the 1x1 closing them, the block gives back the width it reads"
+    " (ESPNetv2's EESP); 1: the block widens what it reads k-fold"
+)
+LAST = (
+    "the 1x1 conv of the last unit of a numbered list, reading a fraction of what the unit before"
+    " gives: it reads all of it in groups (ESPNetv2's last grouped 1x1); 1: the forward slices"
+    " that width first, a step no key shows"
+)
+
+
+def likely_groups(root: KeyNode) -> dict[str, tuple[int, str]]:
+    """Conv path -> (groups, why) for the 1x1 convs the structure suggests are grouped without
+    proving it: layers/conv.py offers groups as a choice, this its default. A block of k
+    side-by-side depthwise branches (a numbered list of k units of one weight [n, 1, k', k'], a
+    norm k * n wide beside them) whose one 1x1 conv [k * n, n] gives them back together reads
+    their concatenation in k groups; its 1x1 opening [n, n] then reads k * n in k groups too,
+    the block keeping its width. The last unit of a numbered list, a 1x1 conv reading W / g of
+    the W the unit before it gives, reads all of it in g groups, as the list runs in order."""
+    found: dict[str, tuple[int, str]] = {}
+    for node in root.walk():
+        names = list(node.children)
+        if len(names) >= 2 and all(is_index(n) for n in names):
+            units = [node.children[n] for n in sorted(names, key=int)][-2:]
+            before, last = (_convs(u) for u in units)
+            if len(before) == 1 and len(last) == 1 and units[1].children:
+                (conv, w), given = last[0], before[0][1]
+                g = _grouped(given[0], w)
+                if g is not None and w[2:] == (1, 1) and given[1] != w[1]:
+                    found[conv.path] = (g, LAST)
+        for name, branches in node.children.items():
+            items = branches.children
+            if len(items) < 2 or not all(is_index(n) for n in items):
+                continue
+            shapes = {tuple(w for _, w in _convs(c)) for c in items.values()}
+            if len(shapes) != 1 or len(next(iter(shapes))) != 1:
+                continue
+            w = next(iter(shapes))[0]
+            n, k = w[0], len(items)
+            if w[1] != 1 or n <= 1 or w[2:] == (1, 1):
+                continue
+            others = [_convs(c) for m, c in node.children.items() if m != name]
+            units = [cs[0] for cs in others if len(cs) == 1 and cs[0][1][2:] == (1, 1)]
+            closing = [c for c, v in units if v == (k * n, n, 1, 1)]
+            opening = [c for c, v in units if v[:2] == (n, n)]
+            wide = any(
+                _norm_width(leaf) == k * n
+                for m, c in node.children.items()
+                if m != name and not _convs(c)
+                for leaf in c.walk()
+            )
+            if len(closing) == 1 and wide:
+                found[closing[0].path] = (k, CONCATENATED)
+                if len(opening) == 1:
+                    found[opening[0].path] = (k, KEPT)
+    return found
+
+
 SPLIT_LIST = "split_list"  # structural key: a numbered list of convs over one split tensor
 
 
