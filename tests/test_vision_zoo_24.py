@@ -24,7 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 EXACT_FROM_KEYS: set[str] = set()
 
 # Blind groups findings (strict xfails: each fails the suite once fixed; then drop it here).
-# (Both fixed in grp27: naver_pit's class-token pooling conv by conv_groups' token_pooling_groups,
+# (Both fixed: naver_pit's class-token pooling conv by conv_groups' token_pooling_groups,
 # sacmehta_espnetv2's grouped 1x1s by its likely_groups, a `groups` choice.)
 KNOWN_GROUPS: dict[str, str] = {}
 
