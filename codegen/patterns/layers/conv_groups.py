@@ -481,9 +481,9 @@ KEPT = (
     " (ESPNetv2's EESP); 1: the block widens what it reads k-fold"
 )
 LAST = (
-    "the 1x1 conv of the last unit of a numbered list, reading a fraction of what the unit before"
-    " gives: it reads all of it in groups (ESPNetv2's last grouped 1x1); 1: the forward slices"
-    " that width first, a step no key shows"
+    "the 1x1 conv of the last unit of a numbered list, reading a fraction of what the depthwise"
+    " unit before gives: it reads all of it in groups (ESPNetv2's last grouped 1x1); 1: the"
+    " forward slices that width first, a step no key shows"
 )
 
 
@@ -494,7 +494,8 @@ def likely_groups(root: KeyNode) -> dict[str, tuple[int, str]]:
     norm k * n wide beside them) whose one 1x1 conv [k * n, n] gives them back together reads
     their concatenation in k groups; its 1x1 opening [n, n] then reads k * n in k groups too,
     the block keeping its width. The last unit of a numbered list, a 1x1 conv reading W / g of
-    the W the unit before it gives, reads all of it in g groups, as the list runs in order."""
+    the W the depthwise unit before it gives, reads all of it in g groups, as the list runs in
+    order."""
     found: dict[str, tuple[int, str]] = {}
     for node in root.walk():
         names = list(node.children)
@@ -504,7 +505,10 @@ def likely_groups(root: KeyNode) -> dict[str, tuple[int, str]]:
             if len(before) == 1 and len(last) == 1 and units[1].children:
                 (conv, w), given = last[0], before[0][1]
                 g = _grouped(given[0], w)
-                if g is not None and w[2:] == (1, 1) and given[1] != w[1]:
+                # (after a depthwise unit only: a 1x1 there gives what it reads, where a unit
+                # before changing the width may be followed by a step without keys changing it
+                # again, NAFNet's upsampling 1x1 and PixelShuffle)
+                if g is not None and w[2:] == (1, 1) and given[1] == 1 < given[0]:
                     found[conv.path] = (g, LAST)
         for name, branches in node.children.items():
             items = branches.children
