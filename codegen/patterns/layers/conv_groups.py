@@ -41,6 +41,10 @@ item before a nested Sequential, `_regrouped_by`: the member before it in a chai
 by blocks/chain.py's `_opens_after_other`), and layers/conv.py's `_conv_groups` reads groups
 from it, a depth multiplier where the opening conv is depthwise.
 
+`likely_groups` reads groups the structure suggests without proving them (1x1s around
+concatenated depthwise branches, ESPNetv2's EESP): layers/conv.py offers them as the choice
+`groups`, 1 the alternative, so no conv is a silent constant.
+
 `split_lists` reads the split side: a numbered list of bare convs whose outputs together are as
 wide as a norm beside it is one tensor split across them (blocks/split_concat.py builds it).
 """
