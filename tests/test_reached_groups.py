@@ -14,7 +14,13 @@ is not.
 - `bn_act_conv_chain`: a plain numbered chain of pre-activation units (BN-ReLU-conv, DenseNet's
   and DPN's order) whose grouped 3x3 keeps the width: its sibling unit proves the norm first;
 - `mixed_pointwise_split` (must stay ungrouped): MixNet-style blocks whose 1x1 is a ModuleDict
-  of two convs over the two halves of what the block before gives, beside a projected block.
+  of two convs over the two halves of what the block before gives, beside a projected block;
+- `token_pooling`: PiT-style pooling of a map and its class token side by side (a depthwise conv
+  with a depth multiplier of 3 beside a Linear from the token's width): the token's width is
+  what the conv reads;
+- `branch_concat`: ESPNetv2-style blocks (grouped 1x1s around three concatenated dilated
+  depthwise branches, a norm as wide as them) and a tail whose last 1x1 reads a third of the
+  depthwise unit before it: grouped by default, a choice (`groups`).
 """
 
 from __future__ import annotations
@@ -177,11 +183,91 @@ class MixedPointwiseSplit(nn.Module):
         return self.classifier(self.blocks(self.conv_stem(x)).mean((2, 3)))
 
 
+class ClassTokenPool(nn.Module):  # PiT's conv_head_pooling: the map and its class token alike
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.dw = nn.Conv2d(c_in, c_out, 3, 2, 1, groups=c_in)
+        self.cls_proj = nn.Linear(c_in, c_out)
+
+    def forward(self, x: torch.Tensor, token: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.dw(x), self.cls_proj(token)
+
+
+class TokenPoolingNet(nn.Module):
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 6, 4, 4)
+        self.token = nn.Parameter(torch.randn(1, 1, 6))
+        self.mix = nn.Linear(6, 6)
+        self.pool = ClassTokenPool(6, 18)
+        self.norm = nn.LayerNorm(18)
+        self.head = nn.Linear(18, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        b, c, h, w = x.shape
+        seq = torch.cat((self.token.expand(b, -1, -1), x.flatten(2).transpose(1, 2)), 1)
+        seq = seq + self.mix(seq)
+        token, x = seq[:, :1], seq[:, 1:].transpose(1, 2).reshape(b, c, h, w)
+        x, token = self.pool(x, token)
+        return self.head(self.norm(token[:, 0] + x.mean((2, 3))))
+
+
+class ConvBN(nn.Module):
+    def __init__(self, c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, k, stride, k // 2, groups=groups, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn(self.conv(x)))
+
+
+class DilatedDW(nn.Module):
+    def __init__(self, c: int, d: int) -> None:
+        super().__init__()
+        self.dw = nn.Conv2d(c, c, 3, 1, d, dilation=d, groups=c, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dw(x)
+
+
+class BranchConcat(nn.Module):  # ESPNetv2's EESP: grouped 1x1s around k concatenated branches
+    def __init__(self, c: int, k: int) -> None:
+        super().__init__()
+        self.squeeze = ConvBN(c, c // k, 1, groups=k)
+        self.paths = nn.ModuleList(DilatedDW(c // k, d) for d in range(1, k + 1))
+        self.fuse = nn.Sequential(nn.BatchNorm2d(c), nn.PReLU(c))
+        self.expand = ConvBN(c, c, 1, groups=k)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.squeeze(x)
+        outs = [self.paths[0](y)]
+        for path in self.paths[1:]:
+            outs.append(path(y) + outs[-1])
+        return x + self.expand(self.fuse(torch.cat(outs, 1)))
+
+
+class BranchConcatNet(nn.Module):
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        self.stem = ConvBN(3, 18, 3, 2)
+        self.blocks = nn.Sequential(BranchConcat(18, 3), BranchConcat(18, 3))
+        self.tail = nn.Sequential(ConvBN(18, 18, 3, groups=18), ConvBN(18, 36, 1, groups=3))
+        self.head = nn.Linear(36, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.tail(self.blocks(self.stem(x)))
+        return self.head(x.mean((2, 3)))
+
+
 LAYOUTS = {
     "timm_resnext_grouped_reduce": TimmResNeXtGroupedReduce,
     "condensenet_layers": CondenseNetLayers,
     "bn_act_conv_chain": BnActConvChain,
     "mixed_pointwise_split": MixedPointwiseSplit,
+    "token_pooling": TokenPoolingNet,
+    "branch_concat": BranchConcatNet,
 }
 
 

@@ -24,14 +24,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 EXACT_FROM_KEYS: set[str] = set()
 
 # Blind groups findings (strict xfails: each fails the suite once fixed; then drop it here).
-KNOWN_GROUPS = {
-    "naver_pit": "the class-token pooling's conv (pools.0.conv, weight [16, 1, 3, 3], built "
-    "Conv2d(8, 16, groups=8): two outputs per input channel) is built as Conv2d(16, 16, "
-    "groups=16) (the row's forward is flagged: its Pool is guessed, its attention missing)",
-    "sacmehta_espnetv2": "EESP's grouped 1x1 projection (level2_0.eesp.proj_1x1.conv, weight "
-    "[4, 4, 1, 1], built Conv2d(16, 4, groups=4)) is built as an ungrouped Conv2d(4, 4) (the "
-    "row's forward is flagged: its DownSampler's order is missing)",
-}
+# (Both fixed: naver_pit's class-token pooling conv by conv_groups' token_pooling_groups,
+# sacmehta_espnetv2's grouped 1x1s by its likely_groups, a `groups` choice.)
+KNOWN_GROUPS: dict[str, str] = {}
 
 test_exact_or_flagged_from_the_keys, test_depthwise_and_grouped_convs_keep_their_groups = (
     keys_tests(zoo, EXACT_FROM_KEYS, "--force", known_groups=KNOWN_GROUPS)

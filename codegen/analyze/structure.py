@@ -89,7 +89,12 @@ from codegen.patterns.layers.conv import (
     latent_entry,
     rgb_entries,
 )
-from codegen.patterns.layers.conv_groups import SPLIT_LIST, branch_input_groups, planned_groups
+from codegen.patterns.layers.conv_groups import (
+    SPLIT_LIST,
+    branch_input_groups,
+    likely_groups,
+    planned_groups,
+)
 from codegen.patterns.layers.conv_groups import split_lists
 from codegen.patterns.layers.hf_conv1d import transposed_convention
 from codegen.patterns.layers.norms import LAYER_NORMS_BESIDE, layer_norms_beside_batch_norms
@@ -215,6 +220,7 @@ class StructureBuilder:
         self.four_by_four: dict[str, tuple[int, int, str]] = {}  # DCGAN-style 4x4 conv stacks
         self.critics: set[str] = set()  # those scoring with one channel: discriminators
         self.planned_groups: dict[str, int] = {}  # conv path -> groups (layers/conv_groups.py)
+        self.likely_groups: dict[str, tuple[int, str]] = {}  # the same, defaults of a choice
         self.mlpconv: dict[str, list[int]] = {}  # Network in Network stacks (analyze/mlpconv.py)
         self.mlpconv_blocks: set[str] = set()
         self.hardnet: set[str] = set()  # HarDNet's `base` lists (blocks/harmonic_dense_block.py)
@@ -346,6 +352,7 @@ class StructureBuilder:
         for path in harmonic.hardnet_stem_convs(root, harmonic.hardnet_bases(root)):
             self.strides[path] = 2
         self.planned_groups = read(planned_groups)
+        self.likely_groups = read(likely_groups)
         for path in read(branch_input_groups):
             # A cell whose separable branches widen what enters it halves the map: pytorch-cifar's
             # PNASNet widens only in its stride-2 cells (blocks/separable_branch_cell.py).
@@ -628,6 +635,7 @@ class StructureBuilder:
             latent_entry=node.path == self.latent_entry,
             four_by_four=self.four_by_four.get(node.path),
             planned_groups=self.planned_groups.get(node.path),
+            likely_groups=self.likely_groups.get(node.path),
             standardised=node.path in self.standardised,
         )
 

@@ -188,6 +188,9 @@ class LayerContext:
     # Groups the structure proves beyond the conv's own weight (layers/conv_groups.py's
     # planned_groups: the width reaching it, a depth multiplier, grouped 1x1s), or None.
     planned_groups: int | None = None
+    # (groups, why) the structure suggests for a 1x1 conv without proving them (layers/conv_groups.py's
+    # likely_groups): a choice, this its default.
+    likely_groups: tuple[int, str] | None = None
 
 
 @dataclass

@@ -121,7 +121,7 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             return None
         in_prov, out_prov = prov(node, "weight", 0), prov(node, "weight", 1)
     else:
-        groups, depthwise = _conv_groups(w, ctx, node)
+        groups, grouping = _conv_groups(w, ctx, node)
         in_ch, out_ch = w[1] * groups, w[0]
         in_prov, out_prov = prov(node, "weight", 1), prov(node, "weight", 0)
     kernel = w[2:]
@@ -136,7 +136,7 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         ),
     ]
     k = kernel[0] if len(set(kernel)) == 1 else None
-    choices = [] if transposed or depthwise is None else [depthwise]
+    choices = [] if transposed or grouping is None else [grouping]
     if kind_choice is not None:
         choices.append(kind_choice)
     if transposed:
@@ -145,8 +145,10 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         args += _conv_geometry(ctx, node, kernel, k, choices, grouped=groups != 1)
     if groups != 1:
         # Depthwise groups are the channel count: a size, lifted with it (groups=channels; a
-        # depth multiplier's groups=in_channels).
-        role = "width" if groups in (in_ch, out_ch) else "other"
+        # depth multiplier's groups=in_channels); a suggested count (the choice `groups`: branches
+        # concatenated) is no size, whatever width it happens to equal.
+        counted = grouping is not None and grouping.name == "groups"
+        role = "width" if groups in (in_ch, out_ch) and not counted else "other"
         args.append(
             Arg("groups", groups, role, f"{prov(node, 'weight', 1)} x groups = input channels")
         )
@@ -494,7 +496,8 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
     [C, 1, k, k] is depthwise (groups=C) unless its path leads to where an image enters (a grayscale
     stem: first items, stems and encoders): a choice either way, as the weights cannot tell.
     A config.json `groups_width` (RegNet) says how many input channels each group of a spatial conv
-    reads: a weight [C, groups_width, k, k] is grouped C / groups_width."""
+    reads: a weight [C, groups_width, k, k] is grouped C / groups_width. Groups the structure
+    suggests without proving them (a 1x1 closing concatenated branches) are a choice too."""
     prev = ctx.prev
     pointwise = all(k == 1 for k in w[2:])
     model_type = ctx.resolver.evidence("model_type")
@@ -504,6 +507,10 @@ def _conv_groups(w: tuple[int, ...], ctx: LayerContext, node: KeyNode) -> tuple[
         return 1, None
     if ctx.planned_groups is not None:  # the width reaching it: layers/conv_groups.py
         return ctx.planned_groups, None
+    if ctx.likely_groups is not None:  # suggested, not proven: a choice (layers/conv_groups.py)
+        groups, why = ctx.likely_groups
+        grouped = ctx.resolver.choose(node.path, "groups", groups, [1], why)
+        return grouped.value, grouped
     named = _named_groups(w, ctx, node)
     if named is not None:
         return named, None

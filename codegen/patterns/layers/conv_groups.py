@@ -31,13 +31,19 @@ grouped reading fits and the split one does not:
    grouped where the unit after it reads what it gives (a split would concatenate the rest).
 
 A weight reading one channel per group ([C, 1, k, k]) is left to layers/conv.py's depthwise rule,
-and a 1x1 one ([C, 1, 1, 1]) beside such a branch to `depthwise_branch_groups` (rule 5).
+and a 1x1 one ([C, 1, 1, 1]) beside such a branch to `depthwise_branch_groups` (rule 5), one
+beside a Linear mapping a class token alongside to `token_pooling_groups` (rule 6: a depth
+multiplier, the token's width read).
 
 A conv that opens a Sequential reads what the Sequential's predecessor gives, which only the
 dataflow shows: analyze/structure.py passes it in as the Sequential's entry (`_numbered`: the
 item before a nested Sequential, `_regrouped_by`: the member before it in a chain, placed there
 by blocks/chain.py's `_opens_after_other`), and layers/conv.py's `_conv_groups` reads groups
 from it, a depth multiplier where the opening conv is depthwise.
+
+`likely_groups` reads groups the structure suggests without proving them (1x1s around
+concatenated depthwise branches, ESPNetv2's EESP): layers/conv.py offers them as the choice
+`groups`, 1 the alternative, so no conv is a silent constant.
 
 `split_lists` reads the split side: a numbered list of bare convs whose outputs together are as
 wide as a norm beside it is one tensor split across them (blocks/split_concat.py builds it).
@@ -398,6 +404,29 @@ def _chained_compressions(root: KeyNode, chained: list, found: dict[str, int]) -
         before = gives
 
 
+def token_pooling_groups(root: KeyNode) -> dict[str, int]:
+    """Rule 6: conv path -> groups for the conv of a pooling that maps a feature map and its class
+    token side by side (PiT's conv_head_pooling: `Conv2d(W, C, k, groups=W)` and `Linear(W, C)`,
+    Heo et al. 2021). A member holding just a spatial conv [C, 1, k, k] and a Linear [C, W] (W
+    dividing C, narrower) gives C twice from one width: the token and the map it was cut from
+    share W (one transformer reads them concatenated), so the conv reads W in W groups, C / W
+    outputs each. Read as depthwise it would read C, a width the token beside it does not have."""
+    found: dict[str, int] = {}
+    for node in root.walk():
+        leaves = list(node.children.values())
+        if len(leaves) != 2 or node.tensors or any(c.children for c in leaves):
+            continue
+        shapes = [tuple(c.tensors["weight"].shape) if "weight" in c.tensors else () for c in leaves]
+        convs = [(c, w) for c, w in zip(leaves, shapes) if len(w) == 4 and w[1] == 1]
+        linears = [w for w in shapes if len(w) == 2]
+        if len(convs) != 1 or len(linears) != 1:
+            continue
+        (conv, w), (c, width) = convs[0], linears[0]
+        if w[2:] != (1, 1) and w[0] == c and 1 < width < c and c % width == 0:
+            found[conv.path] = width
+    return found
+
+
 def reached_groups(root: KeyNode) -> dict[str, int]:
     """Conv path -> groups, read from the width that reaches the conv (the module docstring)."""
     found: dict[str, int] = {}
@@ -433,14 +462,84 @@ def planned_groups(root: KeyNode) -> dict[str, int]:
     """Conv path -> groups for every conv whose groups the structure proves beyond its own weight:
     the width reaching it (reached_groups), separable branches over a narrower cell input
     (branch_input_groups), grouped 1x1s around a depthwise conv (pointwise_groups), a 1x1 branch
-    beside a depthwise one (depthwise_branch_groups). The one table layers/conv.py reads
-    (LayerContext.planned_groups)."""
+    beside a depthwise one (depthwise_branch_groups), a token pooling's conv (token_pooling_groups).
+    The one table layers/conv.py reads (LayerContext.planned_groups)."""
     return {
         **depthwise_branch_groups(root),
         **reached_groups(root),
         **pointwise_groups(root),
         **branch_input_groups(root),
+        **token_pooling_groups(root),
     }
+
+
+CONCATENATED = (
+    "a 1x1 conv giving what k side-by-side depthwise branches of its block give together (a list"
+    " of k alike, a norm that wide beside them), reading one branch's width: it reads their"
+    " concatenation in k groups (ESPNetv2's EESP, Mehta et al. 2019); 1: it reads one branch, or"
+    " their sum"
+)
+KEPT = (
+    "the 1x1 conv opening a block of k concatenated depthwise branches, reading as many channels"
+    " as it gives: grouped k like the 1x1 closing them, the block gives back the width it reads"
+    " (ESPNetv2's EESP); 1: the block widens what it reads k-fold"
+)
+LAST = (
+    "the 1x1 conv of the last unit of a numbered list, reading a fraction of what the depthwise"
+    " unit before gives: it reads all of it in groups (ESPNetv2's last grouped 1x1); 1: the"
+    " forward slices that width first, a step no key shows"
+)
+
+
+def likely_groups(root: KeyNode) -> dict[str, tuple[int, str]]:
+    """Conv path -> (groups, why) for the 1x1 convs the structure suggests are grouped without
+    proving it: layers/conv.py offers groups as a choice, this its default. A block of k
+    side-by-side depthwise branches (a numbered list of k units of one weight [n, 1, k', k'], a
+    norm k * n wide beside them) whose one 1x1 conv [k * n, n] gives them back together reads
+    their concatenation in k groups; its 1x1 opening [n, n] then reads k * n in k groups too,
+    the block keeping its width. The last unit of a numbered list, a 1x1 conv reading W / g of
+    the W the depthwise unit before it gives, reads all of it in g groups, as the list runs in
+    order."""
+    found: dict[str, tuple[int, str]] = {}
+    for node in root.walk():
+        names = list(node.children)
+        if len(names) >= 2 and all(is_index(n) for n in names):
+            units = [node.children[n] for n in sorted(names, key=int)][-2:]
+            before, last = (_convs(u) for u in units)
+            if len(before) == 1 and len(last) == 1 and units[1].children:
+                (conv, w), given = last[0], before[0][1]
+                g = _grouped(given[0], w)
+                # (after a depthwise unit only: a 1x1 there gives what it reads, where a unit
+                # before changing the width may be followed by a step without keys changing it
+                # again, NAFNet's upsampling 1x1 and PixelShuffle)
+                if g is not None and w[2:] == (1, 1) and given[1] == 1 < given[0]:
+                    found[conv.path] = (g, LAST)
+        for name, branches in node.children.items():
+            items = branches.children
+            if len(items) < 2 or not all(is_index(n) for n in items):
+                continue
+            shapes = {tuple(w for _, w in _convs(c)) for c in items.values()}
+            if len(shapes) != 1 or len(next(iter(shapes))) != 1:
+                continue
+            w = next(iter(shapes))[0]
+            n, k = w[0], len(items)
+            if w[1] != 1 or n <= 1 or w[2:] == (1, 1):
+                continue
+            others = [_convs(c) for m, c in node.children.items() if m != name]
+            units = [cs[0] for cs in others if len(cs) == 1 and cs[0][1][2:] == (1, 1)]
+            closing = [c for c, v in units if v == (k * n, n, 1, 1)]
+            opening = [c for c, v in units if v[:2] == (n, n)]
+            wide = any(
+                _norm_width(leaf) == k * n
+                for m, c in node.children.items()
+                if m != name and not _convs(c)
+                for leaf in c.walk()
+            )
+            if len(closing) == 1 and wide:
+                found[closing[0].path] = (k, CONCATENATED)
+                if len(opening) == 1:
+                    found[opening[0].path] = (k, KEPT)
+    return found
 
 
 SPLIT_LIST = "split_list"  # structural key: a numbered list of convs over one split tensor
