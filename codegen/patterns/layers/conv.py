@@ -112,6 +112,7 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
             f"a {w[2]}x{w[3]} conv keeping the width",
         )
         transposed = kind_choice.value == "nn.ConvTranspose2d"
+    grouping = None  # the choice that set `groups`, where one did
     if transposed:
         groups = 1
         if bias is not None and bias[0] % w[1] == 0 and bias[0] != w[1]:
@@ -136,7 +137,7 @@ def conv(node: KeyNode, ctx: LayerContext) -> Recognised | None:
         ),
     ]
     k = kernel[0] if len(set(kernel)) == 1 else None
-    choices = [] if transposed or grouping is None else [grouping]
+    choices = [] if grouping is None else [grouping]
     if kind_choice is not None:
         choices.append(kind_choice)
     if transposed:
