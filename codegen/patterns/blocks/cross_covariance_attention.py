@@ -110,13 +110,8 @@ class CrossCovarianceAttention(BlockPattern):
                 attn = ((q @ k.transpose(-2, -1)) * self.temp).softmax(dim=-1)
                 return self.out((attn @ v).permute(0, 3, 1, 2).reshape(b, n, c))
 
-        class Holder(nn.Module):  # a generated class is a member of the top one
-            def __init__(self) -> None:
-                super().__init__()
-                self.mixer = ChannelMixer(12, 3)
-
-            def forward(self, x):
-                return self.mixer(x)
+        from codegen.patterns.families._examples import modules as refs
 
         torch.manual_seed(0)
-        return [Example(Holder().eval(), (torch.randn(2, 7, 12),))]
+        holder = refs()["holder"](ChannelMixer(12, 3))  # a generated class is its member
+        return [Example(holder.eval(), (torch.randn(2, 7, 12),))]

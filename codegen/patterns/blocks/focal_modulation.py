@@ -215,13 +215,8 @@ def _example() -> Example:
             out = q * self.mix(total)
             return self.proj(out.permute(0, 2, 3, 1))
 
-    class Holder(nn.Module):  # a generated class is a member of the top one
-        def __init__(self) -> None:
-            super().__init__()
-            self.mixer = Modulator(8, 3)
-
-        def forward(self, x):
-            return self.mixer(x)
+    from codegen.patterns.families._examples import modules as refs
 
     torch.manual_seed(0)
-    return Example(Holder().eval(), (torch.randn(2, 6, 5, 8),))
+    holder = refs()["holder"](Modulator(8, 3))  # a generated class is its member
+    return Example(holder.eval(), (torch.randn(2, 6, 5, 8),))
