@@ -14,6 +14,7 @@ the parent's forward is a pattern's reading, that pattern vouches for the twins;
 from __future__ import annotations
 
 from codegen.ir import ClassDef, Module
+from codegen.patterns.blocks._conv_parts import conv_kernel
 
 TWIN_NOTE = (
     "{parent} holds it twice side by side ({names}), alike: depthwise twins see at two ranges "
@@ -28,7 +29,7 @@ def _depthwise_spatial(m: Module) -> bool:
     if m.kind != "builtin" or m.io is None or m.io.family != "conv":
         return False
     args = {a.keyword: a.value for a in m.args}
-    kernel, groups = args.get("kernel_size"), args.get("groups", 1)
+    kernel, groups = conv_kernel(m), args.get("groups", 1)
     wide = kernel not in (1, (1,), (1, 1), (1, 1, 1)) and kernel is not None
     undilated = "dilation" not in args and not any(c.name == "dilation" for c in m.choices)
     depthwise = groups != 1 and (not isinstance(groups, int) or groups == m.io.in_width)
@@ -38,12 +39,8 @@ def _depthwise_spatial(m: Module) -> bool:
 def _holds_one_depthwise(cls: ClassDef) -> bool:
     """The class's one spatial conv is depthwise (norms and activations beside it)."""
     convs = [m for m in _modules(cls.members) if m.io is not None and m.io.family == "conv"]
-    wide = [m for m in convs if _kernel(m) not in (None, 1, (1,), (1, 1))]
+    wide = [m for m in convs if conv_kernel(m) not in (None, 1, (1,), (1, 1))]
     return len(wide) == 1 and _depthwise_spatial(wide[0])
-
-
-def _kernel(m: Module):
-    return next((a.value for a in m.args if a.keyword == "kernel_size"), None)
 
 
 def _modules(members: list) -> list[Module]:

@@ -32,19 +32,13 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
-from codegen.patterns.blocks._conv_parts import conv_kernel, is_depthwise
+from codegen.patterns.blocks._conv_parts import is_depthwise
+from codegen.patterns.blocks.enhanced_spatial_attention import kernel_of
 from codegen.patterns.blocks.padded_resnet_block import arg_pin
+from codegen.patterns.blocks.transposed_attention import pointwise
 
 SAME = "focal modulation multiplies the queries by a modulator of their size"
 KEEPS = "a focal level's depthwise conv keeps the map's size: the levels are summed"
-
-
-def _pointwise(m) -> bool:
-    """A plain (ungrouped) 1x1 2-d conv."""
-    if m.kind != "builtin" or family(m) != "conv" or m.io is None:
-        return False
-    groups = next((a.value for a in m.args if a.keyword == "groups"), 1)
-    return m.io.ndim == 2 and str(conv_kernel(m)) in ("1", "(1, 1)") and groups == 1
 
 
 def _levels(m, width) -> list[tuple] | None:
@@ -62,11 +56,10 @@ def _levels(m, width) -> list[tuple] | None:
             conv, path = item.children[0], (item.attr, "0")
         if conv.kind != "builtin" or family(conv) != "conv" or conv.io is None:
             return None
-        kernel = conv_kernel(conv)
-        kernel = kernel[0] if isinstance(kernel, tuple) and len(set(kernel)) == 1 else kernel
+        kernel = kernel_of(conv)
         if conv.io.ndim != 2 or not is_depthwise(conv) or conv.io.in_width != width:
             return None
-        if not isinstance(kernel, int) or kernel % 2 == 0:
+        if kernel is None or kernel % 2 == 0:
             return None
         paths.append((path, conv, kernel))
     return paths
@@ -86,7 +79,7 @@ class FocalModulation(BlockPattern):
         if len(lists) != 1:
             return None
         rest = [m for m in members if m is not lists[0]]
-        convs = [m for m in rest if _pointwise(m)]
+        convs = [m for m in rest if pointwise(m)]
         linears = [m for m in rest if m.kind == "builtin" and family(m) == "linear" and m.io]
         if len(linears) != 2 or len(convs) != 1:
             return None

@@ -274,13 +274,8 @@ def _example(positions: bool) -> Example:
             t = self.down(F.gelu(self.up(self.norm(t.reshape(b, h, w, c)))))
             return x + (self.scale * t).permute(0, 3, 1, 2)
 
-    class Holder(nn.Module):  # a generated class is a member of the top one
-        def __init__(self) -> None:
-            super().__init__()
-            self.block = Sdta()
-
-        def forward(self, x):
-            return self.block(x)
+    from codegen.patterns.families._examples import modules as refs
 
     torch.manual_seed(0)
-    return Example(Holder().eval(), (torch.randn(2, 20, 6, 7),))
+    holder = refs()["holder"](Sdta())  # a generated class is its member
+    return Example(holder.eval(), (torch.randn(2, 20, 6, 7),))

@@ -58,16 +58,11 @@ class AllInOneDehazing(BlockPattern):
             act.alternatives("relu", conv=True),
             "after each conv and on the clean image (AOD-Net's ReLU)",
         )
-        note = ""
-        if activation.source == "default":
-            note = (
-                "AOD-Net's ReLUs leave no tensor (its concatenations and K x - K + 1 are its code "
-                "too): the choice activation"
-            )
         # a conv a convention strides (a 7x7 read as an image stem) keeps the size here
         pins = [(m.attr, "stride", 1, WHY) for m in convs if _strided(m)]
         found = tuple(m.attr for m in convs)
-        return Match(self, len(members), found, [activation], guessed=note, pins=pins)
+        guessed = act.unproven_activation(activation)
+        return Match(self, len(members), found, [activation], guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         c1, c2, c3, c4, c5 = match.found

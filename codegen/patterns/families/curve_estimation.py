@@ -25,6 +25,7 @@ from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
 from codegen.patterns._kit import Accepts, BlockContext, BlockPattern, Example, Match, family
 from codegen.patterns._kit import modules, tensors
+from codegen.patterns.blocks._conv_parts import conv_kernel
 
 NUMBER = re.compile(r"(\d+)\D*$")
 
@@ -37,7 +38,7 @@ def ordered_convs(members) -> list | None:
         found = NUMBER.search(m.attr)
         if found is None or m.kind != "builtin" or m.type_name != "nn.Conv2d" or m.io is None:
             return None
-        kernel = next((a.value for a in m.args if a.keyword == "kernel_size"), None)
+        kernel = conv_kernel(m)
         if not isinstance(kernel, int) or kernel % 2 == 0 or family(m) != "conv":
             return None
         numbered.append((int(found.group(1)), m))
@@ -78,14 +79,9 @@ class CurveEstimation(BlockPattern):
             act.alternatives("relu", conv=True),
             "after each conv but the last (Zero-DCE's ReLU)",
         )
-        note = ""
-        if activation.source == "default":
-            note = (
-                "Zero-DCE's ReLUs leave no tensor (its tanh, concatenation order and curve are "
-                "its code too): the choice activation"
-            )
         found = (tuple(c.attr for c in convs), channels, steps)
-        return Match(self, len(members), found, [activation], guessed=note)
+        guessed = act.unproven_activation(activation)
+        return Match(self, len(members), found, [activation], guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
         convs, channels, steps = match.found
