@@ -17,6 +17,10 @@ The keys show the convs (and batch norms, where the norm is one); the pads, the 
 norms and the ReLUs are the empty slots between them, by this layout; the Tanh ends the Sequential
 past its last key, so the forward applies it. A keyless norm may be the repository's 'none' (an
 Identity): a choice.
+
+KupynOrest/DeblurGAN builds the same Sequential (the same keys) and, with `learn_residual`, returns
+`clamp(x + out, -1, 1)`: where the image keeps its channels that is a choice no key settles, so the
+class says guessed until a hint, a config or calibration decides it.
 """
 
 from __future__ import annotations
@@ -126,11 +130,38 @@ class ResnetGenerator(BlockPattern):
                 layer = f"nn.InstanceNorm2d({width})" if norm == "instance" else "nn.Identity()"
                 pins.append(slot_pin(items[i + 1], layer, WHY))
             pins.append(slot_pin(items[i + 2], "nn.ReLU()", WHY))
-        return Match(self, 1, body.attr, choices, pins=[p for p in pins if p])
+        residual, guessed = "none", ""
+        if items[1].io.in_width == items[last].io.out_width:
+            chosen = ctx.choose(
+                cls,
+                body.attr,
+                "global_residual",
+                "none",
+                ["clamped_add"],
+                "after the Tanh; clamped_add: clamp(x + out, -1, 1), DeblurGAN's learn_residual",
+            )
+            choices.append(chosen)
+            residual = chosen.value
+            if chosen.source == "default":
+                guessed = (
+                    "no key records whether the input is added back: read as CycleGAN's output "
+                    "(the Tanh alone); DeblurGAN's learn_residual, with the same keys, returns "
+                    "clamp(x + out, -1, 1)"
+                )
+        found = (body.attr, residual)
+        return Match(self, 1, found, choices, guessed=guessed, pins=[p for p in pins if p])
 
     def forward(self, match: Match, g: Graph) -> None:
-        out = g.call_module((match.found,), g.input("x"), name="out")
-        g.output(g.call_function("tanh", out, comment="the Tanh ending the Sequential: no slot"))
+        body, residual = match.found
+        x = g.input("x")
+        out = g.call_module((body,), x, name="out")
+        comment = "the Tanh ending the Sequential: no slot"
+        if residual != "clamped_add":
+            g.output(g.call_function("tanh", out, comment=comment))
+            return
+        image = g.call_function("tanh", out, name="image", comment=comment)
+        added = g.call_function("add", x, image, inline=True)
+        g.output(g.call_method("clamp", added, -1.0, 1.0, comment="DeblurGAN's learn_residual"))
 
     @staticmethod
     def examples():
