@@ -370,7 +370,8 @@ class TvBottleneck(nn.Module):  # torchvision.models.resnet.Bottleneck
         return self.relu(out)
 
 
-class TvDilatedResNetBackbone(nn.ModuleDict):  # IntermediateLayerGetter over resnet50(replace_stride_with_dilation=[F, T, T])
+class TvDilatedResNetBackbone(nn.ModuleDict):  # IntermediateLayerGetter over a dilated resnet50
+    # (replace_stride_with_dilation=[False, True, True]: output stride 8), widths / 16
     def __init__(self, layers=(1, 1, 2, 2), widths=(4, 8, 16, 32)) -> None:
         self.inplanes = 8
         self.dilation = 1

@@ -238,7 +238,7 @@ class TimmDeiTDistilled(nn.Module):  # deit_tiny_distilled_patch16_224 layout (d
         return self.forward_head(self.forward_features(x))
 
 
-# ------------------------------------------------------------------ microsoft Swin-Transformer models/swin_transformer.py
+# ------------------------------------------------------------------ microsoft Swin-Transformer (swin_transformer.py)
 
 
 def window_partition(x, window_size):
@@ -567,7 +567,8 @@ class TalkingHeadAttn(nn.Module):
 
 
 class LayerScaleBlock(nn.Module):
-    def __init__(self, dim, num_heads, mlp_ratio=4.0, qkv_bias=False, norm_layer=nn.LayerNorm, init_values=1e-4) -> None:
+    def __init__(self, dim, num_heads, mlp_ratio=4.0, qkv_bias=False, norm_layer=nn.LayerNorm,
+                 init_values=1e-4) -> None:
         super().__init__()
         self.norm1 = norm_layer(dim)
         self.attn = TalkingHeadAttn(dim, num_heads=num_heads, qkv_bias=qkv_bias)
@@ -607,7 +608,8 @@ class ClassAttn(nn.Module):
 
 
 class LayerScaleBlockClassAttn(nn.Module):
-    def __init__(self, dim, num_heads, mlp_ratio=4.0, qkv_bias=False, norm_layer=nn.LayerNorm, init_values=1e-4) -> None:
+    def __init__(self, dim, num_heads, mlp_ratio=4.0, qkv_bias=False, norm_layer=nn.LayerNorm,
+                 init_values=1e-4) -> None:
         super().__init__()
         self.norm1 = norm_layer(dim)
         self.attn = ClassAttn(dim, num_heads=num_heads, qkv_bias=qkv_bias)
