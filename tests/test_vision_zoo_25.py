@@ -19,6 +19,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # From the keys alone (no config, no calibration). Measured blind when this zoo was written
 # (session 28, main at baa2b4e + the zoo, 2026-12-02, before any change made for it;
 # `python benchmarks/bench_vision_zoo.py 25`): 1 exact (ResNet-18-D), 9 flagged, 0 WRONG, 0 crash.
+# Calibrated (`--calibrate --budget 30`): still 1 exact, 9 flagged (the same row exact).
 EXACT_FROM_KEYS = {"timm_resnet18d"}
 
 # Blind groups findings (strict xfails: each fails the suite once fixed; then drop it here).
