@@ -55,6 +55,7 @@ def affine_width(found: list) -> tuple[int, None] | None:
 class AffineScale(BlockPattern):
     role = "norm"
     priority = 5
+    trust_note = "a recognised pattern: alpha * x + beta, no statistics (ResMLP's Affine)"
 
     accepts = Accepts(0, 0, tensors=True)
 

@@ -45,7 +45,7 @@ class GlobalFilter(BlockPattern):
         weight = g.getattr((match.found,))
         g.output(
             g.call_function("global_filter", x, weight),
-            comment="rfft2 of the token map, times the filter, irfft2 back",
+            comment="a learned filter on the 2-D spectrum",
         )
 
     @staticmethod
