@@ -1,10 +1,10 @@
 """GFNet's block (Rao et al. 2021, raoyongming/GFNet `Block`): a norm, the global filter
-(blocks/global_filter.py), a second norm and an MLP, all in one residual:
+(blocks/global_filter.py), a second norm and an MLP, all in one residual, scaled per channel where the block holds a layer scale (`BlockLayerScale`):
 
-    x = x + mlp(norm2(filter(norm1(x))))
+    x = x + gamma * mlp(norm2(filter(norm1(x))))
 
 Told by its members: two norms of one width (the first by the numbers in their names, `norm1`),
-one global filter, one MLP. The keys are those of a MetaFormer block with two residuals too
+one global filter, one MLP, and one 1-D tensor or none. The keys are those of a MetaFormer block with two residuals too
 (`x + filter(norm1(x))`, then `x + mlp(norm2(x))`): which is a choice, GFNet's one residual by
 default, and the class says guessed until calibration or a hint settles it. What GFNet's code
 fixes and no key records is pinned: the MLP's GELU, the LayerNorms' eps 1e-6.
@@ -34,11 +34,13 @@ class GlobalFilterBlock(BlockPattern):
     role = "GlobalFilterBlock"
     priority = 10
 
-    accepts = Accepts(4, 4, tensors=False, roles=("GlobalFilter", "MLP"))
+    accepts = Accepts(4, 4, roles=("GlobalFilter", "MLP"))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
-        members = modules(cls)
-        if tensors(cls) or len(members) != 4:
+        members, scales = modules(cls), tensors(cls)
+        if len(members) != 4 or len(scales) > 1:
+            return None
+        if scales and (scales[0].kind != "parameter" or len(scales[0].shape) != 1):
             return None
         norms = sorted((m for m in members if family(m) == "norm"), key=lambda m: _numbers(m.attr))
         filters = [m for m in members if ctx.role(m) == "GlobalFilter"]
@@ -57,17 +59,21 @@ class GlobalFilterBlock(BlockPattern):
                 "a residual around each norm's sublayer"
             )
         found = (norms[0].attr, filters[0].attr, norms[1].attr, mlps[0].attr)
+        found += (scales[0].attr if scales else None,)
         pins = convention_pins(ctx, norms, mlps, _WHY, 1e-6, "gelu")
-        return Match(self, len(members) + 1, found, [residual], guessed=guessed, pins=pins)
+        explains = len(members) + len(scales) + 1
+        return Match(self, explains, found, [residual], guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        norm1, mixer, norm2, mlp = match.found
+        norm1, mixer, norm2, mlp, scale = match.found
         x = g.input("x")  # [batch, tokens, channels]
         y = g.call_module((mixer,), g.call_module((norm1,), x, inline=True), name="y")
         if match.choices[0].value == "each":
             x = g.call_function("add", x, y, name="x")
             y = x
         y = g.call_module((mlp,), g.call_module((norm2,), y, inline=True), inline=True)
+        if scale is not None:  # the layer scale, on the last branch added
+            y = g.call_function("mul", g.getattr((scale,)), y, inline=True)
         g.output(g.call_function("add", x, y, name="x"))
 
     @staticmethod
@@ -112,13 +118,22 @@ class GlobalFilterBlock(BlockPattern):
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 return x + self.ffn(self.ln_2(self.gate(self.ln_1(x))))
 
+        class ScaledBlock(SpectralBlock):  # GFNet's BlockLayerScale
+            def __init__(self, side: int, dim: int) -> None:
+                super().__init__(side, dim)
+                self.layer_scale = nn.Parameter(torch.randn(dim))
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return x + self.layer_scale * self.ffn(self.ln_2(self.gate(self.ln_1(x))))
+
         class Holder(nn.Module):
             def __init__(self) -> None:
                 super().__init__()
                 self.layers = nn.Sequential(SpectralBlock(5, 12), SpectralBlock(5, 12))
+                self.scaled = ScaledBlock(5, 12)
 
             def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return self.layers(x)
+                return self.scaled(self.layers(x))
 
         torch.manual_seed(0)
         net = Holder().eval()
