@@ -3,7 +3,7 @@
 for it, `alpha` and `beta`, of one shape ([channels], or [1, 1, channels] shaped to broadcast),
 the class holding nothing else; the channels are the last axis (tokens [batch, tokens, channels]).
 
-Other code stores an `alpha` and a `beta` of one channel each and computes something else with
+Other code stores an `alpha` and a `beta` per channel and computes something else with
 them (BigVGAN's SnakeBeta activation, over the channels of [batch, channels, time]): the class
 says guessed unless the block around it shows it a norm (blocks/cross_patch_block.py pins
 `affine_norms` for the whole model), its role "norm", so that patterns taking a norm take it.
