@@ -21,7 +21,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 # (session 27, main at 9d6b06c + the zoo, 2026-12-02, before any change made for it;
 # `python benchmarks/bench_vision_zoo.py 24`): 0 exact, 10 flagged, 0 WRONG, 0 crash.
 # Calibrated (`--calibrate --budget 30`): still 0 exact, 10 flagged.
-EXACT_FROM_KEYS: set[str] = set()
+# After session 28: GFNet (blocks/global_filter.py, global_filter_block.py) and ResMLP
+# (blocks/affine_scale.py, cross_patch_block.py) exact.
+EXACT_FROM_KEYS: set[str] = {"raoyongming_gfnet", "facebookresearch_resmlp"}
 
 # Blind groups findings (strict xfails: each fails the suite once fixed; then drop it here).
 # (Both fixed: naver_pit's class-token pooling conv by conv_groups' token_pooling_groups,

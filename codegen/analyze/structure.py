@@ -76,6 +76,7 @@ from codegen.patterns.blocks.chain import (
     reading_order,
 )
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
+from codegen.patterns.blocks.affine_scale import affine_width
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.pooled_pyramid import pyramid_io
 from codegen.patterns.blocks.channel_split_norm import split_norm_width
@@ -1684,8 +1685,9 @@ def _class_io(members: list[Module | Tensor], chained: bool = True) -> IOSpec:
     """Widths at the class's two ends. Where widths do not chain its members (names order them),
     a residual block's shortcut still reads what enters the block: its width is the input's."""
     modules = [m for m in members if isinstance(m, Module)]
-    kept = None if modules else normalised_width([m for m in members if isinstance(m, Tensor)])
-    if kept is not None:  # a mean and std of its own: what enters it keeps its width
+    own = [m for m in members if isinstance(m, Tensor)]
+    kept = None if modules else normalised_width(own) or affine_width(own)
+    if kept is not None:  # a mean and std (a scale and shift) of its own: it keeps the width
         return IOSpec("class", kept[0], kept[0], kept[1])
     if _channel_sequence_conv(modules):
         # ECA's gate (patterns/blocks/efficient_channel_attention.py): a Conv1d over the pooled

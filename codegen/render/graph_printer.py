@@ -106,6 +106,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "token_type_columns": ("token_type_columns", "helper:token_type_columns"),
     "cell_positions": ("cell_positions", "helper:cell_positions"),
     "fourier_mix": ("fourier_mix", "helper:fourier_mix"),  # FNet (blocks/fourier_mixing.py)
+    "global_filter": ("global_filter", "helper:global_filter"),  # GFNet (blocks/global_filter.py)
     "token_boxes": ("token_boxes", "helper:token_boxes"),
     "zero_padding": ("zero_padding", "helper:zero_padding"),
     "mask_from_lengths": ("mask_from_lengths", "helper:mask_from_lengths"),

@@ -66,7 +66,11 @@ class TokenSequence(BlockPattern):
         widths = [t.shape[-1] for t in found if isinstance(t.shape[-1], int)]  # not lifted
         if any(w != d for w in widths):  # tokens of another width than the front layer makes
             return None
-        flow = Flow(width=d, sequence=True, pool_default="first" if token is not None else "none")
+        # A head reads the class token; with none, the mean of patches an image gave (a conv
+        # front or a patch embedding: GFNet, timm's global_pool "avg", as the chain reads them).
+        patches = family(front) == "conv" or ctx.role(front) == "PatchEmbedding"
+        pool = "first" if token is not None else "mean" if patches else "none"
+        flow = Flow(width=d, sequence=True, pool_default=pool)
         rest = dataflow_order([m for m in members if m is not front], d)
         if rest is None:
             return None

@@ -12,6 +12,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "nystrom_attention": ("math", "F"),  # lin9: patterns/blocks/landmark_attention.py
     "expectation_attention": ("math", "F"),  # lin9: patterns/blocks/expectation_attention.py
     "span_dynamic_conv": ("F",),  # enc9: ConvBERT's span-based dynamic convolution
+    "global_filter": ("math",),  # vis28: GFNet's filter (patterns/blocks/global_filter.py)
 }
 HELPERS: dict[str, str] = {
     "differential_heads": '''
@@ -38,6 +39,18 @@ def fourier_mix(x: torch.Tensor) -> torch.Tensor:
     """FNet's token mixing: the real part of the 2-D discrete Fourier transform of x [batch, seq,
     d_model] over the sequence and feature dimensions."""
     return torch.fft.fftn(x, dim=(1, 2)).real
+''',
+    "global_filter": '''
+def global_filter(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """GFNet's token mixing: x [batch, tokens, channels] read as a square map, its 2-D real FFT
+    over the map multiplied by the learned filter weight [height, height // 2 + 1, channels, 2]
+    (real and imaginary parts), transformed back (float32, as GFNet computes it)."""
+    batch, tokens, channels = x.shape
+    side = int(math.sqrt(tokens))
+    y = x.reshape(batch, side, side, channels).to(torch.float32)
+    y = torch.fft.rfft2(y, dim=(1, 2), norm="ortho") * torch.view_as_complex(weight)
+    y = torch.fft.irfft2(y, s=(side, side), dim=(1, 2), norm="ortho")
+    return y.reshape(batch, tokens, channels)
 ''',
     "nystrom_attention": '''
 def nystrom_attention(
