@@ -1,0 +1,60 @@
+"""Reference modules for blocks/offset_biased_attention.py and blocks/linear_norm.py, written the
+way LeViT and EfficientFormer write them (eager attention, a bias per head and offset gathered
+through an index buffer), under other names."""
+
+from __future__ import annotations
+
+
+def modules() -> dict:
+    import itertools
+
+    import torch
+    import torch.nn as nn
+
+    class LinearNorm(nn.Module):
+        def __init__(self, cin: int, cout: int) -> None:
+            super().__init__()
+            self.linear = nn.Linear(cin, cout, bias=False)
+            self.norm = nn.BatchNorm1d(cout)
+
+        def forward(self, x):
+            y = self.linear(x)
+            return self.norm(y.flatten(0, 1)).reshape_as(y)
+
+    def offsets(side: int) -> tuple[int, torch.Tensor]:
+        """(how many offsets, each pair's offset index) on a side x side map."""
+        points = list(itertools.product(range(side), range(side)))
+        seen: dict = {}
+        idxs = []
+        for p1 in points:
+            for p2 in points:
+                offset = (abs(p1[0] - p2[0]), abs(p1[1] - p2[1]))
+                idxs.append(seen.setdefault(offset, len(seen)))
+        return len(seen), torch.LongTensor(idxs).view(len(points), len(points))
+
+    class OffsetAttention(nn.Module):
+        def __init__(self, dim, heads, key_dim, ratio, side, norm: bool) -> None:
+            super().__init__()
+            self.heads, self.key_dim, self.value_dim = heads, key_dim, ratio * key_dim
+            width = heads * (2 * key_dim + self.value_dim)
+            make = LinearNorm if norm else nn.Linear
+            self.in_proj = make(dim, width)
+            self.out_proj = make(heads * self.value_dim, dim)
+            count, idxs = offsets(side)
+            self.offset_bias = nn.Parameter(torch.randn(heads, count))
+            self.register_buffer("offset_index", idxs)
+
+        def forward(self, x):
+            b, n, _ = x.shape
+            q, k, v = (
+                self.in_proj(x)
+                .view(b, n, self.heads, -1)
+                .permute(0, 2, 1, 3)
+                .split([self.key_dim, self.key_dim, self.value_dim], dim=3)
+            )
+            scores = (q @ k.transpose(-2, -1)) * self.key_dim**-0.5
+            scores = scores + self.offset_bias[:, self.offset_index]
+            y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, n, -1)
+            return self.out_proj(y)
+
+    return {"LinearNorm": LinearNorm, "OffsetAttention": OffsetAttention}
