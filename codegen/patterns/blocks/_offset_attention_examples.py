@@ -57,4 +57,50 @@ def modules() -> dict:
             y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, n, -1)
             return self.out_proj(y)
 
-    return {"LinearNorm": LinearNorm, "OffsetAttention": OffsetAttention}
+    class Subsample(nn.Module):  # parameter-free: a numbered slot without tensors
+        def __init__(self, stride: int, side: int) -> None:
+            super().__init__()
+            self.stride, self.side = stride, side
+
+        def forward(self, x):
+            b, _, c = x.shape
+            x = x.view(b, self.side, self.side, c)[:, :: self.stride, :: self.stride]
+            return x.reshape(b, -1, c)
+
+    class SubsampleAttention(nn.Module):
+        """LeViT's shrinking attention: queries from every second position of the map."""
+
+        def __init__(self, cin, cout, heads, key_dim, ratio, side) -> None:
+            super().__init__()
+            self.heads, self.key_dim, self.value_dim = heads, key_dim, ratio * key_dim
+            small = (side - 1) // 2 + 1
+            self.query = nn.Sequential(Subsample(2, side), LinearNorm(cin, heads * key_dim))
+            self.key_value = LinearNorm(cin, heads * (key_dim + self.value_dim))
+            self.out_proj = LinearNorm(heads * self.value_dim, cout)
+            points = list(itertools.product(range(side), range(side)))
+            queries = list(itertools.product(range(small), range(small)))
+            seen: dict = {}
+            idxs = []
+            for p1 in queries:
+                for p2 in points:
+                    offset = (abs(p1[0] * 2 - p2[0]), abs(p1[1] * 2 - p2[1]))
+                    idxs.append(seen.setdefault(offset, len(seen)))
+            self.offset_bias = nn.Parameter(torch.randn(heads, len(seen)))
+            self.register_buffer("offset_index", torch.LongTensor(idxs).view(len(queries), -1))
+
+        def forward(self, x):
+            b, n, _ = x.shape
+            kv = self.key_value(x).view(b, n, self.heads, -1)
+            k, v = kv.split([self.key_dim, self.value_dim], dim=3)
+            k, v = k.permute(0, 2, 1, 3), v.permute(0, 2, 1, 3)
+            q = self.query(x).view(b, -1, self.heads, self.key_dim).permute(0, 2, 1, 3)
+            scores = (q @ k.transpose(-2, -1)) * self.key_dim**-0.5
+            scores = scores + self.offset_bias[:, self.offset_index]
+            y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, -1, self.heads * self.value_dim)
+            return self.out_proj(y)
+
+    return {
+        "LinearNorm": LinearNorm,
+        "OffsetAttention": OffsetAttention,
+        "SubsampleAttention": SubsampleAttention,
+    }

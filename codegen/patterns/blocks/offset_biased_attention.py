@@ -31,7 +31,8 @@ from codegen.patterns._kit import (
     one_named,
     tensors,
 )
-from codegen.patterns.blocks.attention import FUSED, OUT
+from codegen.patterns.blocks.attention import FUSED, OUT, QUERY
+from codegen.patterns.blocks.fused_kv_cross_attention import KEYS_VALUES
 from codegen.patterns.blocks.linear_norm import ROLE as LINEAR_NORM
 
 
@@ -71,62 +72,109 @@ def widths(m) -> tuple[int, int] | None:
     return m.io.in_width, m.io.out_width
 
 
+def _subsampling_query(m) -> str | None:
+    """The slot's choice path where `m` is a Sequential of a slot without tensors (where LeViT
+    keeps its parameter-free `Subsample`) and then one projection; else None."""
+    if m is None or m.kind != "sequential" or len(m.children) != 2:
+        return None
+    slot, projection = m.children
+    if slot.kind != "placeholder" or not slot.choices or projection.kind == "placeholder":
+        return None
+    return slot.choices[0].path
+
+
 class OffsetBiasedAttention(BlockPattern):
     role = "OffsetBiasedAttention"
     priority = 30  # a bias table and its index buffer beside the projections: no plain attention
 
-    accepts = Accepts(2, 2, tensors=True, names=(FUSED, OUT))
+    accepts = Accepts(2, 3, tensors=True, names=(OUT,))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
         found = offset_tensors(cls)
-        if found is None or len(members) != 2:
+        if found is None or len(members) not in (2, 3):
             return None
-        qkv, out = one_named(members, FUSED), one_named(members, OUT)
-        if qkv is None or out is None or qkv is out or widths(qkv) is None:
+        out = one_named(members, OUT)
+        merged = linear_path(ctx, out)
+        if merged is None:
             return None
         # The rows (heads) may be a parameter of a class serving several stages: the per-head
         # widths are read when it runs, from the table's rows and the output projection's input.
-        merged = linear_path(ctx, out)
-        if merged is None or linear_path(ctx, qkv) is None:
+        if len(members) == 2:
+            qkv = one_named(members, FUSED)
+            if qkv is None or qkv is out or linear_path(ctx, qkv) is None:
+                return None
+            return Match(self, len(members) + 3, ((qkv.attr,), out.attr, *found, merged))
+        q, kv = one_named(members, QUERY), one_named(members, KEYS_VALUES)
+        if q is None or kv is None or len({q.attr, kv.attr, out.attr}) != 3:
             return None
-        return Match(self, len(members) + 3, (qkv.attr, out.attr, *found, merged))
+        slot = _subsampling_query(q)
+        if slot is None or linear_path(ctx, q) is None or linear_path(ctx, kv) is None:
+            return None
+        stride = ctx.choose(
+            cls,
+            q.attr,
+            "stride",
+            2,
+            [1, 3],
+            "the queries' positions: every stride-th both ways (LeViT's 2)",
+            accepts="positive_int",
+        )
+        why = "the queries' subsampling, done before them in the attention's forward"
+        pins = [(slot, "module_type", "nn.Identity()", why)]
+        guessed = "" if stride.source != "default" else STRIDE_GUESS
+        found = ((q.attr, kv.attr, stride.value), out.attr, *found, merged)
+        return Match(self, len(members) + 4, found, [stride], guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        qkv, out, table, index, merged = match.found
+        projections, out, table, index, merged = match.found
         x = g.input("x")  # [batch, seq, C]
         batch = g.call_method("size", x, 0, name="batch")
         seq = g.call_method("size", x, 1, name="seq")
         biases = g.getattr((table,), name="biases")
         heads = g.call_method("size", biases, 0, name="heads", comment="the bias table's rows")
-        h = g.call_module((qkv,), x, inline=True)
-        h = g.call_method("view", h, batch, seq, heads, -1, name="qkv", comment="each head's")
         value_dim = g.call_function(
             "floordiv", g.getattr((*merged, "in_features")), heads, name="value_dim"
         )
+        fused = projections[0] if len(projections) == 1 else projections[1]
+        h = g.call_module((fused,), x, inline=True)
+        h = g.call_method("view", h, batch, seq, heads, -1, name="h", comment="each head's")
         per_head = g.call_method("size", h, 3, inline=True)
-        key_dim = g.call_function(
-            "floordiv", g.call_function("sub", per_head, value_dim, inline=True), 2, name="key_dim"
-        )
-        parts = g.call_method("split", h, [key_dim, key_dim, value_dim], 3, name="qkv")
-        q, k, v = (
-            g.call_method(
+        if len(projections) == 1:  # queries, keys and values
+            left = g.call_function("sub", per_head, value_dim, inline=True)
+            key_dim = g.call_function("floordiv", left, 2, name="key_dim")
+            widths, names = [key_dim, key_dim, value_dim], "qkv"
+        else:  # keys and values; the queries from every stride-th position
+            key_dim = g.call_function("sub", per_head, value_dim, name="key_dim")
+            widths, names = [key_dim, value_dim], "kv"
+        parts = g.call_method("split", h, widths, 3, name="parts")
+        heads_first = {
+            n: g.call_method(
                 "permute", g.call_function("getitem", parts, i, inline=True), 0, 2, 1, 3, name=n
             )
-            for i, n in enumerate("qkv")
-        )
+            for i, n in enumerate(names)
+        }
+        if len(projections) == 3:
+            q_attr, _, stride = projections
+            small = g.call_function(
+                "subsample_tokens", x, stride, name="q", comment=f"one position in {stride}, both ways"
+            )
+            q = g.call_module((q_attr,), small, inline=True)
+            q = g.call_method("view", q, batch, -1, heads, key_dim, inline=True)
+            heads_first["q"] = g.call_method("transpose", q, 1, 2, name="q")
         bias = g.call_function(
             "getitem",
             biases,
             (Slice(), g.getattr((index,))),
             name="bias",
-            comment="[heads, seq, seq]: each pair's offset",
+            comment="[heads, queries, keys]: each pair's offset",
         )
+        q, k, v = (heads_first[n] for n in "qkv")
         y = g.call_function(
             "scaled_dot_product_attention", q, k, v, kwargs={"attn_mask": bias}, name="y"
         )
         y = g.call_method("transpose", y, 1, 2, inline=True)
-        y = g.call_method("reshape", y, batch, seq, -1, name="y")
+        y = g.call_method("flatten", y, 2, name="y", comment="heads merged")
         g.output(g.call_module((out,), y))
 
     @staticmethod
@@ -139,4 +187,10 @@ class OffsetBiasedAttention(BlockPattern):
         return [
             Example(z["OffsetAttention"](12, 3, 4, 2, 4, norm=False), (torch.randn(2, 16, 12),)),
             Example(z["OffsetAttention"](12, 2, 3, 2, 3, norm=True), (torch.randn(2, 9, 12),)),
+            Example(z["SubsampleAttention"](8, 12, 2, 3, 2, 5), (torch.randn(2, 25, 8),)),
         ]
+
+
+STRIDE_GUESS = (
+    "the queries' stride: LeViT's 2 by convention (the index buffer's shape may allow another)"
+)
