@@ -157,7 +157,11 @@ class OffsetBiasedAttention(BlockPattern):
         if len(projections) == 3:
             q_attr, _, stride = projections
             small = g.call_function(
-                "subsample_tokens", x, stride, name="q", comment=f"one position in {stride}, both ways"
+                "subsample_tokens",
+                x,
+                stride,
+                name="q",
+                comment=f"one position in {stride}, both ways",
             )
             q = g.call_module((q_attr,), small, inline=True)
             q = g.call_method("view", q, batch, -1, heads, key_dim, inline=True)
