@@ -99,7 +99,43 @@ def modules() -> dict:
             y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, -1, self.heads * self.value_dim)
             return self.out_proj(y)
 
+    class Wrapped(nn.Module):  # a residual around `fn`
+        def __init__(self, fn: nn.Module) -> None:
+            super().__init__()
+            self.fn = fn
+
+        def forward(self, x):
+            return x + self.fn(x)
+
+    class ConvNorm(nn.Sequential):
+        def __init__(self, cin: int, cout: int) -> None:
+            super().__init__()
+            self.add_module("conv", nn.Conv2d(cin, cout, 3, 2, 1, bias=False))
+            self.add_module("bn", nn.BatchNorm2d(cout))
+            self.add_module("act", nn.ReLU())
+
+    class TokenStemClassifier(nn.Module):
+        """LeViT's assembly: a strided conv stem (each conv halving: 32 pixels -> 4 x 4), the
+        map's tokens through attention blocks (one shrinking it to 2 x 2), averaged, and a head
+        beside a distillation head, their outputs averaged."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Sequential(ConvNorm(3, 6), ConvNorm(6, 8), ConvNorm(8, 12))
+            self.layers = nn.Sequential(
+                Wrapped(OffsetAttention(12, 2, 3, 2, 4, norm=True)),
+                SubsampleAttention(12, 16, 2, 4, 2, 4),
+                Wrapped(OffsetAttention(16, 4, 2, 2, 2, norm=True)),
+            )
+            self.classifier = nn.Linear(16, 3)
+            self.classifier_dist = nn.Linear(16, 3)
+
+        def forward(self, x):
+            x = self.layers(self.stem(x).flatten(2).transpose(1, 2)).mean(1)
+            return (self.classifier(x) + self.classifier_dist(x)) / 2
+
     return {
+        "TokenStemClassifier": TokenStemClassifier,
         "LinearNorm": LinearNorm,
         "OffsetAttention": OffsetAttention,
         "SubsampleAttention": SubsampleAttention,
