@@ -17,9 +17,10 @@ numbers them on the model itself (`patch_embed1`, `block1`, `norm1`, ... and a `
 stage's tokens averaged, then the linear head). There the patch embedding's conv and norm have
 neutral names: the stages' token layers show the norm is a LayerNorm over the channels, and the
 conv's stride is the family's (a kernel of 2 * stride - 1: 7 over 4, 3 over 2), both pinned
-(Match.pins). The head counts are not in the weights:
-config.json's list (or one number for every stage) gives them, else the forward is missing. With
-`reshape_last_stage` false the last stage's normalised tokens [batch, height * width, C] come out.
+(Match.pins). The head counts are not in the weights: config.json's list (or one number for every
+stage) gives them, else each stage's `nhead` is a choice, and the forward is missing until a hint
+or calibration sets them all. With `reshape_last_stage` false the last stage's normalised tokens
+[batch, height * width, C] come out.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks.attention import HEAD_COUNTS
-from codegen.patterns.blocks.pyramid_layer import layer_stack, overlap_patch, run_stage
+from codegen.patterns.blocks.pyramid_layer import layer_stack, run_stage
 from codegen.patterns.blocks.swin_embeddings import images, in_channels
 
 # config.json keys whose effect the weights show (stage widths and depths, the reduction convs'
@@ -106,8 +107,7 @@ def _loose_embedding(ctx: BlockContext, m) -> list | None:
     """The pins that make a stage's embedding (a class of a conv and an affine norm, nothing else)
     an overlapping patch embedding: its norm a LayerNorm, its conv's stride (kernel + 1) / 2 and
     padding half the kernel, where each is at its default and the kernel is odd, wider than 1 and
-    padded by its half;
-    [] where it already is one; None where it is not one."""
+    padded by its half; [] where it already is one; None where it is not one."""
     if m.kind != "class":
         return None
     if ctx.role(m) == "OverlapPatchEmbedding":
@@ -214,7 +214,6 @@ class PyramidVisionEncoder(BlockPattern):
         if numbered is not None:  # stages' parts numbered on the class itself
             stages, head, pins = numbered
             layout = ("numbered", stages, head)
-            count = len(stages)
             norms = {m.attr: m for m in members}
             widths = [(layers, _width(norms[norm])) for _, layers, norm in stages]
         elif len(members) not in (1, 3):
@@ -224,7 +223,6 @@ class PyramidVisionEncoder(BlockPattern):
             if items is None or not all(ctx.role(c) == "PyramidStage" for c in items):
                 return None
             layout: tuple = ("stages", members[0].attr)
-            count = len(items)
             widths = [(f"{members[0].attr}.{c.attr}", _stage_width(ctx, c)) for c in items]
         else:  # three lists: embeddings, layer stacks, norms, one item per stage
             lists = [_items(m) for m in members]
@@ -239,7 +237,6 @@ class PyramidVisionEncoder(BlockPattern):
             norms = [m for m, i in zip(members, lists) if all(family(c) == "norm" for c in i)]
             if len(embed) != 1 or len(layers) != 1 or len(norms) != 1:
                 return None
-            count = len(lists[0])
             attrs = [[c.attr for c in m.children] for m in (embed[0], layers[0], norms[0])]
             layout = ("lists", embed[0].attr, layers[0].attr, norms[0].attr, attrs)
             widths = [

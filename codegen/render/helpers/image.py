@@ -1,7 +1,8 @@
 """Image operations between conv layers: TensorFlow's 'SAME' padding, padding or cropping a
 map to another's size, pooling to a size, residual additions that only apply where shapes (or the
-first channels) agree, zero-padded shortcuts, a square map's tokens subsampled, weight-standardised convolution, a latent vector
-as a map, a deep layer aggregation tree's root input, and patch tokens back to an image.
+first channels) agree, zero-padded shortcuts, a square map's tokens subsampled,
+weight-standardised convolution, a latent vector as a map, a deep layer aggregation tree's root
+input, and patch tokens back to an image.
 """
 
 from __future__ import annotations
