@@ -27,7 +27,8 @@ from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import is_depthwise
 from codegen.patterns.blocks._vision_examples import _randomise_norms
 
-WRAPPED = ("fn", "m")  # lucidrains' and ConvMixer's Residual(fn); LeViT's Residual(m)
+# The wrapped member's name, and the code that writes it so
+WRAPPED = {"fn": "ConvMixer's and lucidrains' Residual(fn)", "m": "LeViT's Residual(m)"}
 CONVMIXER = "ConvMixer's convention (Trockman & Kolter 2022, the paper's listing): GELU"
 
 
@@ -80,8 +81,8 @@ class ResidualWrapper(BlockPattern):
         guessed = ""
         if residual.source == "default":
             guessed = (
-                f"a residual around {fn.attr}, read from the wrapper's name alone (ConvMixer's and "
-                "lucidrains' Residual(fn), LeViT's Residual(m)): the sum leaves no key"
+                f"a residual around {fn.attr}, read from the wrapper's name alone "
+                f"({WRAPPED[fn.attr]}): the sum leaves no key"
             )
         found = (fn.attr, residual.value)
         return Match(self, 1, found, [residual], guessed=guessed, pins=pins)
