@@ -38,11 +38,15 @@ from codegen.patterns.blocks.linear_norm import ROLE as LINEAR_NORM
 
 def offset_tensors(cls) -> tuple[str, str] | None:
     """(the bias parameter's attribute, the index buffer's) of a class holding exactly those two
-    tensors: a 2-d float parameter and a 2-d integer buffer; else None."""
+    tensors: a 2-d float parameter [heads, offsets] and a 2-d integer buffer [queries, keys]."""
     held = tensors(cls)
     table = [t for t in held if t.kind == "parameter" and len(t.shape) == 2]
     index = [t for t in held if t.kind == "buffer" and len(t.shape) == 2 and "int" in t.dtype]
     if len(held) != 2 or len(table) != 1 or len(index) != 1 or "float" not in table[0].dtype:
+        return None
+    # one bias per offset, and the keys' positions span every offset (|dy|, |dx| each below the
+    # side): the table's columns are the index's (Swin's table is [offsets, heads] instead)
+    if table[0].shape[1] != index[0].shape[1]:
         return None
     return table[0].attr, index[0].attr
 
@@ -85,7 +89,9 @@ def _subsampling_query(m) -> str | None:
 
 class OffsetBiasedAttention(BlockPattern):
     role = "OffsetBiasedAttention"
-    priority = 30  # a bias table and its index buffer beside the projections: no plain attention
+    # a bias table and its index buffer beside the projections: no plain attention; below
+    # Swin's window attention, whose names say which table it is
+    priority = 28
 
     accepts = Accepts(2, 3, tensors=True, names=(OUT,))
 
