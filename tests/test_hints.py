@@ -109,3 +109,24 @@ def test_list_choices_prints_paths_hints_accept(tmp_path, ckpt, capsys):
         toml = f'["{path}"]\n{name} = {value.replace(chr(39), chr(34))}\n'
         code, err, _ = _generate(tmp_path, ckpt, toml, capsys)
         assert code == 0, (toml, err)
+
+
+def test_a_hint_reaches_a_choice_made_once_pins_apply(tmp_path, capsys):
+    # The original PVTv2 code's layout: each stage's head count is a choice of the whole, made
+    # only in the analysis round after its patch embeddings are pinned; hints for it are not
+    # rejected as unknown in the rounds before, and pin it exactly.
+    from codegen.patterns.blocks._pyramid_examples import modules
+    from tests.generated_module import load_module
+
+    torch.manual_seed(0)
+    reference = modules()["NumberedClassifier"]().eval()
+    torch.save(reference.state_dict(), tmp_path / "pvt.pt")
+    hints = '["RecoveredModel.layers0"]\nnhead = 1\n["RecoveredModel.layers1"]\nnhead = 3\n'
+    code, err, source = _generate(tmp_path, tmp_path / "pvt.pt", hints, capsys)
+    assert code == 0, err
+    assert "set by --hints: nhead" in source
+    model = load_module(tmp_path / "model.py").RecoveredModel().eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, 3, 32, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x))

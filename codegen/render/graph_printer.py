@@ -64,6 +64,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "input_if_same_shape": ("input_if_same_shape", "helper:input_if_same_shape"),
     "zero_padded_shortcut": ("zero_padded_shortcut", "helper:zero_padded_shortcut"),
     "simam": ("simam", "helper:simam"),  # blocks/residual.py's wrapped step
+    "subsample_tokens": ("subsample_tokens", "helper:subsample_tokens"),  # offset attention
     "spatial_group_enhance": ("spatial_group_enhance", "helper:spatial_group_enhance"),
     "widened_shortcut": ("widened_shortcut", "helper:widened_shortcut"),  # pyramidal_residual
     "add_to_leading_channels": ("add_to_leading_channels", "helper:add_to_leading_channels"),

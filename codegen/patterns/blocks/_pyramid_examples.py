@@ -184,7 +184,93 @@ def modules() -> dict:
             x = torch.cat([self.cls_token.expand(x.size(0), -1, -1), x.flatten(1, 2)], 1)
             return x + self.position_embeddings
 
+    class FusedKeyValueAttention(nn.Module):
+        """The original PVTv2 / SegFormer code's attention, on tokens [batch, h * w, C] with the
+        map's size beside them: one projection for keys and values (keys first), heads fixed."""
+
+        def __init__(self, dim: int, nhead: int, ratio: int) -> None:
+            super().__init__()
+            self.nhead, self.ratio = nhead, ratio
+            self.query = nn.Linear(dim, dim)
+            self.key_value = nn.Linear(dim, 2 * dim)
+            self.out = nn.Linear(dim, dim)
+            if ratio > 1:
+                self.reduction = nn.Conv2d(dim, dim, ratio, stride=ratio)
+                self.reduction_norm = nn.LayerNorm(dim)
+
+        def forward(self, x, h: int, w: int):
+            b, n, c = x.shape
+            d = c // self.nhead
+            q = self.query(x).reshape(b, n, self.nhead, d).permute(0, 2, 1, 3)
+            if self.ratio > 1:
+                small = self.reduction(x.permute(0, 2, 1).reshape(b, c, h, w))
+                x = self.reduction_norm(small.reshape(b, c, -1).permute(0, 2, 1))
+            kv = self.key_value(x).reshape(b, -1, 2, self.nhead, d).permute(2, 0, 3, 1, 4)
+            scores = (q @ kv[0].transpose(-2, -1)) * d**-0.5
+            return self.out((scores.softmax(-1) @ kv[1]).transpose(1, 2).reshape(b, n, c))
+
+    class TokenMixFeedForward(nn.Module):
+        def __init__(self, dim: int, hidden: int) -> None:
+            super().__init__()
+            self.dense1 = nn.Linear(dim, hidden)
+            self.mixer = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
+            self.dense2 = nn.Linear(hidden, dim)
+
+        def forward(self, x, h: int, w: int):
+            b, n, _ = x.shape
+            y = self.dense1(x).transpose(1, 2).reshape(b, -1, h, w)
+            return self.dense2(nn.functional.gelu(self.mixer(y).flatten(2).transpose(1, 2)))
+
+    class TokenLayer(nn.Module):
+        def __init__(self, dim: int, nhead: int, ratio: int) -> None:
+            super().__init__()
+            self.norm1 = nn.LayerNorm(dim)
+            self.attention = FusedKeyValueAttention(dim, nhead, ratio)
+            self.norm2 = nn.LayerNorm(dim)
+            self.ffn = TokenMixFeedForward(dim, 3 * dim)
+
+        def forward(self, x, h: int, w: int):
+            x = x + self.attention(self.norm1(x), h, w)
+            return x + self.ffn(self.norm2(x), h, w)
+
+    class ConvTokens(nn.Module):  # an overlapping patch embedding with neutral names
+        def __init__(self, cin: int, cout: int, patch: int, stride: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(cin, cout, patch, stride=stride, padding=patch // 2)
+            self.norm = nn.LayerNorm(cout)
+
+        def forward(self, x):
+            x = self.conv(x)
+            h, w = x.shape[2:]
+            return self.norm(x.flatten(2).transpose(1, 2)), h, w
+
+    class NumberedClassifier(nn.Module):
+        """The original code's layout: each stage's parts numbered on the model (from 0 here),
+        the last stage's tokens averaged into a linear head."""
+
+        def __init__(self, widths=(8, 12), heads=(1, 3), ratios=(2, 1), labels=4) -> None:
+            super().__init__()
+            cins = (3,) + tuple(widths[:-1])
+            for i, (c, w, p, s) in enumerate(zip(cins, widths, PATCHES, STRIDES)):
+                setattr(self, f"embed{i}", ConvTokens(c, w, p, s))
+                layers = [TokenLayer(w, heads[i], ratios[i]) for _ in range(2 - i)]
+                setattr(self, f"layers{i}", nn.ModuleList(layers))
+                setattr(self, f"ln{i}", nn.LayerNorm(w))
+            self.stages = len(widths)
+            self.fc = nn.Linear(widths[-1], labels)
+
+        def forward(self, x):
+            for i in range(self.stages):
+                x, h, w = getattr(self, f"embed{i}")(x)
+                for layer in getattr(self, f"layers{i}"):
+                    x = layer(x, h, w)
+                x = getattr(self, f"ln{i}")(x)
+                if i < self.stages - 1:
+                    x = x.transpose(1, 2).reshape(x.size(0), -1, h, w)
+            return self.fc(x.mean(dim=1))
+
     return {
+        "NumberedClassifier": NumberedClassifier,
         "PositionedPatches": PositionedPatches,
         "Classifier": Classifier,
         "DepthwiseConv": DepthwiseConv,

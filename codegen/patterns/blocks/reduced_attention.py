@@ -4,12 +4,20 @@ conv (kernel = stride = the reduction ratio) and a LayerNorm, so a large map att
 
     q = query(x)                                              # every position asks
     kv = norm(sr(x.permute(0, 3, 1, 2)).flatten(2).transpose(1, 2))   # or x itself: ratio 1
+    k, v = key(kv), value(kv)                                 # or kv(kv).chunk(2, -1): fused
     y = softmax(q k^T / sqrt(head_dim)) v                     # heads: the stage's, given
     return proj(y).reshape(batch, height, width, channels)
 
+The keys and values come from two projections (Hugging Face's `key`, `value`) or from one twice
+as wide (the original PVT and SegFormer code's `kv`: keys, then values, each head's channels
+together).
+
 The stages of these models differ in heads (config.json's `num_attention_heads` is a list), and
 one class may serve several stages, so the head count is a forward argument the stage passes
-(families/pyramid_vision.py). The output projection is in the class (PVTv2's `proj`) or in a
+(families/pyramid_vision.py). A stage whose attention does not shrink (ratio 1: projections
+alone) is told apart from an ordinary attention by config.json's ratios, or by the model's other
+attentions: where one with a reduction has the same projections' names, this one is its stage's
+(a pin, Match.pins). The output projection is in the class (PVTv2's `proj`) or in a
 sibling class (`attention.output.dense`): `ReducedAttentionBlock` holds the two.
 """
 
@@ -28,12 +36,15 @@ from codegen.patterns._kit import (
     modules,
     tensors,
 )
+from codegen.patterns.blocks.fused_kv_cross_attention import KEYS_VALUES
 
 QUERY, KEY, VALUE = r"q|query|q_proj", r"k|key|k_proj", r"v|value|v_proj"
 OUT = r"proj|o_proj|out_proj|dense|out"
 # The conv that shrinks the keys' and values' map, by the names these libraries give it.
 REDUCE = r"sr|spatial_reduction|sequence_reduction|reduction|reduce"
 ROLE = "ReducedAttention"
+# The pin a reducing attention leaves: its projections' names, which a stage of ratio 1 shares.
+NAMES_PIN = "reduced_attention_names"
 
 
 def _named(members, pattern: str):
@@ -52,6 +63,12 @@ def _reducing_conv(m) -> bool:
     return kernel == stride and args.get("padding", 0) == 0
 
 
+def _pinned(ctx: BlockContext, names: tuple) -> bool:
+    """Whether the model's attentions that shrink the map pinned these projections' names."""
+    said = ctx.resolver.structural.get(("", NAMES_PIN))
+    return said is not None and tuple(said[0]) == names
+
+
 def _pyramid_config(ctx: BlockContext) -> bool:
     """config.json lists reduction ratios per stage, one of them 1: a stage whose attention is
     q/k/v alone, on the map, with the stage's heads (SegFormer's last stage)."""
@@ -63,21 +80,24 @@ class ReducedAttention(BlockPattern):
     role = ROLE
     priority = 25  # a strided conv and a norm beside q/k/v: not a plain attention
 
-    accepts = Accepts(3, 6, tensors=False, names=(QUERY, KEY, VALUE), families=("linear",))
+    accepts = Accepts(2, 6, tensors=False, names=(QUERY,), families=("linear",))
 
     def match(self, cls, ctx: BlockContext) -> Match | None:
         members = modules(cls)
-        if tensors(cls) or len(members) not in (3, 4, 5, 6):
+        if tensors(cls) or len(members) not in (2, 3, 4, 5, 6):
             return None
         q, k, v = (_named(members, p) for p in (QUERY, KEY, VALUE))
-        if q is None or k is None or v is None:
+        fused = _named(members, KEYS_VALUES) if k is None and v is None else None
+        projections = (q, k, v) if fused is None else (q, fused)
+        if any(m is None for m in projections):
             return None
         width = q.io.in_width if q.io is not None else None
-        if width is None or any(family(m) != "linear" or m.io is None for m in (q, k, v)):
+        if width is None or any(family(m) != "linear" or m.io is None for m in projections):
             return None
-        if any((m.io.in_width, m.io.out_width) != (width, width) for m in (q, k, v)):
+        widths = [(width, width)] * 3 if fused is None else [(width, width), (width, 2 * width)]
+        if [(m.io.in_width, m.io.out_width) for m in projections] != widths:
             return None
-        rest = [m for m in members if m not in (q, k, v)]
+        rest = [m for m in members if m not in projections]
         out = _named(rest, OUT)
         if out is not None and (family(out) != "linear" or out.io is None):
             return None
@@ -93,17 +113,22 @@ class ReducedAttention(BlockPattern):
                 return None
             if norm.type_name != "nn.LayerNorm":
                 return None
-        elif not _pyramid_config(ctx):
-            return None  # projections alone: an ordinary attention's, unless config.json says
+        names = tuple(m.attr for m in projections) + ((out.attr,) if out is not None else ())
+        pins = []
+        if reduce is not None:
+            why = "the model's attentions that shrink the map have these projections"
+            pins.append(("", NAMES_PIN, names, why))
+        elif not _pyramid_config(ctx) and not _pinned(ctx, names):
+            return None  # projections alone: an ordinary attention's, unless the model says
         found = (
-            (q.attr, k.attr, v.attr),
+            tuple(m.attr for m in projections),
             out.attr if out is not None else None,
             (reduce.attr, norm.attr) if reduce is not None else None,
         )
-        return Match(self, len(members) + 1, found)
+        return Match(self, len(members) + 1, found, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
-        (q, k, v), out, reduce = match.found
+        projections, out, reduce = match.found
         x = g.input("x")  # [batch, height, width, channels]
         nhead = g.input("nhead", "int")
         batch = g.call_method("size", x, 0, name="batch")
@@ -127,7 +152,17 @@ class ReducedAttention(BlockPattern):
 
         channels = g.call_method("size", x, 3, inline=True)
         h_dim = g.call_function("floordiv", channels, nhead, name="head_dim")
-        qh, kh, vh = heads(seq, q, "q"), heads(kv, k, "k"), heads(kv, v, "v")
+        if len(projections) == 3:
+            q, k, v = projections
+            qh, kh, vh = heads(seq, q, "q"), heads(kv, k, "k"), heads(kv, v, "v")
+        else:  # one projection twice as wide: the keys' channels, then the values'
+            q, fused = projections
+            qh = heads(seq, q, "q")
+            pair = g.call_module((fused,), kv, inline=True)
+            pair = g.call_method("view", pair, batch, -1, 2, nhead, h_dim, inline=True)
+            pair = g.call_method("permute", pair, 2, 0, 3, 1, 4, name="kv")
+            kh = g.call_function("getitem", pair, 0, name="k")
+            vh = g.call_function("getitem", pair, 1, name="v")
         y = g.call_function("scaled_dot_product_attention", qh, kh, vh, name="y")
         y = g.call_method("transpose", y, 1, 2, inline=True)
         y = g.call_method("reshape", y, batch, height, width, -1, name="y")

@@ -1,8 +1,9 @@
-"""A residual wrapper: a class whose one member is the function it wraps, named `fn`, which maps a
-width to itself and whose input is added back, `fn(x) + x` (the `Residual(fn)` of the ConvMixer
-paper's listing, Trockman & Kolter 2022, and of lucidrains' vit-pytorch and its kin). The name is
-the only evidence (the same repositories' `Scale(fn)` multiplies instead), so the forward says it
-is guessed and the residual is a choice, `add` by the wrapper's convention.
+"""A residual wrapper: a class whose one member is the function it wraps, named `fn` (or `m`), which
+maps a width to itself and whose input is added back, `fn(x) + x` (the `Residual(fn)` of the
+ConvMixer paper's listing, Trockman & Kolter 2022, and of lucidrains' vit-pytorch and its kin;
+LeViT's `Residual(m)`). The name is the only evidence (the same repositories' `Scale(fn)`
+multiplies instead), so the forward says it is guessed and the residual is a choice, `add` by the
+wrapper's convention.
 
 Where the wrapped Sequential is ConvMixer's depthwise step, [depthwise conv, a slot without
 tensors, BatchNorm] (an activation before the norm, the paper's order everywhere), the model is
@@ -26,7 +27,8 @@ from codegen.patterns._kit import tensors
 from codegen.patterns.blocks._conv_parts import is_depthwise
 from codegen.patterns.blocks._vision_examples import _randomise_norms
 
-WRAPPED = ("fn",)
+# The wrapped member's name, and the code that writes it so
+WRAPPED = {"fn": "ConvMixer's and lucidrains' Residual(fn)", "m": "LeViT's Residual(m)"}
 CONVMIXER = "ConvMixer's convention (Trockman & Kolter 2022, the paper's listing): GELU"
 
 
@@ -79,8 +81,8 @@ class ResidualWrapper(BlockPattern):
         guessed = ""
         if residual.source == "default":
             guessed = (
-                f"a residual around {fn.attr}, read from the wrapper's name alone (ConvMixer's and "
-                "lucidrains' Residual(fn)): the sum leaves no key"
+                f"a residual around {fn.attr}, read from the wrapper's name alone "
+                f"({WRAPPED[fn.attr]}): the sum leaves no key"
             )
         found = (fn.attr, residual.value)
         return Match(self, 1, found, [residual], guessed=guessed, pins=pins)

@@ -1,7 +1,8 @@
 """Image operations between conv layers: TensorFlow's 'SAME' padding, padding or cropping a
 map to another's size, pooling to a size, residual additions that only apply where shapes (or the
-first channels) agree, zero-padded shortcuts, weight-standardised convolution, a latent vector
-as a map, a deep layer aggregation tree's root input, and patch tokens back to an image.
+first channels) agree, zero-padded shortcuts, a square map's tokens subsampled,
+weight-standardised convolution, a latent vector as a map, a deep layer aggregation tree's root
+input, and patch tokens back to an image.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "latent_as_map": (),
     "simam": (),
     "spatial_group_enhance": (),
+    "subsample_tokens": ("math",),
 }
 HELPERS: dict[str, str] = {
     "unpatchify": '''
@@ -146,6 +148,14 @@ def spatial_group_enhance(
     t = t.reshape(b, groups, h, w) * weight + bias
     x = x * torch.sigmoid(t.reshape(b * groups, 1, h, w))
     return x.reshape(b, c, h, w)
+''',
+    "subsample_tokens": '''
+def subsample_tokens(x: torch.Tensor, stride: int) -> torch.Tensor:
+    """Every stride-th token both ways of a square map's tokens x [batch, side * side, C]
+    (LeViT's Subsample): [batch, ceil(side / stride) ** 2, C]."""
+    side = int(math.sqrt(x.size(1)) + 0.5)
+    x = x.view(x.size(0), side, side, x.size(2))[:, ::stride, ::stride]
+    return x.reshape(x.size(0), -1, x.size(3))
 ''',
     "zero_padded_shortcut": '''
 def zero_padded_shortcut(x: torch.Tensor, out: torch.Tensor, both_sides: bool) -> torch.Tensor:
