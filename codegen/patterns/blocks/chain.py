@@ -1485,6 +1485,18 @@ def output_activation_choice(
     # A class that only wraps one conv (RepVGG's deploy-time block, `rbr_reparam`) applies its
     # activation after it, where no key shows one: chained, two convs would collapse into one.
     # Named as a block's activation, not the model's output squashing: models repeat it.
+    if not cls.is_top and len(members) == 1 and _lone_conv_sequential(members[0]):
+        # A Sequential holding one conv and nothing a key shows (CBDNet's `single_conv`:
+        # Sequential(Conv2d, ReLU)): a lone conv needs no Sequential, so it wraps a layer past
+        # its key, an activation most often.
+        return ctx.resolver.choose(
+            cls.name,
+            "activation",
+            "relu",
+            act.alternatives("relu", conv=True),
+            f"after the conv of {members[0].attr}, a Sequential whose later items hold no key",
+            aliases=act.ALIASES,
+        )
     if not cls.is_top and len(members) == 1 and members[0].kind == "builtin" and ends == "conv":
         return ctx.resolver.choose(
             cls.name,
@@ -1523,6 +1535,16 @@ def output_activation_choice(
             "after the last layer",
         ),
         why,
+    )
+
+
+def _lone_conv_sequential(m: Module) -> bool:
+    """A Sequential whose one item is a built-in conv (no slot: any other layer follows it)."""
+    return (
+        m.kind == "sequential"
+        and len(m.children) == 1
+        and m.children[0].kind == "builtin"
+        and family(m.children[0]) == "conv"
     )
 
 
