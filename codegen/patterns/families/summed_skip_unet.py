@@ -21,6 +21,11 @@ none (a plain encoder-decoder). Where they are added no key shows either:
 - `none`.
 A choice (`skips`), so the class says guessed until calibration or --hints settles it.
 
+Where the growing part doubles the map more often than any key halves it, the shrinking part
+halves it without keys (GuoShi28's CBDNet: `AvgPool2d(2)` between its conv levels): a 2x2 pool
+before each member that widens a width another member gives, when there are exactly as many as
+the doublings left over; max or average is the choice `pooling` (max, the U-Nets' usual).
+
 LinkNet's reading (families/linked_encoder_decoder.py) pairs numbered encoder and decoder levels
 and wins where both match; this one needs no pairing by names (a bottleneck between the paths,
 levels named `inc`, `enc1`, `bottleneck`, `dec1`, lone upsamplers between them).
@@ -298,4 +303,5 @@ class SummedSkipUNet(BlockPattern):
     def examples():
         from codegen.patterns.families._summed_skip_examples import summed_skip_examples
 
-        return summed_skip_examples()[:1]
+        found = summed_skip_examples()
+        return [found[0], found[3]]  # (and the keyless pools' layout)
