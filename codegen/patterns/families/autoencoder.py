@@ -6,6 +6,10 @@ through `post_quant_conv` and the decoder.
     moments = quant_conv(encoder(x));  mean, logvar = moments.chunk(2, dim=1)
     return decoder(post_quant_conv(mean))
 
+Two classes of their own (disentangling-vae's Burgess VAE), the encoder's last Linear giving twice
+the width the decoder reads: its mean and log-variance, side by side or interleaved (a choice), the
+mean decoded, the image squashed or not (a choice): `decoder(mean(encoder(x)))`.
+
 With a codebook (`quantize`, diffusers' VQModel) the latent is not a distribution: each pixel's
 vector is snapped to its nearest codebook row, `decoder(post_quant_conv(quantize(quant_conv(
 encoder(x)))))`.
@@ -239,8 +243,10 @@ def _moments_classes(encoder, decoder, ctx: BlockContext) -> bool:
     if not gives or not reads or gives != 2 * reads:
         return False
     inner = ctx.classes.get(encoder.type_name)
+    if inner is None:
+        return False
     heads = [m for m in modules(inner) if family(m) == "linear" and m.io.out_width == gives]
-    return inner is not None and len(heads) == 1
+    return len(heads) == 1
 
 
 def _moments_pair(encoder, decoder) -> bool:
