@@ -442,9 +442,12 @@ def _opens_transposed(m: Module) -> bool:
 
 
 def _latent_mlp(order: list[Module]) -> bool:
-    """Linear layers alone, the chain's first ones: the MLP a decoder maps its latent through
-    before viewing it as a map."""
-    return bool(order) and all(m.kind == "builtin" and family(m) == "linear" for m in order)
+    """The chain's first layers map a latent before it is viewed as a map: one projection (a
+    generator's `l1`, a Sequential of it and its norm as well), or Linear layers alone (the MLP
+    of a VAE's decoder)."""
+    return len(order) == 1 or (
+        bool(order) and all(m.kind == "builtin" and family(m) == "linear" for m in order)
+    )
 
 
 def _unflattens_into(prev: Module, m: Module, width: int) -> bool:
