@@ -18,7 +18,9 @@ pytestmark = pytest.mark.filterwarnings(
 
 # Exact from the keys alone. Measured blind (session 27, main at 9d6b06c + the zoo, 2026-12-02,
 # before any change made for it; `python benchmarks/bench_generative_zoo.py --keys-only 24`):
-# 0 exact, 8 flagged, 0 WRONG, 0 crash.
+# 0 exact, 8 flagged, 0 WRONG, 0 crash. After session 28: still none exact from the keys (0
+# exact, 8 flagged, 0 WRONG); the Burgess VAE and CBDNet compute the reference once their choices
+# are pinned (below), FFA-Net's groups and pixel attention run, its fusion is a guessed wiring.
 EXACT: set[str] = set()
 
 
