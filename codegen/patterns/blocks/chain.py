@@ -1888,8 +1888,9 @@ class Chain(BlockPattern):
 
 def _flattened_image(cls, steps: list[tuple]) -> ExampleInput | None:
     """An image for a chain of 2-d convs flattened into a Linear reading an s x s grid of their
-    channels: s times each conv's stride on a side (a VAE's encoder: 4x4 stride-2 convs, then
-    the Linear), so the features flatten to what the Linear reads. None for any other chain."""
+    channels: the side each conv, undone from the last, needs to give the next its side (a VAE's
+    encoder: 4x4 stride-2 convs, then the Linear), so the features flatten to what the Linear
+    reads. None for any other chain."""
     flat = next((i for i, s in enumerate(steps) if s[0] == "flatten"), None)
     # (pools between the convs resize the map too: not counted here)
     if flat is None or any(s[0] not in ("module", "activation") for s in steps[:flat]):
@@ -1906,12 +1907,17 @@ def _flattened_image(cls, steps: list[tuple]) -> ExampleInput | None:
     if side < 2 or side * side * width != takes or not convs or convs[0].type_name != "nn.Conv2d":
         return None
     grid = side
-    for conv in convs:
-        stride = strides_by(conv)
-        if not isinstance(stride, int):
+    for conv in reversed(convs):
+        stride, kernel = strides_by(conv), conv_kernel(conv)
+        padding, dilation = arg(conv, "padding", 0), arg(conv, "dilation", 1)
+        if not all(type(v) is int for v in (stride, kernel, padding, dilation)):
             return None
-        side *= stride
-    why = f"an image the convs' strides take to the {grid}x{grid} map {attr} reads, flattened"
+        span = dilation * (kernel - 1) + 1
+        # (the side times the stride where that gives the side too: 8 to 4 at stride 2, not 7)
+        scaled = side * stride
+        fits = (scaled + 2 * padding - span) // stride + 1 == side
+        side = scaled if fits else (side - 1) * stride + span - 2 * padding
+    why = f"an image the convs take to the {grid}x{grid} map {attr} reads, flattened"
     return ExampleInput((2, convs[0].io.in_width, side, side), why=why)
 
 
