@@ -238,8 +238,8 @@ class SummedSkipUNet(BlockPattern):
         if not any(s < 1 for s in values) or math.prod(values) != 1:
             return None  # (before any search: the map shrinks and comes back to its size)
         order = u_order(members, scale_of)
-        if order is None:
-            return None
+        if order is None or any(m is order[0] for m in pooled):
+            return None  # (a pool before the first member would shrink the input itself)
         scales = [scale_of[m.attr] for m in order]
         ups = [m for m, s in zip(order, scales) if s > 1]
         alone = all(_alone(m, ctx) for m in ups)
