@@ -6,13 +6,12 @@ then to one channel, whose sigmoid weighs every pixel of the input.
 
 A squeeze-excitation without the squeeze: one weight per pixel, not per channel. The sigmoid
 and the product leave no tensor, nor does the activation between the convs (a slot of the
-Sequential). A class holding such a Sequential, named as attention (`pa`, `att`), reads and gives
-the width of its input (analyze/structure.py asks `gate_convs`); the gate is a choice.
+Sequential). A class holding such a Sequential, named as attention (`pa`, `att`: PAN's names,
+blocks/pixel_gate.py), reads and gives the width of its input (analyze/structure.py asks
+`gate_convs`); the gate is a choice.
 """
 
 from __future__ import annotations
-
-import re
 
 from codegen.ir.graph import Graph
 from codegen.patterns import _activations as act
@@ -27,8 +26,8 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import conv_kernel
+from codegen.patterns.blocks.pixel_gate import ATTENTION_NAME
 
-NAME = re.compile(r"(pixel_?)?(att|attn|attention|pa)(_?layer)?\d*", re.IGNORECASE)
 GUESS = "the sigmoid weighing each pixel leaves no tensor (FFA-Net's PALayer): the choice gate"
 
 
@@ -36,7 +35,7 @@ def gate_convs(members: list) -> int | None:
     """The width C a class keeps where its one member is a Sequential named as attention whose
     keyed items are two 1x1 2-d convs, C -> r (r < C) and r -> 1; else None."""
     real = [m for m in members if m.kind != "placeholder"]
-    if len(real) != 1 or real[0].kind != "sequential" or not NAME.fullmatch(real[0].attr):
+    if len(real) != 1 or real[0].kind != "sequential" or not ATTENTION_NAME.fullmatch(real[0].attr):
         return None
     convs = [c for c in real[0].children if c.kind != "placeholder"]
     if len(convs) != 2 or not all(_pointwise(c) for c in convs):
