@@ -554,6 +554,7 @@ def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None
     out = next((n for n in reversed(g.nodes) if n.op == "output"), None) if g else None
     head = out.args[0] if out is not None and out.args else None
     last = g[head] if isinstance(head, Value) else None
+    gain = False
     while last is not None and last.op == "call_function":
         inner = values_in(last.args)
         computed = [v for v in inner if g[v].op != "input"]
@@ -562,6 +563,7 @@ def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None
             last = g[inner[0]] if len(inner) == 1 else None
         elif last.target == "mul" and len(inner) == 2 and len(computed) == 1:
             last = g[computed[0]]  # (a gain on the input gives its width: SAFMN's modulation)
+            gain = True
         else:
             break
     if last is None or last.op != "call_module" or last.each or last.loop or last.optional:
@@ -577,6 +579,8 @@ def _read_output_width(cls: ClassDef, groups: list[ClassGroup], classes) -> None
             member.kind != "builtin" or member.io.family not in ("conv", "linear", "norm")
         ):
             return None
+        if gain and member.io.out_width == 1:
+            return None  # (one weight per pixel, broadcast over the input's channels: its width)
         return member.io.out_width or None
 
     _reread(cls, groups, classes, gives, 1)

@@ -77,6 +77,7 @@ from codegen.patterns.blocks.chain import (
 )
 from codegen.patterns.blocks.channel_shuffle import shuffle_branches
 from codegen.patterns.blocks.affine_scale import affine_width
+from codegen.patterns.blocks.pixel_excite import gate_convs
 from codegen.patterns.blocks.input_normalization import normalised_width
 from codegen.patterns.blocks.pooled_pyramid import pyramid_io
 from codegen.patterns.blocks.channel_split_norm import split_norm_width
@@ -1698,6 +1699,9 @@ def _class_io(members: list[Module | Tensor], chained: bool = True) -> IOSpec:
         # A spatial gate (patterns/blocks/spatial_gate.py): its unit's conv over each pixel's
         # channel max and mean gives the map that rescales the input, whatever its width.
         return IOSpec("class", None, None, 2)
+    gated = gate_convs(modules)
+    if gated is not None:  # a one-channel map weighing each pixel (blocks/pixel_excite.py)
+        return IOSpec("class", gated, gated, 2)
     split = split_norm_width(modules)
     if split is not None:  # norms over parts of the channels (blocks/channel_split_norm.py)
         return IOSpec("norm", split, split, 2)

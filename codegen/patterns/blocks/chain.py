@@ -27,7 +27,13 @@ from codegen.patterns.blocks.atrous_pyramid import ROLE as ATROUS_PYRAMID
 from codegen.patterns.blocks.pooled_pyramid import ROLE as PYRAMID_POOLING
 from codegen.patterns.blocks.conv_stem import IMAGE_CHANNELS
 from codegen.patterns.blocks.padded_resnet_block import slot_pin
-from codegen.patterns._mirror_strides import POOLED, RECONSTRUCTION, layers, pooled_levels
+from codegen.patterns._mirror_strides import (
+    POOLED,
+    RECONSTRUCTION,
+    layers,
+    pooled_levels,
+    strides_by,
+)
 from codegen.patterns.layers.conv import MIRRORED_ENDS
 from codegen.patterns._kit import (
     Accepts,
@@ -273,8 +279,10 @@ def _dataflow_order(members: list[Module], width: int | None) -> list[Module] | 
             takes = _takes(m)
             if width is not None and takes is not None and takes != width:
                 flattens = order and _flattens_into(order[-1], m, width)
-                # (a Linear viewed as a map only where it reads the input: a generator's `l1`)
-                flattens = flattens or (len(order) == 1 and _unflattens_into(order[0], m, width))
+                # (a Linear viewed as a map only where it, or an MLP it ends, reads the input: a
+                # generator's `l1`, a VAE decoder's `lin1, lin2, lin3`)
+                unflattens = _latent_mlp(order) and _unflattens_into(order[-1], m, width)
+                flattens = flattens or unflattens
                 if not flattens and (m not in grouped or not _groups_of(m, width)):
                     continue
             if family(m) == "embedding" and order:
@@ -431,6 +439,15 @@ def _opens_transposed(m: Module) -> bool:
         if m is None:
             return False
     return m.kind == "builtin" and m.type_name.endswith("ConvTranspose2d")
+
+
+def _latent_mlp(order: list[Module]) -> bool:
+    """The chain's first layers map a latent before it is viewed as a map: one projection (a
+    generator's `l1`, a Sequential of it and its norm as well), or Linear layers alone (the MLP
+    of a VAE's decoder)."""
+    return len(order) == 1 or (
+        bool(order) and all(m.kind == "builtin" and family(m) == "linear" for m in order)
+    )
 
 
 def _unflattens_into(prev: Module, m: Module, width: int) -> bool:
@@ -659,7 +676,8 @@ def plan(
             flow.spatial = None
         elif (
             not flow.spatial
-            and i == 1
+            and i >= 1
+            and _latent_mlp(members[:i])
             and takes is not None
             and _unflattened_side(members[i - 1], m, flow.width or 0) is not None
         ):
@@ -819,7 +837,8 @@ def plan(
         flattened = flattened and io is not None and _flattens_into(m, nxt, io.out_width or 0)
         flattened = flattened and _takes(nxt) != io.out_width
         # A Linear whose output is viewed as a map for convs: an activation between, or none.
-        unflattened = i == 0 and nxt is not None and io is not None and _unflattens_into(m, nxt, 0)
+        unflattened = nxt is not None and io is not None and _latent_mlp(members[: i + 1])
+        unflattened = unflattened and _unflattens_into(m, nxt, 0)
         across = across or unflattened
         # A Sequential ending in a layer and its norm, before more layers: the activation that
         # follows a norm sits in its trailing slot, past the last key (WGAN-GP's `block1`).
@@ -833,7 +852,9 @@ def plan(
             # A LayerNorm after a conv (ConvNeXt's and Swin's patchify stems) is followed by none,
             # a choice of its own name: a config's hidden_act is the blocks' activation.
             name, usual, why = "activation", "relu", ""
-            if (across and not closed) or m.attr == latent:
+            # (the last layer of an MLP, i > 0, is activated as its hidden layers are before
+            # its output is viewed as a map; a lone projection is not: a norm usually follows)
+            if (across and not closed and not (unflattened and i > 0)) or m.attr == latent:
                 usual = "identity"
             elif after_conv_norm and _first_block_role(nxt, ctx) == "PyramidalBlock":
                 # PyramidNet's blocks normalise what they read first and activate only inside:
@@ -1464,6 +1485,18 @@ def output_activation_choice(
     or an image-to-image conv net's Tanh after its global residual. `from_latent`: the model
     starts from a latent (a 1x1 map, or a Linear viewed as a map): a GAN generator's image."""
     ends = _ends(members[-1]) if members else None
+    if not cls.is_top and len(members) == 1 and _lone_conv_sequential(members[0]):
+        # A Sequential holding one conv and nothing a key shows (CBDNet's `single_conv`:
+        # Sequential(Conv2d, ReLU)): a lone conv needs no Sequential, so it wraps a layer past
+        # its key, an activation most often.
+        return ctx.resolver.choose(
+            cls.name,
+            "activation",
+            "relu",
+            act.alternatives("relu", conv=True),
+            f"after the conv of {members[0].attr}, a Sequential whose later items hold no key",
+            aliases=act.ALIASES,
+        )
     # A class that only wraps one conv (RepVGG's deploy-time block, `rbr_reparam`) applies its
     # activation after it, where no key shows one: chained, two convs would collapse into one.
     # Named as a block's activation, not the model's output squashing: models repeat it.
@@ -1505,6 +1538,16 @@ def output_activation_choice(
             "after the last layer",
         ),
         why,
+    )
+
+
+def _lone_conv_sequential(m: Module) -> bool:
+    """A Sequential whose one item is a built-in conv (no slot: any other layer follows it)."""
+    return (
+        m.kind == "sequential"
+        and len(m.children) == 1
+        and m.children[0].kind == "builtin"
+        and family(m.children[0]) == "conv"
     )
 
 
@@ -1814,6 +1857,10 @@ class Chain(BlockPattern):
         front, steps, *_ = match.found
         first = next((s for s in steps if s[0] == "module"), None)
         latent = bool(steps) and steps[0][0] == "latent_map"
+        if not front and first is not None and not latent:
+            flattened = _flattened_image(cls, steps)
+            if flattened is not None:
+                return [flattened]
         if front or first is None or not (latent or any(s[0] == "unflatten" for s in steps)):
             return None
         attr = first[1] if isinstance(first[1], str) else first[1][0]
@@ -1837,6 +1884,41 @@ class Chain(BlockPattern):
                 return self.decoder(torch.relu(self.encoder(x)))
 
         return [Example(Autoencoder(), (torch.randn(3, 12),))]
+
+
+def _flattened_image(cls, steps: list[tuple]) -> ExampleInput | None:
+    """An image for a chain of 2-d convs flattened into a Linear reading an s x s grid of their
+    channels: the side each conv, undone from the last, needs to give the next its side (a VAE's
+    encoder: 4x4 stride-2 convs, then the Linear), so the features flatten to what the Linear
+    reads. None for any other chain."""
+    flat = next((i for i, s in enumerate(steps) if s[0] == "flatten"), None)
+    # (pools between the convs resize the map too: not counted here)
+    if flat is None or any(s[0] not in ("module", "activation") for s in steps[:flat]):
+        return None
+    _, attr, takes, width = steps[flat]
+    side = math.isqrt(takes // width) if width and takes % width == 0 else 0
+    by_attr = {m.attr: m for m in modules(cls)}
+    convs = [
+        leaf
+        for s in steps[:flat]
+        if s[0] == "module" and isinstance(s[1], str) and s[1] in by_attr
+        for leaf in layers(by_attr[s[1]])
+    ]
+    if side < 2 or side * side * width != takes or not convs or convs[0].type_name != "nn.Conv2d":
+        return None
+    grid = side
+    for conv in reversed(convs):
+        stride, kernel = strides_by(conv), conv_kernel(conv)
+        padding, dilation = arg(conv, "padding", 0), arg(conv, "dilation", 1)
+        if not all(type(v) is int for v in (stride, kernel, padding, dilation)):
+            return None
+        span = dilation * (kernel - 1) + 1
+        # (the side times the stride where that gives the side too: 8 to 4 at stride 2, not 7)
+        scaled = side * stride
+        fits = (scaled + 2 * padding - span) // stride + 1 == side
+        side = scaled if fits else (side - 1) * stride + span - 2 * padding
+    why = f"an image the convs take to the {grid}x{grid} map {attr} reads, flattened"
+    return ExampleInput((2, convs[0].io.in_width, side, side), why=why)
 
 
 def latent_choice(cls, ctx: BlockContext):

@@ -138,6 +138,40 @@ def _signal_denoiser():
     return SignalUNet()
 
 
+def _pooled_levels():
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class ConvAct(nn.Module):  # a conv and its activation in a Sequential (CBDNet's single_conv)
+        def __init__(self, c_in: int, c_out: int) -> None:
+            super().__init__()
+            self.unit = nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(inplace=True))
+
+        def forward(self, x):
+            return self.unit(x)
+
+    class PooledUNet(nn.Module):  # keyless 2x2 pools down, lone transposed convs up, sums
+        def __init__(self, c: int = 6) -> None:
+            super().__init__()
+            self.enc0 = nn.Sequential(ConvAct(3, c), ConvAct(c, c))
+            self.enc1 = nn.Sequential(ConvAct(c, 2 * c), ConvAct(2 * c, 2 * c))
+            self.mid = nn.Sequential(ConvAct(2 * c, 4 * c), ConvAct(4 * c, 4 * c))
+            self.up1 = nn.ConvTranspose2d(4 * c, 2 * c, 2, stride=2)
+            self.dec1 = nn.Sequential(ConvAct(2 * c, 2 * c))
+            self.up0 = nn.ConvTranspose2d(2 * c, c, 2, stride=2)
+            self.dec0 = nn.Sequential(ConvAct(c, c))
+            self.head = nn.Conv2d(c, 1, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            e0 = self.enc0(x)
+            e1 = self.enc1(F.max_pool2d(e0, 2))
+            x = self.dec1(self.up1(self.mid(F.max_pool2d(e1, 2))) + e1)
+            return self.head(self.dec0(self.up0(x) + e0))
+
+    return PooledUNet()
+
+
 def summed_skip_examples():
     import torch
 
@@ -148,4 +182,5 @@ def summed_skip_examples():
         Example(_drunet_named().eval(), (torch.randn(2, 2, 16, 16),)),
         Example(_nafnet_flat().eval(), (torch.randn(2, 3, 16, 16),)),
         Example(_signal_denoiser().eval(), (torch.randn(2, 1, 32),)),
+        Example(_pooled_levels().eval(), (torch.randn(2, 3, 16, 16),)),
     ]

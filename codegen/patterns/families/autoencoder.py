@@ -6,6 +6,10 @@ through `post_quant_conv` and the decoder.
     moments = quant_conv(encoder(x));  mean, logvar = moments.chunk(2, dim=1)
     return decoder(post_quant_conv(mean))
 
+Two classes of their own (disentangling-vae's Burgess VAE), the encoder's last Linear giving twice
+the width the decoder reads: its mean and log-variance, side by side or interleaved (a choice), the
+mean decoded, the image squashed or not (a choice): `decoder(mean(encoder(x)))`.
+
 With a codebook (`quantize`, diffusers' VQModel) the latent is not a distribution: each pixel's
 vector is snapped to its nearest codebook row, `decoder(post_quant_conv(quantize(quant_conv(
 encoder(x)))))`.
@@ -13,7 +17,7 @@ encoder(x)))))`.
 
 from __future__ import annotations
 
-from codegen.ir.graph import Graph
+from codegen.ir.graph import Graph, Slice
 from codegen.patterns._kit import (
     Accepts,
     BlockContext,
@@ -89,6 +93,30 @@ class Autoencoder(BlockPattern):
             return Match(
                 self, len(members), found, choices, guessed=SEQUENTIAL_GUESS, pins=pins
             )
+        if len(used) == 2 and _moments_classes(encoder, decoder, ctx):
+            # Two classes of their own, the encoder giving twice the latent the decoder reads
+            # (disentangling-vae's Burgess encoder: one Linear giving mean and log-variance).
+            # Whether the two lie in halves or interleaved, and whether the decoder's image is
+            # squashed, no key says: choices, and the class says it guessed them.
+            layout = ctx.choose(
+                cls,
+                encoder.attr,
+                "latent_layout",
+                "halves",
+                ["interleaved"],
+                "how the encoder's output holds the mean and the log-variance: side by side "
+                "(`chunk(2, dim=1)`) or in pairs (`view(-1, latent, 2)`); the mean is decoded",
+            )
+            squash = ctx.choose(
+                cls,
+                decoder.attr,
+                "output_activation",
+                "identity",
+                ["sigmoid", "tanh"],
+                "after the decoder (pixels in [0, 1] or [-1, 1])",
+            )
+            found = (encoder.attr, None, None, False, None, decoder.attr)
+            return Match(self, len(members), found, [layout, squash], guessed=CLASS_PAIR_GUESS)
         if ctx.role(encoder) != "ConvEncoder" or ctx.role(decoder) != "ConvDecoder":
             return None
         for conv in (quant, post):
@@ -112,6 +140,7 @@ class Autoencoder(BlockPattern):
         name = "h" if codebook or plain else "moments"
         h = g.call_module((encoder,), g.input("sample"), name=name)
         pool = next((c.value for c in match.choices if c.name == "pooling_after"), "none")
+        layout = next((c.value for c in match.choices if c.name == "latent_layout"), "halves")
         if pool != "none":  # the encoder's last level: its activation and pool, past its keys
             h = g.call_function("relu", h, name=name)
             h = stage_pool(g, pool, h, 2, "the encoder's last level pools, as the others")
@@ -121,11 +150,15 @@ class Autoencoder(BlockPattern):
             z = g.call_module((codebook,), h, name="z", comment="nearest codebook vectors")
         elif plain:
             z = h
+        elif layout == "interleaved":
+            batch = g.call_method("size", h, 0, inline=True)
+            pairs = g.call_method("view", h, batch, -1, 2, name="pairs")
+            z = g.call_function(
+                "getitem", pairs, (Slice(), Slice(), 0), name="z", comment=MEAN_COMMENT
+            )
         else:
             halves = g.call_method("chunk", h, 2, kwargs={"dim": 1}, inline=True)
-            z = g.call_function(
-                "getitem", halves, 0, name="z", comment="the mean: the posterior's mode"
-            )
+            z = g.call_function("getitem", halves, 0, name="z", comment=MEAN_COMMENT)
         if post is not None:
             z = g.call_module((post,), z, name="z")
         out = g.call_module((decoder,), z)
@@ -137,13 +170,83 @@ class Autoencoder(BlockPattern):
         from codegen.patterns.blocks._generative_examples import VAE_META, modules as zoo
 
         z = zoo()
-        return [Example(z["vae"](), z["image"](3, 16), VAE_META)]
+        return [Example(z["vae"](), z["image"](3, 16), VAE_META), _class_pair_example()]
+
+
+def _class_pair_example() -> Example:
+    """An encoder class of stride-2 convs flattened into Linears, the last giving the mean and
+    log-variance side by side; a decoder class whose MLP's output is viewed as a map for its
+    transposed convs (the defaults: halves, no squashing, ReLU between layers)."""
+    import torch
+    import torch.nn as nn
+
+    class ConvStatsEncoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.down_a = nn.Conv2d(1, 6, 4, stride=2, padding=1)
+            self.down_b = nn.Conv2d(6, 6, 4, stride=2, padding=1)
+            self.hidden = nn.Linear(24, 12)
+            self.stats = nn.Linear(12, 8)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = torch.relu(self.down_b(torch.relu(self.down_a(x))))
+            return self.stats(torch.relu(self.hidden(x.flatten(1))))
+
+    class MlpConvDecoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc_in = nn.Linear(4, 12)
+            self.fc_out = nn.Linear(12, 24)
+            self.up_a = nn.ConvTranspose2d(6, 6, 4, stride=2, padding=1)
+            self.up_b = nn.ConvTranspose2d(6, 1, 4, stride=2, padding=1)
+
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            h = torch.relu(self.fc_out(torch.relu(self.fc_in(z))))
+            h = torch.relu(self.up_a(h.view(-1, 6, 2, 2)))
+            return self.up_b(h)
+
+    class PairVae(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = ConvStatsEncoder()
+            self.decoder = MlpConvDecoder()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            mean, _logvar = self.encoder(x).chunk(2, dim=1)
+            return self.decoder(mean)
+
+    torch.manual_seed(0)
+    return Example(PairVae().eval(), (torch.randn(2, 1, 8, 8),))
 
 
 SEQUENTIAL_GUESS = (
     "the layers inside the encoder and decoder Sequentials (strides, paddings, the parameter-free "
     "slots) leave no keys: read by convention (calibrate to settle them)"
 )
+
+
+CLASS_PAIR_GUESS = (
+    "no key says how the encoder's output holds the latent's mean and log-variance, nor whether "
+    "the decoder's image is squashed: read by convention (calibrate to settle them)"
+)
+MEAN_COMMENT = "the mean: the posterior's mode"
+
+
+def _moments_classes(encoder, decoder, ctx: BlockContext) -> bool:
+    """Classes of their own (no catalogue coder) where the encoder's output width is twice what
+    the decoder reads, flat: a Linear's mean and log-variance (a map's would be a conv coder's)."""
+    if encoder.kind != "class" or decoder.kind != "class" or not encoder.io or not decoder.io:
+        return False
+    if ctx.role(encoder) == "ConvEncoder" or ctx.role(decoder) == "ConvDecoder":
+        return False
+    gives, reads = encoder.io.out_width, decoder.io.in_width
+    if not gives or not reads or gives != 2 * reads:
+        return False
+    inner = ctx.classes.get(encoder.type_name)
+    if inner is None:
+        return False
+    heads = [m for m in modules(inner) if family(m) == "linear" and m.io.out_width == gives]
+    return len(heads) == 1
 
 
 def _moments_pair(encoder, decoder) -> bool:

@@ -21,6 +21,11 @@ none (a plain encoder-decoder). Where they are added no key shows either:
 - `none`.
 A choice (`skips`), so the class says guessed until calibration or --hints settles it.
 
+Where the growing part doubles the map more often than any key halves it, the shrinking part
+halves it without keys (GuoShi28's CBDNet: `AvgPool2d(2)` between its conv levels): a 2x2 pool
+before each member that widens a width another member gives, when there are exactly as many as
+the doublings left over; max or average is the choice `pooling` (max, the U-Nets' usual).
+
 LinkNet's reading (families/linked_encoder_decoder.py) pairs numbered encoder and decoder levels
 and wins where both match; this one needs no pairing by names (a bottleneck between the paths,
 levels named `inc`, `enc1`, `bottleneck`, `dec1`, lone upsamplers between them).
@@ -43,7 +48,7 @@ from codegen.patterns._kit import (
 )
 from codegen.patterns._kit import tensors
 from codegen.patterns._mirror_strides import strides_by
-from codegen.patterns.blocks.chain import tie_order
+from codegen.patterns.blocks.chain import stage_pool, tie_order
 
 CONTAINERS = ("sequential", "modulelist", "repeat")
 RESAMPLING_SLOTS = ("Pool", "Upsample", "PixelShuffle", "PixelUnshuffle", "interpolate")
@@ -106,6 +111,31 @@ def _alone(m, ctx: BlockContext) -> bool:
         inner = modules(ctx.classes[m.type_name])
         return len(inner) == 1 and _upsampler_alone(inner[0])
     return _upsampler_alone(m)
+
+
+POOL_GUESS = (
+    "the shrinking path halves the map where no key shows it (the growing path doubles it more "
+    "often than the keys halve it): read as a pool before each widening level, the choice pooling"
+)
+
+
+def _keyless_pools(members: list, scale_of: dict) -> list:
+    """The members a keyless 2x2 pool precedes (CBDNet's U-Net: `AvgPool2d(2)` between its conv
+    levels) where the map would otherwise grow past the input's size: one before each member that
+    keeps the size and widens a width another member gives, when there are exactly as many of
+    them as the doublings beyond the halvings. [] where the keys' own scales come back to 1, or
+    the count does not fit."""
+    excess = math.prod(scale_of.values())
+    doublings = int(math.log2(excess)) if excess > 1 and excess.denominator == 1 else 0
+    if doublings == 0 or 2**doublings != excess:
+        return []
+    produced = {m.io.out_width for m in members}
+    widening = [
+        m
+        for m in members
+        if scale_of[m.attr] == 1 and m.io.in_width in produced and m.io.out_width > m.io.in_width
+    ]
+    return widening if len(widening) == doublings else []
 
 
 def plan(order: list, scales: list[Fraction], where: str) -> dict[int, int] | None:
@@ -201,12 +231,15 @@ class SummedSkipUNet(BlockPattern):
         scale_of = {m.attr: member_scale(m, ctx) for m in members}
         if any(s is None for s in scale_of.values()):
             return None
+        pooled = _keyless_pools(members, scale_of)
+        for m in pooled:
+            scale_of[m.attr] /= 2
         values = list(scale_of.values())
         if not any(s < 1 for s in values) or math.prod(values) != 1:
             return None  # (before any search: the map shrinks and comes back to its size)
         order = u_order(members, scale_of)
-        if order is None:
-            return None
+        if order is None or any(m is order[0] for m in pooled):
+            return None  # (a pool before the first member would shrink the input itself)
         scales = [scale_of[m.attr] for m in order]
         ups = [m for m, s in zip(order, scales) if s > 1]
         alone = all(_alone(m, ctx) for m in ups)
@@ -230,13 +263,29 @@ class SummedSkipUNet(BlockPattern):
                 "the skips are sums (the widths rule out a concatenation), or none; where they "
                 "are added leaves no key: the choice skips"
             )
+        choices = [skips]
+        if pooled:
+            pool = ctx.choose(
+                cls,
+                order[0].attr,
+                "pooling",
+                "max_pool",
+                ["avg_pool"],
+                "the keyless 2x2 pool before each level that widens the map on the shrinking "
+                "path (as many as the growing path's doublings need)",
+            )
+            choices.append(pool)
+            if pool.source == "default":
+                guessed = guessed or POOL_GUESS
         each = {m.attr for m in order if m.kind in ("repeat", "modulelist")}
-        found = ([m.attr for m in order], {w: p for w, p in plans.items() if p is not None}, each)
-        return Match(self, len(members), found, [skips], guessed=guessed)
+        plans = {w: p for w, p in plans.items() if p is not None}
+        found = ([m.attr for m in order], plans, each, {m.attr for m in pooled})
+        return Match(self, len(members), found, choices, guessed=guessed)
 
     def forward(self, match: Match, g: Graph) -> None:
-        order, plans, each = match.found
+        order, plans, each, pooled = match.found
         where = match.choices[0].value
+        pool = match.choices[1].value if pooled else None
         added = plans.get(where, {}) if where != "none" else {}
         x = g.input("x")
         given: dict[int, object] = {}
@@ -244,6 +293,8 @@ class SummedSkipUNet(BlockPattern):
         for i, attr in enumerate(order):
             if i in added:
                 x = g.call_function("add", x, given[added[i]], name="x", comment="skip")
+            if attr in pooled:
+                x = stage_pool(g, pool, x, 2, comment="down: a pool no key shows")
             x = g.call_module((attr,), x, name=names.get(i, "x"), each=attr in each)
             given[i] = x
         g.output(x)
@@ -252,4 +303,5 @@ class SummedSkipUNet(BlockPattern):
     def examples():
         from codegen.patterns.families._summed_skip_examples import summed_skip_examples
 
-        return summed_skip_examples()[:1]
+        found = summed_skip_examples()
+        return [found[0], found[3]]  # (and the keyless pools' layout)
