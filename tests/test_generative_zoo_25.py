@@ -20,8 +20,9 @@ pytestmark = pytest.mark.filterwarnings(
 # Exact from the keys alone. Measured blind (session 28, main at baa2b4e + the zoo, 2026-12-02,
 # before any change made for it; `python benchmarks/bench_generative_zoo.py --keys-only 25`):
 # 1 exact (EDSR x3), 6 flagged, 1 WRONG (DeblurGAN, below), 0 crash. The per-class audit
-# (`python benchmarks/audit_classes.py g:25`) also finds diffusers' SpatialAttention silent: it
-# says inferred with one head of 32 where the reference has four of 8, and lists no head count.
+# (`python benchmarks/audit_classes.py g:25`) also found diffusers' SpatialAttention silent: it
+# said inferred with one head of 32 where the reference has four of 8. Fixed after the measure:
+# with no config.json naming the head size (or an autoencoder class of one head), it says guessed.
 EXACT = {"sanghyun_edsr_x3"}
 
 # The blind WRONG finding, fixed after the measure: KupynOrest's DeblurGAN was read as CycleGAN's

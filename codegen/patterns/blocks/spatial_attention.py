@@ -11,7 +11,8 @@ Latent diffusion's and taming's AttnBlock project with 1x1 convolutions (`q`, `k
 keys cannot tell it from a layer norm; a norm feeding 1x1 convs over a feature map is one).
 Some have no norm (diffusers' middle attention of a scale-shift U-Net): the map is read as it is.
 The head size is a choice: config.json's attention_head_dim where the folder has one (diffusers'
-U-Net), else one head over all channels (diffusers' autoencoder).
+U-Net), else one head over all channels (diffusers' autoencoder), and then the class says guessed:
+the keys are the same however the channels split into heads.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from codegen.patterns.blocks._conv_parts import conv_kernel
 NORM = r"group_norm|norm"
 QUERY, KEY, VALUE = r"to_q|query|q", r"to_k|key|k", r"to_v|value|v"
 OUT = r"to_out|proj_attn|proj_out"
+# diffusers' classes built on models/autoencoders/vae.py's Encoder and Decoder, whose attentions
+# take attention_head_dim = their width: one head (read from the library's code).
+ONE_HEAD_LIBRARIES = frozenset({"AutoencoderKL", "AsymmetricAutoencoderKL", "VQModel"})
 
 
 def _linear_path(m) -> tuple[str, ...] | None:
@@ -92,7 +96,16 @@ class SpatialAttention(BlockPattern):
         if not isinstance(head_dim.value, int) or inner % head_dim.value:
             return None
         found = (norm and norm.attr, *paths, convs)
-        return Match(self, len(members), found, [head_dim], pins=pins)
+        told = ctx.resolver.evidence("_class_name")
+        if head_dim.source == "default" and told is not None and told[1] in ONE_HEAD_LIBRARIES:
+            head_dim.source, head_dim.note = "metadata", f"{told[0]} {told[1]!r} fixes it"
+        guessed = ""
+        if head_dim.source == "default":  # the same keys split other ways: state it
+            guessed = (
+                "no key records the head count: read as one head over all channels (diffusers' "
+                "autoencoders); diffusers' U-Nets split heads of attention_head_dim channels"
+            )
+        return Match(self, len(members), found, [head_dim], guessed=guessed, pins=pins)
 
     def forward(self, match: Match, g: Graph) -> None:
         norm, q, k, v, out, convs = match.found
