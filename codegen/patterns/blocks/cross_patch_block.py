@@ -30,7 +30,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks.affine_scale import PIN, affine_pair
-from codegen.patterns.blocks.mixer_block import _numbers
+from codegen.patterns.blocks.mixer_block import _numbers, numbered_layer_scales
 
 _WHY = "ResMLP's (Touvron et al. 2021: the official code, timm)"
 # A lone Linear named for the token mixing, or for the attention it stands in for.
@@ -63,10 +63,8 @@ class CrossPatchBlock(BlockPattern):
         if any(n.io is not None and n.io.in_width not in (None, width) for n in norms):
             return None
         if scales:
-            scales = sorted(scales, key=lambda t: _numbers(t.attr))
-            if any(t.kind != "parameter" or len(t.shape) != 1 for t in scales):
-                return None
-            if _numbers(scales[0].attr) == _numbers(scales[1].attr):
+            scales = numbered_layer_scales(scales)
+            if scales is None:
                 return None
         choices, guessed = [], ""
         if linear.io.in_width == width and not TOKENS.search(linear.attr):

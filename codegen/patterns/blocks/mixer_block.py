@@ -36,6 +36,17 @@ def _numbers(attr: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", attr))
 
 
+def numbered_layer_scales(scales: list) -> list | None:
+    """A block's two 1-D layer-scale parameters, first sublayer's first (`gamma_1`, `gamma_2`):
+    ordered by the numbers in their names, None where they are not such a pair."""
+    scales = sorted(scales, key=lambda t: _numbers(t.attr))
+    if any(t.kind != "parameter" or len(t.shape) != 1 for t in scales):
+        return None
+    if _numbers(scales[0].attr) == _numbers(scales[1].attr):
+        return None
+    return scales
+
+
 class MixerBlock(BlockPattern):
     role = "MixerBlock"
     priority = 10

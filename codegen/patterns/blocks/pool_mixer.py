@@ -27,7 +27,7 @@ from codegen.patterns._kit import (
     tensors,
 )
 from codegen.patterns.blocks._conv_parts import conv_kernel
-from codegen.patterns.blocks.mixer_block import _numbers
+from codegen.patterns.blocks.mixer_block import _numbers, numbered_layer_scales
 
 _WHY = "PoolFormer's convention (Yu et al. 2022; the official code, timm)"
 
@@ -71,10 +71,8 @@ class PoolMixerBlock(BlockPattern):
         if mlp is None:
             return None
         if scales:
-            scales = sorted(scales, key=lambda t: _numbers(t.attr))
-            if any(t.kind != "parameter" or len(t.shape) != 1 for t in scales):
-                return None
-            if _numbers(scales[0].attr) == _numbers(scales[1].attr):
+            scales = numbered_layer_scales(scales)
+            if scales is None:
                 return None
         # The pins: GroupNorm(1) for the model's map norms, GELU in the MLP, where left at a
         # default. A norm chosen otherwise (a hint) is not this block's.
