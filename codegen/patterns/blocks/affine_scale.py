@@ -82,6 +82,6 @@ class AffineScale(BlockPattern):
 
     @staticmethod
     def examples():
-        from codegen.patterns.blocks.cross_patch_block import example
+        from codegen.patterns.blocks._resmlp_examples import example
 
         return [example()]
