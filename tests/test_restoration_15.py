@@ -127,6 +127,6 @@ def test_srresnet_parts_as_classes_read_from_structure(tmp_path):
         '["ResidualBlock"]\nresidual = "add"\n'
         '["conv_block2.conv_block.2"]\nmodule_type = "nn.Identity()"\n'
         '["residual_blocks.0.conv_block2.conv_block.2"]\nmodule_type = "nn.Identity()"\n'
-        '["RecoveredModel.conv_block3"]\noutput_activation = "tanh"\n'
+        '["ConvBlock3"]\nactivation = "tanh"\n'  # the slot after its Sequential's lone conv
     )
     _check(SgrvinodSRResNet(), 3, tmp_path, hint)

@@ -119,13 +119,31 @@ def test_generate_runs_the_model_and_names_where_forward_fails(recorded, tmp_pat
     assert code == 0
     assert "forward trust: inferred SqueezeExcite; guessed RecoveredModel" in printed
     assert "forward runs on example_inputs() -> [2, 5]" in printed
-    _, ckpt, *_ = recorded("pooled_cnn")  # F.max_pool2d twice: the default pools nothing
+    # F.max_pool2d twice: the default pools nothing, so the smoke input is the image that reaches
+    # fc1 without them (the file says guessed; calibration on the real inputs adds the pools)
+    _, ckpt, *_ = recorded("pooled_cnn")
     code, printed, _ = run_cli(capsys, "generate", ckpt, "-o", tmp_path / "cnn.py")
     assert code == 0
     assert "forward trust: guessed RecoveredModel" in printed
+    assert "forward runs on example_inputs() -> [2, 10]" in printed
+
+    class Attention(torch.nn.Module):  # heads no key records: the class raises, naming them
+        def __init__(self) -> None:
+            super().__init__()
+            for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
+                setattr(self, name, torch.nn.Linear(16, 16))
+
+    net = torch.nn.Sequential(torch.nn.Linear(4, 16), Attention(), torch.nn.Linear(16, 3))
+    torch.save(net.state_dict(), tmp_path / "attention.pt")
+    code, printed, _ = run_cli(
+        capsys, "generate", tmp_path / "attention.pt", "-o", tmp_path / "a.py"
+    )
+    assert code == 0
+    assert "forward trust: inferred RecoveredModel; missing Attention" in printed
     assert re.search(
-        r"forward fails on example_inputs\(\): RecoveredModel\.forward, line \d+ "
-        r"`x = self\.fc1\(x\)`: RuntimeError: mat1 and mat2 shapes cannot be multiplied",
+        r"forward fails on inputs synthesized from the first layer Linear: Attention\.forward, "
+        r"line \d+ `raise NotImplementedError\(`: NotImplementedError: modelgen could not infer "
+        r"an attention whose heads",
         printed,
     )
     _, ckpt, *_ = recorded("two_tower")  # widths do not chain: the forward says it is missing
