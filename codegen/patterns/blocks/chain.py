@@ -1485,28 +1485,26 @@ def output_activation_choice(
     or an image-to-image conv net's Tanh after its global residual. `from_latent`: the model
     starts from a latent (a 1x1 map, or a Linear viewed as a map): a GAN generator's image."""
     ends = _ends(members[-1]) if members else None
-    if not cls.is_top and len(members) == 1 and _lone_conv_sequential(members[0]):
-        # A Sequential holding one conv and nothing a key shows (CBDNet's `single_conv`:
-        # Sequential(Conv2d, ReLU)): a lone conv needs no Sequential, so it wraps a layer past
-        # its key, an activation most often.
+    lone = members[0] if not cls.is_top and len(members) == 1 else None
+    if lone is not None and (
+        _lone_conv_sequential(lone) or (lone.kind == "builtin" and ends == "conv")
+    ):
+        # One conv and nothing else a key shows. Alone in a Sequential (CBDNet's `single_conv`:
+        # Sequential(Conv2d, ReLU)), it wraps a layer past its key, an activation most often. A
+        # class that only wraps one conv (RepVGG's deploy-time block, `rbr_reparam`) applies its
+        # activation after it, where no key shows one: chained, two convs would collapse into
+        # one. Named as a block's activation, not the model's output squashing: models repeat it.
+        wrapped = lone.kind == "sequential"
+        default = "relu" if wrapped else "identity"
+        note = "after the conv, where no key shows one"
+        if wrapped:
+            note = f"after the conv of {lone.attr}, a Sequential whose later items hold no key"
         return ctx.resolver.choose(
             cls.name,
             "activation",
-            "relu",
-            act.alternatives("relu", conv=True),
-            f"after the conv of {members[0].attr}, a Sequential whose later items hold no key",
-            aliases=act.ALIASES,
-        )
-    # A class that only wraps one conv (RepVGG's deploy-time block, `rbr_reparam`) applies its
-    # activation after it, where no key shows one: chained, two convs would collapse into one.
-    # Named as a block's activation, not the model's output squashing: models repeat it.
-    if not cls.is_top and len(members) == 1 and members[0].kind == "builtin" and ends == "conv":
-        return ctx.resolver.choose(
-            cls.name,
-            "activation",
-            "identity",
-            act.alternatives("identity", conv=True),
-            "after the conv, where no key shows one",
+            default,
+            act.alternatives(default, conv=True),
+            note,
             aliases=act.ALIASES,
         )
     if not (cls.is_top and ends in ("linear", "conv")) and not (around_residual and ends == "conv"):
